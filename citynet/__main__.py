@@ -1,0 +1,3 @@
+from citynet.cli import main
+
+main()

@@ -1,0 +1,185 @@
+"""The fixed city set: prefecture-level units of mainland China, from the gazetteer shipped in ``cpca``.
+
+The gazetteer (GB/T 2260 codes with coordinates, vintage about 2018) is turned into one fixed set of
+cities for a whole panel: the four municipalities under their province code (``110000``), every
+prefecture-level unit (codes ``xxyy00``), and a crosswalk that folds renamed or merged units into the
+unit that exists today (莱芜 → 济南 2019, 襄樊 → 襄阳 2010, 巢湖 split 2011, …).
+
+County-level units directly administered by a province (仙桃, 济源, Hainan's counties, Xinjiang's
+corps cities) are not prefecture-level; they are not in the city set, and applicants located there are
+recorded as ``province_only`` unless the crosswalk names a prefecture for them (定州 → 保定,
+辛集 → 石家庄).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+
+import pandas as pd
+
+MUNICIPALITIES = {"110000": "北京市", "120000": "天津市", "310000": "上海市", "500000": "重庆市"}
+EXCLUDED_PROVINCES = {"71", "81", "82"}  # Taiwan, Hong Kong, Macao: outside the mainland city set
+
+PROVINCIAL_CAPITALS = {
+    "130100", "140100", "150100", "210100", "220100", "230100", "320100", "330100", "340100", "350100",
+    "360100", "370100", "410100", "420100", "430100", "440100", "450100", "460100", "510100", "520100",
+    "530100", "540100", "610100", "620100", "630100", "640100", "650100",
+}
+SUB_PROVINCIAL = {
+    "230100", "220100", "210100", "210200", "370100", "370200", "320100", "330100", "330200", "350200",
+    "420100", "440100", "440300", "510100", "610100",
+}
+REGION_BY_PROVINCE = {
+    **dict.fromkeys(["11", "12", "13", "31", "32", "33", "35", "37", "44", "46"], "east"),
+    **dict.fromkeys(["14", "34", "36", "41", "42", "43"], "central"),
+    **dict.fromkeys(["15", "45", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65"], "west"),
+    **dict.fromkeys(["21", "22", "23"], "northeast"),
+}
+
+# Units of the gazetteer (or of older exports) that belong to another prefecture of the fixed set.
+# old code -> (new code, year of the change, note)
+CROSSWALK_CODES: dict[str, tuple[str, int, str]] = {
+    "371200": ("370100", 2019, "莱芜市 merged into 济南市 (2019)"),
+    "371202": ("370100", 2019, "莱城区 (莱芜) now in 济南市"),
+    "371203": ("370100", 2019, "钢城区 (莱芜) now in 济南市"),
+    "341400": ("340100", 2011, "巢湖市 (prefecture) abolished 2011; its seat went to 合肥市"),
+    "139001": ("130600", 0, "定州市 (directly administered) counted with 保定市"),
+    "139002": ("130100", 0, "辛集市 (directly administered) counted with 石家庄市"),
+}
+# Historical names that no longer appear in the gazetteer -> code of today's unit.
+HISTORICAL_NAMES: dict[str, str] = {
+    "襄樊市": "420600",
+    "襄樊": "420600",
+    "莱芜市": "370100",
+    "莱芜": "370100",
+    "巢湖市": "340100",
+    "思茅市": "530800",  # renamed 普洱市 2007
+    "思茅": "530800",
+    "巢湖地区": "340100",
+    "无为县": "340200",  # 巢湖 split 2011: 无为 to 芜湖
+    "和县": "340500",  # 巢湖 split 2011: 和县, 含山 to 马鞍山
+    "含山县": "340500",
+    "庐江县": "340100",
+    "居巢区": "340100",
+    "通什市": "469001",
+    "北碚": "500000",
+}
+
+
+def gazetteer_path() -> str:
+    import cpca
+
+    return os.path.join(os.path.dirname(cpca.__file__), "resources", "adcodes.csv")
+
+
+@functools.cache
+def gazetteer() -> pd.DataFrame:
+    """All units of the ``cpca`` gazetteer: ``code`` (6 digits), ``name``, ``lon``, ``lat``, ``rank``."""
+    raw = pd.read_csv(gazetteer_path(), dtype=str)
+    g = pd.DataFrame(
+        {
+            "code": raw["adcode"].str[:6],
+            "name": raw["name"].str.strip(),
+            "lon": pd.to_numeric(raw["longitude"], errors="coerce"),
+            "lat": pd.to_numeric(raw["latitude"], errors="coerce"),
+        }
+    )
+    g["rank"] = "county"
+    g.loc[g["code"].str.endswith("00"), "rank"] = "prefecture"
+    g.loc[g["code"].str.endswith("0000"), "rank"] = "province"
+    g = g[~g["code"].str[:2].isin(EXCLUDED_PROVINCES)]
+    return g.drop_duplicates("code").sort_values("code").reset_index(drop=True)
+
+
+def short_name(name: str) -> str:
+    """Drop the administrative suffix: 南京市 → 南京, 内蒙古自治区 → 内蒙古, 延边朝鲜族自治州 → 延边."""
+    for suffix in ("维吾尔自治区", "壮族自治区", "回族自治区", "特别行政区", "自治区", "省", "市", "地区", "盟"):
+        if name.endswith(suffix) and len(name) - len(suffix) >= 2:
+            return name[: -len(suffix)]
+    if name.endswith("自治州"):
+        stem = name[: -len("自治州")]
+        stripped = True
+        while stripped:
+            stripped = False
+            for ethnic in sorted(_ETHNIC, key=len, reverse=True):
+                for tail in (ethnic + "族", ethnic):
+                    if stem.endswith(tail) and len(stem) - len(tail) >= 2:
+                        stem, stripped = stem[: -len(tail)], True
+                        break
+                if stripped:
+                    break
+        return stem
+    return name
+
+
+_ETHNIC = (
+    "蒙古", "回", "藏", "维吾尔", "苗", "彝", "壮", "布依", "朝鲜", "满", "侗", "瑶", "白", "土家", "哈尼", "哈萨克",
+    "傣", "黎", "傈僳", "佤", "畲", "高山", "拉祜", "水", "东乡", "纳西", "景颇", "柯尔克孜", "土", "达斡尔",
+    "仫佬", "羌", "布朗", "撒拉", "毛南", "仡佬", "锡伯", "阿昌", "普米", "塔吉克", "怒", "乌孜别克", "俄罗斯",
+    "鄂温克", "德昂", "保安", "裕固", "京", "塔塔尔", "独龙", "鄂伦春", "赫哲", "门巴", "珞巴", "基诺",
+)
+
+
+@dataclass(frozen=True)
+class CitySet:
+    cities: pd.DataFrame  # one row per city of the fixed set (DESIGN §3 `cities`)
+    unit_to_city: dict[str, str]  # any gazetteer code (province excluded) -> city_code, where defined
+
+    @property
+    def codes(self) -> list[str]:
+        return self.cities["city_code"].tolist()
+
+    def __len__(self) -> int:
+        return len(self.cities)
+
+
+def _tier(code: str) -> str:
+    if code in MUNICIPALITIES:
+        return "municipality"
+    if code in SUB_PROVINCIAL:
+        return "sub_provincial"
+    if code in PROVINCIAL_CAPITALS:
+        return "provincial_capital"
+    return "prefecture"
+
+
+@functools.cache
+def city_set() -> CitySet:
+    """The fixed set of prefecture-level cities with coordinates, tier and region."""
+    g = gazetteer()
+    prov = g[g["rank"] == "province"].set_index("code")
+    pref = g[(g["rank"] == "prefecture") & g["lon"].notna()]
+    pref = pref[~pref["code"].str[:2].isin([c[:2] for c in MUNICIPALITIES])]
+    pref = pref[~pref["code"].isin(CROSSWALK_CODES)]
+    rows = []
+    for code, name in MUNICIPALITIES.items():
+        p = prov.loc[code]
+        rows.append((code, name, float(p["lon"]), float(p["lat"])))
+    rows += list(pref[["code", "name", "lon", "lat"]].itertuples(index=False, name=None))
+    cities = pd.DataFrame(rows, columns=["city_code", "name_zh", "lon", "lat"])
+    cities["province_code"] = cities["city_code"].str[:2] + "0000"
+    cities["province_zh"] = cities["province_code"].map(prov["name"])
+    cities["tier"] = cities["city_code"].map(_tier)
+    cities["region"] = cities["city_code"].str[:2].map(REGION_BY_PROVINCE)
+    cities["short_name"] = cities["name_zh"].map(short_name)
+    cities = cities.sort_values("city_code").reset_index(drop=True)
+    cities = cities[
+        ["city_code", "name_zh", "short_name", "province_code", "province_zh", "lon", "lat", "tier", "region"]
+    ]
+
+    codes = set(cities["city_code"])
+    unit_to_city: dict[str, str] = {}
+    for code in g.loc[g["rank"] != "province", "code"]:
+        if code in CROSSWALK_CODES:
+            unit_to_city[code] = CROSSWALK_CODES[code][0]
+        elif code[:2] + "0000" in MUNICIPALITIES:
+            unit_to_city[code] = code[:2] + "0000"
+        elif code[:4] + "00" in codes:
+            unit_to_city[code] = code[:4] + "00"
+        elif code[:4] + "00" in CROSSWALK_CODES:
+            unit_to_city[code] = CROSSWALK_CODES[code[:4] + "00"][0]
+    for code in MUNICIPALITIES:
+        unit_to_city[code] = code
+    return CitySet(cities=cities, unit_to_city=unit_to_city)
