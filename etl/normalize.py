@@ -1,0 +1,38 @@
+"""Normalisation of the fields of a raw patent record: names, application numbers, dates, IPC symbols.
+
+Every function here has a scalar form (documented rule) and, where it runs on millions of rows,
+a vectorised form over a pandas Series of strings (``*_series``).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import pandas as pd
+
+_BRACKETS = str.maketrans({"【": "(", "】": ")", "〔": "(", "〕": ")", "[": "(", "]": ")", "｛": "(", "｝": ")"})
+_WS_RE = re.compile(r"\s+")
+
+
+def normalize_name(name: str | None) -> str | None:
+    """Canonical applicant name.
+
+    Rule: Unicode NFKC (full-width letters, digits and brackets become half-width: ``（`` → ``(``),
+    every kind of bracket becomes ``( )``, all white space (including the ideographic space) is
+    removed, Latin letters are upper-cased, and trailing punctuation ``.;,；，、`` is dropped.
+    ``"南京 南瑞集团（公司）"`` → ``"南京南瑞集团(公司)"``; ``"ｓｏｎｙ corp."`` → ``"SONYCORP"``.
+    Returns None for an empty result.
+    """
+    if name is None:
+        return None
+    s = unicodedata.normalize("NFKC", str(name)).translate(_BRACKETS)
+    s = _WS_RE.sub("", s).upper().rstrip(".;,；，、")
+    return s or None
+
+
+def normalize_name_series(names: pd.Series) -> pd.Series:
+    """``normalize_name`` over a Series, computed once per distinct value."""
+    uniques = pd.unique(names.dropna())
+    mapping = {u: normalize_name(u) for u in uniques}
+    return names.map(mapping)
