@@ -1,0 +1,27 @@
+"""The ``applicants`` table: one row per normalised name, with a stable id, a kind and a location."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pandas as pd
+
+from etl.classify import applicant_kind
+
+
+def applicant_ids(names: pd.Series) -> pd.Series:
+    """Stable id of a normalised name: ``A`` + the first 16 hex digits of its SHA-1.
+
+    Stable across runs and machines, so re-loading a store upserts the same nodes.
+    """
+    uniq = pd.unique(names.dropna())
+    ids = {n: "A" + hashlib.sha1(n.encode("utf-8")).hexdigest()[:16] for n in uniq}
+    return names.map(ids)
+
+
+def build_applicants(names: pd.Series) -> pd.DataFrame:
+    """Distinct names with ``applicant_id`` and ``kind`` (location is added by ``etl.locate``)."""
+    uniq = pd.Series(pd.unique(names.dropna()), dtype="object")
+    frame = pd.DataFrame({"applicant_id": applicant_ids(uniq), "name": uniq})
+    frame["kind"] = applicant_kind(frame["name"])
+    return frame.sort_values("applicant_id").reset_index(drop=True)

@@ -1,0 +1,174 @@
+"""Classification of patents and applicants: WIPO green (with topics), CPC Y02/Y04S, patent kind, applicant kind.
+
+Green: the WIPO IPC Green Inventory as transcribed in ``etl/data/ipc_green_inventory_codes_only.csv``
+(see ``etl/data/PROVENANCE.md``), matched with the prefix semantics of its source:
+
+- ``F03D`` / ``G21`` (class or subclass): every symbol that starts with it;
+- ``F03D 13/20`` (group): same subclass and main group, subgroup digits starting with ``20``;
+- ``C10L 5/40-48`` (subgroup range): subgroups compared as decimal fractions, so ``5/40``…``5/48``
+  and their longer descendants (``5/483``) are in; ``H01L 31/000-078`` contains ``31/04`` and
+  ``31/0735`` but not ``31/18`` (= 31/180 > 31/078);
+- ``A01N 25-65`` (main-group range): main groups 25 to 65 inclusive, every subgroup.
+
+A user may replace the inventory with their own CSV of the same columns (``green_inventory=`` path).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from importlib import resources
+from pathlib import Path
+
+import pandas as pd
+
+_DATA = resources.files("etl") / "data"
+
+
+def _read_data_csv(name: str) -> pd.DataFrame:
+    with resources.as_file(_DATA / name) as path:
+        return pd.read_csv(path, dtype=str)
+
+
+@functools.cache
+def green_inventory(path: str | None = None) -> pd.DataFrame:
+    """The inventory patterns with their topic (one row per pattern)."""
+    codes = pd.read_csv(path, dtype=str) if path else _read_data_csv("ipc_green_inventory_codes_only.csv")
+    if "topic" not in codes.columns:
+        topics = _read_data_csv("ipc_green_inventory_topics.csv")[["seq", "topic"]]
+        codes = codes.merge(topics, on="seq", how="left")
+    codes["topic"] = codes["topic"].fillna("unassigned")
+    return codes
+
+
+def _pad(sub: str, width: int = 6) -> str:
+    return (sub + "0" * width)[:width]
+
+
+class GreenMatcher:
+    """Matches normalised IPC symbols (``H01M 8/04``) against the inventory; results cached per symbol."""
+
+    def __init__(self, inventory: pd.DataFrame | None = None):
+        inv = green_inventory() if inventory is None else inventory
+        self._by_prefix: dict[str, list[tuple]] = {}
+        for row in inv.itertuples(index=False):
+            subclass = str(row.subclass).strip()
+            kind = row.pattern_type
+            entry = (kind, row.main_group_from, row.main_group_to, row.subgroup_from, row.subgroup_to, row.topic)
+            self._by_prefix.setdefault(subclass, []).append(entry)
+        self._cache: dict[str, tuple[str, ...]] = {}
+
+    def topics(self, symbol: str) -> tuple[str, ...]:
+        """Topics of every inventory pattern the symbol falls in (empty: not green)."""
+        hit = self._cache.get(symbol)
+        if hit is not None:
+            return hit
+        m = re.match(r"^([A-HY]\d{2}[A-Z]) (\d+)/(\d+)$", symbol)
+        found: list[str] = []
+        if m:
+            subclass, main, sub = m.group(1), int(m.group(2)), m.group(3)
+            for key in (subclass[:3], subclass):
+                for kind, mg_from, mg_to, sg_from, sg_to, topic in self._by_prefix.get(key, ()):
+                    if self._matches(kind, key, subclass, main, sub, mg_from, mg_to, sg_from, sg_to):
+                        found.append(topic)
+        result = tuple(dict.fromkeys(found))
+        self._cache[symbol] = result
+        return result
+
+    @staticmethod
+    def _matches(kind, key, subclass, main, sub, mg_from, mg_to, sg_from, sg_to) -> bool:
+        if kind == "subclass_or_class":
+            return subclass.startswith(key)
+        if key != subclass:
+            return False
+        if kind == "group":
+            return main == int(mg_from) and sub.startswith(sg_from)
+        if kind == "main_group":
+            return main == int(mg_from)
+        if kind == "main_group_range":
+            return int(mg_from) <= main <= int(mg_to)
+        if kind == "subgroup_range":
+            if main != int(mg_from):
+                return False
+            head = _pad(sub[: len(sg_to)], len(sg_to))
+            return _pad(sub) >= _pad(sg_from) and head <= sg_to
+        return False
+
+
+def classify_green(ipc_lists: pd.Series, matcher: GreenMatcher | None = None) -> pd.DataFrame:
+    """``green`` (any symbol in the inventory) and ``green_topics`` (sorted distinct topics) per patent."""
+    matcher = matcher or GreenMatcher()
+    exploded = ipc_lists.explode().dropna()
+    uniq = pd.unique(exploded)
+    topic_of = {s: matcher.topics(s) for s in uniq}
+    per_symbol = exploded.map(topic_of)
+    per_patent = per_symbol[per_symbol.map(len) > 0].groupby(level=0).agg(
+        lambda xs: sorted({t for tup in xs for t in tup})
+    )
+    topics = per_patent.reindex(ipc_lists.index)
+    topics = topics.map(lambda v: v if isinstance(v, list) else [])
+    return pd.DataFrame({"green": topics.map(len) > 0, "green_topics": topics})
+
+
+def classify_y02(cpc_lists: pd.Series) -> pd.Series:
+    """True when any CPC symbol is in Y02 (climate-change mitigation/adaptation) or Y04S (smart grids)."""
+    flat = cpc_lists.explode().dropna().astype(str)
+    hit = flat.str.startswith(("Y02", "Y04S"))
+    return hit.groupby(level=0).any().reindex(cpc_lists.index, fill_value=False).astype(bool)
+
+
+_KIND_WORDS = {
+    "invention": ("发明",),
+    "utility": ("实用新型", "实用"),
+    "design": ("外观设计", "外观"),
+}
+
+
+def patent_kind(type_field: pd.Series, patent_id: pd.Series) -> pd.Series:
+    """invention / utility / design from 专利类型 (发明公开, 发明授权, 发明申请, 实用新型, 外观设计),
+    else from the type digit of the application number (1, 8 → invention; 2, 9 → utility; 3 → design).
+    """
+    t = type_field.fillna("").astype(str)
+    kind = pd.Series(None, index=type_field.index, dtype="object")
+    for name, words in _KIND_WORDS.items():
+        kind[t.str.contains("|".join(words)) & kind.isna()] = name
+    digit = patent_id.str.slice(6, 7).where(patent_id.str.len() == 16, patent_id.str.slice(4, 5))
+    by_digit = digit.map({"1": "invention", "8": "invention", "2": "utility", "9": "utility", "3": "design"})
+    return kind.fillna(by_digit)
+
+
+_UNIVERSITY = r"大学|(?<!科)学院|学校|高等专科|UNIVERSITY|UNIVERSITAT|UNIVERSITE|COLLEGE|SCHOOL"
+_INSTITUTE = r"研究院|研究所|研究中心|科学院|实验室|设计院|院所|INSTITUT|LABORATOR|ACADEMY|研究总院|工程中心"
+_GOVERNMENT = r"人民政府|管理局|委员会|局$|部$|厅$|管理处|管理站|监测站|推广站|服务中心|GOVERNMENT|MINISTRY"
+_FIRM = (
+    r"公司|集团|厂$|工厂|企业|合作社|商行|事务所|株式会社|有限会社|GMBH|\bINC\b|\bCORP|\bLTD|\bCO\b|\bAG$|\bLLC|"
+    r"S\.A|\bSE$|\bB\.V|\bN\.V|\bPLC|\bKK\b|\bAB$|\bOY\b|\bSPA\b|\bSAS\b|COMPANY|INDUSTRIES|TECHNOLOG"
+)
+_PERSON_CJK = r"^[\u4e00-\u9fff·]{2,4}$"
+
+
+def applicant_kind(names: pd.Series) -> pd.Series:
+    """firm, university, institute, government, individual or other, by keywords in the normalised name.
+
+    Order: university (大学, 学院 …) before institute (研究院, 研究所, 科学院 …) before firm
+    (公司, 集团, 厂, GmbH, Inc. …) before government (人民政府, …局); a name of two to four Chinese
+    characters with none of these words is an individual; the rest is ``other``.
+    """
+    s = names.fillna("")
+    kind = pd.Series("other", index=names.index, dtype="object")
+    firm = s.str.contains(_FIRM, regex=True)
+    inst = s.str.contains(_INSTITUTE, regex=True)
+    univ = s.str.contains(_UNIVERSITY, regex=True)
+    gov = s.str.contains(_GOVERNMENT, regex=True)
+    person = s.str.fullmatch(_PERSON_CJK).fillna(False)
+    kind[person] = "individual"
+    kind[gov] = "government"
+    kind[firm] = "firm"
+    kind[inst & ~firm] = "institute"
+    kind[univ & ~(firm & ~s.str.contains("大学|UNIVERSITY", regex=True))] = "university"
+    return kind
+
+
+def green_inventory_path() -> Path:
+    with resources.as_file(_DATA / "ipc_green_inventory_codes_only.csv") as p:
+        return Path(p)

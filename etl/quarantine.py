@@ -1,0 +1,97 @@
+"""Rejected rows: every row that does not load is kept with its file, row, field and reason.
+
+Row accounting (DESIGN §2) is checked here: for each input file, rows read = rows loaded + rows
+quarantined; a mismatch is a bug and raises.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+REASONS = {
+    "malformed_row": "the record has a different number of fields than the header",
+    "missing_app_number": "no application number",
+    "bad_app_number": "application number not in a CNIPA format (CN + 12 or 8 digits + check digit)",
+    "app_number_check_digit": "application number check digit does not match its digits",
+    "missing_date": "no application date",
+    "bad_date": "date cannot be parsed",
+    "impossible_date": "date before 1985 or in the future",
+    "impossible_grant_date": "grant date before the application date or in the future",
+    "no_applicant": "no applicant name",
+    "bad_ipc": "malformed IPC symbol on a non-design patent",
+    "missing_ipc": "no IPC symbol on a non-design patent",
+    "duplicate": "same application number as a record kept earlier",
+    "no_assignor": "no assignor (转让人)",
+    "no_assignee": "no assignee (受让人)",
+    "unknown_city": "city key matches no city of the city set",
+    "bad_year": "year missing or not a number",
+}
+
+
+@dataclass
+class Quarantine:
+    """Collects rejected rows per source file."""
+
+    frames: list[pd.DataFrame] = field(default_factory=list)
+
+    def add(self, raw: pd.DataFrame, reason_code: str, field_name: str, detail: pd.Series | str | None = None) -> None:
+        """Quarantine the rows of ``raw`` (which carries ``_source_file`` and ``_row``)."""
+        if raw.empty:
+            return
+        text = REASONS[reason_code]
+        if detail is not None:
+            text = text + ": " + (detail.astype(str) if isinstance(detail, pd.Series) else str(detail))
+        q = pd.DataFrame(
+            {
+                "source_file": raw["_source_file"].astype(str),
+                "source_row": raw["_row"].astype("int64"),
+                "field": field_name,
+                "reason_code": reason_code,
+                "reason": text,
+            },
+            index=raw.index,
+        )
+        raw_fields = raw.drop(columns=[c for c in raw.columns if c.startswith("_")])
+        self.frames.append(pd.concat([q, raw_fields.astype(str)], axis=1))
+
+    def add_malformed(self, source_file: str, rows: list[tuple[int, str]]) -> None:
+        if rows:
+            self.frames.append(
+                pd.DataFrame(
+                    {
+                        "source_file": source_file,
+                        "source_row": [r for r, _ in rows],
+                        "field": "(record)",
+                        "reason_code": "malformed_row",
+                        "reason": REASONS["malformed_row"],
+                        "raw_text": [t for _, t in rows],
+                    }
+                )
+            )
+
+    def table(self) -> pd.DataFrame:
+        if not self.frames:
+            return pd.DataFrame(columns=["source_file", "source_row", "field", "reason_code", "reason"])
+        return pd.concat(self.frames, ignore_index=True).sort_values(["source_file", "source_row"], kind="stable")
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        t = self.table()
+        return {
+            f: g["reason_code"].value_counts().sort_index().to_dict() for f, g in t.groupby("source_file", sort=True)
+        }
+
+    def write(self, folder: Path, kind: str) -> list[Path]:
+        """One CSV per input file: ``quarantine/<kind>__<file name>.csv`` (UTF-8 with BOM for Excel)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.glob(f"{kind}__*.csv"):
+            old.unlink()
+        written = []
+        t = self.table()
+        for source, g in t.groupby("source_file", sort=True):
+            path = folder / f"{kind}__{Path(source).name}.csv"
+            g.dropna(axis=1, how="all").to_csv(path, index=False, encoding="utf-8-sig")
+            written.append(path)
+        return written

@@ -1,0 +1,85 @@
+"""Transfer records (专利权转移) → ``transfers``: one row per recorded transfer of a patent right.
+
+A record may name several assignors or assignees; as with applicants, the first of each carries the
+record's location, so a record is one transfer from its first assignor to its first assignee
+(all names still become applicants). ``transfer_id`` is a hash of (patent, date, from, to), so
+identical records are duplicates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import pandas as pd
+
+from etl.normalize import is_blank, normalize_app_numbers, normalize_name_series, parse_dates, split_list
+from etl.patents import EARLIEST
+from etl.quarantine import Quarantine
+
+
+@dataclass
+class TransferBatch:
+    transfers: pd.DataFrame  # transfer_id, patent_id, date, year, from_name, to_name
+    names: pd.Series  # every assignor and assignee name
+    addresses: pd.DataFrame  # name, address (assignee and assignor addresses when given)
+
+
+def _first_names(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    lists = split_list(raw)
+    first = normalize_name_series(lists.map(lambda v: v[0] if v else None))
+    every = normalize_name_series(lists.explode().dropna())
+    return first, every
+
+
+def process_transfer_records(records: pd.DataFrame, quarantine: Quarantine, today=None) -> TransferBatch:
+    today_ts = pd.Timestamp(today) if today else pd.Timestamp.today().normalize()
+    keep = pd.Series(True, index=records.index)
+
+    def reject(mask: pd.Series, code: str, field: str, detail=None) -> None:
+        nonlocal keep
+        mask = mask & keep
+        if mask.any():
+            quarantine.add(records[mask], code, field, None if detail is None else detail[mask])
+            keep &= ~mask
+
+    raw_no = records["app_number"].fillna("")
+    appno = normalize_app_numbers(raw_no)
+    reject(appno["error"] == "missing", "missing_app_number", "app_number")
+    reject(appno["error"] == "malformed", "bad_app_number", "app_number", raw_no)
+    reject(appno["error"] == "check_digit", "app_number_check_digit", "app_number", raw_no)
+    from_first, from_all = _first_names(records["assignor"])
+    to_first, to_all = _first_names(records["assignee"])
+    reject(from_first.isna(), "no_assignor", "assignor")
+    reject(to_first.isna(), "no_assignee", "assignee")
+    raw_date = records["date"].fillna("")
+    date = parse_dates(raw_date)
+    reject(is_blank(raw_date), "missing_date", "date")
+    reject(date.isna(), "bad_date", "date", raw_date)
+    reject((date < EARLIEST) | (date > today_ts), "impossible_date", "date", raw_date)
+
+    idx = keep[keep].index
+    t = pd.DataFrame(
+        {
+            "patent_id": appno.loc[idx, "patent_id"],
+            "date": date[idx].dt.date,
+            "year": date[idx].dt.year.astype("int16"),
+            "from_name": from_first[idx],
+            "to_name": to_first[idx],
+        }
+    )
+    key = t["patent_id"] + "|" + t["date"].astype(str) + "|" + t["from_name"] + "|" + t["to_name"]
+    t.insert(0, "transfer_id", key.map(lambda k: "T" + hashlib.sha1(k.encode("utf-8")).hexdigest()[:16]))
+    dup = t.duplicated("transfer_id", keep="first")
+    if dup.any():
+        quarantine.add(records.loc[dup[dup].index], "duplicate", "(record)", "identical transfer record")
+    t = t[~dup].reset_index(drop=True)
+    kept = idx[~dup.to_numpy()]
+    names = pd.concat([from_all[from_all.index.isin(kept)], to_all[to_all.index.isin(kept)]], ignore_index=True)
+    addr_frames = []
+    for col, who in (("assignee_address", to_first), ("assignor_address", from_first)):
+        if col in records.columns:
+            a = pd.DataFrame({"name": who[kept], "address": records.loc[kept, col].fillna("").str.strip()})
+            addr_frames.append(a[a["address"] != ""])
+    addresses = pd.concat(addr_frames, ignore_index=True) if addr_frames else pd.DataFrame(columns=["name", "address"])
+    return TransferBatch(transfers=t, names=names, addresses=addresses)
