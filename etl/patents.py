@@ -117,7 +117,8 @@ def process_patent_records(
     valid = records[keep].copy()
     valid["patent_id"] = appno.loc[keep, "patent_id"]
     # de-duplicate: keep the most complete record of each application number, ties by file order
-    filled = (valid.drop(columns=["_source_file", "_row"]).astype(str).apply(lambda c: c.str.strip() != "")).sum(axis=1)
+    fields = [c for c in valid.columns if not c.startswith(("_", "raw:")) and c != "patent_id"]
+    filled = sum((valid[c].fillna("").astype(str).str.strip() != "").astype("int8") for c in fields)
     valid["_filled"] = filled
     valid["_order"] = np.arange(len(valid))
     valid = valid.sort_values(["patent_id", "_filled", "_order"], ascending=[True, False, True], kind="stable")

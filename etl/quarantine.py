@@ -23,7 +23,7 @@ REASONS = {
     "no_applicant": "no applicant name",
     "bad_ipc": "malformed IPC symbol on a non-design patent",
     "missing_ipc": "no IPC symbol on a non-design patent",
-    "duplicate": "same application number as a record kept earlier",
+    "duplicate": "duplicate of a record that was kept",
     "no_assignor": "no assignor (转让人)",
     "no_assignee": "no assignee (受让人)",
     "unknown_city": "city key matches no city of the city set",

@@ -1,0 +1,254 @@
+"""``citynet ingest``: raw exports → canonical tables, quarantine and ``reports/ingest.json``.
+
+Data moves one way: read (readers) → map headers (headers) → validate and normalise (patents,
+transfers) → applicants (ids, kinds) → locate (locate) → canonical Parquet. Re-running with the
+same inputs rewrites the same tables (idempotent). To add a new year, ingest all exports again
+(old and new files): the canonical tables are a function of the inputs, and the graph load then
+adds only what is new.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from citynet.errors import DataError
+from etl import locate
+from etl.applicants import applicant_ids, build_applicants
+from etl.cities import city_set
+from etl.classify import GreenMatcher
+from etl.covariates import load_covariates
+from etl.headers import (
+    PATENT_FIELDS,
+    PATENT_ONE_OF,
+    PATENT_REQUIRED,
+    TRANSFER_FIELDS,
+    TRANSFER_REQUIRED,
+    resolve_columns,
+)
+from etl.patents import process_patent_records, resolve_citations
+from etl.quarantine import Quarantine
+from etl.readers import read_table
+from etl.schema import CANONICAL
+from etl.transfers import process_transfer_records
+
+log = logging.getLogger("citynet.ingest")
+Progress = Callable[[str], None]
+
+
+@dataclass
+class IngestOptions:
+    encoding: str = "auto"
+    columns: dict[str, str] = field(default_factory=dict)
+    transfer_columns: dict[str, str] = field(default_factory=dict)
+    today: dt.date | None = None
+
+
+def _read_mapped(path: Path, fields, required, one_of, mapping, opts: IngestOptions, section: str):
+    raw = read_table(path, opts.encoding)
+    headers = [c for c in raw.frame.columns if c != "_row"]
+    cols = resolve_columns(headers, fields, required, one_of, mapping, source=str(path), config_section=section)
+    frame = raw.frame[list(cols.values())].copy()
+    frame.columns = list(cols.keys())
+    # keep the raw fields too (for quarantine rows): under their original headers
+    original = raw.frame.drop(columns="_row")
+    original.columns = [f"raw:{c}" for c in original.columns]
+    frame = pd.concat([frame, original], axis=1)
+    frame["_source_file"] = str(path)
+    frame["_row"] = raw.frame["_row"].to_numpy()
+    return raw, frame
+
+
+def write_table(frame: pd.DataFrame, name: str, folder: Path) -> Path:
+    """Write a canonical table with its Arrow schema (extra columns kept after the contract ones)."""
+    schema = CANONICAL[name]
+    cols = [f.name for f in schema] + [c for c in frame.columns if c not in schema.names]
+    table = pa.Table.from_pandas(frame[cols], preserve_index=False)
+    table = table.cast(pa.schema([schema.field(c) if c in schema.names else table.schema.field(c) for c in cols]))
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.parquet"
+    tmp = path.with_suffix(".parquet.tmp")
+    pq.write_table(table, tmp)
+    tmp.replace(path)
+    return path
+
+
+class _RawHeaders(Quarantine):
+    """Quarantine rows with the raw fields under their original headers."""
+
+    def add(self, raw, reason_code, field_name, detail=None):  # noqa: D401
+        keep = [c for c in raw.columns if c.startswith("raw:") or c.startswith("_")]
+        renamed = raw[keep].rename(columns=lambda c: c[4:] if c.startswith("raw:") else c)
+        super().add(renamed, reason_code, field_name, detail)
+
+
+def ingest(
+    ws,
+    patent_files: list[Path],
+    transfer_files: list[Path] = (),
+    covariate_files: list[Path] = (),
+    opts: IngestOptions | None = None,
+    progress: Progress | None = None,
+) -> dict:
+    """Run the whole ETL into workspace ``ws``; returns the report also written to reports/ingest.json."""
+    opts = opts or IngestOptions()
+    step = progress or (lambda msg: log.info(msg))
+    if not patent_files:
+        raise DataError("no patent export given", fix="citynet ingest -w WS raw/patents.csv [more files]")
+    q_pat, q_tr, q_cov = _RawHeaders(), _RawHeaders(), Quarantine()
+    files_report: list[dict] = []
+
+    frames = []
+    for path in map(Path, patent_files):
+        step(f"reading {path.name}")
+        raw, frame = _read_mapped(path, PATENT_FIELDS, PATENT_REQUIRED, PATENT_ONE_OF, opts.columns, opts, "columns")
+        q_pat.add_malformed(str(path), raw.malformed)
+        frames.append(frame)
+        files_report.append({"file": str(path), "kind": "patents", "encoding": raw.encoding, "rows_read": raw.rows_read})
+    records = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    step("validating and classifying patents")
+    batch = process_patent_records(records, q_pat, today=opts.today, matcher=GreenMatcher())
+    patents, links, first_addr, refs = batch.patents, batch.applicant_links, batch.first_addresses, batch.citation_refs
+
+    tr_frames = []
+    for path in map(Path, transfer_files):
+        step(f"reading {path.name}")
+        raw, frame = _read_mapped(path, TRANSFER_FIELDS, TRANSFER_REQUIRED, (), opts.transfer_columns, opts, "transfer_columns")
+        q_tr.add_malformed(str(path), raw.malformed)
+        tr_frames.append(frame)
+        files_report.append({"file": str(path), "kind": "transfers", "encoding": raw.encoding, "rows_read": raw.rows_read})
+    if tr_frames:
+        tb = process_transfer_records(pd.concat(tr_frames, ignore_index=True), q_tr, today=opts.today)
+        transfers, transfer_names, transfer_addr = tb.transfers, tb.names, tb.addresses
+    else:
+        transfers = pd.DataFrame(columns=["transfer_id", "patent_id", "date", "year", "from_name", "to_name"])
+        transfer_names, transfer_addr = pd.Series([], dtype="object"), pd.DataFrame(columns=["name", "address"])
+
+    step("locating applicants")
+    applicants = build_applicants(pd.concat([links["name"], transfer_names], ignore_index=True))
+    addresses = pd.concat(
+        [
+            first_addr[["name", "address", "country_province"]],
+            transfer_addr.assign(country_province=""),
+        ],
+        ignore_index=True,
+    )
+    addresses = addresses.assign(applicant_id=applicant_ids(addresses["name"]))
+    located = locate.locate_applicants(
+        applicants[["applicant_id", "name", "kind"]],
+        addresses.rename(columns={"country_province": "province_hint"})[["applicant_id", "address", "province_hint"]],
+    )
+    applicants = applicants.merge(located, on="applicant_id", how="left", suffixes=("", "_loc"))
+    applicants = applicants[[f.name for f in CANONICAL["applicants"]]]
+    city_of = applicants.set_index("applicant_id")["city_code"]
+
+    links = links.assign(applicant_id=applicant_ids(links["name"]))
+    links["city_code"] = links["applicant_id"].map(city_of)
+    patent_applicants = links[["patent_id", "applicant_id", "seq", "city_code"]]
+
+    if len(transfers):
+        transfers = transfers.assign(
+            from_applicant_id=applicant_ids(transfers["from_name"]), to_applicant_id=applicant_ids(transfers["to_name"])
+        )
+        transfers["from_city"] = transfers["from_applicant_id"].map(city_of)
+        transfers["to_city"] = transfers["to_applicant_id"].map(city_of)
+    else:
+        transfers = transfers.assign(from_applicant_id=None, to_applicant_id=None, from_city=None, to_city=None)
+    transfers = transfers[[f.name for f in CANONICAL["transfers"]]]
+    citations = resolve_citations(refs, patents)
+
+    step("writing canonical tables")
+    canon = ws.canonical
+    write_table(city_set().cities, "cities", canon)
+    write_table(applicants, "applicants", canon)
+    write_table(patents, "patents", canon)
+    write_table(patent_applicants, "patent_applicants", canon)
+    write_table(transfers, "transfers", canon)
+    write_table(citations, "citations", canon)
+
+    cov_reports = []
+    for path in map(Path, covariate_files):
+        step(f"reading covariates {path.name}")
+        cov, rep = load_covariates(path, q_cov)
+        cov.to_parquet(canon / "covariates.parquet", index=False)
+        cov_reports.append(rep)
+        files_report.append({"file": str(path), "kind": "covariates", "encoding": "auto", "rows_read": rep["rows_read"]})
+
+    q_pat.write(ws.quarantine, "patents")
+    q_tr.write(ws.quarantine, "transfers")
+    q_cov.write(ws.quarantine, "covariates")
+    report = _report(files_report, q_pat, q_tr, q_cov, patents, applicants, patent_applicants, transfers, citations, cov_reports)
+    ws.reports.mkdir(parents=True, exist_ok=True)
+    (ws.reports / "ingest.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    return report
+
+
+def _report(files, q_pat, q_tr, q_cov, patents, applicants, patent_applicants, transfers, citations, cov_reports) -> dict:
+    quarantined = {}
+    for q in (q_pat, q_tr, q_cov):
+        quarantined.update(q.counts())
+    loaded_by_file = patents.groupby("source_file").size().to_dict()
+    for f in files:
+        qcounts = quarantined.get(f["file"], {})
+        f["rows_quarantined"] = int(sum(qcounts.values()))
+        f["quarantined_by_reason"] = {k: int(v) for k, v in qcounts.items()}
+        if f["kind"] == "patents":
+            f["rows_loaded"] = int(loaded_by_file.get(f["file"], 0))
+        else:
+            f["rows_loaded"] = f["rows_read"] - f["rows_quarantined"]
+        f["balanced"] = f["rows_read"] == f["rows_loaded"] + f["rows_quarantined"]
+        if not f["balanced"]:
+            raise RuntimeError(f"row accounting broken for {f['file']}: {f}")  # a bug, never user data
+    loc = applicants["located_by"].value_counts()
+    n_app = len(applicants)
+    seq1 = patent_applicants["seq"] == 1
+    return {
+        "generated": dt.datetime.now().isoformat(timespec="seconds"),
+        "files": files,
+        "totals": {
+            "rows_read": int(sum(f["rows_read"] for f in files)),
+            "rows_loaded": int(sum(f["rows_loaded"] for f in files)),
+            "rows_quarantined": int(sum(f["rows_quarantined"] for f in files)),
+        },
+        "patents": {
+            "count": int(len(patents)),
+            "by_kind": {k: int(v) for k, v in patents["patent_kind"].value_counts().items()},
+            "granted": int(patents["granted"].sum()),
+            "green_wipo": int(patents["green"].sum()),
+            "y02": int(patents["y02"].sum()),
+            "years": [int(patents["app_year"].min()), int(patents["app_year"].max())] if len(patents) else [],
+        },
+        "applicants": {
+            "count": int(n_app),
+            "by_kind": {k: int(v) for k, v in applicants["kind"].value_counts().items()},
+            "located_by": {k: int(v) for k, v in loc.items()},
+            "located_by_share": {k: round(float(v) / n_app, 4) for k, v in loc.items()} if n_app else {},
+            "located_share": round(float(applicants["city_code"].notna().mean()), 4) if n_app else 0.0,
+        },
+        "patent_applicants": {
+            "links": int(len(patent_applicants)),
+            "located_share": round(float(patent_applicants["city_code"].notna().mean()), 4) if len(patent_applicants) else 0.0,
+            "first_applicant_located_share": round(float(patent_applicants.loc[seq1, "city_code"].notna().mean()), 4)
+            if seq1.any()
+            else 0.0,
+        },
+        "transfers": {
+            "count": int(len(transfers)),
+            "both_cities_known": int((transfers["from_city"].notna() & transfers["to_city"].notna()).sum()),
+        },
+        "citations": {
+            "count": int(len(citations)),
+            "in_corpus": int(citations["cited_patent_id"].notna().sum()),
+            "foreign": int(citations["foreign"].sum()),
+        },
+        "covariates": cov_reports,
+    }
