@@ -1,0 +1,71 @@
+"""``citynet init``: write a commented ``citynet.toml`` into the workspace."""
+
+from __future__ import annotations
+
+import click
+
+from citynet.commands.common import workspace_option
+from citynet.errors import UserError
+
+TEMPLATE = """\
+# citynet settings for this workspace. Every command reads this file; command-line options win.
+# Paths are relative to this folder.
+
+[inputs]
+# Raw exports (CSV in UTF-8 or GB18030, or XLSX). Several files are read as one corpus.
+patents = ["raw/patents.csv"]
+# Patent-right transfer records (申请号, 转让人, 受让人, 生效日[, 受让人地址]).
+transfers = ["raw/transfers.csv"]
+# City-year covariates keyed by city code (320100) or Chinese name (南京市 / 南京), and year.
+covariates = ["raw/covariates.csv"]
+encoding = "auto"          # auto | utf-8 | gb18030
+
+[columns]
+# Map a header layout citynet does not recognise: canonical field = "your header".
+# Fields: app_number, app_date, grant_date, pub_number, title, applicants, address, ipc_main, ipc,
+#         cpc, country_province, patent_type, legal_status, citations, applicant_type
+# app_number = "Application No."
+
+[transfer_columns]
+# Fields: app_number, assignor, assignee, date, assignee_address, assignor_address
+# assignee = "New owner"
+
+[network]
+# The filter that selects the patents of the yearly city networks (DESIGN §5).
+green = "wipo"             # wipo (IPC Green Inventory) | y02 (CPC Y02/Y04S) | all
+kind = "invention"         # invention | utility | design | all
+granted_only = false
+year_basis = "application" # application | grant
+
+[years]
+# start = 2006
+# end = 2020
+
+[store]
+backend = "embedded"       # embedded (LadybugDB under store/) | neo4j
+uri = "bolt://localhost:7687"
+user = "neo4j"
+password_env = "NEO4J_PASSWORD"   # the password is read from this environment variable
+database = "neo4j"
+
+[analysis]
+low_carbon_coding = "announce"     # announce (2010/2012/2017) | source (2011/2012/2017) | effective (+1 year)
+cluster = "city_code"
+"""
+
+
+@click.command(
+    "init",
+    epilog="""\b
+Examples:
+  citynet init -w my-study          (creates my-study/citynet.toml)
+  citynet init -w . --force         (overwrite an existing file)""",
+)
+@workspace_option(create=True)
+@click.option("--force", is_flag=True, help="Overwrite an existing citynet.toml.")
+def command(ws, force: bool) -> None:
+    """Write a commented citynet.toml with every setting and its default."""
+    if ws.config_path.exists() and not force:
+        raise UserError(f"{ws.config_path} exists", fix="pass --force to overwrite it")
+    ws.config_path.write_text(TEMPLATE, encoding="utf-8")
+    click.echo(f"wrote {ws.config_path}")
