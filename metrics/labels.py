@@ -1,0 +1,134 @@
+"""One table of variable labels for every panel column: seed symbol, Chinese and English description.
+
+The seed symbols are the variable names of the source papers (``shared/METHODS.md``): ``DC``/``BC``
+(Sun & Yang), ``gtr``/``ex_gt``/``in_gt`` (Sun), ``Diff`` (paper 000). The Stata export writes
+``"<symbol> <中文说明>"`` as the variable label; the report and the analysis layer reuse the same table
+(``label(column)``, ``LABELS[column].en``), so a column is described the same way everywhere.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+STATA_NAME_MAX = 32
+STATA_LABEL_MAX = 80
+
+
+@dataclass(frozen=True)
+class Label:
+    symbol: str  # seed symbol ("" when the papers have none)
+    zh: str  # Chinese description
+    en: str  # English description
+
+    @property
+    def stata(self) -> str:
+        text = f"{self.symbol} {self.zh}" if self.symbol else self.zh
+        return text[:STATA_LABEL_MAX]
+
+
+_L = Label
+LABELS: dict[str, Label] = {
+    # keys
+    "city_code": _L("", "城市代码（GB/T 2260）", "city code (GB/T 2260, prefecture level)"),
+    "city_a": _L("", "城市A代码（city_a < city_b）", "first city of the pair (city_a < city_b)"),
+    "city_b": _L("", "城市B代码", "second city of the pair"),
+    "year": _L("", "年份", "year"),
+    "network": _L("", "网络类型（collab/transfer/citation）", "network (collab, transfer, citation)"),
+    # city-year: DESIGN §5 contract
+    "green_patents": _L("gpatent", "绿色专利数（至少一位申请人在本市）", "filtered patents with an applicant in the city"),
+    "collab_patents": _L("rsi", "与其他城市联合申请的专利数", "patents co-applied with at least one other city"),
+    "collab_partners": _L("Cn", "合作伙伴城市数（广延边际）", "distinct partner cities (extensive margin)"),
+    "collab_intensity": _L("intensive", "每个伙伴城市的平均合作次数（集约边际）",
+                           "sum of collaboration edge weights / partner cities (intensive margin)"),
+    "collab_degree": _L("DC", "合作网络度数中心度", "collaboration degree centrality, partners / (N-1)"),
+    "collab_betweenness": _L("BC", "合作网络中介中心度（无向，除以(N-1)(N-2)/2）",
+                             "collaboration betweenness, undirected, / ((N-1)(N-2)/2)"),
+    "partners_continuing": _L("Xn", "持续合作伙伴城市数（t-1年亦合作）", "partners in t that were partners in t-1"),
+    "partners_new": _L("Zn", "新增合作伙伴城市数", "partners in t that were not partners in t-1"),
+    "partners_exited": _L("Tn", "退出合作伙伴城市数（t-1年合作、t年未合作）", "partners in t-1 that are not partners in t"),
+    "transfers_out": _L("gtr", "向其他城市转让的专利数", "patent rights transferred to another city"),
+    "transfers_in": _L("gtr_in", "从其他城市受让的专利数", "patent rights received from another city"),
+    "transfers_local": _L("gtr_local", "本市内部转让的专利数", "transfers within the city"),
+    "transfers_other": _L("gtr_other", "与其他城市之间的转让数（转出+转入）", "transfers with other cities (out + in)"),
+    "transfer_partners_out": _L("ex_gt", "技术转移目的地城市数（广延边际）", "distinct destination cities of transfers"),
+    "transfer_intensity_out": _L("in_gt", "每个目的地城市的平均转让数（集约边际）",
+                                 "transfers out / destination cities"),
+    "transfer_outdegree": _L("dc_out", "转移网络出度中心度", "transfer out-degree centrality, destinations / (N-1)"),
+    "transfer_indegree": _L("dc_in", "转移网络入度中心度", "transfer in-degree centrality, origins / (N-1)"),
+    "transfer_betweenness": _L("bc", "转移网络中介中心度（有向，除以(N-1)(N-2)）",
+                               "transfer betweenness, directed, / ((N-1)(N-2))"),
+    "collab_patents_intraprov": _L("rsi_ip", "与省内其他城市联合申请的专利数",
+                                   "patents co-applied with another city of the same province"),
+    "transfers_intraprov": _L("gtr_ip", "与省内其他城市之间的转让数", "transfers with cities of the same province (out + in)"),
+    "citations_made": _L("Diff_b", "后向引用数（本市专利引用的文献）", "references listed by the city's patents"),
+    "citations_received": _L("Diff_f", "前向被引数（本市专利被引用）", "citations received by the city's patents"),
+    "citations_foreign": _L("Diff_x", "引用国外专利数", "references of the city's patents to foreign patents"),
+    # city-year: extra centralities
+    "collab_strength": _L("", "合作网络强度（边权之和）", "collaboration strength, sum of edge weights"),
+    "collab_betweenness_w": _L("BC_w", "合作网络加权中介中心度（边长=1/权重）",
+                               "weighted collaboration betweenness, length 1/w, / ((N-1)(N-2)/2)"),
+    "collab_eigenvector": _L("EC", "合作网络特征向量中心度（最大连通分量，最大值=1）",
+                             "collaboration eigenvector centrality (giant component, max 1)"),
+    "collab_eigenvector_w": _L("EC_w", "合作网络加权特征向量中心度（最大连通分量）",
+                               "weighted collaboration eigenvector centrality (giant component, max 1)"),
+    "collab_harmonic": _L("HC", "合作网络调和接近中心度", "collaboration harmonic closeness, mean of 1/d over N-1"),
+    "collab_harmonic_w": _L("HC_w", "合作网络加权调和接近中心度（边长=1/权重）",
+                            "weighted harmonic closeness, length 1/w, mean over N-1"),
+    "collab_pagerank": _L("PR", "合作网络PageRank（加权，阻尼0.85）", "collaboration PageRank, weighted, damping 0.85"),
+    "collab_clustering": _L("CC", "合作网络局部聚类系数", "collaboration local clustering coefficient"),
+    "collab_coreness": _L("kcore", "合作网络k核数", "collaboration coreness (k-core index)"),
+    "collab_constraint": _L("constraint", "合作网络Burt结构洞约束系数（加权）", "Burt's constraint, weighted"),
+    "collab_community": _L("community", "合作网络Leiden社区编号（1=最大社区）",
+                           "Leiden community label (1 = largest community)"),
+    "transfer_partners_in": _L("", "技术转移来源城市数", "distinct origin cities of transfers"),
+    "transfer_betweenness_w": _L("bc_w", "转移网络加权中介中心度（边长=1/权重）",
+                                 "weighted transfer betweenness, length 1/w, / ((N-1)(N-2))"),
+    "transfer_pagerank": _L("PR_gt", "转移网络PageRank（有向加权，阻尼0.85）", "transfer PageRank, directed, weighted"),
+    "citation_indegree": _L("", "知识来源城市数/(N-1)（本市引用的城市）",
+                            "cities whose patents the city cites / (N-1)"),
+    "citation_outdegree": _L("", "知识使用城市数/(N-1)（引用本市的城市）",
+                             "cities that cite the city's patents / (N-1)"),
+    # dyad-year
+    "collab": _L("rsi_ij", "两市联合申请专利数", "patents co-applied by the two cities"),
+    "transfer_ab": _L("gtr_ab", "A市向B市转让的专利数", "transfers from city_a to city_b"),
+    "transfer_ba": _L("gtr_ba", "B市向A市转让的专利数", "transfers from city_b to city_a"),
+    "citations_ab": _L("cite_ab", "B市专利引用A市专利数（A→B知识流）", "knowledge flow a→b: citations by b's patents of a's"),
+    "citations_ba": _L("cite_ba", "A市专利引用B市专利数（B→A知识流）", "knowledge flow b→a: citations by a's patents of b's"),
+    "distance_km": _L("dist", "两市球面距离（公里）", "great-circle distance, km (haversine)"),
+    "log_distance": _L("ln_dist", "两市距离的自然对数", "natural log of distance_km"),
+    "same_province": _L("", "是否同省（1=是）", "1 when both cities are in the same province"),
+    # network-year
+    "nodes": _L("", "有连边的城市数", "cities with at least one edge"),
+    "edges": _L("", "连边数（城市对）", "edges (city pairs; ordered for directed networks)"),
+    "total_weight": _L("", "边权总和", "sum of edge weights"),
+    "density": _L("", "网络密度（以城市集为分母）", "edges / possible edges over the city set"),
+    "components": _L("", "连通分量数（不含孤立城市）", "connected components with two cities or more"),
+    "giant_share": _L("", "最大连通分量城市占比", "share of the city set in the largest component"),
+    "clustering": _L("", "全局聚类系数（传递性）", "global clustering (transitivity)"),
+    "mean_degree": _L("", "平均度（以城市集为分母）", "mean degree over the city set"),
+    "communities": _L("", "Leiden社区数（不含孤立城市）", "Leiden communities (isolates excluded)"),
+    "modularity": _L("Q", "Leiden划分的模块度", "modularity of the Leiden partition"),
+}
+
+
+def label(column: str) -> str:
+    """Stata-style label of a column (``"DC 合作网络度数中心度"``); the column name when unknown."""
+    lab = LABELS.get(column)
+    return lab.stata if lab else column[:STATA_LABEL_MAX]
+
+
+def stata_name(name: str, taken: set[str] | None = None) -> str:
+    """A valid Stata 118 variable name: letters, digits, ``_``; not starting with a digit; ≤ 32 characters."""
+    out = re.sub(r"[^\w]", "_", str(name), flags=re.UNICODE)
+    if not out or out[0].isdigit():
+        out = "_" + out
+    out = out[:STATA_NAME_MAX]
+    taken = taken if taken is not None else set()
+    base, k = out, 1
+    while out in taken:
+        suffix = f"_{k}"
+        out = base[: STATA_NAME_MAX - len(suffix)] + suffix
+        k += 1
+    taken.add(out)
+    return out

@@ -1,0 +1,391 @@
+"""The three panels of DESIGN §5 from two tables: yearly city edges and city-year counts.
+
+Pure functions — no store, no files — so that they can be tested on hand-made tables and fed by the
+store (``graph.store.GraphStore.city_edges`` / ``city_year_counts``) or by the pandas reference
+(``graph.reference``) alike.
+
+Inputs
+------
+``edges``: ``network`` (``collab`` | ``transfer`` | ``citation``), ``year``, ``src``, ``dst``,
+``weight`` — collab once per unordered pair (either order is accepted), transfer ``src`` = assignor's
+city → ``dst`` = assignee's city, citation ``src`` = cited patent's city → ``dst`` = citing patent's
+city (knowledge flows from the cited to the citing city). Rows with the same key are summed;
+``src == dst`` rows are ignored (local activity is in the counts).
+
+``counts``: ``city_code``, ``year`` and the count columns of ``COUNT_COLUMNS`` (only non-zero rows
+need to be present).
+
+``cities``: the city set (``etl.cities.city_set().cities``), in ``city_code`` order. N = its length is
+the denominator of every normalisation.
+
+Conventions
+-----------
+- Balanced panels: every city (pair) of the city set × every year of ``years``; counts and
+  centralities of isolated cities are 0 (not missing), except Burt's constraint (NaN: undefined
+  without contacts) and the churn of the first panel year (``<NA>``: year t−1 is unobserved).
+- The filter (``NetworkFilter.key``) that produced the panels is file-level metadata
+  (``DataFrame.attrs["citynet"]``), not a column; see ``metrics.pipeline``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from etl.cities import distance_matrix_km
+from metrics import measures as M
+
+NETWORKS = ("collab", "transfer", "citation")
+DIRECTED = {"collab": False, "transfer": True, "citation": True}
+
+COUNT_COLUMNS = (
+    "green_patents", "collab_patents", "collab_patents_intraprov", "transfers_out", "transfers_in",
+    "transfers_local", "transfers_other", "transfers_intraprov", "citations_made", "citations_received",
+    "citations_foreign",
+)
+CHURN_COLUMNS = ("partners_continuing", "partners_new", "partners_exited")
+
+# DESIGN §5 contract columns, in contract order, then the documented extras.
+CITY_YEAR_CONTRACT = (
+    "city_code", "year", "green_patents", "collab_patents", "collab_partners", "collab_intensity",
+    "collab_degree", "collab_betweenness", "partners_continuing", "partners_new", "partners_exited",
+    "transfers_out", "transfers_in", "transfers_local", "transfers_other", "transfer_partners_out",
+    "transfer_intensity_out", "transfer_outdegree", "transfer_indegree", "transfer_betweenness",
+    "collab_patents_intraprov", "transfers_intraprov", "citations_made", "citations_received",
+    "citations_foreign",
+)
+CITY_YEAR_EXTRA = (
+    "collab_strength", "collab_betweenness_w", "collab_eigenvector", "collab_eigenvector_w",
+    "collab_harmonic", "collab_harmonic_w", "collab_pagerank", "collab_clustering", "collab_coreness",
+    "collab_constraint", "collab_community", "transfer_partners_in", "transfer_betweenness_w",
+    "transfer_pagerank", "citation_indegree", "citation_outdegree",
+)
+CITY_YEAR_COLUMNS = CITY_YEAR_CONTRACT + CITY_YEAR_EXTRA
+DYAD_YEAR_COLUMNS = (
+    "city_a", "city_b", "year", "collab", "transfer_ab", "transfer_ba", "citations_ab", "citations_ba",
+    "distance_km", "log_distance", "same_province",
+)
+NETWORK_YEAR_COLUMNS = (
+    "network", "year", "nodes", "edges", "total_weight", "density", "components", "giant_share",
+    "clustering", "mean_degree", "communities", "modularity",
+)
+INT_COLUMNS = COUNT_COLUMNS + ("collab_partners", "collab_strength", "transfer_partners_out",
+                               "transfer_partners_in", "collab_coreness", "collab_community")
+
+
+@dataclass
+class Panels:
+    city_year: pd.DataFrame
+    dyad_year: pd.DataFrame
+    network_year: pd.DataFrame
+
+
+class CityIndex:
+    """City codes ↔ positions 0..N−1 (``city_code`` order) and province of each position."""
+
+    def __init__(self, cities: pd.DataFrame):
+        c = cities.sort_values("city_code").reset_index(drop=True)
+        self.codes = c["city_code"].astype(str).to_numpy()
+        self.province = c["province_code"].astype(str).to_numpy()
+        self.cities = c
+        self.n = len(c)
+
+    def positions(self, codes: pd.Series, what: str) -> np.ndarray:
+        codes = codes.astype(str).to_numpy()
+        pos = np.searchsorted(self.codes, codes)
+        pos = np.clip(pos, 0, self.n - 1)
+        bad = self.codes[pos] != codes
+        if bad.any():
+            from citynet.errors import DataError
+
+            unknown = sorted(set(codes[bad]))[:10]
+            raise DataError(f"{what}: city codes outside the city set: {', '.join(unknown)}",
+                            fix="rebuild the store from canonical tables located with the current city set")
+        return pos
+
+
+def _clean_edges(edges: pd.DataFrame, idx: CityIndex) -> pd.DataFrame:
+    """Edges as integer positions, self-loops dropped, duplicates summed; collab as ``a < b``."""
+    cols = ["network", "year", "a", "b", "weight"]
+    if edges is None or len(edges) == 0:
+        return pd.DataFrame({c: pd.Series(dtype="int64" if c != "network" else "object") for c in cols})
+    a = idx.positions(edges["src"], "city edges")
+    b = idx.positions(edges["dst"], "city edges")
+    net = edges["network"].astype(str).to_numpy()
+    unknown = set(np.unique(net)) - set(NETWORKS)
+    if unknown:
+        raise ValueError(f"unknown network(s) in city edges: {sorted(unknown)}")
+    und = net == "collab"
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    a, b = np.where(und, lo, a), np.where(und, hi, b)
+    df = pd.DataFrame({"network": net, "year": edges["year"].to_numpy().astype(np.int64), "a": a, "b": b,
+                       "weight": edges["weight"].to_numpy().astype(np.int64)})
+    df = df[(df["a"] != df["b"]) & (df["weight"] > 0)]
+    return df.groupby(["network", "year", "a", "b"], as_index=False, sort=True)["weight"].sum()
+
+
+def _graphs(e: pd.DataFrame, n: int, network: str, years) -> dict[int, object]:
+    sub = e[e["network"] == network]
+    by_year = {int(y): g for y, g in sub.groupby("year", sort=False)}
+    out = {}
+    for y in years:
+        g = by_year.get(int(y))
+        if g is None:
+            g = sub.iloc[:0]
+        out[int(y)] = M.build_graph(n, g["a"].to_numpy(), g["b"].to_numpy(), g["weight"].to_numpy(),
+                                    DIRECTED[network])
+    return out
+
+
+def _take_codes(codes: np.ndarray, positions: np.ndarray) -> pd.Series:
+    """``codes[positions]`` as a pandas ``str`` column, built in Arrow (no Python string objects)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pc.take(pa.array(codes, pa.large_string()), pa.array(positions))
+    try:
+        return pd.Series(pd.arrays.ArrowStringArray(arr, dtype=pd.StringDtype("pyarrow", na_value=np.nan)))
+    except TypeError:  # pandas < 3
+        return pd.Series(codes[positions])
+
+
+def _scatter(n_years: int, n: int, yi: np.ndarray, ci: np.ndarray, values: np.ndarray, dtype) -> np.ndarray:
+    out = np.zeros(n_years * n, dtype=dtype)
+    np.add.at(out, yi * n + ci, values)
+    return out
+
+
+def partner_churn(e: pd.DataFrame, n: int, years: list[int], first_year: int) -> dict[str, np.ndarray]:
+    """Partner churn of the collaboration network, vectorised over cities and years.
+
+    For city i and year t with partner sets ``P_t(i)``: continuing ``X = |P_t ∩ P_{t−1}|``, new
+    ``Z = |P_t \\ P_{t−1}|``, exited ``T = |P_{t−1} \\ P_t|`` (Sun & Yang's Xn, Zn, Tn; so
+    ``Cn_t = X + Z`` and ``Cn_{t−1} = X + T``). For ``t == first_year`` (t−1 before the panel, so
+    unobserved) all three are ``<NA>``. ``e`` must hold the collab edges of t−1 for every other t.
+    Returns arrays of length ``len(years) * n`` in (year, city) order, ``pd.NA`` as a masked Int64.
+    """
+    c = e[e["network"] == "collab"]
+    yv, a, b = c["year"].to_numpy(), c["a"].to_numpy(), c["b"].to_numpy()
+    # both directions: (year, city, partner)
+    y2, i2, j2 = np.r_[yv, yv], np.r_[a, b], np.r_[b, a]
+    nn = np.int64(n) * n
+    key = y2.astype(np.int64) * nn + i2 * n + j2
+    prev_key = (y2.astype(np.int64) + 1) * nn + i2 * n + j2  # edge of year t−1 keyed as year t
+    cont = np.isin(key, prev_key)  # partner in t that was a partner in t−1
+    exited_flag = ~np.isin(prev_key, key)  # partner in t−1 (keyed at t) that is not a partner in t
+    ypos = {int(y): k for k, y in enumerate(years)}
+    out = {}
+    n_years = len(years)
+    lut_years = np.array(years, dtype=np.int64)
+
+    def count(flag, year_of_row):
+        keep = flag & np.isin(year_of_row, lut_years)
+        yi = np.searchsorted(lut_years, year_of_row[keep])
+        return _scatter(n_years, n, yi, i2[keep], np.ones(keep.sum(), dtype=np.int64), np.int64)
+
+    partners = count(np.ones(len(key), bool), y2)
+    out["partners_continuing"] = count(cont, y2)
+    out["partners_new"] = partners - out["partners_continuing"]
+    out["partners_exited"] = count(exited_flag, y2 + 1)
+    mask = np.zeros(n_years * n, dtype=bool)
+    if first_year in ypos:
+        mask[ypos[first_year] * n:(ypos[first_year] + 1) * n] = True
+    for k in years:
+        if k < first_year:
+            mask[ypos[k] * n:(ypos[k] + 1) * n] = True
+    return {k: pd.arrays.IntegerArray(v, mask.copy()) for k, v in out.items()}
+
+
+def city_year_panel(edges: pd.DataFrame, counts: pd.DataFrame | None, cities: pd.DataFrame, years,
+                    first_year: int | None = None, *, _clean: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The city-year panel (DESIGN §5): one row per city of the city set and year of ``years``.
+
+    Parameters
+    ----------
+    edges, counts, cities : see the module docstring. ``edges`` may hold other years (e.g. t−1).
+    years : the panel years (rows are produced for exactly these).
+    first_year : the first year of the whole panel (default ``min(years)``); churn is ``<NA>`` there.
+        A refresh of later years passes the existing panel's first year so that a refreshed year gets
+        the same churn as in a full run.
+
+    Columns (N = ``len(cities)``; every network over all N cities):
+
+    - counts from ``counts`` (``COUNT_COLUMNS``), 0 when absent;
+    - ``collab_partners`` = degree k_i of the collaboration graph; ``collab_strength`` = Σ_j w_ij;
+      ``collab_intensity`` = strength / partners (0 when none); ``collab_degree`` = k_i/(N−1);
+    - ``collab_betweenness`` = undirected unweighted betweenness / ((N−1)(N−2)/2); ``_w``: lengths 1/w;
+    - ``partners_continuing/new/exited``: see ``partner_churn``;
+    - ``transfer_partners_out`` / ``_in`` = distinct destinations / origins; ``transfer_intensity_out``
+      = out-strength / destinations (0 when none); ``transfer_outdegree``/``indegree`` = those / (N−1);
+      ``transfer_betweenness`` = directed unweighted / ((N−1)(N−2)), ``_w``: lengths 1/w;
+      ``transfer_pagerank``: weighted, along assignor → assignee;
+    - ``collab_eigenvector`` (``_w`` weighted), ``collab_harmonic`` (``_w``: lengths 1/w),
+      ``collab_pagerank`` (weighted), ``collab_clustering``, ``collab_coreness``, ``collab_constraint``
+      (weighted; NaN for isolates), ``collab_community`` (Leiden, weighted; 0 for isolates): see
+      ``metrics.measures``;
+    - ``citation_indegree`` = cities whose patents the city cites / (N−1) (knowledge sources);
+      ``citation_outdegree`` = cities citing the city / (N−1).
+    """
+    idx = CityIndex(cities)
+    n = idx.n
+    years = sorted(int(y) for y in years)
+    first_year = min(years) if first_year is None else int(first_year)
+    e = _clean if _clean is not None else _clean_edges(edges, idx)
+    ny = len(years)
+    rows = ny * n
+    data: dict[str, object] = {
+        "city_code": np.tile(idx.codes, ny),
+        "year": np.repeat(np.array(years, dtype=np.int16), n),
+    }
+    # counts
+    cnt = {c: np.zeros(rows, dtype=np.int64) for c in COUNT_COLUMNS}
+    if counts is not None and len(counts):
+        cy = counts[counts["year"].astype(int).isin(years)]
+        if len(cy):
+            ci = idx.positions(cy["city_code"], "city-year counts")
+            yi = np.searchsorted(np.array(years), cy["year"].astype(int).to_numpy())
+            for c in COUNT_COLUMNS:
+                if c in cy.columns:
+                    vals = cy[c].fillna(0).to_numpy().astype(np.int64)
+                    np.add.at(cnt[c], yi * n + ci, vals)
+    f = {}
+    # collaboration (undirected)
+    cg = _graphs(e, n, "collab", years)
+    tg = _graphs(e, n, "transfer", years)
+    qg = _graphs(e, n, "citation", years)
+    keys = ("collab_partners", "collab_strength", "collab_degree", "collab_betweenness", "collab_betweenness_w",
+            "collab_eigenvector", "collab_eigenvector_w", "collab_harmonic", "collab_harmonic_w",
+            "collab_pagerank", "collab_clustering", "collab_coreness", "collab_constraint", "collab_community",
+            "transfer_partners_out", "transfer_partners_in", "transfer_strength_out", "transfer_outdegree",
+            "transfer_indegree", "transfer_betweenness", "transfer_betweenness_w", "transfer_pagerank",
+            "citation_indegree", "citation_outdegree")
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in keys}
+    for y in years:
+        g = cg[y]
+        parts["collab_partners"].append(np.asarray(g.degree(), dtype=np.int64))
+        parts["collab_strength"].append(np.asarray(g.strength(weights="weight"), dtype=float).round().astype(np.int64))
+        parts["collab_degree"].append(M.degree_centrality(g))
+        parts["collab_betweenness"].append(M.betweenness(g))
+        parts["collab_betweenness_w"].append(M.betweenness(g, weighted=True))
+        parts["collab_eigenvector"].append(M.eigenvector(g))
+        parts["collab_eigenvector_w"].append(M.eigenvector(g, weighted=True))
+        parts["collab_harmonic"].append(M.harmonic_closeness(g))
+        parts["collab_harmonic_w"].append(M.harmonic_closeness(g, weighted=True))
+        parts["collab_pagerank"].append(M.pagerank(g))
+        parts["collab_clustering"].append(M.clustering(g))
+        parts["collab_coreness"].append(M.coreness(g).astype(np.int64))
+        parts["collab_constraint"].append(M.constraint(g))
+        parts["collab_community"].append(M.leiden(g)[0])
+        t = tg[y]
+        parts["transfer_partners_out"].append(np.asarray(t.degree(mode="out"), dtype=np.int64))
+        parts["transfer_partners_in"].append(np.asarray(t.degree(mode="in"), dtype=np.int64))
+        parts["transfer_strength_out"].append(np.asarray(t.strength(mode="out", weights="weight"), dtype=float))
+        parts["transfer_outdegree"].append(M.degree_centrality(t, "out"))
+        parts["transfer_indegree"].append(M.degree_centrality(t, "in"))
+        parts["transfer_betweenness"].append(M.betweenness(t))
+        parts["transfer_betweenness_w"].append(M.betweenness(t, weighted=True))
+        parts["transfer_pagerank"].append(M.pagerank(t))
+        q = qg[y]
+        parts["citation_indegree"].append(M.degree_centrality(q, "in"))
+        parts["citation_outdegree"].append(M.degree_centrality(q, "out"))
+    for k, v in parts.items():
+        f[k] = np.concatenate(v) if v else np.zeros(0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f["collab_intensity"] = np.where(f["collab_partners"] > 0, f["collab_strength"] / np.maximum(f["collab_partners"], 1), 0.0)
+        f["transfer_intensity_out"] = np.where(f["transfer_partners_out"] > 0,
+                                               f["transfer_strength_out"] / np.maximum(f["transfer_partners_out"], 1), 0.0)
+    churn = partner_churn(e, n, years, first_year)
+    data.update(cnt)
+    data.update(f)
+    data.update(churn)
+    out = pd.DataFrame({c: data[c] for c in CITY_YEAR_COLUMNS})
+    return out
+
+
+def dyad_year_panel(edges: pd.DataFrame, cities: pd.DataFrame, years, *, _clean: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The dyad-year panel: every unordered pair ``city_a < city_b`` of the city set × every year.
+
+    ``collab`` = joint patents of the pair; ``transfer_ab`` = transfers a → b, ``transfer_ba`` = b → a;
+    ``citations_ab`` = knowledge flow a → b (citations by b's patents of a's patents), ``citations_ba``
+    the reverse; zeros included. ``distance_km``: haversine great-circle distance
+    (``etl.cities.distance_matrix_km``, R = 6371.0088 km); ``log_distance = ln(distance_km)``;
+    ``same_province``: 1 when both cities share ``province_code`` (int8).
+
+    Rows are built by index arithmetic: pair (i, j), i < j, has position
+    ``k = i(2N − i − 1)/2 + (j − i − 1)`` in ``numpy.triu_indices(N, 1)`` order; row = year × P + k.
+    """
+    idx = CityIndex(cities)
+    n = idx.n
+    years = sorted(int(y) for y in years)
+    ny = len(years)
+    ia, ib = np.triu_indices(n, 1)
+    p = len(ia)
+    e = _clean if _clean is not None else _clean_edges(edges, idx)
+    e = e[e["year"].isin(years)]
+    yi = np.searchsorted(np.array(years), e["year"].to_numpy())
+    a, b, w = e["a"].to_numpy(), e["b"].to_numpy(), e["weight"].to_numpy()
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    k = lo * (2 * n - lo - 1) // 2 + (hi - lo - 1)
+    row = yi.astype(np.int64) * p + k
+    net = e["network"].to_numpy()
+    cols = {}
+    for name, sel in (
+        ("collab", net == "collab"),
+        ("transfer_ab", (net == "transfer") & (a < b)),
+        ("transfer_ba", (net == "transfer") & (a > b)),
+        ("citations_ab", (net == "citation") & (a < b)),
+        ("citations_ba", (net == "citation") & (a > b)),
+    ):
+        v = np.zeros(ny * p, dtype=np.int64)
+        np.add.at(v, row[sel], w[sel])
+        cols[name] = v
+    dist = distance_matrix_km(idx.cities)[ia, ib]
+    same = (idx.province[ia] == idx.province[ib]).astype(np.int8)
+    out = pd.DataFrame({
+        "city_a": _take_codes(idx.codes, np.tile(ia, ny)),
+        "city_b": _take_codes(idx.codes, np.tile(ib, ny)),
+        "year": np.repeat(np.array(years, dtype=np.int16), p),
+        **cols,
+        "distance_km": np.tile(dist, ny),
+        "log_distance": np.tile(np.log(dist), ny),
+        "same_province": np.tile(same, ny),
+    })
+    return out
+
+
+def network_year_panel(edges: pd.DataFrame, cities: pd.DataFrame, years, *, _clean: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per network and year: ``metrics.measures.graph_summary`` over the N cities, plus ``communities``
+    and ``modularity`` of the weighted Leiden partition for ``collab`` (NaN for directed networks)."""
+    idx = CityIndex(cities)
+    years = sorted(int(y) for y in years)
+    e = _clean if _clean is not None else _clean_edges(edges, idx)
+    rows = []
+    for net in NETWORKS:
+        graphs = _graphs(e, idx.n, net, years)
+        for y in years:
+            g = graphs[y]
+            s = M.graph_summary(g)
+            if net == "collab":
+                labels, q = M.leiden(g)
+                s["communities"], s["modularity"] = int(labels.max()), q
+            else:
+                s["communities"], s["modularity"] = pd.NA, np.nan
+            rows.append({"network": net, "year": y, **s})
+    out = pd.DataFrame(rows, columns=list(NETWORK_YEAR_COLUMNS))
+    out["year"] = out["year"].astype(np.int16)
+    out["communities"] = out["communities"].astype("Int64")
+    return out
+
+
+def compute_panels(edges: pd.DataFrame, counts: pd.DataFrame | None, cities: pd.DataFrame, years,
+                   first_year: int | None = None) -> Panels:
+    """All three panels for ``years`` (see ``city_year_panel``, ``dyad_year_panel``, ``network_year_panel``)."""
+    idx = CityIndex(cities)
+    clean = _clean_edges(edges, idx)
+    return Panels(
+        city_year=city_year_panel(edges, counts, cities, years, first_year, _clean=clean),
+        dyad_year=dyad_year_panel(edges, cities, years, _clean=clean),
+        network_year=network_year_panel(edges, cities, years, _clean=clean),
+    )

@@ -1,0 +1,310 @@
+"""``run_metrics``: store → yearly city graphs → the three panels → ``metrics/*.parquet`` and ``CityYear`` nodes.
+
+A full run reads every year of the filter's projections; ``years=[A..B]`` (the yearly refresh job)
+reads A−1..B+1, recomputes the rows of A..B in all three panels and the churn columns of B+1 (whose
+t−1 changed), and leaves every other row of the existing panels untouched — so a refresh gives the
+same panels as a full run over the same store.
+
+Panel years of a full run: ``[years] start..end`` of ``citynet.toml`` when both are set, otherwise
+every year from the first to the last year with data (gaps filled with zero rows).
+
+The filter is file-level metadata, not a column: each panel file carries, in its Parquet schema
+metadata under ``b"citynet"``, a JSON object ``{"network": "invention.wipo.all", "filter": {...},
+"first_year", "last_year", "n_cities", "panel"}``; ``read_panel`` restores it as
+``DataFrame.attrs["citynet"]``. One workspace holds the panels of one filter at a time (the paths are
+fixed by DESIGN §2); the store may hold several (its ``network`` property).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from citynet.errors import UserError
+from etl.cities import city_set
+from graph.network_filter import NetworkFilter
+from metrics.panels import CHURN_COLUMNS, COUNT_COLUMNS, Panels, compute_panels
+
+PANELS = ("city_year", "dyad_year", "network_year")
+META_KEY = b"citynet"
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class MetricsRun:
+    """What ``run_metrics`` did: the filter, the years recomputed, where it wrote, and timings (s)."""
+
+    network: str
+    years: list[int]  # rows recomputed
+    churn_years: list[int]  # rows whose churn columns only were recomputed (refresh)
+    panel_years: list[int]  # every year of the panels after the run
+    paths: dict[str, Path]
+    seconds: dict[str, float] = field(default_factory=dict)
+    panels: Panels | None = None  # the full panels after the run
+
+
+# --- panel files ---------------------------------------------------------------------------------
+def write_panel(df: pd.DataFrame, path: Path, meta: dict) -> None:
+    """Write ``df`` to Parquet atomically with ``meta`` as JSON schema metadata under ``b"citynet"``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_pandas(df.reset_index(drop=True), preserve_index=False)
+    md = dict(table.schema.metadata or {})
+    md[META_KEY] = json.dumps(meta, ensure_ascii=False).encode("utf-8")
+    table = table.replace_schema_metadata(md)
+    tmp = path.with_suffix(".parquet.tmp")
+    pq.write_table(table, tmp, compression="zstd")
+    os.replace(tmp, path)
+
+
+def panel_meta(path: Path) -> dict | None:
+    """The ``citynet`` metadata of a panel file, or None when the file or the key is missing."""
+    import pyarrow.parquet as pq
+
+    if not Path(path).exists():
+        return None
+    md = pq.read_schema(path).metadata or {}
+    raw = md.get(META_KEY)
+    return json.loads(raw.decode("utf-8")) if raw else None
+
+
+def read_panel(path: Path) -> pd.DataFrame:
+    """A panel file as a DataFrame, with its metadata in ``attrs["citynet"]``."""
+    df = pd.read_parquet(path)
+    meta = panel_meta(path)
+    df.attrs = {"citynet": meta} if meta else {}
+    return df
+
+
+# --- the in-memory store -------------------------------------------------------------------------
+class TableStore:
+    """A store stand-in over two DataFrames (``city_edges`` and ``city_year_counts`` rows for one filter).
+
+    Used by tests and by the benchmark when no graph store is available; ``write_city_year`` keeps
+    what it was given in ``written``.
+    """
+
+    def __init__(self, edges: pd.DataFrame, counts: pd.DataFrame | None = None):
+        self.edges = edges
+        self.counts = counts if counts is not None else pd.DataFrame(columns=["city_code", "year", *COUNT_COLUMNS])
+        self.written: list[tuple[str, pd.DataFrame]] = []
+
+    def build_projections(self, flt, years=None) -> dict:
+        return {}
+
+    def city_edges(self, flt, years=None) -> pd.DataFrame:
+        e = self.edges
+        return e if years is None else e[e["year"].isin(list(years))]
+
+    def city_year_counts(self, flt, years=None) -> pd.DataFrame:
+        c = self.counts
+        return c if years is None else c[c["year"].isin(list(years))]
+
+    def write_city_year(self, panel: pd.DataFrame, network: str) -> None:
+        self.written.append((network, panel))
+
+    def close(self) -> None:
+        pass
+
+
+# --- run -----------------------------------------------------------------------------------------
+def _parse_years_setting(ws) -> list[int] | None:
+    y = ws.settings.get("years", {}) or {}
+    if y.get("start") is not None and y.get("end") is not None:
+        return list(range(int(y["start"]), int(y["end"]) + 1))
+    return None
+
+
+def _data_years(edges: pd.DataFrame, counts: pd.DataFrame) -> list[int]:
+    ys = np.concatenate([edges["year"].to_numpy(dtype=np.int64) if len(edges) else np.zeros(0, np.int64),
+                         counts["year"].to_numpy(dtype=np.int64) if len(counts) else np.zeros(0, np.int64)])
+    if len(ys) == 0:
+        return []
+    return list(range(int(ys.min()), int(ys.max()) + 1))
+
+
+def _meta(flt: NetworkFilter, panel: str, years: list[int], n: int) -> dict:
+    return {
+        "panel": panel,
+        "network": flt.key,
+        "filter": {"green": flt.green, "kind": flt.kind, "granted_only": flt.granted_only,
+                   "year_basis": flt.year_basis},
+        "first_year": min(years) if years else None,
+        "last_year": max(years) if years else None,
+        "n_cities": n,
+    }
+
+
+def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str | None = None,
+                uri: str | None = None, progress: Progress | None = None, write_back: bool = True,
+                project: bool = True) -> MetricsRun:
+    """Compute the panels of DESIGN §5 for ``flt`` and write them to ``ws.metrics``.
+
+    Parameters
+    ----------
+    ws : citynet.workspace.Workspace
+    flt : the network filter; its ``key`` goes to the file metadata and to the ``CityYear`` nodes.
+    years : None for a full run; otherwise the years to refresh (a contiguous range that touches or
+        overlaps the existing panels). Their rows are recomputed in the three panels, and the churn
+        columns of the following year when it is in the panel.
+    store : a ``graph.store.GraphStore`` (or ``TableStore``); default ``open_store(ws, backend, uri)``.
+    progress : called as ``progress(stage, done, total)``.
+    write_back : write the recomputed city-year rows to the store (``write_city_year``).
+    project : build the filter's city projections in the store first (``build_projections``).
+    """
+    steps = 5
+    tick = progress or (lambda stage, done, total: None)
+    seconds: dict[str, float] = {}
+    cities = city_set().cities
+    n = len(cities)
+    paths = {p: ws.panel(p) for p in PANELS}
+    own_store = store is None
+    if own_store:
+        from graph.store import open_store
+
+        store = open_store(ws, backend=backend, uri=uri)
+    try:
+        refresh = years is not None
+        existing = panel_meta(paths["city_year"]) if refresh else None
+        if existing is not None and not all(paths[p].exists() for p in PANELS):
+            existing = None
+        if existing is not None and existing.get("n_cities") != n:
+            raise UserError(
+                f"the panels in {ws.metrics} have {existing.get('n_cities')} cities, the city set now has {n}",
+                fix="run `citynet metrics` without --years to recompute every year",
+            )
+        if refresh:
+            req = sorted({int(y) for y in years})
+            if not req:
+                raise UserError("--years selects no year", fix="give a range such as --years 2021 or --years 2019-2021")
+            if req != list(range(req[0], req[-1] + 1)):
+                raise UserError(f"--years must be a contiguous range, not {req}", fix="e.g. --years 2019-2021")
+            if existing is not None and existing.get("network") != flt.key:
+                raise UserError(
+                    f"the panels in {ws.metrics} were computed for network {existing.get('network')!r}, not {flt.key!r}",
+                    fix="run `citynet metrics` without --years to recompute every year for this filter",
+                )
+            if existing is not None:
+                e0, e1 = int(existing["first_year"]), int(existing["last_year"])
+                if req[0] > e1 + 1 or req[-1] < e0 - 1:
+                    raise UserError(
+                        f"--years {req[0]}-{req[-1]} would leave a gap after the existing panel years {e0}-{e1}",
+                        fix=f"refresh a range that starts at {e1 + 1} at the latest (or ends at {e0 - 1} at the earliest)",
+                    )
+                panel_years = list(range(min(e0, req[0]), max(e1, req[-1]) + 1))
+            else:
+                panel_years = req
+            first_year = panel_years[0]
+            churn_years = [req[-1] + 1] if req[-1] + 1 in panel_years and existing is not None else []
+            row_years = req
+            read_years = sorted(set(req) | set(churn_years) | ({req[0] - 1} if req[0] - 1 >= first_year else set()))
+        else:
+            read_years = None
+
+        t0 = time.perf_counter()
+        tick("building projections", 0, steps)
+        if project:
+            store.build_projections(flt, years=read_years)
+        seconds["projections"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        tick("reading city graphs", 1, steps)
+        edges = store.city_edges(flt, years=read_years)
+        counts = store.city_year_counts(flt, years=read_years)
+        seconds["read"] = time.perf_counter() - t0
+
+        if not refresh:
+            panel_years = _parse_years_setting(ws) or _data_years(edges, counts)
+            if not panel_years:
+                raise UserError(
+                    f"no patent passes the network filter {flt.key!r} in the store",
+                    fix="check `citynet load` ran, or loosen the filter (--green all, --kind all)",
+                )
+            first_year, row_years, churn_years = panel_years[0], panel_years, []
+
+        t0 = time.perf_counter()
+        tick("computing metrics", 2, steps)
+        new = compute_panels(edges, counts, cities, sorted(set(row_years) | set(churn_years)), first_year=first_year)
+        seconds["compute"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        tick("writing panels", 3, steps)
+        if refresh and existing is not None:
+            panels = _merge(paths, new, row_years, churn_years)
+        else:
+            panels = Panels(
+                city_year=new.city_year,
+                dyad_year=new.dyad_year,
+                network_year=new.network_year,
+            )
+        for name in PANELS:
+            df = getattr(panels, name)
+            write_panel(df, paths[name], _meta(flt, name, panel_years, n))
+            df.attrs = {"citynet": _meta(flt, name, panel_years, n)}
+        seconds["write"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        tick("writing CityYear nodes", 4, steps)
+        if write_back:
+            changed = set(row_years) | set(churn_years)
+            rows = panels.city_year[panels.city_year["year"].isin(sorted(changed))]
+            store.write_city_year(rows.reset_index(drop=True), network=flt.key)
+        seconds["write_back"] = time.perf_counter() - t0
+        tick("done", steps, steps)
+    finally:
+        if own_store and hasattr(store, "close"):
+            store.close()
+    return MetricsRun(network=flt.key, years=list(row_years), churn_years=list(churn_years),
+                      panel_years=list(panel_years), paths=paths, seconds=seconds, panels=panels)
+
+
+def _merge(paths: dict[str, Path], new: Panels, row_years: list[int], churn_years: list[int]) -> Panels:
+    """Existing panels with the rows of ``row_years`` replaced and the churn of ``churn_years`` updated."""
+    out = {}
+    for name in PANELS:
+        old = pd.read_parquet(paths[name])
+        fresh = getattr(new, name)
+        keep = old[~old["year"].isin(row_years)]
+        add = fresh[fresh["year"].isin(row_years)]
+        if name == "city_year" and churn_years:
+            sel = keep["year"].isin(churn_years)
+            upd = fresh[fresh["year"].isin(churn_years)].set_index(["year", "city_code"])[list(CHURN_COLUMNS)]
+            k = keep.loc[sel].set_index(["year", "city_code"])
+            for c in CHURN_COLUMNS:  # same rows (balanced panel): overwrite the three churn columns
+                k[c] = upd[c].reindex(k.index)
+            keep = pd.concat([keep.loc[~sel], k.reset_index()[keep.columns]])
+        keys = {"city_year": ["year", "city_code"], "dyad_year": ["year", "city_a", "city_b"],
+                "network_year": ["network", "year"]}[name]
+        df = pd.concat([keep.astype(fresh.dtypes.to_dict()), add], ignore_index=True)
+        if name == "network_year":
+            order = {"collab": 0, "transfer": 1, "citation": 2}
+            df = df.sort_values(keys, key=lambda s: s.map(order) if s.name == "network" else s)
+        else:
+            df = df.sort_values(keys)
+        out[name] = df.reset_index(drop=True)
+    return Panels(**out)
+
+
+def parse_years(text: str | None) -> list[int] | None:
+    """``"2019"`` → [2019]; ``"2015-2020"`` → [2015, …, 2020]; None → None."""
+    if text is None or str(text).strip() == "":
+        return None
+    t = str(text).strip().replace("–", "-").replace(":", "-")
+    try:
+        if "-" in t:
+            a, b = (int(x) for x in t.split("-", 1))
+        else:
+            a = b = int(t)
+    except ValueError as exc:
+        raise UserError(f"--years {text!r} is not a year or a range", fix="e.g. --years 2021 or --years 2015-2020") from exc
+    if a > b:
+        raise UserError(f"--years {text!r}: the range is reversed", fix=f"--years {b}-{a}")
+    return list(range(a, b + 1))
