@@ -1,0 +1,153 @@
+"""``citynet neo4j``: install, start, stop and inspect the project's local Neo4j 5.26 server (no Docker)."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from pathlib import Path
+
+import click
+
+DEFAULT_DATA = "./.neo4j"
+DEFAULT_PORT = 7687
+
+data_option = click.option(
+    "--data", "data_dir", default=DEFAULT_DATA, show_default=True, type=click.Path(file_okay=False, path_type=Path),
+    help="Folder of the server's store, logs and state file (citynet-neo4j.json).",
+)
+
+
+@click.group(
+    "neo4j",
+    epilog="""\b
+Examples:
+  citynet neo4j install                      build the server once (Maven Central, Java 17)
+  citynet neo4j start --data ./.neo4j        start it; prints the bolt URI and password
+  citynet neo4j status                       is it running, and where
+  citynet neo4j stop                         clean shutdown
+With Docker, `docker compose up -d` runs the same Neo4j 5.26 instead (see docs/neo4j.md).""",
+)
+def command() -> None:
+    """Start, stop or inspect the project's local Neo4j 5.26 server (no Docker needed)."""
+
+
+@command.command(
+    "install",
+    epilog="""\b
+Examples:
+  citynet neo4j install
+  CITYNET_NEO4J_HOME=/opt/neo4j-5.26 citynet neo4j install --force
+Needs Java 17 (JDK) and Maven once; the result goes to ~/.cache/citynet/neo4j-5.26 or $CITYNET_NEO4J_HOME.""",
+)
+@click.option("--force", is_flag=True, help="Rebuild even when the server is already built.")
+def install_command(force: bool) -> None:
+    """Build the Neo4j server from Maven Central artifacts (a no-op when already built)."""
+    from citynet.neo4j_server import NEO4J_VERSION, install, is_installed, neo4j_home
+
+    home = neo4j_home()
+    if is_installed(home) and not force:
+        click.echo(f"Neo4j {NEO4J_VERSION} server already built in {home}")
+        return
+    click.echo(f"building the Neo4j {NEO4J_VERSION} server with Maven (first time: a few minutes)…", err=True)
+    install(home, force=force)
+    click.echo(f"Neo4j {NEO4J_VERSION} server built in {home}")
+
+
+@command.command(
+    "start",
+    epilog="""\b
+Examples:
+  citynet neo4j start
+  citynet neo4j start --data ./.neo4j --port 7688 --password 'a-long-secret'
+  NEO4J_PASSWORD=a-long-secret citynet neo4j start
+Then: citynet load -w WS --store neo4j --uri bolt://127.0.0.1:7687  (with NEO4J_PASSWORD set).""",
+)
+@data_option
+@click.option("--port", type=click.IntRange(1, 65535), default=None,
+              help=f"Bolt port on 127.0.0.1 [default: {DEFAULT_PORT} if free, else a free port].")
+@click.option("--password", default=None, envvar="NEO4J_PASSWORD", show_envvar=True,
+              help="Password of user neo4j (8+ characters) [default: the earlier one, else generated; "
+                   "saved in the state file].")
+@click.option("--heap", default="768m", show_default=True, help="Java heap of the server.")
+@click.option("--timeout", type=float, default=120, show_default=True, help="Seconds to wait for the server.")
+def start_command(data_dir: Path, port: int | None, password: str | None, heap: str, timeout: float) -> None:
+    """Start a local Neo4j 5.26 server in the background and print how to connect to it."""
+    from citynet.neo4j_server import NEO4J_VERSION, Neo4jServer, port_is_free
+
+    if port is None and port_is_free(DEFAULT_PORT):
+        port = DEFAULT_PORT
+    server = Neo4jServer(data_dir, port=port, password=password, heap=heap)
+    state = server.status()
+    if state.running:
+        running = Neo4jServer.from_state(data_dir)
+        click.echo(f"Neo4j already runs on data folder {running.data_dir} (pid {running.pid}).")
+        _print_usage(running)
+        return
+    click.echo(f"starting Neo4j {NEO4J_VERSION} (data in {server.data_dir})…", err=True)
+    server.start(timeout=timeout)
+    click.echo(f"Neo4j {NEO4J_VERSION} is running (pid {server.pid}).")
+    _print_usage(server)
+
+
+def _print_usage(server) -> None:
+    data = shlex.quote(str(server.data_dir))
+    click.echo(f"  bolt URI : {server.uri}")
+    click.echo(f"  user     : {server.user}")
+    click.echo(f"  password : {server.password}   (also in {server.state_file})")
+    click.echo("Use it:")
+    click.echo(f"  export NEO4J_PASSWORD={shlex.quote(server.password)}")
+    click.echo(f"  citynet load -w WS --store neo4j --uri {server.uri}")
+    click.echo(f"Stop it:  citynet neo4j stop --data {data}")
+
+
+@command.command(
+    "stop",
+    epilog="""\b
+Examples:
+  citynet neo4j stop
+  citynet neo4j stop --data ./.neo4j --timeout 120""",
+)
+@data_option
+@click.option("--timeout", type=float, default=60, show_default=True,
+              help="Seconds to wait for a clean shutdown before killing the server.")
+def stop_command(data_dir: Path, timeout: float) -> None:
+    """Stop the server of a data folder (clean shutdown; killed only after --timeout)."""
+    from citynet.neo4j_server import Neo4jServer
+
+    server = Neo4jServer(data_dir)
+    if not server.status().running:
+        server.stop(timeout=timeout)  # clears a stale state file
+        click.echo(f"no Neo4j server runs on data folder {server.data_dir}")
+        return
+    server = Neo4jServer.from_state(data_dir)
+    pid = server.pid
+    server.stop(timeout=timeout)
+    click.echo(f"Neo4j server stopped (pid {pid}, data in {server.data_dir})")
+
+
+@command.command(
+    "status",
+    epilog="""\b
+Examples:
+  citynet neo4j status
+  citynet neo4j status --data ./.neo4j --json
+Exit code 0 when the server runs, 1 when it does not.""",
+)
+@data_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (running, pid, port, uri, …).")
+def status_command(data_dir: Path, as_json: bool) -> None:
+    """Tell whether the server of a data folder runs, and its bolt URI."""
+    from citynet.neo4j_server import Neo4jServer, is_installed, neo4j_home
+
+    state = Neo4jServer(data_dir).status()
+    if as_json:
+        click.echo(json.dumps({**state.as_dict(), "installed": is_installed(), "home": str(neo4j_home())}))
+    elif state.running:
+        click.echo(f"running  pid {state.pid}  {state.uri}  user {state.user}  data {state.data_dir}")
+    else:
+        built = "built" if is_installed() else "not built yet (citynet neo4j install)"
+        click.echo(f"not running  data {state.data_dir}  server {built}")
+    # sys.exit, not click's Exit: citynet.cli runs click with standalone_mode=False, which swallows Exit codes
+    sys.exit(0 if state.running else 1)
+

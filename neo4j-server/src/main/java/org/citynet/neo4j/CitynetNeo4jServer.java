@@ -1,0 +1,141 @@
+package org.citynet.neo4j;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+
+import org.neo4j.configuration.GraphDatabaseSettings;
+import org.neo4j.configuration.connectors.BoltConnector;
+import org.neo4j.configuration.helpers.SocketAddress;
+import org.neo4j.dbms.api.DatabaseManagementService;
+import org.neo4j.dbms.api.DatabaseManagementServiceBuilder;
+import org.neo4j.io.ByteUnit;
+
+/**
+ * citynet's local Neo4j 5.26 Community server: the DBMS from Maven Central with Bolt on localhost.
+ *
+ * <pre>
+ * CITYNET_NEO4J_PASSWORD=secret java -Xmx768m -cp 'citynet-neo4j-server.jar:lib/*' \
+ *     org.citynet.neo4j.CitynetNeo4jServer --home DIR --port 7687 [--pagecache 256m] [--watch-pid PID]
+ * </pre>
+ *
+ * The password of user {@code neo4j} comes from the environment (never the command line, which
+ * other users can read). It is set through the system database at every start, so a restart with a
+ * new password works. The process prints {@code citynet-neo4j: ready bolt://127.0.0.1:PORT} once
+ * the password is in place, shuts the DBMS down cleanly on SIGTERM, and with {@code --watch-pid}
+ * also when that process (e.g. the test session) disappears.
+ */
+public final class CitynetNeo4jServer {
+    static final String PASSWORD_ENV = "CITYNET_NEO4J_PASSWORD";
+    static final String READY_MARKER = "citynet-neo4j: ready";
+
+    private CitynetNeo4jServer() {}
+
+    public static void main(String[] args) throws Exception {
+        Options options = Options.parse(args);
+        String password = System.getenv(PASSWORD_ENV);
+        if (password == null || password.isEmpty()) {
+            fail("set the password of user neo4j in the environment variable " + PASSWORD_ENV);
+        }
+        Files.createDirectories(options.home);
+
+        DatabaseManagementService dbms = new DatabaseManagementServiceBuilder(options.home)
+                .setConfig(BoltConnector.enabled, true)
+                .setConfig(BoltConnector.listen_address, new SocketAddress("127.0.0.1", options.port))
+                .setConfig(BoltConnector.advertised_address, new SocketAddress("127.0.0.1", options.port))
+                .setConfig(GraphDatabaseSettings.auth_enabled, true)
+                .setConfig(GraphDatabaseSettings.pagecache_memory, options.pageCacheBytes)
+                .setConfig(GraphDatabaseSettings.udc_enabled, false)
+                .build();
+
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            System.out.println("citynet-neo4j: shutting down");
+            dbms.shutdown();
+            System.out.println("citynet-neo4j: stopped");
+            System.out.flush();
+            stopped.countDown();
+        }, "citynet-neo4j-shutdown"));
+
+        setPassword(dbms, password);
+        if (options.watchPid > 0) {
+            watchParent(options.watchPid);
+        }
+        System.out.println(READY_MARKER + " bolt://127.0.0.1:" + options.port);
+        System.out.flush();
+        stopped.await();
+    }
+
+    /** Set (or reset) the password of user neo4j; embedded transactions run with full rights. */
+    private static void setPassword(DatabaseManagementService dbms, String password) {
+        try {
+            dbms.database(GraphDatabaseSettings.SYSTEM_DATABASE_NAME).executeTransactionally(
+                    "ALTER USER neo4j SET PASSWORD $password CHANGE NOT REQUIRED", Map.of("password", password));
+        } catch (RuntimeException e) {
+            String message = String.valueOf(e.getMessage());
+            if (!message.contains("cannot be the same")) {
+                throw e;
+            }
+            // The stored password already is the requested one: nothing to do.
+        }
+    }
+
+    /** Exit (running the shutdown hook) when the process with id {@code pid} is gone. */
+    private static void watchParent(long pid) {
+        Thread watcher = new Thread(() -> {
+            while (true) {
+                boolean alive = ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+                if (!alive) {
+                    System.out.println("citynet-neo4j: process " + pid + " is gone");
+                    System.exit(0);
+                }
+                try {
+                    Thread.sleep(1000);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }, "citynet-neo4j-watch-parent");
+        watcher.setDaemon(true);
+        watcher.start();
+    }
+
+    private static void fail(String message) {
+        System.err.println("citynet-neo4j: error: " + message);
+        System.exit(2);
+    }
+
+    /** Command-line options. */
+    private record Options(Path home, int port, long pageCacheBytes, long watchPid) {
+        static Options parse(String[] args) {
+            Path home = null;
+            int port = 7687;
+            long pageCache = ByteUnit.mebiBytes(256);
+            long watchPid = 0;
+            for (int i = 0; i < args.length; i++) {
+                String value = i + 1 < args.length ? args[i + 1] : null;
+                switch (args[i]) {
+                    case "--home" -> home = Path.of(require(args[i], value));
+                    case "--port" -> port = Integer.parseInt(require(args[i], value));
+                    case "--pagecache" -> pageCache = ByteUnit.parse(require(args[i], value));
+                    case "--watch-pid" -> watchPid = Long.parseLong(require(args[i], value));
+                    default -> fail("unknown option " + args[i]
+                            + " (usage: --home DIR --port N [--pagecache 256m] [--watch-pid PID])");
+                }
+                i++;
+            }
+            if (home == null) {
+                fail("--home DIR is required");
+            }
+            return new Options(home.toAbsolutePath(), port, pageCache, watchPid);
+        }
+
+        private static String require(String option, String value) {
+            if (value == null) {
+                fail(option + " needs a value");
+            }
+            return value;
+        }
+    }
+}

@@ -1,0 +1,56 @@
+"""Shared fixtures: one real Neo4j 5.26 server for the whole test session.
+
+- ``neo4j_server`` (session): a started :class:`citynet.neo4j_server.Neo4jServer`; use ``.uri``,
+  ``.auth`` (``("neo4j", password)``), ``.user``, ``.password`` or ``.driver()``.
+- ``neo4j_clean`` (function): the same server, emptied first: no nodes, relationships,
+  constraints or indexes (other than Neo4j's two built-in token-lookup indexes).
+
+When the server cannot be built or started, every test that uses it fails with the reason and the
+end of the server log; such tests are never skipped. Tests that use these fixtures get the
+``neo4j`` marker automatically (``pytest -m "not neo4j"`` leaves them out on purpose).
+"""
+
+from __future__ import annotations
+
+import atexit
+from collections.abc import Iterator
+
+import pytest
+
+from citynet.neo4j_server import Neo4jServer
+
+NEO4J_FIXTURES = {"neo4j_server", "neo4j_clean"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if NEO4J_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.neo4j)
+
+
+@pytest.fixture(scope="session")
+def neo4j_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Neo4jServer]:
+    """One Neo4j server for the session, in a temporary folder; stopped at the end (also on interrupts)."""
+    from citynet.errors import UserError
+
+    server = Neo4jServer(tmp_path_factory.mktemp("neo4j"), password="citynet-test-password",
+                         stop_with_parent=True)
+    atexit.register(server.stop)
+    try:
+        server.install()
+        server.start(timeout=240)
+    except UserError as err:
+        server.stop()
+        pytest.fail(f"the test Neo4j server could not start: {err.message}\nfix: {err.fix}", pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+        atexit.unregister(server.stop)
+
+
+@pytest.fixture
+def neo4j_clean(neo4j_server: Neo4jServer) -> Iterator[Neo4jServer]:
+    """The session's server with an empty database: no data, no constraints, no (non-lookup) indexes."""
+    neo4j_server.reset_database()
+    yield neo4j_server

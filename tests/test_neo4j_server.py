@@ -1,0 +1,156 @@
+"""The local Neo4j 5.26 server (citynet.neo4j_server, ``citynet neo4j``) against a real server."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import neo4j
+import pytest
+from click.testing import CliRunner
+
+from citynet.cli import cli
+from citynet.errors import StoreError
+from citynet.neo4j_server import (
+    NEO4J_VERSION,
+    STATE_FILE_NAME,
+    Neo4jServer,
+    find_maven,
+    free_port,
+    port_is_free,
+)
+
+# --- the session server ----------------------------------------------------------------------------
+
+
+def test_server_answers_cypher_over_bolt(neo4j_server: Neo4jServer) -> None:
+    with neo4j.GraphDatabase.driver(neo4j_server.uri, auth=neo4j_server.auth) as driver:
+        records, _, _ = driver.execute_query("RETURN 1 AS one")
+        assert records[0]["one"] == 1
+        records, _, _ = driver.execute_query("CALL dbms.components() YIELD versions, edition")
+    assert records[0]["versions"] == [NEO4J_VERSION]
+    assert records[0]["edition"] == "community"
+
+
+def test_wrong_password_is_rejected(neo4j_server: Neo4jServer) -> None:
+    with (
+        neo4j.GraphDatabase.driver(neo4j_server.uri, auth=(neo4j_server.user, "not-the-password")) as driver,
+        pytest.raises(neo4j.exceptions.AuthError),
+    ):
+        driver.verify_connectivity()
+
+
+def test_state_file_records_the_running_server(neo4j_server: Neo4jServer) -> None:
+    state = json.loads((neo4j_server.data_dir / STATE_FILE_NAME).read_text())
+    assert state["pid"] == neo4j_server.pid
+    assert state["port"] == neo4j_server.port
+    assert state["uri"] == neo4j_server.uri == f"bolt://127.0.0.1:{neo4j_server.port}"
+    assert (state["user"], state["password"]) == neo4j_server.auth
+    again = Neo4jServer.from_state(neo4j_server.data_dir)
+    assert (again.uri, again.auth, again.pid) == (neo4j_server.uri, neo4j_server.auth, neo4j_server.pid)
+    assert again.is_running()
+
+
+def test_cli_status_reports_the_running_server(neo4j_server: Neo4jServer) -> None:
+    result = CliRunner().invoke(cli, ["neo4j", "status", "--data", str(neo4j_server.data_dir), "--json"])
+    assert result.exit_code == 0, result.output
+    status = json.loads(result.output)
+    assert status["running"] is True
+    assert status["pid"] == neo4j_server.pid
+    assert status["uri"] == neo4j_server.uri
+    assert status["installed"] is True
+
+
+def test_reset_database_drops_data_constraints_and_indexes(neo4j_server: Neo4jServer) -> None:
+    with neo4j_server.driver() as driver:
+        driver.execute_query("CREATE CONSTRAINT city_code IF NOT EXISTS FOR (c:City) REQUIRE c.city_code IS UNIQUE")
+        driver.execute_query("CREATE INDEX patent_year IF NOT EXISTS FOR (p:Patent) ON (p.app_year)")
+        driver.execute_query("CREATE (:City {city_code: '110000'})-[:CITED {year: 2010}]->(:City {city_code: '310000'})")
+        neo4j_server.reset_database()
+        nodes, _, _ = driver.execute_query("MATCH (n) RETURN count(n) AS n")
+        constraints, _, _ = driver.execute_query("SHOW CONSTRAINTS YIELD name")
+        indexes, _, _ = driver.execute_query("SHOW INDEXES YIELD type")
+    assert nodes[0]["n"] == 0
+    assert constraints == []
+    assert {record["type"] for record in indexes} <= {"LOOKUP"}
+
+
+def test_neo4j_clean_gives_an_empty_database(neo4j_clean: Neo4jServer) -> None:
+    with neo4j_clean.driver() as driver:
+        records, _, _ = driver.execute_query("MATCH (n) RETURN count(n) AS n")
+    assert records[0]["n"] == 0
+
+
+# --- a second server, driven through the command line ----------------------------------------------
+
+
+def test_cli_start_status_stop_frees_the_port(neo4j_server: Neo4jServer, tmp_path: Path) -> None:
+    """Start, inspect and stop a second server with ``citynet neo4j``; stopping is clean and frees the port."""
+    data_dir, port = tmp_path / "neo4j-cli", free_port()
+    runner = CliRunner()
+    try:
+        started = runner.invoke(cli, ["neo4j", "start", "--data", str(data_dir), "--port", str(port),
+                                      "--password", "cli-test-password", "--heap", "512m"])
+        assert started.exit_code == 0, started.output
+        uri = f"bolt://127.0.0.1:{port}"
+        assert uri in started.output
+        assert f"citynet load -w WS --store neo4j --uri {uri}" in started.output
+
+        status = runner.invoke(cli, ["neo4j", "status", "--data", str(data_dir)])
+        assert status.exit_code == 0 and "running" in status.output and uri in status.output
+        server = Neo4jServer.from_state(data_dir)
+        with neo4j.GraphDatabase.driver(uri, auth=("neo4j", "cli-test-password")) as driver:
+            driver.verify_connectivity()
+
+        stopped = runner.invoke(cli, ["neo4j", "stop", "--data", str(data_dir)])
+        assert stopped.exit_code == 0, stopped.output
+        assert not server.is_running()
+        assert port_is_free(port)
+        assert not (data_dir / STATE_FILE_NAME).exists()
+        assert "citynet-neo4j: stopped" in (data_dir / "citynet-neo4j.log").read_text()  # shutdown hook ran
+
+        status = runner.invoke(cli, ["neo4j", "status", "--data", str(data_dir)])
+        assert status.exit_code == 1 and "not running" in status.output
+    finally:
+        Neo4jServer(data_dir).stop()
+
+
+# --- clear errors, no server needed ----------------------------------------------------------------
+
+
+def test_busy_port_is_a_clear_error(tmp_path: Path) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        with pytest.raises(StoreError, match=f"port {port} .* in use") as caught:
+            Neo4jServer(tmp_path, port=port, password="long-enough-password").start()
+    assert "--port" in (caught.value.fix or "")
+
+
+def test_short_password_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="at least 8 characters"):
+        Neo4jServer(tmp_path, password="short").start()
+
+
+def test_from_state_without_a_server_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="no Neo4j server was started") as caught:
+        Neo4jServer.from_state(tmp_path)
+    assert "citynet neo4j start" in (caught.value.fix or "")
+
+
+def test_missing_maven_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.delenv("MAVEN_HOME", raising=False)
+    monkeypatch.delenv("M2_HOME", raising=False)
+    with pytest.raises(StoreError, match="Maven is missing") as caught:
+        find_maven()
+    assert "apt-get install maven" in (caught.value.fix or "")
+
+
+def test_every_subcommand_has_help_with_an_example() -> None:
+    for sub in ("install", "start", "stop", "status"):
+        result = CliRunner().invoke(cli, ["neo4j", sub, "--help"])
+        assert result.exit_code == 0, result.output
+        assert f"citynet neo4j {sub}" in result.output
