@@ -1,0 +1,115 @@
+"""Export a panel to Parquet, CSV or Stata ``.dta`` (version 118, labelled).
+
+The city-year panel is joined with ``canonical/covariates.parquet`` when it exists (left join on
+``city_code`` and ``year``; a covariate whose name clashes with a panel column gets the suffix
+``_cov``). Stata files carry a variable label for every column (``metrics.labels``: seed symbol and
+Chinese description, covariates: their original header) and a data label naming the panel and the
+network filter.
+
+Stata conversions: names are made valid and ≤ 32 characters (``metrics.labels.stata_name``; the
+label keeps the original name if it had to change); nullable integers with missing values become
+doubles with Stata missing (``.``); booleans become bytes (0/1); strings stay strings (UTF-8, which
+version 118 supports).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from citynet.errors import UserError
+from metrics.labels import STATA_LABEL_MAX, label, stata_name
+from metrics.pipeline import read_panel
+
+PANEL_NAMES = ("city-year", "dyad-year", "network-year")
+FORMATS = ("parquet", "csv", "dta")
+
+
+def panel_frame(ws, panel: str, covariates: bool = True) -> pd.DataFrame:
+    """The panel ``panel`` (``city-year`` | ``dyad-year`` | ``network-year``) of the workspace,
+    with covariates joined for ``city-year``; ``attrs["citynet"]`` holds the file metadata."""
+    if panel not in PANEL_NAMES:
+        raise UserError(f"unknown panel {panel!r}", fix=f"use one of {', '.join(PANEL_NAMES)}")
+    path = ws.require(ws.panel(panel), "metrics")
+    df = read_panel(path)
+    attrs = dict(df.attrs)
+    cov_path = ws.table("covariates")
+    if covariates and panel == "city-year" and cov_path.exists():
+        cov = pd.read_parquet(cov_path)
+        cov["city_code"] = cov["city_code"].astype(str)
+        cov["year"] = cov["year"].astype(df["year"].dtype)
+        clash = [c for c in cov.columns if c in df.columns and c not in ("city_code", "year")]
+        cov = cov.rename(columns={c: f"{c}_cov" for c in clash})
+        df = df.merge(cov, on=["city_code", "year"], how="left", validate="one_to_one")
+        attrs.setdefault("citynet", {})
+        if attrs["citynet"] is not None:
+            attrs["citynet"] = {**attrs["citynet"], "covariates": [c for c in cov.columns if c not in ("city_code", "year")]}
+    df.attrs = attrs
+    return df
+
+
+def data_label(df: pd.DataFrame, panel: str) -> str:
+    meta = (df.attrs or {}).get("citynet") or {}
+    net = meta.get("network", "?")
+    years = f"{meta.get('first_year')}-{meta.get('last_year')}" if meta.get("first_year") else ""
+    return f"citynet {panel} {years} network={net}"[:STATA_LABEL_MAX]
+
+
+def to_stata_frame(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
+    """A copy of ``df`` that Stata 118 accepts, and the variable labels keyed by the new names."""
+    out = {}
+    labels = {}
+    taken: set[str] = set()
+    for col in df.columns:
+        name = stata_name(col, taken)
+        s = df[col]
+        if isinstance(s.dtype, pd.BooleanDtype) or s.dtype == bool:
+            s = s.astype("float64") if s.isna().any() else s.astype(np.int8)
+        elif isinstance(s.dtype, pd.api.extensions.ExtensionDtype) and pd.api.types.is_integer_dtype(s.dtype):
+            s = s.astype("float64") if s.isna().any() else s.astype(s.dtype.numpy_dtype)
+        elif isinstance(s.dtype, pd.api.extensions.ExtensionDtype) and pd.api.types.is_float_dtype(s.dtype):
+            s = s.astype("float64")
+        elif pd.api.types.is_string_dtype(s.dtype) or s.dtype == object:
+            s = s.astype(object).where(s.notna(), "")
+        if s.dtype == np.int64 and len(s) and (s.max() > 2_147_483_620 or s.min() < -2_147_483_647):
+            s = s.astype("float64")
+        elif s.dtype == np.int64:
+            s = s.astype(np.int32)
+        out[name] = s.to_numpy() if not isinstance(s, pd.Series) else s.reset_index(drop=True)
+        text = label(str(col))
+        if name != str(col) and text == str(col)[:STATA_LABEL_MAX]:
+            text = str(col)[:STATA_LABEL_MAX]
+        labels[name] = text
+    return pd.DataFrame(out), labels
+
+
+def write_dta(df: pd.DataFrame, path: Path, data_label_text: str = "") -> Path:
+    """Write ``df`` as Stata 118 with variable labels from ``metrics.labels`` and a data label."""
+    frame, labels = to_stata_frame(df)
+    frame.to_stata(path, version=118, write_index=False, variable_labels=labels,
+                   data_label=data_label_text[:STATA_LABEL_MAX] or None)
+    return Path(path)
+
+
+def export_panel(ws, panel: str, fmt: str | None, out: Path, covariates: bool = True) -> Path:
+    """Write panel ``panel`` of workspace ``ws`` to ``out`` in ``fmt`` (inferred from the suffix when None)."""
+    out = Path(out)
+    if fmt is None:
+        fmt = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".dta": "dta"}.get(out.suffix.lower())
+        if fmt is None:
+            raise UserError(f"cannot tell the format of {out}", fix="pass --format parquet|csv|dta")
+    if fmt not in FORMATS:
+        raise UserError(f"unknown format {fmt!r}", fix=f"use one of {', '.join(FORMATS)}")
+    df = panel_frame(ws, panel, covariates=covariates)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "parquet":
+        from metrics.pipeline import write_panel
+
+        write_panel(df, out, (df.attrs or {}).get("citynet") or {})
+    elif fmt == "csv":
+        df.to_csv(out, index=False, encoding="utf-8")
+    else:
+        write_dta(df, out, data_label(df, panel))
+    return out

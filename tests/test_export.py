@@ -1,0 +1,122 @@
+"""citynet export: the Stata 118 round trip keeps values and labels; CSV and Parquet; covariates join."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from citynet.cli import cli
+from citynet.workspace import Workspace
+from etl.cities import city_set
+from graph.network_filter import NetworkFilter
+from metrics.export import export_panel, to_stata_frame
+from metrics.labels import LABELS, STATA_NAME_MAX, label, stata_name
+from metrics.panels import CITY_YEAR_COLUMNS, DYAD_YEAR_COLUMNS, NETWORK_YEAR_COLUMNS
+from metrics.pipeline import TableStore, read_panel, run_metrics
+
+BJ, TJ, SH, NJ = "110000", "120000", "310000", "320100"
+
+
+@pytest.fixture(scope="module")
+def ws(tmp_path_factory):
+    w = Workspace.open(tmp_path_factory.mktemp("export") / "ws", create=True)
+    e = pd.DataFrame(
+        [("collab", 2010, BJ, TJ, 2), ("collab", 2011, BJ, SH, 1), ("collab", 2011, TJ, SH, 3),
+         ("transfer", 2011, SH, NJ, 4), ("citation", 2010, NJ, BJ, 1)],
+        columns=["network", "year", "src", "dst", "weight"],
+    )
+    c = pd.DataFrame({"city_code": [BJ, SH], "year": [2011, 2011], "green_patents": [7, 3]})
+    run_metrics(w, NetworkFilter(green="y02"), store=TableStore(e, c))
+    w.canonical.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame({"city_code": [BJ, SH], "year": np.array([2011, 2010], dtype="int16"),
+                  "gdp": [3.5, 2.5], "low_carbon": [1, 0],
+                  "a_covariate_with_a_very_long_name_beyond_stata": [1.0, 2.0]}).to_parquet(w.table("covariates"))
+    return w
+
+
+def _read_dta(path):
+    with pd.io.stata.StataReader(path) as r:
+        labels, data_label = r.variable_labels(), r.data_label
+    return pd.read_stata(path, convert_categoricals=False), labels, data_label
+
+
+def test_every_column_has_a_label_and_a_stata_name():
+    for col in (*CITY_YEAR_COLUMNS, *DYAD_YEAR_COLUMNS, *NETWORK_YEAR_COLUMNS):
+        assert col in LABELS, col
+        assert len(col) <= STATA_NAME_MAX and stata_name(col) == col
+        assert len(label(col)) <= 80
+    assert label("collab_degree") == "DC 合作网络度数中心度"
+    assert label("collab_betweenness").startswith("BC ")
+
+
+def test_stata_name_truncates_and_stays_unique():
+    taken: set[str] = set()
+    long = "x" * 40
+    a, b = stata_name(long, taken), stata_name(long, taken)
+    assert len(a) == len(b) == 32 and a != b
+    assert stata_name("2nd-gdp (亿元)") == "_2nd_gdp__亿元_"
+
+
+def test_dta_round_trip_city_year(ws, tmp_path):
+    out = export_panel(ws, "city-year", "dta", tmp_path / "cy.dta")
+    data, labels, data_label = _read_dta(out)
+    panel = read_panel(ws.panel("city-year"))
+    assert len(data) == len(panel) == 2 * len(city_set())
+    assert "invention.y02.all" in data_label
+    assert labels["collab_degree"] == "DC 合作网络度数中心度"
+    assert labels["green_patents"].startswith("gpatent ")
+    assert all(len(c) <= 32 for c in data.columns)
+    long = [c for c in data.columns if c.startswith("a_covariate")][0]
+    assert labels[long] == "a_covariate_with_a_very_long_name_beyond_stata"
+    assert labels["gdp"] == "gdp"
+    for col in CITY_YEAR_COLUMNS:
+        ours = panel[col]
+        theirs = data[col]
+        if col == "city_code":
+            assert (theirs.to_numpy() == ours.to_numpy()).all()
+        else:
+            np.testing.assert_allclose(theirs.to_numpy(dtype=float), ours.to_numpy(dtype=float, na_value=np.nan),
+                                       rtol=0, atol=0, equal_nan=True)
+    # churn of the first year and constraint of isolates are Stata missing
+    assert data.loc[data["year"] == 2010, "partners_new"].isna().all()
+    # covariates joined by city and year
+    bj = data[(data["city_code"] == BJ) & (data["year"] == 2011)].iloc[0]
+    assert bj["gdp"] == 3.5 and bj["low_carbon"] == 1 and bj["green_patents"] == 7
+    assert data[(data["city_code"] == BJ) & (data["year"] == 2010)]["gdp"].isna().all()
+
+
+def test_dta_round_trip_dyad_and_network(ws, tmp_path):
+    out = export_panel(ws, "dyad-year", "dta", tmp_path / "dy.dta")
+    data, labels, _ = _read_dta(out)
+    panel = read_panel(ws.panel("dyad-year"))
+    assert list(data.columns) == list(DYAD_YEAR_COLUMNS)
+    for col in ("collab", "transfer_ab", "transfer_ba", "citations_ab", "distance_km", "log_distance", "same_province"):
+        np.testing.assert_array_equal(data[col].to_numpy(dtype=float), panel[col].to_numpy(dtype=float))
+    assert labels["distance_km"] == label("distance_km")
+    out = export_panel(ws, "network-year", None, tmp_path / "ny.dta")
+    data, labels, _ = _read_dta(out)
+    assert list(data["network"]) == list(read_panel(ws.panel("network-year"))["network"])
+    assert labels["modularity"].startswith("Q ")
+
+
+def test_to_stata_frame_converts_nullable_and_bool():
+    df = pd.DataFrame({"n": pd.array([1, None], dtype="Int64"), "b": [True, False], "s": ["甲", None]})
+    out, labels = to_stata_frame(df)
+    assert out["n"].dtype == float and np.isnan(out["n"][1])
+    assert out["b"].tolist() == [1, 0]
+    assert out["s"].tolist() == ["甲", ""]
+
+
+def test_cli_export_csv_and_parquet(ws, tmp_path):
+    runner = CliRunner()
+    res = runner.invoke(cli, ["export", "-w", str(ws.root), "--panel", "network-year", "--format", "csv",
+                              "--out", str(tmp_path / "ny.csv")])
+    assert res.exit_code == 0, res.output
+    ny = pd.read_csv(tmp_path / "ny.csv")
+    assert list(ny.columns) == list(NETWORK_YEAR_COLUMNS) and len(ny) == 6
+    res = runner.invoke(cli, ["export", "-w", str(ws.root), "--panel", "city-year", "--out", str(tmp_path / "cy.parquet")])
+    assert res.exit_code == 0, res.output
+    cy = read_panel(tmp_path / "cy.parquet")
+    assert "gdp" in cy.columns and cy.attrs["citynet"]["network"] == "invention.y02.all"

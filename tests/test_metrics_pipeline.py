@@ -1,0 +1,133 @@
+"""run_metrics on an in-memory store: a one-year refresh gives the same panels as a full run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from citynet.errors import UserError
+from citynet.workspace import Workspace
+from etl.cities import city_set
+from graph.network_filter import NetworkFilter
+from metrics.pipeline import PANELS, TableStore, parse_years, read_panel, run_metrics
+
+CODES = city_set().cities["city_code"].to_numpy()
+
+
+def _tables(years, seed=7, m=150):
+    rng = np.random.default_rng(seed)
+    hubs = rng.choice(len(CODES), 40, replace=False)  # most of the city set stays isolated
+    rows = []
+    for net in ("collab", "transfer", "citation"):
+        for y in years:
+            a, b = CODES[rng.choice(hubs, m)], CODES[rng.choice(hubs, m)]
+            if net == "collab":
+                a, b = np.minimum(a, b), np.maximum(a, b)
+            rows.append(pd.DataFrame({"network": net, "year": y, "src": a, "dst": b, "weight": 1}))
+    e = pd.concat(rows)
+    e = e[e["src"] != e["dst"]].groupby(["network", "year", "src", "dst"], as_index=False)["weight"].sum()
+    c = pd.DataFrame({"city_code": np.repeat(CODES[hubs], len(years)), "year": np.tile(list(years), len(hubs))})
+    for col in ("green_patents", "collab_patents", "transfers_out", "citations_made"):
+        c[col] = rng.poisson(3, len(c))
+    return e, c
+
+
+def _assert_same(ws_a, ws_b):
+    for name in PANELS:
+        a, b = read_panel(ws_a.panel(name)), read_panel(ws_b.panel(name))
+        pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=0, atol=1e-12)
+        assert a.attrs == b.attrs
+
+
+def test_full_run_writes_three_panels_with_metadata(tmp_path):
+    e, c = _tables(range(2010, 2013))
+    ws = Workspace.open(tmp_path / "ws", create=True)
+    store = TableStore(e, c)
+    run = run_metrics(ws, NetworkFilter(green="y02"), store=store)
+    assert run.panel_years == [2010, 2011, 2012]
+    cy = read_panel(ws.panel("city-year"))
+    assert len(cy) == 3 * len(CODES)
+    assert cy.attrs["citynet"]["network"] == "invention.y02.all"
+    assert cy.attrs["citynet"]["n_cities"] == len(CODES)
+    assert len(read_panel(ws.panel("dyad-year"))) == 3 * len(CODES) * (len(CODES) - 1) // 2
+    network, written = store.written[-1]
+    assert network == "invention.y02.all" and len(written) == 3 * len(CODES)
+
+
+def test_years_setting_fixes_the_panel_range(tmp_path):
+    e, c = _tables(range(2011, 2013))
+    ws = Workspace.open(tmp_path / "ws", create=True)
+    ws.settings["years"] = {"start": 2010, "end": 2013}
+    run = run_metrics(ws, NetworkFilter(), store=TableStore(e, c))
+    assert run.panel_years == [2010, 2011, 2012, 2013]
+    cy = read_panel(ws.panel("city-year"))
+    assert (cy.loc[cy["year"].isin([2010, 2013]), "collab_partners"] == 0).all()
+
+
+def test_refresh_of_a_new_year_equals_full_run(tmp_path):
+    e, c = _tables(range(2010, 2015))
+    flt = NetworkFilter()
+    full = Workspace.open(tmp_path / "full", create=True)
+    run_metrics(full, flt, store=TableStore(e, c))
+
+    inc = Workspace.open(tmp_path / "inc", create=True)
+    old = TableStore(e[e["year"] < 2014], c[c["year"] < 2014])
+    run_metrics(inc, flt, store=old)
+    store = TableStore(e, c)  # the yearly refresh: 2014 arrives
+    run = run_metrics(inc, flt, years=[2014], store=store)
+    assert run.years == [2014] and run.churn_years == []
+    assert run.panel_years == list(range(2010, 2015))
+    _assert_same(full, inc)
+    assert set(store.written[-1][1]["year"]) == {2014}
+
+
+def test_refresh_of_a_middle_year_equals_full_run(tmp_path):
+    e, c = _tables(range(2010, 2015))
+    flt = NetworkFilter()
+    full = Workspace.open(tmp_path / "full", create=True)
+    run_metrics(full, flt, store=TableStore(e, c))
+
+    inc = Workspace.open(tmp_path / "inc", create=True)
+    stale_e, stale_c = _tables(range(2010, 2015), seed=99)  # 2012 was computed from other data
+    e_old = pd.concat([e[e["year"] != 2012], stale_e[stale_e["year"] == 2012]])
+    c_old = pd.concat([c[c["year"] != 2012], stale_c[stale_c["year"] == 2012]])
+    run_metrics(inc, flt, store=TableStore(e_old, c_old))
+    before = read_panel(inc.panel("city-year"))
+    run = run_metrics(inc, flt, years=[2012], store=TableStore(e, c))
+    assert run.years == [2012] and run.churn_years == [2013]
+    _assert_same(full, inc)
+    after = read_panel(inc.panel("city-year"))
+    # 2013: only churn moved; every other year untouched
+    keep = ~after["year"].isin([2012, 2013])
+    pd.testing.assert_frame_equal(after[keep], before[keep])
+    y13 = after["year"] == 2013
+    assert not after.loc[y13, "partners_new"].equals(before.loc[y13, "partners_new"])
+    pd.testing.assert_series_equal(after.loc[y13, "collab_partners"], before.loc[y13, "collab_partners"])
+
+
+def test_refresh_refuses_another_filter_and_gaps(tmp_path):
+    e, c = _tables(range(2010, 2012))
+    ws = Workspace.open(tmp_path / "ws", create=True)
+    run_metrics(ws, NetworkFilter(), store=TableStore(e, c))
+    with pytest.raises(UserError, match="invention.y02.all"):
+        run_metrics(ws, NetworkFilter(green="y02"), years=[2011], store=TableStore(e, c))
+    with pytest.raises(UserError, match="gap"):
+        run_metrics(ws, NetworkFilter(), years=[2014], store=TableStore(e, c))
+
+
+def test_empty_store_is_a_user_error(tmp_path):
+    ws = Workspace.open(tmp_path / "ws", create=True)
+    empty = pd.DataFrame(columns=["network", "year", "src", "dst", "weight"])
+    with pytest.raises(UserError, match="no patent"):
+        run_metrics(ws, NetworkFilter(), store=TableStore(empty))
+
+
+def test_parse_years():
+    assert parse_years("2019") == [2019]
+    assert parse_years("2015-2017") == [2015, 2016, 2017]
+    assert parse_years(None) is None
+    with pytest.raises(UserError):
+        parse_years("2020-2018")
+    with pytest.raises(UserError):
+        parse_years("recent")
