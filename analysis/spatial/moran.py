@@ -100,7 +100,7 @@ def moran_local(x: np.ndarray, w: SpatialWeights | np.ndarray, *, permutations: 
             others = np.delete(idx, i)
             zo = z[others]
             wo = W[i, others]
-            perm = np.array([rng.permutation(zo) for _ in range(permutations)])
+            perm = rng.permuted(np.broadcast_to(zo, (permutations, n - 1)), axis=1)
             sim = (n - 1) * z[i] * (perm @ wo) / den
             larger = int((sim >= is_[i]).sum())
             larger = min(larger, permutations - larger)
