@@ -154,3 +154,15 @@ def test_every_subcommand_has_help_with_an_example() -> None:
         result = CliRunner().invoke(cli, ["neo4j", sub, "--help"])
         assert result.exit_code == 0, result.output
         assert f"citynet neo4j {sub}" in result.output
+
+
+def test_docker_compose_runs_neo4j_5_26_with_plugins_healthcheck_and_volume() -> None:
+    root = Path(__file__).resolve().parent.parent
+    compose = (root / "docker-compose.yml").read_text()
+    for expected in ("  neo4j:\n", "image: neo4j:5.26-community",
+                     'NEO4J_AUTH: "${NEO4J_USER:-neo4j}/${NEO4J_PASSWORD',
+                     """NEO4J_PLUGINS: '["apoc","graph-data-science"]'""",
+                     ":7474", ":7687", "neo4j-data:/data", "healthcheck:"):
+        assert expected in compose
+    env_example = (root / ".env.example").read_text()
+    assert "NEO4J_USER=neo4j" in env_example and "NEO4J_PASSWORD=" in env_example
