@@ -1,0 +1,83 @@
+// LadybugDB load statements. $rows is the Arrow table being loaded, passed as a parameter
+// (COPY ... FROM $rows / LOAD FROM $rows scan it); its columns are the table's columns
+// in declared order (relationship tables: FROM key, TO key, then the properties).
+// New keys are bulk-copied; rows whose row_hash changed are updated in place (nodes) or deleted and
+// copied again (relationships), so a reload of unchanged tables writes nothing.
+
+// name: fetch_City
+MATCH (x:City) RETURN x.city_code AS city_code, x.row_hash AS row_hash;
+// name: fetch_Applicant
+MATCH (x:Applicant) RETURN x.applicant_id AS applicant_id, x.row_hash AS row_hash;
+// name: fetch_Patent
+MATCH (x:Patent) RETURN x.patent_id AS patent_id, x.row_hash AS row_hash;
+// name: fetch_LOCATED_IN
+MATCH (a:Applicant)-[r:LOCATED_IN]->(:City) RETURN a.applicant_id AS applicant_id, r.row_hash AS row_hash;
+// name: fetch_APPLIED
+MATCH (a:Applicant)-[r:APPLIED]->(p:Patent) RETURN a.applicant_id AS applicant_id, p.patent_id AS patent_id, r.row_hash AS row_hash;
+// name: fetch_CITES
+MATCH (p:Patent)-[r:CITES]->(q:Patent) RETURN p.patent_id AS citing_patent_id, q.patent_id AS cited_patent_id, r.row_hash AS row_hash;
+// name: fetch_TRANSFERRED
+MATCH (:Applicant)-[r:TRANSFERRED]->(:Applicant) RETURN r.transfer_id AS transfer_id, r.row_hash AS row_hash;
+
+// name: copy_City
+COPY City FROM $rows;
+// name: copy_Applicant
+COPY Applicant FROM $rows;
+// name: copy_Patent
+COPY Patent FROM $rows;
+// name: copy_LOCATED_IN
+COPY LOCATED_IN FROM $rows;
+// name: copy_APPLIED
+COPY APPLIED FROM $rows;
+// name: copy_CITES
+COPY CITES FROM $rows;
+// name: copy_TRANSFERRED
+COPY TRANSFERRED FROM $rows;
+
+// name: update_City
+LOAD FROM $rows
+MATCH (x:City {city_code: city_code})
+SET x.name_zh = name_zh, x.short_name = short_name, x.province_code = province_code,
+    x.province_zh = province_zh, x.lon = lon, x.lat = lat, x.tier = tier, x.region = region,
+    x.row_hash = row_hash;
+// name: update_Applicant
+LOAD FROM $rows
+MATCH (x:Applicant {applicant_id: applicant_id})
+SET x.name = name, x.kind = kind, x.country = country, x.city_code = city_code,
+    x.province_code = province_code, x.located_by = located_by, x.row_hash = row_hash;
+// name: update_Patent
+LOAD FROM $rows
+MATCH (x:Patent {patent_id: patent_id})
+SET x.app_date = app_date, x.app_year = app_year, x.pub_number = pub_number, x.grant_date = grant_date,
+    x.granted = granted, x.patent_kind = patent_kind, x.ipc_main = ipc_main, x.ipc = ipc, x.cpc = cpc,
+    x.green = green, x.green_topics = green_topics, x.y02 = y02, x.title = title,
+    x.grant_year = grant_year, x.refs_made = refs_made, x.refs_foreign = refs_foreign, x.row_hash = row_hash;
+
+// name: delete_LOCATED_IN
+LOAD FROM $rows
+MATCH (a:Applicant {applicant_id: applicant_id})-[r:LOCATED_IN]->(:City)
+DELETE r;
+// name: delete_APPLIED
+LOAD FROM $rows
+MATCH (a:Applicant {applicant_id: applicant_id})-[r:APPLIED]->(p:Patent {patent_id: patent_id})
+DELETE r;
+// name: delete_CITES
+LOAD FROM $rows
+MATCH (p:Patent {patent_id: citing_patent_id})-[r:CITES]->(q:Patent {patent_id: cited_patent_id})
+DELETE r;
+// name: delete_TRANSFERRED
+LOAD FROM $rows
+MATCH (:Applicant)-[r:TRANSFERRED]->(:Applicant)
+WHERE r.transfer_id = transfer_id
+DELETE r;
+
+// name: schema_version
+MATCH (m:Meta {key: 'schema_version'}) RETURN m.value AS value;
+// name: set_meta
+MERGE (m:Meta {key: $key}) SET m.value = $value;
+// name: get_meta
+MATCH (m:Meta {key: $key}) RETURN m.value AS value;
+// name: count_nodes
+MATCH (n) RETURN label(n) AS label, count(*) AS n;
+// name: count_rels
+MATCH ()-[r]->() RETURN label(r) AS label, count(*) AS n;

@@ -1,0 +1,72 @@
+// Reads behind GraphStore.city_edges and GraphStore.city_year_counts (both engines).
+// Parameters as in projections.cypher. Counts are aggregated in the store; Python only reshapes.
+
+// name: edges_collab
+MATCH (a:City)-[r:COLLABORATED]->(b:City)
+WHERE r.network = $network AND ($all_years OR r.year IN $years)
+RETURN r.year AS year, a.city_code AS src, b.city_code AS dst, r.weight AS weight;
+
+// name: edges_transfer
+MATCH (a:City)-[r:TRANSFERRED_TO]->(b:City)
+WHERE r.network = $network AND ($all_years OR r.year IN $years)
+RETURN r.year AS year, a.city_code AS src, b.city_code AS dst, r.weight AS weight;
+
+// name: edges_citation
+MATCH (a:City)-[r:CITED]->(b:City)
+WHERE r.network = $network AND ($all_years OR r.year IN $years)
+RETURN r.year AS year, a.city_code AS src, b.city_code AS dst, r.weight AS weight;
+
+// name: counts_patents
+// green_patents, citations_made, citations_foreign
+MATCH (p:Patent)<-[l:APPLIED]-(:Applicant)
+WHERE l.city_code IS NOT NULL
+  AND ($any_kind OR p.patent_kind = $kind)
+  AND ($green = 'all' OR ($green = 'wipo' AND p.green) OR ($green = 'y02' AND p.y02))
+  AND (NOT $granted_only OR p.granted)
+WITH p.patent_id AS pid, CASE WHEN $grant_year THEN p.grant_year ELSE p.app_year END AS yr,
+     p.refs_made AS rm, p.refs_foreign AS rf, l.city_code AS c
+WHERE yr IS NOT NULL AND ($all_years OR yr IN $years)
+WITH DISTINCT pid, yr, rm, rf, c
+RETURN c AS city_code, yr AS year, count(*) AS green_patents, sum(rm) AS citations_made,
+       sum(rf) AS citations_foreign;
+
+// name: counts_collab
+// collab_patents, collab_patents_intraprov
+MATCH (:Applicant)-[l1:APPLIED]->(p:Patent)<-[l2:APPLIED]-(:Applicant)
+WHERE l1.city_code IS NOT NULL AND l2.city_code IS NOT NULL AND l1.city_code <> l2.city_code
+  AND ($any_kind OR p.patent_kind = $kind)
+  AND ($green = 'all' OR ($green = 'wipo' AND p.green) OR ($green = 'y02' AND p.y02))
+  AND (NOT $granted_only OR p.granted)
+WITH p.patent_id AS pid, CASE WHEN $grant_year THEN p.grant_year ELSE p.app_year END AS yr,
+     l1.city_code AS c1, l2.city_code AS c2
+WHERE yr IS NOT NULL AND ($all_years OR yr IN $years)
+MATCH (x:City {city_code: c1}), (y:City {city_code: c2})
+WITH DISTINCT pid, yr, c1, CASE WHEN x.province_code = y.province_code THEN 1 ELSE 0 END AS same
+WITH pid, yr, c1, max(same) AS ip
+RETURN c1 AS city_code, yr AS year, count(*) AS collab_patents, sum(ip) AS collab_patents_intraprov;
+
+// name: counts_transfers
+// filtered transfers by (year, from city, to city, same province); Python sums out/in/local/intraprov
+MATCH (:Applicant)-[t:TRANSFERRED]->(:Applicant)
+WHERE t.from_city IS NOT NULL AND t.to_city IS NOT NULL
+  AND t.year IS NOT NULL AND ($all_years OR t.year IN $years)
+MATCH (p:Patent {patent_id: t.patent_id})
+WHERE ($any_kind OR p.patent_kind = $kind)
+  AND ($green = 'all' OR ($green = 'wipo' AND p.green) OR ($green = 'y02' AND p.y02))
+  AND (NOT $granted_only OR p.granted)
+MATCH (x:City {city_code: t.from_city}), (y:City {city_code: t.to_city})
+RETURN t.year AS year, x.city_code AS src, y.city_code AS dst,
+       CASE WHEN x.province_code = y.province_code THEN 1 ELSE 0 END AS same_province, count(*) AS n;
+
+// name: counts_received
+// citations_received: citations from any corpus patent to the city's filtered patents, by the citing patent's year
+MATCH (p:Patent)-[ct:CITES]->(q:Patent)
+WHERE ($any_kind OR q.patent_kind = $kind)
+  AND ($green = 'all' OR ($green = 'wipo' AND q.green) OR ($green = 'y02' AND q.y02))
+  AND (NOT $granted_only OR q.granted)
+WITH p, q, ct.refs AS refs, CASE WHEN $grant_year THEN p.grant_year ELSE p.app_year END AS yr
+WHERE yr IS NOT NULL AND ($all_years OR yr IN $years)
+MATCH (q)<-[l:APPLIED]-(:Applicant)
+WHERE l.city_code IS NOT NULL
+WITH DISTINCT p.patent_id AS pid, q.patent_id AS qid, refs, yr, l.city_code AS c
+RETURN c AS city_code, yr AS year, sum(refs) AS citations_received;

@@ -1,0 +1,202 @@
+"""The embedded store: LadybugDB (PyPI ``ladybug``, the maintained fork of Kùzu) under ``<ws>/store/``.
+
+Loads bulk-copy new rows (``COPY ... FROM $rows`` of an Arrow table) and update the few changed
+rows with ``LOAD FROM $rows MATCH ... SET``. Read-only access: ``open_store(..., read_only=True)``
+opens a read-only database, so LadybugDB itself refuses writes (that is what ``citynet query`` does);
+on a store opened read-write, ``query(write=False)`` refuses write clauses found by
+``graph.readonly.write_clauses`` (LadybugDB has no per-query access mode).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+
+from citynet.errors import StoreError
+from graph.readonly import write_clauses
+from graph.store import BaseStore, plain
+from graph.tables import ENTITY
+
+DB_FILE = "graph.lbdb"
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+STR, I64, F64, BOOL, DATE, LSTR = pa.string(), pa.int64(), pa.float64(), pa.bool_(), pa.date32(), pa.list_(pa.string())
+ARROW_TYPES = {
+    "lon": F64, "lat": F64, "app_date": DATE, "grant_date": DATE, "date": DATE, "app_year": I64,
+    "grant_year": I64, "refs_made": I64, "refs_foreign": I64, "refs": I64, "seq": I64, "year": I64,
+    "row_hash": I64, "granted": BOOL, "green": BOOL, "y02": BOOL, "ipc": LSTR, "cpc": LSTR,
+    "green_topics": LSTR,
+}
+
+
+def to_arrow(df: pd.DataFrame, types: dict | None = None) -> pa.Table:
+    """``df`` as an Arrow table with the store's column types (NaN/NA/None become nulls)."""
+    types = types or ARROW_TYPES
+    arrays = []
+    for c in df.columns:
+        t = types.get(c, STR)
+        s = df[c]
+        if t == I64:
+            s = pd.to_numeric(s, errors="coerce").astype("Int64")
+        elif t == F64:
+            s = pd.to_numeric(s, errors="coerce").astype("float64")
+        elif t == BOOL:
+            s = s.astype("boolean")
+        elif t == STR and s.dtype != object and not pd.api.types.is_string_dtype(s):
+            s = s.astype(object).where(s.notna(), None)
+        arrays.append(pa.array(s, type=t, from_pandas=True))
+    return pa.Table.from_arrays(arrays, names=list(df.columns))
+
+
+class EmbeddedStore(BaseStore):
+    backend = "embedded"
+
+    def __init__(self, store_dir: Path, read_only: bool = False):
+        import ladybug as lb
+
+        self.store_dir = Path(store_dir)
+        self.path = self.store_dir / DB_FILE
+        self.location = str(self.path)
+        self.read_only = read_only
+        if read_only and not self.path.exists():
+            raise StoreError(f"there is no embedded store at {self.path}", fix="load it first: citynet load -w WS")
+        if not read_only:
+            self.store_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.db = lb.Database(str(self.path), read_only=read_only)
+            self.conn = lb.Connection(self.db)
+        except RuntimeError as exc:
+            msg = str(exc)
+            if "lock" in msg.lower():
+                raise StoreError(f"the embedded store {self.path} is in use by another process ({msg})",
+                                 fix="wait for the other citynet command to finish, then retry") from exc
+            raise StoreError(f"cannot open the embedded store {self.path}: {msg}",
+                             fix="if it was written by another LadybugDB version, rebuild it: citynet load -w WS --rebuild") from exc
+
+    def close(self) -> None:
+        conn, db = self.__dict__.pop("conn", None), self.__dict__.pop("db", None)
+        if conn is not None:
+            conn.close()
+        if db is not None:
+            db.close()
+
+    # -- engine hooks --
+    def _run(self, statement: str, params: dict | None = None) -> pd.DataFrame:
+        try:
+            result = self.conn.execute(statement, params or {})
+            if isinstance(result, list):
+                result = result[-1]
+            return result.get_as_df()
+        except RuntimeError as exc:
+            raise StoreError(_query_message(str(exc), statement), fix=_query_fix(str(exc))) from exc
+
+    def _create_schema(self) -> None:
+        import cypher
+
+        for stmt in cypher.statements("schema", self.backend):
+            self._run(stmt)
+
+    def _has_data(self) -> bool:
+        return not self._run("CALL show_tables() RETURN name").empty
+
+    def _write_entity(self, name: str, new: pd.DataFrame, changed: pd.DataFrame, progress) -> None:
+        e = ENTITY[name]
+        total = len(new) + len(changed)
+        if not total:
+            return
+        progress(name, 0, total)
+        if len(changed):
+            if e.rel:
+                self._exec_block("load", f"delete_{name}", {"rows": to_arrow(changed[list(e.key)])})
+                new = pd.concat([new, changed], ignore_index=True)
+            else:
+                self._exec_block("load", f"update_{name}", {"rows": to_arrow(changed)})
+        if len(new):
+            self._exec_block("load", f"copy_{name}", {"rows": to_arrow(new)})
+        progress(name, total, total)
+
+    # -- public --
+    def query(self, cypher: str, params: dict | None = None, write: bool = False) -> pd.DataFrame:
+        if not write and not self.read_only:
+            found = write_clauses(cypher)
+            if found:
+                raise StoreError(
+                    f"refused: the query has write clauses ({', '.join(dict.fromkeys(found))}) and runs read-only",
+                    fix="pass --write (write=True) to allow writes",
+                )
+        if write and self.read_only:
+            raise StoreError("the embedded store is open read-only", fix="open it with write access (--write)")
+        return self._run(cypher, plain(params or {}))
+
+    def write_city_year(self, panel: pd.DataFrame, network: str) -> None:
+        """Upsert ``(:CityYear {key, city_code, year, network, <metric columns>})-[:OF_CITY]->(:City)``."""
+        blocks = self._blocks("city_year")
+        rows = _city_year_rows(panel, network)
+        declared = self._run(blocks["columns"][0])
+        have = dict(zip(declared["name"], declared["type"], strict=False))
+        for col in rows.columns:
+            if col not in have:
+                if not _IDENT.match(col):
+                    raise StoreError(f"panel column {col!r} is not a valid property name", fix="rename the column")
+                kind = _ddl_type(rows[col])
+                # identifiers validated above; DDL cannot take parameters
+                self._run(blocks["add_column"][0].replace("{column}", col).replace("{type}", kind))
+                have[col] = kind
+        rows = rows.reindex(columns=list(have))
+        types = {c: _arrow_type(t) for c, t in have.items()}
+        self._exec_block("city_year", "delete", {"rows": to_arrow(rows[["key"]], types)})
+        self._exec_block("city_year", "copy", {"rows": to_arrow(rows, types)})
+        cities = set(self._run("MATCH (c:City) RETURN c.city_code AS c")["c"])
+        links = rows.loc[rows["city_code"].isin(cities), ["key", "city_code"]]
+        if len(links):
+            self._exec_block("city_year", "link", {"links": to_arrow(links, types)})
+
+
+def _city_year_rows(panel: pd.DataFrame, network: str) -> pd.DataFrame:
+    if not {"city_code", "year"} <= set(panel.columns):
+        raise StoreError("the city-year panel needs city_code and year columns", fix="pass the metrics panel")
+    rows = panel.copy()
+    rows["city_code"] = rows["city_code"].astype(str)
+    rows["year"] = rows["year"].astype("int64")
+    rows["network"] = network
+    rows.insert(0, "key", rows["city_code"] + "|" + rows["year"].astype(str) + "|" + network)
+    return rows
+
+
+def _ddl_type(s: pd.Series) -> str:
+    if pd.api.types.is_bool_dtype(s):
+        return "BOOLEAN"
+    if pd.api.types.is_integer_dtype(s):
+        return "INT64"
+    if pd.api.types.is_float_dtype(s):
+        return "DOUBLE"
+    return "STRING"
+
+
+def _arrow_type(ddl: str):
+    return {"INT64": I64, "DOUBLE": F64, "BOOLEAN": BOOL}.get(ddl.upper(), STR)
+
+
+_POS = re.compile(r"\(line: (\d+), offset: (\d+)\)")
+
+
+def _query_message(msg: str, statement: str) -> str:
+    msg = msg.strip()
+    if statement.strip() in msg:
+        return f"the query failed: {msg}"
+    return f"the query failed: {msg}\nquery:\n{statement.strip()}"
+
+
+def _query_fix(msg: str) -> str:
+    if "Parser exception" in msg:
+        m = _POS.search(msg)
+        where = f" at line {m.group(1)}, offset {m.group(2)}" if m else ""
+        return f"correct the Cypher syntax{where} (LadybugDB dialect: docs/cypher.md)"
+    if "Binder exception" in msg:
+        return "check the labels, property names and parameter types (docs/cypher.md lists the schema)"
+    if "read-only" in msg:
+        return "pass --write to run write clauses"
+    return "see docs/cypher.md for the schema and the LadybugDB dialect"

@@ -1,0 +1,287 @@
+"""The graph store interface and what both implementations share.
+
+``open_store(ws)`` returns an :class:`EmbeddedStore` (LadybugDB under ``<ws>/store/``) or a
+:class:`Neo4jStore` (Neo4j 5.26 over Bolt); both satisfy :class:`GraphStore`. All Cypher text comes
+from ``cypher/`` (see ``cypher/__init__.py``); user values always travel as query parameters.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+import pandas as pd
+
+import cypher
+from citynet.errors import StoreError
+from graph.network_filter import NetworkFilter
+from graph.reference import COUNT_COLUMNS, EDGE_COLUMNS, count_frame
+from graph.tables import ENTITIES, ENTITY, clean, diff, entity_rows, read_canonical
+
+SCHEMA_VERSION = 1
+NETWORKS = ("collab", "transfer", "citation")
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+@runtime_checkable
+class GraphStore(Protocol):
+    backend: str  # "embedded" | "neo4j"
+
+    def close(self) -> None: ...
+    def ensure_schema(self) -> None: ...
+    def load(self, canonical_dir: Path, progress: Callable | None = None) -> dict: ...
+    def build_projections(self, flt: NetworkFilter, years: list[int] | None = None) -> dict: ...
+    def city_edges(self, flt: NetworkFilter, years: list[int] | None = None) -> pd.DataFrame: ...
+    def city_year_counts(self, flt: NetworkFilter, years: list[int] | None = None) -> pd.DataFrame: ...
+    def write_city_year(self, panel: pd.DataFrame, network: str) -> None: ...
+    def query(self, cypher: str, params: dict | None = None, write: bool = False) -> pd.DataFrame: ...
+
+
+def plain(value):
+    """A parameter value as plain Python (numpy scalars and arrays, pandas NA → None)."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | np.ndarray):
+        return [plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return value
+
+
+def year_params(years) -> dict:
+    if years is None:
+        return {"all_years": True, "years": [-1]}
+    return {"all_years": False, "years": [int(y) for y in years] or [-1]}
+
+
+class BaseStore:
+    """Load orchestration, projections and reads in terms of ``_run`` and the engine's writers."""
+
+    backend = "base"
+    read_only = False
+
+    # -- engine hooks --
+    def _run(self, statement: str, params: dict | None = None) -> pd.DataFrame:  # pragma: no cover
+        raise NotImplementedError
+
+    def _write_entity(self, name: str, new: pd.DataFrame, changed: pd.DataFrame, progress) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def _create_schema(self) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def _has_data(self) -> bool:  # pragma: no cover
+        raise NotImplementedError
+
+    def close(self) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- cypher files --
+    def _blocks(self, name: str) -> dict[str, list[str]]:
+        cache = self.__dict__.setdefault("_block_cache", {})
+        if name not in cache:
+            cache[name] = cypher.blocks(name, self.backend)
+        return cache[name]
+
+    def _exec_block(self, file: str, block: str, params: dict | None = None) -> pd.DataFrame:
+        out = pd.DataFrame()
+        for stmt in self._blocks(file)[block]:
+            out = self._run(stmt, params)
+        return out
+
+    # -- meta --
+    def _get_meta(self, key: str) -> str | None:
+        df = self._exec_block("load", "get_meta", {"key": key})
+        return None if df.empty else df.iloc[0, 0]
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self._exec_block("load", "set_meta", {"key": key, "value": value})
+
+    # -- schema --
+    def ensure_schema(self) -> None:
+        """Create the schema if missing, record the schema version; refuse a store of another version."""
+        version = self._schema_version()
+        if version is None and self._has_data():
+            version = 0
+        if version is not None and version != SCHEMA_VERSION:
+            raise StoreError(
+                f"the {self.backend} store {self.location} was built by schema version {version}; "
+                f"this citynet uses schema version {SCHEMA_VERSION}",
+                fix="rebuild it from the canonical tables: citynet load -w WS --rebuild",
+            )
+        if self.read_only:
+            if version is None:
+                raise StoreError(f"the {self.backend} store {self.location} is empty",
+                                 fix="load it first: citynet load -w WS")
+            return
+        self._create_schema()
+        if version is None:
+            self._set_meta("schema_version", str(SCHEMA_VERSION))
+
+    def _schema_version(self) -> int | None:
+        try:
+            df = self._exec_block("load", "schema_version")
+        except StoreError:
+            return None
+        if df.empty or df.iloc[0, 0] is None:
+            return None
+        try:
+            return int(df.iloc[0, 0])
+        except ValueError:
+            return 0
+
+    # -- load --
+    def load(self, canonical_dir: Path, progress: Callable | None = None) -> dict:
+        """Idempotent, incremental upsert of the canonical tables. Returns, per store table,
+        ``{"rows": canonical rows, "new": inserted, "changed": updated}``."""
+        self.ensure_schema()
+        report = progress or (lambda stage, done, total: None)
+        report("reading canonical tables", 0, 1)
+        tables = read_canonical(Path(canonical_dir))
+        existing = {e: self._fetch(e) for e in ("City", "Applicant", "Patent")}
+        cleaned = clean(
+            tables,
+            known_patents=existing["Patent"]["patent_id"],
+            known_applicants=existing["Applicant"]["applicant_id"],
+        )
+        rows = entity_rows(cleaned)
+        counts: dict[str, dict[str, int]] = {}
+        for e in ENTITIES:
+            ex = existing[e.name] if e.name in existing else self._fetch(e.name)
+            new, changed = diff(rows[e.name], ex, e.key)
+            self._write_entity(e.name, new.reset_index(drop=True), changed.reset_index(drop=True), report)
+            counts[e.name] = {"rows": len(rows[e.name]), "new": len(new), "changed": len(changed)}
+        report("done", 1, 1)
+        return counts
+
+    def _fetch(self, name: str) -> pd.DataFrame:
+        df = self._exec_block("load", f"fetch_{name}")
+        if df.empty:
+            return pd.DataFrame(columns=[*ENTITY[name].key, "row_hash"])
+        return df
+
+    def counts(self) -> dict[str, int]:
+        """Nodes per label and relationships per type."""
+        out = {}
+        for block in ("count_nodes", "count_rels"):
+            df = self._exec_block("load", block)
+            out.update({str(r.label): int(r.n) for r in df.itertuples()})
+        return out
+
+    # -- projections --
+    def _params(self, flt: NetworkFilter, years) -> dict:
+        return {**flt.params(), **year_params(years)}
+
+    def build_projections(self, flt: NetworkFilter, years: list[int] | None = None) -> dict:
+        """(Re)build COLLABORATED/TRANSFERRED_TO/CITED of ``flt.key`` for ``years`` (None: all)."""
+        if self.read_only:
+            raise StoreError("the store is open read-only; projections need write access",
+                             fix="open it without read_only (citynet load builds them)")
+        params = self._params(flt, years)
+        for net in NETWORKS:
+            self._exec_block("projections", f"delete_{net}", params)
+            self._exec_block("projections", f"build_{net}", params)
+        built = self._built_years(flt)
+        if years is None or built == "all":
+            value = "all" if years is None else built
+        else:
+            value = sorted(set(built or []) | {int(y) for y in years})
+        self._set_meta(f"projection:{flt.key}", json.dumps(value))
+        edges = self._read_edges(flt, years)
+        return {net: {"edges": int((edges["network"] == net).sum()), "weight": int(edges.loc[edges["network"] == net, "weight"].sum())}
+                for net in NETWORKS}
+
+    def _built_years(self, flt: NetworkFilter):
+        raw = self._get_meta(f"projection:{flt.key}")
+        return None if raw is None else json.loads(raw)
+
+    def city_edges(self, flt: NetworkFilter, years: list[int] | None = None) -> pd.DataFrame:
+        """``network, year, src, dst, weight``; builds the filter's projections first if they are missing."""
+        built = self._built_years(flt)
+        if not self.read_only:
+            if built is None:
+                self.build_projections(flt, years)
+            elif built != "all":
+                missing = None if years is None else sorted(set(map(int, years)) - set(built))
+                if missing is None or missing:
+                    self.build_projections(flt, missing)
+        return self._read_edges(flt, years)
+
+    def _read_edges(self, flt, years) -> pd.DataFrame:
+        params = self._params(flt, years)
+        frames = []
+        for net in NETWORKS:
+            df = self._exec_block("read", f"edges_{net}", params)
+            frames.append(df.reindex(columns=["year", "src", "dst", "weight"]).assign(network=net))
+        out = pd.concat(frames, ignore_index=True).reindex(columns=EDGE_COLUMNS)
+        out = out.astype({"network": str, "year": "int64", "src": str, "dst": str, "weight": "int64"})
+        return out.sort_values(["network", "year", "src", "dst"]).reset_index(drop=True)
+
+    def city_year_counts(self, flt: NetworkFilter, years: list[int] | None = None) -> pd.DataFrame:
+        """``city_code, year`` and the counts of graph/network_filter.py (the non-zero city-years)."""
+        params = self._params(flt, years)
+        key = ["city_code", "year"]
+        frames = []
+        for block in ("counts_patents", "counts_collab", "counts_received"):
+            df = self._exec_block("read", block, params)
+            if not df.empty:
+                frames.append(df.astype({"city_code": str, "year": "int64"}).set_index(key))
+        tr = self._exec_block("read", "counts_transfers", params)
+        if not tr.empty:
+            tr = tr.astype({"year": "int64", "src": str, "dst": str, "same_province": "int64", "n": "int64"})
+            local = tr[tr["src"] == tr["dst"]]
+            other = tr[tr["src"] != tr["dst"]].assign(ip=lambda d: d["same_province"] * d["n"])
+            out_ = other.groupby(["src", "year"]).agg(transfers_out=("n", "sum"), ip_out=("ip", "sum"))
+            in_ = other.groupby(["dst", "year"]).agg(transfers_in=("n", "sum"), ip_in=("ip", "sum"))
+            loc = local.groupby(["src", "year"])["n"].sum().rename("transfers_local").to_frame()
+            for f in (out_, in_, loc):
+                f.index.names = key
+                frames.append(f)
+        if not frames:
+            return count_frame(pd.DataFrame(columns=[*key, *COUNT_COLUMNS]))
+        df = pd.concat(frames, axis=1).fillna(0)
+        df = df.reindex(columns=[*COUNT_COLUMNS, "ip_out", "ip_in"], fill_value=0)
+        df["transfers_other"] = df["transfers_out"] + df["transfers_in"]
+        df["transfers_intraprov"] = df["ip_out"] + df["ip_in"]
+        return count_frame(df.drop(columns=["ip_out", "ip_in"]).reset_index())
+
+
+def _store_settings(ws) -> dict:
+    return dict(ws.settings.get("store", {}))
+
+
+def open_store(ws, backend: str | None = None, uri: str | None = None, user=None, password=None,
+               read_only: bool = False) -> GraphStore:
+    """The workspace's store: ``backend`` (default ``[store] backend``), for Neo4j ``uri``/``user``/
+    ``password`` (defaults: ``[store]``, the password also from ``$NEO4J_PASSWORD``).
+    ``read_only=True`` opens it so that the engine itself refuses writes."""
+    s = _store_settings(ws)
+    backend = backend or s.get("backend") or "embedded"
+    if backend == "embedded":
+        from graph.embedded import EmbeddedStore
+
+        return EmbeddedStore(Path(ws.store), read_only=read_only)
+    if backend == "neo4j":
+        from graph.neo4j_store import Neo4jStore
+
+        password = password or s.get("password") or os.environ.get(s.get("password_env") or "NEO4J_PASSWORD")
+        return Neo4jStore(
+            uri or s.get("uri") or "bolt://localhost:7687",
+            user or s.get("user") or "neo4j",
+            password,
+            database=s.get("database") or "neo4j",
+            read_only=read_only,
+        )
+    raise StoreError(f"unknown store backend {backend!r}", fix="use --store embedded or --store neo4j ([store] backend)")

@@ -1,0 +1,202 @@
+"""Canonical tables as the graph layer sees them: reading, the cleaning shared by the store loaders
+and the pandas reference (so both see the same rows), and the rows of each node/relationship table.
+
+Cleaning rules (documented in docs/cypher.md, applied identically by ``graph.reference``):
+
+- duplicate natural keys keep the last row (``patent_applicants``: the lowest ``seq``);
+- a city code outside the city set (``cities``) is treated as unknown (null);
+- a ``patent_applicants`` row whose patent or applicant is unknown, a transfer whose applicants are
+  unknown and a citation whose citing patent is unknown cannot be stored as relationships and are
+  dropped; a citation's ``cited_patent_id`` outside the corpus is kept for the reference counts only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from citynet.errors import DataError
+from etl.schema import CANONICAL
+
+TABLES = ("cities", "applicants", "patents", "patent_applicants", "transfers", "citations")
+
+
+def read_canonical(canonical_dir: Path) -> dict[str, pd.DataFrame]:
+    """The six canonical tables; a missing table other than ``cities`` reads as empty."""
+    canonical_dir = Path(canonical_dir)
+    out: dict[str, pd.DataFrame] = {}
+    for name in TABLES:
+        f = canonical_dir / f"{name}.parquet"
+        if f.exists():
+            try:
+                out[name] = pd.read_parquet(f)
+            except Exception as exc:  # pyarrow raises several types for a damaged file
+                raise DataError(f"{f}: cannot read ({exc})", fix="re-run `citynet ingest` to rewrite it") from exc
+        elif name == "cities":
+            raise DataError(f"{f} is missing", fix=f"run `citynet ingest -w {canonical_dir.parent}` first")
+        else:
+            out[name] = CANONICAL[name].empty_table().to_pandas()
+        missing = [c for c in CANONICAL[name].names if c not in out[name].columns and not c.startswith("source_")]
+        if missing and name != "patents":
+            raise DataError(f"{f}: missing columns {missing}", fix="re-run `citynet ingest` (etl/schema.py)")
+    return out
+
+
+def _null_outside(s: pd.Series, known: pd.Index) -> pd.Series:
+    s = s.astype(object)
+    return s.where(s.isin(known), None)
+
+
+def clean(tables: dict[str, pd.DataFrame], known_patents=None, known_applicants=None) -> dict[str, pd.DataFrame]:
+    """The cleaned tables (see the module docstring). ``known_*`` add keys already in a store."""
+    cities = tables["cities"].drop_duplicates("city_code", keep="last").reset_index(drop=True)
+    city_set = pd.Index(cities["city_code"].dropna().astype(str))
+
+    applicants = tables["applicants"].drop_duplicates("applicant_id", keep="last").reset_index(drop=True)
+    applicants["city_code"] = _null_outside(applicants["city_code"], city_set)
+    patents = tables["patents"].drop_duplicates("patent_id", keep="last").reset_index(drop=True)
+    grant = pd.to_datetime(patents["grant_date"], errors="coerce")
+    patents["grant_year"] = grant.dt.year.astype("Int64")
+    patents["app_year"] = pd.to_numeric(patents["app_year"], errors="coerce").astype("Int64")
+
+    pat_keys = pd.Index(patents["patent_id"])
+    app_keys = pd.Index(applicants["applicant_id"])
+    if known_patents is not None:
+        pat_keys = pat_keys.union(pd.Index(known_patents))
+    if known_applicants is not None:
+        app_keys = app_keys.union(pd.Index(known_applicants))
+
+    pa_ = tables["patent_applicants"]
+    pa_ = pa_[pa_["patent_id"].isin(pat_keys) & pa_["applicant_id"].isin(app_keys)]
+    pa_ = pa_.sort_values("seq", kind="stable").drop_duplicates(["patent_id", "applicant_id"], keep="first")
+    pa_ = pa_.reset_index(drop=True)
+    pa_["city_code"] = _null_outside(pa_["city_code"], city_set)
+
+    tr = tables["transfers"].drop_duplicates("transfer_id", keep="last")
+    tr = tr[tr["from_applicant_id"].isin(app_keys) & tr["to_applicant_id"].isin(app_keys)].reset_index(drop=True)
+    tr["from_city"] = _null_outside(tr["from_city"], city_set)
+    tr["to_city"] = _null_outside(tr["to_city"], city_set)
+    tr["year"] = pd.to_numeric(tr["year"], errors="coerce").astype("Int64")
+
+    ci = tables["citations"]
+    ci = ci[ci["citing_patent_id"].isin(pat_keys)].reset_index(drop=True)
+    ci["cited_patent_id"] = _null_outside(ci["cited_patent_id"], pat_keys)
+    return {
+        "cities": cities,
+        "applicants": applicants,
+        "patents": patents,
+        "patent_applicants": pa_,
+        "transfers": tr,
+        "citations": ci,
+    }
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A node or relationship table of the store and the canonical columns it is loaded from."""
+
+    name: str
+    key: tuple[str, ...]
+    columns: tuple[str, ...]  # declared order (relationships: FROM key, TO key, properties)
+    rel: bool = False
+
+
+CITY_COLS = ("city_code", "name_zh", "short_name", "province_code", "province_zh", "lon", "lat", "tier", "region")
+APPLICANT_COLS = ("applicant_id", "name", "kind", "country", "city_code", "province_code", "located_by")
+PATENT_COLS = (
+    "patent_id", "app_date", "app_year", "pub_number", "grant_date", "granted", "patent_kind", "ipc_main", "ipc",
+    "cpc", "green", "green_topics", "y02", "title", "grant_year", "refs_made", "refs_foreign",
+)
+
+ENTITIES: tuple[Entity, ...] = (
+    Entity("City", ("city_code",), (*CITY_COLS, "row_hash")),
+    Entity("Applicant", ("applicant_id",), (*APPLICANT_COLS, "row_hash")),
+    Entity("Patent", ("patent_id",), (*PATENT_COLS, "row_hash")),
+    Entity("LOCATED_IN", ("applicant_id",), ("applicant_id", "city_code", "row_hash"), rel=True),
+    Entity("APPLIED", ("applicant_id", "patent_id"), ("applicant_id", "patent_id", "seq", "city_code", "row_hash"), rel=True),
+    Entity("CITES", ("citing_patent_id", "cited_patent_id"), ("citing_patent_id", "cited_patent_id", "refs", "row_hash"), rel=True),
+    Entity(
+        "TRANSFERRED",
+        ("transfer_id",),
+        ("from_applicant_id", "to_applicant_id", "transfer_id", "patent_id", "date", "year", "from_city", "to_city", "row_hash"),
+        rel=True,
+    ),
+)
+ENTITY = {e.name: e for e in ENTITIES}
+
+
+def row_hash(frame: pd.DataFrame) -> np.ndarray:
+    """A stable 64-bit hash of each row's values (lists joined), as int64."""
+    cols = {}
+    for c in frame.columns:
+        s = frame[c]
+        if s.dtype == object and len(s) and s.map(lambda v: isinstance(v, list | tuple | np.ndarray)).any():
+            s = s.map(lambda v: "\x1f".join(map(str, v)) if isinstance(v, list | tuple | np.ndarray) else v)
+        cols[c] = s.astype(str)
+    h = pd.util.hash_pandas_object(pd.DataFrame(cols), index=False).to_numpy()
+    return h.view(np.int64)
+
+
+def _str_list(s: pd.Series) -> pd.Series:
+    return s.map(lambda v: [str(x) for x in v] if isinstance(v, list | tuple | np.ndarray) else [])
+
+
+def entity_rows(t: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Rows of every store table, in declared column order, with ``row_hash``, from cleaned tables."""
+    out: dict[str, pd.DataFrame] = {}
+    cities = t["cities"].reindex(columns=list(CITY_COLS))
+    cities["lon"] = pd.to_numeric(cities["lon"], errors="coerce").astype(float)
+    cities["lat"] = pd.to_numeric(cities["lat"], errors="coerce").astype(float)
+    out["City"] = cities
+    out["Applicant"] = t["applicants"].reindex(columns=list(APPLICANT_COLS))
+
+    ci = t["citations"]
+    made = ci.groupby("citing_patent_id").size()
+    foreign = ci[ci["foreign"].fillna(False).astype(bool)].groupby("citing_patent_id").size()
+    p = t["patents"].reindex(columns=list(PATENT_COLS))
+    for c in ("ipc", "cpc", "green_topics"):
+        p[c] = _str_list(p[c])
+    for c in ("app_date", "grant_date"):
+        p[c] = pd.to_datetime(p[c], errors="coerce").dt.date
+        p[c] = p[c].astype(object).where(p[c].notna(), None)
+    for c in ("granted", "green", "y02"):
+        p[c] = p[c].astype("boolean")
+    p["refs_made"] = p["patent_id"].map(made).fillna(0).astype("int64")
+    p["refs_foreign"] = p["patent_id"].map(foreign).fillna(0).astype("int64")
+    p["app_year"] = p["app_year"].astype("Int64")
+    p["grant_year"] = p["grant_year"].astype("Int64")
+    out["Patent"] = p
+
+    a = t["applicants"]
+    out["LOCATED_IN"] = a.loc[a["city_code"].notna(), ["applicant_id", "city_code"]].reset_index(drop=True)
+    pa_ = t["patent_applicants"][["applicant_id", "patent_id", "seq", "city_code"]].copy()
+    pa_["seq"] = pd.to_numeric(pa_["seq"], errors="coerce").astype("Int64")
+    out["APPLIED"] = pa_.reset_index(drop=True)
+    cites = ci[ci["cited_patent_id"].notna()]
+    out["CITES"] = (
+        cites.groupby(["citing_patent_id", "cited_patent_id"]).size().rename("refs").astype("int64").reset_index()
+    )
+    tr = t["transfers"][list(ENTITY["TRANSFERRED"].columns[:-1])].copy()
+    tr["date"] = pd.to_datetime(tr["date"], errors="coerce").dt.date
+    tr["date"] = tr["date"].astype(object).where(tr["date"].notna(), None)
+    out["TRANSFERRED"] = tr.reset_index(drop=True)
+
+    for name, frame in out.items():
+        frame = frame.reset_index(drop=True)
+        frame["row_hash"] = row_hash(frame) if len(frame) else np.array([], dtype=np.int64)
+        out[name] = frame[list(ENTITY[name].columns)]
+    return out
+
+
+def diff(rows: pd.DataFrame, existing: pd.DataFrame, key: tuple[str, ...]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(new, changed)``: rows whose key is not in ``existing``, and rows whose row_hash differs."""
+    if existing is None or existing.empty:
+        return rows, rows.iloc[0:0]
+    ex = existing[[*key, "row_hash"]].rename(columns={"row_hash": "_old"}).drop_duplicates(list(key))
+    m = rows.merge(ex, on=list(key), how="left", indicator=True)
+    new = m["_merge"].eq("left_only").to_numpy()
+    changed = (m["_merge"].eq("both") & m["_old"].ne(m["row_hash"])).to_numpy()
+    return rows[new], rows[changed]
