@@ -195,6 +195,28 @@ def test_two_way_lee_yu_equals_explicit_transformed_likelihood():
     assert np.allclose(opt.x[1:-1], r.coef.params.iloc[:4].to_numpy(), atol=1e-4)
     assert np.exp(opt.x[-1]) == pytest.approx(r.sigma2, rel=1e-4)
 
+    # vcov='hessian' equals the inverse numerical Hessian of this likelihood at the estimate; the default
+    # (expected information) differs from it in finite samples but not by much
+    rh = fit_sdm(df, "y", ["x1", "x2"], w, fe="twoway", effects_draws=0, tests=False, vcov="hessian")
+    est = np.r_[r.rho, r.coef.params.iloc[:4].to_numpy(), r.sigma2]
+
+    def nll(par):  # σ² itself, not its log
+        return negll(np.r_[par[:-1], np.log(par[-1])])
+
+    k = est.size
+    h = 1e-4 * np.maximum(np.abs(est), 1e-2)
+    H = np.empty((k, k))
+    for i in range(k):
+        for j in range(k):
+            ei, ej = np.eye(k)[i] * h[i], np.eye(k)[j] * h[j]
+            H[i, j] = (nll(est + ei + ej) - nll(est + ei - ej) - nll(est - ei + ej) + nll(est - ei - ej)) / (
+                4 * h[i] * h[j])
+    Vnum = np.linalg.inv(H)[:-1, :-1]
+    order = [1, 2, 3, 4, 0]  # mine: δ then ρ
+    Vnum = Vnum[np.ix_(order, order)]
+    assert np.allclose(rh.vcov.to_numpy(), Vnum, rtol=2e-3, atol=1e-7)
+    assert np.allclose(np.sqrt(np.diag(r.vcov)), np.sqrt(np.diag(Vnum)), rtol=0.25)
+
 
 def test_lm_tests_equal_spreg_cross_section():
     """With T = 1 and no fixed effects the panel LM forms reduce to Anselin et al. (1996) as in spreg."""
@@ -240,6 +262,15 @@ def test_unbalanced_panel_is_an_error(city_panel):
     w, df = city_panel
     with pytest.raises(UnbalancedPanelError):
         fit_sdm(df.iloc[1:], "y", ["x1", "x2"], w, effects_draws=0)
+
+
+def test_sdm_with_some_regressors_lagged(city_panel):
+    w, df = city_panel
+    r = fit_sdm(df, "y", ["x1", "x2"], w, wx=["x2"], effects_draws=100, tests=True)
+    assert list(r.coef.params.index) == ["x1", "x2", "W*x2", "rho"]
+    ref = effects_dense(r.coef.params[["x1", "x2"]].to_numpy(), [0.0, r.coef.params["W*x2"]], r.rho, w.matrix)
+    assert np.allclose(r.effects["direct"].params.to_numpy(), ref["direct"].to_numpy(), atol=1e-10)
+    assert r.lr_tests["df"].tolist() == [1, 1]
 
 
 def test_from_matrix_roundtrip():

@@ -60,7 +60,7 @@ def moran_global(x: np.ndarray, w: SpatialWeights | np.ndarray, *, permutations:
     if permutations:
         rng = np.random.default_rng(seed)
         zp = np.array([rng.permutation(z) for _ in range(permutations)])  # (R, n)
-        sim = n / s0 * np.einsum("ri,ij,rj->r", zp, W, zp) / zz
+        sim = n / s0 * ((zp @ W.T) * zp).sum(axis=1) / zz
         larger = int((sim >= i_stat).sum())
         larger = min(larger, permutations - larger)
         out.update({

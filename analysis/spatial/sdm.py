@@ -36,6 +36,8 @@ symmetric matrix). Variance: inverse of the analytic information matrix in (β, 
     I_δδ = Z'Z/σ², I_δρ = Z'H/σ², I_ρρ = (T−1) tr(GG + G'G) + H'H/σ², I_ρσ² = (T−1) tr(G)/σ²,
     I_σ²σ² = n*(T−1)/(2σ⁴).
 
+(``vcov='hessian'``: the observed Hessian instead, checked against a numerical Hessian in the tests.)
+
 Effects (LeSage & Pace 2009, §2.7): ``S_k(W) = (I − ρW)^{-1}(I β_k + W θ_k)``; direct = tr(S_k)/N,
 total = ι'S_k ι/N, indirect = total − direct. With eigenvalues ω of W: tr(S_k) = β_k Σ 1/(1−ρω) +
 θ_k Σ ω/(1−ρω); total = (β_k + θ_k)/(1 − ρ) for row-standardised W. Standard errors: the s.d. over R
@@ -114,7 +116,7 @@ def _prepare(ap: AlignedPanel, y: str, x: Sequence[str], wx: Sequence[str], fe: 
     wy = yv @ W.T
     tr_fe = "city" if (fe == "twoway" and correction == "leeyu") else fe
     yt, wyt, zt = demean(yv, tr_fe), demean(wy, tr_fe), demean(Z, tr_fe)
-    wz = np.einsum("ij,tjk->tik", W, zt)
+    wz = W @ zt
     wc = W
     n_eff = N
     shift = False
@@ -122,8 +124,8 @@ def _prepare(ap: AlignedPanel, y: str, x: Sequence[str], wx: Sequence[str], fe: 
     if fe == "twoway" and correction == "leeyu":
         F = helmert_complement(N)
         yt, wyt = yt @ F, wyt @ F
-        zt = np.einsum("tnk,nm->tmk", zt, F)
-        wz = np.einsum("tnk,nm->tmk", wz, F)
+        zt = F.T @ zt
+        wz = F.T @ wz
         wc = F.T @ W @ F
         n_eff, shift = N - 1, True
     elif fe == "twoway":
@@ -164,8 +166,12 @@ def _bounded_max(f, lo: float, hi: float) -> float:
     return float(res.x)
 
 
-def _fit_lag(core: _Core) -> _MLFit:
-    """SDM (Z = [X, WX]) or SAR (Z = X) by concentrated ML."""
+def _fit_lag(core: _Core, vcov: str = "information") -> _MLFit:
+    """SDM (Z = [X, WX]) or SAR (Z = X) by concentrated ML; ``vcov``: inverse of the expected information
+    (``'information'``, as spreg and Elhorst 2014) or of the observed Hessian (``'hessian'``:
+    −∂²ℓ/∂ρ² = (T−1) tr(GG) + (Wy)'(Wy)/σ², −∂²ℓ/∂δ∂ρ = Z'Wy/σ², −∂²ℓ/∂ρ∂σ² = (Wy)'e/σ⁴)."""
+    if vcov not in ("information", "hessian"):
+        raise ValueError(f"vcov must be 'information' or 'hessian', got {vcov!r}")
     y, wy = core.y.ravel(), core.wy.ravel()
     p = core.z.shape[2]
     Z = core.z.reshape(-1, p)
@@ -203,6 +209,10 @@ def _fit_lag(core: _Core) -> _MLFit:
     info[p, p] = core.t_eff * (np.trace(G @ G) + np.sum(G * G)) + H @ H / sig2
     info[p, p + 1] = info[p + 1, p] = core.t_eff * np.trace(G) / sig2
     info[p + 1, p + 1] = nt / (2 * sig2**2)
+    if vcov == "hessian":
+        info[:p, p] = info[p, :p] = Z.T @ wy / sig2
+        info[p, p] = core.t_eff * np.trace(G @ G) + wy @ wy / sig2
+        info[p, p + 1] = info[p + 1, p] = wy @ e / sig2**2
     V = np.linalg.inv(info)[: p + 1, : p + 1]
     kind = "sdm" if any(n.startswith("W*") for n in core.names) else "sar"
     return _MLFit(kind, delta, list(core.names), rho, sig2, ll, V, e.reshape(core.y.shape), core)
@@ -223,9 +233,17 @@ def _fit_sem(core: _Core) -> _MLFit:
         e = ys - xs @ bb
         return bb, e, xs
 
+    # cross-products, so that each evaluation of the concentrated likelihood costs O(k³), not O(NTk²)
+    zz, zwz, wzwz = Z.T @ Z, Z.T @ WZ, WZ.T @ WZ
+    zy, zwy, wzy, wzwy = Z.T @ y, Z.T @ wy, WZ.T @ y, WZ.T @ wy
+    yy, ywy, wywy = y @ y, y @ wy, wy @ wy
+
     def conc(lam: float) -> float:
-        e = parts(lam)[1]
-        ssr = e @ e
+        xx = zz - lam * (zwz + zwz.T) + lam * lam * wzwz
+        xy = zy - lam * (zwy + wzy) + lam * lam * wzwy
+        ssr = yy - 2 * lam * ywy + lam * lam * wywy
+        if p:
+            ssr -= xy @ np.linalg.solve(xx, xy)
         return -nt / 2 * (np.log(2 * np.pi * ssr / nt) + 1) + core.logdet(lam)
 
     lo, hi = core.w.rho_bounds()
@@ -240,7 +258,8 @@ def _fit_sem(core: _Core) -> _MLFit:
     if p:
         V[:p, :p] = sig2 * np.linalg.inv(xs.T @ xs)
     V[p, p] = np.linalg.inv(v2)[0, 0]
-    return _MLFit("sem", beta, list(core.names), lam, sig2, conc(lam), V, e.reshape(core.y.shape), core)
+    ll = -nt / 2 * (np.log(2 * np.pi * sig2) + 1) + core.logdet(lam)
+    return _MLFit("sem", beta, list(core.names), lam, sig2, ll, V, e.reshape(core.y.shape), core)
 
 
 # ---------------------------------------------------------------------------- effects
@@ -401,12 +420,12 @@ def _prep_panel(panel: pd.DataFrame, y: str, x: Sequence[str], w: SpatialWeights
 
 
 def fit_sar(panel: pd.DataFrame, y: str, x: list[str], w: SpatialWeights, *, fe: str = "city",
-            correction: str = "leeyu", id_col: str = "city_code", time_col: str = "year",
-            years: Sequence | None = None) -> FitResult:
+            correction: str = "leeyu", vcov: str = "information", id_col: str = "city_code",
+            time_col: str = "year", years: Sequence | None = None) -> FitResult:
     """Spatial lag (SAR) panel model ``y = ρWy + Xβ + FE + ε`` by ML (see module docstring)."""
     ap = _prep_panel(panel, y, x, w, id_col, time_col, years)
     core = _prepare(ap, y, x, [], fe, correction)
-    return _fit_to_result(_fit_lag(core), y, fe, correction, ap.years, ap.notes)
+    return _fit_to_result(_fit_lag(core, vcov), y, fe, correction, ap.years, ap.notes)
 
 
 def fit_sem(panel: pd.DataFrame, y: str, x: list[str], w: SpatialWeights, *, fe: str = "city",
@@ -437,6 +456,7 @@ def fit_sdm(
     *,
     wx: list[str] | None = None,
     correction: str = "leeyu",
+    vcov: str = "information",
     tests: bool = True,
     id_col: str = "city_code",
     time_col: str = "year",
@@ -447,7 +467,8 @@ def fit_sdm(
     ``y_it = ρ Σ_j w_ij y_jt + x_it'β + Σ_j w_ij x_jt'θ + η_i (+ α_t) + ε_it`` by ML with the Lee–Yu (2010)
     transformation approach (module docstring); ``lag_x=False`` (or ``wx=[]``) gives the SAR model;
     ``wx`` lags only some regressors. Effects by LeSage & Pace (2009) with ``effects_draws`` simulated
-    draws (``seed``). ``tests``: LR of SDM against SAR (θ = 0, df k) and SEM (θ = −ρβ, df k), and the Wald
+    draws (``seed``). ``vcov``: ``'information'`` (expected information, default) or ``'hessian'``
+    (observed). ``tests``: LR of SDM against SAR (θ = 0, df k) and SEM (θ = −ρβ, df k), and the Wald
     tests of the same restrictions. The panel must be balanced over W's cities (W is restricted to the
     panel's cities when it covers more).
     """
@@ -459,7 +480,7 @@ def fit_sdm(
     ap = _prep_panel(panel, y, x, w, id_col, time_col, years)
     notes = list(ap.notes)
     core = _prepare(ap, y, x, wx, fe, correction)
-    f = _fit_lag(core)
+    f = _fit_lag(core, vcov)
     coef = _fit_to_result(f, y, fe, correction, ap.years, notes, name="SDM" if wx else "SAR")
     k = len(x)
     beta = f.coef[:k]
@@ -502,7 +523,7 @@ def fit_sdm(
     restricted: dict[str, FitResult] = {}
     if tests and wx:
         core0 = _prepare(ap, y, x, [], fe, correction)
-        sar = _fit_lag(core0)
+        sar = _fit_lag(core0, vcov)
         sem = _fit_sem(core0)
         restricted = {"sar": _fit_to_result(sar, y, fe, correction, ap.years, notes),
                       "sem": _fit_to_result(sem, y, fe, correction, ap.years, notes)}
