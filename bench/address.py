@@ -1,0 +1,175 @@
+"""Benchmark: address → city with ``etl.address.parse_addresses`` against ``cpca.transform``.
+
+    python -m bench.address [--n N] [--seed S] [--synth DIR] [--repeat R]
+
+Addresses come from a ``citynet synth`` output when ``--synth DIR`` is given (``DIR/raw/patents.csv``:
+申请人地址 and 国省代码 of the first applicant; ``DIR/truth.json``: ``applicant_city`` by normalised
+name), otherwise they are generated from the gazetteer with known truth: every county-level unit
+that belongs to a city of the city set, written in the styles of real exports (postal code, full or
+short names, district only, county-level city only, decoy street names such as 上海路 or 中山北路),
+plus a share of foreign addresses.
+
+Both parsers get the same list of addresses. cpca's adcode is mapped to the city set with
+``city_set().unit_to_city`` so that both are scored the same way against the truth:
+*accuracy* = correct city / addresses with a true city; *located* = any city / addresses with a true
+city; *precision* = correct / located. ``parse_addresses`` is timed twice: on the addresses alone (the
+same input as cpca) and with the ``国省代码`` hint that real exports carry. Throughput counts every
+input address (``parse_addresses`` works on distinct values; the share of distinct values is printed).
+Nothing is asserted: the figures are printed, one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from etl.cities import MUNICIPALITIES, city_set, gazetteer, short_name
+from etl.postal import postal_prefixes_of
+
+STREETS = (
+    "中山北路", "人民路", "上海路", "北京东路", "南京大街", "解放路", "建设路", "长江路", "黄河路", "科技园路",
+    "工业大道", "和平街", "新华路", "湖南路", "广州大道", "深圳湾路", "创新路", "学院路", "滨江大道", "文化路",
+)  # fmt: skip
+TOWNS = ("开发区", "高新区", "经济技术开发区", "工业园", "科技园", "")
+FOREIGN = (
+    ("日本国东京都港区芝浦1-1-1", None), ("日本大阪府门真市大字门真1006番地", None),
+    ("美国加利福尼亚州圣克拉拉市", None), ("德国慕尼黑", None), ("大韩民国京畿道水原市", None),
+    ("1 Infinite Loop, Cupertino, CA, USA", None), ("瑞士巴塞尔", None), ("中国台湾新竹科学园区", None),
+)  # fmt: skip
+
+
+def generated(n: int, seed: int = 0) -> pd.DataFrame:
+    """``n`` addresses with columns ``address``, ``hint`` (国省代码) and ``truth`` (city code, None if foreign)."""
+    rng = random.Random(seed)
+    cs = city_set()
+    g = gazetteer()
+    u2c = cs.unit_to_city
+    prov_name = dict(g.loc[g["rank"] == "province", ["code", "name"]].itertuples(index=False))
+    pref_name = dict(g.loc[g["rank"] == "prefecture", ["code", "name"]].itertuples(index=False))
+    counties = [
+        (code, name)
+        for code, name in g.loc[g["rank"] == "county", ["code", "name"]].itertuples(index=False)
+        if code in u2c and name not in ("市辖区",)
+    ]
+    rows = []
+    for _ in range(n):
+        if rng.random() < 0.03:
+            addr, truth = rng.choice(FOREIGN)
+            rows.append((addr, rng.choice(["日本(JP)", "美国(US)", "德国(DE)", ""]), truth))
+            continue
+        code, county = rng.choice(counties)
+        city = u2c[code]
+        prov = code[:2] + "0000"
+        pname = prov_name[prov]
+        muni = prov in MUNICIPALITIES
+        pref = pname if muni else pref_name.get(code[:4] + "00", "")
+        if pref in ("市辖区", "县", "") or "直辖" in pref:
+            pref = ""
+        street = f"{rng.choice(STREETS)}{rng.randint(1, 999)}号"
+        town = rng.choice(TOWNS)
+        style = rng.random()
+        if style < 0.35:  # postal code, province, prefecture, county
+            postal = rng.choice(postal_prefixes_of(prov) or ["00"]) + f"{rng.randint(0, 9999):04d}"
+            addr = f"{postal} {'' if muni else pname}{pref}{county}{town}{street}"
+        elif style < 0.55:  # prefecture and county, no province
+            addr = f"{pref}{county}{street}"
+        elif style < 0.70:  # short names
+            addr = f"{short_name(pname)}{short_name(pref) if pref and not muni else ''}{town}{street}"
+        elif style < 0.85:  # county only (districts may be ambiguous without the hint)
+            addr = f"{county}{town}{street}"
+        else:  # province and county
+            addr = f"{pname}{county}{town}{street}"
+        hint = f"{short_name(pname)}({prov[:2]})"
+        rows.append((addr, hint, city))
+    return pd.DataFrame(rows, columns=["address", "hint", "truth"])
+
+
+def from_synth(path: Path) -> pd.DataFrame:
+    """Addresses, hints and true cities from a ``citynet synth`` output folder."""
+    from etl.headers import PATENT_FIELDS, header_key
+    from etl.normalize import normalize_name_series, split_list
+
+    raw = pd.read_csv(path / "raw" / "patents.csv", dtype=str, keep_default_na=False)
+    keys = {header_key(c): c for c in raw.columns}
+
+    def col(field: str) -> pd.Series:
+        for alias in PATENT_FIELDS[field]:
+            if header_key(alias) in keys:
+                return raw[keys[header_key(alias)]]
+        return pd.Series([""] * len(raw), index=raw.index)
+
+    first = split_list(col("applicants")).str[0]
+    names = normalize_name_series(first)
+    truth_map = json.loads((path / "truth.json").read_text(encoding="utf-8")).get("applicant_city", {})
+    return pd.DataFrame({"address": col("address"), "hint": col("country_province"), "truth": names.map(truth_map)})
+
+
+def score(pred: pd.Series, truth: pd.Series) -> dict:
+    has = truth.notna()
+    located = pred[has].notna()
+    correct = (pred[has] == truth[has]) & located
+    return {
+        "accuracy": float(correct.mean()) if has.any() else float("nan"),
+        "located": float(located.mean()) if has.any() else float("nan"),
+        "precision": float(correct.sum() / max(located.sum(), 1)),
+    }
+
+
+def cpca_cities(addresses: list[str]) -> tuple[pd.Series, float]:
+    import cpca
+
+    t = time.perf_counter()
+    df = cpca.transform(addresses)
+    dt = time.perf_counter() - t
+    u2c = city_set().unit_to_city
+    adcode = df["adcode"].astype("string").str[:6]
+    return adcode.map(lambda c: u2c.get(c) if isinstance(c, str) else None).reset_index(drop=True), dt
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m bench.address", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--n", type=int, default=50_000, help="addresses to generate (default 50,000)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--synth", type=Path, help="a citynet synth output folder (raw/patents.csv, truth.json)")
+    args = ap.parse_args(argv)
+
+    from etl import address as addr_mod
+
+    data = from_synth(args.synth) if args.synth else generated(args.n, args.seed)
+    if args.synth and args.n and len(data) > args.n:
+        data = data.iloc[: args.n]
+    data = data.reset_index(drop=True)
+    addresses = data["address"].fillna("").astype(str)
+    n = len(addresses)
+    print(f"addresses: {n:,} ({'synth ' + str(args.synth) if args.synth else 'generated from the gazetteer'}), "
+          f"distinct {addresses.nunique():,}, with a true city {int(data['truth'].notna().sum()):,}")
+
+    addr_mod.automaton(False)  # build the automaton outside the timing (it is built once per process)
+    t = time.perf_counter()
+    ours = addr_mod.parse_addresses(addresses)
+    t_ours = time.perf_counter() - t
+    t = time.perf_counter()
+    ours_h = addr_mod.parse_addresses(addresses, data["hint"])
+    t_ours_h = time.perf_counter() - t
+    theirs, t_cpca = cpca_cities(addresses.tolist())
+
+    rows = [
+        ("citynet parse_addresses", t_ours, score(ours["city_code"], data["truth"])),
+        ("citynet parse_addresses + 国省代码", t_ours_h, score(ours_h["city_code"], data["truth"])),
+        ("cpca.transform", t_cpca, score(theirs, data["truth"])),
+    ]
+    print(f"{'parser':38s} {'addr/s':>12s} {'accuracy':>9s} {'located':>8s} {'precision':>9s}")
+    for name, dt, sc in rows:
+        print(f"{name:38s} {n / dt:12,.0f} {sc['accuracy']:9.4f} {sc['located']:8.4f} {sc['precision']:9.4f}")
+    print(f"throughput ratio (parse_addresses / cpca.transform, same input): {t_cpca / t_ours:.1f}x")
+    print(f"throughput ratio (with 国省代码 hint): {t_cpca / t_ours_h:.1f}x")
+    print("status shares (with hint):", ours_h["status"].value_counts(normalize=True).round(4).to_dict())
+
+
+if __name__ == "__main__":
+    main()

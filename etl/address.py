@@ -1,0 +1,434 @@
+"""Addresses of applicants → prefecture-level city of the fixed city set (DESIGN §3, step 1).
+
+``parse_addresses`` reads a CNIPA-style address (``210008 江苏省南京市鼓楼区中山北路8号``) together with the
+``国省代码`` field of the same record (``江苏(32)``, ``日本(JP)``) and returns the city, the province, whether
+the address is foreign, a status and the text that decided. It runs once per distinct (address, hint)
+pair and maps the answers back, so 10 million records with a few million distinct addresses cost the
+distinct addresses only.
+
+How an address is read — each rule is applied in this order, and each is tested in
+``tests/test_address.py``:
+
+R1  Normalisation. Unicode NFKC (full-width digits and letters become ASCII), white space removed.
+R2  Hint. The ``国省代码`` field is parsed by ``parse_country_province``: a mainland province code (11–65)
+    becomes a province constraint; a foreign country, Hong Kong (81/HK), Macao (82/MO) or Taiwan
+    (71/TW) makes the address ``foreign`` whatever its text says; ``CN`` alone constrains nothing.
+R3  Postal code. A leading six-digit postal code gives a province constraint only (``etl.postal``:
+    the first two digits), never a city. When the hint gives a province, the postal code is ignored.
+R4  Foreign text. An address without Chinese characters that contains Latin letters is foreign, unless
+    it names China (``CHINA``, ``P.R.C``), in which case it is Chinese but unlocated (status ``none``).
+    An address that begins (after the postal code and an optional ``中国``) with a foreign country
+    (日本, 美国, 德国, 大韩民国, …) or a Japanese prefecture (东京都, 大阪府, …) is foreign. 香港, 澳门 and
+    台湾 (also ``中国台湾``) at the start are foreign too, with country HK, MO, TW: they are outside the
+    mainland city set (``etl.cities.EXCLUDED_PROVINCES``), and counting their applicants as foreign is
+    what the literature on inter-city flows within the mainland does.
+R5  Place names. One Aho–Corasick automaton (``pyahocorasick``) holds every name of the gazetteer:
+    provinces, prefectures and county-level units by full name (江苏省, 南京市, 昆山市, 玄武区), provinces
+    and prefectures by short name (江苏, 南京, 内蒙古, 延边), autonomous prefectures as ``X州`` (延边州,
+    海南州), county-level *cities* by short name (昆山, 江阴), and the historical names of
+    ``etl.cities.HISTORICAL_NAMES`` (襄樊 → 襄阳, 莱芜 → 济南, 巢湖 → 合肥). The text is cut into
+    leftmost-longest, non-overlapping matches (江苏省 before 江苏, 黑龙江省 hides 龙江).
+R6  Street guard. A name is not a place when it is a street: a short name (no administrative suffix)
+    immediately followed by 路/街/道/巷/弄/桥/胡同/大道/大街, optionally with 东/西/南/北/中 or a numeral
+    in between (上海路, 北京东路, 中山北路, 南京大街, 人民路 is no place at all); a name ending in 市
+    followed by 场 (中山市场) is a market.
+R7  Consistency. Matches are read left to right and keep a set of hypotheses (province, city). Each
+    match narrows the set to the readings compatible with it (same province, same city where both name
+    one); a match compatible with none of them is ignored. Hence the earliest administrative match
+    consistent with the province evidence wins, and a later inconsistent place name never overrides it
+    (上海 in ``南京市鼓楼区上海路``; 深圳 in ``北京市海淀区深圳大厦``). The hint and postal province are
+    the first evidence. Reading stops as soon as one city is left.
+R8  Prefecture of a county-level unit. County-level cities and districts map to their prefecture
+    through ``city_set().unit_to_city`` (昆山市 → 苏州 320500, 海淀区 → 北京 110000, 莱城区 → 济南).
+    Directly administered county-level units that are not in the city set (仙桃, 济源, Hainan's counties)
+    give their province only (status ``province_only``).
+R9  Ambiguous districts. A name shared by several units (鼓楼区: 南京, 徐州, 福州, 开封; 朝阳区: 北京,
+    长春; 市中区, 城关区, …) is one match with several readings. It is used only when the other evidence
+    (postal code, hint, province or city in the text) leaves one reading; otherwise the status is
+    ``ambiguous``, with the province when all remaining readings share one. It is never guessed.
+R10 Weak names. Short names of county-level cities (昆山, 江阴) are read only when a province is
+    already known (hint, postal code or an earlier name); the generic two-character county names
+    城区, 郊区, 矿区, 东区, 西区 are not read at all.
+R11 Two readings of one name. 海南 is the province (460000) and 海南藏族自治州 (632500, Qinghai); 吉林 is the
+    province and 吉林市. Both readings are kept (R7) until other evidence decides (海南 after 青海 or
+    with postal code 81xxxx → 海南州; 海南海口 → 海口). Left undecided, the province reading is taken:
+    status ``province_only``.
+R12 Postal code against text. If the text names a city that contradicts the postal-code province
+    (and there is no hint), the text wins: postal codes are often mistyped, place names rarely.
+
+Statuses: ``city`` (city_code set), ``ambiguous`` (several cities remain), ``province_only`` (province
+known, city not), ``foreign``, ``none`` (nothing usable). ``matched`` is the decisive text: the place
+names that narrowed the hypotheses, joined by ``|``, or the postal code, hint or foreign marker.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from etl.cities import HISTORICAL_NAMES, MUNICIPALITIES, city_set, gazetteer, short_name
+from etl.postal import PROVINCE_BY_POSTAL_PREFIX
+
+STATUSES = ("city", "ambiguous", "province_only", "foreign", "none")
+
+# --- foreign countries and regions -------------------------------------------------------------------
+# Chinese name (as it begins an address or a 国省代码 field) -> ISO 3166-1 alpha-2.
+FOREIGN_COUNTRIES: dict[str, str] = {
+    "日本": "JP", "美国": "US", "美利坚合众国": "US", "德国": "DE", "德意志联邦共和国": "DE", "韩国": "KR",
+    "大韩民国": "KR", "法国": "FR", "法兰西": "FR", "英国": "GB", "大不列颠": "GB", "瑞士": "CH", "瑞典": "SE",
+    "荷兰": "NL", "意大利": "IT", "加拿大": "CA", "澳大利亚": "AU", "新加坡": "SG", "芬兰": "FI", "丹麦": "DK",
+    "以色列": "IL", "印度": "IN", "俄罗斯": "RU", "比利时": "BE", "奥地利": "AT", "西班牙": "ES", "挪威": "NO",
+    "爱尔兰": "IE", "卢森堡": "LU", "新西兰": "NZ", "巴西": "BR", "墨西哥": "MX", "沙特阿拉伯": "SA",
+    "马来西亚": "MY", "泰国": "TH", "越南": "VN", "印度尼西亚": "ID", "菲律宾": "PH", "南非": "ZA",
+    "土耳其": "TR", "波兰": "PL", "捷克": "CZ", "匈牙利": "HU", "葡萄牙": "PT", "希腊": "GR", "乌克兰": "UA",
+    "阿联酋": "AE", "阿拉伯联合酋长国": "AE", "开曼群岛": "KY", "英属维尔京群岛": "VG", "维尔京群岛": "VG",
+    "百慕大": "BM", "列支敦士登": "LI", "摩纳哥": "MC", "塞浦路斯": "CY", "巴巴多斯": "BB", "萨摩亚": "WS",
+    "冰岛": "IS", "智利": "CL", "阿根廷": "AR", "伊朗": "IR", "巴基斯坦": "PK", "埃及": "EG", "朝鲜": "KP",
+    "蒙古国": "MN", "哈萨克斯坦": "KZ", "斯洛文尼亚": "SI", "罗马尼亚": "RO", "保加利亚": "BG",
+    "台湾": "TW", "中国台湾": "TW", "台湾省": "TW", "香港": "HK", "中国香港": "HK", "香港特别行政区": "HK",
+    "澳门": "MO", "中国澳门": "MO", "澳门特别行政区": "MO",
+}  # fmt: skip
+# Foreign places that begin addresses without their country (Japanese prefectures, US states, Seoul).
+FOREIGN_PLACES: dict[str, str] = {
+    "东京都": "JP", "大阪府": "JP", "京都府": "JP", "北海道": "JP", "神奈川县": "JP", "爱知县": "JP",
+    "兵库县": "JP", "埼玉县": "JP", "千叶县": "JP", "静冈县": "JP", "福冈县": "JP", "茨城县": "JP",
+    "长野县": "JP", "广岛县": "JP", "滋贺县": "JP", "三重县": "JP", "岐阜县": "JP", "京畿道": "KR",
+    "首尔": "KR", "首尔特别市": "KR", "加利福尼亚州": "US", "加州": "US", "纽约州": "US", "特拉华州": "US",
+    "华盛顿州": "US", "德克萨斯州": "US", "马萨诸塞州": "US",
+}  # fmt: skip
+ISO_NON_MAINLAND = {"71": "TW", "81": "HK", "82": "MO"}
+UNKNOWN_FOREIGN = "XX"  # ISO 3166 user-assigned code: foreign, country not known
+
+# --- guards --------------------------------------------------------------------------------------------
+_STREET_AFTER = re.compile(r"(?:[东西南北中]|[一二三四五六七八九十]+)?(?:大道|大街|胡同|路|街|道|巷|弄|桥)")
+# Generic two-character county names that occur inside ordinary words (开发区东区, 主城区).
+SKIPPED_COUNTY_NAMES = frozenset({"城区", "郊区", "矿区", "东区", "西区", "市辖区", "县"})
+# Short names of county-level cities that are ordinary words or street names elsewhere (东方红, 安宁医院,
+# 天长地久, 高密度, 龙口路 …): not read (R10).
+SKIPPED_COUNTY_SHORT = frozenset(
+    {"东方", "安宁", "大安", "永安", "长乐", "开平", "龙井", "和龙", "海城", "凤城", "东港", "临江", "集安",
+     "北安", "合作", "兴平", "华阴", "文昌", "万宁", "琼海", "东兴", "合山", "新民", "灯塔", "三河", "安国",
+     "新乐", "凭祥", "福泉", "兴义", "开远", "栖霞", "海阳", "阳春", "四会", "赤水", "高州", "兴化", "赤壁",
+     "洪湖", "高密", "龙口", "蓬莱", "五常", "宁安", "榆树", "磐石", "敦化", "大石桥", "兴城", "武安", "安陆",
+     "河津", "孝义", "古交", "沙河", "南宫", "明光", "天长", "宁国", "长葛", "永城", "卫辉", "汝州", "舞钢",
+     "义马", "灵宝", "巩义", "登封", "新郑", "新密", "孟州", "沁阳", "韶山", "吉首", "冷水江", "资兴", "洪江",
+     "津市", "临湘", "汨罗", "浏阳", "醴陵", "湘乡", "耒阳", "常宁", "武冈", "沅江", "涟源", "乐平", "瑞金",
+     "井冈山", "贵溪", "德兴", "共青城", "庐山", "丰城", "樟树", "高安", "瑞昌", "南康", "福安", "福鼎",
+     "永春", "漳平", "邵武", "武夷山", "建瓯", "龙海", "晋江", "石狮", "南安", "长寿", "华蓥", "万源",
+     "隆昌", "阆中", "西昌", "康定", "马尔康", "清镇", "仁怀", "凯里", "都匀", "安顺", "宣威",
+     "平果", "靖西", "桂平", "北流", "岑溪", "东莞", "普宁", "英德", "连州", "乐昌", "南雄", "台山", "恩平",
+     "鹤山", "兴宁", "陆丰", "罗定", "廉江", "雷州", "吴川", "化州", "信宜"}
+)  # fmt: skip
+
+
+# --- lexicon ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Place:
+    """One automaton entry: the text, its readings ((province_code, city_code | None), …) and flags."""
+
+    text: str
+    readings: tuple[tuple[str, str | None], ...]
+    short: bool  # no administrative suffix: the street guard applies (R6)
+    weak: bool  # read only when a province is already known (R10)
+    foreign: str | None = None  # ISO code when this is a foreign country or place (R4)
+
+
+def _add(lex: dict, text: str, readings, short: bool, weak: bool = False) -> None:
+    if not text or text in SKIPPED_COUNTY_NAMES:
+        return
+    old = lex.get(text)
+    if old is None:
+        lex[text] = Place(text, tuple(dict.fromkeys(readings)), short, weak)
+    elif weak and not old.weak:
+        return  # a weak short name never adds a reading to a strong name
+    else:  # the same text names several units: keep every reading (R9, R11)
+        merged = tuple(dict.fromkeys(old.readings + tuple(readings)))
+        lex[text] = Place(text, merged, old.short and short, old.weak and weak)
+
+
+@functools.cache
+def lexicon(for_names: bool = False) -> dict[str, Place]:
+    """Every place name the parser knows, with its readings.
+
+    ``for_names=True`` is the lexicon of the name step (``etl.locate``): provinces and prefectures by
+    full and short name, county-level cities by full name only, no districts or counties.
+    """
+    cs = city_set()
+    u2c = cs.unit_to_city
+    g = gazetteer()
+    lex: dict[str, Place] = {}
+    for code, name in g.loc[g["rank"] == "province", ["code", "name"]].itertuples(index=False):
+        reading = [(code, code)] if code in MUNICIPALITIES else [(code, None)]
+        _add(lex, name, reading, short=False)
+        sn = short_name(name)
+        if sn != name:
+            _add(lex, sn, reading, short=True)
+    for code, name in g.loc[g["rank"] == "prefecture", ["code", "name"]].itertuples(index=False):
+        city = u2c.get(code)
+        if city is None or name in ("市辖区", "县") or "直辖" in name:
+            continue
+        prov = code[:2] + "0000"
+        _add(lex, name, [(prov, city)], short=False)
+        sn = short_name(name)
+        if sn != name:
+            _add(lex, sn, [(prov, city)], short=True)
+        if name.endswith("自治州"):
+            _add(lex, sn + "州", [(prov, city)], short=False)
+    for code, name in g.loc[g["rank"] == "county", ["code", "name"]].itertuples(index=False):
+        prov = code[:2] + "0000"
+        city = u2c.get(code)  # None: directly administered county-level unit (R8)
+        is_city = name.endswith("市")
+        if for_names and not is_city:
+            continue
+        _add(lex, name, [(prov, city)], short=False)
+        if is_city and not for_names and len(name) >= 3:
+            sn = name[:-1]
+            if sn not in SKIPPED_COUNTY_SHORT:
+                _add(lex, sn, [(prov, city)], short=True, weak=True)
+    for name, code in HISTORICAL_NAMES.items():
+        prov = code[:2] + "0000"
+        city = code if code in set(cs.codes) else u2c.get(code)
+        if for_names and name.endswith(("县", "区")):
+            continue
+        _add(lex, name, [(prov, city)], short=not name.endswith(("市", "县", "区", "地区")))
+    for text, iso in {**FOREIGN_COUNTRIES, **FOREIGN_PLACES}.items():
+        if text not in lex:
+            lex[text] = Place(text, (), short=False, weak=False, foreign=iso)
+    return lex
+
+
+@functools.cache
+def automaton(for_names: bool = False):
+    """The pyahocorasick automaton over ``lexicon(for_names)`` (values: ``(length, Place)``)."""
+    import ahocorasick
+
+    a = ahocorasick.Automaton()
+    for text, place in lexicon(for_names).items():
+        a.add_word(text, (len(text), place))
+    a.make_automaton()
+    return a
+
+
+# --- the 国省代码 field ------------------------------------------------------------------------------
+_PROVINCE_BY_NAME: dict[str, str] = {}
+_HINT_CODE_RE = re.compile(r"(?<![0-9A-Za-z])(\d{2}|\d{6}|[A-Za-z]{2})(?![0-9A-Za-z])")
+
+
+def _province_names() -> dict[str, str]:
+    if not _PROVINCE_BY_NAME:
+        g = gazetteer()
+        for code, name in g.loc[g["rank"] == "province", ["code", "name"]].itertuples(index=False):
+            _PROVINCE_BY_NAME[name] = code
+            _PROVINCE_BY_NAME[short_name(name)] = code
+    return _PROVINCE_BY_NAME
+
+
+def country_province_of(value: object) -> tuple[str | None, str | None]:
+    """(province_code, country) of one ``国省代码`` value.
+
+    Rule: a two-digit mainland code (``32``, ``江苏(32)``, ``江苏;32``) or a six-digit province code
+    gives the province and country ``CN``; 71/81/82 give TW/HK/MO (no province); two Latin letters give
+    that country (``日本(JP)``; ``CN`` alone gives country CN without province); otherwise the Chinese
+    name of a province or country is looked up. Empty or unreadable values give (None, None).
+    """
+    if value is None or (isinstance(value, float) and value != value):
+        return None, None
+    s = unicodedata.normalize("NFKC", str(value)).strip()
+    if not s:
+        return None, None
+    provinces = {k[:2] for k in PROVINCE_BY_POSTAL_PREFIX.values()}
+    for m in _HINT_CODE_RE.finditer(s):
+        tok = m.group(1)
+        if tok.isdigit():
+            two = tok[:2]
+            if len(tok) == 6 and not tok.endswith("0000"):
+                continue
+            if two in ISO_NON_MAINLAND:
+                return None, ISO_NON_MAINLAND[two]
+            if two in provinces:
+                return two + "0000", "CN"
+        else:
+            iso = tok.upper()
+            if iso == "CN":
+                continue  # CN32 or 中国(CN): keep looking for a province
+            return None, iso
+    names = _province_names()
+    for text in sorted(FOREIGN_COUNTRIES, key=len, reverse=True):
+        if s.startswith(text):
+            return None, FOREIGN_COUNTRIES[text]
+    stripped = s.removeprefix("中国")
+    for text in sorted(names, key=len, reverse=True):
+        if stripped.startswith(text):
+            return names[text], "CN"
+    if s.upper().startswith(("CN", "中国")):
+        return None, "CN"
+    return None, None
+
+
+def parse_country_province(values: pd.Series) -> pd.DataFrame:
+    """``国省代码`` values → DataFrame[``province_code``, ``country``] (index of ``values``), per distinct value."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    parsed = [country_province_of(u) for u in uniques]
+    prov = pd.array([p for p, _ in parsed] + [None], dtype="object")
+    ctry = pd.array([c for _, c in parsed] + [None], dtype="object")
+    return pd.DataFrame({"province_code": prov[codes], "country": ctry[codes]}, index=values.index)
+
+
+# --- one address --------------------------------------------------------------------------------------
+_CJK_RE = re.compile(r"[\u3400-\u9fff]")
+_LATIN_RE = re.compile(r"[A-Za-z]")
+_CHINA_LATIN_RE = re.compile(r"\bCHINA\b|P\.?\s?R\.?\s?C\b|PEOPLE'?S REPUBLIC", re.IGNORECASE)
+_POSTAL_RE = re.compile(r"^[\s,，:：;；]*(\d{6})(?!\d)[\s,，:：;；]*")
+_WS_RE = re.compile(r"\s+")
+_CHINA_PREFIXES = ("中华人民共和国", "中国")
+
+Result = tuple  # (city_code, province_code, country, status, matched)
+
+
+def _is_street(s: str, end: int) -> bool:
+    return _STREET_AFTER.match(s, end) is not None
+
+
+def parse_address(address: object, hint_province: str | None = None, hint_country: str | None = None) -> Result:
+    """Read one address (rules R1–R12 of the module docstring).
+
+    Returns ``(city_code, province_code, country, status, matched)``.
+    """
+    if hint_country is not None and hint_country not in ("CN",):
+        return None, None, hint_country, "foreign", "hint"
+    if address is None or (isinstance(address, float) and address != address):
+        s = ""
+    else:
+        s = unicodedata.normalize("NFKC", str(address))
+    if not _CJK_RE.search(s) and _LATIN_RE.search(s):
+        if _CHINA_LATIN_RE.search(s):
+            return None, hint_province, "CN", "province_only" if hint_province else "none", "latin"
+        return None, None, UNKNOWN_FOREIGN, "foreign", "latin"
+    postal_prov = None
+    postal = ""
+    m = _POSTAL_RE.match(s)
+    if m:
+        postal = m.group(1)
+        postal_prov = PROVINCE_BY_POSTAL_PREFIX.get(postal[:2])
+        s = s[m.end() :]
+    s = _WS_RE.sub("", s)
+    for p in _CHINA_PREFIXES:
+        if s.startswith(p):
+            s = s[len(p) :]
+            break
+    if hint_province is not None:
+        res = _read(s, hint_province, "hint")
+    elif postal_prov is not None:
+        res = _read(s, postal_prov, postal)
+        if res[3] != "city" and res[5]:  # R12: the text names a city the postal code contradicts
+            alt = _read(s, None, "")
+            if alt[3] == "city":
+                res = alt
+    else:
+        res = _read(s, None, "")
+    return res[:5]
+
+
+def _read(s: str, province: str | None, evidence: str) -> tuple:
+    """Core of R5–R11 on normalised text ``s`` with an optional province constraint."""
+    hyps: list[tuple[str, str | None]] | None = [(province, None)] if province else None
+    matched: list[str] = [evidence] if province else []
+    rejected = False
+    first = True
+    for end, (length, place) in automaton(False).iter_long(s):
+        start = end - length + 1
+        if place.foreign is not None:
+            if first and start == 0 and not _is_street(s, end + 1):
+                return None, None, place.foreign, "foreign", place.text, False
+            first = False
+            continue
+        first = False
+        if place.short and _is_street(s, end + 1):
+            continue
+        if place.text[-1] == "市" and s.startswith("场", end + 1):
+            continue
+        if place.weak and hyps is None:
+            continue
+        readings = place.readings
+        if hyps is None:
+            new = list(readings)
+        else:
+            new = []
+            for hp, hc in hyps:
+                for rp, rc in readings:
+                    if hp == rp and (hc is None or rc is None or hc == rc):
+                        m = (hp, hc or rc)
+                        if m not in new:
+                            new.append(m)
+            if not new:
+                if any(rc is not None for _, rc in readings):
+                    rejected = True
+                continue
+        if new != hyps:
+            matched.append(place.text)
+        hyps = new
+        if len(hyps) == 1 and hyps[0][1] is not None:
+            break
+    return _verdict(hyps, matched, rejected)
+
+
+def _verdict(hyps, matched, rejected) -> tuple:
+    text = "|".join(matched) if matched else None
+    if not hyps:
+        return None, None, None, "none", text, rejected
+    cities = {c for _, c in hyps}
+    provinces = {p for p, _ in hyps}
+    if None not in cities and len(cities) == 1:
+        city = next(iter(cities))
+        return city, city[:2] + "0000", "CN", "city", text, rejected
+    province_readings = {p for p, c in hyps if c is None}
+    if len(province_readings) == 1:  # R11: undecided between a province and a city reading
+        return None, next(iter(province_readings)), "CN", "province_only", text, rejected
+    prov = next(iter(provinces)) if len(provinces) == 1 else None
+    return None, prov, "CN", "ambiguous", text, rejected
+
+
+# --- many addresses -----------------------------------------------------------------------------------
+COLUMNS = ["city_code", "province_code", "foreign", "status", "matched", "country"]
+
+
+def parse_addresses(addresses: pd.Series, province_hint: pd.Series | None = None) -> pd.DataFrame:
+    """Locate many addresses (rules R1–R12), once per distinct (address, hint) pair.
+
+    ``province_hint`` is the raw ``国省代码`` field of the same records (``江苏(32)``, ``日本(JP)``) or
+    None. Returns a frame on the index of ``addresses`` with ``city_code`` (or None), ``province_code``
+    (or None), ``foreign`` (bool), ``status`` (city, ambiguous, province_only, foreign, none),
+    ``matched`` (the text that decided) and ``country`` (``CN``, an ISO code, ``XX`` for foreign of
+    unknown country, None when nothing is known).
+    """
+    a_codes, a_uniq = pd.factorize(addresses, use_na_sentinel=True)
+    if province_hint is None:
+        h_codes, h_uniq = np.full(len(a_codes), -1, dtype="int64"), []
+    else:
+        hint = province_hint if province_hint.index.equals(addresses.index) else province_hint.reindex(addresses.index)
+        h_codes, h_uniq = pd.factorize(hint, use_na_sentinel=True)
+    parsed = [country_province_of(u) for u in h_uniq] + [(None, None)]  # [-1]: no hint
+    width = len(h_uniq) + 1
+    inv, p_uniq = pd.factorize(a_codes.astype("int64") * width + (h_codes + 1))
+    addr_list = list(a_uniq) + [None]  # [-1]: missing address
+    results = [
+        parse_address(addr_list[a], *parsed[h])
+        for a, h in zip((p_uniq // width).tolist(), (p_uniq % width - 1).tolist(), strict=True)
+    ]
+    if not results:
+        out = pd.DataFrame({c: pd.Series([], dtype="object") for c in COLUMNS}, index=addresses.index)
+        out["foreign"] = out["foreign"].astype(bool)
+        return out
+    cols = list(zip(*results, strict=True))
+    uniq = pd.DataFrame(
+        {"city_code": cols[0], "province_code": cols[1], "country": cols[2], "status": cols[3], "matched": cols[4]}
+    )
+    uniq["foreign"] = uniq["status"].eq("foreign")
+    out = uniq.iloc[inv][COLUMNS]
+    out.index = addresses.index
+    return out
