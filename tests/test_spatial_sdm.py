@@ -273,6 +273,18 @@ def test_sdm_with_some_regressors_lagged(city_panel):
     assert r.lr_tests["df"].tolist() == [1, 1]
 
 
+def test_lr_time_effects_detects_planted_year_effects():
+    from analysis.spatial import lr_time_effects
+
+    w = knn(codes=ALL[:100], k=6)
+    with_years = simulate_sdm_panel(w, 8, BETA, THETA, RHO, year_sd=1.0, seed=31)
+    without = simulate_sdm_panel(w, 8, BETA, THETA, RHO, year_sd=0.0, seed=32)
+    a = lr_time_effects(with_years, "y", ["x1", "x2"], w)
+    b = lr_time_effects(without, "y", ["x1", "x2"], w)
+    assert a["df"] == 7 and a["pvalue"] < 1e-6
+    assert b["pvalue"] > 0.001
+
+
 def test_from_matrix_roundtrip():
     w = inverse_distance(codes=ALL[:20])
     m = from_matrix(w.to_frame())

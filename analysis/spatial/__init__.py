@@ -12,6 +12,7 @@ from .sdm import (
     lesage_pace_effects,
     lm_tests,
     lm_tests_arrays,
+    lr_time_effects,
     simulate_effects,
 )
 from .weights import (
@@ -28,6 +29,6 @@ from .weights import (
 __all__ = [
     "SDMResult", "SpatialWeights", "UnbalancedPanelError", "align_panel", "city_means", "economic_distance",
     "effects_dense", "fit_sar", "fit_sdm", "fit_sem", "from_matrix", "gdp_nested", "inverse_distance",
-    "inverse_squared_distance", "knn", "lesage_pace_effects", "lm_tests", "lm_tests_arrays", "moran_by_year",
+    "inverse_squared_distance", "knn", "lesage_pace_effects", "lm_tests", "lm_tests_arrays", "lr_time_effects", "moran_by_year",
     "moran_global", "moran_local", "moran_local_year", "moran_scatter", "simulate_effects",
 ]
