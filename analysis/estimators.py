@@ -1,0 +1,388 @@
+"""Formula-driven estimators on the city-year and dyad-year panels, each returning a ``FitResult``.
+
+``fit(panel, "ln_collab_patents ~ l1_collab_degree + l1_gdp_per_capita | city_code + year",
+model="ols", vcov={"CRV1": "city_code"})`` — fixest syntax (pyfixest 0.60 does the fitting):
+
+- ``model="ols"``: two-way (or any-way) fixed-effects OLS; FE absorbed by alternating projections.
+- ``model="ppml"``: Poisson pseudo-maximum likelihood, ``E[y|x] = exp(xβ + FE)`` (Santos Silva &
+  Tenreyro 2006), by IRLS with absorbed FE (Correia, Guimarães & Zylkin 2020).
+- ``model="2sls"``: ``y ~ exog | fe | endog ~ instr``; one endogenous regressor (a pyfixest limit).
+  Reports the first-stage F of the excluded instruments (with the model's vcov), the
+  Olea–Pflueger effective F and the Kleibergen–Paap (2006) rk Wald statistic (``kp_rk_wald``,
+  chi²(L−K+1) p-value) and rk Wald F (``kp_rk_f`` = statistic / L) computed here.
+
+Standard errors (``vcov``): ``"iid"``, ``"hc1"`` (White, N/(N−k) correction), or clustered
+CRV1 (default: by ``city_code`` when the panel has it). CRV1 uses the fixest/reghdfe small-sample
+convention: ``V = G/(G−1) · (N−1)/(N−k) · (X'X)⁻¹ Σ_g X_g'u_g u_g'X_g (X'X)⁻¹`` where k counts
+the slope coefficients plus the levels of the fixed effects *not nested* in the cluster variable
+(city FE nested in city clusters add nothing; year FE add their T levels), and t-tests use G−1 degrees of freedom. With
+``ssc={"k_fixef": "full"}`` every FE level counts, which is what statsmodels' cluster covariance
+gives on a dummy-variable regression (tests check both).
+
+A design in which a regressor is collinear with others or with the fixed effects is an error
+that names the collinear terms (pyfixest would drop them silently with a warning).
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from analysis.formula import prepare
+from analysis.results import FitResult
+from citynet.errors import AnalysisError
+
+MODELS = ("ols", "ppml", "2sls")
+DEFAULT_CLUSTER = "city_code"
+
+
+# ------------------------------------------------------------------------------------------ vcov
+def parse_vcov(vcov: Any, df: pd.DataFrame | None = None) -> tuple[Any, str]:
+    """Normalise a vcov spec to (pyfixest argument, FitResult label).
+
+    Accepts ``None`` (cluster by city_code if present, else HC1), ``"iid"``, ``"hc1"``/``"robust"``,
+    ``"cluster:VAR"``, ``{"CRV1": "VAR"}`` or a bare column name (cluster by it).
+    """
+    if vcov is None:
+        if df is not None and DEFAULT_CLUSTER in df.columns:
+            return {"CRV1": DEFAULT_CLUSTER}, f"cluster:{DEFAULT_CLUSTER}"
+        return "hetero", "hc1"
+    if isinstance(vcov, dict):
+        (kind, var), = vcov.items()
+        return {kind: var}, f"cluster:{var}" if kind.upper() == "CRV1" else f"{kind.lower()}:{var}"
+    v = str(vcov).strip()
+    low = v.lower()
+    if low in ("iid", "classical", "ols"):
+        return "iid", "iid"
+    if low in ("hc1", "hetero", "robust", "hc"):
+        return "hetero", "hc1"
+    if low.startswith("cluster:") or low.startswith("crv1:"):
+        var = v.split(":", 1)[1].strip()
+        return {"CRV1": var}, f"cluster:{var}"
+    if low.startswith("crv3:"):
+        var = v.split(":", 1)[1].strip()
+        return {"CRV3": var}, f"crv3:{var}"
+    return {"CRV1": v}, f"cluster:{v}"
+
+
+def _cluster_var(vcov_arg: Any) -> list[str]:
+    if isinstance(vcov_arg, dict):
+        return [c.strip() for c in re.split(r"[+^]", next(iter(vcov_arg.values())))]
+    return []
+
+
+# ----------------------------------------------------------------------------------------- parts
+def split_formula(formula: str) -> dict[str, Any]:
+    """``y ~ x | fe | endog ~ instr`` → depvar, rhs, fe list, endog, instr."""
+    parts = [p.strip() for p in formula.split("|")]
+    if "~" not in parts[0]:
+        raise AnalysisError(f"formula {formula!r} has no '~'", fix="write it as 'y ~ x1 + x2 | fe1 + fe2'")
+    dep, rhs = (s.strip() for s in parts[0].split("~", 1))
+    fe: list[str] = []
+    endog = instr = None
+    rest = parts[1:]
+    if rest and "~" in rest[-1]:
+        endog, instr = (s.strip() for s in rest[-1].split("~", 1))
+        rest = rest[:-1]
+    if rest:
+        fe = [f.strip() for f in rest[0].split("+") if f.strip() and f.strip() != "0"]
+    return {"depvar": dep, "rhs": rhs, "fe": fe, "endog": endog, "instr": instr}
+
+
+def _terms(rhs: str) -> list[str]:
+    return [t.strip() for t in rhs.split("+") if t.strip() and t.strip() not in ("1", "0")]
+
+
+def _collinear_partners(df: pd.DataFrame, dropped: list[str], kept: list[str], fe: list[str]) -> dict[str, list[str]]:
+    """For each dropped term, the kept terms (or 'the fixed effects') it is a linear combination of."""
+    import pyfixest as pf
+
+    out: dict[str, list[str]] = {}
+    for v in dropped:
+        col = re.sub(r"\W", "_", v)
+        d = df.assign(**{f"__{col}": df.eval(v) if v not in df.columns else df[v]})
+        if kept:
+            rhs = " + ".join(kept)
+        else:
+            rhs = "1"
+        fml = f"__{col} ~ {rhs}" + (f" | {' + '.join(fe)}" if fe else "")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                r = pf.feols(fml, d)
+            coefs = r.coef()
+            partners = [str(k) for k, b in coefs.items() if abs(b) > 1e-6 and k != "Intercept"]
+            out[v] = partners if partners else (["the fixed effects " + " + ".join(fe)] if fe else ["the intercept"])
+        except Exception:
+            out[v] = ["other regressors or the fixed effects"]
+    return out
+
+
+def _check_collinear(f, df: pd.DataFrame, parts: dict[str, Any]) -> None:
+    dropped = [str(v) for v in (getattr(f, "_collin_vars", None) or [])]
+    if not dropped:
+        return
+    kept = [str(c) for c in f._coefnames if str(c) != "Intercept"]
+    partners = _collinear_partners(df, dropped, kept, parts["fe"])
+    detail = "; ".join(f"{v} is collinear with {', '.join(p)}" for v, p in partners.items())
+    raise AnalysisError(
+        f"singular design in the model of {parts['depvar']}: {detail}",
+        fix=f"drop {', '.join(dropped)} (time-invariant city variables are absorbed by city fixed effects)",
+    )
+
+
+# ------------------------------------------------------------------------------------------- fit
+def fit(
+    panel: pd.DataFrame,
+    formula: str,
+    model: str = "ols",
+    vcov: Any = None,
+    *,
+    sample: str | None = None,
+    name: str | None = None,
+    ssc: dict | None = None,
+    allow_collinear: bool = False,
+) -> FitResult:
+    """Fit one model; see the module docstring for the models and the standard-error conventions."""
+    import pyfixest as pf
+
+    model = model.lower()
+    if model in ("iv", "tsls"):
+        model = "2sls"
+    if model not in MODELS:
+        raise AnalysisError(f"unknown model {model!r}", fix=f"use one of {', '.join(MODELS)}")
+    vcov_arg, vcov_label = parse_vcov(vcov, panel)
+    df, fml = prepare(panel, formula, extra=_cluster_var(vcov_arg))
+    if sample:
+        try:
+            df = df.query(sample)
+        except Exception as exc:
+            raise AnalysisError(f"sample filter {sample!r} failed: {exc}",
+                                fix=f"columns: {', '.join(map(str, df.columns))}") from exc
+    parts = split_formula(fml)
+    if model == "2sls" and not parts["endog"]:
+        raise AnalysisError("model 2sls needs an IV part", fix="write 'y ~ exog | fe | endog ~ instruments'")
+    if parts["endog"] and model != "2sls":
+        model = "2sls"
+    if parts["endog"] and len(_terms(parts["endog"])) > 1:
+        raise AnalysisError("2SLS with more than one endogenous regressor is not supported",
+                            fix="instrument one regressor per model (pyfixest limit)")
+    kw: dict[str, Any] = {"vcov": vcov_arg}
+    if ssc is not None:
+        kw["ssc"] = pf.ssc(**ssc)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            f = pf.fepois(fml, df, **kw) if model == "ppml" else pf.feols(fml, df, **kw)
+    except AnalysisError:
+        raise
+    except Exception as exc:
+        msg = str(exc)
+        raise AnalysisError(f"fitting {fml!r} failed: {msg}",
+                            fix="check the formula, the sample and that the variables vary") from exc
+    if not allow_collinear:
+        _check_collinear(f, df, parts)
+    res = to_result(f, model=model, vcov_label=vcov_label, fe=parts["fe"], name=name, depvar=parts["depvar"])
+    if model == "2sls":
+        res.stats.update(iv_diagnostics(f))
+    return res
+
+
+def to_result(f, model: str, vcov_label: str, fe: Sequence[str], name: str | None = None,
+              depvar: str | None = None) -> FitResult:
+    """A pyfixest fit as a FitResult (p-values and t reference distribution as pyfixest computes them)."""
+    params = f.coef().astype(float)
+    params.index = [str(i) for i in params.index]
+    se = f.se().astype(float)
+    se.index = params.index
+    pv = f.pvalue().astype(float)
+    pv.index = params.index
+    st: dict[str, float] = {}
+    r2 = adj = r2w = None
+    if model == "ppml":
+        st["pseudo_r2"] = float(getattr(f, "_pseudo_r2", np.nan))
+        st["deviance"] = float(np.asarray(getattr(f, "deviance", np.nan)).ravel()[0])
+    else:
+        r2, adj = float(f._r2), float(f._adj_r2)
+        r2w = float(f._r2_within) if getattr(f, "_r2_within", None) is not None else None
+    if getattr(f, "_G", None) and "cluster" in vcov_label:
+        st["n_clusters"] = float(min(f._G))
+    return FitResult(
+        depvar=depvar or str(f._depvar), params=params, se=se, pvalues=pv, nobs=int(f._N), model=model,
+        r2=r2, adj_r2=adj, r2_within=r2w, fixed_effects=list(fe), vcov=vcov_label,
+        df_resid=float(f._df_t), stats=st, name=name, raw=f,
+    )
+
+
+def stepwise(panel: pd.DataFrame, depvar: str, blocks: Sequence[Sequence[str] | str], fe: str = "city_code + year",
+             model: str = "ols", vcov: Any = None, names: Sequence[str] | None = None, **kw) -> list[FitResult]:
+    """Cumulative columns: block 1, block 1+2, … (the papers' core → + controls → + policies)."""
+    out, terms = [], []
+    for i, b in enumerate(blocks):
+        terms += _terms(b) if isinstance(b, str) else list(b)
+        fml = f"{depvar} ~ {' + '.join(terms)}" + (f" | {fe}" if fe else "")
+        out.append(fit(panel, fml, model=model, vcov=vcov, name=(names[i] if names else f"({i + 1})"), **kw))
+    return out
+
+
+# ------------------------------------------------------------------------------- IV diagnostics
+def iv_diagnostics(f) -> dict[str, float]:
+    """First-stage F, effective F and Kleibergen–Paap rk Wald statistics of a pyfixest IV fit."""
+    out: dict[str, float] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if getattr(f, "_f_stat_1st_stage", None) is None:
+            f.first_stage()
+        out["first_stage_F"] = float(f._f_stat_1st_stage)
+        out["first_stage_F_pvalue"] = float(f._p_value_1st_stage)
+        try:
+            f.IV_Diag()
+            out["effective_F"] = float(f._eff_F)
+        except Exception:
+            pass
+    m = f._model_1st_stage  # demeaned first-stage design: instruments + exogenous, and the endogenous
+    names_z = [str(c) for c in m._coefnames]
+    names_x = [str(c) for c in f._coefnames]
+    excl = [i for i, c in enumerate(names_z) if c not in names_x]
+    exog = [i for i, c in enumerate(names_z) if c in names_x]
+    Z = np.asarray(m._X, dtype=float)
+    X = np.asarray(m._Y, dtype=float).reshape(len(Z), -1)
+    W = Z[:, exog]
+    Zx = Z[:, excl]
+    if W.shape[1]:
+        Zx = Zx - W @ np.linalg.lstsq(W, Zx, rcond=None)[0]
+        X = X - W @ np.linalg.lstsq(W, X, rcond=None)[0]
+    cl = None
+    if getattr(f, "_is_clustered", False):
+        cl = np.asarray(f._cluster_df.iloc[:, 0])
+    vt = "cluster" if cl is not None else ("iid" if f._vcov_type == "iid" else "hetero")
+    scale = float(np.asarray(m._ssc).ravel()[0])
+    stat, dof = kleibergen_paap_rk(X, Zx, vcov=vt, clusters=cl, scale=scale)
+    out["kp_rk_wald"] = stat
+    out["kp_rk_pvalue"] = float(stats.chi2.sf(stat, dof))
+    out["kp_rk_f"] = stat / Zx.shape[1]
+    return out
+
+
+def _sqrtm_psd(a: np.ndarray) -> np.ndarray:
+    w, v = np.linalg.eigh((a + a.T) / 2)
+    return (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+
+
+def kleibergen_paap_rk(X: np.ndarray, Z: np.ndarray, vcov: str = "hetero", clusters: np.ndarray | None = None,
+                       scale: float | None = None) -> tuple[float, int]:
+    """Kleibergen & Paap (2006) rk Wald statistic for H0: rank(Π) = K−1 in X = ZΠ + V.
+
+    X (n×K) endogenous regressors and Z (n×L) excluded instruments, both already partialled of
+    the exogenous regressors and fixed effects. Θ = F Π G⁻¹ with F'F = Z'Z, G'G = X'X (Cholesky);
+    from the SVD Θ = USV', λ = (B ⊗ A') vec Θ for the last singular direction, and
+    ``rk = λ' [(B ⊗ A') V_Θ (B ⊗ A')']⁻¹ λ`` ~ χ²(L−K+1), with V_Θ the robust (HC1 or CRV1)
+    covariance of vec Θ (ranktest ``wald`` form; Kleibergen & Schaffer's ranktest for Stata).
+    Small-sample factor ``scale``: that of the first-stage regression (pyfixest's: hetero
+    (N−1)/(N−k)·N/(N−1), cluster G/(G−1)·(N−1)/(N−k), k counting non-nested FE levels; default:
+    the no-FE value with k = L), so with K = 1 the statistic equals L × the robust first-stage F.
+    """
+    X = np.asarray(X, float).reshape(len(X), -1)
+    Z = np.asarray(Z, float).reshape(len(Z), -1)
+    n, K = X.shape
+    L = Z.shape[1]
+    ZZ = Z.T @ Z
+    Pi = np.linalg.solve(ZZ, Z.T @ X)  # L×K
+    V = X - Z @ Pi
+    Fm = np.linalg.cholesky(ZZ).T  # upper, F'F = Z'Z
+    Gm = np.linalg.cholesky(X.T @ X).T
+    theta = Fm @ Pi @ np.linalg.inv(Gm)
+    u, _, vt = np.linalg.svd(theta, full_matrices=True)
+    if K == 1:
+        a_qq = _sqrtm_psd(u @ u.T)
+        b_qq = _sqrtm_psd(vt @ vt.T)
+    else:
+        u12, u22 = u[: K - 1, K - 1:], u[K - 1:, K - 1:]
+        v12, v22 = vt[: K - 1, K - 1], vt[K - 1, K - 1]
+        a_qq = np.vstack([u12, u22]) @ np.linalg.solve(u22, _sqrtm_psd(u22 @ u22.T))
+        b_qq = np.sqrt(v22 * v22) / v22 * np.concatenate([v12, [v22]])[None, :]
+    kronv = np.kron(b_qq, a_qq.T)
+    lam = kronv @ theta.reshape(-1, order="F")
+    # robust covariance of vec(Π): (I_K ⊗ (Z'Z)^-1) S (I_K ⊗ (Z'Z)^-1), S = Σ_g s_g s_g', s = vec(Z_g' V_g)
+    zzi = np.linalg.inv(ZZ)
+    if vcov == "iid":
+        sig = V.T @ V / n * (scale if scale is not None else n / (n - L))
+        v_pi = np.kron(sig, zzi)
+    else:
+        scores = np.concatenate([Z * V[:, [j]] for j in range(K)], axis=1)  # n × (L K), column-major vec
+        if vcov == "cluster":
+            codes, _ = pd.factorize(pd.Series(clusters))
+            G = codes.max() + 1
+            sg = np.zeros((G, scores.shape[1]))
+            np.add.at(sg, codes, scores)
+            meat = sg.T @ sg * (scale if scale is not None else G / (G - 1) * (n - 1) / (n - L))
+        else:
+            meat = scores.T @ scores * (scale if scale is not None else n / (n - L))
+        bread = np.kron(np.eye(K), zzi)
+        v_pi = bread @ meat @ bread
+    A = np.kron(np.linalg.inv(Gm).T, Fm)  # vec(F Π G^-1) = (G^-T ⊗ F) vec Π
+    v_theta = A @ v_pi @ A.T
+    mid = kronv @ v_theta @ kronv.T
+    stat = float(lam @ np.linalg.solve(np.atleast_2d(mid), lam))
+    return stat, L - K + 1
+
+
+def first_stage(res: FitResult, name: str | None = None) -> FitResult:
+    """The first-stage regression of a 2SLS FitResult (from its pyfixest object) as a FitResult."""
+    f = res.raw
+    if getattr(f, "_model_1st_stage", None) is None:
+        f.first_stage()
+    m = f._model_1st_stage
+    return to_result(m, model="ols", vcov_label=res.vcov, fe=res.fixed_effects, name=name or "First stage",
+                     depvar=str(m._depvar))
+
+
+# --------------------------------------------------------------------------------------- gravity
+def gravity(dyads: pd.DataFrame, y: str = "collab", x: Sequence[str] = ("log_distance",),
+            fe: str = "origin_year + dest_year", vcov: Any = None, origin: str = "city_a",
+            dest: str = "city_b", name: str | None = None) -> FitResult:
+    """PPML gravity on the dyad-year panel: ``E[y_ijt] = exp(β'x_ij + o_it + d_jt [+ p_ij])``.
+
+    ``fe`` is any of ``origin_year``, ``dest_year``, ``pair``, ``year`` joined by '+'; default
+    vcov clusters by pair (Santos Silva & Tenreyro 2006; Yotov et al. 2016, *An Advanced Guide
+    to Trade Policy Analysis*). With ``pair`` FE, time-invariant regressors such as
+    ``log_distance`` are not identified (and raise the singular-design error).
+    """
+    need = [y, *x, origin, dest, "year"]
+    miss = [c for c in need if c not in dyads.columns]
+    if miss:
+        raise AnalysisError(f"gravity: the dyad panel has no {', '.join(miss)}",
+                            fix=f"columns: {', '.join(map(str, dyads.columns))}")
+    wanted = [f.strip() for f in fe.split("+") if f.strip()]
+    cols: dict[str, np.ndarray] = {}
+    o = pd.factorize(dyads[origin])[0].astype(np.int64)
+    d = pd.factorize(dyads[dest])[0].astype(np.int64)
+    t = pd.factorize(dyads["year"])[0].astype(np.int64)
+    nt = t.max() + 1
+    for w in wanted:
+        if w == "origin_year":
+            cols[w] = o * nt + t
+        elif w == "dest_year":
+            cols[w] = d * nt + t
+        elif w == "pair":
+            cols[w] = o * (d.max() + 1) + d
+        elif w == "year":
+            cols[w] = t
+        else:
+            raise AnalysisError(f"gravity: unknown fixed effect {w!r}", fix="use origin_year, dest_year, pair, year")
+    df = dyads[[y, *x]].assign(**cols)
+    if vcov is None:
+        df["pair"] = cols.get("pair", o * (d.max() + 1) + d)
+        vcov = {"CRV1": "pair"}
+    elif isinstance(vcov, str) and vcov.startswith("cluster:") and vcov.split(":")[1] not in df.columns:
+        df[vcov.split(":")[1]] = dyads[vcov.split(":")[1]].to_numpy()
+    fml = f"{y} ~ {' + '.join(x)} | {' + '.join(wanted)}"
+    res = fit(df, fml, model="ppml", vcov=vcov, name=name)
+    res.notes.append("PPML gravity; FE: " + ", ".join(wanted))
+    return res

@@ -1,0 +1,145 @@
+"""Formula helpers: year-aligned lags and leads, ln(1+x), and columns resolved by name.
+
+A model formula is pyfixest/fixest syntax (``y ~ x1 + x2 | fe1 + fe2`` or, for IV,
+``y ~ exog | fe | endog ~ instr``). Before the formula reaches pyfixest, citynet resolves the
+names it uses against the panel and creates the derived columns it asks for:
+
+=================  ====================================================================
+``ln1p(x)``        ``ln(1 + x)`` (counts with zeros); the column is called ``ln_x``
+``ln_x``           the same, when the panel has no column ``ln_x`` of its own
+``L(x, k)``        ``x`` of the same unit ``k`` years earlier; the column is called ``lk_x``
+``lk_x``           the same (``l1_collab_degree``), when no such column exists
+``F(x, k)``        ``x`` ``k`` years later (a lead); the column is called ``fk_x``
+=================  ====================================================================
+
+Prefixes compose (``l1_ln_collab_patents`` = ``L(ln1p(collab_patents), 1)``).
+Lags are aligned **by year, not by row**: ``L(x, 1)`` at (i, t) is the value at (i, t−1) and is
+missing when the panel has no row (i, t−1) — a gap in the panel never shifts values across years.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from citynet.errors import AnalysisError
+
+_IDENT = re.compile(r"[A-Za-z_\u4e00-\u9fff][A-Za-z0-9_\u4e00-\u9fff]*")
+_LAG_PREFIX = re.compile(r"^([lf])(\d+)_(.+)$")
+# names used as functions or keywords inside pyfixest formulas
+_RESERVED = {"i", "C", "I", "log", "exp", "np", "ref", "ref2", "sw", "sw0", "csw", "csw0", "mvsw", "bin", "center",
+             "scale", "poly", "True", "False", "None"}
+
+
+def panel_keys(df: pd.DataFrame) -> tuple[list[str], str]:
+    """The unit key columns and the year column of a panel (city-year or dyad-year)."""
+    if "city_code" in df.columns:
+        return ["city_code"], "year"
+    if {"city_a", "city_b"} <= set(df.columns):
+        return ["city_a", "city_b"], "year"
+    raise AnalysisError(
+        "the panel has neither city_code nor city_a/city_b columns",
+        fix=f"pass a city-year or dyad-year panel; columns found: {', '.join(map(str, df.columns))}",
+    )
+
+
+def lag(df: pd.DataFrame, column: str, k: int = 1, ids: Sequence[str] | None = None, year: str = "year") -> pd.Series:
+    """``x_{i,t-k}`` aligned by year within unit (k < 0 gives a lead). Missing where (i, t−k) is absent."""
+    if ids is None:
+        ids, year = panel_keys(df)
+    ids = list(ids)
+    src = df[[*ids, year, column]].drop_duplicates([*ids, year])
+    src = src.assign(**{year: src[year] + k})
+    merged = df[[*ids, year]].merge(src, on=[*ids, year], how="left")
+    return pd.Series(merged[column].to_numpy(), index=df.index, name=f"l{k}_{column}" if k > 0 else f"f{-k}_{column}")
+
+
+def ln1p(x: pd.Series | np.ndarray) -> pd.Series:
+    """``ln(1 + x)``; negative values are an error (the transform is meant for counts and levels)."""
+    s = pd.Series(x, dtype=float)
+    if (s < 0).any():
+        raise AnalysisError(f"ln1p({getattr(x, 'name', 'x')}): {int((s < 0).sum())} negative values",
+                            fix="ln(1+x) is for non-negative counts; transform the variable yourself")
+    return np.log1p(s)
+
+
+def _rewrite_calls(formula: str) -> str:
+    """``L(x, k)`` → ``lk_x``, ``F(x, k)`` → ``fk_x``, ``ln1p(x)`` → ``ln_x`` (innermost first)."""
+    pat_lag = re.compile(r"\b([LF])\(\s*([A-Za-z_][\w]*)\s*(?:,\s*(-?\d+)\s*)?\)")
+    pat_ln = re.compile(r"\bln1p\(\s*([A-Za-z_][\w]*)\s*\)")
+    while True:
+        new = pat_ln.sub(lambda m: f"ln_{m.group(1)}", formula)
+        new = pat_lag.sub(
+            lambda m: f"{'l' if m.group(1) == 'L' else 'f'}{int(m.group(3) or 1)}_{m.group(2)}", new
+        )
+        if new == formula:
+            return new
+        formula = new
+
+
+def formula_names(formula: str) -> list[str]:
+    """Variable names a formula uses (function names, keywords and numbers left out), in order."""
+    names: list[str] = []
+    for m in _IDENT.finditer(formula):
+        tok = m.group(0)
+        rest = formula[m.end():].lstrip()
+        if tok in _RESERVED or rest.startswith("(") or (rest.startswith("=") and not rest.startswith("==")):
+            continue
+        if tok not in names:
+            names.append(tok)
+    return names
+
+
+def _materialise(df: pd.DataFrame, name: str, ids: list[str], year: str, made: dict[str, pd.Series]) -> bool:
+    """Create column ``name`` in ``made`` if it is a derived name whose base resolves; True on success."""
+    if name in df.columns or name in made:
+        return True
+    m = _LAG_PREFIX.match(name)
+    if m:
+        kind, k, base = m.group(1), int(m.group(2)), m.group(3)
+        if not _materialise(df, base, ids, year, made):
+            return False
+        tmp = df[[*ids, year]].copy()
+        tmp[base] = made[base] if base in made else df[base]
+        made[name] = lag(tmp, base, k if kind == "l" else -k, ids, year).rename(name)
+        return True
+    if name.startswith("ln_"):
+        base = name[3:]
+        if not _materialise(df, base, ids, year, made):
+            return False
+        made[name] = ln1p(made[base] if base in made else df[base]).set_axis(df.index).rename(name)
+        return True
+    return False
+
+
+def prepare(df: pd.DataFrame, formula: str, extra: Sequence[str] = ()) -> tuple[pd.DataFrame, str]:
+    """Rewrite the helper calls of ``formula`` and add the derived columns it needs to (a copy of) ``df``.
+
+    ``extra`` names further columns that must exist (cluster variable, …). A name that resolves to
+    nothing raises an :class:`AnalysisError` that lists the panel's columns.
+    """
+    formula = _rewrite_calls(formula)
+    try:
+        ids, year = panel_keys(df)
+    except AnalysisError:
+        ids, year = [], "year"
+    made: dict[str, pd.Series] = {}
+    missing = []
+    for name in [*formula_names(formula), *extra]:
+        if name in df.columns:
+            continue
+        if not ids or not _materialise(df, name, ids, year, made):
+            missing.append(name)
+    if missing:
+        cols = ", ".join(map(str, df.columns))
+        raise AnalysisError(
+            f"the formula names {', '.join(repr(m) for m in missing)}, which the panel does not have",
+            fix=f"use one of the panel's columns: {cols} "
+                "(derived names: ln_X = ln(1+X), l1_X = X lagged one year, f1_X = one-year lead)",
+        )
+    if made:
+        df = df.assign(**made)
+    return df, formula

@@ -1,0 +1,266 @@
+"""Panel assembly: city-year metrics + covariates + policy dummies, transforms and sample filters.
+
+``assemble_panel`` joins the city-year metrics (DESIGN §5) with a covariate table — a DataFrame,
+or a CSV / XLSX / Stata ``.dta`` file keyed by city code or by Chinese city name with or without
+市 (matched through ``etl.covariates.match_city_keys``: codes first, then names, historical names
+included) — and with the built-in policy dummies (``analysis.policy``). It returns the panel and a
+:class:`Coverage` report: covariate keys that matched no city, and panel rows without covariates.
+
+Transforms: ``add_ln1p`` (ln(1+x)), ``add_lags`` (aligned by year within city, see
+``analysis.formula.lag``), ``winsorize`` (two-sided at the p and 1−p quantiles, pooled or by
+year), ``filter_sample`` (years, drop the four municipalities, keep regions or tiers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.formula import lag, ln1p
+from citynet.errors import AnalysisError, DataError
+
+_CODE_COLS = ("city_code", "citycode", "code", "adcode", "城市代码", "行政区划代码", "城市编码", "id")
+_NAME_COLS = ("city", "city_name", "城市", "城市名称", "地区", "城市名", "name", "name_zh")
+_YEAR_COLS = ("year", "年份", "年度", "年")
+
+
+@dataclass
+class Coverage:
+    """What the covariate join matched: unmatched covariate keys, panel rows without covariates."""
+
+    covariate_rows: int = 0
+    matched_rows: int = 0
+    unmatched_keys: list[str] = field(default_factory=list)
+    panel_rows: int = 0
+    panel_rows_without_covariates: int = 0
+    cities_without_covariates: list[str] = field(default_factory=list)
+    key_column: str = ""
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+    def __str__(self) -> str:
+        lines = [
+            f"covariates: {self.matched_rows}/{self.covariate_rows} rows matched a city (key: {self.key_column})",
+            f"panel: {self.panel_rows_without_covariates}/{self.panel_rows} rows have no covariates",
+        ]
+        if self.unmatched_keys:
+            lines.append("unmatched keys: " + ", ".join(self.unmatched_keys[:30])
+                         + (" …" if len(self.unmatched_keys) > 30 else ""))
+        return "\n".join(lines)
+
+
+def _find(columns: Iterable[str], candidates: Sequence[str]) -> str | None:
+    low = {str(c).strip().lower(): c for c in columns}
+    return next((low[c.lower()] for c in candidates if c.lower() in low), None)
+
+
+def read_covariates(source: str | Path | pd.DataFrame) -> pd.DataFrame:
+    """A covariate table from a DataFrame or a CSV/XLSX/.dta file (as read, not yet keyed)."""
+    if isinstance(source, pd.DataFrame):
+        return source.copy()
+    path = Path(source)
+    if not path.exists():
+        raise DataError(f"covariate file {path} does not exist", fix="check the path")
+    from etl.covariates import read_any
+
+    return read_any(path)
+
+
+def key_covariates(cov: pd.DataFrame, source: str = "covariates") -> tuple[pd.DataFrame, Coverage]:
+    """Give a covariate table a ``city_code`` (6-digit) and an integer ``year``; report coverage."""
+    from etl.covariates import match_city_keys
+
+    cov = cov.copy()
+    cov.columns = [str(c) for c in cov.columns]
+    code_col, name_col, year_col = _find(cov.columns, _CODE_COLS), _find(cov.columns, _NAME_COLS), _find(
+        cov.columns, _YEAR_COLS)
+    if year_col is None or (code_col is None and name_col is None):
+        raise DataError(
+            f"{source}: needs a year column and a city column (code or name); columns: {', '.join(cov.columns)}",
+            fix=f"name them e.g. city_code or 城市, and year (accepted: {', '.join(_CODE_COLS + _NAME_COLS)})",
+        )
+    codes = cov[code_col].astype(str) if code_col else None
+    if codes is not None:
+        codes = codes.str.replace(r"\.0$", "", regex=True)
+    matched = match_city_keys(codes, cov[name_col] if name_col else None)
+    key_used = code_col or name_col
+    raw_keys = (cov[code_col].astype(str) if code_col else cov[name_col].astype(str))
+    if name_col and code_col:
+        raw_keys = cov[code_col].astype(str) + "/" + cov[name_col].astype(str)
+        key_used = f"{code_col} then {name_col}"
+    ok = matched.notna()
+    if not ok.any():
+        tried = sorted(set(raw_keys.head(200)))[:15]
+        raise DataError(
+            f"{source}: no key of column {key_used!r} matches a city of the city set; keys tried: {', '.join(tried)}",
+            fix="use 6-digit GB/T 2260 city codes (e.g. 320100) or Chinese city names (南京市 or 南京)",
+        )
+    cov_out = cov.loc[ok].drop(columns=[c for c in (code_col, name_col) if c and c != "city_code"])
+    cov_out["city_code"] = matched[ok].to_numpy()
+    cov_out["year"] = pd.to_numeric(cov_out.pop(year_col) if year_col != "year" else cov_out["year"],
+                                    errors="coerce").astype("Int64")
+    cov_out = cov_out.dropna(subset=["year"])
+    cov_out["year"] = cov_out["year"].astype(int)
+    dup = cov_out.duplicated(["city_code", "year"], keep="first")
+    cov_out = cov_out.loc[~dup]
+    cols = ["city_code", "year", *[c for c in cov_out.columns if c not in ("city_code", "year")]]
+    cov_out = cov_out[cols].reset_index(drop=True)
+    for c in cols[2:]:
+        if cov_out[c].dtype == object:
+            conv = pd.to_numeric(cov_out[c], errors="coerce")
+            if conv.notna().sum() >= cov_out[c].notna().sum():
+                cov_out[c] = conv
+    rep = Coverage(covariate_rows=len(cov), matched_rows=int(ok.sum()),
+                   unmatched_keys=sorted(set(raw_keys[~ok])), key_column=str(key_used))
+    return cov_out, rep
+
+
+def assemble_panel(
+    metrics: pd.DataFrame | str | Path,
+    covariates: pd.DataFrame | str | Path | None = None,
+    *,
+    policies: bool | Sequence[str] = True,
+    low_carbon_coding: str = "announce",
+    county_units: str = "prefecture",
+    carbon_coding: str = "launch",
+    ln: Sequence[str] = (),
+    lags: dict[str, int | Sequence[int]] | None = None,
+    winsor: dict | None = None,
+    how: str = "left",
+) -> tuple[pd.DataFrame, Coverage]:
+    """The analysis panel: metrics ⋈ covariates ⋈ policy dummies, plus requested transforms.
+
+    ``policies``: True adds ``low_carbon`` and ``carbon_trading`` (and ``low_carbon_year``, the
+    cohort) unless the covariates already carry them; a list picks among them. ``ln``: columns to
+    give an ``ln_`` twin; ``lags``: ``{column: k or [k, …]}`` adds ``l{k}_column``;
+    ``winsor``: keyword arguments of :func:`winsorize`.
+    """
+    if not isinstance(metrics, pd.DataFrame):
+        metrics = pd.read_parquet(metrics)
+    panel = metrics.copy()
+    panel["city_code"] = panel["city_code"].astype(str)
+    panel["year"] = panel["year"].astype(int)
+    rep = Coverage(panel_rows=len(panel))
+    if covariates is not None:
+        src = str(covariates) if not isinstance(covariates, pd.DataFrame) else "covariates"
+        cov, rep = key_covariates(read_covariates(covariates), src)
+        cov = cov.drop(columns=[c for c in cov.columns if c in panel.columns and c not in ("city_code", "year")])
+        panel = panel.merge(cov, on=["city_code", "year"], how=how, indicator=True)
+        no_cov = panel["_merge"] == "left_only"
+        rep.panel_rows = len(panel)
+        rep.panel_rows_without_covariates = int(no_cov.sum())
+        rep.cities_without_covariates = sorted(set(panel.loc[no_cov, "city_code"]) - set(
+            panel.loc[~no_cov, "city_code"]))
+        panel = panel.drop(columns="_merge")
+    if policies:
+        from analysis.policy import policy_panel
+
+        wanted = ["low_carbon", "carbon_trading"] if policies is True else list(policies)
+        wanted = [w for w in wanted if w not in panel.columns]
+        if wanted:
+            pol = policy_panel(panel["city_code"].unique(), sorted(panel["year"].unique()),
+                               coding=low_carbon_coding, county_units=county_units, carbon_coding=carbon_coding)
+            keep = ["city_code", "year", *wanted]
+            if "low_carbon" in wanted and "low_carbon_year" not in panel.columns:
+                keep.append("low_carbon_year")
+            panel = panel.merge(pol[keep], on=["city_code", "year"], how="left")
+    for c in ln:
+        panel = add_ln1p(panel, c)
+    for c, ks in (lags or {}).items():
+        for k in [ks] if isinstance(ks, int) else ks:
+            panel = add_lags(panel, c, k)
+    if winsor:
+        panel = winsorize(panel, **winsor)
+    return panel.sort_values(["city_code", "year"]).reset_index(drop=True), rep
+
+
+def add_ln1p(df: pd.DataFrame, column: str, name: str | None = None) -> pd.DataFrame:
+    """Add ``ln_<column>`` = ln(1 + column)."""
+    return df.assign(**{name or f"ln_{column}": ln1p(df[column]).to_numpy()})
+
+
+def add_lags(df: pd.DataFrame, column: str, k: int = 1, name: str | None = None) -> pd.DataFrame:
+    """Add ``l<k>_<column>``: the value k years earlier for the same city (by year, not by row)."""
+    default = f"l{k}_{column}" if k > 0 else f"f{-k}_{column}"
+    return df.assign(**{name or default: lag(df, column, k).to_numpy()})
+
+
+def winsorize(df: pd.DataFrame, columns: Sequence[str], p: float = 0.01, by: str | None = None,
+              suffix: str = "") -> pd.DataFrame:
+    """Clip each column at its p and 1−p quantiles (pooled, or within groups ``by``, e.g. ``year``).
+
+    ``suffix=""`` replaces the columns; ``suffix="_w"`` adds winsorised twins.
+    """
+    out = df.copy()
+    for c in columns:
+        if c not in out.columns:
+            raise AnalysisError(f"winsorize: no column {c!r}", fix=f"columns: {', '.join(out.columns)}")
+        x = out[c].astype(float)
+        if by:
+            lo = x.groupby(out[by]).transform(lambda s: s.quantile(p))
+            hi = x.groupby(out[by]).transform(lambda s: s.quantile(1 - p))
+        else:
+            lo, hi = x.quantile(p), x.quantile(1 - p)
+        out[c + suffix] = x.clip(lower=lo, upper=hi)
+    return out
+
+
+def filter_sample(
+    df: pd.DataFrame,
+    years: tuple[int, int] | Sequence[int] | None = None,
+    drop_municipalities: bool = False,
+    regions: Sequence[str] | None = None,
+    tiers: Sequence[str] | None = None,
+    exclude_years: Sequence[int] | None = None,
+    query: str | None = None,
+) -> pd.DataFrame:
+    """Sample filters of the papers: a year range ``(a, b)`` inclusive, dropping 北京/天津/上海/重庆,
+    keeping regions (east/central/west/northeast) or tiers, dropping years, and a pandas ``query``."""
+    from etl.cities import city_set
+
+    out = df
+    if years is not None:
+        ys = list(years)
+        if len(ys) == 2 and ys[1] - ys[0] > 1:
+            out = out[out["year"].between(ys[0], ys[1])]
+        else:
+            out = out[out["year"].isin(ys)]
+    if exclude_years:
+        out = out[~out["year"].isin(list(exclude_years))]
+    if drop_municipalities or regions or tiers:
+        cities = city_set().cities.set_index("city_code")
+        if drop_municipalities:
+            out = out[out["city_code"].map(cities["tier"]) != "municipality"]
+        if regions:
+            bad = set(regions) - set(cities["region"])
+            if bad:
+                raise AnalysisError(f"unknown region(s) {sorted(bad)}", fix="use east, central, west, northeast")
+            out = out[out["city_code"].map(cities["region"]).isin(list(regions))]
+        if tiers:
+            out = out[out["city_code"].map(cities["tier"]).isin(list(tiers))]
+    if query:
+        try:
+            out = out.query(query)
+        except Exception as exc:  # pandas raises many kinds
+            raise AnalysisError(f"sample query {query!r} failed: {exc}",
+                                fix=f"columns: {', '.join(map(str, df.columns))}") from exc
+    return out
+
+
+def add_city_attributes(df: pd.DataFrame, columns: Sequence[str] = ("tier", "region", "province_code")) -> pd.DataFrame:
+    """Add city-set attributes (tier, region, province) and ``tier_high`` (municipality, provincial
+    capital or sub-provincial = 1, the control of paper 002)."""
+    from etl.cities import city_set
+
+    c = city_set().cities.set_index("city_code")
+    out = df.copy()
+    for col in columns:
+        out[col] = out["city_code"].map(c[col])
+    tier = out["city_code"].map(c["tier"])
+    out["tier_high"] = tier.isin(["municipality", "provincial_capital", "sub_provincial"]).astype(np.int8)
+    return out

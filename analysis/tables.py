@@ -1,0 +1,219 @@
+"""Regression tables in the papers' layout, from any list of ``FitResult`` (ours or the spatial ones).
+
+Layout (one column per model): coefficient with stars (*** p<0.01, ** p<0.05, * p<0.10), the
+standard error in parentheses on the line below, then rows for the fixed effects (City FE / Year
+FE / … : Yes or No), extra statistics, N and adjusted R² (R² or pseudo R² when there is no
+adjusted one). ``Table`` renders Markdown, LaTeX (booktabs), CSV and HTML.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from analysis.results import FitResult
+
+FE_LABELS = {
+    "city_code": "City FE", "city": "City FE", "year": "Year FE", "time": "Year FE",
+    "origin_year": "Origin×year FE", "dest_year": "Destination×year FE", "pair": "Pair FE",
+    "province_code": "Province FE", "province": "Province FE",
+}
+STAT_LABELS = {
+    "kp_rk_f": "KP rk Wald F", "kp_rk_wald": "KP rk Wald", "first_stage_F": "First-stage F",
+    "effective_F": "Effective F", "rho": "ρ", "lambda": "λ", "pseudo_r2": "Pseudo R²", "loglik": "Log-likelihood",
+}
+
+
+def stars(p: float) -> str:
+    if p is None or not np.isfinite(p):
+        return ""
+    return "***" if p < 0.01 else "**" if p < 0.05 else "*" if p < 0.10 else ""
+
+
+def _fmt(x: float | None, digits: int) -> str:
+    if x is None or not np.isfinite(x):
+        return ""
+    return f"{x:.{digits}f}"
+
+
+@dataclass
+class Table:
+    """A rendered table: a header row, body rows (label + one cell per model) and notes."""
+
+    header: list[str]
+    rows: list[list[str]]
+    title: str | None = None
+    notes: list[str] = field(default_factory=list)
+    n_coef_rows: int = 0  # rows belonging to coefficients (before the FE/statistics block)
+
+    def __str__(self) -> str:
+        return self.to_markdown()
+
+    def to_frame(self):
+        import pandas as pd
+
+        return pd.DataFrame(self.rows, columns=self.header)
+
+    def to_markdown(self) -> str:
+        def esc(s: str) -> str:
+            return s.replace("|", "\\|").replace("*", "\\*")
+
+        out = []
+        if self.title:
+            out += [f"**{self.title}**", ""]
+        out.append("| " + " | ".join(esc(h) for h in self.header) + " |")
+        out.append("|" + "|".join([":---"] + [":---:"] * (len(self.header) - 1)) + "|")
+        out += ["| " + " | ".join(esc(c) for c in r) + " |" for r in self.rows]
+        if self.notes:
+            out += [""] + [f"{esc(n)}" for n in self.notes]
+        return "\n".join(out) + "\n"
+
+    def to_latex(self) -> str:
+        def tex(s: str) -> str:
+            for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"), ("#", r"\#"),
+                         ("$", r"\$"), ("×", r"$\times$"), ("²", r"$^2$"), ("ρ", r"$\rho$"), ("λ", r"$\lambda$"),
+                         ("θ", r"$\theta$"), ("δ", r"$\delta$")):
+                s = s.replace(a, b)
+            if s.endswith("*"):
+                base = s.rstrip("*")
+                s = f"{base}$^{{{'*' * (len(s) - len(base))}}}$"
+            return s
+
+        ncol = len(self.header) - 1
+        lines = [r"\begin{table}[htbp]", r"\centering"]
+        if self.title:
+            lines.append(rf"\caption{{{tex(self.title)}}}")
+        lines += [rf"\begin{{tabular}}{{l{'c' * ncol}}}", r"\toprule",
+                  " & ".join(tex(h) for h in self.header) + r" \\", r"\midrule"]
+        for i, r in enumerate(self.rows):
+            if i == self.n_coef_rows and i > 0:
+                lines.append(r"\midrule")
+            lines.append(" & ".join(tex(c) for c in r) + r" \\")
+        lines += [r"\bottomrule", r"\end{tabular}"]
+        if self.notes:
+            lines.append(r"\par\footnotesize " + " ".join(tex(n) for n in self.notes))
+        lines.append(r"\end{table}")
+        return "\n".join(lines) + "\n"
+
+    def to_csv(self) -> str:
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(self.header)
+        w.writerows(self.rows)
+        return buf.getvalue()
+
+    def to_html(self) -> str:
+        h = html.escape
+        out = ['<table class="regression">']
+        if self.title:
+            out.append(f"<caption>{h(self.title)}</caption>")
+        out.append("<thead><tr>" + "".join(f"<th>{h(c)}</th>" for c in self.header) + "</tr></thead><tbody>")
+        for i, r in enumerate(self.rows):
+            cls = ' class="sep"' if i == self.n_coef_rows and i > 0 else ""
+            out.append(f"<tr{cls}>" + "".join(f"<td>{h(c)}</td>" for c in r) + "</tr>")
+        out.append("</tbody></table>")
+        if self.notes:
+            out.append("<p class=\"notes\">" + "<br>".join(h(n) for n in self.notes) + "</p>")
+        return "\n".join(out) + "\n"
+
+    def write(self, stem: str, formats: Sequence[str] = ("md", "tex", "csv", "html")) -> list[str]:
+        """Write ``stem.md``, ``stem.tex``, ``stem.csv``, ``stem.html``; returns the paths."""
+        from pathlib import Path
+
+        paths = []
+        render = {"md": self.to_markdown, "tex": self.to_latex, "csv": self.to_csv, "html": self.to_html}
+        for f in formats:
+            p = Path(f"{stem}.{f}")
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_text(render[f](), encoding="utf-8")
+            paths.append(str(p))
+        return paths
+
+
+def regression_table(
+    results: Sequence[FitResult],
+    *,
+    labels: dict[str, str] | None = None,
+    keep: Sequence[str] | None = None,
+    drop: Sequence[str] = (),
+    column_names: Sequence[str] | None = None,
+    fe_labels: dict[str, str] | None = None,
+    stats: Sequence[str] = (),
+    digits: int = 3,
+    title: str | None = None,
+    notes: Sequence[str] | None = None,
+    show_depvar: bool = True,
+) -> Table:
+    """Lay several models side by side (the layout of papers 001/002/004's tables).
+
+    ``labels`` maps variable (and dependent-variable) names to printed labels; ``keep``/``drop``
+    select coefficients (order: ``keep`` if given, else first appearance); ``stats`` adds rows from
+    ``FitResult.stats`` (e.g. ``kp_rk_f``, ``rho``).
+    """
+    results = list(results)
+    labels = dict(labels or {})
+    fel = {**FE_LABELS, **(fe_labels or {})}
+    names: list[str] = []
+    for r in results:
+        for v in r.params.index:
+            if v not in names:
+                names.append(v)
+    if keep is not None:
+        names = [k for k in keep if k in names]
+    names = [n for n in names if n not in set(drop) and n != "Intercept"] + (
+        ["Intercept"] if "Intercept" in names and "Intercept" not in drop and keep is None else [])
+    header = [""] + [
+        column_names[i] if column_names else (r.name or f"({i + 1})") for i, r in enumerate(results)
+    ]
+    rows: list[list[str]] = []
+    if show_depvar:
+        rows.append(["Dependent variable"] + [labels.get(r.depvar, r.depvar) for r in results])
+    for v in names:
+        coef_row, se_row = [labels.get(v, "Constant" if v == "Intercept" else v)], [""]
+        for r in results:
+            if v in r.params.index and np.isfinite(r.params[v]):
+                coef_row.append(_fmt(r.params[v], digits) + stars(float(r.pvalues[v])))
+                se_row.append(f"({_fmt(r.se[v], digits)})" if np.isfinite(r.se[v]) else "")
+            else:
+                coef_row.append("")
+                se_row.append("")
+        rows += [coef_row, se_row]
+    n_coef = len(rows)
+    fe_all: list[str] = []
+    for r in results:
+        for f in r.fixed_effects:
+            lab = fel.get(f, f"{f} FE")
+            if lab not in fe_all:
+                fe_all.append(lab)
+    for lab in fe_all:
+        rows.append([lab] + ["Yes" if lab in {fel.get(f, f"{f} FE") for f in r.fixed_effects} else "No"
+                             for r in results])
+    for s in stats:
+        rows.append([STAT_LABELS.get(s, s)] + [_fmt(r.stats.get(s), digits) for r in results])
+    rows.append(["N"] + [f"{int(r.nobs):,}" for r in results])
+    if any(r.adj_r2 is not None for r in results):
+        rows.append(["Adj. R²"] + [_fmt(r.adj_r2, digits) for r in results])
+    other_r2 = [r for r in results if r.adj_r2 is None and (r.r2 is not None or "pseudo_r2" in r.stats)]
+    if other_r2:
+        rows.append(["R² / pseudo R²"] + [
+            "" if r.adj_r2 is not None else _fmt(r.r2 if r.r2 is not None else r.stats.get("pseudo_r2"), digits)
+            for r in results])
+    vc = sorted({r.vcov for r in results})
+    default_notes = [
+        "Standard errors in parentheses (" + "; ".join(_vcov_text(v) for v in vc) + ").",
+        "*** p<0.01, ** p<0.05, * p<0.10.",
+    ]
+    return Table(header=header, rows=rows, title=title, notes=list(notes) if notes is not None else default_notes,
+                 n_coef_rows=n_coef)
+
+
+def _vcov_text(v: str) -> str:
+    if v.startswith("cluster:"):
+        return f"clustered by {v.split(':', 1)[1]}"
+    return {"hc1": "heteroskedasticity-robust (HC1)", "iid": "classical", "ml_information": "ML information matrix",
+            "bootstrap": "bootstrap", "analytic": "analytic"}.get(v, v)
