@@ -106,7 +106,9 @@ def from_synth(path: Path) -> pd.DataFrame:
     first = split_list(col("applicants")).str[0]
     names = normalize_name_series(first)
     truth_map = json.loads((path / "truth.json").read_text(encoding="utf-8")).get("applicant_city", {})
-    return pd.DataFrame({"address": col("address"), "hint": col("country_province"), "truth": names.map(truth_map)})
+    return pd.DataFrame(
+        {"address": col("address"), "hint": col("country_province"), "truth": names.map(truth_map)}
+    )
 
 
 def score(pred: pd.Series, truth: pd.Series) -> dict:
@@ -146,8 +148,10 @@ def main(argv: list[str] | None = None) -> None:
     data = data.reset_index(drop=True)
     addresses = data["address"].fillna("").astype(str)
     n = len(addresses)
-    print(f"addresses: {n:,} ({'synth ' + str(args.synth) if args.synth else 'generated from the gazetteer'}), "
-          f"distinct {addresses.nunique():,}, with a true city {int(data['truth'].notna().sum()):,}")
+    print(
+        f"addresses: {n:,} ({'synth ' + str(args.synth) if args.synth else 'generated from the gazetteer'}), "
+        f"distinct {addresses.nunique():,}, with a true city {int(data['truth'].notna().sum()):,}"
+    )
 
     addr_mod.automaton(False)  # build the automaton outside the timing (it is built once per process)
     t = time.perf_counter()

@@ -294,7 +294,9 @@ def _is_street(s: str, end: int) -> bool:
     return _STREET_AFTER.match(s, end) is not None
 
 
-def parse_address(address: object, hint_province: str | None = None, hint_country: str | None = None) -> Result:
+def parse_address(
+    address: object, hint_province: str | None = None, hint_country: str | None = None
+) -> Result:
     """Read one address (rules R1–R12 of the module docstring).
 
     Returns ``(city_code, province_code, country, status, matched)``.
@@ -334,23 +336,37 @@ def parse_address(address: object, hint_province: str | None = None, hint_countr
     return res[:5]
 
 
-def _read(s: str, province: str | None, evidence: str) -> tuple:
-    """Core of R5–R11 on normalised text ``s`` with an optional province constraint."""
+# R6 for organisation names: place names inside well-known words or names that are not their seat.
+_NAME_FALSE_HIT = re.compile(
+    r"中山(?:大学|医院|医科|公园|纪念)|阿里(?:巴巴|云|健康|妈妈)|大理石|三明治|普洱茶|安康(?:医|保|养)"
+)
+
+
+def _read(s: str, province: str | None, evidence: str, names: bool = False) -> tuple:
+    """Core of R5–R11 on normalised text ``s`` with an optional province constraint.
+
+    ``names=True`` reads an organisation name (``etl.locate`` step 3) with the name lexicon: no foreign
+    places, no weak names, and the false hits of ``_NAME_FALSE_HIT`` skipped.
+    Returns ``(city, province, country, status, matched, rejected)``.
+    """
     hyps: list[tuple[str, str | None]] | None = [(province, None)] if province else None
     matched: list[str] = [evidence] if province else []
     rejected = False
-    first = True
-    for end, (length, place) in automaton(False).iter_long(s):
+    tokens = list(automaton(names).iter_long(s))
+    for i, (end, (length, place)) in enumerate(tokens):
         start = end - length + 1
+        # the next token starts right here: this is a chain of place names (石家庄桥西区), not a street
+        chained = i + 1 < len(tokens) and tokens[i + 1][0] - tokens[i + 1][1][0] == end
         if place.foreign is not None:
-            if first and start == 0 and not _is_street(s, end + 1):
+            if i == 0 and start == 0 and not names and (chained or not _is_street(s, end + 1)):
                 return None, None, place.foreign, "foreign", place.text, False
-            first = False
             continue
-        first = False
-        if place.short and _is_street(s, end + 1):
-            continue
-        if place.text[-1] == "市" and s.startswith("场", end + 1):
+        if not chained:
+            if place.short and _is_street(s, end + 1):
+                continue
+            if place.text[-1] == "市" and s.startswith("场", end + 1):
+                continue
+        if names and _NAME_FALSE_HIT.match(s, start):
             continue
         if place.weak and hyps is None:
             continue
@@ -375,6 +391,29 @@ def _read(s: str, province: str | None, evidence: str) -> tuple:
         if len(hyps) == 1 and hyps[0][1] is not None:
             break
     return _verdict(hyps, matched, rejected)
+
+
+def place_in_name(name: object, province: str | None = None) -> tuple[str | None, str | None, str | None]:
+    """A place name inside an organisation name (``etl.locate`` step 3): ``(city_code, province_code, matched)``.
+
+    Same reading as addresses (R5–R11) with the name lexicon: provinces and prefectures by full and
+    short name, county-level cities by full name only (昆山市), never districts or counties alone. The
+    first place name wins and later ones may only narrow it (国网江苏省电力有限公司南京供电分公司 → 南京);
+    ``province`` (from the applicant's addresses) constrains the reading. Well-known false hits are
+    skipped (中山大学 is in 广州, 阿里巴巴 is no 阿里地区). A name with a province only (浙江大学) gives
+    the province and no city.
+    """
+    if name is None or (isinstance(name, float) and name != name):
+        return None, None, None
+    s = _WS_RE.sub("", unicodedata.normalize("NFKC", str(name)))
+    city, prov, _c, status, matched, _r = _read(s, province, "", names=True)
+    if status == "city":
+        return city, prov, matched
+    if status == "province_only" and prov:
+        return None, prov, matched
+    if status == "ambiguous" and prov:
+        return None, prov, matched
+    return None, None, None
 
 
 def _verdict(hyps, matched, rejected) -> tuple:
@@ -410,7 +449,11 @@ def parse_addresses(addresses: pd.Series, province_hint: pd.Series | None = None
     if province_hint is None:
         h_codes, h_uniq = np.full(len(a_codes), -1, dtype="int64"), []
     else:
-        hint = province_hint if province_hint.index.equals(addresses.index) else province_hint.reindex(addresses.index)
+        hint = (
+            province_hint
+            if province_hint.index.equals(addresses.index)
+            else province_hint.reindex(addresses.index)
+        )
         h_codes, h_uniq = pd.factorize(hint, use_na_sentinel=True)
     parsed = [country_province_of(u) for u in h_uniq] + [(None, None)]  # [-1]: no hint
     width = len(h_uniq) + 1
@@ -426,7 +469,13 @@ def parse_addresses(addresses: pd.Series, province_hint: pd.Series | None = None
         return out
     cols = list(zip(*results, strict=True))
     uniq = pd.DataFrame(
-        {"city_code": cols[0], "province_code": cols[1], "country": cols[2], "status": cols[3], "matched": cols[4]}
+        {
+            "city_code": cols[0],
+            "province_code": cols[1],
+            "country": cols[2],
+            "status": cols[3],
+            "matched": cols[4],
+        }
     )
     uniq["foreign"] = uniq["status"].eq("foreign")
     out = uniq.iloc[inv][COLUMNS]

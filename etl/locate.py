@@ -1,0 +1,206 @@
+"""Locate applicants in prefecture-level cities (DESIGN §3, "Locating applicants").
+
+CNIPA records carry one address: the first applicant's. ``locate_applicants`` gives every applicant
+one city (or none) and says how it was found, in this order — the first rule that gives a city wins:
+
+L1 ``address``  The applicant's own addresses (every record where it is the first applicant, and
+   transfer records with its address), parsed by ``etl.address.parse_addresses`` with the record's
+   ``国省代码``. An applicant with several addresses takes the city found on most records; a tie goes
+   to the smallest ``city_code`` (deterministic and independent of input order).
+L2 ``corpus``   Another applicant id with the same normalised name located by L1 (the names reaching
+   this function are already normalised; when ids are one per name this step only matters for ids
+   split by a later disambiguation). Individuals are excluded: a personal name is shared by many
+   people. The city must agree with the applicant's own province evidence when there is any.
+L3 ``foreign``  (own evidence) all of the applicant's usable addresses are foreign (foreign text or a
+   non-mainland ``国省代码``: JP, US, HK, MO, TW, …); the most frequent country is kept.
+L4 ``foreign``  (name) a Latin-only name, or a name with a foreign company form: 株式会社, 有限会社,
+   合同会社 (JP), 주식회사 (KR), GmbH, AG, Inc, Corp, Ltd, LLC, S.A., S.p.A., B.V., N.V., PLC, KK, …
+L5 ``name``     Organisations only (kind ≠ individual): a place name inside the name
+   (``etl.address.place_in_name``: 南京南瑞… → 南京). This is a weaker rule — an organisation is often
+   named after its founding place, not its seat, and 北京理工大学珠海学院 is read as 北京 — so it
+   comes after the address and corpus steps, uses prefecture and county-level-city names only (no
+   districts), skips known false hits (中山大学 is in 广州), and must agree with the applicant's own
+   province evidence. The first place name wins.
+L6 ``province_only``  The province is known (from an address that named a province only, an
+   ambiguous district within one province, a directly administered county such as 仙桃, the
+   ``国省代码``, or a name with a province only such as 浙江大学) but no city: ``city_code`` is null.
+L7 ``unresolved``  Nothing usable. Never silently the first applicant's city.
+
+Output: one row per applicant with ``applicant_id``, ``city_code``, ``province_code``, ``country``
+(``CN`` when located in the mainland or to a province; ISO code when foreign, ``XX`` when foreign of
+unknown country; null when unresolved) and ``located_by``.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from etl.address import UNKNOWN_FOREIGN, parse_addresses, place_in_name
+
+LOCATED_BY = ("address", "corpus", "name", "province_only", "foreign", "unresolved")
+OUTPUT_COLUMNS = ["applicant_id", "city_code", "province_code", "country", "located_by"]
+
+_CJK_RE = re.compile(r"[\u3400-\u9fff]")
+_HANGUL_RE = re.compile(r"[\uac00-\ud7af]")
+_LATIN_RE = re.compile(r"[A-Za-z]")
+# Company forms of foreign law → country (None: the form does not tell the country).
+_FOREIGN_FORMS: tuple[tuple[re.Pattern, str | None], ...] = (
+    (re.compile(r"株式会社|有限会社|合同会社|合资会社|\bK\.?K\b"), "JP"),
+    (re.compile(r"주식회사|유한회사"), "KR"),
+    (re.compile(r"\bGMBH\b|\bAG\b|\bKGAA\b|\bMBH\b"), None),
+    (re.compile(r"\bINC\b|\bCORP\b|\bCORPORATION\b|\bLLC\b|\bLTD\b|\bLIMITED\b|\bPLC\b|\bCO\b"), None),
+    (
+        re.compile(
+            r"\bS\.?\s?A\b|\bS\.?P\.?A\b|\bS\.?R\.?L\b|\bB\.?V\b|\bN\.?V\b|\bOY\b|\bAB\b|\bA/S\b|\bSAS\b"
+        ),
+        None,
+    ),
+)
+
+
+def foreign_by_name(name: object) -> str | None:
+    """Country of a name that is foreign by its form (L4), ``XX`` when the country is unknown, else None.
+
+    Rule: a name with Hangul, or without Chinese characters but with Latin letters, is foreign; so is
+    a Chinese-script name with a Japanese company form (株式会社, 有限会社, 合同会社). Latin company forms
+    (GmbH, Inc, Ltd, AG, S.A., …) say *foreign* but not which country.
+    """
+    if not isinstance(name, str) or not name:
+        return None
+    has_cjk = _CJK_RE.search(name) is not None
+    for pattern, iso in _FOREIGN_FORMS[:2]:
+        if pattern.search(name):
+            return iso
+    if _HANGUL_RE.search(name):
+        return "KR"
+    if not has_cjk and _LATIN_RE.search(name):
+        upper = name.upper()
+        for pattern, iso in _FOREIGN_FORMS[2:]:
+            if pattern.search(upper):
+                return iso or UNKNOWN_FOREIGN
+        return UNKNOWN_FOREIGN
+    return None
+
+
+def _top(frame: pd.DataFrame, key: str, value: str) -> pd.Series:
+    """Most frequent ``value`` per ``key``; ties to the smallest value. Returns a Series indexed by key."""
+    if frame.empty:
+        return pd.Series([], dtype="object")
+    counts = frame.groupby([key, value], sort=False).size().rename("n").reset_index()
+    counts = counts.sort_values([key, "n", value], ascending=[True, False, True], kind="mergesort")
+    return counts.drop_duplicates(key).set_index(key)[value]
+
+
+def locate_applicants(applicants: pd.DataFrame, first_addresses: pd.DataFrame) -> pd.DataFrame:
+    """One location per applicant by rules L1–L7 (module docstring).
+
+    ``applicants``: ``applicant_id``, ``name`` (normalised), ``kind``. ``first_addresses``: ``applicant_id``,
+    ``address``, ``province_hint`` (the raw ``国省代码``, may be null or absent), one row per (record,
+    applicant whose address it is). Returns ``applicant_id``, ``city_code``, ``province_code``,
+    ``country``, ``located_by`` in the order of ``applicants``.
+    """
+    app = applicants[["applicant_id", "name", "kind"]].drop_duplicates("applicant_id").reset_index(drop=True)
+    app = app.astype("object")
+    ids = app["applicant_id"]
+
+    fa = first_addresses
+    if len(fa):
+        hint = fa["province_hint"] if "province_hint" in fa.columns else None
+        addr = fa["address"].where(fa["address"].notna(), None)
+        parsed = parse_addresses(addr, hint)
+        parsed["applicant_id"] = fa["applicant_id"].to_numpy()
+    else:
+        parsed = pd.DataFrame(columns=["applicant_id", "city_code", "province_code", "country", "status"])
+
+    # L1: most frequent city on the applicant's own records
+    by_city = parsed[parsed["status"] == "city"]
+    addr_city = _top(by_city, "applicant_id", "city_code")
+    # province evidence of the applicant's own records (used by L2, L5, L6)
+    own_prov = _top(parsed[parsed["province_code"].notna()], "applicant_id", "province_code")
+    # L3: own records all foreign (among those that say anything)
+    said = parsed[parsed["status"] != "none"]
+    n_said = said.groupby("applicant_id").size()
+    foreign_rows = said[said["status"] == "foreign"]
+    n_foreign = foreign_rows.groupby("applicant_id").size()
+    all_foreign = n_said.index[n_foreign.reindex(n_said.index, fill_value=0).eq(n_said)]
+    foreign_country = _top(
+        foreign_rows.assign(country=foreign_rows["country"].fillna(UNKNOWN_FOREIGN)),
+        "applicant_id",
+        "country",
+    )
+
+    out = pd.DataFrame({"applicant_id": ids})
+    out["city_code"] = ids.map(addr_city).astype("object")
+    out["located_by"] = pd.Series(None, index=out.index, dtype="object")
+    out.loc[out["city_code"].notna(), "located_by"] = "address"
+    out["province_code"] = ids.map(own_prov).astype("object")
+    out["country"] = pd.Series(None, index=out.index, dtype="object")
+
+    # L2: corpus — the same name located by address under another id
+    todo = out["located_by"].isna() & app["kind"].ne("individual")
+    if todo.any() and len(addr_city):
+        located = pd.DataFrame(
+            {"name": ids.map(app.set_index("applicant_id")["name"]), "city_code": out["city_code"]}
+        )
+        located = located[out["located_by"].eq("address")]
+        # one vote per id: the name's city is the most frequent among its located ids
+        name_city = _top(located, "name", "city_code")
+        cand = app.loc[todo, "name"].map(name_city)
+        prov_ok = out.loc[todo, "province_code"].isna() | (cand.str[:2] + "0000").eq(
+            out.loc[todo, "province_code"]
+        )
+        hit = cand.notna() & prov_ok
+        idx = hit[hit].index
+        out.loc[idx, "city_code"] = cand[idx]
+        out.loc[idx, "located_by"] = "corpus"
+
+    # L3: own addresses foreign
+    todo = out["located_by"].isna()
+    own_foreign = todo & ids.isin(all_foreign)
+    out.loc[own_foreign, "located_by"] = "foreign"
+    out.loc[own_foreign, "country"] = ids[own_foreign].map(foreign_country)
+    out.loc[own_foreign, "province_code"] = None
+
+    # L4: foreign by the form of the name (only when the applicant's addresses named no province)
+    todo = out["located_by"].isna() & out["province_code"].isna()
+    if todo.any():
+        names = app.loc[todo, "name"]
+        uniq = pd.unique(names.dropna())
+        fmap = {n: foreign_by_name(n) for n in uniq}
+        ctry = names.map(fmap)
+        hit = ctry.notna()
+        idx = hit[hit].index
+        out.loc[idx, "located_by"] = "foreign"
+        out.loc[idx, "country"] = ctry[idx]
+
+    # L5: a place inside an organisation's name
+    todo = out["located_by"].isna() & app["kind"].ne("individual")
+    if todo.any():
+        pairs = pd.DataFrame({"name": app.loc[todo, "name"], "prov": out.loc[todo, "province_code"]})
+        keys = [
+            (n, p if isinstance(p, str) else None) for n, p in zip(pairs["name"], pairs["prov"], strict=True)
+        ]
+        found = {k: place_in_name(*k) for k in dict.fromkeys(keys)}
+        res = [found[k] for k in keys]
+        city = pd.Series([r[0] for r in res], index=pairs.index, dtype="object")
+        prov = pd.Series([r[1] for r in res], index=pairs.index, dtype="object")
+        idx = city[city.notna()].index
+        out.loc[idx, "city_code"] = city[idx]
+        out.loc[idx, "located_by"] = "name"
+        fill = prov.notna() & out.loc[pairs.index, "province_code"].isna()
+        out.loc[fill[fill].index, "province_code"] = prov[fill]
+
+    # L6, L7
+    todo = out["located_by"].isna()
+    out.loc[todo & out["province_code"].notna(), "located_by"] = "province_only"
+    out.loc[out["located_by"].isna(), "located_by"] = "unresolved"
+
+    has_city = out["city_code"].notna()
+    out.loc[has_city, "province_code"] = out.loc[has_city, "city_code"].str[:2] + "0000"
+    out.loc[out["located_by"].isin(["address", "corpus", "name", "province_only"]), "country"] = "CN"
+    out.loc[out["located_by"].eq("unresolved"), ["province_code", "country"]] = None
+    for col in ("city_code", "province_code", "country"):
+        out[col] = out[col].astype("object").where(out[col].notna(), None)
+    return out[OUTPUT_COLUMNS]

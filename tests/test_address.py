@@ -1,0 +1,182 @@
+"""Address → city rules of ``etl.address`` (R1–R12) on hand-worked records."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from etl.address import country_province_of, parse_address, parse_addresses, parse_country_province
+
+
+def city(address: str, hint: str | None = None) -> str | None:
+    prov, country = country_province_of(hint)
+    return parse_address(address, prov, country)[0]
+
+
+def status(address: str, hint: str | None = None) -> str:
+    prov, country = country_province_of(hint)
+    return parse_address(address, prov, country)[3]
+
+
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [
+        ("江苏省南京市玄武区中山路1号", "320100"),  # full names
+        ("江苏南京鼓楼区", "320100"),  # short names
+        ("南京市玄武区", "320100"),  # prefecture without province
+        ("玄武区珠江路88号", "320100"),  # a district that exists in one city only
+        ("北京市海淀区中关村大街1号", "110000"),  # municipality: province code
+        ("上海浦东新区张江路", "310000"),
+        ("内蒙古自治区呼和浩特市新城区", "150100"),
+        ("广西壮族自治区南宁市", "450100"),
+        ("延边朝鲜族自治州延吉市", "222400"),
+        ("延边州延吉市", "222400"),  # autonomous prefecture as X州
+        ("石家庄桥西区", "130100"),  # a chain of place names is not a street (桥)
+    ],
+)
+def test_full_and_short_names(address: str, expected: str) -> None:
+    assert city(address) == expected
+
+
+def test_county_level_cities_map_to_their_prefecture() -> None:
+    assert city("江苏省昆山市玉山镇") == "320500"  # 昆山 → 苏州
+    assert city("昆山市花桥镇") == "320500"
+    assert city("浙江省义乌市") == "330700"  # 义乌 → 金华
+    assert city("江苏昆山开发区", None) == "320500"  # short county-level city name, province known (R10)
+    assert status("昆山开发区") == "none"  # …but not without any province evidence
+
+
+def test_historical_names() -> None:
+    assert city("山东省莱芜市莱城区") == "370100"  # 莱芜 → 济南 (2019)
+    assert city("湖北省襄樊市樊城区") == "420600"  # 襄樊 → 襄阳 (2010)
+    assert city("安徽省巢湖市") == "340100"
+
+
+def test_street_names_are_not_places() -> None:
+    # R6: a short name followed by a street word, and R7: a later inconsistent name never overrides
+    assert city("南京市鼓楼区上海路5号") == "320100"
+    assert city("南京市玄武区北京东路41号") == "320100"
+    assert city("210008 中山北路8号") is None  # 中山 (广东) is a street here
+    assert status("上海路18号") == "none"
+    assert status("北京东路1号") == "none"
+    assert status("南京大街") == "none"
+    assert city("杭州市西湖区中山北路") == "330100"
+    assert city("广东省中山市石岐区") == "442000"  # a real 中山
+    assert status("中山市场") == "none"  # market, not 中山市
+    assert status("香港路8号") == "none"  # 香港路 (武汉) is a street, not Hong Kong
+
+
+def test_later_inconsistent_place_never_overrides() -> None:
+    assert city("北京市海淀区深圳大厦") == "110000"
+    assert city("江苏省南京市上海大厦") == "320100"
+
+
+def test_postal_code_is_a_province_constraint_only() -> None:
+    res = parse_address("210000 中华路1号")
+    assert res[0] is None and res[1] == "320000" and res[3] == "province_only"
+    # postal prefix disambiguates 鼓楼区 between 福建 (35) and 江苏 (21/22)…
+    assert city("350001 鼓楼区五四路") == "350100"
+    # …but 江苏 has two 鼓楼区 (南京, 徐州): still ambiguous
+    res = parse_address("210000 鼓楼区中山路")
+    assert res[0] is None and res[3] == "ambiguous" and res[1] == "320000"
+    # more evidence decides
+    assert city("221000 徐州鼓楼区") == "320300"
+    assert city("鼓楼区中山北路", "江苏(32)") is None
+
+
+def test_ambiguous_districts_are_not_guessed() -> None:
+    assert status("鼓楼区中山北路") == "ambiguous"
+    assert status("朝阳区建国路") == "ambiguous"  # 北京 or 长春
+    assert city("北京市朝阳区建国路") == "110000"
+    assert city("长春市朝阳区") == "220100"
+    assert city("朝阳区建国路", "北京(11)") == "110000"
+    assert city("朝阳区", "吉林(22)") == "220100"
+    assert status("市中区") == "ambiguous"
+    assert city("山东省济南市市中区") == "370100"
+
+
+def test_text_beats_a_contradicting_postal_code_but_not_the_hint() -> None:
+    assert city("100000 南京市鼓楼区") == "320100"  # R12
+    assert status("南京市鼓楼区", "上海(31)") == "province_only"
+
+
+def test_hainan_province_and_hainan_prefecture() -> None:
+    assert city("海南省海口市龙华区") == "460100"
+    assert city("海南海口") == "460100"
+    assert city("青海省海南州共和县") == "632500"
+    assert city("海南藏族自治州共和县") == "632500"
+    assert city("813000 海南州") == "632500"
+    res = parse_address("海南")
+    assert res[3] == "province_only" and res[1] == "460000"
+
+
+def test_directly_administered_county_is_province_only() -> None:
+    res = parse_address("湖北省仙桃市")
+    assert res[0] is None and res[1] == "420000" and res[3] == "province_only"
+    res = parse_address("河南省济源市")
+    assert res[0] is None and res[1] == "410000"
+
+
+@pytest.mark.parametrize(
+    ("address", "hint", "country"),
+    [
+        ("日本国东京都港区芝浦1-1-1", None, "JP"),
+        ("日本大阪府门真市", None, "JP"),
+        ("东京都千代田区", None, "JP"),
+        ("美国加利福尼亚州", None, "US"),
+        ("德国慕尼黑", None, "DE"),
+        ("大韩民国京畿道", None, "KR"),
+        ("中国台湾新竹市", None, "TW"),
+        ("香港九龙", None, "HK"),
+        ("1 Infinite Loop, Cupertino, CA", None, "XX"),
+        ("江苏省苏州市", "日本(JP)", "JP"),  # the hint says foreign
+    ],
+)
+def test_foreign(address: str, hint: str | None, country: str) -> None:
+    prov, ctry = country_province_of(hint)
+    res = parse_address(address, prov, ctry)
+    assert res[3] == "foreign" and res[2] == country and res[0] is None
+
+
+def test_latin_address_in_china_is_not_foreign() -> None:
+    assert parse_address("No. 1 Road, Beijing, P.R. China")[3] == "none"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("江苏(32)", ("320000", "CN")),
+        ("32", ("320000", "CN")),
+        ("江苏;32", ("320000", "CN")),
+        ("320000", ("320000", "CN")),
+        ("江苏", ("320000", "CN")),
+        ("日本(JP)", (None, "JP")),
+        ("JP", (None, "JP")),
+        ("美国", (None, "US")),
+        ("台湾(71)", (None, "TW")),
+        ("香港(HK)", (None, "HK")),
+        ("CN", (None, "CN")),
+        ("", (None, None)),
+        (None, (None, None)),
+    ],
+)
+def test_country_province(value, expected) -> None:
+    assert country_province_of(value) == expected
+
+
+def test_vectorised_parse_keeps_index_and_order() -> None:
+    addrs = pd.Series(["鼓楼区", "南京市", None, "鼓楼区", "日本国"], index=[10, 11, 12, 13, 14])
+    hints = pd.Series(["福建(35)", None, None, None, ""], index=[10, 11, 12, 13, 14])
+    out = parse_addresses(addrs, hints)
+    assert list(out.index) == [10, 11, 12, 13, 14]
+    assert list(out.columns[:5]) == ["city_code", "province_code", "foreign", "status", "matched"]
+    assert out["city_code"].tolist()[:2] == ["350100", "320100"]
+    assert out["status"].tolist() == ["city", "city", "none", "ambiguous", "foreign"]
+    assert out["foreign"].tolist() == [False, False, False, False, True]
+    hp = parse_country_province(pd.Series(["江苏(32)", "日本(JP)", None]))
+    assert hp["province_code"].tolist()[:1] == ["320000"] and hp["country"].tolist()[:2] == ["CN", "JP"]
+
+
+def test_parse_addresses_empty() -> None:
+    out = parse_addresses(pd.Series([], dtype="object"))
+    assert len(out) == 0 and "city_code" in out.columns
