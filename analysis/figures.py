@@ -1,0 +1,58 @@
+"""PNG figures (matplotlib, Agg backend): event study with 95% CI, placebo distribution.
+
+(The Moran scatter is drawn by ``analysis.spatial``.)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def event_study_plot(es, path: str | Path, title: str | None = None, ylabel: str | None = None) -> Path:
+    """Coefficients by period relative to treatment with 95% CI; reference period at 0; dashed lines at 0."""
+    c = es.coefficients()
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
+    ax.axhline(0, color="grey", lw=0.8, ls="--")
+    ax.axvline(es.ref + 0.5, color="grey", lw=0.8, ls=":")
+    ax.errorbar(c["rel_time"], c["coef"], yerr=[c["coef"] - c["ci_low"], c["ci_high"] - c["coef"]],
+                fmt="o-", color="#1f4e79", ecolor="#6c8ebf", capsize=3, lw=1.2, ms=4)
+    ax.set_xticks(c["rel_time"])
+    ax.set_xticklabels(c["term"], rotation=45, ha="right", fontsize=8)
+    ax.set_xlabel("period relative to treatment (reference: pre_1)")
+    ax.set_ylabel(ylabel or f"effect on {es.result.depvar}")
+    ax.set_title(title or "Event study (95% CI)")
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def placebo_plot(pl, path: str | Path, title: str | None = None) -> Path:
+    """Histogram and kernel density of the placebo estimates against the real estimate."""
+    from scipy.stats import gaussian_kde
+
+    d = pl.draws
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
+    ax.hist(d, bins=40, density=True, color="#9dc3e6", edgecolor="white", label=f"placebo estimates (N={len(d)})")
+    if len(d) > 2 and np.std(d) > 0:
+        xs = np.linspace(min(d.min(), pl.estimate), max(d.max(), pl.estimate), 300)
+        ax.plot(xs, gaussian_kde(d)(xs), color="#1f4e79", lw=1.2)
+    ax.axvline(pl.estimate, color="#c00000", lw=1.5, ls="--", label=f"real estimate {pl.estimate:.3f}")
+    ax.set_xlabel(f"coefficient of {pl.term}")
+    ax.set_ylabel("density")
+    ax.set_title(title or f"Placebo test (p = {pl.pvalue:.3f})")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
