@@ -33,10 +33,11 @@ def build_graph(n: int, src: np.ndarray, dst: np.ndarray, weight: np.ndarray, di
 
     Edges must be simple (one row per pair, per ordered pair when directed) and weights positive.
     """
-    g = ig.Graph(n=n, edges=np.column_stack([src, dst]).astype(np.int64), directed=directed)
+    g = ig.Graph(n=n, directed=directed)
+    g.add_edges(np.column_stack([src, dst]).astype(np.int64))  # faster than Graph(edges=...)
     w = np.asarray(weight, dtype=float)
-    g.es["weight"] = w
-    g.es["length"] = 1.0 / w
+    g.es["weight"] = w.tolist()
+    g.es["length"] = (1.0 / w).tolist()
     return g
 
 

@@ -93,50 +93,80 @@ class CityIndex:
         self.n = len(c)
 
     def positions(self, codes: pd.Series, what: str) -> np.ndarray:
-        codes = codes.astype(str).to_numpy()
-        pos = np.searchsorted(self.codes, codes)
-        pos = np.clip(pos, 0, self.n - 1)
-        bad = self.codes[pos] != codes
-        if bad.any():
+        """Positions of ``codes`` in the city set (hash lookup); unknown codes are a ``DataError``."""
+        codes = pd.Series(codes).astype(str)
+        pos = pd.Index(self.codes).get_indexer(codes)
+        if (pos < 0).any():
             from citynet.errors import DataError
 
-            unknown = sorted(set(codes[bad]))[:10]
+            unknown = sorted(set(codes[pos < 0]))[:10]
             raise DataError(f"{what}: city codes outside the city set: {', '.join(unknown)}",
                             fix="rebuild the store from canonical tables located with the current city set")
-        return pos
+        return pos.astype(np.int64)
 
 
-def _clean_edges(edges: pd.DataFrame, idx: CityIndex) -> pd.DataFrame:
-    """Edges as integer positions, self-loops dropped, duplicates summed; collab as ``a < b``."""
-    cols = ["network", "year", "a", "b", "weight"]
-    if edges is None or len(edges) == 0:
-        return pd.DataFrame({c: pd.Series(dtype="int64" if c != "network" else "object") for c in cols})
-    a = idx.positions(edges["src"], "city edges")
-    b = idx.positions(edges["dst"], "city edges")
-    net = edges["network"].astype(str).to_numpy()
-    unknown = set(np.unique(net)) - set(NETWORKS)
-    if unknown:
-        raise ValueError(f"unknown network(s) in city edges: {sorted(unknown)}")
-    und = net == "collab"
-    lo, hi = np.minimum(a, b), np.maximum(a, b)
-    a, b = np.where(und, lo, a), np.where(und, hi, b)
-    df = pd.DataFrame({"network": net, "year": edges["year"].to_numpy().astype(np.int64), "a": a, "b": b,
-                       "weight": edges["weight"].to_numpy().astype(np.int64)})
-    df = df[(df["a"] != df["b"]) & (df["weight"] > 0)]
-    return df.groupby(["network", "year", "a", "b"], as_index=False, sort=True)["weight"].sum()
+class _Prepared:
+    """Edges as integer arrays sorted by (network, year, a, b), duplicates summed, self-loops and
+    non-positive weights dropped, collab as ``a < b``; graphs and Leiden partitions are built once per
+    (network, year) and shared by the three panels."""
 
+    def __init__(self, edges: pd.DataFrame | None, idx: CityIndex):
+        self.idx, self.n = idx, idx.n
+        n = np.int64(idx.n)
+        if edges is None or len(edges) == 0:
+            net = year = a = b = w = np.zeros(0, dtype=np.int64)
+        else:
+            net = pd.Categorical(edges["network"].astype(str), categories=list(NETWORKS)).codes.astype(np.int64)
+            if (net < 0).any():
+                bad = sorted(set(edges["network"].astype(str)) - set(NETWORKS))
+                raise ValueError(f"unknown network(s) in city edges: {bad}")
+            a = idx.positions(edges["src"], "city edges")
+            b = idx.positions(edges["dst"], "city edges")
+            year = edges["year"].to_numpy().astype(np.int64)
+            w = edges["weight"].to_numpy().astype(np.int64)
+            und = net == NETWORKS.index("collab")
+            a, b = np.where(und, np.minimum(a, b), a), np.where(und, np.maximum(a, b), b)
+            keep = (a != b) & (w > 0)
+            net, year, a, b, w = net[keep], year[keep], a[keep], b[keep], w[keep]
+        y0 = int(year.min()) if len(year) else 0
+        span = np.int64(int(year.max()) - y0 + 1 if len(year) else 1)
+        key = ((net * span + (year - y0)) * n + a) * n + b
+        order = np.argsort(key, kind="stable")
+        key, w = key[order], w[order]
+        uniq, first = np.unique(key, return_index=True)
+        self.w = np.add.reduceat(w, first) if len(w) else w
+        self.b = uniq % n
+        self.a = (uniq // n) % n
+        group = uniq // (n * n)
+        self.net = group // span
+        self.year = group % span + y0
+        gkeys, gstart = np.unique(group, return_index=True)
+        gend = np.r_[gstart[1:], len(group)].astype(np.int64)
+        self._slices = {(NETWORKS[int(g // span)], int(g % span + y0)): slice(int(s0), int(s1))
+                        for g, s0, s1 in zip(gkeys, gstart, gend, strict=True)}
+        self._graphs: dict[tuple[str, int], object] = {}
+        self._leiden: dict[int, tuple[np.ndarray, float]] = {}
 
-def _graphs(e: pd.DataFrame, n: int, network: str, years) -> dict[int, object]:
-    sub = e[e["network"] == network]
-    by_year = {int(y): g for y, g in sub.groupby("year", sort=False)}
-    out = {}
-    for y in years:
-        g = by_year.get(int(y))
-        if g is None:
-            g = sub.iloc[:0]
-        out[int(y)] = M.build_graph(n, g["a"].to_numpy(), g["b"].to_numpy(), g["weight"].to_numpy(),
-                                    DIRECTED[network])
-    return out
+    def select(self, network: str | None = None, years=None):
+        """``(net, year, a, b, w)`` arrays, optionally of one network and of some years."""
+        m = np.ones(len(self.w), dtype=bool)
+        if network is not None:
+            m &= self.net == NETWORKS.index(network)
+        if years is not None:
+            m &= np.isin(self.year, np.asarray(list(years), dtype=np.int64))
+        return self.net[m], self.year[m], self.a[m], self.b[m], self.w[m]
+
+    def graph(self, network: str, year: int):
+        k = (network, int(year))
+        if k not in self._graphs:
+            sl = self._slices.get(k, slice(0, 0))
+            self._graphs[k] = M.build_graph(self.n, self.a[sl], self.b[sl], self.w[sl], DIRECTED[network])
+        return self._graphs[k]
+
+    def leiden(self, year: int) -> tuple[np.ndarray, float]:
+        if year not in self._leiden:
+            self._leiden[year] = M.leiden(self.graph("collab", year))
+        return self._leiden[year]
 
 
 def _take_codes(codes: np.ndarray, positions: np.ndarray) -> pd.Series:
@@ -157,7 +187,7 @@ def _scatter(n_years: int, n: int, yi: np.ndarray, ci: np.ndarray, values: np.nd
     return out
 
 
-def partner_churn(e: pd.DataFrame, n: int, years: list[int], first_year: int) -> dict[str, np.ndarray]:
+def partner_churn(e: _Prepared, n: int, years: list[int], first_year: int) -> dict[str, np.ndarray]:
     """Partner churn of the collaboration network, vectorised over cities and years.
 
     For city i and year t with partner sets ``P_t(i)``: continuing ``X = |P_t ∩ P_{t−1}|``, new
@@ -166,8 +196,7 @@ def partner_churn(e: pd.DataFrame, n: int, years: list[int], first_year: int) ->
     unobserved) all three are ``<NA>``. ``e`` must hold the collab edges of t−1 for every other t.
     Returns arrays of length ``len(years) * n`` in (year, city) order, ``pd.NA`` as a masked Int64.
     """
-    c = e[e["network"] == "collab"]
-    yv, a, b = c["year"].to_numpy(), c["a"].to_numpy(), c["b"].to_numpy()
+    _, yv, a, b, _ = e.select("collab")
     # both directions: (year, city, partner)
     y2, i2, j2 = np.r_[yv, yv], np.r_[a, b], np.r_[b, a]
     nn = np.int64(n) * n
@@ -199,7 +228,7 @@ def partner_churn(e: pd.DataFrame, n: int, years: list[int], first_year: int) ->
 
 
 def city_year_panel(edges: pd.DataFrame, counts: pd.DataFrame | None, cities: pd.DataFrame, years,
-                    first_year: int | None = None, *, _clean: pd.DataFrame | None = None) -> pd.DataFrame:
+                    first_year: int | None = None, *, _clean: _Prepared | None = None) -> pd.DataFrame:
     """The city-year panel (DESIGN §5): one row per city of the city set and year of ``years``.
 
     Parameters
@@ -232,7 +261,7 @@ def city_year_panel(edges: pd.DataFrame, counts: pd.DataFrame | None, cities: pd
     n = idx.n
     years = sorted(int(y) for y in years)
     first_year = min(years) if first_year is None else int(first_year)
-    e = _clean if _clean is not None else _clean_edges(edges, idx)
+    e = _clean if _clean is not None else _Prepared(edges, idx)
     ny = len(years)
     rows = ny * n
     data: dict[str, object] = {
@@ -252,9 +281,6 @@ def city_year_panel(edges: pd.DataFrame, counts: pd.DataFrame | None, cities: pd
                     np.add.at(cnt[c], yi * n + ci, vals)
     f = {}
     # collaboration (undirected)
-    cg = _graphs(e, n, "collab", years)
-    tg = _graphs(e, n, "transfer", years)
-    qg = _graphs(e, n, "citation", years)
     keys = ("collab_partners", "collab_strength", "collab_degree", "collab_betweenness", "collab_betweenness_w",
             "collab_eigenvector", "collab_eigenvector_w", "collab_harmonic", "collab_harmonic_w",
             "collab_pagerank", "collab_clustering", "collab_coreness", "collab_constraint", "collab_community",
@@ -263,7 +289,7 @@ def city_year_panel(edges: pd.DataFrame, counts: pd.DataFrame | None, cities: pd
             "citation_indegree", "citation_outdegree")
     parts: dict[str, list[np.ndarray]] = {k: [] for k in keys}
     for y in years:
-        g = cg[y]
+        g = e.graph("collab", y)
         parts["collab_partners"].append(np.asarray(g.degree(), dtype=np.int64))
         parts["collab_strength"].append(np.asarray(g.strength(weights="weight"), dtype=float).round().astype(np.int64))
         parts["collab_degree"].append(M.degree_centrality(g))
@@ -277,8 +303,8 @@ def city_year_panel(edges: pd.DataFrame, counts: pd.DataFrame | None, cities: pd
         parts["collab_clustering"].append(M.clustering(g))
         parts["collab_coreness"].append(M.coreness(g).astype(np.int64))
         parts["collab_constraint"].append(M.constraint(g))
-        parts["collab_community"].append(M.leiden(g)[0])
-        t = tg[y]
+        parts["collab_community"].append(e.leiden(y)[0])
+        t = e.graph("transfer", y)
         parts["transfer_partners_out"].append(np.asarray(t.degree(mode="out"), dtype=np.int64))
         parts["transfer_partners_in"].append(np.asarray(t.degree(mode="in"), dtype=np.int64))
         parts["transfer_strength_out"].append(np.asarray(t.strength(mode="out", weights="weight"), dtype=float))
@@ -287,7 +313,7 @@ def city_year_panel(edges: pd.DataFrame, counts: pd.DataFrame | None, cities: pd
         parts["transfer_betweenness"].append(M.betweenness(t))
         parts["transfer_betweenness_w"].append(M.betweenness(t, weighted=True))
         parts["transfer_pagerank"].append(M.pagerank(t))
-        q = qg[y]
+        q = e.graph("citation", y)
         parts["citation_indegree"].append(M.degree_centrality(q, "in"))
         parts["citation_outdegree"].append(M.degree_centrality(q, "out"))
     for k, v in parts.items():
@@ -304,7 +330,7 @@ def city_year_panel(edges: pd.DataFrame, counts: pd.DataFrame | None, cities: pd
     return out
 
 
-def dyad_year_panel(edges: pd.DataFrame, cities: pd.DataFrame, years, *, _clean: pd.DataFrame | None = None) -> pd.DataFrame:
+def dyad_year_panel(edges: pd.DataFrame, cities: pd.DataFrame, years, *, _clean: _Prepared | None = None) -> pd.DataFrame:
     """The dyad-year panel: every unordered pair ``city_a < city_b`` of the city set × every year.
 
     ``collab`` = joint patents of the pair; ``transfer_ab`` = transfers a → b, ``transfer_ba`` = b → a;
@@ -322,14 +348,13 @@ def dyad_year_panel(edges: pd.DataFrame, cities: pd.DataFrame, years, *, _clean:
     ny = len(years)
     ia, ib = np.triu_indices(n, 1)
     p = len(ia)
-    e = _clean if _clean is not None else _clean_edges(edges, idx)
-    e = e[e["year"].isin(years)]
-    yi = np.searchsorted(np.array(years), e["year"].to_numpy())
-    a, b, w = e["a"].to_numpy(), e["b"].to_numpy(), e["weight"].to_numpy()
+    e = _clean if _clean is not None else _Prepared(edges, idx)
+    net_id, ey, a, b, w = e.select(years=years)
+    yi = np.searchsorted(np.array(years), ey)
     lo, hi = np.minimum(a, b), np.maximum(a, b)
     k = lo * (2 * n - lo - 1) // 2 + (hi - lo - 1)
     row = yi.astype(np.int64) * p + k
-    net = e["network"].to_numpy()
+    net = np.asarray(NETWORKS, dtype=object)[net_id]
     cols = {}
     for name, sel in (
         ("collab", net == "collab"),
@@ -355,20 +380,18 @@ def dyad_year_panel(edges: pd.DataFrame, cities: pd.DataFrame, years, *, _clean:
     return out
 
 
-def network_year_panel(edges: pd.DataFrame, cities: pd.DataFrame, years, *, _clean: pd.DataFrame | None = None) -> pd.DataFrame:
+def network_year_panel(edges: pd.DataFrame, cities: pd.DataFrame, years, *, _clean: _Prepared | None = None) -> pd.DataFrame:
     """Per network and year: ``metrics.measures.graph_summary`` over the N cities, plus ``communities``
     and ``modularity`` of the weighted Leiden partition for ``collab`` (NaN for directed networks)."""
     idx = CityIndex(cities)
     years = sorted(int(y) for y in years)
-    e = _clean if _clean is not None else _clean_edges(edges, idx)
+    e = _clean if _clean is not None else _Prepared(edges, idx)
     rows = []
     for net in NETWORKS:
-        graphs = _graphs(e, idx.n, net, years)
         for y in years:
-            g = graphs[y]
-            s = M.graph_summary(g)
+            s = M.graph_summary(e.graph(net, y))
             if net == "collab":
-                labels, q = M.leiden(g)
+                labels, q = e.leiden(y)
                 s["communities"], s["modularity"] = int(labels.max()), q
             else:
                 s["communities"], s["modularity"] = pd.NA, np.nan
@@ -383,7 +406,7 @@ def compute_panels(edges: pd.DataFrame, counts: pd.DataFrame | None, cities: pd.
                    first_year: int | None = None) -> Panels:
     """All three panels for ``years`` (see ``city_year_panel``, ``dyad_year_panel``, ``network_year_panel``)."""
     idx = CityIndex(cities)
-    clean = _clean_edges(edges, idx)
+    clean = _Prepared(edges, idx)
     return Panels(
         city_year=city_year_panel(edges, counts, cities, years, first_year, _clean=clean),
         dyad_year=dyad_year_panel(edges, cities, years, _clean=clean),

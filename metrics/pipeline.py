@@ -146,7 +146,7 @@ def _meta(flt: NetworkFilter, panel: str, years: list[int], n: int) -> dict:
 
 def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str | None = None,
                 uri: str | None = None, progress: Progress | None = None, write_back: bool = True,
-                project: bool = True) -> MetricsRun:
+                project: bool = False) -> MetricsRun:
     """Compute the panels of DESIGN §5 for ``flt`` and write them to ``ws.metrics``.
 
     Parameters
@@ -159,7 +159,9 @@ def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str 
     store : a ``graph.store.GraphStore`` (or ``TableStore``); default ``open_store(ws, backend, uri)``.
     progress : called as ``progress(stage, done, total)``.
     write_back : write the recomputed city-year rows to the store (``write_city_year``).
-    project : build the filter's city projections in the store first (``build_projections``).
+    project : rebuild the filter's city projections of the years read first (``build_projections``).
+        By default the store's projections are used as they are (``citynet load`` builds them, and
+        ``city_edges`` builds the missing ones of a new filter or year).
     """
     steps = 5
     tick = progress or (lambda stage, done, total: None)

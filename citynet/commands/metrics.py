@@ -33,8 +33,11 @@ file's metadata) and the CityYear nodes of the store. Definitions: metrics/panel
 @click.option("--store", "backend", type=click.Choice(["embedded", "neo4j"]), default=None,
               help="Graph store (default from citynet.toml [store], else embedded).")
 @click.option("--uri", default=None, help="Neo4j Bolt URI, e.g. bolt://localhost:7687.")
+@click.option("--rebuild-projections", is_flag=True,
+              help="Rebuild the filter's city projections of the years read (default: use the store's, "
+                   "building only missing ones).")
 @click.pass_context
-def command(ctx, ws, years_text, green, kind, granted_only, year_basis, backend, uri):
+def command(ctx, ws, years_text, green, kind, granted_only, year_basis, backend, uri, rebuild_projections):
     """Compute the yearly network metrics and the city-year, dyad-year and network-year panels."""
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -57,7 +60,7 @@ def command(ctx, ws, years_text, green, kind, granted_only, year_basis, backend,
             bar.update(task, description=stage, completed=done, total=total)
 
         run = run_metrics(ws, flt, years=years, backend=backend or ws.settings["store"].get("backend"),
-                          uri=uri, progress=tick)
+                          uri=uri, progress=tick, project=rebuild_projections)
     span = f"{run.panel_years[0]}–{run.panel_years[-1]}"
     what = (f"years {run.years[0]}–{run.years[-1]}" if len(run.years) > 1 else f"year {run.years[0]}") \
         if years else f"every year {span}"

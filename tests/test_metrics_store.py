@@ -1,0 +1,54 @@
+"""Integration: ``citynet metrics`` on the embedded store equals the panels of the pandas reference."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+pytest.importorskip("graph.store")
+canonical_synth = pytest.importorskip("bench.canonical_synth")
+
+from citynet.cli import cli  # noqa: E402
+from citynet.workspace import Workspace  # noqa: E402
+from etl.cities import city_set  # noqa: E402
+from graph.network_filter import NetworkFilter  # noqa: E402
+from graph.reference import reference_city_edges, reference_city_year_counts  # noqa: E402
+from graph.store import open_store  # noqa: E402
+from metrics.panels import compute_panels  # noqa: E402
+from metrics.pipeline import PANELS, read_panel  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory):
+    ws = Workspace.open(tmp_path_factory.mktemp("metrics-store") / "ws", create=True)
+    tables = canonical_synth.synth_tables(600, seed=3, years=(2015, 2018))
+    canonical_synth.write_tables(tables, ws.canonical)
+    store = open_store(ws)
+    try:
+        store.load(ws.canonical)
+    finally:
+        store.close()
+    return ws, tables
+
+
+@pytest.mark.slow
+def test_cli_metrics_on_embedded_store_equals_reference(loaded):
+    ws, tables = loaded
+    res = CliRunner().invoke(cli, ["metrics", "-w", str(ws.root), "--store", "embedded"])
+    assert res.exit_code == 0, res.output
+    flt = NetworkFilter()
+    cy = read_panel(ws.panel("city-year"))
+    years = sorted(cy["year"].unique().tolist())
+    ref = compute_panels(reference_city_edges(tables, flt), reference_city_year_counts(tables, flt),
+                         city_set().cities, years)
+    for name in PANELS:
+        ours = read_panel(ws.panel(name))
+        pd.testing.assert_frame_equal(ours, getattr(ref, name), check_dtype=False, check_exact=False, atol=1e-12)
+    assert cy.attrs["citynet"]["network"] == flt.key
+    store = open_store(ws, read_only=True)
+    try:
+        n = store.query("MATCH (c:CityYear) WHERE c.network = $net RETURN count(*) AS n", {"net": flt.key})
+    finally:
+        store.close()
+    assert int(n.iloc[0, 0]) == len(cy)
