@@ -70,6 +70,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from etl.cities import HISTORICAL_NAMES, MUNICIPALITIES, city_set, gazetteer, short_name
 from etl.postal import PROVINCE_BY_POSTAL_PREFIX
@@ -312,7 +313,6 @@ def parse_address(
             return None, hint_province, "CN", "province_only" if hint_province else "none", "latin"
         return None, None, UNKNOWN_FOREIGN, "foreign", "latin"
     postal_prov = None
-    postal = ""
     m = _POSTAL_RE.match(s)
     if m:
         postal = m.group(1)
@@ -326,7 +326,7 @@ def parse_address(
     if hint_province is not None:
         res = _read(s, hint_province, "hint")
     elif postal_prov is not None:
-        res = _read(s, postal_prov, postal)
+        res = _read(s, postal_prov, "postal")
         if res[3] != "city" and res[5]:  # R12: the text names a city the postal code contradicts
             alt = _read(s, None, "")
             if alt[3] == "city":
@@ -432,8 +432,141 @@ def _verdict(hyps, matched, rejected) -> tuple:
     return None, prov, "CN", "ambiguous", text, rejected
 
 
-# --- many addresses -----------------------------------------------------------------------------------
+# --- many addresses: the vectorised prefix path ---------------------------------------------------------
+# Most addresses are decided by their first few characters (江苏省南京市…, 北京市海淀区…), and those
+# prefixes repeat across millions of addresses. ``parse_addresses`` therefore cuts the distinct
+# addresses to prefixes of PREFIX_LEVELS characters in Arrow (C++), reads each distinct (prefix,
+# province constraint) once, and accepts the answer for every address with that prefix only when the
+# prefix alone decides a city and no character beyond it could change the reading: no place name
+# could start inside the prefix and run past its end, and every street guard (R6) is settled within
+# it. Everything else — undecided, ambiguous, foreign, Latin, guarded — is read whole by
+# ``parse_address``. Both paths give identical results (``tests/test_address.py`` checks it).
+PREFIX_LEVELS = (4, 7, 10, 14)
+_STREET_START = frozenset("东西南北中一二三四五六七八九十大胡路街道巷弄桥")
+_LEADING_SEP = re.compile(r"^[,，:：;；]+")
+
+
+_PREFIXES: tuple = ()
+
+
+def _pattern_prefixes() -> tuple[frozenset[str], int]:
+    """Proper prefixes of every automaton pattern, and the longest pattern length (computed once)."""
+    global _PREFIXES
+    if not _PREFIXES:
+        texts = lexicon(False).keys()
+        _PREFIXES = (frozenset(t[:i] for t in texts for i in range(1, len(t))), max(map(len, texts)))
+    return _PREFIXES
+
+
+def _prefix_city(raw: str, province: str | None) -> tuple[str, str] | None:
+    """(city, matched) when the prefix ``raw`` decides a city whatever follows it, else None."""
+    t = raw if raw.isprintable() and " " not in raw else _WS_RE.sub("", raw)
+    t = unicodedata.normalize("NFKC", t)
+    if t[:1] in ",，:：;；":
+        t = _LEADING_SEP.sub("", t)
+    if t.startswith("中"):
+        for p in _CHINA_PREFIXES:
+            if t.startswith(p):
+                t = t[len(p) :]
+                break
+    prefixes, longest = _PREFIXES or _pattern_prefixes()
+    n = len(t)
+    hyps: list[tuple[str, str | None]] | None = [(province, None)] if province else None
+    matched: list[str] = []
+    tokens = list(automaton(False).iter_long(t))
+    for i, (end, (_length, place)) in enumerate(tokens):
+        if place.foreign is not None:
+            return None
+        chained = i + 1 < len(tokens) and tokens[i + 1][0] - tokens[i + 1][1][0] == end
+        if not chained:
+            rest = t[end + 1 :]
+            if place.short:
+                if _STREET_AFTER.match(t, end + 1):
+                    return None  # guarded: leave it to the whole-address reading
+                if not rest or (len(rest) < 4 and rest[0] in _STREET_START):
+                    return None  # the guard is not settled within the prefix
+            if place.text[-1] == "市" and (not rest or rest[0] == "场"):
+                return None
+        if place.weak and hyps is None:
+            continue
+        readings = place.readings
+        if hyps is None:
+            new = list(readings)
+        else:
+            new = []
+            for hp, hc in hyps:
+                for rp, rc in readings:
+                    if hp == rp and (hc is None or rc is None or hc == rc):
+                        m = (hp, hc or rc)
+                        if m not in new:
+                            new.append(m)
+            if not new:
+                continue
+        if new != hyps:
+            matched.append(place.text)
+        hyps = new
+        if len(hyps) == 1 and hyps[0][1] is not None:
+            for q in range(max(0, n - longest + 1), end + 1):
+                if t[q:] in prefixes:
+                    return None  # a longer place name could start here and run past the prefix
+            return hyps[0][1], "|".join(matched)
+    return None
+
+
+def _fast_cities(body: pa.Array, cons: np.ndarray, constraints: list[tuple[str | None, str]]) -> tuple:
+    """City and matched text per row of ``body`` decided by a prefix (None where not decided).
+
+    ``cons`` indexes ``constraints``: (province constraint or None, label put before ``matched``).
+    """
+    import pyarrow.compute as pc
+
+    n = len(body)
+    city = np.full(n, None, dtype=object)
+    matched = np.full(n, None, dtype=object)
+    todo = np.arange(n)
+    lengths = pc.utf8_length(body).to_numpy(zero_copy_only=False)
+    width = len(constraints)
+    for k in PREFIX_LEVELS:
+        todo = todo[lengths[todo] > k]  # a whole address is read by parse_address
+        if not len(todo):
+            break
+        sub = body.take(pa.array(todo)) if len(todo) < n else body
+        enc = pc.utf8_slice_codeunits(sub, 0, k).dictionary_encode()
+        key = enc.indices.to_numpy(zero_copy_only=False).astype("int64") * width + cons[todo]
+        inv, uniq = pd.factorize(key)
+        words = enc.dictionary.to_pylist()
+        d_city = np.full(len(uniq), None, dtype=object)
+        d_matched = np.full(len(uniq), None, dtype=object)
+        for i, u in enumerate(uniq.tolist()):
+            prov, label = constraints[u % width]
+            got = _prefix_city(words[u // width], prov)
+            if got is not None:
+                d_city[i] = got[0]
+                d_matched[i] = label + got[1] if got[1] else label.rstrip("|")
+        hit = d_city[inv] != None  # noqa: E711  (element-wise on an object array)
+        rows = todo[hit]
+        city[rows] = d_city[inv[hit]]
+        matched[rows] = d_matched[inv[hit]]
+        todo = todo[~hit]
+    return city, matched
+
+
 COLUMNS = ["city_code", "province_code", "foreign", "status", "matched", "country"]
+
+
+def _as_arrow(values: pd.Series) -> pa.Array:
+    """A Series of strings (nulls allowed) as an Arrow ``large_string`` array."""
+    try:
+        arr = pa.array(values, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        arr = pa.array([None if v is None or v != v else str(v) for v in values], type=pa.large_string())
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if arr.type == pa.null():
+        return pa.nulls(len(arr), pa.large_string())
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        arr = pa.array([None if v is None else str(v) for v in arr.to_pylist()], type=pa.large_string())
+    return arr.cast(pa.large_string())
 
 
 def parse_addresses(addresses: pd.Series, province_hint: pd.Series | None = None) -> pd.DataFrame:
@@ -442,10 +575,22 @@ def parse_addresses(addresses: pd.Series, province_hint: pd.Series | None = None
     ``province_hint`` is the raw ``国省代码`` field of the same records (``江苏(32)``, ``日本(JP)``) or
     None. Returns a frame on the index of ``addresses`` with ``city_code`` (or None), ``province_code``
     (or None), ``foreign`` (bool), ``status`` (city, ambiguous, province_only, foreign, none),
-    ``matched`` (the text that decided) and ``country`` (``CN``, an ISO code, ``XX`` for foreign of
-    unknown country, None when nothing is known).
+    ``matched`` (the text that decided: place names joined by ``|``, ``postal`` or ``hint`` when that
+    evidence was used, ``latin`` for Latin-script addresses) and ``country`` (``CN``, an ISO code,
+    ``XX`` for foreign of unknown country, None when nothing is known).
+
+    Work: distinct (address, hint) pairs only; among them, addresses decided by a prefix shared with
+    others are read once per prefix (see ``PREFIX_LEVELS``); the rest one by one.
     """
-    a_codes, a_uniq = pd.factorize(addresses, use_na_sentinel=True)
+    import pyarrow.compute as pc
+
+    if len(addresses) == 0:
+        out = pd.DataFrame({c: pd.Series([], dtype="object") for c in COLUMNS}, index=addresses.index)
+        out["foreign"] = out["foreign"].astype(bool)
+        return out
+    a_enc = _as_arrow(addresses).dictionary_encode()
+    a_codes = a_enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype("int64")
+    a_uniq = a_enc.dictionary
     if province_hint is None:
         h_codes, h_uniq = np.full(len(a_codes), -1, dtype="int64"), []
     else:
@@ -454,30 +599,69 @@ def parse_addresses(addresses: pd.Series, province_hint: pd.Series | None = None
             if province_hint.index.equals(addresses.index)
             else province_hint.reindex(addresses.index)
         )
-        h_codes, h_uniq = pd.factorize(hint, use_na_sentinel=True)
+        h_enc = _as_arrow(hint.astype("object")).dictionary_encode()
+        h_codes = h_enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype("int64")
+        h_uniq = h_enc.dictionary.to_pylist()
     parsed = [country_province_of(u) for u in h_uniq] + [(None, None)]  # [-1]: no hint
     width = len(h_uniq) + 1
-    inv, p_uniq = pd.factorize(a_codes.astype("int64") * width + (h_codes + 1))
-    addr_list = list(a_uniq) + [None]  # [-1]: missing address
-    results = [
-        parse_address(addr_list[a], *parsed[h])
-        for a, h in zip((p_uniq // width).tolist(), (p_uniq % width - 1).tolist(), strict=True)
-    ]
-    if not results:
-        out = pd.DataFrame({c: pd.Series([], dtype="object") for c in COLUMNS}, index=addresses.index)
-        out["foreign"] = out["foreign"].astype(bool)
-        return out
-    cols = list(zip(*results, strict=True))
+    inv, p_uniq = pd.factorize(a_codes * width + (h_codes + 1))
+    pa_idx = p_uniq // width  # address index of each distinct pair (-1: missing)
+    ph_idx = p_uniq % width - 1  # hint index of each distinct pair (-1: none)
+    m = len(p_uniq)
+
+    hint_prov = [parsed[h][0] for h in ph_idx.tolist()]
+    hint_ctry = [parsed[h][1] for h in ph_idx.tolist()]
+    city = np.full(m, None, dtype=object)
+    matched = np.full(m, None, dtype=object)
+    # the prefix path: mainland (or no) hint, address present
+    eligible = np.array([c in (None, "CN") for c in hint_ctry], dtype=bool) & (pa_idx >= 0)
+    rows = np.flatnonzero(eligible)
+    if len(rows):
+        text = pc.utf8_ltrim_whitespace(a_uniq.take(pa.array(pa_idx[rows])))
+        has_postal = pc.match_substring_regex(text, r"^[0-9０-９]{6}(?:[^0-9０-９]|$)")
+        body = pc.if_else(has_postal, pc.utf8_slice_codeunits(text, 6), text)
+        pp = pc.if_else(has_postal, pc.utf8_slice_codeunits(text, 0, 2), pa.scalar(None, pa.large_string()))
+        pp_enc = pp.dictionary_encode()
+        pp_prov = [
+            PROVINCE_BY_POSTAL_PREFIX.get(unicodedata.normalize("NFKC", x))
+            for x in pp_enc.dictionary.to_pylist()
+        ]
+        pp_codes = pp_enc.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+        provinces = sorted({p for p in [*pp_prov, *hint_prov] if p})
+        pos = {p: i for i, p in enumerate(provinces)}
+        # constraint index: 0 none; 1 + i postal province i; 1 + P + i hint province i
+        constraints = [(None, ""), *((p, "postal|") for p in provinces), *((p, "hint|") for p in provinces)]
+        postal_c = np.array([1 + pos[p] if p else 0 for p in pp_prov] + [0], dtype="int64")[pp_codes]
+        hint_of_pair = np.array([1 + len(provinces) + pos[p] if p else 0 for p in hint_prov], dtype="int64")
+        hint_c = hint_of_pair[rows]
+        cons = np.where(hint_c > 0, hint_c, postal_c)
+        fast_city, fast_matched = _fast_cities(body, cons, constraints)
+        city[rows] = fast_city
+        matched[rows] = fast_matched
+    decided = city != None  # noqa: E711
+    province = np.full(m, None, dtype=object)
+    country = np.full(m, None, dtype=object)
+    status = np.full(m, None, dtype=object)
+    if decided.any():
+        province[decided] = [c[:2] + "0000" for c in city[decided]]
+        country[decided] = "CN"
+        status[decided] = "city"
+    addr_list = a_uniq.to_pylist() + [None]  # [-1]: missing address
+    for r in np.flatnonzero(~decided).tolist():
+        city[r], province[r], country[r], status[r], matched[r] = parse_address(
+            addr_list[pa_idx[r]], hint_prov[r], hint_ctry[r]
+        )
     uniq = pd.DataFrame(
         {
-            "city_code": cols[0],
-            "province_code": cols[1],
-            "country": cols[2],
-            "status": cols[3],
-            "matched": cols[4],
-        }
+            "city_code": city,
+            "province_code": province,
+            "country": country,
+            "status": status,
+            "matched": matched,
+        },
+        dtype="object",
     )
     uniq["foreign"] = uniq["status"].eq("foreign")
-    out = uniq.iloc[inv][COLUMNS]
+    out = uniq.take(inv)[COLUMNS]
     out.index = addresses.index
     return out
