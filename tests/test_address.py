@@ -180,3 +180,24 @@ def test_vectorised_parse_keeps_index_and_order() -> None:
 def test_parse_addresses_empty() -> None:
     out = parse_addresses(pd.Series([], dtype="object"))
     assert len(out) == 0 and "city_code" in out.columns
+
+
+def test_prefix_path_equals_whole_address_reading() -> None:
+    """The vectorised prefix path gives exactly what ``parse_address`` gives, address by address."""
+    addrs = [
+        "210008 江苏省南京市鼓楼区中山北路8号", "江苏省南京市鼓楼区上海路", "南京市玄武区北京东路41号",
+        "210000 鼓楼区中山路", "350001 鼓楼区", "江苏南京鼓楼区", "江苏南京路8号", "江苏省南京市场",
+        "北京市海淀区中关村", "北京东路1号", "上海路18号", "石家庄桥西区", "石家庄路", "100000 南京市鼓楼区",
+        "内蒙古自治区呼和浩特市新城区", "新疆维吾尔自治区乌鲁木齐市天山区", "海南省海口市", "青海省海南州共和县",
+        "中国江苏省苏州市", "中华人民共和国北京市", "  ２１００００ 江苏省南京市", "江苏昆山开发区", "昆山开发区",
+        "山东省莱芜市莱城区", "湖北省仙桃市", "日本国东京都", "Tokyo Japan", "朝阳区建国路", "吉林省吉林市船营区",
+        "广东省中山市石岐区", "中山市场", "江苏省南京市玄武区珠江路88号", "江苏省南京市玄武区珠江路99号",
+    ]  # fmt: skip
+    hints = [None, "江苏(32)", "", "日本(JP)", "北京(11)"]
+    a = pd.Series([x for x in addrs for _ in hints])
+    h = pd.Series([y for _ in addrs for y in hints])
+    out = parse_addresses(a, h)
+    for i, (x, y) in enumerate(zip(a, h, strict=True)):
+        expected = parse_address(x, *country_province_of(y))
+        got = tuple(out.iloc[i][["city_code", "province_code", "country", "status", "matched"]])
+        assert got == expected, (x, y)
