@@ -118,6 +118,15 @@ class EmbeddedStore(BaseStore):
             self._exec_block("load", f"copy_{name}", {"rows": to_arrow(new)})
         progress(name, total, total)
 
+    def clear(self) -> None:
+        """Delete the whole embedded store (``citynet load --rebuild``) and open a new, empty one."""
+        import shutil
+
+        self.close()
+        for f in self.store_dir.glob(DB_FILE + "*"):
+            shutil.rmtree(f) if f.is_dir() else f.unlink()
+        self.__init__(self.store_dir, read_only=self.read_only)
+
     # -- public --
     def query(self, cypher: str, params: dict | None = None, write: bool = False) -> pd.DataFrame:
         if not write and not self.read_only:

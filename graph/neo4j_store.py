@@ -112,6 +112,14 @@ class Neo4jStore(BaseStore):
             self._batches(f"delete_{name}", changed[list(e.key)], name, lambda *a: None, 0, total)
         self._batches(f"upsert_{name}", rows, name, progress, 0, total)
 
+    def clear(self) -> None:
+        """Delete every node, relationship, constraint and index (``citynet load --rebuild``)."""
+        self._exec_block("admin", "delete_all")
+        for kind, block in (("CONSTRAINT", "constraints"), ("INDEX", "indexes")):
+            for name in self._exec_block("admin", block).get("name", []):
+                # names come from the server's own SHOW listing; DDL takes no parameters
+                self._run(f"DROP {kind} `{str(name).replace('`', '``')}` IF EXISTS")
+
     # -- public --
     def query(self, cypher: str, params: dict | None = None, write: bool = False) -> pd.DataFrame:
         if write and self.read_only:

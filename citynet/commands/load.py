@@ -1,0 +1,91 @@
+"""``citynet load``: canonical tables → graph store (schema, idempotent upsert, yearly projections)."""
+
+from __future__ import annotations
+
+import click
+
+from citynet.commands.common import is_quiet, workspace_option
+from citynet.errors import UserError
+
+
+def store_options(f):
+    """``--store``, ``--uri``, ``--user``, ``--password`` (defaults: citynet.toml ``[store]``)."""
+    f = click.option("--password", default=None,
+                     help="Neo4j password (default: [store] password, else env NEO4J_PASSWORD).")(f)
+    f = click.option("--user", default=None, help="Neo4j user (default: [store] user, neo4j).")(f)
+    f = click.option("--uri", default=None, help="Neo4j address, bolt://HOST:PORT (default: [store] uri).")(f)
+    f = click.option("--store", "backend", type=click.Choice(["embedded", "neo4j"]), default=None,
+                     help="Graph store (default: [store] backend, embedded).")(f)
+    return f
+
+
+def open_ws_store(ws, backend, uri, user, password, read_only=False):
+    from graph.store import open_store
+
+    return open_store(ws, backend=backend, uri=uri, user=user, password=password, read_only=read_only)
+
+
+def network_filter(ws):
+    from graph.network_filter import NetworkFilter
+
+    try:
+        return NetworkFilter.from_settings(ws.settings.get("network", {}))
+    except ValueError as exc:
+        raise UserError(f"{ws.config_path} [network]: {exc}", fix="correct the [network] settings") from exc
+
+
+@click.command(
+    "load",
+    epilog="""\b
+Examples:
+  citynet load -w ws                                  (embedded LadybugDB store in ws/store/)
+  citynet load -w ws --store neo4j --uri bolt://localhost:7687 --password secret
+  NEO4J_PASSWORD=secret citynet load -w ws --store neo4j
+  citynet load -w ws --rebuild                        (after a schema-version change)
+Loading again adds new rows and changes nothing else; the projections are rebuilt for the
+network filter of citynet.toml [network].""",
+)
+@workspace_option()
+@store_options
+@click.option("--rebuild", is_flag=True, help="Empty the store first (a store built by an older schema version).")
+@click.pass_context
+def command(ctx, ws, backend, uri, user, password, rebuild):
+    """Load the canonical tables into the graph store and build the yearly city projections."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    ws.require(ws.table("cities"), "ingest")
+    flt = network_filter(ws)
+    console = Console(stderr=True, quiet=is_quiet(ctx))
+    with open_ws_store(ws, backend, uri, user, password) as store:
+        if rebuild:
+            store.clear()
+        with Progress(TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=console, transient=False) as bar:
+            tasks: dict[str, int] = {}
+
+            def progress(stage: str, done: int, total: int) -> None:
+                if stage not in tasks:
+                    tasks[stage] = bar.add_task(stage, total=max(total, 1))
+                bar.update(tasks[stage], completed=done, total=max(total, 1))
+
+            progress("schema", 0, 1)
+            store.ensure_schema()
+            progress("schema", 1, 1)
+            counts = store.load(ws.canonical, progress=progress)
+            progress(f"projections {flt.key}", 0, 1)
+            proj = store.build_projections(flt)
+            progress(f"projections {flt.key}", 1, 1)
+        t = Table(title=f"{store.backend} store: {store.location}")
+        for col in ("table", "canonical rows", "new", "changed"):
+            t.add_column(col, justify="left" if col == "table" else "right")
+        for name, c in counts.items():
+            t.add_row(name, f"{c['rows']:,}", f"{c['new']:,}", f"{c['changed']:,}")
+        console.print(t)
+        p = Table(title=f"yearly city projections, network {flt.key}")
+        for col in ("network", "edges", "total weight"):
+            p.add_column(col, justify="left" if col == "network" else "right")
+        for net, c in proj.items():
+            p.add_row(net, f"{c['edges']:,}", f"{c['weight']:,}")
+        console.print(p)

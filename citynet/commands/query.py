@@ -1,0 +1,235 @@
+"""``citynet query``: run Cypher against the store, read-only unless ``--write``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import re
+import sys
+from pathlib import Path
+
+import click
+
+from citynet.commands.common import workspace_option
+from citynet.commands.load import network_filter, open_ws_store, store_options
+from citynet.errors import UserError
+
+_PARAM = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?::(str|string|int|float|bool|json))?=(.*)$", re.S)
+_INT = re.compile(r"^[+-]?\d+$")
+_FLOAT = re.compile(r"^[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?$")
+TYPE_ALIASES = {"STRING": "str", "INT": "int", "INT64": "int", "FLOAT": "float", "DOUBLE": "float",
+                "BOOL": "bool", "BOOLEAN": "bool", "LIST": "json", "JSON": "json"}
+
+
+def convert(value: str, kind: str | None, name: str):
+    """``value`` as ``kind`` (str/int/float/bool/json), or inferred when ``kind`` is None."""
+    try:
+        if kind in ("str", "string"):
+            return json.loads(value) if len(value) >= 2 and value[0] == value[-1] == '"' else value
+        if kind == "int":
+            return int(value)
+        if kind == "float":
+            return float(value)
+        if kind == "bool":
+            if value.lower() not in ("true", "false"):
+                raise ValueError("expected true or false")
+            return value.lower() == "true"
+        if kind == "json":
+            return json.loads(value)
+    except (ValueError, json.JSONDecodeError) as exc:
+        raise UserError(f"--param {name}: {value!r} is not a valid {kind} ({exc})",
+                        fix=f"e.g. --param {name}=5, {name}=1.5, {name}=true, {name}='\"text\"', {name}='[1,2]'") from exc
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        return convert(value, "str", name)
+    low = value.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if low == "null":
+        return None
+    if _INT.match(value):
+        return int(value)
+    if _FLOAT.match(value):
+        return float(value)
+    if value[:1] in "[{":
+        return convert(value, "json", name)
+    return value
+
+
+def parse_params(items, declared: dict[str, str] | None = None) -> dict:
+    """``NAME=VALUE`` or ``NAME:TYPE=VALUE`` items → typed parameters (declared types win)."""
+    out = {}
+    for item in items:
+        m = _PARAM.match(item)
+        if not m:
+            raise UserError(f"--param {item!r} is not NAME=VALUE", fix="e.g. --param city=320100 --param year=2015")
+        name, kind, value = m.groups()
+        kind = kind or (declared or {}).get(name)
+        out[name] = convert(value, kind, name)
+    return out
+
+
+def _header_params(text: str):
+    import cypher
+
+    params = []
+    for line in text.splitlines():
+        if not line.startswith("//"):
+            break
+        m = cypher._PARAM.match(line)
+        if m:
+            params.append(cypher.Param(m.group(1), m.group(2), m.group(3), m.group(4).strip()))
+    return params
+
+
+def _resolve(text, file, named, engine):
+    """(cypher text, declared params) from exactly one of the three sources."""
+    import cypher
+
+    given = [x for x in (text, file, named) if x]
+    if len(given) != 1:
+        raise UserError("give exactly one of: a CYPHER text, --file FILE, --named NAME",
+                        fix='citynet query -w ws "MATCH (c:City) RETURN count(*)"  or  --named top_partners')
+    if named:
+        lib = cypher.library()
+        if named not in lib:
+            raise UserError(f"no library query named {named!r}", fix=f"one of: {', '.join(lib)} (citynet query --list)")
+        header = lib[named].params
+        return lib[named].text(engine), header
+    if file:
+        path = Path(file)
+        specific = path.with_name(f"{path.name.removesuffix('.cypher')}.{engine}.cypher")
+        if path.suffix == ".cypher" and path.name.count(".") == 1 and specific.exists():
+            path = specific
+        if not path.exists():
+            raise UserError(f"{file}: no such file", fix="give the path of a .cypher file")
+        body = path.read_text(encoding="utf-8")
+        header = _header_params(body)
+        if not header and path != Path(file):
+            header = _header_params(Path(file).read_text(encoding="utf-8"))
+        return body, header
+    return text, []
+
+
+def jsonable(v):
+    if v is None:
+        return None
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    if isinstance(v, dt.datetime | dt.date | dt.time):
+        return v.isoformat()
+    if hasattr(v, "iso_format"):  # neo4j temporal types
+        return v.iso_format()
+    if hasattr(v, "item") and not isinstance(v, list | dict | str):
+        try:
+            return v.item()
+        except (ValueError, AttributeError):
+            pass
+    if hasattr(v, "tolist"):
+        return jsonable(v.tolist())
+    if isinstance(v, list | tuple):
+        return [jsonable(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): jsonable(x) for k, x in v.items()}
+    try:  # neo4j Node / Relationship / Path
+        from neo4j.graph import Node, Path, Relationship
+
+        if isinstance(v, Node | Relationship):
+            return {k: jsonable(x) for k, x in dict(v).items()}
+        if isinstance(v, Path):
+            return [jsonable(n) for n in v.nodes]
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        import pandas as pd
+
+        if v is pd.NA or v is pd.NaT:
+            return None
+    except ImportError:  # pragma: no cover
+        pass
+    return v
+
+
+def rows_of(df) -> list[dict]:
+    return [{str(k): jsonable(v) for k, v in zip(df.columns, row, strict=True)} for row in df.itertuples(index=False)]
+
+
+@click.command(
+    "query",
+    epilog="""\b
+Examples:
+  citynet query -w ws "MATCH (c:City) RETURN count(*) AS cities"
+  citynet query -w ws "MATCH (c:City {city_code: \\$code}) RETURN c.name_zh" --param code:str=320100
+  citynet query -w ws --named top_partners --param city=320100 --param year=2015
+  citynet query -w ws --named shortest_path --param city_a=110000 --param city_b=440300 --param year=2018 --format json
+  citynet query -w ws --file cypher/queries/partner_churn.cypher --param city=320100 --param year_a=2014 --param year_b=2015 --format csv
+  citynet query -w ws --write "MATCH (c:City {city_code: '320100'}) SET c.note = 'x'"
+  citynet query --list
+\b
+--param NAME=VALUE is typed: 5 int, 1.5 float, true/false bool, null, [1,2] or {"a":1} JSON,
+"text" or text string; force a type with NAME:str=..., NAME:int=..., NAME:float=..., NAME:bool=...,
+NAME:json=... (library queries declare their parameter types). Values are always sent as query
+parameters, never pasted into the Cypher text. Without --write, write clauses are refused by the
+engine (Neo4j: read-access sessions; LadybugDB: a read-only database).""",
+)
+@workspace_option()
+@click.argument("text", required=False)
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="A query parameter (repeatable).")
+@click.option("--file", "file", type=click.Path(dir_okay=False), help="Read the query from a .cypher file.")
+@click.option("--named", help="Run a library query of cypher/queries (see --list).")
+@click.option("--list", "list_", is_flag=True, help="List the library queries and their parameters.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option("--write", is_flag=True, help="Allow write clauses (CREATE, MERGE, SET, DELETE, …).")
+@store_options
+def command(ws, text, params, file, named, list_, fmt, write, backend, uri, user, password):
+    """Run a Cypher query against the store (read-only unless --write)."""
+    import cypher
+
+    if list_:
+        for q in cypher.library().values():
+            click.echo(f"{q.name}: {q.description}")
+            for p in q.params:
+                default = f" (default {p.default})" if p.default else ""
+                click.echo(f"    {p.name} {p.type}{default}  {p.doc}")
+        return
+    engine = backend or ws.settings.get("store", {}).get("backend") or "embedded"
+    body, header = _resolve(text, file, named, engine)
+    declared = {p.name: TYPE_ALIASES.get(p.type.upper(), "str") for p in header}
+    values = parse_params(params, declared)
+    missing = []
+    for p in header:
+        if p.name in values:
+            continue
+        if p.default == "@network":
+            values[p.name] = network_filter(ws).key
+        elif p.default is not None:
+            values[p.name] = convert(p.default, declared[p.name], p.name)
+        else:
+            missing.append(p.name)
+    if missing:
+        raise UserError(f"missing parameters: {', '.join(missing)}",
+                        fix=" ".join(f"--param {m}=VALUE" for m in missing))
+    with open_ws_store(ws, backend, uri, user, password, read_only=not write) as store:
+        store.ensure_schema()
+        df = store.query(body, values, write=write)
+    if fmt == "json":
+        click.echo(json.dumps(rows_of(df), ensure_ascii=False, indent=2))
+    elif fmt == "csv":
+        df.to_csv(sys.stdout, index=False)
+    else:
+        _table(df)
+
+
+def _table(df) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(show_lines=False)
+    for c in df.columns:
+        t.add_column(str(c))
+    for row in rows_of(df):
+        t.add_row(*("" if v is None else json.dumps(v, ensure_ascii=False) if isinstance(v, list | dict) else str(v)
+                    for v in row.values()))
+    console = Console()
+    console.print(t)
+    console.print(f"{len(df)} row{'s' if len(df) != 1 else ''}", style="dim")

@@ -1,0 +1,317 @@
+"""Contract tests of the graph layer: the same tests on the embedded store (LadybugDB) and on a real
+Neo4j 5.26 server started by the test session (tests/conftest.py). The stores' projections and
+city-year counts must equal the pandas computation of graph/reference.py."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import cypher
+from bench.canonical_synth import synth_tables, write_tables
+from citynet.errors import StoreError
+from citynet.workspace import Workspace
+from graph.network_filter import NetworkFilter
+from graph.reference import reference_city_edges, reference_city_year_counts
+from graph.store import GraphStore, open_store
+from graph.tables import clean, entity_rows
+
+BACKENDS = ["embedded", pytest.param("neo4j", marks=pytest.mark.neo4j)]
+FILTERS = [
+    NetworkFilter(),
+    NetworkFilter(green="all", kind="all"),
+    NetworkFilter(green="y02", kind="all", granted_only=True),
+    NetworkFilter(green="all", kind="invention", year_basis="grant"),
+]
+
+
+# -- data ------------------------------------------------------------------------------------------
+def hand_tables() -> dict[str, pd.DataFrame]:
+    """Four cities in two provinces, five patents; numbers checked by hand in test_hand_numbers."""
+    cities = pd.DataFrame({
+        "city_code": ["320100", "320500", "310000", "110000"],
+        "name_zh": ["南京市", "苏州市", "上海市", "北京市"],
+        "short_name": ["南京", "苏州", "上海", "北京"],
+        "province_code": ["320000", "320000", "310000", "110000"],
+        "province_zh": ["江苏省", "江苏省", "上海市", "北京市"],
+        "lon": [118.8, 120.6, 121.5, 116.4], "lat": [32.1, 31.3, 31.2, 39.9],
+        "tier": ["2", "2", "1", "1"], "region": ["east"] * 4,
+    })
+    applicants = pd.DataFrame({
+        "applicant_id": ["a1", "a2", "a3", "a4", "a5"],
+        "name": ["南京大学", "苏州公司", "上海公司", "北京研究院", "某个人"],
+        "kind": ["university", "firm", "firm", "institute", "individual"],
+        "country": ["CN"] * 5,
+        "city_code": ["320100", "320500", "310000", "110000", None],
+        "province_code": ["320000", "320000", "310000", "110000", None],
+        "located_by": ["address", "address", "name", "address", "unresolved"],
+    })
+    d = dt.date
+    patents = pd.DataFrame({
+        "patent_id": ["p1", "p2", "p3", "p4", "p5"],
+        "app_date": [d(2015, 1, 1), d(2015, 2, 1), d(2015, 3, 1), d(2016, 1, 1), d(2016, 5, 1)],
+        "app_year": [2015, 2015, 2015, 2016, 2016],
+        "pub_number": ["CN1A", "CN2A", "CN3A", "CN4A", "CN5A"],
+        "grant_date": [d(2017, 1, 1), None, d(2018, 1, 1), None, None],
+        "granted": [True, False, True, False, False],
+        "patent_kind": ["invention", "invention", "utility", "invention", "invention"],
+        "ipc_main": ["H01M"] * 5, "ipc": [["H01M"]] * 5, "cpc": [[], [], ["Y02E"], [], []],
+        "green": [True, True, True, True, False], "green_topics": [["energy"]] * 5,
+        "y02": [False, False, True, False, False], "title": ["t"] * 5,
+    })
+    patent_applicants = pd.DataFrame({
+        "patent_id": ["p1", "p1", "p1", "p2", "p2", "p3", "p3", "p4", "p4", "p5"],
+        "applicant_id": ["a1", "a2", "a3", "a1", "a4", "a2", "a3", "a1", "a5", "a1"],
+        "seq": [1, 2, 3, 1, 2, 1, 2, 1, 2, 1],
+        "city_code": ["320100", "320500", "310000", "320100", "110000", "320500", "310000", "320100", None, "320100"],
+    })
+    transfers = pd.DataFrame({
+        "transfer_id": ["t1", "t2", "t3", "t4"],
+        "patent_id": ["p1", "p2", "p4", "p5"],
+        "date": [d(2016, 1, 1), d(2016, 2, 1), d(2017, 1, 1), d(2017, 1, 1)],
+        "year": [2016, 2016, 2017, 2017],
+        "from_applicant_id": ["a1", "a1", "a1", "a1"],
+        "to_applicant_id": ["a2", "a3", "a1", "a4"],
+        "from_city": ["320100", "320100", "320100", "320100"],
+        "to_city": ["320500", "310000", "320100", "110000"],
+    })
+    citations = pd.DataFrame({
+        "citing_patent_id": ["p4", "p4", "p4", "p2"],
+        "cited_ref": ["CN1A", "US123", "CN9Z", "CN1A"],
+        "cited_patent_id": ["p1", None, None, "p1"],
+        "foreign": [False, True, False, False],
+    })
+    return {"cities": cities, "applicants": applicants, "patents": patents, "patent_applicants": patent_applicants,
+            "transfers": transfers, "citations": citations}
+
+
+def small_synth(seed: int = 7) -> dict[str, pd.DataFrame]:
+    return synth_tables(500, seed=seed, years=(2010, 2013), n_cities=25)
+
+
+# -- fixtures --------------------------------------------------------------------------------------
+def _workspace(tmp_path: Path, backend: str, server=None) -> Workspace:
+    ws = Workspace.open(tmp_path, create=True)
+    ws.settings["store"]["backend"] = backend
+    if server is not None:
+        ws.settings["store"].update(uri=server.uri, user=server.user, password=server.password)
+    return ws
+
+
+@pytest.fixture(params=BACKENDS)
+def ws(request, tmp_path) -> Workspace:
+    server = request.getfixturevalue("neo4j_clean") if request.param == "neo4j" else None
+    return _workspace(tmp_path, request.param, server)
+
+
+@pytest.fixture
+def store(ws):
+    s = open_store(ws)
+    yield s
+    s.close()
+
+
+def load_tables(store: GraphStore, tables: dict, folder: Path) -> dict:
+    write_tables(tables, folder)
+    return store.load(folder)
+
+
+# -- tests -----------------------------------------------------------------------------------------
+def test_interface(store):
+    assert isinstance(store, GraphStore)
+    assert store.backend in ("embedded", "neo4j")
+
+
+def test_load_counts(store, tmp_path):
+    tables = small_synth()
+    counts = load_tables(store, tables, tmp_path / "canonical")
+    rows = entity_rows(clean({k: v.copy() for k, v in tables.items()}))
+    in_store = store.counts()
+    for name, frame in rows.items():
+        assert counts[name] == {"rows": len(frame), "new": len(frame), "changed": 0}
+        assert in_store.get(name, 0) == len(frame), name
+    got = store.query("MATCH (p:Patent) WHERE p.patent_id = $id RETURN p.patent_id AS patent_id, p.app_year AS app_year",
+                      {"id": tables["patents"]["patent_id"].iloc[0]})
+    assert got["app_year"].iloc[0] == tables["patents"]["app_year"].iloc[0]
+    got = store.query("MATCH (c:City {city_code: $c}) RETURN c.name_zh AS n", {"c": tables["cities"]["city_code"].iloc[0]})
+    assert got["n"].iloc[0] == tables["cities"]["name_zh"].iloc[0]
+
+
+def test_hand_numbers(store, tmp_path):
+    tables = hand_tables()
+    load_tables(store, tables, tmp_path / "canonical")
+    flt = NetworkFilter()  # invention, WIPO green, all
+    store.build_projections(flt)
+    e = store.city_edges(flt)
+    collab = {(r.year, r.src, r.dst): r.weight for r in e[e.network == "collab"].itertuples()}
+    # p1: 320100, 320500, 310000 -> three pairs; p2: 320100-110000; p3 is utility; p4 has one located city
+    assert collab == {(2015, "310000", "320100"): 1, (2015, "310000", "320500"): 1, (2015, "320100", "320500"): 1,
+                      (2015, "110000", "320100"): 1}
+    transfer = {(r.year, r.src, r.dst): r.weight for r in e[e.network == "transfer"].itertuples()}
+    assert transfer == {(2016, "320100", "320500"): 1, (2016, "320100", "310000"): 1}  # p5 is not green; t3 is local
+    citation = {(r.year, r.src, r.dst): r.weight for r in e[e.network == "citation"].itertuples()}
+    # p2 (320100, 110000) cites p1 (320100, 320500, 310000); p4 (320100) cites p1
+    assert citation == {(2015, "320500", "320100"): 1, (2015, "310000", "320100"): 1,
+                        (2015, "320500", "110000"): 1, (2015, "310000", "110000"): 1, (2015, "320100", "110000"): 1,
+                        (2016, "320500", "320100"): 1, (2016, "310000", "320100"): 1}
+    c = store.city_year_counts(flt).set_index(["city_code", "year"])
+    nj15 = c.loc[("320100", 2015)]
+    assert nj15["green_patents"] == 2 and nj15["collab_patents"] == 2 and nj15["collab_patents_intraprov"] == 1
+    assert nj15["citations_made"] == 1 and nj15["citations_received"] == 1
+    nj16 = c.loc[("320100", 2016)]
+    assert nj16["green_patents"] == 1 and nj16["citations_made"] == 3 and nj16["citations_foreign"] == 1
+    assert nj16["transfers_out"] == 2 and nj16["transfers_intraprov"] == 1 and nj16["citations_received"] == 1
+    assert c.loc[("320500", 2016), "transfers_in"] == 1
+    assert ("320100", 2017) in c.index and c.loc[("320100", 2017), "transfers_local"] == 1
+
+
+@pytest.mark.parametrize("flt", FILTERS, ids=lambda f: f.key)
+def test_projections_equal_reference(store, tmp_path, flt):
+    tables = small_synth()
+    load_tables(store, tables, tmp_path / "canonical")
+    store.build_projections(flt)
+    pd.testing.assert_frame_equal(store.city_edges(flt), reference_city_edges(tables, flt))
+    pd.testing.assert_frame_equal(store.city_year_counts(flt), reference_city_year_counts(tables, flt))
+    years = [2011, 2012]
+    pd.testing.assert_frame_equal(store.city_edges(flt, years), reference_city_edges(tables, flt, years))
+    pd.testing.assert_frame_equal(store.city_year_counts(flt, years), reference_city_year_counts(tables, flt, years))
+
+
+def test_idempotent_reload(store, tmp_path):
+    tables = small_synth()
+    load_tables(store, tables, tmp_path / "canonical")
+    flt = NetworkFilter(green="all")
+    store.build_projections(flt)
+    before, edges = store.counts(), store.city_edges(flt)
+    again = store.load(tmp_path / "canonical")
+    assert all(c["new"] == 0 and c["changed"] == 0 for c in again.values())
+    store.build_projections(flt)
+    assert store.counts() == before
+    pd.testing.assert_frame_equal(store.city_edges(flt), edges)
+
+
+def test_incremental_year(store, tmp_path):
+    tables = small_synth()
+    flt = NetworkFilter(green="all", kind="all")
+    early_ids = set(tables["patents"].loc[tables["patents"]["app_year"] <= 2012, "patent_id"])
+    early = dict(tables)
+    early["patents"] = tables["patents"][tables["patents"]["patent_id"].isin(early_ids)]
+    early["patent_applicants"] = tables["patent_applicants"][tables["patent_applicants"]["patent_id"].isin(early_ids)]
+    early["transfers"] = tables["transfers"][tables["transfers"]["patent_id"].isin(early_ids)]
+    early["citations"] = tables["citations"][tables["citations"]["citing_patent_id"].isin(early_ids)]
+    load_tables(store, early, tmp_path / "early")
+    store.build_projections(flt)
+    old_edges = store.city_edges(flt, [2010, 2011])
+    counts = load_tables(store, tables, tmp_path / "full")
+    assert counts["Patent"]["new"] == len(tables["patents"]) - len(early_ids)
+    assert counts["Patent"]["changed"] == 0
+    store.build_projections(flt, [2013])  # only the new year
+    pd.testing.assert_frame_equal(store.city_edges(flt, [2010, 2011]), old_edges)
+    pd.testing.assert_frame_equal(store.city_edges(flt, [2013]), reference_city_edges(tables, flt, [2013]))
+    store.build_projections(flt)
+    pd.testing.assert_frame_equal(store.city_edges(flt), reference_city_edges(tables, flt))
+    pd.testing.assert_frame_equal(store.city_year_counts(flt), reference_city_year_counts(tables, flt))
+
+
+def test_changed_row_is_updated(store, tmp_path):
+    tables = hand_tables()
+    load_tables(store, tables, tmp_path / "v1")
+    tables["applicants"].loc[tables["applicants"]["applicant_id"] == "a4", "city_code"] = "310000"
+    pa_ = tables["patent_applicants"]
+    pa_.loc[pa_["applicant_id"] == "a4", "city_code"] = "310000"
+    counts = load_tables(store, tables, tmp_path / "v2")
+    assert counts["Applicant"]["changed"] == 1 and counts["LOCATED_IN"]["changed"] == 1
+    assert counts["APPLIED"]["changed"] == 1 and counts["Patent"]["changed"] == 0
+    got = store.query("MATCH (a:Applicant {applicant_id: 'a4'})-[:LOCATED_IN]->(c:City) RETURN c.city_code AS c")
+    assert got["c"].tolist() == ["310000"]
+    flt = NetworkFilter()
+    store.build_projections(flt)
+    pd.testing.assert_frame_equal(store.city_edges(flt), reference_city_edges(tables, flt))
+
+
+def test_city_edges_builds_missing_projections(store, tmp_path):
+    tables = hand_tables()
+    load_tables(store, tables, tmp_path / "canonical")
+    flt = NetworkFilter(green="all", kind="all")
+    pd.testing.assert_frame_equal(store.city_edges(flt), reference_city_edges(tables, flt))
+
+
+def test_injection_through_parameters_is_inert(store, tmp_path):
+    load_tables(store, hand_tables(), tmp_path / "canonical")
+    before = store.counts()
+    attacks = [
+        "320100' OR 1=1 //",
+        "320100\"}) MATCH (n) DETACH DELETE n //",
+        "x'}) DETACH DELETE c WITH 1 AS x MATCH (c:City {city_code:'320100",
+        "$city",
+    ]
+    for bad in attacks:
+        got = store.query(cypher.text("queries/top_partners", store.backend),
+                          {"city": bad, "year": 2015, "limit": 10, "network": "invention.wipo.all"})
+        assert got.empty
+        got = store.query("MATCH (c:City) WHERE c.city_code = $city RETURN c.city_code AS c", {"city": bad})
+        assert got.empty
+    assert store.counts() == before
+
+
+def test_read_only_refusal(store, tmp_path):
+    load_tables(store, hand_tables(), tmp_path / "canonical")
+    before = store.counts()
+    for q in ("CREATE (:City {city_code: '999999'})", "MATCH (c:City) SET c.name_zh = 'x'",
+              "MATCH (c:City) DETACH DELETE c", "MERGE (c:City {city_code: '999998'})"):
+        with pytest.raises(StoreError) as err:
+            store.query(q)
+        assert "write" in (err.value.message + (err.value.fix or "")).lower()
+    assert store.counts() == before
+    store.query("CREATE (:City {city_code: '999999'})", write=True)
+    assert store.counts()["City"] == before["City"] + 1
+
+
+def test_engine_read_only_mode(ws, tmp_path):
+    with open_store(ws) as s:
+        load_tables(s, hand_tables(), tmp_path / "canonical")
+    with open_store(ws, read_only=True) as ro:
+        ro.ensure_schema()
+        assert ro.query("MATCH (c:City) RETURN count(*) AS n")["n"].iloc[0] == 4
+        with pytest.raises(StoreError):
+            # a write that the keyword check would not catch: refused by the engine itself
+            ro.query("MATCH (c:City) SET c.name_zh = 'x'", write=False)
+        with pytest.raises(StoreError):
+            ro.query("MATCH (c:City) SET c.name_zh = 'x'", write=True)
+
+
+def test_older_schema_version_refused(store, tmp_path):
+    load_tables(store, hand_tables(), tmp_path / "canonical")
+    store.query("MATCH (m:Meta {key: 'schema_version'}) SET m.value = '0'", write=True)
+    with pytest.raises(StoreError) as err:
+        store.ensure_schema()
+    assert "schema version 0" in err.value.message and "--rebuild" in err.value.fix
+    store.clear()
+    store.ensure_schema()
+    assert store.counts() == {"Meta": 1}
+
+
+def test_syntax_error_has_position(store):
+    store.ensure_schema()
+    with pytest.raises(StoreError) as err:
+        store.query("MATCH (c:City RETURN c")
+    assert "MATCH (c:City RETURN c" in err.value.message
+    assert "line" in err.value.message.lower() or "offset" in err.value.message.lower()
+
+
+def test_write_city_year(store, tmp_path):
+    load_tables(store, hand_tables(), tmp_path / "canonical")
+    panel = pd.DataFrame({"city_code": ["320100", "320500"], "year": [2015, 2015],
+                          "green_patents": [2, 1], "collab_degree": [0.5, 0.25]})
+    store.write_city_year(panel, "invention.wipo.all")
+    panel["green_patents"] = [3, 1]
+    store.write_city_year(panel, "invention.wipo.all")
+    got = store.query(
+        "MATCH (y:CityYear)-[:OF_CITY]->(c:City) WHERE y.network = $n "
+        "RETURN c.city_code AS city_code, y.year AS year, y.green_patents AS g, y.collab_degree AS d ORDER BY city_code",
+        {"n": "invention.wipo.all"})
+    assert got["city_code"].tolist() == ["320100", "320500"]
+    assert got["g"].tolist() == [3, 1] and got["d"].tolist() == [0.5, 0.25]
