@@ -148,3 +148,56 @@ def test_graph_summary(und, dig):
         assert s["clustering"] == pytest.approx(nx.transitivity(U), abs=TOL)
         k = np.mean([d for _, d in (G.out_degree() if directed else G.degree())])
         assert s["mean_degree"] == pytest.approx(k, abs=TOL)
+
+
+def test_city_year_columns_equal_networkx_by_city_code():
+    """The panel puts each measure on the right city and year (random two-year tables, codes shuffled)."""
+    import pandas as pd
+
+    from metrics.panels import city_year_panel
+
+    rng = np.random.default_rng(11)
+    codes = city_set().cities["city_code"].to_numpy()
+    active = rng.permutation(codes)[:150]
+    frames = []
+    for net in ("collab", "transfer"):
+        for y in (2015, 2016):
+            a, b = rng.choice(active, 500), rng.choice(active, 500)
+            frames.append(pd.DataFrame({"network": net, "year": y, "src": a, "dst": b,
+                                        "weight": rng.integers(1, 8, 500)}))
+    edges = pd.concat(frames, ignore_index=True)  # duplicates and self-loops included on purpose
+    panel = city_year_panel(edges, None, city_set().cities, [2015, 2016]).set_index(["year", "city_code"])
+    for y in (2015, 2016):
+        for net, directed in (("collab", False), ("transfer", True)):
+            sub = edges[(edges["network"] == net) & (edges["year"] == y) & (edges["src"] != edges["dst"])]
+            G = nx.DiGraph() if directed else nx.Graph()
+            G.add_nodes_from(codes)
+            for s, d, w in zip(sub["src"], sub["dst"], sub["weight"], strict=True):
+                if G.has_edge(s, d):
+                    G[s][d]["weight"] += int(w)
+                else:
+                    G.add_edge(s, d, weight=int(w))
+            p = panel.loc[y]
+
+            def check(col, ref, p=p):
+                np.testing.assert_allclose(p.loc[codes, col].to_numpy(dtype=float),
+                                           np.array([ref[c] for c in codes], dtype=float), atol=TOL, equal_nan=True)
+
+            if directed:
+                check("transfer_outdegree", nx.out_degree_centrality(G))
+                check("transfer_indegree", nx.in_degree_centrality(G))
+                check("transfer_betweenness", nx.betweenness_centrality(G))
+                check("transfer_pagerank", nx.pagerank(G, weight="weight", tol=1e-15, max_iter=100_000))
+                check("transfer_partners_out", dict(G.out_degree()))
+                check("transfer_intensity_out", {c: (G.out_degree(c, weight="weight") / G.out_degree(c))
+                                                 if G.out_degree(c) else 0.0 for c in codes})
+            else:
+                check("collab_degree", nx.degree_centrality(G))
+                check("collab_betweenness", nx.betweenness_centrality(G))
+                check("collab_harmonic", {c: v / (N - 1) for c, v in nx.harmonic_centrality(G).items()})
+                check("collab_pagerank", nx.pagerank(G, weight="weight", tol=1e-15, max_iter=100_000))
+                check("collab_clustering", nx.clustering(G))
+                check("collab_coreness", nx.core_number(G))
+                check("collab_constraint", nx.constraint(G, weight="weight"))
+                check("collab_intensity", {c: (G.degree(c, weight="weight") / G.degree(c)) if G.degree(c) else 0.0
+                                           for c in codes})
