@@ -87,7 +87,7 @@ def three_sls(
     """
     if not isinstance(equations, dict):
         equations = {f"eq{i + 1}": e for i, e in enumerate(equations)}
-    fe_list = [f.strip() for f in (fe.split("+") if isinstance(fe, str) else (fe or [])) if f.strip()]
+    fe_list = [f.strip() for f in (fe.split("+") if isinstance(fe, str) else (fe or [])) if f.strip() not in ("", "none")]
     df = panel
     specs = []
     for key, fml in equations.items():

@@ -1,0 +1,256 @@
+"""``SPEC.toml``: several models → tables (Markdown, LaTeX, CSV, HTML) and figures under results/.
+
+Format (see ``examples/README.md`` for the full reference)::
+
+    [spec]
+    name = "p001_table3"            # output stem: results/p001_table3.{md,tex,csv,html}
+    title = "Table 3 …"
+    panel = "city-year"             # or "dyad-year"
+    vcov = "cluster:city_code"      # default for every model; "hc1", "iid", "cluster:VAR"
+    labels = { l1_collab_degree = "DC(t-1)" }
+    stats = ["kp_rk_f"]             # extra rows from FitResult.stats
+    keep = ["l1_collab_degree"]     # optional coefficient order / selection
+
+    [panel_options]                 # how the analysis panel is assembled
+    low_carbon_coding = "announce"  # announce | source | effective
+    derive = { diff = "(citations_made + citations_received) / population * 10000" }  # pandas eval
+    winsor = { columns = ["gdp_per_capita"], p = 0.01 }
+
+    [sample]                        # default sample of every model
+    years = [2006, 2020]
+    drop_municipalities = false
+    regions = ["east", "central"]
+    exclude_years = [2020]
+    query = "gdp_per_capita > 0"
+
+    [[models]]                      # one column each, in order
+    name = "(1)"
+    kind = "fit"                    # fit | did | event_study | placebo | psm_did | cs | gardner | 3sls | gravity
+    formula = "ln_collab_patents ~ l1_collab_degree | city_code + year"
+    model = "ols"                   # ols | ppml | 2sls
+    vcov = "hc1"                    # overrides [spec].vcov
+    sample = { drop_municipalities = true }   # merged over [sample]
+
+Several tables in one file: ``[[tables]]`` entries, each with its own ``name``, ``title`` and
+``[[tables.models]]``. Kinds other than ``fit`` take their own keys (``y``, ``treat``,
+``controls``, ``leads``, ``lags``, ``n``, ``covariates``, ``caliper``, ``equations``, ``fe``, ``x``)
+and add figures (event study, placebo) or side tables (PSM balance) named after the model.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis.results import FitResult
+from analysis.tables import Table, regression_table
+from citynet.errors import AnalysisError
+
+log = logging.getLogger(__name__)
+
+KINDS = ("fit", "did", "event_study", "placebo", "psm_did", "cs", "gardner", "3sls", "gravity")
+_SAMPLE_KEYS = {"years", "drop_municipalities", "regions", "tiers", "exclude_years", "query"}
+
+
+@dataclass
+class SpecOutput:
+    tables: dict[str, Table] = field(default_factory=dict)
+    results: dict[str, list[FitResult]] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
+
+
+def load_spec(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.exists():
+        raise AnalysisError(f"spec file {path} does not exist", fix="pass the path of a SPEC.toml")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise AnalysisError(f"{path}: {exc}", fix="correct the TOML syntax at that line") from exc
+
+
+def load_panels(ws, spec_panel_opts: dict | None = None) -> Callable[[str], pd.DataFrame]:
+    """A cached loader: ``city-year`` (metrics ⋈ covariates ⋈ policies) or ``dyad-year``."""
+    from analysis.panel import assemble_panel, winsorize
+
+    cache: dict[str, pd.DataFrame] = {}
+    opts = dict(spec_panel_opts or {})
+
+    def get(name: str) -> pd.DataFrame:
+        key = name.replace("_", "-")
+        if key in cache:
+            return cache[key]
+        if key not in ("city-year", "dyad-year"):
+            raise AnalysisError(f"unknown panel {name!r}", fix="use city-year or dyad-year")
+        path = ws.require(ws.panel(key), "metrics")
+        df = pd.read_parquet(path)
+        if key == "city-year":
+            cov_path = ws.canonical / "covariates.parquet"
+            cov = pd.read_parquet(cov_path) if cov_path.exists() else None
+            coding = opts.get("low_carbon_coding", ws.settings.get("analysis", {}).get("low_carbon_coding", "announce"))
+            df, rep = assemble_panel(df, cov, low_carbon_coding=coding)
+            if cov is not None and rep.panel_rows_without_covariates:
+                log.info("covariates: %s", str(rep).replace("\n", "; "))
+            from analysis.panel import add_city_attributes
+
+            df = add_city_attributes(df)
+            for new, expr in opts.get("derive", {}).items():
+                try:
+                    df[new] = df.eval(expr)
+                except Exception as exc:
+                    raise AnalysisError(f"panel_options.derive.{new} = {expr!r} failed: {exc}",
+                                        fix=f"columns: {', '.join(map(str, df.columns))}") from exc
+            if opts.get("winsor"):
+                df = winsorize(df, **opts["winsor"])
+        else:
+            if "log_distance" not in df.columns and "distance_km" in df.columns:
+                df["log_distance"] = np.log(df["distance_km"].astype(float).clip(lower=1e-9))
+        cache[key] = df
+        return df
+
+    return get
+
+
+def _sample(df: pd.DataFrame, s: dict | None) -> pd.DataFrame:
+    from analysis.panel import filter_sample
+
+    if not s:
+        return df
+    bad = set(s) - _SAMPLE_KEYS
+    if bad:
+        raise AnalysisError(f"unknown sample key(s) {sorted(bad)}", fix=f"use {', '.join(sorted(_SAMPLE_KEYS))}")
+    if "city_code" not in df.columns:
+        df2 = df
+        if s.get("years"):
+            y = s["years"]
+            df2 = df2[df2["year"].between(y[0], y[-1])]
+        if s.get("query"):
+            df2 = df2.query(s["query"])
+        return df2
+    return filter_sample(df, **s)
+
+
+def _run_model(m: dict, get_panel, defaults: dict, out_dir: Path, files: list[str]) -> list[FitResult]:
+    from analysis import did as D
+    from analysis.estimators import fit, gravity
+    from analysis.system import three_sls
+
+    kind = m.get("kind", "fit")
+    if kind not in KINDS:
+        raise AnalysisError(f"model {m.get('name')!r}: unknown kind {kind!r}", fix=f"use one of {', '.join(KINDS)}")
+    panel_name = m.get("panel", defaults.get("panel", "city-year"))
+    if kind == "gravity":
+        panel_name = m.get("panel", "dyad-year")
+    sample = {**defaults.get("sample", {}), **m.get("sample", {})}
+    df = _sample(get_panel(panel_name), sample)
+    vcov = m.get("vcov", defaults.get("vcov"))
+    name = m.get("name")
+    fe = m.get("fe", "city_code + year")
+    ctrl = m.get("controls", [])
+    if kind == "fit":
+        if "formula" not in m:
+            raise AnalysisError(f"model {name!r} has no formula", fix="add formula = \"y ~ x | city_code + year\"")
+        return [fit(df, m["formula"], model=m.get("model", "ols"), vcov=vcov, name=name)]
+    if kind == "did":
+        return [D.did(df, m["y"], m.get("treat", "low_carbon"), ctrl, fe=fe, vcov=vcov, model=m.get("model", "ols"),
+                      name=name)]
+    if kind == "event_study":
+        from analysis.figures import event_study_plot
+
+        es = D.event_study(df, m["y"], m.get("treat", "low_carbon"), m.get("cohort"), ctrl, m.get("leads", 5),
+                           m.get("lags", 5), fe=fe, vcov=vcov, name=name)
+        p = event_study_plot(es, out_dir / f"{_stem(name, 'event_study')}.png")
+        files.append(str(p))
+        csvp = out_dir / f"{_stem(name, 'event_study')}_coefficients.csv"
+        es.coefficients().to_csv(csvp, index=False)
+        files.append(str(csvp))
+        return [es.result]
+    if kind == "placebo":
+        from analysis.figures import placebo_plot
+
+        pl = D.placebo(df, m["y"], m.get("treat", "low_carbon"), m.get("cohort"), ctrl, n=m.get("n", 500),
+                       seed=m.get("seed", 0), fe=fe, vcov=vcov)
+        p = placebo_plot(pl, out_dir / f"{_stem(name, 'placebo')}.png")
+        jp = out_dir / f"{_stem(name, 'placebo')}.json"
+        jp.write_text(json.dumps(pl.summary(), indent=2), encoding="utf-8")
+        files += [str(p), str(jp)]
+        r = pl.real
+        r.stats["placebo_pvalue"] = pl.pvalue
+        r.name = name or r.name
+        return [r]
+    if kind == "psm_did":
+        out = D.psm_did(df, m["y"], m["covariates"], m.get("treat", "low_carbon"), m.get("cohort"),
+                        m.get("controls"), caliper=m.get("caliper"), seed=m.get("seed", 0), fe=fe, vcov=vcov)
+        bp = out_dir / f"{_stem(name, 'psm')}_balance.csv"
+        out.balance.to_csv(bp)
+        files.append(str(bp))
+        out.result.name = name or "PSM-DID"
+        return [out.result]
+    if kind == "cs":
+        cs = D.callaway_santanna(df, m["y"], m.get("treat", "low_carbon"), m.get("cohort"),
+                                 control=m.get("control", "never"), n_boot=m.get("n_boot", 199), seed=m.get("seed", 0))
+        cp = out_dir / f"{_stem(name, 'cs')}_att_gt.csv"
+        cs.att_gt.to_csv(cp, index=False)
+        files.append(str(cp))
+        cs.simple.name = name or cs.simple.name
+        return [cs.simple]
+    if kind == "gardner":
+        return [D.gardner_did(df, m["y"], m.get("treat", "low_carbon"), ctrl, n_boot=m.get("n_boot", 99))]
+    if kind == "3sls":
+        sysres = three_sls(df, m["equations"], fe=m.get("fe", "city_code + year"),
+                           vcov=m.get("vcov", "unadjusted"), names=m.get("names"))
+        return sysres.results
+    if kind == "gravity":
+        return [gravity(df, m.get("y", "collab"), m.get("x", ["log_distance"]),
+                        fe=m.get("fe", "origin_year + dest_year"), vcov=m.get("vcov"), name=name)]
+    raise AssertionError(kind)
+
+
+def _stem(name: str | None, kind: str) -> str:
+    import re
+
+    base = re.sub(r"[^\w\-]+", "_", name or kind).strip("_") or kind
+    return base
+
+
+def run_spec(spec: dict[str, Any] | str | Path, ws, out_dir: Path | None = None) -> SpecOutput:
+    """Run every model of a spec; write tables (md, tex, csv, html), figures and side tables."""
+    if not isinstance(spec, dict):
+        spec = load_spec(spec)
+    head = spec.get("spec", {})
+    out_dir = Path(out_dir or ws.results)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    get_panel = load_panels(ws, spec.get("panel_options"))
+    tables = spec.get("tables") or [{**head, "models": spec.get("models", [])}]
+    out = SpecOutput()
+    for tab in tables:
+        tname = tab.get("name") or head.get("name") or "table"
+        defaults = {"panel": tab.get("panel", head.get("panel", "city-year")),
+                    "vcov": tab.get("vcov", head.get("vcov")),
+                    "sample": {**spec.get("sample", {}), **tab.get("sample", {})}}
+        models = tab.get("models", [])
+        if not models:
+            raise AnalysisError(f"table {tname!r} has no models", fix="add [[models]] entries")
+        results: list[FitResult] = []
+        for m in models:
+            results += _run_model(m, get_panel, defaults, out_dir, out.files)
+        labels = {**head.get("labels", {}), **tab.get("labels", {})}
+        t = regression_table(results, labels=labels, keep=tab.get("keep", head.get("keep")),
+                             drop=tab.get("drop", head.get("drop", [])), stats=tab.get("stats", head.get("stats", [])),
+                             title=tab.get("title", head.get("title")), digits=tab.get("digits", 3))
+        out.files += t.write(str(out_dir / tname))
+        jp = out_dir / f"{tname}.json"
+        jp.write_text(json.dumps([r.to_json() | {"name": r.name} for r in results], indent=2, default=float),
+                      encoding="utf-8")
+        out.files.append(str(jp))
+        out.tables[tname] = t
+        out.results[tname] = results
+    return out

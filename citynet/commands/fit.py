@@ -1,0 +1,73 @@
+"""``citynet fit``: one model from a formula (table or JSON), or a table of models from a SPEC.toml."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from citynet.commands.common import is_quiet, workspace_option
+from citynet.errors import UserError
+
+
+@click.command("fit")
+@workspace_option()
+@click.argument("spec", required=False, type=click.Path(dir_okay=False))
+@click.option("--formula", "-f", help='fixest syntax, e.g. "ln_collab_patents ~ l1_collab_degree | city_code + year"; '
+                                      'IV: "y ~ exog | fe | endog ~ instr". ln_X = ln(1+X), l1_X = X at t-1.')
+@click.option("--model", "-m", type=click.Choice(["ols", "ppml", "2sls"]), default="ols", show_default=True)
+@click.option("--panel", "panel_name", type=click.Choice(["city-year", "dyad-year"]), default="city-year",
+              show_default=True)
+@click.option("--cluster", help="Cluster standard errors by this column (default: city_code on the city-year "
+                                "panel; city pair on the dyad-year panel).")
+@click.option("--vcov", type=click.Choice(["hc1", "iid"]), help="Robust (HC1) or classical standard errors instead.")
+@click.option("--sample", help='A pandas query restricting the sample, e.g. "year >= 2010".')
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (DESIGN §6).")
+@click.option("--out", type=click.Path(file_okay=False), help="Folder for a SPEC's outputs (default: WS/results).")
+@click.pass_context
+def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, as_json, out):
+    """Fit a model from --formula, or run a SPEC.toml of several models into results/."""
+    if bool(spec) == bool(formula):
+        raise UserError("give either --formula or a SPEC.toml file (not both, not neither)",
+                        fix='citynet fit -w WS --formula "y ~ x | city_code + year"  or  citynet fit -w WS spec.toml')
+    if cluster and vcov:
+        raise UserError("--cluster and --vcov exclude each other", fix="pick one kind of standard errors")
+    if spec:
+        from pathlib import Path
+
+        from analysis.spec import run_spec
+
+        res = run_spec(spec, ws, Path(out) if out else None)
+        if as_json:
+            click.echo(json.dumps({k: [r.to_json() | {"name": r.name} for r in v] for k, v in res.results.items()},
+                                  indent=2, default=float))
+            return
+        for name, t in res.tables.items():
+            if not is_quiet(ctx):
+                click.echo(t.to_markdown())
+            click.echo(f"wrote {name}.{{md,tex,csv,html,json}} to {Path(res.files[0]).parent}", err=True)
+        return
+    from analysis.estimators import fit, gravity, split_formula
+    from analysis.spec import load_panels
+    from analysis.tables import regression_table
+
+    df = load_panels(ws)(panel_name)
+    v = vcov or (f"cluster:{cluster}" if cluster else None)
+    if panel_name == "dyad-year":
+        parts = split_formula(formula)
+        fes = set(parts["fe"])
+        if model == "ppml" and fes and fes <= {"origin_year", "dest_year", "pair", "year"}:
+            from analysis.estimators import _terms
+
+            r = gravity(df, parts["depvar"], _terms(parts["rhs"]), fe=" + ".join(parts["fe"]), vcov=v)
+        else:
+            if v is None:
+                df = df.assign(pair=df["city_a"].astype(str) + "-" + df["city_b"].astype(str))
+                v = "cluster:pair"
+            r = fit(df, formula, model=model, vcov=v, sample=sample)
+    else:
+        r = fit(df, formula, model=model, vcov=v, sample=sample)
+    if as_json:
+        click.echo(json.dumps(r.to_json(), indent=2, default=float))
+    else:
+        click.echo(regression_table([r], stats=list(k for k in ("kp_rk_f", "first_stage_F") if k in r.stats)).to_markdown())

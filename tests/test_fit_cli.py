@@ -1,0 +1,149 @@
+"""``citynet fit`` on a small workspace built here with numpy (planted effects), and the example specs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from citynet.cli import cli
+from etl.cities import city_set
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def build_workspace(root: Path, n_city=80, years=range(2006, 2021), seed=0) -> Path:
+    rng = np.random.default_rng(seed)
+    cs = city_set().cities
+    codes = cs["city_code"].tolist()[:n_city]
+    years = np.array(list(years))
+    n = n_city * len(years)
+    df = pd.DataFrame({"city_code": np.repeat(codes, len(years)), "year": np.tile(years, n_city)})
+    a = np.repeat(rng.normal(0, 1, n_city), len(years))
+    g = np.tile(np.linspace(0, 1, len(years)), n_city)
+    cohort = np.repeat(rng.choice([2010, 2012, 2017, 9999], size=n_city, p=[0.2, 0.2, 0.2, 0.4]), len(years))
+    low_carbon = (df["year"].to_numpy() >= cohort).astype(int)
+    df["green_patents"] = rng.poisson(np.exp(2 + a + g + 0.3 * low_carbon))
+    for c in ("collab_patents", "collab_partners", "transfers_out", "transfers_in", "transfers_local",
+              "transfers_other", "transfer_partners_out", "citations_made", "citations_received", "collab_patents_intraprov",
+              "transfers_intraprov"):
+        df[c] = rng.poisson(np.exp(1 + 0.5 * a + 0.5 * g))
+    df["collab_intensity"] = df["collab_patents"] / df["collab_partners"].clip(lower=1)
+    df["transfer_intensity_out"] = df["transfers_out"] / df["transfer_partners_out"].clip(lower=1)
+    for c in ("collab_degree", "collab_betweenness", "transfer_outdegree", "transfer_indegree", "transfer_betweenness"):
+        df[c] = rng.uniform(0, 0.3, n)
+    for c in ("partners_continuing", "partners_new", "partners_exited", "citations_foreign"):
+        df[c] = rng.poisson(2, n)
+    (root / "metrics").mkdir(parents=True)
+    (root / "canonical").mkdir()
+    df.to_parquet(root / "metrics" / "city_year.parquet")
+    cov = pd.DataFrame({"city_code": df["city_code"], "year": df["year"],
+                        "gdp_per_capita": np.exp(10 + 0.3 * a + 0.05 * (df["year"] - 2006) + rng.normal(0, 0.1, n)),
+                        "population": np.exp(6 + 0.2 * a + rng.normal(0, 0.05, n)),
+                        "industry_share": rng.uniform(0.3, 0.6, n), "rd_intensity": rng.uniform(0.005, 0.03, n),
+                        "fdi": np.exp(rng.normal(3, 1, n)), "low_carbon": low_carbon})
+    cov.to_parquet(root / "canonical" / "covariates.parquet")
+    # dyad-year
+    c = cs.set_index("city_code").loc[codes]
+    ii, jj = np.triu_indices(n_city, 1)
+    from etl.cities import haversine_km
+
+    dist = haversine_km(c["lon"].to_numpy()[ii], c["lat"].to_numpy()[ii], c["lon"].to_numpy()[jj],
+                        c["lat"].to_numpy()[jj]) + 10
+    rows = []
+    for t in years[-3:]:
+        mu = np.exp(3 - 1.0 * (np.log(dist) - 6))
+        rows.append(pd.DataFrame({"city_a": np.array(codes)[ii], "city_b": np.array(codes)[jj], "year": t,
+                                  "collab": rng.poisson(mu), "transfer_ab": 0, "transfer_ba": 0, "citations_ab": 0,
+                                  "citations_ba": 0, "distance_km": dist, "same_province": 0}))
+    pd.concat(rows).to_parquet(root / "metrics" / "dyad_year.parquet")
+    return root
+
+
+@pytest.fixture(scope="module")
+def ws(tmp_path_factory):
+    return build_workspace(tmp_path_factory.mktemp("ws"))
+
+
+def run(args):
+    return CliRunner().invoke(cli, args, catch_exceptions=False, standalone_mode=False)
+
+
+def test_fit_formula_json(ws):
+    r = run(["fit", "-w", str(ws), "--formula", "green_patents ~ low_carbon | city_code + year", "--model", "ppml",
+             "--json"])
+    out = json.loads(r.output)
+    c = out["coefficients"]["low_carbon"]
+    assert out["nobs"] == 80 * 15
+    assert set(c) >= {"coef", "se", "ci_low", "ci_high", "pvalue"}
+    assert c["ci_low"] < 0.3 < c["ci_high"]
+
+
+def test_fit_formula_table_with_lags_and_cluster(ws):
+    r = run(["fit", "-w", str(ws), "--formula",
+             "ln_collab_patents ~ l1_collab_degree + L(ln1p(gdp_per_capita), 1) | city_code + year", "--vcov", "hc1"])
+    assert "l1_collab_degree" in r.output and "City FE" in r.output and "HC1" in r.output
+
+
+def test_fit_gravity_dyad_year(ws):
+    r = run(["fit", "-w", str(ws), "--panel", "dyad-year", "--model", "ppml", "--json",
+             "--formula", "collab ~ log_distance | origin_year + dest_year"])
+    c = json.loads(r.output)["coefficients"]["log_distance"]
+    assert c["ci_low"] < -1.0 < c["ci_high"]
+
+
+def test_fit_missing_column_error_lists_columns(ws):
+    from citynet.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["fit", "-w", str(ws), "--formula", "green_patents ~ nope | city_code + year"])
+    assert e.value.code == 5
+
+
+def test_fit_spec_writes_outputs(ws, tmp_path):
+    spec = tmp_path / "s.toml"
+    spec.write_text("""
+[spec]
+name = "mini"
+title = "Mini"
+vcov = "cluster:city_code"
+labels = { low_carbon = "Low-carbon pilot" }
+
+[sample]
+years = [2007, 2020]
+
+[[models]]
+name = "(1)"
+formula = "ln_green_patents ~ low_carbon | city_code + year"
+
+[[models]]
+name = "(2)"
+formula = "ln_green_patents ~ low_carbon + l1_ln_gdp_per_capita | city_code + year"
+sample = { drop_municipalities = true }
+
+[[models]]
+name = "ES"
+kind = "event_study"
+y = "ln_green_patents"
+leads = 3
+lags = 3
+""", encoding="utf-8")
+    out = tmp_path / "out"
+    r = run(["fit", "-w", str(ws), str(spec), "--out", str(out)])
+    assert "Low-carbon pilot" in r.output
+    for ext in ("md", "tex", "csv", "html", "json"):
+        assert (out / f"mini.{ext}").exists()
+    assert (out / "ES.png").exists()
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in EXAMPLES.glob("*.toml")))
+def test_examples_run(ws, tmp_path, name):
+    from analysis.spec import run_spec
+    from citynet.workspace import Workspace
+
+    res = run_spec(EXAMPLES / name, Workspace.open(ws), tmp_path)
+    assert res.tables and all(len(v) for v in res.results.values())
