@@ -441,7 +441,7 @@ def _verdict(hyps, matched, rejected) -> tuple:
 # could start inside the prefix and run past its end, and every street guard (R6) is settled within
 # it. Everything else — undecided, ambiguous, foreign, Latin, guarded — is read whole by
 # ``parse_address``. Both paths give identical results (``tests/test_address.py`` checks it).
-PREFIX_LEVELS = (4, 7, 10, 14)
+PREFIX_LEVELS = (3, 4, 7, 10, 14)
 _STREET_START = frozenset("东西南北中一二三四五六七八九十大胡路街道巷弄桥")
 _LEADING_SEP = re.compile(r"^[,，:：;；]+")
 
@@ -537,13 +537,15 @@ def _fast_cities(body: pa.Array, cons: np.ndarray, constraints: list[tuple[str |
         words = enc.dictionary.to_pylist()
         d_city = np.full(len(uniq), None, dtype=object)
         d_matched = np.full(len(uniq), None, dtype=object)
+        d_ok = np.zeros(len(uniq), dtype=bool)
         for i, u in enumerate(uniq.tolist()):
             prov, label = constraints[u % width]
             got = _prefix_city(words[u // width], prov)
             if got is not None:
+                d_ok[i] = True
                 d_city[i] = got[0]
                 d_matched[i] = label + got[1] if got[1] else label.rstrip("|")
-        hit = d_city[inv] != None  # noqa: E711  (element-wise on an object array)
+        hit = d_ok[inv]
         rows = todo[hit]
         city[rows] = d_city[inv[hit]]
         matched[rows] = d_matched[inv[hit]]
@@ -609,12 +611,14 @@ def parse_addresses(addresses: pd.Series, province_hint: pd.Series | None = None
     ph_idx = p_uniq % width - 1  # hint index of each distinct pair (-1: none)
     m = len(p_uniq)
 
-    hint_prov = [parsed[h][0] for h in ph_idx.tolist()]
-    hint_ctry = [parsed[h][1] for h in ph_idx.tolist()]
+    hint_prov_u = np.array([p for p, _ in parsed], dtype=object)
+    hint_ctry_u = np.array([c for _, c in parsed], dtype=object)
+    hint_prov = hint_prov_u[ph_idx]
+    hint_ctry = hint_ctry_u[ph_idx]
     city = np.full(m, None, dtype=object)
     matched = np.full(m, None, dtype=object)
     # the prefix path: mainland (or no) hint, address present
-    eligible = np.array([c in (None, "CN") for c in hint_ctry], dtype=bool) & (pa_idx >= 0)
+    eligible = np.array([c in (None, "CN") for c in hint_ctry_u], dtype=bool)[ph_idx] & (pa_idx >= 0)
     rows = np.flatnonzero(eligible)
     if len(rows):
         text = pc.utf8_ltrim_whitespace(a_uniq.take(pa.array(pa_idx[rows])))
@@ -627,23 +631,25 @@ def parse_addresses(addresses: pd.Series, province_hint: pd.Series | None = None
             for x in pp_enc.dictionary.to_pylist()
         ]
         pp_codes = pp_enc.indices.fill_null(-1).to_numpy(zero_copy_only=False)
-        provinces = sorted({p for p in [*pp_prov, *hint_prov] if p})
+        provinces = sorted({p for p in [*pp_prov, *hint_prov_u] if p})
         pos = {p: i for i, p in enumerate(provinces)}
         # constraint index: 0 none; 1 + i postal province i; 1 + P + i hint province i
         constraints = [(None, ""), *((p, "postal|") for p in provinces), *((p, "hint|") for p in provinces)]
         postal_c = np.array([1 + pos[p] if p else 0 for p in pp_prov] + [0], dtype="int64")[pp_codes]
-        hint_of_pair = np.array([1 + len(provinces) + pos[p] if p else 0 for p in hint_prov], dtype="int64")
-        hint_c = hint_of_pair[rows]
+        hint_c = np.array([1 + len(provinces) + pos[p] if p else 0 for p in hint_prov_u], dtype="int64")[
+            ph_idx[rows]
+        ]
         cons = np.where(hint_c > 0, hint_c, postal_c)
         fast_city, fast_matched = _fast_cities(body, cons, constraints)
         city[rows] = fast_city
         matched[rows] = fast_matched
-    decided = city != None  # noqa: E711
+    decided = pd.notna(city)
     province = np.full(m, None, dtype=object)
     country = np.full(m, None, dtype=object)
     status = np.full(m, None, dtype=object)
     if decided.any():
-        province[decided] = [c[:2] + "0000" for c in city[decided]]
+        prov_of_city = {c: c[:2] + "0000" for c in city_set().codes}
+        province[decided] = pd.Series(city[decided]).map(prov_of_city).to_numpy(dtype=object)
         country[decided] = "CN"
         status[decided] = "city"
     addr_list = a_uniq.to_pylist() + [None]  # [-1]: missing address
