@@ -6,7 +6,8 @@ t−1 changed), and leaves every other row of the existing panels untouched — 
 same panels as a full run over the same store.
 
 Panel years of a full run: ``[years] start..end`` of ``citynet.toml`` when both are set, otherwise
-every year from the first to the last year with data (gaps filled with zero rows).
+every year from the first to the last year with filtered patents (gaps filled with zero rows); edges
+of other years (e.g. transfers recorded after the last patent year) stay out of the panels.
 
 The filter is file-level metadata, not a column: each panel file carries, in its Parquet schema
 metadata under ``b"citynet"``, a JSON object ``{"network": "invention.wipo.all", "filter": {...},
@@ -125,8 +126,14 @@ def _parse_years_setting(ws) -> list[int] | None:
 
 
 def _data_years(edges: pd.DataFrame, counts: pd.DataFrame) -> list[int]:
-    ys = np.concatenate([edges["year"].to_numpy(dtype=np.int64) if len(edges) else np.zeros(0, np.int64),
-                         counts["year"].to_numpy(dtype=np.int64) if len(counts) else np.zeros(0, np.int64)])
+    """First to last year with filtered patents (``green_patents > 0``); transfers dated after the last
+    patent year do not extend the panel with years that have no patent data. Without patent counts:
+    the years of the edges."""
+    if len(counts) and "green_patents" in counts.columns and (counts["green_patents"] > 0).any():
+        ys = counts.loc[counts["green_patents"] > 0, "year"].to_numpy(dtype=np.int64)
+    else:
+        ys = np.concatenate([edges["year"].to_numpy(dtype=np.int64) if len(edges) else np.zeros(0, np.int64),
+                             counts["year"].to_numpy(dtype=np.int64) if len(counts) else np.zeros(0, np.int64)])
     if len(ys) == 0:
         return []
     return list(range(int(ys.min()), int(ys.max()) + 1))
@@ -283,14 +290,15 @@ def _merge(paths: dict[str, Path], new: Panels, row_years: list[int], churn_year
             for c in CHURN_COLUMNS:  # same rows (balanced panel): overwrite the three churn columns
                 k[c] = upd[c].reindex(k.index)
             keep = pd.concat([keep.loc[~sel], k.reset_index()[keep.columns]])
-        keys = {"city_year": ["year", "city_code"], "dyad_year": ["year", "city_a", "city_b"],
-                "network_year": ["network", "year"]}[name]
         df = pd.concat([keep.astype(fresh.dtypes.to_dict()), add], ignore_index=True)
+        # rows of one year are already in canonical order (city_code; city_a, city_b): a stable
+        # sort on the integer year (and the network for network_year) restores the full-run order
         if name == "network_year":
             order = {"collab": 0, "transfer": 1, "citation": 2}
-            df = df.sort_values(keys, key=lambda s: s.map(order) if s.name == "network" else s)
+            df = df.sort_values(["network", "year"], key=lambda s: s.map(order) if s.name == "network" else s,
+                                kind="stable")
         else:
-            df = df.sort_values(keys)
+            df = df.sort_values("year", kind="stable")
         out[name] = df.reset_index(drop=True)
     return Panels(**out)
 
