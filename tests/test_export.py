@@ -27,7 +27,7 @@ def ws(tmp_path_factory):
          ("transfer", 2011, SH, NJ, 4), ("citation", 2010, NJ, BJ, 1)],
         columns=["network", "year", "src", "dst", "weight"],
     )
-    c = pd.DataFrame({"city_code": [BJ, SH], "year": [2011, 2011], "green_patents": [7, 3]})
+    c = pd.DataFrame({"city_code": [BJ, SH, NJ], "year": [2011, 2011, 2010], "green_patents": [7, 3, 1]})
     run_metrics(w, NetworkFilter(green="y02"), store=TableStore(e, c))
     w.canonical.mkdir(parents=True, exist_ok=True)
     pd.DataFrame({"city_code": [BJ, SH], "year": np.array([2011, 2010], dtype="int16"),
