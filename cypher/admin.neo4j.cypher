@@ -1,6 +1,6 @@
 // Emptying a Neo4j store for `citynet load --rebuild` (schema-version change).
 // name: delete_all
-MATCH (n) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS;
+MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS;
 // name: constraints
 SHOW CONSTRAINTS YIELD name RETURN name;
 // name: indexes

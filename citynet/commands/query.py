@@ -105,8 +105,11 @@ def _resolve(text, file, named, engine):
             raise UserError(f"{file}: no such file", fix="give the path of a .cypher file")
         body = path.read_text(encoding="utf-8")
         header = _header_params(body)
-        if not header and path != Path(file):
+        if not header and path != Path(file) and Path(file).exists():
             header = _header_params(Path(file).read_text(encoding="utf-8"))
+        if not header:  # the engine-specific file of a library query: the header is in the other one
+            for other in path.parent.glob(f"{path.name.split('.')[0]}.*cypher"):
+                header = header or _header_params(other.read_text(encoding="utf-8"))
         return body, header
     return text, []
 

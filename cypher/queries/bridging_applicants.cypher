@@ -8,8 +8,8 @@
 // @param limit INT = 20 number of applicants
 MATCH (ca:City)<-[:LOCATED_IN]-(a:Applicant)-[:APPLIED]->(p:Patent)<-[:APPLIED]-(b:Applicant)-[:LOCATED_IN]->(cb:City)
 WHERE p.app_year >= $year_from AND p.app_year <= $year_to
-  AND ((ca.province_code = $province_a AND cb.province_code = $province_b)
-    OR (ca.province_code = $province_b AND cb.province_code = $province_a))
+  AND ca.province_code IN [$province_a, $province_b] AND cb.province_code IN [$province_a, $province_b]
+  AND ca.province_code <> cb.province_code
 RETURN a.applicant_id AS applicant_id, a.name AS name, ca.province_code AS province_code,
        count(DISTINCT p.patent_id) AS joint_patents, count(DISTINCT b.applicant_id) AS partners
 ORDER BY joint_patents DESC, applicant_id

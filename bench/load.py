@@ -1,0 +1,135 @@
+"""Load benchmark: synthetic canonical tables (bench/canonical_synth.py, 1,000,000 patents by default)
+into each graph store, in rows per second, against row-at-a-time driver calls on a sample (ratio).
+
+    python -m bench.load [--patents N] [--stores embedded,neo4j] [--neo4j-uri bolt://… --neo4j-password …]
+
+Without --neo4j-uri a temporary Neo4j 5.26 server is started through citynet.neo4j_server.
+Targets (issue): embedded 1M-patent load ≤ 60 s and one year's projection ≤ 1 s; Neo4j ≥ 50,000
+relationships/s over Bolt. This is a benchmark, printed from one run; it is not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from bench.canonical_synth import synth_tables, write_tables
+from citynet.workspace import Workspace
+from graph.network_filter import NetworkFilter
+from graph.store import open_store
+
+SAMPLE = 2_000
+
+
+def _ws(root: Path, **store) -> Workspace:
+    ws = Workspace.open(root, create=True)
+    ws.settings["store"].update(store)
+    return ws
+
+
+def _report(name: str, counts: dict, seconds: float) -> tuple[int, int]:
+    nodes = sum(c["new"] for k, c in counts.items() if k[0].isupper() and not k.isupper())
+    rels = sum(c["new"] for k, c in counts.items() if k.isupper())
+    print(f"{name}: loaded {nodes:,} nodes + {rels:,} relationships in {seconds:.1f} s "
+          f"= {(nodes + rels) / seconds:,.0f} rows/s ({rels / seconds:,.0f} relationships/s)")
+    return nodes, rels
+
+
+def bench_store(ws: Workspace, backend: str, canonical: Path, tables: dict) -> None:
+    flt = NetworkFilter()
+    with open_store(ws, backend=backend) as s:
+        s.ensure_schema()
+        t = time.perf_counter()
+        counts = s.load(canonical)
+        load_s = time.perf_counter() - t
+        nodes, rels = _report(f"[{backend}] bulk load", counts, load_s)
+        t = time.perf_counter()
+        s.load(canonical)
+        print(f"[{backend}] reload (no changes): {time.perf_counter() - t:.1f} s")
+        t = time.perf_counter()
+        s.build_projections(flt)
+        print(f"[{backend}] projections, all years ({flt.key}): {time.perf_counter() - t:.2f} s")
+        year = int(pd.Series(tables["patents"]["app_year"]).median())
+        t = time.perf_counter()
+        s.build_projections(flt, [year])
+        print(f"[{backend}] projections, one year ({year}): {time.perf_counter() - t:.2f} s")
+        t = time.perf_counter()
+        e = s.city_edges(flt, [year])
+        print(f"[{backend}] city_edges, one year: {len(e):,} edges in {time.perf_counter() - t:.2f} s")
+        bulk_rate = rels / load_s if rels else 0
+
+    # row-at-a-time baseline on a sample: one driver call per APPLIED relationship (with its nodes)
+    pa_ = tables["patent_applicants"].head(SAMPLE)
+    with tempfile.TemporaryDirectory() as tmp:
+        if backend == "embedded":
+            bws = _ws(Path(tmp))
+            stmt = ("MERGE (a:Applicant {applicant_id: $a}) MERGE (p:Patent {patent_id: $p}) "
+                    "MERGE (a)-[r:APPLIED]->(p) SET r.seq = $seq, r.city_code = $c")
+        else:
+            bws = ws
+            stmt = ("MERGE (a:Applicant {applicant_id: 'bench-' + $a}) MERGE (p:Patent {patent_id: 'bench-' + $p}) "
+                    "MERGE (a)-[r:APPLIED]->(p) SET r.seq = $seq, r.city_code = $c")
+        with open_store(bws, backend=backend) as s:
+            s.ensure_schema()
+            t = time.perf_counter()
+            for r in pa_.itertuples(index=False):
+                s.query(stmt, {"a": r.applicant_id, "p": r.patent_id, "seq": int(r.seq), "c": r.city_code}, write=True)
+            row_s = time.perf_counter() - t
+            if backend == "neo4j":
+                s.query("MATCH (n) WHERE n.applicant_id STARTS WITH 'bench-' OR n.patent_id STARTS WITH 'bench-' "
+                        "DETACH DELETE n", write=True)
+    row_rate = len(pa_) / row_s
+    print(f"[{backend}] row-at-a-time driver calls: {row_rate:,.0f} relationships/s on {len(pa_):,} rows; "
+          f"bulk / row-at-a-time = {bulk_rate / row_rate:,.1f}x")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--patents", type=int, default=1_000_000)
+    ap.add_argument("--neo4j-patents", type=int, default=None, help="patents for the Neo4j run (default: --patents)")
+    ap.add_argument("--stores", default="embedded,neo4j")
+    ap.add_argument("--neo4j-uri")
+    ap.add_argument("--neo4j-password")
+    ap.add_argument("--seed", type=int, default=0)
+    a = ap.parse_args()
+    stores = a.stores.split(",")
+    with tempfile.TemporaryDirectory(prefix="citynet-bench-load-") as tmp:
+        root = Path(tmp)
+        t = time.perf_counter()
+        tables = synth_tables(a.patents, seed=a.seed)
+        write_tables(tables, root / "canonical")
+        print(f"synthetic canonical tables: {', '.join(f'{k} {len(v):,}' for k, v in tables.items())} "
+              f"({time.perf_counter() - t:.1f} s)")
+        if "embedded" in stores:
+            bench_store(_ws(root / "embedded"), "embedded", root / "canonical", tables)
+        if "neo4j" in stores:
+            if a.neo4j_patents and a.neo4j_patents != a.patents:
+                tables = synth_tables(a.neo4j_patents, seed=a.seed)
+                write_tables(tables, root / "canonical-neo4j")
+                canonical = root / "canonical-neo4j"
+                print(f"neo4j run on {a.neo4j_patents:,} patents")
+            else:
+                canonical = root / "canonical"
+            server = None
+            uri, password = a.neo4j_uri, a.neo4j_password
+            if not uri:
+                from citynet.neo4j_server import Neo4jServer
+
+                server = Neo4jServer(root / "neo4j", password="bench-password-123", heap="2g", page_cache="1g",
+                                     stop_with_parent=True)
+                server.start(timeout=300)
+                uri, password = server.uri, server.password
+            try:
+                bench_store(_ws(root / "neo4j-ws", backend="neo4j", uri=uri, password=password), "neo4j",
+                            canonical, tables)
+            finally:
+                if server is not None:
+                    server.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,187 @@
+"""``citynet load`` / ``citynet query`` and the query library: the same library queries give the same
+rows on LadybugDB and on Neo4j; typed parameters; read-only refusal; errors without tracebacks."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+import cypher
+from bench.canonical_synth import synth_tables, write_tables
+from citynet.cli import main
+from citynet.commands.query import parse_params, rows_of
+from citynet.errors import UserError
+from citynet.workspace import Workspace
+from graph.network_filter import NetworkFilter
+from graph.reference import reference_city_edges
+from graph.store import open_store
+
+FLT = NetworkFilter(green="all", kind="all")
+
+
+def run(capsys, *args) -> tuple[int, str, str]:
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = exc.code or 0
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return code, out, err
+
+
+def make_ws(tmp_path, tables=None) -> Workspace:
+    tables = tables or synth_tables(800, seed=3, years=(2010, 2012), n_cities=20)
+    write_tables(tables, tmp_path / "canonical")
+    (tmp_path / "citynet.toml").write_text('[network]\ngreen = "all"\nkind = "all"\n', encoding="utf-8")
+    return Workspace.open(tmp_path)
+
+
+def test_parse_params_typed():
+    p = parse_params(["n=5", "x=1.5", 's="320100"', "t=text", "b=true", "l=[1,2]", "z=null", "c:str=320100",
+                      "f:float=2", "m={\"a\": 1}"])
+    assert p == {"n": 5, "x": 1.5, "s": "320100", "t": "text", "b": True, "l": [1, 2], "z": None, "c": "320100",
+                 "f": 2.0, "m": {"a": 1}}
+    assert parse_params(["city=320100"], {"city": "str"}) == {"city": "320100"}
+    with pytest.raises(UserError):
+        parse_params(["n:int=abc"])
+    with pytest.raises(UserError):
+        parse_params(["no-equals"])
+
+
+def test_library_is_documented():
+    lib = cypher.library()
+    assert set(lib) == {"top_partners", "shortest_path", "within_hops", "bridging_applicants", "transfer_inflows",
+                        "partner_churn"}
+    for q in lib.values():
+        assert q.description and q.params
+        for engine in cypher.ENGINES:
+            body = q.text(engine)
+            for p in q.params:
+                assert f"${p.name}" in body, (q.name, engine, p.name)
+
+
+def test_cli_load_and_query_embedded(tmp_path, capsys):
+    ws = make_ws(tmp_path)
+    code, out, err = run(capsys, "-q", "load", "-w", str(tmp_path))
+    assert code == 0, err
+    edges = reference_city_edges({n: pd.read_parquet(tmp_path / "canonical" / f"{n}.parquet") for n in
+                                  ("cities", "applicants", "patents", "patent_applicants", "transfers", "citations")}, FLT)
+    collab = edges[(edges.network == "collab") & (edges.year == 2011)]
+    deg = pd.concat([collab.groupby("src").weight.sum(), collab.groupby("dst").weight.sum()]).groupby(level=0).sum()
+    city = deg.idxmax()
+    code, out, err = run(capsys, "query", "-w", str(tmp_path), "--named", "top_partners", "--param", f"city={city}",
+                         "--param", "year=2011", "--param", "limit=100", "--format", "json")
+    assert code == 0, err
+    rows = json.loads(out)
+    expect = collab[(collab.src == city) | (collab.dst == city)]
+    assert sorted(r["weight"] for r in rows) == sorted(expect.weight.tolist())
+    assert {"partner", "name_zh", "province_code", "weight"} == set(rows[0])
+    code, out, err = run(capsys, "query", "-w", str(tmp_path), "MATCH (c:City) RETURN count(*) AS n", "--format", "csv")
+    assert code == 0 and out.splitlines() == ["n", "20"]
+    code, out, err = run(capsys, "query", "-w", str(tmp_path), "--file", str(cypher.ROOT / "queries" / "within_hops.cypher"),
+                         "--param", f"city={city}", "--param", "year=2011")
+    assert code == 0 and "hops" in out
+    # read-only by default, enforced by the read-only database
+    code, out, err = run(capsys, "query", "-w", str(tmp_path), "MATCH (c:City) SET c.name_zh = 'x'")
+    assert code == 4 and "read-only" in err and "--write" in err
+    code, out, err = run(capsys, "query", "-w", str(tmp_path), "--write", "MATCH (c:City) SET c.tier = 'x' RETURN count(*) AS n",
+                         "--format", "json")
+    assert code == 0 and json.loads(out) == [{"n": 20}]
+    # syntax error: the query and the position
+    code, out, err = run(capsys, "query", "-w", str(tmp_path), "MATCH (c:City RETURN c")
+    assert code == 4 and "MATCH (c:City RETURN c" in err and "offset" in err
+    # missing parameter
+    code, out, err = run(capsys, "query", "-w", str(tmp_path), "--named", "top_partners", "--param", "year=2011")
+    assert code == 2 and "city" in err
+    # reload changes nothing
+    code, out, err = run(capsys, "load", "-w", str(tmp_path))
+    assert code == 0
+    assert ws.store.exists()
+
+
+def test_cli_older_schema_version(tmp_path, capsys):
+    make_ws(tmp_path, synth_tables(50, seed=1, years=(2010, 2010), n_cities=5))
+    assert run(capsys, "-q", "load", "-w", str(tmp_path))[0] == 0
+    code, out, err = run(capsys, "query", "-w", str(tmp_path), "--write",
+                         "MATCH (m:Meta {key: 'schema_version'}) SET m.value = '0'")
+    assert code == 0
+    code, out, err = run(capsys, "query", "-w", str(tmp_path), "MATCH (c:City) RETURN count(*)")
+    assert code == 4 and "schema version 0" in err and "--rebuild" in err
+    code, out, err = run(capsys, "load", "-w", str(tmp_path))
+    assert code == 4 and "schema version 0" in err
+    code, out, err = run(capsys, "-q", "load", "-w", str(tmp_path), "--rebuild")
+    assert code == 0, err
+    assert run(capsys, "query", "-w", str(tmp_path), "MATCH (c:City) RETURN count(*) AS n", "--format", "csv")[1].split() == ["n", "5"]
+
+
+def test_cli_no_store_and_unreachable_neo4j(tmp_path, capsys):
+    make_ws(tmp_path, synth_tables(50, seed=1, years=(2010, 2010), n_cities=5))
+    code, out, err = run(capsys, "query", "-w", str(tmp_path), "MATCH (c:City) RETURN c")
+    assert code == 4 and "citynet load" in err
+    code, out, err = run(capsys, "load", "-w", str(tmp_path), "--store", "neo4j", "--uri", "bolt://127.0.0.1:1",
+                         "--password", "whatever-password")
+    assert code == 4 and "cannot reach Neo4j" in err and "citynet neo4j start" in err and "docker compose up -d" in err
+
+
+@pytest.mark.neo4j
+def test_cli_neo4j(tmp_path, capsys, neo4j_clean):
+    make_ws(tmp_path, synth_tables(200, seed=2, years=(2010, 2011), n_cities=10))
+    conn = ["--store", "neo4j", "--uri", neo4j_clean.uri, "--user", neo4j_clean.user]
+    code, out, err = run(capsys, "query", "-w", str(tmp_path), *conn, "--password", "wrong-password-here", "RETURN 1")
+    assert code == 4 and "refused the credentials" in err and "NEO4J_PASSWORD" in err
+    conn += ["--password", neo4j_clean.password]
+    code, out, err = run(capsys, "-q", "load", "-w", str(tmp_path), *conn)
+    assert code == 0, err
+    code, out, err = run(capsys, "query", "-w", str(tmp_path), *conn, "MATCH (c:City) RETURN count(*) AS n", "--format", "json")
+    assert code == 0 and json.loads(out) == [{"n": 10}]
+    code, out, err = run(capsys, "query", "-w", str(tmp_path), *conn, "MATCH (c:City) SET c.name_zh = 'x'")
+    assert code == 4 and "--write" in err  # refused by the READ_ACCESS session
+    code, out, err = run(capsys, "query", "-w", str(tmp_path), *conn, "MATCH (c:City RETURN c")
+    assert code == 4 and "MATCH (c:City RETURN c" in err and "offset" in err
+
+
+@pytest.mark.neo4j
+def test_library_identical_on_both_stores(tmp_path, neo4j_clean):
+    tables = synth_tables(1500, seed=11, years=(2010, 2012), n_cities=30)
+    write_tables(tables, tmp_path / "canonical")
+    ws = Workspace.open(tmp_path)
+    ws.settings["store"].update(uri=neo4j_clean.uri, user=neo4j_clean.user, password=neo4j_clean.password)
+    edges = reference_city_edges(tables, FLT)
+    collab = edges[(edges.network == "collab") & (edges.year == 2011)]
+    deg = pd.concat([collab.groupby("src").weight.sum(), collab.groupby("dst").weight.sum()]).groupby(level=0).sum()
+    city = deg.idxmax()
+    far = deg.idxmin()
+    tr = edges[edges.network == "transfer"]
+    sink = tr.groupby("dst").weight.sum().idxmax()
+    provinces = tables["cities"].set_index("city_code")["province_code"]
+    top_provs = deg.index.map(provinces).value_counts().index[:2].tolist()
+    base = {"network": FLT.key}
+    cases = [
+        ("top_partners", {"city": city, "year": 2011, "limit": 50}),
+        ("shortest_path", {"city_a": city, "city_b": far, "year": 2011}),
+        ("shortest_path", {"city_a": far, "city_b": city, "year": 2012}),
+        ("within_hops", {"city": city, "k": 2, "year": 2011}),
+        ("within_hops", {"city": far, "k": 3, "year": 2012}),
+        ("bridging_applicants", {"province_a": top_provs[0], "province_b": top_provs[-1], "year_from": 2010,
+                                 "year_to": 2012, "limit": 100}),
+        ("transfer_inflows", {"city": sink, "year_from": 2010, "year_to": 2015}),
+        ("partner_churn", {"city": city, "year_a": 2011, "year_b": 2012}),
+    ]
+    results = {}
+    for backend in ("embedded", "neo4j"):
+        with open_store(ws, backend=backend) as s:
+            s.load(tmp_path / "canonical")
+            s.build_projections(FLT)
+            for i, (name, params) in enumerate(cases):
+                df = s.query(cypher.text(f"queries/{name}", backend), {**base, **params})
+                results[(backend, i)] = rows_of(df)
+    for i, (name, _) in enumerate(cases):
+        assert results[("embedded", i)] == results[("neo4j", i)], name
+    nonempty = [name for i, (name, _) in enumerate(cases) if results[("embedded", i)]]
+    assert {"top_partners", "shortest_path", "within_hops", "transfer_inflows", "partner_churn"} <= set(nonempty)
+    # top_partners equals the reference edges
+    expect = collab[(collab.src == city) | (collab.dst == city)]
+    assert sorted(r["weight"] for r in results[("embedded", 0)]) == sorted(expect.weight.tolist())
