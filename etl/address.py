@@ -576,7 +576,7 @@ def _as_arrow(values: pd.Series) -> pa.Array:
 
 
 def parse_addresses(addresses: pd.Series, province_hint: pd.Series | None = None) -> pd.DataFrame:
-    """Locate many addresses (rules R1–R12), once per distinct (address, hint) pair.
+    """Locate many addresses (rules R1–R12).
 
     ``province_hint`` is the raw ``国省代码`` field of the same records (``江苏(32)``, ``日本(JP)``) or
     None. Returns a frame on the index of ``addresses`` with ``city_code`` (or None), ``province_code``
@@ -585,20 +585,20 @@ def parse_addresses(addresses: pd.Series, province_hint: pd.Series | None = None
     evidence was used, ``latin`` for Latin-script addresses) and ``country`` (``CN``, an ISO code,
     ``XX`` for foreign of unknown country, None when nothing is known).
 
-    Work: distinct (address, hint) pairs only; among them, addresses decided by a prefix shared with
-    others are read once per prefix (see ``PREFIX_LEVELS``); the rest one by one.
+    Work: hints are parsed once per distinct value; addresses decided by a prefix are read once per
+    distinct (prefix, province constraint) (see ``PREFIX_LEVELS``), and the remaining addresses once
+    per distinct (address, hint) pair by ``parse_address``.
     """
     import pyarrow.compute as pc
 
-    if len(addresses) == 0:
+    n = len(addresses)
+    if n == 0:
         out = pd.DataFrame({c: pd.Series([], dtype="object") for c in COLUMNS}, index=addresses.index)
         out["foreign"] = out["foreign"].astype(bool)
         return out
-    a_enc = _as_arrow(addresses).dictionary_encode()
-    a_codes = a_enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype("int64")
-    a_uniq = a_enc.dictionary
+    arr = _as_arrow(addresses)
     if province_hint is None:
-        h_codes, h_uniq = np.full(len(a_codes), -1, dtype="int64"), []
+        h_codes, h_uniq = np.full(n, -1, dtype="int64"), []
     else:
         hint = (
             province_hint
@@ -609,23 +609,18 @@ def parse_addresses(addresses: pd.Series, province_hint: pd.Series | None = None
         h_codes = h_enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype("int64")
         h_uniq = h_enc.dictionary.to_pylist()
     parsed = [country_province_of(u) for u in h_uniq] + [(None, None)]  # [-1]: no hint
-    width = len(h_uniq) + 1
-    inv, p_uniq = pd.factorize(a_codes * width + (h_codes + 1))
-    pa_idx = p_uniq // width  # address index of each distinct pair (-1: missing)
-    ph_idx = p_uniq % width - 1  # hint index of each distinct pair (-1: none)
-    m = len(p_uniq)
-
     hint_prov_u = np.array([p for p, _ in parsed], dtype=object)
     hint_ctry_u = np.array([c for _, c in parsed], dtype=object)
-    hint_prov = hint_prov_u[ph_idx]
-    hint_ctry = hint_ctry_u[ph_idx]
-    city = np.full(m, None, dtype=object)
-    matched = np.full(m, None, dtype=object)
+
+    city = np.full(n, None, dtype=object)
+    matched = np.full(n, None, dtype=object)
     # the prefix path: mainland (or no) hint, address present
-    eligible = np.array([c in (None, "CN") for c in hint_ctry_u], dtype=bool)[ph_idx] & (pa_idx >= 0)
+    eligible = np.array([c in (None, "CN") for c in hint_ctry_u], dtype=bool)[h_codes]
+    eligible &= pc.is_valid(arr).to_numpy(zero_copy_only=False)
     rows = np.flatnonzero(eligible)
     if len(rows):
-        text = pc.utf8_ltrim_whitespace(a_uniq.take(pa.array(pa_idx[rows])))
+        text = arr if len(rows) == n else arr.take(pa.array(rows))
+        text = pc.utf8_ltrim_whitespace(text)
         has_postal = pc.match_substring_regex(text, r"^[0-9０-９]{6}(?:[^0-9０-９]|$)")
         body = pc.if_else(has_postal, pc.utf8_slice_codeunits(text, 6), text)
         pp = pc.if_else(has_postal, pc.utf8_slice_codeunits(text, 0, 2), pa.scalar(None, pa.large_string()))
@@ -641,37 +636,44 @@ def parse_addresses(addresses: pd.Series, province_hint: pd.Series | None = None
         constraints = [(None, ""), *((p, "postal|") for p in provinces), *((p, "hint|") for p in provinces)]
         postal_c = np.array([1 + pos[p] if p else 0 for p in pp_prov] + [0], dtype="int64")[pp_codes]
         hint_c = np.array([1 + len(provinces) + pos[p] if p else 0 for p in hint_prov_u], dtype="int64")[
-            ph_idx[rows]
+            h_codes[rows]
         ]
         cons = np.where(hint_c > 0, hint_c, postal_c)
         fast_city, fast_matched = _fast_cities(body, cons, constraints)
         city[rows] = fast_city
         matched[rows] = fast_matched
     decided = pd.notna(city)
-    province = np.full(m, None, dtype=object)
-    country = np.full(m, None, dtype=object)
-    status = np.full(m, None, dtype=object)
+    province = np.full(n, None, dtype=object)
+    country = np.full(n, None, dtype=object)
+    status = np.full(n, None, dtype=object)
     if decided.any():
         prov_of_city = {c: c[:2] + "0000" for c in city_set().codes}
         province[decided] = pd.Series(city[decided]).map(prov_of_city).to_numpy(dtype=object)
         country[decided] = "CN"
         status[decided] = "city"
-    addr_list = a_uniq.to_pylist() + [None]  # [-1]: missing address
-    for r in np.flatnonzero(~decided).tolist():
-        city[r], province[r], country[r], status[r], matched[r] = parse_address(
-            addr_list[pa_idx[r]], hint_prov[r], hint_ctry[r]
-        )
-    uniq = pd.DataFrame(
+    rest = np.flatnonzero(~decided)
+    if len(rest):  # one whole-address reading per distinct (address, hint) pair
+        sub = arr.take(pa.array(rest)).dictionary_encode()
+        a_codes = sub.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype("int64")
+        width = len(h_uniq) + 1
+        inv, pairs = pd.factorize(a_codes * width + (h_codes[rest] + 1))
+        words = sub.dictionary.to_pylist() + [None]  # [-1]: missing address
+        res = [
+            parse_address(words[a], *parsed[h])
+            for a, h in zip((pairs // width).tolist(), (pairs % width - 1).tolist(), strict=True)
+        ]
+        for j, col in enumerate((city, province, country, status, matched)):
+            col[rest] = np.array([r[j] for r in res] + [None], dtype=object)[:-1][inv]
+    idx = addresses.index
+    out = pd.DataFrame(
         {
-            "city_code": city,
-            "province_code": province,
-            "country": country,
-            "status": status,
-            "matched": matched,
+            "city_code": pd.Series(city, index=idx, dtype=object),
+            "province_code": pd.Series(province, index=idx, dtype=object),
+            "foreign": pd.Series(status == "foreign", index=idx, dtype=bool),
+            "status": pd.Series(status, index=idx, dtype=object),
+            "matched": pd.Series(matched, index=idx, dtype=object),
+            "country": pd.Series(country, index=idx, dtype=object),
         },
-        dtype="object",
+        index=idx,
     )
-    uniq["foreign"] = uniq["status"].eq("foreign")
-    out = uniq.take(inv)[COLUMNS]
-    out.index = addresses.index
     return out
