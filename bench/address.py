@@ -138,11 +138,23 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--n", type=int, default=50_000, help="addresses to generate (default 50,000)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--synth", type=Path, help="a citynet synth output folder (raw/patents.csv, truth.json)")
+    ap.add_argument(
+        "--repeat",
+        type=float,
+        default=1.0,
+        help="generated data: mean records per distinct address (an applicant files several patents; default 1)",
+    )
     args = ap.parse_args(argv)
 
     from etl import address as addr_mod
 
-    data = from_synth(args.synth) if args.synth else generated(args.n, args.seed)
+    if args.synth:
+        data = from_synth(args.synth)
+    elif args.repeat > 1:
+        pool = generated(max(1, int(args.n / args.repeat)), args.seed)
+        data = pool.sample(args.n, replace=True, random_state=args.seed)
+    else:
+        data = generated(args.n, args.seed)
     if args.synth and args.n and len(data) > args.n:
         data = data.iloc[: args.n]
     data = data.reset_index(drop=True)
