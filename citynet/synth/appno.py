@@ -24,8 +24,8 @@ def check_digit(digits: str) -> str:
 
 
 def is_valid(app_number: str) -> bool:
-    """True for ``CN``-prefixed or bare ``YYYYTNNNNNNN.C`` numbers whose check digit is right."""
-    s = app_number.strip().upper().removeprefix("CN").removeprefix("ZL")
+    """True for ``CN``/``ZL``-prefixed or bare ``YYYYTNNNNNNN.C`` numbers (spaces ignored) with the right check digit."""
+    s = "".join(app_number.split()).upper().removeprefix("CN").removeprefix("ZL")
     body, _, check = s.partition(".")
     return len(body) == 12 and body.isdigit() and len(check) == 1 and check_digit(body) == check
 

@@ -459,6 +459,8 @@ class Generator:
                 serial = BAD_SERIAL_BASE + self.c.rows_written % 100_000 + np.arange(n_bad) * 7
                 bad["申请号"] = self._app_numbers(rng, np.full(n_bad, year), tdig, serial)
                 defects = rng.choice(["missing_app_number", "impossible_date", "bad_ipc", "no_applicant"], n_bad)
+                design = (bad["专利类型"] == "外观设计").to_numpy()  # the ETL does not check a design's Locarno class
+                defects[design & (defects == "bad_ipc")] = "no_applicant"
                 bad.loc[defects == "missing_app_number", "申请号"] = ""
                 imp = defects == "impossible_date"
                 bad.loc[imp, "申请日"] = np.where(rng.random(int(imp.sum())) < 0.5, "19700101", "20991231")
