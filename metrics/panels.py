@@ -94,8 +94,15 @@ class CityIndex:
 
     def positions(self, codes: pd.Series, what: str) -> np.ndarray:
         """Positions of ``codes`` in the city set (hash lookup); unknown codes are a ``DataError``."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
         codes = pd.Series(codes).astype(str)
-        pos = pd.Index(self.codes).get_indexer(codes)
+        arr = pa.Array.from_pandas(codes)
+        if arr.type != pa.string():
+            arr = arr.cast(pa.string())
+        hit = pc.index_in(arr, value_set=pa.array(self.codes.astype(object), pa.string()))  # Arrow hash join
+        pos = hit.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
         if (pos < 0).any():
             from citynet.errors import DataError
 
