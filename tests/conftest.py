@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from citynet.neo4j_server import Neo4jServer
+from citynet.neo4j_server import FAST_STARTUP_JVM_OPTIONS, Neo4jServer
 
 NEO4J_FIXTURES = {"neo4j_server", "neo4j_clean"}
 
@@ -34,11 +34,11 @@ def neo4j_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Neo4jServ
     from citynet.errors import UserError
 
     server = Neo4jServer(tmp_path_factory.mktemp("neo4j"), password="citynet-test-password",
-                         stop_with_parent=True)
+                         stop_with_parent=True, jvm_options=FAST_STARTUP_JVM_OPTIONS)
     atexit.register(server.stop)
     try:
         server.install()
-        server.start(timeout=240)
+        server.start(timeout=300)  # generous: the 2-core CI machine may be busy
     except UserError as err:
         server.stop()
         pytest.fail(f"the test Neo4j server could not start: {err.message}\nfix: {err.fix}", pytrace=False)

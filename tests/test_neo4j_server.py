@@ -91,7 +91,8 @@ def test_cli_start_status_stop_frees_the_port(neo4j_server: Neo4jServer, tmp_pat
     runner = CliRunner()
     try:
         started = runner.invoke(cli, ["neo4j", "start", "--data", str(data_dir), "--port", str(port),
-                                      "--password", "cli-test-password", "--heap", "512m"])
+                                      "--password", "cli-test-password", "--heap", "512m",
+                                      "--jvm-option=-XX:TieredStopAtLevel=1"])
         assert started.exit_code == 0, started.output
         uri = f"bolt://127.0.0.1:{port}"
         assert uri in started.output
