@@ -184,8 +184,12 @@ def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str 
     try:
         refresh = years is not None
         existing = panel_meta(paths["city_year"]) if refresh else None
-        if existing is not None and not all(paths[p].exists() for p in PANELS):
-            existing = None
+        if refresh and any(paths[p].exists() for p in PANELS) and (
+                existing is None or not all(paths[p].exists() for p in PANELS)):
+            raise UserError(
+                f"the panels in {ws.metrics} are incomplete or carry no citynet metadata; a refresh cannot extend them",
+                fix="run `citynet metrics` without --years once to recompute every year",
+            )
         if existing is not None and existing.get("n_cities") != n:
             raise UserError(
                 f"the panels in {ws.metrics} have {existing.get('n_cities')} cities, the city set now has {n}",

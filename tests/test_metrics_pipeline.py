@@ -116,6 +116,15 @@ def test_refresh_refuses_another_filter_and_gaps(tmp_path):
         run_metrics(ws, NetworkFilter(), years=[2014], store=TableStore(e, c))
 
 
+def test_refresh_refuses_panels_without_metadata(tmp_path):
+    e, c = _tables(range(2010, 2012))
+    ws = Workspace.open(tmp_path / "ws", create=True)
+    run_metrics(ws, NetworkFilter(), store=TableStore(e, c))
+    pd.read_parquet(ws.panel("city-year")).to_parquet(ws.panel("city-year"))  # metadata lost
+    with pytest.raises(UserError, match="metadata"):
+        run_metrics(ws, NetworkFilter(), years=[2011], store=TableStore(e, c))
+
+
 def test_empty_store_is_a_user_error(tmp_path):
     ws = Workspace.open(tmp_path / "ws", create=True)
     empty = pd.DataFrame(columns=["network", "year", "src", "dst", "weight"])
