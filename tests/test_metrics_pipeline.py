@@ -140,3 +140,26 @@ def test_parse_years():
         parse_years("2020-2018")
     with pytest.raises(UserError):
         parse_years("recent")
+
+
+def test_cli_metrics_full_and_refresh(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    import graph.store
+    from citynet.cli import cli
+
+    e, c = _tables(range(2010, 2013))
+    monkeypatch.setattr(graph.store, "open_store", lambda ws, backend=None, uri=None, **kw: TableStore(e, c))
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "citynet.toml").write_text('[network]\ngreen = "y02"\n', encoding="utf-8")
+    runner = CliRunner()
+    res = runner.invoke(cli, ["metrics", "-w", str(ws)])
+    assert res.exit_code == 0, res.output
+    assert "invention.y02.all" in res.output
+    assert read_panel(ws / "metrics" / "city_year.parquet").attrs["citynet"]["network"] == "invention.y02.all"
+    res = runner.invoke(cli, ["metrics", "-w", str(ws), "--years", "2011", "--kind", "invention"])
+    assert res.exit_code == 0, res.output
+    assert "churn of 2012" in " ".join(res.output.split())
+    res = runner.invoke(cli, ["metrics", "-w", str(ws), "--years", "2011", "--green", "wipo"])
+    assert res.exit_code != 0 and isinstance(res.exception, UserError)
