@@ -119,12 +119,11 @@ def symbol_pools() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     inv = green_inventory()
     cands = list(dict.fromkeys([s for row in inv.itertuples(index=False) for s in _candidates(row)] + FAVOURED_GREEN))
 
-    def is_green(sym: str) -> bool:
-        norm = normalize_ipc_symbols(pd.Series([sym]))["symbol"][0]
-        return isinstance(norm, str) and bool(matcher.topics(norm))
-
-    green = [s for s in cands if is_green(s)]
-    non_green = [s for s in dict.fromkeys(NON_GREEN_SYMBOLS + NEAR_MISS_SYMBOLS) if not is_green(s)]
+    every = list(dict.fromkeys(cands + NON_GREEN_SYMBOLS + NEAR_MISS_SYMBOLS))
+    norm = normalize_ipc_symbols(pd.Series(every, dtype=object))["symbol"]
+    green_of = {s: isinstance(n, str) and bool(matcher.topics(n)) for s, n in zip(every, norm, strict=True)}
+    green = [s for s in cands if green_of[s]]
+    non_green = [s for s in dict.fromkeys(NON_GREEN_SYMBOLS + NEAR_MISS_SYMBOLS) if not green_of[s]]
     gw = np.array([8.0 if s in FAVOURED_GREEN else 1.0 for s in green])
     nw = np.array([0.3 if s in NEAR_MISS_SYMBOLS else 1.0 for s in non_green])
     return np.array(green, dtype=object), gw / gw.sum(), np.array(non_green, dtype=object), nw / nw.sum()

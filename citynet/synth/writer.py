@@ -93,6 +93,39 @@ def _pick(rng: np.random.Generator, pool, n: int, p=None) -> np.ndarray:
     return arr[rng.choice(len(pool), n, p=p)]
 
 
+class _CsvAppender:
+    """Appends frames to a CSV: pyarrow's writer for UTF-8 (quoting only where needed), pandas otherwise."""
+
+    def __init__(self, path: Path, headers: list[str], encoding: str):
+        self.headers, self.encoding = headers, encoding
+        self.arrow = encoding.replace("_", "-").lower() in ("utf-8", "utf-8-sig", "utf8")
+        self.fh = open(path, "wb") if self.arrow else open(path, "w", encoding=encoding, newline="")  # noqa: SIM115
+        if self.arrow:
+            bom = "\ufeff" if encoding.lower() == "utf-8-sig" else ""
+            self.fh.write((bom + ",".join(headers) + "\n").encode("utf-8"))
+        else:
+            pd.DataFrame(columns=headers).to_csv(self.fh, index=False)
+
+    def write(self, frame: pd.DataFrame) -> None:
+        if not len(frame):
+            return
+        if self.arrow:
+            import pyarrow as pa
+            import pyarrow.csv as pacsv
+
+            table = pa.Table.from_pandas(frame[self.headers].astype(str), preserve_index=False)
+            opts = pacsv.WriteOptions(include_header=False, quoting_style="needed")
+            pacsv.write_csv(table, self.fh, opts)
+        else:
+            frame[self.headers].to_csv(self.fh, index=False, header=False)
+
+    def __enter__(self) -> _CsvAppender:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.fh.close()
+
+
 class Generator:
     """One run of the generator; ``run()`` writes everything under ``out``."""
 
@@ -487,13 +520,10 @@ class Generator:
         cfg = self.cfg
         raw = self.out / "raw"
         raw.mkdir(parents=True, exist_ok=True)
-        enc = cfg.encoding
         with (
-            open(raw / "patents.csv", "w", encoding=enc, newline="") as fp,
-            open(raw / "transfers.csv", "w", encoding=enc, newline="") as ft,
+            _CsvAppender(raw / "patents.csv", PATENT_HEADERS, cfg.encoding) as fp,
+            _CsvAppender(raw / "transfers.csv", TRANSFER_HEADERS, cfg.encoding) as ft,
         ):
-            pd.DataFrame(columns=PATENT_HEADERS).to_csv(fp, index=False)
-            pd.DataFrame(columns=TRANSFER_HEADERS).to_csv(ft, index=False)
             for k, year in enumerate(self.p.years):
                 year = int(year)
                 rng = np.random.default_rng([cfg.seed, 3, year])
@@ -502,10 +532,10 @@ class Generator:
                     crng = np.random.default_rng([cfg.seed, 7, year, s])
                     frame, transfers = self._chunk(crng, sk.iloc[s : s + cfg.chunk_size], year)
                     frame = self._noise(crng, frame, year, "patents")
-                    frame.to_csv(fp, index=False, header=False)
+                    fp.write(frame)
                     self.c.rows_written += len(frame)
                     transfers = self._noise(crng, transfers, year, "transfers")
-                    transfers.to_csv(ft, index=False, header=False)
+                    ft.write(transfers)
                     self.c.transfer_rows += len(transfers)
                 self.progress(f"{year}: {len(sk):,} patents")
         self._write_covariates(raw / "covariates.csv")
