@@ -95,26 +95,42 @@ class GreenMatcher:
         return False
 
 
-def classify_green(ipc_lists: pd.Series, matcher: GreenMatcher | None = None) -> pd.DataFrame:
-    """``green`` (any symbol in the inventory) and ``green_topics`` (sorted distinct topics) per patent."""
+def classify_green_items(symbols: pd.Series, n_rows: int, matcher: GreenMatcher | None = None) -> pd.DataFrame:
+    """``green`` and ``green_topics`` (sorted distinct topics) per record, from normalised IPC symbols
+    indexed by record position (see ``etl.normalize.explode_items``); the matcher runs once per
+    distinct symbol.
+    """
+    from etl.normalize import lists_by_row
+
     matcher = matcher or GreenMatcher()
-    exploded = ipc_lists.explode().dropna()
-    uniq = pd.unique(exploded)
-    topic_of = {s: matcher.topics(s) for s in uniq}
-    per_symbol = exploded.map(topic_of)
-    per_patent = per_symbol[per_symbol.map(len) > 0].groupby(level=0).agg(
-        lambda xs: sorted({t for tup in xs for t in tup})
-    )
-    topics = per_patent.reindex(ipc_lists.index)
-    topics = topics.map(lambda v: v if isinstance(v, list) else [])
-    return pd.DataFrame({"green": topics.map(len) > 0, "green_topics": topics})
+    topic_of = {s: matcher.topics(s) for s in pd.unique(symbols)}
+    topics = symbols.map(topic_of).explode().dropna()
+    pairs = pd.DataFrame({"pos": topics.index.to_numpy(), "topic": topics.to_numpy()}).drop_duplicates()
+    pairs = pairs.sort_values(["pos", "topic"], kind="stable")
+    lists = lists_by_row(pd.Series(pairs["topic"].to_numpy(), index=pairs["pos"].to_numpy()), n_rows)
+    return pd.DataFrame({"green": lists.list.len().to_numpy() > 0, "green_topics": lists})
+
+
+def classify_green(ipc_lists: pd.Series, matcher: GreenMatcher | None = None) -> pd.DataFrame:
+    """``classify_green_items`` for a Series of symbol lists."""
+    flat = ipc_lists.reset_index(drop=True).explode().dropna()
+    out = classify_green_items(flat, len(ipc_lists), matcher)
+    out.index = ipc_lists.index
+    return out
+
+
+def classify_y02_items(symbols: pd.Series, n_rows: int) -> pd.Series:
+    """True for records with a CPC symbol in Y02 (climate-change mitigation/adaptation) or Y04S (smart grids)."""
+    hit = symbols.astype(str).str.startswith(("Y02", "Y04S"))
+    return hit.groupby(level=0).any().reindex(range(n_rows), fill_value=False).astype(bool)
 
 
 def classify_y02(cpc_lists: pd.Series) -> pd.Series:
-    """True when any CPC symbol is in Y02 (climate-change mitigation/adaptation) or Y04S (smart grids)."""
-    flat = cpc_lists.explode().dropna().astype(str)
-    hit = flat.str.startswith(("Y02", "Y04S"))
-    return hit.groupby(level=0).any().reindex(cpc_lists.index, fill_value=False).astype(bool)
+    """``classify_y02_items`` for a Series of symbol lists."""
+    flat = cpc_lists.reset_index(drop=True).explode().dropna()
+    out = classify_y02_items(flat, len(cpc_lists))
+    out.index = cpc_lists.index
+    return out
 
 
 _KIND_WORDS = {

@@ -9,7 +9,10 @@ from __future__ import annotations
 import re
 import unicodedata
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 _BRACKETS = str.maketrans({"【": "(", "】": ")", "〔": "(", "〕": ")", "[": "(", "]": ")", "｛": "(", "｝": ")"})
 _WS_RE = re.compile(r"\s+")
@@ -40,10 +43,47 @@ def normalize_name_series(names: pd.Series) -> pd.Series:
     return names.map(mapping)
 
 
+# --- Arrow string helpers ----------------------------------------------------------------------
+# The hot paths below run in Arrow compute kernels (RE2 regular expressions, C++ string functions)
+# over millions of values; Python touches only the rare non-ASCII values (for NFKC).
+
+
+def to_arrow(raw: pd.Series) -> pa.Array:
+    """A Series of strings (any dtype, missing allowed) as an Arrow large_string array."""
+    if isinstance(raw.dtype, pd.ArrowDtype) or str(raw.dtype).startswith("string"):
+        arr = pa.array(raw.array)  # zero-copy for Arrow-backed strings
+        return arr.cast(pa.large_string()) if arr.type != pa.large_string() else arr
+    values = raw.to_numpy(dtype=object)
+    try:
+        return pa.array(values, type=pa.large_string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed objects: keep the strings only
+        return pa.array([v if isinstance(v, str) else None for v in values], type=pa.large_string())
+
+
+def to_series(arr: pa.Array, index: pd.Index | None = None) -> pd.Series:
+    return pd.Series(pd.arrays.ArrowExtensionArray(arr), index=index)
+
+
+def fold(arr: pa.Array) -> pa.Array:
+    """NFKC (full width → half width) for the non-ASCII values only, then upper case and trimmed."""
+    non_ascii = pc.invert(pc.fill_null(pc.string_is_ascii(arr), True))
+    if pc.any(non_ascii).as_py():
+        idx = np.flatnonzero(non_ascii.to_numpy(zero_copy_only=False))
+        fixed = [unicodedata.normalize("NFKC", v) for v in arr.take(pa.array(idx)).to_pylist()]
+        values = arr.to_pylist() if len(idx) > len(arr) // 4 else None
+        if values is not None:
+            for i, v in zip(idx, fixed, strict=True):
+                values[i] = v
+            arr = pa.array(values, type=pa.large_string())
+        else:
+            arr = pc.replace_with_mask(arr, non_ascii, pa.array(fixed, type=pa.large_string()))
+    return pc.utf8_trim_whitespace(pc.utf8_upper(arr))
+
+
 # --- application numbers -------------------------------------------------------------------------
-_APPNO_WEIGHTS_12 = (2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5)
-_APPNO_WEIGHTS_8 = (2, 3, 4, 5, 6, 7, 8, 9)
-_APPNO_RE = r"^(?:CN|ZL)?(\d{12}|\d{8})(?:\.?([0-9X]))?$"
+_APPNO_WEIGHTS_12 = np.array([2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5])
+_APPNO_WEIGHTS_8 = np.array([2, 3, 4, 5, 6, 7, 8, 9])
+_APPNO_RE = r"^(?:CN|ZL)?(?P<digits>\d{12}|\d{8})(?:\.?(?P<check>[0-9X]))?$"
 
 
 def app_number_check_digit(digits: str) -> str:
@@ -52,8 +92,23 @@ def app_number_check_digit(digits: str) -> str:
     Source: CNIPA, 专利申请号标准 (ZC 0006-2003), §5.
     """
     weights = _APPNO_WEIGHTS_12 if len(digits) == 12 else _APPNO_WEIGHTS_8
-    r = sum(w * int(d) for w, d in zip(weights, digits, strict=True)) % 11
+    r = int(np.dot(weights, [int(d) for d in digits])) % 11
     return "X" if r == 10 else str(r)
+
+
+def _check_digits(digits: pa.Array) -> np.ndarray:
+    """Vectorised ``app_number_check_digit`` over an array of 8- or 12-digit strings (others: '')."""
+    out = np.full(len(digits), "", dtype=object)
+    lengths = pc.utf8_length(digits).to_numpy(zero_copy_only=False)
+    for width, weights in ((12, _APPNO_WEIGHTS_12), (8, _APPNO_WEIGHTS_8)):
+        idx = np.flatnonzero(lengths == width)
+        if not len(idx):
+            continue
+        joined = "".join(digits.take(pa.array(idx)).to_pylist()).encode("ascii")
+        matrix = np.frombuffer(joined, dtype=np.uint8).reshape(-1, width).astype(np.int64) - 48
+        r = (matrix @ weights) % 11
+        out[idx] = np.where(r == 10, "X", r.astype(str))
+    return out
 
 
 def normalize_app_numbers(raw: pd.Series) -> pd.DataFrame:
@@ -64,75 +119,120 @@ def normalize_app_numbers(raw: pd.Series) -> pd.DataFrame:
     A missing check digit is computed. Returns columns ``patent_id`` (null when invalid) and
     ``error`` (``missing``, ``malformed`` or ``check_digit``; null when valid).
     """
-    s = _ascii_upper(raw).str.replace(r"[\s\-]", "", regex=True)
-    parts = s.str.extract(_APPNO_RE)
-    digits, check = parts[0], parts[1]
-    out = pd.DataFrame({"patent_id": pd.Series(None, index=raw.index, dtype="object"), "error": None})
-    out.loc[s.isna() | (s == ""), "error"] = "missing"
-    ok = digits.notna()
-    out.loc[~ok & out["error"].isna(), "error"] = "malformed"
-    uniq = pd.unique(digits[ok])
-    expected = pd.Series({d: app_number_check_digit(d) for d in uniq}, dtype="object")
-    exp = digits[ok].map(expected)
-    given = check[ok]
-    bad = given.notna() & (given != exp)
-    out.loc[bad[bad].index, "error"] = "check_digit"
-    good = ok & ~bad.reindex(raw.index, fill_value=False)
-    out.loc[good, "patent_id"] = "CN" + digits[good] + "." + exp[good[good].index]
-    return out
+    s = pc.replace_substring_regex(fold(to_arrow(raw)), r"[\s\-]", "")
+    parts = pc.extract_regex(s, _APPNO_RE)
+    matched = parts.is_valid().to_numpy(zero_copy_only=False)
+    digits = pc.if_else(parts.is_valid(), pc.struct_field(parts, "digits"), "")
+    given = pc.fill_null(pc.struct_field(parts, "check"), "").to_numpy(zero_copy_only=False)
+    expected = _check_digits(digits)
+    blank = pc.fill_null(pc.equal(s, ""), True).to_numpy(zero_copy_only=False)
+    bad_check = matched & (given != "") & (given != expected)
+    error = np.full(len(raw), None, dtype=object)
+    error[blank] = "missing"
+    error[~blank & ~matched] = "malformed"
+    error[bad_check] = "check_digit"
+    ok = matched & ~bad_check
+    pid = np.full(len(raw), None, dtype=object)
+    d = digits.to_numpy(zero_copy_only=False)
+    pid[ok] = "CN" + d[ok].astype(object) + "." + expected[ok]
+    return pd.DataFrame({"patent_id": pid, "error": error}, index=raw.index)
 
 
-def _ascii_upper(raw: pd.Series) -> pd.Series:
-    """NFKC (full width → half width) and upper case, on distinct values."""
-    return raw.map(_nfkc_map(raw)).str.upper().str.strip()
-
-
-def _nfkc_map(raw: pd.Series) -> dict:
-    return {u: unicodedata.normalize("NFKC", u) for u in pd.unique(raw.dropna())}
+def normalize_pub_numbers(raw: pd.Series) -> pd.Series:
+    """``cn 104123456 a`` → ``CN104123456A``: NFKC, upper case, no spaces (object Series, None if empty)."""
+    s = pc.replace_substring_regex(fold(to_arrow(raw)), r"\s+", "")
+    out = s.to_numpy(zero_copy_only=False).astype(object)
+    out[out == ""] = None
+    return pd.Series(out, index=raw.index, dtype=object)
 
 
 # --- dates ---------------------------------------------------------------------------------------
 def parse_dates(raw: pd.Series) -> pd.Series:
     """Parse ``20150312``, ``2015-03-12``, ``2015.03.12``, ``2015/3/12``, ``2015年3月12日`` (and
-    those followed by a time) to ``datetime64``; anything else is NaT. Empty and ``0`` are NaT too
-    (callers tell "absent" from "unparseable" by the raw value).
+    those followed by a time) to ``datetime64[s]``; anything else is NaT. Empty and ``0`` are NaT too
+    (callers tell "absent" from "unparseable" with ``is_blank``).
     """
-    s = _ascii_upper(raw).str.replace(r"[年月/.]", "-", regex=True).str.replace("日", "", regex=False)
-    s = s.str.replace(r"^(\d{4}-\d{1,2}-\d{1,2})(?:[ T].*)?$", r"\1", regex=True)
-    compact = s.str.fullmatch(r"\d{8}").fillna(False)
-    out = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[s]")
-    out[compact] = pd.to_datetime(s[compact], format="%Y%m%d", errors="coerce")
-    dashed = s.str.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}").fillna(False)
-    out[dashed] = pd.to_datetime(s[dashed], format="%Y-%m-%d", errors="coerce")
-    return out
+    s = fold(to_arrow(raw))
+    s = pc.replace_substring_regex(s, r"[年月/.]", "-")
+    s = pc.replace_substring_regex(s, r"日", "")
+    s = pc.replace_substring_regex(s, r"^(\d{4}-\d{1,2}-\d{1,2})[ T].*$", r"\1")
+    dashed = pc.strptime(s, format="%Y-%m-%d", unit="s", error_is_null=True)
+    compact = pc.strptime(s, format="%Y%m%d", unit="s", error_is_null=True)
+    ok8 = pc.fill_null(pc.match_substring_regex(s, r"^\d{8}$"), False)
+    okd = pc.fill_null(pc.match_substring_regex(s, r"^\d{4}-\d{1,2}-\d{1,2}$"), False)
+    out = pc.if_else(ok8, compact, pc.if_else(okd, dashed, pa.scalar(None, pa.timestamp("s"))))
+    return pd.Series(out.to_numpy(zero_copy_only=False), index=raw.index, dtype="datetime64[s]")
+
+
+_BLANKS = ["", "0", "-", "--", "无", "NULL", "NAN", "NONE", "N/A"]
 
 
 def is_blank(raw: pd.Series) -> pd.Series:
     """True where a raw field is empty, white space, ``0`` or a vendor placeholder (``-``, ``无``)."""
-    s = raw.fillna("").astype(str).str.strip()
-    return s.isin(["", "0", "-", "--", "无", "NULL", "null", "NaN", "nan", "None"])
+    s = pc.fill_null(fold(to_arrow(raw)), "")
+    return pd.Series(pc.is_in(s, pa.array(_BLANKS, type=pa.large_string())).to_numpy(zero_copy_only=False), index=raw.index)
 
 
 # --- IPC / CPC symbols --------------------------------------------------------------------------
-IPC_RE = r"^([A-HY]\d{2}[A-Z])\s*0*(\d{1,4})\s*/\s*(\d{1,6})(?:\s*\(\d{4}\.\d{2}\))?$"
+IPC_RE = r"^(?P<subclass>[A-HY]\d{2}[A-Z])\s*0*(?P<main>\d{1,4})\s*/\s*(?P<sub>\d{1,6})(?:\s*\(\d{4}\.\d{2}\))?$"
 LOCARNO_RE = r"^\d{2}-\d{2}$"
-
-
-def split_list(raw: pd.Series, sep: str = r"[;；,，|]") -> pd.Series:
-    """Split a delimited field into lists of stripped, non-empty items (``[]`` for empty)."""
-    s = raw.fillna("").astype(str).str.strip()
-    parts = s.str.split(sep, regex=True)
-    return parts.map(lambda xs: [x.strip() for x in xs if x and x.strip()])
 
 
 def normalize_ipc_symbols(symbols: pd.Series) -> pd.DataFrame:
     """Normalise IPC/CPC symbols to ``H01M 8/04`` form (subclass, space, main group, ``/``, subgroup).
 
     ``H01M8/04`` → ``H01M 8/04``; ``ｈ01ｍ 0008/04`` → ``H01M 8/04``; a version suffix
-    ``(2006.01)`` is dropped. Returns ``symbol`` (null when malformed) and ``valid``.
+    ``(2006.01)`` is dropped. Returns ``symbol`` (None when malformed) and ``valid``.
     """
-    s = _ascii_upper(symbols).str.replace(r"\s+", " ", regex=True)
-    parts = s.str.extract(IPC_RE)
-    valid = parts[0].notna()
-    symbol = (parts[0] + " " + parts[1] + "/" + parts[2]).where(valid)
-    return pd.DataFrame({"symbol": symbol, "valid": valid})
+    s = pc.replace_substring_regex(fold(to_arrow(symbols)), r"\s+", " ")
+    parts = pc.extract_regex(s, IPC_RE)
+    valid = parts.is_valid()
+    field = [pc.cast(pc.struct_field(parts, name), pa.large_string()) for name in ("subclass", "main", "sub")]
+    space, slash = pa.scalar(" ", pa.large_string()), pa.scalar("/", pa.large_string())
+    joined = pc.binary_join_element_wise(field[0], space, field[1], slash, field[2], pa.scalar("", pa.large_string()))
+    symbol = pc.if_else(valid, joined, pa.scalar(None, pa.large_string()))
+    return pd.DataFrame(
+        {"symbol": symbol.to_numpy(zero_copy_only=False), "valid": valid.to_numpy(zero_copy_only=False)},
+        index=symbols.index,
+    )
+
+
+def split_list(raw: pd.Series, sep: str = r"[;；,，|]") -> pd.Series:
+    """Split a delimited field into lists of stripped, non-empty items (``[]`` for empty); small inputs only."""
+    items = explode_items(raw.reset_index(drop=True), sep)
+    lists = [[] for _ in range(len(raw))]
+    for pos, item in zip(items.index, items, strict=True):
+        lists[pos].append(item)
+    return pd.Series(lists, index=raw.index, dtype=object)
+
+
+LIST_SEP = r"[;；,，|]"
+
+
+def explode_items(raw: pd.Series, sep: str = LIST_SEP) -> pd.Series:
+    """Items of a delimited field as one Series, indexed by each item's record position (0…n−1).
+
+    ``"H01M8/04; H01M8/10"`` gives two items with the record's position; empty items are dropped;
+    order within a record is kept. Vectorised with Arrow (no Python loop over records).
+    """
+    arr = pa.array(raw.fillna("").astype(str).to_numpy(dtype=object), type=pa.large_string())
+    parts = pc.split_pattern_regex(arr, pattern=sep)
+    lengths = pc.list_value_length(parts).to_numpy(zero_copy_only=False)
+    flat = pc.utf8_trim_whitespace(pc.list_flatten(parts))
+    rows = np.repeat(np.arange(len(raw)), lengths)
+    keep = pc.not_equal(flat, "").to_numpy(zero_copy_only=False)
+    return pd.Series(flat.to_numpy(zero_copy_only=False)[keep], index=rows[keep], dtype=object)
+
+
+def lists_by_row(items: pd.Series, n_rows: int) -> pd.Series:
+    """Inverse of ``explode_items``: an Arrow-backed list Series, one list per position 0…n−1 (``[]`` if none).
+
+    ``items`` must be indexed by position; order within a position is kept.
+    """
+    pos = items.index.to_numpy()
+    order = np.argsort(pos, kind="stable")
+    counts = np.bincount(pos, minlength=n_rows) if len(pos) else np.zeros(n_rows, dtype=int)
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype("int64")
+    values = pa.array(items.to_numpy(dtype=object)[order], type=pa.large_string())
+    lists = pa.LargeListArray.from_arrays(pa.array(offsets), values).cast(pa.list_(pa.string()))
+    return pd.Series(pd.arrays.ArrowExtensionArray(lists))

@@ -13,15 +13,17 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from etl.classify import GreenMatcher, classify_green, classify_y02, patent_kind
+from etl.classify import GreenMatcher, classify_green_items, classify_y02_items, patent_kind
 from etl.normalize import (
     LOCARNO_RE,
+    explode_items,
     is_blank,
+    lists_by_row,
     normalize_app_numbers,
     normalize_ipc_symbols,
     normalize_name_series,
+    normalize_pub_numbers,
     parse_dates,
-    split_list,
 )
 from etl.quarantine import Quarantine
 
@@ -42,12 +44,23 @@ def _col(frame: pd.DataFrame, name: str) -> pd.Series:
     return pd.Series("", index=frame.index, dtype="object")
 
 
-def normalize_pub_numbers(raw: pd.Series) -> pd.Series:
-    """``cn 104123456 a`` → ``CN104123456A``: NFKC, upper case, no spaces."""
-    import unicodedata
+def _first_per_row(items: pd.Series) -> pd.Series:
+    return items.groupby(level=0, sort=False).first()
 
-    uniq = {u: "".join(unicodedata.normalize("NFKC", u).upper().split()) for u in pd.unique(raw.dropna())}
-    return raw.map(uniq)
+
+def _symbols(raw_main: pd.Series, raw_list: pd.Series) -> pd.DataFrame:
+    """Main symbol first, then the list, as (pos, raw) pairs in record order."""
+    main = raw_main.str.strip()
+    main = main[main != ""]
+    items = explode_items(raw_list)
+    pairs = pd.concat(
+        [
+            pd.DataFrame({"pos": main.index.to_numpy(), "order": -1, "raw": main.to_numpy(dtype=object)}),
+            pd.DataFrame({"pos": items.index.to_numpy(), "order": np.arange(len(items)), "raw": items.to_numpy()}),
+        ],
+        ignore_index=True,
+    )
+    return pairs.sort_values(["pos", "order"], kind="stable").reset_index(drop=True)
 
 
 def process_patent_records(
@@ -56,14 +69,17 @@ def process_patent_records(
     """Validate, normalise, de-duplicate and classify patent records.
 
     ``records`` has the canonical input field names (see ``etl.headers.PATENT_FIELDS``) plus
-    ``_source_file`` and ``_row``.
+    ``_source_file`` and ``_row``. Multi-valued fields are handled as exploded (record, item)
+    pairs, so nothing loops over records in Python.
     """
+    records = records.reset_index(drop=True)
+    n = len(records)
     today_ts = pd.Timestamp(today or dt.date.today())
-    keep = pd.Series(True, index=records.index)
+    keep = np.ones(n, dtype=bool)
 
-    def reject(mask: pd.Series, code: str, field: str, detail: pd.Series | None = None) -> None:
+    def reject(mask, code: str, field: str, detail: pd.Series | None = None) -> None:
         nonlocal keep
-        mask = mask & keep
+        mask = np.asarray(mask, dtype=bool) & keep
         if mask.any():
             quarantine.add(records[mask], code, field, None if detail is None else detail[mask])
             keep &= ~mask
@@ -82,114 +98,124 @@ def process_patent_records(
     reject(app_date.isna(), "bad_date", "app_date", raw_app)
     reject((app_date < EARLIEST) | (app_date > today_ts), "impossible_date", "app_date", raw_app)
     raw_grant = _col(records, "grant_date")
-    grant_blank = is_blank(raw_grant)
+    grant_blank = is_blank(raw_grant).to_numpy(bool)
     grant_date = parse_dates(raw_grant)
     reject(~grant_blank & grant_date.isna(), "bad_date", "grant_date", raw_grant)
     reject(
-        ~grant_blank & ((grant_date < app_date) | (grant_date > today_ts)),
+        ~grant_blank & ((grant_date < app_date) | (grant_date > today_ts)).to_numpy(bool),
         "impossible_grant_date",
         "grant_date",
         raw_grant,
     )
 
-    # applicants
-    names = split_list(_col(records, "applicants"))
-    reject(names.map(len) == 0, "no_applicant", "applicants")
+    # applicants (normalised; order kept; a name listed twice counts once)
+    names = explode_items(_col(records, "applicants"))
+    names = pd.Series(normalize_name_series(names).to_numpy(), index=names.index).dropna()
+    has_name = np.zeros(n, dtype=bool)
+    has_name[names.index.unique()] = True
+    reject(~has_name, "no_applicant", "applicants")
 
     # kind and classification symbols
     kind = patent_kind(_col(records, "patent_type"), appno["patent_id"].fillna(""))
-    main_raw = _col(records, "ipc_main").str.strip()
-    ipc_raw = split_list(_col(records, "ipc"))
-    design = kind == "design"
-    combined = pd.Series(
-        [([m] if m else []) + [x for x in rest if x != m] for m, rest in zip(main_raw, ipc_raw, strict=True)],
-        index=records.index,
-    )
-    flat = combined[~design].explode().dropna()
-    norm = normalize_ipc_symbols(flat)
-    bad_symbol = flat[~norm["valid"].to_numpy()]
-    bad_rows = pd.Series(False, index=records.index)
-    bad_rows[bad_symbol.index.unique()] = True
-    first_bad = bad_symbol.groupby(level=0).first().reindex(records.index)
-    reject(bad_rows, "bad_ipc", "ipc", first_bad.fillna(""))
-    reject(~design & (combined.map(len) == 0), "missing_ipc", "ipc")
+    design = (kind == "design").to_numpy(bool)
+    main_raw = _col(records, "ipc_main")
+    sym = _symbols(main_raw, _col(records, "ipc"))
+    sym = sym[~design[sym["pos"].to_numpy()]]
+    norm = normalize_ipc_symbols(pd.Series(sym["raw"].to_numpy(), dtype=object))
+    valid_sym = norm["valid"].to_numpy(bool)
+    bad = sym[~valid_sym].drop_duplicates("pos")
+    bad_rows = np.zeros(n, dtype=bool)
+    bad_rows[bad["pos"].to_numpy()] = True
+    first_bad = pd.Series("", index=records.index, dtype=object)
+    first_bad[bad["pos"].to_numpy()] = bad["raw"].to_numpy()
+    reject(bad_rows, "bad_ipc", "ipc", first_bad)
+    has_ipc = np.zeros(n, dtype=bool)
+    has_ipc[sym["pos"].to_numpy()] = True
+    reject(~design & ~has_ipc, "missing_ipc", "ipc")
 
-    valid = records[keep].copy()
-    valid["patent_id"] = appno.loc[keep, "patent_id"]
     # de-duplicate: keep the most complete record of each application number, ties by file order
-    fields = [c for c in valid.columns if not c.startswith(("_", "raw:")) and c != "patent_id"]
-    filled = sum((valid[c].fillna("").astype(str).str.strip() != "").astype("int8") for c in fields)
-    valid["_filled"] = filled
-    valid["_order"] = np.arange(len(valid))
-    valid = valid.sort_values(["patent_id", "_filled", "_order"], ascending=[True, False, True], kind="stable")
-    dup = valid.duplicated("patent_id", keep="first")
+    pos = np.flatnonzero(keep)
+    valid = records.iloc[pos]
+    fields = [c for c in valid.columns if not c.startswith(("_", "raw:"))]
+    filled = sum((valid[c].fillna("").astype(str).str.strip() != "").to_numpy(np.int16) for c in fields)
+    order = pd.DataFrame({"pid": appno["patent_id"].to_numpy()[pos], "filled": filled, "pos": pos})
+    order = order.sort_values(["pid", "filled", "pos"], ascending=[True, False, True], kind="stable")
+    dup = order.duplicated("pid", keep="first").to_numpy()
     if dup.any():
-        kept_row = valid.loc[~dup].set_index("patent_id")["_row"]
-        dups = valid[dup]
-        quarantine.add(
-            dups.drop(columns=["patent_id", "_filled", "_order"]),
-            "duplicate",
-            "app_number",
-            "kept row " + dups["patent_id"].map(kept_row).astype(str) + " of " + dups["_source_file"].astype(str),
-        )
-    valid = valid[~dup].sort_values("_order", kind="stable").drop(columns=["_filled", "_order"])
-    idx = valid.index
+        kept_row = pd.Series(records["_row"].to_numpy()[order["pos"].to_numpy()[~dup]], index=order["pid"].to_numpy()[~dup])
+        dpos = np.sort(order["pos"].to_numpy()[dup])
+        dups = records.iloc[dpos]
+        detail = "kept row " + pd.Series(appno["patent_id"].to_numpy()[dpos]).map(kept_row).astype(str).to_numpy()
+        quarantine.add(dups, "duplicate", "app_number", pd.Series(detail, index=dups.index))
+        keep[dpos] = False
+    pos = np.flatnonzero(keep)
+    m = len(pos)
+    new_pos = np.full(n, -1, dtype=np.int64)
+    new_pos[pos] = np.arange(m)
 
-    ipc_norm = norm["symbol"].where(norm["valid"]).groupby(level=0).agg(lambda xs: list(dict.fromkeys(xs)))
-    ipc_lists = ipc_norm.reindex(idx).map(lambda v: v if isinstance(v, list) else [])
-    locarno = main_raw[idx].where(design[idx] & main_raw[idx].str.fullmatch(LOCARNO_RE).fillna(False))
-    ipc_main = ipc_lists.map(lambda v: v[0] if v else None).fillna(locarno)
+    def kept_items(items: pd.Series) -> pd.Series:
+        p = new_pos[items.index.to_numpy()]
+        ok = p >= 0
+        return pd.Series(items.to_numpy()[ok], index=p[ok], dtype=object)
 
-    cpc_flat = split_list(_col(valid, "cpc")).explode().dropna()
-    cpc_norm = normalize_ipc_symbols(cpc_flat)
-    cpc_lists = (
-        cpc_norm["symbol"].dropna().groupby(level=0).agg(lambda xs: list(dict.fromkeys(xs))).reindex(idx)
-    ).map(lambda v: v if isinstance(v, list) else [])
-    green = classify_green(ipc_lists, matcher)
-    granted = ~grant_blank[idx]
+    ipc_items = kept_items(pd.Series(norm["symbol"].to_numpy(dtype=object)[valid_sym], index=sym["pos"].to_numpy()[valid_sym]))
+    ipc_items = _dedupe_items(ipc_items)
+    cpc_raw = explode_items(_col(records, "cpc"))
+    cpc_norm = normalize_ipc_symbols(pd.Series(cpc_raw.to_numpy(), dtype=object))
+    cpc_ok = cpc_norm["valid"].to_numpy(bool)
+    cpc_items = _dedupe_items(kept_items(pd.Series(cpc_norm["symbol"].to_numpy(dtype=object)[cpc_ok], index=cpc_raw.index[cpc_ok])))
+
+    locarno = main_raw.iloc[pos].str.strip().reset_index(drop=True)
+    locarno = locarno.where(design[pos] & locarno.str.fullmatch(LOCARNO_RE).fillna(False).to_numpy(bool))
+    ipc_main = _first_per_row(ipc_items).reindex(range(m)).fillna(locarno)
+    green = classify_green_items(ipc_items, m, matcher)
+    granted = ~grant_blank[pos]
+    dates = app_date.iloc[pos].reset_index(drop=True)
+    gdates = grant_date.iloc[pos].reset_index(drop=True)
+    kept = records.iloc[pos].reset_index(drop=True)
+    patent_id = pd.Series(appno["patent_id"].to_numpy()[pos], dtype=object)
     patents = pd.DataFrame(
         {
-            "patent_id": valid["patent_id"],
-            "app_date": app_date[idx].dt.date,
-            "app_year": app_date[idx].dt.year.astype("int16"),
-            "pub_number": normalize_pub_numbers(_col(valid, "pub_number")).replace("", None),
-            "grant_date": grant_date[idx].where(granted).dt.date,
+            "patent_id": patent_id,
+            "app_date": dates.dt.date,
+            "app_year": dates.dt.year.astype("int16"),
+            "pub_number": normalize_pub_numbers(_col(kept, "pub_number")),
+            "grant_date": gdates.dt.date.where(granted, None),
             "granted": granted,
-            "patent_kind": kind[idx],
+            "patent_kind": kind.iloc[pos].to_numpy(),
             "ipc_main": ipc_main,
-            "ipc": ipc_lists,
-            "cpc": cpc_lists,
+            "ipc": lists_by_row(ipc_items, m),
+            "cpc": lists_by_row(cpc_items, m),
             "green": green["green"],
             "green_topics": green["green_topics"],
-            "y02": classify_y02(cpc_lists),
-            "title": _col(valid, "title").str.strip().replace("", None),
-            "source_file": valid["_source_file"].astype(str),
-            "source_row": valid["_row"].astype("int64"),
+            "y02": classify_y02_items(cpc_items, m),
+            "title": _col(kept, "title").str.strip().replace("", None),
+            "source_file": kept["_source_file"].astype(str),
+            "source_row": kept["_row"].astype("int64"),
         }
-    ).reset_index(drop=True)
-    patents["grant_date"] = patents["grant_date"].where(patents["granted"], None)
+    )
 
     # applicants of each patent, in order
-    links = pd.DataFrame({"patent_id": valid["patent_id"], "raw": names[idx]}).explode("raw")
-    links["name"] = normalize_name_series(links["raw"])
-    links = links.dropna(subset=["name"]).drop_duplicates(["patent_id", "name"])
-    links["seq"] = links.groupby("patent_id", sort=False).cumcount().astype("int16") + 1
-    first = links[links["seq"] == 1][["patent_id", "name"]]
-    first = first.assign(
-        address=_col(valid, "address").reindex(first.index).str.strip(),
-        country_province=_col(valid, "country_province").reindex(first.index).str.strip(),
-    )
+    name_items = _dedupe_items(kept_items(names))
+    links = pd.DataFrame({"patent_id": patent_id.to_numpy()[name_items.index.to_numpy()], "name": name_items.to_numpy()})
+    links["seq"] = (links.groupby("patent_id", sort=False).cumcount() + 1).astype("int16")
+    first = links[links["seq"] == 1][["patent_id", "name"]].reset_index(drop=True)
+    first_pos = name_items.index.to_numpy()[(links["seq"] == 1).to_numpy()]
+    first["address"] = _col(kept, "address").str.strip().to_numpy()[first_pos]
+    first["country_province"] = _col(kept, "country_province").str.strip().to_numpy()[first_pos]
 
-    refs = pd.DataFrame({"citing_patent_id": valid["patent_id"], "ref": split_list(_col(valid, "citations"))})
-    refs = refs.explode("ref").dropna(subset=["ref"])
-    refs["cited_ref"] = normalize_pub_numbers(refs["ref"])
-    refs = refs.drop(columns="ref").drop_duplicates().reset_index(drop=True)
-    return PatentBatch(
-        patents=patents,
-        applicant_links=links[["patent_id", "name", "seq"]].reset_index(drop=True),
-        first_addresses=first.reset_index(drop=True),
-        citation_refs=refs,
-    )
+    ref_items = explode_items(_col(kept, "citations"))
+    refs = pd.DataFrame(
+        {"citing_patent_id": patent_id.to_numpy()[ref_items.index.to_numpy()], "cited_ref": normalize_pub_numbers(ref_items).to_numpy()}
+    ).drop_duplicates().reset_index(drop=True)
+    return PatentBatch(patents=patents, applicant_links=links, first_addresses=first, citation_refs=refs)
+
+
+def _dedupe_items(items: pd.Series) -> pd.Series:
+    """Drop repeated (position, item) pairs, keeping the first; order is kept."""
+    frame = pd.DataFrame({"pos": items.index.to_numpy(), "item": items.to_numpy()})
+    frame = frame.drop_duplicates()
+    return pd.Series(frame["item"].to_numpy(), index=frame["pos"].to_numpy(), dtype=object)
 
 
 def resolve_citations(refs: pd.DataFrame, patents: pd.DataFrame) -> pd.DataFrame:

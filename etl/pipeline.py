@@ -21,7 +21,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from citynet.errors import DataError
-from etl import locate
 from etl.applicants import applicant_ids, build_applicants
 from etl.cities import city_set
 from etl.classify import GreenMatcher
@@ -143,6 +142,8 @@ def ingest(
         ignore_index=True,
     )
     addresses = addresses.assign(applicant_id=applicant_ids(addresses["name"]))
+    from etl import locate
+
     located = locate.locate_applicants(
         applicants[["applicant_id", "name", "kind"]],
         addresses.rename(columns={"country_province": "province_hint"})[["applicant_id", "address", "province_hint"]],

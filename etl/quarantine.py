@@ -84,14 +84,14 @@ class Quarantine:
         }
 
     def write(self, folder: Path, kind: str) -> list[Path]:
-        """One CSV per input file: ``quarantine/<kind>__<file name>.csv`` (UTF-8 with BOM for Excel)."""
+        """One CSV per input file: ``quarantine/<kind>__<file stem>.csv`` (UTF-8 with BOM for Excel)."""
         folder.mkdir(parents=True, exist_ok=True)
         for old in folder.glob(f"{kind}__*.csv"):
             old.unlink()
         written = []
         t = self.table()
         for source, g in t.groupby("source_file", sort=True):
-            path = folder / f"{kind}__{Path(source).name}.csv"
+            path = folder / f"{kind}__{Path(source).stem}.csv"
             g.dropna(axis=1, how="all").to_csv(path, index=False, encoding="utf-8-sig")
             written.append(path)
         return written

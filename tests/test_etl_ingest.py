@@ -1,0 +1,156 @@
+"""End-to-end ingest on hand-made exports: row accounting, quarantine, encodings, XLSX, idempotence."""
+
+import csv
+import hashlib
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from citynet.errors import DataError
+from citynet.workspace import Workspace
+from etl.normalize import app_number_check_digit
+from etl.pipeline import ingest
+
+HEADERS = ["申请号", "申请日", "授权公告日", "申请人", "申请人地址", "主分类号", "分类号", "国省代码", "专利类型", "引证专利", "公开（公告）号"]
+
+
+def appno(year: int, kind: int, serial: int) -> str:
+    digits = f"{year}{kind}{serial:07d}"
+    return f"CN{digits}.{app_number_check_digit(digits)}"
+
+
+GOOD = [
+    [appno(2015, 1, 1), "20150312", "0", "南京南瑞科技有限公司;苏州绿能有限公司", "210000江苏省南京市玄武区中山路1号", "H01M8/04", "H01M8/04;H01M8/10", "江苏(32)", "发明公开", "", "CN104000001A"],
+    [appno(2015, 1, 2), "2015-04-01", "2018.06.01", "苏州绿能有限公司；南京南瑞科技有限公司", "215300江苏省昆山市玉山镇", "F03D1/06", "F03D1/06", "江苏(32)", "发明授权", "CN104000001A;US2010123456A1", "CN104000002B"],
+    [appno(2016, 2, 3), "2016.05.05", "2017-01-01", "张伟", "210000江苏省南京市鼓楼区上海路5号", "A01B1/00", "A01B1/00", "江苏(32)", "实用新型", "", "CN204000003U"],
+    [appno(2016, 3, 4), "20160606", "20170101", "南京南瑞科技有限公司", "210000江苏省南京市玄武区中山路1号", "13-03", "", "江苏(32)", "外观设计", "", "CN304000004S"],
+]
+BAD = [
+    ["", "20150312", "0", "某公司", "", "H01M8/04", "H01M8/04", "", "发明公开", "", ""],  # missing app number
+    [appno(2015, 1, 5), "19700101", "0", "某公司", "", "H01M8/04", "H01M8/04", "", "发明公开", "", ""],  # impossible date
+    [appno(2015, 1, 6), "2015-13-45", "0", "某公司", "", "H01M8/04", "H01M8/04", "", "发明公开", "", ""],  # bad date
+    [appno(2015, 1, 7), "20150312", "0", "某公司", "", "H01M/0X", "H01M/0X", "", "发明公开", "", ""],  # malformed IPC
+    [appno(2015, 1, 8), "20150312", "0", " ; ", "", "H01M8/04", "H01M8/04", "", "发明公开", "", ""],  # no applicant
+    [appno(2015, 1, 1), "2015.03.12", "0", "南京南瑞科技有限公司", "", "H01M8/04", "", "", "发明公开", "", ""],  # duplicate, less complete
+]
+REASONS = ["missing_app_number", "impossible_date", "bad_date", "bad_ipc", "no_applicant", "duplicate"]
+
+
+def write_csv(path: Path, rows, encoding="utf-8-sig", extra_line: str | None = None) -> Path:
+    with open(path, "w", encoding=encoding, newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(HEADERS)
+        w.writerows(rows)
+        if extra_line:
+            fh.write(extra_line + "\r\n")
+    return path
+
+
+def write_transfers(path: Path) -> Path:
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["申请号", "转让人", "受让人", "生效日", "受让人地址"])
+        w.writerow([GOOD[1][0], "苏州绿能有限公司", "杭州新能科技有限公司", "20190101", "310000浙江省杭州市西湖区文三路1号"])
+        w.writerow([GOOD[1][0], "苏州绿能有限公司", "", "20190101", ""])  # no assignee
+    return path
+
+
+def tables(ws: Workspace) -> dict[str, pd.DataFrame]:
+    return {p.stem: pd.read_parquet(p) for p in sorted(ws.canonical.glob("*.parquet"))}
+
+
+@pytest.fixture
+def export(tmp_path):
+    return write_csv(tmp_path / "export.csv", GOOD + BAD, extra_line=f"{appno(2015, 1, 9)},20150312,too,few")
+
+
+def test_row_accounting_and_quarantine(tmp_path, export):
+    ws = Workspace.open(tmp_path / "ws", create=True)
+    report = ingest(ws, [export], [write_transfers(tmp_path / "tr.csv")])
+    f = report["files"][0]
+    assert f["rows_read"] == len(GOOD) + len(BAD) + 1
+    assert f["rows_loaded"] == len(GOOD)
+    assert f["rows_read"] == f["rows_loaded"] + f["rows_quarantined"]
+    q = pd.read_csv(ws.quarantine / "patents__export.csv", dtype=str)
+    assert sorted(q["reason_code"]) == sorted(REASONS + ["malformed_row"])
+    assert {"source_file", "source_row", "field", "reason_code", "reason"} <= set(q.columns)
+    dup = q[q["reason_code"] == "duplicate"].iloc[0]
+    assert int(dup["source_row"]) == 2 + len(GOOD) + len(BAD) - 1  # spreadsheet row of the dropped copy
+    assert q.loc[q["reason_code"] == "bad_ipc", "field"].iloc[0] == "ipc"
+    assert q.loc[q["reason_code"] == "bad_ipc", "主分类号"].iloc[0] == "H01M/0X"  # raw fields kept
+    assert report["files"][1]["rows_quarantined"] == 1
+
+
+def test_canonical_tables(tmp_path, export):
+    ws = Workspace.open(tmp_path / "ws", create=True)
+    ingest(ws, [export], [write_transfers(tmp_path / "tr.csv")])
+    t = tables(ws)
+    p = t["patents"].set_index("patent_id")
+    first = p.loc[GOOD[0][0]]
+    assert first["patent_kind"] == "invention" and bool(first["green"]) and not bool(first["granted"])
+    assert list(first["ipc"]) == ["H01M 8/04", "H01M 8/10"]
+    assert p.loc[GOOD[1][0], "granted"] and str(p.loc[GOOD[1][0], "grant_date"]) == "2018-06-01"
+    assert p.loc[GOOD[3][0], "patent_kind"] == "design" and p.loc[GOOD[3][0], "ipc_main"] == "13-03"
+    pa_ = t["patent_applicants"]
+    assert len(pa_[pa_["patent_id"] == GOOD[0][0]]) == 2
+    apps = t["applicants"].set_index("name")
+    assert apps.loc["南京南瑞科技有限公司", "applicant_id"] == "A" + hashlib.sha1("南京南瑞科技有限公司".encode()).hexdigest()[:16]
+    assert apps.loc["南京南瑞科技有限公司", "city_code"] == "320100"
+    assert apps.loc["苏州绿能有限公司", "city_code"] == "320500"  # 昆山 → 苏州
+    assert apps.loc["张伟", "kind"] == "individual" and apps.loc["张伟", "city_code"] == "320100"  # not 上海 (上海路)
+    c = t["citations"]
+    internal = c[c["cited_ref"] == "CN104000001A"].iloc[0]
+    assert internal["cited_patent_id"] == GOOD[0][0] and not internal["foreign"]
+    assert c[c["cited_ref"] == "US2010123456A1"]["foreign"].all()
+    tr = t["transfers"].iloc[0]
+    assert (tr["from_city"], tr["to_city"]) == ("320500", "330100") and tr["year"] == 2019
+    assert set(t["cities"]["city_code"]) >= {"110000", "320100", "320500"}
+
+
+def test_reruns_are_idempotent(tmp_path, export):
+    ws = Workspace.open(tmp_path / "ws", create=True)
+    ingest(ws, [export])
+    first = tables(ws)
+    q1 = (ws.quarantine / "patents__export.csv").read_bytes()
+    ingest(ws, [export])
+    second = tables(ws)
+    for name in first:
+        pd.testing.assert_frame_equal(first[name], second[name])
+    assert (ws.quarantine / "patents__export.csv").read_bytes() == q1
+
+
+def test_gb18030_and_xlsx_give_the_same_tables(tmp_path):
+    ws_utf = Workspace.open(tmp_path / "a", create=True)
+    ingest(ws_utf, [write_csv(tmp_path / "u.csv", GOOD)])
+    ws_gb = Workspace.open(tmp_path / "b", create=True)
+    ingest(ws_gb, [write_csv(tmp_path / "g.csv", GOOD, encoding="gb18030")])
+    xlsx = tmp_path / "x.xlsx"
+    pd.DataFrame(GOOD, columns=HEADERS).to_excel(xlsx, index=False)
+    ws_x = Workspace.open(tmp_path / "c", create=True)
+    rep = ingest(ws_x, [xlsx])
+    assert json.loads((ws_x.reports / "ingest.json").read_text())["files"][0]["rows_loaded"] == len(GOOD)
+    assert rep["files"][0]["encoding"] == "xlsx"
+    for ws in (ws_gb, ws_x):
+        a, b = tables(ws_utf), tables(ws)
+        for name in ("patents", "applicants", "patent_applicants", "citations"):
+            cols = [c for c in a[name].columns if c not in ("source_file", "source_row")]
+            pd.testing.assert_frame_equal(a[name][cols], b[name][cols])
+
+
+def test_undecodable_file_says_so(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(",".join(HEADERS).encode("utf-8") + b"\n" + bytes([0x81, 0x30, 0xFF, 0xFF, 0xC3]) * 100)
+    ws = Workspace.open(tmp_path / "ws", create=True)
+    with pytest.raises(DataError, match="cannot decode"):
+        ingest(ws, [bad])
+
+
+def test_unrecognised_layout_stops_with_the_fix(tmp_path):
+    f = tmp_path / "odd.csv"
+    f.write_text("No,Date,Owner\n1,2,3\n", encoding="utf-8")
+    ws = Workspace.open(tmp_path / "ws", create=True)
+    with pytest.raises(DataError) as err:
+        ingest(ws, [f])
+    assert "Owner" in err.value.message and "[columns]" in err.value.fix
