@@ -406,6 +406,9 @@ class Neo4jServer:
             "neo4j_version": NEO4J_VERSION,
             "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
+        self._save_state(state)
+
+    def _save_state(self, state: dict[str, Any]) -> None:
         tmp = self.state_file.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # holds the password
         with os.fdopen(fd, "w") as handle:
@@ -511,7 +514,9 @@ class Neo4jServer:
         )
 
     def stop(self, timeout: float = 60) -> None:
-        """Stop the server: SIGTERM (clean shutdown), then SIGKILL after ``timeout`` seconds."""
+        """Stop the server: SIGTERM (clean shutdown), then SIGKILL after ``timeout`` seconds.
+
+        The state file stays, with ``pid`` null, so that the next start keeps the password."""
         if self._pid is None:
             state = self._read_state()
             self._pid = int(state["pid"]) if state and state.get("pid") else None
@@ -519,8 +524,15 @@ class Neo4jServer:
             self._terminate(grace=timeout)
         self._pid = None
         self._process = None
-        with contextlib.suppress(FileNotFoundError):
-            self.state_file.unlink()
+        self._mark_stopped()
+
+    def _mark_stopped(self) -> None:
+        """Keep the state file (its password serves the next start) but record that no process runs."""
+        state = self._read_state()
+        if state is None:
+            return
+        state.update(pid=None, stopped_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+        self._save_state(state)
 
     def _terminate(self, grace: float) -> None:
         pid = self._pid

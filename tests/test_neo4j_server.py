@@ -108,7 +108,8 @@ def test_cli_start_status_stop_frees_the_port(neo4j_server: Neo4jServer, tmp_pat
         assert stopped.exit_code == 0, stopped.output
         assert not server.is_running()
         assert port_is_free(port)
-        assert not (data_dir / STATE_FILE_NAME).exists()
+        state = json.loads((data_dir / STATE_FILE_NAME).read_text())
+        assert state["pid"] is None and state["password"] == "cli-test-password"  # kept for the next start
         assert "citynet-neo4j: stopped" in (data_dir / "citynet-neo4j.log").read_text()  # shutdown hook ran
 
         status = runner.invoke(cli, ["neo4j", "status", "--data", str(data_dir)])
