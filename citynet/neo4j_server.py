@@ -55,6 +55,7 @@ LAUNCHER_PASSWORD_ENV = "CITYNET_NEO4J_PASSWORD"
 USER = "neo4j"
 MIN_PASSWORD_LENGTH = 8
 SUPPORTED_JAVA = (17, 21)
+JVM_ROOT = Path("/usr/lib/jvm")
 
 JVM_OPTIONS = (
     # As the Neo4j 5 distribution's neo4j.conf (server.jvm.additional): page cache and Netty need the
@@ -116,7 +117,7 @@ def find_java() -> Path:
     candidates: list[Path] = []
     if os.environ.get("JAVA_HOME"):
         candidates.append(Path(os.environ["JAVA_HOME"]) / "bin" / "java")
-    jvm_root = Path("/usr/lib/jvm")
+    jvm_root = JVM_ROOT
     for major in SUPPORTED_JAVA:
         candidates.extend(sorted(jvm_root.glob(f"*{major}*/bin/java")))
     on_path = shutil.which("java")

@@ -10,6 +10,7 @@ import neo4j
 import pytest
 from click.testing import CliRunner
 
+from citynet import neo4j_server as server_module
 from citynet.cli import cli
 from citynet.errors import StoreError
 from citynet.neo4j_server import (
@@ -140,6 +141,24 @@ def test_from_state_without_a_server_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="no Neo4j server was started") as caught:
         Neo4jServer.from_state(tmp_path)
     assert "citynet neo4j start" in (caught.value.fix or "")
+
+
+def test_missing_java_17_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    java_25 = tmp_path / "jdk-25"
+    (java_25 / "bin").mkdir(parents=True)
+    (java_25 / "bin" / "java").write_text("#!/bin/sh\necho 'openjdk version \"25\"' >&2\n")
+    (java_25 / "bin" / "java").chmod(0o755)
+    (java_25 / "release").write_text('JAVA_VERSION="25"\n')
+    monkeypatch.setenv("JAVA_HOME", str(java_25))
+    monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.setattr(server_module, "JVM_ROOT", tmp_path / "no-jvms")
+    server_module.find_java.cache_clear()
+    try:
+        with pytest.raises(StoreError, match="Java 17 is missing") as caught:
+            server_module.find_java()
+        assert "JAVA_HOME" in (caught.value.fix or "")
+    finally:
+        server_module.find_java.cache_clear()
 
 
 def test_missing_maven_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
