@@ -124,13 +124,19 @@ def _collinear_partners(df: pd.DataFrame, dropped: list[str], kept: list[str], f
     return out
 
 
-def _check_collinear(f, df: pd.DataFrame, parts: dict[str, Any]) -> None:
+def _collinear_detail(f, df: pd.DataFrame, parts: dict[str, Any]) -> tuple[list[str], str]:
     dropped = [str(v) for v in (getattr(f, "_collin_vars", None) or [])]
     if not dropped:
-        return
+        return [], ""
     kept = [str(c) for c in f._coefnames if str(c) != "Intercept"]
     partners = _collinear_partners(df, dropped, kept, parts["fe"])
-    detail = "; ".join(f"{v} is collinear with {', '.join(p)}" for v, p in partners.items())
+    return dropped, "; ".join(f"{v} is collinear with {', '.join(p)}" for v, p in partners.items())
+
+
+def _check_collinear(f, df: pd.DataFrame, parts: dict[str, Any]) -> None:
+    dropped, detail = _collinear_detail(f, df, parts)
+    if not dropped:
+        return
     raise AnalysisError(
         f"singular design in the model of {parts['depvar']}: {detail}",
         fix=f"drop {', '.join(dropped)} (time-invariant city variables are absorbed by city fixed effects)",
@@ -190,6 +196,10 @@ def fit(
     if not allow_collinear:
         _check_collinear(f, df, parts)
     res = to_result(f, model=model, vcov_label=vcov_label, fe=parts["fe"], name=name, depvar=parts["depvar"])
+    if allow_collinear:
+        dropped, detail = _collinear_detail(f, df, parts)
+        if dropped:
+            res.notes.append(f"{name or parts['depvar']}: dropped {', '.join(dropped)} ({detail}).")
     if model == "2sls":
         res.stats.update(iv_diagnostics(f))
     return res

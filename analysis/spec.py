@@ -158,7 +158,10 @@ def _run_model(m: dict, get_panel, defaults: dict, out_dir: Path, files: list[st
     if kind == "fit":
         if "formula" not in m:
             raise AnalysisError(f"model {name!r} has no formula", fix="add formula = \"y ~ x | city_code + year\"")
-        return [fit(df, m["formula"], model=m.get("model", "ols"), vcov=vcov, name=name)]
+        # In a table of several models a collinear term is dropped from that column with a note
+        # (pyfixest's behaviour); set allow_collinear = false to make it an error instead.
+        allow = m.get("allow_collinear", defaults.get("allow_collinear", True))
+        return [fit(df, m["formula"], model=m.get("model", "ols"), vcov=vcov, name=name, allow_collinear=allow)]
     if kind == "did":
         return [D.did(df, m["y"], m.get("treat", "low_carbon"), ctrl, fe=fe, vcov=vcov, model=m.get("model", "ols"),
                       name=name)]
@@ -235,6 +238,7 @@ def run_spec(spec: dict[str, Any] | str | Path, ws, out_dir: Path | None = None)
         tname = tab.get("name") or head.get("name") or "table"
         defaults = {"panel": tab.get("panel", head.get("panel", "city-year")),
                     "vcov": tab.get("vcov", head.get("vcov")),
+                    "allow_collinear": tab.get("allow_collinear", head.get("allow_collinear", True)),
                     "sample": {**spec.get("sample", {}), **tab.get("sample", {})}}
         models = tab.get("models", [])
         if not models:
