@@ -73,7 +73,7 @@ def cli(ctx: click.Context, quiet: bool, verbose: bool) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     try:
-        cli.main(args=argv, prog_name="citynet", standalone_mode=False)
+        rc = cli.main(args=argv, prog_name="citynet", standalone_mode=False)
     except UserError as err:
         click.secho(f"error: {err.message}", fg="red", err=True)
         if err.fix:
@@ -90,6 +90,9 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
+    # with standalone_mode=False click returns ctx.exit(n)'s code instead of exiting
+    if isinstance(rc, int) and rc != 0:
+        sys.exit(rc)
 
 
 if __name__ == "__main__":
