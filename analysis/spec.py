@@ -56,7 +56,7 @@ from citynet.errors import AnalysisError
 
 log = logging.getLogger(__name__)
 
-KINDS = ("fit", "did", "event_study", "placebo", "psm_did", "cs", "gardner", "3sls", "gravity")
+KINDS = ("fit", "did", "event_study", "placebo", "psm_did", "cs", "gardner", "3sls", "gravity", "sdm", "moran")
 _SAMPLE_KEYS = {"years", "drop_municipalities", "regions", "tiers", "exclude_years", "query"}
 
 
@@ -214,7 +214,80 @@ def _run_model(m: dict, get_panel, defaults: dict, out_dir: Path, files: list[st
     if kind == "gravity":
         return [gravity(df, m.get("y", "collab"), m.get("x", ["log_distance"]),
                         fe=m.get("fe", "origin_year + dest_year"), vcov=m.get("vcov"), name=name)]
+    if kind == "sdm":
+        return _run_sdm(m, df, name)
+    if kind == "moran":
+        return _run_moran(m, df, name, out_dir, files)
     raise AssertionError(kind)
+
+
+def spatial_weights(spec: str | dict | None, panel: pd.DataFrame | None = None):
+    """W from a spec value: ``inverse_distance`` (default), ``inverse_squared_distance``, ``knn:5``,
+    ``economic:gdp_per_capita`` (1/|Ȳi−Ȳj|) or ``gdp_nested:gdp_per_capita`` (W_d·diag(Ȳj/Ȳ))."""
+    from analysis import spatial as S
+
+    kind, _, arg = (spec or "inverse_distance").partition(":")
+    if kind == "inverse_distance":
+        return S.inverse_distance()
+    if kind == "inverse_squared_distance":
+        return S.inverse_squared_distance()
+    if kind == "knn":
+        return S.knn(k=int(arg or 5))
+    if kind in ("economic", "gdp_nested"):
+        if panel is None or not arg or arg not in panel.columns:
+            raise AnalysisError(f"W {spec!r} needs a panel column for Ȳ", fix="write e.g. w = \"gdp_nested:gdp_per_capita\"")
+        means = S.city_means(panel, arg)
+        return S.economic_distance(means) if kind == "economic" else S.gdp_nested(means)
+    raise AnalysisError(f"unknown spatial weights {spec!r}",
+                        fix="use inverse_distance, inverse_squared_distance, knn:K, economic:VAR or gdp_nested:VAR")
+
+
+def _spatial_frame(df: pd.DataFrame, columns: list[str]) -> tuple[pd.DataFrame, list[int]]:
+    """Derived columns (ln_, lK_) and the years in which every city has every column (balanced panel)."""
+    from analysis.formula import prepare
+
+    data, _ = prepare(df, f"{columns[0]} ~ {' + '.join(columns[1:]) or '1'}")
+    complete = data.dropna(subset=columns).groupby("year")["city_code"].nunique()
+    years = [int(y) for y, n in complete.items() if n == data["city_code"].nunique()]
+    if not years:
+        raise AnalysisError(f"no year in which every city has {', '.join(columns)}",
+                            fix="restrict the sample (years, cities) so that the panel is balanced")
+    return data, years
+
+
+def _run_sdm(m: dict, df: pd.DataFrame, name: str | None) -> list[FitResult]:
+    """Spatial Durbin model with LeSage–Pace effects: columns coefficients, direct, indirect, total."""
+    from analysis import spatial as S
+
+    y, x = m["y"], list(m["x"])
+    data, years = _spatial_frame(df, [y, *x])
+    w = spatial_weights(m.get("w"), data)
+    res = S.fit_sdm(data, y, x, w, fe=m.get("fe", "city"), lag_x=m.get("lag_x", True),
+                    effects_draws=m.get("effects_draws", 1000), seed=m.get("seed", 0), years=years)
+    out = [res.coef] + [res.effects[k] for k in ("direct", "indirect", "total")]
+    titles = [name or "SDM", "Direct", "Indirect", "Total"]
+    for r, t in zip(out, titles, strict=True):
+        r.name = t
+    return out
+
+
+def _run_moran(m: dict, df: pd.DataFrame, name: str | None, out_dir: Path, files: list[str]) -> list[FitResult]:
+    """Global Moran's I per year (CSV) and Moran scatter plots (PNG) for the chosen years; no table column."""
+    from analysis import spatial as S
+
+    var = m.get("var", "ln_green_patents")
+    data, years = _spatial_frame(df, [var])
+    w = spatial_weights(m.get("w"), data)
+    stem = _stem(name, "moran")
+    table = S.moran_by_year(data, var, w, years=years, permutations=m.get("permutations", 999))
+    path = out_dir / f"{stem}.csv"
+    table.reset_index().to_csv(path, index=False)
+    files.append(str(path))
+    for year in m.get("scatter_years", [years[0], years[-1]]):
+        png = out_dir / f"{stem}_scatter_{year}.png"
+        S.moran_scatter(data, var, w, year, png, title=f"Moran scatter, {var}, {year}")
+        files.append(str(png))
+    return []
 
 
 def _stem(name: str | None, kind: str) -> str:
@@ -246,6 +319,8 @@ def run_spec(spec: dict[str, Any] | str | Path, ws, out_dir: Path | None = None)
         results: list[FitResult] = []
         for m in models:
             results += _run_model(m, get_panel, defaults, out_dir, out.files)
+        if not results:  # figures and side tables only (e.g. Moran's I)
+            continue
         labels = {**head.get("labels", {}), **tab.get("labels", {})}
         t = regression_table(results, labels=labels, keep=tab.get("keep", head.get("keep")),
                              drop=tab.get("drop", head.get("drop", [])), stats=tab.get("stats", head.get("stats", [])),
