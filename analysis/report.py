@@ -1,0 +1,875 @@
+"""``citynet report``: one self-contained HTML file from a workspace (DESIGN §2, §5, §6).
+
+Sections (each says which file and which filter its numbers come from):
+
+1. Data quality — ``reports/ingest.json``: rows read / loaded / quarantined per input file, quarantine
+   reasons, applicant location methods and rates.
+2. Descriptive statistics in the layout of paper 001 table 2 (variable, symbol, label, N, mean, SD,
+   min, max) — ``metrics/city_year.parquet`` (all city-years) joined with ``canonical/covariates.parquet``.
+3. Partner churn of one city (paper 001 table 1): Cn, Xn, Zn, Tn, Xn/Cn, Zn/Cn, Tn/Cn−1.
+4. Collaboration network maps of two years — ``metrics/dyad_year.parquet`` (``collab > 0``) on the city
+   coordinates of ``canonical/cities.parquet``; node size by degree, edge width and opacity by weight.
+5. Network-year time series — ``metrics/network_year.parquet``, small multiples by statistic.
+6. Regression tables — every ``results/<table>.json`` written by ``citynet fit`` (its ``.html`` twin).
+7. Event-study and placebo figures — the PNGs ``citynet fit`` writes (found through their side files).
+8. Spatial autocorrelation — Moran figures of ``results/`` if any; otherwise global Moran's I per year of
+   ln(1+green_patents) with row-standardised inverse-distance W and Moran scatter plots of two years.
+
+Everything is embedded: figures as base64 PNG (matplotlib, Agg backend), CSS inline, no script and no
+external resource. A missing input gives a visible "not available: run `citynet …`" note; the file is
+still valid HTML. Figures use city codes, not Chinese names, unless matplotlib has a CJK font
+(:func:`cjk_font`); the HTML text carries the Chinese names.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import io
+import json
+import math
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from citynet.errors import AnalysisError
+
+CHURN_COLUMNS = ("collab_partners", "partners_continuing", "partners_new", "partners_exited")
+
+# Paper 001 table 2: the panel's main variables (outcomes and margins, then network position), then
+# the log outcomes the regressions use, then every covariate found in canonical/covariates.parquet.
+DESCRIPTIVE_VARS = (
+    "green_patents", "collab_patents", "collab_partners", "collab_intensity", "collab_degree",
+    "collab_betweenness", "transfers_out", "transfers_in", "transfers_local", "transfer_partners_out",
+    "transfer_intensity_out", "transfer_outdegree", "transfer_indegree", "transfer_betweenness",
+    "citations_made", "citations_received",
+)
+LOG_VARS = ("green_patents", "collab_patents", "collab_partners", "collab_intensity", "transfers_out")
+COVARIATE_LABELS = {
+    "gdp_per_capita": ("人均GDP", "GDP per capita"),
+    "population": ("人口", "population"),
+    "industry_share": ("第二产业占比", "industry share of GDP"),
+    "rd_intensity": ("研发投入强度", "R&D expenditure / GDP"),
+    "fdi": ("实际利用外资", "foreign direct investment"),
+    "low_carbon": ("低碳城市试点（0/1）", "low-carbon city pilot dummy"),
+    "carbon_trading": ("碳排放权交易试点（0/1）", "carbon-trading pilot dummy"),
+}
+NETWORK_STATS = (
+    ("density", "density"), ("mean_degree", "mean degree"), ("giant_share", "giant-component share"),
+    ("clustering", "clustering (transitivity)"), ("edges", "edges"), ("nodes", "cities with edges"),
+)
+NETWORK_COLORS = {"collab": "#1f4e79", "transfer": "#c55a11", "citation": "#548235"}
+MAX_MAP_EDGES = 600
+
+CSS = """
+body{font-family:-apple-system,"Segoe UI",Roboto,"Noto Sans","Noto Sans CJK SC","PingFang SC",
+"Microsoft YaHei",sans-serif;max-width:1200px;margin:0 auto;padding:1.5em 2em;color:#222;line-height:1.45;
+background:#fff}
+h1{font-size:1.7em;margin-bottom:.2em}h2{border-bottom:2px solid #1f4e79;padding-bottom:.2em;margin-top:2em}
+h3{margin-top:1.4em}
+.meta{color:#555;font-size:.92em}
+.source{color:#555;font-size:.88em;background:#f5f7fa;border-left:3px solid #9dc3e6;padding:.35em .7em}
+.na{background:#fff4e5;border-left:4px solid #e69138;padding:.5em .8em;color:#7a4a00}
+.na code,.source code{background:#fff;padding:0 .2em}
+table{border-collapse:collapse;margin:.6em 0 1em;font-size:.88em}
+th,td{padding:.25em .6em;border-bottom:1px solid #ddd;text-align:right;vertical-align:top}
+th{background:#eef2f7;border-bottom:2px solid #1f4e79}
+td:first-child,th:first-child{text-align:left}
+td.t,th.t{text-align:left}
+table.regression td:first-child{white-space:nowrap}
+table.regression tr.sep td{border-top:2px solid #999}
+caption{caption-side:top;text-align:left;font-weight:bold;padding:.3em 0}
+.scroll{overflow-x:auto}
+figure{margin:.8em 0 1.2em}figure img{max-width:100%;height:auto;border:1px solid #e3e3e3}
+figcaption{font-size:.88em;color:#444;margin-top:.3em}
+.row{display:flex;flex-wrap:wrap;gap:1.2em}.row figure{flex:1 1 500px;min-width:0}
+nav.toc{background:#f5f7fa;padding:.6em 1.2em;border-radius:4px}nav.toc ol{margin:.3em 0}
+.notes{font-size:.85em;color:#444}
+"""
+
+
+# --------------------------------------------------------------------------------------------------------------
+# small helpers
+
+
+def esc(x) -> str:
+    return html.escape("" if x is None else str(x), quote=True)
+
+
+def cjk_font() -> str | None:
+    """The name of a matplotlib font that covers Chinese, or None (then figures use city codes)."""
+    from matplotlib import font_manager
+
+    keys = ("CJK", "Han Sans", "Han Serif", "WenQuanYi", "SimHei", "SimSun", "Hei", "PingFang", "YaHei", "Droid Sans Fallback")
+    for f in font_manager.fontManager.ttflist:
+        if any(k.lower() in f.name.lower() for k in keys):
+            return f.name
+    return None
+
+
+def fig_to_data_uri(fig, dpi: int = 110) -> str:
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def file_to_data_uri(path: Path) -> str:
+    return "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode("ascii")
+
+
+def _fmt(x, digits: int = 3) -> str:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)) or x is pd.NA:
+        return "–"
+    try:
+        if pd.isna(x):
+            return "–"
+    except (TypeError, ValueError):
+        pass
+    if isinstance(x, (int, np.integer)):
+        return f"{int(x):,}"
+    xf = float(x)
+    if xf.is_integer() and abs(xf) >= 1000:
+        return f"{int(xf):,}"
+    if abs(xf) >= 1e5:
+        return f"{xf:,.0f}"
+    return f"{xf:,.{digits}f}"
+
+
+def html_table(rows: Sequence[Sequence], header: Sequence[str], *, caption: str | None = None,
+               left: int = 1, cls: str = "") -> str:
+    """An HTML table; the first ``left`` columns are left-aligned text, the rest right-aligned numbers."""
+    out = [f'<div class="scroll"><table class="{esc(cls)}">']
+    if caption:
+        out.append(f"<caption>{esc(caption)}</caption>")
+    out.append("<thead><tr>" + "".join(
+        f'<th class="{"t" if i < left else ""}">{esc(h)}</th>' for i, h in enumerate(header)) + "</tr></thead><tbody>")
+    for r in rows:
+        out.append("<tr>" + "".join(
+            f'<td class="{"t" if i < left else ""}">{c if isinstance(c, _Raw) else esc(c)}</td>'
+            for i, c in enumerate(r)) + "</tr>")
+    out.append("</tbody></table></div>")
+    return "\n".join(out)
+
+
+class _Raw(str):
+    """Already-escaped HTML for a table cell."""
+
+
+def figure_html(uri: str, caption: str, fig_id: str, alt: str | None = None) -> str:
+    return (f'<figure id="{esc(fig_id)}"><img src="{uri}" alt="{esc(alt or caption)}" data-figure="{esc(fig_id)}">'
+            f"<figcaption>{esc(caption)}</figcaption></figure>")
+
+
+def not_available(what: str, command: str) -> str:
+    return (f'<p class="na"><strong>Not available:</strong> {esc(what)} — run <code>{esc(command)}</code> '
+            "and then <code>citynet report</code> again.</p>")
+
+
+def source(text: str) -> str:
+    """``text`` may hold <code> markup made by this module only."""
+    return f'<p class="source"><strong>Source:</strong> {text}</p>'
+
+
+def code(x) -> str:
+    return f"<code>{esc(x)}</code>"
+
+
+# --------------------------------------------------------------------------------------------------------------
+# inputs
+
+
+@dataclass
+class Inputs:
+    ws: object
+    ingest: dict | None = None
+    city_year: pd.DataFrame | None = None
+    dyad_year: pd.DataFrame | None = None
+    network_year: pd.DataFrame | None = None
+    cities: pd.DataFrame | None = None
+    covariates: pd.DataFrame | None = None
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def wsarg(self) -> str:
+        return str(self.ws.root)
+
+
+def read_inputs(ws) -> Inputs:
+    from metrics.pipeline import read_panel
+
+    inp = Inputs(ws=ws)
+    p = ws.reports / "ingest.json"
+    if p.exists():
+        inp.ingest = json.loads(p.read_text(encoding="utf-8"))
+    for name in ("city_year", "dyad_year", "network_year"):
+        path = ws.panel(name)
+        if path.exists():
+            df = read_panel(path)
+            if "city_code" in df.columns:
+                df["city_code"] = df["city_code"].astype(str)
+            for c in ("city_a", "city_b"):
+                if c in df.columns:
+                    df[c] = df[c].astype(str)
+            setattr(inp, name, df)
+            if not inp.meta:
+                inp.meta = dict(df.attrs.get("citynet", {}))
+    cp = ws.table("cities")
+    if cp.exists():
+        inp.cities = pd.read_parquet(cp)
+    else:
+        from etl.cities import city_set
+
+        inp.cities = city_set().cities.copy()
+    inp.cities["city_code"] = inp.cities["city_code"].astype(str)
+    cov = ws.canonical / "covariates.parquet"
+    if cov.exists():
+        inp.covariates = pd.read_parquet(cov)
+        inp.covariates["city_code"] = inp.covariates["city_code"].astype(str)
+    return inp
+
+
+def city_name(cities: pd.DataFrame, code: str) -> str:
+    row = cities.loc[cities["city_code"] == str(code)]
+    return str(row["name_zh"].iloc[0]) if len(row) else str(code)
+
+
+def resolve_city(cities: pd.DataFrame, text: str) -> str:
+    """A city code from a code (``110000``), a full name (``北京市``) or a short name (``北京``)."""
+    t = str(text).strip()
+    c = cities.assign(city_code=cities["city_code"].astype(str))
+    if t in set(c["city_code"]):
+        return t
+    for col in ("name_zh", "short_name"):
+        if col in c.columns:
+            hit = c.loc[c[col].astype(str) == t, "city_code"]
+            if len(hit) == 1:
+                return str(hit.iloc[0])
+    stripped = t.rstrip("市")
+    if stripped and "short_name" in c.columns:
+        hit = c.loc[c["short_name"].astype(str) == stripped, "city_code"]
+        if len(hit) == 1:
+            return str(hit.iloc[0])
+    hit = c.loc[c["name_zh"].astype(str).str.startswith(stripped), "city_code"] if stripped else []
+    if len(hit) == 1:
+        return str(hit.iloc[0])
+    if len(hit) > 1:
+        names = ", ".join(c.loc[c["city_code"].isin(hit), "name_zh"].astype(str).head(8))
+        raise AnalysisError(f"city {text!r} is ambiguous: {names}", fix="pass the 6-digit city code")
+    raise AnalysisError(f"city {text!r} is not in the city set",
+                        fix="pass a 6-digit city code (e.g. 110000) or a name (e.g. 北京 / 北京市)")
+
+
+def default_city(city_year: pd.DataFrame) -> str:
+    """The city with the most collaboration partners in the last panel year (ties: more co-patents, lower code)."""
+    last = city_year.loc[city_year["year"] == city_year["year"].max()]
+    by = ["collab_partners"] + (["collab_patents"] if "collab_patents" in last.columns else [])
+    last = last.sort_values(by + ["city_code"], ascending=[False] * len(by) + [True])
+    return str(last["city_code"].iloc[0])
+
+
+# --------------------------------------------------------------------------------------------------------------
+# sections
+
+
+@dataclass
+class Section:
+    id: str
+    title: str
+    body: str
+    available: bool = True
+
+
+def section_quality(inp: Inputs) -> Section:
+    cmd = f"citynet ingest -w {inp.wsarg} FILE..."
+    if not inp.ingest:
+        return Section("quality", "1. Data quality", not_available("the ingest report reports/ingest.json", cmd), False)
+    rep = inp.ingest
+    parts = [source(f"{code('reports/ingest.json')} (written by {code('citynet ingest')}, "
+                    f"{esc(rep.get('generated', 'time unknown'))}); every rejected row is in "
+                    f"{code('quarantine/*.csv')} with file, row, reason and raw fields.")]
+    files = rep.get("files", [])
+    rows = [[Path(f.get("file", "?")).name, f.get("kind", ""), f.get("encoding", ""), _fmt(f.get("rows_read")),
+             _fmt(f.get("rows_loaded")), _fmt(f.get("rows_quarantined")),
+             "yes" if f.get("balanced", f.get("rows_read") == (f.get("rows_loaded", 0) + f.get("rows_quarantined", 0)))
+             else "NO"] for f in files]
+    tot = rep.get("totals", {})
+    if tot:
+        rows.append(["total", "", "", _fmt(tot.get("rows_read")), _fmt(tot.get("rows_loaded")),
+                     _fmt(tot.get("rows_quarantined")), ""])
+    parts.append(html_table(rows, ["file", "kind", "encoding", "rows read", "loaded", "quarantined",
+                                   "read = loaded + quarantined"], caption="Rows per input file", left=3))
+    reasons = sorted({r for f in files for r in f.get("quarantined_by_reason", {})})
+    if reasons:
+        rrows = [[Path(f.get("file", "?")).name] + [_fmt(f.get("quarantined_by_reason", {}).get(r, 0)) for r in reasons]
+                 for f in files]
+        parts.append(html_table(rrows, ["file"] + reasons, caption="Quarantined rows by reason code"))
+    else:
+        parts.append("<p>No row was quarantined.</p>")
+    app = rep.get("applicants", {})
+    if app.get("located_by"):
+        share = app.get("located_by_share", {})
+        n = app.get("count") or sum(app["located_by"].values())
+        lrows = [[k, _fmt(v), f"{100 * share.get(k, v / n if n else 0):.1f}%"] for k, v in
+                 sorted(app["located_by"].items(), key=lambda kv: -kv[1])]
+        lrows.append(["all applicants", _fmt(n), "100.0%"])
+        parts.append(html_table(lrows, ["located by", "applicants", "share"],
+                                caption="Applicant location method (address → corpus → name → province only / "
+                                        "foreign / unresolved; DESIGN §3)"))
+        extra = []
+        if "located_share" in app:
+            extra.append(f"applicants located to a city: <strong>{100 * app['located_share']:.1f}%</strong>")
+        pa = rep.get("patent_applicants", {})
+        if "located_share" in pa:
+            extra.append(f"patent–applicant links with a city: <strong>{100 * pa['located_share']:.1f}%</strong>")
+        if "first_applicant_located_share" in pa:
+            extra.append(f"first applicants with a city: <strong>{100 * pa['first_applicant_located_share']:.1f}%</strong>")
+        if extra:
+            parts.append("<p>" + "; ".join(extra) + ".</p>")
+    pat = rep.get("patents", {})
+    if pat:
+        bits = [f"patents loaded: <strong>{_fmt(pat.get('count'))}</strong>"]
+        if pat.get("by_kind"):
+            bits.append("by kind: " + ", ".join(f"{esc(k)} {_fmt(v)}" for k, v in pat["by_kind"].items()))
+        for k, lab in (("granted", "granted"), ("green_wipo", "green (WIPO IPC Green Inventory)"), ("y02", "CPC Y02/Y04S")):
+            if k in pat:
+                bits.append(f"{lab} {_fmt(pat[k])}")
+        if pat.get("years"):
+            bits.append(f"application years {esc(pat['years'][0])}–{esc(pat['years'][-1])}")
+        tr, ci = rep.get("transfers", {}), rep.get("citations", {})
+        if tr:
+            bits.append(f"transfers {_fmt(tr.get('count'))} ({_fmt(tr.get('both_cities_known'))} with both cities known)")
+        if ci:
+            bits.append(f"citations {_fmt(ci.get('count'))} ({_fmt(ci.get('in_corpus'))} inside the corpus, "
+                        f"{_fmt(ci.get('foreign'))} foreign)")
+        parts.append("<p>" + "; ".join(bits) + ".</p>")
+    return Section("quality", "1. Data quality", "\n".join(parts))
+
+
+def _filter_text(inp: Inputs) -> str:
+    m = inp.meta
+    if not m:
+        return "network filter unknown"
+    f = m.get("filter", {})
+    txt = f"network filter {code(m.get('network', '?'))}"
+    if f:
+        txt += " (" + ", ".join(f"{esc(k)} = {esc(v)}" for k, v in f.items()) + ")"
+    return txt
+
+
+def _panel_span(df: pd.DataFrame) -> str:
+    yrs = sorted(df["year"].unique())
+    return f"{df['city_code'].nunique():,} cities × {yrs[0]}–{yrs[-1]} ({len(df):,} city-years)"
+
+
+def descriptive_table(city_year: pd.DataFrame, covariates: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Paper 001 table 2: variable, symbol, Chinese and English label, N, mean, SD, min, max."""
+    from metrics.labels import LABELS
+
+    df = city_year
+    rows = []
+
+    def add(name, values, symbol, zh, en):
+        v = pd.to_numeric(values, errors="coerce").astype(float).dropna()
+        rows.append({"variable": name, "symbol": symbol, "label_zh": zh, "label_en": en, "N": len(v),
+                     "mean": v.mean() if len(v) else np.nan, "sd": v.std(ddof=1) if len(v) > 1 else np.nan,
+                     "min": v.min() if len(v) else np.nan, "max": v.max() if len(v) else np.nan})
+
+    for c in DESCRIPTIVE_VARS:
+        if c in df.columns:
+            lab = LABELS.get(c)
+            add(c, df[c], lab.symbol if lab else "", lab.zh if lab else "", lab.en if lab else c)
+    for c in LOG_VARS:
+        if c in df.columns:
+            lab = LABELS.get(c)
+            sym = f"ln {lab.symbol}" if lab and lab.symbol else f"ln {c}"
+            add(f"ln_{c}", np.log1p(df[c].astype(float)), sym, f"ln(1+{lab.symbol if lab else c})",
+                f"ln(1 + {c})")
+    if covariates is not None and len(covariates):
+        keys = ["city_code", "year"]
+        merged = df[keys].merge(covariates, on=keys, how="left")
+        for c in covariates.columns:
+            if c in keys or not pd.api.types.is_numeric_dtype(covariates[c]):
+                continue
+            zh, en = COVARIATE_LABELS.get(c, ("", c))
+            add(c, merged[c], "", zh, en)
+    return pd.DataFrame(rows)
+
+
+def section_descriptive(inp: Inputs) -> Section:
+    title = "2. Descriptive statistics (paper 001, table 2 layout)"
+    if inp.city_year is None:
+        return Section("descriptive", title, not_available("the city-year panel", f"citynet metrics -w {inp.wsarg}"),
+                       False)
+    t = descriptive_table(inp.city_year, inp.covariates)
+    src = (f"{code('metrics/city_year.parquet')}, every row ({_panel_span(inp.city_year)}), {_filter_text(inp)}; "
+           "labels from <code>metrics/labels.py</code>; ln variables are ln(1+x).")
+    if inp.covariates is not None:
+        src += (f" Covariates: {code('canonical/covariates.parquet')} joined on city_code and year "
+                "(N counts the city-years with a value).")
+    else:
+        src += " No covariates (<code>citynet ingest --covariates FILE</code> adds them)."
+    rows = [[_Raw(code(r.variable)), r.symbol, r.label_zh, r.label_en, _fmt(int(r.N)),
+             _fmt(r["mean"]), _fmt(r.sd), _fmt(r["min"]), _fmt(r["max"])] for _, r in t.iterrows()]
+    body = source(src) + html_table(rows, ["variable", "symbol", "说明", "description", "N", "mean", "SD", "min", "max"],
+                                    caption="Table 2. Descriptive statistics", left=4)
+    return Section("descriptive", title, body)
+
+
+def churn_table(city_year: pd.DataFrame, code_: str) -> pd.DataFrame:
+    """Paper 001 table 1 for one city: year, Cn, Xn, Zn, Tn, Xn/Cn, Zn/Cn, Tn/Cn−1 (shares NaN when undefined)."""
+    d = city_year.loc[city_year["city_code"] == str(code_)].sort_values("year")
+    out = pd.DataFrame({"year": d["year"].to_numpy()})
+    cols = {"Cn": "collab_partners", "Xn": "partners_continuing", "Zn": "partners_new", "Tn": "partners_exited"}
+    for k, c in cols.items():
+        out[k] = pd.to_numeric(d[c], errors="coerce").astype(float).to_numpy()
+    cn = out["Cn"].where(out["Cn"] > 0)
+    prev = out["Cn"].shift(1)
+    prev = prev.where(out["year"].diff() == 1).where(lambda s: s > 0)
+    out["Xn/Cn"] = out["Xn"] / cn
+    out["Zn/Cn"] = out["Zn"] / cn
+    out["Tn/Cn-1"] = out["Tn"] / prev
+    return out
+
+
+def section_churn(inp: Inputs, city: str | None) -> Section:
+    title = "3. Partner churn (paper 001, table 1 layout)"
+    if inp.city_year is None:
+        return Section("churn", title, not_available("the city-year panel", f"citynet metrics -w {inp.wsarg}"), False)
+    if not set(CHURN_COLUMNS) <= set(inp.city_year.columns):
+        return Section("churn", title, not_available("the churn columns partners_* in the city-year panel",
+                                                     f"citynet metrics -w {inp.wsarg}"), False)
+    chosen = resolve_city(inp.cities, city) if city else default_city(inp.city_year)
+    how = "chosen with --city" if city else "default: the city with the most collaboration partners in the last year"
+    t = churn_table(inp.city_year, chosen)
+    name = city_name(inp.cities, chosen)
+    rows = [[str(int(r.year)), _fmt(r.Cn, 0), _fmt(r.Xn, 0), _fmt(r.Zn, 0), _fmt(r.Tn, 0), _fmt(r["Xn/Cn"]),
+             _fmt(r["Zn/Cn"]), _fmt(r["Tn/Cn-1"])] for _, r in t.iterrows()]
+    src = (f"{code('metrics/city_year.parquet')}, rows with city_code = {code(chosen)}, {_filter_text(inp)}. "
+           "Cn = collab_partners, Xn = partners_continuing, Zn = partners_new, Tn = partners_exited; "
+           "churn is missing (–) in the first panel year, whose t−1 is unobserved; a share is – when its "
+           "denominator is 0.")
+    body = (f"<p>City: <strong>{esc(name)}</strong> ({esc(chosen)}) — {esc(how)}.</p>" + source(src)
+            + html_table(rows, ["year", "Cn", "Xn", "Zn", "Tn", "Xn/Cn", "Zn/Cn", "Tn/Cn−1"],
+                         caption=f"Table 1. Collaboration partners of {name} and their churn"))
+    return Section("churn", title, body)
+
+
+def map_figure(cities: pd.DataFrame, edges: pd.DataFrame, year: int, *, max_edges: int = MAX_MAP_EDGES,
+               label_top: int = 8, names: bool = False):
+    """Matplotlib figure: every city grey at (lon, lat); collaboration edges as lines, width and opacity by
+    weight (the ``max_edges`` heaviest when more); cities with partners sized by degree."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import LineCollection
+
+    c = cities.dropna(subset=["lon", "lat"]).set_index("city_code")
+    e = edges.loc[edges["city_a"].isin(c.index) & edges["city_b"].isin(c.index)]
+    deg = pd.concat([e["city_a"], e["city_b"]]).value_counts()
+    n_all = len(e)
+    e = e.sort_values("weight").tail(max_edges)
+    fig, ax = plt.subplots(figsize=(7.2, 5.6))
+    ax.scatter(c["lon"], c["lat"], s=5, color="#bbbbbb", edgecolor="none", zorder=1, label="city (no partner)")
+    if len(e):
+        w = e["weight"].to_numpy(float)
+        rel = w / w.max()
+        segs = np.stack([c.loc[e["city_a"], ["lon", "lat"]].to_numpy(float),
+                         c.loc[e["city_b"], ["lon", "lat"]].to_numpy(float)], axis=1)
+        colors = np.zeros((len(e), 4))
+        colors[:, :3] = matplotlib.colors.to_rgb("#1f4e79")
+        colors[:, 3] = 0.15 + 0.7 * np.sqrt(rel)
+        ax.add_collection(LineCollection(segs, linewidths=0.4 + 3.0 * np.sqrt(rel), colors=colors, zorder=2))
+        nd = c.loc[deg.index]
+        ax.scatter(nd["lon"], nd["lat"], s=12 + 14 * deg.to_numpy(float) ** 0.9, color="#c00000", alpha=0.8,
+                   edgecolor="white", linewidth=0.5, zorder=3, label="city with partners (size: degree)")
+        for code_ in deg.index[:label_top]:
+            lab = str(c.loc[code_, "name_zh"]) if names else str(code_)
+            ax.annotate(lab, (c.loc[code_, "lon"], c.loc[code_, "lat"]), xytext=(3, 3), textcoords="offset points",
+                        fontsize=7, zorder=4)
+    ax.set_xlim(73, 136)
+    ax.set_ylim(17, 54)
+    ax.set_aspect(1 / math.cos(math.radians(35)))
+    ax.set_xlabel("longitude (°E)")
+    ax.set_ylabel("latitude (°N)")
+    shown = f"{len(e):,} heaviest of {n_all:,} edges" if n_all > len(e) else f"{n_all:,} edges"
+    ax.set_title(f"Collaboration network {year}: {shown}, {len(deg):,} cities", fontsize=10)
+    ax.legend(loc="lower left", fontsize=7, frameon=False)
+    ax.grid(color="#eeeeee", lw=0.5)
+    fig.tight_layout()
+    return fig, deg
+
+
+def section_maps(inp: Inputs, years: Sequence[int] | None) -> tuple[Section, list[int]]:
+    title = "4. Collaboration network maps"
+    if inp.dyad_year is None:
+        return Section("maps", title, not_available("the dyad-year panel", f"citynet metrics -w {inp.wsarg}"), False), []
+    panel_years = sorted(int(y) for y in inp.dyad_year["year"].unique())
+    if years:
+        years = [int(y) for y in years]
+        bad = [y for y in years if y not in panel_years]
+        if bad:
+            raise AnalysisError(f"--years {' '.join(map(str, years))}: {bad} not in the panel "
+                                f"({panel_years[0]}–{panel_years[-1]})", fix="pick two years of the panel")
+    else:
+        years = [panel_years[0], panel_years[-1]] if len(panel_years) > 1 else panel_years
+    font = cjk_font()
+    if font:
+        import matplotlib
+
+        matplotlib.rcParams["font.sans-serif"] = [font, "DejaVu Sans"]
+    figs, tops = [], []
+    for y in years:
+        d = inp.dyad_year.loc[(inp.dyad_year["year"] == y) & (inp.dyad_year["collab"] > 0), ["city_a", "city_b", "collab"]]
+        fig, deg = map_figure(inp.cities, d.rename(columns={"collab": "weight"}), y, names=bool(font))
+        figs.append(figure_html(fig_to_data_uri(fig), f"Figure: collaboration network {y} (cities at their "
+                                f"coordinates; line width and opacity ∝ √weight; red dot size ∝ degree; labels: "
+                                f"{'names' if font else 'city codes'} of the 8 best-connected cities).", f"map-{y}"))
+        top = deg.head(8)
+        tops.append(html_table([[_Raw(code(k)), city_name(inp.cities, k), _fmt(int(v))] for k, v in top.items()],
+                               ["code", "city", "partners"], caption=f"Best-connected cities, {y}", left=2))
+    src = (f"{code('metrics/dyad_year.parquet')}, rows with collab &gt; 0 in {', '.join(map(str, years))} "
+           f"({_filter_text(inp)}); coordinates from {code('canonical/cities.parquet')} (lon, lat). "
+           "No basemap or province outlines (no boundary data offline).")
+    note = "" if font else ("<p class=\"notes\">No CJK font is available to matplotlib here, so the maps label "
+                            "cities by code; the tables beside them give the Chinese names.</p>")
+    body = (source(src) + note + '<div class="row">' + "".join(figs) + "</div>" + '<div class="row">'
+            + "".join(f"<div>{t}</div>" for t in tops) + "</div>")
+    return Section("maps", title, body), years
+
+
+def network_series_figure(ny: pd.DataFrame):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    stats = [(c, lab) for c, lab in NETWORK_STATS if c in ny.columns]
+    ncol = 3
+    nrow = math.ceil(len(stats) / ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(10.5, 3.0 * nrow), squeeze=False)
+    for ax, (col, lab) in zip(axes.flat, stats, strict=False):
+        for net, g in ny.groupby("network", sort=False):
+            g = g.sort_values("year")
+            ax.plot(g["year"], pd.to_numeric(g[col], errors="coerce"), "o-", ms=3, lw=1.4,
+                    color=NETWORK_COLORS.get(str(net)), label=str(net))
+        ax.set_title(lab, fontsize=10)
+        ax.grid(color="#eeeeee", lw=0.5)
+        ax.tick_params(labelsize=8)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    for ax in list(axes.flat)[len(stats):]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=8, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def section_network_series(inp: Inputs) -> Section:
+    title = "5. Network statistics by year"
+    if inp.network_year is None:
+        return Section("networks", title, not_available("the network-year panel", f"citynet metrics -w {inp.wsarg}"),
+                       False)
+    ny = inp.network_year
+    fig = network_series_figure(ny)
+    cols = ["network", "year"] + [c for c in ("nodes", "edges", "total_weight", "density", "components", "giant_share",
+                                              "clustering", "mean_degree", "communities", "modularity") if c in ny.columns]
+    rows = [[str(r["network"]), str(int(r["year"]))] + [_fmt(r[c], 4) if c in ("density", "giant_share", "clustering",
+                                                                               "mean_degree", "modularity")
+                                                        else _fmt(r[c], 0) for c in cols[2:]]
+            for _, r in ny.sort_values(["network", "year"]).iterrows()]
+    src = (f"{code('metrics/network_year.parquet')}, every row ({_filter_text(inp)}). Density and mean degree use the "
+           "whole city set as denominator (isolated cities included); components count two cities or more; "
+           "definitions in <code>metrics/README.md</code>.")
+    body = (source(src) + figure_html(fig_to_data_uri(fig), "Figure: network statistics by year, one line per network "
+                                      "(collab undirected; transfer and citation directed).", "network-series")
+            + "<details><summary>Table of the network-year panel</summary>"
+            + html_table(rows, cols, caption="Network-year panel", left=2) + "</details>")
+    return Section("networks", title, body)
+
+
+# results/ discovery ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ResultFiles:
+    tables: list[tuple[str, Path]] = field(default_factory=list)  # (name, json path)
+    event_studies: list[Path] = field(default_factory=list)
+    placebos: list[tuple[Path, dict | None]] = field(default_factory=list)
+    moran: list[Path] = field(default_factory=list)
+    other: list[Path] = field(default_factory=list)
+
+
+def discover_results(results: Path, exclude: Sequence[Path] = ()) -> ResultFiles:
+    """Classify what ``citynet fit`` wrote (see ``analysis/spec.py``): a regression table is a ``<t>.json``
+    holding a list of fit results (rendered from its ``<t>.html``); an event-study PNG has a
+    ``<stem>_coefficients.csv`` twin; a placebo PNG has a ``<stem>.json`` twin with the placebo summary; Moran
+    figures have "moran" in their name; any other PNG is listed under "other figures"."""
+    out = ResultFiles()
+    if not results.is_dir():
+        return out
+    exclude = {Path(p).resolve() for p in exclude}
+    side_json: dict[str, dict] = {}
+    for jp in sorted(results.glob("*.json")):
+        try:
+            obj = json.loads(jp.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(obj, list) and obj and all(isinstance(r, dict) and "coefficients" in r for r in obj):
+            out.tables.append((jp.stem, jp))
+        elif isinstance(obj, dict):
+            side_json[jp.stem] = obj
+    for png in sorted(results.glob("*.png")):
+        if png.resolve() in exclude:
+            continue
+        stem = png.stem
+        low = stem.lower()
+        sj = side_json.get(stem)
+        if (results / f"{stem}_coefficients.csv").exists() or "event_study" in low or "event-study" in low:
+            out.event_studies.append(png)
+        elif (sj is not None and "placebo_mean" in sj) or "placebo" in low:
+            out.placebos.append((png, sj))
+        elif "moran" in low:
+            out.moran.append(png)
+        else:
+            out.other.append(png)
+    return out
+
+
+def section_tables(inp: Inputs, rf: ResultFiles) -> Section:
+    title = "6. Regression tables"
+    cmd = f"citynet fit -w {inp.wsarg} examples/p004_did.toml"
+    if not rf.tables:
+        return Section("tables", title, not_available("regression tables in results/", cmd), False)
+    parts = [source(f"every {code('results/<table>.json')} that {code('citynet fit SPEC.toml')} wrote, rendered from "
+                    f"its {code('.html')} twin (the same numbers as {code('.md')}, {code('.tex')}, {code('.csv')}). "
+                    "Samples, filters and variable definitions are those of the spec file.")]
+    for name, jp in rf.tables:
+        hp = jp.with_suffix(".html")
+        parts.append(f'<h3 id="table-{esc(name)}">{esc(name)}</h3>')
+        parts.append(f"<p class=\"notes\">File: {code(hp.name if hp.exists() else jp.name)}</p>")
+        if hp.exists():
+            parts.append(f'<div class="scroll">{hp.read_text(encoding="utf-8")}</div>')
+        else:
+            parts.append(_table_from_json(jp))
+    return Section("tables", title, "\n".join(parts))
+
+
+def _table_from_json(jp: Path) -> str:
+    res = json.loads(jp.read_text(encoding="utf-8"))
+    terms: list[str] = []
+    for r in res:
+        terms += [t for t in r["coefficients"] if t not in terms]
+    rows = []
+    for t in terms:
+        rows.append([t] + [(_fmt(r["coefficients"][t]["coef"]) if t in r["coefficients"] else "") for r in res])
+        rows.append([""] + [(f"({_fmt(r['coefficients'][t]['se'])})" if t in r["coefficients"] else "") for r in res])
+    rows.append(["N"] + [_fmt(r.get("nobs")) for r in res])
+    return html_table(rows, [""] + [str(r.get("name", "")) for r in res], cls="regression")
+
+
+def section_figures(inp: Inputs, rf: ResultFiles) -> Section:
+    title = "7. Event study and placebo"
+    cmd = f"citynet fit -w {inp.wsarg} examples/p004_did.toml"
+    parts = []
+    parts.append("<h3>Event study</h3>")
+    if rf.event_studies:
+        parts.append(source(f"{', '.join(code('results/' + p.name) for p in rf.event_studies)} with the coefficients in "
+                            "the <code>_coefficients.csv</code> twin (models of kind <code>event_study</code>)."))
+        for p in rf.event_studies:
+            parts.append(figure_html(file_to_data_uri(p), f"Figure: event study ({p.name}); 95% confidence intervals.",
+                                     f"event-study-{p.stem}"))
+    else:
+        parts.append(not_available("an event-study figure (a model of kind event_study)", cmd))
+    parts.append("<h3>Placebo test</h3>")
+    if rf.placebos:
+        parts.append(source(f"{', '.join(code('results/' + p.name) for p, _ in rf.placebos)} and the JSON summaries "
+                            "beside them (models of kind <code>placebo</code>: treatment reassigned at random)."))
+        for p, sj in rf.placebos:
+            cap = f"Figure: placebo distribution ({p.name})"
+            if sj:
+                cap += (f": real estimate {_fmt(sj.get('estimate'))}, placebo mean {_fmt(sj.get('placebo_mean'))}, "
+                        f"SD {_fmt(sj.get('placebo_sd'))}, {_fmt(int(sj.get('n', 0)))} draws, "
+                        f"p = {_fmt(sj.get('pvalue'))}.")
+            parts.append(figure_html(file_to_data_uri(p), cap, f"placebo-{p.stem}"))
+    else:
+        parts.append(not_available("a placebo figure (a model of kind placebo)", cmd))
+    ok = bool(rf.event_studies or rf.placebos)
+    return Section("did", title, "\n".join(parts), ok)
+
+
+def moran_table(city_year: pd.DataFrame, cities: pd.DataFrame, var: str = "green_patents", *,
+                permutations: int = 999):
+    """Global Moran's I per year of ln(1+var) with row-standardised inverse-distance W; returns the table, the
+    panel used and W."""
+    from analysis.spatial import inverse_distance, moran_by_year
+
+    panel = city_year[["city_code", "year", var]].copy()
+    lv = f"ln_{var}"
+    panel[lv] = np.log1p(panel[var].astype(float))
+    codes = sorted(set(panel["city_code"]) & set(cities.dropna(subset=["lon", "lat"])["city_code"]))
+    panel = panel.loc[panel["city_code"].isin(codes)]
+    w = inverse_distance(cities, codes=codes)
+    tab = moran_by_year(panel, lv, w, permutations=permutations)
+    return tab, panel, w
+
+
+def section_moran(inp: Inputs, rf: ResultFiles, years: Sequence[int], permutations: int) -> Section:
+    title = "8. Spatial autocorrelation (Moran's I)"
+    if rf.moran:
+        parts = [source(f"{', '.join(code('results/' + p.name) for p in rf.moran)} (written by a spec).")]
+        parts += [figure_html(file_to_data_uri(p), f"Figure: {p.name}", f"moran-{p.stem}") for p in rf.moran]
+        return Section("moran", title, "\n".join(parts))
+    if inp.city_year is None:
+        return Section("moran", title, not_available("the city-year panel", f"citynet metrics -w {inp.wsarg}"), False)
+    from analysis.spatial import moran_scatter
+
+    tab, panel, w = moran_table(inp.city_year, inp.cities, permutations=permutations)
+    rows = [[str(y), _fmt(r["I"], 4), _fmt(r["EI"], 4), _fmt(r["z_norm"], 2), _fmt(r["p_norm"], 4),
+             _fmt(r.get("p_sim", np.nan), 4)] for y, r in tab.iterrows()]
+    src = (f"computed here: {code('metrics/city_year.parquet')}, ln(1+green_patents) of {panel['city_code'].nunique():,} "
+           f"cities per year ({_filter_text(inp)}); W = inverse great-circle distance (1/d, row-standardised) from "
+           f"{code('canonical/cities.parquet')}; <code>analysis.spatial.moran_by_year</code> "
+           f"(normal-approximation z and p; permutation p from {permutations:,} permutations). "
+           "No Moran figure was found in <code>results/</code>.")
+    figs = []
+    ok_years = [y for y in years if y in set(panel["year"])] or sorted(panel["year"].unique())[-1:]
+    with tempfile.TemporaryDirectory() as tmp:
+        for y in ok_years:
+            p = Path(tmp) / f"moran_{y}.png"
+            moran_scatter(panel, "ln_green_patents", w, y, p,
+                          title=f"Moran scatter, ln(1+green patents), {y}")
+            figs.append(figure_html(file_to_data_uri(p), f"Figure: Moran scatter plot of ln(1+green patents), {y} "
+                                    "(x: standardised value; y: spatial lag Wz; slope = Moran's I).", f"moran-{y}"))
+    body = (source(src) + html_table(rows, ["year", "Moran's I", "E[I]", "z", "p (normal)", "p (permutation)"],
+                                     caption="Global Moran's I of ln(1+green patents), inverse-distance W")
+            + '<div class="row">' + "".join(figs) + "</div>")
+    return Section("moran", title, body)
+
+
+def section_other(rf: ResultFiles) -> Section | None:
+    if not rf.other:
+        return None
+    parts = [source("other PNG figures in <code>results/</code>.")]
+    parts += [figure_html(file_to_data_uri(p), f"Figure: {p.name}", f"other-{p.stem}") for p in rf.other]
+    return Section("other", "9. Other figures", "\n".join(parts))
+
+
+# --------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ReportOutput:
+    path: Path
+    sections: list[Section]
+    city: str | None
+    years: list[int]
+
+    @property
+    def missing(self) -> list[str]:
+        return [s.title for s in self.sections if not s.available]
+
+
+def _guard(fn: Callable[[], Section], sid: str, title: str) -> Section:
+    """A section whose inputs exist but cannot be read still leaves a valid report (with the reason)."""
+    try:
+        return fn()
+    except AnalysisError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - shown in the report, never swallowed silently
+        return Section(sid, title, f'<p class="na"><strong>Could not build this section:</strong> '
+                                   f"{esc(type(exc).__name__)}: {esc(exc)}</p>", False)
+
+
+def build_report(ws, *, city: str | None = None, years: Sequence[int] | None = None, out: str | Path | None = None,
+                 permutations: int = 999, progress: Callable[[str], None] | None = None) -> ReportOutput:
+    """Write the report of workspace ``ws`` to ``out`` (default ``WS/results/report.html``)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    step = progress or (lambda s: None)
+    out = Path(out) if out else ws.results / "report.html"
+    step("reading inputs")
+    inp = read_inputs(ws)
+    if city and inp.city_year is not None:
+        resolve_city(inp.cities, city)  # fail early on a bad --city
+    rf = discover_results(ws.results, exclude=[out])
+    sections: list[Section] = []
+    step("data quality")
+    sections.append(_guard(lambda: section_quality(inp), "quality", "1. Data quality"))
+    step("descriptive statistics")
+    sections.append(_guard(lambda: section_descriptive(inp), "descriptive", "2. Descriptive statistics"))
+    step("partner churn")
+    chosen_city = None
+    sec = section_churn(inp, city)
+    sections.append(sec)
+    if inp.city_year is not None and sec.available:
+        chosen_city = resolve_city(inp.cities, city) if city else default_city(inp.city_year)
+    step("network maps")
+    sec, map_years = section_maps(inp, years)
+    sections.append(sec)
+    step("network time series")
+    sections.append(_guard(lambda: section_network_series(inp), "networks", "5. Network statistics by year"))
+    step("regression tables")
+    sections.append(_guard(lambda: section_tables(inp, rf), "tables", "6. Regression tables"))
+    sections.append(_guard(lambda: section_figures(inp, rf), "did", "7. Event study and placebo"))
+    step("Moran's I")
+    moran_years = map_years
+    if not moran_years and inp.city_year is not None:
+        ys = sorted(inp.city_year["year"].unique())
+        moran_years = [int(ys[0]), int(ys[-1])]
+    sections.append(_guard(lambda: section_moran(inp, rf, moran_years, permutations), "moran",
+                           "8. Spatial autocorrelation (Moran's I)"))
+    other = section_other(rf)
+    if other:
+        sections.append(other)
+    step("writing HTML")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render_html(inp, sections), encoding="utf-8")
+    return ReportOutput(out, sections, chosen_city, list(map_years))
+
+
+def render_html(inp: Inputs, sections: list[Section]) -> str:
+    from citynet import __version__
+
+    now = dt.datetime.now().isoformat(timespec="seconds")
+    meta = inp.meta
+    span = ""
+    if meta.get("first_year") is not None:
+        span = f"; panel years {esc(meta['first_year'])}–{esc(meta['last_year'])}, {esc(meta.get('n_cities', '?'))} cities"
+    toc = "".join(f'<li><a href="#{esc(s.id)}">{esc(s.title.split(". ", 1)[-1])}</a>'
+                  f'{"" if s.available else " <em>(not available)</em>"}</li>' for s in sections)
+    body = "\n".join(f'<section id="{esc(s.id)}" class="{"" if s.available else "missing"}">'
+                     f"<h2>{esc(s.title)}</h2>\n{s.body}\n</section>" for s in sections)
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="citynet {esc(__version__)}">
+<link rel="icon" href="data:,">
+<title>citynet report — {esc(inp.ws.root.name)}</title>
+<style>{CSS}</style>
+</head>
+<body>
+<header>
+<h1>citynet report</h1>
+<p class="meta">Workspace <code>{esc(inp.ws.root)}</code>; generated {esc(now)} by citynet {esc(__version__)};
+{_filter_text(inp)}{span}.</p>
+</header>
+<nav class="toc" id="toc"><strong>Contents</strong><ol>{toc}</ol></nav>
+{body}
+<footer><p class="notes">Every number above is read from the workspace files named in each section's
+<em>Source</em> line; re-running <code>citynet report -w {esc(inp.wsarg)}</code> after
+<code>citynet metrics</code> or <code>citynet fit</code> refreshes it. The file is self-contained (figures are
+embedded PNG images, no scripts, no external resources).</p></footer>
+</body>
+</html>
+"""

@@ -1,0 +1,51 @@
+"""``citynet report``: one self-contained HTML file (figures embedded) from a workspace."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from citynet.commands.common import is_quiet, workspace_option
+
+
+@click.command(
+    "report",
+    epilog="""\b
+Examples:
+  citynet report -w ws                           writes ws/results/report.html
+  citynet report -w ws --city 北京               churn table of Beijing (also 北京市 or 110000)
+  citynet report -w ws --years 2010 2020         network maps of 2010 and 2020
+  citynet report -w ws --out /tmp/ws-report.html
+Sections: data quality (reports/ingest.json), descriptive statistics (paper 001 table 2), partner
+churn of one city (paper 001 table 1), collaboration maps of two years, network-year time series,
+the regression tables, event-study and placebo figures of results/ (citynet fit SPEC.toml), and
+Moran's I. A missing input shows a "not available: run citynet ..." note instead of failing.""",
+)
+@workspace_option()
+@click.option("--city", metavar="CODE_OR_NAME",
+              help="City of the partner-churn table: a 6-digit code or a Chinese name "
+                   "(default: the city with the most collaboration partners in the last year).")
+@click.option("--years", nargs=2, type=int, metavar="A B", default=None,
+              help="The two years of the network maps (default: first and last panel year).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Output file (default: WS/results/report.html).")
+@click.option("--permutations", type=click.IntRange(0, 99_999), default=999, show_default=True,
+              help="Permutations of the Moran's I pseudo p-value (0: normal approximation only).")
+@click.pass_context
+def command(ctx, ws, city, years, out, permutations):
+    """Write results/report.html: data quality, networks, panels, tables and figures."""
+    from analysis.report import build_report
+
+    quiet = is_quiet(ctx)
+
+    def step(stage: str) -> None:
+        if ctx.find_root().obj and ctx.find_root().obj.get("verbose"):
+            click.echo(f"report: {stage}", err=True)
+
+    res = build_report(ws, city=city, years=list(years) if years else None, out=out, permutations=permutations,
+                       progress=step)
+    if not quiet:
+        click.echo(f"wrote {res.path} ({res.path.stat().st_size / 1e6:.1f} MB)", err=True)
+        for title in res.missing:
+            click.echo(f"  not available: {title} (see the note in the report)", err=True)

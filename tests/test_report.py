@@ -1,0 +1,326 @@
+"""``citynet report`` end to end on a small synthetic workspace, opened in a real headless Chromium.
+
+The workspace is built through the command line (synth → ingest → load → metrics → fit of a small DID spec
+→ report). The report is then loaded in Debian's ``chromium`` driven over the Chrome DevTools Protocol (the
+``websockets`` package): no console error or uncaught exception, every ``<img>`` decoded, the expected
+sections and figures present; a full-page screenshot is kept in ``test-artifacts/report.png``.
+Chromium comes from ``scripts/install-test-deps.sh``; without it the browser test fails (never skips).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+import urllib.request
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from citynet.cli import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--hide-scrollbars", "--mute-audio"]
+SECTIONS = ["toc", "quality", "descriptive", "churn", "maps", "networks", "tables", "did", "moran"]
+
+SPEC = """
+[spec]
+vcov = "cluster:city_code"
+labels = { low_carbon = "DID (low-carbon pilot)", ln_gdp_per_capita = "ln GDP per capita" }
+
+[[tables]]
+name = "did_small"
+title = "Baseline DID"
+  [[tables.models]]
+  name = "(1)"
+  kind = "did"
+  y = "ln_green_patents"
+  [[tables.models]]
+  name = "(2)"
+  kind = "did"
+  y = "ln_green_patents"
+  controls = ["ln_gdp_per_capita"]
+  [[tables.models]]
+  name = "Placebo"
+  kind = "placebo"
+  y = "ln_green_patents"
+  n = 40
+
+[[tables]]
+name = "es_small"
+title = "Event study"
+  [[tables.models]]
+  name = "es_small"
+  kind = "event_study"
+  y = "ln_green_patents"
+  leads = 3
+  lags = 3
+"""
+
+
+def chromium_path() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        p = shutil.which(name)
+        if p:
+            return p
+    pytest.fail("headless Chromium not found (looked for chromium, chromium-browser, google-chrome on PATH): "
+                "run `bash scripts/install-test-deps.sh` (installs Debian's chromium)", pytrace=False)
+
+
+def run(args: list[str]):
+    res = CliRunner().invoke(cli, ["-q", *args], catch_exceptions=False)
+    assert res.exit_code == 0, f"citynet {' '.join(args)} failed:\n{res.output}"
+    return res
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory) -> Path:
+    from citynet.synth import SynthConfig, synthesize
+
+    root = tmp_path_factory.mktemp("report")
+    syn, ws = root / "synth", root / "ws"
+    synthesize(syn, SynthConfig(seed=7, n_patents=20_000, years=(2010, 2015)))
+    raw = syn / "raw"
+    run(["ingest", "-w", str(ws), str(raw / "patents.csv"), "--transfers", str(raw / "transfers.csv"),
+         "--covariates", str(raw / "covariates.csv")])
+    run(["load", "-w", str(ws)])
+    run(["metrics", "-w", str(ws)])
+    spec = root / "spec.toml"
+    spec.write_text(SPEC, encoding="utf-8")
+    run(["fit", "-w", str(ws), str(spec)])
+    return ws
+
+
+@pytest.fixture(scope="module")
+def report(workspace) -> Path:
+    run(["report", "-w", str(workspace), "--city", "北京", "--permutations", "199"])
+    out = workspace / "results" / "report.html"
+    assert out.exists()
+    return out
+
+
+class _Check(HTMLParser):
+    """Collects ids, <img> sources and external references."""
+
+    def __init__(self):
+        super().__init__()
+        self.ids, self.imgs, self.external, self.stack, self.errors = set(), [], [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if "id" in a:
+            self.ids.add(a["id"])
+        if tag == "img":
+            self.imgs.append(a.get("src", ""))
+        for k in ("src", "href"):
+            v = a.get(k) or ""
+            if v and not v.startswith(("data:", "#")):
+                self.external.append(v)
+        if tag == "script":
+            self.external.append("<script>")
+        if tag not in {"meta", "link", "img", "br", "hr", "input"}:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"</{tag}> closes <{self.stack[-1] if self.stack else None}>")
+        else:
+            self.stack.pop()
+
+
+def test_report_html_is_self_contained(report, workspace):
+    text = report.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>")
+    p = _Check()
+    p.feed(text)
+    assert not p.errors, p.errors[:5]
+    assert not p.stack, p.stack
+    assert not p.external, f"external resources: {p.external[:5]}"
+    assert all(s.startswith("data:image/png;base64,") for s in p.imgs)
+    for sid in SECTIONS:
+        assert sid in p.ids, sid
+    # every figure: two maps, time series, event study, placebo, two Moran scatters
+    figs = {i for i in p.ids if re.match(r"(map|network-series|event-study|placebo|moran)", i)}
+    assert {"map-2010", "map-2015", "network-series", "moran-2010", "moran-2015"} <= figs, figs
+    assert any(f.startswith("event-study-") for f in figs) and any(f.startswith("placebo-") for f in figs), figs
+    assert "not available" not in text.lower()
+    assert "北京市" in text and "Tn/Cn−1" in text and "Moran" in text
+    assert "did_small" in text and "es_small" in text
+    assert "quarantined" in text.lower() and "located by" in text
+
+
+def test_report_cli_options_and_missing_inputs(workspace, tmp_path):
+    from analysis.report import build_report, resolve_city
+    from citynet.workspace import Workspace
+
+    ws = Workspace.open(workspace)
+    import pandas as pd
+
+    cities = pd.read_parquet(ws.table("cities"))
+    assert resolve_city(cities, "北京") == resolve_city(cities, "北京市") == resolve_city(cities, "110000") == "110000"
+    res = build_report(ws, city="110000", years=[2011, 2014], out=tmp_path / "r.html", permutations=0)
+    assert res.city == "110000" and res.years == [2011, 2014] and not res.missing
+    r = CliRunner().invoke(cli, ["report", "-w", str(workspace), "--city", "不存在市", "--out", str(tmp_path / "x.html")])
+    assert r.exit_code != 0
+    r = CliRunner().invoke(cli, ["report", "--help"])
+    assert "Examples" in r.output and "--years" in r.output
+    # an empty workspace: every section says what to run, the file is still valid HTML
+    empty = Workspace.open(tmp_path / "empty", create=True)
+    res = build_report(empty)
+    text = res.path.read_text(encoding="utf-8")
+    assert text.count("Not available") >= 6 and "citynet metrics" in text and "citynet ingest" in text
+    p = _Check()
+    p.feed(text)
+    assert not p.errors and not p.stack
+
+
+# --- real browser ------------------------------------------------------------------------------------------------
+
+
+class CDP:
+    """A minimal Chrome DevTools Protocol client over one page target (websockets, synchronous)."""
+
+    def __init__(self, sock):
+        self.ws = sock
+        self.next_id = 0
+        self.events: list[dict] = []
+
+    def send(self, method: str, timeout: float = 60, **params) -> dict:
+        self.next_id += 1
+        mid = self.next_id
+        self.ws.send(json.dumps({"id": mid, "method": method, "params": params}))
+        deadline = time.monotonic() + timeout
+        while True:
+            msg = json.loads(self.ws.recv(timeout=max(0.1, deadline - time.monotonic())))
+            if msg.get("id") == mid:
+                if "error" in msg:
+                    raise RuntimeError(f"{method}: {msg['error']}")
+                return msg.get("result", {})
+            self.events.append(msg)
+
+    def wait_event(self, method: str, timeout: float = 60) -> dict:
+        for i, e in enumerate(self.events):
+            if e.get("method") == method:
+                return self.events.pop(i)
+        deadline = time.monotonic() + timeout
+        while True:
+            msg = json.loads(self.ws.recv(timeout=max(0.1, deadline - time.monotonic())))
+            if msg.get("method") == method:
+                return msg
+            self.events.append(msg)
+
+    def drain(self, seconds: float = 0.5) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                self.events.append(json.loads(self.ws.recv(timeout=max(0.01, deadline - time.monotonic()))))
+            except TimeoutError:
+                break
+
+
+def _start_chromium(exe: str, profile: str):
+    proc = subprocess.Popen([exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--remote-debugging-port=0",
+                             "--window-size=1280,900", "about:blank"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    port_file = Path(profile) / "DevToolsActivePort"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if port_file.exists() and port_file.read_text().strip():
+            port = int(port_file.read_text().split()[0])
+            break
+        if proc.poll() is not None:
+            pytest.fail(f"chromium exited with {proc.returncode}: {proc.stderr.read().decode(errors='replace')[-2000:]}",
+                        pytrace=False)
+        time.sleep(0.1)
+    else:
+        proc.kill()
+        pytest.fail("chromium did not open its DevTools port within 60 s", pytrace=False)
+    for _ in range(100):
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as r:
+            pages = [t for t in json.load(r) if t.get("type") == "page"]
+        if pages:
+            return proc, pages[0]["webSocketDebuggerUrl"]
+        time.sleep(0.1)
+    proc.kill()
+    pytest.fail("chromium has no page target", pytrace=False)
+
+
+JS_CHECK = """(() => {
+  const imgs = [...document.images].map(i => ({id: i.dataset.figure || i.alt, complete: i.complete,
+      w: i.naturalWidth, h: i.naturalHeight, shownW: i.getBoundingClientRect().width}));
+  const sections = [...document.querySelectorAll('section[id], nav[id]')].map(s => s.id);
+  const figures = [...document.querySelectorAll('figure[id]')].map(f => f.id);
+  const tables = document.querySelectorAll('table').length;
+  return JSON.stringify({imgs, sections, figures, tables, title: document.title,
+                         width: document.documentElement.scrollWidth, height: document.documentElement.scrollHeight});
+})()"""
+
+
+def _inspect(cdp: CDP, report: Path) -> tuple[list[str], dict]:
+    """Load the report, collect console errors and exceptions, check the DOM, save a full-page screenshot."""
+    cdp.send("Page.enable")
+    cdp.send("Runtime.enable")
+    cdp.send("Log.enable")
+    cdp.send("Emulation.setDeviceMetricsOverride", width=1280, height=900, deviceScaleFactor=1, mobile=False)
+    cdp.send("Page.navigate", url=report.resolve().as_uri())
+    cdp.wait_event("Page.loadEventFired", timeout=60)
+    cdp.drain(1.0)
+    res = json.loads(cdp.send("Runtime.evaluate", expression=JS_CHECK, returnByValue=True)["result"]["value"])
+    # full-page screenshot
+    height = min(int(res["height"]), 16000)
+    cdp.send("Emulation.setDeviceMetricsOverride", width=1280, height=height, deviceScaleFactor=1, mobile=False)
+    cdp.drain(0.5)
+    shot = cdp.send("Page.captureScreenshot", timeout=120, format="png", captureBeyondViewport=True)
+    (ARTIFACTS / "report.png").write_bytes(base64.b64decode(shot["data"]))
+    errors = []
+    for e in cdp.events:
+        m, p = e.get("method"), e.get("params", {})
+        if m == "Runtime.consoleAPICalled" and p.get("type") in ("error", "assert"):
+            errors.append(f"console.{p['type']}: {[a.get('value', a.get('description')) for a in p.get('args', [])]}")
+        elif m == "Runtime.exceptionThrown":
+            errors.append(f"exception: {p.get('exceptionDetails', {}).get('text')}")
+        elif m == "Log.entryAdded" and p.get("entry", {}).get("level") == "error":
+            errors.append(f"log: {p['entry'].get('text')} {p['entry'].get('url', '')}")
+    return errors, res
+
+
+@pytest.mark.browser
+def test_report_in_headless_chromium(report):
+    from websockets.sync.client import connect
+
+    exe = chromium_path()
+    ARTIFACTS.mkdir(exist_ok=True)
+    profile = tempfile.mkdtemp(prefix="citynet-chromium-")
+    proc, ws_url = _start_chromium(exe, profile)
+    try:
+        with connect(ws_url, max_size=None, open_timeout=30) as sock:
+            errors, res = _inspect(CDP(sock), report)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        shutil.rmtree(profile, ignore_errors=True)
+    assert not errors, errors
+    assert res["title"].startswith("citynet report")
+    for sid in SECTIONS:
+        assert sid in res["sections"], (sid, res["sections"])
+    bad = [i for i in res["imgs"] if not (i["complete"] and i["w"] > 0 and i["h"] > 0)]
+    assert not bad, f"images not decoded: {bad}"
+    ids = {i["id"] for i in res["imgs"]}
+    assert {"map-2010", "map-2015", "network-series", "moran-2010", "moran-2015"} <= ids, ids
+    assert any(i.startswith("event-study-") for i in ids) and any(i.startswith("placebo-") for i in ids), ids
+    assert all(i["shownW"] > 200 for i in res["imgs"]), res["imgs"]  # figures are shown at a readable size
+    assert res["width"] <= 1280 + 1, "the page scrolls horizontally"
+    assert res["tables"] >= 8
+    assert (ARTIFACTS / "report.png").stat().st_size > 50_000
