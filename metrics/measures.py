@@ -213,7 +213,7 @@ def graph_summary(g: ig.Graph) -> dict[str, float]:
         "total_weight": float(np.sum(g.es["weight"])) if e else 0.0,
         "density": e / possible if possible else 0.0,
         "components": int((sizes >= 2).sum()),
-        "giant_share": float(sizes.max() / n) if e else (1.0 / n if n else 0.0),
+        "giant_share": float(sizes.max() / n) if n else 0.0,  # no edges: 1/N (a single city)
         "clustering": float(trans),
         "mean_degree": (e if directed else 2 * e) / n if n else 0.0,
     }

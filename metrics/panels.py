@@ -188,10 +188,13 @@ def _take_codes(codes: np.ndarray, positions: np.ndarray) -> pd.Series:
         return pd.Series(codes[positions])
 
 
+def _bincount(index: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+    """``out[index[k]] += values[k]`` for integer values (exact below 2**53), much faster than ``np.add.at``."""
+    return np.rint(np.bincount(index, weights=values.astype(np.float64), minlength=size)).astype(np.int64)
+
+
 def _scatter(n_years: int, n: int, yi: np.ndarray, ci: np.ndarray, values: np.ndarray, dtype) -> np.ndarray:
-    out = np.zeros(n_years * n, dtype=dtype)
-    np.add.at(out, yi * n + ci, values)
-    return out
+    return _bincount(yi * n + ci, values, n_years * n).astype(dtype)
 
 
 def partner_churn(e: _Prepared, n: int, years: list[int], first_year: int) -> dict[str, np.ndarray]:
@@ -285,7 +288,7 @@ def city_year_panel(edges: pd.DataFrame, counts: pd.DataFrame | None, cities: pd
             for c in COUNT_COLUMNS:
                 if c in cy.columns:
                     vals = cy[c].fillna(0).to_numpy().astype(np.int64)
-                    np.add.at(cnt[c], yi * n + ci, vals)
+                    cnt[c] += _bincount(yi * n + ci, vals, rows)
     f = {}
     # collaboration (undirected)
     keys = ("collab_partners", "collab_strength", "collab_degree", "collab_betweenness", "collab_betweenness_w",
@@ -370,9 +373,7 @@ def dyad_year_panel(edges: pd.DataFrame, cities: pd.DataFrame, years, *, _clean:
         ("citations_ab", (net == "citation") & (a < b)),
         ("citations_ba", (net == "citation") & (a > b)),
     ):
-        v = np.zeros(ny * p, dtype=np.int64)
-        np.add.at(v, row[sel], w[sel])
-        cols[name] = v
+        cols[name] = _bincount(row[sel], w[sel], ny * p)
     dist = distance_matrix_km(idx.cities)[ia, ib]
     same = (idx.province[ia] == idx.province[ib]).astype(np.int8)
     out = pd.DataFrame({
