@@ -651,6 +651,8 @@ def section_tables(inp: Inputs, rf: ResultFiles) -> Section:
     parts = [source(f"every {code('results/<table>.json')} that {code('citynet fit SPEC.toml')} wrote, rendered from "
                     f"its {code('.html')} twin (the same numbers as {code('.md')}, {code('.tex')}, {code('.csv')}). "
                     "Samples, filters and variable definitions are those of the spec file.")]
+    table_csv = {f"{n}.csv" for n, _ in rf.tables}
+    side = sorted(p.name for p in rf.tables[0][1].parent.glob("*.csv") if p.name not in table_csv)
     for name, jp in rf.tables:
         hp = jp.with_suffix(".html")
         parts.append(f'<h3 id="table-{esc(name)}">{esc(name)}</h3>')
@@ -659,6 +661,9 @@ def section_tables(inp: Inputs, rf: ResultFiles) -> Section:
             parts.append(f'<div class="scroll">{hp.read_text(encoding="utf-8")}</div>')
         else:
             parts.append(_table_from_json(jp))
+    if side:
+        parts.append("<p class=\"notes\">Side tables in <code>results/</code> (not reproduced here): "
+                     + ", ".join(code(n) for n in side) + ".</p>")
     return Section("tables", title, "\n".join(parts))
 
 
@@ -808,13 +813,19 @@ def build_report(ws, *, city: str | None = None, years: Sequence[int] | None = N
     sections.append(_guard(lambda: section_descriptive(inp), "descriptive", "2. Descriptive statistics"))
     step("partner churn")
     chosen_city = None
-    sec = section_churn(inp, city)
+    sec = _guard(lambda: section_churn(inp, city), "churn", "3. Partner churn")
     sections.append(sec)
     if inp.city_year is not None and sec.available:
         chosen_city = resolve_city(inp.cities, city) if city else default_city(inp.city_year)
     step("network maps")
-    sec, map_years = section_maps(inp, years)
-    sections.append(sec)
+    map_years: list[int] = []
+
+    def maps() -> Section:
+        sec, yrs = section_maps(inp, years)
+        map_years.extend(yrs)
+        return sec
+
+    sections.append(_guard(maps, "maps", "4. Collaboration network maps"))
     step("network time series")
     sections.append(_guard(lambda: section_network_series(inp), "networks", "5. Network statistics by year"))
     step("regression tables")
