@@ -884,3 +884,8 @@ embedded PNG images, no scripts, no external resources).</p></footer>
 </body>
 </html>
 """
+
+
+def write_report(ws, **kwargs) -> Path:
+    """:func:`build_report` returning only the path of the written file (used by ``citynet demo``)."""
+    return build_report(ws, **kwargs).path

@@ -159,7 +159,7 @@ def test_report_html_is_self_contained(report, workspace):
 
 
 def test_report_cli_options_and_missing_inputs(workspace, tmp_path):
-    from analysis.report import build_report, resolve_city
+    from analysis.report import build_report, resolve_city, write_report
     from citynet.workspace import Workspace
 
     ws = Workspace.open(workspace)
@@ -169,6 +169,7 @@ def test_report_cli_options_and_missing_inputs(workspace, tmp_path):
     assert resolve_city(cities, "北京") == resolve_city(cities, "北京市") == resolve_city(cities, "110000") == "110000"
     res = build_report(ws, city="110000", years=[2011, 2014], out=tmp_path / "r.html", permutations=0)
     assert res.city == "110000" and res.years == [2011, 2014] and not res.missing
+    assert write_report(ws, out=tmp_path / "w.html", permutations=0) == tmp_path / "w.html"
     r = CliRunner().invoke(cli, ["report", "-w", str(workspace), "--city", "不存在市", "--out", str(tmp_path / "x.html")])
     assert r.exit_code != 0
     r = CliRunner().invoke(cli, ["report", "--help"])
