@@ -1,7 +1,9 @@
 // Neo4j load statements: batched UNWIND of parameter rows ($rows, ~10k per batch), MERGE on the
 // natural keys (whose uniqueness constraints exist before any load) and labelled MATCH for the
 // end nodes of relationships. Only new rows and rows whose row_hash changed are sent, so a reload
-// of unchanged tables writes nothing.
+// of unchanged tables writes nothing. Relationships that the load's anti-join found new are
+// CREATEd (between MATCHed, labelled end nodes); changed ones are MERGEd (and first deleted where
+// their end nodes may have changed).
 
 // name: fetch_City
 MATCH (x:City) RETURN x.city_code AS city_code, x.row_hash AS row_hash;
@@ -55,6 +57,28 @@ MATCH (b:Applicant {applicant_id: r.to_applicant_id})
 MERGE (a)-[x:TRANSFERRED {transfer_id: r.transfer_id}]->(b)
 SET x.patent_id = r.patent_id, x.date = r.date, x.year = r.year, x.from_city = r.from_city,
     x.to_city = r.to_city, x.row_hash = r.row_hash;
+
+// name: create_LOCATED_IN
+UNWIND $rows AS r
+MATCH (a:Applicant {applicant_id: r.applicant_id})
+MATCH (c:City {city_code: r.city_code})
+CREATE (a)-[:LOCATED_IN {row_hash: r.row_hash}]->(c);
+// name: create_APPLIED
+UNWIND $rows AS r
+MATCH (a:Applicant {applicant_id: r.applicant_id})
+MATCH (p:Patent {patent_id: r.patent_id})
+CREATE (a)-[:APPLIED {seq: r.seq, city_code: r.city_code, row_hash: r.row_hash}]->(p);
+// name: create_CITES
+UNWIND $rows AS r
+MATCH (p:Patent {patent_id: r.citing_patent_id})
+MATCH (q:Patent {patent_id: r.cited_patent_id})
+CREATE (p)-[:CITES {refs: r.refs, row_hash: r.row_hash}]->(q);
+// name: create_TRANSFERRED
+UNWIND $rows AS r
+MATCH (a:Applicant {applicant_id: r.from_applicant_id})
+MATCH (b:Applicant {applicant_id: r.to_applicant_id})
+CREATE (a)-[:TRANSFERRED {transfer_id: r.transfer_id, patent_id: r.patent_id, date: r.date, year: r.year,
+                          from_city: r.from_city, to_city: r.to_city, row_hash: r.row_hash}]->(b);
 
 // name: delete_LOCATED_IN
 UNWIND $rows AS r

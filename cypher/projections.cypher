@@ -27,6 +27,7 @@ WHERE l.city_code IS NOT NULL
   AND ($any_kind OR p.patent_kind = $kind)
   AND ($green = 'all' OR ($green = 'wipo' AND p.green) OR ($green = 'y02' AND p.y02))
   AND (NOT $granted_only OR p.granted)
+  AND ($all_years OR (CASE WHEN $grant_year THEN p.grant_year ELSE p.app_year END) IN $years)
 WITH p.patent_id AS pid, CASE WHEN $grant_year THEN p.grant_year ELSE p.app_year END AS yr, l.city_code AS c
 WHERE yr IS NOT NULL AND ($all_years OR yr IN $years)
 WITH DISTINCT pid, yr, c

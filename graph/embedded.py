@@ -45,6 +45,9 @@ def to_arrow(df: pd.DataFrame, types: dict | None = None) -> pa.Table:
             s = pd.to_numeric(s, errors="coerce").astype("float64")
         elif t == BOOL:
             s = s.astype("boolean")
+        elif t == DATE:
+            arrays.append(pa.array(pd.to_datetime(s, errors="coerce"), from_pandas=True).cast(DATE))
+            continue
         elif t == STR and s.dtype != object and not pd.api.types.is_string_dtype(s):
             s = s.astype(object).where(s.notna(), None)
         arrays.append(pa.array(s, type=t, from_pandas=True))
@@ -84,11 +87,13 @@ class EmbeddedStore(BaseStore):
             db.close()
 
     # -- engine hooks --
-    def _run(self, statement: str, params: dict | None = None) -> pd.DataFrame:
+    def _run(self, statement: str, params: dict | None = None, arrow: bool = False) -> pd.DataFrame:
         try:
             result = self.conn.execute(statement, params or {})
             if isinstance(result, list):
                 result = result[-1]
+            if arrow:
+                return result.get_as_arrow().to_pandas()
             return result.get_as_df()
         except RuntimeError as exc:
             raise StoreError(_query_message(str(exc), statement), fix=_query_fix(str(exc))) from exc
@@ -98,6 +103,13 @@ class EmbeddedStore(BaseStore):
 
         for stmt in cypher.statements("schema", self.backend):
             self._run(stmt)
+
+    def _fetch(self, name: str) -> pd.DataFrame:
+        (stmt,) = self._blocks("load")[f"fetch_{name}"]
+        df = self._run(stmt, arrow=True)
+        if df.empty:
+            return pd.DataFrame(columns=[*ENTITY[name].key, "row_hash"])
+        return df
 
     def _has_data(self) -> bool:
         return not self._run("CALL show_tables() RETURN name").empty

@@ -22,6 +22,10 @@ AUTH_FIX = "give the right password: --password, env NEO4J_PASSWORD, or citynet.
 
 def records(df: pd.DataFrame) -> list[dict]:
     """DataFrame rows as parameter maps of plain Python values (missing values → null)."""
+    df = df.copy()
+    for c in df.columns:
+        if pd.api.types.is_datetime64_any_dtype(df[c]):
+            df[c] = df[c].dt.date
     out = df.astype(object).where(df.notna(), None).to_dict("records")
     return [plain(r) for r in out]
 
@@ -106,11 +110,17 @@ class Neo4jStore(BaseStore):
         if not total:
             return
         progress(name, 0, total)
-        rows = pd.concat([new, changed], ignore_index=True)
-        if e.rel and len(changed) and name in ("LOCATED_IN", "TRANSFERRED"):
-            # the end nodes may have changed: drop the old relationship first
-            self._batches(f"delete_{name}", changed[list(e.key)], name, lambda *a: None, 0, total)
-        self._batches(f"upsert_{name}", rows, name, progress, 0, total)
+        if not e.rel:
+            self._batches(f"upsert_{name}", pd.concat([new, changed], ignore_index=True), name, progress, 0, total)
+            return
+        done = 0
+        if len(changed):
+            if name in ("LOCATED_IN", "TRANSFERRED"):
+                # the end nodes may have changed: drop the old relationship first
+                self._batches(f"delete_{name}", changed[list(e.key)], name, lambda *a: None, 0, total)
+            done = self._batches(f"upsert_{name}", changed, name, progress, done, total)
+        # new keys (anti-join against the store): CREATE between the MATCHed end nodes
+        self._batches(f"create_{name}", new, name, progress, done, total)
 
     def clear(self) -> None:
         """Delete every node, relationship, constraint and index (``citynet load --rebuild``)."""

@@ -45,9 +45,19 @@ def read_canonical(canonical_dir: Path) -> dict[str, pd.DataFrame]:
     return out
 
 
+def isin(s: pd.Series, keys) -> np.ndarray:
+    """``s.isin(keys)`` for string keys through Arrow (pandas' Arrow-string isin is slow at scale)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    values = pa.array(np.asarray(s, dtype=object), type=pa.string(), from_pandas=True)
+    key_set = pa.array(np.asarray(pd.Index(keys).dropna().astype(str), dtype=object), type=pa.string())
+    return pc.is_in(values, value_set=key_set).to_numpy(zero_copy_only=False).astype(bool)
+
+
 def _null_outside(s: pd.Series, known: pd.Index) -> pd.Series:
     s = s.astype(object)
-    return s.where(s.isin(known), None)
+    return s.where(isin(s, known), None)
 
 
 def clean(tables: dict[str, pd.DataFrame], known_patents=None, known_applicants=None) -> dict[str, pd.DataFrame]:
@@ -70,19 +80,19 @@ def clean(tables: dict[str, pd.DataFrame], known_patents=None, known_applicants=
         app_keys = app_keys.union(pd.Index(known_applicants))
 
     pa_ = tables["patent_applicants"]
-    pa_ = pa_[pa_["patent_id"].isin(pat_keys) & pa_["applicant_id"].isin(app_keys)]
+    pa_ = pa_[isin(pa_["patent_id"], pat_keys) & isin(pa_["applicant_id"], app_keys)]
     pa_ = pa_.sort_values("seq", kind="stable").drop_duplicates(["patent_id", "applicant_id"], keep="first")
     pa_ = pa_.reset_index(drop=True)
     pa_["city_code"] = _null_outside(pa_["city_code"], city_set)
 
     tr = tables["transfers"].drop_duplicates("transfer_id", keep="last")
-    tr = tr[tr["from_applicant_id"].isin(app_keys) & tr["to_applicant_id"].isin(app_keys)].reset_index(drop=True)
+    tr = tr[isin(tr["from_applicant_id"], app_keys) & isin(tr["to_applicant_id"], app_keys)].reset_index(drop=True)
     tr["from_city"] = _null_outside(tr["from_city"], city_set)
     tr["to_city"] = _null_outside(tr["to_city"], city_set)
     tr["year"] = pd.to_numeric(tr["year"], errors="coerce").astype("Int64")
 
     ci = tables["citations"]
-    ci = ci[ci["citing_patent_id"].isin(pat_keys)].reset_index(drop=True)
+    ci = ci[isin(ci["citing_patent_id"], pat_keys)].reset_index(drop=True)
     ci["cited_patent_id"] = _null_outside(ci["cited_patent_id"], pat_keys)
     return {
         "cities": cities,
@@ -128,20 +138,23 @@ ENTITIES: tuple[Entity, ...] = (
 ENTITY = {e.name: e for e in ENTITIES}
 
 
+LIST_COLS = ("ipc", "cpc", "green_topics")
+
+
 def row_hash(frame: pd.DataFrame) -> np.ndarray:
-    """A stable 64-bit hash of each row's values (lists joined), as int64."""
+    """A stable 64-bit hash of each row's values (list columns joined with U+001F), as int64."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     cols = {}
     for c in frame.columns:
-        s = frame[c]
-        if s.dtype == object and len(s) and s.map(lambda v: isinstance(v, list | tuple | np.ndarray)).any():
-            s = s.map(lambda v: "\x1f".join(map(str, v)) if isinstance(v, list | tuple | np.ndarray) else v)
-        cols[c] = s.astype(str)
+        if c in LIST_COLS:
+            arr = pa.array(frame[c], type=pa.list_(pa.string()), from_pandas=True)
+            cols[c] = pc.binary_join(arr, "\x1f").to_pandas()
+        else:
+            cols[c] = frame[c]
     h = pd.util.hash_pandas_object(pd.DataFrame(cols), index=False).to_numpy()
     return h.view(np.int64)
-
-
-def _str_list(s: pd.Series) -> pd.Series:
-    return s.map(lambda v: [str(x) for x in v] if isinstance(v, list | tuple | np.ndarray) else [])
 
 
 def entity_rows(t: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
@@ -157,11 +170,8 @@ def entity_rows(t: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     made = ci.groupby("citing_patent_id").size()
     foreign = ci[ci["foreign"].fillna(False).astype(bool)].groupby("citing_patent_id").size()
     p = t["patents"].reindex(columns=list(PATENT_COLS))
-    for c in ("ipc", "cpc", "green_topics"):
-        p[c] = _str_list(p[c])
     for c in ("app_date", "grant_date"):
-        p[c] = pd.to_datetime(p[c], errors="coerce").dt.date
-        p[c] = p[c].astype(object).where(p[c].notna(), None)
+        p[c] = pd.to_datetime(p[c], errors="coerce")
     for c in ("granted", "green", "y02"):
         p[c] = p[c].astype("boolean")
     p["refs_made"] = p["patent_id"].map(made).fillna(0).astype("int64")
@@ -180,8 +190,7 @@ def entity_rows(t: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
         cites.groupby(["citing_patent_id", "cited_patent_id"]).size().rename("refs").astype("int64").reset_index()
     )
     tr = t["transfers"][list(ENTITY["TRANSFERRED"].columns[:-1])].copy()
-    tr["date"] = pd.to_datetime(tr["date"], errors="coerce").dt.date
-    tr["date"] = tr["date"].astype(object).where(tr["date"].notna(), None)
+    tr["date"] = pd.to_datetime(tr["date"], errors="coerce")
     out["TRANSFERRED"] = tr.reset_index(drop=True)
 
     for name, frame in out.items():
