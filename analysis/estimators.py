@@ -143,6 +143,30 @@ def _check_collinear(f, df: pd.DataFrame, parts: dict[str, Any]) -> None:
     )
 
 
+def drop_separated(df: pd.DataFrame, depvar: str, fe: Sequence[str]) -> tuple[pd.DataFrame, int]:
+    """Drop observations in fixed-effect groups whose outcome is zero throughout (PPML).
+
+    Such a group's fixed effect goes to −∞ and its observations carry no information on β; keeping
+    them makes the demeaning diverge. Dropping them is what ppmlhdfe does (Correia, Guimarães & Zylkin
+    2020, *Fast Poisson estimation with high-dimensional fixed effects*, §3). One pass is enough: the
+    dropped rows have y = 0, so no other group's sum changes. ``a^b`` terms are interacted groups.
+    """
+    keep = np.ones(len(df), dtype=bool)
+    y = df[depvar].to_numpy(dtype=float)
+    for term in fe:
+        cols = [c.strip() for c in term.split("^")]
+        if not all(c in df.columns for c in cols):
+            continue
+        key = pd.MultiIndex.from_frame(df[cols]).codes if len(cols) > 1 else [pd.factorize(df[cols[0]])[0]]
+        group = np.zeros(len(df), dtype=np.int64)
+        for codes in key:
+            group = group * (int(np.max(codes)) + 2) + (np.asarray(codes, dtype=np.int64) + 1)
+        _, inverse = np.unique(group, return_inverse=True)
+        sums = np.bincount(inverse, weights=np.nan_to_num(y))
+        keep &= sums[inverse] > 0
+    return (df if keep.all() else df[keep]), int((~keep).sum())
+
+
 # ------------------------------------------------------------------------------------------- fit
 def fit(
     panel: pd.DataFrame,
@@ -180,6 +204,9 @@ def fit(
     if parts["endog"] and len(_terms(parts["endog"])) > 1:
         raise AnalysisError("2SLS with more than one endogenous regressor is not supported",
                             fix="instrument one regressor per model (pyfixest limit)")
+    dropped_separated = 0
+    if model == "ppml" and parts["fe"]:
+        df, dropped_separated = drop_separated(df, parts["depvar"], parts["fe"])
     kw: dict[str, Any] = {"vcov": vcov_arg, **(engine_kw or {})}
     if ssc is not None:
         kw["ssc"] = pf.ssc(**ssc)
@@ -191,11 +218,23 @@ def fit(
         raise
     except Exception as exc:
         msg = str(exc)
+        if model == "ppml" and "Demeaning failed" in msg:
+            y = df[parts["depvar"]]
+            raise AnalysisError(
+                f"PPML of {fml!r} did not converge: {msg} The outcome is positive in {int((y > 0).sum()):,} of "
+                f"{len(y):,} rows; with such sparse counts some observations are perfectly predicted by the "
+                "fixed effects (separation) and the estimates do not exist.",
+                fix="use coarser fixed effects (e.g. origin + destination + year instead of origin-year and "
+                    "destination-year), pool years, or a denser network filter (--green all)") from exc
         raise AnalysisError(f"fitting {fml!r} failed: {msg}",
                             fix="check the formula, the sample and that the variables vary") from exc
     if not allow_collinear:
         _check_collinear(f, df, parts)
     res = to_result(f, model=model, vcov_label=vcov_label, fe=parts["fe"], name=name, depvar=parts["depvar"])
+    if dropped_separated:
+        res.notes.append(f"{dropped_separated:,} observations in fixed-effect groups with an all-zero outcome dropped "
+                         "(separated; as ppmlhdfe).")
+        res.stats["n_separated"] = float(dropped_separated)
     if allow_collinear:
         dropped, detail = _collinear_detail(f, df, parts)
         if dropped:

@@ -208,7 +208,7 @@ def regression_table(
         "Standard errors in parentheses (" + "; ".join(_vcov_text(v) for v in vc) + ").",
         "*** p<0.01, ** p<0.05, * p<0.10.",
     ]
-    model_notes = [n for r in results for n in r.notes]
+    model_notes = list(dict.fromkeys(n for r in results for n in r.notes))
     all_notes = (list(notes) if notes is not None else default_notes) + model_notes
     return Table(header=header, rows=rows, title=title, notes=all_notes,
                  n_coef_rows=n_coef)
