@@ -12,7 +12,7 @@ Format (see ``examples/README.md`` for the full reference)::
     keep = ["l1_collab_degree"]     # optional coefficient order / selection
 
     [panel_options]                 # how the analysis panel is assembled
-    low_carbon_coding = "announce"  # announce | source | effective
+    low_carbon_coding = "announce"  # announce | source | effective | paper004
     derive = { diff = "(citations_made + citations_received) / population * 10000" }  # pandas eval
     winsor = { columns = ["gdp_per_capita"], p = 0.01 }
 

@@ -166,9 +166,11 @@ _PERSON_CJK = r"^[\u4e00-\u9fff·]{2,4}$"
 def applicant_kind(names: pd.Series) -> pd.Series:
     """firm, university, institute, government, individual or other, by keywords in the normalised name.
 
-    Order: university (大学, 学院 …) before institute (研究院, 研究所, 科学院 …) before firm
-    (公司, 集团, 厂, GmbH, Inc. …) before government (人民政府, …局); a name of two to four Chinese
-    characters with none of these words is an individual; the rest is ``other``.
+    Precedence: a name with 大学/UNIVERSITY is a university (even with 有限公司: university-run
+    firms are filed under the university's name rarely, and 大学 is the stronger signal); otherwise a
+    firm word (公司, 集团, 厂, GmbH, Inc. …) makes a firm (研究院有限公司 is a firm); otherwise
+    学院/学校 → university, 研究院/研究所/科学院/实验室 → institute, 人民政府/…局 → government; a name
+    of two to four Chinese characters with none of these words is an individual; the rest ``other``.
     """
     s = names.fillna("")
     kind = pd.Series("other", index=names.index, dtype="object")

@@ -176,14 +176,16 @@ def ingest(
     write_table(transfers, "transfers", canon)
     write_table(citations, "citations", canon)
 
-    cov_reports = []
+    cov_reports, cov_tables = [], []
     for path in map(Path, covariate_files):
         step(f"reading covariates {path.name}")
         cov, rep = load_covariates(path, q_cov)
-        cov.to_parquet(canon / "covariates.parquet", index=False)
+        cov_tables.append(cov)
         cov_reports.append(rep)
         files_report.append({"file": str(path), "kind": "covariates", "encoding": "auto", "rows_read": rep["rows_read"]})
 
+    if cov_tables:
+        write_covariates(cov_tables, canon / "covariates.parquet")
     q_pat.write(ws.quarantine, "patents")
     q_tr.write(ws.quarantine, "transfers")
     q_cov.write(ws.quarantine, "covariates")
@@ -191,6 +193,15 @@ def ingest(
     ws.reports.mkdir(parents=True, exist_ok=True)
     (ws.reports / "ingest.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
     return report
+
+
+def write_covariates(tables: list[pd.DataFrame], path: Path) -> None:
+    """Several covariate files are joined on (city_code, year); a variable given by two files keeps
+    the first file's value where it has one."""
+    merged = tables[0]
+    for t in tables[1:]:
+        merged = merged.set_index(["city_code", "year"]).combine_first(t.set_index(["city_code", "year"])).reset_index()
+    merged.sort_values(["city_code", "year"]).to_parquet(path, index=False)
 
 
 def _report(files, q_pat, q_tr, q_cov, patents, applicants, patent_applicants, transfers, citations, cov_reports) -> dict:

@@ -19,7 +19,8 @@ Low-carbon pilots (``low_carbon_treatment_year``)
 
     - ``"announce"``: the year the NDRC notice was issued (2010 / 2012 / 2017);
     - ``"source"``: the year coded by the source script (2011 / 2012 / 2017);
-    - ``"effective"``: announce + 1 (2011 / 2013 / 2018), the first full year under the pilot.
+    - ``"effective"``: announce + 1 (2011 / 2013 / 2018), the first full year under the pilot;
+    - ``"paper004"``: 2011 / 2013 / 2017, the coding of paper 004 (METHODS.md).
 
     A city reached by several units (深圳 in batch 1 on its own and through 广东省) keeps the
     earliest year: ``year_i = min_u year_u`` over the units u that cover city i.
@@ -43,7 +44,8 @@ import pandas as pd
 
 from etl.cities import city_set
 
-LOW_CARBON_CODINGS = ("announce", "source", "effective")
+LOW_CARBON_CODINGS = ("announce", "source", "effective", "paper004")
+PAPER004_BATCH_YEARS = {1: 2011, 2: 2013, 3: 2017}
 COUNTY_UNITS = ("prefecture", "ignore")
 CARBON_CODINGS = ("designated", "launch")
 _PREFECTURE_LEVELS = {"municipality", "prefecture"}
@@ -93,6 +95,7 @@ def _low_carbon_units(coding: str, county_units: str, path: str | None) -> pd.Da
         "announce": announce,
         "source": units["source_year_coding"].astype(int),
         "effective": announce + 1,
+        "paper004": units["batch"].astype(int).map(PAPER004_BATCH_YEARS),
     }[coding]
     units = units.assign(year=year)
     units["cities"] = [

@@ -90,8 +90,12 @@ class Quarantine:
             old.unlink()
         written = []
         t = self.table()
+        stems: dict[str, int] = {}
         for source, g in t.groupby("source_file", sort=True):
-            path = folder / f"{kind}__{Path(source).stem}.csv"
+            stem = Path(source).stem
+            stems[stem] = stems.get(stem, 0) + 1
+            suffix = "" if stems[stem] == 1 else f"_{stems[stem]}"  # same file name in two folders
+            path = folder / f"{kind}__{stem}{suffix}.csv"
             g.dropna(axis=1, how="all").to_csv(path, index=False, encoding="utf-8-sig")
             written.append(path)
         return written

@@ -7,7 +7,7 @@ and so implies granted patents). Its ``key`` (e.g. ``invention.wipo.all``) is st
 ``network`` property of the projection relationships, so several filters can live in one store.
 
 Definitions, shared by the store projections (``cypher/``) and the pandas reference computation
-(``metrics.from_tables``); both must give identical numbers:
+(``graph.reference``); both must give identical numbers:
 
 - A patent's cities are the distinct ``city_code`` values of its located applicants
   (``patent_applicants.city_code`` not null).

@@ -154,3 +154,19 @@ def test_unrecognised_layout_stops_with_the_fix(tmp_path):
     with pytest.raises(DataError) as err:
         ingest(ws, [f])
     assert "Owner" in err.value.message and "[columns]" in err.value.fix
+
+
+def test_covariate_files_are_joined_and_bad_keys_quarantined(tmp_path, export):
+    a = tmp_path / "gdp.csv"
+    a.write_text("城市,year,gdp\n南京市,2015,1.5\n南京,2016,1.6\n不存在市,2015,9\n", encoding="utf-8")
+    b = tmp_path / "pop.csv"
+    b.write_text("city_code,年份,population\n320100,2015,800\n320583,2016,160\n", encoding="utf-8")
+    ws = Workspace.open(tmp_path / "ws", create=True)
+    report = ingest(ws, [export], covariate_files=[a, b])
+    cov = pd.read_parquet(ws.canonical / "covariates.parquet").set_index(["city_code", "year"])
+    assert cov.loc[("320100", 2015), "gdp"] == 1.5 and cov.loc[("320100", 2015), "population"] == 800
+    assert cov.loc[("320500", 2016), "population"] == 160  # 昆山 (county-level code) → 苏州
+    gdp = next(f for f in report["files"] if f["file"] == str(a))
+    assert gdp["rows_loaded"] == 2 and gdp["quarantined_by_reason"] == {"unknown_city": 1}
+    q = pd.read_csv(ws.quarantine / "covariates__gdp.csv", dtype=str)
+    assert q["城市"].tolist() == ["不存在市"]

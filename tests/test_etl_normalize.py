@@ -3,6 +3,7 @@
 import pandas as pd
 import pytest
 
+from citynet.errors import DataError
 from etl.classify import GreenMatcher, applicant_kind, classify_green, classify_y02, patent_kind
 from etl.headers import PATENT_FIELDS, PATENT_ONE_OF, PATENT_REQUIRED, resolve_columns
 from etl.normalize import (
@@ -12,7 +13,6 @@ from etl.normalize import (
     normalize_name,
     parse_dates,
 )
-from citynet.errors import DataError
 
 
 def with_check(digits: str) -> str:

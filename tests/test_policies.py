@@ -70,3 +70,12 @@ def test_policy_dummies_staggered():
     assert bj.loc[2012, "carbon_trading"] == 0 and bj.loc[2013, "carbon_trading"] == 1
     # once treated, always treated
     assert (d.sort_values(["city_code", "year"]).groupby("city_code")["low_carbon"].diff().fillna(0) >= 0).all()
+
+
+def test_paper004_coding_is_2011_2013_2017():
+    from etl.policies import low_carbon_treatment_year
+
+    years = low_carbon_treatment_year(coding="paper004")
+    announce = low_carbon_treatment_year(coding="announce")
+    mapping = {2010: 2011, 2012: 2013, 2017: 2017}
+    assert (years.dropna() == announce.dropna().map(mapping)).all()

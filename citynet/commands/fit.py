@@ -52,6 +52,8 @@ def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, as
     from analysis.tables import regression_table
 
     df = load_panels(ws)(panel_name)
+    if not cluster and not vcov and panel_name == "city-year":
+        cluster = ws.settings.get("analysis", {}).get("cluster")  # citynet.toml [analysis] cluster
     v = vcov or (f"cluster:{cluster}" if cluster else None)
     if panel_name == "dyad-year":
         parts = split_formula(formula)

@@ -49,8 +49,8 @@ password_env = "NEO4J_PASSWORD"   # the password is read from this environment v
 database = "neo4j"
 
 [analysis]
-low_carbon_coding = "announce"     # announce (2010/2012/2017) | source (2011/2012/2017) | effective (+1 year)
-cluster = "city_code"
+low_carbon_coding = "announce"     # announce (2010/2012/2017) | source (2011/2012/2017) | effective (+1 year) | paper004 (2011/2013/2017)
+cluster = "city_code"              # default clustering of `citynet fit --formula` on the city-year panel
 """
 
 
