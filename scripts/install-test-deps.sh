@@ -10,6 +10,5 @@ if ! command -v chromium >/dev/null 2>&1; then
     sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
   fi
 fi
-if python3 -c "import citynet.neo4j_server" 2>/dev/null; then
-  python3 -m citynet neo4j install
-fi
+# Neo4j 5.26 Community, built with Maven from Maven Central artifacts into ~/.cache/citynet (idempotent)
+python3 -m citynet neo4j install
