@@ -346,6 +346,20 @@ _NAME_FALSE_HIT = re.compile(
 )
 
 
+
+def _narrow(hyps, readings) -> list:
+    """Readings consistent with the hypotheses so far: same province, and same city where both name one."""
+    if hyps is None:
+        return list(readings)
+    new = []
+    for hp, hc in hyps:
+        for rp, rc in readings:
+            if hp == rp and (hc is None or rc is None or hc == rc):
+                m = (hp, hc or rc)
+                if m not in new:
+                    new.append(m)
+    return new
+
 def _read(s: str, province: str | None, evidence: str, names: bool = False) -> tuple:
     """Core of R5–R11 on normalised text ``s`` with an optional province constraint.
 
@@ -375,20 +389,11 @@ def _read(s: str, province: str | None, evidence: str, names: bool = False) -> t
         if place.weak and hyps is None:
             continue
         readings = place.readings
-        if hyps is None:
-            new = list(readings)
-        else:
-            new = []
-            for hp, hc in hyps:
-                for rp, rc in readings:
-                    if hp == rp and (hc is None or rc is None or hc == rc):
-                        m = (hp, hc or rc)
-                        if m not in new:
-                            new.append(m)
-            if not new:
-                if any(rc is not None for _, rc in readings):
-                    rejected = True
-                continue
+        new = _narrow(hyps, readings)
+        if hyps is not None and not new:
+            if any(rc is not None for _, rc in readings):
+                rejected = True
+            continue
         if new != hyps:
             matched.append(place.text)
         hyps = new
@@ -494,18 +499,9 @@ def _prefix_city(raw: str, province: str | None) -> tuple[str, str] | None:
         if place.weak and hyps is None:
             continue
         readings = place.readings
-        if hyps is None:
-            new = list(readings)
-        else:
-            new = []
-            for hp, hc in hyps:
-                for rp, rc in readings:
-                    if hp == rp and (hc is None or rc is None or hc == rc):
-                        m = (hp, hc or rc)
-                        if m not in new:
-                            new.append(m)
-            if not new:
-                continue
+        new = _narrow(hyps, readings)
+        if hyps is not None and not new:
+            continue
         if new != hyps:
             matched.append(place.text)
         hyps = new
