@@ -20,8 +20,13 @@ CONNECT_FIX = ("start Neo4j: `citynet neo4j start` (no Docker needed) or `docker
 AUTH_FIX = "give the right password: --password, env NEO4J_PASSWORD, or citynet.toml [store] password"
 
 
-def records(df: pd.DataFrame) -> list[dict]:
-    """DataFrame rows as parameter maps of plain Python values (missing values → null)."""
+def records(df: pd.DataFrame, typed: bool = False) -> list[dict]:
+    """DataFrame rows as parameter maps of plain Python values (missing values → null).
+    ``typed``: the columns are store columns of known types, converted through Arrow (fast)."""
+    if typed:
+        from graph.embedded import to_arrow
+
+        return to_arrow(df).to_pylist()
     df = df.copy()
     for c in df.columns:
         if pd.api.types.is_datetime64_any_dtype(df[c]):
@@ -99,7 +104,7 @@ class Neo4jStore(BaseStore):
     def _batches(self, block: str, df: pd.DataFrame, name: str, progress, done: int, total: int) -> int:
         for start in range(0, len(df), BATCH):
             chunk = df.iloc[start:start + BATCH]
-            self._exec_block("load", block, {"rows": records(chunk)})
+            self._exec_block("load", block, {"rows": records(chunk, typed=True)})
             done += len(chunk)
             progress(name, done, total)
         return done
