@@ -63,7 +63,8 @@ def test_cli_status_reports_the_running_server(neo4j_server: Neo4jServer) -> Non
     assert status["installed"] is True
 
 
-def test_reset_database_drops_data_constraints_and_indexes(neo4j_server: Neo4jServer) -> None:
+def test_reset_database_drops_data_constraints_and_indexes(neo4j_clean: Neo4jServer) -> None:
+    neo4j_server = neo4j_clean  # start from an empty database whatever ran before
     with neo4j_server.driver() as driver:
         driver.execute_query("CREATE CONSTRAINT city_code IF NOT EXISTS FOR (c:City) REQUIRE c.city_code IS UNIQUE")
         driver.execute_query("CREATE INDEX patent_year IF NOT EXISTS FOR (p:Patent) ON (p.app_year)")
