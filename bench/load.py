@@ -43,10 +43,22 @@ def bench_store(ws: Workspace, backend: str, canonical: Path, tables: dict) -> N
     flt = NetworkFilter()
     with open_store(ws, backend=backend) as s:
         s.ensure_schema()
+        stamps: dict[str, list[float]] = {}
+
+        def progress(stage, done, total):
+            stamps.setdefault(stage, [time.perf_counter()]).append(time.perf_counter())
+
         t = time.perf_counter()
-        counts = s.load(canonical)
+        counts = s.load(canonical, progress=progress)
         load_s = time.perf_counter() - t
         nodes, rels = _report(f"[{backend}] bulk load", counts, load_s)
+        for name, c in counts.items():
+            if name in stamps and c["new"]:
+                secs = stamps[name][-1] - stamps[name][0]
+                print(f"    {name:<12} {c['new']:>10,} rows in {secs:6.1f} s = {c['new'] / max(secs, 1e-9):>10,.0f} rows/s")
+        rel_s = sum(stamps[n][-1] - stamps[n][0] for n in stamps if n.isupper())
+        if rel_s:
+            print(f"    relationships while writing them: {rels / rel_s:,.0f} relationships/s")
         t = time.perf_counter()
         s.load(canonical)
         print(f"[{backend}] reload (no changes): {time.perf_counter() - t:.1f} s")
