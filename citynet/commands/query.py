@@ -166,7 +166,7 @@ Examples:
   citynet query -w ws --named top_partners --param city=320100 --param year=2015
   citynet query -w ws --named shortest_path --param city_a=110000 --param city_b=440300 --param year=2018 --format json
   citynet query -w ws --file cypher/queries/partner_churn.cypher --param city=320100 --param year_a=2014 --param year_b=2015 --format csv
-  citynet query -w ws --write "MATCH (c:City {city_code: '320100'}) SET c.note = 'x'"
+  citynet query -w ws --write "MATCH (c:City {city_code: '320100'}) SET c.tier = '1'"
   citynet query --list
 \b
 --param NAME=VALUE is typed: 5 int, 1.5 float, true/false bool, null, [1,2] or {"a":1} JSON,
