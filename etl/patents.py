@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
 from etl.classify import GreenMatcher, classify_green_items, classify_y02_items, patent_kind
 from etl.normalize import (
@@ -24,6 +25,7 @@ from etl.normalize import (
     normalize_name_series,
     normalize_pub_numbers,
     parse_dates,
+    to_arrow,
 )
 from etl.quarantine import Quarantine
 
@@ -81,7 +83,8 @@ def process_patent_records(
         nonlocal keep
         mask = np.asarray(mask, dtype=bool) & keep
         if mask.any():
-            quarantine.add(records[mask], code, field, None if detail is None else detail[mask])
+            rows = np.flatnonzero(mask)  # positions: a small take instead of a full-width boolean filter
+            quarantine.add(records.iloc[rows], code, field, None if detail is None else detail.iloc[rows])
             keep &= ~mask
 
     # application number
@@ -135,9 +138,12 @@ def process_patent_records(
 
     # de-duplicate: keep the most complete record of each application number, ties by file order
     pos = np.flatnonzero(keep)
-    valid = records.iloc[pos]
-    fields = [c for c in valid.columns if not c.startswith(("_", "raw:"))]
-    filled = sum((valid[c].fillna("").astype(str).str.strip() != "").to_numpy(np.int16) for c in fields)
+    fields = [c for c in records.columns if not c.startswith(("_", "raw:"))]
+    filled = sum(
+        pc.fill_null(pc.not_equal(pc.utf8_trim_whitespace(to_arrow(records[c])), ""), False)
+        .to_numpy(zero_copy_only=False).astype(np.int16)
+        for c in fields
+    )[pos]
     order = pd.DataFrame({"pid": appno["patent_id"].to_numpy()[pos], "filled": filled, "pos": pos})
     order = order.sort_values(["pid", "filled", "pos"], ascending=[True, False, True], kind="stable")
     dup = order.duplicated("pid", keep="first").to_numpy()
@@ -172,7 +178,10 @@ def process_patent_records(
     granted = ~grant_blank[pos]
     dates = app_date.iloc[pos].reset_index(drop=True)
     gdates = grant_date.iloc[pos].reset_index(drop=True)
-    kept = records.iloc[pos].reset_index(drop=True)
+    # only the columns still needed, for the kept records (a full-width take of a million rows is costly)
+    needed = [c for c in ("pub_number", "title", "address", "country_province", "citations", "_source_file", "_row")
+              if c in records.columns]
+    kept = records[needed].iloc[pos].reset_index(drop=True)
     patent_id = pd.Series(appno["patent_id"].to_numpy()[pos], dtype=object)
     patents = pd.DataFrame(
         {
@@ -223,14 +232,19 @@ def resolve_citations(refs: pd.DataFrame, patents: pd.DataFrame) -> pd.DataFrame
     ignored: ``CN104123456A`` and ``…B`` are the same patent) or by application number; ``foreign``
     when the reference is not Chinese (does not start with ``CN``).
     """
-    stem = patents["pub_number"].fillna("").str.replace(r"[A-Z]\d?$", "", regex=True)
-    by_pub = pd.Series(patents["patent_id"].to_numpy(), index=stem).loc[lambda s: s.index != ""]
-    by_pub = by_pub[~by_pub.index.duplicated()]
-    ref_stem = refs["cited_ref"].str.replace(r"[A-Z]\d?$", "", regex=True)
-    cited = ref_stem.map(by_pub)
-    appno = normalize_app_numbers(refs["cited_ref"])["patent_id"]
-    in_corpus = set(patents["patent_id"])
-    cited = cited.fillna(appno.where(appno.isin(in_corpus)))
+    def stem_of(values: pd.Series) -> pd.Series:
+        arr = pc.replace_substring_regex(pc.fill_null(to_arrow(values), ""), r"[A-Z]\d?$", "")
+        return pd.Series(arr.to_numpy(zero_copy_only=False), index=values.index, dtype=object)
+
+    pubs = pd.DataFrame({"stem": stem_of(patents["pub_number"]).to_numpy(), "cited": patents["patent_id"].to_numpy()})
+    pubs = pubs[pubs["stem"] != ""].drop_duplicates("stem")
+    cited = pd.DataFrame({"stem": stem_of(refs["cited_ref"]).to_numpy()}).merge(pubs, on="stem", how="left")["cited"]
+    cited.index = refs.index
+    # references not found by publication number may be application numbers
+    rest = cited.isna() & refs["cited_ref"].str.startswith(("CN", "ZL")).fillna(False)
+    if rest.any():
+        appno = normalize_app_numbers(refs.loc[rest, "cited_ref"])["patent_id"]
+        cited[rest] = appno.where(appno.isin(set(patents["patent_id"])))
     return pd.DataFrame(
         {
             "citing_patent_id": refs["citing_patent_id"],

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from etl.normalize import is_blank, normalize_app_numbers, normalize_name_series, parse_dates, split_list
@@ -40,7 +41,8 @@ def process_transfer_records(records: pd.DataFrame, quarantine: Quarantine, toda
         nonlocal keep
         mask = mask & keep
         if mask.any():
-            quarantine.add(records[mask], code, field, None if detail is None else detail[mask])
+            rows = np.flatnonzero(mask)  # positions: a small take instead of a full-width boolean filter
+            quarantine.add(records.iloc[rows], code, field, None if detail is None else detail.iloc[rows])
             keep &= ~mask
 
     raw_no = records["app_number"].fillna("")

@@ -24,7 +24,7 @@ def appno(year: int, kind: int, serial: int) -> str:
 GOOD = [
     [appno(2015, 1, 1), "20150312", "0", "南京南瑞科技有限公司;苏州绿能有限公司", "210000江苏省南京市玄武区中山路1号", "H01M8/04", "H01M8/04;H01M8/10", "江苏(32)", "发明公开", "", "CN104000001A"],
     [appno(2015, 1, 2), "2015-04-01", "2018.06.01", "苏州绿能有限公司；南京南瑞科技有限公司", "215300江苏省昆山市玉山镇", "F03D1/06", "F03D1/06", "江苏(32)", "发明授权", "CN104000001A;US2010123456A1", "CN104000002B"],
-    [appno(2016, 2, 3), "2016.05.05", "2017-01-01", "张伟", "210000江苏省南京市鼓楼区上海路5号", "A01B1/00", "A01B1/00", "江苏(32)", "实用新型", "", "CN204000003U"],
+    [appno(2016, 2, 3), "2016.05.05", "2017-01-01", "张伟", "210000江苏省南京市鼓楼区上海路5号", "A01B1/00", "A01B1/00", "江苏(32)", "实用新型", appno(2015, 1, 1), "CN204000003U"],
     [appno(2016, 3, 4), "20160606", "20170101", "南京南瑞科技有限公司", "210000江苏省南京市玄武区中山路1号", "13-03", "", "江苏(32)", "外观设计", "", "CN304000004S"],
 ]
 BAD = [
@@ -104,6 +104,8 @@ def test_canonical_tables(tmp_path, export):
     internal = c[c["cited_ref"] == "CN104000001A"].iloc[0]
     assert internal["cited_patent_id"] == GOOD[0][0] and not internal["foreign"]
     assert c[c["cited_ref"] == "US2010123456A1"]["foreign"].all()
+    by_appno = c[c["citing_patent_id"] == GOOD[2][0]].iloc[0]  # a reference given as an application number
+    assert by_appno["cited_patent_id"] == GOOD[0][0]
     tr = t["transfers"].iloc[0]
     assert (tr["from_city"], tr["to_city"]) == ("320500", "330100") and tr["year"] == 2019
     assert set(t["cities"]["city_code"]) >= {"110000", "320100", "320500"}
