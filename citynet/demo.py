@@ -14,7 +14,7 @@ from pathlib import Path
 
 from citynet.workspace import Workspace
 
-DEMO_PATENTS = 250_000
+DEMO_PATENTS = 500_000
 DEMO_YEARS = (2006, 2020)
 
 
@@ -64,6 +64,7 @@ def run_demo(root: str | Path, patents: int = DEMO_PATENTS, seed: int = 42, step
     done("synth")
     run.written["synth"] = [root / "raw" / "patents.csv", root / "raw" / "transfers.csv",
                             root / "raw" / "covariates.csv", root / "truth.json"]
+    run.facts["synth"] = f"{patents:,} patents, {DEMO_YEARS[0]}–{DEMO_YEARS[1]}, CNIPA-style with noise"
     run.facts["planted"] = (f"policy effect {info.get('policy_effect', 0.3)}, distance decay "
                             f"{info.get('distance_decay', 1.0)}")
 
