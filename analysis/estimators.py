@@ -143,6 +143,9 @@ def _check_collinear(f, df: pd.DataFrame, parts: dict[str, Any]) -> None:
     )
 
 
+PPML_RETRY = {"fixef_rm": "singleton", "fixef_tol": 1e-6, "iwls_tol": 1e-6}
+
+
 def drop_separated(df: pd.DataFrame, depvar: str, fe: Sequence[str]) -> tuple[pd.DataFrame, int]:
     """Drop observations in fixed-effect groups whose outcome is zero throughout (PPML).
 
@@ -210,10 +213,24 @@ def fit(
     kw: dict[str, Any] = {"vcov": vcov_arg, **(engine_kw or {})}
     if ssc is not None:
         kw["ssc"] = pf.ssc(**ssc)
+    retried = False
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            f = pf.fepois(fml, df, **kw) if model == "ppml" else pf.feols(fml, df, **kw)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                f = pf.fepois(fml, df, **kw) if model == "ppml" else pf.feols(fml, df, **kw)
+        except Exception as first:
+            if model != "ppml" or "Demeaning failed" not in str(first):
+                raise
+            # Sparse counts with two high-dimensional FE: the alternating projections stall at pyfixest's
+            # 1e-8 tolerance. Retry as fixest/ppmlhdfe do by default: singletons dropped, tolerances 1e-6.
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    f = pf.fepois(fml, df, **{**kw, **PPML_RETRY})
+                retried = True
+            except Exception:
+                raise first from None
     except AnalysisError:
         raise
     except Exception as exc:
@@ -231,6 +248,9 @@ def fit(
     if not allow_collinear:
         _check_collinear(f, df, parts)
     res = to_result(f, model=model, vcov_label=vcov_label, fe=parts["fe"], name=name, depvar=parts["depvar"])
+    if retried:
+        res.notes.append("PPML converged only with singleton groups dropped and tolerances 1e-6 "
+                         "(fixest's defaults; pyfixest's 1e-8 stalled).")
     if dropped_separated:
         res.notes.append(f"{dropped_separated:,} observations in fixed-effect groups with an all-zero outcome dropped "
                          "(separated; as ppmlhdfe).")

@@ -241,3 +241,18 @@ def test_gravity_fe_and_recovery():
     assert r.fixed_effects == ["origin_year", "dest_year"]
     ci = r.conf_int().loc["log_distance"]
     assert ci["ci_low"] < -1.2 < ci["ci_high"]
+
+
+def test_drop_separated_removes_all_zero_fixed_effect_groups():
+    from analysis.estimators import drop_separated
+
+    df = pd.DataFrame({
+        "y": [0, 0, 1, 0, 2, 0],
+        "o": ["a", "a", "b", "b", "c", "c"],
+        "d": ["x", "y", "x", "z", "y", "z"],
+    })
+    # origin a is all zero → rows 0, 1; destination z is all zero → rows 3, 5
+    kept, n = drop_separated(df, "y", ["o", "d"])
+    assert n == 4 and kept.index.tolist() == [2, 4]
+    kept, n = drop_separated(df, "y", ["o^d"])  # interacted groups: every zero cell goes
+    assert n == 4
