@@ -10,7 +10,17 @@ from citynet.commands.common import is_quiet, workspace_option
 from citynet.errors import UserError
 
 
-@click.command("fit")
+@click.command(
+    "fit",
+    epilog="""\b
+Examples:
+  citynet fit -w ws --formula "ln_collab_patents ~ l1_collab_degree + l1_collab_betweenness | city_code + year"
+  citynet fit -w ws --formula "green_patents ~ low_carbon | city_code + year" --model ppml --json
+  citynet fit -w ws --panel dyad-year --model ppml --formula "collab ~ log_distance | origin_year + dest_year"
+  citynet fit -w ws --formula "y ~ x | city_code + year" --vcov hc1 --sample "year >= 2010"
+  citynet fit -w ws examples/p001_tables3_5.toml        (a paper's table into ws/results/)
+Formula names: ln_X = ln(1+X); l1_X = X one year earlier within the city; fixest syntax for FE and IV.""",
+)
 @workspace_option()
 @click.argument("spec", required=False, type=click.Path(dir_okay=False))
 @click.option("--formula", "-f", help='fixest syntax, e.g. "ln_collab_patents ~ l1_collab_degree | city_code + year"; '
