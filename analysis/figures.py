@@ -27,12 +27,7 @@ def event_study_plot(es, path: str | Path, title: str | None = None, ylabel: str
     ax.set_xlabel("period relative to treatment (reference: pre_1)")
     ax.set_ylabel(ylabel or f"effect on {es.result.depvar}")
     ax.set_title(title or "Event study (95% CI)")
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def placebo_plot(pl, path: str | Path, title: str | None = None) -> Path:
@@ -50,6 +45,11 @@ def placebo_plot(pl, path: str | Path, title: str | None = None) -> Path:
     ax.set_ylabel("density")
     ax.set_title(title or f"Placebo test (p = {pl.pvalue:.3f})")
     ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def _save(fig, path: str | Path) -> Path:
+    """Lay out, write the PNG (creating its folder) and free the figure."""
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
