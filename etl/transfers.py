@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from etl.normalize import is_blank, normalize_app_numbers, normalize_name_series, parse_dates, split_list
+from etl.normalize import explode_items, is_blank, normalize_app_numbers, normalize_name_series, parse_dates
 from etl.patents import EARLIEST
 from etl.quarantine import Quarantine
 
@@ -27,9 +27,12 @@ class TransferBatch:
 
 
 def _first_names(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
-    lists = split_list(raw)
-    first = normalize_name_series(lists.map(lambda v: v[0] if v else None))
-    every = normalize_name_series(lists.explode().dropna())
+    """The first name of each record (None when empty) and every name, both indexed like ``raw``;
+    the same vectorised item split as the patent applicants (``explode_items``)."""
+    items = explode_items(raw)
+    items.index = raw.index[items.index.to_numpy()]
+    first = normalize_name_series(items.groupby(level=0, sort=False).first().reindex(raw.index))
+    every = normalize_name_series(items)
     return first, every
 
 
