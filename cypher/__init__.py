@@ -5,6 +5,7 @@ Layout::
     cypher/schema.<engine>.cypher        schema (constraints and indexes / node and rel tables)
     cypher/load.<engine>.cypher          load statements, one named block each
     cypher/projections.cypher            yearly city projections, one named block each (both engines)
+    cypher/projection_write.<engine>.cypher  writing a projection's new/changed/vanished edges
     cypher/read.cypher                   reads behind GraphStore.city_edges / city_year_counts
     cypher/queries/<name>.cypher         the documented library of user queries (docs/cypher.md)
     cypher/queries/<name>.<engine>.cypher  the same query where the dialects differ

@@ -66,6 +66,7 @@ MATCH (p:Patent)-[ct:CITES]->(q:Patent)
 WHERE ($any_kind OR q.patent_kind = $kind)
   AND ($green = 'all' OR ($green = 'wipo' AND q.green) OR ($green = 'y02' AND q.y02))
   AND (NOT $granted_only OR q.granted)
+  AND ($all_years OR (CASE WHEN $grant_year THEN p.grant_year ELSE p.app_year END) IN $years)
 WITH p, q, ct.refs AS refs, CASE WHEN $grant_year THEN p.grant_year ELSE p.app_year END AS yr
 WHERE yr IS NOT NULL AND ($all_years OR yr IN $years)
 MATCH (q)<-[l:APPLIED]-(:Applicant)

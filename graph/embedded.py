@@ -27,7 +27,7 @@ STR, I64, F64, BOOL, DATE, LSTR = pa.string(), pa.int64(), pa.float64(), pa.bool
 ARROW_TYPES = {
     "lon": F64, "lat": F64, "app_date": DATE, "grant_date": DATE, "date": DATE, "app_year": I64,
     "grant_year": I64, "refs_made": I64, "refs_foreign": I64, "refs": I64, "seq": I64, "year": I64,
-    "row_hash": I64, "granted": BOOL, "green": BOOL, "y02": BOOL, "ipc": LSTR, "cpc": LSTR,
+    "row_hash": I64, "weight": I64, "granted": BOOL, "green": BOOL, "y02": BOOL, "ipc": LSTR, "cpc": LSTR,
     "green_topics": LSTR,
 }
 
@@ -129,6 +129,13 @@ class EmbeddedStore(BaseStore):
         if len(new):
             self._exec_block("load", f"copy_{name}", {"rows": to_arrow(new)})
         progress(name, total, total)
+
+    def _write_projection(self, net: str, op: str, rows: pd.DataFrame, network: str) -> None:
+        if op == "create":  # COPY columns: from, to, then the declared properties
+            table = to_arrow(rows.assign(network=network)[["src", "dst", "year", "network", "weight"]])
+            self._exec_block("projection_write", f"create_{net}", {"rows": table})
+        else:
+            self._exec_block("projection_write", f"{op}_{net}", {"rows": to_arrow(rows), "network": network})
 
     def clear(self) -> None:
         """Delete the whole embedded store (``citynet load --rebuild``) and open a new, empty one."""

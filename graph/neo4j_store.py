@@ -127,6 +127,11 @@ class Neo4jStore(BaseStore):
         # new keys (anti-join against the store): CREATE between the MATCHed end nodes
         self._batches(f"create_{name}", new, name, progress, done, total)
 
+    def _write_projection(self, net: str, op: str, rows: pd.DataFrame, network: str) -> None:
+        for start in range(0, len(rows), BATCH):
+            batch = records(rows.iloc[start:start + BATCH], typed=True)
+            self._exec_block("projection_write", f"{op}_{net}", {"rows": batch, "network": network})
+
     def clear(self) -> None:
         """Delete every node, relationship, constraint and index (``citynet load --rebuild``)."""
         self._exec_block("admin", "delete_all")

@@ -185,23 +185,37 @@ class BaseStore:
         return {**flt.params(), **year_params(years)}
 
     def build_projections(self, flt: NetworkFilter, years: list[int] | None = None) -> dict:
-        """(Re)build COLLABORATED/TRANSFERRED_TO/CITED of ``flt.key`` for ``years`` (None: all)."""
+        """(Re)build COLLABORATED/TRANSFERRED_TO/CITED of ``flt.key`` for ``years`` (None: all).
+
+        The rows are computed in the store (``cypher/projections.cypher``) and compared with the
+        stored relationships of those years; only new, re-weighted and vanished edges are written
+        (``cypher/projection_write.<engine>.cypher``), so rebuilding unchanged years writes nothing.
+        Returns, per network, ``edges``, ``weight`` and the ``new``/``changed``/``deleted`` edge counts."""
         if self.read_only:
             raise StoreError("the store is open read-only; projections need write access",
                              fix="open it without read_only (citynet load builds them)")
         params = self._params(flt, years)
+        summary = {}
         for net in NETWORKS:
-            self._exec_block("projections", f"delete_{net}", params)
-            self._exec_block("projections", f"build_{net}", params)
+            fresh = edge_rows(self._exec_block("projections", f"compute_{net}", params))
+            stored = edge_rows(self._exec_block("read", f"edges_{net}", params))
+            new, changed, gone = edge_diff(fresh, stored)
+            for op, rows in (("delete", gone), ("update", changed), ("create", new)):
+                if len(rows):
+                    self._write_projection(net, op, rows, flt.key)
+            summary[net] = {"edges": len(fresh), "weight": int(fresh["weight"].sum()),
+                            "new": len(new), "changed": len(changed), "deleted": len(gone)}
         built = self._built_years(flt)
         if years is None or built == "all":
             value = "all" if years is None else built
         else:
             value = sorted(set(built or []) | {int(y) for y in years})
         self._set_meta(f"projection:{flt.key}", json.dumps(value))
-        edges = self._read_edges(flt, years)
-        return {net: {"edges": int((edges["network"] == net).sum()), "weight": int(edges.loc[edges["network"] == net, "weight"].sum())}
-                for net in NETWORKS}
+        return summary
+
+    def _write_projection(self, net: str, op: str, rows: pd.DataFrame, network: str) -> None:  # pragma: no cover
+        """Write projection ``rows`` (src, dst, year, weight) of ``net``: ``op`` is create/update/delete."""
+        raise NotImplementedError
 
     def _built_years(self, flt: NetworkFilter):
         raw = self._get_meta(f"projection:{flt.key}")
@@ -256,6 +270,26 @@ class BaseStore:
         df["transfers_other"] = df["transfers_out"] + df["transfers_in"]
         df["transfers_intraprov"] = df["ip_out"] + df["ip_in"]
         return count_frame(df.drop(columns=["ip_out", "ip_in"]).reset_index())
+
+
+EDGE_KEY = ["src", "dst", "year"]
+
+
+def edge_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """Projection rows as ``src, dst, year, weight`` with fixed dtypes (an empty result included)."""
+    df = df.reindex(columns=[*EDGE_KEY, "weight"])
+    return df.astype({"src": str, "dst": str, "year": "int64", "weight": "int64"})
+
+
+def edge_diff(fresh: pd.DataFrame, stored: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """``(new, changed, gone)``: edges of ``fresh`` not stored, stored with another weight (the fresh
+    weight), and stored edges that ``fresh`` no longer has."""
+    both = fresh.merge(stored, on=EDGE_KEY, how="outer", suffixes=("", "_stored"), indicator=True)
+    new = both.loc[both["_merge"] == "left_only", [*EDGE_KEY, "weight"]]
+    gone = both.loc[both["_merge"] == "right_only", [*EDGE_KEY, "weight_stored"]].rename(columns={"weight_stored": "weight"})
+    same_key = both[both["_merge"] == "both"]
+    changed = same_key.loc[same_key["weight"] != same_key["weight_stored"], [*EDGE_KEY, "weight"]]
+    return tuple(edge_rows(d).reset_index(drop=True) for d in (new, changed, gone))
 
 
 def _store_settings(ws) -> dict:

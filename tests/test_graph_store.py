@@ -220,6 +220,8 @@ def test_incremental_year(store, tmp_path):
 def test_changed_row_is_updated(store, tmp_path):
     tables = hand_tables()
     load_tables(store, tables, tmp_path / "v1")
+    flt = NetworkFilter()
+    store.build_projections(flt)
     tables["applicants"].loc[tables["applicants"]["applicant_id"] == "a4", "city_code"] = "310000"
     pa_ = tables["patent_applicants"]
     pa_.loc[pa_["applicant_id"] == "a4", "city_code"] = "310000"
@@ -228,7 +230,31 @@ def test_changed_row_is_updated(store, tmp_path):
     assert counts["APPLIED"]["changed"] == 1 and counts["Patent"]["changed"] == 0
     got = store.query("MATCH (a:Applicant {applicant_id: 'a4'})-[:LOCATED_IN]->(c:City) RETURN c.city_code AS c")
     assert got["c"].tolist() == ["310000"]
+    rebuilt = store.build_projections(flt)
+    assert rebuilt["collab"]["new"] + rebuilt["collab"]["changed"] + rebuilt["collab"]["deleted"] > 0
+    pd.testing.assert_frame_equal(store.city_edges(flt), reference_city_edges(tables, flt))
+
+
+def test_rebuild_writes_only_the_difference(store, tmp_path):
+    tables = hand_tables()
+    load_tables(store, tables, tmp_path / "canonical")
     flt = NetworkFilter()
+    first = store.build_projections(flt)
+    assert first["collab"] == {"edges": 4, "weight": 4, "new": 4, "changed": 0, "deleted": 0}
+    again = store.build_projections(flt)
+    assert all(v["new"] == v["changed"] == v["deleted"] == 0 for v in again.values())
+    n = {"n": flt.key}
+    store.query("MATCH (a:City {city_code: '310000'})-[r:COLLABORATED]->(b:City {city_code: '320100'}) "
+                "WHERE r.network = $n SET r.weight = 999", n, write=True)
+    store.query("MATCH (a:City {city_code: '320100'})-[r:COLLABORATED]->(b:City {city_code: '320500'}) "
+                "WHERE r.network = $n DELETE r", n, write=True)
+    store.query("MATCH (a:City {city_code: '110000'}), (b:City {city_code: '310000'}) "
+                "CREATE (a)-[:COLLABORATED {year: 2015, network: $n, weight: 5}]->(b)", n, write=True)
+    store.query("MATCH (a:City {city_code: '110000'}), (b:City {city_code: '310000'}) "
+                "CREATE (a)-[:CITED {year: 2014, network: $n, weight: 2}]->(b)", n, write=True)
+    repaired = store.build_projections(flt, [2015])
+    assert repaired["collab"] == {"edges": 4, "weight": 4, "new": 1, "changed": 1, "deleted": 1}
+    assert repaired["citation"]["deleted"] == 0  # the stray 2014 edge is outside the rebuilt year
     store.build_projections(flt)
     pd.testing.assert_frame_equal(store.city_edges(flt), reference_city_edges(tables, flt))
 
