@@ -1,13 +1,20 @@
 // Writing the difference between computed and stored projection rows, LadybugDB.
-// $rows is an Arrow table (src, dst, year[, network, weight]); $network the filter key.
-// New rows are bulk-copied (columns: from, to, then year, network, weight as declared).
+// $rows is an Arrow table (src, dst, year, weight); $network the filter key.
+// New edges are CREATEd from LOAD FROM rather than COPYed: COPY into a populated relationship table
+// rewrites the adjacency of its (few, City) source nodes and costs in proportion to what is stored.
 
 // name: create_collab
-COPY COLLABORATED FROM $rows;
+LOAD FROM $rows
+MATCH (x:City {city_code: src}), (y:City {city_code: dst})
+CREATE (x)-[:COLLABORATED {year: year, network: $network, weight: weight}]->(y);
 // name: create_transfer
-COPY TRANSFERRED_TO FROM $rows;
+LOAD FROM $rows
+MATCH (x:City {city_code: src}), (y:City {city_code: dst})
+CREATE (x)-[:TRANSFERRED_TO {year: year, network: $network, weight: weight}]->(y);
 // name: create_citation
-COPY CITED FROM $rows;
+LOAD FROM $rows
+MATCH (x:City {city_code: src}), (y:City {city_code: dst})
+CREATE (x)-[:CITED {year: year, network: $network, weight: weight}]->(y);
 
 // name: update_collab
 LOAD FROM $rows

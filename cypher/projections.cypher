@@ -26,11 +26,12 @@ RETURN c1 AS src, c2 AS dst, yr AS year, count(*) AS weight;
 MATCH (:Applicant)-[t:TRANSFERRED]->(:Applicant)
 WHERE t.from_city IS NOT NULL AND t.to_city IS NOT NULL AND t.from_city <> t.to_city
   AND t.year IS NOT NULL AND ($all_years OR t.year IN $years)
-MATCH (p:Patent {patent_id: t.patent_id})
+WITH t.patent_id AS pid, t.from_city AS src, t.to_city AS dst, t.year AS year
+MATCH (p:Patent {patent_id: pid})
 WHERE ($any_kind OR p.patent_kind = $kind)
   AND ($green = 'all' OR ($green = 'wipo' AND p.green) OR ($green = 'y02' AND p.y02))
   AND (NOT $granted_only OR p.granted)
-RETURN t.from_city AS src, t.to_city AS dst, t.year AS year, count(*) AS weight;
+RETURN src, dst, year, count(*) AS weight;
 
 // name: compute_citation
 // knowledge flows from the cited patent's city to the citing patent's city (year = citing patent's

@@ -131,11 +131,7 @@ class EmbeddedStore(BaseStore):
         progress(name, total, total)
 
     def _write_projection(self, net: str, op: str, rows: pd.DataFrame, network: str) -> None:
-        if op == "create":  # COPY columns: from, to, then the declared properties
-            table = to_arrow(rows.assign(network=network)[["src", "dst", "year", "network", "weight"]])
-            self._exec_block("projection_write", f"create_{net}", {"rows": table})
-        else:
-            self._exec_block("projection_write", f"{op}_{net}", {"rows": to_arrow(rows), "network": network})
+        self._exec_block("projection_write", f"{op}_{net}", {"rows": to_arrow(rows), "network": network})
 
     def clear(self) -> None:
         """Delete the whole embedded store (``citynet load --rebuild``) and open a new, empty one."""
