@@ -374,7 +374,7 @@ class Neo4jServer:
         """Empty ``database``: delete all nodes and relationships, drop all constraints and indexes
         (except Neo4j's built-in token-lookup indexes)."""
         with self.driver() as driver, driver.session(database=database) as session:
-            session.run("MATCH (n) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+            session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
             for record in session.run("SHOW CONSTRAINTS YIELD name").data():
                 session.run(f"DROP CONSTRAINT {_cypher_name(record['name'])} IF EXISTS").consume()
             for record in session.run("SHOW INDEXES YIELD name, type WHERE type <> 'LOOKUP'").data():

@@ -1,24 +1,67 @@
-// Neo4j load statements: batched UNWIND of parameter rows ($rows, ~10k per batch), MERGE on the
-// natural keys (whose uniqueness constraints exist before any load) and labelled MATCH for the
-// end nodes of relationships. Only new rows and rows whose row_hash changed are sent, so a reload
-// of unchanged tables writes nothing. Relationships that the load's anti-join found new are
-// CREATEd (between MATCHed, labelled end nodes); changed ones are MERGEd (and first deleted where
-// their end nodes may have changed).
+// Neo4j load statements: batched UNWIND of parameter rows ($rows, 10k per batch, two writers),
+// with the uniqueness constraints on the natural keys created before any load. Only new rows and
+// rows whose row_hash changed are sent, so a reload of unchanged tables writes nothing. Rows that
+// the load's anti-join found new are CREATEd (relationships between end nodes matched by
+// elementId); changed ones are MERGEd on the keys with labelled MATCH of the end nodes (and first
+// deleted where their end nodes may have changed).
+
+// Fetches page through the store in key order (keyset pagination on the unique index): each call
+// returns one page as a single collected list, `rows`, and the page's last key, `last` (null when
+// no page is left). One list per page is decoded far faster by the driver than a record per row.
+// Nodes also return their elementId, which the relationship loads match on (cheaper than a
+// unique-index seek); relationships are paged by their start node.
 
 // name: fetch_City
-MATCH (x:City) RETURN x.city_code AS city_code, x.row_hash AS row_hash;
+MATCH (x:City) WHERE x.city_code > $after
+WITH x ORDER BY x.city_code LIMIT $limit
+RETURN collect([x.city_code, x.row_hash, elementId(x)]) AS rows, max(x.city_code) AS last;
 // name: fetch_Applicant
-MATCH (x:Applicant) RETURN x.applicant_id AS applicant_id, x.row_hash AS row_hash;
+MATCH (x:Applicant) WHERE x.applicant_id > $after
+WITH x ORDER BY x.applicant_id LIMIT $limit
+RETURN collect([x.applicant_id, x.row_hash, elementId(x)]) AS rows, max(x.applicant_id) AS last;
 // name: fetch_Patent
-MATCH (x:Patent) RETURN x.patent_id AS patent_id, x.row_hash AS row_hash;
+MATCH (x:Patent) WHERE x.patent_id > $after
+WITH x ORDER BY x.patent_id LIMIT $limit
+RETURN collect([x.patent_id, x.row_hash, elementId(x)]) AS rows, max(x.patent_id) AS last;
 // name: fetch_LOCATED_IN
-MATCH (a:Applicant)-[r:LOCATED_IN]->(:City) RETURN a.applicant_id AS applicant_id, r.row_hash AS row_hash;
+MATCH (a:Applicant) WHERE a.applicant_id > $after
+WITH a ORDER BY a.applicant_id LIMIT $limit
+OPTIONAL MATCH (a)-[r:LOCATED_IN]->(:City)
+RETURN collect(CASE WHEN r IS NULL THEN null ELSE [a.applicant_id, r.row_hash] END) AS rows,
+       max(a.applicant_id) AS last;
 // name: fetch_APPLIED
-MATCH (a:Applicant)-[r:APPLIED]->(p:Patent) RETURN a.applicant_id AS applicant_id, p.patent_id AS patent_id, r.row_hash AS row_hash;
+MATCH (a:Applicant) WHERE a.applicant_id > $after
+WITH a ORDER BY a.applicant_id LIMIT $limit
+OPTIONAL MATCH (a)-[r:APPLIED]->(p:Patent)
+RETURN collect(CASE WHEN r IS NULL THEN null ELSE [a.applicant_id, p.patent_id, r.row_hash] END) AS rows,
+       max(a.applicant_id) AS last;
 // name: fetch_CITES
-MATCH (p:Patent)-[r:CITES]->(q:Patent) RETURN p.patent_id AS citing_patent_id, q.patent_id AS cited_patent_id, r.row_hash AS row_hash;
+MATCH (p:Patent) WHERE p.patent_id > $after
+WITH p ORDER BY p.patent_id LIMIT $limit
+OPTIONAL MATCH (p)-[r:CITES]->(q:Patent)
+RETURN collect(CASE WHEN r IS NULL THEN null ELSE [p.patent_id, q.patent_id, r.row_hash] END) AS rows,
+       max(p.patent_id) AS last;
 // name: fetch_TRANSFERRED
-MATCH (:Applicant)-[r:TRANSFERRED]->(:Applicant) RETURN r.transfer_id AS transfer_id, r.row_hash AS row_hash;
+MATCH (a:Applicant) WHERE a.applicant_id > $after
+WITH a ORDER BY a.applicant_id LIMIT $limit
+OPTIONAL MATCH (a)-[r:TRANSFERRED]->(:Applicant)
+RETURN collect(CASE WHEN r IS NULL THEN null ELSE [r.transfer_id, r.row_hash] END) AS rows,
+       max(a.applicant_id) AS last;
+
+// New nodes (the anti-join found their keys absent) are CREATEd and return their elementIds;
+// changed ones are MERGEd on the key.
+// name: create_City
+UNWIND $rows AS r
+CREATE (x:City) SET x = r
+RETURN collect([r.city_code, elementId(x)]) AS ids;
+// name: create_Applicant
+UNWIND $rows AS r
+CREATE (x:Applicant) SET x = r
+RETURN collect([r.applicant_id, elementId(x)]) AS ids;
+// name: create_Patent
+UNWIND $rows AS r
+CREATE (x:Patent) SET x = r
+RETURN collect([r.patent_id, elementId(x)]) AS ids;
 
 // name: upsert_City
 UNWIND $rows AS r
@@ -58,25 +101,26 @@ MERGE (a)-[x:TRANSFERRED {transfer_id: r.transfer_id}]->(b)
 SET x.patent_id = r.patent_id, x.date = r.date, x.year = r.year, x.from_city = r.from_city,
     x.to_city = r.to_city, x.row_hash = r.row_hash;
 
+// New relationships match their end nodes by elementId ($rows: from_id, to_id and the properties).
 // name: create_LOCATED_IN
 UNWIND $rows AS r
-MATCH (a:Applicant {applicant_id: r.applicant_id})
-MATCH (c:City {city_code: r.city_code})
+MATCH (a:Applicant) WHERE elementId(a) = r.from_id
+MATCH (c:City) WHERE elementId(c) = r.to_id
 CREATE (a)-[:LOCATED_IN {row_hash: r.row_hash}]->(c);
 // name: create_APPLIED
 UNWIND $rows AS r
-MATCH (a:Applicant {applicant_id: r.applicant_id})
-MATCH (p:Patent {patent_id: r.patent_id})
+MATCH (a:Applicant) WHERE elementId(a) = r.from_id
+MATCH (p:Patent) WHERE elementId(p) = r.to_id
 CREATE (a)-[:APPLIED {seq: r.seq, city_code: r.city_code, row_hash: r.row_hash}]->(p);
 // name: create_CITES
 UNWIND $rows AS r
-MATCH (p:Patent {patent_id: r.citing_patent_id})
-MATCH (q:Patent {patent_id: r.cited_patent_id})
+MATCH (p:Patent) WHERE elementId(p) = r.from_id
+MATCH (q:Patent) WHERE elementId(q) = r.to_id
 CREATE (p)-[:CITES {refs: r.refs, row_hash: r.row_hash}]->(q);
 // name: create_TRANSFERRED
 UNWIND $rows AS r
-MATCH (a:Applicant {applicant_id: r.from_applicant_id})
-MATCH (b:Applicant {applicant_id: r.to_applicant_id})
+MATCH (a:Applicant) WHERE elementId(a) = r.from_id
+MATCH (b:Applicant) WHERE elementId(b) = r.to_id
 CREATE (a)-[:TRANSFERRED {transfer_id: r.transfer_id, patent_id: r.patent_id, date: r.date, year: r.year,
                           from_city: r.from_city, to_city: r.to_city, row_hash: r.row_hash}]->(b);
 

@@ -1,12 +1,17 @@
 """The Neo4j store: Neo4j 5.26 over Bolt (the official ``neo4j`` driver).
 
 Schema first (uniqueness constraints on the natural keys, then indexes), loads as batched
-``UNWIND $rows`` with ``MERGE`` on the keys and labelled ``MATCH`` of the end nodes, only for new or
-changed rows. Read-only access is the engine's: queries without ``write`` run in sessions opened
+``UNWIND $rows`` of only the new or changed rows: new nodes are ``CREATE``d and report their
+elementIds, new relationships are ``CREATE``d between end nodes matched by elementId (no index seek),
+changed rows are ``MERGE``d on the keys. Two writer sessions send batches concurrently. The keys and
+row hashes already in the store are read back page by page, each page one collected list. Read-only access is the engine's: queries without ``write`` run in sessions opened
 with ``default_access_mode=READ_ACCESS``, and the server refuses any write in them.
 """
 
 from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import pandas as pd
 
@@ -15,6 +20,11 @@ from graph.store import BaseStore, plain
 from graph.tables import ENTITY
 
 BATCH = 10_000
+"""Rows per write transaction."""
+WRITERS = 2
+"""Concurrent writer sessions: the server applies one batch while the next is packed and sent."""
+PAGE = 100_000
+"""Start nodes per page when reading back the store's keys and row hashes."""
 CONNECT_FIX = ("start Neo4j: `citynet neo4j start` (no Docker needed) or `docker compose up -d`; "
                "or pass the right --uri (bolt://HOST:PORT), or use --store embedded")
 AUTH_FIX = "give the right password: --password, env NEO4J_PASSWORD, or citynet.toml [store] password"
@@ -44,6 +54,7 @@ class Neo4jStore(BaseStore):
         from neo4j.exceptions import AuthError, ConfigurationError, ServiceUnavailable
 
         self.uri, self.user, self.database, self.read_only = uri, user, database, read_only
+        self._node_ids: dict[str, pd.Series] = {}  # label -> elementId by natural key (filled by loads)
         self.location = f"{uri} (database {database})"
         if not password:
             raise StoreError(f"no password for Neo4j user {user!r} at {uri}", fix=AUTH_FIX)
@@ -77,14 +88,19 @@ class Neo4jStore(BaseStore):
         return self.driver.session(database=self.database, default_access_mode=mode)
 
     def _run(self, statement: str, params: dict | None = None, write: bool = True) -> pd.DataFrame:
+        with self._errors(statement), self._session(write and not self.read_only) as s:
+            result = s.run(statement, params or {})
+            keys = result.keys()
+            rows = [r.values() for r in result]
+            return pd.DataFrame(rows, columns=keys)
+
+    @contextmanager
+    def _errors(self, statement: str):
+        """Driver errors as StoreErrors with the query and the fix."""
         from neo4j.exceptions import AuthError, Neo4jError, ServiceUnavailable
 
         try:
-            with self._session(write and not self.read_only) as s:
-                result = s.run(statement, params or {})
-                keys = result.keys()
-                rows = [r.values() for r in result]
-                return pd.DataFrame(rows, columns=keys)
+            yield
         except AuthError as exc:
             raise StoreError(f"Neo4j at {self.uri} refused the credentials of user {self.user!r}", fix=AUTH_FIX) from exc
         except ServiceUnavailable as exc:
@@ -101,13 +117,59 @@ class Neo4jStore(BaseStore):
     def _has_data(self) -> bool:
         return not self._run("MATCH (n) RETURN 1 AS x LIMIT 1").empty
 
-    def _batches(self, block: str, df: pd.DataFrame, name: str, progress, done: int, total: int) -> int:
-        for start in range(0, len(df), BATCH):
-            chunk = df.iloc[start:start + BATCH]
-            self._exec_block("load", block, {"rows": records(chunk, typed=True)})
-            done += len(chunk)
-            progress(name, done, total)
-        return done
+    def _fetch(self, name: str) -> pd.DataFrame:
+        """Keys and row hashes of ``name`` in the store (nodes: and their elementIds), page by page."""
+        e = ENTITY[name]
+        (stmt,) = self._blocks("load")[f"fetch_{name}"]
+        columns = [*e.key, "row_hash"] + ([] if e.rel else ["node_id"])
+        rows: list = []
+        after = ""
+        while True:
+            page = self._run(stmt, {"after": after, "limit": PAGE})
+            last = page["last"].iloc[0]
+            if last is None:
+                break
+            rows.extend(page["rows"].iloc[0])
+            after = last
+        out = pd.DataFrame(rows, columns=columns)
+        if not e.rel:
+            self._node_ids[name] = pd.Series(out["node_id"].to_numpy(), index=out[e.key[0]].to_numpy())
+        return out
+
+    def _write_batches(self, block: str, df: pd.DataFrame, name: str, progress, done: int, total: int) -> list:
+        """Run ``block`` on batches of ``df`` in ``WRITERS`` concurrent write transactions (retried by the
+        driver on transient errors such as deadlocks); returns the first value each batch returned."""
+        if df.empty:
+            return []
+        (stmt,) = self._blocks("load")[block]
+
+        def write(chunk: pd.DataFrame):
+            rows = records(chunk, typed=True)
+            with self._errors(stmt), self._session(True) as session:
+                record = session.execute_write(lambda tx: tx.run(stmt, {"rows": rows}).single())
+            return None if record is None else record[0]
+
+        chunks = [df.iloc[i:i + BATCH] for i in range(0, len(df), BATCH)]
+        out = []
+        with ThreadPoolExecutor(max_workers=WRITERS) as pool:
+            for chunk, value in zip(chunks, pool.map(write, chunks), strict=True):
+                out.append(value)
+                done += len(chunk)
+                progress(name, done, total)
+        return out
+
+    def _end_ids(self, e, rows: pd.DataFrame) -> pd.DataFrame:
+        """``rows`` of relationship ``e`` with ``from_id``/``to_id`` (the end nodes' elementIds) in place
+        of the end nodes' keys."""
+        out = rows.drop(columns=list(e.columns[:2]))
+        for col, key, label in (("from_id", e.columns[0], e.ends[0]), ("to_id", e.columns[1], e.ends[1])):
+            ids = rows[key].map(self._node_ids.get(label, pd.Series(dtype=object)))
+            if ids.isna().any():
+                missing = rows.loc[ids.isna(), key].iloc[0]
+                raise StoreError(f"{e.name}: end node {label} {missing!r} is not in the store",
+                                 fix="reload the canonical tables: citynet load -w WS")
+            out.insert(0 if col == "from_id" else 1, col, ids.to_numpy())
+        return out
 
     def _write_entity(self, name: str, new: pd.DataFrame, changed: pd.DataFrame, progress) -> None:
         e = ENTITY[name]
@@ -115,17 +177,24 @@ class Neo4jStore(BaseStore):
         if not total:
             return
         progress(name, 0, total)
+        quiet = lambda *a: None  # noqa: E731
         if not e.rel:
-            self._batches(f"upsert_{name}", pd.concat([new, changed], ignore_index=True), name, progress, 0, total)
+            done = len(changed)
+            self._write_batches(f"upsert_{name}", changed, name, quiet, 0, total)
+            ids = [pair for batch in self._write_batches(f"create_{name}", new, name, progress, done, total)
+                   for pair in batch or []]
+            if ids:
+                created = pd.Series([i for _, i in ids], index=[k for k, _ in ids])
+                known = self._node_ids.get(name)
+                self._node_ids[name] = created if known is None else pd.concat([known, created])
             return
-        done = 0
         if len(changed):
             if name in ("LOCATED_IN", "TRANSFERRED"):
                 # the end nodes may have changed: drop the old relationship first
-                self._batches(f"delete_{name}", changed[list(e.key)], name, lambda *a: None, 0, total)
-            done = self._batches(f"upsert_{name}", changed, name, progress, done, total)
-        # new keys (anti-join against the store): CREATE between the MATCHed end nodes
-        self._batches(f"create_{name}", new, name, progress, done, total)
+                self._write_batches(f"delete_{name}", changed[list(e.key)], name, quiet, 0, total)
+            self._write_batches(f"upsert_{name}", changed, name, quiet, 0, total)
+        # new keys (anti-join against the store): CREATE between the end nodes matched by elementId
+        self._write_batches(f"create_{name}", self._end_ids(e, new), name, progress, len(changed), total)
 
     def _write_projection(self, net: str, op: str, rows: pd.DataFrame, network: str) -> None:
         for start in range(0, len(rows), BATCH):

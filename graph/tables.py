@@ -112,6 +112,7 @@ class Entity:
     key: tuple[str, ...]
     columns: tuple[str, ...]  # declared order (relationships: FROM key, TO key, properties)
     rel: bool = False
+    ends: tuple[str, str] = ("", "")  # relationships: the labels of the FROM and TO nodes
 
 
 CITY_COLS = ("city_code", "name_zh", "short_name", "province_code", "province_zh", "lon", "lat", "tier", "region")
@@ -125,14 +126,18 @@ ENTITIES: tuple[Entity, ...] = (
     Entity("City", ("city_code",), (*CITY_COLS, "row_hash")),
     Entity("Applicant", ("applicant_id",), (*APPLICANT_COLS, "row_hash")),
     Entity("Patent", ("patent_id",), (*PATENT_COLS, "row_hash")),
-    Entity("LOCATED_IN", ("applicant_id",), ("applicant_id", "city_code", "row_hash"), rel=True),
-    Entity("APPLIED", ("applicant_id", "patent_id"), ("applicant_id", "patent_id", "seq", "city_code", "row_hash"), rel=True),
-    Entity("CITES", ("citing_patent_id", "cited_patent_id"), ("citing_patent_id", "cited_patent_id", "refs", "row_hash"), rel=True),
+    Entity("LOCATED_IN", ("applicant_id",), ("applicant_id", "city_code", "row_hash"), rel=True,
+           ends=("Applicant", "City")),
+    Entity("APPLIED", ("applicant_id", "patent_id"), ("applicant_id", "patent_id", "seq", "city_code", "row_hash"), rel=True,
+           ends=("Applicant", "Patent")),
+    Entity("CITES", ("citing_patent_id", "cited_patent_id"), ("citing_patent_id", "cited_patent_id", "refs", "row_hash"), rel=True,
+           ends=("Patent", "Patent")),
     Entity(
         "TRANSFERRED",
         ("transfer_id",),
         ("from_applicant_id", "to_applicant_id", "transfer_id", "patent_id", "date", "year", "from_city", "to_city", "row_hash"),
         rel=True,
+        ends=("Applicant", "Applicant"),
     ),
 )
 ENTITY = {e.name: e for e in ENTITIES}

@@ -342,3 +342,24 @@ def test_write_city_year(store, tmp_path):
         {"n": "invention.wipo.all"})
     assert got["city_code"].tolist() == ["320100", "320500"]
     assert got["g"].tolist() == [3, 1] and got["d"].tolist() == [0.5, 0.25]
+
+
+@pytest.mark.neo4j
+def test_neo4j_reads_keys_back_page_by_page(neo4j_clean, tmp_path, monkeypatch):
+    import graph.neo4j_store as neo4j_store
+    from graph.tables import ENTITY
+
+    tables = small_synth()
+    expected = entity_rows(clean({k: v.copy() for k, v in tables.items()}))
+    with open_store(_workspace(tmp_path, "neo4j", neo4j_clean)) as s:
+        load_tables(s, tables, tmp_path / "canonical")
+        one_page = {name: s._fetch(name) for name in ENTITY}
+        monkeypatch.setattr(neo4j_store, "PAGE", 7)
+        for name, frame in one_page.items():
+            key = list(ENTITY[name].key)
+            paged = s._fetch(name)
+            assert len(paged) == len(expected[name]) and not paged.duplicated(key).any(), name
+            pd.testing.assert_frame_equal(paged.sort_values(key).reset_index(drop=True),
+                                          frame.sort_values(key).reset_index(drop=True), obj=name)
+        again = s.load(tmp_path / "canonical")
+    assert all(c["new"] == 0 and c["changed"] == 0 for c in again.values())
