@@ -137,7 +137,7 @@ def main() -> None:
             if not uri:
                 from citynet.neo4j_server import Neo4jServer
 
-                server = Neo4jServer(root / "neo4j", password="bench-password-123", heap="2g", page_cache="1g",
+                server = Neo4jServer(root / "neo4j", password="bench-password-123", heap="2g", page_cache="3g",
                                      stop_with_parent=True)
                 server.start(timeout=300)
                 uri, password = server.uri, server.password

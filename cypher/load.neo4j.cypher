@@ -1,4 +1,4 @@
-// Neo4j load statements: batched UNWIND of parameter rows ($rows, 10k per batch, two writers),
+// Neo4j load statements: batched UNWIND of parameter rows ($rows, 5,000 per batch, two writers),
 // with the uniqueness constraints on the natural keys created before any load. Only new rows and
 // rows whose row_hash changed are sent, so a reload of unchanged tables writes nothing. Rows that
 // the load's anti-join found new are CREATEd (relationships between end nodes matched by

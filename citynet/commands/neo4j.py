@@ -70,17 +70,20 @@ Then: citynet load -w WS --store neo4j --uri bolt://127.0.0.1:7687  (with NEO4J_
               help="Password of user neo4j (8+ characters) [default: the earlier one, else generated; "
                    "saved in the state file].")
 @click.option("--heap", default="768m", show_default=True, help="Java heap of the server.")
+@click.option("--page-cache", default="256m", show_default=True,
+              help="Neo4j page cache; for large loads give it about the size of the store (e.g. 3g for 1M patents).")
 @click.option("--timeout", type=float, default=120, show_default=True, help="Seconds to wait for the server.")
 @click.option("--jvm-option", "jvm_options", multiple=True, metavar="OPTION",
               help="Extra Java option, e.g. --jvm-option=-XX:TieredStopAtLevel=1 (faster start). Repeatable.")
-def start_command(data_dir: Path, port: int | None, password: str | None, heap: str, timeout: float,
-                  jvm_options: tuple[str, ...]) -> None:
+def start_command(data_dir: Path, port: int | None, password: str | None, heap: str, page_cache: str,
+                  timeout: float, jvm_options: tuple[str, ...]) -> None:
     """Start a local Neo4j 5.26 server in the background and print how to connect to it."""
     from citynet.neo4j_server import NEO4J_VERSION, Neo4jServer, port_is_free
 
     if port is None and port_is_free(DEFAULT_PORT):
         port = DEFAULT_PORT
-    server = Neo4jServer(data_dir, port=port, password=password, heap=heap, jvm_options=jvm_options)
+    server = Neo4jServer(data_dir, port=port, password=password, heap=heap, page_cache=page_cache,
+                         jvm_options=jvm_options)
     state = server.status()
     if state.running:
         running = Neo4jServer.from_state(data_dir)
