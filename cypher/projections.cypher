@@ -3,10 +3,13 @@
 //   $network  the filter key stored on every projection relationship (e.g. invention.wipo.all)
 //   $kind, $any_kind, $green, $granted_only, $grant_year   the patent filter
 //   $all_years (BOOLEAN), $years (INT64 list)              which years to (re)build
+//   $app_years, $grant_years (INT64 lists)   the same years as the patent filter on the year basis
+//                                            (the other list is [-1]); plain lists, no CASE and no
+//                                            $all_years, so that Neo4j seeks its year indexes
 // Each block returns the projection's rows (src, dst, year, weight). GraphStore.build_projections
 // compares them with the relationships already stored (read.cypher edges_*) and writes only the
 // difference with projection_write.<engine>.cypher, so a rebuild of unchanged years writes nothing.
-// The year filter sits in the first WHERE so that the engine applies it while scanning Patent.
+// The year filter sits in the first WHERE so that the engine applies it while reading Patent.
 
 // name: compute_collab
 // every unordered pair of distinct cities of a filtered patent: +1 (stored once, src < dst)
@@ -15,7 +18,7 @@ WHERE l1.city_code < l2.city_code
   AND ($any_kind OR p.patent_kind = $kind)
   AND ($green = 'all' OR ($green = 'wipo' AND p.green) OR ($green = 'y02' AND p.y02))
   AND (NOT $granted_only OR p.granted)
-  AND ($all_years OR (CASE WHEN $grant_year THEN p.grant_year ELSE p.app_year END) IN $years)
+  AND (p.app_year IN $app_years OR p.grant_year IN $grant_years)
 WITH DISTINCT p.patent_id AS pid, CASE WHEN $grant_year THEN p.grant_year ELSE p.app_year END AS yr,
      l1.city_code AS c1, l2.city_code AS c2
 WHERE yr IS NOT NULL
@@ -41,7 +44,7 @@ WHERE l1.city_code IS NOT NULL AND l2.city_code IS NOT NULL AND l1.city_code <> 
   AND ($any_kind OR p.patent_kind = $kind)
   AND ($green = 'all' OR ($green = 'wipo' AND p.green) OR ($green = 'y02' AND p.y02))
   AND (NOT $granted_only OR p.granted)
-  AND ($all_years OR (CASE WHEN $grant_year THEN p.grant_year ELSE p.app_year END) IN $years)
+  AND (p.app_year IN $app_years OR p.grant_year IN $grant_years)
 WITH DISTINCT p.patent_id AS pid, q.patent_id AS qid, ct.refs AS refs,
      CASE WHEN $grant_year THEN p.grant_year ELSE p.app_year END AS yr, l2.city_code AS c1, l1.city_code AS c2
 WHERE yr IS NOT NULL

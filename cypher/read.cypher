@@ -1,6 +1,11 @@
 // Reads behind GraphStore.city_edges and GraphStore.city_year_counts (both engines).
 // Parameters as in projections.cypher. Counts are aggregated in the store; Python only reshapes.
 
+// name: app_years
+MATCH (p:Patent) WHERE p.app_year IS NOT NULL RETURN DISTINCT p.app_year AS year;
+// name: grant_years
+MATCH (p:Patent) WHERE p.grant_year IS NOT NULL RETURN DISTINCT p.grant_year AS year;
+
 // name: edges_collab
 MATCH (a:City)-[r:COLLABORATED]->(b:City)
 WHERE r.network = $network AND ($all_years OR r.year IN $years)
@@ -23,7 +28,7 @@ WHERE l.city_code IS NOT NULL
   AND ($any_kind OR p.patent_kind = $kind)
   AND ($green = 'all' OR ($green = 'wipo' AND p.green) OR ($green = 'y02' AND p.y02))
   AND (NOT $granted_only OR p.granted)
-  AND ($all_years OR (CASE WHEN $grant_year THEN p.grant_year ELSE p.app_year END) IN $years)
+  AND (p.app_year IN $app_years OR p.grant_year IN $grant_years)
 WITH p.patent_id AS pid, CASE WHEN $grant_year THEN p.grant_year ELSE p.app_year END AS yr,
      p.refs_made AS rm, p.refs_foreign AS rf, l.city_code AS c
 WHERE yr IS NOT NULL AND ($all_years OR yr IN $years)
@@ -38,7 +43,7 @@ WHERE l1.city_code IS NOT NULL AND l2.city_code IS NOT NULL AND l1.city_code <> 
   AND ($any_kind OR p.patent_kind = $kind)
   AND ($green = 'all' OR ($green = 'wipo' AND p.green) OR ($green = 'y02' AND p.y02))
   AND (NOT $granted_only OR p.granted)
-  AND ($all_years OR (CASE WHEN $grant_year THEN p.grant_year ELSE p.app_year END) IN $years)
+  AND (p.app_year IN $app_years OR p.grant_year IN $grant_years)
 WITH p.patent_id AS pid, CASE WHEN $grant_year THEN p.grant_year ELSE p.app_year END AS yr,
      l1.city_code AS c1, l2.city_code AS c2
 WHERE yr IS NOT NULL AND ($all_years OR yr IN $years)
@@ -66,7 +71,7 @@ MATCH (p:Patent)-[ct:CITES]->(q:Patent)
 WHERE ($any_kind OR q.patent_kind = $kind)
   AND ($green = 'all' OR ($green = 'wipo' AND q.green) OR ($green = 'y02' AND q.y02))
   AND (NOT $granted_only OR q.granted)
-  AND ($all_years OR (CASE WHEN $grant_year THEN p.grant_year ELSE p.app_year END) IN $years)
+  AND (p.app_year IN $app_years OR p.grant_year IN $grant_years)
 WITH p, q, ct.refs AS refs, CASE WHEN $grant_year THEN p.grant_year ELSE p.app_year END AS yr
 WHERE yr IS NOT NULL AND ($all_years OR yr IN $years)
 MATCH (q)<-[l:APPLIED]-(:Applicant)

@@ -7,6 +7,7 @@ CREATE CONSTRAINT patent_id IF NOT EXISTS FOR (p:Patent) REQUIRE p.patent_id IS 
 CREATE CONSTRAINT city_year_key IF NOT EXISTS FOR (y:CityYear) REQUIRE y.key IS UNIQUE;
 CREATE INDEX city_province IF NOT EXISTS FOR (c:City) ON (c.province_code);
 CREATE INDEX patent_app_year IF NOT EXISTS FOR (p:Patent) ON (p.app_year);
+CREATE INDEX patent_grant_year IF NOT EXISTS FOR (p:Patent) ON (p.grant_year);
 CREATE INDEX transferred_id IF NOT EXISTS FOR ()-[t:TRANSFERRED]-() ON (t.transfer_id);
 CREATE INDEX collaborated_year IF NOT EXISTS FOR ()-[r:COLLABORATED]-() ON (r.network, r.year);
 CREATE INDEX transferred_to_year IF NOT EXISTS FOR ()-[r:TRANSFERRED_TO]-() ON (r.network, r.year);

@@ -184,6 +184,19 @@ class BaseStore:
     def _params(self, flt: NetworkFilter, years) -> dict:
         return {**flt.params(), **year_params(years)}
 
+    def _patent_params(self, flt: NetworkFilter, years) -> dict:
+        """``_params`` plus ``app_years``/``grant_years``: the years as plain lists on the filter's year
+        basis (all years in the store when ``years`` is None; ``[-1]`` for the other basis)."""
+        params = self._params(flt, years)
+        basis = "grant" if params["grant_year"] else "app"
+        if years is None:
+            listed = sorted(int(y) for y in self._exec_block("read", f"{basis}_years")["year"].dropna())
+        else:
+            listed = [int(y) for y in years]
+        params["app_years"] = (listed or [-1]) if basis == "app" else [-1]
+        params["grant_years"] = (listed or [-1]) if basis == "grant" else [-1]
+        return params
+
     def build_projections(self, flt: NetworkFilter, years: list[int] | None = None) -> dict:
         """(Re)build COLLABORATED/TRANSFERRED_TO/CITED of ``flt.key`` for ``years`` (None: all).
 
@@ -194,7 +207,7 @@ class BaseStore:
         if self.read_only:
             raise StoreError("the store is open read-only; projections need write access",
                              fix="open it without read_only (citynet load builds them)")
-        params = self._params(flt, years)
+        params = self._patent_params(flt, years)
         summary = {}
         for net in NETWORKS:
             fresh = edge_rows(self._exec_block("projections", f"compute_{net}", params))
@@ -245,7 +258,7 @@ class BaseStore:
 
     def city_year_counts(self, flt: NetworkFilter, years: list[int] | None = None) -> pd.DataFrame:
         """``city_code, year`` and the counts of graph/network_filter.py (the non-zero city-years)."""
-        params = self._params(flt, years)
+        params = self._patent_params(flt, years)
         key = ["city_code", "year"]
         frames = []
         for block in ("counts_patents", "counts_collab", "counts_received"):
