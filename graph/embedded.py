@@ -98,12 +98,6 @@ class EmbeddedStore(BaseStore):
         except RuntimeError as exc:
             raise StoreError(_query_message(str(exc), statement), fix=_query_fix(str(exc))) from exc
 
-    def _create_schema(self) -> None:
-        import cypher
-
-        for stmt in cypher.statements("schema", self.backend):
-            self._run(stmt)
-
     def _fetch(self, name: str) -> pd.DataFrame:
         (stmt,) = self._blocks("load")[f"fetch_{name}"]
         df = self._run(stmt, arrow=True)
@@ -117,9 +111,6 @@ class EmbeddedStore(BaseStore):
     def _write_entity(self, name: str, new: pd.DataFrame, changed: pd.DataFrame, progress) -> None:
         e = ENTITY[name]
         total = len(new) + len(changed)
-        if not total:
-            return
-        progress(name, 0, total)
         if len(changed):
             if e.rel:
                 self._exec_block("load", f"delete_{name}", {"rows": to_arrow(changed[list(e.key)])})

@@ -108,12 +108,6 @@ class Neo4jStore(BaseStore):
         except Neo4jError as exc:
             raise StoreError(_query_message(exc, statement), fix=_query_fix(exc)) from exc
 
-    def _create_schema(self) -> None:
-        import cypher
-
-        for stmt in cypher.statements("schema", self.backend):
-            self._run(stmt)
-
     def _has_data(self) -> bool:
         return not self._run("MATCH (n) RETURN 1 AS x LIMIT 1").empty
 
@@ -136,17 +130,19 @@ class Neo4jStore(BaseStore):
             self._node_ids[name] = pd.Series(out["node_id"].to_numpy(), index=out[e.key[0]].to_numpy())
         return out
 
-    def _write_batches(self, block: str, df: pd.DataFrame, name: str, progress, done: int, total: int) -> list:
-        """Run ``block`` on batches of ``df`` in ``WRITERS`` concurrent write transactions (retried by the
-        driver on transient errors such as deadlocks); returns the first value each batch returned."""
+    def _write_batches(self, block: str, df: pd.DataFrame, name: str, progress, done: int, total: int,
+                       file: str = "load", params: dict | None = None) -> list:
+        """Run ``block`` of ``cypher/<file>`` on batches of ``df`` (``$rows``, plus ``params``) in
+        ``WRITERS`` concurrent write transactions (retried by the driver on transient errors such as
+        deadlocks); returns the first value each batch returned."""
         if df.empty:
             return []
-        (stmt,) = self._blocks("load")[block]
+        (stmt,) = self._blocks(file)[block]
 
         def write(chunk: pd.DataFrame):
-            rows = records(chunk, typed=True)
+            values = {**(params or {}), "rows": records(chunk, typed=True)}
             with self._errors(stmt), self._session(True) as session:
-                record = session.execute_write(lambda tx: tx.run(stmt, {"rows": rows}).single())
+                record = session.execute_write(lambda tx: tx.run(stmt, values).single())
             return None if record is None else record[0]
 
         chunks = [df.iloc[i:i + BATCH] for i in range(0, len(df), BATCH)]
@@ -174,9 +170,6 @@ class Neo4jStore(BaseStore):
     def _write_entity(self, name: str, new: pd.DataFrame, changed: pd.DataFrame, progress) -> None:
         e = ENTITY[name]
         total = len(new) + len(changed)
-        if not total:
-            return
-        progress(name, 0, total)
         quiet = lambda *a: None  # noqa: E731
         if not e.rel:
             done = len(changed)
@@ -197,9 +190,8 @@ class Neo4jStore(BaseStore):
         self._write_batches(f"create_{name}", self._end_ids(e, new), name, progress, len(changed), total)
 
     def _write_projection(self, net: str, op: str, rows: pd.DataFrame, network: str) -> None:
-        for start in range(0, len(rows), BATCH):
-            batch = records(rows.iloc[start:start + BATCH], typed=True)
-            self._exec_block("projection_write", f"{op}_{net}", {"rows": batch, "network": network})
+        self._write_batches(f"{op}_{net}", rows, net, lambda *a: None, 0, len(rows),
+                            file="projection_write", params={"network": network})
 
     def clear(self) -> None:
         """Delete every node, relationship, constraint and index (``citynet load --rebuild``)."""

@@ -20,7 +20,7 @@ import cypher
 from citynet.errors import StoreError
 from graph.network_filter import NetworkFilter
 from graph.reference import COUNT_COLUMNS, EDGE_COLUMNS, count_frame
-from graph.tables import ENTITIES, ENTITY, clean, diff, entity_rows, read_canonical
+from graph.tables import ENTITIES, clean, diff, entity_rows, read_canonical
 
 SCHEMA_VERSION = 1
 NETWORKS = ("collab", "transfer", "citation")
@@ -71,10 +71,16 @@ class BaseStore:
         raise NotImplementedError
 
     def _write_entity(self, name: str, new: pd.DataFrame, changed: pd.DataFrame, progress) -> None:  # pragma: no cover
+        """Insert ``new`` and update ``changed`` rows of store table ``name`` (at least one is non-empty)."""
         raise NotImplementedError
 
-    def _create_schema(self) -> None:  # pragma: no cover
+    def _fetch(self, name: str) -> pd.DataFrame:  # pragma: no cover
+        """Keys and ``row_hash`` of every row of store table ``name``."""
         raise NotImplementedError
+
+    def _create_schema(self) -> None:
+        for stmt in cypher.statements("schema", self.backend):
+            self._run(stmt)
 
     def _has_data(self) -> bool:  # pragma: no cover
         raise NotImplementedError
@@ -161,16 +167,12 @@ class BaseStore:
         for e in ENTITIES:
             ex = existing[e.name] if e.name in existing else self._fetch(e.name)
             new, changed = diff(rows[e.name], ex, e.key)
-            self._write_entity(e.name, new.reset_index(drop=True), changed.reset_index(drop=True), report)
+            if len(new) or len(changed):
+                report(e.name, 0, len(new) + len(changed))
+                self._write_entity(e.name, new.reset_index(drop=True), changed.reset_index(drop=True), report)
             counts[e.name] = {"rows": len(rows[e.name]), "new": len(new), "changed": len(changed)}
         report("done", 1, 1)
         return counts
-
-    def _fetch(self, name: str) -> pd.DataFrame:
-        df = self._exec_block("load", f"fetch_{name}")
-        if df.empty:
-            return pd.DataFrame(columns=[*ENTITY[name].key, "row_hash"])
-        return df
 
     def counts(self) -> dict[str, int]:
         """Nodes per label and relationships per type."""
