@@ -3,7 +3,9 @@ into each graph store, in rows per second, against row-at-a-time driver calls on
 
     python -m bench.load [--patents N] [--stores embedded,neo4j] [--neo4j-uri bolt://… --neo4j-password …]
 
-Without --neo4j-uri a temporary Neo4j 5.26 server is started through citynet.neo4j_server.
+Without --neo4j-uri a temporary Neo4j 5.26 server is started through citynet.neo4j_server. On Neo4j
+the run also times the bare ``neo4j`` driver with the loader's CITES statement on rows prepared
+beforehand: the rate the server itself allows, to read the loader's rate against.
 Targets (issue): embedded 1M-patent load ≤ 60 s and one year's projection ≤ 1 s; Neo4j ≥ 50,000
 relationships/s over Bolt. This is a benchmark, printed from one run; it is not a test.
 """
@@ -23,6 +25,7 @@ from graph.network_filter import NetworkFilter
 from graph.store import open_store
 
 SAMPLE = 2_000
+BARE_SAMPLE = 300_000
 
 
 def _ws(root: Path, **store) -> Workspace:
@@ -37,6 +40,40 @@ def _report(name: str, counts: dict, seconds: float) -> tuple[int, int]:
     print(f"{name}: loaded {nodes:,} nodes + {rels:,} relationships in {seconds:.1f} s "
           f"= {(nodes + rels) / seconds:,.0f} rows/s ({rels / seconds:,.0f} relationships/s)")
     return nodes, rels
+
+
+def bare_driver_rate(uri: str, password: str, n: int = BARE_SAMPLE) -> float:
+    """Relationships/s of the bare ``neo4j`` driver on this server: the loader's CITES statement
+    (end nodes by elementId, the same properties) on ``n`` stored citations, rows prepared before the
+    clock starts, the loader's batch size and writer count — no citynet code while it runs. What
+    Neo4j itself allows here; the relationships are written as BENCH_CITES and deleted after."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import neo4j
+
+    from graph.neo4j_store import BATCH, WRITERS
+
+    stmt = ("UNWIND $rows AS r MATCH (p:Patent) WHERE elementId(p) = r.from_id "
+            "MATCH (q:Patent) WHERE elementId(q) = r.to_id "
+            "CREATE (p)-[:BENCH_CITES {refs: r.refs, row_hash: r.row_hash}]->(q)")
+    with neo4j.GraphDatabase.driver(uri, auth=("neo4j", password)) as driver:
+        found, _, _ = driver.execute_query(
+            "MATCH (p:Patent)-[c:CITES]->(q:Patent) RETURN elementId(p) AS from_id, elementId(q) AS to_id, "
+            "c.refs AS refs, c.row_hash AS row_hash LIMIT $n", n=n)
+        rows = [r.data() for r in found]
+        batches = [rows[i:i + BATCH] for i in range(0, len(rows), BATCH)]
+
+        def write(batch: list[dict]) -> None:
+            with driver.session() as session:
+                session.execute_write(lambda tx: tx.run(stmt, rows=batch).consume())
+
+        t = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=WRITERS) as pool:
+            list(pool.map(write, batches))
+        seconds = time.perf_counter() - t
+        with driver.session() as session:
+            session.run("MATCH ()-[r:BENCH_CITES]->() CALL (r) { DELETE r } IN TRANSACTIONS OF 20000 ROWS").consume()
+    return len(rows) / seconds
 
 
 def bench_store(ws: Workspace, backend: str, canonical: Path, tables: dict) -> None:
@@ -59,6 +96,11 @@ def bench_store(ws: Workspace, backend: str, canonical: Path, tables: dict) -> N
         rel_s = sum(stamps[n][-1] - stamps[n][0] for n in stamps if n.isupper())
         if rel_s:
             print(f"    relationships while writing them: {rels / rel_s:,.0f} relationships/s")
+        if backend == "neo4j" and counts["CITES"]["new"]:
+            cites_s = stamps["CITES"][-1] - stamps["CITES"][0]
+            bare = bare_driver_rate(ws.settings["store"]["uri"], ws.settings["store"]["password"])
+            print(f"    bare driver, same CITES rows prepared beforehand: {bare:,.0f} relationships/s; "
+                  f"citynet's CITES / bare = {counts['CITES']['new'] / cites_s / bare:.2f}")
         t = time.perf_counter()
         s.load(canonical)
         print(f"[{backend}] reload (no changes): {time.perf_counter() - t:.1f} s")

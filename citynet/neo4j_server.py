@@ -26,7 +26,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -75,6 +75,8 @@ JVM_OPTIONS = (
     "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
 )
 
+BAD_SETTING_MARKER = "citynet-neo4j: error: invalid Neo4j setting"
+"""What the launcher prints when Neo4j refuses a ``settings`` entry (unknown key or bad value)."""
 FAST_STARTUP_JVM_OPTIONS = ("-XX:TieredStopAtLevel=1",)
 """For short-lived servers (the test session): the C1 compiler only, which starts the server with about
 40% less CPU time at the cost of slower long-running queries. Pass as ``jvm_options``."""
@@ -301,7 +303,9 @@ class Neo4jServer:
     ``port=None`` picks a free port; ``password=None`` takes ``$NEO4J_PASSWORD``, else the one in the
     state file of an earlier start, else a generated one. ``stop_with_parent=True`` makes the server
     exit by itself when this Python process is gone (for test sessions that may be killed);
-    ``jvm_options`` are added to the Java command line (e.g. ``FAST_STARTUP_JVM_OPTIONS``).
+    ``jvm_options`` are added to the Java command line (e.g. ``FAST_STARTUP_JVM_OPTIONS``);
+    ``settings`` are neo4j.conf settings (``{"db.tx_state.memory_allocation": "OFF_HEAP"}``),
+    checked by Neo4j at start (an unknown key or a bad value stops the start with Neo4j's message).
     """
 
     def __init__(
@@ -315,6 +319,7 @@ class Neo4jServer:
         home: str | os.PathLike[str] | None = None,
         stop_with_parent: bool = False,
         jvm_options: Sequence[str] = (),
+        settings: Mapping[str, str] | None = None,
     ) -> None:
         self.data_dir = Path(data_dir).expanduser().resolve()
         self.heap = heap
@@ -322,6 +327,7 @@ class Neo4jServer:
         self.home = Path(home).expanduser().resolve() if home else neo4j_home()
         self.stop_with_parent = stop_with_parent
         self.jvm_options = tuple(jvm_options)
+        self.settings = dict(settings or {})
         self._port = port
         self._password = password
         self._pid: int | None = None
@@ -470,6 +476,8 @@ class Neo4jServer:
             "-cp", f"{self.home / SERVER_JAR}{os.pathsep}{self.home / 'lib'}/*",
             MAIN_CLASS, "--home", str(self.data_dir), "--port", str(self._port), "--pagecache", self.page_cache,
         ]
+        for key, value in self.settings.items():
+            command += ["--setting", f"{key}={value}"]
         if self.stop_with_parent:
             command += ["--watch-pid", str(os.getpid())]
         env = {**os.environ, LAUNCHER_PASSWORD_ENV: self.password, "JAVA_HOME": str(java.parent.parent)}
@@ -494,10 +502,13 @@ class Neo4jServer:
         while time.monotonic() < deadline:
             assert self._process is not None
             if self._process.poll() is not None:
+                log = self._read_log()
+                fix = (f"correct or drop the setting (settings={self.settings})" if BAD_SETTING_MARKER in log
+                       else f"read {self.log_file} and {self.data_dir / 'logs' / 'debug.log'}")
                 raise StoreError(
                     f"the Neo4j server exited during startup (exit {self._process.returncode}); "
                     f"end of {self.log_file}:\n{self.log_tail()}",
-                    fix=f"read {self.log_file} and {self.data_dir / 'logs' / 'debug.log'}",
+                    fix=fix,
                 )
             if READY_MARKER in self._read_log():
                 try:

@@ -20,6 +20,8 @@ import pytest
 from citynet.neo4j_server import FAST_STARTUP_JVM_OPTIONS, Neo4jServer
 
 NEO4J_FIXTURES = {"neo4j_server", "neo4j_clean"}
+TEST_TRANSACTION_TIMEOUT = "10m"
+"""A runaway query in a test fails instead of hanging the session (a ``settings`` pass-through)."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -34,7 +36,8 @@ def neo4j_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Neo4jServ
     from citynet.errors import UserError
 
     server = Neo4jServer(tmp_path_factory.mktemp("neo4j"), password="citynet-test-password",
-                         stop_with_parent=True, jvm_options=FAST_STARTUP_JVM_OPTIONS)
+                         stop_with_parent=True, jvm_options=FAST_STARTUP_JVM_OPTIONS,
+                         settings={"db.transaction.timeout": TEST_TRANSACTION_TIMEOUT})
     atexit.register(server.stop)
     try:
         server.install()

@@ -14,6 +14,7 @@ from citynet import neo4j_server as server_module
 from citynet.cli import cli
 from citynet.errors import StoreError
 from citynet.neo4j_server import (
+    FAST_STARTUP_JVM_OPTIONS,
     NEO4J_VERSION,
     STATE_FILE_NAME,
     Neo4jServer,
@@ -40,6 +41,27 @@ def test_wrong_password_is_rejected(neo4j_server: Neo4jServer) -> None:
         pytest.raises(neo4j.exceptions.AuthError),
     ):
         driver.verify_connectivity()
+
+
+def test_settings_reach_the_server(neo4j_server: Neo4jServer) -> None:
+    from tests.conftest import TEST_TRANSACTION_TIMEOUT
+
+    with neo4j_server.driver() as driver:
+        records, _, _ = driver.execute_query(
+            "SHOW SETTINGS YIELD name, value WHERE name = $name RETURN value", name="db.transaction.timeout")
+    assert records[0]["value"] == TEST_TRANSACTION_TIMEOUT
+    assert "db.transaction.timeout=10m" in (neo4j_server.data_dir / "citynet-settings.conf").read_text()
+
+
+@pytest.mark.neo4j
+def test_unknown_setting_is_a_clear_error(tmp_path: Path) -> None:
+    server = Neo4jServer(tmp_path, password="long-enough-password", jvm_options=FAST_STARTUP_JVM_OPTIONS,
+                         settings={"db.no_such_setting": "1"})
+    with pytest.raises(StoreError, match="No declared setting with name: db.no_such_setting") as caught:
+        server.start(timeout=120)
+    assert "Traceback" not in caught.value.message and "\tat org.neo4j" not in caught.value.message
+    assert "correct or drop the setting" in (caught.value.fix or "")
+    assert not server.is_running()
 
 
 def test_state_file_records_the_running_server(neo4j_server: Neo4jServer) -> None:

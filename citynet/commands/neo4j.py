@@ -54,6 +54,17 @@ def install_command(force: bool) -> None:
     click.echo(f"Neo4j {NEO4J_VERSION} server built in {home}")
 
 
+def _key_values(ctx, param, values: tuple[str, ...]) -> dict[str, str]:
+    """``KEY=VALUE`` options as a dict (a usage error names the malformed one)."""
+    out = {}
+    for item in values:
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE (e.g. db.transaction.timeout=10m)")
+        out[key.strip()] = value.strip()
+    return out
+
+
 @command.command(
     "start",
     epilog="""\b
@@ -61,6 +72,7 @@ Examples:
   citynet neo4j start
   citynet neo4j start --data ./.neo4j --port 7688 --password 'a-long-secret'
   NEO4J_PASSWORD=a-long-secret citynet neo4j start
+  citynet neo4j start --heap 4g --page-cache 3g --setting db.transaction.timeout=10m
 Then: citynet load -w WS --store neo4j --uri bolt://127.0.0.1:7687  (with NEO4J_PASSWORD set).""",
 )
 @data_option
@@ -75,15 +87,18 @@ Then: citynet load -w WS --store neo4j --uri bolt://127.0.0.1:7687  (with NEO4J_
 @click.option("--timeout", type=float, default=120, show_default=True, help="Seconds to wait for the server.")
 @click.option("--jvm-option", "jvm_options", multiple=True, metavar="OPTION",
               help="Extra Java option, e.g. --jvm-option=-XX:TieredStopAtLevel=1 (faster start). Repeatable.")
+@click.option("--setting", "settings", multiple=True, metavar="KEY=VALUE", callback=_key_values,
+              help="A neo4j.conf setting, e.g. --setting db.transaction.timeout=10m; Neo4j refuses unknown "
+                   "keys and bad values at start. Repeatable.")
 def start_command(data_dir: Path, port: int | None, password: str | None, heap: str, page_cache: str,
-                  timeout: float, jvm_options: tuple[str, ...]) -> None:
+                  timeout: float, jvm_options: tuple[str, ...], settings: dict[str, str]) -> None:
     """Start a local Neo4j 5.26 server in the background and print how to connect to it."""
     from citynet.neo4j_server import NEO4J_VERSION, Neo4jServer, port_is_free
 
     if port is None and port_is_free(DEFAULT_PORT):
         port = DEFAULT_PORT
     server = Neo4jServer(data_dir, port=port, password=password, heap=heap, page_cache=page_cache,
-                         jvm_options=jvm_options)
+                         jvm_options=jvm_options, settings=settings)
     state = server.status()
     if state.running:
         running = Neo4jServer.from_state(data_dir)

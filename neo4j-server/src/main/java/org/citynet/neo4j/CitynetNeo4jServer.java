@@ -2,6 +2,7 @@ package org.citynet.neo4j;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 
@@ -17,8 +18,12 @@ import org.neo4j.io.ByteUnit;
  *
  * <pre>
  * CITYNET_NEO4J_PASSWORD=secret java -Xmx768m -cp 'citynet-neo4j-server.jar:lib/*' \
- *     org.citynet.neo4j.CitynetNeo4jServer --home DIR --port 7687 [--pagecache 256m] [--watch-pid PID]
+ *     org.citynet.neo4j.CitynetNeo4jServer --home DIR --port 7687 [--pagecache 256m] [--watch-pid PID] \
+ *     [--setting db.tx_state.memory_allocation=OFF_HEAP ...]
  * </pre>
+ *
+ * {@code --setting KEY=VALUE} passes any neo4j.conf setting through (validated by Neo4j, which
+ * refuses unknown keys and bad values); Bolt's address and authentication stay this launcher's.
  *
  * The password of user {@code neo4j} comes from the environment (never the command line, which
  * other users can read). It is set through the system database at every start, so a restart with a
@@ -40,14 +45,25 @@ public final class CitynetNeo4jServer {
         }
         Files.createDirectories(options.home);
 
-        DatabaseManagementService dbms = new DatabaseManagementServiceBuilder(options.home)
-                .setConfig(BoltConnector.enabled, true)
-                .setConfig(BoltConnector.listen_address, new SocketAddress("127.0.0.1", options.port))
-                .setConfig(BoltConnector.advertised_address, new SocketAddress("127.0.0.1", options.port))
-                .setConfig(GraphDatabaseSettings.auth_enabled, true)
-                .setConfig(GraphDatabaseSettings.pagecache_memory, options.pageCacheBytes)
-                .setConfig(GraphDatabaseSettings.udc_enabled, false)
-                .build();
+        DatabaseManagementServiceBuilder builder = new DatabaseManagementServiceBuilder(options.home);
+        if (!options.settings.isEmpty()) {
+            builder.loadPropertiesFromFile(writeSettings(options.home, options.settings));
+        }
+        DatabaseManagementService dbms;
+        try {
+            dbms = builder
+                    .setConfig(BoltConnector.enabled, true)
+                    .setConfig(BoltConnector.listen_address, new SocketAddress("127.0.0.1", options.port))
+                    .setConfig(BoltConnector.advertised_address, new SocketAddress("127.0.0.1", options.port))
+                    .setConfig(GraphDatabaseSettings.auth_enabled, true)
+                    .setConfig(GraphDatabaseSettings.pagecache_memory, options.pageCacheBytes)
+                    .setConfig(GraphDatabaseSettings.udc_enabled, false)
+                    .build();
+        } catch (IllegalArgumentException e) {
+            // a bad --setting (unknown key, bad value): Neo4j's own message, without the stack trace
+            fail("invalid Neo4j setting: " + e.getMessage());
+            return;
+        }
 
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -65,6 +81,15 @@ public final class CitynetNeo4jServer {
         System.out.println(READY_MARKER + " bolt://127.0.0.1:" + options.port);
         System.out.flush();
         stopped.await();
+    }
+
+    /** The {@code --setting} pairs as a neo4j.conf file in {@code home} (rewritten at every start). */
+    private static Path writeSettings(Path home, Map<String, String> settings) throws java.io.IOException {
+        StringBuilder text = new StringBuilder("# written by citynet's launcher from its --setting options\n");
+        settings.forEach((key, value) -> text.append(key).append('=').append(value).append('\n'));
+        Path file = home.resolve("citynet-settings.conf");
+        Files.writeString(file, text.toString());
+        return file;
     }
 
     /** Set (or reset) the password of user neo4j; embedded transactions run with full rights. */
@@ -107,8 +132,9 @@ public final class CitynetNeo4jServer {
     }
 
     /** Command-line options. */
-    private record Options(Path home, int port, long pageCacheBytes, long watchPid) {
+    private record Options(Path home, int port, long pageCacheBytes, long watchPid, Map<String, String> settings) {
         static Options parse(String[] args) {
+            Map<String, String> settings = new LinkedHashMap<>();
             Path home = null;
             int port = 7687;
             long pageCache = ByteUnit.mebiBytes(256);
@@ -120,15 +146,23 @@ public final class CitynetNeo4jServer {
                     case "--port" -> port = Integer.parseInt(require(args[i], value));
                     case "--pagecache" -> pageCache = ByteUnit.parse(require(args[i], value));
                     case "--watch-pid" -> watchPid = Long.parseLong(require(args[i], value));
+                    case "--setting" -> {
+                        String pair = require(args[i], value);
+                        int eq = pair.indexOf('=');
+                        if (eq <= 0) {
+                            fail("--setting needs KEY=VALUE, got " + pair);
+                        }
+                        settings.put(pair.substring(0, eq).strip(), pair.substring(eq + 1).strip());
+                    }
                     default -> fail("unknown option " + args[i]
-                            + " (usage: --home DIR --port N [--pagecache 256m] [--watch-pid PID])");
+                            + " (usage: --home DIR --port N [--pagecache 256m] [--watch-pid PID] [--setting KEY=VALUE])");
                 }
                 i++;
             }
             if (home == null) {
                 fail("--home DIR is required");
             }
-            return new Options(home.toAbsolutePath(), port, pageCache, watchPid);
+            return new Options(home.toAbsolutePath(), port, pageCache, watchPid, settings);
         }
 
         private static String require(String option, String value) {
