@@ -155,6 +155,13 @@ def test_busy_port_is_a_clear_error(tmp_path: Path) -> None:
     assert "--port" in (caught.value.fix or "")
 
 
+def test_cli_setting_without_equals_is_a_usage_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["neo4j", "start", "--data", str(tmp_path), "--setting", "db.transaction.timeout"])
+    assert result.exit_code == 2
+    assert "is not KEY=VALUE" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / STATE_FILE_NAME).exists()
+
+
 def test_short_password_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="at least 8 characters"):
         Neo4jServer(tmp_path, password="short").start()
