@@ -51,11 +51,12 @@ def bare_driver_rate(uri: str, password: str, n: int = BARE_SAMPLE) -> float:
 
     import neo4j
 
+    import cypher
     from graph.neo4j_store import BATCH, WRITERS
 
-    stmt = ("UNWIND $rows AS r MATCH (p:Patent) WHERE elementId(p) = r.from_id "
-            "MATCH (q:Patent) WHERE elementId(q) = r.to_id "
-            "CREATE (p)-[:BENCH_CITES {refs: r.refs, row_hash: r.row_hash}]->(q)")
+    (loader_stmt,) = cypher.blocks("load", "neo4j")["create_CITES"]
+    stmt = loader_stmt.replace("[:CITES ", "[:BENCH_CITES ")
+    assert stmt != loader_stmt, "create_CITES no longer writes [:CITES {…}]: update bare_driver_rate"
     with neo4j.GraphDatabase.driver(uri, auth=("neo4j", password)) as driver:
         found, _, _ = driver.execute_query(
             "MATCH (p:Patent)-[c:CITES]->(q:Patent) RETURN elementId(p) AS from_id, elementId(q) AS to_id, "

@@ -4,8 +4,9 @@ Schema first (uniqueness constraints on the natural keys, then indexes), loads a
 ``UNWIND $rows`` of only the new or changed rows: new nodes are ``CREATE``d and report their
 elementIds, new relationships are ``CREATE``d between end nodes matched by elementId (no index seek),
 changed rows are ``MERGE``d on the keys. Two writer sessions send batches concurrently. The keys and
-row hashes already in the store are read back page by page, each page one collected list. Read-only access is the engine's: queries without ``write`` run in sessions opened
-with ``default_access_mode=READ_ACCESS``, and the server refuses any write in them.
+row hashes already in the store are read back page by page, each page one collected list.
+Read-only access is the engine's: queries without ``write`` run in sessions opened with
+``default_access_mode=READ_ACCESS``, and the server refuses any write in them.
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ PAGE = 100_000
 CONNECT_FIX = ("start Neo4j: `citynet neo4j start` (no Docker needed) or `docker compose up -d`; "
                "or pass the right --uri (bolt://HOST:PORT), or use --store embedded")
 AUTH_FIX = "give the right password: --password, env NEO4J_PASSWORD, or citynet.toml [store] password"
+
+
+def _quiet(*_) -> None:
+    """A progress callback that reports nothing (updates and deletes run before the reported creates)."""
 
 
 def records(df: pd.DataFrame, typed: bool = False) -> list[dict]:
@@ -170,10 +175,9 @@ class Neo4jStore(BaseStore):
     def _write_entity(self, name: str, new: pd.DataFrame, changed: pd.DataFrame, progress) -> None:
         e = ENTITY[name]
         total = len(new) + len(changed)
-        quiet = lambda *a: None  # noqa: E731
         if not e.rel:
             done = len(changed)
-            self._write_batches(f"upsert_{name}", changed, name, quiet, 0, total)
+            self._write_batches(f"upsert_{name}", changed, name, _quiet, 0, total)
             ids = [pair for batch in self._write_batches(f"create_{name}", new, name, progress, done, total)
                    for pair in batch or []]
             if ids:
@@ -184,13 +188,13 @@ class Neo4jStore(BaseStore):
         if len(changed):
             if name in ("LOCATED_IN", "TRANSFERRED"):
                 # the end nodes may have changed: drop the old relationship first
-                self._write_batches(f"delete_{name}", changed[list(e.key)], name, quiet, 0, total)
-            self._write_batches(f"upsert_{name}", changed, name, quiet, 0, total)
+                self._write_batches(f"delete_{name}", changed[list(e.key)], name, _quiet, 0, total)
+            self._write_batches(f"upsert_{name}", changed, name, _quiet, 0, total)
         # new keys (anti-join against the store): CREATE between the end nodes matched by elementId
         self._write_batches(f"create_{name}", self._end_ids(e, new), name, progress, len(changed), total)
 
     def _write_projection(self, net: str, op: str, rows: pd.DataFrame, network: str) -> None:
-        self._write_batches(f"{op}_{net}", rows, net, lambda *a: None, 0, len(rows),
+        self._write_batches(f"{op}_{net}", rows, net, _quiet, 0, len(rows),
                             file="projection_write", params={"network": network})
 
     def clear(self) -> None:
