@@ -32,10 +32,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from citynet.analysis.estimators import fit
+from citynet.analysis.formula import prepare
+from citynet.analysis.results import FitResult
 
-from analysis.estimators import fit
-from analysis.formula import prepare
-from analysis.results import FitResult
 from citynet.errors import AnalysisError
 
 

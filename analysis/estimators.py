@@ -32,10 +32,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from citynet.analysis.formula import prepare
+from citynet.analysis.results import FitResult
 from scipy import stats
 
-from analysis.formula import prepare
-from analysis.results import FitResult
 from citynet.errors import AnalysisError
 
 MODELS = ("ols", "ppml", "2sls")

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from citynet.analysis.formula import lag, ln1p
 
-from analysis.formula import lag, ln1p
 from citynet.errors import AnalysisError, DataError
 
 _CODE_COLS = ("city_code", "citycode", "code", "adcode", "城市代码", "行政区划代码", "城市编码", "id")
@@ -66,14 +66,14 @@ def read_covariates(source: str | Path | pd.DataFrame) -> pd.DataFrame:
     path = Path(source)
     if not path.exists():
         raise DataError(f"covariate file {path} does not exist", fix="check the path")
-    from etl.covariates import read_any
+    from citynet.etl.covariates import read_any
 
     return read_any(path)
 
 
 def key_covariates(cov: pd.DataFrame, source: str = "covariates") -> tuple[pd.DataFrame, Coverage]:
     """Give a covariate table a ``city_code`` (6-digit) and an integer ``year``; report coverage."""
-    from etl.covariates import match_city_keys
+    from citynet.etl.covariates import match_city_keys
 
     cov = cov.copy()
     cov.columns = [str(c) for c in cov.columns]
@@ -158,7 +158,7 @@ def assemble_panel(
             panel.loc[~no_cov, "city_code"]))
         panel = panel.drop(columns="_merge")
     if policies:
-        from analysis.policy import policy_panel
+        from citynet.analysis.policy import policy_panel
 
         wanted = ["low_carbon", "carbon_trading"] if policies is True else list(policies)
         wanted = [w for w in wanted if w not in panel.columns]
@@ -221,7 +221,7 @@ def filter_sample(
 ) -> pd.DataFrame:
     """Sample filters of the papers: a year range ``(a, b)`` inclusive, dropping 北京/天津/上海/重庆,
     keeping regions (east/central/west/northeast) or tiers, dropping years, and a pandas ``query``."""
-    from etl.cities import city_set
+    from citynet.etl.cities import city_set
 
     out = df
     if years is not None:
@@ -255,7 +255,7 @@ def filter_sample(
 def add_city_attributes(df: pd.DataFrame, columns: Sequence[str] = ("tier", "region", "province_code")) -> pd.DataFrame:
     """Add city-set attributes (tier, region, province) and ``tier_high`` (municipality, provincial
     capital or sub-provincial = 1, the control of paper 002)."""
-    from etl.cities import city_set
+    from citynet.etl.cities import city_set
 
     c = city_set().cities.set_index("city_code")
     out = df.copy()

@@ -16,7 +16,7 @@ import pandas as pd
 def policy_panel(cities: Sequence[str], years: Sequence[int], coding: str = "announce",
                  county_units: str = "prefecture", carbon_coding: str = "launch") -> pd.DataFrame:
     """``city_code, year, low_carbon, carbon_trading, low_carbon_year, carbon_trading_year``."""
-    from etl.policies import carbon_trading_year, low_carbon_treatment_year, policy_dummies
+    from citynet.etl.policies import carbon_trading_year, low_carbon_treatment_year, policy_dummies
 
     out = policy_dummies(list(cities), list(years), coding=coding, county_units=county_units,
                          carbon_coding=carbon_coding)

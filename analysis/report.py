@@ -203,7 +203,7 @@ class Inputs:
 
 
 def read_inputs(ws) -> Inputs:
-    from metrics.pipeline import read_panel
+    from citynet.metrics.pipeline import read_panel
 
     inp = Inputs(ws=ws)
     p = ws.reports / "ingest.json"
@@ -225,7 +225,7 @@ def read_inputs(ws) -> Inputs:
     if cp.exists():
         inp.cities = pd.read_parquet(cp)
     else:
-        from etl.cities import city_set
+        from citynet.etl.cities import city_set
 
         inp.cities = city_set().cities.copy()
     inp.cities["city_code"] = inp.cities["city_code"].astype(str)
@@ -371,7 +371,7 @@ def _panel_span(df: pd.DataFrame) -> str:
 
 def descriptive_table(city_year: pd.DataFrame, covariates: pd.DataFrame | None = None) -> pd.DataFrame:
     """Paper 001 table 2: variable, symbol, Chinese and English label, N, mean, SD, min, max."""
-    from metrics.labels import LABELS
+    from citynet.metrics.labels import LABELS
 
     df = city_year
     rows = []
@@ -714,7 +714,7 @@ def moran_table(city_year: pd.DataFrame, cities: pd.DataFrame, var: str = "green
                 permutations: int = 999):
     """Global Moran's I per year of ln(1+var) with row-standardised inverse-distance W; returns the table, the
     panel used and W."""
-    from analysis.spatial import inverse_distance, moran_by_year
+    from citynet.analysis.spatial import inverse_distance, moran_by_year
 
     panel = city_year[["city_code", "year", var]].copy()
     lv = f"ln_{var}"
@@ -734,7 +734,7 @@ def section_moran(inp: Inputs, rf: ResultFiles, years: Sequence[int], permutatio
         return Section("moran", title, "\n".join(parts))
     if inp.city_year is None:
         return Section("moran", title, not_available("the city-year panel", f"citynet metrics -w {inp.wsarg}"), False)
-    from analysis.spatial import moran_scatter
+    from citynet.analysis.spatial import moran_scatter
 
     tab, panel, w = moran_table(inp.city_year, inp.cities, permutations=permutations)
     rows = [[str(y), _fmt(r["I"], 4), _fmt(r["EI"], 4), _fmt(r["z_norm"], 2), _fmt(r["p_norm"], 4),

@@ -49,9 +49,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from citynet.analysis.results import FitResult
+from citynet.analysis.tables import Table, regression_table
 
-from analysis.results import FitResult
-from analysis.tables import Table, regression_table
 from citynet.errors import AnalysisError
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ def load_spec(path: str | Path) -> dict[str, Any]:
 
 def load_panels(ws, spec_panel_opts: dict | None = None) -> Callable[[str], pd.DataFrame]:
     """A cached loader: ``city-year`` (metrics ⋈ covariates ⋈ policies) or ``dyad-year``."""
-    from analysis.panel import assemble_panel, winsorize
+    from citynet.analysis.panel import assemble_panel, winsorize
 
     cache: dict[str, pd.DataFrame] = {}
     opts = dict(spec_panel_opts or {})
@@ -99,7 +99,7 @@ def load_panels(ws, spec_panel_opts: dict | None = None) -> Callable[[str], pd.D
             df, rep = assemble_panel(df, cov, low_carbon_coding=coding)
             if cov is not None and rep.panel_rows_without_covariates:
                 log.info("covariates: %s", str(rep).replace("\n", "; "))
-            from analysis.panel import add_city_attributes
+            from citynet.analysis.panel import add_city_attributes
 
             df = add_city_attributes(df)
             for new, expr in opts.get("derive", {}).items():
@@ -120,7 +120,7 @@ def load_panels(ws, spec_panel_opts: dict | None = None) -> Callable[[str], pd.D
 
 
 def _sample(df: pd.DataFrame, s: dict | None) -> pd.DataFrame:
-    from analysis.panel import filter_sample
+    from citynet.analysis.panel import filter_sample
 
     if not s:
         return df
@@ -139,9 +139,9 @@ def _sample(df: pd.DataFrame, s: dict | None) -> pd.DataFrame:
 
 
 def _run_model(m: dict, get_panel, defaults: dict, out_dir: Path, files: list[str]) -> list[FitResult]:
-    from analysis import did as D
-    from analysis.estimators import fit, gravity
-    from analysis.system import three_sls
+    from citynet.analysis import did as D
+    from citynet.analysis.estimators import fit, gravity
+    from citynet.analysis.system import three_sls
 
     kind = m.get("kind", "fit")
     if kind not in KINDS:
@@ -166,7 +166,7 @@ def _run_model(m: dict, get_panel, defaults: dict, out_dir: Path, files: list[st
         return [D.did(df, m["y"], m.get("treat", "low_carbon"), ctrl, fe=fe, vcov=vcov, model=m.get("model", "ols"),
                       name=name)]
     if kind == "event_study":
-        from analysis.figures import event_study_plot
+        from citynet.analysis.figures import event_study_plot
 
         es = D.event_study(df, m["y"], m.get("treat", "low_carbon"), m.get("cohort"), ctrl, m.get("leads", 5),
                            m.get("lags", 5), fe=fe, vcov=vcov, name=name)
@@ -177,7 +177,7 @@ def _run_model(m: dict, get_panel, defaults: dict, out_dir: Path, files: list[st
         files.append(str(csvp))
         return [es.result]
     if kind == "placebo":
-        from analysis.figures import placebo_plot
+        from citynet.analysis.figures import placebo_plot
 
         pl = D.placebo(df, m["y"], m.get("treat", "low_carbon"), m.get("cohort"), ctrl, n=m.get("n", 500),
                        seed=m.get("seed", 0), fe=fe, vcov=vcov)
@@ -224,7 +224,7 @@ def _run_model(m: dict, get_panel, defaults: dict, out_dir: Path, files: list[st
 def spatial_weights(spec: str | dict | None, panel: pd.DataFrame | None = None):
     """W from a spec value: ``inverse_distance`` (default), ``inverse_squared_distance``, ``knn:5``,
     ``economic:gdp_per_capita`` (1/|Ȳi−Ȳj|) or ``gdp_nested:gdp_per_capita`` (W_d·diag(Ȳj/Ȳ))."""
-    from analysis import spatial as S
+    from citynet.analysis import spatial as S
 
     kind, _, arg = (spec or "inverse_distance").partition(":")
     if kind == "inverse_distance":
@@ -244,7 +244,7 @@ def spatial_weights(spec: str | dict | None, panel: pd.DataFrame | None = None):
 
 def _spatial_frame(df: pd.DataFrame, columns: list[str]) -> tuple[pd.DataFrame, list[int]]:
     """Derived columns (ln_, lK_) and the years in which every city has every column (balanced panel)."""
-    from analysis.formula import prepare
+    from citynet.analysis.formula import prepare
 
     data, _ = prepare(df, f"{columns[0]} ~ {' + '.join(columns[1:]) or '1'}")
     complete = data.dropna(subset=columns).groupby("year")["city_code"].nunique()
@@ -257,7 +257,7 @@ def _spatial_frame(df: pd.DataFrame, columns: list[str]) -> tuple[pd.DataFrame, 
 
 def _run_sdm(m: dict, df: pd.DataFrame, name: str | None) -> list[FitResult]:
     """Spatial Durbin model with LeSage–Pace effects: columns coefficients, direct, indirect, total."""
-    from analysis import spatial as S
+    from citynet.analysis import spatial as S
 
     y, x = m["y"], list(m["x"])
     data, years = _spatial_frame(df, [y, *x])
@@ -273,7 +273,7 @@ def _run_sdm(m: dict, df: pd.DataFrame, name: str | None) -> list[FitResult]:
 
 def _run_moran(m: dict, df: pd.DataFrame, name: str | None, out_dir: Path, files: list[str]) -> list[FitResult]:
     """Global Moran's I per year (CSV) and Moran scatter plots (PNG) for the chosen years; no table column."""
-    from analysis import spatial as S
+    from citynet.analysis import spatial as S
 
     var = m.get("var", "ln_green_patents")
     data, years = _spatial_frame(df, [var])

@@ -31,10 +31,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from citynet.analysis.estimators import _terms
+from citynet.analysis.formula import prepare
+from citynet.analysis.results import FitResult
 
-from analysis.estimators import _terms
-from analysis.formula import prepare
-from analysis.results import FitResult
 from citynet.errors import AnalysisError
 
 

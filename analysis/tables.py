@@ -15,8 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-
-from analysis.results import FitResult
+from citynet.analysis.results import FitResult
 
 FE_LABELS = {
     "city_code": "City FE", "city": "City FE", "year": "Year FE", "time": "Year FE",

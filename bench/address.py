@@ -27,9 +27,8 @@ import time
 from pathlib import Path
 
 import pandas as pd
-
-from etl.cities import MUNICIPALITIES, city_set, gazetteer, short_name
-from etl.postal import postal_prefixes_of
+from citynet.etl.cities import MUNICIPALITIES, city_set, gazetteer, short_name
+from citynet.etl.postal import postal_prefixes_of
 
 STREETS = (
     "中山北路", "人民路", "上海路", "北京东路", "南京大街", "解放路", "建设路", "长江路", "黄河路", "科技园路",
@@ -91,8 +90,8 @@ def generated(n: int, seed: int = 0) -> pd.DataFrame:
 
 def from_synth(path: Path) -> pd.DataFrame:
     """Addresses, hints and true cities from a ``citynet synth`` output folder."""
-    from etl.headers import PATENT_FIELDS, header_key
-    from etl.normalize import normalize_name_series, split_list
+    from citynet.etl.headers import PATENT_FIELDS, header_key
+    from citynet.etl.normalize import normalize_name_series, split_list
 
     raw = pd.read_csv(path / "raw" / "patents.csv", dtype=str, keep_default_na=False)
     keys = {header_key(c): c for c in raw.columns}
@@ -146,7 +145,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = ap.parse_args(argv)
 
-    from etl import address as addr_mod
+    from citynet.etl import address as addr_mod
 
     if args.synth:
         data = from_synth(args.synth)

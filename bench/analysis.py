@@ -32,7 +32,7 @@ warnings.filterwarnings("ignore")
 
 
 def dyad_panel(years: int, seed: int) -> pd.DataFrame:
-    from etl.cities import city_set, haversine_km
+    from citynet.etl.cities import city_set, haversine_km
 
     c = city_set().cities
     rng = np.random.default_rng(seed)
@@ -52,8 +52,7 @@ def dyad_panel(years: int, seed: int) -> pd.DataFrame:
 
 def bench_gravity(years: int, seed: int, peer: bool) -> None:
     import pyfixest as pf
-
-    from analysis.estimators import gravity
+    from citynet.analysis.estimators import gravity
 
     dy = dyad_panel(years, seed)
     t0 = time.perf_counter()
@@ -75,13 +74,13 @@ def bench_p001(seed: int, peer: bool) -> None:
     import sys
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from citynet.analysis.spec import load_spec, run_spec
     from test_fit_cli import build_workspace
 
-    from analysis.spec import load_spec, run_spec
     from citynet.workspace import Workspace
 
     root = Path(tempfile.mkdtemp()) / "ws"
-    from etl.cities import city_set
+    from citynet.etl.cities import city_set
 
     build_workspace(root, n_city=len(city_set().cities), seed=seed)
     ws = Workspace.open(root)
@@ -92,10 +91,9 @@ def bench_p001(seed: int, peer: bool) -> None:
     n_models = sum(len(v) for v in out.results.values())
     print(f"paper-001 spec set: {n_models} models, {t_ours:.1f} s (includes panel assembly and writing 3×5 files)")
     if peer:
+        from citynet.analysis.formula import prepare
+        from citynet.analysis.spec import load_panels
         from linearmodels.panel import PanelOLS
-
-        from analysis.formula import prepare
-        from analysis.spec import load_panels
 
         panel = load_panels(ws)("city-year")
         fmls = [m["formula"] for t in load_spec(spec)["tables"] for m in t["models"]]
@@ -113,9 +111,8 @@ def bench_p001(seed: int, peer: bool) -> None:
 
 def bench_placebo(seed: int) -> None:
     import pyfixest as pf
-
-    from analysis.did import placebo
-    from analysis.formula import lag  # noqa: F401
+    from citynet.analysis.did import placebo
+    from citynet.analysis.formula import lag  # noqa: F401
 
     rng = np.random.default_rng(seed)
     n_city, years = 300, np.arange(2006, 2021)

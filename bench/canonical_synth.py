@@ -17,12 +17,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-
-from etl.schema import CANONICAL
+from citynet.etl.schema import CANONICAL
 
 
 def _cities(n_cities: int | None) -> pd.DataFrame:
-    from etl.cities import city_set
+    from citynet.etl.cities import city_set
 
     cities = city_set().cities.copy()
     cols = CANONICAL["cities"].names

@@ -18,11 +18,11 @@ import time
 from pathlib import Path
 
 import pandas as pd
+from citynet.graph.network_filter import NetworkFilter
+from citynet.graph.store import open_store
 
 from bench.canonical_synth import synth_tables, write_tables
 from citynet.workspace import Workspace
-from graph.network_filter import NetworkFilter
-from graph.store import open_store
 
 SAMPLE = 2_000
 BARE_SAMPLE = 300_000
@@ -50,9 +50,9 @@ def bare_driver_rate(uri: str, password: str, n: int = BARE_SAMPLE) -> float:
     from concurrent.futures import ThreadPoolExecutor
 
     import neo4j
+    from citynet.graph.neo4j_store import BATCH, WRITERS
 
-    import cypher
-    from graph.neo4j_store import BATCH, WRITERS
+    from citynet import cypher
 
     (loader_stmt,) = cypher.blocks("load", "neo4j")["create_CITES"]
     stmt = loader_stmt.replace("[:CITES ", "[:BENCH_CITES ")

@@ -31,7 +31,7 @@ YEARS = (2006, 2020)
 
 def synthetic_edges(n_years: int = 15, m: int = 12_000, seed: int = 0, start: int = YEARS[0]):
     """Edge and count tables shaped like a large store's: heavy-tailed city activity, m draws per network-year."""
-    from etl.cities import city_set
+    from citynet.etl.cities import city_set
 
     rng = np.random.default_rng(seed)
     codes = city_set().cities["city_code"].to_numpy()
@@ -109,10 +109,11 @@ def networkx_metrics(edges: pd.DataFrame, codes: np.ndarray, years) -> dict[str,
 
 def _store_workspace(patents: int, workdir: Path, seed: int = 0):
     """A workspace with canonical tables and a loaded embedded store (cached under ``workdir``)."""
+    from citynet.graph.network_filter import NetworkFilter
+    from citynet.graph.store import open_store
+
     from bench.canonical_synth import synth_tables, write_tables
     from citynet.workspace import Workspace
-    from graph.network_filter import NetworkFilter
-    from graph.store import open_store
 
     ws = Workspace.open(workdir / f"ws-{patents}-{seed}", create=True)
     ws.settings["years"] = {"start": YEARS[0], "end": YEARS[1]}
@@ -143,10 +144,10 @@ def main(argv=None) -> None:
     ap.add_argument("--nx-years", type=int, default=15, help="years computed with networkx (ratio per year)")
     a = ap.parse_args(argv)
 
-    from etl.cities import city_set
-    from graph.network_filter import NetworkFilter
-    from metrics.panels import compute_panels
-    from metrics.pipeline import TableStore, run_metrics
+    from citynet.etl.cities import city_set
+    from citynet.graph.network_filter import NetworkFilter
+    from citynet.metrics.panels import compute_panels
+    from citynet.metrics.pipeline import TableStore, run_metrics
 
     cities = city_set().cities
     codes = cities["city_code"].to_numpy()
@@ -158,8 +159,9 @@ def main(argv=None) -> None:
     store = None
     if not a.synthetic:
         try:
+            from citynet.graph.store import open_store
+
             import bench.canonical_synth  # noqa: F401
-            from graph.store import open_store
         except ImportError as exc:  # the graph layer is not there: say so, and fall back
             print(f"  no store available ({exc}); using synthetic edge tables")
         else:

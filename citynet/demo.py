@@ -69,7 +69,7 @@ def run_demo(root: str | Path, patents: int = DEMO_PATENTS, seed: int = 42, step
                             f"{info.get('distance_decay', 1.0)}")
 
     # 2. ETL
-    from etl.pipeline import ingest
+    from citynet.etl.pipeline import ingest
 
     timed("ingest")
     rep = ingest(ws, [root / "raw" / "patents.csv"], [root / "raw" / "transfers.csv"],
@@ -82,8 +82,8 @@ def run_demo(root: str | Path, patents: int = DEMO_PATENTS, seed: int = 42, step
                            f"{rep['applicants']['located_share']:.1%}")
 
     # 3. graph store (embedded) and the yearly city projections
-    from graph.network_filter import NetworkFilter
-    from graph.store import open_store
+    from citynet.graph.network_filter import NetworkFilter
+    from citynet.graph.store import open_store
 
     flt = NetworkFilter.from_settings(ws.settings["network"])
     timed("load")
@@ -96,7 +96,7 @@ def run_demo(root: str | Path, patents: int = DEMO_PATENTS, seed: int = 42, step
         run.facts["load"] = ", ".join(f"{k} {v['edges']:,} edges" for k, v in proj.items())
 
         # 4. metrics
-        from metrics.pipeline import run_metrics
+        from citynet.metrics.pipeline import run_metrics
 
         timed("metrics")
         mrun = run_metrics(ws, flt, store=store)
@@ -106,7 +106,7 @@ def run_demo(root: str | Path, patents: int = DEMO_PATENTS, seed: int = 42, step
                             f"{len(mrun.panels.city_year):,} city-years")
 
     # 5. the papers' designs
-    from analysis.spec import run_spec
+    from citynet.analysis.spec import run_spec
 
     specs = specs if specs is not None else sorted((examples_dir() or Path("/nonexistent")).glob("*.toml"))
     if not specs:
@@ -132,7 +132,7 @@ def run_demo(root: str | Path, patents: int = DEMO_PATENTS, seed: int = 42, step
 
 def _report(ws: Workspace, run: DemoRun) -> Path | None:
     try:
-        from analysis.report import write_report
+        from citynet.analysis.report import write_report
     except ImportError:
         run.skipped["report"] = "the report module is not installed"
         return None

@@ -75,9 +75,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-
-from etl.cities import HISTORICAL_NAMES, MUNICIPALITIES, city_set, gazetteer, short_name
-from etl.postal import PROVINCE_BY_POSTAL_PREFIX
+from citynet.etl.cities import HISTORICAL_NAMES, MUNICIPALITIES, city_set, gazetteer, short_name
+from citynet.etl.postal import PROVINCE_BY_POSTAL_PREFIX
 
 STATUSES = ("city", "ambiguous", "province_only", "foreign", "none")
 

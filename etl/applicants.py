@@ -5,8 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import pandas as pd
-
-from etl.classify import applicant_kind
+from citynet.etl.classify import applicant_kind
 
 
 def applicant_ids(names: pd.Series) -> pd.Series:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-_DATA = resources.files("etl") / "data"
+_DATA = resources.files("citynet.etl") / "data"
 
 
 def _read_data_csv(name: str) -> pd.DataFrame:
@@ -100,7 +100,7 @@ def classify_green_items(symbols: pd.Series, n_rows: int, matcher: GreenMatcher 
     indexed by record position (see ``etl.normalize.explode_items``); the matcher runs once per
     distinct symbol.
     """
-    from etl.normalize import lists_by_row
+    from citynet.etl.normalize import lists_by_row
 
     matcher = matcher or GreenMatcher()
     topic_of = {s: matcher.topics(s) for s in pd.unique(symbols)}

@@ -11,11 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+from citynet.etl.cities import HISTORICAL_NAMES, city_set
+from citynet.etl.headers import header_key
+from citynet.etl.quarantine import Quarantine
 
 from citynet.errors import DataError
-from etl.cities import HISTORICAL_NAMES, city_set
-from etl.headers import header_key
-from etl.quarantine import Quarantine
 
 CODE_HEADERS = ("city_code", "citycode", "code", "adcode", "城市代码", "行政区划代码", "城市编码", "id")
 NAME_HEADERS = ("city", "city_name", "城市", "城市名称", "地区", "城市名", "name")
@@ -34,7 +34,7 @@ def read_any(path: Path) -> pd.DataFrame:
         return pd.read_stata(path)
     if suffix in (".xlsx", ".xlsm"):
         return pd.read_excel(path, engine="openpyxl")
-    from etl.readers import detect_encoding
+    from citynet.etl.readers import detect_encoding
 
     return pd.read_csv(path, encoding=detect_encoding(path), dtype={c: str for c in CODE_HEADERS})
 

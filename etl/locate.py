@@ -36,8 +36,7 @@ from __future__ import annotations
 import re
 
 import pandas as pd
-
-from etl.address import UNKNOWN_FOREIGN, parse_addresses, place_in_name
+from citynet.etl.address import UNKNOWN_FOREIGN, parse_addresses, place_in_name
 
 LOCATED_BY = ("address", "corpus", "name", "province_only", "foreign", "unresolved")
 OUTPUT_COLUMNS = ["applicant_id", "city_code", "province_code", "country", "located_by"]

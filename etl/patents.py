@@ -13,9 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
-
-from etl.classify import GreenMatcher, classify_green_items, classify_y02_items, patent_kind
-from etl.normalize import (
+from citynet.etl.classify import GreenMatcher, classify_green_items, classify_y02_items, patent_kind
+from citynet.etl.normalize import (
     LOCARNO_RE,
     explode_items,
     is_blank,
@@ -27,7 +26,7 @@ from etl.normalize import (
     parse_dates,
     to_arrow,
 )
-from etl.quarantine import Quarantine
+from citynet.etl.quarantine import Quarantine
 
 EARLIEST = pd.Timestamp("1985-01-01")
 

@@ -19,13 +19,11 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-
-from citynet.errors import DataError
-from etl.applicants import applicant_ids, build_applicants
-from etl.cities import city_set
-from etl.classify import GreenMatcher
-from etl.covariates import load_covariates
-from etl.headers import (
+from citynet.etl.applicants import applicant_ids, build_applicants
+from citynet.etl.cities import city_set
+from citynet.etl.classify import GreenMatcher
+from citynet.etl.covariates import load_covariates
+from citynet.etl.headers import (
     PATENT_FIELDS,
     PATENT_ONE_OF,
     PATENT_REQUIRED,
@@ -33,11 +31,13 @@ from etl.headers import (
     TRANSFER_REQUIRED,
     resolve_columns,
 )
-from etl.patents import process_patent_records, resolve_citations
-from etl.quarantine import Quarantine
-from etl.readers import read_table
-from etl.schema import CANONICAL
-from etl.transfers import process_transfer_records
+from citynet.etl.patents import process_patent_records, resolve_citations
+from citynet.etl.quarantine import Quarantine
+from citynet.etl.readers import read_table
+from citynet.etl.schema import CANONICAL
+from citynet.etl.transfers import process_transfer_records
+
+from citynet.errors import DataError
 
 log = logging.getLogger("citynet.ingest")
 Progress = Callable[[str], None]
@@ -142,7 +142,7 @@ def ingest(
         ignore_index=True,
     )
     addresses = addresses.assign(applicant_id=applicant_ids(addresses["name"]))
-    from etl import locate
+    from citynet.etl import locate
 
     located = locate.locate_applicants(
         applicants[["applicant_id", "name", "kind"]],

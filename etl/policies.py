@@ -41,8 +41,7 @@ from importlib import resources
 
 import numpy as np
 import pandas as pd
-
-from etl.cities import city_set
+from citynet.etl.cities import city_set
 
 LOW_CARBON_CODINGS = ("announce", "source", "effective", "paper004")
 PAPER004_BATCH_YEARS = {1: 2011, 2: 2013, 3: 2017}
@@ -54,7 +53,7 @@ _PREFECTURE_LEVELS = {"municipality", "prefecture"}
 def _read(name: str, path: str | None) -> pd.DataFrame:
     if path:
         return pd.read_csv(path, dtype=str)
-    with resources.as_file(resources.files("etl") / "data" / name) as p:
+    with resources.as_file(resources.files("citynet.etl") / "data" / name) as p:
         return pd.read_csv(p, dtype=str)
 
 

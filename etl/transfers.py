@@ -13,10 +13,15 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-
-from etl.normalize import explode_items, is_blank, normalize_app_numbers, normalize_name_series, parse_dates
-from etl.patents import EARLIEST
-from etl.quarantine import Quarantine
+from citynet.etl.normalize import (
+    explode_items,
+    is_blank,
+    normalize_app_numbers,
+    normalize_name_series,
+    parse_dates,
+)
+from citynet.etl.patents import EARLIEST
+from citynet.etl.quarantine import Quarantine
 
 
 @dataclass

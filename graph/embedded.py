@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+from citynet.graph.readonly import write_clauses
+from citynet.graph.store import BaseStore, plain
+from citynet.graph.tables import ENTITY
 
 from citynet.errors import StoreError
-from graph.readonly import write_clauses
-from graph.store import BaseStore, plain
-from graph.tables import ENTITY
 
 DB_FILE = "graph.lbdb"
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

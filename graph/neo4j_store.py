@@ -15,10 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import pandas as pd
+from citynet.graph.store import BaseStore, plain
+from citynet.graph.tables import ENTITY
 
 from citynet.errors import StoreError
-from graph.store import BaseStore, plain
-from graph.tables import ENTITY
 
 BATCH = 5_000
 """Rows per write transaction (on 2 cores, 5,000 loaded faster than 1,000, 10,000 or 20,000)."""
@@ -39,7 +39,7 @@ def records(df: pd.DataFrame, typed: bool = False) -> list[dict]:
     """DataFrame rows as parameter maps of plain Python values (missing values → null).
     ``typed``: the columns are store columns of known types, converted through Arrow (fast)."""
     if typed:
-        from graph.embedded import to_arrow
+        from citynet.graph.embedded import to_arrow
 
         return to_arrow(df).to_pylist()
     df = df.copy()
@@ -213,7 +213,7 @@ class Neo4jStore(BaseStore):
 
     def write_city_year(self, panel: pd.DataFrame, network: str) -> None:
         """Upsert ``(:CityYear {key, city_code, year, network, <metric columns>})-[:OF_CITY]->(:City)``."""
-        from graph.embedded import _city_year_rows
+        from citynet.graph.embedded import _city_year_rows
 
         rows = _city_year_rows(panel, network)
         for start in range(0, len(rows), BATCH):

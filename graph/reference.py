@@ -9,9 +9,8 @@ stores against it; the metrics layer may reuse it (it needs no store).
 from __future__ import annotations
 
 import pandas as pd
-
-from graph.network_filter import NetworkFilter
-from graph.tables import clean
+from citynet.graph.network_filter import NetworkFilter
+from citynet.graph.tables import clean
 
 EDGE_COLUMNS = ["network", "year", "src", "dst", "weight"]
 COUNT_COLUMNS = [

@@ -15,12 +15,12 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
+from citynet.graph.network_filter import NetworkFilter
+from citynet.graph.reference import COUNT_COLUMNS, EDGE_COLUMNS, count_frame
+from citynet.graph.tables import ENTITIES, clean, diff, entity_rows, read_canonical
 
-import cypher
+from citynet import cypher
 from citynet.errors import StoreError
-from graph.network_filter import NetworkFilter
-from graph.reference import COUNT_COLUMNS, EDGE_COLUMNS, count_frame
-from graph.tables import ENTITIES, clean, diff, entity_rows, read_canonical
 
 SCHEMA_VERSION = 1
 NETWORKS = ("collab", "transfer", "citation")
@@ -319,11 +319,11 @@ def open_store(ws, backend: str | None = None, uri: str | None = None, user=None
     s = _store_settings(ws)
     backend = backend or s.get("backend") or "embedded"
     if backend == "embedded":
-        from graph.embedded import EmbeddedStore
+        from citynet.graph.embedded import EmbeddedStore
 
         return EmbeddedStore(Path(ws.store), read_only=read_only)
     if backend == "neo4j":
-        from graph.neo4j_store import Neo4jStore
+        from citynet.graph.neo4j_store import Neo4jStore
 
         password = password or s.get("password") or os.environ.get(s.get("password_env") or "NEO4J_PASSWORD")
         return Neo4jStore(

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from citynet.etl.schema import CANONICAL
 
 from citynet.errors import DataError
-from etl.schema import CANONICAL
 
 TABLES = ("cities", "applicants", "patents", "patent_applicants", "transfers", "citations")
 

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from citynet.metrics.labels import STATA_LABEL_MAX, label, stata_name
+from citynet.metrics.pipeline import read_panel
 
 from citynet.errors import UserError
-from metrics.labels import STATA_LABEL_MAX, label, stata_name
-from metrics.pipeline import read_panel
 
 PANEL_NAMES = ("city-year", "dyad-year", "network-year")
 FORMATS = ("parquet", "csv", "dta")
@@ -105,7 +105,7 @@ def export_panel(ws, panel: str, fmt: str | None, out: Path, covariates: bool = 
     df = panel_frame(ws, panel, covariates=covariates)
     out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "parquet":
-        from metrics.pipeline import write_panel
+        from citynet.metrics.pipeline import write_panel
 
         write_panel(df, out, (df.attrs or {}).get("citynet") or {})
     elif fmt == "csv":

@@ -33,9 +33,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-
-from etl.cities import distance_matrix_km
-from metrics import measures as M
+from citynet.etl.cities import distance_matrix_km
+from citynet.metrics import measures as M
 
 NETWORKS = ("collab", "transfer", "citation")
 DIRECTED = {"collab": False, "transfer": True, "citation": True}

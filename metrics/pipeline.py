@@ -27,11 +27,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from citynet.etl.cities import city_set
+from citynet.graph.network_filter import NetworkFilter
+from citynet.metrics.panels import CHURN_COLUMNS, COUNT_COLUMNS, Panels, compute_panels
 
 from citynet.errors import UserError
-from etl.cities import city_set
-from graph.network_filter import NetworkFilter
-from metrics.panels import CHURN_COLUMNS, COUNT_COLUMNS, Panels, compute_panels
 
 PANELS = ("city_year", "dyad_year", "network_year")
 META_KEY = b"citynet"
@@ -178,7 +178,7 @@ def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str 
     paths = {p: ws.panel(p) for p in PANELS}
     own_store = store is None
     if own_store:
-        from graph.store import open_store
+        from citynet.graph.store import open_store
 
         store = open_store(ws, backend=backend, uri=uri)
     try:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
-from etl.address import country_province_of, parse_address, parse_addresses, parse_country_province
+from citynet.etl.address import country_province_of, parse_address, parse_addresses, parse_country_province
 
 
 def city(address: str, hint: str | None = None) -> str | None:

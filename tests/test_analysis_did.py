@@ -5,12 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
-from analysis.did import callaway_santanna, did, event_study, gardner_did, placebo, psm_did
-from analysis.estimators import fit, gravity
-from analysis.figures import event_study_plot, placebo_plot
-from analysis.results import FitResult
-from analysis.tables import regression_table
+from citynet.analysis.did import callaway_santanna, did, event_study, gardner_did, placebo, psm_did
+from citynet.analysis.estimators import fit, gravity
+from citynet.analysis.figures import event_study_plot, placebo_plot
+from citynet.analysis.results import FitResult
+from citynet.analysis.tables import regression_table
 
 
 def staggered(n_city=120, years=range(2006, 2016), seed=0, effect=0.5, dynamic=0.0, het=False, never_share=0.4):

@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
+from citynet.analysis.estimators import fit, gravity, stepwise
+from citynet.analysis.formula import lag, prepare
+from citynet.analysis.system import paper002_system, three_sls
 
-from analysis.estimators import fit, gravity, stepwise
-from analysis.formula import lag, prepare
-from analysis.system import paper002_system, three_sls
 from citynet.errors import AnalysisError
 
 
@@ -145,7 +145,7 @@ def test_2sls_kp_equals_robust_first_stage_f_with_one_endogenous():
 
 
 def test_kp_general_rank_test_two_endogenous():
-    from analysis.estimators import kleibergen_paap_rk
+    from citynet.analysis.estimators import kleibergen_paap_rk
 
     rng = np.random.default_rng(4)
     n = 2000
@@ -244,7 +244,7 @@ def test_gravity_fe_and_recovery():
 
 
 def test_drop_separated_removes_all_zero_fixed_effect_groups():
-    from analysis.estimators import drop_separated
+    from citynet.analysis.estimators import drop_separated
 
     df = pd.DataFrame({
         "y": [0, 0, 1, 0, 2, 0],

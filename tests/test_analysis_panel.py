@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from citynet.analysis.panel import assemble_panel, filter_sample, winsorize
+from citynet.etl.cities import city_set
 
-from analysis.panel import assemble_panel, filter_sample, winsorize
 from citynet.errors import DataError
-from etl.cities import city_set
 
 
 @pytest.fixture(scope="module")

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from citynet.etl.normalize import app_number_check_digit
+from citynet.etl.pipeline import ingest
 
 from citynet.errors import DataError
 from citynet.workspace import Workspace
-from etl.normalize import app_number_check_digit
-from etl.pipeline import ingest
 
 HEADERS = ["申请号", "申请日", "授权公告日", "申请人", "申请人地址", "主分类号", "分类号", "国省代码", "专利类型", "引证专利", "公开（公告）号"]
 

@@ -2,17 +2,17 @@
 
 import pandas as pd
 import pytest
-
-from citynet.errors import DataError
-from etl.classify import GreenMatcher, applicant_kind, classify_green, classify_y02, patent_kind
-from etl.headers import PATENT_FIELDS, PATENT_ONE_OF, PATENT_REQUIRED, resolve_columns
-from etl.normalize import (
+from citynet.etl.classify import GreenMatcher, applicant_kind, classify_green, classify_y02, patent_kind
+from citynet.etl.headers import PATENT_FIELDS, PATENT_ONE_OF, PATENT_REQUIRED, resolve_columns
+from citynet.etl.normalize import (
     app_number_check_digit,
     normalize_app_numbers,
     normalize_ipc_symbols,
     normalize_name,
     parse_dates,
 )
+
+from citynet.errors import DataError
 
 
 def with_check(digits: str) -> str:

@@ -4,10 +4,10 @@ import json
 
 import pandas as pd
 import pytest
+from citynet.etl.pipeline import ingest
 
 from citynet.synth import SynthConfig, synthesize
 from citynet.workspace import Workspace
-from etl.pipeline import ingest
 
 
 @pytest.fixture(scope="module")

@@ -5,16 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from citynet.etl.cities import city_set
+from citynet.graph.network_filter import NetworkFilter
+from citynet.metrics.export import export_panel, to_stata_frame
+from citynet.metrics.labels import LABELS, STATA_NAME_MAX, label, stata_name
+from citynet.metrics.panels import CITY_YEAR_COLUMNS, DYAD_YEAR_COLUMNS, NETWORK_YEAR_COLUMNS
+from citynet.metrics.pipeline import TableStore, read_panel, run_metrics
 from click.testing import CliRunner
 
 from citynet.cli import cli
 from citynet.workspace import Workspace
-from etl.cities import city_set
-from graph.network_filter import NetworkFilter
-from metrics.export import export_panel, to_stata_frame
-from metrics.labels import LABELS, STATA_NAME_MAX, label, stata_name
-from metrics.panels import CITY_YEAR_COLUMNS, DYAD_YEAR_COLUMNS, NETWORK_YEAR_COLUMNS
-from metrics.pipeline import TableStore, read_panel, run_metrics
 
 BJ, TJ, SH, NJ = "110000", "120000", "310000", "320100"
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from citynet.etl.cities import city_set
 from click.testing import CliRunner
 
 from citynet.cli import cli
-from etl.cities import city_set
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -50,7 +50,7 @@ def build_workspace(root: Path, n_city=80, years=range(2006, 2021), seed=0) -> P
     # dyad-year
     c = cs.set_index("city_code").loc[codes]
     ii, jj = np.triu_indices(n_city, 1)
-    from etl.cities import haversine_km
+    from citynet.etl.cities import haversine_km
 
     dist = haversine_km(c["lon"].to_numpy()[ii], c["lat"].to_numpy()[ii], c["lon"].to_numpy()[jj],
                         c["lat"].to_numpy()[jj]) + 10
@@ -142,7 +142,8 @@ lags = 3
 
 @pytest.mark.parametrize("name", sorted(p.name for p in EXAMPLES.glob("*.toml")))
 def test_examples_run(ws, tmp_path, name):
-    from analysis.spec import run_spec
+    from citynet.analysis.spec import run_spec
+
     from citynet.workspace import Workspace
 
     res = run_spec(EXAMPLES / name, Workspace.open(ws), tmp_path)

@@ -2,11 +2,11 @@
 
 import numpy as np
 import pandas as pd
+from citynet.analysis import spatial as S
+from citynet.analysis.spec import run_spec
+from citynet.etl.cities import city_set
 
-from analysis import spatial as S
-from analysis.spec import run_spec
 from citynet.workspace import Workspace
-from etl.cities import city_set
 
 
 def synthetic_workspace(tmp_path, rho=0.4, beta=1.0, theta=0.5, years=range(2010, 2016), seed=1):

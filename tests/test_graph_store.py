@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from citynet.graph.network_filter import NetworkFilter
+from citynet.graph.reference import reference_city_edges, reference_city_year_counts
+from citynet.graph.store import GraphStore, open_store
+from citynet.graph.tables import clean, entity_rows
 
-import cypher
 from bench.canonical_synth import synth_tables, write_tables
+from citynet import cypher
 from citynet.errors import StoreError
 from citynet.workspace import Workspace
-from graph.network_filter import NetworkFilter
-from graph.reference import reference_city_edges, reference_city_year_counts
-from graph.store import GraphStore, open_store
-from graph.tables import clean, entity_rows
 
 BACKENDS = ["embedded", pytest.param("neo4j", marks=pytest.mark.neo4j)]
 FILTERS = [
@@ -346,8 +346,8 @@ def test_write_city_year(store, tmp_path):
 
 @pytest.mark.neo4j
 def test_neo4j_reads_keys_back_page_by_page(neo4j_clean, tmp_path, monkeypatch):
-    import graph.neo4j_store as neo4j_store
-    from graph.tables import ENTITY
+    from citynet.graph import neo4j_store as neo4j_store
+    from citynet.graph.tables import ENTITY
 
     tables = small_synth()
     expected = entity_rows(clean({k: v.copy() for k, v in tables.items()}))

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
-from analysis.indices import entropy_weight_index, pca_index
+from citynet.analysis.indices import entropy_weight_index, pca_index
 
 
 def test_entropy_hand_worked_example():

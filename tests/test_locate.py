@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pandas as pd
-
-from etl.address import place_in_name
-from etl.locate import foreign_by_name, locate_applicants
+from citynet.etl.address import place_in_name
+from citynet.etl.locate import foreign_by_name, locate_applicants
 
 
 def run(

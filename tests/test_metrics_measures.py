@@ -10,9 +10,8 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 import pytest
-
-from etl.cities import city_set
-from metrics import measures as M
+from citynet.etl.cities import city_set
+from citynet.metrics import measures as M
 
 TOL = 1e-9
 LCM = 420
@@ -153,8 +152,7 @@ def test_graph_summary(und, dig):
 def test_city_year_columns_equal_networkx_by_city_code():
     """The panel puts each measure on the right city and year (random two-year tables, codes shuffled)."""
     import pandas as pd
-
-    from metrics.panels import city_year_panel
+    from citynet.metrics.panels import city_year_panel
 
     rng = np.random.default_rng(11)
     codes = city_set().cities["city_code"].to_numpy()

@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
-from etl.cities import city_set, haversine_km
-from metrics.panels import (
+from citynet.etl.cities import city_set, haversine_km
+from citynet.metrics.panels import (
     CITY_YEAR_COLUMNS,
     CITY_YEAR_CONTRACT,
     DYAD_YEAR_COLUMNS,

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from citynet.etl.cities import city_set
+from citynet.graph.network_filter import NetworkFilter
+from citynet.metrics.pipeline import PANELS, TableStore, parse_years, read_panel, run_metrics
 
 from citynet.errors import UserError
 from citynet.workspace import Workspace
-from etl.cities import city_set
-from graph.network_filter import NetworkFilter
-from metrics.pipeline import PANELS, TableStore, parse_years, read_panel, run_metrics
 
 CODES = city_set().cities["city_code"].to_numpy()
 
@@ -143,13 +143,13 @@ def test_parse_years():
 
 
 def test_cli_metrics_full_and_refresh(tmp_path, monkeypatch):
+    from citynet.graph import store as graph_store
     from click.testing import CliRunner
 
-    import graph.store
     from citynet.cli import cli
 
     e, c = _tables(range(2010, 2013))
-    monkeypatch.setattr(graph.store, "open_store", lambda ws, backend=None, uri=None, **kw: TableStore(e, c))
+    monkeypatch.setattr(graph_store, "open_store", lambda ws, backend=None, uri=None, **kw: TableStore(e, c))
     ws = tmp_path / "ws"
     ws.mkdir()
     (ws / "citynet.toml").write_text('[network]\ngreen = "y02"\n', encoding="utf-8")

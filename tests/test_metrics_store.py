@@ -6,17 +6,18 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-pytest.importorskip("graph.store")
+pytest.importorskip("citynet.graph.store")
 canonical_synth = pytest.importorskip("bench.canonical_synth")
+
+from citynet.etl.cities import city_set  # noqa: E402
+from citynet.graph.network_filter import NetworkFilter  # noqa: E402
+from citynet.graph.reference import reference_city_edges, reference_city_year_counts  # noqa: E402
+from citynet.graph.store import open_store  # noqa: E402
+from citynet.metrics.panels import compute_panels  # noqa: E402
+from citynet.metrics.pipeline import PANELS, read_panel  # noqa: E402
 
 from citynet.cli import cli  # noqa: E402
 from citynet.workspace import Workspace  # noqa: E402
-from etl.cities import city_set  # noqa: E402
-from graph.network_filter import NetworkFilter  # noqa: E402
-from graph.reference import reference_city_edges, reference_city_year_counts  # noqa: E402
-from graph.store import open_store  # noqa: E402
-from metrics.panels import compute_panels  # noqa: E402
-from metrics.pipeline import PANELS, read_panel  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from etl.cities import city_set
-from etl.policies import (
+from citynet.etl.cities import city_set
+from citynet.etl.policies import (
     carbon_trading_year,
     low_carbon_treatment_year,
     policy_dummies,
@@ -73,7 +72,7 @@ def test_policy_dummies_staggered():
 
 
 def test_paper004_coding_is_2011_2013_2017():
-    from etl.policies import low_carbon_treatment_year
+    from citynet.etl.policies import low_carbon_treatment_year
 
     years = low_carbon_treatment_year(coding="paper004")
     announce = low_carbon_treatment_year(coding="announce")

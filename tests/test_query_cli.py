@@ -7,16 +7,16 @@ import json
 
 import pandas as pd
 import pytest
+from citynet.graph.network_filter import NetworkFilter
+from citynet.graph.reference import reference_city_edges
+from citynet.graph.store import open_store
 
-import cypher
 from bench.canonical_synth import synth_tables, write_tables
+from citynet import cypher
 from citynet.cli import main
 from citynet.commands.query import parse_params, rows_of
 from citynet.errors import UserError
 from citynet.workspace import Workspace
-from graph.network_filter import NetworkFilter
-from graph.reference import reference_city_edges
-from graph.store import open_store
 
 FLT = NetworkFilter(green="all", kind="all")
 

@@ -159,7 +159,8 @@ def test_report_html_is_self_contained(report, workspace):
 
 
 def test_report_cli_options_and_missing_inputs(workspace, tmp_path):
-    from analysis.report import build_report, resolve_city, write_report
+    from citynet.analysis.report import build_report, resolve_city, write_report
+
     from citynet.workspace import Workspace
 
     ws = Workspace.open(workspace)

@@ -7,10 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import spreg
-from scipy import optimize
-
-from analysis.results import FitResult
-from analysis.spatial import (
+from citynet.analysis.results import FitResult
+from citynet.analysis.spatial import (
     UnbalancedPanelError,
     effects_dense,
     fit_sar,
@@ -25,9 +23,10 @@ from analysis.spatial import (
     lm_tests_arrays,
     simulate_effects,
 )
-from analysis.spatial.panel import helmert_complement
-from analysis.spatial.synth import simulate_sdm_panel
-from etl.cities import city_set
+from citynet.analysis.spatial.panel import helmert_complement
+from citynet.analysis.spatial.synth import simulate_sdm_panel
+from citynet.etl.cities import city_set
+from scipy import optimize
 
 ALL = city_set().cities["city_code"].tolist()
 BETA, THETA, RHO = [1.0, -0.5], [0.5, 0.3], 0.4
@@ -251,7 +250,7 @@ def test_lr_and_wald_tests_pick_the_planted_model():
 
 def test_panel_lm_tests_detect_lag_dependence(city_panel):
     w, df = city_panel
-    from analysis.spatial import lm_tests
+    from citynet.analysis.spatial import lm_tests
 
     t = lm_tests(df, "y", ["x1", "x2"], w, fe="city")
     assert t.loc["LM_lag", "pvalue"] < 1e-6
@@ -274,7 +273,7 @@ def test_sdm_with_some_regressors_lagged(city_panel):
 
 
 def test_lr_time_effects_detects_planted_year_effects():
-    from analysis.spatial import lr_time_effects
+    from citynet.analysis.spatial import lr_time_effects
 
     w = knn(codes=ALL[:100], k=6)
     with_years = simulate_sdm_panel(w, 8, BETA, THETA, RHO, year_sd=1.0, seed=31)

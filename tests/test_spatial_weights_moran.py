@@ -6,8 +6,7 @@ import esda
 import numpy as np
 import pandas as pd
 import pytest
-
-from analysis.spatial import (
+from citynet.analysis.spatial import (
     UnbalancedPanelError,
     align_panel,
     economic_distance,
@@ -20,8 +19,8 @@ from analysis.spatial import (
     moran_local,
     moran_scatter,
 )
-from analysis.spatial.weights import distances_km
-from etl.cities import city_set
+from citynet.analysis.spatial.weights import distances_km
+from citynet.etl.cities import city_set
 
 CODES = city_set().cities["city_code"].tolist()[:60]
 

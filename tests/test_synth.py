@@ -8,19 +8,19 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-
-from citynet.synth import SynthConfig, city_parameters, synthesize, true_panels
-from citynet.synth.appno import check_digit, check_digits, format_numbers, is_valid
-from citynet.synth.vocab import symbol_pools
-from citynet.synth.writer import PATENT_HEADERS, TRANSFER_HEADERS
-from etl.classify import GreenMatcher, classify_green
-from etl.normalize import (
+from citynet.etl.classify import GreenMatcher, classify_green
+from citynet.etl.normalize import (
     normalize_app_numbers,
     normalize_ipc_symbols,
     normalize_name,
     parse_dates,
     split_list,
 )
+
+from citynet.synth import SynthConfig, city_parameters, synthesize, true_panels
+from citynet.synth.appno import check_digit, check_digits, format_numbers, is_valid
+from citynet.synth.vocab import symbol_pools
+from citynet.synth.writer import PATENT_HEADERS, TRANSFER_HEADERS
 
 SMALL = SynthConfig(seed=11, n_patents=20_000, years=(2010, 2015), policy_effect=0.3, distance_decay=1.2)
 

@@ -59,9 +59,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from citynet.analysis.results import FitResult
 from scipy import optimize, stats
-
-from analysis.results import FitResult
 
 from .panel import AlignedPanel, align_panel, demean, helmert_complement
 from .weights import SpatialWeights

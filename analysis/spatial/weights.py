@@ -159,7 +159,7 @@ class SpatialWeights:
 # ---------------------------------------------------------------------- builders
 def _cities(cities: pd.DataFrame | None, codes: Sequence[str] | None) -> pd.DataFrame:
     if cities is None:
-        from etl.cities import city_set
+        from citynet.etl.cities import city_set
 
         cities = city_set().cities
     c = cities.copy()
@@ -179,7 +179,7 @@ def _cities(cities: pd.DataFrame | None, codes: Sequence[str] | None) -> pd.Data
 
 def distances_km(cities: pd.DataFrame | None = None, codes: Sequence[str] | None = None) -> tuple[np.ndarray, list[str]]:
     """Haversine distance matrix (km) and the code order."""
-    from etl.cities import haversine_km
+    from citynet.etl.cities import haversine_km
 
     c = _cities(cities, codes)
     lon, lat = c["lon"].to_numpy(float), c["lat"].to_numpy(float)

@@ -32,7 +32,7 @@ def command(ctx, ws, panel, fmt, out, no_covariates):
     """Export a panel to Parquet, CSV or Stata .dta (version 118, labelled)."""
     from rich.console import Console
 
-    from metrics.export import export_panel
+    from citynet.metrics.export import export_panel
 
     path = export_panel(ws, panel, fmt, out, covariates=not no_covariates)
     Console(stderr=True, quiet=is_quiet(ctx)).print(f"wrote {path}")

@@ -45,7 +45,7 @@ def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, as
     if spec:
         from pathlib import Path
 
-        from analysis.spec import run_spec
+        from citynet.analysis.spec import run_spec
 
         res = run_spec(spec, ws, Path(out) if out else None)
         if as_json:
@@ -57,9 +57,9 @@ def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, as
                 click.echo(t.to_markdown())
             click.echo(f"wrote {name}.{{md,tex,csv,html,json}} to {Path(res.files[0]).parent}", err=True)
         return
-    from analysis.estimators import fit, gravity, split_formula
-    from analysis.spec import load_panels
-    from analysis.tables import regression_table
+    from citynet.analysis.estimators import fit, gravity, split_formula
+    from citynet.analysis.spec import load_panels
+    from citynet.analysis.tables import regression_table
 
     df = load_panels(ws)(panel_name)
     if not cluster and not vcov and panel_name == "city-year":
@@ -69,7 +69,7 @@ def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, as
         parts = split_formula(formula)
         fes = set(parts["fe"])
         if model == "ppml" and fes and fes <= {"origin_year", "dest_year", "pair", "year"}:
-            from analysis.estimators import _terms
+            from citynet.analysis.estimators import _terms
 
             r = gravity(df, parts["depvar"], _terms(parts["rhs"]), fe=" + ".join(parts["fe"]), vcov=v)
         else:

@@ -31,7 +31,7 @@ def command(ctx, ws, files, transfer_files, covariate_files, encoding):
     """Read raw patent exports into the canonical tables; bad rows go to quarantine/ with the reason."""
     from rich.console import Console
 
-    from etl.pipeline import IngestOptions, ingest
+    from citynet.etl.pipeline import IngestOptions, ingest
 
     inputs = ws.settings["inputs"]
 

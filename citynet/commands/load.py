@@ -20,13 +20,13 @@ def store_options(f):
 
 
 def open_ws_store(ws, backend, uri, user, password, read_only=False):
-    from graph.store import open_store
+    from citynet.graph.store import open_store
 
     return open_store(ws, backend=backend, uri=uri, user=user, password=password, read_only=read_only)
 
 
 def network_filter(ws):
-    from graph.network_filter import NetworkFilter
+    from citynet.graph.network_filter import NetworkFilter
 
     try:
         return NetworkFilter.from_settings(ws.settings.get("network", {}))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from citynet.commands.common import is_quiet, workspace_option
-from graph.network_filter import GREEN_CHOICES, KIND_CHOICES, YEAR_BASIS_CHOICES
+from citynet.graph.network_filter import GREEN_CHOICES, KIND_CHOICES, YEAR_BASIS_CHOICES
 
 
 @click.command(
@@ -42,8 +42,8 @@ def command(ctx, ws, years_text, green, kind, granted_only, year_basis, backend,
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from graph.network_filter import NetworkFilter
-    from metrics.pipeline import parse_years, run_metrics
+    from citynet.graph.network_filter import NetworkFilter
+    from citynet.metrics.pipeline import parse_years, run_metrics
 
     net = dict(ws.settings.get("network", {}))
     for key, value in (("green", green), ("kind", kind), ("granted_only", granted_only), ("year_basis", year_basis)):

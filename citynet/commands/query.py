@@ -70,8 +70,7 @@ def parse_params(items, declared: dict[str, str] | None = None) -> dict:
 
 
 def _header_params(text: str):
-    import cypher
-
+    from citynet import cypher
     params = []
     for line in text.splitlines():
         if not line.startswith("//"):
@@ -84,8 +83,7 @@ def _header_params(text: str):
 
 def _resolve(text, file, named, engine):
     """(cypher text, declared params) from exactly one of the three sources."""
-    import cypher
-
+    from citynet import cypher
     given = [x for x in (text, file, named) if x]
     if len(given) != 1:
         raise UserError("give exactly one of: a CYPHER text, --file FILE, --named NAME",
@@ -186,8 +184,7 @@ engine (Neo4j: read-access sessions; LadybugDB: a read-only database).""",
 @store_options
 def command(ws, text, params, file, named, list_, fmt, write, backend, uri, user, password):
     """Run a Cypher query against the store (read-only unless --write)."""
-    import cypher
-
+    from citynet import cypher
     if list_:
         for q in cypher.library().values():
             click.echo(f"{q.name}: {q.description}")

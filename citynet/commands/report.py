@@ -35,7 +35,7 @@ Moran's I. A missing input shows a "not available: run citynet ..." note instead
 @click.pass_context
 def command(ctx, ws, city, years, out, permutations):
     """Write results/report.html: data quality, networks, panels, tables and figures."""
-    from analysis.report import build_report
+    from citynet.analysis.report import build_report
 
     quiet = is_quiet(ctx)
 

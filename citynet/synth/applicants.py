@@ -25,10 +25,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from citynet.etl.cities import city_set, gazetteer, short_name
+from citynet.etl.normalize import normalize_name
+from citynet.etl.postal import postal_prefixes_of
 from citynet.synth import vocab
-from etl.cities import city_set, gazetteer, short_name
-from etl.normalize import normalize_name
-from etl.postal import postal_prefixes_of
 
 KIND_FIRM, KIND_UNIVERSITY, KIND_INSTITUTE, KIND_INDIVIDUAL, KIND_FOREIGN = range(5)
 KIND_NAMES = {0: "firm", 1: "university", 2: "institute", 3: "individual", 4: "firm"}

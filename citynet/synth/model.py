@@ -36,8 +36,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
-from etl.cities import city_set, distance_matrix_km
-from etl.policies import policy_dummies
+from citynet.etl.cities import city_set, distance_matrix_km
+from citynet.etl.policies import policy_dummies
 
 VINTAGE_CAP = "2026-06-30"
 

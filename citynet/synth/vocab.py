@@ -12,7 +12,7 @@ import functools
 
 import numpy as np
 
-from etl.classify import GreenMatcher, green_inventory
+from citynet.etl.classify import GreenMatcher, green_inventory
 
 SURNAMES = list(
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
@@ -113,7 +113,7 @@ def symbol_pools() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(green, green_weights, non_green, non_green_weights)``; every symbol checked by GreenMatcher."""
     import pandas as pd
 
-    from etl.normalize import normalize_ipc_symbols
+    from citynet.etl.normalize import normalize_ipc_symbols
 
     matcher = GreenMatcher()
     inv = green_inventory()

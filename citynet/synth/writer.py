@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from citynet.etl.cities import city_set
 from citynet.synth import vocab
 from citynet.synth.applicants import KIND_INDIVIDUAL, KIND_NAMES, Population, Sampler, build_population
 from citynet.synth.appno import bodies, check_digits
@@ -29,7 +30,6 @@ from citynet.synth.model import (
     other_counts,
     true_panels,
 )
-from etl.cities import city_set
 
 log = logging.getLogger("citynet.synth")
 
@@ -604,7 +604,7 @@ class Generator:
                 "collab": "E[collab_ijt] = m_it*m_jt*distance_km_ij^(-distance_decay); "
                 "sum_j m_it*m_jt*d_ij^(-decay) = coapp_share*exp(a_i + g_t + policy_effect*low_carbon_it)",
                 "filter": "invention (发明公开/发明授权), WIPO IPC Green Inventory, application year, granted or not",
-                "distance": "etl.cities.distance_matrix_km (haversine, R = 6371.0088 km)",
+                "distance": "citynet.etl.cities.distance_matrix_km (haversine, R = 6371.0088 km)",
             },
             "a_i": {code: float(v) for code, v in zip(codes, p.a, strict=True)},
             "g_t": {str(int(y)): float(v) for y, v in zip(p.years, p.g, strict=True)},
