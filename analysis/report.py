@@ -617,14 +617,15 @@ def discover_results(results: Path, exclude: Sequence[Path] = ()) -> ResultFiles
         return out
     exclude = {Path(p).resolve() for p in exclude}
     side_json: dict[str, dict] = {}
-    for jp in sorted(results.glob("*.json")):
+    # tables fitted on another network filter than the default are in results/<filter key>/
+    for jp in [*sorted(results.glob("*.json")), *sorted(results.glob("*.*.*/*.json"))]:
         try:
             obj = json.loads(jp.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
         if isinstance(obj, list) and obj and all(isinstance(r, dict) and "coefficients" in r for r in obj):
             out.tables.append((jp.stem, jp))
-        elif isinstance(obj, dict):
+        elif isinstance(obj, dict) and jp.parent == results:
             side_json[jp.stem] = obj
     for png in sorted(results.glob("*.png")):
         if png.resolve() in exclude:
@@ -653,18 +654,37 @@ def section_tables(inp: Inputs, rf: ResultFiles) -> Section:
                     "Samples, filters and variable definitions are those of the spec file.")]
     table_csv = {f"{n}.csv" for n, _ in rf.tables}
     side = sorted(p.name for p in rf.tables[0][1].parent.glob("*.csv") if p.name not in table_csv)
-    for name, jp in rf.tables:
-        hp = jp.with_suffix(".html")
-        parts.append(f'<h3 id="table-{esc(name)}">{esc(name)}</h3>')
-        parts.append(f"<p class=\"notes\">File: {code(hp.name if hp.exists() else jp.name)}</p>")
-        if hp.exists():
-            parts.append(f'<div class="scroll">{hp.read_text(encoding="utf-8")}</div>')
-        else:
-            parts.append(_table_from_json(jp))
+    shown = inp.meta.get("network")
+    groups: dict[str, list[tuple[str, Path, str]]] = {}
+    for name, jp in rf.tables:  # grouped by the network filter each table records (citynet fit writes it)
+        first = (json.loads(jp.read_text(encoding="utf-8")) or [{}])[0]
+        years = first.get("panel_years") or [None, None]
+        span = f", panel {years[0]}–{years[1]}" if years[0] is not None else ""
+        groups.setdefault(first.get("network") or "", []).append((name, jp, span))
+    for net in sorted(groups, key=lambda k: (k != shown, k == "", k)):
+        label = (f"Network filter {code(net)}" if net else "Network filter not recorded (fitted by an older citynet)")
+        note = " — the filter of the panels in the sections above" if net and net == shown else (
+            " — <strong>not</strong> the filter of the panels in the sections above" if net else "")
+        parts.append(f"<h3>{label}{note}</h3>")
+        for name, jp, span in groups[net]:
+            _table_block(parts, name, jp, net, span)
     if side:
         parts.append("<p class=\"notes\">Side tables in <code>results/</code> (not reproduced here): "
                      + ", ".join(code(n) for n in side) + ".</p>")
     return Section("tables", title, "\n".join(parts))
+
+
+def _table_block(parts: list[str], name: str, jp: Path, net: str, span: str) -> None:
+    """One regression table of section 6 with the filter and panel span it was fitted on."""
+    hp = jp.with_suffix(".html")
+    rel = f"{jp.parent.name}/" if jp.parent.name == net and net else ""
+    parts.append(f'<h4 id="table-{esc(rel + name)}">{esc(name)}</h4>')
+    used = f"; fitted on network filter {code(net)}{span}" if net else ""
+    parts.append(f"<p class=\"notes\">File: {code(rel + (hp.name if hp.exists() else jp.name))}{used}</p>")
+    if hp.exists():
+        parts.append(f'<div class="scroll">{hp.read_text(encoding="utf-8")}</div>')
+    else:
+        parts.append(_table_from_json(jp))
 
 
 def _table_from_json(jp: Path) -> str:

@@ -297,6 +297,17 @@ def _stem(name: str | None, kind: str) -> str:
     return base
 
 
+def panel_stamp(ws) -> dict[str, Any]:
+    """``{"network": key, "panel_years": [first, last]}`` of the city-year panel the results were fitted on
+    (its file metadata, written by ``citynet metrics``); empty when unknown."""
+    from citynet.metrics.pipeline import panel_meta
+
+    meta = panel_meta(ws.panel("city-year")) or {}
+    if not meta.get("network"):
+        return {}
+    return {"network": meta["network"], "panel_years": [meta.get("first_year"), meta.get("last_year")]}
+
+
 def run_spec(spec: dict[str, Any] | str | Path, ws, out_dir: Path | None = None) -> SpecOutput:
     """Run every model of a spec; write tables (md, tex, csv, html), figures and side tables."""
     if not isinstance(spec, dict):
@@ -327,7 +338,8 @@ def run_spec(spec: dict[str, Any] | str | Path, ws, out_dir: Path | None = None)
                              title=tab.get("title", head.get("title")), digits=tab.get("digits", 3))
         out.files += t.write(str(out_dir / tname))
         jp = out_dir / f"{tname}.json"
-        jp.write_text(json.dumps([r.to_json() | {"name": r.name} for r in results], indent=2, default=float),
+        stamp = panel_stamp(ws)
+        jp.write_text(json.dumps([r.to_json() | {"name": r.name} | stamp for r in results], indent=2, default=float),
                       encoding="utf-8")
         out.files.append(str(jp))
         out.tables[tname] = t

@@ -1,4 +1,10 @@
-"""Errors meant for the user: one clear message, the fix, and an exit code — never a traceback."""
+"""Errors meant for the user: one clear message, the fix, and an exit code — never a traceback.
+
+Exit codes (the README's table): 0 success; 1 a check said no (``neo4j status``); 2 usage or
+configuration (bad option, missing input file, unwritable output, a step run before the one it needs,
+a Cypher query the store refuses); 3 bad input data; 4 store unreachable or incompatible; 5 analysis
+error; 130 interrupted.
+"""
 
 from __future__ import annotations
 
@@ -27,6 +33,13 @@ class DataError(UserError):
 
 class StoreError(UserError):
     exit_code = EXIT_STORE
+
+
+class QueryError(StoreError):
+    """A query the store refused: Cypher syntax, unknown label or property, a write without ``--write``.
+    The store is reachable, so this is a usage error (exit 2), not exit 4."""
+
+    exit_code = EXIT_USAGE
 
 
 class AnalysisError(UserError):

@@ -46,6 +46,8 @@ class Workspace:
 
     root: Path
     settings: dict[str, Any] = field(default_factory=lambda: copy.deepcopy(DEFAULTS))
+    #: the network filter whose panels ``panel()`` returns (None: the workspace's default filter)
+    network: str | None = None
 
     @classmethod
     def open(cls, root: str | Path, create: bool = False) -> Workspace:
@@ -96,11 +98,88 @@ class Workspace:
     def table(self, name: str) -> Path:
         return self.canonical / f"{name}.parquet"
 
-    def panel(self, name: str) -> Path:
-        """``city-year`` / ``city_year`` → ``metrics/city_year.parquet``."""
-        return self.metrics / f"{name.replace('-', '_')}.parquet"
+    @property
+    def default_network(self) -> str:
+        """The key of the workspace's default network filter (``citynet.toml`` ``[network]``)."""
+        from citynet.graph.network_filter import NetworkFilter
+
+        try:
+            return NetworkFilter.from_settings(self.settings.get("network", {})).key
+        except ValueError as exc:
+            raise UserError(f"{self.config_path} [network]: {exc}", fix="correct the [network] settings") from exc
+
+    def panel(self, name: str, network: str | None = None) -> Path:
+        """``city-year`` → ``metrics/city_year.parquet`` (the default filter's panels), or
+        ``metrics/<key>/city_year.parquet`` for the filter ``network`` (default: ``self.network``)
+        when it is not the workspace's default."""
+        key = network or self.network
+        file = f"{name.replace('-', '_')}.parquet"
+        if key is None or key == self.default_network:
+            return self.metrics / file
+        return self.metrics / key / file
+
+    def filter_panel(self, name: str, network: str) -> Path:
+        """``metrics/<key>/<name>.parquet``: where ``citynet metrics`` writes every filter's panels."""
+        return self.metrics / network / f"{name.replace('-', '_')}.parquet"
+
+    def computed_networks(self) -> list[str]:
+        """Keys of the filters whose panels exist in ``metrics/`` (the default one included)."""
+        keys = {p.parent.name for p in self.metrics.glob("*/city_year.parquet")}
+        if (self.metrics / "city_year.parquet").exists():
+            keys.add(self.default_network)
+        return sorted(keys)
+
+    def select_network(self, key: str | None, require: bool = True) -> str:
+        """Make ``key`` (default: the workspace's filter) the filter of every panel read; a filter whose
+        panels were never computed is one message listing those that were, and the command that computes it
+        (with ``require=False`` only for an explicit ``key``)."""
+        default = self.default_network
+        explicit = key is not None
+        key = key or default
+        if (require or explicit) and not self.panel("city_year", key).exists():
+            have = self.computed_networks()
+            listed = ", ".join(have) if have else "none yet"
+            raise UserError(f"no panels of network filter {key!r} in {self.metrics} (computed: {listed})",
+                            fix=f"run `citynet metrics -w {self.root} {network_flags(key)}`")
+        self.network = None if key == default else key
+        return key
 
     def require(self, path: Path, produced_by: str) -> Path:
         if not path.exists():
             raise UserError(f"{path} is missing", fix=f"run `citynet {produced_by} -w {self.root}` first")
         return path
+
+
+def network_flags(key: str) -> str:
+    """The ``citynet metrics`` options that compute the filter ``key`` (``invention.y02.granted`` →
+    ``--green y02 --kind invention --granted-only``)."""
+    try:
+        f = parse_network_key(key)
+    except UserError:
+        return f"--green GREEN --kind KIND  (no filter has the key {key!r})"
+    flags = f"--green {f.green} --kind {f.kind}"
+    if f.year_basis == "grant":
+        flags += " --year-basis grant"
+    elif f.granted_only:
+        flags += " --granted-only"
+    return flags
+
+
+def parse_network_key(key: str):
+    """The ``NetworkFilter`` of a key such as ``invention.wipo.all`` or ``all.y02.granted.grantyear``
+    (``kind.green.granted[.grantyear]``, the inverse of ``NetworkFilter.key``)."""
+    from citynet.graph.network_filter import NetworkFilter
+
+    parts = str(key).split(".")
+    try:
+        if len(parts) not in (3, 4) or parts[2] not in ("all", "granted") or (len(parts) == 4 and parts[3] != "grantyear"):
+            raise ValueError("expected KIND.GREEN.all|granted[.grantyear]")
+        flt = NetworkFilter(green=parts[1], kind=parts[0], granted_only=parts[2] == "granted",
+                            year_basis="grant" if len(parts) == 4 else "application")
+    except ValueError as exc:
+        raise UserError(f"{key!r} is not a network filter key ({exc})",
+                        fix="e.g. invention.wipo.all, invention.y02.granted, all.all.all") from exc
+    if flt.key != key:
+        raise UserError(f"{key!r} is not a network filter key (did you mean {flt.key!r}?)",
+                        fix=f"use {flt.key}")
+    return flt

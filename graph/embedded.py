@@ -18,7 +18,7 @@ from citynet.graph.readonly import write_clauses
 from citynet.graph.store import BaseStore, plain
 from citynet.graph.tables import ENTITY
 
-from citynet.errors import StoreError
+from citynet.errors import QueryError, StoreError
 
 DB_FILE = "graph.lbdb"
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -96,7 +96,7 @@ class EmbeddedStore(BaseStore):
                 return result.get_as_arrow().to_pandas()
             return result.get_as_df()
         except RuntimeError as exc:
-            raise StoreError(_query_message(str(exc), statement), fix=_query_fix(str(exc))) from exc
+            raise QueryError(_query_message(str(exc), statement), fix=_query_fix(str(exc))) from exc
 
     def _fetch(self, name: str) -> pd.DataFrame:
         (stmt,) = self._blocks("load")[f"fetch_{name}"]
@@ -143,7 +143,7 @@ class EmbeddedStore(BaseStore):
                     fix="pass --write (write=True) to allow writes",
                 )
         if write and self.read_only:
-            raise StoreError("the embedded store is open read-only", fix="open it with write access (--write)")
+            raise QueryError("the embedded store is open read-only", fix="open it with write access (--write)")
         return self._run(cypher, plain(params or {}))
 
     def write_city_year(self, panel: pd.DataFrame, network: str) -> None:

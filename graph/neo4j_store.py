@@ -18,7 +18,7 @@ import pandas as pd
 from citynet.graph.store import BaseStore, plain
 from citynet.graph.tables import ENTITY
 
-from citynet.errors import StoreError
+from citynet.errors import QueryError, StoreError
 
 BATCH = 5_000
 """Rows per write transaction (on 2 cores, 5,000 loaded faster than 1,000, 10,000 or 20,000)."""
@@ -61,6 +61,7 @@ class Neo4jStore(BaseStore):
         self.uri, self.user, self.database, self.read_only = uri, user, database, read_only
         self._node_ids: dict[str, pd.Series] = {}  # label -> elementId by natural key (filled by loads)
         self.location = f"{uri} (database {database})"
+        check_address(uri)  # a wrong address is reported before a missing password
         if not password:
             raise StoreError(f"no password for Neo4j user {user!r} at {uri}", fix=AUTH_FIX)
         try:
@@ -111,7 +112,7 @@ class Neo4jStore(BaseStore):
         except ServiceUnavailable as exc:
             raise StoreError(f"lost the connection to Neo4j at {self.uri} ({exc})", fix=CONNECT_FIX) from exc
         except Neo4jError as exc:
-            raise StoreError(_query_message(exc, statement), fix=_query_fix(exc)) from exc
+            raise QueryError(_query_message(exc, statement), fix=_query_fix(exc)) from exc
 
     def _has_data(self) -> bool:
         return not self._run("MATCH (n) RETURN 1 AS x LIMIT 1").empty
@@ -208,7 +209,7 @@ class Neo4jStore(BaseStore):
     # -- public --
     def query(self, cypher: str, params: dict | None = None, write: bool = False) -> pd.DataFrame:
         if write and self.read_only:
-            raise StoreError("the Neo4j store is open read-only", fix="open it with write access (--write)")
+            raise QueryError("the Neo4j store is open read-only", fix="open it with write access (--write)")
         return self._run(cypher, plain(params or {}), write=write)
 
     def write_city_year(self, panel: pd.DataFrame, network: str) -> None:
@@ -218,6 +219,32 @@ class Neo4jStore(BaseStore):
         rows = _city_year_rows(panel, network)
         for start in range(0, len(rows), BATCH):
             self._exec_block("city_year", "upsert", {"rows": records(rows.iloc[start:start + BATCH])})
+
+
+BOLT_SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
+
+
+def check_address(uri: str, timeout: float = 5.0) -> None:
+    """Refuse a non-Bolt URI (exit 2) and an address where nothing listens (exit 4), before any
+    credentials are looked at."""
+    import socket
+    from urllib.parse import urlsplit
+
+    from citynet.errors import UserError
+
+    try:
+        parts = urlsplit(str(uri))
+        host, port = parts.hostname, parts.port or 7687
+    except ValueError as exc:
+        raise UserError(f"invalid Neo4j address {uri!r}: {exc}", fix="use --uri bolt://HOST:PORT") from exc
+    if parts.scheme not in BOLT_SCHEMES or not host:
+        raise UserError(f"{uri!r} is not a Bolt address (Neo4j speaks Bolt, e.g. bolt://localhost:7687; "
+                        "the http:// port 7474 is the browser's)", fix="use --uri bolt://HOST:7687")
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as exc:
+        raise StoreError(f"cannot reach Neo4j at {uri} ({exc.strerror or exc})", fix=CONNECT_FIX) from exc
 
 
 def _query_message(exc, statement: str) -> str:

@@ -12,8 +12,10 @@ of other years (e.g. transfers recorded after the last patent year) stay out of 
 The filter is file-level metadata, not a column: each panel file carries, in its Parquet schema
 metadata under ``b"citynet"``, a JSON object ``{"network": "invention.wipo.all", "filter": {...},
 "first_year", "last_year", "n_cities", "panel"}``; ``read_panel`` restores it as
-``DataFrame.attrs["citynet"]``. One workspace holds the panels of one filter at a time (the paths are
-fixed by DESIGN §2); the store may hold several (its ``network`` property).
+``DataFrame.attrs["citynet"]``. Panels of several filters live side by side: every run writes
+``metrics/<filter key>/*.parquet``, and a run of the workspace's default filter (``citynet.toml``
+``[network]``) also writes ``metrics/*.parquet`` — those files are always the default filter's panels.
+The store holds the projections of every filter too (their ``network`` property).
 """
 
 from __future__ import annotations
@@ -46,9 +48,10 @@ class MetricsRun:
     years: list[int]  # rows recomputed
     churn_years: list[int]  # rows whose churn columns only were recomputed (refresh)
     panel_years: list[int]  # every year of the panels after the run
-    paths: dict[str, Path]
+    paths: dict[str, Path]  # metrics/<key>/*.parquet (and metrics/*.parquet for the default filter in ``mirror``)
     seconds: dict[str, float] = field(default_factory=dict)
     panels: Panels | None = None  # the full panels after the run
+    mirror: dict[str, Path] = field(default_factory=dict)  # metrics/*.parquet when flt is the default filter
 
 
 # --- panel files ---------------------------------------------------------------------------------
@@ -175,12 +178,31 @@ def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str 
     seconds: dict[str, float] = {}
     cities = city_set().cities
     n = len(cities)
-    paths = {p: ws.panel(p) for p in PANELS}
+    paths = {p: ws.filter_panel(p, flt.key) for p in PANELS}
+    is_default = flt.key == ws.default_network
+    mirror = {p: ws.metrics / f"{p}.parquet" for p in PANELS} if is_default else {}
+    if is_default and not any(paths[p].exists() for p in PANELS) and all(mirror[p].exists() for p in PANELS) \
+            and (panel_meta(mirror["city_year"]) or {}).get("network") == flt.key:
+        import shutil  # a workspace written before per-filter folders: its panels are the default filter's
+
+        for p in PANELS:
+            paths[p].parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(mirror[p], paths[p])
     own_store = store is None
     if own_store:
         from citynet.graph.store import open_store
 
+        empty = UserError("the store is empty — run `citynet load` first",
+                          fix=f"citynet load -w {ws.root}   (then citynet metrics again)")
+        if (backend or ws.settings.get("store", {}).get("backend") or "embedded") == "embedded":
+            from citynet.graph.embedded import DB_FILE
+
+            if not (ws.store / DB_FILE).exists():
+                raise empty
         store = open_store(ws, backend=backend, uri=uri)
+        if store._schema_version() is None:
+            store.close()
+            raise empty
     try:
         refresh = years is not None
         existing = panel_meta(paths["city_year"]) if refresh else None
@@ -261,6 +283,8 @@ def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str 
         for name in PANELS:
             df = getattr(panels, name)
             write_panel(df, paths[name], _meta(flt, name, panel_years, n))
+            if name in mirror:
+                write_panel(df, mirror[name], _meta(flt, name, panel_years, n))
             df.attrs = {"citynet": _meta(flt, name, panel_years, n)}
         seconds["write"] = time.perf_counter() - t0
 
@@ -276,7 +300,7 @@ def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str 
         if own_store and hasattr(store, "close"):
             store.close()
     return MetricsRun(network=flt.key, years=list(row_years), churn_years=list(churn_years),
-                      panel_years=list(panel_years), paths=paths, seconds=seconds, panels=panels)
+                      panel_years=list(panel_years), paths=paths, seconds=seconds, panels=panels, mirror=mirror)
 
 
 def _merge(paths: dict[str, Path], new: Panels, row_years: list[int], churn_years: list[int]) -> Panels:

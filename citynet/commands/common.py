@@ -27,3 +27,60 @@ def workspace_option(create: bool = False):
 def is_quiet(ctx: click.Context) -> bool:
     root = ctx.find_root()
     return bool(root.obj and root.obj.get("quiet"))
+
+
+def network_option(f):
+    """``--network KEY``: the network filter whose panels the command reads (default: the workspace's,
+    ``citynet.toml`` ``[network]``)."""
+    return click.option(
+        "--network", "network", metavar="KEY", default=None,
+        help="Network filter of the panels to use, e.g. invention.y02.granted (default: the workspace's "
+             "[network] filter; `citynet metrics --network KEY` computes another).",
+    )(f)
+
+
+def ensure_output(path, what: str = "output file"):
+    """Check that ``path`` can be written (its folder exists, is a folder and is writable) before any
+    work: one message and exit 2 otherwise. Folders are never created here."""
+    import os
+    from pathlib import Path
+
+    from citynet.errors import UserError
+
+    path = Path(path).expanduser()
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise UserError(f"{what} {path} is a folder", fix="give a file name, e.g. --out results/panel.dta")
+    probe = parent
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not parent.exists():
+        if probe.is_dir():
+            raise UserError(f"cannot write {what} {path}: folder {parent} does not exist",
+                            fix=f"create it first (mkdir -p {parent}) or choose another path")
+        raise UserError(f"cannot write {what} {path}: {probe} is a file, not a folder",
+                        fix="choose a path inside a folder")
+    if not parent.is_dir():
+        raise UserError(f"cannot write {what} {path}: {parent} is a file, not a folder", fix="choose a path inside a folder")
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise UserError(f"cannot write {what} {path}: permission denied", fix="choose a writable location")
+    return path
+
+
+def ensure_folder(path, what: str = "folder"):
+    """Check that folder ``path`` exists and is writable, or can be created (its nearest existing
+    ancestor is a writable folder): one message and exit 2 otherwise. Nothing is created here."""
+    import os
+    from pathlib import Path
+
+    from citynet.errors import UserError
+
+    path = Path(path).expanduser()
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise UserError(f"cannot write {what} {path}: {probe} is a file, not a folder", fix="choose another folder")
+    if not os.access(probe, os.W_OK):
+        raise UserError(f"cannot write {what} {path}: permission denied on {probe}", fix="choose a writable folder")
+    return path

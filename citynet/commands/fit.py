@@ -6,7 +6,7 @@ import json
 
 import click
 
-from citynet.commands.common import is_quiet, workspace_option
+from citynet.commands.common import ensure_folder, is_quiet, network_option, workspace_option
 from citynet.errors import UserError
 
 
@@ -19,7 +19,9 @@ Examples:
   citynet fit -w ws --panel dyad-year --model ppml --formula "collab ~ log_distance | origin_year + dest_year"
   citynet fit -w ws --formula "y ~ x | city_code + year" --vcov hc1 --sample "year >= 2010"
   citynet fit -w ws examples/p001_tables3_5.toml        (a paper's table into ws/results/)
-Formula names: ln_X = ln(1+X); l1_X = X one year earlier within the city; fixest syntax for FE and IV.""",
+  citynet fit -w ws examples/p001_tables3_5.toml --network invention.y02.granted   (into ws/results/invention.y02.granted/)
+Formula names: ln_X = ln(1+X); l1_X = X one year earlier within the city; fixest syntax for FE and IV.
+Every result (the JSON of a table, --json) records the network filter and the panel's first and last year.""",
 )
 @workspace_option()
 @click.argument("spec", required=False, type=click.Path(dir_okay=False))
@@ -32,22 +34,30 @@ Formula names: ln_X = ln(1+X); l1_X = X one year earlier within the city; fixest
                                 "panel; city pair on the dyad-year panel).")
 @click.option("--vcov", type=click.Choice(["hc1", "iid"]), help="Robust (HC1) or classical standard errors instead.")
 @click.option("--sample", help='A pandas query restricting the sample, e.g. "year >= 2010".')
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (DESIGN §6).")
-@click.option("--out", type=click.Path(file_okay=False), help="Folder for a SPEC's outputs (default: WS/results).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (coefficients, statistics, the "
+                                                     "network filter and the panel's years).")
+@click.option("--out", type=click.Path(file_okay=False), help="Folder for a SPEC's outputs (default: WS/results, "
+                                                             "or WS/results/KEY for another filter than the default).")
+@network_option
 @click.pass_context
-def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, as_json, out):
+def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, as_json, out, network):
     """Fit a model from --formula, or run a SPEC.toml of several models into results/."""
     if bool(spec) == bool(formula):
         raise UserError("give either --formula or a SPEC.toml file (not both, not neither)",
                         fix='citynet fit -w WS --formula "y ~ x | city_code + year"  or  citynet fit -w WS spec.toml')
     if cluster and vcov:
         raise UserError("--cluster and --vcov exclude each other", fix="pick one kind of standard errors")
+    from pathlib import Path
+
+    if out:
+        ensure_folder(out, "output folder")
+    key = ws.select_network(network)
     if spec:
-        from pathlib import Path
+        from citynet.analysis.spec import load_spec, run_spec
 
-        from citynet.analysis.spec import run_spec
-
-        res = run_spec(spec, ws, Path(out) if out else None)
+        spec_dict = load_spec(spec)
+        out_dir = Path(out) if out else (ws.results if ws.network is None else ws.results / key)
+        res = run_spec(spec_dict, ws, out_dir)
         if as_json:
             click.echo(json.dumps({k: [r.to_json() | {"name": r.name} for r in v] for k, v in res.results.items()},
                                   indent=2, default=float))
@@ -58,7 +68,7 @@ def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, as
             click.echo(f"wrote {name}.{{md,tex,csv,html,json}} to {Path(res.files[0]).parent}", err=True)
         return
     from citynet.analysis.estimators import fit, gravity, split_formula
-    from citynet.analysis.spec import load_panels
+    from citynet.analysis.spec import load_panels, panel_stamp
     from citynet.analysis.tables import regression_table
 
     df = load_panels(ws)(panel_name)
@@ -80,6 +90,10 @@ def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, as
     else:
         r = fit(df, formula, model=model, vcov=v, sample=sample)
     if as_json:
-        click.echo(json.dumps(r.to_json(), indent=2, default=float))
+        click.echo(json.dumps(r.to_json() | panel_stamp(ws), indent=2, default=float))
     else:
         click.echo(regression_table([r], stats=list(k for k in ("kp_rk_f", "first_stage_F") if k in r.stats)).to_markdown())
+        stamp = panel_stamp(ws)
+        if stamp and not is_quiet(ctx):
+            y0, y1 = stamp["panel_years"]
+            click.echo(f"network filter {stamp['network']}, panel {y0}–{y1}", err=True)

@@ -17,8 +17,11 @@ Examples:
   citynet metrics -w ws --granted-only --year-basis grant
   citynet metrics -w ws --years 2021             yearly refresh: recompute 2021 (and 2022's churn)
   citynet metrics -w ws --store neo4j --uri bolt://localhost:7687
-Writes metrics/city_year.parquet, dyad_year.parquet, network_year.parquet (the filter is in each
-file's metadata) and the CityYear nodes of the store. Definitions: metrics/panels.py, DESIGN §5.""",
+Writes metrics/<filter key>/city_year.parquet, dyad_year.parquet, network_year.parquet (the filter
+is also in each file's metadata) and the CityYear nodes of the store; the panels of the workspace's
+default filter (citynet.toml [network]) are also written to metrics/*.parquet. Panels of other
+filters stay side by side: export, fit, report and query take --network KEY to use them.
+Definitions: metrics/README.md.""",
 )
 @workspace_option()
 @click.option("--years", "years_text", metavar="A-B",
@@ -30,6 +33,9 @@ file's metadata) and the CityYear nodes of the store. Definitions: metrics/panel
               help="Only granted patents (default from citynet.toml, else all).")
 @click.option("--year-basis", type=click.Choice(YEAR_BASIS_CHOICES), default=None,
               help="Year of a patent: application year (default) or grant year (implies granted).")
+@click.option("--network", "network_key", metavar="KEY",
+              help="The filter by its key, e.g. invention.y02.granted (instead of --green/--kind/--granted-only/"
+                   "--year-basis).")
 @click.option("--store", "backend", type=click.Choice(["embedded", "neo4j"]), default=None,
               help="Graph store (default from citynet.toml [store], else embedded).")
 @click.option("--uri", default=None, help="Neo4j Bolt URI, e.g. bolt://localhost:7687.")
@@ -37,7 +43,8 @@ file's metadata) and the CityYear nodes of the store. Definitions: metrics/panel
               help="Rebuild the filter's city projections of the years read (default: use the store's, "
                    "building only missing ones).")
 @click.pass_context
-def command(ctx, ws, years_text, green, kind, granted_only, year_basis, backend, uri, rebuild_projections):
+def command(ctx, ws, years_text, green, kind, granted_only, year_basis, network_key, backend, uri,
+            rebuild_projections):
     """Compute the yearly network metrics and the city-year, dyad-year and network-year panels."""
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -49,7 +56,21 @@ def command(ctx, ws, years_text, green, kind, granted_only, year_basis, backend,
     for key, value in (("green", green), ("kind", kind), ("granted_only", granted_only), ("year_basis", year_basis)):
         if value is not None:
             net[key] = value
-    flt = NetworkFilter.from_settings(net)
+    if network_key:
+        from citynet.errors import UserError
+        from citynet.workspace import parse_network_key
+
+        if any(v is not None for v in (green, kind, granted_only, year_basis)):
+            raise UserError("--network KEY excludes --green, --kind, --granted-only and --year-basis",
+                            fix="give the filter either by its key or by the four options")
+        flt = parse_network_key(network_key)
+    else:
+        from citynet.errors import UserError
+
+        try:
+            flt = NetworkFilter.from_settings(net)
+        except ValueError as exc:
+            raise UserError(f"{ws.config_path} [network]: {exc}", fix="correct the [network] settings") from exc
     years = parse_years(years_text)
     console = Console(stderr=True, quiet=is_quiet(ctx))
     with Progress(TextColumn("[bold]metrics[/] {task.description}"), BarColumn(), TimeElapsedColumn(),
@@ -68,7 +89,10 @@ def command(ctx, ws, years_text, green, kind, granted_only, year_basis, backend,
         what += f" (+ churn of {', '.join(map(str, run.churn_years))})"
     console.print(f"network [bold]{run.network}[/]: recomputed {what}; panel covers {span}, "
                   f"{len(run.panels.city_year):,} city-years")
-    for path in run.paths.values():
+    for path in [*run.paths.values(), *run.mirror.values()]:
         console.print(f"  wrote {path}")
+    if not run.mirror:
+        console.print(f"  (not the workspace's default filter {ws.default_network}: metrics/*.parquet unchanged; "
+                      f"use --network {run.network} with export, fit, report, query)")
     secs = ", ".join(f"{k} {v:.1f}s" for k, v in run.seconds.items())
     console.print(f"  ({secs}; CityYear nodes written to the store)")

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import click
 
-from citynet.commands.common import workspace_option
-from citynet.commands.load import network_filter, open_ws_store, store_options
+from citynet.commands.common import network_option, workspace_option
+from citynet.commands.load import open_ws_store, store_options
 from citynet.errors import UserError
 
 _PARAM = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?::(str|string|int|float|bool|json))?=(.*)$", re.S)
@@ -165,13 +165,16 @@ Examples:
   citynet query -w ws --named shortest_path --param city_a=110000 --param city_b=440300 --param year=2018 --format json
   citynet query -w ws --file cypher/queries/partner_churn.cypher --param city=320100 --param year_a=2014 --param year_b=2015 --format csv
   citynet query -w ws --write "MATCH (c:City {city_code: '320100'}) SET c.tier = '1'"
+  citynet query -w ws --named top_partners --param city=320100 --param year=2015 --network invention.y02.granted
   citynet query --list
 \b
 --param NAME=VALUE is typed: 5 int, 1.5 float, true/false bool, null, [1,2] or {"a":1} JSON,
 "text" or text string; force a type with NAME:str=..., NAME:int=..., NAME:float=..., NAME:bool=...,
 NAME:json=... (library queries declare their parameter types). Values are always sent as query
 parameters, never pasted into the Cypher text. Without --write, write clauses are refused by the
-engine (Neo4j: read-access sessions; LadybugDB: a read-only database).""",
+engine (Neo4j: read-access sessions; LadybugDB: a read-only database). Library queries over the
+yearly projections take the network filter as the parameter network (default: --network, else the
+workspace's [network] filter). Exit 2 for a Cypher syntax error or a write refused without --write.""",
 )
 @workspace_option()
 @click.argument("text", required=False)
@@ -181,8 +184,9 @@ engine (Neo4j: read-access sessions; LadybugDB: a read-only database).""",
 @click.option("--list", "list_", is_flag=True, help="List the library queries and their parameters.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 @click.option("--write", is_flag=True, help="Allow write clauses (CREATE, MERGE, SET, DELETE, …).")
+@network_option
 @store_options
-def command(ws, text, params, file, named, list_, fmt, write, backend, uri, user, password):
+def command(ws, text, params, file, named, list_, fmt, write, network, backend, uri, user, password):
     """Run a Cypher query against the store (read-only unless --write)."""
     from citynet import cypher
     if list_:
@@ -201,7 +205,11 @@ def command(ws, text, params, file, named, list_, fmt, write, backend, uri, user
         if p.name in values:
             continue
         if p.default == "@network":
-            values[p.name] = network_filter(ws).key
+            if network:
+                from citynet.workspace import parse_network_key
+
+                parse_network_key(network)
+            values[p.name] = network or ws.default_network
         elif p.default is not None:
             values[p.name] = convert(p.default, declared[p.name], p.name)
         else:

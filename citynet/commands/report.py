@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from citynet.commands.common import is_quiet, workspace_option
+from citynet.commands.common import ensure_output, is_quiet, network_option, workspace_option
 
 
 @click.command(
@@ -17,10 +17,12 @@ Examples:
   citynet report -w ws --city 北京               churn table of Beijing (also 北京市 or 110000)
   citynet report -w ws --years 2010 2020         network maps of 2010 and 2020
   citynet report -w ws --out /tmp/ws-report.html
+  citynet report -w ws --network invention.y02.granted   (panels of another filter computed by metrics)
 Sections: data quality (reports/ingest.json), descriptive statistics (paper 001 table 2), partner
 churn of one city (paper 001 table 1), collaboration maps of two years, network-year time series,
 the regression tables, event-study and placebo figures of results/ (citynet fit SPEC.toml), and
-Moran's I. A missing input shows a "not available: run citynet ..." note instead of failing.""",
+Moran's I. A missing input shows a "not available: run citynet ..." note instead of failing.
+Regression tables are grouped by the network filter they were fitted on (results/ and results/KEY/).""",
 )
 @workspace_option()
 @click.option("--city", metavar="CODE_OR_NAME",
@@ -32,12 +34,16 @@ Moran's I. A missing input shows a "not available: run citynet ..." note instead
               help="Output file (default: WS/results/report.html).")
 @click.option("--permutations", type=click.IntRange(0, 99_999), default=999, show_default=True,
               help="Permutations of the Moran's I pseudo p-value (0: normal approximation only).")
+@network_option
 @click.pass_context
-def command(ctx, ws, city, years, out, permutations):
+def command(ctx, ws, city, years, out, permutations, network):
     """Write results/report.html: data quality, networks, panels, tables and figures."""
     from citynet.analysis.report import build_report
 
     quiet = is_quiet(ctx)
+    if out:
+        ensure_output(out, "report file")
+    ws.select_network(network, require=False)
 
     def step(stage: str) -> None:
         if ctx.find_root().obj and ctx.find_root().obj.get("verbose"):
