@@ -29,6 +29,37 @@ COMMANDS = {
 }
 
 
+def _set_global(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """``-q``/``-v`` given after the sub-command: the same effect as before it."""
+    if not value:
+        return
+    root = ctx.find_root()
+    root.ensure_object(dict)
+    root.obj[param.name] = True
+    _logging(root.obj.get("quiet", False), root.obj.get("verbose", False))
+
+
+def _with_global_options(cmd: click.Command) -> click.Command:
+    """Accept the global ``-q/--quiet`` and ``-v/--verbose`` after the sub-command too (and after the
+    sub-commands of a group such as ``neo4j``)."""
+    names = {n for p in cmd.params for n in p.opts}
+    if "--quiet" not in names and "-q" not in names:
+        cmd.params.append(click.Option(["-q", "--quiet"], is_flag=True, expose_value=False, is_eager=True,
+                                       callback=_set_global, help="Print only errors."))
+    if "--verbose" not in names and "-v" not in names:
+        cmd.params.append(click.Option(["-v", "--verbose"], is_flag=True, expose_value=False, is_eager=True,
+                                       callback=_set_global, help="Print debugging detail."))
+    for sub in getattr(cmd, "commands", {}).values():
+        _with_global_options(sub)
+    return cmd
+
+
+def _logging(quiet: bool, verbose: bool) -> None:
+    level = logging.ERROR if quiet else logging.DEBUG if verbose else logging.INFO
+    logging.basicConfig(level=level, format="%(message)s")
+    logging.getLogger().setLevel(level)
+
+
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return [name for name in COMMANDS if self._module(name) is not None]
@@ -44,7 +75,7 @@ class LazyGroup(click.Group):
         if name not in COMMANDS or self._module(name) is None:
             return None
         module = importlib.import_module(f"citynet.commands.{name}")
-        return module.command
+        return _with_global_options(module.command)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, COMMANDS[name]) for name in self.list_commands(ctx)]
@@ -58,14 +89,13 @@ class LazyGroup(click.Group):
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog="Example: citynet demo ./demo-ws   (then open ./demo-ws/results/report.html)",
 )
-@click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
-@click.option("-v", "--verbose", is_flag=True, help="Print debugging detail.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only errors (also accepted after the sub-command).")
+@click.option("-v", "--verbose", is_flag=True, help="Print debugging detail (also accepted after the sub-command).")
 @click.version_option(package_name="citynet")
 @click.pass_context
 def cli(ctx: click.Context, quiet: bool, verbose: bool) -> None:
     """citynet: city networks from patent records, and the panels and regressions built on them."""
-    level = logging.ERROR if quiet else logging.DEBUG if verbose else logging.INFO
-    logging.basicConfig(level=level, format="%(message)s")
+    _logging(quiet, verbose)
     ctx.ensure_object(dict)
     ctx.obj["quiet"] = quiet
     ctx.obj["verbose"] = verbose

@@ -8,10 +8,13 @@ error; 130 interrupted.
 
 from __future__ import annotations
 
+EXIT_OK = 0
+EXIT_CHECK = 1
 EXIT_USAGE = 2
 EXIT_DATA = 3
 EXIT_STORE = 4
 EXIT_ANALYSIS = 5
+EXIT_INTERRUPTED = 130
 
 
 class UserError(Exception):

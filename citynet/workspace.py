@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import tomllib
 from dataclasses import dataclass, field
@@ -52,8 +53,25 @@ class Workspace:
     @classmethod
     def open(cls, root: str | Path, create: bool = False) -> Workspace:
         root = Path(root).expanduser().resolve()
+        created: list[Path] = []
         if create:
-            root.mkdir(parents=True, exist_ok=True)
+            if root.exists() and not root.is_dir():
+                raise UserError(f"workspace {root} is a file, not a folder", fix="pass -w with a folder")
+            missing = [p for p in (root, *root.parents) if not p.exists()]
+            try:
+                root.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise UserError(f"cannot create the workspace {root}: {exc.strerror or exc}",
+                                fix="pass -w with a folder you can write (its parent must be a folder)") from exc
+            created = missing
+            probe = root / ".citynet-write-test"
+            try:
+                probe.touch()
+                probe.unlink()
+            except OSError as exc:
+                cls._remove_empty(created)
+                raise UserError(f"cannot write in the workspace {root}: {exc.strerror or exc}",
+                                fix="pass -w with a folder you can write") from exc
         elif not root.is_dir():
             raise UserError(f"workspace {root} does not exist", fix="create it, or pass -w with an existing folder")
         cfg_path = root / CONFIG_NAME
@@ -64,7 +82,23 @@ class Workspace:
             except tomllib.TOMLDecodeError as exc:
                 raise UserError(f"{cfg_path}: {exc}", fix="correct the TOML syntax at that line") from exc
             settings = _merge(settings, user)
-        return cls(root=root, settings=settings)
+        ws = cls(root=root, settings=settings)
+        ws.created = created
+        return ws
+
+    #: folders this process created when it opened the workspace (removed again by ``discard_created``)
+    created: list[Path] = field(default_factory=list)
+
+    @staticmethod
+    def _remove_empty(folders) -> None:
+        for p in sorted(folders, key=lambda q: len(q.parts), reverse=True):
+            with contextlib.suppress(OSError):
+                p.rmdir()  # only if empty
+
+    def discard_created(self, subfolders: tuple[str, ...] = ()) -> None:
+        """After a failed command: remove the empty workspace folders it created (a failed ingest into a
+        new workspace leaves nothing behind; folders holding files are kept)."""
+        self._remove_empty([self.root / s for s in subfolders] + list(self.created))
 
     # --- fixed layout -------------------------------------------------------------------------
     @property

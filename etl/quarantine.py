@@ -17,6 +17,7 @@ REASONS = {
     "bad_app_number": "application number not in a CNIPA format (CN + 12 or 8 digits + check digit)",
     "app_number_check_digit": "application number check digit does not match its digits",
     "missing_date": "no application date",
+    "missing_transfer_date": "no effective date of the transfer (生效日)",
     "bad_date": "date cannot be parsed",
     "impossible_date": "date before 1985 or in the future",
     "impossible_grant_date": "grant date before the application date or in the future",

@@ -64,7 +64,7 @@ def process_transfer_records(records: pd.DataFrame, quarantine: Quarantine, toda
     reject(to_first.isna(), "no_assignee", "assignee")
     raw_date = records["date"].fillna("")
     date = parse_dates(raw_date)
-    reject(is_blank(raw_date), "missing_date", "date")
+    reject(is_blank(raw_date), "missing_transfer_date", "date")
     reject(date.isna(), "bad_date", "date", raw_date)
     reject((date < EARLIEST) | (date > today_ts), "impossible_date", "date", raw_date)
 

@@ -17,6 +17,8 @@ Examples:
   citynet ingest -w ws raw/patents.csv --transfers raw/transfers.csv --covariates raw/covariates.csv
   citynet ingest -w ws export_2019.xlsx export_2020.xlsx
   citynet ingest -w ws            (inputs from citynet.toml [inputs])
+Every ingest REPLACES the canonical tables with the files given (several files are one corpus) and
+says what it replaced; a store loaded earlier keeps its rows until `citynet load --rebuild`.
 Headers are recognised by their CNIPA/incoPat/Patsnap names; map any other layout in citynet.toml [columns].""",
 )
 @workspace_option(create=True)
@@ -44,16 +46,58 @@ def command(ctx, ws, files, transfer_files, covariate_files, encoding):
         covariate_files = covariate_files or tuple(rel(p) for p in _as_list(inputs.get("covariates")))
     if not files:
         raise UserError("no input files", fix="citynet ingest -w WS raw/patents.csv, or list them in citynet.toml [inputs] patents = [...]")
+    missing = [str(f) for f in (*files, *transfer_files, *covariate_files) if not Path(f).is_file()]
+    if missing:
+        ws.discard_created()
+        raise UserError(f"no such input file: {', '.join(missing)}",
+                        fix="check the path (relative paths on the command line are from the current folder, "
+                            "in citynet.toml [inputs] from the workspace)")
     opts = IngestOptions(
         encoding=encoding or inputs.get("encoding", "auto"),
         columns=dict(ws.settings.get("columns", {})),
         transfer_columns=dict(ws.settings.get("transfer_columns", {})),
     )
+    before = previous_corpus(ws)
+    existed = {p for p in (ws.canonical, ws.quarantine, ws.reports) if p.exists()}
     console = Console(stderr=True, quiet=is_quiet(ctx))
-    with console.status("ingesting…") as status:
-        report = ingest(ws, list(files), list(transfer_files), list(covariate_files), opts,
-                        progress=lambda msg: status.update(msg))
+    try:
+        with console.status("ingesting…") as status:
+            report = ingest(ws, list(files), list(transfer_files), list(covariate_files), opts,
+                            progress=lambda msg: status.update(msg))
+    except BaseException:
+        ws._remove_empty([p for p in (ws.canonical, ws.quarantine, ws.reports) if p not in existed])
+        ws.discard_created()
+        raise
     _summary(console, ws, report)
+    if before:
+        console.print(replaced_text(before, report))
+
+
+def previous_corpus(ws) -> dict | None:
+    """What the canonical tables held before this ingest (from reports/ingest.json), or None."""
+    import json
+
+    p = ws.reports / "ingest.json"
+    if not p.exists() or not ws.table("patents").exists():
+        return None
+    try:
+        rep = json.loads(p.read_text(encoding="utf-8"))
+        return {"patents": int(rep["patents"]["count"]), "transfers": int(rep.get("transfers", {}).get("count", 0)),
+                "files": [f["file"] for f in rep.get("files", [])], "years": rep["patents"].get("years")}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def replaced_text(before: dict, report: dict) -> str:
+    """One line saying that ingest replaced the corpus: old counts vs new (ingest never adds to a corpus)."""
+    new_files = [f["file"] for f in report["files"]]
+    same = sorted(before["files"]) == sorted(new_files)
+    files = "the same files" if same else f"{len(before['files'])} file(s): {', '.join(Path(f).name for f in before['files'])}"
+    tr = report.get("transfers", {}).get("count", 0)
+    return (f"[bold]replaced[/] the previous corpus ({files}; {before['patents']:,} patents, "
+            f"{before['transfers']:,} transfers) by this one ({report['patents']['count']:,} patents, {tr:,} transfers). "
+            "ingest always replaces the canonical tables; to add files, list every file of the corpus. "
+            "A store loaded from the old corpus keeps its rows until `citynet load --rebuild`.")
 
 
 def _as_list(value) -> list:

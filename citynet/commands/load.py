@@ -42,12 +42,15 @@ Examples:
   citynet load -w ws --store neo4j --uri bolt://localhost:7687 --password secret
   NEO4J_PASSWORD=secret citynet load -w ws --store neo4j
   citynet load -w ws --rebuild                        (after a schema-version change)
-Loading again adds new rows and changes nothing else; the projections are rebuilt for the
-network filter of citynet.toml [network].""",
+Loading again adds new rows and updates changed ones; it never deletes. After `citynet ingest`
+of another corpus (ingest replaces the canonical tables), the store still holds the old corpus's
+patents: load says how many and that `--rebuild` makes the store hold exactly the canonical tables.
+The projections are rebuilt for the network filter of citynet.toml [network].""",
 )
 @workspace_option()
 @store_options
-@click.option("--rebuild", is_flag=True, help="Empty the store first (a store built by an older schema version).")
+@click.option("--rebuild", is_flag=True, help="Empty the store first, then load: the store holds exactly the canonical "
+                                            "tables (after ingesting another corpus, or a schema-version change).")
 @click.pass_context
 def command(ctx, ws, backend, uri, user, password, rebuild):
     """Load the canonical tables into the graph store and build the yearly city projections."""
@@ -77,6 +80,7 @@ def command(ctx, ws, backend, uri, user, password, rebuild):
             progress(f"projections {flt.key}", 0, 1)
             proj = store.build_projections(flt)
             progress(f"projections {flt.key}", 1, 1)
+        stale = _stale_patents(store, counts)
         t = Table(title=f"{store.backend} store: {store.location}")
         for col in ("table", "canonical rows", "new", "changed"):
             t.add_column(col, justify="left" if col == "table" else "right")
@@ -89,3 +93,17 @@ def command(ctx, ws, backend, uri, user, password, rebuild):
         for net, c in proj.items():
             p.add_row(net, f"{c['edges']:,}", f"{c['weight']:,}")
         console.print(p)
+    if stale:
+        click.secho(f"warning: the store holds {stale:,} patents that the canonical tables no longer have "
+                    "(an earlier corpus: ingest replaces the canonical tables, load only adds to the store); "
+                    "their edges stay in the projections and panels.", fg="yellow", err=True)
+        click.echo(f"  fix: citynet load -w {ws.root} --rebuild   (the store then holds exactly this corpus)", err=True)
+
+
+def _stale_patents(store, counts: dict) -> int:
+    """Patents in the store beyond those of the canonical tables just loaded (0 when unknown)."""
+    try:
+        held = int(store.counts().get("Patent", 0))
+    except Exception:  # noqa: BLE001 - a count is a courtesy check, never a failure of the load
+        return 0
+    return max(held - int(counts.get("Patent", {}).get("rows", held)), 0)
