@@ -24,6 +24,7 @@ COMMANDS = {
     "query": "Run a Cypher query against the store (read-only unless --write).",
     "fit": "Fit a model from a formula, or a table of models from a SPEC.toml.",
     "report": "Write results/report.html: data quality, networks, panels, tables and figures.",
+    "run": "Run every stage whose inputs changed since its last run (ingest → load → metrics → fit → report).",
     "demo": "Run the whole pipeline on synthetic data: synth, ingest, load, metrics, fit, report.",
     "neo4j": "Start, stop or inspect the project's local Neo4j 5.26 server (no Docker needed).",
 }
@@ -120,6 +121,11 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
+    except OSError as err:  # a file or folder the commands did not check first: still one message, exit 2
+        where = f" {err.filename}" if getattr(err, "filename", None) else ""
+        click.secho(f"error: cannot access{where}: {err.strerror or err}", fg="red", err=True)
+        click.echo("  fix: check the path and its permissions (outputs need an existing, writable folder)", err=True)
+        sys.exit(2)
     # with standalone_mode=False click returns ctx.exit(n)'s code instead of exiting
     if isinstance(rc, int) and rc != 0:
         sys.exit(rc)

@@ -18,7 +18,7 @@ from citynet.graph.readonly import write_clauses
 from citynet.graph.store import BaseStore, plain
 from citynet.graph.tables import ENTITY
 
-from citynet.errors import QueryError, StoreError
+from citynet.errors import EXIT_USAGE, QueryError, StoreError
 
 DB_FILE = "graph.lbdb"
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -65,7 +65,8 @@ class EmbeddedStore(BaseStore):
         self.location = str(self.path)
         self.read_only = read_only
         if read_only and not self.path.exists():
-            raise StoreError(f"there is no embedded store at {self.path}", fix="load it first: citynet load -w WS")
+            raise StoreError(f"there is no embedded store at {self.path} (the store is empty)",
+                             fix="load it first: citynet load -w WS", exit_code=EXIT_USAGE)
         if not read_only:
             self.store_dir.mkdir(parents=True, exist_ok=True)
         try:

@@ -130,7 +130,7 @@ class BaseStore:
         if self.read_only:
             if version is None:
                 raise StoreError(f"the {self.backend} store {self.location} is empty",
-                                 fix="load it first: citynet load -w WS")
+                                 fix="load it first: citynet load -w WS", exit_code=2)
             return
         self._create_schema()
         if version is None:

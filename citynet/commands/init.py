@@ -31,7 +31,9 @@ encoding = "auto"          # auto | utf-8 | gb18030
 # assignee = "New owner"
 
 [network]
-# The filter that selects the patents of the yearly city networks (DESIGN §5).
+# The workspace's default filter: the patents of the yearly city networks. Its panels are
+# metrics/*.parquet (and metrics/<key>/); other filters' panels are in metrics/<key>/ only.
+# Its key reads KIND.GREEN.all|granted[.grantyear], e.g. invention.wipo.all.
 green = "wipo"             # wipo (IPC Green Inventory) | y02 (CPC Y02/Y04S) | all
 kind = "invention"         # invention | utility | design | all
 granted_only = false
@@ -47,6 +49,14 @@ uri = "bolt://localhost:7687"
 user = "neo4j"
 password_env = "NEO4J_PASSWORD"   # the password is read from this environment variable
 database = "neo4j"
+
+[run]
+# `citynet run -w WS` runs, make-style, every stage whose inputs changed since its last run:
+# ingest of [inputs] → load → metrics of [network] and of the filters below → fit of the specs
+# below → report. Hashes of what each stage read are kept in .citynet-run.json.
+# networks = ["invention.y02.granted"]   # more filters (keys: KIND.GREEN.all|granted[.grantyear])
+# specs = ["specs/table3.toml", { file = "specs/table3.toml", network = "invention.y02.granted" }]
+# report = true                           # write results/report.html at the end
 
 [analysis]
 low_carbon_coding = "announce"     # announce (2010/2012/2017) | source (2011/2012/2017) | effective (+1 year) | paper004 (2011/2013/2017)
