@@ -3,7 +3,7 @@
 Stages, in order: ``ingest`` (the files of ``[inputs]``) → ``load`` → ``metrics`` of every filter (the
 workspace's ``[network]`` and ``[run] networks``) → ``fit`` of every spec of ``[run] specs`` →
 ``report``. A stage runs when the SHA-256 of its inputs differs from the one recorded at its last
-successful run in ``WS/.citynet-run.json`` (or when its output is missing); its inputs are the
+successful run in ``WS/.citynet-run.json`` (``stages``; ``last_run`` holds the last summary) (or when its output is missing); its inputs are the
 content of the files it reads (raw exports, canonical tables, panels, spec files, results) and the
 settings it uses, so a stage whose upstream re-ran but produced identical files is skipped too.
 Content hashes, not modification times: ``touch`` alone re-runs nothing.
@@ -205,7 +205,7 @@ def command(ctx, ws, dry_run, force):
     summary: list[tuple[str, str, str]] = []
     for stage in plan(ws, ctx):
         key = stage.key() if callable(stage.key) else stage.key
-        last = (state.get(stage.name) or {}).get("key")
+        last = (state.get("stages", {}).get(stage.name) or {}).get("key")
         if force:
             why = "--force"
         elif last is None:
@@ -223,11 +223,14 @@ def command(ctx, ws, dry_run, force):
         console.rule(f"[bold]{stage.name}[/] ({why})")
         t0 = time.perf_counter()
         stage.action()
-        state[stage.name] = {"key": key, "at": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        state.setdefault("stages", {})[stage.name] = {"key": key, "at": time.strftime("%Y-%m-%dT%H:%M:%S")}
         tmp = state_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(state, indent=2, sort_keys=True), encoding="utf-8")
         tmp.replace(state_path)
         summary.append((stage.name, "ran", f"{why}, {time.perf_counter() - t0:.1f} s"))
+    if not dry_run:
+        state["last_run"] = [{"stage": n, "result": r, "why": w} for n, r, w in summary]
+        state_path.write_text(json.dumps(state, indent=2, sort_keys=True), encoding="utf-8")
     t = Table(title=f"citynet run {ws.root}")
     for col in ("stage", "", "why"):
         t.add_column(col)

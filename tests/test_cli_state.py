@@ -1,0 +1,287 @@
+"""The command line as a user meets it: the network filter as workspace state, corpus semantics, one
+message and the README's exit code for every mistake, and ``citynet run``.
+
+Every test drives ``citynet.cli.main`` (the entry point of the ``citynet`` script, with its error
+handling) on a workspace built by the real pipeline from a small synthetic export.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from citynet.cli import main
+
+SPEC = """
+[spec]
+vcov = "cluster:city_code"
+[[tables]]
+name = "t1"
+  [[tables.models]]
+  name = "(1)"
+  formula = "ln_green_patents ~ l1_collab_degree | city_code + year"
+"""
+Y02 = "invention.y02.granted"
+
+
+def run(capsys, *args) -> tuple[int, str, str]:
+    try:
+        main([str(a) for a in args])
+        code = 0
+    except SystemExit as exc:
+        code = exc.code or 0
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return code, out, err
+
+
+def call(*args) -> tuple[int, str, str]:
+    """``main`` outside a test's capsys (module fixtures)."""
+    import contextlib
+    import io
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            main([str(a) for a in args])
+            code = 0
+        except SystemExit as exc:
+            code = exc.code or 0
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def raw(tmp_path_factory) -> Path:
+    """Two synthetic corpora: A (2010-2013, 1,000 patents) and B (2015-2016, another seed)."""
+    root = tmp_path_factory.mktemp("raw")
+    assert call("-q", "synth", root / "A", "--patents", 1000, "--years", "2010-2013", "--seed", 3)[0] == 0
+    assert call("-q", "synth", root / "B", "--patents", 1000, "--years", "2015-2016", "--seed", 4)[0] == 0
+    return root
+
+
+@pytest.fixture(scope="module")
+def ws(raw, tmp_path_factory) -> Path:
+    """A workspace through ingest, load and the default filter's metrics."""
+    w = tmp_path_factory.mktemp("ws")
+    a = raw / "A" / "raw"
+    for args in (("ingest", "-w", w, a / "patents.csv", "--transfers", a / "transfers.csv", "--covariates",
+                  a / "covariates.csv"), ("load", "-w", w), ("metrics", "-w", w)):
+        code, out, err = call("-q", *args)
+        assert code == 0, err
+    return w
+
+
+# --- Deliver 2: the network filter as state ------------------------------------------------------
+def test_filters_live_side_by_side(ws, capsys, tmp_path):
+    from citynet.metrics.pipeline import panel_meta
+
+    default = "invention.wipo.all"
+    top = pd.read_parquet(ws / "metrics" / "city_year.parquet")
+    code, out, err = run(capsys, "metrics", "-w", ws, "--green", "y02", "--granted-only")
+    assert code == 0, err
+    assert "--network invention.y02.granted" in err
+    # the default filter's panels are untouched; the new filter's are in their own folder
+    assert panel_meta(ws / "metrics" / "city_year.parquet")["network"] == default
+    pd.testing.assert_frame_equal(pd.read_parquet(ws / "metrics" / "city_year.parquet"), top)
+    assert panel_meta(ws / "metrics" / default / "city_year.parquet")["network"] == default
+    for p in ("city_year", "dyad_year", "network_year"):
+        assert panel_meta(ws / "metrics" / Y02 / f"{p}.parquet")["network"] == Y02
+    y02 = pd.read_parquet(ws / "metrics" / Y02 / "city_year.parquet")
+    assert y02["green_patents"].sum() != top["green_patents"].sum()
+
+    # export: --network picks the panel, the default stays the default
+    code, out, err = run(capsys, "export", "-w", ws, "--panel", "city-year", "--network", Y02,
+                         "--out", tmp_path / "y02.parquet", "--no-covariates")
+    assert code == 0, err
+    assert panel_meta(tmp_path / "y02.parquet")["network"] == Y02
+    code, out, err = run(capsys, "export", "-w", ws, "--panel", "city-year", "--out", tmp_path / "d.parquet",
+                         "--no-covariates")
+    assert code == 0 and panel_meta(tmp_path / "d.parquet")["network"] == default
+
+    # a filter never computed: one message listing the computed ones and the command
+    code, out, err = run(capsys, "export", "-w", ws, "--panel", "city-year", "--network", "utility.all.all",
+                         "--out", tmp_path / "u.csv")
+    assert code == 2
+    assert default in err and Y02 in err and "citynet metrics" in err and "--kind utility" in err
+    assert run(capsys, "fit", "-w", ws, "--network", "not-a-key", "--formula", "y ~ x")[0] == 2
+
+    # fit records the filter and the panel's years
+    f = "ln_green_patents ~ l1_collab_degree | city_code + year"
+    code, out, err = run(capsys, "fit", "-w", ws, "--network", Y02, "--formula", f, "--json")
+    assert code == 0, err
+    res = json.loads(out)
+    assert res["network"] == Y02 and res["panel_years"] == [int(y02["year"].min()), int(y02["year"].max())]
+    spec = tmp_path / "spec.toml"
+    spec.write_text(SPEC, encoding="utf-8")
+    assert run(capsys, "-q", "fit", "-w", ws, spec)[0] == 0
+    assert run(capsys, "-q", "fit", "-w", ws, spec, "--network", Y02)[0] == 0
+    assert json.loads((ws / "results" / "t1.json").read_text())[0]["network"] == default
+    assert json.loads((ws / "results" / Y02 / "t1.json").read_text())[0]["network"] == Y02
+
+    # the report groups the tables by filter and says which filter each used
+    code, out, err = run(capsys, "report", "-w", ws, "--permutations", 0, "--out", tmp_path / "r.html")
+    assert code == 0, err
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert f"fitted on network filter <code>{default}</code>" in html
+    assert f"fitted on network filter <code>{Y02}</code>" in html
+    assert "<strong>not</strong> the filter of the panels" in html
+
+    # named queries take the filter: --network sets the $network parameter
+    code, out, err = run(capsys, "query", "-w", ws, "--format", "json",
+                         "MATCH (c:City)-[r:COLLABORATED]-(:City) RETURN DISTINCT r.network AS n ORDER BY n")
+    assert code == 0 and {r["n"] for r in json.loads(out)} >= {default, Y02}
+    city = str(top.sort_values("collab_degree").iloc[-1]["city_code"])
+    year = int(top.sort_values("collab_degree").iloc[-1]["year"])
+    outs = {}
+    for key in (default, Y02):
+        code, out, err = run(capsys, "query", "-w", ws, "--named", "top_partners", "--param", f"city={city}",
+                             "--param", f"year={year}", "--network", key, "--format", "json")
+        assert code == 0, err
+        code2, out2, _ = run(capsys, "query", "-w", ws, "--named", "top_partners", "--param", f"city={city}",
+                             "--param", f"year={year}", "--param", f"network={key}", "--format", "json")
+        assert out == out2
+        outs[key] = out
+    code, out, err = run(capsys, "query", "-w", ws, "--named", "top_partners", "--param", f"city={city}",
+                         "--param", f"year={year}", "--format", "json")
+    assert out == outs[default]
+
+
+# --- Deliver 3: corpus semantics -----------------------------------------------------------------
+def test_ingest_replaces_and_load_says_so(raw, tmp_path, capsys):
+    a, b = raw / "A" / "raw" / "patents.csv", raw / "B" / "raw" / "patents.csv"
+    assert run(capsys, "-q", "ingest", "-w", tmp_path, a)[0] == 0
+    assert run(capsys, "-q", "load", "-w", tmp_path)[0] == 0
+    code, out, err = run(capsys, "ingest", "-w", tmp_path, b)
+    assert code == 0 and "replaced" in err and "1,000 patents" in err
+    code, out, err = run(capsys, "load", "-w", tmp_path)
+    assert code == 0
+    assert "warning: the store holds" in err and "no longer have" in err and "--rebuild" in err
+    code, out, err = run(capsys, "load", "-w", tmp_path, "--rebuild")
+    assert code == 0 and "warning" not in err
+
+
+# --- Deliver 4: one message, the README's exit code ---------------------------------------------
+def test_unwritable_outputs(ws, tmp_path, capsys):
+    afile = tmp_path / "a-file"
+    afile.write_text("x")
+    spec = tmp_path / "spec.toml"
+    spec.write_text(SPEC, encoding="utf-8")
+    cases = [
+        ("export", "-w", ws, "--panel", "city-year", "--out", afile / "x.dta"),
+        ("export", "-w", ws, "--panel", "city-year", "--out", tmp_path / "no_dir" / "sub" / "x.dta"),
+        ("report", "-w", ws, "--out", afile / "r.html"),
+        ("fit", "-w", ws, spec, "--out", afile / "res"),
+        ("init", "-w", afile / "ws"),
+        ("ingest", "-w", afile / "ws", raw_patents(ws)),
+    ]
+    for args in cases:
+        code, out, err = run(capsys, *args)
+        assert code == 2, (args, err)
+        assert err.startswith("error: ") and len(err.strip().splitlines()) == 2, err  # message + fix
+    assert not (tmp_path / "no_dir").exists()  # export never creates folders
+    code, out, err = run(capsys, "export", "-w", ws, "--panel", "city-year", "--out", tmp_path)
+    assert code == 2 and "is a directory" in err  # click's usage error
+
+
+def raw_patents(ws: Path) -> Path:
+    return Path(json.loads((ws / "reports" / "ingest.json").read_text())["files"][0]["file"])
+
+
+def test_metrics_before_load(raw, tmp_path, capsys):
+    assert run(capsys, "-q", "ingest", "-w", tmp_path, raw / "A" / "raw" / "patents.csv")[0] == 0
+    code, out, err = run(capsys, "metrics", "-w", tmp_path)
+    assert code == 2 and "the store is empty" in err and "citynet load" in err and "Binder" not in err
+
+
+def test_failed_ingest_leaves_no_folders(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\n1,2\n", encoding="utf-8")
+    code, out, err = run(capsys, "ingest", "-w", tmp_path / "new" / "ws", bad)
+    assert code == 3 and "header" in err
+    assert not (tmp_path / "new").exists()
+    code, out, err = run(capsys, "ingest", "-w", tmp_path / "new2", tmp_path / "missing.csv")
+    assert code == 2 and "no such input file" in err
+    assert not (tmp_path / "new2").exists()
+
+
+def test_global_options_after_subcommand(ws, capsys):
+    code, out, err = run(capsys, "metrics", "-w", ws, "-q")
+    assert code == 0 and err == ""
+    code, out, err = run(capsys, "export", "-w", ws, "--panel", "city-year", "--out",
+                         ws / "q.csv", "--quiet")
+    assert code == 0 and err == ""
+    assert run(capsys, "query", "-w", ws, "RETURN 1 AS x", "-v")[0] == 0
+
+
+def test_transfer_without_effective_date(raw, tmp_path, capsys):
+    src = raw / "A" / "raw"
+    tr = pd.read_csv(src / "transfers.csv", dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    tr.loc[0, "生效日"] = ""
+    tr.to_csv(tmp_path / "t.csv", index=False, encoding="utf-8-sig")
+    code, out, err = run(capsys, "-q", "ingest", "-w", tmp_path / "w", src / "patents.csv", "--transfers",
+                         tmp_path / "t.csv")
+    assert code == 0, err
+    q = pd.concat([pd.read_csv(p, dtype=str) for p in (tmp_path / "w" / "quarantine").glob("*transfers*")])
+    row = q.loc[q["reason_code"] == "missing_transfer_date"]
+    assert len(row) == 1 and "生效日" in row.iloc[0]["reason"] and "application" not in row.iloc[0]["reason"]
+
+
+def test_neo4j_address_checked_first(ws, capsys, monkeypatch):
+    monkeypatch.delenv("NEO4J_PASSWORD", raising=False)
+    code, out, err = run(capsys, "query", "-w", ws, "--store", "neo4j", "--uri", "http://localhost:7474", "RETURN 1")
+    assert code == 2 and "not a Bolt address" in err
+    # nothing listens there and no password is given: unreachable (4), not "no password"
+    code, out, err = run(capsys, "query", "-w", ws, "--store", "neo4j", "--uri", "bolt://127.0.0.1:1", "RETURN 1")
+    assert code == 4 and "cannot reach Neo4j" in err and "password" not in err.splitlines()[0]
+
+
+# --- Deliver 9: citynet run ----------------------------------------------------------------------
+def test_run_is_make_style(raw, tmp_path, capsys):
+    w = tmp_path / "study"
+    assert run(capsys, "-q", "init", "-w", w)[0] == 0
+    shutil.copytree(raw / "A" / "raw", w / "raw")
+    (w / "spec.toml").write_text(SPEC, encoding="utf-8")
+    cfg = (w / "citynet.toml").read_text(encoding="utf-8")
+    cfg = cfg.replace('# networks = ["invention.y02.granted"]', f'networks = ["{Y02}"]')
+    cfg = cfg.replace("# specs = [", 'specs = ["spec.toml"]\n# specs = [')
+    (w / "citynet.toml").write_text(cfg, encoding="utf-8")
+    stages = ["ingest", "load", "metrics invention.wipo.all", f"metrics {Y02}", "fit spec.toml", "report"]
+
+    def summary(err: str) -> dict[str, str]:
+        last = json.loads((w / ".citynet-run.json").read_text(encoding="utf-8"))["last_run"]
+        assert [r["stage"] for r in last] == stages
+        return {r["stage"]: r["result"] for r in last}
+
+    code, out, err = run(capsys, "run", "-w", w)
+    assert code == 0, err
+    assert summary(err) == dict.fromkeys(stages, "ran")
+    assert (w / "metrics" / Y02 / "city_year.parquet").exists() and (w / "results" / "report.html").exists()
+    code, out, err = run(capsys, "run", "-w", w)
+    assert code == 0 and summary(err) == dict.fromkeys(stages, "skipped")
+    # the spec changes: fit and what reads its results run again, nothing upstream
+    (w / "spec.toml").write_text(SPEC.replace("cluster:city_code", "hc1"), encoding="utf-8")
+    code, out, err = run(capsys, "run", "-w", w)
+    assert code == 0, err
+    s = summary(err)
+    assert s["fit spec.toml"] == "ran" and s["report"] == "ran", s
+    assert all(s[k] == "skipped" for k in stages[:4])
+    # an input changes (the last two years dropped): everything from ingest on runs again
+    p = pd.read_csv(w / "raw" / "patents.csv", dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    p.iloc[: len(p) // 2].to_csv(w / "raw" / "patents.csv", index=False, encoding="utf-8-sig")
+    s = summary(run(capsys, "run", "-w", w)[2])
+    assert all(s[k] == "ran" for k in stages[:4]), s
+    assert run(capsys, "run", "-w", w, "--dry-run")[0] == 0
+
+
+# --- Targets: lazy imports -----------------------------------------------------------------------
+def test_query_path_does_not_import_the_neo4j_driver():
+    code = ("import sys; from citynet.cli import cli; import citynet.commands.query, citynet.graph.embedded, "
+            "citynet.graph.store; assert 'neo4j' not in sys.modules, 'neo4j imported'; print('ok')")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
