@@ -1,24 +1,38 @@
 # The two commands of the README:
-#   make demo   install citynet and run the whole pipeline on synthetic data (embedded store)
+#   make demo   install citynet into .venv and run the whole pipeline on synthetic data (embedded store)
 #   make test   install the test dependencies (Chromium, the Neo4j 5.26 server) and run every test
-PY ?= python3
+# Both create the virtual environment .venv with `python3 -m venv` first, so they work where the system
+# Python refuses `pip install` (PEP 668 "externally-managed-environment", e.g. Debian 12).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
 DEMO_DIR ?= citynet-demo
 
-.PHONY: install demo test-deps test lint bench
+.PHONY: venv install demo test-deps test lint bench
 
-install:
+venv: $(PY)
+
+$(PY):
+	@$(PYTHON) -m venv $(VENV) || { echo "error: '$(PYTHON) -m venv $(VENV)' failed"; \
+	  echo "  fix: on Debian/Ubuntu install the venv module: sudo apt-get install python3-venv"; exit 2; }
+	$(PY) -m pip install --quiet --upgrade pip
+
+install: $(PY)
 	$(PY) -m pip install --quiet -e .
 
 demo: install
 	$(PY) -m citynet demo $(DEMO_DIR)
 
-test-deps:
+test-deps: $(PY)
 	$(PY) -m pip install --quiet -e ".[test]"
-	bash scripts/install-test-deps.sh
+	PY=$(PY) bash scripts/install-test-deps.sh
 
 test: test-deps
 	$(PY) -m ruff check .
 	$(PY) -m pytest
+
+lint: $(PY)
+	$(PY) -m ruff check .
 
 bench: install
 	$(PY) -m bench.etl

@@ -13,5 +13,8 @@ if [ ${#need[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
-# Neo4j 5.26 Community, built with Maven from Maven Central artifacts into ~/.cache/citynet (idempotent)
-python3 -m citynet neo4j install
+# Neo4j 5.26 Community, built with Maven from Maven Central artifacts into ~/.cache/citynet (idempotent),
+# by the Python of the project's venv (make passes PY=.venv/bin/python; the system Python may lack citynet)
+PY="${PY:-.venv/bin/python}"
+[ -x "$PY" ] || { echo "error: $PY not found; run \`make test-deps\` (it creates .venv)" >&2; exit 2; }
+"$PY" -m citynet neo4j install

@@ -3,7 +3,8 @@
 The workspace is built through the command line (synth → ingest → load → metrics → fit of a small DID spec
 → report). The report is then loaded in Debian's ``chromium`` driven over the Chrome DevTools Protocol (the
 ``websockets`` package): no console error or uncaught exception, every ``<img>`` decoded, the expected
-sections and figures present; a full-page screenshot is kept in ``test-artifacts/report.png``.
+sections and figures present; a full-page screenshot is kept in ``$CITYNET_TEST_ARTIFACTS/report.png`` (default: the system temporary folder's
+``citynet-test-artifacts/``, outside the source tree).
 Chromium comes from ``scripts/install-test-deps.sh``; without it the browser test fails (never skips).
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -26,7 +28,8 @@ from click.testing import CliRunner
 from citynet.cli import cli
 
 ROOT = Path(__file__).resolve().parents[1]
-ARTIFACTS = ROOT / "test-artifacts"
+# the screenshot is kept outside the tree: $CITYNET_TEST_ARTIFACTS, else <tmp>/citynet-test-artifacts
+ARTIFACTS = Path(os.environ.get("CITYNET_TEST_ARTIFACTS") or Path(tempfile.gettempdir()) / "citynet-test-artifacts")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
                   "--hide-scrollbars", "--mute-audio"]
@@ -300,7 +303,7 @@ def test_report_in_headless_chromium(report):
     from websockets.sync.client import connect
 
     exe = chromium_path()
-    ARTIFACTS.mkdir(exist_ok=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     profile = tempfile.mkdtemp(prefix="citynet-chromium-")
     proc, ws_url = _start_chromium(exe, profile)
     try:
