@@ -37,6 +37,7 @@ from citynet.analysis.formula import prepare
 from citynet.analysis.results import FitResult
 
 from citynet.errors import AnalysisError
+from citynet.progress import report
 
 
 def _rhs(terms: Sequence[str]) -> str:
@@ -164,6 +165,7 @@ def placebo(panel: pd.DataFrame, y: str, treat: str = "low_carbon", cohort: str 
         if Xc.shape[1]:
             Dt = Dt - Xc @ (proj @ Dt)
         draws[s:s + m] = (Dt * yt[:, None]).sum(0) / (Dt * Dt).sum(0)
+        report("placebo draws", s + m, n)
     return Placebo(estimate=float(real.params[treat]), draws=draws, real=real, term=treat)
 
 
@@ -325,7 +327,8 @@ def callaway_santanna(panel: pd.DataFrame, y: str, treat: str | None = "low_carb
     rng = np.random.default_rng(seed)
     nu = len(Y)
     bs_simple, bs_cells, bs_dyn = [], [], []
-    for _ in range(n_boot):
+    for b in range(n_boot):
+        report("Callaway-Sant'Anna bootstrap", b, n_boot)
         idx = rng.integers(0, nu, nu)
         c = _cs_core(Y[idx], G[idx], years, control, base)
         if not c:
@@ -382,7 +385,8 @@ def gardner_did(panel: pd.DataFrame, y: str, treat: str = "low_carbon", controls
     units = df[unit].unique()
     groups = {u: g for u, g in df.groupby(unit)}
     bs = []
-    for _ in range(n_boot):
+    for b in range(n_boot):
+        report("two-stage DID bootstrap", b, n_boot)
         pick = rng.choice(units, size=len(units), replace=True)
         parts = []
         for k, u in enumerate(pick):

@@ -88,7 +88,12 @@ class LazyGroup(click.Group):
 @click.group(
     cls=LazyGroup,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
-    epilog="Example: citynet demo ./demo-ws   (then open ./demo-ws/results/report.html)",
+    epilog="""\b
+Example: citynet demo ./demo-ws   (then open ./demo-ws/results/report.html)
+Global options (-q, -v) also work after the sub-command.
+Exit codes: 0 success, 1 a check said no (neo4j status), 2 usage or configuration (bad option,
+missing or unwritable file, a step before the one it needs, a Cypher query the store refuses),
+3 bad input data, 4 store unreachable or incompatible, 5 analysis error, 130 interrupted.""",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors (also accepted after the sub-command).")
 @click.option("-v", "--verbose", is_flag=True, help="Print debugging detail (also accepted after the sub-command).")

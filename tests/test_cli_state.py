@@ -280,8 +280,21 @@ def test_run_is_make_style(raw, tmp_path, capsys):
 
 
 # --- Targets: lazy imports -----------------------------------------------------------------------
-def test_query_path_does_not_import_the_neo4j_driver():
-    code = ("import sys; from citynet.cli import cli; import citynet.commands.query, citynet.graph.embedded, "
-            "citynet.graph.store; assert 'neo4j' not in sys.modules, 'neo4j imported'; print('ok')")
+def test_query_path_does_not_import_the_neo4j_driver(ws):
+    """``citynet query`` on the embedded store, run for real in a fresh interpreter, never imports the
+    Neo4j driver (nor igraph, pyfixest, matplotlib); ``citynet --help`` imports no layer at all."""
+    code = (
+        "import sys\n"
+        "from citynet.cli import main\n"
+        f"try:\n    main(['query', '-w', {str(ws)!r}, 'MATCH (c:City) RETURN count(*) AS n', '--format', 'json'])\n"
+        "except SystemExit as e:\n    assert not e.code, e.code\n"
+        "heavy = [m for m in ('neo4j', 'igraph', 'pyfixest', 'matplotlib') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+        "print('ok')\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
-    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
+    assert r.returncode == 0 and r.stdout.strip().endswith("ok"), r.stderr
+    code = ("import sys\nfrom citynet.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "loaded = [m for m in ('pandas', 'numpy', 'rich', 'neo4j', 'citynet.graph') if m in sys.modules]\n"
+            "assert not loaded, loaded\nprint('ok')\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert r.returncode == 0 and r.stdout.strip().endswith("ok"), r.stderr

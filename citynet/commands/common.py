@@ -84,3 +84,33 @@ def ensure_folder(path, what: str = "folder"):
     if not os.access(probe, os.W_OK):
         raise UserError(f"cannot write {what} {path}: permission denied on {probe}", fix="choose a writable folder")
     return path
+
+
+def progress_bars(ctx: click.Context):
+    """A context manager showing a bar with counts (done/total, elapsed) for every long loop that calls
+    ``citynet.progress.report`` inside it (placebo draws, bootstraps, …); silent with ``-q``."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def bars():
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        from citynet.progress import reporting
+
+        console = Console(stderr=True, quiet=is_quiet(ctx))
+        with Progress(TextColumn("{task.description:<32}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=console, transient=False, disable=is_quiet(ctx)) as bar:
+            tasks: dict[str, int] = {}
+
+            def cb(stage: str, done: int, total: int) -> None:
+                if stage not in tasks:
+                    tasks[stage] = bar.add_task(stage, total=max(total, 1))
+                bar.update(tasks[stage], completed=done, total=max(total, 1))
+
+            with reporting(cb):
+                yield
+            for t in bar.tasks:  # loops that report before each unit end one short of their total
+                bar.update(t.id, completed=t.total)
+
+    return bars()

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from citynet.commands.common import ensure_folder, is_quiet, network_option, workspace_option
+from citynet.commands.common import ensure_folder, is_quiet, network_option, progress_bars, workspace_option
 from citynet.errors import UserError
 
 
@@ -57,7 +57,8 @@ def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, as
 
         spec_dict = load_spec(spec)
         out_dir = Path(out) if out else (ws.results if ws.network is None else ws.results / key)
-        res = run_spec(spec_dict, ws, out_dir)
+        with progress_bars(ctx):
+            res = run_spec(spec_dict, ws, out_dir)
         if as_json:
             click.echo(json.dumps({k: [r.to_json() | {"name": r.name} for r in v] for k, v in res.results.items()},
                                   indent=2, default=float))

@@ -61,9 +61,22 @@ def command(ctx, ws, files, transfer_files, covariate_files, encoding):
     existed = {p for p in (ws.canonical, ws.quarantine, ws.reports) if p.exists()}
     console = Console(stderr=True, quiet=is_quiet(ctx))
     try:
-        with console.status("ingesting…") as status:
-            report = ingest(ws, list(files), list(transfer_files), list(covariate_files), opts,
-                            progress=lambda msg: status.update(msg))
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        # the stages of etl.pipeline.ingest: read each patent file, validate, read each transfer file,
+        # locate applicants, write the tables, read each covariate file
+        total = len(files) + 1 + len(transfer_files) + 2 + len(covariate_files)
+        with Progress(TextColumn("ingest [{task.completed}/{task.total}] {task.description}"), BarColumn(),
+                      TimeElapsedColumn(), console=console, transient=False, disable=is_quiet(ctx)) as bar:
+            task = bar.add_task("", total=total)
+            done = [0]
+
+            def step(msg: str) -> None:
+                bar.update(task, description=msg, completed=min(done[0], total))
+                done[0] += 1
+
+            report = ingest(ws, list(files), list(transfer_files), list(covariate_files), opts, progress=step)
+            bar.update(task, description="done", completed=total)
     except BaseException:
         ws._remove_empty([p for p in (ws.canonical, ws.quarantine, ws.reports) if p not in existed])
         ws.discard_created()
