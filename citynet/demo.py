@@ -101,7 +101,7 @@ def run_demo(root: str | Path, patents: int = DEMO_PATENTS, seed: int = 42, step
         timed("metrics")
         mrun = run_metrics(ws, flt, store=store)
         done("metrics")
-    run.written["metrics"] = list(mrun.paths.values())
+    run.written["metrics"] = list((mrun.mirror or mrun.paths).values())
     run.facts["metrics"] = (f"network {mrun.network}, {mrun.panel_years[0]}–{mrun.panel_years[-1]}, "
                             f"{len(mrun.panels.city_year):,} city-years")
 

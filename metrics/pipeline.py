@@ -33,7 +33,7 @@ from citynet.etl.cities import city_set
 from citynet.graph.network_filter import NetworkFilter
 from citynet.metrics.panels import CHURN_COLUMNS, COUNT_COLUMNS, Panels, compute_panels
 
-from citynet.errors import UserError
+from citynet.errors import EXIT_USAGE, StoreError, UserError
 
 PANELS = ("city_year", "dyad_year", "network_year")
 META_KEY = b"citynet"
@@ -195,12 +195,16 @@ def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str 
         empty = UserError("the store is empty — run `citynet load` first",
                           fix=f"citynet load -w {ws.root}   (then citynet metrics again)")
         if (backend or ws.settings.get("store", {}).get("backend") or "embedded") == "embedded":
-            from citynet.graph.embedded import DB_FILE
-
-            if not (ws.store / DB_FILE).exists():
-                raise empty
+            # look read-only first: opening for writing would create an empty store
+            try:
+                probe = open_store(ws, backend=backend, uri=uri, read_only=True)
+            except StoreError as exc:
+                if exc.exit_code == EXIT_USAGE:  # there is no store
+                    raise empty from exc
+                raise
+            probe.close()
         store = open_store(ws, backend=backend, uri=uri)
-        if store._schema_version() is None:
+        if getattr(store, "_schema_version", lambda: 0)() is None:
             store.close()
             raise empty
     try:
@@ -211,6 +215,14 @@ def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str 
             raise UserError(
                 f"the panels in {ws.metrics} are incomplete or carry no citynet metadata; a refresh cannot extend them",
                 fix="run `citynet metrics` without --years once to recompute every year",
+            )
+        if refresh and not any(paths[p].exists() for p in PANELS) and ws.computed_networks():
+            from citynet.workspace import network_flags
+
+            raise UserError(
+                f"no panels of network filter {flt.key!r} to refresh in {ws.metrics} "
+                f"(computed: {', '.join(ws.computed_networks())})",
+                fix=f"run `citynet metrics -w {ws.root} {network_flags(flt.key)}` without --years once",
             )
         if existing is not None and existing.get("n_cities") != n:
             raise UserError(

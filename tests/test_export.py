@@ -29,6 +29,7 @@ def ws(tmp_path_factory):
     )
     c = pd.DataFrame({"city_code": [BJ, SH, NJ], "year": [2011, 2011, 2010], "green_patents": [7, 3, 1]})
     run_metrics(w, NetworkFilter(green="y02"), store=TableStore(e, c))
+    w.select_network("invention.y02.all")  # not the default filter: its panels are in metrics/<key>/
     w.canonical.mkdir(parents=True, exist_ok=True)
     pd.DataFrame({"city_code": [BJ, SH], "year": np.array([2011, 2010], dtype="int16"),
                   "gdp": [3.5, 2.5], "low_carbon": [1, 0],
@@ -111,12 +112,14 @@ def test_to_stata_frame_converts_nullable_and_bool():
 
 def test_cli_export_csv_and_parquet(ws, tmp_path):
     runner = CliRunner()
+    net = ["--network", "invention.y02.all"]  # the panels are not the workspace's default filter's
     res = runner.invoke(cli, ["export", "-w", str(ws.root), "--panel", "network-year", "--format", "csv",
-                              "--out", str(tmp_path / "ny.csv")])
+                              "--out", str(tmp_path / "ny.csv"), *net])
     assert res.exit_code == 0, res.output
     ny = pd.read_csv(tmp_path / "ny.csv")
     assert list(ny.columns) == list(NETWORK_YEAR_COLUMNS) and len(ny) == 6
-    res = runner.invoke(cli, ["export", "-w", str(ws.root), "--panel", "city-year", "--out", str(tmp_path / "cy.parquet")])
+    res = runner.invoke(cli, ["export", "-w", str(ws.root), "--panel", "city-year", "--out", str(tmp_path / "cy.parquet"),
+                              *net])
     assert res.exit_code == 0, res.output
     cy = read_panel(tmp_path / "cy.parquet")
     assert "gdp" in cy.columns and cy.attrs["citynet"]["network"] == "invention.y02.all"

@@ -46,6 +46,8 @@ def test_full_run_writes_three_panels_with_metadata(tmp_path):
     store = TableStore(e, c)
     run = run_metrics(ws, NetworkFilter(green="y02"), store=store)
     assert run.panel_years == [2010, 2011, 2012]
+    assert not ws.panel("city-year").exists()  # not the default filter: metrics/<key>/ only
+    ws.select_network("invention.y02.all")
     cy = read_panel(ws.panel("city-year"))
     assert len(cy) == 3 * len(CODES)
     assert cy.attrs["citynet"]["network"] == "invention.y02.all"
@@ -120,7 +122,8 @@ def test_refresh_refuses_panels_without_metadata(tmp_path):
     e, c = _tables(range(2010, 2012))
     ws = Workspace.open(tmp_path / "ws", create=True)
     run_metrics(ws, NetworkFilter(), store=TableStore(e, c))
-    pd.read_parquet(ws.panel("city-year")).to_parquet(ws.panel("city-year"))  # metadata lost
+    path = ws.filter_panel("city-year", "invention.wipo.all")
+    pd.read_parquet(path).to_parquet(path)  # metadata lost
     with pytest.raises(UserError, match="metadata"):
         run_metrics(ws, NetworkFilter(), years=[2011], store=TableStore(e, c))
 
