@@ -139,7 +139,7 @@ class EmbeddedStore(BaseStore):
         if not write and not self.read_only:
             found = write_clauses(cypher)
             if found:
-                raise StoreError(
+                raise QueryError(
                     f"refused: the query has write clauses ({', '.join(dict.fromkeys(found))}) and runs read-only",
                     fix="pass --write (write=True) to allow writes",
                 )

@@ -139,13 +139,11 @@ def jsonable(v):
             return {k: jsonable(x) for k, x in dict(v).items()}
         if isinstance(v, Path):
             return [jsonable(n) for n in v.nodes]
-    try:
+    if "pandas" in sys.modules:  # pandas' missing values (never imported on the lean embedded path)
         import pandas as pd
 
         if v is pd.NA or v is pd.NaT:
             return None
-    except ImportError:  # pragma: no cover
-        pass
     return v
 
 
@@ -215,6 +213,15 @@ def command(ws, text, params, file, named, list_, fmt, write, network, backend, 
     if missing:
         raise UserError(f"missing parameters: {', '.join(missing)}",
                         fix=" ".join(f"--param {m}=VALUE" for m in missing))
+    if engine == "embedded" and not write and fmt != "csv":
+        lean = embedded_rows(ws, body, values)
+        if lean is not None:
+            columns, rows = lean
+            if fmt == "json":
+                click.echo(json.dumps(_records(columns, rows), ensure_ascii=False, indent=2))
+            else:
+                _print_table(columns, _records(columns, rows))
+            return
     with open_ws_store(ws, backend, uri, user, password, read_only=not write) as store:
         store.ensure_schema()
         df = store.query(body, values, write=write)
@@ -227,15 +234,68 @@ def command(ws, text, params, file, named, list_, fmt, write, network, backend, 
 
 
 def _table(df) -> None:
+    _print_table(list(df.columns), rows_of(df))
+
+
+def _print_table(columns, rows: list[dict]) -> None:
     from rich.console import Console
     from rich.table import Table
 
     t = Table(show_lines=False)
-    for c in df.columns:
+    for c in columns:
         t.add_column(str(c))
-    for row in rows_of(df):
+    for row in rows:
         t.add_row(*("" if v is None else json.dumps(v, ensure_ascii=False) if isinstance(v, list | dict) else str(v)
                     for v in row.values()))
     console = Console()
     console.print(t)
-    console.print(f"{len(df)} row{'s' if len(df) != 1 else ''}", style="dim")
+    console.print(f"{len(rows)} row{'s' if len(rows) != 1 else ''}", style="dim")
+
+
+def _records(columns, rows) -> list[dict]:
+    return [{str(k): jsonable(v) for k, v in zip(columns, row, strict=True)} for row in rows]
+
+
+# the embedded store's file and schema version (graph/embedded.py DB_FILE, graph/store.py SCHEMA_VERSION;
+# tests/test_cli_state.py checks they agree). Kept here so that a read-only query imports neither pandas
+# nor the store layer: LadybugDB answers row by row.
+EMBEDDED_DB_FILE = "graph.lbdb"
+EMBEDDED_SCHEMA_VERSION = 1
+
+
+def embedded_rows(ws, body: str, values: dict):
+    """``(columns, rows)`` of a read-only query on the embedded store, without pandas (``citynet query``
+    answers in a fraction of a second); None when anything is unusual (no store, locked, another schema
+    version, an error of the query) — the caller then runs the store layer, which gives the precise message."""
+    from citynet import cypher
+
+    path = ws.store / EMBEDDED_DB_FILE
+    if not path.exists():
+        return None
+    try:
+        import ladybug as lb
+
+        db = lb.Database(str(path), read_only=True)
+    except (ImportError, RuntimeError):
+        return None
+    conn = None
+    try:
+        conn = lb.Connection(db)
+        (stmt,) = cypher.blocks("load", "embedded")["schema_version"]
+        version = conn.execute(stmt)
+        if not version.has_next() or str(version.get_next()[0]) != str(EMBEDDED_SCHEMA_VERSION):
+            return None
+        result = conn.execute(body, values)
+        if isinstance(result, list):
+            result = result[-1]
+        columns = list(result.get_column_names())
+        rows = []
+        while result.has_next():
+            rows.append(result.get_next())
+        return columns, rows
+    except (RuntimeError, ValueError, TypeError):
+        return None
+    finally:
+        if conn is not None:
+            conn.close()
+        db.close()
