@@ -36,8 +36,9 @@ Every result (the JSON of a table, --json) records the network filter and the pa
 @click.option("--sample", help='A pandas query restricting the sample, e.g. "year >= 2010".')
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (coefficients, statistics, the "
                                                      "network filter and the panel's years).")
-@click.option("--out", type=click.Path(file_okay=False), help="Folder for a SPEC's outputs (default: WS/results, "
-                                                             "or WS/results/KEY for another filter than the default).")
+@click.option("--out", type=click.Path(file_okay=False), help="Folder for a SPEC's outputs, created if missing (default: "
+                                                             "WS/results, or WS/results/KEY for another filter than the "
+                                                             "default).")
 @network_option
 @click.pass_context
 def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, as_json, out, network):
