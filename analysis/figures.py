@@ -1,6 +1,8 @@
 """PNG figures (matplotlib, Agg backend): event study with 95% CI, placebo distribution.
 
-(The Moran scatter is drawn by ``analysis.spatial``.)
+Every figure is drawn with Noto Sans SC (``analysis.fonts``: installed with citynet, registered with
+matplotlib directly), so Chinese labels and minus signs render on any machine. (The Moran scatter is
+drawn by ``analysis.spatial``; maps of China by ``analysis.maps``.)
 """
 
 from __future__ import annotations
@@ -12,6 +14,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from citynet.analysis.fonts import use_cjk_font  # noqa: E402
+
+use_cjk_font()
 
 
 def event_study_plot(es, path: str | Path, title: str | None = None, ylabel: str | None = None) -> Path:
