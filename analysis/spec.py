@@ -223,23 +223,36 @@ def _run_model(m: dict, get_panel, defaults: dict, out_dir: Path, files: list[st
 
 def spatial_weights(spec: str | dict | None, panel: pd.DataFrame | None = None):
     """W from a spec value: ``inverse_distance`` (default), ``inverse_squared_distance``, ``knn:5``,
-    ``economic:gdp_per_capita`` (1/|Ȳi−Ȳj|) or ``gdp_nested:gdp_per_capita`` (W_d·diag(Ȳj/Ȳ))."""
+    ``economic:gdp_per_capita`` (1/|Ȳi−Ȳj|), ``gdp_nested:gdp_per_capita`` (W_d·diag(Ȳj/Ȳ)), ``queen`` or
+    ``rook`` contiguity of the prefecture polygons (``queen:nearest`` links islands to their nearest city).
+    The suffix ``@centroids`` makes a distance-based W use polygon centroids instead of gazetteer points."""
     from citynet.analysis import spatial as S
+    from citynet.analysis.spatial import weights as SW
 
-    kind, _, arg = (spec or "inverse_distance").partition(":")
+    text = spec or "inverse_distance"
+    text, at, where = text.partition("@")
+    if at and where != "centroids":
+        raise AnalysisError(f"unknown point set {where!r} in W {spec!r}", fix="write e.g. w = \"knn:5@centroids\"")
+    cities = SW.polygon_centroids() if at else None
+    kind, _, arg = text.partition(":")
+    if kind in ("queen", "rook"):
+        if arg not in ("", "nearest"):
+            raise AnalysisError(f"unknown option {arg!r} in W {spec!r}", fix=f"write w = \"{kind}\" or \"{kind}:nearest\"")
+        return SW.contiguity(kind, islands=arg or "error")
     if kind == "inverse_distance":
-        return S.inverse_distance()
+        return S.inverse_distance(cities)
     if kind == "inverse_squared_distance":
-        return S.inverse_squared_distance()
+        return S.inverse_squared_distance(cities)
     if kind == "knn":
-        return S.knn(k=int(arg or 5))
+        return S.knn(cities, k=int(arg or 5))
     if kind in ("economic", "gdp_nested"):
         if panel is None or not arg or arg not in panel.columns:
             raise AnalysisError(f"W {spec!r} needs a panel column for Ȳ", fix="write e.g. w = \"gdp_nested:gdp_per_capita\"")
         means = S.city_means(panel, arg)
-        return S.economic_distance(means) if kind == "economic" else S.gdp_nested(means)
+        return S.economic_distance(means) if kind == "economic" else S.gdp_nested(means, cities)
     raise AnalysisError(f"unknown spatial weights {spec!r}",
-                        fix="use inverse_distance, inverse_squared_distance, knn:K, economic:VAR or gdp_nested:VAR")
+                        fix="use inverse_distance, inverse_squared_distance, knn:K, economic:VAR, gdp_nested:VAR, "
+                            "queen, rook (queen:nearest, rook:nearest), with @centroids for polygon centroids")
 
 
 def _spatial_frame(df: pd.DataFrame, columns: list[str]) -> tuple[pd.DataFrame, list[int]]:
