@@ -8,11 +8,14 @@ system font nor matplotlib's font cache is involved; a stale cache cannot hide i
 :func:`use_cjk_font` puts Noto Sans SC first in ``font.sans-serif`` with DejaVu Sans (shipped with
 matplotlib) as the per-glyph fallback, keeps ``axes.unicode_minus`` on (Noto Sans SC has U+2212 MINUS
 SIGN, so minus signs are real minus signs, not hyphens or boxes) and names only families that exist,
-so matplotlib's ``findfont`` never logs a warning.
+so matplotlib's ``findfont`` never logs a "not found" warning. The package ships the regular weight
+only: text asked for in bold is drawn regular, and the one-line "Failed to find font weight bold for
+Noto Sans SC" warning matplotlib would print for it each time is filtered out (:class:`_QuietWeight`).
 """
 
 from __future__ import annotations
 
+import logging
 from functools import lru_cache
 from pathlib import Path
 
@@ -27,6 +30,14 @@ def cjk_font_path() -> Path:
     return Path(pylopdf_fonts_zh_cn.sans_path())
 
 
+class _QuietWeight(logging.Filter):
+    """Drop matplotlib's "Failed to find font weight … for Noto Sans SC" (only the regular weight exists)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        msg = str(record.msg)
+        return not (msg.startswith("findfont: Failed to find font weight") and CJK_FAMILY in record.getMessage())
+
+
 @lru_cache(maxsize=1)
 def _register() -> str:
     from matplotlib import font_manager
@@ -34,6 +45,9 @@ def _register() -> str:
     path = cjk_font_path()
     if not any(Path(f.fname) == path for f in font_manager.fontManager.ttflist):
         font_manager.fontManager.addfont(str(path))
+    log = logging.getLogger("matplotlib.font_manager")
+    if not any(isinstance(f, _QuietWeight) for f in log.filters):
+        log.addFilter(_QuietWeight())
     return font_manager.FontProperties(fname=str(path)).get_name()
 
 

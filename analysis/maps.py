@@ -343,20 +343,27 @@ def network_maps(cities: pd.DataFrame, edges_by_year: Mapping[int, pd.DataFrame]
 
 # ------------------------------------------------------------------------------------------- choropleth
 def classes(values: pd.Series, k: int = 5) -> tuple[np.ndarray, list[str]]:
-    """Class index per value and the class labels: distinct values when at most six, else quantile classes
-    (``k`` of them, merged where quantiles tie), labelled ``[a, b)`` with the last closed."""
+    """Class index per value (−1: missing) and the class labels: the distinct values when at most six; else
+    quantile classes (``k``, merged where quantiles tie) labelled ``[a, b)`` with the last closed. When zeros
+    fill more than one class (sparse counts), 0 is a class of its own and the positive values get ``k − 1``
+    quantile classes."""
     v = values.astype(float)
+    arr = v.to_numpy()
     uniq = np.unique(v.dropna())
     if len(uniq) <= 6:
-        idx = np.searchsorted(uniq, v.to_numpy())
-        idx = np.where(v.isna(), -1, idx)
-        return idx, [_num(u) for u in uniq]
-    edges = np.unique(np.quantile(v.dropna(), np.linspace(0, 1, k + 1)))
-    idx = np.clip(np.searchsorted(edges, v.to_numpy(), side="right") - 1, 0, len(edges) - 2)
-    idx = np.where(v.isna(), -1, idx)
+        idx = np.searchsorted(uniq, arr)
+        return np.where(v.isna(), -1, idx), [_num(u) for u in uniq]
+    ok = v.dropna()
+    zero_class = bool((ok >= 0).all() and (ok == 0).mean() > 1 / k and (ok > 0).sum() >= k)
+    base = ok[ok > 0] if zero_class else ok
+    edges = np.unique(np.quantile(base, np.linspace(0, 1, (k - 1 if zero_class else k) + 1)))
+    idx = np.clip(np.searchsorted(edges, arr, side="right") - 1, 0, len(edges) - 2)
     labels = [f"[{_num(edges[i])}, {_num(edges[i + 1])}{']' if i == len(edges) - 2 else ')'}"
               for i in range(len(edges) - 1)]
-    return idx, labels
+    if zero_class:
+        idx = np.where(arr == 0, 0, idx + 1)
+        labels = ["0", *labels]
+    return np.where(v.isna(), -1, idx), labels
 
 
 def _num(x: float) -> str:

@@ -140,7 +140,7 @@ TABLE_NAMES: dict[str, str] = {
     "industry_share": "Industry share", "rd_intensity": "R&D intensity", "fdi": "FDI", "low_carbon": "Low-carbon pilot",
     "carbon_trading": "Carbon-trading pilot", "tier_high": "City tier", "collab_intensity": "intensive",
     "collab_partners": "extensive", "distance_km": "distance", "same_province": "Same province",
-    "diff": "Diff",
+    "diff": "Diff", "rho": "ρ (W·y)", "lambda": "λ (W·u)",
 }
 
 # Stata value labels of coded variables: column -> {code: label}
