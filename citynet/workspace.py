@@ -1,4 +1,4 @@
-"""Workspace folder layout (DESIGN §2) and the ``citynet.toml`` settings every command reads."""
+"""Workspace folder layout and the ``citynet.toml`` settings every command reads."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def _merge(base: dict, override: dict) -> dict:
 
 @dataclass
 class Workspace:
-    """A workspace folder: settings plus the fixed sub-folders of DESIGN §2."""
+    """A workspace folder: settings plus its fixed sub-folders."""
 
     root: Path
     settings: dict[str, Any] = field(default_factory=lambda: copy.deepcopy(DEFAULTS))

@@ -40,7 +40,7 @@ LABELS: dict[str, Label] = {
     "city_b": _L("", "城市B代码", "second city of the pair"),
     "year": _L("", "年份", "year"),
     "network": _L("", "网络类型（collab/transfer/citation）", "network (collab, transfer, citation)"),
-    # city-year: DESIGN §5 contract
+    # city-year: the contract columns
     "green_patents": _L("gpatent", "绿色专利数（至少一位申请人在本市）", "filtered patents with an applicant in the city"),
     "collab_patents": _L("rsi", "与其他城市联合申请的专利数", "patents co-applied with at least one other city"),
     "collab_partners": _L("Cn", "合作伙伴城市数（广延边际）", "distinct partner cities (extensive margin)"),

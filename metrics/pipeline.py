@@ -13,7 +13,7 @@ The filter is file-level metadata, not a column: each panel file carries, in its
 metadata under ``b"citynet"``, a JSON object ``{"network": "invention.wipo.all", "filter": {...},
 "first_year", "last_year", "n_cities", "panel"}``; ``read_panel`` restores it as
 ``DataFrame.attrs["citynet"]``. One workspace holds the panels of one filter at a time (the paths are
-fixed by DESIGN §2); the store may hold several (its ``network`` property).
+fixed by the workspace layout); the store may hold several (its ``network`` property).
 """
 
 from __future__ import annotations
@@ -154,7 +154,7 @@ def _meta(flt: NetworkFilter, panel: str, years: list[int], n: int) -> dict:
 def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str | None = None,
                 uri: str | None = None, progress: Progress | None = None, write_back: bool = True,
                 project: bool = False) -> MetricsRun:
-    """Compute the panels of DESIGN §5 for ``flt`` and write them to ``ws.metrics``.
+    """Compute the three panels for ``flt`` and write them to ``ws.metrics``.
 
     Parameters
     ----------

@@ -32,7 +32,7 @@ Formula names: ln_X = ln(1+X); l1_X = X one year earlier within the city; fixest
                                 "panel; city pair on the dyad-year panel).")
 @click.option("--vcov", type=click.Choice(["hc1", "iid"]), help="Robust (HC1) or classical standard errors instead.")
 @click.option("--sample", help='A pandas query restricting the sample, e.g. "year >= 2010".')
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (DESIGN §6).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--out", type=click.Path(file_okay=False), help="Folder for a SPEC's outputs (default: WS/results).")
 @click.pass_context
 def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, as_json, out):

@@ -31,7 +31,7 @@ encoding = "auto"          # auto | utf-8 | gb18030
 # assignee = "New owner"
 
 [network]
-# The filter that selects the patents of the yearly city networks (DESIGN §5).
+# The filter that selects the patents of the yearly city networks.
 green = "wipo"             # wipo (IPC Green Inventory) | y02 (CPC Y02/Y04S) | all
 kind = "invention"         # invention | utility | design | all
 granted_only = false

@@ -18,7 +18,7 @@ Examples:
   citynet metrics -w ws --years 2021             yearly refresh: recompute 2021 (and 2022's churn)
   citynet metrics -w ws --store neo4j --uri bolt://localhost:7687
 Writes metrics/city_year.parquet, dyad_year.parquet, network_year.parquet (the filter is in each
-file's metadata) and the CityYear nodes of the store. Definitions: metrics/panels.py, DESIGN §5.""",
+file's metadata) and the CityYear nodes of the store. Definitions: metrics/panels.py and metrics/README.md.""",
 )
 @workspace_option()
 @click.option("--years", "years_text", metavar="A-B",
