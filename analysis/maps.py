@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -74,7 +75,7 @@ def _layers(tolerance: float = SIMPLIFY_M) -> dict:
                                             geometry=list(shapely.coverage_simplify(prov.geometry.values, tolerance)),
                                             crs=geo.ALBERS_CHINA)
         for n, p in paths.items():
-            tmp = p.with_suffix(".tmp")
+            tmp = p.with_suffix(f".{os.getpid()}.tmp")
             try:
                 out[n].to_parquet(tmp)
                 tmp.replace(p)
