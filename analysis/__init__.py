@@ -1,1 +1,1 @@
-"""analysis layer (see DESIGN.md §1)."""
+"""analysis layer."""

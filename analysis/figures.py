@@ -1,6 +1,8 @@
 """PNG figures (matplotlib, Agg backend): event study with 95% CI, placebo distribution.
 
-(The Moran scatter is drawn by ``analysis.spatial``.)
+Every figure is drawn with Noto Sans SC (``analysis.fonts``: installed with citynet, registered with
+matplotlib directly), so Chinese labels and minus signs render on any machine. (The Moran scatter is
+drawn by ``analysis.spatial``; maps of China by ``analysis.maps``.)
 """
 
 from __future__ import annotations
@@ -12,6 +14,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from citynet.analysis.fonts import use_cjk_font  # noqa: E402
+
+use_cjk_font()
 
 
 def event_study_plot(es, path: str | Path, title: str | None = None, ylabel: str | None = None) -> Path:
@@ -25,7 +30,9 @@ def event_study_plot(es, path: str | Path, title: str | None = None, ylabel: str
     ax.set_xticks(c["rel_time"])
     ax.set_xticklabels(c["term"], rotation=45, ha="right", fontsize=8)
     ax.set_xlabel("period relative to treatment (reference: pre_1)")
-    ax.set_ylabel(ylabel or f"effect on {es.result.depvar}")
+    from citynet.metrics.labels import term_label
+
+    ax.set_ylabel(ylabel or f"effect on {term_label(es.result.depvar)}")
     ax.set_title(title or "Event study (95% CI)")
     return _save(fig, path)
 
@@ -41,9 +48,13 @@ def placebo_plot(pl, path: str | Path, title: str | None = None) -> Path:
         xs = np.linspace(min(d.min(), pl.estimate), max(d.max(), pl.estimate), 300)
         ax.plot(xs, gaussian_kde(d)(xs), color="#1f4e79", lw=1.2)
     ax.axvline(pl.estimate, color="#c00000", lw=1.5, ls="--", label=f"real estimate {pl.estimate:.3f}")
-    ax.set_xlabel(f"coefficient of {pl.term}")
+    from citynet.analysis.tables import fmt_p
+    from citynet.metrics.labels import term_label
+
+    ax.set_xlabel(f"coefficient of {term_label(pl.term)}")
     ax.set_ylabel("density")
-    ax.set_title(title or f"Placebo test (p = {pl.pvalue:.3f})")
+    p = fmt_p(pl.pvalue)
+    ax.set_title(title or f"Placebo test (p {p if p.startswith('<') else '= ' + p})")
     ax.legend(fontsize=8)
     return _save(fig, path)
 

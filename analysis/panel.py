@@ -1,6 +1,6 @@
 """Panel assembly: city-year metrics + covariates + policy dummies, transforms and sample filters.
 
-``assemble_panel`` joins the city-year metrics (DESIGN §5) with a covariate table — a DataFrame,
+``assemble_panel`` joins the city-year metrics with a covariate table — a DataFrame,
 or a CSV / XLSX / Stata ``.dta`` file keyed by city code or by Chinese city name with or without
 市 (matched through ``etl.covariates.match_city_keys``: codes first, then names, historical names
 included) — and with the built-in policy dummies (``analysis.policy``). It returns the panel and a

@@ -1,4 +1,4 @@
-"""``citynet report``: one self-contained HTML file from a workspace (DESIGN §2, §5, §6).
+"""``citynet report``: one self-contained HTML file from a workspace.
 
 Sections (each says which file and which filter its numbers come from):
 
@@ -6,19 +6,23 @@ Sections (each says which file and which filter its numbers come from):
    reasons, applicant location methods and rates.
 2. Descriptive statistics in the layout of paper 001 table 2 (variable, symbol, label, N, mean, SD,
    min, max) — ``metrics/city_year.parquet`` (all city-years) joined with ``canonical/covariates.parquet``.
-3. Partner churn of one city (paper 001 table 1): Cn, Xn, Zn, Tn, Xn/Cn, Zn/Cn, Tn/Cn−1.
-4. Collaboration network maps of two years — ``metrics/dyad_year.parquet`` (``collab > 0``) on the city
-   coordinates of ``canonical/cities.parquet``; node size by degree, edge width and opacity by weight.
+3. Partner churn of one city (paper 001 table 1): Cn, Xn, Zn, Tn, Xn/Cn, Zn/Cn, Tn/C(n−1) (partners
+   exited over the previous year's partners).
+4. Collaboration network maps of two years — ``metrics/dyad_year.parquet`` (``collab > 0``) on maps of
+   China (``analysis.maps``: Albers projection, province boundaries, South China Sea inset), edge width
+   on one scale shared by both years; and a choropleth of the degree centrality of the last year.
 5. Network-year time series — ``metrics/network_year.parquet``, small multiples by statistic.
-6. Regression tables — every ``results/<table>.json`` written by ``citynet fit`` (its ``.html`` twin).
+6. Regression tables — every ``results/<table>.json`` written by ``citynet fit`` (its ``.html`` twin),
+   and every side table (``results/*.csv`` that is not a regression table: group-time ATTs, PSM balance …).
 7. Event-study and placebo figures — the PNGs ``citynet fit`` writes (found through their side files).
-8. Spatial autocorrelation — Moran figures of ``results/`` if any; otherwise global Moran's I per year of
-   ln(1+green_patents) with row-standardised inverse-distance W and Moran scatter plots of two years.
+8. Spatial autocorrelation — always the table of Moran's I values: the spec's ``results/*moran*.csv``
+   with its figures when a spec wrote them, otherwise global Moran's I per year of ln(1+green_patents) with
+   row-standardised inverse-distance W and Moran scatter plots of two years.
 
 Everything is embedded: figures as base64 PNG (matplotlib, Agg backend), CSS inline, no script and no
 external resource. A missing input gives a visible "not available: run `citynet …`" note; the file is
-still valid HTML. Figures use city codes, not Chinese names, unless matplotlib has a CJK font
-(:func:`cjk_font`); the HTML text carries the Chinese names.
+still valid HTML. Figures carry Chinese names in Noto Sans SC (``analysis.fonts``, installed with
+citynet). p-values print as "< 0.001" below one in a thousand.
 """
 
 from __future__ import annotations
@@ -50,15 +54,6 @@ DESCRIPTIVE_VARS = (
     "citations_made", "citations_received",
 )
 LOG_VARS = ("green_patents", "collab_patents", "collab_partners", "collab_intensity", "transfers_out")
-COVARIATE_LABELS = {
-    "gdp_per_capita": ("人均GDP", "GDP per capita"),
-    "population": ("人口", "population"),
-    "industry_share": ("第二产业占比", "industry share of GDP"),
-    "rd_intensity": ("研发投入强度", "R&D expenditure / GDP"),
-    "fdi": ("实际利用外资", "foreign direct investment"),
-    "low_carbon": ("低碳城市试点（0/1）", "low-carbon city pilot dummy"),
-    "carbon_trading": ("碳排放权交易试点（0/1）", "carbon-trading pilot dummy"),
-}
 NETWORK_STATS = (
     ("density", "density"), ("mean_degree", "mean degree"), ("giant_share", "giant-component share"),
     ("clustering", "clustering (transitivity)"), ("edges", "edges"), ("nodes", "cities with edges"),
@@ -101,15 +96,22 @@ def esc(x) -> str:
     return html.escape("" if x is None else str(x), quote=True)
 
 
-def cjk_font() -> str | None:
-    """The name of a matplotlib font that covers Chinese, or None (then figures use city codes)."""
-    from matplotlib import font_manager
+def cjk_font() -> str:
+    """The matplotlib family that draws Chinese (Noto Sans SC, registered by ``analysis.fonts``)."""
+    from citynet.analysis.fonts import use_cjk_font
 
-    keys = ("CJK", "Han Sans", "Han Serif", "WenQuanYi", "SimHei", "SimSun", "Hei", "PingFang", "YaHei", "Droid Sans Fallback")
-    for f in font_manager.fontManager.ttflist:
-        if any(k.lower() in f.name.lower() for k in keys):
-            return f.name
-    return None
+    return use_cjk_font()
+
+
+def fmt_p(p) -> str:
+    """A p-value for print: "< 0.001" below one in a thousand, else three decimals; "–" when missing."""
+    from citynet.analysis.tables import fmt_p as _f
+
+    try:
+        out = _f(float(p))
+    except (TypeError, ValueError):
+        return "–"
+    return out or "–"
 
 
 def fig_to_data_uri(fig, dpi: int = 110) -> str:
@@ -150,7 +152,8 @@ def html_table(rows: Sequence[Sequence], header: Sequence[str], *, caption: str 
     if caption:
         out.append(f"<caption>{esc(caption)}</caption>")
     out.append("<thead><tr>" + "".join(
-        f'<th class="{"t" if i < left else ""}">{esc(h)}</th>' for i, h in enumerate(header)) + "</tr></thead><tbody>")
+        f'<th class="{"t" if i < left else ""}">{h if isinstance(h, _Raw) else esc(h)}</th>'
+        for i, h in enumerate(header)) + "</tr></thead><tbody>")
     for r in rows:
         out.append("<tr>" + "".join(
             f'<td class="{"t" if i < left else ""}">{c if isinstance(c, _Raw) else esc(c)}</td>'
@@ -322,7 +325,7 @@ def section_quality(inp: Inputs) -> Section:
         lrows.append(["all applicants", _fmt(n), "100.0%"])
         parts.append(html_table(lrows, ["located by", "applicants", "share"],
                                 caption="Applicant location method (address → corpus → name → province only / "
-                                        "foreign / unresolved; DESIGN §3)"))
+                                        "foreign / unresolved)"))
         extra = []
         if "located_share" in app:
             extra.append(f"applicants located to a city: <strong>{100 * app['located_share']:.1f}%</strong>")
@@ -353,14 +356,33 @@ def section_quality(inp: Inputs) -> Section:
     return Section("quality", "1. Data quality", "\n".join(parts))
 
 
+GREEN_TEXT = {"wipo": "green by the WIPO IPC Green Inventory", "y02": "green by CPC Y02/Y04S",
+              "all": "all technologies (no green condition)"}
+KIND_TEXT = {"invention": "invention patents", "utility": "utility models", "design": "designs",
+             "all": "patents of every kind"}
+
+
+def filter_description(f: dict) -> str:
+    """The network filter in words: "invention patents, green by the WIPO IPC Green Inventory, granted or not,
+    by application year"."""
+    if not f:
+        return ""
+    parts = [KIND_TEXT.get(str(f.get("kind")), f"kind {f.get('kind')}"),
+             GREEN_TEXT.get(str(f.get("green")), f"green = {f.get('green')}")]
+    basis = f.get("year_basis", "application")
+    parts.append("granted only" if f.get("granted_only") or basis == "grant" else "granted or not")
+    parts.append("by grant year" if basis == "grant" else "by application year")
+    return ", ".join(parts)
+
+
 def _filter_text(inp: Inputs) -> str:
     m = inp.meta
     if not m:
         return "network filter unknown"
-    f = m.get("filter", {})
     txt = f"network filter {code(m.get('network', '?'))}"
-    if f:
-        txt += " (" + ", ".join(f"{esc(k)} = {esc(v)}" for k, v in f.items()) + ")"
+    desc = filter_description(m.get("filter") or {})
+    if desc:
+        txt += f" ({esc(desc)})"
     return txt
 
 
@@ -371,7 +393,7 @@ def _panel_span(df: pd.DataFrame) -> str:
 
 def descriptive_table(city_year: pd.DataFrame, covariates: pd.DataFrame | None = None) -> pd.DataFrame:
     """Paper 001 table 2: variable, symbol, Chinese and English label, N, mean, SD, min, max."""
-    from citynet.metrics.labels import LABELS
+    from citynet.metrics.labels import LABELS, term_label
 
     df = city_year
     rows = []
@@ -398,8 +420,8 @@ def descriptive_table(city_year: pd.DataFrame, covariates: pd.DataFrame | None =
         for c in covariates.columns:
             if c in keys or not pd.api.types.is_numeric_dtype(covariates[c]):
                 continue
-            zh, en = COVARIATE_LABELS.get(c, ("", c))
-            add(c, merged[c], "", zh, en)
+            lab = LABELS.get(c)
+            add(c, merged[c], lab.symbol if lab else "", lab.zh if lab else "", lab.en if lab else term_label(c))
     return pd.DataFrame(rows)
 
 
@@ -424,7 +446,8 @@ def section_descriptive(inp: Inputs) -> Section:
 
 
 def churn_table(city_year: pd.DataFrame, code_: str) -> pd.DataFrame:
-    """Paper 001 table 1 for one city: year, Cn, Xn, Zn, Tn, Xn/Cn, Zn/Cn, Tn/Cn−1 (shares NaN when undefined)."""
+    """Paper 001 table 1 for one city: year, Cn, Xn, Zn, Tn, Xn/Cn, Zn/Cn and Tn/C(n−1) — partners exited over
+    the previous year's partners — in column ``Tn/C(n-1)`` (shares NaN when undefined)."""
     d = city_year.loc[city_year["city_code"] == str(code_)].sort_values("year")
     out = pd.DataFrame({"year": d["year"].to_numpy()})
     cols = {"Cn": "collab_partners", "Xn": "partners_continuing", "Zn": "partners_new", "Tn": "partners_exited"}
@@ -435,7 +458,7 @@ def churn_table(city_year: pd.DataFrame, code_: str) -> pd.DataFrame:
     prev = prev.where(out["year"].diff() == 1).where(lambda s: s > 0)
     out["Xn/Cn"] = out["Xn"] / cn
     out["Zn/Cn"] = out["Zn"] / cn
-    out["Tn/Cn-1"] = out["Tn"] / prev
+    out["Tn/C(n-1)"] = out["Tn"] / prev
     return out
 
 
@@ -451,64 +474,24 @@ def section_churn(inp: Inputs, city: str | None) -> Section:
     t = churn_table(inp.city_year, chosen)
     name = city_name(inp.cities, chosen)
     rows = [[str(int(r.year)), _fmt(r.Cn, 0), _fmt(r.Xn, 0), _fmt(r.Zn, 0), _fmt(r.Tn, 0), _fmt(r["Xn/Cn"]),
-             _fmt(r["Zn/Cn"]), _fmt(r["Tn/Cn-1"])] for _, r in t.iterrows()]
+             _fmt(r["Zn/Cn"]), _fmt(r["Tn/C(n-1)"])] for _, r in t.iterrows()]
     src = (f"{code('metrics/city_year.parquet')}, rows with city_code = {code(chosen)}, {_filter_text(inp)}. "
            "Cn = collab_partners, Xn = partners_continuing, Zn = partners_new, Tn = partners_exited; "
-           "churn is missing (–) in the first panel year, whose t−1 is unobserved; a share is – when its "
+           "T<sub>n</sub>/C<sub>n−1</sub> = partners exited in year n over the partners of year n−1; "
+           "churn is missing (–) in the first panel year, whose n−1 is unobserved; a share is – when its "
            "denominator is 0.")
     body = (f"<p>City: <strong>{esc(name)}</strong> ({esc(chosen)}) — {esc(how)}.</p>" + source(src)
-            + html_table(rows, ["year", "Cn", "Xn", "Zn", "Tn", "Xn/Cn", "Zn/Cn", "Tn/Cn−1"],
+            + html_table(rows, ["year"] + [_Raw(h) for h in (
+                "C<sub>n</sub>", "X<sub>n</sub>", "Z<sub>n</sub>", "T<sub>n</sub>", "X<sub>n</sub>/C<sub>n</sub>",
+                "Z<sub>n</sub>/C<sub>n</sub>", "T<sub>n</sub>/C<sub>n−1</sub>")],
                          caption=f"Table 1. Collaboration partners of {name} and their churn"))
     return Section("churn", title, body)
 
 
-def map_figure(cities: pd.DataFrame, edges: pd.DataFrame, year: int, *, max_edges: int = MAX_MAP_EDGES,
-               label_top: int = 8, names: bool = False):
-    """Matplotlib figure: every city grey at (lon, lat); collaboration edges as lines, width and opacity by
-    weight (the ``max_edges`` heaviest when more); cities with partners sized by degree."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.collections import LineCollection
-
-    c = cities.dropna(subset=["lon", "lat"]).set_index("city_code")
-    e = edges.loc[edges["city_a"].isin(c.index) & edges["city_b"].isin(c.index)]
-    deg = pd.concat([e["city_a"], e["city_b"]]).value_counts()
-    n_all = len(e)
-    e = e.sort_values("weight").tail(max_edges)
-    fig, ax = plt.subplots(figsize=(7.2, 5.6))
-    ax.scatter(c["lon"], c["lat"], s=5, color="#bbbbbb", edgecolor="none", zorder=1, label="city (no partner)")
-    if len(e):
-        w = e["weight"].to_numpy(float)
-        rel = w / w.max()
-        segs = np.stack([c.loc[e["city_a"], ["lon", "lat"]].to_numpy(float),
-                         c.loc[e["city_b"], ["lon", "lat"]].to_numpy(float)], axis=1)
-        colors = np.zeros((len(e), 4))
-        colors[:, :3] = matplotlib.colors.to_rgb("#1f4e79")
-        colors[:, 3] = 0.15 + 0.7 * np.sqrt(rel)
-        ax.add_collection(LineCollection(segs, linewidths=0.4 + 3.0 * np.sqrt(rel), colors=colors, zorder=2))
-        nd = c.loc[deg.index]
-        ax.scatter(nd["lon"], nd["lat"], s=12 + 14 * deg.to_numpy(float) ** 0.9, color="#c00000", alpha=0.8,
-                   edgecolor="white", linewidth=0.5, zorder=3, label="city with partners (size: degree)")
-        for code_ in deg.index[:label_top]:
-            lab = str(c.loc[code_, "name_zh"]) if names else str(code_)
-            ax.annotate(lab, (c.loc[code_, "lon"], c.loc[code_, "lat"]), xytext=(3, 3), textcoords="offset points",
-                        fontsize=7, zorder=4)
-    ax.set_xlim(73, 136)
-    ax.set_ylim(17, 54)
-    ax.set_aspect(1 / math.cos(math.radians(35)))
-    ax.set_xlabel("longitude (°E)")
-    ax.set_ylabel("latitude (°N)")
-    shown = f"{len(e):,} heaviest of {n_all:,} edges" if n_all > len(e) else f"{n_all:,} edges"
-    ax.set_title(f"Collaboration network {year}: {shown}, {len(deg):,} cities", fontsize=10)
-    ax.legend(loc="lower left", fontsize=7, frameon=False)
-    ax.grid(color="#eeeeee", lw=0.5)
-    fig.tight_layout()
-    return fig, deg
-
-
 def section_maps(inp: Inputs, years: Sequence[int] | None) -> tuple[Section, list[int]]:
+    """Network maps of two years on one weight scale, and a choropleth of degree centrality (``analysis.maps``)."""
+    from citynet.analysis import geo, maps
+
     title = "4. Collaboration network maps"
     if inp.dyad_year is None:
         return Section("maps", title, not_available("the dyad-year panel", f"citynet metrics -w {inp.wsarg}"), False), []
@@ -521,27 +504,43 @@ def section_maps(inp: Inputs, years: Sequence[int] | None) -> tuple[Section, lis
                                 f"({panel_years[0]}–{panel_years[-1]})", fix="pick two years of the panel")
     else:
         years = [panel_years[0], panel_years[-1]] if len(panel_years) > 1 else panel_years
-    font = cjk_font()
-    if font:
-        import matplotlib
+    years = list(dict.fromkeys(years))
+    cities = inp.cities
+    if "short_name" not in cities.columns:
+        from citynet.etl.cities import short_name
 
-        matplotlib.rcParams["font.sans-serif"] = [font, "DejaVu Sans"]
-    figs, tops = [], []
+        cities = cities.assign(short_name=cities["name_zh"].map(short_name))
+    by_year = {y: inp.dyad_year.loc[(inp.dyad_year["year"] == y) & (inp.dyad_year["collab"] > 0),
+                                    ["city_a", "city_b", "collab"]].rename(columns={"collab": "weight"})
+               for y in years}
+    fig, info = maps.network_maps(cities, by_year)
+    yid = "-".join(map(str, years))
+    figs = [figure_html(fig_to_data_uri(fig, dpi=120), (
+        f"Figure: collaboration network {', '.join(map(str, years))} on one scale — line width and opacity ∝ "
+        f"√(weight / {info['w_max']:,.0f}), the heaviest edge of all years shown; dot size ∝ √(partners / "
+        f"{info['d_max']:,.0f}); names of the 10 best-connected cities of each year where they fit without "
+        "overlap. Albers equal-area projection; inset: South China Sea islands (南海诸岛)."), f"map-{yid}")]
+    tops = []
     for y in years:
-        d = inp.dyad_year.loc[(inp.dyad_year["year"] == y) & (inp.dyad_year["collab"] > 0), ["city_a", "city_b", "collab"]]
-        fig, deg = map_figure(inp.cities, d.rename(columns={"collab": "weight"}), y, names=bool(font))
-        figs.append(figure_html(fig_to_data_uri(fig), f"Figure: collaboration network {y} (cities at their "
-                                f"coordinates; line width and opacity ∝ √weight; red dot size ∝ degree; labels: "
-                                f"{'names' if font else 'city codes'} of the 8 best-connected cities).", f"map-{y}"))
-        top = deg.head(8)
+        top = info[y]["degree"].head(8)
         tops.append(html_table([[_Raw(code(k)), city_name(inp.cities, k), _fmt(int(v))] for k, v in top.items()],
                                ["code", "city", "partners"], caption=f"Best-connected cities, {y}", left=2))
+    last = years[-1]
+    if inp.city_year is not None and "collab_degree" in inp.city_year.columns and last in set(inp.city_year["year"]):
+        from citynet.metrics.labels import LABELS
+
+        d = inp.city_year.loc[inp.city_year["year"] == last]
+        lab = LABELS["collab_degree"]
+        cfig, cinfo = maps.choropleth(d.set_index(d["city_code"].astype(str))["collab_degree"],
+                                      title=f"{lab.en}, {last}", legend_title=f"{lab.symbol} {lab.zh}")
+        figs.append(figure_html(fig_to_data_uri(cfig, dpi=120), (
+            f"Figure: degree centrality DC of every city, {last} (classes: quantiles, or the distinct values "
+            f"when there are at most six; city count in brackets; citynet map --var VAR --year Y draws "
+            "any other city-year variable)."), f"map-choropleth-{last}"))
     src = (f"{code('metrics/dyad_year.parquet')}, rows with collab &gt; 0 in {', '.join(map(str, years))} "
-           f"({_filter_text(inp)}); coordinates from {code('canonical/cities.parquet')} (lon, lat). "
-           "No basemap or province outlines (no boundary data offline).")
-    note = "" if font else ("<p class=\"notes\">No CJK font is available to matplotlib here, so the maps label "
-                            "cities by code; the tables beside them give the Chinese names.</p>")
-    body = (source(src) + note + '<div class="row">' + "".join(figs) + "</div>" + '<div class="row">'
+           f"({_filter_text(inp)}); city seats from {code('canonical/cities.parquet')} (lon, lat); "
+           f"{esc(geo.provenance())}.")
+    body = (source(src) + '<div class="row">' + "".join(figs) + "</div>" + '<div class="row">'
             + "".join(f"<div>{t}</div>" for t in tops) + "</div>")
     return Section("maps", title, body), years
 
@@ -668,9 +667,13 @@ def section_tables(inp: Inputs, rf: ResultFiles) -> Section:
         parts.append(f"<h3>{label}{note}</h3>")
         for name, jp, span in groups[net]:
             _table_block(parts, name, jp, net, span)
+    side = [n for n in side if "moran" not in n.lower()]  # Moran tables: section 8
     if side:
-        parts.append("<p class=\"notes\">Side tables in <code>results/</code> (not reproduced here): "
-                     + ", ".join(code(n) for n in side) + ".</p>")
+        parts.append("<h3>Side tables</h3>")
+        parts.append(source("the other <code>.csv</code> files that <code>citynet fit</code> wrote beside the tables "
+                            "(group-time ATTs of Callaway–Sant'Anna, PSM balance, …)."))
+        for n in side:
+            parts.append(_side_table(rf.tables[0][1].parent / n))
     return Section("tables", title, "\n".join(parts))
 
 
@@ -685,6 +688,32 @@ def _table_block(parts: list[str], name: str, jp: Path, net: str, span: str) -> 
         parts.append(f'<div class="scroll">{hp.read_text(encoding="utf-8")}</div>')
     else:
         parts.append(_table_from_json(jp))
+
+
+SIDE_ROWS = 60
+
+
+def _side_num(v) -> str:
+    if isinstance(v, (int, np.integer)) or (isinstance(v, float) and math.isfinite(v) and v.is_integer()):
+        return str(int(v))
+    return _fmt(v, 4) if isinstance(v, (float, np.floating)) else str(v)
+
+
+def _side_table(path: Path) -> str:
+    """A side CSV as a collapsible table (first ``SIDE_ROWS`` rows; the file has them all)."""
+    from citynet.metrics.labels import term_label
+
+    df = pd.read_csv(path)
+    first = df.columns[0]
+    if str(first).startswith("Unnamed"):
+        df = df.rename(columns={first: "variable"})
+        df["variable"] = df["variable"].map(lambda v: term_label(str(v)))
+    shown = df.head(SIDE_ROWS)
+    rows = [[(fmt_p(v) if str(c).lower().startswith("p") and str(c).lower() not in ("pre", "post") else
+              _side_num(v)) for c, v in r.items()] for _, r in shown.iterrows()]
+    more = f" (first {SIDE_ROWS} of {len(df):,} rows)" if len(df) > SIDE_ROWS else ""
+    return (f"<details><summary>{esc(path.name)}{esc(more)}</summary>"
+            + html_table(rows, [str(c) for c in df.columns], caption=path.stem) + "</details>")
 
 
 def _table_from_json(jp: Path) -> str:
@@ -722,7 +751,8 @@ def section_figures(inp: Inputs, rf: ResultFiles) -> Section:
             if sj:
                 cap += (f": real estimate {_fmt(sj.get('estimate'))}, placebo mean {_fmt(sj.get('placebo_mean'))}, "
                         f"SD {_fmt(sj.get('placebo_sd'))}, {_fmt(int(sj.get('n', 0)))} draws, "
-                        f"p = {_fmt(sj.get('pvalue'))}.")
+                        f"p {_p_text(sj.get('pvalue'))} (share of placebo estimates at least as large in absolute "
+                        "value as the real one).")
             parts.append(figure_html(file_to_data_uri(p), cap, f"placebo-{p.stem}"))
     else:
         parts.append(not_available("a placebo figure (a model of kind placebo)", cmd))
@@ -746,19 +776,49 @@ def moran_table(city_year: pd.DataFrame, cities: pd.DataFrame, var: str = "green
     return tab, panel, w
 
 
+def _p_text(p) -> str:
+    """"= 0.042" or "< 0.001" (for running text)."""
+    t = fmt_p(p)
+    return t if t.startswith("<") else f"= {t}"
+
+
+def moran_rows(tab: pd.DataFrame) -> list[list[str]]:
+    """Rows year, I, E[I], z, p (normal), p (permutation) of a Moran table (index or column ``year``)."""
+    t = tab.reset_index() if "year" not in tab.columns else tab
+    return [[str(int(r["year"])), _fmt(r["I"], 4), _fmt(r["EI"], 4), _fmt(r["z_norm"], 2), fmt_p(r["p_norm"]),
+             fmt_p(r.get("p_sim", np.nan))] for _, r in t.iterrows()]
+
+
+MORAN_HEADER = ["year", "Moran's I", "E[I]", "z", "p (normal)", "p (permutation)"]
+
+
 def section_moran(inp: Inputs, rf: ResultFiles, years: Sequence[int], permutations: int) -> Section:
     title = "8. Spatial autocorrelation (Moran's I)"
-    if rf.moran:
-        parts = [source(f"{', '.join(code('results/' + p.name) for p in rf.moran)} (written by a spec).")]
-        parts += [figure_html(file_to_data_uri(p), f"Figure: {p.name}", f"moran-{p.stem}") for p in rf.moran]
+    results_dir = inp.ws.results
+    csvs = sorted(p for p in results_dir.glob("*moran*.csv")) if results_dir.is_dir() else []
+    if rf.moran or csvs:
+        parts = [source(f"{', '.join(code('results/' + p.name) for p in [*csvs, *rf.moran])} (written by a spec: "
+                        "its variable, W and permutations).")]
+        for cp in csvs:
+            tab = pd.read_csv(cp)
+            if {"year", "I", "EI", "z_norm", "p_norm"} <= set(tab.columns):
+                parts.append(html_table(moran_rows(tab), MORAN_HEADER, caption=f"Global Moran's I ({cp.stem})"))
+        if not csvs:
+            parts.append("<p class=\"notes\">The spec wrote figures only; the values below are computed here.</p>")
+            tab, _, _ = moran_table(inp.city_year, inp.cities, permutations=permutations) \
+                if inp.city_year is not None else (None, None, None)
+            if tab is not None:
+                parts.append(html_table(moran_rows(tab), MORAN_HEADER,
+                                        caption="Global Moran's I of ln(1+green patents), inverse-distance W"))
+        parts.append('<div class="row">' + "".join(figure_html(file_to_data_uri(p), f"Figure: {p.name}", f"moran-{p.stem}")
+                                                   for p in rf.moran) + "</div>")
         return Section("moran", title, "\n".join(parts))
     if inp.city_year is None:
         return Section("moran", title, not_available("the city-year panel", f"citynet metrics -w {inp.wsarg}"), False)
     from citynet.analysis.spatial import moran_scatter
 
     tab, panel, w = moran_table(inp.city_year, inp.cities, permutations=permutations)
-    rows = [[str(y), _fmt(r["I"], 4), _fmt(r["EI"], 4), _fmt(r["z_norm"], 2), _fmt(r["p_norm"], 4),
-             _fmt(r.get("p_sim", np.nan), 4)] for y, r in tab.iterrows()]
+    rows = moran_rows(tab.rename_axis("year"))
     src = (f"computed here: {code('metrics/city_year.parquet')}, ln(1+green_patents) of {panel['city_code'].nunique():,} "
            f"cities per year ({_filter_text(inp)}); W = inverse great-circle distance (1/d, row-standardised) from "
            f"{code('canonical/cities.parquet')}; <code>analysis.spatial.moran_by_year</code> "
@@ -773,7 +833,7 @@ def section_moran(inp: Inputs, rf: ResultFiles, years: Sequence[int], permutatio
                           title=f"Moran scatter, ln(1+green patents), {y}")
             figs.append(figure_html(file_to_data_uri(p), f"Figure: Moran scatter plot of ln(1+green patents), {y} "
                                     "(x: standardised value; y: spatial lag Wz; slope = Moran's I).", f"moran-{y}"))
-    body = (source(src) + html_table(rows, ["year", "Moran's I", "E[I]", "z", "p (normal)", "p (permutation)"],
+    body = (source(src) + html_table(rows, MORAN_HEADER,
                                      caption="Global Moran's I of ln(1+green patents), inverse-distance W")
             + '<div class="row">' + "".join(figs) + "</div>")
     return Section("moran", title, body)

@@ -57,7 +57,7 @@ class FitResult:
         )
 
     def to_json(self) -> dict[str, Any]:
-        """The object printed by ``citynet fit --json`` (DESIGN §6), plus model facts."""
+        """The object printed by ``citynet fit --json``, plus model facts."""
         ci = self.conf_int()
         coefs = {
             name: {

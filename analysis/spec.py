@@ -138,6 +138,25 @@ def _sample(df: pd.DataFrame, s: dict | None) -> pd.DataFrame:
     return filter_sample(df, **s)
 
 
+def _variant_name(name: str | None, sample: dict | None, panel: pd.DataFrame) -> str | None:
+    """A column title that names the sample as it is: "Drop 2020–2022" on a panel that ends in 2020 becomes
+    "Drop 2020" (the years of ``exclude_years`` that the panel has)."""
+    import re
+
+    ex = (sample or {}).get("exclude_years")
+    if not name or not ex or "year" not in panel.columns:
+        return name
+    hit = sorted({int(y) for y in ex} & {int(y) for y in panel["year"].unique()})
+    m = re.search(r"(\d{4})\s*[–-]\s*(\d{4})|\d{4}", name)
+    if not m:
+        return name
+    if not hit:
+        return f"{name} (none in the panel)"
+    consecutive = hit == list(range(hit[0], hit[-1] + 1))
+    txt = str(hit[0]) if len(hit) == 1 else f"{hit[0]}–{hit[-1]}" if consecutive else ", ".join(map(str, hit))
+    return name[: m.start()] + txt + name[m.end():]
+
+
 def _run_model(m: dict, get_panel, defaults: dict, out_dir: Path, files: list[str]) -> list[FitResult]:
     from citynet.analysis import did as D
     from citynet.analysis.estimators import fit, gravity
@@ -152,7 +171,7 @@ def _run_model(m: dict, get_panel, defaults: dict, out_dir: Path, files: list[st
     sample = {**defaults.get("sample", {}), **m.get("sample", {})}
     df = _sample(get_panel(panel_name), sample)
     vcov = m.get("vcov", defaults.get("vcov"))
-    name = m.get("name")
+    name = _variant_name(m.get("name"), sample, get_panel(panel_name))
     fe = m.get("fe", "city_code + year")
     ctrl = m.get("controls", [])
     if kind == "fit":
@@ -185,9 +204,15 @@ def _run_model(m: dict, get_panel, defaults: dict, out_dir: Path, files: list[st
         jp = out_dir / f"{_stem(name, 'placebo')}.json"
         jp.write_text(json.dumps(pl.summary(), indent=2), encoding="utf-8")
         files += [str(p), str(jp)]
-        r = pl.real
-        r.stats["placebo_pvalue"] = pl.pvalue
-        r.name = name or r.name
+        # the table column shows the placebo distribution (mean, SD in parentheses), not the real estimate
+        sm = pl.summary()
+        r = FitResult(depvar=pl.real.depvar, params=pd.Series({pl.term: sm["placebo_mean"]}),
+                      se=pd.Series({pl.term: sm["placebo_sd"]}), pvalues=pd.Series({pl.term: np.nan}),
+                      nobs=pl.real.nobs, model="placebo", fixed_effects=list(pl.real.fixed_effects), vcov="placebo",
+                      stats={"placebo_real": pl.estimate, "placebo_pvalue": pl.pvalue, "placebo_draws": sm["n"]},
+                      name=name or "Placebo",
+                      notes=[f"Placebo: treatment reassigned at random {int(sm['n']):,} times; the column shows the mean "
+                             "and (SD) of the placebo estimates; p = share of |placebo| ≥ |real estimate|."])
         return [r]
     if kind == "psm_did":
         out = D.psm_did(df, m["y"], m["covariates"], m.get("treat", "low_carbon"), m.get("cohort"),
@@ -223,23 +248,36 @@ def _run_model(m: dict, get_panel, defaults: dict, out_dir: Path, files: list[st
 
 def spatial_weights(spec: str | dict | None, panel: pd.DataFrame | None = None):
     """W from a spec value: ``inverse_distance`` (default), ``inverse_squared_distance``, ``knn:5``,
-    ``economic:gdp_per_capita`` (1/|Ȳi−Ȳj|) or ``gdp_nested:gdp_per_capita`` (W_d·diag(Ȳj/Ȳ))."""
+    ``economic:gdp_per_capita`` (1/|Ȳi−Ȳj|), ``gdp_nested:gdp_per_capita`` (W_d·diag(Ȳj/Ȳ)), ``queen`` or
+    ``rook`` contiguity of the prefecture polygons (``queen:nearest`` links islands to their nearest city).
+    The suffix ``@centroids`` makes a distance-based W use polygon centroids instead of gazetteer points."""
     from citynet.analysis import spatial as S
+    from citynet.analysis.spatial import weights as SW
 
-    kind, _, arg = (spec or "inverse_distance").partition(":")
+    text = spec or "inverse_distance"
+    text, at, where = text.partition("@")
+    if at and where != "centroids":
+        raise AnalysisError(f"unknown point set {where!r} in W {spec!r}", fix="write e.g. w = \"knn:5@centroids\"")
+    cities = SW.polygon_centroids() if at else None
+    kind, _, arg = text.partition(":")
+    if kind in ("queen", "rook"):
+        if arg not in ("", "nearest"):
+            raise AnalysisError(f"unknown option {arg!r} in W {spec!r}", fix=f"write w = \"{kind}\" or \"{kind}:nearest\"")
+        return SW.contiguity(kind, islands=arg or "error")
     if kind == "inverse_distance":
-        return S.inverse_distance()
+        return S.inverse_distance(cities)
     if kind == "inverse_squared_distance":
-        return S.inverse_squared_distance()
+        return S.inverse_squared_distance(cities)
     if kind == "knn":
-        return S.knn(k=int(arg or 5))
+        return S.knn(cities, k=int(arg or 5))
     if kind in ("economic", "gdp_nested"):
         if panel is None or not arg or arg not in panel.columns:
             raise AnalysisError(f"W {spec!r} needs a panel column for Ȳ", fix="write e.g. w = \"gdp_nested:gdp_per_capita\"")
         means = S.city_means(panel, arg)
-        return S.economic_distance(means) if kind == "economic" else S.gdp_nested(means)
+        return S.economic_distance(means) if kind == "economic" else S.gdp_nested(means, cities)
     raise AnalysisError(f"unknown spatial weights {spec!r}",
-                        fix="use inverse_distance, inverse_squared_distance, knn:K, economic:VAR or gdp_nested:VAR")
+                        fix="use inverse_distance, inverse_squared_distance, knn:K, economic:VAR, gdp_nested:VAR, "
+                            "queen, rook (queen:nearest, rook:nearest), with @centroids for polygon centroids")
 
 
 def _spatial_frame(df: pd.DataFrame, columns: list[str]) -> tuple[pd.DataFrame, list[int]]:

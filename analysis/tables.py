@@ -4,6 +4,13 @@ Layout (one column per model): coefficient with stars (*** p<0.01, ** p<0.05, * 
 standard error in parentheses on the line below, then rows for the fixed effects (City FE / Year
 FE / … : Yes or No), extra statistics, N and adjusted R² (R² or pseudo R² when there is no
 adjusted one). ``Table`` renders Markdown, LaTeX (booktabs), CSV and HTML.
+
+Variable names print through the one label table of the project (``metrics.labels.term_label``:
+``l1_ln_gdp_per_capita`` → "ln GDP per capita (t−1)"); a spec's ``labels`` override it. Columns that are
+not regressions of their own show no FE, N or R² rows of their own: the direct/indirect/total effects
+of a spatial Durbin model (they share the SDM column's), Callaway–Sant'Anna (no two-way FE regression:
+"—"), the placebo column (mean and SD of the placebo estimates, with the real estimate and the placebo
+p-value as rows). p-values print as ``p < 0.001`` rather than ``0.000``.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from citynet.analysis.results import FitResult
+from citynet.metrics.labels import term_label
 
 FE_LABELS = {
     "city_code": "City FE", "city": "City FE", "year": "Year FE", "time": "Year FE",
@@ -25,7 +33,29 @@ FE_LABELS = {
 STAT_LABELS = {
     "kp_rk_f": "KP rk Wald F", "kp_rk_wald": "KP rk Wald", "first_stage_F": "First-stage F",
     "effective_F": "Effective F", "rho": "ρ", "lambda": "λ", "pseudo_r2": "Pseudo R²", "loglik": "Log-likelihood",
+    "placebo_real": "Real estimate", "placebo_pvalue": "Placebo p (share |placebo| ≥ |real|)",
+    "placebo_draws": "Placebo draws",
 }
+# statistics shown whenever a column has them (not only when a spec lists them)
+AUTO_STATS = ("placebo_real", "placebo_pvalue", "placebo_draws")
+P_STATS = {"placebo_pvalue", "pvalue", "p_value"}
+
+
+def is_effect_column(r: FitResult) -> bool:
+    """Direct/indirect/total effects of a spatial model: they share the estimating column's N, R² and FE."""
+    return str(r.model).endswith("_effect")
+
+
+def is_no_fe_estimator(r: FitResult) -> bool:
+    """Estimators that are not a two-way FE regression (Callaway–Sant'Anna group-time ATTs)."""
+    return str(r.model).startswith("cs_did")
+
+
+def fmt_p(p: float | None) -> str:
+    """A p-value for print: ``< 0.001`` below one in a thousand, else three decimals."""
+    if p is None or not np.isfinite(p):
+        return ""
+    return "< 0.001" if p < 0.0005 else f"{p:.3f}"
 
 
 def stars(p: float) -> str:
@@ -171,9 +201,9 @@ def regression_table(
     ]
     rows: list[list[str]] = []
     if show_depvar:
-        rows.append(["Dependent variable"] + [labels.get(r.depvar, r.depvar) for r in results])
+        rows.append(["Dependent variable"] + [labels.get(r.depvar, term_label(r.depvar)) for r in results])
     for v in names:
-        coef_row, se_row = [labels.get(v, "Constant" if v == "Intercept" else v)], [""]
+        coef_row, se_row = [labels.get(v, "Constant" if v == "Intercept" else term_label(v))], [""]
         for r in results:
             if v in r.params.index and np.isfinite(r.params[v]):
                 coef_row.append(_fmt(r.params[v], digits) + stars(float(r.pvalues[v])))
@@ -189,18 +219,36 @@ def regression_table(
             lab = fel.get(f, f"{f} FE")
             if lab not in fe_all:
                 fe_all.append(lab)
+    def fe_cell(r: FitResult, lab: str) -> str:
+        if is_effect_column(r):
+            return ""
+        if is_no_fe_estimator(r):
+            return "—"
+        return "Yes" if lab in {fel.get(f, f"{f} FE") for f in r.fixed_effects} else "No"
+
     for lab in fe_all:
-        rows.append([lab] + ["Yes" if lab in {fel.get(f, f"{f} FE") for f in r.fixed_effects} else "No"
-                             for r in results])
-    for s in stats:
-        rows.append([STAT_LABELS.get(s, s)] + [_fmt(r.stats.get(s), digits) for r in results])
-    rows.append(["N"] + [f"{int(r.nobs):,}" for r in results])
+        rows.append([lab] + [fe_cell(r, lab) for r in results])
+    shown = list(stats) + [s for s in AUTO_STATS if s not in stats and any(s in r.stats for r in results)]
+    for s in shown:
+        cells = []
+        for r in results:
+            v = r.stats.get(s)
+            if s in P_STATS:
+                cells.append(fmt_p(v))
+            elif s == "placebo_draws":
+                cells.append(f"{int(v):,}" if v is not None and np.isfinite(v) else "")
+            else:
+                cells.append(_fmt(v, digits))
+        rows.append([STAT_LABELS.get(s, term_label(s))] + cells)
+    rows.append(["N"] + ["" if is_effect_column(r) else f"{int(r.nobs):,}" for r in results])
     if any(r.adj_r2 is not None for r in results):
-        rows.append(["Adj. R²"] + [_fmt(r.adj_r2, digits) for r in results])
-    other_r2 = [r for r in results if r.adj_r2 is None and (r.r2 is not None or "pseudo_r2" in r.stats)]
+        rows.append(["Adj. R²"] + ["" if is_effect_column(r) else _fmt(r.adj_r2, digits) for r in results])
+    other_r2 = [r for r in results if r.adj_r2 is None and not is_effect_column(r)
+                and (r.r2 is not None or "pseudo_r2" in r.stats)]
     if other_r2:
         rows.append(["R² / pseudo R²"] + [
-            "" if r.adj_r2 is not None else _fmt(r.r2 if r.r2 is not None else r.stats.get("pseudo_r2"), digits)
+            "" if r.adj_r2 is not None or is_effect_column(r)
+            else _fmt(r.r2 if r.r2 is not None else r.stats.get("pseudo_r2"), digits)
             for r in results])
     vc = sorted({r.vcov for r in results})
     default_notes = [
@@ -217,4 +265,6 @@ def _vcov_text(v: str) -> str:
     if v.startswith("cluster:"):
         return f"clustered by {v.split(':', 1)[1]}"
     return {"hc1": "heteroskedasticity-robust (HC1)", "iid": "classical", "ml_information": "ML information matrix",
-            "bootstrap": "bootstrap", "analytic": "analytic"}.get(v, v)
+            "bootstrap": "bootstrap", "analytic": "analytic",
+            "simulated": "effects: s.d. of simulated draws",
+            "placebo": "placebo column: SD of the placebo estimates"}.get(v, v)

@@ -1,4 +1,4 @@
-"""Synthetic canonical tables (DESIGN §3, etl/schema.py) for the load benchmark and the graph tests.
+"""Synthetic canonical tables (etl/schema.py) for the load benchmark and the graph tests.
 
 ``synth_tables(n_patents)`` returns the six canonical tables as DataFrames: the real city set, about
 ``n_patents / 2`` applicants (8% not located to a city), 1–3 applicants per patent, transfers for 10%

@@ -23,6 +23,7 @@ COMMANDS = {
     "export": "Export a panel to Parquet, CSV or Stata .dta (version 118, labelled).",
     "query": "Run a Cypher query against the store (read-only unless --write).",
     "fit": "Fit a model from a formula, or a table of models from a SPEC.toml.",
+    "map": "Draw a map of China of a city-year variable or of a network's edges (PNG).",
     "report": "Write results/report.html: data quality, networks, panels, tables and figures.",
     "run": "Run every stage whose inputs changed since its last run (ingest → load → metrics → fit → report).",
     "demo": "Run the whole pipeline on synthetic data: synth, ingest, load, metrics, fit, report.",

@@ -1,4 +1,4 @@
-"""ETL layer: raw vendor exports to the canonical tables (DESIGN §3).
+"""ETL layer: raw vendor exports to the canonical tables.
 
 This layer knows nothing of graphs, metrics or regressions.
 """

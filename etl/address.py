@@ -1,4 +1,4 @@
-"""Addresses of applicants → prefecture-level city of the fixed city set (DESIGN §3, step 1).
+"""Addresses of applicants → prefecture-level city of the fixed city set (step 1 of locating applicants).
 
 ``parse_addresses`` reads a CNIPA-style address (``210008 江苏省南京市鼓楼区中山北路8号``) together with the
 ``国省代码`` field of the same record (``江苏(32)``, ``日本(JP)``) and returns the city, the province, whether

@@ -124,7 +124,7 @@ _ETHNIC = (
 
 @dataclass(frozen=True)
 class CitySet:
-    cities: pd.DataFrame  # one row per city of the fixed set (DESIGN §3 `cities`)
+    cities: pd.DataFrame  # one row per city of the fixed set (canonical table `cities`)
     unit_to_city: dict[str, str]  # any gazetteer code (province excluded) -> city_code, where defined
 
     @property

@@ -1,4 +1,4 @@
-"""Locate applicants in prefecture-level cities (DESIGN §3, "Locating applicants").
+"""Locate applicants in prefecture-level cities (address, corpus, name, province only).
 
 CNIPA records carry one address: the first applicant's. ``locate_applicants`` gives every applicant
 one city (or none) and says how it was found, in this order — the first rule that gives a city wins:

@@ -1,6 +1,6 @@
 """Rejected rows: every row that does not load is kept with its file, row, field and reason.
 
-Row accounting (DESIGN §2) is checked here: for each input file, rows read = rows loaded + rows
+Row accounting is checked here: for each input file, rows read = rows loaded + rows
 quarantined; a mismatch is a bug and raises.
 """
 

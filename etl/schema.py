@@ -1,4 +1,4 @@
-"""Canonical tables (DESIGN §3): names, column order and Arrow types.
+"""Canonical tables: names, column order and Arrow types.
 
 These schemas are the contract between the ETL layer and every layer to its right.
 Extra columns may follow the listed ones; the listed ones never change meaning.

@@ -1,1 +1,1 @@
-"""graph layer (see DESIGN.md §1)."""
+"""graph layer."""

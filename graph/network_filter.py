@@ -1,4 +1,4 @@
-"""The network filter (DESIGN §5) and the exact definitions of the three yearly city networks.
+"""The network filter and the exact definitions of the three yearly city networks.
 
 A ``NetworkFilter`` selects the patents that make a network: patent kind (default invention), green
 definition (``wipo``: WIPO IPC Green Inventory; ``y02``: CPC Y02/Y04S; ``all``: no green condition),

@@ -1,1 +1,1 @@
-"""metrics layer (see DESIGN.md §1)."""
+"""metrics layer."""

@@ -6,6 +6,13 @@ The city-year panel is joined with ``canonical/covariates.parquet`` when it exis
 Chinese description, covariates: their original header) and a data label naming the panel and the
 network filter.
 
+Every panel gets the cities' names: ``city_name`` after ``city_code`` (city-year), ``city_a_name`` and
+``city_b_name`` (dyad-year), from ``canonical/cities.parquet`` or the city set. Stata files also get the
+city ``tier`` and ``region`` (city-year) as coded integers, and every coded variable — tier, region,
+the 0/1 policy dummies ``low_carbon``/``carbon_trading``, ``same_province`` — carries value labels
+(``metrics.labels.VALUE_LABELS``). Variable labels of covariates come from the same label table as the
+report ("pgdp 人均GDP（元）"); a covariate the table does not know keeps its name as label.
+
 Stata conversions: names are made valid and ≤ 32 characters (``metrics.labels.stata_name``; the
 label keeps the original name if it had to change); nullable integers with missing values become
 doubles with Stata missing (``.``); booleans become bytes (0/1); strings stay strings (UTF-8, which
@@ -18,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from citynet.metrics.labels import STATA_LABEL_MAX, label, stata_name
+from citynet.metrics.labels import REGIONS, STATA_LABEL_MAX, TIERS, VALUE_LABELS, label, stata_name
 from citynet.metrics.pipeline import read_panel
 
 from citynet.errors import UserError
@@ -46,8 +53,63 @@ def panel_frame(ws, panel: str, covariates: bool = True) -> pd.DataFrame:
         attrs.setdefault("citynet", {})
         if attrs["citynet"] is not None:
             attrs["citynet"] = {**attrs["citynet"], "covariates": [c for c in cov.columns if c not in ("city_code", "year")]}
+    df = _with_names(ws, df)
     df.attrs = attrs
     return df
+
+
+def _cities(ws) -> pd.DataFrame:
+    p = ws.table("cities")
+    if p.exists():
+        c = pd.read_parquet(p)
+    else:
+        from citynet.etl.cities import city_set
+
+        c = city_set().cities
+    c = c.copy()
+    c["city_code"] = c["city_code"].astype(str)
+    return c.drop_duplicates("city_code").set_index("city_code")
+
+
+def _with_names(ws, df: pd.DataFrame) -> pd.DataFrame:
+    """``city_name`` after ``city_code``; ``city_a_name``/``city_b_name`` after the pair's codes."""
+    if not ({"city_code", "city_a", "city_b"} & set(df.columns)):
+        return df
+    names = _cities(ws)["name_zh"].astype(str)
+    df = df.copy()
+    for code_col, name_col in (("city_code", "city_name"), ("city_a", "city_a_name"), ("city_b", "city_b_name")):
+        if code_col in df.columns and name_col not in df.columns:
+            pos = list(df.columns).index(code_col) + 1
+            df.insert(pos, name_col, df[code_col].astype(str).map(names).astype(object))
+    return df
+
+
+def with_codes(ws, df: pd.DataFrame) -> pd.DataFrame:
+    """City-year frame with ``tier`` and ``region`` as coded integers (1 = municipality …, 1 = east …)."""
+    if "city_code" not in df.columns or "tier" in df.columns:
+        return df
+    c = _cities(ws)
+    df = df.copy()
+    pos = list(df.columns).index("city_name") + 1 if "city_name" in df.columns else 1
+    code = df["city_code"].astype(str)
+    tier = code.map(c["tier"]).map({t: i + 1 for i, t in enumerate(TIERS)}) if "tier" in c.columns else None
+    region = code.map(c["region"]).map({r: i + 1 for i, r in enumerate(REGIONS)}) if "region" in c.columns else None
+    if region is not None:
+        df.insert(pos, "region", region.astype("float64") if region.isna().any() else region.astype(np.int8))
+    if tier is not None:
+        df.insert(pos, "tier", tier.astype("float64") if tier.isna().any() else tier.astype(np.int8))
+    return df
+
+
+def value_labels_for(df: pd.DataFrame) -> dict[str, dict[int, str]]:
+    """Value labels of the coded columns present in ``df`` whose values are all labelled codes."""
+    out = {}
+    for col, labels in VALUE_LABELS.items():
+        if col in df.columns and pd.api.types.is_numeric_dtype(df[col]):
+            vals = pd.to_numeric(df[col], errors="coerce").dropna().unique()
+            if all(float(v).is_integer() and int(v) in labels for v in vals):
+                out[col] = labels
+    return out
 
 
 def data_label(df: pd.DataFrame, panel: str) -> str:
@@ -86,10 +148,12 @@ def to_stata_frame(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
 
 
 def write_dta(df: pd.DataFrame, path: Path, data_label_text: str = "") -> Path:
-    """Write ``df`` as Stata 118 with variable labels from ``metrics.labels`` and a data label."""
+    """Write ``df`` as Stata 118 with variable labels and value labels from ``metrics.labels`` and a data label."""
     frame, labels = to_stata_frame(df)
+    renamed = dict(zip(df.columns, frame.columns, strict=True))
+    vlabels = {renamed[c]: v for c, v in value_labels_for(df).items()}
     frame.to_stata(path, version=118, write_index=False, variable_labels=labels,
-                   data_label=data_label_text[:STATA_LABEL_MAX] or None)
+                   data_label=data_label_text[:STATA_LABEL_MAX] or None, value_labels=vlabels or None)
     return Path(path)
 
 
@@ -111,5 +175,5 @@ def export_panel(ws, panel: str, fmt: str | None, out: Path, covariates: bool = 
     elif fmt == "csv":
         df.to_csv(out, index=False, encoding="utf-8")
     else:
-        write_dta(df, out, data_label(df, panel))
+        write_dta(with_codes(ws, df) if panel == "city-year" else df, out, data_label(df, panel))
     return out

@@ -1,9 +1,14 @@
 """One table of variable labels for every panel column: seed symbol, Chinese and English description.
 
-The seed symbols are the variable names of the source papers (``shared/METHODS.md``): ``DC``/``BC``
-(Sun & Yang), ``gtr``/``ex_gt``/``in_gt`` (Sun), ``Diff`` (paper 000). The Stata export writes
-``"<symbol> <中文说明>"`` as the variable label; the report and the analysis layer reuse the same table
-(``label(column)``, ``LABELS[column].en``), so a column is described the same way everywhere.
+The seed symbols are the variable names of the source papers: ``DC``/``BC`` (Sun & Yang), ``gtr``/
+``ex_gt``/``in_gt`` (Sun), ``Diff`` (paper 000). The Stata export writes ``"<symbol> <中文说明>"`` as the
+variable label; the report and the regression tables reuse the same table (``label(column)``,
+``term_label(name)``, ``LABELS[column].en``), so a variable is described the same way everywhere —
+covariates (人均GDP …) and derived names included: ``ln_x`` is "ln <x>", ``l1_x`` is "<x> (t−1)",
+``W_x`` is "W·<x>".
+
+Coded variables carry Stata value labels (:data:`VALUE_LABELS`): the city tier and region, and the 0/1
+policy and pair dummies.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ LABELS: dict[str, Label] = {
     "city_b": _L("", "城市B代码", "second city of the pair"),
     "year": _L("", "年份", "year"),
     "network": _L("", "网络类型（collab/transfer/citation）", "network (collab, transfer, citation)"),
-    # city-year: DESIGN §5 contract
+    # city-year: the contract columns
     "green_patents": _L("gpatent", "绿色专利数（至少一位申请人在本市）", "filtered patents with an applicant in the city"),
     "collab_patents": _L("rsi", "与其他城市联合申请的专利数", "patents co-applied with at least one other city"),
     "collab_partners": _L("Cn", "合作伙伴城市数（广延边际）", "distinct partner cities (extensive margin)"),
@@ -89,7 +94,24 @@ LABELS: dict[str, Label] = {
                             "cities whose patents the city cites / (N-1)"),
     "citation_outdegree": _L("", "知识使用城市数/(N-1)（引用本市的城市）",
                              "cities that cite the city's patents / (N-1)"),
+    # city attributes (etl.cities) and covariates (canonical/covariates.parquet)
+    "city_name": _L("", "城市名称", "city name"),
+    "province_code": _L("", "省份代码", "province code"),
+    "province_zh": _L("", "省份名称", "province"),
+    "tier": _L("", "城市等级（1直辖市 2副省级 3省会 4地级市）", "city tier"),
+    "region": _L("", "区域（1东部 2中部 3西部 4东北）", "region"),
+    "gdp_per_capita": _L("pgdp", "人均GDP（元）", "GDP per capita"),
+    "gdp": _L("gdp", "地区生产总值", "GDP"),
+    "population": _L("pop", "年末人口（万人）", "population"),
+    "industry_share": _L("ind", "第二产业占GDP比重", "industry share"),
+    "rd_intensity": _L("rd", "研发投入强度（R&D经费/GDP，%）", "R&D intensity"),
+    "fdi": _L("fdi", "实际利用外资", "FDI"),
+    "low_carbon": _L("DID", "低碳城市试点（1=试点当年及以后）", "low-carbon pilot"),
+    "carbon_trading": _L("", "碳排放权交易试点（1=试点当年及以后）", "carbon-trading pilot"),
+    "tier_high": _L("", "高等级城市（直辖市、副省级、省会=1）", "city tier"),
     # dyad-year
+    "city_a_name": _L("", "城市A名称", "name of city_a"),
+    "city_b_name": _L("", "城市B名称", "name of city_b"),
     "collab": _L("rsi_ij", "两市联合申请专利数", "patents co-applied by the two cities"),
     "transfer_ab": _L("gtr_ab", "A市向B市转让的专利数", "transfers from city_a to city_b"),
     "transfer_ba": _L("gtr_ba", "B市向A市转让的专利数", "transfers from city_b to city_a"),
@@ -110,6 +132,53 @@ LABELS: dict[str, Label] = {
     "communities": _L("", "Leiden社区数（不含孤立城市）", "Leiden communities (isolates excluded)"),
     "modularity": _L("Q", "Leiden划分的模块度", "modularity of the Leiden partition"),
 }
+
+
+# Short names for regression tables (the papers' symbols where they have one, else a short English name).
+TABLE_NAMES: dict[str, str] = {
+    "green_patents": "green patents", "gdp_per_capita": "GDP per capita", "gdp": "GDP", "population": "population",
+    "industry_share": "Industry share", "rd_intensity": "R&D intensity", "fdi": "FDI", "low_carbon": "Low-carbon pilot",
+    "carbon_trading": "Carbon-trading pilot", "tier_high": "City tier", "collab_intensity": "intensive",
+    "collab_partners": "extensive", "distance_km": "distance", "same_province": "Same province",
+    "diff": "Diff", "rho": "ρ (W·y)", "lambda": "λ (W·u)",
+}
+
+# Stata value labels of coded variables: column -> {code: label}
+TIERS = ("municipality", "sub_provincial", "provincial_capital", "prefecture")
+REGIONS = ("east", "central", "west", "northeast")
+VALUE_LABELS: dict[str, dict[int, str]] = {
+    "tier": {1: "直辖市 municipality", 2: "副省级城市 sub-provincial", 3: "省会城市 provincial capital",
+             4: "地级市 prefecture"},
+    "region": {1: "东部 east", 2: "中部 central", 3: "西部 west", 4: "东北 northeast"},
+    "low_carbon": {0: "非试点 not a pilot", 1: "试点 pilot"},
+    "carbon_trading": {0: "非试点 not a pilot", 1: "试点 pilot"},
+    "same_province": {0: "不同省 different provinces", 1: "同省 same province"},
+    "tier_high": {0: "其他 other", 1: "高等级 high tier"},
+}
+
+
+def term_label(name: str) -> str:
+    """Printed name of a model term or variable: ``l1_ln_gdp_per_capita`` → "ln GDP per capita (t−1)",
+    ``l1_collab_degree`` → "DC (t−1)", ``ln_population`` → "ln population", ``W_x`` → "W·<x>"; unknown names
+    are returned unchanged."""
+    n = str(name)
+    for pre in ("l1_", "L1_", "lag1_", "L."):
+        if n.startswith(pre) and len(n) > len(pre):
+            return f"{term_label(n[len(pre):])} (t−1)"
+    for pre in ("W_", "w_", "W."):
+        if n.startswith(pre) and len(n) > len(pre):
+            return f"W·{term_label(n[len(pre):])}"
+    if n.startswith("ln_") and len(n) > 3:
+        inner = term_label(n[3:])
+        return f"ln {inner}" if inner != n[3:] or n[3:] in LABELS or n[3:] in TABLE_NAMES else n
+    if n.endswith("_w") and n[:-2] in (*LABELS, *TABLE_NAMES):
+        return f"{term_label(n[:-2])} (winsorised)"
+    if n in TABLE_NAMES:
+        return TABLE_NAMES[n]
+    lab = LABELS.get(n)
+    if lab and lab.symbol:
+        return lab.symbol
+    return n
 
 
 def label(column: str) -> str:

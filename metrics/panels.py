@@ -1,4 +1,4 @@
-"""The three panels of DESIGN §5 from two tables: yearly city edges and city-year counts.
+"""The three panels (city-year, dyad-year, network-year) from two tables: yearly city edges and city-year counts.
 
 Pure functions — no store, no files — so that they can be tested on hand-made tables and fed by the
 store (``graph.store.GraphStore.city_edges`` / ``city_year_counts``) or by the pandas reference
@@ -46,7 +46,7 @@ COUNT_COLUMNS = (
 )
 CHURN_COLUMNS = ("partners_continuing", "partners_new", "partners_exited")
 
-# DESIGN §5 contract columns, in contract order, then the documented extras.
+# The contract columns, in contract order, then the documented extras.
 CITY_YEAR_CONTRACT = (
     "city_code", "year", "green_patents", "collab_patents", "collab_partners", "collab_intensity",
     "collab_degree", "collab_betweenness", "partners_continuing", "partners_new", "partners_exited",
@@ -238,7 +238,7 @@ def partner_churn(e: _Prepared, n: int, years: list[int], first_year: int) -> di
 
 def city_year_panel(edges: pd.DataFrame, counts: pd.DataFrame | None, cities: pd.DataFrame, years,
                     first_year: int | None = None, *, _clean: _Prepared | None = None) -> pd.DataFrame:
-    """The city-year panel (DESIGN §5): one row per city of the city set and year of ``years``.
+    """The city-year panel: one row per city of the city set and year of ``years``.
 
     Parameters
     ----------

@@ -157,7 +157,7 @@ def _meta(flt: NetworkFilter, panel: str, years: list[int], n: int) -> dict:
 def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str | None = None,
                 uri: str | None = None, progress: Progress | None = None, write_back: bool = True,
                 project: bool = False) -> MetricsRun:
-    """Compute the panels of DESIGN §5 for ``flt`` and write them to ``ws.metrics``.
+    """Compute the three panels for ``flt`` and write them to ``ws.metrics``.
 
     Parameters
     ----------

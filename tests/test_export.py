@@ -71,7 +71,7 @@ def test_dta_round_trip_city_year(ws, tmp_path):
     assert all(len(c) <= 32 for c in data.columns)
     long = [c for c in data.columns if c.startswith("a_covariate")][0]
     assert labels[long] == "a_covariate_with_a_very_long_name_beyond_stata"
-    assert labels["gdp"] == "gdp"
+    assert labels["gdp"] == "gdp 地区生产总值"  # covariates: the report's label table
     for col in CITY_YEAR_COLUMNS:
         ours = panel[col]
         theirs = data[col]
@@ -92,7 +92,9 @@ def test_dta_round_trip_dyad_and_network(ws, tmp_path):
     out = export_panel(ws, "dyad-year", "dta", tmp_path / "dy.dta")
     data, labels, _ = _read_dta(out)
     panel = read_panel(ws.panel("dyad-year"))
-    assert list(data.columns) == list(DYAD_YEAR_COLUMNS)
+    assert [c for c in data.columns if not c.endswith("_name")] == list(DYAD_YEAR_COLUMNS)
+    cols = list(data.columns)
+    assert cols[cols.index("city_a") + 1] == "city_a_name" and cols[cols.index("city_b") + 1] == "city_b_name"
     for col in ("collab", "transfer_ab", "transfer_ba", "citations_ab", "distance_km", "log_distance", "same_province"):
         np.testing.assert_array_equal(data[col].to_numpy(dtype=float), panel[col].to_numpy(dtype=float))
     assert labels["distance_km"] == label("distance_km")
@@ -123,3 +125,44 @@ def test_cli_export_csv_and_parquet(ws, tmp_path):
     assert res.exit_code == 0, res.output
     cy = read_panel(tmp_path / "cy.parquet")
     assert "gdp" in cy.columns and cy.attrs["citynet"]["network"] == "invention.y02.all"
+
+
+def test_dta_labels_names_and_value_labels_read_back_by_pandas_and_pyreadstat(ws, tmp_path):
+    """The .dta carries the report's labels (人均GDP), city names and value labels; two readers agree."""
+    import pyreadstat
+
+    w = ws
+    cov = pd.read_parquet(w.table("covariates"))
+    cov2 = cov.assign(gdp_per_capita=[80000.0, 60000.0], carbon_trading=[0, 1])
+    cov2.to_parquet(w.table("covariates"))
+    try:
+        out = export_panel(w, "city-year", "dta", tmp_path / "cy.dta")
+    finally:
+        cov.to_parquet(w.table("covariates"))
+    data, meta = pyreadstat.read_dta(str(out))
+    labels = dict(zip(meta.column_names, meta.column_labels, strict=True))
+    assert labels["gdp_per_capita"] == "pgdp 人均GDP（元）"
+    assert labels["low_carbon"].startswith("DID 低碳城市试点") and labels["city_name"] == "城市名称"
+    assert list(data.columns[:5]) == ["city_code", "city_name", "tier", "region", "year"]
+    bj = data[data["city_code"] == BJ].iloc[0]
+    assert bj["city_name"] == "北京市" and bj["tier"] == 1 and bj["region"] == 1
+    assert data.loc[data["city_code"] == NJ, "tier"].iloc[0] == 2  # 南京: sub-provincial
+    vl = meta.variable_value_labels
+    assert vl["tier"][1] == "直辖市 municipality" and vl["region"][4] == "东北 northeast"
+    assert vl["low_carbon"] == {0: "非试点 not a pilot", 1: "试点 pilot"} and "carbon_trading" in vl
+    # pandas reads the same labels, values and categories
+    with pd.io.stata.StataReader(out) as r:
+        plabels, pvl = r.variable_labels(), r.value_labels()
+    assert plabels == labels
+    cat = pd.read_stata(out)
+    assert cat.loc[cat["city_code"] == BJ, "tier"].iloc[0] == "直辖市 municipality"
+    assert set(pvl) >= {"tier", "region", "low_carbon"}
+    raw = pd.read_stata(out, convert_categoricals=False)
+    np.testing.assert_array_equal(raw["tier"].to_numpy(float), data["tier"].to_numpy(float))
+    assert (raw["city_name"] == data["city_name"]).all()
+    names = city_set().cities.set_index("city_code")["name_zh"]
+    assert (data["city_name"] == data["city_code"].map(names)).all()
+    # dyad-year: both cities named, same_province labelled
+    dy, dmeta = pyreadstat.read_dta(str(export_panel(w, "dyad-year", "dta", tmp_path / "dy.dta")))
+    assert {"city_a_name", "city_b_name"} <= set(dy.columns)
+    assert dmeta.variable_value_labels["same_province"][1] == "同省 same province"

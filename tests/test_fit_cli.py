@@ -86,7 +86,7 @@ def test_fit_formula_json(ws):
 def test_fit_formula_table_with_lags_and_cluster(ws):
     r = run(["fit", "-w", str(ws), "--formula",
              "ln_collab_patents ~ l1_collab_degree + L(ln1p(gdp_per_capita), 1) | city_code + year", "--vcov", "hc1"])
-    assert "l1_collab_degree" in r.output and "City FE" in r.output and "HC1" in r.output
+    assert "DC (t−1)" in r.output and "City FE" in r.output and "HC1" in r.output  # labels: metrics.labels
 
 
 def test_fit_gravity_dyad_year(ws):

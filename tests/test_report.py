@@ -153,10 +153,12 @@ def test_report_html_is_self_contained(report, workspace):
         assert sid in p.ids, sid
     # every figure: two maps, time series, event study, placebo, two Moran scatters
     figs = {i for i in p.ids if re.match(r"(map|network-series|event-study|placebo|moran)", i)}
-    assert {"map-2010", "map-2015", "network-series", "moran-2010", "moran-2015"} <= figs, figs
+    assert {"map-2010-2015", "map-choropleth-2015", "network-series", "moran-2010", "moran-2015"} <= figs, figs
     assert any(f.startswith("event-study-") for f in figs) and any(f.startswith("placebo-") for f in figs), figs
     assert "not available" not in text.lower()
-    assert "北京市" in text and "Tn/Cn−1" in text and "Moran" in text
+    assert "北京市" in text and "T<sub>n</sub>/C<sub>n−1</sub>" in text and "Moran" in text
+    assert "p = 0.000" not in text and "DESIGN" not in text and "granted_only" not in text
+    assert "not reproduced" not in text and "Global Moran&#x27;s I" in text
     assert "did_small" in text and "es_small" in text
     assert "quarantined" in text.lower() and "located by" in text
 
@@ -323,7 +325,7 @@ def test_report_in_headless_chromium(report):
     bad = [i for i in res["imgs"] if not (i["complete"] and i["w"] > 0 and i["h"] > 0)]
     assert not bad, f"images not decoded: {bad}"
     ids = {i["id"] for i in res["imgs"]}
-    assert {"map-2010", "map-2015", "network-series", "moran-2010", "moran-2015"} <= ids, ids
+    assert {"map-2010-2015", "network-series", "moran-2010", "moran-2015"} <= ids, ids
     assert any(i.startswith("event-study-") for i in ids) and any(i.startswith("placebo-") for i in ids), ids
     assert all(i["shownW"] > 200 for i in res["imgs"]), res["imgs"]  # figures are shown at a readable size
     assert res["width"] <= 1280 + 1, "the page scrolls horizontally"

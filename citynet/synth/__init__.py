@@ -1,4 +1,4 @@
-"""``citynet synth``: a realistic synthetic CNIPA-style export with planted effects (DESIGN §6).
+"""``citynet synth``: a realistic synthetic CNIPA-style export with planted effects.
 
 See ``citynet.synth.model`` for the generating model (how ``--policy-effect`` and
 ``--distance-decay`` are planted so that the default ``metrics`` panels identify them),

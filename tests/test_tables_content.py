@@ -1,0 +1,76 @@
+"""What a regression table prints: one label table, no repeated N/R² under spatial effects, no FE rows for
+Callaway–Sant'Anna, the placebo column's own numbers, p < 0.001, sample names that match the panel."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from citynet.analysis.results import FitResult
+from citynet.analysis.spec import _variant_name
+from citynet.analysis.tables import fmt_p, regression_table
+from citynet.metrics.labels import LABELS, label, term_label
+
+
+def fr(model="ols", params=None, name=None, fe=("city_code", "year"), **kw):
+    params = params or {"low_carbon": 0.1, "l1_ln_gdp_per_capita": 0.2}
+    return FitResult(depvar=kw.pop("depvar", "ln_green_patents"), params=pd.Series(params),
+                     se=pd.Series(dict.fromkeys(params, 0.05)), nobs=kw.pop("nobs", 100), model=model,
+                     fixed_effects=list(fe), name=name, r2=kw.pop("r2", 0.3), adj_r2=kw.pop("adj_r2", None), **kw)
+
+
+def rows(t):
+    return {r[0]: r[1:] for r in t.rows}
+
+
+def test_one_label_table_for_every_variable():
+    assert term_label("l1_ln_gdp_per_capita") == "ln GDP per capita (t−1)"
+    assert term_label("ln_population") == "ln population"  # not "ln_population" beside "ln GDP per capita"
+    assert term_label("l1_collab_degree") == "DC (t−1)" and term_label("W_l1_collab_degree") == "W·DC (t−1)"
+    assert term_label("rho") == "ρ (W·y)"
+    assert LABELS["gdp_per_capita"].zh.startswith("人均GDP") and label("gdp_per_capita").startswith("pgdp 人均GDP")
+    t = regression_table([fr(name="3SLS")])
+    assert "ln GDP per capita (t−1)" in rows(t) and "ln green patents" in rows(t)["Dependent variable"]
+    assert not any(r[0].startswith("l1_") for r in t.rows)
+
+
+def test_spatial_effects_do_not_repeat_n_r2_or_fe():
+    sdm = fr("sdm", name="SDM", fe=("city_code",))
+    eff = [fr(f"sdm_{e}_effect", name=e.capitalize(), fe=("city_code",)) for e in ("direct", "indirect", "total")]
+    r = rows(regression_table([sdm, *eff]))
+    assert r["N"] == ["100", "", "", ""]
+    assert r["R² / pseudo R²"] == ["0.300", "", "", ""]
+    assert r["City FE"] == ["Yes", "", "", ""]
+
+
+def test_callaway_santanna_has_no_two_way_fe():
+    cs = fr("cs_did", params={"ATT": 0.07}, name="Callaway-Sant'Anna")
+    r = rows(regression_table([fr(name="TWFE"), cs]))
+    assert r["City FE"] == ["Yes", "—"] and r["Year FE"] == ["Yes", "—"]
+
+
+def test_placebo_column_shows_placebo_numbers_and_p():
+    real = fr(name="(1)", params={"low_carbon": 0.072})
+    pl = FitResult(depvar="ln_green_patents", params=pd.Series({"low_carbon": 0.0004}),
+                   se=pd.Series({"low_carbon": 0.015}), pvalues=pd.Series({"low_carbon": np.nan}), nobs=100,
+                   model="placebo", fixed_effects=["city_code", "year"], vcov="placebo", name="Placebo",
+                   stats={"placebo_real": 0.072, "placebo_pvalue": 0.0, "placebo_draws": 1000.0})
+    t = regression_table([real, pl])
+    r = rows(t)
+    assert r["Low-carbon pilot"] == ["0.072", "0.000"]  # the placebo mean (no stars: its p is the placebo p)
+    assert r["Real estimate"] == ["", "0.072"]
+    assert r["Placebo p (share |placebo| ≥ |real|)"] == ["", "< 0.001"]
+    assert r["Placebo draws"] == ["", "1,000"]
+    assert any("SD of the placebo estimates" in n for n in t.notes)
+
+
+def test_p_values_never_print_as_zero():
+    assert fmt_p(0.0) == "< 0.001" and fmt_p(0.0004) == "< 0.001" and fmt_p(0.0123) == "0.012"
+    assert fmt_p(float("nan")) == ""
+
+
+def test_sample_variant_names_follow_the_panel():
+    panel = pd.DataFrame({"year": [2018, 2019, 2020]})
+    assert _variant_name("Drop 2020–2022", {"exclude_years": [2020, 2021, 2022]}, panel) == "Drop 2020"
+    assert _variant_name("Drop 2019–2022", {"exclude_years": [2019, 2020, 2021, 2022]}, panel) == "Drop 2019–2020"
+    assert _variant_name("Drop 2021–2022", {"exclude_years": [2021, 2022]}, panel) == "Drop 2021–2022 (none in the panel)"
+    assert _variant_name("Drop municipalities", {"drop_municipalities": True}, panel) == "Drop municipalities"
