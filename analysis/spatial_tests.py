@@ -59,7 +59,7 @@ def spatial_tests(panel: pd.DataFrame, y: str, x: Sequence[str], w, *, fe: str =
     return pd.DataFrame(rows)
 
 
-def test_table(tests: pd.DataFrame, *, title: str | None = None, digits: int = 3,
+def spatial_test_table(tests: pd.DataFrame, *, title: str | None = None, digits: int = 3,
                notes: Sequence[str] = ()) -> Table:
     """The papers' layout: one row per test — statistic (with stars), df, p-value."""
     rows = [[r.test, f"{r.stat:.{digits}f}{stars(r.pvalue)}", str(int(r.df)), f"{r.pvalue:.{digits}f}"]

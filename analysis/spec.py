@@ -49,14 +49,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from citynet.analysis.designs import RUNNERS as DESIGN_RUNNERS
 from citynet.analysis.results import FitResult
 from citynet.analysis.tables import Table, regression_table
 
 from citynet.errors import AnalysisError
 
 log = logging.getLogger(__name__)
+DESIGN_KINDS = tuple(DESIGN_RUNNERS)  # analysis/designs.py: the referees' designs
 
-KINDS = ("fit", "did", "event_study", "placebo", "psm_did", "cs", "gardner", "3sls", "gravity", "sdm", "moran")
+KINDS = ("fit", "did", "event_study", "placebo", "psm_did", "cs", "gardner", "3sls", "gravity", "sdm", "moran",
+         *DESIGN_KINDS)
 _SAMPLE_KEYS = {"years", "drop_municipalities", "regions", "tiers", "exclude_years", "query"}
 
 
@@ -161,6 +164,10 @@ def _run_model(m: dict, get_panel, defaults: dict, out_dir: Path, files: list[st
         # In a table of several models a collinear term is dropped from that column with a note
         # (pyfixest's behaviour); set allow_collinear = false to make it an error instead.
         allow = m.get("allow_collinear", defaults.get("allow_collinear", True))
+        from citynet.analysis.designs import run_fit_inference, wants_inference
+
+        if wants_inference(m, vcov):  # wild:REPS | ri:REPS | conley:KM[:LAG]
+            return [run_fit_inference(m, df, name, vcov)]
         return [fit(df, m["formula"], model=m.get("model", "ols"), vcov=vcov, name=name, allow_collinear=allow)]
     if kind == "did":
         return [D.did(df, m["y"], m.get("treat", "low_carbon"), ctrl, fe=fe, vcov=vcov, model=m.get("model", "ols"),
@@ -218,6 +225,8 @@ def _run_model(m: dict, get_panel, defaults: dict, out_dir: Path, files: list[st
         return _run_sdm(m, df, name)
     if kind == "moran":
         return _run_moran(m, df, name, out_dir, files)
+    if kind in DESIGN_RUNNERS:
+        return DESIGN_RUNNERS[kind](m, df, name, out_dir, files, vcov, spatial_weights)
     raise AssertionError(kind)
 
 

@@ -1,0 +1,124 @@
+"""Spec kinds of the referees' designs (``citynet fit SPEC.toml``): each runner reads the model's keys,
+calls the estimator module and writes its side tables and figures next to the spec's tables.
+
+=================  ========================================================================  ===========
+kind               keys                                                                      module
+=================  ========================================================================  ===========
+``spatial_tests``  ``y``, ``x``, ``w``, ``fe`` (city | twoway), ``lr``, ``wald``,              spatial_tests
+                   ``time_effects`` → table ``<name>`` of LM/LR/Wald tests
+``iv``             ``y``, ``endog``, ``instruments``, ``exog`` (or ``controls``), ``fe``,      iv
+                   ``vcov`` → 2SLS column; table ``<name>_first_stage``
+``mediation``      ``chain = [X, M, Y]`` (or ``paths``), ``controls``, ``fe``, ``reps``,       mediation
+                   ``seed`` → table ``<name>`` (three steps, Sobel, bootstrap CIs)
+``fit`` +          ``inference = "wild:999" | "ri:999" | "conley:KM[:LAG]"``, ``param``          inference
+=================  ========================================================================  ===========
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from citynet.analysis.results import FitResult
+
+from citynet.errors import AnalysisError
+
+Runner = Callable[[dict, pd.DataFrame, "str | None", Path, list, Any, Callable], list[FitResult]]
+
+
+def _stem(name: str | None, kind: str) -> str:
+    import re
+
+    return re.sub(r"[^\w\-]+", "_", name or kind).strip("_") or kind
+
+
+def _require(m: dict, key: str, example: str) -> Any:
+    if key not in m:
+        raise AnalysisError(f"model {m.get('name')!r} (kind {m.get('kind')}) has no {key!r}",
+                            fix=f"add {key} = {example}")
+    return m[key]
+
+
+def _check_columns(df: pd.DataFrame, names: list[str], key: str) -> None:
+    from citynet.analysis.formula import prepare
+
+    prepare(df, f"{names[0]} ~ {' + '.join(names[1:]) or '1'}")  # raises naming the missing column
+
+
+def run_spatial_tests(m: dict, df: pd.DataFrame, name: str | None, out_dir: Path, files: list, vcov: Any,
+                      spatial_weights: Callable) -> list[FitResult]:
+    from citynet.analysis.spatial_tests import spatial_test_table, spatial_tests
+    from citynet.analysis.spec import _spatial_frame
+
+    y = _require(m, "y", '"ln_collab_patents"')
+    x = list(_require(m, "x", '["l1_collab_degree"]'))
+    data, years = _spatial_frame(df, [y, *x])
+    w = spatial_weights(m.get("w"), data)
+    fe = m.get("fe", "city")
+    if fe not in ("city", "twoway"):
+        raise AnalysisError(f"spatial_tests fe = {fe!r}", fix="use fe = \"city\" or \"twoway\"")
+    tests = spatial_tests(data, y, x, w, fe=fe, lr=m.get("lr", True), wald=m.get("wald", True),
+                          time_effects=m.get("time_effects", False), years=years)
+    stem = out_dir / _stem(name, "spatial_tests")
+    t = spatial_test_table(tests, title=m.get("title", f"Spatial specification tests: {y}"),
+                           notes=[f"W: {m.get('w') or 'inverse_distance'}; fixed effects: {fe}; years {years[0]}–{years[-1]}."])
+    files += t.write(str(stem))
+    tests.to_json(f"{stem}.json", orient="records", indent=2)
+    files.append(f"{stem}.json")
+    return []
+
+
+def run_iv(m: dict, df: pd.DataFrame, name: str | None, out_dir: Path, files: list, vcov: Any,
+           spatial_weights: Callable) -> list[FitResult]:
+    from citynet.analysis.iv import first_stage_table, iv2sls
+
+    y = _require(m, "y", '"ln_collab_patents"')
+    endog = list(_require(m, "endog", '["l1_collab_degree", "l1_collab_betweenness"]'))
+    instr = list(_require(m, "instruments", '["l2_collab_degree", "l2_collab_betweenness"]'))
+    res = iv2sls(df, y, endog, instr, m.get("exog", m.get("controls", [])), fe=m.get("fe", "city_code + year"),
+                 vcov=vcov, name=name)
+    t = first_stage_table(res, title=f"First stage of {name or '2SLS'}")
+    files += t.write(str(out_dir / f"{_stem(name, 'iv')}_first_stage"))
+    return [res.result]
+
+
+def run_mediation(m: dict, df: pd.DataFrame, name: str | None, out_dir: Path, files: list, vcov: Any,
+                  spatial_weights: Callable) -> list[FitResult]:
+    from citynet.analysis.mediation import mediation, mediation_table, resolve_chain
+
+    x, med, y = resolve_chain(m)
+    res = mediation(df, x, med, y, m.get("controls", []), fe=m.get("fe", "city_code + year"), vcov=vcov,
+                    reps=m.get("reps", 500), seed=m.get("seed", 0))
+    t = mediation_table(res, labels=m.get("labels"), title=m.get("title", f"Mediation: {x} → {med} → {y}"))
+    stem = out_dir / _stem(name, "mediation")
+    files += t.write(str(stem))
+    pd.Series(res.effects).to_json(f"{stem}.json", indent=2)
+    files.append(f"{stem}.json")
+    return []
+
+
+def run_fit_inference(m: dict, df: pd.DataFrame, name: str | None, vcov: Any) -> FitResult:
+    """Kind ``fit`` with ``inference`` (or ``vcov = "conley:KM[:LAG]"``)."""
+    from citynet.analysis.inference import fit_with_inference
+
+    inf = m.get("inference")
+    if inf is None and isinstance(vcov, str) and vcov.lower().startswith("conley"):
+        inf, vcov = vcov, None
+    cluster = "city_code"
+    if isinstance(vcov, str) and vcov.startswith("cluster:"):
+        cluster = vcov.split(":", 1)[1]
+    return fit_with_inference(df, m["formula"], inf, param=m.get("param"), vcov=vcov, cluster=cluster,
+                              seed=m.get("seed", 0), name=name, model=m.get("model", "ols"))
+
+
+def wants_inference(m: dict, vcov: Any) -> bool:
+    return bool(m.get("inference")) or (isinstance(vcov, str) and vcov.lower().startswith("conley"))
+
+
+RUNNERS: dict[str, Runner] = {
+    "spatial_tests": run_spatial_tests,
+    "iv": run_iv,
+    "mediation": run_mediation,
+}
