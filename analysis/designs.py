@@ -10,6 +10,8 @@ kind               keys                                                         
                    ``vcov`` → 2SLS column; table ``<name>_first_stage``
 ``mediation``      ``chain = [X, M, Y]`` (or ``paths``), ``controls``, ``fe``, ``reps``,       mediation
                    ``seed`` → table ``<name>`` (three steps, Sobel, bootstrap CIs)
+``sunab``          ``y``, ``treat`` or ``cohort``, ``controls``, ``leads``, ``lags`` → IW      sunab
+                   event-time column (+ ``att``), figure ``<name>.png``, cells CSV
 ``fit`` +          ``inference = "wild:999" | "ri:999" | "conley:KM[:LAG]"``, ``param``          inference
 =================  ========================================================================  ===========
 """
@@ -99,6 +101,22 @@ def run_mediation(m: dict, df: pd.DataFrame, name: str | None, out_dir: Path, fi
     return []
 
 
+def run_sunab(m: dict, df: pd.DataFrame, name: str | None, out_dir: Path, files: list, vcov: Any,
+              spatial_weights: Callable) -> list[FitResult]:
+    from citynet.analysis.figures import event_study_plot
+    from citynet.analysis.sunab import sun_abraham
+
+    y = _require(m, "y", '"ln_green_patents"')
+    sa = sun_abraham(df, y, treat=m.get("treat", "low_carbon"), cohort=m.get("cohort"),
+                     controls=m.get("controls", []), leads=m.get("leads"), lags=m.get("lags"), vcov=vcov, name=name)
+    stem = _stem(name, "sunab")
+    files.append(str(event_study_plot(sa, out_dir / f"{stem}.png", title="Sun–Abraham event study (95% CI)")))
+    sa.coefficients().to_csv(out_dir / f"{stem}_coefficients.csv", index=False)
+    sa.cells.to_csv(out_dir / f"{stem}_cells.csv", index=False)
+    files += [str(out_dir / f"{stem}_coefficients.csv"), str(out_dir / f"{stem}_cells.csv")]
+    return [sa.result]
+
+
 def run_fit_inference(m: dict, df: pd.DataFrame, name: str | None, vcov: Any) -> FitResult:
     """Kind ``fit`` with ``inference`` (or ``vcov = "conley:KM[:LAG]"``)."""
     from citynet.analysis.inference import fit_with_inference
@@ -121,4 +139,5 @@ RUNNERS: dict[str, Runner] = {
     "spatial_tests": run_spatial_tests,
     "iv": run_iv,
     "mediation": run_mediation,
+    "sunab": run_sunab,
 }

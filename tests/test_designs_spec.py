@@ -28,6 +28,7 @@ def _workspace(tmp_path, seed=0, years=range(2010, 2018)):
     w = S.inverse_distance()
     inv = np.linalg.inv(np.eye(n) - 0.3 * w.matrix)
     eta = rng.normal(0, 0.5, n)
+    cohort = rng.choice([2012, 2014, 0], n)
     rows = []
     for t in years:
         z1, z2 = rng.normal(size=(2, n))
@@ -36,8 +37,9 @@ def _workspace(tmp_path, seed=0, years=range(2010, 2018)):
         endo = z1 + 0.5 * z2 + 0.5 * u + rng.normal(size=n)
         med = 0.5 * x + eta + rng.normal(size=n)
         lny = inv @ (x + 0.4 * med + 0.5 * endo + eta + 0.3 * u)
-        rows.append(pd.DataFrame({"city_code": codes, "year": t, "x": x, "lny": lny, "med": med, "endo": endo,
-                                  "z1": z1, "z2": z2}))
+        d = ((cohort > 0) & (t >= cohort)).astype(int)
+        rows.append(pd.DataFrame({"city_code": codes, "year": t, "x": x, "lny": lny + 0.5 * d, "med": med,
+                                  "endo": endo, "z1": z1, "z2": z2, "d": d}))
     ws = Workspace.open(tmp_path / "ws", create=True)
     ws.metrics.mkdir()
     pd.concat(rows).to_parquet(ws.panel("city-year"), index=False)
@@ -77,6 +79,8 @@ def test_design_kinds_from_a_spec(tmp_path):
                                        "instruments": ["z1", "z2"], "exog": ["x"]}]},
             {"name": "med", "models": [{"name": "mediation", "kind": "mediation", "chain": ["x", "med", "lny"],
                                         "reps": 99}]},
+            {"name": "sa", "models": [{"name": "SA", "kind": "sunab", "y": "lny", "treat": "d", "controls": ["x"]}],
+             "stats": ["att"]},
             {"name": "wild", "models": [{"name": "(1)", "formula": "lny ~ x | city_code + year",
                                          "inference": "wild:199"},
                                         {"name": "(2)", "formula": "lny ~ x | city_code + year", "vcov": "conley:300"}],
@@ -90,6 +94,9 @@ def test_design_kinds_from_a_spec(tmp_path):
     assert (ws.results / "2SLS_first_stage.md").exists()
     iv = out.results["iv"][0]
     assert abs(iv.params["endo"] - 0.5) < 0.2  # planted (through the spatial multiplier ≈ 0.5–0.6)
+    sa = out.results["sa"][0]
+    assert abs(sa.stats["att"] - 0.5) < 4 * sa.stats["att_se"]
+    assert (ws.results / "SA.png").exists() and (ws.results / "SA_cells.csv").exists()
     wild = out.results["wild"]
     assert wild[0].stats["wild_ci_low"] < wild[0].params["x"] < wild[0].stats["wild_ci_high"]
     assert wild[1].vcov.startswith("conley")
