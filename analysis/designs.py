@@ -12,6 +12,8 @@ kind               keys                                                         
                    ``seed`` → table ``<name>`` (three steps, Sobel, bootstrap CIs)
 ``sunab``          ``y``, ``treat`` or ``cohort``, ``controls``, ``leads``, ``lags`` → IW      sunab
                    event-time column (+ ``att``), figure ``<name>.png``, cells CSV
+``tobit``          ``y``, ``x``, ``left`` (censoring point), ``mundlak``, ``vcov`` (oim |        tobit
+                   cluster) → RE Tobit column and its average marginal effects
 ``fit`` +          ``inference = "wild:999" | "ri:999" | "conley:KM[:LAG]"``, ``param``          inference
 =================  ========================================================================  ===========
 """
@@ -117,6 +119,18 @@ def run_sunab(m: dict, df: pd.DataFrame, name: str | None, out_dir: Path, files:
     return [sa.result]
 
 
+def run_tobit(m: dict, df: pd.DataFrame, name: str | None, out_dir: Path, files: list, vcov: Any,
+              spatial_weights: Callable) -> list[FitResult]:
+    from citynet.analysis.tobit import re_tobit
+
+    y = _require(m, "y", '"ln_green_patents"')
+    x = list(_require(m, "x", '["l1_collab_degree"]'))
+    v = m.get("vcov", "oim")
+    r = re_tobit(df, y, x, left=float(m.get("left", 0.0)), mundlak=m.get("mundlak", False),
+                 nodes=m.get("nodes", 12), vcov="cluster" if str(v).startswith("cluster") else "oim", name=name)
+    return [r.result, r.marginal]
+
+
 def run_fit_inference(m: dict, df: pd.DataFrame, name: str | None, vcov: Any) -> FitResult:
     """Kind ``fit`` with ``inference`` (or ``vcov = "conley:KM[:LAG]"``)."""
     from citynet.analysis.inference import fit_with_inference
@@ -140,4 +154,5 @@ RUNNERS: dict[str, Runner] = {
     "iv": run_iv,
     "mediation": run_mediation,
     "sunab": run_sunab,
+    "tobit": run_tobit,
 }
