@@ -14,6 +14,9 @@ kind               keys                                                         
                    event-time column (+ ``att``), figure ``<name>.png``, cells CSV
 ``tobit``          ``y``, ``x``, ``left`` (censoring point), ``mundlak``, ``vcov`` (oim |        tobit
                    cluster) → RE Tobit column and its average marginal effects
+``threshold``      ``y``, ``x`` (regime-dependent), ``q``, ``controls``, ``n_thresholds``,        threshold
+                   ``reps``, ``grid``, ``trim``, ``seed`` → regime-slope column; tables
+                   ``<name>_tests``, ``<name>_thresholds``; figure ``<name>_lr.png``
 ``fit`` +          ``inference = "wild:999" | "ri:999" | "conley:KM[:LAG]"``, ``param``          inference
 =================  ========================================================================  ===========
 """
@@ -131,6 +134,23 @@ def run_tobit(m: dict, df: pd.DataFrame, name: str | None, out_dir: Path, files:
     return [r.result, r.marginal]
 
 
+def run_threshold(m: dict, df: pd.DataFrame, name: str | None, out_dir: Path, files: list, vcov: Any,
+                  spatial_weights: Callable) -> list[FitResult]:
+    from citynet.analysis.threshold import lr_plot, panel_threshold, threshold_tables
+
+    y = _require(m, "y", '"ln_green_patents"')
+    x = list(_require(m, "x", '["l1_collab_degree"]'))
+    q = _require(m, "q", '"l1_ln_gdp_per_capita"')
+    r = panel_threshold(df, y, x, q, m.get("controls", []), n_thresholds=m.get("n_thresholds", 2),
+                        reps=m.get("reps", 300), grid=m.get("grid", 300), trim=m.get("trim", 0.01),
+                        seed=m.get("seed", 0), vcov=vcov, name=name)
+    stem = _stem(name, "threshold")
+    t1, t2 = threshold_tables(r, title=f"Threshold effect tests ({q})")
+    files += t1.write(str(out_dir / f"{stem}_tests")) + t2.write(str(out_dir / f"{stem}_thresholds"))
+    files.append(str(lr_plot(r, out_dir / f"{stem}_lr.png", qname=q)))
+    return [r.result]
+
+
 def run_fit_inference(m: dict, df: pd.DataFrame, name: str | None, vcov: Any) -> FitResult:
     """Kind ``fit`` with ``inference`` (or ``vcov = "conley:KM[:LAG]"``)."""
     from citynet.analysis.inference import fit_with_inference
@@ -155,4 +175,5 @@ RUNNERS: dict[str, Runner] = {
     "mediation": run_mediation,
     "sunab": run_sunab,
     "tobit": run_tobit,
+    "threshold": run_threshold,
 }

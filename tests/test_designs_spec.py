@@ -79,6 +79,8 @@ def test_design_kinds_from_a_spec(tmp_path):
                                        "instruments": ["z1", "z2"], "exog": ["x"]}]},
             {"name": "med", "models": [{"name": "mediation", "kind": "mediation", "chain": ["x", "med", "lny"],
                                         "reps": 99}]},
+            {"name": "thr", "models": [{"name": "TH", "kind": "threshold", "y": "lny", "x": ["x"], "q": "z1",
+                                        "n_thresholds": 1, "reps": 19, "grid": 40}]},
             {"name": "sa", "models": [{"name": "SA", "kind": "sunab", "y": "lny", "treat": "d", "controls": ["x"]}],
              "stats": ["att"]},
             {"name": "wild", "models": [{"name": "(1)", "formula": "lny ~ x | city_code + year",
@@ -94,6 +96,7 @@ def test_design_kinds_from_a_spec(tmp_path):
     assert (ws.results / "2SLS_first_stage.md").exists()
     iv = out.results["iv"][0]
     assert abs(iv.params["endo"] - 0.5) < 0.2  # planted (through the spatial multiplier ≈ 0.5–0.6)
+    assert (ws.results / "TH_lr.png").exists() and (ws.results / "TH_tests.md").exists()
     sa = out.results["sa"][0]
     assert abs(sa.stats["att"] - 0.5) < 4 * sa.stats["att_se"]
     assert (ws.results / "SA.png").exists() and (ws.results / "SA_cells.csv").exists()
@@ -109,6 +112,7 @@ def test_design_kinds_from_a_spec(tmp_path):
     ({"kind": "mediation", "paths": [["x", "med"], ["endo", "lny"]]}, "do not connect"),
     ({"kind": "spatial_tests", "y": "lny", "x": ["missing_col"]}, "missing_col"),
     ({"formula": "lny ~ x", "inference": "wild:lots"}, "cannot read inference"),
+    ({"kind": "threshold", "y": "lny", "x": ["x"], "q": "d"}, "distinct value"),
 ])
 def test_bad_design_specs_give_one_message(tmp_path, model, match):
     ws = _workspace(tmp_path, years=range(2010, 2013))
