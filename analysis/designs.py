@@ -17,6 +17,9 @@ kind               keys                                                         
 ``threshold``      ``y``, ``x`` (regime-dependent), ``q``, ``controls``, ``n_thresholds``,        threshold
                    ``reps``, ``grid``, ``trim``, ``seed`` → regime-slope column; tables
                    ``<name>_tests``, ``<name>_thresholds``; figure ``<name>_lr.png``
+``psm``            ``y``, ``covariates``, ``treat``, ``controls``, ``k``, ``caliper`` (SDs of    psm
+                   the logit score), ``replace``, ``weighted`` → PSM-DID column; tables
+                   ``<name>_balance`` (pstest layout), ``<name>_matches.csv``
 ``fit`` +          ``inference = "wild:999" | "ri:999" | "conley:KM[:LAG]"``, ``param``          inference
 =================  ========================================================================  ===========
 """
@@ -151,6 +154,23 @@ def run_threshold(m: dict, df: pd.DataFrame, name: str | None, out_dir: Path, fi
     return [r.result]
 
 
+def run_psm(m: dict, df: pd.DataFrame, name: str | None, out_dir: Path, files: list, vcov: Any,
+            spatial_weights: Callable) -> list[FitResult]:
+    from citynet.analysis.psm import balance_table, psm_did
+
+    y = _require(m, "y", '"ln_green_patents"')
+    cov = list(_require(m, "covariates", '["gdp_per_capita", "population"]'))
+    r = psm_did(df, y, cov, treat=m.get("treat", "low_carbon"), controls=m.get("controls"), k=m.get("k", 1),
+                caliper=m.get("caliper"), caliper_sd=m.get("caliper_sd", True), replace=m.get("replace", True),
+                weighted=m.get("weighted", False), cohort=m.get("cohort"), fe=m.get("fe", "city_code + year"),
+                vcov=vcov, name=name)
+    stem = _stem(name, "psm")
+    files += balance_table(r, labels=m.get("labels")).write(str(out_dir / f"{stem}_balance"))
+    r.matches.to_csv(out_dir / f"{stem}_matches.csv", index=False)
+    files.append(str(out_dir / f"{stem}_matches.csv"))
+    return [r.result]
+
+
 def run_fit_inference(m: dict, df: pd.DataFrame, name: str | None, vcov: Any) -> FitResult:
     """Kind ``fit`` with ``inference`` (or ``vcov = "conley:KM[:LAG]"``)."""
     from citynet.analysis.inference import fit_with_inference
@@ -176,4 +196,5 @@ RUNNERS: dict[str, Runner] = {
     "sunab": run_sunab,
     "tobit": run_tobit,
     "threshold": run_threshold,
+    "psm": run_psm,
 }

@@ -81,6 +81,8 @@ def test_design_kinds_from_a_spec(tmp_path):
                                         "reps": 99}]},
             {"name": "thr", "models": [{"name": "TH", "kind": "threshold", "y": "lny", "x": ["x"], "q": "z1",
                                         "n_thresholds": 1, "reps": 19, "grid": 40}]},
+            {"name": "psm", "models": [{"name": "PSM", "kind": "psm", "y": "lny", "treat": "d", "covariates": ["x"],
+                                        "k": 2}]},
             {"name": "sa", "models": [{"name": "SA", "kind": "sunab", "y": "lny", "treat": "d", "controls": ["x"]}],
              "stats": ["att"]},
             {"name": "wild", "models": [{"name": "(1)", "formula": "lny ~ x | city_code + year",
@@ -97,6 +99,7 @@ def test_design_kinds_from_a_spec(tmp_path):
     iv = out.results["iv"][0]
     assert abs(iv.params["endo"] - 0.5) < 0.2  # planted (through the spatial multiplier ≈ 0.5–0.6)
     assert (ws.results / "TH_lr.png").exists() and (ws.results / "TH_tests.md").exists()
+    assert (ws.results / "PSM_balance.md").exists() and out.results["psm"][0].stats["k"] == 2
     sa = out.results["sa"][0]
     assert abs(sa.stats["att"] - 0.5) < 4 * sa.stats["att_se"]
     assert (ws.results / "SA.png").exists() and (ws.results / "SA_cells.csv").exists()
