@@ -20,6 +20,9 @@ kind               keys                                                         
 ``psm``            ``y``, ``covariates``, ``treat``, ``controls``, ``k``, ``caliper`` (SDs of    psm
                    the logit score), ``replace``, ``weighted`` → PSM-DID column; tables
                    ``<name>_balance`` (pstest layout), ``<name>_matches.csv``
+``cs_cov``         ``y``, ``covariates``, ``treat``/``cohort``, ``method`` (dr | reg | ipw),      cs_covariates
+                   ``control`` (never | notyet), ``base``, ``reps``, ``cluster`` → overall ATTs
+                   of the four aggregations; ``<name>_att_gt.csv``, ``_aggregates.csv``, figure
 ``fit`` +          ``inference = "wild:999" | "ri:999" | "conley:KM[:LAG]"``, ``param``          inference
 =================  ========================================================================  ===========
 """
@@ -171,6 +174,48 @@ def run_psm(m: dict, df: pd.DataFrame, name: str | None, out_dir: Path, files: l
     return [r.result]
 
 
+class _DynamicPlot:
+    """Duck-typed event study for ``figures.event_study_plot`` (dynamic aggregation, uniform band)."""
+
+    def __init__(self, dyn: pd.DataFrame, depvar: str):
+        self.dyn, self.ref = dyn[dyn["term"] != "overall"], -1
+        self.result = type("R", (), {"depvar": depvar})()
+
+    def coefficients(self) -> pd.DataFrame:
+        c = self.dyn.rename(columns={"event_time": "rel_time", "att": "coef"})
+        return c[["rel_time", "term", "coef", "se", "ci_low", "ci_high"]].reset_index(drop=True)
+
+
+def run_cs_cov(m: dict, df: pd.DataFrame, name: str | None, out_dir: Path, files: list, vcov: Any,
+               spatial_weights: Callable) -> list[FitResult]:
+    from citynet.analysis.cs_covariates import att_gt_covariates
+    from citynet.analysis.figures import event_study_plot
+
+    y = _require(m, "y", '"ln_green_patents"')
+    r = att_gt_covariates(df, y, m.get("covariates", []), treat=m.get("treat", "low_carbon"), cohort=m.get("cohort"),
+                          method=m.get("method", "dr"), control=m.get("control", "never"),
+                          base=m.get("base", "varying"), reps=m.get("reps", 999), seed=m.get("seed", 0),
+                          cluster=m.get("cluster"))
+    stem = _stem(name, "cs")
+    r.att_gt.to_csv(out_dir / f"{stem}_att_gt.csv", index=False)
+    files.append(str(out_dir / f"{stem}_att_gt.csv"))
+    agg = pd.concat([a.assign(aggregation=k) for k, a in r.aggregates.items()], ignore_index=True)
+    agg.to_csv(out_dir / f"{stem}_aggregates.csv", index=False)
+    files.append(str(out_dir / f"{stem}_aggregates.csv"))
+    dyn = r.aggregates["dynamic"]
+    files.append(str(event_study_plot(_DynamicPlot(dyn, y), out_dir / f"{stem}.png",
+                                      title=f"Callaway–Sant'Anna ({r.method.upper()}), uniform 95% band")))
+    cols = [*[f"ATT ({k})" for k in ("simple", "dynamic", "group", "calendar")]]
+    vals = [float(r.aggregates[k].iloc[-1]["att"]) for k in ("simple", "dynamic", "group", "calendar")]
+    ses = [float(r.aggregates[k].iloc[-1]["se"]) for k in ("simple", "dynamic", "group", "calendar")]
+    res = FitResult(depvar=y, params=pd.Series(vals, index=cols), se=pd.Series(ses, index=cols), nobs=r.n_units,
+                    model=f"cs_{r.method}", vcov="multiplier bootstrap", fixed_effects=[],
+                    stats={"uniform_crit": r.crit, "n_units": float(r.n_units)}, name=name or f"CS ({r.method})",
+                    notes=[f"Callaway–Sant'Anna, {r.method.upper()}, covariates {', '.join(m.get('covariates', []))}, "
+                           f"control {m.get('control', 'never')}; units are cities (N = units)."])
+    return [res]
+
+
 def run_fit_inference(m: dict, df: pd.DataFrame, name: str | None, vcov: Any) -> FitResult:
     """Kind ``fit`` with ``inference`` (or ``vcov = "conley:KM[:LAG]"``)."""
     from citynet.analysis.inference import fit_with_inference
@@ -197,4 +242,5 @@ RUNNERS: dict[str, Runner] = {
     "tobit": run_tobit,
     "threshold": run_threshold,
     "psm": run_psm,
+    "cs_cov": run_cs_cov,
 }
