@@ -26,6 +26,8 @@ Format (see ``examples/README.md`` for the full reference)::
     [[models]]                      # one column each, in order
     name = "(1)"
     kind = "fit"                    # fit | did | event_study | placebo | psm_did | cs | gardner | 3sls | gravity
+                                    # | sdm | moran | spatial_tests | iv | mediation | sunab | tobit |
+                                    # threshold | psm | cs_cov (analysis/designs.py)
     formula = "ln_collab_patents ~ l1_collab_degree | city_code + year"
     model = "ols"                   # ols | ppml | 2sls
     vcov = "hc1"                    # overrides [spec].vcov
