@@ -107,6 +107,11 @@ def load_panels(ws, spec_panel_opts: dict | None = None) -> Callable[[str], pd.D
             from citynet.analysis.panel import add_city_attributes
 
             df = add_city_attributes(df)
+            docs_path = ws.canonical / "policy_docs.parquet"  # citynet ingest --policies: zts, gjs, rps
+            if docs_path.exists():
+                from citynet.analysis.policy import join_synergy, policy_synergy
+
+                df = join_synergy(df, policy_synergy(pd.read_parquet(docs_path)))
             for new, expr in opts.get("derive", {}).items():
                 try:
                     df[new] = df.eval(expr)
