@@ -107,6 +107,7 @@ def load_panels(ws, spec_panel_opts: dict | None = None) -> Callable[[str], pd.D
             from citynet.analysis.panel import add_city_attributes
 
             df = add_city_attributes(df)
+            df = _with_partner_kinds(ws, df, path)
             docs_path = ws.canonical / "policy_docs.parquet"  # citynet ingest --policies: zts, gjs, rps
             if docs_path.exists():
                 from citynet.analysis.policy import join_synergy, policy_synergy
@@ -127,6 +128,23 @@ def load_panels(ws, spec_panel_opts: dict | None = None) -> Callable[[str], pd.D
         return df
 
     return get
+
+
+def _with_partner_kinds(ws, df: pd.DataFrame, path) -> pd.DataFrame:
+    """Add the collaboration-by-partner-kind columns (metrics/partner_kinds.py) from the canonical tables,
+    with the city-year panel's filter, unless the panel already has them."""
+    from citynet.metrics import partner_kinds as PK
+
+    if set(PK.COLUMNS) <= set(df.columns):
+        return df
+    from citynet.metrics.pipeline import panel_meta
+
+    meta = panel_meta(path) or {}
+    pk = PK.from_workspace(ws, df["city_code"].astype(str).unique(), sorted(df["year"].unique()), meta.get("filter"))
+    if pk is None:
+        return df
+    pk["city_code"] = pk["city_code"].astype(df["city_code"].dtype)
+    return df.merge(pk, on=["city_code", "year"], how="left")
 
 
 def _sample(df: pd.DataFrame, s: dict | None) -> pd.DataFrame:
