@@ -23,6 +23,9 @@ kind               keys                                                         
 ``cs_cov``         ``y``, ``covariates``, ``treat``/``cohort``, ``method`` (dr | reg | ipw),      cs_covariates
                    ``control`` (never | notyet), ``base``, ``reps``, ``cluster`` → overall ATTs
                    of the four aggregations; ``<name>_att_gt.csv``, ``_aggregates.csv``, figure
+``honest``         ``y``, ``treat``/``cohort``, ``controls``, ``leads``, ``lags``, ``M`` (list),  honest
+                   ``target`` (first | average) → FLCIs under Δ^SD(M) for the Sun–Abraham
+                   event study: ``<name>.png``, ``<name>.csv``, table ``<name>_table``
 ``fit`` +          ``inference = "wild:999" | "ri:999" | "conley:KM[:LAG]"``, ``param``          inference
 =================  ========================================================================  ===========
 """
@@ -216,6 +219,37 @@ def run_cs_cov(m: dict, df: pd.DataFrame, name: str | None, out_dir: Path, files
     return [res]
 
 
+def run_honest(m: dict, df: pd.DataFrame, name: str | None, out_dir: Path, files: list, vcov: Any,
+               spatial_weights: Callable) -> list[FitResult]:
+    import numpy as np
+    from citynet.analysis.honest import from_event_study, honest_plot
+    from citynet.analysis.sunab import sun_abraham
+    from citynet.analysis.tables import Table
+
+    y = _require(m, "y", '"ln_green_patents"')
+    sa = sun_abraham(df, y, treat=m.get("treat", "low_carbon"), cohort=m.get("cohort"),
+                     controls=m.get("controls", []), leads=m.get("leads", 4), lags=m.get("lags", 4), vcov=vcov)
+    coefs = sa.coefficients()
+    n_post = int((coefs["rel_time"] >= 0).sum())
+    target = m.get("target", "first")
+    lp = None if target == "first" else np.full(n_post, 1 / n_post)
+    Ms = m.get("M", [0.0, 0.01, 0.02, 0.05, 0.1])
+    r = from_event_study(coefs, sa.vcov, Ms, l_post=lp)
+    stem = _stem(name, "honest")
+    r.table.to_csv(out_dir / f"{stem}.csv", index=False)
+    files.append(str(out_dir / f"{stem}.csv"))
+    files.append(str(honest_plot(r, out_dir / f"{stem}.png")))
+    est, lo, hi = r.original
+    rows = [["conventional", f"{est:.3f}", f"[{lo:.3f}, {hi:.3f}]"]] + [
+        [f"M = {t.M:g}", f"{t.estimate:.3f}", f"[{t.ci_low:.3f}, {t.ci_high:.3f}]"] for t in r.table.itertuples()]
+    t = Table(header=["Restriction", "Estimate", "95% CI"], rows=rows, n_coef_rows=len(rows),
+              title=f"Sensitivity of the {'first post-period' if target == 'first' else 'average post'} effect "
+                    "(Rambachan–Roth, smoothness Δ^SD(M), FLCI)",
+              notes=["Event study: Sun–Abraham; M bounds the change in the slope of the differential trend per period."])
+    files += t.write(str(out_dir / f"{stem}_table"))
+    return []
+
+
 def run_fit_inference(m: dict, df: pd.DataFrame, name: str | None, vcov: Any) -> FitResult:
     """Kind ``fit`` with ``inference`` (or ``vcov = "conley:KM[:LAG]"``)."""
     from citynet.analysis.inference import fit_with_inference
@@ -243,4 +277,5 @@ RUNNERS: dict[str, Runner] = {
     "threshold": run_threshold,
     "psm": run_psm,
     "cs_cov": run_cs_cov,
+    "honest": run_honest,
 }

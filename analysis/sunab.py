@@ -34,6 +34,7 @@ class SunAbraham:
     cells: pd.DataFrame  # cohort, rel_time, delta, se, n (the saturated δ_{g,l})
     saturated: FitResult
     ref: int = -1
+    vcov: pd.DataFrame | None = None  # covariance of the IW coefficients (W V W')
 
     def coefficients(self) -> pd.DataFrame:
         """rel_time, term, coef, se, ci_low, ci_high (the reference period with 0), as EventStudy."""
@@ -111,12 +112,18 @@ def sun_abraham(panel: pd.DataFrame, y: str, treat: str | None = "low_carbon", c
     lo = -leads if leads is not None else min(rels)
     hi = lags if lags is not None else max(rels)
     params, ses = {}, {}
-    for lval in [r for r in rels if lo <= r <= hi]:
+    kept = [r for r in rels if lo <= r <= hi]
+    Wm = np.zeros((len(kept), len(cells)))
+    for i, lval in enumerate(kept):
         c = cells[cells["rel_time"] == lval]
         w = (c["n"] / c["n"].sum()).to_numpy()
+        Wm[i, c.index.to_numpy()] = w
         params[f"l={lval}"] = float(w @ c["delta"].to_numpy())
         Vc = V.loc[c["name"], c["name"]].to_numpy()
         ses[f"l={lval}"] = float(np.sqrt(w @ Vc @ w))
+    Vall = V.loc[cells["name"], cells["name"]].to_numpy()
+    names_iw = [f"l={lval}" for lval in kept]
+    V_iw = pd.DataFrame(Wm @ Vall @ Wm.T, index=names_iw, columns=names_iw)
     post = cells[cells["rel_time"] >= 0]
     wa = (post["n"] / post["n"].sum()).to_numpy()
     att = float(wa @ post["delta"].to_numpy())
@@ -126,4 +133,4 @@ def sun_abraham(panel: pd.DataFrame, y: str, treat: str | None = "low_carbon", c
                     stats={"att": att, "att_se": att_se, "n_cohorts": float(cells["cohort"].nunique())},
                     name=name or "Sun–Abraham", notes=[f"Sun–Abraham interaction-weighted event study; {note}; "
                                                      f"reference period {ref}."], raw=f)
-    return SunAbraham(result=res, cells=cells.drop(columns="name"), saturated=sat, ref=ref)
+    return SunAbraham(result=res, cells=cells.drop(columns="name"), saturated=sat, ref=ref, vcov=V_iw)
