@@ -374,7 +374,7 @@ def kleibergen_paap_rk(X: np.ndarray, Z: np.ndarray, vcov: str = "hetero", clust
         b_qq = _sqrtm_psd(vt @ vt.T)
     else:
         u12, u22 = u[: K - 1, K - 1:], u[K - 1:, K - 1:]
-        v12, v22 = vt[: K - 1, K - 1], vt[K - 1, K - 1]
+        v12, v22 = vt[K - 1, : K - 1], vt[K - 1, K - 1]  # V = vt.T: v12 = V[:K-1, K-1]
         a_qq = np.vstack([u12, u22]) @ np.linalg.solve(u22, _sqrtm_psd(u22 @ u22.T))
         b_qq = np.sqrt(v22 * v22) / v22 * np.concatenate([v12, [v22]])[None, :]
     kronv = np.kron(b_qq, a_qq.T)

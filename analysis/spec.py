@@ -26,6 +26,8 @@ Format (see ``examples/README.md`` for the full reference)::
     [[models]]                      # one column each, in order
     name = "(1)"
     kind = "fit"                    # fit | did | event_study | placebo | psm_did | cs | gardner | 3sls | gravity
+                                    # | sdm | moran | spatial_tests | iv | mediation | sunab | tobit |
+                                    # threshold | psm | cs_cov (analysis/designs.py)
     formula = "ln_collab_patents ~ l1_collab_degree | city_code + year"
     model = "ols"                   # ols | ppml | 2sls
     vcov = "hc1"                    # overrides [spec].vcov
@@ -49,14 +51,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from citynet.analysis.designs import RUNNERS as DESIGN_RUNNERS
 from citynet.analysis.results import FitResult
 from citynet.analysis.tables import Table, regression_table
 
 from citynet.errors import AnalysisError
 
 log = logging.getLogger(__name__)
+DESIGN_KINDS = tuple(DESIGN_RUNNERS)  # analysis/designs.py: the referees' designs
 
-KINDS = ("fit", "did", "event_study", "placebo", "psm_did", "cs", "gardner", "3sls", "gravity", "sdm", "moran")
+KINDS = ("fit", "did", "event_study", "placebo", "psm_did", "cs", "gardner", "3sls", "gravity", "sdm", "moran",
+         *DESIGN_KINDS)
 _SAMPLE_KEYS = {"years", "drop_municipalities", "regions", "tiers", "exclude_years", "query"}
 
 
@@ -102,6 +107,12 @@ def load_panels(ws, spec_panel_opts: dict | None = None) -> Callable[[str], pd.D
             from citynet.analysis.panel import add_city_attributes
 
             df = add_city_attributes(df)
+            df = _with_partner_kinds(ws, df, path)
+            docs_path = ws.canonical / "policy_docs.parquet"  # citynet ingest --policies: zts, gjs, rps
+            if docs_path.exists():
+                from citynet.analysis.policy import join_synergy, policy_synergy
+
+                df = join_synergy(df, policy_synergy(pd.read_parquet(docs_path)))
             for new, expr in opts.get("derive", {}).items():
                 try:
                     df[new] = df.eval(expr)
@@ -117,6 +128,23 @@ def load_panels(ws, spec_panel_opts: dict | None = None) -> Callable[[str], pd.D
         return df
 
     return get
+
+
+def _with_partner_kinds(ws, df: pd.DataFrame, path) -> pd.DataFrame:
+    """Add the collaboration-by-partner-kind columns (metrics/partner_kinds.py) from the canonical tables,
+    with the city-year panel's filter, unless the panel already has them."""
+    from citynet.metrics import partner_kinds as PK
+
+    if set(PK.COLUMNS) <= set(df.columns):
+        return df
+    from citynet.metrics.pipeline import panel_meta
+
+    meta = panel_meta(path) or {}
+    pk = PK.from_workspace(ws, df["city_code"].astype(str).unique(), sorted(df["year"].unique()), meta.get("filter"))
+    if pk is None:
+        return df
+    pk["city_code"] = pk["city_code"].astype(df["city_code"].dtype)
+    return df.merge(pk, on=["city_code", "year"], how="left")
 
 
 def _sample(df: pd.DataFrame, s: dict | None) -> pd.DataFrame:
@@ -180,6 +208,10 @@ def _run_model(m: dict, get_panel, defaults: dict, out_dir: Path, files: list[st
         # In a table of several models a collinear term is dropped from that column with a note
         # (pyfixest's behaviour); set allow_collinear = false to make it an error instead.
         allow = m.get("allow_collinear", defaults.get("allow_collinear", True))
+        from citynet.analysis.designs import run_fit_inference, wants_inference
+
+        if wants_inference(m, vcov):  # wild:REPS | ri:REPS | conley:KM[:LAG]
+            return [run_fit_inference(m, df, name, vcov)]
         return [fit(df, m["formula"], model=m.get("model", "ols"), vcov=vcov, name=name, allow_collinear=allow)]
     if kind == "did":
         return [D.did(df, m["y"], m.get("treat", "low_carbon"), ctrl, fe=fe, vcov=vcov, model=m.get("model", "ols"),
@@ -243,6 +275,8 @@ def _run_model(m: dict, get_panel, defaults: dict, out_dir: Path, files: list[st
         return _run_sdm(m, df, name)
     if kind == "moran":
         return _run_moran(m, df, name, out_dir, files)
+    if kind in DESIGN_RUNNERS:
+        return DESIGN_RUNNERS[kind](m, df, name, out_dir, files, vcov, spatial_weights)
     raise AssertionError(kind)
 
 

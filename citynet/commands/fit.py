@@ -18,6 +18,7 @@ Examples:
   citynet fit -w ws --formula "green_patents ~ low_carbon | city_code + year" --model ppml --json
   citynet fit -w ws --panel dyad-year --model ppml --formula "collab ~ log_distance | origin_year + dest_year"
   citynet fit -w ws --formula "y ~ x | city_code + year" --vcov hc1 --sample "year >= 2010"
+  citynet fit -w ws --formula "y ~ low_carbon | city_code + year" --inference wild:999
   citynet fit -w ws examples/p001_tables3_5.toml        (a paper's table into ws/results/)
   citynet fit -w ws examples/p001_tables3_5.toml --network invention.y02.granted   (into ws/results/invention.y02.granted/)
 Formula names: ln_X = ln(1+X); l1_X = X one year earlier within the city; fixest syntax for FE and IV.
@@ -34,6 +35,10 @@ Every result (the JSON of a table, --json) records the network filter and the pa
                                 "panel; city pair on the dyad-year panel).")
 @click.option("--vcov", type=click.Choice(["hc1", "iid"]), help="Robust (HC1) or classical standard errors instead.")
 @click.option("--sample", help='A pandas query restricting the sample, e.g. "year >= 2010".')
+@click.option("--inference", help="Extra inference for an OLS formula: wild:REPS[:webb] (wild cluster bootstrap p-value "
+                                  "and CI), ri:REPS (randomization inference over treatment paths) or conley:KM[:LAG] "
+                                  "(Conley SEs, distance cutoff in km, serial lags in years).")
+@click.option("--param", help="Coefficient tested by --inference wild/ri (default: the first regressor).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (coefficients, statistics, the "
                                                      "network filter and the panel's years).")
 @click.option("--out", type=click.Path(file_okay=False), help="Folder for a SPEC's outputs, created if missing (default: "
@@ -41,7 +46,7 @@ Every result (the JSON of a table, --json) records the network filter and the pa
                                                              "default).")
 @network_option
 @click.pass_context
-def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, as_json, out, network):
+def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, inference, param, as_json, out, network):
     """Fit a model from --formula, or run a SPEC.toml of several models into results/."""
     if bool(spec) == bool(formula):
         raise UserError("give either --formula or a SPEC.toml file (not both, not neither)",
@@ -89,12 +94,23 @@ def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, as
                 df = df.assign(pair=df["city_a"].astype(str) + "-" + df["city_b"].astype(str))
                 v = "cluster:pair"
             r = fit(df, formula, model=model, vcov=v, sample=sample)
+    elif inference:  # analysis/inference.py: wild bootstrap, randomization inference, Conley
+        from citynet.analysis.inference import fit_with_inference
+
+        if sample:
+            try:
+                df = df.query(sample)
+            except Exception as exc:
+                raise UserError(f"--sample {sample!r} failed: {exc}", fix="write a pandas query on panel columns") from exc
+        r = fit_with_inference(df, formula, inference, param=param, vcov=v, cluster=cluster or "city_code",
+                               model=model)
     else:
         r = fit(df, formula, model=model, vcov=v, sample=sample)
     if as_json:
         click.echo(json.dumps(r.to_json() | panel_stamp(ws), indent=2, default=float))
     else:
-        click.echo(regression_table([r], stats=list(k for k in ("kp_rk_f", "first_stage_F") if k in r.stats)).to_markdown())
+        click.echo(regression_table([r], stats=list(k for k in ("kp_rk_f", "first_stage_F", "wild_pvalue", "wild_ci_low",
+                                                                "wild_ci_high", "ri_pvalue") if k in r.stats)).to_markdown())
         stamp = panel_stamp(ws)
         if stamp and not is_quiet(ctx):
             y0, y1 = stamp["panel_years"]

@@ -17,6 +17,7 @@ Examples:
   citynet ingest -w ws raw/patents.csv --transfers raw/transfers.csv --covariates raw/covariates.csv
   citynet ingest -w ws export_2019.xlsx export_2020.xlsx
   citynet ingest -w ws            (inputs from citynet.toml [inputs])
+  citynet ingest -w ws --policies policies.xlsx   (policy documents → zts, gjs, rps)
 Every ingest REPLACES the canonical tables with the files given (several files are one corpus) and
 says what it replaced; a store loaded earlier keeps its rows until `citynet load --rebuild`.
 Headers are recognised by their CNIPA/incoPat/Patsnap names; map any other layout in citynet.toml [columns].""",
@@ -27,15 +28,27 @@ Headers are recognised by their CNIPA/incoPat/Patsnap names; map any other layou
               help="Transfer-records file (申请号, 转让人, 受让人, 生效日). Repeatable.")
 @click.option("--covariates", "covariate_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
               help="City-year covariates (CSV, XLSX or .dta), keyed by city code or name.")
+@click.option("--policies", "policy_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Policy documents (CSV/XLSX: province or city, year, issuing bodies, tool classes or text) → "
+                   "provincial synergy indices zts, gjs, rps in the city-year panel. Repeatable.")
 @click.option("--encoding", default=None, help="Force the input encoding (default: detect UTF-8 / GB18030).")
 @click.pass_context
-def command(ctx, ws, files, transfer_files, covariate_files, encoding):
+def command(ctx, ws, files, transfer_files, covariate_files, policy_files, encoding):
     """Read raw patent exports into the canonical tables; bad rows go to quarantine/ with the reason."""
     from rich.console import Console
 
     from citynet.etl.pipeline import IngestOptions, ingest
 
     inputs = ws.settings["inputs"]
+    if policy_files:  # etl/policy_docs.py; may run alone
+        from citynet.etl.policy_docs import ingest_policy_docs
+
+        rep = ingest_policy_docs(ws, list(policy_files))
+        for f in rep["files"]:
+            click.echo(f"policies {Path(f['file']).name}: read {f['rows_read']:,}, loaded {f['rows_loaded']:,}, "
+                       f"quarantined {f['rows_quarantined']:,}", err=True)
+        if not files and not transfer_files and not covariate_files:
+            return
 
     def rel(p: str) -> Path:
         return Path(p) if Path(p).is_absolute() else ws.root / p

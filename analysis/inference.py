@@ -1,0 +1,405 @@
+"""Inference beyond the sandwich: wild cluster bootstrap, randomization inference, Conley standard errors.
+
+Wild cluster bootstrap (WCR11, restricted, Cameron, Gelbach & Miller 2008), computed by the
+"fast and wild" algebra of Roodman, MacKinnon, Nielsen & Webb (2019): for H0 ``β_j = r`` the
+restricted residuals ``ũ(r) = M_{X₋ⱼ}(y − r x_j)``; with ``c = (X'X)⁻¹e_j``, the cluster scores
+``s_g = c'X_g'ũ_g`` and ``A = M (X'X)⁻¹ S`` (``M_g = c'X_g'X_g``, ``S = [X_h'ũ_h]``) every draw ``v``
+(Rademacher, Webb or Mammen weights per cluster) gives ``β*_j − r = s'v`` and the bootstrap cluster
+scores ``diag(s)v − Av``, so ``t*`` for B draws is two G×B matrix products — no refit. The p-value is
+``mean(|t*| > |t|)`` (two-sided, symmetric; strict as wildboottest and fwildclusterboot), the confidence interval the set of ``r`` not rejected at
+level α (test inversion by bisection, the same draws for every ``r``; boottest's method). Fixed
+effects nested in the cluster variable are absorbed by demeaning (which commutes with the
+cluster-level weights); other fixed effects enter as dummies. With ``2^G ≤ reps`` Rademacher draws
+are enumerated (exact). A hand-written bootstrap because pyfixest's ``wildboottest`` only tests
+``β = 0`` (no intervals) and builds one-hot FE designs; tests check the p-values against it.
+
+Randomization inference (Fisher; Young 2019): the coefficient of the treatment is recomputed for
+``reps`` reassignments of the treatment *paths* across units (a city gets another city's whole
+0/1 history, so staggered adoption keeps its timing structure); p = (#{|b*| ≥ |b|} + 1)/(reps + 1)
+(the ``randomization-c`` statistic). Vectorised: the permuted treatment columns are demeaned by the
+fixed effects in one pyfixest ``demean`` call and partialled on the other regressors (FWL).
+
+Conley (1999) standard errors: ``V = (X̃'X̃)⁻¹ Σ_i Σ_j K(d_ij) x̃_i û_i û_j x̃_j' (X̃'X̃)⁻¹`` with X̃, û
+the FE-demeaned regressors and residuals, ``K = 1{d ≤ cutoff}`` (uniform) or ``1 − d/cutoff``
+(Bartlett), pairs only within the same year; the panel version adds, within a city, Bartlett-weighted
+serial terms ``(1 − l/(L+1))`` up to lag L (Hsiang 2010; Fetzer's conleyreg). No small-sample factor
+(Conley's estimator); normal reference distribution. Distances: haversine between the cities' centroids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from citynet.analysis.results import FitResult
+
+from citynet.errors import AnalysisError
+
+
+# ------------------------------------------------------------------------------------- design
+def _design(df: pd.DataFrame, formula: str, cluster: str | None, extra: Sequence[str] = ()) -> dict[str, Any]:
+    """Estimation sample and the pieces of ``y ~ x1 + x2 | fe1 + fe2`` (plain columns only)."""
+    from citynet.analysis.estimators import _terms, split_formula
+    from citynet.analysis.formula import prepare
+
+    data, fml = prepare(df, formula, extra=[c for c in [cluster, *extra] if c])
+    parts = split_formula(fml)
+    if parts["endog"]:
+        raise AnalysisError("wild bootstrap, randomization inference and Conley SEs are for OLS models",
+                            fix="drop the IV part of the formula (or use vcov = cluster:VAR for 2SLS)")
+    terms = _terms(parts["rhs"])
+    bad = [t for t in terms if t not in data.columns]
+    if bad:
+        raise AnalysisError(f"terms {bad} are not plain panel columns",
+                            fix="derive them first ([panel_options] derive = {name = \"expr\"})")
+    cols = list(dict.fromkeys([parts["depvar"], *terms, *parts["fe"], *([cluster] if cluster else []), *extra]))
+    d = data[cols].dropna()
+    num = d[[parts["depvar"], *terms]].to_numpy(float)
+    d = d[np.isfinite(num).all(axis=1)].reset_index(drop=True)
+    return {"data": d, "depvar": parts["depvar"], "terms": terms, "fe": parts["fe"], "formula": fml}
+
+
+def _nested(d: pd.DataFrame, fe: str, cluster: str) -> bool:
+    return bool((d.groupby(fe, observed=True)[cluster].nunique() <= 1).all())
+
+
+def _group_demean(M: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    codes, _ = pd.factorize(pd.Series(groups).astype(str))
+    sums = np.zeros((codes.max() + 1, M.shape[1]))
+    np.add.at(sums, codes, M)
+    return M - (sums / np.bincount(codes)[:, None])[codes]
+
+
+def _absorb(d: pd.DataFrame, depvar: str, cols: list[str], fe: list[str],
+            cluster: str | None) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(y, X, names): the first FE nested in ``cluster`` demeaned away, the other FE as dummies
+    (drop-first); an intercept when no FE is absorbed."""
+    nested = [f for f in fe if cluster and _nested(d, f, cluster)]
+    absorbed = nested[:1]
+    mats = [d[cols].to_numpy(float)]
+    names = list(cols)
+    for f in fe:
+        if f in absorbed:
+            continue
+        dm = pd.get_dummies(d[f].astype(str), prefix=f, drop_first=True, dtype=float)
+        mats.append(dm.to_numpy())
+        names += list(dm.columns)
+    X = np.concatenate(mats, axis=1)
+    y = d[[depvar]].to_numpy(float)
+    if absorbed:
+        g = d[absorbed[0]].to_numpy()
+        X, y = _group_demean(X, g), _group_demean(y, g)
+    else:
+        X = np.concatenate([X, np.ones((len(d), 1))], axis=1)
+        names.append("Intercept")
+    return y[:, 0], X, names
+
+
+def _weights(kind: str, G: int, reps: int, seed: int | None) -> tuple[np.ndarray, bool]:
+    """G×B matrix of cluster weights; Rademacher enumerated when 2^G ≤ reps."""
+    if kind == "rademacher" and reps >= 2**G:
+        grid = ((np.arange(2**G)[None, :] >> np.arange(G)[:, None]) & 1).astype(float)
+        return 2 * grid - 1, True
+    rng = np.random.default_rng(seed)
+    if kind == "rademacher":
+        return rng.choice([-1.0, 1.0], size=(G, reps)), False
+    if kind == "webb":
+        vals = np.array([-np.sqrt(1.5), -1, -np.sqrt(0.5), np.sqrt(0.5), 1, np.sqrt(1.5)])
+        return rng.choice(vals, size=(G, reps)), False
+    if kind == "mammen":
+        s5 = np.sqrt(5)
+        p = (s5 + 1) / (2 * s5)
+        return np.where(rng.random((G, reps)) < p, -(s5 - 1) / 2, (s5 + 1) / 2), False
+    if kind == "normal":
+        return rng.standard_normal((G, reps)), False
+    raise AnalysisError(f"unknown bootstrap weights {kind!r}", fix="use rademacher, webb, mammen or normal")
+
+
+class WildBootstrap:
+    """WCR11 for one coefficient; ``pvalue(r)`` and ``ci(level)`` reuse one set of draws."""
+
+    def __init__(self, X: np.ndarray, y: np.ndarray, j: int, clusters: np.ndarray, v: np.ndarray):
+        self.X, self.y, self.j = X, y, j
+        codes, _ = pd.factorize(pd.Series(clusters))
+        self.codes, self.G = codes, int(codes.max() + 1)
+        self.v = v
+        XtX_inv = np.linalg.inv(X.T @ X)
+        self.XtX_inv = XtX_inv
+        self.beta = XtX_inv @ (X.T @ y)
+        self.c = XtX_inv[:, j]
+        others = np.delete(np.arange(X.shape[1]), j)
+        Xo = X[:, others]
+        proj = np.linalg.lstsq(Xo, np.column_stack([y, X[:, j]]), rcond=None)[0]
+        res = np.column_stack([y, X[:, j]]) - Xo @ proj
+        self.u0, self.m = res[:, 0], res[:, 1]  # ũ(r) = u0 − r m
+        k = X.shape[1]
+        # M_g = c'X_g'X_g (G×k)
+        Xc = X @ self.c
+        Mg = np.zeros((self.G, k))
+        np.add.at(Mg, codes, Xc[:, None] * X)
+        self.MB = Mg @ XtX_inv  # G×k
+        # original CRV0 se of β_j (constant factors cancel in p-values)
+        u = y - X @ self.beta
+        sg = np.bincount(codes, Xc * u, minlength=self.G)
+        self.se0 = float(np.sqrt(sg @ sg))
+
+    def _parts(self, r: float) -> tuple[np.ndarray, np.ndarray]:
+        ut = self.u0 - r * self.m
+        X = self.X
+        S = np.zeros((self.G, X.shape[1]))
+        np.add.at(S, self.codes, X * ut[:, None])  # rows X_h'ũ_h
+        s = S @ self.c
+        A = self.MB @ S.T  # G×G
+        return s, A
+
+    def tstats(self, r: float) -> tuple[float, np.ndarray]:
+        s, A = self._parts(r)
+        num = s @ self.v
+        scores = s[:, None] * self.v - A @ self.v
+        den = np.sqrt((scores * scores).sum(axis=0))
+        t0 = (self.beta[self.j] - r) / self.se0
+        return float(t0), num / den
+
+    def pvalue(self, r: float = 0.0) -> float:
+        t0, tb = self.tstats(r)
+        return float(np.mean(np.abs(tb) > abs(t0) * (1 + 1e-9)))
+
+    def ci(self, level: float = 0.95, tol: float = 1e-6) -> tuple[float, float]:
+        alpha = 1 - level
+        b, se = float(self.beta[self.j]), self.se0 * np.sqrt(self.G / max(self.G - 1, 1))
+
+        def side(sign: float) -> float:
+            inner = b
+            step = max(se, 1e-12)
+            outer = b + sign * step
+            for _ in range(60):
+                if self.pvalue(outer) < alpha:
+                    break
+                inner, outer = outer, b + sign * (abs(outer - b) * 2)
+            else:
+                return sign * np.inf
+            for _ in range(100):
+                mid = (inner + outer) / 2
+                if self.pvalue(mid) < alpha:
+                    outer = mid
+                else:
+                    inner = mid
+                if abs(outer - inner) <= tol * se:
+                    break
+            return (inner + outer) / 2
+
+        return side(-1.0), side(1.0)
+
+
+def wild_cluster_bootstrap(df: pd.DataFrame, formula: str, param: str, *, cluster: str = "city_code",
+                           reps: int = 999, weights: str = "rademacher", seed: int | None = 0, level: float = 0.95,
+                           ci: bool = True) -> dict[str, float]:
+    """Restricted wild cluster bootstrap (WCR11) of H0 ``param = 0``: p-value and, with ``ci``, the
+    test-inversion confidence interval (module docstring). Returns ``coef``, ``pvalue``, ``ci_low``,
+    ``ci_high``, ``reps`` (draws used), ``enumerated`` (1 if all 2^G Rademacher draws), ``clusters``."""
+    des = _design(df, formula, cluster)
+    d = des["data"]
+    if param not in des["terms"]:
+        raise AnalysisError(f"bootstrap param {param!r} is not a regressor of {formula!r}",
+                            fix=f"use one of {', '.join(des['terms'])}")
+    y, X, names = _absorb(d, des["depvar"], des["terms"], des["fe"], cluster)
+    cl = d[cluster].to_numpy()
+    G = int(pd.Series(cl).nunique())
+    if G < 2:
+        raise AnalysisError(f"the wild cluster bootstrap needs at least 2 clusters of {cluster!r}",
+                            fix="cluster by a variable with more groups")
+    v, enumerated = _weights(weights, G, reps, seed)
+    wb = WildBootstrap(X, y, names.index(param), cl, v)
+    out = {"coef": float(wb.beta[wb.j]), "pvalue": wb.pvalue(0.0), "reps": float(v.shape[1]),
+           "enumerated": float(enumerated), "clusters": float(G)}
+    if ci:
+        lo, hi = wb.ci(level)
+        out.update({"ci_low": lo, "ci_high": hi})
+    return out
+
+
+# ------------------------------------------------------------------------ randomization inference
+def randomization_inference(df: pd.DataFrame, formula: str, param: str, *, unit: str = "city_code",
+                            time: str = "year", reps: int = 999, seed: int | None = 0,
+                            chunk: int = 250) -> dict[str, float]:
+    """Fisher randomization p-value of ``param`` (the treatment) by permuting whole treatment paths across
+    ``unit``s (module docstring): ``coef``, ``pvalue``, ``pvalue_se`` (binomial), ``reps``."""
+    from pyfixest.core.demean import demean as pf_demean
+
+    des = _design(df, formula, None, extra=[unit, time])
+    d = des["data"]
+    if param not in des["terms"]:
+        raise AnalysisError(f"randomization param {param!r} is not a regressor of {formula!r}",
+                            fix=f"use one of {', '.join(des['terms'])}")
+    others = [t for t in des["terms"] if t != param]
+    fe = des["fe"]
+    units = d[unit].astype(str).to_numpy()
+    codes, uniq = pd.factorize(units)
+    paths = d.assign(_u=codes).pivot_table(index="_u", columns=time, values=param, aggfunc="first")
+    tcodes = d[time].map({t: i for i, t in enumerate(paths.columns)}).to_numpy()
+    P = paths.to_numpy(float)
+
+    def demean(M: np.ndarray) -> np.ndarray:
+        if not fe:
+            return M - M.mean(axis=0, keepdims=True)
+        flist = np.column_stack([pd.factorize(d[f].astype(str))[0] for f in fe]).astype(np.uint64)
+        out, _ = pf_demean(np.ascontiguousarray(M, dtype=float), flist, np.ones(len(d)), tol=1e-10, maxiter=10_000)
+        return out
+
+    base = demean(d[[des["depvar"], param, *others]].to_numpy(float))
+    yt, xt, W = base[:, 0], base[:, 1], base[:, 2:]
+
+    def partial(M: np.ndarray) -> np.ndarray:
+        if W.shape[1] == 0:
+            return M
+        return M - W @ np.linalg.lstsq(W, M, rcond=None)[0]
+
+    yp = partial(yt[:, None])[:, 0]
+    xp = partial(xt[:, None])[:, 0]
+    b0 = float(xp @ yp / (xp @ xp))
+    rng = np.random.default_rng(seed)
+    n_units = len(uniq)
+    perms = np.array([rng.permutation(n_units) for _ in range(reps)])
+    bs = np.empty(reps)
+    for s in range(0, reps, chunk):
+        pb = perms[s:s + chunk]
+        D = P[pb[:, codes], tcodes].T  # n × chunk: unit i gets the path of unit perm[i]
+        if np.isnan(D).any():
+            raise AnalysisError("randomization inference needs every unit's treatment in every year of the sample",
+                                fix="balance the panel (sample years) or drop units with gaps")
+        Dp = partial(demean(D))
+        bs[s:s + chunk] = (Dp * yp[:, None]).sum(axis=0) / (Dp * Dp).sum(axis=0)
+    extreme = int((np.abs(bs) >= abs(b0) - 1e-12 * max(1.0, abs(b0))).sum())
+    p = (extreme + 1) / (reps + 1)
+    return {"coef": b0, "pvalue": p, "pvalue_se": float(np.sqrt(p * (1 - p) / reps)), "reps": float(reps)}
+
+
+# ------------------------------------------------------------------------------------ Conley
+def conley_meat(H: np.ndarray, lon: np.ndarray, lat: np.ndarray, cutoff_km: float, *,
+                time: np.ndarray | None = None, unit: np.ndarray | None = None, lag: int = 0,
+                kernel: str = "uniform") -> np.ndarray:
+    """``Σ_ij K(d_ij) h_i h_j'`` over pairs in the same period (all pairs when ``time`` is None), plus the
+    Bartlett-weighted serial pairs of the same ``unit`` up to ``lag`` periods apart. ``H``: n×k scores."""
+    from citynet.etl.cities import haversine_km
+
+    H = np.asarray(H, float)
+    n, k = H.shape
+    tt = np.zeros(n, dtype=int) if time is None else pd.factorize(pd.Series(time))[0]
+    meat = np.zeros((k, k))
+    for t in np.unique(tt):
+        idx = np.flatnonzero(tt == t)
+        d = haversine_km(lon[idx, None], lat[idx, None], lon[None, idx], lat[None, idx])
+        if kernel == "uniform":
+            K = (d <= cutoff_km).astype(float)
+        elif kernel == "bartlett":
+            K = np.clip(1 - d / cutoff_km, 0, None)
+        else:
+            raise AnalysisError(f"unknown Conley kernel {kernel!r}", fix="use uniform or bartlett")
+        Ht = H[idx]
+        meat += Ht.T @ K @ Ht
+    if lag and unit is not None and time is not None:
+        frame = pd.DataFrame({"u": np.asarray(unit).astype(str), "t": np.asarray(time), "i": np.arange(n)})
+        key = frame.set_index(["u", "t"])["i"]
+        for lg in range(1, lag + 1):
+            wgt = 1 - lg / (lag + 1)
+            nxt = frame.assign(t=frame["t"] + lg).set_index(["u", "t"]).index
+            j = key.reindex(nxt).to_numpy()
+            ok = ~np.isnan(j)
+            a, b = H[ok], H[j[ok].astype(int)]
+            cross = a.T @ b
+            meat += wgt * (cross + cross.T)
+    return meat
+
+
+def conley(df: pd.DataFrame, formula: str, cutoff_km: float, *, lag: int = 0, kernel: str = "uniform",
+           name: str | None = None, cities: pd.DataFrame | None = None) -> FitResult:
+    """OLS (FE absorbed by pyfixest) with Conley spatial-HAC standard errors (module docstring);
+    ``lag`` > 0: the panel version with serial correlation within a city up to ``lag`` years."""
+    from citynet.analysis.estimators import fit
+
+    if cutoff_km <= 0:
+        raise AnalysisError(f"Conley cutoff {cutoff_km} km must be positive", fix="write e.g. vcov = \"conley:200\"")
+    r = fit(df, formula, vcov="hc1", name=name)
+    f = r.raw
+    data = f._data
+    if "city_code" not in data.columns:
+        raise AnalysisError("Conley standard errors need city_code in the panel (for coordinates)",
+                            fix="use the city-year panel")
+    if cities is None:
+        from citynet.etl.cities import city_set
+
+        cities = city_set().cities
+    c = cities.assign(city_code=cities["city_code"].astype(str)).set_index("city_code")
+    codes = data["city_code"].astype(str)
+    miss = sorted(set(codes) - set(c.index))
+    if miss:
+        raise AnalysisError(f"{len(miss)} cities have no coordinates: {miss[:5]}", fix="use the city set's codes")
+    lon = c.loc[codes, "lon"].to_numpy(float)
+    lat = c.loc[codes, "lat"].to_numpy(float)
+    X = np.asarray(f._X, float)
+    u = np.asarray(f._u_hat, float).ravel()
+    bread = np.linalg.inv(X.T @ X)
+    meat = conley_meat(X * u[:, None], lon, lat, cutoff_km, time=data["year"].to_numpy() if "year" in data else None,
+                       unit=codes.to_numpy(), lag=lag, kernel=kernel)
+    V = bread @ meat @ bread
+    se = pd.Series(np.sqrt(np.clip(np.diag(V), 0, None)), index=r.params.index)
+    label = f"conley:{cutoff_km:g}km" + (f",lag{lag}" if lag else "")
+    out = FitResult(depvar=r.depvar, params=r.params, se=se, nobs=r.nobs, model=r.model, r2=r.r2, adj_r2=r.adj_r2,
+                    r2_within=r.r2_within, fixed_effects=r.fixed_effects, vcov=label, df_resid=None,
+                    stats=dict(r.stats), name=name,
+                    notes=[f"Conley (1999) standard errors, {kernel} kernel, cutoff {cutoff_km:g} km"
+                           + (f", serial correlation within city up to {lag} years (Bartlett)" if lag else "")
+                           + "; normal p-values."],
+                    raw=f)
+    return out
+
+
+def parse_inference(spec: str) -> tuple[str, dict[str, Any]]:
+    """``wild:999[:webb]`` / ``ri:999`` / ``conley:KM[:LAG]`` → (kind, options)."""
+    kind, _, rest = str(spec).strip().partition(":")
+    args = [a for a in rest.split(":") if a]
+    kind = kind.lower()
+    try:
+        if kind == "wild":
+            return "wild", {"reps": int(args[0]) if args else 999, "weights": args[1] if len(args) > 1 else "rademacher"}
+        if kind == "ri":
+            return "ri", {"reps": int(args[0]) if args else 999}
+        if kind == "conley":
+            return "conley", {"cutoff_km": float(args[0].removesuffix("km")), "lag": int(args[1]) if len(args) > 1 else 0}
+    except (ValueError, IndexError) as exc:
+        raise AnalysisError(f"cannot read inference {spec!r}",
+                            fix="write wild:999, wild:999:webb, ri:999, conley:200 or conley:200:2") from exc
+    raise AnalysisError(f"unknown inference {spec!r}", fix="use wild:REPS, ri:REPS or conley:KM[:LAG]")
+
+
+def fit_with_inference(df: pd.DataFrame, formula: str, inference: str, *, param: str | None = None,
+                       vcov: Any = None, cluster: str = "city_code", seed: int | None = 0, name: str | None = None,
+                       model: str = "ols") -> FitResult:
+    """``fit`` plus one inference choice (:func:`parse_inference`). Wild bootstrap and RI add rows
+    ``wild_pvalue``, ``wild_ci_low``, ``wild_ci_high`` / ``ri_pvalue`` to ``stats`` for ``param`` (default:
+    the first regressor) and keep the model's analytic SEs; Conley replaces the SEs."""
+    from citynet.analysis.estimators import _terms, fit, split_formula
+
+    kind, opt = parse_inference(inference)
+    if model != "ols":
+        raise AnalysisError(f"inference {inference!r} is for OLS models, not {model}", fix="use model = \"ols\"")
+    if kind == "conley":
+        return conley(df, formula, opt["cutoff_km"], lag=opt["lag"], name=name)
+    r = fit(df, formula, vcov=vcov if vcov is not None else f"cluster:{cluster}", name=name)
+    param = param or _terms(split_formula(formula)["rhs"])[0]
+    if kind == "wild":
+        w = wild_cluster_bootstrap(df, formula, param, cluster=cluster, reps=opt["reps"], weights=opt["weights"],
+                                   seed=seed)
+        r.stats.update({"wild_pvalue": w["pvalue"], "wild_ci_low": w["ci_low"], "wild_ci_high": w["ci_high"]})
+        r.notes.append(f"Wild cluster bootstrap (WCR11, {opt['weights']}, {int(w['reps'])} draws"
+                       + (", all sign vectors" if w["enumerated"] else f", seed {seed}")
+                       + f", clusters {cluster}) for {param}: p = {w['pvalue']:.3f}, "
+                       f"95% CI [{w['ci_low']:.3f}, {w['ci_high']:.3f}].")
+    else:
+        ri = randomization_inference(df, formula, param, reps=opt["reps"], seed=seed)
+        r.stats["ri_pvalue"] = ri["pvalue"]
+        r.notes.append(f"Randomization inference for {param}: {opt['reps']} permutations of the treatment paths "
+                       f"across cities (seed {seed}), p = {ri['pvalue']:.3f}.")
+    return r

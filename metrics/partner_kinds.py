@@ -1,0 +1,114 @@
+"""Collaboration by the kinds of the partners (paper 002: 高校、科研机构和企业), city-year columns from the
+canonical tables ``patents``, ``patent_applicants`` and ``applicants``.
+
+A co-applied patent has at least two distinct applicants. Every unordered pair of its applicants with
+kinds (k_a, k_b) — firm 产, university 学, institute 研, government 政 (individuals and "other" are
+left out) — belongs to one kind pair:
+
+=============  =========  ==============================================
+column suffix  label      pair
+=============  =========  ==============================================
+``firm_univ``  产-学       firm–university
+``firm_inst``  产-研       firm–institute
+``univ_inst``  学-研       university–institute
+``firm_firm``  产-产       firm–firm
+``gov``        政-*        any pair with a government body
+=============  =========  ==============================================
+
+For city i and year t (application year), ``copat_<pair>`` = number of filtered co-applied patents with
+at least one such pair in which an applicant located in city i takes part (the partner in any city,
+the same one included), and ``partners_<pair>`` = number of distinct partner applicants of city i's
+applicants in such pairs. Applicants without a city are not attributed (their partners still count
+them as partners). The patent filter is the panel's (green definition, patent kind, granted only).
+Vectorised: one self-join of ``patent_applicants`` on ``patent_id`` and two group-bys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+KIND_CODES = {"firm": "产", "university": "学", "institute": "研", "government": "政"}
+PAIRS = {("firm", "university"): "firm_univ", ("firm", "institute"): "firm_inst",
+         ("institute", "university"): "univ_inst", ("firm", "firm"): "firm_firm"}
+PAIR_LABELS = {"firm_univ": "产-学 firm–university", "firm_inst": "产-研 firm–institute",
+               "univ_inst": "学-研 university–institute", "firm_firm": "产-产 firm–firm", "gov": "政-* with government"}
+PAIR_KEYS = ("firm_univ", "firm_inst", "univ_inst", "firm_firm", "gov")
+COLUMNS = [f"{m}_{k}" for k in PAIR_KEYS for m in ("copat", "partners")]
+LABELS = {**{f"copat_{k}": f"co-applied patents, {v}" for k, v in PAIR_LABELS.items()},
+          **{f"partners_{k}": f"partners, {v}" for k, v in PAIR_LABELS.items()}}
+
+
+def filter_patents(patents: pd.DataFrame, green: str = "wipo", kind: str = "invention",
+                   granted_only: bool = False) -> pd.DataFrame:
+    """The patents of a network filter: green ``wipo`` (column ``green``), ``y02`` or ``all``; ``kind``
+    invention | utility | design | all; granted only."""
+    p = patents
+    if green == "wipo":
+        p = p[p["green"].astype(bool)]
+    elif green == "y02":
+        p = p[p["y02"].astype(bool)]
+    if kind != "all":
+        p = p[p["patent_kind"] == kind]
+    if granted_only:
+        p = p[p["granted"].astype(bool)]
+    return p[["patent_id", "app_year"]]
+
+
+def partner_kind_panel(patents: pd.DataFrame, patent_applicants: pd.DataFrame, applicants: pd.DataFrame,
+                       cities: Sequence[str], years: Sequence[int], *, green: str = "wipo",
+                       kind: str = "invention", granted_only: bool = False) -> pd.DataFrame:
+    """``city_code, year`` × every city and year, plus ``COLUMNS`` (zeros where there is no such pair)."""
+    p = filter_patents(patents, green, kind, granted_only)
+    p = p[p["app_year"].isin(list(years))]
+    a = applicants[["applicant_id", "kind", "city_code"]].rename(columns={"city_code": "app_city"})
+    pa = (patent_applicants[["patent_id", "applicant_id"]].drop_duplicates()
+          .merge(p, on="patent_id").merge(a, on="applicant_id"))
+    pa = pa[pa["kind"].isin(list(KIND_CODES))]
+    pa = pa[pa.groupby("patent_id")["applicant_id"].transform("size") >= 2]  # co-applied only
+    pairs = pa.merge(pa, on=["patent_id", "app_year"], suffixes=("_a", "_b"))
+    pairs = pairs[pairs["applicant_id_a"] < pairs["applicant_id_b"]]
+    ka, kb = pairs["kind_a"].to_numpy(), pairs["kind_b"].to_numpy()
+    lo, hi = np.where(ka <= kb, ka, kb), np.where(ka <= kb, kb, ka)
+    key = pd.Series([PAIRS.get((x, y)) for x, y in zip(lo, hi, strict=True)], index=pairs.index, dtype=object)
+    gov = (ka == "government") | (kb == "government")
+    rows = []
+    for mask, name in ((key.notna(), None), (pd.Series(gov, index=pairs.index), "gov")):
+        sub = pairs[mask]
+        k = key[mask] if name is None else pd.Series("gov", index=sub.index)
+        both = pd.concat([
+            pd.DataFrame({"patent_id": sub["patent_id"], "year": sub["app_year"], "city_code": sub["app_city_a"],
+                          "partner": sub["applicant_id_b"], "pair": k}),
+            pd.DataFrame({"patent_id": sub["patent_id"], "year": sub["app_year"], "city_code": sub["app_city_b"],
+                          "partner": sub["applicant_id_a"], "pair": k}),
+        ], ignore_index=True)
+        rows.append(both[both["city_code"].notna()])
+    long = pd.concat(rows, ignore_index=True)
+    full = pd.MultiIndex.from_product([sorted(map(str, cities)), sorted(years)], names=["city_code", "year"])
+    out = pd.DataFrame(index=full)
+    if len(long):
+        long["city_code"] = long["city_code"].astype(str)
+        g = long.groupby(["city_code", "year", "pair"])
+        cop = g["patent_id"].nunique().unstack("pair")
+        par = g["partner"].nunique().unstack("pair")
+    else:
+        cop = par = pd.DataFrame(index=full)
+    for k in PAIR_KEYS:
+        out[f"copat_{k}"] = (cop[k] if k in cop.columns else pd.Series(dtype=float)).reindex(full).fillna(0).astype("int64")
+        out[f"partners_{k}"] = (par[k] if k in par.columns else pd.Series(dtype=float)).reindex(full).fillna(0).astype(
+            "int64")
+    return out.reset_index()
+
+
+def from_workspace(ws, cities: Sequence[str], years: Sequence[int], flt: dict | None = None) -> pd.DataFrame | None:
+    """The panel from a workspace's canonical tables (None when they are absent); ``flt`` = the city-year
+    panel's filter (``green``, ``kind``, ``granted_only``)."""
+    need = [ws.canonical / f"{t}.parquet" for t in ("patents", "patent_applicants", "applicants")]
+    if not all(p.exists() for p in need):
+        return None
+    flt = flt or {}
+    pat, pa, app = (pd.read_parquet(p) for p in need)
+    return partner_kind_panel(pat, pa, app, cities, years, green=flt.get("green", "wipo"),
+                              kind=flt.get("kind", "invention"), granted_only=bool(flt.get("granted_only", False)))

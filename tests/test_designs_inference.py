@@ -1,0 +1,213 @@
+"""Wild cluster bootstrap, randomization inference and Conley SEs against references written by others
+(pyfixest's wildboottest / ritest, statsmodels' sandwich covariances) and brute-force refits."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pyfixest as pf
+import pytest
+import statsmodels.api as sm
+from citynet.analysis.inference import (
+    WildBootstrap,
+    _absorb,
+    _design,
+    _weights,
+    conley,
+    conley_meat,
+    fit_with_inference,
+    parse_inference,
+    randomization_inference,
+    wild_cluster_bootstrap,
+)
+from statsmodels.stats import sandwich_covariance as sc
+
+from citynet.errors import AnalysisError
+
+
+def _small_panel(G=10, T=6, seed=1, beta=0.1):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for g in range(G):
+        a = rng.normal()
+        for t in range(T):
+            x = rng.normal() + 0.3 * a
+            rows.append((g, 2000 + t, x, rng.normal(), beta * x + a + 0.2 * t + rng.normal() * (1 + g % 3)))
+    return pd.DataFrame(rows, columns=["city_code", "year", "x", "z", "y"])
+
+
+@pytest.mark.parametrize("fml", ["y ~ x + z | city_code + year", "y ~ x + z | year", "y ~ x + z"])
+def test_wild_pvalue_equals_pyfixest_wildboottest_full_enumeration(fml):
+    """G = 10 clusters, 2^10 Rademacher sign vectors enumerated by both: the p-values are equal."""
+    df = _small_panel()
+    mine = wild_cluster_bootstrap(df, fml, "x", reps=9999, ci=False)
+    assert mine["enumerated"] == 1.0 and mine["reps"] == 1024
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        f = pf.feols(fml, df, vcov={"CRV1": "city_code"})
+        ref = f.wildboottest(param="x", reps=9999, seed=1)
+    assert mine["pvalue"] == pytest.approx(float(ref["Pr(>|t|)"]), abs=1e-12)
+
+
+def _brute_p(df, r, v):
+    """WCR11 by explicit refits with dummy variables for every FE level (no algebraic shortcut)."""
+    d = df.sort_values(["city_code", "year"]).reset_index(drop=True)
+    D = pd.get_dummies(d[["city_code", "year"]].astype(str), drop_first=True, dtype=float).to_numpy()
+    X = np.column_stack([d[["x", "z"]].to_numpy(float), D, np.ones(len(d))])
+    y = d["y"].to_numpy(float)
+    g = pd.factorize(d["city_code"])[0]
+
+    def t_of(yy):
+        b = np.linalg.lstsq(X, yy, rcond=None)[0]
+        u = yy - X @ b
+        c = np.linalg.inv(X.T @ X)[:, 0]
+        s = np.bincount(g, (X @ c) * u)
+        return (b[0] - r) / np.sqrt(s @ s)
+
+    Xo = X[:, 1:]
+    gam = np.linalg.lstsq(Xo, y - r * X[:, 0], rcond=None)[0]
+    fitted = Xo @ gam + r * X[:, 0]
+    ut = y - fitted
+    t0 = t_of(y)
+    tb = np.array([t_of(fitted + v[g, b] * ut) for b in range(v.shape[1])])
+    return float(np.mean(np.abs(tb) > abs(t0) * (1 + 1e-9)))
+
+
+def test_wild_pvalues_and_interval_equal_brute_force_refits():
+    """p(r) at 0 and just inside/outside both interval ends equals explicit refits on the same 256 draws."""
+    df = _small_panel(G=8, T=5, seed=4, beta=0.5)
+    d = df.sort_values(["city_code", "year"]).reset_index(drop=True)
+    des = _design(d, "y ~ x + z | city_code + year", "city_code")
+    y, X, names = _absorb(des["data"], "y", ["x", "z"], ["city_code", "year"], "city_code")
+    v, enum = _weights("rademacher", 8, 999, 0)
+    assert enum
+    wb = WildBootstrap(X, y, names.index("x"), des["data"]["city_code"].to_numpy(), v)
+    lo, hi = wb.ci(0.90)
+    assert lo < wb.beta[0] < hi
+    span = hi - lo
+    for r in (0.0, lo - 0.01 * span, lo + 0.01 * span, hi - 0.01 * span, hi + 0.01 * span):
+        assert wb.pvalue(r) == pytest.approx(_brute_p(d, r, v), abs=1e-12)
+    assert wb.pvalue(lo - 0.01 * span) < 0.10 <= wb.pvalue(lo + 0.01 * span)
+    assert wb.pvalue(hi + 0.01 * span) < 0.10 <= wb.pvalue(hi - 0.01 * span)
+
+
+def test_wild_planted_effect_interval_covers_truth_and_is_seeded():
+    rng = np.random.default_rng(7)
+    N, T = 60, 8
+    df = pd.DataFrame({"city_code": np.repeat(np.arange(N), T), "year": np.tile(np.arange(T), N)})
+    df["x"] = rng.normal(size=len(df))
+    df["z"] = rng.normal(size=len(df))
+    df["y"] = 0.4 * df["x"] + np.repeat(rng.normal(size=N), T) + rng.normal(size=len(df))
+    a = wild_cluster_bootstrap(df, "y ~ x + z | city_code + year", "x", reps=499, seed=3)
+    b = wild_cluster_bootstrap(df, "y ~ x + z | city_code + year", "x", reps=499, seed=3)
+    assert a == b
+    assert a["ci_low"] < 0.4 < a["ci_high"] and a["pvalue"] < 0.01
+
+
+def _cluster_randomised(seed=0, effect=0.0, G=40, T=5):
+    rng = np.random.default_rng(seed)
+    treat = rng.permutation(np.r_[np.ones(G // 2), np.zeros(G - G // 2)])
+    df = pd.DataFrame({"city_code": np.repeat(np.arange(G), T), "year": np.tile(np.arange(T), G)})
+    df["d"] = np.repeat(treat, T)
+    df["z"] = rng.normal(size=len(df))
+    df["y"] = effect * df["d"] + 0.5 * df["z"] + np.repeat(rng.normal(size=G), T) + rng.normal(size=len(df))
+    return df
+
+
+@pytest.mark.parametrize("effect", [0.0, 0.4])
+def test_ri_pvalue_agrees_with_pyfixest_ritest(effect):
+    """A cluster-randomised treatment (constant within city): permuting city paths = pyfixest's cluster
+    ritest. Both are Monte Carlo p-values from different streams: agree within 4 binomial SEs."""
+    df = _cluster_randomised(seed=3, effect=effect)
+    mine = randomization_inference(df, "y ~ d + z | year", "d", reps=2000, seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        f = pf.feols("y ~ d + z | year", df)
+        ref = f.ritest("d", cluster="city_code", reps=2000, rng=np.random.default_rng(2))
+    assert mine["coef"] == pytest.approx(float(f.coef()["d"]), rel=1e-8)
+    p_ref = float(ref["Pr(>|t|)"])
+    se = np.sqrt(max(p_ref * (1 - p_ref), 0.01) / 2000) * np.sqrt(2)
+    assert abs(mine["pvalue"] - p_ref) < 4 * se
+
+
+def test_ri_staggered_paths_planted_effect():
+    rng = np.random.default_rng(5)
+    N, T = 80, 10
+    df = pd.DataFrame({"city_code": np.repeat(np.arange(N), T), "year": np.tile(np.arange(2006, 2006 + T), N)})
+    cohort = rng.choice([2009, 2011, 2013, 9999], N)
+    df["d"] = (df["year"] >= np.repeat(cohort, T)).astype(float)
+    df["y"] = 0.5 * df["d"] + np.repeat(rng.normal(size=N), T) + rng.normal(size=len(df))
+    r = randomization_inference(df, "y ~ d | city_code + year", "d", reps=499, seed=0)
+    assert r["pvalue"] == pytest.approx(1 / 500)
+    df["y0"] = df["y"] - 0.5 * df["d"]
+    r0 = randomization_inference(df, "y0 ~ d | city_code + year", "d", reps=499, seed=0)
+    assert r0["pvalue"] > 0.01
+
+
+def _cities(n, groups=None, seed=0):
+    rng = np.random.default_rng(seed)
+    if groups is None:
+        lon, lat = rng.uniform(100, 120, n), rng.uniform(20, 40, n)
+    else:  # cities of one group share coordinates; groups ≥ 500 km apart
+        lon = 80 + 6.0 * np.asarray(groups, float)
+        lat = np.full(n, 30.0)
+    return pd.DataFrame({"city_code": [str(i) for i in range(n)], "lon": lon, "lat": lat})
+
+
+def test_conley_tiny_cutoff_is_hc0():
+    rng = np.random.default_rng(0)
+    n = 120
+    df = pd.DataFrame({"city_code": np.arange(n).astype(str), "year": 2010, "x": rng.normal(size=n)})
+    df["y"] = 1 + 0.5 * df["x"] + rng.normal(size=n) * (1 + np.abs(df["x"]))
+    r = conley(df, "y ~ x", cutoff_km=1e-6, cities=_cities(n))
+    ref = sm.OLS(df["y"], sm.add_constant(df["x"])).fit(cov_type="HC0")
+    assert np.allclose(r.se[["Intercept", "x"]].to_numpy(), ref.bse[["const", "x"]].to_numpy(), rtol=1e-10)
+
+
+def test_conley_uniform_kernel_over_co_located_groups_is_crv0():
+    rng = np.random.default_rng(1)
+    n = 150
+    groups = np.repeat(np.arange(15), 10)
+    df = pd.DataFrame({"city_code": np.arange(n).astype(str), "year": 2010, "x": rng.normal(size=n)})
+    df["y"] = 0.3 * df["x"] + np.repeat(rng.normal(size=15), 10) + rng.normal(size=n)
+    r = conley(df, "y ~ x", cutoff_km=100, cities=_cities(n, groups))
+    ref = sm.OLS(df["y"], sm.add_constant(df["x"])).fit(cov_type="cluster",
+                                                         cov_kwds={"groups": groups, "use_correction": False})
+    assert np.allclose(r.se[["Intercept", "x"]].to_numpy(), ref.bse[["const", "x"]].to_numpy(), rtol=1e-10)
+
+
+def test_conley_panel_lags_are_newey_west_panel():
+    """Cutoff below every distance: only the serial part remains = statsmodels' cov_nw_panel (Bartlett)."""
+    rng = np.random.default_rng(2)
+    N, T, L = 30, 8, 2
+    df = pd.DataFrame({"city_code": np.repeat(np.arange(N), T).astype(str), "year": np.tile(np.arange(T), N)})
+    df["x"] = rng.normal(size=len(df))
+    df["y"] = 0.3 * df["x"] + rng.normal(size=len(df))
+    X = sm.add_constant(df[["x"]].to_numpy())
+    res = sm.OLS(df["y"].to_numpy(), X).fit()
+    ref = sc.cov_nw_panel(res, L, [(i * T, (i + 1) * T) for i in range(N)], use_correction=False)
+    c = _cities(N)
+    lon = c.set_index("city_code").loc[df["city_code"], "lon"].to_numpy()
+    lat = c.set_index("city_code").loc[df["city_code"], "lat"].to_numpy()
+    meat = conley_meat(X * res.resid[:, None], lon, lat, 1e-6, time=df["year"].to_numpy(),
+                       unit=df["city_code"].to_numpy(), lag=L)
+    bread = np.linalg.inv(X.T @ X)
+    assert np.allclose(bread @ meat @ bread, ref, rtol=1e-10)
+    r = conley(df, "y ~ x", cutoff_km=1e-6, lag=L, cities=c)
+    assert np.allclose(r.se.to_numpy(), np.sqrt(np.diag(ref)), rtol=1e-9)
+
+
+def test_inference_spec_parsing_and_errors():
+    assert parse_inference("wild:999") == ("wild", {"reps": 999, "weights": "rademacher"})
+    assert parse_inference("conley:250km:2") == ("conley", {"cutoff_km": 250.0, "lag": 2})
+    with pytest.raises(AnalysisError, match="unknown inference"):
+        parse_inference("jackknife:5")
+    with pytest.raises(AnalysisError, match="cannot read"):
+        parse_inference("wild:many")
+    df = _small_panel()
+    with pytest.raises(AnalysisError, match="not a regressor"):
+        wild_cluster_bootstrap(df, "y ~ x | year", "z")
+    r = fit_with_inference(df, "y ~ x + z | city_code + year", "wild:999", param="x")
+    assert {"wild_pvalue", "wild_ci_low", "wild_ci_high"} <= set(r.stats)
