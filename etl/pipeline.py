@@ -29,7 +29,9 @@ from citynet.etl.headers import (
     PATENT_REQUIRED,
     TRANSFER_FIELDS,
     TRANSFER_REQUIRED,
+    detect_dialect,
     resolve_columns,
+    unusable_dialect,
 )
 from citynet.etl.patents import process_patent_records, resolve_citations
 from citynet.etl.quarantine import Quarantine
@@ -54,6 +56,7 @@ class IngestOptions:
 def _read_mapped(path: Path, fields, required, one_of, mapping, opts: IngestOptions, section: str):
     raw = read_table(path, opts.encoding)
     headers = [c for c in raw.frame.columns if c != "_row"]
+    unusable_dialect(headers, str(path))
     cols = resolve_columns(headers, fields, required, one_of, mapping, source=str(path), config_section=section)
     frame = raw.frame[list(cols.values())].copy()
     frame.columns = list(cols.keys())
@@ -63,7 +66,7 @@ def _read_mapped(path: Path, fields, required, one_of, mapping, opts: IngestOpti
     frame = pd.concat([frame, original], axis=1)
     frame["_source_file"] = str(path)
     frame["_row"] = raw.frame["_row"].to_numpy()
-    return raw, frame
+    return raw, frame, detect_dialect(headers)
 
 
 def write_table(frame: pd.DataFrame, name: str, folder: Path) -> Path:
@@ -108,10 +111,10 @@ def ingest(
     frames = []
     for path in map(Path, patent_files):
         step(f"reading {path.name}")
-        raw, frame = _read_mapped(path, PATENT_FIELDS, PATENT_REQUIRED, PATENT_ONE_OF, opts.columns, opts, "columns")
+        raw, frame, dialect = _read_mapped(path, PATENT_FIELDS, PATENT_REQUIRED, PATENT_ONE_OF, opts.columns, opts, "columns")
         q_pat.add_malformed(str(path), raw.malformed)
         frames.append(frame)
-        files_report.append({"file": str(path), "kind": "patents", "encoding": raw.encoding, "rows_read": raw.rows_read})
+        files_report.append({"file": str(path), "kind": "patents", "dialect": dialect, "encoding": raw.encoding, "rows_read": raw.rows_read})
     records = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
     step("validating and classifying patents")
@@ -121,7 +124,7 @@ def ingest(
     tr_frames = []
     for path in map(Path, transfer_files):
         step(f"reading {path.name}")
-        raw, frame = _read_mapped(path, TRANSFER_FIELDS, TRANSFER_REQUIRED, (), opts.transfer_columns, opts, "transfer_columns")
+        raw, frame, _dialect = _read_mapped(path, TRANSFER_FIELDS, TRANSFER_REQUIRED, (), opts.transfer_columns, opts, "transfer_columns")
         q_tr.add_malformed(str(path), raw.malformed)
         tr_frames.append(frame)
         files_report.append({"file": str(path), "kind": "transfers", "encoding": raw.encoding, "rows_read": raw.rows_read})

@@ -17,7 +17,8 @@ Examples:
   citynet ingest -w ws raw/patents.csv --transfers raw/transfers.csv --covariates raw/covariates.csv
   citynet ingest -w ws export_2019.xlsx export_2020.xlsx
   citynet ingest -w ws            (inputs from citynet.toml [inputs])
-Headers are recognised by their CNIPA/incoPat/Patsnap names; map any other layout in citynet.toml [columns].""",
+Headers of CNIPA, incoPat, Patsnap, Wanfang, CNKI, SooPAT and Lens.org exports are recognised (the
+dialect is shown and written to reports/ingest.json); map any other layout in citynet.toml [columns].""",
 )
 @workspace_option(create=True)
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
@@ -66,11 +67,11 @@ def _summary(console, ws, report: dict) -> None:
     from rich.table import Table
 
     t = Table(title="ingest", show_lines=False)
-    for col in ("file", "read", "loaded", "quarantined", "top reasons"):
+    for col in ("file", "dialect", "read", "loaded", "quarantined", "top reasons"):
         t.add_column(col, justify="right" if col in ("read", "loaded", "quarantined") else "left")
     for f in report["files"]:
         reasons = ", ".join(f"{k} {v}" for k, v in sorted(f["quarantined_by_reason"].items(), key=lambda kv: -kv[1])[:3])
-        t.add_row(Path(f["file"]).name, f"{f['rows_read']:,}", f"{f['rows_loaded']:,}", f"{f['rows_quarantined']:,}", reasons)
+        t.add_row(Path(f["file"]).name, f.get("dialect", ""), f"{f['rows_read']:,}", f"{f['rows_loaded']:,}", f"{f['rows_quarantined']:,}", reasons)
     console.print(t)
     a = report["applicants"]
     console.print(
