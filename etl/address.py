@@ -68,6 +68,7 @@ shared prefixes (``PREFIX_LEVELS``, below), so that only a few percent are read 
 from __future__ import annotations
 
 import functools
+import os
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -75,7 +76,16 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from citynet.etl.cities import HISTORICAL_NAMES, MUNICIPALITIES, city_set, gazetteer, short_name
+from citynet.etl.cities import (
+    HISTORICAL_NAMES,
+    MUNICIPALITIES,
+    NESTED_DEFAULT,
+    NESTED_PREFECTURES,
+    city_set,
+    gazetteer,
+    historical_units,
+    short_name,
+)
 from citynet.etl.postal import PROVINCE_BY_POSTAL_PREFIX
 
 STATUSES = ("city", "ambiguous", "province_only", "foreign", "none")
@@ -109,9 +119,26 @@ ISO_NON_MAINLAND = {"71": "TW", "81": "HK", "82": "MO"}
 UNKNOWN_FOREIGN = "XX"  # ISO 3166 user-assigned code: foreign, country not known
 
 # --- guards --------------------------------------------------------------------------------------------
-_STREET_AFTER = re.compile(r"(?:[东西南北中]|[一二三四五六七八九十]+)?(?:大道|大街|胡同|路|街|道|巷|弄|桥)")
+_STREET_AFTER = re.compile(r"(?:[东西南北中]|[一二三四五六七八九十]+)?(?:大道|大街|胡同|路|街|道|巷|弄|桥(?![头镇乡村]))")
+# A short name followed by one of these words names a business or a building, not a place (兰州拉面,
+# 三亚宿舍, 新上海花园, 北京大厦 in 深圳); the 市场 guard is the same idea for full names ending in 市.
+_NOT_PLACE_AFTER = re.compile(r"拉面|宿舍|花园|大厦|酒店|饭店|宾馆|商务|大酒店|菜馆|餐厅|小吃|风味")
+# Characters that end an administrative unit: a name right after one of them starts at a boundary.
+_UNIT_END = frozenset("省市区县州盟旗镇乡村")
+# Compound words that contain a place name but are another place, or none (杭州湾新区 is in 宁波).
+COMPOUNDS: dict[str, str | None] = {"杭州湾新区": "330200", "杭州湾": None}
 # Generic two-character county names that occur inside ordinary words (开发区东区, 主城区).
 SKIPPED_COUNTY_NAMES = frozenset({"城区", "郊区", "矿区", "东区", "西区", "市辖区", "县"})
+# Short names of districts and counties that are ordinary words (城关镇, 新华书店, 和平路, 开发区): not read.
+SKIPPED_DISTRICT_SHORT = frozenset(
+    {"城关", "新城", "市中", "城中", "城东", "城西", "城南", "城北", "新区", "开发", "高新", "郊区", "矿区", "中区",
+     "和平", "新华", "解放", "红旗", "向阳", "前进", "胜利", "光明", "长安", "新兴", "兴隆", "太平", "青山", "白云",
+     "铁西", "铁东", "河东", "河西", "江北", "江南", "江东", "海港", "港口", "港北", "港南", "新市", "东山", "西山",
+     "南山", "北山", "中山", "金山", "东城", "西城", "南城", "北城", "东风", "建设", "工农", "人民", "团结", "文化",
+     "北塔", "平安", "永和", "安定", "大通", "清河", "东河", "西湖", "东湖", "南湖", "北湖", "万年", "万全", "大同",
+     "东安", "西安", "新安", "长宁", "定远", "白沙", "城厢", "红星", "钢城", "花山", "凤凰", "大兴", "双桥", "临江",
+     "龙泉", "新北", "宝山", "普陀", "长寿", "海城", "新民", "大安", "东方"}
+)  # fmt: skip
 # Short names of county-level cities that are ordinary words or street names elsewhere (东方红, 安宁医院,
 # 天长地久, 高密度, 龙口路 …): not read (R10).
 SKIPPED_COUNTY_SHORT = frozenset(
@@ -153,6 +180,26 @@ def _add(lex: dict, text: str, readings, short: bool, weak: bool = False) -> Non
     else:  # the same text names several units: keep every reading (R9, R11)
         merged = tuple(dict.fromkeys(old.readings + tuple(readings)))
         lex[text] = Place(text, merged, old.short and short, old.weak and weak)
+
+
+_COUNTY_SUFFIXES = ("自治县", "自治旗", "新区", "区", "县", "市", "旗", "特区", "林区")
+
+
+def _add_short(lex: dict, name: str, readings) -> None:
+    """A weak short name of a district or county (柯桥区 → 柯桥; 长阳土家族自治县 → 长阳)."""
+    for suffix in _COUNTY_SUFFIXES:
+        if name.endswith(suffix):
+            stem = name[: -len(suffix)]
+            break
+    else:
+        return
+    if suffix == "自治县" or suffix == "自治旗":
+        stem = short_name(stem + "自治州")
+    if len(stem) < 2 or stem in SKIPPED_COUNTY_SHORT or stem in SKIPPED_DISTRICT_SHORT or stem in SKIPPED_COUNTY_NAMES:
+        return
+    if any(c is None for _, c in readings) and len(readings) == 1:
+        pass  # a directly administered unit: province only, still a reading
+    _add(lex, stem, readings, short=True, weak=True)
 
 
 @functools.cache
@@ -200,6 +247,31 @@ def lexicon(for_names: bool = False) -> dict[str, Place]:
         if for_names and name.endswith(("县", "区")):
             continue
         _add(lex, name, [(prov, city)], short=not name.endswith(("市", "县", "区", "地区")))
+    # former and later names of every unit since 1981 (撤县设市, 撤市设区, 地区 → 地级市, splits)
+    current = set(g["name"])
+    hist = historical_units()
+    for name, prov, cities, level in hist[["name", "province_code", "cities", "level"]].itertuples(index=False):
+        if name in current and name not in NESTED_PREFECTURES:
+            continue  # today's meaning of a name wins over a former one
+        if name in ("市辖区", "县", "郊区", "城区", "矿区") or "直辖" in name:
+            continue
+        if for_names and (level == "县级" and not name.endswith("市")):
+            continue
+        readings = [(prov, c) for c in cities]
+        if name in NESTED_PREFECTURES:
+            lex[name] = Place(name, tuple(dict.fromkeys(readings)), False, False)
+        else:
+            _add(lex, name, readings, short=False)
+    if not for_names:
+        # short names of districts and counties (柯桥, 鄞州, 从化, 萧山, 绍兴县 → no: 绍兴 is a city)
+        units = list(g.loc[g["rank"] == "county", ["code", "name"]].itertuples(index=False))
+        for code, name in units:
+            _add_short(lex, name, [(code[:2] + "0000", u2c.get(code))])
+        for name, prov, cities, level in hist[["name", "province_code", "cities", "level"]].itertuples(index=False):
+            if level == "县级":
+                _add_short(lex, name, [(prov, c) for c in cities])
+        for text, code in COMPOUNDS.items():
+            lex[text] = Place(text, ((code[:2] + "0000", code),) if code else (), False, False)
     for text, iso in {**FOREIGN_COUNTRIES, **FOREIGN_PLACES}.items():
         if text not in lex:
             lex[text] = Place(text, (), short=False, weak=False, foreign=iso)
@@ -294,6 +366,33 @@ _CHINA_PREFIXES = ("中华人民共和国", "中国")
 Result = tuple  # (city_code, province_code, country, status, matched)
 
 
+@functools.cache
+def _t2s():
+    """OpenCC's traditional → simplified converter (``opencc-python-reimplemented``, Apache-2.0) and the
+    set of characters it changes (so that simplified text is never passed through it)."""
+    import opencc
+
+    conv = opencc.OpenCC("t2s")
+    path = os.path.join(os.path.dirname(opencc.__file__), "dictionary", "TSCharacters.txt")
+    changed: set[str] = set()
+    simplified: set[str] = set()
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            trad, _, simp = line.rstrip("\n").partition("\t")
+            simplified.update(simp.split())
+            if len(trad) == 1 and simp and simp.split()[0] != trad:
+                changed.add(trad)
+    return conv, frozenset(changed - simplified)  # 乾 (乾县) is also a simplified character: not a trigger
+
+
+def to_simplified(s: str) -> str:
+    """Traditional characters → simplified (廣東省東莞市 → 广东省东莞市), with OpenCC's phrase tables (t2s)."""
+    conv, changed = _t2s()
+    if not any(ch in changed for ch in s):
+        return s
+    return conv.convert(s)
+
+
 def _is_street(s: str, end: int) -> bool:
     return _STREET_AFTER.match(s, end) is not None
 
@@ -310,7 +409,7 @@ def parse_address(
     if address is None or (isinstance(address, float) and address != address):
         s = ""
     else:
-        s = unicodedata.normalize("NFKC", str(address))
+        s = to_simplified(unicodedata.normalize("NFKC", str(address)))
     if not _CJK_RE.search(s) and _LATIN_RE.search(s):
         if _CHINA_LATIN_RE.search(s):
             return None, hint_province, "CN", "province_only" if hint_province else "none", "latin"
@@ -359,6 +458,92 @@ def _narrow(hyps, readings) -> list:
                     new.append(m)
     return new
 
+def _candidates(s: str, names: bool) -> tuple[list, str | None]:
+    """Place-name matches of ``s`` that survive the guards, in the order they are read, and a foreign marker.
+
+    Every match of the automaton is a candidate (overlapping ones too). A match inside a longer one
+    is dropped (南京 in 南京市, 杭州 in 杭州湾). Guards drop a short name that is a street (R6) or a
+    business (兰州拉面, 三亚宿舍, 新上海花园) unless another place name follows at once, and 市场.
+    Each survivor is scored: 2 if it starts at a boundary (start of the text, after an administrative
+    suffix 省市区县州盟旗镇乡村, or right after another place name) + 1 if it carries an administrative
+    suffix. Partial overlaps go to the better score, then the longer, then the earlier match
+    (八里镇江苏扬州: 江苏 starts after 镇 and beats 镇江). The survivors are read best score first,
+    then left to right. Returns ``([(score, start, end, place), …], foreign ISO or None)``.
+    """
+    found = [(end - length + 1, end, place) for end, (length, place) in automaton(names).iter(s)]
+    if not found:
+        return [], None
+    inner = [
+        m for m in found
+        if not any(o[0] <= m[0] and m[1] <= o[1] and (o[1] - o[0]) > (m[1] - m[0]) for o in found)
+    ]
+    starts = {m[0] for m in inner}
+    kept = []
+    for st, en, place in inner:
+        chained = (en + 1) in starts
+        if place.foreign is not None:
+            if st == 0 and not names and (chained or not _is_street(s, en + 1)):
+                return [], (place.foreign, place.text)
+            continue
+        if not chained:
+            if place.short and (_is_street(s, en + 1) or _NOT_PLACE_AFTER.match(s, en + 1)):
+                continue
+            if place.text[-1] == "市" and s.startswith("场", en + 1):
+                continue
+        if names and _NAME_FALSE_HIT.match(s, st):
+            continue
+        kept.append((st, en, place))
+    ends = {en for _, en, _ in kept}
+    scored = [
+        (2 * (st == 0 or s[st - 1] in _UNIT_END or (st - 1) in ends) + (not place.short), st, en, place)
+        for st, en, place in kept
+    ]
+    taken: list = []
+    for c in sorted(scored, key=lambda c: (-c[0], -(c[2] - c[1]), c[1])):
+        if all(c[2] < t[1] or c[1] > t[2] for t in taken):
+            taken.append(c)
+    taken.sort(key=lambda c: (-c[0], c[1]))
+    return taken, None
+
+
+def _scan(s: str, province: str | None, evidence: str, names: bool = False) -> tuple:
+    """Read the candidates of ``s`` (R5–R11 with scores): ``(hyps, matched, rejected, foreign, strict, last_end)``.
+
+    ``strict``: the city was decided by matches of the best score only (full names at boundaries),
+    so no later text can change it; ``last_end``: end of the last match that narrowed.
+    """
+    hyps: list[tuple[str, str | None]] | None = [(province, None)] if province else None
+    used: list[tuple[int, str]] = []
+    rejected, strict, last_end = False, True, -1
+    cands, foreign = _candidates(s, names)
+    if foreign is not None:
+        return None, [], False, foreign, False, -1
+    for score, st, en, place in cands:
+        if place.weak and hyps is None and st != 0:
+            continue
+        if not place.readings:
+            continue
+        new = _narrow(hyps, place.readings)
+        if hyps is not None and not new:
+            if any(rc is not None for _, rc in place.readings):
+                rejected = True
+            continue
+        if new != hyps:
+            used.append((st, place.text))
+            strict &= score == 3
+            last_end = max(last_end, en)
+        hyps = new
+        if len(hyps) == 1 and hyps[0][1] is not None:
+            break
+    if hyps and len({c for _, c in hyps}) > 1:  # a name that contains other prefectures (伊犁州) alone
+        for _, text in used:
+            if text in NESTED_DEFAULT and all(c in NESTED_PREFECTURES[text] for _, c in hyps):
+                hyps = [(p, c) for p, c in hyps if c == NESTED_DEFAULT[text]]
+                break
+    matched = ([evidence] if province else []) + [t for _, t in sorted(used)]
+    return hyps, matched, rejected, None, strict, last_end
+
+
 def _read(s: str, province: str | None, evidence: str, names: bool = False) -> tuple:
     """Core of R5–R11 on normalised text ``s`` with an optional province constraint.
 
@@ -366,38 +551,9 @@ def _read(s: str, province: str | None, evidence: str, names: bool = False) -> t
     places, no weak names, and the false hits of ``_NAME_FALSE_HIT`` skipped.
     Returns ``(city, province, country, status, matched, rejected)``.
     """
-    hyps: list[tuple[str, str | None]] | None = [(province, None)] if province else None
-    matched: list[str] = [evidence] if province else []
-    rejected = False
-    tokens = list(automaton(names).iter_long(s))
-    for i, (end, (length, place)) in enumerate(tokens):
-        start = end - length + 1
-        # the next token starts right here: this is a chain of place names (石家庄桥西区), not a street
-        chained = i + 1 < len(tokens) and tokens[i + 1][0] - tokens[i + 1][1][0] == end
-        if place.foreign is not None:
-            if i == 0 and start == 0 and not names and (chained or not _is_street(s, end + 1)):
-                return None, None, place.foreign, "foreign", place.text, False
-            continue
-        if not chained:
-            if place.short and _is_street(s, end + 1):
-                continue
-            if place.text[-1] == "市" and s.startswith("场", end + 1):
-                continue
-        if names and _NAME_FALSE_HIT.match(s, start):
-            continue
-        if place.weak and hyps is None:
-            continue
-        readings = place.readings
-        new = _narrow(hyps, readings)
-        if hyps is not None and not new:
-            if any(rc is not None for _, rc in readings):
-                rejected = True
-            continue
-        if new != hyps:
-            matched.append(place.text)
-        hyps = new
-        if len(hyps) == 1 and hyps[0][1] is not None:
-            break
+    hyps, matched, rejected, foreign, _strict, _end = _scan(s, province, evidence, names)
+    if foreign is not None:
+        return None, None, foreign[0], "foreign", foreign[1], False
     return _verdict(hyps, matched, rejected)
 
 
@@ -467,9 +623,15 @@ def _pattern_prefixes() -> tuple[frozenset[str], int]:
 
 
 def _prefix_city(raw: str, province: str | None) -> tuple[str, str] | None:
-    """(city, matched) when the prefix ``raw`` decides a city whatever follows it, else None."""
+    """(city, matched) when the prefix ``raw`` decides a city whatever follows it, else None.
+
+    Decided means: read by ``_scan`` with matches of the best score only (full names at boundaries,
+    which nothing later can outrank), the last of them not a ``…市`` at the very end (市场), and no
+    place name that starts inside the prefix and runs past its end could contain or outrank them
+    (it could only outrank them if it started at a boundary itself).
+    """
     t = raw if raw.isprintable() and " " not in raw else _WS_RE.sub("", raw)
-    t = unicodedata.normalize("NFKC", t)
+    t = to_simplified(unicodedata.normalize("NFKC", t))
     if t[:1] in ",，:：;；":
         t = _LEADING_SEP.sub("", t)
     if t.startswith("中"):
@@ -477,39 +639,26 @@ def _prefix_city(raw: str, province: str | None) -> tuple[str, str] | None:
             if t.startswith(p):
                 t = t[len(p) :]
                 break
-    prefixes, longest = _PREFIXES or _pattern_prefixes()
+    return _decided_prefix(t, province)
+
+
+def _decided_prefix(t: str, province: str | None, open_end: bool = True) -> tuple[str, str] | None:
+    hyps, matched, _rej, foreign, strict, last_end = _scan(t, province, "")
+    if foreign is not None or not strict or not hyps or len(hyps) != 1 or hyps[0][1] is None:
+        return None
     n = len(t)
-    hyps: list[tuple[str, str | None]] | None = [(province, None)] if province else None
-    matched: list[str] = []
-    tokens = list(automaton(False).iter_long(t))
-    for i, (end, (_length, place)) in enumerate(tokens):
-        if place.foreign is not None:
-            return None
-        chained = i + 1 < len(tokens) and tokens[i + 1][0] - tokens[i + 1][1][0] == end
-        if not chained:
-            rest = t[end + 1 :]
-            if place.short:
-                if _STREET_AFTER.match(t, end + 1):
-                    return None  # guarded: leave it to the whole-address reading
-                if not rest or (len(rest) < 4 and rest[0] in _STREET_START):
-                    return None  # the guard is not settled within the prefix
-            if place.text[-1] == "市" and (not rest or rest[0] == "场"):
-                return None
-        if place.weak and hyps is None:
-            continue
-        readings = place.readings
-        new = _narrow(hyps, readings)
-        if hyps is not None and not new:
-            continue
-        if new != hyps:
-            matched.append(place.text)
-        hyps = new
-        if len(hyps) == 1 and hyps[0][1] is not None:
-            for q in range(max(0, n - longest + 1), end + 1):
-                if t[q:] in prefixes:
-                    return None  # a longer place name could start here and run past the prefix
-            return hyps[0][1], "|".join(matched)
-    return None
+    if open_end and last_end == n - 1 and t[-1] == "市":
+        return None  # 中山市 | 场
+    prefixes, longest = _PREFIXES or _pattern_prefixes()
+    cands, _f = _candidates(t, False)
+    ends = {en for _, _, en, _ in cands}
+    starts_before = [st for _sc, st, en, _p in cands if en <= last_end]
+    for q in range(max(0, n - longest + 1), n):
+        if (q <= last_end and t[q:] in prefixes) and (
+            q == 0 or any(st >= q for st in starts_before) or t[q - 1] in _UNIT_END or (q - 1) in ends
+        ):
+                return None  # a longer name could contain or outrank a deciding match
+    return hyps[0][1], "|".join(m for m in matched if m)
 
 
 def _fast_cities(body: pa.Array, cons: np.ndarray, constraints: list[tuple[str | None, str]]) -> tuple:

@@ -42,7 +42,8 @@ def test_county_level_cities_map_to_their_prefecture() -> None:
     assert city("昆山市花桥镇") == "320500"
     assert city("浙江省义乌市") == "330700"  # 义乌 → 金华
     assert city("江苏昆山开发区", None) == "320500"  # short county-level city name, province known (R10)
-    assert status("昆山开发区") == "none"  # …but not without any province evidence
+    assert city("昆山开发区") == "320500"  # …and at the start of an address without any (issue 13)
+    assert status("开发区昆山路") == "none"  # …but not inside the text without province evidence
 
 
 def test_historical_names() -> None:
