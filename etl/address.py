@@ -253,8 +253,8 @@ def lexicon(for_names: bool = False) -> dict[str, Place]:
     for name, prov, cities, level in hist[["name", "province_code", "cities", "level"]].itertuples(index=False):
         if name in current and name not in NESTED_PREFECTURES:
             continue  # today's meaning of a name wins over a former one
-        if name in ("市辖区", "县", "郊区", "城区", "矿区") or "直辖" in name:
-            continue
+        if name in SKIPPED_COUNTY_NAMES or (len(name) <= 2 and name.endswith("区")) or "直辖" in name:
+            continue  # generic names of former units (新区, 郊区, 城区) are words today
         if for_names and (level == "县级" and not name.endswith("市")):
             continue
         readings = [(prov, c) for c in cities]
@@ -467,12 +467,13 @@ def _candidates(s: str, names: bool) -> tuple[list, str | None]:
     Each survivor is scored: 2 if it starts at a boundary (start of the text, after an administrative
     suffix 省市区县州盟旗镇乡村, or right after another place name) + 1 if it carries an administrative
     suffix. Partial overlaps go to the better score, then the longer, then the earlier match
-    (八里镇江苏扬州: 江苏 starts after 镇 and beats 镇江). The survivors are read best score first,
-    then left to right. Returns ``([(score, start, end, place), …], foreign ISO or None)``.
+    (八里镇江苏扬州: 江苏 starts after 镇 and beats 镇江). The survivors are read left to right, those
+    at a boundary first (海宁皮革城北区: 海宁, not 城北区 inside 皮革城). Returns
+    ``([(score, start, end, place), …], (foreign ISO, text) or None, ends of the guarded matches)``.
     """
     found = [(end - length + 1, end, place) for end, (length, place) in automaton(names).iter(s)]
     if not found:
-        return [], None
+        return [], None, set()
     inner = [
         m for m in found
         if not any(o[0] <= m[0] and m[1] <= o[1] and (o[1] - o[0]) > (m[1] - m[0]) for o in found)
@@ -483,7 +484,7 @@ def _candidates(s: str, names: bool) -> tuple[list, str | None]:
         chained = (en + 1) in starts
         if place.foreign is not None:
             if st == 0 and not names and (chained or not _is_street(s, en + 1)):
-                return [], (place.foreign, place.text)
+                return [], (place.foreign, place.text), set()
             continue
         if not chained:
             if place.short and (_is_street(s, en + 1) or _NOT_PLACE_AFTER.match(s, en + 1)):
@@ -502,23 +503,23 @@ def _candidates(s: str, names: bool) -> tuple[list, str | None]:
     for c in sorted(scored, key=lambda c: (-c[0], -(c[2] - c[1]), c[1])):
         if all(c[2] < t[1] or c[1] > t[2] for t in taken):
             taken.append(c)
-    taken.sort(key=lambda c: (-c[0], c[1]))
-    return taken, None
+    taken.sort(key=lambda c: (c[0] < 2, c[1]))
+    return taken, None, ends
 
 
 def _scan(s: str, province: str | None, evidence: str, names: bool = False) -> tuple:
-    """Read the candidates of ``s`` (R5–R11 with scores): ``(hyps, matched, rejected, foreign, strict, last_end)``.
+    """Read the candidates of ``s`` (R5–R11 with scores): ``(hyps, matched, rejected, foreign, used)``.
 
-    ``strict``: the city was decided by matches of the best score only (full names at boundaries),
-    so no later text can change it; ``last_end``: end of the last match that narrowed.
+    ``used``: the matches that narrowed the hypotheses, as ``(score, start, end, place)``.
     """
     hyps: list[tuple[str, str | None]] | None = [(province, None)] if province else None
-    used: list[tuple[int, str]] = []
-    rejected, strict, last_end = False, True, -1
-    cands, foreign = _candidates(s, names)
+    used: list = []
+    rejected = False
+    cands, foreign, _ends = _candidates(s, names)
     if foreign is not None:
-        return None, [], False, foreign, False, -1
-    for score, st, en, place in cands:
+        return None, [], False, foreign, []
+    for cand in cands:
+        score, st, en, place = cand
         if place.weak and hyps is None and st != 0:
             continue
         if not place.readings:
@@ -529,19 +530,17 @@ def _scan(s: str, province: str | None, evidence: str, names: bool = False) -> t
                 rejected = True
             continue
         if new != hyps:
-            used.append((st, place.text))
-            strict &= score == 3
-            last_end = max(last_end, en)
+            used.append(cand)
         hyps = new
         if len(hyps) == 1 and hyps[0][1] is not None:
             break
     if hyps and len({c for _, c in hyps}) > 1:  # a name that contains other prefectures (伊犁州) alone
-        for _, text in used:
-            if text in NESTED_DEFAULT and all(c in NESTED_PREFECTURES[text] for _, c in hyps):
-                hyps = [(p, c) for p, c in hyps if c == NESTED_DEFAULT[text]]
+        for *_x, place in used:
+            if place.text in NESTED_DEFAULT and all(c in NESTED_PREFECTURES[place.text] for _, c in hyps):
+                hyps = [(p, c) for p, c in hyps if c == NESTED_DEFAULT[place.text]]
                 break
-    matched = ([evidence] if province else []) + [t for _, t in sorted(used)]
-    return hyps, matched, rejected, None, strict, last_end
+    matched = ([evidence] if province else []) + [c[3].text for c in sorted(used, key=lambda c: c[1])]
+    return hyps, matched, rejected, None, used
 
 
 def _read(s: str, province: str | None, evidence: str, names: bool = False) -> tuple:
@@ -551,7 +550,7 @@ def _read(s: str, province: str | None, evidence: str, names: bool = False) -> t
     places, no weak names, and the false hits of ``_NAME_FALSE_HIT`` skipped.
     Returns ``(city, province, country, status, matched, rejected)``.
     """
-    hyps, matched, rejected, foreign, _strict, _end = _scan(s, province, evidence, names)
+    hyps, matched, rejected, foreign, _used = _scan(s, province, evidence, names)
     if foreign is not None:
         return None, None, foreign[0], "foreign", foreign[1], False
     return _verdict(hyps, matched, rejected)
@@ -613,12 +612,17 @@ _LEADING_SEP = re.compile(r"^[,，:：;；]+")
 _PREFIXES: tuple = ()
 
 
-def _pattern_prefixes() -> tuple[frozenset[str], int]:
-    """Proper prefixes of every automaton pattern, and the longest pattern length (computed once)."""
+def _pattern_prefixes() -> tuple[dict[str, frozenset[str]], int]:
+    """Proper prefixes of every automaton pattern (with the characters that can follow each), and the
+    longest pattern length (computed once)."""
     global _PREFIXES
     if not _PREFIXES:
         texts = lexicon(False).keys()
-        _PREFIXES = (frozenset(t[:i] for t in texts for i in range(1, len(t))), max(map(len, texts)))
+        nxt: dict[str, set[str]] = {}
+        for t in texts:
+            for i in range(1, len(t)):
+                nxt.setdefault(t[:i], set()).add(t[i])
+        _PREFIXES = ({k: frozenset(v) for k, v in nxt.items()}, max(map(len, texts)))
     return _PREFIXES
 
 
@@ -639,26 +643,291 @@ def _prefix_city(raw: str, province: str | None) -> tuple[str, str] | None:
             if t.startswith(p):
                 t = t[len(p) :]
                 break
-    return _decided_prefix(t, province)
+    got = _decided_prefix(t, province)
+    return None if got is None else got[:2]  # open_end: never a tail or danger set
 
 
-def _decided_prefix(t: str, province: str | None, open_end: bool = True) -> tuple[str, str] | None:
-    hyps, matched, _rej, foreign, strict, last_end = _scan(t, province, "")
-    if foreign is not None or not strict or not hyps or len(hyps) != 1 or hyps[0][1] is None:
+def _decided_prefix(t: str, province: str | None, open_end: bool = True) -> tuple | None:
+    """``(city, matched, tail, danger)`` when the text ``t`` decides a city whatever follows it, else None.
+
+    Decided: every match that narrowed starts at a boundary (so it is read before anything later),
+    and no place name starting inside ``t`` and running past its end could contain or outrank one of
+    them. Guards that depend on what follows: with ``open_end`` (a prefix cut at a fixed length) a
+    short name needs four more characters and a full name ending in 市 one more; otherwise ``tail``
+    says which check the caller makes on the following text: ``"short"`` (street and business words),
+    ``"市"`` (场) or ``""``, and ``danger``: the characters that, right after ``t``, would complete a
+    longer name that could contain or outrank a deciding match (河北邯郸 + 市); the caller leaves
+    those addresses to the whole reading.
+    """
+    hyps, matched, _rej, foreign, used = _scan(t, province, "")
+    if foreign is not None or not used or not hyps or len(hyps) != 1 or hyps[0][1] is None:
+        return None
+    if any(sc < 2 for sc, *_r in used):
         return None
     n = len(t)
-    if open_end and last_end == n - 1 and t[-1] == "市":
-        return None  # 中山市 | 场
+    tail = ""
+    _c, _f, ends = _candidates(t, False)
+    starts = {st for _sc, st, _en, _p in _c}
+    for _sc, _st, en, place in used:
+        rest = n - 1 - en
+        if place.short and rest < 4 and (en + 1) not in starts:  # a chain (江苏南京) settles the guard
+            if open_end or rest > 0:
+                return None
+            tail = "short"
+        elif place.text[-1] == "市" and rest == 0:
+            if open_end:
+                return None
+            tail = tail or "市"
+    last_end = max(en for _sc, _st, en, _p in used)
+    first_start = min(st for _sc, st, _en, _p in used)
     prefixes, longest = _PREFIXES or _pattern_prefixes()
-    cands, _f = _candidates(t, False)
-    ends = {en for _, _, en, _ in cands}
-    starts_before = [st for _sc, st, en, _p in cands if en <= last_end]
+    used_starts = [st for _sc, st, _en, _p in used]
+    danger: set[str] = set()
     for q in range(max(0, n - longest + 1), n):
-        if (q <= last_end and t[q:] in prefixes) and (
-            q == 0 or any(st >= q for st in starts_before) or t[q - 1] in _UNIT_END or (q - 1) in ends
+        if q <= last_end and t[q:] in prefixes and (
+            q <= first_start or any(st >= q for st in used_starts) or t[q - 1] in _UNIT_END or (q - 1) in ends
         ):
+            if open_end:
                 return None  # a longer name could contain or outrank a deciding match
-    return hyps[0][1], "|".join(m for m in matched if m)
+            danger |= prefixes[t[q:]]
+    return hyps[0][1], "|".join(m for m in matched if m), tail, frozenset(danger)
+
+
+# --- the key tier: decided name chains looked up in Arrow ------------------------------------------------
+# Most addresses begin with a chain of unit names (江苏省南京市, 江苏南京鼓楼区, 浙江义乌, 昆山市). Every
+# such chain of the gazetteer (province, prefecture, county-level unit; full name, short name or
+# absent) is a *key*. ``_key_cities`` slices each address at every key length in Arrow (C++), looks
+# the slices up with ``index_in``, and reads only the keys present (once per process: the decision of
+# a key does not depend on the address it begins). A key decides when ``_decided_prefix`` says so; its
+# tail check (a street or business word after a short name, 场 after 市) runs in Arrow too.
+_KEY_DECISIONS: dict[tuple[str, str | None], tuple | None] = {}
+_TAIL_SHORT_RE = (
+    r"^(?:[东西南北中]|[一二三四五六七八九十]+)?(?:大道|大街|胡同|路|街|道|巷|弄|桥(?:[^头镇乡村]|$))"
+    r"|^(?:拉面|宿舍|花园|大厦|酒店|饭店|宾馆|商务|大酒店|菜馆|餐厅|小吃|风味)"
+)
+
+
+def _county_short(name: str) -> str | None:
+    for suffix in _COUNTY_SUFFIXES:
+        if name.endswith(suffix) and len(name) - len(suffix) >= 2:
+            return name[: -len(suffix)]
+    return None
+
+
+@functools.cache
+def _candidate_keys() -> dict[int, pa.Array]:
+    """Every chain (province? prefecture? unit?) of gazetteer names, by length (Arrow string arrays)."""
+    g = gazetteer()
+    prov = dict(g.loc[g["rank"] == "province", ["code", "name"]].itertuples(index=False))
+    pref = dict(g.loc[g["rank"] == "prefecture", ["code", "name"]].itertuples(index=False))
+
+    def forms(name: str | None, short: str | None) -> list[str]:
+        out = [""]
+        for x in (name, short):
+            if x and x not in out:
+                out.append(x)
+        return out
+
+    keys: set[str] = set()
+    units = [(c, n) for c, n in g.loc[g["rank"] == "county", ["code", "name"]].itertuples(index=False)]
+    units += [(c, "") for c in pref]
+    for code, name in units:
+        pv = prov.get(code[:2] + "0000", "")
+        pf = "" if code[:2] + "0000" in MUNICIPALITIES else pref.get(code[:4] + "00", "")
+        if pf in ("市辖区", "县") or "直辖" in pf:
+            pf = ""
+        for a in forms(pv, short_name(pv) if pv else None):
+            for b in forms(pf, short_name(pf) if pf else None):
+                for c in forms(name, _county_short(name) if name else None):
+                    k = a + b + c
+                    if k:
+                        keys.add(k)
+    by_len: dict[int, list[str]] = {}
+    for k in keys:
+        by_len.setdefault(len(k), []).append(k)
+    return {n: pa.array(sorted(v), type=pa.large_string()) for n, v in by_len.items()}
+
+
+class _KeyTable:
+    """Decisions of the keys, by key number (``offset[length] + index in that length's array``).
+
+    ``state`` 0: not read yet, 1: does not decide, 2: decides ``city`` with ``matched`` (no province
+    constraint) or ``matched_p`` (with the city's own province as constraint), ``tail`` (0 none,
+    1 short name, 2 市) and ``danger`` (characters after the key that send the row to the whole
+    reading). Read keys are cached on disk (``~/.cache/citynet``, or ``$CITYNET_CACHE``) so a later
+    ingest reads none of them again.
+    """
+
+    VERSION = 1
+
+    def __init__(self) -> None:
+        keys = _candidate_keys()
+        self.lengths = sorted(keys, reverse=True)
+        self.offset: dict[int, int] = {}
+        total = 0
+        for k in self.lengths:
+            self.offset[k] = total
+            total += len(keys[k])
+        self.state = np.zeros(total, dtype=np.int8)
+        self.city = np.full(total, None, dtype=object)
+        self.cprov = np.full(total, "", dtype=object)
+        self.matched = np.full(total, None, dtype=object)
+        self.matched_p = np.full(total, None, dtype=object)
+        self.tail = np.zeros(total, dtype=np.int8)
+        self.danger = np.full(total, None, dtype=object)
+        self.dirty = False
+        self._load()
+
+    def _path(self) -> str:
+        import hashlib
+
+        h = hashlib.sha1()
+        for k in self.lengths:
+            h.update(str(len(_candidate_keys()[k])).encode())
+        h.update(str(len(lexicon(False))).encode())
+        root = os.environ.get("CITYNET_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "citynet")
+        return os.path.join(root, f"address-keys-v{self.VERSION}-{h.hexdigest()[:12]}.pkl")
+
+    def _load(self) -> None:
+        import pickle
+
+        try:
+            with open(self._path(), "rb") as fh:
+                saved = pickle.load(fh)
+            if len(saved["state"]) == len(self.state):
+                for name in ("state", "city", "cprov", "matched", "matched_p", "tail", "danger"):
+                    setattr(self, name, saved[name])
+        except (OSError, EOFError, pickle.UnpicklingError, KeyError, ValueError):
+            pass
+
+    def save(self) -> None:
+        import pickle
+
+        if not self.dirty:
+            return
+        path = self._path()
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            tmp = f"{path}.{os.getpid()}.tmp"
+            with open(tmp, "wb") as fh:
+                pickle.dump({n: getattr(self, n) for n in ("state", "city", "cprov", "matched", "matched_p", "tail", "danger")}, fh)
+            os.replace(tmp, path)
+            self.dirty = False
+        except OSError:
+            pass  # a cache that cannot be written costs time only
+
+    def read(self, gids: np.ndarray, words: list[str]) -> None:
+        for gid, word in zip(gids.tolist(), words, strict=True):
+            got = _decided_prefix(word, None, open_end=False)
+            if got is None:
+                self.state[gid] = 1
+                continue
+            got_p = _decided_prefix(word, got[0][:2] + "0000", open_end=False)
+            if got_p is None or got_p[0] != got[0]:
+                self.state[gid] = 1
+                continue
+            self.state[gid] = 2
+            self.city[gid], self.matched[gid], self.matched_p[gid] = got[0], got[1], got_p[1]
+            self.cprov[gid] = got[0][:2] + "0000"
+            self.tail[gid] = {"": 0, "short": 1, "市": 2}[got[2]]
+            self.danger[gid] = (got[3] | got_p[3]) or None
+        self.dirty = True
+
+
+_KEY_TABLE: list[_KeyTable] = []
+
+
+def _key_table() -> _KeyTable:
+    if not _KEY_TABLE:
+        _KEY_TABLE.append(_KeyTable())
+    return _KEY_TABLE[0]
+
+
+def _key_cities(body: pa.Array, cons: np.ndarray, constraints: list[tuple[str | None, str]]) -> tuple:
+    """City and matched text per row of ``body`` decided by a key (None where not decided)."""
+    import pyarrow.compute as pc
+
+    n = len(body)
+    city = np.full(n, None, dtype=object)
+    matched = np.full(n, None, dtype=object)
+    text = pc.replace_substring_regex(body, r"^[\s,，:：;；]*(?:中华人民共和国|中国)?", "")
+    lengths = pc.fill_null(pc.utf8_length(text), 0).to_numpy(zero_copy_only=False)
+    table = _key_table()
+    keys = _candidate_keys()
+    cons_prov = np.array([p for p, _ in constraints], dtype=object)
+    cons_label = np.array([lab for _, lab in constraints], dtype=object)
+    # every (row, key) hit, longest key first
+    hit_rows, hit_gid, hit_len = [], [], []
+    for k in table.lengths:
+        if lengths.max(initial=0) < k:
+            continue
+        idx = pc.index_in(pc.utf8_slice_codeunits(text, 0, k), value_set=keys[k])
+        valid = idx.is_valid().to_numpy(zero_copy_only=False) & (lengths >= k)
+        if valid.any():
+            r = np.flatnonzero(valid)
+            hit_rows.append(r)
+            hit_gid.append(idx.to_numpy(zero_copy_only=False)[r].astype("int64") + table.offset[k])
+            hit_len.append(np.full(len(r), k))
+    if not hit_rows:
+        return city, matched
+    rows, gid, klen = np.concatenate(hit_rows), np.concatenate(hit_gid), np.concatenate(hit_len)
+    unknown = np.unique(gid[table.state[gid] == 0])
+    if len(unknown):
+        all_keys = pa.concat_arrays([keys[k] for k in table.lengths])
+        table.read(unknown, all_keys.take(pa.array(unknown)).to_pylist())
+        table.save()
+    ok = table.state[gid] == 2
+    c = cons[rows]
+    prov = cons_prov[c]
+    constrained = pd.notna(prov)
+    ok &= ~constrained | (table.cprov[gid] == prov)
+    # tails: street or business word after a short name, 场 after 市
+    tail = table.tail[gid]
+    check = ok & (tail > 0)
+    if check.any():
+        for k in np.unique(klen[check]).tolist():
+            crow = np.flatnonzero(check & (klen == k))
+            rest = pc.utf8_slice_codeunits(text.take(pa.array(rows[crow])), k, k + 4)
+            bad_short = pc.fill_null(pc.match_substring_regex(rest, _TAIL_SHORT_RE), False)
+            bad_shi = pc.fill_null(pc.starts_with(rest, "场"), False)
+            bad = np.where(
+                tail[crow] == 1, bad_short.to_numpy(zero_copy_only=False), bad_shi.to_numpy(zero_copy_only=False)
+            )
+            ok[crow[bad]] = False
+    dz = ok & pd.notna(table.danger[gid])
+    for k in np.unique(klen[dz]).tolist():
+        drow = np.flatnonzero(dz & (klen == k))
+        nxt = pc.utf8_slice_codeunits(text.take(pa.array(rows[drow])), k, k + 1).dictionary_encode()
+        chars = nxt.dictionary.to_pylist()
+        cw = len(chars) + 1
+        p_inv, p_u = pd.factorize(gid[drow] * cw + nxt.indices.fill_null(-1).to_numpy(zero_copy_only=False) + 1)
+        bad_u = np.array(
+            [(p % cw) > 0 and chars[p % cw - 1] in table.danger[p // cw] for p in p_u.tolist()], dtype=bool
+        )
+        ok[drow[bad_u[p_inv]]] = False
+    # the longest deciding key of each row
+    order = np.lexsort((-klen, rows))
+    rows_o, ok_o = rows[order], ok[order]
+    sel = order[ok_o]
+    first = np.unique(rows_o[ok_o], return_index=True)[1]
+    sel = sel[first]
+    r = rows[sel]
+    g = gid[sel]
+    city[r] = table.city[g]
+    m_plain = table.matched[g]
+    m_prov = table.matched_p[g]
+    lab = cons_label[c[sel]]
+    con = constrained[sel]
+    out_m = m_plain.copy()
+    if con.any():
+        mp = m_prov[con]
+        empty = mp == ""
+        joined = lab[con] + np.where(empty, "", mp)
+        if empty.any():
+            joined[empty] = np.array([x.rstrip("|") for x in joined[empty]], dtype=object)
+        out_m[con] = joined
+    matched[r] = out_m
+    return city, matched
 
 
 def _fast_cities(body: pa.Array, cons: np.ndarray, constraints: list[tuple[str | None, str]]) -> tuple:
@@ -733,6 +1002,42 @@ def parse_addresses(addresses: pd.Series, province_hint: pd.Series | None = None
     distinct (prefix, province constraint) (see ``PREFIX_LEVELS``), and the remaining addresses once
     per distinct (address, hint) pair by ``parse_address``.
     """
+    n = len(addresses)
+    if n == 0:
+        out = pd.DataFrame({c: pd.Series([], dtype="object") for c in COLUMNS}, index=addresses.index)
+        out["foreign"] = out["foreign"].astype(bool)
+        return out
+    # every distinct (address, hint) pair is read once; the answers are mapped back to the rows
+    a_enc = _as_arrow(addresses).dictionary_encode()
+    a_idx = a_enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype("int64")
+    if province_hint is None:
+        h_idx, h_dict = np.full(n, -1, dtype="int64"), pa.nulls(0, pa.large_string())
+    else:
+        hint = province_hint if province_hint.index.equals(addresses.index) else province_hint.reindex(addresses.index)
+        h_enc = _as_arrow(hint.astype("object")).dictionary_encode()
+        h_idx = h_enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype("int64")
+        h_dict = h_enc.dictionary
+    hw = len(h_dict) + 1
+    inv, pairs = pd.factorize((a_idx + 1) * hw + (h_idx + 1))
+    ua, uh = pairs // hw - 1, pairs % hw - 1
+    u_addr = a_enc.dictionary.take(pa.array(np.where(ua >= 0, ua, 0), mask=ua < 0)) if len(a_enc.dictionary) else pa.nulls(len(pairs), pa.large_string())
+    u_hint = (
+        None if province_hint is None
+        else (h_dict.take(pa.array(np.where(uh >= 0, uh, 0), mask=uh < 0)) if len(h_dict) else pa.nulls(len(pairs), pa.large_string()))
+    )
+    res = _parse_distinct(
+        pd.Series(pd.arrays.ArrowExtensionArray(u_addr)),
+        None if u_hint is None else pd.Series(pd.arrays.ArrowExtensionArray(u_hint)),
+    )
+    idx = addresses.index
+    return pd.DataFrame(
+        {c: pd.Series(res[c].to_numpy()[inv], index=idx, dtype=bool if c == "foreign" else object) for c in COLUMNS},
+        index=idx,
+    )
+
+
+def _parse_distinct(addresses: pd.Series, province_hint: pd.Series | None) -> pd.DataFrame:
+    """``parse_addresses`` on distinct (address, hint) pairs (the rules and tiers, see above)."""
     import pyarrow.compute as pc
 
     n = len(addresses)
@@ -783,9 +1088,21 @@ def parse_addresses(addresses: pd.Series, province_hint: pd.Series | None = None
             h_codes[rows]
         ]
         cons = np.where(hint_c > 0, hint_c, postal_c)
-        fast_city, fast_matched = _fast_cities(body, cons, constraints)
-        city[rows] = fast_city
-        matched[rows] = fast_matched
+        # one reading per distinct (text, constraint): keys first, then prefixes
+        b_enc = body.dictionary_encode()
+        b_idx = b_enc.indices.to_numpy(zero_copy_only=False).astype("int64")
+        width = len(constraints)
+        pair_inv, pairs = pd.factorize(b_idx * width + cons)
+        u_body = b_enc.dictionary.take(pa.array(pairs // width))
+        u_cons = (pairs % width).astype("int64")
+        key_city, key_matched = _key_cities(u_body, u_cons, constraints)
+        rest_u = np.flatnonzero(pd.isna(key_city))
+        if len(rest_u):
+            fast_city, fast_matched = _fast_cities(u_body.take(pa.array(rest_u)), u_cons[rest_u], constraints)
+            key_city[rest_u] = fast_city
+            key_matched[rest_u] = fast_matched
+        city[rows] = key_city[pair_inv]
+        matched[rows] = key_matched[pair_inv]
     decided = pd.notna(city)
     province = np.full(n, None, dtype=object)
     country = np.full(n, None, dtype=object)
