@@ -78,6 +78,7 @@ import pandas as pd
 import pyarrow as pa
 from citynet.etl.cities import (
     HISTORICAL_NAMES,
+    HISTORY_FILE,
     MUNICIPALITIES,
     NESTED_DEFAULT,
     NESTED_PREFECTURES,
@@ -785,6 +786,9 @@ class _KeyTable:
         for k in self.lengths:
             h.update(str(len(_candidate_keys()[k])).encode())
         h.update(str(len(lexicon(False))).encode())
+        for src in (__file__, HISTORY_FILE):  # any change of the rules or the gazetteer: a new cache
+            with open(src, "rb") as fh:
+                h.update(fh.read())
         root = os.environ.get("CITYNET_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "citynet")
         return os.path.join(root, f"address-keys-v{self.VERSION}-{h.hexdigest()[:12]}.pkl")
 
