@@ -19,10 +19,11 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from citynet.etl.applicants import applicant_ids, build_applicants
+from citynet.etl.applicants import build_applicants
 from citynet.etl.cities import city_set
 from citynet.etl.classify import GreenMatcher
 from citynet.etl.covariates import load_covariates
+from citynet.etl.harmonize import harmonize_names, merge_summary, write_names_table
 from citynet.etl.headers import (
     PATENT_FIELDS,
     PATENT_ONE_OF,
@@ -136,7 +137,10 @@ def ingest(
         transfer_names, transfer_addr = pd.Series([], dtype="object"), pd.DataFrame(columns=["name", "address"])
 
     step("locating applicants")
-    applicants = build_applicants(pd.concat([links["name"], transfer_names], ignore_index=True))
+    mentions = pd.concat([links["name"], transfer_names], ignore_index=True)
+    names_table = harmonize_names(mentions)  # name variants of one organisation → one applicant_id
+    id_of = names_table.set_index("name")["applicant_id"]
+    applicants = build_applicants(names_table["representative"])
     addresses = pd.concat(
         [
             first_addr[["name", "address", "country_province"]],
@@ -144,7 +148,7 @@ def ingest(
         ],
         ignore_index=True,
     )
-    addresses = addresses.assign(applicant_id=applicant_ids(addresses["name"]))
+    addresses = addresses.assign(applicant_id=addresses["name"].map(id_of))
     from citynet.etl import locate
 
     located = locate.locate_applicants(
@@ -155,13 +159,14 @@ def ingest(
     applicants = applicants[[f.name for f in CANONICAL["applicants"]]]
     city_of = applicants.set_index("applicant_id")["city_code"]
 
-    links = links.assign(applicant_id=applicant_ids(links["name"]))
+    links = links.assign(applicant_id=links["name"].map(id_of))
+    links = links.drop_duplicates(["patent_id", "applicant_id"])  # two variants of one firm on one patent
     links["city_code"] = links["applicant_id"].map(city_of)
     patent_applicants = links[["patent_id", "applicant_id", "seq", "city_code"]]
 
     if len(transfers):
         transfers = transfers.assign(
-            from_applicant_id=applicant_ids(transfers["from_name"]), to_applicant_id=applicant_ids(transfers["to_name"])
+            from_applicant_id=transfers["from_name"].map(id_of), to_applicant_id=transfers["to_name"].map(id_of)
         )
         transfers["from_city"] = transfers["from_applicant_id"].map(city_of)
         transfers["to_city"] = transfers["to_applicant_id"].map(city_of)
@@ -174,6 +179,7 @@ def ingest(
     canon = ws.canonical
     write_table(city_set().cities, "cities", canon)
     write_table(applicants, "applicants", canon)
+    write_names_table(names_table, canon)
     write_table(patents, "patents", canon)
     write_table(patent_applicants, "patent_applicants", canon)
     write_table(transfers, "transfers", canon)
@@ -193,6 +199,8 @@ def ingest(
     q_tr.write(ws.quarantine, "transfers")
     q_cov.write(ws.quarantine, "covariates")
     report = _report(files_report, q_pat, q_tr, q_cov, patents, applicants, patent_applicants, transfers, citations, cov_reports)
+    report["applicants"]["harmonised"] = merge_summary(names_table)
+    report["addresses"] = located.attrs.get("address_status", {})
     ws.reports.mkdir(parents=True, exist_ok=True)
     (ws.reports / "ingest.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
     return report

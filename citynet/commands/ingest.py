@@ -79,4 +79,11 @@ def _summary(console, ws, report: dict) -> None:
         f"applicants {a['count']:,}, located {a['located_share']:.1%} "
         f"({', '.join(f'{k} {v:,}' for k, v in a['located_by'].items())})"
     )
+    st = report.get("addresses", {}).get("by_status", {})
+    h = a.get("harmonised", {})
+    if st or h:
+        console.print(
+            f"addresses: {st.get('city', 0):,} to a city, {st.get('ambiguous', 0):,} ambiguous (not guessed); "
+            f"name variants merged: {h.get('names_merged', 0):,} of {h.get('names', 0):,} names"
+        )
     console.print(f"wrote {ws.canonical}/*.parquet, {ws.quarantine}/, {ws.reports / 'ingest.json'}")
