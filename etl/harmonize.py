@@ -7,9 +7,15 @@ key names the rule that merged it):
 
 H1 ``renamed``     a known renaming (``etl/data/applicant_renamings.csv``: old name, new name, year and
                    the public notice it comes from) maps the old name to the new one first.
-H2 ``legal_form``  a trailing Chinese legal form is dropped: 股份有限公司, 有限责任公司, 有限公司,
-                   股份公司, 公司, (股份)有限公司, (有限合伙) — so …股份有限公司 and …有限公司 of one stem merge; a Latin
-                   name drops CO LTD, CO., LTD., LIMITED, INC, CORP, CORPORATION, LLC, GMBH, AG, PLC.
+H2 ``legal_form``  a trailing Chinese legal form is dropped — 股份有限公司, 有限责任公司, 有限公司,
+                   股份公司, 公司, (股份)有限公司, (有限合伙) — *when the name begins with an administrative
+                   division* (南京南瑞科技…) or carries one in brackets (联想(北京)…): a firm name is
+                   行政区划 + 字号 + 行业 + 组织形式, and a 字号 in one industry is unique within its division
+                   (企业名称登记管理规定, State Council 1991, art. 6–7), so …股份有限公司 and …有限公司 of such
+                   a stem are one firm (before and after a 股改). Without a division the stem is not unique
+                   and nothing is merged. A Latin form is reduced to its class — CO LTD / CO., LTD. /
+                   LIMITED / LTD → LTD, CORPORATION → CORP, INCORPORATED → INC, L.L.C. → LLC — and kept, so
+                   SONY CORP. = SONY CORPORATION but KORGAL AG ≠ KORGAL CORPORATION (two jurisdictions).
 H3 ``brackets``    brackets are dropped, their content kept: 联想(北京)有限公司 = 联想北京有限公司.
 H4 ``punctuation`` in Latin names, punctuation and spaces are dropped (SONY CORP. = SONY CORP).
 
@@ -39,9 +45,11 @@ RENAMINGS_FILE = os.path.join(os.path.dirname(__file__), "data", "applicant_rena
 RULES = ("identity", "renamed", "legal_form", "brackets", "punctuation")
 
 _CN_FORM = re.compile(r"(?:\((?:有限合伙|普通合伙)\)|(?:\(股份\))?(?:股份有限公司|有限责任公司|有限公司|股份公司|公司))$")
-_LATIN_FORM = re.compile(
-    r"[\s,.]*(?:CO\.?,?\s*LTD\.?|COMPANY\s+LIMITED|CO\.?,?\s*LIMITED|LIMITED|LTD\.?|INC\.?|INCORPORATED|"
-    r"CORPORATION|CORP\.?|L\.?L\.?C\.?|GMBH|AG|PLC|S\.?A\.?|B\.?V\.?|N\.?V\.?|CO\.?)$"
+_LATIN_FORMS = (
+    (re.compile(r"[\s,.]*(?:CO\.?,?\s*LTD\.?|COMPANY\s+LIMITED|CO\.?,?\s*LIMITED|LIMITED|LTD\.?)$"), "LTD"),
+    (re.compile(r"[\s,.]*(?:CORPORATION|CORP\.?)$"), "CORP"),
+    (re.compile(r"[\s,.]*(?:INCORPORATED|INC\.?)$"), "INC"),
+    (re.compile(r"[\s,.]*L\.?L\.?C\.?$"), "LLC"),
 )
 _BRACKETS = re.compile(r"[()]")
 _LATIN_PUNCT = re.compile(r"[\s.,;:'\"&\-/]+")
@@ -55,21 +63,40 @@ def _renamings() -> dict[str, str]:
     return {normalize_name(o): normalize_name(n) for o, n in zip(table["old_name"], table["new_name"], strict=True)}
 
 
+def _has_division(stem: str) -> bool:
+    """The stem begins with an administrative division (南京南瑞…) or has one in brackets (联想(北京)…)."""
+    from citynet.etl.address import automaton
+
+    for end, (length, place) in automaton(False).iter(stem):
+        start = end - length + 1
+        if place.readings and not place.weak and (start == 0 or (stem[start - 1] == "(" and stem[end + 1 : end + 2] == ")")):
+            return True
+    return False
+
+
 def harmonize_key(name: str, renamings: dict[str, str] | None = None) -> tuple[str, str]:
     """``(key, rule)`` of one normalised organisation name (rules H1–H4 of the module docstring).
 
     ``苏宁云商集团股份有限公司`` → ``("苏宁易购集团", "renamed")``; ``联想(北京)有限公司`` →
-    ``("联想北京", "legal_form")``; ``SONY CORP.`` → ``("SONY", "legal_form")``.
+    ``("联想北京", "legal_form")``; ``SONY CORPORATION`` → ``("SONYCORP", "legal_form")``.
     """
     rule = "identity"
     key = name
     if renamings and key in renamings:
         key, rule = renamings[key], "renamed"
     cjk = bool(_CJK.search(key))
-    form = _CN_FORM if cjk else _LATIN_FORM
-    stripped = form.sub("", key).strip()
-    if stripped != key and len(stripped) >= (2 if cjk else 4):
-        key, rule = stripped, rule if rule != "identity" else "legal_form"
+    if cjk:
+        stripped = _CN_FORM.sub("", key).strip()
+        if stripped != key and len(stripped) >= 2 and _has_division(stripped):
+            key, rule = stripped, rule if rule != "identity" else "legal_form"
+    else:
+        for pattern, cls in _LATIN_FORMS:
+            stripped = pattern.sub("", key).strip()
+            if stripped != key and len(stripped) >= 2:
+                if f"{stripped} {cls}" != key:
+                    rule = rule if rule != "identity" else "legal_form"
+                key = f"{stripped} {cls}"
+                break
     unbracketed = _BRACKETS.sub("", key)
     if unbracketed != key and len(unbracketed) >= 2:
         key, rule = unbracketed, rule if rule != "identity" else "brackets"

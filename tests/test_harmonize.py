@@ -19,8 +19,11 @@ def test_rules_hand_worked():
     assert harmonize_key("南京南瑞科技股份有限公司") == ("南京南瑞科技", "legal_form")
     assert harmonize_key("联想(北京)有限公司") == ("联想北京", "legal_form")
     assert harmonize_key("浙江大学") == ("浙江大学", "identity")
-    assert harmonize_key("SONY CORP") == ("SONY", "legal_form")
+    assert harmonize_key("SONY CORPORATION") == ("SONYCORP", "legal_form")
+    assert harmonize_key("SONY CORP")[0] == "SONYCORP"
     assert harmonize_key("A.B.C. INDUSTRIES") == ("ABCINDUSTRIES", "punctuation")
+    # no administrative division: the stem is not unique, nothing is dropped
+    assert harmonize_key("升宏医疗器械股份有限公司") == ("升宏医疗器械股份有限公司", "identity")
 
 
 def test_variants_merge_and_keep_every_name():
@@ -42,7 +45,8 @@ def test_variants_merge_and_keep_every_name():
 
 def test_guards_keep_different_organisations_apart():
     t = harmonize_names(names("中国石油化工集团公司", "中国石油化工股份有限公司", "张伟", "张伟", "华为技术有限公司",
-                              "HUAWEI TECHNOLOGIES CO LTD", "北京大学", "北京大学出版社"))
+                              "HUAWEI TECHNOLOGIES CO LTD", "北京大学", "北京大学出版社", "KORGAL AG",
+                              "KORGAL CORPORATION", "升宏医疗器械有限公司", "升宏医疗器械股份有限公司"))
     assert t["applicant_id"].nunique() == len(t)  # nothing merged
     assert (t["rule"] == "identity").all()
 
