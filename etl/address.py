@@ -479,10 +479,16 @@ def _candidates(s: str, names: bool) -> tuple[list, str | None]:
         m for m in found
         if not any(o[0] <= m[0] and m[1] <= o[1] and (o[1] - o[0]) > (m[1] - m[0]) for o in found)
     ]
-    starts = {m[0] for m in inner}
+    by_start: dict[int, list] = {}
+    for m in inner:
+        by_start.setdefault(m[0], []).append(m[2])
     kept = []
     for st, en, place in inner:
-        chained = (en + 1) in starts
+        # a chain of place names (石家庄桥西区, 台州路桥) is not a street; a weak short name only chains
+        # when it is consistent with this one (上海路南…: 路南 of 唐山 does not make 上海路 a place)
+        chained = any(
+            not nxt.weak or _narrow(list(place.readings), nxt.readings) for nxt in by_start.get(en + 1, ())
+        )
         if place.foreign is not None:
             if st == 0 and not names and (chained or not _is_street(s, en + 1)):
                 return [], (place.foreign, place.text), set()
