@@ -25,19 +25,26 @@ R4  Foreign text. An address without Chinese characters that contains Latin lett
 R5  Place names. One Aho–Corasick automaton (``pyahocorasick``) holds every name of the gazetteer:
     provinces, prefectures and county-level units by full name (江苏省, 南京市, 昆山市, 玄武区), provinces
     and prefectures by short name (江苏, 南京, 内蒙古, 延边), autonomous prefectures as ``X州`` (延边州,
-    海南州), county-level *cities* by short name (昆山, 江阴), and the historical names of
-    ``etl.cities.HISTORICAL_NAMES`` (襄樊 → 襄阳, 莱芜 → 济南, 巢湖 → 合肥). The text is cut into
-    leftmost-longest, non-overlapping matches (江苏省 before 江苏, 黑龙江省 hides 龙江).
-R6  Street guard. A name is not a place when it is a street: a short name (no administrative suffix)
-    immediately followed by 路/街/道/巷/弄/桥/胡同/大道/大街, optionally with 东/西/南/北/中 or a numeral
-    in between (上海路, 北京东路, 中山北路, 南京大街, 人民路 is no place at all); a name ending in 市
-    followed by 场 (中山市场) is a market.
-R7  Consistency. Matches are read left to right and keep a set of hypotheses (province, city). Each
-    match narrows the set to the readings compatible with it (same province, same city where both name
-    one); a match compatible with none of them is ignored. Hence the earliest administrative match
-    consistent with the province evidence wins, and a later inconsistent place name never overrides it
-    (上海 in ``南京市鼓楼区上海路``; 深圳 in ``北京市海淀区深圳大厦``). The hint and postal province are
-    the first evidence. Reading stops as soon as one city is left.
+    海南州), short names of county-level cities, districts and counties (昆山, 柯桥, 鄞州; *weak*, R10),
+    every former name since 1981 from ``etl.cities.historical_units`` (萧山市, 富阳市, 绍兴县, 柳州地区,
+    襄樊 → today's city) and ``HISTORICAL_NAMES``. Every match is a candidate; a match inside a longer
+    one is dropped (南京 in 南京市, 杭州 in 杭州湾). Text in traditional characters is read after OpenCC's
+    t2s conversion (廣東省東莞市 → 广东省东莞市).
+R6  Guards. A short name (no administrative suffix) immediately followed by 路/街/道/巷/弄/桥/胡同/大道/
+    大街 (optionally 东/西/南/北/中 or a numeral between; 桥头/桥镇 is a town) is a street (上海路, 北京东路);
+    followed by 拉面/宿舍/花园/大厦/酒店/饭店/宾馆/商务/餐厅 … it names a business or a building (兰州拉面,
+    三亚宿舍, 新上海花园); unless another place name consistent with it follows at once (石家庄桥西区,
+    台州路桥). A full name ending in 市 followed by 场 is a market (中山市场).
+R7  Scores and order. Each candidate scores 2 if it starts at a boundary (start of the text, after an
+    administrative suffix 省市区县州盟旗镇乡村, or right after another candidate) + 1 with an
+    administrative suffix. Overlapping candidates go to the better score, then the longer, then the
+    earlier (八里镇江苏扬州: 江苏 starts after 镇 and beats 镇江). Candidates at a boundary are read left
+    to right, then the others (海宁皮革城北区: 海宁 before 城北区 inside 皮革城). Each narrows a set of
+    hypotheses (province, city); one compatible with none is ignored, so the earliest consistent unit
+    wins (上海 in ``南京市鼓楼区上海路``; 深圳 in ``北京市海淀区深圳大厦``). The hint and postal province
+    are the first evidence. Reading stops as soon as one city is left. A name that contains other
+    prefectures (伊犁哈萨克自治州 ⊃ 塔城地区, 阿勒泰地区) is consistent with each of them; alone it means
+    its own seat.
 R8  Prefecture of a county-level unit. County-level cities and districts map to their prefecture
     through ``city_set().unit_to_city`` (昆山市 → 苏州 320500, 海淀区 → 北京 110000, 莱城区 → 济南).
     Directly administered county-level units that are not in the city set (仙桃, 济源, Hainan's counties)
@@ -46,8 +53,9 @@ R9  Ambiguous districts. A name shared by several units (鼓楼区: 南京, 徐�
     长春; 市中区, 城关区, …) is one match with several readings. It is used only when the other evidence
     (postal code, hint, province or city in the text) leaves one reading; otherwise the status is
     ``ambiguous``, with the province when all remaining readings share one. It is never guessed.
-R10 Weak names. Short names of county-level cities (昆山, 江阴) are read only when a province is
-    already known (hint, postal code or an earlier name); the generic two-character county names
+R10 Weak names. Short names of county-level units (昆山, 柯桥, 萧山) are read at the very start of an
+    address (a bare county-level city: 义乌国际商贸城 → 金华) or when a province is already known;
+    short names that are ordinary words (城关, 新华, 和平, 东方 …: ``SKIPPED_*``) and the generic
     城区, 郊区, 矿区, 东区, 西区 are not read at all.
 R11 Two readings of one name. 海南 is the province (460000) and 海南藏族自治州 (632500, Qinghai); 吉林 is the
     province and 吉林市. Both readings are kept (R7) until other evidence decides (海南 after 青海 or
@@ -61,8 +69,11 @@ known, city not), ``foreign``, ``none`` (nothing usable). ``matched`` is the dec
 names that narrowed the hypotheses, joined by ``|``, preceded by ``postal`` or ``hint`` when that
 evidence constrained the reading; or the foreign marker (``日本``, ``hint``, ``latin``).
 
-Speed: ``parse_addresses`` reads each distinct (address, hint) pair once, and most of those through
-shared prefixes (``PREFIX_LEVELS``, below), so that only a few percent are read one by one.
+Speed: ``parse_addresses`` reads each distinct (address, hint) pair once, in three tiers: *keys* —
+every chain of gazetteer names (province? prefecture? unit?, full or short) looked up in Arrow, each
+key read once and its decision cached on disk (``_KeyTable``); *prefixes* shared by many addresses
+(``PREFIX_LEVELS``); and the whole reading (``parse_address``) for the rest. All tiers give identical
+answers (``tests/test_address.py``).
 """
 
 from __future__ import annotations
