@@ -864,6 +864,38 @@ def _key_table() -> _KeyTable:
     return _KEY_TABLE[0]
 
 
+def _key_ok(table: _KeyTable, text: pa.Array, rows, gid, klen, constrained, prov) -> np.ndarray:
+    """Which (row, key) hits decide: the key decides, agrees with the province constraint, and the
+    text after it passes the tail check and completes no longer name."""
+    import pyarrow.compute as pc
+
+    ok = table.state[gid] == 2
+    ok &= ~constrained | (table.cprov[gid] == prov)
+    tail = table.tail[gid]
+    check = ok & (tail > 0)
+    for k in np.unique(klen[check]).tolist():
+        crow = np.flatnonzero(check & (klen == k))
+        rest = pc.utf8_slice_codeunits(text.take(pa.array(rows[crow])), k, k + 4)
+        bad_short = pc.fill_null(pc.match_substring_regex(rest, _TAIL_SHORT_RE), False)
+        bad_shi = pc.fill_null(pc.starts_with(rest, "场"), False)
+        bad = np.where(
+            tail[crow] == 1, bad_short.to_numpy(zero_copy_only=False), bad_shi.to_numpy(zero_copy_only=False)
+        )
+        ok[crow[bad]] = False
+    dz = ok & pd.notna(table.danger[gid])
+    for k in np.unique(klen[dz]).tolist():
+        drow = np.flatnonzero(dz & (klen == k))
+        nxt = pc.utf8_slice_codeunits(text.take(pa.array(rows[drow])), k, k + 1).dictionary_encode()
+        chars = nxt.dictionary.to_pylist()
+        cw = len(chars) + 1
+        p_inv, p_u = pd.factorize(gid[drow] * cw + nxt.indices.fill_null(-1).to_numpy(zero_copy_only=False) + 1)
+        bad_u = np.array(
+            [(p % cw) > 0 and chars[p % cw - 1] in table.danger[p // cw] for p in p_u.tolist()], dtype=bool
+        )
+        ok[drow[bad_u[p_inv]]] = False
+    return ok
+
+
 def _key_cities(body: pa.Array, cons: np.ndarray, constraints: list[tuple[str | None, str]]) -> tuple:
     """City and matched text per row of ``body`` decided by a key (None where not decided)."""
     import pyarrow.compute as pc
@@ -892,46 +924,30 @@ def _key_cities(body: pa.Array, cons: np.ndarray, constraints: list[tuple[str | 
     if not hit_rows:
         return city, matched
     rows, gid, klen = np.concatenate(hit_rows), np.concatenate(hit_gid), np.concatenate(hit_len)
-    unknown = np.unique(gid[table.state[gid] == 0])
-    if len(unknown):
-        all_keys = pa.concat_arrays([keys[k] for k in table.lengths])
-        table.read(unknown, all_keys.take(pa.array(unknown)).to_pylist())
-        table.save()
-    ok = table.state[gid] == 2
+    order = np.lexsort((-klen, rows))  # per row, the longest key first
+    rows, gid, klen = rows[order], gid[order], klen[order]
+    first_of_row = np.r_[0, np.flatnonzero(np.diff(rows)) + 1]
+    rank = np.arange(len(rows)) - np.repeat(first_of_row, np.diff(np.r_[first_of_row, len(rows)]))
     c = cons[rows]
     prov = cons_prov[c]
     constrained = pd.notna(prov)
-    ok &= ~constrained | (table.cprov[gid] == prov)
-    # tails: street or business word after a short name, 场 after 市
-    tail = table.tail[gid]
-    check = ok & (tail > 0)
-    if check.any():
-        for k in np.unique(klen[check]).tolist():
-            crow = np.flatnonzero(check & (klen == k))
-            rest = pc.utf8_slice_codeunits(text.take(pa.array(rows[crow])), k, k + 4)
-            bad_short = pc.fill_null(pc.match_substring_regex(rest, _TAIL_SHORT_RE), False)
-            bad_shi = pc.fill_null(pc.starts_with(rest, "场"), False)
-            bad = np.where(
-                tail[crow] == 1, bad_short.to_numpy(zero_copy_only=False), bad_shi.to_numpy(zero_copy_only=False)
-            )
-            ok[crow[bad]] = False
-    dz = ok & pd.notna(table.danger[gid])
-    for k in np.unique(klen[dz]).tolist():
-        drow = np.flatnonzero(dz & (klen == k))
-        nxt = pc.utf8_slice_codeunits(text.take(pa.array(rows[drow])), k, k + 1).dictionary_encode()
-        chars = nxt.dictionary.to_pylist()
-        cw = len(chars) + 1
-        p_inv, p_u = pd.factorize(gid[drow] * cw + nxt.indices.fill_null(-1).to_numpy(zero_copy_only=False) + 1)
-        bad_u = np.array(
-            [(p % cw) > 0 and chars[p % cw - 1] in table.danger[p // cw] for p in p_u.tolist()], dtype=bool
-        )
-        ok[drow[bad_u[p_inv]]] = False
-    # the longest deciding key of each row
-    order = np.lexsort((-klen, rows))
-    rows_o, ok_o = rows[order], ok[order]
-    sel = order[ok_o]
-    first = np.unique(rows_o[ok_o], return_index=True)[1]
-    sel = sel[first]
+    all_keys: list = []
+    decided = np.zeros(n, dtype=bool)
+    chosen: list[np.ndarray] = []
+    for rk in range(int(rank.max()) + 1):
+        idx = np.flatnonzero((rank == rk) & ~decided[rows])
+        if not len(idx):
+            continue
+        unknown = np.unique(gid[idx][table.state[gid[idx]] == 0])
+        if len(unknown):  # read each key once (only the longest keys of undecided rows)
+            if not all_keys:
+                all_keys.append(pa.concat_arrays([keys[k] for k in table.lengths]))
+            table.read(unknown, all_keys[0].take(pa.array(unknown)).to_pylist())
+        ok = _key_ok(table, text, rows[idx], gid[idx], klen[idx], constrained[idx], prov[idx])
+        chosen.append(idx[ok])
+        decided[rows[idx[ok]]] = True
+    table.save()
+    sel = np.concatenate(chosen) if chosen else np.zeros(0, dtype="int64")
     r = rows[sel]
     g = gid[sel]
     city[r] = table.city[g]
