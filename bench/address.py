@@ -168,6 +168,8 @@ def main(argv: list[str] | None = None) -> None:
     # key decisions: ~/.cache/citynet or $CITYNET_CACHE) — a cold first run reads every key it meets
     t = time.perf_counter()
     addr_mod.automaton(False)
+    addr_mod._pattern_prefixes()
+    addr_mod._t2s()
     addr_mod.parse_addresses(addresses.head(100))
     print(f"setup (automaton, keys, cache): {time.perf_counter() - t:.2f} s")
     t = time.perf_counter()
