@@ -25,19 +25,26 @@ R4  Foreign text. An address without Chinese characters that contains Latin lett
 R5  Place names. One Aho–Corasick automaton (``pyahocorasick``) holds every name of the gazetteer:
     provinces, prefectures and county-level units by full name (江苏省, 南京市, 昆山市, 玄武区), provinces
     and prefectures by short name (江苏, 南京, 内蒙古, 延边), autonomous prefectures as ``X州`` (延边州,
-    海南州), county-level *cities* by short name (昆山, 江阴), and the historical names of
-    ``etl.cities.HISTORICAL_NAMES`` (襄樊 → 襄阳, 莱芜 → 济南, 巢湖 → 合肥). The text is cut into
-    leftmost-longest, non-overlapping matches (江苏省 before 江苏, 黑龙江省 hides 龙江).
-R6  Street guard. A name is not a place when it is a street: a short name (no administrative suffix)
-    immediately followed by 路/街/道/巷/弄/桥/胡同/大道/大街, optionally with 东/西/南/北/中 or a numeral
-    in between (上海路, 北京东路, 中山北路, 南京大街, 人民路 is no place at all); a name ending in 市
-    followed by 场 (中山市场) is a market.
-R7  Consistency. Matches are read left to right and keep a set of hypotheses (province, city). Each
-    match narrows the set to the readings compatible with it (same province, same city where both name
-    one); a match compatible with none of them is ignored. Hence the earliest administrative match
-    consistent with the province evidence wins, and a later inconsistent place name never overrides it
-    (上海 in ``南京市鼓楼区上海路``; 深圳 in ``北京市海淀区深圳大厦``). The hint and postal province are
-    the first evidence. Reading stops as soon as one city is left.
+    海南州), short names of county-level cities, districts and counties (昆山, 柯桥, 鄞州; *weak*, R10),
+    every former name since 1981 from ``etl.cities.historical_units`` (萧山市, 富阳市, 绍兴县, 柳州地区,
+    襄樊 → today's city) and ``HISTORICAL_NAMES``. Every match is a candidate; a match inside a longer
+    one is dropped (南京 in 南京市, 杭州 in 杭州湾). Text in traditional characters is read after OpenCC's
+    t2s conversion (廣東省東莞市 → 广东省东莞市).
+R6  Guards. A short name (no administrative suffix) immediately followed by 路/街/道/巷/弄/桥/胡同/大道/
+    大街 (optionally 东/西/南/北/中 or a numeral between; 桥头/桥镇 is a town) is a street (上海路, 北京东路);
+    followed by 拉面/宿舍/花园/大厦/酒店/饭店/宾馆/商务/餐厅 … it names a business or a building (兰州拉面,
+    三亚宿舍, 新上海花园); unless another place name consistent with it follows at once (石家庄桥西区,
+    台州路桥). A full name ending in 市 followed by 场 is a market (中山市场).
+R7  Scores and order. Each candidate scores 2 if it starts at a boundary (start of the text, after an
+    administrative suffix 省市区县州盟旗镇乡村, or right after another candidate) + 1 with an
+    administrative suffix. Overlapping candidates go to the better score, then the longer, then the
+    earlier (八里镇江苏扬州: 江苏 starts after 镇 and beats 镇江). Candidates at a boundary are read left
+    to right, then the others (海宁皮革城北区: 海宁 before 城北区 inside 皮革城). Each narrows a set of
+    hypotheses (province, city); one compatible with none is ignored, so the earliest consistent unit
+    wins (上海 in ``南京市鼓楼区上海路``; 深圳 in ``北京市海淀区深圳大厦``). The hint and postal province
+    are the first evidence. Reading stops as soon as one city is left. A name that contains other
+    prefectures (伊犁哈萨克自治州 ⊃ 塔城地区, 阿勒泰地区) is consistent with each of them; alone it means
+    its own seat.
 R8  Prefecture of a county-level unit. County-level cities and districts map to their prefecture
     through ``city_set().unit_to_city`` (昆山市 → 苏州 320500, 海淀区 → 北京 110000, 莱城区 → 济南).
     Directly administered county-level units that are not in the city set (仙桃, 济源, Hainan's counties)
@@ -46,8 +53,9 @@ R9  Ambiguous districts. A name shared by several units (鼓楼区: 南京, 徐�
     长春; 市中区, 城关区, …) is one match with several readings. It is used only when the other evidence
     (postal code, hint, province or city in the text) leaves one reading; otherwise the status is
     ``ambiguous``, with the province when all remaining readings share one. It is never guessed.
-R10 Weak names. Short names of county-level cities (昆山, 江阴) are read only when a province is
-    already known (hint, postal code or an earlier name); the generic two-character county names
+R10 Weak names. Short names of county-level units (昆山, 柯桥, 萧山) are read at the very start of an
+    address (a bare county-level city: 义乌国际商贸城 → 金华) or when a province is already known;
+    short names that are ordinary words (城关, 新华, 和平, 东方 …: ``SKIPPED_*``) and the generic
     城区, 郊区, 矿区, 东区, 西区 are not read at all.
 R11 Two readings of one name. 海南 is the province (460000) and 海南藏族自治州 (632500, Qinghai); 吉林 is the
     province and 吉林市. Both readings are kept (R7) until other evidence decides (海南 after 青海 or
@@ -61,13 +69,17 @@ known, city not), ``foreign``, ``none`` (nothing usable). ``matched`` is the dec
 names that narrowed the hypotheses, joined by ``|``, preceded by ``postal`` or ``hint`` when that
 evidence constrained the reading; or the foreign marker (``日本``, ``hint``, ``latin``).
 
-Speed: ``parse_addresses`` reads each distinct (address, hint) pair once, and most of those through
-shared prefixes (``PREFIX_LEVELS``, below), so that only a few percent are read one by one.
+Speed: ``parse_addresses`` reads each distinct (address, hint) pair once, in three tiers: *keys* —
+every chain of gazetteer names (province? prefecture? unit?, full or short) looked up in Arrow, each
+key read once and its decision cached on disk (``_KeyTable``); *prefixes* shared by many addresses
+(``PREFIX_LEVELS``); and the whole reading (``parse_address``) for the rest. All tiers give identical
+answers (``tests/test_address.py``).
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -75,7 +87,17 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from citynet.etl.cities import HISTORICAL_NAMES, MUNICIPALITIES, city_set, gazetteer, short_name
+from citynet.etl.cities import (
+    HISTORICAL_NAMES,
+    HISTORY_FILE,
+    MUNICIPALITIES,
+    NESTED_DEFAULT,
+    NESTED_PREFECTURES,
+    city_set,
+    gazetteer,
+    historical_units,
+    short_name,
+)
 from citynet.etl.postal import PROVINCE_BY_POSTAL_PREFIX
 
 STATUSES = ("city", "ambiguous", "province_only", "foreign", "none")
@@ -109,9 +131,26 @@ ISO_NON_MAINLAND = {"71": "TW", "81": "HK", "82": "MO"}
 UNKNOWN_FOREIGN = "XX"  # ISO 3166 user-assigned code: foreign, country not known
 
 # --- guards --------------------------------------------------------------------------------------------
-_STREET_AFTER = re.compile(r"(?:[东西南北中]|[一二三四五六七八九十]+)?(?:大道|大街|胡同|路|街|道|巷|弄|桥)")
+_STREET_AFTER = re.compile(r"(?:[东西南北中]|[一二三四五六七八九十]+)?(?:大道|大街|胡同|路|街|道|巷|弄|桥(?![头镇乡村]))")
+# A short name followed by one of these words names a business or a building, not a place (兰州拉面,
+# 三亚宿舍, 新上海花园, 北京大厦 in 深圳); the 市场 guard is the same idea for full names ending in 市.
+_NOT_PLACE_AFTER = re.compile(r"拉面|宿舍|花园|大厦|酒店|饭店|宾馆|商务|大酒店|菜馆|餐厅|小吃|风味")
+# Characters that end an administrative unit: a name right after one of them starts at a boundary.
+_UNIT_END = frozenset("省市区县州盟旗镇乡村")
+# Compound words that contain a place name but are another place, or none (杭州湾新区 is in 宁波).
+COMPOUNDS: dict[str, str | None] = {"杭州湾新区": "330200", "杭州湾": None}
 # Generic two-character county names that occur inside ordinary words (开发区东区, 主城区).
 SKIPPED_COUNTY_NAMES = frozenset({"城区", "郊区", "矿区", "东区", "西区", "市辖区", "县"})
+# Short names of districts and counties that are ordinary words (城关镇, 新华书店, 和平路, 开发区): not read.
+SKIPPED_DISTRICT_SHORT = frozenset(
+    {"城关", "新城", "市中", "城中", "城东", "城西", "城南", "城北", "新区", "开发", "高新", "郊区", "矿区", "中区",
+     "和平", "新华", "解放", "红旗", "向阳", "前进", "胜利", "光明", "长安", "新兴", "兴隆", "太平", "青山", "白云",
+     "铁西", "铁东", "河东", "河西", "江北", "江南", "江东", "海港", "港口", "港北", "港南", "新市", "东山", "西山",
+     "南山", "北山", "中山", "金山", "东城", "西城", "南城", "北城", "东风", "建设", "工农", "人民", "团结", "文化",
+     "北塔", "平安", "永和", "安定", "大通", "清河", "东河", "西湖", "东湖", "南湖", "北湖", "万年", "万全", "大同",
+     "东安", "西安", "新安", "长宁", "定远", "白沙", "城厢", "红星", "钢城", "花山", "凤凰", "大兴", "双桥", "临江",
+     "龙泉", "新北", "宝山", "普陀", "长寿", "海城", "新民", "大安", "东方"}
+)  # fmt: skip
 # Short names of county-level cities that are ordinary words or street names elsewhere (东方红, 安宁医院,
 # 天长地久, 高密度, 龙口路 …): not read (R10).
 SKIPPED_COUNTY_SHORT = frozenset(
@@ -153,6 +192,26 @@ def _add(lex: dict, text: str, readings, short: bool, weak: bool = False) -> Non
     else:  # the same text names several units: keep every reading (R9, R11)
         merged = tuple(dict.fromkeys(old.readings + tuple(readings)))
         lex[text] = Place(text, merged, old.short and short, old.weak and weak)
+
+
+_COUNTY_SUFFIXES = ("自治县", "自治旗", "新区", "区", "县", "市", "旗", "特区", "林区")
+
+
+def _add_short(lex: dict, name: str, readings) -> None:
+    """A weak short name of a district or county (柯桥区 → 柯桥; 长阳土家族自治县 → 长阳)."""
+    for suffix in _COUNTY_SUFFIXES:
+        if name.endswith(suffix):
+            stem = name[: -len(suffix)]
+            break
+    else:
+        return
+    if suffix == "自治县" or suffix == "自治旗":
+        stem = short_name(stem + "自治州")
+    if len(stem) < 2 or stem in SKIPPED_COUNTY_SHORT or stem in SKIPPED_DISTRICT_SHORT or stem in SKIPPED_COUNTY_NAMES:
+        return
+    if any(c is None for _, c in readings) and len(readings) == 1:
+        pass  # a directly administered unit: province only, still a reading
+    _add(lex, stem, readings, short=True, weak=True)
 
 
 @functools.cache
@@ -200,6 +259,31 @@ def lexicon(for_names: bool = False) -> dict[str, Place]:
         if for_names and name.endswith(("县", "区")):
             continue
         _add(lex, name, [(prov, city)], short=not name.endswith(("市", "县", "区", "地区")))
+    # former and later names of every unit since 1981 (撤县设市, 撤市设区, 地区 → 地级市, splits)
+    current = set(g["name"])
+    hist = historical_units()
+    for name, prov, cities, level in hist[["name", "province_code", "cities", "level"]].itertuples(index=False):
+        if name in current and name not in NESTED_PREFECTURES:
+            continue  # today's meaning of a name wins over a former one
+        if name in SKIPPED_COUNTY_NAMES or (len(name) <= 2 and name.endswith("区")) or "直辖" in name:
+            continue  # generic names of former units (新区, 郊区, 城区) are words today
+        if for_names and (level == "县级" and not name.endswith("市")):
+            continue
+        readings = [(prov, c) for c in cities]
+        if name in NESTED_PREFECTURES:
+            lex[name] = Place(name, tuple(dict.fromkeys(readings)), False, False)
+        else:
+            _add(lex, name, readings, short=False)
+    if not for_names:
+        # short names of districts and counties (柯桥, 鄞州, 从化, 萧山, 绍兴县 → no: 绍兴 is a city)
+        units = list(g.loc[g["rank"] == "county", ["code", "name"]].itertuples(index=False))
+        for code, name in units:
+            _add_short(lex, name, [(code[:2] + "0000", u2c.get(code))])
+        for name, prov, cities, level in hist[["name", "province_code", "cities", "level"]].itertuples(index=False):
+            if level == "县级":
+                _add_short(lex, name, [(prov, c) for c in cities])
+        for text, code in COMPOUNDS.items():
+            lex[text] = Place(text, ((code[:2] + "0000", code),) if code else (), False, False)
     for text, iso in {**FOREIGN_COUNTRIES, **FOREIGN_PLACES}.items():
         if text not in lex:
             lex[text] = Place(text, (), short=False, weak=False, foreign=iso)
@@ -294,6 +378,33 @@ _CHINA_PREFIXES = ("中华人民共和国", "中国")
 Result = tuple  # (city_code, province_code, country, status, matched)
 
 
+@functools.cache
+def _t2s():
+    """OpenCC's traditional → simplified converter (``opencc-python-reimplemented``, Apache-2.0) and the
+    set of characters it changes (so that simplified text is never passed through it)."""
+    import opencc
+
+    conv = opencc.OpenCC("t2s")
+    path = os.path.join(os.path.dirname(opencc.__file__), "dictionary", "TSCharacters.txt")
+    changed: set[str] = set()
+    simplified: set[str] = set()
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            trad, _, simp = line.rstrip("\n").partition("\t")
+            simplified.update(simp.split())
+            if len(trad) == 1 and simp and simp.split()[0] != trad:
+                changed.add(trad)
+    return conv, frozenset(changed - simplified)  # 乾 (乾县) is also a simplified character: not a trigger
+
+
+def to_simplified(s: str) -> str:
+    """Traditional characters → simplified (廣東省東莞市 → 广东省东莞市), with OpenCC's phrase tables (t2s)."""
+    conv, changed = _t2s()
+    if not any(ch in changed for ch in s):
+        return s
+    return conv.convert(s)
+
+
 def _is_street(s: str, end: int) -> bool:
     return _STREET_AFTER.match(s, end) is not None
 
@@ -310,7 +421,7 @@ def parse_address(
     if address is None or (isinstance(address, float) and address != address):
         s = ""
     else:
-        s = unicodedata.normalize("NFKC", str(address))
+        s = to_simplified(unicodedata.normalize("NFKC", str(address)))
     if not _CJK_RE.search(s) and _LATIN_RE.search(s):
         if _CHINA_LATIN_RE.search(s):
             return None, hint_province, "CN", "province_only" if hint_province else "none", "latin"
@@ -359,6 +470,97 @@ def _narrow(hyps, readings) -> list:
                     new.append(m)
     return new
 
+def _candidates(s: str, names: bool) -> tuple[list, str | None]:
+    """Place-name matches of ``s`` that survive the guards, in the order they are read, and a foreign marker.
+
+    Every match of the automaton is a candidate (overlapping ones too). A match inside a longer one
+    is dropped (南京 in 南京市, 杭州 in 杭州湾). Guards drop a short name that is a street (R6) or a
+    business (兰州拉面, 三亚宿舍, 新上海花园) unless another place name follows at once, and 市场.
+    Each survivor is scored: 2 if it starts at a boundary (start of the text, after an administrative
+    suffix 省市区县州盟旗镇乡村, or right after another place name) + 1 if it carries an administrative
+    suffix. Partial overlaps go to the better score, then the longer, then the earlier match
+    (八里镇江苏扬州: 江苏 starts after 镇 and beats 镇江). The survivors are read left to right, those
+    at a boundary first (海宁皮革城北区: 海宁, not 城北区 inside 皮革城). Returns
+    ``([(score, start, end, place), …], (foreign ISO, text) or None, ends of the guarded matches)``.
+    """
+    found = [(end - length + 1, end, place) for end, (length, place) in automaton(names).iter(s)]
+    if not found:
+        return [], None, set()
+    inner = [
+        m for m in found
+        if not any(o[0] <= m[0] and m[1] <= o[1] and (o[1] - o[0]) > (m[1] - m[0]) for o in found)
+    ]
+    by_start: dict[int, list] = {}
+    for m in inner:
+        by_start.setdefault(m[0], []).append(m[2])
+    kept = []
+    for st, en, place in inner:
+        # a chain of place names (石家庄桥西区, 台州路桥) is not a street; a weak short name only chains
+        # when it is consistent with this one (上海路南…: 路南 of 唐山 does not make 上海路 a place)
+        chained = any(
+            not nxt.weak or _narrow(list(place.readings), nxt.readings) for nxt in by_start.get(en + 1, ())
+        )
+        if place.foreign is not None:
+            if st == 0 and not names and (chained or not _is_street(s, en + 1)):
+                return [], (place.foreign, place.text), set()
+            continue
+        if not chained:
+            if place.short and (_is_street(s, en + 1) or _NOT_PLACE_AFTER.match(s, en + 1)):
+                continue
+            if place.text[-1] == "市" and s.startswith("场", en + 1):
+                continue
+        if names and _NAME_FALSE_HIT.match(s, st):
+            continue
+        kept.append((st, en, place))
+    ends = {en for _, en, _ in kept}
+    scored = [
+        (2 * (st == 0 or s[st - 1] in _UNIT_END or (st - 1) in ends) + (not place.short), st, en, place)
+        for st, en, place in kept
+    ]
+    taken: list = []
+    for c in sorted(scored, key=lambda c: (-c[0], -(c[2] - c[1]), c[1])):
+        if all(c[2] < t[1] or c[1] > t[2] for t in taken):
+            taken.append(c)
+    taken.sort(key=lambda c: (c[0] < 2, c[1]))
+    return taken, None, ends
+
+
+def _scan(s: str, province: str | None, evidence: str, names: bool = False) -> tuple:
+    """Read the candidates of ``s`` (R5–R11 with scores): ``(hyps, matched, rejected, foreign, used)``.
+
+    ``used``: the matches that narrowed the hypotheses, as ``(score, start, end, place)``.
+    """
+    hyps: list[tuple[str, str | None]] | None = [(province, None)] if province else None
+    used: list = []
+    rejected = False
+    cands, foreign, _ends = _candidates(s, names)
+    if foreign is not None:
+        return None, [], False, foreign, []
+    for cand in cands:
+        score, st, en, place = cand
+        if place.weak and hyps is None and st != 0:
+            continue
+        if not place.readings:
+            continue
+        new = _narrow(hyps, place.readings)
+        if hyps is not None and not new:
+            if any(rc is not None for _, rc in place.readings):
+                rejected = True
+            continue
+        if new != hyps:
+            used.append(cand)
+        hyps = new
+        if len(hyps) == 1 and hyps[0][1] is not None:
+            break
+    if hyps and len({c for _, c in hyps}) > 1:  # a name that contains other prefectures (伊犁州) alone
+        for *_x, place in used:
+            if place.text in NESTED_DEFAULT and all(c in NESTED_PREFECTURES[place.text] for _, c in hyps):
+                hyps = [(p, c) for p, c in hyps if c == NESTED_DEFAULT[place.text]]
+                break
+    matched = ([evidence] if province else []) + [c[3].text for c in sorted(used, key=lambda c: c[1])]
+    return hyps, matched, rejected, None, used
+
+
 def _read(s: str, province: str | None, evidence: str, names: bool = False) -> tuple:
     """Core of R5–R11 on normalised text ``s`` with an optional province constraint.
 
@@ -366,38 +568,9 @@ def _read(s: str, province: str | None, evidence: str, names: bool = False) -> t
     places, no weak names, and the false hits of ``_NAME_FALSE_HIT`` skipped.
     Returns ``(city, province, country, status, matched, rejected)``.
     """
-    hyps: list[tuple[str, str | None]] | None = [(province, None)] if province else None
-    matched: list[str] = [evidence] if province else []
-    rejected = False
-    tokens = list(automaton(names).iter_long(s))
-    for i, (end, (length, place)) in enumerate(tokens):
-        start = end - length + 1
-        # the next token starts right here: this is a chain of place names (石家庄桥西区), not a street
-        chained = i + 1 < len(tokens) and tokens[i + 1][0] - tokens[i + 1][1][0] == end
-        if place.foreign is not None:
-            if i == 0 and start == 0 and not names and (chained or not _is_street(s, end + 1)):
-                return None, None, place.foreign, "foreign", place.text, False
-            continue
-        if not chained:
-            if place.short and _is_street(s, end + 1):
-                continue
-            if place.text[-1] == "市" and s.startswith("场", end + 1):
-                continue
-        if names and _NAME_FALSE_HIT.match(s, start):
-            continue
-        if place.weak and hyps is None:
-            continue
-        readings = place.readings
-        new = _narrow(hyps, readings)
-        if hyps is not None and not new:
-            if any(rc is not None for _, rc in readings):
-                rejected = True
-            continue
-        if new != hyps:
-            matched.append(place.text)
-        hyps = new
-        if len(hyps) == 1 and hyps[0][1] is not None:
-            break
+    hyps, matched, rejected, foreign, _used = _scan(s, province, evidence, names)
+    if foreign is not None:
+        return None, None, foreign[0], "foreign", foreign[1], False
     return _verdict(hyps, matched, rejected)
 
 
@@ -457,19 +630,30 @@ _LEADING_SEP = re.compile(r"^[,，:：;；]+")
 _PREFIXES: tuple = ()
 
 
-def _pattern_prefixes() -> tuple[frozenset[str], int]:
-    """Proper prefixes of every automaton pattern, and the longest pattern length (computed once)."""
+def _pattern_prefixes() -> tuple[dict[str, frozenset[str]], int]:
+    """Proper prefixes of every automaton pattern (with the characters that can follow each), and the
+    longest pattern length (computed once)."""
     global _PREFIXES
     if not _PREFIXES:
         texts = lexicon(False).keys()
-        _PREFIXES = (frozenset(t[:i] for t in texts for i in range(1, len(t))), max(map(len, texts)))
+        nxt: dict[str, set[str]] = {}
+        for t in texts:
+            for i in range(1, len(t)):
+                nxt.setdefault(t[:i], set()).add(t[i])
+        _PREFIXES = ({k: frozenset(v) for k, v in nxt.items()}, max(map(len, texts)))
     return _PREFIXES
 
 
 def _prefix_city(raw: str, province: str | None) -> tuple[str, str] | None:
-    """(city, matched) when the prefix ``raw`` decides a city whatever follows it, else None."""
+    """(city, matched) when the prefix ``raw`` decides a city whatever follows it, else None.
+
+    Decided means: read by ``_scan`` with matches of the best score only (full names at boundaries,
+    which nothing later can outrank), the last of them not a ``…市`` at the very end (市场), and no
+    place name that starts inside the prefix and runs past its end could contain or outrank them
+    (it could only outrank them if it started at a boundary itself).
+    """
     t = raw if raw.isprintable() and " " not in raw else _WS_RE.sub("", raw)
-    t = unicodedata.normalize("NFKC", t)
+    t = to_simplified(unicodedata.normalize("NFKC", t))
     if t[:1] in ",，:：;；":
         t = _LEADING_SEP.sub("", t)
     if t.startswith("中"):
@@ -477,39 +661,310 @@ def _prefix_city(raw: str, province: str | None) -> tuple[str, str] | None:
             if t.startswith(p):
                 t = t[len(p) :]
                 break
-    prefixes, longest = _PREFIXES or _pattern_prefixes()
+    got = _decided_prefix(t, province)
+    return None if got is None else got[:2]  # open_end: never a tail or danger set
+
+
+def _decided_prefix(t: str, province: str | None, open_end: bool = True) -> tuple | None:
+    """``(city, matched, tail, danger)`` when the text ``t`` decides a city whatever follows it, else None.
+
+    Decided: every match that narrowed starts at a boundary (so it is read before anything later),
+    and no place name starting inside ``t`` and running past its end could contain or outrank one of
+    them. Guards that depend on what follows: with ``open_end`` (a prefix cut at a fixed length) a
+    short name needs four more characters and a full name ending in 市 one more; otherwise ``tail``
+    says which check the caller makes on the following text: ``"short"`` (street and business words),
+    ``"市"`` (场) or ``""``, and ``danger``: the characters that, right after ``t``, would complete a
+    longer name that could contain or outrank a deciding match (河北邯郸 + 市); the caller leaves
+    those addresses to the whole reading.
+    """
+    hyps, matched, _rej, foreign, used = _scan(t, province, "")
+    if foreign is not None or not used or not hyps or len(hyps) != 1 or hyps[0][1] is None:
+        return None
+    if any(sc < 2 for sc, *_r in used):
+        return None
     n = len(t)
-    hyps: list[tuple[str, str | None]] | None = [(province, None)] if province else None
-    matched: list[str] = []
-    tokens = list(automaton(False).iter_long(t))
-    for i, (end, (_length, place)) in enumerate(tokens):
-        if place.foreign is not None:
-            return None
-        chained = i + 1 < len(tokens) and tokens[i + 1][0] - tokens[i + 1][1][0] == end
-        if not chained:
-            rest = t[end + 1 :]
-            if place.short:
-                if _STREET_AFTER.match(t, end + 1):
-                    return None  # guarded: leave it to the whole-address reading
-                if not rest or (len(rest) < 4 and rest[0] in _STREET_START):
-                    return None  # the guard is not settled within the prefix
-            if place.text[-1] == "市" and (not rest or rest[0] == "场"):
+    tail = ""
+    _c, _f, ends = _candidates(t, False)
+    starts = {st for _sc, st, _en, _p in _c}
+    for _sc, _st, en, place in used:
+        rest = n - 1 - en
+        if place.short and rest < 4 and (en + 1) not in starts:  # a chain (江苏南京) settles the guard
+            if open_end or rest > 0:
                 return None
-        if place.weak and hyps is None:
-            continue
-        readings = place.readings
-        new = _narrow(hyps, readings)
-        if hyps is not None and not new:
-            continue
-        if new != hyps:
-            matched.append(place.text)
-        hyps = new
-        if len(hyps) == 1 and hyps[0][1] is not None:
-            for q in range(max(0, n - longest + 1), end + 1):
-                if t[q:] in prefixes:
-                    return None  # a longer place name could start here and run past the prefix
-            return hyps[0][1], "|".join(matched)
+            tail = "short"
+        elif place.text[-1] == "市" and rest == 0:
+            if open_end:
+                return None
+            tail = tail or "市"
+    last_end = max(en for _sc, _st, en, _p in used)
+    first_start = min(st for _sc, st, _en, _p in used)
+    prefixes, longest = _PREFIXES or _pattern_prefixes()
+    used_starts = [st for _sc, st, _en, _p in used]
+    danger: set[str] = set()
+    for q in range(max(0, n - longest + 1), n):
+        if q <= last_end and t[q:] in prefixes and (
+            q <= first_start or any(st >= q for st in used_starts) or t[q - 1] in _UNIT_END or (q - 1) in ends
+        ):
+            if open_end:
+                return None  # a longer name could contain or outrank a deciding match
+            danger |= prefixes[t[q:]]
+    return hyps[0][1], "|".join(m for m in matched if m), tail, frozenset(danger)
+
+
+# --- the key tier: decided name chains looked up in Arrow ------------------------------------------------
+# Most addresses begin with a chain of unit names (江苏省南京市, 江苏南京鼓楼区, 浙江义乌, 昆山市). Every
+# such chain of the gazetteer (province, prefecture, county-level unit; full name, short name or
+# absent) is a *key*. ``_key_cities`` slices each address at every key length in Arrow (C++), looks
+# the slices up with ``index_in``, and reads only the keys present (once per process: the decision of
+# a key does not depend on the address it begins). A key decides when ``_decided_prefix`` says so; its
+# tail check (a street or business word after a short name, 场 after 市) runs in Arrow too.
+_KEY_DECISIONS: dict[tuple[str, str | None], tuple | None] = {}
+_TAIL_SHORT_RE = (
+    r"^(?:[东西南北中]|[一二三四五六七八九十]+)?(?:大道|大街|胡同|路|街|道|巷|弄|桥(?:[^头镇乡村]|$))"
+    r"|^(?:拉面|宿舍|花园|大厦|酒店|饭店|宾馆|商务|大酒店|菜馆|餐厅|小吃|风味)"
+)
+
+
+def _county_short(name: str) -> str | None:
+    for suffix in _COUNTY_SUFFIXES:
+        if name.endswith(suffix) and len(name) - len(suffix) >= 2:
+            return name[: -len(suffix)]
     return None
+
+
+@functools.cache
+def _candidate_keys() -> dict[int, pa.Array]:
+    """Every chain (province? prefecture? unit?) of gazetteer names, by length (Arrow string arrays)."""
+    g = gazetteer()
+    prov = dict(g.loc[g["rank"] == "province", ["code", "name"]].itertuples(index=False))
+    pref = dict(g.loc[g["rank"] == "prefecture", ["code", "name"]].itertuples(index=False))
+
+    def forms(name: str | None, short: str | None) -> list[str]:
+        out = [""]
+        for x in (name, short):
+            if x and x not in out:
+                out.append(x)
+        return out
+
+    keys: set[str] = set()
+    units = [(c, n) for c, n in g.loc[g["rank"] == "county", ["code", "name"]].itertuples(index=False)]
+    units += [(c, "") for c in pref]
+    for code, name in units:
+        pv = prov.get(code[:2] + "0000", "")
+        pf = "" if code[:2] + "0000" in MUNICIPALITIES else pref.get(code[:4] + "00", "")
+        if pf in ("市辖区", "县") or "直辖" in pf:
+            pf = ""
+        for a in forms(pv, short_name(pv) if pv else None):
+            for b in forms(pf, short_name(pf) if pf else None):
+                for c in forms(name, _county_short(name) if name else None):
+                    k = a + b + c
+                    if k:
+                        keys.add(k)
+    by_len: dict[int, list[str]] = {}
+    for k in keys:
+        by_len.setdefault(len(k), []).append(k)
+    return {n: pa.array(sorted(v), type=pa.large_string()) for n, v in by_len.items()}
+
+
+class _KeyTable:
+    """Decisions of the keys, by key number (``offset[length] + index in that length's array``).
+
+    ``state`` 0: not read yet, 1: does not decide, 2: decides ``city`` with ``matched`` (no province
+    constraint) or ``matched_p`` (with the city's own province as constraint), ``tail`` (0 none,
+    1 short name, 2 市) and ``danger`` (characters after the key that send the row to the whole
+    reading). Read keys are cached on disk (``~/.cache/citynet``, or ``$CITYNET_CACHE``) so a later
+    ingest reads none of them again.
+    """
+
+    VERSION = 1
+
+    def __init__(self) -> None:
+        keys = _candidate_keys()
+        self.lengths = sorted(keys, reverse=True)
+        self.offset: dict[int, int] = {}
+        total = 0
+        for k in self.lengths:
+            self.offset[k] = total
+            total += len(keys[k])
+        self.state = np.zeros(total, dtype=np.int8)
+        self.city = np.full(total, None, dtype=object)
+        self.cprov = np.full(total, "", dtype=object)
+        self.matched = np.full(total, None, dtype=object)
+        self.matched_p = np.full(total, None, dtype=object)
+        self.tail = np.zeros(total, dtype=np.int8)
+        self.danger = np.full(total, None, dtype=object)
+        self.dirty = False
+        self._load()
+
+    def _path(self) -> str:
+        import hashlib
+
+        h = hashlib.sha1()
+        for k in self.lengths:
+            h.update(str(len(_candidate_keys()[k])).encode())
+        h.update(str(len(lexicon(False))).encode())
+        for src in (__file__, HISTORY_FILE):  # any change of the rules or the gazetteer: a new cache
+            with open(src, "rb") as fh:
+                h.update(fh.read())
+        root = os.environ.get("CITYNET_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "citynet")
+        return os.path.join(root, f"address-keys-v{self.VERSION}-{h.hexdigest()[:12]}.pkl")
+
+    def _load(self) -> None:
+        import pickle
+
+        try:
+            with open(self._path(), "rb") as fh:
+                saved = pickle.load(fh)
+            if len(saved["state"]) == len(self.state):
+                for name in ("state", "city", "cprov", "matched", "matched_p", "tail", "danger"):
+                    setattr(self, name, saved[name])
+        except (OSError, EOFError, pickle.UnpicklingError, KeyError, ValueError):
+            pass
+
+    def save(self) -> None:
+        import pickle
+
+        if not self.dirty:
+            return
+        path = self._path()
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            tmp = f"{path}.{os.getpid()}.tmp"
+            with open(tmp, "wb") as fh:
+                pickle.dump({n: getattr(self, n) for n in ("state", "city", "cprov", "matched", "matched_p", "tail", "danger")}, fh)
+            os.replace(tmp, path)
+            self.dirty = False
+        except OSError:
+            pass  # a cache that cannot be written costs time only
+
+    def read(self, gids: np.ndarray, words: list[str]) -> None:
+        for gid, word in zip(gids.tolist(), words, strict=True):
+            got = _decided_prefix(word, None, open_end=False)
+            if got is None:
+                self.state[gid] = 1
+                continue
+            got_p = _decided_prefix(word, got[0][:2] + "0000", open_end=False)
+            if got_p is None or got_p[0] != got[0]:
+                self.state[gid] = 1
+                continue
+            self.state[gid] = 2
+            self.city[gid], self.matched[gid], self.matched_p[gid] = got[0], got[1], got_p[1]
+            self.cprov[gid] = got[0][:2] + "0000"
+            self.tail[gid] = {"": 0, "short": 1, "市": 2}[got[2]]
+            self.danger[gid] = (got[3] | got_p[3]) or None
+        self.dirty = True
+
+
+_KEY_TABLE: list[_KeyTable] = []
+
+
+def _key_table() -> _KeyTable:
+    if not _KEY_TABLE:
+        _KEY_TABLE.append(_KeyTable())
+    return _KEY_TABLE[0]
+
+
+def _key_ok(table: _KeyTable, text: pa.Array, rows, gid, klen, constrained, prov) -> np.ndarray:
+    """Which (row, key) hits decide: the key decides, agrees with the province constraint, and the
+    text after it passes the tail check and completes no longer name."""
+    import pyarrow.compute as pc
+
+    ok = table.state[gid] == 2
+    ok &= ~constrained | (table.cprov[gid] == prov)
+    tail = table.tail[gid]
+    check = ok & (tail > 0)
+    for k in np.unique(klen[check]).tolist():
+        crow = np.flatnonzero(check & (klen == k))
+        rest = pc.utf8_slice_codeunits(text.take(pa.array(rows[crow])), k, k + 4)
+        bad_short = pc.fill_null(pc.match_substring_regex(rest, _TAIL_SHORT_RE), False)
+        bad_shi = pc.fill_null(pc.starts_with(rest, "场"), False)
+        bad = np.where(
+            tail[crow] == 1, bad_short.to_numpy(zero_copy_only=False), bad_shi.to_numpy(zero_copy_only=False)
+        )
+        ok[crow[bad]] = False
+    dz = ok & pd.notna(table.danger[gid])
+    for k in np.unique(klen[dz]).tolist():
+        drow = np.flatnonzero(dz & (klen == k))
+        nxt = pc.utf8_slice_codeunits(text.take(pa.array(rows[drow])), k, k + 1).dictionary_encode()
+        chars = nxt.dictionary.to_pylist()
+        cw = len(chars) + 1
+        p_inv, p_u = pd.factorize(gid[drow] * cw + nxt.indices.fill_null(-1).to_numpy(zero_copy_only=False) + 1)
+        bad_u = np.array(
+            [(p % cw) > 0 and chars[p % cw - 1] in table.danger[p // cw] for p in p_u.tolist()], dtype=bool
+        )
+        ok[drow[bad_u[p_inv]]] = False
+    return ok
+
+
+def _key_cities(body: pa.Array, cons: np.ndarray, constraints: list[tuple[str | None, str]]) -> tuple:
+    """City and matched text per row of ``body`` decided by a key (None where not decided)."""
+    import pyarrow.compute as pc
+
+    n = len(body)
+    city = np.full(n, None, dtype=object)
+    matched = np.full(n, None, dtype=object)
+    text = pc.replace_substring_regex(body, r"^[\s,，:：;；]*(?:中华人民共和国|中国)?", "")
+    lengths = pc.fill_null(pc.utf8_length(text), 0).to_numpy(zero_copy_only=False)
+    table = _key_table()
+    keys = _candidate_keys()
+    cons_prov = np.array([p for p, _ in constraints], dtype=object)
+    cons_label = np.array([lab for _, lab in constraints], dtype=object)
+    # every (row, key) hit, longest key first
+    hit_rows, hit_gid, hit_len = [], [], []
+    for k in table.lengths:
+        if lengths.max(initial=0) < k:
+            continue
+        idx = pc.index_in(pc.utf8_slice_codeunits(text, 0, k), value_set=keys[k])
+        valid = idx.is_valid().to_numpy(zero_copy_only=False) & (lengths >= k)
+        if valid.any():
+            r = np.flatnonzero(valid)
+            hit_rows.append(r)
+            hit_gid.append(idx.to_numpy(zero_copy_only=False)[r].astype("int64") + table.offset[k])
+            hit_len.append(np.full(len(r), k))
+    if not hit_rows:
+        return city, matched
+    rows, gid, klen = np.concatenate(hit_rows), np.concatenate(hit_gid), np.concatenate(hit_len)
+    order = np.lexsort((-klen, rows))  # per row, the longest key first
+    rows, gid, klen = rows[order], gid[order], klen[order]
+    first_of_row = np.r_[0, np.flatnonzero(np.diff(rows)) + 1]
+    rank = np.arange(len(rows)) - np.repeat(first_of_row, np.diff(np.r_[first_of_row, len(rows)]))
+    c = cons[rows]
+    prov = cons_prov[c]
+    constrained = pd.notna(prov)
+    all_keys: list = []
+    decided = np.zeros(n, dtype=bool)
+    chosen: list[np.ndarray] = []
+    for rk in range(int(rank.max()) + 1):
+        idx = np.flatnonzero((rank == rk) & ~decided[rows])
+        if not len(idx):
+            continue
+        unknown = np.unique(gid[idx][table.state[gid[idx]] == 0])
+        if len(unknown):  # read each key once (only the longest keys of undecided rows)
+            if not all_keys:
+                all_keys.append(pa.concat_arrays([keys[k] for k in table.lengths]))
+            table.read(unknown, all_keys[0].take(pa.array(unknown)).to_pylist())
+        ok = _key_ok(table, text, rows[idx], gid[idx], klen[idx], constrained[idx], prov[idx])
+        chosen.append(idx[ok])
+        decided[rows[idx[ok]]] = True
+    table.save()
+    sel = np.concatenate(chosen) if chosen else np.zeros(0, dtype="int64")
+    r = rows[sel]
+    g = gid[sel]
+    city[r] = table.city[g]
+    m_plain = table.matched[g]
+    m_prov = table.matched_p[g]
+    lab = cons_label[c[sel]]
+    con = constrained[sel]
+    out_m = m_plain.copy()
+    if con.any():
+        mp = m_prov[con]
+        empty = mp == ""
+        joined = lab[con] + np.where(empty, "", mp)
+        if empty.any():
+            joined[empty] = np.array([x.rstrip("|") for x in joined[empty]], dtype=object)
+        out_m[con] = joined
+    matched[r] = out_m
+    return city, matched
 
 
 def _fast_cities(body: pa.Array, cons: np.ndarray, constraints: list[tuple[str | None, str]]) -> tuple:
@@ -584,6 +1039,42 @@ def parse_addresses(addresses: pd.Series, province_hint: pd.Series | None = None
     distinct (prefix, province constraint) (see ``PREFIX_LEVELS``), and the remaining addresses once
     per distinct (address, hint) pair by ``parse_address``.
     """
+    n = len(addresses)
+    if n == 0:
+        out = pd.DataFrame({c: pd.Series([], dtype="object") for c in COLUMNS}, index=addresses.index)
+        out["foreign"] = out["foreign"].astype(bool)
+        return out
+    # every distinct (address, hint) pair is read once; the answers are mapped back to the rows
+    a_enc = _as_arrow(addresses).dictionary_encode()
+    a_idx = a_enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype("int64")
+    if province_hint is None:
+        h_idx, h_dict = np.full(n, -1, dtype="int64"), pa.nulls(0, pa.large_string())
+    else:
+        hint = province_hint if province_hint.index.equals(addresses.index) else province_hint.reindex(addresses.index)
+        h_enc = _as_arrow(hint.astype("object")).dictionary_encode()
+        h_idx = h_enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype("int64")
+        h_dict = h_enc.dictionary
+    hw = len(h_dict) + 1
+    inv, pairs = pd.factorize((a_idx + 1) * hw + (h_idx + 1))
+    ua, uh = pairs // hw - 1, pairs % hw - 1
+    u_addr = a_enc.dictionary.take(pa.array(np.where(ua >= 0, ua, 0), mask=ua < 0)) if len(a_enc.dictionary) else pa.nulls(len(pairs), pa.large_string())
+    u_hint = (
+        None if province_hint is None
+        else (h_dict.take(pa.array(np.where(uh >= 0, uh, 0), mask=uh < 0)) if len(h_dict) else pa.nulls(len(pairs), pa.large_string()))
+    )
+    res = _parse_distinct(
+        pd.Series(pd.arrays.ArrowExtensionArray(u_addr)),
+        None if u_hint is None else pd.Series(pd.arrays.ArrowExtensionArray(u_hint)),
+    )
+    idx = addresses.index
+    return pd.DataFrame(
+        {c: pd.Series(res[c].to_numpy()[inv], index=idx, dtype=bool if c == "foreign" else object) for c in COLUMNS},
+        index=idx,
+    )
+
+
+def _parse_distinct(addresses: pd.Series, province_hint: pd.Series | None) -> pd.DataFrame:
+    """``parse_addresses`` on distinct (address, hint) pairs (the rules and tiers, see above)."""
     import pyarrow.compute as pc
 
     n = len(addresses)
@@ -634,9 +1125,21 @@ def parse_addresses(addresses: pd.Series, province_hint: pd.Series | None = None
             h_codes[rows]
         ]
         cons = np.where(hint_c > 0, hint_c, postal_c)
-        fast_city, fast_matched = _fast_cities(body, cons, constraints)
-        city[rows] = fast_city
-        matched[rows] = fast_matched
+        # one reading per distinct (text, constraint): keys first, then prefixes
+        b_enc = body.dictionary_encode()
+        b_idx = b_enc.indices.to_numpy(zero_copy_only=False).astype("int64")
+        width = len(constraints)
+        pair_inv, pairs = pd.factorize(b_idx * width + cons)
+        u_body = b_enc.dictionary.take(pa.array(pairs // width))
+        u_cons = (pairs % width).astype("int64")
+        key_city, key_matched = _key_cities(u_body, u_cons, constraints)
+        rest_u = np.flatnonzero(pd.isna(key_city))
+        if len(rest_u):
+            fast_city, fast_matched = _fast_cities(u_body.take(pa.array(rest_u)), u_cons[rest_u], constraints)
+            key_city[rest_u] = fast_city
+            key_matched[rest_u] = fast_matched
+        city[rows] = key_city[pair_inv]
+        matched[rows] = key_matched[pair_inv]
     decided = pd.notna(city)
     province = np.full(n, None, dtype=object)
     country = np.full(n, None, dtype=object)

@@ -208,3 +208,108 @@ def distance_matrix_km(cities: pd.DataFrame | None = None):
     c = city_set().cities if cities is None else cities
     lon, lat = c["lon"].to_numpy(), c["lat"].to_numpy()
     return haversine_km(lon[:, None], lat[:, None], lon[None, :], lat[None, :]) * (1 - np.eye(len(c)))
+
+
+# --- forty years of county-level history ---------------------------------------------------------------
+HISTORY_FILE = os.path.join(os.path.dirname(__file__), "data", "areacodes_history.csv")
+# 伊犁哈萨克自治州 contains 塔城地区 and 阿勒泰地区 (a prefecture inside an autonomous prefecture): its
+# name is consistent with all three cities; alone it means its own seat (伊宁, 654000).
+NESTED_PREFECTURES: dict[str, tuple[str, ...]] = {"伊犁哈萨克自治州": ("654000", "654200", "654300")}
+NESTED_DEFAULT: dict[str, str] = {"伊犁哈萨克自治州": "654000"}
+
+
+@functools.cache
+def area_history() -> pd.DataFrame:
+    """Every province-, prefecture- and county-level code since 1981 (``etl/data/areacodes_history.csv``).
+
+    Columns: ``code``, ``province``, ``parent`` (the prefecture's name when the record was in use, or
+    ``直辖``), ``name``, ``level`` (省级/地级/县级), ``status`` (在用 in use, 弃用 abolished, 变更 changed),
+    ``start``, ``end`` (years; the record is in use from ``start`` to ``end`` exclusive) and ``new``
+    (the codes that took over its area, ``;``-separated). Source: yescallop/areacodes (CC0), compiled
+    from the Ministry of Civil Affairs' yearly code tables and change notices; see PROVENANCE.md.
+    """
+    raw = pd.read_csv(HISTORY_FILE, dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    raw.columns = ["code", "province", "parent", "name", "level", "status", "start", "end", "new"]
+    return raw
+
+
+def _city_of_code(code: str) -> str | None:
+    cs = city_set()
+    codes = _city_codes()
+    if code in cs.unit_to_city:
+        return cs.unit_to_city[code]
+    if code[:2] + "0000" in MUNICIPALITIES:
+        return code[:2] + "0000"
+    if code[:4] + "00" in codes:
+        return code[:4] + "00"
+    if code[:4] + "00" in CROSSWALK_CODES:
+        return CROSSWALK_CODES[code[:4] + "00"][0]
+    return None
+
+
+@functools.cache
+def _city_codes() -> frozenset[str]:
+    return frozenset(city_set().codes)
+
+
+@functools.cache
+def historical_units() -> pd.DataFrame:
+    """Every prefecture- and county-level record since 1981 with the cities of today's set it lies in.
+
+    Rule: a record in use maps to its own prefecture (``_city_of_code``); an abolished or changed
+    record follows its ``new`` codes (撤县设市 萧山县 → 萧山市 → 萧山区 → 杭州; 柳州地区忻城县 → 来宾市忻城县 →
+    来宾) to the records in use today; a prefecture-level record without ``new`` codes (a 地区 turned
+    into a 地级市, 柳州地区) takes the cities of its former counties. A record whose area went to
+    several cities (a split) keeps them all. Directly administered county-level units give ``None``
+    (province only). Columns: ``code``, ``name``, ``level``, ``status``, ``start``, ``end``,
+    ``province_code``, ``cities`` (tuple of city codes and/or None).
+    """
+    h = area_history()
+    recs = list(h.itertuples(index=False))
+    latest = {r.code: r for r in sorted(recs, key=lambda r: (r.code, r.start))}
+
+    def new_codes(rec) -> list[str]:
+        return [t.split("[")[0].strip() for t in rec.new.split(";") if t.strip()]
+
+    memo: dict[str, frozenset[str]] = {}
+
+    def targets(code: str, depth: int = 0) -> frozenset[str]:
+        if code in memo:
+            return memo[code]
+        rec = latest.get(code)
+        if rec is None or depth > 12:
+            return frozenset()
+        if rec.status == "在用":
+            out = frozenset([code])
+        else:
+            out = frozenset().union(*[targets(c, depth + 1) if c != code else {code} for c in new_codes(rec)])
+        memo[code] = out
+        return out
+
+    def record_targets(rec) -> frozenset[str]:
+        if rec.status == "在用":
+            return frozenset([rec.code])
+        return frozenset().union(*[targets(c) for c in new_codes(rec)])
+
+    kids: dict[tuple[str, str], list] = {}
+    for rec in recs:
+        if rec.level == "县级":
+            kids.setdefault((rec.province, rec.parent), []).append(rec)
+    rows = []
+    for rec in recs:
+        if rec.level == "省级":
+            continue
+        tg = record_targets(rec)
+        cities = {_city_of_code(c) for c in tg}
+        if rec.level == "地级" and (not tg or cities == {None}):
+            for kid in kids.get((rec.province, rec.name), []):
+                cities |= {_city_of_code(c) for c in record_targets(kid)}
+            if len(cities) > 1:
+                cities.discard(None)
+        if rec.name in NESTED_PREFECTURES:
+            cities |= set(NESTED_PREFECTURES[rec.name])
+        if not cities:
+            continue
+        rows.append((rec.code, rec.name, rec.level, rec.status, rec.start, rec.end, rec.code[:2] + "0000",
+                     tuple(sorted(cities, key=lambda c: c or ""))))
+    return pd.DataFrame(rows, columns=["code", "name", "level", "status", "start", "end", "province_code", "cities"])

@@ -11,27 +11,94 @@ Headers are compared after NFKC normalisation with spaces removed, so ``公开�
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from citynet.errors import DataError
 
+# --- export dialects ------------------------------------------------------------------------------
+# The column headers each vendor's export prints, in the vendor's order, written from the vendor's
+# field list (help pages of the export dialogs; sources in docs/ingest.md, "Export dialects").
+# ``detect_dialect`` names the dialect whose headers a file shares most; the aliases below map them.
+DIALECT_HEADERS: dict[str, tuple[str, ...]] = {
+    "cnipa": (  # CNIPA 专利检索及分析系统 (pss-system), 导出 → 著录项目
+        "申请号", "申请日", "公开（公告）号", "公开（公告）日", "发明名称", "IPC分类号", "申请（专利权）人",
+        "发明人", "优先权号", "优先权日", "申请人地址", "申请人邮编", "CPC分类号", "申请人所在国（省）",
+    ),
+    "incopat": (  # incoPat 导出字段
+        "序号", "标题", "公开（公告）号", "公开（公告）日", "申请号", "申请日", "申请人", "标准化申请人",
+        "当前申请(专利权)人", "申请人地址", "申请人国别代码", "中国申请人地市", "中国申请人区县", "申请人省市代码",
+        "发明人", "IPC", "IPC主分类", "CPC", "专利类型", "当前法律状态", "授权日", "引证专利", "被引证专利",
+        "申请人类型", "同族专利",
+    ),
+    "patsnap_zh": (  # 智慧芽 Patsnap, 中文界面导出
+        "序号", "公开(公告)号", "公开(公告)日", "申请号", "申请日", "标题", "申请(专利权)人",
+        "当前申请(专利权)人", "申请(专利权)人地址", "发明人", "IPC分类号", "IPC主分类号", "CPC分类号", "专利类型",
+        "简单法律状态", "法律状态/事件", "授权日", "引用专利", "被引用专利",
+    ),
+    "patsnap_en": (  # Patsnap, English interface export
+        "No.", "Publication Number", "Publication Date", "Application Number", "Application Date", "Title",
+        "Original Assignee", "Current Assignee", "Original Assignee Address", "Inventor", "IPC", "IPC Main",
+        "CPC", "Patent Type", "Simple Legal Status", "Legal Status/Event", "Grant Date", "Cited Patents",
+        "Citing Patents",
+    ),
+    "wanfang": (  # 万方 中外专利数据库, 导出 → 自定义格式
+        "专利名称", "申请/专利号", "申请日期", "公开/公告号", "公开/公告日", "申请/专利权人", "发明/设计人",
+        "主申请人地址", "国别省市代码", "主分类号", "分类号", "专利类型", "主权项", "摘要", "代理机构", "代理人",
+        "法律状态",
+    ),
+    "cnki": (  # 中国知网 专利库, 导出 → 自定义 (English key, hyphen, Chinese label)
+        "SrcDatabase-来源库", "Title-题名", "Author-发明人", "Organ-申请人", "Address-地址", "ApplyNum-申请号",
+        "ApplyDate-申请日", "PubNo-公开号", "PubTime-公开日", "MainClass-主分类号", "ClassNum-分类号",
+        "ProvinceCode-国省代码", "Agency-代理机构", "Agent-代理人", "Summary-摘要", "PageCount-页数",
+    ),
+    "soopat": (  # SooPAT 导出
+        "申请号", "申请日", "名称", "公开(公告)号", "公开(公告)日", "主分类号", "分类号", "申请(专利权)人",
+        "发明(设计)人", "地址", "国省代码", "摘要", "专利代理机构", "代理人", "专利类型",
+    ),
+    "google_patents": (  # patents.google.com, Download (CSV); the first line is "search URL:,<url>"
+        "id", "title", "assignee", "inventor/author", "priority date", "filing/creation date",
+        "publication date", "grant date", "result link", "representative figure link",
+    ),
+    "lens": (  # lens.org, Export → CSV
+        "#", "Jurisdiction", "Kind", "Display Key", "Lens ID", "Publication Date", "Publication Year",
+        "Application Number", "Application Date", "Priority Numbers", "Earliest Priority Date", "Title",
+        "Abstract", "Applicants", "Inventors", "Owners", "URL", "Document Type", "Has Full Text",
+        "Cited by Patent Count", "Simple Family Size", "Extended Family Size", "Sequence Count",
+        "CPC Classifications", "IPCR Classifications", "US Classifications", "NPL Citation Count",
+        "NPL Resolved Citation Count", "NPL Resolved Lens ID(s)", "NPL Resolved External ID(s)", "NPL Citations",
+        "Legal Status",
+    ),
+}  # fmt: skip
+DIALECT_LABELS = {
+    "cnipa": "CNIPA patent search system", "incopat": "incoPat", "patsnap_zh": "Patsnap (Chinese headers)",
+    "patsnap_en": "Patsnap (English headers)", "wanfang": "Wanfang", "cnki": "CNKI", "soopat": "SooPAT",
+    "google_patents": "Google Patents CSV", "lens": "Lens.org CSV", "generic": "generic (known aliases)",
+    "mapped": "mapped in citynet.toml [columns]",
+}  # fmt: skip
+
 PATENT_FIELDS: dict[str, tuple[str, ...]] = {
-    "app_number": ("申请号", "专利申请号", "申请号码", "ApplicationNumber", "Application No", "Application Number"),
-    "app_date": ("申请日", "申请日期", "ApplicationDate", "Application Date"),
-    "grant_date": ("授权公告日", "授权日", "授权日期", "公告日", "GrantDate"),
-    "pub_number": ("公开（公告）号", "公开号", "授权公告号", "公开公告号", "公告号", "PublicationNumber"),
-    "title": ("名称", "专利名称", "发明名称", "标题", "Title"),
-    "applicants": ("申请人", "申请（专利权）人", "专利权人", "申请人名称", "当前权利人", "Applicants", "Assignee"),
-    "address": ("申请人地址", "地址", "申请人地址信息", "第一申请人地址", "Address"),
-    "ipc_main": ("主分类号", "IPC主分类", "IPC主分类号", "主IPC", "MainIPC"),
-    "ipc": ("分类号", "IPC", "IPC分类号", "IPC分类", "IPCList"),
-    "cpc": ("CPC分类号", "CPC", "CPC分类"),
-    "country_province": ("国省代码", "申请人国省代码", "国家/省市"),
-    "patent_type": ("专利类型", "专利种类", "类型", "PatentType"),
-    "legal_status": ("法律状态", "当前法律状态", "LegalStatus"),
-    "citations": ("引证专利", "引用专利", "引证文献", "Citations"),
+    "app_number": ("申请号", "专利申请号", "申请号码", "申请/专利号", "ApplyNum", "ApplicationNumber",
+                   "Application No", "Application Number"),
+    "app_date": ("申请日", "申请日期", "ApplyDate", "ApplicationDate", "Application Date"),
+    "grant_date": ("授权公告日", "授权日", "授权日期", "公告日", "GrantDate", "Grant Date"),
+    "pub_number": ("公开（公告）号", "公开号", "授权公告号", "公开公告号", "公告号", "公开/公告号", "PublicationNumber",
+                   "Publication Number", "Display Key"),
+    "title": ("名称", "专利名称", "发明名称", "标题", "题名", "Title"),
+    "applicants": ("申请人", "申请（专利权）人", "专利权人", "申请人名称", "申请/专利权人", "当前权利人",
+                   "Applicants", "Assignee", "Original Assignee"),
+    "address": ("申请人地址", "地址", "申请人地址信息", "第一申请人地址", "主申请人地址", "申请(专利权)人地址",
+                "Address", "Original Assignee Address"),
+    "ipc_main": ("主分类号", "IPC主分类", "IPC主分类号", "主IPC", "MainIPC", "MainClass", "IPC Main"),
+    "ipc": ("分类号", "IPC", "IPC分类号", "IPC分类", "IPCList", "ClassNum", "IPCR Classifications"),
+    "cpc": ("CPC分类号", "CPC", "CPC分类", "CPC Classifications"),
+    "country_province": ("国省代码", "申请人国省代码", "国家/省市", "国别省市代码", "申请人所在国(省)",
+                         "ProvinceCode", "申请人省市代码"),
+    "patent_type": ("专利类型", "专利种类", "类型", "PatentType", "Patent Type", "Document Type"),
+    "legal_status": ("法律状态", "当前法律状态", "简单法律状态", "LegalStatus", "Legal Status", "Simple Legal Status"),
+    "citations": ("引证专利", "引用专利", "引证文献", "Citations", "Cited Patents"),
     "applicant_type": ("申请人类型",),
-}
+}  # fmt: skip
 PATENT_REQUIRED = ("app_number", "app_date", "applicants")
 PATENT_ONE_OF = (("ipc", "ipc_main"),)
 
@@ -46,9 +113,45 @@ TRANSFER_FIELDS: dict[str, tuple[str, ...]] = {
 TRANSFER_REQUIRED = ("app_number", "assignor", "assignee", "date")
 
 
+_CNKI_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9]*-(?=[^\x00-\x7f])")
+
+
 def header_key(name: str) -> str:
-    """Comparison form of a header: NFKC, no spaces, lower case (``公开（公告）号`` → ``公开(公告)号``)."""
-    return "".join(unicodedata.normalize("NFKC", str(name)).split()).lower()
+    """Comparison form of a header: NFKC, no spaces, lower case, CNKI's English key dropped.
+
+    ``公开（公告）号`` → ``公开(公告)号``; ``Title-题名`` → ``题名``; ``Application Number`` → ``applicationnumber``.
+    """
+    s = _CNKI_KEY.sub("", unicodedata.normalize("NFKC", str(name)).strip())
+    return "".join(s.split()).lower()
+
+
+def detect_dialect(headers: list[str]) -> str:
+    """The export dialect a header row belongs to: the one of ``DIALECT_HEADERS`` sharing most headers.
+
+    Needs at least three shared headers and more than half of the file's headers; otherwise
+    ``generic``. Ties go to the first dialect in ``DIALECT_HEADERS`` order (CNIPA first). A Google
+    Patents CSV is recognised by its first line (``search URL:``) too.
+    """
+    keys = {header_key(h) for h in headers if h != "_row"}
+    if any(k.startswith("searchurl") for k in keys):
+        return "google_patents"
+    best, best_n = "generic", 2
+    for name, cols in DIALECT_HEADERS.items():
+        n = len(keys & {header_key(c) for c in cols})
+        if n > best_n and n * 2 > len(keys):
+            best, best_n = name, n
+    return best
+
+
+def unusable_dialect(headers: list[str], source: str = "") -> None:
+    """Stop with one clear message for a recognised export that cannot give patents (Google Patents CSV)."""
+    if detect_dialect(headers) == "google_patents":
+        raise DataError(
+            f"{source}: a Google Patents CSV (recognised) has no application number, applicant address or "
+            "IPC symbols; citynet needs all three",
+            fix="export the same search from CNIPA, incoPat, Patsnap or Lens.org (CSV with Application Number "
+            "and IPCR Classifications), or map your own columns in citynet.toml [columns]",
+        )
 
 
 def resolve_columns(

@@ -202,4 +202,11 @@ def locate_applicants(applicants: pd.DataFrame, first_addresses: pd.DataFrame) -
     out.loc[out["located_by"].eq("unresolved"), ["province_code", "country"]] = None
     for col in ("city_code", "province_code", "country"):
         out[col] = out[col].astype("object").where(out[col].notna(), None)
-    return out[OUTPUT_COLUMNS]
+    result = out[OUTPUT_COLUMNS]
+    # how the addresses read (ambiguous ones are never guessed: counted here, reported by ingest)
+    status = parsed["status"].value_counts() if len(parsed) else pd.Series(dtype="int64")
+    result.attrs["address_status"] = {
+        "records": int(len(parsed)),
+        "by_status": {k: int(status.get(k, 0)) for k in ("city", "ambiguous", "province_only", "foreign", "none")},
+    }
+    return result

@@ -83,7 +83,7 @@ def fold(arr: pa.Array) -> pa.Array:
 # --- application numbers -------------------------------------------------------------------------
 _APPNO_WEIGHTS_12 = np.array([2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5])
 _APPNO_WEIGHTS_8 = np.array([2, 3, 4, 5, 6, 7, 8, 9])
-_APPNO_RE = r"^(?:CN|ZL)?(?P<digits>\d{12}|\d{8})(?:\.?(?P<check>[0-9X]))?$"
+_APPNO_RE = r"^(?:CN|ZL)?(?P<digits>\d{12}|\d{8})(?:\.?(?P<check>[0-9X]))?[A-WYZ]?$"  # Lens: CN 201510123456 A
 
 
 def app_number_check_digit(digits: str) -> str:
@@ -173,18 +173,43 @@ def is_blank(raw: pd.Series) -> pd.Series:
     return pd.Series(pc.is_in(s, pa.array(_BLANKS, type=pa.large_string())).to_numpy(zero_copy_only=False), index=raw.index)
 
 
-# --- IPC / CPC symbols --------------------------------------------------------------------------
-IPC_RE = r"^(?P<subclass>[A-HY]\d{2}[A-Z])\s*0*(?P<main>\d{1,4})\s*/\s*(?P<sub>\d{1,6})(?:\s*\(\d{4}\.\d{2}\))?$"
+# --- IPC / CPC / Locarno symbols -----------------------------------------------------------------
+# How vendors print a classification symbol (the table of tests/test_codes.py has one row per vendor):
+#   CNIPA / Wanfang   H04L9/06(2006.01)I      version in brackets, then the level letter (I core, N additional)
+#   CNIPA XML, EPO    H04L 9/06 (2006.01)     WIPO ST.8 display form
+#   DOCDB / PATSTAT   H04L   9/06   20060101AFI20051220BHEP   fixed-width, version date and flags
+#   incoPat, Patsnap  H04L9/06 | H04L9/08     any separator ; ; , ， | newline 、 or ;; (Lens)
+#   Google Patents    H04L9/0618              CPC without spaces
+#   by hand           ｈ04ｌ 0009/06, *H04L9/06 (main marked), H04L9/06(主)
+IPC_RE = r"^(?P<subclass>[A-HY]\d{2}[A-Z])0*(?P<main>\d{1,4})/(?P<sub>\d{1,6})$"
 LOCARNO_RE = r"^\d{2}-\d{2}$"
+CODE_SEP = r"[;；,，|｜\n\r、]+"
+# After folding: a version (bracketed ST.8 form or the DOCDB date), then level / source letters and
+# anything DOCDB appends; a main-class mark (*, 主, (主)); a label (IPC:, CPC:).
+_VERSION_TAIL = (
+    r"(?:\s*[(\[【〔]\s*(?:19|20)\d{2}\s*[.\-]?\s*\d{2}(?:\d{2})?\s*[)\]】〕]|\s+(?:19|20)\d{6})"
+    r"\s*[A-Z]{0,4}(?:\s*\d{8}\s*[A-Z]{0,6})?\s*$"
+)
+_MARKS = r"^(?:IPC|CPC|主分类号?|主)\s*[:：]?\s*|^[*＊]+|[*＊]+$|[(\[]\s*主\s*[)\]]$"
+
+
+def _clean_code(arr: pa.Array) -> pa.Array:
+    s = fold(arr)
+    s = pc.replace_substring_regex(s, _MARKS, "")
+    s = pc.replace_substring_regex(s, _VERSION_TAIL, "")
+    return pc.replace_substring_regex(s, r"\s+", "")
 
 
 def normalize_ipc_symbols(symbols: pd.Series) -> pd.DataFrame:
-    """Normalise IPC/CPC symbols to ``H01M 8/04`` form (subclass, space, main group, ``/``, subgroup).
+    """Normalise one IPC/CPC symbol per value to ``H04L 9/06`` (subclass, space, main group, ``/``, subgroup).
 
-    ``H01M8/04`` → ``H01M 8/04``; ``ｈ01ｍ 0008/04`` → ``H01M 8/04``; a version suffix
-    ``(2006.01)`` is dropped. Returns ``symbol`` (None when malformed) and ``valid``.
+    Accepts every form above: ``H04L9/06(2006.01)I`` → ``H04L 9/06``; ``ｈ04ｌ 0009/06`` → ``H04L 9/06``;
+    ``H04L   9/06   20060101AFI20051220BHEP`` → ``H04L 9/06``; ``*H04L9/06`` → ``H04L 9/06``. The
+    version (WIPO ST.8 ``(2006.01)``) and level letters are dropped: the canonical symbol is
+    version-free, as in the WIPO green inventory and the CPC Y02 scheme. Returns ``symbol`` (None
+    when malformed, e.g. ``H01M/0X`` or a Locarno ``13-03``) and ``valid``.
     """
-    s = pc.replace_substring_regex(fold(to_arrow(symbols)), r"\s+", " ")
+    s = _clean_code(to_arrow(symbols))
     parts = pc.extract_regex(s, IPC_RE)
     valid = parts.is_valid()
     field = [pc.cast(pc.struct_field(parts, name), pa.large_string()) for name in ("subclass", "main", "sub")]
@@ -195,6 +220,39 @@ def normalize_ipc_symbols(symbols: pd.Series) -> pd.DataFrame:
         {"symbol": symbol.to_numpy(zero_copy_only=False), "valid": valid.to_numpy(zero_copy_only=False)},
         index=symbols.index,
     )
+
+
+def normalize_locarno(symbols: pd.Series) -> pd.Series:
+    """Locarno class of a design: ``12-08`` (class, hyphen, subclass, two digits each); None if malformed.
+
+    Accepts ``12-08``, ``12－08``, ``12–08``, ``1208``, ``12.08``, ``2-1`` (→ ``02-01``), an edition and
+    label (``LOC(10)Cl.12-08``, ``(10)12-08``) and a version tail as for IPC. Source: WIPO, Locarno
+    Classification, 14th edition (two-level class-subclass numbering).
+    """
+    s = fold(to_arrow(symbols))
+    s = pc.replace_substring_regex(s, r"^LOC\s*|^\(\s*\d{1,2}\s*\)\s*|CL\s*\.?\s*|^[*＊]+", "")
+    s = pc.replace_substring_regex(s, r"^\(\s*\d{1,2}\s*\)\s*", "")
+    s = pc.replace_substring_regex(s, r"[－–—‐/.]", "-")
+    s = pc.replace_substring_regex(s, r"\s+", "")
+    parts = pc.extract_regex(s, r"^(?P<cls>\d{2})-?(?P<sub>\d{2})$|^(?P<c1>\d{1,2})-(?P<s1>\d{1,2})$")
+    empty = pa.scalar("", pa.large_string())
+    cls = pc.binary_join_element_wise(pc.struct_field(parts, "cls"), pc.struct_field(parts, "c1"), empty)
+    sub = pc.binary_join_element_wise(pc.struct_field(parts, "sub"), pc.struct_field(parts, "s1"), empty)
+    dash = pa.scalar("-", pa.large_string())
+    out = pc.binary_join_element_wise(pc.utf8_lpad(cls, 2, "0"), pc.utf8_lpad(sub, 2, "0"), dash)
+    out = pc.if_else(pc.and_(parts.is_valid(), pc.not_equal(out, "00-00")), out, pa.scalar(None, out.type))
+    return pd.Series(out.to_numpy(zero_copy_only=False), index=symbols.index, dtype=object)
+
+
+def explode_codes(raw: pd.Series) -> pd.Series:
+    """Classification symbols of a field as one Series indexed by record position (like ``explode_items``).
+
+    Splits on any separator of ``CODE_SEP`` and also where a new symbol starts after white space
+    (``H04L9/06 H04L9/08``); each item is returned as printed (``normalize_ipc_symbols`` cleans it).
+    """
+    arr = fold(to_arrow(raw.reset_index(drop=True)))
+    arr = pc.replace_substring_regex(arr, r"\s+([A-HY]\d{2}[A-Z]\s*\d)", ";\\1")
+    return _explode(arr, CODE_SEP)
 
 
 def split_list(raw: pd.Series, sep: str = r"[;；,，|]") -> pd.Series:
@@ -216,10 +274,15 @@ def explode_items(raw: pd.Series, sep: str = LIST_SEP) -> pd.Series:
     order within a record is kept. Vectorised with Arrow (no Python loop over records).
     """
     arr = pa.array(raw.fillna("").astype(str).to_numpy(dtype=object), type=pa.large_string())
+    return _explode(arr, sep)
+
+
+def _explode(arr: pa.Array, sep: str) -> pd.Series:
+    arr = pc.fill_null(arr, "")
     parts = pc.split_pattern_regex(arr, pattern=sep)
     lengths = pc.list_value_length(parts).to_numpy(zero_copy_only=False)
     flat = pc.utf8_trim_whitespace(pc.list_flatten(parts))
-    rows = np.repeat(np.arange(len(raw)), lengths)
+    rows = np.repeat(np.arange(len(arr)), lengths)
     keep = pc.not_equal(flat, "").to_numpy(zero_copy_only=False)
     return pd.Series(flat.to_numpy(zero_copy_only=False)[keep], index=rows[keep], dtype=object)
 

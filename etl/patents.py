@@ -15,12 +15,13 @@ import pandas as pd
 import pyarrow.compute as pc
 from citynet.etl.classify import GreenMatcher, classify_green_items, classify_y02_items, patent_kind
 from citynet.etl.normalize import (
-    LOCARNO_RE,
+    explode_codes,
     explode_items,
     is_blank,
     lists_by_row,
     normalize_app_numbers,
     normalize_ipc_symbols,
+    normalize_locarno,
     normalize_name_series,
     normalize_pub_numbers,
     parse_dates,
@@ -51,12 +52,11 @@ def _first_per_row(items: pd.Series) -> pd.Series:
 
 def _symbols(raw_main: pd.Series, raw_list: pd.Series) -> pd.DataFrame:
     """Main symbol first, then the list, as (pos, raw) pairs in record order."""
-    main = raw_main.str.strip()
-    main = main[main != ""]
-    items = explode_items(raw_list)
+    main = explode_codes(raw_main)
+    items = explode_codes(raw_list)
     pairs = pd.concat(
         [
-            pd.DataFrame({"pos": main.index.to_numpy(), "order": -1, "raw": main.to_numpy(dtype=object)}),
+            pd.DataFrame({"pos": main.index.to_numpy(), "order": np.arange(len(main)) - len(main), "raw": main.to_numpy()}),
             pd.DataFrame({"pos": items.index.to_numpy(), "order": np.arange(len(items)), "raw": items.to_numpy()}),
         ],
         ignore_index=True,
@@ -121,8 +121,8 @@ def process_patent_records(
     kind = patent_kind(_col(records, "patent_type"), appno["patent_id"].fillna(""))
     design = (kind == "design").to_numpy(bool)
     main_raw = _col(records, "ipc_main")
-    sym = _symbols(main_raw, _col(records, "ipc"))
-    sym = sym[~design[sym["pos"].to_numpy()]]
+    all_sym = _symbols(main_raw, _col(records, "ipc"))
+    sym = all_sym[~design[all_sym["pos"].to_numpy()]]
     norm = normalize_ipc_symbols(pd.Series(sym["raw"].to_numpy(), dtype=object))
     valid_sym = norm["valid"].to_numpy(bool)
     bad = sym[~valid_sym].drop_duplicates("pos")
@@ -165,13 +165,15 @@ def process_patent_records(
 
     ipc_items = kept_items(pd.Series(norm["symbol"].to_numpy(dtype=object)[valid_sym], index=sym["pos"].to_numpy()[valid_sym]))
     ipc_items = _dedupe_items(ipc_items)
-    cpc_raw = explode_items(_col(records, "cpc"))
+    cpc_raw = explode_codes(_col(records, "cpc"))
     cpc_norm = normalize_ipc_symbols(pd.Series(cpc_raw.to_numpy(), dtype=object))
     cpc_ok = cpc_norm["valid"].to_numpy(bool)
     cpc_items = _dedupe_items(kept_items(pd.Series(cpc_norm["symbol"].to_numpy(dtype=object)[cpc_ok], index=cpc_raw.index[cpc_ok])))
 
-    locarno = main_raw.iloc[pos].str.strip().reset_index(drop=True)
-    locarno = locarno.where(design[pos] & locarno.str.fullmatch(LOCARNO_RE).fillna(False).to_numpy(bool))
+    dsym = all_sym[design[all_sym["pos"].to_numpy()] & (new_pos[all_sym["pos"].to_numpy()] >= 0)]
+    loc = normalize_locarno(pd.Series(dsym["raw"].to_numpy(), dtype=object))
+    locarno = pd.Series(loc.to_numpy(), index=new_pos[dsym["pos"].to_numpy()]).dropna()
+    locarno = locarno.groupby(level=0, sort=False).first().reindex(range(m))
     ipc_main = _first_per_row(ipc_items).reindex(range(m)).fillna(locarno)
     green = classify_green_items(ipc_items, m, matcher)
     granted = ~grant_blank[pos]

@@ -19,17 +19,20 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from citynet.etl.applicants import applicant_ids, build_applicants
+from citynet.etl.applicants import build_applicants
 from citynet.etl.cities import city_set
 from citynet.etl.classify import GreenMatcher
 from citynet.etl.covariates import load_covariates
+from citynet.etl.harmonize import harmonize_names, merge_summary, write_names_table
 from citynet.etl.headers import (
     PATENT_FIELDS,
     PATENT_ONE_OF,
     PATENT_REQUIRED,
     TRANSFER_FIELDS,
     TRANSFER_REQUIRED,
+    detect_dialect,
     resolve_columns,
+    unusable_dialect,
 )
 from citynet.etl.patents import process_patent_records, resolve_citations
 from citynet.etl.quarantine import Quarantine
@@ -54,6 +57,7 @@ class IngestOptions:
 def _read_mapped(path: Path, fields, required, one_of, mapping, opts: IngestOptions, section: str):
     raw = read_table(path, opts.encoding)
     headers = [c for c in raw.frame.columns if c != "_row"]
+    unusable_dialect(headers, str(path))
     cols = resolve_columns(headers, fields, required, one_of, mapping, source=str(path), config_section=section)
     frame = raw.frame[list(cols.values())].copy()
     frame.columns = list(cols.keys())
@@ -63,7 +67,7 @@ def _read_mapped(path: Path, fields, required, one_of, mapping, opts: IngestOpti
     frame = pd.concat([frame, original], axis=1)
     frame["_source_file"] = str(path)
     frame["_row"] = raw.frame["_row"].to_numpy()
-    return raw, frame
+    return raw, frame, detect_dialect(headers)
 
 
 def write_table(frame: pd.DataFrame, name: str, folder: Path) -> Path:
@@ -108,10 +112,10 @@ def ingest(
     frames = []
     for path in map(Path, patent_files):
         step(f"reading {path.name}")
-        raw, frame = _read_mapped(path, PATENT_FIELDS, PATENT_REQUIRED, PATENT_ONE_OF, opts.columns, opts, "columns")
+        raw, frame, dialect = _read_mapped(path, PATENT_FIELDS, PATENT_REQUIRED, PATENT_ONE_OF, opts.columns, opts, "columns")
         q_pat.add_malformed(str(path), raw.malformed)
         frames.append(frame)
-        files_report.append({"file": str(path), "kind": "patents", "encoding": raw.encoding, "rows_read": raw.rows_read})
+        files_report.append({"file": str(path), "kind": "patents", "dialect": dialect, "encoding": raw.encoding, "rows_read": raw.rows_read})
     records = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
     step("validating and classifying patents")
@@ -121,7 +125,7 @@ def ingest(
     tr_frames = []
     for path in map(Path, transfer_files):
         step(f"reading {path.name}")
-        raw, frame = _read_mapped(path, TRANSFER_FIELDS, TRANSFER_REQUIRED, (), opts.transfer_columns, opts, "transfer_columns")
+        raw, frame, _dialect = _read_mapped(path, TRANSFER_FIELDS, TRANSFER_REQUIRED, (), opts.transfer_columns, opts, "transfer_columns")
         q_tr.add_malformed(str(path), raw.malformed)
         tr_frames.append(frame)
         files_report.append({"file": str(path), "kind": "transfers", "encoding": raw.encoding, "rows_read": raw.rows_read})
@@ -133,7 +137,10 @@ def ingest(
         transfer_names, transfer_addr = pd.Series([], dtype="object"), pd.DataFrame(columns=["name", "address"])
 
     step("locating applicants")
-    applicants = build_applicants(pd.concat([links["name"], transfer_names], ignore_index=True))
+    mentions = pd.concat([links["name"], transfer_names], ignore_index=True)
+    names_table = harmonize_names(mentions)  # name variants of one organisation → one applicant_id
+    id_of = names_table.set_index("name")["applicant_id"]
+    applicants = build_applicants(names_table["representative"])
     addresses = pd.concat(
         [
             first_addr[["name", "address", "country_province"]],
@@ -141,7 +148,7 @@ def ingest(
         ],
         ignore_index=True,
     )
-    addresses = addresses.assign(applicant_id=applicant_ids(addresses["name"]))
+    addresses = addresses.assign(applicant_id=addresses["name"].map(id_of))
     from citynet.etl import locate
 
     located = locate.locate_applicants(
@@ -152,13 +159,14 @@ def ingest(
     applicants = applicants[[f.name for f in CANONICAL["applicants"]]]
     city_of = applicants.set_index("applicant_id")["city_code"]
 
-    links = links.assign(applicant_id=applicant_ids(links["name"]))
+    links = links.assign(applicant_id=links["name"].map(id_of))
+    links = links.drop_duplicates(["patent_id", "applicant_id"])  # two variants of one firm on one patent
     links["city_code"] = links["applicant_id"].map(city_of)
     patent_applicants = links[["patent_id", "applicant_id", "seq", "city_code"]]
 
     if len(transfers):
         transfers = transfers.assign(
-            from_applicant_id=applicant_ids(transfers["from_name"]), to_applicant_id=applicant_ids(transfers["to_name"])
+            from_applicant_id=transfers["from_name"].map(id_of), to_applicant_id=transfers["to_name"].map(id_of)
         )
         transfers["from_city"] = transfers["from_applicant_id"].map(city_of)
         transfers["to_city"] = transfers["to_applicant_id"].map(city_of)
@@ -171,6 +179,7 @@ def ingest(
     canon = ws.canonical
     write_table(city_set().cities, "cities", canon)
     write_table(applicants, "applicants", canon)
+    write_names_table(names_table, canon)
     write_table(patents, "patents", canon)
     write_table(patent_applicants, "patent_applicants", canon)
     write_table(transfers, "transfers", canon)
@@ -190,6 +199,8 @@ def ingest(
     q_tr.write(ws.quarantine, "transfers")
     q_cov.write(ws.quarantine, "covariates")
     report = _report(files_report, q_pat, q_tr, q_cov, patents, applicants, patent_applicants, transfers, citations, cov_reports)
+    report["applicants"]["harmonised"] = merge_summary(names_table)
+    report["addresses"] = located.attrs.get("address_status", {})
     ws.reports.mkdir(parents=True, exist_ok=True)
     (ws.reports / "ingest.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
     return report

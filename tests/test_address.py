@@ -42,7 +42,8 @@ def test_county_level_cities_map_to_their_prefecture() -> None:
     assert city("昆山市花桥镇") == "320500"
     assert city("浙江省义乌市") == "330700"  # 义乌 → 金华
     assert city("江苏昆山开发区", None) == "320500"  # short county-level city name, province known (R10)
-    assert status("昆山开发区") == "none"  # …but not without any province evidence
+    assert city("昆山开发区") == "320500"  # …and at the start of an address without any (issue 13)
+    assert status("开发区昆山路") == "none"  # …but not inside the text without province evidence
 
 
 def test_historical_names() -> None:
@@ -200,3 +201,49 @@ def test_prefix_path_equals_whole_address_reading() -> None:
         expected = parse_address(x, *country_province_of(y))
         got = tuple(out.iloc[i][["city_code", "province_code", "country", "status", "matched"]])
         assert got == expected, (x, y)
+
+
+# --- issue 13: real addresses that first-match rules got wrong -------------------------------------------
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [
+        ("义乌国际商贸城A区", "330700"),  # a bare county-level city resolves to its prefecture
+        ("昆山开发区前进路", "320500"),
+        ("乐清柳市镇", "330300"),
+        ("海宁皮革城北区", "330400"),  # 嘉兴, not 城北区 of 西宁 inside 皮革城
+        ("瑞安安阳街道", "330300"),  # 温州, not 安阳
+        ("萧山市城厢镇临安大厦门口", "330100"),  # a former county-level city; not 厦门
+        ("富阳市富春街道", "330100"),
+        ("余杭市临平镇", "330100"),
+        ("上虞市百官镇", "330600"),
+        ("大丰市大中镇", "320900"),
+        ("增城市荔城镇", "440100"),
+        ("番禺市市桥镇", "440100"),
+        ("绍兴县柯桥镇", "330600"),
+        ("柯桥金昌商务大厦", "330600"),  # district short name; not 金昌
+        ("广东省从化", "440100"),
+        ("台州路桥自动化设备市场", "331000"),  # a chain of names is not a street
+        ("温州桥头镇", "330300"),
+        ("八里镇江苏扬州", "321000"),  # 江苏 starts after 镇 and beats 镇江
+        ("伊犁哈萨克自治州塔城地区塔城市", "654200"),  # a prefecture inside an autonomous prefecture
+        ("伊犁哈萨克自治州伊宁市", "654000"),
+        ("柳州地区忻城县", "451300"),  # 柳州地区 (to 2002) split: 忻城 went to 来宾
+        ("廣東省東莞市長安鎮", "441900"),  # traditional characters
+        ("杭州湾新区滨海二路", "330200"),  # 杭州湾新区 is in 宁波
+        ("浙江省杭州市萧山区兰州拉面馆", "330100"),
+    ],
+)
+def test_issue13_real_address_patterns(address: str, expected: str) -> None:
+    assert city(address) == expected
+
+
+@pytest.mark.parametrize("address", ["兰州拉面馆", "新上海花园", "三亚宿舍", "开发区上海路南现代路西", "北京大厦"])
+def test_names_inside_words_are_not_places(address: str) -> None:
+    assert city(address) is None
+
+
+def test_ambiguity_is_reported_never_guessed() -> None:
+    res = parse_address("鼓楼区中山路")  # 南京, 徐州, 福州, 开封 …
+    assert res[0] is None and res[3] == "ambiguous"
+    out = parse_addresses(pd.Series(["鼓楼区中山路", "江苏省南京市鼓楼区"]))
+    assert out["status"].tolist() == ["ambiguous", "city"]

@@ -20,7 +20,8 @@ Examples:
   citynet ingest -w ws --policies policies.xlsx   (policy documents → zts, gjs, rps)
 Every ingest REPLACES the canonical tables with the files given (several files are one corpus) and
 says what it replaced; a store loaded earlier keeps its rows until `citynet load --rebuild`.
-Headers are recognised by their CNIPA/incoPat/Patsnap names; map any other layout in citynet.toml [columns].""",
+Headers of CNIPA, incoPat, Patsnap, Wanfang, CNKI, SooPAT and Lens.org exports are recognised (the
+dialect is shown and written to reports/ingest.json); map any other layout in citynet.toml [columns].""",
 )
 @workspace_option(create=True)
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
@@ -136,11 +137,11 @@ def _summary(console, ws, report: dict) -> None:
     from rich.table import Table
 
     t = Table(title="ingest", show_lines=False)
-    for col in ("file", "read", "loaded", "quarantined", "top reasons"):
+    for col in ("file", "dialect", "read", "loaded", "quarantined", "top reasons"):
         t.add_column(col, justify="right" if col in ("read", "loaded", "quarantined") else "left")
     for f in report["files"]:
         reasons = ", ".join(f"{k} {v}" for k, v in sorted(f["quarantined_by_reason"].items(), key=lambda kv: -kv[1])[:3])
-        t.add_row(Path(f["file"]).name, f"{f['rows_read']:,}", f"{f['rows_loaded']:,}", f"{f['rows_quarantined']:,}", reasons)
+        t.add_row(Path(f["file"]).name, f.get("dialect", ""), f"{f['rows_read']:,}", f"{f['rows_loaded']:,}", f"{f['rows_quarantined']:,}", reasons)
     console.print(t)
     a = report["applicants"]
     console.print(
@@ -148,4 +149,11 @@ def _summary(console, ws, report: dict) -> None:
         f"applicants {a['count']:,}, located {a['located_share']:.1%} "
         f"({', '.join(f'{k} {v:,}' for k, v in a['located_by'].items())})"
     )
+    st = report.get("addresses", {}).get("by_status", {})
+    h = a.get("harmonised", {})
+    if st or h:
+        console.print(
+            f"addresses: {st.get('city', 0):,} to a city, {st.get('ambiguous', 0):,} ambiguous (not guessed); "
+            f"name variants merged: {h.get('names_merged', 0):,} of {h.get('names', 0):,} names"
+        )
     console.print(f"wrote {ws.canonical}/*.parquet, {ws.quarantine}/, {ws.reports / 'ingest.json'}")

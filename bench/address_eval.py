@@ -1,0 +1,117 @@
+"""Location evaluation on real, hand-labelled addresses: citynet's parser and ``cpca`` side by side.
+
+    python -m bench.address_eval [--show-errors]
+
+The labelled set ``bench/data/address_eval.csv`` holds real company addresses from a public source
+(``cpca``'s own test file ``tests/addr.csv``, MIT licence; see ``bench/data/PROVENANCE.md``), each
+labelled by hand with its prefecture-level city (city-set code; empty when the text names no unit
+that places it) and a category:
+
+``full``                    province and prefecture (or a municipality) named
+``county_level_city``       province and a county-level city, no prefecture (江苏省昆山市…)
+``bare_county_level_city``  a county-level city or county alone (义乌…, 昆山开发区…)
+``former_name``             a unit abolished or renamed since 1985 (闸北区, 萧山市, 莱芜市, 即墨市)
+``district_only``           a district alone (嘉定区…, 崂山区…)
+``no_unit``                 no administrative unit at all (开发区…, 三元桥): only false locations count
+``traditional``             rows of the categories above written in traditional characters with
+                            OpenCC (s2t) — converted, not native traditional addresses
+
+Scores, as in PatentsView's location evaluation: *precision* = correct cities / cities given;
+*recall* = correct cities / addresses with a true city. By category, and for citynet by method (the
+tier that decided: ``key`` a chain of names looked up in Arrow, ``prefix`` a shared prefix, ``whole``
+the address read whole). cpca's adcode is mapped to the city set with ``city_set().unit_to_city``.
+Nothing is asserted; the figures are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from citynet.etl.cities import city_set
+
+DATA = Path(__file__).parent / "data" / "address_eval.csv"
+
+
+def load() -> pd.DataFrame:
+    """The labelled set plus its traditional-character copies (every fourth full or county-city row)."""
+    import opencc
+
+    d = pd.read_csv(DATA, dtype=str, keep_default_na=False)
+    d["truth"] = d["city_code"].replace("", None)
+    pick = d[d["category"].isin(["full", "county_level_city", "bare_county_level_city", "former_name"])].iloc[::4]
+    conv = opencc.OpenCC("s2t")
+    trad = pick.assign(address=pick["address"].map(conv.convert), category="traditional")
+    trad = trad[trad["address"] != pick["address"]]
+    return pd.concat([d, trad], ignore_index=True)
+
+
+def score(pred: pd.Series, truth: pd.Series) -> dict:
+    located = pred.notna()
+    has = truth.notna()
+    correct = located & has & (pred == truth)
+    return {
+        "n": int(len(pred)),
+        "with_city": int(has.sum()),
+        "located": int(located.sum()),
+        "correct": int(correct.sum()),
+        "precision": float(correct.sum() / located.sum()) if located.any() else float("nan"),
+        "recall": float(correct.sum() / has.sum()) if has.any() else float("nan"),
+    }
+
+
+def methods(addresses: pd.Series) -> pd.Series:
+    """The tier of ``parse_addresses`` that decides each address (key, prefix or whole)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from citynet.etl import address as A
+
+    body = pa.array(addresses.tolist(), type=pa.large_string())
+    body = pc.replace_substring_regex(pc.utf8_ltrim_whitespace(body), r"^[0-9０-９]{6}", "")
+    cons = np.zeros(len(body), dtype="int64")
+    k_city, _m = A._key_cities(body, cons, [(None, "")])
+    p_city, _m = A._fast_cities(body, cons, [(None, "")])
+    return pd.Series(np.where(pd.notna(k_city), "key", np.where(pd.notna(p_city), "prefix", "whole")), index=addresses.index)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m bench.address_eval", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--show-errors", action="store_true", help="print every wrong or missed address")
+    args = ap.parse_args(argv)
+    import cpca
+    from citynet.etl.address import parse_addresses
+
+    d = load()
+    ours = parse_addresses(d["address"])
+    u2c = city_set().unit_to_city
+    theirs = cpca.transform(d["address"].tolist())["adcode"].astype("string").str[:6]
+    d["ours"] = ours["city_code"].to_numpy()
+    d["status"] = ours["status"].to_numpy()
+    d["cpca"] = theirs.map(lambda c: u2c.get(c) if isinstance(c, str) else None).to_numpy()
+    d["method"] = methods(d["address"]).to_numpy()
+
+    print(f"labelled addresses: {len(d)} ({int(d['truth'].notna().sum())} with a true city); source {DATA.name}")
+    print(f"{'category':24s} {'n':>4s} | {'citynet P':>9s} {'R':>6s} | {'cpca P':>7s} {'R':>6s}")
+    cats = ["full", "county_level_city", "bare_county_level_city", "former_name", "district_only", "no_unit",
+            "traditional", "ALL"]  # fmt: skip
+    for cat in cats:
+        sub = d if cat == "ALL" else d[d["category"] == cat]
+        a, b = score(sub["ours"], sub["truth"]), score(sub["cpca"], sub["truth"])
+        print(f"{cat:24s} {a['n']:4d} | {a['precision']:9.4f} {a['recall']:6.4f} | {b['precision']:7.4f} {b['recall']:6.4f}"
+              + (f"   (false locations: citynet {a['located'] - a['correct']}, cpca {b['located'] - b['correct']})"
+                 if cat == "no_unit" else ""))
+    print("citynet by method:")
+    for m, sub in d.groupby("method"):
+        a = score(sub["ours"], sub["truth"])
+        print(f"  {m:8s} n={a['n']:4d} precision {a['precision']:.4f} recall {a['recall']:.4f}")
+    print("citynet status counts:", d["status"].value_counts().to_dict())
+    if args.show_errors:
+        bad = d[(d["ours"] != d["truth"]) & (d["ours"].notna() | d["truth"].notna())]
+        for r in bad.itertuples(index=False):
+            print(f"  [{r.category}] {r.address} truth={r.truth} citynet={r.ours} ({r.status}) cpca={r.cpca}")
+
+
+if __name__ == "__main__":
+    main()
