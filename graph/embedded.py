@@ -4,7 +4,7 @@ Loads bulk-copy new rows (``COPY ... FROM $rows`` of an Arrow table) and update 
 rows with ``LOAD FROM $rows MATCH ... SET``. Read-only access: ``open_store(..., read_only=True)``
 opens a read-only database, so LadybugDB itself refuses writes (that is what ``citynet query`` does);
 on a store opened read-write, ``query(write=False)`` refuses write clauses found by
-``graph.readonly.write_clauses`` (LadybugDB has no per-query access mode).
+``graph.readonly.check_read_only`` (an allow-list; LadybugDB has no per-query access mode).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
-from citynet.graph.readonly import write_clauses
+from citynet.graph.readonly import check_params, check_read_only
 from citynet.graph.store import BaseStore, plain
 from citynet.graph.tables import ENTITY
 
@@ -135,13 +135,9 @@ class EmbeddedStore(BaseStore):
 
     # -- public --
     def query(self, cypher: str, params: dict | None = None, write: bool = False) -> pd.DataFrame:
-        if not write and not self.read_only:
-            found = write_clauses(cypher)
-            if found:
-                raise StoreError(
-                    f"refused: the query has write clauses ({', '.join(dict.fromkeys(found))}) and runs read-only",
-                    fix="pass --write (write=True) to allow writes",
-                )
+        if not write:
+            check_read_only(cypher)  # allow-list: no files, settings or maintenance without --write
+        check_params(params)
         if write and self.read_only:
             raise StoreError("the embedded store is open read-only", fix="open it with write access (--write)")
         return self._run(cypher, plain(params or {}))
