@@ -243,7 +243,7 @@ def run_case(case: Case, folder: Path) -> Outcome:
     if "Traceback" in text or "Exception ignored" in text:
         return Outcome(False, "traceback", text[-800:])
     if code in (2, 3):
-        if not text.startswith("error:") or len(text) > MAX_MESSAGE or len(text.strip().splitlines()) > 8:
+        if not text.startswith("error:") or len(text) > MAX_MESSAGE or len(text.strip().splitlines()) > 12:
             return Outcome(False, "long_or_odd_message", text[:800])
         return Outcome(True, "refused", text.strip().splitlines()[0][:200])
     if code != 0:

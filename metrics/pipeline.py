@@ -258,10 +258,17 @@ def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str 
                 dyad_year=new.dyad_year,
                 network_year=new.network_year,
             )
-        for name in PANELS:
-            df = getattr(panels, name)
-            write_panel(df, paths[name], _meta(flt, name, panel_years, n))
-            df.attrs = {"citynet": _meta(flt, name, panel_years, n)}
+        from citynet import transaction
+
+        folder = paths[PANELS[0]].parent
+        # one filter's panels are published together, atomically, with a manifest (citynet/transaction.py)
+        with transaction.publish(ws.root, transaction.panels_unit(folder, ws.root),
+                                 owned=[str(paths[name].resolve().relative_to(Path(ws.root).resolve())) for name in PANELS]
+                                 ) as tx:
+            for name in PANELS:
+                df = getattr(panels, name)
+                write_panel(df, tx.stage(paths[name]), _meta(flt, name, panel_years, n))
+                df.attrs = {"citynet": _meta(flt, name, panel_years, n)}
         seconds["write"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()

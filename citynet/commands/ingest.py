@@ -50,8 +50,14 @@ def command(ctx, ws, files, transfer_files, covariate_files, encoding):
         transfer_columns=dict(ws.settings.get("transfer_columns", {})),
     )
     console = Console(stderr=True, quiet=is_quiet(ctx))
-    with console.status("ingesting…") as status:
-        report = ingest(ws, list(files), list(transfer_files), list(covariate_files), opts,
+    from citynet import transaction
+    from citynet.workspace import Workspace
+
+    with console.status("ingesting…") as status, transaction.publish(
+            ws.root, "ingest", owned=transaction.INGEST_OWNED, carry=transaction.INGEST_CARRY) as tx:
+        # written to a staging folder, published as one atomic switch with a manifest (citynet/transaction.py)
+        staged = Workspace(root=tx.staging, settings=ws.settings)
+        report = ingest(staged, list(files), list(transfer_files), list(covariate_files), opts,
                         progress=lambda msg: status.update(msg))
     _summary(console, ws, report)
 

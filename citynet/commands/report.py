@@ -36,7 +36,9 @@ Moran's I. A missing input shows a "not available: run citynet ..." note instead
 def command(ctx, ws, city, years, out, permutations):
     """Write results/report.html: data quality, networks, panels, tables and figures."""
     from citynet.analysis.report import build_report
+    from citynet.transaction import verify_workspace
 
+    verify_workspace(ws.root)  # refuse parts of two runs (citynet/transaction.py)
     quiet = is_quiet(ctx)
 
     def step(stage: str) -> None:
