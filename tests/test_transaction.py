@@ -167,10 +167,10 @@ def test_manifest_records_hashes_command_time(corpora):
 
 
 def test_two_writers_one_refusal(tmp_path):
-    with transaction.write_lock(tmp_path, "citynet ingest (test)"):
-        with pytest.raises(transaction.WorkspaceBusy, match="busy: citynet ingest"):
-            with transaction.publish(tmp_path, "ingest", owned=["canonical"]):
-                pass
+    with transaction.write_lock(tmp_path, "citynet ingest (test)"), \
+            pytest.raises(transaction.WorkspaceBusy, match="busy: citynet ingest"), \
+            transaction.publish(tmp_path, "ingest", owned=["canonical"]):
+        pass
 
 
 def test_metrics_unit_switch_under_kill(tmp_path):
