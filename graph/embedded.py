@@ -76,8 +76,7 @@ class EmbeddedStore(BaseStore):
             if "lock" in msg.lower():
                 raise StoreError(f"the embedded store {self.path} is in use by another process ({msg})",
                                  fix="wait for the other citynet command to finish, then retry") from exc
-            raise StoreError(f"cannot open the embedded store {self.path}: {msg}",
-                             fix="if it was written by another LadybugDB version, rebuild it: citynet load -w WS --rebuild") from exc
+            raise StoreError(f"cannot open the embedded store {self.path}: {msg}", fix=_open_fix(msg)) from exc
 
     def close(self) -> None:
         conn, db = self.__dict__.pop("conn", None), self.__dict__.pop("db", None)
@@ -199,6 +198,16 @@ def _query_message(msg: str, statement: str) -> str:
     if statement.strip() in msg:
         return f"the query failed: {msg}"
     return f"the query failed: {msg}\nquery:\n{statement.strip()}"
+
+
+def _open_fix(msg: str) -> str:
+    """Never a destructive fix when a safe one works: a pending recovery (WAL, checkpoint) is completed by
+    opening the store read-write, which a plain load does."""
+    low = msg.lower()
+    if "version" in low and ("storage" in low or "database" in low) and "recovery" not in low:
+        return "it was written by another LadybugDB version: rebuild it from the canonical tables: citynet load -w WS --rebuild"
+    return ("run `citynet load -w WS`: opening the store read-write completes a pending recovery and resumes the "
+            "load (nothing is lost)")
 
 
 def _query_fix(msg: str) -> str:

@@ -181,7 +181,14 @@ def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str 
         from citynet.graph.store import open_store
 
         store = open_store(ws, backend=backend, uri=uri)
+    import contextlib
+
+    from citynet.graph import lifecycle
+
+    guard = contextlib.ExitStack()  # a complete store, and the store's writer lock while metrics writes to it
     try:
+        lifecycle.check_complete(store, ws.root)
+        guard.enter_context(lifecycle.writing(store, "citynet metrics", record=False))
         refresh = years is not None
         existing = panel_meta(paths["city_year"]) if refresh else None
         if refresh and any(paths[p].exists() for p in PANELS) and (
@@ -280,6 +287,7 @@ def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str 
         seconds["write_back"] = time.perf_counter() - t0
         tick("done", steps, steps)
     finally:
+        guard.close()
         if own_store and hasattr(store, "close"):
             store.close()
     return MetricsRun(network=flt.key, years=list(row_years), churn_years=list(churn_years),

@@ -211,7 +211,10 @@ def command(ws, text, params, file, named, list_, fmt, write, backend, uri, user
                         fix=" ".join(f"--param {m}=VALUE" for m in missing))
     with open_ws_store(ws, backend, uri, user, password, read_only=not write) as store:
         store.ensure_schema()
-        df = store.query(body, values, write=write)
+        from citynet.graph import lifecycle
+
+        with lifecycle.reading(store, ws.root):  # a complete store, not changed while read (graph/lifecycle.py)
+            df = store.query(body, values, write=write)
     if fmt == "json":
         click.echo(json.dumps(rows_of(df), ensure_ascii=False, indent=2))
     elif fmt == "csv":
