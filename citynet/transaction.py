@@ -288,14 +288,24 @@ def publish(root: Path | str, unit: str, owned: list[str], carry: list[str] = ()
             yield pub
             pub.commit()
         except BaseException as exc:
+            where = _newest(pub.staging) if isinstance(exc, OSError) and not exc.filename else None
             if not (_state(root) / JOURNAL).exists():  # not committed: the previous state stands
                 shutil.rmtree(pub.staging, ignore_errors=True)
             else:  # committed: complete it now if the disk lets us (else the next command does)
                 with contextlib.suppress(OSError):
                     _roll_forward(root, json.loads((_state(root) / JOURNAL).read_text(encoding="utf-8")))
             if isinstance(exc, OSError):
-                raise disk_error(exc) from exc
+                raise disk_error(exc, root / where if where else None) from exc
             raise
+
+
+def _newest(staging: Path) -> str | None:
+    """The workspace-relative name of the file written last in ``staging`` (the one the disk refused)."""
+    try:
+        files = [f for f in staging.rglob("*") if f.is_file()]
+        return str(max(files, key=lambda f: f.stat().st_mtime_ns).relative_to(staging)) if files else None
+    except OSError:
+        return None
 
 
 # --- reading --------------------------------------------------------------------------------------

@@ -170,8 +170,11 @@ Examples:
 --param NAME=VALUE is typed: 5 int, 1.5 float, true/false bool, null, [1,2] or {"a":1} JSON,
 "text" or text string; force a type with NAME:str=..., NAME:int=..., NAME:float=..., NAME:bool=...,
 NAME:json=... (library queries declare their parameter types). Values are always sent as query
-parameters, never pasted into the Cypher text. Without --write, write clauses are refused by the
-engine (Neo4j: read-access sessions; LadybugDB: a read-only database).""",
+parameters, never pasted into the Cypher text. Without --write, only MATCH/OPTIONAL MATCH/WITH/
+UNWIND/RETURN and catalogue procedures run: files, URLs, settings, transactions, users and
+maintenance (LOAD CSV, LOAD FROM, COPY TO, EXPORT, CHECKPOINT, SHOW, TERMINATE, ...) are refused
+(docs/reliability.md); the engines refuse writes too (Neo4j: read-access sessions; LadybugDB: a
+read-only database).""",
 )
 @workspace_option()
 @click.argument("text", required=False)
