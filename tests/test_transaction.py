@@ -196,3 +196,16 @@ def test_metrics_unit_switch_under_kill(tmp_path):
         if proc.returncode == 0:
             assert tags == {"new"}
             break
+
+
+@pytest.mark.parametrize("content,suffix", [(b"PK\x03\x04garbage", ".xlsx"), (b"\xff\xfe\x00garbage,,\n", ".csv"),
+                                            (b"not stata", ".dta")])
+def test_unreadable_covariate_file_is_one_message(corpora, tmp_path, capsys, content, suffix):
+    base, a, b, ws_a, snap_a, snap_b = corpora
+    ws = tmp_path / "ws"
+    shutil.copytree(ws_a, ws)
+    cov = tmp_path / f"cov{suffix}"
+    cov.write_bytes(content)
+    code, err = _cli(capsys, "-q", "ingest", "-w", str(ws), str(b), "--covariates", str(cov))
+    assert code == 3 and str(cov) in err and "fix:" in err and len(err.strip().splitlines()) == 2
+    assert _same_state(_snapshot(ws), snap_a)  # nothing half-written
