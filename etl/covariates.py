@@ -67,8 +67,6 @@ def match_city_keys(codes: pd.Series | None, names: pd.Series | None) -> pd.Seri
 
 def load_covariates(path: Path, quarantine: Quarantine) -> tuple[pd.DataFrame, dict]:
     """Covariates with ``city_code`` and ``year`` first; returns the table and a coverage report."""
-    from citynet.errors import DataError
-
     if not Path(path).is_file():
         raise DataError(f"{path}: no such covariate file", fix="check the path given to --covariates")
     try:
