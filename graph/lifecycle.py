@@ -101,13 +101,14 @@ def held_by(store) -> str | None:
         import fcntl
 
         path = Path(store.store_dir) / "writer.lock"
-        if not path.exists():
+        try:
+            with open(path) as fh:  # a shared lock only probes: a reader writes nothing
+                try:
+                    fcntl.flock(fh, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                except OSError:
+                    return fh.read().strip() or "another citynet command"
+        except OSError:  # no lock file (no load since this citynet), or a folder we may not open
             return None
-        with open(path) as fh:  # a shared lock only probes: a reader writes nothing
-            try:
-                fcntl.flock(fh, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            except OSError:
-                return fh.read().strip() or "another citynet command"
         return None
     if getattr(store, "backend", "") == "neo4j":
         try:
