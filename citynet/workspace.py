@@ -181,6 +181,9 @@ class Workspace:
     def require(self, path: Path, produced_by: str) -> Path:
         if not path.exists():
             raise UserError(f"{path} is missing", fix=f"run `citynet {produced_by} -w {self.root}` first")
+        from citynet.transaction import verify_path
+
+        verify_path(self.root, path)  # the file belongs to the workspace's last complete publication
         return path
 
 

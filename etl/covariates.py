@@ -67,7 +67,16 @@ def match_city_keys(codes: pd.Series | None, names: pd.Series | None) -> pd.Seri
 
 def load_covariates(path: Path, quarantine: Quarantine) -> tuple[pd.DataFrame, dict]:
     """Covariates with ``city_code`` and ``year`` first; returns the table and a coverage report."""
-    raw = read_any(path)
+    if not Path(path).is_file():
+        raise DataError(f"{path}: no such covariate file", fix="check the path given to --covariates")
+    try:
+        raw = read_any(path)
+    except DataError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - pandas/openpyxl/pyreadstat raise many kinds for a damaged file
+        raise DataError(f"{path}: cannot read the covariate file ({type(exc).__name__}: {str(exc)[:200]})",
+                        fix="save it again as UTF-8 CSV, .xlsx or Stata .dta with a header row "
+                            "(city code or name, year, variables)") from exc
     columns = [str(c) for c in raw.columns]
     raw.columns = columns
     code_col, name_col, year_col = _find(columns, CODE_HEADERS), _find(columns, NAME_HEADERS), _find(columns, YEAR_HEADERS)

@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from citynet.etl.readers import summarise
+
 from citynet.errors import DataError
 
 # --- export dialects ------------------------------------------------------------------------------
@@ -180,7 +182,7 @@ def resolve_columns(
         if header_key(header) not in by_key:
             raise DataError(
                 f"{source}: citynet.toml [{config_section}] maps {fld} to {header!r}, which is not a header of this file",
-                fix=f"headers found: {', '.join(headers)}",
+                fix=f"headers found: {summarise(headers)}",
             )
         found[fld] = by_key[header_key(header)]
     for fld, aliases in fields.items():
@@ -195,7 +197,7 @@ def resolve_columns(
     if missing:
         example = "\n".join(f'    {f.split("/")[0]} = "<your header>"' for f in missing)
         raise DataError(
-            f"{source}: unrecognised header layout.\n  headers found: {', '.join(h for h in headers if h != '_row')}\n"
+            f"{source}: unrecognised header layout.\n  headers found: {summarise([h for h in headers if h != '_row'])}\n"
             f"  fields missing: {', '.join(missing)} (known names: "
             + "; ".join(f"{f.split('/')[0]}: {'/'.join(fields[f.split('/')[0]][:4])}" for f in missing)
             + ")",

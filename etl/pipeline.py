@@ -121,6 +121,8 @@ def ingest(
     step("validating and classifying patents")
     batch = process_patent_records(records, q_pat, today=opts.today, matcher=GreenMatcher())
     patents, links, first_addr, refs = batch.patents, batch.applicant_links, batch.first_addresses, batch.citation_refs
+    if patents.empty:
+        raise q_pat.nothing_loaded([str(p) for p in patent_files])
 
     tr_frames = []
     for path in map(Path, transfer_files):

@@ -11,8 +11,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from citynet.errors import DataError
+
 REASONS = {
     "malformed_row": "the record has a different number of fields than the header",
+    "bad_encoding": "the record has bytes that are not valid in the file's encoding (shown as \\xNN)",
+    "nul_character": "the record contains a NUL character (shown as \\x00)",
+    "overlong_field": "a field is longer than 131,072 characters",
     "missing_app_number": "no application number",
     "bad_app_number": "application number not in a CNIPA format (CN + 12 or 8 digits + check digit)",
     "app_number_check_digit": "application number check digit does not match its digits",
@@ -32,6 +37,9 @@ REASONS = {
 }
 
 
+INTERNAL = {"_source_file", "_row"}
+
+
 @dataclass
 class Quarantine:
     """Collects rejected rows per source file."""
@@ -47,28 +55,33 @@ class Quarantine:
             text = text + ": " + (detail.astype(str) if isinstance(detail, pd.Series) else str(detail))
         q = pd.DataFrame(
             {
-                "source_file": raw["_source_file"].astype(str),
-                "source_row": raw["_row"].astype("int64"),
+                "source_file": _column(raw, "_source_file").astype(str),
+                "source_row": _column(raw, "_row").astype("int64"),
                 "field": field_name,
                 "reason_code": reason_code,
                 "reason": text,
             },
             index=raw.index,
         )
-        raw_fields = raw.drop(columns=[c for c in raw.columns if c.startswith("_")])
+        raw_fields = raw.drop(columns=[c for c in raw.columns if c in INTERNAL or c.startswith("_")])
+        # an input column named like a quarantine column keeps its value under "<name> (input)"
+        raw_fields.columns = [f"{c} (input)" if c in q.columns or c == "raw_text" else c for c in raw_fields.columns]
+        raw_fields = raw_fields.loc[:, ~raw_fields.columns.duplicated()]
         self.frames.append(pd.concat([q, raw_fields.astype(str)], axis=1))
 
-    def add_malformed(self, source_file: str, rows: list[tuple[int, str]]) -> None:
+    def add_malformed(self, source_file: str, rows: list[tuple]) -> None:
+        """Records the reader could not split or decode: ``(row, raw text shown safely[, reason code])``."""
         if rows:
+            codes = [r[2] if len(r) > 2 else "malformed_row" for r in rows]
             self.frames.append(
                 pd.DataFrame(
                     {
                         "source_file": source_file,
-                        "source_row": [r for r, _ in rows],
+                        "source_row": [r[0] for r in rows],
                         "field": "(record)",
-                        "reason_code": "malformed_row",
-                        "reason": REASONS["malformed_row"],
-                        "raw_text": [t for _, t in rows],
+                        "reason_code": codes,
+                        "reason": [REASONS[c] for c in codes],
+                        "raw_text": [r[1] for r in rows],
                     }
                 )
             )
@@ -83,6 +96,24 @@ class Quarantine:
         return {
             f: g["reason_code"].value_counts().sort_index().to_dict() for f, g in t.groupby("source_file", sort=True)
         }
+
+    def nothing_loaded(self, files: list[str], what: str = "patent") -> DataError:
+        """The refusal when no record of any input file could be loaded: the reasons, summarised."""
+        t = self.table()
+        counts = t["reason_code"].value_counts() if len(t) else pd.Series(dtype="int64")
+        reasons = ", ".join(f"{k} {v:,}" for k, v in counts.head(3).items()) or "no records"
+        if len(counts) > 3:
+            reasons += f" and {len(counts) - 3:,} more reasons"
+        first = ""
+        if len(t):
+            r = t.iloc[0]
+            first = f"; first: {Path(str(r['source_file'])).name} row {int(r['source_row'])} ({r['reason_code']})"
+        names = ", ".join(Path(f).name for f in files[:3]) + (f" and {len(files) - 3:,} more" if len(files) > 3 else "")
+        return DataError(
+            f"no {what} record of {names} could be loaded ({reasons}){first}",
+            fix="check that the file is the patent export and its header row names the columns "
+                "(map other names in citynet.toml [columns])",
+        )
 
     def write(self, folder: Path, kind: str) -> list[Path]:
         """One CSV per input file: ``quarantine/<kind>__<file stem>.csv`` (UTF-8 with BOM for Excel)."""
@@ -100,3 +131,10 @@ class Quarantine:
             g.dropna(axis=1, how="all").to_csv(path, index=False, encoding="utf-8-sig")
             written.append(path)
         return written
+
+
+def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+    """``frame[name]``; with duplicate names (an input column named like an internal one) the last,
+    which is the internal one the pipeline appended."""
+    col = frame[name]
+    return col.iloc[:, -1] if isinstance(col, pd.DataFrame) else col

@@ -11,16 +11,25 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
+import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from citynet.errors import DataError
 
 SAMPLE_BYTES = 4 << 20
+FIELD_LIMIT = 131_072  # Python csv's default field limit: a longer field is damage, not data
+SHOW_LIMIT = 32_000  # a quarantine cell stays under Excel's 32,767-character cell limit
+RESERVED = {"_row", "_source_file"}
+_SURROGATE = re.compile("[\udc80-\udcff]")
+_UNSAFE = re.compile("[\udc80-\udcff\x00]")
 
 
 @dataclass
@@ -30,7 +39,7 @@ class RawTable:
     path: Path
     frame: pd.DataFrame  # all columns str (missing → ""), plus int column ``_row``
     encoding: str
-    malformed: list[tuple[int, str]] = field(default_factory=list)  # (row, raw text)
+    malformed: list[tuple[int, str, str]] = field(default_factory=list)  # (row, raw text shown safely, reason)
 
     @property
     def rows_read(self) -> int:
@@ -60,60 +69,204 @@ def detect_encoding(path: Path) -> str:
 
 
 def read_csv(path: Path, encoding: str = "auto") -> RawTable:
-    """Read a delimited text file (comma, tab or semicolon, detected from the header line)."""
-    enc = detect_encoding(path) if encoding in ("auto", "", None) else encoding
+    """Read a delimited text file (comma, tab or semicolon, detected from the header line).
+
+    Fast path: pyarrow's multithreaded reader, taken only when the file is regular (decodes cleanly, no
+    blank line, no NUL, every record has the header's field count, no field over :data:`FIELD_LIMIT`).
+    Otherwise the careful path (:func:`_read_careful`) splits the file with Python's ``csv`` module,
+    numbers every record as a spreadsheet would (blank lines count as rows) and sets damaged records
+    apart one by one, so one bad row never refuses the file.
+    """
+    try:
+        enc = detect_encoding(path) if encoding in ("auto", "", None) else encoding
+        codecs.lookup(enc)
+    except LookupError as exc:
+        raise DataError(f"{path}: unknown encoding {encoding!r}", fix="use utf-8, gb18030, utf-16 or latin-1") from exc
+    except DataError:
+        enc = _best_effort_encoding(path)
+    if _regular_bytes(path, enc):
+        try:
+            fast = _read_fast(path, enc)
+        except (pa.ArrowException, UnicodeError, ValueError, OverflowError, KeyError):
+            fast = None  # anything irregular: the careful path reads it record by record
+        if fast is not None:
+            return fast
+    return _read_careful(path, enc)
+
+
+def _best_effort_encoding(path: Path) -> str:
+    """For a file that neither UTF-8 nor GB18030 decode completely: the one with fewer bad bytes
+    (the bad records are then quarantined by the careful path)."""
+    with open(path, "rb") as fh:
+        head = fh.read(SAMPLE_BYTES)
+    errs = {enc: head.decode(enc, errors="replace").count("\ufffd") for enc in ("utf-8", "gb18030")}
+    return min(errs, key=lambda e: (errs[e], e != "utf-8"))
+
+
+def _regular_bytes(path: Path, enc: str) -> bool:
+    """No blank line and no NUL byte (UTF-16 files always go the careful way)."""
+    if enc.lower().startswith("utf-16") or enc.lower().startswith("utf_16"):
+        return False
+    tail = b""
+    with open(path, "rb") as fh:
+        while block := fh.read(16 << 20):
+            chunk = tail + block
+            if b"\x00" in chunk or b"\n\n" in chunk or b"\n\r\n" in chunk or b"\r\r" in chunk:
+                return False
+            tail = chunk[-2:]
+    return True
+
+
+def _read_fast(path: Path, enc: str) -> RawTable | None:
     arrow_enc = "utf8" if enc in ("utf-8", "utf-8-sig") else enc
-    with open(path, encoding=enc, errors="replace") as fh:
+    with open(path, encoding=enc, errors="replace", newline="") as fh:
         header_line = fh.readline()
-    delimiter = max([",", "\t", ";"], key=header_line.count)
-    invalid: list[str] = []
-
-    def on_invalid(row) -> str:
-        invalid.append(row.text)
-        return "skip"
-
+    delimiter = _delimiter(header_line)
+    header = _header(path, enc, delimiter)
+    if header is None or len(set(header)) != len(header):
+        return None  # duplicated / empty / reserved header names: renamed by the careful path
     try:
         table = pacsv.read_csv(
             path,
             read_options=pacsv.ReadOptions(encoding=arrow_enc, block_size=64 << 20),
-            parse_options=pacsv.ParseOptions(
-                delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_invalid
-            ),
+            # no invalid_row_handler: pyarrow decodes the bad row's text before calling it (and a bad byte
+            # there is an ignored exception); a wrong field count raises and the careful path takes over
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(
-                column_types=_all_string(path, enc, delimiter), strings_can_be_null=False, quoted_strings_can_be_null=False
+                column_types={name: pa.string() for name in header}, strings_can_be_null=False,
+                quoted_strings_can_be_null=False
             ),
         )
-    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-        raise DataError(
-            f"{path}: cannot read as {enc} CSV: {exc}",
-            fix="check the encoding (UTF-8 or GB18030) and that the file is a delimited export",
-        ) from exc
+    except (pa.ArrowInvalid, UnicodeDecodeError, ValueError, OverflowError):
+        return None
+    if table.num_columns != len(header):
+        return None
+    for col in table.columns:
+        if len(col) and pc.max(pc.utf8_length(col)).as_py() > FIELD_LIMIT:
+            return None
     frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
     frame.columns = [str(c) for c in frame.columns]
-    malformed: list[tuple[int, str]] = []
-    if invalid:
-        bad_records = _malformed_record_numbers(path, enc, delimiter, len(frame.columns))
-        malformed = [(rec + 2, text) for rec, text in zip(bad_records, invalid, strict=False)]
-        bad_set = set(bad_records)
-        good = [i for i in range(len(frame) + len(bad_records)) if i not in bad_set]
-        frame["_row"] = pd.Series(good, dtype="int64") + 2
-    else:
-        frame["_row"] = pd.RangeIndex(len(frame)) + 2
+    frame["_row"] = pd.RangeIndex(len(frame)) + 2
+    return RawTable(path=path, frame=frame, encoding=enc)
+
+
+def _delimiter(header_line: str) -> str:
+    return max([",", "\t", ";"], key=header_line.count)
+
+
+def _header(path: Path, enc: str, delimiter: str) -> list[str] | None:
+    """The header as given, or None when a name is empty, duplicated or reserved."""
+    with open(path, encoding=enc, errors="replace", newline="") as fh:
+        header = next(csv.reader(fh, delimiter=delimiter), [])
+    fixed = unique_headers(header)
+    return header if fixed == header and not any("\ufffd" in h for h in header) else None
+
+
+def unique_headers(header: list[str]) -> list[str]:
+    """Header names made usable: empty → ``column_<n>``; a repeat → ``<name> (2)``; reserved names
+    (``_row``, ``_source_file``, anything starting ``raw:``) get `` (input)``. Spreadsheet column
+    numbers are 1-based."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for i, name in enumerate(header, start=1):
+        name = _safe_text(str(name)).strip() or f"column_{i}"
+        if name in RESERVED or name.startswith("raw:"):
+            name = f"{name} (input)"
+        base, k = name, 1
+        while name in seen:
+            k += 1
+            name = f"{base} ({k})"
+        seen.add(name)
+        out.append(name)
+    return out
+
+
+def summarise(names, limit: int = 20, width: int = 60) -> str:
+    """``a, b, c … and 4,990 more headers``: a list of names for a one-screen message."""
+    names = [n if len(n) <= width else n[: width - 1] + "…" for n in map(str, names)]
+    shown = ", ".join(names[:limit])
+    return shown + (f" … and {len(names) - limit:,} more headers" if len(names) > limit else "")
+
+
+def _safe_text(s: str) -> str:
+    """Undecodable bytes (surrogate escapes) as ``\\xNN`` and NUL as ``\\x00``: safe to show and to write."""
+    if not s or (s.isprintable() and s.isascii()):
+        return s
+    return _UNSAFE.sub(lambda m: f"\\x{(ord(m.group()) & 0xFF):02x}", s)
+
+
+def _read_careful(path: Path, enc: str) -> RawTable:
+    """Split with Python's csv module, record by record; damaged records become ``malformed``."""
+    csv.field_size_limit(sys.maxsize if sys.maxsize < 2**63 else 2**62)
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+        text = data.decode(enc, errors="surrogateescape")
+    except (UnicodeError, LookupError) as exc:  # pragma: no cover - surrogateescape decodes any bytes
+        raise DataError(f"{path}: cannot decode the file as {enc}", fix="save it as UTF-8 (Excel: 'CSV UTF-8')") from exc
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    first = text.split("\n", 1)[0]
+    delimiter = _delimiter(first)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header = next(reader, None)
+    if header is None or not any(h.strip() for h in header):
+        raise DataError(f"{path}: the file has no header row", fix="the first row must name the columns")
+    names = unique_headers(header)
+    ncols = len(names)
+    good: list[list[str]] = []
+    good_rows: list[int] = []
+    malformed: list[tuple[int, str, str]] = []
+    row = 1
+    records = iter(reader)
+    while True:
+        try:
+            rec = next(records)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # pragma: no cover - field_size_limit is lifted; kept as a row-level guard
+            row += 1
+            malformed.append((row, f"(unreadable record: {exc})", "malformed_row"))
+            continue
+        row += 1
+        if not rec:
+            continue  # a blank line: a row in a spreadsheet, but no record
+        reason = _damage(rec, ncols)
+        if reason:
+            raw = delimiter.join(rec)
+            shown = _safe_text(raw)
+            if len(shown) > SHOW_LIMIT:
+                shown = shown[:SHOW_LIMIT] + f"… ({len(raw):,} characters in all)"
+            malformed.append((row, shown, reason))
+            continue
+        good.append(rec)
+        good_rows.append(row)
+    undecodable = sum(1 for m in malformed if m[2] == "bad_encoding")
+    if undecodable and undecodable >= len(good):  # mostly undecodable: the file, not a row, is wrong
+        raise DataError(
+            f"{path}: cannot decode the file as {enc}: {undecodable:,} of {undecodable + len(good):,} records have "
+            "invalid bytes",
+            fix="save it as UTF-8 (Excel: 'CSV UTF-8'), or pass the encoding: citynet ingest --encoding gb18030 "
+                "(or citynet.toml [inputs] encoding = '…')",
+        )
+    frame = pd.DataFrame(good, columns=names, dtype=pd.StringDtype("pyarrow")) if good else pd.DataFrame(
+        {n: pd.Series([], dtype=pd.StringDtype("pyarrow")) for n in names})
+    frame["_row"] = pd.Series(good_rows, dtype="int64")
     return RawTable(path=path, frame=frame, encoding=enc, malformed=malformed)
 
 
-def _all_string(path: Path, enc: str, delimiter: str) -> dict[str, pa.DataType]:
-    with open(path, encoding=enc, errors="replace", newline="") as fh:
-        header = next(csv.reader(fh, delimiter=delimiter), [])
-    return {name: pa.string() for name in header}
-
-
-def _malformed_record_numbers(path: Path, enc: str, delimiter: str, ncols: int) -> list[int]:
-    """0-based record numbers (after the header) whose field count differs from the header's."""
-    with open(path, encoding=enc, errors="replace", newline="") as fh:
-        reader = csv.reader(fh, delimiter=delimiter)
-        next(reader, None)
-        return [i for i, rec in enumerate(reader) if len(rec) != ncols and rec]
+def _damage(rec: list[str], ncols: int) -> str | None:
+    """Why a record cannot load as it is (None: it can)."""
+    if any(_SURROGATE.search(f) for f in rec):
+        return "bad_encoding"
+    if len(rec) != ncols:
+        return "malformed_row"
+    for f in rec:
+        if len(f) > FIELD_LIMIT:
+            return "overlong_field"
+        if "\x00" in f:
+            return "nul_character"
+    return None
 
 
 def read_excel(path: Path) -> RawTable:
@@ -123,7 +276,7 @@ def read_excel(path: Path) -> RawTable:
     except Exception as exc:  # openpyxl raises many kinds for corrupt files
         raise DataError(f"{path}: cannot read as an Excel workbook: {exc}", fix="save it again as .xlsx") from exc
     frame = frame.fillna("").astype(str)
-    frame.columns = [str(c) for c in frame.columns]
+    frame.columns = unique_headers([("" if str(c).startswith("Unnamed: ") else str(c)) for c in frame.columns])
     frame["_row"] = pd.RangeIndex(len(frame)) + 2
     return RawTable(path=path, frame=frame, encoding="xlsx")
 

@@ -4,7 +4,7 @@ Loads bulk-copy new rows (``COPY ... FROM $rows`` of an Arrow table) and update 
 rows with ``LOAD FROM $rows MATCH ... SET``. Read-only access: ``open_store(..., read_only=True)``
 opens a read-only database, so LadybugDB itself refuses writes (that is what ``citynet query`` does);
 on a store opened read-write, ``query(write=False)`` refuses write clauses found by
-``graph.readonly.write_clauses`` (LadybugDB has no per-query access mode).
+``graph.readonly.check_read_only`` (an allow-list; LadybugDB has no per-query access mode).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
-from citynet.graph.readonly import write_clauses
+from citynet.graph.readonly import check_params, check_read_only
 from citynet.graph.store import BaseStore, plain
 from citynet.graph.tables import ENTITY
 
@@ -77,8 +77,7 @@ class EmbeddedStore(BaseStore):
             if "lock" in msg.lower():
                 raise StoreError(f"the embedded store {self.path} is in use by another process ({msg})",
                                  fix="wait for the other citynet command to finish, then retry") from exc
-            raise StoreError(f"cannot open the embedded store {self.path}: {msg}",
-                             fix="if it was written by another LadybugDB version, rebuild it: citynet load -w WS --rebuild") from exc
+            raise StoreError(f"cannot open the embedded store {self.path}: {msg}", fix=_open_fix(msg)) from exc
 
     def close(self) -> None:
         conn, db = self.__dict__.pop("conn", None), self.__dict__.pop("db", None)
@@ -136,13 +135,9 @@ class EmbeddedStore(BaseStore):
 
     # -- public --
     def query(self, cypher: str, params: dict | None = None, write: bool = False) -> pd.DataFrame:
-        if not write and not self.read_only:
-            found = write_clauses(cypher)
-            if found:
-                raise QueryError(
-                    f"refused: the query has write clauses ({', '.join(dict.fromkeys(found))}) and runs read-only",
-                    fix="pass --write (write=True) to allow writes",
-                )
+        if not write:
+            check_read_only(cypher)  # allow-list: no files, settings or maintenance without --write
+        check_params(params)
         if write and self.read_only:
             raise QueryError("the embedded store is open read-only", fix="open it with write access (--write)")
         return self._run(cypher, plain(params or {}))
@@ -204,6 +199,16 @@ def _query_message(msg: str, statement: str) -> str:
     if statement.strip() in msg:
         return f"the query failed: {msg}"
     return f"the query failed: {msg}\nquery:\n{statement.strip()}"
+
+
+def _open_fix(msg: str) -> str:
+    """Never a destructive fix when a safe one works: a pending recovery (WAL, checkpoint) is completed by
+    opening the store read-write, which a plain load does."""
+    low = msg.lower()
+    if "version" in low and ("storage" in low or "database" in low) and "recovery" not in low:
+        return "it was written by another LadybugDB version: rebuild it from the canonical tables: citynet load -w WS --rebuild"
+    return ("run `citynet load -w WS`: opening the store read-write completes a pending recovery and resumes the "
+            "load (nothing is lost)")
 
 
 def _query_fix(msg: str) -> str:

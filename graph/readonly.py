@@ -1,36 +1,168 @@
-"""Detect write clauses in a Cypher text (for the embedded store opened read-write).
+"""Read-only queries: an allow-list check that runs before any query without ``--write``, on both stores.
 
-The embedded store opened by ``citynet query`` is a read-only LadybugDB database, so the engine
-itself refuses writes there. A store opened read-write in-process (``GraphStore.query(write=False)``)
-has no per-query access mode in LadybugDB, so its queries are checked here instead: string literals,
-backtick-quoted names and comments are removed, then any write keyword (or a procedure call that is
-not a known read-only one) refuses the query.
+The engines' own read-only modes refuse graph writes but not side effects: LadybugDB runs
+``LOAD FROM '/etc/passwd'``, ``COPY (…) TO 'file'``, ``EXPORT DATABASE`` or ``CHECKPOINT`` on a
+read-only database, and a Neo4j read session runs ``LOAD CSV``, ``TERMINATE TRANSACTIONS``,
+``SHOW USERS`` or ``CALL db.clearQueryCaches()``. So a read-only query must pass this check:
+
+1. the text is tokenised (string literals, backtick-quoted names, parameters, comments are single
+   tokens, so a keyword inside them never counts, and a comment cannot hide one);
+2. each statement (split at ``;`` outside strings) must begin with an allowed clause —
+   ``MATCH``, ``OPTIONAL MATCH``, ``WITH``, ``UNWIND``, ``RETURN``, ``CALL`` (a listed procedure or a
+   ``{…}`` subquery), ``EXPLAIN``/``PROFILE`` of those;
+3. every bare word (not a property ``.name``, label ``:Name``, parameter ``$name`` or map key
+   ``name:``) that is a clause keyword must be an allowed one: ``MATCH OPTIONAL WHERE WITH UNWIND
+   RETURN ORDER BY SKIP LIMIT UNION CALL YIELD``; any other clause keyword (``CREATE``, ``LOAD``,
+   ``COPY``, ``SHOW``, ``TERMINATE``, ``USE``, ``CHECKPOINT``, …) refuses the query;
+4. ``CALL name`` must name a procedure of :data:`READ_PROCEDURES`; a dotted function call must be one
+   of the built-in temporal/spatial/vector namespaces (no ``apoc.*``, ``gds.*``, ``db.*``, ``dbms.*``).
+
+A variable that happens to be called like a clause keyword (``MATCH (load:City)``) is refused too:
+quote it in backticks (`` `load` ``). Parameters are checked for values the engines cannot take
+(integers outside 64 bits), so they give one message instead of a driver traceback.
 """
 
 from __future__ import annotations
 
 import re
 
-WRITE_KEYWORDS = (
-    "CREATE", "MERGE", "SET", "DELETE", "DETACH", "REMOVE", "DROP", "ALTER", "COPY", "INSTALL",
-    "LOAD EXTENSION", "ATTACH", "IMPORT", "EXPORT", "CHECKPOINT", "BEGIN", "COMMIT", "ROLLBACK",
-    "FOREACH", "USE",
-)
-READ_PROCEDURES = {
-    "show_tables", "table_info", "show_connection", "db_version", "show_functions", "current_setting",
-    "show_indexes", "show_sequences", "show_macros", "show_warnings", "show_attached_databases",
-    "show_loaded_extensions", "show_official_extensions", "show_projected_graphs",
+from citynet.errors import StoreError, UserError
+
+ALLOWED_CLAUSES = {"MATCH", "OPTIONAL", "WHERE", "WITH", "UNWIND", "RETURN", "ORDER", "BY", "SKIP", "LIMIT",
+                   "UNION", "CALL", "YIELD", "EXPLAIN", "PROFILE"}
+STATEMENT_STARTS = {"MATCH", "OPTIONAL", "WITH", "UNWIND", "RETURN", "CALL", "EXPLAIN", "PROFILE"}
+# every clause keyword of Cypher 5 / openCypher / LadybugDB that is not in ALLOWED_CLAUSES
+CLAUSE_KEYWORDS = {
+    "CREATE", "MERGE", "SET", "DELETE", "DETACH", "REMOVE", "DROP", "ALTER", "COPY", "INSTALL", "UNINSTALL",
+    "LOAD", "ATTACH", "IMPORT", "EXPORT", "CHECKPOINT", "BEGIN", "COMMIT", "ROLLBACK", "FOREACH", "USE",
+    "SHOW", "TERMINATE", "GRANT", "DENY", "REVOKE", "START", "STOP", "ENABLE", "RENAME", "INSERT", "UPDATE",
+    "FINISH", "LET", "FILTER", "NEXT", "PROJECT", "TRANSACTION", "TRANSACTIONS", "PERIODIC",
 }
-_STRIP = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|`[^`]*`|//[^\n]*|/\*.*?\*/", re.S)
-_KEYWORDS = re.compile(r"(?<![\w.$])(" + "|".join(k.replace(" ", r"\s+") for k in WRITE_KEYWORDS) + r")(?![\w])", re.I)
-_CALL = re.compile(r"(?<![\w.$])CALL\s+([A-Za-z_][\w.]*)", re.I)
+# procedures that only read the catalogue (LadybugDB and Neo4j)
+READ_PROCEDURES = {
+    # LadybugDB
+    "show_tables", "table_info", "show_connection", "db_version", "show_functions", "show_indexes",
+    "show_sequences", "show_macros", "show_warnings", "show_attached_databases", "show_loaded_extensions",
+    "show_projected_graphs", "current_setting",
+    # Neo4j
+    "db.labels", "db.relationshiptypes", "db.propertykeys", "db.schema.visualization",
+    "db.schema.nodetypeproperties", "db.schema.reltypeproperties",
+}
+FUNCTION_NAMESPACES = {"date", "datetime", "localdatetime", "time", "localtime", "duration", "point", "vector"}
+INT64 = (-(2 ** 63), 2 ** 63 - 1)
+
+_TOKEN = re.compile(
+    r"""(?P<ws>\s+)
+      | (?P<comment>//[^\n]*|/\*.*?(?:\*/|\Z))
+      | (?P<string>'(?:[^'\\]|\\.)*(?:'|\Z)|"(?:[^"\\]|\\.)*(?:"|\Z))
+      | (?P<quoted>`(?:[^`]|``)*(?:`|\Z))
+      | (?P<param>\$(?:[A-Za-z_]\w*|\d+|`(?:[^`]|``)*`))
+      | (?P<word>[A-Za-z_][\w]*)
+      | (?P<number>\d[\w.]*)
+      | (?P<punct>.)""",
+    re.S | re.X,
+)
+
+
+def _tokens(query: str) -> list[tuple[str, str]]:
+    """(kind, text) tokens without whitespace and comments."""
+    return [(m.lastgroup, m.group()) for m in _TOKEN.finditer(query) if m.lastgroup not in ("ws", "comment")]
+
+
+def refusals(query: str) -> list[str]:
+    """Why ``query`` is not a side-effect-free read (empty list: it is)."""
+    toks = _tokens(query)
+    found: list[str] = []
+    start = True
+    for i, (kind, text) in enumerate(toks):
+        prev = toks[i - 1][1] if i else ""
+        nxt = toks[i + 1][1] if i + 1 < len(toks) else ""
+        if kind == "punct" and text == ";":
+            start = True
+            continue
+        if kind != "word":
+            if start:
+                found.append(f"a statement starting with {text!r}")
+                start = False
+            continue
+        up = text.upper()
+        if prev in (".", ":", "$"):
+            continue  # property, label or relationship type
+        if nxt == ":" and prev in ("{", ","):
+            continue  # map key
+        if start:
+            start = False
+            if up not in STATEMENT_STARTS:
+                found.append(up)
+                continue
+        if up in CLAUSE_KEYWORDS:
+            found.append(up)
+        elif up == "CALL":
+            found.extend(_call(toks, i))
+        elif nxt == "." and prev != "." and i + 2 < len(toks):
+            name = _dotted(toks, i)
+            after = toks[i + 2 * name.count(".") + 1][1] if i + 2 * name.count(".") + 1 < len(toks) else ""
+            if after == "(" and name.split(".")[0].lower() not in FUNCTION_NAMESPACES and prev.upper() != "CALL":
+                found.append(f"function {name}")
+    return list(dict.fromkeys(found))
+
+
+def _dotted(toks, i: int) -> str:
+    parts = [toks[i][1]]
+    j = i + 1
+    while j + 1 < len(toks) and toks[j][1] == "." and toks[j + 1][0] in ("word", "quoted"):
+        parts.append(toks[j + 1][1])
+        j += 2
+    return ".".join(parts)
+
+
+def _call(toks, i: int) -> list[str]:
+    """``CALL {subquery}`` / ``CALL (vars) {…}`` are fine; ``CALL proc(…)`` only for listed procedures."""
+    if i + 1 >= len(toks):
+        return ["CALL"]
+    kind, text = toks[i + 1]
+    if text in ("{", "("):
+        return []
+    if kind not in ("word", "quoted"):
+        return ["CALL"]
+    name = _dotted(toks, i + 1)
+    if name.lower() in READ_PROCEDURES:
+        return []
+    return [f"CALL {name}"]
+
+
+def check_read_only(query: str) -> None:
+    """Refuse ``query`` (one StoreError, exit 4, like the engines' own read-only refusals) unless it is a
+    side-effect-free read."""
+    found = refusals(query)
+    if found:
+        shown = ", ".join(found[:5]) + (f" and {len(found) - 5:,} more" if len(found) > 5 else "")
+        raise StoreError(
+            f"refused in read-only mode: {shown} (read-only queries may only MATCH, WITH, UNWIND, RETURN "
+            "and CALL catalogue procedures; no file, URL, settings, transaction or maintenance statements)",
+            fix="pass --write to run it with write access, or quote a variable named like a keyword in backticks",
+        )
 
 
 def write_clauses(query: str) -> list[str]:
-    """The write keywords (upper case) found in ``query``; empty for a read-only query."""
-    text = _STRIP.sub(" ", query)
-    found = [re.sub(r"\s+", " ", m.group(1)).upper() for m in _KEYWORDS.finditer(text)]
-    for m in _CALL.finditer(text):
-        if m.group(1).lower() not in READ_PROCEDURES:
-            found.append(f"CALL {m.group(1)}")
-    return found
+    """The refused keywords of ``query`` (kept for callers of the old name)."""
+    return refusals(query)
+
+
+def check_params(params: dict | None) -> None:
+    """Refuse parameter values no engine takes (integers outside 64 bits) with one message."""
+    def walk(name: str, v) -> None:
+        if isinstance(v, bool) or v is None:
+            return
+        if isinstance(v, int) and not INT64[0] <= v <= INT64[1]:
+            raise UserError(f"parameter {name}: {str(v)[:40]}{'…' if len(str(v)) > 40 else ''} is outside the "
+                            "64-bit integer range", fix=f"give {name} between {INT64[0]:,} and {INT64[1]:,}, or as a string "
+                            f"(--param {name}:str=…)")
+        if isinstance(v, dict):
+            for k, x in v.items():
+                walk(f"{name}.{k}", x)
+        elif isinstance(v, list | tuple):
+            for x in v:
+                walk(f"{name}[]", x)
+    for k, v in (params or {}).items():
+        walk(str(k), v)

@@ -40,7 +40,9 @@ def read_canonical(canonical_dir: Path) -> dict[str, pd.DataFrame]:
         else:
             out[name] = CANONICAL[name].empty_table().to_pandas()
         missing = [c for c in CANONICAL[name].names if c not in out[name].columns and not c.startswith("source_")]
-        if missing and name != "patents":
+        if name == "patents":  # optional columns may be absent, but never the key (a damaged file: one message)
+            missing = [c for c in missing if c in ("patent_id", "app_date", "app_year")]
+        if missing:
             raise DataError(f"{f}: missing columns {missing}", fix="re-run `citynet ingest` (etl/schema.py)")
     return out
 

@@ -207,7 +207,14 @@ def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str 
         if getattr(store, "_schema_version", lambda: 0)() is None:
             store.close()
             raise empty
+    import contextlib
+
+    from citynet.graph import lifecycle
+
+    guard = contextlib.ExitStack()  # a complete store, and the store's writer lock while metrics writes to it
     try:
+        lifecycle.check_complete(store, ws.root)
+        guard.enter_context(lifecycle.writing(store, "citynet metrics", record=False))
         refresh = years is not None
         existing = panel_meta(paths["city_year"]) if refresh else None
         if refresh and any(paths[p].exists() for p in PANELS) and (
@@ -292,12 +299,20 @@ def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str 
                 dyad_year=new.dyad_year,
                 network_year=new.network_year,
             )
+        from citynet import transaction
+
+        # each filter's panels are published together, atomically, with a manifest (citynet/transaction.py):
+        # first metrics/<key>/, then (default filter) the copy in metrics/*.parquet
+        for files in (paths, mirror):
+            if not files:
+                continue
+            folder = files[PANELS[0]].parent
+            owned = [str(files[name].resolve().relative_to(Path(ws.root).resolve())) for name in PANELS]
+            with transaction.publish(ws.root, transaction.panels_unit(folder, ws.root), owned=owned) as tx:
+                for name in PANELS:
+                    write_panel(getattr(panels, name), tx.stage(files[name]), _meta(flt, name, panel_years, n))
         for name in PANELS:
-            df = getattr(panels, name)
-            write_panel(df, paths[name], _meta(flt, name, panel_years, n))
-            if name in mirror:
-                write_panel(df, mirror[name], _meta(flt, name, panel_years, n))
-            df.attrs = {"citynet": _meta(flt, name, panel_years, n)}
+            getattr(panels, name).attrs = {"citynet": _meta(flt, name, panel_years, n)}
         seconds["write"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
@@ -309,6 +324,7 @@ def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str 
         seconds["write_back"] = time.perf_counter() - t0
         tick("done", steps, steps)
     finally:
+        guard.close()
         if own_store and hasattr(store, "close"):
             store.close()
     return MetricsRun(network=flt.key, years=list(row_years), churn_years=list(churn_years),

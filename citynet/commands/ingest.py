@@ -74,6 +74,9 @@ def command(ctx, ws, files, transfer_files, covariate_files, policy_files, encod
     before = previous_corpus(ws)
     existed = {p for p in (ws.canonical, ws.quarantine, ws.reports) if p.exists()}
     console = Console(stderr=True, quiet=is_quiet(ctx))
+    from citynet import transaction
+    from citynet.workspace import Workspace
+
     try:
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -81,7 +84,9 @@ def command(ctx, ws, files, transfer_files, covariate_files, policy_files, encod
         # locate applicants, write the tables, read each covariate file
         total = len(files) + 1 + len(transfer_files) + 2 + len(covariate_files)
         with Progress(TextColumn("ingest [{task.completed}/{task.total}] {task.description}"), BarColumn(),
-                      TimeElapsedColumn(), console=console, transient=False, disable=is_quiet(ctx)) as bar:
+                      TimeElapsedColumn(), console=console, transient=False, disable=is_quiet(ctx)) as bar, \
+                transaction.publish(ws.root, "ingest", owned=transaction.INGEST_OWNED,
+                                    carry=transaction.INGEST_CARRY) as tx:
             task = bar.add_task("", total=total)
             done = [0]
 
@@ -89,7 +94,9 @@ def command(ctx, ws, files, transfer_files, covariate_files, policy_files, encod
                 bar.update(task, description=msg, completed=min(done[0], total))
                 done[0] += 1
 
-            report = ingest(ws, list(files), list(transfer_files), list(covariate_files), opts, progress=step)
+            # written to a staging folder, published as one atomic switch with a manifest (citynet/transaction.py)
+            staged = Workspace(root=tx.staging, settings=ws.settings)
+            report = ingest(staged, list(files), list(transfer_files), list(covariate_files), opts, progress=step)
             bar.update(task, description="done", completed=total)
     except BaseException:
         ws._remove_empty([p for p in (ws.canonical, ws.quarantine, ws.reports) if p not in existed])

@@ -76,10 +76,15 @@ def command(ctx, ws, backend, uri, user, password, rebuild):
             progress("schema", 0, 1)
             store.ensure_schema()
             progress("schema", 1, 1)
-            counts = store.load(ws.canonical, progress=progress)
-            progress(f"projections {flt.key}", 0, 1)
-            proj = store.build_projections(flt)
-            progress(f"projections {flt.key}", 1, 1)
+            from citynet.graph import lifecycle
+            from citynet.transaction import manifest_entry
+
+            # one writer at a time; the store records the start and the end of the load (graph/lifecycle.py)
+            with lifecycle.writing(store, "citynet load", manifest=manifest_entry(ws.root, "ingest")):
+                counts = store.load(ws.canonical, progress=progress)
+                progress(f"projections {flt.key}", 0, 1)
+                proj = store.build_projections(flt)
+                progress(f"projections {flt.key}", 1, 1)
         stale = _stale_patents(store, counts)
         t = Table(title=f"{store.backend} store: {store.location}")
         for col in ("table", "canonical rows", "new", "changed"):

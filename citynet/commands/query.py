@@ -167,10 +167,13 @@ Examples:
 --param NAME=VALUE is typed: 5 int, 1.5 float, true/false bool, null, [1,2] or {"a":1} JSON,
 "text" or text string; force a type with NAME:str=..., NAME:int=..., NAME:float=..., NAME:bool=...,
 NAME:json=... (library queries declare their parameter types). Values are always sent as query
-parameters, never pasted into the Cypher text. Without --write, write clauses are refused by the
-engine (Neo4j: read-access sessions; LadybugDB: a read-only database). Library queries over the
-yearly projections take the network filter as the parameter network (default: --network, else the
-workspace's [network] filter). Exit 2 for a Cypher syntax error or a write refused without --write.""",
+parameters, never pasted into the Cypher text. Without --write, only MATCH/OPTIONAL MATCH/WITH/
+UNWIND/RETURN and catalogue procedures run: files, URLs, settings, transactions, users and
+maintenance (LOAD CSV, LOAD FROM, COPY TO, EXPORT, CHECKPOINT, SHOW, TERMINATE, ...) are refused
+(docs/reliability.md); the engines refuse writes too (Neo4j: read-access sessions; LadybugDB: a
+read-only database). Library queries over the yearly projections take the network filter as the
+parameter network (default: --network, else the workspace's [network] filter). Exit 2 for a Cypher
+syntax error or a query refused without --write.""",
 )
 @workspace_option()
 @click.argument("text", required=False)
@@ -213,18 +216,12 @@ def command(ws, text, params, file, named, list_, fmt, write, network, backend, 
     if missing:
         raise UserError(f"missing parameters: {', '.join(missing)}",
                         fix=" ".join(f"--param {m}=VALUE" for m in missing))
-    if engine == "embedded" and not write and fmt != "csv":
-        lean = embedded_rows(ws, body, values)
-        if lean is not None:
-            columns, rows = lean
-            if fmt == "json":
-                click.echo(json.dumps(_records(columns, rows), ensure_ascii=False, indent=2))
-            else:
-                _print_table(columns, _records(columns, rows))
-            return
     with open_ws_store(ws, backend, uri, user, password, read_only=not write) as store:
         store.ensure_schema()
-        df = store.query(body, values, write=write)
+        from citynet.graph import lifecycle
+
+        with lifecycle.reading(store, ws.root):  # a complete store, not changed while read (graph/lifecycle.py)
+            df = store.query(body, values, write=write)
     if fmt == "json":
         click.echo(json.dumps(rows_of(df), ensure_ascii=False, indent=2))
     elif fmt == "csv":
@@ -250,52 +247,3 @@ def _print_table(columns, rows: list[dict]) -> None:
     console = Console()
     console.print(t)
     console.print(f"{len(rows)} row{'s' if len(rows) != 1 else ''}", style="dim")
-
-
-def _records(columns, rows) -> list[dict]:
-    return [{str(k): jsonable(v) for k, v in zip(columns, row, strict=True)} for row in rows]
-
-
-# the embedded store's file and schema version (graph/embedded.py DB_FILE, graph/store.py SCHEMA_VERSION;
-# tests/test_cli_state.py checks they agree). Kept here so that a read-only query imports neither pandas
-# nor the store layer: LadybugDB answers row by row.
-EMBEDDED_DB_FILE = "graph.lbdb"
-EMBEDDED_SCHEMA_VERSION = 1
-
-
-def embedded_rows(ws, body: str, values: dict):
-    """``(columns, rows)`` of a read-only query on the embedded store, without pandas (``citynet query``
-    answers in a fraction of a second); None when anything is unusual (no store, locked, another schema
-    version, an error of the query) — the caller then runs the store layer, which gives the precise message."""
-    from citynet import cypher
-
-    path = ws.store / EMBEDDED_DB_FILE
-    if not path.exists():
-        return None
-    try:
-        import ladybug as lb
-
-        db = lb.Database(str(path), read_only=True)
-    except (ImportError, RuntimeError):
-        return None
-    conn = None
-    try:
-        conn = lb.Connection(db)
-        (stmt,) = cypher.blocks("load", "embedded")["schema_version"]
-        version = conn.execute(stmt)
-        if not version.has_next() or str(version.get_next()[0]) != str(EMBEDDED_SCHEMA_VERSION):
-            return None
-        result = conn.execute(body, values)
-        if isinstance(result, list):
-            result = result[-1]
-        columns = list(result.get_column_names())
-        rows = []
-        while result.has_next():
-            rows.append(result.get_next())
-        return columns, rows
-    except (RuntimeError, ValueError, TypeError):
-        return None
-    finally:
-        if conn is not None:
-            conn.close()
-        db.close()

@@ -39,7 +39,9 @@ Regression tables are grouped by the network filter they were fitted on (results
 def command(ctx, ws, city, years, out, permutations, network):
     """Write results/report.html: data quality, networks, panels, tables and figures."""
     from citynet.analysis.report import build_report
+    from citynet.transaction import verify_workspace
 
+    verify_workspace(ws.root)  # refuse parts of two runs (citynet/transaction.py)
     quiet = is_quiet(ctx)
     if out:
         ensure_output(out, "report file")

@@ -1,0 +1,345 @@
+"""Fuzz the ingest: mutated CSV and XLSX exports through ``citynet ingest``, each case checked.
+
+Every case must either load with exact row accounting — rows read equal the records an independent
+splitter counts, every loaded patent's and every quarantined row's ``source_row`` is the spreadsheet row
+that holds it — or be refused with one short message and a documented exit code (2 or 3). A traceback,
+another exit code, an exception escaping the CLI, a long message or a wrong row number is a failure;
+failures are shrunk (records removed while the failure stays) and written as regression fixtures.
+
+    python -m bench.fuzz_ingest --seed 1 --count 2000 [--keep tests/fixtures/fuzz]
+
+The CI sample is ``tests/test_fuzz_ingest.py`` (a fixed seed and a few hundred cases).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import io
+import json
+import random
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+HEADERS = ["申请号", "申请日", "授权公告日", "申请人", "申请人地址", "主分类号", "分类号", "国省代码", "专利类型",
+           "引证专利", "公开（公告）号"]
+CITIES = [("南京南瑞科技有限公司", "210000江苏省南京市玄武区中山路1号", "江苏(32)"),
+          ("苏州绿能有限公司", "215300江苏省昆山市玉山镇", "江苏(32)"),
+          ("杭州新能科技有限公司", "310000浙江省杭州市西湖区文三路1号", "浙江(33)"),
+          ("北京清源电力有限公司", "100000北京市海淀区中关村大街1号", "北京(11)")]
+FAMILIES = ["byte_flip", "truncate", "stray_quote", "stray_comma", "stray_newline", "stray_nul", "huge_field",
+            "gb18030", "utf16", "latin1_field", "bom", "no_bom", "dup_header", "empty_header", "extra_column",
+            "missing_column", "cr", "crlf", "fullwidth", "many_columns", "impossible_date", "reserved_headers",
+            "no_loadable_row", "blank_lines"]
+XLSX_FAMILIES = ["dup_header", "empty_header", "extra_column", "missing_column", "huge_field", "fullwidth",
+                 "many_columns", "impossible_date", "reserved_headers", "no_loadable_row", "byte_flip", "truncate"]
+MAX_MESSAGE = 2_000  # characters of a refusal (message + fix)
+
+
+def _check_digit(digits: str) -> str:
+    from citynet.etl.normalize import app_number_check_digit
+
+    return app_number_check_digit(digits)
+
+
+def base_rows(rng: random.Random, n: int) -> list[list[str]]:
+    rows = []
+    for i in range(n):
+        year = rng.randint(2008, 2019)
+        digits = f"{year}1{rng.randint(0, 9_999_999):07d}"
+        name, addr, prov = rng.choice(CITIES)
+        other = rng.choice(CITIES)[0]
+        applicants = name if rng.random() < 0.5 or other == name else f"{name};{other}"
+        rows.append([f"CN{digits}.{_check_digit(digits)}", f"{year}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}",
+                     "", applicants, addr, "H01M8/04", "H01M8/04;F03D1/06", prov, "发明公开", "", f"CN1{i:08d}A"])
+    return rows
+
+
+def to_csv(header, rows, newline="\r\n") -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator=newline)
+    w.writerow(header)
+    w.writerows(rows)
+    return buf.getvalue()
+
+
+@dataclass
+class Case:
+    family: str
+    suffix: str  # ".csv" or ".xlsx"
+    data: bytes
+
+
+def mutate(rng: random.Random, family: str, suffix: str = ".csv") -> Case:
+    """One mutated export of the family ``family``."""
+    rows = base_rows(rng, rng.randint(1, 12))
+    header = list(HEADERS)
+    enc, newline, bom = "utf-8", "\r\n", True
+    pick = rng.randrange(len(rows))
+    if family == "huge_field":
+        rows[pick][rng.choice([3, 4, 9])] = "长" * rng.choice([131_073, 200_000, 1_000_000 // 3])
+    elif family == "fullwidth":
+        rows[pick] = [v.translate({c: c + 0xFEE0 for c in range(0x21, 0x7F)}) for v in rows[pick]]
+    elif family == "impossible_date":
+        rows[pick][1] = rng.choice(["20150230", "19000101", "20991231", "2015-13-45", "0", "99999999", "2015/02/29"])
+    elif family == "dup_header":
+        header[rng.randrange(len(header))] = rng.choice(header)
+    elif family == "empty_header":
+        header[rng.randrange(len(header))] = ""
+    elif family == "extra_column":
+        header.append("备注")
+        for r in rows:
+            r.append("x")
+        if rng.random() < 0.5:
+            rows[pick].append("y")
+    elif family == "missing_column":
+        k = rng.randrange(len(header))
+        del header[k]
+        for r in rows:
+            del r[k]
+    elif family == "many_columns":
+        extra = rng.choice([1_000, 5_000])
+        header += [f"列{i}" for i in range(extra)]
+        for r in rows:
+            r += [""] * extra
+        if rng.random() < 0.5:
+            del rows[pick][-1]
+    elif family == "reserved_headers":
+        for name in rng.sample(["source_row", "reason_code", "_source_file", "_row", "raw_text", "field", "reason"], 3):
+            header.append(name)
+            for r in rows:
+                r.append(str(rng.randint(0, 9)))
+        rows[pick][0] = ""  # one quarantined row carries those columns
+    elif family == "no_loadable_row":
+        for r in rows:
+            r[0] = rng.choice(["", "garbage", "CN123"])
+    if suffix == ".xlsx":
+        return Case(family, suffix, _xlsx(rng, family, header, rows))
+    if family in ("gb18030", "utf16"):
+        enc = {"gb18030": "gb18030", "utf16": "utf-16"}[family]
+        bom = False
+    elif family == "no_bom":
+        bom = False
+    elif family == "cr":
+        newline = "\r"
+    elif family == "crlf":
+        newline = "\r\n" if rng.random() < 0.5 else "\n"
+    text = to_csv(header, rows, newline)
+    data = (b"\xef\xbb\xbf" if bom and enc == "utf-8" else b"") + text.encode(enc)
+    if family == "bom":
+        data = rng.choice([b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff"]) + data
+    elif family == "latin1_field":
+        data = data.replace(rows[pick][4].encode(), "Café Straße".encode("latin-1"), 1)
+    elif family == "blank_lines":
+        lines = data.split(b"\n")
+        k = rng.randrange(1, len(lines))
+        lines[k:k] = [b"", b"\r"][: rng.randint(1, 2)]
+        data = b"\n".join(lines)
+    elif family in ("byte_flip", "truncate", "stray_quote", "stray_comma", "stray_newline", "stray_nul"):
+        data = _byte_mutation(rng, family, data)
+    return Case(family, suffix, data)
+
+
+def _byte_mutation(rng: random.Random, family: str, data: bytes) -> bytes:
+    b = bytearray(data)
+    for _ in range(rng.randint(1, 3)):
+        pos = rng.randrange(len(b))
+        if family == "byte_flip":
+            b[pos] ^= 1 << rng.randrange(8)
+        elif family == "truncate":
+            del b[rng.randrange(1, len(b)):]
+            break
+        else:
+            b[pos:pos] = {"stray_quote": b'"', "stray_comma": b",", "stray_newline": b"\n", "stray_nul": b"\x00"}[family]
+    return bytes(b)
+
+
+def _xlsx(rng: random.Random, family: str, header, rows) -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append([h if h else None for h in header])
+    for r in rows:
+        ws.append([v[:32_767] for v in r])
+    buf = io.BytesIO()
+    wb.save(buf)
+    data = buf.getvalue()
+    if family in ("byte_flip", "truncate"):
+        data = _byte_mutation(rng, family, data)
+    return data
+
+
+# --- checking ---------------------------------------------------------------------------------------
+
+
+def expected_records(path: Path) -> dict[int, list[str]] | None:
+    """Spreadsheet row → record, by an independent split (Python csv on the decoded text; openpyxl)."""
+    if path.suffix == ".xlsx":
+        from openpyxl import load_workbook
+
+        try:
+            wb = load_workbook(path, read_only=True)
+        except Exception:  # noqa: BLE001 - any corrupt workbook
+            return None
+        out = {}
+        for i, row in enumerate(wb.active.iter_rows(values_only=True), start=1):
+            if i > 1 and any(v not in (None, "") for v in row):
+                out[i] = ["" if v is None else str(v) for v in row]
+        return out
+    data = path.read_bytes()
+    for enc in ("utf-8-sig", "utf-16", "gb18030") if data[:2] in (b"\xff\xfe", b"\xfe\xff") else ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(enc)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        text = data.decode("utf-8", errors="surrogateescape")
+    text = text.lstrip("\ufeff")
+    csv.field_size_limit(2**31 - 1)
+    delim = max([",", "\t", ";"], key=text.split("\n", 1)[0].count)
+    out, row = {}, 1
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
+    next(reader, None)
+    for rec in reader:
+        row += 1
+        if rec:
+            out[row] = rec
+    return out
+
+
+@dataclass
+class Outcome:
+    ok: bool
+    kind: str  # "loaded", "refused", or the failure
+    detail: str = ""
+
+
+def run_case(case: Case, folder: Path) -> Outcome:
+    """Ingest ``case`` in-process through the CLI entry point and judge the outcome."""
+    from citynet.cli import main
+
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    path = folder / f"export{case.suffix}"
+    path.write_bytes(case.data)
+    ws = folder / "ws"
+    out, err = io.StringIO(), io.StringIO()
+    code = 0
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            main(["-q", "ingest", "-w", str(ws), str(path)])
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException as exc:  # noqa: BLE001 - an escape is the failure being looked for
+        return Outcome(False, "exception", f"{type(exc).__name__}: {exc}"[:500])
+    text = out.getvalue() + err.getvalue()
+    if "Traceback" in text or "Exception ignored" in text:
+        return Outcome(False, "traceback", text[-800:])
+    if code in (2, 3):
+        if not text.startswith("error:") or len(text) > MAX_MESSAGE or len(text.strip().splitlines()) > 12:
+            return Outcome(False, "long_or_odd_message", text[:800])
+        return Outcome(True, "refused", text.strip().splitlines()[0][:200])
+    if code != 0:
+        return Outcome(False, f"exit_{code}", text[-800:])
+    return _check_loaded(path, ws)
+
+
+def _check_loaded(path: Path, ws: Path) -> Outcome:
+    import pandas as pd
+
+    report = json.loads((ws / "reports" / "ingest.json").read_text(encoding="utf-8"))
+    f = report["files"][0]
+    if f["rows_read"] != f["rows_loaded"] + f["rows_quarantined"]:
+        return Outcome(False, "accounting", json.dumps(f))
+    expected = expected_records(path)
+    if expected is None:
+        return Outcome(False, "loaded_unreadable", "")
+    if f["rows_read"] != len(expected):
+        return Outcome(False, "rows_read", f"report {f['rows_read']}, independent split {len(expected)}")
+    patents = pd.read_parquet(ws / "canonical" / "patents.parquet", columns=["patent_id", "source_row"])
+    for pid, row in zip(patents["patent_id"], patents["source_row"], strict=True):
+        rec = expected.get(int(row))
+        digits = "".join(ch for ch in pid if ch.isdigit())
+        if rec is None or not any(digits[:8] in "".join(c for c in v.translate(
+                {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}) if c.isdigit()) for v in rec):
+            return Outcome(False, "wrong_row", f"patent {pid} at row {row}: {str(rec)[:200]}")
+    qrows = []
+    for q in sorted((ws / "quarantine").glob("*.csv")):
+        qt = pd.read_csv(q, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        qrows += [int(r) for r in qt["source_row"]]
+    if sorted(set(qrows) | set(patents["source_row"].astype(int))) != sorted(expected) or \
+            len(qrows) != f["rows_quarantined"]:
+        return Outcome(False, "wrong_row", f"rows seen {sorted(set(qrows))[:10]}…, expected {sorted(expected)[:10]}…")
+    return Outcome(True, "loaded")
+
+
+def shrink(case: Case, failure: str, folder: Path) -> Case:
+    """Remove records (lines) while the same kind of failure stays; CSV only."""
+    if case.suffix != ".csv":
+        return case
+    lines = case.data.split(b"\n")
+    i = 1
+    while i < len(lines) and len(lines) > 2:
+        trial = Case(case.family, case.suffix, b"\n".join(lines[:i] + lines[i + 1:]))
+        if run_case(trial, folder).kind == failure:
+            lines = lines[:i] + lines[i + 1:]
+        else:
+            i += 1
+    return Case(case.family, case.suffix, b"\n".join(lines))
+
+
+def cases(seed: int, count: int):
+    """``count`` cases from ``seed``: families in turn (CSV and XLSX), each with its own sub-seed."""
+    rng = random.Random(seed)
+    kinds = [(f, ".csv") for f in FAMILIES] + [(f, ".xlsx") for f in XLSX_FAMILIES]
+    for i in range(count):
+        fam, suffix = kinds[i % len(kinds)]
+        yield i, mutate(random.Random(rng.getrandbits(64)), fam, suffix)
+
+
+def fuzz(seed: int, count: int, keep: Path | None = None, progress=None) -> dict:
+    """Run ``count`` cases; returns counts by outcome and the failures (shrunk and kept under ``keep``)."""
+    tally: dict[str, int] = {}
+    failures = []
+    with tempfile.TemporaryDirectory(prefix="citynet-fuzz-") as tmp:
+        work = Path(tmp) / "case"
+        for i, case in cases(seed, count):
+            res = run_case(case, work)
+            key = res.kind if res.ok else f"FAIL {res.kind}"
+            tally[key] = tally.get(key, 0) + 1
+            if not res.ok:
+                small = shrink(case, res.kind, Path(tmp) / "shrink")
+                name = f"seed{seed}_case{i}_{case.family}_{res.kind}{case.suffix}"
+                if keep:
+                    keep.mkdir(parents=True, exist_ok=True)
+                    (keep / name).write_bytes(small.data)
+                failures.append({"case": i, "family": case.family, "suffix": case.suffix, "failure": res.kind,
+                                 "detail": res.detail[:300], "fixture": name})
+            if progress:
+                progress(i, res)
+    return {"seed": seed, "count": count, "outcomes": tally, "failures": failures}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--count", type=int, default=1_000)
+    ap.add_argument("--keep", type=Path, default=None, help="write shrunk failing cases here")
+    args = ap.parse_args(argv)
+    t0 = time.perf_counter()
+    res = fuzz(args.seed, args.count, args.keep,
+               progress=lambda i, r: print(f"\r{i + 1}/{args.count}", end="", file=sys.stderr) if i % 50 == 0 else None)
+    res["seconds"] = round(time.perf_counter() - t0, 1)
+    print(json.dumps(res, ensure_ascii=False, indent=2))
+    return 1 if res["failures"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

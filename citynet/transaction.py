@@ -1,0 +1,384 @@
+"""The workspace changes as one transaction: stage, journal, switch, manifest.
+
+A command that writes workspace files (``ingest``: canonical tables, covariates, quarantine, the ingest
+report; ``metrics``: the panels of one network filter) writes them under
+``.citynet/staging/<id>/`` (same relative paths, same file system) and then publishes them:
+
+1. every staged file is flushed to disk and hashed (SHA-256);
+2. a journal ``.citynet/journal.json`` — the files to move in, the old files of the unit to delete, and
+   the new manifest — is written to a temporary name and renamed into place: **the commit point**;
+3. the staged files are renamed over the published ones, old files of the unit deleted, then
+   ``.citynet/manifest.json`` is replaced (``os.replace``) and the journal removed.
+
+A kill before the commit point leaves the previous state untouched (the staging folder is removed by
+the next writer); a kill after it is completed by whoever opens the workspace next (:func:`recover`
+replays the journal; every step is idempotent). So SIGKILL at any point leaves either the previous or
+the new state complete. Writers hold an exclusive lock (``.citynet/lock``, ``flock``): a second writer
+gets one message. Readers call :func:`verify`: each file of the unit must have the size and hash the
+manifest records, or the workspace is refused with the fix. A workspace without a manifest (made by an
+older citynet or by hand) is read as it is.
+
+The manifest: ``{"version": 1, "units": {"ingest": {"files": {"canonical/patents.parquet": {"sha256":
+…, "size": …}, …}, "command": "citynet ingest …", "time": "…Z", "id": "…"}, "metrics:<filter key>": …}}``.
+
+Fault injection for tests: ``CITYNET_FAULT=kill:N`` makes the process SIGKILL itself right after its Nth
+file event of a publication (flush, journal write, rename, delete, manifest write);
+``CITYNET_FAULT=enospc:N`` raises "No space left on device" at that event instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import errno
+import hashlib
+import json
+import os
+import shutil
+import signal
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+from citynet.errors import UserError
+
+STATE_DIR = ".citynet"
+MANIFEST = "manifest.json"
+JOURNAL = "journal.json"
+EXIT_IO = 1  # the README's "a check said no": the disk refused, nothing was changed
+
+
+class WorkspaceBusy(UserError):
+    """Another citynet command is writing this workspace."""
+
+
+# --- fault injection ------------------------------------------------------------------------------
+_events = 0
+
+
+def _event(what: str) -> None:
+    """One file event of a publication; the fault-injection point."""
+    global _events
+    spec = os.environ.get("CITYNET_FAULT", "")
+    if not spec:
+        return
+    _events += 1
+    kind, _, n = spec.partition(":")
+    if n.isdigit() and _events == int(n):
+        if kind == "kill":
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.kill(os.getpid(), signal.SIGKILL)
+        if kind == "enospc":
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), what)
+
+
+# --- helpers --------------------------------------------------------------------------------------
+def _state(root: Path) -> Path:
+    return Path(root) / STATE_DIR
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _write_json(path: Path, data: dict) -> None:
+    """Write ``data`` to ``path`` atomically (temporary name, fsync, rename)."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, ensure_ascii=False, indent=1)
+        fh.flush()
+        os.fsync(fh.fileno())
+    _event(f"write {tmp}")
+    os.replace(tmp, path)
+    _event(f"rename {path}")
+    _fsync_dir(path.parent)
+
+
+def read_manifest(root: Path) -> dict:
+    path = _state(root) / MANIFEST
+    if not path.exists():
+        return {"version": 1, "units": {}}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{path} is damaged ({exc})",
+                        fix=f"re-run the command that wrote the workspace (citynet ingest -w {root}, then "
+                            "citynet metrics)") from exc
+
+
+def disk_error(exc: OSError, path: Path | str | None = None) -> UserError:
+    """An OSError while writing as one message that names the file and the fix."""
+    where = path or exc.filename or "the workspace"
+    if exc.errno == errno.ENOSPC:
+        return UserError(f"no space left on the device while writing {where}; nothing was changed",
+                         fix="free disk space (or use a workspace on a larger disk), then run the command again",
+                         exit_code=EXIT_IO)
+    return UserError(f"cannot write {where}: {exc.strerror or exc}; nothing was changed",
+                     fix="check the folder's permissions and free space, then run the command again", exit_code=EXIT_IO)
+
+
+# --- locking --------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def write_lock(root: Path, what: str = "a citynet command") -> Iterator[None]:
+    """An exclusive workspace lock for writers; a second writer gets one clear refusal."""
+    import fcntl
+
+    state = _state(root)
+    state.mkdir(parents=True, exist_ok=True)
+    with open(state / "lock", "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            fh.seek(0)
+            holder = fh.read().strip() or "another citynet command"
+            raise WorkspaceBusy(f"the workspace {root} is busy: {holder} is writing it",
+                                fix="wait for it to finish, then run the command again") from exc
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"{what} (pid {os.getpid()})")
+        fh.flush()
+        yield
+
+
+# --- publishing -----------------------------------------------------------------------------------
+class Publication:
+    """The files of one unit being staged; ``stage(final)`` gives the path to write ``final`` to."""
+
+    def __init__(self, root: Path, unit: str, owned: list[str], carry: list[str], command: str):
+        self.root, self.unit, self.owned, self.carry, self.command = Path(root), unit, owned, carry, command
+        self.id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+        self.staging = _state(root) / "staging" / self.id
+
+    def stage(self, final: Path | str) -> Path:
+        rel = Path(final).resolve().relative_to(self.root.resolve()) if Path(final).is_absolute() else Path(final)
+        path = self.staging / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def _old_files(self, manifest: dict) -> set[str]:
+        old = set(manifest.get("units", {}).get(self.unit, {}).get("files", {}))
+        for own in self.owned:  # files of the unit's folders (also those of a workspace without a manifest)
+            p = self.root / own
+            if p.is_dir():
+                old |= {str(f.relative_to(self.root)) for f in p.rglob("*") if f.is_file()}
+            elif p.is_file():
+                old.add(own)
+        return old
+
+    def commit(self) -> dict:
+        files: dict[str, dict] = {}
+        staged = sorted(f for f in self.staging.rglob("*") if f.is_file()) if self.staging.exists() else []
+        for f in staged:
+            with open(f, "rb+") as fh:
+                os.fsync(fh.fileno())
+            _event(f"fsync {f}")
+            files[str(f.relative_to(self.staging))] = {"sha256": sha256(f), "size": f.stat().st_size}
+        manifest = read_manifest(self.root)
+        for rel in self.carry:  # kept from the previous publication (e.g. covariates when none are given)
+            p = self.root / rel
+            if rel not in files and p.is_file():
+                prev = manifest.get("units", {}).get(self.unit, {}).get("files", {}).get(rel)
+                files[rel] = prev or {"sha256": sha256(p), "size": p.stat().st_size}
+        deletes = sorted(self._old_files(manifest) - set(files))
+        manifest.setdefault("units", {})[self.unit] = {
+            "files": files, "command": self.command, "id": self.id,
+            "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        }
+        journal = {"id": self.id, "staging": str(self.staging.relative_to(self.root)),
+                   "moves": [r for r in files if (self.staging / r).exists()], "deletes": deletes, "manifest": manifest}
+        _write_json(_state(self.root) / JOURNAL, journal)  # the commit point
+        _roll_forward(self.root, journal)
+        return manifest
+
+
+def _roll_forward(root: Path, journal: dict) -> None:
+    """Complete a committed publication (idempotent: every step may already have happened)."""
+    staging = root / journal["staging"]
+    for rel in journal["moves"]:
+        src, dst = staging / rel, root / rel
+        if src.exists():
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(src, dst)
+            _event(f"rename {dst}")
+    for rel in journal["deletes"]:
+        p = root / rel
+        if p.exists():
+            p.unlink()
+            _event(f"delete {p}")
+    for d in {(root / r).parent for r in journal["moves"]}:
+        _fsync_dir(d)
+    _write_json(_state(root) / MANIFEST, journal["manifest"])
+    (_state(root) / JOURNAL).unlink(missing_ok=True)
+    _event("delete journal")
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def recover(root: Path, reader: bool = False) -> bool:
+    """Finish a publication that was committed but interrupted; drop staging folders of uncommitted ones.
+    Needs the write lock (taken here, without waiting); returns True when something was done.
+
+    A reader that finds a writer at work reads the previous state when the writer is still staging
+    (nothing published has changed), and gets "busy" when the writer is switching (journal present)."""
+    state = _state(root)
+    journal_path = state / JOURNAL
+    staging = state / "staging"
+    leftovers = [state / (JOURNAL + ".tmp"), state / (MANIFEST + ".tmp")]
+    if not journal_path.exists() and not (staging.exists() and any(staging.iterdir())) \
+            and not any(p.exists() for p in leftovers):
+        return False
+    try:
+        lock = write_lock(root, "recovery of an interrupted command")
+        lock.__enter__()
+    except WorkspaceBusy:
+        if reader and not journal_path.exists():
+            return False
+        raise
+    try:
+        done = False
+        if journal_path.exists():
+            try:
+                journal = json.loads(journal_path.read_text(encoding="utf-8"))
+            except ValueError:  # a torn journal cannot exist (atomic rename); a damaged one: drop it
+                journal = None
+            if journal:
+                _roll_forward(Path(root), journal)
+                done = True
+            journal_path.unlink(missing_ok=True)
+        if staging.exists():
+            for d in staging.iterdir():
+                shutil.rmtree(d, ignore_errors=True)
+                done = True
+        for p in leftovers:  # a temporary name never published (the rename did not happen)
+            if p.exists():
+                p.unlink()
+                done = True
+        return done
+    finally:
+        lock.__exit__(None, None, None)
+
+
+@contextlib.contextmanager
+def publish(root: Path | str, unit: str, owned: list[str], carry: list[str] = (), command: str | None = None
+            ) -> Iterator[Publication]:
+    """Stage the outputs of one command and publish them atomically when the block ends without error.
+
+    ``owned``: folders/files of the unit (old files there that the new publication lacks are deleted);
+    ``carry``: files kept as they are when not staged again."""
+    root = Path(root)
+    command = command or " ".join(["citynet", *sys.argv[1:]])[:500]
+    recover(root)
+    with write_lock(root, command):
+        pub = Publication(root, unit, list(owned), list(carry), command)
+        try:
+            yield pub
+            pub.commit()
+        except BaseException as exc:
+            where = _newest(pub.staging) if isinstance(exc, OSError) and not exc.filename else None
+            if not (_state(root) / JOURNAL).exists():  # not committed: the previous state stands
+                shutil.rmtree(pub.staging, ignore_errors=True)
+            else:  # committed: complete it now if the disk lets us (else the next command does)
+                with contextlib.suppress(OSError):
+                    _roll_forward(root, json.loads((_state(root) / JOURNAL).read_text(encoding="utf-8")))
+            if isinstance(exc, OSError):
+                raise disk_error(exc, root / where if where else None) from exc
+            raise
+
+
+def _newest(staging: Path) -> str | None:
+    """The workspace-relative name of the file written last in ``staging`` (the one the disk refused)."""
+    try:
+        files = [f for f in staging.rglob("*") if f.is_file()]
+        return str(max(files, key=lambda f: f.stat().st_mtime_ns).relative_to(staging)) if files else None
+    except OSError:
+        return None
+
+
+# --- reading --------------------------------------------------------------------------------------
+def verify(root: Path | str, unit: str, only: list[str] | None = None, fix: str | None = None) -> None:
+    """Refuse a workspace whose files of ``unit`` are not the ones its manifest records."""
+    root = Path(root)
+    try:
+        recover(root, reader=True)
+    except WorkspaceBusy as exc:
+        raise WorkspaceBusy(f"the workspace {root} is being written by another citynet command",
+                            fix="wait for it to finish, then retry") from exc
+    entry = read_manifest(root).get("units", {}).get(unit)
+    if entry is None:
+        return  # no manifest for this unit: a workspace written by hand or by an older citynet
+    producer = entry.get("command") or f"the {unit} command"
+    again = fix or f"run it again: {producer}"
+    for rel, want in entry["files"].items():
+        if only is not None and rel not in only:
+            continue
+        p = root / rel
+        if not p.is_file():
+            raise UserError(f"{p} is missing: the workspace does not match its manifest ({unit}, {entry['time']})",
+                            fix=again, exit_code=3)
+        if p.stat().st_size != want["size"] or sha256(p) != want["sha256"]:
+            raise UserError(f"{p} was changed or damaged after `{producer}` wrote it (its content does not match "
+                            "the workspace manifest)", fix=again, exit_code=3)
+    if only is None:
+        for own in _unit_folders(unit, entry):
+            d = root / own
+            if d.is_dir():
+                extra = sorted(str(f.relative_to(root)) for f in d.glob("*.parquet") if str(f.relative_to(root))
+                               not in entry["files"])
+                if extra:
+                    raise UserError(f"{root / extra[0]} does not belong to the workspace's last `{producer}`",
+                                    fix=again, exit_code=3)
+
+
+def _unit_folders(unit: str, entry: dict) -> list[str]:
+    return ["canonical"] if unit == "ingest" else []
+
+
+INGEST_OWNED = ["canonical", "quarantine", "reports/ingest.json"]
+INGEST_CARRY = ["canonical/covariates.parquet"]
+
+
+def panels_unit(folder: Path | str, root: Path | str) -> str:
+    """The unit of one filter's panels: ``panels:metrics`` (default filter) or ``panels:metrics/<key>``."""
+    return "panels:" + str(Path(folder).resolve().relative_to(Path(root).resolve()))
+
+
+def verify_path(root: Path | str, path: Path | str) -> None:
+    """Check the unit that ``path`` belongs to before reading it (canonical → ingest; a panel → its
+    filter's panels and the covariates of the ingest)."""
+    root, path = Path(root).resolve(), Path(path).resolve()
+    try:
+        rel = path.relative_to(root)
+    except ValueError:
+        return
+    if rel.parts[:1] == ("canonical",):
+        verify(root, "ingest", fix=f"run `citynet ingest -w {root}` again (the last ingest did not finish or the "
+                                   "files were changed)")
+    elif rel.parts[:1] == ("metrics",):
+        verify(root, panels_unit(path.parent, root),
+               fix=f"run `citynet metrics -w {root}` again for this filter")
+        verify(root, "ingest", only=INGEST_CARRY, fix=f"run `citynet ingest -w {root}` again")
+
+
+def verify_workspace(root: Path | str) -> None:
+    """Every published unit of the workspace (for commands that read all of it, like ``report``)."""
+    root = Path(root)
+    for unit in read_manifest(root).get("units", {}):
+        verify(root, unit)
+
+
+def manifest_entry(root: Path | str, unit: str) -> dict | None:
+    return read_manifest(Path(root)).get("units", {}).get(unit)

@@ -1,0 +1,123 @@
+"""Stores that know they are complete, and one writer at a time (graph/lifecycle.py), on both stores:
+a load killed after it started is refused by query and metrics with the fix `citynet load` (never
+--rebuild), which resumes it; a reader during a write gets "busy" with a retry hint; two writers, one
+refusal; a Neo4j lock of a killed writer is taken over once its beat is stale."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from citynet.graph import lifecycle
+from citynet.graph.store import open_store
+
+from bench.canonical_synth import synth_tables, write_tables
+from citynet.cli import main
+from citynet.errors import StoreError
+from citynet.workspace import Workspace
+
+
+def run(capsys, *args) -> tuple[int, str]:
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = exc.code or 0
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return code, err
+
+
+def make_ws(tmp_path):
+    write_tables(synth_tables(300, seed=4, years=(2010, 2012), n_cities=12), tmp_path / "canonical")
+    (tmp_path / "citynet.toml").write_text('[network]\ngreen = "all"\nkind = "all"\n', encoding="utf-8")
+    return Workspace.open(tmp_path)
+
+
+def test_embedded_killed_load_is_refused_then_resumed(tmp_path, capsys):
+    ws = make_ws(tmp_path)
+    proc = subprocess.run([sys.executable, "-m", "citynet", "-q", "load", "-w", str(tmp_path)],
+                          env={**os.environ, "CITYNET_FAULT": "kill:1"}, capture_output=True, text=True)
+    assert proc.returncode == -9, proc.stderr  # SIGKILLed right after the load marked its start
+    for args in (["query", "-w", str(tmp_path), "MATCH (c:City) RETURN count(*) AS n"],
+                 ["metrics", "-w", str(tmp_path)]):
+        code, err = run(capsys, *args)
+        assert code == 4 and "did not finish" in err and "citynet load" in err, err
+        assert "--rebuild" not in err
+    code, err = run(capsys, "-q", "load", "-w", str(tmp_path))
+    assert code == 0, err
+    code, err = run(capsys, "query", "-w", str(tmp_path), "MATCH (c:City) RETURN count(*) AS n", "--format", "json")
+    assert code == 0
+    with open_store(ws, read_only=True) as store:
+        st = lifecycle.state(store)
+    assert st["state"] == "complete" and st["what"] == "citynet load"
+
+
+def test_embedded_reader_during_a_write_is_busy(tmp_path, capsys):
+    make_ws(tmp_path)
+    assert run(capsys, "-q", "load", "-w", str(tmp_path))[0] == 0
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, sys, time\n"
+        f"fh = open({str(tmp_path / 'store' / 'writer.lock')!r}, 'a+'); fcntl.flock(fh, fcntl.LOCK_EX)\n"
+        "fh.seek(0); fh.truncate(); fh.write('{\"what\": \"citynet load\", \"pid\": 1, \"host\": \"h\", \"since\": \"t\"}');"
+        " fh.flush(); print('locked', flush=True); time.sleep(60)\n")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        code, err = run(capsys, "query", "-w", str(tmp_path), "MATCH (c:City) RETURN count(*) AS n")
+        assert code == 4 and "busy" in err and "citynet load" in err and "retry" in err
+        code, err = run(capsys, "metrics", "-w", str(tmp_path))
+        assert code == 4 and "busy" in err
+        code, err = run(capsys, "-q", "load", "-w", str(tmp_path))
+        assert code == 4 and "busy" in err and len(err.strip().splitlines()) == 2
+    finally:
+        holder.kill()
+        holder.wait()
+    assert run(capsys, "query", "-w", str(tmp_path), "MATCH (c:City) RETURN count(*) AS n")[0] == 0
+
+
+@pytest.mark.neo4j
+def test_neo4j_one_writer_busy_readers_stale_lock_and_incomplete_load(tmp_path, capsys, neo4j_clean, monkeypatch):
+    monkeypatch.setenv("NEO4J_PASSWORD", neo4j_clean.password)
+    ws = make_ws(tmp_path)
+    ws.settings["store"].update(backend="neo4j", uri=neo4j_clean.uri, user=neo4j_clean.user,
+                                password=neo4j_clean.password)
+    conn = ["--store", "neo4j", "--uri", neo4j_clean.uri, "--user", neo4j_clean.user, "--password",
+            neo4j_clean.password]
+    assert run(capsys, "-q", "load", "-w", str(tmp_path), *conn)[0] == 0
+    a = open_store(ws, backend="neo4j")
+    b = open_store(ws, backend="neo4j")
+    try:
+        with lifecycle.writing(a, "citynet load"):
+            # a second writer (a metrics refresh, another load): one refusal
+            with pytest.raises(StoreError, match="busy: citynet load"), lifecycle.writing(b, "citynet metrics"):
+                pass
+            code, err = run(capsys, "metrics", "-w", str(tmp_path), "--years", "2011", "--store", "neo4j",
+                            "--uri", neo4j_clean.uri)
+            assert code == 4 and "busy" in err
+            code, err = run(capsys, "query", "-w", str(tmp_path), *conn, "MATCH (c:City) RETURN count(*) AS n")
+            assert code == 4 and "busy" in err and "retry" in err
+        # the lock is gone, the load marked complete
+        assert lifecycle.held_by(b) is None and lifecycle.state(b)["state"] == "complete"
+        # a load that dies after its start: refused with the fix `citynet load`
+        with pytest.raises(RuntimeError), lifecycle.writing(a, "citynet load"):
+            raise RuntimeError("killed")
+        code, err = run(capsys, "query", "-w", str(tmp_path), *conn, "MATCH (c:City) RETURN count(*) AS n")
+        assert code == 4 and "did not finish" in err and "citynet load" in err and "--rebuild" not in err
+        assert run(capsys, "-q", "load", "-w", str(tmp_path), *conn)[0] == 0
+        # a killed writer's lock: its beat goes stale and the next writer takes it over
+        a._exec_block("lifecycle", "lock_take", {"holder": json.dumps({"what": "dead", "pid": 1, "host": "h",
+                                                                          "since": "t"})})
+        with pytest.raises(StoreError, match="busy"), lifecycle.writing(b, "citynet load"):
+            pass
+        a._run("MATCH (m:Meta {key: 'writer_lock'}) SET m.beat = timestamp() - 120000")
+        t0 = time.time()
+        with lifecycle.writing(b, "citynet load"):
+            pass
+        assert time.time() - t0 < 30 and lifecycle.held_by(a) is None
+    finally:
+        a.close()
+        b.close()
