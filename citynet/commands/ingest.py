@@ -100,6 +100,10 @@ def command(ctx, ws, files, transfer_files, covariate_files, policy_files, encod
             bar.update(task, description="done", completed=total)
     except BaseException:
         ws._remove_empty([p for p in (ws.canonical, ws.quarantine, ws.reports) if p not in existed])
+        if ws.root in ws.created and not transaction.read_manifest(ws.root)["units"]:
+            import shutil  # a workspace this ingest created and never published to: its lock folder goes too
+
+            shutil.rmtree(ws.root / transaction.STATE_DIR, ignore_errors=True)
         ws.discard_created()
         raise
     _summary(console, ws, report)
