@@ -132,15 +132,15 @@ def jsonable(v):
         return [jsonable(x) for x in v]
     if isinstance(v, dict):
         return {str(k): jsonable(x) for k, x in v.items()}
-    try:  # neo4j Node / Relationship / Path
+    if isinstance(v, str | int | float | bool):
+        return v
+    if "neo4j" in sys.modules:  # neo4j Node / Relationship / Path; never imported for the embedded store
         from neo4j.graph import Node, Path, Relationship
 
         if isinstance(v, Node | Relationship):
             return {k: jsonable(x) for k, x in dict(v).items()}
         if isinstance(v, Path):
             return [jsonable(n) for n in v.nodes]
-    except ImportError:  # pragma: no cover
-        pass
     try:
         import pandas as pd
 
