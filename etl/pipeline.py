@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from citynet.etl import manifest
 from citynet.etl.applicants import applicant_ids, build_applicants
 from citynet.etl.cities import city_set
 from citynet.etl.classify import GreenMatcher
@@ -77,6 +78,7 @@ def write_table(frame: pd.DataFrame, name: str, folder: Path) -> Path:
     tmp = path.with_suffix(".parquet.tmp")
     pq.write_table(table, tmp)
     tmp.replace(path)
+    manifest.record(path)
     return path
 
 

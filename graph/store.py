@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -17,7 +18,7 @@ import numpy as np
 import pandas as pd
 from citynet.graph.network_filter import NetworkFilter
 from citynet.graph.reference import COUNT_COLUMNS, EDGE_COLUMNS, count_frame
-from citynet.graph.tables import ENTITIES, clean, diff, entity_rows, read_canonical
+from citynet.graph.tables import ENTITIES, clean, diff, entity_rows, input_keys, read_canonical
 
 from citynet import cypher
 from citynet.errors import StoreError
@@ -151,28 +152,50 @@ class BaseStore:
     # -- load --
     def load(self, canonical_dir: Path, progress: Callable | None = None) -> dict:
         """Idempotent, incremental upsert of the canonical tables. Returns, per store table,
-        ``{"rows": canonical rows, "new": inserted, "changed": updated}``."""
+        ``{"rows": canonical rows, "new": inserted, "changed": updated}``, plus ``"skipped": True``
+        for a table that was not read.
+
+        A store table whose canonical inputs have the digests recorded at its last load
+        (``graph.tables.input_keys``, meta ``loaded:<table>``) is skipped without reading them, so
+        a reload that changes nothing reads no table. A load that writes sets meta ``data_version`` to a
+        new token; projections built on another version count as missing (``_built_years``)."""
         self.ensure_schema()
         report = progress or (lambda stage, done, total: None)
-        report("reading canonical tables", 0, 1)
-        tables = read_canonical(Path(canonical_dir))
-        existing = {e: self._fetch(e) for e in ("City", "Applicant", "Patent")}
-        cleaned = clean(
-            tables,
-            known_patents=existing["Patent"]["patent_id"],
-            known_applicants=existing["Applicant"]["applicant_id"],
-        )
-        rows = entity_rows(cleaned)
-        counts: dict[str, dict[str, int]] = {}
+        keys = input_keys(Path(canonical_dir))
+        done = {}
         for e in ENTITIES:
-            ex = existing[e.name] if e.name in existing else self._fetch(e.name)
-            new, changed = diff(rows[e.name], ex, e.key)
-            if len(new) or len(changed):
-                report(e.name, 0, len(new) + len(changed))
-                self._write_entity(e.name, new.reset_index(drop=True), changed.reset_index(drop=True), report)
-            counts[e.name] = {"rows": len(rows[e.name]), "new": len(new), "changed": len(changed)}
+            raw = self._get_meta(f"loaded:{e.name}")
+            rec = json.loads(raw) if raw else {}
+            if rec.get("inputs") == keys[e.name]:
+                done[e.name] = rec
+        counts: dict[str, dict] = {e.name: {"rows": int(done[e.name].get("rows", 0)), "new": 0, "changed": 0,
+                                            "skipped": True} for e in ENTITIES if e.name in done}
+        if len(done) < len(ENTITIES):
+            report("reading canonical tables", 0, 1)
+            tables = read_canonical(Path(canonical_dir))
+            existing = {e: self._fetch(e) for e in ("City", "Applicant", "Patent")}
+            cleaned = clean(
+                tables,
+                known_patents=existing["Patent"]["patent_id"],
+                known_applicants=existing["Applicant"]["applicant_id"],
+            )
+            rows = entity_rows(cleaned)
+            report("reading canonical tables", 1, 1)
+            for e in ENTITIES:
+                if e.name in done:
+                    continue
+                ex = existing[e.name] if e.name in existing else self._fetch(e.name)
+                new, changed = diff(rows[e.name], ex, e.key)
+                if len(new) or len(changed):
+                    report(e.name, 0, len(new) + len(changed))
+                    self._write_entity(e.name, new.reset_index(drop=True), changed.reset_index(drop=True), report)
+                counts[e.name] = {"rows": len(rows[e.name]), "new": len(new), "changed": len(changed)}
+                self._set_meta(f"loaded:{e.name}", json.dumps({"inputs": keys[e.name], "rows": len(rows[e.name])}))
+            if any(c["new"] or c["changed"] for c in counts.values()):
+                # a fresh token, not a digest: a store that went A → B → A holds B's rows too
+                self._set_meta("data_version", uuid.uuid4().hex)
         report("done", 1, 1)
-        return counts
+        return {e.name: counts[e.name] for e in ENTITIES}
 
     def counts(self) -> dict[str, int]:
         """Nodes per label and relationships per type."""
@@ -226,6 +249,7 @@ class BaseStore:
         else:
             value = sorted(set(built or []) | {int(y) for y in years})
         self._set_meta(f"projection:{flt.key}", json.dumps(value))
+        self._set_meta(f"projection_data:{flt.key}", self._get_meta("data_version") or "")
         return summary
 
     def _write_projection(self, net: str, op: str, rows: pd.DataFrame, network: str) -> None:  # pragma: no cover
@@ -233,8 +257,16 @@ class BaseStore:
         raise NotImplementedError
 
     def _built_years(self, flt: NetworkFilter):
+        """The years whose projections of ``flt`` are stored and current ("all", a list, or None when
+        none are, or when they were built before the last load that changed data)."""
         raw = self._get_meta(f"projection:{flt.key}")
-        return None if raw is None else json.loads(raw)
+        if raw is None or (self._get_meta(f"projection_data:{flt.key}") or "") != (self._get_meta("data_version") or ""):
+            return None
+        return json.loads(raw)
+
+    def projections_current(self, flt: NetworkFilter) -> bool:
+        """Whether the projections of ``flt`` are stored for every year and built on the loaded data."""
+        return self._built_years(flt) == "all"
 
     def city_edges(self, flt: NetworkFilter, years: list[int] | None = None) -> pd.DataFrame:
         """``network, year, src, dst, weight``; builds the filter's projections first if they are missing."""

@@ -45,6 +45,39 @@ def read_canonical(canonical_dir: Path) -> dict[str, pd.DataFrame]:
     return out
 
 
+# Which canonical tables the rows of each store table are computed from (``clean`` + ``entity_rows``).
+# Keys already in the store also enter ``clean``, but they change only when Patent or Applicant rows
+# are written, i.e. when ``patents`` or ``applicants`` changed, which are inputs of every table that
+# uses them. LOAD_FORMAT changes whenever the row preparation does (so an upgrade reloads).
+LOAD_FORMAT = 1
+ENTITY_INPUTS: dict[str, tuple[str, ...]] = {
+    "City": ("cities",),
+    "Applicant": ("applicants", "cities"),
+    "Patent": ("patents", "citations"),
+    "LOCATED_IN": ("applicants", "cities"),
+    "APPLIED": ("patent_applicants", "patents", "applicants", "cities"),
+    "CITES": ("citations", "patents"),
+    "TRANSFERRED": ("transfers", "applicants", "cities"),
+}
+
+
+def input_keys(canonical_dir: Path) -> dict[str, str]:
+    """Per store table, a digest of the content of the canonical tables it is computed from (the
+    digests of ``canonical/manifest.json``, or the files hashed when it is missing or stale). Equal
+    keys at two loads mean equal rows, so the second load can skip the table without reading it."""
+    import hashlib
+    import json
+
+    from citynet.etl.manifest import digests
+
+    d = digests(Path(canonical_dir), TABLES)
+    out = {}
+    for name, inputs in ENTITY_INPUTS.items():
+        text = json.dumps([LOAD_FORMAT, name, [[t, d[t]] for t in inputs]])
+        out[name] = hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+    return out
+
+
 def isin(s: pd.Series, keys) -> np.ndarray:
     """``s.isin(keys)`` for string keys through Arrow (pandas' Arrow-string isin is slow at scale)."""
     import pyarrow as pa

@@ -40,3 +40,52 @@ def test_embedded_query_does_not_import_neo4j(tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().endswith("CLEAN"), out
+
+
+def test_manifest_digest_trusted_only_while_file_unchanged(tmp_path):
+    import os
+
+    from citynet.etl import manifest
+
+    f = tmp_path / "patents.parquet"
+    f.write_bytes(b"one")
+    d1 = manifest.record(f)
+    assert manifest.digests(tmp_path, ["patents", "citations"]) == {"patents": d1, "citations": None}
+    f.write_bytes(b"two")  # rewritten by another tool: the stale entry is not trusted
+    os.utime(f, ns=(1, 1))
+    assert manifest.digest(f) == manifest.file_digest(f) != d1
+
+
+def test_reload_skips_unchanged_tables_and_rebuilds_projections_only_on_change(tmp_path):
+    from citynet.graph.network_filter import NetworkFilter
+    from citynet.graph.store import open_store
+
+    from citynet.workspace import Workspace
+
+    ws_dir = _ws(tmp_path)
+    ws = Workspace.open(ws_dir)
+    flt = NetworkFilter(green="all", kind="all")
+    with open_store(ws) as store:
+        first = store.load(ws.canonical)
+        assert not any(c.get("skipped") for c in first.values())
+        store.build_projections(flt)
+        assert store.projections_current(flt)
+        again = store.load(ws.canonical)
+        assert all(c["skipped"] and c["new"] == c["changed"] == 0 for c in again.values())
+        assert {k: c["rows"] for k, c in again.items()} == {k: c["rows"] for k, c in first.items()}
+        assert store.projections_current(flt)
+        # a second corpus with more patents: tables that depend on changed inputs are reloaded
+        bigger = synth_tables(400, seed=5, years=(2010, 2012), n_cities=12)
+        write_tables(bigger, ws.canonical)
+        third = store.load(ws.canonical)
+        assert third["City"]["skipped"] and not third["Patent"].get("skipped")
+        assert third["Patent"]["new"] > 0
+        # the projections built on the old data are stale: city_edges rebuilds them
+        assert not store.projections_current(flt)
+        before = store._read_edges(flt, None)
+        store.city_edges(flt)
+        assert store.projections_current(flt)
+        # rebuilt on the new data: building again from scratch writes nothing
+        assert not store._read_edges(flt, None).equals(before)
+        again = store.build_projections(flt)
+        assert all(c["new"] == c["changed"] == c["deleted"] == 0 for c in again.values())

@@ -42,8 +42,10 @@ Examples:
   citynet load -w ws --store neo4j --uri bolt://localhost:7687 --password secret
   NEO4J_PASSWORD=secret citynet load -w ws --store neo4j
   citynet load -w ws --rebuild                        (after a schema-version change)
-Loading again adds new rows and changes nothing else; the projections are rebuilt for the
-network filter of citynet.toml [network].""",
+Loading again adds new rows and changes nothing else; a store table whose canonical inputs are
+unchanged since the last load (digests in canonical/manifest.json, recorded in the store) is skipped
+without reading them, and the projections of the network filter of citynet.toml [network] are
+rebuilt only when the loaded data changed.""",
 )
 @workspace_option()
 @store_options
@@ -74,15 +76,20 @@ def command(ctx, ws, backend, uri, user, password, rebuild):
             store.ensure_schema()
             progress("schema", 1, 1)
             counts = store.load(ws.canonical, progress=progress)
-            progress(f"projections {flt.key}", 0, 1)
-            proj = store.build_projections(flt)
-            progress(f"projections {flt.key}", 1, 1)
+            proj = None
+            if not store.projections_current(flt):  # current: built on exactly the data loaded
+                progress(f"projections {flt.key}", 0, 1)
+                proj = store.build_projections(flt)
+                progress(f"projections {flt.key}", 1, 1)
         t = Table(title=f"{store.backend} store: {store.location}")
         for col in ("table", "canonical rows", "new", "changed"):
             t.add_column(col, justify="left" if col == "table" else "right")
         for name, c in counts.items():
-            t.add_row(name, f"{c['rows']:,}", f"{c['new']:,}", f"{c['changed']:,}")
+            t.add_row(name, f"{c['rows']:,}", f"{c['new']:,}", "unchanged" if c.get("skipped") else f"{c['changed']:,}")
         console.print(t)
+        if proj is None:
+            console.print(f"yearly city projections of network {flt.key}: current, nothing to rebuild")
+            return
         p = Table(title=f"yearly city projections, network {flt.key}")
         for col in ("network", "edges", "total weight"):
             p.add_column(col, justify="left" if col == "network" else "right")
