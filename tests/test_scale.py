@@ -89,3 +89,44 @@ def test_reload_skips_unchanged_tables_and_rebuilds_projections_only_on_change(t
         assert not store._read_edges(flt, None).equals(before)
         again = store.build_projections(flt)
         assert all(c["new"] == c["changed"] == c["deleted"] == 0 for c in again.values())
+
+
+FIXTURE = __import__("pathlib").Path(__file__).parent / "fixtures" / "ingest_identity"
+
+
+def _ungzip(src, dst):
+    import gzip
+    import shutil
+
+    with gzip.open(src, "rb") as f, open(dst, "wb") as g:
+        shutil.copyfileobj(f, g)
+    return dst
+
+
+def _digest_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("ingest_identity_digest", FIXTURE / "digest.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_ingest_identical_to_the_main_branch_fixture(tmp_path):
+    """The canonical tables, the quarantine rows (file, row, field, reason, raw fields) and the row
+    accounting of a frozen export are exactly those the main branch's ingest wrote (expected.json,
+    made by digest.py from main's output; see its docstring)."""
+    import json
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    pat = _ungzip(FIXTURE / "patents.csv.gz", raw / "patents.csv")
+    tr = _ungzip(FIXTURE / "transfers.csv.gz", raw / "transfers.csv")
+    ws = tmp_path / "ws"
+    assert _run("-q", "ingest", "-w", str(ws), str(pat), "--transfers", str(tr)) == 0
+    got = _digest_module().workspace_digest(ws)
+    want = json.loads((FIXTURE / "expected.json").read_text(encoding="utf-8"))
+    assert got["report"] == want["report"]
+    assert got["quarantine"] == want["quarantine"]
+    for name, table in want["tables"].items():
+        assert got["tables"][name] == table, name
