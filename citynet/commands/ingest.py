@@ -51,8 +51,13 @@ def command(ctx, ws, files, transfer_files, covariate_files, encoding):
     )
     console = Console(stderr=True, quiet=is_quiet(ctx))
     with console.status("ingesting…") as status:
-        report = ingest(ws, list(files), list(transfer_files), list(covariate_files), opts,
-                        progress=lambda msg: status.update(msg))
+        def show(msg: str) -> None:  # a finished step stays on screen with its rows and rows/s
+            if msg.startswith("✓"):
+                console.print(f"  {msg}", highlight=False, soft_wrap=True)
+            else:
+                status.update(msg)
+
+        report = ingest(ws, list(files), list(transfer_files), list(covariate_files), opts, progress=show)
     _summary(console, ws, report)
 
 
