@@ -18,7 +18,15 @@ import numpy as np
 import pandas as pd
 from citynet.graph.network_filter import NetworkFilter
 from citynet.graph.reference import COUNT_COLUMNS, EDGE_COLUMNS, count_frame
-from citynet.graph.tables import ENTITIES, clean, diff, entity_rows, input_keys, read_canonical
+from citynet.graph.tables import (
+    ENTITIES,
+    canonical_rows,
+    clean,
+    diff,
+    entity_rows,
+    input_keys,
+    read_canonical,
+)
 
 from citynet import cypher
 from citynet.errors import StoreError
@@ -171,16 +179,22 @@ class BaseStore:
         counts: dict[str, dict] = {e.name: {"rows": int(done[e.name].get("rows", 0)), "new": 0, "changed": 0,
                                             "skipped": True} for e in ENTITIES if e.name in done}
         if len(done) < len(ENTITIES):
-            report("reading canonical tables", 0, 1)
-            tables = read_canonical(Path(canonical_dir))
-            existing = {e: self._fetch(e) for e in ("City", "Applicant", "Patent")}
+            total = canonical_rows(Path(canonical_dir))
+            report("reading canonical tables", 0, total)
+            tables = read_canonical(Path(canonical_dir), lambda n: report("reading canonical tables", n, total))
+            report("store keys", 0, 3)
+            existing = {}
+            for i, e in enumerate(("City", "Applicant", "Patent")):
+                existing[e] = self._fetch(e)
+                report("store keys", i + 1, 3)
+            report("preparing rows", 0, total)
             cleaned = clean(
                 tables,
                 known_patents=existing["Patent"]["patent_id"],
                 known_applicants=existing["Applicant"]["applicant_id"],
             )
             rows = entity_rows(cleaned)
-            report("reading canonical tables", 1, 1)
+            report("preparing rows", total, total)
             for e in ENTITIES:
                 if e.name in done:
                     continue

@@ -12,6 +12,7 @@ Cleaning rules (documented in docs/cypher.md, applied identically by ``graph.ref
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,10 +25,24 @@ from citynet.errors import DataError
 TABLES = ("cities", "applicants", "patents", "patent_applicants", "transfers", "citations")
 
 
-def read_canonical(canonical_dir: Path) -> dict[str, pd.DataFrame]:
-    """The six canonical tables; a missing table other than ``cities`` reads as empty."""
+def canonical_rows(canonical_dir: Path) -> int:
+    """Rows of the six canonical tables, from the Parquet footers (no data read)."""
+    import pyarrow.parquet as pq
+
+    total = 0
+    for name in TABLES:
+        f = Path(canonical_dir) / f"{name}.parquet"
+        with contextlib.suppress(Exception):  # a damaged file: read_canonical names it
+            total += pq.ParquetFile(f).metadata.num_rows if f.exists() else 0
+    return total
+
+
+def read_canonical(canonical_dir: Path, progress=None) -> dict[str, pd.DataFrame]:
+    """The six canonical tables; a missing table other than ``cities`` reads as empty.
+    ``progress(rows_read_so_far)`` is called after each table."""
     canonical_dir = Path(canonical_dir)
     out: dict[str, pd.DataFrame] = {}
+    done = 0
     for name in TABLES:
         f = canonical_dir / f"{name}.parquet"
         if f.exists():
@@ -42,6 +57,9 @@ def read_canonical(canonical_dir: Path) -> dict[str, pd.DataFrame]:
         missing = [c for c in CANONICAL[name].names if c not in out[name].columns and not c.startswith("source_")]
         if missing and name != "patents":
             raise DataError(f"{f}: missing columns {missing}", fix="re-run `citynet ingest` (etl/schema.py)")
+        done += len(out[name])
+        if progress is not None:
+            progress(done)
     return out
 
 

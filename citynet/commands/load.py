@@ -25,6 +25,22 @@ def open_ws_store(ws, backend, uri, user, password, read_only=False):
     return open_store(ws, backend=backend, uri=uri, user=user, password=password, read_only=read_only)
 
 
+def _rate_column():
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class RateColumn(ProgressColumn):
+        """Rows per second of a step: rows done / seconds since it started (blank until rows are done)."""
+
+        def render(self, task) -> Text:
+            secs = task.finished_time if task.finished_time is not None else task.elapsed
+            if not task.fields.get("rows") or not task.completed or not secs:
+                return Text("")
+            return Text(f"{task.completed / secs:,.0f} rows/s", style="dim")
+
+    return RateColumn()
+
+
 def network_filter(ws):
     from citynet.graph.network_filter import NetworkFilter
 
@@ -64,12 +80,13 @@ def command(ctx, ws, backend, uri, user, password, rebuild):
         if rebuild:
             store.clear()
         with Progress(TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=console, transient=False) as bar:
+                      _rate_column(), console=console, transient=False) as bar:
             tasks: dict[str, int] = {}
 
             def progress(stage: str, done: int, total: int) -> None:
                 if stage not in tasks:
-                    tasks[stage] = bar.add_task(stage, total=max(total, 1))
+                    rows = stage not in ("schema", "store keys", "done") and not stage.startswith("projections")
+                    tasks[stage] = bar.add_task(stage, total=max(total, 1), rows=rows)
                 bar.update(tasks[stage], completed=done, total=max(total, 1))
 
             progress("schema", 0, 1)
