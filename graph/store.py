@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -165,8 +164,9 @@ class BaseStore:
 
         A store table whose canonical inputs have the digests recorded at its last load
         (``graph.tables.input_keys``, meta ``loaded:<table>``) is skipped without reading them, so
-        a reload that changes nothing reads no table. A load that writes sets meta ``data_version`` to a
-        new token; projections built on another version count as missing (``_built_years``)."""
+        a reload that changes nothing reads no table. The years whose projections the written rows
+        change (``_affected_years``) are marked stale for every network filter built so far (meta
+        ``stale:<filter>``); ``refresh_projections`` and ``city_edges`` rebuild just those."""
         self.ensure_schema()
         report = progress or (lambda stage, done, total: None)
         keys = input_keys(Path(canonical_dir))
@@ -195,6 +195,7 @@ class BaseStore:
             )
             rows = entity_rows(cleaned)
             report("preparing rows", total, total)
+            stale: dict | str = {"app": [], "grant": []}
             for e in ENTITIES:
                 if e.name in done:
                     continue
@@ -205,9 +206,9 @@ class BaseStore:
                     self._write_entity(e.name, new.reset_index(drop=True), changed.reset_index(drop=True), report)
                 counts[e.name] = {"rows": len(rows[e.name]), "new": len(new), "changed": len(changed)}
                 self._set_meta(f"loaded:{e.name}", json.dumps({"inputs": keys[e.name], "rows": len(rows[e.name])}))
-            if any(c["new"] or c["changed"] for c in counts.values()):
-                # a fresh token, not a digest: a store that went A → B → A holds B's rows too
-                self._set_meta("data_version", uuid.uuid4().hex)
+                if len(new) or len(changed):
+                    stale = _merge_years(stale, _affected_years(e.name, new, changed, rows["Patent"]))
+                    self._mark_stale(stale)
         report("done", 1, 1)
         return {e.name: counts[e.name] for e in ENTITIES}
 
@@ -257,41 +258,73 @@ class BaseStore:
                     self._write_projection(net, op, rows, flt.key)
             summary[net] = {"edges": len(fresh), "weight": int(fresh["weight"].sum()),
                             "new": len(new), "changed": len(changed), "deleted": len(gone)}
-        built = self._built_years(flt)
+        built, stale = self._projection_state(flt)
         if years is None or built == "all":
             value = "all" if years is None else built
         else:
             value = sorted(set(built or []) | {int(y) for y in years})
+        if stale == "all":
+            value, stale = ("all" if years is None else sorted({int(y) for y in years})), []
+        else:
+            stale = [] if years is None else sorted(set(stale) - {int(y) for y in years})
         self._set_meta(f"projection:{flt.key}", json.dumps(value))
-        self._set_meta(f"projection_data:{flt.key}", self._get_meta("data_version") or "")
+        self._set_meta(f"stale:{flt.key}", json.dumps(stale))
         return summary
 
     def _write_projection(self, net: str, op: str, rows: pd.DataFrame, network: str) -> None:  # pragma: no cover
         """Write projection ``rows`` (src, dst, year, weight) of ``net``: ``op`` is create/update/delete."""
         raise NotImplementedError
 
-    def _built_years(self, flt: NetworkFilter):
-        """The years whose projections of ``flt`` are stored and current ("all", a list, or None when
-        none are, or when they were built before the last load that changed data)."""
+    def _projection_state(self, flt: NetworkFilter):
+        """``(built, stale)``: the years whose projections of ``flt`` were built ("all", a list, or None)
+        and the years a later load changed since ("all" or a list)."""
         raw = self._get_meta(f"projection:{flt.key}")
-        if raw is None or (self._get_meta(f"projection_data:{flt.key}") or "") != (self._get_meta("data_version") or ""):
-            return None
-        return json.loads(raw)
+        st = self._get_meta(f"stale:{flt.key}")
+        return (None if raw is None else json.loads(raw)), (json.loads(st) if st else [])
+
+    def _built_years(self, flt: NetworkFilter):
+        built, _ = self._projection_state(flt)
+        return built
+
+    def _mark_stale(self, years) -> None:
+        """Add ``years`` (``_affected_years``) to the stale years of every network filter built so far
+        (a filter on the grant year, key ``….grantyear``, takes the grant years)."""
+        for key, _ in self._exec_block("load", "meta_with_prefix", {"prefix": "projection:"}).itertuples(index=False):
+            flt_key = key.split(":", 1)[1]
+            add = years if years == "all" else years["grant" if flt_key.endswith(".grantyear") else "app"]
+            old = self._get_meta(f"stale:{flt_key}")
+            self._set_meta(f"stale:{flt_key}", json.dumps(_merge_years(json.loads(old) if old else [], add)))
+
+    def missing_years(self, flt: NetworkFilter, years=None):
+        """The years of ``flt`` to (re)build before reading ``years`` (None: every year): None means
+        all of them, a list those years ([] nothing): never built, or changed by a load since."""
+        built, stale = self._projection_state(flt)
+        if built is None or stale == "all":
+            return None if years is None else sorted({int(y) for y in years})
+        if years is None:
+            return sorted(stale) if built == "all" else None
+        req = {int(y) for y in years}
+        missing = set() if built == "all" else req - set(built)
+        return sorted(missing | (req & set(stale)))
 
     def projections_current(self, flt: NetworkFilter) -> bool:
-        """Whether the projections of ``flt`` are stored for every year and built on the loaded data."""
-        return self._built_years(flt) == "all"
+        """Whether the projections of ``flt`` are built for every year and no load changed them since."""
+        return self.missing_years(flt) == []
+
+    def refresh_projections(self, flt: NetworkFilter) -> dict | None:
+        """Build what ``missing_years`` names for every year: all years when never built, only the years
+        that loads changed otherwise; None when nothing is missing."""
+        missing = self.missing_years(flt)
+        if missing == []:
+            return None
+        return self.build_projections(flt, missing)
 
     def city_edges(self, flt: NetworkFilter, years: list[int] | None = None) -> pd.DataFrame:
-        """``network, year, src, dst, weight``; builds the filter's projections first if they are missing."""
-        built = self._built_years(flt)
+        """``network, year, src, dst, weight``; builds the filter's missing or stale projections first."""
         if not self.read_only:
-            if built is None:
-                self.build_projections(flt, years)
-            elif built != "all":
-                missing = None if years is None else sorted(set(map(int, years)) - set(built))
-                if missing is None or missing:
-                    self.build_projections(flt, missing)
+            missing = self.missing_years(flt, years)
+            if missing is None or missing:
+                self.build_projections(flt, missing)
         return self._read_edges(flt, years)
 
     def _read_edges(self, flt, years) -> pd.DataFrame:
@@ -331,6 +364,42 @@ class BaseStore:
         df["transfers_other"] = df["transfers_out"] + df["transfers_in"]
         df["transfers_intraprov"] = df["ip_out"] + df["ip_in"]
         return count_frame(df.drop(columns=["ip_out", "ip_in"]).reset_index())
+
+
+def _merge_years(a, b):
+    """Union of two year sets, each "all", a list, or ``{"app": list, "grant": list}``."""
+    if a == "all" or b == "all":
+        return "all"
+    if isinstance(a, dict) or isinstance(b, dict):
+        a = a if isinstance(a, dict) else {"app": a, "grant": a}
+        b = b if isinstance(b, dict) else {"app": b, "grant": b}
+        return {k: _merge_years(a[k], b[k]) for k in ("app", "grant")}
+    return sorted({int(y) for y in a} | {int(y) for y in b})
+
+
+def _affected_years(name: str, new: pd.DataFrame, changed: pd.DataFrame, patents: pd.DataFrame):
+    """The projection years that written rows of store table ``name`` can change: "all", or
+    ``{"app": years, "grant": years}`` for filters on the application and on the grant year.
+
+    Projections and city-year counts read APPLIED.city_code, CITES, TRANSFERRED and Patent and City
+    properties, by the patent's application or grant year (citations: the citing patent's; transfers:
+    the transfer year). New rows change their own years. A changed Patent, TRANSFERRED or City row may
+    have moved from a year that is no longer known here, so it marks every year. Applicant and
+    LOCATED_IN rows change no projection."""
+    if name in ("Applicant", "LOCATED_IN"):
+        return {"app": [], "grant": []}
+    if name == "City" or (len(changed) and name in ("Patent", "TRANSFERRED")):
+        return "all"
+    rows = pd.concat([new, changed], ignore_index=True)
+    if name == "TRANSFERRED":
+        ty = sorted({int(y) for y in rows["year"].dropna()})
+        return {"app": ty, "grant": ty}
+    pid = rows["patent_id" if name in ("Patent", "APPLIED") else "citing_patent_id"]
+    if not pid.isin(patents["patent_id"]).all():
+        return "all"  # a patent known only to the store: its year is not at hand
+    years = patents.set_index("patent_id")[["app_year", "grant_year"]].reindex(pid.to_numpy())
+    return {"app": sorted({int(y) for y in years["app_year"].dropna()}),
+            "grant": sorted({int(y) for y in years["grant_year"].dropna()})}
 
 
 EDGE_KEY = ["src", "dst", "year"]

@@ -130,3 +130,49 @@ def test_ingest_identical_to_the_main_branch_fixture(tmp_path):
     assert got["quarantine"] == want["quarantine"]
     for name, table in want["tables"].items():
         assert got["tables"][name] == table, name
+
+
+def test_adding_a_year_marks_only_changed_years_stale(tmp_path):
+    """Load every year but the last, build all projections, load the full corpus: only the years the
+    new rows touch are stale, rebuilding them gives exactly a full rebuild's edges, and the
+    city-year counts of the new year match the pandas reference."""
+    import pandas as pd
+    from citynet.graph.network_filter import NetworkFilter
+    from citynet.graph.reference import reference_city_edges, reference_city_year_counts
+    from citynet.graph.store import open_store
+
+    from citynet.workspace import Workspace
+
+    tables = synth_tables(600, seed=9, years=(2010, 2014), n_cities=12)
+    early_ids = set(tables["patents"].loc[tables["patents"]["app_year"] <= 2013, "patent_id"])
+    # as in a real corpus, a patent of 2010-2013 does not cite one filed in 2014
+    ci = tables["citations"]
+    tables["citations"] = ci[~(ci["citing_patent_id"].isin(early_ids) & ci["cited_patent_id"].notna()
+                               & ~ci["cited_patent_id"].isin(early_ids))]
+    early = dict(tables)
+    early["patents"] = tables["patents"][tables["patents"]["patent_id"].isin(early_ids)]
+    for name, col in (("patent_applicants", "patent_id"), ("transfers", "patent_id"), ("citations", "citing_patent_id")):
+        early[name] = tables[name][tables[name][col].isin(early_ids)]
+    ws = Workspace.open(tmp_path, create=True)
+    flt = NetworkFilter(green="all", kind="all")
+    with open_store(ws) as store:
+        write_tables(early, tmp_path / "early")
+        store.load(tmp_path / "early")
+        assert store.missing_years(flt) is None  # never built
+        store.refresh_projections(flt)
+        assert store.projections_current(flt)
+        write_tables(tables, tmp_path / "full")
+        counts = store.load(tmp_path / "full")
+        assert counts["Patent"]["new"] == len(tables["patents"]) - len(early_ids) and counts["Patent"]["changed"] == 0
+        # the new patents' year and the years of their transfers (transfer year), nothing else
+        tr = tables["transfers"]
+        want = {2014} | {int(y) for y in tr.loc[~tr["patent_id"].isin(early_ids), "year"].dropna()}
+        stale = store.missing_years(flt)
+        assert stale == sorted(want) and 2010 not in stale, stale
+        assert store.missing_years(flt, [2010]) == ([2010] if 2010 in stale else [])
+        store.refresh_projections(flt)
+        assert store.projections_current(flt)
+        again = store.build_projections(flt)  # a full rebuild finds nothing to change
+        assert all(c["new"] == c["changed"] == c["deleted"] == 0 for c in again.values()), again
+        pd.testing.assert_frame_equal(store.city_edges(flt, [2014]), reference_city_edges(tables, flt, [2014]))
+        pd.testing.assert_frame_equal(store.city_year_counts(flt, [2014]), reference_city_year_counts(tables, flt, [2014]))

@@ -61,7 +61,7 @@ Examples:
 Loading again adds new rows and changes nothing else; a store table whose canonical inputs are
 unchanged since the last load (digests in canonical/manifest.json, recorded in the store) is skipped
 without reading them, and the projections of the network filter of citynet.toml [network] are
-rebuilt only when the loaded data changed.""",
+rebuilt only for the years whose rows changed (every year on the first load).""",
 )
 @workspace_option()
 @store_options
@@ -93,11 +93,13 @@ def command(ctx, ws, backend, uri, user, password, rebuild):
             store.ensure_schema()
             progress("schema", 1, 1)
             counts = store.load(ws.canonical, progress=progress)
+            missing = store.missing_years(flt)  # None: every year; []: current; else the years loads changed
             proj = None
-            if not store.projections_current(flt):  # current: built on exactly the data loaded
-                progress(f"projections {flt.key}", 0, 1)
-                proj = store.build_projections(flt)
-                progress(f"projections {flt.key}", 1, 1)
+            if missing != []:
+                what = "every year" if missing is None else ", ".join(map(str, missing))
+                progress(f"projections {flt.key} ({what})", 0, 1)
+                proj = store.refresh_projections(flt)
+                progress(f"projections {flt.key} ({what})", 1, 1)
         t = Table(title=f"{store.backend} store: {store.location}")
         for col in ("table", "canonical rows", "new", "changed"):
             t.add_column(col, justify="left" if col == "table" else "right")
