@@ -24,6 +24,7 @@ from citynet.graph.tables import (
     diff,
     entity_rows,
     input_keys,
+    isin,
     read_canonical,
 )
 
@@ -196,6 +197,7 @@ class BaseStore:
             rows = entity_rows(cleaned)
             report("preparing rows", total, total)
             stale: dict | str = {"app": [], "grant": []}
+            built_filters = self._built_filters()  # none on a first load: nothing can be stale
             for e in ENTITIES:
                 if e.name in done:
                     continue
@@ -206,9 +208,9 @@ class BaseStore:
                     self._write_entity(e.name, new.reset_index(drop=True), changed.reset_index(drop=True), report)
                 counts[e.name] = {"rows": len(rows[e.name]), "new": len(new), "changed": len(changed)}
                 self._set_meta(f"loaded:{e.name}", json.dumps({"inputs": keys[e.name], "rows": len(rows[e.name])}))
-                if len(new) or len(changed):
+                if (len(new) or len(changed)) and built_filters:
                     stale = _merge_years(stale, _affected_years(e.name, new, changed, rows["Patent"]))
-                    self._mark_stale(stale)
+                    self._mark_stale(stale, built_filters)
         report("done", 1, 1)
         return {e.name: counts[e.name] for e in ENTITIES}
 
@@ -286,11 +288,15 @@ class BaseStore:
         built, _ = self._projection_state(flt)
         return built
 
-    def _mark_stale(self, years) -> None:
-        """Add ``years`` (``_affected_years``) to the stale years of every network filter built so far
-        (a filter on the grant year, key ``….grantyear``, takes the grant years)."""
-        for key, _ in self._exec_block("load", "meta_with_prefix", {"prefix": "projection:"}).itertuples(index=False):
-            flt_key = key.split(":", 1)[1]
+    def _built_filters(self) -> list[str]:
+        """Keys of the network filters whose projections were built."""
+        df = self._exec_block("load", "meta_with_prefix", {"prefix": "projection:"})
+        return [] if df.empty else [k.split(":", 1)[1] for k in df["key"]]
+
+    def _mark_stale(self, years, filters: list[str]) -> None:
+        """Add ``years`` (``_affected_years``) to the stale years of the network ``filters`` (a filter
+        on the grant year, key ``….grantyear``, takes the grant years)."""
+        for flt_key in filters:
             add = years if years == "all" else years["grant" if flt_key.endswith(".grantyear") else "app"]
             old = self._get_meta(f"stale:{flt_key}")
             self._set_meta(f"stale:{flt_key}", json.dumps(_merge_years(json.loads(old) if old else [], add)))
@@ -394,8 +400,8 @@ def _affected_years(name: str, new: pd.DataFrame, changed: pd.DataFrame, patents
     if name == "TRANSFERRED":
         ty = sorted({int(y) for y in rows["year"].dropna()})
         return {"app": ty, "grant": ty}
-    pid = rows["patent_id" if name in ("Patent", "APPLIED") else "citing_patent_id"]
-    if not pid.isin(patents["patent_id"]).all():
+    pid = rows["patent_id" if name in ("Patent", "APPLIED") else "citing_patent_id"].drop_duplicates()
+    if not isin(pid, patents["patent_id"]).all():
         return "all"  # a patent known only to the store: its year is not at hand
     years = patents.set_index("patent_id")[["app_year", "grant_year"]].reindex(pid.to_numpy())
     return {"app": sorted({int(y) for y in years["app_year"].dropna()}),
