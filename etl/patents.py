@@ -87,7 +87,7 @@ def process_patent_records(
         mask = np.asarray(mask, dtype=bool) & keep
         if mask.any():
             rows = np.flatnonzero(mask)  # positions: a small take instead of a full-width boolean filter
-            quarantine.add(records.iloc[rows], code, field, None if detail is None else detail.iloc[rows])
+            quarantine.add(records.iloc[rows], code, field, None if detail is None else detail.iloc[rows])  # noqa: F821 (a cell variable, deleted only after the last reject)
             keep &= ~mask
 
     # application number
@@ -191,6 +191,9 @@ def process_patent_records(
               if c in records.columns]
     kept = records[needed].iloc[pos].reset_index(drop=True)
     patent_id = pd.Series(appno["patent_id"].to_numpy()[pos], dtype=object)
+    # release the full-width records and the per-record intermediates before the patent table is
+    # built (the caller passes its only reference: ``etl.pipeline.ingest``)
+    del records, appno, raw_app, raw_grant, app_date, grant_date, main_raw, sym, norm, first_bad, cpc_raw, cpc_norm
     patents = pd.DataFrame(
         {
             "patent_id": patent_id,

@@ -148,11 +148,10 @@ def ingest(
         frames.append(frame)
         files_report.append({"file": str(path), "kind": "patents", "encoding": raw.encoding, "rows_read": raw.rows_read})
         steps.current = (steps.current[0], raw.rows_read, steps.current[2])  # rows known once read
-    records = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    box = [pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()]
     del frames
-
-    batch = process_patent_records(records, q_pat, today=opts.today, matcher=GreenMatcher(), progress=step)
-    del records
+    # box.pop(): the callee holds the only reference and can release the records early
+    batch = process_patent_records(box.pop(), q_pat, today=opts.today, matcher=GreenMatcher(), progress=step)
     patents, links, first_addr, refs = batch.patents, batch.applicant_links, batch.first_addresses, batch.citation_refs
 
     tr_frames = []
