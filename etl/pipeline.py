@@ -4,7 +4,8 @@ Data moves one way: read (readers) → map headers (headers) → validate and no
 transfers) → applicants (ids, kinds) → locate (locate) → canonical Parquet. Re-running with the
 same inputs rewrites the same tables (idempotent). To add a new year, ingest all exports again
 (old and new files): the canonical tables are a function of the inputs, and the graph load then
-adds only what is new.
+adds only what is new (an unchanged table is skipped by its digest in ``canonical/manifest.json``).
+Progress: ``Steps`` reports each step's rows and rows/s (docs/scale.md).
 """
 
 from __future__ import annotations
