@@ -203,14 +203,17 @@ class BaseStore:
                     continue
                 ex = existing[e.name] if e.name in existing else self._fetch(e.name)
                 new, changed = diff(rows[e.name], ex, e.key)
+                if (len(new) or len(changed)) and built_filters:
+                    # marked before the write, so that an interrupted load leaves them stale
+                    stale = _merge_years(stale, _affected_years(e.name, new, changed, rows["Patent"]))
+                    if len(changed) and e.name in ("Patent", "TRANSFERRED"):  # the years they had
+                        stale = _merge_years(stale, self._stored_years(e.name, changed))
+                    self._mark_stale(stale, built_filters)
                 if len(new) or len(changed):
                     report(e.name, 0, len(new) + len(changed))
                     self._write_entity(e.name, new.reset_index(drop=True), changed.reset_index(drop=True), report)
                 counts[e.name] = {"rows": len(rows[e.name]), "new": len(new), "changed": len(changed)}
                 self._set_meta(f"loaded:{e.name}", json.dumps({"inputs": keys[e.name], "rows": len(rows[e.name])}))
-                if (len(new) or len(changed)) and built_filters:
-                    stale = _merge_years(stale, _affected_years(e.name, new, changed, rows["Patent"]))
-                    self._mark_stale(stale, built_filters)
         report("done", 1, 1)
         return {e.name: counts[e.name] for e in ENTITIES}
 
@@ -287,6 +290,17 @@ class BaseStore:
     def _built_years(self, flt: NetworkFilter):
         built, _ = self._projection_state(flt)
         return built
+
+    def _stored_years(self, name: str, rows: pd.DataFrame) -> dict:
+        """``{"app": years, "grant": years}`` stored for the Patent or TRANSFERRED rows' keys (read
+        before they are overwritten, so that a row moved to another year marks its old year too)."""
+        if name == "Patent":
+            df = self._exec_block("read", "stored_patent_years", {"ids": plain(list(rows["patent_id"]))})
+            return {"app": sorted({int(y) for y in df.get("app_year", pd.Series()).dropna()}),
+                    "grant": sorted({int(y) for y in df.get("grant_year", pd.Series()).dropna()})}
+        df = self._exec_block("read", "stored_transfer_years", {"ids": plain(list(rows["transfer_id"]))})
+        ty = sorted({int(y) for y in df.get("year", pd.Series()).dropna()})
+        return {"app": ty, "grant": ty}
 
     def _built_filters(self) -> list[str]:
         """Keys of the network filters whose projections were built."""
@@ -389,12 +403,12 @@ def _affected_years(name: str, new: pd.DataFrame, changed: pd.DataFrame, patents
 
     Projections and city-year counts read APPLIED.city_code, CITES, TRANSFERRED and Patent and City
     properties, by the patent's application or grant year (citations: the citing patent's; transfers:
-    the transfer year). New rows change their own years. A changed Patent, TRANSFERRED or City row may
-    have moved from a year that is no longer known here, so it marks every year. Applicant and
-    LOCATED_IN rows change no projection."""
+    the transfer year). New and changed rows change their own years (the years a changed Patent or
+    TRANSFERRED row had before are added by ``BaseStore._stored_years``, read before the write). A
+    changed City row marks every year. Applicant and LOCATED_IN rows change no projection."""
     if name in ("Applicant", "LOCATED_IN"):
         return {"app": [], "grant": []}
-    if name == "City" or (len(changed) and name in ("Patent", "TRANSFERRED")):
+    if name == "City":
         return "all"
     rows = pd.concat([new, changed], ignore_index=True)
     if name == "TRANSFERRED":

@@ -176,3 +176,30 @@ def test_adding_a_year_marks_only_changed_years_stale(tmp_path):
         assert all(c["new"] == c["changed"] == c["deleted"] == 0 for c in again.values()), again
         pd.testing.assert_frame_equal(store.city_edges(flt, [2014]), reference_city_edges(tables, flt, [2014]))
         pd.testing.assert_frame_equal(store.city_year_counts(flt, [2014]), reference_city_year_counts(tables, flt, [2014]))
+
+
+def test_a_changed_transfer_marks_its_old_and_new_year(tmp_path):
+    from citynet.graph.network_filter import NetworkFilter
+    from citynet.graph.store import open_store
+
+    from citynet.workspace import Workspace
+
+    tables = synth_tables(300, seed=4, years=(2010, 2013), n_cities=12)
+    ws = Workspace.open(tmp_path, create=True)
+    flt = NetworkFilter(green="all", kind="all")
+    tr = tables["transfers"]
+    tid = tr["transfer_id"].iloc[0]
+    old_year = int(tr["year"].iloc[0])
+    new_year = old_year + 7
+    with open_store(ws) as store:
+        write_tables(tables, tmp_path / "v1")
+        store.load(tmp_path / "v1")
+        store.refresh_projections(flt)
+        tables["transfers"] = tr.assign(year=tr["year"].where(tr["transfer_id"] != tid, new_year))
+        write_tables(tables, tmp_path / "v2")
+        counts = store.load(tmp_path / "v2")
+        assert counts["TRANSFERRED"]["changed"] == 1 and counts["Patent"].get("skipped")
+        assert store.missing_years(flt) == sorted({old_year, new_year})
+        store.refresh_projections(flt)
+        again = store.build_projections(flt)
+        assert all(c["new"] == c["changed"] == c["deleted"] == 0 for c in again.values()), again
