@@ -7,6 +7,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from bench.canonical_synth import synth_tables, write_tables
 from citynet.cli import main
 
@@ -178,7 +180,8 @@ def test_adding_a_year_marks_only_changed_years_stale(tmp_path):
         pd.testing.assert_frame_equal(store.city_year_counts(flt, [2014]), reference_city_year_counts(tables, flt, [2014]))
 
 
-def test_a_changed_transfer_marks_its_old_and_new_year(tmp_path):
+@pytest.mark.parametrize("backend", ["embedded", pytest.param("neo4j", marks=pytest.mark.neo4j)])
+def test_a_changed_transfer_marks_its_old_and_new_year(tmp_path, request, backend):
     from citynet.graph.network_filter import NetworkFilter
     from citynet.graph.store import open_store
 
@@ -186,6 +189,10 @@ def test_a_changed_transfer_marks_its_old_and_new_year(tmp_path):
 
     tables = synth_tables(300, seed=4, years=(2010, 2013), n_cities=12)
     ws = Workspace.open(tmp_path, create=True)
+    ws.settings["store"]["backend"] = backend
+    if backend == "neo4j":
+        server = request.getfixturevalue("neo4j_clean")
+        ws.settings["store"].update(uri=server.uri, user=server.user, password=server.password)
     flt = NetworkFilter(green="all", kind="all")
     tr = tables["transfers"]
     tid = tr["transfer_id"].iloc[0]
