@@ -77,6 +77,8 @@ MATCH (m:Meta {key: 'schema_version'}) RETURN m.value AS value;
 MERGE (m:Meta {key: $key}) SET m.value = $value;
 // name: get_meta
 MATCH (m:Meta {key: $key}) RETURN m.value AS value;
+// name: meta_with_prefix
+MATCH (m:Meta) WHERE m.key STARTS WITH $prefix RETURN m.key AS key, m.value AS value;
 // name: count_nodes
 MATCH (n) RETURN label(n) AS label, count(*) AS n;
 // name: count_rels

@@ -78,3 +78,12 @@ MATCH (q)<-[l:APPLIED]-(:Applicant)
 WHERE l.city_code IS NOT NULL
 WITH DISTINCT p.patent_id AS pid, q.patent_id AS qid, refs, yr, l.city_code AS c
 RETURN c AS city_code, yr AS year, sum(refs) AS citations_received;
+
+// name: stored_patent_years
+// the years stored for these patents (a load marks them stale when it changes the patents' rows)
+MATCH (x:Patent) WHERE x.patent_id IN $ids
+RETURN x.app_year AS app_year, x.grant_year AS grant_year;
+
+// name: stored_transfer_years
+MATCH (:Applicant)-[r:TRANSFERRED]->(:Applicant) WHERE r.transfer_id IN $ids
+RETURN r.year AS year;

@@ -65,16 +65,20 @@ def _symbols(raw_main: pd.Series, raw_list: pd.Series) -> pd.DataFrame:
 
 
 def process_patent_records(
-    records: pd.DataFrame, quarantine: Quarantine, today: dt.date | None = None, matcher: GreenMatcher | None = None
+    records: pd.DataFrame, quarantine: Quarantine, today: dt.date | None = None, matcher: GreenMatcher | None = None,
+    progress=None,
 ) -> PatentBatch:
     """Validate, normalise, de-duplicate and classify patent records.
 
     ``records`` has the canonical input field names (see ``etl.headers.PATENT_FIELDS``) plus
     ``_source_file`` and ``_row``. Multi-valued fields are handled as exploded (record, item)
-    pairs, so nothing loops over records in Python.
+    pairs, so nothing loops over records in Python. ``progress(step, rows)`` is called when each
+    sub-step starts (``etl.pipeline.Steps``).
     """
     records = records.reset_index(drop=True)
     n = len(records)
+    step = progress or (lambda name, rows: None)
+    step("patents: application numbers", n)
     today_ts = pd.Timestamp(today or dt.date.today())
     keep = np.ones(n, dtype=bool)
 
@@ -83,7 +87,7 @@ def process_patent_records(
         mask = np.asarray(mask, dtype=bool) & keep
         if mask.any():
             rows = np.flatnonzero(mask)  # positions: a small take instead of a full-width boolean filter
-            quarantine.add(records.iloc[rows], code, field, None if detail is None else detail.iloc[rows])
+            quarantine.add(records.iloc[rows], code, field, None if detail is None else detail.iloc[rows])  # noqa: F821 (a cell variable, deleted only after the last reject)
             keep &= ~mask
 
     # application number
@@ -94,6 +98,7 @@ def process_patent_records(
     reject(err == "check_digit", "app_number_check_digit", "app_number", _col(records, "app_number"))
 
     # dates
+    step("patents: dates", n)
     raw_app = _col(records, "app_date")
     app_date = parse_dates(raw_app)
     reject(is_blank(raw_app), "missing_date", "app_date")
@@ -111,6 +116,7 @@ def process_patent_records(
     )
 
     # applicants (normalised; order kept; a name listed twice counts once)
+    step("patents: applicant names", n)
     names = explode_items(_col(records, "applicants"))
     names = pd.Series(normalize_name_series(names).to_numpy(), index=names.index).dropna()
     has_name = np.zeros(n, dtype=bool)
@@ -118,6 +124,7 @@ def process_patent_records(
     reject(~has_name, "no_applicant", "applicants")
 
     # kind and classification symbols
+    step("patents: classification symbols", n)
     kind = patent_kind(_col(records, "patent_type"), appno["patent_id"].fillna(""))
     design = (kind == "design").to_numpy(bool)
     main_raw = _col(records, "ipc_main")
@@ -137,6 +144,7 @@ def process_patent_records(
 
     # de-duplicate: keep the most complete record of each application number, ties by file order
     pos = np.flatnonzero(keep)
+    step("patents: de-duplication", len(pos))
     fields = [c for c in records.columns if not c.startswith(("_", "raw:"))]
     filled = sum(
         pc.fill_null(pc.not_equal(pc.utf8_trim_whitespace(to_arrow(records[c])), ""), False)
@@ -163,6 +171,7 @@ def process_patent_records(
         ok = p >= 0
         return pd.Series(items.to_numpy()[ok], index=p[ok], dtype=object)
 
+    step("patents: classification and table", m)
     ipc_items = kept_items(pd.Series(norm["symbol"].to_numpy(dtype=object)[valid_sym], index=sym["pos"].to_numpy()[valid_sym]))
     ipc_items = _dedupe_items(ipc_items)
     cpc_raw = explode_codes(_col(records, "cpc"))
@@ -184,6 +193,9 @@ def process_patent_records(
               if c in records.columns]
     kept = records[needed].iloc[pos].reset_index(drop=True)
     patent_id = pd.Series(appno["patent_id"].to_numpy()[pos], dtype=object)
+    # release the full-width records and the per-record intermediates before the patent table is
+    # built (the caller passes its only reference: ``etl.pipeline.ingest``)
+    del records, appno, raw_app, raw_grant, app_date, grant_date, main_raw, sym, norm, first_bad, cpc_raw, cpc_norm
     patents = pd.DataFrame(
         {
             "patent_id": patent_id,
@@ -206,6 +218,7 @@ def process_patent_records(
     )
 
     # applicants of each patent, in order
+    step("patents: applicant links and citations", m)
     name_items = _dedupe_items(kept_items(names))
     links = pd.DataFrame({"patent_id": patent_id.to_numpy()[name_items.index.to_numpy()], "name": name_items.to_numpy()})
     links["seq"] = (links.groupby("patent_id", sort=False).cumcount() + 1).astype("int16")

@@ -4,7 +4,8 @@ Data moves one way: read (readers) → map headers (headers) → validate and no
 transfers) → applicants (ids, kinds) → locate (locate) → canonical Parquet. Re-running with the
 same inputs rewrites the same tables (idempotent). To add a new year, ingest all exports again
 (old and new files): the canonical tables are a function of the inputs, and the graph load then
-adds only what is new.
+adds only what is new (an unchanged table is skipped by its digest in ``canonical/manifest.json``).
+Progress: ``Steps`` reports each step's rows and rows/s (docs/scale.md).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from citynet.etl import manifest
 from citynet.etl.applicants import build_applicants
 from citynet.etl.cities import city_set
 from citynet.etl.classify import GreenMatcher
@@ -44,6 +46,38 @@ from citynet.errors import DataError
 
 log = logging.getLogger("citynet.ingest")
 Progress = Callable[[str], None]
+
+
+class Steps:
+    """Truthful progress of the ingest steps through a ``Progress`` callback of one-line messages.
+
+    ``begin(name, rows)`` ends the running step and announces the next one (``"<name>: N rows…"``,
+    sent as soon as the step starts); the end of a step is announced as ``"✓ <name>: N rows in
+    S s (R rows/s)"`` (lines that start with ``✓`` are a finished step; the CLI keeps them on screen).
+    The ingest is not streamed, so a step's rows are done when it ends: the count and the rate are
+    reported per step, never guessed inside one."""
+
+    def __init__(self, emit: Progress):
+        self.emit = emit
+        self.current: tuple[str, int, float] | None = None
+
+    def begin(self, name: str, rows: int | None = None) -> None:
+        import time
+
+        self.end()
+        self.current = (name, int(rows or 0), time.perf_counter())
+        self.emit(f"{name}: {rows:,} rows…" if rows else f"{name}…")
+
+    def end(self) -> None:
+        import time
+
+        if self.current is None:
+            return
+        name, rows, t0 = self.current
+        self.current = None
+        secs = max(time.perf_counter() - t0, 1e-9)
+        rate = f" ({rows / secs:,.0f} rows/s)" if rows else ""
+        self.emit(f"✓ {name}: {rows:,} rows in {secs:.1f} s{rate}" if rows else f"✓ {name} in {secs:.1f} s")
 
 
 @dataclass
@@ -81,6 +115,7 @@ def write_table(frame: pd.DataFrame, name: str, folder: Path) -> Path:
     tmp = path.with_suffix(".parquet.tmp")
     pq.write_table(table, tmp)
     tmp.replace(path)
+    manifest.record(path)
     return path
 
 
@@ -103,7 +138,8 @@ def ingest(
 ) -> dict:
     """Run the whole ETL into workspace ``ws``; returns the report also written to reports/ingest.json."""
     opts = opts or IngestOptions()
-    step = progress or (lambda msg: log.info(msg))
+    steps = Steps(progress or (lambda msg: log.info(msg)))
+    step = steps.begin
     if not patent_files:
         raise DataError("no patent export given", fix="citynet ingest -w WS raw/patents.csv [more files]")
     q_pat, q_tr, q_cov = _RawHeaders(), _RawHeaders(), Quarantine()
@@ -115,11 +151,13 @@ def ingest(
         raw, frame, dialect = _read_mapped(path, PATENT_FIELDS, PATENT_REQUIRED, PATENT_ONE_OF, opts.columns, opts, "columns")
         q_pat.add_malformed(str(path), raw.malformed)
         frames.append(frame)
-        files_report.append({"file": str(path), "kind": "patents", "dialect": dialect, "encoding": raw.encoding, "rows_read": raw.rows_read})
-    records = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-
-    step("validating and classifying patents")
-    batch = process_patent_records(records, q_pat, today=opts.today, matcher=GreenMatcher())
+        files_report.append({"file": str(path), "kind": "patents", "dialect": dialect, "encoding": raw.encoding,
+                             "rows_read": raw.rows_read})
+        steps.current = (steps.current[0], raw.rows_read, steps.current[2])  # rows known once read
+    box = [pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()]
+    del frames
+    # box.pop(): the callee holds the only reference and can release the records early
+    batch = process_patent_records(box.pop(), q_pat, today=opts.today, matcher=GreenMatcher(), progress=step)
     patents, links, first_addr, refs = batch.patents, batch.applicant_links, batch.first_addresses, batch.citation_refs
     if patents.empty:
         raise q_pat.nothing_loaded([str(p) for p in patent_files])
@@ -131,14 +169,16 @@ def ingest(
         q_tr.add_malformed(str(path), raw.malformed)
         tr_frames.append(frame)
         files_report.append({"file": str(path), "kind": "transfers", "encoding": raw.encoding, "rows_read": raw.rows_read})
+        steps.current = (steps.current[0], raw.rows_read, steps.current[2])
     if tr_frames:
+        step("transfers: validation", sum(len(f) for f in tr_frames))
         tb = process_transfer_records(pd.concat(tr_frames, ignore_index=True), q_tr, today=opts.today)
         transfers, transfer_names, transfer_addr = tb.transfers, tb.names, tb.addresses
     else:
         transfers = pd.DataFrame(columns=["transfer_id", "patent_id", "date", "year", "from_name", "to_name"])
         transfer_names, transfer_addr = pd.Series([], dtype="object"), pd.DataFrame(columns=["name", "address"])
 
-    step("locating applicants")
+    step("applicants: names and kinds", len(links) + len(transfer_names))
     mentions = pd.concat([links["name"], transfer_names], ignore_index=True)
     names_table = harmonize_names(mentions)  # name variants of one organisation → one applicant_id
     id_of = names_table.set_index("name")["applicant_id"]
@@ -153,6 +193,7 @@ def ingest(
     addresses = addresses.assign(applicant_id=addresses["name"].map(id_of))
     from citynet.etl import locate
 
+    step("applicants: locating (address, corpus vote, name)", len(applicants))
     located = locate.locate_applicants(
         applicants[["applicant_id", "name", "kind"]],
         addresses.rename(columns={"country_province": "province_hint"})[["applicant_id", "address", "province_hint"]],
@@ -161,6 +202,7 @@ def ingest(
     applicants = applicants[[f.name for f in CANONICAL["applicants"]]]
     city_of = applicants.set_index("applicant_id")["city_code"]
 
+    step("patent applicants and transfers: ids and cities", len(links) + len(transfers))
     links = links.assign(applicant_id=links["name"].map(id_of))
     links = links.drop_duplicates(["patent_id", "applicant_id"])  # two variants of one firm on one patent
     links["city_code"] = links["applicant_id"].map(city_of)
@@ -175,9 +217,11 @@ def ingest(
     else:
         transfers = transfers.assign(from_applicant_id=None, to_applicant_id=None, from_city=None, to_city=None)
     transfers = transfers[[f.name for f in CANONICAL["transfers"]]]
+    step("citations: resolving references", len(refs))
     citations = resolve_citations(refs, patents)
 
-    step("writing canonical tables")
+    step("writing canonical tables", len(patents) + len(applicants) + len(patent_applicants) + len(transfers)
+         + len(citations))
     canon = ws.canonical
     write_table(city_set().cities, "cities", canon)
     write_table(applicants, "applicants", canon)
@@ -200,9 +244,11 @@ def ingest(
     q_pat.write(ws.quarantine, "patents")
     q_tr.write(ws.quarantine, "transfers")
     q_cov.write(ws.quarantine, "covariates")
+    step("quarantine and report")
     report = _report(files_report, q_pat, q_tr, q_cov, patents, applicants, patent_applicants, transfers, citations, cov_reports)
     report["applicants"]["harmonised"] = merge_summary(names_table)
     report["addresses"] = located.attrs.get("address_status", {})
+    steps.end()
     ws.reports.mkdir(parents=True, exist_ok=True)
     (ws.reports / "ingest.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
     return report

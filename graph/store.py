@@ -17,7 +17,16 @@ import numpy as np
 import pandas as pd
 from citynet.graph.network_filter import NetworkFilter
 from citynet.graph.reference import COUNT_COLUMNS, EDGE_COLUMNS, count_frame
-from citynet.graph.tables import ENTITIES, clean, diff, entity_rows, read_canonical
+from citynet.graph.tables import (
+    ENTITIES,
+    canonical_rows,
+    clean,
+    diff,
+    entity_rows,
+    input_keys,
+    isin,
+    read_canonical,
+)
 
 from citynet import cypher
 from citynet.errors import StoreError
@@ -151,28 +160,62 @@ class BaseStore:
     # -- load --
     def load(self, canonical_dir: Path, progress: Callable | None = None) -> dict:
         """Idempotent, incremental upsert of the canonical tables. Returns, per store table,
-        ``{"rows": canonical rows, "new": inserted, "changed": updated}``."""
+        ``{"rows": canonical rows, "new": inserted, "changed": updated}``, plus ``"skipped": True``
+        for a table that was not read.
+
+        A store table whose canonical inputs have the digests recorded at its last load
+        (``graph.tables.input_keys``, meta ``loaded:<table>``) is skipped without reading them, so
+        a reload that changes nothing reads no table. The years whose projections the written rows
+        change (``_affected_years``) are marked stale for every network filter built so far (meta
+        ``stale:<filter>``); ``refresh_projections`` and ``city_edges`` rebuild just those."""
         self.ensure_schema()
         report = progress or (lambda stage, done, total: None)
-        report("reading canonical tables", 0, 1)
-        tables = read_canonical(Path(canonical_dir))
-        existing = {e: self._fetch(e) for e in ("City", "Applicant", "Patent")}
-        cleaned = clean(
-            tables,
-            known_patents=existing["Patent"]["patent_id"],
-            known_applicants=existing["Applicant"]["applicant_id"],
-        )
-        rows = entity_rows(cleaned)
-        counts: dict[str, dict[str, int]] = {}
+        keys = input_keys(Path(canonical_dir))
+        done = {}
         for e in ENTITIES:
-            ex = existing[e.name] if e.name in existing else self._fetch(e.name)
-            new, changed = diff(rows[e.name], ex, e.key)
-            if len(new) or len(changed):
-                report(e.name, 0, len(new) + len(changed))
-                self._write_entity(e.name, new.reset_index(drop=True), changed.reset_index(drop=True), report)
-            counts[e.name] = {"rows": len(rows[e.name]), "new": len(new), "changed": len(changed)}
+            raw = self._get_meta(f"loaded:{e.name}")
+            rec = json.loads(raw) if raw else {}
+            if rec.get("inputs") == keys[e.name]:
+                done[e.name] = rec
+        counts: dict[str, dict] = {e.name: {"rows": int(done[e.name].get("rows", 0)), "new": 0, "changed": 0,
+                                            "skipped": True} for e in ENTITIES if e.name in done}
+        if len(done) < len(ENTITIES):
+            total = canonical_rows(Path(canonical_dir))
+            report("reading canonical tables", 0, total)
+            tables = read_canonical(Path(canonical_dir), lambda n: report("reading canonical tables", n, total))
+            report("store keys", 0, 3)
+            existing = {}
+            for i, e in enumerate(("City", "Applicant", "Patent")):
+                existing[e] = self._fetch(e)
+                report("store keys", i + 1, 3)
+            report("preparing rows", 0, total)
+            cleaned = clean(
+                tables,
+                known_patents=existing["Patent"]["patent_id"],
+                known_applicants=existing["Applicant"]["applicant_id"],
+            )
+            rows = entity_rows(cleaned)
+            report("preparing rows", total, total)
+            stale: dict | str = {"app": [], "grant": []}
+            built_filters = self._built_filters()  # none on a first load: nothing can be stale
+            for e in ENTITIES:
+                if e.name in done:
+                    continue
+                ex = existing[e.name] if e.name in existing else self._fetch(e.name)
+                new, changed = diff(rows[e.name], ex, e.key)
+                if (len(new) or len(changed)) and built_filters:
+                    # marked before the write, so that an interrupted load leaves them stale
+                    stale = _merge_years(stale, _affected_years(e.name, new, changed, rows["Patent"]))
+                    if len(changed) and e.name in ("Patent", "TRANSFERRED"):  # the years they had
+                        stale = _merge_years(stale, self._stored_years(e.name, changed))
+                    self._mark_stale(stale, built_filters)
+                if len(new) or len(changed):
+                    report(e.name, 0, len(new) + len(changed))
+                    self._write_entity(e.name, new.reset_index(drop=True), changed.reset_index(drop=True), report)
+                counts[e.name] = {"rows": len(rows[e.name]), "new": len(new), "changed": len(changed)}
+                self._set_meta(f"loaded:{e.name}", json.dumps({"inputs": keys[e.name], "rows": len(rows[e.name])}))
         report("done", 1, 1)
-        return counts
+        return {e.name: counts[e.name] for e in ENTITIES}
 
     def counts(self) -> dict[str, int]:
         """Nodes per label and relationships per type."""
@@ -220,32 +263,88 @@ class BaseStore:
                     self._write_projection(net, op, rows, flt.key)
             summary[net] = {"edges": len(fresh), "weight": int(fresh["weight"].sum()),
                             "new": len(new), "changed": len(changed), "deleted": len(gone)}
-        built = self._built_years(flt)
+        built, stale = self._projection_state(flt)
         if years is None or built == "all":
             value = "all" if years is None else built
         else:
             value = sorted(set(built or []) | {int(y) for y in years})
+        if stale == "all":
+            value, stale = ("all" if years is None else sorted({int(y) for y in years})), []
+        else:
+            stale = [] if years is None else sorted(set(stale) - {int(y) for y in years})
         self._set_meta(f"projection:{flt.key}", json.dumps(value))
+        self._set_meta(f"stale:{flt.key}", json.dumps(stale))
         return summary
 
     def _write_projection(self, net: str, op: str, rows: pd.DataFrame, network: str) -> None:  # pragma: no cover
         """Write projection ``rows`` (src, dst, year, weight) of ``net``: ``op`` is create/update/delete."""
         raise NotImplementedError
 
-    def _built_years(self, flt: NetworkFilter):
+    def _projection_state(self, flt: NetworkFilter):
+        """``(built, stale)``: the years whose projections of ``flt`` were built ("all", a list, or None)
+        and the years a later load changed since ("all" or a list)."""
         raw = self._get_meta(f"projection:{flt.key}")
-        return None if raw is None else json.loads(raw)
+        st = self._get_meta(f"stale:{flt.key}")
+        return (None if raw is None else json.loads(raw)), (json.loads(st) if st else [])
+
+    def _built_years(self, flt: NetworkFilter):
+        built, _ = self._projection_state(flt)
+        return built
+
+    def _stored_years(self, name: str, rows: pd.DataFrame) -> dict:
+        """``{"app": years, "grant": years}`` stored for the Patent or TRANSFERRED rows' keys (read
+        before they are overwritten, so that a row moved to another year marks its old year too)."""
+        if name == "Patent":
+            df = self._exec_block("read", "stored_patent_years", {"ids": plain(list(rows["patent_id"]))})
+            return {"app": sorted({int(y) for y in df.get("app_year", pd.Series()).dropna()}),
+                    "grant": sorted({int(y) for y in df.get("grant_year", pd.Series()).dropna()})}
+        df = self._exec_block("read", "stored_transfer_years", {"ids": plain(list(rows["transfer_id"]))})
+        ty = sorted({int(y) for y in df.get("year", pd.Series()).dropna()})
+        return {"app": ty, "grant": ty}
+
+    def _built_filters(self) -> list[str]:
+        """Keys of the network filters whose projections were built."""
+        df = self._exec_block("load", "meta_with_prefix", {"prefix": "projection:"})
+        return [] if df.empty else [k.split(":", 1)[1] for k in df["key"]]
+
+    def _mark_stale(self, years, filters: list[str]) -> None:
+        """Add ``years`` (``_affected_years``) to the stale years of the network ``filters`` (a filter
+        on the grant year, key ``….grantyear``, takes the grant years)."""
+        for flt_key in filters:
+            add = years if years == "all" else years["grant" if flt_key.endswith(".grantyear") else "app"]
+            old = self._get_meta(f"stale:{flt_key}")
+            self._set_meta(f"stale:{flt_key}", json.dumps(_merge_years(json.loads(old) if old else [], add)))
+
+    def missing_years(self, flt: NetworkFilter, years=None):
+        """The years of ``flt`` to (re)build before reading ``years`` (None: every year): None means
+        all of them, a list those years ([] nothing): never built, or changed by a load since."""
+        built, stale = self._projection_state(flt)
+        if built is None or stale == "all":
+            return None if years is None else sorted({int(y) for y in years})
+        if years is None:
+            return sorted(stale) if built == "all" else None
+        req = {int(y) for y in years}
+        missing = set() if built == "all" else req - set(built)
+        return sorted(missing | (req & set(stale)))
+
+    def projections_current(self, flt: NetworkFilter) -> bool:
+        """Whether the projections of ``flt`` are built for every year and no load changed them since."""
+        return self.missing_years(flt) == []
+
+    def refresh_projections(self, flt: NetworkFilter) -> dict | None:
+        """Build what ``missing_years`` names for every year: all years when never built, only the years
+        that loads changed otherwise; None when nothing is missing."""
+        missing = self.missing_years(flt)
+        if missing == []:
+            return None
+        return self.build_projections(flt, missing)
 
     def city_edges(self, flt: NetworkFilter, years: list[int] | None = None) -> pd.DataFrame:
-        """``network, year, src, dst, weight``; builds the filter's projections first if they are missing."""
-        built = self._built_years(flt)
+        """``network, year, src, dst, weight``; builds the filter's missing or stale projections first."""
         if not self.read_only:
-            if built is None:
-                self.build_projections(flt, years)
-            elif built != "all":
-                missing = None if years is None else sorted(set(map(int, years)) - set(built))
-                if missing is None or missing:
-                    self.build_projections(flt, missing)
+            missing = self.missing_years(flt, years)
+            if missing is None or missing:
+                self.build_projections(flt, missing)
         return self._read_edges(flt, years)
 
     def _read_edges(self, flt, years) -> pd.DataFrame:
@@ -285,6 +384,42 @@ class BaseStore:
         df["transfers_other"] = df["transfers_out"] + df["transfers_in"]
         df["transfers_intraprov"] = df["ip_out"] + df["ip_in"]
         return count_frame(df.drop(columns=["ip_out", "ip_in"]).reset_index())
+
+
+def _merge_years(a, b):
+    """Union of two year sets, each "all", a list, or ``{"app": list, "grant": list}``."""
+    if a == "all" or b == "all":
+        return "all"
+    if isinstance(a, dict) or isinstance(b, dict):
+        a = a if isinstance(a, dict) else {"app": a, "grant": a}
+        b = b if isinstance(b, dict) else {"app": b, "grant": b}
+        return {k: _merge_years(a[k], b[k]) for k in ("app", "grant")}
+    return sorted({int(y) for y in a} | {int(y) for y in b})
+
+
+def _affected_years(name: str, new: pd.DataFrame, changed: pd.DataFrame, patents: pd.DataFrame):
+    """The projection years that written rows of store table ``name`` can change: "all", or
+    ``{"app": years, "grant": years}`` for filters on the application and on the grant year.
+
+    Projections and city-year counts read APPLIED.city_code, CITES, TRANSFERRED and Patent and City
+    properties, by the patent's application or grant year (citations: the citing patent's; transfers:
+    the transfer year). New and changed rows change their own years (the years a changed Patent or
+    TRANSFERRED row had before are added by ``BaseStore._stored_years``, read before the write). A
+    changed City row marks every year. Applicant and LOCATED_IN rows change no projection."""
+    if name in ("Applicant", "LOCATED_IN"):
+        return {"app": [], "grant": []}
+    if name == "City":
+        return "all"
+    rows = pd.concat([new, changed], ignore_index=True)
+    if name == "TRANSFERRED":
+        ty = sorted({int(y) for y in rows["year"].dropna()})
+        return {"app": ty, "grant": ty}
+    pid = rows["patent_id" if name in ("Patent", "APPLIED") else "citing_patent_id"].drop_duplicates()
+    if not isin(pid, patents["patent_id"]).all():
+        return "all"  # a patent known only to the store: its year is not at hand
+    years = patents.set_index("patent_id")[["app_year", "grant_year"]].reindex(pid.to_numpy())
+    return {"app": sorted({int(y) for y in years["app_year"].dropna()}),
+            "grant": sorted({int(y) for y in years["grant_year"].dropna()})}
 
 
 EDGE_KEY = ["src", "dst", "year"]

@@ -12,6 +12,7 @@ Cleaning rules (documented in docs/cypher.md, applied identically by ``graph.ref
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,10 +25,24 @@ from citynet.errors import DataError
 TABLES = ("cities", "applicants", "patents", "patent_applicants", "transfers", "citations")
 
 
-def read_canonical(canonical_dir: Path) -> dict[str, pd.DataFrame]:
-    """The six canonical tables; a missing table other than ``cities`` reads as empty."""
+def canonical_rows(canonical_dir: Path) -> int:
+    """Rows of the six canonical tables, from the Parquet footers (no data read)."""
+    import pyarrow.parquet as pq
+
+    total = 0
+    for name in TABLES:
+        f = Path(canonical_dir) / f"{name}.parquet"
+        with contextlib.suppress(Exception):  # a damaged file: read_canonical names it
+            total += pq.ParquetFile(f).metadata.num_rows if f.exists() else 0
+    return total
+
+
+def read_canonical(canonical_dir: Path, progress=None) -> dict[str, pd.DataFrame]:
+    """The six canonical tables; a missing table other than ``cities`` reads as empty.
+    ``progress(rows_read_so_far)`` is called after each table."""
     canonical_dir = Path(canonical_dir)
     out: dict[str, pd.DataFrame] = {}
+    done = 0
     for name in TABLES:
         f = canonical_dir / f"{name}.parquet"
         if f.exists():
@@ -44,6 +59,42 @@ def read_canonical(canonical_dir: Path) -> dict[str, pd.DataFrame]:
             missing = [c for c in missing if c in ("patent_id", "app_date", "app_year")]
         if missing:
             raise DataError(f"{f}: missing columns {missing}", fix="re-run `citynet ingest` (etl/schema.py)")
+        done += len(out[name])
+        if progress is not None:
+            progress(done)
+    return out
+
+
+# Which canonical tables the rows of each store table are computed from (``clean`` + ``entity_rows``).
+# Keys already in the store also enter ``clean``, but they change only when Patent or Applicant rows
+# are written, i.e. when ``patents`` or ``applicants`` changed, which are inputs of every table that
+# uses them. LOAD_FORMAT changes whenever the row preparation does (so an upgrade reloads).
+LOAD_FORMAT = 1
+ENTITY_INPUTS: dict[str, tuple[str, ...]] = {
+    "City": ("cities",),
+    "Applicant": ("applicants", "cities"),
+    "Patent": ("patents", "citations"),
+    "LOCATED_IN": ("applicants", "cities"),
+    "APPLIED": ("patent_applicants", "patents", "applicants", "cities"),
+    "CITES": ("citations", "patents"),
+    "TRANSFERRED": ("transfers", "applicants", "cities"),
+}
+
+
+def input_keys(canonical_dir: Path) -> dict[str, str]:
+    """Per store table, a digest of the content of the canonical tables it is computed from (the
+    digests of ``canonical/manifest.json``, or the files hashed when it is missing or stale). Equal
+    keys at two loads mean equal rows, so the second load can skip the table without reading it."""
+    import hashlib
+    import json
+
+    from citynet.etl.manifest import digests
+
+    d = digests(Path(canonical_dir), TABLES)
+    out = {}
+    for name, inputs in ENTITY_INPUTS.items():
+        text = json.dumps([LOAD_FORMAT, name, [[t, d[t]] for t in inputs]])
+        out[name] = hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
     return out
 
 

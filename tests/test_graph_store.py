@@ -210,7 +210,7 @@ def test_incremental_year(store, tmp_path):
     assert counts["Patent"]["new"] == len(tables["patents"]) - len(early_ids)
     assert counts["Patent"]["changed"] == 0
     store.build_projections(flt, [2013])  # only the new year
-    pd.testing.assert_frame_equal(store.city_edges(flt, [2010, 2011]), old_edges)
+    pd.testing.assert_frame_equal(store._read_edges(flt, [2010, 2011]), old_edges)
     pd.testing.assert_frame_equal(store.city_edges(flt, [2013]), reference_city_edges(tables, flt, [2013]))
     store.build_projections(flt)
     pd.testing.assert_frame_equal(store.city_edges(flt), reference_city_edges(tables, flt))

@@ -78,26 +78,17 @@ def command(ctx, ws, files, transfer_files, covariate_files, policy_files, encod
     from citynet.workspace import Workspace
 
     try:
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-        # the stages of etl.pipeline.ingest: read each patent file, validate, read each transfer file,
-        # locate applicants, write the tables, read each covariate file
-        total = len(files) + 1 + len(transfer_files) + 2 + len(covariate_files)
-        with Progress(TextColumn("ingest [{task.completed}/{task.total}] {task.description}"), BarColumn(),
-                      TimeElapsedColumn(), console=console, transient=False, disable=is_quiet(ctx)) as bar, \
-                transaction.publish(ws.root, "ingest", owned=transaction.INGEST_OWNED,
-                                    carry=transaction.INGEST_CARRY) as tx:
-            task = bar.add_task("", total=total)
-            done = [0]
-
-            def step(msg: str) -> None:
-                bar.update(task, description=msg, completed=min(done[0], total))
-                done[0] += 1
+        with console.status("ingesting…") as status, transaction.publish(
+                ws.root, "ingest", owned=transaction.INGEST_OWNED, carry=transaction.INGEST_CARRY) as tx:
+            def show(msg: str) -> None:  # a finished step stays on screen with its rows and rows/s
+                if msg.startswith("✓"):
+                    console.print(f"  {msg}", highlight=False, soft_wrap=True)
+                else:
+                    status.update(msg)
 
             # written to a staging folder, published as one atomic switch with a manifest (citynet/transaction.py)
             staged = Workspace(root=tx.staging, settings=ws.settings)
-            report = ingest(staged, list(files), list(transfer_files), list(covariate_files), opts, progress=step)
-            bar.update(task, description="done", completed=total)
+            report = ingest(staged, list(files), list(transfer_files), list(covariate_files), opts, progress=show)
     except BaseException:
         ws._remove_empty([p for p in (ws.canonical, ws.quarantine, ws.reports) if p not in existed])
         if ws.root in ws.created and not transaction.read_manifest(ws.root)["units"]:

@@ -25,6 +25,22 @@ def open_ws_store(ws, backend, uri, user, password, read_only=False):
     return open_store(ws, backend=backend, uri=uri, user=user, password=password, read_only=read_only)
 
 
+def _rate_column():
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class RateColumn(ProgressColumn):
+        """Rows per second of a step: rows done / seconds since it started (blank until rows are done)."""
+
+        def render(self, task) -> Text:
+            secs = task.finished_time if task.finished_time is not None else task.elapsed
+            if not task.fields.get("rows") or not task.completed or not secs:
+                return Text("")
+            return Text(f"{task.completed / secs:,.0f} rows/s", style="dim")
+
+    return RateColumn()
+
+
 def network_filter(ws):
     from citynet.graph.network_filter import NetworkFilter
 
@@ -42,10 +58,13 @@ Examples:
   citynet load -w ws --store neo4j --uri bolt://localhost:7687 --password secret
   NEO4J_PASSWORD=secret citynet load -w ws --store neo4j
   citynet load -w ws --rebuild                        (after a schema-version change)
-Loading again adds new rows and updates changed ones; it never deletes. After `citynet ingest`
-of another corpus (ingest replaces the canonical tables), the store still holds the old corpus's
-patents: load says how many and that `--rebuild` makes the store hold exactly the canonical tables.
-The projections are rebuilt for the network filter of citynet.toml [network].""",
+Loading again adds new rows and updates changed ones; it never deletes. A store table whose
+canonical inputs are unchanged since the last load (digests in canonical/manifest.json, recorded in
+the store) is skipped without reading them, and the projections of the network filter of
+citynet.toml [network] are rebuilt only for the years whose rows changed (every year on the first
+load). After `citynet ingest` of another corpus (ingest replaces the canonical tables), the store
+still holds the old corpus's patents: load says how many and that `--rebuild` makes the store hold
+exactly the canonical tables.""",
 )
 @workspace_option()
 @store_options
@@ -65,12 +84,13 @@ def command(ctx, ws, backend, uri, user, password, rebuild):
         if rebuild:
             store.clear()
         with Progress(TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=console, transient=False) as bar:
+                      _rate_column(), console=console, transient=False) as bar:
             tasks: dict[str, int] = {}
 
             def progress(stage: str, done: int, total: int) -> None:
                 if stage not in tasks:
-                    tasks[stage] = bar.add_task(stage, total=max(total, 1))
+                    rows = stage not in ("schema", "store keys", "done") and not stage.startswith("projections")
+                    tasks[stage] = bar.add_task(stage, total=max(total, 1), rows=rows)
                 bar.update(tasks[stage], completed=done, total=max(total, 1))
 
             progress("schema", 0, 1)
@@ -82,16 +102,23 @@ def command(ctx, ws, backend, uri, user, password, rebuild):
             # one writer at a time; the store records the start and the end of the load (graph/lifecycle.py)
             with lifecycle.writing(store, "citynet load", manifest=manifest_entry(ws.root, "ingest")):
                 counts = store.load(ws.canonical, progress=progress)
-                progress(f"projections {flt.key}", 0, 1)
-                proj = store.build_projections(flt)
-                progress(f"projections {flt.key}", 1, 1)
+                missing = store.missing_years(flt)  # None: every year; []: current; else the years loads changed
+                proj = None
+                if missing != []:
+                    what = "every year" if missing is None else ", ".join(map(str, missing))
+                    progress(f"projections {flt.key} ({what})", 0, 1)
+                    proj = store.refresh_projections(flt)
+                    progress(f"projections {flt.key} ({what})", 1, 1)
         stale = _stale_patents(store, counts)
         t = Table(title=f"{store.backend} store: {store.location}")
         for col in ("table", "canonical rows", "new", "changed"):
             t.add_column(col, justify="left" if col == "table" else "right")
         for name, c in counts.items():
-            t.add_row(name, f"{c['rows']:,}", f"{c['new']:,}", f"{c['changed']:,}")
+            t.add_row(name, f"{c['rows']:,}", f"{c['new']:,}", "unchanged" if c.get("skipped") else f"{c['changed']:,}")
         console.print(t)
+        if proj is None:
+            console.print(f"yearly city projections of network {flt.key}: current, nothing to rebuild")
+            return
         p = Table(title=f"yearly city projections, network {flt.key}")
         for col in ("network", "edges", "total weight"):
             p.add_column(col, justify="left" if col == "network" else "right")

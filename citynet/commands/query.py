@@ -132,18 +132,22 @@ def jsonable(v):
         return [jsonable(x) for x in v]
     if isinstance(v, dict):
         return {str(k): jsonable(x) for k, x in v.items()}
-    if "neo4j.graph" in sys.modules:  # neo4j Node / Relationship / Path (never imported for the embedded store)
+    if isinstance(v, str | int | float | bool):
+        return v
+    if "neo4j" in sys.modules:  # neo4j Node / Relationship / Path; never imported for the embedded store
         from neo4j.graph import Node, Path, Relationship
 
         if isinstance(v, Node | Relationship):
             return {k: jsonable(x) for k, x in dict(v).items()}
         if isinstance(v, Path):
             return [jsonable(n) for n in v.nodes]
-    if "pandas" in sys.modules:  # pandas' missing values (never imported on the lean embedded path)
+    try:
         import pandas as pd
 
         if v is pd.NA or v is pd.NaT:
             return None
+    except ImportError:  # pragma: no cover
+        pass
     return v
 
 

@@ -1,0 +1,167 @@
+"""Scale benchmark: synth → ingest → load → metrics at growing corpus sizes, each stage a child process
+whose wall time and peak RSS are measured by ``/usr/bin/time -v`` (GNU time: ``Maximum resident set
+size`` of that process tree's largest member, ``Elapsed (wall clock) time``).
+
+    python -m bench.scale [--sizes 1000000,2000000] [--root DIR] [--peer-python python3 --peer-dir /work/main]
+
+Per size N (patents) it runs, in a fresh workspace under ``--root``:
+
+- ``synth`` (kept and reused when ``--root`` already holds that size's export),
+- ``ingest`` of the patent and transfer exports,
+- ``load`` into an empty embedded store, then ``reload`` (nothing changed: skipped tables),
+- ``metrics`` (every year of the default filter),
+- the yearly refresh: the export split into "every year but the last" (A) and "the last year" (B);
+  a second workspace ingests and loads A, computes metrics, then ingests A+B, loads (incremental)
+  and runs ``metrics --years LAST``. Its ``load + metrics --years`` is printed as a share of the
+  full run's ``ingest + load + metrics``.
+
+With ``--peer-python`` the same 1M-or-smallest ``ingest`` runs with another citynet (e.g. the main
+branch: ``--peer-python python3 --peer-dir /work/main``) on the same input, and the ratio is printed.
+Growth between sizes is printed as the ratio of each stage's time and memory to the previous size.
+Targets (issue 12): 10M raw → panels ≤ 5 min and ≤ 4 GB peak RSS per stage; 1M ingest ≤ 15 s;
+a no-op reload ≤ 1 s; appending a year then load + metrics --years ≤ 10 % of the full run.
+A benchmark printed from one run, not a test. The machine is shared: run big sizes deliberately.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+TIME = "/usr/bin/time"
+
+
+def measure(cmd: list[str], cwd: str | None = None, log: Path | None = None) -> dict:
+    """Run ``cmd`` under GNU time; ``{"seconds", "rss_gib", "rc"}``."""
+    proc = subprocess.run([TIME, "-v", *cmd], cwd=cwd, capture_output=True, text=True)
+    err = proc.stderr
+    if log is not None:
+        log.write_text(proc.stdout + "\n" + err, encoding="utf-8")
+    m = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): ([\d:.]+)", err)
+    parts = [float(x) for x in m.group(1).split(":")] if m else [float("nan")]
+    secs = sum(v * 60 ** i for i, v in enumerate(reversed(parts)))
+    r = re.search(r"Maximum resident set size \(kbytes\): (\d+)", err)
+    rss = int(r.group(1)) / 2**20 if r else float("nan")
+    if proc.returncode != 0:
+        print(f"  ! {' '.join(cmd[:4])}… exited {proc.returncode}; log: {log}", file=sys.stderr)
+    return {"seconds": round(secs, 2), "rss_gib": round(rss, 3), "rc": proc.returncode}
+
+
+def citynet(python: str, *args: str) -> list[str]:
+    return [python, "-m", "citynet", "-q", *args]
+
+
+def split_last_year(raw: Path, out: Path) -> int:
+    """Write ``out/a.csv`` (every row whose application date is not in the last year) and
+    ``out/b.csv`` (the rest) from ``raw/patents.csv``; returns the last year. The year is the first
+    four digits of the 申请日 field; rows where that is unreadable go to A (they are quarantined
+    or located by ingest as usual)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pv
+
+    src = raw / "patents.csv"
+    table = pv.read_csv(src, read_options=pv.ReadOptions(encoding="utf-8"),
+                        convert_options=pv.ConvertOptions(column_types=None, strings_can_be_null=False,
+                                                          auto_dict_encode=False))
+    table = table.cast(pa.schema([pa.field(f.name, pa.string()) for f in table.schema]))
+    date_col = next(c for c in table.column_names if "申请日" in c)
+    year = pc.utf8_slice_codeunits(pc.replace_substring_regex(table[date_col], r"\D", ""), 0, 4)
+    years = pc.cast(pc.if_else(pc.match_substring_regex(year, r"^(19|20)\d\d$"), year, None), pa.int32())
+    counts = pc.value_counts(years).to_pylist()  # the last year with real volume (noise has 2099 etc.)
+    last = max(c["values"] for c in counts if c["values"] is not None and c["counts"] >= 0.01 * len(table))
+    in_b = pc.fill_null(pc.equal(years, last), False)
+    out.mkdir(parents=True, exist_ok=True)
+    opts = pv.WriteOptions(quoting_style="all_valid")
+    pv.write_csv(table.filter(pc.invert(in_b)), out / "a.csv", opts)
+    pv.write_csv(table.filter(in_b), out / "b.csv", opts)
+    return last
+
+
+def run_size(n: int, root: Path, python: str, peer: tuple[str, str] | None) -> dict:
+    base = root / f"n{n}"
+    raw = base / "synth" / "raw"
+    logs = base / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    res: dict[str, dict] = {}
+    if not (raw / "patents.csv").exists():
+        res["synth"] = measure(citynet(python, "synth", str(base / "synth"), "--patents", str(n), "--seed", "7"),
+                               log=logs / "synth.log")
+    ws = base / "ws"
+    ingest_args = ["ingest", "-w", str(ws), str(raw / "patents.csv"), "--transfers", str(raw / "transfers.csv")]
+    if peer is not None:
+        py, cwd = peer
+        res["ingest (peer)"] = measure(citynet(py, "ingest", "-w", str(base / "ws_peer"), str(raw / "patents.csv"),
+                                               "--transfers", str(raw / "transfers.csv")), cwd=cwd,
+                                       log=logs / "ingest_peer.log")
+    res["ingest"] = measure(citynet(python, *ingest_args), log=logs / "ingest.log")
+    res["load"] = measure(citynet(python, "load", "-w", str(ws)), log=logs / "load.log")
+    res["reload (no change)"] = measure(citynet(python, "load", "-w", str(ws)), log=logs / "reload.log")
+    res["metrics"] = measure(citynet(python, "metrics", "-w", str(ws)), log=logs / "metrics.log")
+
+    # yearly refresh: A = every year but the last, then A+B
+    split = base / "split"
+    last = split_last_year(raw, split)
+    wy = base / "ws_year"
+    res["ingest A"] = measure(citynet(python, "ingest", "-w", str(wy), str(split / "a.csv"), "--transfers",
+                                      str(raw / "transfers.csv")), log=logs / "ingest_a.log")
+    res["load A"] = measure(citynet(python, "load", "-w", str(wy)), log=logs / "load_a.log")
+    res["metrics A"] = measure(citynet(python, "metrics", "-w", str(wy)), log=logs / "metrics_a.log")
+    res["ingest A+B"] = measure(citynet(python, "ingest", "-w", str(wy), str(split / "a.csv"), str(split / "b.csv"),
+                                        "--transfers", str(raw / "transfers.csv")), log=logs / "ingest_ab.log")
+    res["load +B"] = measure(citynet(python, "load", "-w", str(wy)), log=logs / "load_b.log")
+    res[f"metrics --years {last}"] = measure(citynet(python, "metrics", "-w", str(wy), "--years", str(last)),
+                                             log=logs / "metrics_b.log")
+    full = sum(res[k]["seconds"] for k in ("ingest", "load", "metrics"))
+    refresh = res["load +B"]["seconds"] + res[f"metrics --years {last}"]["seconds"]
+    res["_summary"] = {"full_run_s": round(full, 2), "refresh_load_metrics_s": round(refresh, 2),
+                       "refresh_share": round(refresh / full, 3), "last_year": last}
+    return res
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", default="1000000", help="comma-separated patent counts (default 1000000)")
+    ap.add_argument("--root", default="/tmp/citynet-bench-scale", help="work folder (exports are reused)")
+    ap.add_argument("--python", default=sys.executable, help="python of the citynet under test")
+    ap.add_argument("--peer-python", default=None, help="python of the citynet to compare ingest with")
+    ap.add_argument("--peer-dir", default=None, help="working directory for the peer (its checkout)")
+    ap.add_argument("--json", default=None, help="also write the figures to this JSON file")
+    args = ap.parse_args(argv)
+    if not os.path.exists(TIME):
+        sys.exit(f"{TIME} (GNU time) is needed: apt-get install time")
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    root = Path(args.root)
+    out: dict[int, dict] = {}
+    for i, n in enumerate(sizes):
+        peer = (args.peer_python, args.peer_dir) if args.peer_python and i == 0 else None
+        print(f"== {n:,} patents", flush=True)
+        out[n] = run_size(n, root, args.python, peer)
+        prev = out[sizes[i - 1]] if i else None
+        for stage, r in out[n].items():
+            if stage.startswith("_"):
+                continue
+            growth = ""
+            if prev and stage in prev and prev[stage]["seconds"]:
+                growth = (f"  growth x{r['seconds'] / prev[stage]['seconds']:.2f} time, "
+                          f"x{r['rss_gib'] / prev[stage]['rss_gib']:.2f} memory")
+            print(f"  {stage:<24} {r['seconds']:8.1f} s  {r['rss_gib']:6.2f} GiB{growth}", flush=True)
+        if "ingest (peer)" in out[n]:
+            ratio = out[n]["ingest (peer)"]["seconds"] / out[n]["ingest"]["seconds"]
+            print(f"  ingest: peer / this = {ratio:.2f}x time, "
+                  f"{out[n]['ingest (peer)']['rss_gib'] / out[n]['ingest']['rss_gib']:.2f}x memory")
+        s = out[n]["_summary"]
+        print(f"  full run (ingest+load+metrics) {s['full_run_s']:.1f} s; after adding year {s['last_year']}: "
+              f"load + metrics --years {s['refresh_load_metrics_s']:.1f} s = {100 * s['refresh_share']:.0f} % "
+              f"of the full run", flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=1), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
