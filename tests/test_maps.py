@@ -108,7 +108,7 @@ def ws(tmp_path_factory):
     e = pd.DataFrame([("collab", 2010, BJ, TJ, 2), ("collab", 2011, BJ, SH, 1), ("collab", 2011, TJ, SH, 3)],
                      columns=["network", "year", "src", "dst", "weight"])
     c = pd.DataFrame({"city_code": [BJ, SH], "year": [2011, 2011], "green_patents": [7, 3]})
-    run_metrics(w, NetworkFilter(green="y02"), store=TableStore(e, c))
+    run_metrics(w, NetworkFilter(green="wipo"), store=TableStore(e, c))  # the workspace's default filter
     return w
 
 
@@ -122,7 +122,7 @@ def test_cli_map_choropleth_edges_and_errors(ws, tmp_path, capsys):
     assert len(list(ws.results.glob("map_collab_*.png"))) == 1
     bad = [(["--var", "collab_degre"], "did you mean collab_degree"), (["--var", "green_patents", "--year", "1999"],
                                                                         "not in the panel"),
-           ([], "give one of --var"), (["--var", "collab_degree", "--network", "nope"], "network filter 'nope'")]
+           ([], "give one of --var"), (["--var", "collab_degree", "--network", "nope"], "network filter")]
     from citynet.cli import main
 
     for args, text in bad:

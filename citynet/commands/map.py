@@ -6,25 +6,15 @@ from pathlib import Path
 
 import click
 
-from citynet.commands.common import is_quiet, workspace_option
+from citynet.commands.common import is_quiet, network_option, workspace_option
 from citynet.errors import UserError
 
 
 def panel_path(ws, name: str, network: str | None) -> Path:
-    """``metrics/<name>.parquet`` (the workspace's default filter) or ``metrics/<network>/<name>.parquet``."""
-    if not network:
-        return ws.require(ws.panel(name), "metrics")
-    p = ws.metrics / network / f"{name}.parquet"
-    if p.exists():
-        return p
-    default = ws.panel(name)
-    if default.exists():
-        from citynet.metrics.pipeline import read_panel
-
-        if (read_panel(default).attrs.get("citynet") or {}).get("network") == network:
-            return default
-    raise UserError(f"no {name} panel for the network filter {network!r} in {ws.metrics}",
-                    fix=f"run `citynet metrics -w {ws.root} --network {network}` first")
+    """The panel ``name`` of the filter ``network`` (default: the workspace's), checked against the
+    workspace manifest; a filter never computed is one message listing those that were."""
+    ws.select_network(network)
+    return ws.require(ws.panel(name), "metrics")
 
 
 @click.command(
@@ -43,8 +33,7 @@ Maps use an Albers equal-area projection with province boundaries and the South 
 @click.option("--edges", "edges", type=click.Choice(["collab", "transfer", "citation"]), default=None,
               help="Draw this network's edges instead (one panel per --year, one weight scale).")
 @click.option("--year", "years", type=int, multiple=True, help="Panel year (repeat for network maps; default: last year).")
-@click.option("--network", "network", default=None, metavar="KEY",
-              help="Network filter whose panels to map (default: the workspace's, citynet.toml [network]).")
+@network_option
 @click.option("--classes", "k", type=click.IntRange(2, 9), default=5, show_default=True,
               help="Number of quantile classes of a choropleth.")
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
