@@ -210,3 +210,37 @@ def test_a_changed_transfer_marks_its_old_and_new_year(tmp_path, request, backen
         store.refresh_projections(flt)
         again = store.build_projections(flt)
         assert all(c["new"] == c["changed"] == c["deleted"] == 0 for c in again.values()), again
+
+
+def test_progress_reports_rows_and_rates(tmp_path):
+    """Ingest announces its first step before reading and ends each step with rows and rows/s; load
+    reports the canonical rows (from the Parquet footers) before reading and every written table."""
+    from citynet.etl.pipeline import ingest
+    from citynet.graph.store import open_store
+
+    from citynet.workspace import Workspace
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    pat = _ungzip(FIXTURE / "patents.csv.gz", raw / "patents.csv")
+    ws = Workspace.open(tmp_path / "ws", create=True)
+    msgs: list[str] = []
+    ingest(ws, [pat], progress=msgs.append)
+    assert msgs[0] == "reading patents.csv…"
+    done = [m for m in msgs if m.startswith("✓")]
+    assert any(m.startswith("✓ reading patents.csv: 1,537 rows in ") for m in done), done
+    assert all(m.endswith(" rows/s)") for m in done if "rows in" in m)
+    for name in ("patents: de-duplication", "applicants: locating (address, corpus vote, name)",
+                 "citations: resolving references", "writing canonical tables"):
+        assert any(m.startswith(f"✓ {name}: ") and m.endswith(" rows/s)") for m in done), name
+    stages: list[tuple[str, int, int]] = []
+    with open_store(ws) as store:
+        counts = store.load(ws.canonical, progress=lambda s, d, t: stages.append((s, d, t)))
+    import pyarrow.parquet as pq
+
+    rows = sum(pq.read_metadata(ws.canonical / f"{n}.parquet").num_rows for n in
+               ("cities", "applicants", "patents", "patent_applicants", "transfers", "citations"))
+    assert stages[0] == ("reading canonical tables", 0, rows)
+    for name, c in counts.items():
+        if c["new"]:
+            assert (name, c["new"], c["new"]) in stages, name

@@ -119,7 +119,7 @@ def command(ctx, ws, backend, uri, user, password, rebuild):
         if proj is None:
             console.print(f"yearly city projections of network {flt.key}: current, nothing to rebuild")
             return
-        p = Table(title=f"yearly city projections, network {flt.key}")
+        p = Table(title=f"yearly city projections, network {flt.key}, rebuilt: {what}")
         for col in ("network", "edges", "total weight"):
             p.add_column(col, justify="left" if col == "network" else "right")
         for net, c in proj.items():
