@@ -247,3 +247,20 @@ def test_ambiguity_is_reported_never_guessed() -> None:
     assert res[0] is None and res[3] == "ambiguous"
     out = parse_addresses(pd.Series(["鼓楼区中山路", "江苏省南京市鼓楼区"]))
     assert out["status"].tolist() == ["ambiguous", "city"]
+
+
+def test_key_cache_on_disk_changes_no_answer(tmp_path, monkeypatch) -> None:
+    """The key decisions cached on disk ($CITYNET_CACHE) give the same answers as reading the keys."""
+    from citynet.etl import address as A
+
+    addrs = pd.Series(["江苏省南京市鼓楼区中山北路8号", "浙江义乌国际商贸城", "河北邯郸高新区", "河北邯郸市丛台区",
+                       "上海市闸北区江场路", "江苏南京路8号", "柯桥金昌商务大厦", "广东省中山市场"])  # fmt: skip
+    monkeypatch.setenv("CITYNET_CACHE", str(tmp_path))
+    monkeypatch.setattr(A, "_KEY_TABLE", [])
+    cold = A.parse_addresses(addrs)
+    assert list(tmp_path.glob("address-keys-*.pkl"))
+    monkeypatch.setattr(A, "_KEY_TABLE", [])  # a new process: the table is loaded from disk
+    warm = A.parse_addresses(addrs)
+    assert cold.equals(warm)
+    for i, a in enumerate(addrs):
+        assert tuple(warm.iloc[i][["city_code", "province_code", "country", "status", "matched"]]) == parse_address(a)
