@@ -334,8 +334,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", type=Path, default=None, help="write shrunk failing cases here")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    res = fuzz(args.seed, args.count, args.keep,
-               progress=lambda i, r: print(f"\r{i + 1}/{args.count}", end="", file=sys.stderr) if i % 50 == 0 else None)
+    seen: dict[str, int] = {}
+
+    def progress(i: int, r: Outcome) -> None:  # a running tally on stderr, so a cut-short run still reports
+        key = r.kind if r.ok else f"FAIL {r.kind}"
+        seen[key] = seen.get(key, 0) + 1
+        if (i + 1) % 50 == 0:
+            print(f"{i + 1}/{args.count} {time.perf_counter() - t0:.0f}s {json.dumps(seen)}", file=sys.stderr, flush=True)
+
+    res = fuzz(args.seed, args.count, args.keep, progress=progress)
     res["seconds"] = round(time.perf_counter() - t0, 1)
     print(json.dumps(res, ensure_ascii=False, indent=2))
     return 1 if res["failures"] else 0
