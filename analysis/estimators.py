@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from citynet.analysis.formula import prepare
+from citynet.analysis.formula import formula_names, prepare
 from citynet.analysis.results import FitResult
 from scipy import stats
 
@@ -143,30 +143,46 @@ def _check_collinear(f, df: pd.DataFrame, parts: dict[str, Any]) -> None:
     )
 
 
-PPML_RETRY = {"fixef_rm": "singleton", "fixef_tol": 1e-6, "iwls_tol": 1e-6}
-
-
-def drop_separated(df: pd.DataFrame, depvar: str, fe: Sequence[str]) -> tuple[pd.DataFrame, int]:
-    """Drop observations in fixed-effect groups whose outcome is zero throughout (PPML).
-
-    Such a group's fixed effect goes to −∞ and its observations carry no information on β; keeping
-    them makes the demeaning diverge. Dropping them is what ppmlhdfe does (Correia, Guimarães & Zylkin
-    2020, *Fast Poisson estimation with high-dimensional fixed effects*, §3). One pass is enough: the
-    dropped rows have y = 0, so no other group's sum changes. ``a^b`` terms are interacted groups.
-    """
-    keep = np.ones(len(df), dtype=bool)
-    y = df[depvar].to_numpy(dtype=float)
+def _fe_groups(df: pd.DataFrame, fe: Sequence[str]) -> list[np.ndarray]:
+    """Integer group codes (0..G−1) of each fixed-effect term; ``a^b`` terms are interacted groups."""
+    out = []
     for term in fe:
         cols = [c.strip() for c in term.split("^")]
         if not all(c in df.columns for c in cols):
             continue
-        key = pd.MultiIndex.from_frame(df[cols]).codes if len(cols) > 1 else [pd.factorize(df[cols[0]])[0]]
         group = np.zeros(len(df), dtype=np.int64)
-        for codes in key:
-            group = group * (int(np.max(codes)) + 2) + (np.asarray(codes, dtype=np.int64) + 1)
-        _, inverse = np.unique(group, return_inverse=True)
-        sums = np.bincount(inverse, weights=np.nan_to_num(y))
-        keep &= sums[inverse] > 0
+        for c in cols:
+            codes = pd.factorize(df[c], sort=True)[0].astype(np.int64)
+            group = group * (int(codes.max(initial=0)) + 2) + (codes + 1)
+        out.append(np.unique(group, return_inverse=True)[1].ravel())
+    return out
+
+
+def drop_separated(df: pd.DataFrame, depvar: str, fe: Sequence[str]) -> tuple[pd.DataFrame, int]:
+    """Drop observations in fixed-effect groups with an all-zero outcome, and singleton groups (PPML),
+    repeated until none remain.
+
+    An all-zero group's fixed effect goes to −∞ and its observations carry no information on β
+    (Correia, Guimarães & Zylkin 2020, *Fast Poisson estimation with high-dimensional fixed effects*,
+    §3); a singleton is fitted perfectly by its own effect. Removing either can create new ones in
+    another dimension (a dropped singleton with y > 0 can leave its other group all-zero), so the pass
+    repeats until nothing changes — what ``fixest::fepois`` does by default (``fixef.rm =
+    "perfect_fit"``; same N as fixest 0.14.2, tests/references).
+    """
+    y = np.nan_to_num(df[depvar].to_numpy(dtype=float))
+    groups = _fe_groups(df, fe)
+    keep = np.ones(len(df), dtype=bool)
+    while groups:
+        new = keep.copy()
+        idx = np.flatnonzero(keep)
+        for g in groups:
+            gk = g[idx]
+            sums = np.bincount(gk, weights=y[idx])
+            sizes = np.bincount(gk)
+            new[idx] &= (sums[gk] > 0) & (sizes[gk] > 1)
+        if (new == keep).all():
+            break
+        keep = new
     return (df if keep.all() else df[keep]), int((~keep).sum())
 
 
@@ -209,6 +225,8 @@ def fit(
                             fix="instrument one regressor per model (pyfixest limit)")
     dropped_separated = 0
     if model == "ppml" and parts["fe"]:
+        used = [c for c in formula_names(fml) if c in df.columns]
+        df = df.dropna(subset=used) if df[used].isna().to_numpy().any() else df
         df, dropped_separated = drop_separated(df, parts["depvar"], parts["fe"])
     kw: dict[str, Any] = {"vcov": vcov_arg, **(engine_kw or {})}
     if ssc is not None:
@@ -222,12 +240,15 @@ def fit(
         except Exception as first:
             if model != "ppml" or "Demeaning failed" not in str(first):
                 raise
-            # Sparse counts with two high-dimensional FE: the alternating projections stall at pyfixest's
-            # 1e-8 tolerance. Retry as fixest/ppmlhdfe do by default: singletons dropped, tolerances 1e-6.
+            # Sparse counts with two high-dimensional FE: pyfixest's alternating projections (MAP) can
+            # stall where fixest's accelerated MAP converges. The same problem solved by LSMR (Krylov)
+            # converges and gives fixest's estimates (tests/references: seeds where MAP stalls).
+            from pyfixest.estimation import LsmrDemeaner
+
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    f = pf.fepois(fml, df, **{**kw, **PPML_RETRY})
+                    f = pf.fepois(fml, df, **{**kw, "demeaner": LsmrDemeaner()})
                 retried = True
             except Exception:
                 raise first from None
@@ -249,11 +270,11 @@ def fit(
         _check_collinear(f, df, parts)
     res = to_result(f, model=model, vcov_label=vcov_label, fe=parts["fe"], name=name, depvar=parts["depvar"])
     if retried:
-        res.notes.append("PPML converged only with singleton groups dropped and tolerances 1e-6 "
-                         "(fixest's defaults; pyfixest's 1e-8 stalled).")
+        res.notes.append("PPML: the fixed effects were absorbed by LSMR (pyfixest's alternating projections "
+                         "did not converge in 10,000 iterations).")
     if dropped_separated:
-        res.notes.append(f"{dropped_separated:,} observations in fixed-effect groups with an all-zero outcome dropped "
-                         "(separated; as ppmlhdfe).")
+        res.notes.append(f"{dropped_separated:,} observations in fixed-effect groups with an all-zero outcome or a "
+                         "single observation dropped, repeatedly until none remain (as fixest::fepois).")
         res.stats["n_separated"] = float(dropped_separated)
     if allow_collinear:
         dropped, detail = _collinear_detail(f, df, parts)
