@@ -4,7 +4,7 @@
 PY ?= python3
 DEMO_DIR ?= citynet-demo
 
-.PHONY: install demo test-deps test lint bench
+.PHONY: install demo test-deps test lint bench references
 
 install:
 	$(PY) -m pip install --quiet -e .
@@ -24,3 +24,7 @@ bench: install
 	$(PY) -m bench.etl
 	$(PY) -m bench.load
 	$(PY) -m bench.metrics
+
+# Reference numbers from the R packages (needs R: bash ../shared/r-reference/install.sh); CI uses the stored JSON
+references:
+	R_LIBS=$${R_LIBS:-$$HOME/.cache/r-reference} Rscript tests/references/references.R
