@@ -192,6 +192,40 @@ def drop_separated(df: pd.DataFrame, depvar: str, fe: Sequence[str]) -> tuple[pd
     return (df if keep.all() else df[keep]), int((~keep).sum())
 
 
+def _check_sample(df: pd.DataFrame, fml: str, parts: dict[str, Any], sample: str | None, panel: pd.DataFrame) -> None:
+    """Guard pyfixest against inputs it aborts or tracebacks on: a text regressor, an empty sample (its Rust
+    core aborts the process), and a sample in which every observation is a fixed-effect singleton."""
+    used = [c for c in formula_names(fml) if c in df.columns]
+    fe_cols = {c.strip() for t in parts["fe"] for c in t.split("^")}
+    for c in used:
+        if c in fe_cols or pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c]):
+            continue
+        vals = df[c].dropna().astype(str).unique()[:3]
+        raise AnalysisError(
+            f"the term {c!r} is text (values such as {', '.join(repr(v) for v in vals)}), not a number",
+            fix=f"use a numeric column, or C({c}) / i({c}) for a categorical regressor, or put it after '|' "
+                "as a fixed effect")
+    rows = df.dropna(subset=used) if used else df
+    where = f" with --sample {sample!r}" if sample else ""
+    if rows.empty:
+        yr = ""
+        if "year" in panel.columns and len(panel):
+            yr = f"; the panel's years are {int(panel['year'].min())}–{int(panel['year'].max())}"
+        raise AnalysisError(
+            f"the estimation sample is empty{where}: 0 of {len(panel):,} rows have every variable of {fml!r}{yr}",
+            fix="widen --sample, or check the variables for missing values (lags lose the first year)")
+    if parts["fe"]:
+        groups = _fe_groups(rows, parts["fe"])
+        single = np.zeros(len(rows), dtype=bool)
+        for g in groups:
+            single |= np.bincount(g)[g] == 1
+        if single.all():
+            raise AnalysisError(
+                f"every one of the {len(rows):,} observations{where} is alone in its fixed-effect group "
+                f"({' + '.join(parts['fe'])}), so nothing is left once singletons are dropped",
+                fix="use a wider sample (more years per city) or coarser fixed effects")
+
+
 # ------------------------------------------------------------------------------------------- fit
 def fit(
     panel: pd.DataFrame,
@@ -222,6 +256,7 @@ def fit(
             raise AnalysisError(f"sample filter {sample!r} failed: {exc}",
                                 fix=f"columns: {', '.join(map(str, df.columns))}") from exc
     parts = split_formula(fml)
+    _check_sample(df, fml, parts, sample, panel)
     if model == "2sls" and not parts["endog"]:
         raise AnalysisError("model 2sls needs an IV part", fix="write 'y ~ exog | fe | endog ~ instruments'")
     if parts["endog"] and model != "2sls":

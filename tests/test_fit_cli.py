@@ -148,3 +148,30 @@ def test_examples_run(ws, tmp_path, name):
 
     res = run_spec(EXAMPLES / name, Workspace.open(ws), tmp_path)
     assert res.tables and all(len(v) for v in res.results.values())
+
+
+@pytest.mark.parametrize("args,code,words", [
+    (["--formula", "green_patents ~ low_carbon | city_code + year", "--sample", "year > 2030"], 5,
+     ["sample is empty", "year > 2030", "2006–2020"]),
+    (["--formula", "green_patents ~ low_carbon | city_code + year", "--sample", "year == 2010"], 5,
+     ["alone in its fixed-effect group", "coarser fixed effects"]),
+    (["--formula", "green_patents ~ low_carbon + city_label | city_code + year"], 5,
+     ["'city_label' is text", "C(city_label)"]),
+    (["--formula", "green_patents ~ low_carbon + | city_code + year"], 2, ["empty term"]),
+    (["--formula", "green_patents ~ (low_carbon | city_code + year"], 2, ["unbalanced parentheses"]),
+    (["--formula", "green_patents ~ low_carbn | city_code + year"], 5, ["did you mean 'low_carbon'"]),
+])
+def test_fit_bad_input_one_message_and_exit_code(ws, tmp_path, args, code, words):
+    """Each user mistake: one message naming the term and the fix, the README's exit code, no traceback."""
+    import subprocess
+    import sys
+
+    df = pd.read_parquet(ws / "metrics" / "city_year.parquet")
+    if "city_label" not in df.columns:
+        df.assign(city_label="c" + df["city_code"].astype(str)).to_parquet(ws / "metrics" / "city_year.parquet")
+    p = subprocess.run([sys.executable, "-m", "citynet", "fit", "-w", str(ws), *args], capture_output=True, text=True)
+    out = p.stdout + p.stderr
+    assert p.returncode == code, out
+    assert "Traceback" not in out
+    for w in words:
+        assert w in out, out
