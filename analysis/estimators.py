@@ -323,7 +323,51 @@ def fit(
             res.notes.append(f"{name or parts['depvar']}: dropped {', '.join(dropped)} ({detail}).")
     if model == "2sls":
         res.stats.update(iv_diagnostics(f))
+    res.notes += paper_warnings(f, df, parts, res, panel)
     return res
+
+
+COLLINEAR_RATIO = 1e-6  # residual / raw variance below which a regressor is flagged
+FEW_CLUSTERS = 40  # Cameron, Gelbach & Miller (2008); Cameron & Miller (2015, §VI)
+TRUNCATION_YEARS = 3  # invention grants take 2–4 years after filing
+
+
+def paper_warnings(f, df: pd.DataFrame, parts: dict[str, Any], res: FitResult, panel: pd.DataFrame) -> list[str]:
+    """Notes (prefixed "Warning:") that protect a paper: a regressor (nearly) collinear with the fixed effects
+    (residual variance after demeaning below ``COLLINEAR_RATIO`` of its variance), fewer than ~40 clusters,
+    and a panel of granted patents by application year whose last years are right-truncated."""
+    out: list[str] = []
+    if parts["fe"]:
+        try:
+            X = np.asarray(f._X, dtype=float)
+            names = [str(c) for c in f._coefnames]
+        except Exception:
+            X, names = np.empty((0, 0)), []
+        for j, v in enumerate(names):
+            if v not in df.columns or not pd.api.types.is_numeric_dtype(df[v]) or X.shape[0] == 0:
+                continue
+            raw = float(np.nanvar(df[v].to_numpy(dtype=float)))
+            resid = float(np.var(X[:, j]))
+            if raw > 0 and resid / raw < COLLINEAR_RATIO:
+                out.append(f"Warning: {v} is (nearly) collinear with the fixed effects {' + '.join(parts['fe'])}: "
+                           f"its residual variance after demeaning is {resid:.3g} ({resid / raw:.1e} of its variance "
+                           f"{raw:.3g}), so its coefficient rests on rounding-level variation; drop it or use a "
+                           "measure that varies within cities over time.")
+    g = res.stats.get("n_clusters")
+    if g is not None and g < FEW_CLUSTERS:
+        out.append(f"Warning: only {int(g)} clusters; cluster-robust standard errors over-reject with fewer than "
+                   f"about {FEW_CLUSTERS} clusters — use the wild cluster bootstrap (Cameron, Gelbach & Miller 2008).")
+    meta = panel.attrs.get("citynet") if hasattr(panel, "attrs") else None
+    flt = (meta or {}).get("filter") or {}
+    if flt.get("granted_only") and flt.get("year_basis", "application") == "application" and "year" in panel.columns:
+        last = int(panel["year"].max())
+        yrs = df["year"] if "year" in df.columns else panel["year"]
+        if int(yrs.max()) > last - TRUNCATION_YEARS:
+            out.append(f"Warning: the panel counts granted patents by application year; patents filed in "
+                       f"{last - TRUNCATION_YEARS + 1}–{last} are mostly not granted yet at the data's date (right "
+                       f"truncation), so counts fall in the last years. Restrict the sample "
+                       f"(--sample 'year <= {last - TRUNCATION_YEARS}') or count all applications.")
+    return out
 
 
 def to_result(f, model: str, vcov_label: str, fe: Sequence[str], name: str | None = None,

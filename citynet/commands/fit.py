@@ -79,6 +79,9 @@ def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, as
             r = fit(df, formula, model=model, vcov=v, sample=sample)
     else:
         r = fit(df, formula, model=model, vcov=v, sample=sample)
+    for note in r.notes:
+        if note.startswith("Warning:"):
+            click.echo(note, err=True)
     if as_json:
         click.echo(json.dumps(r.to_json(), indent=2, default=float))
     else:
