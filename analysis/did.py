@@ -22,7 +22,8 @@
   panel, tests/references). ``control="notyet_strict"`` keeps the older rule ``G > max(t, g−1)`` with
   a varying base (fewer controls in pre-period cells; not the authors' estimator). ``simple`` aggregation
   ``θ = Σ_{g,t≥g} w_g ATT(g,t) / Σ w_g`` with weights the group sizes, and the dynamic
-  (event-time) aggregation; standard errors from a cluster (city) bootstrap.
+  (event-time) aggregation; standard errors from a cluster (city) bootstrap, and for each ATT(g,t) also
+  the analytic one of ``did::att_gt`` (``se_analytic``: ``√(Σ_g(ΔY−ΔȲ_g)²/n_g² + Σ_C(ΔY−ΔȲ_C)²/n_C²)``).
 - ``gardner_did``: two-stage DID (Gardner 2022; Borusyak, Jaravel & Spiess 2024): unit and year FE
   estimated on untreated observations, ATT from regressing the residualised outcome on D
   among all observations (point estimate; SE from a city bootstrap).
@@ -253,7 +254,7 @@ def psm_did(panel: pd.DataFrame, y: str, covariates: Sequence[str], treat: str =
 # ------------------------------------------------------------------------------ Callaway–Sant'Anna
 @dataclass
 class CSResult:
-    att_gt: pd.DataFrame  # g, t, att, se, n_g
+    att_gt: pd.DataFrame  # g, t, att, n_g, se_analytic (influence function, as did::att_gt), se (bootstrap)
     simple: FitResult
     dynamic: FitResult
     boot: np.ndarray = field(repr=False, default_factory=lambda: np.empty(0))
@@ -292,7 +293,10 @@ def _cs_core(Y: np.ndarray, G: np.ndarray, years: np.ndarray, control: str, base
             if cmask.sum() == 0 or ing.sum() == 0:
                 continue
             dy = Y[:, ti] - Y[:, b]
-            out.append((gg, t, dy[ing].mean() - dy[cmask].mean(), ing.sum()))
+            a, c = dy[ing], dy[cmask]
+            # analytic SE from the influence function of the difference in means (did::att_gt's, no covariates)
+            se = np.sqrt(((a - a.mean()) ** 2).sum() / len(a) ** 2 + ((c - c.mean()) ** 2).sum() / len(c) ** 2)
+            out.append((gg, t, a.mean() - c.mean(), ing.sum(), se))
     return out
 
 
@@ -324,7 +328,7 @@ def callaway_santanna(panel: pd.DataFrame, y: str, treat: str | None = "low_carb
     core = _cs_core(Y, G, years, control, base)
     if not core:
         raise AnalysisError("Callaway–Sant'Anna: no identifiable (g, t) cell", fix="check cohorts and years")
-    att = pd.DataFrame(core, columns=["g", "t", "att", "n_g"])
+    att = pd.DataFrame(core, columns=["g", "t", "att", "n_g", "se_analytic"])
 
     def aggregate(a: pd.DataFrame) -> tuple[float, pd.Series]:
         post = a[a["t"] >= a["g"]]
@@ -343,7 +347,7 @@ def callaway_santanna(panel: pd.DataFrame, y: str, treat: str | None = "low_carb
         c = _cs_core(Y[idx], G[idx], years, control, base)
         if not c:
             continue
-        a = pd.DataFrame(c, columns=["g", "t", "att", "n_g"])
+        a = pd.DataFrame(c, columns=["g", "t", "att", "n_g", "se_analytic"])
         s, dd = aggregate(a)
         bs_simple.append(s)
         bs_cells.append(a.set_index(["g", "t"])["att"])

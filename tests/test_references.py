@@ -102,8 +102,8 @@ def _cs_frame(key: str, cy: pd.DataFrame) -> tuple[pd.DataFrame, str, str]:
 
 @pytest.mark.parametrize("key", ["cs_mpdta_notyet", "cs_mpdta_never", "cs_synth_notyet", "cs_synth_never"])
 def test_callaway_santanna_matches_did(cy, key):
-    """Every ATT(g,t) (pre-period cells included), the simple and the dynamic aggregation of did::att_gt
-    + aggte (varying base period) to 1e-8."""
+    """Every ATT(g,t) (pre-period cells included) with its analytic SE, the simple and the dynamic
+    aggregation of did::att_gt + aggte (varying base period) to 1e-8."""
     from citynet.analysis.did import callaway_santanna
 
     df, y, unit = _cs_frame(key, cy)
@@ -116,6 +116,9 @@ def test_callaway_santanna_matches_did(cy, key):
                                            got.index.get_level_values(1).astype(int)])
     assert sorted(got.index) == sorted(want.index)
     close(got.reindex(want.index), want, EXACT)
+    se = r.att_gt.set_index(["g", "t"])["se_analytic"]
+    se.index = got.index
+    close(se.reindex(want.index), pd.Series(ref["se"], index=want.index), EXACT)
     close(r.simple.params["ATT"], ref["simple"], EXACT)
     from citynet.analysis.did import _event_name
 
