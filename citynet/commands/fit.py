@@ -19,7 +19,9 @@ Examples:
   citynet fit -w ws --panel dyad-year --model ppml --formula "collab ~ log_distance | origin_year + dest_year"
   citynet fit -w ws --formula "y ~ x | city_code + year" --vcov hc1 --sample "year >= 2010"
   citynet fit -w ws examples/p001_tables3_5.toml        (a paper's table into ws/results/)
-Formula names: ln_X = ln(1+X); l1_X = X one year earlier within the city; fixest syntax for FE and IV.""",
+Formula names: ln_X = ln(1+X); l1_X = X one year earlier within the city; fixest syntax for FE and IV.
+Warnings (a regressor nearly collinear with the fixed effects, fewer than 40 clusters, granted patents
+by application year in the last years) go to stderr and into the table notes.""",
 )
 @workspace_option()
 @click.argument("spec", required=False, type=click.Path(dir_okay=False))
