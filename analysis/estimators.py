@@ -197,6 +197,8 @@ def _check_sample(df: pd.DataFrame, fml: str, parts: dict[str, Any], sample: str
     core aborts the process), and a sample in which every observation is a fixed-effect singleton."""
     used = [c for c in formula_names(fml) if c in df.columns]
     fe_cols = {c.strip() for t in parts["fe"] for c in t.split("^")}
+    # names inside C(...) or i(...) are categorical by request
+    fe_cols |= {n for call in re.findall(r"\b[Ci]\(([^)]*)\)", fml) for n in re.findall(r"[A-Za-z_]\w*", call)}
     for c in used:
         if c in fe_cols or pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c]):
             continue
