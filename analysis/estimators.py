@@ -339,7 +339,7 @@ def paper_warnings(f, df: pd.DataFrame, parts: dict[str, Any], res: FitResult, p
     (residual variance after demeaning below ``COLLINEAR_RATIO`` of its variance), fewer than ~40 clusters,
     and a panel of granted patents by application year whose last years are right-truncated."""
     out: list[str] = []
-    if parts["fe"]:
+    if parts["fe"] and res.model == "ols":  # PPML's stored design is weighted by the IRLS weights
         try:
             X = np.asarray(f._X, dtype=float)
             names = [str(c) for c in f._coefnames]
