@@ -7,7 +7,7 @@
    destination-year FE, clustered by pair — ``analysis.estimators.gravity`` against the peer a
    user would otherwise call, raw ``pyfixest.fepois`` on a prepared frame (ratio = citynet / peer:
    the overhead of the wrapper: FE construction, iterated singleton/all-zero removal, tighter
-   IRLS/demeaning tolerances (1e-10, so SEs match fixest), collinearity check). Warm, order alternated;
+   IRLS tolerance (1e-10, so SEs match fixest), collinearity check). Warm, order alternated;
    target ratio ≤ 1.5.
 2. The paper-001 spec set (``examples/p001_tables3_5.toml``: 9 two-way FE models, clustered by
    city) on a synthetic 337-city × 15-year workspace, against linearmodels ``PanelOLS`` fitting the
