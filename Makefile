@@ -8,7 +8,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 DEMO_DIR ?= citynet-demo
 
-.PHONY: venv install demo test-deps test lint bench
+.PHONY: venv install demo test-deps test lint bench references
 
 venv: $(PY)
 
@@ -38,3 +38,7 @@ bench: install
 	$(PY) -m bench.etl
 	$(PY) -m bench.load
 	$(PY) -m bench.metrics
+
+# Reference numbers from the R packages (needs R: bash ../shared/r-reference/install.sh); CI uses the stored JSON
+references:
+	R_LIBS=$${R_LIBS:-$$HOME/.cache/r-reference} Rscript tests/references/references.R

@@ -15,10 +15,15 @@
   cities; balance table with the standardised bias
   ``100·(x̄_T − x̄_C)/√((s²_T + s²_C)/2)`` before and after matching (Rosenbaum & Rubin 1985).
 - ``callaway_santanna``: group-time ATT(g,t) (Callaway & Sant'Anna 2021, unconditional parallel
-  trends): ``ATT(g,t) = E[Y_t − Y_{g−1} | G=g] − E[Y_t − Y_{g−1} | C]`` with C = never-treated or
-  not-yet-treated (``G > max(t, g−1)``) units; ``simple`` aggregation
+  trends): ``ATT(g,t) = E[Y_t − Y_b | G=g] − E[Y_t − Y_b | C]`` with base b = g−1 after treatment
+  and, before it, b = t−1 (``base="varying"``) or g−1 (``"universal"``); C = never-treated units or
+  (``control="notyet"``) units not yet treated at t, ``G > t`` (with a universal base
+  ``G > max(t, g−1)``), exactly as ``did::att_gt`` (checked against did 2.1.2 on mpdta and a synth
+  panel, tests/references). ``control="notyet_strict"`` keeps the older rule ``G > max(t, g−1)`` with
+  a varying base (fewer controls in pre-period cells; not the authors' estimator). ``simple`` aggregation
   ``θ = Σ_{g,t≥g} w_g ATT(g,t) / Σ w_g`` with weights the group sizes, and the dynamic
-  (event-time) aggregation; standard errors from a cluster (city) bootstrap.
+  (event-time) aggregation; standard errors from a cluster (city) bootstrap, and for each ATT(g,t) also
+  the analytic one of ``did::att_gt`` (``se_analytic``: ``√(Σ_g(ΔY−ΔȲ_g)²/n_g² + Σ_C(ΔY−ΔȲ_C)²/n_C²)``).
 - ``gardner_did``: two-stage DID (Gardner 2022; Borusyak, Jaravel & Spiess 2024): unit and year FE
   estimated on untreated observations, ATT from regressing the residualised outcome on D
   among all observations (point estimate; SE from a city bootstrap).
@@ -251,7 +256,7 @@ def psm_did(panel: pd.DataFrame, y: str, covariates: Sequence[str], treat: str =
 # ------------------------------------------------------------------------------ Callaway–Sant'Anna
 @dataclass
 class CSResult:
-    att_gt: pd.DataFrame  # g, t, att, se, n_g
+    att_gt: pd.DataFrame  # g, t, att, n_g, se_analytic (influence function, as did::att_gt), se (bootstrap)
     simple: FitResult
     dynamic: FitResult
     boot: np.ndarray = field(repr=False, default_factory=lambda: np.empty(0))
@@ -261,6 +266,8 @@ def _cs_core(Y: np.ndarray, G: np.ndarray, years: np.ndarray, control: str, base
     """ATT(g,t) on a balanced wide matrix Y (units × years), cohorts G (inf = never)."""
     out = []
     groups = np.unique(G[np.isfinite(G)])
+    if not np.isinf(G).any():
+        groups = groups[groups < groups.max()]
     yidx = {int(t): i for i, t in enumerate(years)}
     for gg in groups:
         ing = gg == G
@@ -281,12 +288,17 @@ def _cs_core(Y: np.ndarray, G: np.ndarray, years: np.ndarray, control: str, base
             ti = yidx[int(t)]
             if control == "never":
                 cmask = ~np.isfinite(G)
-            else:
+            elif control == "notyet" and base == "varying":
+                cmask = (t < G) & (gg != G)  # not yet treated at t (did::att_gt)
+            else:  # universal base, or the stricter 'notyet_strict' rule: not treated by max(t, g−1)
                 cmask = (max(t, gg - 1) < G) & (gg != G)
             if cmask.sum() == 0 or ing.sum() == 0:
                 continue
             dy = Y[:, ti] - Y[:, b]
-            out.append((gg, t, dy[ing].mean() - dy[cmask].mean(), ing.sum()))
+            a, c = dy[ing], dy[cmask]
+            # analytic SE from the influence function of the difference in means (did::att_gt's, no covariates)
+            se = np.sqrt(((a - a.mean()) ** 2).sum() / len(a) ** 2 + ((c - c.mean()) ** 2).sum() / len(c) ** 2)
+            out.append((gg, t, a.mean() - c.mean(), ing.sum(), se))
     return out
 
 
@@ -294,8 +306,8 @@ def callaway_santanna(panel: pd.DataFrame, y: str, treat: str | None = "low_carb
                       control: str = "never", base: str = "varying", n_boot: int = 199, seed: int = 0,
                       unit: str = "city_code", max_e: int | None = None) -> CSResult:
     """Group-time ATTs and their simple and dynamic aggregations (module docstring); city bootstrap SEs."""
-    if control not in ("never", "notyet"):
-        raise AnalysisError(f"control {control!r}", fix="use 'never' or 'notyet'")
+    if control not in ("never", "notyet", "notyet_strict"):
+        raise AnalysisError(f"control {control!r}", fix="use 'never', 'notyet' or 'notyet_strict'")
     df, _ = prepare(panel, f"{y} ~ 1")
     g = _cohort(df, treat if cohort is None else None, cohort, unit)
     df = df.assign(_g=g)
@@ -310,10 +322,15 @@ def callaway_santanna(panel: pd.DataFrame, y: str, treat: str | None = "low_carb
     Y, G = wide.to_numpy(float)[keep], G[keep]
     if control == "never" and not np.isinf(G).any():
         raise AnalysisError("Callaway–Sant'Anna: no never-treated city in the sample", fix="use control='notyet'")
+    if not np.isinf(G).any():
+        # as did::att_gt: without never-treated units, the periods from the last cohort's first year on
+        # are dropped and the last cohort serves only as a control
+        last = G.max()
+        Y, years = Y[:, years < last], years[years < last]
     core = _cs_core(Y, G, years, control, base)
     if not core:
         raise AnalysisError("Callaway–Sant'Anna: no identifiable (g, t) cell", fix="check cohorts and years")
-    att = pd.DataFrame(core, columns=["g", "t", "att", "n_g"])
+    att = pd.DataFrame(core, columns=["g", "t", "att", "n_g", "se_analytic"])
 
     def aggregate(a: pd.DataFrame) -> tuple[float, pd.Series]:
         post = a[a["t"] >= a["g"]]
@@ -333,7 +350,7 @@ def callaway_santanna(panel: pd.DataFrame, y: str, treat: str | None = "low_carb
         c = _cs_core(Y[idx], G[idx], years, control, base)
         if not c:
             continue
-        a = pd.DataFrame(c, columns=["g", "t", "att", "n_g"])
+        a = pd.DataFrame(c, columns=["g", "t", "att", "n_g", "se_analytic"])
         s, dd = aggregate(a)
         bs_simple.append(s)
         bs_cells.append(a.set_index(["g", "t"])["att"])
@@ -358,25 +375,56 @@ def callaway_santanna(panel: pd.DataFrame, y: str, treat: str | None = "low_carb
     return CSResult(att_gt=att, simple=s_res, dynamic=d_res, boot=bs_simple)
 
 
+def _gardner_first_stage(d: pd.DataFrame, y: str, treat: str, controls: Sequence[str], unit: str) -> np.ndarray:
+    """Fitted ``α_i + η_t + ρ'X_it`` of the untreated-rows regression, for every row (NaN where unknown).
+
+    Solved exactly, not iteratively: the unit FE are swept out by subtracting unit means (one FE is
+    exact in one pass), the year dummies and controls by a dense least-squares solve (LAPACK QR) of
+    the demeaned design, then ``α_i = mean_i(y − η_t − ρ'X)`` — Frisch–Waugh–Lovell, the same numbers
+    as R's ``lm`` on the dummy design (did2s's first stage), independent of hash seed and row order.
+    """
+    un = (d[treat] == 0).to_numpy()
+    ucode, _ = pd.factorize(d[unit], sort=True)
+    years = d["year"].to_numpy()
+    yrs_un = np.unique(years[un])
+    ycode = np.searchsorted(yrs_un, years)
+    known_year = np.isin(years, yrs_un)
+    X = np.column_stack([(ycode == k) & known_year for k in range(1, len(yrs_un))] +
+                        [d[c].to_numpy(dtype=float) for c in controls]).astype(float) \
+        if len(yrs_un) > 1 or controls else np.zeros((len(d), 0))
+    yv = d[y].to_numpy(dtype=float)
+    nu = ucode.max() + 1
+    cnt = np.bincount(ucode[un], minlength=nu).astype(float)
+    has = cnt > 0
+
+    def sweep(v: np.ndarray) -> np.ndarray:
+        sums = np.stack([np.bincount(ucode[un], weights=v[un, j], minlength=nu) for j in range(v.shape[1])], axis=1)
+        return v[un] - (sums / np.where(has, cnt, 1.0)[:, None])[ucode[un]]
+
+    beta = np.zeros(X.shape[1])
+    if X.shape[1]:
+        Xd, yd = sweep(X), sweep(yv[:, None])[:, 0]
+        beta = np.linalg.lstsq(Xd, yd, rcond=None)[0]
+    xb = X @ beta
+    alpha = np.bincount(ucode[un], weights=(yv - xb)[un], minlength=nu) / np.where(has, cnt, 1.0)
+    pred = alpha[ucode] + xb
+    pred[~has[ucode] | ~known_year] = np.nan
+    return pred
+
+
 def gardner_did(panel: pd.DataFrame, y: str, treat: str = "low_carbon", controls: Sequence[str] = (),
                 unit: str = "city_code", n_boot: int = 199, seed: int = 0) -> FitResult:
     """Two-stage DID (Gardner 2022): FE (and controls) fitted on D=0 rows, ATT = mean of the
-    residualised outcome among D=1 rows (the regression of ỹ on D); SE from a city bootstrap."""
+    residualised outcome among D=1 rows (the regression of ỹ on D); SE from a city bootstrap.
+
+    The first stage is an exact least-squares solve (``_gardner_first_stage``), so the estimate is the
+    same to the last digit on every run (checked against ``did2s::did2s`` 1.2.1, tests/references).
+    """
     df, _ = prepare(panel, f"{y} ~ {_rhs([treat, *controls])}")
     df = df.dropna(subset=[y, treat, *controls]).reset_index(drop=True)
 
     def est(d: pd.DataFrame) -> float:
-        import warnings
-
-        import pyfixest as pf
-
-        un = d[d[treat] == 0]
-        fml = f"{y} ~ {_rhs(controls) if controls else '1'} | {unit} + year"
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            m = pf.feols(fml, un, vcov="iid")
-            pred = m.predict(newdata=d)
-        resid = d[y].to_numpy() - np.asarray(pred, float)
+        resid = d[y].to_numpy(dtype=float) - _gardner_first_stage(d, y, treat, controls, unit)
         tr = (d[treat] == 1).to_numpy() & np.isfinite(resid)
         return float(resid[tr].mean())
 
@@ -390,7 +438,7 @@ def gardner_did(panel: pd.DataFrame, y: str, treat: str = "low_carbon", controls
         pick = rng.choice(units, size=len(units), replace=True)
         parts = []
         for k, u in enumerate(pick):
-            parts.append(groups[u].assign(**{unit: f"b{k}"}))
+            parts.append(groups[u].assign(**{unit: k}))
         try:
             bs.append(est(pd.concat(parts, ignore_index=True)))
         except Exception:

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from citynet.analysis.formula import prepare
+from citynet.analysis.formula import formula_names, prepare
 from citynet.analysis.results import FitResult
 from scipy import stats
 
@@ -143,31 +143,89 @@ def _check_collinear(f, df: pd.DataFrame, parts: dict[str, Any]) -> None:
     )
 
 
-PPML_RETRY = {"fixef_rm": "singleton", "fixef_tol": 1e-6, "iwls_tol": 1e-6}
+# pyfixest's default IRLS tolerance (1e-8 on the deviance change) leaves PPML standard errors ~2e-6 (relative)
+# from their converged value; at 1e-10 coefficients and SEs agree with fixest run at 1e-11 to better than 1e-6
+# (tests/test_references.py). The demeaning keeps pyfixest's default tolerance.
+PPML_TOL = {"iwls_tol": 1e-10}
 
 
-def drop_separated(df: pd.DataFrame, depvar: str, fe: Sequence[str]) -> tuple[pd.DataFrame, int]:
-    """Drop observations in fixed-effect groups whose outcome is zero throughout (PPML).
-
-    Such a group's fixed effect goes to −∞ and its observations carry no information on β; keeping
-    them makes the demeaning diverge. Dropping them is what ppmlhdfe does (Correia, Guimarães & Zylkin
-    2020, *Fast Poisson estimation with high-dimensional fixed effects*, §3). One pass is enough: the
-    dropped rows have y = 0, so no other group's sum changes. ``a^b`` terms are interacted groups.
-    """
-    keep = np.ones(len(df), dtype=bool)
-    y = df[depvar].to_numpy(dtype=float)
+def _fe_groups(df: pd.DataFrame, fe: Sequence[str]) -> list[np.ndarray]:
+    """Integer group codes (0..G−1) of each fixed-effect term; ``a^b`` terms are interacted groups."""
+    out = []
     for term in fe:
         cols = [c.strip() for c in term.split("^")]
         if not all(c in df.columns for c in cols):
             continue
-        key = pd.MultiIndex.from_frame(df[cols]).codes if len(cols) > 1 else [pd.factorize(df[cols[0]])[0]]
         group = np.zeros(len(df), dtype=np.int64)
-        for codes in key:
-            group = group * (int(np.max(codes)) + 2) + (np.asarray(codes, dtype=np.int64) + 1)
-        _, inverse = np.unique(group, return_inverse=True)
-        sums = np.bincount(inverse, weights=np.nan_to_num(y))
-        keep &= sums[inverse] > 0
+        for c in cols:
+            codes = pd.factorize(df[c], sort=True)[0].astype(np.int64)
+            group = group * (int(codes.max(initial=0)) + 2) + (codes + 1)
+        out.append(np.unique(group, return_inverse=True)[1].ravel())
+    return out
+
+
+def drop_separated(df: pd.DataFrame, depvar: str, fe: Sequence[str]) -> tuple[pd.DataFrame, int]:
+    """Drop observations in fixed-effect groups with an all-zero outcome, and singleton groups (PPML),
+    repeated until none remain.
+
+    An all-zero group's fixed effect goes to −∞ and its observations carry no information on β
+    (Correia, Guimarães & Zylkin 2020, *Fast Poisson estimation with high-dimensional fixed effects*,
+    §3); a singleton is fitted perfectly by its own effect. Removing either can create new ones in
+    another dimension (a dropped singleton with y > 0 can leave its other group all-zero), so the pass
+    repeats until nothing changes — what ``fixest::fepois`` does by default (``fixef.rm =
+    "perfect_fit"``; same N as fixest 0.14.2, tests/references).
+    """
+    y = np.nan_to_num(df[depvar].to_numpy(dtype=float))
+    groups = _fe_groups(df, fe)
+    keep = np.ones(len(df), dtype=bool)
+    while groups:
+        new = keep.copy()
+        idx = np.flatnonzero(keep)
+        for g in groups:
+            gk = g[idx]
+            sums = np.bincount(gk, weights=y[idx])
+            sizes = np.bincount(gk)
+            new[idx] &= (sums[gk] > 0) & (sizes[gk] > 1)
+        if (new == keep).all():
+            break
+        keep = new
     return (df if keep.all() else df[keep]), int((~keep).sum())
+
+
+def _check_sample(df: pd.DataFrame, fml: str, parts: dict[str, Any], sample: str | None, panel: pd.DataFrame) -> None:
+    """Guard pyfixest against inputs it aborts or tracebacks on: a text regressor, an empty sample (its Rust
+    core aborts the process), and a sample in which every observation is a fixed-effect singleton."""
+    used = [c for c in formula_names(fml) if c in df.columns]
+    fe_cols = {c.strip() for t in parts["fe"] for c in t.split("^")}
+    # names inside C(...) or i(...) are categorical by request
+    fe_cols |= {n for call in re.findall(r"\b[Ci]\(([^)]*)\)", fml) for n in re.findall(r"[A-Za-z_]\w*", call)}
+    for c in used:
+        if c in fe_cols or pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c]):
+            continue
+        vals = df[c].dropna().astype(str).unique()[:3]
+        raise AnalysisError(
+            f"the term {c!r} is text (values such as {', '.join(repr(v) for v in vals)}), not a number",
+            fix=f"use a numeric column, or C({c}) / i({c}) for a categorical regressor, or put it after '|' "
+                "as a fixed effect")
+    rows = df.dropna(subset=used) if used else df
+    where = f" with --sample {sample!r}" if sample else ""
+    if rows.empty:
+        yr = ""
+        if "year" in panel.columns and len(panel):
+            yr = f"; the panel's years are {int(panel['year'].min())}–{int(panel['year'].max())}"
+        raise AnalysisError(
+            f"the estimation sample is empty{where}: 0 of {len(panel):,} rows have every variable of {fml!r}{yr}",
+            fix="widen --sample, or check the variables for missing values (lags lose the first year)")
+    if parts["fe"]:
+        groups = _fe_groups(rows, parts["fe"])
+        single = np.zeros(len(rows), dtype=bool)
+        for g in groups:
+            single |= np.bincount(g)[g] == 1
+        if single.all():
+            raise AnalysisError(
+                f"every one of the {len(rows):,} observations{where} is alone in its fixed-effect group "
+                f"({' + '.join(parts['fe'])}), so nothing is left once singletons are dropped",
+                fix="use a wider sample (more years per city) or coarser fixed effects")
 
 
 # ------------------------------------------------------------------------------------------- fit
@@ -200,6 +258,7 @@ def fit(
             raise AnalysisError(f"sample filter {sample!r} failed: {exc}",
                                 fix=f"columns: {', '.join(map(str, df.columns))}") from exc
     parts = split_formula(fml)
+    _check_sample(df, fml, parts, sample, panel)
     if model == "2sls" and not parts["endog"]:
         raise AnalysisError("model 2sls needs an IV part", fix="write 'y ~ exog | fe | endog ~ instruments'")
     if parts["endog"] and model != "2sls":
@@ -209,8 +268,10 @@ def fit(
                             fix="instrument one regressor per model (pyfixest limit)")
     dropped_separated = 0
     if model == "ppml" and parts["fe"]:
+        used = [c for c in formula_names(fml) if c in df.columns]
+        df = df.dropna(subset=used) if df[used].isna().to_numpy().any() else df
         df, dropped_separated = drop_separated(df, parts["depvar"], parts["fe"])
-    kw: dict[str, Any] = {"vcov": vcov_arg, **(engine_kw or {})}
+    kw: dict[str, Any] = {"vcov": vcov_arg, **(PPML_TOL if model == "ppml" else {}), **(engine_kw or {})}
     if ssc is not None:
         kw["ssc"] = pf.ssc(**ssc)
     retried = False
@@ -222,12 +283,15 @@ def fit(
         except Exception as first:
             if model != "ppml" or "Demeaning failed" not in str(first):
                 raise
-            # Sparse counts with two high-dimensional FE: the alternating projections stall at pyfixest's
-            # 1e-8 tolerance. Retry as fixest/ppmlhdfe do by default: singletons dropped, tolerances 1e-6.
+            # Sparse counts with two high-dimensional FE: pyfixest's alternating projections (MAP) can
+            # stall where fixest's accelerated MAP converges. The same problem solved by LSMR (Krylov)
+            # converges and gives fixest's estimates (tests/references: seeds where MAP stalls).
+            from pyfixest.estimation import LsmrDemeaner
+
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    f = pf.fepois(fml, df, **{**kw, **PPML_RETRY})
+                    f = pf.fepois(fml, df, **{**kw, "demeaner": LsmrDemeaner()})
                 retried = True
             except Exception:
                 raise first from None
@@ -249,11 +313,11 @@ def fit(
         _check_collinear(f, df, parts)
     res = to_result(f, model=model, vcov_label=vcov_label, fe=parts["fe"], name=name, depvar=parts["depvar"])
     if retried:
-        res.notes.append("PPML converged only with singleton groups dropped and tolerances 1e-6 "
-                         "(fixest's defaults; pyfixest's 1e-8 stalled).")
+        res.notes.append("PPML: the fixed effects were absorbed by LSMR (pyfixest's alternating projections "
+                         "did not converge in 10,000 iterations).")
     if dropped_separated:
-        res.notes.append(f"{dropped_separated:,} observations in fixed-effect groups with an all-zero outcome dropped "
-                         "(separated; as ppmlhdfe).")
+        res.notes.append(f"{dropped_separated:,} observations in fixed-effect groups with an all-zero outcome or a "
+                         "single observation dropped, repeatedly until none remain (as fixest::fepois).")
         res.stats["n_separated"] = float(dropped_separated)
     if allow_collinear:
         dropped, detail = _collinear_detail(f, df, parts)
@@ -261,7 +325,51 @@ def fit(
             res.notes.append(f"{name or parts['depvar']}: dropped {', '.join(dropped)} ({detail}).")
     if model == "2sls":
         res.stats.update(iv_diagnostics(f))
+    res.notes += paper_warnings(f, df, parts, res, panel)
     return res
+
+
+COLLINEAR_RATIO = 1e-6  # residual / raw variance below which a regressor is flagged
+FEW_CLUSTERS = 40  # Cameron, Gelbach & Miller (2008); Cameron & Miller (2015, §VI)
+TRUNCATION_YEARS = 3  # invention grants take 2–4 years after filing
+
+
+def paper_warnings(f, df: pd.DataFrame, parts: dict[str, Any], res: FitResult, panel: pd.DataFrame) -> list[str]:
+    """Notes (prefixed "Warning:") that protect a paper: a regressor (nearly) collinear with the fixed effects
+    (residual variance after demeaning below ``COLLINEAR_RATIO`` of its variance), fewer than ~40 clusters,
+    and a panel of granted patents by application year whose last years are right-truncated."""
+    out: list[str] = []
+    if parts["fe"] and res.model == "ols":  # PPML's stored design is weighted by the IRLS weights
+        try:
+            X = np.asarray(f._X, dtype=float)
+            names = [str(c) for c in f._coefnames]
+        except Exception:
+            X, names = np.empty((0, 0)), []
+        for j, v in enumerate(names):
+            if v not in df.columns or not pd.api.types.is_numeric_dtype(df[v]) or X.shape[0] == 0:
+                continue
+            raw = float(np.nanvar(df[v].to_numpy(dtype=float)))
+            resid = float(np.var(X[:, j]))
+            if raw > 0 and resid / raw < COLLINEAR_RATIO:
+                out.append(f"Warning: {v} is (nearly) collinear with the fixed effects {' + '.join(parts['fe'])}: "
+                           f"its residual variance after demeaning is {resid:.3g} ({resid / raw:.1e} of its variance "
+                           f"{raw:.3g}), so its coefficient rests on rounding-level variation; drop it or use a "
+                           "measure that varies within cities over time.")
+    g = res.stats.get("n_clusters")
+    if g is not None and g < FEW_CLUSTERS:
+        out.append(f"Warning: only {int(g)} clusters; cluster-robust standard errors over-reject with fewer than "
+                   f"about {FEW_CLUSTERS} clusters — use the wild cluster bootstrap (Cameron, Gelbach & Miller 2008).")
+    meta = panel.attrs.get("citynet") if hasattr(panel, "attrs") else None
+    flt = (meta or {}).get("filter") or {}
+    if flt.get("granted_only") and flt.get("year_basis", "application") == "application" and "year" in panel.columns:
+        last = int(panel["year"].max())
+        yrs = df["year"] if "year" in df.columns else panel["year"]
+        if int(yrs.max()) > last - TRUNCATION_YEARS:
+            out.append(f"Warning: the panel counts granted patents by application year; patents filed in "
+                       f"{last - TRUNCATION_YEARS + 1}–{last} are mostly not granted yet at the data's date (right "
+                       f"truncation), so counts fall in the last years. Restrict the sample "
+                       f"(--sample 'year <= {last - TRUNCATION_YEARS}') or count all applications.")
+    return out
 
 
 def to_result(f, model: str, vcov_label: str, fe: Sequence[str], name: str | None = None,

@@ -115,12 +115,58 @@ def _materialise(df: pd.DataFrame, name: str, ids: list[str], year: str, made: d
     return False
 
 
+def did_you_mean(names: Sequence[str], columns: Sequence[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest column names (difflib ratio ≥ 0.6), or ``""``."""
+    import difflib
+
+    cols = [str(c) for c in columns]
+    hints = []
+    for n in names:
+        base = _LAG_PREFIX.sub(r"\3", n)
+        base = base[3:] if base.startswith("ln_") and base not in cols else base
+        close = difflib.get_close_matches(n, cols, n=2) or difflib.get_close_matches(base, cols, n=2)
+        if close:
+            hints.append(f"{n!r}: did you mean {' or '.join(repr(c) for c in close)}?")
+    return f" ({'; '.join(hints)})" if hints else ""
+
+
+def check_syntax(formula: str) -> None:
+    """Reject a formula that cannot parse, naming the place: no '~', unbalanced parentheses, an empty term."""
+    from citynet.errors import UserError
+
+    fix = "write it as 'y ~ x1 + x2 | fe1 + fe2' (IV: 'y ~ exog | fe | endog ~ instr')"
+    if "~" not in formula:
+        raise UserError(f"the formula {formula!r} has no '~' between the outcome and the regressors", fix=fix)
+    depth = 0
+    for ch in formula:
+        depth += (ch == "(") - (ch == ")")
+        if depth < 0:
+            break
+    if depth != 0:
+        raise UserError(f"the formula {formula!r} has unbalanced parentheses", fix=fix)
+    parts = formula.split("|")
+    lhs, rhs = parts[0].split("~", 1)
+    if not lhs.strip():
+        raise UserError(f"the formula {formula!r} has no outcome before '~'", fix=fix)
+    for k, part in enumerate([rhs, *parts[1:]]):
+        for side in part.split("~"):
+            terms = side.split("+")
+            if any(not t.strip() for t in terms) and not (k > 0 and side.strip() == "" and len(terms) == 1):
+                raise UserError(f"the formula {formula!r} has an empty term in {side.strip() or part.strip()!r} "
+                                "(a '+' or '|' with nothing on one side)", fix=fix)
+            for t in terms:
+                t = t.strip()
+                if t and not re.fullmatch(r"[\w\u4e00-\u9fff.^:*()\[\], =<>!'\"/-]+", t):
+                    raise UserError(f"the formula {formula!r}: cannot read the term {t!r}", fix=fix)
+
+
 def prepare(df: pd.DataFrame, formula: str, extra: Sequence[str] = ()) -> tuple[pd.DataFrame, str]:
     """Rewrite the helper calls of ``formula`` and add the derived columns it needs to (a copy of) ``df``.
 
     ``extra`` names further columns that must exist (cluster variable, …). A name that resolves to
     nothing raises an :class:`AnalysisError` that lists the panel's columns.
     """
+    check_syntax(formula)
     formula = _rewrite_calls(formula)
     try:
         ids, year = panel_keys(df)
@@ -136,7 +182,8 @@ def prepare(df: pd.DataFrame, formula: str, extra: Sequence[str] = ()) -> tuple[
     if missing:
         cols = ", ".join(map(str, df.columns))
         raise AnalysisError(
-            f"the formula names {', '.join(repr(m) for m in missing)}, which the panel does not have",
+            f"the formula names {', '.join(repr(m) for m in missing)}, which the panel does not have"
+            + did_you_mean(missing, df.columns),
             fix=f"use one of the panel's columns: {cols} "
                 "(derived names: ln_X = ln(1+X), l1_X = X lagged one year, f1_X = one-year lead)",
         )

@@ -251,8 +251,19 @@ def test_drop_separated_removes_all_zero_fixed_effect_groups():
         "o": ["a", "a", "b", "b", "c", "c"],
         "d": ["x", "y", "x", "z", "y", "z"],
     })
-    # origin a is all zero → rows 0, 1; destination z is all zero → rows 3, 5
+    # origin a is all zero → rows 0, 1; destination z is all zero → rows 3, 5; then origins b and c are
+    # singletons (rows 2, 4) and go too: nothing is left
     kept, n = drop_separated(df, "y", ["o", "d"])
-    assert n == 4 and kept.index.tolist() == [2, 4]
-    kept, n = drop_separated(df, "y", ["o^d"])  # interacted groups: every zero cell goes
-    assert n == 4
+    assert n == 6 and kept.empty
+    kept, n = drop_separated(df, "y", ["o^d"])  # interacted groups: every cell is a singleton
+    assert n == 6
+
+
+def test_drop_separated_repeats_until_none_remain():
+    """Hand-worked: pass 1 drops row 5 (destination z all zero, a singleton); that leaves origin c a
+    singleton (row 4), dropped in pass 2; then every group has ≥ 2 rows and a positive sum."""
+    from citynet.analysis.estimators import drop_separated
+
+    df = pd.DataFrame({"y": [1, 2, 3, 0, 4, 0], "o": list("aabbcc"), "d": list("xyxyyz")})
+    kept, n = drop_separated(df, "y", ["o", "d"])
+    assert n == 2 and kept.index.tolist() == [0, 1, 2, 3]

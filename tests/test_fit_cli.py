@@ -148,3 +148,64 @@ def test_examples_run(ws, tmp_path, name):
 
     res = run_spec(EXAMPLES / name, Workspace.open(ws), tmp_path)
     assert res.tables and all(len(v) for v in res.results.values())
+
+
+@pytest.mark.parametrize("args,code,words", [
+    (["--formula", "green_patents ~ low_carbon | city_code + year", "--sample", "year > 2030"], 5,
+     ["sample is empty", "year > 2030", "2006–2020"]),
+    (["--formula", "green_patents ~ low_carbon | city_code + year", "--sample", "year == 2010"], 5,
+     ["alone in its fixed-effect group", "coarser fixed effects"]),
+    (["--formula", "green_patents ~ low_carbon + city_label | city_code + year"], 5,
+     ["'city_label' is text", "C(city_label)"]),
+    (["--formula", "green_patents ~ low_carbon + | city_code + year"], 2, ["empty term"]),
+    (["--formula", "green_patents ~ (low_carbon | city_code + year"], 2, ["unbalanced parentheses"]),
+    (["--formula", "green_patents ~ low_carbn | city_code + year"], 5, ["did you mean 'low_carbon'"]),
+])
+def test_fit_bad_input_one_message_and_exit_code(ws, tmp_path, args, code, words):
+    """Each user mistake: one message naming the term and the fix, the README's exit code, no traceback."""
+    import subprocess
+    import sys
+
+    df = pd.read_parquet(ws / "metrics" / "city_year.parquet")
+    if "city_label" not in df.columns:
+        df.assign(city_label="c" + df["city_code"].astype(str)).to_parquet(ws / "metrics" / "city_year.parquet")
+    p = subprocess.run([sys.executable, "-m", "citynet", "fit", "-w", str(ws), *args], capture_output=True, text=True)
+    out = p.stdout + p.stderr
+    assert p.returncode == code, out
+    assert "Traceback" not in out
+    for w in words:
+        assert w in out, out
+
+
+def test_fit_warns_collinear_with_fixed_effects_and_few_clusters(ws):
+    """A regressor that is a city constant plus rounding noise (the demo's ln population case) and 20 clusters:
+    both warnings reach the CLI output and the table notes."""
+    import subprocess
+    import sys
+
+    df = pd.read_parquet(ws / "metrics" / "city_year.parquet")
+    rng = np.random.default_rng(1)
+    codes = df["city_code"].astype("category").cat.codes.to_numpy()
+    df = df.assign(ln_pop_const=6 + 0.01 * codes + 1e-6 * rng.normal(size=len(df)), region20=codes % 20)
+    df.to_parquet(ws / "metrics" / "city_year.parquet")
+    p = subprocess.run([sys.executable, "-m", "citynet", "fit", "-w", str(ws), "--formula",
+                        "green_patents ~ low_carbon + ln_pop_const | city_code + year", "--cluster", "region20"],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert "ln_pop_const is (nearly) collinear with the fixed effects city_code + year" in p.stderr
+    assert "residual variance after demeaning" in p.stderr
+    assert "only 20 clusters" in p.stderr and "wild cluster bootstrap" in p.stderr
+    assert "collinear" in p.stdout  # the note is in the table too
+
+
+def test_truncation_warning_for_granted_by_application_year(ws):
+    from citynet.analysis.estimators import fit
+
+    df = pd.read_parquet(ws / "metrics" / "city_year.parquet")
+    df.attrs["citynet"] = {"filter": {"granted_only": True, "year_basis": "application"}}
+    r = fit(df, "green_patents ~ collab_patents | city_code + year")
+    assert any("right truncation" in n and "year <= 2017" in n for n in r.notes)
+    r = fit(df, "green_patents ~ collab_patents | city_code + year", sample="year <= 2017")
+    assert not any("truncation" in n for n in r.notes)
+    df.attrs["citynet"] = {"filter": {"granted_only": False, "year_basis": "application"}}
+    assert not any("truncation" in n for n in fit(df, "green_patents ~ collab_patents | city_code + year").notes)

@@ -22,7 +22,9 @@ Examples:
   citynet fit -w ws examples/p001_tables3_5.toml        (a paper's table into ws/results/)
   citynet fit -w ws examples/p001_tables3_5.toml --network invention.y02.granted   (into ws/results/invention.y02.granted/)
 Formula names: ln_X = ln(1+X); l1_X = X one year earlier within the city; fixest syntax for FE and IV.
-Every result (the JSON of a table, --json) records the network filter and the panel's first and last year.""",
+Every result (the JSON of a table, --json) records the network filter and the panel's first and last year.
+Warnings (a regressor nearly collinear with the fixed effects, fewer than 40 clusters, granted patents
+by application year in the last years) go to stderr and into the table notes.""",
 )
 @workspace_option()
 @click.argument("spec", required=False, type=click.Path(dir_okay=False))
@@ -106,6 +108,9 @@ def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, in
                                model=model)
     else:
         r = fit(df, formula, model=model, vcov=v, sample=sample)
+    for note in r.notes:
+        if note.startswith("Warning:"):
+            click.echo(note, err=True)
     if as_json:
         click.echo(json.dumps(r.to_json() | panel_stamp(ws), indent=2, default=float))
     else:

@@ -1,0 +1,163 @@
+# Reference numbers from the R packages the estimators' authors maintain, for tests/test_references.py.
+# Run from the repository root:  R_LIBS=~/.cache/r-reference Rscript tests/references/references.R
+# (install the packages with ../shared/r-reference/install.sh; did2s is sourced from its tarball's R/did2s.R).
+# Writes tests/references/references.json with every number at full precision (17 significant digits).
+suppressPackageStartupMessages({
+  library(fixest); library(did); library(systemfit); library(splm); library(spdep); library(spatialreg)
+  library(data.table); library(jsonlite)
+})
+setFixest_nthreads(1)
+d <- "tests/references/data"
+out <- list(meta = list(
+  command = "R_LIBS=~/.cache/r-reference Rscript tests/references/references.R",
+  R = R.version.string,
+  packages = sapply(c("fixest", "did", "systemfit", "splm", "spdep", "spatialreg"),
+                    function(p) as.character(packageVersion(p)), simplify = FALSE)))
+cs <- function(m) list(coef = as.list(coef(m)), se = as.list(se(m)), nobs = nobs(m))
+
+cy <- fread(file.path(d, "synth_city_year.csv"))
+cy[, city_code := as.character(city_code)]
+# ---- feols, two-way FE, clustered by city (fixest defaults: ssc adj, K counts non-nested FE) and HC1
+f <- ln_green ~ x1 + x2 + low_carbon | city_code + year
+out$feols_cluster <- cs(feols(f, cy, vcov = ~city_code))
+out$feols_hc1 <- cs(feols(f, cy, vcov = "hetero"))
+out$feols_iid <- cs(feols(f, cy, vcov = "iid"))
+# ---- fepois, two-way FE, clustered by city
+# (tolerances tightened from fixest's defaults, fixef.tol 1e-6 and glm.tol 1e-8, so the reference itself is
+# accurate beyond the 1e-6 the tests ask of citynet)
+out$fepois_cluster <- cs(fepois(green_patents ~ x1 + low_carbon | city_code + year, cy, vcov = ~city_code,
+                                fixef.tol = 1e-11, glm.tol = 1e-11))
+# ---- TWFE DID and event study (fixest i() with ref -1, end points binned at -3 and +3)
+out$did_twfe <- cs(feols(ln_green ~ low_carbon | city_code + year, cy, vcov = ~city_code))
+cy[, rel := ifelse(first_treat > 0, pmin(pmax(year - first_treat, -3), 3), -1000)]
+es <- feols(ln_green ~ i(rel, ref = c(-1, -1000)) | city_code + year, cy, vcov = ~city_code)
+out$event_study <- cs(es)
+
+# ---- gravity: PPML with origin-year and destination-year FE, clustered by pair
+dy <- fread(file.path(d, "synth_dyad_year.csv"))
+dy[, pair := paste(city_a, city_b)]
+g <- fepois(collab ~ log_distance | city_a^year + city_b^year, dy, vcov = ~pair, fixef.tol = 1e-11, glm.tol = 1e-11)
+out$gravity <- cs(g)
+out$gravity_hc1 <- cs(summary(g, vcov = "hetero"))
+
+# ---- Callaway-Sant'Anna: did::att_gt (no covariates), varying base, not-yet-treated and never-treated
+cs_ref <- function(data, y, control) {
+  a <- att_gt(yname = y, tname = "year", idname = "id", gname = "first_treat", data = data,
+              control_group = control, base_period = "varying", bstrap = FALSE, cband = FALSE)
+  s <- aggte(a, type = "simple", bstrap = FALSE, cband = FALSE)
+  e <- aggte(a, type = "dynamic", bstrap = FALSE, cband = FALSE)
+  list(g = a$group, t = a$t, att = a$att, se = a$se, simple = s$overall.att, simple_se = s$overall.se,
+       e = e$egt, dynamic = e$att.egt, dynamic_se = e$se.egt)
+}
+mp <- as.data.frame(fread(file.path(d, "mpdta.csv")))
+mp$id <- mp$countyreal
+mp$first_treat <- mp$first.treat
+out$cs_mpdta_notyet <- cs_ref(mp, "lemp", "notyettreated")
+out$cs_mpdta_never <- cs_ref(mp, "lemp", "nevertreated")
+cyd <- as.data.frame(cy)
+cyd$id <- as.integer(factor(cyd$city_code))
+out$cs_synth_notyet <- cs_ref(cyd, "ln_green", "notyettreated")
+out$cs_synth_never <- cs_ref(cyd, "ln_green", "nevertreated")
+
+# ---- Gardner two-stage DID (did2s 1.2.1, R/did2s.R), with and without a control
+source(file.path(Sys.getenv("R_LIBS"), "src", "did2s", "R", "did2s.R"))
+cy[, treat := low_carbon == 1]
+g1 <- did2s(cy, yname = "ln_green", first_stage = ~ 0 | city_code + year, second_stage = ~ i(treat, ref = FALSE),
+            treatment = "treat", cluster_var = "city_code", verbose = FALSE)
+g2 <- did2s(cy, yname = "ln_green", first_stage = ~ x1 | city_code + year, second_stage = ~ i(treat, ref = FALSE),
+            treatment = "treat", cluster_var = "city_code", verbose = FALSE)
+out$did2s <- list(coef = unname(coef(g1)), se = unname(se(g1)))
+out$did2s_x1 <- list(coef = unname(coef(g2)), se = unname(se(g2)))
+# did2s's first stage is fixest::feols (fixef.tol 1e-6): the exact first stage by lm on the dummy design
+exact2s <- function(ctrl) {
+  un <- cy[treat == FALSE]
+  f1 <- as.formula(paste("ln_green ~", paste(c(ctrl, "factor(city_code)", "factor(year)"), collapse = " + ")))
+  m <- lm(f1, un)
+  keep <- cy$city_code %in% un$city_code
+  r <- cy$ln_green[keep] - predict(m, cy[keep])
+  mean(r[cy$treat[keep]])
+}
+out$did2s_exact <- exact2s(character(0))
+out$did2s_x1_exact <- exact2s("x1")
+
+# ---- 3SLS (systemfit, GLS, residual covariance without df correction), two-way FE by demeaning
+sysf <- function(dat) {
+  e1 <- ln_green ~ ln_collab + x1 - 1
+  e2 <- ln_collab ~ ln_green + x2 - 1
+  systemfit(list(eq1 = e1, eq2 = e2), method = "3SLS", inst = ~ x1 + x2 + z1 - 1, data = dat,
+            methodResidCov = "noDfCor", method3sls = "GLS")
+}
+dm <- copy(cy)
+for (v in c("ln_green", "ln_collab", "x1", "x2", "z1")) {
+  dm[, (v) := get(v) - mean(get(v)), by = city_code]
+  dm[, (v) := get(v) - mean(get(v)), by = year]   # balanced panel: two sweeps are exact
+}
+s3 <- sysf(as.data.frame(dm))
+out$three_sls_fe <- list(coef = as.list(coef(s3)), se = as.list(sqrt(diag(vcov(s3)))))
+s3n <- systemfit(list(eq1 = ln_green ~ ln_collab + x1, eq2 = ln_collab ~ ln_green + x2), method = "3SLS",
+                 inst = ~ x1 + x2 + z1, data = as.data.frame(cy), methodResidCov = "noDfCor", method3sls = "GLS")
+out$three_sls <- list(coef = as.list(coef(s3n)), se = as.list(sqrt(diag(vcov(s3n)))))
+
+# ---- spatial: SDM with city FE and two-way FE (Lee-Yu), splm::spml; impacts; Moran's I (spdep)
+wdf <- fread(file.path(d, "synth_w.csv"))
+codes <- as.character(wdf$city_code)
+W <- as.matrix(wdf[, -"city_code"])
+W <- W / rowSums(W)
+lw <- mat2listw(W, style = "W")
+sp <- fread(file.path(d, "synth_spatial.csv"))
+sp[, city_code := factor(as.character(city_code), levels = codes)]
+setorder(sp, year, city_code)
+spd <- as.data.frame(sp[, .(city_code, year, ln_green, x1, x2)])
+spd$w_x1 <- as.vector(sapply(split(spd$x1, spd$year), function(v) W %*% v))
+spd$w_x2 <- as.vector(sapply(split(spd$x2, spd$year), function(v) W %*% v))
+sdm <- function(effect) {
+  m <- spml(ln_green ~ x1 + x2 + w_x1 + w_x2, data = spd, index = c("city_code", "year"), listw = lw,
+            model = "within", effect = effect, lag = TRUE, spatial.error = "none", LeeYu = TRUE, Hess = FALSE)
+  list(coef = as.list(c(coef(m))), se = as.list(sqrt(diag(m$vcov))), sigma2 = m$sigma2, rho = unname(m$coefficients[1]))
+}
+out$sdm_city <- sdm("individual")
+out$sdm_twoway <- sdm("twoways")
+# splm's LeeYu = TRUE with two-way FE is the direct approach plus Lee & Yu's analytic bias correction, not the
+# transformation approach (xsmle's type(both, leeyu)) that citynet's correction = "leeyu" implements; the
+# direct approach itself (LeeYu = FALSE) is citynet's correction = "none"
+sdm_direct <- function(effect) {
+  m <- spml(ln_green ~ x1 + x2 + w_x1 + w_x2, data = spd, index = c("city_code", "year"), listw = lw,
+            model = "within", effect = effect, lag = TRUE, spatial.error = "none", LeeYu = FALSE, Hess = FALSE)
+  list(coef = as.list(c(coef(m))), se = as.list(sqrt(diag(m$vcov))), sigma2 = m$sigma2, rho = unname(m$coefficients[1]))
+}
+out$sdm_twoway_direct <- sdm_direct("twoways")
+# splm forms W·y from the demeaned y (wyt = W yt); citynet demeans W·y formed from the raw data. With two-way
+# FE these agree only when the columns of W also sum to one, so the two-way comparison uses a ring W
+# (each city's neighbours: the previous and the next in code order, weight 1/2 each; doubly stochastic)
+ring <- matrix(0, nrow(W), nrow(W))
+for (i in seq_len(nrow(W))) { ring[i, (i %% nrow(W)) + 1] <- 0.5; ring[i, ((i - 2) %% nrow(W)) + 1] <- 0.5 }
+lw <- mat2listw(ring, style = "W")
+spd$w_x1 <- as.vector(sapply(split(spd$x1, spd$year), function(v) ring %*% v))
+spd$w_x2 <- as.vector(sapply(split(spd$x2, spd$year), function(v) ring %*% v))
+out$sdm_twoway_ring_direct <- sdm_direct("twoways")
+lw <- mat2listw(W, style = "W")
+spd$w_x1 <- as.vector(sapply(split(spd$x1, spd$year), function(v) W %*% v))
+spd$w_x2 <- as.vector(sapply(split(spd$x2, spd$year), function(v) W %*% v))
+# LeSage-Pace impacts at the two-way estimates (exact, dense): direct = mean diag(S_k), total = mean rowsum
+imp <- function(r) {
+  rho <- r$rho; S <- solve(diag(nrow(W)) - rho * W)
+  res <- list()
+  for (v in c("x1", "x2")) {
+    Sk <- S %*% (diag(nrow(W)) * r$coef[[v]] + W * r$coef[[paste0("w_", v)]])
+    res[[v]] <- list(direct = mean(diag(Sk)), total = sum(Sk) / nrow(W), indirect = sum(Sk) / nrow(W) - mean(diag(Sk)))
+  }
+  res
+}
+out$impacts_twoway <- imp(out$sdm_twoway)
+# spatialreg's impacts() on a cross-section SDM (lagsarlm Durbin) as a check of the formula
+cs17 <- spd[spd$year == 2017, ]
+lm17 <- lagsarlm(ln_green ~ x1 + x2, data = cs17, listw = lw, Durbin = TRUE, method = "eigen")
+im <- impacts(lm17, listw = lw)
+out$lagsarlm_2017 <- list(coef = as.list(coef(lm17)), rho = unname(lm17$rho), direct = im$direct,
+                          indirect = im$indirect, total = im$total)
+mi <- moran.test(cs17$ln_green, lw, randomisation = TRUE)
+mn <- moran.test(cs17$ln_green, lw, randomisation = FALSE)
+out$moran_2017 <- list(I = unname(mi$estimate[1]), EI = unname(mi$estimate[2]), VI_rand = unname(mi$estimate[3]),
+                       VI_norm = unname(mn$estimate[3]), z_rand = unname(mi$statistic), z_norm = unname(mn$statistic))
+writeLines(toJSON(out, digits = I(17), auto_unbox = TRUE, pretty = TRUE), "tests/references/references.json")
+cat("wrote tests/references/references.json\n")
