@@ -161,6 +161,7 @@ def rows_of(df) -> list[dict]:
 Examples:
   citynet query -w ws "MATCH (c:City) RETURN count(*) AS cities"
   citynet query -w ws "MATCH (c:City {city_code: \\$code}) RETURN c.name_zh" --param code:str=320100
+  citynet query -w ws "MATCH (c:City)-[r:COLLABORATED {year: 2018, network: \\$network}]->(d:City) RETURN c.city_code AS a, c.name_zh AS city_a, d.city_code AS b, d.name_zh AS city_b, r.weight AS weight ORDER BY weight DESC, a, b LIMIT 10" --param network=invention.wipo.all
   citynet query -w ws --named top_partners --param city=320100 --param year=2015
   citynet query -w ws --named shortest_path --param city_a=110000 --param city_b=440300 --param year=2018 --format json
   citynet query -w ws --file cypher/queries/partner_churn.cypher --param city=320100 --param year_a=2014 --param year_b=2015 --format csv
