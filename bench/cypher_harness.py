@@ -768,7 +768,7 @@ def oracle_sql(q: Query) -> tuple[str, list]:
         v, p = r.keys[0]
         sel = f"SELECT count(DISTINCT {v}.{p}) AS n"
     elif r.kind == "group":
-        agg = r.agg.replace("count(*)", "count(*)")
+        agg = f"coalesce({r.agg}, 0)" if r.agg.startswith("sum(") else r.agg  # Neo4j: sum of nothing is 0
         sel = "SELECT " + ", ".join([*keys, f"{agg} AS n"])
         body += " GROUP BY " + ", ".join(f"k{i}" for i in range(len(keys)))
     else:

@@ -48,6 +48,9 @@ SOURCE_DIR = Path(__file__).resolve().parent.parent / "neo4j-server"
 STATE_FILE_NAME = "citynet-neo4j.json"
 LOG_FILE_NAME = "citynet-neo4j.log"
 MAIN_CLASS = "org.citynet.neo4j.CitynetNeo4jServer"
+ADMIN_CLASS = "org.neo4j.cli.AdminTool"
+"""neo4j-admin's entry point (neo4j-command-line; its ``database import`` command comes from
+neo4j-import-tool, both on Maven Central and pulled in by ``org.neo4j:neo4j``)."""
 SERVER_JAR = "citynet-neo4j-server.jar"
 BUILD_MARKER = "citynet-build.json"
 READY_MARKER = "citynet-neo4j: ready"
@@ -436,6 +439,38 @@ class Neo4jServer:
         server._port = int(state["port"]) if state.get("port") else None
         server._password = state.get("password")
         return server
+
+    # -- neo4j-admin --
+    def admin(self, args: Sequence[str], heap: str | None = None, timeout: float = 7200) -> str:
+        """Run ``neo4j-admin ARGS`` (Neo4j's ``org.neo4j.cli.AdminTool``, from the same Maven build) on
+        this server's data folder; the server must be stopped for offline commands such as
+        ``database import full``. Returns the tool's output; a failure is a StoreError with its end."""
+        if self.is_running():
+            raise StoreError(f"the Neo4j server of {self.data_dir} is running; neo4j-admin {args[0]} needs it stopped",
+                             fix=f"citynet neo4j stop --data {self.data_dir}")
+        java = find_java()
+        if not is_installed(self.home):
+            self.install()
+        conf = self.data_dir / "conf"
+        conf.mkdir(parents=True, exist_ok=True)
+        (conf / "neo4j.conf").write_text("# written by citynet for neo4j-admin: the defaults of its launcher\n")
+        env = {**os.environ, "NEO4J_HOME": str(self.data_dir), "NEO4J_CONF": str(conf),
+               "JAVA_HOME": str(java.parent.parent)}
+        command = [str(java), f"-Xmx{heap or self.heap}", *JVM_OPTIONS,
+                   "-cp", f"{self.home / SERVER_JAR}{os.pathsep}{self.home / 'lib'}/*",
+                   ADMIN_CLASS, *args]
+        try:
+            run = subprocess.run(command, cwd=self.data_dir, env=env, capture_output=True, text=True,
+                                 timeout=timeout, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired as exc:
+            raise StoreError(f"neo4j-admin {' '.join(args[:3])} ran longer than {timeout:g} s",
+                             fix="see the importer's report in the data folder") from exc
+        out = run.stdout + run.stderr
+        (self.data_dir / "citynet-admin.log").write_text(out)
+        if run.returncode != 0:
+            raise StoreError(f"neo4j-admin {' '.join(args[:3])} failed (exit {run.returncode}):\n{_tail(out, 30)}",
+                             fix=f"read {self.data_dir / 'citynet-admin.log'}")
+        return out
 
     # -- life cycle --
     def install(self) -> Path:

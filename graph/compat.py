@@ -10,6 +10,8 @@ same Cypher differently, and both are handled here, on the query path of ``Embed
   overlap; ``ALL(x IN rels(e) WHERE id(x) <> id(r))`` between a variable-length relationship and a
   fixed one), naming anonymous relationships ``__u1``, ``__u2``, … first. Inside one variable-length
   relationship the engine's ``TRAIL`` semantics (its default, set explicitly) already forbid repeats.
+- **Aggregates over no values.** Neo4j's ``sum`` of nothing (or of nulls only) is 0, LadybugDB's is
+  null: ``sum(x)`` becomes ``coalesce(sum(x), 0)``.
 - **Constructs it cannot rewrite** (two variable-length relationships of overlapping types in one
   ``MATCH``): refused with :class:`Unsupported`, naming the construct and the rewrite.
 
@@ -161,6 +163,20 @@ def _overlap(a: RelPat, b: RelPat) -> bool:
     return a.types is None or b.types is None or bool(a.types & b.types)
 
 
+def _sum_edits(toks: list[Tok]) -> list[tuple[int, int, str]]:
+    """``sum(x)`` → ``coalesce(sum(x), 0)``: Neo4j's sum of no values (or only nulls) is 0, LadybugDB's null."""
+    edits = []
+    for i, t in enumerate(toks[:-1]):
+        if t.kind == "word" and t.up == "SUM" and toks[i + 1].text == "(" and (i == 0 or toks[i - 1].text != "."):
+            depth = toks[i + 1].depth
+            for j in range(i + 2, len(toks)):
+                if toks[j].text == ")" and toks[j].depth == depth:
+                    edits.append((t.start, t.start, "coalesce("))
+                    edits.append((toks[j].end, toks[j].end, ", 0)"))
+                    break
+    return edits
+
+
 def for_embedded(text: str) -> str:
     """``text`` rewritten so that LadybugDB gives Neo4j's answer (see the module docstring);
     raises :class:`Unsupported` for what cannot be rewritten."""
@@ -228,6 +244,7 @@ def for_embedded(text: str) -> str:
         else:
             at = toks[nxt - 1].end
             edits.append((at, at, f" WHERE {extra} "))
+    edits += _sum_edits(toks)
     if not edits:
         return text
     out = text
