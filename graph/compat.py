@@ -12,6 +12,8 @@ same Cypher differently, and both are handled here, on the query path of ``Embed
   relationship the engine's ``TRAIL`` semantics (its default, set explicitly) already forbid repeats.
 - **Aggregates over no values.** Neo4j's ``sum`` of nothing (or of nulls only) is 0, LadybugDB's is
   null: ``sum(x)`` becomes ``coalesce(sum(x), 0)``.
+- **Column names.** A returned expression without ``AS`` is named by its text on Neo4j
+  (``count(c)``) but not on LadybugDB (``COUNT(c._ID)``): it gets ``AS `count(c)```.
 - **Constructs it cannot rewrite** (two variable-length relationships of overlapping types in one
   ``MATCH``): refused with :class:`Unsupported`, naming the construct and the rewrite.
 
@@ -177,6 +179,34 @@ def _sum_edits(toks: list[Tok]) -> list[tuple[int, int, str]]:
     return edits
 
 
+def _alias_edits(toks: list[Tok], clauses: list[int], text: str) -> list[tuple[int, int, str]]:
+    """Columns of the last ``RETURN`` named as Neo4j names them: an item without ``AS`` that is more than
+    a variable gets ``AS `its text``` (LadybugDB would call ``count(c)`` ``COUNT(c._ID)``)."""
+    returns = [i for i in clauses if toks[i].up == "RETURN"]
+    if not returns:
+        return []
+    start = returns[-1] + 1
+    if start < len(toks) and toks[start].up == "DISTINCT":
+        start += 1
+    stop = next((i for i in clauses if i > returns[-1] and toks[i].up in ("ORDER", "SKIP", "LIMIT", "UNION")),
+                len(toks))
+    items: list[list[Tok]] = [[]]
+    for t in toks[start:stop]:
+        if t.text == "," and t.depth == 0:
+            items.append([])
+        elif t.text != ";":
+            items[-1].append(t)
+    edits = []
+    for item in items:
+        if not item or item[0].text == "*" or any(t.up == "AS" and t.depth == 0 for t in item):
+            continue
+        if len(item) == 1 and item[0].kind in ("word", "bq"):
+            continue
+        name = text[item[0].start:item[-1].end]
+        edits.append((item[-1].end, item[-1].end, " AS `" + name.replace("`", "``") + "`"))
+    return edits
+
+
 def for_embedded(text: str) -> str:
     """``text`` rewritten so that LadybugDB gives Neo4j's answer (see the module docstring);
     raises :class:`Unsupported` for what cannot be rewritten."""
@@ -245,6 +275,7 @@ def for_embedded(text: str) -> str:
             at = toks[nxt - 1].end
             edits.append((at, at, f" WHERE {extra} "))
     edits += _sum_edits(toks)
+    edits += _alias_edits(toks, clauses, text)
     if not edits:
         return text
     out = text

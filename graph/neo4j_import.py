@@ -47,6 +47,7 @@ class ImportFiles:
     nodes: list[tuple[str, str]] = field(default_factory=list)
     relationships: list[tuple[str, str]] = field(default_factory=list)
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    empty_lists: dict[str, pd.DataFrame] = field(default_factory=dict)  # list column -> patent_ids with []
 
     def admin_args(self, folder: str | None = None, database: str = "neo4j") -> list[str]:
         """Arguments of ``neo4j-admin`` for these files (``folder``: where the importer sees them)."""
@@ -105,6 +106,12 @@ def write_import_files(canonical_dir: Path, folder: Path) -> ImportFiles:
             files.counts[e.name] = {"rows": 0, "new": 0, "changed": 0}
             continue
         table = _arrow(frame)
+        for c in LIST_COLS:
+            if c in frame.columns:
+                empty = pc.and_(pc.is_valid(table[c]), pc.equal(table[c], ""))
+                ids = table[e.key[0]].filter(empty)
+                if len(ids):
+                    files.empty_lists[c] = pd.DataFrame({e.key[0]: ids.to_pylist()})
         table = table.rename_columns([_column(e.name, c, e) for c in table.column_names])
         if e.rel:
             table = table.append_column(":TYPE", pa.array([e.name] * len(table), pa.string()))
@@ -172,6 +179,8 @@ def first_load(store, server, canonical_dir: Path, progress=None, keep_files: bo
     store.ensure_schema()
     store.await_indexes()
     report("schema", 1, 1)
+    for col, ids in files.empty_lists.items():  # the importer leaves [] unset; the batched loader stores it
+        store._write_batches(f"empty_list_{col}", ids, f"empty lists {col}", report, 0, len(ids))
     if not keep_files:
         shutil.rmtree(folder, ignore_errors=True)
     return {k: files.counts[k] for k in ENTITY}

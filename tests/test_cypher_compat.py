@@ -51,8 +51,8 @@ def test_rewrite_adds_uniqueness_to_the_match_where():
     assert "id(__u2) <> id(__u3)" in out and "id(__u1) <> id(__u4)" in out
     assert "AND ( p.app_year = 2015 OR c1.city_code <> c2.city_code )" in out  # the OR keeps its scope
     assert "id(__u1) <> id(__u2)" not in out  # LOCATED_IN and APPLIED cannot be the same relationship
-    assert for_embedded("MATCH (c:City {city_code: $c}) RETURN c.name_zh") == \
-        "MATCH (c:City {city_code: $c}) RETURN c.name_zh"
+    assert for_embedded("MATCH (c:City {city_code: $c}) RETURN c.name_zh AS n") == \
+        "MATCH (c:City {city_code: $c}) RETURN c.name_zh AS n"
     bare = for_embedded("MATCH (a)--(b)-->(c) RETURN count(*)")
     assert bare.startswith("MATCH (a)-[__u1]-(b)-[__u2]->(c) WHERE id(__u1) <> id(__u2)")
     # strings and comments are not pattern text
@@ -86,3 +86,10 @@ def test_engine_outside_the_tested_range_is_refused(monkeypatch):
     assert "\n" not in err.value.message
     check_engine("0.20.4")
     check_engine()  # the installed engine is in range
+
+
+def test_unnamed_columns_are_named_as_on_neo4j(store, tmp_path):
+    load_tables(store, hand_tables(), tmp_path / "canonical")
+    got = store.query("MATCH (c:City) RETURN count(c), c.region ORDER BY c.region")
+    assert list(got.columns) == ["count(c)", "c.region"] and got.iloc[0, 0] == 4
+    assert for_embedded("MATCH (c:City) RETURN c, count(*) AS n") == "MATCH (c:City) RETURN c, count(*) AS n"
