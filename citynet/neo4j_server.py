@@ -335,6 +335,7 @@ class Neo4jServer:
         self._password = password
         self._pid: int | None = None
         self._process: subprocess.Popen[bytes] | None = None
+        self._watch_pid: int | None = None
 
     # -- paths and connection details --
     @property
@@ -438,7 +439,42 @@ class Neo4jServer:
         server._pid = int(state["pid"]) if state.get("pid") else None
         server._port = int(state["port"]) if state.get("port") else None
         server._password = state.get("password")
+        if server._pid is not None and _is_our_server(server._pid, server.data_dir):
+            server._adopt_options(server._pid)
         return server
+
+    def _adopt_options(self, pid: int) -> None:
+        """Heap, page cache, JVM options and settings of the running launcher ``pid`` (so that a restart,
+        e.g. after an offline import, keeps them)."""
+        try:
+            args = [a.decode(errors="replace") for a in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") if a]
+        except OSError:
+            return
+        if MAIN_CLASS not in args:
+            return
+        main = args.index(MAIN_CLASS)
+        jvm = args[1:main]
+        extra: list[str] = []
+        skip = False
+        for a in jvm:
+            if skip:
+                skip = False
+            elif a == "-cp":
+                skip = True
+            elif a.startswith("-Xmx"):
+                self.heap = a[4:]
+            elif not a.startswith("-Xms") and a not in JVM_OPTIONS:
+                extra.append(a)
+        self.jvm_options = tuple(extra)
+        rest = args[main + 1:]
+        for flag, value in zip(rest, rest[1:], strict=False):
+            if flag == "--pagecache":
+                self.page_cache = value
+            elif flag == "--setting" and "=" in value:
+                key, _, val = value.partition("=")
+                self.settings[key] = val
+            elif flag == "--watch-pid" and value.isdigit():
+                self._watch_pid = int(value)  # a restart still ends with the process it watched
 
     # -- neo4j-admin --
     def admin(self, args: Sequence[str], heap: str | None = None, timeout: float = 7200) -> str:
@@ -515,6 +551,8 @@ class Neo4jServer:
             command += ["--setting", f"{key}={value}"]
         if self.stop_with_parent:
             command += ["--watch-pid", str(os.getpid())]
+        elif self._watch_pid:
+            command += ["--watch-pid", str(self._watch_pid)]
         env = {**os.environ, LAUNCHER_PASSWORD_ENV: self.password, "JAVA_HOME": str(java.parent.parent)}
         with open(self.log_file, "wb") as log:
             self._process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,

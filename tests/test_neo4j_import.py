@@ -108,3 +108,25 @@ def test_import_dir_prints_the_docker_commands(tmp_path, capsys):
     assert {n for n, _ in files.nodes} == {"City", "Applicant", "Patent", "Meta"}
     code, output = _cli(capsys, "load", "-w", str(ws.root), "--import-dir", str(out))
     assert code == 2 and "--store neo4j" in output
+
+
+def test_citynet_load_takes_the_import_path_with_the_local_server(neo4j_clean, tmp_path, capsys):
+    """One command: `citynet load --store neo4j` on the empty database of a local server whose data
+    folder is known imports offline, restarts the server (same port, same options) and loads nothing
+    more; the next load is incremental."""
+    ws = _workspace(tmp_path / "ws", "embedded")
+    tables = hand_tables()
+    write_tables(tables, ws.canonical)
+    (ws.root / "citynet.toml").write_text(f'[store]\nneo4j_data = "{neo4j_clean.data_dir}"\n', encoding="utf-8")
+    args = ["load", "-w", str(ws.root), "--store", "neo4j", "--uri", neo4j_clean.uri, "--password", neo4j_clean.password]
+    admin_log = neo4j_clean.data_dir / "citynet-admin.log"
+    admin_log.unlink(missing_ok=True)
+    code, output = _cli(capsys, *args)
+    assert code == 0, output
+    assert "IMPORT DONE" in admin_log.read_text()  # the offline importer ran
+    admin_log.unlink()
+    with neo4j_clean.driver() as d:
+        n = d.execute_query("MATCH (p:Patent) RETURN count(p) AS n").records[0]["n"]
+    assert n == len(tables["patents"])
+    code, output = _cli(capsys, *args)
+    assert code == 0 and not admin_log.exists(), output  # incremental
