@@ -172,7 +172,10 @@ Examples:
 "text" or text string; force a type with NAME:str=..., NAME:int=..., NAME:float=..., NAME:bool=...,
 NAME:json=... (library queries declare their parameter types). Values are always sent as query
 parameters, never pasted into the Cypher text. Without --write, write clauses are refused by the
-engine (Neo4j: read-access sessions; LadybugDB: a read-only database).""",
+engine (Neo4j: read-access sessions; LadybugDB: a read-only database). Both stores give Neo4j's
+rows: on the embedded store a query is rewritten where LadybugDB's semantics differ (relationship
+uniqueness, sum of nothing, column names) or refused with the construct and the rewrite
+(variable-length paths outside SHORTEST); see docs/cypher.md.""",
 )
 @workspace_option()
 @click.argument("text", required=False)
