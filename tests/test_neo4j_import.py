@@ -121,7 +121,14 @@ def test_citynet_load_takes_the_import_path_with_the_local_server(neo4j_clean, t
     args = ["load", "-w", str(ws.root), "--store", "neo4j", "--uri", neo4j_clean.uri, "--password", neo4j_clean.password]
     admin_log = neo4j_clean.data_dir / "citynet-admin.log"
     admin_log.unlink(missing_ok=True)
-    code, output = _cli(capsys, *args)
+    try:
+        code, output = _cli(capsys, *args)
+    finally:
+        # the command restarted the session's server through its state file: follow the new process
+        from citynet.neo4j_server import Neo4jServer
+
+        neo4j_clean._pid, neo4j_clean._process = Neo4jServer.from_state(neo4j_clean.data_dir).pid, None
+    assert neo4j_clean.is_running()
     assert code == 0, output
     assert "IMPORT DONE" in admin_log.read_text()  # the offline importer ran
     admin_log.unlink()
