@@ -48,6 +48,9 @@ SOURCE_DIR = Path(__file__).resolve().parent.parent / "neo4j-server"
 STATE_FILE_NAME = "citynet-neo4j.json"
 LOG_FILE_NAME = "citynet-neo4j.log"
 MAIN_CLASS = "org.citynet.neo4j.CitynetNeo4jServer"
+ADMIN_CLASS = "org.neo4j.cli.AdminTool"
+"""neo4j-admin's entry point (neo4j-command-line; its ``database import`` command comes from
+neo4j-import-tool, both on Maven Central and pulled in by ``org.neo4j:neo4j``)."""
 SERVER_JAR = "citynet-neo4j-server.jar"
 BUILD_MARKER = "citynet-build.json"
 READY_MARKER = "citynet-neo4j: ready"
@@ -332,6 +335,7 @@ class Neo4jServer:
         self._password = password
         self._pid: int | None = None
         self._process: subprocess.Popen[bytes] | None = None
+        self._watch_pid: int | None = None
 
     # -- paths and connection details --
     @property
@@ -435,7 +439,74 @@ class Neo4jServer:
         server._pid = int(state["pid"]) if state.get("pid") else None
         server._port = int(state["port"]) if state.get("port") else None
         server._password = state.get("password")
+        if server._pid is not None and _is_our_server(server._pid, server.data_dir):
+            server._adopt_options(server._pid)
         return server
+
+    def _adopt_options(self, pid: int) -> None:
+        """Heap, page cache, JVM options and settings of the running launcher ``pid`` (so that a restart,
+        e.g. after an offline import, keeps them)."""
+        try:
+            args = [a.decode(errors="replace") for a in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") if a]
+        except OSError:
+            return
+        if MAIN_CLASS not in args:
+            return
+        main = args.index(MAIN_CLASS)
+        jvm = args[1:main]
+        extra: list[str] = []
+        skip = False
+        for a in jvm:
+            if skip:
+                skip = False
+            elif a == "-cp":
+                skip = True
+            elif a.startswith("-Xmx"):
+                self.heap = a[4:]
+            elif not a.startswith("-Xms") and a not in JVM_OPTIONS:
+                extra.append(a)
+        self.jvm_options = tuple(extra)
+        rest = args[main + 1:]
+        for flag, value in zip(rest, rest[1:], strict=False):
+            if flag == "--pagecache":
+                self.page_cache = value
+            elif flag == "--setting" and "=" in value:
+                key, _, val = value.partition("=")
+                self.settings[key] = val
+            elif flag == "--watch-pid" and value.isdigit():
+                self._watch_pid = int(value)  # a restart still ends with the process it watched
+
+    # -- neo4j-admin --
+    def admin(self, args: Sequence[str], heap: str | None = None, timeout: float = 7200) -> str:
+        """Run ``neo4j-admin ARGS`` (Neo4j's ``org.neo4j.cli.AdminTool``, from the same Maven build) on
+        this server's data folder; the server must be stopped for offline commands such as
+        ``database import full``. Returns the tool's output; a failure is a StoreError with its end."""
+        if self.is_running():
+            raise StoreError(f"the Neo4j server of {self.data_dir} is running; neo4j-admin {args[0]} needs it stopped",
+                             fix=f"citynet neo4j stop --data {self.data_dir}")
+        java = find_java()
+        if not is_installed(self.home):
+            self.install()
+        conf = self.data_dir / "conf"
+        conf.mkdir(parents=True, exist_ok=True)
+        (conf / "neo4j.conf").write_text("# written by citynet for neo4j-admin: the defaults of its launcher\n")
+        env = {**os.environ, "NEO4J_HOME": str(self.data_dir), "NEO4J_CONF": str(conf),
+               "JAVA_HOME": str(java.parent.parent)}
+        command = [str(java), f"-Xmx{heap or self.heap}", *JVM_OPTIONS,
+                   "-cp", f"{self.home / SERVER_JAR}{os.pathsep}{self.home / 'lib'}/*",
+                   ADMIN_CLASS, *args]
+        try:
+            run = subprocess.run(command, cwd=self.data_dir, env=env, capture_output=True, text=True,
+                                 timeout=timeout, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired as exc:
+            raise StoreError(f"neo4j-admin {' '.join(args[:3])} ran longer than {timeout:g} s",
+                             fix="see the importer's report in the data folder") from exc
+        out = run.stdout + run.stderr
+        (self.data_dir / "citynet-admin.log").write_text(out)
+        if run.returncode != 0:
+            raise StoreError(f"neo4j-admin {' '.join(args[:3])} failed (exit {run.returncode}):\n{_tail(out, 30)}",
+                             fix=f"read {self.data_dir / 'citynet-admin.log'}")
+        return out
 
     # -- life cycle --
     def install(self) -> Path:
@@ -480,6 +551,8 @@ class Neo4jServer:
             command += ["--setting", f"{key}={value}"]
         if self.stop_with_parent:
             command += ["--watch-pid", str(os.getpid())]
+        elif self._watch_pid:
+            command += ["--watch-pid", str(self._watch_pid)]
         env = {**os.environ, LAUNCHER_PASSWORD_ENV: self.password, "JAVA_HOME": str(java.parent.parent)}
         with open(self.log_file, "wb") as log:
             self._process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,

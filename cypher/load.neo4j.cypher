@@ -153,3 +153,11 @@ MATCH (m:Meta) WHERE m.key STARTS WITH $prefix RETURN m.key AS key, m.value AS v
 MATCH (n) RETURN labels(n)[0] AS label, count(*) AS n;
 // name: count_rels
 MATCH ()-[r]->() RETURN type(r) AS label, count(*) AS n;
+// After an offline import (graph/neo4j_import.py): the importer leaves an empty list property unset;
+// the batched loader stores [] (and null as no property), so empty lists are set here.
+// name: empty_list_ipc
+UNWIND $rows AS r MATCH (p:Patent {patent_id: r.patent_id}) SET p.ipc = [];
+// name: empty_list_cpc
+UNWIND $rows AS r MATCH (p:Patent {patent_id: r.patent_id}) SET p.cpc = [];
+// name: empty_list_green_topics
+UNWIND $rows AS r MATCH (p:Patent {patent_id: r.patent_id}) SET p.green_topics = [];

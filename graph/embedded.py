@@ -4,7 +4,9 @@ Loads bulk-copy new rows (``COPY ... FROM $rows`` of an Arrow table) and update 
 rows with ``LOAD FROM $rows MATCH ... SET``. Read-only access: ``open_store(..., read_only=True)``
 opens a read-only database, so LadybugDB itself refuses writes (that is what ``citynet query`` does);
 on a store opened read-write, ``query(write=False)`` refuses write clauses found by
-``graph.readonly.check_read_only`` (an allow-list; LadybugDB has no per-query access mode).
+``graph.readonly.check_read_only`` (an allow-list; LadybugDB has no per-query access mode). User queries go through
+``graph.compat.for_embedded`` (Neo4j's relationship uniqueness, refusal of what cannot be rewritten);
+opening a store refuses an engine outside the tested version range (``graph.compat.check_engine``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+from citynet.graph.compat import check_engine, for_embedded
 from citynet.graph.readonly import check_params, check_read_only
 from citynet.graph.store import BaseStore, plain
 from citynet.graph.tables import ENTITY
@@ -60,6 +63,7 @@ class EmbeddedStore(BaseStore):
     def __init__(self, store_dir: Path, read_only: bool = False):
         import ladybug as lb
 
+        check_engine(getattr(lb, "__version__", "0"))
         self.store_dir = Path(store_dir)
         self.path = self.store_dir / DB_FILE
         self.location = str(self.path)
@@ -140,7 +144,7 @@ class EmbeddedStore(BaseStore):
         check_params(params)
         if write and self.read_only:
             raise QueryError("the embedded store is open read-only", fix="open it with write access (--write)")
-        return self._run(cypher, plain(params or {}))
+        return self._run(for_embedded(cypher), plain(params or {}))
 
     def write_city_year(self, panel: pd.DataFrame, network: str) -> None:
         """Upsert ``(:CityYear {key, city_code, year, network, <metric columns>})-[:OF_CITY]->(:City)``."""

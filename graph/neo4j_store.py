@@ -59,6 +59,7 @@ class Neo4jStore(BaseStore):
         from neo4j.exceptions import AuthError, ConfigurationError, ServiceUnavailable
 
         self.uri, self.user, self.database, self.read_only = uri, user, database, read_only
+        self._password = password
         self._node_ids: dict[str, pd.Series] = {}  # label -> elementId by natural key (filled by loads)
         self.location = f"{uri} (database {database})"
         check_address(uri)  # a wrong address is reported before a missing password
@@ -77,6 +78,21 @@ class Neo4jStore(BaseStore):
         except (ConfigurationError, ValueError) as exc:
             self._drop_driver()
             raise StoreError(f"invalid Neo4j address {uri!r}: {exc}", fix="use --uri bolt://HOST:PORT") from exc
+
+    def reconnect(self, password: str | None = None) -> None:
+        """A new driver (after a server restart, e.g. the offline import of graph.neo4j_import)."""
+        import neo4j
+
+        self._drop_driver()
+        self._password = password or self._password
+        self._node_ids.clear()
+        self.driver = neo4j.GraphDatabase.driver(self.uri, auth=(self.user, self._password), connection_timeout=10,
+                                                 notifications_min_severity="OFF")
+        self.driver.verify_connectivity()
+
+    def await_indexes(self, seconds: int = 3600) -> None:
+        """Wait until every index (and constraint index) is online: populated on imported data."""
+        self._run(f"CALL db.awaitIndexes({int(seconds)})")
 
     def _drop_driver(self) -> None:
         drv = self.__dict__.pop("driver", None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from citynet.commands.common import is_quiet, workspace_option
@@ -58,6 +60,9 @@ Examples:
   citynet load -w ws --store neo4j --uri bolt://localhost:7687 --password secret
   NEO4J_PASSWORD=secret citynet load -w ws --store neo4j
   citynet load -w ws --rebuild                        (after a schema-version change)
+  citynet load -w ws --store neo4j --import-dir ./neo4j-import   (Docker: files + docker compose lines)
+The first load into an empty database of the local server (citynet neo4j start, data folder
+[store] neo4j_data or ./.neo4j) goes through Neo4j's offline importer (neo4j-admin database import).
 Loading again adds new rows and updates changed ones; it never deletes. A store table whose
 canonical inputs are unchanged since the last load (digests in canonical/manifest.json, recorded in
 the store) is skipped without reading them, and the projections of the network filter of
@@ -70,8 +75,11 @@ exactly the canonical tables.""",
 @store_options
 @click.option("--rebuild", is_flag=True, help="Empty the store first, then load: the store holds exactly the canonical "
                                             "tables (after ingesting another corpus, or a schema-version change).")
+@click.option("--import-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Neo4j in Docker: write the offline importer's CSV files here and print the docker compose "
+                   "commands that import them into the empty database (no load).")
 @click.pass_context
-def command(ctx, ws, backend, uri, user, password, rebuild):
+def command(ctx, ws, backend, uri, user, password, rebuild, import_dir):
     """Load the canonical tables into the graph store and build the yearly city projections."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -80,6 +88,17 @@ def command(ctx, ws, backend, uri, user, password, rebuild):
     ws.require(ws.table("cities"), "ingest")
     flt = network_filter(ws)
     console = Console(stderr=True, quiet=is_quiet(ctx))
+    if import_dir is not None:
+        from citynet.graph.neo4j_import import docker_commands, write_import_files
+
+        if (backend or ws.settings.get("store", {}).get("backend") or "embedded") != "neo4j":
+            raise UserError("--import-dir is for Neo4j", fix="add --store neo4j")
+        files = write_import_files(ws.canonical, import_dir)
+        click.echo(f"wrote the import files to {import_dir}. Into an EMPTY database (the importer replaces it):")
+        for line in docker_commands(files):
+            click.echo("  " + line)
+        click.echo(f"then: citynet load -w {ws.root} --store neo4j   (schema, projections; later loads are incremental)")
+        return
     with open_ws_store(ws, backend, uri, user, password) as store:
         if rebuild:
             store.clear()
@@ -101,7 +120,16 @@ def command(ctx, ws, backend, uri, user, password, rebuild):
 
             # one writer at a time; the store records the start and the end of the load (graph/lifecycle.py)
             with lifecycle.writing(store, "citynet load", manifest=manifest_entry(ws.root, "ingest")):
-                counts = store.load(ws.canonical, progress=progress)
+                counts = None
+                if store.backend == "neo4j":
+                    from citynet.graph.neo4j_import import first_load, local_server
+
+                    s = ws.settings.get("store", {})
+                    server = local_server(store.uri, [s.get("neo4j_data"), ws.root / ".neo4j", Path(".neo4j")])
+                    if server is not None:  # an empty database of the local server: the offline importer
+                        counts = first_load(store, server, ws.canonical, progress=progress)
+                if counts is None:
+                    counts = store.load(ws.canonical, progress=progress)
                 missing = store.missing_years(flt)  # None: every year; []: current; else the years loads changed
                 proj = None
                 if missing != []:

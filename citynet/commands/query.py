@@ -161,6 +161,7 @@ def rows_of(df) -> list[dict]:
 Examples:
   citynet query -w ws "MATCH (c:City) RETURN count(*) AS cities"
   citynet query -w ws "MATCH (c:City {city_code: \\$code}) RETURN c.name_zh" --param code:str=320100
+  citynet query -w ws "MATCH (c:City)-[r:COLLABORATED {year: 2018, network: \\$network}]->(d:City) RETURN c.city_code AS a, c.name_zh AS city_a, d.city_code AS b, d.name_zh AS city_b, r.weight AS weight ORDER BY weight DESC, a, b LIMIT 10" --param network=invention.wipo.all
   citynet query -w ws --named top_partners --param city=320100 --param year=2015
   citynet query -w ws --named shortest_path --param city_a=110000 --param city_b=440300 --param year=2018 --format json
   citynet query -w ws --file cypher/queries/partner_churn.cypher --param city=320100 --param year_a=2014 --param year_b=2015 --format csv
@@ -177,7 +178,10 @@ maintenance (LOAD CSV, LOAD FROM, COPY TO, EXPORT, CHECKPOINT, SHOW, TERMINATE, 
 (docs/reliability.md); the engines refuse writes too (Neo4j: read-access sessions; LadybugDB: a
 read-only database). Library queries over the yearly projections take the network filter as the
 parameter network (default: --network, else the workspace's [network] filter). Exit 2 for a Cypher
-syntax error or a query refused without --write.""",
+syntax error or a query refused without --write. Both stores give Neo4j's rows: on the embedded
+store a query is rewritten where LadybugDB's semantics differ (relationship uniqueness, sum of
+nothing, column names) or refused with the construct and the rewrite (variable-length paths outside
+SHORTEST); see docs/cypher.md.""",
 )
 @workspace_option()
 @click.argument("text", required=False)

@@ -1,0 +1,284 @@
+"""Neo4j's answers on the embedded engine: the tested engine range and query rewrites.
+
+Neo4j is the reference. Two things make the embedded engine (LadybugDB, a Kùzu fork) answer the
+same Cypher differently, and both are handled here, on the query path of ``EmbeddedStore.query``:
+
+- **Relationship uniqueness.** Within one ``MATCH`` (all its comma-separated patterns) Neo4j never
+  binds one relationship twice; LadybugDB does: ``(a1)-[:APPLIED]->(p)<-[:APPLIED]-(a2)`` also matches
+  ``a1 = a2`` through the same relationship. :func:`for_embedded` adds the missing predicates to the
+  ``WHERE`` of that ``MATCH`` (``id(r1) <> id(r2)`` for two fixed-length relationships whose types can
+  overlap; ``ALL(x IN rels(e) WHERE id(x) <> id(r))`` between a variable-length relationship and a
+  fixed one), naming anonymous relationships ``__u1``, ``__u2``, … first. Inside one variable-length
+  relationship the engine's ``TRAIL`` semantics (its default, set explicitly) already forbid repeats.
+- **Aggregates over no values.** Neo4j's ``sum`` of nothing (or of nulls only) is 0, LadybugDB's is
+  null: ``sum(x)`` becomes ``coalesce(sum(x), 0)``.
+- **Column names.** A returned expression without ``AS`` is named by its text on Neo4j
+  (``count(c)``) but not on LadybugDB (``COUNT(c._ID)``): it gets ``AS `count(c)```.
+- **Constructs it cannot rewrite** (two variable-length relationships of overlapping types in one
+  ``MATCH``): refused with :class:`Unsupported`, naming the construct and the rewrite.
+
+:func:`check_engine` refuses an installed engine outside the tested version range (one line, the fix).
+The rewrite works on tokens (strings, comments and backquoted names are skipped), not on a full parse;
+it only ever adds predicates to a ``MATCH``'s ``WHERE``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+from citynet.errors import StoreError
+
+ENGINE = "ladybug"
+TESTED = ((0, 20, 4), (0, 21, 0))
+"""Tested LadybugDB versions: at least the first, below the second (docs/cypher.md has the evidence:
+0.21.x and 0.22.0 drop rows of a filtered two-sided pattern)."""
+TESTED_TEXT = ">=0.20.4,<0.21"
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in re.findall(r"\d+", text)[:3])
+
+
+def check_engine(version: str | None = None) -> None:
+    """Refuse an installed ``ladybug`` outside :data:`TESTED` (``StoreError``, exit 4).
+    ``CITYNET_UNTESTED_ENGINE=1`` lets it through (for evaluating other versions with bench.cypher_harness)."""
+    if os.environ.get("CITYNET_UNTESTED_ENGINE") == "1":
+        return
+    if version is None:
+        import ladybug
+
+        version = getattr(ladybug, "__version__", "0")
+    v = _version(version)
+    if not (TESTED[0] <= v < TESTED[1]):
+        raise StoreError(
+            f"the installed embedded engine ladybug {version} is outside the tested range {TESTED_TEXT}",
+            fix=f'pip install "ladybug{TESTED_TEXT}"  (docs/cypher.md: why other versions are refused)')
+
+
+class Unsupported(StoreError):
+    """A query the embedded engine would answer differently from Neo4j and that cannot be rewritten."""
+
+
+# --- tokens -------------------------------------------------------------------------------------
+
+_TOKEN = re.compile(r"""
+    (?P<ws>\s+)
+  | (?P<comment>//[^\n]*|/\*.*?\*/)
+  | (?P<str>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
+  | (?P<bq>`(?:[^`]|``)*`)
+  | (?P<word>[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<num>\d+(?:\.\d+)?)
+  | (?P<param>\$[A-Za-z_0-9]+)
+  | (?P<op><>|<=|>=|->|<-|\.\.|.)
+""", re.X | re.S)
+
+CLAUSES = {"MATCH", "OPTIONAL", "WITH", "RETURN", "UNWIND", "WHERE", "ORDER", "SKIP", "LIMIT", "CALL",
+           "UNION", "CREATE", "MERGE", "SET", "DELETE", "DETACH", "REMOVE", "FOREACH", "YIELD", "LOAD", "COPY"}
+
+
+@dataclass
+class Tok:
+    kind: str
+    text: str
+    start: int
+    end: int
+    depth: int  # bracket depth before the token
+
+    @property
+    def up(self) -> str:
+        return self.text.upper() if self.kind == "word" else self.text
+
+
+def tokens(text: str) -> list[Tok]:
+    out: list[Tok] = []
+    depth = 0
+    for m in _TOKEN.finditer(text):
+        kind = m.lastgroup
+        if kind in ("ws", "comment"):
+            continue
+        t = m.group()
+        if kind == "op" and t in ")]}":
+            depth -= 1
+        out.append(Tok(kind, t, m.start(), m.end(), depth))
+        if kind == "op" and t in "([{":
+            depth += 1
+    return out
+
+
+@dataclass
+class RelPat:
+    var: str | None
+    types: frozenset[str] | None  # None: any type
+    var_length: bool
+    insert_at: int  # where a variable name goes (after '[') when var is None
+    bare: tuple[int, int] | None = None  # a bracket-less --, -->, <-- : text span to replace
+
+
+def _rel_patterns(toks: list[Tok], text: str) -> list[RelPat]:
+    """Relationship patterns among the top-level tokens of one MATCH's pattern part."""
+    rels: list[RelPat] = []
+    base = toks[0].depth if toks else 0
+    i = 0
+    while i < len(toks):
+        t = toks[i]
+        if t.depth == base and t.text == "[" and i > 0 and toks[i - 1].text in ("-", "<-"):
+            j = i + 1
+            inner: list[Tok] = []
+            while j < len(toks) and not (toks[j].text == "]" and toks[j].depth == base):
+                inner.append(toks[j])
+                j += 1
+            var = inner[0].text if inner and inner[0].kind in ("word", "bq") else None
+            types: set[str] | None = None
+            var_length = False
+            k = 1 if var else 0
+            if k < len(inner) and inner[k].text == ":":
+                types = set()
+                k += 1
+                while k < len(inner) and inner[k].kind in ("word", "bq"):
+                    types.add(inner[k].text.strip("`"))
+                    k += 1
+                    if k < len(inner) and inner[k].text in ("|", ":"):
+                        k += 1
+                    else:
+                        break
+            if any(x.text == "*" and x.depth == base + 1 for x in inner):
+                var_length = True
+            rels.append(RelPat(var, frozenset(types) if types else None, var_length, t.end))
+            i = j + 1
+            continue
+        if t.depth == base and t.text in ("-", "<-") and i > 0 and toks[i - 1].text == ")":
+            # bracket-less: ')' then '-' '-' or '-' '->' or '<-' '-' then '('
+            j = i + 1
+            while j < len(toks) and toks[j].text in ("-", "->", ">") and toks[j].depth == base:
+                j += 1
+            if j < len(toks) and toks[j].text == "(" and j > i + 0 and not (j == i + 1 and t.text == "-"):
+                rels.append(RelPat(None, None, False, -1, (t.start, toks[j - 1].end)))
+                i = j
+                continue
+        i += 1
+    return rels
+
+
+def _overlap(a: RelPat, b: RelPat) -> bool:
+    return a.types is None or b.types is None or bool(a.types & b.types)
+
+
+def _sum_edits(toks: list[Tok]) -> list[tuple[int, int, str]]:
+    """``sum(x)`` → ``coalesce(sum(x), 0)``: Neo4j's sum of no values (or only nulls) is 0, LadybugDB's null."""
+    edits = []
+    for i, t in enumerate(toks[:-1]):
+        if t.kind == "word" and t.up == "SUM" and toks[i + 1].text == "(" and (i == 0 or toks[i - 1].text != "."):
+            depth = toks[i + 1].depth
+            for j in range(i + 2, len(toks)):
+                if toks[j].text == ")" and toks[j].depth == depth:
+                    edits.append((t.start, t.start, "coalesce("))
+                    edits.append((toks[j].end, toks[j].end, ", 0)"))
+                    break
+    return edits
+
+
+def _alias_edits(toks: list[Tok], clauses: list[int], text: str) -> list[tuple[int, int, str]]:
+    """Columns of the last ``RETURN`` named as Neo4j names them: an item without ``AS`` that is more than
+    a variable gets ``AS `its text``` (LadybugDB would call ``count(c)`` ``COUNT(c._ID)``)."""
+    returns = [i for i in clauses if toks[i].up == "RETURN"]
+    if not returns:
+        return []
+    start = returns[-1] + 1
+    if start < len(toks) and toks[start].up == "DISTINCT":
+        start += 1
+    stop = next((i for i in clauses if i > returns[-1] and toks[i].up in ("ORDER", "SKIP", "LIMIT", "UNION")),
+                len(toks))
+    items: list[list[Tok]] = [[]]
+    for t in toks[start:stop]:
+        if t.text == "," and t.depth == 0:
+            items.append([])
+        elif t.text != ";":
+            items[-1].append(t)
+    edits = []
+    for item in items:
+        if not item or item[0].text == "*" or any(t.up == "AS" and t.depth == 0 for t in item):
+            continue
+        if len(item) == 1 and item[0].kind in ("word", "bq"):
+            continue
+        name = text[item[0].start:item[-1].end]
+        edits.append((item[-1].end, item[-1].end, " AS `" + name.replace("`", "``") + "`"))
+    return edits
+
+
+def for_embedded(text: str) -> str:
+    """``text`` rewritten so that LadybugDB gives Neo4j's answer (see the module docstring);
+    raises :class:`Unsupported` for what cannot be rewritten."""
+    toks = tokens(text)
+    clauses = [i for i, t in enumerate(toks) if t.depth == 0 and t.kind == "word" and t.up in CLAUSES]
+    edits: list[tuple[int, int, str]] = []  # (start, end, replacement)
+    counter = [0]
+    for n, ci in enumerate(clauses):
+        if toks[ci].up != "MATCH":
+            continue
+        nxt = clauses[n + 1] if n + 1 < len(clauses) else len(toks)
+        pattern = toks[ci + 1:nxt]
+        rels = _rel_patterns(pattern, text)
+        shortest = any(t.up == "SHORTEST" for t in pattern)
+        if any(r.var_length for r in rels) and not shortest:
+            raise Unsupported(
+                "refused on the embedded store: a variable-length relationship (-[:T*a..b]-) outside SHORTEST; "
+                "LadybugDB walks may use one relationship twice, Neo4j's may not, so the rows would differ",
+                fix="write the hops out as fixed-length patterns (the embedded store keeps them distinct), use "
+                    "-[:T* SHORTEST 1..k]- for reachability, or run it on Neo4j (--store neo4j)")
+        if len(rels) < 2:
+            continue
+        preds = []
+        names: list[str] = []
+        for r in rels:
+            if r.var is None:
+                counter[0] += 1
+                name = f"__u{counter[0]}"
+                if r.bare:
+                    s, e = r.bare
+                    old = text[s:e]
+                    left = "<-" if old.startswith("<") else "-"
+                    right = "->" if old.endswith(">") else "-"
+                    edits.append((s, e, f"{left}[{name}]{right}"))
+                else:
+                    edits.append((r.insert_at, r.insert_at, name))
+                names.append(name)
+            else:
+                names.append(r.var)
+        for i, a in enumerate(rels):
+            for j in range(i + 1, len(rels)):
+                b = rels[j]
+                if not _overlap(a, b):
+                    continue
+                if a.var_length and b.var_length:
+                    raise Unsupported(
+                        "refused on the embedded store: two variable-length relationships of the same type in "
+                        "one MATCH; LadybugDB would let them share relationships (Neo4j does not)",
+                        fix="split the pattern into two MATCH clauses and compare the paths explicitly, "
+                            "or run it on Neo4j (--store neo4j)")
+                if a.var_length or b.var_length:
+                    vl, fx = (names[i], names[j]) if a.var_length else (names[j], names[i])
+                    preds.append(f"ALL(__x IN rels({vl}) WHERE id(__x) <> id({fx}))")
+                else:
+                    preds.append(f"id({names[i]}) <> id({names[j]})")
+        if not preds:
+            edits = [e for e in edits if not (toks[ci].end <= e[0] < (toks[nxt].start if nxt < len(toks) else len(text)))]
+            continue
+        extra = " AND ".join(preds)
+        if nxt < len(toks) and toks[nxt].up == "WHERE":
+            after = clauses[n + 2] if n + 2 < len(clauses) else len(toks)
+            end = toks[after].start if after < len(toks) else len(text.rstrip().rstrip(";"))
+            edits.append((toks[nxt].end, toks[nxt].end, f" {extra} AND ("))
+            edits.append((end, end, ") "))
+        else:
+            at = toks[nxt - 1].end
+            edits.append((at, at, f" WHERE {extra} "))
+    edits += _sum_edits(toks)
+    edits += _alias_edits(toks, clauses, text)
+    if not edits:
+        return text
+    out = text
+    for s, e, rep in sorted(edits, key=lambda x: (x[0], x[1]), reverse=True):
+        out = out[:s] + rep + out[e:]
+    return out

@@ -1,0 +1,95 @@
+"""Identical answers on both stores (graph/compat.py): Neo4j's relationship uniqueness on the embedded
+store, refusal of what cannot be rewritten, and the tested engine range."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from citynet.graph.compat import Unsupported, check_engine, for_embedded
+from citynet.graph.store import open_store
+
+from citynet.errors import StoreError
+from tests.test_graph_store import BACKENDS, _workspace, hand_tables, load_tables
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request, tmp_path):
+    server = request.getfixturevalue("neo4j_clean") if request.param == "neo4j" else None
+    with open_store(_workspace(tmp_path / "ws", request.param, server)) as s:
+        yield s
+
+PAIRS = ("MATCH (a1:Applicant)-[:APPLIED]->(p:Patent)<-[:APPLIED]-(a2:Applicant) "
+         "RETURN a1.applicant_id AS a1, a2.applicant_id AS a2, p.patent_id AS p")
+
+
+def test_pairs_of_co_applicants_count_each_relationship_once(store, tmp_path):
+    """Hand count: a patent with k applicants gives k·(k−1) ordered pairs of distinct applicants (Neo4j
+    binds a relationship once per MATCH); walk semantics would add the k pairs (a, a)."""
+    tables = hand_tables()
+    load_tables(store, tables, tmp_path / "canonical")
+    k = Counter(tables["patent_applicants"]["patent_id"])
+    got = store.query(PAIRS)
+    assert len(got) == sum(n * (n - 1) for n in k.values()) == 6 + 2 + 2 + 2
+    assert not (got["a1"] == got["a2"]).any()
+    same = store.query("MATCH (a:Applicant)-[:APPLIED]->(p:Patent)<-[:APPLIED]-(b:Applicant) "
+                       "WHERE a.applicant_id = b.applicant_id RETURN count(*) AS n")
+    assert same["n"].iloc[0] == 0
+    # two patterns of one MATCH share the uniqueness scope; two MATCH clauses do not
+    comma = store.query("MATCH (a:Applicant)-[:APPLIED]->(p:Patent), (b:Applicant)-[:APPLIED]->(p) "
+                        "RETURN count(*) AS n")
+    two = store.query("MATCH (a:Applicant)-[:APPLIED]->(p:Patent) MATCH (b:Applicant)-[:APPLIED]->(p) "
+                      "RETURN count(*) AS n")
+    assert comma["n"].iloc[0] == 12
+    assert two["n"].iloc[0] == sum(n * n for n in k.values()) == 9 + 4 + 4 + 4 + 1
+
+
+def test_rewrite_adds_uniqueness_to_the_match_where():
+    q = ("MATCH (c1:City)<-[:LOCATED_IN]-(a1:Applicant)-[:APPLIED]->(p:Patent)<-[:APPLIED]-(a2:Applicant)"
+         "-[:LOCATED_IN]->(c2:City) WHERE p.app_year = 2015 OR c1.city_code <> c2.city_code RETURN count(*)")
+    out = for_embedded(q)
+    assert "id(__u2) <> id(__u3)" in out and "id(__u1) <> id(__u4)" in out
+    assert "AND ( p.app_year = 2015 OR c1.city_code <> c2.city_code )" in out  # the OR keeps its scope
+    assert "id(__u1) <> id(__u2)" not in out  # LOCATED_IN and APPLIED cannot be the same relationship
+    assert for_embedded("MATCH (c:City {city_code: $c}) RETURN c.name_zh AS n") == \
+        "MATCH (c:City {city_code: $c}) RETURN c.name_zh AS n"
+    bare = for_embedded("MATCH (a)--(b)-->(c) RETURN count(*)")
+    assert bare.startswith("MATCH (a)-[__u1]-(b)-[__u2]->(c) WHERE id(__u1) <> id(__u2)")
+    # strings and comments are not pattern text
+    assert for_embedded("MATCH (a:City) WHERE a.name_zh = '-[:X]-(b)-[:X]-' RETURN a") == \
+        "MATCH (a:City) WHERE a.name_zh = '-[:X]-(b)-[:X]-' RETURN a"
+
+
+def test_variable_length_outside_shortest_is_refused():
+    with pytest.raises(Unsupported) as err:
+        for_embedded("MATCH (a:Patent)-[:CITES*1..3]-(b:Patent) RETURN count(*)")
+    assert "variable-length" in err.value.message and "SHORTEST" in err.value.fix
+    for_embedded("MATCH (a:City)-[r:COLLABORATED* SHORTEST 1..30]-(b:City) RETURN count(*)")
+
+
+def test_refusal_reaches_the_user(store, tmp_path):
+    load_tables(store, hand_tables(), tmp_path / "canonical")
+    q = "MATCH (a:Patent)-[:CITES*1..2]->(b:Patent) RETURN count(*) AS n"
+    if store.backend == "neo4j":
+        assert store.query(q)["n"].iloc[0] == 2  # p2->p1, p4->p1
+    else:
+        with pytest.raises(StoreError) as err:
+            store.query(q)
+        assert "variable-length" in err.value.message
+
+
+def test_engine_outside_the_tested_range_is_refused(monkeypatch):
+    monkeypatch.delenv("CITYNET_UNTESTED_ENGINE", raising=False)
+    with pytest.raises(StoreError) as err:
+        check_engine("0.22.0")
+    assert "0.22.0" in err.value.message and "pip install" in err.value.fix
+    assert "\n" not in err.value.message
+    check_engine("0.20.4")
+    check_engine()  # the installed engine is in range
+
+
+def test_unnamed_columns_are_named_as_on_neo4j(store, tmp_path):
+    load_tables(store, hand_tables(), tmp_path / "canonical")
+    got = store.query("MATCH (c:City) RETURN count(c), c.region ORDER BY c.region")
+    assert list(got.columns) == ["count(c)", "c.region"] and got.iloc[0, 0] == 4
+    assert for_embedded("MATCH (c:City) RETURN c, count(*) AS n") == "MATCH (c:City) RETURN c, count(*) AS n"

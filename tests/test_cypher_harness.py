@@ -1,0 +1,181 @@
+"""The differential Cypher harness (bench/cypher_harness.py), CI sample: a fixed seeded sample of
+generated read queries on both stores over a workspace of realistic shape (20,000 synthetic patents,
+2006–2020, with transfers and citations; synth → ingest → load, once per session), checked against
+each other and, where the oracle covers the query, against DuckDB over the canonical tables.
+A disagreement fails with the query shrunk to the smallest that still disagrees and all results.
+
+Also: every ``citynet query`` example of README.md, docs/*.md and ``--help`` runs on both stores and
+returns the same rows."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import time
+from pathlib import Path
+
+import pytest
+
+from bench import cypher_harness as h
+
+SEED = 20261203
+COUNT = 200
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def harness_ws(tmp_path_factory) -> Path:
+    """A 20,000-patent workspace (synth → ingest), built once per session."""
+    return h.build_workspace(tmp_path_factory.mktemp("harness") / "ws", patents=20_000, seed=31)
+
+
+@pytest.fixture(scope="module")
+def stores(harness_ws, neo4j_server):
+    """Both stores loaded from the workspace, with the default filter's projections: the embedded store
+    by its loader, Neo4j by the offline importer of a first load (tests/test_graph_store.py runs the
+    contract suite on the batched path; tests/test_neo4j_import.py shows both paths store the same)."""
+    from citynet.graph.neo4j_import import first_load
+    from citynet.graph.network_filter import NetworkFilter
+    from citynet.graph.store import open_store
+
+    from citynet.workspace import Workspace
+
+    ws = Workspace.open(harness_ws)
+    embedded = h.load_store(harness_ws, "embedded")
+    neo4j_server.reset_database()
+    with open_store(ws, backend="neo4j", uri=neo4j_server.uri, user=neo4j_server.user,
+                    password=neo4j_server.password) as s:
+        s.ensure_schema()
+        assert first_load(s, neo4j_server, ws.canonical) is not None
+        s.build_projections(NetworkFilter())
+        neo = s.counts()
+    assert embedded == neo
+    return {"ws": ws, "server": neo4j_server}
+
+
+def test_oracle_tables_match_the_stores(stores):
+    """The oracle's tables are built from the canonical Parquet files without citynet's loader."""
+    oracle = h.Oracle(stores["ws"].canonical)
+    with __import__("citynet.graph.store", fromlist=["open_store"]).open_store(stores["ws"], backend="embedded",
+                                                                                read_only=True) as s:
+        counts = s.counts()
+    assert {k: counts[k] for k in oracle.counts()} == oracle.counts()
+
+
+def test_harness_sample(stores):
+    ws, server = stores["ws"], stores["server"]
+    runners = [h.Neo4jRunner(server.uri, server.auth), h.EmbeddedRunner(ws.store / "graph.lbdb")]
+    try:
+        oracle = h.Oracle(ws.canonical)
+        values = h.value_pools(ws.canonical)
+        reports: list[str] = []
+        t = time.perf_counter()
+        findings, stats = h.run(SEED, COUNT, runners, oracle, values, log=reports.append)
+        seconds = time.perf_counter() - t
+    finally:
+        for r in runners:
+            r.close()
+    print(f"harness: {stats} in {seconds:.1f} s")
+    assert not findings, "\n\n".join(reports)
+    assert stats["run"] >= COUNT * 0.9 and stats.get("oracle", 0) >= COUNT // 10, stats
+
+
+def test_shrinker_finds_the_smallest_disagreement():
+    """On a planted 'bug' (an engine that drops rows when a pattern has two APPLIED hops and a year
+    filter), the shrinker keeps exactly the parts that make it disagree."""
+    q = h.Query(
+        nodes=(h.Node("n0", "City"), h.Node("n1", "Applicant"), h.Node("n2", "Patent"), h.Node("n3", "Applicant"),
+               h.Node("n4", "City")),
+        rels=(h.Rel(None, "LOCATED_IN", "<"), h.Rel(None, "APPLIED", ">"), h.Rel(None, "APPLIED", "<"),
+              h.Rel(None, "LOCATED_IN", ">")),
+        where=(h.Pred("n2", "app_year", "=", 2015), h.Pred("n0", "tier", "=", "2")),
+        ret=h.Ret("group", (("n0", "city_code"),), "count(*)", order="total", limit=5),
+    )
+
+    def disagrees(c: h.Query) -> bool:
+        return sum(r.type == "APPLIED" for r in c.rels) == 2 and any(p.prop == "app_year" for p in c.where)
+
+    small = h.shrink(q, disagrees)
+    assert small.cypher() == ("MATCH (n1:Applicant)-[:APPLIED]->(n2:Patent)<-[:APPLIED]-(n3:Applicant)\n"
+                              "WHERE n2.app_year = 2015\nRETURN count(*) AS n")
+
+
+def test_ties_compare_as_multisets():
+    q = h.Query(nodes=(h.Node("n0", "City"),), rels=(),
+                ret=h.Ret("group", (("n0", "tier"),), "count(*)", order="ties", limit=2))
+    assert h.same(q, [("a", 3), ("b", 2)], [("a", 3), ("b", 2)])
+    assert h.same(q, [("a", 3), ("b", 2)], [("a", 3), ("c", 2)])  # the LIMIT cut a tie group
+    assert not h.same(q, [("a", 3), ("b", 2)], [("c", 3), ("b", 2)])
+    assert not h.same(q, [("a", 3), ("b", 2)], [("a", 3), ("b", 1)])
+
+
+# -- the documented examples -------------------------------------------------------------------------
+def examples() -> list[tuple[str, str]]:
+    from citynet.commands.demo import command as demo
+    from citynet.commands.query import command as query
+
+    sources = {p.relative_to(ROOT).as_posix(): p.read_text(encoding="utf-8")
+               for p in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]}
+    sources["citynet query --help"] = query.epilog
+    sources["citynet demo --help"] = demo.epilog or ""
+    out = []
+    for where, text in sources.items():
+        for m in re.finditer(r"citynet query -w \S+ [^\n]*", text):
+            line = m.group().rstrip().rstrip(".")
+            if "MATCH" in line or "--named" in line or "--file" in line:
+                out.append((where, line))
+    return out
+
+
+def _run(capsys, args, ws, backend, server) -> tuple[int, str]:
+    from citynet.cli import main
+
+    store = ["--store", "embedded"] if backend == "embedded" else \
+        ["--store", "neo4j", "--uri", server.uri, "--password", server.password]
+    try:
+        main(["query", *args, "-w", str(ws.root), "--format", "json", *store])
+        code = 0
+    except SystemExit as exc:
+        code = exc.code or 0
+    out, err = capsys.readouterr()
+    return code, out if code == 0 else out + err
+
+
+def _args(line: str) -> list[str]:
+    args = shlex.split(line.replace("\\$", "$"))[2:]
+    out, skip = [], False
+    for a in args:
+        if skip:
+            skip = False
+            continue
+        if a in ("-w", "--workspace", "--format"):
+            skip = True
+            continue
+        out.append(a)
+    return out
+
+
+def test_examples_are_found():
+    found = examples()
+    assert any("COLLABORATED" in line for _, line in found)
+    assert sum(w == "citynet query --help" for w, _ in found) >= 4
+
+
+def test_examples_give_the_same_rows_on_both_stores(stores, monkeypatch, capsys):
+    monkeypatch.chdir(ROOT)  # --file paths are relative to the repository
+    ws, server = stores["ws"], stores["server"]
+    for where, line in examples():
+        args = _args(line)
+        got = {}
+        for backend in ("embedded", "neo4j"):
+            code, output = _run(capsys, args, ws, backend, server)
+            assert code == 0, f"{where}: {line}\n{backend}: {output}"
+            got[backend] = json.loads(output)
+        key = lambda rows: sorted(json.dumps(r, sort_keys=True, ensure_ascii=False) for r in rows)  # noqa: E731
+        assert key(got["embedded"]) == key(got["neo4j"]), f"{where}: {line}"
+        if "COLLABORATED" in line:
+            rows = got["neo4j"]
+            assert rows, f"{where}: the example returns nothing on the test workspace"
+            pairs = [frozenset((r["a"], r["b"])) for r in rows]
+            assert len(set(pairs)) == len(pairs), f"{where}: a city pair appears twice"

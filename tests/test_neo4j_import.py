@@ -1,0 +1,139 @@
+"""Neo4j's offline importer for the first load (graph/neo4j_import.py): the imported store holds the
+same labels, keys, properties and relationship types as the batched loader writes; a database with
+data is never imported into; Docker users get the files and the exact commands."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from citynet.graph.neo4j_import import first_load, write_import_files
+from citynet.graph.network_filter import NetworkFilter
+from citynet.graph.reference import reference_city_edges
+from citynet.graph.store import open_store
+
+from bench.canonical_synth import write_tables
+from citynet.errors import StoreError
+from tests.test_graph_store import _workspace, hand_tables, small_synth
+
+DUMP_NODES = "MATCH (n) RETURN labels(n) AS labels, properties(n) AS props"
+DUMP_RELS = ("MATCH (a)-[r]->(b) RETURN type(r) AS type, properties(a) AS a, properties(b) AS b, "
+             "properties(r) AS props")
+
+
+def _dump(store) -> list[str]:
+    def plain(v):
+        if isinstance(v, dict):
+            return {k: plain(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [plain(x) for x in v]
+        return v.iso_format() if hasattr(v, "iso_format") else v
+
+    rows = []
+    for q in (DUMP_NODES, DUMP_RELS):
+        df = store.query(q)
+        for rec in df.to_dict("records"):
+            rec = plain(rec)
+            for end in ("a", "b"):  # relationship ends by their key only
+                if end in rec:
+                    rec[end] = {k: v for k, v in rec[end].items() if k.endswith(("_id", "city_code", "key"))}
+            rows.append(json.dumps(rec, sort_keys=True, ensure_ascii=False))
+    return sorted(rows)
+
+
+def test_bulk_import_equals_the_batched_load(neo4j_clean, tmp_path):
+    tables = small_synth()
+    write_tables(tables, tmp_path / "canonical")
+    ws = _workspace(tmp_path / "ws", "neo4j", neo4j_clean)
+    with open_store(ws) as store:
+        store.ensure_schema()  # citynet load creates the schema first: Meta alone is still empty
+        counts = first_load(store, neo4j_clean, tmp_path / "canonical")
+        assert counts is not None and counts["Patent"]["new"] == len(tables["patents"])
+        imported = _dump(store)
+        again = store.load(tmp_path / "canonical")  # nothing to add: the incremental path agrees
+        assert all(c["new"] == 0 and c["changed"] == 0 for c in again.values())
+        constraints = set(store.query("SHOW CONSTRAINTS YIELD name RETURN name")["name"])
+        flt = NetworkFilter(green="all", kind="all")
+        store.build_projections(flt)
+        pd.testing.assert_frame_equal(store.city_edges(flt), reference_city_edges(tables, flt))
+    neo4j_clean.reset_database()
+    with open_store(ws) as store:
+        store.ensure_schema()
+        store.load(tmp_path / "canonical")
+        assert _dump(store) == imported
+        assert set(store.query("SHOW CONSTRAINTS YIELD name RETURN name")["name"]) == constraints
+
+
+def test_no_import_into_a_database_with_data(neo4j_clean, tmp_path):
+    write_tables(hand_tables(), tmp_path / "canonical")
+    ws = _workspace(tmp_path / "ws", "neo4j", neo4j_clean)
+    with open_store(ws) as store:
+        store.ensure_schema()
+        store.load(tmp_path / "canonical")
+        before = store.counts()
+        assert first_load(store, neo4j_clean, tmp_path / "canonical") is None  # incremental path instead
+        assert store.counts() == before
+    with pytest.raises(StoreError) as err:
+        neo4j_clean.admin(["database", "import", "full", "neo4j"])  # offline only
+    assert "running" in err.value.message
+
+
+def _cli(capsys, *args) -> tuple[int, str]:
+    from citynet.cli import main
+
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = exc.code or 0
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return code, out + err
+
+
+def test_import_dir_prints_the_docker_commands(tmp_path, capsys):
+    ws = _workspace(tmp_path / "ws", "embedded")
+    write_tables(hand_tables(), ws.canonical)
+    out = tmp_path / "import"
+    code, output = _cli(capsys, "load", "-w", str(ws.root), "--store", "neo4j", "--password", "x" * 8,
+                        "--import-dir", str(out))
+    assert code == 0, output
+    assert "docker compose stop neo4j" in output
+    assert f"-v {out.resolve()}:/import:ro neo4j neo4j-admin database import full neo4j" in output
+    assert "--nodes=Patent=/import/Patent.csv" in output and "--relationships=CITES=/import/CITES.csv" in output
+    head = (out / "APPLIED.csv").read_text(encoding="utf-8").splitlines()[0]
+    assert head == '":START_ID(Applicant)",":END_ID(Patent)","seq:long","city_code","row_hash:long",":TYPE"'
+    files = write_import_files(ws.canonical, tmp_path / "again")
+    assert {n for n, _ in files.nodes} == {"City", "Applicant", "Patent", "Meta"}
+    code, output = _cli(capsys, "load", "-w", str(ws.root), "--import-dir", str(out))
+    assert code == 2 and "--store neo4j" in output
+
+
+def test_citynet_load_takes_the_import_path_with_the_local_server(neo4j_clean, tmp_path, capsys):
+    """One command: `citynet load --store neo4j` on the empty database of a local server whose data
+    folder is known imports offline, restarts the server (same port, same options) and loads nothing
+    more; the next load is incremental."""
+    ws = _workspace(tmp_path / "ws", "embedded")
+    tables = hand_tables()
+    write_tables(tables, ws.canonical)
+    (ws.root / "citynet.toml").write_text(f'[store]\nneo4j_data = "{neo4j_clean.data_dir}"\n', encoding="utf-8")
+    args = ["load", "-w", str(ws.root), "--store", "neo4j", "--uri", neo4j_clean.uri, "--password", neo4j_clean.password]
+    admin_log = neo4j_clean.data_dir / "citynet-admin.log"
+    admin_log.unlink(missing_ok=True)
+    try:
+        code, output = _cli(capsys, *args)
+    finally:
+        # the command restarted the session's server through its state file: follow the new process
+        from citynet.neo4j_server import Neo4jServer
+
+        neo4j_clean._pid, neo4j_clean._process = Neo4jServer.from_state(neo4j_clean.data_dir).pid, None
+    assert neo4j_clean.is_running()
+    assert code == 0, output
+    assert "IMPORT DONE" in admin_log.read_text()  # the offline importer ran
+    admin_log.unlink()
+    with neo4j_clean.driver() as d:
+        n = d.execute_query("MATCH (p:Patent) RETURN count(p) AS n").records[0]["n"]
+    assert n == len(tables["patents"])
+    code, output = _cli(capsys, *args)
+    assert code == 0 and not admin_log.exists(), output  # incremental
