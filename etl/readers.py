@@ -208,8 +208,16 @@ def _read_careful(path: Path, enc: str) -> RawTable:
         text = text[1:]
     first = text.split("\n", 1)[0]
     delimiter = _delimiter(first)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    pending: list[str] = []  # the source lines of the record being read (its raw text, quotes and all)
+
+    def lines():
+        for line in io.StringIO(text, newline=""):
+            pending.append(line)
+            yield line
+
+    reader = csv.reader(lines(), delimiter=delimiter)
     header = next(reader, None)
+    pending.clear()
     if header is None or not any(h.strip() for h in header):
         raise DataError(f"{path}: the file has no header row", fix="the first row must name the columns")
     names = unique_headers(header)
@@ -226,14 +234,17 @@ def _read_careful(path: Path, enc: str) -> RawTable:
             break
         except csv.Error as exc:  # pragma: no cover - field_size_limit is lifted; kept as a row-level guard
             row += 1
+            pending.clear()
             malformed.append((row, f"(unreadable record: {exc})", "malformed_row"))
             continue
+        source = "".join(pending).rstrip("\r\n")
+        pending.clear()
         row += 1
         if not rec:
             continue  # a blank line: a row in a spreadsheet, but no record
         reason = _damage(rec, ncols)
         if reason:
-            raw = delimiter.join(rec)
+            raw = source  # the record as the file has it (not re-joined fields, which would lose its quotes)
             shown = _safe_text(raw)
             if len(shown) > SHOW_LIMIT:
                 shown = shown[:SHOW_LIMIT] + f"… ({len(raw):,} characters in all)"
