@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 
-from citynet.errors import StoreError, UserError
+from citynet.errors import QueryError, UserError
 
 ALLOWED_CLAUSES = {"MATCH", "OPTIONAL", "WHERE", "WITH", "UNWIND", "RETURN", "ORDER", "BY", "SKIP", "LIMIT",
                    "UNION", "CALL", "YIELD", "EXPLAIN", "PROFILE"}
@@ -132,12 +132,12 @@ def _call(toks, i: int) -> list[str]:
 
 
 def check_read_only(query: str) -> None:
-    """Refuse ``query`` (one StoreError, exit 4, like the engines' own read-only refusals) unless it is a
-    side-effect-free read."""
+    """Refuse ``query`` (one QueryError, exit 2: the store is reachable, the query is not allowed) unless it
+    is a side-effect-free read."""
     found = refusals(query)
     if found:
         shown = ", ".join(found[:5]) + (f" and {len(found) - 5:,} more" if len(found) > 5 else "")
-        raise StoreError(
+        raise QueryError(
             f"refused in read-only mode: {shown} (read-only queries may only MATCH, WITH, UNWIND, RETURN "
             "and CALL catalogue procedures; no file, URL, settings, transaction or maintenance statements)",
             fix="pass --write to run it with write access, or quote a variable named like a keyword in backticks",

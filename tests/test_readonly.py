@@ -76,7 +76,7 @@ def test_cli_embedded_read_only(tmp_path, capsys):
     before = _snapshot(tmp_path)
     for q in EMBEDDED_SIDE_EFFECTS:
         code, out, err = run(capsys, "query", "-w", str(tmp_path), q.replace("{ws}", str(tmp_path)))
-        assert code == 4 and "refused in read-only mode" in err and "--write" in err, (q, err)
+        assert code == 2 and "refused in read-only mode" in err and "--write" in err, (q, err)
         assert len(err.strip().splitlines()) == 2 and "root:" not in out  # one message + fix; no /etc/passwd
     assert _snapshot(tmp_path) == before
     for q in ALLOWED:
@@ -96,7 +96,7 @@ def test_cli_neo4j_read_only(tmp_path, capsys, neo4j_clean):
     assert run(capsys, "-q", "load", "-w", str(tmp_path), *conn)[0] == 0
     for q in NEO4J_SIDE_EFFECTS:
         code, out, err = run(capsys, "query", "-w", str(tmp_path), *conn, q)
-        assert code == 4 and "refused in read-only mode" in err, (q, err)
+        assert code == 2 and "refused in read-only mode" in err, (q, err)
         assert "root:" not in out
     for q in ALLOWED + ["CALL db.labels() YIELD label RETURN label"]:
         code, out, err = run(capsys, "query", "-w", str(tmp_path), *conn, q, "--format", "json")
