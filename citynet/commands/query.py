@@ -224,6 +224,20 @@ def command(ws, text, params, file, named, list_, fmt, write, network, backend, 
     if missing:
         raise UserError(f"missing parameters: {', '.join(missing)}",
                         fix=" ".join(f"--param {m}=VALUE" for m in missing))
+    if engine == "embedded" and not write and fmt != "csv":
+        from citynet.graph.lean import (
+            query_rows,  # no pandas, no store layer: the same checks, in a fraction of a second
+        )
+
+        lean = query_rows(ws.store, body, values, ws.root)
+        if lean is not None:
+            columns, rows = lean
+            records = [{str(k): jsonable(v) for k, v in zip(columns, row, strict=True)} for row in rows]
+            if fmt == "json":
+                click.echo(json.dumps(records, ensure_ascii=False, indent=2))
+            else:
+                _print_table(columns, records)
+            return
     with open_ws_store(ws, backend, uri, user, password, read_only=not write) as store:
         store.ensure_schema()
         from citynet.graph import lifecycle
