@@ -50,7 +50,8 @@ def stores(harness_ws, neo4j_server):
         assert first_load(s, neo4j_server, ws.canonical) is not None
         s.build_projections(NetworkFilter())
         neo = s.counts()
-    assert embedded == neo
+    # Meta nodes are each store's own bookkeeping (load state, digests, stale years), not data
+    assert {k: v for k, v in embedded.items() if k != "Meta"} == {k: v for k, v in neo.items() if k != "Meta"}
     return {"ws": ws, "server": neo4j_server}
 
 
