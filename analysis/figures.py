@@ -34,7 +34,7 @@ def event_study_plot(es, path: str | Path, title: str | None = None, ylabel: str
 
     ax.set_ylabel(ylabel or f"effect on {term_label(es.result.depvar)}")
     ax.set_title(title or "Event study (95% CI)")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def placebo_plot(pl, path: str | Path, title: str | None = None) -> Path:
@@ -56,10 +56,10 @@ def placebo_plot(pl, path: str | Path, title: str | None = None) -> Path:
     p = fmt_p(pl.pvalue)
     ax.set_title(title or f"Placebo test (p {p if p.startswith('<') else '= ' + p})")
     ax.legend(fontsize=8)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
-def _save(fig, path: str | Path) -> Path:
+def save_figure(fig, path: str | Path) -> Path:
     """Lay out, write the PNG (creating its folder) and free the figure."""
     fig.tight_layout()
     path = Path(path)

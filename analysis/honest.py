@@ -162,9 +162,6 @@ def honest_plot(res: HonestResult, path: str | Path, *, title: str | None = None
     ax.set_ylabel("effect")
     ax.set_title(title or "Sensitivity to non-parallel trends (Rambachan–Roth)")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    from citynet.analysis.figures import save_figure
+
+    return save_figure(fig, path)

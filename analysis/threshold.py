@@ -311,9 +311,6 @@ def lr_plot(res: ThresholdResult, path: str | Path, *, level: float = 0.95, qnam
         ax.set_ylabel("LR statistic")
         ax.set_title(titles.get(key, key))
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    from citynet.analysis.figures import save_figure
+
+    return save_figure(fig, path)

@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 from citynet.cli import main
+from tests.cli import invoke
 
 SPEC = """
 [spec]
@@ -31,14 +32,7 @@ Y02 = "invention.y02.granted"
 
 
 def run(capsys, *args) -> tuple[int, str, str]:
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
-    return code, out, err
+    return invoke(capsys, *args)
 
 
 def call(*args) -> tuple[int, str, str]:

@@ -16,19 +16,13 @@ from citynet.graph import lifecycle
 from citynet.graph.store import open_store
 
 from bench.canonical_synth import synth_tables, write_tables
-from citynet.cli import main
 from citynet.errors import StoreError
 from citynet.workspace import Workspace
+from tests.cli import invoke
 
 
 def run(capsys, *args) -> tuple[int, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
+    code, _, err = invoke(capsys, *args)
     return code, err
 
 

@@ -81,15 +81,9 @@ def test_no_import_into_a_database_with_data(neo4j_clean, tmp_path):
 
 
 def _cli(capsys, *args) -> tuple[int, str]:
-    from citynet.cli import main
+    from tests.cli import invoke
 
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
+    code, out, err = invoke(capsys, *args)
     return code, out + err
 
 

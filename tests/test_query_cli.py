@@ -13,23 +13,16 @@ from citynet.graph.store import open_store
 
 from bench.canonical_synth import synth_tables, write_tables
 from citynet import cypher
-from citynet.cli import main
 from citynet.commands.query import parse_params, rows_of
 from citynet.errors import UserError
 from citynet.workspace import Workspace
+from tests.cli import invoke
 
 FLT = NetworkFilter(green="all", kind="all")
 
 
 def run(capsys, *args) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
-    return code, out, err
+    return invoke(capsys, *args)
 
 
 def make_ws(tmp_path, tables=None) -> Workspace:

@@ -11,7 +11,7 @@ import pytest
 from citynet.graph.readonly import refusals
 
 from bench.canonical_synth import synth_tables, write_tables
-from citynet.cli import main
+from tests.cli import invoke
 
 EMBEDDED_SIDE_EFFECTS = [
     "LOAD FROM '/etc/passwd' (file_format='csv', header=false, delim=':') RETURN *",
@@ -47,14 +47,7 @@ ALLOWED = [
 
 
 def run(capsys, *args) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
-    return code, out, err
+    return invoke(capsys, *args)
 
 
 def _snapshot(root) -> dict:

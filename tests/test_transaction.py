@@ -24,7 +24,7 @@ import pytest
 
 from bench.fuzz_ingest import HEADERS, base_rows, to_csv
 from citynet import transaction
-from citynet.cli import main
+from tests.cli import invoke
 
 
 def _export(path: Path, seed: int, n: int) -> Path:
@@ -57,13 +57,7 @@ def _ingest_cmd(ws: Path, export: Path) -> list[str]:
 
 
 def _cli(capsys, *args) -> tuple[int, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code or 0
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
+    code, _, err = invoke(capsys, *args)
     return code, err
 
 
