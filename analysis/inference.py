@@ -395,11 +395,21 @@ def fit_with_inference(df: pd.DataFrame, formula: str, inference: str, *, param:
         r.stats.update({"wild_pvalue": w["pvalue"], "wild_ci_low": w["ci_low"], "wild_ci_high": w["ci_high"]})
         r.notes.append(f"Wild cluster bootstrap (WCR11, {opt['weights']}, {int(w['reps'])} draws"
                        + (", all sign vectors" if w["enumerated"] else f", seed {seed}")
-                       + f", clusters {cluster}) for {param}: p = {w['pvalue']:.3f}, "
+                       + f", clusters {cluster}) for {param}: {_p_text(w['pvalue'], int(w['reps']))}, "
                        f"95% CI [{w['ci_low']:.3f}, {w['ci_high']:.3f}].")
     else:
         ri = randomization_inference(df, formula, param, reps=opt["reps"], seed=seed)
         r.stats["ri_pvalue"] = ri["pvalue"]
         r.notes.append(f"Randomization inference for {param}: {opt['reps']} permutations of the treatment paths "
-                       f"across cities (seed {seed}), p = {ri['pvalue']:.3f}.")
+                       f"across cities (seed {seed}), {_p_text(ri['pvalue'], int(opt['reps']))}.")
     return r
+
+
+def _p_text(p: float, reps: int) -> str:
+    """A resampling p-value for print: with no draw as extreme, ``p < 1/(reps+1)`` — never ``p = 0.000``."""
+    from citynet.analysis.tables import fmt_p
+
+    if p <= 0:
+        return f"p < {1 / (reps + 1):.3g} (no draw as extreme of {reps:,})"
+    shown = fmt_p(p)
+    return f"p {shown}" if shown.startswith("<") else f"p = {shown}"

@@ -174,7 +174,7 @@ def mediation_table(res: MediationResult, *, labels: dict[str, str] | None = Non
         return [label] + [""] * (n - 1) + [val]
 
     extra = [row("Indirect effect a·b", f"{e['indirect']:.{digits}f}"),
-             row("Sobel z", f"{e['sobel_z']:.{digits}f} (p = {e['sobel_p']:.{digits}f})")]
+             row("Sobel z", f"{e['sobel_z']:.{digits}f} (p {_p(e['sobel_p'])})")]
     if "boot_ci_low" in e:
         extra += [row(f"Bootstrap 95% CI ({int(e['boot_reps'])} draws)",
                       f"[{e['boot_ci_low']:.{digits}f}, {e['boot_ci_high']:.{digits}f}]"),
@@ -184,3 +184,10 @@ def mediation_table(res: MediationResult, *, labels: dict[str, str] | None = Non
     t.notes.append("Mediation: a·b identifies an indirect effect only under sequential ignorability "
                    "(no unobserved mediator–outcome confounding); see docs/methods.md.")
     return t
+
+
+def _p(p: float) -> str:
+    from citynet.analysis.tables import fmt_p
+
+    shown = fmt_p(p)
+    return shown if shown.startswith("<") else f"= {shown}"
