@@ -151,8 +151,13 @@ def jsonable(v):
     return v
 
 
+def records(columns, rows) -> list[dict]:
+    """Rows as JSON-ready ``{column: value}`` dicts."""
+    return [{str(k): jsonable(v) for k, v in zip(columns, row, strict=True)} for row in rows]
+
+
 def rows_of(df) -> list[dict]:
-    return [{str(k): jsonable(v) for k, v in zip(df.columns, row, strict=True)} for row in df.itertuples(index=False)]
+    return records(df.columns, df.itertuples(index=False))
 
 
 @click.command(
@@ -232,11 +237,10 @@ def command(ws, text, params, file, named, list_, fmt, write, network, backend, 
         lean = query_rows(ws.store, body, values, ws.root)
         if lean is not None:
             columns, rows = lean
-            records = [{str(k): jsonable(v) for k, v in zip(columns, row, strict=True)} for row in rows]
             if fmt == "json":
-                click.echo(json.dumps(records, ensure_ascii=False, indent=2))
+                click.echo(json.dumps(records(columns, rows), ensure_ascii=False, indent=2))
             else:
-                _print_table(columns, records)
+                _print_table(columns, records(columns, rows))
             return
     with open_ws_store(ws, backend, uri, user, password, read_only=not write) as store:
         store.ensure_schema()
