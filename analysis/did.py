@@ -22,11 +22,13 @@
   panel, tests/references). ``control="notyet_strict"`` keeps the older rule ``G > max(t, g−1)`` with
   a varying base (fewer controls in pre-period cells; not the authors' estimator). ``simple`` aggregation
   ``θ = Σ_{g,t≥g} w_g ATT(g,t) / Σ w_g`` with weights the group sizes, and the dynamic
-  (event-time) aggregation; standard errors from a cluster (city) bootstrap, and for each ATT(g,t) also
-  the analytic one of ``did::att_gt`` (``se_analytic``: ``√(Σ_g(ΔY−ΔȲ_g)²/n_g² + Σ_C(ΔY−ΔȲ_C)²/n_C²)``).
+  (event-time) aggregation; analytic standard errors as ``did::att_gt`` / ``aggte`` (per cell
+  ``√(Σ_g(ΔY−ΔȲ_g)²/n_g² + Σ_C(ΔY−ΔȲ_C)²/n_C²)``; aggregations from the combined influence function,
+  including the estimated weights), or a cluster (city) bootstrap with ``se="bootstrap"``.
 - ``gardner_did``: two-stage DID (Gardner 2022; Borusyak, Jaravel & Spiess 2024): unit and year FE
   estimated on untreated observations, ATT from regressing the residualised outcome on D
-  among all observations (point estimate; SE from a city bootstrap).
+  among all observations; SE corrected for the first stage as ``did2s`` (GMM, clustered by city), or
+  a city bootstrap with ``se="bootstrap"``.
 """
 
 from __future__ import annotations
@@ -256,15 +258,24 @@ def psm_did(panel: pd.DataFrame, y: str, covariates: Sequence[str], treat: str =
 # ------------------------------------------------------------------------------ Callaway–Sant'Anna
 @dataclass
 class CSResult:
-    att_gt: pd.DataFrame  # g, t, att, n_g, se_analytic (influence function, as did::att_gt), se (bootstrap)
+    att_gt: pd.DataFrame  # g, t, att, n_g, se_analytic (influence function, as did::att_gt), se (the one shown)
     simple: FitResult
     dynamic: FitResult
-    boot: np.ndarray = field(repr=False, default_factory=lambda: np.empty(0))
+    boot: np.ndarray = field(repr=False, default_factory=lambda: np.empty(0))  # bootstrap draws of the simple ATT
+    simple_se_analytic: float = float("nan")  # as did::aggte(type = "simple", bstrap = FALSE)
+    dynamic_se_analytic: pd.Series = field(default_factory=pd.Series)  # as did::aggte(type = "dynamic")
 
 
-def _cs_core(Y: np.ndarray, G: np.ndarray, years: np.ndarray, control: str, base: str):
-    """ATT(g,t) on a balanced wide matrix Y (units × years), cohorts G (inf = never)."""
+def _cs_core(Y: np.ndarray, G: np.ndarray, years: np.ndarray, control: str, base: str,
+             influence: list[np.ndarray] | None = None):
+    """ATT(g,t) on a balanced wide matrix Y (units × years), cohorts G (inf = never).
+
+    With ``influence`` (a list), each cell's influence function over the n units is appended to it:
+    ``ψ_i = n/n_g (ΔY_i − ΔȲ_g)`` for the cohort, ``−n/n_C (ΔY_i − ΔȲ_C)`` for the controls, 0 else
+    (``did::att_gt``'s ``inffunc``, no covariates), so that ``se = √(mean(ψ²)/n)``.
+    """
     out = []
+    n = len(Y)
     groups = np.unique(G[np.isfinite(G)])
     if not np.isinf(G).any():
         groups = groups[groups < groups.max()]
@@ -299,15 +310,42 @@ def _cs_core(Y: np.ndarray, G: np.ndarray, years: np.ndarray, control: str, base
             # analytic SE from the influence function of the difference in means (did::att_gt's, no covariates)
             se = np.sqrt(((a - a.mean()) ** 2).sum() / len(a) ** 2 + ((c - c.mean()) ** 2).sum() / len(c) ** 2)
             out.append((gg, t, a.mean() - c.mean(), ing.sum(), se))
+            if influence is not None:
+                psi = np.zeros(n)
+                psi[ing] = n / len(a) * (a - a.mean())
+                psi[cmask] = -n / len(c) * (c - c.mean())
+                influence.append(psi)
     return out
+
+
+def _aggregate_se(att: pd.DataFrame, psi: np.ndarray, G: np.ndarray, cells: np.ndarray) -> float:
+    """Analytic SE of ``θ = Σ_k w_k ATT_k`` over the cells ``k`` selected by the boolean ``cells``,
+    ``w_k = n_{g(k)} / Σ_k n_{g(k)}``, as ``did::aggte`` (bstrap = FALSE): the influence function
+    ``Σ_k w_k ψ_k + Σ_k ATT_k ω_k`` adds the estimation of the weights,
+    ``ω_ik = (1[G_i = g_k] − p_k)/Σp − (Σ_l (1[G_i = g_l] − p_l)) p_k/(Σp)²`` with ``p_k = n_{g(k)}/n``;
+    ``se = √(mean(IF²)/n)`` (Callaway & Sant'Anna 2021, §4; did/R/compute.aggte.R ``wif``)."""
+    n = len(G)
+    p = att["n_g"].to_numpy(float)[cells] / n
+    ind = (G[:, None] == att["g"].to_numpy(float)[cells][None, :]).astype(float) - p[None, :]
+    wif = ind / p.sum() - ind.sum(axis=1, keepdims=True) * (p / p.sum() ** 2)[None, :]
+    infl = psi[:, cells] @ (p / p.sum()) + wif @ att["att"].to_numpy(float)[cells]
+    return float(np.sqrt(np.mean(infl ** 2) / n))
 
 
 def callaway_santanna(panel: pd.DataFrame, y: str, treat: str | None = "low_carbon", cohort: str | None = None,
                       control: str = "never", base: str = "varying", n_boot: int = 199, seed: int = 0,
-                      unit: str = "city_code", max_e: int | None = None) -> CSResult:
-    """Group-time ATTs and their simple and dynamic aggregations (module docstring); city bootstrap SEs."""
+                      unit: str = "city_code", max_e: int | None = None, se: str = "analytic") -> CSResult:
+    """Group-time ATTs and their simple and dynamic aggregations (module docstring).
+
+    ``se="analytic"`` (default): the influence-function standard errors of ``did::att_gt`` and
+    ``did::aggte`` with ``bstrap = FALSE`` (checked to 1e-8, tests/references); ``se="bootstrap"``: a
+    city (unit) bootstrap with ``n_boot`` draws. Both are in the results (``att_gt["se_analytic"]``,
+    ``stats["se_analytic"]`` of the simple aggregation) whichever one the table shows.
+    """
     if control not in ("never", "notyet", "notyet_strict"):
         raise AnalysisError(f"control {control!r}", fix="use 'never', 'notyet' or 'notyet_strict'")
+    if se not in ("analytic", "bootstrap"):
+        raise AnalysisError(f"Callaway–Sant'Anna se={se!r}", fix="use se='analytic' or se='bootstrap'")
     df, _ = prepare(panel, f"{y} ~ 1")
     g = _cohort(df, treat if cohort is None else None, cohort, unit)
     df = df.assign(_g=g)
@@ -327,10 +365,13 @@ def callaway_santanna(panel: pd.DataFrame, y: str, treat: str | None = "low_carb
         # are dropped and the last cohort serves only as a control
         last = G.max()
         Y, years = Y[:, years < last], years[years < last]
-    core = _cs_core(Y, G, years, control, base)
+    influence: list[np.ndarray] = []
+    core = _cs_core(Y, G, years, control, base, influence)
     if not core:
         raise AnalysisError("Callaway–Sant'Anna: no identifiable (g, t) cell", fix="check cohorts and years")
     att = pd.DataFrame(core, columns=["g", "t", "att", "n_g", "se_analytic"])
+    psi = np.column_stack(influence)
+    event = (att["t"] - att["g"]).astype(int).to_numpy()
 
     def aggregate(a: pd.DataFrame) -> tuple[float, pd.Series]:
         post = a[a["t"] >= a["g"]]
@@ -341,38 +382,54 @@ def callaway_santanna(panel: pd.DataFrame, y: str, treat: str | None = "low_carb
         return simple, dyn
 
     simple, dyn = aggregate(att)
-    rng = np.random.default_rng(seed)
-    nu = len(Y)
-    bs_simple, bs_cells, bs_dyn = [], [], []
-    for b in range(n_boot):
-        report("Callaway-Sant'Anna bootstrap", b, n_boot)
-        idx = rng.integers(0, nu, nu)
-        c = _cs_core(Y[idx], G[idx], years, control, base)
-        if not c:
-            continue
-        a = pd.DataFrame(c, columns=["g", "t", "att", "n_g", "se_analytic"])
-        s, dd = aggregate(a)
-        bs_simple.append(s)
-        bs_cells.append(a.set_index(["g", "t"])["att"])
-        bs_dyn.append(dd)
-    bs_simple = np.asarray(bs_simple)
-    cells = pd.concat(bs_cells, axis=1)
-    att["se"] = cells.std(axis=1, ddof=1).reindex(pd.MultiIndex.from_frame(att[["g", "t"]])).to_numpy()
-    dyn_se = pd.concat(bs_dyn, axis=1).std(axis=1, ddof=1).reindex(dyn.index)
+    simple_se_an = _aggregate_se(att, psi, G, event >= 0)
+    dyn_se_an = pd.Series([_aggregate_se(att, psi, G, event == e) for e in dyn.index], index=dyn.index)
+    draws = 0
+    bs_simple = np.empty(0)
+    if se == "bootstrap":
+        rng = np.random.default_rng(seed)
+        nu = len(Y)
+        boot_simple, bs_cells, bs_dyn = [], [], []
+        for b in range(n_boot):
+            report("Callaway-Sant'Anna bootstrap", b, n_boot)
+            idx = rng.integers(0, nu, nu)
+            c = _cs_core(Y[idx], G[idx], years, control, base)
+            if not c:
+                continue
+            a = pd.DataFrame(c, columns=["g", "t", "att", "n_g", "se_analytic"])
+            s, dd = aggregate(a)
+            boot_simple.append(s)
+            bs_cells.append(a.set_index(["g", "t"])["att"])
+            bs_dyn.append(dd)
+        bs_simple = np.asarray(boot_simple)
+        draws = len(bs_simple)
+        cells = pd.concat(bs_cells, axis=1)
+        att["se"] = cells.std(axis=1, ddof=1).reindex(pd.MultiIndex.from_frame(att[["g", "t"]])).to_numpy()
+        dyn_se = pd.concat(bs_dyn, axis=1).std(axis=1, ddof=1).reindex(dyn.index)
+        simple_se = float(bs_simple.std(ddof=1))
+        se_note = f"city bootstrap ({draws} draws)"
+    else:
+        att["se"] = att["se_analytic"]
+        dyn_se, simple_se = dyn_se_an, simple_se_an
+        se_note = "analytic influence-function standard errors (as did::att_gt/aggte)"
     if max_e is not None:
         dyn = dyn[(dyn.index >= -max_e) & (dyn.index <= max_e)]
         dyn_se = dyn_se.reindex(dyn.index)
+        dyn_se_an = dyn_se_an.reindex(dyn.index)
     notes = [f"Callaway & Sant'Anna (2021): {control}-treated controls, {base} base period, "
-             f"city bootstrap ({len(bs_simple)} draws)"] + ([f"{dropped} cities with gaps dropped"] if dropped else [])
+             f"{se_note}"] + ([f"{dropped} cities with gaps dropped"] if dropped else [])
     n = int(Y.size)
-    s_res = FitResult(depvar=y, params=pd.Series({"ATT": simple}), se=pd.Series({"ATT": bs_simple.std(ddof=1)}),
-                      nobs=n, model="cs_did", vcov="bootstrap", fixed_effects=["city_code", "year"],
-                      name="CS (2021)", notes=notes, stats={"n_units": float(len(Y))})
+    vcov = "bootstrap" if se == "bootstrap" else "influence"
+    s_res = FitResult(depvar=y, params=pd.Series({"ATT": simple}), se=pd.Series({"ATT": simple_se}),
+                      nobs=n, model="cs_did", vcov=vcov, fixed_effects=[],
+                      name="CS (2021)", notes=notes,
+                      stats={"n_units": float(len(Y)), "se_analytic": simple_se_an})
     dnames = [_event_name(int(e)) for e in dyn.index]
     d_res = FitResult(depvar=y, params=pd.Series(dyn.to_numpy(), index=dnames),
                       se=pd.Series(dyn_se.to_numpy(), index=dnames), nobs=n, model="cs_did_dynamic",
-                      vcov="bootstrap", fixed_effects=["city_code", "year"], name="CS dynamic", notes=notes)
-    return CSResult(att_gt=att, simple=s_res, dynamic=d_res, boot=bs_simple)
+                      vcov=vcov, fixed_effects=[], name="CS dynamic", notes=notes)
+    return CSResult(att_gt=att, simple=s_res, dynamic=d_res, boot=bs_simple, simple_se_analytic=simple_se_an,
+                    dynamic_se_analytic=pd.Series(dyn_se_an.to_numpy(), index=dnames))
 
 
 def _gardner_first_stage(d: pd.DataFrame, y: str, treat: str, controls: Sequence[str], unit: str) -> np.ndarray:
@@ -412,37 +469,89 @@ def _gardner_first_stage(d: pd.DataFrame, y: str, treat: str, controls: Sequence
     return pred
 
 
-def gardner_did(panel: pd.DataFrame, y: str, treat: str = "low_carbon", controls: Sequence[str] = (),
-                unit: str = "city_code", n_boot: int = 199, seed: int = 0) -> FitResult:
-    """Two-stage DID (Gardner 2022): FE (and controls) fitted on D=0 rows, ATT = mean of the
-    residualised outcome among D=1 rows (the regression of ỹ on D); SE from a city bootstrap.
+def _gardner_se(d: pd.DataFrame, y: str, treat: str, controls: Sequence[str], unit: str,
+                pred: np.ndarray, theta: float) -> float:
+    """Standard error of the two-stage DID corrected for the first stage, clustered by unit: the GMM
+    influence function of ``did2s`` (Gardner 2022, §3; did2s/R/did2s.R ``IF = IF_fs − IF_ss``):
 
-    The first stage is an exact least-squares solve (``_gardner_first_stage``), so the estimate is the
-    same to the last digit on every run (checked against ``did2s::did2s`` 1.2.1, tests/references).
+    ``IF_i = (x_1i'γ · u_i − D_i v_i) / N_1``, with ``u`` the first-stage residual (0 on treated rows),
+    ``v = ỹ − θD`` the second-stage residual, ``γ = (X_10'X_10)⁻¹ X_1'D`` (X_1: unit and year dummies
+    and controls; X_10 the same with treated rows zeroed), and ``se = √(Σ_c (Σ_{i∈c} IF_i)²)``.
+    γ is solved by Frisch–Waugh–Lovell: the unit dummies are swept out exactly (unit means of the
+    untreated rows), the year dummies and controls by a dense least-squares solve.
     """
+    ok = np.isfinite(pred)
+    d, pred = d[ok], pred[ok]
+    ytil = d[y].to_numpy(dtype=float) - pred
+    D = (d[treat] == 1).to_numpy()
+    un = ~D
+    n1 = D.sum()
+    ucode, _ = pd.factorize(d[unit], sort=True)
+    nu = ucode.max() + 1
+    years = d["year"].to_numpy()
+    yrs_un = np.unique(years[un])
+    Z = np.column_stack([(years == t).astype(float) for t in yrs_un[1:]] +
+                        [d[c].to_numpy(dtype=float) for c in controls]) if len(yrs_un) > 1 or controls \
+        else np.zeros((len(d), 0))
+    cnt = np.bincount(ucode[un], minlength=nu).astype(float)
+    b_u = np.bincount(ucode[D], minlength=nu).astype(float)  # X_1'D, unit block
+    b_z = Z[D].sum(axis=0)  # X_1'D, years and controls
+    zsum_u = np.stack([np.bincount(ucode[un], weights=Z[un, j], minlength=nu) for j in range(Z.shape[1])],
+                      axis=1) if Z.shape[1] else np.zeros((nu, 0))
+    zmean_u = zsum_u / np.where(cnt > 0, cnt, 1.0)[:, None]
+    Zd = Z[un] - zmean_u[ucode[un]]
+    gamma_z = np.zeros(Z.shape[1])
+    if Z.shape[1]:
+        gamma_z = np.linalg.lstsq(Zd.T @ Zd, b_z - zmean_u.T @ b_u, rcond=None)[0]
+    gamma_u = (b_u - zsum_u @ gamma_z) / np.where(cnt > 0, cnt, 1.0)
+    w = gamma_u[ucode] + Z @ gamma_z
+    infl = np.where(un, w * ytil, 0.0) - np.where(D, ytil - theta, 0.0)
+    by_unit = np.bincount(ucode, weights=infl / n1, minlength=nu)
+    return float(np.sqrt((by_unit ** 2).sum()))
+
+
+def gardner_did(panel: pd.DataFrame, y: str, treat: str = "low_carbon", controls: Sequence[str] = (),
+                unit: str = "city_code", n_boot: int = 199, seed: int = 0, se: str = "analytic") -> FitResult:
+    """Two-stage DID (Gardner 2022): FE (and controls) fitted on D=0 rows, ATT = mean of the
+    residualised outcome among D=1 rows (the regression of ỹ on D).
+
+    ``se="analytic"`` (default): the first-stage-corrected GMM standard error of ``did2s``, clustered by
+    unit (``_gardner_se``); ``se="bootstrap"``: a city bootstrap with ``n_boot`` draws. The analytic one
+    is in ``stats["se_analytic"]`` either way. The first stage is an exact least-squares solve
+    (``_gardner_first_stage``), so the estimate is the same to the last digit on every run (checked
+    against ``did2s::did2s`` 1.2.1, tests/references).
+    """
+    if se not in ("analytic", "bootstrap"):
+        raise AnalysisError(f"two-stage DID se={se!r}", fix="use se='analytic' or se='bootstrap'")
     df, _ = prepare(panel, f"{y} ~ {_rhs([treat, *controls])}")
     df = df.dropna(subset=[y, treat, *controls]).reset_index(drop=True)
 
-    def est(d: pd.DataFrame) -> float:
-        resid = d[y].to_numpy(dtype=float) - _gardner_first_stage(d, y, treat, controls, unit)
+    def est(d: pd.DataFrame) -> tuple[float, np.ndarray]:
+        pred = _gardner_first_stage(d, y, treat, controls, unit)
+        resid = d[y].to_numpy(dtype=float) - pred
         tr = (d[treat] == 1).to_numpy() & np.isfinite(resid)
-        return float(resid[tr].mean())
+        return float(resid[tr].mean()), pred
 
-    theta = est(df)
-    rng = np.random.default_rng(seed)
-    units = df[unit].unique()
-    groups = {u: g for u, g in df.groupby(unit)}
-    bs = []
-    for b in range(n_boot):
-        report("two-stage DID bootstrap", b, n_boot)
-        pick = rng.choice(units, size=len(units), replace=True)
-        parts = []
-        for k, u in enumerate(pick):
-            parts.append(groups[u].assign(**{unit: k}))
-        try:
-            bs.append(est(pd.concat(parts, ignore_index=True)))
-        except Exception:
-            continue
-    return FitResult(depvar=y, params=pd.Series({treat: theta}), se=pd.Series({treat: np.std(bs, ddof=1)}),
-                     nobs=len(df), model="did2s", vcov="bootstrap", fixed_effects=[unit, "year"],
-                     name="Gardner 2S-DID", notes=[f"Gardner (2022) two-stage DID; city bootstrap ({len(bs)})"])
+    theta, pred = est(df)
+    se_an = _gardner_se(df, y, treat, controls, unit, pred, theta)
+    if se == "bootstrap":
+        rng = np.random.default_rng(seed)
+        units = df[unit].unique()
+        groups = {u: g for u, g in df.groupby(unit)}
+        bs = []
+        for b in range(n_boot):
+            report("two-stage DID bootstrap", b, n_boot)
+            pick = rng.choice(units, size=len(units), replace=True)
+            parts = [groups[u].assign(**{unit: k}) for k, u in enumerate(pick)]
+            th = est(pd.concat(parts, ignore_index=True))[0]
+            if np.isfinite(th):
+                bs.append(th)
+        shown, vcov = float(np.std(bs, ddof=1)), "bootstrap"
+        note = f"city bootstrap ({len(bs)} draws)"
+    else:
+        shown, vcov = se_an, f"cluster:{unit}"
+        note = "SE corrected for the first stage (GMM influence function, as did2s)"
+    return FitResult(depvar=y, params=pd.Series({treat: theta}), se=pd.Series({treat: shown}),
+                     nobs=len(df), model="did2s", vcov=vcov, fixed_effects=[unit, "year"],
+                     name="Gardner 2S-DID", notes=[f"Gardner (2022) two-stage DID; {note}"],
+                     stats={"se_analytic": se_an})

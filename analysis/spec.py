@@ -188,6 +188,14 @@ def _variant_name(name: str | None, sample: dict | None, panel: pd.DataFrame) ->
     return name[: m.start()] + txt + name[m.end():]
 
 
+
+def _did_se(m: dict) -> str:
+    """``se`` of a ``cs`` or ``gardner`` model: ``analytic`` (the authors' influence-function standard
+    errors, the default) or ``bootstrap``; a spec that gives ``n_boot`` without ``se`` asks for the
+    bootstrap (specs written before the analytic standard errors existed)."""
+    return str(m.get("se", "bootstrap" if "n_boot" in m else "analytic"))
+
+
 def _run_model(m: dict, get_panel, defaults: dict, out_dir: Path, files: list[str]) -> list[FitResult]:
     from citynet.analysis import did as D
     from citynet.analysis.estimators import fit, gravity
@@ -259,14 +267,16 @@ def _run_model(m: dict, get_panel, defaults: dict, out_dir: Path, files: list[st
         return [out.result]
     if kind == "cs":
         cs = D.callaway_santanna(df, m["y"], m.get("treat", "low_carbon"), m.get("cohort"),
-                                 control=m.get("control", "never"), n_boot=m.get("n_boot", 199), seed=m.get("seed", 0))
+                                 control=m.get("control", "never"), n_boot=m.get("n_boot", 199), seed=m.get("seed", 0),
+                                 se=_did_se(m))
         cp = out_dir / f"{_stem(name, 'cs')}_att_gt.csv"
         cs.att_gt.to_csv(cp, index=False)
         files.append(str(cp))
         cs.simple.name = name or cs.simple.name
         return [cs.simple]
     if kind == "gardner":
-        return [D.gardner_did(df, m["y"], m.get("treat", "low_carbon"), ctrl, n_boot=m.get("n_boot", 99))]
+        return [D.gardner_did(df, m["y"], m.get("treat", "low_carbon"), ctrl, n_boot=m.get("n_boot", 99),
+                              seed=m.get("seed", 0), se=_did_se(m))]
     if kind == "3sls":
         sysres = three_sls(df, m["equations"], fe=m.get("fe", "city_code + year"),
                            vcov=m.get("vcov", "unadjusted"), names=m.get("names"))

@@ -266,5 +266,6 @@ def _vcov_text(v: str) -> str:
         return f"clustered by {v.split(':', 1)[1]}"
     return {"hc1": "heteroskedasticity-robust (HC1)", "iid": "classical", "ml_information": "ML information matrix",
             "bootstrap": "bootstrap", "analytic": "analytic",
+            "influence": "influence function of the estimator, by city (Callaway-Sant'Anna, as did)",
             "simulated": "effects: s.d. of simulated draws",
             "placebo": "placebo column: SD of the placebo estimates"}.get(v, v)

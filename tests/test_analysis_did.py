@@ -101,16 +101,22 @@ def test_callaway_santanna_unbiased_where_twfe_is_biased():
     df = staggered(n_city=300, seed=6, effect=0.3, dynamic=0.3, het=True, never_share=0.3)
     truth = df.loc[df["low_carbon"] == 1, "true_tau"].mean()  # ATT averaged over treated cells
     twfe = did(df, "y", "low_carbon").params["low_carbon"]
-    cs = callaway_santanna(df, "y", "low_carbon", n_boot=60, seed=1)
+    cs = callaway_santanna(df, "y", "low_carbon")
+    boot = callaway_santanna(df, "y", "low_carbon", se="bootstrap", n_boot=60, seed=1)
+    assert boot.simple.params["ATT"] == cs.simple.params["ATT"] and len(boot.boot) == 60
+    assert 0.6 < boot.simple.se["ATT"] / cs.simple.se["ATT"] < 1.6  # two conventions, one sampling s.d.
     # simple aggregation weights cells by group size = the mean over treated cell-units in a balanced panel
     assert abs(cs.simple.params["ATT"] - truth) < 3 * cs.simple.se["ATT"]
     assert abs(cs.simple.params["ATT"] - truth) < 0.2
     assert abs(twfe - truth) > 0.5  # TWFE is far off (forbidden comparisons with early cohorts)
-    cs_ny = callaway_santanna(df, "y", "low_carbon", control="notyet", n_boot=20)
+    cs_ny = callaway_santanna(df, "y", "low_carbon", control="notyet")
     assert abs(cs_ny.simple.params["ATT"] - truth) < 0.25
     assert "post_1" in cs.dynamic.params.index
-    g2 = gardner_did(df, "y", "low_carbon", n_boot=20)
+    g2 = gardner_did(df, "y", "low_carbon")
     assert abs(g2.params["low_carbon"] - truth) < 0.2
+    g2b = gardner_did(df, "y", "low_carbon", se="bootstrap", n_boot=40)
+    assert g2b.params["low_carbon"] == g2.params["low_carbon"] and g2b.vcov == "bootstrap"
+    assert 0.6 < g2b.se["low_carbon"] / g2.se["low_carbon"] < 1.6
 
 
 def test_event_study_plot_and_table_outputs(tmp_path):
@@ -191,7 +197,7 @@ def test_gardner_is_deterministic_across_hash_seeds():
     fixture = Path(__file__).parent / "references" / "data" / "synth_city_year.csv"
     code = ("import pandas as pd; from citynet.analysis.did import gardner_did; "
             f"cy = pd.read_csv({str(fixture)!r}, dtype={{'city_code': str}}); "
-            "r = gardner_did(cy, 'ln_green', 'low_carbon', controls=['x1'], n_boot=3); "
+            "r = gardner_did(cy, 'ln_green', 'low_carbon', controls=['x1']); "
             "print(repr(float(r.params['low_carbon'])), repr(float(r.se['low_carbon'])))")
     outs = []
     for seed in ("0", "3"):

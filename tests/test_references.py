@@ -3,8 +3,10 @@
 
 Tolerances: 1e-8 (relative) where both sides solve exactly (OLS, 3SLS, CS means, did2s, Moran, effects
 at given parameters); 1e-6 where both iterate (PPML IRLS, the concentrated ML of the spatial models).
-Documented convention differences: CS and did2s standard errors — citynet bootstraps cities, did and
-did2s use analytic influence-function / GMM standard errors; only the point estimates are compared.
+Standard errors: CS (every ATT(g,t), the simple and the dynamic aggregation) and did2s are compared with
+citynet's default analytic standard errors, which are the authors' (did's influence function with
+``bstrap = FALSE``; did2s's first-stage-corrected GMM, clustered by city); citynet's other convention,
+a city bootstrap (``se="bootstrap"``), has no R counterpart (did's bootstrap is a multiplier bootstrap).
 """
 
 from __future__ import annotations
@@ -107,7 +109,7 @@ def test_callaway_santanna_matches_did(cy, key):
     from citynet.analysis.did import callaway_santanna
 
     df, y, unit = _cs_frame(key, cy)
-    r = callaway_santanna(df, y, treat=None, cohort="g", unit=unit, n_boot=9,
+    r = callaway_santanna(df, y, treat=None, cohort="g", unit=unit,
                           control="notyet" if key.endswith("notyet") else "never")
     ref = REF[key]
     want = pd.Series(ref["att"], index=pd.MultiIndex.from_arrays([ref["g"], ref["t"]]))
@@ -120,21 +122,27 @@ def test_callaway_santanna_matches_did(cy, key):
     se.index = got.index
     close(se.reindex(want.index), pd.Series(ref["se"], index=want.index), EXACT)
     close(r.simple.params["ATT"], ref["simple"], EXACT)
+    close(r.simple.se["ATT"], ref["simple_se"], EXACT)
     from citynet.analysis.did import _event_name
 
-    dyn = pd.Series(ref["dynamic"], index=[_event_name(int(e)) for e in ref["e"]])
+    names = [_event_name(int(e)) for e in ref["e"]]
+    dyn = pd.Series(ref["dynamic"], index=names)
     close(r.dynamic.params.reindex(dyn.index), dyn, EXACT)
+    close(r.dynamic.se.reindex(names), pd.Series(ref["dynamic_se"], index=names), EXACT)
+    close(r.dynamic_se_analytic.reindex(names), pd.Series(ref["dynamic_se"], index=names), EXACT)
 
 
 @pytest.mark.parametrize("key,controls", [("did2s", []), ("did2s_x1", ["x1"])])
 def test_gardner_matches_did2s(cy, key, controls):
     """Exact (R's lm on the dummy design) to 1e-10; did2s::did2s, whose first stage is fixest::feols at
-    fixef.tol 1e-6, to 1e-6."""
+    fixef.tol 1e-6, to 1e-6; the first-stage-corrected clustered SE of did2s to 1e-6."""
     from citynet.analysis.did import gardner_did
 
-    r = gardner_did(cy, "ln_green", "low_carbon", controls=controls, n_boot=2)
+    r = gardner_did(cy, "ln_green", "low_carbon", controls=controls)
     close(r.params["low_carbon"], REF[key + "_exact"], 1e-10)
     close(r.params["low_carbon"], REF[key]["coef"], ITER)
+    close(r.se["low_carbon"], REF[key]["se"], ITER)
+    assert r.stats["se_analytic"] == r.se["low_carbon"]
 
 
 @pytest.mark.parametrize("key,fe", [("three_sls_fe", "city_code + year"), ("three_sls", None)])
