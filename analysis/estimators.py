@@ -192,6 +192,36 @@ def drop_separated(df: pd.DataFrame, depvar: str, fe: Sequence[str]) -> tuple[pd
     return (df if keep.all() else df[keep]), int((~keep).sum())
 
 
+def drop_separated_ir(df: pd.DataFrame, parts: dict[str, Any]) -> tuple[pd.DataFrame, int, str]:
+    """Drop the observations the iterative rectifier finds separated (``analysis.separation``; what
+    ``ppmlhdfe`` adds to fixest's fixed-effect check), then the fixed-effect check again, until
+    neither drops anything. Returns the frame, the number dropped by IR, and a note ('' when none
+    was dropped; a note saying so when the design is too wide for the check)."""
+    from citynet.analysis.separation import MAX_COLUMNS, ir_design, separated_ir
+
+    y_name, total = parts["depvar"], 0
+    for _ in range(10):
+        groups = _fe_groups(df, parts["fe"])
+        A = ir_design(df, parts["rhs"], groups)
+        if A is None:
+            return df, total, "PPML: the iterative-rectifier separation check was skipped (the right-hand side " \
+                              "uses syntax only pyfixest expands); the fixed-effect check ran."
+        sep = separated_ir(df[y_name].to_numpy(dtype=float), A)
+        if sep is None:
+            return df, total, (f"PPML: separation checked by fixed-effect groups (as fixest), not by ppmlhdfe's "
+                               f"iterative rectifier ({A.shape[1]:,} design columns; it runs up to "
+                               f"{MAX_COLUMNS:,}).")
+        if not sep.any():
+            break
+        n_sep = int(sep.sum())
+        df, more = drop_separated(df[~sep], y_name, parts["fe"]) if parts["fe"] else (df[~sep], 0)
+        total += n_sep + more
+    note = (f"PPML: {total:,} separated observations (fitted mean 0 at estimates of ±∞) dropped by the iterative "
+            "rectifier of Correia, Guimarães & Zylkin (2021), as ppmlhdfe, with the fixed-effect groups this left "
+            "all-zero or single; the remaining estimates exist.") if total else ""
+    return df, total, note
+
+
 def _check_sample(df: pd.DataFrame, fml: str, parts: dict[str, Any], sample: str | None, panel: pd.DataFrame) -> None:
     """Guard pyfixest against inputs it aborts or tracebacks on: a text regressor, an empty sample (its Rust
     core aborts the process), and a sample in which every observation is a fixed-effect singleton."""
@@ -271,6 +301,10 @@ def fit(
         used = [c for c in formula_names(fml) if c in df.columns]
         df = df.dropna(subset=used) if df[used].isna().to_numpy().any() else df
         df, dropped_separated = drop_separated(df, parts["depvar"], parts["fe"])
+    ir_note, dropped_ir = "", 0
+    if model == "ppml":
+        df, dropped_ir, ir_note = drop_separated_ir(df, parts)
+        dropped_separated += dropped_ir
     kw: dict[str, Any] = {"vcov": vcov_arg, **(PPML_TOL if model == "ppml" else {}), **(engine_kw or {})}
     if ssc is not None:
         kw["ssc"] = pf.ssc(**ssc)
@@ -316,9 +350,11 @@ def fit(
         res.notes.append("PPML: the fixed effects were absorbed by LSMR (pyfixest's alternating projections "
                          "did not converge in 10,000 iterations).")
     if dropped_separated:
-        res.notes.append(f"{dropped_separated:,} observations in fixed-effect groups with an all-zero outcome or a "
-                         "single observation dropped, repeatedly until none remain (as fixest::fepois).")
+        res.notes.append(f"{dropped_separated - dropped_ir:,} observations in fixed-effect groups with an all-zero "
+                         "outcome or a single observation dropped, repeatedly until none remain (as fixest::fepois).")
         res.stats["n_separated"] = float(dropped_separated)
+    if ir_note:
+        res.notes.append(ir_note)
     if allow_collinear:
         dropped, detail = _collinear_detail(f, df, parts)
         if dropped:
