@@ -8,7 +8,6 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-
 from citynet.analysis.estimators import _fe_groups, fit
 from citynet.analysis.separation import design, separated_ir
 
