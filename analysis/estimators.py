@@ -202,6 +202,10 @@ def drop_separated_ir(df: pd.DataFrame, parts: dict[str, Any]) -> tuple[pd.DataF
     y_name, total = parts["depvar"], 0
     for _ in range(10):
         groups = _fe_groups(df, parts["fe"])
+        width = sum(int(g.max(initial=-1)) + 1 for g in groups) + len(_terms(parts["rhs"]))
+        if width > MAX_COLUMNS:  # known before the design is built
+            return df, total, (f"PPML: separation checked by fixed-effect groups (as fixest), not by ppmlhdfe's "
+                               f"iterative rectifier ({width:,} design columns; it runs up to {MAX_COLUMNS:,}).")
         A = ir_design(df, parts["rhs"], groups)
         if A is None:
             return df, total, "PPML: the iterative-rectifier separation check was skipped (the right-hand side " \
