@@ -122,9 +122,19 @@ def did_you_mean(names: Sequence[str], columns: Sequence[str]) -> str:
     cols = [str(c) for c in columns]
     hints = []
     for n in names:
-        base = _LAG_PREFIX.sub(r"\3", n)
-        base = base[3:] if base.startswith("ln_") and base not in cols else base
-        close = difflib.get_close_matches(n, cols, n=2) or difflib.get_close_matches(base, cols, n=2)
+        # peel the derived-name prefixes (l1_, f1_, ln_), match the core, and put the prefixes back:
+        # 'ln_green_patent' → 'ln_green_patents'
+        prefix, core = "", n
+        while True:
+            m = _LAG_PREFIX.match(core)
+            if m and m.group(3):
+                prefix, core = prefix + f"{m.group(1)}{m.group(2)}_", m.group(3)
+            elif core.startswith("ln_") and core not in cols:
+                prefix, core = prefix + "ln_", core[3:]
+            else:
+                break
+        close = [prefix + c for c in difflib.get_close_matches(core, cols, n=2)] if prefix else []
+        close = close or difflib.get_close_matches(n, cols, n=2)
         if close:
             hints.append(f"{n!r}: did you mean {' or '.join(repr(c) for c in close)}?")
     return f" ({'; '.join(hints)})" if hints else ""
