@@ -192,37 +192,31 @@ def drop_separated(df: pd.DataFrame, depvar: str, fe: Sequence[str]) -> tuple[pd
     return (df if keep.all() else df[keep]), int((~keep).sum())
 
 
-def drop_separated_ir(df: pd.DataFrame, parts: dict[str, Any]) -> tuple[pd.DataFrame, int, str]:
-    """Drop the observations the iterative rectifier finds separated (``analysis.separation``; what
-    ``ppmlhdfe`` adds to fixest's fixed-effect check), then the fixed-effect check again, until
-    neither drops anything. Returns the frame, the number dropped by IR, and a note ('' when none
-    was dropped; a note saying so when the design is too wide for the check)."""
-    from citynet.analysis.separation import MAX_COLUMNS, ir_design, separated_ir
+def drop_separated_lp(df: pd.DataFrame, parts: dict[str, Any]) -> tuple[pd.DataFrame, int, str]:
+    """Drop the observations separated by a combination of regressors and fixed effects
+    (``analysis.separation.separated``; what ``ppmlhdfe`` adds to fixest's all-zero-group check), then
+    the fixed-effect check again, until neither drops anything. Returns the frame, the number dropped
+    here, and a note ('' when nothing was dropped and the check ran)."""
+    from citynet.analysis.separation import MAX_ROWS, rhs_design, separated
 
     y_name, total = parts["depvar"], 0
     for _ in range(10):
-        groups = _fe_groups(df, parts["fe"])
-        width = sum(int(g.max(initial=-1)) + 1 for g in groups) + len(_terms(parts["rhs"]))
-        if width > MAX_COLUMNS:  # known before the design is built
-            return df, total, (f"PPML: separation checked by fixed-effect groups (as fixest), not by ppmlhdfe's "
-                               f"iterative rectifier ({width:,} design columns; it runs up to {MAX_COLUMNS:,}).")
-        A = ir_design(df, parts["rhs"], groups)
-        if A is None:
-            return df, total, "PPML: the iterative-rectifier separation check was skipped (the right-hand side " \
-                              "uses syntax only pyfixest expands); the fixed-effect check ran."
-        sep = separated_ir(df[y_name].to_numpy(dtype=float), A)
+        if len(df) > MAX_ROWS:
+            return df, total, (f"PPML: separation checked by fixed-effect groups only (as fixest); the check for "
+                               f"combinations of regressors and fixed effects runs up to {MAX_ROWS:,} rows.")
+        A = rhs_design(df, parts["rhs"], _fe_groups(df, parts["fe"]))
+        sep = separated(df[y_name].to_numpy(dtype=float), A) if A is not None else None
         if sep is None:
-            return df, total, (f"PPML: separation checked by fixed-effect groups (as fixest), not by ppmlhdfe's "
-                               f"iterative rectifier ({A.shape[1]:,} design columns; it runs up to "
-                               f"{MAX_COLUMNS:,}).")
+            return df, total, ("PPML: separation checked by fixed-effect groups only (as fixest): the check for "
+                               "combinations of regressors and fixed effects could not run on this design.")
         if not sep.any():
             break
         n_sep = int(sep.sum())
         df, more = drop_separated(df[~sep], y_name, parts["fe"]) if parts["fe"] else (df[~sep], 0)
         total += n_sep + more
-    note = (f"PPML: {total:,} separated observations (fitted mean 0 at estimates of ±∞) dropped by the iterative "
-            "rectifier of Correia, Guimarães & Zylkin (2021), as ppmlhdfe, with the fixed-effect groups this left "
-            "all-zero or single; the remaining estimates exist.") if total else ""
+    note = (f"PPML: {total:,} observations separated by a combination of regressors and fixed effects (fitted mean "
+            "0 at estimates of ±∞; Correia, Guimarães & Zylkin 2021) dropped, as ppmlhdfe, with the fixed-effect "
+            "groups this left all-zero or single; the remaining estimates exist and are unchanged.") if total else ""
     return df, total, note
 
 
@@ -307,7 +301,7 @@ def fit(
         df, dropped_separated = drop_separated(df, parts["depvar"], parts["fe"])
     ir_note, dropped_ir = "", 0
     if model == "ppml":
-        df, dropped_ir, ir_note = drop_separated_ir(df, parts)
+        df, dropped_ir, ir_note = drop_separated_lp(df, parts)
         dropped_separated += dropped_ir
     kw: dict[str, Any] = {"vcov": vcov_arg, **(PPML_TOL if model == "ppml" else {}), **(engine_kw or {})}
     if ssc is not None:

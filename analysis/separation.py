@@ -9,22 +9,29 @@ of the regressors and fixed effects ``z = Aγ`` satisfies
 generalized linear models*, arXiv:1903.01633, Prop. 1). The observations with ``z_i > 0`` are
 *separated*: dropping them leaves the other estimates unchanged and makes them exist.
 ``fixest::fepois`` drops only the simplest case, fixed-effect groups whose outcome is all zero
-(``drop_separated`` in ``estimators``); ``ppmlhdfe`` also runs the iterative rectifier (IR) below.
+(``drop_separated`` in ``estimators``); ``ppmlhdfe`` also finds combinations (simplex, iterative rectifier).
 
-``separated_ir`` is that IR algorithm with the constraint ``z = 0`` on ``y > 0`` imposed exactly
-(``γ = Nφ`` with ``N`` a basis of the null space of the ``y > 0`` rows of ``A``) instead of by
-ppmlhdfe's weights ``K = N₀/ε²`` ("method of weighting"), which squares the condition number:
+``separated`` finds them as the solution of one linear programme over the sparse design
+``A = [fixed-effect dummies | regressors]`` (Clarkson & Jennrich 1991 solve the same problem by a
+simplex method for the regressors; here the fixed effects are ordinary sparse columns, so
+combinations of fixed effects and regressors are found as well, which is what ppmlhdfe's iterative
+rectifier adds):
 
-    u ← 1[y = 0];  repeat:  φ = argmin ‖u − A₀Nφ‖²,  z = A₀Nφ (|z| < ε → 0);
-                   stop if z ≥ 0;  else u ← max(z, 0)
+    max Σ_i s_i   over γ (free) and s (0 ≤ s_i ≤ 1, one per y_i = 0)
+    subject to    A₁γ = 0   (the rows with y > 0)
+                  s_i ≤ (A₀γ)_i   (the rows with y = 0, so A₀γ ≥ 0)
+
+Certificates form a convex cone, so a certificate with the largest support exists and, scaled up,
+gives ``s_i = 1`` on every separated row and 0 elsewhere: the optimum marks them all at once. Solved by
+HiGHS (``scipy.optimize.linprog``), deterministic; the certificate is checked before it is used.
 
 Worked example (ppmlhdfe's separation primer, "sep(ir)"): ``y = (0, 1, 0, 0, 1)`` with fixed effects
 ``id1 = (1, 1, 2, 2, 2)`` and ``id2 = (1, 1, 1, 2, 2)`` has no all-zero group, yet the third
 observation is separated by ``z = 1[id1 = 2] − 1[id2 = 2] = (0, 0, 1, 0, 0)``.
 
-The dense null-space basis needs the ``p × p`` cross-product of the design, so the check runs when
-the design has at most ``MAX_COLUMNS`` columns (fixed-effect levels plus regressors): city-year
-panels, not the origin-year × destination-year gravity design (there the fixed-effect check runs).
+The programme has one row per observation and one column per fixed-effect level and regressor; it
+runs on designs of at most ``MAX_ROWS`` rows (city-year panels and the gravity panel once the
+all-zero groups are gone); above that only the fixed-effect check runs, and a note says so.
 """
 
 from __future__ import annotations
@@ -35,9 +42,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-MAX_COLUMNS = 3000
-IR_TOL = 1e-5  # ppmlhdfe's default tolerance on z
-IR_MAXITER = 1000
+MAX_ROWS = 2_000_000
 
 
 def design(df: pd.DataFrame, regressors: Sequence[str], fe_groups: Sequence[np.ndarray]) -> sp.csr_matrix:
@@ -55,52 +60,44 @@ def design(df: pd.DataFrame, regressors: Sequence[str], fe_groups: Sequence[np.n
     return sp.hstack(blocks, format="csr")
 
 
-def separated_ir(y: np.ndarray, A: sp.spmatrix | np.ndarray, tol: float = IR_TOL,
-                 maxiter: int = IR_MAXITER) -> np.ndarray | None:
-    """Boolean mask of the separated observations (module docstring), or None when the design is too
-    wide for the dense check (more than ``MAX_COLUMNS`` columns)."""
+def separated(y: np.ndarray, A: sp.spmatrix | np.ndarray) -> np.ndarray | None:
+    """Boolean mask of the separated observations (module docstring), or None when the design has
+    more than ``MAX_ROWS`` rows or the programme did not solve."""
+    from scipy.optimize import linprog
+
     y = np.asarray(y, dtype=float)
-    A = sp.csr_matrix(A)
+    A = sp.csr_matrix(A, dtype=float)
     zero = y == 0
     out = np.zeros(len(y), dtype=bool)
-    if not zero.any():
+    if not zero.any() or zero.all():
         return out
-    if A.shape[1] > MAX_COLUMNS:
+    if len(y) > MAX_ROWS:
         return None
-    A1 = A[~zero]
-    m = (A1.T @ A1).toarray()
-    scale = np.sqrt(np.maximum(np.diag(m), 0.0))
-    scale[scale == 0] = 1.0
-    evals, evecs = np.linalg.eigh(m / np.outer(scale, scale))  # scaled: columns of very different size
-    null = evecs[:, evals <= max(evals.max(initial=0.0), 1.0) * 1e-11] / scale[:, None]
-    if null.shape[1] == 0:
+    colscale = np.sqrt(np.asarray(A.multiply(A).sum(axis=0)).ravel())
+    colscale[colscale == 0] = 1.0
+    A = A @ sp.diags(1.0 / colscale)  # γ in units of each column's norm: the programme is well scaled
+    A0, A1 = A[zero], A[~zero]
+    p, n0 = A.shape[1], int(zero.sum())
+    res = linprog(np.r_[np.zeros(p), -np.ones(n0)],
+                  A_ub=sp.hstack([-A0, sp.identity(n0)], format="csr"), b_ub=np.zeros(n0),
+                  A_eq=sp.hstack([A1, sp.csr_matrix((A1.shape[0], n0))], format="csr"), b_eq=np.zeros(A1.shape[0]),
+                  bounds=[(None, None)] * p + [(0.0, 1.0)] * n0, method="highs")
+    if res.status != 0:
+        return None
+    s = res.x[p:]
+    if not (s > 0.5).any():
         return out
-    null /= np.abs(null).max(axis=0)
-    rowscale = float(abs(A).max())
-    B = np.asarray(A[zero] @ null)
-    B[np.abs(B) < 1e-9 * rowscale] = 0.0  # rounding of an exact zero, not a direction
-    keep = np.abs(B).max(axis=0) > 0
-    B = B[:, keep]
-    if B.shape[1] == 0:
-        return out
-    u = np.ones(B.shape[0])
-    for _ in range(maxiter):
-        phi = np.linalg.lstsq(B, u, rcond=None)[0]
-        z = B @ phi
-        z[np.abs(z) < tol] = 0.0
-        if (z >= 0).all():
-            # the certificate must vanish on y > 0 (it does by construction, unless the null space
-            # picked up a nearly-collinear direction rather than an exact one): then report nothing
-            on_pos = np.asarray(A1 @ (null[:, keep] @ phi)).ravel()
-            if z.max(initial=0.0) > 0 and np.abs(on_pos).max(initial=0.0) <= 1e-8 * z.max():
-                out[np.flatnonzero(zero)[z > 0]] = True
-            return out
-        u = np.maximum(z, 0.0)
-    return out  # not converged in maxiter: report nothing rather than a guess
+    z = A @ res.x[:p]
+    z0, z1 = z[zero], z[~zero]
+    # the certificate: 0 on y > 0 and ≥ 0 on y = 0, to the solver's tolerance relative to its size
+    if np.abs(z1).max(initial=0.0) > 1e-6 * z0.max() or z0.min() < -1e-6 * z0.max():
+        return None
+    out[np.flatnonzero(zero)[s > 0.5]] = True
+    return out
 
 
-def ir_design(df: pd.DataFrame, rhs: str, fe_groups: Sequence[np.ndarray]) -> sp.csr_matrix | None:
-    """The design of ``separated_ir`` for a formula's right-hand side (formulaic, as pyfixest), or None
+def rhs_design(df: pd.DataFrame, rhs: str, fe_groups: Sequence[np.ndarray]) -> sp.csr_matrix | None:
+    """The design of ``separated`` for a formula's right-hand side (formulaic, as pyfixest), or None
     when the right-hand side cannot be expanded outside pyfixest (e.g. its ``i()`` syntax)."""
     from formulaic import model_matrix
 

@@ -1,4 +1,4 @@
-"""Separation in PPML: the iterative rectifier against the hand-worked examples of ppmlhdfe's
+"""Separation in PPML: the linear-programme check against the hand-worked examples of ppmlhdfe's
 separation primer (github.com/sergiocorreia/ppmlhdfe, guides/separation_primer.md), and through ``fit``."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from citynet.analysis.estimators import _fe_groups, fit
-from citynet.analysis.separation import design, separated_ir
+from citynet.analysis.separation import design, separated
 
 PRIMER = {
     # y, regressors, fixed effects, separated rows (0-based) as the primer works them out
@@ -23,21 +23,21 @@ PRIMER = {
 
 
 @pytest.mark.parametrize("case", sorted(PRIMER))
-def test_iterative_rectifier_finds_the_primers_separated_rows(case):
+def test_separation_check_finds_the_primers_separated_rows(case):
     data, xs, fe, want = PRIMER[case]
     df = pd.DataFrame(data)
-    sep = separated_ir(df["y"].to_numpy(float), design(df, xs, _fe_groups(df, fe)))
+    sep = separated(df["y"].to_numpy(float), design(df, xs, _fe_groups(df, fe)))
     assert set(np.flatnonzero(sep)) == want
 
 
 def test_no_zero_outcome_means_no_separation():
     df = pd.DataFrame({"y": [1.0, 2.0, 3.0], "x": [0.0, 1.0, 0.0]})
-    assert not separated_ir(df["y"].to_numpy(), design(df, ["x"], [])).any()
+    assert not separated(df["y"].to_numpy(), design(df, ["x"], [])).any()
 
 
 def test_ppml_drops_separated_rows_and_matches_the_fit_without_them():
     """A dummy that is 1 only on some zero-outcome rows of cities that also have positive counts: the
-    fixed-effect check cannot see it; the rectifier drops those rows, and the estimates equal
+    fixed-effect check cannot see it; the separation check drops those rows, and the estimates equal
     pyfixest's on the data without them (where the dummy is all zero and leaves the model)."""
     import pyfixest as pf
 
@@ -53,7 +53,7 @@ def test_ppml_drops_separated_rows_and_matches_the_fit_without_them():
     df.loc[pick, "d"] = 1.0
     r = fit(df, "y ~ x + d | city + year", model="ppml", allow_collinear=True)
     assert r.nobs <= len(df) - len(pick)
-    assert any("iterative rectifier" in n for n in r.notes)
+    assert any("separated by a combination" in n for n in r.notes)
     clean = df.drop(index=pick)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
