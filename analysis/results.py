@@ -79,6 +79,7 @@ class FitResult:
                 "r2": self.r2,
                 "adj_r2": self.adj_r2,
                 "stats": {k: float(v) for k, v in self.stats.items()},
+                "notes": list(self.notes),  # what the table notes say: drops, retries, warnings
             }
         )
         return out

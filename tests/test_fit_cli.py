@@ -92,8 +92,10 @@ def test_fit_formula_table_with_lags_and_cluster(ws):
 def test_fit_gravity_dyad_year(ws):
     r = run(["fit", "-w", str(ws), "--panel", "dyad-year", "--model", "ppml", "--json",
              "--formula", "collab ~ log_distance | origin_year + dest_year"])
-    c = json.loads(r.output)["coefficients"]["log_distance"]
+    out = json.loads(r.output)
+    c = out["coefficients"]["log_distance"]
     assert c["ci_low"] < -1.0 < c["ci_high"]
+    assert isinstance(out["notes"], list)  # the table notes (drops, retries, warnings) travel with --json
 
 
 def test_fit_missing_column_error_lists_columns(ws):
