@@ -150,6 +150,18 @@ PPML_TOL = {"iwls_tol": 1e-10}
 # Where pyfixest's alternating projections stall (sparse counts, two high-dimensional FE) they stall
 # for good: 2,500 iterations (pyfixest's default is 10,000, ~4× the time) before LSMR takes over.
 PPML_MAP_MAXITER = 2500
+SEPARATION_CHECK_ROWS = 100_000  # the separation programme runs before every PPML fit up to this size
+MU_VANISHES = 1e-8  # fitted mean / mean outcome below which a zero-outcome row looks separated
+
+
+def _fitted_mean_vanishes(f: Any) -> bool:
+    """ppmlhdfe's "mu" back-stop: some zero-outcome row has a fitted mean ≈ 0 (its FE drift to −∞)."""
+    try:
+        y, mu = np.asarray(f._Y, dtype=float).ravel(), np.asarray(f._Y_hat_response, dtype=float).ravel()
+    except AttributeError:
+        return False
+    zero = y == 0
+    return bool(zero.any() and len(mu) == len(y) and mu[zero].min() < MU_VANISHES * max(y.mean(), 1e-300))
 
 
 def _fe_groups(df: pd.DataFrame, fe: Sequence[str]) -> list[np.ndarray]:
@@ -302,21 +314,18 @@ def fit(
         used = [c for c in formula_names(fml) if c in df.columns]
         df = df.dropna(subset=used) if df[used].isna().to_numpy().any() else df
         df, dropped_separated = drop_separated(df, parts["depvar"], parts["fe"])
-    ir_note, dropped_ir = "", 0
-    if model == "ppml":
-        df, dropped_ir, ir_note = drop_separated_lp(df, parts)
-        dropped_separated += dropped_ir
     kw: dict[str, Any] = {"vcov": vcov_arg, **(engine_kw or {})}
     if model == "ppml":
         kw = {**PPML_TOL, "fixef_maxiter": PPML_MAP_MAXITER, **kw}
     if ssc is not None:
         kw["ssc"] = pf.ssc(**ssc)
-    retried = False
-    try:
+
+    def estimate(d: pd.DataFrame) -> tuple[Any, bool]:
+        """pyfixest's fit; for PPML whose alternating projections stall, the same fit with LSMR."""
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                f = pf.fepois(fml, df, **kw) if model == "ppml" else pf.feols(fml, df, **kw)
+                return (pf.fepois(fml, d, **kw) if model == "ppml" else pf.feols(fml, d, **kw)), False
         except Exception as first:
             if model != "ppml" or "Demeaning failed" not in str(first):
                 raise
@@ -328,10 +337,34 @@ def fit(
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    f = pf.fepois(fml, df, **{**kw, "demeaner": LsmrDemeaner()})
-                retried = True
+                    return pf.fepois(fml, d, **{**kw, "demeaner": LsmrDemeaner()}), True
             except Exception:
                 raise first from None
+
+    # PPML separation by combinations of regressors and FE: checked before the fit on designs of up to
+    # SEPARATION_CHECK_ROWS rows (cheap there); on larger ones only when the fit shows it — the fit
+    # stalls, or a zero-outcome row gets a fitted mean near 0 (ppmlhdfe's "mu" back-stop) — and refit
+    ir_note, dropped_ir, checked = "", 0, False
+    if model == "ppml" and len(df) <= SEPARATION_CHECK_ROWS:
+        df, dropped_ir, ir_note = drop_separated_lp(df, parts)
+        checked = True
+    try:
+        try:
+            f, retried = estimate(df)
+        except Exception as first:
+            if model != "ppml" or checked or "Demeaning failed" not in str(first):
+                raise
+            df, dropped_ir, ir_note = drop_separated_lp(df, parts)
+            checked = True
+            if not dropped_ir:
+                raise
+            f, retried = estimate(df)
+        if model == "ppml" and not checked and _fitted_mean_vanishes(f):
+            df_sep, n_sep, note = drop_separated_lp(df, parts)
+            checked, ir_note = True, note
+            if n_sep:
+                df, dropped_ir = df_sep, n_sep
+                f, retried = estimate(df)
     except AnalysisError:
         raise
     except Exception as exc:
@@ -346,6 +379,7 @@ def fit(
                     "destination-year), pool years, or a denser network filter (--green all)") from exc
         raise AnalysisError(f"fitting {fml!r} failed: {msg}",
                             fix="check the formula, the sample and that the variables vary") from exc
+    dropped_separated += dropped_ir
     if not allow_collinear:
         _check_collinear(f, df, parts)
     res = to_result(f, model=model, vcov_label=vcov_label, fe=parts["fe"], name=name, depvar=parts["depvar"])
