@@ -23,7 +23,8 @@ The manifest: ``{"version": 1, "units": {"ingest": {"files": {"canonical/patents
 
 Fault injection for tests: ``CITYNET_FAULT=kill:N`` makes the process SIGKILL itself right after its Nth
 file event of a publication (flush, journal write, rename, delete, manifest write);
-``CITYNET_FAULT=enospc:N`` raises "No space left on device" at that event instead.
+``CITYNET_FAULT=enospc:N`` raises "No space left on device" at that event instead;
+``CITYNET_FAULT=log:FILE`` only lists the events (number, what) in FILE, so a test can aim its kills.
 """
 
 from __future__ import annotations
@@ -65,6 +66,10 @@ def _event(what: str) -> None:
         return
     _events += 1
     kind, _, n = spec.partition(":")
+    if kind == "log":  # CITYNET_FAULT=log:FILE appends each event (its number and what) to FILE
+        with open(n, "a", encoding="utf-8") as fh:
+            fh.write(f"{_events}\t{what}\n")
+        return
     if n.isdigit() and _events == int(n):
         if kind == "kill":
             sys.stdout.flush()
@@ -374,10 +379,12 @@ def verify_path(root: Path | str, path: Path | str) -> None:
 
 
 def verify_workspace(root: Path | str) -> None:
-    """Every published unit of the workspace (for commands that read all of it, like ``report``)."""
+    """Every published unit that readers use — the canonical tables and every filter's panels — (for
+    commands that read all of it, like ``report``; the demo's synthetic ``raw/`` export is an input, not read)."""
     root = Path(root)
     for unit in read_manifest(root).get("units", {}):
-        verify(root, unit)
+        if unit == "ingest" or unit.startswith("panels:"):
+            verify(root, unit)
 
 
 def manifest_entry(root: Path | str, unit: str) -> dict | None:
