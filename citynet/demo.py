@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from citynet import transaction
+from citynet.errors import UserError
 from citynet.graph import lifecycle
 from citynet.workspace import Workspace
 
@@ -34,6 +35,8 @@ class DemoRun:
     written: dict[str, list[Path]] = field(default_factory=dict)
     facts: dict[str, str] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
+    #: specs the fit stage could not estimate on this sample ("name: reason")
+    failed: list[str] = field(default_factory=list)
 
 
 Step = Callable[[str], None]
@@ -131,13 +134,22 @@ def run_demo(root: str | Path, patents: int = DEMO_PATENTS, seed: int = 42, step
         run.skipped["fit"] = "examples/ not found (install from the source tree: pip install -e .)"
     timed("fit")
     tables: list[Path] = []
+    failed: list[str] = []
     for spec in specs:
         step(f"fit {spec.stem}")
-        out = run_spec(spec, ws)
+        try:
+            out = run_spec(spec, ws)
+        except (UserError, ValueError, ArithmeticError) as exc:  # a design a small sample cannot identify
+            msg = exc.message if isinstance(exc, UserError) else str(exc)
+            failed.append(f"{spec.stem}: {' '.join(msg.split())[:160]}")
+            continue
         tables += [ws.results / f"{name}.md" for name in out.tables]
     done("fit")
     run.written["fit"] = tables
     run.facts["fit"] = f"{len(specs)} specs, {len(tables)} tables (Markdown, LaTeX, CSV, HTML) and figures"
+    if failed:
+        run.facts["fit"] += f"; not estimable on this sample: {len(failed)} spec(s)"
+        run.failed = failed
 
     # 6. report
     timed("report")
