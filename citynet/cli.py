@@ -148,6 +148,13 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as err:  # a file or folder the commands did not check first: still one message, exit 2
         if _damaged_file(err):
             sys.exit(3)
+        import errno
+
+        if err.errno == errno.ENOSPC:  # the disk is full: the transaction exit code (a check said no)
+            where = f" {err.filename}" if getattr(err, "filename", None) else ""
+            click.secho(f"error: no space left on the device while writing{where}", fg="red", err=True)
+            click.echo("  fix: free disk space (or write to a larger disk), then run the command again", err=True)
+            sys.exit(1)
         where = f" {err.filename}" if getattr(err, "filename", None) else ""
         click.secho(f"error: cannot access{where}: {err.strerror or err}", fg="red", err=True)
         click.echo("  fix: check the path and its permissions (outputs need an existing, writable folder)", err=True)

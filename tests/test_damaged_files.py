@@ -92,3 +92,16 @@ def test_every_reader_names_the_damaged_file(workspace, tmp_path, capsys, target
         assert any(str(ws / rel) in lines[0] for rel in files), (reader, err)
         assert producer in lines[1], (reader, err)
     assert not (tmp_path / "x.csv").exists() and not (tmp_path / "r.html").exists()  # nothing half-written
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "dta"])
+def test_full_disk_during_export_is_one_message_and_no_file(workspace, tmp_path, capsys, monkeypatch, fmt):
+    out = tmp_path / f"panel.{fmt}"
+    out.write_bytes(b"an earlier export")
+    from citynet import transaction
+
+    monkeypatch.setattr(transaction, "_events", 0)  # the count of one process's file events
+    monkeypatch.setenv("CITYNET_FAULT", "enospc:1")  # the disk refuses the export's write
+    code, _, err = invoke(capsys, "export", "-w", workspace, "--panel", "city-year", "--format", fmt, "--out", out)
+    assert code == 1 and "no space left" in err and str(out) in err and len(err.strip().splitlines()) == 2, err
+    assert out.read_bytes() == b"an earlier export" and sorted(tmp_path.iterdir()) == [out]  # nothing half-written
