@@ -33,6 +33,7 @@ import html
 import io
 import json
 import math
+import os
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -923,7 +924,9 @@ def build_report(ws, *, city: str | None = None, years: Sequence[int] | None = N
         sections.append(other)
     step("writing HTML")
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_html(inp, sections), encoding="utf-8")
+    tmp = out.with_name(f".{out.name}.tmp")  # written whole, then renamed: a kill never leaves half a report
+    tmp.write_text(render_html(inp, sections), encoding="utf-8")
+    os.replace(tmp, out)
     return ReportOutput(out, sections, chosen_city, list(map_years))
 
 

@@ -108,6 +108,24 @@ def cli(ctx: click.Context, quiet: bool, verbose: bool) -> None:
     ctx.obj["verbose"] = verbose
 
 
+def _damaged_file(err: BaseException) -> bool:
+    """A pyarrow error about a file that a reader met after the manifest and footer checks (a damaged page
+    of a workspace without a manifest): one message naming the file, exit 3. True when it was one."""
+    import re
+
+    text = " ".join(str(err).split())
+    arrow = type(err).__module__.startswith("pyarrow") and "parquet" in text.lower()
+    if not arrow and not (isinstance(err, OSError) and not getattr(err, "filename", None)
+                          and re.search(r"thrift|page header|Parquet|magic bytes|IOError: Corrupt", text)):
+        return False
+    m = re.search(r"'([^']+\.(?:parquet|arrow|feather))'", text)
+    where = m.group(1) if m else "a Parquet file of the workspace"
+    click.secho(f"error: {where} is damaged: {text[:300]}", fg="red", err=True)
+    click.echo("  fix: run the command that wrote it again (citynet ingest for canonical/, citynet metrics for "
+               "metrics/)", err=True)
+    return True
+
+
 def main(argv: list[str] | None = None) -> None:
     try:
         rc = cli.main(args=argv, prog_name="citynet", standalone_mode=False)
@@ -128,10 +146,23 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("interrupted", err=True)
         sys.exit(130)
     except OSError as err:  # a file or folder the commands did not check first: still one message, exit 2
+        if _damaged_file(err):
+            sys.exit(3)
+        import errno
+
+        if err.errno == errno.ENOSPC:  # the disk is full: the transaction exit code (a check said no)
+            where = f" {err.filename}" if getattr(err, "filename", None) else ""
+            click.secho(f"error: no space left on the device while writing{where}", fg="red", err=True)
+            click.echo("  fix: free disk space (or write to a larger disk), then run the command again", err=True)
+            sys.exit(1)
         where = f" {err.filename}" if getattr(err, "filename", None) else ""
         click.secho(f"error: cannot access{where}: {err.strerror or err}", fg="red", err=True)
         click.echo("  fix: check the path and its permissions (outputs need an existing, writable folder)", err=True)
         sys.exit(2)
+    except Exception as err:
+        if not _damaged_file(err):
+            raise
+        sys.exit(3)
     # with standalone_mode=False click returns ctx.exit(n)'s code instead of exiting
     if isinstance(rc, int) and rc != 0:
         sys.exit(rc)

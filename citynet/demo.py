@@ -7,11 +7,15 @@ individual commands run — and the closing summary says what was written where.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from citynet import transaction
+from citynet.errors import UserError
+from citynet.graph import lifecycle
 from citynet.workspace import Workspace
 
 DEMO_PATENTS = 500_000
@@ -31,6 +35,8 @@ class DemoRun:
     written: dict[str, list[Path]] = field(default_factory=dict)
     facts: dict[str, str] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
+    #: specs the fit stage could not estimate on this sample ("name: reason")
+    failed: list[str] = field(default_factory=list)
 
 
 Step = Callable[[str], None]
@@ -44,8 +50,14 @@ def run_demo(root: str | Path, patents: int = DEMO_PATENTS, seed: int = 42, step
     step = step or (lambda name: None)
     root = Path(root).expanduser().resolve()
     root.mkdir(parents=True, exist_ok=True)
-    (root / "citynet.toml").write_text(TEMPLATE, encoding="utf-8")
+    cfg = root / "citynet.toml"
+    if not cfg.is_file() or cfg.read_text(encoding="utf-8", errors="replace") != TEMPLATE:
+        tmp = cfg.with_name(cfg.name + ".tmp")  # atomic: a kill never leaves a torn citynet.toml
+        tmp.write_text(TEMPLATE, encoding="utf-8")
+        os.replace(tmp, cfg)
     ws = Workspace.open(root)
+    command = f"citynet demo {root}"
+    transaction.recover(root)  # finish (or drop) a publication of a demo killed earlier
     run = DemoRun(root=root)
 
     def timed(name: str):
@@ -60,7 +72,10 @@ def run_demo(root: str | Path, patents: int = DEMO_PATENTS, seed: int = 42, step
     from citynet.synth import SynthConfig, synthesize
 
     timed("synth")
-    info = synthesize(root, SynthConfig(seed=seed, n_patents=patents, years=DEMO_YEARS))
+    # every stage publishes through the workspace transaction (citynet/transaction.py), as the commands do:
+    # staged, then one atomic switch with a manifest, so a killed demo leaves the previous state complete
+    with transaction.publish(root, "synth", owned=["raw", "truth", "truth.json"], command=command) as tx:
+        info = synthesize(tx.staging, SynthConfig(seed=seed, n_patents=patents, years=DEMO_YEARS))
     done("synth")
     run.written["synth"] = [root / "raw" / "patents.csv", root / "raw" / "transfers.csv",
                             root / "raw" / "covariates.csv", root / "truth.json"]
@@ -72,8 +87,11 @@ def run_demo(root: str | Path, patents: int = DEMO_PATENTS, seed: int = 42, step
     from citynet.etl.pipeline import ingest
 
     timed("ingest")
-    rep = ingest(ws, [root / "raw" / "patents.csv"], [root / "raw" / "transfers.csv"],
-                 [root / "raw" / "covariates.csv"], progress=lambda msg: step(f"ingest: {msg}"))
+    with transaction.publish(root, "ingest", owned=transaction.INGEST_OWNED, carry=transaction.INGEST_CARRY,
+                             command=command) as tx:
+        rep = ingest(Workspace(root=tx.staging, settings=ws.settings), [root / "raw" / "patents.csv"],
+                     [root / "raw" / "transfers.csv"], [root / "raw" / "covariates.csv"],
+                     progress=lambda msg: step(f"ingest: {msg}"))
     done("ingest")
     run.written["ingest"] = [ws.canonical, ws.quarantine, ws.reports / "ingest.json"]
     t = rep["totals"]
@@ -87,10 +105,13 @@ def run_demo(root: str | Path, patents: int = DEMO_PATENTS, seed: int = 42, step
 
     flt = NetworkFilter.from_settings(ws.settings["network"])
     timed("load")
+    ws.require(ws.table("cities"), "ingest")  # the canonical tables of the manifest, as `citynet load` checks
     with open_store(ws, backend="embedded") as store:
         store.ensure_schema()
-        store.load(ws.canonical)
-        proj = store.build_projections(flt)
+        # the store's writer lock and load record, as `citynet load` (graph/lifecycle.py)
+        with lifecycle.writing(store, f"{command} (load)", manifest=transaction.manifest_entry(root, "ingest")):
+            store.load(ws.canonical)
+            proj = store.build_projections(flt)
         done("load")
         run.written["load"] = [ws.store]
         run.facts["load"] = ", ".join(f"{k} {v['edges']:,} edges" for k, v in proj.items())
@@ -113,16 +134,26 @@ def run_demo(root: str | Path, patents: int = DEMO_PATENTS, seed: int = 42, step
         run.skipped["fit"] = "examples/ not found (install from the source tree: pip install -e .)"
     timed("fit")
     tables: list[Path] = []
+    failed: list[str] = []
     for spec in specs:
         step(f"fit {spec.stem}")
-        out = run_spec(spec, ws)
+        try:
+            out = run_spec(spec, ws)
+        except (UserError, ValueError, ArithmeticError) as exc:  # a design a small sample cannot identify
+            msg = exc.message if isinstance(exc, UserError) else str(exc)
+            failed.append(f"{spec.stem}: {' '.join(msg.split())[:160]}")
+            continue
         tables += [ws.results / f"{name}.md" for name in out.tables]
     done("fit")
     run.written["fit"] = tables
     run.facts["fit"] = f"{len(specs)} specs, {len(tables)} tables (Markdown, LaTeX, CSV, HTML) and figures"
+    if failed:
+        run.facts["fit"] += f"; not estimable on this sample: {len(failed)} spec(s)"
+        run.failed = failed
 
     # 6. report
     timed("report")
+    transaction.verify_workspace(root)  # as `citynet report`: refuse parts of two runs
     report_path = _report(ws, run)
     done("report")
     if report_path:

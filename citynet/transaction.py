@@ -23,7 +23,8 @@ The manifest: ``{"version": 1, "units": {"ingest": {"files": {"canonical/patents
 
 Fault injection for tests: ``CITYNET_FAULT=kill:N`` makes the process SIGKILL itself right after its Nth
 file event of a publication (flush, journal write, rename, delete, manifest write);
-``CITYNET_FAULT=enospc:N`` raises "No space left on device" at that event instead.
+``CITYNET_FAULT=enospc:N`` raises "No space left on device" at that event instead;
+``CITYNET_FAULT=log:FILE`` only lists the events (number, what) in FILE, so a test can aim its kills.
 """
 
 from __future__ import annotations
@@ -65,6 +66,10 @@ def _event(what: str) -> None:
         return
     _events += 1
     kind, _, n = spec.partition(":")
+    if kind == "log":  # CITYNET_FAULT=log:FILE appends each event (its number and what) to FILE
+        with open(n, "a", encoding="utf-8") as fh:
+            fh.write(f"{_events}\t{what}\n")
+        return
     if n.isdigit() and _events == int(n):
         if kind == "kill":
             sys.stdout.flush()
@@ -178,7 +183,7 @@ class Publication:
                 old |= {str(f.relative_to(self.root)) for f in p.rglob("*") if f.is_file()}
             elif p.is_file():
                 old.add(own)
-        return old
+        return old - _other_units_files(manifest, self.unit)
 
     def commit(self) -> dict:
         files: dict[str, dict] = {}
@@ -336,8 +341,9 @@ def verify(root: Path | str, unit: str, only: list[str] | None = None, fix: str 
         for own in _unit_folders(unit, entry):
             d = root / own
             if d.is_dir():
+                others = _other_units_files(read_manifest(root), unit)
                 extra = sorted(str(f.relative_to(root)) for f in d.glob("*.parquet") if str(f.relative_to(root))
-                               not in entry["files"])
+                               not in entry["files"] and str(f.relative_to(root)) not in others)
                 if extra:
                     raise UserError(f"{root / extra[0]} does not belong to the workspace's last `{producer}`",
                                     fix=again, exit_code=3)
@@ -349,6 +355,56 @@ def _unit_folders(unit: str, entry: dict) -> list[str]:
 
 INGEST_OWNED = ["canonical", "quarantine", "reports/ingest.json"]
 INGEST_CARRY = ["canonical/covariates.parquet"]
+READ_WITH_PANELS = ["canonical/covariates.parquet", "canonical/cities.parquet"]
+#: ``citynet ingest --policies`` (may run alone): its own unit inside the ingest's folders
+POLICIES_OWNED = ["canonical/policy_docs.parquet", "quarantine/policy_docs.csv"]
+_STATIC_UNITS = {"policies": POLICIES_OWNED}
+
+
+def _other_units_files(manifest: dict, unit: str) -> set[str]:
+    """Files that belong to units other than ``unit`` (by the manifest, and the fixed files of the policy
+    documents also in a workspace without a manifest): a publication never deletes them, nor are they extra."""
+    out = {rel for name, entry in manifest.get("units", {}).items() if name != unit for rel in entry.get("files", {})}
+    for name, files in _STATIC_UNITS.items():
+        if name != unit:
+            out |= set(files)
+    return out
+
+
+def check_parquet(path: Path | str, fix: str, full: bool = False) -> None:
+    """A Parquet file that cannot be read — truncated, not Parquet at all, a damaged page — as one message
+    naming it (exit 3), not a pyarrow traceback. Reads the footer (schema, row-group index); with ``full``
+    every page too (for a file no manifest hash vouches for)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        if full:
+            pq.read_table(path)
+        else:
+            pq.read_metadata(path)
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        why = " ".join(str(exc).split())
+        why = why.replace(f"'{path}'", "").replace(str(path), "").replace("  ", " ")
+        raise UserError(f"{path} is damaged: it is not a readable Parquet file ({why[:200]})", fix=fix,
+                        exit_code=3) from exc
+
+
+#: read whole when no manifest hash vouches for them: the panels and the small canonical tables a reader
+#: joins (the large canonical tables get the footer check; a damaged page there is still one message, exit 3)
+_SMALL = {"cities.parquet", "covariates.parquet", "policy_docs.parquet", "city_year.parquet", "dyad_year.parquet",
+          "network_year.parquet"}
+
+
+def _check_parquets(paths, fix: str) -> None:
+    paths = sorted(p for p in paths if p.is_file())
+    if not paths:
+        return
+    root = next((a for a in paths[0].parents if (a / STATE_DIR).is_dir()), None)
+    vouched = {rel for e in read_manifest(root).get("units", {}).values() for rel in e.get("files", {})} if root else set()
+    for p in paths:
+        covered = root is not None and str(p.relative_to(root)) in vouched
+        check_parquet(p, fix, full=not covered and p.name in _SMALL)
 
 
 def panels_unit(folder: Path | str, root: Path | str) -> str:
@@ -364,20 +420,45 @@ def verify_path(root: Path | str, path: Path | str) -> None:
         rel = path.relative_to(root)
     except ValueError:
         return
+    ingest_fix = f"run `citynet ingest -w {root}` again (the last ingest did not finish or the files were changed)"
     if rel.parts[:1] == ("canonical",):
-        verify(root, "ingest", fix=f"run `citynet ingest -w {root}` again (the last ingest did not finish or the "
-                                   "files were changed)")
+        verify(root, "ingest", fix=ingest_fix)
+        verify(root, "policies", fix=f"run `citynet ingest -w {root} --policies FILE` again")
     elif rel.parts[:1] == ("metrics",):
-        verify(root, panels_unit(path.parent, root),
-               fix=f"run `citynet metrics -w {root}` again for this filter")
-        verify(root, "ingest", only=INGEST_CARRY, fix=f"run `citynet ingest -w {root}` again")
+        metrics_fix = _metrics_fix(root, path.parent)
+        verify(root, panels_unit(path.parent, root), fix=metrics_fix)
+        # the canonical tables readers join to panels (small; the large ones are checked by load)
+        verify(root, "ingest", only=READ_WITH_PANELS, fix=f"run `citynet ingest -w {root}` again")
+        verify(root, "policies", fix=f"run `citynet ingest -w {root} --policies FILE` again")
+        _check_parquets(path.parent.glob("*.parquet"), metrics_fix)
+    else:
+        return
+    _check_parquets((root / "canonical").glob("*.parquet"), ingest_fix)  # also a workspace without a manifest
 
 
 def verify_workspace(root: Path | str) -> None:
-    """Every published unit of the workspace (for commands that read all of it, like ``report``)."""
+    """Every published unit that readers use — the canonical tables and every filter's panels — (for
+    commands that read all of it, like ``report``; the demo's synthetic ``raw/`` export is an input, not read)."""
     root = Path(root)
     for unit in read_manifest(root).get("units", {}):
-        verify(root, unit)
+        if unit == "ingest":
+            verify(root, unit, fix=f"run `citynet ingest -w {root}` again")
+        elif unit == "policies":
+            verify(root, unit, fix=f"run `citynet ingest -w {root} --policies FILE` again")
+        elif unit.startswith("panels:"):
+            verify(root, unit, fix=_metrics_fix(root, root / unit.removeprefix("panels:")))
+    _check_parquets((root / "canonical").glob("*.parquet"), f"run `citynet ingest -w {root}` again")
+    for folder in sorted({p.parent for p in (root / "metrics").rglob("*.parquet")}):
+        _check_parquets(folder.glob("*.parquet"), _metrics_fix(root, folder))
+
+
+def _metrics_fix(root: Path, folder: Path) -> str:
+    """The command that writes the panels of ``folder`` again (``metrics/`` or ``metrics/<filter key>/``)."""
+    if Path(folder).resolve() == (Path(root) / "metrics").resolve():
+        return f"run `citynet metrics -w {root}` again"
+    from citynet.workspace import network_flags
+
+    return f"run `citynet metrics -w {root} {network_flags(Path(folder).name)}` again"
 
 
 def manifest_entry(root: Path | str, unit: str) -> dict | None:

@@ -21,6 +21,7 @@ version 118 supports).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -168,12 +169,23 @@ def export_panel(ws, panel: str, fmt: str | None, out: Path, covariates: bool = 
         raise UserError(f"unknown format {fmt!r}", fix=f"use one of {', '.join(FORMATS)}")
     df = panel_frame(ws, panel, covariates=covariates)
     out.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "parquet":
-        from citynet.metrics.pipeline import write_panel
+    from citynet.transaction import _event, disk_error
 
-        write_panel(df, out, (df.attrs or {}).get("citynet") or {})
-    elif fmt == "csv":
-        df.to_csv(out, index=False, encoding="utf-8")
-    else:
-        write_dta(with_codes(ws, df) if panel == "city-year" else df, out, data_label(df, panel))
+    tmp = out.with_name(f".{out.name}.tmp{out.suffix}")  # written whole, then renamed: never half a file
+    try:
+        if fmt == "parquet":
+            from citynet.metrics.pipeline import write_panel
+
+            write_panel(df, tmp, (df.attrs or {}).get("citynet") or {})
+        elif fmt == "csv":
+            df.to_csv(tmp, index=False, encoding="utf-8")
+        else:
+            write_dta(with_codes(ws, df) if panel == "city-year" else df, tmp, data_label(df, panel))
+        _event(f"write {tmp}")
+        os.replace(tmp, out)
+    except OSError as exc:  # a full disk or an unwritable folder: one message, no partial file
+        tmp.unlink(missing_ok=True)
+        raise disk_error(exc, out) from exc
+    finally:
+        tmp.unlink(missing_ok=True)
     return out

@@ -216,6 +216,12 @@ def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str 
         lifecycle.check_complete(store, ws.root)
         guard.enter_context(lifecycle.writing(store, "citynet metrics", record=False))
         refresh = years is not None
+        if refresh:  # the panels a refresh extends: those of the manifest, readable (citynet/transaction.py)
+            from citynet.transaction import verify_path
+
+            for p in PANELS:
+                if paths[p].exists():
+                    verify_path(ws.root, paths[p])
         existing = panel_meta(paths["city_year"]) if refresh else None
         if refresh and any(paths[p].exists() for p in PANELS) and (
                 existing is None or not all(paths[p].exists() for p in PANELS)):

@@ -115,3 +115,90 @@ def test_neo4j_one_writer_busy_readers_stale_lock_and_incomplete_load(tmp_path, 
     finally:
         a.close()
         b.close()
+
+
+def _during_write_query(monkeypatch, cls, probe):
+    """Run ``probe()`` while a ``query --write`` is inside the store (the real query runs right after)."""
+    seen = []
+    original = cls.query
+
+    def query(self, cypher, params=None, write=False):
+        if write:
+            seen.append(probe(self))
+        return original(self, cypher, params, write)
+
+    monkeypatch.setattr(cls, "query", query)
+    return seen
+
+
+def _load_now(ws_root, *extra) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "citynet", "-q", "load", "-w", str(ws_root), *extra],
+                          capture_output=True, text=True, timeout=300)
+
+
+WRITE = "MATCH (c:City) SET c.tier = '1' RETURN count(c) AS n"
+
+
+def test_embedded_write_query_takes_the_writer_lock(tmp_path, capsys, monkeypatch):
+    from citynet.graph.embedded import EmbeddedStore
+
+    make_ws(tmp_path)
+    assert run(capsys, "-q", "load", "-w", str(tmp_path))[0] == 0
+    # a load holds the writer lock: the write query gets one "busy" refusal with a retry hint (exit 4)
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, sys, time\n"
+        f"fh = open({str(tmp_path / 'store' / 'writer.lock')!r}, 'a+'); fcntl.flock(fh, fcntl.LOCK_EX)\n"
+        "fh.seek(0); fh.truncate(); fh.write('{\"what\": \"citynet load\", \"pid\": 1, \"host\": \"h\", \"since\": \"t\"}');"
+        " fh.flush(); print('locked', flush=True); time.sleep(60)\n")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        code, err = run(capsys, "query", "-w", str(tmp_path), "--write", WRITE)
+        assert code == 4 and "busy" in err and "citynet load" in err and "retry" in err, err
+        assert len(err.strip().splitlines()) == 2, err  # the message and its fix
+    finally:
+        holder.kill()
+        holder.wait()
+    # the write query holds the lock while it runs: a load started meanwhile is refused (exit 4)
+    seen = _during_write_query(monkeypatch, EmbeddedStore, lambda store: (lifecycle.held_by(store),
+                                                                          _load_now(tmp_path)))
+    code, out, err = invoke(capsys, "query", "-w", str(tmp_path), "--write", WRITE, "--format", "json")
+    assert code == 0 and json.loads(out)[0]["n"] == 12, err
+    (who, load), = seen
+    assert "citynet query --write" in who
+    assert load.returncode == 4 and ("busy" in load.stderr or "in use" in load.stderr), load.stderr
+    assert "Traceback" not in load.stderr
+    monkeypatch.undo()
+    assert run(capsys, "-q", "load", "-w", str(tmp_path))[0] == 0  # the lock went with the query
+
+
+@pytest.mark.neo4j
+def test_neo4j_write_query_takes_the_writer_lock(tmp_path, capsys, neo4j_clean, monkeypatch):
+    from citynet.graph.neo4j_store import Neo4jStore
+
+    monkeypatch.setenv("NEO4J_PASSWORD", neo4j_clean.password)
+    ws = make_ws(tmp_path)
+    ws.settings["store"].update(backend="neo4j", uri=neo4j_clean.uri, user=neo4j_clean.user,
+                                password=neo4j_clean.password)
+    conn = ["--store", "neo4j", "--uri", neo4j_clean.uri, "--user", neo4j_clean.user, "--password",
+            neo4j_clean.password]
+    assert run(capsys, "-q", "load", "-w", str(tmp_path), *conn)[0] == 0
+    a = open_store(ws, backend="neo4j")
+    try:
+        with lifecycle.writing(a, "citynet load"):  # a load holds the lock (in the store)
+            code, err = run(capsys, "query", "-w", str(tmp_path), *conn, "--write", WRITE)
+            assert code == 4 and "busy: citynet load" in err and "retry" in err, err
+            assert len(err.strip().splitlines()) == 2, err
+        assert lifecycle.held_by(a) is None
+    finally:
+        a.close()
+    # the write query holds the lock while it runs: a load from another process is refused (exit 4)
+    seen = _during_write_query(monkeypatch, Neo4jStore, lambda store: (lifecycle.held_by(store),
+                                                                       _load_now(tmp_path, *conn)))
+    code, out, err = invoke(capsys, "query", "-w", str(tmp_path), *conn, "--write", WRITE, "--format", "json")
+    assert code == 0 and json.loads(out)[0]["n"] == 12, err
+    (who, load), = seen
+    assert "citynet query --write" in who
+    assert load.returncode == 4 and "busy" in load.stderr and "citynet query --write" in load.stderr, load.stderr
+    assert "Traceback" not in load.stderr
+    monkeypatch.undo()
+    assert run(capsys, "-q", "load", "-w", str(tmp_path), *conn)[0] == 0

@@ -124,6 +124,9 @@ def test_refresh_refuses_panels_without_metadata(tmp_path):
     run_metrics(ws, NetworkFilter(), store=TableStore(e, c))
     path = ws.filter_panel("city-year", "invention.wipo.all")
     pd.read_parquet(path).to_parquet(path)  # metadata lost
+    with pytest.raises(UserError, match="changed or damaged"):  # the manifest's hash sees the change first
+        run_metrics(ws, NetworkFilter(), years=[2011], store=TableStore(e, c))
+    (ws.root / ".citynet" / "manifest.json").unlink()  # a workspace without a manifest: the metadata check
     with pytest.raises(UserError, match="metadata"):
         run_metrics(ws, NetworkFilter(), years=[2011], store=TableStore(e, c))
 

@@ -55,6 +55,8 @@ def command(ctx, directory: Path, patents: int, seed: int) -> None:
         t.add_row(name, f"{run.seconds.get(name, 0):.1f}", run.facts.get(name, run.skipped.get(name, "")), shown)
     console.print(t)
     console.print(f"planted: {run.facts.get('planted', '')}")
+    for line in run.failed:  # one line each, not a traceback: a design the sample cannot identify
+        console.print(f"[yellow]not estimable on this sample:[/] {line}", highlight=False)
     if "report" in run.written:
         console.print(f"open [bold]{run.written['report'][0]}[/] in a browser")
     click.echo(str(run.root))

@@ -42,9 +42,13 @@ def command(ctx, ws, files, transfer_files, covariate_files, policy_files, encod
 
     inputs = ws.settings["inputs"]
     if policy_files:  # etl/policy_docs.py; may run alone
+        from citynet import transaction
         from citynet.etl.policy_docs import ingest_policy_docs
+        from citynet.workspace import Workspace
 
-        rep = ingest_policy_docs(ws, list(policy_files))
+        # staged and published as their own unit of the workspace manifest (citynet/transaction.py)
+        with transaction.publish(ws.root, "policies", owned=transaction.POLICIES_OWNED) as tx:
+            rep = ingest_policy_docs(Workspace(root=tx.staging, settings=ws.settings), list(policy_files))
         for f in rep["files"]:
             click.echo(f"policies {Path(f['file']).name}: read {f['rows_read']:,}, loaded {f['rows_loaded']:,}, "
                        f"quarantined {f['rows_quarantined']:,}", err=True)

@@ -183,7 +183,10 @@ maintenance (LOAD CSV, LOAD FROM, COPY TO, EXPORT, CHECKPOINT, SHOW, TERMINATE, 
 (docs/reliability.md); the engines refuse writes too (Neo4j: read-access sessions; LadybugDB: a
 read-only database). Library queries over the yearly projections take the network filter as the
 parameter network (default: --network, else the workspace's [network] filter). Exit 2 for a Cypher
-syntax error or a query refused without --write. Both stores give Neo4j's rows: on the embedded
+syntax error or a query refused without --write. Exit 4 when the store is busy (a load, a metrics run or
+another --write query is writing it: retry when it has finished) or its last load did not finish (run
+citynet load). A --write query holds the store's writer lock while it runs, so a load or metrics
+started meanwhile is refused the same way. Both stores give Neo4j's rows: on the embedded
 store a query is rewritten where LadybugDB's semantics differ (relationship uniqueness, sum of
 nothing, column names) or refused with the construct and the rewrite (variable-length paths outside
 SHORTEST); see docs/cypher.md.""",
@@ -246,8 +249,13 @@ def command(ws, text, params, file, named, list_, fmt, write, network, backend, 
         store.ensure_schema()
         from citynet.graph import lifecycle
 
-        with lifecycle.reading(store, ws.root):  # a complete store, not changed while read (graph/lifecycle.py)
-            df = store.query(body, values, write=write)
+        if write:  # a writer like load and metrics: a complete store, and the store's writer lock while it runs
+            lifecycle.check_complete(store, ws.root)
+            with lifecycle.writing(store, "citynet query --write", record=False):
+                df = store.query(body, values, write=True)
+        else:
+            with lifecycle.reading(store, ws.root):  # a complete store, not changed while read (graph/lifecycle.py)
+                df = store.query(body, values, write=False)
     if fmt == "json":
         click.echo(json.dumps(rows_of(df), ensure_ascii=False, indent=2))
     elif fmt == "csv":
