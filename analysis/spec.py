@@ -133,6 +133,9 @@ def load_panels(ws, spec_panel_opts: dict | None = None) -> Callable[[str], pd.D
     return get
 
 
+_PARTNER_KINDS: dict = {}  # the last partner-kind panel, keyed by canonical files (mtime, size), filter, cities, years
+
+
 def _with_partner_kinds(ws, df: pd.DataFrame, path) -> pd.DataFrame:
     """Add the collaboration-by-partner-kind columns (metrics/partner_kinds.py) from the canonical tables,
     with the city-year panel's filter, unless the panel already has them."""
@@ -143,9 +146,19 @@ def _with_partner_kinds(ws, df: pd.DataFrame, path) -> pd.DataFrame:
     from citynet.metrics.pipeline import panel_meta
 
     meta = panel_meta(path) or {}
-    pk = PK.from_workspace(ws, df["city_code"].astype(str).unique(), sorted(df["year"].unique()), meta.get("filter"))
+    cities = tuple(sorted(df["city_code"].astype(str).unique()))
+    years = tuple(sorted(int(y) for y in df["year"].unique()))
+    flt = meta.get("filter") or {}
+    stamp = tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in
+                  (ws.canonical / f"{t}.parquet" for t in ("patents", "patent_applicants", "applicants")) if p.exists())
+    key = (str(Path(ws.canonical).resolve()), stamp, tuple(sorted(flt.items())), cities, years)
+    if key not in _PARTNER_KINDS:  # one computation per process and corpus (citynet demo / run fit several specs)
+        _PARTNER_KINDS.clear()
+        _PARTNER_KINDS[key] = PK.from_workspace(ws, list(cities), list(years), flt)
+    pk = _PARTNER_KINDS[key]
     if pk is None:
         return df
+    pk = pk.copy()
     pk["city_code"] = pk["city_code"].astype(df["city_code"].dtype)
     return df.merge(pk, on=["city_code", "year"], how="left")
 
