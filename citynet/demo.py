@@ -14,8 +14,12 @@ from pathlib import Path
 
 from citynet.workspace import Workspace
 
-DEMO_PATENTS = 500_000
+DEMO_PATENTS = 200_000
 DEMO_YEARS = (2006, 2020)
+# A quarter of the synthetic inventions are WIPO-green (the generator's default is a tenth): the default
+# network filter (green inventions) then keeps as many patents (~21,000) from 200,000 as it would from a
+# 500,000-patent export, so the planted effects are recovered as well while ingest and load read 60% fewer rows.
+DEMO_GREEN_SHARE_INVENTION = 0.25
 
 
 def examples_dir() -> Path | None:
@@ -60,11 +64,13 @@ def run_demo(root: str | Path, patents: int = DEMO_PATENTS, seed: int = 42, step
     from citynet.synth import SynthConfig, synthesize
 
     timed("synth")
-    info = synthesize(root, SynthConfig(seed=seed, n_patents=patents, years=DEMO_YEARS))
+    info = synthesize(root, SynthConfig(seed=seed, n_patents=patents, years=DEMO_YEARS,
+                                        green_share_invention=DEMO_GREEN_SHARE_INVENTION))
     done("synth")
     run.written["synth"] = [root / "raw" / "patents.csv", root / "raw" / "transfers.csv",
                             root / "raw" / "covariates.csv", root / "truth.json"]
-    run.facts["synth"] = f"{patents:,} patents, {DEMO_YEARS[0]}–{DEMO_YEARS[1]}, CNIPA-style with noise"
+    run.facts["synth"] = (f"{patents:,} patents ({DEMO_GREEN_SHARE_INVENTION:.0%} of inventions green), "
+                          f"{DEMO_YEARS[0]}–{DEMO_YEARS[1]}, CNIPA-style with noise")
     run.facts["planted"] = (f"policy effect {info.get('policy_effect', 0.3)}, distance decay "
                             f"{info.get('distance_decay', 1.0)}")
 
