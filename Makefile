@@ -3,8 +3,6 @@
 #   make test   install the test dependencies (Chromium, the Neo4j 5.26 server) and run every test
 # Both create the virtual environment .venv with `python3 -m venv` first, so they work where the system
 # Python refuses `pip install` (PEP 668 "externally-managed-environment", e.g. Debian 12).
-# The venv's own pip (≥ 22.3 with Python ≥ 3.11) installs editable from pyproject.toml: no pip upgrade
-# (it cost ~7 s of every fresh `make demo`).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -17,6 +15,7 @@ venv: $(PY)
 $(PY):
 	@$(PYTHON) -m venv $(VENV) || { echo "error: '$(PYTHON) -m venv $(VENV)' failed"; \
 	  echo "  fix: on Debian/Ubuntu install the venv module: sudo apt-get install python3-venv"; exit 2; }
+	$(PY) -m pip install --quiet --upgrade pip
 
 install: $(PY)
 	$(PY) -m pip install --quiet -e .
