@@ -36,6 +36,7 @@ import pandas as pd
 from citynet.analysis.results import FitResult
 
 from citynet.errors import AnalysisError
+from citynet.progress import report
 
 
 # ------------------------------------------------------------------------------------- design
@@ -166,7 +167,8 @@ class WildBootstrap:
         t0, tb = self.tstats(r)
         return float(np.mean(np.abs(tb) > abs(t0) * (1 + 1e-9)))
 
-    def ci(self, level: float = 0.95, tol: float = 1e-6) -> tuple[float, float]:
+    def ci(self, level: float = 0.95, tol: float = 1e-6, progress=None) -> tuple[float, float]:
+        """Test-inversion interval; ``progress(k)`` is called after the k-th end (1, 2) is found."""
         alpha = 1 - level
         b, se = float(self.beta[self.j]), self.se0 * np.sqrt(self.G / max(self.G - 1, 1))
 
@@ -190,7 +192,13 @@ class WildBootstrap:
                     break
             return (inner + outer) / 2
 
-        return side(-1.0), side(1.0)
+        lo = side(-1.0)
+        if progress is not None:
+            progress(1)
+        hi = side(1.0)
+        if progress is not None:
+            progress(2)
+        return lo, hi
 
 
 def wild_cluster_bootstrap(df: pd.DataFrame, formula: str, param: str, *, cluster: str = "city_code",
@@ -211,11 +219,15 @@ def wild_cluster_bootstrap(df: pd.DataFrame, formula: str, param: str, *, cluste
         raise AnalysisError(f"the wild cluster bootstrap needs at least 2 clusters of {cluster!r}",
                             fix="cluster by a variable with more groups")
     v, enumerated = _weights(weights, G, reps, seed)
+    # progress: the p-value and each end of the interval are one pass over all B draws (bisection inside)
+    stage, steps = f"wild cluster bootstrap ({v.shape[1]:,} draws): p-value{', CI' if ci else ''}", 3 if ci else 1
+    report(stage, 0, steps)
     wb = WildBootstrap(X, y, names.index(param), cl, v)
     out = {"coef": float(wb.beta[wb.j]), "pvalue": wb.pvalue(0.0), "reps": float(v.shape[1]),
            "enumerated": float(enumerated), "clusters": float(G)}
+    report(stage, 1, steps)
     if ci:
-        lo, hi = wb.ci(level)
+        lo, hi = wb.ci(level, progress=lambda k: report(stage, 1 + k, steps))
         out.update({"ci_low": lo, "ci_high": hi})
     return out
 
@@ -263,6 +275,7 @@ def randomization_inference(df: pd.DataFrame, formula: str, param: str, *, unit:
     n_units = len(uniq)
     perms = np.array([rng.permutation(n_units) for _ in range(reps)])
     bs = np.empty(reps)
+    report("randomization inference draws", 0, reps)
     for s in range(0, reps, chunk):
         pb = perms[s:s + chunk]
         D = P[pb[:, codes], tcodes].T  # n × chunk: unit i gets the path of unit perm[i]
@@ -271,6 +284,7 @@ def randomization_inference(df: pd.DataFrame, formula: str, param: str, *, unit:
                                 fix="balance the panel (sample years) or drop units with gaps")
         Dp = partial(demean(D))
         bs[s:s + chunk] = (Dp * yp[:, None]).sum(axis=0) / (Dp * Dp).sum(axis=0)
+        report("randomization inference draws", min(s + chunk, reps), reps)
     extreme = int((np.abs(bs) >= abs(b0) - 1e-12 * max(1.0, abs(b0))).sum())
     p = (extreme + 1) / (reps + 1)
     return {"coef": b0, "pvalue": p, "pvalue_se": float(np.sqrt(p * (1 - p) / reps)), "reps": float(reps)}

@@ -41,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from citynet.analysis.tables import GREEN_TEXT, KIND_TEXT, filter_description  # noqa: F401 - the tables' wording
 
 from citynet.errors import AnalysisError
 
@@ -355,25 +356,6 @@ def section_quality(inp: Inputs) -> Section:
                         f"{_fmt(ci.get('foreign'))} foreign)")
         parts.append("<p>" + "; ".join(bits) + ".</p>")
     return Section("quality", "1. Data quality", "\n".join(parts))
-
-
-GREEN_TEXT = {"wipo": "green by the WIPO IPC Green Inventory", "y02": "green by CPC Y02/Y04S",
-              "all": "all technologies (no green condition)"}
-KIND_TEXT = {"invention": "invention patents", "utility": "utility models", "design": "designs",
-             "all": "patents of every kind"}
-
-
-def filter_description(f: dict) -> str:
-    """The network filter in words: "invention patents, green by the WIPO IPC Green Inventory, granted or not,
-    by application year"."""
-    if not f:
-        return ""
-    parts = [KIND_TEXT.get(str(f.get("kind")), f"kind {f.get('kind')}"),
-             GREEN_TEXT.get(str(f.get("green")), f"green = {f.get('green')}")]
-    basis = f.get("year_basis", "application")
-    parts.append("granted only" if f.get("granted_only") or basis == "grant" else "granted or not")
-    parts.append("by grant year" if basis == "grant" else "by application year")
-    return ", ".join(parts)
 
 
 def _filter_text(inp: Inputs) -> str:

@@ -55,7 +55,7 @@ from citynet.analysis.designs import RUNNERS as DESIGN_RUNNERS
 from citynet.analysis.results import FitResult
 from citynet.analysis.tables import Table, regression_table
 
-from citynet.errors import AnalysisError
+from citynet.errors import AnalysisError, UserError
 
 log = logging.getLogger(__name__)
 DESIGN_KINDS = tuple(DESIGN_RUNNERS)  # analysis/designs.py: the referees' designs
@@ -73,13 +73,22 @@ class SpecOutput:
 
 
 def load_spec(path: str | Path) -> dict[str, Any]:
+    """The parsed SPEC.toml. A missing, unreadable or malformed file is a usage/configuration mistake
+    (``UserError``, exit 2), not an analysis error."""
     path = Path(path)
-    if not path.exists():
-        raise AnalysisError(f"spec file {path} does not exist", fix="pass the path of a SPEC.toml")
+    if not path.is_file():
+        what = "is a folder, not a file" if path.is_dir() else "does not exist"
+        raise UserError(f"spec file {path} {what}",
+                        fix="pass the path of a SPEC.toml, e.g. examples/p004_did.toml in the source tree "
+                            "(examples/README.md lists them)")
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"cannot read spec file {path}: {exc}", fix="check its permissions and save it as UTF-8") from exc
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise AnalysisError(f"{path}: {exc}", fix="correct the TOML syntax at that line") from exc
+        raise UserError(f"{path}: {exc}", fix="correct the TOML syntax at that line") from exc
 
 
 def load_panels(ws, spec_panel_opts: dict | None = None) -> Callable[[str], pd.DataFrame]:
@@ -133,6 +142,9 @@ def load_panels(ws, spec_panel_opts: dict | None = None) -> Callable[[str], pd.D
     return get
 
 
+_PARTNER_KINDS: dict = {}  # the last partner-kind panel, keyed by canonical files (mtime, size), filter, cities, years
+
+
 def _with_partner_kinds(ws, df: pd.DataFrame, path) -> pd.DataFrame:
     """Add the collaboration-by-partner-kind columns (metrics/partner_kinds.py) from the canonical tables,
     with the city-year panel's filter, unless the panel already has them."""
@@ -143,9 +155,19 @@ def _with_partner_kinds(ws, df: pd.DataFrame, path) -> pd.DataFrame:
     from citynet.metrics.pipeline import panel_meta
 
     meta = panel_meta(path) or {}
-    pk = PK.from_workspace(ws, df["city_code"].astype(str).unique(), sorted(df["year"].unique()), meta.get("filter"))
+    cities = tuple(sorted(df["city_code"].astype(str).unique()))
+    years = tuple(sorted(int(y) for y in df["year"].unique()))
+    flt = meta.get("filter") or {}
+    stamp = tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in
+                  (ws.canonical / f"{t}.parquet" for t in ("patents", "patent_applicants", "applicants")) if p.exists())
+    key = (str(Path(ws.canonical).resolve()), stamp, tuple(sorted(flt.items())), cities, years)
+    if key not in _PARTNER_KINDS:  # one computation per process and corpus (citynet demo / run fit several specs)
+        _PARTNER_KINDS.clear()
+        _PARTNER_KINDS[key] = PK.from_workspace(ws, list(cities), list(years), flt)
+    pk = _PARTNER_KINDS[key]
     if pk is None:
         return df
+    pk = pk.copy()
     pk["city_code"] = pk["city_code"].astype(df["city_code"].dtype)
     return df.merge(pk, on=["city_code", "year"], how="left")
 
@@ -403,6 +425,19 @@ def run_spec(spec: dict[str, Any] | str | Path, ws, out_dir: Path | None = None)
     get_panel = load_panels(ws, spec.get("panel_options"))
     tables = spec.get("tables") or [{**head, "models": spec.get("models", [])}]
     out = SpecOutput()
+    from citynet.analysis.tables import filter_note, source_note
+    from citynet.metrics.pipeline import panel_meta
+
+    note = filter_note(panel_meta(ws.panel("city-year")))
+    with source_note(note):  # every table written (side tables of the designs too) names its network filter
+        _run_tables(spec, tables, get_panel, ws, out_dir, out, note)
+    return out
+
+
+def _run_tables(spec: dict, tables: list[dict], get_panel, ws, out_dir: Path, out: SpecOutput,
+                note: str | None) -> None:
+    """Fit every table's models; write the table files and their JSON into ``out_dir``, record them in ``out``."""
+    head = spec.get("spec", {})
     for tab in tables:
         tname = tab.get("name") or head.get("name") or "table"
         defaults = {"panel": tab.get("panel", head.get("panel", "city-year")),
@@ -421,6 +456,8 @@ def run_spec(spec: dict[str, Any] | str | Path, ws, out_dir: Path | None = None)
         t = regression_table(results, labels=labels, keep=tab.get("keep", head.get("keep")),
                              drop=tab.get("drop", head.get("drop", [])), stats=tab.get("stats", head.get("stats", [])),
                              title=tab.get("title", head.get("title")), digits=tab.get("digits", 3))
+        if note:
+            t.notes.append(note)
         out.files += t.write(str(out_dir / tname))
         jp = out_dir / f"{tname}.json"
         stamp = panel_stamp(ws)
@@ -429,4 +466,3 @@ def run_spec(spec: dict[str, Any] | str | Path, ws, out_dir: Path | None = None)
         out.files.append(str(jp))
         out.tables[tname] = t
         out.results[tname] = results
-    return out

@@ -11,15 +11,22 @@ not regressions of their own show no FE, N or R² rows of their own: the direct/
 of a spatial Durbin model (they share the SDM column's), Callaway–Sant'Anna (no two-way FE regression:
 "—"), the placebo column (mean and SD of the placebo estimates, with the real estimate and the placebo
 p-value as rows). p-values print as ``p < 0.001`` rather than ``0.000``.
+
+Every table names the panels it was fitted on: inside ``with source_note(filter_note(meta)):`` (``citynet
+fit SPEC`` sets it from the city-year panel's metadata) ``Table.write`` adds "Network filter KEY (in words);
+panel FIRST–LAST." to the notes of the Markdown, LaTeX and HTML files. The CSV stays a plain grid (the
+report and spreadsheets read it as data); its ``.json`` twin records ``network`` and ``panel_years``.
 """
 
 from __future__ import annotations
 
+import contextvars
 import csv
 import html
 import io
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from citynet.analysis.results import FitResult
@@ -39,6 +46,51 @@ STAT_LABELS = {
 # statistics shown whenever a column has them (not only when a spec lists them)
 AUTO_STATS = ("placebo_real", "placebo_pvalue", "placebo_draws")
 P_STATS = {"placebo_pvalue", "pvalue", "p_value"}
+
+
+GREEN_TEXT = {"wipo": "green by the WIPO IPC Green Inventory", "y02": "green by CPC Y02/Y04S",
+              "all": "all technologies (no green condition)"}
+KIND_TEXT = {"invention": "invention patents", "utility": "utility models", "design": "designs",
+             "all": "patents of every kind"}
+
+
+def filter_description(f: dict) -> str:
+    """The network filter in words: "invention patents, green by the WIPO IPC Green Inventory, granted or not,
+    by application year"."""
+    if not f:
+        return ""
+    parts = [KIND_TEXT.get(str(f.get("kind")), f"kind {f.get('kind')}"),
+             GREEN_TEXT.get(str(f.get("green")), f"green = {f.get('green')}")]
+    basis = f.get("year_basis", "application")
+    parts.append("granted only" if f.get("granted_only") or basis == "grant" else "granted or not")
+    parts.append("by grant year" if basis == "grant" else "by application year")
+    return ", ".join(parts)
+
+
+def filter_note(meta: dict | None) -> str | None:
+    """The table note naming a panel's network filter and span, from its metadata (``citynet metrics``
+    writes ``network``, ``filter``, ``first_year``, ``last_year``): "Network filter invention.wipo.all
+    (invention patents, …); panel 2006–2020."; None when the metadata is missing."""
+    if not meta or not meta.get("network"):
+        return None
+    desc = filter_description(meta.get("filter") or {})
+    note = f"Network filter {meta['network']}" + (f" ({desc})" if desc else "")
+    if meta.get("first_year") is not None and meta.get("last_year") is not None:
+        note += f"; panel {meta['first_year']}–{meta['last_year']}"
+    return note + "."
+
+
+_SOURCE: contextvars.ContextVar[str | None] = contextvars.ContextVar("citynet_table_source", default=None)
+
+
+@contextmanager
+def source_note(note: str | None) -> Iterator[None]:
+    """Within the block, every ``Table.write`` adds ``note`` (see :func:`filter_note`) to the table's notes."""
+    token = _SOURCE.set(note)
+    try:
+        yield
+    finally:
+        _SOURCE.reset(token)
 
 
 def is_effect_column(r: FitResult) -> bool:
@@ -151,11 +203,14 @@ class Table:
         return "\n".join(out) + "\n"
 
     def write(self, stem: str, formats: Sequence[str] = ("md", "tex", "csv", "html")) -> list[str]:
-        """Write ``stem.md``, ``stem.tex``, ``stem.csv``, ``stem.html``; returns the paths."""
+        """Write ``stem.md``, ``stem.tex``, ``stem.csv``, ``stem.html``; returns the paths. Inside
+        :func:`source_note` the note naming the network filter is added to the notes of the written files."""
         from pathlib import Path
 
+        src = _SOURCE.get()
+        t = replace(self, notes=[*self.notes, src]) if src and src not in self.notes else self
         paths = []
-        render = {"md": self.to_markdown, "tex": self.to_latex, "csv": self.to_csv, "html": self.to_html}
+        render = {"md": t.to_markdown, "tex": t.to_latex, "csv": t.to_csv, "html": t.to_html}
         for f in formats:
             p = Path(f"{stem}.{f}")
             p.parent.mkdir(parents=True, exist_ok=True)

@@ -34,6 +34,7 @@ from citynet.analysis.results import FitResult
 from citynet.analysis.tables import Table
 
 from citynet.errors import AnalysisError
+from citynet.progress import report
 
 
 def lr_critical(level: float = 0.95) -> float:
@@ -113,12 +114,16 @@ def _grid(q: np.ndarray, grid: int, trim: float) -> np.ndarray:
     return cand[(cand >= lo) & (cand < hi)]
 
 
-def _search(w: _Within, Y: np.ndarray, fixed: Sequence[int] = (), trim: float = 0.01) -> np.ndarray:
+def _search(w: _Within, Y: np.ndarray, fixed: Sequence[int] = (), trim: float = 0.01,
+            stage: str | None = None) -> np.ndarray:
     """S(γ_j) for every candidate j (rows) and column of Y, given the indices ``fixed`` of thresholds already
-    set; ∞ where a regime would hold less than ``trim`` of the observations."""
+    set; ∞ where a regime would hold less than ``trim`` of the observations. With ``stage``, progress is
+    reported per grid point (``citynet.progress``)."""
     st = w.stats(Y)
     S = np.full((len(w.cand), Y.shape[1]), np.inf)
     for j in range(len(w.cand)):
+        if stage is not None and j % 10 == 0:
+            report(stage, j, len(w.cand))
         if j in fixed:
             continue
         cuts = sorted([*fixed, j])
@@ -126,6 +131,8 @@ def _search(w: _Within, Y: np.ndarray, fixed: Sequence[int] = (), trim: float = 
         if shares.min() < trim:
             continue
         S[j] = w.ssr(cuts, st)
+    if stage is not None:
+        report(stage, len(w.cand), len(w.cand))
     return S
 
 
@@ -191,7 +198,7 @@ def panel_threshold(panel: pd.DataFrame, y: str, x: Sequence[str], q: str, contr
     lr1 = pd.DataFrame({"gamma": cand, "LR": (S1g[:, 0] - S1) / s2_1})
     Yb = _resample(w, w.y - e0, e0, reps, rng)
     S0b = w.ssr([], w.stats(Yb))
-    S1b = _search(w, Yb, trim=trim)
+    S1b = _search(w, Yb, trim=trim, stage=f"threshold bootstrap, single ({reps:,} draws): grid points")
     S1b_min = S1b.min(axis=0)
     F1b = (S0b - S1b_min) / (S1b_min / dof)
     rows = [_test_row("Single threshold", F1, F1b)]
@@ -216,14 +223,18 @@ def panel_threshold(panel: pd.DataFrame, y: str, x: Sequence[str], q: str, contr
         b1 = np.linalg.lstsq(D1, w.y, rcond=None)[0]
         e1 = w.y - D1 @ b1
         Yb2 = _resample(w, w.y - e1, e1, reps, rng)
-        S1b2 = _search(w, Yb2, trim=trim)
+        S1b2 = _search(w, Yb2, trim=trim, stage=f"threshold bootstrap, double ({reps:,} draws): grid points")
         j1 = np.argmin(S1b2, axis=0)
         S1b2_min = S1b2[j1, np.arange(reps)]
         S2b_min = np.empty(reps)
+        stage2, done2 = f"threshold bootstrap, double ({reps:,} draws): second threshold, draws", 0
+        report(stage2, 0, reps)
         for jj in np.unique(j1):
             cols = np.flatnonzero(j1 == jj)
             Sb = _search(w, Yb2[:, cols], fixed=[int(jj)], trim=trim)
             S2b_min[cols] = Sb.min(axis=0)
+            done2 += len(cols)
+            report(stage2, done2, reps)
         F2b = (S1b2_min - S2b_min) / (S2b_min / dof)
         rows.append(_test_row("Double threshold", F2, F2b))
         lo_, hi_ = sorted([g1r, g2])

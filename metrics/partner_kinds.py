@@ -109,6 +109,8 @@ def from_workspace(ws, cities: Sequence[str], years: Sequence[int], flt: dict | 
     if not all(p.exists() for p in need):
         return None
     flt = flt or {}
-    pat, pa, app = (pd.read_parquet(p) for p in need)
+    cols = (["patent_id", "app_year", "green", "y02", "patent_kind", "granted"], ["patent_id", "applicant_id"],
+            ["applicant_id", "kind", "city_code"])  # only what the panel uses: the patents table has titles
+    pat, pa, app = (pd.read_parquet(p, columns=c) for p, c in zip(need, cols, strict=True))
     return partner_kind_panel(pat, pa, app, cities, years, green=flt.get("green", "wipo"),
                               kind=flt.get("kind", "invention"), granted_only=bool(flt.get("granted_only", False)))

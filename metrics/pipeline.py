@@ -307,6 +307,7 @@ def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str 
             )
         from citynet import transaction
 
+        metas = {name: _meta(flt, name, panel_years, n) for name in PANELS}
         # each filter's panels are published together, atomically, with a manifest (citynet/transaction.py):
         # first metrics/<key>/, then (default filter) the copy in metrics/*.parquet
         for files in (paths, mirror):
@@ -316,9 +317,9 @@ def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str 
             owned = [str(files[name].resolve().relative_to(Path(ws.root).resolve())) for name in PANELS]
             with transaction.publish(ws.root, transaction.panels_unit(folder, ws.root), owned=owned) as tx:
                 for name in PANELS:
-                    write_panel(getattr(panels, name), tx.stage(files[name]), _meta(flt, name, panel_years, n))
+                    write_panel(getattr(panels, name), tx.stage(files[name]), metas[name])
         for name in PANELS:
-            getattr(panels, name).attrs = {"citynet": _meta(flt, name, panel_years, n)}
+            getattr(panels, name).attrs = {"citynet": metas[name]}
         seconds["write"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()

@@ -117,6 +117,13 @@ def test_filters_live_side_by_side(ws, capsys, tmp_path):
     assert run(capsys, "-q", "fit", "-w", ws, spec, "--network", Y02)[0] == 0
     assert json.loads((ws / "results" / "t1.json").read_text())[0]["network"] == default
     assert json.loads((ws / "results" / Y02 / "t1.json").read_text())[0]["network"] == Y02
+    # every table file names the filter (and the panel's span) in its notes; so does a --formula table
+    for folder, key, words in ((ws / "results", default, "granted or not"), (ws / "results" / Y02, Y02, "granted only")):
+        for ext in ("md", "tex", "html"):
+            text = (folder / f"t1.{ext}").read_text(encoding="utf-8")
+            assert f"Network filter {key} (invention patents" in text and words in text, (key, ext)
+    code, out, err = run(capsys, "fit", "-w", ws, "--network", Y02, "--formula", f)
+    assert code == 0 and f"Network filter {Y02} (invention patents" in out
 
     # the report groups the tables by filter and says which filter each used
     code, out, err = run(capsys, "report", "-w", ws, "--permutations", 0, "--out", tmp_path / "r.html")
@@ -296,3 +303,13 @@ def test_query_path_does_not_import_the_neo4j_driver(ws):
             "assert not loaded, loaded\nprint('ok')\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert r.returncode == 0 and r.stdout.strip().endswith("ok"), r.stderr
+
+
+def test_missing_or_malformed_spec_is_a_usage_error(ws, capsys, tmp_path):
+    """A SPEC.toml that is missing or not TOML is a usage/configuration mistake: exit 2, one message, the fix."""
+    code, out, err = run(capsys, "fit", "-w", ws, tmp_path / "nope.toml")
+    assert code == 2 and err.count("error:") == 1 and "nope.toml does not exist" in err and "fix:" in err
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[spec\nvcov = 1\n", encoding="utf-8")
+    code, out, err = run(capsys, "fit", "-w", ws, bad)
+    assert code == 2 and err.count("error:") == 1 and "fix: correct the TOML syntax" in err

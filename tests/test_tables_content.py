@@ -74,3 +74,28 @@ def test_sample_variant_names_follow_the_panel():
     assert _variant_name("Drop 2019–2022", {"exclude_years": [2019, 2020, 2021, 2022]}, panel) == "Drop 2019–2020"
     assert _variant_name("Drop 2021–2022", {"exclude_years": [2021, 2022]}, panel) == "Drop 2021–2022 (none in the panel)"
     assert _variant_name("Drop municipalities", {"drop_municipalities": True}, panel) == "Drop municipalities"
+
+
+def test_every_written_table_names_its_network_filter(tmp_path):
+    """Inside ``source_note`` every ``Table.write`` (regression tables and side tables alike) puts the filter
+    in the notes of the .md, .tex and .html files; the .csv stays a grid; outside, nothing is added."""
+    from citynet.analysis.tables import Table, filter_note, source_note
+
+    meta = {"network": "invention.y02.granted", "first_year": 2006, "last_year": 2020,
+            "filter": {"green": "y02", "kind": "invention", "granted_only": True, "year_basis": "application"}}
+    note = filter_note(meta)
+    assert note == ("Network filter invention.y02.granted (invention patents, green by CPC Y02/Y04S, granted only, "
+                    "by application year); panel 2006–2020.")
+    assert filter_note(None) is None and filter_note({}) is None
+    side = Table(header=["Test", "Statistic"], rows=[["LM lag", "1.0"]], notes=["LM tests."])
+    with source_note(note):
+        regression_table([fr()]).write(str(tmp_path / "reg"))
+        side.write(str(tmp_path / "side"))
+    for stem in ("reg", "side"):
+        for ext in ("md", "tex", "html"):
+            assert "Network filter invention.y02.granted (invention patents" in (tmp_path / f"{stem}.{ext}").read_text(
+                encoding="utf-8"), (stem, ext)
+        assert "Network filter" not in (tmp_path / f"{stem}.csv").read_text(encoding="utf-8")
+    assert side.notes == ["LM tests."]  # the table object itself is not changed
+    side.write(str(tmp_path / "plain"))
+    assert "Network filter" not in (tmp_path / "plain.md").read_text(encoding="utf-8")

@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from citynet.progress import report
+
 from .panel import align_panel
 from .weights import SpatialWeights
 
@@ -96,7 +98,10 @@ def moran_local(x: np.ndarray, w: SpatialWeights | np.ndarray, *, permutations: 
         rng = np.random.default_rng(seed)
         p = np.empty(n)
         idx = np.arange(n)
+        stage = f"local Moran's I permutations ({permutations:,} per city): cities"
         for i in range(n):
+            if i % 10 == 0:
+                report(stage, i, n)
             others = np.delete(idx, i)
             zo = z[others]
             wo = W[i, others]
@@ -105,6 +110,7 @@ def moran_local(x: np.ndarray, w: SpatialWeights | np.ndarray, *, permutations: 
             larger = int((sim >= is_[i]).sum())
             larger = min(larger, permutations - larger)
             p[i] = (larger + 1.0) / (permutations + 1.0)
+        report(stage, n, n)
         df["p_sim"] = p
     return df
 
@@ -116,9 +122,14 @@ def moran_by_year(panel: pd.DataFrame, var: str, w: SpatialWeights, *, id_col: s
     :func:`moran_global`); W is restricted to the panel's cities when it covers more."""
     ap = align_panel(panel, [var], w, id_col=id_col, time_col=time_col, years=years)
     rows = []
+    stage, total = f"Moran's I permutations ({var}): draws", permutations * len(ap.years)
+    if permutations:
+        report(stage, 0, total)
     for t, yr in enumerate(ap.years):
         r = moran_global(ap[var][t], ap.w, permutations=permutations, seed=None if seed is None else seed + t)
         rows.append({"year": yr, **r})
+        if permutations:
+            report(stage, permutations * (t + 1), total)
     return pd.DataFrame(rows).set_index("year")
 
 

@@ -18,8 +18,8 @@ Examples:
 Then open DIR/results/report.html, or continue with any command: citynet query -w DIR "MATCH (c:City) RETURN count(c)".""",
 )
 @click.argument("directory", required=False, default="citynet-demo", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--patents", default=500_000, show_default=True, type=click.IntRange(1_000, 10_000_000),
-              help="Size of the synthetic export.")
+@click.option("--patents", default=200_000, show_default=True, type=click.IntRange(1_000, 10_000_000),  # DEMO_PATENTS
+              help="Size of the synthetic export (a quarter of its inventions green).")
 @click.option("--seed", default=42, show_default=True, help="Seed of the synthetic data.")
 @click.pass_context
 def command(ctx, directory: Path, patents: int, seed: int) -> None:

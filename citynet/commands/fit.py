@@ -114,9 +114,12 @@ def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, in
     if as_json:
         click.echo(json.dumps(r.to_json() | panel_stamp(ws), indent=2, default=float))
     else:
-        click.echo(regression_table([r], stats=list(k for k in ("kp_rk_f", "first_stage_F", "wild_pvalue", "wild_ci_low",
-                                                                "wild_ci_high", "ri_pvalue") if k in r.stats)).to_markdown())
-        stamp = panel_stamp(ws)
-        if stamp and not is_quiet(ctx):
-            y0, y1 = stamp["panel_years"]
-            click.echo(f"network filter {stamp['network']}, panel {y0}–{y1}", err=True)
+        from citynet.analysis.tables import filter_note
+        from citynet.metrics.pipeline import panel_meta
+
+        t = regression_table([r], stats=list(k for k in ("kp_rk_f", "first_stage_F", "wild_pvalue", "wild_ci_low",
+                                                          "wild_ci_high", "ri_pvalue") if k in r.stats))
+        note = filter_note(panel_meta(ws.panel("city-year")))
+        if note:  # the table names the panels it was fitted on, as the tables of a SPEC do
+            t.notes.append(note)
+        click.echo(t.to_markdown())
