@@ -24,8 +24,10 @@ kind               keys                                                         
                    ``control`` (never | notyet), ``base``, ``reps``, ``cluster`` → overall ATTs
                    of the four aggregations; ``<name>_att_gt.csv``, ``_aggregates.csv``, figure
 ``honest``         ``y``, ``treat``/``cohort``, ``controls``, ``leads``, ``lags``, ``M`` (list),  honest
-                   ``target`` (first | average) → FLCIs under Δ^SD(M) for the Sun–Abraham
-                   event study: ``<name>.png``, ``<name>.csv``, table ``<name>_table``
+                   ``target`` (first | average), ``Mbar`` (list) → FLCIs under Δ^SD(M) for the
+                   Sun–Abraham event study: ``<name>.png``, ``<name>.csv``, table ``<name>_table``;
+                   with ``Mbar`` the Δ^RM(M̄) identified sets: ``<name>_rm.{csv,png}``,
+                   table ``<name>_rm_table``
 ``fit`` +          ``inference = "wild:999" | "ri:999" | "conley:KM[:LAG]"``, ``param``          inference
 =================  ========================================================================  ===========
 """
@@ -247,6 +249,21 @@ def run_honest(m: dict, df: pd.DataFrame, name: str | None, out_dir: Path, files
                     "(Rambachan–Roth, smoothness Δ^SD(M), FLCI)",
               notes=["Event study: Sun–Abraham; M bounds the change in the slope of the differential trend per period."])
     files += t.write(str(out_dir / f"{stem}_table"))
+    if m.get("Mbar") is not None:  # relative magnitudes: identified sets at the estimate
+        from citynet.analysis.honest import rm_bounds, rm_plot
+
+        c = coefs[coefs["se"] > 0].sort_values("rel_time")
+        rm = rm_bounds(c["coef"].to_numpy(float), c["rel_time"].to_numpy(int), list(m["Mbar"]), l_post=lp)
+        rm.to_csv(out_dir / f"{stem}_rm.csv", index=False)
+        files.append(str(out_dir / f"{stem}_rm.csv"))
+        files.append(str(rm_plot(rm, r.original, out_dir / f"{stem}_rm.png")))
+        rows_rm = [[f"M̄ = {x.Mbar:g}", f"{x.estimate:.3f}", f"[{x.lb:.3f}, {x.ub:.3f}]"] for x in rm.itertuples()]
+        t2 = Table(header=["Restriction", "Estimate", "Identified set"], rows=rows_rm, n_coef_rows=len(rows_rm),
+                   title="Relative magnitudes Δ^RM(M̄) (Rambachan–Roth): identified set at the estimate",
+                   notes=[f"Largest pre-period change of the event study: {rm['max_pre_change'][0]:.4f}; the set "
+                          f"contains 0 from M̄ = {rm.attrs['breakdown']:.3g} on. Bounds at the point estimate, "
+                          "without sampling uncertainty (RR's confidence sets for Δ^RM are not implemented)."])
+        files += t2.write(str(out_dir / f"{stem}_rm_table"))
     return []
 
 
