@@ -159,7 +159,7 @@ TABLE_NAMES: dict[str, str] = {
     "industry_share": "Industry share", "rd_intensity": "R&D intensity", "fdi": "FDI", "low_carbon": "Low-carbon pilot",
     "carbon_trading": "Carbon-trading pilot", "tier_high": "City tier", "collab_intensity": "intensive",
     "collab_partners": "extensive", "distance_km": "distance", "same_province": "Same province",
-    "diff": "Diff", "rho": "ρ (W·y)", "lambda": "λ (W·u)",
+    "diff": "Diff", "rho": "ρ (W·y)", "lambda": "λ (W·u)", "sigma_u": "σ_u", "sigma_e": "σ_e",
     "partners_firm_univ": "partners 产-学", "partners_firm_inst": "partners 产-研",
     "partners_univ_inst": "partners 学-研", "partners_firm_firm": "partners 产-产", "partners_gov": "partners 政-*",
 }
