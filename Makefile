@@ -42,3 +42,4 @@ bench: install
 # Reference numbers from the R packages (needs R: bash ../shared/r-reference/install.sh); CI uses the stored JSON
 references:
 	R_LIBS=$${R_LIBS:-$$HOME/.cache/r-reference} Rscript tests/references/references.R
+	R_LIBS=$${R_LIBS:-$$HOME/.cache/r-reference} Rscript tests/references/designs.R

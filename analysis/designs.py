@@ -24,8 +24,10 @@ kind               keys                                                         
                    ``control`` (never | notyet), ``base``, ``reps``, ``cluster`` → overall ATTs
                    of the four aggregations; ``<name>_att_gt.csv``, ``_aggregates.csv``, figure
 ``honest``         ``y``, ``treat``/``cohort``, ``controls``, ``leads``, ``lags``, ``M`` (list),  honest
-                   ``target`` (first | average) → FLCIs under Δ^SD(M) for the Sun–Abraham
-                   event study: ``<name>.png``, ``<name>.csv``, table ``<name>_table``
+                   ``target`` (first | average), ``Mbar`` (list) → FLCIs under Δ^SD(M) for the
+                   Sun–Abraham event study: ``<name>.png``, ``<name>.csv``, table ``<name>_table``;
+                   with ``Mbar`` the Δ^RM(M̄) identified sets: ``<name>_rm.{csv,png}``,
+                   table ``<name>_rm_table``
 ``fit`` +          ``inference = "wild:999" | "ri:999" | "conley:KM[:LAG]"``, ``param``          inference
 =================  ========================================================================  ===========
 """
@@ -57,6 +59,14 @@ def _require(m: dict, key: str, example: str) -> Any:
     return m[key]
 
 
+def _names(v: Any) -> list[str]:
+    """A key naming one column or several: ``"x"`` or ``["x", "z"]`` → a list (a bare string is one name,
+    not its characters)."""
+    if v is None:
+        return []
+    return [v] if isinstance(v, str) else list(v)
+
+
 def _check_columns(df: pd.DataFrame, names: list[str], key: str) -> None:
     from citynet.analysis.formula import prepare
 
@@ -69,7 +79,7 @@ def run_spatial_tests(m: dict, df: pd.DataFrame, name: str | None, out_dir: Path
     from citynet.analysis.spec import _spatial_frame
 
     y = _require(m, "y", '"ln_collab_patents"')
-    x = list(_require(m, "x", '["l1_collab_degree"]'))
+    x = _names(_require(m, "x", '["l1_collab_degree"]'))
     data, years = _spatial_frame(df, [y, *x])
     w = spatial_weights(m.get("w"), data)
     fe = m.get("fe", "city")
@@ -91,9 +101,9 @@ def run_iv(m: dict, df: pd.DataFrame, name: str | None, out_dir: Path, files: li
     from citynet.analysis.iv import first_stage_table, iv2sls
 
     y = _require(m, "y", '"ln_collab_patents"')
-    endog = list(_require(m, "endog", '["l1_collab_degree", "l1_collab_betweenness"]'))
-    instr = list(_require(m, "instruments", '["l2_collab_degree", "l2_collab_betweenness"]'))
-    res = iv2sls(df, y, endog, instr, m.get("exog", m.get("controls", [])), fe=m.get("fe", "city_code + year"),
+    endog = _names(_require(m, "endog", '["l1_collab_degree", "l1_collab_betweenness"]'))
+    instr = _names(_require(m, "instruments", '["l2_collab_degree", "l2_collab_betweenness"]'))
+    res = iv2sls(df, y, endog, instr, _names(m.get("exog", m.get("controls"))), fe=m.get("fe", "city_code + year"),
                  vcov=vcov, name=name)
     t = first_stage_table(res, title=f"First stage of {name or '2SLS'}")
     files += t.write(str(out_dir / f"{_stem(name, 'iv')}_first_stage"))
@@ -105,7 +115,7 @@ def run_mediation(m: dict, df: pd.DataFrame, name: str | None, out_dir: Path, fi
     from citynet.analysis.mediation import mediation, mediation_table, resolve_chain
 
     x, med, y = resolve_chain(m)
-    res = mediation(df, x, med, y, m.get("controls", []), fe=m.get("fe", "city_code + year"), vcov=vcov,
+    res = mediation(df, x, med, y, _names(m.get("controls")), fe=m.get("fe", "city_code + year"), vcov=vcov,
                     reps=m.get("reps", 500), seed=m.get("seed", 0))
     t = mediation_table(res, labels=m.get("labels"), title=m.get("title", f"Mediation: {x} → {med} → {y}"))
     stem = out_dir / _stem(name, "mediation")
@@ -122,7 +132,7 @@ def run_sunab(m: dict, df: pd.DataFrame, name: str | None, out_dir: Path, files:
 
     y = _require(m, "y", '"ln_green_patents"')
     sa = sun_abraham(df, y, treat=m.get("treat", "low_carbon"), cohort=m.get("cohort"),
-                     controls=m.get("controls", []), leads=m.get("leads"), lags=m.get("lags"), vcov=vcov, name=name)
+                     controls=_names(m.get("controls")), leads=m.get("leads"), lags=m.get("lags"), vcov=vcov, name=name)
     stem = _stem(name, "sunab")
     files.append(str(event_study_plot(sa, out_dir / f"{stem}.png", title="Sun–Abraham event study (95% CI)")))
     sa.coefficients().to_csv(out_dir / f"{stem}_coefficients.csv", index=False)
@@ -136,7 +146,7 @@ def run_tobit(m: dict, df: pd.DataFrame, name: str | None, out_dir: Path, files:
     from citynet.analysis.tobit import re_tobit
 
     y = _require(m, "y", '"ln_green_patents"')
-    x = list(_require(m, "x", '["l1_collab_degree"]'))
+    x = _names(_require(m, "x", '["l1_collab_degree"]'))
     v = m.get("vcov", "oim")
     r = re_tobit(df, y, x, left=float(m.get("left", 0.0)), mundlak=m.get("mundlak", False),
                  nodes=m.get("nodes", 12), vcov="cluster" if str(v).startswith("cluster") else "oim", name=name)
@@ -148,9 +158,9 @@ def run_threshold(m: dict, df: pd.DataFrame, name: str | None, out_dir: Path, fi
     from citynet.analysis.threshold import lr_plot, panel_threshold, threshold_tables
 
     y = _require(m, "y", '"ln_green_patents"')
-    x = list(_require(m, "x", '["l1_collab_degree"]'))
+    x = _names(_require(m, "x", '["l1_collab_degree"]'))
     q = _require(m, "q", '"l1_ln_gdp_per_capita"')
-    r = panel_threshold(df, y, x, q, m.get("controls", []), n_thresholds=m.get("n_thresholds", 2),
+    r = panel_threshold(df, y, x, q, _names(m.get("controls")), n_thresholds=m.get("n_thresholds", 2),
                         reps=m.get("reps", 300), grid=m.get("grid", 300), trim=m.get("trim", 0.01),
                         seed=m.get("seed", 0), vcov=vcov, name=name)
     stem = _stem(name, "threshold")
@@ -165,8 +175,8 @@ def run_psm(m: dict, df: pd.DataFrame, name: str | None, out_dir: Path, files: l
     from citynet.analysis.psm import balance_table, psm_did
 
     y = _require(m, "y", '"ln_green_patents"')
-    cov = list(_require(m, "covariates", '["gdp_per_capita", "population"]'))
-    r = psm_did(df, y, cov, treat=m.get("treat", "low_carbon"), controls=m.get("controls"), k=m.get("k", 1),
+    cov = _names(_require(m, "covariates", '["gdp_per_capita", "population"]'))
+    r = psm_did(df, y, cov, treat=m.get("treat", "low_carbon"), controls=None if m.get("controls") is None else _names(m.get("controls")), k=m.get("k", 1),
                 caliper=m.get("caliper"), caliper_sd=m.get("caliper_sd", True), replace=m.get("replace", True),
                 weighted=m.get("weighted", False), cohort=m.get("cohort"), fe=m.get("fe", "city_code + year"),
                 vcov=vcov, name=name)
@@ -195,7 +205,7 @@ def run_cs_cov(m: dict, df: pd.DataFrame, name: str | None, out_dir: Path, files
     from citynet.analysis.figures import event_study_plot
 
     y = _require(m, "y", '"ln_green_patents"')
-    r = att_gt_covariates(df, y, m.get("covariates", []), treat=m.get("treat", "low_carbon"), cohort=m.get("cohort"),
+    r = att_gt_covariates(df, y, _names(m.get("covariates")), treat=m.get("treat", "low_carbon"), cohort=m.get("cohort"),
                           method=m.get("method", "dr"), control=m.get("control", "never"),
                           base=m.get("base", "varying"), reps=m.get("reps", 999), seed=m.get("seed", 0),
                           cluster=m.get("cluster"))
@@ -228,7 +238,7 @@ def run_honest(m: dict, df: pd.DataFrame, name: str | None, out_dir: Path, files
 
     y = _require(m, "y", '"ln_green_patents"')
     sa = sun_abraham(df, y, treat=m.get("treat", "low_carbon"), cohort=m.get("cohort"),
-                     controls=m.get("controls", []), leads=m.get("leads", 4), lags=m.get("lags", 4), vcov=vcov)
+                     controls=_names(m.get("controls")), leads=m.get("leads", 4), lags=m.get("lags", 4), vcov=vcov)
     coefs = sa.coefficients()
     n_post = int((coefs["rel_time"] >= 0).sum())
     target = m.get("target", "first")
@@ -247,6 +257,21 @@ def run_honest(m: dict, df: pd.DataFrame, name: str | None, out_dir: Path, files
                     "(Rambachan–Roth, smoothness Δ^SD(M), FLCI)",
               notes=["Event study: Sun–Abraham; M bounds the change in the slope of the differential trend per period."])
     files += t.write(str(out_dir / f"{stem}_table"))
+    if m.get("Mbar") is not None:  # relative magnitudes: identified sets at the estimate
+        from citynet.analysis.honest import rm_bounds, rm_plot
+
+        c = coefs[coefs["se"] > 0].sort_values("rel_time")
+        rm = rm_bounds(c["coef"].to_numpy(float), c["rel_time"].to_numpy(int), list(m["Mbar"]), l_post=lp)
+        rm.to_csv(out_dir / f"{stem}_rm.csv", index=False)
+        files.append(str(out_dir / f"{stem}_rm.csv"))
+        files.append(str(rm_plot(rm, r.original, out_dir / f"{stem}_rm.png")))
+        rows_rm = [[f"M̄ = {x.Mbar:g}", f"{x.estimate:.3f}", f"[{x.lb:.3f}, {x.ub:.3f}]"] for x in rm.itertuples()]
+        t2 = Table(header=["Restriction", "Estimate", "Identified set"], rows=rows_rm, n_coef_rows=len(rows_rm),
+                   title="Relative magnitudes Δ^RM(M̄) (Rambachan–Roth): identified set at the estimate",
+                   notes=[f"Largest pre-period change of the event study: {rm['max_pre_change'][0]:.4f}; the set "
+                          f"contains 0 from M̄ = {rm.attrs['breakdown']:.3g} on. Bounds at the point estimate, "
+                          "without sampling uncertainty (RR's confidence sets for Δ^RM are not implemented)."])
+        files += t2.write(str(out_dir / f"{stem}_rm_table"))
     return []
 
 

@@ -11,8 +11,19 @@ affine estimator θ̂ = w'β̂ with w_post = l and w orthogonal to linear trends
 half-length (Nelder–Mead over the null space of the trend constraint). At M = 0 this is the minimum-
 variance unbiased estimator under linear trends (tested against its closed form).
 
-Not implemented: the relative-magnitude restriction Δ^RM(M̄) and RR's conditional/hybrid (ARP) tests,
-which need the HonestDiD R package as a reference.
+Relative magnitudes Δ^RM(M̄) (RR §2.4.1): the post-period violations may change from one period to the
+next by at most M̄ times the largest pre-period change, ``|δ_{t+1} − δ_t| ≤ M̄ · max_{s<0} |δ_{s+1} − δ_s|``
+for t ≥ −1 (reference −1, δ_{−1} = 0; the pre-period changes include δ_{−1} − δ_{−2}). :func:`rm_bounds`
+gives the *identified set* of θ under Δ^RM(M̄) at δ_pre = β̂_pre (RR's Lemma 2.1 set
+``{l'(β_post − δ_post) : δ ∈ Δ, δ_pre = β_pre}``): with m = max_s |β̂_{s+1} − β̂_s| over the pre periods,
+``θ ∈ [l'β̂_post − M̄·m·R, l'β̂_post + M̄·m·R]`` with ``R = max {l'δ_post : |δ_{t+1} − δ_t| ≤ 1, δ_{−1} = 0}
+= Σ_t |Σ_{u ≥ t} l_u|`` (write δ as the cumulated changes; the box maximum takes each change at ±1) — for
+the first post period R = 1, for the average of T̄ post periods R = (T̄+1)/2; and the breakdown
+M̄ = |l'β̂_post|/(m·R) at which the set first contains 0. These are bounds at the point estimate, without sampling uncertainty.
+
+Not implemented: RR's confidence sets for Δ^RM (conditional / hybrid ARP tests over the union of
+polyhedra, which simulate their least-favourable critical value), and the ARP tests for Δ^SD; the
+HonestDiD R package (the reference for them) is not installable here.
 """
 
 from __future__ import annotations
@@ -142,6 +153,41 @@ def from_event_study(coefs: pd.DataFrame, vcov: pd.DataFrame, Ms: Sequence[float
                      Ms, **kw)
 
 
+def rm_bounds(beta: np.ndarray, periods: Sequence[int], Mbars: Sequence[float], *,
+              l_post: np.ndarray | None = None) -> pd.DataFrame:
+    """Identified set of θ = l'τ_post under Δ^RM(M̄) at δ_pre = β̂_pre for each M̄ (module docstring):
+    columns ``Mbar, estimate, lb, ub, max_pre_change``; ``attrs["breakdown"]`` = the smallest M̄ whose set
+    contains 0 (inf when the pre periods show no change). ``periods``: consecutive relative times of
+    ``beta`` without the reference −1, at least one pre period."""
+    periods = np.asarray(periods, int)
+    beta = np.asarray(beta, float)
+    pre, post = periods < 0, periods >= 0
+    if pre.sum() < 1 or post.sum() < 1:
+        raise AnalysisError("the relative-magnitude bounds need pre-period (besides −1) and post-period coefficients",
+                            fix="estimate the event study with leads ≥ 2 and lags ≥ 0")
+    full = np.sort(np.concatenate([periods, [-1]]))
+    if np.any(np.diff(full) != 1):
+        raise AnalysisError(f"the event-study periods {list(periods)} are not consecutive",
+                            fix="the relative-magnitude restriction compares consecutive periods: use all leads and lags")
+    lp = np.zeros(post.sum()) if l_post is None else np.asarray(l_post, float)
+    if l_post is None:
+        lp[0] = 1.0
+    b_pre = np.concatenate([beta[pre][np.argsort(periods[pre])], [0.0]])  # ..., β_{-2}, δ_{-1} = 0
+    m = float(np.max(np.abs(np.diff(b_pre))))
+    order = np.argsort(periods[post])
+    bp, lpo = beta[post][order], lp[order]
+    est = float(lpo @ bp)
+    # max and min of l'δ_post over |δ_{t+1} − δ_t| ≤ 1, δ_{-1} = 0: in the changes c (δ = cumsum c),
+    # l'δ = Σ_t c_t Σ_{u ≥ t} l_u, so the maximum is Σ_t |Σ_{u ≥ t} l_u| (and the minimum its negative)
+    tail = np.cumsum(lpo[::-1])[::-1]
+    reach = float(np.abs(tail).sum())
+    rows = [{"Mbar": float(mb), "estimate": est, "lb": est - mb * m * reach, "ub": est + mb * m * reach,
+             "max_pre_change": m} for mb in Mbars]
+    out = pd.DataFrame(rows)
+    out.attrs["breakdown"] = abs(est) / (m * reach) if m * reach > 0 else float("inf")
+    return out
+
+
 def honest_plot(res: HonestResult, path: str | Path, *, title: str | None = None) -> Path:
     """Conventional CI and the FLCIs over M (RR's sensitivity plot)."""
     import matplotlib
@@ -161,6 +207,32 @@ def honest_plot(res: HonestResult, path: str | Path, *, title: str | None = None
     ax.set_xlabel("M (maximal change in the slope of the trend per period)")
     ax.set_ylabel("effect")
     ax.set_title(title or "Sensitivity to non-parallel trends (Rambachan–Roth)")
+    ax.legend(fontsize=8)
+    from citynet.analysis.figures import save_figure
+
+    return save_figure(fig, path)
+
+
+def rm_plot(bounds: pd.DataFrame, original: tuple[float, float, float], path: str | Path, *,
+            title: str | None = None) -> Path:
+    """The conventional CI and the Δ^RM(M̄) identified sets over M̄."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 4), dpi=120)
+    est, lo, hi = original
+    mb = bounds["Mbar"].to_numpy(float)
+    step = (mb.max() - mb.min()) / max(len(mb) - 1, 1) if len(mb) > 1 else 1.0
+    ax.errorbar([mb.min() - step], [est], yerr=[[est - lo], [hi - est]], fmt="s", color="#c00000", capsize=3,
+                label="conventional 95% CI")
+    ax.vlines(mb, bounds["lb"], bounds["ub"], color="#1f4e79", lw=3, label="identified set, Δ^RM(M̄)")
+    ax.plot(mb, bounds["estimate"], "o", color="#1f4e79")
+    ax.axhline(0, color="grey", lw=0.8, ls="--")
+    ax.set_xlabel("M̄ (post-period changes relative to the largest pre-period change)")
+    ax.set_ylabel("effect")
+    ax.set_title(title or "Relative magnitudes (Rambachan–Roth)")
     ax.legend(fontsize=8)
     from citynet.analysis.figures import save_figure
 

@@ -14,7 +14,8 @@ Diagnostics (Stock & Yogo 2005; Kleibergen & Paap 2006; Sanderson & Windmeijer 2
 - per endogenous regressor: the first-stage regression on all instruments, the partial F of the
   excluded instruments (Wald/L with the model's vcov) and Shea's partial R²;
 - Cragg–Donald Wald F ``= (N−L−k₁)/L · λ_min((X̃₂'M_Z̃X̃₂)⁻¹ X̃₂'P_Z̃X̃₂)`` (X̃₂, Z̃ partialled of X₁ and
-  the FE; ivreg2's ``cdf``), valid under i.i.d. errors;
+  the FE; ivreg2's ``cdf``), valid under i.i.d. errors; fixest's ``fitstat(, "cd")`` uses the same
+  λ_min with ``(N − K − L − 1)/L`` (FE and exogenous regressors not counted);
 - Kleibergen–Paap rk Wald statistic and F (robust/cluster; :func:`citynet.analysis.estimators.kleibergen_paap_rk`);
 - Stock–Yogo critical values are tabulated for i.i.d. errors only; with clustered errors compare the
   KP F with them as a rule of thumb (Baum, Schaffer & Stillman 2007).

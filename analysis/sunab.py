@@ -6,7 +6,8 @@ Saturated regression with unit and year FE (and controls)::
 
 over all cohorts g (first treatment year) and all observed relative periods l; the control group is
 the never-treated units (if there are none, the last-treated cohort, with the years from its treatment
-on dropped — Sun & Abraham 2021 §4). Every δ_{g,l} is a cohort-specific CATT free of the "forbidden comparisons" of TWFE.
+on dropped — Sun & Abraham 2021 §4); cohorts never observed at the reference period (treated from the
+sample's first year on) are dropped, since their δ_{g,l} are not identified relative to it. Every δ_{g,l} is a cohort-specific CATT free of the "forbidden comparisons" of TWFE.
 Interaction-weighted estimate at relative period l: ``β_l = Σ_g w_{g,l} δ_{g,l}`` with
 ``w_{g,l} = n_{g,l} / Σ_{g'} n_{g',l}`` the share of cohort g among the observations at l (fixest's
 ``aggregate``); standard errors by the delta method with the weights fixed, ``√(w'Vw)`` from the
@@ -87,6 +88,16 @@ def sun_abraham(panel: pd.DataFrame, y: str, treat: str | None = "low_carbon", c
     if d["_g"].notna().sum() == 0:
         raise AnalysisError("no treated units in the sample", fix="check treat/cohort and the sample")
     d["_rel"] = (d[time] - d["_g"]).astype("Int64")
+    # cohorts never observed at the reference period (e.g. treated from the sample's first year on): their
+    # δ_{g,l} are not identified relative to l = ref (their cell dummies sum to the unit FE), so they are
+    # dropped, as did drops the units treated in the first period (fixest keeps them and drops a cell)
+    at_ref = set(d.loc[d["_rel"] == ref, "_g"].dropna().unique())
+    drop = d["_g"].notna() & ~d["_g"].isin(at_ref)
+    if drop.any():
+        gone = sorted(int(x) for x in d.loc[drop, "_g"].unique())
+        note += (f"; {d.loc[drop, unit].nunique()} units of cohorts {', '.join(map(str, gone))} dropped "
+                 f"(never observed at the reference period)")
+        d = d[~drop].reset_index(drop=True)
     cells = (d[d["_g"].notna() & (d["_rel"] != ref)].groupby(["_g", "_rel"]).size().rename("n").reset_index())
     cols, names = {}, []
     for r in cells.itertuples():

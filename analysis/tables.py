@@ -42,10 +42,23 @@ STAT_LABELS = {
     "effective_F": "Effective F", "rho": "ρ", "lambda": "λ", "pseudo_r2": "Pseudo R²", "loglik": "Log-likelihood",
     "placebo_real": "Real estimate", "placebo_pvalue": "Placebo p (share |placebo| ≥ |real|)",
     "placebo_draws": "Placebo draws",
+    # the referees' designs (analysis/designs.py)
+    "att": "ATT (post periods)", "att_se": "ATT s.e.", "n_cohorts": "Treated cohorts",
+    "cragg_donald_F": "Cragg–Donald Wald F", "kp_rk_pvalue": "KP rk Wald p-value", "n_endog": "Endogenous regressors",
+    "n_instruments": "Excluded instruments", "partial_F": "Partial F (excluded instruments)",
+    "shea_partial_r2": "Shea partial R²", "partial_r2": "Partial R²",
+    "sigma_u": "σ_u (city effect)", "sigma_e": "σ_e (idiosyncratic)", "n_censored": "Censored observations",
+    "left": "Censoring point", "n_groups": "Cities",
+    "F_single": "F (single threshold)", "p_single": "Bootstrap p (single threshold)",
+    "F_double": "F (double threshold)", "p_double": "Bootstrap p (double threshold)",
+    "uniform_crit": "Uniform band critical value", "n_units": "Units",
+    "wild_pvalue": "Wild cluster bootstrap p", "wild_ci_low": "Wild bootstrap CI, low",
+    "wild_ci_high": "Wild bootstrap CI, high", "ri_pvalue": "Randomization inference p",
 }
 # statistics shown whenever a column has them (not only when a spec lists them)
 AUTO_STATS = ("placebo_real", "placebo_pvalue", "placebo_draws")
-P_STATS = {"placebo_pvalue", "pvalue", "p_value"}
+P_STATS = {"placebo_pvalue", "pvalue", "p_value", "kp_rk_pvalue", "p_single", "p_double", "wild_pvalue",
+           "ri_pvalue"}
 
 
 GREEN_TEXT = {"wipo": "green by the WIPO IPC Green Inventory", "y02": "green by CPC Y02/Y04S",

@@ -94,6 +94,25 @@ LABELS: dict[str, Label] = {
                             "cities whose patents the city cites / (N-1)"),
     "citation_outdegree": _L("", "知识使用城市数/(N-1)（引用本市的城市）",
                              "cities that cite the city's patents / (N-1)"),
+    # city-year: collaboration by the kinds of the partners (metrics.partner_kinds; 产 firm, 学 university,
+    # 研 institute, 政 government)
+    "copat_firm_univ": _L("产学", "产学联合申请专利数（企业–高校）", "co-applied patents with a firm–university pair"),
+    "copat_firm_inst": _L("产研", "产研联合申请专利数（企业–科研机构）", "co-applied patents with a firm–institute pair"),
+    "copat_univ_inst": _L("学研", "学研联合申请专利数（高校–科研机构）",
+                          "co-applied patents with a university–institute pair"),
+    "copat_firm_firm": _L("产产", "企业间联合申请专利数", "co-applied patents with a firm–firm pair"),
+    "copat_gov": _L("政", "有政府机构参与的联合申请专利数", "co-applied patents with a government body in a pair"),
+    "partners_firm_univ": _L("", "产学合作伙伴数（申请人）", "distinct partner applicants in firm–university pairs"),
+    "partners_firm_inst": _L("", "产研合作伙伴数（申请人）", "distinct partner applicants in firm–institute pairs"),
+    "partners_univ_inst": _L("", "学研合作伙伴数（申请人）", "distinct partner applicants in university–institute pairs"),
+    "partners_firm_firm": _L("", "企业间合作伙伴数（申请人）", "distinct partner applicants in firm–firm pairs"),
+    "partners_gov": _L("", "与政府机构合作的伙伴数（申请人）", "distinct partner applicants in pairs with government"),
+    # province-year policy synergy (citynet ingest --policies), joined to the city-year panel
+    "zts": _L("zts", "政策主体协同度（每项政策的平均发文主体数）", "mean number of issuing bodies per policy"),
+    "gjs": _L("gjs", "政策工具协同度（每项政策的平均工具类别数，1–3）",
+              "mean number of Rothwell tool classes per policy (1-3)"),
+    "rps": _L("rps", "政策协同度（zts×gjs）", "policy synergy, zts × gjs"),
+    "n_policies": _L("", "政策文件数", "policy documents of the province and year"),
     # city attributes (etl.cities) and covariates (canonical/covariates.parquet)
     "city_name": _L("", "城市名称", "city name"),
     "province_code": _L("", "省份代码", "province code"),
@@ -140,7 +159,9 @@ TABLE_NAMES: dict[str, str] = {
     "industry_share": "Industry share", "rd_intensity": "R&D intensity", "fdi": "FDI", "low_carbon": "Low-carbon pilot",
     "carbon_trading": "Carbon-trading pilot", "tier_high": "City tier", "collab_intensity": "intensive",
     "collab_partners": "extensive", "distance_km": "distance", "same_province": "Same province",
-    "diff": "Diff", "rho": "ρ (W·y)", "lambda": "λ (W·u)",
+    "diff": "Diff", "rho": "ρ (W·y)", "lambda": "λ (W·u)", "sigma_u": "σ_u", "sigma_e": "σ_e",
+    "partners_firm_univ": "partners 产-学", "partners_firm_inst": "partners 产-研",
+    "partners_univ_inst": "partners 学-研", "partners_firm_firm": "partners 产-产", "partners_gov": "partners 政-*",
 }
 
 # Stata value labels of coded variables: column -> {code: label}

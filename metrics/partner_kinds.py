@@ -42,10 +42,14 @@ LABELS = {**{f"copat_{k}": f"co-applied patents, {v}" for k, v in PAIR_LABELS.it
 
 
 def filter_patents(patents: pd.DataFrame, green: str = "wipo", kind: str = "invention",
-                   granted_only: bool = False) -> pd.DataFrame:
+                   granted_only: bool = False, year_basis: str = "application") -> pd.DataFrame:
     """The patents of a network filter: green ``wipo`` (column ``green``), ``y02`` or ``all``; ``kind``
-    invention | utility | design | all; granted only."""
+    invention | utility | design | all; granted only; ``patent_id, app_year`` where ``app_year`` is the
+    grant year (granted patents only) when ``year_basis`` is ``grant``."""
     p = patents
+    if year_basis == "grant":
+        p = p[p["granted"].astype(bool) & p["grant_date"].notna()]
+        p = p.assign(app_year=pd.to_datetime(p["grant_date"]).dt.year.astype("int64"))
     if green == "wipo":
         p = p[p["green"].astype(bool)]
     elif green == "y02":
@@ -59,9 +63,10 @@ def filter_patents(patents: pd.DataFrame, green: str = "wipo", kind: str = "inve
 
 def partner_kind_panel(patents: pd.DataFrame, patent_applicants: pd.DataFrame, applicants: pd.DataFrame,
                        cities: Sequence[str], years: Sequence[int], *, green: str = "wipo",
-                       kind: str = "invention", granted_only: bool = False) -> pd.DataFrame:
+                       kind: str = "invention", granted_only: bool = False,
+                       year_basis: str = "application") -> pd.DataFrame:
     """``city_code, year`` × every city and year, plus ``COLUMNS`` (zeros where there is no such pair)."""
-    p = filter_patents(patents, green, kind, granted_only)
+    p = filter_patents(patents, green, kind, granted_only, year_basis)
     p = p[p["app_year"].isin(list(years))]
     a = applicants[["applicant_id", "kind", "city_code"]].rename(columns={"city_code": "app_city"})
     pa = (patent_applicants[["patent_id", "applicant_id"]].drop_duplicates()
@@ -113,4 +118,21 @@ def from_workspace(ws, cities: Sequence[str], years: Sequence[int], flt: dict | 
             ["applicant_id", "kind", "city_code"])  # only what the panel uses: the patents table has titles
     pat, pa, app = (pd.read_parquet(p, columns=c) for p, c in zip(need, cols, strict=True))
     return partner_kind_panel(pat, pa, app, cities, years, green=flt.get("green", "wipo"),
-                              kind=flt.get("kind", "invention"), granted_only=bool(flt.get("granted_only", False)))
+                              kind=flt.get("kind", "invention"), granted_only=bool(flt.get("granted_only", False)),
+                              year_basis=flt.get("year_basis", "application"))
+
+
+def add_to_city_year(ws, city_year: pd.DataFrame, flt: dict | None = None) -> pd.DataFrame:
+    """``city_year`` with the ``COLUMNS`` of its cities and years (the panel's own values replaced), or
+    unchanged when the workspace has no canonical tables (a panel computed from a store alone)."""
+    if city_year.empty:
+        return city_year
+    pk = from_workspace(ws, city_year["city_code"].astype(str).unique(), sorted(city_year["year"].unique()), flt)
+    if pk is None:
+        return city_year
+    pk["city_code"] = pk["city_code"].astype(city_year["city_code"].dtype)
+    base = city_year.drop(columns=[c for c in COLUMNS if c in city_year.columns])
+    out = base.merge(pk, on=["city_code", "year"], how="left")
+    out[COLUMNS] = out[COLUMNS].fillna(0).astype("int64")
+    out.attrs = city_year.attrs
+    return out

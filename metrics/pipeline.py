@@ -305,6 +305,10 @@ def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str 
                 dyad_year=new.dyad_year,
                 network_year=new.network_year,
             )
+        # collaboration by partner kinds (产学研), from the canonical tables with the same filter
+        from citynet.metrics.partner_kinds import add_to_city_year
+
+        panels.city_year = add_to_city_year(ws, panels.city_year, _meta(flt, "city_year", panel_years, n)["filter"])
         from citynet import transaction
 
         metas = {name: _meta(flt, name, panel_years, n) for name in PANELS}

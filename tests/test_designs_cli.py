@@ -52,5 +52,6 @@ def test_referee_designs_example_writes_its_outputs(ws, tmp_path):
     assert {"designs_inference", "designs_sunab", "designs_iv", "designs_tobit", "designs_threshold",
             "designs_psm", "designs_cs"} <= set(res.tables)
     for f in ("designs_sunab.png", "designs_2sls_first_stage.md", "designs_threshold_lr.png",
-              "designs_psm_balance.md", "designs_mediation.md", "designs_spatial_tests.md", "designs_cs.png", "designs_honest.png"):
+              "designs_psm_balance.md", "designs_mediation.md", "designs_spatial_tests.md", "designs_cs.png", "designs_honest.png",
+              "designs_honest_table.md", "designs_honest_rm.png", "designs_honest_rm_table.md"):
         assert (tmp_path / f).exists(), f

@@ -51,3 +51,53 @@ def test_intervals_widen_with_m():
     h = r.table["half_length"].to_numpy()
     assert np.all(np.diff(h) > 0)
     assert cv_abs_normal(0.0) == pytest.approx(stats.norm.ppf(0.975), rel=1e-9)
+
+
+def test_rm_bounds_hand_worked():
+    """Δ^RM(M̄) identified set by hand: pre changes (β_{-2} − β_{-3}, 0 − β_{-2}) = (−0.03, 0.01), m = 0.03;
+    the first post effect may be off by M̄·m (δ_0 − δ_{-1} ≤ M̄m); the average of three post effects by
+    M̄·m·(1 + 2 + 3)/3 = 2M̄m (δ_t ≤ (t+1)M̄m)."""
+    from citynet.analysis.honest import rm_bounds
+
+    beta = np.array([0.02, -0.01, 0.3, 0.35, 0.4])
+    periods = [-3, -2, 0, 1, 2]
+    r = rm_bounds(beta, periods, [0.0, 0.5, 1.0, 2.0])
+    assert np.allclose(r["lb"], 0.3 - np.array([0, 0.5, 1, 2]) * 0.03, atol=1e-15)
+    assert np.allclose(r["ub"], 0.3 + np.array([0, 0.5, 1, 2]) * 0.03, atol=1e-15)
+    assert r.attrs["breakdown"] == pytest.approx(0.3 / 0.03)
+    a = rm_bounds(beta, periods, [1.0], l_post=np.full(3, 1 / 3))
+    assert a["estimate"][0] == pytest.approx(0.35) and a["ub"][0] == pytest.approx(0.35 + 2 * 0.03)
+    assert a.attrs["breakdown"] == pytest.approx(0.35 / 0.06)
+
+
+def test_rm_bounds_equal_the_linear_program_for_any_target():
+    """The closed form (Σ_t |Σ_{u≥t} l_u|) against the LP over δ_post written out, with a signed target."""
+    from citynet.analysis.honest import rm_bounds
+    from scipy.optimize import linprog
+
+    beta = np.array([0.05, -0.02, 0.01, 0.2, -0.1, 0.3, 0.25])
+    periods = [-4, -3, -2, 0, 1, 2, 3]
+    lp = np.array([1.0, -2.0, 0.5, 0.7])
+    Mbar = 1.5
+    r = rm_bounds(beta, periods, [Mbar], l_post=lp)
+    m = max(abs(np.diff([0.05, -0.02, 0.01, 0.0])))
+    T = 4
+    D = np.eye(T) - np.eye(T, k=-1)  # δ_t − δ_{t−1}, δ_{−1} = 0
+    A = np.vstack([D, -D])
+    b = np.full(2 * T, Mbar * m)
+    hi = -linprog(-lp, A_ub=A, b_ub=b, bounds=[(None, None)] * T, method="highs").fun
+    lo = linprog(lp, A_ub=A, b_ub=b, bounds=[(None, None)] * T, method="highs").fun
+    est = lp @ beta[3:]
+    assert r["ub"][0] == pytest.approx(est - lo, abs=1e-12)
+    assert r["lb"][0] == pytest.approx(est - hi, abs=1e-12)
+
+
+def test_rm_bounds_bad_periods():
+    from citynet.analysis.honest import rm_bounds
+
+    from citynet.errors import AnalysisError
+
+    with pytest.raises(AnalysisError, match="not consecutive"):
+        rm_bounds(np.zeros(3), [-3, 0, 1], [1.0])
+    with pytest.raises(AnalysisError, match="pre-period"):
+        rm_bounds(np.zeros(2), [0, 1], [1.0])

@@ -95,3 +95,42 @@ def test_columns_reach_the_analysis_panel(tmp_path):
     ref = _reference(pat, pa, app, cities, [2015, 2016, 2017], "wipo", "invention")
     m = df.merge(ref, on=["city_code", "year"], suffixes=("", "_ref"))
     assert len(m) == 12 and all((m[c] == m[f"{c}_ref"]).all() for c in COLUMNS)
+
+
+def test_metrics_writes_the_columns_into_the_city_year_panel_and_exports(tmp_path):
+    """``run_metrics`` on a workspace with canonical tables: the ten columns are in metrics/city_year.parquet
+    (equal to the written-out definition, zeros elsewhere), and the CSV and Stata exports carry them with
+    the labels of metrics/labels.py."""
+    from citynet.graph.network_filter import NetworkFilter
+    from citynet.metrics.export import export_panel
+    from citynet.metrics.labels import LABELS
+    from citynet.metrics.pipeline import TableStore, read_panel, run_metrics
+
+    from citynet.workspace import Workspace
+
+    pat, pa, app, cities = _canonical(seed=2)
+    ws = Workspace.open(tmp_path / "ws", create=True)
+    ws.canonical.mkdir(exist_ok=True)
+    pat.to_parquet(ws.canonical / "patents.parquet")
+    pa.to_parquet(ws.canonical / "patent_applicants.parquet")
+    app.to_parquet(ws.canonical / "applicants.parquet")
+    years = [2015, 2016, 2017]
+    edges = pd.DataFrame({"network": "collab", "year": years, "src": cities[0], "dst": cities[1], "weight": 1})
+    counts = pd.DataFrame({"city_code": np.repeat(cities, 3), "year": np.tile(years, 4), "green_patents": 1,
+                           "collab_patents": 1, "transfers_out": 0, "citations_made": 0})
+    run_metrics(ws, NetworkFilter(), store=TableStore(edges, counts))
+    cy = read_panel(ws.panel("city-year"))
+    ref = _reference(pat, pa, app, cities, years, "wipo", "invention")
+    m = cy.merge(ref, on=["city_code", "year"], how="left", suffixes=("", "_ref"))
+    assert ref[COLUMNS].to_numpy().sum() > 0
+    for c in COLUMNS:
+        assert (m[c] == m[f"{c}_ref"].fillna(0)).all(), c
+        assert cy[c].dtype == "int64"
+    csv = pd.read_csv(export_panel(ws, "city-year", None, tmp_path / "cy.csv"), dtype={"city_code": str})
+    assert set(COLUMNS) <= set(csv.columns)
+    path = export_panel(ws, "city-year", None, tmp_path / "cy.dta")
+    with pd.io.stata.StataReader(path) as rd:
+        labels = rd.variable_labels()
+    for c in COLUMNS:
+        assert labels[c] == LABELS[c].stata and LABELS[c].en and LABELS[c].zh
+    assert labels["copat_firm_univ"].startswith("产学 ")

@@ -116,6 +116,8 @@ def test_design_kinds_from_a_spec(tmp_path):
     ({"kind": "spatial_tests", "y": "lny", "x": ["missing_col"]}, "missing_col"),
     ({"formula": "lny ~ x", "inference": "wild:lots"}, "cannot read inference"),
     ({"kind": "threshold", "y": "lny", "x": ["x"], "q": "d"}, "distinct value"),
+    ({"kind": "threshold", "y": "lny", "x": "endo", "q": "d"}, "distinct value"),  # one name, not its letters
+    ({"kind": "cs_cov", "y": "lny", "covariates": "x", "method": "aipw"}, "unknown CS method"),
 ])
 def test_bad_design_specs_give_one_message(tmp_path, model, match):
     ws = _workspace(tmp_path, years=range(2010, 2013))
