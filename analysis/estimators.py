@@ -102,6 +102,9 @@ def _terms(rhs: str) -> list[str]:
 def _collinear_partners(df: pd.DataFrame, dropped: list[str], kept: list[str], fe: list[str]) -> dict[str, list[str]]:
     """For each dropped term, the kept terms (or 'the fixed effects') it is a linear combination of."""
     import pyfixest as pf
+    from citynet.analysis.pyfixest_order import pin
+
+    pin()  # fixed effects in formula order, whatever the hash seed
 
     out: dict[str, list[str]] = {}
     for v in dropped:
@@ -286,6 +289,9 @@ def fit(
 ) -> FitResult:
     """Fit one model; see the module docstring for the models and the standard-error conventions."""
     import pyfixest as pf
+    from citynet.analysis.pyfixest_order import pin
+
+    pin()  # fixed effects in formula order, whatever the hash seed
 
     model = model.lower()
     if model in ("iv", "tsls"):
