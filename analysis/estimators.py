@@ -102,6 +102,9 @@ def _terms(rhs: str) -> list[str]:
 def _collinear_partners(df: pd.DataFrame, dropped: list[str], kept: list[str], fe: list[str]) -> dict[str, list[str]]:
     """For each dropped term, the kept terms (or 'the fixed effects') it is a linear combination of."""
     import pyfixest as pf
+    from citynet.analysis.pyfixest_order import pin
+
+    pin()  # fixed effects in formula order, whatever the hash seed
 
     out: dict[str, list[str]] = {}
     for v in dropped:
@@ -286,6 +289,9 @@ def fit(
 ) -> FitResult:
     """Fit one model; see the module docstring for the models and the standard-error conventions."""
     import pyfixest as pf
+    from citynet.analysis.pyfixest_order import pin
+
+    pin()  # fixed effects in formula order, whatever the hash seed
 
     model = model.lower()
     if model in ("iv", "tsls"):
@@ -424,7 +430,10 @@ def paper_warnings(f, df: pd.DataFrame, parts: dict[str, Any], res: FitResult, p
             raw = float(np.nanvar(df[v].to_numpy(dtype=float)))
             resid = float(np.var(X[:, j]))
             if raw > 0 and resid / raw < COLLINEAR_RATIO:
-                out.append(f"Warning: {v} is (nearly) collinear with the fixed effects {' + '.join(parts['fe'])}: "
+                from citynet.metrics.labels import term_label
+
+                name = v if term_label(v) == v else f"{term_label(v)} ({v})"
+                out.append(f"Warning: {name} is (nearly) collinear with the fixed effects {' + '.join(parts['fe'])}: "
                            f"its residual variance after demeaning is {resid:.3g} ({resid / raw:.1e} of its variance "
                            f"{raw:.3g}), so its coefficient rests on rounding-level variation; drop it or use a "
                            "measure that varies within cities over time.")

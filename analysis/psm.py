@@ -150,6 +150,10 @@ def psm_did(panel: pd.DataFrame, y: str, covariates: Sequence[str], treat: str =
         import warnings
 
         import pyfixest as pf
+        from citynet.analysis.pyfixest_order import pin
+
+
+        pin()  # fixed effects in formula order, whatever the hash seed
         from citynet.analysis.estimators import parse_vcov, to_result
         vcov_arg, label = parse_vcov(vcov, sub)
         with warnings.catch_warnings():

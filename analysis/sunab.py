@@ -70,6 +70,10 @@ def sun_abraham(panel: pd.DataFrame, y: str, treat: str | None = "low_carbon", c
     import warnings
 
     import pyfixest as pf
+    from citynet.analysis.pyfixest_order import pin
+
+
+    pin()  # fixed effects in formula order, whatever the hash seed
     from citynet.analysis.estimators import parse_vcov, to_result
     from citynet.analysis.formula import prepare
 

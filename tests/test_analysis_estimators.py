@@ -267,3 +267,22 @@ def test_drop_separated_repeats_until_none_remain():
     df = pd.DataFrame({"y": [1, 2, 3, 0, 4, 0], "o": list("aabbcc"), "d": list("xyxyyz")})
     kept, n = drop_separated(df, "y", ["o", "d"])
     assert n == 2 and kept.index.tolist() == [0, 1, 2, 3]
+
+
+def test_two_way_fe_fit_is_identical_across_hash_seeds():
+    """pyfixest collects fixed effects in a set (their order followed the hash seed, and the last digits
+    of the estimates with it); citynet pins the formula's order (analysis/pyfixest_order.py)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    fixture = Path(__file__).parent / "references" / "data" / "synth_city_year.csv"
+    code = ("import pandas as pd, warnings; warnings.simplefilter('ignore'); "
+            "from citynet.analysis.estimators import fit; "
+            f"cy = pd.read_csv({str(fixture)!r}, dtype={{'city_code': str}}); "
+            "r = fit(cy, 'ln_green ~ low_carbon + x1 + x2 | city_code + year'); "
+            "print(repr(r.params.tolist()), repr(r.se.tolist()))")
+    outs = {subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": str(seed)},
+                           capture_output=True, text=True, check=True).stdout for seed in range(6)}
+    assert len(outs) == 1, outs

@@ -48,3 +48,15 @@ def test_layers_import_only_under_citynet(tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, check=True, capture_output=True, text=True)
     assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_blas_runs_on_one_thread_for_reproducible_digits():
+    """Importing citynet before numpy pins the BLAS to one thread (citynet/__init__.py): a threaded BLAS
+    can split a reduction differently from run to run and change a coefficient's last digits."""
+    import subprocess
+    import sys
+
+    code = ("import citynet, numpy, threadpoolctl; "
+            "print(sorted({i['num_threads'] for i in threadpoolctl.threadpool_info() if i['user_api'] == 'blas'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[1]"
