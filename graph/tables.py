@@ -58,7 +58,7 @@ def read_canonical(canonical_dir: Path, progress=None) -> dict[str, pd.DataFrame
         if name == "patents":  # optional columns may be absent, but never the key (a damaged file: one message)
             missing = [c for c in missing if c in ("patent_id", "app_date", "app_year")]
         if missing:
-            raise DataError(f"{f}: missing columns {missing}", fix="re-run `citynet ingest` (etl/schema.py)")
+            raise DataError(f"{f}: missing columns {missing}", fix="re-run `citynet ingest` on the exports: it writes every canonical table with its columns")
         done += len(out[name])
         if progress is not None:
             progress(done)
