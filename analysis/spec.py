@@ -449,7 +449,17 @@ def _run_tables(spec: dict, tables: list[dict], get_panel, ws, out_dir: Path, ou
             raise AnalysisError(f"table {tname!r} has no models", fix="add [[models]] entries")
         results: list[FitResult] = []
         for m in models:
-            results += _run_model(m, get_panel, defaults, out_dir, out.files)
+            try:
+                results += _run_model(m, get_panel, defaults, out_dir, out.files)
+            except (np.linalg.LinAlgError, ValueError, ZeroDivisionError, FloatingPointError) as exc:
+                # numerical failures inside an estimator (a singular design on a small or narrow sample):
+                # one message naming the model, not a traceback
+                label = m.get("name") or m.get("kind", "fit")
+                raise AnalysisError(
+                    f"table {tname!r}, model {label!r} (kind {m.get('kind', 'fit')!r}) cannot be estimated on this "
+                    f"sample: {exc}",
+                    fix="check that its variables vary within the sample (regressors collinear or constant make the "
+                        "design singular), widen the sample, or drop the model from the spec") from exc
         if not results:  # figures and side tables only (e.g. Moran's I)
             continue
         labels = {**head.get("labels", {}), **tab.get("labels", {})}

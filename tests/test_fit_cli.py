@@ -212,3 +212,30 @@ def test_truncation_warning_for_granted_by_application_year(ws):
     assert not any("truncation" in n for n in r.notes)
     df.attrs["citynet"] = {"filter": {"granted_only": False, "year_basis": "application"}}
     assert not any("truncation" in n for n in fit(df, "green_patents ~ collab_patents | city_code + year").notes)
+
+
+def test_spec_model_that_cannot_be_estimated_is_one_message(ws, tmp_path):
+    """A spatial model whose two regressors are the same column: the estimator's singular matrix becomes
+    one message naming the table and the model, exit 5, no traceback."""
+    import subprocess
+    import sys
+
+    spec = tmp_path / "bad.toml"
+    spec.write_text("""
+[[tables]]
+name = "spatial"
+  [[tables.models]]
+  name = "SDM twice x"
+  kind = "sdm"
+  y = "ln_green_patents"
+  x = ["ln_gdp_per_capita", "ln_gdp_per_capita"]
+  w = "inverse_distance"
+  fe = "city"
+  effects_draws = 0
+""", encoding="utf-8")
+    p = subprocess.run([sys.executable, "-m", "citynet", "fit", "-w", str(ws), str(spec), "--out", str(tmp_path / "o")],
+                       capture_output=True, text=True)
+    out = p.stdout + p.stderr
+    assert "Traceback" not in out, out
+    assert p.returncode == 5, out
+    assert "SDM twice x" in out
