@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 from citynet.analysis.results import FitResult
 from citynet.analysis.tables import Table
+from citynet.metrics.labels import term_label as _label
 from scipy import stats
 
 from citynet.errors import AnalysisError
@@ -188,7 +189,8 @@ def iv2sls(panel: pd.DataFrame, y: str, endog: Sequence[str], instruments: Seque
     res = FitResult(depvar=y, params=params, se=se, nobs=n, model="2sls", r2_within=1 - float(resid @ resid) / tss,
                     fixed_effects=fe_l, vcov=label, df_resid=df_t,
                     stats={k_: v for k_, v in diag.items() if ":" not in k_}, name=name or "2SLS",
-                    notes=[f"2SLS, endogenous: {', '.join(endog)}; excluded instruments: {', '.join(instruments)}."],
+                    notes=[f"2SLS, endogenous: {', '.join(map(_label, endog))}; excluded instruments: "
+                           f"{', '.join(map(_label, instruments))}."],
                     raw={"linearmodels": fit, "vcov": pd.DataFrame(V, index=fit.params.index, columns=fit.params.index)})
     return IVResult(result=res, first_stages=firsts, diagnostics=diag)
 

@@ -269,7 +269,9 @@ def panel_threshold(panel: pd.DataFrame, y: str, x: Sequence[str], q: str, contr
     r.stats.update({"F_single": F1, "p_single": rows[0]["pvalue"]})
     if n_thresholds == 2:
         r.stats.update({"F_double": rows[1]["F"], "p_double": rows[1]["pvalue"]})
-    r.notes.append(f"Hansen (1999) threshold model in {q}: thresholds {', '.join(f'{c:.4g}' for c in cuts)}; "
+    from citynet.metrics.labels import term_label
+
+    r.notes.append(f"Hansen (1999) threshold model in {term_label(q)}: thresholds {', '.join(f'{c:.4g}' for c in cuts)}; "
                    f"{reps} bootstrap draws (seed {seed}); grid {len(cand)} points, trim {trim:.0%}.")
     return ThresholdResult(tests=tests, thresholds=thr, result=r, lr=lrs)
 
