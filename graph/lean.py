@@ -54,6 +54,28 @@ class LeanEmbeddedReader:
             raise StoreError(f"cannot read the store's meta data: {exc}", fix="citynet load -w WS") from exc
 
 
+def _import_ladybug():
+    """``import ladybug`` without its asyncio wrapper: the package's ``__init__`` imports
+    ``ladybug.async_connection`` (asyncio, ~40 ms of the 0.3 s a query may take), which a one-shot
+    read never uses. A placeholder stands in while the package loads and is removed afterwards, so an
+    explicit ``import ladybug.async_connection`` later still gets the real module."""
+    import sys
+    import types
+
+    if "ladybug" in sys.modules:
+        return sys.modules["ladybug"]
+    name = "ladybug.async_connection"
+    placeholder = types.ModuleType(name)
+    placeholder.AsyncConnection = None  # type: ignore[attr-defined]
+    sys.modules[name] = placeholder
+    try:
+        import ladybug
+    finally:
+        if sys.modules.get(name) is placeholder:
+            del sys.modules[name]
+    return ladybug
+
+
 def query_rows(store_dir: Path, text: str, params: dict, ws_root: Path | None = None
                ) -> tuple[list[str], list[list]] | None:
     """``(columns, rows)`` of the read-only query ``text``, or None (use the store path)."""
@@ -66,8 +88,7 @@ def query_rows(store_dir: Path, text: str, params: dict, ws_root: Path | None = 
     path = Path(store_dir) / DB_FILE
     if not path.exists():
         return None
-    import ladybug as lb
-
+    lb = _import_ladybug()
     check_engine(getattr(lb, "__version__", "0"))
     check_read_only(text)
     check_params(params)

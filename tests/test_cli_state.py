@@ -283,7 +283,8 @@ def test_run_is_make_style(raw, tmp_path, capsys):
 # --- Targets: lazy imports -----------------------------------------------------------------------
 def test_query_path_does_not_import_the_neo4j_driver(ws):
     """``citynet query`` on the embedded store, run for real in a fresh interpreter, never imports the
-    Neo4j driver (nor pandas, igraph, pyfixest, matplotlib); ``citynet --help`` imports no layer at all."""
+    Neo4j driver (nor pandas, igraph, pyfixest, matplotlib, nor ladybug's asyncio wrapper); ``citynet --help``
+    imports no layer at all."""
     from citynet.graph import embedded, lean, store
 
     assert lean.DB_FILE == embedded.DB_FILE and lean.SCHEMA_VERSION == store.SCHEMA_VERSION
@@ -292,7 +293,7 @@ def test_query_path_does_not_import_the_neo4j_driver(ws):
         "from citynet.cli import main\n"
         f"try:\n    main(['query', '-w', {str(ws)!r}, 'MATCH (c:City) RETURN count(*) AS n', '--format', 'json'])\n"
         "except SystemExit as e:\n    assert not e.code, e.code\n"
-        "heavy = [m for m in ('neo4j', 'pandas', 'igraph', 'pyfixest', 'matplotlib') if m in sys.modules]\n"
+        "heavy = [m for m in ('neo4j', 'pandas', 'igraph', 'pyfixest', 'matplotlib', 'asyncio') if m in sys.modules]\n"
         "assert not heavy, heavy\n"
         "print('ok')\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
