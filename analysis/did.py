@@ -432,6 +432,48 @@ def callaway_santanna(panel: pd.DataFrame, y: str, treat: str | None = "low_carb
                     dynamic_se_analytic=pd.Series(dyn_se_an.to_numpy(), index=dnames))
 
 
+@dataclass
+class _UntreatedDesign:
+    """The first stage's design, shared by the estimate and its standard error: unit dummies (swept out
+    by unit means of the untreated rows) and ``Z`` = year dummies (the first untreated year left out) and
+    controls, for every row."""
+
+    un: np.ndarray  # rows with D = 0
+    ucode: np.ndarray  # unit of each row, 0..nu−1
+    Z: np.ndarray  # year dummies and controls, every row
+    cnt: np.ndarray  # untreated rows per unit
+    zsum: np.ndarray  # per unit, the sums of Z over its untreated rows (nu × k)
+    known_year: np.ndarray  # the row's year occurs among the untreated rows
+
+    @classmethod
+    def of(cls, d: pd.DataFrame, treat: str, controls: Sequence[str], unit: str) -> _UntreatedDesign:
+        un = (d[treat] == 0).to_numpy()
+        ucode, _ = pd.factorize(d[unit], sort=True)
+        years = d["year"].to_numpy()
+        yrs_un = np.unique(years[un])
+        Z = np.column_stack([(years == t).astype(float) for t in yrs_un[1:]] +
+                            [d[c].to_numpy(dtype=float) for c in controls]) if len(yrs_un) > 1 or controls \
+            else np.zeros((len(d), 0))
+        nu = ucode.max() + 1
+        cnt = np.bincount(ucode[un], minlength=nu).astype(float)
+        zsum = np.stack([np.bincount(ucode[un], weights=Z[un, j], minlength=nu) for j in range(Z.shape[1])],
+                        axis=1) if Z.shape[1] else np.zeros((nu, 0))
+        return cls(un, ucode, Z, cnt, zsum, np.isin(years, yrs_un))
+
+    @property
+    def nu(self) -> int:
+        return len(self.cnt)
+
+    def unit_mean(self, sums: np.ndarray) -> np.ndarray:
+        """Per-unit sums over the untreated rows → means (0 for a unit without untreated rows)."""
+        cnt = np.where(self.cnt > 0, self.cnt, 1.0)
+        return sums / (cnt[:, None] if sums.ndim == 2 else cnt)
+
+    def swept_Z(self) -> np.ndarray:
+        """Z on the untreated rows minus its unit means (the unit dummies partialled out)."""
+        return self.Z[self.un] - self.unit_mean(self.zsum)[self.ucode[self.un]]
+
+
 def _gardner_first_stage(d: pd.DataFrame, y: str, treat: str, controls: Sequence[str], unit: str) -> np.ndarray:
     """Fitted ``α_i + η_t + ρ'X_it`` of the untreated-rows regression, for every row (NaN where unknown).
 
@@ -440,32 +482,17 @@ def _gardner_first_stage(d: pd.DataFrame, y: str, treat: str, controls: Sequence
     the demeaned design, then ``α_i = mean_i(y − η_t − ρ'X)`` — Frisch–Waugh–Lovell, the same numbers
     as R's ``lm`` on the dummy design (did2s's first stage), independent of hash seed and row order.
     """
-    un = (d[treat] == 0).to_numpy()
-    ucode, _ = pd.factorize(d[unit], sort=True)
-    years = d["year"].to_numpy()
-    yrs_un = np.unique(years[un])
-    ycode = np.searchsorted(yrs_un, years)
-    known_year = np.isin(years, yrs_un)
-    X = np.column_stack([(ycode == k) & known_year for k in range(1, len(yrs_un))] +
-                        [d[c].to_numpy(dtype=float) for c in controls]).astype(float) \
-        if len(yrs_un) > 1 or controls else np.zeros((len(d), 0))
+    des = _UntreatedDesign.of(d, treat, controls, unit)
+    un, ucode = des.un, des.ucode
     yv = d[y].to_numpy(dtype=float)
-    nu = ucode.max() + 1
-    cnt = np.bincount(ucode[un], minlength=nu).astype(float)
-    has = cnt > 0
-
-    def sweep(v: np.ndarray) -> np.ndarray:
-        sums = np.stack([np.bincount(ucode[un], weights=v[un, j], minlength=nu) for j in range(v.shape[1])], axis=1)
-        return v[un] - (sums / np.where(has, cnt, 1.0)[:, None])[ucode[un]]
-
-    beta = np.zeros(X.shape[1])
-    if X.shape[1]:
-        Xd, yd = sweep(X), sweep(yv[:, None])[:, 0]
-        beta = np.linalg.lstsq(Xd, yd, rcond=None)[0]
-    xb = X @ beta
-    alpha = np.bincount(ucode[un], weights=(yv - xb)[un], minlength=nu) / np.where(has, cnt, 1.0)
+    beta = np.zeros(des.Z.shape[1])
+    if des.Z.shape[1]:
+        yd = yv[un] - des.unit_mean(np.bincount(ucode[un], weights=yv[un], minlength=des.nu))[ucode[un]]
+        beta = np.linalg.lstsq(des.swept_Z(), yd, rcond=None)[0]
+    xb = des.Z @ beta
+    alpha = des.unit_mean(np.bincount(ucode[un], weights=(yv - xb)[un], minlength=des.nu))
     pred = alpha[ucode] + xb
-    pred[~has[ucode] | ~known_year] = np.nan
+    pred[(des.cnt == 0)[ucode] | ~des.known_year] = np.nan
     return pred
 
 
@@ -477,36 +504,25 @@ def _gardner_se(d: pd.DataFrame, y: str, treat: str, controls: Sequence[str], un
     ``IF_i = (x_1i'γ · u_i − D_i v_i) / N_1``, with ``u`` the first-stage residual (0 on treated rows),
     ``v = ỹ − θD`` the second-stage residual, ``γ = (X_10'X_10)⁻¹ X_1'D`` (X_1: unit and year dummies
     and controls; X_10 the same with treated rows zeroed), and ``se = √(Σ_c (Σ_{i∈c} IF_i)²)``.
-    γ is solved by Frisch–Waugh–Lovell: the unit dummies are swept out exactly (unit means of the
-    untreated rows), the year dummies and controls by a dense least-squares solve.
+    γ is solved by Frisch–Waugh–Lovell on the first stage's design (``_UntreatedDesign``): the unit
+    dummies are swept out exactly, the year dummies and controls by a dense least-squares solve.
     """
     ok = np.isfinite(pred)
     d, pred = d[ok], pred[ok]
     ytil = d[y].to_numpy(dtype=float) - pred
-    D = (d[treat] == 1).to_numpy()
-    un = ~D
-    n1 = D.sum()
-    ucode, _ = pd.factorize(d[unit], sort=True)
-    nu = ucode.max() + 1
-    years = d["year"].to_numpy()
-    yrs_un = np.unique(years[un])
-    Z = np.column_stack([(years == t).astype(float) for t in yrs_un[1:]] +
-                        [d[c].to_numpy(dtype=float) for c in controls]) if len(yrs_un) > 1 or controls \
-        else np.zeros((len(d), 0))
-    cnt = np.bincount(ucode[un], minlength=nu).astype(float)
-    b_u = np.bincount(ucode[D], minlength=nu).astype(float)  # X_1'D, unit block
+    des = _UntreatedDesign.of(d, treat, controls, unit)
+    un, ucode, Z = des.un, des.ucode, des.Z
+    D = ~un
+    b_u = np.bincount(ucode[D], minlength=des.nu).astype(float)  # X_1'D, unit block
     b_z = Z[D].sum(axis=0)  # X_1'D, years and controls
-    zsum_u = np.stack([np.bincount(ucode[un], weights=Z[un, j], minlength=nu) for j in range(Z.shape[1])],
-                      axis=1) if Z.shape[1] else np.zeros((nu, 0))
-    zmean_u = zsum_u / np.where(cnt > 0, cnt, 1.0)[:, None]
-    Zd = Z[un] - zmean_u[ucode[un]]
     gamma_z = np.zeros(Z.shape[1])
     if Z.shape[1]:
-        gamma_z = np.linalg.lstsq(Zd.T @ Zd, b_z - zmean_u.T @ b_u, rcond=None)[0]
-    gamma_u = (b_u - zsum_u @ gamma_z) / np.where(cnt > 0, cnt, 1.0)
+        Zd = des.swept_Z()
+        gamma_z = np.linalg.lstsq(Zd.T @ Zd, b_z - des.unit_mean(des.zsum).T @ b_u, rcond=None)[0]
+    gamma_u = des.unit_mean(b_u - des.zsum @ gamma_z)
     w = gamma_u[ucode] + Z @ gamma_z
     infl = np.where(un, w * ytil, 0.0) - np.where(D, ytil - theta, 0.0)
-    by_unit = np.bincount(ucode, weights=infl / n1, minlength=nu)
+    by_unit = np.bincount(ucode, weights=infl / D.sum(), minlength=des.nu)
     return float(np.sqrt((by_unit ** 2).sum()))
 
 
