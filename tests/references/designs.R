@@ -99,13 +99,6 @@ out$tobit_re <- list(term = names(cr), coef = unname(cr), se = unname(sqrt(diag(
 # replacement and 62% without (cf. kosukeimai/MatchIt#159 on 4.5.x's match.matrix); citynet's matching is
 # tested against scikit-learn's nearest neighbours and by hand in tests/test_designs_psm.py instead.
 
-# jsonlite prints at most 15 significant digits whatever `digits` says: doubles are written as literal JSON
-# with sprintf("%.17g") (exact round trip), missing values as null
-num17 <- function(x) {
-  if (is.list(x)) return(lapply(x, num17))
-  if (!is.double(x)) return(x)
-  v <- ifelse(is.finite(x), sprintf("%.17g", x), "null")
-  structure(if (length(x) == 1 && is.null(names(x))) v else paste0("[", paste(v, collapse = ", "), "]"), class = "json")
-}
-writeLines(toJSON(num17(out), auto_unbox = TRUE, pretty = TRUE, json_verbatim = TRUE), "tests/references/designs.json")
+source("tests/references/write_json17.R")
+write_json17(out, "tests/references/designs.json")
 cat("wrote tests/references/designs.json\n")

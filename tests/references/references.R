@@ -159,13 +159,6 @@ mi <- moran.test(cs17$ln_green, lw, randomisation = TRUE)
 mn <- moran.test(cs17$ln_green, lw, randomisation = FALSE)
 out$moran_2017 <- list(I = unname(mi$estimate[1]), EI = unname(mi$estimate[2]), VI_rand = unname(mi$estimate[3]),
                        VI_norm = unname(mn$estimate[3]), z_rand = unname(mi$statistic), z_norm = unname(mn$statistic))
-# jsonlite prints at most 15 significant digits whatever `digits` says: doubles are written as literal JSON
-# with sprintf("%.17g") (exact round trip), missing values as null (as designs.R)
-num17 <- function(x) {
-  if (is.list(x)) return(lapply(x, num17))
-  if (!is.double(x)) return(x)
-  v <- ifelse(is.finite(x), sprintf("%.17g", x), "null")
-  structure(if (length(x) == 1 && is.null(names(x))) v else paste0("[", paste(v, collapse = ", "), "]"), class = "json")
-}
-writeLines(toJSON(num17(out), auto_unbox = TRUE, pretty = TRUE, json_verbatim = TRUE), "tests/references/references.json")
+source("tests/references/write_json17.R")
+write_json17(out, "tests/references/references.json")
 cat("wrote tests/references/references.json\n")
