@@ -32,6 +32,16 @@ def make_ws(tmp_path):
     return Workspace.open(tmp_path)
 
 
+def loaded_neo4j_ws(tmp_path, capsys, server, monkeypatch) -> tuple[Workspace, list[str]]:
+    """A workspace on the suite's Neo4j server, loaded by ``citynet load``; its connection options."""
+    monkeypatch.setenv("NEO4J_PASSWORD", server.password)
+    ws = make_ws(tmp_path)
+    ws.settings["store"].update(backend="neo4j", uri=server.uri, user=server.user, password=server.password)
+    conn = ["--store", "neo4j", "--uri", server.uri, "--user", server.user, "--password", server.password]
+    assert run(capsys, "-q", "load", "-w", str(tmp_path), *conn)[0] == 0
+    return ws, conn
+
+
 def test_embedded_killed_load_is_refused_then_resumed(tmp_path, capsys):
     ws = make_ws(tmp_path)
     proc = subprocess.run([sys.executable, "-m", "citynet", "-q", "load", "-w", str(tmp_path)],
@@ -75,13 +85,7 @@ def test_embedded_reader_during_a_write_is_busy(tmp_path, capsys):
 
 @pytest.mark.neo4j
 def test_neo4j_one_writer_busy_readers_stale_lock_and_incomplete_load(tmp_path, capsys, neo4j_clean, monkeypatch):
-    monkeypatch.setenv("NEO4J_PASSWORD", neo4j_clean.password)
-    ws = make_ws(tmp_path)
-    ws.settings["store"].update(backend="neo4j", uri=neo4j_clean.uri, user=neo4j_clean.user,
-                                password=neo4j_clean.password)
-    conn = ["--store", "neo4j", "--uri", neo4j_clean.uri, "--user", neo4j_clean.user, "--password",
-            neo4j_clean.password]
-    assert run(capsys, "-q", "load", "-w", str(tmp_path), *conn)[0] == 0
+    ws, conn = loaded_neo4j_ws(tmp_path, capsys, neo4j_clean, monkeypatch)
     a = open_store(ws, backend="neo4j")
     b = open_store(ws, backend="neo4j")
     try:
@@ -175,13 +179,7 @@ def test_embedded_write_query_takes_the_writer_lock(tmp_path, capsys, monkeypatc
 def test_neo4j_write_query_takes_the_writer_lock(tmp_path, capsys, neo4j_clean, monkeypatch):
     from citynet.graph.neo4j_store import Neo4jStore
 
-    monkeypatch.setenv("NEO4J_PASSWORD", neo4j_clean.password)
-    ws = make_ws(tmp_path)
-    ws.settings["store"].update(backend="neo4j", uri=neo4j_clean.uri, user=neo4j_clean.user,
-                                password=neo4j_clean.password)
-    conn = ["--store", "neo4j", "--uri", neo4j_clean.uri, "--user", neo4j_clean.user, "--password",
-            neo4j_clean.password]
-    assert run(capsys, "-q", "load", "-w", str(tmp_path), *conn)[0] == 0
+    ws, conn = loaded_neo4j_ws(tmp_path, capsys, neo4j_clean, monkeypatch)
     a = open_store(ws, backend="neo4j")
     try:
         with lifecycle.writing(a, "citynet load"):  # a load holds the lock (in the store)
