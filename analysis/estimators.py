@@ -350,9 +350,9 @@ def fit(
     # PPML separation by combinations of regressors and FE: checked before the fit on designs of up to
     # SEPARATION_CHECK_ROWS rows (cheap there); on larger ones only when the fit shows it — the fit
     # stalls, or a zero-outcome row gets a fitted mean near 0 (ppmlhdfe's "mu" back-stop) — and refit
-    ir_note, dropped_ir, checked = "", 0, False
+    combo_note, dropped_combo, checked = "", 0, False
     if model == "ppml" and len(df) <= SEPARATION_CHECK_ROWS:
-        df, dropped_ir, ir_note = drop_separated_lp(df, parts)
+        df, dropped_combo, combo_note = drop_separated_lp(df, parts)
         checked = True
     try:
         try:
@@ -360,16 +360,16 @@ def fit(
         except Exception as first:
             if model != "ppml" or checked or "Demeaning failed" not in str(first):
                 raise
-            df, dropped_ir, ir_note = drop_separated_lp(df, parts)
+            df, dropped_combo, combo_note = drop_separated_lp(df, parts)
             checked = True
-            if not dropped_ir:
+            if not dropped_combo:
                 raise
             f, retried = estimate(df)
         if model == "ppml" and not checked and _fitted_mean_vanishes(f):
             df_sep, n_sep, note = drop_separated_lp(df, parts)
-            checked, ir_note = True, note
+            checked, combo_note = True, note
             if n_sep:
-                df, dropped_ir = df_sep, n_sep
+                df, dropped_combo = df_sep, n_sep
                 f, retried = estimate(df)
     except AnalysisError:
         raise
@@ -385,7 +385,7 @@ def fit(
                     "destination-year), pool years, or a denser network filter (--green all)") from exc
         raise AnalysisError(f"fitting {fml!r} failed: {msg}",
                             fix="check the formula, the sample and that the variables vary") from exc
-    dropped_separated += dropped_ir
+    dropped_separated += dropped_combo
     if not allow_collinear:
         _check_collinear(f, df, parts)
     res = to_result(f, model=model, vcov_label=vcov_label, fe=parts["fe"], name=name, depvar=parts["depvar"])
@@ -393,11 +393,11 @@ def fit(
         res.notes.append("PPML: the fixed effects were absorbed by LSMR (pyfixest's alternating projections "
                          f"did not converge in {PPML_MAP_MAXITER:,} iterations).")
     if dropped_separated:
-        res.notes.append(f"{dropped_separated - dropped_ir:,} observations in fixed-effect groups with an all-zero "
+        res.notes.append(f"{dropped_separated - dropped_combo:,} observations in fixed-effect groups with an all-zero "
                          "outcome or a single observation dropped, repeatedly until none remain (as fixest::fepois).")
         res.stats["n_separated"] = float(dropped_separated)
-    if ir_note:
-        res.notes.append(ir_note)
+    if combo_note:
+        res.notes.append(combo_note)
     if allow_collinear:
         dropped, detail = _collinear_detail(f, df, parts)
         if dropped:
