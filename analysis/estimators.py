@@ -432,7 +432,8 @@ def paper_warnings(f, df: pd.DataFrame, parts: dict[str, Any], res: FitResult, p
             if raw > 0 and resid / raw < COLLINEAR_RATIO:
                 from citynet.metrics.labels import term_label
 
-                name = v if term_label(v) == v else f"{term_label(v)} ({v})"
+                label = term_label(v)  # the formula name after the label when it says more than the name
+                name = v if label.replace(" ", "_").lower() == v.lower() else f"{label} ({v})"
                 out.append(f"Warning: {name} is (nearly) collinear with the fixed effects {' + '.join(parts['fe'])}: "
                            f"its residual variance after demeaning is {resid:.3g} ({resid / raw:.1e} of its variance "
                            f"{raw:.3g}), so its coefficient rests on rounding-level variation; drop it or use a "
