@@ -43,3 +43,4 @@ bench: install
 references:
 	R_LIBS=$${R_LIBS:-$$HOME/.cache/r-reference} Rscript tests/references/references.R
 	R_LIBS=$${R_LIBS:-$$HOME/.cache/r-reference} Rscript tests/references/designs.R
+	R_LIBS=$${R_LIBS:-$$HOME/.cache/r-reference} Rscript tests/references/honestdid.R

@@ -26,7 +26,8 @@ kind               keys                                                         
 ``honest``         ``y``, ``treat``/``cohort``, ``controls``, ``leads``, ``lags``, ``M`` (list),  honest
                    ``target`` (first | average), ``Mbar`` (list) → FLCIs under Δ^SD(M) for the
                    Sun–Abraham event study: ``<name>.png``, ``<name>.csv``, table ``<name>_table``;
-                   with ``Mbar`` the Δ^RM(M̄) identified sets: ``<name>_rm.{csv,png}``,
+                   with ``Mbar`` the Δ^RM(M̄) identified sets and confidence sets
+                   (``rm_method`` C-LF | Conditional, ``rm_grid``): ``<name>_rm.{csv,png}``,
                    table ``<name>_rm_table``
 ``fit`` +          ``inference = "wild:999" | "ri:999" | "conley:KM[:LAG]"``, ``param``          inference
 =================  ========================================================================  ===========
@@ -257,20 +258,41 @@ def run_honest(m: dict, df: pd.DataFrame, name: str | None, out_dir: Path, files
                     "(Rambachan–Roth, smoothness Δ^SD(M), FLCI)",
               notes=["Event study: Sun–Abraham; M bounds the change in the slope of the differential trend per period."])
     files += t.write(str(out_dir / f"{stem}_table"))
-    if m.get("Mbar") is not None:  # relative magnitudes: identified sets at the estimate
+    if m.get("Mbar") is not None:  # relative magnitudes: identified sets and RR's confidence sets
         from citynet.analysis.honest import rm_bounds, rm_plot
+        from citynet.analysis.honest_rm import rm_confidence_sets
 
         c = coefs[coefs["se"] > 0].sort_values("rel_time")
-        rm = rm_bounds(c["coef"].to_numpy(float), c["rel_time"].to_numpy(int), list(m["Mbar"]), l_post=lp)
+        times = c["rel_time"].to_numpy(int)
+        beta = c["coef"].to_numpy(float)
+        mbars = [float(x) for x in m["Mbar"]]
+        rm = rm_bounds(beta, times, mbars, l_post=lp)
+        method = m.get("rm_method", "C-LF")
+        terms = list(c["term"])
+        cs = rm_confidence_sets(beta, sa.vcov.loc[terms, terms].to_numpy(float), int((times < 0).sum()),
+                                int((times >= 0).sum()), mbars, l_vec=lp, method=method,
+                                grid_points=int(m.get("rm_grid", 1000)), seed=int(m.get("seed", 0)))
+        rm["ci_lb"], rm["ci_ub"] = cs["lb"].to_numpy(), cs["ub"].to_numpy()
         rm.to_csv(out_dir / f"{stem}_rm.csv", index=False)
         files.append(str(out_dir / f"{stem}_rm.csv"))
         files.append(str(rm_plot(rm, r.original, out_dir / f"{stem}_rm.png")))
-        rows_rm = [[f"M̄ = {x.Mbar:g}", f"{x.estimate:.3f}", f"[{x.lb:.3f}, {x.ub:.3f}]"] for x in rm.itertuples()]
-        t2 = Table(header=["Restriction", "Estimate", "Identified set"], rows=rows_rm, n_coef_rows=len(rows_rm),
-                   title="Relative magnitudes Δ^RM(M̄) (Rambachan–Roth): identified set at the estimate",
-                   notes=[f"Largest pre-period change of the event study: {rm['max_pre_change'][0]:.4f}; the set "
-                          f"contains 0 from M̄ = {rm.attrs['breakdown']:.3g} on. Bounds at the point estimate, "
-                          "without sampling uncertainty (RR's confidence sets for Δ^RM are not implemented)."])
+
+        def interval(lo: float, hi: float) -> str:
+            return "(none)" if np.isnan(lo) else f"[{lo:.3f}, {hi:.3f}]"
+
+        rows_rm = [[f"M̄ = {x.Mbar:g}", f"{x.estimate:.3f}", interval(x.lb, x.ub), interval(x.ci_lb, x.ci_ub)]
+                   for x in rm.itertuples()]
+        notes = [f"Largest pre-period change of the event study: {rm['max_pre_change'][0]:.4f}; the identified "
+                 f"set contains 0 from M̄ = {rm.attrs['breakdown']:.3g} on.",
+                 f"95% confidence sets: Rambachan–Roth {method} (Andrews–Roth–Pakes moment inequalities, union over "
+                 "the period and sign of the largest pre-period change), as HonestDiD's "
+                 "createSensitivityResults_relativeMagnitudes."]
+        if cs.attrs["open"]:
+            notes.append("The confidence set reaches the end of the grid (not closed) at M̄ = "
+                         + ", ".join(f"{x:g}" for x in cs.attrs["open"]) + ".")
+        t2 = Table(header=["Restriction", "Estimate", "Identified set", "95% confidence set"], rows=rows_rm,
+                   n_coef_rows=len(rows_rm),
+                   title="Relative magnitudes Δ^RM(M̄) (Rambachan–Roth)", notes=notes)
         files += t2.write(str(out_dir / f"{stem}_rm_table"))
     return []
 

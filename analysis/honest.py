@@ -21,9 +21,9 @@ gives the *identified set* of θ under Δ^RM(M̄) at δ_pre = β̂_pre (RR's Lem
 the first post period R = 1, for the average of T̄ post periods R = (T̄+1)/2; and the breakdown
 M̄ = |l'β̂_post|/(m·R) at which the set first contains 0. These are bounds at the point estimate, without sampling uncertainty.
 
-Not implemented: RR's confidence sets for Δ^RM (conditional / hybrid ARP tests over the union of
-polyhedra, which simulate their least-favourable critical value), and the ARP tests for Δ^SD; the
-HonestDiD R package (the reference for them) is not installable here.
+RR's confidence sets for Δ^RM (conditional and least-favourable hybrid ARP tests over the union of
+polyhedra) are in :mod:`citynet.analysis.honest_rm`. Not implemented: the ARP tests for Δ^SD (the FLCI
+above is RR's recommendation for Δ^SD).
 """
 
 from __future__ import annotations
@@ -215,7 +215,8 @@ def honest_plot(res: HonestResult, path: str | Path, *, title: str | None = None
 
 def rm_plot(bounds: pd.DataFrame, original: tuple[float, float, float], path: str | Path, *,
             title: str | None = None) -> Path:
-    """The conventional CI and the Δ^RM(M̄) identified sets over M̄."""
+    """The conventional CI, the Δ^RM(M̄) identified sets and (columns ``ci_lb``/``ci_ub``, when present) the
+    Rambachan–Roth confidence sets over M̄ (HonestDiD's sensitivity plot)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -227,13 +228,20 @@ def rm_plot(bounds: pd.DataFrame, original: tuple[float, float, float], path: st
     step = (mb.max() - mb.min()) / max(len(mb) - 1, 1) if len(mb) > 1 else 1.0
     ax.errorbar([mb.min() - step], [est], yerr=[[est - lo], [hi - est]], fmt="s", color="#c00000", capsize=3,
                 label="conventional 95% CI")
-    ax.vlines(mb, bounds["lb"], bounds["ub"], color="#1f4e79", lw=3, label="identified set, Δ^RM(M̄)")
+    if "ci_lb" in bounds:
+        ok = bounds["ci_lb"].notna().to_numpy()
+        ax.vlines(mb[ok] + step * 0.12, bounds["ci_lb"][ok], bounds["ci_ub"][ok], color="#7f7f7f", lw=1.5,
+                  label=r"95% confidence set, $\Delta^{RM}(\bar{M})$")
+        ax.hlines(np.r_[bounds["ci_lb"][ok], bounds["ci_ub"][ok]], np.r_[mb[ok], mb[ok]] + step * 0.06,
+                  np.r_[mb[ok], mb[ok]] + step * 0.18, color="#7f7f7f", lw=1.5)
+    ax.vlines(mb, bounds["lb"], bounds["ub"], color="#1f4e79", lw=3, label=r"identified set, $\Delta^{RM}(\bar{M})$")
     ax.plot(mb, bounds["estimate"], "o", color="#1f4e79")
     ax.axhline(0, color="grey", lw=0.8, ls="--")
+    ax.set_xticks(np.r_[mb.min() - step, mb], ["original"] + [f"{x:g}" for x in mb])
     ax.set_xlabel("M̄ (post-period changes relative to the largest pre-period change)")
     ax.set_ylabel("effect")
     ax.set_title(title or "Relative magnitudes (Rambachan–Roth)")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, frameon=False)
     from citynet.analysis.figures import save_figure
 
     return save_figure(fig, path)

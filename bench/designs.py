@@ -9,6 +9,10 @@
    No Python peer exists (Stata's xthreg is the usual tool). Target ≤ 60 s.
 3. Callaway–Sant'Anna with two covariates (doubly robust), 300 cities × 15 years, multiplier
    bootstrap with 999 draws and the four aggregations. Target ≤ 30 s.
+4. Rambachan–Roth Δ^RM confidence sets (C-LF and Conditional, M̄ = 0.5 and 2, 1,000 grid points) on
+   HonestDiD's README example (coefficients from ``tests/references/honestdid.json``). Peer: the authors'
+   HonestDiD in R on the same input and M̄ = 0.5 (run only with ``--honestdid-r``; needs R set up by
+   ``tests/references/install-honestdid.sh``; about 1.5 minutes per M̄ and method).
 
 Figures are printed from one run; nothing is asserted.
 """
@@ -83,11 +87,45 @@ def bench_cs(seed: int) -> None:
           f"(target ≤ 30 s); simple ATT {r.aggregates['simple'].iloc[0]['att']:.3f}")
 
 
+def bench_honest_rm(with_r: bool) -> None:
+    import json
+    import subprocess
+    from pathlib import Path
+
+    from citynet.analysis.honest_rm import rm_confidence_sets
+
+    ref = json.loads((Path(__file__).resolve().parents[1] / "tests/references/honestdid.json").read_text())
+    case = next(c for c in ref["cases"] if c["name"] == "ehec_first")
+    b = np.asarray(case["betahat"])
+    v = np.asarray(case["sigma"]).reshape(len(b), -1)
+    rm_confidence_sets(b, v, 5, 2, [0.5], grid_points=50)  # warm-up (imports, first LAPACK calls)
+    for method in ("C-LF", "Conditional"):
+        t = time.perf_counter()
+        r = rm_confidence_sets(b, v, 5, 2, [0.5, 2.0], method=method)
+        print(f"Δ^RM confidence sets, {method}, 2 M̄ × 1,000 grid points: {time.perf_counter() - t:.3f} s; "
+              f"M̄ = 0.5: [{r['lb'][0]:.4f}, {r['ub'][0]:.4f}]")
+    if not with_r:
+        return
+    src = Path.home() / ".cache/r-reference/src/HonestDiD/R"
+    script = (f'suppressPackageStartupMessages(library(foreach)); for (f in c("utilities.R", "delta_utility_functions.R",'
+              f' "arp-nonuisance.R", "arp-nuisance.R", "deltarm.R", "sensitivityresults.R")) source(file.path("{src}", f));'
+              f' b <- c({", ".join(map(repr, b.tolist()))}); V <- matrix(c({", ".join(map(repr, v.ravel().tolist()))}), 7);'
+              ' t <- Sys.time(); r <- createSensitivityResults_relativeMagnitudes(b, V, 5, 2, Mbarvec = 0.5, method = "Conditional");'
+              ' cat(as.numeric(Sys.time() - t, units = "secs"), r$lb, r$ub, "\\n")')
+    out = subprocess.run(["Rscript", "-e", script], capture_output=True, text=True).stdout.split()
+    if len(out) == 3:
+        print(f"HonestDiD (R), Conditional, 1 M̄ × 1,000 grid points: {float(out[0]):.1f} s; "
+              f"M̄ = 0.5: [{float(out[1]):.4f}, {float(out[2]):.4f}]")
+    else:
+        print("HonestDiD (R) did not run: set it up with tests/references/install-honestdid.sh")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--skip-peer", action="store_true")
-    ap.add_argument("--only", choices=["wild", "threshold", "cs"])
+    ap.add_argument("--only", choices=["wild", "threshold", "cs", "honest"])
+    ap.add_argument("--honestdid-r", action="store_true", help="also time the authors' HonestDiD in R")
     a = ap.parse_args()
     df = panel(286, 14, a.seed)
     if a.only in (None, "wild"):
@@ -96,6 +134,8 @@ def main() -> None:
         bench_threshold(df)
     if a.only in (None, "cs"):
         bench_cs(a.seed)
+    if a.only in (None, "honest"):
+        bench_honest_rm(a.honestdid_r)
 
 
 if __name__ == "__main__":

@@ -55,3 +55,9 @@ def test_referee_designs_example_writes_its_outputs(ws, tmp_path):
               "designs_psm_balance.md", "designs_mediation.md", "designs_spatial_tests.md", "designs_cs.png", "designs_honest.png",
               "designs_honest_table.md", "designs_honest_rm.png", "designs_honest_rm_table.md"):
         assert (tmp_path / f).exists(), f
+    import pandas as pd
+
+    rm = pd.read_csv(tmp_path / "designs_honest_rm.csv")
+    assert {"lb", "ub", "ci_lb", "ci_ub"} <= set(rm.columns) and rm["ci_lb"].notna().all()
+    assert (rm["ci_lb"] <= rm["ci_ub"]).all() and rm["ci_ub"].is_monotonic_increasing  # sets widen with M̄
+    assert "95% confidence set" in (tmp_path / "designs_honest_rm_table.md").read_text()
