@@ -178,11 +178,21 @@ VALUE_LABELS: dict[str, dict[int, str]] = {
 }
 
 
+_REGIME = re.compile(r"^(?P<x>[^·]+)·I\((?P<cond>[^()]+)\)$")
+_REGIME_VAR = re.compile(r"(?<![0-9.])[A-Za-z_][A-Za-z0-9_.]*")
+
+
 def term_label(name: str) -> str:
     """Printed name of a model term or variable: ``l1_ln_gdp_per_capita`` → "ln GDP per capita (t−1)",
     ``l1_collab_degree`` → "DC (t−1)", ``ln_population`` → "ln population", ``W_x`` → "W·<x>"; unknown names
-    are returned unchanged."""
+    are returned unchanged. A threshold regime term ``x·I(q≤c)`` is labelled part by part:
+    ``l1_collab_degree·I(l1_ln_gdp_per_capita≤11.56)`` → "DC (t−1)·I(ln GDP per capita (t−1) ≤ 11.56)"."""
     n = str(name)
+    regime = _REGIME.match(n)
+    if regime:
+        cond = _REGIME_VAR.sub(lambda v: f" {term_label(v.group(0))} ", regime["cond"])
+        cond = " ".join(cond.replace("≤", " ≤ ").replace(">", " > ").replace("<", " < ").split())
+        return f"{term_label(regime['x'])}·I({cond})"
     for pre in ("l1_", "L1_", "lag1_", "L."):
         if n.startswith(pre) and len(n) > len(pre):
             return f"{term_label(n[len(pre):])} (t−1)"

@@ -27,6 +27,9 @@ def test_one_label_table_for_every_variable():
     assert term_label("ln_population") == "ln population"  # not "ln_population" beside "ln GDP per capita"
     assert term_label("l1_collab_degree") == "DC (t−1)" and term_label("W_l1_collab_degree") == "W·DC (t−1)"
     assert term_label("rho") == "ρ (W·y)"
+    # threshold regime terms are labelled part by part (the variable inside I(·) too)
+    assert term_label("l1_collab_degree·I(l1_ln_gdp_per_capita≤11.56)") == "DC (t−1)·I(ln GDP per capita (t−1) ≤ 11.56)"
+    assert term_label("x·I(10.2<q≤1e+03)") == "x·I(10.2 < q ≤ 1e+03)"
     assert LABELS["gdp_per_capita"].zh.startswith("人均GDP") and label("gdp_per_capita").startswith("pgdp 人均GDP")
     t = regression_table([fr(name="3SLS")])
     assert "ln GDP per capita (t−1)" in rows(t) and "ln green patents" in rows(t)["Dependent variable"]
