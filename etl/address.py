@@ -719,6 +719,8 @@ def _decided_prefix(t: str, province: str | None, open_end: bool = True) -> tupl
 # a key does not depend on the address it begins). A key decides when ``_decided_prefix`` says so; its
 # tail check (a street or business word after a short name, 场 after 市) runs in Arrow too.
 _KEY_DECISIONS: dict[tuple[str, str | None], tuple | None] = {}
+# the decisions of every key, made once with these rules (``python -m citynet.etl.address_keys``)
+KEYS_FILE = os.path.join(os.path.dirname(__file__), "data", "address_keys.parquet")
 _TAIL_SHORT_RE = (
     r"^(?:[东西南北中]|[一二三四五六七八九十]+)?(?:大道|大街|胡同|路|街|道|巷|弄|桥(?:[^头镇乡村]|$))"
     r"|^(?:拉面|宿舍|花园|大厦|酒店|饭店|宾馆|商务|大酒店|菜馆|餐厅|小吃|风味)"
@@ -772,13 +774,15 @@ class _KeyTable:
     ``state`` 0: not read yet, 1: does not decide, 2: decides ``city`` with ``matched`` (no province
     constraint) or ``matched_p`` (with the city's own province as constraint), ``tail`` (0 none,
     1 short name, 2 市) and ``danger`` (characters after the key that send the row to the whole
-    reading). Read keys are cached on disk (``~/.cache/citynet``, or ``$CITYNET_CACHE``) so a later
-    ingest reads none of them again.
+    reading). The decisions of all keys ship with the package (``KEYS_FILE``, written by
+    ``python -m citynet.etl.address_keys``) and are used when their digest matches these rules and
+    this gazetteer; otherwise keys are read as met and cached on disk (``~/.cache/citynet``, or
+    ``$CITYNET_CACHE``) so a later ingest reads none of them again.
     """
 
     VERSION = 1
 
-    def __init__(self) -> None:
+    def __init__(self, saved: bool = True) -> None:
         keys = _candidate_keys()
         self.lengths = sorted(keys, reverse=True)
         self.offset: dict[int, int] = {}
@@ -794,9 +798,13 @@ class _KeyTable:
         self.tail = np.zeros(total, dtype=np.int8)
         self.danger = np.full(total, None, dtype=object)
         self.dirty = False
-        self._load()
+        self.shipped = saved and self._load_shipped()
+        if saved and not self.shipped:
+            self._load()
 
-    def _path(self) -> str:
+    @functools.cached_property
+    def digest(self) -> str:
+        """SHA-1 of what the decisions depend on: the keys, the lexicon, this module and the history."""
         import hashlib
 
         h = hashlib.sha1()
@@ -806,8 +814,52 @@ class _KeyTable:
         for src in (__file__, HISTORY_FILE):  # any change of the rules or the gazetteer: a new cache
             with open(src, "rb") as fh:
                 h.update(fh.read())
+        return h.hexdigest()
+
+    def _path(self) -> str:
         root = os.environ.get("CITYNET_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "citynet")
-        return os.path.join(root, f"address-keys-v{self.VERSION}-{h.hexdigest()[:12]}.pkl")
+        return os.path.join(root, f"address-keys-v{self.VERSION}-{self.digest[:12]}.pkl")
+
+    def _load_shipped(self) -> bool:
+        """Load the decisions of every key shipped with the package (``KEYS_FILE``) if they were made by
+        these rules and this gazetteer (same ``digest``); False otherwise (keys are then read as met)."""
+        import pyarrow.parquet as pq
+
+        try:
+            t = pq.read_table(KEYS_FILE)
+        except (OSError, pa.ArrowInvalid):
+            return False
+        meta = t.schema.metadata or {}
+        if meta.get(b"digest", b"").decode() != self.digest or t.num_rows != len(self.state):
+            return False
+        col = {name: t.column(name).to_numpy(zero_copy_only=False) for name in t.column_names}
+        self.state = col["state"].astype(np.int8)
+        self.tail = col["tail"].astype(np.int8)
+        for name in ("city", "matched", "matched_p"):
+            setattr(self, name, col[name].astype(object))
+        self.cprov = np.where(pd.notna(self.city), pd.Series(self.city).str[:2] + "0000", "").astype(object)
+        self.danger = np.array([frozenset(d) if d else None for d in col["danger"].tolist()], dtype=object)
+        return True
+
+    def write_shipped(self, path: str | None = None) -> None:
+        """Read every key not read yet and write all decisions to ``path`` (default ``KEYS_FILE``)."""
+        import pyarrow.parquet as pq
+
+        todo = np.flatnonzero(self.state == 0)
+        if len(todo):
+            words = pa.concat_arrays([_candidate_keys()[k] for k in self.lengths])
+            self.read(todo, words.take(pa.array(todo)).to_pylist())
+        t = pa.table(
+            {
+                "state": pa.array(self.state, pa.int8()),
+                "city": pa.array(self.city.tolist(), pa.string()),
+                "matched": pa.array(self.matched.tolist(), pa.string()),
+                "matched_p": pa.array(self.matched_p.tolist(), pa.string()),
+                "tail": pa.array(self.tail, pa.int8()),
+                "danger": pa.array(["".join(sorted(d)) if d else None for d in self.danger.tolist()], pa.string()),
+            }
+        ).replace_schema_metadata({"digest": self.digest})
+        pq.write_table(t, path or KEYS_FILE, compression="zstd", compression_level=19)
 
     def _load(self) -> None:
         import pickle
@@ -824,7 +876,7 @@ class _KeyTable:
     def save(self) -> None:
         import pickle
 
-        if not self.dirty:
+        if not self.dirty or self.shipped:
             return
         path = self._path()
         try:
