@@ -768,6 +768,20 @@ def _candidate_keys() -> dict[int, pa.Array]:
     return {n: pa.array(sorted(v), type=pa.large_string()) for n, v in by_len.items()}
 
 
+@functools.cache
+def _key_prefixes() -> dict[int, pa.Array]:
+    """By length k: the first k characters of every key longer than k (Arrow string arrays)."""
+    import pyarrow.compute as pc
+
+    keys = _candidate_keys()
+    out: dict[int, pa.Array] = {}
+    for k in range(1, max(keys)):
+        longer = [arr for n, arr in keys.items() if n > k]
+        if longer:
+            out[k] = pc.unique(pc.utf8_slice_codeunits(pa.concat_arrays(longer), 0, k))
+    return out
+
+
 class _KeyTable:
     """Decisions of the keys, by key number (``offset[length] + index in that length's array``).
 
@@ -784,6 +798,7 @@ class _KeyTable:
 
     def __init__(self, saved: bool = True) -> None:
         keys = _candidate_keys()
+        _key_prefixes()  # built with the table: per-process setup
         self.lengths = sorted(keys, reverse=True)
         self.offset: dict[int, int] = {}
         total = 0
@@ -961,18 +976,31 @@ def _key_cities(body: pa.Array, cons: np.ndarray, constraints: list[tuple[str | 
     keys = _candidate_keys()
     cons_prov = np.array([p for p, _ in constraints], dtype=object)
     cons_label = np.array([lab for _, lab in constraints], dtype=object)
-    # every (row, key) hit, longest key first
+    # every (row, key) hit, by increasing key length: a row stays in play only while its first k
+    # characters begin some key (``_key_prefixes``), so each row is sliced about as often as its chain
+    # of names is long, not once per key length
     hit_rows, hit_gid, hit_len = [], [], []
-    for k in table.lengths:
-        if lengths.max(initial=0) < k:
-            continue
-        idx = pc.index_in(pc.utf8_slice_codeunits(text, 0, k), value_set=keys[k])
-        valid = idx.is_valid().to_numpy(zero_copy_only=False) & (lengths >= k)
+    prefixes = _key_prefixes()
+    alive = np.flatnonzero(lengths >= min(table.lengths))
+    sub = text if len(alive) == n else text.take(pa.array(alive))
+    for k in sorted(table.lengths):
+        if not len(alive):
+            break
+        head = pc.utf8_slice_codeunits(sub, 0, k)
+        idx = pc.index_in(head, value_set=keys[k])
+        valid = idx.is_valid().to_numpy(zero_copy_only=False)
         if valid.any():
             r = np.flatnonzero(valid)
-            hit_rows.append(r)
+            hit_rows.append(alive[r])
             hit_gid.append(idx.to_numpy(zero_copy_only=False)[r].astype("int64") + table.offset[k])
             hit_len.append(np.full(len(r), k))
+        if k not in prefixes:
+            break
+        keep = pc.is_in(head, value_set=prefixes[k]).to_numpy(zero_copy_only=False)
+        keep &= lengths[alive] > k
+        if not keep.all():
+            alive = alive[keep]
+            sub = sub.filter(pa.array(keep))
     if not hit_rows:
         return city, matched
     rows, gid, klen = np.concatenate(hit_rows), np.concatenate(hit_gid), np.concatenate(hit_len)
