@@ -1,13 +1,18 @@
 """Location evaluation on real labelled addresses: citynet's parser and ``cpca`` side by side.
 
-    python -m bench.address_eval [--set registry|internal] [--show-errors]
+    python -m bench.address_eval [--set independent|internal] [--show-errors]
 
-``registry`` (default, independent): ``bench/data/address_eval_registry.csv``, 2,512 real registered
-addresses of enterprises (public business-registration records, 2019) whose city label is the source's
-own area code, confirmed by the registering authority's code inside the unified social credit code — no
-one here labelled them and no parser was run to make them (``bench/address_eval_build.py`` rebuilds
-the file from the source; provenance in ``bench/data/PROVENANCE.md``). Categories, by text rules over
-the gazetteer's names:
+``independent`` (default): ``bench/data/address_eval_independent.csv``, 3,377 real addresses whose
+city label comes from their source, not from anyone here and not from a parser:
+
+* ``registry``: 2,512 registered addresses of enterprises (public business-registration records,
+  2019), labelled by the source's own area code, confirmed by the registering authority's code
+  inside the unified social credit code;
+* ``universities``: 865 addresses of universities and colleges as a map service gives them, labelled
+  by the service's own ``city`` field.
+
+``bench/address_eval_build.py`` rebuilds the file from the two public sources; provenance in
+``bench/data/PROVENANCE.md``. Categories, by text rules over the gazetteer's names:
 
 ``full``              province and prefecture (or a municipality) at the start — the patent-style address
 ``prefecture_first``  the prefecture first, no province (深圳市南山区…)
@@ -40,22 +45,22 @@ import pandas as pd
 from citynet.etl.cities import city_set
 
 SETS = {
-    "registry": Path(__file__).parent / "data" / "address_eval_registry.csv",
+    "independent": Path(__file__).parent / "data" / "address_eval_independent.csv",
     "internal": Path(__file__).parent / "data" / "address_eval.csv",
 }
 CATEGORIES = {
-    "registry": ["full", "prefecture_first", "province_county", "province_other", "bare_county", "district_only",
+    "independent": ["full", "prefecture_first", "province_county", "province_other", "bare_county", "district_only",
                  "former_name", "other", "traditional"],
     "internal": ["full", "county_level_city", "bare_county_level_city", "former_name", "district_only", "no_unit",
                  "traditional"],
 }  # fmt: skip
 TRADITIONAL_FROM = {
-    "registry": ["full", "prefecture_first", "province_county", "province_other", "bare_county", "former_name"],
+    "independent": ["full", "prefecture_first", "province_county", "province_other", "bare_county", "former_name"],
     "internal": ["full", "county_level_city", "bare_county_level_city", "former_name"],
 }
 
 
-def load(which: str = "registry") -> pd.DataFrame:
+def load(which: str = "independent") -> pd.DataFrame:
     """A labelled set plus its traditional-character copies (every fourth row of the named categories)."""
     import opencc
 
@@ -96,7 +101,7 @@ def methods(addresses: pd.Series) -> pd.Series:
     return pd.Series(np.where(pd.notna(k_city), "key", np.where(pd.notna(p_city), "prefix", "whole")), index=addresses.index)
 
 
-def evaluate(which: str = "registry") -> pd.DataFrame:
+def evaluate(which: str = "independent") -> pd.DataFrame:
     """The labelled set with citynet's city (``ours``), its status and method, and cpca's city (``cpca``)."""
     import cpca
     from citynet.etl.address import parse_addresses
@@ -114,7 +119,7 @@ def evaluate(which: str = "registry") -> pd.DataFrame:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m bench.address_eval", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--set", choices=sorted(SETS), default="registry", help="labelled set (default registry)")
+    ap.add_argument("--set", choices=sorted(SETS), default="independent", help="labelled set (default independent)")
     ap.add_argument("--show-errors", action="store_true", help="print every wrong or missed address")
     args = ap.parse_args(argv)
     d = evaluate(args.set)
@@ -127,6 +132,11 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{cat:24s} {a['n']:4d} | {a['precision']:9.4f} {a['recall']:6.4f} | {b['precision']:7.4f} {b['recall']:6.4f}"
               + (f"   (false locations: citynet {a['located'] - a['correct']}, cpca {b['located'] - b['correct']})"
                  if cat == "no_unit" else ""))
+    if "source" in d:
+        print("by source:")
+        for src, sub in d.groupby("source"):
+            a, b = score(sub["ours"], sub["truth"]), score(sub["cpca"], sub["truth"])
+            print(f"  {src:22s} {a['n']:4d} | {a['precision']:9.4f} {a['recall']:6.4f} | {b['precision']:7.4f} {b['recall']:6.4f}")
     print("citynet by method:")
     for m, sub in d.groupby("method"):
         a = score(sub["ours"], sub["truth"])

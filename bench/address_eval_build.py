@@ -51,8 +51,9 @@ from pathlib import Path
 import pandas as pd
 from citynet.etl.cities import MUNICIPALITIES, city_set, gazetteer, historical_units, short_name
 
-OUT = Path(__file__).parent / "data" / "address_eval_registry.csv"
+OUT = Path(__file__).parent / "data" / "address_eval_independent.csv"
 REPO = "https://github.com/zhaoboy9692/add_corporate_information_daily_of_china"
+REPO_UNI = "https://github.com/whr810012/uni-soket-ai"
 
 
 def read_source(mirror: Path) -> pd.DataFrame:
@@ -191,23 +192,77 @@ def build(mirror: Path, per_city: int) -> tuple[pd.DataFrame, Counter]:
     src["h"] = src["address"].map(lambda a: hashlib.sha1(a.encode("utf-8")).hexdigest())
     src = src.sort_values(["category", "h"])
     out = src.groupby(["category", "city_code"], sort=False).head(per_city)
-    out = out.sort_values(["category", "h"])[
-        ["address", "city_code", "category", "area_code", "source_city", "source_province", "source_file", "line"]
-    ]
-    return out.reset_index(drop=True), counts
+    out = out.sort_values(["category", "h"]).assign(
+        source="registry", source_ref=out["source_file"] + ":" + out["line"].astype(str)
+    )
+    return out[COLUMNS].reset_index(drop=True), counts
+
+
+COLUMNS = ["address", "city_code", "category", "source", "area_code", "source_city", "source_province", "source_ref"]
+
+
+def read_universities(mirror: Path) -> pd.DataFrame:
+    """The Baidu-map records of ``util/universityList.js`` (name, address, province, city, area, uid)."""
+    import json
+
+    git = ["git", "--git-dir", str(mirror)] if (mirror / "HEAD").exists() else ["git", "-C", str(mirror)]
+    text = subprocess.run(git + ["show", "HEAD:util/universityList.js"], capture_output=True, check=True).stdout
+    text = text.decode("utf-8")
+    return pd.DataFrame(json.loads(text[text.index("[") : text.rindex("]") + 1]))
+
+
+def build_universities(mirror: Path) -> tuple[pd.DataFrame, Counter]:
+    """Universities and colleges: the address as the map service gives it, labelled by its ``city``."""
+    src = read_universities(mirror)
+    counts: Counter = Counter(records=len(src))
+    src["address"] = src["address"].fillna("").astype(str).str.replace(r"\s+", "", regex=True)
+    src = src[~src["address"].str.contains(r"https?:|www\.|\.com|\.cn", regex=True) & (src["address"].str.len() >= 4)]
+    counts["with a postal address (not empty, not a web address)"] = len(src)
+    g = gazetteer()
+    by_name = {n: c for c, n in g.loc[g["rank"] == "prefecture", ["code", "name"]].itertuples(index=False)}
+    by_name |= {n: c for c, n in MUNICIPALITIES.items()}
+    u2c = city_set().unit_to_city
+    src["city_code"] = src["city"].map(lambda n: u2c.get(by_name.get(n, "")) or (by_name.get(n) if by_name.get(n) in MUNICIPALITIES else None))
+    counts["dropped: city not a prefecture of the city set"] = int(src["city_code"].isna().sum())
+    src = src[src["city_code"].notna()]
+    county = g[g["rank"] == "county"]
+    area_code = {}
+    for code, name in county[["code", "name"]].itertuples(index=False):
+        area_code[(u2c.get(code), name)] = code
+    src["area_code"] = [area_code.get((c, a), "") for c, a in zip(src["city_code"], src["area"], strict=True)]
+    src = src.drop_duplicates("address")
+    counts["distinct addresses"] = len(src)
+    hist = historical_units()
+    prov, pref, unit, former = names_of(hist)
+    for code, name in county[["code", "name"]].itertuples(index=False):  # today's units (the map is recent)
+        unit.setdefault(code, set()).update(_unit_forms(name))
+    conflict = [leading_other_prefecture(a, c, pref, prov) for a, c in zip(src["address"], src["city_code"], strict=True)]
+    counts["dropped: the address begins with another prefecture's name (label conflict)"] = int(sum(conflict))
+    src = src[~pd.Series(conflict, index=src.index)]
+    src["category"] = [category(a, ac or c, c, prov, pref, unit, former)
+                       for a, ac, c in zip(src["address"], src["area_code"], src["city_code"], strict=True)]  # fmt: skip
+    counts.update({f"kept: {k}": v for k, v in src["category"].value_counts().items()})
+    out = src.assign(source="universities", source_city=src["city"], source_province=src["province"],
+                     source_ref="uid " + src["uid"].astype(str))  # fmt: skip
+    out["h"] = out["address"].map(lambda a: hashlib.sha1(a.encode("utf-8")).hexdigest())
+    return out.sort_values(["category", "h"])[COLUMNS].reset_index(drop=True), counts
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m bench.address_eval_build", description=__doc__.split("\n\n")[0])
-    ap.add_argument("mirror", type=Path, help=f"a git clone (or bare git directory) of {REPO}")
-    ap.add_argument("--per-city", type=int, default=15, help="rows per category and labelled city (default 15)")
+    ap.add_argument("registry", type=Path, help=f"a git clone (or bare git directory) of {REPO}")
+    ap.add_argument("universities", type=Path, help=f"a git clone (or bare git directory) of {REPO_UNI}")
+    ap.add_argument("--per-city", type=int, default=15, help="registry rows per category and labelled city (default 15)")
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args(argv)
-    out, counts = build(args.mirror, args.per_city)
+    reg, c_reg = build(args.registry, args.per_city)
+    uni, c_uni = build_universities(args.universities)
+    out = pd.concat([reg, uni], ignore_index=True)
     out.to_csv(args.out, index=False, encoding="utf-8")
-    for k, v in counts.items():
-        print(f"{k}: {v:,}")
-    print(f"written {len(out):,} rows to {args.out}:", out["category"].value_counts().to_dict())
+    for name, counts in (("registry", c_reg), ("universities", c_uni)):
+        for k, v in counts.items():
+            print(f"{name}: {k}: {v:,}")
+    print(f"written {len(out):,} rows to {args.out}:", out.groupby(["source", "category"]).size().to_dict())
 
 
 if __name__ == "__main__":
