@@ -769,16 +769,30 @@ def _candidate_keys() -> dict[int, pa.Array]:
 
 
 @functools.cache
-def _key_prefixes() -> dict[int, pa.Array]:
-    """By length k: the first k characters of every key longer than k (Arrow string arrays)."""
+def _key_prefixes() -> dict[int, tuple[pa.Array, np.ndarray, np.ndarray]]:
+    """By length k: the keys of length k and the first k characters of every longer key, in one Arrow
+    array (one hash lookup per length), with each entry's key number within length k (-1: not a key)
+    and whether a longer key begins with it."""
     import pyarrow.compute as pc
 
     keys = _candidate_keys()
-    out: dict[int, pa.Array] = {}
-    for k in range(1, max(keys)):
+    out: dict[int, tuple[pa.Array, np.ndarray, np.ndarray]] = {}
+    for k in range(1, max(keys) + 1):
         longer = [arr for n, arr in keys.items() if n > k]
-        if longer:
-            out[k] = pc.unique(pc.utf8_slice_codeunits(pa.concat_arrays(longer), 0, k))
+        pre = pc.unique(pc.utf8_slice_codeunits(pa.concat_arrays(longer), 0, k)) if longer else None
+        own = keys.get(k)
+        parts = [a for a in (own, pre) if a is not None]
+        if not parts:
+            continue
+        both = pc.unique(pa.concat_arrays(parts))
+        gid = np.full(len(both), -1, dtype="int64")
+        if own is not None:
+            at = pc.index_in(own, value_set=both).to_numpy(zero_copy_only=False)
+            gid[at] = np.arange(len(own))
+        is_pre = np.zeros(len(both), dtype=bool)
+        if pre is not None:
+            is_pre[pc.index_in(pre, value_set=both).to_numpy(zero_copy_only=False)] = True
+        out[k] = (both, gid, is_pre)
     return out
 
 
@@ -970,7 +984,12 @@ def _key_cities(body: pa.Array, cons: np.ndarray, constraints: list[tuple[str | 
     n = len(body)
     city = np.full(n, None, dtype=object)
     matched = np.full(n, None, dtype=object)
-    text = pc.replace_substring_regex(body, r"^[\s,，:：;；]*(?:中华人民共和国|中国)?", "")
+    text = pc.utf8_ltrim(body, characters="\t\n\f\r ,，:：;；")  # = ^[\s,，:：;；]* (RE2's \s)
+    text = pc.if_else(
+        pc.starts_with(text, "中华人民共和国"),
+        pc.utf8_slice_codeunits(text, 7),
+        pc.if_else(pc.starts_with(text, "中国"), pc.utf8_slice_codeunits(text, 2), text),
+    )
     lengths = pc.fill_null(pc.utf8_length(text), 0).to_numpy(zero_copy_only=False)
     table = _key_table()
     keys = _candidate_keys()
@@ -980,24 +999,23 @@ def _key_cities(body: pa.Array, cons: np.ndarray, constraints: list[tuple[str | 
     # characters begin some key (``_key_prefixes``), so each row is sliced about as often as its chain
     # of names is long, not once per key length
     hit_rows, hit_gid, hit_len = [], [], []
-    prefixes = _key_prefixes()
+    lookup = _key_prefixes()
     alive = np.flatnonzero(lengths >= min(table.lengths))
     sub = text if len(alive) == n else text.take(pa.array(alive))
-    for k in sorted(table.lengths):
+    for k in sorted(lookup):
         if not len(alive):
             break
+        both, gid_k, pre_k = lookup[k]
         head = pc.utf8_slice_codeunits(sub, 0, k)
-        idx = pc.index_in(head, value_set=keys[k])
-        valid = idx.is_valid().to_numpy(zero_copy_only=False)
-        if valid.any():
-            r = np.flatnonzero(valid)
+        idx = pc.fill_null(pc.index_in(head, value_set=both), -1).to_numpy(zero_copy_only=False)
+        found = idx >= 0
+        g = np.where(found, gid_k[idx], -1)
+        r = np.flatnonzero(g >= 0)
+        if len(r):
             hit_rows.append(alive[r])
-            hit_gid.append(idx.to_numpy(zero_copy_only=False)[r].astype("int64") + table.offset[k])
+            hit_gid.append(g[r] + table.offset[k])
             hit_len.append(np.full(len(r), k))
-        if k not in prefixes:
-            break
-        keep = pc.is_in(head, value_set=prefixes[k]).to_numpy(zero_copy_only=False)
-        keep &= lengths[alive] > k
+        keep = found & pre_k[idx] & (lengths[alive] > k)
         if not keep.all():
             alive = alive[keep]
             sub = sub.filter(pa.array(keep))
@@ -1146,11 +1164,9 @@ def parse_addresses(addresses: pd.Series, province_hint: pd.Series | None = None
         pd.Series(pd.arrays.ArrowExtensionArray(u_addr)),
         None if u_hint is None else pd.Series(pd.arrays.ArrowExtensionArray(u_hint)),
     )
-    idx = addresses.index
-    return pd.DataFrame(
-        {c: pd.Series(res[c].to_numpy()[inv], index=idx, dtype=bool if c == "foreign" else object) for c in COLUMNS},
-        index=idx,
-    )
+    out = pd.DataFrame(res[COLUMNS].to_numpy(dtype=object)[inv], columns=COLUMNS, index=addresses.index, dtype=object)
+    out["foreign"] = out["foreign"].astype(bool)
+    return out
 
 
 def _parse_distinct(addresses: pd.Series, province_hint: pd.Series | None) -> pd.DataFrame:
