@@ -1021,14 +1021,16 @@ def _key_cities(body: pa.Array, cons: np.ndarray, constraints: list[tuple[str | 
             sub = sub.filter(pa.array(keep))
     if not hit_rows:
         return city, matched
-    rows, gid, klen = np.concatenate(hit_rows), np.concatenate(hit_gid), np.concatenate(hit_len)
-    order = np.lexsort((-klen, rows))  # per row, the longest key first
+    # per row, the longest key first: hits were gathered by increasing length, so a stable sort of
+    # the reversed lists by row does it
+    rows, gid, klen = (np.concatenate(x[::-1]) for x in (hit_rows, hit_gid, hit_len))
+    order = np.argsort(rows, kind="stable")
     rows, gid, klen = rows[order], gid[order], klen[order]
     first_of_row = np.r_[0, np.flatnonzero(np.diff(rows)) + 1]
     rank = np.arange(len(rows)) - np.repeat(first_of_row, np.diff(np.r_[first_of_row, len(rows)]))
     c = cons[rows]
     prov = cons_prov[c]
-    constrained = pd.notna(prov)
+    constrained = pd.notna(cons_prov)[c]
     all_keys: list = []
     decided = np.zeros(n, dtype=bool)
     chosen: list[np.ndarray] = []
@@ -1164,7 +1166,10 @@ def parse_addresses(addresses: pd.Series, province_hint: pd.Series | None = None
         pd.Series(pd.arrays.ArrowExtensionArray(u_addr)),
         None if u_hint is None else pd.Series(pd.arrays.ArrowExtensionArray(u_hint)),
     )
-    out = pd.DataFrame(res[COLUMNS].to_numpy(dtype=object)[inv], columns=COLUMNS, index=addresses.index, dtype=object)
+    block = res[COLUMNS].to_numpy(dtype=object)
+    if len(pairs) < n:  # factorize numbers pairs in order of first appearance: all distinct → inv is 0..n-1
+        block = block[inv]
+    out = pd.DataFrame(block, columns=COLUMNS, index=addresses.index, dtype=object)
     out["foreign"] = out["foreign"].astype(bool)
     return out
 
@@ -1241,8 +1246,8 @@ def _parse_distinct(addresses: pd.Series, province_hint: pd.Series | None) -> pd
     country = np.full(n, None, dtype=object)
     status = np.full(n, None, dtype=object)
     if decided.any():
-        prov_of_city = {c: c[:2] + "0000" for c in city_set().codes}
-        province[decided] = pd.Series(city[decided]).map(prov_of_city).to_numpy(dtype=object)
+        c_inv, c_uniq = pd.factorize(city[decided])
+        province[decided] = np.array([c[:2] + "0000" for c in c_uniq], dtype=object)[c_inv]
         country[decided] = "CN"
         status[decided] = "city"
     rest = np.flatnonzero(~decided)
