@@ -214,6 +214,12 @@ def _add_short(lex: dict, name: str, readings) -> None:
     _add(lex, stem, readings, short=True, weak=True)
 
 
+def _rows(frame: pd.DataFrame, *cols: str):
+    """The rows of ``frame[cols]`` as tuples, through plain lists (iterating Arrow-backed columns row by
+    row is slow)."""
+    return zip(*(frame[c].tolist() for c in cols), strict=True)
+
+
 @functools.cache
 def lexicon(for_names: bool = False) -> dict[str, Place]:
     """Every place name the parser knows, with its readings.
@@ -225,13 +231,13 @@ def lexicon(for_names: bool = False) -> dict[str, Place]:
     u2c = cs.unit_to_city
     g = gazetteer()
     lex: dict[str, Place] = {}
-    for code, name in g.loc[g["rank"] == "province", ["code", "name"]].itertuples(index=False):
+    for code, name in _rows(g[g["rank"] == "province"], "code", "name"):
         reading = [(code, code)] if code in MUNICIPALITIES else [(code, None)]
         _add(lex, name, reading, short=False)
         sn = short_name(name)
         if sn != name:
             _add(lex, sn, reading, short=True)
-    for code, name in g.loc[g["rank"] == "prefecture", ["code", "name"]].itertuples(index=False):
+    for code, name in _rows(g[g["rank"] == "prefecture"], "code", "name"):
         city = u2c.get(code)
         if city is None or name in ("市辖区", "县") or "直辖" in name:
             continue
@@ -242,7 +248,7 @@ def lexicon(for_names: bool = False) -> dict[str, Place]:
             _add(lex, sn, [(prov, city)], short=True)
         if name.endswith("自治州"):
             _add(lex, sn + "州", [(prov, city)], short=False)
-    for code, name in g.loc[g["rank"] == "county", ["code", "name"]].itertuples(index=False):
+    for code, name in _rows(g[g["rank"] == "county"], "code", "name"):
         prov = code[:2] + "0000"
         city = u2c.get(code)  # None: directly administered county-level unit (R8)
         is_city = name.endswith("市")
@@ -262,7 +268,7 @@ def lexicon(for_names: bool = False) -> dict[str, Place]:
     # former and later names of every unit since 1981 (撤县设市, 撤市设区, 地区 → 地级市, splits)
     current = set(g["name"])
     hist = historical_units()
-    for name, prov, cities, level in hist[["name", "province_code", "cities", "level"]].itertuples(index=False):
+    for name, prov, cities, level in _rows(hist, "name", "province_code", "cities", "level"):
         if name in current and name not in NESTED_PREFECTURES:
             continue  # today's meaning of a name wins over a former one
         if name in SKIPPED_COUNTY_NAMES or (len(name) <= 2 and name.endswith("区")) or "直辖" in name:
@@ -276,10 +282,10 @@ def lexicon(for_names: bool = False) -> dict[str, Place]:
             _add(lex, name, readings, short=False)
     if not for_names:
         # short names of districts and counties (柯桥, 鄞州, 从化, 萧山, 绍兴县 → no: 绍兴 is a city)
-        units = list(g.loc[g["rank"] == "county", ["code", "name"]].itertuples(index=False))
+        units = list(_rows(g[g["rank"] == "county"], "code", "name"))
         for code, name in units:
             _add_short(lex, name, [(code[:2] + "0000", u2c.get(code))])
-        for name, prov, cities, level in hist[["name", "province_code", "cities", "level"]].itertuples(index=False):
+        for name, prov, cities, level in _rows(hist, "name", "province_code", "cities", "level"):
             if level == "县级":
                 _add_short(lex, name, [(prov, c) for c in cities])
         for text, code in COMPOUNDS.items():
@@ -310,7 +316,7 @@ _HINT_CODE_RE = re.compile(r"(?<![0-9A-Za-z])(\d{2}|\d{6}|[A-Za-z]{2})(?![0-9A-Z
 def _province_names() -> dict[str, str]:
     if not _PROVINCE_BY_NAME:
         g = gazetteer()
-        for code, name in g.loc[g["rank"] == "province", ["code", "name"]].itertuples(index=False):
+        for code, name in _rows(g[g["rank"] == "province"], "code", "name"):
             _PROVINCE_BY_NAME[name] = code
             _PROVINCE_BY_NAME[short_name(name)] = code
     return _PROVINCE_BY_NAME
@@ -738,8 +744,8 @@ def _county_short(name: str) -> str | None:
 def _candidate_keys() -> dict[int, pa.Array]:
     """Every chain (province? prefecture? unit?) of gazetteer names, by length (Arrow string arrays)."""
     g = gazetteer()
-    prov = dict(g.loc[g["rank"] == "province", ["code", "name"]].itertuples(index=False))
-    pref = dict(g.loc[g["rank"] == "prefecture", ["code", "name"]].itertuples(index=False))
+    prov = dict(_rows(g[g["rank"] == "province"], "code", "name"))
+    pref = dict(_rows(g[g["rank"] == "prefecture"], "code", "name"))
 
     def forms(name: str | None, short: str | None) -> list[str]:
         out = [""]
@@ -749,7 +755,7 @@ def _candidate_keys() -> dict[int, pa.Array]:
         return out
 
     keys: set[str] = set()
-    units = [(c, n) for c, n in g.loc[g["rank"] == "county", ["code", "name"]].itertuples(index=False)]
+    units = [(c, n) for c, n in _rows(g[g["rank"] == "county"], "code", "name")]
     units += [(c, "") for c in pref]
     for code, name in units:
         pv = prov.get(code[:2] + "0000", "")
