@@ -1,11 +1,15 @@
-"""Build ``bench/data/address_eval_registry.csv``: real addresses whose city label comes from the source.
+"""Build ``bench/data/address_eval_independent.csv``: real addresses whose city label comes from their source.
 
-    python -m bench.address_eval_build MIRROR [--per-city K] [--out PATH]
+    python -m bench.address_eval_build REGISTRY UNIVERSITIES [--per-city K] [--out PATH]
 
-``MIRROR`` is a git clone of ``github.com/zhaoboy9692/add_corporate_information_daily_of_china``
+``REGISTRY`` is a git clone of ``github.com/zhaoboy9692/add_corporate_information_daily_of_china``
 (public business-registration records, 2019-07 to 2019-10, one Python-literal record per line). The
 builder reads every ``*-data.txt`` file of ``HEAD`` with ``git show`` and keeps enterprises (unified
 social credit code beginning with ``91``; sole traders, whose address is often a home, are dropped).
+``UNIVERSITIES`` is a git clone of ``github.com/whr810012/uni-soket-ai``: ``util/universityList.js``
+holds map-service records of universities and colleges (address, province, city, area); every record
+with a postal address is kept, labelled by its ``city`` field matched by exact name to a prefecture
+(``build_universities``).
 
 The **label** is the source's own ``AreaCode`` (``'4111\\t411103'``: prefecture and county code), kept
 only when its prefecture (first four digits) is that of the registering authority, which positions 3–8
@@ -33,7 +37,7 @@ address parser is never run here.
 ``other``             none of these at the start (a town, a zone, a street)
 ``traditional``       OpenCC ``s2t`` copies of every fourth row of the others, made by ``bench.address_eval``
 
-Rows are chosen deterministically: within each category, rows are ordered by the SHA-1 of the address
+Registry rows are chosen deterministically: within each category, rows are ordered by the SHA-1 of the address
 and at most ``K`` rows per labelled city are kept (so Shenzhen, a third of the source, does not
 dominate), with duplicates of an address dropped. Only the address, the source's codes and city name,
 the label, the category and the source line are written — no names, people or credit codes.
