@@ -70,10 +70,12 @@ names that narrowed the hypotheses, joined by ``|``, preceded by ``postal`` or `
 evidence constrained the reading; or the foreign marker (``日本``, ``hint``, ``latin``).
 
 Speed: ``parse_addresses`` reads each distinct (address, hint) pair once, in three tiers: *keys* —
-every chain of gazetteer names (province? prefecture? unit?, full or short) looked up in Arrow, each
-key read once and its decision cached on disk (``_KeyTable``); *prefixes* shared by many addresses
-(``PREFIX_LEVELS``); and the whole reading (``parse_address``) for the rest. All tiers give identical
-answers (``tests/test_address.py``).
+every chain of gazetteer names (province? prefecture? unit?, full or short) looked up in Arrow, with
+the decisions of all keys shipped with the package (``KEYS_FILE``, ``python -m
+citynet.etl.address_keys``; read as met and cached on disk when they do not match these rules,
+``_KeyTable``); *prefixes* shared by many addresses (``PREFIX_LEVELS``); and the whole reading
+(``parse_address``) for the rest. All tiers give identical answers (``tests/test_address.py``,
+``tests/test_address_keys.py``).
 """
 
 from __future__ import annotations
