@@ -1,26 +1,38 @@
-"""Location evaluation on real, hand-labelled addresses: citynet's parser and ``cpca`` side by side.
+"""Location evaluation on real labelled addresses: citynet's parser and ``cpca`` side by side.
 
-    python -m bench.address_eval [--show-errors]
+    python -m bench.address_eval [--set independent|internal] [--show-errors]
 
-The labelled set ``bench/data/address_eval.csv`` holds real company addresses from a public source
-(``cpca``'s own test file ``tests/addr.csv``, MIT licence; see ``bench/data/PROVENANCE.md``), each
-labelled by hand with its prefecture-level city (city-set code; empty when the text names no unit
-that places it) and a category:
+``independent`` (default): ``bench/data/address_eval_independent.csv``, 3,377 real addresses whose
+city label comes from their source, not from anyone here and not from a parser:
 
-``full``                    province and prefecture (or a municipality) named
-``county_level_city``       province and a county-level city, no prefecture (江苏省昆山市…)
-``bare_county_level_city``  a county-level city or county alone (义乌…, 昆山开发区…)
-``former_name``             a unit abolished or renamed since 1985 (闸北区, 萧山市, 莱芜市, 即墨市)
-``district_only``           a district alone (嘉定区…, 崂山区…)
-``no_unit``                 no administrative unit at all (开发区…, 三元桥): only false locations count
-``traditional``             rows of the categories above written in traditional characters with
-                            OpenCC (s2t) — converted, not native traditional addresses
+* ``registry``: 2,512 registered addresses of enterprises (public business-registration records,
+  2019), labelled by the source's own area code, confirmed by the registering authority's code
+  inside the unified social credit code;
+* ``universities``: 865 addresses of universities and colleges as a map service gives them, labelled
+  by the service's own ``city`` field.
+
+``bench/address_eval_build.py`` rebuilds the file from the two public sources; provenance in
+``bench/data/PROVENANCE.md``. Categories, by text rules over the gazetteer's names:
+
+``full``              province and prefecture (or a municipality) at the start — the patent-style address
+``prefecture_first``  the prefecture first, no province (深圳市南山区…)
+``province_county``   province and a county-level unit, no prefecture (贵州省仁怀市…)
+``province_other``    province then neither (河南自贸试验区郑州片区…)
+``bare_county``       a county or county-level city alone at the start (庆安县…, 同江市…)
+``district_only``     a district alone at the start
+``former_name``       a county-level name no longer in use (黔西县, 双城市, 港闸区)
+``other``             no unit at the start (a zone, a town)
+``traditional``       every fourth row of the first five categories and ``former_name``, converted to
+                      traditional characters with OpenCC (s2t) — converted, not native traditional text
+
+``internal`` (earlier, NOT independent): ``bench/data/address_eval.csv``, 212 addresses of cpca's test
+file labelled by hand by the session that wrote the parser, categories as in that file.
 
 Scores, as in PatentsView's location evaluation: *precision* = correct cities / cities given;
 *recall* = correct cities / addresses with a true city. By category, and for citynet by method (the
 tier that decided: ``key`` a chain of names looked up in Arrow, ``prefix`` a shared prefix, ``whole``
 the address read whole). cpca's adcode is mapped to the city set with ``city_set().unit_to_city``.
-Nothing is asserted; the figures are printed.
+Nothing is asserted here (``tests/test_address_eval.py`` checks floors); the figures are printed.
 """
 
 from __future__ import annotations
@@ -32,16 +44,29 @@ import numpy as np
 import pandas as pd
 from citynet.etl.cities import city_set
 
-DATA = Path(__file__).parent / "data" / "address_eval.csv"
+SETS = {
+    "independent": Path(__file__).parent / "data" / "address_eval_independent.csv",
+    "internal": Path(__file__).parent / "data" / "address_eval.csv",
+}
+CATEGORIES = {
+    "independent": ["full", "prefecture_first", "province_county", "province_other", "bare_county", "district_only",
+                 "former_name", "other", "traditional"],
+    "internal": ["full", "county_level_city", "bare_county_level_city", "former_name", "district_only", "no_unit",
+                 "traditional"],
+}  # fmt: skip
+TRADITIONAL_FROM = {
+    "independent": ["full", "prefecture_first", "province_county", "province_other", "bare_county", "former_name"],
+    "internal": ["full", "county_level_city", "bare_county_level_city", "former_name"],
+}
 
 
-def load() -> pd.DataFrame:
-    """The labelled set plus its traditional-character copies (every fourth full or county-city row)."""
+def load(which: str = "independent") -> pd.DataFrame:
+    """A labelled set plus its traditional-character copies (every fourth row of the named categories)."""
     import opencc
 
-    d = pd.read_csv(DATA, dtype=str, keep_default_na=False)
+    d = pd.read_csv(SETS[which], dtype=str, keep_default_na=False)
     d["truth"] = d["city_code"].replace("", None)
-    pick = d[d["category"].isin(["full", "county_level_city", "bare_county_level_city", "former_name"])].iloc[::4]
+    pick = d[d["category"].isin(TRADITIONAL_FROM[which])].iloc[::4]
     conv = opencc.OpenCC("s2t")
     trad = pick.assign(address=pick["address"].map(conv.convert), category="traditional")
     trad = trad[trad["address"] != pick["address"]]
@@ -76,14 +101,12 @@ def methods(addresses: pd.Series) -> pd.Series:
     return pd.Series(np.where(pd.notna(k_city), "key", np.where(pd.notna(p_city), "prefix", "whole")), index=addresses.index)
 
 
-def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m bench.address_eval", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--show-errors", action="store_true", help="print every wrong or missed address")
-    args = ap.parse_args(argv)
+def evaluate(which: str = "independent") -> pd.DataFrame:
+    """The labelled set with citynet's city (``ours``), its status and method, and cpca's city (``cpca``)."""
     import cpca
     from citynet.etl.address import parse_addresses
 
-    d = load()
+    d = load(which)
     ours = parse_addresses(d["address"])
     u2c = city_set().unit_to_city
     theirs = cpca.transform(d["address"].tolist())["adcode"].astype("string").str[:6]
@@ -91,17 +114,29 @@ def main(argv: list[str] | None = None) -> None:
     d["status"] = ours["status"].to_numpy()
     d["cpca"] = theirs.map(lambda c: u2c.get(c) if isinstance(c, str) else None).to_numpy()
     d["method"] = methods(d["address"]).to_numpy()
+    return d
 
-    print(f"labelled addresses: {len(d)} ({int(d['truth'].notna().sum())} with a true city); source {DATA.name}")
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m bench.address_eval", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--set", choices=sorted(SETS), default="independent", help="labelled set (default independent)")
+    ap.add_argument("--show-errors", action="store_true", help="print every wrong or missed address")
+    args = ap.parse_args(argv)
+    d = evaluate(args.set)
+
+    print(f"labelled addresses: {len(d)} ({int(d['truth'].notna().sum())} with a true city); source {SETS[args.set].name}")
     print(f"{'category':24s} {'n':>4s} | {'citynet P':>9s} {'R':>6s} | {'cpca P':>7s} {'R':>6s}")
-    cats = ["full", "county_level_city", "bare_county_level_city", "former_name", "district_only", "no_unit",
-            "traditional", "ALL"]  # fmt: skip
-    for cat in cats:
+    for cat in [*CATEGORIES[args.set], "ALL"]:
         sub = d if cat == "ALL" else d[d["category"] == cat]
         a, b = score(sub["ours"], sub["truth"]), score(sub["cpca"], sub["truth"])
         print(f"{cat:24s} {a['n']:4d} | {a['precision']:9.4f} {a['recall']:6.4f} | {b['precision']:7.4f} {b['recall']:6.4f}"
               + (f"   (false locations: citynet {a['located'] - a['correct']}, cpca {b['located'] - b['correct']})"
                  if cat == "no_unit" else ""))
+    if "source" in d:
+        print("by source:")
+        for src, sub in d.groupby("source"):
+            a, b = score(sub["ours"], sub["truth"]), score(sub["cpca"], sub["truth"])
+            print(f"  {src:22s} {a['n']:4d} | {a['precision']:9.4f} {a['recall']:6.4f} | {b['precision']:7.4f} {b['recall']:6.4f}")
     print("citynet by method:")
     for m, sub in d.groupby("method"):
         a = score(sub["ours"], sub["truth"])

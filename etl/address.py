@@ -70,10 +70,12 @@ names that narrowed the hypotheses, joined by ``|``, preceded by ``postal`` or `
 evidence constrained the reading; or the foreign marker (``日本``, ``hint``, ``latin``).
 
 Speed: ``parse_addresses`` reads each distinct (address, hint) pair once, in three tiers: *keys* —
-every chain of gazetteer names (province? prefecture? unit?, full or short) looked up in Arrow, each
-key read once and its decision cached on disk (``_KeyTable``); *prefixes* shared by many addresses
-(``PREFIX_LEVELS``); and the whole reading (``parse_address``) for the rest. All tiers give identical
-answers (``tests/test_address.py``).
+every chain of gazetteer names (province? prefecture? unit?, full or short) looked up in Arrow, with
+the decisions of all keys shipped with the package (``KEYS_FILE``, ``python -m
+citynet.etl.address_keys``; read as met and cached on disk when they do not match these rules,
+``_KeyTable``); *prefixes* shared by many addresses (``PREFIX_LEVELS``); and the whole reading
+(``parse_address``) for the rest. All tiers give identical answers (``tests/test_address.py``,
+``tests/test_address_keys.py``).
 """
 
 from __future__ import annotations
@@ -214,6 +216,12 @@ def _add_short(lex: dict, name: str, readings) -> None:
     _add(lex, stem, readings, short=True, weak=True)
 
 
+def _rows(frame: pd.DataFrame, *cols: str):
+    """The rows of ``frame[cols]`` as tuples, through plain lists (iterating Arrow-backed columns row by
+    row is slow)."""
+    return zip(*(frame[c].tolist() for c in cols), strict=True)
+
+
 @functools.cache
 def lexicon(for_names: bool = False) -> dict[str, Place]:
     """Every place name the parser knows, with its readings.
@@ -225,13 +233,13 @@ def lexicon(for_names: bool = False) -> dict[str, Place]:
     u2c = cs.unit_to_city
     g = gazetteer()
     lex: dict[str, Place] = {}
-    for code, name in g.loc[g["rank"] == "province", ["code", "name"]].itertuples(index=False):
+    for code, name in _rows(g[g["rank"] == "province"], "code", "name"):
         reading = [(code, code)] if code in MUNICIPALITIES else [(code, None)]
         _add(lex, name, reading, short=False)
         sn = short_name(name)
         if sn != name:
             _add(lex, sn, reading, short=True)
-    for code, name in g.loc[g["rank"] == "prefecture", ["code", "name"]].itertuples(index=False):
+    for code, name in _rows(g[g["rank"] == "prefecture"], "code", "name"):
         city = u2c.get(code)
         if city is None or name in ("市辖区", "县") or "直辖" in name:
             continue
@@ -242,7 +250,7 @@ def lexicon(for_names: bool = False) -> dict[str, Place]:
             _add(lex, sn, [(prov, city)], short=True)
         if name.endswith("自治州"):
             _add(lex, sn + "州", [(prov, city)], short=False)
-    for code, name in g.loc[g["rank"] == "county", ["code", "name"]].itertuples(index=False):
+    for code, name in _rows(g[g["rank"] == "county"], "code", "name"):
         prov = code[:2] + "0000"
         city = u2c.get(code)  # None: directly administered county-level unit (R8)
         is_city = name.endswith("市")
@@ -262,7 +270,7 @@ def lexicon(for_names: bool = False) -> dict[str, Place]:
     # former and later names of every unit since 1981 (撤县设市, 撤市设区, 地区 → 地级市, splits)
     current = set(g["name"])
     hist = historical_units()
-    for name, prov, cities, level in hist[["name", "province_code", "cities", "level"]].itertuples(index=False):
+    for name, prov, cities, level in _rows(hist, "name", "province_code", "cities", "level"):
         if name in current and name not in NESTED_PREFECTURES:
             continue  # today's meaning of a name wins over a former one
         if name in SKIPPED_COUNTY_NAMES or (len(name) <= 2 and name.endswith("区")) or "直辖" in name:
@@ -276,10 +284,10 @@ def lexicon(for_names: bool = False) -> dict[str, Place]:
             _add(lex, name, readings, short=False)
     if not for_names:
         # short names of districts and counties (柯桥, 鄞州, 从化, 萧山, 绍兴县 → no: 绍兴 is a city)
-        units = list(g.loc[g["rank"] == "county", ["code", "name"]].itertuples(index=False))
+        units = list(_rows(g[g["rank"] == "county"], "code", "name"))
         for code, name in units:
             _add_short(lex, name, [(code[:2] + "0000", u2c.get(code))])
-        for name, prov, cities, level in hist[["name", "province_code", "cities", "level"]].itertuples(index=False):
+        for name, prov, cities, level in _rows(hist, "name", "province_code", "cities", "level"):
             if level == "县级":
                 _add_short(lex, name, [(prov, c) for c in cities])
         for text, code in COMPOUNDS.items():
@@ -310,7 +318,7 @@ _HINT_CODE_RE = re.compile(r"(?<![0-9A-Za-z])(\d{2}|\d{6}|[A-Za-z]{2})(?![0-9A-Z
 def _province_names() -> dict[str, str]:
     if not _PROVINCE_BY_NAME:
         g = gazetteer()
-        for code, name in g.loc[g["rank"] == "province", ["code", "name"]].itertuples(index=False):
+        for code, name in _rows(g[g["rank"] == "province"], "code", "name"):
             _PROVINCE_BY_NAME[name] = code
             _PROVINCE_BY_NAME[short_name(name)] = code
     return _PROVINCE_BY_NAME
@@ -719,6 +727,8 @@ def _decided_prefix(t: str, province: str | None, open_end: bool = True) -> tupl
 # a key does not depend on the address it begins). A key decides when ``_decided_prefix`` says so; its
 # tail check (a street or business word after a short name, 场 after 市) runs in Arrow too.
 _KEY_DECISIONS: dict[tuple[str, str | None], tuple | None] = {}
+# the decisions of every key, made once with these rules (``python -m citynet.etl.address_keys``)
+KEYS_FILE = os.path.join(os.path.dirname(__file__), "data", "address_keys.parquet")
 _TAIL_SHORT_RE = (
     r"^(?:[东西南北中]|[一二三四五六七八九十]+)?(?:大道|大街|胡同|路|街|道|巷|弄|桥(?:[^头镇乡村]|$))"
     r"|^(?:拉面|宿舍|花园|大厦|酒店|饭店|宾馆|商务|大酒店|菜馆|餐厅|小吃|风味)"
@@ -736,8 +746,8 @@ def _county_short(name: str) -> str | None:
 def _candidate_keys() -> dict[int, pa.Array]:
     """Every chain (province? prefecture? unit?) of gazetteer names, by length (Arrow string arrays)."""
     g = gazetteer()
-    prov = dict(g.loc[g["rank"] == "province", ["code", "name"]].itertuples(index=False))
-    pref = dict(g.loc[g["rank"] == "prefecture", ["code", "name"]].itertuples(index=False))
+    prov = dict(_rows(g[g["rank"] == "province"], "code", "name"))
+    pref = dict(_rows(g[g["rank"] == "prefecture"], "code", "name"))
 
     def forms(name: str | None, short: str | None) -> list[str]:
         out = [""]
@@ -747,7 +757,7 @@ def _candidate_keys() -> dict[int, pa.Array]:
         return out
 
     keys: set[str] = set()
-    units = [(c, n) for c, n in g.loc[g["rank"] == "county", ["code", "name"]].itertuples(index=False)]
+    units = [(c, n) for c, n in _rows(g[g["rank"] == "county"], "code", "name")]
     units += [(c, "") for c in pref]
     for code, name in units:
         pv = prov.get(code[:2] + "0000", "")
@@ -766,20 +776,51 @@ def _candidate_keys() -> dict[int, pa.Array]:
     return {n: pa.array(sorted(v), type=pa.large_string()) for n, v in by_len.items()}
 
 
+@functools.cache
+def _key_prefixes() -> dict[int, tuple[pa.Array, np.ndarray, np.ndarray]]:
+    """By length k: the keys of length k and the first k characters of every longer key, in one Arrow
+    array (one hash lookup per length), with each entry's key number within length k (-1: not a key)
+    and whether a longer key begins with it."""
+    import pyarrow.compute as pc
+
+    keys = _candidate_keys()
+    out: dict[int, tuple[pa.Array, np.ndarray, np.ndarray]] = {}
+    for k in range(1, max(keys) + 1):
+        longer = [arr for n, arr in keys.items() if n > k]
+        pre = pc.unique(pc.utf8_slice_codeunits(pa.concat_arrays(longer), 0, k)) if longer else None
+        own = keys.get(k)
+        parts = [a for a in (own, pre) if a is not None]
+        if not parts:
+            continue
+        both = pc.unique(pa.concat_arrays(parts))
+        gid = np.full(len(both), -1, dtype="int64")
+        if own is not None:
+            at = pc.index_in(own, value_set=both).to_numpy(zero_copy_only=False)
+            gid[at] = np.arange(len(own))
+        is_pre = np.zeros(len(both), dtype=bool)
+        if pre is not None:
+            is_pre[pc.index_in(pre, value_set=both).to_numpy(zero_copy_only=False)] = True
+        out[k] = (both, gid, is_pre)
+    return out
+
+
 class _KeyTable:
     """Decisions of the keys, by key number (``offset[length] + index in that length's array``).
 
     ``state`` 0: not read yet, 1: does not decide, 2: decides ``city`` with ``matched`` (no province
     constraint) or ``matched_p`` (with the city's own province as constraint), ``tail`` (0 none,
     1 short name, 2 市) and ``danger`` (characters after the key that send the row to the whole
-    reading). Read keys are cached on disk (``~/.cache/citynet``, or ``$CITYNET_CACHE``) so a later
-    ingest reads none of them again.
+    reading). The decisions of all keys ship with the package (``KEYS_FILE``, written by
+    ``python -m citynet.etl.address_keys``) and are used when their digest matches these rules and
+    this gazetteer; otherwise keys are read as met and cached on disk (``~/.cache/citynet``, or
+    ``$CITYNET_CACHE``) so a later ingest reads none of them again.
     """
 
     VERSION = 1
 
-    def __init__(self) -> None:
+    def __init__(self, saved: bool = True) -> None:
         keys = _candidate_keys()
+        _key_prefixes()  # built with the table: per-process setup
         self.lengths = sorted(keys, reverse=True)
         self.offset: dict[int, int] = {}
         total = 0
@@ -794,9 +835,13 @@ class _KeyTable:
         self.tail = np.zeros(total, dtype=np.int8)
         self.danger = np.full(total, None, dtype=object)
         self.dirty = False
-        self._load()
+        self.shipped = saved and self._load_shipped()
+        if saved and not self.shipped:
+            self._load()
 
-    def _path(self) -> str:
+    @functools.cached_property
+    def digest(self) -> str:
+        """SHA-1 of what the decisions depend on: the keys, the lexicon, this module and the history."""
         import hashlib
 
         h = hashlib.sha1()
@@ -806,8 +851,52 @@ class _KeyTable:
         for src in (__file__, HISTORY_FILE):  # any change of the rules or the gazetteer: a new cache
             with open(src, "rb") as fh:
                 h.update(fh.read())
+        return h.hexdigest()
+
+    def _path(self) -> str:
         root = os.environ.get("CITYNET_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "citynet")
-        return os.path.join(root, f"address-keys-v{self.VERSION}-{h.hexdigest()[:12]}.pkl")
+        return os.path.join(root, f"address-keys-v{self.VERSION}-{self.digest[:12]}.pkl")
+
+    def _load_shipped(self) -> bool:
+        """Load the decisions of every key shipped with the package (``KEYS_FILE``) if they were made by
+        these rules and this gazetteer (same ``digest``); False otherwise (keys are then read as met)."""
+        import pyarrow.parquet as pq
+
+        try:
+            t = pq.read_table(KEYS_FILE)
+        except (OSError, pa.ArrowInvalid):
+            return False
+        meta = t.schema.metadata or {}
+        if meta.get(b"digest", b"").decode() != self.digest or t.num_rows != len(self.state):
+            return False
+        col = {name: t.column(name).to_numpy(zero_copy_only=False) for name in t.column_names}
+        self.state = col["state"].astype(np.int8)
+        self.tail = col["tail"].astype(np.int8)
+        for name in ("city", "matched", "matched_p"):
+            setattr(self, name, col[name].astype(object))
+        self.cprov = np.where(pd.notna(self.city), pd.Series(self.city).str[:2] + "0000", "").astype(object)
+        self.danger = np.array([frozenset(d) if d else None for d in col["danger"].tolist()], dtype=object)
+        return True
+
+    def write_shipped(self, path: str | None = None) -> None:
+        """Read every key not read yet and write all decisions to ``path`` (default ``KEYS_FILE``)."""
+        import pyarrow.parquet as pq
+
+        todo = np.flatnonzero(self.state == 0)
+        if len(todo):
+            words = pa.concat_arrays([_candidate_keys()[k] for k in self.lengths])
+            self.read(todo, words.take(pa.array(todo)).to_pylist())
+        t = pa.table(
+            {
+                "state": pa.array(self.state, pa.int8()),
+                "city": pa.array(self.city.tolist(), pa.string()),
+                "matched": pa.array(self.matched.tolist(), pa.string()),
+                "matched_p": pa.array(self.matched_p.tolist(), pa.string()),
+                "tail": pa.array(self.tail, pa.int8()),
+                "danger": pa.array(["".join(sorted(d)) if d else None for d in self.danger.tolist()], pa.string()),
+            }
+        ).replace_schema_metadata({"digest": self.digest})
+        pq.write_table(t, path or KEYS_FILE, compression="zstd", compression_level=19)
 
     def _load(self) -> None:
         import pickle
@@ -824,7 +913,7 @@ class _KeyTable:
     def save(self) -> None:
         import pickle
 
-        if not self.dirty:
+        if not self.dirty or self.shipped:
             return
         path = self._path()
         try:
@@ -903,34 +992,53 @@ def _key_cities(body: pa.Array, cons: np.ndarray, constraints: list[tuple[str | 
     n = len(body)
     city = np.full(n, None, dtype=object)
     matched = np.full(n, None, dtype=object)
-    text = pc.replace_substring_regex(body, r"^[\s,，:：;；]*(?:中华人民共和国|中国)?", "")
+    text = pc.utf8_ltrim(body, characters="\t\n\f\r ,，:：;；")  # = ^[\s,，:：;；]* (RE2's \s)
+    text = pc.if_else(
+        pc.starts_with(text, "中华人民共和国"),
+        pc.utf8_slice_codeunits(text, 7),
+        pc.if_else(pc.starts_with(text, "中国"), pc.utf8_slice_codeunits(text, 2), text),
+    )
     lengths = pc.fill_null(pc.utf8_length(text), 0).to_numpy(zero_copy_only=False)
     table = _key_table()
     keys = _candidate_keys()
     cons_prov = np.array([p for p, _ in constraints], dtype=object)
     cons_label = np.array([lab for _, lab in constraints], dtype=object)
-    # every (row, key) hit, longest key first
+    # every (row, key) hit, by increasing key length: a row stays in play only while its first k
+    # characters begin some key (``_key_prefixes``), so each row is sliced about as often as its chain
+    # of names is long, not once per key length
     hit_rows, hit_gid, hit_len = [], [], []
-    for k in table.lengths:
-        if lengths.max(initial=0) < k:
-            continue
-        idx = pc.index_in(pc.utf8_slice_codeunits(text, 0, k), value_set=keys[k])
-        valid = idx.is_valid().to_numpy(zero_copy_only=False) & (lengths >= k)
-        if valid.any():
-            r = np.flatnonzero(valid)
-            hit_rows.append(r)
-            hit_gid.append(idx.to_numpy(zero_copy_only=False)[r].astype("int64") + table.offset[k])
+    lookup = _key_prefixes()
+    alive = np.flatnonzero(lengths >= min(table.lengths))
+    sub = text if len(alive) == n else text.take(pa.array(alive))
+    for k in sorted(lookup):
+        if not len(alive):
+            break
+        both, gid_k, pre_k = lookup[k]
+        head = pc.utf8_slice_codeunits(sub, 0, k)
+        idx = pc.fill_null(pc.index_in(head, value_set=both), -1).to_numpy(zero_copy_only=False)
+        found = idx >= 0
+        g = np.where(found, gid_k[idx], -1)
+        r = np.flatnonzero(g >= 0)
+        if len(r):
+            hit_rows.append(alive[r])
+            hit_gid.append(g[r] + table.offset[k])
             hit_len.append(np.full(len(r), k))
+        keep = found & pre_k[idx] & (lengths[alive] > k)
+        if not keep.all():
+            alive = alive[keep]
+            sub = sub.filter(pa.array(keep))
     if not hit_rows:
         return city, matched
-    rows, gid, klen = np.concatenate(hit_rows), np.concatenate(hit_gid), np.concatenate(hit_len)
-    order = np.lexsort((-klen, rows))  # per row, the longest key first
+    # per row, the longest key first: hits were gathered by increasing length, so a stable sort of
+    # the reversed lists by row does it
+    rows, gid, klen = (np.concatenate(x[::-1]) for x in (hit_rows, hit_gid, hit_len))
+    order = np.argsort(rows, kind="stable")
     rows, gid, klen = rows[order], gid[order], klen[order]
     first_of_row = np.r_[0, np.flatnonzero(np.diff(rows)) + 1]
     rank = np.arange(len(rows)) - np.repeat(first_of_row, np.diff(np.r_[first_of_row, len(rows)]))
     c = cons[rows]
     prov = cons_prov[c]
-    constrained = pd.notna(prov)
+    constrained = pd.notna(cons_prov)[c]
     all_keys: list = []
     decided = np.zeros(n, dtype=bool)
     chosen: list[np.ndarray] = []
@@ -1066,11 +1174,12 @@ def parse_addresses(addresses: pd.Series, province_hint: pd.Series | None = None
         pd.Series(pd.arrays.ArrowExtensionArray(u_addr)),
         None if u_hint is None else pd.Series(pd.arrays.ArrowExtensionArray(u_hint)),
     )
-    idx = addresses.index
-    return pd.DataFrame(
-        {c: pd.Series(res[c].to_numpy()[inv], index=idx, dtype=bool if c == "foreign" else object) for c in COLUMNS},
-        index=idx,
-    )
+    block = res[COLUMNS].to_numpy(dtype=object)
+    if len(pairs) < n:  # factorize numbers pairs in order of first appearance: all distinct → inv is 0..n-1
+        block = block[inv]
+    out = pd.DataFrame(block, columns=COLUMNS, index=addresses.index, dtype=object)
+    out["foreign"] = out["foreign"].astype(bool)
+    return out
 
 
 def _parse_distinct(addresses: pd.Series, province_hint: pd.Series | None) -> pd.DataFrame:
@@ -1145,8 +1254,8 @@ def _parse_distinct(addresses: pd.Series, province_hint: pd.Series | None) -> pd
     country = np.full(n, None, dtype=object)
     status = np.full(n, None, dtype=object)
     if decided.any():
-        prov_of_city = {c: c[:2] + "0000" for c in city_set().codes}
-        province[decided] = pd.Series(city[decided]).map(prov_of_city).to_numpy(dtype=object)
+        c_inv, c_uniq = pd.factorize(city[decided])
+        province[decided] = np.array([c[:2] + "0000" for c in c_uniq], dtype=object)[c_inv]
         country[decided] = "CN"
         status[decided] = "city"
     rest = np.flatnonzero(~decided)

@@ -250,12 +250,14 @@ def test_ambiguity_is_reported_never_guessed() -> None:
 
 
 def test_key_cache_on_disk_changes_no_answer(tmp_path, monkeypatch) -> None:
-    """The key decisions cached on disk ($CITYNET_CACHE) give the same answers as reading the keys."""
+    """The key decisions cached on disk ($CITYNET_CACHE) give the same answers as reading the keys
+    (the path taken when the shipped decisions do not match the rules: here, no shipped file)."""
     from citynet.etl import address as A
 
     addrs = pd.Series(["江苏省南京市鼓楼区中山北路8号", "浙江义乌国际商贸城", "河北邯郸高新区", "河北邯郸市丛台区",
                        "上海市闸北区江场路", "江苏南京路8号", "柯桥金昌商务大厦", "广东省中山市场"])  # fmt: skip
     monkeypatch.setenv("CITYNET_CACHE", str(tmp_path))
+    monkeypatch.setattr(A, "KEYS_FILE", str(tmp_path / "absent.parquet"))
     monkeypatch.setattr(A, "_KEY_TABLE", [])
     cold = A.parse_addresses(addrs)
     assert list(tmp_path.glob("address-keys-*.pkl"))

@@ -37,6 +37,7 @@ def test_wheel_has_one_top_level_package(tmp_path):
         assert f"citynet/{layer}/__init__.py" in names, layer
     # package data travels with its layer
     assert "citynet/etl/data/PROVENANCE.md" in names
+    assert "citynet/etl/data/address_keys.parquet" in names  # the shipped address-key decisions
     assert any(n.startswith("citynet/cypher/queries/") and n.endswith(".cypher") for n in names)
 
 

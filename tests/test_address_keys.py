@@ -1,0 +1,47 @@
+"""The key decisions shipped with the package (``etl/data/address_keys.parquet``) are current and are
+exactly what the rules decide (``python -m citynet.etl.address_keys`` rewrites them)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from citynet.etl import address as A
+
+
+def test_shipped_key_decisions_are_current(monkeypatch) -> None:
+    monkeypatch.setattr(A, "_KEY_TABLE", [])
+    table = A._key_table()
+    assert table.shipped, (
+        "etl/data/address_keys.parquet does not match etl/address.py or the gazetteer: "
+        "run `python -m citynet.etl.address_keys`"
+    )
+    assert (table.state > 0).all()
+
+
+def test_shipped_key_decisions_equal_a_fresh_reading(monkeypatch) -> None:
+    """Every 40th key (about 1,350) read again now gives the shipped decision."""
+    monkeypatch.setattr(A, "_KEY_TABLE", [])
+    shipped = A._key_table()
+    fresh = A._KeyTable(saved=False)
+    gids = np.arange(0, len(fresh.state), 40)
+    words = pa.concat_arrays([A._candidate_keys()[k] for k in fresh.lengths]).take(pa.array(gids)).to_pylist()
+    fresh.read(gids, words)
+    for name in ("state", "city", "cprov", "matched", "matched_p", "tail", "danger"):
+        a, b = getattr(fresh, name)[gids], getattr(shipped, name)[gids]
+        same = [(x == y) or (pd.isna(x) and pd.isna(y)) if not isinstance(x, frozenset) else x == y
+                for x, y in zip(a.tolist(), b.tolist(), strict=True)]  # fmt: skip
+        assert all(same), (name, [w for w, s in zip(words, same, strict=True) if not s][:5])
+
+
+def test_shipped_keys_give_the_whole_reading(monkeypatch, tmp_path) -> None:
+    """With the shipped decisions and an empty disk cache, answers equal ``parse_address`` row by row."""
+    monkeypatch.setenv("CITYNET_CACHE", str(tmp_path))
+    monkeypatch.setattr(A, "_KEY_TABLE", [])
+    addrs = pd.Series(["江苏省南京市鼓楼区中山北路8号", "浙江义乌国际商贸城", "河北邯郸高新区", "河北邯郸市丛台区",
+                       "上海市闸北区江场路", "江苏南京路8号", "柯桥金昌商务大厦", "广东省中山市场", "贵州省黔西县城关镇",
+                       "黑龙江省佳木斯市郊区英俊社区", "深圳市南山区沙河街道", "庆安县农商物流园"])  # fmt: skip
+    out = A.parse_addresses(addrs)
+    assert A._key_table().shipped and not list(tmp_path.iterdir())  # nothing read, nothing written
+    for i, a in enumerate(addrs):
+        assert tuple(out.iloc[i][["city_code", "province_code", "country", "status", "matched"]]) == A.parse_address(a)
