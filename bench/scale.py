@@ -37,7 +37,7 @@ TIME = "/usr/bin/time"
 
 
 def measure(cmd: list[str], cwd: str | None = None, log: Path | None = None) -> dict:
-    """Run ``cmd`` under GNU time; ``{"seconds", "rss_gib", "rc"}``."""
+    """Run ``cmd`` under GNU time; ``{"seconds", "cpu_s", "rss_gib", "rc"}`` (cpu = user + system)."""
     proc = subprocess.run([TIME, "-v", *cmd], cwd=cwd, capture_output=True, text=True)
     err = proc.stderr
     if log is not None:
@@ -47,9 +47,10 @@ def measure(cmd: list[str], cwd: str | None = None, log: Path | None = None) -> 
     secs = sum(v * 60 ** i for i, v in enumerate(reversed(parts)))
     r = re.search(r"Maximum resident set size \(kbytes\): (\d+)", err)
     rss = int(r.group(1)) / 2**20 if r else float("nan")
+    cpu = sum(float(c.group(1)) for c in re.finditer(r"(?:User|System) time \(seconds\): ([\d.]+)", err))
     if proc.returncode != 0:
         print(f"  ! {' '.join(cmd[:4])}… exited {proc.returncode}; log: {log}", file=sys.stderr)
-    return {"seconds": round(secs, 2), "rss_gib": round(rss, 3), "rc": proc.returncode}
+    return {"seconds": round(secs, 2), "cpu_s": round(cpu, 2), "rss_gib": round(rss, 3), "rc": proc.returncode}
 
 
 def citynet(python: str, *args: str) -> list[str]:
@@ -150,7 +151,8 @@ def main(argv: list[str] | None = None) -> None:
             if prev and stage in prev and prev[stage]["seconds"]:
                 growth = (f"  growth x{r['seconds'] / prev[stage]['seconds']:.2f} time, "
                           f"x{r['rss_gib'] / prev[stage]['rss_gib']:.2f} memory")
-            print(f"  {stage:<24} {r['seconds']:8.1f} s  {r['rss_gib']:6.2f} GiB{growth}", flush=True)
+            print(f"  {stage:<24} {r['seconds']:8.1f} s  cpu {r['cpu_s']:8.1f} s  {r['rss_gib']:6.2f} GiB{growth}",
+                  flush=True)
         if "ingest (peer)" in out[n]:
             ratio = out[n]["ingest (peer)"]["seconds"] / out[n]["ingest"]["seconds"]
             print(f"  ingest: peer / this = {ratio:.2f}x time, "

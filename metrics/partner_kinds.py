@@ -116,10 +116,28 @@ def from_workspace(ws, cities: Sequence[str], years: Sequence[int], flt: dict | 
     flt = flt or {}
     cols = (["patent_id", "app_year", "green", "y02", "patent_kind", "granted"], ["patent_id", "applicant_id"],
             ["applicant_id", "kind", "city_code"])  # only what the panel uses: the patents table has titles
-    pat, pa, app = (pd.read_parquet(p, columns=c) for p, c in zip(need, cols, strict=True))
+    pat, pa, app = _read_years(need, cols, years, flt.get("year_basis", "application"))
     return partner_kind_panel(pat, pa, app, cities, years, green=flt.get("green", "wipo"),
                               kind=flt.get("kind", "invention"), granted_only=bool(flt.get("granted_only", False)),
                               year_basis=flt.get("year_basis", "application"))
+
+
+def _read_years(paths, cols, years, year_basis: str):
+    """The three tables, in Arrow restricted to what the panel of ``years`` can use before pandas sees
+    them: on the application-year basis the patents of those years, their applicant links and those
+    applicants (a one-year refresh converts one year's rows, not the corpus's). The panel's own joins
+    would drop the other rows anyway."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    pat, links, app = (pq.read_table(p, columns=c) for p, c in zip(paths, cols, strict=True))
+    if year_basis != "grant":
+        ys = pa.array(sorted(int(y) for y in years), pa.int64())
+        pat = pat.filter(pc.fill_null(pc.is_in(pc.cast(pat["app_year"], pa.int64()), value_set=ys), False))
+        links = links.filter(pc.is_in(links["patent_id"], value_set=pat["patent_id"].combine_chunks()))
+        app = app.filter(pc.is_in(app["applicant_id"], value_set=pc.unique(links["applicant_id"].combine_chunks())))
+    return pat.to_pandas(), links.to_pandas(), app.to_pandas()
 
 
 def add_to_city_year(ws, city_year: pd.DataFrame, flt: dict | None = None) -> pd.DataFrame:

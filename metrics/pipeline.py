@@ -55,19 +55,41 @@ class MetricsRun:
 
 
 # --- panel files ---------------------------------------------------------------------------------
-def write_panel(df: pd.DataFrame, path: Path, meta: dict) -> None:
-    """Write ``df`` to Parquet atomically with ``meta`` as JSON schema metadata under ``b"citynet"``."""
+def write_panel(df, path: Path, meta: dict) -> None:
+    """Write ``df`` (a DataFrame or an Arrow table) to Parquet atomically with ``meta`` as JSON schema
+    metadata under ``b"citynet"``. A panel sorted by year with the same number of rows in every year
+    (city-year, dyad-year) gets one row group per year, so a reader of some years (``filters=[("year",
+    "in", years)]``) decodes only those."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    table = pa.Table.from_pandas(df.reset_index(drop=True), preserve_index=False)
+    if isinstance(df, pa.Table):
+        table = df
+    else:
+        table = pa.Table.from_pandas(df.reset_index(drop=True), preserve_index=False)
     md = dict(table.schema.metadata or {})
     md[META_KEY] = json.dumps(meta, ensure_ascii=False).encode("utf-8")
     table = table.replace_schema_metadata(md)
     tmp = path.with_suffix(".parquet.tmp")
-    pq.write_table(table, tmp, compression="zstd")
+    pq.write_table(table, tmp, compression="zstd", row_group_size=_year_rows(table))
     os.replace(tmp, path)
+
+
+def _year_rows(table) -> int | None:
+    """Rows per year when ``table`` is sorted by ``year`` and every year has as many rows; else None."""
+    import pyarrow.compute as pc
+
+    if "year" not in table.column_names or table.num_rows == 0:
+        return None
+    year = table["year"]
+    counts = pc.value_counts(year)
+    n = counts.field("counts")
+    first, last = pc.min_max(n).values()
+    if first.as_py() != last.as_py():
+        return None
+    sorted_ = pc.all(pc.greater_equal(year[1:], year[:-1])).as_py() if table.num_rows > 1 else True
+    return int(first.as_py()) if sorted_ else None
 
 
 def panel_meta(path: Path) -> dict | None:
@@ -297,6 +319,11 @@ def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str 
 
         t0 = time.perf_counter()
         tick("writing panels", 3, steps)
+        # collaboration by partner kinds (产学研), from the canonical tables with the same filter, for
+        # the years computed here only (a refresh keeps every other year's values)
+        from citynet.metrics.partner_kinds import add_to_city_year
+
+        new.city_year = add_to_city_year(ws, new.city_year, _meta(flt, "city_year", panel_years, n)["filter"])
         if refresh and existing is not None:
             panels = _merge(paths, new, row_years, churn_years)
         else:
@@ -305,25 +332,29 @@ def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str 
                 dyad_year=new.dyad_year,
                 network_year=new.network_year,
             )
-        # collaboration by partner kinds (产学研), from the canonical tables with the same filter
-        from citynet.metrics.partner_kinds import add_to_city_year
-
-        panels.city_year = add_to_city_year(ws, panels.city_year, _meta(flt, "city_year", panel_years, n)["filter"])
         from citynet import transaction
 
         metas = {name: _meta(flt, name, panel_years, n) for name in PANELS}
         # each filter's panels are published together, atomically, with a manifest (citynet/transaction.py):
-        # first metrics/<key>/, then (default filter) the copy in metrics/*.parquet
-        for files in (paths, mirror):
+        # first metrics/<key>/, then (default filter) the copy in metrics/*.parquet, copied byte for byte
+        for files, source in ((paths, None), (mirror, paths)):
             if not files:
                 continue
             folder = files[PANELS[0]].parent
             owned = [str(files[name].resolve().relative_to(Path(ws.root).resolve())) for name in PANELS]
             with transaction.publish(ws.root, transaction.panels_unit(folder, ws.root), owned=owned) as tx:
                 for name in PANELS:
-                    write_panel(getattr(panels, name), tx.stage(files[name]), metas[name])
+                    if source is None:
+                        write_panel(getattr(panels, name), tx.stage(files[name]), metas[name])
+                    else:
+                        import shutil
+
+                        shutil.copyfile(source[name], tx.stage(files[name]))
         for name in PANELS:
-            getattr(panels, name).attrs = {"citynet": metas[name]}
+            if isinstance(getattr(panels, name), pd.DataFrame):
+                getattr(panels, name).attrs = {"citynet": metas[name]}
+        if not isinstance(panels.dyad_year, pd.DataFrame):  # a refresh: read back only when asked for
+            panels = _FilePanels(panels.city_year, paths["dyad_year"], panels.network_year)
         seconds["write"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
@@ -342,12 +373,36 @@ def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str 
                       panel_years=list(panel_years), paths=paths, seconds=seconds, panels=panels, mirror=mirror)
 
 
+class _FilePanels(Panels):
+    """The panels after a refresh: the dyad-year panel (cities² × years rows) is read from its file
+    only when asked for."""
+
+    def __init__(self, city_year: pd.DataFrame, dyad_path: Path, network_year: pd.DataFrame):
+        self.city_year, self.network_year, self._dyad_path, self._dyad = city_year, network_year, dyad_path, None
+
+    @property
+    def dyad_year(self) -> pd.DataFrame:  # type: ignore[override]
+        if self._dyad is None:
+            self._dyad = read_panel(self._dyad_path)
+        return self._dyad
+
+    @dyad_year.setter
+    def dyad_year(self, value) -> None:
+        self._dyad = value
+
+
 def _merge(paths: dict[str, Path], new: Panels, row_years: list[int], churn_years: list[int]) -> Panels:
-    """Existing panels with the rows of ``row_years`` replaced and the churn of ``churn_years`` updated."""
+    """Existing panels with the rows of ``row_years`` replaced and the churn of ``churn_years`` updated.
+
+    The dyad-year panel (no churn columns) is merged as Arrow tables and returned as one: the rows of
+    the other years are decoded from the file and written back without a pandas round trip."""
     out = {}
     for name in PANELS:
-        old = pd.read_parquet(paths[name])
         fresh = getattr(new, name)
+        if name == "dyad_year":
+            out[name] = _merge_dyads(paths[name], fresh, row_years)
+            continue
+        old = pd.read_parquet(paths[name])
         keep = old[~old["year"].isin(row_years)]
         add = fresh[fresh["year"].isin(row_years)]
         if name == "city_year" and churn_years:
@@ -368,6 +423,20 @@ def _merge(paths: dict[str, Path], new: Panels, row_years: list[int], churn_year
             df = df.sort_values("year", kind="stable")
         out[name] = df.reset_index(drop=True)
     return Panels(**out)
+
+
+def _merge_dyads(path: Path, fresh: pd.DataFrame, row_years: list[int]):
+    """The dyad-year panel of ``path`` with the rows of ``row_years`` replaced by ``fresh``'s, as an Arrow
+    table in full-run order (year, then the pair order of ``dyad_year_panel``: a stable sort on year)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    add = pa.Table.from_pandas(fresh[fresh["year"].isin(row_years)].reset_index(drop=True), preserve_index=False)
+    old = pq.read_table(path).replace_schema_metadata(add.schema.metadata)
+    keep = old.filter(pc.invert(pc.is_in(old["year"], value_set=pa.array(row_years, old.schema.field("year").type))))
+    both = pa.concat_tables([keep.cast(add.schema), add])
+    return both.take(pc.sort_indices(both, [("year", "ascending")]))  # stable
 
 
 def parse_years(text: str | None) -> list[int] | None:
