@@ -25,26 +25,29 @@ from citynet.errors import DataError
 TABLES = ("cities", "applicants", "patents", "patent_applicants", "transfers", "citations")
 
 
-def canonical_rows(canonical_dir: Path) -> int:
-    """Rows of the six canonical tables, from the Parquet footers (no data read)."""
+def canonical_rows(canonical_dir: Path, names=TABLES) -> int:
+    """Rows of the canonical tables ``names`` (default: all six), from the Parquet footers (no data read)."""
     import pyarrow.parquet as pq
 
     total = 0
-    for name in TABLES:
+    for name in names:
         f = Path(canonical_dir) / f"{name}.parquet"
         with contextlib.suppress(Exception):  # a damaged file: read_canonical names it
             total += pq.ParquetFile(f).metadata.num_rows if f.exists() else 0
     return total
 
 
-def read_canonical(canonical_dir: Path, progress=None) -> dict[str, pd.DataFrame]:
-    """The six canonical tables; a missing table other than ``cities`` reads as empty.
-    ``progress(rows_read_so_far)`` is called after each table."""
+def read_canonical(canonical_dir: Path, progress=None, names=TABLES) -> dict[str, pd.DataFrame]:
+    """The six canonical tables; a missing table other than ``cities`` reads as empty, and so does a
+    table not in ``names``. ``progress(rows_read_so_far)`` is called after each table."""
     canonical_dir = Path(canonical_dir)
     out: dict[str, pd.DataFrame] = {}
     done = 0
     for name in TABLES:
         f = canonical_dir / f"{name}.parquet"
+        if name not in names:
+            out[name] = CANONICAL[name].empty_table().to_pandas()
+            continue
         if f.exists():
             try:
                 out[name] = pd.read_parquet(f)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pyarrow.parquet as pq
+import pytest
 from citynet.metrics.pipeline import PANELS, read_panel
 
 from bench.canonical_synth import synth_tables, write_tables
@@ -123,3 +124,122 @@ def test_panel_files_have_one_row_group_per_year(tmp_path):
         for i, y in enumerate(years):
             st = f.metadata.row_group(i).column(f.schema_arrow.get_field_index("year")).statistics
             assert st.min == st.max == y
+
+
+def _store_rows(store) -> dict[str, pd.DataFrame]:
+    """Every store table's keys and row hashes (what a load wrote), sorted."""
+    from citynet.graph.tables import ENTITIES
+
+    out = {}
+    for e in ENTITIES:
+        df = store._fetch(e.name)[[*e.key, "row_hash"]]
+        out[e.name] = df.astype({"row_hash": "int64"}).sort_values(list(e.key)).reset_index(drop=True)
+    return out
+
+
+@pytest.mark.parametrize("backend", ["embedded", pytest.param("neo4j", marks=pytest.mark.neo4j)])
+def test_a_load_after_adding_a_year_reads_that_year_and_equals_a_fresh_load(tmp_path, request, backend):
+    """Load the corpus without 2014, then the whole corpus: the second load re-reads the rows of 2014
+    only (the per-year digests of the other years are unchanged), and the store then holds exactly
+    what a fresh embedded load of the whole corpus holds. Then one patent of 2011 is edited and one
+    applicant link of 2012 moved to another city: the next load re-reads 2011 and 2012 only and again
+    equals a fresh load."""
+    from citynet.graph.store import open_store
+
+    from citynet.workspace import Workspace
+
+    tables = _corpus()
+    with open_store(Workspace.open(tmp_path / "fresh", create=True)) as fresh_store:
+        write_tables(tables, tmp_path / "fresh" / "c")
+        fresh_store.load(tmp_path / "fresh" / "c")
+        want = _store_rows(fresh_store)
+
+    ws = Workspace.open(tmp_path / "inc", create=True)
+    ws.settings["store"]["backend"] = backend
+    if backend == "neo4j":
+        server = request.getfixturevalue("neo4j_clean")
+        ws.settings["store"].update(uri=server.uri, user=server.user, password=server.password)
+    with open_store(ws) as store:
+        write_tables(_without(tables, 2014), tmp_path / "v1")
+        first = store.load(tmp_path / "v1")
+        assert "years" not in first["Patent"]  # a first load reads every row
+        write_tables(tables, tmp_path / "v2")
+        counts = store.load(tmp_path / "v2")
+        for name in ("Patent", "APPLIED", "CITES"):
+            assert counts[name]["years"] == ["2014"], (name, counts[name])
+        n14 = int((tables["patents"]["app_year"] == 2014).sum())
+        assert counts["Patent"]["new"] == n14 and counts["Patent"]["changed"] == 0
+        assert counts["Patent"]["rows"] == len(tables["patents"])
+        got = _store_rows(store)
+        for name, df in want.items():
+            pd.testing.assert_frame_equal(got[name], df, check_dtype=False, obj=name)
+
+        # edit a 2011 patent's title and move a 2012 applicant link to another city
+        edited = {k: v.copy() for k, v in tables.items()}
+        p = edited["patents"]
+        i11 = p.index[p["app_year"] == 2011][0]
+        p.loc[i11, "title"] = "an edited title"
+        ids12 = set(p.loc[p["app_year"] == 2012, "patent_id"])
+        pa_ = edited["patent_applicants"]
+        j = pa_.index[pa_["patent_id"].isin(ids12) & pa_["city_code"].notna()][0]
+        other = next(c for c in edited["cities"]["city_code"] if c != pa_.loc[j, "city_code"])
+        pa_.loc[j, "city_code"] = other
+        write_tables(edited, tmp_path / "v3")
+        counts = store.load(tmp_path / "v3")
+        assert counts["Patent"]["years"] == ["2011", "2012"]
+        assert counts["Patent"]["changed"] == 1 and counts["APPLIED"]["changed"] == 1
+        with open_store(Workspace.open(tmp_path / "fresh3", create=True)) as fresh3:
+            fresh3.load(tmp_path / "v3")
+            want3 = _store_rows(fresh3)
+        got = _store_rows(store)
+        for name, df in want3.items():
+            pd.testing.assert_frame_equal(got[name], df, check_dtype=False, obj=name)
+
+
+def test_a_repeated_patent_id_falls_back_to_reading_every_row(tmp_path):
+    from citynet.graph.load_years import year_digests
+
+    tables = _corpus()
+    write_tables(tables, tmp_path / "ok")
+    assert year_digests(tmp_path / "ok", "x") is not None
+    p = tables["patents"]
+    tables["patents"] = pd.concat([p, p.iloc[[0]].assign(app_year=2013)], ignore_index=True)
+    write_tables(tables, tmp_path / "dup")
+    assert year_digests(tmp_path / "dup", "x") is None
+
+
+def test_refresh_of_panels_written_as_one_row_group_equals_a_full_run(tmp_path):
+    """Panel files written before the one-row-group-per-year layout (one row group) are merged by
+    filtering and sorting instead; same result as a full run."""
+    from citynet.graph.network_filter import NetworkFilter
+    from citynet.metrics.pipeline import TableStore, run_metrics
+
+    from citynet.workspace import Workspace
+    from tests.test_metrics_pipeline import _tables
+
+    e, c = _tables(range(2010, 2014))
+    flt = NetworkFilter()
+    full = Workspace.open(tmp_path / "full", create=True)
+    run_metrics(full, flt, store=TableStore(e, c))
+    inc = Workspace.open(tmp_path / "inc", create=True)
+    run_metrics(inc, flt, store=TableStore(e[e["year"] < 2013], c[c["year"] < 2013]))
+    for path in (inc.metrics / "dyad_year.parquet", inc.filter_panel("dyad_year", flt.key)):
+        pq.write_table(pq.read_table(path), path, compression="zstd")  # one row group, metadata kept
+        assert pq.ParquetFile(path).metadata.num_row_groups == 1
+    from citynet.transaction import read_manifest
+
+    if read_manifest(inc.root):  # the manifest records the files' hashes: re-record them
+        import json
+
+        from citynet.transaction import sha256
+
+        m = json.loads((inc.root / ".citynet" / "manifest.json").read_text(encoding="utf-8"))
+        for unit in m["units"].values():
+            for rel, entry in unit["files"].items():
+                f = inc.root / rel
+                entry.update(sha256=sha256(f), size=f.stat().st_size)
+        (inc.root / ".citynet" / "manifest.json").write_text(json.dumps(m), encoding="utf-8")
+    run_metrics(inc, flt, years=[2013], store=TableStore(e, c))
+    for name in PANELS:
+        a, b = read_panel(full.panel(name)), read_panel(inc.panel(name))
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
