@@ -195,8 +195,7 @@ def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str 
         By default the store's projections are used as they are (``citynet load`` builds them, and
         ``city_edges`` builds the missing ones of a new filter or year).
     """
-    steps = 5
-    tick = progress or (lambda stage, done, total: None)
+    tick = progress or (lambda stage, done, total: None)  # (stage, rows done, rows in the stage)
     seconds: dict[str, float] = {}
     cities = city_set().cities
     n = len(cities)
@@ -212,6 +211,7 @@ def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str 
             shutil.copyfile(mirror[p], paths[p])
     own_store = store is None
     if own_store:
+        tick("opening the store", 0, 1)
         from citynet.graph.store import open_store
 
         empty = UserError("the store is empty — run `citynet load` first",
@@ -229,6 +229,7 @@ def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str 
         if getattr(store, "_schema_version", lambda: 0)() is None:
             store.close()
             raise empty
+        tick("opening the store", 1, 1)
     import contextlib
 
     from citynet.graph import lifecycle
@@ -293,14 +294,17 @@ def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str 
             read_years = None
 
         t0 = time.perf_counter()
-        tick("building projections", 0, steps)
         if project:
+            tick("building projections", 0, 1)
             store.build_projections(flt, years=read_years)
+            tick("building projections", 1, 1)
         seconds["projections"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        tick("reading city graphs", 1, steps)
+        what = "every year" if read_years is None else _span(read_years)
+        tick(f"reading city graphs ({what})", 0, 0)
         edges = store.city_edges(flt, years=read_years)
         counts = store.city_year_counts(flt, years=read_years)
+        tick(f"reading city graphs ({what})", len(edges) + len(counts), len(edges) + len(counts))
         seconds["read"] = time.perf_counter() - t0
 
         if not refresh:
@@ -313,12 +317,15 @@ def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str 
             first_year, row_years, churn_years = panel_years[0], panel_years, []
 
         t0 = time.perf_counter()
-        tick("computing metrics", 2, steps)
-        new = compute_panels(edges, counts, cities, sorted(set(row_years) | set(churn_years)), first_year=first_year)
+        computed = sorted(set(row_years) | set(churn_years))
+        label = f"computing city-years ({_span(computed)})"
+        tick(label, 0, n * len(computed))
+        new = compute_panels(edges, counts, cities, computed, first_year=first_year,
+                             progress=lambda done: tick(label, done, n * len(computed)))
         seconds["compute"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        tick("writing panels", 3, steps)
+        tick("writing panels", 0, 0)
         # collaboration by partner kinds (产学研), from the canonical tables with the same filter, for
         # the years computed here only (a refresh keeps every other year's values)
         from citynet.metrics.partner_kinds import add_to_city_year
@@ -355,16 +362,18 @@ def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str 
                 getattr(panels, name).attrs = {"citynet": metas[name]}
         if not isinstance(panels.dyad_year, pd.DataFrame):  # a refresh: read back only when asked for
             panels = _FilePanels(panels.city_year, paths["dyad_year"], panels.network_year)
+        written = sum(pq_rows(paths[name]) for name in PANELS)
+        tick("writing panels", written, written)
         seconds["write"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        tick("writing CityYear nodes", 4, steps)
         if write_back:
             changed = set(row_years) | set(churn_years)
             rows = panels.city_year[panels.city_year["year"].isin(sorted(changed))]
+            tick("writing CityYear nodes", 0, len(rows))
             store.write_city_year(rows.reset_index(drop=True), network=flt.key)
+            tick("writing CityYear nodes", len(rows), len(rows))
         seconds["write_back"] = time.perf_counter() - t0
-        tick("done", steps, steps)
     finally:
         guard.close()
         if own_store and hasattr(store, "close"):
@@ -427,16 +436,59 @@ def _merge(paths: dict[str, Path], new: Panels, row_years: list[int], churn_year
 
 def _merge_dyads(path: Path, fresh: pd.DataFrame, row_years: list[int]):
     """The dyad-year panel of ``path`` with the rows of ``row_years`` replaced by ``fresh``'s, as an Arrow
-    table in full-run order (year, then the pair order of ``dyad_year_panel``: a stable sort on year)."""
+    table in full-run order (year, then the pair order of ``dyad_year_panel``).
+
+    A file with one row group per year (``write_panel``) is reassembled from the row groups of the
+    other years, decoded as they are and never copied or re-sorted; an older file is filtered and
+    stably sorted on the year."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     add = pa.Table.from_pandas(fresh[fresh["year"].isin(row_years)].reset_index(drop=True), preserve_index=False)
-    old = pq.read_table(path).replace_schema_metadata(add.schema.metadata)
+    f = pq.ParquetFile(path)
+    groups = _year_groups(f)
+    if groups is not None:
+        pieces: dict[int, pa.Table] = {y: f.read_row_group(i) for y, i in groups.items() if y not in row_years}
+        for y in row_years:
+            pieces[y] = add.filter(pc.equal(add["year"], y))
+        tables = [pieces[y].replace_schema_metadata(add.schema.metadata).cast(add.schema) for y in sorted(pieces)]
+        return pa.concat_tables(tables)
+    old = f.read().replace_schema_metadata(add.schema.metadata)
     keep = old.filter(pc.invert(pc.is_in(old["year"], value_set=pa.array(row_years, old.schema.field("year").type))))
     both = pa.concat_tables([keep.cast(add.schema), add])
     return both.take(pc.sort_indices(both, [("year", "ascending")]))  # stable
+
+
+def _year_groups(f) -> dict[int, int] | None:
+    """``{year: row group}`` when every row group of the Parquet file ``f`` holds one year (its
+    statistics say so) and no year is in two groups; else None."""
+    md = f.metadata
+    try:
+        col = f.schema_arrow.get_field_index("year")
+    except KeyError:
+        return None
+    out: dict[int, int] = {}
+    for i in range(md.num_row_groups):
+        st = md.row_group(i).column(col).statistics
+        if st is None or not st.has_min_max or st.min != st.max or int(st.min) in out:
+            return None
+        out[int(st.min)] = i
+    return out
+
+
+def _span(years) -> str:
+    ys = sorted(int(y) for y in years)
+    if not ys:
+        return "none"
+    return str(ys[0]) if len(ys) == 1 else f"{ys[0]}–{ys[-1]}"
+
+
+def pq_rows(path: Path) -> int:
+    """Rows of a Parquet file, from its footer."""
+    import pyarrow.parquet as pq
+
+    return pq.ParquetFile(path).metadata.num_rows
 
 
 def parse_years(text: str | None) -> list[int] | None:
