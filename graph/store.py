@@ -26,6 +26,7 @@ from citynet.graph.tables import (
     entity_rows,
     input_keys,
     isin,
+    key_set,
     read_canonical,
 )
 
@@ -213,7 +214,7 @@ class BaseStore:
                 report(label, 0, 1)
                 tables["patents"], tables["patent_applicants"], tables["citations"], ids = ly.read_years(
                     canonical_dir, years)
-                known_patents = pd.Index(known_patents).union(pd.Index(ids))
+                known_patents = key_set(known_patents, ids)
                 n_read = len(tables["patents"]) + len(tables["patent_applicants"]) + len(tables["citations"])
                 report(label, n_read, n_read)
                 total += n_read
