@@ -286,7 +286,13 @@ def diff(rows: pd.DataFrame, existing: pd.DataFrame, key: tuple[str, ...]) -> tu
     """``(new, changed)``: rows whose key is not in ``existing``, and rows whose row_hash differs."""
     if existing is None or existing.empty:
         return rows, rows.iloc[0:0]
-    ex = existing[[*key, "row_hash"]].rename(columns={"row_hash": "_old"}).drop_duplicates(list(key))
+    ex = existing[[*key, "row_hash"]]
+    if len(ex) > 2 * len(rows):  # a load of some years: keep the stored rows whose keys can match (Arrow is_in)
+        keep = np.ones(len(ex), dtype=bool)
+        for c in key:
+            keep &= isin(ex[c], key_set(rows[c]))
+        ex = ex[keep]
+    ex = ex.rename(columns={"row_hash": "_old"}).drop_duplicates(list(key))
     m = rows.merge(ex, on=list(key), how="left", indicator=True)
     new = m["_merge"].eq("left_only").to_numpy()
     changed = (m["_merge"].eq("both") & m["_old"].ne(m["row_hash"])).to_numpy()
