@@ -191,7 +191,7 @@ class BaseStore:
             ydig = ly.year_digests(canonical_dir, cities_digest(canonical_dir))
             report("year digests", 1, 1)
             todo_years = [n for n in ly.YEAR_ENTITIES if n not in done]
-            years = None  # None: every row; else the years (str) whose rows a year entity must re-read
+            years = None  # None: every row; else the partitions (year/bucket) whose rows must be re-read
             if ydig is not None and todo_years:
                 recs = {n: json.loads(self._get_meta(f"loaded:{n}") or "{}") for n in todo_years}
                 olds = [ly.changed_years(recs[n].get("years"), ydig[n]) for n in todo_years]
@@ -210,9 +210,9 @@ class BaseStore:
                 report("store keys", i + 1, 3)
             known_patents = existing["Patent"]["patent_id"]
             if years is not None:
-                label = f"reading years {_years_label(years)}" if years else "reading years (none changed)"
+                label = f"reading years {_years_label(ly.years_of(years))}" if years else "reading years (none changed)"
                 report(label, 0, 1)
-                tables["patents"], tables["patent_applicants"], tables["citations"], ids = ly.read_years(
+                tables["patents"], tables["patent_applicants"], tables["citations"], ids, part_of = ly.read_years(
                     canonical_dir, years)
                 known_patents = key_set(known_patents, ids)
                 n_read = len(tables["patents"]) + len(tables["patent_applicants"]) + len(tables["citations"])
@@ -226,7 +226,8 @@ class BaseStore:
             )
             rows = entity_rows(cleaned)
             report("preparing rows", total, total)
-            year_of = _year_of(cleaned["patents"])
+            if years is None and ydig is not None:
+                part_of = ly.partitions(canonical_dir)
             stale: dict | str = {"app": [], "grant": []}
             built_filters = self._built_filters()  # none on a first load: nothing can be stale
             for e in ENTITIES:
@@ -245,14 +246,15 @@ class BaseStore:
                     self._write_entity(e.name, new.reset_index(drop=True), changed.reset_index(drop=True), report)
                 rec = {"inputs": keys[e.name], "rows": len(rows[e.name])}
                 if e.name in ly.YEAR_ENTITIES and ydig is not None:
-                    by_year = _rows_by_year(e.name, rows[e.name], year_of)
+                    by_year = _rows_by_year(e.name, rows[e.name], part_of)
                     if years is not None:  # the other years' rows are as recorded at the last load
                         old = json.loads(self._get_meta(f"loaded:{e.name}") or "{}").get("year_rows", {})
                         by_year = {**{y: n for y, n in old.items() if y not in years}, **by_year}
                     rec.update(rows=sum(by_year.values()), years=ydig[e.name], year_rows=by_year)
                 counts[e.name] = {"rows": rec["rows"], "new": len(new), "changed": len(changed)}
                 if e.name in ly.YEAR_ENTITIES and years is not None:
-                    counts[e.name]["years"] = sorted(years)
+                    counts[e.name]["years"] = ly.years_of(years)
+                    counts[e.name]["partitions"] = len(years)
                 self._set_meta(f"loaded:{e.name}", json.dumps(rec))
         report("done", 1, 1)
         return {e.name: counts[e.name] for e in ENTITIES}
@@ -437,16 +439,11 @@ def _years_label(years) -> str:
     return ", ".join(ys[:6]) + (f" (+{len(ys) - 6})" if len(ys) > 6 else "")
 
 
-def _year_of(patents: pd.DataFrame) -> pd.Series:
-    """``patent_id`` → application year as a string (``"none"`` when missing)."""
-    y = patents["app_year"].astype("Int64").astype(str).where(patents["app_year"].notna(), "none")
-    return pd.Series(y.to_numpy(), index=patents["patent_id"].to_numpy())
-
-
-def _rows_by_year(name: str, rows: pd.DataFrame, year_of: pd.Series) -> dict[str, int]:
-    """Rows of a Patent, APPLIED or CITES table per application year of (the citing) patent."""
+def _rows_by_year(name: str, rows: pd.DataFrame, part_of: pd.Series) -> dict[str, int]:
+    """Rows of a Patent, APPLIED or CITES table per partition (application year and bucket) of its
+    (citing) patent; ``"none"`` for a patent without a year or not in the canonical patents."""
     col = {"Patent": "patent_id", "APPLIED": "patent_id", "CITES": "citing_patent_id"}[name]
-    ys = rows[col].map(year_of).fillna("none")
+    ys = rows[col].map(part_of).fillna("none")
     return {str(k): int(v) for k, v in ys.value_counts().items()}
 
 

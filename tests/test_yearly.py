@@ -140,10 +140,10 @@ def _store_rows(store) -> dict[str, pd.DataFrame]:
 @pytest.mark.parametrize("backend", ["embedded", pytest.param("neo4j", marks=pytest.mark.neo4j)])
 def test_a_load_after_adding_a_year_reads_that_year_and_equals_a_fresh_load(tmp_path, request, backend):
     """Load the corpus without 2014, then the whole corpus: the second load re-reads the rows of 2014
-    only (the per-year digests of the other years are unchanged), and the store then holds exactly
+    only (the digests of the other years' partitions are unchanged), and the store then holds exactly
     what a fresh embedded load of the whole corpus holds. Then one patent of 2011 is edited and one
-    applicant link of 2012 moved to another city: the next load re-reads 2011 and 2012 only and again
-    equals a fresh load."""
+    applicant link of 2012 moved to another city: the next load re-reads one partition (bucket) of
+    2011 and one of 2012 and again equals a fresh load."""
     from citynet.graph.store import open_store
 
     from citynet.workspace import Workspace
@@ -187,6 +187,7 @@ def test_a_load_after_adding_a_year_reads_that_year_and_equals_a_fresh_load(tmp_
         write_tables(edited, tmp_path / "v3")
         counts = store.load(tmp_path / "v3")
         assert counts["Patent"]["years"] == ["2011", "2012"]
+        assert counts["Patent"]["partitions"] == 2  # one bucket of each year, not the whole years
         assert counts["Patent"]["changed"] == 1 and counts["APPLIED"]["changed"] == 1
         with open_store(Workspace.open(tmp_path / "fresh3", create=True)) as fresh3:
             fresh3.load(tmp_path / "v3")

@@ -99,19 +99,30 @@ def command(ctx, ws, backend, uri, user, password, rebuild, import_dir):
             click.echo("  " + line)
         click.echo(f"then: citynet load -w {ws.root} --store neo4j   (schema, projections; later loads are incremental)")
         return
-    with open_ws_store(ws, backend, uri, user, password) as store:
+    # the bars start before the store opens (and before pandas, pyarrow and the engine load)
+    bar = Progress(TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   _rate_column(), console=console, transient=False)
+    tasks: dict[str, int] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            rows = stage not in ("opening the store", "schema", "year digests", "store keys", "done") \
+                and not stage.startswith("projections")
+            tasks[stage] = bar.add_task(stage, total=max(total, 1), rows=rows)
+        bar.update(tasks[stage], completed=done, total=max(total, 1))
+
+    bar.start()
+    progress("opening the store", 0, 1)
+    try:
+        opened = open_ws_store(ws, backend, uri, user, password)
+    except BaseException:
+        bar.stop()
+        raise
+    with opened as store:
+        progress("opening the store", 1, 1)
         if rebuild:
             store.clear()
-        with Progress(TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      _rate_column(), console=console, transient=False) as bar:
-            tasks: dict[str, int] = {}
-
-            def progress(stage: str, done: int, total: int) -> None:
-                if stage not in tasks:
-                    rows = stage not in ("schema", "store keys", "done") and not stage.startswith("projections")
-                    tasks[stage] = bar.add_task(stage, total=max(total, 1), rows=rows)
-                bar.update(tasks[stage], completed=done, total=max(total, 1))
-
+        with bar:
             progress("schema", 0, 1)
             store.ensure_schema()
             progress("schema", 1, 1)
