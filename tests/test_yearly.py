@@ -244,3 +244,28 @@ def test_refresh_of_panels_written_as_one_row_group_equals_a_full_run(tmp_path):
     for name in PANELS:
         a, b = read_panel(full.panel(name)), read_panel(inc.panel(name))
         pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+
+def test_metrics_progress_reports_rows_per_step(tmp_path):
+    """Every step reports rows: the city graphs read (edges + count rows), the city-years computed
+    year by year (never going back, ending at cities × years), the panel rows written (the files'
+    rows) and the CityYear rows written back."""
+    from citynet.etl.cities import city_set
+    from citynet.graph.network_filter import NetworkFilter
+    from citynet.metrics.pipeline import TableStore, run_metrics
+
+    from citynet.workspace import Workspace
+    from tests.test_metrics_pipeline import _tables
+
+    e, c = _tables(range(2010, 2013))
+    ws = Workspace.open(tmp_path / "ws", create=True)
+    ticks: list[tuple[str, int, int]] = []
+    run_metrics(ws, NetworkFilter(), store=TableStore(e, c), progress=lambda *t: ticks.append(t))
+    n = len(city_set().cities)
+    read = [t for t in ticks if t[0].startswith("reading city graphs")]
+    assert read[0][1] == 0 and read[-1][1:] == (len(e) + len(c), len(e) + len(c))
+    comp = [t for t in ticks if t[0].startswith("computing city-years")]
+    assert [d for _, d, _ in comp] == [0, n, 2 * n, 3 * n] and all(t == 3 * n for _, _, t in comp)
+    rows = sum(pq.ParquetFile(ws.panel(p)).metadata.num_rows for p in PANELS)
+    assert ("writing panels", rows, rows) in ticks
+    assert ("writing CityYear nodes", 3 * n, 3 * n) in ticks
