@@ -1,6 +1,7 @@
 """Scale benchmark: synth → ingest → load → metrics at growing corpus sizes, each stage a child process
-whose wall time and peak RSS are measured by ``/usr/bin/time -v`` (GNU time: ``Maximum resident set
-size`` of that process tree's largest member, ``Elapsed (wall clock) time``).
+whose wall time, CPU time and peak RSS are measured by ``/usr/bin/time -v`` (GNU time: ``Elapsed
+(wall clock) time``, ``User time`` + ``System time``, ``Maximum resident set size`` of that process
+tree's largest member). On a shared machine the CPU time is the steadier figure.
 
     python -m bench.scale [--sizes 1000000,2000000] [--root DIR] [--peer-python python3 --peer-dir /work/main]
 
@@ -120,8 +121,12 @@ def run_size(n: int, root: Path, python: str, peer: tuple[str, str] | None) -> d
                                              log=logs / "metrics_b.log")
     full = sum(res[k]["seconds"] for k in ("ingest", "load", "metrics"))
     refresh = res["load +B"]["seconds"] + res[f"metrics --years {last}"]["seconds"]
+    full_cpu = sum(res[k]["cpu_s"] for k in ("ingest", "load", "metrics"))
+    refresh_cpu = res["load +B"]["cpu_s"] + res[f"metrics --years {last}"]["cpu_s"]
     res["_summary"] = {"full_run_s": round(full, 2), "refresh_load_metrics_s": round(refresh, 2),
-                       "refresh_share": round(refresh / full, 3), "last_year": last}
+                       "refresh_share": round(refresh / full, 3), "last_year": last,
+                       "full_run_cpu_s": round(full_cpu, 2), "refresh_cpu_s": round(refresh_cpu, 2),
+                       "refresh_share_cpu": round(refresh_cpu / full_cpu, 3) if full_cpu else None}
     return res
 
 
@@ -160,7 +165,8 @@ def main(argv: list[str] | None = None) -> None:
         s = out[n]["_summary"]
         print(f"  full run (ingest+load+metrics) {s['full_run_s']:.1f} s; after adding year {s['last_year']}: "
               f"load + metrics --years {s['refresh_load_metrics_s']:.1f} s = {100 * s['refresh_share']:.0f} % "
-              f"of the full run", flush=True)
+              f"of the full run (CPU: {s['refresh_cpu_s']:.1f} of {s['full_run_cpu_s']:.1f} s = "
+              f"{100 * (s['refresh_share_cpu'] or 0):.0f} %)", flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1), encoding="utf-8")
 
