@@ -65,7 +65,9 @@ The first load into an empty database of the local server (citynet neo4j start, 
 [store] neo4j_data or ./.neo4j) goes through Neo4j's offline importer (neo4j-admin database import).
 Loading again adds new rows and updates changed ones; it never deletes. A store table whose
 canonical inputs are unchanged since the last load (digests in canonical/manifest.json, recorded in
-the store) is skipped without reading them, and the projections of the network filter of
+the store) is skipped without reading them; after a re-ingest, patents, applicant links and
+citations are read only for the years (and buckets of a year) whose content changed (per-year
+digests recorded in the store; docs/scale.md), and the projections of the network filter of
 citynet.toml [network] are rebuilt only for the years whose rows changed (every year on the first
 load). After `citynet ingest` of another corpus (ingest replaces the canonical tables), the store
 still holds the old corpus's patents: load says how many and that `--rebuild` makes the store hold

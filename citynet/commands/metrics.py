@@ -15,7 +15,8 @@ Examples:
   citynet metrics -w ws                          every year, filter from citynet.toml [network]
   citynet metrics -w ws --green y02 --kind all   low-carbon (CPC Y02) patents of every kind
   citynet metrics -w ws --granted-only --year-basis grant
-  citynet metrics -w ws --years 2021             yearly refresh: recompute 2021 (and 2022's churn)
+  citynet metrics -w ws --years 2021             yearly refresh: recompute 2021 (and 2022's churn),
+                                                 reading only 2020-2022 from the store and the corpus
   citynet metrics -w ws --store neo4j --uri bolt://localhost:7687
 Writes metrics/<filter key>/city_year.parquet, dyad_year.parquet, network_year.parquet (the filter
 is also in each file's metadata) and the CityYear nodes of the store; the panels of the workspace's
