@@ -105,6 +105,11 @@ def _strings(values):
     """Strings as one Arrow string array (nulls kept), from a Series, Index, array or Arrow array."""
     import pyarrow as pa
 
+    if isinstance(values, pd.Series | pd.Index):  # Arrow-backed strings: no copy; object: no Python loop
+        if values.dtype == object:
+            values = pa.array(values, type=pa.string(), from_pandas=True)
+        else:
+            values = pa.array(values, from_pandas=True)
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     if isinstance(values, pa.Array):
