@@ -117,7 +117,9 @@ def command(ctx, ws, backend, uri, user, password, rebuild, import_dir):
     progress("opening the store", 0, 1)
     try:
         opened = open_ws_store(ws, backend, uri, user, password)
-    except BaseException:
+    except BaseException:  # an error is one message: the bar goes away
+        for task in tasks.values():
+            bar.remove_task(task)
         bar.stop()
         raise
     with opened as store:

@@ -67,13 +67,18 @@ def command(ctx, ws, years_text, green, kind, granted_only, year_basis, network_
             else:
                 bar.update(tasks[stage], completed=done, total=total)
 
-        tick("starting", 0, 1)
-        flt, years = _filter_and_years(ws, years_text, green, kind, granted_only, year_basis, network_key)
-        from citynet.metrics.pipeline import run_metrics
+        try:
+            tick("starting", 0, 1)
+            flt, years = _filter_and_years(ws, years_text, green, kind, granted_only, year_basis, network_key)
+            from citynet.metrics.pipeline import run_metrics
 
-        tick("starting", 1, 1)
-        run = run_metrics(ws, flt, years=years, backend=backend or ws.settings["store"].get("backend"),
-                          uri=uri, progress=tick, project=rebuild_projections)
+            tick("starting", 1, 1)
+            run = run_metrics(ws, flt, years=years, backend=backend or ws.settings["store"].get("backend"),
+                              uri=uri, progress=tick, project=rebuild_projections)
+        except BaseException:  # an error is one message: the bars go away
+            for task in tasks.values():
+                bar.remove_task(task)
+            raise
     span = f"{run.panel_years[0]}–{run.panel_years[-1]}"
     what = (f"years {run.years[0]}–{run.years[-1]}" if len(run.years) > 1 else f"year {run.years[0]}") \
         if years else f"every year {span}"
