@@ -1,6 +1,7 @@
 """Scale benchmark: synth → ingest → load → metrics at growing corpus sizes, each stage a child process
-whose wall time and peak RSS are measured by ``/usr/bin/time -v`` (GNU time: ``Maximum resident set
-size`` of that process tree's largest member, ``Elapsed (wall clock) time``).
+whose wall time, CPU time and peak RSS are measured by ``/usr/bin/time -v`` (GNU time: ``Elapsed
+(wall clock) time``, ``User time`` + ``System time``, ``Maximum resident set size`` of that process
+tree's largest member). On a shared machine the CPU time is the steadier figure.
 
     python -m bench.scale [--sizes 1000000,2000000] [--root DIR] [--peer-python python3 --peer-dir /work/main]
 
@@ -37,7 +38,7 @@ TIME = "/usr/bin/time"
 
 
 def measure(cmd: list[str], cwd: str | None = None, log: Path | None = None) -> dict:
-    """Run ``cmd`` under GNU time; ``{"seconds", "rss_gib", "rc"}``."""
+    """Run ``cmd`` under GNU time; ``{"seconds", "cpu_s", "rss_gib", "rc"}`` (cpu = user + system)."""
     proc = subprocess.run([TIME, "-v", *cmd], cwd=cwd, capture_output=True, text=True)
     err = proc.stderr
     if log is not None:
@@ -47,9 +48,10 @@ def measure(cmd: list[str], cwd: str | None = None, log: Path | None = None) -> 
     secs = sum(v * 60 ** i for i, v in enumerate(reversed(parts)))
     r = re.search(r"Maximum resident set size \(kbytes\): (\d+)", err)
     rss = int(r.group(1)) / 2**20 if r else float("nan")
+    cpu = sum(float(c.group(1)) for c in re.finditer(r"(?:User|System) time \(seconds\): ([\d.]+)", err))
     if proc.returncode != 0:
         print(f"  ! {' '.join(cmd[:4])}… exited {proc.returncode}; log: {log}", file=sys.stderr)
-    return {"seconds": round(secs, 2), "rss_gib": round(rss, 3), "rc": proc.returncode}
+    return {"seconds": round(secs, 2), "cpu_s": round(cpu, 2), "rss_gib": round(rss, 3), "rc": proc.returncode}
 
 
 def citynet(python: str, *args: str) -> list[str]:
@@ -119,8 +121,12 @@ def run_size(n: int, root: Path, python: str, peer: tuple[str, str] | None) -> d
                                              log=logs / "metrics_b.log")
     full = sum(res[k]["seconds"] for k in ("ingest", "load", "metrics"))
     refresh = res["load +B"]["seconds"] + res[f"metrics --years {last}"]["seconds"]
+    full_cpu = sum(res[k]["cpu_s"] for k in ("ingest", "load", "metrics"))
+    refresh_cpu = res["load +B"]["cpu_s"] + res[f"metrics --years {last}"]["cpu_s"]
     res["_summary"] = {"full_run_s": round(full, 2), "refresh_load_metrics_s": round(refresh, 2),
-                       "refresh_share": round(refresh / full, 3), "last_year": last}
+                       "refresh_share": round(refresh / full, 3), "last_year": last,
+                       "full_run_cpu_s": round(full_cpu, 2), "refresh_cpu_s": round(refresh_cpu, 2),
+                       "refresh_share_cpu": round(refresh_cpu / full_cpu, 3) if full_cpu else None}
     return res
 
 
@@ -150,7 +156,8 @@ def main(argv: list[str] | None = None) -> None:
             if prev and stage in prev and prev[stage]["seconds"]:
                 growth = (f"  growth x{r['seconds'] / prev[stage]['seconds']:.2f} time, "
                           f"x{r['rss_gib'] / prev[stage]['rss_gib']:.2f} memory")
-            print(f"  {stage:<24} {r['seconds']:8.1f} s  {r['rss_gib']:6.2f} GiB{growth}", flush=True)
+            print(f"  {stage:<24} {r['seconds']:8.1f} s  cpu {r['cpu_s']:8.1f} s  {r['rss_gib']:6.2f} GiB{growth}",
+                  flush=True)
         if "ingest (peer)" in out[n]:
             ratio = out[n]["ingest (peer)"]["seconds"] / out[n]["ingest"]["seconds"]
             print(f"  ingest: peer / this = {ratio:.2f}x time, "
@@ -158,7 +165,8 @@ def main(argv: list[str] | None = None) -> None:
         s = out[n]["_summary"]
         print(f"  full run (ingest+load+metrics) {s['full_run_s']:.1f} s; after adding year {s['last_year']}: "
               f"load + metrics --years {s['refresh_load_metrics_s']:.1f} s = {100 * s['refresh_share']:.0f} % "
-              f"of the full run", flush=True)
+              f"of the full run (CPU: {s['refresh_cpu_s']:.1f} of {s['full_run_cpu_s']:.1f} s = "
+              f"{100 * (s['refresh_share_cpu'] or 0):.0f} %)", flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1), encoding="utf-8")
 

@@ -19,12 +19,14 @@ from citynet.graph.network_filter import NetworkFilter
 from citynet.graph.reference import COUNT_COLUMNS, EDGE_COLUMNS, count_frame
 from citynet.graph.tables import (
     ENTITIES,
+    TABLES,
     canonical_rows,
     clean,
     diff,
     entity_rows,
     input_keys,
     isin,
+    key_set,
     read_canonical,
 )
 
@@ -180,22 +182,52 @@ class BaseStore:
         counts: dict[str, dict] = {e.name: {"rows": int(done[e.name].get("rows", 0)), "new": 0, "changed": 0,
                                             "skipped": True} for e in ENTITIES if e.name in done}
         if len(done) < len(ENTITIES):
-            total = canonical_rows(Path(canonical_dir))
-            report("reading canonical tables", 0, total)
-            tables = read_canonical(Path(canonical_dir), lambda n: report("reading canonical tables", n, total))
+            from citynet.graph import load_years as ly
+
+            canonical_dir = Path(canonical_dir)
+            total = canonical_rows(canonical_dir)
+            report("reading canonical tables", 0, total)  # the footers' rows (fewer on the per-year path)
+            report("year digests", 0, 1)
+            ydig = ly.year_digests(canonical_dir, cities_digest(canonical_dir))
+            report("year digests", 1, 1)
+            todo_years = [n for n in ly.YEAR_ENTITIES if n not in done]
+            years = None  # None: every row; else the partitions (year/bucket) whose rows must be re-read
+            if ydig is not None and todo_years:
+                recs = {n: json.loads(self._get_meta(f"loaded:{n}") or "{}") for n in todo_years}
+                olds = [ly.changed_years(recs[n].get("years"), ydig[n]) for n in todo_years]
+                if all(o is not None for o in olds):
+                    years = set().union(*olds)
+            small = ("cities", "applicants", "transfers")
+            if years is not None:
+                total = canonical_rows(canonical_dir, small)
+                report("reading canonical tables", 0, total)
+            tables = read_canonical(canonical_dir, lambda n: report("reading canonical tables", n, total),
+                                    names=TABLES if years is None else small)
             report("store keys", 0, 3)
             existing = {}
             for i, e in enumerate(("City", "Applicant", "Patent")):
                 existing[e] = self._fetch(e)
                 report("store keys", i + 1, 3)
+            known_patents = existing["Patent"]["patent_id"]
+            if years is not None:
+                label = f"reading years {_years_label(ly.years_of(years))}" if years else "reading years (none changed)"
+                report(label, 0, 1)
+                tables["patents"], tables["patent_applicants"], tables["citations"], ids, part_of = ly.read_years(
+                    canonical_dir, years)
+                known_patents = key_set(known_patents, ids)
+                n_read = len(tables["patents"]) + len(tables["patent_applicants"]) + len(tables["citations"])
+                report(label, n_read, n_read)
+                total += n_read
             report("preparing rows", 0, total)
             cleaned = clean(
                 tables,
-                known_patents=existing["Patent"]["patent_id"],
+                known_patents=known_patents,
                 known_applicants=existing["Applicant"]["applicant_id"],
             )
             rows = entity_rows(cleaned)
             report("preparing rows", total, total)
+            if years is None and ydig is not None:
+                part_of = ly.partitions(canonical_dir)
             stale: dict | str = {"app": [], "grant": []}
             built_filters = self._built_filters()  # none on a first load: nothing can be stale
             for e in ENTITIES:
@@ -212,8 +244,18 @@ class BaseStore:
                 if len(new) or len(changed):
                     report(e.name, 0, len(new) + len(changed))
                     self._write_entity(e.name, new.reset_index(drop=True), changed.reset_index(drop=True), report)
-                counts[e.name] = {"rows": len(rows[e.name]), "new": len(new), "changed": len(changed)}
-                self._set_meta(f"loaded:{e.name}", json.dumps({"inputs": keys[e.name], "rows": len(rows[e.name])}))
+                rec = {"inputs": keys[e.name], "rows": len(rows[e.name])}
+                if e.name in ly.YEAR_ENTITIES and ydig is not None:
+                    by_year = _rows_by_year(e.name, rows[e.name], part_of)
+                    if years is not None:  # the other years' rows are as recorded at the last load
+                        old = json.loads(self._get_meta(f"loaded:{e.name}") or "{}").get("year_rows", {})
+                        by_year = {**{y: n for y, n in old.items() if y not in years}, **by_year}
+                    rec.update(rows=sum(by_year.values()), years=ydig[e.name], year_rows=by_year)
+                counts[e.name] = {"rows": rec["rows"], "new": len(new), "changed": len(changed)}
+                if e.name in ly.YEAR_ENTITIES and years is not None:
+                    counts[e.name]["years"] = ly.years_of(years)
+                    counts[e.name]["partitions"] = len(years)
+                self._set_meta(f"loaded:{e.name}", json.dumps(rec))
         report("done", 1, 1)
         return {e.name: counts[e.name] for e in ENTITIES}
 
@@ -384,6 +426,25 @@ class BaseStore:
         df["transfers_other"] = df["transfers_out"] + df["transfers_in"]
         df["transfers_intraprov"] = df["ip_out"] + df["ip_in"]
         return count_frame(df.drop(columns=["ip_out", "ip_in"]).reset_index())
+
+
+def cities_digest(canonical_dir: Path) -> str | None:
+    from citynet.etl.manifest import digests
+
+    return digests(Path(canonical_dir), ["cities"])["cities"]
+
+
+def _years_label(years) -> str:
+    ys = sorted(years, key=lambda y: (y == "none", y))
+    return ", ".join(ys[:6]) + (f" (+{len(ys) - 6})" if len(ys) > 6 else "")
+
+
+def _rows_by_year(name: str, rows: pd.DataFrame, part_of: pd.Series) -> dict[str, int]:
+    """Rows of a Patent, APPLIED or CITES table per partition (application year and bucket) of its
+    (citing) patent; ``"none"`` for a patent without a year or not in the canonical patents."""
+    col = {"Patent": "patent_id", "APPLIED": "patent_id", "CITES": "citing_patent_id"}[name]
+    ys = rows[col].map(part_of).fillna("none")
+    return {str(k): int(v) for k, v in ys.value_counts().items()}
 
 
 def _merge_years(a, b):

@@ -25,26 +25,29 @@ from citynet.errors import DataError
 TABLES = ("cities", "applicants", "patents", "patent_applicants", "transfers", "citations")
 
 
-def canonical_rows(canonical_dir: Path) -> int:
-    """Rows of the six canonical tables, from the Parquet footers (no data read)."""
+def canonical_rows(canonical_dir: Path, names=TABLES) -> int:
+    """Rows of the canonical tables ``names`` (default: all six), from the Parquet footers (no data read)."""
     import pyarrow.parquet as pq
 
     total = 0
-    for name in TABLES:
+    for name in names:
         f = Path(canonical_dir) / f"{name}.parquet"
         with contextlib.suppress(Exception):  # a damaged file: read_canonical names it
             total += pq.ParquetFile(f).metadata.num_rows if f.exists() else 0
     return total
 
 
-def read_canonical(canonical_dir: Path, progress=None) -> dict[str, pd.DataFrame]:
-    """The six canonical tables; a missing table other than ``cities`` reads as empty.
-    ``progress(rows_read_so_far)`` is called after each table."""
+def read_canonical(canonical_dir: Path, progress=None, names=TABLES) -> dict[str, pd.DataFrame]:
+    """The six canonical tables; a missing table other than ``cities`` reads as empty, and so does a
+    table not in ``names``. ``progress(rows_read_so_far)`` is called after each table."""
     canonical_dir = Path(canonical_dir)
     out: dict[str, pd.DataFrame] = {}
     done = 0
     for name in TABLES:
         f = canonical_dir / f"{name}.parquet"
+        if name not in names:
+            out[name] = CANONICAL[name].empty_table().to_pandas()
+            continue
         if f.exists():
             try:
                 out[name] = pd.read_parquet(f)
@@ -98,17 +101,47 @@ def input_keys(canonical_dir: Path) -> dict[str, str]:
     return out
 
 
-def isin(s: pd.Series, keys) -> np.ndarray:
-    """``s.isin(keys)`` for string keys through Arrow (pandas' Arrow-string isin is slow at scale)."""
+def _strings(values):
+    """Strings as one Arrow string array (nulls kept), from a Series, Index, array or Arrow array."""
+    import pyarrow as pa
+
+    if isinstance(values, pd.Series | pd.Index):  # Arrow-backed strings: no copy; object: no Python loop
+        if values.dtype == object:
+            values = pa.array(values, type=pa.string(), from_pandas=True)
+        else:
+            values = pa.array(values, from_pandas=True)
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if isinstance(values, pa.Array):
+        return values.cast(pa.string())
+    return pa.array(np.asarray(values, dtype=object), type=pa.string(), from_pandas=True)
+
+
+def key_set(*parts):
+    """The distinct non-null strings of ``parts`` (Series, Index, arrays) as one Arrow array, for
+    ``isin``: built once per load instead of once per membership test."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    values = pa.array(np.asarray(s, dtype=object), type=pa.string(), from_pandas=True)
-    key_set = pa.array(np.asarray(pd.Index(keys).dropna().astype(str), dtype=object), type=pa.string())
-    return pc.is_in(values, value_set=key_set).to_numpy(zero_copy_only=False).astype(bool)
+    arrays = [_strings(p) for p in parts if p is not None]
+    if not arrays:
+        return pa.array([], pa.string())
+    out = pc.unique(pc.drop_null(pa.chunked_array(arrays, type=pa.string())))
+    return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
 
 
-def _null_outside(s: pd.Series, known: pd.Index) -> pd.Series:
+def isin(s: pd.Series, keys) -> np.ndarray:
+    """``s.isin(keys)`` for string keys through Arrow (pandas' Arrow-string isin is slow at scale);
+    ``keys`` may be a ``key_set``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    values = _strings(s)
+    keys = keys if isinstance(keys, pa.Array) else key_set(keys)
+    return pc.is_in(values, value_set=keys).to_numpy(zero_copy_only=False).astype(bool)
+
+
+def _null_outside(s: pd.Series, known) -> pd.Series:
     s = s.astype(object)
     return s.where(isin(s, known), None)
 
@@ -116,7 +149,7 @@ def _null_outside(s: pd.Series, known: pd.Index) -> pd.Series:
 def clean(tables: dict[str, pd.DataFrame], known_patents=None, known_applicants=None) -> dict[str, pd.DataFrame]:
     """The cleaned tables (see the module docstring). ``known_*`` add keys already in a store."""
     cities = tables["cities"].drop_duplicates("city_code", keep="last").reset_index(drop=True)
-    city_set = pd.Index(cities["city_code"].dropna().astype(str))
+    city_set = key_set(cities["city_code"].dropna().astype(str))
 
     applicants = tables["applicants"].drop_duplicates("applicant_id", keep="last").reset_index(drop=True)
     applicants["city_code"] = _null_outside(applicants["city_code"], city_set)
@@ -125,12 +158,8 @@ def clean(tables: dict[str, pd.DataFrame], known_patents=None, known_applicants=
     patents["grant_year"] = grant.dt.year.astype("Int64")
     patents["app_year"] = pd.to_numeric(patents["app_year"], errors="coerce").astype("Int64")
 
-    pat_keys = pd.Index(patents["patent_id"])
-    app_keys = pd.Index(applicants["applicant_id"])
-    if known_patents is not None:
-        pat_keys = pat_keys.union(pd.Index(known_patents))
-    if known_applicants is not None:
-        app_keys = app_keys.union(pd.Index(known_applicants))
+    pat_keys = key_set(patents["patent_id"], known_patents)
+    app_keys = key_set(applicants["applicant_id"], known_applicants)
 
     pa_ = tables["patent_applicants"]
     pa_ = pa_[isin(pa_["patent_id"], pat_keys) & isin(pa_["applicant_id"], app_keys)]
@@ -262,7 +291,13 @@ def diff(rows: pd.DataFrame, existing: pd.DataFrame, key: tuple[str, ...]) -> tu
     """``(new, changed)``: rows whose key is not in ``existing``, and rows whose row_hash differs."""
     if existing is None or existing.empty:
         return rows, rows.iloc[0:0]
-    ex = existing[[*key, "row_hash"]].rename(columns={"row_hash": "_old"}).drop_duplicates(list(key))
+    ex = existing[[*key, "row_hash"]]
+    if len(ex) > 2 * len(rows):  # a load of some years: keep the stored rows whose keys can match (Arrow is_in)
+        keep = np.ones(len(ex), dtype=bool)
+        for c in key:
+            keep &= isin(ex[c], key_set(rows[c]))
+        ex = ex[keep]
+    ex = ex.rename(columns={"row_hash": "_old"}).drop_duplicates(list(key))
     m = rows.merge(ex, on=list(key), how="left", indicator=True)
     new = m["_merge"].eq("left_only").to_numpy()
     changed = (m["_merge"].eq("both") & m["_old"].ne(m["row_hash"])).to_numpy()

@@ -237,7 +237,8 @@ def partner_churn(e: _Prepared, n: int, years: list[int], first_year: int) -> di
 
 
 def city_year_panel(edges: pd.DataFrame, counts: pd.DataFrame | None, cities: pd.DataFrame, years,
-                    first_year: int | None = None, *, _clean: _Prepared | None = None) -> pd.DataFrame:
+                    first_year: int | None = None, *, _clean: _Prepared | None = None,
+                    progress=None) -> pd.DataFrame:
     """The city-year panel: one row per city of the city set and year of ``years``.
 
     Parameters
@@ -325,6 +326,8 @@ def city_year_panel(edges: pd.DataFrame, counts: pd.DataFrame | None, cities: pd
         q = e.graph("citation", y)
         parts["citation_indegree"].append(M.degree_centrality(q, "in"))
         parts["citation_outdegree"].append(M.degree_centrality(q, "out"))
+        if progress is not None:  # city-years whose network measures are done
+            progress(len(parts["citation_outdegree"]) * n)
     for k, v in parts.items():
         f[k] = np.concatenate(v) if v else np.zeros(0)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -410,12 +413,13 @@ def network_year_panel(edges: pd.DataFrame, cities: pd.DataFrame, years, *, _cle
 
 
 def compute_panels(edges: pd.DataFrame, counts: pd.DataFrame | None, cities: pd.DataFrame, years,
-                   first_year: int | None = None) -> Panels:
-    """All three panels for ``years`` (see ``city_year_panel``, ``dyad_year_panel``, ``network_year_panel``)."""
+                   first_year: int | None = None, progress=None) -> Panels:
+    """All three panels for ``years`` (see ``city_year_panel``, ``dyad_year_panel``, ``network_year_panel``).
+    ``progress(city_years_done)`` is called after each year's network measures."""
     idx = CityIndex(cities)
     clean = _Prepared(edges, idx)
     return Panels(
-        city_year=city_year_panel(edges, counts, cities, years, first_year, _clean=clean),
+        city_year=city_year_panel(edges, counts, cities, years, first_year, _clean=clean, progress=progress),
         dyad_year=dyad_year_panel(edges, cities, years, _clean=clean),
         network_year=network_year_panel(edges, cities, years, _clean=clean),
     )

@@ -55,19 +55,41 @@ class MetricsRun:
 
 
 # --- panel files ---------------------------------------------------------------------------------
-def write_panel(df: pd.DataFrame, path: Path, meta: dict) -> None:
-    """Write ``df`` to Parquet atomically with ``meta`` as JSON schema metadata under ``b"citynet"``."""
+def write_panel(df, path: Path, meta: dict) -> None:
+    """Write ``df`` (a DataFrame or an Arrow table) to Parquet atomically with ``meta`` as JSON schema
+    metadata under ``b"citynet"``. A panel sorted by year with the same number of rows in every year
+    (city-year, dyad-year) gets one row group per year, so a reader of some years (``filters=[("year",
+    "in", years)]``) decodes only those."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    table = pa.Table.from_pandas(df.reset_index(drop=True), preserve_index=False)
+    if isinstance(df, pa.Table):
+        table = df
+    else:
+        table = pa.Table.from_pandas(df.reset_index(drop=True), preserve_index=False)
     md = dict(table.schema.metadata or {})
     md[META_KEY] = json.dumps(meta, ensure_ascii=False).encode("utf-8")
     table = table.replace_schema_metadata(md)
     tmp = path.with_suffix(".parquet.tmp")
-    pq.write_table(table, tmp, compression="zstd")
+    pq.write_table(table, tmp, compression="zstd", row_group_size=_year_rows(table))
     os.replace(tmp, path)
+
+
+def _year_rows(table) -> int | None:
+    """Rows per year when ``table`` is sorted by ``year`` and every year has as many rows; else None."""
+    import pyarrow.compute as pc
+
+    if "year" not in table.column_names or table.num_rows == 0:
+        return None
+    year = table["year"]
+    counts = pc.value_counts(year)
+    n = counts.field("counts")
+    first, last = pc.min_max(n).values()
+    if first.as_py() != last.as_py():
+        return None
+    sorted_ = pc.all(pc.greater_equal(year[1:], year[:-1])).as_py() if table.num_rows > 1 else True
+    return int(first.as_py()) if sorted_ else None
 
 
 def panel_meta(path: Path) -> dict | None:
@@ -173,8 +195,7 @@ def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str 
         By default the store's projections are used as they are (``citynet load`` builds them, and
         ``city_edges`` builds the missing ones of a new filter or year).
     """
-    steps = 5
-    tick = progress or (lambda stage, done, total: None)
+    tick = progress or (lambda stage, done, total: None)  # (stage, rows done, rows in the stage)
     seconds: dict[str, float] = {}
     cities = city_set().cities
     n = len(cities)
@@ -190,6 +211,7 @@ def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str 
             shutil.copyfile(mirror[p], paths[p])
     own_store = store is None
     if own_store:
+        tick("opening the store", 0, 1)
         from citynet.graph.store import open_store
 
         empty = UserError("the store is empty — run `citynet load` first",
@@ -207,6 +229,7 @@ def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str 
         if getattr(store, "_schema_version", lambda: 0)() is None:
             store.close()
             raise empty
+        tick("opening the store", 1, 1)
     import contextlib
 
     from citynet.graph import lifecycle
@@ -271,14 +294,17 @@ def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str 
             read_years = None
 
         t0 = time.perf_counter()
-        tick("building projections", 0, steps)
         if project:
+            tick("building projections", 0, 1)
             store.build_projections(flt, years=read_years)
+            tick("building projections", 1, 1)
         seconds["projections"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        tick("reading city graphs", 1, steps)
+        what = "every year" if read_years is None else _span(read_years)
+        tick(f"reading city graphs ({what})", 0, 0)
         edges = store.city_edges(flt, years=read_years)
         counts = store.city_year_counts(flt, years=read_years)
+        tick(f"reading city graphs ({what})", len(edges) + len(counts), len(edges) + len(counts))
         seconds["read"] = time.perf_counter() - t0
 
         if not refresh:
@@ -291,12 +317,20 @@ def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str 
             first_year, row_years, churn_years = panel_years[0], panel_years, []
 
         t0 = time.perf_counter()
-        tick("computing metrics", 2, steps)
-        new = compute_panels(edges, counts, cities, sorted(set(row_years) | set(churn_years)), first_year=first_year)
+        computed = sorted(set(row_years) | set(churn_years))
+        label = f"computing city-years ({_span(computed)})"
+        tick(label, 0, n * len(computed))
+        new = compute_panels(edges, counts, cities, computed, first_year=first_year,
+                             progress=lambda done: tick(label, done, n * len(computed)))
         seconds["compute"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        tick("writing panels", 3, steps)
+        tick("writing panels", 0, 0)
+        # collaboration by partner kinds (产学研), from the canonical tables with the same filter, for
+        # the years computed here only (a refresh keeps every other year's values)
+        from citynet.metrics.partner_kinds import add_to_city_year
+
+        new.city_year = add_to_city_year(ws, new.city_year, _meta(flt, "city_year", panel_years, n)["filter"])
         if refresh and existing is not None:
             panels = _merge(paths, new, row_years, churn_years)
         else:
@@ -305,35 +339,41 @@ def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str 
                 dyad_year=new.dyad_year,
                 network_year=new.network_year,
             )
-        # collaboration by partner kinds (产学研), from the canonical tables with the same filter
-        from citynet.metrics.partner_kinds import add_to_city_year
-
-        panels.city_year = add_to_city_year(ws, panels.city_year, _meta(flt, "city_year", panel_years, n)["filter"])
         from citynet import transaction
 
         metas = {name: _meta(flt, name, panel_years, n) for name in PANELS}
         # each filter's panels are published together, atomically, with a manifest (citynet/transaction.py):
-        # first metrics/<key>/, then (default filter) the copy in metrics/*.parquet
-        for files in (paths, mirror):
+        # first metrics/<key>/, then (default filter) the copy in metrics/*.parquet, copied byte for byte
+        for files, source in ((paths, None), (mirror, paths)):
             if not files:
                 continue
             folder = files[PANELS[0]].parent
             owned = [str(files[name].resolve().relative_to(Path(ws.root).resolve())) for name in PANELS]
             with transaction.publish(ws.root, transaction.panels_unit(folder, ws.root), owned=owned) as tx:
                 for name in PANELS:
-                    write_panel(getattr(panels, name), tx.stage(files[name]), metas[name])
+                    if source is None:
+                        write_panel(getattr(panels, name), tx.stage(files[name]), metas[name])
+                    else:
+                        import shutil
+
+                        shutil.copyfile(source[name], tx.stage(files[name]))
         for name in PANELS:
-            getattr(panels, name).attrs = {"citynet": metas[name]}
+            if isinstance(getattr(panels, name), pd.DataFrame):
+                getattr(panels, name).attrs = {"citynet": metas[name]}
+        if not isinstance(panels.dyad_year, pd.DataFrame):  # a refresh: read back only when asked for
+            panels = _FilePanels(panels.city_year, paths["dyad_year"], panels.network_year)
+        written = sum(pq_rows(paths[name]) for name in PANELS)
+        tick("writing panels", written, written)
         seconds["write"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        tick("writing CityYear nodes", 4, steps)
         if write_back:
             changed = set(row_years) | set(churn_years)
             rows = panels.city_year[panels.city_year["year"].isin(sorted(changed))]
+            tick("writing CityYear nodes", 0, len(rows))
             store.write_city_year(rows.reset_index(drop=True), network=flt.key)
+            tick("writing CityYear nodes", len(rows), len(rows))
         seconds["write_back"] = time.perf_counter() - t0
-        tick("done", steps, steps)
     finally:
         guard.close()
         if own_store and hasattr(store, "close"):
@@ -342,12 +382,36 @@ def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str 
                       panel_years=list(panel_years), paths=paths, seconds=seconds, panels=panels, mirror=mirror)
 
 
+class _FilePanels(Panels):
+    """The panels after a refresh: the dyad-year panel (cities² × years rows) is read from its file
+    only when asked for."""
+
+    def __init__(self, city_year: pd.DataFrame, dyad_path: Path, network_year: pd.DataFrame):
+        self.city_year, self.network_year, self._dyad_path, self._dyad = city_year, network_year, dyad_path, None
+
+    @property
+    def dyad_year(self) -> pd.DataFrame:  # type: ignore[override]
+        if self._dyad is None:
+            self._dyad = read_panel(self._dyad_path)
+        return self._dyad
+
+    @dyad_year.setter
+    def dyad_year(self, value) -> None:
+        self._dyad = value
+
+
 def _merge(paths: dict[str, Path], new: Panels, row_years: list[int], churn_years: list[int]) -> Panels:
-    """Existing panels with the rows of ``row_years`` replaced and the churn of ``churn_years`` updated."""
+    """Existing panels with the rows of ``row_years`` replaced and the churn of ``churn_years`` updated.
+
+    The dyad-year panel (no churn columns) is merged as Arrow tables and returned as one: the rows of
+    the other years are decoded from the file and written back without a pandas round trip."""
     out = {}
     for name in PANELS:
-        old = pd.read_parquet(paths[name])
         fresh = getattr(new, name)
+        if name == "dyad_year":
+            out[name] = _merge_dyads(paths[name], fresh, row_years)
+            continue
+        old = pd.read_parquet(paths[name])
         keep = old[~old["year"].isin(row_years)]
         add = fresh[fresh["year"].isin(row_years)]
         if name == "city_year" and churn_years:
@@ -368,6 +432,63 @@ def _merge(paths: dict[str, Path], new: Panels, row_years: list[int], churn_year
             df = df.sort_values("year", kind="stable")
         out[name] = df.reset_index(drop=True)
     return Panels(**out)
+
+
+def _merge_dyads(path: Path, fresh: pd.DataFrame, row_years: list[int]):
+    """The dyad-year panel of ``path`` with the rows of ``row_years`` replaced by ``fresh``'s, as an Arrow
+    table in full-run order (year, then the pair order of ``dyad_year_panel``).
+
+    A file with one row group per year (``write_panel``) is reassembled from the row groups of the
+    other years, decoded as they are and never copied or re-sorted; an older file is filtered and
+    stably sorted on the year."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    add = pa.Table.from_pandas(fresh[fresh["year"].isin(row_years)].reset_index(drop=True), preserve_index=False)
+    f = pq.ParquetFile(path)
+    groups = _year_groups(f)
+    if groups is not None:
+        pieces: dict[int, pa.Table] = {y: f.read_row_group(i) for y, i in groups.items() if y not in row_years}
+        for y in row_years:
+            pieces[y] = add.filter(pc.equal(add["year"], y))
+        tables = [pieces[y].replace_schema_metadata(add.schema.metadata).cast(add.schema) for y in sorted(pieces)]
+        return pa.concat_tables(tables)
+    old = f.read().replace_schema_metadata(add.schema.metadata)
+    keep = old.filter(pc.invert(pc.is_in(old["year"], value_set=pa.array(row_years, old.schema.field("year").type))))
+    both = pa.concat_tables([keep.cast(add.schema), add])
+    return both.take(pc.sort_indices(both, [("year", "ascending")]))  # stable
+
+
+def _year_groups(f) -> dict[int, int] | None:
+    """``{year: row group}`` when every row group of the Parquet file ``f`` holds one year (its
+    statistics say so) and no year is in two groups; else None."""
+    md = f.metadata
+    try:
+        col = f.schema_arrow.get_field_index("year")
+    except KeyError:
+        return None
+    out: dict[int, int] = {}
+    for i in range(md.num_row_groups):
+        st = md.row_group(i).column(col).statistics
+        if st is None or not st.has_min_max or st.min != st.max or int(st.min) in out:
+            return None
+        out[int(st.min)] = i
+    return out
+
+
+def _span(years) -> str:
+    ys = sorted(int(y) for y in years)
+    if not ys:
+        return "none"
+    return str(ys[0]) if len(ys) == 1 else f"{ys[0]}–{ys[-1]}"
+
+
+def pq_rows(path: Path) -> int:
+    """Rows of a Parquet file, from its footer."""
+    import pyarrow.parquet as pq
+
+    return pq.ParquetFile(path).metadata.num_rows
 
 
 def parse_years(text: str | None) -> list[int] | None:

@@ -65,7 +65,9 @@ The first load into an empty database of the local server (citynet neo4j start, 
 [store] neo4j_data or ./.neo4j) goes through Neo4j's offline importer (neo4j-admin database import).
 Loading again adds new rows and updates changed ones; it never deletes. A store table whose
 canonical inputs are unchanged since the last load (digests in canonical/manifest.json, recorded in
-the store) is skipped without reading them, and the projections of the network filter of
+the store) is skipped without reading them; after a re-ingest, patents, applicant links and
+citations are read only for the years (and buckets of a year) whose content changed (per-year
+digests recorded in the store; docs/scale.md), and the projections of the network filter of
 citynet.toml [network] are rebuilt only for the years whose rows changed (every year on the first
 load). After `citynet ingest` of another corpus (ingest replaces the canonical tables), the store
 still holds the old corpus's patents: load says how many and that `--rebuild` makes the store hold
@@ -99,19 +101,32 @@ def command(ctx, ws, backend, uri, user, password, rebuild, import_dir):
             click.echo("  " + line)
         click.echo(f"then: citynet load -w {ws.root} --store neo4j   (schema, projections; later loads are incremental)")
         return
-    with open_ws_store(ws, backend, uri, user, password) as store:
+    # the bars start before the store opens (and before pandas, pyarrow and the engine load)
+    bar = Progress(TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   _rate_column(), console=console, transient=False)
+    tasks: dict[str, int] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            rows = stage not in ("opening the store", "schema", "year digests", "store keys", "done") \
+                and not stage.startswith("projections")
+            tasks[stage] = bar.add_task(stage, total=max(total, 1), rows=rows)
+        bar.update(tasks[stage], completed=done, total=max(total, 1))
+
+    bar.start()
+    progress("opening the store", 0, 1)
+    try:
+        opened = open_ws_store(ws, backend, uri, user, password)
+    except BaseException:  # an error is one message: the bar goes away
+        for task in tasks.values():
+            bar.remove_task(task)
+        bar.stop()
+        raise
+    with opened as store:
+        progress("opening the store", 1, 1)
         if rebuild:
             store.clear()
-        with Progress(TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      _rate_column(), console=console, transient=False) as bar:
-            tasks: dict[str, int] = {}
-
-            def progress(stage: str, done: int, total: int) -> None:
-                if stage not in tasks:
-                    rows = stage not in ("schema", "store keys", "done") and not stage.startswith("projections")
-                    tasks[stage] = bar.add_task(stage, total=max(total, 1), rows=rows)
-                bar.update(tasks[stage], completed=done, total=max(total, 1))
-
+        with bar:
             progress("schema", 0, 1)
             store.ensure_schema()
             progress("schema", 1, 1)

@@ -15,7 +15,8 @@ Examples:
   citynet metrics -w ws                          every year, filter from citynet.toml [network]
   citynet metrics -w ws --green y02 --kind all   low-carbon (CPC Y02) patents of every kind
   citynet metrics -w ws --granted-only --year-basis grant
-  citynet metrics -w ws --years 2021             yearly refresh: recompute 2021 (and 2022's churn)
+  citynet metrics -w ws --years 2021             yearly refresh: recompute 2021 (and 2022's churn),
+                                                 reading only 2020-2022 from the store and the corpus
   citynet metrics -w ws --store neo4j --uri bolt://localhost:7687
 Writes metrics/<filter key>/city_year.parquet, dyad_year.parquet, network_year.parquet (the filter
 is also in each file's metadata) and the CityYear nodes of the store; the panels of the workspace's
@@ -47,41 +48,37 @@ def command(ctx, ws, years_text, green, kind, granted_only, year_basis, network_
             rebuild_projections):
     """Compute the yearly network metrics and the city-year, dyad-year and network-year panels."""
     from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from citynet.graph.network_filter import NetworkFilter
-    from citynet.metrics.pipeline import parse_years, run_metrics
+    from citynet.commands.load import _rate_column
 
-    net = dict(ws.settings.get("network", {}))
-    for key, value in (("green", green), ("kind", kind), ("granted_only", granted_only), ("year_basis", year_basis)):
-        if value is not None:
-            net[key] = value
-    if network_key:
-        from citynet.errors import UserError
-        from citynet.workspace import parse_network_key
-
-        if any(v is not None for v in (green, kind, granted_only, year_basis)):
-            raise UserError("--network KEY excludes --green, --kind, --granted-only and --year-basis",
-                            fix="give the filter either by its key or by the four options")
-        flt = parse_network_key(network_key)
-    else:
-        from citynet.errors import UserError
-
-        try:
-            flt = NetworkFilter.from_settings(net)
-        except ValueError as exc:
-            raise UserError(f"{ws.config_path} [network]: {exc}", fix="correct the [network] settings") from exc
-    years = parse_years(years_text)
     console = Console(stderr=True, quiet=is_quiet(ctx))
-    with Progress(TextColumn("[bold]metrics[/] {task.description}"), BarColumn(), TimeElapsedColumn(),
-                  console=console, transient=True, disable=is_quiet(ctx)) as bar:
-        task = bar.add_task("", total=5)
+    # one bar per step with rows done and rows/s, shown before the heavy imports (pandas, igraph)
+    with Progress(TextColumn("[bold]metrics[/] {task.description:<34}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), _rate_column(), console=console, transient=False,
+                  disable=is_quiet(ctx)) as bar:
+        tasks: dict[str, int] = {}
 
         def tick(stage: str, done: int, total: int) -> None:
-            bar.update(task, description=stage, completed=done, total=total)
+            """A new stage with total 0: rows not known yet (a running bar); later calls set them."""
+            if stage not in tasks:
+                rows = stage.startswith(("reading", "computing", "writing"))
+                tasks[stage] = bar.add_task(stage, total=total or None, completed=done, rows=rows)
+            else:
+                bar.update(tasks[stage], completed=done, total=total)
 
-        run = run_metrics(ws, flt, years=years, backend=backend or ws.settings["store"].get("backend"),
-                          uri=uri, progress=tick, project=rebuild_projections)
+        try:
+            tick("starting", 0, 1)
+            flt, years = _filter_and_years(ws, years_text, green, kind, granted_only, year_basis, network_key)
+            from citynet.metrics.pipeline import run_metrics
+
+            tick("starting", 1, 1)
+            run = run_metrics(ws, flt, years=years, backend=backend or ws.settings["store"].get("backend"),
+                              uri=uri, progress=tick, project=rebuild_projections)
+        except BaseException:  # an error is one message: the bars go away
+            for task in tasks.values():
+                bar.remove_task(task)
+            raise
     span = f"{run.panel_years[0]}–{run.panel_years[-1]}"
     what = (f"years {run.years[0]}–{run.years[-1]}" if len(run.years) > 1 else f"year {run.years[0]}") \
         if years else f"every year {span}"
@@ -96,3 +93,29 @@ def command(ctx, ws, years_text, green, kind, granted_only, year_basis, network_
                       f"use --network {run.network} with export, fit, report, query)")
     secs = ", ".join(f"{k} {v:.1f}s" for k, v in run.seconds.items())
     console.print(f"  ({secs}; CityYear nodes written to the store)")
+
+
+def _filter_and_years(ws, years_text, green, kind, granted_only, year_basis, network_key):
+    """The network filter (``--network KEY`` or the four options over ``citynet.toml [network]``) and
+    the ``--years`` range (None: every year)."""
+    from citynet.errors import UserError
+    from citynet.graph.network_filter import NetworkFilter
+    from citynet.metrics.pipeline import parse_years
+
+    net = dict(ws.settings.get("network", {}))
+    for key, value in (("green", green), ("kind", kind), ("granted_only", granted_only), ("year_basis", year_basis)):
+        if value is not None:
+            net[key] = value
+    if network_key:
+        from citynet.workspace import parse_network_key
+
+        if any(v is not None for v in (green, kind, granted_only, year_basis)):
+            raise UserError("--network KEY excludes --green, --kind, --granted-only and --year-basis",
+                            fix="give the filter either by its key or by the four options")
+        flt = parse_network_key(network_key)
+    else:
+        try:
+            flt = NetworkFilter.from_settings(net)
+        except ValueError as exc:
+            raise UserError(f"{ws.config_path} [network]: {exc}", fix="correct the [network] settings") from exc
+    return flt, parse_years(years_text)

@@ -1,0 +1,172 @@
+"""Per-partition digests of the canonical tables, so that a load after a re-ingest reads, prepares
+and diffs only the rows whose inputs changed.
+
+The store tables ``Patent``, ``APPLIED`` and ``CITES`` hold one row per patent, applicant link and
+citation; each row belongs to the partition of its patent (of the citing patent for ``CITES``): the
+patent's application year and one of ``BUCKETS`` buckets of its ``patent_id`` (DuckDB ``hash``), e.g.
+``"2020/17"``; ``"none"`` for a patent without a year and for links and citations whose patent is not
+in ``patents``. For every partition, DuckDB computes over the canonical Parquet files, in one pass and
+without pandas, a digest of everything its rows are computed from (``graph.tables.clean`` and
+``entity_rows``):
+
+- its ``patents`` rows (the columns the store keeps);
+- its ``patent_applicants`` rows, each with whether its applicant is in ``applicants``;
+- its ``citations`` (citing, cited, foreign), each with whether the cited patent is in ``patents``;
+- the ``cities`` table's digest (a city code outside the city set is stored as unknown), the load
+  format and the DuckDB version (its ``hash`` function).
+
+A partition's digest is the count and the sum (mod 2^128) of DuckDB's 64-bit ``hash`` of each such
+row, so it does not depend on row order and counts repeated rows. ``citynet load`` keeps the digests
+in the store's meta (``loaded:<table>``); the next load processes only the rows of the partitions
+whose digest differs, which are exactly the rows that can differ from what the store holds (unless
+the store was edited outside ``citynet load``: then ``--rebuild``). A new year re-reads that year; an
+applicant re-located by the corpus vote changes its links' ``city_code`` and re-reads one bucket of
+each year it has links in. When a ``patent_id`` is repeated in ``patents`` (the last row wins,
+whatever its year) the per-partition path is not used and the load reads every row, as before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pandas as pd
+from citynet.graph.tables import LOAD_FORMAT
+
+YEAR_ENTITIES = ("Patent", "APPLIED", "CITES")
+NO_YEAR = "none"  # the partition of rows whose patent has no application year (or is not in patents)
+BUCKETS = 64  # partitions per year: a few scattered changes (re-located applicants) re-read 1/64 of a year each
+PATENT_DIGEST_COLS = ("patent_id", "app_date", "app_year", "pub_number", "grant_date", "granted", "patent_kind",
+                      "ipc_main", "ipc", "cpc", "green", "green_topics", "y02", "title")
+
+
+def _connect():
+    import duckdb
+
+    con = duckdb.connect(":memory:")
+    con.execute("SET threads TO 2")
+    return con, duckdb.__version__
+
+
+def _q(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def year_digests(canonical_dir: Path, cities_digest: str | None) -> dict[str, dict[str, str]] | None:
+    """``{store table: {year: digest}}`` for ``YEAR_ENTITIES`` (years as strings, ``"none"`` for rows
+    without a year), or None when the per-year path does not apply (a table missing, a repeated
+    patent_id)."""
+    d = Path(canonical_dir)
+    files = {t: d / f"{t}.parquet" for t in ("patents", "patent_applicants", "citations", "applicants")}
+    if not all(f.exists() for f in files.values()):
+        return None
+    con, version = _connect()
+    try:
+        have = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({_q(files['patents'])})").fetchall()}
+        pcols = ", ".join(f"p.{c}" for c in PATENT_DIGEST_COLS if c in have)
+        con.execute(_PY.format(src=_q(files["patents"])))
+        n, distinct = con.execute("SELECT count(*), count(DISTINCT patent_id) FROM py").fetchone()
+        if n != distinct:
+            return None
+        con.execute(f"CREATE TEMP TABLE ap AS SELECT DISTINCT applicant_id FROM read_parquet({_q(files['applicants'])})")
+        parts = {
+            "patents": f"""
+                SELECT py.part AS y, count(*) AS n, sum(hash(struct_pack({pcols}))::HUGEINT) AS h
+                FROM read_parquet({_q(files['patents'])}) p JOIN py USING (patent_id) GROUP BY 1""",
+            "patent_applicants": f"""
+                SELECT py.part AS y, count(*) AS n,
+                       sum(hash(struct_pack(l.patent_id, l.applicant_id, l.seq, l.city_code,
+                                            k := ap.applicant_id IS NOT NULL))::HUGEINT) AS h
+                FROM read_parquet({_q(files['patent_applicants'])}) l
+                LEFT JOIN py ON py.patent_id = l.patent_id
+                LEFT JOIN ap ON ap.applicant_id = l.applicant_id GROUP BY 1""",
+            "citations": f"""
+                SELECT py.part AS y, count(*) AS n,
+                       sum(hash(struct_pack(c.citing_patent_id, c.cited_patent_id, c."foreign",
+                                            k := q.patent_id IS NOT NULL))::HUGEINT) AS h
+                FROM read_parquet({_q(files['citations'])}) c
+                LEFT JOIN py ON py.patent_id = c.citing_patent_id
+                LEFT JOIN py q ON q.patent_id = c.cited_patent_id GROUP BY 1""",
+        }
+        got = {t: {(NO_YEAR if y is None else y): f"{n}:{h}" for y, n, h in con.execute(sql).fetchall()}
+               for t, sql in parts.items()}
+    finally:
+        con.close()
+    inputs = {"Patent": ("patents", "citations"), "APPLIED": ("patent_applicants",), "CITES": ("citations",)}
+    out: dict[str, dict[str, str]] = {}
+    for name, tables in inputs.items():
+        years = sorted(set().union(*(got[t] for t in tables)))
+        out[name] = {}
+        for y in years:
+            text = json.dumps([LOAD_FORMAT, version, name, cities_digest, [got[t].get(y) for t in tables]])
+            out[name][y] = hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+    return out
+
+
+def changed_years(old: dict[str, str] | None, new: dict[str, str]) -> set[str] | None:
+    """The years whose digest differs between two loads (a year present in only one of them included);
+    None when there is no previous record (every year)."""
+    if not old:
+        return None
+    return {y for y in set(old) | set(new) if old.get(y) != new.get(y)}
+
+
+def read_years(canonical_dir: Path, parts: set[str]):
+    """``patents``, ``patent_applicants`` and ``citations`` rows of the partitions ``parts`` (``"YYYY/b"``;
+    ``"none"``: rows whose patent has no year or is not in ``patents``) as DataFrames, every
+    ``patent_id`` of ``patents`` (for the cleaning's known keys), and the partition of each patent read
+    (a Series by ``patent_id``). Filtered in DuckDB; only those rows reach pandas."""
+    import pyarrow as pa
+
+    d = Path(canonical_dir)
+    f = {t: _q(d / f"{t}.parquet") for t in ("patents", "patent_applicants", "citations")}
+    none = NO_YEAR in parts
+    con, _ = _connect()
+    try:
+        con.execute(_PY.format(src=f["patents"]))
+        con.register("wanted", pa.table({"part": pa.array(sorted(p for p in parts if p != NO_YEAR), pa.string())}))
+        pick = f"(py.part IN (SELECT part FROM wanted){' OR py.part IS NULL' if none else ''})"
+        orphan = " OR py.patent_id IS NULL" if none else ""
+        # file_row_number keeps each table's row order (the cleaning keeps the last or first duplicate)
+        patents = con.sql(f"""
+            SELECT p.* EXCLUDE (file_row_number) FROM read_parquet({f['patents']}, file_row_number = true) p
+            JOIN py USING (patent_id) WHERE {pick} ORDER BY p.file_row_number""").to_arrow_table()
+        links = con.sql(f"""
+            SELECT l.* EXCLUDE (file_row_number)
+            FROM read_parquet({f['patent_applicants']}, file_row_number = true) l
+            LEFT JOIN py USING (patent_id) WHERE {pick}{orphan} ORDER BY l.file_row_number""").to_arrow_table()
+        cites = con.sql(f"""
+            SELECT c.* EXCLUDE (file_row_number)
+            FROM read_parquet({f['citations']}, file_row_number = true) c
+            LEFT JOIN py ON py.patent_id = c.citing_patent_id
+            WHERE {pick}{orphan} ORDER BY c.file_row_number""").to_arrow_table()
+        ids = con.sql("SELECT patent_id FROM py").to_arrow_table()
+        part_of = con.sql(f"SELECT patent_id, coalesce(part, '{NO_YEAR}') AS part FROM py WHERE {pick}").to_arrow_table()
+    finally:
+        con.close()
+    part_of = part_of.to_pandas()
+    return (patents.to_pandas(), links.to_pandas(), cites.to_pandas(), ids.column(0).to_pandas(),
+            pd.Series(part_of["part"].to_numpy(), index=part_of["patent_id"].to_numpy()))
+
+
+def partitions(canonical_dir: Path):
+    """The partition (``"YYYY/b"`` or ``"none"``) of every patent of ``patents``, by ``patent_id``."""
+    con, _ = _connect()
+    try:
+        con.execute(_PY.format(src=_q(Path(canonical_dir) / "patents.parquet")))
+        df = con.sql(f"SELECT patent_id, coalesce(part, '{NO_YEAR}') AS part FROM py").to_arrow_table().to_pandas()
+    finally:
+        con.close()
+    return pd.Series(df["part"].to_numpy(), index=df["patent_id"].to_numpy())
+
+
+def years_of(parts) -> list[str]:
+    """The years (and ``"none"``) of a set of partitions, sorted."""
+    return sorted({p.split("/")[0] for p in parts}, key=lambda y: (y == NO_YEAR, y))
+
+
+# every patent's partition: its application year and one of BUCKETS buckets of its id (DuckDB hash)
+_PY = (f"CREATE TEMP TABLE py AS SELECT patent_id, app_year, CASE WHEN app_year IS NULL THEN NULL "
+       f"ELSE CAST(app_year AS VARCHAR) || '/' || CAST(hash(patent_id) % {BUCKETS} AS VARCHAR) END AS part "
+       "FROM read_parquet({src})")

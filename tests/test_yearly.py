@@ -1,0 +1,271 @@
+"""A yearly refresh through the real embedded store: load a corpus without year Y (or with year Y
+missing), compute every panel, load the whole corpus, ``citynet metrics --years Y`` — the three
+panels must equal, to the last digit, those of a separate workspace that loaded the whole corpus
+once and ran ``citynet metrics`` over every year (the expected values are a full recomputation, not
+the incremental path). Also: the panel files keep one row group per year, and metrics reports
+rows and rows/s per step."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from citynet.metrics.pipeline import PANELS, read_panel
+
+from bench.canonical_synth import synth_tables, write_tables
+from citynet.cli import main
+
+CONFIG = '[network]\ngreen = "all"\nkind = "all"\n'
+
+
+def _run(*args) -> int:
+    try:
+        main(list(args))
+        return 0
+    except SystemExit as exc:
+        return exc.code or 0
+
+
+def _corpus():
+    tables = synth_tables(900, seed=12, years=(2010, 2014), n_cities=14)
+    year = tables["patents"].set_index("patent_id")["app_year"]
+    ci = tables["citations"]
+    # as in a real corpus, nobody cites a patent filed after their own
+    later = ci["cited_patent_id"].map(year) > ci["citing_patent_id"].map(year)
+    tables["citations"] = ci[~later.fillna(False).astype(bool)].reset_index(drop=True)
+    return tables
+
+
+def _without(tables: dict, year: int) -> dict:
+    """The corpus without the patents of ``year`` (their links, transfers and the citations they make
+    or receive)."""
+    keep = set(tables["patents"].loc[tables["patents"]["app_year"] != year, "patent_id"])
+    out = dict(tables)
+    out["patents"] = tables["patents"][tables["patents"]["patent_id"].isin(keep)]
+    for name, col in (("patent_applicants", "patent_id"), ("transfers", "patent_id"), ("citations", "citing_patent_id")):
+        out[name] = tables[name][tables[name][col].isin(keep)]
+    ci = out["citations"]
+    out["citations"] = ci[ci["cited_patent_id"].isna() | ci["cited_patent_id"].isin(keep)]
+    return out
+
+
+def _workspace(path, tables):
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "citynet.toml").write_text(CONFIG, encoding="utf-8")
+    write_tables(tables, path / "canonical")
+    return path
+
+
+def _assert_same_panels(a, b):
+    for name in PANELS:
+        x, y = read_panel(a / "metrics" / f"{name}.parquet"), read_panel(b / "metrics" / f"{name}.parquet")
+        pd.testing.assert_frame_equal(x, y, check_exact=True)
+        assert x.attrs == y.attrs, name
+
+
+def _full(tmp_path, tables):
+    full = _workspace(tmp_path / "full", tables)
+    assert _run("-q", "load", "-w", str(full)) == 0
+    assert _run("-q", "metrics", "-w", str(full)) == 0
+    return full
+
+
+def test_refresh_of_a_new_year_through_the_store_equals_a_full_run(tmp_path):
+    tables = _corpus()
+    # transfers of the new year's patents recorded in another year would change that year too: here
+    # each transfer is dated in its patent's year or later, and the refresh names the new year only
+    pid_year = tables["patents"].set_index("patent_id")["app_year"]
+    tr = tables["transfers"]
+    tables["transfers"] = tr[~((tr["patent_id"].map(pid_year) == 2014) & (tr["year"] != 2014))]
+    full = _full(tmp_path, tables)
+
+    inc = _workspace(tmp_path / "inc", _without(tables, 2014))
+    assert _run("-q", "load", "-w", str(inc)) == 0
+    assert _run("-q", "metrics", "-w", str(inc)) == 0
+    write_tables(tables, inc / "canonical")
+    assert _run("-q", "load", "-w", str(inc)) == 0
+    assert _run("-q", "metrics", "-w", str(inc), "--years", "2014") == 0
+    _assert_same_panels(full, inc)
+    # and the per-filter copy equals the default filter's files byte for byte
+    (folder,) = [p.parent for p in (inc / "metrics").glob("*/city_year.parquet")]
+    for name in PANELS:
+        assert (inc / "metrics" / f"{name}.parquet").read_bytes() == (folder / f"{name}.parquet").read_bytes()
+
+
+def test_refresh_of_a_middle_year_through_the_store_equals_a_full_run(tmp_path):
+    tables = _corpus()
+    pid_year = tables["patents"].set_index("patent_id")["app_year"]
+    tr = tables["transfers"]
+    tables["transfers"] = tr[~((tr["patent_id"].map(pid_year) == 2012) & (tr["year"] != 2012))]
+    ci = tables["citations"]  # later patents citing 2012's would change the later years' counts too
+    tables["citations"] = ci[~((ci["cited_patent_id"].map(pid_year) == 2012)
+                               & (ci["citing_patent_id"].map(pid_year) != 2012)).astype(bool)]
+    full = _full(tmp_path, tables)
+
+    inc = _workspace(tmp_path / "inc", _without(tables, 2012))
+    assert _run("-q", "load", "-w", str(inc)) == 0
+    assert _run("-q", "metrics", "-w", str(inc)) == 0
+    old = read_panel(inc / "metrics" / "city_year.parquet")
+    write_tables(tables, inc / "canonical")
+    assert _run("-q", "load", "-w", str(inc)) == 0
+    assert _run("-q", "metrics", "-w", str(inc), "--years", "2012") == 0
+    _assert_same_panels(full, inc)
+    new = read_panel(inc / "metrics" / "city_year.parquet")
+    untouched = ~new["year"].isin([2012, 2013])
+    pd.testing.assert_frame_equal(new[untouched].reset_index(drop=True), old[untouched].reset_index(drop=True))
+
+
+def test_panel_files_have_one_row_group_per_year(tmp_path):
+    full = _full(tmp_path, _corpus())
+    for name in ("city_year", "dyad_year"):
+        f = pq.ParquetFile(full / "metrics" / f"{name}.parquet")
+        years = sorted(read_panel(full / "metrics" / f"{name}.parquet")["year"].unique())
+        assert f.metadata.num_row_groups == len(years), name
+        for i, y in enumerate(years):
+            st = f.metadata.row_group(i).column(f.schema_arrow.get_field_index("year")).statistics
+            assert st.min == st.max == y
+
+
+def _store_rows(store) -> dict[str, pd.DataFrame]:
+    """Every store table's keys and row hashes (what a load wrote), sorted."""
+    from citynet.graph.tables import ENTITIES
+
+    out = {}
+    for e in ENTITIES:
+        df = store._fetch(e.name)[[*e.key, "row_hash"]]
+        out[e.name] = df.astype({"row_hash": "int64"}).sort_values(list(e.key)).reset_index(drop=True)
+    return out
+
+
+@pytest.mark.parametrize("backend", ["embedded", pytest.param("neo4j", marks=pytest.mark.neo4j)])
+def test_a_load_after_adding_a_year_reads_that_year_and_equals_a_fresh_load(tmp_path, request, backend):
+    """Load the corpus without 2014, then the whole corpus: the second load re-reads the rows of 2014
+    only (the digests of the other years' partitions are unchanged), and the store then holds exactly
+    what a fresh embedded load of the whole corpus holds. Then one patent of 2011 is edited and one
+    applicant link of 2012 moved to another city: the next load re-reads one partition (bucket) of
+    2011 and one of 2012 and again equals a fresh load."""
+    from citynet.graph.store import open_store
+
+    from citynet.workspace import Workspace
+
+    tables = _corpus()
+    with open_store(Workspace.open(tmp_path / "fresh", create=True)) as fresh_store:
+        write_tables(tables, tmp_path / "fresh" / "c")
+        fresh_store.load(tmp_path / "fresh" / "c")
+        want = _store_rows(fresh_store)
+
+    ws = Workspace.open(tmp_path / "inc", create=True)
+    ws.settings["store"]["backend"] = backend
+    if backend == "neo4j":
+        server = request.getfixturevalue("neo4j_clean")
+        ws.settings["store"].update(uri=server.uri, user=server.user, password=server.password)
+    with open_store(ws) as store:
+        write_tables(_without(tables, 2014), tmp_path / "v1")
+        first = store.load(tmp_path / "v1")
+        assert "years" not in first["Patent"]  # a first load reads every row
+        write_tables(tables, tmp_path / "v2")
+        counts = store.load(tmp_path / "v2")
+        for name in ("Patent", "APPLIED", "CITES"):
+            assert counts[name]["years"] == ["2014"], (name, counts[name])
+        n14 = int((tables["patents"]["app_year"] == 2014).sum())
+        assert counts["Patent"]["new"] == n14 and counts["Patent"]["changed"] == 0
+        assert counts["Patent"]["rows"] == len(tables["patents"])
+        got = _store_rows(store)
+        for name, df in want.items():
+            pd.testing.assert_frame_equal(got[name], df, check_dtype=False, obj=name)
+
+        # edit a 2011 patent's title and move a 2012 applicant link to another city
+        edited = {k: v.copy() for k, v in tables.items()}
+        p = edited["patents"]
+        i11 = p.index[p["app_year"] == 2011][0]
+        p.loc[i11, "title"] = "an edited title"
+        ids12 = set(p.loc[p["app_year"] == 2012, "patent_id"])
+        pa_ = edited["patent_applicants"]
+        j = pa_.index[pa_["patent_id"].isin(ids12) & pa_["city_code"].notna()][0]
+        other = next(c for c in edited["cities"]["city_code"] if c != pa_.loc[j, "city_code"])
+        pa_.loc[j, "city_code"] = other
+        write_tables(edited, tmp_path / "v3")
+        counts = store.load(tmp_path / "v3")
+        assert counts["Patent"]["years"] == ["2011", "2012"]
+        assert counts["Patent"]["partitions"] == 2  # one bucket of each year, not the whole years
+        assert counts["Patent"]["changed"] == 1 and counts["APPLIED"]["changed"] == 1
+        with open_store(Workspace.open(tmp_path / "fresh3", create=True)) as fresh3:
+            fresh3.load(tmp_path / "v3")
+            want3 = _store_rows(fresh3)
+        got = _store_rows(store)
+        for name, df in want3.items():
+            pd.testing.assert_frame_equal(got[name], df, check_dtype=False, obj=name)
+
+
+def test_a_repeated_patent_id_falls_back_to_reading_every_row(tmp_path):
+    from citynet.graph.load_years import year_digests
+
+    tables = _corpus()
+    write_tables(tables, tmp_path / "ok")
+    assert year_digests(tmp_path / "ok", "x") is not None
+    p = tables["patents"]
+    tables["patents"] = pd.concat([p, p.iloc[[0]].assign(app_year=2013)], ignore_index=True)
+    write_tables(tables, tmp_path / "dup")
+    assert year_digests(tmp_path / "dup", "x") is None
+
+
+def test_refresh_of_panels_written_as_one_row_group_equals_a_full_run(tmp_path):
+    """Panel files written before the one-row-group-per-year layout (one row group) are merged by
+    filtering and sorting instead; same result as a full run."""
+    from citynet.graph.network_filter import NetworkFilter
+    from citynet.metrics.pipeline import TableStore, run_metrics
+
+    from citynet.workspace import Workspace
+    from tests.test_metrics_pipeline import _tables
+
+    e, c = _tables(range(2010, 2014))
+    flt = NetworkFilter()
+    full = Workspace.open(tmp_path / "full", create=True)
+    run_metrics(full, flt, store=TableStore(e, c))
+    inc = Workspace.open(tmp_path / "inc", create=True)
+    run_metrics(inc, flt, store=TableStore(e[e["year"] < 2013], c[c["year"] < 2013]))
+    for path in (inc.metrics / "dyad_year.parquet", inc.filter_panel("dyad_year", flt.key)):
+        pq.write_table(pq.read_table(path), path, compression="zstd")  # one row group, metadata kept
+        assert pq.ParquetFile(path).metadata.num_row_groups == 1
+    from citynet.transaction import read_manifest
+
+    if read_manifest(inc.root):  # the manifest records the files' hashes: re-record them
+        import json
+
+        from citynet.transaction import sha256
+
+        m = json.loads((inc.root / ".citynet" / "manifest.json").read_text(encoding="utf-8"))
+        for unit in m["units"].values():
+            for rel, entry in unit["files"].items():
+                f = inc.root / rel
+                entry.update(sha256=sha256(f), size=f.stat().st_size)
+        (inc.root / ".citynet" / "manifest.json").write_text(json.dumps(m), encoding="utf-8")
+    run_metrics(inc, flt, years=[2013], store=TableStore(e, c))
+    for name in PANELS:
+        a, b = read_panel(full.panel(name)), read_panel(inc.panel(name))
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+
+def test_metrics_progress_reports_rows_per_step(tmp_path):
+    """Every step reports rows: the city graphs read (edges + count rows), the city-years computed
+    year by year (never going back, ending at cities × years), the panel rows written (the files'
+    rows) and the CityYear rows written back."""
+    from citynet.etl.cities import city_set
+    from citynet.graph.network_filter import NetworkFilter
+    from citynet.metrics.pipeline import TableStore, run_metrics
+
+    from citynet.workspace import Workspace
+    from tests.test_metrics_pipeline import _tables
+
+    e, c = _tables(range(2010, 2013))
+    ws = Workspace.open(tmp_path / "ws", create=True)
+    ticks: list[tuple[str, int, int]] = []
+    run_metrics(ws, NetworkFilter(), store=TableStore(e, c), progress=lambda *t: ticks.append(t))
+    n = len(city_set().cities)
+    read = [t for t in ticks if t[0].startswith("reading city graphs")]
+    assert read[0][1] == 0 and read[-1][1:] == (len(e) + len(c), len(e) + len(c))
+    comp = [t for t in ticks if t[0].startswith("computing city-years")]
+    assert [d for _, d, _ in comp] == [0, n, 2 * n, 3 * n] and all(t == 3 * n for _, _, t in comp)
+    rows = sum(pq.ParquetFile(ws.panel(p)).metadata.num_rows for p in PANELS)
+    assert ("writing panels", rows, rows) in ticks
+    assert ("writing CityYear nodes", 3 * n, 3 * n) in ticks
