@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from citynet.etl import manifest
+from citynet.etl import manifest, stream
 from citynet.etl.applicants import build_applicants
 from citynet.etl.cities import city_set
 from citynet.etl.classify import GreenMatcher
@@ -36,9 +36,9 @@ from citynet.etl.headers import (
     resolve_columns,
     unusable_dialect,
 )
-from citynet.etl.patents import process_patent_records, resolve_citations
+from citynet.etl.patents import normalise_patent_batch, resolve_citations
 from citynet.etl.quarantine import Quarantine
-from citynet.etl.readers import read_table
+from citynet.etl.readers import Irregular, read_table, stream_table
 from citynet.etl.schema import CANONICAL
 from citynet.etl.transfers import process_transfer_records
 
@@ -86,6 +86,8 @@ class IngestOptions:
     columns: dict[str, str] = field(default_factory=dict)
     transfer_columns: dict[str, str] = field(default_factory=dict)
     today: dt.date | None = None
+    stream: stream.StreamSettings | None = None  # [ingest] memory_limit, block_mb
+    append_from: stream.State | None = None  # --append: the state of the corpus ingested before
 
 
 def _read_mapped(path: Path, fields, required, one_of, mapping, opts: IngestOptions, section: str):
@@ -102,6 +104,73 @@ def _read_mapped(path: Path, fields, required, one_of, mapping, opts: IngestOpti
     frame["_source_file"] = str(path)
     frame["_row"] = raw.frame["_row"].to_numpy()
     return raw, frame, detect_dialect(headers)
+
+
+def _map_batch(frame: pd.DataFrame, cols: dict[str, str], path: Path) -> pd.DataFrame:
+    """A batch of raw records under the canonical field names, with the raw fields kept under
+    ``raw:<header>`` (for quarantine rows), ``_source_file`` and ``_row`` (as ``_read_mapped``)."""
+    mapped = frame[list(cols.values())].copy()
+    mapped.columns = list(cols.keys())
+    original = frame.drop(columns="_row")
+    original.columns = [f"raw:{c}" for c in original.columns]
+    mapped = pd.concat([mapped, original], axis=1)
+    mapped["_source_file"] = str(path)
+    mapped["_row"] = frame["_row"].to_numpy()
+    return mapped
+
+
+def _stream_patent_file(path: Path, state: stream.State, opts: IngestOptions, settings: stream.StreamSettings,
+                        q_pat: Quarantine, matcher: GreenMatcher, steps: Steps) -> dict:
+    """Read, check and normalise one patent export batch by batch into ``state``; returns its report entry.
+
+    A file that proves irregular midway (a record with another field count) is read again by the careful
+    reader, its batches so far discarded (``etl.readers.Irregular``)."""
+    import time
+
+    file_no = state.meta["next_file"]
+    pos0 = state.meta["next_pos"]
+    for careful in (False, True):
+        fq = _RawHeaders()
+        state.drop_file(file_no)
+        raw = stream_table(path, opts.encoding, settings.block, careful=careful)
+        headers = list(raw.header)
+        unusable_dialect(headers, str(path))
+        cols = resolve_columns(headers, PATENT_FIELDS, PATENT_REQUIRED, PATENT_ONE_OF, opts.columns,
+                               source=str(path), config_section="columns")
+        n_rows, pos, t0 = 0, pos0, time.perf_counter()
+        try:
+            for batch_no, frame in enumerate(raw.batches()):
+                records = _map_batch(frame, cols, path)
+                del frame
+                cand = normalise_patent_batch(records, fq, today=opts.today, matcher=matcher)
+                for part in (cand.patents, cand.applicant_links, cand.first_addresses, cand.citation_refs):
+                    part["_pos"] = pos + cand.survivors[part["_pos"].to_numpy()]
+                keep_raw = [c for c in records.columns if c.startswith("raw:") or c in ("_source_file", "_row")]
+                raw_rows = records[keep_raw].iloc[cand.survivors].reset_index(drop=True)
+                raw_rows["_pos"] = pos + cand.survivors
+                state.write_batch(file_no, batch_no, cand, raw_rows)
+                pos += len(records)
+                n_rows += len(records)
+                secs = max(time.perf_counter() - t0, 1e-9)
+                steps.emit(f"reading {path.name}: {n_rows:,} rows ({n_rows / secs:,.0f} rows/s)…")
+                del records, cand, raw_rows
+        except Irregular:
+            continue  # read again by the careful path
+        break
+    fq.add_malformed(str(path), raw.malformed)
+    state.write_quarantine(file_no, fq.frames)
+    q_pat.frames.extend(fq.frames)
+    rows_read = n_rows + len(raw.malformed)
+    state.meta["next_file"] = file_no + 1
+    state.meta["next_pos"] = pos
+    steps.current = (steps.current[0], rows_read, steps.current[2])  # rows known once read
+    return {"file": str(path), "kind": "patents", "dialect": detect_dialect(headers), "encoding": raw.encoding,
+            "rows_read": rows_read}
+
+
+def _frame(table: pa.Table) -> pd.DataFrame:
+    """An Arrow table of strings as pandas with Arrow-backed strings (no object columns)."""
+    return table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
 
 
 def write_table(frame: pd.DataFrame, name: str, folder: Path) -> Path:
@@ -145,22 +214,34 @@ def ingest(
     q_pat, q_tr, q_cov = _RawHeaders(), _RawHeaders(), Quarantine()
     files_report: list[dict] = []
 
-    frames = []
+    settings = opts.stream or stream.StreamSettings()
+    canon = ws.canonical
+    state = stream.State(canon / stream.STATE)
+    if opts.append_from is not None:  # --append: the files ingested before are not read again
+        state = opts.append_from.link_into(canon / stream.STATE)
+        files_report.extend(state.meta["files"])
+        q_pat.frames.extend(state.quarantine_frames())
+    matcher = GreenMatcher()
     for path in map(Path, patent_files):
         step(f"reading {path.name}")
-        raw, frame, dialect = _read_mapped(path, PATENT_FIELDS, PATENT_REQUIRED, PATENT_ONE_OF, opts.columns, opts, "columns")
-        q_pat.add_malformed(str(path), raw.malformed)
-        frames.append(frame)
-        files_report.append({"file": str(path), "kind": "patents", "dialect": dialect, "encoding": raw.encoding,
-                             "rows_read": raw.rows_read})
-        steps.current = (steps.current[0], raw.rows_read, steps.current[2])  # rows known once read
-    box = [pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()]
-    del frames
-    # box.pop(): the callee holds the only reference and can release the records early
-    batch = process_patent_records(box.pop(), q_pat, today=opts.today, matcher=GreenMatcher(), progress=step)
-    patents, links, first_addr, refs = batch.patents, batch.applicant_links, batch.first_addresses, batch.citation_refs
-    if patents.empty:
-        raise q_pat.nothing_loaded([str(p) for p in patent_files])
+        entry = _stream_patent_file(path, state, opts, settings, q_pat, matcher, steps)
+        files_report.append(entry)
+        state.meta["files"].append(entry)
+    state.save()
+
+    step("patents: de-duplication", state.meta["next_pos"])
+    dups = stream.duplicates(state, settings)
+    stream.quarantine_duplicates(state, dups, q_pat)
+    step("patents: writing the patent table", state.meta["next_pos"] - len(dups))
+    patents_path = canon / "patents.parquet"
+    stream.write_kept(state, "patents", dups, CANONICAL["patents"], patents_path)
+    summary = stream.patent_summary(patents_path)
+    if summary["count"] == 0:
+        raise q_pat.nothing_loaded([f["file"] for f in files_report if f["kind"] == "patents"])
+    step("patents: applicant links and citations", summary["count"])
+    links = _frame(stream.write_kept(state, "links", dups, stream.LINKS_SCHEMA.remove(0), None))
+    first_addr = _frame(stream.write_kept(state, "first", dups, stream.FIRST_SCHEMA.remove(0), None))
+    refs = _frame(stream.write_kept(state, "refs", dups, stream.REFS_SCHEMA.remove(0), None))
 
     tr_frames = []
     for path in map(Path, transfer_files):
@@ -218,15 +299,16 @@ def ingest(
         transfers = transfers.assign(from_applicant_id=None, to_applicant_id=None, from_city=None, to_city=None)
     transfers = transfers[[f.name for f in CANONICAL["transfers"]]]
     step("citations: resolving references", len(refs))
-    citations = resolve_citations(refs, patents)
+    pubs = pq.read_table(patents_path, columns=["patent_id", "pub_number"]).to_pandas()
+    citations = resolve_citations(refs, pubs)
+    del pubs
 
-    step("writing canonical tables", len(patents) + len(applicants) + len(patent_applicants) + len(transfers)
+    step("writing canonical tables", summary["count"] + len(applicants) + len(patent_applicants) + len(transfers)
          + len(citations))
-    canon = ws.canonical
     write_table(city_set().cities, "cities", canon)
     write_table(applicants, "applicants", canon)
     write_names_table(names_table, canon)
-    write_table(patents, "patents", canon)
+    manifest.record(patents_path)
     write_table(patent_applicants, "patent_applicants", canon)
     write_table(transfers, "transfers", canon)
     write_table(citations, "citations", canon)
@@ -245,7 +327,7 @@ def ingest(
     q_tr.write(ws.quarantine, "transfers")
     q_cov.write(ws.quarantine, "covariates")
     step("quarantine and report")
-    report = _report(files_report, q_pat, q_tr, q_cov, patents, applicants, patent_applicants, transfers, citations, cov_reports)
+    report = _report(files_report, q_pat, q_tr, q_cov, summary, applicants, patent_applicants, transfers, citations, cov_reports)
     report["applicants"]["harmonised"] = merge_summary(names_table)
     report["addresses"] = located.attrs.get("address_status", {})
     steps.end()
@@ -263,11 +345,11 @@ def write_covariates(tables: list[pd.DataFrame], path: Path) -> None:
     merged.sort_values(["city_code", "year"]).to_parquet(path, index=False)
 
 
-def _report(files, q_pat, q_tr, q_cov, patents, applicants, patent_applicants, transfers, citations, cov_reports) -> dict:
+def _report(files, q_pat, q_tr, q_cov, summary, applicants, patent_applicants, transfers, citations, cov_reports) -> dict:
     quarantined = {}
     for q in (q_pat, q_tr, q_cov):
         quarantined.update(q.counts())
-    loaded_by_file = patents.groupby("source_file").size().to_dict()
+    loaded_by_file = summary["by_file"]
     for f in files:
         qcounts = quarantined.get(f["file"], {})
         f["rows_quarantined"] = int(sum(qcounts.values()))
@@ -290,14 +372,7 @@ def _report(files, q_pat, q_tr, q_cov, patents, applicants, patent_applicants, t
             "rows_loaded": int(sum(f["rows_loaded"] for f in files)),
             "rows_quarantined": int(sum(f["rows_quarantined"] for f in files)),
         },
-        "patents": {
-            "count": int(len(patents)),
-            "by_kind": {k: int(v) for k, v in patents["patent_kind"].value_counts().items()},
-            "granted": int(patents["granted"].sum()),
-            "green_wipo": int(patents["green"].sum()),
-            "y02": int(patents["y02"].sum()),
-            "years": [int(patents["app_year"].min()), int(patents["app_year"].max())] if len(patents) else [],
-        },
+        "patents": {k: v for k, v in summary.items() if k != "by_file"},
         "applicants": {
             "count": int(n_app),
             "by_kind": {k: int(v) for k, v in applicants["kind"].value_counts().items()},

@@ -39,6 +39,7 @@ def command(ctx, ws, files, transfer_files, covariate_files, policy_files, encod
     from rich.console import Console
 
     from citynet.etl.pipeline import IngestOptions, ingest
+    from citynet.etl.stream import StreamSettings
 
     inputs = ws.settings["inputs"]
     if policy_files:  # etl/policy_docs.py; may run alone
@@ -74,6 +75,7 @@ def command(ctx, ws, files, transfer_files, covariate_files, policy_files, encod
         encoding=encoding or inputs.get("encoding", "auto"),
         columns=dict(ws.settings.get("columns", {})),
         transfer_columns=dict(ws.settings.get("transfer_columns", {})),
+        stream=StreamSettings.from_settings(ws.settings),
     )
     before = previous_corpus(ws)
     existed = {p for p in (ws.canonical, ws.quarantine, ws.reports) if p.exists()}
