@@ -209,7 +209,7 @@ def ingest(
     opts = opts or IngestOptions()
     steps = Steps(progress or (lambda msg: log.info(msg)))
     step = steps.begin
-    if not patent_files:
+    if not patent_files and opts.append_from is None:
         raise DataError("no patent export given", fix="citynet ingest -w WS raw/patents.csv [more files]")
     q_pat, q_tr, q_cov = _RawHeaders(), _RawHeaders(), Quarantine()
     files_report: list[dict] = []
@@ -227,7 +227,6 @@ def ingest(
         entry = _stream_patent_file(path, state, opts, settings, q_pat, matcher, steps)
         files_report.append(entry)
         state.meta["files"].append(entry)
-    state.save()
 
     step("patents: de-duplication", state.meta["next_pos"])
     dups = stream.duplicates(state, settings)
@@ -244,13 +243,20 @@ def ingest(
     refs = _frame(stream.write_kept(state, "refs", dups, stream.REFS_SCHEMA.remove(0), None))
 
     tr_frames = []
+    for entry, frame, malformed in state.transfer_files():  # --append: the transfer records ingested before
+        q_tr.add_malformed(entry["file"], malformed)
+        tr_frames.append(frame)
+        files_report.append(entry)
     for path in map(Path, transfer_files):
         step(f"reading {path.name}")
         raw, frame, _dialect = _read_mapped(path, TRANSFER_FIELDS, TRANSFER_REQUIRED, (), opts.transfer_columns, opts, "transfer_columns")
         q_tr.add_malformed(str(path), raw.malformed)
         tr_frames.append(frame)
-        files_report.append({"file": str(path), "kind": "transfers", "encoding": raw.encoding, "rows_read": raw.rows_read})
+        entry = {"file": str(path), "kind": "transfers", "encoding": raw.encoding, "rows_read": raw.rows_read}
+        files_report.append(entry)
+        state.add_transfer_file(entry, frame, raw.malformed)
         steps.current = (steps.current[0], raw.rows_read, steps.current[2])
+    state.save()
     if tr_frames:
         step("transfers: validation", sum(len(f) for f in tr_frames))
         tb = process_transfer_records(pd.concat(tr_frames, ignore_index=True), q_tr, today=opts.today)

@@ -163,6 +163,22 @@ class State:
         return out
 
 
+    def add_transfer_file(self, entry: dict, frame: pd.DataFrame, malformed: list) -> None:
+        """Keep one transfer file's mapped records (transfers are few: re-checked whole on ``--append``)."""
+        n = len(self.meta["transfer_files"])
+        p = self.folder / "transfers" / f"{n:05d}.parquet"
+        p.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), p)
+        self.meta["transfer_files"].append({"entry": dict(entry), "malformed": [list(m) for m in malformed]})
+
+    def transfer_files(self):
+        """``(report entry, records, malformed rows)`` of the transfer files kept in the state, in order."""
+        for n, t in enumerate(list(self.meta["transfer_files"])):
+            frame = pq.read_table(self.folder / "transfers" / f"{n:05d}.parquet").to_pandas(
+                types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
+            yield dict(t["entry"]), frame, [tuple(m) for m in t["malformed"]]
+
+
 def _write(frame: pd.DataFrame, schema: pa.Schema, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     table = pa.Table.from_pandas(frame[schema.names], preserve_index=False)

@@ -79,3 +79,58 @@ def test_streamed_batches_give_the_tables_of_one_whole_read(tmp_path):
     assert not list((ws2 / "canonical" / "state" / "raw").glob("00000_000001.parquet"))  # one careful batch
     careful = [r for r in _quarantine_rows(ws2) if '"malformed_row"' not in r]
     assert _quarantine_rows(ws) == careful
+
+
+def _run(*args) -> int:
+    from citynet.cli import main
+
+    try:
+        main(list(args))
+        return 0
+    except SystemExit as exc:
+        return exc.code or 0
+
+
+def _canonical_digests(ws: Path) -> dict:
+    d = _digest()
+    return {f.name: d.table_digest(f) for f in sorted((ws / "canonical").glob("*.parquet"))}
+
+
+def test_ingest_a_then_append_b_equals_ingest_of_a_and_b(tmp_path):
+    """The fixture split in two exports (B has the bad rows and the malformed one; duplicates across A and B,
+    some kept in B) and two transfer files: ``ingest A`` then ``ingest B --append`` writes the same canonical
+    tables, quarantine rows and per-file row accounting as ``ingest A B``; appending a file of the corpus
+    again, or to a workspace without a corpus, is one message (exit 2)."""
+    lines = _lines("patents.csv.gz")
+    head, body = lines[0], lines[1:]
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    a, b = raw / "a.csv", raw / "b.csv"
+    a.write_text(head + "".join(body[:700]), encoding="utf-8", newline="")
+    b.write_text(head + "".join(body[700:]), encoding="utf-8", newline="")
+    tr = _lines("transfers.csv.gz")
+    ta, tb = raw / "ta.csv", raw / "tb.csv"
+    ta.write_text(tr[0] + "".join(tr[1:25]), encoding="utf-8", newline="")
+    tb.write_text(tr[0] + "".join(tr[25:]), encoding="utf-8", newline="")
+
+    both = tmp_path / "both"
+    assert _run("-q", "ingest", "-w", str(both), str(a), str(b), "--transfers", str(ta), "--transfers", str(tb)) == 0
+    inc = tmp_path / "inc"
+    assert _run("-q", "ingest", "-w", str(inc), str(a), "--transfers", str(ta)) == 0
+    assert _run("-q", "ingest", "-w", str(inc), str(b), "--transfers", str(tb), "--append") == 0
+
+    assert _canonical_digests(inc) == _canonical_digests(both)
+    assert _quarantine_rows(inc) == _quarantine_rows(both)
+    rep_inc = json.loads((inc / "reports" / "ingest.json").read_text(encoding="utf-8"))
+    rep_both = json.loads((both / "reports" / "ingest.json").read_text(encoding="utf-8"))
+    keys = ("file", "kind", "rows_read", "rows_loaded", "rows_quarantined", "quarantined_by_reason", "balanced")
+    assert [{k: f[k] for k in keys} for f in rep_inc["files"]] == [{k: f[k] for k in keys} for f in rep_both["files"]]
+    assert all(f["balanced"] for f in rep_inc["files"])
+    dup_b = rep_both["files"][1]["quarantined_by_reason"].get("duplicate", 0)
+    dup_a = rep_both["files"][0]["quarantined_by_reason"].get("duplicate", 0)
+    assert dup_a and dup_b  # duplicates on both sides of the split
+    assert rep_inc["patents"] == rep_both["patents"] and rep_inc["applicants"] == rep_both["applicants"]
+
+    assert _run("-q", "ingest", "-w", str(inc), str(b), "--append") == 2
+    assert _run("-q", "ingest", "-w", str(tmp_path / "empty"), str(b), "--append") == 2
+    assert _canonical_digests(inc) == _canonical_digests(both)  # the refused appends changed nothing
