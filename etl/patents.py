@@ -231,24 +231,42 @@ def _dedupe_items(items: pd.Series) -> pd.Series:
     return pd.Series(frame["item"].to_numpy(), index=frame["pos"].to_numpy(), dtype=object)
 
 
+CITED_STEM = r"[A-Z]\d?$"  # the kind code: CN104123456A and CN104123456B are one patent
+
+
+def pub_stems(values: pd.Series) -> pd.Series:
+    """Publication numbers without their kind code (``CN104123456A`` → ``CN104123456``; missing → "")."""
+    arr = pc.replace_substring_regex(pc.fill_null(to_arrow(values), ""), CITED_STEM, "")
+    return pd.Series(arr.to_numpy(zero_copy_only=False), index=values.index, dtype=object)
+
+
 def resolve_citations(refs: pd.DataFrame, patents: pd.DataFrame) -> pd.DataFrame:
     """``citations``: each reference resolved to a corpus patent by publication number (kind code
     ignored: ``CN104123456A`` and ``…B`` are the same patent) or by application number; ``foreign``
-    when the reference is not Chinese (does not start with ``CN``).
+    when the reference is not Chinese (does not start with ``CN``). In memory; ``etl.stream`` does the
+    same batch by batch with the corpus's publication numbers in DuckDB (``resolve_references``).
     """
-    def stem_of(values: pd.Series) -> pd.Series:
-        arr = pc.replace_substring_regex(pc.fill_null(to_arrow(values), ""), r"[A-Z]\d?$", "")
-        return pd.Series(arr.to_numpy(zero_copy_only=False), index=values.index, dtype=object)
-
-    pubs = pd.DataFrame({"stem": stem_of(patents["pub_number"]).to_numpy(), "cited": patents["patent_id"].to_numpy()})
+    pubs = pd.DataFrame({"stem": pub_stems(patents["pub_number"]).to_numpy(), "cited": patents["patent_id"].to_numpy()})
     pubs = pubs[pubs["stem"] != ""].drop_duplicates("stem")
-    cited = pd.DataFrame({"stem": stem_of(refs["cited_ref"]).to_numpy()}).merge(pubs, on="stem", how="left")["cited"]
+    ids = set(patents["patent_id"])
+
+    def by_stem(stems: pd.Series) -> pd.Series:
+        return pd.DataFrame({"stem": stems.to_numpy()}).merge(pubs, on="stem", how="left")["cited"]
+
+    return resolve_references(refs, by_stem, lambda appno: appno.isin(ids))
+
+
+def resolve_references(refs: pd.DataFrame, by_stem, in_corpus) -> pd.DataFrame:
+    """The rule of :func:`resolve_citations` with its two corpus look-ups given: ``by_stem(stems)`` the
+    patent of each publication-number stem (a Series in the order of ``stems``, missing where none),
+    ``in_corpus(ids)`` whether each application number is a corpus patent."""
+    cited = by_stem(pub_stems(refs["cited_ref"]))
     cited.index = refs.index
     # references not found by publication number may be application numbers
     rest = cited.isna() & refs["cited_ref"].str.startswith(("CN", "ZL")).fillna(False)
     if rest.any():
         appno = normalize_app_numbers(refs.loc[rest, "cited_ref"])["patent_id"]
-        cited[rest] = appno.where(appno.isin(set(patents["patent_id"])))
+        cited[rest] = appno.where(in_corpus(appno))
     return pd.DataFrame(
         {
             "citing_patent_id": refs["citing_patent_id"],

@@ -1,11 +1,12 @@
 """``citynet ingest``: raw exports → canonical tables, quarantine and ``reports/ingest.json``.
 
-Data moves one way: read (readers) → map headers (headers) → validate and normalise (patents,
-transfers) → applicants (ids, kinds) → locate (locate) → canonical Parquet. Re-running with the
-same inputs rewrites the same tables (idempotent). To add a new year, ingest all exports again
-(old and new files): the canonical tables are a function of the inputs, and the graph load then
-adds only what is new (an unchanged table is skipped by its digest in ``canonical/manifest.json``).
-Progress: ``Steps`` reports each step's rows and rows/s (docs/scale.md).
+Data moves one way: read in batches (readers.stream_table) → map headers (headers) → validate and
+normalise each batch (patents) → the batch's rows to ``canonical/state/`` (stream) → the duplicate
+rule over the corpus (stream, DuckDB) → transfers → applicants (ids, kinds) → locate (locate) →
+canonical Parquet. Re-running with the same inputs rewrites the same tables (idempotent). To add a
+new year, ``IngestOptions.append_from`` (``citynet ingest --append``) takes the state of the corpus
+ingested before instead of reading its files again; the result is that of one ingest of all files.
+Progress: ``Steps`` reports each step's rows and rows/s, and each batch read (docs/scale.md).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from citynet.etl.headers import (
     resolve_columns,
     unusable_dialect,
 )
-from citynet.etl.patents import normalise_patent_batch, resolve_citations
+from citynet.etl.patents import normalise_patent_batch
 from citynet.etl.quarantine import Quarantine
 from citynet.etl.readers import Irregular, read_table, stream_table
 from citynet.etl.schema import CANONICAL
@@ -54,8 +55,8 @@ class Steps:
     ``begin(name, rows)`` ends the running step and announces the next one (``"<name>: N rows…"``,
     sent as soon as the step starts); the end of a step is announced as ``"✓ <name>: N rows in
     S s (R rows/s)"`` (lines that start with ``✓`` are a finished step; the CLI keeps them on screen).
-    The ingest is not streamed, so a step's rows are done when it ends: the count and the rate are
-    reported per step, never guessed inside one."""
+    Reading a patent export also reports each batch as it is written (rows so far, rows/s); the other
+    steps report their rows when they end, never guessed inside one."""
 
     def __init__(self, emit: Progress):
         self.emit = emit
@@ -168,6 +169,10 @@ def _stream_patent_file(path: Path, state: stream.State, opts: IngestOptions, se
             "rows_read": rows_read}
 
 
+def _staged_rows(state: stream.State, kind: str) -> int:
+    return sum(pq.read_metadata(f).num_rows for f in state.files_of(kind))
+
+
 def _frame(table: pa.Table) -> pd.DataFrame:
     """An Arrow table of strings as pandas with Arrow-backed strings (no object columns)."""
     return table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
@@ -240,7 +245,6 @@ def ingest(
     step("patents: applicant links and citations", summary["count"])
     links = _frame(stream.write_kept(state, "links", dups, stream.LINKS_SCHEMA.remove(0), None))
     first_addr = _frame(stream.write_kept(state, "first", dups, stream.FIRST_SCHEMA.remove(0), None))
-    refs = _frame(stream.write_kept(state, "refs", dups, stream.REFS_SCHEMA.remove(0), None))
 
     tr_frames = []
     for entry, frame, malformed in state.transfer_files():  # --append: the transfer records ingested before
@@ -304,20 +308,18 @@ def ingest(
     else:
         transfers = transfers.assign(from_applicant_id=None, to_applicant_id=None, from_city=None, to_city=None)
     transfers = transfers[[f.name for f in CANONICAL["transfers"]]]
-    step("citations: resolving references", len(refs))
-    pubs = pq.read_table(patents_path, columns=["patent_id", "pub_number"]).to_pandas()
-    citations = resolve_citations(refs, pubs)
-    del pubs
+    step("citations: resolving references", _staged_rows(state, "refs"))
+    cit_counts = stream.resolve_citations(state, dups, patents_path, canon / "citations.parquet", settings)
 
     step("writing canonical tables", summary["count"] + len(applicants) + len(patent_applicants) + len(transfers)
-         + len(citations))
+         + cit_counts["count"])
     write_table(city_set().cities, "cities", canon)
     write_table(applicants, "applicants", canon)
     write_names_table(names_table, canon)
     manifest.record(patents_path)
     write_table(patent_applicants, "patent_applicants", canon)
     write_table(transfers, "transfers", canon)
-    write_table(citations, "citations", canon)
+    manifest.record(canon / "citations.parquet")
 
     cov_reports, cov_tables = [], []
     for path in map(Path, covariate_files):
@@ -333,7 +335,7 @@ def ingest(
     q_tr.write(ws.quarantine, "transfers")
     q_cov.write(ws.quarantine, "covariates")
     step("quarantine and report")
-    report = _report(files_report, q_pat, q_tr, q_cov, summary, applicants, patent_applicants, transfers, citations, cov_reports)
+    report = _report(files_report, q_pat, q_tr, q_cov, summary, applicants, patent_applicants, transfers, cit_counts, cov_reports)
     report["applicants"]["harmonised"] = merge_summary(names_table)
     report["addresses"] = located.attrs.get("address_status", {})
     steps.end()
@@ -351,7 +353,7 @@ def write_covariates(tables: list[pd.DataFrame], path: Path) -> None:
     merged.sort_values(["city_code", "year"]).to_parquet(path, index=False)
 
 
-def _report(files, q_pat, q_tr, q_cov, summary, applicants, patent_applicants, transfers, citations, cov_reports) -> dict:
+def _report(files, q_pat, q_tr, q_cov, summary, applicants, patent_applicants, transfers, cit_counts, cov_reports) -> dict:
     quarantined = {}
     for q in (q_pat, q_tr, q_cov):
         quarantined.update(q.counts())
@@ -397,10 +399,6 @@ def _report(files, q_pat, q_tr, q_cov, summary, applicants, patent_applicants, t
             "count": int(len(transfers)),
             "both_cities_known": int((transfers["from_city"].notna() & transfers["to_city"].notna()).sum()),
         },
-        "citations": {
-            "count": int(len(citations)),
-            "in_corpus": int(citations["cited_patent_id"].notna().sum()),
-            "foreign": int(citations["foreign"].sum()),
-        },
+        "citations": {k: int(v) for k, v in cit_counts.items()},
         "covariates": cov_reports,
     }

@@ -293,3 +293,62 @@ def patent_summary(path: Path) -> dict:
         "years": [int(pc.min(years).as_py()), int(pc.max(years).as_py())] if n else [],
         "by_file": {k: int(v) for k, v in counts("source_file")},
     }
+
+
+def resolve_citations(state: State, dups: pd.DataFrame, patents_path: Path, out: Path,
+                      settings: StreamSettings) -> dict:
+    """``citations.parquet`` from the staged references of the kept records, one staged batch at a time
+    (``etl.patents.resolve_references``); the corpus's publication-number stems and application numbers
+    are DuckDB tables (memory limit, spilling). Returns the counts for the ingest report."""
+    from citynet.etl.patents import CITED_STEM
+
+    schema = CANONICAL["citations"]
+    counts = {"count": 0, "in_corpus": 0, "foreign": 0}
+    dpos = pa.array(dups["_pos"].to_numpy(), type=pa.int64())
+    with tempfile.TemporaryDirectory(prefix="citynet-duckdb-") as tmp:
+        con = _connect(settings, Path(tmp))
+        writer = pq.ParquetWriter(out, schema)
+        try:
+            src = str(patents_path).replace("'", "''")
+            # the first patent (in table order) of each stem, as drop_duplicates("stem") keeps it
+            con.execute(f"""
+                CREATE TABLE pubs AS SELECT stem, cited FROM (
+                  SELECT regexp_replace(coalesce(pub_number, ''), '{CITED_STEM}', '') AS stem,
+                         patent_id AS cited, file_row_number AS rn
+                  FROM read_parquet('{src}', file_row_number = true))
+                WHERE stem <> '' QUALIFY row_number() OVER (PARTITION BY stem ORDER BY rn) = 1""")
+            con.execute(f"CREATE TABLE ids AS SELECT DISTINCT patent_id FROM read_parquet('{src}')")
+
+            def by_stem(stems: pd.Series) -> pd.Series:
+                con.register("b", pa.table({"i": np.arange(len(stems)), "stem": pa.array(stems.to_numpy(), pa.string())}))
+                got = con.sql("SELECT p.cited FROM b LEFT JOIN pubs p ON p.stem = b.stem ORDER BY b.i").to_arrow_table()
+                con.unregister("b")
+                return pd.Series(got.column(0).to_numpy(zero_copy_only=False), dtype=object)
+
+            def in_corpus(appno: pd.Series) -> pd.Series:
+                con.register("c", pa.table({"patent_id": pa.array(appno.dropna().unique().astype(object), pa.string())}))
+                found = set(con.sql("SELECT patent_id FROM c SEMI JOIN ids USING (patent_id)").to_arrow_table()
+                            .column(0).to_pylist())
+                con.unregister("c")
+                return appno.isin(found)
+
+            from citynet.etl.patents import resolve_references
+
+            for f in state.files_of("refs"):
+                t = pq.read_table(f)
+                if len(dpos):
+                    t = t.filter(pc.invert(pc.is_in(t.column("_pos"), value_set=dpos)))
+                if not t.num_rows:
+                    continue
+                refs = t.select(["citing_patent_id", "cited_ref"]).to_pandas(
+                    types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
+                cit = resolve_references(refs, by_stem, in_corpus)
+                table = pa.Table.from_pandas(cit[schema.names], preserve_index=False).cast(schema)
+                writer.write_table(table)
+                counts["count"] += table.num_rows
+                counts["in_corpus"] += table.num_rows - table.column("cited_patent_id").null_count
+                counts["foreign"] += int(pc.sum(table.column("foreign")).as_py() or 0)
+        finally:
+            writer.close()
+            con.close()
+    return counts
