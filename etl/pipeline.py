@@ -243,7 +243,6 @@ def ingest(
     if summary["count"] == 0:
         raise q_pat.nothing_loaded([f["file"] for f in files_report if f["kind"] == "patents"])
     step("patents: applicant links and citations", summary["count"])
-    links = _frame(stream.write_kept(state, "links", dups, stream.LINKS_SCHEMA.remove(0), None))
     first_addr = _frame(stream.write_kept(state, "first", dups, stream.FIRST_SCHEMA.remove(0), None))
 
     tr_frames = []
@@ -269,9 +268,9 @@ def ingest(
         transfers = pd.DataFrame(columns=["transfer_id", "patent_id", "date", "year", "from_name", "to_name"])
         transfer_names, transfer_addr = pd.Series([], dtype="object"), pd.DataFrame(columns=["name", "address"])
 
-    step("applicants: names and kinds", len(links) + len(transfer_names))
-    mentions = pd.concat([links["name"], transfer_names], ignore_index=True)
-    names_table = harmonize_names(mentions)  # name variants of one organisation → one applicant_id
+    step("applicants: names and kinds", _staged_rows(state, "links") + len(transfer_names))
+    counts = stream.name_counts(state, dups, transfer_names, settings)
+    names_table = harmonize_names(None, counts=counts)  # name variants of one organisation → one applicant_id
     id_of = names_table.set_index("name")["applicant_id"]
     applicants = build_applicants(names_table["representative"])
     addresses = pd.concat(
@@ -293,11 +292,8 @@ def ingest(
     applicants = applicants[[f.name for f in CANONICAL["applicants"]]]
     city_of = applicants.set_index("applicant_id")["city_code"]
 
-    step("patent applicants and transfers: ids and cities", len(links) + len(transfers))
-    links = links.assign(applicant_id=links["name"].map(id_of))
-    links = links.drop_duplicates(["patent_id", "applicant_id"])  # two variants of one firm on one patent
-    links["city_code"] = links["applicant_id"].map(city_of)
-    patent_applicants = links[["patent_id", "applicant_id", "seq", "city_code"]]
+    step("patent applicants and transfers: ids and cities", _staged_rows(state, "links") + len(transfers))
+    pa_counts = stream.write_patent_applicants(state, dups, id_of, city_of, canon / "patent_applicants.parquet")
 
     if len(transfers):
         transfers = transfers.assign(
@@ -311,13 +307,13 @@ def ingest(
     step("citations: resolving references", _staged_rows(state, "refs"))
     cit_counts = stream.resolve_citations(state, dups, patents_path, canon / "citations.parquet", settings)
 
-    step("writing canonical tables", summary["count"] + len(applicants) + len(patent_applicants) + len(transfers)
+    step("writing canonical tables", summary["count"] + len(applicants) + pa_counts["links"] + len(transfers)
          + cit_counts["count"])
     write_table(city_set().cities, "cities", canon)
     write_table(applicants, "applicants", canon)
     write_names_table(names_table, canon)
     manifest.record(patents_path)
-    write_table(patent_applicants, "patent_applicants", canon)
+    manifest.record(canon / "patent_applicants.parquet")
     write_table(transfers, "transfers", canon)
     manifest.record(canon / "citations.parquet")
 
@@ -335,7 +331,7 @@ def ingest(
     q_tr.write(ws.quarantine, "transfers")
     q_cov.write(ws.quarantine, "covariates")
     step("quarantine and report")
-    report = _report(files_report, q_pat, q_tr, q_cov, summary, applicants, patent_applicants, transfers, cit_counts, cov_reports)
+    report = _report(files_report, q_pat, q_tr, q_cov, summary, applicants, pa_counts, transfers, cit_counts, cov_reports)
     report["applicants"]["harmonised"] = merge_summary(names_table)
     report["addresses"] = located.attrs.get("address_status", {})
     steps.end()
@@ -353,7 +349,7 @@ def write_covariates(tables: list[pd.DataFrame], path: Path) -> None:
     merged.sort_values(["city_code", "year"]).to_parquet(path, index=False)
 
 
-def _report(files, q_pat, q_tr, q_cov, summary, applicants, patent_applicants, transfers, cit_counts, cov_reports) -> dict:
+def _report(files, q_pat, q_tr, q_cov, summary, applicants, pa_counts, transfers, cit_counts, cov_reports) -> dict:
     quarantined = {}
     for q in (q_pat, q_tr, q_cov):
         quarantined.update(q.counts())
@@ -371,7 +367,6 @@ def _report(files, q_pat, q_tr, q_cov, summary, applicants, patent_applicants, t
             raise RuntimeError(f"row accounting broken for {f['file']}: {f}")  # a bug, never user data
     loc = applicants["located_by"].value_counts()
     n_app = len(applicants)
-    seq1 = patent_applicants["seq"] == 1
     return {
         "generated": dt.datetime.now().isoformat(timespec="seconds"),
         "files": files,
@@ -389,10 +384,10 @@ def _report(files, q_pat, q_tr, q_cov, summary, applicants, patent_applicants, t
             "located_share": round(float(applicants["city_code"].notna().mean()), 4) if n_app else 0.0,
         },
         "patent_applicants": {
-            "links": int(len(patent_applicants)),
-            "located_share": round(float(patent_applicants["city_code"].notna().mean()), 4) if len(patent_applicants) else 0.0,
-            "first_applicant_located_share": round(float(patent_applicants.loc[seq1, "city_code"].notna().mean()), 4)
-            if seq1.any()
+            "links": pa_counts["links"],
+            "located_share": round(pa_counts["located"] / pa_counts["links"], 4) if pa_counts["links"] else 0.0,
+            "first_applicant_located_share": round(pa_counts["first_located"] / pa_counts["first"], 4)
+            if pa_counts["first"]
             else 0.0,
         },
         "transfers": {

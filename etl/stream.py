@@ -352,3 +352,57 @@ def resolve_citations(state: State, dups: pd.DataFrame, patents_path: Path, out:
             writer.close()
             con.close()
     return counts
+
+
+def _kept_glob(state: State, kind: str, dups: pd.DataFrame, con) -> str:
+    """A DuckDB relation text: the staged rows of ``kind`` whose record is kept (``dups`` registered)."""
+    con.register("dups_", pa.table({"_pos": pa.array(dups["_pos"].to_numpy(), pa.int64())}))
+    files = ", ".join("'" + str(f).replace("'", "''") + "'" for f in state.files_of(kind))
+    return f"(SELECT * FROM read_parquet([{files}]) ANTI JOIN dups_ USING (_pos))"
+
+
+def name_counts(state: State, dups: pd.DataFrame, more: pd.Series, settings: StreamSettings) -> pd.Series:
+    """Mentions of each distinct applicant name: the kept records' applicant names and ``more`` (the
+    transfer records' names), counted in DuckDB. Index: name; values: mentions."""
+    more = pa.table({"name": pa.array(more.dropna().astype(object).to_numpy(), pa.string())})
+    with tempfile.TemporaryDirectory(prefix="citynet-duckdb-") as tmp:
+        con = _connect(settings, Path(tmp))
+        try:
+            con.register("more_", more)
+            if state.files_of("links"):
+                rel = _kept_glob(state, "links", dups, con)
+                names = f"SELECT name FROM {rel} UNION ALL SELECT name FROM more_"
+            else:
+                names = "SELECT name FROM more_"
+            t = con.sql(f"SELECT name, count(*) AS n FROM ({names}) WHERE name IS NOT NULL GROUP BY name").to_arrow_table()
+        finally:
+            con.close()
+    return pd.Series(t.column("n").to_numpy().astype(np.int64), index=pd.Index(t.column("name").to_pylist(), dtype=object),
+                     name="count")
+
+
+def write_patent_applicants(state: State, dups: pd.DataFrame, id_of: pd.Series, city_of: pd.Series, out: Path) -> dict:
+    """``patent_applicants.parquet`` from the staged applicant names of the kept records, batch by batch:
+    each name's ``applicant_id`` (two variants of one firm on one patent: the first kept), its city.
+    Returns the counts of the ingest report."""
+    schema = CANONICAL["patent_applicants"]
+    c = {"links": 0, "located": 0, "first": 0, "first_located": 0}
+    dpos = pa.array(dups["_pos"].to_numpy(), type=pa.int64())
+    with pq.ParquetWriter(out, schema) as writer:
+        for f in state.files_of("links"):
+            t = pq.read_table(f)
+            if len(dpos):
+                t = t.filter(pc.invert(pc.is_in(t.column("_pos"), value_set=dpos)))
+            links = t.select(["patent_id", "name", "seq"]).to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
+            links = links.assign(applicant_id=links["name"].map(id_of))
+            links = links.drop_duplicates(["patent_id", "applicant_id"])
+            links["city_code"] = links["applicant_id"].map(city_of)
+            table = pa.Table.from_pandas(links[schema.names], preserve_index=False).cast(schema)
+            writer.write_table(table)
+            located = links["city_code"].notna().to_numpy()
+            first = (links["seq"] == 1).to_numpy()
+            c["links"] += len(links)
+            c["located"] += int(located.sum())
+            c["first"] += int(first.sum())
+            c["first_located"] += int((located & first).sum())
+    return c
