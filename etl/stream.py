@@ -107,7 +107,7 @@ class State:
         rewritten; files are never modified in place)."""
         target = Path(target)
         for f in sorted(self.folder.rglob("*")):
-            if f.is_file():
+            if f.is_file() and f.name != "files.json":  # rewritten by save()
                 dst = target / f.relative_to(self.folder)
                 dst.parent.mkdir(parents=True, exist_ok=True)
                 try:
@@ -119,8 +119,11 @@ class State:
         return new
 
     def save(self) -> None:
+        """Write ``files.json`` as a new file (never through a hard link to the published state)."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        (self.folder / "files.json").write_text(json.dumps(self.meta, ensure_ascii=False, indent=1), encoding="utf-8")
+        tmp = self.folder / "files.json.tmp"
+        tmp.write_text(json.dumps(self.meta, ensure_ascii=False, indent=1), encoding="utf-8")
+        tmp.replace(self.folder / "files.json")
 
     # --- writing ------------------------------------------------------------------------------------
     def path(self, kind: str, file_no: int, batch_no: int) -> Path:

@@ -134,3 +134,61 @@ def test_ingest_a_then_append_b_equals_ingest_of_a_and_b(tmp_path):
     assert _run("-q", "ingest", "-w", str(inc), str(b), "--append") == 2
     assert _run("-q", "ingest", "-w", str(tmp_path / "empty"), str(b), "--append") == 2
     assert _canonical_digests(inc) == _canonical_digests(both)  # the refused appends changed nothing
+
+
+def test_a_killed_append_leaves_the_previous_corpus_or_the_new_one(tmp_path):
+    """SIGKILL at file events of an ``--append`` publication (the state of the old corpus is hard-linked into
+    the staging folder): the workspace is afterwards exactly the corpus before or exactly the appended one,
+    and an append re-run after a kill before the switch completes it."""
+    import os
+    import shutil
+    import signal
+    import subprocess
+    import sys
+
+    from citynet import transaction
+    from tests.test_transaction import _export, _same_state, _snapshot
+
+    a, b = _export(tmp_path / "a.csv", 1, 8), _export(tmp_path / "b.csv", 2, 11)
+    ws_a = tmp_path / "ws_a"
+    assert _run("-q", "ingest", "-w", str(ws_a), str(a)) == 0
+    ws_ab = tmp_path / "ws_ab"
+    shutil.copytree(ws_a, ws_ab)
+    cmd = [sys.executable, "-m", "citynet", "-q", "ingest", "-w"]
+    subprocess.run([*cmd, str(ws_ab), str(b), "--append"], check=True)
+    snap_a, snap_ab = _snapshot(ws_a), _snapshot(ws_ab)
+    outcomes = []
+    for n in range(1, 400, 7):
+        ws = tmp_path / f"ws{n}"
+        shutil.copytree(ws_a, ws)
+        proc = subprocess.run([*cmd, str(ws), str(b), "--append"], env={**os.environ, "CITYNET_FAULT": f"kill:{n}"},
+                              capture_output=True, text=True)
+        if proc.returncode == 0:
+            assert _same_state(_snapshot(ws), snap_ab)
+            break
+        assert proc.returncode == -signal.SIGKILL, proc.stderr
+        transaction.verify_workspace(ws)  # recovers: exactly the old or the new corpus
+        snap = _snapshot(ws)
+        outcomes.append("A" if _same_state(snap, snap_a) else "AB" if _same_state(snap, snap_ab) else "mixed")
+        assert outcomes[-1] != "mixed", n
+        if outcomes[-1] == "A":
+            assert _run("-q", "ingest", "-w", str(ws), str(b), "--append") == 0
+            assert _same_state(_snapshot(ws), snap_ab)
+        shutil.rmtree(ws)
+    assert "A" in outcomes and "AB" in outcomes, outcomes
+
+
+def test_ingest_settings_are_checked(tmp_path):
+    """``[ingest] block_mb`` / ``memory_limit`` that are not sizes: one message, exit 2."""
+    from tests.test_transaction import _export
+
+    a = _export(tmp_path / "a.csv", 1, 8)
+    for bad in ("block_mb = 0", 'memory_limit = "lots"'):
+        ws = tmp_path / f"ws{len(bad)}"
+        ws.mkdir()
+        (ws / "citynet.toml").write_text(f"[ingest]\n{bad}\n", encoding="utf-8")
+        assert _run("-q", "ingest", "-w", str(ws), str(a)) == 2
+    ws = tmp_path / "ok"
+    ws.mkdir()
+    (ws / "citynet.toml").write_text('[ingest]\nblock_mb = 1\nmemory_limit = "1GB"\n', encoding="utf-8")
+    assert _run("-q", "ingest", "-w", str(ws), str(a)) == 0
