@@ -105,6 +105,13 @@ def command(ctx, ws, files, transfer_files, covariate_files, policy_files, encod
 
             # written to a staging folder, published as one atomic switch with a manifest (citynet/transaction.py)
             staged = Workspace(root=tx.staging, settings=ws.settings)
+            if append:  # under the write lock now: the state checked above must still be the published one
+                from citynet.etl.stream import STATE, State
+
+                now = State.load(ws.canonical / STATE)
+                if now is None or now.meta != opts.append_from.meta:
+                    raise UserError(f"{ws.root} was changed by another citynet command while --append started",
+                                    fix="run the command again")
             report = ingest(staged, list(files), list(transfer_files), list(covariate_files), opts, progress=show)
     except BaseException:
         ws._remove_empty([p for p in (ws.canonical, ws.quarantine, ws.reports) if p not in existed])
