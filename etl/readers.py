@@ -425,7 +425,7 @@ def _open_stream(path: Path, enc: str, block_bytes: int) -> RawStream | None:
         try:
             reader = pacsv.open_csv(
                 paced,
-                read_options=pacsv.ReadOptions(encoding=arrow_enc, block_size=block_bytes, use_threads=False),
+                read_options=pacsv.ReadOptions(encoding=arrow_enc, block_size=block_bytes, use_threads=True),
                 parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
                 convert_options=pacsv.ConvertOptions(
                     column_types={name: pa.string() for name in header}, strings_can_be_null=False,
