@@ -280,6 +280,7 @@ def ingest(
         ],
         ignore_index=True,
     )
+    del first_addr, transfer_addr
     addresses = addresses.assign(applicant_id=addresses["name"].map(id_of))
     from citynet.etl import locate
 
@@ -288,7 +289,10 @@ def ingest(
         applicants[["applicant_id", "name", "kind"]],
         addresses.rename(columns={"country_province": "province_hint"})[["applicant_id", "address", "province_hint"]],
     )
+    address_status = located.attrs.get("address_status", {})
+    del addresses  # the corpus-sized frames go before the next steps
     applicants = applicants.merge(located, on="applicant_id", how="left", suffixes=("", "_loc"))
+    del located
     applicants = applicants[[f.name for f in CANONICAL["applicants"]]]
     city_of = applicants.set_index("applicant_id")["city_code"]
 
@@ -333,7 +337,7 @@ def ingest(
     step("quarantine and report")
     report = _report(files_report, q_pat, q_tr, q_cov, summary, applicants, pa_counts, transfers, cit_counts, cov_reports)
     report["applicants"]["harmonised"] = merge_summary(names_table)
-    report["addresses"] = located.attrs.get("address_status", {})
+    report["addresses"] = address_status
     steps.end()
     ws.reports.mkdir(parents=True, exist_ok=True)
     (ws.reports / "ingest.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
