@@ -107,16 +107,19 @@ def harmonize_key(name: str, renamings: dict[str, str] | None = None) -> tuple[s
     return key, rule
 
 
-def harmonize_names(names: pd.Series, kinds: pd.Series | None = None) -> pd.DataFrame:
+def harmonize_names(names: pd.Series | None, kinds: pd.Series | None = None, counts: pd.Series | None = None
+                    ) -> pd.DataFrame:
     """Distinct normalised names → ``name``, ``applicant_id``, ``representative``, ``rule``, ``records``.
 
-    ``names``: one entry per record mention (its counts choose the representative); ``kinds``: the
-    applicant kind of each distinct name (``etl.classify.applicant_kind``) — individuals are never
-    merged. Work is per distinct name.
+    ``names``: one entry per record mention (its counts choose the representative), or instead
+    ``counts``: the mentions of each distinct name (index: name), as a streamed ingest counts them;
+    ``kinds``: the applicant kind of each distinct name (``etl.classify.applicant_kind``) — individuals
+    are never merged. Work is per distinct name.
     """
     from citynet.etl.classify import applicant_kind
 
-    counts = names.dropna().value_counts(sort=False)
+    if counts is None:
+        counts = names.dropna().value_counts(sort=False)
     frame = pd.DataFrame({"name": counts.index.astype(object), "records": counts.to_numpy()})
     if frame.empty:
         return pd.DataFrame(columns=["name", "applicant_id", "representative", "rule", "records"])

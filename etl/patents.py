@@ -32,14 +32,6 @@ from citynet.etl.quarantine import Quarantine
 EARLIEST = pd.Timestamp("1985-01-01")
 
 
-@dataclass
-class PatentBatch:
-    patents: pd.DataFrame
-    applicant_links: pd.DataFrame  # patent_id, name, seq
-    first_addresses: pd.DataFrame  # patent_id, name, address, country_province
-    citation_refs: pd.DataFrame  # citing_patent_id, cited_ref
-
-
 def _col(frame: pd.DataFrame, name: str) -> pd.Series:
     if name in frame.columns:
         return frame[name].fillna("").astype(str)
@@ -64,21 +56,33 @@ def _symbols(raw_main: pd.Series, raw_list: pd.Series) -> pd.DataFrame:
     return pairs.sort_values(["pos", "order"], kind="stable").reset_index(drop=True)
 
 
-def process_patent_records(
+@dataclass
+class CandidateBatch:
+    """One batch of patent records after the per-record checks, before de-duplication (``etl.stream``).
+
+    Every frame carries ``_pos``, the record's position in the batch; ``patents`` also ``_filled``
+    (how many mapped fields are non-empty, for the duplicate rule) and ``_row``."""
+
+    patents: pd.DataFrame  # canonical patent columns + _pos, _filled
+    applicant_links: pd.DataFrame  # _pos, patent_id, name, seq
+    first_addresses: pd.DataFrame  # _pos, patent_id, name, address, country_province
+    citation_refs: pd.DataFrame  # _pos, citing_patent_id, cited_ref
+    survivors: np.ndarray  # positions (in the batch) of the records that passed every per-record check
+
+
+def normalise_patent_batch(
     records: pd.DataFrame, quarantine: Quarantine, today: dt.date | None = None, matcher: GreenMatcher | None = None,
-    progress=None,
-) -> PatentBatch:
-    """Validate, normalise, de-duplicate and classify patent records.
+) -> CandidateBatch:
+    """Validate and normalise one batch of patent records; rejected records go to ``quarantine``.
 
     ``records`` has the canonical input field names (see ``etl.headers.PATENT_FIELDS``) plus
-    ``_source_file`` and ``_row``. Multi-valued fields are handled as exploded (record, item)
-    pairs, so nothing loops over records in Python. ``progress(step, rows)`` is called when each
-    sub-step starts (``etl.pipeline.Steps``).
+    ``_source_file`` and ``_row`` (and ``raw:`` copies of the input fields for quarantine rows).
+    Every check here looks at one record only, so a batch gives the same rows whatever its size;
+    the duplicate rule, which needs the whole corpus, is applied afterwards (``etl.stream``).
+    Multi-valued fields are handled as exploded (record, item) pairs, so nothing loops over records.
     """
     records = records.reset_index(drop=True)
     n = len(records)
-    step = progress or (lambda name, rows: None)
-    step("patents: application numbers", n)
     today_ts = pd.Timestamp(today or dt.date.today())
     keep = np.ones(n, dtype=bool)
 
@@ -87,7 +91,7 @@ def process_patent_records(
         mask = np.asarray(mask, dtype=bool) & keep
         if mask.any():
             rows = np.flatnonzero(mask)  # positions: a small take instead of a full-width boolean filter
-            quarantine.add(records.iloc[rows], code, field, None if detail is None else detail.iloc[rows])  # noqa: F821 (a cell variable, deleted only after the last reject)
+            quarantine.add(records.iloc[rows], code, field, None if detail is None else detail.iloc[rows])
             keep &= ~mask
 
     # application number
@@ -98,7 +102,6 @@ def process_patent_records(
     reject(err == "check_digit", "app_number_check_digit", "app_number", _col(records, "app_number"))
 
     # dates
-    step("patents: dates", n)
     raw_app = _col(records, "app_date")
     app_date = parse_dates(raw_app)
     reject(is_blank(raw_app), "missing_date", "app_date")
@@ -116,7 +119,6 @@ def process_patent_records(
     )
 
     # applicants (normalised; order kept; a name listed twice counts once)
-    step("patents: applicant names", n)
     names = explode_items(_col(records, "applicants"))
     names = pd.Series(normalize_name_series(names).to_numpy(), index=names.index).dropna()
     has_name = np.zeros(n, dtype=bool)
@@ -124,7 +126,6 @@ def process_patent_records(
     reject(~has_name, "no_applicant", "applicants")
 
     # kind and classification symbols
-    step("patents: classification symbols", n)
     kind = patent_kind(_col(records, "patent_type"), appno["patent_id"].fillna(""))
     design = (kind == "design").to_numpy(bool)
     main_raw = _col(records, "ipc_main")
@@ -142,26 +143,15 @@ def process_patent_records(
     has_ipc[sym["pos"].to_numpy()] = True
     reject(~design & ~has_ipc, "missing_ipc", "ipc")
 
-    # de-duplicate: keep the most complete record of each application number, ties by file order
+    # completeness of each surviving record: the duplicate rule keeps the most complete one
     pos = np.flatnonzero(keep)
-    step("patents: de-duplication", len(pos))
     fields = [c for c in records.columns if not c.startswith(("_", "raw:"))]
     filled = sum(
         pc.fill_null(pc.not_equal(pc.utf8_trim_whitespace(to_arrow(records[c])), ""), False)
         .to_numpy(zero_copy_only=False).astype(np.int16)
         for c in fields
-    )[pos]
-    order = pd.DataFrame({"pid": appno["patent_id"].to_numpy()[pos], "filled": filled, "pos": pos})
-    order = order.sort_values(["pid", "filled", "pos"], ascending=[True, False, True], kind="stable")
-    dup = order.duplicated("pid", keep="first").to_numpy()
-    if dup.any():
-        kept_row = pd.Series(records["_row"].to_numpy()[order["pos"].to_numpy()[~dup]], index=order["pid"].to_numpy()[~dup])
-        dpos = np.sort(order["pos"].to_numpy()[dup])
-        dups = records.iloc[dpos]
-        detail = "kept row " + pd.Series(appno["patent_id"].to_numpy()[dpos]).map(kept_row).astype(str).to_numpy()
-        quarantine.add(dups, "duplicate", "app_number", pd.Series(detail, index=dups.index))
-        keep[dpos] = False
-    pos = np.flatnonzero(keep)
+    )
+    filled = np.asarray(filled, dtype=np.int16)[pos] if fields else np.zeros(len(pos), dtype=np.int16)
     m = len(pos)
     new_pos = np.full(n, -1, dtype=np.int64)
     new_pos[pos] = np.arange(m)
@@ -171,7 +161,6 @@ def process_patent_records(
         ok = p >= 0
         return pd.Series(items.to_numpy()[ok], index=p[ok], dtype=object)
 
-    step("patents: classification and table", m)
     ipc_items = kept_items(pd.Series(norm["symbol"].to_numpy(dtype=object)[valid_sym], index=sym["pos"].to_numpy()[valid_sym]))
     ipc_items = _dedupe_items(ipc_items)
     cpc_raw = explode_codes(_col(records, "cpc"))
@@ -188,14 +177,10 @@ def process_patent_records(
     granted = ~grant_blank[pos]
     dates = app_date.iloc[pos].reset_index(drop=True)
     gdates = grant_date.iloc[pos].reset_index(drop=True)
-    # only the columns still needed, for the kept records (a full-width take of a million rows is costly)
     needed = [c for c in ("pub_number", "title", "address", "country_province", "citations", "_source_file", "_row")
               if c in records.columns]
     kept = records[needed].iloc[pos].reset_index(drop=True)
     patent_id = pd.Series(appno["patent_id"].to_numpy()[pos], dtype=object)
-    # release the full-width records and the per-record intermediates before the patent table is
-    # built (the caller passes its only reference: ``etl.pipeline.ingest``)
-    del records, appno, raw_app, raw_grant, app_date, grant_date, main_raw, sym, norm, first_bad, cpc_raw, cpc_norm
     patents = pd.DataFrame(
         {
             "patent_id": patent_id,
@@ -214,24 +199,29 @@ def process_patent_records(
             "title": _col(kept, "title").str.strip().replace("", None),
             "source_file": kept["_source_file"].astype(str),
             "source_row": kept["_row"].astype("int64"),
+            "_pos": np.arange(m, dtype=np.int64),
+            "_filled": filled,
         }
     )
 
-    # applicants of each patent, in order
-    step("patents: applicant links and citations", m)
+    # applicants of each record, in order (seq per record: the record is one patent once de-duplicated)
     name_items = _dedupe_items(kept_items(names))
-    links = pd.DataFrame({"patent_id": patent_id.to_numpy()[name_items.index.to_numpy()], "name": name_items.to_numpy()})
-    links["seq"] = (links.groupby("patent_id", sort=False).cumcount() + 1).astype("int16")
-    first = links[links["seq"] == 1][["patent_id", "name"]].reset_index(drop=True)
-    first_pos = name_items.index.to_numpy()[(links["seq"] == 1).to_numpy()]
+    rec = name_items.index.to_numpy()
+    links = pd.DataFrame({"_pos": rec, "patent_id": patent_id.to_numpy()[rec], "name": name_items.to_numpy()})
+    links["seq"] = (links.groupby("_pos", sort=False).cumcount() + 1).astype("int16")
+    is_first = (links["seq"] == 1).to_numpy()
+    first = links.loc[is_first, ["_pos", "patent_id", "name"]].reset_index(drop=True)
+    first_pos = rec[is_first]
     first["address"] = _col(kept, "address").str.strip().to_numpy()[first_pos]
     first["country_province"] = _col(kept, "country_province").str.strip().to_numpy()[first_pos]
 
     ref_items = explode_items(_col(kept, "citations"))
+    rpos = ref_items.index.to_numpy()
     refs = pd.DataFrame(
-        {"citing_patent_id": patent_id.to_numpy()[ref_items.index.to_numpy()], "cited_ref": normalize_pub_numbers(ref_items).to_numpy()}
-    ).drop_duplicates().reset_index(drop=True)
-    return PatentBatch(patents=patents, applicant_links=links, first_addresses=first, citation_refs=refs)
+        {"_pos": rpos, "citing_patent_id": patent_id.to_numpy()[rpos], "cited_ref": normalize_pub_numbers(ref_items).to_numpy()}
+    ).drop_duplicates(["_pos", "cited_ref"]).reset_index(drop=True)
+    return CandidateBatch(patents=patents, applicant_links=links, first_addresses=first, citation_refs=refs,
+                          survivors=pos)
 
 
 def _dedupe_items(items: pd.Series) -> pd.Series:
@@ -241,24 +231,42 @@ def _dedupe_items(items: pd.Series) -> pd.Series:
     return pd.Series(frame["item"].to_numpy(), index=frame["pos"].to_numpy(), dtype=object)
 
 
+CITED_STEM = r"[A-Z]\d?$"  # the kind code: CN104123456A and CN104123456B are one patent
+
+
+def pub_stems(values: pd.Series) -> pd.Series:
+    """Publication numbers without their kind code (``CN104123456A`` → ``CN104123456``; missing → "")."""
+    arr = pc.replace_substring_regex(pc.fill_null(to_arrow(values), ""), CITED_STEM, "")
+    return pd.Series(arr.to_numpy(zero_copy_only=False), index=values.index, dtype=object)
+
+
 def resolve_citations(refs: pd.DataFrame, patents: pd.DataFrame) -> pd.DataFrame:
     """``citations``: each reference resolved to a corpus patent by publication number (kind code
     ignored: ``CN104123456A`` and ``…B`` are the same patent) or by application number; ``foreign``
-    when the reference is not Chinese (does not start with ``CN``).
+    when the reference is not Chinese (does not start with ``CN``). In memory; ``etl.stream`` does the
+    same batch by batch with the corpus's publication numbers in DuckDB (``resolve_references``).
     """
-    def stem_of(values: pd.Series) -> pd.Series:
-        arr = pc.replace_substring_regex(pc.fill_null(to_arrow(values), ""), r"[A-Z]\d?$", "")
-        return pd.Series(arr.to_numpy(zero_copy_only=False), index=values.index, dtype=object)
-
-    pubs = pd.DataFrame({"stem": stem_of(patents["pub_number"]).to_numpy(), "cited": patents["patent_id"].to_numpy()})
+    pubs = pd.DataFrame({"stem": pub_stems(patents["pub_number"]).to_numpy(), "cited": patents["patent_id"].to_numpy()})
     pubs = pubs[pubs["stem"] != ""].drop_duplicates("stem")
-    cited = pd.DataFrame({"stem": stem_of(refs["cited_ref"]).to_numpy()}).merge(pubs, on="stem", how="left")["cited"]
+    ids = set(patents["patent_id"])
+
+    def by_stem(stems: pd.Series) -> pd.Series:
+        return pd.DataFrame({"stem": stems.to_numpy()}).merge(pubs, on="stem", how="left")["cited"]
+
+    return resolve_references(refs, by_stem, lambda appno: appno.isin(ids))
+
+
+def resolve_references(refs: pd.DataFrame, by_stem, in_corpus) -> pd.DataFrame:
+    """The rule of :func:`resolve_citations` with its two corpus look-ups given: ``by_stem(stems)`` the
+    patent of each publication-number stem (a Series in the order of ``stems``, missing where none),
+    ``in_corpus(ids)`` whether each application number is a corpus patent."""
+    cited = by_stem(pub_stems(refs["cited_ref"]))
     cited.index = refs.index
     # references not found by publication number may be application numbers
     rest = cited.isna() & refs["cited_ref"].str.startswith(("CN", "ZL")).fillna(False)
     if rest.any():
         appno = normalize_app_numbers(refs.loc[rest, "cited_ref"])["patent_id"]
-        cited[rest] = appno.where(appno.isin(set(patents["patent_id"])))
+        cited[rest] = appno.where(in_corpus(appno))
     return pd.DataFrame(
         {
             "citing_patent_id": refs["citing_patent_id"],

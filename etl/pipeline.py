@@ -1,11 +1,12 @@
 """``citynet ingest``: raw exports → canonical tables, quarantine and ``reports/ingest.json``.
 
-Data moves one way: read (readers) → map headers (headers) → validate and normalise (patents,
-transfers) → applicants (ids, kinds) → locate (locate) → canonical Parquet. Re-running with the
-same inputs rewrites the same tables (idempotent). To add a new year, ingest all exports again
-(old and new files): the canonical tables are a function of the inputs, and the graph load then
-adds only what is new (an unchanged table is skipped by its digest in ``canonical/manifest.json``).
-Progress: ``Steps`` reports each step's rows and rows/s (docs/scale.md).
+Data moves one way: read in batches (readers.stream_table) → map headers (headers) → validate and
+normalise each batch (patents) → the batch's rows to ``canonical/state/`` (stream) → the duplicate
+rule over the corpus (stream, DuckDB) → transfers → applicants (ids, kinds) → locate (locate) →
+canonical Parquet. Re-running with the same inputs rewrites the same tables (idempotent). To add a
+new year, ``IngestOptions.append_from`` (``citynet ingest --append``) takes the state of the corpus
+ingested before instead of reading its files again; the result is that of one ingest of all files.
+Progress: ``Steps`` reports each step's rows and rows/s, and each batch read (docs/scale.md).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from citynet.etl import manifest
+from citynet.etl import manifest, stream
 from citynet.etl.applicants import build_applicants
 from citynet.etl.cities import city_set
 from citynet.etl.classify import GreenMatcher
@@ -36,9 +37,9 @@ from citynet.etl.headers import (
     resolve_columns,
     unusable_dialect,
 )
-from citynet.etl.patents import process_patent_records, resolve_citations
+from citynet.etl.patents import normalise_patent_batch
 from citynet.etl.quarantine import Quarantine
-from citynet.etl.readers import read_table
+from citynet.etl.readers import Irregular, read_table, stream_table
 from citynet.etl.schema import CANONICAL
 from citynet.etl.transfers import process_transfer_records
 
@@ -54,8 +55,8 @@ class Steps:
     ``begin(name, rows)`` ends the running step and announces the next one (``"<name>: N rows…"``,
     sent as soon as the step starts); the end of a step is announced as ``"✓ <name>: N rows in
     S s (R rows/s)"`` (lines that start with ``✓`` are a finished step; the CLI keeps them on screen).
-    The ingest is not streamed, so a step's rows are done when it ends: the count and the rate are
-    reported per step, never guessed inside one."""
+    Reading a patent export also reports each batch as it is written (rows so far, rows/s); the other
+    steps report their rows when they end, never guessed inside one."""
 
     def __init__(self, emit: Progress):
         self.emit = emit
@@ -86,6 +87,8 @@ class IngestOptions:
     columns: dict[str, str] = field(default_factory=dict)
     transfer_columns: dict[str, str] = field(default_factory=dict)
     today: dt.date | None = None
+    stream: stream.StreamSettings | None = None  # [ingest] memory_limit, block_mb
+    append_from: stream.State | None = None  # --append: the state of the corpus ingested before
 
 
 def _read_mapped(path: Path, fields, required, one_of, mapping, opts: IngestOptions, section: str):
@@ -102,6 +105,77 @@ def _read_mapped(path: Path, fields, required, one_of, mapping, opts: IngestOpti
     frame["_source_file"] = str(path)
     frame["_row"] = raw.frame["_row"].to_numpy()
     return raw, frame, detect_dialect(headers)
+
+
+def _map_batch(frame: pd.DataFrame, cols: dict[str, str], path: Path) -> pd.DataFrame:
+    """A batch of raw records under the canonical field names, with the raw fields kept under
+    ``raw:<header>`` (for quarantine rows), ``_source_file`` and ``_row`` (as ``_read_mapped``)."""
+    mapped = frame[list(cols.values())].copy()
+    mapped.columns = list(cols.keys())
+    original = frame.drop(columns="_row")
+    original.columns = [f"raw:{c}" for c in original.columns]
+    mapped = pd.concat([mapped, original], axis=1)
+    mapped["_source_file"] = str(path)
+    mapped["_row"] = frame["_row"].to_numpy()
+    return mapped
+
+
+def _stream_patent_file(path: Path, state: stream.State, opts: IngestOptions, settings: stream.StreamSettings,
+                        q_pat: Quarantine, matcher: GreenMatcher, steps: Steps) -> dict:
+    """Read, check and normalise one patent export batch by batch into ``state``; returns its report entry.
+
+    A file that proves irregular midway (a record with another field count) is read again by the careful
+    reader, its batches so far discarded (``etl.readers.Irregular``)."""
+    import time
+
+    file_no = state.meta["next_file"]
+    pos0 = state.meta["next_pos"]
+    for careful in (False, True):
+        fq = _RawHeaders()
+        state.drop_file(file_no)
+        raw = stream_table(path, opts.encoding, settings.block, careful=careful)
+        headers = list(raw.header)
+        unusable_dialect(headers, str(path))
+        cols = resolve_columns(headers, PATENT_FIELDS, PATENT_REQUIRED, PATENT_ONE_OF, opts.columns,
+                               source=str(path), config_section="columns")
+        n_rows, pos, t0 = 0, pos0, time.perf_counter()
+        try:
+            for batch_no, frame in enumerate(raw.batches()):
+                records = _map_batch(frame, cols, path)
+                del frame
+                cand = normalise_patent_batch(records, fq, today=opts.today, matcher=matcher)
+                for part in (cand.patents, cand.applicant_links, cand.first_addresses, cand.citation_refs):
+                    part["_pos"] = pos + cand.survivors[part["_pos"].to_numpy()]
+                keep_raw = [c for c in records.columns if c.startswith("raw:") or c in ("_source_file", "_row")]
+                raw_rows = records[keep_raw].iloc[cand.survivors].reset_index(drop=True)
+                raw_rows["_pos"] = pos + cand.survivors
+                state.write_batch(file_no, batch_no, cand, raw_rows)
+                pos += len(records)
+                n_rows += len(records)
+                secs = max(time.perf_counter() - t0, 1e-9)
+                steps.emit(f"reading {path.name}: {n_rows:,} rows ({n_rows / secs:,.0f} rows/s)…")
+                del records, cand, raw_rows
+        except Irregular:
+            continue  # read again by the careful path
+        break
+    fq.add_malformed(str(path), raw.malformed)
+    state.write_quarantine(file_no, fq.frames)
+    q_pat.frames.extend(fq.frames)
+    rows_read = n_rows + len(raw.malformed)
+    state.meta["next_file"] = file_no + 1
+    state.meta["next_pos"] = pos
+    steps.current = (steps.current[0], rows_read, steps.current[2])  # rows known once read
+    return {"file": str(path), "kind": "patents", "dialect": detect_dialect(headers), "encoding": raw.encoding,
+            "rows_read": rows_read}
+
+
+def _staged_rows(state: stream.State, kind: str) -> int:
+    return sum(pq.read_metadata(f).num_rows for f in state.files_of(kind))
+
+
+def _frame(table: pa.Table) -> pd.DataFrame:
+    """An Arrow table of strings as pandas with Arrow-backed strings (no object columns)."""
+    return table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
 
 
 def write_table(frame: pd.DataFrame, name: str, folder: Path) -> Path:
@@ -140,36 +214,52 @@ def ingest(
     opts = opts or IngestOptions()
     steps = Steps(progress or (lambda msg: log.info(msg)))
     step = steps.begin
-    if not patent_files:
+    if not patent_files and opts.append_from is None:
         raise DataError("no patent export given", fix="citynet ingest -w WS raw/patents.csv [more files]")
     q_pat, q_tr, q_cov = _RawHeaders(), _RawHeaders(), Quarantine()
     files_report: list[dict] = []
 
-    frames = []
+    settings = opts.stream or stream.StreamSettings()
+    canon = ws.canonical
+    state = stream.State(canon / stream.STATE)
+    if opts.append_from is not None:  # --append: the files ingested before are not read again
+        state = opts.append_from.link_into(canon / stream.STATE)
+        files_report.extend(state.meta["files"])
+        q_pat.frames.extend(state.quarantine_frames())
+    matcher = GreenMatcher()
     for path in map(Path, patent_files):
         step(f"reading {path.name}")
-        raw, frame, dialect = _read_mapped(path, PATENT_FIELDS, PATENT_REQUIRED, PATENT_ONE_OF, opts.columns, opts, "columns")
-        q_pat.add_malformed(str(path), raw.malformed)
-        frames.append(frame)
-        files_report.append({"file": str(path), "kind": "patents", "dialect": dialect, "encoding": raw.encoding,
-                             "rows_read": raw.rows_read})
-        steps.current = (steps.current[0], raw.rows_read, steps.current[2])  # rows known once read
-    box = [pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()]
-    del frames
-    # box.pop(): the callee holds the only reference and can release the records early
-    batch = process_patent_records(box.pop(), q_pat, today=opts.today, matcher=GreenMatcher(), progress=step)
-    patents, links, first_addr, refs = batch.patents, batch.applicant_links, batch.first_addresses, batch.citation_refs
-    if patents.empty:
-        raise q_pat.nothing_loaded([str(p) for p in patent_files])
+        entry = _stream_patent_file(path, state, opts, settings, q_pat, matcher, steps)
+        files_report.append(entry)
+        state.meta["files"].append(entry)
+
+    step("patents: de-duplication", state.meta["next_pos"])
+    dups = stream.duplicates(state, settings)
+    stream.quarantine_duplicates(state, dups, q_pat)
+    step("patents: writing the patent table", state.meta["next_pos"] - len(dups))
+    patents_path = canon / "patents.parquet"
+    stream.write_kept(state, "patents", dups, CANONICAL["patents"], patents_path)
+    summary = stream.patent_summary(patents_path)
+    if summary["count"] == 0:
+        raise q_pat.nothing_loaded([f["file"] for f in files_report if f["kind"] == "patents"])
+    step("patents: applicant links and citations", summary["count"])
+    first_addr = _frame(stream.write_kept(state, "first", dups, stream.FIRST_SCHEMA.remove(0), None))
 
     tr_frames = []
+    for entry, frame, malformed in state.transfer_files():  # --append: the transfer records ingested before
+        q_tr.add_malformed(entry["file"], malformed)
+        tr_frames.append(frame)
+        files_report.append(entry)
     for path in map(Path, transfer_files):
         step(f"reading {path.name}")
         raw, frame, _dialect = _read_mapped(path, TRANSFER_FIELDS, TRANSFER_REQUIRED, (), opts.transfer_columns, opts, "transfer_columns")
         q_tr.add_malformed(str(path), raw.malformed)
         tr_frames.append(frame)
-        files_report.append({"file": str(path), "kind": "transfers", "encoding": raw.encoding, "rows_read": raw.rows_read})
+        entry = {"file": str(path), "kind": "transfers", "encoding": raw.encoding, "rows_read": raw.rows_read}
+        files_report.append(entry)
+        state.add_transfer_file(entry, frame, raw.malformed)
         steps.current = (steps.current[0], raw.rows_read, steps.current[2])
+    state.save()
     if tr_frames:
         step("transfers: validation", sum(len(f) for f in tr_frames))
         tb = process_transfer_records(pd.concat(tr_frames, ignore_index=True), q_tr, today=opts.today)
@@ -178,9 +268,9 @@ def ingest(
         transfers = pd.DataFrame(columns=["transfer_id", "patent_id", "date", "year", "from_name", "to_name"])
         transfer_names, transfer_addr = pd.Series([], dtype="object"), pd.DataFrame(columns=["name", "address"])
 
-    step("applicants: names and kinds", len(links) + len(transfer_names))
-    mentions = pd.concat([links["name"], transfer_names], ignore_index=True)
-    names_table = harmonize_names(mentions)  # name variants of one organisation → one applicant_id
+    step("applicants: names and kinds", _staged_rows(state, "links") + len(transfer_names))
+    counts = stream.name_counts(state, dups, transfer_names, settings)
+    names_table = harmonize_names(None, counts=counts)  # name variants of one organisation → one applicant_id
     id_of = names_table.set_index("name")["applicant_id"]
     applicants = build_applicants(names_table["representative"])
     addresses = pd.concat(
@@ -190,6 +280,7 @@ def ingest(
         ],
         ignore_index=True,
     )
+    del first_addr, transfer_addr
     addresses = addresses.assign(applicant_id=addresses["name"].map(id_of))
     from citynet.etl import locate
 
@@ -198,15 +289,15 @@ def ingest(
         applicants[["applicant_id", "name", "kind"]],
         addresses.rename(columns={"country_province": "province_hint"})[["applicant_id", "address", "province_hint"]],
     )
+    address_status = located.attrs.get("address_status", {})
+    del addresses  # the corpus-sized frames go before the next steps
     applicants = applicants.merge(located, on="applicant_id", how="left", suffixes=("", "_loc"))
+    del located
     applicants = applicants[[f.name for f in CANONICAL["applicants"]]]
     city_of = applicants.set_index("applicant_id")["city_code"]
 
-    step("patent applicants and transfers: ids and cities", len(links) + len(transfers))
-    links = links.assign(applicant_id=links["name"].map(id_of))
-    links = links.drop_duplicates(["patent_id", "applicant_id"])  # two variants of one firm on one patent
-    links["city_code"] = links["applicant_id"].map(city_of)
-    patent_applicants = links[["patent_id", "applicant_id", "seq", "city_code"]]
+    step("patent applicants and transfers: ids and cities", _staged_rows(state, "links") + len(transfers))
+    pa_counts = stream.write_patent_applicants(state, dups, id_of, city_of, canon / "patent_applicants.parquet")
 
     if len(transfers):
         transfers = transfers.assign(
@@ -217,19 +308,18 @@ def ingest(
     else:
         transfers = transfers.assign(from_applicant_id=None, to_applicant_id=None, from_city=None, to_city=None)
     transfers = transfers[[f.name for f in CANONICAL["transfers"]]]
-    step("citations: resolving references", len(refs))
-    citations = resolve_citations(refs, patents)
+    step("citations: resolving references", _staged_rows(state, "refs"))
+    cit_counts = stream.resolve_citations(state, dups, patents_path, canon / "citations.parquet", settings)
 
-    step("writing canonical tables", len(patents) + len(applicants) + len(patent_applicants) + len(transfers)
-         + len(citations))
-    canon = ws.canonical
+    step("writing canonical tables", summary["count"] + len(applicants) + pa_counts["links"] + len(transfers)
+         + cit_counts["count"])
     write_table(city_set().cities, "cities", canon)
     write_table(applicants, "applicants", canon)
     write_names_table(names_table, canon)
-    write_table(patents, "patents", canon)
-    write_table(patent_applicants, "patent_applicants", canon)
+    manifest.record(patents_path)
+    manifest.record(canon / "patent_applicants.parquet")
     write_table(transfers, "transfers", canon)
-    write_table(citations, "citations", canon)
+    manifest.record(canon / "citations.parquet")
 
     cov_reports, cov_tables = [], []
     for path in map(Path, covariate_files):
@@ -245,9 +335,9 @@ def ingest(
     q_tr.write(ws.quarantine, "transfers")
     q_cov.write(ws.quarantine, "covariates")
     step("quarantine and report")
-    report = _report(files_report, q_pat, q_tr, q_cov, patents, applicants, patent_applicants, transfers, citations, cov_reports)
+    report = _report(files_report, q_pat, q_tr, q_cov, summary, applicants, pa_counts, transfers, cit_counts, cov_reports)
     report["applicants"]["harmonised"] = merge_summary(names_table)
-    report["addresses"] = located.attrs.get("address_status", {})
+    report["addresses"] = address_status
     steps.end()
     ws.reports.mkdir(parents=True, exist_ok=True)
     (ws.reports / "ingest.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -263,11 +353,11 @@ def write_covariates(tables: list[pd.DataFrame], path: Path) -> None:
     merged.sort_values(["city_code", "year"]).to_parquet(path, index=False)
 
 
-def _report(files, q_pat, q_tr, q_cov, patents, applicants, patent_applicants, transfers, citations, cov_reports) -> dict:
+def _report(files, q_pat, q_tr, q_cov, summary, applicants, pa_counts, transfers, cit_counts, cov_reports) -> dict:
     quarantined = {}
     for q in (q_pat, q_tr, q_cov):
         quarantined.update(q.counts())
-    loaded_by_file = patents.groupby("source_file").size().to_dict()
+    loaded_by_file = summary["by_file"]
     for f in files:
         qcounts = quarantined.get(f["file"], {})
         f["rows_quarantined"] = int(sum(qcounts.values()))
@@ -281,7 +371,6 @@ def _report(files, q_pat, q_tr, q_cov, patents, applicants, patent_applicants, t
             raise RuntimeError(f"row accounting broken for {f['file']}: {f}")  # a bug, never user data
     loc = applicants["located_by"].value_counts()
     n_app = len(applicants)
-    seq1 = patent_applicants["seq"] == 1
     return {
         "generated": dt.datetime.now().isoformat(timespec="seconds"),
         "files": files,
@@ -290,14 +379,7 @@ def _report(files, q_pat, q_tr, q_cov, patents, applicants, patent_applicants, t
             "rows_loaded": int(sum(f["rows_loaded"] for f in files)),
             "rows_quarantined": int(sum(f["rows_quarantined"] for f in files)),
         },
-        "patents": {
-            "count": int(len(patents)),
-            "by_kind": {k: int(v) for k, v in patents["patent_kind"].value_counts().items()},
-            "granted": int(patents["granted"].sum()),
-            "green_wipo": int(patents["green"].sum()),
-            "y02": int(patents["y02"].sum()),
-            "years": [int(patents["app_year"].min()), int(patents["app_year"].max())] if len(patents) else [],
-        },
+        "patents": {k: v for k, v in summary.items() if k != "by_file"},
         "applicants": {
             "count": int(n_app),
             "by_kind": {k: int(v) for k, v in applicants["kind"].value_counts().items()},
@@ -306,20 +388,16 @@ def _report(files, q_pat, q_tr, q_cov, patents, applicants, patent_applicants, t
             "located_share": round(float(applicants["city_code"].notna().mean()), 4) if n_app else 0.0,
         },
         "patent_applicants": {
-            "links": int(len(patent_applicants)),
-            "located_share": round(float(patent_applicants["city_code"].notna().mean()), 4) if len(patent_applicants) else 0.0,
-            "first_applicant_located_share": round(float(patent_applicants.loc[seq1, "city_code"].notna().mean()), 4)
-            if seq1.any()
+            "links": pa_counts["links"],
+            "located_share": round(pa_counts["located"] / pa_counts["links"], 4) if pa_counts["links"] else 0.0,
+            "first_applicant_located_share": round(pa_counts["first_located"] / pa_counts["first"], 4)
+            if pa_counts["first"]
             else 0.0,
         },
         "transfers": {
             "count": int(len(transfers)),
             "both_cities_known": int((transfers["from_city"].notna() & transfers["to_city"].notna()).sum()),
         },
-        "citations": {
-            "count": int(len(citations)),
-            "in_corpus": int(citations["cited_patent_id"].notna().sum()),
-            "foreign": int(citations["foreign"].sum()),
-        },
+        "citations": {k: int(v) for k, v in cit_counts.items()},
         "covariates": cov_reports,
     }

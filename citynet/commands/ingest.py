@@ -18,8 +18,11 @@ Examples:
   citynet ingest -w ws export_2019.xlsx export_2020.xlsx
   citynet ingest -w ws            (inputs from citynet.toml [inputs])
   citynet ingest -w ws --policies policies.xlsx   (policy documents → zts, gjs, rps)
+  citynet ingest -w ws export_2021.csv --append   (add a new export to the corpus ingested before)
 Every ingest REPLACES the canonical tables with the files given (several files are one corpus) and
-says what it replaced; a store loaded earlier keeps its rows until `citynet load --rebuild`.
+says what it replaced; with --append it adds the new files to the corpus without reading the old
+ones again (same tables as one ingest of all files). A store loaded earlier keeps its rows until
+`citynet load --rebuild`; `citynet load` after an ingest writes only what changed.
 Headers of CNIPA, incoPat, Patsnap, Wanfang, CNKI, SooPAT and Lens.org exports are recognised (the
 dialect is shown and written to reports/ingest.json); map any other layout in citynet.toml [columns].""",
 )
@@ -33,12 +36,17 @@ dialect is shown and written to reports/ingest.json); map any other layout in ci
               help="Policy documents (CSV/XLSX: province or city, year, issuing bodies, tool classes or text) → "
                    "provincial synergy indices zts, gjs, rps in the city-year panel. Repeatable.")
 @click.option("--encoding", default=None, help="Force the input encoding (default: detect UTF-8 / GB18030).")
+@click.option("--append", is_flag=True,
+              help="Add FILES (and --transfers) to the corpus already ingested, without reading its files again: "
+                   "duplicates, applicants' locations and citations are decided again over old and new records, "
+                   "which gives what one ingest of all the files gives.")
 @click.pass_context
-def command(ctx, ws, files, transfer_files, covariate_files, policy_files, encoding):
+def command(ctx, ws, files, transfer_files, covariate_files, policy_files, encoding, append):
     """Read raw patent exports into the canonical tables; bad rows go to quarantine/ with the reason."""
     from rich.console import Console
 
     from citynet.etl.pipeline import IngestOptions, ingest
+    from citynet.etl.stream import StreamSettings
 
     inputs = ws.settings["inputs"]
     if policy_files:  # etl/policy_docs.py; may run alone
@@ -58,11 +66,13 @@ def command(ctx, ws, files, transfer_files, covariate_files, policy_files, encod
     def rel(p: str) -> Path:
         return Path(p) if Path(p).is_absolute() else ws.root / p
 
-    if not files:
+    if append and not files and not transfer_files:
+        raise UserError("--append needs the new export files", fix="citynet ingest -w WS NEW_FILE.csv --append")
+    if not files and not append:
         files = tuple(rel(p) for p in _as_list(inputs.get("patents")))
         transfer_files = transfer_files or tuple(rel(p) for p in _as_list(inputs.get("transfers")))
         covariate_files = covariate_files or tuple(rel(p) for p in _as_list(inputs.get("covariates")))
-    if not files:
+    if not files and not append:
         raise UserError("no input files", fix="citynet ingest -w WS raw/patents.csv, or list them in citynet.toml [inputs] patents = [...]")
     missing = [str(f) for f in (*files, *transfer_files, *covariate_files) if not Path(f).is_file()]
     if missing:
@@ -74,7 +84,10 @@ def command(ctx, ws, files, transfer_files, covariate_files, policy_files, encod
         encoding=encoding or inputs.get("encoding", "auto"),
         columns=dict(ws.settings.get("columns", {})),
         transfer_columns=dict(ws.settings.get("transfer_columns", {})),
+        stream=StreamSettings.from_settings(ws.settings),
     )
+    if append:
+        opts.append_from = _appendable(ws, files, transfer_files)
     before = previous_corpus(ws)
     existed = {p for p in (ws.canonical, ws.quarantine, ws.reports) if p.exists()}
     console = Console(stderr=True, quiet=is_quiet(ctx))
@@ -92,6 +105,13 @@ def command(ctx, ws, files, transfer_files, covariate_files, policy_files, encod
 
             # written to a staging folder, published as one atomic switch with a manifest (citynet/transaction.py)
             staged = Workspace(root=tx.staging, settings=ws.settings)
+            if append:  # under the write lock now: the state checked above must still be the published one
+                from citynet.etl.stream import STATE, State
+
+                now = State.load(ws.canonical / STATE)
+                if now is None or now.meta != opts.append_from.meta:
+                    raise UserError(f"{ws.root} was changed by another citynet command while --append started",
+                                    fix="run the command again")
             report = ingest(staged, list(files), list(transfer_files), list(covariate_files), opts, progress=show)
     except BaseException:
         ws._remove_empty([p for p in (ws.canonical, ws.quarantine, ws.reports) if p not in existed])
@@ -102,8 +122,34 @@ def command(ctx, ws, files, transfer_files, covariate_files, policy_files, encod
         ws.discard_created()
         raise
     _summary(console, ws, report)
-    if before:
+    if append:
+        was = f" ({before['patents']:,} and {before['transfers']:,} before)" if before else ""
+        console.print(f"[bold]appended[/] {len(files) + len(transfer_files)} file(s) to the corpus: now "
+                      f"{report['patents']['count']:,} patents, {report['transfers']['count']:,} transfers{was}")
+    elif before:
         console.print(replaced_text(before, report))
+
+
+def _appendable(ws, files, transfer_files):
+    """The state of the corpus to append to (``etl.stream.State``), or one message why there is none."""
+    from citynet import transaction
+    from citynet.etl.stream import STATE, State
+
+    if ws.canonical.exists():
+        transaction.verify(ws.root, "ingest", fix=f"run `citynet ingest -w {ws.root}` with every file of the corpus")
+    state = State.load(ws.canonical / STATE)
+    if state is None:
+        ws.discard_created()
+        raise UserError(f"--append: {ws.root} has no ingested corpus to append to (or it was ingested by an older "
+                        "citynet, which kept no ingest state)",
+                        fix=f"ingest every file once without --append: citynet ingest -w {ws.root} FILES…")
+    known = {str(Path(e["file"]).resolve()) for e in state.meta["files"]}
+    known |= {str(Path(t["entry"]["file"]).resolve()) for t in state.meta["transfer_files"]}
+    again = [str(f) for f in (*files, *transfer_files) if str(Path(f).resolve()) in known]
+    if again:
+        raise UserError(f"--append: {', '.join(again)} is already in the corpus",
+                        fix="append only new files; to read a changed file again, ingest every file without --append")
+    return state
 
 
 def previous_corpus(ws) -> dict | None:

@@ -1,0 +1,411 @@
+"""Streaming ingest of patent exports: bounded batches on disk, the duplicate rule out of core.
+
+Each export is read in bounded batches (``etl.readers.stream_table``: Arrow's incremental CSV reader),
+each batch is checked and normalised on its own (``etl.patents.normalise_patent_batch``: every check
+there looks at one record), and what survives is written at once to the ingest's *state*, a folder of
+Parquet files next to the canonical tables (``canonical/state/``):
+
+==========================  =====================================================================
+``patents/F_B.parquet``      the patent row of every record that passed the per-record checks, with
+                             ``_pos`` (its position in the corpus: file order, then row order) and
+                             ``_filled`` (its number of non-empty mapped fields)
+``raw/F_B.parquet``          the same records' raw fields (read only for the duplicates)
+``links/``, ``first/``,      applicant names (with ``seq``), the first applicant's address and
+``refs/``                    province code, and the citation references of the same records
+``quarantine/F.parquet``     the rows the per-record checks and the reader rejected, per file
+``files.json``               per input file: rows read, dialect, encoding; the next free ``_pos``
+==========================  =====================================================================
+
+So memory is bounded by the batch (``[ingest] block_mb``), not by the export. The duplicate rule —
+per application number keep the record with most non-empty fields, ties to the earlier in file order
+(rejected copies are quarantined as ``duplicate`` with the kept row) — runs in DuckDB over
+``_pos``/``_filled``/``patent_id`` with a memory limit (``[ingest] memory_limit``, default 3GB),
+spilling to a temporary folder, two threads. The kept rows are then copied batch by batch in
+``_pos`` order into ``patents.parquet``; links, addresses and references of kept records likewise.
+``citynet ingest --append`` reuses the state of the files ingested before (their records are not read
+again) and re-decides the duplicates, the applicants and the citations over old and new records,
+which gives exactly what one ingest of all files gives.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from citynet.etl.schema import CANONICAL
+
+DEFAULT_MEMORY_LIMIT = "3GB"
+DEFAULT_BLOCK_MB = 32
+STATE = "state"
+KINDS = ("patents", "raw", "links", "first", "refs")
+_STR = pa.string()
+LINKS_SCHEMA = pa.schema([("_pos", pa.int64()), ("patent_id", _STR), ("name", _STR), ("seq", pa.int16())])
+FIRST_SCHEMA = pa.schema([("_pos", pa.int64()), ("patent_id", _STR), ("name", _STR), ("address", _STR),
+                          ("country_province", _STR)])
+REFS_SCHEMA = pa.schema([("_pos", pa.int64()), ("citing_patent_id", _STR), ("cited_ref", _STR)])
+PATENTS_STAGED = pa.schema(list(CANONICAL["patents"]) + [pa.field("_pos", pa.int64()), pa.field("_filled", pa.int16())])
+
+
+@dataclass
+class StreamSettings:
+    """``[ingest]`` of citynet.toml: ``memory_limit`` (DuckDB's, for the corpus-wide steps; e.g. "3GB")
+    and ``block_mb`` (MiB of CSV per streamed batch)."""
+
+    memory_limit: str = DEFAULT_MEMORY_LIMIT
+    block_mb: int = DEFAULT_BLOCK_MB
+    threads: int = 2
+    block_bytes: int | None = None  # overrides block_mb (tests: many batches from a small file)
+
+    @property
+    def block(self) -> int:
+        return self.block_bytes or self.block_mb << 20
+
+    @classmethod
+    def from_settings(cls, settings: dict | None) -> StreamSettings:
+        from citynet.errors import UserError
+
+        s = dict((settings or {}).get("ingest", {}) or {})
+        out = cls(memory_limit=str(s.get("memory_limit", DEFAULT_MEMORY_LIMIT)), block_mb=s.get("block_mb", DEFAULT_BLOCK_MB))
+        if not isinstance(out.block_mb, int) or isinstance(out.block_mb, bool) or not 1 <= out.block_mb <= 4096:
+            raise UserError(f"citynet.toml [ingest] block_mb = {out.block_mb!r}: not a whole number of MiB from 1 to 4096",
+                            fix="e.g. [ingest] block_mb = 32")
+        import re
+
+        if not re.fullmatch(r"\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*", out.memory_limit, flags=re.I):
+            raise UserError(f"citynet.toml [ingest] memory_limit = {out.memory_limit!r}: not a size",
+                            fix='e.g. [ingest] memory_limit = "3GB"')
+        return out
+
+
+class State:
+    """The ingest state folder (module docstring): staged batches of every file of the corpus."""
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        self.meta = {"version": 1, "files": [], "next_pos": 0, "next_file": 0, "transfer_files": []}
+
+    # --- reading and carrying over an earlier state ---------------------------------------------
+    @classmethod
+    def load(cls, folder: Path) -> State | None:
+        p = Path(folder) / "files.json"
+        if not p.is_file():
+            return None
+        st = cls(folder)
+        st.meta = json.loads(p.read_text(encoding="utf-8"))
+        return st
+
+    def link_into(self, target: Path) -> State:
+        """A copy of this state under ``target`` (hard links where the file system allows: nothing is
+        rewritten; files are never modified in place)."""
+        target = Path(target)
+        for f in sorted(self.folder.rglob("*")):
+            if f.is_file() and f.name != "files.json":  # rewritten by save()
+                dst = target / f.relative_to(self.folder)
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    dst.hardlink_to(f)
+                except OSError:
+                    shutil.copy2(f, dst)
+        new = State(target)
+        new.meta = json.loads(json.dumps(self.meta))
+        return new
+
+    def save(self) -> None:
+        """Write ``files.json`` as a new file (never through a hard link to the published state)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tmp = self.folder / "files.json.tmp"
+        tmp.write_text(json.dumps(self.meta, ensure_ascii=False, indent=1), encoding="utf-8")
+        tmp.replace(self.folder / "files.json")
+
+    # --- writing ------------------------------------------------------------------------------------
+    def path(self, kind: str, file_no: int, batch_no: int) -> Path:
+        return self.folder / kind / f"{file_no:05d}_{batch_no:06d}.parquet"
+
+    def files_of(self, kind: str) -> list[Path]:
+        return sorted((self.folder / kind).glob("*.parquet"))
+
+    def drop_file(self, file_no: int) -> None:
+        """Forget the batches of one file (its stream turned out irregular: read again carefully)."""
+        for kind in (*KINDS, "quarantine"):
+            for f in (self.folder / kind).glob(f"{file_no:05d}_*.parquet"):
+                f.unlink()
+
+    def write_batch(self, file_no: int, batch_no: int, batch, raw: pd.DataFrame) -> None:
+        """Write one normalised batch (``etl.patents.CandidateBatch``, ``_pos`` already global)."""
+        _write(batch.patents, PATENTS_STAGED, self.path("patents", file_no, batch_no))
+        _write(batch.applicant_links, LINKS_SCHEMA, self.path("links", file_no, batch_no))
+        _write(batch.first_addresses, FIRST_SCHEMA, self.path("first", file_no, batch_no))
+        _write(batch.citation_refs, REFS_SCHEMA, self.path("refs", file_no, batch_no))
+        p = self.path("raw", file_no, batch_no)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.Table.from_pandas(raw, preserve_index=False), p)
+
+    def write_quarantine(self, file_no: int, frames: list[pd.DataFrame]) -> None:
+        """The rows of one file rejected before the duplicate rule (kept for ``--append``)."""
+        p = self.folder / "quarantine" / f"{file_no:05d}_q.parquet"
+        p.parent.mkdir(parents=True, exist_ok=True)
+        if frames:
+            t = pd.concat(frames, ignore_index=True)
+            t = t.astype({c: "string[pyarrow]" for c in t.columns if c != "source_row"})
+            pq.write_table(pa.Table.from_pandas(t, preserve_index=False), p)
+
+    def quarantine_frames(self) -> list[pd.DataFrame]:
+        out = []
+        for f in sorted((self.folder / "quarantine").glob("*.parquet")):
+            t = pq.read_table(f).to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow"),
+                                                        pa.large_string(): pd.StringDtype("pyarrow")}.get)
+            out.append(t)
+        return out
+
+
+    def add_transfer_file(self, entry: dict, frame: pd.DataFrame, malformed: list) -> None:
+        """Keep one transfer file's mapped records (transfers are few: re-checked whole on ``--append``)."""
+        n = len(self.meta["transfer_files"])
+        p = self.folder / "transfers" / f"{n:05d}.parquet"
+        p.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), p)
+        self.meta["transfer_files"].append({"entry": dict(entry), "malformed": [list(m) for m in malformed]})
+
+    def transfer_files(self):
+        """``(report entry, records, malformed rows)`` of the transfer files kept in the state, in order."""
+        for n, t in enumerate(list(self.meta["transfer_files"])):
+            frame = pq.read_table(self.folder / "transfers" / f"{n:05d}.parquet").to_pandas(
+                types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
+            yield dict(t["entry"]), frame, [tuple(m) for m in t["malformed"]]
+
+
+def _write(frame: pd.DataFrame, schema: pa.Schema, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_pandas(frame[schema.names], preserve_index=False)
+    pq.write_table(table.cast(schema), path)
+
+
+def _connect(settings: StreamSettings, tmp: Path):
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(f"SET memory_limit='{settings.memory_limit}'")
+    con.execute(f"SET temp_directory='{tmp}'")
+    con.execute(f"SET threads={int(settings.threads)}")
+    con.execute("SET preserve_insertion_order=true")
+    return con
+
+
+def duplicates(state: State, settings: StreamSettings) -> pd.DataFrame:
+    """The duplicate rule over every staged record: for each application number the record with the most
+    non-empty fields is kept, ties to the earliest ``_pos``. Returns the others (``_pos``, ``kept_row``:
+    the kept record's row in its file), sorted by ``_pos``. DuckDB, out of core."""
+    files = state.files_of("patents")
+    if not files:
+        return pd.DataFrame({"_pos": np.array([], dtype=np.int64), "kept_row": np.array([], dtype=np.int64)})
+    with tempfile.TemporaryDirectory(prefix="citynet-duckdb-") as tmp:
+        con = _connect(settings, Path(tmp))
+        try:
+            glob = [str(f) for f in files]
+            dup = con.execute(
+                """
+                SELECT _pos, kept_row FROM (
+                  SELECT _pos,
+                         first_value(_pos) OVER w AS kept_pos,
+                         first_value(source_row) OVER w AS kept_row
+                  FROM read_parquet(?)
+                  WINDOW w AS (PARTITION BY patent_id ORDER BY _filled DESC, _pos ASC)
+                ) WHERE _pos <> kept_pos ORDER BY _pos
+                """,
+                [glob],
+            ).fetchnumpy()
+        finally:
+            con.close()
+    return pd.DataFrame({"_pos": np.asarray(dup["_pos"], dtype=np.int64),
+                         "kept_row": np.asarray(dup["kept_row"], dtype=np.int64)})
+
+
+def quarantine_duplicates(state: State, dups: pd.DataFrame, quarantine) -> None:
+    """Quarantine the raw fields of the duplicate records (reason ``duplicate``, ``kept row N``)."""
+    if dups.empty:
+        return
+    dpos = pa.array(dups["_pos"].to_numpy())
+    kept_row = dups.set_index("_pos")["kept_row"]
+    for f in state.files_of("raw"):
+        t = pq.read_table(f)
+        sel = pc.is_in(t.column("_pos"), value_set=dpos)
+        if not pc.any(sel).as_py():
+            continue
+        rows = t.filter(sel).to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
+        detail = "kept row " + rows["_pos"].map(kept_row).astype(str)
+        quarantine.add(rows.drop(columns="_pos"), "duplicate", "app_number", detail)
+
+
+def write_kept(state: State, kind: str, dups: pd.DataFrame, schema: pa.Schema, path: Path | None,
+               columns: list[str] | None = None) -> pa.Table | None:
+    """The staged rows of ``kind`` whose record is kept, in ``_pos`` order (the staged files are in that
+    order already), cast to ``schema``: written batch by batch to ``path``, or returned when ``path`` is
+    None (``columns``: only those)."""
+    dpos = pa.array(dups["_pos"].to_numpy(), type=pa.int64())
+    writer = None
+    parts = []
+    try:
+        for f in state.files_of(kind):
+            t = pq.read_table(f, columns=None if columns is None else [*columns, "_pos"])
+            if len(dpos):
+                t = t.filter(pc.invert(pc.is_in(t.column("_pos"), value_set=dpos)))
+            t = t.select(schema.names).cast(schema)
+            if path is None:
+                parts.append(t)
+                continue
+            if writer is None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                writer = pq.ParquetWriter(path, schema)
+            if t.num_rows:
+                writer.write_table(t)
+        if path is not None and writer is None:
+            pq.write_table(schema.empty_table(), path)
+    finally:
+        if writer is not None:
+            writer.close()
+    if path is None:
+        return pa.concat_tables(parts) if parts else schema.empty_table()
+    return None
+
+
+def patent_summary(path: Path) -> dict:
+    """What the ingest report says about ``patents.parquet``: counts by kind, granted, green, Y02, years,
+    rows per source file (read column by column)."""
+    t = pq.read_table(path, columns=["patent_kind", "granted", "green", "y02", "app_year", "source_file"])
+    n = t.num_rows
+
+    def counts(col):
+        vc = pc.value_counts(t.column(col)).to_pylist() if n else []
+        return sorted(((d["values"], d["counts"]) for d in vc), key=lambda kv: (-kv[1],))
+
+    years = t.column("app_year")
+    return {
+        "count": n,
+        "by_kind": {k: int(v) for k, v in counts("patent_kind")},
+        "granted": int(pc.sum(t.column("granted")).as_py() or 0),
+        "green_wipo": int(pc.sum(t.column("green")).as_py() or 0),
+        "y02": int(pc.sum(t.column("y02")).as_py() or 0),
+        "years": [int(pc.min(years).as_py()), int(pc.max(years).as_py())] if n else [],
+        "by_file": {k: int(v) for k, v in counts("source_file")},
+    }
+
+
+def resolve_citations(state: State, dups: pd.DataFrame, patents_path: Path, out: Path,
+                      settings: StreamSettings) -> dict:
+    """``citations.parquet`` from the staged references of the kept records, one staged batch at a time
+    (``etl.patents.resolve_references``); the corpus's publication-number stems and application numbers
+    are DuckDB tables (memory limit, spilling). Returns the counts for the ingest report."""
+    from citynet.etl.patents import CITED_STEM
+
+    schema = CANONICAL["citations"]
+    counts = {"count": 0, "in_corpus": 0, "foreign": 0}
+    dpos = pa.array(dups["_pos"].to_numpy(), type=pa.int64())
+    with tempfile.TemporaryDirectory(prefix="citynet-duckdb-") as tmp:
+        con = _connect(settings, Path(tmp))
+        writer = pq.ParquetWriter(out, schema)
+        try:
+            src = str(patents_path).replace("'", "''")
+            # the first patent (in table order) of each stem, as drop_duplicates("stem") keeps it
+            con.execute(f"""
+                CREATE TABLE pubs AS SELECT stem, cited FROM (
+                  SELECT regexp_replace(coalesce(pub_number, ''), '{CITED_STEM}', '') AS stem,
+                         patent_id AS cited, file_row_number AS rn
+                  FROM read_parquet('{src}', file_row_number = true))
+                WHERE stem <> '' QUALIFY row_number() OVER (PARTITION BY stem ORDER BY rn) = 1""")
+            con.execute(f"CREATE TABLE ids AS SELECT DISTINCT patent_id FROM read_parquet('{src}')")
+
+            def by_stem(stems: pd.Series) -> pd.Series:
+                con.register("b", pa.table({"i": np.arange(len(stems)), "stem": pa.array(stems.to_numpy(), pa.string())}))
+                got = con.sql("SELECT p.cited FROM b LEFT JOIN pubs p ON p.stem = b.stem ORDER BY b.i").to_arrow_table()
+                con.unregister("b")
+                return pd.Series(got.column(0).to_numpy(zero_copy_only=False), dtype=object)
+
+            def in_corpus(appno: pd.Series) -> pd.Series:
+                con.register("c", pa.table({"patent_id": pa.array(appno.dropna().unique().astype(object), pa.string())}))
+                found = set(con.sql("SELECT patent_id FROM c SEMI JOIN ids USING (patent_id)").to_arrow_table()
+                            .column(0).to_pylist())
+                con.unregister("c")
+                return appno.isin(found)
+
+            from citynet.etl.patents import resolve_references
+
+            for f in state.files_of("refs"):
+                t = pq.read_table(f)
+                if len(dpos):
+                    t = t.filter(pc.invert(pc.is_in(t.column("_pos"), value_set=dpos)))
+                if not t.num_rows:
+                    continue
+                refs = t.select(["citing_patent_id", "cited_ref"]).to_pandas(
+                    types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
+                cit = resolve_references(refs, by_stem, in_corpus)
+                table = pa.Table.from_pandas(cit[schema.names], preserve_index=False).cast(schema)
+                writer.write_table(table)
+                counts["count"] += table.num_rows
+                counts["in_corpus"] += table.num_rows - table.column("cited_patent_id").null_count
+                counts["foreign"] += int(pc.sum(table.column("foreign")).as_py() or 0)
+        finally:
+            writer.close()
+            con.close()
+    return counts
+
+
+def _kept_glob(state: State, kind: str, dups: pd.DataFrame, con) -> str:
+    """A DuckDB relation text: the staged rows of ``kind`` whose record is kept (``dups`` registered)."""
+    con.register("dups_", pa.table({"_pos": pa.array(dups["_pos"].to_numpy(), pa.int64())}))
+    files = ", ".join("'" + str(f).replace("'", "''") + "'" for f in state.files_of(kind))
+    return f"(SELECT * FROM read_parquet([{files}]) ANTI JOIN dups_ USING (_pos))"
+
+
+def name_counts(state: State, dups: pd.DataFrame, more: pd.Series, settings: StreamSettings) -> pd.Series:
+    """Mentions of each distinct applicant name: the kept records' applicant names and ``more`` (the
+    transfer records' names), counted in DuckDB. Index: name; values: mentions."""
+    more = pa.table({"name": pa.array(more.dropna().astype(object).to_numpy(), pa.string())})
+    with tempfile.TemporaryDirectory(prefix="citynet-duckdb-") as tmp:
+        con = _connect(settings, Path(tmp))
+        try:
+            con.register("more_", more)
+            if state.files_of("links"):
+                rel = _kept_glob(state, "links", dups, con)
+                names = f"SELECT name FROM {rel} UNION ALL SELECT name FROM more_"
+            else:
+                names = "SELECT name FROM more_"
+            t = con.sql(f"SELECT name, count(*) AS n FROM ({names}) WHERE name IS NOT NULL GROUP BY name").to_arrow_table()
+        finally:
+            con.close()
+    return pd.Series(t.column("n").to_numpy().astype(np.int64), index=pd.Index(t.column("name").to_pylist(), dtype=object),
+                     name="count")
+
+
+def write_patent_applicants(state: State, dups: pd.DataFrame, id_of: pd.Series, city_of: pd.Series, out: Path) -> dict:
+    """``patent_applicants.parquet`` from the staged applicant names of the kept records, batch by batch:
+    each name's ``applicant_id`` (two variants of one firm on one patent: the first kept), its city.
+    Returns the counts of the ingest report."""
+    schema = CANONICAL["patent_applicants"]
+    c = {"links": 0, "located": 0, "first": 0, "first_located": 0}
+    dpos = pa.array(dups["_pos"].to_numpy(), type=pa.int64())
+    with pq.ParquetWriter(out, schema) as writer:
+        for f in state.files_of("links"):
+            t = pq.read_table(f)
+            if len(dpos):
+                t = t.filter(pc.invert(pc.is_in(t.column("_pos"), value_set=dpos)))
+            links = t.select(["patent_id", "name", "seq"]).to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
+            links = links.assign(applicant_id=links["name"].map(id_of))
+            links = links.drop_duplicates(["patent_id", "applicant_id"])
+            links["city_code"] = links["applicant_id"].map(city_of)
+            table = pa.Table.from_pandas(links[schema.names], preserve_index=False).cast(schema)
+            writer.write_table(table)
+            located = links["city_code"].notna().to_numpy()
+            first = (links["seq"] == 1).to_numpy()
+            c["links"] += len(links)
+            c["located"] += int(located.sum())
+            c["first"] += int(first.sum())
+            c["first_located"] += int((located & first).sum())
+    return c

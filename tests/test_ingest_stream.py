@@ -1,0 +1,194 @@
+"""Streaming ingest (issue 12 item 1) and ``ingest --append`` (item 2): the streamed batches give exactly
+the tables, quarantine rows and row accounting of one whole read, and ingesting A then appending B
+gives exactly what ingesting A and B together gives."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import importlib.util
+import json
+from pathlib import Path
+
+FIXTURE = Path(__file__).parent / "fixtures" / "ingest_identity"
+
+
+def _digest():
+    spec = importlib.util.spec_from_file_location("ingest_identity_digest", FIXTURE / "digest.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _lines(name: str) -> list[str]:
+    with gzip.open(FIXTURE / name, "rt", encoding="utf-8", newline="") as fh:
+        return fh.read().splitlines(keepends=True)
+
+
+def _quarantine_rows(ws: Path) -> list[str]:
+    rows = []
+    for f in sorted((ws / "quarantine").glob("*.csv")):
+        with open(f, encoding="utf-8-sig", newline="") as fh:
+            for r in csv.DictReader(fh):
+                if not r.get("raw_text"):  # a column of the file's CSV only when a malformed row is in it
+                    r.pop("raw_text", None)
+                rows.append(json.dumps({**r, "source_file": Path(r["source_file"]).name}, ensure_ascii=False,
+                                       sort_keys=True))
+    return sorted(rows)
+
+
+def _ingest(ws_root: Path, files, transfers=(), block_bytes=None, append=False):
+    from citynet.etl import stream
+    from citynet.etl.pipeline import IngestOptions, ingest
+
+    from citynet.workspace import Workspace
+
+    ws = Workspace.open(ws_root, create=True)
+    prev = stream.State.load(ws.canonical / stream.STATE) if append else None
+    if prev is not None:  # as the CLI does: the new state is written next to the old one, then replaces it
+        staged = Workspace.open(ws_root.with_name(ws_root.name + "_next"), create=True)
+        rep = ingest(staged, list(files), list(transfers), [],
+                     IngestOptions(stream=stream.StreamSettings(block_bytes=block_bytes), append_from=prev))
+        return staged.root, rep
+    rep = ingest(ws, list(files), list(transfers), [], IngestOptions(stream=stream.StreamSettings(block_bytes=block_bytes)))
+    return ws.root, rep
+
+
+def test_streamed_batches_give_the_tables_of_one_whole_read(tmp_path):
+    """The fixture without its malformed last line is regular, so it streams (32 KiB batches: more than ten,
+    with duplicates across batches); with the line, the careful reader reads it whole. The canonical tables
+    are the frozen main-branch ones in both cases, and the quarantine rows are the same but the malformed one."""
+    lines = _lines("patents.csv.gz")
+    assert lines[-1].startswith('"broken row')
+    regular = tmp_path / "patents.csv"
+    regular.write_text("".join(lines[:-1]), encoding="utf-8", newline="")
+    tr = tmp_path / "transfers.csv"
+    tr.write_text("".join(_lines("transfers.csv.gz")), encoding="utf-8", newline="")
+    ws, rep = _ingest(tmp_path / "ws", [regular], [tr], block_bytes=32 << 10)
+    assert len(list((ws / "canonical" / "state" / "patents").glob("*.parquet"))) > 10  # really streamed
+    want = json.loads((FIXTURE / "expected.json").read_text(encoding="utf-8"))
+    got = json.loads(json.dumps(_digest().workspace_digest(ws)))
+    for name, table in want["tables"].items():
+        assert got["tables"][name] == table, name
+    f = rep["files"][0]
+    assert (f["rows_read"], f["rows_loaded"], f["rows_quarantined"]) == (1536, 1500, 36) and f["balanced"]
+    whole = tmp_path / "whole" / "patents.csv"
+    whole.parent.mkdir()
+    whole.write_text("".join(lines), encoding="utf-8", newline="")
+    ws2, _ = _ingest(tmp_path / "ws2", [whole], [tr])
+    assert not list((ws2 / "canonical" / "state" / "raw").glob("00000_000001.parquet"))  # one careful batch
+    careful = [r for r in _quarantine_rows(ws2) if '"malformed_row"' not in r]
+    assert _quarantine_rows(ws) == careful
+
+
+def _run(*args) -> int:
+    from citynet.cli import main
+
+    try:
+        main(list(args))
+        return 0
+    except SystemExit as exc:
+        return exc.code or 0
+
+
+def _canonical_digests(ws: Path) -> dict:
+    d = _digest()
+    return {f.name: d.table_digest(f) for f in sorted((ws / "canonical").glob("*.parquet"))}
+
+
+def test_ingest_a_then_append_b_equals_ingest_of_a_and_b(tmp_path):
+    """The fixture split in two exports (B has the bad rows and the malformed one; duplicates across A and B,
+    some kept in B) and two transfer files: ``ingest A`` then ``ingest B --append`` writes the same canonical
+    tables, quarantine rows and per-file row accounting as ``ingest A B``; appending a file of the corpus
+    again, or to a workspace without a corpus, is one message (exit 2)."""
+    lines = _lines("patents.csv.gz")
+    head, body = lines[0], lines[1:]
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    a, b = raw / "a.csv", raw / "b.csv"
+    a.write_text(head + "".join(body[:700]), encoding="utf-8", newline="")
+    b.write_text(head + "".join(body[700:]), encoding="utf-8", newline="")
+    tr = _lines("transfers.csv.gz")
+    ta, tb = raw / "ta.csv", raw / "tb.csv"
+    ta.write_text(tr[0] + "".join(tr[1:25]), encoding="utf-8", newline="")
+    tb.write_text(tr[0] + "".join(tr[25:]), encoding="utf-8", newline="")
+
+    both = tmp_path / "both"
+    assert _run("-q", "ingest", "-w", str(both), str(a), str(b), "--transfers", str(ta), "--transfers", str(tb)) == 0
+    inc = tmp_path / "inc"
+    assert _run("-q", "ingest", "-w", str(inc), str(a), "--transfers", str(ta)) == 0
+    assert _run("-q", "ingest", "-w", str(inc), str(b), "--transfers", str(tb), "--append") == 0
+
+    assert _canonical_digests(inc) == _canonical_digests(both)
+    assert _quarantine_rows(inc) == _quarantine_rows(both)
+    rep_inc = json.loads((inc / "reports" / "ingest.json").read_text(encoding="utf-8"))
+    rep_both = json.loads((both / "reports" / "ingest.json").read_text(encoding="utf-8"))
+    keys = ("file", "kind", "rows_read", "rows_loaded", "rows_quarantined", "quarantined_by_reason", "balanced")
+    assert [{k: f[k] for k in keys} for f in rep_inc["files"]] == [{k: f[k] for k in keys} for f in rep_both["files"]]
+    assert all(f["balanced"] for f in rep_inc["files"])
+    dup_b = rep_both["files"][1]["quarantined_by_reason"].get("duplicate", 0)
+    dup_a = rep_both["files"][0]["quarantined_by_reason"].get("duplicate", 0)
+    assert dup_a and dup_b  # duplicates on both sides of the split
+    assert rep_inc["patents"] == rep_both["patents"] and rep_inc["applicants"] == rep_both["applicants"]
+
+    assert _run("-q", "ingest", "-w", str(inc), str(b), "--append") == 2
+    assert _run("-q", "ingest", "-w", str(tmp_path / "empty"), str(b), "--append") == 2
+    assert _canonical_digests(inc) == _canonical_digests(both)  # the refused appends changed nothing
+
+
+def test_a_killed_append_leaves_the_previous_corpus_or_the_new_one(tmp_path):
+    """SIGKILL at file events of an ``--append`` publication (the state of the old corpus is hard-linked into
+    the staging folder): the workspace is afterwards exactly the corpus before or exactly the appended one,
+    and an append re-run after a kill before the switch completes it."""
+    import os
+    import shutil
+    import signal
+    import subprocess
+    import sys
+
+    from citynet import transaction
+    from tests.test_transaction import _export, _same_state, _snapshot
+
+    a, b = _export(tmp_path / "a.csv", 1, 8), _export(tmp_path / "b.csv", 2, 11)
+    ws_a = tmp_path / "ws_a"
+    assert _run("-q", "ingest", "-w", str(ws_a), str(a)) == 0
+    ws_ab = tmp_path / "ws_ab"
+    shutil.copytree(ws_a, ws_ab)
+    cmd = [sys.executable, "-m", "citynet", "-q", "ingest", "-w"]
+    subprocess.run([*cmd, str(ws_ab), str(b), "--append"], check=True)
+    snap_a, snap_ab = _snapshot(ws_a), _snapshot(ws_ab)
+    outcomes = []
+    for n in range(1, 400, 7):
+        ws = tmp_path / f"ws{n}"
+        shutil.copytree(ws_a, ws)
+        proc = subprocess.run([*cmd, str(ws), str(b), "--append"], env={**os.environ, "CITYNET_FAULT": f"kill:{n}"},
+                              capture_output=True, text=True)
+        if proc.returncode == 0:
+            assert _same_state(_snapshot(ws), snap_ab)
+            break
+        assert proc.returncode == -signal.SIGKILL, proc.stderr
+        transaction.verify_workspace(ws)  # recovers: exactly the old or the new corpus
+        snap = _snapshot(ws)
+        outcomes.append("A" if _same_state(snap, snap_a) else "AB" if _same_state(snap, snap_ab) else "mixed")
+        assert outcomes[-1] != "mixed", n
+        if outcomes[-1] == "A":
+            assert _run("-q", "ingest", "-w", str(ws), str(b), "--append") == 0
+            assert _same_state(_snapshot(ws), snap_ab)
+        shutil.rmtree(ws)
+    assert "A" in outcomes and "AB" in outcomes, outcomes
+
+
+def test_ingest_settings_are_checked(tmp_path):
+    """``[ingest] block_mb`` / ``memory_limit`` that are not sizes: one message, exit 2."""
+    from tests.test_transaction import _export
+
+    a = _export(tmp_path / "a.csv", 1, 8)
+    for bad in ("block_mb = 0", 'memory_limit = "lots"'):
+        ws = tmp_path / f"ws{len(bad)}"
+        ws.mkdir()
+        (ws / "citynet.toml").write_text(f"[ingest]\n{bad}\n", encoding="utf-8")
+        assert _run("-q", "ingest", "-w", str(ws), str(a)) == 2
+    ws = tmp_path / "ok"
+    ws.mkdir()
+    (ws / "citynet.toml").write_text('[ingest]\nblock_mb = 1\nmemory_limit = "1GB"\n', encoding="utf-8")
+    assert _run("-q", "ingest", "-w", str(ws), str(a)) == 0
