@@ -7,6 +7,7 @@ Sub-commands are imported lazily so that ``citynet --help`` is fast and a layer'
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import logging
 import sys
 

@@ -61,3 +61,17 @@ def test_blas_runs_on_one_thread_for_reproducible_digits():
             "print(sorted({i['num_threads'] for i in threadpoolctl.threadpool_info() if i['user_api'] == 'blas'}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[1]"
+
+
+def test_modules_import_importlib_util_themselves():
+    """``importlib.util`` is a submodule: ``import importlib`` alone does not load it. An editable install
+    imports it as a side effect (its path hook), a wheel install does not, and every command then failed
+    with "module 'importlib' has no attribute 'util'"."""
+    missing = []
+    for folder in ("citynet", *LAYERS):
+        for path in (ROOT / folder).rglob("*.py"):
+            text = path.read_text(encoding="utf-8")
+            if "importlib.util." in text and not any(
+                    s in text for s in ("import importlib.util", "from importlib.util", "from importlib import util")):
+                missing.append(str(path.relative_to(ROOT)))
+    assert not missing, missing
