@@ -93,3 +93,18 @@ def test_unnamed_columns_are_named_as_on_neo4j(store, tmp_path):
     got = store.query("MATCH (c:City) RETURN count(c), c.region ORDER BY c.region")
     assert list(got.columns) == ["count(c)", "c.region"] and got.iloc[0, 0] == 4
     assert for_embedded("MATCH (c:City) RETURN c, count(*) AS n") == "MATCH (c:City) RETURN c, count(*) AS n"
+
+
+def test_merge_of_a_relationship_is_refused_on_the_embedded_store(store, tmp_path):
+    """LadybugDB 0.20.4 ends the process (segfault) on the second MERGE of a relationship from one start
+    node (docs/cypher.md, engine bug 4): refused with the MATCH … CREATE rewrite; Neo4j runs it."""
+    load_tables(store, hand_tables(), tmp_path / "canonical")
+    merge = ("MERGE (a:Applicant {applicant_id: $a}) MERGE (p:Patent {patent_id: $p}) "
+             "MERGE (a)-[r:APPLIED]->(p) RETURN count(r) AS n")
+    if store.backend == "neo4j":
+        assert store.query(merge, {"a": "x0", "p": "y0"}, write=True)["n"].iloc[0] == 1
+        return
+    with pytest.raises(Unsupported) as err:
+        store.query(merge, {"a": "x0", "p": "y0"}, write=True)
+    assert "MERGE of a relationship" in err.value.message and "CREATE" in err.value.fix
+    for_embedded("MERGE (m:Meta {key: $k}) SET m.value = $v")  # nodes alone are fine
