@@ -129,10 +129,12 @@ def bench_store(ws: Workspace, backend: str, canonical: Path, tables: dict) -> d
     # row-at-a-time baseline on a sample: one driver call per APPLIED relationship (with its nodes)
     pa_ = tables["patent_applicants"].head(SAMPLE)
     with tempfile.TemporaryDirectory() as tmp:
-        if backend == "embedded":
+        if backend == "embedded":  # MERGE of a relationship crashes LadybugDB 0.20 (docs/cypher.md, bug 4)
             bws = _ws(Path(tmp))
-            stmt = ("MERGE (a:Applicant {applicant_id: $a}) MERGE (p:Patent {patent_id: $p}) "
-                    "MERGE (a)-[r:APPLIED]->(p) SET r.seq = $seq, r.city_code = $c")
+            stmt = ("MATCH (a:Applicant {applicant_id: $a}), (p:Patent {patent_id: $p}) "
+                    "OPTIONAL MATCH (a)-[r:APPLIED]->(p) WITH a, p, r WHERE r IS NULL "
+                    "CREATE (a)-[:APPLIED {seq: $seq, city_code: $c}]->(p)")
+            nodes = "MERGE (a:Applicant {applicant_id: $a}) MERGE (p:Patent {patent_id: $p})"
         else:
             bws = ws
             stmt = ("MERGE (a:Applicant {applicant_id: 'bench-' + $a}) MERGE (p:Patent {patent_id: 'bench-' + $p}) "
@@ -141,6 +143,8 @@ def bench_store(ws: Workspace, backend: str, canonical: Path, tables: dict) -> d
             s.ensure_schema()
             t = time.perf_counter()
             for r in pa_.itertuples(index=False):
+                if backend == "embedded":
+                    s.query(nodes, {"a": r.applicant_id, "p": r.patent_id}, write=True)
                 s.query(stmt, {"a": r.applicant_id, "p": r.patent_id, "seq": int(r.seq), "c": r.city_code}, write=True)
             row_s = time.perf_counter() - t
             if backend == "neo4j":
