@@ -77,13 +77,7 @@ def read_csv(path: Path, encoding: str = "auto") -> RawTable:
     numbers every record as a spreadsheet would (blank lines count as rows) and sets damaged records
     apart one by one, so one bad row never refuses the file.
     """
-    try:
-        enc = detect_encoding(path) if encoding in ("auto", "", None) else encoding
-        codecs.lookup(enc)
-    except LookupError as exc:
-        raise DataError(f"{path}: unknown encoding {encoding!r}", fix="use utf-8, gb18030, utf-16 or latin-1") from exc
-    except DataError:
-        enc = _best_effort_encoding(path)
+    enc = _resolve_encoding(path, encoding) or _best_effort_encoding(path)
     if _regular_bytes(path, enc):
         try:
             fast = _read_fast(path, enc)
@@ -92,6 +86,19 @@ def read_csv(path: Path, encoding: str = "auto") -> RawTable:
         if fast is not None:
             return fast
     return _read_careful(path, enc)
+
+
+def _resolve_encoding(path: Path, encoding: str | None) -> str | None:
+    """The encoding to read ``path`` with: the user's (checked to exist) or the detected one; ``None`` when
+    detection fails. An unknown name is a :class:`DataError`."""
+    try:
+        enc = detect_encoding(path) if encoding in ("auto", "", None) else encoding
+        codecs.lookup(enc)
+    except LookupError as exc:
+        raise DataError(f"{path}: unknown encoding {encoding!r}", fix="use utf-8, gb18030, utf-16 or latin-1") from exc
+    except DataError:
+        return None
+    return enc
 
 
 def _best_effort_encoding(path: Path) -> str:
@@ -350,13 +357,7 @@ def stream_table(path: str | Path, encoding: str = "auto", block_bytes: int = BL
     if not path.exists():
         raise DataError(f"{path}: no such file", fix="check the path (relative paths are from the current folder)")
     if not careful and READERS.get(path.suffix.lower()) is read_csv:
-        try:
-            enc = detect_encoding(path) if encoding in ("auto", "", None) else encoding
-            codecs.lookup(enc)
-        except LookupError as exc:
-            raise DataError(f"{path}: unknown encoding {encoding!r}", fix="use utf-8, gb18030, utf-16 or latin-1") from exc
-        except DataError:
-            enc = None
+        enc = _resolve_encoding(path, encoding)
         if enc is not None and _regular_bytes(path, enc):
             opened = _open_stream(path, enc, block_bytes)
             if opened is not None:
