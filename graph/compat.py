@@ -215,18 +215,16 @@ def for_embedded(text: str) -> str:
     edits: list[tuple[int, int, str]] = []  # (start, end, replacement)
     counter = [0]
     for n, ci in enumerate(clauses):
-        if toks[ci].up == "MERGE":
-            nxt = clauses[n + 1] if n + 1 < len(clauses) else len(toks)
-            if _rel_patterns(toks[ci + 1:nxt], text):
-                raise Unsupported(
-                    "refused on the embedded store: MERGE of a relationship; LadybugDB 0.20 crashes the process when "
-                    "the relationship's start node already has one (docs/cypher.md, engine bugs)",
-                    fix="MERGE the nodes, then MATCH them and CREATE the relationship only when it is missing: "
-                        "MATCH (a:A {k: $a}), (b:B {k: $b}) OPTIONAL MATCH (a)-[r:T]->(b) WITH a, b, r "
-                        "WHERE r IS NULL CREATE (a)-[:T]->(b) — or run it on Neo4j (--store neo4j)")
+        nxt = clauses[n + 1] if n + 1 < len(clauses) else len(toks)
+        if toks[ci].up == "MERGE" and _rel_patterns(toks[ci + 1:nxt], text):
+            raise Unsupported(
+                "refused on the embedded store: MERGE of a relationship; LadybugDB 0.20 crashes the process when "
+                "the relationship's start node already has one (docs/cypher.md, engine bugs)",
+                fix="MERGE the nodes, then MATCH them and CREATE the relationship only when it is missing: "
+                    "MATCH (a:A {k: $a}), (b:B {k: $b}) OPTIONAL MATCH (a)-[r:T]->(b) WITH a, b, r "
+                    "WHERE r IS NULL CREATE (a)-[:T]->(b) — or run it on Neo4j (--store neo4j)")
         if toks[ci].up != "MATCH":
             continue
-        nxt = clauses[n + 1] if n + 1 < len(clauses) else len(toks)
         pattern = toks[ci + 1:nxt]
         rels = _rel_patterns(pattern, text)
         shortest = any(t.up == "SHORTEST" for t in pattern)
