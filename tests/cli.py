@@ -5,13 +5,18 @@ from __future__ import annotations
 from citynet.cli import main
 
 
-def invoke(capsys, *args) -> tuple[int, str, str]:
-    """``(exit code, stdout, stderr)`` of ``citynet ARGS``; a traceback on either stream fails the test."""
+def exit_code(*args) -> int:
+    """Exit code of ``citynet ARGS`` run in-process (0 when the command returns)."""
     try:
         main([str(a) for a in args])
-        code = 0
+        return 0
     except SystemExit as exc:
-        code = exc.code or 0
+        return exc.code or 0
+
+
+def invoke(capsys, *args) -> tuple[int, str, str]:
+    """``(exit code, stdout, stderr)`` of ``citynet ARGS``; a traceback on either stream fails the test."""
+    code = exit_code(*args)
     out, err = capsys.readouterr()
     assert "Traceback" not in out + err
     return code, out, err

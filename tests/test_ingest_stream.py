@@ -10,6 +10,8 @@ import importlib.util
 import json
 from pathlib import Path
 
+from tests.cli import exit_code
+
 FIXTURE = Path(__file__).parent / "fixtures" / "ingest_identity"
 
 
@@ -81,15 +83,6 @@ def test_streamed_batches_give_the_tables_of_one_whole_read(tmp_path):
     assert _quarantine_rows(ws) == careful
 
 
-def _run(*args) -> int:
-    from citynet.cli import main
-
-    try:
-        main(list(args))
-        return 0
-    except SystemExit as exc:
-        return exc.code or 0
-
 
 def _canonical_digests(ws: Path) -> dict:
     d = _digest()
@@ -114,10 +107,10 @@ def test_ingest_a_then_append_b_equals_ingest_of_a_and_b(tmp_path):
     tb.write_text(tr[0] + "".join(tr[25:]), encoding="utf-8", newline="")
 
     both = tmp_path / "both"
-    assert _run("-q", "ingest", "-w", str(both), str(a), str(b), "--transfers", str(ta), "--transfers", str(tb)) == 0
+    assert exit_code("-q", "ingest", "-w", str(both), str(a), str(b), "--transfers", str(ta), "--transfers", str(tb)) == 0
     inc = tmp_path / "inc"
-    assert _run("-q", "ingest", "-w", str(inc), str(a), "--transfers", str(ta)) == 0
-    assert _run("-q", "ingest", "-w", str(inc), str(b), "--transfers", str(tb), "--append") == 0
+    assert exit_code("-q", "ingest", "-w", str(inc), str(a), "--transfers", str(ta)) == 0
+    assert exit_code("-q", "ingest", "-w", str(inc), str(b), "--transfers", str(tb), "--append") == 0
 
     assert _canonical_digests(inc) == _canonical_digests(both)
     assert _quarantine_rows(inc) == _quarantine_rows(both)
@@ -131,8 +124,8 @@ def test_ingest_a_then_append_b_equals_ingest_of_a_and_b(tmp_path):
     assert dup_a and dup_b  # duplicates on both sides of the split
     assert rep_inc["patents"] == rep_both["patents"] and rep_inc["applicants"] == rep_both["applicants"]
 
-    assert _run("-q", "ingest", "-w", str(inc), str(b), "--append") == 2
-    assert _run("-q", "ingest", "-w", str(tmp_path / "empty"), str(b), "--append") == 2
+    assert exit_code("-q", "ingest", "-w", str(inc), str(b), "--append") == 2
+    assert exit_code("-q", "ingest", "-w", str(tmp_path / "empty"), str(b), "--append") == 2
     assert _canonical_digests(inc) == _canonical_digests(both)  # the refused appends changed nothing
 
 
@@ -151,7 +144,7 @@ def test_a_killed_append_leaves_the_previous_corpus_or_the_new_one(tmp_path):
 
     a, b = _export(tmp_path / "a.csv", 1, 8), _export(tmp_path / "b.csv", 2, 11)
     ws_a = tmp_path / "ws_a"
-    assert _run("-q", "ingest", "-w", str(ws_a), str(a)) == 0
+    assert exit_code("-q", "ingest", "-w", str(ws_a), str(a)) == 0
     ws_ab = tmp_path / "ws_ab"
     shutil.copytree(ws_a, ws_ab)
     cmd = [sys.executable, "-m", "citynet", "-q", "ingest", "-w"]
@@ -172,7 +165,7 @@ def test_a_killed_append_leaves_the_previous_corpus_or_the_new_one(tmp_path):
         outcomes.append("A" if _same_state(snap, snap_a) else "AB" if _same_state(snap, snap_ab) else "mixed")
         assert outcomes[-1] != "mixed", n
         if outcomes[-1] == "A":
-            assert _run("-q", "ingest", "-w", str(ws), str(b), "--append") == 0
+            assert exit_code("-q", "ingest", "-w", str(ws), str(b), "--append") == 0
             assert _same_state(_snapshot(ws), snap_ab)
         shutil.rmtree(ws)
     assert "A" in outcomes and "AB" in outcomes, outcomes
@@ -187,8 +180,8 @@ def test_ingest_settings_are_checked(tmp_path):
         ws = tmp_path / f"ws{len(bad)}"
         ws.mkdir()
         (ws / "citynet.toml").write_text(f"[ingest]\n{bad}\n", encoding="utf-8")
-        assert _run("-q", "ingest", "-w", str(ws), str(a)) == 2
+        assert exit_code("-q", "ingest", "-w", str(ws), str(a)) == 2
     ws = tmp_path / "ok"
     ws.mkdir()
     (ws / "citynet.toml").write_text('[ingest]\nblock_mb = 1\nmemory_limit = "1GB"\n', encoding="utf-8")
-    assert _run("-q", "ingest", "-w", str(ws), str(a)) == 0
+    assert exit_code("-q", "ingest", "-w", str(ws), str(a)) == 0

@@ -10,15 +10,7 @@ import sys
 import pytest
 
 from bench.canonical_synth import synth_tables, write_tables
-from citynet.cli import main
-
-
-def _run(*args) -> int:
-    try:
-        main(list(args))
-        return 0
-    except SystemExit as exc:
-        return exc.code or 0
+from tests.cli import exit_code
 
 
 def _ws(tmp_path):
@@ -29,7 +21,7 @@ def _ws(tmp_path):
 
 def test_embedded_query_does_not_import_neo4j(tmp_path):
     ws = _ws(tmp_path)
-    assert _run("-q", "load", "-w", str(ws)) == 0
+    assert exit_code("-q", "load", "-w", str(ws)) == 0
     code = (
         "import sys\n"
         "from citynet.cli import main\n"
@@ -125,7 +117,7 @@ def test_ingest_identical_to_the_main_branch_fixture(tmp_path):
     pat = _ungzip(FIXTURE / "patents.csv.gz", raw / "patents.csv")
     tr = _ungzip(FIXTURE / "transfers.csv.gz", raw / "transfers.csv")
     ws = tmp_path / "ws"
-    assert _run("-q", "ingest", "-w", str(ws), str(pat), "--transfers", str(tr)) == 0
+    assert exit_code("-q", "ingest", "-w", str(ws), str(pat), "--transfers", str(tr)) == 0
     got = json.loads(json.dumps(_digest_module().workspace_digest(ws)))  # tuples as JSON lists
     want = json.loads((FIXTURE / "expected.json").read_text(encoding="utf-8"))
     assert got["report"] == want["report"]

@@ -13,17 +13,10 @@ import pytest
 from citynet.metrics.pipeline import PANELS, read_panel
 
 from bench.canonical_synth import synth_tables, write_tables
-from citynet.cli import main
+from tests.cli import exit_code
 
 CONFIG = '[network]\ngreen = "all"\nkind = "all"\n'
 
-
-def _run(*args) -> int:
-    try:
-        main(list(args))
-        return 0
-    except SystemExit as exc:
-        return exc.code or 0
 
 
 def _corpus():
@@ -65,12 +58,12 @@ def _assert_same_panels(a, b):
 
 def _full(tmp_path, tables):
     full = _workspace(tmp_path / "full", tables)
-    assert _run("-q", "load", "-w", str(full)) == 0
-    assert _run("-q", "metrics", "-w", str(full)) == 0
+    assert exit_code("-q", "load", "-w", str(full)) == 0
+    assert exit_code("-q", "metrics", "-w", str(full)) == 0
     return full
 
 
-def test_refresh_of_a_new_year_through_the_store_equals_a_full_run(tmp_path):
+def test_refresh_of_a_new_year_through_the_store_equals_a_fullexit_code(tmp_path):
     tables = _corpus()
     # transfers of the new year's patents recorded in another year would change that year too: here
     # each transfer is dated in its patent's year or later, and the refresh names the new year only
@@ -80,11 +73,11 @@ def test_refresh_of_a_new_year_through_the_store_equals_a_full_run(tmp_path):
     full = _full(tmp_path, tables)
 
     inc = _workspace(tmp_path / "inc", _without(tables, 2014))
-    assert _run("-q", "load", "-w", str(inc)) == 0
-    assert _run("-q", "metrics", "-w", str(inc)) == 0
+    assert exit_code("-q", "load", "-w", str(inc)) == 0
+    assert exit_code("-q", "metrics", "-w", str(inc)) == 0
     write_tables(tables, inc / "canonical")
-    assert _run("-q", "load", "-w", str(inc)) == 0
-    assert _run("-q", "metrics", "-w", str(inc), "--years", "2014") == 0
+    assert exit_code("-q", "load", "-w", str(inc)) == 0
+    assert exit_code("-q", "metrics", "-w", str(inc), "--years", "2014") == 0
     _assert_same_panels(full, inc)
     # and the per-filter copy equals the default filter's files byte for byte
     (folder,) = [p.parent for p in (inc / "metrics").glob("*/city_year.parquet")]
@@ -92,7 +85,7 @@ def test_refresh_of_a_new_year_through_the_store_equals_a_full_run(tmp_path):
         assert (inc / "metrics" / f"{name}.parquet").read_bytes() == (folder / f"{name}.parquet").read_bytes()
 
 
-def test_refresh_of_a_middle_year_through_the_store_equals_a_full_run(tmp_path):
+def test_refresh_of_a_middle_year_through_the_store_equals_a_fullexit_code(tmp_path):
     tables = _corpus()
     pid_year = tables["patents"].set_index("patent_id")["app_year"]
     tr = tables["transfers"]
@@ -103,12 +96,12 @@ def test_refresh_of_a_middle_year_through_the_store_equals_a_full_run(tmp_path):
     full = _full(tmp_path, tables)
 
     inc = _workspace(tmp_path / "inc", _without(tables, 2012))
-    assert _run("-q", "load", "-w", str(inc)) == 0
-    assert _run("-q", "metrics", "-w", str(inc)) == 0
+    assert exit_code("-q", "load", "-w", str(inc)) == 0
+    assert exit_code("-q", "metrics", "-w", str(inc)) == 0
     old = read_panel(inc / "metrics" / "city_year.parquet")
     write_tables(tables, inc / "canonical")
-    assert _run("-q", "load", "-w", str(inc)) == 0
-    assert _run("-q", "metrics", "-w", str(inc), "--years", "2012") == 0
+    assert exit_code("-q", "load", "-w", str(inc)) == 0
+    assert exit_code("-q", "metrics", "-w", str(inc), "--years", "2012") == 0
     _assert_same_panels(full, inc)
     new = read_panel(inc / "metrics" / "city_year.parquet")
     untouched = ~new["year"].isin([2012, 2013])
@@ -209,7 +202,7 @@ def test_a_repeated_patent_id_falls_back_to_reading_every_row(tmp_path):
     assert year_digests(tmp_path / "dup", "x") is None
 
 
-def test_refresh_of_panels_written_as_one_row_group_equals_a_full_run(tmp_path):
+def test_refresh_of_panels_written_as_one_row_group_equals_a_fullexit_code(tmp_path):
     """Panel files written before the one-row-group-per-year layout (one row group) are merged by
     filtering and sorting instead; same result as a full run."""
     from citynet.graph.network_filter import NetworkFilter
