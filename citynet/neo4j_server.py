@@ -84,6 +84,14 @@ FAST_STARTUP_JVM_OPTIONS = ("-XX:TieredStopAtLevel=1",)
 """For short-lived servers (the test session): the C1 compiler only, which starts the server with about
 40% less CPU time at the cost of slower long-running queries. Pass as ``jvm_options``."""
 
+SHUTDOWN_SETTINGS = {
+    "internal.dbms.bolt.netty_server_shutdown_quiet_period": "0",
+    "internal.dbms.bolt.netty_server_shutdown_timeout": "2",
+}
+"""Bolt's network threads stop at once on shutdown (seconds). Neo4j's defaults wait a quiet period of
+5 s, twice, so a stop took about 11 s, 10 of them idle; a local server has no clients left to drain
+(citynet closes its driver first). A ``settings`` entry of the same key overrides these."""
+
 JAVA_FIX = (
     "install a Java 17 runtime (Debian/Ubuntu: apt-get install openjdk-17-jdk-headless) "
     "or set JAVA_HOME to a JDK 17 or 21"
@@ -547,7 +555,7 @@ class Neo4jServer:
             "-cp", f"{self.home / SERVER_JAR}{os.pathsep}{self.home / 'lib'}/*",
             MAIN_CLASS, "--home", str(self.data_dir), "--port", str(self._port), "--pagecache", self.page_cache,
         ]
-        for key, value in self.settings.items():
+        for key, value in {**SHUTDOWN_SETTINGS, **self.settings}.items():
             command += ["--setting", f"{key}={value}"]
         if self.stop_with_parent:
             command += ["--watch-pid", str(os.getpid())]

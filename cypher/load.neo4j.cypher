@@ -153,11 +153,18 @@ MATCH (m:Meta) WHERE m.key STARTS WITH $prefix RETURN m.key AS key, m.value AS v
 MATCH (n) RETURN labels(n)[0] AS label, count(*) AS n;
 // name: count_rels
 MATCH ()-[r]->() RETURN type(r) AS label, count(*) AS n;
-// After an offline import (graph/neo4j_import.py): the importer leaves an empty list property unset;
-// the batched loader stores [] (and null as no property), so empty lists are set here.
-// name: empty_list_ipc
-UNWIND $rows AS r MATCH (p:Patent {patent_id: r.patent_id}) SET p.ipc = [];
-// name: empty_list_cpc
-UNWIND $rows AS r MATCH (p:Patent {patent_id: r.patent_id}) SET p.cpc = [];
-// name: empty_list_green_topics
-UNWIND $rows AS r MATCH (p:Patent {patent_id: r.patent_id}) SET p.green_topics = [];
+// After an offline import (graph/neo4j_import.py): the importer cannot store an empty list (an empty
+// field is no property), while the batched loader stores [] (and null as no property). The import
+// marks each node with an empty list with CitynetEmptyList and one label per such list column; this
+// sets the lists, one write per node, and removes the labels.
+// name: has_imported_empty_lists
+MATCH (p:CitynetEmptyList) RETURN count(p) AS n;
+// name: imported_empty_lists
+MATCH (p:CitynetEmptyList)
+CALL {
+  WITH p
+  FOREACH (_ IN CASE WHEN p:CitynetEmptyList_ipc THEN [1] ELSE [] END | SET p.ipc = [])
+  FOREACH (_ IN CASE WHEN p:CitynetEmptyList_cpc THEN [1] ELSE [] END | SET p.cpc = [])
+  FOREACH (_ IN CASE WHEN p:CitynetEmptyList_green_topics THEN [1] ELSE [] END | SET p.green_topics = [])
+  REMOVE p:CitynetEmptyList, p:CitynetEmptyList_ipc, p:CitynetEmptyList_cpc, p:CitynetEmptyList_green_topics
+} IN TRANSACTIONS OF 50000 ROWS;

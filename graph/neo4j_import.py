@@ -39,6 +39,13 @@ NEO4J_TYPES = {"lon": "double", "lat": "double", "app_date": "date", "grant_date
                "green_topics": "string[]"}
 
 
+EMPTY_LIST_LABEL = "CitynetEmptyList"
+"""Temporary labels of the nodes with an empty list: ``CitynetEmptyList`` and ``CitynetEmptyList_<col>``
+for each list column ``col`` that is ``[]``. The importer cannot store an empty list (an empty field is
+no property), so those nodes are marked, the lists set after the start in one pass
+(``cypher/load.neo4j.cypher``: ``imported_empty_lists``), and the labels removed."""
+
+
 @dataclass
 class ImportFiles:
     """The CSV files of one import: ``nodes``/``relationships`` as (label or type, file name)."""
@@ -47,13 +54,20 @@ class ImportFiles:
     nodes: list[tuple[str, str]] = field(default_factory=list)
     relationships: list[tuple[str, str]] = field(default_factory=list)
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
-    empty_lists: dict[str, pd.DataFrame] = field(default_factory=dict)  # list column -> patent_ids with []
+    empty_lists: dict[str, int] = field(default_factory=dict)  # list column -> nodes where it is []
+    empty_list_nodes: int = 0  # nodes with at least one empty list
+    multiline: bool = False  # some text holds a line break: the importer must parse fields across lines
 
     def admin_args(self, folder: str | None = None, database: str = "neo4j") -> list[str]:
-        """Arguments of ``neo4j-admin`` for these files (``folder``: where the importer sees them)."""
+        """Arguments of ``neo4j-admin`` for these files (``folder``: where the importer sees them).
+
+        Node ids are integers (``--id-type=integer``: no string-to-id map, the importer's slowest
+        part for string keys), and fields are parsed across lines only when a text holds a line break
+        (``--multiline-fields`` makes the importer read each file in one thread)."""
         where = folder or str(self.folder)
         args = ["database", "import", "full", database, f"--array-delimiter={ARRAY_DELIMITER}",
-                "--multiline-fields=true", "--overwrite-destination=true"]
+                "--id-type=integer", f"--multiline-fields={'true' if self.multiline else 'false'}",
+                "--overwrite-destination=true"]
         args += [f"--nodes={label}={where}/{f}" for label, f in self.nodes]
         args += [f"--relationships={t}={where}/{f}" for t, f in self.relationships]
         return args
@@ -63,17 +77,8 @@ class ImportFiles:
         return sum(c["new"] for k, c in self.counts.items() if k.isupper())
 
 
-def _column(name: str, col: str, e) -> str:
-    """The importer's header of column ``col`` of entity ``e``."""
-    if not e.rel:
-        if col == e.key[0]:
-            return f"{col}:ID({name})"
-        kind = NEO4J_TYPES.get(col)
-        return f"{col}:{kind}" if kind else col
-    if col == e.columns[0]:
-        return f":START_ID({e.ends[0]})"
-    if col == e.columns[1]:
-        return f":END_ID({e.ends[1]})"
+def _column(col: str) -> str:
+    """The importer's header of property column ``col``."""
     kind = NEO4J_TYPES.get(col)
     return f"{col}:{kind}" if kind else col
 
@@ -89,10 +94,29 @@ def _arrow(frame: pd.DataFrame) -> pa.Table:
     return t
 
 
+def _has_line_break(table: pa.Table) -> bool:
+    """True when a text field of ``table`` holds a line break (CR or LF)."""
+    for column in table.itercolumns():
+        if pa.types.is_string(column.type) and pc.any(pc.match_substring_regex(column, "[\\r\\n]")).as_py():
+            return True
+    return False
+
+
+def _end_ids(keys: pa.ChunkedArray, nodes: pa.Array, offset: int, what: str) -> pa.Array:
+    """Integer ids of the end nodes ``keys`` among ``nodes`` (the node file's keys, in file order)."""
+    index = pc.index_in(keys, value_set=nodes)
+    if index.null_count:
+        missing = keys.filter(pc.is_null(index))[0].as_py()
+        raise StoreError(f"{what}: end node {missing!r} is not among the imported nodes",
+                         fix="run citynet ingest again: the canonical tables are inconsistent")
+    return pc.add(index.cast(pa.int64()), offset)
+
+
 def write_import_files(canonical_dir: Path, folder: Path) -> ImportFiles:
     """One CSV file per node label and relationship type for ``neo4j-admin database import full``:
     the rows the batched loader would write (``graph.tables``: cleaned, with ``row_hash``), plus the
-    ``Meta`` node with the schema version."""
+    ``Meta`` node with the schema version. Nodes get integer import ids (``:ID``, not stored: the key
+    stays an ordinary property), consecutive per label; relationships name their ends by those ids."""
     from citynet.graph.store import SCHEMA_VERSION
 
     folder = Path(folder)
@@ -100,26 +124,43 @@ def write_import_files(canonical_dir: Path, folder: Path) -> ImportFiles:
     rows = entity_rows(clean(read_canonical(Path(canonical_dir))))
     files = ImportFiles(folder)
     opts = pacsv.WriteOptions(include_header=True, quoting_style="needed")
+    node_keys: dict[str, tuple[pa.Array, int]] = {}
+    next_id = 0
     for e in ENTITIES:
         frame = rows[e.name]
-        if not len(frame):
-            files.counts[e.name] = {"rows": 0, "new": 0, "changed": 0}
-            continue
+        files.counts[e.name] = {"rows": len(frame), "new": len(frame), "changed": 0}
         table = _arrow(frame)
-        for c in LIST_COLS:
-            if c in frame.columns:
-                empty = pc.and_(pc.is_valid(table[c]), pc.equal(table[c], ""))
-                ids = table[e.key[0]].filter(empty)
-                if len(ids):
-                    files.empty_lists[c] = pd.DataFrame({e.key[0]: ids.to_pylist()})
-        table = table.rename_columns([_column(e.name, c, e) for c in table.column_names])
+        files.multiline = files.multiline or _has_line_break(table)
         if e.rel:
-            table = table.append_column(":TYPE", pa.array([e.name] * len(table), pa.string()))
+            start = _end_ids(table[e.columns[0]], *node_keys[e.ends[0]], f"{e.name} {e.columns[0]}")
+            end = _end_ids(table[e.columns[1]], *node_keys[e.ends[1]], f"{e.name} {e.columns[1]}")
+            table = table.drop_columns(list(e.columns[:2]))
+            table = table.rename_columns([_column(c) for c in table.column_names])
+            table = table.add_column(0, ":START_ID", start).add_column(1, ":END_ID", end)
+        else:
+            keys = table[e.key[0]].combine_chunks()
+            node_keys[e.name] = (keys, next_id)
+            ids = pa.array(range(next_id, next_id + len(table)), pa.int64())
+            next_id += len(table)
+            marks = []
+            for c in LIST_COLS:
+                if c in table.column_names:
+                    empty = pc.fill_null(pc.and_(pc.is_valid(table[c]), pc.equal(table[c], "")), False)
+                    files.empty_lists[c] = pc.sum(empty).as_py() or 0
+                    marks.append(pc.if_else(empty, f"{EMPTY_LIST_LABEL}_{c}{ARRAY_DELIMITER}", ""))
+            table = table.rename_columns([_column(c) for c in table.column_names])
+            table = table.add_column(0, ":ID", ids)
+            if marks:  # extra labels of the row, separated by the array delimiter (null: none)
+                labels = pc.binary_join_element_wise(*marks, "")
+                files.empty_list_nodes += pc.sum(pc.not_equal(labels, "")).as_py() or 0
+                table = table.append_column(":LABEL", pc.if_else(
+                    pc.equal(labels, ""), None, pc.binary_join_element_wise(labels, EMPTY_LIST_LABEL, "")))
+        if not len(table):
+            continue
         name = f"{e.name}.csv"
         pacsv.write_csv(table, folder / name, opts)
         (files.relationships if e.rel else files.nodes).append((e.name, name))
-        files.counts[e.name] = {"rows": len(frame), "new": len(frame), "changed": 0}
-    meta = pa.table({"key:ID(Meta)": ["schema_version"], "value": [str(SCHEMA_VERSION)]})
+    meta = pa.table({":ID": [next_id], "key": ["schema_version"], "value": [str(SCHEMA_VERSION)]})
     pacsv.write_csv(meta, folder / "Meta.csv", opts)
     files.nodes.append(("Meta", "Meta.csv"))
     return files
@@ -179,8 +220,7 @@ def first_load(store, server, canonical_dir: Path, progress=None, keep_files: bo
     store.ensure_schema()
     store.await_indexes()
     report("schema", 1, 1)
-    for col, ids in files.empty_lists.items():  # the importer leaves [] unset; the batched loader stores it
-        store._write_batches(f"empty_list_{col}", ids, f"empty lists {col}", report, 0, len(ids))
+    store.finish_offline_import(report)
     if not keep_files:
         shutil.rmtree(folder, ignore_errors=True)
     return {k: files.counts[k] for k in ENTITY}

@@ -152,6 +152,26 @@ class Neo4jStore(BaseStore):
             self._node_ids[name] = pd.Series(out["node_id"].to_numpy(), index=out[e.key[0]].to_numpy())
         return out
 
+    def finish_offline_import(self, progress=None) -> int:
+        """Set the empty lists that an offline import (graph/neo4j_import.py) marked with labels and
+        remove the labels; returns the nodes done (0: nothing pending). ``citynet load`` calls it, so
+        that a Docker import completes on the next load too."""
+        (count,) = self._blocks("load")["has_imported_empty_lists"]
+        marked = int(self._run(count).iloc[0, 0])
+        if marked:
+            report = progress or (lambda stage, done, total: None)
+            report("empty lists", 0, marked)
+            (statement,) = self._blocks("load")["imported_empty_lists"]
+            self._run(statement)
+            report("empty lists", marked, marked)
+        return marked
+
+    def load(self, canonical_dir, progress=None) -> dict:
+        """As :meth:`BaseStore.load`, after completing a pending offline import."""
+        self.ensure_schema()
+        self.finish_offline_import(progress)
+        return super().load(canonical_dir, progress)
+
     def _write_batches(self, block: str, df: pd.DataFrame, name: str, progress, done: int, total: int,
                        file: str = "load", params: dict | None = None) -> list:
         """Run ``block`` of ``cypher/<file>`` on batches of ``df`` (``$rows``, plus ``params``) in

@@ -45,13 +45,17 @@ def _dump(store) -> list[str]:
 
 def test_bulk_import_equals_the_batched_load(neo4j_clean, tmp_path):
     tables = small_synth()
+    tables["patents"].loc[0, "title"] = 'two\nlines, a "quote"\r\nand a comma'  # the importer's multiline mode
     write_tables(tables, tmp_path / "canonical")
+    assert write_import_files(tmp_path / "canonical", tmp_path / "files").multiline
     ws = _workspace(tmp_path / "ws", "neo4j", neo4j_clean)
     with open_store(ws) as store:
         store.ensure_schema()  # citynet load creates the schema first: Meta alone is still empty
         counts = first_load(store, neo4j_clean, tmp_path / "canonical")
         assert counts is not None and counts["Patent"]["new"] == len(tables["patents"])
         imported = _dump(store)
+        assert not [x for x in store._run("MATCH (n) UNWIND labels(n) AS l RETURN DISTINCT l")["l"]
+                    if x.startswith("CitynetEmptyList")]  # the importer's marks are gone
         again = store.load(tmp_path / "canonical")  # nothing to add: the incremental path agrees
         assert all(c["new"] == 0 and c["changed"] == 0 for c in again.values())
         constraints = set(store._run("SHOW CONSTRAINTS YIELD name RETURN name")["name"])
@@ -98,9 +102,11 @@ def test_import_dir_prints_the_docker_commands(tmp_path, capsys):
     assert f"-v {out.resolve()}:/import:ro neo4j neo4j-admin database import full neo4j" in output
     assert "--nodes=Patent=/import/Patent.csv" in output and "--relationships=CITES=/import/CITES.csv" in output
     head = (out / "APPLIED.csv").read_text(encoding="utf-8").splitlines()[0]
-    assert head == '":START_ID(Applicant)",":END_ID(Patent)","seq:long","city_code","row_hash:long",":TYPE"'
+    assert head == '":START_ID",":END_ID","seq:long","city_code","row_hash:long"'  # integer ids; type from the option
+    assert "--id-type=integer" in output and "--multiline-fields=false" in output
     files = write_import_files(ws.canonical, tmp_path / "again")
     assert {n for n, _ in files.nodes} == {"City", "Applicant", "Patent", "Meta"}
+    assert not files.multiline
     code, output = _cli(capsys, "load", "-w", str(ws.root), "--import-dir", str(out))
     assert code == 2 and "--store neo4j" in output
 
@@ -132,3 +138,28 @@ def test_citynet_load_takes_the_import_path_with_the_local_server(neo4j_clean, t
     assert n == len(tables["patents"])
     code, output = _cli(capsys, *args)
     assert code == 0 and not admin_log.exists(), output  # incremental
+
+
+def test_the_next_load_completes_an_import_run_by_hand(neo4j_clean, tmp_path):
+    """The Docker path: the files of --import-dir imported by neo4j-admin outside citynet (here the
+    local server's), then `citynet load` sets the empty lists the importer cannot write and removes
+    the importer's marks; the counts of [] equal the canonical tables' (the oracle)."""
+    tables = small_synth(seed=11)
+    write_tables(tables, tmp_path / "canonical")
+    files = write_import_files(tmp_path / "canonical", tmp_path / "files")
+    assert files.empty_list_nodes > 0
+    neo4j_clean.stop()
+    try:
+        neo4j_clean.admin(files.admin_args())
+    finally:
+        neo4j_clean.start()
+    ws = _workspace(tmp_path / "ws", "neo4j", neo4j_clean)
+    with open_store(ws) as store:
+        store.load(tmp_path / "canonical")
+        assert store._run("MATCH (n:CitynetEmptyList) RETURN count(n) AS n")["n"][0] == 0
+        for col in ("ipc", "cpc", "green_topics"):
+            stored = store._run(f"MATCH (p:Patent) WHERE p.{col} = [] RETURN count(p) AS n")["n"][0]
+            expected = sum(not isinstance(v, str) and hasattr(v, "__len__") and len(v) == 0
+                           for v in tables["patents"][col])
+            assert stored == expected, col
+        assert expected > 0  # green_topics: most patents are not green
