@@ -144,7 +144,9 @@ def command(ctx, ws, backend, uri, user, password, rebuild, import_dir):
                     if server is not None:  # an empty database of the local server: the offline importer
                         counts = first_load(store, server, ws.canonical, progress=progress)
                 if counts is None:
-                    counts = store.load(ws.canonical, progress=progress)
+                    from citynet.graph.store import load_settings
+
+                    counts = store.load(ws.canonical, progress=progress, **load_settings(ws))
                 missing = store.missing_years(flt)  # None: every year; []: current; else the years loads changed
                 proj = None
                 if missing != []:
