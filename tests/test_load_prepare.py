@@ -141,3 +141,17 @@ def test_edge_cases_equal_the_reference_and_hand_numbers(tmp_path):
         assert all(v["new"] == 0 and v["changed"] == 0 for v in again.values())
     finally:
         store.close()
+
+
+def test_load_settings_that_are_not_sizes_are_usage_errors(tmp_path, capsys):
+    from tests.cli import invoke
+
+    write_tables(synth_tables(50, seed=1, years=(2010, 2011), n_cities=5), tmp_path / "canonical")
+    for bad in ('buffer_pool = "lots"', 'load_memory_limit = "2 apples"', "load_batch_rows = 0"):
+        (tmp_path / "citynet.toml").write_text(f"[store]\n{bad}\n", encoding="utf-8")
+        code, _, err = invoke(capsys, "load", "-w", tmp_path)
+        assert code == 2 and bad.split(" =")[0] in err, err
+    (tmp_path / "citynet.toml").write_text('[store]\nbuffer_pool = "256MB"\nload_memory_limit = "300MB"\n'
+                                           "load_batch_rows = 10\n", encoding="utf-8")
+    code, _, err = invoke(capsys, "load", "-w", tmp_path)
+    assert code == 0, err
