@@ -130,6 +130,104 @@ def run_size(n: int, root: Path, python: str, peer: tuple[str, str] | None) -> d
     return res
 
 
+def replicate(src: Path, k: int, out: Path, last_year: int | None = None) -> None:
+    """Canonical tables of ``k`` copies of the canonical tables in ``src`` (a real ingest's output),
+    written to ``out`` by DuckDB without loading them into memory: copy ``i > 0`` suffixes every
+    patent, applicant and transfer id (and publication number) with ``.i``, so the corpus has ``k``
+    times the patents, links, citations, transfers and applicants with the real distributions.
+    With ``last_year``, patents of that application year are left out, with their links and the
+    citations they make (A of the yearly refresh; transfers are kept, as the export split keeps them
+    with A). The digests are recorded in ``out/manifest.json`` (as ingest does)."""
+    import duckdb
+    from citynet.etl.manifest import record
+
+    out.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
+    con.execute("SET threads TO 2")
+    con.execute("SET memory_limit = '3GB'")
+    con.execute("SET enable_progress_bar = false")
+    con.execute(f"SET temp_directory = '{out.parent / 'duckdb_tmp'}'")
+    sfx = "CASE WHEN r.i = 0 THEN '' ELSE '.' || CAST(r.i AS VARCHAR) END"
+
+    def ids(col: str) -> str:
+        return f"{col} || {sfx} AS {col}"
+
+    keep = "" if last_year is None else f"WHERE app_year IS DISTINCT FROM {int(last_year)}"
+    q = {
+        "cities": "SELECT * FROM read_parquet('{s}')",
+        "applicants": f"SELECT * REPLACE ({ids('applicant_id')}) FROM read_parquet('{{s}}', file_row_number = true) t, "
+                      f"range({k}) r(i) ORDER BY r.i, file_row_number",
+        "patents": f"SELECT * REPLACE ({ids('patent_id')}, {ids('pub_number')}) FROM read_parquet('{{s}}', "
+                   f"file_row_number = true) t, range({k}) r(i) {keep} ORDER BY r.i, file_row_number",
+        "patent_applicants": f"SELECT * REPLACE ({ids('patent_id')}, {ids('applicant_id')}) FROM read_parquet('{{s}}', "
+                             f"file_row_number = true) t, range({k}) r(i) ORDER BY r.i, file_row_number",
+        "transfers": f"SELECT * REPLACE ({ids('transfer_id')}, {ids('patent_id')}, {ids('from_applicant_id')}, "
+                     f"{ids('to_applicant_id')}) FROM read_parquet('{{s}}', file_row_number = true) t, range({k}) r(i) "
+                     "ORDER BY r.i, file_row_number",
+        "citations": f"SELECT * REPLACE ({ids('citing_patent_id')}, {ids('cited_patent_id')}) FROM read_parquet("
+                     f"'{{s}}', file_row_number = true) t, range({k}) r(i) ORDER BY r.i, file_row_number",
+    }
+    for name, sql in q.items():
+        sql = sql.format(s=src / f"{name}.parquet")
+        if last_year is not None and name in ("patent_applicants", "citations"):
+            col = "patent_id" if name == "patent_applicants" else "citing_patent_id"
+            pat = src / "patents.parquet"
+            sql = (f"SELECT * FROM ({sql}) x WHERE regexp_replace({col}, '\\.[0-9]+$', '') NOT IN "
+                   f"(SELECT patent_id FROM read_parquet('{pat}') WHERE app_year = {int(last_year)})")
+        cols = [c for c in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{src / f'{name}.parquet'}')").fetchall()]
+        names = ", ".join(f'"{c[0]}"' for c in cols)
+        con.execute(f"COPY (SELECT {names} FROM ({sql})) TO '{out / f'{name}.parquet'}' (FORMAT parquet)")
+        record(out / f"{name}.parquet")
+    con.close()
+
+
+def run_replicated(n: int, src: Path, root: Path, python: str) -> dict:
+    """The load and metrics stages at ``n`` patents on ``replicate``d canonical tables of ``src``
+    (``n`` a multiple of its patents): load (empty store), reload, metrics; then the yearly refresh:
+    a second workspace loads and computes A (every year but the last), its canonical tables are
+    replaced by the whole corpus (what ``ingest --append`` of the last year publishes), then
+    ``load`` and ``metrics --years LAST``."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    n_src = pq.ParquetFile(src / "patents.parquet").metadata.num_rows
+    k = max(1, round(n / n_src))
+    years = pq.read_table(src / "patents.parquet", columns=["app_year"]).column(0)
+    last = int(pc.max(years).as_py())
+    base = root / f"r{k * n_src}"
+    logs = base / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    ws, wy = base / "ws", base / "ws_year"
+    res: dict[str, dict] = {}
+    if not (ws / "canonical" / "patents.parquet").exists():
+        replicate(src, k, ws / "canonical")
+    res["load"] = measure(citynet(python, "load", "-w", str(ws)), log=logs / "load.log")
+    res["reload (no change)"] = measure(citynet(python, "load", "-w", str(ws)), log=logs / "reload.log")
+    res["metrics"] = measure(citynet(python, "metrics", "-w", str(ws)), log=logs / "metrics.log")
+    import shutil
+
+    for sub in ("canonical", "store", "metrics"):
+        shutil.rmtree(wy / sub, ignore_errors=True)
+    replicate(src, k, wy / "canonical", last_year=last)
+    res["load A"] = measure(citynet(python, "load", "-w", str(wy)), log=logs / "load_a.log")
+    res["metrics A"] = measure(citynet(python, "metrics", "-w", str(wy)), log=logs / "metrics_a.log")
+    shutil.rmtree(wy / "canonical")
+    shutil.copytree(ws / "canonical", wy / "canonical")
+    res["load +B"] = measure(citynet(python, "load", "-w", str(wy)), log=logs / "load_b.log")
+    res[f"metrics --years {last}"] = measure(citynet(python, "metrics", "-w", str(wy), "--years", str(last)),
+                                             log=logs / "metrics_b.log")
+    full = res["load"]["seconds"] + res["metrics"]["seconds"]
+    refresh = res["load +B"]["seconds"] + res[f"metrics --years {last}"]["seconds"]
+    full_cpu = res["load"]["cpu_s"] + res["metrics"]["cpu_s"]
+    refresh_cpu = res["load +B"]["cpu_s"] + res[f"metrics --years {last}"]["cpu_s"]
+    res["_summary"] = {"full_run_s": round(full, 2), "refresh_load_metrics_s": round(refresh, 2),
+                       "refresh_share": round(refresh / full, 3), "last_year": last,
+                       "full_run_cpu_s": round(full_cpu, 2), "refresh_cpu_s": round(refresh_cpu, 2),
+                       "refresh_share_cpu": round(refresh_cpu / full_cpu, 3) if full_cpu else None,
+                       "basis": "load + metrics"}
+    return res
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="1000000", help="comma-separated patent counts (default 1000000)")
@@ -138,6 +236,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--peer-python", default=None, help="python of the citynet to compare ingest with")
     ap.add_argument("--peer-dir", default=None, help="working directory for the peer (its checkout)")
     ap.add_argument("--json", default=None, help="also write the figures to this JSON file")
+    ap.add_argument("--canonical-from", type=Path, default=None,
+                    help="load and metrics stages only, on copies of this folder's canonical tables (a real "
+                         "ingest's output) replicated to each size (bench.scale.replicate)")
     args = ap.parse_args(argv)
     if not os.path.exists(TIME):
         sys.exit(f"{TIME} (GNU time) is needed: apt-get install time")
@@ -147,7 +248,10 @@ def main(argv: list[str] | None = None) -> None:
     for i, n in enumerate(sizes):
         peer = (args.peer_python, args.peer_dir) if args.peer_python and i == 0 else None
         print(f"== {n:,} patents", flush=True)
-        out[n] = run_size(n, root, args.python, peer)
+        if args.canonical_from is not None:
+            out[n] = run_replicated(n, args.canonical_from, root, args.python)
+        else:
+            out[n] = run_size(n, root, args.python, peer)
         prev = out[sizes[i - 1]] if i else None
         for stage, r in out[n].items():
             if stage.startswith("_"):
@@ -163,7 +267,8 @@ def main(argv: list[str] | None = None) -> None:
             print(f"  ingest: peer / this = {ratio:.2f}x time, "
                   f"{out[n]['ingest (peer)']['rss_gib'] / out[n]['ingest']['rss_gib']:.2f}x memory")
         s = out[n]["_summary"]
-        print(f"  full run (ingest+load+metrics) {s['full_run_s']:.1f} s; after adding year {s['last_year']}: "
+        print(f"  full run ({s.get('basis', 'ingest+load+metrics')}) {s['full_run_s']:.1f} s; "
+              f"after adding year {s['last_year']}: "
               f"load + metrics --years {s['refresh_load_metrics_s']:.1f} s = {100 * s['refresh_share']:.0f} % "
               f"of the full run (CPU: {s['refresh_cpu_s']:.1f} of {s['full_run_cpu_s']:.1f} s = "
               f"{100 * (s['refresh_share_cpu'] or 0):.0f} %)", flush=True)

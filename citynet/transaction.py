@@ -92,6 +92,35 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def _verified_sha256(root: Path, rel: str, path: Path) -> str:
+    """``sha256(path)``, remembered in the user's cache folder (``$XDG_CACHE_HOME`` or ``~/.cache``,
+    ``citynet/verified/``, one file per workspace; never inside the workspace) with the file's size,
+    modification time (ns) and inode, and reused while those are unchanged: readers that verify the
+    workspace hash each file once, not at every command (at 10M patents the ingest's files are
+    several GB). The same trust as ``canonical/manifest.json``: a file rewritten in place keeping its
+    size and mtime to the nanosecond is not noticed."""
+    st = path.stat()
+    stamp = [st.st_size, st.st_mtime_ns, st.st_ino]
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "citynet" / "verified"
+    key = hashlib.blake2b(str(Path(root).resolve()).encode(), digest_size=12).hexdigest()
+    cache_file = base / f"{key}.json"
+    try:
+        cache = json.loads(cache_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        cache = {}
+    hit = cache.get(rel)
+    if isinstance(hit, list) and len(hit) == 2 and hit[0] == stamp:
+        return hit[1]
+    digest = sha256(path)
+    cache[rel] = [stamp, digest]
+    with contextlib.suppress(OSError):  # a cache: never a failure (read-only home, full disk)
+        base.mkdir(parents=True, exist_ok=True)
+        tmp = cache_file.with_name(f"{key}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(cache), encoding="utf-8")
+        os.replace(tmp, cache_file)
+    return digest
+
+
 def _fsync_dir(path: Path) -> None:
     with contextlib.suppress(OSError):
         fd = os.open(path, os.O_RDONLY)
@@ -334,7 +363,7 @@ def verify(root: Path | str, unit: str, only: list[str] | None = None, fix: str 
         if not p.is_file():
             raise UserError(f"{p} is missing: the workspace does not match its manifest ({unit}, {entry['time']})",
                             fix=again, exit_code=3)
-        if p.stat().st_size != want["size"] or sha256(p) != want["sha256"]:
+        if p.stat().st_size != want["size"] or _verified_sha256(root, rel, p) != want["sha256"]:
             raise UserError(f"{p} was changed or damaged after `{producer}` wrote it (its content does not match "
                             "the workspace manifest)", fix=again, exit_code=3)
     if only is None:

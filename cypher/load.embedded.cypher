@@ -83,3 +83,28 @@ MATCH (m:Meta) WHERE m.key STARTS WITH $prefix RETURN m.key AS key, m.value AS v
 MATCH (n) RETURN label(n) AS label, count(*) AS n;
 // name: count_rels
 MATCH ()-[r]->() RETURN label(r) AS label, count(*) AS n;
+
+// The stored keys and row hashes of the rows of some patents ($ids: patent_id values), for the diff
+// of a load that prepared only some partitions; and which of some keys the store holds.
+// name: fetch_ids_Patent
+UNWIND $ids AS id MATCH (x:Patent {patent_id: id}) RETURN x.patent_id AS patent_id, x.row_hash AS row_hash;
+// name: fetch_ids_APPLIED
+UNWIND $ids AS id MATCH (a:Applicant)-[r:APPLIED]->(p:Patent {patent_id: id})
+RETURN a.applicant_id AS applicant_id, p.patent_id AS patent_id, r.row_hash AS row_hash;
+// name: fetch_ids_CITES
+UNWIND $ids AS id MATCH (p:Patent {patent_id: id})-[r:CITES]->(q:Patent)
+RETURN p.patent_id AS citing_patent_id, q.patent_id AS cited_patent_id, r.row_hash AS row_hash;
+// name: known_Patent
+UNWIND $ids AS id MATCH (x:Patent {patent_id: id}) RETURN x.patent_id AS k;
+// name: known_Applicant
+UNWIND $ids AS id MATCH (x:Applicant {applicant_id: id}) RETURN x.applicant_id AS k;
+// name: any_Patent
+MATCH (x:Patent) RETURN x.patent_id AS k LIMIT 1;
+// name: any_APPLIED
+MATCH (:Applicant)-[r:APPLIED]->(:Patent) RETURN r.row_hash AS k LIMIT 1;
+// name: any_CITES
+MATCH (:Patent)-[r:CITES]->(:Patent) RETURN r.row_hash AS k LIMIT 1;
+// name: count_Patent
+MATCH (x:Patent) RETURN count(*) AS n;
+// name: any_Applicant
+MATCH (x:Applicant) RETURN x.applicant_id AS k LIMIT 1;

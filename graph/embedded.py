@@ -19,48 +19,21 @@ import pyarrow as pa
 from citynet.graph.compat import check_engine, for_embedded
 from citynet.graph.readonly import check_params, check_read_only
 from citynet.graph.store import BaseStore, plain
-from citynet.graph.tables import ENTITY
+from citynet.graph.tables import ENTITY, STORE_TYPES, to_arrow
 
 from citynet.errors import EXIT_USAGE, QueryError, StoreError
 
 DB_FILE = "graph.lbdb"
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
-STR, I64, F64, BOOL, DATE, LSTR = pa.string(), pa.int64(), pa.float64(), pa.bool_(), pa.date32(), pa.list_(pa.string())
-ARROW_TYPES = {
-    "lon": F64, "lat": F64, "app_date": DATE, "grant_date": DATE, "date": DATE, "app_year": I64,
-    "grant_year": I64, "refs_made": I64, "refs_foreign": I64, "refs": I64, "seq": I64, "year": I64,
-    "row_hash": I64, "weight": I64, "granted": BOOL, "green": BOOL, "y02": BOOL, "ipc": LSTR, "cpc": LSTR,
-    "green_topics": LSTR,
-}
-
-
-def to_arrow(df: pd.DataFrame, types: dict | None = None) -> pa.Table:
-    """``df`` as an Arrow table with the store's column types (NaN/NA/None become nulls)."""
-    types = types or ARROW_TYPES
-    arrays = []
-    for c in df.columns:
-        t = types.get(c, STR)
-        s = df[c]
-        if t == I64:
-            s = pd.to_numeric(s, errors="coerce").astype("Int64")
-        elif t == F64:
-            s = pd.to_numeric(s, errors="coerce").astype("float64")
-        elif t == BOOL:
-            s = s.astype("boolean")
-        elif t == DATE:
-            arrays.append(pa.array(pd.to_datetime(s, errors="coerce"), from_pandas=True).cast(DATE))
-            continue
-        elif t == STR and s.dtype != object and not pd.api.types.is_string_dtype(s):
-            s = s.astype(object).where(s.notna(), None)
-        arrays.append(pa.array(s, type=t, from_pandas=True))
-    return pa.Table.from_arrays(arrays, names=list(df.columns))
+STR, I64, F64, BOOL = pa.string(), pa.int64(), pa.float64(), pa.bool_()
+ARROW_TYPES = STORE_TYPES
 
 
 class EmbeddedStore(BaseStore):
     backend = "embedded"
 
-    def __init__(self, store_dir: Path, read_only: bool = False):
+    def __init__(self, store_dir: Path, read_only: bool = False, buffer_pool: int = 0):
         import ladybug as lb
 
         check_engine(getattr(lb, "__version__", "0"))
@@ -68,13 +41,14 @@ class EmbeddedStore(BaseStore):
         self.path = self.store_dir / DB_FILE
         self.location = str(self.path)
         self.read_only = read_only
+        self.buffer_pool = buffer_pool
         if read_only and not self.path.exists():
             raise StoreError(f"there is no embedded store at {self.path} (the store is empty)",
                              fix="load it first: citynet load -w WS", exit_code=EXIT_USAGE)
         if not read_only:
             self.store_dir.mkdir(parents=True, exist_ok=True)
         try:
-            self.db = lb.Database(str(self.path), read_only=read_only)
+            self.db = lb.Database(str(self.path), read_only=read_only, buffer_pool_size=int(buffer_pool or 0))
             self.conn = lb.Connection(self.db)
         except RuntimeError as exc:
             msg = str(exc)
@@ -112,17 +86,19 @@ class EmbeddedStore(BaseStore):
     def _has_data(self) -> bool:
         return not self._run("CALL show_tables() RETURN name").empty
 
-    def _write_entity(self, name: str, new: pd.DataFrame, changed: pd.DataFrame, progress) -> None:
+    def _write_entity(self, name: str, new, changed, progress) -> None:
+        """``new`` and ``changed`` rows as pandas frames or Arrow tables in the store's types."""
         e = ENTITY[name]
+        new, changed = (t if isinstance(t, pa.Table) else to_arrow(t) for t in (new, changed))
         total = len(new) + len(changed)
         if len(changed):
             if e.rel:
-                self._exec_block("load", f"delete_{name}", {"rows": to_arrow(changed[list(e.key)])})
-                new = pd.concat([new, changed], ignore_index=True)
+                self._exec_block("load", f"delete_{name}", {"rows": changed.select(list(e.key))})
+                new = pa.concat_tables([new, changed.select(new.column_names).cast(new.schema)]).combine_chunks()
             else:
-                self._exec_block("load", f"update_{name}", {"rows": to_arrow(changed)})
-        if len(new):
-            self._exec_block("load", f"copy_{name}", {"rows": to_arrow(new)})
+                self._exec_block("load", f"update_{name}", {"rows": changed})
+        if len(new):  # one chunk: LadybugDB 0.20.4 dropped the row of a table whose first chunk was empty
+            self._exec_block("load", f"copy_{name}", {"rows": new.combine_chunks()})
         progress(name, total, total)
 
     def _write_projection(self, net: str, op: str, rows: pd.DataFrame, network: str) -> None:
@@ -135,7 +111,7 @@ class EmbeddedStore(BaseStore):
         self.close()
         for f in self.store_dir.glob(DB_FILE + "*"):
             shutil.rmtree(f) if f.is_dir() else f.unlink()
-        self.__init__(self.store_dir, read_only=self.read_only)
+        self.__init__(self.store_dir, read_only=self.read_only, buffer_pool=self.buffer_pool)
 
     # -- public --
     def query(self, cypher: str, params: dict | None = None, write: bool = False) -> pd.DataFrame:

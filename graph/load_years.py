@@ -31,7 +31,6 @@ import hashlib
 import json
 from pathlib import Path
 
-import pandas as pd
 from citynet.graph.tables import LOAD_FORMAT
 
 YEAR_ENTITIES = ("Patent", "APPLIED", "CITES")
@@ -53,7 +52,7 @@ def _q(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
-def year_digests(canonical_dir: Path, cities_digest: str | None) -> dict[str, dict[str, str]] | None:
+def year_digests(canonical_dir: Path, cities_digest: str | None, con=None) -> dict[str, dict[str, str]] | None:
     """``{store table: {year: digest}}`` for ``YEAR_ENTITIES`` (years as strings, ``"none"`` for rows
     without a year), or None when the per-year path does not apply (a table missing, a repeated
     patent_id)."""
@@ -61,15 +60,22 @@ def year_digests(canonical_dir: Path, cities_digest: str | None) -> dict[str, di
     files = {t: d / f"{t}.parquet" for t in ("patents", "patent_applicants", "citations", "applicants")}
     if not all(f.exists() for f in files.values()):
         return None
-    con, version = _connect()
+    own = con is None  # else: a connection that already holds ``py`` (graph.prepare.Prepared)
+    if own:
+        con, version = _connect()
+    else:
+        import duckdb
+
+        version = duckdb.__version__
     try:
         have = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({_q(files['patents'])})").fetchall()}
         pcols = ", ".join(f"p.{c}" for c in PATENT_DIGEST_COLS if c in have)
-        con.execute(_PY.format(src=_q(files["patents"])))
-        n, distinct = con.execute("SELECT count(*), count(DISTINCT patent_id) FROM py").fetchone()
+        if own:
+            con.execute(_PY.format(src=_q(files["patents"])))
+        n, distinct = con.execute("SELECT count(*), count(DISTINCT patent_id) FROM py").fetchall()[0]
         if n != distinct:
             return None
-        con.execute(f"CREATE TEMP TABLE ap AS SELECT DISTINCT applicant_id FROM read_parquet({_q(files['applicants'])})")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE ap AS SELECT DISTINCT applicant_id FROM read_parquet({_q(files['applicants'])})")
         parts = {
             "patents": f"""
                 SELECT py.part AS y, count(*) AS n, sum(hash(struct_pack({pcols}))::HUGEINT) AS h
@@ -92,7 +98,8 @@ def year_digests(canonical_dir: Path, cities_digest: str | None) -> dict[str, di
         got = {t: {(NO_YEAR if y is None else y): f"{n}:{h}" for y, n, h in con.execute(sql).fetchall()}
                for t, sql in parts.items()}
     finally:
-        con.close()
+        if own:
+            con.close()
     inputs = {"Patent": ("patents", "citations"), "APPLIED": ("patent_applicants",), "CITES": ("citations",)}
     out: dict[str, dict[str, str]] = {}
     for name, tables in inputs.items():
@@ -110,55 +117,6 @@ def changed_years(old: dict[str, str] | None, new: dict[str, str]) -> set[str] |
     if not old:
         return None
     return {y for y in set(old) | set(new) if old.get(y) != new.get(y)}
-
-
-def read_years(canonical_dir: Path, parts: set[str]):
-    """``patents``, ``patent_applicants`` and ``citations`` rows of the partitions ``parts`` (``"YYYY/b"``;
-    ``"none"``: rows whose patent has no year or is not in ``patents``) as DataFrames, every
-    ``patent_id`` of ``patents`` (for the cleaning's known keys), and the partition of each patent read
-    (a Series by ``patent_id``). Filtered in DuckDB; only those rows reach pandas."""
-    import pyarrow as pa
-
-    d = Path(canonical_dir)
-    f = {t: _q(d / f"{t}.parquet") for t in ("patents", "patent_applicants", "citations")}
-    none = NO_YEAR in parts
-    con, _ = _connect()
-    try:
-        con.execute(_PY.format(src=f["patents"]))
-        con.register("wanted", pa.table({"part": pa.array(sorted(p for p in parts if p != NO_YEAR), pa.string())}))
-        pick = f"(py.part IN (SELECT part FROM wanted){' OR py.part IS NULL' if none else ''})"
-        orphan = " OR py.patent_id IS NULL" if none else ""
-        # file_row_number keeps each table's row order (the cleaning keeps the last or first duplicate)
-        patents = con.sql(f"""
-            SELECT p.* EXCLUDE (file_row_number) FROM read_parquet({f['patents']}, file_row_number = true) p
-            JOIN py USING (patent_id) WHERE {pick} ORDER BY p.file_row_number""").to_arrow_table()
-        links = con.sql(f"""
-            SELECT l.* EXCLUDE (file_row_number)
-            FROM read_parquet({f['patent_applicants']}, file_row_number = true) l
-            LEFT JOIN py USING (patent_id) WHERE {pick}{orphan} ORDER BY l.file_row_number""").to_arrow_table()
-        cites = con.sql(f"""
-            SELECT c.* EXCLUDE (file_row_number)
-            FROM read_parquet({f['citations']}, file_row_number = true) c
-            LEFT JOIN py ON py.patent_id = c.citing_patent_id
-            WHERE {pick}{orphan} ORDER BY c.file_row_number""").to_arrow_table()
-        ids = con.sql("SELECT patent_id FROM py").to_arrow_table()
-        part_of = con.sql(f"SELECT patent_id, coalesce(part, '{NO_YEAR}') AS part FROM py WHERE {pick}").to_arrow_table()
-    finally:
-        con.close()
-    part_of = part_of.to_pandas()
-    return (patents.to_pandas(), links.to_pandas(), cites.to_pandas(), ids.column(0).to_pandas(),
-            pd.Series(part_of["part"].to_numpy(), index=part_of["patent_id"].to_numpy()))
-
-
-def partitions(canonical_dir: Path):
-    """The partition (``"YYYY/b"`` or ``"none"``) of every patent of ``patents``, by ``patent_id``."""
-    con, _ = _connect()
-    try:
-        con.execute(_PY.format(src=_q(Path(canonical_dir) / "patents.parquet")))
-        df = con.sql(f"SELECT patent_id, coalesce(part, '{NO_YEAR}') AS part FROM py").to_arrow_table().to_pandas()
-    finally:
-        con.close()
-    return pd.Series(df["part"].to_numpy(), index=df["patent_id"].to_numpy())
 
 
 def years_of(parts) -> list[str]:

@@ -19,15 +19,12 @@ from citynet.graph.network_filter import NetworkFilter
 from citynet.graph.reference import COUNT_COLUMNS, EDGE_COLUMNS, count_frame
 from citynet.graph.tables import (
     ENTITIES,
-    TABLES,
+    ENTITY,
+    arrow_schema,
     canonical_rows,
-    clean,
-    diff,
-    entity_rows,
     input_keys,
     isin,
     key_set,
-    read_canonical,
 )
 
 from citynet import cypher
@@ -36,6 +33,13 @@ from citynet.errors import StoreError
 SCHEMA_VERSION = 1
 NETWORKS = ("collab", "transfer", "citation")
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
+FETCH_IDS = 50_000  # keys per store look-up of a load that prepared some partitions
+
+
+def ENTITY_SCHEMA(name: str, key_only: bool = False):  # noqa: N802 - reads as a constant table
+    """The Arrow schema of store table ``name``'s rows (``key_only``: its key and ``row_hash``)."""
+    e = ENTITY[name]
+    return arrow_schema([*e.key, "row_hash"] if key_only else e.columns)
 
 
 @runtime_checkable
@@ -160,16 +164,21 @@ class BaseStore:
             return 0
 
     # -- load --
-    def load(self, canonical_dir: Path, progress: Callable | None = None) -> dict:
+    def load(self, canonical_dir: Path, progress: Callable | None = None, memory_limit: str | None = None,
+             batch_rows: int | None = None) -> dict:
         """Idempotent, incremental upsert of the canonical tables. Returns, per store table,
         ``{"rows": canonical rows, "new": inserted, "changed": updated}``, plus ``"skipped": True``
         for a table that was not read.
 
         A store table whose canonical inputs have the digests recorded at its last load
         (``graph.tables.input_keys``, meta ``loaded:<table>``) is skipped without reading them, so
-        a reload that changes nothing reads no table. The years whose projections the written rows
-        change (``_affected_years``) are marked stale for every network filter built so far (meta
-        ``stale:<filter>``); ``refresh_projections`` and ``city_edges`` rebuild just those."""
+        a reload that changes nothing reads no table. The rows of the others are prepared by DuckDB
+        from the Parquet files (``graph.prepare``; only the partitions whose digests changed, see
+        ``graph.load_years``) and written in batches of ``batch_rows`` (default 500,000), DuckDB
+        working within ``memory_limit`` (default 2GB): the load's memory does not grow with the corpus.
+        The years whose projections the written rows change are marked stale for every network
+        filter built so far (meta ``stale:<filter>``); ``refresh_projections`` and ``city_edges``
+        rebuild just those."""
         self.ensure_schema()
         report = progress or (lambda stage, done, total: None)
         keys = input_keys(Path(canonical_dir))
@@ -182,82 +191,212 @@ class BaseStore:
         counts: dict[str, dict] = {e.name: {"rows": int(done[e.name].get("rows", 0)), "new": 0, "changed": 0,
                                             "skipped": True} for e in ENTITIES if e.name in done}
         if len(done) < len(ENTITIES):
-            from citynet.graph import load_years as ly
+            from citynet.graph.prepare import Prepared
 
-            canonical_dir = Path(canonical_dir)
-            total = canonical_rows(canonical_dir)
+            total = canonical_rows(Path(canonical_dir))
             report("reading canonical tables", 0, total)  # the footers' rows (fewer on the per-year path)
-            report("year digests", 0, 1)
-            ydig = ly.year_digests(canonical_dir, cities_digest(canonical_dir))
-            report("year digests", 1, 1)
-            todo_years = [n for n in ly.YEAR_ENTITIES if n not in done]
-            years = None  # None: every row; else the partitions (year/bucket) whose rows must be re-read
-            if ydig is not None and todo_years:
-                recs = {n: json.loads(self._get_meta(f"loaded:{n}") or "{}") for n in todo_years}
-                olds = [ly.changed_years(recs[n].get("years"), ydig[n]) for n in todo_years]
-                if all(o is not None for o in olds):
-                    years = set().union(*olds)
-            small = ("cities", "applicants", "transfers")
-            if years is not None:
-                total = canonical_rows(canonical_dir, small)
-                report("reading canonical tables", 0, total)
-            tables = read_canonical(canonical_dir, lambda n: report("reading canonical tables", n, total),
-                                    names=TABLES if years is None else small)
-            report("store keys", 0, 3)
-            existing = {}
-            for i, e in enumerate(("City", "Applicant", "Patent")):
-                existing[e] = self._fetch(e)
-                report("store keys", i + 1, 3)
-            known_patents = existing["Patent"]["patent_id"]
-            if years is not None:
-                label = f"reading years {_years_label(ly.years_of(years))}" if years else "reading years (none changed)"
-                report(label, 0, 1)
-                tables["patents"], tables["patent_applicants"], tables["citations"], ids, part_of = ly.read_years(
-                    canonical_dir, years)
-                known_patents = key_set(known_patents, ids)
-                n_read = len(tables["patents"]) + len(tables["patent_applicants"]) + len(tables["citations"])
-                report(label, n_read, n_read)
-                total += n_read
-            report("preparing rows", 0, total)
-            cleaned = clean(
-                tables,
-                known_patents=known_patents,
-                known_applicants=existing["Applicant"]["applicant_id"],
-            )
-            rows = entity_rows(cleaned)
-            report("preparing rows", total, total)
-            if years is None and ydig is not None:
-                part_of = ly.partitions(canonical_dir)
-            stale: dict | str = {"app": [], "grant": []}
-            built_filters = self._built_filters()  # none on a first load: nothing can be stale
-            for e in ENTITIES:
-                if e.name in done:
-                    continue
-                ex = existing[e.name] if e.name in existing else self._fetch(e.name)
-                new, changed = diff(rows[e.name], ex, e.key)
-                if (len(new) or len(changed)) and built_filters:
-                    # marked before the write, so that an interrupted load leaves them stale
-                    stale = _merge_years(stale, _affected_years(e.name, new, changed, rows["Patent"]))
-                    if len(changed) and e.name in ("Patent", "TRANSFERRED"):  # the years they had
-                        stale = _merge_years(stale, self._stored_years(e.name, changed))
-                    self._mark_stale(stale, built_filters)
-                if len(new) or len(changed):
-                    report(e.name, 0, len(new) + len(changed))
-                    self._write_entity(e.name, new.reset_index(drop=True), changed.reset_index(drop=True), report)
-                rec = {"inputs": keys[e.name], "rows": len(rows[e.name])}
-                if e.name in ly.YEAR_ENTITIES and ydig is not None:
-                    by_year = _rows_by_year(e.name, rows[e.name], part_of)
-                    if years is not None:  # the other years' rows are as recorded at the last load
-                        old = json.loads(self._get_meta(f"loaded:{e.name}") or "{}").get("year_rows", {})
-                        by_year = {**{y: n for y, n in old.items() if y not in years}, **by_year}
-                    rec.update(rows=sum(by_year.values()), years=ydig[e.name], year_rows=by_year)
-                counts[e.name] = {"rows": rec["rows"], "new": len(new), "changed": len(changed)}
-                if e.name in ly.YEAR_ENTITIES and years is not None:
-                    counts[e.name]["years"] = ly.years_of(years)
-                    counts[e.name]["partitions"] = len(years)
-                self._set_meta(f"loaded:{e.name}", json.dumps(rec))
+            with Prepared(Path(canonical_dir), memory_limit, batch_rows) as prep:
+                report("reading canonical tables", total, total)
+                report("year digests", 0, 1)
+                self._load_prepared(prep, keys, done, counts, report)
         report("done", 1, 1)
         return {e.name: counts[e.name] for e in ENTITIES}
+
+    def _load_prepared(self, prep, keys: dict, done: dict, counts: dict, report) -> None:
+        """The body of ``load`` for the store tables not in ``done``."""
+        from citynet.graph import load_years as ly
+
+        canonical_dir = prep.dir
+        ydig = None if prep.repeated else ly.year_digests(canonical_dir, cities_digest(canonical_dir), con=prep.con)
+        report("year digests", 1, 1)
+        todo_years = [n for n in ly.YEAR_ENTITIES if n not in done]
+        years = None  # None: every row; else the partitions (year/bucket) whose rows must be re-read
+        if ydig is not None and todo_years:
+            recs = {n: json.loads(self._get_meta(f"loaded:{n}") or "{}") for n in todo_years}
+            olds = [ly.changed_years(recs[n].get("years"), ydig[n]) for n in todo_years]
+            if all(o is not None for o in olds):
+                years = set().union(*olds)
+        # Neo4j matches relationship ends by the nodes' elementIds, which its _fetch records: read
+        # the node keys whole there, as before; the embedded store is asked only about the keys at hand
+        whole: dict[str, pd.DataFrame] = {}
+        if self.backend != "embedded":
+            report("store keys", 0, 3)
+            for i, name in enumerate(("City", "Applicant", "Patent")):
+                whole[name] = self._fetch(name)
+                report("store keys", i + 1, 3)
+        label = "preparing rows" if years is None else (
+            f"preparing years {_years_label(ly.years_of(years))}" if years else "preparing rows (no year changed)")
+        report(label, 0, 1)
+        if self.backend == "embedded":
+            empty = all(self._exec_block("load", f"any_{n}").empty for n in ("Patent", "Applicant"))
+        else:
+            empty = all(whole[n].empty for n in ("Patent", "Applicant"))
+        # keys referenced but not in the canonical tables count as known when the store holds them
+        prep.clean(years, known=None if empty else (lambda label_, ids: self._known(label_, ids, whole)))
+        report(label, 1, 1)
+        built_filters = self._built_filters()  # none on a first load: nothing can be stale
+        for e in ENTITIES:
+            if e.name in done:
+                continue
+            parted = e.name in ly.YEAR_ENTITIES and ydig is not None
+            n_rows, n_new, n_changed, by_part = self._load_entity(prep, e, parted, whole, built_filters, report)
+            rec = {"inputs": keys[e.name], "rows": n_rows}
+            if parted:
+                if years is not None:  # the other partitions' rows are as recorded at the last load
+                    old = json.loads(self._get_meta(f"loaded:{e.name}") or "{}").get("year_rows", {})
+                    by_part = {**{y: n for y, n in old.items() if y not in years}, **by_part}
+                rec.update(rows=sum(by_part.values()), years=ydig[e.name], year_rows=by_part)
+            counts[e.name] = {"rows": rec["rows"], "new": n_new, "changed": n_changed}
+            if e.name in ly.YEAR_ENTITIES and years is not None:
+                counts[e.name]["years"] = ly.years_of(years)
+                counts[e.name]["partitions"] = len(years)
+            self._set_meta(f"loaded:{e.name}", json.dumps(rec))
+
+    def _load_entity(self, prep, e, parted: bool, whole: dict, built_filters: list, report):
+        """Diff and write store table ``e``; returns (rows prepared, new, changed, rows per partition)."""
+        import pyarrow as pa
+
+        con = prep.con
+        sql = prep.rows_sql(e.name, part=parted)
+        stored = self._stored(prep, e, whole)
+        by_part: dict[str, int] = {}
+        if stored is None and not built_filters:  # nothing stored, nothing to mark: stream the rows in
+            n = 0
+            for batch in prep.stream(sql, keep=("_part",) if parted else ()):
+                if parted:
+                    vc = batch.column("_part").value_counts()
+                    for v, c in zip(vc.field(0).to_pylist(), vc.field(1).to_pylist(), strict=True):
+                        by_part[v] = by_part.get(v, 0) + c
+                    batch = batch.drop_columns(["_part"])
+                n += len(batch)
+                report(e.name, n - len(batch), n)
+                self._write_rows(e.name, batch, None, lambda *_: None)
+                report(e.name, n, n)
+            return n, n, 0, by_part
+        con.execute(f"CREATE OR REPLACE TEMP TABLE r_rows AS {sql}")
+        n_rows = con.execute("SELECT count(*) FROM r_rows").fetchall()[0][0]
+        if parted:
+            by_part = {str(p): int(c) for p, c in con.execute("SELECT _part, count(*) FROM r_rows GROUP BY 1").fetchall()}
+        on = " AND ".join(f"s.{k} = r.{k}" for k in e.key)
+        if stored is None:
+            con.execute("CREATE OR REPLACE TEMP TABLE r_new AS SELECT * FROM r_rows")
+            con.execute("CREATE OR REPLACE TEMP TABLE r_changed AS SELECT * FROM r_rows WHERE FALSE")
+        else:
+            con.register("stored_arrow", stored)
+            keycols = ", ".join(e.key)
+            con.execute(f"CREATE OR REPLACE TEMP TABLE stored AS SELECT {keycols}, min(row_hash) AS row_hash "
+                        f"FROM stored_arrow GROUP BY {keycols}")
+            con.unregister("stored_arrow")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE r_new AS SELECT r.* FROM r_rows r ANTI JOIN stored s ON {on} "
+                        "ORDER BY r._o")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE r_changed AS SELECT r.* FROM r_rows r JOIN stored s ON {on} "
+                        "WHERE s.row_hash IS DISTINCT FROM r.row_hash ORDER BY r._o")
+        n_new, n_changed = (con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in ("r_new", "r_changed"))
+        if (n_new or n_changed) and built_filters:
+            # marked before the write, so that an interrupted load leaves them stale
+            stale = self._affected(prep, e.name)
+            if n_changed and e.name in ("Patent", "TRANSFERRED"):  # the years they had
+                key = e.key[0]
+                ids = con.sql(f"SELECT {key} FROM r_changed").to_arrow_table().to_pandas()
+                stale = _merge_years(stale, self._stored_years(e.name, ids))
+            self._mark_stale(stale, built_filters)
+        total = n_new + n_changed
+        if total:
+            report(e.name, 0, total)
+            if n_changed:
+                changed = pa.concat_tables(list(prep.stream("SELECT * FROM r_changed ORDER BY _o")))
+                self._write_rows(e.name, None, changed, lambda *_: None)
+            written = n_changed
+            for batch in prep.stream("SELECT * FROM r_new ORDER BY _o"):
+                self._write_rows(e.name, batch, None, lambda *_: None)
+                written += len(batch)
+                report(e.name, written, total)
+        for t in ("r_rows", "r_new", "r_changed", "stored"):
+            con.execute(f"DROP TABLE IF EXISTS {t}")
+        return n_rows, n_new, n_changed, by_part
+
+    def _write_rows(self, name: str, new, changed, progress) -> None:
+        """``_write_entity`` with Arrow batches (the embedded store takes them as they are, Neo4j as pandas)."""
+        empty = ENTITY_SCHEMA(name).empty_table()
+        new = new if new is not None else empty
+        changed = changed if changed is not None else empty
+        if not len(new) and not len(changed):
+            return
+        if self.backend != "embedded":
+            new, changed = (t.to_pandas(date_as_object=False) for t in (new, changed))
+        self._write_entity(name, new, changed, progress)
+
+    def _stored(self, prep, e, whole: dict):
+        """Keys and row hashes of the stored rows of ``e`` that the prepared rows can match, as Arrow
+        (None: the store holds no row of ``e``)."""
+        import pyarrow as pa
+
+        if e.name in whole:
+            df = whole[e.name]
+        elif self.backend != "embedded" or e.name not in ("Patent", "APPLIED", "CITES"):
+            df = self._fetch(e.name)
+        else:
+            if self._exec_block("load", f"any_{e.name}").empty:
+                return None
+            col = {"Patent": "patent_id", "APPLIED": "patent_id", "CITES": "citing_patent_id"}[e.name]
+            src = {"Patent": "SELECT patent_id FROM sel_patents", "APPLIED": "SELECT patent_id FROM cl_links",
+                   "CITES": "SELECT citing_patent_id FROM cl_citations WHERE cited_patent_id IS NOT NULL"}[e.name]
+            ids = prep.con.sql(f"SELECT DISTINCT * FROM ({src}) WHERE {col} IS NOT NULL ORDER BY 1"
+                                   ).to_arrow_table().column(0)
+            parts = []
+            for i in range(0, len(ids), FETCH_IDS):
+                got = self._exec_block("load", f"fetch_ids_{e.name}", {"ids": ids.slice(i, FETCH_IDS).to_pylist()})
+                if not got.empty:
+                    parts.append(pa.Table.from_pandas(got[[*e.key, "row_hash"]], preserve_index=False))
+            if not parts:
+                return None
+            return pa.concat_tables(parts).cast(ENTITY_SCHEMA(e.name, key_only=True))
+        if df is None or df.empty:
+            return None
+        df = df[[*e.key, "row_hash"]]
+        return pa.Table.from_pandas(df.astype({"row_hash": "int64"}), preserve_index=False).cast(
+            ENTITY_SCHEMA(e.name, key_only=True))
+
+    def _known(self, label: str, ids: list[str], whole: dict) -> list[str]:
+        """Which of ``ids`` (keys of nodes ``label``) the store holds."""
+        if label in whole:
+            e = ENTITY[label]
+            return list(whole[label].loc[isin(whole[label][e.key[0]], key_set(pd.Series(ids))), e.key[0]])
+        out: list[str] = []
+        for i in range(0, len(ids), FETCH_IDS):
+            got = self._exec_block("load", f"known_{label}", {"ids": ids[i:i + FETCH_IDS]})
+            out.extend(got["k"].tolist() if not got.empty else [])
+        return out
+
+    def _affected(self, prep, name: str):
+        """The projection years that the rows about to be written (``r_new``, ``r_changed``) of store
+        table ``name`` can change: "all", or ``{"app": years, "grant": years}`` for filters on the
+        application and on the grant year.
+
+        Projections and city-year counts read APPLIED.city_code, CITES, TRANSFERRED and Patent and City
+        properties, by the patent's application or grant year (citations: the citing patent's; transfers:
+        the transfer year). New and changed rows change their own years (the years a changed Patent or
+        TRANSFERRED row had before are added by ``_stored_years``, read before the write). A changed
+        City row marks every year. Applicant and LOCATED_IN rows change no projection."""
+        con = prep.con
+        if name in ("Applicant", "LOCATED_IN"):
+            return {"app": [], "grant": []}
+        if name == "City":
+            return "all"
+        if name == "TRANSFERRED":
+            ty = sorted(int(y) for (y,) in con.execute(
+                "SELECT DISTINCT year FROM (SELECT year FROM r_new UNION ALL SELECT year FROM r_changed) "
+                "WHERE year IS NOT NULL").fetchall())
+            return {"app": ty, "grant": ty}
+        col = "citing_patent_id" if name == "CITES" else "patent_id"
+        rows = f"(SELECT {col} AS id FROM r_new UNION SELECT {col} FROM r_changed)"
+        unknown = con.execute(f"SELECT count(*) FROM {rows} x ANTI JOIN sel_patents p ON p.patent_id = x.id").fetchall()[0][0]
+        if unknown:
+            return "all"  # a patent known only to the store: its year is not at hand
+        got = con.execute(f"SELECT DISTINCT CAST(p.app_year AS BIGINT), year(p.grant_date) FROM {rows} x "
+                          "JOIN sel_patents p ON p.patent_id = x.id").fetchall()
+        return {"app": sorted({int(a) for a, _ in got if a is not None}),
+                "grant": sorted({int(g) for _, g in got if g is not None})}
 
     def counts(self) -> dict[str, int]:
         """Nodes per label and relationships per type."""
@@ -350,7 +489,7 @@ class BaseStore:
         return [] if df.empty else [k.split(":", 1)[1] for k in df["key"]]
 
     def _mark_stale(self, years, filters: list[str]) -> None:
-        """Add ``years`` (``_affected_years``) to the stale years of the network ``filters`` (a filter
+        """Add ``years`` (``_affected``) to the stale years of the network ``filters`` (a filter
         on the grant year, key ``….grantyear``, takes the grant years)."""
         for flt_key in filters:
             add = years if years == "all" else years["grant" if flt_key.endswith(".grantyear") else "app"]
@@ -439,14 +578,6 @@ def _years_label(years) -> str:
     return ", ".join(ys[:6]) + (f" (+{len(ys) - 6})" if len(ys) > 6 else "")
 
 
-def _rows_by_year(name: str, rows: pd.DataFrame, part_of: pd.Series) -> dict[str, int]:
-    """Rows of a Patent, APPLIED or CITES table per partition (application year and bucket) of its
-    (citing) patent; ``"none"`` for a patent without a year or not in the canonical patents."""
-    col = {"Patent": "patent_id", "APPLIED": "patent_id", "CITES": "citing_patent_id"}[name]
-    ys = rows[col].map(part_of).fillna("none")
-    return {str(k): int(v) for k, v in ys.value_counts().items()}
-
-
 def _merge_years(a, b):
     """Union of two year sets, each "all", a list, or ``{"app": list, "grant": list}``."""
     if a == "all" or b == "all":
@@ -456,31 +587,6 @@ def _merge_years(a, b):
         b = b if isinstance(b, dict) else {"app": b, "grant": b}
         return {k: _merge_years(a[k], b[k]) for k in ("app", "grant")}
     return sorted({int(y) for y in a} | {int(y) for y in b})
-
-
-def _affected_years(name: str, new: pd.DataFrame, changed: pd.DataFrame, patents: pd.DataFrame):
-    """The projection years that written rows of store table ``name`` can change: "all", or
-    ``{"app": years, "grant": years}`` for filters on the application and on the grant year.
-
-    Projections and city-year counts read APPLIED.city_code, CITES, TRANSFERRED and Patent and City
-    properties, by the patent's application or grant year (citations: the citing patent's; transfers:
-    the transfer year). New and changed rows change their own years (the years a changed Patent or
-    TRANSFERRED row had before are added by ``BaseStore._stored_years``, read before the write). A
-    changed City row marks every year. Applicant and LOCATED_IN rows change no projection."""
-    if name in ("Applicant", "LOCATED_IN"):
-        return {"app": [], "grant": []}
-    if name == "City":
-        return "all"
-    rows = pd.concat([new, changed], ignore_index=True)
-    if name == "TRANSFERRED":
-        ty = sorted({int(y) for y in rows["year"].dropna()})
-        return {"app": ty, "grant": ty}
-    pid = rows["patent_id" if name in ("Patent", "APPLIED") else "citing_patent_id"].drop_duplicates()
-    if not isin(pid, patents["patent_id"]).all():
-        return "all"  # a patent known only to the store: its year is not at hand
-    years = patents.set_index("patent_id")[["app_year", "grant_year"]].reindex(pid.to_numpy())
-    return {"app": sorted({int(y) for y in years["app_year"].dropna()}),
-            "grant": sorted({int(y) for y in years["grant_year"].dropna()})}
 
 
 EDGE_KEY = ["src", "dst", "year"]
@@ -503,6 +609,37 @@ def edge_diff(fresh: pd.DataFrame, stored: pd.DataFrame) -> tuple[pd.DataFrame, 
     return tuple(edge_rows(d).reset_index(drop=True) for d in (new, changed, gone))
 
 
+DEFAULT_BUFFER_POOL = "2GB"  # LadybugDB's page cache (its own default is 80 % of the machine's memory)
+
+
+def size_bytes(value, what: str) -> int:
+    """``"2GB"``, ``"512MB"``, ``"1.5GiB"`` or a number of bytes as bytes; anything else is a usage error."""
+    import re
+
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(i?B)?\s*", str(value), flags=re.IGNORECASE)
+    if not m or (not m.group(2) and m.group(3) is None and "." in m.group(1)):
+        from citynet.errors import UserError
+
+        raise UserError(f"{what} = {value!r} is not a size", fix='give a size such as "2GB" or "512MB"')
+    scale = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}[m.group(2).upper()]
+    return int(float(m.group(1)) * scale)
+
+
+def load_settings(ws) -> dict:
+    """``memory_limit`` and ``batch_rows`` of ``store.load`` from ``[store] load_memory_limit`` and
+    ``load_batch_rows`` (defaults: graph/prepare.py), checked."""
+    from citynet.errors import UserError
+
+    s = _store_settings(ws)
+    limit = s.get("load_memory_limit")
+    if limit is not None:
+        size_bytes(limit, "[store] load_memory_limit")
+    rows = s.get("load_batch_rows")
+    if rows is not None and (isinstance(rows, bool) or not isinstance(rows, int) or rows < 1):
+        raise UserError(f"[store] load_batch_rows = {rows!r} is not a whole number of rows", fix="e.g. 500000")
+    return {"memory_limit": None if limit is None else str(limit), "batch_rows": rows}
+
+
 def _store_settings(ws) -> dict:
     return dict(ws.settings.get("store", {}))
 
@@ -517,7 +654,8 @@ def open_store(ws, backend: str | None = None, uri: str | None = None, user=None
     if backend == "embedded":
         from citynet.graph.embedded import EmbeddedStore
 
-        return EmbeddedStore(Path(ws.store), read_only=read_only)
+        return EmbeddedStore(Path(ws.store), read_only=read_only,
+                             buffer_pool=size_bytes(s.get("buffer_pool", DEFAULT_BUFFER_POOL), "[store] buffer_pool"))
     if backend == "neo4j":
         from citynet.graph.neo4j_store import Neo4jStore
 

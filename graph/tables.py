@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from citynet.etl.schema import CANONICAL
 
 from citynet.errors import DataError
@@ -72,7 +73,7 @@ def read_canonical(canonical_dir: Path, progress=None, names=TABLES) -> dict[str
 # Keys already in the store also enter ``clean``, but they change only when Patent or Applicant rows
 # are written, i.e. when ``patents`` or ``applicants`` changed, which are inputs of every table that
 # uses them. LOAD_FORMAT changes whenever the row preparation does (so an upgrade reloads).
-LOAD_FORMAT = 1
+LOAD_FORMAT = 2  # 2: rows prepared and hashed by DuckDB (graph/prepare.py)
 ENTITY_INPUTS: dict[str, tuple[str, ...]] = {
     "City": ("cities",),
     "Applicant": ("applicants", "cities"),
@@ -227,21 +228,57 @@ ENTITY = {e.name: e for e in ENTITIES}
 
 LIST_COLS = ("ipc", "cpc", "green_topics")
 
+# the store's column types (every other column: string)
+_STR, _I64, _F64, _BOOL, _DATE = pa.string(), pa.int64(), pa.float64(), pa.bool_(), pa.date32()
+STORE_TYPES = {
+    "lon": _F64, "lat": _F64, "app_date": _DATE, "grant_date": _DATE, "date": _DATE, "app_year": _I64,
+    "grant_year": _I64, "refs_made": _I64, "refs_foreign": _I64, "refs": _I64, "seq": _I64, "year": _I64,
+    "row_hash": _I64, "weight": _I64, "granted": _BOOL, "green": _BOOL, "y02": _BOOL,
+    "ipc": pa.list_(_STR), "cpc": pa.list_(_STR), "green_topics": pa.list_(_STR),
+}
+
+
+def arrow_schema(columns) -> pa.Schema:
+    """The store's Arrow types of ``columns``."""
+    return pa.schema([pa.field(c, STORE_TYPES.get(c, _STR)) for c in columns])
+
+
+def to_arrow(df: pd.DataFrame, types: dict | None = None) -> pa.Table:
+    """``df`` as an Arrow table with the store's column types (NaN/NA/None become nulls)."""
+    types = types or STORE_TYPES
+    arrays = []
+    for c in df.columns:
+        t = types.get(c, _STR)
+        s = df[c]
+        if t == _I64:
+            s = pd.to_numeric(s, errors="coerce").astype("Int64")
+        elif t == _F64:
+            s = pd.to_numeric(s, errors="coerce").astype("float64")
+        elif t == _BOOL:
+            s = s.astype("boolean")
+        elif t == _DATE:
+            arrays.append(pa.array(pd.to_datetime(s, errors="coerce"), from_pandas=True).cast(_DATE))
+            continue
+        elif t == _STR and s.dtype != object and not pd.api.types.is_string_dtype(s):
+            s = s.astype(object).where(s.notna(), None)
+        arrays.append(pa.array(s, type=t, from_pandas=True))
+    return pa.Table.from_arrays(arrays, names=list(df.columns))
+
 
 def row_hash(frame: pd.DataFrame) -> np.ndarray:
-    """A stable 64-bit hash of each row's values (list columns joined with U+001F), as int64."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
+    """The 64-bit ``row_hash`` of each row (int64): DuckDB's ``hash`` of the row's values in the store's
+    types (``graph.prepare.hash_expr``), so these frames and the DuckDB-prepared load agree."""
+    import duckdb
+    from citynet.graph.prepare import hash_expr
 
-    cols = {}
-    for c in frame.columns:
-        if c in LIST_COLS:
-            arr = pa.array(frame[c], type=pa.list_(pa.string()), from_pandas=True)
-            cols[c] = pc.binary_join(arr, "\x1f").to_pandas()
-        else:
-            cols[c] = frame[c]
-    h = pd.util.hash_pandas_object(pd.DataFrame(cols), index=False).to_numpy()
-    return h.view(np.int64)
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("SET threads TO 1")
+        con.register("frame", to_arrow(frame))
+        got = con.sql(f"SELECT {hash_expr(list(frame.columns))} FROM frame").to_arrow_table()
+    finally:
+        con.close()
+    return got.column(0).to_numpy().astype(np.int64)
 
 
 def entity_rows(t: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:

@@ -1,0 +1,304 @@
+"""The rows of the store tables computed by DuckDB from the canonical Parquet files, streamed in
+bounded batches: the load's memory is set by ``[store] load_memory_limit`` (DuckDB's limit; it
+spills to a temporary folder beyond it) and ``[store] load_batch_rows`` (rows per Arrow batch handed
+to the store), not by the corpus.
+
+The SQL applies the cleaning rules of ``graph.tables`` (module docstring there; the pandas
+``clean`` + ``entity_rows`` are the reference these rows are tested against):
+
+- duplicate natural keys keep the last row in file order (``patent_applicants``: the lowest ``seq``,
+  ties to the earlier row);
+- a city code outside ``cities`` is stored as unknown (null);
+- links, transfers and citations whose patent or applicant is unknown (neither in the canonical
+  tables nor already in the store) are dropped; a citation whose cited patent is unknown is kept
+  for the reference counts only.
+
+``row_hash`` is DuckDB's 64-bit ``hash`` of the row's typed values (a ``struct_pack`` of the store
+columns), shifted into the signed range: ``graph.tables.row_hash`` computes the same number from a
+pandas frame, so the Neo4j offline importer's rows and these agree.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pyarrow as pa
+from citynet.etl.schema import CANONICAL
+from citynet.graph.tables import (
+    APPLICANT_COLS,
+    CITY_COLS,
+    ENTITY,
+    PATENT_COLS,
+    STORE_TYPES,
+    TABLES,
+    arrow_schema,
+)
+
+from citynet.errors import DataError
+
+DEFAULT_MEMORY_LIMIT = "2GB"
+DEFAULT_BATCH_ROWS = 500_000
+SQL_TYPES = {pa.string(): "VARCHAR", pa.int64(): "BIGINT", pa.float64(): "DOUBLE", pa.bool_(): "BOOLEAN",
+             pa.date32(): "DATE", pa.list_(pa.string()): "VARCHAR[]"}
+NO_YEAR = "none"
+BUCKETS = 64
+# a patent's partition (graph/load_years.py): application year / bucket of its id; null without a year
+PART_EXPR = (f"CASE WHEN app_year IS NULL THEN NULL ELSE CAST(app_year AS VARCHAR) || '/' || "
+             f"CAST(hash(patent_id) % {BUCKETS} AS VARCHAR) END")
+# the link key of each partitioned store table (its rows belong to this patent's partition)
+PART_KEY = {"Patent": "patent_id", "APPLIED": "patent_id", "CITES": "citing_patent_id"}
+
+
+def sql_type(col: str) -> str:
+    return SQL_TYPES[STORE_TYPES.get(col, pa.string())]
+
+
+def hash_expr(cols) -> str:
+    """``row_hash`` of a row of ``cols`` (DuckDB ``hash`` of a struct, as a signed 64-bit integer)."""
+    packed = ", ".join(f'"{c}" := "{c}"' for c in cols)
+    return f"CAST(CAST(hash(struct_pack({packed})) AS HUGEINT) - 9223372036854775808 AS BIGINT)"
+
+
+def q(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def connect(memory_limit: str | None = None, temp_dir: Path | None = None):
+    """An in-memory DuckDB with two threads, the memory limit and a spill folder."""
+    import duckdb
+
+    con = duckdb.connect(":memory:")
+    con.execute("SET threads TO 2")
+    con.execute(f"SET memory_limit = '{(memory_limit or DEFAULT_MEMORY_LIMIT).replace(chr(39), '')}'")
+    if temp_dir is not None:
+        con.execute(f"SET temp_directory = {q(temp_dir)}")
+    con.execute("SET preserve_insertion_order = true")
+    return con
+
+
+class Prepared:
+    """The canonical tables of ``canonical_dir`` as DuckDB views (``c_<table>``, with ``rn`` = row in
+    file order), the partition of every patent (``py``), and the SQL of each store table's rows.
+
+    ``parts``: None for every row; else the partitions (``"YYYY/b"``, ``"none"``) whose
+    ``patents``, ``patent_applicants`` and ``citations`` rows are prepared (the small tables are
+    always whole). ``known(label, ids)`` returns which of ``ids`` the store already holds (keys of
+    ``Patent`` or ``Applicant``): they count as known for links whose patent or applicant is not in
+    the canonical tables."""
+
+    def __init__(self, canonical_dir: Path, memory_limit: str | None = None, batch_rows: int | None = None):
+        self.dir = Path(canonical_dir)
+        self.batch_rows = int(batch_rows or DEFAULT_BATCH_ROWS)
+        self._tmp = tempfile.TemporaryDirectory(prefix="citynet-load-")
+        self.con = connect(memory_limit, Path(self._tmp.name))
+        self.present: dict[str, bool] = {}
+        for name in TABLES:
+            self._view(name)
+        self.repeated = self._partitions()
+        self.parts: set[str] | None = None
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.con.close()
+        self._tmp.cleanup()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- the canonical tables --
+    def _view(self, name: str) -> None:
+        f = self.dir / f"{name}.parquet"
+        schema = CANONICAL[name]
+        if not f.exists():
+            if name == "cities":
+                raise DataError(f"{f} is missing", fix=f"run `citynet ingest -w {self.dir.parent}` first")
+            empty = schema.empty_table()
+            self.con.register(f"e_{name}", empty)
+            self.con.execute(f"CREATE TEMP VIEW c_{name} AS SELECT *, CAST(0 AS BIGINT) AS rn FROM e_{name}")
+            self.present[name] = False
+            return
+        try:
+            have = [r[0] for r in self.con.execute(f"DESCRIBE SELECT * FROM read_parquet({q(f)})").fetchall()]
+        except Exception as exc:  # duckdb raises several types for a damaged file
+            raise DataError(f"{f}: cannot read ({exc})", fix="re-run `citynet ingest` to rewrite it") from exc
+        missing = [c for c in schema.names if c not in have and not c.startswith("source_")]
+        if name == "patents":  # optional columns may be absent, but never the key
+            missing = [c for c in missing if c in ("patent_id", "app_date", "app_year")]
+        if missing:
+            raise DataError(f"{f}: missing columns {missing}",
+                            fix="re-run `citynet ingest` on the exports: it writes every canonical table with its columns")
+        cols = []
+        for c in schema.names:
+            if c.startswith("source_"):
+                continue
+            typ = {pa.string(): "VARCHAR", pa.list_(pa.string()): "VARCHAR[]"}.get(schema.field(c).type)
+            cols.append(f'"{c}"' if c in have else f'CAST(NULL AS {typ or "VARCHAR"}) AS "{c}"')
+        self.con.execute(f"CREATE TEMP VIEW c_{name} AS SELECT {', '.join(cols)}, file_row_number AS rn "
+                         f"FROM read_parquet({q(f)}, file_row_number = true)")
+        self.present[name] = True
+
+    def _partitions(self) -> bool:
+        """``py``: every patent's partition; returns whether a ``patent_id`` is repeated."""
+        self.con.execute(f"""
+            CREATE TEMP TABLE py AS SELECT patent_id, app_year, {PART_EXPR} AS part, rn FROM c_patents""")
+        n, distinct = self.con.execute("SELECT count(*), count(DISTINCT patent_id) FROM py").fetchall()[0]
+        # one partition per patent_id (a repeated id: its last row's, as the cleaning keeps it)
+        last = " QUALIFY row_number() OVER (PARTITION BY patent_id ORDER BY rn DESC) = 1" if n != distinct else ""
+        self.con.execute(f"CREATE TEMP TABLE pyu AS SELECT patent_id, part FROM py{last}")
+        return n != distinct
+
+    def rows_of(self, names=TABLES) -> int:
+        """Rows of the canonical tables ``names`` (Parquet footers)."""
+        import pyarrow.parquet as pq
+
+        total = 0
+        for name in names:
+            f = self.dir / f"{name}.parquet"
+            if self.present.get(name):
+                with contextlib.suppress(Exception):
+                    total += pq.ParquetFile(f).metadata.num_rows
+        return total
+
+    # -- cleaning --
+    def clean(self, parts: set[str] | None, known: Callable[[str, list[str]], list[str]] | None = None) -> None:
+        """Build the cleaned relations for ``parts`` (None: every row); ``known`` looks keys up in the store."""
+        con = self.con
+        self.parts = parts
+        con.execute("CREATE OR REPLACE TEMP TABLE city_set AS SELECT DISTINCT CAST(city_code AS VARCHAR) AS code "
+                    "FROM c_cities WHERE city_code IS NOT NULL")
+        con.execute("""CREATE OR REPLACE TEMP TABLE cl_cities AS SELECT * FROM c_cities
+                       QUALIFY row_number() OVER (PARTITION BY city_code ORDER BY rn DESC) = 1""")
+        con.execute("""CREATE OR REPLACE TEMP TABLE cl_applicants AS
+                       SELECT * REPLACE (CASE WHEN city_code IN (SELECT code FROM city_set) THEN city_code END AS city_code)
+                       FROM c_applicants
+                       QUALIFY row_number() OVER (PARTITION BY applicant_id ORDER BY rn DESC) = 1""")
+        # the partitions read: patents, and links and citations by their (citing) patent's partition
+        if parts is None:
+            pick, orphan = "TRUE", ""
+            con.execute("CREATE OR REPLACE TEMP TABLE wanted AS SELECT NULL::VARCHAR AS part WHERE FALSE")
+        else:
+            con.register("wanted_arrow", pa.table({"part": pa.array(sorted(p for p in parts if p != NO_YEAR), pa.string())}))
+            con.execute("CREATE OR REPLACE TEMP TABLE wanted AS SELECT part FROM wanted_arrow")
+            none = NO_YEAR in parts
+            pick = f"(py.part IN (SELECT part FROM wanted){' OR py.part IS NULL' if none else ''})"
+            orphan = " OR py.patent_id IS NULL" if none else ""
+        dedupe = ("QUALIFY row_number() OVER (PARTITION BY p.patent_id ORDER BY p.rn DESC) = 1"
+                  if self.repeated else "")
+        if parts is None:
+            con.execute(f"CREATE OR REPLACE TEMP VIEW sel_patents AS SELECT p.* FROM c_patents p {dedupe}")
+        else:  # repeated ids never take the per-partition path (graph.load_years)
+            con.execute(f"""CREATE OR REPLACE TEMP VIEW sel_patents AS SELECT p.* FROM c_patents p
+                            JOIN pyu py USING (patent_id) WHERE {pick}""")
+        # links and citations carry their (citing) patent's partition (part_)
+        con.execute(f"""CREATE OR REPLACE TEMP VIEW sel_links AS SELECT l.*, py.part AS part_ FROM c_patent_applicants l
+                        LEFT JOIN pyu py USING (patent_id) WHERE {pick}{orphan}""")
+        con.execute(f"""CREATE OR REPLACE TEMP VIEW sel_citations AS SELECT c.*, py.part AS part_ FROM c_citations c
+                        LEFT JOIN pyu py ON py.patent_id = c.citing_patent_id WHERE {pick}{orphan}""")
+        # keys: every canonical patent and applicant, plus those the store holds among the rest
+        con.execute("CREATE OR REPLACE TEMP TABLE known_pat AS SELECT DISTINCT patent_id FROM py WHERE patent_id IS NOT NULL")
+        con.execute("CREATE OR REPLACE TEMP TABLE known_app AS SELECT DISTINCT applicant_id FROM cl_applicants "
+                    "WHERE applicant_id IS NOT NULL")
+        if known is not None:
+            self._add_known(known)
+        con.execute("""CREATE OR REPLACE TEMP VIEW cl_links AS
+            SELECT l.patent_id, l.applicant_id, l.seq,
+                   CASE WHEN l.city_code IN (SELECT code FROM city_set) THEN l.city_code END AS city_code, l.rn, l.part_
+            FROM sel_links l
+            WHERE l.patent_id IN (SELECT patent_id FROM known_pat) AND l.applicant_id IN (SELECT applicant_id FROM known_app)
+            QUALIFY row_number() OVER (PARTITION BY l.patent_id, l.applicant_id ORDER BY l.seq ASC NULLS LAST, l.rn) = 1""")
+        con.execute("""CREATE OR REPLACE TEMP VIEW cl_citations AS
+            SELECT c.citing_patent_id, CASE WHEN c.cited_patent_id IN (SELECT patent_id FROM known_pat)
+                   THEN c.cited_patent_id END AS cited_patent_id, c."foreign", c.rn, c.part_
+            FROM sel_citations c WHERE c.citing_patent_id IN (SELECT patent_id FROM known_pat)""")
+
+    def _add_known(self, known) -> None:
+        """Add to ``known_pat``/``known_app`` the referenced keys outside the canonical tables that the
+        store holds (a store loaded from an earlier corpus)."""
+        con = self.con
+        refs = {
+            "Patent": """SELECT patent_id AS k FROM sel_links UNION SELECT citing_patent_id FROM sel_citations
+                         UNION SELECT cited_patent_id FROM sel_citations""",
+            "Applicant": """SELECT applicant_id AS k FROM sel_links UNION SELECT from_applicant_id FROM c_transfers
+                            UNION SELECT to_applicant_id FROM c_transfers""",
+        }
+        for label, table, col in (("Patent", "known_pat", "patent_id"), ("Applicant", "known_app", "applicant_id")):
+            ids = con.sql(f"SELECT k FROM ({refs[label]}) WHERE k IS NOT NULL AND k NOT IN "
+                              f"(SELECT {col} FROM {table}) ORDER BY k").to_arrow_table().column(0).to_pylist()
+            if ids:
+                found = known(label, ids)
+                if found:
+                    con.register("found_arrow", pa.table({col: pa.array(sorted(set(found)), pa.string())}))
+                    con.execute(f"INSERT INTO {table} SELECT {col} FROM found_arrow")
+                    con.unregister("found_arrow")
+
+    # -- store rows --
+    def rows_sql(self, name: str, part: bool = False) -> str:
+        """The SQL of store table ``name``'s rows (declared columns, store types, ``row_hash``), in a
+        fixed order (column ``_o``); with ``part``, also each row's partition (``_part``)."""
+        e = ENTITY[name]
+        cols = [c for c in e.columns if c != "row_hash"]
+        typed = ", ".join(f'CAST("{c}" AS {sql_type(c)}) AS "{c}"' for c in cols)
+        extra = f", coalesce(_part, '{NO_YEAR}') AS _part" if part else ""
+        inner = f"SELECT {typed}, _o{extra} FROM ({_BODY[name]})"
+        return f"SELECT *, {hash_expr(cols)} AS row_hash FROM ({inner}) ORDER BY _o"
+
+    def stream(self, sql: str, keep=()) -> Iterator[pa.Table]:
+        """The result of ``sql`` in Arrow tables of at most ``batch_rows`` rows (the store's column
+        types; columns starting with ``_`` dropped, except those in ``keep``)."""
+        reader = self.con.sql(sql).to_arrow_reader(self.batch_rows)
+        pending: list[pa.RecordBatch] = []
+        n = 0
+        for batch in reader:
+            if not len(batch):
+                continue
+            pending.append(batch)
+            n += len(batch)
+            if n >= self.batch_rows:
+                yield _typed(pa.Table.from_batches(pending), keep)
+                pending, n = [], 0
+        if pending:
+            yield _typed(pa.Table.from_batches(pending), keep)
+
+
+def _typed(t: pa.Table, keep=()) -> pa.Table:
+    keep = [c for c in keep if c in t.column_names]
+    t = t.drop_columns([c for c in t.column_names if c.startswith("_") and c not in keep])
+    cols = [c for c in t.column_names if c not in keep]
+    schema = arrow_schema(cols)
+    for c in keep:
+        schema = schema.append(t.schema.field(c))
+    return t.select([*cols, *keep]).cast(schema)
+
+
+_CITY = ", ".join(f'"{c}"' for c in CITY_COLS if c not in ("lon", "lat"))
+_APPL = ", ".join(f'"{c}"' for c in APPLICANT_COLS)
+_PAT = ", ".join(f'p."{c}"' for c in PATENT_COLS if c not in ("grant_year", "refs_made", "refs_foreign", "app_year"))
+_BODY = {
+    "City": f"""SELECT {_CITY}, CASE WHEN isnan(lon) THEN NULL ELSE lon END AS lon,
+                       CASE WHEN isnan(lat) THEN NULL ELSE lat END AS lat, rn AS _o FROM cl_cities""",
+    "Applicant": f"SELECT {_APPL}, rn AS _o FROM cl_applicants",
+    "Patent": f"""SELECT {_PAT}, CAST(p.app_year AS BIGINT) AS app_year, year(p.grant_date) AS grant_year,
+                         coalesce(r.made, 0) AS refs_made, coalesce(r.foreign_, 0) AS refs_foreign, p.rn AS _o,
+                         {PART_EXPR.replace("app_year", "p.app_year").replace("patent_id", "p.patent_id")} AS _part
+                  FROM sel_patents p LEFT JOIN (
+                      SELECT citing_patent_id, count(*) AS made, count(*) FILTER (WHERE coalesce("foreign", FALSE)) AS foreign_
+                      FROM cl_citations GROUP BY 1) r ON r.citing_patent_id = p.patent_id""",
+    "LOCATED_IN": "SELECT applicant_id, city_code, rn AS _o FROM cl_applicants WHERE city_code IS NOT NULL",
+    "APPLIED": "SELECT applicant_id, patent_id, seq, city_code, rn AS _o, part_ AS _part FROM cl_links",
+    "CITES": """SELECT citing_patent_id, cited_patent_id, count(*) AS refs, min(rn) AS _o, any_value(part_) AS _part
+                FROM cl_citations
+                WHERE cited_patent_id IS NOT NULL GROUP BY citing_patent_id, cited_patent_id""",
+    "TRANSFERRED": """SELECT from_applicant_id, to_applicant_id, transfer_id, patent_id, date, year,
+                             CASE WHEN from_city IN (SELECT code FROM city_set) THEN from_city END AS from_city,
+                             CASE WHEN to_city IN (SELECT code FROM city_set) THEN to_city END AS to_city, rn AS _o
+                      FROM (SELECT * FROM c_transfers
+                            QUALIFY row_number() OVER (PARTITION BY transfer_id ORDER BY rn DESC) = 1)
+                      WHERE from_applicant_id IN (SELECT applicant_id FROM known_app)
+                        AND to_applicant_id IN (SELECT applicant_id FROM known_app)""",
+}

@@ -1,0 +1,157 @@
+"""The load prepares its rows in DuckDB (graph/prepare.py) and writes them in bounded batches. Its
+store must hold exactly the rows of the pandas reference (graph/tables.py: ``clean`` +
+``entity_rows``, a separate implementation of the cleaning rules over whole DataFrames), every
+property and ``row_hash`` included, whatever the batch size; and on edge cases (repeated keys,
+unknown cities, applicants and patents) that the reference's rules decide."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+from citynet.graph.store import open_store
+from citynet.graph.tables import ENTITIES, ENTITY, clean, entity_rows, to_arrow
+
+from bench.canonical_synth import synth_tables, write_tables
+from citynet.workspace import Workspace
+
+
+def _dump(store, name: str) -> list[dict]:
+    """Every stored row of store table ``name`` with all its properties, sorted by key."""
+    e = ENTITY[name]
+    if e.rel:
+        a, b = (ENTITY[x].key[0] for x in e.ends)
+        props = [c for c in e.columns[2:]]
+        ret = [f"s.{a} AS `{e.columns[0]}`", f"t.{b} AS `{e.columns[1]}`", *(f"r.{c} AS `{c}`" for c in props)]
+        stmt = f"MATCH (s:{e.ends[0]})-[r:{name}]->(t:{e.ends[1]}) RETURN {', '.join(ret)}"
+    else:
+        stmt = f"MATCH (x:{name}) RETURN {', '.join(f'x.{c} AS `{c}`' for c in e.columns)}"
+    df = store.query(stmt)
+    return _rows(df.reindex(columns=list(e.columns)), e)
+
+
+def _rows(df: pd.DataFrame, e) -> list[dict]:
+    rows = to_arrow(df.reindex(columns=list(e.columns))).to_pylist()
+    return sorted(rows, key=lambda r: tuple(str(r[k]) for k in e.key))
+
+
+def _load(tmp_path, tables, batch_rows=None, name="ws"):
+    write_tables(tables, tmp_path / name / "canonical")
+    ws = Workspace.open(tmp_path / name, create=True)
+    store = open_store(ws)
+    counts = store.load(ws.canonical, batch_rows=batch_rows)
+    return store, counts
+
+
+def _check_equal_to_reference(store, tables):
+    expected = entity_rows(clean({k: v.copy() for k, v in tables.items()}))
+    for e in ENTITIES:
+        got = _dump(store, e.name)
+        want = _rows(expected[e.name], e)
+        assert len(got) == len(want), e.name
+        assert got == want, e.name
+
+
+@pytest.mark.parametrize("batch_rows", [None, 97])
+def test_store_equals_the_pandas_reference_at_any_batch_size(tmp_path, batch_rows):
+    tables = synth_tables(800, seed=3, years=(2010, 2014), n_cities=30)
+    store, counts = _load(tmp_path, tables, batch_rows)
+    try:
+        _check_equal_to_reference(store, tables)
+        assert counts["Patent"]["new"] == len(tables["patents"])
+    finally:
+        store.close()
+
+
+def edge_tables() -> dict[str, pd.DataFrame]:
+    """Repeated keys and unknown references, decided by the reference's rules (module docstring of
+    graph/tables.py)."""
+    d = dt.date
+    cities = pd.DataFrame({
+        "city_code": ["320100", "310000", "320100"],  # 320100 twice: the last row wins
+        "name_zh": ["南京", "上海市", "南京市"], "short_name": ["南京"] * 2 + ["南京"],
+        "province_code": ["320000", "310000", "320000"], "province_zh": ["江苏省", "上海市", "江苏省"],
+        "lon": [118.8, float("nan"), 118.7], "lat": [32.1, 31.2, 32.0], "tier": ["2", "1", "2"],
+        "region": ["east"] * 3,
+    })
+    applicants = pd.DataFrame({
+        "applicant_id": ["a1", "a2", "a3", "a2"],
+        "name": ["甲", "乙", "丙", "乙2"], "kind": ["firm"] * 4, "country": ["CN"] * 4,
+        "city_code": ["320100", "999999", "310000", "310000"],  # a2: last row (310000) wins; 999999 unknown
+        "province_code": ["320000", None, "310000", "310000"], "located_by": ["address"] * 4,
+    })
+    patents = pd.DataFrame({
+        "patent_id": ["p1", "p2", "p3", "p1"],  # p1 twice: the last row wins
+        "app_date": [d(2015, 1, 1), d(2016, 1, 1), d(2016, 2, 1), d(2015, 6, 1)],
+        "app_year": [2015, 2016, 2016, 2015],
+        "pub_number": ["CN1A", "CN2A", "CN3A", "CN1B"],
+        "grant_date": [None, d(2018, 1, 1), None, d(2017, 3, 1)],
+        "granted": [False, True, False, True], "patent_kind": ["invention"] * 4, "ipc_main": ["H01M"] * 4,
+        "ipc": [["H01M"], [], ["H01M", "Y02E"], ["H01M"]], "cpc": [[], [], [], ["Y02E"]],
+        "green": [True, False, True, True], "green_topics": [["energy"], [], [], ["energy"]],
+        "y02": [False, False, False, True], "title": ["t1", "t2", None, "t1b"],
+    })
+    patent_applicants = pd.DataFrame({
+        "patent_id": ["p1", "p1", "p1", "p2", "p2", "p9", "p3"],
+        "applicant_id": ["a1", "a2", "a1", "a3", "a8", "a1", "a3"],  # a1-p1 twice: the lower seq wins
+        "seq": [2, 1, 1, 1, 2, 1, 1],
+        "city_code": ["320100", "310000", "310000", "310000", "320100", "320100", "888888"],
+    })
+    transfers = pd.DataFrame({
+        "transfer_id": ["t1", "t2", "t1", "t3"],
+        "patent_id": ["p1", "p2", "p1", "p3"],
+        "date": [d(2016, 1, 1), d(2017, 1, 1), d(2016, 3, 1), d(2018, 1, 1)],
+        "year": [2016, 2017, 2016, 2018],
+        "from_applicant_id": ["a1", "a1", "a1", "a2"],
+        "to_applicant_id": ["a2", "a9", "a3", "a3"],  # t2: unknown applicant, dropped
+        "from_city": ["320100", "320100", "320100", "777777"], "to_city": ["310000", "310000", "310000", "310000"],
+    })
+    citations = pd.DataFrame({
+        "citing_patent_id": ["p2", "p2", "p2", "p3", "p9", "p3"],
+        "cited_ref": ["CN1A", "CN1A", "US1", "CN2A", "CN1A", "CNX"],
+        "cited_patent_id": ["p1", "p1", None, "p2", "p1", "p7"],  # p2 cites p1 twice: refs 2; p7 unknown
+        "foreign": [False, False, True, False, False, False],
+    })
+    return {"cities": cities, "applicants": applicants, "patents": patents, "patent_applicants": patent_applicants,
+            "transfers": transfers, "citations": citations}
+
+
+def test_edge_cases_equal_the_reference_and_hand_numbers(tmp_path):
+    tables = edge_tables()
+    store, counts = _load(tmp_path, tables, batch_rows=2)
+    try:
+        _check_equal_to_reference(store, tables)
+        p = {r["patent_id"]: r for r in _dump(store, "Patent")}
+        assert p["p1"]["pub_number"] == "CN1B" and p["p1"]["grant_year"] == 2017
+        assert (p["p2"]["refs_made"], p["p2"]["refs_foreign"]) == (3, 1)
+        assert p["p3"]["refs_made"] == 2
+        applied = {(r["applicant_id"], r["patent_id"]): r for r in _dump(store, "APPLIED")}
+        assert set(applied) == {("a1", "p1"), ("a2", "p1"), ("a3", "p2"), ("a3", "p3")}
+        assert applied[("a1", "p1")]["city_code"] == "310000" and applied[("a3", "p3")]["city_code"] is None
+        cites = {(r["citing_patent_id"], r["cited_patent_id"]): r["refs"] for r in _dump(store, "CITES")}
+        assert cites == {("p2", "p1"): 2, ("p3", "p2"): 1}
+        tr = {r["transfer_id"]: r for r in _dump(store, "TRANSFERRED")}
+        assert set(tr) == {"t1", "t3"} and tr["t1"]["to_applicant_id"] == "a3" and tr["t3"]["from_city"] is None
+        a = {r["applicant_id"]: r["city_code"] for r in _dump(store, "Applicant")}
+        assert a == {"a1": "320100", "a2": "310000", "a3": "310000"}
+        c = {r["city_code"]: r for r in _dump(store, "City")}
+        assert c["320100"]["name_zh"] == "南京市" and c["310000"]["lon"] is None
+        again = store.load(tmp_path / "ws" / "canonical")
+        assert all(v["new"] == 0 and v["changed"] == 0 for v in again.values())
+    finally:
+        store.close()
+
+
+def test_load_settings_that_are_not_sizes_are_usage_errors(tmp_path, capsys):
+    from tests.cli import invoke
+
+    write_tables(synth_tables(50, seed=1, years=(2010, 2011), n_cities=5), tmp_path / "canonical")
+    for bad in ('buffer_pool = "lots"', 'load_memory_limit = "2 apples"', "load_batch_rows = 0"):
+        (tmp_path / "citynet.toml").write_text(f"[store]\n{bad}\n", encoding="utf-8")
+        code, _, err = invoke(capsys, "load", "-w", tmp_path)
+        assert code == 2 and bad.split(" =")[0] in err, err
+    (tmp_path / "citynet.toml").write_text('[store]\nbuffer_pool = "256MB"\nload_memory_limit = "300MB"\n'
+                                           "load_batch_rows = 10\n", encoding="utf-8")
+    code, _, err = invoke(capsys, "load", "-w", tmp_path)
+    assert code == 0, err
