@@ -21,11 +21,7 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pacsv
-from citynet.graph.tables import ENTITIES, ENTITY, LIST_COLS, clean, entity_rows, read_canonical
+from citynet.graph.tables import ENTITIES, ENTITY, LIST_COLS
 
 from citynet.errors import StoreError
 
@@ -83,85 +79,93 @@ def _column(col: str) -> str:
     return f"{col}:{kind}" if kind else col
 
 
-def _arrow(frame: pd.DataFrame) -> pa.Table:
-    from citynet.graph.embedded import to_arrow
-
-    t = to_arrow(frame)
-    for c in LIST_COLS:
-        if c in t.column_names:
-            i = t.column_names.index(c)
-            t = t.set_column(i, c, pc.binary_join(t[c], ARRAY_DELIMITER))
-    return t
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
-def _has_line_break(table: pa.Table) -> bool:
-    """True when a text field of ``table`` holds a line break (CR or LF)."""
-    for column in table.itercolumns():
-        if pa.types.is_string(column.type) and pc.any(pc.match_substring_regex(column, "[\\r\\n]")).as_py():
-            return True
-    return False
+def _value(col: str) -> str:
+    """The SQL of column ``col``'s CSV field: lists joined by the array delimiter (null stays null)."""
+    if col in LIST_COLS:
+        return f"CASE WHEN {_ident(col)} IS NULL THEN NULL ELSE array_to_string({_ident(col)}, chr(31)) END"
+    return _ident(col)
 
 
-def _end_ids(keys: pa.ChunkedArray, nodes: pa.Array, offset: int, what: str) -> pa.Array:
-    """Integer ids of the end nodes ``keys`` among ``nodes`` (the node file's keys, in file order)."""
-    index = pc.index_in(keys, value_set=nodes)
-    if index.null_count:
-        missing = keys.filter(pc.is_null(index))[0].as_py()
-        raise StoreError(f"{what}: end node {missing!r} is not among the imported nodes",
-                         fix="run citynet ingest again: the canonical tables are inconsistent")
-    return pc.add(index.cast(pa.int64()), offset)
+def _labels_sql(cols) -> str:
+    """The ``:LABEL`` field: ``CitynetEmptyList`` and ``CitynetEmptyList_<col>`` per empty list (null: none)."""
+    lists = [c for c in LIST_COLS if c in cols]
+    any_empty = " OR ".join(f"len({_ident(c)}) = 0" for c in lists)
+    marks = ", ".join(f"CASE WHEN len({_ident(c)}) = 0 THEN '{EMPTY_LIST_LABEL}_{c}' END" for c in lists)
+    return f"CASE WHEN {any_empty} THEN concat_ws(chr(31), '{EMPTY_LIST_LABEL}', {marks}) END"
 
 
-def write_import_files(canonical_dir: Path, folder: Path) -> ImportFiles:
+def _copy(con, select: str, path: Path) -> None:
+    """``select`` written as a CSV file with a header (fields quoted when needed, quotes doubled)."""
+    con.execute(f"COPY ({select}) TO '{str(path).replace(chr(39), chr(39) * 2)}' "
+                "(FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"', ESCAPE '\"')")
+
+
+def write_import_files(canonical_dir: Path, folder: Path, memory_limit: str | None = None) -> ImportFiles:
     """One CSV file per node label and relationship type for ``neo4j-admin database import full``:
-    the rows the batched loader would write (``graph.tables``: cleaned, with ``row_hash``), plus the
-    ``Meta`` node with the schema version. Nodes get integer import ids (``:ID``, not stored: the key
-    stays an ordinary property), consecutive per label; relationships name their ends by those ids."""
+    the rows the batched loader writes (``graph.prepare``: the same cleaning and ``row_hash``), plus
+    the ``Meta`` node with the schema version. Nodes get integer import ids (``:ID``, not stored: the
+    key stays an ordinary property), consecutive per label in the rows' order; relationships name
+    their ends by those ids. DuckDB writes the files (two threads, within ``memory_limit``)."""
+    from citynet.graph.prepare import Prepared
     from citynet.graph.store import SCHEMA_VERSION
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    rows = entity_rows(clean(read_canonical(Path(canonical_dir))))
     files = ImportFiles(folder)
-    opts = pacsv.WriteOptions(include_header=True, quoting_style="needed")
-    node_keys: dict[str, tuple[pa.Array, int]] = {}
     next_id = 0
-    for e in ENTITIES:
-        frame = rows[e.name]
-        files.counts[e.name] = {"rows": len(frame), "new": len(frame), "changed": 0}
-        table = _arrow(frame)
-        files.multiline = files.multiline or _has_line_break(table)
-        if e.rel:
-            start = _end_ids(table[e.columns[0]], *node_keys[e.ends[0]], f"{e.name} {e.columns[0]}")
-            end = _end_ids(table[e.columns[1]], *node_keys[e.ends[1]], f"{e.name} {e.columns[1]}")
-            table = table.drop_columns(list(e.columns[:2]))
-            table = table.rename_columns([_column(c) for c in table.column_names])
-            table = table.add_column(0, ":START_ID", start).add_column(1, ":END_ID", end)
-        else:
-            keys = table[e.key[0]].combine_chunks()
-            node_keys[e.name] = (keys, next_id)
-            ids = pa.array(range(next_id, next_id + len(table)), pa.int64())
-            next_id += len(table)
-            marks = []
-            for c in LIST_COLS:
-                if c in table.column_names:
-                    empty = pc.fill_null(pc.and_(pc.is_valid(table[c]), pc.equal(table[c], "")), False)
-                    files.empty_lists[c] = pc.sum(empty).as_py() or 0
-                    marks.append(pc.if_else(empty, f"{EMPTY_LIST_LABEL}_{c}{ARRAY_DELIMITER}", ""))
-            table = table.rename_columns([_column(c) for c in table.column_names])
-            table = table.add_column(0, ":ID", ids)
-            if marks:  # extra labels of the row, separated by the array delimiter (null: none)
-                labels = pc.binary_join_element_wise(*marks, "")
-                files.empty_list_nodes += pc.sum(pc.not_equal(labels, "")).as_py() or 0
-                table = table.append_column(":LABEL", pc.if_else(
-                    pc.equal(labels, ""), None, pc.binary_join_element_wise(labels, EMPTY_LIST_LABEL, "")))
-        if not len(table):
-            continue
-        name = f"{e.name}.csv"
-        pacsv.write_csv(table, folder / name, opts)
-        (files.relationships if e.rel else files.nodes).append((e.name, name))
-    meta = pa.table({":ID": [next_id], "key": ["schema_version"], "value": [str(SCHEMA_VERSION)]})
-    pacsv.write_csv(meta, folder / "Meta.csv", opts)
+    with Prepared(Path(canonical_dir), memory_limit) as prep:
+        prep.clean(None)
+        con = prep.con
+        for e in ENTITIES:
+            props = [c for c in e.columns[2 if e.rel else 0:]]
+            con.execute(f"CREATE TEMP TABLE r_{e.name} AS SELECT * FROM ({prep.rows_sql(e.name)})")
+            n = con.execute(f"SELECT count(*) FROM r_{e.name}").fetchone()[0]
+            files.counts[e.name] = {"rows": n, "new": n, "changed": 0}
+            texts = [c for c in e.columns if c not in LIST_COLS and c not in NEO4J_TYPES]
+            if texts and not files.multiline:
+                test = " OR ".join(f"contains({_ident(c)}, chr(10)) OR contains({_ident(c)}, chr(13))" for c in texts)
+                files.multiline = bool(con.execute(f"SELECT coalesce(bool_or({test}), false) FROM r_{e.name}").fetchone()[0])
+            fields = ", ".join(f"{_value(c)} AS {_ident(_column(c))}" for c in props)
+            if e.rel:
+                a, b = e.columns[:2]
+                con.execute(f"""CREATE TEMP TABLE j_{e.name} AS SELECT s._id AS s_, t._id AS t_, r.*
+                                FROM r_{e.name} r LEFT JOIN ids_{e.ends[0]} s ON s.k = r.{_ident(a)}
+                                LEFT JOIN ids_{e.ends[1]} t ON t.k = r.{_ident(b)}""")
+                missing = con.execute(f"SELECT {_ident(a)}, {_ident(b)} FROM j_{e.name} "
+                                      "WHERE s_ IS NULL OR t_ IS NULL LIMIT 1").fetchone()
+                if missing:
+                    raise StoreError(f"{e.name}: an end of {missing} is not among the imported nodes",
+                                     fix="run citynet ingest again: the canonical tables are inconsistent")
+                select = f'SELECT s_ AS ":START_ID", t_ AS ":END_ID", {fields} FROM j_{e.name} ORDER BY _o'
+            else:
+                key = _ident(e.key[0])
+                con.execute(f"""CREATE TEMP TABLE ids_{e.name} AS
+                                SELECT {key} AS k, row_number() OVER (ORDER BY _o) - 1 + {next_id} AS _id
+                                FROM r_{e.name}""")
+                lists = [c for c in LIST_COLS if c in e.columns]
+                for c in lists:
+                    files.empty_lists[c] = con.execute(
+                        f"SELECT count(*) FROM r_{e.name} WHERE len({_ident(c)}) = 0").fetchone()[0]
+                label = ""
+                if lists:
+                    any_empty = " OR ".join(f"len({_ident(c)}) = 0" for c in lists)
+                    files.empty_list_nodes += con.execute(
+                        f"SELECT count(*) FROM r_{e.name} WHERE {any_empty}").fetchone()[0]
+                    label = f', {_labels_sql(e.columns)} AS ":LABEL"'
+                select = (f'SELECT i._id AS ":ID", {fields}{label} FROM r_{e.name} r '
+                          f"JOIN ids_{e.name} i ON i.k = r.{key} ORDER BY r._o")
+                next_id += n
+            if n:
+                name = f"{e.name}.csv"
+                _copy(con, select, folder / name)
+                (files.relationships if e.rel else files.nodes).append((e.name, name))
+            con.execute(f"DROP TABLE r_{e.name}")
+        meta = f"SELECT {next_id} AS \":ID\", 'schema_version' AS key, '{SCHEMA_VERSION}' AS value"
+        _copy(con, meta, folder / "Meta.csv")
     files.nodes.append(("Meta", "Meta.csv"))
     return files
 
@@ -187,7 +191,8 @@ def _has_graph_data(store) -> bool:
     return not store._run("MATCH (n) WHERE NOT n:Meta RETURN 1 AS x LIMIT 1").empty
 
 
-def first_load(store, server, canonical_dir: Path, progress=None, keep_files: bool = False) -> dict | None:
+def first_load(store, server, canonical_dir: Path, progress=None, keep_files: bool = False,
+               memory_limit: str | None = None) -> dict | None:
     """Load ``canonical_dir`` into the empty database of the local ``server`` with the offline importer,
     restart the server and create the schema. Returns the load counts, or ``None`` (nothing done)
     when the database already holds data: the caller then takes the incremental path.
@@ -202,7 +207,7 @@ def first_load(store, server, canonical_dir: Path, progress=None, keep_files: bo
     if folder.exists():
         shutil.rmtree(folder)
     report("writing import files", 0, 1)
-    files = write_import_files(canonical_dir, folder)
+    files = write_import_files(canonical_dir, folder, memory_limit)
     report("writing import files", 1, 1)
     report("neo4j-admin import", 0, 1)
     if _has_graph_data(store):  # written to since the first check: never overwrite

@@ -166,11 +166,11 @@ class Neo4jStore(BaseStore):
             report("empty lists", marked, marked)
         return marked
 
-    def load(self, canonical_dir, progress=None) -> dict:
+    def load(self, canonical_dir, progress=None, **settings) -> dict:
         """As :meth:`BaseStore.load`, after completing a pending offline import."""
         self.ensure_schema()
         self.finish_offline_import(progress)
-        return super().load(canonical_dir, progress)
+        return super().load(canonical_dir, progress, **settings)
 
     def _write_batches(self, block: str, df: pd.DataFrame, name: str, progress, done: int, total: int,
                        file: str = "load", params: dict | None = None) -> list:

@@ -102,7 +102,7 @@ def test_import_dir_prints_the_docker_commands(tmp_path, capsys):
     assert f"-v {out.resolve()}:/import:ro neo4j neo4j-admin database import full neo4j" in output
     assert "--nodes=Patent=/import/Patent.csv" in output and "--relationships=CITES=/import/CITES.csv" in output
     head = (out / "APPLIED.csv").read_text(encoding="utf-8").splitlines()[0]
-    assert head == '":START_ID",":END_ID","seq:long","city_code","row_hash:long"'  # integer ids; type from the option
+    assert head == ':START_ID,:END_ID,seq:long,city_code,row_hash:long'  # integer ids; type from the option
     assert "--id-type=integer" in output and "--multiline-fields=false" in output
     files = write_import_files(ws.canonical, tmp_path / "again")
     assert {n for n, _ in files.nodes} == {"City", "Applicant", "Patent", "Meta"}

@@ -95,7 +95,9 @@ def command(ctx, ws, backend, uri, user, password, rebuild, import_dir):
 
         if (backend or ws.settings.get("store", {}).get("backend") or "embedded") != "neo4j":
             raise UserError("--import-dir is for Neo4j", fix="add --store neo4j")
-        files = write_import_files(ws.canonical, import_dir)
+        from citynet.graph.store import load_settings
+
+        files = write_import_files(ws.canonical, import_dir, memory_limit=load_settings(ws).get("memory_limit"))
         click.echo(f"wrote the import files to {import_dir}. Into an EMPTY database (the importer replaces it):")
         for line in docker_commands(files):
             click.echo("  " + line)
@@ -142,7 +144,10 @@ def command(ctx, ws, backend, uri, user, password, rebuild, import_dir):
                     s = ws.settings.get("store", {})
                     server = local_server(store.uri, [s.get("neo4j_data"), ws.root / ".neo4j", Path(".neo4j")])
                     if server is not None:  # an empty database of the local server: the offline importer
-                        counts = first_load(store, server, ws.canonical, progress=progress)
+                        from citynet.graph.store import load_settings
+
+                        counts = first_load(store, server, ws.canonical, progress=progress,
+                                            memory_limit=load_settings(ws).get("memory_limit"))
                 if counts is None:
                     from citynet.graph.store import load_settings
 
