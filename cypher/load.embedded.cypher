@@ -84,8 +84,19 @@ MATCH (n) RETURN label(n) AS label, count(*) AS n;
 // name: count_rels
 MATCH ()-[r]->() RETURN label(r) AS label, count(*) AS n;
 
-// The stored keys and row hashes of the rows of some patents ($ids: patent_id values), for the diff
-// of a load that prepared only some partitions; and which of some keys the store holds.
+// The stored keys and row hashes of the rows of the patents of some application years ($years;
+// $no_year: also patents without one), for the diff of a load that prepared only some partitions
+// (a column scan with a filter: far cheaper than one key look-up per patent); of some patents ($ids,
+// for links to patents outside the canonical tables); and which of some keys the store holds.
+// name: fetch_years_Patent
+MATCH (x:Patent) WHERE x.app_year IN $years OR ($no_year AND x.app_year IS NULL)
+RETURN x.patent_id AS patent_id, x.row_hash AS row_hash;
+// name: fetch_years_APPLIED
+MATCH (a:Applicant)-[r:APPLIED]->(p:Patent) WHERE p.app_year IN $years OR ($no_year AND p.app_year IS NULL)
+RETURN a.applicant_id AS applicant_id, p.patent_id AS patent_id, r.row_hash AS row_hash;
+// name: fetch_years_CITES
+MATCH (p:Patent)-[r:CITES]->(q:Patent) WHERE p.app_year IN $years OR ($no_year AND p.app_year IS NULL)
+RETURN p.patent_id AS citing_patent_id, q.patent_id AS cited_patent_id, r.row_hash AS row_hash;
 // name: fetch_ids_Patent
 UNWIND $ids AS id MATCH (x:Patent {patent_id: id}) RETURN x.patent_id AS patent_id, x.row_hash AS row_hash;
 // name: fetch_ids_APPLIED

@@ -76,6 +76,13 @@ class EmbeddedStore(BaseStore):
         except RuntimeError as exc:
             raise QueryError(_query_message(str(exc), statement), fix=_query_fix(str(exc))) from exc
 
+    def _run_arrow(self, statement: str, params: dict) -> pa.Table:
+        try:
+            result = self.conn.execute(statement, params)
+            return result.get_as_arrow()
+        except RuntimeError as exc:
+            raise QueryError(_query_message(str(exc), statement), fix=_query_fix(str(exc))) from exc
+
     def _fetch(self, name: str) -> pd.DataFrame:
         (stmt,) = self._blocks("load")[f"fetch_{name}"]
         df = self._run(stmt, arrow=True)
