@@ -76,6 +76,13 @@ class EmbeddedStore(BaseStore):
         except RuntimeError as exc:
             raise QueryError(_query_message(str(exc), statement), fix=_query_fix(str(exc))) from exc
 
+    def _run_arrow(self, statement: str, params: dict) -> pa.Table:
+        try:
+            result = self.conn.execute(statement, params)
+            return result.get_as_arrow()
+        except RuntimeError as exc:
+            raise QueryError(_query_message(str(exc), statement), fix=_query_fix(str(exc))) from exc
+
     def _fetch(self, name: str) -> pd.DataFrame:
         (stmt,) = self._blocks("load")[f"fetch_{name}"]
         df = self._run(stmt, arrow=True)
@@ -97,9 +104,22 @@ class EmbeddedStore(BaseStore):
                 new = pa.concat_tables([new, changed.select(new.column_names).cast(new.schema)]).combine_chunks()
             else:
                 self._exec_block("load", f"update_{name}", {"rows": changed})
-        if len(new):  # one chunk: LadybugDB 0.20.4 dropped the row of a table whose first chunk was empty
-            self._exec_block("load", f"copy_{name}", {"rows": new.combine_chunks()})
+        if len(new):
+            self._copy_file(name, new)
         progress(name, total, total)
+
+    def _copy_file(self, name: str, rows: pa.Table) -> None:
+        """``COPY name FROM`` a temporary Parquet file of ``rows`` (cypher/load.embedded.cypher says
+        why not from the Arrow table itself)."""
+        import tempfile
+
+        import pyarrow.parquet as pq
+
+        (stmt,) = self._blocks("load")[f"copy_file_{name}"]
+        with tempfile.TemporaryDirectory(prefix="citynet-copy-", dir=self.store_dir) as d:
+            f = Path(d) / "rows.parquet"
+            pq.write_table(rows, f, compression="none")
+            self._run(stmt.replace("{file}", str(f).replace("\\", "/").replace("'", "\\'")))
 
     def _write_projection(self, net: str, op: str, rows: pd.DataFrame, network: str) -> None:
         self._exec_block("projection_write", f"{op}_{net}", {"rows": to_arrow(rows), "network": network})

@@ -12,7 +12,7 @@ without pandas, a digest of everything its rows are computed from (``graph.table
 - its ``patents`` rows (the columns the store keeps);
 - its ``patent_applicants`` rows, each with whether its applicant is in ``applicants``;
 - its ``citations`` (citing, cited, foreign), each with whether the cited patent is in ``patents``;
-- the ``cities`` table's digest (a city code outside the city set is stored as unknown), the load
+- a digest of the city set (``graph.prepare.Prepared.cities_key``: a city code outside it is stored as unknown), the load
   format and the DuckDB version (its ``hash`` function).
 
 A partition's digest is the count and the sum (mod 2^128) of DuckDB's 64-bit ``hash`` of each such

@@ -153,6 +153,15 @@ class Prepared:
         self.con.execute(f"CREATE TEMP TABLE pyu AS SELECT patent_id, part FROM py{last}")
         return n != distinct
 
+    def cities_key(self) -> str:
+        """A digest of the city set (the codes a link's ``city_code`` is checked against): what the
+        partition digests depend on in ``cities``, whatever the file's bytes."""
+        import hashlib
+
+        (codes,) = self.con.execute("SELECT coalesce(string_agg(DISTINCT CAST(city_code AS VARCHAR), ',' "
+                                    "ORDER BY CAST(city_code AS VARCHAR)), '') FROM c_cities").fetchall()[0]
+        return hashlib.blake2b(codes.encode(), digest_size=16).hexdigest()
+
     def rows_of(self, names=TABLES) -> int:
         """Rows of the canonical tables ``names`` (Parquet footers)."""
         import pyarrow.parquet as pq

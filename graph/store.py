@@ -207,7 +207,7 @@ class BaseStore:
         from citynet.graph import load_years as ly
 
         canonical_dir = prep.dir
-        ydig = None if prep.repeated else ly.year_digests(canonical_dir, cities_digest(canonical_dir), con=prep.con)
+        ydig = None if prep.repeated else ly.year_digests(canonical_dir, prep.cities_key(), con=prep.con)
         report("year digests", 1, 1)
         todo_years = [n for n in ly.YEAR_ENTITIES if n not in done]
         years = None  # None: every row; else the partitions (year/bucket) whose rows must be re-read
@@ -339,23 +339,39 @@ class BaseStore:
             if self._exec_block("load", f"any_{e.name}").empty:
                 return None
             col = {"Patent": "patent_id", "APPLIED": "patent_id", "CITES": "citing_patent_id"}[e.name]
+            parts = prep.parts
+            years = None if parts is None else sorted({int(p.split("/")[0]) for p in parts if p != "none"})
+            no_year = parts is None or "none" in parts
+            tables = []
+            if years is None or years or no_year:  # the stored rows of the prepared years' patents
+                params = {"years": years if years is not None else [], "no_year": no_year}
+                if years is None:  # every year: the years in the store
+                    params["years"] = [int(y) for y in self._exec_block("read", "app_years")["year"].dropna()]
+                (stmt,) = self._blocks("load")[f"fetch_years_{e.name}"]
+                tables.append(self._run_arrow(stmt, params))
+            # and those of prepared patents outside the canonical patents (links to an older corpus's)
             src = {"Patent": "SELECT patent_id FROM sel_patents", "APPLIED": "SELECT patent_id FROM cl_links",
                    "CITES": "SELECT citing_patent_id FROM cl_citations WHERE cited_patent_id IS NOT NULL"}[e.name]
-            ids = prep.con.sql(f"SELECT DISTINCT * FROM ({src}) WHERE {col} IS NOT NULL ORDER BY 1"
-                                   ).to_arrow_table().column(0)
-            parts = []
+            ids = prep.con.sql(f"SELECT DISTINCT {col} FROM ({src}) WHERE {col} IS NOT NULL AND {col} NOT IN "
+                               f"(SELECT patent_id FROM py) ORDER BY 1").to_arrow_table().column(0)
             for i in range(0, len(ids), FETCH_IDS):
                 got = self._exec_block("load", f"fetch_ids_{e.name}", {"ids": ids.slice(i, FETCH_IDS).to_pylist()})
                 if not got.empty:
-                    parts.append(pa.Table.from_pandas(got[[*e.key, "row_hash"]], preserve_index=False))
-            if not parts:
-                return None
-            return pa.concat_tables(parts).cast(ENTITY_SCHEMA(e.name, key_only=True))
+                    tables.append(pa.Table.from_pandas(got[[*e.key, "row_hash"]], preserve_index=False))
+            schema = ENTITY_SCHEMA(e.name, key_only=True)
+            tables = [t.select(schema.names).cast(schema) for t in tables if t.num_rows]
+            return pa.concat_tables(tables) if tables else None
         if df is None or df.empty:
             return None
         df = df[[*e.key, "row_hash"]]
         return pa.Table.from_pandas(df.astype({"row_hash": "int64"}), preserve_index=False).cast(
             ENTITY_SCHEMA(e.name, key_only=True))
+
+    def _run_arrow(self, statement: str, params: dict):  # pragma: no cover - engine hook
+        """``statement``'s result as an Arrow table (the embedded store overrides this)."""
+        import pyarrow as pa
+
+        return pa.Table.from_pandas(self._run(statement, params), preserve_index=False)
 
     def _known(self, label: str, ids: list[str], whole: dict) -> list[str]:
         """Which of ``ids`` (keys of nodes ``label``) the store holds."""
@@ -565,12 +581,6 @@ class BaseStore:
         df["transfers_other"] = df["transfers_out"] + df["transfers_in"]
         df["transfers_intraprov"] = df["ip_out"] + df["ip_in"]
         return count_frame(df.drop(columns=["ip_out", "ip_in"]).reset_index())
-
-
-def cities_digest(canonical_dir: Path) -> str | None:
-    from citynet.etl.manifest import digests
-
-    return digests(Path(canonical_dir), ["cities"])["cities"]
 
 
 def _years_label(years) -> str:
