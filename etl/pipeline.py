@@ -242,8 +242,6 @@ def ingest(
     summary = stream.patent_summary(patents_path)
     if summary["count"] == 0:
         raise q_pat.nothing_loaded([f["file"] for f in files_report if f["kind"] == "patents"])
-    step("patents: applicant links and citations", summary["count"])
-    first_addr = _frame(stream.write_kept(state, "first", dups, stream.FIRST_SCHEMA.remove(0), None))
 
     tr_frames = []
     for entry, frame, malformed in state.transfer_files():  # --append: the transfer records ingested before
@@ -273,24 +271,12 @@ def ingest(
     names_table = harmonize_names(None, counts=counts)  # name variants of one organisation → one applicant_id
     id_of = names_table.set_index("name")["applicant_id"]
     applicants = build_applicants(names_table["representative"])
-    addresses = pd.concat(
-        [
-            first_addr[["name", "address", "country_province"]],
-            transfer_addr.assign(country_province=""),
-        ],
-        ignore_index=True,
-    )
-    del first_addr, transfer_addr
-    addresses = addresses.assign(applicant_id=addresses["name"].map(id_of))
-    from citynet.etl import locate
 
     step("applicants: locating (address, corpus vote, name)", len(applicants))
-    located = locate.locate_applicants(
-        applicants[["applicant_id", "name", "kind"]],
-        addresses.rename(columns={"country_province": "province_hint"})[["applicant_id", "address", "province_hint"]],
-    )
+    located = stream.locate(state, dups, names_table, transfer_addr, applicants[["applicant_id", "name", "kind"]],
+                            settings)
     address_status = located.attrs.get("address_status", {})
-    del addresses  # the corpus-sized frames go before the next steps
+    del transfer_addr
     applicants = applicants.merge(located, on="applicant_id", how="left", suffixes=("", "_loc"))
     del located
     applicants = applicants[[f.name for f in CANONICAL["applicants"]]]

@@ -384,6 +384,36 @@ def name_counts(state: State, dups: pd.DataFrame, more: pd.Series, settings: Str
                      name="count")
 
 
+def locate(state: State, dups: pd.DataFrame, names: pd.DataFrame, transfer_addr: pd.DataFrame,
+           applicants: pd.DataFrame, settings: StreamSettings) -> pd.DataFrame:
+    """``etl.locate.locate_from_relation`` over the kept records' first addresses (staged, read by DuckDB)
+    and the transfer records' addresses (``name``, ``address``; no province code), each name mapped to
+    its ``applicant_id`` by ``names`` (``name``, ``applicant_id``). Out of core: memory is DuckDB's limit
+    plus one row per applicant."""
+    from citynet.etl.locate import locate_from_relation
+
+    with tempfile.TemporaryDirectory(prefix="citynet-duckdb-") as tmp:
+        con = _connect(settings, Path(tmp))
+        try:
+            con.register("names_", pa.table({
+                "name": pa.array(names["name"].astype(object).to_numpy(), pa.string()),
+                "applicant_id": pa.array(names["applicant_id"].astype(object).to_numpy(), pa.string())}))
+            con.register("tr_addr_", pa.table({
+                "name": pa.array(transfer_addr["name"].astype(object).where(transfer_addr["name"].notna(), None)
+                                 .to_numpy(), pa.string()),
+                "address": pa.array(transfer_addr["address"].astype(object).where(transfer_addr["address"].notna(), None)
+                                    .to_numpy(), pa.string())}))
+            first = (f"SELECT name, address, country_province AS province_hint FROM {_kept_glob(state, 'first', dups, con)}"
+                     if state.files_of("first") else
+                     "SELECT NULL::VARCHAR AS name, NULL::VARCHAR AS address, NULL::VARCHAR AS province_hint WHERE false")
+            relation = f"""SELECT n.applicant_id, a.address, a.province_hint FROM (
+                             {first} UNION ALL SELECT name, address, '' AS province_hint FROM tr_addr_) a
+                           LEFT JOIN names_ n USING (name)"""
+            return locate_from_relation(applicants, con, relation)
+        finally:
+            con.close()
+
+
 def write_patent_applicants(state: State, dups: pd.DataFrame, id_of: pd.Series, city_of: pd.Series, out: Path) -> dict:
     """``patent_applicants.parquet`` from the staged applicant names of the kept records, batch by batch:
     each name's ``applicant_id`` (two variants of one firm on one patent: the first kept), its city.
