@@ -11,6 +11,7 @@ Progress: ``Steps`` reports each step's rows and rows/s, and each batch read (do
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -39,7 +40,7 @@ from citynet.etl.headers import (
 )
 from citynet.etl.patents import normalise_patent_batch
 from citynet.etl.quarantine import Quarantine
-from citynet.etl.readers import Irregular, read_table, stream_table
+from citynet.etl.readers import ArrowBatch, Irregular, read_table, stream_table
 from citynet.etl.schema import CANONICAL
 from citynet.etl.transfers import process_transfer_records
 
@@ -120,16 +121,84 @@ def _map_batch(frame: pd.DataFrame, cols: dict[str, str], path: Path) -> pd.Data
     return mapped
 
 
+_MATCHER: list = []  # one GreenMatcher per process (workers build their own)
+
+
+def _stage_batch(frame: pd.DataFrame | ArrowBatch, cols: dict[str, str], path: str, folder: str, file_no: int, batch_no: int,
+                 pos: int, today: dt.date) -> tuple[list[pd.DataFrame], int]:
+    """Check, normalise and stage one batch (``etl.patents.normalise_patent_batch`` → ``State.write_batch``);
+    returns the batch's quarantine frames and its record count. Runs in a worker process or inline."""
+    if not _MATCHER:
+        _MATCHER.append(GreenMatcher())
+    if isinstance(frame, ArrowBatch):
+        frame = frame.frame()
+    fq = _RawHeaders()
+    records = _map_batch(frame, cols, Path(path))
+    del frame
+    cand = normalise_patent_batch(records, fq, today=today, matcher=_MATCHER[0])
+    for part in (cand.patents, cand.applicant_links, cand.first_addresses, cand.citation_refs):
+        part["_pos"] = pos + cand.survivors[part["_pos"].to_numpy()]
+    keep_raw = [c for c in records.columns if c.startswith("raw:") or c in ("_source_file", "_row")]
+    raw_rows = records[keep_raw].iloc[cand.survivors].reset_index(drop=True)
+    raw_rows["_pos"] = pos + cand.survivors
+    stream.State(Path(folder)).write_batch(file_no, batch_no, cand, raw_rows)
+    return fq.frames, len(records)
+
+
+class _Inline:
+    """The interface of a process pool's ``submit`` for one process (small files, ``workers = 1``)."""
+
+    class _Done:
+        def __init__(self, value):
+            self.value = value
+
+        def result(self):
+            return self.value
+
+    def submit(self, fn, *args):
+        return self._Done(fn(*args))
+
+
+def _pool(workers: int):
+    """A pool of ``workers`` processes for the batch normalisation (pandas holds the GIL: threads would
+    not use a second core). Started with ``spawn``: the parent runs Arrow's and DuckDB's threads, which
+    ``fork`` does not copy safely."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"))
+
+
+def _take(pending, fq: Quarantine) -> int:
+    """The oldest batch in flight: its quarantine rows to ``fq`` (batch order); returns its records."""
+    frames, n = pending.popleft().result()
+    fq.frames.extend(frames)
+    return n
+
+
+def _batch_progress(steps: Steps, path: Path, n_rows: int, t0: float) -> None:
+    import time
+
+    secs = max(time.perf_counter() - t0, 1e-9)
+    steps.emit(f"reading {path.name}: {n_rows:,} rows ({n_rows / secs:,.0f} rows/s)…")
+
+
 def _stream_patent_file(path: Path, state: stream.State, opts: IngestOptions, settings: stream.StreamSettings,
-                        q_pat: Quarantine, matcher: GreenMatcher, steps: Steps) -> dict:
+                        q_pat: Quarantine, pool, steps: Steps) -> dict:
     """Read, check and normalise one patent export batch by batch into ``state``; returns its report entry.
 
-    A file that proves irregular midway (a record with another field count) is read again by the careful
-    reader, its batches so far discarded (``etl.readers.Irregular``)."""
+    The batches are read here (Arrow's reader threads) and checked, normalised and staged by ``pool``
+    (worker processes, or inline), at most ``workers + 1`` batches in flight; their quarantine rows are
+    taken in batch order, so the result does not depend on the number of workers. A file that proves
+    irregular midway (a record with another field count) is read again by the careful reader, its
+    batches so far discarded (``etl.readers.Irregular``)."""
     import time
+    from collections import deque
 
     file_no = state.meta["next_file"]
     pos0 = state.meta["next_pos"]
+    today = opts.today or dt.date.today()
+    in_flight = max(1, settings.workers) + 1
     for careful in (False, True):
         fq = _RawHeaders()
         state.drop_file(file_no)
@@ -139,23 +208,24 @@ def _stream_patent_file(path: Path, state: stream.State, opts: IngestOptions, se
         cols = resolve_columns(headers, PATENT_FIELDS, PATENT_REQUIRED, PATENT_ONE_OF, opts.columns,
                                source=str(path), config_section="columns")
         n_rows, pos, t0 = 0, pos0, time.perf_counter()
+        pending: deque = deque()
         try:
-            for batch_no, frame in enumerate(raw.batches()):
-                records = _map_batch(frame, cols, path)
+            for batch_no, frame in enumerate(raw.batches(lazy=True)):
+                n = len(frame)
+                pending.append(pool.submit(_stage_batch, frame, cols, str(path), str(state.folder), file_no,
+                                           batch_no, pos, today))
                 del frame
-                cand = normalise_patent_batch(records, fq, today=opts.today, matcher=matcher)
-                for part in (cand.patents, cand.applicant_links, cand.first_addresses, cand.citation_refs):
-                    part["_pos"] = pos + cand.survivors[part["_pos"].to_numpy()]
-                keep_raw = [c for c in records.columns if c.startswith("raw:") or c in ("_source_file", "_row")]
-                raw_rows = records[keep_raw].iloc[cand.survivors].reset_index(drop=True)
-                raw_rows["_pos"] = pos + cand.survivors
-                state.write_batch(file_no, batch_no, cand, raw_rows)
-                pos += len(records)
-                n_rows += len(records)
-                secs = max(time.perf_counter() - t0, 1e-9)
-                steps.emit(f"reading {path.name}: {n_rows:,} rows ({n_rows / secs:,.0f} rows/s)…")
-                del records, cand, raw_rows
+                pos += n
+                while len(pending) >= in_flight:
+                    n_rows += _take(pending, fq)
+                    _batch_progress(steps, path, n_rows, t0)
+            while pending:
+                n_rows += _take(pending, fq)
+                _batch_progress(steps, path, n_rows, t0)
         except Irregular:
+            for fut in pending:  # let the staged writes finish before the file's batches are dropped
+                with contextlib.suppress(Exception):
+                    fut.result()
             continue  # read again by the careful path
         break
     fq.add_malformed(str(path), raw.malformed)
@@ -226,12 +296,17 @@ def ingest(
         state = opts.append_from.link_into(canon / stream.STATE)
         files_report.extend(state.meta["files"])
         q_pat.frames.extend(state.quarantine_frames())
-    matcher = GreenMatcher()
-    for path in map(Path, patent_files):
-        step(f"reading {path.name}")
-        entry = _stream_patent_file(path, state, opts, settings, q_pat, matcher, steps)
-        files_report.append(entry)
-        state.meta["files"].append(entry)
+    big = sum(Path(p).stat().st_size for p in patent_files if Path(p).is_file()) > 2 * settings.block
+    pool = _pool(settings.workers) if big and settings.workers > 1 else _Inline()
+    try:
+        for path in map(Path, patent_files):
+            step(f"reading {path.name}")
+            entry = _stream_patent_file(path, state, opts, settings, q_pat, pool, steps)
+            files_report.append(entry)
+            state.meta["files"].append(entry)
+    finally:
+        if not isinstance(pool, _Inline):
+            pool.shutdown(wait=True, cancel_futures=True)
 
     step("patents: de-duplication", state.meta["next_pos"])
     dups = stream.duplicates(state, settings)

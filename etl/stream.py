@@ -44,6 +44,7 @@ from citynet.etl.schema import CANONICAL
 
 DEFAULT_MEMORY_LIMIT = "3GB"
 DEFAULT_BLOCK_MB = 32
+DEFAULT_WORKERS = 2
 STATE = "state"
 KINDS = ("patents", "raw", "links", "first", "refs")
 _STR = pa.string()
@@ -56,12 +57,13 @@ PATENTS_STAGED = pa.schema(list(CANONICAL["patents"]) + [pa.field("_pos", pa.int
 
 @dataclass
 class StreamSettings:
-    """``[ingest]`` of citynet.toml: ``memory_limit`` (DuckDB's, for the corpus-wide steps; e.g. "3GB")
-    and ``block_mb`` (MiB of CSV per streamed batch)."""
+    """``[ingest]`` of citynet.toml: ``memory_limit`` (DuckDB's, for the corpus-wide steps; e.g. "3GB"),
+    ``block_mb`` (MiB of CSV per streamed batch) and ``workers`` (processes that normalise batches)."""
 
     memory_limit: str = DEFAULT_MEMORY_LIMIT
     block_mb: int = DEFAULT_BLOCK_MB
     threads: int = 2
+    workers: int = DEFAULT_WORKERS
     block_bytes: int | None = None  # overrides block_mb (tests: many batches from a small file)
 
     @property
@@ -73,7 +75,11 @@ class StreamSettings:
         from citynet.errors import UserError
 
         s = dict((settings or {}).get("ingest", {}) or {})
-        out = cls(memory_limit=str(s.get("memory_limit", DEFAULT_MEMORY_LIMIT)), block_mb=s.get("block_mb", DEFAULT_BLOCK_MB))
+        out = cls(memory_limit=str(s.get("memory_limit", DEFAULT_MEMORY_LIMIT)), block_mb=s.get("block_mb", DEFAULT_BLOCK_MB),
+                  workers=s.get("workers", DEFAULT_WORKERS))
+        if not isinstance(out.workers, int) or isinstance(out.workers, bool) or not 1 <= out.workers <= 64:
+            raise UserError(f"citynet.toml [ingest] workers = {out.workers!r}: not a whole number from 1 to 64",
+                            fix="e.g. [ingest] workers = 2")
         if not isinstance(out.block_mb, int) or isinstance(out.block_mb, bool) or not 1 <= out.block_mb <= 4096:
             raise UserError(f"citynet.toml [ingest] block_mb = {out.block_mb!r}: not a whole number of MiB from 1 to 4096",
                             fix="e.g. [ingest] block_mb = 32")
