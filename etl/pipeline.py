@@ -128,8 +128,7 @@ def _stage_batch(frame: pd.DataFrame | ArrowBatch, cols: dict[str, str], path: s
                  pos: int, today: dt.date) -> tuple[list[pd.DataFrame], int]:
     """Check, normalise and stage one batch (``etl.patents.normalise_patent_batch`` → ``State.write_batch``);
     returns the batch's quarantine frames and its record count. Runs in a worker process or inline."""
-    if not _MATCHER:
-        _MATCHER.append(GreenMatcher())
+    _warm()
     if isinstance(frame, ArrowBatch):
         frame = frame.frame()
     fq = _RawHeaders()
@@ -166,7 +165,15 @@ def _pool(workers: int):
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
-    return ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"))
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"))
+    for _ in range(workers):  # start the workers (imports, classification tables) while the first batch is read
+        pool.submit(_warm)
+    return pool
+
+
+def _warm() -> None:
+    if not _MATCHER:
+        _MATCHER.append(GreenMatcher())
 
 
 def _take(pending, fq: Quarantine) -> int:
