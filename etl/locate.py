@@ -109,7 +109,8 @@ def address_evidence(con, relation: str, chunk: int = PAIR_CHUNK) -> tuple[pd.Da
     frequent country among its foreign records, ``XX`` when unknown) — and the count of records by
     address status (for the ingest report).
     """
-    con.execute(f"CREATE OR REPLACE TABLE loc_addrs AS SELECT applicant_id, address::VARCHAR AS address, "
+    # a view: the records are read where they are (twice: distinct pairs, then the vote), never copied
+    con.execute(f"CREATE OR REPLACE VIEW loc_addrs AS SELECT applicant_id, address::VARCHAR AS address, "
                 f"province_hint::VARCHAR AS province_hint FROM ({relation})")
     con.execute("CREATE OR REPLACE TABLE loc_pairs AS SELECT DISTINCT address, province_hint FROM loc_addrs")
     con.execute("CREATE OR REPLACE TABLE loc_parsed (address VARCHAR, province_hint VARCHAR, status VARCHAR, "
@@ -159,8 +160,9 @@ def address_evidence(con, relation: str, chunk: int = PAIR_CHUNK) -> tuple[pd.Da
         LEFT JOIN {top("status = 'foreign'", "coalesce(country, '" + UNKNOWN_FOREIGN + "')", "foreign_country")} f
           USING (applicant_id)
         ORDER BY ids.applicant_id""").df()
-    for name in ("loc_votes", "loc_parsed", "loc_pairs", "loc_addrs"):
+    for name in ("loc_votes", "loc_parsed", "loc_pairs"):
         con.execute(f"DROP TABLE IF EXISTS {name}")
+    con.execute("DROP VIEW IF EXISTS loc_addrs")
     evidence = evidence.astype({c: "object" for c in ("addr_city", "own_prov", "foreign_country")})
     for c in ("addr_city", "own_prov", "foreign_country"):
         evidence[c] = evidence[c].where(evidence[c].notna(), None)
