@@ -16,6 +16,7 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Callable
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -308,7 +309,13 @@ def ingest(
     try:
         for path in map(Path, patent_files):
             step(f"reading {path.name}")
-            entry = _stream_patent_file(path, state, opts, settings, q_pat, pool, steps)
+            try:
+                entry = _stream_patent_file(path, state, opts, settings, q_pat, pool, steps)
+            except BrokenProcessPool:  # e.g. a script without `if __name__ == "__main__":` (spawn)
+                log.warning("ingest: the worker processes could not start; normalising in this process")
+                pool.shutdown(wait=True, cancel_futures=True)
+                pool = _Inline()
+                entry = _stream_patent_file(path, state, opts, settings, q_pat, pool, steps)  # the file again
             files_report.append(entry)
             state.meta["files"].append(entry)
     finally:
