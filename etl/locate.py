@@ -36,6 +36,7 @@ from __future__ import annotations
 import re
 
 import pandas as pd
+import pyarrow as pa
 from citynet.etl.address import UNKNOWN_FOREIGN, parse_addresses, place_in_name
 
 LOCATED_BY = ("address", "corpus", "name", "province_only", "foreign", "unresolved")
@@ -83,6 +84,92 @@ def foreign_by_name(name: object) -> str | None:
     return None
 
 
+def _connect_default():
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET threads=2")
+    return con
+
+
+PAIR_CHUNK = 200_000  # distinct (address, hint) pairs parsed per call of ``parse_addresses``
+
+
+def address_evidence(con, relation: str, chunk: int = PAIR_CHUNK) -> tuple[pd.DataFrame, dict]:
+    """The applicants' own address evidence, counted in DuckDB (out of core: memory does not grow with
+    the corpus beyond DuckDB's ``memory_limit``, which spills to its ``temp_directory``).
+
+    ``relation``: a DuckDB relation text with ``applicant_id``, ``address``, ``province_hint``, one row
+    per (record, applicant whose address it is). Each distinct (address, hint) pair is parsed once by
+    ``etl.address.parse_addresses``, ``chunk`` pairs at a time (a pair's reading does not depend on the
+    other pairs); the rows then vote by a join and ``GROUP BY``. Returns one row per applicant with
+    evidence: ``addr_city`` (L1: the city most frequent among its records whose address gave a city; a
+    tie goes to the smallest code), ``own_prov`` (the most frequent province code read, same tie rule),
+    ``all_foreign`` (every record that said anything said foreign) and ``foreign_country`` (the most
+    frequent country among its foreign records, ``XX`` when unknown) — and the count of records by
+    address status (for the ingest report).
+    """
+    # a view: the records are read where they are (twice: distinct pairs, then the vote), never copied
+    con.execute(f"CREATE OR REPLACE VIEW loc_addrs AS SELECT applicant_id, address::VARCHAR AS address, "
+                f"province_hint::VARCHAR AS province_hint FROM ({relation})")
+    con.execute("CREATE OR REPLACE TABLE loc_pairs AS SELECT DISTINCT address, province_hint FROM loc_addrs")
+    con.execute("CREATE OR REPLACE TABLE loc_parsed (address VARCHAR, province_hint VARCHAR, status VARCHAR, "
+                "city_code VARCHAR, province_code VARCHAR, country VARCHAR)")
+    reader = con.cursor()
+    try:
+        batches = reader.sql("SELECT address, province_hint FROM loc_pairs").to_arrow_reader(chunk)
+        for batch in batches:
+            addr = pd.Series(pd.arrays.ArrowExtensionArray(batch.column(0)))
+            hint = pd.Series(pd.arrays.ArrowExtensionArray(batch.column(1)))
+            parsed = parse_addresses(addr.astype("object").where(addr.notna(), None), hint.astype("object"))
+            part = pa.table({
+                "address": batch.column(0), "province_hint": batch.column(1),
+                **{c: pa.array(parsed[c].to_numpy(dtype=object), pa.string(), from_pandas=True)
+                   for c in ("status", "city_code", "province_code", "country")},
+            })
+            con.register("loc_part", part)
+            con.execute("INSERT INTO loc_parsed SELECT * FROM loc_part")
+            con.unregister("loc_part")
+    finally:
+        reader.close()
+    con.execute("""
+        CREATE OR REPLACE TABLE loc_votes AS
+        SELECT a.applicant_id, p.status, p.city_code, p.province_code, p.country, count(*) AS n
+        FROM loc_addrs a JOIN loc_parsed p
+          ON a.address IS NOT DISTINCT FROM p.address AND a.province_hint IS NOT DISTINCT FROM p.province_hint
+        GROUP BY ALL""")
+    status = dict(con.execute("SELECT status, sum(n)::BIGINT FROM loc_votes GROUP BY status").fetchall())
+    records = int(sum(status.values()))
+
+    def top(where: str, value: str, name: str) -> str:
+        return f"""(SELECT applicant_id, v AS {name} FROM (
+                      SELECT applicant_id, {value} AS v, sum(n) AS n FROM loc_votes
+                      WHERE applicant_id IS NOT NULL AND {where} GROUP BY ALL)
+                    QUALIFY row_number() OVER (PARTITION BY applicant_id ORDER BY n DESC, v ASC) = 1)"""
+
+    evidence = con.execute(f"""
+        WITH ids AS (SELECT DISTINCT applicant_id FROM loc_votes WHERE applicant_id IS NOT NULL),
+        said AS (SELECT applicant_id, sum(n) AS n_said, sum(n) FILTER (WHERE status = 'foreign') AS n_foreign
+                 FROM loc_votes WHERE applicant_id IS NOT NULL AND status IS DISTINCT FROM 'none' GROUP BY ALL)
+        SELECT ids.applicant_id, c.addr_city, p.own_prov,
+               coalesce(said.n_foreign = said.n_said, false) AS all_foreign, f.foreign_country
+        FROM ids
+        LEFT JOIN {top("status = 'city' AND city_code IS NOT NULL", "city_code", "addr_city")} c USING (applicant_id)
+        LEFT JOIN {top("province_code IS NOT NULL", "province_code", "own_prov")} p USING (applicant_id)
+        LEFT JOIN said USING (applicant_id)
+        LEFT JOIN {top("status = 'foreign'", "coalesce(country, '" + UNKNOWN_FOREIGN + "')", "foreign_country")} f
+          USING (applicant_id)
+        ORDER BY ids.applicant_id""").df()
+    for name in ("loc_votes", "loc_parsed", "loc_pairs"):
+        con.execute(f"DROP TABLE IF EXISTS {name}")
+    con.execute("DROP VIEW IF EXISTS loc_addrs")
+    evidence = evidence.astype({c: "object" for c in ("addr_city", "own_prov", "foreign_country")})
+    for c in ("addr_city", "own_prov", "foreign_country"):
+        evidence[c] = evidence[c].where(evidence[c].notna(), None)
+    by_status = {k: int(status.get(k, 0)) for k in ("city", "ambiguous", "province_only", "foreign", "none")}
+    return evidence.set_index("applicant_id"), {"records": records, "by_status": by_status}
+
+
 def _top(frame: pd.DataFrame, key: str, value: str) -> pd.Series:
     """Most frequent ``value`` per ``key``; ties to the smallest value. Returns a Series indexed by key."""
     if frame.empty:
@@ -93,42 +180,43 @@ def _top(frame: pd.DataFrame, key: str, value: str) -> pd.Series:
 
 
 def locate_applicants(applicants: pd.DataFrame, first_addresses: pd.DataFrame) -> pd.DataFrame:
-    """One location per applicant by rules L1–L7 (module docstring).
+    """One location per applicant by rules L1–L7 (module docstring), the addresses held in memory.
 
     ``applicants``: ``applicant_id``, ``name`` (normalised), ``kind``. ``first_addresses``: ``applicant_id``,
     ``address``, ``province_hint`` (the raw ``国省代码``, may be null or absent), one row per (record,
     applicant whose address it is). Returns ``applicant_id``, ``city_code``, ``province_code``,
-    ``country``, ``located_by`` in the order of ``applicants``.
+    ``country``, ``located_by`` in the order of ``applicants``. ``citynet ingest`` calls
+    :func:`locate_from_relation` with the addresses in DuckDB instead; this is the same code.
     """
+    fa = first_addresses
+    frame = pa.table({
+        "applicant_id": pa.array(fa["applicant_id"].astype("object").where(fa["applicant_id"].notna(), None).to_numpy(),
+                                 pa.string()),
+        "address": pa.array(fa["address"].astype("object").where(fa["address"].notna(), None).to_numpy(), pa.string()),
+        "province_hint": pa.array(
+            fa["province_hint"].astype("object").where(fa["province_hint"].notna(), None).to_numpy()
+            if "province_hint" in fa.columns else [None] * len(fa), pa.string()),
+    })
+    con = _connect_default()
+    try:
+        con.register("first_addresses_", frame)
+        return locate_from_relation(applicants, con, "SELECT * FROM first_addresses_")
+    finally:
+        con.close()
+
+
+def locate_from_relation(applicants: pd.DataFrame, con, relation: str) -> pd.DataFrame:
+    """:func:`locate_applicants` with the addresses a DuckDB relation (``applicant_id``, ``address``,
+    ``province_hint``) of connection ``con``: their votes are counted by :func:`address_evidence`, out of
+    core; only the per-applicant rules run in pandas (one row per applicant)."""
     app = applicants[["applicant_id", "name", "kind"]].drop_duplicates("applicant_id").reset_index(drop=True)
     app = app.astype("object")
     ids = app["applicant_id"]
-
-    fa = first_addresses
-    if len(fa):
-        hint = fa["province_hint"] if "province_hint" in fa.columns else None
-        addr = fa["address"].where(fa["address"].notna(), None)
-        parsed = parse_addresses(addr, hint)
-        parsed["applicant_id"] = fa["applicant_id"].to_numpy()
-    else:
-        parsed = pd.DataFrame(columns=["applicant_id", "city_code", "province_code", "country", "status"])
-
-    # L1: most frequent city on the applicant's own records
-    by_city = parsed[parsed["status"] == "city"]
-    addr_city = _top(by_city, "applicant_id", "city_code")
-    # province evidence of the applicant's own records (used by L2, L5, L6)
-    own_prov = _top(parsed[parsed["province_code"].notna()], "applicant_id", "province_code")
-    # L3: own records all foreign (among those that say anything)
-    said = parsed[parsed["status"] != "none"]
-    n_said = said.groupby("applicant_id").size()
-    foreign_rows = said[said["status"] == "foreign"]
-    n_foreign = foreign_rows.groupby("applicant_id").size()
-    all_foreign = n_said.index[n_foreign.reindex(n_said.index, fill_value=0).eq(n_said)]
-    foreign_country = _top(
-        foreign_rows.assign(country=foreign_rows["country"].fillna(UNKNOWN_FOREIGN)),
-        "applicant_id",
-        "country",
-    )
+    evidence, address_status = address_evidence(con, relation)
+    addr_city = evidence["addr_city"].dropna()
+    own_prov = evidence["own_prov"].dropna()
+    all_foreign = evidence.index[evidence["all_foreign"].to_numpy(bool)]
+    foreign_country = evidence["foreign_country"].dropna()
 
     out = pd.DataFrame({"applicant_id": ids})
     out["city_code"] = ids.map(addr_city).astype("object")
@@ -204,9 +292,5 @@ def locate_applicants(applicants: pd.DataFrame, first_addresses: pd.DataFrame) -
         out[col] = out[col].astype("object").where(out[col].notna(), None)
     result = out[OUTPUT_COLUMNS]
     # how the addresses read (ambiguous ones are never guessed: counted here, reported by ingest)
-    status = parsed["status"].value_counts() if len(parsed) else pd.Series(dtype="int64")
-    result.attrs["address_status"] = {
-        "records": int(len(parsed)),
-        "by_status": {k: int(status.get(k, 0)) for k in ("city", "ambiguous", "province_only", "foreign", "none")},
-    }
+    result.attrs["address_status"] = address_status
     return result

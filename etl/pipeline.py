@@ -11,10 +11,12 @@ Progress: ``Steps`` reports each step's rows and rows/s, and each batch read (do
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
 from collections.abc import Callable
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,7 +41,7 @@ from citynet.etl.headers import (
 )
 from citynet.etl.patents import normalise_patent_batch
 from citynet.etl.quarantine import Quarantine
-from citynet.etl.readers import Irregular, read_table, stream_table
+from citynet.etl.readers import ArrowBatch, Irregular, read_table, stream_table
 from citynet.etl.schema import CANONICAL
 from citynet.etl.transfers import process_transfer_records
 
@@ -120,16 +122,91 @@ def _map_batch(frame: pd.DataFrame, cols: dict[str, str], path: Path) -> pd.Data
     return mapped
 
 
+_MATCHER: list = []  # one GreenMatcher per process (workers build their own)
+
+
+def _stage_batch(frame: pd.DataFrame | ArrowBatch, cols: dict[str, str], path: str, folder: str, file_no: int, batch_no: int,
+                 pos: int, today: dt.date) -> tuple[list[pd.DataFrame], int]:
+    """Check, normalise and stage one batch (``etl.patents.normalise_patent_batch`` → ``State.write_batch``);
+    returns the batch's quarantine frames and its record count. Runs in a worker process or inline."""
+    _warm()
+    if isinstance(frame, ArrowBatch):
+        frame = frame.frame()
+    fq = _RawHeaders()
+    records = _map_batch(frame, cols, Path(path))
+    del frame
+    cand = normalise_patent_batch(records, fq, today=today, matcher=_MATCHER[0])
+    for part in (cand.patents, cand.applicant_links, cand.first_addresses, cand.citation_refs):
+        part["_pos"] = pos + cand.survivors[part["_pos"].to_numpy()]
+    keep_raw = [c for c in records.columns if c.startswith("raw:") or c in ("_source_file", "_row")]
+    raw_rows = records[keep_raw].iloc[cand.survivors].reset_index(drop=True)
+    raw_rows["_pos"] = pos + cand.survivors
+    stream.State(Path(folder)).write_batch(file_no, batch_no, cand, raw_rows)
+    return fq.frames, len(records)
+
+
+class _Inline:
+    """The interface of a process pool's ``submit`` for one process (small files, ``workers = 1``)."""
+
+    class _Done:
+        def __init__(self, value):
+            self.value = value
+
+        def result(self):
+            return self.value
+
+    def submit(self, fn, *args):
+        return self._Done(fn(*args))
+
+
+def _pool(workers: int):
+    """A pool of ``workers`` processes for the batch normalisation (pandas holds the GIL: threads would
+    not use a second core). Started with ``spawn``: the parent runs Arrow's and DuckDB's threads, which
+    ``fork`` does not copy safely."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"))
+    for _ in range(workers):  # start the workers (imports, classification tables) while the first batch is read
+        pool.submit(_warm)
+    return pool
+
+
+def _warm() -> None:
+    if not _MATCHER:
+        _MATCHER.append(GreenMatcher())
+
+
+def _take(pending, fq: Quarantine) -> int:
+    """The oldest batch in flight: its quarantine rows to ``fq`` (batch order); returns its records."""
+    frames, n = pending.popleft().result()
+    fq.frames.extend(frames)
+    return n
+
+
+def _batch_progress(steps: Steps, path: Path, n_rows: int, t0: float) -> None:
+    import time
+
+    secs = max(time.perf_counter() - t0, 1e-9)
+    steps.emit(f"reading {path.name}: {n_rows:,} rows ({n_rows / secs:,.0f} rows/s)…")
+
+
 def _stream_patent_file(path: Path, state: stream.State, opts: IngestOptions, settings: stream.StreamSettings,
-                        q_pat: Quarantine, matcher: GreenMatcher, steps: Steps) -> dict:
+                        q_pat: Quarantine, pool, steps: Steps) -> dict:
     """Read, check and normalise one patent export batch by batch into ``state``; returns its report entry.
 
-    A file that proves irregular midway (a record with another field count) is read again by the careful
-    reader, its batches so far discarded (``etl.readers.Irregular``)."""
+    The batches are read here (Arrow's reader threads) and checked, normalised and staged by ``pool``
+    (worker processes, or inline), at most ``workers + 1`` batches in flight; their quarantine rows are
+    taken in batch order, so the result does not depend on the number of workers. A file that proves
+    irregular midway (a record with another field count) is read again by the careful reader, its
+    batches so far discarded (``etl.readers.Irregular``)."""
     import time
+    from collections import deque
 
     file_no = state.meta["next_file"]
     pos0 = state.meta["next_pos"]
+    today = opts.today or dt.date.today()
+    in_flight = max(1, settings.workers) + 1
     for careful in (False, True):
         fq = _RawHeaders()
         state.drop_file(file_no)
@@ -139,23 +216,24 @@ def _stream_patent_file(path: Path, state: stream.State, opts: IngestOptions, se
         cols = resolve_columns(headers, PATENT_FIELDS, PATENT_REQUIRED, PATENT_ONE_OF, opts.columns,
                                source=str(path), config_section="columns")
         n_rows, pos, t0 = 0, pos0, time.perf_counter()
+        pending: deque = deque()
         try:
-            for batch_no, frame in enumerate(raw.batches()):
-                records = _map_batch(frame, cols, path)
+            for batch_no, frame in enumerate(raw.batches(lazy=True)):
+                n = len(frame)
+                pending.append(pool.submit(_stage_batch, frame, cols, str(path), str(state.folder), file_no,
+                                           batch_no, pos, today))
                 del frame
-                cand = normalise_patent_batch(records, fq, today=opts.today, matcher=matcher)
-                for part in (cand.patents, cand.applicant_links, cand.first_addresses, cand.citation_refs):
-                    part["_pos"] = pos + cand.survivors[part["_pos"].to_numpy()]
-                keep_raw = [c for c in records.columns if c.startswith("raw:") or c in ("_source_file", "_row")]
-                raw_rows = records[keep_raw].iloc[cand.survivors].reset_index(drop=True)
-                raw_rows["_pos"] = pos + cand.survivors
-                state.write_batch(file_no, batch_no, cand, raw_rows)
-                pos += len(records)
-                n_rows += len(records)
-                secs = max(time.perf_counter() - t0, 1e-9)
-                steps.emit(f"reading {path.name}: {n_rows:,} rows ({n_rows / secs:,.0f} rows/s)…")
-                del records, cand, raw_rows
+                pos += n
+                while len(pending) >= in_flight:
+                    n_rows += _take(pending, fq)
+                    _batch_progress(steps, path, n_rows, t0)
+            while pending:
+                n_rows += _take(pending, fq)
+                _batch_progress(steps, path, n_rows, t0)
         except Irregular:
+            for fut in pending:  # let the staged writes finish before the file's batches are dropped
+                with contextlib.suppress(Exception):
+                    fut.result()
             continue  # read again by the careful path
         break
     fq.add_malformed(str(path), raw.malformed)
@@ -226,12 +304,23 @@ def ingest(
         state = opts.append_from.link_into(canon / stream.STATE)
         files_report.extend(state.meta["files"])
         q_pat.frames.extend(state.quarantine_frames())
-    matcher = GreenMatcher()
-    for path in map(Path, patent_files):
-        step(f"reading {path.name}")
-        entry = _stream_patent_file(path, state, opts, settings, q_pat, matcher, steps)
-        files_report.append(entry)
-        state.meta["files"].append(entry)
+    big = sum(Path(p).stat().st_size for p in patent_files if Path(p).is_file()) > 2 * settings.block
+    pool = _pool(settings.workers) if big and settings.workers > 1 else _Inline()
+    try:
+        for path in map(Path, patent_files):
+            step(f"reading {path.name}")
+            try:
+                entry = _stream_patent_file(path, state, opts, settings, q_pat, pool, steps)
+            except BrokenProcessPool:  # e.g. a script without `if __name__ == "__main__":` (spawn)
+                log.warning("ingest: the worker processes could not start; normalising in this process")
+                pool.shutdown(wait=True, cancel_futures=True)
+                pool = _Inline()
+                entry = _stream_patent_file(path, state, opts, settings, q_pat, pool, steps)  # the file again
+            files_report.append(entry)
+            state.meta["files"].append(entry)
+    finally:
+        if not isinstance(pool, _Inline):
+            pool.shutdown(wait=True, cancel_futures=True)
 
     step("patents: de-duplication", state.meta["next_pos"])
     dups = stream.duplicates(state, settings)
@@ -242,8 +331,6 @@ def ingest(
     summary = stream.patent_summary(patents_path)
     if summary["count"] == 0:
         raise q_pat.nothing_loaded([f["file"] for f in files_report if f["kind"] == "patents"])
-    step("patents: applicant links and citations", summary["count"])
-    first_addr = _frame(stream.write_kept(state, "first", dups, stream.FIRST_SCHEMA.remove(0), None))
 
     tr_frames = []
     for entry, frame, malformed in state.transfer_files():  # --append: the transfer records ingested before
@@ -273,24 +360,12 @@ def ingest(
     names_table = harmonize_names(None, counts=counts)  # name variants of one organisation → one applicant_id
     id_of = names_table.set_index("name")["applicant_id"]
     applicants = build_applicants(names_table["representative"])
-    addresses = pd.concat(
-        [
-            first_addr[["name", "address", "country_province"]],
-            transfer_addr.assign(country_province=""),
-        ],
-        ignore_index=True,
-    )
-    del first_addr, transfer_addr
-    addresses = addresses.assign(applicant_id=addresses["name"].map(id_of))
-    from citynet.etl import locate
 
     step("applicants: locating (address, corpus vote, name)", len(applicants))
-    located = locate.locate_applicants(
-        applicants[["applicant_id", "name", "kind"]],
-        addresses.rename(columns={"country_province": "province_hint"})[["applicant_id", "address", "province_hint"]],
-    )
+    located = stream.locate(state, dups, names_table, transfer_addr, applicants[["applicant_id", "name", "kind"]],
+                            settings)
     address_status = located.attrs.get("address_status", {})
-    del addresses  # the corpus-sized frames go before the next steps
+    del transfer_addr
     applicants = applicants.merge(located, on="applicant_id", how="left", suffixes=("", "_loc"))
     del located
     applicants = applicants[[f.name for f in CANONICAL["applicants"]]]

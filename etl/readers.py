@@ -110,6 +110,11 @@ def _best_effort_encoding(path: Path) -> str:
     return min(errs, key=lambda e: (errs[e], e != "utf-8"))
 
 
+def _irregular_bytes(chunk: bytes) -> bool:
+    """A NUL byte or a blank line in ``chunk`` (what :func:`_regular_bytes` looks for)."""
+    return b"\x00" in chunk or b"\n\n" in chunk or b"\n\r\n" in chunk or b"\r\r" in chunk
+
+
 def _regular_bytes(path: Path, enc: str) -> bool:
     """No blank line and no NUL byte (UTF-16 files always go the careful way)."""
     if enc.lower().startswith("utf-16") or enc.lower().startswith("utf_16"):
@@ -118,7 +123,7 @@ def _regular_bytes(path: Path, enc: str) -> bool:
     with open(path, "rb") as fh:
         while block := fh.read(16 << 20):
             chunk = tail + block
-            if b"\x00" in chunk or b"\n\n" in chunk or b"\n\r\n" in chunk or b"\r\r" in chunk:
+            if _irregular_bytes(chunk):
                 return False
             tail = chunk[-2:]
     return True
@@ -358,20 +363,38 @@ def stream_table(path: str | Path, encoding: str = "auto", block_bytes: int = BL
         raise DataError(f"{path}: no such file", fix="check the path (relative paths are from the current folder)")
     if not careful and READERS.get(path.suffix.lower()) is read_csv:
         enc = _resolve_encoding(path, encoding)
-        if enc is not None and _regular_bytes(path, enc):
+        if enc is not None and not enc.lower().replace("_", "-").startswith("utf-16"):  # bytes checked as read
             opened = _open_stream(path, enc, block_bytes)
             if opened is not None:
                 return opened
     raw = read_table(path, encoding)
     frame = raw.frame
 
-    def slices():
+    def slices(lazy: bool = False):
         for start in range(0, len(frame), batch_rows):
             yield frame.iloc[start:start + batch_rows].reset_index(drop=True)
 
     header = [c for c in frame.columns if c != "_row"]
     return RawStream(path=path, header=header, encoding=raw.encoding, batches=slices, malformed=raw.malformed,
                      streamed=False)
+
+
+@dataclass
+class ArrowBatch:
+    """One streamed batch as Arrow (cheap to send to another process: its buffers are pickled as they
+    are); ``frame()`` is the batch as :func:`stream_table` hands it out, ``first_row`` its first ``_row``."""
+
+    batch: pa.RecordBatch
+    first_row: int
+
+    def __len__(self) -> int:
+        return self.batch.num_rows
+
+    def frame(self) -> pd.DataFrame:
+        frame = self.batch.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
+        frame.columns = [str(c) for c in frame.columns]
+        frame["_row"] = pd.RangeIndex(self.first_row, self.first_row + len(frame))
+        return frame
 
 
 class _Paced(io.RawIOBase):
@@ -387,6 +410,8 @@ class _Paced(io.RawIOBase):
         self._ahead, self._patience = ahead, patience
         self._read = self._taken = 0
         self._cv = threading.Condition()
+        self._tail = b""
+        self.irregular = False  # a NUL byte or a blank line was read (see _regular_bytes)
 
     def readable(self) -> bool:
         return True
@@ -395,6 +420,11 @@ class _Paced(io.RawIOBase):
         with self._cv:
             self._cv.wait_for(lambda: self._read - self._taken < self._ahead, timeout=self._patience)
         n = self._fh.readinto(buf)
+        if n:
+            chunk = self._tail + bytes(memoryview(buf)[:n])
+            if _irregular_bytes(chunk):
+                self.irregular = True
+            self._tail = chunk[-2:]
         with self._cv:
             self._read += n or 0
         return n
@@ -421,7 +451,7 @@ def _open_stream(path: Path, enc: str, block_bytes: int) -> RawStream | None:
     if header is None or len(set(header)) != len(header):
         return None
 
-    def batches():
+    def batches(lazy: bool = False):
         paced = _Paced(path, ahead=3 * block_bytes)
         try:
             reader = pacsv.open_csv(
@@ -439,12 +469,14 @@ def _open_stream(path: Path, enc: str, block_bytes: int) -> RawStream | None:
                 for col in rb.columns:
                     if len(col) and pc.max(pc.utf8_length(col)).as_py() > FIELD_LIMIT:
                         raise Irregular(str(path))
-                frame = rb.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
-                frame.columns = [str(c) for c in frame.columns]
-                frame["_row"] = pd.RangeIndex(row, row + len(frame))
-                row += len(frame)
+                if paced.irregular:
+                    raise Irregular(str(path))
+                batch = ArrowBatch(rb, row)
+                row += rb.num_rows
                 paced.took(block_bytes)
-                yield frame
+                yield batch if lazy else batch.frame()
+            if paced.irregular:
+                raise Irregular(str(path))
         except (pa.ArrowInvalid, UnicodeDecodeError, ValueError, OverflowError) as exc:
             raise Irregular(str(path)) from exc
         finally:

@@ -44,6 +44,7 @@ from citynet.etl.schema import CANONICAL
 
 DEFAULT_MEMORY_LIMIT = "3GB"
 DEFAULT_BLOCK_MB = 32
+DEFAULT_WORKERS = 2
 STATE = "state"
 KINDS = ("patents", "raw", "links", "first", "refs")
 _STR = pa.string()
@@ -56,12 +57,13 @@ PATENTS_STAGED = pa.schema(list(CANONICAL["patents"]) + [pa.field("_pos", pa.int
 
 @dataclass
 class StreamSettings:
-    """``[ingest]`` of citynet.toml: ``memory_limit`` (DuckDB's, for the corpus-wide steps; e.g. "3GB")
-    and ``block_mb`` (MiB of CSV per streamed batch)."""
+    """``[ingest]`` of citynet.toml: ``memory_limit`` (DuckDB's, for the corpus-wide steps; e.g. "3GB"),
+    ``block_mb`` (MiB of CSV per streamed batch) and ``workers`` (processes that normalise batches)."""
 
     memory_limit: str = DEFAULT_MEMORY_LIMIT
     block_mb: int = DEFAULT_BLOCK_MB
     threads: int = 2
+    workers: int = DEFAULT_WORKERS
     block_bytes: int | None = None  # overrides block_mb (tests: many batches from a small file)
 
     @property
@@ -73,7 +75,11 @@ class StreamSettings:
         from citynet.errors import UserError
 
         s = dict((settings or {}).get("ingest", {}) or {})
-        out = cls(memory_limit=str(s.get("memory_limit", DEFAULT_MEMORY_LIMIT)), block_mb=s.get("block_mb", DEFAULT_BLOCK_MB))
+        out = cls(memory_limit=str(s.get("memory_limit", DEFAULT_MEMORY_LIMIT)), block_mb=s.get("block_mb", DEFAULT_BLOCK_MB),
+                  workers=s.get("workers", DEFAULT_WORKERS))
+        if not isinstance(out.workers, int) or isinstance(out.workers, bool) or not 1 <= out.workers <= 64:
+            raise UserError(f"citynet.toml [ingest] workers = {out.workers!r}: not a whole number from 1 to 64",
+                            fix="e.g. [ingest] workers = 2")
         if not isinstance(out.block_mb, int) or isinstance(out.block_mb, bool) or not 1 <= out.block_mb <= 4096:
             raise UserError(f"citynet.toml [ingest] block_mb = {out.block_mb!r}: not a whole number of MiB from 1 to 4096",
                             fix="e.g. [ingest] block_mb = 32")
@@ -382,6 +388,36 @@ def name_counts(state: State, dups: pd.DataFrame, more: pd.Series, settings: Str
             con.close()
     return pd.Series(t.column("n").to_numpy().astype(np.int64), index=pd.Index(t.column("name").to_pylist(), dtype=object),
                      name="count")
+
+
+def locate(state: State, dups: pd.DataFrame, names: pd.DataFrame, transfer_addr: pd.DataFrame,
+           applicants: pd.DataFrame, settings: StreamSettings) -> pd.DataFrame:
+    """``etl.locate.locate_from_relation`` over the kept records' first addresses (staged, read by DuckDB)
+    and the transfer records' addresses (``name``, ``address``; no province code), each name mapped to
+    its ``applicant_id`` by ``names`` (``name``, ``applicant_id``). Out of core: memory is DuckDB's limit
+    plus one row per applicant."""
+    from citynet.etl.locate import locate_from_relation
+
+    with tempfile.TemporaryDirectory(prefix="citynet-duckdb-") as tmp:
+        con = _connect(settings, Path(tmp))
+        try:
+            con.register("names_", pa.table({
+                "name": pa.array(names["name"].astype(object).to_numpy(), pa.string()),
+                "applicant_id": pa.array(names["applicant_id"].astype(object).to_numpy(), pa.string())}))
+            con.register("tr_addr_", pa.table({
+                "name": pa.array(transfer_addr["name"].astype(object).where(transfer_addr["name"].notna(), None)
+                                 .to_numpy(), pa.string()),
+                "address": pa.array(transfer_addr["address"].astype(object).where(transfer_addr["address"].notna(), None)
+                                    .to_numpy(), pa.string())}))
+            first = (f"SELECT name, address, country_province AS province_hint FROM {_kept_glob(state, 'first', dups, con)}"
+                     if state.files_of("first") else
+                     "SELECT NULL::VARCHAR AS name, NULL::VARCHAR AS address, NULL::VARCHAR AS province_hint WHERE false")
+            relation = f"""SELECT n.applicant_id, a.address, a.province_hint FROM (
+                             {first} UNION ALL SELECT name, address, '' AS province_hint FROM tr_addr_) a
+                           LEFT JOIN names_ n USING (name)"""
+            return locate_from_relation(applicants, con, relation)
+        finally:
+            con.close()
 
 
 def write_patent_applicants(state: State, dups: pd.DataFrame, id_of: pd.Series, city_of: pd.Series, out: Path) -> dict:

@@ -10,6 +10,8 @@ import importlib.util
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.cli import exit_code
 
 FIXTURE = Path(__file__).parent / "fixtures" / "ingest_identity"
@@ -39,7 +41,7 @@ def _quarantine_rows(ws: Path) -> list[str]:
     return sorted(rows)
 
 
-def _ingest(ws_root: Path, files, transfers=(), block_bytes=None, append=False):
+def _ingest(ws_root: Path, files, transfers=(), block_bytes=None, append=False, workers=2):
     from citynet.etl import stream
     from citynet.etl.pipeline import IngestOptions, ingest
 
@@ -50,23 +52,27 @@ def _ingest(ws_root: Path, files, transfers=(), block_bytes=None, append=False):
     if prev is not None:  # as the CLI does: the new state is written next to the old one, then replaces it
         staged = Workspace.open(ws_root.with_name(ws_root.name + "_next"), create=True)
         rep = ingest(staged, list(files), list(transfers), [],
-                     IngestOptions(stream=stream.StreamSettings(block_bytes=block_bytes), append_from=prev))
+                     IngestOptions(stream=stream.StreamSettings(block_bytes=block_bytes, workers=workers),
+                                   append_from=prev))
         return staged.root, rep
-    rep = ingest(ws, list(files), list(transfers), [], IngestOptions(stream=stream.StreamSettings(block_bytes=block_bytes)))
+    rep = ingest(ws, list(files), list(transfers), [],
+                 IngestOptions(stream=stream.StreamSettings(block_bytes=block_bytes, workers=workers)))
     return ws.root, rep
 
 
-def test_streamed_batches_give_the_tables_of_one_whole_read(tmp_path):
+@pytest.mark.parametrize("workers", [2, 1])
+def test_streamed_batches_give_the_tables_of_one_whole_read(tmp_path, workers):
     """The fixture without its malformed last line is regular, so it streams (32 KiB batches: more than ten,
-    with duplicates across batches); with the line, the careful reader reads it whole. The canonical tables
-    are the frozen main-branch ones in both cases, and the quarantine rows are the same but the malformed one."""
+    with duplicates across batches), normalised by two worker processes or in the ingest's own process;
+    with the line, the careful reader reads it whole. The canonical tables are the frozen main-branch ones
+    in every case, and the quarantine rows are the same but the malformed one."""
     lines = _lines("patents.csv.gz")
     assert lines[-1].startswith('"broken row')
     regular = tmp_path / "patents.csv"
     regular.write_text("".join(lines[:-1]), encoding="utf-8", newline="")
     tr = tmp_path / "transfers.csv"
     tr.write_text("".join(_lines("transfers.csv.gz")), encoding="utf-8", newline="")
-    ws, rep = _ingest(tmp_path / "ws", [regular], [tr], block_bytes=32 << 10)
+    ws, rep = _ingest(tmp_path / "ws", [regular], [tr], block_bytes=32 << 10, workers=workers)
     assert len(list((ws / "canonical" / "state" / "patents").glob("*.parquet"))) > 10  # really streamed
     want = json.loads((FIXTURE / "expected.json").read_text(encoding="utf-8"))
     got = json.loads(json.dumps(_digest().workspace_digest(ws)))
@@ -176,7 +182,7 @@ def test_ingest_settings_are_checked(tmp_path):
     from tests.test_transaction import _export
 
     a = _export(tmp_path / "a.csv", 1, 8)
-    for bad in ("block_mb = 0", 'memory_limit = "lots"'):
+    for bad in ("block_mb = 0", 'memory_limit = "lots"', "workers = 0", 'workers = "two"'):
         ws = tmp_path / f"ws{len(bad)}"
         ws.mkdir()
         (ws / "citynet.toml").write_text(f"[ingest]\n{bad}\n", encoding="utf-8")
