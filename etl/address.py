@@ -841,6 +841,7 @@ class _KeyTable:
             self._load()
         # the province of each key's city as a number (``_key_ok`` compares numbers, not strings)
         self.cprov_n = np.array([int(p[:2]) if p else 0 for p in self.cprov.tolist()], dtype=np.int16)
+        self.has_danger = pd.notna(self.danger)
 
     @functools.cached_property
     def digest(self) -> str:
@@ -945,6 +946,7 @@ class _KeyTable:
             self.cprov_n[gid] = int(got[0][:2])
             self.tail[gid] = {"": 0, "short": 1, "市": 2}[got[2]]
             self.danger[gid] = (got[3] | got_p[3]) or None
+            self.has_danger[gid] = self.danger[gid] is not None
         self.dirty = True
 
 
@@ -981,7 +983,7 @@ def _key_ok(table: _KeyTable, text: pa.Array, rows, gid, klen, constrained, prov
             tail[crow] == 1, bad_short.to_numpy(zero_copy_only=False), bad_shi.to_numpy(zero_copy_only=False)
         )
         ok[crow[bad]] = False
-    dz = ok & pd.notna(table.danger[gid])
+    dz = ok & table.has_danger[gid]
     for k in np.unique(klen[dz]).tolist():
         drow = np.flatnonzero(dz & (klen == k))
         nxt = pc.dictionary_encode(pc.utf8_slice_codeunits(pc.take(text, pa.array(rows[drow]), memory_pool=_POOL), k, k + 1, memory_pool=_POOL), memory_pool=_POOL)
@@ -995,6 +997,7 @@ def _key_ok(table: _KeyTable, text: pa.Array, rows, gid, klen, constrained, prov
     return ok
 
 
+_DIGITS = pa.array(list("0123456789０１２３４５６７８９"), pa.large_string())  # a postal code's first character
 _KEY_LEAD = pa.array(list("\t\n\f\r ,，:：;；"), pa.large_string())  # the characters ``_key_text`` trims
 
 
@@ -1007,22 +1010,18 @@ def _key_text(body: pa.Array) -> pa.Array:
     P = _POOL
     first = pc.utf8_slice_codeunits(body, 0, 1, memory_pool=P)
     need = pc.or_(pc.is_in(first, value_set=_KEY_LEAD, memory_pool=P), pc.starts_with(body, "中国", memory_pool=P))
-    if not pc.any(pc.or_(need, pc.starts_with(body, "中华人民共和国", memory_pool=P))).as_py():
+    need = pc.or_(need, pc.starts_with(body, "中华人民共和国", memory_pool=P))
+    if not pc.any(need).as_py():
         return body
-    text = pc.utf8_ltrim(body, characters="\t\n\f\r ,，:：;；", memory_pool=P)  # = ^[\s,，:：;；]* (RE2's \s)
-    rest = pc.if_else(
-        pc.starts_with(text, "中国", memory_pool=P), pc.utf8_slice_codeunits(text, 2, memory_pool=P), text, memory_pool=P
-    )
-    return pc.if_else(
-        pc.starts_with(text, "中华人民共和国", memory_pool=P),
-        pc.utf8_slice_codeunits(text, 7, memory_pool=P),
-        rest,
-        memory_pool=P,
-    )
+    text = pc.utf8_ltrim(pc.filter(body, need), characters="\t\n\f\r ,，:：;；")  # = ^[\s,，:：;；]* (RE2's \s)
+    rest = pc.if_else(pc.starts_with(text, "中国"), pc.utf8_slice_codeunits(text, 2), text)
+    text = pc.if_else(pc.starts_with(text, "中华人民共和国"), pc.utf8_slice_codeunits(text, 7), rest)
+    return pc.replace_with_mask(body, need, text, memory_pool=P)
 
 
-def _key_cities(body: pa.Array, cons: np.ndarray, constraints: list[tuple[str | None, str]]) -> tuple:
-    """City and matched text per row of ``body`` decided by a key (None where not decided).
+def _key_hits(body: pa.Array, cons: np.ndarray, constraints: list[tuple[str | None, str]]) -> tuple:
+    """The rows of ``body`` decided by a key: ``(rows, inv, city, province, matched)``, the last three
+    per distinct (key, constraint) pair and ``inv`` mapping each row to its pair.
 
     Per row, the longest key it begins with is tried first (one vectorised pass over every row); only
     the rows whose longest key does not decide try their shorter keys, longest first.
@@ -1030,8 +1029,7 @@ def _key_cities(body: pa.Array, cons: np.ndarray, constraints: list[tuple[str | 
     import pyarrow.compute as pc
 
     n = len(body)
-    city = np.full(n, None, dtype=object)
-    matched = np.full(n, None, dtype=object)
+    none = (np.zeros(0, dtype="int64"), np.zeros(0, dtype="int64"), *(np.zeros(0, dtype=object),) * 3)
     text = _key_text(body)
     lengths = pc.fill_null(pc.utf8_length(text, memory_pool=_POOL), 0).to_numpy(zero_copy_only=False)
     table = _key_table()
@@ -1051,6 +1049,8 @@ def _key_cities(body: pa.Array, cons: np.ndarray, constraints: list[tuple[str | 
     live = np.ones(len(alive), dtype=bool)
     sub_len = lengths[alive]
     for k in sorted(lookup):
+        if k < table.lengths[-1]:
+            continue  # no key this short: the first key length's set holds every longer key's prefix too
         if not len(alive):
             break
         both, gid_k, pre_k = lookup[k]
@@ -1074,7 +1074,7 @@ def _key_cities(body: pa.Array, cons: np.ndarray, constraints: list[tuple[str | 
             sub = pc.take(sub, pa.array(keep), memory_pool=_POOL)
             live = np.ones(n_live, dtype=bool)
     if not hit_rows:
-        return city, matched
+        return none
 
     def decide(rows: np.ndarray, gid: np.ndarray, klen: np.ndarray) -> np.ndarray:
         unknown = np.unique(gid[table.state[gid] == 0])
@@ -1110,21 +1110,24 @@ def _key_cities(body: pa.Array, cons: np.ndarray, constraints: list[tuple[str | 
     table.save()
     r = np.concatenate(sel_rows)
     g = np.concatenate(sel_gid)
-    if not len(r):
-        return city, matched
-    # city and matched text depend on the key and the constraint only: built once per distinct pair
+    # city, province and matched text depend on the key and the constraint only: built once per pair
     width = len(constraints)
     inv, pairs = pd.factorize(g * width + cons[r])
     ug, uc = pairs // width, pairs % width
-    u_city = table.city[ug]
-    u_matched = np.empty(len(pairs), dtype=object)
-    for i, (gi, ci) in enumerate(zip(ug.tolist(), uc.tolist(), strict=True)):
-        if constraints[ci][0] is None:
-            u_matched[i] = table.matched[gi]
-        else:
-            mp = table.matched_p[gi]
-            label = constraints[ci][1]
-            u_matched[i] = label + mp if mp else label.rstrip("|")
+    u_matched = table.matched[ug]
+    for i in np.flatnonzero(cons_has[uc]).tolist():
+        mp = table.matched_p[ug[i]]
+        label = constraints[uc[i]][1]
+        u_matched[i] = label + mp if mp else label.rstrip("|")
+    return r, inv, table.city[ug], table.cprov[ug], u_matched
+
+
+def _key_cities(body: pa.Array, cons: np.ndarray, constraints: list[tuple[str | None, str]]) -> tuple:
+    """City and matched text per row of ``body`` decided by a key (None where not decided)."""
+    n = len(body)
+    city = np.full(n, None, dtype=object)
+    matched = np.full(n, None, dtype=object)
+    r, inv, u_city, _p, u_matched = _key_hits(body, cons, constraints)
     city[r] = u_city[inv]
     matched[r] = u_matched[inv]
     return city, matched
@@ -1265,24 +1268,37 @@ def _parse_distinct(arr: pa.Array, h_codes: np.ndarray, h_uniq: list) -> dict[st
 
     city = np.full(n, None, dtype=object)
     matched = np.full(n, None, dtype=object)
+    province = np.full(n, None, dtype=object)
+    decided = np.zeros(n, dtype=bool)
     # the vectorised tiers: mainland (or no) hint, address present
     eligible = np.array([c in (None, "CN") for c in hint_ctry_u], dtype=bool)[h_codes]
     if arr.null_count:
         eligible &= pc.is_valid(arr).to_numpy(zero_copy_only=False)
     rows = np.flatnonzero(eligible)
     if len(rows):
-        text = arr if len(rows) == n else pc.take(arr, pa.array(rows), memory_pool=_POOL)
-        text = pc.utf8_ltrim_whitespace(text, memory_pool=_POOL)
-        has_postal = pc.match_substring_regex(text, r"^[0-9０-９]{6}(?:[^0-9０-９]|$)", memory_pool=_POOL)
-        hp = has_postal.to_numpy(zero_copy_only=False)
+        P = _POOL
+        text = arr if len(rows) == n else pc.take(arr, pa.array(rows), memory_pool=P)
+        # leading white space and a six-digit postal code: only the rows that have them are copied
+        first = pc.utf8_slice_codeunits(text, 0, 1, memory_pool=P)
+        space = pc.utf8_is_space(first, memory_pool=P)
+        if pc.any(space).as_py():
+            text = pc.replace_with_mask(text, space, pc.utf8_ltrim_whitespace(pc.filter(text, space)), memory_pool=P)
+            first = pc.utf8_slice_codeunits(text, 0, 1, memory_pool=P)
+        digit = pc.is_in(first, value_set=_DIGITS, memory_pool=P).to_numpy(zero_copy_only=False)
+        hp = np.zeros(len(rows), dtype=bool)
+        pp_prov, pp_codes = [], np.full(len(rows), -1, dtype="int64")
+        if digit.any():
+            d_rows = np.flatnonzero(digit)
+            d_text = pc.take(text, pa.array(d_rows), memory_pool=P)
+            d_has = pc.match_substring_regex(d_text, r"^[0-9０-９]{6}(?:[^0-9０-９]|$)").to_numpy(zero_copy_only=False)
+            hp[d_rows[d_has]] = True
         if hp.any():
-            body = pc.if_else(has_postal, pc.utf8_slice_codeunits(text, 6, memory_pool=_POOL), text, memory_pool=_POOL)
-            pp = pc.dictionary_encode(pc.utf8_slice_codeunits(pc.filter(text, has_postal), 0, 2, memory_pool=_POOL))
+            p_text = pc.take(text, pa.array(np.flatnonzero(hp)), memory_pool=P)
+            text = pc.replace_with_mask(text, pa.array(hp), pc.utf8_slice_codeunits(p_text, 6), memory_pool=P)
+            pp = pc.dictionary_encode(pc.utf8_slice_codeunits(p_text, 0, 2))
             pp_prov = [PROVINCE_BY_POSTAL_PREFIX.get(unicodedata.normalize("NFKC", x)) for x in pp.dictionary.to_pylist()]
-            pp_codes = np.full(len(rows), -1, dtype="int64")
             pp_codes[hp] = pp.indices.to_numpy(zero_copy_only=False)
-        else:
-            body, pp_prov, pp_codes = text, [], np.full(len(rows), -1, dtype="int64")
+        body = text
         provinces = sorted({p for p in [*pp_prov, *hint_prov_u] if p})
         pos = {p: i for i, p in enumerate(provinces)}
         # constraint index: 0 none; 1 + i postal province i; 1 + P + i hint province i
@@ -1292,29 +1308,30 @@ def _parse_distinct(arr: pa.Array, h_codes: np.ndarray, h_uniq: list) -> dict[st
             h_codes[rows]
         ]
         cons = np.where(hint_c > 0, hint_c, postal_c)
-        key_city, key_matched = _key_cities(body, cons, constraints)
-        rest_u = np.flatnonzero(pd.isna(key_city))
+        k_rows, k_inv, u_city, u_prov, u_matched = _key_hits(body, cons, constraints)
+        out = rows[k_rows]
+        city[out] = u_city[k_inv]
+        province[out] = u_prov[k_inv]
+        matched[out] = u_matched[k_inv]
+        decided[out] = True
+        rest_u = np.flatnonzero(~decided[rows])
         if len(rest_u) > 1:
             fast_city, fast_matched = _fast_cities(
-                pc.take(body, pa.array(rest_u), memory_pool=_POOL), cons[rest_u], constraints, min_share=2
+                pc.take(body, pa.array(rest_u), memory_pool=P), cons[rest_u], constraints, min_share=2
             )
-            key_city[rest_u] = fast_city
-            key_matched[rest_u] = fast_matched
-        city[rows] = key_city
-        matched[rows] = key_matched
-    decided = pd.notna(city)
-    province = np.full(n, None, dtype=object)
-    country = np.full(n, None, dtype=object)
-    status = np.full(n, None, dtype=object)
+            got = np.flatnonzero(pd.notna(fast_city))
+            if len(got):
+                out = rows[rest_u[got]]
+                city[out] = fast_city[got]
+                province[out] = np.array([c[:2] + "0000" for c in fast_city[got].tolist()], dtype=object)
+                matched[out] = fast_matched[got]
+                decided[out] = True
+    country = np.where(decided, "CN", None).astype(object)
+    status = np.where(decided, "city", None).astype(object)
     foreign = np.zeros(n, dtype=bool)
-    if decided.any():
-        c_inv, c_uniq = pd.factorize(city[decided])
-        province[decided] = np.array([c[:2] + "0000" for c in c_uniq], dtype=object)[c_inv]
-        country[decided] = "CN"
-        status[decided] = "city"
     rest = np.flatnonzero(~decided)
     if len(rest):  # one whole-address reading per remaining (distinct) pair
-        words = arr.take(pa.array(rest)).to_pylist()
+        words = pc.take(arr, pa.array(rest), memory_pool=_POOL).to_pylist()
         res = [parse_address(w, *parsed[h]) for w, h in zip(words, h_codes[rest].tolist(), strict=True)]
         for j, col in enumerate((city, province, country, status, matched)):
             col[rest] = np.array([r[j] for r in res] + [None], dtype=object)[:-1]
