@@ -1,6 +1,7 @@
 """Benchmark: address → city with ``etl.address.parse_addresses`` against ``cpca.transform``.
 
-    python -m bench.address [--n N] [--seed S] [--synth DIR] [--repeat R] [--rounds K]
+    python -m bench.address [--n N] [--seed S] [--synth DIR] [--repeat R] [--distinct] [--rounds K]
+                            [--first-call P]
 
 Addresses come from a ``citynet synth`` output when ``--synth DIR`` is given (``DIR/raw/patents.csv``:
 申请人地址 and 国省代码 of the first applicant; ``DIR/truth.json``: ``applicant_city`` by normalised
@@ -22,6 +23,13 @@ run with an empty ``$CITYNET_CACHE`` for a cold disk cache), then ``--rounds`` i
 real exports carry, and ``cpca.transform``; ratios use the medians (the machine may be shared), and a
 whole-process ratio includes both setups. Throughput counts every input address (``parse_addresses``
 works on distinct values; the number of distinct values is printed). Nothing is asserted.
+
+``--distinct`` keeps the first occurrence of each address only, so that every input is distinct (the
+worst case for ``parse_addresses``, which reads each distinct value once; cpca reads every row).
+``--first-call P`` also measures the first call of a process robustly: P fresh Python processes per
+side, interleaved (citynet, cpca, citynet, …), each doing its own setup (timed apart) and then one
+timed call on the same addresses (citynet: ``parse_addresses`` without hint; cpca: ``transform``
+after its warm-up call on one address); the medians and their ratio are printed.
 """
 
 from __future__ import annotations
@@ -156,7 +164,19 @@ def main(argv: list[str] | None = None) -> None:
         help="generated data: mean records per distinct address (an applicant files several patents; default 1)",
     )
     ap.add_argument("--rounds", type=int, default=3, help="timed rounds of each parser after the first call (default 3)")
+    ap.add_argument("--distinct", action="store_true", help="keep each address once: every input is distinct")
+    ap.add_argument(
+        "--first-call",
+        type=int,
+        default=0,
+        metavar="P",
+        help="also time the first call in P fresh processes per side, interleaved (default 0: off)",
+    )
+    ap.add_argument("--child", choices=("citynet", "cpca"), help=argparse.SUPPRESS)
+    ap.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.child:
+        return _child(args.child, args.data)
 
     from citynet.etl import address as addr_mod
 
@@ -169,11 +189,14 @@ def main(argv: list[str] | None = None) -> None:
         data = generated(args.n, args.seed)
     if args.synth and args.n and len(data) > args.n:
         data = data.iloc[: args.n]
+    if args.distinct:
+        data = data[~data["address"].fillna("").astype(str).duplicated()]
     data = data.reset_index(drop=True)
     addresses = data["address"].fillna("").astype(str)
     n = len(addresses)
     print(
-        f"addresses: {n:,} ({'synth ' + str(args.synth) if args.synth else 'generated from the gazetteer'}), "
+        f"addresses: {n:,} ({'synth ' + str(args.synth) if args.synth else 'generated from the gazetteer'}"
+        f"{', --distinct: each address once' if args.distinct else ''}), "
         f"distinct {addresses.nunique():,}, with a true city {int(data['truth'].notna().sum()):,}"
     )
 
@@ -230,6 +253,57 @@ def main(argv: list[str] | None = None) -> None:
           f"{t_cpca_setup:.2f} s; cpca is imported by citynet's gazetteer, so its import is in citynet's): "
           f"{(t_cpca + t_cpca_setup) / (t_cold + t_setup):.1f}x")
     print("status shares (with hint):", ours_h["status"].value_counts(normalize=True).round(4).to_dict())
+    if args.first_call:
+        first_calls(addresses, args.first_call)
+
+
+def _child(side: str, data: Path) -> None:
+    """One fresh process: setup (timed apart), then one timed call on the addresses in ``data``."""
+    addresses = pd.read_parquet(data)["address"].astype(str)
+    t = time.perf_counter()
+    if side == "citynet":
+        from citynet.etl import address as addr_mod
+
+        addr_mod.automaton(False)
+        addr_mod._pattern_prefixes()
+        addr_mod._t2s()
+        addr_mod._key_table()
+        setup = time.perf_counter() - t
+        t = time.perf_counter()
+        addr_mod.parse_addresses(addresses)
+    else:
+        import cpca
+
+        cpca.transform(["江苏省南京市鼓楼区"])
+        setup = time.perf_counter() - t
+        t = time.perf_counter()
+        cpca.transform(addresses.tolist())
+    print(json.dumps({"setup": setup, "call": time.perf_counter() - t}))
+
+
+def first_calls(addresses: pd.Series, processes: int) -> None:
+    """The first call of a fresh process, ``processes`` times per side, interleaved; medians and ratio."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "addresses.parquet"
+        pd.DataFrame({"address": addresses}).to_parquet(path)
+        got: dict[str, list[dict]] = {"citynet": [], "cpca": []}
+        for _ in range(processes):
+            for side in ("citynet", "cpca"):
+                out = subprocess.run(
+                    [sys.executable, "-m", "bench.address", "--child", side, "--data", str(path)],
+                    capture_output=True, text=True, check=True, cwd=os.getcwd(),
+                )  # fmt: skip
+                got[side].append(json.loads(out.stdout.strip().splitlines()[-1]))
+    med = {side: {k: float(np.median([r[k] for r in rows])) for k in ("setup", "call")} for side, rows in got.items()}
+    calls = {side: [round(r["call"], 3) for r in rows] for side, rows in got.items()}
+    print(f"first call in {processes} fresh processes per side (s): citynet {calls['citynet']} "
+          f"(setup median {med['citynet']['setup']:.2f}), cpca {calls['cpca']} (setup median {med['cpca']['setup']:.2f})")
+    print(f"throughput ratio, first call of a fresh process, medians: {med['cpca']['call'] / med['citynet']['call']:.1f}x")
 
 
 if __name__ == "__main__":

@@ -1326,8 +1326,10 @@ def _parse_distinct(arr: pa.Array, h_codes: np.ndarray, h_uniq: list) -> dict[st
                 province[out] = np.array([c[:2] + "0000" for c in fast_city[got].tolist()], dtype=object)
                 matched[out] = fast_matched[got]
                 decided[out] = True
-    country = np.where(decided, "CN", None).astype(object)
-    status = np.where(decided, "city", None).astype(object)
+    country = np.full(n, None, dtype=object)
+    status = np.full(n, None, dtype=object)
+    country[decided] = "CN"
+    status[decided] = "city"
     foreign = np.zeros(n, dtype=bool)
     rest = np.flatnonzero(~decided)
     if len(rest):  # one whole-address reading per remaining (distinct) pair
