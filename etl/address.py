@@ -1057,8 +1057,8 @@ def _key_hits(body: pa.Array, cons: np.ndarray, constraints: list[tuple[str | No
         head = pc.utf8_slice_codeunits(sub, 0, k, memory_pool=_POOL)
         idx = pc.fill_null(pc.index_in(head, value_set=both, memory_pool=_POOL), -1).to_numpy(zero_copy_only=False)
         found = live & (idx >= 0)
-        g = np.where(found, gid_k[idx], -1)
-        r = np.flatnonzero(g >= 0)
+        g = gid_k[idx]  # idx -1 (not found) reads the last entry: masked by ``found``
+        r = np.flatnonzero(found & (g >= 0))
         if len(r):
             rows_k, g_k = alive[r], g[r] + table.offset[k]
             hit_rows.append(rows_k)
