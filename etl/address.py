@@ -1246,10 +1246,12 @@ def parse_addresses(addresses: pd.Series, province_hint: pd.Series | None = None
         ua, uh = pairs // hw - 1, pairs % hw - 1
         if len(pairs) == n:  # factorize numbers pairs in order of first appearance: all distinct → 0..n-1
             inv = None
-    u_addr = (
-        pc.take(a_enc.dictionary, pa.array(np.where(ua >= 0, ua, 0), mask=ua < 0), memory_pool=_POOL)
-        if len(a_enc.dictionary) else pa.nulls(len(ua), pa.large_string())
-    )  # fmt: skip
+    if len(a_enc.dictionary) == len(ua) and not (ua < 0).any() and (ua == np.arange(len(ua))).all():
+        u_addr = a_enc.dictionary  # the pairs are the distinct addresses in their order: no copy
+    elif len(a_enc.dictionary):
+        u_addr = pc.take(a_enc.dictionary, pa.array(np.where(ua >= 0, ua, 0), mask=ua < 0), memory_pool=_POOL)
+    else:
+        u_addr = pa.nulls(len(ua), pa.large_string())
     cols = _parse_distinct(u_addr, uh, h_dict.to_pylist())
     idx = addresses.index
     data = {c: pd.Series(v if inv is None else v[inv], index=idx, dtype=v.dtype, copy=False) for c, v in cols.items()}
