@@ -21,7 +21,9 @@ cpca: its first call). Then the first call of ``parse_addresses`` in the process
 run with an empty ``$CITYNET_CACHE`` for a cold disk cache), then ``--rounds`` interleaved rounds of
 ``parse_addresses`` on the addresses alone (the same input as cpca), with the ``国省代码`` hint that
 real exports carry, and ``cpca.transform``; ratios use the medians (the machine may be shared), and a
-whole-process ratio includes both setups. Throughput counts every input address (``parse_addresses``
+whole-process ratio includes both setups. The CPU time of each call (``time.process_time``) is
+printed too, with its ratios: on a machine shared with other work, wall times of both sides swing
+with that load, CPU times much less. Throughput counts every input address (``parse_addresses``
 works on distinct values; the number of distinct values is printed). Nothing is asserted.
 
 ``--distinct`` keeps the first occurrence of each address only, so that every input is distinct (the
@@ -136,20 +138,21 @@ def score(pred: pd.Series, truth: pd.Series) -> dict:
     }
 
 
-def cpca_cities(addresses: list[str]) -> tuple[pd.Series, float, float]:
+def cpca_cities(addresses: list[str]) -> tuple[pd.Series, float, float, float]:
     """cpca's cities (mapped to the city set), the time of ``cpca.transform`` on ``addresses`` and cpca's
-    per-process setup (import and the first call, which loads its tables), timed apart."""
+    per-process setup (import and the first call, which loads its tables), timed apart, and the CPU
+    time of the call."""
     t = time.perf_counter()
     import cpca
 
     cpca.transform(["江苏省南京市鼓楼区"])
     setup = time.perf_counter() - t
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     df = cpca.transform(addresses)
-    dt = time.perf_counter() - t
+    dt, cpu = time.perf_counter() - t, time.process_time() - c
     u2c = city_set().unit_to_city
     adcode = df["adcode"].astype("string").str[:6]
-    return adcode.map(lambda c: u2c.get(c) if isinstance(c, str) else None).reset_index(drop=True), dt, setup
+    return adcode.map(lambda c: u2c.get(c) if isinstance(c, str) else None).reset_index(drop=True), dt, setup, cpu
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -216,22 +219,25 @@ def main(argv: list[str] | None = None) -> None:
     t_setup = t_lex + t_cc + t_keys
     print(f"setup: {t_setup:.2f} s (lexicon and automaton {t_lex:.2f}, OpenCC {t_cc:.2f}, key table {t_keys:.2f}: "
           f"{'shipped decisions' if table.shipped else 'disk cache as found, ' + str(int((table.state > 0).sum())) + ' keys read'})")
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     cold = addr_mod.parse_addresses(addresses)  # the first call of the process
-    t_cold = time.perf_counter() - t
+    t_cold, c_cold = time.perf_counter() - t, time.process_time() - c
     # then ``--rounds`` interleaved rounds of both parsers (the machine may be shared: medians, and the
     # same conditions for both); cpca's setup (import, first call) is timed apart
-    theirs, t_c, t_cpca_setup = cpca_cities(addresses.tolist())
-    t_cpcas, t_ourss, t_ours_hs = [t_c], [], []
+    theirs, t_c, t_cpca_setup, c_c = cpca_cities(addresses.tolist())
+    t_cpcas, t_ourss, t_ours_hs, c_cpcas, c_ourss = [t_c], [], [], [c_c], []
     for r in range(args.rounds):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         ours = addr_mod.parse_addresses(addresses)
         t_ourss.append(time.perf_counter() - t)
+        c_ourss.append(time.process_time() - c)
         t = time.perf_counter()
         ours_h = addr_mod.parse_addresses(addresses, data["hint"])
         t_ours_hs.append(time.perf_counter() - t)
         if r:
-            t_cpcas.append(cpca_cities(addresses.tolist())[1])
+            _x, t_c, _s, c_c = cpca_cities(addresses.tolist())
+            t_cpcas.append(t_c)
+            c_cpcas.append(c_c)
     t_cpca, t_ours, t_ours_h = (float(np.median(x)) for x in (t_cpcas, t_ourss, t_ours_hs))
 
     assert cold.equals(ours)  # the first call and later calls give the same answers
@@ -249,6 +255,10 @@ def main(argv: list[str] | None = None) -> None:
     print(f"throughput ratio, first call of the process / cpca median: {t_cpca / t_cold:.1f}x")
     print(f"throughput ratio, medians (same input): {t_cpca / t_ours:.1f}x")
     print(f"throughput ratio, medians, with 国省代码 hint: {t_cpca / t_ours_h:.1f}x")
+    c_cpca, c_ours = float(np.median(c_cpcas)), float(np.median(c_ourss))
+    print(f"CPU time (s, process time: what a shared machine's other load changes least): citynet first "
+          f"{c_cold:.3f}, citynet median {c_ours:.3f}, cpca median {c_cpca:.3f}; ratios: first call "
+          f"{c_cpca / c_cold:.1f}x, medians {c_cpca / c_ours:.1f}x")
     print(f"whole process, each side's setup included (citynet {t_setup:.2f} s, cpca import and first call "
           f"{t_cpca_setup:.2f} s; cpca is imported by citynet's gazetteer, so its import is in citynet's): "
           f"{(t_cpca + t_cpca_setup) / (t_cold + t_setup):.1f}x")
@@ -269,16 +279,16 @@ def _child(side: str, data: Path) -> None:
         addr_mod._t2s()
         addr_mod._key_table()
         setup = time.perf_counter() - t
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         addr_mod.parse_addresses(addresses)
     else:
         import cpca
 
         cpca.transform(["江苏省南京市鼓楼区"])
         setup = time.perf_counter() - t
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         cpca.transform(addresses.tolist())
-    print(json.dumps({"setup": setup, "call": time.perf_counter() - t}))
+    print(json.dumps({"setup": setup, "call": time.perf_counter() - t, "cpu": time.process_time() - c}))
 
 
 def first_calls(addresses: pd.Series, processes: int) -> None:
@@ -299,11 +309,13 @@ def first_calls(addresses: pd.Series, processes: int) -> None:
                     capture_output=True, text=True, check=True, cwd=os.getcwd(),
                 )  # fmt: skip
                 got[side].append(json.loads(out.stdout.strip().splitlines()[-1]))
-    med = {side: {k: float(np.median([r[k] for r in rows])) for k in ("setup", "call")} for side, rows in got.items()}
+    med = {side: {k: float(np.median([r[k] for r in rows])) for k in ("setup", "call", "cpu")} for side, rows in got.items()}
     calls = {side: [round(r["call"], 3) for r in rows] for side, rows in got.items()}
     print(f"first call in {processes} fresh processes per side (s): citynet {calls['citynet']} "
           f"(setup median {med['citynet']['setup']:.2f}), cpca {calls['cpca']} (setup median {med['cpca']['setup']:.2f})")
-    print(f"throughput ratio, first call of a fresh process, medians: {med['cpca']['call'] / med['citynet']['call']:.1f}x")
+    print(f"throughput ratio, first call of a fresh process, medians: {med['cpca']['call'] / med['citynet']['call']:.1f}x "
+          f"(CPU time: citynet {med['citynet']['cpu']:.3f} s, cpca {med['cpca']['cpu']:.3f} s, "
+          f"{med['cpca']['cpu'] / med['citynet']['cpu']:.1f}x)")
 
 
 if __name__ == "__main__":
