@@ -1,6 +1,7 @@
 """Benchmark: address → city with ``etl.address.parse_addresses`` against ``cpca.transform``.
 
-    python -m bench.address [--n N] [--seed S] [--synth DIR] [--repeat R] [--rounds K]
+    python -m bench.address [--n N] [--seed S] [--synth DIR] [--repeat R] [--distinct] [--rounds K]
+                            [--first-call P]
 
 Addresses come from a ``citynet synth`` output when ``--synth DIR`` is given (``DIR/raw/patents.csv``:
 申请人地址 and 国省代码 of the first applicant; ``DIR/truth.json``: ``applicant_city`` by normalised
@@ -20,8 +21,17 @@ cpca: its first call). Then the first call of ``parse_addresses`` in the process
 run with an empty ``$CITYNET_CACHE`` for a cold disk cache), then ``--rounds`` interleaved rounds of
 ``parse_addresses`` on the addresses alone (the same input as cpca), with the ``国省代码`` hint that
 real exports carry, and ``cpca.transform``; ratios use the medians (the machine may be shared), and a
-whole-process ratio includes both setups. Throughput counts every input address (``parse_addresses``
+whole-process ratio includes both setups. The CPU time of each call (``time.process_time``) is
+printed too, with its ratios: on a machine shared with other work, wall times of both sides swing
+with that load, CPU times much less. Throughput counts every input address (``parse_addresses``
 works on distinct values; the number of distinct values is printed). Nothing is asserted.
+
+``--distinct`` keeps the first occurrence of each address only, so that every input is distinct (the
+worst case for ``parse_addresses``, which reads each distinct value once; cpca reads every row).
+``--first-call P`` also measures the first call of a process robustly: P fresh Python processes per
+side, interleaved (citynet, cpca, citynet, …), each doing its own setup (timed apart) and then one
+timed call on the same addresses (citynet: ``parse_addresses`` without hint; cpca: ``transform``
+after its warm-up call on one address); the medians and their ratio are printed.
 """
 
 from __future__ import annotations
@@ -128,20 +138,21 @@ def score(pred: pd.Series, truth: pd.Series) -> dict:
     }
 
 
-def cpca_cities(addresses: list[str]) -> tuple[pd.Series, float, float]:
+def cpca_cities(addresses: list[str]) -> tuple[pd.Series, float, float, float]:
     """cpca's cities (mapped to the city set), the time of ``cpca.transform`` on ``addresses`` and cpca's
-    per-process setup (import and the first call, which loads its tables), timed apart."""
+    per-process setup (import and the first call, which loads its tables), timed apart, and the CPU
+    time of the call."""
     t = time.perf_counter()
     import cpca
 
     cpca.transform(["江苏省南京市鼓楼区"])
     setup = time.perf_counter() - t
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     df = cpca.transform(addresses)
-    dt = time.perf_counter() - t
+    dt, cpu = time.perf_counter() - t, time.process_time() - c
     u2c = city_set().unit_to_city
     adcode = df["adcode"].astype("string").str[:6]
-    return adcode.map(lambda c: u2c.get(c) if isinstance(c, str) else None).reset_index(drop=True), dt, setup
+    return adcode.map(lambda c: u2c.get(c) if isinstance(c, str) else None).reset_index(drop=True), dt, setup, cpu
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -156,7 +167,19 @@ def main(argv: list[str] | None = None) -> None:
         help="generated data: mean records per distinct address (an applicant files several patents; default 1)",
     )
     ap.add_argument("--rounds", type=int, default=3, help="timed rounds of each parser after the first call (default 3)")
+    ap.add_argument("--distinct", action="store_true", help="keep each address once: every input is distinct")
+    ap.add_argument(
+        "--first-call",
+        type=int,
+        default=0,
+        metavar="P",
+        help="also time the first call in P fresh processes per side, interleaved (default 0: off)",
+    )
+    ap.add_argument("--child", choices=("citynet", "cpca"), help=argparse.SUPPRESS)
+    ap.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.child:
+        return _child(args.child, args.data)
 
     from citynet.etl import address as addr_mod
 
@@ -169,11 +192,14 @@ def main(argv: list[str] | None = None) -> None:
         data = generated(args.n, args.seed)
     if args.synth and args.n and len(data) > args.n:
         data = data.iloc[: args.n]
+    if args.distinct:
+        data = data[~data["address"].fillna("").astype(str).duplicated()]
     data = data.reset_index(drop=True)
     addresses = data["address"].fillna("").astype(str)
     n = len(addresses)
     print(
-        f"addresses: {n:,} ({'synth ' + str(args.synth) if args.synth else 'generated from the gazetteer'}), "
+        f"addresses: {n:,} ({'synth ' + str(args.synth) if args.synth else 'generated from the gazetteer'}"
+        f"{', --distinct: each address once' if args.distinct else ''}), "
         f"distinct {addresses.nunique():,}, with a true city {int(data['truth'].notna().sum()):,}"
     )
 
@@ -193,22 +219,25 @@ def main(argv: list[str] | None = None) -> None:
     t_setup = t_lex + t_cc + t_keys
     print(f"setup: {t_setup:.2f} s (lexicon and automaton {t_lex:.2f}, OpenCC {t_cc:.2f}, key table {t_keys:.2f}: "
           f"{'shipped decisions' if table.shipped else 'disk cache as found, ' + str(int((table.state > 0).sum())) + ' keys read'})")
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     cold = addr_mod.parse_addresses(addresses)  # the first call of the process
-    t_cold = time.perf_counter() - t
+    t_cold, c_cold = time.perf_counter() - t, time.process_time() - c
     # then ``--rounds`` interleaved rounds of both parsers (the machine may be shared: medians, and the
     # same conditions for both); cpca's setup (import, first call) is timed apart
-    theirs, t_c, t_cpca_setup = cpca_cities(addresses.tolist())
-    t_cpcas, t_ourss, t_ours_hs = [t_c], [], []
+    theirs, t_c, t_cpca_setup, c_c = cpca_cities(addresses.tolist())
+    t_cpcas, t_ourss, t_ours_hs, c_cpcas, c_ourss = [t_c], [], [], [c_c], []
     for r in range(args.rounds):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         ours = addr_mod.parse_addresses(addresses)
         t_ourss.append(time.perf_counter() - t)
+        c_ourss.append(time.process_time() - c)
         t = time.perf_counter()
         ours_h = addr_mod.parse_addresses(addresses, data["hint"])
         t_ours_hs.append(time.perf_counter() - t)
         if r:
-            t_cpcas.append(cpca_cities(addresses.tolist())[1])
+            _x, t_c, _s, c_c = cpca_cities(addresses.tolist())
+            t_cpcas.append(t_c)
+            c_cpcas.append(c_c)
     t_cpca, t_ours, t_ours_h = (float(np.median(x)) for x in (t_cpcas, t_ourss, t_ours_hs))
 
     assert cold.equals(ours)  # the first call and later calls give the same answers
@@ -226,10 +255,67 @@ def main(argv: list[str] | None = None) -> None:
     print(f"throughput ratio, first call of the process / cpca median: {t_cpca / t_cold:.1f}x")
     print(f"throughput ratio, medians (same input): {t_cpca / t_ours:.1f}x")
     print(f"throughput ratio, medians, with 国省代码 hint: {t_cpca / t_ours_h:.1f}x")
+    c_cpca, c_ours = float(np.median(c_cpcas)), float(np.median(c_ourss))
+    print(f"CPU time (s, process time: what a shared machine's other load changes least): citynet first "
+          f"{c_cold:.3f}, citynet median {c_ours:.3f}, cpca median {c_cpca:.3f}; ratios: first call "
+          f"{c_cpca / c_cold:.1f}x, medians {c_cpca / c_ours:.1f}x")
     print(f"whole process, each side's setup included (citynet {t_setup:.2f} s, cpca import and first call "
           f"{t_cpca_setup:.2f} s; cpca is imported by citynet's gazetteer, so its import is in citynet's): "
           f"{(t_cpca + t_cpca_setup) / (t_cold + t_setup):.1f}x")
     print("status shares (with hint):", ours_h["status"].value_counts(normalize=True).round(4).to_dict())
+    if args.first_call:
+        first_calls(addresses, args.first_call)
+
+
+def _child(side: str, data: Path) -> None:
+    """One fresh process: setup (timed apart), then one timed call on the addresses in ``data``."""
+    addresses = pd.read_parquet(data)["address"].astype(str)
+    t = time.perf_counter()
+    if side == "citynet":
+        from citynet.etl import address as addr_mod
+
+        addr_mod.automaton(False)
+        addr_mod._pattern_prefixes()
+        addr_mod._t2s()
+        addr_mod._key_table()
+        setup = time.perf_counter() - t
+        t, c = time.perf_counter(), time.process_time()
+        addr_mod.parse_addresses(addresses)
+    else:
+        import cpca
+
+        cpca.transform(["江苏省南京市鼓楼区"])
+        setup = time.perf_counter() - t
+        t, c = time.perf_counter(), time.process_time()
+        cpca.transform(addresses.tolist())
+    print(json.dumps({"setup": setup, "call": time.perf_counter() - t, "cpu": time.process_time() - c}))
+
+
+def first_calls(addresses: pd.Series, processes: int) -> None:
+    """The first call of a fresh process, ``processes`` times per side, interleaved; medians and ratio."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "addresses.parquet"
+        pd.DataFrame({"address": addresses}).to_parquet(path)
+        got: dict[str, list[dict]] = {"citynet": [], "cpca": []}
+        for _ in range(processes):
+            for side in ("citynet", "cpca"):
+                out = subprocess.run(
+                    [sys.executable, "-m", "bench.address", "--child", side, "--data", str(path)],
+                    capture_output=True, text=True, check=True, cwd=os.getcwd(),
+                )  # fmt: skip
+                got[side].append(json.loads(out.stdout.strip().splitlines()[-1]))
+    med = {side: {k: float(np.median([r[k] for r in rows])) for k in ("setup", "call", "cpu")} for side, rows in got.items()}
+    calls = {side: [round(r["call"], 3) for r in rows] for side, rows in got.items()}
+    print(f"first call in {processes} fresh processes per side (s): citynet {calls['citynet']} "
+          f"(setup median {med['citynet']['setup']:.2f}), cpca {calls['cpca']} (setup median {med['cpca']['setup']:.2f})")
+    print(f"throughput ratio, first call of a fresh process, medians: {med['cpca']['call'] / med['citynet']['call']:.1f}x "
+          f"(CPU time: citynet {med['citynet']['cpu']:.3f} s, cpca {med['cpca']['cpu']:.3f} s, "
+          f"{med['cpca']['cpu'] / med['citynet']['cpu']:.1f}x)")
 
 
 if __name__ == "__main__":

@@ -97,7 +97,10 @@ def methods(addresses: pd.Series) -> pd.Series:
     body = pc.replace_substring_regex(pc.utf8_ltrim_whitespace(body), r"^[0-9０-９]{6}", "")
     cons = np.zeros(len(body), dtype="int64")
     k_city, _m = A._key_cities(body, cons, [(None, "")])
-    p_city, _m = A._fast_cities(body, cons, [(None, "")])
+    rest = np.flatnonzero(pd.isna(k_city))  # as in parse_addresses: the prefix tier sees the rest, and
+    p_city = np.full(len(body), None, dtype=object)  # reads only the prefixes two or more of them share
+    if len(rest) > 1:
+        p_city[rest] = A._fast_cities(body.take(pa.array(rest)), cons[rest], [(None, "")], min_share=2)[0]
     return pd.Series(np.where(pd.notna(k_city), "key", np.where(pd.notna(p_city), "prefix", "whole")), index=addresses.index)
 
 

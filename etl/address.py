@@ -652,6 +652,7 @@ def _pattern_prefixes() -> tuple[dict[str, frozenset[str]], int]:
     return _PREFIXES
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _prefix_city(raw: str, province: str | None) -> tuple[str, str] | None:
     """(city, matched) when the prefix ``raw`` decides a city whatever follows it, else None.
 
@@ -838,6 +839,9 @@ class _KeyTable:
         self.shipped = saved and self._load_shipped()
         if saved and not self.shipped:
             self._load()
+        # the province of each key's city as a number (``_key_ok`` compares numbers, not strings)
+        self.cprov_n = np.array([int(p[:2]) if p else 0 for p in self.cprov.tolist()], dtype=np.int16)
+        self.has_danger = pd.notna(self.danger)
 
     @functools.cached_property
     def digest(self) -> str:
@@ -939,12 +943,19 @@ class _KeyTable:
             self.state[gid] = 2
             self.city[gid], self.matched[gid], self.matched_p[gid] = got[0], got[1], got_p[1]
             self.cprov[gid] = got[0][:2] + "0000"
+            self.cprov_n[gid] = int(got[0][:2])
             self.tail[gid] = {"": 0, "short": 1, "市": 2}[got[2]]
             self.danger[gid] = (got[3] | got_p[3]) or None
+            self.has_danger[gid] = self.danger[gid] is not None
         self.dirty = True
 
 
 _KEY_TABLE: list[_KeyTable] = []
+# Arrow memory for the address step comes from the system allocator: on a fresh process, Arrow's default
+# pool (mimalloc) spent 0.3–0.5 s of kernel time faulting in new memory on the first call (measured on
+# 100,000 addresses, ``python -m bench.address``), the system allocator about 0.05 s; later calls cost
+# the same with either.
+_POOL = pa.system_memory_pool()
 
 
 def _key_table() -> _KeyTable:
@@ -954,27 +965,28 @@ def _key_table() -> _KeyTable:
 
 
 def _key_ok(table: _KeyTable, text: pa.Array, rows, gid, klen, constrained, prov) -> np.ndarray:
-    """Which (row, key) hits decide: the key decides, agrees with the province constraint, and the
-    text after it passes the tail check and completes no longer name."""
+    """Which (row, key) hits decide: the key decides, agrees with the province constraint (``prov``:
+    its first two digits as a number), and the text after it passes the tail check and completes no
+    longer name."""
     import pyarrow.compute as pc
 
     ok = table.state[gid] == 2
-    ok &= ~constrained | (table.cprov[gid] == prov)
+    ok &= ~constrained | (table.cprov_n[gid] == prov)
     tail = table.tail[gid]
     check = ok & (tail > 0)
     for k in np.unique(klen[check]).tolist():
         crow = np.flatnonzero(check & (klen == k))
-        rest = pc.utf8_slice_codeunits(text.take(pa.array(rows[crow])), k, k + 4)
-        bad_short = pc.fill_null(pc.match_substring_regex(rest, _TAIL_SHORT_RE), False)
-        bad_shi = pc.fill_null(pc.starts_with(rest, "场"), False)
+        rest = pc.utf8_slice_codeunits(pc.take(text, pa.array(rows[crow]), memory_pool=_POOL), k, k + 4, memory_pool=_POOL)
+        bad_short = pc.fill_null(pc.match_substring_regex(rest, _TAIL_SHORT_RE, memory_pool=_POOL), False)
+        bad_shi = pc.fill_null(pc.starts_with(rest, "场", memory_pool=_POOL), False)
         bad = np.where(
             tail[crow] == 1, bad_short.to_numpy(zero_copy_only=False), bad_shi.to_numpy(zero_copy_only=False)
         )
         ok[crow[bad]] = False
-    dz = ok & pd.notna(table.danger[gid])
+    dz = ok & table.has_danger[gid]
     for k in np.unique(klen[dz]).tolist():
         drow = np.flatnonzero(dz & (klen == k))
-        nxt = pc.utf8_slice_codeunits(text.take(pa.array(rows[drow])), k, k + 1).dictionary_encode()
+        nxt = pc.dictionary_encode(pc.utf8_slice_codeunits(pc.take(text, pa.array(rows[drow]), memory_pool=_POOL), k, k + 1, memory_pool=_POOL), memory_pool=_POOL)
         chars = nxt.dictionary.to_pylist()
         cw = len(chars) + 1
         p_inv, p_u = pd.factorize(gid[drow] * cw + nxt.indices.fill_null(-1).to_numpy(zero_copy_only=False) + 1)
@@ -985,100 +997,151 @@ def _key_ok(table: _KeyTable, text: pa.Array, rows, gid, klen, constrained, prov
     return ok
 
 
-def _key_cities(body: pa.Array, cons: np.ndarray, constraints: list[tuple[str | None, str]]) -> tuple:
-    """City and matched text per row of ``body`` decided by a key (None where not decided)."""
+_DIGITS = pa.array(list("0123456789０１２３４５６７８９"), pa.large_string())  # a postal code's first character
+_KEY_LEAD = pa.array(list("\t\n\f\r ,，:：;；"), pa.large_string())  # the characters ``_key_text`` trims
+
+
+def _key_text(body: pa.Array) -> pa.Array:
+    """``body`` without leading white space and separators (RE2's ``\\s``, ``,，:：;；``) and one leading
+    中华人民共和国 or 中国: the text keys are looked up in. Rows that need none of it (almost all) are
+    not copied."""
+    import pyarrow.compute as pc
+
+    P = _POOL
+    first = pc.utf8_slice_codeunits(body, 0, 1, memory_pool=P)
+    need = pc.or_(pc.is_in(first, value_set=_KEY_LEAD, memory_pool=P), pc.starts_with(body, "中国", memory_pool=P))
+    need = pc.or_(need, pc.starts_with(body, "中华人民共和国", memory_pool=P))
+    if not pc.any(need).as_py():
+        return body
+    text = pc.utf8_ltrim(pc.filter(body, need), characters="\t\n\f\r ,，:：;；")  # = ^[\s,，:：;；]* (RE2's \s)
+    rest = pc.if_else(pc.starts_with(text, "中国"), pc.utf8_slice_codeunits(text, 2), text)
+    text = pc.if_else(pc.starts_with(text, "中华人民共和国"), pc.utf8_slice_codeunits(text, 7), rest)
+    return pc.replace_with_mask(body, need, text, memory_pool=P)
+
+
+def _key_hits(body: pa.Array, cons: np.ndarray, constraints: list[tuple[str | None, str]]) -> tuple:
+    """The rows of ``body`` decided by a key: ``(rows, inv, city, province, matched)``, the last three
+    per distinct (key, constraint) pair and ``inv`` mapping each row to its pair.
+
+    Per row, the longest key it begins with is tried first (one vectorised pass over every row); only
+    the rows whose longest key does not decide try their shorter keys, longest first.
+    """
     import pyarrow.compute as pc
 
     n = len(body)
-    city = np.full(n, None, dtype=object)
-    matched = np.full(n, None, dtype=object)
-    text = pc.utf8_ltrim(body, characters="\t\n\f\r ,，:：;；")  # = ^[\s,，:：;；]* (RE2's \s)
-    text = pc.if_else(
-        pc.starts_with(text, "中华人民共和国"),
-        pc.utf8_slice_codeunits(text, 7),
-        pc.if_else(pc.starts_with(text, "中国"), pc.utf8_slice_codeunits(text, 2), text),
-    )
-    lengths = pc.fill_null(pc.utf8_length(text), 0).to_numpy(zero_copy_only=False)
+    none = (np.zeros(0, dtype="int64"), np.zeros(0, dtype="int64"), *(np.zeros(0, dtype=object),) * 3)
+    text = _key_text(body)
+    lengths = pc.fill_null(pc.utf8_length(text, memory_pool=_POOL), 0).to_numpy(zero_copy_only=False)
     table = _key_table()
-    keys = _candidate_keys()
-    cons_prov = np.array([p for p, _ in constraints], dtype=object)
-    cons_label = np.array([lab for _, lab in constraints], dtype=object)
+    cons_prov = np.array([int(p[:2]) if p else -1 for p, _ in constraints], dtype=np.int16)
+    cons_has = cons_prov >= 0
     # every (row, key) hit, by increasing key length: a row stays in play only while its first k
     # characters begin some key (``_key_prefixes``), so each row is sliced about as often as its chain
-    # of names is long, not once per key length
+    # of names is long, not once per key length; the longest hit of each row is kept apart
     hit_rows, hit_gid, hit_len = [], [], []
+    best = np.full(n, -1, dtype="int64")
+    best_len = np.zeros(n, dtype="int64")
     lookup = _key_prefixes()
     alive = np.flatnonzero(lengths >= min(table.lengths))
-    sub = text if len(alive) == n else text.take(pa.array(alive))
+    # the rows still in play are copied only when fewer than half of the copy is in play (a filter
+    # copies whole strings: cut to the longest key first)
+    sub = pc.utf8_slice_codeunits(text if len(alive) == n else pc.take(text, pa.array(alive), memory_pool=_POOL), 0, max(lookup), memory_pool=_POOL)
+    live = np.ones(len(alive), dtype=bool)
+    sub_len = lengths[alive]
     for k in sorted(lookup):
+        if k < table.lengths[-1]:
+            continue  # no key this short: the first key length's set holds every longer key's prefix too
         if not len(alive):
             break
         both, gid_k, pre_k = lookup[k]
-        head = pc.utf8_slice_codeunits(sub, 0, k)
-        idx = pc.fill_null(pc.index_in(head, value_set=both), -1).to_numpy(zero_copy_only=False)
-        found = idx >= 0
-        g = np.where(found, gid_k[idx], -1)
-        r = np.flatnonzero(g >= 0)
+        head = pc.utf8_slice_codeunits(sub, 0, k, memory_pool=_POOL)
+        idx = pc.fill_null(pc.index_in(head, value_set=both, memory_pool=_POOL), -1).to_numpy(zero_copy_only=False)
+        found = live & (idx >= 0)
+        g = gid_k[idx]  # idx -1 (not found) reads the last entry: masked by ``found``
+        r = np.flatnonzero(found & (g >= 0))
         if len(r):
-            hit_rows.append(alive[r])
-            hit_gid.append(g[r] + table.offset[k])
+            rows_k, g_k = alive[r], g[r] + table.offset[k]
+            hit_rows.append(rows_k)
+            hit_gid.append(g_k)
             hit_len.append(np.full(len(r), k))
-        keep = found & pre_k[idx] & (lengths[alive] > k)
-        if not keep.all():
-            alive = alive[keep]
-            sub = sub.filter(pa.array(keep))
+            best[rows_k] = g_k
+            best_len[rows_k] = k
+        live = found & pre_k[idx] & (sub_len > k)
+        n_live = int(np.count_nonzero(live))
+        if n_live * 2 < len(live):
+            keep = np.flatnonzero(live)
+            alive, sub_len = alive[keep], sub_len[keep]
+            sub = pc.take(sub, pa.array(keep), memory_pool=_POOL)
+            live = np.ones(n_live, dtype=bool)
     if not hit_rows:
-        return city, matched
-    # per row, the longest key first: hits were gathered by increasing length, so a stable sort of
-    # the reversed lists by row does it
-    rows, gid, klen = (np.concatenate(x[::-1]) for x in (hit_rows, hit_gid, hit_len))
-    order = np.argsort(rows, kind="stable")
-    rows, gid, klen = rows[order], gid[order], klen[order]
-    first_of_row = np.r_[0, np.flatnonzero(np.diff(rows)) + 1]
-    rank = np.arange(len(rows)) - np.repeat(first_of_row, np.diff(np.r_[first_of_row, len(rows)]))
-    c = cons[rows]
-    prov = cons_prov[c]
-    constrained = pd.notna(cons_prov)[c]
-    all_keys: list = []
-    decided = np.zeros(n, dtype=bool)
-    chosen: list[np.ndarray] = []
-    for rk in range(int(rank.max()) + 1):
-        idx = np.flatnonzero((rank == rk) & ~decided[rows])
-        if not len(idx):
-            continue
-        unknown = np.unique(gid[idx][table.state[gid[idx]] == 0])
-        if len(unknown):  # read each key once (only the longest keys of undecided rows)
-            if not all_keys:
-                all_keys.append(pa.concat_arrays([keys[k] for k in table.lengths]))
-            table.read(unknown, all_keys[0].take(pa.array(unknown)).to_pylist())
-        ok = _key_ok(table, text, rows[idx], gid[idx], klen[idx], constrained[idx], prov[idx])
-        chosen.append(idx[ok])
-        decided[rows[idx[ok]]] = True
+        return none
+
+    def decide(rows: np.ndarray, gid: np.ndarray, klen: np.ndarray) -> np.ndarray:
+        unknown = np.unique(gid[table.state[gid] == 0])
+        if len(unknown):  # read each key once (only the keys met)
+            keys = _candidate_keys()
+            words = pa.concat_arrays([keys[k] for k in table.lengths]).take(pa.array(unknown)).to_pylist()
+            table.read(unknown, words)
+        c = cons[rows]
+        return _key_ok(table, text, rows, gid, klen, cons_has[c], cons_prov[c])
+
+    # rank 0: the longest key of every row
+    rows0 = np.flatnonzero(best >= 0)
+    ok0 = decide(rows0, best[rows0], best_len[rows0])
+    sel_rows, sel_gid = [rows0[ok0]], [best[rows0[ok0]]]
+    failed = np.zeros(n, dtype=bool)
+    failed[rows0[~ok0]] = True
+    if failed.any():  # rank 1, 2, …: the shorter keys of the rows not decided yet, longest first
+        m = [failed[x] for x in hit_rows]
+        rows, gid, klen = (np.concatenate([x[mi] for x, mi in zip(xs, m, strict=True)]) for xs in (hit_rows, hit_gid, hit_len))
+        order = np.lexsort((-klen, rows))
+        rows, gid, klen = rows[order], gid[order], klen[order]
+        first_of_row = np.r_[0, np.flatnonzero(np.diff(rows)) + 1]
+        rank = np.arange(len(rows)) - np.repeat(first_of_row, np.diff(np.r_[first_of_row, len(rows)]))
+        decided = np.zeros(n, dtype=bool)
+        for rk in range(1, int(rank.max()) + 1):
+            idx = np.flatnonzero((rank == rk) & ~decided[rows])
+            if not len(idx):
+                continue
+            ok = decide(rows[idx], gid[idx], klen[idx])
+            sel_rows.append(rows[idx[ok]])
+            sel_gid.append(gid[idx[ok]])
+            decided[rows[idx[ok]]] = True
     table.save()
-    sel = np.concatenate(chosen) if chosen else np.zeros(0, dtype="int64")
-    r = rows[sel]
-    g = gid[sel]
-    city[r] = table.city[g]
-    m_plain = table.matched[g]
-    m_prov = table.matched_p[g]
-    lab = cons_label[c[sel]]
-    con = constrained[sel]
-    out_m = m_plain.copy()
-    if con.any():
-        mp = m_prov[con]
-        empty = mp == ""
-        joined = lab[con] + np.where(empty, "", mp)
-        if empty.any():
-            joined[empty] = np.array([x.rstrip("|") for x in joined[empty]], dtype=object)
-        out_m[con] = joined
-    matched[r] = out_m
+    r = np.concatenate(sel_rows)
+    g = np.concatenate(sel_gid)
+    # city, province and matched text depend on the key and the constraint only: built once per pair
+    width = len(constraints)
+    inv, pairs = pd.factorize(g * width + cons[r])
+    ug, uc = pairs // width, pairs % width
+    u_matched = table.matched[ug]
+    for i in np.flatnonzero(cons_has[uc]).tolist():
+        mp = table.matched_p[ug[i]]
+        label = constraints[uc[i]][1]
+        u_matched[i] = label + mp if mp else label.rstrip("|")
+    return r, inv, table.city[ug], table.cprov[ug], u_matched
+
+
+def _key_cities(body: pa.Array, cons: np.ndarray, constraints: list[tuple[str | None, str]]) -> tuple:
+    """City and matched text per row of ``body`` decided by a key (None where not decided)."""
+    n = len(body)
+    city = np.full(n, None, dtype=object)
+    matched = np.full(n, None, dtype=object)
+    r, inv, u_city, _p, u_matched = _key_hits(body, cons, constraints)
+    city[r] = u_city[inv]
+    matched[r] = u_matched[inv]
     return city, matched
 
 
-def _fast_cities(body: pa.Array, cons: np.ndarray, constraints: list[tuple[str | None, str]]) -> tuple:
+def _fast_cities(
+    body: pa.Array, cons: np.ndarray, constraints: list[tuple[str | None, str]], min_share: int = 1
+) -> tuple:
     """City and matched text per row of ``body`` decided by a prefix (None where not decided).
 
     ``cons`` indexes ``constraints``: (province constraint or None, label put before ``matched``).
+    Only prefixes shared by at least ``min_share`` rows are read (``parse_addresses`` passes 2: a
+    prefix of one row costs a reading and saves at most one, and a longer prefix of that row is not
+    shared either, so the row goes to the whole reading at once).
     """
     import pyarrow.compute as pc
 
@@ -1086,21 +1149,27 @@ def _fast_cities(body: pa.Array, cons: np.ndarray, constraints: list[tuple[str |
     city = np.full(n, None, dtype=object)
     matched = np.full(n, None, dtype=object)
     todo = np.arange(n)
-    lengths = pc.utf8_length(body).to_numpy(zero_copy_only=False)
+    lengths = pc.utf8_length(body, memory_pool=_POOL).to_numpy(zero_copy_only=False)
     width = len(constraints)
     for k in PREFIX_LEVELS:
         todo = todo[lengths[todo] > k]  # a whole address is read by parse_address
         if not len(todo):
             break
-        sub = body.take(pa.array(todo)) if len(todo) < n else body
-        enc = pc.utf8_slice_codeunits(sub, 0, k).dictionary_encode()
+        sub = pc.take(body, pa.array(todo), memory_pool=_POOL) if len(todo) < n else body
+        enc = pc.dictionary_encode(pc.utf8_slice_codeunits(sub, 0, k, memory_pool=_POOL), memory_pool=_POOL)
         key = enc.indices.to_numpy(zero_copy_only=False).astype("int64") * width + cons[todo]
         inv, uniq = pd.factorize(key)
+        if min_share > 1:
+            shared = np.bincount(inv, minlength=len(uniq)) >= min_share
+            todo, inv = todo[shared[inv]], inv[shared[inv]]
+            read = np.flatnonzero(shared)
+        else:
+            read = np.arange(len(uniq))
         words = enc.dictionary.to_pylist()
         d_city = np.full(len(uniq), None, dtype=object)
         d_matched = np.full(len(uniq), None, dtype=object)
         d_ok = np.zeros(len(uniq), dtype=bool)
-        for i, u in enumerate(uniq.tolist()):
+        for i, u in zip(read.tolist(), uniq[read].tolist(), strict=True):
             prov, label = constraints[u % width]
             got = _prefix_city(words[u // width], prov)
             if got is not None:
@@ -1120,8 +1189,10 @@ COLUMNS = ["city_code", "province_code", "foreign", "status", "matched", "countr
 
 def _as_arrow(values: pd.Series) -> pa.Array:
     """A Series of strings (nulls allowed) as an Arrow ``large_string`` array."""
+    import pyarrow.compute as pc
+
     try:
-        arr = pa.array(values, from_pandas=True)
+        arr = pa.array(values, from_pandas=True, memory_pool=_POOL)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         arr = pa.array([None if v is None or v != v else str(v) for v in values], type=pa.large_string())
     if isinstance(arr, pa.ChunkedArray):
@@ -1130,7 +1201,13 @@ def _as_arrow(values: pd.Series) -> pa.Array:
         return pa.nulls(len(arr), pa.large_string())
     if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
         arr = pa.array([None if v is None else str(v) for v in arr.to_pylist()], type=pa.large_string())
-    return arr.cast(pa.large_string())
+    return arr if arr.type == pa.large_string() else pc.cast(arr, pa.large_string(), memory_pool=_POOL)
+
+
+def _empty_frame(index: pd.Index) -> pd.DataFrame:
+    out = pd.DataFrame({c: pd.Series([], dtype="object") for c in COLUMNS}, index=index)
+    out["foreign"] = out["foreign"].astype(bool)
+    return out
 
 
 def parse_addresses(addresses: pd.Series, province_hint: pd.Series | None = None) -> pd.DataFrame:
@@ -1143,88 +1220,87 @@ def parse_addresses(addresses: pd.Series, province_hint: pd.Series | None = None
     evidence was used, ``latin`` for Latin-script addresses) and ``country`` (``CN``, an ISO code,
     ``XX`` for foreign of unknown country, None when nothing is known).
 
-    Work: hints are parsed once per distinct value; addresses decided by a prefix are read once per
-    distinct (prefix, province constraint) (see ``PREFIX_LEVELS``), and the remaining addresses once
-    per distinct (address, hint) pair by ``parse_address``.
+    Work: every distinct (address, hint) pair is read once: by a key (one vectorised pass), by a
+    prefix shared with other addresses (see ``PREFIX_LEVELS``), or else whole by ``parse_address``.
     """
+    import pyarrow.compute as pc
+
     n = len(addresses)
     if n == 0:
-        out = pd.DataFrame({c: pd.Series([], dtype="object") for c in COLUMNS}, index=addresses.index)
-        out["foreign"] = out["foreign"].astype(bool)
-        return out
+        return _empty_frame(addresses.index)
     # every distinct (address, hint) pair is read once; the answers are mapped back to the rows
-    a_enc = _as_arrow(addresses).dictionary_encode()
+    a_enc = pc.dictionary_encode(_as_arrow(addresses), memory_pool=_POOL)
     a_idx = a_enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype("int64")
     if province_hint is None:
         h_idx, h_dict = np.full(n, -1, dtype="int64"), pa.nulls(0, pa.large_string())
     else:
         hint = province_hint if province_hint.index.equals(addresses.index) else province_hint.reindex(addresses.index)
-        h_enc = _as_arrow(hint.astype("object")).dictionary_encode()
+        h_enc = pc.dictionary_encode(_as_arrow(hint.astype("object")), memory_pool=_POOL)
         h_idx = h_enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype("int64")
         h_dict = h_enc.dictionary
     hw = len(h_dict) + 1
-    inv, pairs = pd.factorize((a_idx + 1) * hw + (h_idx + 1))
-    ua, uh = pairs // hw - 1, pairs % hw - 1
-    u_addr = a_enc.dictionary.take(pa.array(np.where(ua >= 0, ua, 0), mask=ua < 0)) if len(a_enc.dictionary) else pa.nulls(len(pairs), pa.large_string())
-    u_hint = (
-        None if province_hint is None
-        else (h_dict.take(pa.array(np.where(uh >= 0, uh, 0), mask=uh < 0)) if len(h_dict) else pa.nulls(len(pairs), pa.large_string()))
-    )
-    res = _parse_distinct(
-        pd.Series(pd.arrays.ArrowExtensionArray(u_addr)),
-        None if u_hint is None else pd.Series(pd.arrays.ArrowExtensionArray(u_hint)),
-    )
-    block = res[COLUMNS].to_numpy(dtype=object)
-    if len(pairs) < n:  # factorize numbers pairs in order of first appearance: all distinct → inv is 0..n-1
-        block = block[inv]
-    out = pd.DataFrame(block, columns=COLUMNS, index=addresses.index, dtype=object)
-    out["foreign"] = out["foreign"].astype(bool)
-    return out
+    if len(h_dict) == 0 and len(a_enc.dictionary) == n and not (a_idx < 0).any():
+        inv, ua, uh = None, a_idx, h_idx  # all distinct, no hint: nothing to map back
+    else:
+        inv, pairs = pd.factorize((a_idx + 1) * hw + (h_idx + 1))
+        ua, uh = pairs // hw - 1, pairs % hw - 1
+        if len(pairs) == n:  # factorize numbers pairs in order of first appearance: all distinct → 0..n-1
+            inv = None
+    if len(a_enc.dictionary) == len(ua) and not (ua < 0).any() and (ua == np.arange(len(ua))).all():
+        u_addr = a_enc.dictionary  # the pairs are the distinct addresses in their order: no copy
+    elif len(a_enc.dictionary):
+        u_addr = pc.take(a_enc.dictionary, pa.array(np.where(ua >= 0, ua, 0), mask=ua < 0), memory_pool=_POOL)
+    else:
+        u_addr = pa.nulls(len(ua), pa.large_string())
+    cols = _parse_distinct(u_addr, uh, h_dict.to_pylist())
+    idx = addresses.index
+    data = {c: pd.Series(v if inv is None else v[inv], index=idx, dtype=v.dtype, copy=False) for c, v in cols.items()}
+    return pd.DataFrame(data, columns=COLUMNS, copy=False)  # object columns as before (no string inference)
 
 
-def _parse_distinct(addresses: pd.Series, province_hint: pd.Series | None) -> pd.DataFrame:
-    """``parse_addresses`` on distinct (address, hint) pairs (the rules and tiers, see above)."""
+def _parse_distinct(arr: pa.Array, h_codes: np.ndarray, h_uniq: list) -> dict[str, np.ndarray]:
+    """``parse_addresses`` on distinct (address, hint) pairs: ``arr`` the addresses, ``h_codes`` the
+    index of each pair's hint in ``h_uniq`` (-1: none). Returns one array per column of ``COLUMNS``."""
     import pyarrow.compute as pc
 
-    n = len(addresses)
-    if n == 0:
-        out = pd.DataFrame({c: pd.Series([], dtype="object") for c in COLUMNS}, index=addresses.index)
-        out["foreign"] = out["foreign"].astype(bool)
-        return out
-    arr = _as_arrow(addresses)
-    if province_hint is None:
-        h_codes, h_uniq = np.full(n, -1, dtype="int64"), []
-    else:
-        hint = (
-            province_hint
-            if province_hint.index.equals(addresses.index)
-            else province_hint.reindex(addresses.index)
-        )
-        h_enc = _as_arrow(hint.astype("object")).dictionary_encode()
-        h_codes = h_enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype("int64")
-        h_uniq = h_enc.dictionary.to_pylist()
+    n = len(arr)
     parsed = [country_province_of(u) for u in h_uniq] + [(None, None)]  # [-1]: no hint
     hint_prov_u = np.array([p for p, _ in parsed], dtype=object)
     hint_ctry_u = np.array([c for _, c in parsed], dtype=object)
 
     city = np.full(n, None, dtype=object)
     matched = np.full(n, None, dtype=object)
-    # the prefix path: mainland (or no) hint, address present
+    province = np.full(n, None, dtype=object)
+    decided = np.zeros(n, dtype=bool)
+    # the vectorised tiers: mainland (or no) hint, address present
     eligible = np.array([c in (None, "CN") for c in hint_ctry_u], dtype=bool)[h_codes]
-    eligible &= pc.is_valid(arr).to_numpy(zero_copy_only=False)
+    if arr.null_count:
+        eligible &= pc.is_valid(arr).to_numpy(zero_copy_only=False)
     rows = np.flatnonzero(eligible)
     if len(rows):
-        text = arr if len(rows) == n else arr.take(pa.array(rows))
-        text = pc.utf8_ltrim_whitespace(text)
-        has_postal = pc.match_substring_regex(text, r"^[0-9０-９]{6}(?:[^0-9０-９]|$)")
-        body = pc.if_else(has_postal, pc.utf8_slice_codeunits(text, 6), text)
-        pp = pc.if_else(has_postal, pc.utf8_slice_codeunits(text, 0, 2), pa.scalar(None, pa.large_string()))
-        pp_enc = pp.dictionary_encode()
-        pp_prov = [
-            PROVINCE_BY_POSTAL_PREFIX.get(unicodedata.normalize("NFKC", x))
-            for x in pp_enc.dictionary.to_pylist()
-        ]
-        pp_codes = pp_enc.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+        P = _POOL
+        text = arr if len(rows) == n else pc.take(arr, pa.array(rows), memory_pool=P)
+        # leading white space and a six-digit postal code: only the rows that have them are copied
+        first = pc.utf8_slice_codeunits(text, 0, 1, memory_pool=P)
+        space = pc.utf8_is_space(first, memory_pool=P)
+        if pc.any(space).as_py():
+            text = pc.replace_with_mask(text, space, pc.utf8_ltrim_whitespace(pc.filter(text, space)), memory_pool=P)
+            first = pc.utf8_slice_codeunits(text, 0, 1, memory_pool=P)
+        digit = pc.is_in(first, value_set=_DIGITS, memory_pool=P).to_numpy(zero_copy_only=False)
+        hp = np.zeros(len(rows), dtype=bool)
+        pp_prov, pp_codes = [], np.full(len(rows), -1, dtype="int64")
+        if digit.any():
+            d_rows = np.flatnonzero(digit)
+            d_text = pc.take(text, pa.array(d_rows), memory_pool=P)
+            d_has = pc.match_substring_regex(d_text, r"^[0-9０-９]{6}(?:[^0-9０-９]|$)").to_numpy(zero_copy_only=False)
+            hp[d_rows[d_has]] = True
+        if hp.any():
+            p_text = pc.take(text, pa.array(np.flatnonzero(hp)), memory_pool=P)
+            text = pc.replace_with_mask(text, pa.array(hp), pc.utf8_slice_codeunits(p_text, 6), memory_pool=P)
+            pp = pc.dictionary_encode(pc.utf8_slice_codeunits(p_text, 0, 2))
+            pp_prov = [PROVINCE_BY_POSTAL_PREFIX.get(unicodedata.normalize("NFKC", x)) for x in pp.dictionary.to_pylist()]
+            pp_codes[hp] = pp.indices.to_numpy(zero_copy_only=False)
+        body = text
         provinces = sorted({p for p in [*pp_prov, *hint_prov_u] if p})
         pos = {p: i for i, p in enumerate(provinces)}
         # constraint index: 0 none; 1 + i postal province i; 1 + P + i hint province i
@@ -1234,53 +1310,35 @@ def _parse_distinct(addresses: pd.Series, province_hint: pd.Series | None) -> pd
             h_codes[rows]
         ]
         cons = np.where(hint_c > 0, hint_c, postal_c)
-        # one reading per distinct (text, constraint): keys first, then prefixes
-        b_enc = body.dictionary_encode()
-        b_idx = b_enc.indices.to_numpy(zero_copy_only=False).astype("int64")
-        width = len(constraints)
-        pair_inv, pairs = pd.factorize(b_idx * width + cons)
-        u_body = b_enc.dictionary.take(pa.array(pairs // width))
-        u_cons = (pairs % width).astype("int64")
-        key_city, key_matched = _key_cities(u_body, u_cons, constraints)
-        rest_u = np.flatnonzero(pd.isna(key_city))
-        if len(rest_u):
-            fast_city, fast_matched = _fast_cities(u_body.take(pa.array(rest_u)), u_cons[rest_u], constraints)
-            key_city[rest_u] = fast_city
-            key_matched[rest_u] = fast_matched
-        city[rows] = key_city[pair_inv]
-        matched[rows] = key_matched[pair_inv]
-    decided = pd.notna(city)
-    province = np.full(n, None, dtype=object)
+        k_rows, k_inv, u_city, u_prov, u_matched = _key_hits(body, cons, constraints)
+        out = rows[k_rows]
+        city[out] = u_city[k_inv]
+        province[out] = u_prov[k_inv]
+        matched[out] = u_matched[k_inv]
+        decided[out] = True
+        rest_u = np.flatnonzero(~decided[rows])
+        if len(rest_u) > 1:
+            fast_city, fast_matched = _fast_cities(
+                pc.take(body, pa.array(rest_u), memory_pool=P), cons[rest_u], constraints, min_share=2
+            )
+            got = np.flatnonzero(pd.notna(fast_city))
+            if len(got):
+                out = rows[rest_u[got]]
+                city[out] = fast_city[got]
+                province[out] = np.array([c[:2] + "0000" for c in fast_city[got].tolist()], dtype=object)
+                matched[out] = fast_matched[got]
+                decided[out] = True
     country = np.full(n, None, dtype=object)
     status = np.full(n, None, dtype=object)
-    if decided.any():
-        c_inv, c_uniq = pd.factorize(city[decided])
-        province[decided] = np.array([c[:2] + "0000" for c in c_uniq], dtype=object)[c_inv]
-        country[decided] = "CN"
-        status[decided] = "city"
+    country[decided] = "CN"
+    status[decided] = "city"
+    foreign = np.zeros(n, dtype=bool)
     rest = np.flatnonzero(~decided)
-    if len(rest):  # one whole-address reading per distinct (address, hint) pair
-        sub = arr.take(pa.array(rest)).dictionary_encode()
-        a_codes = sub.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype("int64")
-        width = len(h_uniq) + 1
-        inv, pairs = pd.factorize(a_codes * width + (h_codes[rest] + 1))
-        words = sub.dictionary.to_pylist() + [None]  # [-1]: missing address
-        res = [
-            parse_address(words[a], *parsed[h])
-            for a, h in zip((pairs // width).tolist(), (pairs % width - 1).tolist(), strict=True)
-        ]
+    if len(rest):  # one whole-address reading per remaining (distinct) pair
+        words = pc.take(arr, pa.array(rest), memory_pool=_POOL).to_pylist()
+        res = [parse_address(w, *parsed[h]) for w, h in zip(words, h_codes[rest].tolist(), strict=True)]
         for j, col in enumerate((city, province, country, status, matched)):
-            col[rest] = np.array([r[j] for r in res] + [None], dtype=object)[:-1][inv]
-    idx = addresses.index
-    out = pd.DataFrame(
-        {
-            "city_code": pd.Series(city, index=idx, dtype=object),
-            "province_code": pd.Series(province, index=idx, dtype=object),
-            "foreign": pd.Series(status == "foreign", index=idx, dtype=bool),
-            "status": pd.Series(status, index=idx, dtype=object),
-            "matched": pd.Series(matched, index=idx, dtype=object),
-            "country": pd.Series(country, index=idx, dtype=object),
-        },
-        index=idx,
-    )
-    return out
+            col[rest] = np.array([r[j] for r in res] + [None], dtype=object)[:-1]
+        foreign[rest] = np.array([r[3] == "foreign" for r in res], dtype=bool)
+    return {"city_code": city, "province_code": province, "foreign": foreign, "status": status,
+            "matched": matched, "country": country}  # fmt: skip
