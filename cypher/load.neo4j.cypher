@@ -155,16 +155,36 @@ MATCH (n) RETURN labels(n)[0] AS label, count(*) AS n;
 MATCH ()-[r]->() RETURN type(r) AS label, count(*) AS n;
 // After an offline import (graph/neo4j_import.py): the importer cannot store an empty list (an empty
 // field is no property), while the batched loader stores [] (and null as no property). The import
-// marks each node with an empty list with CitynetEmptyList and one label per such list column; this
-// sets the lists, one write per node, and removes the labels.
-// name: has_imported_empty_lists
-MATCH (p:CitynetEmptyList) RETURN count(p) AS n;
-// name: imported_empty_lists
-MATCH (p:CitynetEmptyList)
-CALL {
-  WITH p
-  FOREACH (_ IN CASE WHEN p:CitynetEmptyList_ipc THEN [1] ELSE [] END | SET p.ipc = [])
-  FOREACH (_ IN CASE WHEN p:CitynetEmptyList_cpc THEN [1] ELSE [] END | SET p.cpc = [])
-  FOREACH (_ IN CASE WHEN p:CitynetEmptyList_green_topics THEN [1] ELSE [] END | SET p.green_topics = [])
-  REMOVE p:CitynetEmptyList, p:CitynetEmptyList_ipc, p:CitynetEmptyList_cpc, p:CitynetEmptyList_green_topics
-} IN TRANSACTIONS OF 50000 ROWS;
+// marks each node with empty lists with one label naming those columns; each block below sets the
+// lists of one such label and removes it (one label per node: one write each, in two concurrent
+// transactions). graph/neo4j_store.py runs the blocks whose label db.labels() lists.
+// name: imported_empty_list_labels
+CALL db.labels() YIELD label WHERE label STARTS WITH 'CitynetEmptyList_' RETURN label;
+// name: imported_empty_lists:CitynetEmptyList_ipc
+MATCH (p:CitynetEmptyList_ipc)
+CALL { WITH p SET p.ipc = [] REMOVE p:CitynetEmptyList_ipc } IN CONCURRENT TRANSACTIONS OF 10000 ROWS
+RETURN count(p) AS n;
+// name: imported_empty_lists:CitynetEmptyList_cpc
+MATCH (p:CitynetEmptyList_cpc)
+CALL { WITH p SET p.cpc = [] REMOVE p:CitynetEmptyList_cpc } IN CONCURRENT TRANSACTIONS OF 10000 ROWS
+RETURN count(p) AS n;
+// name: imported_empty_lists:CitynetEmptyList_green_topics
+MATCH (p:CitynetEmptyList_green_topics)
+CALL { WITH p SET p.green_topics = [] REMOVE p:CitynetEmptyList_green_topics } IN CONCURRENT TRANSACTIONS OF 10000 ROWS
+RETURN count(p) AS n;
+// name: imported_empty_lists:CitynetEmptyList_ipc_cpc
+MATCH (p:CitynetEmptyList_ipc_cpc)
+CALL { WITH p SET p.ipc = [], p.cpc = [] REMOVE p:CitynetEmptyList_ipc_cpc } IN CONCURRENT TRANSACTIONS OF 10000 ROWS
+RETURN count(p) AS n;
+// name: imported_empty_lists:CitynetEmptyList_ipc_green_topics
+MATCH (p:CitynetEmptyList_ipc_green_topics)
+CALL { WITH p SET p.ipc = [], p.green_topics = [] REMOVE p:CitynetEmptyList_ipc_green_topics } IN CONCURRENT TRANSACTIONS OF 10000 ROWS
+RETURN count(p) AS n;
+// name: imported_empty_lists:CitynetEmptyList_cpc_green_topics
+MATCH (p:CitynetEmptyList_cpc_green_topics)
+CALL { WITH p SET p.cpc = [], p.green_topics = [] REMOVE p:CitynetEmptyList_cpc_green_topics } IN CONCURRENT TRANSACTIONS OF 10000 ROWS
+RETURN count(p) AS n;
+// name: imported_empty_lists:CitynetEmptyList_ipc_cpc_green_topics
+MATCH (p:CitynetEmptyList_ipc_cpc_green_topics)
+CALL { WITH p SET p.ipc = [], p.cpc = [], p.green_topics = [] REMOVE p:CitynetEmptyList_ipc_cpc_green_topics } IN CONCURRENT TRANSACTIONS OF 10000 ROWS
+RETURN count(p) AS n;

@@ -36,10 +36,10 @@ NEO4J_TYPES = {"lon": "double", "lat": "double", "app_date": "date", "grant_date
 
 
 EMPTY_LIST_LABEL = "CitynetEmptyList"
-"""Temporary labels of the nodes with an empty list: ``CitynetEmptyList`` and ``CitynetEmptyList_<col>``
-for each list column ``col`` that is ``[]``. The importer cannot store an empty list (an empty field is
-no property), so those nodes are marked, the lists set after the start in one pass
-(``cypher/load.neo4j.cypher``: ``imported_empty_lists``), and the labels removed."""
+"""Prefix of the temporary label of a node with empty lists: ``CitynetEmptyList_cpc_green_topics`` names
+the list columns that are ``[]``. The importer cannot store an empty list (an empty field is no
+property), so those nodes are marked, and after the start the lists are set and the label removed
+(``cypher/load.neo4j.cypher``: ``imported_empty_lists:<label>``)."""
 
 
 @dataclass
@@ -91,11 +91,10 @@ def _value(col: str) -> str:
 
 
 def _labels_sql(cols) -> str:
-    """The ``:LABEL`` field: ``CitynetEmptyList`` and ``CitynetEmptyList_<col>`` per empty list (null: none)."""
+    """The ``:LABEL`` field: ``CitynetEmptyList_<col>[_<col>…]`` naming the empty lists (null: none)."""
     lists = [c for c in LIST_COLS if c in cols]
-    any_empty = " OR ".join(f"len({_ident(c)}) = 0" for c in lists)
-    marks = ", ".join(f"CASE WHEN len({_ident(c)}) = 0 THEN '{EMPTY_LIST_LABEL}_{c}' END" for c in lists)
-    return f"CASE WHEN {any_empty} THEN concat_ws(chr(31), '{EMPTY_LIST_LABEL}', {marks}) END"
+    names = ", ".join(f"CASE WHEN len({_ident(c)}) = 0 THEN '{c}' END" for c in lists)
+    return f"CASE WHEN {' OR '.join(f'len({_ident(c)}) = 0' for c in lists)} THEN '{EMPTY_LIST_LABEL}_' || concat_ws('_', {names}) END"
 
 
 def _copy(con, select: str, path: Path) -> None:

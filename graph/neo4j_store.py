@@ -156,15 +156,17 @@ class Neo4jStore(BaseStore):
         """Set the empty lists that an offline import (graph/neo4j_import.py) marked with labels and
         remove the labels; returns the nodes done (0: nothing pending). ``citynet load`` calls it, so
         that a Docker import completes on the next load too."""
-        (count,) = self._blocks("load")["has_imported_empty_lists"]
-        marked = int(self._run(count).iloc[0, 0])
-        if marked:
-            report = progress or (lambda stage, done, total: None)
-            report("empty lists", 0, marked)
-            (statement,) = self._blocks("load")["imported_empty_lists"]
-            self._run(statement)
-            report("empty lists", marked, marked)
-        return marked
+        blocks = self._blocks("load")
+        (labels,) = blocks["imported_empty_list_labels"]
+        pending = [b for b in (f"imported_empty_lists:{x}" for x in self._run(labels).get("label", [])) if b in blocks]
+        report = progress or (lambda stage, done, total: None)
+        done = 0
+        for i, block in enumerate(sorted(pending)):
+            report("empty lists", i, len(pending))
+            (statement,) = blocks[block]
+            done += int(self._run(statement).iloc[0, 0])
+            report("empty lists", i + 1, len(pending))
+        return done
 
     def load(self, canonical_dir, progress=None, **settings) -> dict:
         """As :meth:`BaseStore.load`, after completing a pending offline import."""
