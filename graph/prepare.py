@@ -230,9 +230,11 @@ class Prepared:
         """Add to ``known_pat``/``known_app`` the referenced keys outside the canonical tables that the
         store holds (a store loaded from an earlier corpus)."""
         con = self.con
+        # without the "none" partition, every selected link and citation has its patent in ``patents``
+        orphans = self.parts is None or NO_YEAR in self.parts
         refs = {
-            "Patent": """SELECT patent_id AS k FROM sel_links UNION SELECT citing_patent_id FROM sel_citations
-                         UNION SELECT cited_patent_id FROM sel_citations""",
+            "Patent": ("""SELECT patent_id AS k FROM sel_links UNION SELECT citing_patent_id FROM sel_citations
+                         UNION """ if orphans else "") + "SELECT cited_patent_id AS k FROM sel_citations",
             "Applicant": """SELECT applicant_id AS k FROM sel_links UNION SELECT from_applicant_id FROM c_transfers
                             UNION SELECT to_applicant_id FROM c_transfers""",
         }
