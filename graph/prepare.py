@@ -39,7 +39,7 @@ from citynet.graph.tables import (
 
 from citynet.errors import DataError
 
-DEFAULT_MEMORY_LIMIT = "2GB"
+DEFAULT_MEMORY_LIMIT = "1.5GB"
 DEFAULT_BATCH_ROWS = 500_000
 SQL_TYPES = {pa.string(): "VARCHAR", pa.int64(): "BIGINT", pa.float64(): "DOUBLE", pa.bool_(): "BOOLEAN",
              pa.date32(): "DATE", pa.list_(pa.string()): "VARCHAR[]"}

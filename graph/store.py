@@ -175,7 +175,7 @@ class BaseStore:
         a reload that changes nothing reads no table. The rows of the others are prepared by DuckDB
         from the Parquet files (``graph.prepare``; only the partitions whose digests changed, see
         ``graph.load_years``) and written in batches of ``batch_rows`` (default 500,000), DuckDB
-        working within ``memory_limit`` (default 2GB): the load's memory does not grow with the corpus.
+        working within ``memory_limit`` (default 1.5GB): the load's memory does not grow with the corpus.
         The years whose projections the written rows change are marked stale for every network
         filter built so far (meta ``stale:<filter>``); ``refresh_projections`` and ``city_edges``
         rebuild just those."""
@@ -619,7 +619,7 @@ def edge_diff(fresh: pd.DataFrame, stored: pd.DataFrame) -> tuple[pd.DataFrame, 
     return tuple(edge_rows(d).reset_index(drop=True) for d in (new, changed, gone))
 
 
-DEFAULT_BUFFER_POOL = "2GB"  # LadybugDB's page cache (its own default is 80 % of the machine's memory)
+DEFAULT_BUFFER_POOL = "1.5GB"  # LadybugDB's page cache (its own default is 80 % of the machine's memory)
 
 
 def size_bytes(value, what: str) -> int:
