@@ -39,7 +39,7 @@ from citynet.graph.tables import (
 
 from citynet.errors import DataError
 
-DEFAULT_MEMORY_LIMIT = "1.5GB"
+DEFAULT_MEMORY_LIMIT = "2GB"
 DEFAULT_BATCH_ROWS = 500_000
 SQL_TYPES = {pa.string(): "VARCHAR", pa.int64(): "BIGINT", pa.float64(): "DOUBLE", pa.bool_(): "BOOLEAN",
              pa.date32(): "DATE", pa.list_(pa.string()): "VARCHAR[]"}
@@ -239,8 +239,8 @@ class Prepared:
                             UNION SELECT to_applicant_id FROM c_transfers""",
         }
         for label, table, col in (("Patent", "known_pat", "patent_id"), ("Applicant", "known_app", "applicant_id")):
-            ids = con.sql(f"SELECT k FROM ({refs[label]}) WHERE k IS NOT NULL AND k NOT IN "
-                              f"(SELECT {col} FROM {table}) ORDER BY k").to_arrow_table().column(0).to_pylist()
+            ids = con.sql(f"SELECT DISTINCT r.k FROM ({refs[label]}) r ANTI JOIN {table} t ON t.{col} = r.k "
+                          "WHERE r.k IS NOT NULL ORDER BY 1").to_arrow_table().column(0).to_pylist()
             if ids:
                 found = known(label, ids)
                 if found:

@@ -175,7 +175,7 @@ class BaseStore:
         a reload that changes nothing reads no table. The rows of the others are prepared by DuckDB
         from the Parquet files (``graph.prepare``; only the partitions whose digests changed, see
         ``graph.load_years``) and written in batches of ``batch_rows`` (default 500,000), DuckDB
-        working within ``memory_limit`` (default 1.5GB): the load's memory does not grow with the corpus.
+        working within ``memory_limit`` (default 2GB): the load's memory does not grow with the corpus.
         The years whose projections the written rows change are marked stale for every network
         filter built so far (meta ``stale:<filter>``); ``refresh_projections`` and ``city_edges``
         rebuild just those."""
@@ -195,10 +195,20 @@ class BaseStore:
 
             total = canonical_rows(Path(canonical_dir))
             report("reading canonical tables", 0, total)  # the footers' rows (fewer on the per-year path)
-            with Prepared(Path(canonical_dir), memory_limit, batch_rows) as prep:
-                report("reading canonical tables", total, total)
-                report("year digests", 0, 1)
-                self._load_prepared(prep, keys, done, counts, report)
+            import duckdb
+
+            try:
+                with Prepared(Path(canonical_dir), memory_limit, batch_rows) as prep:
+                    report("reading canonical tables", total, total)
+                    report("year digests", 0, 1)
+                    self._load_prepared(prep, keys, done, counts, report)
+            except duckdb.OutOfMemoryException as exc:
+                from citynet.errors import UserError
+
+                raise UserError(f"preparing the rows needed more memory than [store] load_memory_limit = "
+                                f"{memory_limit or 'default'} ({str(exc).splitlines()[0]})",
+                                fix="raise [store] load_memory_limit in citynet.toml (e.g. \"3GB\") and run "
+                                    "citynet load again (the rows written so far are kept)") from exc
         report("done", 1, 1)
         return {e.name: counts[e.name] for e in ENTITIES}
 
