@@ -230,15 +230,17 @@ class Prepared:
         """Add to ``known_pat``/``known_app`` the referenced keys outside the canonical tables that the
         store holds (a store loaded from an earlier corpus)."""
         con = self.con
+        # without the "none" partition, every selected link and citation has its patent in ``patents``
+        orphans = self.parts is None or NO_YEAR in self.parts
         refs = {
-            "Patent": """SELECT patent_id AS k FROM sel_links UNION SELECT citing_patent_id FROM sel_citations
-                         UNION SELECT cited_patent_id FROM sel_citations""",
+            "Patent": ("""SELECT patent_id AS k FROM sel_links UNION SELECT citing_patent_id FROM sel_citations
+                         UNION """ if orphans else "") + "SELECT cited_patent_id AS k FROM sel_citations",
             "Applicant": """SELECT applicant_id AS k FROM sel_links UNION SELECT from_applicant_id FROM c_transfers
                             UNION SELECT to_applicant_id FROM c_transfers""",
         }
         for label, table, col in (("Patent", "known_pat", "patent_id"), ("Applicant", "known_app", "applicant_id")):
-            ids = con.sql(f"SELECT k FROM ({refs[label]}) WHERE k IS NOT NULL AND k NOT IN "
-                              f"(SELECT {col} FROM {table}) ORDER BY k").to_arrow_table().column(0).to_pylist()
+            ids = con.sql(f"SELECT DISTINCT r.k FROM ({refs[label]}) r ANTI JOIN {table} t ON t.{col} = r.k "
+                          "WHERE r.k IS NOT NULL ORDER BY 1").to_arrow_table().column(0).to_pylist()
             if ids:
                 found = known(label, ids)
                 if found:

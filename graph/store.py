@@ -195,10 +195,20 @@ class BaseStore:
 
             total = canonical_rows(Path(canonical_dir))
             report("reading canonical tables", 0, total)  # the footers' rows (fewer on the per-year path)
-            with Prepared(Path(canonical_dir), memory_limit, batch_rows) as prep:
-                report("reading canonical tables", total, total)
-                report("year digests", 0, 1)
-                self._load_prepared(prep, keys, done, counts, report)
+            import duckdb
+
+            try:
+                with Prepared(Path(canonical_dir), memory_limit, batch_rows) as prep:
+                    report("reading canonical tables", total, total)
+                    report("year digests", 0, 1)
+                    self._load_prepared(prep, keys, done, counts, report)
+            except duckdb.OutOfMemoryException as exc:
+                from citynet.errors import UserError
+
+                raise UserError(f"preparing the rows needed more memory than [store] load_memory_limit = "
+                                f"{memory_limit or 'default'} ({str(exc).splitlines()[0]})",
+                                fix="raise [store] load_memory_limit in citynet.toml (e.g. \"3GB\") and run "
+                                    "citynet load again (the rows written so far are kept)") from exc
         report("done", 1, 1)
         return {e.name: counts[e.name] for e in ENTITIES}
 
@@ -619,7 +629,7 @@ def edge_diff(fresh: pd.DataFrame, stored: pd.DataFrame) -> tuple[pd.DataFrame, 
     return tuple(edge_rows(d).reset_index(drop=True) for d in (new, changed, gone))
 
 
-DEFAULT_BUFFER_POOL = "2GB"  # LadybugDB's page cache (its own default is 80 % of the machine's memory)
+DEFAULT_BUFFER_POOL = "1.5GB"  # LadybugDB's page cache (its own default is 80 % of the machine's memory)
 
 
 def size_bytes(value, what: str) -> int:

@@ -71,7 +71,10 @@ digests recorded in the store; docs/scale.md), and the projections of the networ
 citynet.toml [network] are rebuilt only for the years whose rows changed (every year on the first
 load). After `citynet ingest` of another corpus (ingest replaces the canonical tables), the store
 still holds the old corpus's patents: load says how many and that `--rebuild` makes the store hold
-exactly the canonical tables.""",
+exactly the canonical tables. Memory: the rows are prepared by DuckDB within [store]
+load_memory_limit (default 2GB) and copied in batches of [store] load_batch_rows (500000) into
+LadybugDB, whose page cache is [store] buffer_pool (1.5GB): these settings, not the corpus,
+bound most of the peak (measured up to 4M patents: docs/scale.md).""",
 )
 @workspace_option()
 @store_options
