@@ -795,6 +795,12 @@ class Finding:
         for name, rows in self.results.items():
             shown = rows if not isinstance(rows, list) or len(rows) <= 12 else rows[:12] + [f"… {len(rows)} rows"]
             lines.append(f"  {name}: {shown}")
+        ref = self.results.get("neo4j")
+        for name, rows in self.results.items():  # long results: the rows that differ, by engine
+            if name != "neo4j" and isinstance(ref, list) and isinstance(rows, list) and max(len(ref), len(rows)) > 12:
+                only_ref, only = Counter(ref) - Counter(rows), Counter(rows) - Counter(ref)
+                lines.append(f"  rows only in neo4j, not in {name} ({sum(only_ref.values())}): {sorted(only_ref, key=repr)[:20]}")
+                lines.append(f"  rows only in {name} ({sum(only.values())}): {sorted(only, key=repr)[:20]}")
         lines += ["original:", self.query.cypher()]
         return "\n".join(lines)
 
