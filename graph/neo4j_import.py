@@ -50,7 +50,6 @@ class ImportFiles:
     nodes: list[tuple[str, str]] = field(default_factory=list)
     relationships: list[tuple[str, str]] = field(default_factory=list)
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
-    empty_lists: dict[str, int] = field(default_factory=dict)  # list column -> nodes where it is []
     empty_list_nodes: int = 0  # nodes with at least one empty list
     multiline: bool = False  # some text holds a line break: the importer must parse fields across lines
 
@@ -90,17 +89,22 @@ def _value(col: str) -> str:
     return _ident(col)
 
 
-def _labels_sql(cols) -> str:
+def _any_empty(lists) -> str:
+    """The SQL condition: one of the list columns ``lists`` is ``[]``."""
+    return " OR ".join(f"len({_ident(c)}) = 0" for c in lists)
+
+
+def _labels_sql(lists) -> str:
     """The ``:LABEL`` field: ``CitynetEmptyList_<col>[_<col>…]`` naming the empty lists (null: none)."""
-    lists = [c for c in LIST_COLS if c in cols]
     names = ", ".join(f"CASE WHEN len({_ident(c)}) = 0 THEN '{c}' END" for c in lists)
-    return f"CASE WHEN {' OR '.join(f'len({_ident(c)}) = 0' for c in lists)} THEN '{EMPTY_LIST_LABEL}_' || concat_ws('_', {names}) END"
+    return f"CASE WHEN {_any_empty(lists)} THEN '{EMPTY_LIST_LABEL}_' || concat_ws('_', {names}) END"
 
 
 def _copy(con, select: str, path: Path) -> None:
     """``select`` written as a CSV file with a header (fields quoted when needed, quotes doubled)."""
-    con.execute(f"COPY ({select}) TO '{str(path).replace(chr(39), chr(39) * 2)}' "
-                "(FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"', ESCAPE '\"')")
+    from citynet.graph.prepare import q
+
+    con.execute(f"COPY ({select}) TO {q(path)} (FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"', ESCAPE '\"')")
 
 
 def write_import_files(canonical_dir: Path, folder: Path, memory_limit: str | None = None) -> ImportFiles:
@@ -120,7 +124,7 @@ def write_import_files(canonical_dir: Path, folder: Path, memory_limit: str | No
         prep.clean(None)
         con = prep.con
         for e in ENTITIES:
-            props = [c for c in e.columns[2 if e.rel else 0:]]
+            props = e.columns[2 if e.rel else 0:]
             con.execute(f"CREATE TEMP TABLE r_{e.name} AS SELECT * FROM ({prep.rows_sql(e.name)})")
             n = con.execute(f"SELECT count(*) FROM r_{e.name}").fetchone()[0]
             files.counts[e.name] = {"rows": n, "new": n, "changed": 0}
@@ -146,15 +150,11 @@ def write_import_files(canonical_dir: Path, folder: Path, memory_limit: str | No
                                 SELECT {key} AS k, row_number() OVER (ORDER BY _o) - 1 + {next_id} AS _id
                                 FROM r_{e.name}""")
                 lists = [c for c in LIST_COLS if c in e.columns]
-                for c in lists:
-                    files.empty_lists[c] = con.execute(
-                        f"SELECT count(*) FROM r_{e.name} WHERE len({_ident(c)}) = 0").fetchone()[0]
                 label = ""
                 if lists:
-                    any_empty = " OR ".join(f"len({_ident(c)}) = 0" for c in lists)
                     files.empty_list_nodes += con.execute(
-                        f"SELECT count(*) FROM r_{e.name} WHERE {any_empty}").fetchone()[0]
-                    label = f', {_labels_sql(e.columns)} AS ":LABEL"'
+                        f"SELECT count(*) FROM r_{e.name} WHERE {_any_empty(lists)}").fetchone()[0]
+                    label = f', {_labels_sql(lists)} AS ":LABEL"'
                 select = (f'SELECT i._id AS ":ID", {fields}{label} FROM r_{e.name} r '
                           f"JOIN ids_{e.name} i ON i.k = r.{key} ORDER BY r._o")
                 next_id += n
@@ -163,6 +163,7 @@ def write_import_files(canonical_dir: Path, folder: Path, memory_limit: str | No
                 _copy(con, select, folder / name)
                 (files.relationships if e.rel else files.nodes).append((e.name, name))
             con.execute(f"DROP TABLE r_{e.name}")
+            con.execute(f"DROP TABLE IF EXISTS j_{e.name}")
         meta = f"SELECT {next_id} AS \":ID\", 'schema_version' AS key, '{SCHEMA_VERSION}' AS value"
         _copy(con, meta, folder / "Meta.csv")
     files.nodes.append(("Meta", "Meta.csv"))
