@@ -606,13 +606,16 @@ class EmbeddedRunner:
         self.rewrite = rewrite
 
     def run(self, q: Query) -> list[tuple]:
-        text = q.cypher()
+        text, order = q.cypher(), None
         if self.rewrite:
-            from citynet.graph.compat import for_embedded
+            from citynet.graph.compat import prepare
 
-            text = for_embedded(text)
+            text, order = prepare(text)
         try:
             df = self.conn.execute(text, dict(q.params)).get_as_df()
+            if order is not None:
+                rows = list(df.itertuples(index=False, name=None))
+                df = df.iloc[order.permutation(list(df.columns), rows, dict(q.params))]
         except RuntimeError as exc:
             if "timeout" in str(exc).lower() or "interrupted" in str(exc).lower():
                 raise Timeout(str(exc)) from exc
@@ -887,6 +890,66 @@ def value_pools(canonical: Path) -> Values:
     years = o.con.execute("SELECT DISTINCT app_year FROM Patent WHERE app_year IS NOT NULL ORDER BY 1").fetchall()
     pools[("COLLABORATED", "year")] = [y[0] for y in years]
     return Values(pools)
+
+
+# --- whole-store comparison -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RawQuery:
+    """A fixed Cypher text for the runners (the same interface as :class:`Query`)."""
+
+    text: str
+    cols: tuple[str, ...]
+    params: tuple[tuple[str, object], ...] = ()
+
+    def cypher(self) -> str:
+        return self.text
+
+    def columns(self) -> list[str]:
+        return list(self.cols)
+
+
+def content_queries() -> dict[str, tuple[str, str]]:
+    """Per label and stored relationship type: (Cypher, SQL over the oracle's tables) returning the
+    same columns, every property of the harness's schema, relationships by their ends' keys."""
+    out = {}
+    for label, props in NODE_PROPS.items():
+        out[label] = ("MATCH (n:" + label + ") RETURN " + ", ".join(f"n.{p} AS {p}" for p in props),
+                      "SELECT " + ", ".join(props) + f" FROM {label}")
+    for t, (a, b, props) in REL_TYPES.items():
+        if t in PROJECTIONS:
+            continue
+        extra = "".join(f", r.{p} AS {p}" for p in props)
+        out[t] = (f"MATCH (a:{a})-[r:{t}]->(b:{b}) RETURN a.{NODE_KEYS[a]} AS src, b.{NODE_KEYS[b]} AS dst{extra}",
+                  "SELECT src, dst" + "".join(f", {p}" for p in props) + f" FROM {t}")
+    return out
+
+
+def contents(engine) -> dict[str, Counter]:
+    """Every node and stored relationship of ``engine`` (a runner or the :class:`Oracle`) as multisets
+    of rows, per label and type."""
+    out = {}
+    for name, (cypher, sql) in content_queries().items():
+        cols = ("src", "dst", *REL_TYPES[name][2]) if name in REL_TYPES else tuple(NODE_PROPS[name])
+        if isinstance(engine, Oracle):
+            rows = [tuple(norm(x) for x in r) for r in engine.con.execute(sql).fetchall()]
+        else:
+            rows = engine.run(RawQuery(cypher, cols))
+        out[name] = Counter(rows)
+    return out
+
+
+def content_differences(a: dict[str, Counter], b: dict[str, Counter], names=("a", "b"), shown: int = 5) -> list[str]:
+    """The labels and types whose rows differ, with a few rows only in each side."""
+    lines = []
+    for key in sorted(set(a) | set(b)):
+        x, y = a.get(key, Counter()), b.get(key, Counter())
+        if x != y:
+            only_x, only_y = x - y, y - x
+            lines.append(f"{key}: {sum(x.values())} rows in {names[0]}, {sum(y.values())} in {names[1]}; "
+                         f"only in {names[0]} ({sum(only_x.values())}): {sorted(only_x, key=repr)[:shown]}; "
+                         f"only in {names[1]} ({sum(only_y.values())}): {sorted(only_y, key=repr)[:shown]}")
+    return lines
 
 
 # --- building the store -------------------------------------------------------------------------

@@ -28,6 +28,8 @@ import os
 import re
 from dataclasses import dataclass
 
+from citynet.graph.embedded_order import DIRECTIONS, ClientOrder, kind_of, risky
+
 from citynet.errors import StoreError
 
 ENGINE = "ladybug"
@@ -207,9 +209,104 @@ def _alias_edits(toks: list[Tok], clauses: list[int], text: str) -> list[tuple[i
     return edits
 
 
+_PROJECTION_END = {"ORDER", "SKIP", "LIMIT", "WHERE"}
+
+
+def _items(toks: list[Tok], text: str) -> list[tuple[list[Tok], str | None, str]]:
+    """The items of a ``WITH`` / ``RETURN``: (expression tokens, alias or None, returned column name)."""
+    items: list[list[Tok]] = [[]]
+    base = toks[0].depth if toks else 0
+    for t in toks:
+        if t.text == "," and t.depth == base:
+            items.append([])
+        elif t.text != ";":
+            items[-1].append(t)
+    out = []
+    for item in items:
+        if not item:
+            continue
+        cut = next((k for k, t in enumerate(item) if t.up == "AS" and t.depth == base), None)
+        if cut is not None and cut + 1 < len(item):
+            alias = item[cut + 1].text.strip("`")
+            out.append((item[:cut], alias, alias))
+        else:
+            out.append((item, None, text[item[0].start:item[-1].end]))
+    return out
+
+
+def _order_edits(toks: list[Tok], clauses: list[int], text: str) -> tuple[list[tuple[int, int, str]], ClientOrder | None]:
+    """An ``ORDER BY`` the engine would sort wrongly (graph/embedded_order.py): taken out of the final
+    ``RETURN`` for :class:`ClientOrder`, or refused."""
+    for n, ci in enumerate(clauses):
+        if toks[ci].up not in ("WITH", "RETURN"):
+            continue
+        later = [c for c in clauses[n + 1:] if toks[c].up not in _PROJECTION_END]
+        nxt = later[0] if later else len(toks)
+        part = [c for c in clauses[n + 1:] if c < nxt]
+        order = next((c for c in part if toks[c].up == "ORDER"), None)
+        if order is None or order + 1 >= len(toks) or toks[order + 1].up != "BY":
+            continue
+        start = ci + 1 + (ci + 1 < len(toks) and toks[ci + 1].up == "DISTINCT")
+        items = _items(toks[start:part[0]], text)
+        aliases = {alias: expr for expr, alias, _ in items if alias}
+        by_text = {text[expr[0].start:expr[-1].end]: col for expr, _, col in items if expr}
+        stop = next((c for c in part if c > order and toks[c].up in ("SKIP", "LIMIT", "WHERE")), nxt)
+        keys: list[list[Tok]] = [[]]
+        for t in toks[order + 2:stop]:
+            if t.text == "," and t.depth == toks[order].depth:
+                keys.append([])
+            elif t.text != ";":
+                keys[-1].append(t)
+        parsed = []
+        for key in keys:
+            desc = False
+            if len(key) > 1 and key[-1].up in DIRECTIONS:
+                desc = DIRECTIONS[key[-1].up]
+                key = key[:-1]
+            if not key:
+                return [], None
+            source = text[key[0].start:key[-1].end]
+            column = key[0].text.strip("`") if len(key) == 1 and key[0].text.strip("`") in aliases \
+                else by_text.get(source)
+            parsed.append((source, column, desc, kind_of(key, aliases)))
+        if not risky([k for *_, k in parsed]):
+            continue
+        cuts = {toks[c].up: c for c in part if c > order}
+        counts = {w: toks[c + 1] for w, c in cuts.items() if w in ("SKIP", "LIMIT") and c + 1 < len(toks)}
+        last = len(toks) - (1 if toks and toks[-1].text == ";" else 0)
+        simple = all(c + 2 == min(x for x in [*part, min(nxt, last)] if x > c)
+                     and counts[w].kind in ("num", "param") for w, c in cuts.items() if w in ("SKIP", "LIMIT"))
+        final = toks[ci].up == "RETURN" and nxt == len(toks) and "WHERE" not in cuts
+        if final and simple and all(col is not None for _, col, *_ in parsed) and \
+                not any(t.up == "UNION" and t.depth == 0 for t in toks):
+            end = toks[nxt - 1].end if toks[nxt - 1].text != ";" else toks[nxt - 2].end
+            plan = ClientOrder(tuple((col, desc) for _, col, desc, _ in parsed),
+                               skip=counts["SKIP"].text if "SKIP" in counts else None,
+                               limit=counts["LIMIT"].text if "LIMIT" in counts else None)
+            return [(toks[order].start, end, "")], plan
+        keys_text = ", ".join(source for source, *_ in parsed)
+        raise Unsupported(
+            f"refused on the embedded store: ORDER BY {keys_text} in a {toks[ci].up}; LadybugDB 0.20 sorts rows "
+            "wrongly when a text key is followed by a key of another type (beyond about 16,000 rows, docs/cypher.md, "
+            "engine bug 5), and it can only be sorted after the engine when every key is a column of the final RETURN",
+            fix="sort in the final RETURN by returned columns (RETURN … AS k … ORDER BY k, …), put the text keys "
+                "last, or run it on Neo4j (--store neo4j)")
+    return [], None
+
+
 def for_embedded(text: str) -> str:
     """``text`` rewritten so that LadybugDB gives Neo4j's answer (see the module docstring);
-    raises :class:`Unsupported` for what cannot be rewritten."""
+    raises :class:`Unsupported` for what cannot be rewritten, and for an ``ORDER BY`` that must be
+    applied after the engine (use :func:`prepare` for those)."""
+    out, order = prepare(text)
+    if order is not None:
+        raise Unsupported("this ORDER BY must be applied after the engine", fix="use graph.compat.prepare")
+    return out
+
+
+def prepare(text: str) -> tuple[str, ClientOrder | None]:
+    """``text`` rewritten for LadybugDB, and the ordering to apply to its rows when the engine cannot
+    (graph/embedded_order.py); raises :class:`Unsupported` for what cannot be rewritten."""
     toks = tokens(text)
     clauses = [i for i, t in enumerate(toks) if t.depth == 0 and t.kind == "word" and t.up in CLAUSES]
     edits: list[tuple[int, int, str]] = []  # (start, end, replacement)
@@ -283,9 +380,13 @@ def for_embedded(text: str) -> str:
             edits.append((at, at, f" WHERE {extra} "))
     edits += _sum_edits(toks)
     edits += _alias_edits(toks, clauses, text)
+    cut, order = _order_edits(toks, clauses, text)
+    if cut:
+        (lo, hi, _), = cut
+        edits = [e for e in edits if not lo <= e[0] < hi] + cut
     if not edits:
-        return text
+        return text, order
     out = text
     for s, e, rep in sorted(edits, key=lambda x: (x[0], x[1]), reverse=True):
         out = out[:s] + rep + out[e:]
-    return out
+    return out, order

@@ -5,7 +5,7 @@ rows with ``LOAD FROM $rows MATCH ... SET``. Read-only access: ``open_store(...,
 opens a read-only database, so LadybugDB itself refuses writes (that is what ``citynet query`` does);
 on a store opened read-write, ``query(write=False)`` refuses write clauses found by
 ``graph.readonly.check_read_only`` (an allow-list; LadybugDB has no per-query access mode). User queries go through
-``graph.compat.for_embedded`` (Neo4j's relationship uniqueness, refusal of what cannot be rewritten);
+``graph.compat.prepare`` (Neo4j's relationship uniqueness, refusal of what cannot be rewritten);
 opening a store refuses an engine outside the tested version range (``graph.compat.check_engine``).
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
-from citynet.graph.compat import check_engine, for_embedded
+from citynet.graph.compat import check_engine, prepare
 from citynet.graph.readonly import check_params, check_read_only
 from citynet.graph.store import BaseStore, plain
 from citynet.graph.tables import ENTITY, STORE_TYPES, to_arrow
@@ -140,7 +140,13 @@ class EmbeddedStore(BaseStore):
         check_params(params)
         if write and self.read_only:
             raise QueryError("the embedded store is open read-only", fix="open it with write access (--write)")
-        return self._run(for_embedded(cypher), plain(params or {}))
+        params = plain(params or {})
+        statement, order = prepare(cypher)
+        df = self._run(statement, params)
+        if order is None:
+            return df
+        rows = list(df.itertuples(index=False, name=None))
+        return df.iloc[order.permutation(list(df.columns), rows, params)].reset_index(drop=True)
 
     def write_city_year(self, panel: pd.DataFrame, network: str) -> None:
         """Upsert ``(:CityYear {key, city_code, year, network, <metric columns>})-[:OF_CITY]->(:City)``."""

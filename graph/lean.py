@@ -6,7 +6,8 @@ the same order, so a lean answer is never a different answer:
 
 1. the engine version is in the tested range (:func:`citynet.graph.compat.check_engine`);
 2. the read-only allow-list and the parameter range check (:mod:`citynet.graph.readonly`);
-3. Neo4j's semantics: the query is rewritten or refused (:func:`citynet.graph.compat.for_embedded`);
+3. Neo4j's semantics: the query is rewritten or refused (:func:`citynet.graph.compat.prepare`), with
+   an ``ORDER BY`` the engine would sort wrongly applied to the rows afterwards;
 4. the store's schema version is this citynet's;
 5. the store is complete and not being written, before and after the read
    (:func:`citynet.graph.lifecycle.reading`).
@@ -80,7 +81,7 @@ def query_rows(store_dir: Path, text: str, params: dict, ws_root: Path | None = 
                ) -> tuple[list[str], list[list]] | None:
     """``(columns, rows)`` of the read-only query ``text``, or None (use the store path)."""
     from citynet.graph import lifecycle
-    from citynet.graph.compat import check_engine, for_embedded
+    from citynet.graph.compat import check_engine, prepare
     from citynet.graph.readonly import check_params, check_read_only
 
     from citynet import cypher
@@ -92,7 +93,7 @@ def query_rows(store_dir: Path, text: str, params: dict, ws_root: Path | None = 
     check_engine(getattr(lb, "__version__", "0"))
     check_read_only(text)
     check_params(params)
-    statement = for_embedded(text)
+    statement, order = prepare(text)
     try:
         db = lb.Database(str(path), read_only=True)
     except RuntimeError:
@@ -118,6 +119,8 @@ def query_rows(store_dir: Path, text: str, params: dict, ws_root: Path | None = 
             rows = []
             while result.has_next():
                 rows.append(result.get_next())
+        if order is not None:
+            rows = order.apply(columns, rows, params)
         return columns, rows
     finally:
         if conn is not None:

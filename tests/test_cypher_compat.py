@@ -108,3 +108,43 @@ def test_merge_of_a_relationship_is_refused_on_the_embedded_store(store, tmp_pat
         store.query(merge, {"a": "x0", "p": "y0"}, write=True)
     assert "MERGE of a relationship" in err.value.message and "CREATE" in err.value.fix
     for_embedded("MERGE (m:Meta {key: $k}) SET m.value = $v")  # nodes alone are fine
+
+
+# -- ORDER BY a text key, then another key (engine bug 5, graph/embedded_order.py) -----------------------
+def test_an_order_the_engine_sorts_wrongly_is_taken_out_of_the_final_return():
+    from citynet.graph.compat import prepare
+
+    text, order = prepare("MATCH (a:Applicant) RETURN a.city_code AS c, count(*) AS n ORDER BY c, n DESC LIMIT 5")
+    assert "ORDER" not in text and "LIMIT" not in text
+    assert order.keys == (("c", False), ("n", True)) and order.limit == "5"
+    # keys by expression, parameters for SKIP/LIMIT, a trailing semicolon
+    text, order = prepare("MATCH (p:Patent) RETURN p.patent_id, p.app_year ORDER BY p.patent_id, p.app_year "
+                          "SKIP $s LIMIT $l;")
+    assert order.keys == (("p.patent_id", False), ("p.app_year", False)) and (order.skip, order.limit) == ("$s", "$l")
+    # orders the engine gets right are left to it: text keys last, or only text keys
+    for safe in ("MATCH (a:Applicant) RETURN count(*) AS n, a.city_code AS c ORDER BY n DESC, c",
+                 "MATCH (a:Applicant) RETURN a.city_code AS c, a.kind AS k ORDER BY c, k",
+                 "MATCH (p:Patent) RETURN p.patent_id AS id ORDER BY id LIMIT 3"):
+        assert prepare(safe) == (safe, None)
+
+
+def test_an_order_that_cannot_be_applied_after_the_engine_is_refused():
+    from citynet.graph.compat import prepare
+
+    for q in ("MATCH (p:Patent) WITH p ORDER BY p.patent_id, p.app_year LIMIT 5 RETURN p.patent_id",
+              "MATCH (p:Patent) RETURN p.patent_id ORDER BY p.patent_id, p.app_year"):  # app_year not returned
+        with pytest.raises(Unsupported, match="ORDER BY p.patent_id, p.app_year") as err:
+            prepare(q)
+        assert "final RETURN" in err.value.fix
+
+
+def test_client_order_is_neo4js_order():
+    """Nulls last ascending and first descending, ties kept stable; SKIP and LIMIT after sorting."""
+    from citynet.graph.embedded_order import ClientOrder
+
+    rows = [("b", 1), ("a", None), ("a", 2), (None, 1), ("a", 1), ("b", None)]
+    cols = ["s", "y"]
+    assert ClientOrder((("s", False), ("y", False))).apply(cols, rows) == \
+        [("a", 1), ("a", 2), ("a", None), ("b", 1), ("b", None), (None, 1)]
+    assert ClientOrder((("s", True), ("y", False)), skip="1", limit="$n").apply(cols, rows, {"n": 2}) == \
+        [("b", 1), ("b", None)]
