@@ -30,3 +30,47 @@ def reporting(callback: Reporter | None) -> Iterator[None]:
         yield
     finally:
         _current.reset(token)
+
+
+class LineReporter:
+    """Progress as plain lines, for a stderr that is not a terminal (a log file, ``nohup``, CI), where a
+    live bar shows nothing until the command ends: a line when a stage starts, then at most one every
+    ``every`` seconds, and one when it ends — ``stage: done/total (percent), rate/s, elapsed``.
+
+    >>> lines = []; clock = iter([0.0, 0.5, 12.0, 13.0]).__next__
+    >>> r = LineReporter(lines.append, every=10, clock=clock)
+    >>> for done in (0, 10, 60, 100): r("rows", done, 100)
+    >>> lines
+    ['rows: 0/100 (0%)', 'rows: 60/100 (60%), 5/s, 12 s', 'rows: 100/100 (100%), 8/s, 13 s']
+    """
+
+    def __init__(self, write: Callable[[str], None], every: float = 10.0, clock: Callable[[], float] | None = None):
+        import time
+
+        self.write, self.every, self.clock = write, every, clock or time.monotonic
+        self.started: dict[str, float] = {}
+        self.shown: dict[str, float] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        now = self.clock()
+        first = stage not in self.started
+        start = self.started.setdefault(stage, now)
+        finished = total > 0 and done >= total
+        if not (first or finished or now - self.shown.get(stage, start) >= self.every):
+            return
+        self.shown[stage] = now
+        text = f"{stage}: {done:,}/{total:,} ({100 * done // max(total, 1)}%)" if total > 0 else f"{stage}: {done:,}"
+        if now > start:
+            text += f", {done / (now - start):,.0f}/s, {now - start:,.0f} s"
+        self.write(text)
+
+
+def tee(*callbacks: Reporter | None) -> Reporter:
+    """One reporter calling each of ``callbacks`` (``None`` entries skipped)."""
+    live = [cb for cb in callbacks if cb is not None]
+
+    def cb(stage: str, done: int, total: int) -> None:
+        for c in live:
+            c(stage, done, total)
+
+    return cb

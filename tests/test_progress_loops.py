@@ -84,3 +84,18 @@ def test_moran_permutations_report_draws_and_cities():
     (stage, reps), = _complete(seen, "local Moran").items()
     assert reps[-1] == (30, 30)
     assert _collect(lambda: moran_by_year(panel, "v", w, permutations=0)) == {}
+
+
+def test_line_progress_for_a_log_file():
+    """Without a terminal (a log file, nohup, CI) progress is plain lines: the start, at most one line
+    every `every` seconds, and the end, with rows/s (hand-worked: 60 rows in 12 s = 5/s)."""
+    from citynet.progress import LineReporter, report, reporting, tee
+
+    lines: list[str] = []
+    clock = iter([0.0, 0.5, 12.0, 13.0]).__next__
+    seen = []
+    with reporting(tee(lambda *a: seen.append(a), None, LineReporter(lines.append, every=10, clock=clock))):
+        for done in (0, 10, 60, 100):
+            report("rows", done, 100)
+    assert lines == ["rows: 0/100 (0%)", "rows: 60/100 (60%), 5/s, 12 s", "rows: 100/100 (100%), 8/s, 13 s"]
+    assert len(seen) == 4

@@ -86,6 +86,16 @@ def ensure_folder(path, what: str = "folder"):
     return path
 
 
+def line_progress(console):
+    """Plain progress lines (``citynet.progress.LineReporter``) when ``console`` (stderr) is not a
+    terminal, where a live bar shows nothing until the command ends; ``None`` on a terminal or with -q."""
+    if console.is_terminal or console.quiet:
+        return None
+    from citynet.progress import LineReporter
+
+    return LineReporter(lambda text: console.print(text, highlight=False, soft_wrap=True, markup=False))
+
+
 def progress_bars(ctx: click.Context):
     """A context manager showing a bar with counts (done/total, elapsed) for every long loop that calls
     ``citynet.progress.report`` inside it (placebo draws, bootstraps, …); silent with ``-q``."""
@@ -96,9 +106,10 @@ def progress_bars(ctx: click.Context):
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        from citynet.progress import reporting
+        from citynet.progress import reporting, tee
 
         console = Console(stderr=True, quiet=is_quiet(ctx))
+        lines = line_progress(console)
         with Progress(TextColumn("{task.description:<32}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=console, transient=False, disable=is_quiet(ctx)) as bar:
             tasks: dict[str, int] = {}
@@ -108,7 +119,7 @@ def progress_bars(ctx: click.Context):
                     tasks[stage] = bar.add_task(stage, total=max(total, 1))
                 bar.update(tasks[stage], completed=done, total=max(total, 1))
 
-            with reporting(cb):
+            with reporting(tee(cb, lines)):
                 yield
             for t in bar.tasks:  # loops that report before each unit end one short of their total
                 bar.update(t.id, completed=t.total)
