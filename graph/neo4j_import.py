@@ -67,10 +67,6 @@ class ImportFiles:
         args += [f"--relationships={t}={where}/{f}" for t, f in self.relationships]
         return args
 
-    @property
-    def relationship_count(self) -> int:
-        return sum(c["new"] for k, c in self.counts.items() if k.isupper())
-
 
 def _column(col: str) -> str:
     """The importer's header of property column ``col``."""
