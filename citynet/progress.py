@@ -60,8 +60,10 @@ class LineReporter:
             return
         self.shown[stage] = now
         text = f"{stage}: {done:,}/{total:,} ({100 * done // max(total, 1)}%)" if total > 0 else f"{stage}: {done:,}"
+        if now > start and done > 1:
+            text += f", {done / (now - start):,.0f}/s"
         if now > start:
-            text += f", {done / (now - start):,.0f}/s, {now - start:,.0f} s"
+            text += f", {now - start:,.0f} s"
         self.write(text)
 
 

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
-from citynet.commands.common import is_quiet, workspace_option
+from citynet.commands.common import is_quiet, line_progress, workspace_option
 from citynet.errors import UserError
+from citynet.progress import tee
 
 
 def store_options(f):
@@ -111,13 +112,14 @@ def command(ctx, ws, backend, uri, user, password, rebuild, import_dir):
                    _rate_column(), console=console, transient=False)
     tasks: dict[str, int] = {}
 
-    def progress(stage: str, done: int, total: int) -> None:
+    def draw(stage: str, done: int, total: int) -> None:
         if stage not in tasks:
             rows = stage not in ("opening the store", "schema", "year digests", "store keys", "done") \
                 and not stage.startswith("projections")
             tasks[stage] = bar.add_task(stage, total=max(total, 1), rows=rows)
         bar.update(tasks[stage], completed=done, total=max(total, 1))
 
+    progress = tee(draw, line_progress(console))  # plain lines too when stderr is not a terminal
     bar.start()
     progress("opening the store", 0, 1)
     try:

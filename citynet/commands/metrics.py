@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
-from citynet.commands.common import is_quiet, workspace_option
+from citynet.commands.common import is_quiet, line_progress, workspace_option
 from citynet.graph.network_filter import GREEN_CHOICES, KIND_CHOICES, YEAR_BASIS_CHOICES
+from citynet.progress import tee
 
 
 @click.command(
@@ -59,7 +60,7 @@ def command(ctx, ws, years_text, green, kind, granted_only, year_basis, network_
                   disable=is_quiet(ctx)) as bar:
         tasks: dict[str, int] = {}
 
-        def tick(stage: str, done: int, total: int) -> None:
+        def draw(stage: str, done: int, total: int) -> None:
             """A new stage with total 0: rows not known yet (a running bar); later calls set them."""
             if stage not in tasks:
                 rows = stage.startswith(("reading", "computing", "writing"))
@@ -67,6 +68,7 @@ def command(ctx, ws, years_text, green, kind, granted_only, year_basis, network_
             else:
                 bar.update(tasks[stage], completed=done, total=total)
 
+        tick = tee(draw, line_progress(console))  # plain lines too when stderr is not a terminal
         try:
             tick("starting", 0, 1)
             flt, years = _filter_and_years(ws, years_text, green, kind, granted_only, year_basis, network_key)
