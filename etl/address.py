@@ -821,7 +821,7 @@ class _KeyTable:
 
     def __init__(self, saved: bool = True) -> None:
         keys = _candidate_keys()
-        _key_prefixes()  # built with the table: per-process setup
+        _key_trie()  # built with the table: per-process setup
         self.lengths = sorted(keys, reverse=True)
         self.offset: dict[int, int] = {}
         total = 0
@@ -964,138 +964,294 @@ def _key_table() -> _KeyTable:
     return _KEY_TABLE[0]
 
 
-def _key_ok(table: _KeyTable, text: pa.Array, rows, gid, klen, constrained, prov) -> np.ndarray:
+def _key_ok(table: _KeyTable, data: np.ndarray, row_end: np.ndarray, rows, gid, kend, constrained, prov) -> np.ndarray:
     """Which (row, key) hits decide: the key decides, agrees with the province constraint (``prov``:
     its first two digits as a number), and the text after it passes the tail check and completes no
-    longer name."""
+    longer name. ``data``/``row_end`` are the UTF-8 bytes of the text and each row's end byte
+    (``_utf8_bounds``), ``kend`` the byte after each hit's key: what follows the key is read there."""
     import pyarrow.compute as pc
 
     ok = table.state[gid] == 2
     ok &= ~constrained | (table.cprov_n[gid] == prov)
     tail = table.tail[gid]
-    check = ok & (tail > 0)
-    for k in np.unique(klen[check]).tolist():
-        crow = np.flatnonzero(check & (klen == k))
-        rest = pc.utf8_slice_codeunits(pc.take(text, pa.array(rows[crow]), memory_pool=_POOL), k, k + 4, memory_pool=_POOL)
-        bad_short = pc.fill_null(pc.match_substring_regex(rest, _TAIL_SHORT_RE, memory_pool=_POOL), False)
-        bad_shi = pc.fill_null(pc.starts_with(rest, "场", memory_pool=_POOL), False)
-        bad = np.where(
-            tail[crow] == 1, bad_short.to_numpy(zero_copy_only=False), bad_shi.to_numpy(zero_copy_only=False)
-        )
-        ok[crow[bad]] = False
-    dz = ok & table.has_danger[gid]
-    for k in np.unique(klen[dz]).tolist():
-        drow = np.flatnonzero(dz & (klen == k))
-        nxt = pc.dictionary_encode(pc.utf8_slice_codeunits(pc.take(text, pa.array(rows[drow]), memory_pool=_POOL), k, k + 1, memory_pool=_POOL), memory_pool=_POOL)
-        chars = nxt.dictionary.to_pylist()
-        cw = len(chars) + 1
-        p_inv, p_u = pd.factorize(gid[drow] * cw + nxt.indices.fill_null(-1).to_numpy(zero_copy_only=False) + 1)
+    stop = row_end[rows]
+    shi = np.flatnonzero(ok & (tail == 2))  # 市场: a market, not the city
+    if len(shi):
+        at = shi[stop[shi] - kend[shi] >= 3]
+        ok[at[_utf8_char(data, kend[at])[0] == _CHAR_CHANG]] = False
+    short = np.flatnonzero(ok & (tail == 1))  # a street or business word after a short name
+    if len(short):
+        bad = pc.match_substring_regex(_utf8_heads(data, kend[short], stop[short], 4), _TAIL_SHORT_RE, memory_pool=_POOL)
+        ok[short[bad.to_numpy(zero_copy_only=False)]] = False
+    d = np.flatnonzero(ok & table.has_danger[gid])  # the next character could complete a longer name
+    if len(d):
+        nxt = np.full(len(d), -1, dtype=np.int64)
+        has = np.flatnonzero(kend[d] < stop[d])
+        nxt[has] = _utf8_code_point(data, kend[d][has])
+        p_inv, p_u = pd.factorize(gid[d] * _CP_SPAN + nxt + 1)
         bad_u = np.array(
-            [(p % cw) > 0 and chars[p % cw - 1] in table.danger[p // cw] for p in p_u.tolist()], dtype=bool
+            [(p % _CP_SPAN) > 0 and chr(p % _CP_SPAN - 1) in table.danger[p // _CP_SPAN] for p in p_u.tolist()], dtype=bool
         )
-        ok[drow[bad_u[p_inv]]] = False
+        ok[d[bad_u[p_inv]]] = False
     return ok
 
 
+_CP_SPAN = 1 << 21  # code points are below 0x110000
+
+
+def _utf8_code_point(data: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """The code point of the UTF-8 character starting at each byte ``pos``."""
+    b = [data.take(pos + i, mode="clip").astype(np.int64) & 0x3F for i in range(4)]
+    b0 = data[pos].astype(np.int64)
+    return np.select(
+        [b0 < 0x80, b0 < 0xE0, b0 < 0xF0],
+        [b0, ((b0 & 0x1F) << 6) | b[1], ((b0 & 0x0F) << 12) | (b[1] << 6) | b[2]],
+        ((b0 & 0x07) << 18) | (b[1] << 12) | (b[2] << 6) | b[3],
+    )
+
+
+def _utf8_heads(data: np.ndarray, pos: np.ndarray, stop: np.ndarray, chars: int) -> pa.Array:
+    """The text from byte ``pos`` to ``chars`` characters later (or ``stop``) of each row, as a new
+    Arrow string array built from the bytes (only these few characters are copied)."""
+    q = pos.copy()
+    for _ in range(chars):
+        go = q < stop
+        q[go] += _UTF8_WIDTH[data[q[go]]]
+    q = np.minimum(q, stop)
+    size = q - pos
+    offsets = np.zeros(len(pos) + 1, dtype=np.int64)
+    np.cumsum(size, out=offsets[1:])
+    idx = np.repeat(pos - offsets[:-1], size) + np.arange(offsets[-1])
+    buf = pa.py_buffer(data[idx].tobytes())
+    return pa.LargeStringArray.from_buffers(len(pos), pa.py_buffer(offsets.tobytes()), buf)
+
+
 _DIGITS = pa.array(list("0123456789０１２３４５６７８９"), pa.large_string())  # a postal code's first character
-_KEY_LEAD = pa.array(list("\t\n\f\r ,，:：;；"), pa.large_string())  # the characters ``_key_text`` trims
 
 
-def _key_text(body: pa.Array) -> pa.Array:
-    """``body`` without leading white space and separators (RE2's ``\\s``, ``,，:：;；``) and one leading
-    中华人民共和国 or 中国: the text keys are looked up in. Rows that need none of it (almost all) are
-    not copied."""
+class _KeyTrie:
+    """The keys as a trie in flat numpy arrays: node 0 is the root; ``key[node]`` is the key number
+    (``_KeyTable``) of the text leading to the node or -1, ``more[node]`` whether a longer key goes on
+    from it. Edges (parent, character) → child sit in an open-addressing hash table (linear probing,
+    Fibonacci hashing, at most a quarter full): one step of every row is a few vectorised gathers,
+    and nothing is rebuilt per call (``pyarrow.compute.index_in`` rebuilds its hash set each call)."""
+
+    def __init__(self, parent: np.ndarray, char: np.ndarray, key: np.ndarray, more: np.ndarray) -> None:
+        self.key, self.more = key, more
+        edge = (parent[1:].astype(np.int64) << 32) | char[1:]
+        bits = max(4, int(len(edge) * 4 - 1).bit_length())
+        self.mask, self.shift = (1 << bits) - 1, 64 - bits
+        self.slot_edge = np.full(1 << bits, -1, dtype=np.int64)
+        self.slot_node = np.full(1 << bits, -1, dtype=np.int64)
+        node = np.arange(1, len(parent), dtype=np.int64)
+        h = self._hash(edge)
+        while len(node):  # insert every edge: free slots to their first claimant, the rest probe on
+            free = self.slot_edge[h] == -1
+            slot, first = np.unique(h[free], return_index=True)
+            win = np.flatnonzero(free)[first]
+            self.slot_edge[slot], self.slot_node[slot] = edge[win], node[win]
+            lose = np.ones(len(node), dtype=bool)
+            lose[win] = False
+            node, edge, h = node[lose], edge[lose], (h[lose] + 1) & self.mask
+
+    def _hash(self, edge: np.ndarray) -> np.ndarray:
+        return ((edge * _FIB) >> self.shift) & self.mask  # int64 products wrap: Fibonacci hashing
+
+    def child(self, state: np.ndarray, char: np.ndarray) -> np.ndarray:
+        """The child of each ``state`` by character ``char`` (``_utf8_char``; -1: none)."""
+        edge = (state << 32) | char
+        h = self._hash(edge)
+        se = self.slot_edge[h]
+        out = np.where(se == edge, self.slot_node[h], -1)
+        todo = np.flatnonzero((se != -1) & (se != edge))
+        edge, h = edge[todo], h[todo]
+        while len(todo):  # the few edges not in their home slot
+            h = (h + 1) & self.mask
+            se = self.slot_edge[h]
+            hit = se == edge
+            out[todo[hit]] = self.slot_node[h[hit]]
+            go = np.flatnonzero((se != -1) & ~hit)
+            todo, edge, h = todo[go], edge[go], h[go]
+        return out
+
+
+_FIB = np.int64(0x9E3779B97F4A7C15 - (1 << 64))  # 2^64 / golden ratio, as a signed 64-bit number
+# by the first byte of a UTF-8 character: its width, and the shift that keeps only its own bytes of
+# the three bytes read from there
+_UTF8_WIDTH = np.array([1] * 0xC0 + [2] * 0x20 + [3] * 0x10 + [4] * 0x10, dtype=np.int64)
+_UTF8_SHIFT = np.array([16] * 0xC0 + [8] * 0x20 + [0] * 0x20, dtype=np.int64)
+
+
+def _utf8_bounds(arr: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The UTF-8 bytes of a string array and each row's first and end byte (null rows: empty), without
+    copying the text."""
+    n = len(arr)
+    bufs = arr.buffers()
+    wide = pa.types.is_large_string(arr.type)
+    off = np.frombuffer(bufs[1], dtype=np.int64 if wide else np.int32)[arr.offset : arr.offset + n + 1].astype(np.int64)
+    data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None and off[-1] > 0 else np.zeros(1, np.uint8)
+    start, end = off[:-1], off[1:].copy()
+    if arr.null_count:
+        import pyarrow.compute as pc
+
+        null = pc.is_null(arr).to_numpy(zero_copy_only=False)
+        end[null] = start[null]
+    return data, start, end
+
+
+def _utf8_char(data: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The character starting at each byte ``pos`` of valid UTF-8 ``data`` as a number (its bytes,
+    big-endian: one number per character, not its code point) and its width in bytes."""
+    b0 = data[pos]
+    char = (
+        (b0.astype(np.int64) << 16)
+        | (data.take(pos + 1, mode="clip").astype(np.int64) << 8)
+        | data.take(pos + 2, mode="clip")
+    ) >> _UTF8_SHIFT[b0]
+    four = np.flatnonzero(b0 >= 0xF0)
+    if len(four):
+        char[four] = (char[four] << 8) | data.take(pos[four] + 3, mode="clip")
+    return char, _UTF8_WIDTH[b0]
+
+
+def _chars_of(text: str) -> np.ndarray:
+    """``_utf8_char`` of each character of ``text``."""
+    raw = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    pos = np.flatnonzero((raw & 0xC0) != 0x80)
+    return _utf8_char(raw, pos)[0]
+
+
+_KEY_TRIM = _chars_of("\t\n\f\r ,，:：;；")  # leading white space (RE2's ``\\s``) and separators
+_CHAR_CHANG = int(_chars_of("场")[0])  # 市场 (``_key_ok``)
+_KEY_CUT = ("中华人民共和国", "中国")  # one of them, after the trim
+_NEEDS_START = np.zeros(256, dtype=bool)  # first bytes of those characters
+_NEEDS_START[[c.encode("utf-8")[0] for c in "\t\n\f\r ,，:：;；中"]] = True
+
+
+def _key_start(data: np.ndarray, pos: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """The byte where the text that keys are looked up in begins: after leading white space and
+    separators (``_KEY_TRIM``) and then one leading 中华人民共和国 or 中国. Only the rows whose first
+    byte can begin one of them are looked at."""
+    rows = np.flatnonzero(_NEEDS_START[data[pos]] & (pos < end))
+    if not len(rows):
+        return pos
+    pos = pos.copy()
+    todo = rows
+    while len(todo):
+        char, width = _utf8_char(data, pos[todo])
+        trim = np.isin(char, _KEY_TRIM)
+        todo, width = todo[trim], width[trim]
+        pos[todo] += width
+        todo = todo[pos[todo] < end[todo]]
+    for word in _KEY_CUT:
+        raw = np.frombuffer(word.encode("utf-8"), dtype=np.uint8)
+        at = rows[end[rows] - pos[rows] >= len(raw)]
+        for i, b in enumerate(raw.tolist()):
+            at = at[data[pos[at] + i] == b]
+        pos[at] += len(raw)
+        rows = np.setdiff1d(rows, at, assume_unique=True)
+    return pos
+
+
+@functools.cache
+def _key_trie() -> _KeyTrie:
+    """The trie of every key (``_candidate_keys``), its nodes numbered level by level."""
     import pyarrow.compute as pc
 
-    P = _POOL
-    first = pc.utf8_slice_codeunits(body, 0, 1, memory_pool=P)
-    need = pc.or_(pc.is_in(first, value_set=_KEY_LEAD, memory_pool=P), pc.starts_with(body, "中国", memory_pool=P))
-    need = pc.or_(need, pc.starts_with(body, "中华人民共和国", memory_pool=P))
-    if not pc.any(need).as_py():
-        return body
-    text = pc.utf8_ltrim(pc.filter(body, need), characters="\t\n\f\r ,，:：;；")  # = ^[\s,，:：;；]* (RE2's \s)
-    rest = pc.if_else(pc.starts_with(text, "中国"), pc.utf8_slice_codeunits(text, 2), text)
-    text = pc.if_else(pc.starts_with(text, "中华人民共和国"), pc.utf8_slice_codeunits(text, 7), rest)
-    return pc.replace_with_mask(body, need, text, memory_pool=P)
+    keys = _candidate_keys()
+    offset, total = {}, 0
+    for k in sorted(keys, reverse=True):  # the key numbers of ``_KeyTable``
+        offset[k], total = total, total + len(keys[k])
+    lookup = _key_prefixes()
+    parents, chars = [np.zeros(1, np.int64)], [np.zeros(1, np.int64)]
+    key, more = [np.full(1, -1, np.int64)], [np.ones(1, bool)]
+    base, size = {}, 1
+    for k in sorted(lookup):
+        both, gid_k, pre_k = lookup[k]
+        base[k] = size
+        if k == 1:
+            parents.append(np.zeros(len(both), np.int64))
+        else:
+            up = pc.index_in(pc.utf8_slice_codeunits(both, 0, k - 1), value_set=lookup[k - 1][0])
+            parents.append(up.to_numpy(zero_copy_only=False).astype(np.int64) + base[k - 1])
+        data, start, _end = _utf8_bounds(pc.utf8_slice_codeunits(both, k - 1, k))
+        chars.append(_utf8_char(data, start)[0])
+        key.append(np.where(gid_k >= 0, gid_k + offset.get(k, 0), -1))
+        more.append(pre_k)
+        size += len(both)
+    return _KeyTrie(*(np.concatenate(x) for x in (parents, chars, key, more)))
 
 
 def _key_hits(body: pa.Array, cons: np.ndarray, constraints: list[tuple[str | None, str]]) -> tuple:
     """The rows of ``body`` decided by a key: ``(rows, inv, city, province, matched)``, the last three
     per distinct (key, constraint) pair and ``inv`` mapping each row to its pair.
 
-    Per row, the longest key it begins with is tried first (one vectorised pass over every row); only
-    the rows whose longest key does not decide try their shorter keys, longest first.
+    Every row walks the trie of keys (``_key_trie``) one character at a time, all rows at once in
+    numpy, on the UTF-8 bytes of ``body`` (no copy, no per-call hash set); a row leaves the walk as
+    soon as its text can no longer begin a key. Per row, the longest key it begins with is tried first
+    (one vectorised pass over every row); only the rows whose longest key does not decide try their
+    shorter keys, longest first.
     """
-    import pyarrow.compute as pc
-
     n = len(body)
     none = (np.zeros(0, dtype="int64"), np.zeros(0, dtype="int64"), *(np.zeros(0, dtype=object),) * 3)
-    text = _key_text(body)
-    lengths = pc.fill_null(pc.utf8_length(text, memory_pool=_POOL), 0).to_numpy(zero_copy_only=False)
     table = _key_table()
+    trie = _key_trie()
     cons_prov = np.array([int(p[:2]) if p else -1 for p, _ in constraints], dtype=np.int16)
     cons_has = cons_prov >= 0
-    # every (row, key) hit, by increasing key length: a row stays in play only while its first k
-    # characters begin some key (``_key_prefixes``), so each row is sliced about as often as its chain
-    # of names is long, not once per key length; the longest hit of each row is kept apart
-    hit_rows, hit_gid, hit_len = [], [], []
+    data, pos, end = _utf8_bounds(body)
+    pos = _key_start(data, pos, end)
+    # every (row, key) hit, by increasing key length, with the byte after it; the longest hit of each
+    # row is kept apart
+    hit_rows, hit_gid, hit_len, hit_end = [], [], [], []
     best = np.full(n, -1, dtype="int64")
     best_len = np.zeros(n, dtype="int64")
-    lookup = _key_prefixes()
-    alive = np.flatnonzero(lengths >= min(table.lengths))
-    # the rows still in play are copied only when fewer than half of the copy is in play (a filter
-    # copies whole strings: cut to the longest key first)
-    sub = pc.utf8_slice_codeunits(text if len(alive) == n else pc.take(text, pa.array(alive), memory_pool=_POOL), 0, max(lookup), memory_pool=_POOL)
-    live = np.ones(len(alive), dtype=bool)
-    sub_len = lengths[alive]
-    for k in sorted(lookup):
-        if k < table.lengths[-1]:
-            continue  # no key this short: the first key length's set holds every longer key's prefix too
-        if not len(alive):
-            break
-        both, gid_k, pre_k = lookup[k]
-        head = pc.utf8_slice_codeunits(sub, 0, k, memory_pool=_POOL)
-        idx = pc.fill_null(pc.index_in(head, value_set=both, memory_pool=_POOL), -1).to_numpy(zero_copy_only=False)
-        found = live & (idx >= 0)
-        g = gid_k[idx]  # idx -1 (not found) reads the last entry: masked by ``found``
-        r = np.flatnonzero(found & (g >= 0))
+    best_end = np.zeros(n, dtype="int64")
+    alive = np.flatnonzero(pos < end)
+    p, e = pos[alive], end[alive]
+    state = np.zeros(len(alive), dtype="int64")  # the root
+    k = 0
+    while len(alive):
+        k += 1
+        char, width = _utf8_char(data, p)
+        child = trie.child(state, char)
+        p = p + width
+        found = child >= 0
+        g = np.where(found, trie.key[child], -1)
+        r = np.flatnonzero(g >= 0)
         if len(r):
-            rows_k, g_k = alive[r], g[r] + table.offset[k]
+            rows_k, g_k, end_k = alive[r], g[r], p[r]
             hit_rows.append(rows_k)
             hit_gid.append(g_k)
             hit_len.append(np.full(len(r), k))
-            best[rows_k] = g_k
-            best_len[rows_k] = k
-        live = found & pre_k[idx] & (sub_len > k)
-        n_live = int(np.count_nonzero(live))
-        if n_live * 2 < len(live):
-            keep = np.flatnonzero(live)
-            alive, sub_len = alive[keep], sub_len[keep]
-            sub = pc.take(sub, pa.array(keep), memory_pool=_POOL)
-            live = np.ones(n_live, dtype=bool)
+            hit_end.append(end_k)
+            best[rows_k], best_len[rows_k], best_end[rows_k] = g_k, k, end_k
+        go = np.flatnonzero(found & trie.more[child] & (p < e))
+        alive, p, e, state = alive[go], p[go], e[go], child[go]
     if not hit_rows:
         return none
 
-    def decide(rows: np.ndarray, gid: np.ndarray, klen: np.ndarray) -> np.ndarray:
+    def decide(rows: np.ndarray, gid: np.ndarray, kend: np.ndarray) -> np.ndarray:
         unknown = np.unique(gid[table.state[gid] == 0])
         if len(unknown):  # read each key once (only the keys met)
             keys = _candidate_keys()
             words = pa.concat_arrays([keys[k] for k in table.lengths]).take(pa.array(unknown)).to_pylist()
             table.read(unknown, words)
         c = cons[rows]
-        return _key_ok(table, text, rows, gid, klen, cons_has[c], cons_prov[c])
+        return _key_ok(table, data, end, rows, gid, kend, cons_has[c], cons_prov[c])
 
     # rank 0: the longest key of every row
     rows0 = np.flatnonzero(best >= 0)
-    ok0 = decide(rows0, best[rows0], best_len[rows0])
+    ok0 = decide(rows0, best[rows0], best_end[rows0])
     sel_rows, sel_gid = [rows0[ok0]], [best[rows0[ok0]]]
     failed = np.zeros(n, dtype=bool)
     failed[rows0[~ok0]] = True
     if failed.any():  # rank 1, 2, …: the shorter keys of the rows not decided yet, longest first
         m = [failed[x] for x in hit_rows]
-        rows, gid, klen = (np.concatenate([x[mi] for x, mi in zip(xs, m, strict=True)]) for xs in (hit_rows, hit_gid, hit_len))
+        rows, gid, klen, kend = (
+            np.concatenate([x[mi] for x, mi in zip(xs, m, strict=True)]) for xs in (hit_rows, hit_gid, hit_len, hit_end)
+        )
         order = np.lexsort((-klen, rows))
-        rows, gid, klen = rows[order], gid[order], klen[order]
+        rows, gid, kend = rows[order], gid[order], kend[order]
         first_of_row = np.r_[0, np.flatnonzero(np.diff(rows)) + 1]
         rank = np.arange(len(rows)) - np.repeat(first_of_row, np.diff(np.r_[first_of_row, len(rows)]))
         decided = np.zeros(n, dtype=bool)
@@ -1103,7 +1259,7 @@ def _key_hits(body: pa.Array, cons: np.ndarray, constraints: list[tuple[str | No
             idx = np.flatnonzero((rank == rk) & ~decided[rows])
             if not len(idx):
                 continue
-            ok = decide(rows[idx], gid[idx], klen[idx])
+            ok = decide(rows[idx], gid[idx], kend[idx])
             sel_rows.append(rows[idx[ok]])
             sel_gid.append(gid[idx[ok]])
             decided[rows[idx[ok]]] = True
