@@ -1012,13 +1012,17 @@ def _utf8_code_point(data: np.ndarray, pos: np.ndarray) -> np.ndarray:
 
 def _utf8_heads(data: np.ndarray, pos: np.ndarray, stop: np.ndarray, chars: int) -> pa.Array:
     """The text from byte ``pos`` to ``chars`` characters later (or ``stop``) of each row, as a new
-    Arrow string array built from the bytes (only these few characters are copied)."""
+    Arrow string array (only these few characters are copied)."""
     q = pos.copy()
     for _ in range(chars):
         go = q < stop
         q[go] += _UTF8_WIDTH[data[q[go]]]
-    q = np.minimum(q, stop)
-    size = q - pos
+    return _utf8_rows(data, pos, np.minimum(q, stop))
+
+
+def _utf8_rows(data: np.ndarray, pos: np.ndarray, stop: np.ndarray) -> pa.Array:
+    """Bytes ``pos`` to ``stop`` of ``data`` for each row, as a new Arrow string array."""
+    size = stop - pos
     offsets = np.zeros(len(pos) + 1, dtype=np.int64)
     np.cumsum(size, out=offsets[1:])
     idx = np.repeat(pos - offsets[:-1], size) + np.arange(offsets[-1])
@@ -1026,7 +1030,6 @@ def _utf8_heads(data: np.ndarray, pos: np.ndarray, stop: np.ndarray, chars: int)
     return pa.LargeStringArray.from_buffers(len(pos), pa.py_buffer(offsets.tobytes()), buf)
 
 
-_DIGITS = pa.array(list("0123456789０１２３４５６７８９"), pa.large_string())  # a postal code's first character
 
 
 class _KeyTrie:
@@ -1182,23 +1185,25 @@ def _key_trie() -> _KeyTrie:
     return _KeyTrie(*(np.concatenate(x) for x in (parents, chars, key, more)))
 
 
-def _key_hits(body: pa.Array, cons: np.ndarray, constraints: list[tuple[str | None, str]]) -> tuple:
-    """The rows of ``body`` decided by a key: ``(rows, inv, city, province, matched)``, the last three
-    per distinct (key, constraint) pair and ``inv`` mapping each row to its pair.
+def _key_hits(
+    data: np.ndarray, pos: np.ndarray, end: np.ndarray, cons: np.ndarray, constraints: list[tuple[str | None, str]]
+) -> tuple:
+    """The rows decided by a key: ``(rows, inv, city, province, matched)``, the last three per distinct
+    (key, constraint) pair and ``inv`` mapping each row to its pair. Row i is the text of bytes
+    ``pos[i]`` to ``end[i]`` of the UTF-8 ``data`` (``_utf8_bounds``).
 
     Every row walks the trie of keys (``_key_trie``) one character at a time, all rows at once in
-    numpy, on the UTF-8 bytes of ``body`` (no copy, no per-call hash set); a row leaves the walk as
+    numpy, on the UTF-8 bytes of the text (no copy, no per-call hash set); a row leaves the walk as
     soon as its text can no longer begin a key. Per row, the longest key it begins with is tried first
     (one vectorised pass over every row); only the rows whose longest key does not decide try their
     shorter keys, longest first.
     """
-    n = len(body)
+    n = len(pos)
     none = (np.zeros(0, dtype="int64"), np.zeros(0, dtype="int64"), *(np.zeros(0, dtype=object),) * 3)
     table = _key_table()
     trie = _key_trie()
     cons_prov = np.array([int(p[:2]) if p else -1 for p, _ in constraints], dtype=np.int16)
     cons_has = cons_prov >= 0
-    data, pos, end = _utf8_bounds(body)
     pos = _key_start(data, pos, end)
     # every (row, key) hit, by increasing key length, with the byte after it; the longest hit of each
     # row is kept apart
@@ -1283,7 +1288,7 @@ def _key_cities(body: pa.Array, cons: np.ndarray, constraints: list[tuple[str | 
     n = len(body)
     city = np.full(n, None, dtype=object)
     matched = np.full(n, None, dtype=object)
-    r, inv, u_city, _p, u_matched = _key_hits(body, cons, constraints)
+    r, inv, u_city, _p, u_matched = _key_hits(*_utf8_bounds(body), cons, constraints)
     city[r] = u_city[inv]
     matched[r] = u_matched[inv]
     return city, matched
@@ -1414,6 +1419,67 @@ def parse_addresses(addresses: pd.Series, province_hint: pd.Series | None = None
     return pd.DataFrame(data, columns=COLUMNS, copy=False)  # object columns as before (no string inference)
 
 
+# first bytes of the characters Arrow may count as white space (ASCII controls and space, U+0085,
+# U+00A0, U+1680, U+2000–U+205F, U+3000): only rows beginning with one are handed to Arrow
+_SPACE_LEAD = np.zeros(256, dtype=bool)
+_SPACE_LEAD[[*range(0x21), 0xC2, 0xE1, 0xE2, 0xE3]] = True
+# a postal code's first two digits (00–99) → province code (``etl.postal``)
+_POSTAL_PROVINCE = [PROVINCE_BY_POSTAL_PREFIX.get(f"{v:02d}") for v in range(100)]
+
+
+def _skip_space(arr: pa.Array, rows: np.ndarray, data: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """``start`` moved past the leading white space of the rows whose first character is white space
+    (``utf8_is_space``, trimmed by ``utf8_ltrim_whitespace``: Arrow's definition, on those rows only)."""
+    import pyarrow.compute as pc
+
+    cand = np.flatnonzero((start < end) & _SPACE_LEAD[data.take(start, mode="clip")])
+    if not len(cand):
+        return start
+    text = pc.take(arr, pa.array(rows[cand]), memory_pool=_POOL)
+    space = pc.utf8_is_space(pc.utf8_slice_codeunits(text, 0, 1)).to_numpy(zero_copy_only=False)
+    if not space.any():
+        return start
+    text = pc.filter(text, pa.array(space))
+    cut = pc.subtract(pc.binary_length(text), pc.binary_length(pc.utf8_ltrim_whitespace(text)))
+    start = start.copy()
+    start[cand[space]] += cut.to_numpy(zero_copy_only=False)
+    return start
+
+
+def _postal_codes(data: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, list, np.ndarray]:
+    """A leading postal code (six digits, ASCII or full-width, then a non-digit or the end: R3) cut from
+    each row's bytes: the new ``start``, the province of each distinct first two digits and each row's
+    index into them (-1: no postal code)."""
+    codes = np.full(len(start), -1, dtype=np.int64)
+    b0 = data.take(start, mode="clip")
+    cand = np.flatnonzero((start < end) & (((b0 >= 0x30) & (b0 <= 0x39)) | (b0 == 0xEF)))
+    if not len(cand):
+        return start, [], codes
+    q, stop = start[cand], end[cand]
+    ok = np.ones(len(cand), dtype=bool)
+    digits = []
+    for i in range(7):
+        inside = q < stop
+        cp = _utf8_code_point(data, q)
+        ascii_digit = (cp >= 0x30) & (cp <= 0x39)
+        digit = inside & (ascii_digit | ((cp >= 0xFF10) & (cp <= 0xFF19)))
+        if i == 6:
+            ok &= ~digit
+            break
+        ok &= digit
+        if i < 2:
+            digits.append(np.where(ascii_digit, cp - 0x30, cp - 0xFF10))
+        q = np.where(digit, q + _UTF8_WIDTH[data.take(q, mode="clip")], q)
+    if not ok.any():
+        return start, [], codes
+    at = cand[ok]
+    start = start.copy()
+    start[at] = q[ok]
+    inv, uniq = pd.factorize(digits[0][ok] * 10 + digits[1][ok])
+    codes[at] = inv
+    return start, [_POSTAL_PROVINCE[v] for v in uniq.tolist()], codes
+
+
 def _parse_distinct(arr: pa.Array, h_codes: np.ndarray, h_uniq: list) -> dict[str, np.ndarray]:
     """``parse_addresses`` on distinct (address, hint) pairs: ``arr`` the addresses, ``h_codes`` the
     index of each pair's hint in ``h_uniq`` (-1: none). Returns one array per column of ``COLUMNS``."""
@@ -1434,29 +1500,12 @@ def _parse_distinct(arr: pa.Array, h_codes: np.ndarray, h_uniq: list) -> dict[st
         eligible &= pc.is_valid(arr).to_numpy(zero_copy_only=False)
     rows = np.flatnonzero(eligible)
     if len(rows):
-        P = _POOL
-        text = arr if len(rows) == n else pc.take(arr, pa.array(rows), memory_pool=P)
-        # leading white space and a six-digit postal code: only the rows that have them are copied
-        first = pc.utf8_slice_codeunits(text, 0, 1, memory_pool=P)
-        space = pc.utf8_is_space(first, memory_pool=P)
-        if pc.any(space).as_py():
-            text = pc.replace_with_mask(text, space, pc.utf8_ltrim_whitespace(pc.filter(text, space)), memory_pool=P)
-            first = pc.utf8_slice_codeunits(text, 0, 1, memory_pool=P)
-        digit = pc.is_in(first, value_set=_DIGITS, memory_pool=P).to_numpy(zero_copy_only=False)
-        hp = np.zeros(len(rows), dtype=bool)
-        pp_prov, pp_codes = [], np.full(len(rows), -1, dtype="int64")
-        if digit.any():
-            d_rows = np.flatnonzero(digit)
-            d_text = pc.take(text, pa.array(d_rows), memory_pool=P)
-            d_has = pc.match_substring_regex(d_text, r"^[0-9０-９]{6}(?:[^0-9０-９]|$)").to_numpy(zero_copy_only=False)
-            hp[d_rows[d_has]] = True
-        if hp.any():
-            p_text = pc.take(text, pa.array(np.flatnonzero(hp)), memory_pool=P)
-            text = pc.replace_with_mask(text, pa.array(hp), pc.utf8_slice_codeunits(p_text, 6), memory_pool=P)
-            pp = pc.dictionary_encode(pc.utf8_slice_codeunits(p_text, 0, 2))
-            pp_prov = [PROVINCE_BY_POSTAL_PREFIX.get(unicodedata.normalize("NFKC", x)) for x in pp.dictionary.to_pylist()]
-            pp_codes[hp] = pp.indices.to_numpy(zero_copy_only=False)
-        body = text
+        # the text of each row as byte bounds into ``arr``'s data: a leading white space and a six-digit
+        # postal code are cut by moving the row's first byte, nothing is copied
+        data, start, end = _utf8_bounds(arr)
+        start, end = start[rows], end[rows]
+        start = _skip_space(arr, rows, data, start, end)
+        start, pp_prov, pp_codes = _postal_codes(data, start, end)
         provinces = sorted({p for p in [*pp_prov, *hint_prov_u] if p})
         pos = {p: i for i, p in enumerate(provinces)}
         # constraint index: 0 none; 1 + i postal province i; 1 + P + i hint province i
@@ -1466,7 +1515,7 @@ def _parse_distinct(arr: pa.Array, h_codes: np.ndarray, h_uniq: list) -> dict[st
             h_codes[rows]
         ]
         cons = np.where(hint_c > 0, hint_c, postal_c)
-        k_rows, k_inv, u_city, u_prov, u_matched = _key_hits(body, cons, constraints)
+        k_rows, k_inv, u_city, u_prov, u_matched = _key_hits(data, start, end, cons, constraints)
         out = rows[k_rows]
         city[out] = u_city[k_inv]
         province[out] = u_prov[k_inv]
@@ -1475,7 +1524,7 @@ def _parse_distinct(arr: pa.Array, h_codes: np.ndarray, h_uniq: list) -> dict[st
         rest_u = np.flatnonzero(~decided[rows])
         if len(rest_u) > 1:
             fast_city, fast_matched = _fast_cities(
-                pc.take(body, pa.array(rest_u), memory_pool=P), cons[rest_u], constraints, min_share=2
+                _utf8_rows(data, start[rest_u], end[rest_u]), cons[rest_u], constraints, min_share=2
             )
             got = np.flatnonzero(pd.notna(fast_city))
             if len(got):

@@ -271,13 +271,15 @@ def test_key_cache_on_disk_changes_no_answer(tmp_path, monkeypatch) -> None:
 
 def test_key_walk_on_bytes_equals_whole_address_reading() -> None:
     """The key tier walks the UTF-8 bytes of the addresses (``_key_start``, ``_utf8_char``, the trie):
-    characters of every width, leading white space and 中国, text ending inside or right after a key,
-    nulls and empty strings give exactly what ``parse_address`` gives."""
+    characters of every width, leading white space, postal codes (ASCII or full-width digits) and
+    中国, text ending inside or right after a key, nulls and empty strings give exactly what
+    ``parse_address`` gives."""
     addrs = [
         "\t 中国江苏南京", "中国 江苏南京", "中华人民共和国江苏省南京市场", "中国中国江苏省", "中国", "中", "江", "",
         "𠀀江苏省南京市", "é江苏省南京市", "江苏省南京市𠀀路", "江苏南京𠀀", "江苏南京路8号", "江苏南京é", "江苏省南京市",
         "江苏省南京", "浙江义乌", "浙江省杭州市萧山区𠀀", "广东省中山市场", "北京市", "北京路", "100080 北京市海淀区",
-        "中国江苏", "中华",
+        "中国江苏", "中华", "２１０００８江苏省南京市", "21000８ 江苏南京", "2100081江苏省南京市", "210008", "２１００",
+        "\u3000江苏省南京市", "\u00a0210008 南京市", "\u3000\t２１０００８，中国江苏昆山", "0江苏", "1江苏省南京市",
     ]  # fmt: skip
     a = pd.Series([None, *addrs, None])  # nulls: no key, no city
     out = parse_addresses(a)
