@@ -1036,7 +1036,7 @@ class _KeyTrie:
     """The keys as a trie in flat numpy arrays: node 0 is the root; ``key[node]`` is the key number
     (``_KeyTable``) of the text leading to the node or -1, ``more[node]`` whether a longer key goes on
     from it. Edges (parent, character) → child sit in an open-addressing hash table (linear probing,
-    Fibonacci hashing, at most a quarter full): one step of every row is a few vectorised gathers,
+    Fibonacci hashing, at most a quarter full: short probe runs): one step of every row is a few vectorised gathers,
     and nothing is rebuilt per call (``pyarrow.compute.index_in`` rebuilds its hash set each call)."""
 
     def __init__(self, parent: np.ndarray, char: np.ndarray, key: np.ndarray, more: np.ndarray) -> None:
@@ -1044,15 +1044,15 @@ class _KeyTrie:
         edge = (parent[1:].astype(np.int64) << 32) | char[1:]
         bits = max(4, int(len(edge) * 4 - 1).bit_length())
         self.mask, self.shift = (1 << bits) - 1, 64 - bits
-        self.slot_edge = np.full(1 << bits, -1, dtype=np.int64)
-        self.slot_node = np.full(1 << bits, -1, dtype=np.int64)
+        # slot i: (edge, child) side by side, so that a probe reads one cache line
+        self.slots = np.full((1 << bits, 2), -1, dtype=np.int64)
         node = np.arange(1, len(parent), dtype=np.int64)
         h = self._hash(edge)
         while len(node):  # insert every edge: free slots to their first claimant, the rest probe on
-            free = self.slot_edge[h] == -1
+            free = self.slots[h, 0] == -1
             slot, first = np.unique(h[free], return_index=True)
             win = np.flatnonzero(free)[first]
-            self.slot_edge[slot], self.slot_node[slot] = edge[win], node[win]
+            self.slots[slot, 0], self.slots[slot, 1] = edge[win], node[win]
             lose = np.ones(len(node), dtype=bool)
             lose[win] = False
             node, edge, h = node[lose], edge[lose], (h[lose] + 1) & self.mask
@@ -1064,16 +1064,19 @@ class _KeyTrie:
         """The child of each ``state`` by character ``char`` (``_utf8_char``; -1: none)."""
         edge = (state << 32) | char
         h = self._hash(edge)
-        se = self.slot_edge[h]
-        out = np.where(se == edge, self.slot_node[h], -1)
-        todo = np.flatnonzero((se != -1) & (se != edge))
+        slot = self.slots.take(h, axis=0)  # (``slots[h]`` is ten times slower)
+        se = slot[:, 0]
+        hit = se == edge
+        out = np.where(hit, slot[:, 1], -1)
+        todo = np.flatnonzero(se != -1)
+        todo = todo[~hit[todo]]
         edge, h = edge[todo], h[todo]
         while len(todo):  # the few edges not in their home slot
             h = (h + 1) & self.mask
-            se = self.slot_edge[h]
-            hit = se == edge
-            out[todo[hit]] = self.slot_node[h[hit]]
-            go = np.flatnonzero((se != -1) & ~hit)
+            slot = self.slots.take(h, axis=0)
+            hit = slot[:, 0] == edge
+            out[todo[hit]] = slot[hit, 1]
+            go = np.flatnonzero((slot[:, 0] != -1) & ~hit)
             todo, edge, h = todo[go], edge[go], h[go]
         return out
 
@@ -1276,10 +1279,13 @@ def _key_hits(
     inv, pairs = pd.factorize(g * width + cons[r])
     ug, uc = pairs // width, pairs % width
     u_matched = table.matched[ug]
-    for i in np.flatnonzero(cons_has[uc]).tolist():
-        mp = table.matched_p[ug[i]]
-        label = constraints[uc[i]][1]
-        u_matched[i] = label + mp if mp else label.rstrip("|")
+    sel = np.flatnonzero(cons_has[uc])
+    if len(sel):  # with a province constraint: its label, then the text matched under it (or the label alone)
+        label = np.array([lab for _p, lab in constraints], dtype=object)[uc[sel]]
+        mp = table.matched_p[ug[sel]]
+        some = pd.notna(mp)
+        some[some] = mp[some] != ""
+        u_matched[sel] = np.where(some, label + np.where(some, mp, ""), [lab.rstrip("|") for lab in label])
     return r, inv, table.city[ug], table.cprov[ug], u_matched
 
 
@@ -1459,17 +1465,21 @@ def _postal_codes(data: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple
     ok = np.ones(len(cand), dtype=bool)
     digits = []
     for i in range(7):
-        inside = q < stop
-        cp = _utf8_code_point(data, q)
-        ascii_digit = (cp >= 0x30) & (cp <= 0x39)
-        digit = inside & (ascii_digit | ((cp >= 0xFF10) & (cp <= 0xFF19)))
+        b = data.take(q, mode="clip").astype(np.int64)
+        value = np.where(q < stop, b - 0x30, -1)  # an ASCII digit: 0–9
+        wide = np.flatnonzero(b == 0xEF)  # a full-width digit: EF BC 90–99
+        if len(wide):
+            qw = q[wide]
+            fw = (data.take(qw + 1, mode="clip") == 0xBC) & (qw + 2 < stop[wide])
+            value[wide] = np.where(fw, data.take(qw + 2, mode="clip").astype(np.int64) - 0x90, -1)
+        digit = (value >= 0) & (value <= 9)
         if i == 6:
             ok &= ~digit
             break
         ok &= digit
         if i < 2:
-            digits.append(np.where(ascii_digit, cp - 0x30, cp - 0xFF10))
-        q = np.where(digit, q + _UTF8_WIDTH[data.take(q, mode="clip")], q)
+            digits.append(value)
+        q = np.where(digit, q + _UTF8_WIDTH[b & 0xFF], q)
     if not ok.any():
         return start, [], codes
     at = cand[ok]
