@@ -842,6 +842,8 @@ class _KeyTable:
         # the province of each key's city as a number (``_key_ok`` compares numbers, not strings)
         self.cprov_n = np.array([int(p[:2]) if p else 0 for p in self.cprov.tolist()], dtype=np.int16)
         self.has_danger = pd.notna(self.danger)
+        self._danger_pairs: np.ndarray | None = None
+        self.danger_pairs()  # per-process setup
 
     @functools.cached_property
     def digest(self) -> str:
@@ -930,6 +932,13 @@ class _KeyTable:
         except OSError:
             pass  # a cache that cannot be written costs time only
 
+    def danger_pairs(self) -> np.ndarray:
+        """``key number * 2**21 + code point`` of every (key, danger character), sorted (for ``_key_ok``)."""
+        if self._danger_pairs is None:
+            pairs = [g * _CP_SPAN + ord(c) for g in np.flatnonzero(self.has_danger).tolist() for c in self.danger[g]]
+            self._danger_pairs = np.array(sorted(pairs) or [-1], dtype=np.int64)
+        return self._danger_pairs
+
     def read(self, gids: np.ndarray, words: list[str]) -> None:
         for gid, word in zip(gids.tolist(), words, strict=True):
             got = _decided_prefix(word, None, open_end=False)
@@ -947,6 +956,7 @@ class _KeyTable:
             self.tail[gid] = {"": 0, "short": 1, "市": 2}[got[2]]
             self.danger[gid] = (got[3] | got_p[3]) or None
             self.has_danger[gid] = self.danger[gid] is not None
+        self._danger_pairs = None
         self.dirty = True
 
 
@@ -985,14 +995,11 @@ def _key_ok(table: _KeyTable, data: np.ndarray, row_end: np.ndarray, rows, gid, 
         ok[short[bad.to_numpy(zero_copy_only=False)]] = False
     d = np.flatnonzero(ok & table.has_danger[gid])  # the next character could complete a longer name
     if len(d):
-        nxt = np.full(len(d), -1, dtype=np.int64)
-        has = np.flatnonzero(kend[d] < stop[d])
-        nxt[has] = _utf8_code_point(data, kend[d][has])
-        p_inv, p_u = pd.factorize(gid[d] * _CP_SPAN + nxt + 1)
-        bad_u = np.array(
-            [(p % _CP_SPAN) > 0 and chr(p % _CP_SPAN - 1) in table.danger[p // _CP_SPAN] for p in p_u.tolist()], dtype=bool
-        )
-        ok[d[bad_u[p_inv]]] = False
+        has = d[kend[d] < stop[d]]
+        pair = gid[has] * _CP_SPAN + _utf8_code_point(data, kend[has])
+        pairs = table.danger_pairs()
+        at = np.minimum(np.searchsorted(pairs, pair), len(pairs) - 1)
+        ok[has[pairs[at] == pair]] = False
     return ok
 
 
@@ -1281,11 +1288,12 @@ def _key_hits(
     u_matched = table.matched[ug]
     sel = np.flatnonzero(cons_has[uc])
     if len(sel):  # with a province constraint: its label, then the text matched under it (or the label alone)
-        label = np.array([lab for _p, lab in constraints], dtype=object)[uc[sel]]
         mp = table.matched_p[ug[sel]]
         some = pd.notna(mp)
         some[some] = mp[some] != ""
-        u_matched[sel] = np.where(some, label + np.where(some, mp, ""), [lab.rstrip("|") for lab in label])
+        u_matched[sel] = np.array([lab.rstrip("|") for _p, lab in constraints], dtype=object)[uc[sel]]
+        label = np.array([lab for _p, lab in constraints], dtype=object)[uc[sel[some]]]
+        u_matched[sel[some]] = label + mp[some]
     return r, inv, table.city[ug], table.cprov[ug], u_matched
 
 
