@@ -1048,6 +1048,9 @@ class _KeyTrie:
 
     def __init__(self, parent: np.ndarray, char: np.ndarray, key: np.ndarray, more: np.ndarray) -> None:
         self.key, self.more = key, more
+        # every character of every key takes three bytes (CJK): a step then reads three bytes and
+        # moves three, whatever is there (another width never matches an edge, and the row stops)
+        self.three_bytes = bool(((char[1:] >= 0xE00000) & (char[1:] < 0xF00000)).all())
         edge = (parent[1:].astype(np.int64) << 32) | char[1:]
         bits = max(4, int(len(edge) * 4 - 1).bit_length())
         self.mask, self.shift = (1 << bits) - 1, 64 - bits
@@ -1227,9 +1230,18 @@ def _key_hits(
     k = 0
     while len(alive):
         k += 1
-        char, width = _utf8_char(data, p)
-        child = trie.child(state, char)
-        p = p + width
+        if trie.three_bytes:
+            char = (
+                (data.take(p).astype(np.int64) << 16)
+                | (data.take(p + 1, mode="clip").astype(np.int64) << 8)
+                | data.take(p + 2, mode="clip")
+            )
+            child = trie.child(state, char)
+            p = p + 3
+        else:
+            char, width = _utf8_char(data, p)
+            child = trie.child(state, char)
+            p = p + width
         found = child >= 0
         g = np.where(found, trie.key[child], -1)
         r = np.flatnonzero(g >= 0)
