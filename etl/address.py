@@ -70,7 +70,8 @@ names that narrowed the hypotheses, joined by ``|``, preceded by ``postal`` or `
 evidence constrained the reading; or the foreign marker (``日本``, ``hint``, ``latin``).
 
 Speed: ``parse_addresses`` reads each distinct (address, hint) pair once, in three tiers: *keys* —
-every chain of gazetteer names (province? prefecture? unit?, full or short) looked up in Arrow, with
+every chain of gazetteer names (province? prefecture? unit?, full or short), found by walking a trie
+of them over the UTF-8 bytes of all addresses at once in numpy (``_KeyTrie``), with
 the decisions of all keys shipped with the package (``KEYS_FILE``, ``python -m
 citynet.etl.address_keys``; read as met and cached on disk when they do not match these rules,
 ``_KeyTable``); *prefixes* shared by many addresses (``PREFIX_LEVELS``); and the whole reading
@@ -720,13 +721,14 @@ def _decided_prefix(t: str, province: str | None, open_end: bool = True) -> tupl
     return hyps[0][1], "|".join(m for m in matched if m), tail, frozenset(danger)
 
 
-# --- the key tier: decided name chains looked up in Arrow ------------------------------------------------
+# --- the key tier: decided name chains found by a trie walk ---------------------------------------------
 # Most addresses begin with a chain of unit names (江苏省南京市, 江苏南京鼓楼区, 浙江义乌, 昆山市). Every
 # such chain of the gazetteer (province, prefecture, county-level unit; full name, short name or
-# absent) is a *key*. ``_key_cities`` slices each address at every key length in Arrow (C++), looks
-# the slices up with ``index_in``, and reads only the keys present (once per process: the decision of
+# absent) is a *key*. ``_key_hits`` walks the trie of keys (``_key_trie``) over the bytes of every
+# address, one character per step for all addresses at once, and reads only the keys met (once per
+# process: the decision of
 # a key does not depend on the address it begins). A key decides when ``_decided_prefix`` says so; its
-# tail check (a street or business word after a short name, 场 after 市) runs in Arrow too.
+# tail check (a street or business word after a short name, 场 after 市) reads the bytes after the key.
 _KEY_DECISIONS: dict[tuple[str, str | None], tuple | None] = {}
 # the decisions of every key, made once with these rules (``python -m citynet.etl.address_keys``)
 KEYS_FILE = os.path.join(os.path.dirname(__file__), "data", "address_keys.parquet")

@@ -286,6 +286,16 @@ def test_key_walk_on_bytes_equals_whole_address_reading() -> None:
     assert out["status"].iloc[[0, -1]].tolist() == ["none", "none"]
     for i, x in enumerate(addrs, start=1):
         assert tuple(out.iloc[i][["city_code", "province_code", "country", "status", "matched"]]) == parse_address(x), x
+    # the general walk (characters of any width) gives the same as the three-byte one
+    from citynet.etl.address import _key_trie
+
+    trie = _key_trie()
+    assert trie.three_bytes  # every key character is CJK
+    try:
+        trie.three_bytes = False
+        assert parse_addresses(a).equals(out)
+    finally:
+        trie.three_bytes = True
     # leading separators are cut before the keys (the whole reading keeps them, so its matched text differs)
     sep = pd.Series(["，江苏省南京市鼓楼区", "：中国江苏省南京市", "；；江苏昆山开发区", ";江苏省", ", 南京市"])
     assert parse_addresses(sep)["city_code"].tolist() == ["320100", "320100", "320500", None, "320100"]
