@@ -752,12 +752,15 @@ def _candidate_keys() -> dict[int, pa.Array]:
     prov = dict(_rows(g[g["rank"] == "province"], "code", "name"))
     pref = dict(_rows(g[g["rank"] == "prefecture"], "code", "name"))
 
-    def forms(name: str | None, short: str | None) -> list[str]:
+    @functools.cache
+    def forms(name: str, county: bool = False) -> tuple[str, ...]:
+        """"", the name and its short name (each once; computed once per name)."""
         out = [""]
+        short = (_county_short(name) if county else short_name(name)) if name else None
         for x in (name, short):
             if x and x not in out:
                 out.append(x)
-        return out
+        return tuple(out)
 
     keys: set[str] = set()
     units = [(c, n) for c, n in _rows(g[g["rank"] == "county"], "code", "name")]
@@ -767,12 +770,11 @@ def _candidate_keys() -> dict[int, pa.Array]:
         pf = "" if code[:2] + "0000" in MUNICIPALITIES else pref.get(code[:4] + "00", "")
         if pf in ("市辖区", "县") or "直辖" in pf:
             pf = ""
-        for a in forms(pv, short_name(pv) if pv else None):
-            for b in forms(pf, short_name(pf) if pf else None):
-                for c in forms(name, _county_short(name) if name else None):
-                    k = a + b + c
-                    if k:
-                        keys.add(k)
+        cs = forms(name, True)
+        for a in forms(pv):
+            for b in forms(pf):
+                keys.update(a + b + c for c in cs)
+    keys.discard("")
     by_len: dict[int, list[str]] = {}
     for k in keys:
         by_len.setdefault(len(k), []).append(k)
