@@ -1044,9 +1044,9 @@ def _utf8_rows(data: np.ndarray, pos: np.ndarray, stop: np.ndarray) -> pa.Array:
 
 
 class _KeyTrie:
-    """The keys as a trie in flat numpy arrays: node 0 is the root; ``key[node]`` is the key number
-    (``_KeyTable``) of the text leading to the node or -1, ``more[node]`` whether a longer key goes on
-    from it. Edges (parent, character) → child sit in an open-addressing hash table (linear probing,
+    """The keys as a trie in flat numpy arrays: node 0 is the root, the last node a sentinel that
+    stands for "no child" (-1); ``key[node]`` is the key number (``_KeyTable``) of the text leading to
+    the node or -1, ``more[node]`` whether a longer key goes on from it. Edges (parent, character) → child sit in an open-addressing hash table (linear probing,
     Fibonacci hashing, at most a quarter full: short probe runs): one step of every row is a few vectorised gathers,
     and nothing is rebuilt per call (``pyarrow.compute.index_in`` rebuilds its hash set each call)."""
 
@@ -1054,13 +1054,13 @@ class _KeyTrie:
         self.key, self.more = key, more
         # every character of every key takes three bytes (CJK): a step then reads three bytes and
         # moves three, whatever is there (another width never matches an edge, and the row stops)
-        self.three_bytes = bool(((char[1:] >= 0xE00000) & (char[1:] < 0xF00000)).all())
-        edge = (parent[1:].astype(np.int64) << 32) | char[1:]
+        self.three_bytes = bool(((char[1:-1] >= 0xE00000) & (char[1:-1] < 0xF00000)).all())
+        edge = (parent[1:-1].astype(np.int64) << 32) | char[1:-1]  # not the root, not the sentinel
         bits = max(4, int(len(edge) * 4 - 1).bit_length())
         self.mask, self.shift = (1 << bits) - 1, 64 - bits
         # slot i: (edge, child) side by side, so that a probe reads one cache line
         self.slots = np.full((1 << bits, 2), -1, dtype=np.int64)
-        node = np.arange(1, len(parent), dtype=np.int64)
+        node = np.arange(1, len(parent) - 1, dtype=np.int64)
         h = self._hash(edge)
         while len(node):  # insert every edge: free slots to their first claimant, the rest probe on
             free = self.slots[h, 0] == -1
@@ -1199,6 +1199,11 @@ def _key_trie() -> _KeyTrie:
         key.append(np.where(gid_k >= 0, gid_k + offset.get(k, 0), -1))
         more.append(pre_k)
         size += len(both)
+    # a sentinel node last: ``key[-1]`` and ``more[-1]`` answer for "no child" (-1)
+    parents.append(np.zeros(1, np.int64))
+    chars.append(np.full(1, -1, np.int64))
+    key.append(np.full(1, -1, np.int64))
+    more.append(np.zeros(1, bool))
     return _KeyTrie(*(np.concatenate(x) for x in (parents, chars, key, more)))
 
 
@@ -1224,16 +1229,13 @@ def _key_hits(
     pos = _key_start(data, pos, end)
     # every (row, key) hit, by increasing key length, with the byte after it; the longest hit of each
     # row is kept apart
-    hit_rows, hit_gid, hit_len, hit_end = [], [], [], []
+    hit_rows, hit_gid, hit_end = [], [], []
     best = np.full(n, -1, dtype="int64")
-    best_len = np.zeros(n, dtype="int64")
     best_end = np.zeros(n, dtype="int64")
     alive = np.flatnonzero(pos < end)
     p, e = pos[alive], end[alive]
     state = np.zeros(len(alive), dtype="int64")  # the root
-    k = 0
     while len(alive):
-        k += 1
         if trie.three_bytes:
             char = (
                 (data.take(p).astype(np.int64) << 16)
@@ -1246,17 +1248,15 @@ def _key_hits(
             char, width = _utf8_char(data, p)
             child = trie.child(state, char)
             p = p + width
-        found = child >= 0
-        g = np.where(found, trie.key[child], -1)
+        g = trie.key[child]  # child -1 (no edge) reads the sentinel node: no key, nothing more
         r = np.flatnonzero(g >= 0)
         if len(r):
             rows_k, g_k, end_k = alive[r], g[r], p[r]
             hit_rows.append(rows_k)
             hit_gid.append(g_k)
-            hit_len.append(np.full(len(r), k))
             hit_end.append(end_k)
-            best[rows_k], best_len[rows_k], best_end[rows_k] = g_k, k, end_k
-        go = np.flatnonzero(found & trie.more[child] & (p < e))
+            best[rows_k], best_end[rows_k] = g_k, end_k
+        go = np.flatnonzero(trie.more[child] & (p < e))
         alive, p, e, state = alive[go], p[go], e[go], child[go]
     if not hit_rows:
         return none
@@ -1278,10 +1278,10 @@ def _key_hits(
     failed[rows0[~ok0]] = True
     if failed.any():  # rank 1, 2, …: the shorter keys of the rows not decided yet, longest first
         m = [failed[x] for x in hit_rows]
-        rows, gid, klen, kend = (
-            np.concatenate([x[mi] for x, mi in zip(xs, m, strict=True)]) for xs in (hit_rows, hit_gid, hit_len, hit_end)
+        rows, gid, kend = (
+            np.concatenate([x[mi] for x, mi in zip(xs, m, strict=True)]) for xs in (hit_rows, hit_gid, hit_end)
         )
-        order = np.lexsort((-klen, rows))
+        order = np.lexsort((-kend, rows))  # a row's keys all start where it does: longest = ends last
         rows, gid, kend = rows[order], gid[order], kend[order]
         first_of_row = np.r_[0, np.flatnonzero(np.diff(rows)) + 1]
         rank = np.arange(len(rows)) - np.repeat(first_of_row, np.diff(np.r_[first_of_row, len(rows)]))
@@ -1445,8 +1445,11 @@ def parse_addresses(addresses: pd.Series, province_hint: pd.Series | None = None
         u_addr = pa.nulls(len(ua), pa.large_string())
     cols = _parse_distinct(u_addr, uh, h_dict.to_pylist())
     idx = addresses.index
-    data = {c: pd.Series(v if inv is None else v[inv], index=idx, dtype=v.dtype, copy=False) for c, v in cols.items()}
-    return pd.DataFrame(data, columns=COLUMNS, copy=False)  # object columns as before (no string inference)
+    # object columns as before (no string inference); the index set once, not aligned column by column
+    data = {c: pd.Series(cols[c] if inv is None else cols[c][inv], dtype=cols[c].dtype, copy=False) for c in COLUMNS}
+    out = pd.DataFrame(data, copy=False)
+    out.index = idx
+    return out
 
 
 # first bytes of the characters Arrow may count as white space (ASCII controls and space, U+0085,
