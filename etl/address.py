@@ -1144,32 +1144,39 @@ def _chars_of(text: str) -> np.ndarray:
 _KEY_TRIM = _chars_of("\t\n\f\r ,，:：;；")  # leading white space (RE2's ``\\s``) and separators
 _CHAR_CHANG = int(_chars_of("场")[0])  # 市场 (``_key_ok``)
 _KEY_CUT = ("中华人民共和国", "中国")  # one of them, after the trim
-_NEEDS_START = np.zeros(256, dtype=bool)  # first bytes of those characters
-_NEEDS_START[[c.encode("utf-8")[0] for c in "\t\n\f\r ,，:：;；中"]] = True
+_TRIM_LEAD = np.zeros(256, dtype=bool)  # first bytes of the characters trimmed
+_TRIM_LEAD[[c.encode("utf-8")[0] for c in "\t\n\f\r ,，:：;；"]] = True
+_NEEDS_START = _TRIM_LEAD.copy()  # … and of 中
+_NEEDS_START["中".encode()[0]] = True
 
 
 def _key_start(data: np.ndarray, pos: np.ndarray, end: np.ndarray) -> np.ndarray:
     """The byte where the text that keys are looked up in begins: after leading white space and
     separators (``_KEY_TRIM``) and then one leading 中华人民共和国 or 中国. Only the rows whose first
     byte can begin one of them are looked at."""
-    rows = np.flatnonzero(_NEEDS_START[data[pos]] & (pos < end))
+    first = data.take(pos, mode="clip")
+    rows = np.flatnonzero(_NEEDS_START[first] & (pos < end))
     if not len(rows):
         return pos
     pos = pos.copy()
-    todo = rows
+    todo = rows[_TRIM_LEAD[first[rows]]]
     while len(todo):
         char, width = _utf8_char(data, pos[todo])
-        trim = np.isin(char, _KEY_TRIM)
+        trim = np.zeros(len(todo), dtype=bool)
+        for c in _KEY_TRIM.tolist():
+            trim |= char == c
         todo, width = todo[trim], width[trim]
         pos[todo] += width
         todo = todo[pos[todo] < end[todo]]
-    for word in _KEY_CUT:
+    cut = []
+    for word in _KEY_CUT:  # both looked for at the same byte: at most one applies (中华… / 中国)
         raw = np.frombuffer(word.encode("utf-8"), dtype=np.uint8)
         at = rows[end[rows] - pos[rows] >= len(raw)]
         for i, b in enumerate(raw.tolist()):
             at = at[data[pos[at] + i] == b]
-        pos[at] += len(raw)
-        rows = np.setdiff1d(rows, at, assume_unique=True)
+        cut.append((at, len(raw)))
+    for at, size in cut:
+        pos[at] += size
     return pos
 
 
