@@ -16,7 +16,8 @@ Both parsers get the same list of addresses. cpca's adcode is mapped to the city
 city; *precision* = correct / located.
 
 Timing: each side's per-process setup is timed apart and printed (citynet: lexicon, automaton, OpenCC
-and the key table — the key decisions shipped with the package, ``etl/data/address_keys.parquet``;
+and the key table with the trie of keys — the key decisions shipped with the package,
+``etl/data/address_keys.parquet``;
 cpca: its first call). Then the first call of ``parse_addresses`` in the process (nothing read before:
 run with an empty ``$CITYNET_CACHE`` for a cold disk cache), then ``--rounds`` interleaved rounds of
 ``parse_addresses`` on the addresses alone (the same input as cpca), with the ``国省代码`` hint that

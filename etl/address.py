@@ -70,7 +70,8 @@ names that narrowed the hypotheses, joined by ``|``, preceded by ``postal`` or `
 evidence constrained the reading; or the foreign marker (``日本``, ``hint``, ``latin``).
 
 Speed: ``parse_addresses`` reads each distinct (address, hint) pair once, in three tiers: *keys* —
-every chain of gazetteer names (province? prefecture? unit?, full or short) looked up in Arrow, with
+every chain of gazetteer names (province? prefecture? unit?, full or short), found by walking a trie
+of them over the UTF-8 bytes of all addresses at once in numpy (``_KeyTrie``), with
 the decisions of all keys shipped with the package (``KEYS_FILE``, ``python -m
 citynet.etl.address_keys``; read as met and cached on disk when they do not match these rules,
 ``_KeyTable``); *prefixes* shared by many addresses (``PREFIX_LEVELS``); and the whole reading
@@ -720,13 +721,14 @@ def _decided_prefix(t: str, province: str | None, open_end: bool = True) -> tupl
     return hyps[0][1], "|".join(m for m in matched if m), tail, frozenset(danger)
 
 
-# --- the key tier: decided name chains looked up in Arrow ------------------------------------------------
+# --- the key tier: decided name chains found by a trie walk ---------------------------------------------
 # Most addresses begin with a chain of unit names (江苏省南京市, 江苏南京鼓楼区, 浙江义乌, 昆山市). Every
 # such chain of the gazetteer (province, prefecture, county-level unit; full name, short name or
-# absent) is a *key*. ``_key_cities`` slices each address at every key length in Arrow (C++), looks
-# the slices up with ``index_in``, and reads only the keys present (once per process: the decision of
+# absent) is a *key*. ``_key_hits`` walks the trie of keys (``_key_trie``) over the bytes of every
+# address, one character per step for all addresses at once, and reads only the keys met (once per
+# process: the decision of
 # a key does not depend on the address it begins). A key decides when ``_decided_prefix`` says so; its
-# tail check (a street or business word after a short name, 场 after 市) runs in Arrow too.
+# tail check (a street or business word after a short name, 场 after 市) reads the bytes after the key.
 _KEY_DECISIONS: dict[tuple[str, str | None], tuple | None] = {}
 # the decisions of every key, made once with these rules (``python -m citynet.etl.address_keys``)
 KEYS_FILE = os.path.join(os.path.dirname(__file__), "data", "address_keys.parquet")
@@ -750,12 +752,15 @@ def _candidate_keys() -> dict[int, pa.Array]:
     prov = dict(_rows(g[g["rank"] == "province"], "code", "name"))
     pref = dict(_rows(g[g["rank"] == "prefecture"], "code", "name"))
 
-    def forms(name: str | None, short: str | None) -> list[str]:
+    @functools.cache
+    def forms(name: str, county: bool = False) -> tuple[str, ...]:
+        """"", the name and its short name (each once; computed once per name)."""
         out = [""]
+        short = (_county_short(name) if county else short_name(name)) if name else None
         for x in (name, short):
             if x and x not in out:
                 out.append(x)
-        return out
+        return tuple(out)
 
     keys: set[str] = set()
     units = [(c, n) for c, n in _rows(g[g["rank"] == "county"], "code", "name")]
@@ -765,12 +770,11 @@ def _candidate_keys() -> dict[int, pa.Array]:
         pf = "" if code[:2] + "0000" in MUNICIPALITIES else pref.get(code[:4] + "00", "")
         if pf in ("市辖区", "县") or "直辖" in pf:
             pf = ""
-        for a in forms(pv, short_name(pv) if pv else None):
-            for b in forms(pf, short_name(pf) if pf else None):
-                for c in forms(name, _county_short(name) if name else None):
-                    k = a + b + c
-                    if k:
-                        keys.add(k)
+        cs = forms(name, True)
+        for a in forms(pv):
+            for b in forms(pf):
+                keys.update(a + b + c for c in cs)
+    keys.discard("")
     by_len: dict[int, list[str]] = {}
     for k in keys:
         by_len.setdefault(len(k), []).append(k)
@@ -821,7 +825,7 @@ class _KeyTable:
 
     def __init__(self, saved: bool = True) -> None:
         keys = _candidate_keys()
-        _key_prefixes()  # built with the table: per-process setup
+        _key_trie()  # built with the table: per-process setup
         self.lengths = sorted(keys, reverse=True)
         self.offset: dict[int, int] = {}
         total = 0
@@ -842,6 +846,8 @@ class _KeyTable:
         # the province of each key's city as a number (``_key_ok`` compares numbers, not strings)
         self.cprov_n = np.array([int(p[:2]) if p else 0 for p in self.cprov.tolist()], dtype=np.int16)
         self.has_danger = pd.notna(self.danger)
+        self._danger_pairs: np.ndarray | None = None
+        self.danger_pairs()  # per-process setup
 
     @functools.cached_property
     def digest(self) -> str:
@@ -930,6 +936,13 @@ class _KeyTable:
         except OSError:
             pass  # a cache that cannot be written costs time only
 
+    def danger_pairs(self) -> np.ndarray:
+        """``key number * 2**21 + code point`` of every (key, danger character), sorted (for ``_key_ok``)."""
+        if self._danger_pairs is None:
+            pairs = [g * _CP_SPAN + ord(c) for g in np.flatnonzero(self.has_danger).tolist() for c in self.danger[g]]
+            self._danger_pairs = np.array(sorted(pairs) or [-1], dtype=np.int64)
+        return self._danger_pairs
+
     def read(self, gids: np.ndarray, words: list[str]) -> None:
         for gid, word in zip(gids.tolist(), words, strict=True):
             got = _decided_prefix(word, None, open_end=False)
@@ -947,6 +960,7 @@ class _KeyTable:
             self.tail[gid] = {"": 0, "short": 1, "市": 2}[got[2]]
             self.danger[gid] = (got[3] | got_p[3]) or None
             self.has_danger[gid] = self.danger[gid] is not None
+        self._danger_pairs = None
         self.dirty = True
 
 
@@ -964,138 +978,318 @@ def _key_table() -> _KeyTable:
     return _KEY_TABLE[0]
 
 
-def _key_ok(table: _KeyTable, text: pa.Array, rows, gid, klen, constrained, prov) -> np.ndarray:
+def _key_ok(table: _KeyTable, data: np.ndarray, row_end: np.ndarray, rows, gid, kend, constrained, prov) -> np.ndarray:
     """Which (row, key) hits decide: the key decides, agrees with the province constraint (``prov``:
     its first two digits as a number), and the text after it passes the tail check and completes no
-    longer name."""
+    longer name. ``data``/``row_end`` are the UTF-8 bytes of the text and each row's end byte
+    (``_utf8_bounds``), ``kend`` the byte after each hit's key: what follows the key is read there."""
     import pyarrow.compute as pc
 
     ok = table.state[gid] == 2
     ok &= ~constrained | (table.cprov_n[gid] == prov)
     tail = table.tail[gid]
-    check = ok & (tail > 0)
-    for k in np.unique(klen[check]).tolist():
-        crow = np.flatnonzero(check & (klen == k))
-        rest = pc.utf8_slice_codeunits(pc.take(text, pa.array(rows[crow]), memory_pool=_POOL), k, k + 4, memory_pool=_POOL)
-        bad_short = pc.fill_null(pc.match_substring_regex(rest, _TAIL_SHORT_RE, memory_pool=_POOL), False)
-        bad_shi = pc.fill_null(pc.starts_with(rest, "场", memory_pool=_POOL), False)
-        bad = np.where(
-            tail[crow] == 1, bad_short.to_numpy(zero_copy_only=False), bad_shi.to_numpy(zero_copy_only=False)
-        )
-        ok[crow[bad]] = False
-    dz = ok & table.has_danger[gid]
-    for k in np.unique(klen[dz]).tolist():
-        drow = np.flatnonzero(dz & (klen == k))
-        nxt = pc.dictionary_encode(pc.utf8_slice_codeunits(pc.take(text, pa.array(rows[drow]), memory_pool=_POOL), k, k + 1, memory_pool=_POOL), memory_pool=_POOL)
-        chars = nxt.dictionary.to_pylist()
-        cw = len(chars) + 1
-        p_inv, p_u = pd.factorize(gid[drow] * cw + nxt.indices.fill_null(-1).to_numpy(zero_copy_only=False) + 1)
-        bad_u = np.array(
-            [(p % cw) > 0 and chars[p % cw - 1] in table.danger[p // cw] for p in p_u.tolist()], dtype=bool
-        )
-        ok[drow[bad_u[p_inv]]] = False
+    stop = row_end[rows]
+    shi = np.flatnonzero(ok & (tail == 2))  # 市场: a market, not the city
+    if len(shi):
+        at = shi[stop[shi] - kend[shi] >= 3]
+        ok[at[_utf8_char(data, kend[at])[0] == _CHAR_CHANG]] = False
+    short = np.flatnonzero(ok & (tail == 1))  # a street or business word after a short name
+    if len(short):
+        bad = pc.match_substring_regex(_utf8_heads(data, kend[short], stop[short], 4), _TAIL_SHORT_RE, memory_pool=_POOL)
+        ok[short[bad.to_numpy(zero_copy_only=False)]] = False
+    d = np.flatnonzero(ok & table.has_danger[gid])  # the next character could complete a longer name
+    if len(d):
+        has = d[kend[d] < stop[d]]
+        pair = gid[has] * _CP_SPAN + _utf8_code_point(data, kend[has])
+        pairs = table.danger_pairs()
+        at = np.minimum(np.searchsorted(pairs, pair), len(pairs) - 1)
+        ok[has[pairs[at] == pair]] = False
     return ok
 
 
-_DIGITS = pa.array(list("0123456789０１２３４５６７８９"), pa.large_string())  # a postal code's first character
-_KEY_LEAD = pa.array(list("\t\n\f\r ,，:：;；"), pa.large_string())  # the characters ``_key_text`` trims
+_CP_SPAN = 1 << 21  # code points are below 0x110000
 
 
-def _key_text(body: pa.Array) -> pa.Array:
-    """``body`` without leading white space and separators (RE2's ``\\s``, ``,，:：;；``) and one leading
-    中华人民共和国 or 中国: the text keys are looked up in. Rows that need none of it (almost all) are
-    not copied."""
+def _utf8_code_point(data: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """The code point of the UTF-8 character starting at each byte ``pos``."""
+    b = [data.take(pos + i, mode="clip").astype(np.int64) & 0x3F for i in range(4)]
+    b0 = data[pos].astype(np.int64)
+    return np.select(
+        [b0 < 0x80, b0 < 0xE0, b0 < 0xF0],
+        [b0, ((b0 & 0x1F) << 6) | b[1], ((b0 & 0x0F) << 12) | (b[1] << 6) | b[2]],
+        ((b0 & 0x07) << 18) | (b[1] << 12) | (b[2] << 6) | b[3],
+    )
+
+
+def _utf8_heads(data: np.ndarray, pos: np.ndarray, stop: np.ndarray, chars: int) -> pa.Array:
+    """The text from byte ``pos`` to ``chars`` characters later (or ``stop``) of each row, as a new
+    Arrow string array (only these few characters are copied)."""
+    q = pos.copy()
+    for _ in range(chars):
+        go = q < stop
+        q[go] += _UTF8_WIDTH[data[q[go]]]
+    return _utf8_rows(data, pos, np.minimum(q, stop))
+
+
+def _utf8_rows(data: np.ndarray, pos: np.ndarray, stop: np.ndarray) -> pa.Array:
+    """Bytes ``pos`` to ``stop`` of ``data`` for each row, as a new Arrow string array."""
+    size = stop - pos
+    offsets = np.zeros(len(pos) + 1, dtype=np.int64)
+    np.cumsum(size, out=offsets[1:])
+    idx = np.repeat(pos - offsets[:-1], size) + np.arange(offsets[-1])
+    buf = pa.py_buffer(data[idx].tobytes())
+    return pa.LargeStringArray.from_buffers(len(pos), pa.py_buffer(offsets.tobytes()), buf)
+
+
+
+
+class _KeyTrie:
+    """The keys as a trie in flat numpy arrays: node 0 is the root, the last node a sentinel that
+    stands for "no child" (-1); ``key[node]`` is the key number (``_KeyTable``) of the text leading to
+    the node or -1, ``more[node]`` whether a longer key goes on from it. Edges (parent, character) → child sit in an open-addressing hash table (linear probing,
+    Fibonacci hashing, at most a quarter full: short probe runs): one step of every row is a few vectorised gathers,
+    and nothing is rebuilt per call (``pyarrow.compute.index_in`` rebuilds its hash set each call)."""
+
+    def __init__(self, parent: np.ndarray, char: np.ndarray, key: np.ndarray, more: np.ndarray) -> None:
+        self.key, self.more = key, more
+        # every character of every key takes three bytes (CJK): a step then reads three bytes and
+        # moves three, whatever is there (another width never matches an edge, and the row stops)
+        self.three_bytes = bool(((char[1:-1] >= 0xE00000) & (char[1:-1] < 0xF00000)).all())
+        edge = (parent[1:-1].astype(np.int64) << 32) | char[1:-1]  # not the root, not the sentinel
+        bits = max(4, int(len(edge) * 4 - 1).bit_length())
+        self.mask, self.shift = (1 << bits) - 1, 64 - bits
+        # slot i: (edge, child) side by side, so that a probe reads one cache line
+        self.slots = np.full((1 << bits, 2), -1, dtype=np.int64)
+        node = np.arange(1, len(parent) - 1, dtype=np.int64)
+        h = self._hash(edge)
+        while len(node):  # insert every edge: free slots to their first claimant, the rest probe on
+            free = self.slots[h, 0] == -1
+            slot, first = np.unique(h[free], return_index=True)
+            win = np.flatnonzero(free)[first]
+            self.slots[slot, 0], self.slots[slot, 1] = edge[win], node[win]
+            lose = np.ones(len(node), dtype=bool)
+            lose[win] = False
+            node, edge, h = node[lose], edge[lose], (h[lose] + 1) & self.mask
+
+    def _hash(self, edge: np.ndarray) -> np.ndarray:
+        return ((edge * _FIB) >> self.shift) & self.mask  # int64 products wrap: Fibonacci hashing
+
+    def child(self, state: np.ndarray, char: np.ndarray) -> np.ndarray:
+        """The child of each ``state`` by character ``char`` (``_utf8_char``; -1: none)."""
+        edge = (state << 32) | char
+        h = self._hash(edge)
+        slot = self.slots.take(h, axis=0)  # (``slots[h]`` is ten times slower)
+        se = slot[:, 0]
+        hit = se == edge
+        out = np.where(hit, slot[:, 1], -1)
+        todo = np.flatnonzero(se != -1)
+        todo = todo[~hit[todo]]
+        edge, h = edge[todo], h[todo]
+        while len(todo):  # the few edges not in their home slot
+            h = (h + 1) & self.mask
+            slot = self.slots.take(h, axis=0)
+            hit = slot[:, 0] == edge
+            out[todo[hit]] = slot[hit, 1]
+            go = np.flatnonzero((slot[:, 0] != -1) & ~hit)
+            todo, edge, h = todo[go], edge[go], h[go]
+        return out
+
+
+_FIB = np.int64(0x9E3779B97F4A7C15 - (1 << 64))  # 2^64 / golden ratio, as a signed 64-bit number
+# by the first byte of a UTF-8 character: its width, and the shift that keeps only its own bytes of
+# the three bytes read from there
+_UTF8_WIDTH = np.array([1] * 0xC0 + [2] * 0x20 + [3] * 0x10 + [4] * 0x10, dtype=np.int64)
+_UTF8_SHIFT = np.array([16] * 0xC0 + [8] * 0x20 + [0] * 0x20, dtype=np.int64)
+
+
+def _utf8_bounds(arr: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The UTF-8 bytes of a string array and each row's first and end byte (null rows: empty), without
+    copying the text."""
+    n = len(arr)
+    bufs = arr.buffers()
+    wide = pa.types.is_large_string(arr.type)
+    off = np.frombuffer(bufs[1], dtype=np.int64 if wide else np.int32)[arr.offset : arr.offset + n + 1].astype(np.int64)
+    data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None and off[-1] > 0 else np.zeros(1, np.uint8)
+    start, end = off[:-1], off[1:].copy()
+    if arr.null_count:
+        import pyarrow.compute as pc
+
+        null = pc.is_null(arr).to_numpy(zero_copy_only=False)
+        end[null] = start[null]
+    return data, start, end
+
+
+def _utf8_char(data: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The character starting at each byte ``pos`` of valid UTF-8 ``data`` as a number (its bytes,
+    big-endian: one number per character, not its code point) and its width in bytes."""
+    b0 = data[pos]
+    char = (
+        (b0.astype(np.int64) << 16)
+        | (data.take(pos + 1, mode="clip").astype(np.int64) << 8)
+        | data.take(pos + 2, mode="clip")
+    ) >> _UTF8_SHIFT[b0]
+    four = np.flatnonzero(b0 >= 0xF0)
+    if len(four):
+        char[four] = (char[four] << 8) | data.take(pos[four] + 3, mode="clip")
+    return char, _UTF8_WIDTH[b0]
+
+
+def _chars_of(text: str) -> np.ndarray:
+    """``_utf8_char`` of each character of ``text``."""
+    raw = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    pos = np.flatnonzero((raw & 0xC0) != 0x80)
+    return _utf8_char(raw, pos)[0]
+
+
+_KEY_TRIM = _chars_of("\t\n\f\r ,，:：;；")  # leading white space (RE2's ``\\s``) and separators
+_CHAR_CHANG = int(_chars_of("场")[0])  # 市场 (``_key_ok``)
+_KEY_CUT = ("中华人民共和国", "中国")  # one of them, after the trim
+_TRIM_LEAD = np.zeros(256, dtype=bool)  # first bytes of the characters trimmed
+_TRIM_LEAD[[c.encode("utf-8")[0] for c in "\t\n\f\r ,，:：;；"]] = True
+_NEEDS_START = _TRIM_LEAD.copy()  # … and of 中
+_NEEDS_START["中".encode()[0]] = True
+
+
+def _key_start(data: np.ndarray, pos: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """The byte where the text that keys are looked up in begins: after leading white space and
+    separators (``_KEY_TRIM``) and then one leading 中华人民共和国 or 中国. Only the rows whose first
+    byte can begin one of them are looked at."""
+    first = data.take(pos, mode="clip")
+    rows = np.flatnonzero(_NEEDS_START[first] & (pos < end))
+    if not len(rows):
+        return pos
+    pos = pos.copy()
+    todo = rows[_TRIM_LEAD[first[rows]]]
+    while len(todo):
+        char, width = _utf8_char(data, pos[todo])
+        trim = np.zeros(len(todo), dtype=bool)
+        for c in _KEY_TRIM.tolist():
+            trim |= char == c
+        todo, width = todo[trim], width[trim]
+        pos[todo] += width
+        todo = todo[pos[todo] < end[todo]]
+    cut = []
+    for word in _KEY_CUT:  # both looked for at the same byte: at most one applies (中华… / 中国)
+        raw = np.frombuffer(word.encode("utf-8"), dtype=np.uint8)
+        at = rows[end[rows] - pos[rows] >= len(raw)]
+        for i, b in enumerate(raw.tolist()):
+            at = at[data[pos[at] + i] == b]
+        cut.append((at, len(raw)))
+    for at, size in cut:
+        pos[at] += size
+    return pos
+
+
+@functools.cache
+def _key_trie() -> _KeyTrie:
+    """The trie of every key (``_candidate_keys``), its nodes numbered level by level."""
     import pyarrow.compute as pc
 
-    P = _POOL
-    first = pc.utf8_slice_codeunits(body, 0, 1, memory_pool=P)
-    need = pc.or_(pc.is_in(first, value_set=_KEY_LEAD, memory_pool=P), pc.starts_with(body, "中国", memory_pool=P))
-    need = pc.or_(need, pc.starts_with(body, "中华人民共和国", memory_pool=P))
-    if not pc.any(need).as_py():
-        return body
-    text = pc.utf8_ltrim(pc.filter(body, need), characters="\t\n\f\r ,，:：;；")  # = ^[\s,，:：;；]* (RE2's \s)
-    rest = pc.if_else(pc.starts_with(text, "中国"), pc.utf8_slice_codeunits(text, 2), text)
-    text = pc.if_else(pc.starts_with(text, "中华人民共和国"), pc.utf8_slice_codeunits(text, 7), rest)
-    return pc.replace_with_mask(body, need, text, memory_pool=P)
+    keys = _candidate_keys()
+    offset, total = {}, 0
+    for k in sorted(keys, reverse=True):  # the key numbers of ``_KeyTable``
+        offset[k], total = total, total + len(keys[k])
+    lookup = _key_prefixes()
+    parents, chars = [np.zeros(1, np.int64)], [np.zeros(1, np.int64)]
+    key, more = [np.full(1, -1, np.int64)], [np.ones(1, bool)]
+    base, size = {}, 1
+    for k in sorted(lookup):
+        both, gid_k, pre_k = lookup[k]
+        base[k] = size
+        if k == 1:
+            parents.append(np.zeros(len(both), np.int64))
+        else:
+            up = pc.index_in(pc.utf8_slice_codeunits(both, 0, k - 1), value_set=lookup[k - 1][0])
+            parents.append(up.to_numpy(zero_copy_only=False).astype(np.int64) + base[k - 1])
+        data, start, _end = _utf8_bounds(pc.utf8_slice_codeunits(both, k - 1, k))
+        chars.append(_utf8_char(data, start)[0])
+        key.append(np.where(gid_k >= 0, gid_k + offset.get(k, 0), -1))
+        more.append(pre_k)
+        size += len(both)
+    # a sentinel node last: ``key[-1]`` and ``more[-1]`` answer for "no child" (-1)
+    parents.append(np.zeros(1, np.int64))
+    chars.append(np.full(1, -1, np.int64))
+    key.append(np.full(1, -1, np.int64))
+    more.append(np.zeros(1, bool))
+    return _KeyTrie(*(np.concatenate(x) for x in (parents, chars, key, more)))
 
 
-def _key_hits(body: pa.Array, cons: np.ndarray, constraints: list[tuple[str | None, str]]) -> tuple:
-    """The rows of ``body`` decided by a key: ``(rows, inv, city, province, matched)``, the last three
-    per distinct (key, constraint) pair and ``inv`` mapping each row to its pair.
+def _key_hits(
+    data: np.ndarray, pos: np.ndarray, end: np.ndarray, cons: np.ndarray, constraints: list[tuple[str | None, str]]
+) -> tuple:
+    """The rows decided by a key: ``(rows, inv, city, province, matched)``, the last three per distinct
+    (key, constraint) pair and ``inv`` mapping each row to its pair. Row i is the text of bytes
+    ``pos[i]`` to ``end[i]`` of the UTF-8 ``data`` (``_utf8_bounds``).
 
-    Per row, the longest key it begins with is tried first (one vectorised pass over every row); only
-    the rows whose longest key does not decide try their shorter keys, longest first.
+    Every row walks the trie of keys (``_key_trie``) one character at a time, all rows at once in
+    numpy, on the UTF-8 bytes of the text (no copy, no per-call hash set); a row leaves the walk as
+    soon as its text can no longer begin a key. Per row, the longest key it begins with is tried first
+    (one vectorised pass over every row); only the rows whose longest key does not decide try their
+    shorter keys, longest first.
     """
-    import pyarrow.compute as pc
-
-    n = len(body)
+    n = len(pos)
     none = (np.zeros(0, dtype="int64"), np.zeros(0, dtype="int64"), *(np.zeros(0, dtype=object),) * 3)
-    text = _key_text(body)
-    lengths = pc.fill_null(pc.utf8_length(text, memory_pool=_POOL), 0).to_numpy(zero_copy_only=False)
     table = _key_table()
+    trie = _key_trie()
     cons_prov = np.array([int(p[:2]) if p else -1 for p, _ in constraints], dtype=np.int16)
     cons_has = cons_prov >= 0
-    # every (row, key) hit, by increasing key length: a row stays in play only while its first k
-    # characters begin some key (``_key_prefixes``), so each row is sliced about as often as its chain
-    # of names is long, not once per key length; the longest hit of each row is kept apart
-    hit_rows, hit_gid, hit_len = [], [], []
+    pos = _key_start(data, pos, end)
+    # every (row, key) hit, by increasing key length, with the byte after it; the longest hit of each
+    # row is kept apart
+    hit_rows, hit_gid, hit_end = [], [], []
     best = np.full(n, -1, dtype="int64")
-    best_len = np.zeros(n, dtype="int64")
-    lookup = _key_prefixes()
-    alive = np.flatnonzero(lengths >= min(table.lengths))
-    # the rows still in play are copied only when fewer than half of the copy is in play (a filter
-    # copies whole strings: cut to the longest key first)
-    sub = pc.utf8_slice_codeunits(text if len(alive) == n else pc.take(text, pa.array(alive), memory_pool=_POOL), 0, max(lookup), memory_pool=_POOL)
-    live = np.ones(len(alive), dtype=bool)
-    sub_len = lengths[alive]
-    for k in sorted(lookup):
-        if k < table.lengths[-1]:
-            continue  # no key this short: the first key length's set holds every longer key's prefix too
-        if not len(alive):
-            break
-        both, gid_k, pre_k = lookup[k]
-        head = pc.utf8_slice_codeunits(sub, 0, k, memory_pool=_POOL)
-        idx = pc.fill_null(pc.index_in(head, value_set=both, memory_pool=_POOL), -1).to_numpy(zero_copy_only=False)
-        found = live & (idx >= 0)
-        g = gid_k[idx]  # idx -1 (not found) reads the last entry: masked by ``found``
-        r = np.flatnonzero(found & (g >= 0))
+    best_end = np.zeros(n, dtype="int64")
+    alive = np.flatnonzero(pos < end)
+    p, e = pos[alive], end[alive]
+    state = np.zeros(len(alive), dtype="int64")  # the root
+    while len(alive):
+        if trie.three_bytes:
+            char = (
+                (data.take(p).astype(np.int64) << 16)
+                | (data.take(p + 1, mode="clip").astype(np.int64) << 8)
+                | data.take(p + 2, mode="clip")
+            )
+            child = trie.child(state, char)
+            p = p + 3
+        else:
+            char, width = _utf8_char(data, p)
+            child = trie.child(state, char)
+            p = p + width
+        g = trie.key[child]  # child -1 (no edge) reads the sentinel node: no key, nothing more
+        r = np.flatnonzero(g >= 0)
         if len(r):
-            rows_k, g_k = alive[r], g[r] + table.offset[k]
+            rows_k, g_k, end_k = alive[r], g[r], p[r]
             hit_rows.append(rows_k)
             hit_gid.append(g_k)
-            hit_len.append(np.full(len(r), k))
-            best[rows_k] = g_k
-            best_len[rows_k] = k
-        live = found & pre_k[idx] & (sub_len > k)
-        n_live = int(np.count_nonzero(live))
-        if n_live * 2 < len(live):
-            keep = np.flatnonzero(live)
-            alive, sub_len = alive[keep], sub_len[keep]
-            sub = pc.take(sub, pa.array(keep), memory_pool=_POOL)
-            live = np.ones(n_live, dtype=bool)
+            hit_end.append(end_k)
+            best[rows_k], best_end[rows_k] = g_k, end_k
+        go = np.flatnonzero(trie.more[child] & (p < e))
+        alive, p, e, state = alive[go], p[go], e[go], child[go]
     if not hit_rows:
         return none
 
-    def decide(rows: np.ndarray, gid: np.ndarray, klen: np.ndarray) -> np.ndarray:
+    def decide(rows: np.ndarray, gid: np.ndarray, kend: np.ndarray) -> np.ndarray:
         unknown = np.unique(gid[table.state[gid] == 0])
         if len(unknown):  # read each key once (only the keys met)
             keys = _candidate_keys()
             words = pa.concat_arrays([keys[k] for k in table.lengths]).take(pa.array(unknown)).to_pylist()
             table.read(unknown, words)
         c = cons[rows]
-        return _key_ok(table, text, rows, gid, klen, cons_has[c], cons_prov[c])
+        return _key_ok(table, data, end, rows, gid, kend, cons_has[c], cons_prov[c])
 
     # rank 0: the longest key of every row
     rows0 = np.flatnonzero(best >= 0)
-    ok0 = decide(rows0, best[rows0], best_len[rows0])
+    ok0 = decide(rows0, best[rows0], best_end[rows0])
     sel_rows, sel_gid = [rows0[ok0]], [best[rows0[ok0]]]
     failed = np.zeros(n, dtype=bool)
     failed[rows0[~ok0]] = True
     if failed.any():  # rank 1, 2, …: the shorter keys of the rows not decided yet, longest first
         m = [failed[x] for x in hit_rows]
-        rows, gid, klen = (np.concatenate([x[mi] for x, mi in zip(xs, m, strict=True)]) for xs in (hit_rows, hit_gid, hit_len))
-        order = np.lexsort((-klen, rows))
-        rows, gid, klen = rows[order], gid[order], klen[order]
+        rows, gid, kend = (
+            np.concatenate([x[mi] for x, mi in zip(xs, m, strict=True)]) for xs in (hit_rows, hit_gid, hit_end)
+        )
+        order = np.lexsort((-kend, rows))  # a row's keys all start where it does: longest = ends last
+        rows, gid, kend = rows[order], gid[order], kend[order]
         first_of_row = np.r_[0, np.flatnonzero(np.diff(rows)) + 1]
         rank = np.arange(len(rows)) - np.repeat(first_of_row, np.diff(np.r_[first_of_row, len(rows)]))
         decided = np.zeros(n, dtype=bool)
@@ -1103,7 +1297,7 @@ def _key_hits(body: pa.Array, cons: np.ndarray, constraints: list[tuple[str | No
             idx = np.flatnonzero((rank == rk) & ~decided[rows])
             if not len(idx):
                 continue
-            ok = decide(rows[idx], gid[idx], klen[idx])
+            ok = decide(rows[idx], gid[idx], kend[idx])
             sel_rows.append(rows[idx[ok]])
             sel_gid.append(gid[idx[ok]])
             decided[rows[idx[ok]]] = True
@@ -1115,10 +1309,14 @@ def _key_hits(body: pa.Array, cons: np.ndarray, constraints: list[tuple[str | No
     inv, pairs = pd.factorize(g * width + cons[r])
     ug, uc = pairs // width, pairs % width
     u_matched = table.matched[ug]
-    for i in np.flatnonzero(cons_has[uc]).tolist():
-        mp = table.matched_p[ug[i]]
-        label = constraints[uc[i]][1]
-        u_matched[i] = label + mp if mp else label.rstrip("|")
+    sel = np.flatnonzero(cons_has[uc])
+    if len(sel):  # with a province constraint: its label, then the text matched under it (or the label alone)
+        mp = table.matched_p[ug[sel]]
+        some = pd.notna(mp)
+        some[some] = mp[some] != ""
+        u_matched[sel] = np.array([lab.rstrip("|") for _p, lab in constraints], dtype=object)[uc[sel]]
+        label = np.array([lab for _p, lab in constraints], dtype=object)[uc[sel[some]]]
+        u_matched[sel[some]] = label + mp[some]
     return r, inv, table.city[ug], table.cprov[ug], u_matched
 
 
@@ -1127,7 +1325,7 @@ def _key_cities(body: pa.Array, cons: np.ndarray, constraints: list[tuple[str | 
     n = len(body)
     city = np.full(n, None, dtype=object)
     matched = np.full(n, None, dtype=object)
-    r, inv, u_city, _p, u_matched = _key_hits(body, cons, constraints)
+    r, inv, u_city, _p, u_matched = _key_hits(*_utf8_bounds(body), cons, constraints)
     city[r] = u_city[inv]
     matched[r] = u_matched[inv]
     return city, matched
@@ -1254,8 +1452,76 @@ def parse_addresses(addresses: pd.Series, province_hint: pd.Series | None = None
         u_addr = pa.nulls(len(ua), pa.large_string())
     cols = _parse_distinct(u_addr, uh, h_dict.to_pylist())
     idx = addresses.index
-    data = {c: pd.Series(v if inv is None else v[inv], index=idx, dtype=v.dtype, copy=False) for c, v in cols.items()}
-    return pd.DataFrame(data, columns=COLUMNS, copy=False)  # object columns as before (no string inference)
+    # object columns as before (no string inference); the index set once, not aligned column by column
+    data = {c: pd.Series(cols[c] if inv is None else cols[c][inv], dtype=cols[c].dtype, copy=False) for c in COLUMNS}
+    out = pd.DataFrame(data, copy=False)
+    out.index = idx
+    return out
+
+
+# first bytes of the characters Arrow may count as white space (ASCII controls and space, U+0085,
+# U+00A0, U+1680, U+2000–U+205F, U+3000): only rows beginning with one are handed to Arrow
+_SPACE_LEAD = np.zeros(256, dtype=bool)
+_SPACE_LEAD[[*range(0x21), 0xC2, 0xE1, 0xE2, 0xE3]] = True
+# a postal code's first two digits (00–99) → province code (``etl.postal``)
+_POSTAL_PROVINCE = [PROVINCE_BY_POSTAL_PREFIX.get(f"{v:02d}") for v in range(100)]
+
+
+def _skip_space(arr: pa.Array, rows: np.ndarray, data: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """``start`` moved past the leading white space of the rows whose first character is white space
+    (``utf8_is_space``, trimmed by ``utf8_ltrim_whitespace``: Arrow's definition, on those rows only)."""
+    import pyarrow.compute as pc
+
+    cand = np.flatnonzero((start < end) & _SPACE_LEAD[data.take(start, mode="clip")])
+    if not len(cand):
+        return start
+    text = pc.take(arr, pa.array(rows[cand]), memory_pool=_POOL)
+    space = pc.utf8_is_space(pc.utf8_slice_codeunits(text, 0, 1)).to_numpy(zero_copy_only=False)
+    if not space.any():
+        return start
+    text = pc.filter(text, pa.array(space))
+    cut = pc.subtract(pc.binary_length(text), pc.binary_length(pc.utf8_ltrim_whitespace(text)))
+    start = start.copy()
+    start[cand[space]] += cut.to_numpy(zero_copy_only=False)
+    return start
+
+
+def _postal_codes(data: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, list, np.ndarray]:
+    """A leading postal code (six digits, ASCII or full-width, then a non-digit or the end: R3) cut from
+    each row's bytes: the new ``start``, the province of each distinct first two digits and each row's
+    index into them (-1: no postal code)."""
+    codes = np.full(len(start), -1, dtype=np.int64)
+    b0 = data.take(start, mode="clip")
+    cand = np.flatnonzero((start < end) & (((b0 >= 0x30) & (b0 <= 0x39)) | (b0 == 0xEF)))
+    if not len(cand):
+        return start, [], codes
+    q, stop = start[cand], end[cand]
+    ok = np.ones(len(cand), dtype=bool)
+    digits = []
+    for i in range(7):
+        b = data.take(q, mode="clip").astype(np.int64)
+        value = np.where(q < stop, b - 0x30, -1)  # an ASCII digit: 0–9
+        wide = np.flatnonzero(b == 0xEF)  # a full-width digit: EF BC 90–99
+        if len(wide):
+            qw = q[wide]
+            fw = (data.take(qw + 1, mode="clip") == 0xBC) & (qw + 2 < stop[wide])
+            value[wide] = np.where(fw, data.take(qw + 2, mode="clip").astype(np.int64) - 0x90, -1)
+        digit = (value >= 0) & (value <= 9)
+        if i == 6:
+            ok &= ~digit
+            break
+        ok &= digit
+        if i < 2:
+            digits.append(value)
+        q = np.where(digit, q + _UTF8_WIDTH[b & 0xFF], q)
+    if not ok.any():
+        return start, [], codes
+    at = cand[ok]
+    start = start.copy()
+    start[at] = q[ok]
+    inv, uniq = pd.factorize(digits[0][ok] * 10 + digits[1][ok])
+    codes[at] = inv
+    return start, [_POSTAL_PROVINCE[v] for v in uniq.tolist()], codes
 
 
 def _parse_distinct(arr: pa.Array, h_codes: np.ndarray, h_uniq: list) -> dict[str, np.ndarray]:
@@ -1278,29 +1544,12 @@ def _parse_distinct(arr: pa.Array, h_codes: np.ndarray, h_uniq: list) -> dict[st
         eligible &= pc.is_valid(arr).to_numpy(zero_copy_only=False)
     rows = np.flatnonzero(eligible)
     if len(rows):
-        P = _POOL
-        text = arr if len(rows) == n else pc.take(arr, pa.array(rows), memory_pool=P)
-        # leading white space and a six-digit postal code: only the rows that have them are copied
-        first = pc.utf8_slice_codeunits(text, 0, 1, memory_pool=P)
-        space = pc.utf8_is_space(first, memory_pool=P)
-        if pc.any(space).as_py():
-            text = pc.replace_with_mask(text, space, pc.utf8_ltrim_whitespace(pc.filter(text, space)), memory_pool=P)
-            first = pc.utf8_slice_codeunits(text, 0, 1, memory_pool=P)
-        digit = pc.is_in(first, value_set=_DIGITS, memory_pool=P).to_numpy(zero_copy_only=False)
-        hp = np.zeros(len(rows), dtype=bool)
-        pp_prov, pp_codes = [], np.full(len(rows), -1, dtype="int64")
-        if digit.any():
-            d_rows = np.flatnonzero(digit)
-            d_text = pc.take(text, pa.array(d_rows), memory_pool=P)
-            d_has = pc.match_substring_regex(d_text, r"^[0-9０-９]{6}(?:[^0-9０-９]|$)").to_numpy(zero_copy_only=False)
-            hp[d_rows[d_has]] = True
-        if hp.any():
-            p_text = pc.take(text, pa.array(np.flatnonzero(hp)), memory_pool=P)
-            text = pc.replace_with_mask(text, pa.array(hp), pc.utf8_slice_codeunits(p_text, 6), memory_pool=P)
-            pp = pc.dictionary_encode(pc.utf8_slice_codeunits(p_text, 0, 2))
-            pp_prov = [PROVINCE_BY_POSTAL_PREFIX.get(unicodedata.normalize("NFKC", x)) for x in pp.dictionary.to_pylist()]
-            pp_codes[hp] = pp.indices.to_numpy(zero_copy_only=False)
-        body = text
+        # the text of each row as byte bounds into ``arr``'s data: a leading white space and a six-digit
+        # postal code are cut by moving the row's first byte, nothing is copied
+        data, start, end = _utf8_bounds(arr)
+        start, end = start[rows], end[rows]
+        start = _skip_space(arr, rows, data, start, end)
+        start, pp_prov, pp_codes = _postal_codes(data, start, end)
         provinces = sorted({p for p in [*pp_prov, *hint_prov_u] if p})
         pos = {p: i for i, p in enumerate(provinces)}
         # constraint index: 0 none; 1 + i postal province i; 1 + P + i hint province i
@@ -1310,7 +1559,7 @@ def _parse_distinct(arr: pa.Array, h_codes: np.ndarray, h_uniq: list) -> dict[st
             h_codes[rows]
         ]
         cons = np.where(hint_c > 0, hint_c, postal_c)
-        k_rows, k_inv, u_city, u_prov, u_matched = _key_hits(body, cons, constraints)
+        k_rows, k_inv, u_city, u_prov, u_matched = _key_hits(data, start, end, cons, constraints)
         out = rows[k_rows]
         city[out] = u_city[k_inv]
         province[out] = u_prov[k_inv]
@@ -1319,7 +1568,7 @@ def _parse_distinct(arr: pa.Array, h_codes: np.ndarray, h_uniq: list) -> dict[st
         rest_u = np.flatnonzero(~decided[rows])
         if len(rest_u) > 1:
             fast_city, fast_matched = _fast_cities(
-                pc.take(body, pa.array(rest_u), memory_pool=P), cons[rest_u], constraints, min_share=2
+                _utf8_rows(data, start[rest_u], end[rest_u]), cons[rest_u], constraints, min_share=2
             )
             got = np.flatnonzero(pd.notna(fast_city))
             if len(got):

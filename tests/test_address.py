@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 from citynet.etl.address import country_province_of, parse_address, parse_addresses, parse_country_province
@@ -266,3 +267,54 @@ def test_key_cache_on_disk_changes_no_answer(tmp_path, monkeypatch) -> None:
     assert cold.equals(warm)
     for i, a in enumerate(addrs):
         assert tuple(warm.iloc[i][["city_code", "province_code", "country", "status", "matched"]]) == parse_address(a)
+
+
+def test_key_walk_on_bytes_equals_whole_address_reading() -> None:
+    """The key tier walks the UTF-8 bytes of the addresses (``_key_start``, ``_utf8_char``, the trie):
+    characters of every width, leading white space, postal codes (ASCII or full-width digits) and
+    中国, text ending inside or right after a key, nulls and empty strings give exactly what
+    ``parse_address`` gives."""
+    addrs = [
+        "\t 中国江苏南京", "中国 江苏南京", "中华人民共和国江苏省南京市场", "中国中国江苏省", "中国", "中", "江", "",
+        "𠀀江苏省南京市", "é江苏省南京市", "江苏省南京市𠀀路", "江苏南京𠀀", "江苏南京路8号", "江苏南京é", "江苏省南京市",
+        "江苏省南京", "浙江义乌", "浙江省杭州市萧山区𠀀", "广东省中山市场", "北京市", "北京路", "100080 北京市海淀区",
+        "中国江苏", "中华", "２１０００８江苏省南京市", "21000８ 江苏南京", "2100081江苏省南京市", "210008", "２１００",
+        "\u3000江苏省南京市", "\u00a0210008 南京市", "\u3000\t２１０００８，中国江苏昆山", "0江苏", "1江苏省南京市", "中华人民共和国中国江苏省南京市",
+        "中国中华人民共和国江苏", "中国中国江苏省南京市", ", 中国",
+    ]  # fmt: skip
+    a = pd.Series([None, *addrs, None])  # nulls: no key, no city
+    out = parse_addresses(a)
+    assert out["status"].iloc[[0, -1]].tolist() == ["none", "none"]
+    for i, x in enumerate(addrs, start=1):
+        assert tuple(out.iloc[i][["city_code", "province_code", "country", "status", "matched"]]) == parse_address(x), x
+    # the general walk (characters of any width) gives the same as the three-byte one
+    from citynet.etl.address import _key_trie
+
+    trie = _key_trie()
+    assert trie.three_bytes  # every key character is CJK
+    try:
+        trie.three_bytes = False
+        assert parse_addresses(a).equals(out)
+    finally:
+        trie.three_bytes = True
+    # leading separators are cut before the keys (the whole reading keeps them, so its matched text differs)
+    sep = pd.Series(["，江苏省南京市鼓楼区", "：中国江苏省南京市", "；；江苏昆山开发区", ";江苏省", ", 南京市"])
+    assert parse_addresses(sep)["city_code"].tolist() == ["320100", "320100", "320500", None, "320100"]
+
+
+def test_utf8_bounds_of_sliced_and_narrow_arrays() -> None:
+    """Byte bounds and characters read from Arrow's buffers: offsets of a sliced array, 32-bit offsets,
+    nulls."""
+    import pyarrow as pa
+    from citynet.etl.address import _utf8_bounds, _utf8_char, _utf8_code_point
+
+    values = ["ab", "江苏", None, "é𠀀x", ""]
+    for arr in (pa.array(values, pa.string()), pa.array(values, pa.large_string()), pa.array(["z", *values]).slice(1)):
+        data, start, end = _utf8_bounds(arr)
+        got = [bytes(data[s:e]).decode("utf-8") for s, e in zip(start, end, strict=True)]
+        assert got == [v or "" for v in values]
+        first = np.flatnonzero(end > start)
+        assert _utf8_code_point(data, start[first]).tolist() == [ord(values[i][0]) for i in first]
+        chars, width = _utf8_char(data, start[first])
+        assert width.tolist() == [len(values[i][0].encode("utf-8")) for i in first]
+        assert len(set(chars.tolist())) == len(first)
