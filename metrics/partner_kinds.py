@@ -30,7 +30,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-MEMORY_LIMIT = "1GB"  # DuckDB's limit while it filters one year's rows (a year's patents, links, applicants)
+MEMORY_LIMIT = "1GB"  # default of [metrics] memory_limit: DuckDB's limit while it selects the years' rows
 KIND_CODES = {"firm": "产", "university": "学", "institute": "研", "government": "政"}
 PAIRS = {("firm", "university"): "firm_univ", ("firm", "institute"): "firm_inst",
          ("institute", "university"): "univ_inst", ("firm", "firm"): "firm_firm"}
@@ -131,12 +131,30 @@ def from_workspace(ws, cities: Sequence[str], years: Sequence[int], flt: dict | 
     args = {"green": flt.get("green", "wipo"), "kind": flt.get("kind", "invention"),
             "granted_only": bool(flt.get("granted_only", False)), "year_basis": basis}
     parts = []
-    with _YearReader(need, cols, ys, args) as reader:
-        for y in ys:
-            pat, pa, app = reader.year(y)
-            parts.append(partner_kind_panel(pat, pa, app, cities, [y], **args))
+    limit = memory_limit(getattr(ws, "settings", None))
+    import duckdb
+
+    try:
+        with _YearReader(need, cols, ys, args, limit) as reader:
+            for y in ys:
+                pat, pa, app = reader.year(y)
+                parts.append(partner_kind_panel(pat, pa, app, cities, [y], **args))
+    except duckdb.OutOfMemoryException as exc:
+        from citynet.errors import UserError
+
+        raise UserError(f"the partner-kind columns needed more memory than [metrics] memory_limit = "
+                        f"{limit // 2**20}MiB ({str(exc).splitlines()[0]})",
+                        fix="raise [metrics] memory_limit in citynet.toml (e.g. \"2GB\") and run again") from exc
     out = pd.concat(parts, ignore_index=True)
     return out.sort_values(["city_code", "year"], kind="stable").reset_index(drop=True)
+
+
+def memory_limit(settings: dict | None) -> int:
+    """``[metrics] memory_limit`` in bytes (default ``MEMORY_LIMIT``); a malformed size is a usage error."""
+    from citynet.graph.store import size_bytes
+
+    value = ((settings or {}).get("metrics") or {}).get("memory_limit", MEMORY_LIMIT)
+    return size_bytes(value, "[metrics] memory_limit")
 
 
 class _YearReader:
@@ -149,8 +167,8 @@ class _YearReader:
     and applicants, within ``MEMORY_LIMIT`` (beyond it DuckDB spills them to its temporary folder);
     pandas then receives one year at a time."""
 
-    def __init__(self, paths, cols, years: list[int], flt: dict):
-        self.paths, self.cols, self.years, self.flt = paths, cols, years, flt
+    def __init__(self, paths, cols, years: list[int], flt: dict, limit: int):
+        self.paths, self.cols, self.years, self.flt, self.limit = paths, cols, years, flt, limit
 
     def __enter__(self):
         import duckdb
@@ -162,10 +180,14 @@ class _YearReader:
         def sel(c, t="") -> str:
             return ", ".join(f'{t}"{x}"' for x in c)
 
+        import tempfile
+
         pat, links, app = self.paths
+        self._tmp = tempfile.TemporaryDirectory(prefix="citynet-metrics-")
         self.con = con = duckdb.connect(":memory:")
         con.execute("SET threads TO 2")
-        con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+        con.execute(f"SET memory_limit = '{max(1, self.limit // 2**20)}MiB'")
+        con.execute(f"SET temp_directory = {q(self._tmp.name)}")
         con.execute("SET preserve_insertion_order = false")
         con.register("wanted", pa.table({"y": pa.array(self.years, pa.int64())}))
         f = self.flt
@@ -190,6 +212,7 @@ class _YearReader:
 
     def __exit__(self, *exc) -> None:
         self.con.close()
+        self._tmp.cleanup()
 
     def year(self, y: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         """The patents, links and applicants of year ``y``, in the files' row order."""
