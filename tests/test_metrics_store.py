@@ -84,3 +84,18 @@ def test_partner_kinds_year_by_year_equal_the_whole_table_panel(loaded):
     bad = Workspace(ws.root, settings={**ws.settings, "metrics": {"memory_limit": "lots"}})
     with pytest.raises(UserError, match=r"\[metrics\] memory_limit"):
         from_workspace(bad, cities, years, {})
+
+
+def test_metrics_opens_the_store_with_its_own_buffer_pool_setting(loaded):
+    """``[metrics] buffer_pool`` (default 2.5GB) sizes LadybugDB's cache for ``citynet metrics``; a
+    malformed size is one message naming that setting (exit 2)."""
+    from citynet.metrics.pipeline import BUFFER_POOL, metrics_buffer_pool, run_metrics
+
+    from citynet.errors import UserError
+
+    ws, _ = loaded
+    assert metrics_buffer_pool(ws) == BUFFER_POOL == "2.5GB"
+    bad = Workspace(ws.root, settings={**ws.settings, "metrics": {"buffer_pool": "lots"}})
+    with pytest.raises(UserError, match=r"\[metrics\] buffer_pool") as err:
+        run_metrics(bad, NetworkFilter())
+    assert err.value.exit_code == 2
