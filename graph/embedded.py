@@ -200,6 +200,9 @@ def _arrow_type(ddl: str):
 _POS = re.compile(r"\(line: (\d+), offset: (\d+)\)")
 
 
+POOL_FULL = "buffer pool is full"  # LadybugDB's message when a query needs more than [store] buffer_pool
+
+
 def _query_message(msg: str, statement: str) -> str:
     msg = msg.strip()
     if statement.strip() in msg:
@@ -218,6 +221,10 @@ def _open_fix(msg: str) -> str:
 
 
 def _query_fix(msg: str) -> str:
+    if POOL_FULL in msg:
+        return ("raise [metrics] buffer_pool (citynet metrics) or [store] buffer_pool (load, query) in "
+                "citynet.toml: LadybugDB's page cache, which also holds a query's intermediate rows "
+                "(docs/configuration.md); then run the command again")
     if "Parser exception" in msg:
         m = _POS.search(msg)
         where = f" at line {m.group(1)}, offset {m.group(2)}" if m else ""

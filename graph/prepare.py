@@ -202,12 +202,15 @@ class Prepared:
         if parts is None:
             con.execute(f"CREATE OR REPLACE TEMP VIEW sel_patents AS SELECT p.* FROM c_patents p {dedupe}")
         else:  # repeated ids never take the per-partition path (graph.load_years)
-            con.execute(f"""CREATE OR REPLACE TEMP VIEW sel_patents AS SELECT p.* FROM c_patents p
+            con.execute(f"""CREATE OR REPLACE TEMP TABLE sel_patents AS SELECT p.* FROM c_patents p
                             JOIN pyu py USING (patent_id) WHERE {pick}""")
-        # links and citations carry their (citing) patent's partition (part_)
-        con.execute(f"""CREATE OR REPLACE TEMP VIEW sel_links AS SELECT l.*, py.part AS part_ FROM c_patent_applicants l
+        # links and citations carry their (citing) patent's partition (part_). With some partitions,
+        # the selected rows are kept in temporary tables: the Parquet files are scanned once, not by
+        # every statement below that reads them (the key look-up, the cleaning, each store table)
+        rel = "VIEW" if parts is None else "TABLE"
+        con.execute(f"""CREATE OR REPLACE TEMP {rel} sel_links AS SELECT l.*, py.part AS part_ FROM c_patent_applicants l
                         LEFT JOIN pyu py USING (patent_id) WHERE {pick}{orphan}""")
-        con.execute(f"""CREATE OR REPLACE TEMP VIEW sel_citations AS SELECT c.*, py.part AS part_ FROM c_citations c
+        con.execute(f"""CREATE OR REPLACE TEMP {rel} sel_citations AS SELECT c.*, py.part AS part_ FROM c_citations c
                         LEFT JOIN pyu py ON py.patent_id = c.citing_patent_id WHERE {pick}{orphan}""")
         # keys: every canonical patent and applicant, plus those the store holds among the rest
         con.execute("CREATE OR REPLACE TEMP TABLE known_pat AS SELECT DISTINCT patent_id FROM py WHERE patent_id IS NOT NULL")

@@ -665,17 +665,18 @@ def _store_settings(ws) -> dict:
 
 
 def open_store(ws, backend: str | None = None, uri: str | None = None, user=None, password=None,
-               read_only: bool = False) -> GraphStore:
+               read_only: bool = False, buffer_pool: tuple[str, str] | None = None) -> GraphStore:
     """The workspace's store: ``backend`` (default ``[store] backend``), for Neo4j ``uri``/``user``/
     ``password`` (defaults: ``[store]``, the password also from ``$NEO4J_PASSWORD``).
-    ``read_only=True`` opens it so that the engine itself refuses writes."""
+    ``read_only=True`` opens it so that the engine itself refuses writes. ``buffer_pool``: (size, name
+    of the setting it comes from) instead of ``[store] buffer_pool`` (``citynet metrics``)."""
     s = _store_settings(ws)
     backend = backend or s.get("backend") or "embedded"
     if backend == "embedded":
         from citynet.graph.embedded import EmbeddedStore
 
-        return EmbeddedStore(Path(ws.store), read_only=read_only,
-                             buffer_pool=size_bytes(s.get("buffer_pool", DEFAULT_BUFFER_POOL), "[store] buffer_pool"))
+        pool, what = buffer_pool or (s.get("buffer_pool", DEFAULT_BUFFER_POOL), "[store] buffer_pool")
+        return EmbeddedStore(Path(ws.store), read_only=read_only, buffer_pool=size_bytes(pool, what))
     if backend == "neo4j":
         from citynet.graph.neo4j_store import Neo4jStore
 

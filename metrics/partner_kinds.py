@@ -30,6 +30,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+MEMORY_LIMIT = "1GB"  # default of [metrics] memory_limit: DuckDB's limit while it selects the years' rows
 KIND_CODES = {"firm": "产", "university": "学", "institute": "研", "government": "政"}
 PAIRS = {("firm", "university"): "firm_univ", ("firm", "institute"): "firm_inst",
          ("institute", "university"): "univ_inst", ("firm", "firm"): "firm_firm"}
@@ -109,51 +110,122 @@ def partner_kind_panel(patents: pd.DataFrame, patent_applicants: pd.DataFrame, a
 
 def from_workspace(ws, cities: Sequence[str], years: Sequence[int], flt: dict | None = None) -> pd.DataFrame | None:
     """The panel from a workspace's canonical tables (None when they are absent); ``flt`` = the city-year
-    panel's filter (``green``, ``kind``, ``granted_only``)."""
+    panel's filter (``green``, ``kind``, ``granted_only``, ``year_basis``).
+
+    Computed one panel year at a time: every count is per (city, year), so the year's patents, their
+    applicant links and those applicants are all a year needs, and the memory is that of the largest
+    year, not of the corpus. The rows are then in ``partner_kind_panel``'s order (city, year)."""
     need = [ws.canonical / f"{t}.parquet" for t in ("patents", "patent_applicants", "applicants")]
     if not all(p.exists() for p in need):
         return None
     flt = flt or {}
+    basis = flt.get("year_basis", "application")
     cols = (["patent_id", "app_year", "green", "y02", "patent_kind", "granted"], ["patent_id", "applicant_id"],
             ["applicant_id", "kind", "city_code"])  # only what the panel uses: the patents table has titles
-    pat, pa, app = _read_years(need, cols, years, flt.get("year_basis", "application"))
-    return partner_kind_panel(pat, pa, app, cities, years, green=flt.get("green", "wipo"),
-                              kind=flt.get("kind", "invention"), granted_only=bool(flt.get("granted_only", False)),
-                              year_basis=flt.get("year_basis", "application"))
-
-
-def _read_years(paths, cols, years, year_basis: str):
-    """The three tables, restricted to what the panel of ``years`` can use before pandas sees them: on
-    the application-year basis the patents of those years, their applicant links and those applicants
-    (a one-year refresh converts one year's rows, not the corpus's). The panel's own joins would drop
-    the other rows anyway. DuckDB reads and filters the Parquet files (both cores; about 5× pyarrow's
-    read-then-filter on a 1M-patent corpus)."""
-    if year_basis == "grant":
-        return tuple(pd.read_parquet(p, columns=c) for p, c in zip(paths, cols, strict=True))
+    if basis == "grant":
+        cols = ([*cols[0], "grant_date"], *cols[1:])
+    ys = sorted({int(y) for y in years})
+    if not ys:
+        return pd.DataFrame({"city_code": pd.Series(dtype=object), "year": pd.Series(dtype="int64"),
+                             **{c: pd.Series(dtype="int64") for c in COLUMNS}})
+    args = {"green": flt.get("green", "wipo"), "kind": flt.get("kind", "invention"),
+            "granted_only": bool(flt.get("granted_only", False)), "year_basis": basis}
+    parts = []
+    limit = memory_limit(getattr(ws, "settings", None))
     import duckdb
-    import pyarrow as pa
 
-    def q(path) -> str:
-        return "'" + str(path).replace("'", "''") + "'"
-
-    def sel(c) -> str:
-        return ", ".join(f'"{x}"' for x in c)
-
-    pat, links, app = paths
-    con = duckdb.connect(":memory:")
     try:
+        with _YearReader(need, cols, ys, args, limit) as reader:
+            for y in ys:
+                pat, pa, app = reader.year(y)
+                parts.append(partner_kind_panel(pat, pa, app, cities, [y], **args))
+    except duckdb.OutOfMemoryException as exc:
+        from citynet.errors import UserError
+
+        raise UserError(f"the partner-kind columns needed more memory than [metrics] memory_limit = "
+                        f"{limit // 2**20}MiB ({str(exc).splitlines()[0]})",
+                        fix="raise [metrics] memory_limit in citynet.toml (e.g. \"2GB\") and run again") from exc
+    out = pd.concat(parts, ignore_index=True)
+    return out.sort_values(["city_code", "year"], kind="stable").reset_index(drop=True)
+
+
+def memory_limit(settings: dict | None) -> int:
+    """``[metrics] memory_limit`` in bytes (default ``MEMORY_LIMIT``); a malformed size is a usage error."""
+    from citynet.graph.store import size_bytes
+
+    value = ((settings or {}).get("metrics") or {}).get("memory_limit", MEMORY_LIMIT)
+    return size_bytes(value, "[metrics] memory_limit")
+
+
+class _YearReader:
+    """The three tables restricted to what the panel of one year can use, before pandas sees them: the
+    filtered patents of that year (``filter_patents``' rules; on the grant basis, the grant year), their
+    applicant links and those applicants. The panel's own joins would drop the other rows anyway.
+
+    DuckDB reads each Parquet file once (both cores; about 5× pyarrow's read-then-filter on a
+    1M-patent corpus) into temporary tables of the filtered patents of the requested years, their links
+    and applicants, within ``MEMORY_LIMIT`` (beyond it DuckDB spills them to its temporary folder);
+    pandas then receives one year at a time."""
+
+    def __init__(self, paths, cols, years: list[int], flt: dict, limit: int):
+        self.paths, self.cols, self.years, self.flt, self.limit = paths, cols, years, flt, limit
+
+    def __enter__(self):
+        import duckdb
+        import pyarrow as pa
+
+        def q(path) -> str:
+            return "'" + str(path).replace("'", "''") + "'"
+
+        def sel(c, t="") -> str:
+            return ", ".join(f'{t}"{x}"' for x in c)
+
+        import tempfile
+
+        pat, links, app = self.paths
+        self._tmp = tempfile.TemporaryDirectory(prefix="citynet-metrics-")
+        self.con = con = duckdb.connect(":memory:")
         con.execute("SET threads TO 2")
-        con.register("wanted", pa.table({"y": pa.array(sorted(int(y) for y in years), pa.int64())}))
-        con.execute(f"CREATE TEMP TABLE p AS SELECT {sel(cols[0])} FROM read_parquet({q(pat)}) "
-                    "WHERE app_year IN (SELECT y FROM wanted)")
-        con.execute(f"CREATE TEMP TABLE l AS SELECT {sel(cols[1])} FROM read_parquet({q(links)}) "
-                    "WHERE patent_id IN (SELECT patent_id FROM p)")
-        out = [con.sql(f"SELECT * FROM {t}").to_arrow_table() for t in ("p", "l")]
-        out.append(con.sql(f"SELECT {sel(cols[2])} FROM read_parquet({q(app)}) "
-                           "WHERE applicant_id IN (SELECT applicant_id FROM l)").to_arrow_table())
-    finally:
-        con.close()
-    return tuple(t.to_pandas() for t in out)
+        con.execute(f"SET memory_limit = '{max(1, self.limit // 2**20)}MiB'")
+        con.execute(f"SET temp_directory = {q(self._tmp.name)}")
+        con.execute("SET preserve_insertion_order = false")
+        con.register("wanted", pa.table({"y": pa.array(self.years, pa.int64())}))
+        f = self.flt
+        if f["year_basis"] == "grant":
+            yr, cond = "year(grant_date)", ["granted", "grant_date IS NOT NULL"]
+        else:
+            yr, cond = "app_year", []
+        # the same rows filter_patents keeps (a null flag or kind is not kept there either)
+        cond += {"wipo": ["green"], "y02": ["y02"]}.get(f["green"], [])
+        if f["kind"] != "all":
+            cond.append(f"patent_kind = '{str(f['kind']).replace(chr(39), chr(39) * 2)}'")
+        if f["granted_only"]:
+            cond.append("granted")
+        cond.append(f"CAST({yr} AS BIGINT) IN (SELECT y FROM wanted)")
+        con.execute(f"CREATE TEMP TABLE p AS SELECT {sel(self.cols[0])}, CAST({yr} AS BIGINT) AS _y "
+                    f"FROM read_parquet({q(pat)}) WHERE {' AND '.join(cond)}")
+        con.execute(f"CREATE TEMP TABLE l AS SELECT {sel(self.cols[1], 'l.')}, p._y FROM read_parquet({q(links)}) l "
+                    "JOIN (SELECT patent_id, _y FROM p) p ON p.patent_id = l.patent_id")
+        con.execute(f"CREATE TEMP TABLE a AS SELECT {sel(self.cols[2])} FROM read_parquet({q(app)}) "
+                    "WHERE applicant_id IN (SELECT applicant_id FROM l)")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.con.close()
+        self._tmp.cleanup()
+
+    def year(self, y: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        """The patents, links and applicants of year ``y``, in the files' row order."""
+        con, c = self.con, self.cols
+
+        def sel(cols, t="") -> str:
+            return ", ".join(f'{t}"{x}"' for x in cols)
+
+        out = [con.sql(f"SELECT {sel(c[0])} FROM p WHERE _y = {int(y)}").to_arrow_table(),
+               con.sql(f"SELECT {sel(c[1])} FROM l WHERE _y = {int(y)}").to_arrow_table(),
+               con.sql(f"SELECT {sel(c[2])} FROM a WHERE applicant_id IN "
+                       f"(SELECT applicant_id FROM l WHERE _y = {int(y)})").to_arrow_table()]
+        return tuple(t.to_pandas() for t in out)
 
 
 def add_to_city_year(ws, city_year: pd.DataFrame, flt: dict | None = None) -> pd.DataFrame:

@@ -143,6 +143,17 @@ class TableStore:
 
 
 # --- run -----------------------------------------------------------------------------------------
+BUFFER_POOL = "2.5GB"  # default of [metrics] buffer_pool
+
+
+def metrics_buffer_pool(ws) -> str:
+    """LadybugDB's page cache while ``citynet metrics`` reads the store: ``[metrics] buffer_pool``
+    (default ``BUFFER_POOL``). It also holds the count queries' intermediate rows, which grow with the
+    corpus (about 0.6–0.8 GB at 4M patents), so it is larger than the load's ``[store] buffer_pool``;
+    the command's peak is about this plus 0.6 GB, whatever the corpus below the size it fits."""
+    return str(((ws.settings.get("metrics") or {}).get("buffer_pool")) or BUFFER_POOL)
+
+
 def _parse_years_setting(ws) -> list[int] | None:
     y = ws.settings.get("years", {}) or {}
     if y.get("start") is not None and y.get("end") is not None:
@@ -216,16 +227,17 @@ def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str 
 
         empty = UserError("the store is empty — run `citynet load` first",
                           fix=f"citynet load -w {ws.root}   (then citynet metrics again)")
+        pool = (metrics_buffer_pool(ws), "[metrics] buffer_pool")
         if (backend or ws.settings.get("store", {}).get("backend") or "embedded") == "embedded":
             # look read-only first: opening for writing would create an empty store
             try:
-                probe = open_store(ws, backend=backend, uri=uri, read_only=True)
+                probe = open_store(ws, backend=backend, uri=uri, read_only=True, buffer_pool=pool)
             except StoreError as exc:
                 if exc.exit_code == EXIT_USAGE:  # there is no store
                     raise empty from exc
                 raise
             probe.close()
-        store = open_store(ws, backend=backend, uri=uri)
+        store = open_store(ws, backend=backend, uri=uri, buffer_pool=pool)
         if getattr(store, "_schema_version", lambda: 0)() is None:
             store.close()
             raise empty

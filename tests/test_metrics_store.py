@@ -62,3 +62,40 @@ def test_cli_metrics_on_embedded_store_equals_reference(loaded):
     finally:
         store.close()
     assert int(n.iloc[0, 0]) == len(cy)
+
+
+def test_partner_kinds_year_by_year_equal_the_whole_table_panel(loaded):
+    """``from_workspace`` reads and computes one year at a time; the panel is that of the whole tables
+    (application and grant year bases), and ``[metrics] memory_limit`` is checked like any size."""
+    from citynet.metrics.partner_kinds import from_workspace, partner_kind_panel
+
+    from citynet.errors import UserError
+
+    ws, tables = loaded
+    cities = city_set().cities["city_code"].astype(str).tolist()
+    years = list(range(2014, 2020))
+    for flt in ({"green": "wipo", "kind": "invention"},
+                {"green": "all", "kind": "all", "granted_only": True, "year_basis": "grant"}):
+        got = from_workspace(ws, cities, years, flt)
+        want = partner_kind_panel(tables["patents"], tables["patent_applicants"], tables["applicants"],
+                                  cities, years, **flt)
+        pd.testing.assert_frame_equal(got, want, check_dtype=False)
+        assert want.iloc[:, 2:].to_numpy().sum() > 0
+    bad = Workspace(ws.root, settings={**ws.settings, "metrics": {"memory_limit": "lots"}})
+    with pytest.raises(UserError, match=r"\[metrics\] memory_limit"):
+        from_workspace(bad, cities, years, {})
+
+
+def test_metrics_opens_the_store_with_its_own_buffer_pool_setting(loaded):
+    """``[metrics] buffer_pool`` (default 2.5GB) sizes LadybugDB's cache for ``citynet metrics``; a
+    malformed size is one message naming that setting (exit 2)."""
+    from citynet.metrics.pipeline import BUFFER_POOL, metrics_buffer_pool, run_metrics
+
+    from citynet.errors import UserError
+
+    ws, _ = loaded
+    assert metrics_buffer_pool(ws) == BUFFER_POOL == "2.5GB"
+    bad = Workspace(ws.root, settings={**ws.settings, "metrics": {"buffer_pool": "lots"}})
+    with pytest.raises(UserError, match=r"\[metrics\] buffer_pool") as err:
+        run_metrics(bad, NetworkFilter())
+    assert err.value.exit_code == 2

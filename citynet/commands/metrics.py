@@ -23,6 +23,9 @@ Writes metrics/<filter key>/city_year.parquet, dyad_year.parquet, network_year.p
 is also in each file's metadata) and the CityYear nodes of the store; the panels of the workspace's
 default filter (citynet.toml [network]) are also written to metrics/*.parquet. Panels of other
 filters stay side by side: export, fit, report and query take --network KEY to use them.
+Memory: the embedded store's page cache is citynet.toml [metrics] buffer_pool (default 2.5GB; it
+also holds the count queries' rows), the partner-kind columns are read within [metrics]
+memory_limit (1GB) one year at a time; the peak is about buffer_pool + 0.6 GB, not the corpus.
 Definitions: metrics/README.md.""",
 )
 @workspace_option()
