@@ -372,7 +372,8 @@ def ingest(
     city_of = applicants.set_index("applicant_id")["city_code"]
 
     step("patent applicants and transfers: ids and cities", _staged_rows(state, "links") + len(transfers))
-    pa_counts = stream.write_patent_applicants(state, dups, id_of, city_of, canon / "patent_applicants.parquet")
+    pa_counts = stream.write_patent_applicants(state, dups, id_of, city_of, canon / "patent_applicants.parquet",
+                                               settings)
 
     if len(transfers):
         transfers = transfers.assign(

@@ -146,13 +146,14 @@ class State:
 
     def write_batch(self, file_no: int, batch_no: int, batch, raw: pd.DataFrame) -> None:
         """Write one normalised batch (``etl.patents.CandidateBatch``, ``_pos`` already global)."""
-        _write(batch.patents, PATENTS_STAGED, self.path("patents", file_no, batch_no))
+        _write(batch.patents, PATENTS_STAGED, self.path("patents", file_no, batch_no), "patents")
         _write(batch.applicant_links, LINKS_SCHEMA, self.path("links", file_no, batch_no))
         _write(batch.first_addresses, FIRST_SCHEMA, self.path("first", file_no, batch_no))
         _write(batch.citation_refs, REFS_SCHEMA, self.path("refs", file_no, batch_no))
         p = self.path("raw", file_no, batch_no)
         p.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(pa.Table.from_pandas(raw, preserve_index=False), p)
+        table = raw if isinstance(raw, pa.Table) else pa.Table.from_pandas(raw, preserve_index=False)
+        pq.write_table(table, p, **_WRITE_OPTS["raw"])
 
     def write_quarantine(self, file_no: int, frames: list[pd.DataFrame]) -> None:
         """The rows of one file rejected before the duplicate rule (kept for ``--append``)."""
@@ -188,10 +189,17 @@ class State:
             yield dict(t["entry"]), frame, [tuple(m) for m in t["malformed"]]
 
 
-def _write(frame: pd.DataFrame, schema: pa.Schema, path: Path) -> None:
+# Staged files are written once and read once or twice by this ingest: no dictionary pages, no column
+# statistics, LZ4 for the two wide kinds (a batch's writes cost about half of Parquet's defaults).
+_FAST = {"use_dictionary": False, "write_statistics": False}
+_WRITE_OPTS = {"patents": {**_FAST, "compression": "lz4"}, "raw": {**_FAST, "compression": "lz4"}}
+
+
+def _write(frame: pd.DataFrame | pa.Table, schema: pa.Schema, path: Path, kind: str = "") -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    table = pa.Table.from_pandas(frame[schema.names], preserve_index=False)
-    pq.write_table(table.cast(schema), path)
+    table = frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame[schema.names], preserve_index=False)
+    pq.write_table(table.select(schema.names).cast(schema), path,
+                   **_WRITE_OPTS.get(kind, {**_FAST, "compression": "none"}))
 
 
 def _connect(settings: StreamSettings, tmp: Path):
@@ -420,28 +428,42 @@ def locate(state: State, dups: pd.DataFrame, names: pd.DataFrame, transfer_addr:
             con.close()
 
 
-def write_patent_applicants(state: State, dups: pd.DataFrame, id_of: pd.Series, city_of: pd.Series, out: Path) -> dict:
-    """``patent_applicants.parquet`` from the staged applicant names of the kept records, batch by batch:
-    each name's ``applicant_id`` (two variants of one firm on one patent: the first kept), its city.
-    Returns the counts of the ingest report."""
+def write_patent_applicants(state: State, dups: pd.DataFrame, id_of: pd.Series, city_of: pd.Series, out: Path,
+                            settings: StreamSettings | None = None) -> dict:
+    """``patent_applicants.parquet`` from the staged applicant names of the kept records, in their staged
+    order (``_pos``, then ``seq``): each name's ``applicant_id`` (two variants of one firm on one patent:
+    the first kept), its city. One DuckDB query (join to the names' ids and cities, a window for the
+    first of each (record, applicant), written batch by batch). Returns the counts of the ingest report."""
     schema = CANONICAL["patent_applicants"]
     c = {"links": 0, "located": 0, "first": 0, "first_located": 0}
-    dpos = pa.array(dups["_pos"].to_numpy(), type=pa.int64())
-    with pq.ParquetWriter(out, schema) as writer:
-        for f in state.files_of("links"):
-            t = pq.read_table(f)
-            if len(dpos):
-                t = t.filter(pc.invert(pc.is_in(t.column("_pos"), value_set=dpos)))
-            links = t.select(["patent_id", "name", "seq"]).to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
-            links = links.assign(applicant_id=links["name"].map(id_of))
-            links = links.drop_duplicates(["patent_id", "applicant_id"])
-            links["city_code"] = links["applicant_id"].map(city_of)
-            table = pa.Table.from_pandas(links[schema.names], preserve_index=False).cast(schema)
-            writer.write_table(table)
-            located = links["city_code"].notna().to_numpy()
-            first = (links["seq"] == 1).to_numpy()
-            c["links"] += len(links)
-            c["located"] += int(located.sum())
-            c["first"] += int(first.sum())
-            c["first_located"] += int((located & first).sum())
+    settings = settings or StreamSettings()
+    ids = pa.table({"name": pa.array(id_of.index.to_numpy(dtype=object), pa.string()),
+                    "applicant_id": pa.array(id_of.to_numpy(dtype=object), pa.string())})
+    cities = pa.table({"applicant_id": pa.array(city_of.index.to_numpy(dtype=object), pa.string()),
+                       "city_code": pa.array(city_of.astype(object).where(city_of.notna(), None).to_numpy(), pa.string())})
+    with tempfile.TemporaryDirectory(prefix="citynet-duckdb-") as tmp, pq.ParquetWriter(out, schema) as writer:
+        con = _connect(settings, Path(tmp))
+        try:
+            if not state.files_of("links"):
+                return c
+            con.register("ids_", ids)
+            con.register("cities_", cities)  # one row per applicant_id
+            rel = _kept_glob(state, "links", dups, con)
+            reader = con.sql(f"""
+                SELECT patent_id, applicant_id, seq, city_code FROM (
+                  SELECT l._pos, l.patent_id, i.applicant_id, l.seq, ci.city_code,
+                         row_number() OVER (PARTITION BY l._pos, i.applicant_id ORDER BY l.seq) AS k
+                  FROM {rel} l LEFT JOIN ids_ i USING (name) LEFT JOIN cities_ ci USING (applicant_id))
+                WHERE k = 1 ORDER BY _pos, seq""").to_arrow_reader(500_000)
+            for batch in reader:
+                table = pa.Table.from_batches([batch]).cast(schema)
+                writer.write_table(table)
+                located = pc.is_valid(table.column("city_code"))
+                first = pc.equal(table.column("seq"), 1)
+                c["links"] += table.num_rows
+                c["located"] += int(pc.sum(located).as_py() or 0)
+                c["first"] += int(pc.sum(first).as_py() or 0)
+                c["first_located"] += int(pc.sum(pc.and_(located, first)).as_py() or 0)
+        finally:
+            con.close()
     return c
