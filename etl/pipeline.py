@@ -327,8 +327,9 @@ def ingest(
     stream.quarantine_duplicates(state, dups, q_pat)
     step("patents: writing the patent table", state.meta["next_pos"] - len(dups))
     patents_path = canon / "patents.parquet"
-    stream.write_kept(state, "patents", dups, CANONICAL["patents"], patents_path)
-    summary = stream.patent_summary(patents_path)
+    stream.write_patents(state, dups, patents_path, settings)  # sorted by app_year, then corpus order
+    summary = stream.patent_summary(stream.write_kept(  # the report's counts: ties in corpus order
+        state, "patents", dups, stream.SUMMARY_SCHEMA, None, columns=stream.SUMMARY_COLUMNS))
     if summary["count"] == 0:
         raise q_pat.nothing_loaded([f["file"] for f in files_report if f["kind"] == "patents"])
 

@@ -53,6 +53,8 @@ FIRST_SCHEMA = pa.schema([("_pos", pa.int64()), ("patent_id", _STR), ("name", _S
                           ("country_province", _STR)])
 REFS_SCHEMA = pa.schema([("_pos", pa.int64()), ("citing_patent_id", _STR), ("cited_ref", _STR)])
 PATENTS_STAGED = pa.schema(list(CANONICAL["patents"]) + [pa.field("_pos", pa.int64()), pa.field("_filled", pa.int16())])
+SUMMARY_COLUMNS = ["patent_kind", "granted", "green", "y02", "app_year", "source_file"]  # patent_summary's
+SUMMARY_SCHEMA = pa.schema([PATENTS_STAGED.field(c) for c in SUMMARY_COLUMNS])
 
 
 @dataclass
@@ -290,10 +292,54 @@ def write_kept(state: State, kind: str, dups: pd.DataFrame, schema: pa.Schema, p
     return None
 
 
-def patent_summary(path: Path) -> dict:
+PATENT_ROW_GROUP = 131_072  # rows per row group of patents.parquet at most (never two years in one)
+
+
+def write_patents(state: State, dups: pd.DataFrame, path: Path, settings: StreamSettings) -> None:
+    """``patents.parquet``: the kept staged patent rows sorted by ``app_year``, then by their position in
+    the corpus (file order, then row), in row groups that never hold two years (at most
+    :data:`PATENT_ROW_GROUP` rows) — so a reader that filters one year touches only that year's row
+    groups (Parquet min/max statistics). One DuckDB sort (memory limit, spilling), written batch by batch."""
+    schema = CANONICAL["patents"]
+    cols = ", ".join(f'"{n}"' for n in schema.names)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not state.files_of("patents"):
+        pq.write_table(schema.empty_table(), path)
+        return
+    with tempfile.TemporaryDirectory(prefix="citynet-duckdb-") as tmp, \
+            pq.ParquetWriter(path, schema) as writer:
+        con = _connect(settings, Path(tmp))
+        try:
+            rel = _kept_glob(state, "patents", dups, con)
+            reader = con.sql(f"SELECT {cols} FROM {rel} ORDER BY app_year, _pos").to_arrow_reader(PATENT_ROW_GROUP)
+            pending: list[pa.Table] = []
+            held, year = 0, None
+            for batch in reader:
+                t = pa.Table.from_batches([batch]).cast(schema)
+                y = t.column("app_year").to_numpy()
+                cuts = [0, *(np.flatnonzero(np.diff(y)) + 1).tolist(), len(y)]
+                for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+                    if b == a:
+                        continue
+                    part = t.slice(a, b - a)
+                    if pending and (int(y[a]) != year or held + part.num_rows > PATENT_ROW_GROUP):
+                        writer.write_table(pa.concat_tables(pending), row_group_size=PATENT_ROW_GROUP)
+                        pending, held = [], 0
+                    pending.append(part)
+                    held += part.num_rows
+                    year = int(y[a])
+            if pending:
+                writer.write_table(pa.concat_tables(pending), row_group_size=PATENT_ROW_GROUP)
+        finally:
+            con.close()
+
+
+def patent_summary(path: Path | pa.Table) -> dict:
     """What the ingest report says about ``patents.parquet``: counts by kind, granted, green, Y02, years,
-    rows per source file (read column by column)."""
-    t = pq.read_table(path, columns=["patent_kind", "granted", "green", "y02", "app_year", "source_file"])
+    rows per source file (read column by column; ties in counts keep the order of the first record, so
+    give the rows in corpus order: a table, or a Parquet file in that order)."""
+    cols = ["patent_kind", "granted", "green", "y02", "app_year", "source_file"]
+    t = path.select(cols) if isinstance(path, pa.Table) else pq.read_table(path, columns=cols)
     n = t.num_rows
 
     def counts(col):
@@ -326,15 +372,15 @@ def resolve_citations(state: State, dups: pd.DataFrame, patents_path: Path, out:
         con = _connect(settings, Path(tmp))
         writer = pq.ParquetWriter(out, schema)
         try:
-            src = str(patents_path).replace("'", "''")
-            # the first patent (in table order) of each stem, as drop_duplicates("stem") keeps it
+            kept = _kept_glob(state, "patents", dups, con)  # corpus order (_pos), not the table's year order
+            # the first patent (in corpus order) of each stem, as drop_duplicates("stem") keeps it
             con.execute(f"""
                 CREATE TABLE pubs AS SELECT stem, cited FROM (
                   SELECT regexp_replace(coalesce(pub_number, ''), '{CITED_STEM}', '') AS stem,
-                         patent_id AS cited, file_row_number AS rn
-                  FROM read_parquet('{src}', file_row_number = true))
+                         patent_id AS cited, _pos AS rn
+                  FROM {kept})
                 WHERE stem <> '' QUALIFY row_number() OVER (PARTITION BY stem ORDER BY rn) = 1""")
-            con.execute(f"CREATE TABLE ids AS SELECT DISTINCT patent_id FROM read_parquet('{src}')")
+            con.execute(f"CREATE TABLE ids AS SELECT DISTINCT patent_id FROM {kept}")
 
             def by_stem(stems: pd.Series) -> pd.Series:
                 con.register("b", pa.table({"i": np.arange(len(stems)), "stem": pa.array(stems.to_numpy(), pa.string())}))
