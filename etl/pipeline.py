@@ -130,17 +130,25 @@ def _stage_batch(frame: pd.DataFrame | ArrowBatch, cols: dict[str, str], path: s
     """Check, normalise and stage one batch (``etl.patents.normalise_patent_batch`` → ``State.write_batch``);
     returns the batch's quarantine frames and its record count. Runs in a worker process or inline."""
     _warm()
-    if isinstance(frame, ArrowBatch):
-        frame = frame.frame()
+    arrow = frame if isinstance(frame, ArrowBatch) else None
+    if arrow is not None:
+        frame = arrow.frame()
     fq = _RawHeaders()
     records = _map_batch(frame, cols, Path(path))
     del frame
     cand = normalise_patent_batch(records, fq, today=today, matcher=_MATCHER[0])
     for part in (cand.patents, cand.applicant_links, cand.first_addresses, cand.citation_refs):
         part["_pos"] = pos + cand.survivors[part["_pos"].to_numpy()]
-    keep_raw = [c for c in records.columns if c.startswith("raw:") or c in ("_source_file", "_row")]
-    raw_rows = records[keep_raw].iloc[cand.survivors].reset_index(drop=True)
-    raw_rows["_pos"] = pos + cand.survivors
+    if arrow is not None:  # the survivors' raw fields taken from the Arrow batch (no pandas round trip)
+        rb = arrow.batch.take(pa.array(cand.survivors, type=pa.int64()))
+        raw_rows = pa.table(
+            [*rb.columns, pa.array([path] * rb.num_rows, pa.string()),
+             pa.array(arrow.first_row + cand.survivors, pa.int64()), pa.array(pos + cand.survivors, pa.int64())],
+            names=[f"raw:{c}" for c in rb.schema.names] + ["_source_file", "_row", "_pos"])
+    else:
+        keep_raw = [c for c in records.columns if c.startswith("raw:") or c in ("_source_file", "_row")]
+        raw_rows = records[keep_raw].iloc[cand.survivors].reset_index(drop=True)
+        raw_rows["_pos"] = pos + cand.survivors
     stream.State(Path(folder)).write_batch(file_no, batch_no, cand, raw_rows)
     return fq.frames, len(records)
 

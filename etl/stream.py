@@ -382,31 +382,13 @@ def resolve_citations(state: State, dups: pd.DataFrame, patents_path: Path, out:
                 WHERE stem <> '' QUALIFY row_number() OVER (PARTITION BY stem ORDER BY rn) = 1""")
             con.execute(f"CREATE TABLE ids AS SELECT DISTINCT patent_id FROM {kept}")
 
-            def by_stem(stems: pd.Series) -> pd.Series:
-                con.register("b", pa.table({"i": np.arange(len(stems)), "stem": pa.array(stems.to_numpy(), pa.string())}))
-                got = con.sql("SELECT p.cited FROM b LEFT JOIN pubs p ON p.stem = b.stem ORDER BY b.i").to_arrow_table()
-                con.unregister("b")
-                return pd.Series(got.column(0).to_numpy(zero_copy_only=False), dtype=object)
-
-            def in_corpus(appno: pd.Series) -> pd.Series:
-                con.register("c", pa.table({"patent_id": pa.array(appno.dropna().unique().astype(object), pa.string())}))
-                found = set(con.sql("SELECT patent_id FROM c SEMI JOIN ids USING (patent_id)").to_arrow_table()
-                            .column(0).to_pylist())
-                con.unregister("c")
-                return appno.isin(found)
-
-            from citynet.etl.patents import resolve_references
-
             for f in state.files_of("refs"):
                 t = pq.read_table(f)
                 if len(dpos):
                     t = t.filter(pc.invert(pc.is_in(t.column("_pos"), value_set=dpos)))
                 if not t.num_rows:
                     continue
-                refs = t.select(["citing_patent_id", "cited_ref"]).to_pandas(
-                    types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
-                cit = resolve_references(refs, by_stem, in_corpus)
-                table = pa.Table.from_pandas(cit[schema.names], preserve_index=False).cast(schema)
+                table = _resolve_batch(con, t, schema)
                 writer.write_table(table)
                 counts["count"] += table.num_rows
                 counts["in_corpus"] += table.num_rows - table.column("cited_patent_id").null_count
@@ -415,6 +397,33 @@ def resolve_citations(state: State, dups: pd.DataFrame, patents_path: Path, out:
             writer.close()
             con.close()
     return counts
+
+
+def _resolve_batch(con, t: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``etl.patents.resolve_references`` on one batch of references in Arrow, the look-ups in DuckDB
+    (``pubs``: stem → first patent in corpus order; ``ids``: the corpus's application numbers): by
+    publication-number stem, else — for a ``CN``/``ZL`` reference — by its normalised application number
+    when that is a corpus patent; ``foreign`` when it does not start with ``CN``/``ZL``."""
+    from citynet.etl.normalize import app_numbers_arrow
+    from citynet.etl.patents import CITED_STEM
+
+    ref = t.column("cited_ref").combine_chunks().cast(pa.large_string())
+    stems = pc.replace_substring_regex(pc.fill_null(ref, ""), CITED_STEM, "")
+    con.register("b_", pa.table({"i": np.arange(len(ref)), "stem": stems}))
+    cited = con.sql("SELECT p.cited FROM b_ LEFT JOIN pubs p ON p.stem = b_.stem ORDER BY b_.i").to_arrow_table()
+    con.unregister("b_")
+    cited = cited.column(0).combine_chunks().cast(pa.large_string())
+    chinese = pc.or_(pc.starts_with(ref, "CN"), pc.starts_with(ref, "ZL"))
+    rest = pc.and_(pc.is_null(cited), pc.fill_null(chinese, False))
+    if pc.any(rest).as_py():
+        pid, _ = app_numbers_arrow(ref.filter(rest))
+        con.register("c_", pa.table({"patent_id": pc.unique(pid.drop_null())}))
+        found = con.sql("SELECT patent_id FROM c_ SEMI JOIN ids USING (patent_id)").to_arrow_table().column(0)
+        con.unregister("c_")
+        hit = pc.fill_null(pc.is_in(pid, value_set=found.combine_chunks().cast(pa.large_string())), False)
+        cited = pc.replace_with_mask(cited, rest, pc.if_else(hit, pid, pa.scalar(None, pa.large_string())))
+    return pa.table({"citing_patent_id": t.column("citing_patent_id"), "cited_ref": ref, "cited_patent_id": cited,
+                     "foreign": pc.invert(chinese)}).cast(schema)
 
 
 def _kept_glob(state: State, kind: str, dups: pd.DataFrame, con) -> str:
