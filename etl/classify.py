@@ -111,6 +111,46 @@ def classify_green_items(symbols: pd.Series, n_rows: int, matcher: GreenMatcher 
     return pd.DataFrame({"green": lists.list.len().to_numpy() > 0, "green_topics": lists})
 
 
+def classify_green_arrow(rows, symbols, n_rows: int, matcher: GreenMatcher | None = None):
+    """:func:`classify_green_items` on (record position, symbol) pairs given as a numpy array and an
+    Arrow array: ``green`` (numpy bool) and ``green_topics`` (Arrow ``list<string>``, sorted distinct
+    topics). The matcher runs once per distinct symbol (and caches across batches); the pairs are
+    exploded, de-duplicated and sorted with numpy."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from citynet.etl.normalize import lists_from_items
+
+    matcher = matcher or GreenMatcher()
+    rows = np.asarray(rows, dtype=np.int64)
+    if not len(rows):
+        empty = lists_from_items(rows, pa.array([], pa.large_string()), n_rows)
+        return np.zeros(n_rows, dtype=bool), empty
+    enc = pc.dictionary_encode(symbols)
+    codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    found = [matcher.topics(sym) for sym in enc.dictionary.to_pylist()]
+    names = sorted({t for ts in found for t in ts})
+    code_of = {t: i for i, t in enumerate(names)}
+    ulen = np.array([len(ts) for ts in found], dtype=np.int64)
+    ustart = np.concatenate([[0], np.cumsum(ulen)[:-1]]).astype(np.int64)
+    flat = np.array([code_of[t] for ts in found for t in ts], dtype=np.int64)
+    item_len = ulen[codes]
+    total = int(item_len.sum())
+    if total == 0:
+        empty = lists_from_items(np.zeros(0, dtype=np.int64), pa.array([], pa.large_string()), n_rows)
+        return np.zeros(n_rows, dtype=bool), empty
+    # for each (item, k-th topic of its symbol): the topic's code
+    item_starts = np.repeat(ustart[codes] - (np.cumsum(item_len) - item_len), item_len)
+    topic = flat[item_starts + np.arange(total)]
+    pos = np.repeat(rows, item_len)
+    key = np.unique(pos * (len(names) + 1) + topic)  # distinct (position, topic), sorted by both
+    pos, topic = key // (len(names) + 1), key % (len(names) + 1)
+    lists = lists_from_items(pos, pa.array(names, pa.large_string()).take(pa.array(topic)), n_rows)
+    green = np.zeros(n_rows, dtype=bool)
+    green[pos] = True
+    return green, lists
+
+
 def classify_green(ipc_lists: pd.Series, matcher: GreenMatcher | None = None) -> pd.DataFrame:
     """``classify_green_items`` for a Series of symbol lists."""
     flat = ipc_lists.reset_index(drop=True).explode().dropna()

@@ -6,6 +6,7 @@ a vectorised form over a pandas Series of strings (``*_series``).
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -37,10 +38,66 @@ def normalize_name(name: str | None) -> str | None:
 
 
 def normalize_name_series(names: pd.Series) -> pd.Series:
-    """``normalize_name`` over a Series, computed once per distinct value."""
-    uniques = pd.unique(names.dropna())
-    mapping = {u: normalize_name(u) for u in uniques}
-    return names.map(mapping)
+    """``normalize_name`` over a Series (object dtype, None where empty), vectorised: see
+    :func:`normalize_names_arrow`."""
+    out = normalize_names_arrow(to_arrow(names)).to_numpy(zero_copy_only=False).astype(object)
+    return pd.Series(out, index=names.index, dtype=object).where(pd.notna(out), None)
+
+
+def normalize_names_arrow(arr: pa.Array) -> pa.Array:
+    """:func:`normalize_name` over an Arrow array of strings (large_string, null where None).
+
+    Values made of ASCII and of characters that Unicode normalisation, case mapping and Python's ``\\s``
+    all leave alone (CJK ideographs, most CJK punctuation: :func:`_stable_class`) take the rule in
+    Arrow compute (RE2): NFKC is the identity on them, and without lookarounds the "white space next
+    to a non-ASCII character" rule is two replacements (a run after one, a run before one). Every
+    other value (full-width forms, accented letters, exotic white space) runs the Python rule, once
+    per distinct value. Same result as ``normalize_name`` value by value."""
+    arr = pc.cast(arr, pa.large_string()) if arr.type != pa.large_string() else arr
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    slow = pc.fill_null(pc.match_substring_regex(arr, f"[^\\x00-\\x0a\\x0c-\\x1b\\x20-\\x7f{_stable_class()}]"), False)
+    # the values the rule changes at all: a bracket, white space, a lower-case letter, trailing punctuation
+    touched = pc.and_(pc.fill_null(pc.match_substring_regex(arr, r"[【】〔〕\[\] \t\n\r\f.;,、a-z]"), False),
+                      pc.invert(slow))
+    s = arr
+    if pc.any(touched).as_py():
+        idx = pa.array(np.flatnonzero(touched.to_numpy(zero_copy_only=False)))
+        t = arr.take(idx)
+        for a, b in (("【", "("), ("】", ")"), ("〔", "("), ("〕", ")"), ("[", "("), ("]", ")")):
+            t = pc.replace_substring(t, a, b)
+        t = pc.replace_substring_regex(t, r"([^\x00-\x7f])[ \t\n\r\f]+", r"\1")
+        t = pc.replace_substring_regex(t, r"[ \t\n\r\f]+([^\x00-\x7f])", r"\1")
+        t = pc.replace_substring_regex(t, r"[ \t\n\r\f]+", " ")
+        t = pc.ascii_upper(pc.utf8_trim(t, " "))
+        t = pc.replace_substring_regex(t, "[.;,；，、 ]+$", "")
+        s = pc.replace_with_mask(s, touched, t)
+    if pc.any(slow).as_py():
+        idx = np.flatnonzero(slow.to_numpy(zero_copy_only=False))
+        vals = arr.take(pa.array(idx)).to_pylist()
+        done = {v: normalize_name(v) for v in dict.fromkeys(vals)}
+        s = pc.replace_with_mask(s, slow, pa.array([done[v] for v in vals], type=pa.large_string()))
+    return pc.if_else(pc.equal(s, ""), pa.scalar(None, pa.large_string()), s)
+
+
+@functools.cache
+def _stable_class() -> str:
+    """The body of an RE2 character class: non-ASCII characters that NFKC leaves as they are, whatever
+    their neighbours (no decomposition, combining class 0), without case, not white space for Python,
+    from the blocks Chinese records use (general and CJK punctuation, CJK ideographs, half- and
+    full-width forms). A string of ASCII and these characters is its own NFKC form."""
+    blocks = ((0x2000, 0x2070), (0x3000, 0x3040), (0x3400, 0x4DC0), (0x4E00, 0xA000), (0xFF00, 0xFFF0))
+    ok = [c for lo, hi in blocks for c in range(lo, hi)
+          if (ch := chr(c)) and unicodedata.normalize("NFKC", ch) == ch and not unicodedata.decomposition(ch)
+          and unicodedata.combining(ch) == 0 and ch.upper() == ch and ch.lower() == ch and not ch.isspace()
+          and unicodedata.category(ch) not in ("Cn", "Cs", "Mn", "Mc", "Me")]
+    ranges, start, prev = [], ok[0], ok[0]
+    for c in ok[1:] + [-1]:
+        if c != prev + 1:
+            ranges.append(f"\\x{{{start:x}}}" if start == prev else f"\\x{{{start:x}}}-\\x{{{prev:x}}}")
+            start = c
+        prev = c
+    return "".join(ranges)
 
 
 # --- Arrow string helpers ----------------------------------------------------------------------
@@ -52,6 +109,8 @@ def to_arrow(raw: pd.Series) -> pa.Array:
     """A Series of strings (any dtype, missing allowed) as an Arrow large_string array."""
     if isinstance(raw.dtype, pd.ArrowDtype) or str(raw.dtype).startswith("string"):
         arr = pa.array(raw.array)  # zero-copy for Arrow-backed strings
+        if isinstance(arr, pa.ChunkedArray):
+            arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
         return arr.cast(pa.large_string()) if arr.type != pa.large_string() else arr
     values = raw.to_numpy(dtype=object)
     try:
@@ -65,10 +124,14 @@ def to_series(arr: pa.Array, index: pd.Index | None = None) -> pd.Series:
 
 
 def fold(arr: pa.Array) -> pa.Array:
-    """NFKC (full width → half width) for the non-ASCII values only, then upper case and trimmed."""
-    non_ascii = pc.invert(pc.fill_null(pc.string_is_ascii(arr), True))
-    if pc.any(non_ascii).as_py():
-        idx = np.flatnonzero(non_ascii.to_numpy(zero_copy_only=False))
+    """NFKC (full width → half width), then upper case and trimmed. NFKC runs (in Python) only on the
+    values with a character it may change: outside ASCII and the stable class of :func:`_stable_class`
+    (so not on dates written with 年月日, nor on most Chinese text)."""
+    idx = np.flatnonzero(pc.invert(pc.fill_null(pc.string_is_ascii(arr), True)).to_numpy(zero_copy_only=False))
+    if len(idx):  # of the non-ASCII values, those with a character NFKC may change
+        unstable = pc.match_substring_regex(arr.take(pa.array(idx)), f"[^\\x00-\\x7f{_stable_class()}]")
+        idx = idx[unstable.to_numpy(zero_copy_only=False)]
+    if len(idx):
         fixed = [unicodedata.normalize("NFKC", v) for v in arr.take(pa.array(idx)).to_pylist()]
         values = arr.to_pylist() if len(idx) > len(arr) // 4 else None
         if values is not None:
@@ -76,7 +139,9 @@ def fold(arr: pa.Array) -> pa.Array:
                 values[i] = v
             arr = pa.array(values, type=pa.large_string())
         else:
-            arr = pc.replace_with_mask(arr, non_ascii, pa.array(fixed, type=pa.large_string()))
+            mask = np.zeros(len(arr), dtype=bool)
+            mask[idx] = True
+            arr = pc.replace_with_mask(arr, pa.array(mask), pa.array(fixed, type=pa.large_string()))
     return pc.utf8_trim_whitespace(pc.utf8_upper(arr))
 
 
@@ -97,17 +162,30 @@ def app_number_check_digit(digits: str) -> str:
 
 
 def _check_digits(digits: pa.Array) -> np.ndarray:
-    """Vectorised ``app_number_check_digit`` over an array of 8- or 12-digit strings (others: '')."""
+    """Vectorised ``app_number_check_digit`` over an array of 8- or 12-digit strings (others: '');
+    the digits are read from the Arrow buffer as a matrix (no Python string per value)."""
     out = np.full(len(digits), "", dtype=object)
-    lengths = pc.utf8_length(digits).to_numpy(zero_copy_only=False)
+    for idx, res in _check_residues(digits).values():
+        out[idx] = np.where(res == 10, "X", res.astype(str))
+    return out
+
+
+def _check_residues(digits: pa.Array) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Per width (12, 8): positions of the values of that many digits and Σ wᵢ·dᵢ mod 11 of each."""
+    digits = pc.cast(digits, pa.large_string()) if digits.type != pa.large_string() else digits
+    if isinstance(digits, pa.ChunkedArray):
+        digits = digits.combine_chunks()
+    lengths = pc.fill_null(pc.binary_length(digits), 0).to_numpy(zero_copy_only=False)
+    out = {}
     for width, weights in ((12, _APPNO_WEIGHTS_12), (8, _APPNO_WEIGHTS_8)):
         idx = np.flatnonzero(lengths == width)
         if not len(idx):
             continue
-        joined = "".join(digits.take(pa.array(idx)).to_pylist()).encode("ascii")
-        matrix = np.frombuffer(joined, dtype=np.uint8).reshape(-1, width).astype(np.int64) - 48
-        r = (matrix @ weights) % 11
-        out[idx] = np.where(r == 10, "X", r.astype(str))
+        sub = digits.take(pa.array(idx))
+        offsets = np.frombuffer(sub.buffers()[1], dtype=np.int64, count=len(sub) + 1, offset=sub.offset * 8)
+        data = np.frombuffer(sub.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
+        matrix = data.reshape(-1, width).astype(np.int64) - 48
+        out[width] = (idx, (matrix @ weights) % 11)
     return out
 
 
@@ -119,31 +197,50 @@ def normalize_app_numbers(raw: pd.Series) -> pd.DataFrame:
     A missing check digit is computed. Returns columns ``patent_id`` (null when invalid) and
     ``error`` (``missing``, ``malformed`` or ``check_digit``; null when valid).
     """
-    s = pc.replace_substring_regex(fold(to_arrow(raw)), r"[\s\-]", "")
+    pid, error = app_numbers_arrow(to_arrow(raw))
+    return pd.DataFrame({"patent_id": pid.to_numpy(zero_copy_only=False), "error": error}, index=raw.index)
+
+
+_CHECK_CHARS = pa.array(list("0123456789X"), pa.large_string())
+
+
+def app_numbers_arrow(arr: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """:func:`normalize_app_numbers` on an Arrow array: ``patent_id`` (large_string, null when invalid)
+    and ``error`` (object array: ``missing``, ``malformed``, ``check_digit`` or None)."""
+    s = pc.replace_substring_regex(fold(arr), r"[\s\-]", "")
     parts = pc.extract_regex(s, _APPNO_RE)
     matched = parts.is_valid().to_numpy(zero_copy_only=False)
     digits = pc.if_else(parts.is_valid(), pc.struct_field(parts, "digits"), "")
-    given = pc.fill_null(pc.struct_field(parts, "check"), "").to_numpy(zero_copy_only=False)
-    expected = _check_digits(digits)
+    given = pc.fill_null(pc.struct_field(parts, "check"), "")
+    residue = np.full(len(arr), -1, dtype=np.int64)
+    for idx, res in _check_residues(digits).values():
+        residue[idx] = res
+    expected = pc.take(_CHECK_CHARS, pa.array(np.where(residue < 0, 0, residue)))
     blank = pc.fill_null(pc.equal(s, ""), True).to_numpy(zero_copy_only=False)
-    bad_check = matched & (given != "") & (given != expected)
-    error = np.full(len(raw), None, dtype=object)
+    given_np = pc.not_equal(given, "").to_numpy(zero_copy_only=False)
+    differs = pc.not_equal(pc.cast(given, pa.large_string()), expected).to_numpy(zero_copy_only=False)
+    bad_check = matched & given_np & differs
+    error = np.full(len(arr), None, dtype=object)
     error[blank] = "missing"
     error[~blank & ~matched] = "malformed"
     error[bad_check] = "check_digit"
     ok = matched & ~bad_check
-    pid = np.full(len(raw), None, dtype=object)
-    d = digits.to_numpy(zero_copy_only=False)
-    pid[ok] = "CN" + d[ok].astype(object) + "." + expected[ok]
-    return pd.DataFrame({"patent_id": pid, "error": error}, index=raw.index)
+    joined = pc.binary_join_element_wise(pa.scalar("CN", pa.large_string()), pc.cast(digits, pa.large_string()),
+                                         pa.scalar(".", pa.large_string()), expected, pa.scalar("", pa.large_string()))
+    pid = pc.if_else(pa.array(ok), joined, pa.scalar(None, pa.large_string()))
+    return pid, error
 
 
 def normalize_pub_numbers(raw: pd.Series) -> pd.Series:
     """``cn 104123456 a`` → ``CN104123456A``: NFKC, upper case, no spaces (object Series, None if empty)."""
-    s = pc.replace_substring_regex(fold(to_arrow(raw)), r"\s+", "")
-    out = s.to_numpy(zero_copy_only=False).astype(object)
-    out[out == ""] = None
+    out = pub_numbers_arrow(to_arrow(raw)).to_numpy(zero_copy_only=False).astype(object)
     return pd.Series(out, index=raw.index, dtype=object)
+
+
+def pub_numbers_arrow(arr: pa.Array) -> pa.Array:
+    """:func:`normalize_pub_numbers` on an Arrow array (null where empty)."""
+    s = pc.replace_substring_regex(fold(arr), r"\s+", "")
+    return pc.if_else(pc.equal(s, ""), pa.scalar(None, s.type), s)
 
 
 # --- dates ---------------------------------------------------------------------------------------
@@ -209,17 +306,20 @@ def normalize_ipc_symbols(symbols: pd.Series) -> pd.DataFrame:
     version-free, as in the WIPO green inventory and the CPC Y02 scheme. Returns ``symbol`` (None
     when malformed, e.g. ``H01M/0X`` or a Locarno ``13-03``) and ``valid``.
     """
-    s = _clean_code(to_arrow(symbols))
+    symbol, valid = ipc_symbols_arrow(to_arrow(symbols))
+    return pd.DataFrame({"symbol": symbol.to_numpy(zero_copy_only=False), "valid": valid}, index=symbols.index)
+
+
+def ipc_symbols_arrow(arr: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """:func:`normalize_ipc_symbols` on an Arrow array: the symbols (null when malformed) and ``valid``."""
+    s = _clean_code(arr)
     parts = pc.extract_regex(s, IPC_RE)
     valid = parts.is_valid()
     field = [pc.cast(pc.struct_field(parts, name), pa.large_string()) for name in ("subclass", "main", "sub")]
     space, slash = pa.scalar(" ", pa.large_string()), pa.scalar("/", pa.large_string())
     joined = pc.binary_join_element_wise(field[0], space, field[1], slash, field[2], pa.scalar("", pa.large_string()))
     symbol = pc.if_else(valid, joined, pa.scalar(None, pa.large_string()))
-    return pd.DataFrame(
-        {"symbol": symbol.to_numpy(zero_copy_only=False), "valid": valid.to_numpy(zero_copy_only=False)},
-        index=symbols.index,
-    )
+    return symbol, valid.to_numpy(zero_copy_only=False)
 
 
 def normalize_locarno(symbols: pd.Series) -> pd.Series:
@@ -229,7 +329,13 @@ def normalize_locarno(symbols: pd.Series) -> pd.Series:
     label (``LOC(10)Cl.12-08``, ``(10)12-08``) and a version tail as for IPC. Source: WIPO, Locarno
     Classification, 14th edition (two-level class-subclass numbering).
     """
-    s = fold(to_arrow(symbols))
+    out = locarno_arrow(to_arrow(symbols))
+    return pd.Series(out.to_numpy(zero_copy_only=False), index=symbols.index, dtype=object)
+
+
+def locarno_arrow(arr: pa.Array) -> pa.Array:
+    """:func:`normalize_locarno` on an Arrow array (null when malformed)."""
+    s = fold(arr)
     s = pc.replace_substring_regex(s, r"^LOC\s*|^\(\s*\d{1,2}\s*\)\s*|CL\s*\.?\s*|^[*＊]+", "")
     s = pc.replace_substring_regex(s, r"^\(\s*\d{1,2}\s*\)\s*", "")
     s = pc.replace_substring_regex(s, r"[－–—‐/.]", "-")
@@ -240,8 +346,7 @@ def normalize_locarno(symbols: pd.Series) -> pd.Series:
     sub = pc.binary_join_element_wise(pc.struct_field(parts, "sub"), pc.struct_field(parts, "s1"), empty)
     dash = pa.scalar("-", pa.large_string())
     out = pc.binary_join_element_wise(pc.utf8_lpad(cls, 2, "0"), pc.utf8_lpad(sub, 2, "0"), dash)
-    out = pc.if_else(pc.and_(parts.is_valid(), pc.not_equal(out, "00-00")), out, pa.scalar(None, out.type))
-    return pd.Series(out.to_numpy(zero_copy_only=False), index=symbols.index, dtype=object)
+    return pc.if_else(pc.and_(parts.is_valid(), pc.not_equal(out, "00-00")), out, pa.scalar(None, out.type))
 
 
 def explode_codes(raw: pd.Series) -> pd.Series:
@@ -250,9 +355,15 @@ def explode_codes(raw: pd.Series) -> pd.Series:
     Splits on any separator of ``CODE_SEP`` and also where a new symbol starts after white space
     (``H04L9/06 H04L9/08``); each item is returned as printed (``normalize_ipc_symbols`` cleans it).
     """
-    arr = fold(to_arrow(raw.reset_index(drop=True)))
+    rows, items = explode_codes_arrow(to_arrow(raw.reset_index(drop=True)))
+    return pd.Series(items.to_numpy(zero_copy_only=False), index=rows, dtype=object)
+
+
+def explode_codes_arrow(arr: pa.Array) -> tuple[np.ndarray, pa.Array]:
+    """:func:`explode_codes` on an Arrow array: (record position of each item, the items)."""
+    arr = fold(arr)
     arr = pc.replace_substring_regex(arr, r"\s+([A-HY]\d{2}[A-Z]\s*\d)", ";\\1")
-    return _explode(arr, CODE_SEP)
+    return explode_arrow(arr, CODE_SEP)
 
 
 def split_list(raw: pd.Series, sep: str = r"[;；,，|]") -> pd.Series:
@@ -273,18 +384,46 @@ def explode_items(raw: pd.Series, sep: str = LIST_SEP) -> pd.Series:
     ``"H01M8/04; H01M8/10"`` gives two items with the record's position; empty items are dropped;
     order within a record is kept. Vectorised with Arrow (no Python loop over records).
     """
-    arr = pa.array(raw.fillna("").astype(str).to_numpy(dtype=object), type=pa.large_string())
-    return _explode(arr, sep)
+    rows, items = explode_arrow(text_arrow(raw), sep)
+    return pd.Series(items.to_numpy(zero_copy_only=False), index=rows, dtype=object)
 
 
-def _explode(arr: pa.Array, sep: str) -> pd.Series:
+def text_arrow(raw: pd.Series) -> pa.Array:
+    """``raw.fillna("").astype(str)`` as an Arrow large_string array (zero-copy for Arrow strings)."""
+    if isinstance(raw.dtype, pd.ArrowDtype) or str(raw.dtype).startswith("string"):
+        return pc.fill_null(to_arrow(raw), "")
+    return pa.array(raw.fillna("").astype(str).to_numpy(dtype=object), type=pa.large_string())
+
+
+def explode_arrow(arr: pa.Array, sep: str) -> tuple[np.ndarray, pa.Array]:
+    """Items of a delimited field: (record position of each item, the stripped non-empty items)."""
     arr = pc.fill_null(arr, "")
     parts = pc.split_pattern_regex(arr, pattern=sep)
     lengths = pc.list_value_length(parts).to_numpy(zero_copy_only=False)
     flat = pc.utf8_trim_whitespace(pc.list_flatten(parts))
     rows = np.repeat(np.arange(len(arr)), lengths)
-    keep = pc.not_equal(flat, "").to_numpy(zero_copy_only=False)
-    return pd.Series(flat.to_numpy(zero_copy_only=False)[keep], index=rows[keep], dtype=object)
+    keep = pc.not_equal(flat, "")
+    return rows[keep.to_numpy(zero_copy_only=False)], flat.filter(keep)
+
+
+def first_pairs(rows: np.ndarray, items: pa.Array) -> np.ndarray:
+    """Positions of the first occurrence of each (row, item) pair (a missing item is a value), in order."""
+    if not len(rows):
+        return np.zeros(0, dtype=np.int64)
+    enc = pc.dictionary_encode(items, null_encoding="encode")
+    codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    key = np.asarray(rows, dtype=np.int64) * (len(enc.dictionary) + 1) + codes
+    _, first = np.unique(key, return_index=True)
+    return np.sort(first)
+
+
+def lists_from_items(rows: np.ndarray, items: pa.Array, n_rows: int) -> pa.Array:
+    """One ``list<string>`` per position 0…n−1 from (position, item) pairs, item order kept (``[]`` if none)."""
+    order = np.argsort(rows, kind="stable")
+    counts = np.bincount(rows, minlength=n_rows) if len(rows) else np.zeros(n_rows, dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype("int64")
+    values = pc.cast(items, pa.large_string()).take(pa.array(order, type=pa.int64()))
+    return pa.LargeListArray.from_arrays(pa.array(offsets), values).cast(pa.list_(pa.string()))
 
 
 def lists_by_row(items: pd.Series, n_rows: int) -> pd.Series:
@@ -292,10 +431,5 @@ def lists_by_row(items: pd.Series, n_rows: int) -> pd.Series:
 
     ``items`` must be indexed by position; order within a position is kept.
     """
-    pos = items.index.to_numpy()
-    order = np.argsort(pos, kind="stable")
-    counts = np.bincount(pos, minlength=n_rows) if len(pos) else np.zeros(n_rows, dtype=int)
-    offsets = np.concatenate([[0], np.cumsum(counts)]).astype("int64")
-    values = pa.array(items.to_numpy(dtype=object)[order], type=pa.large_string())
-    lists = pa.LargeListArray.from_arrays(pa.array(offsets), values).cast(pa.list_(pa.string()))
-    return pd.Series(pd.arrays.ArrowExtensionArray(lists))
+    values = pa.array(items.to_numpy(dtype=object), type=pa.large_string())
+    return pd.Series(pd.arrays.ArrowExtensionArray(lists_from_items(items.index.to_numpy(), values, n_rows)))

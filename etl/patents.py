@@ -12,19 +12,24 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
-from citynet.etl.classify import GreenMatcher, classify_green_items, classify_y02_items, patent_kind
+from citynet.etl.classify import GreenMatcher, classify_green_arrow, patent_kind
 from citynet.etl.normalize import (
-    explode_codes,
-    explode_items,
+    LIST_SEP,
+    app_numbers_arrow,
+    explode_arrow,
+    explode_codes_arrow,
+    first_pairs,
+    ipc_symbols_arrow,
     is_blank,
-    lists_by_row,
+    lists_from_items,
+    locarno_arrow,
     normalize_app_numbers,
-    normalize_ipc_symbols,
-    normalize_locarno,
-    normalize_name_series,
-    normalize_pub_numbers,
+    normalize_names_arrow,
     parse_dates,
+    pub_numbers_arrow,
+    text_arrow,
     to_arrow,
 )
 from citynet.etl.quarantine import Quarantine
@@ -36,24 +41,6 @@ def _col(frame: pd.DataFrame, name: str) -> pd.Series:
     if name in frame.columns:
         return frame[name].fillna("").astype(str)
     return pd.Series("", index=frame.index, dtype="object")
-
-
-def _first_per_row(items: pd.Series) -> pd.Series:
-    return items.groupby(level=0, sort=False).first()
-
-
-def _symbols(raw_main: pd.Series, raw_list: pd.Series) -> pd.DataFrame:
-    """Main symbol first, then the list, as (pos, raw) pairs in record order."""
-    main = explode_codes(raw_main)
-    items = explode_codes(raw_list)
-    pairs = pd.concat(
-        [
-            pd.DataFrame({"pos": main.index.to_numpy(), "order": np.arange(len(main)) - len(main), "raw": main.to_numpy()}),
-            pd.DataFrame({"pos": items.index.to_numpy(), "order": np.arange(len(items)), "raw": items.to_numpy()}),
-        ],
-        ignore_index=True,
-    )
-    return pairs.sort_values(["pos", "order"], kind="stable").reset_index(drop=True)
 
 
 @dataclass
@@ -94,12 +81,15 @@ def normalise_patent_batch(
             quarantine.add(records.iloc[rows], code, field, None if detail is None else detail.iloc[rows])
             keep &= ~mask
 
+    def text(name: str) -> pa.Array:
+        return text_arrow(records[name]) if name in records.columns else pa.nulls(n, pa.large_string()).fill_null("")
+
     # application number
-    appno = normalize_app_numbers(_col(records, "app_number"))
-    err = appno["error"]
+    appno_raw = _col(records, "app_number")
+    pid, err = app_numbers_arrow(text("app_number"))
     reject(err == "missing", "missing_app_number", "app_number")
-    reject(err == "malformed", "bad_app_number", "app_number", _col(records, "app_number"))
-    reject(err == "check_digit", "app_number_check_digit", "app_number", _col(records, "app_number"))
+    reject(err == "malformed", "bad_app_number", "app_number", appno_raw)
+    reject(err == "check_digit", "app_number_check_digit", "app_number", appno_raw)
 
     # dates
     raw_app = _col(records, "app_date")
@@ -119,28 +109,37 @@ def normalise_patent_batch(
     )
 
     # applicants (normalised; order kept; a name listed twice counts once)
-    names = explode_items(_col(records, "applicants"))
-    names = pd.Series(normalize_name_series(names).to_numpy(), index=names.index).dropna()
+    name_rows, name_items = explode_arrow(text("applicants"), LIST_SEP)
+    name_norm = normalize_names_arrow(name_items)
+    ok = pc.is_valid(name_norm)
+    name_rows, name_items = name_rows[ok.to_numpy(zero_copy_only=False)], name_norm.filter(ok)
     has_name = np.zeros(n, dtype=bool)
-    has_name[names.index.unique()] = True
+    has_name[name_rows] = True
     reject(~has_name, "no_applicant", "applicants")
 
-    # kind and classification symbols
-    kind = patent_kind(_col(records, "patent_type"), appno["patent_id"].fillna(""))
+    # kind and classification symbols (per record: the main symbol first, then the list)
+    kind = patent_kind(_col(records, "patent_type"), pd.Series(pc.fill_null(pid, "").to_numpy(zero_copy_only=False),
+                                                               dtype=object))
     design = (kind == "design").to_numpy(bool)
-    main_raw = _col(records, "ipc_main")
-    all_sym = _symbols(main_raw, _col(records, "ipc"))
-    sym = all_sym[~design[all_sym["pos"].to_numpy()]]
-    norm = normalize_ipc_symbols(pd.Series(sym["raw"].to_numpy(), dtype=object))
-    valid_sym = norm["valid"].to_numpy(bool)
-    bad = sym[~valid_sym].drop_duplicates("pos")
+    main_rows, main_items = explode_codes_arrow(text("ipc_main"))
+    list_rows, list_items = explode_codes_arrow(text("ipc"))
+    order = np.concatenate([np.arange(len(main_rows)) - len(main_rows), np.arange(len(list_rows))])
+    all_rows = np.concatenate([main_rows, list_rows]).astype(np.int64)
+    perm = np.lexsort((order, all_rows))
+    all_rows = all_rows[perm]
+    all_raw = pa.concat_arrays([main_items, list_items]).take(pa.array(perm, type=pa.int64()))
+    nd = np.flatnonzero(~design[all_rows])
+    sym_rows, sym_raw = all_rows[nd], all_raw.take(pa.array(nd, type=pa.int64()))
+    symbol, valid_sym = ipc_symbols_arrow(sym_raw)
+    bad_idx = np.flatnonzero(~valid_sym)
+    bad_first = bad_idx[np.unique(sym_rows[bad_idx], return_index=True)[1]] if len(bad_idx) else bad_idx
     bad_rows = np.zeros(n, dtype=bool)
-    bad_rows[bad["pos"].to_numpy()] = True
-    first_bad = pd.Series("", index=records.index, dtype=object)
-    first_bad[bad["pos"].to_numpy()] = bad["raw"].to_numpy()
-    reject(bad_rows, "bad_ipc", "ipc", first_bad)
+    bad_rows[sym_rows[bad_first]] = True
+    first_bad = np.full(n, "", dtype=object)
+    first_bad[sym_rows[bad_first]] = sym_raw.take(pa.array(bad_first, type=pa.int64())).to_pylist()
+    reject(bad_rows, "bad_ipc", "ipc", pd.Series(first_bad, index=records.index))
     has_ipc = np.zeros(n, dtype=bool)
-    has_ipc[sym["pos"].to_numpy()] = True
+    has_ipc[sym_rows] = True
     reject(~design & ~has_ipc, "missing_ipc", "ipc")
 
     # completeness of each surviving record: the duplicate rule keeps the most complete one
@@ -155,80 +154,100 @@ def normalise_patent_batch(
     m = len(pos)
     new_pos = np.full(n, -1, dtype=np.int64)
     new_pos[pos] = np.arange(m)
+    take_pos = pa.array(pos, type=pa.int64())
 
-    def kept_items(items: pd.Series) -> pd.Series:
-        p = new_pos[items.index.to_numpy()]
-        ok = p >= 0
-        return pd.Series(items.to_numpy()[ok], index=p[ok], dtype=object)
+    def kept(rows: np.ndarray, items: pa.Array, dedupe: bool = True) -> tuple[np.ndarray, pa.Array]:
+        """(new position, item) of the items of surviving records, repeated (position, item) pairs dropped."""
+        p = new_pos[rows]
+        sel = np.flatnonzero(p >= 0)
+        p, items = p[sel], items.take(pa.array(sel, type=pa.int64()))
+        if dedupe:
+            first = first_pairs(p, items)
+            p, items = p[first], items.take(pa.array(first, type=pa.int64()))
+        return p, items
 
-    ipc_items = kept_items(pd.Series(norm["symbol"].to_numpy(dtype=object)[valid_sym], index=sym["pos"].to_numpy()[valid_sym]))
-    ipc_items = _dedupe_items(ipc_items)
-    cpc_raw = explode_codes(_col(records, "cpc"))
-    cpc_norm = normalize_ipc_symbols(pd.Series(cpc_raw.to_numpy(), dtype=object))
-    cpc_ok = cpc_norm["valid"].to_numpy(bool)
-    cpc_items = _dedupe_items(kept_items(pd.Series(cpc_norm["symbol"].to_numpy(dtype=object)[cpc_ok], index=cpc_raw.index[cpc_ok])))
+    ok_sym = np.flatnonzero(valid_sym)
+    ipc_rows, ipc_vals = kept(sym_rows[ok_sym], symbol.take(pa.array(ok_sym, type=pa.int64())))
+    cpc_rows, cpc_raw = explode_codes_arrow(text("cpc"))
+    cpc_sym, cpc_ok = ipc_symbols_arrow(cpc_raw)
+    ok_cpc = np.flatnonzero(cpc_ok)
+    cpc_rows, cpc_vals = kept(cpc_rows[ok_cpc], cpc_sym.take(pa.array(ok_cpc, type=pa.int64())))
 
-    dsym = all_sym[design[all_sym["pos"].to_numpy()] & (new_pos[all_sym["pos"].to_numpy()] >= 0)]
-    loc = normalize_locarno(pd.Series(dsym["raw"].to_numpy(), dtype=object))
-    locarno = pd.Series(loc.to_numpy(), index=new_pos[dsym["pos"].to_numpy()]).dropna()
-    locarno = locarno.groupby(level=0, sort=False).first().reindex(range(m))
-    ipc_main = _first_per_row(ipc_items).reindex(range(m)).fillna(locarno)
-    green = classify_green_items(ipc_items, m, matcher)
+    # the main symbol: the first valid IPC symbol, else (designs) the first valid Locarno class
+    dsel = np.flatnonzero(design[all_rows] & (new_pos[all_rows] >= 0))
+    loc = locarno_arrow(all_raw.take(pa.array(dsel, type=pa.int64())))
+    loc_ok = np.flatnonzero(pc.is_valid(loc).to_numpy(zero_copy_only=False))
+    loc_rows = new_pos[all_rows[dsel[loc_ok]]]
+    take = np.full(m, -1, dtype=np.int64)
+    if len(loc_ok):
+        u, first = np.unique(loc_rows, return_index=True)
+        take[u] = len(ipc_vals) + loc_ok[first]
+    if len(ipc_rows):
+        u, first = np.unique(ipc_rows, return_index=True)
+        take[u] = first
+    main_pool = pa.concat_arrays([pc.cast(ipc_vals, pa.large_string()), pc.cast(loc, pa.large_string())])
+    ipc_main = main_pool.take(pa.array(take, mask=take < 0, type=pa.int64()))
+    green, green_topics = classify_green_arrow(ipc_rows, ipc_vals, m, matcher)
+    y02 = np.zeros(m, dtype=bool)
+    if len(cpc_rows):
+        y02[cpc_rows[pc.match_substring_regex(cpc_vals, "^(?:Y02|Y04S)").to_numpy(zero_copy_only=False)]] = True
     granted = ~grant_blank[pos]
     dates = app_date.iloc[pos].reset_index(drop=True)
     gdates = grant_date.iloc[pos].reset_index(drop=True)
     needed = [c for c in ("pub_number", "title", "address", "country_province", "citations", "_source_file", "_row")
               if c in records.columns]
-    kept = records[needed].iloc[pos].reset_index(drop=True)
-    patent_id = pd.Series(appno["patent_id"].to_numpy()[pos], dtype=object)
+    kept_records = records[needed].iloc[pos].reset_index(drop=True)
+    patent_id = pid.take(take_pos)
+
+    def arrow_series(arr: pa.Array) -> pd.Series:
+        return pd.Series(pd.arrays.ArrowExtensionArray(arr))
+
     patents = pd.DataFrame(
         {
-            "patent_id": patent_id,
+            "patent_id": arrow_series(patent_id),
             "app_date": dates.dt.date,
             "app_year": dates.dt.year.astype("int16"),
-            "pub_number": normalize_pub_numbers(_col(kept, "pub_number")),
+            "pub_number": arrow_series(pub_numbers_arrow(text("pub_number").take(take_pos))),
             "grant_date": gdates.dt.date.where(granted, None),
             "granted": granted,
             "patent_kind": kind.iloc[pos].to_numpy(),
-            "ipc_main": ipc_main,
-            "ipc": lists_by_row(ipc_items, m),
-            "cpc": lists_by_row(cpc_items, m),
-            "green": green["green"],
-            "green_topics": green["green_topics"],
-            "y02": classify_y02_items(cpc_items, m),
-            "title": _col(kept, "title").str.strip().replace("", None),
-            "source_file": kept["_source_file"].astype(str),
-            "source_row": kept["_row"].astype("int64"),
+            "ipc_main": arrow_series(ipc_main),
+            "ipc": arrow_series(lists_from_items(ipc_rows, ipc_vals, m)),
+            "cpc": arrow_series(lists_from_items(cpc_rows, cpc_vals, m)),
+            "green": green,
+            "green_topics": arrow_series(green_topics),
+            "y02": y02,
+            "title": _col(kept_records, "title").str.strip().replace("", None),
+            "source_file": kept_records["_source_file"].astype(str),
+            "source_row": kept_records["_row"].astype("int64"),
             "_pos": np.arange(m, dtype=np.int64),
             "_filled": filled,
         }
     )
 
     # applicants of each record, in order (seq per record: the record is one patent once de-duplicated)
-    name_items = _dedupe_items(kept_items(names))
-    rec = name_items.index.to_numpy()
-    links = pd.DataFrame({"_pos": rec, "patent_id": patent_id.to_numpy()[rec], "name": name_items.to_numpy()})
-    links["seq"] = (links.groupby("_pos", sort=False).cumcount() + 1).astype("int16")
-    is_first = (links["seq"] == 1).to_numpy()
-    first = links.loc[is_first, ["_pos", "patent_id", "name"]].reset_index(drop=True)
+    rec, names = kept(name_rows, name_items)
+    starts = np.flatnonzero(np.r_[True, rec[1:] != rec[:-1]]) if len(rec) else np.zeros(0, dtype=np.int64)
+    seq = (np.arange(len(rec)) - np.repeat(starts, np.diff(np.r_[starts, len(rec)])) + 1).astype("int16")
+    links = pd.DataFrame({"_pos": rec, "patent_id": arrow_series(patent_id.take(pa.array(rec, type=pa.int64()))),
+                          "name": arrow_series(names), "seq": seq})
+    is_first = seq == 1
     first_pos = rec[is_first]
-    first["address"] = _col(kept, "address").str.strip().to_numpy()[first_pos]
-    first["country_province"] = _col(kept, "country_province").str.strip().to_numpy()[first_pos]
+    first = pd.DataFrame({"_pos": first_pos,
+                          "patent_id": arrow_series(patent_id.take(pa.array(first_pos, type=pa.int64()))),
+                          "name": arrow_series(names.filter(pa.array(is_first)))})
+    first["address"] = _col(kept_records, "address").str.strip().to_numpy()[first_pos]
+    first["country_province"] = _col(kept_records, "country_province").str.strip().to_numpy()[first_pos]
 
-    ref_items = explode_items(_col(kept, "citations"))
-    rpos = ref_items.index.to_numpy()
-    refs = pd.DataFrame(
-        {"_pos": rpos, "citing_patent_id": patent_id.to_numpy()[rpos], "cited_ref": normalize_pub_numbers(ref_items).to_numpy()}
-    ).drop_duplicates(["_pos", "cited_ref"]).reset_index(drop=True)
+    ref_rows, ref_items = explode_arrow(text("citations").take(take_pos), LIST_SEP)
+    cited = pub_numbers_arrow(ref_items)
+    keep_ref = first_pairs(ref_rows, cited)
+    ref_rows = ref_rows[keep_ref]
+    refs = pd.DataFrame({"_pos": ref_rows,
+                         "citing_patent_id": arrow_series(patent_id.take(pa.array(ref_rows, type=pa.int64()))),
+                         "cited_ref": arrow_series(cited.take(pa.array(keep_ref, type=pa.int64())))})
     return CandidateBatch(patents=patents, applicant_links=links, first_addresses=first, citation_refs=refs,
                           survivors=pos)
-
-
-def _dedupe_items(items: pd.Series) -> pd.Series:
-    """Drop repeated (position, item) pairs, keeping the first; order is kept."""
-    frame = pd.DataFrame({"pos": items.index.to_numpy(), "item": items.to_numpy()})
-    frame = frame.drop_duplicates()
-    return pd.Series(frame["item"].to_numpy(), index=frame["pos"].to_numpy(), dtype=object)
 
 
 CITED_STEM = r"[A-Z]\d?$"  # the kind code: CN104123456A and CN104123456B are one patent

@@ -130,17 +130,25 @@ def _stage_batch(frame: pd.DataFrame | ArrowBatch, cols: dict[str, str], path: s
     """Check, normalise and stage one batch (``etl.patents.normalise_patent_batch`` → ``State.write_batch``);
     returns the batch's quarantine frames and its record count. Runs in a worker process or inline."""
     _warm()
-    if isinstance(frame, ArrowBatch):
-        frame = frame.frame()
+    arrow = frame if isinstance(frame, ArrowBatch) else None
+    if arrow is not None:
+        frame = arrow.frame()
     fq = _RawHeaders()
     records = _map_batch(frame, cols, Path(path))
     del frame
     cand = normalise_patent_batch(records, fq, today=today, matcher=_MATCHER[0])
     for part in (cand.patents, cand.applicant_links, cand.first_addresses, cand.citation_refs):
         part["_pos"] = pos + cand.survivors[part["_pos"].to_numpy()]
-    keep_raw = [c for c in records.columns if c.startswith("raw:") or c in ("_source_file", "_row")]
-    raw_rows = records[keep_raw].iloc[cand.survivors].reset_index(drop=True)
-    raw_rows["_pos"] = pos + cand.survivors
+    if arrow is not None:  # the survivors' raw fields taken from the Arrow batch (no pandas round trip)
+        rb = arrow.batch.take(pa.array(cand.survivors, type=pa.int64()))
+        raw_rows = pa.table(
+            [*rb.columns, pa.array([path] * rb.num_rows, pa.string()),
+             pa.array(arrow.first_row + cand.survivors, pa.int64()), pa.array(pos + cand.survivors, pa.int64())],
+            names=[f"raw:{c}" for c in rb.schema.names] + ["_source_file", "_row", "_pos"])
+    else:
+        keep_raw = [c for c in records.columns if c.startswith("raw:") or c in ("_source_file", "_row")]
+        raw_rows = records[keep_raw].iloc[cand.survivors].reset_index(drop=True)
+        raw_rows["_pos"] = pos + cand.survivors
     stream.State(Path(folder)).write_batch(file_no, batch_no, cand, raw_rows)
     return fq.frames, len(records)
 
@@ -327,8 +335,9 @@ def ingest(
     stream.quarantine_duplicates(state, dups, q_pat)
     step("patents: writing the patent table", state.meta["next_pos"] - len(dups))
     patents_path = canon / "patents.parquet"
-    stream.write_kept(state, "patents", dups, CANONICAL["patents"], patents_path)
-    summary = stream.patent_summary(patents_path)
+    stream.write_patents(state, dups, patents_path, settings)  # sorted by app_year, then corpus order
+    summary = stream.patent_summary(stream.write_kept(  # the report's counts: ties in corpus order
+        state, "patents", dups, stream.SUMMARY_SCHEMA, None, columns=stream.SUMMARY_COLUMNS))
     if summary["count"] == 0:
         raise q_pat.nothing_loaded([f["file"] for f in files_report if f["kind"] == "patents"])
 
@@ -372,7 +381,8 @@ def ingest(
     city_of = applicants.set_index("applicant_id")["city_code"]
 
     step("patent applicants and transfers: ids and cities", _staged_rows(state, "links") + len(transfers))
-    pa_counts = stream.write_patent_applicants(state, dups, id_of, city_of, canon / "patent_applicants.parquet")
+    pa_counts = stream.write_patent_applicants(state, dups, id_of, city_of, canon / "patent_applicants.parquet",
+                                               settings)
 
     if len(transfers):
         transfers = transfers.assign(

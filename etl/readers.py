@@ -110,9 +110,13 @@ def _best_effort_encoding(path: Path) -> str:
     return min(errs, key=lambda e: (errs[e], e != "utf-8"))
 
 
-def _irregular_bytes(chunk: bytes) -> bool:
-    """A NUL byte or a blank line in ``chunk`` (what :func:`_regular_bytes` looks for)."""
-    return b"\x00" in chunk or b"\n\n" in chunk or b"\n\r\n" in chunk or b"\r\r" in chunk
+_IRREGULAR = re.compile(rb"\x00|\n\n|\n\r\n|\r\r")
+
+
+def _irregular_bytes(chunk) -> bool:
+    """A NUL byte or a blank line in ``chunk`` (bytes or a memoryview: not copied; what
+    :func:`_regular_bytes` looks for)."""
+    return _IRREGULAR.search(chunk) is not None
 
 
 def _regular_bytes(path: Path, enc: str) -> bool:
@@ -421,10 +425,10 @@ class _Paced(io.RawIOBase):
             self._cv.wait_for(lambda: self._read - self._taken < self._ahead, timeout=self._patience)
         n = self._fh.readinto(buf)
         if n:
-            chunk = self._tail + bytes(memoryview(buf)[:n])
-            if _irregular_bytes(chunk):
+            view = memoryview(buf).cast("B")[:n]  # searched where it is (a copy of each block cost page faults)
+            if _irregular_bytes(view) or _irregular_bytes(self._tail + bytes(view[:2])):
                 self.irregular = True
-            self._tail = chunk[-2:]
+            self._tail = (self._tail + bytes(view[-2:]))[-2:]
         with self._cv:
             self._read += n or 0
         return n

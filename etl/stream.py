@@ -53,6 +53,8 @@ FIRST_SCHEMA = pa.schema([("_pos", pa.int64()), ("patent_id", _STR), ("name", _S
                           ("country_province", _STR)])
 REFS_SCHEMA = pa.schema([("_pos", pa.int64()), ("citing_patent_id", _STR), ("cited_ref", _STR)])
 PATENTS_STAGED = pa.schema(list(CANONICAL["patents"]) + [pa.field("_pos", pa.int64()), pa.field("_filled", pa.int16())])
+SUMMARY_COLUMNS = ["patent_kind", "granted", "green", "y02", "app_year", "source_file"]  # patent_summary's
+SUMMARY_SCHEMA = pa.schema([PATENTS_STAGED.field(c) for c in SUMMARY_COLUMNS])
 
 
 @dataclass
@@ -146,13 +148,14 @@ class State:
 
     def write_batch(self, file_no: int, batch_no: int, batch, raw: pd.DataFrame) -> None:
         """Write one normalised batch (``etl.patents.CandidateBatch``, ``_pos`` already global)."""
-        _write(batch.patents, PATENTS_STAGED, self.path("patents", file_no, batch_no))
+        _write(batch.patents, PATENTS_STAGED, self.path("patents", file_no, batch_no), "patents")
         _write(batch.applicant_links, LINKS_SCHEMA, self.path("links", file_no, batch_no))
         _write(batch.first_addresses, FIRST_SCHEMA, self.path("first", file_no, batch_no))
         _write(batch.citation_refs, REFS_SCHEMA, self.path("refs", file_no, batch_no))
         p = self.path("raw", file_no, batch_no)
         p.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(pa.Table.from_pandas(raw, preserve_index=False), p)
+        table = raw if isinstance(raw, pa.Table) else pa.Table.from_pandas(raw, preserve_index=False)
+        pq.write_table(table, p, **_WRITE_OPTS["raw"])
 
     def write_quarantine(self, file_no: int, frames: list[pd.DataFrame]) -> None:
         """The rows of one file rejected before the duplicate rule (kept for ``--append``)."""
@@ -188,10 +191,17 @@ class State:
             yield dict(t["entry"]), frame, [tuple(m) for m in t["malformed"]]
 
 
-def _write(frame: pd.DataFrame, schema: pa.Schema, path: Path) -> None:
+# Staged files are written once and read once or twice by this ingest: no dictionary pages, no column
+# statistics, LZ4 for the two wide kinds (a batch's writes cost about half of Parquet's defaults).
+_FAST = {"use_dictionary": False, "write_statistics": False}
+_WRITE_OPTS = {"patents": {**_FAST, "compression": "lz4"}, "raw": {**_FAST, "compression": "lz4"}}
+
+
+def _write(frame: pd.DataFrame | pa.Table, schema: pa.Schema, path: Path, kind: str = "") -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    table = pa.Table.from_pandas(frame[schema.names], preserve_index=False)
-    pq.write_table(table.cast(schema), path)
+    table = frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame[schema.names], preserve_index=False)
+    pq.write_table(table.select(schema.names).cast(schema), path,
+                   **_WRITE_OPTS.get(kind, {**_FAST, "compression": "none"}))
 
 
 def _connect(settings: StreamSettings, tmp: Path):
@@ -282,10 +292,54 @@ def write_kept(state: State, kind: str, dups: pd.DataFrame, schema: pa.Schema, p
     return None
 
 
-def patent_summary(path: Path) -> dict:
+PATENT_ROW_GROUP = 131_072  # rows per row group of patents.parquet at most (never two years in one)
+
+
+def write_patents(state: State, dups: pd.DataFrame, path: Path, settings: StreamSettings) -> None:
+    """``patents.parquet``: the kept staged patent rows sorted by ``app_year``, then by their position in
+    the corpus (file order, then row), in row groups that never hold two years (at most
+    :data:`PATENT_ROW_GROUP` rows) — so a reader that filters one year touches only that year's row
+    groups (Parquet min/max statistics). One DuckDB sort (memory limit, spilling), written batch by batch."""
+    schema = CANONICAL["patents"]
+    cols = ", ".join(f'"{n}"' for n in schema.names)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not state.files_of("patents"):
+        pq.write_table(schema.empty_table(), path)
+        return
+    with tempfile.TemporaryDirectory(prefix="citynet-duckdb-") as tmp, \
+            pq.ParquetWriter(path, schema) as writer:
+        con = _connect(settings, Path(tmp))
+        try:
+            rel = _kept_glob(state, "patents", dups, con)
+            reader = con.sql(f"SELECT {cols} FROM {rel} ORDER BY app_year, _pos").to_arrow_reader(PATENT_ROW_GROUP)
+            pending: list[pa.Table] = []
+            held, year = 0, None
+            for batch in reader:
+                t = pa.Table.from_batches([batch]).cast(schema)
+                y = t.column("app_year").to_numpy()
+                cuts = [0, *(np.flatnonzero(np.diff(y)) + 1).tolist(), len(y)]
+                for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+                    if b == a:
+                        continue
+                    part = t.slice(a, b - a)
+                    if pending and (int(y[a]) != year or held + part.num_rows > PATENT_ROW_GROUP):
+                        writer.write_table(pa.concat_tables(pending), row_group_size=PATENT_ROW_GROUP)
+                        pending, held = [], 0
+                    pending.append(part)
+                    held += part.num_rows
+                    year = int(y[a])
+            if pending:
+                writer.write_table(pa.concat_tables(pending), row_group_size=PATENT_ROW_GROUP)
+        finally:
+            con.close()
+
+
+def patent_summary(path: Path | pa.Table) -> dict:
     """What the ingest report says about ``patents.parquet``: counts by kind, granted, green, Y02, years,
-    rows per source file (read column by column)."""
-    t = pq.read_table(path, columns=["patent_kind", "granted", "green", "y02", "app_year", "source_file"])
+    rows per source file (read column by column; ties in counts keep the order of the first record, so
+    give the rows in corpus order: a table, or a Parquet file in that order)."""
+    cols = ["patent_kind", "granted", "green", "y02", "app_year", "source_file"]
+    t = path.select(cols) if isinstance(path, pa.Table) else pq.read_table(path, columns=cols)
     n = t.num_rows
 
     def counts(col):
@@ -318,30 +372,15 @@ def resolve_citations(state: State, dups: pd.DataFrame, patents_path: Path, out:
         con = _connect(settings, Path(tmp))
         writer = pq.ParquetWriter(out, schema)
         try:
-            src = str(patents_path).replace("'", "''")
-            # the first patent (in table order) of each stem, as drop_duplicates("stem") keeps it
+            kept = _kept_glob(state, "patents", dups, con)  # corpus order (_pos), not the table's year order
+            # the first patent (in corpus order) of each stem, as drop_duplicates("stem") keeps it
             con.execute(f"""
                 CREATE TABLE pubs AS SELECT stem, cited FROM (
                   SELECT regexp_replace(coalesce(pub_number, ''), '{CITED_STEM}', '') AS stem,
-                         patent_id AS cited, file_row_number AS rn
-                  FROM read_parquet('{src}', file_row_number = true))
+                         patent_id AS cited, _pos AS rn
+                  FROM {kept})
                 WHERE stem <> '' QUALIFY row_number() OVER (PARTITION BY stem ORDER BY rn) = 1""")
-            con.execute(f"CREATE TABLE ids AS SELECT DISTINCT patent_id FROM read_parquet('{src}')")
-
-            def by_stem(stems: pd.Series) -> pd.Series:
-                con.register("b", pa.table({"i": np.arange(len(stems)), "stem": pa.array(stems.to_numpy(), pa.string())}))
-                got = con.sql("SELECT p.cited FROM b LEFT JOIN pubs p ON p.stem = b.stem ORDER BY b.i").to_arrow_table()
-                con.unregister("b")
-                return pd.Series(got.column(0).to_numpy(zero_copy_only=False), dtype=object)
-
-            def in_corpus(appno: pd.Series) -> pd.Series:
-                con.register("c", pa.table({"patent_id": pa.array(appno.dropna().unique().astype(object), pa.string())}))
-                found = set(con.sql("SELECT patent_id FROM c SEMI JOIN ids USING (patent_id)").to_arrow_table()
-                            .column(0).to_pylist())
-                con.unregister("c")
-                return appno.isin(found)
-
-            from citynet.etl.patents import resolve_references
+            con.execute(f"CREATE TABLE ids AS SELECT DISTINCT patent_id FROM {kept}")
 
             for f in state.files_of("refs"):
                 t = pq.read_table(f)
@@ -349,10 +388,7 @@ def resolve_citations(state: State, dups: pd.DataFrame, patents_path: Path, out:
                     t = t.filter(pc.invert(pc.is_in(t.column("_pos"), value_set=dpos)))
                 if not t.num_rows:
                     continue
-                refs = t.select(["citing_patent_id", "cited_ref"]).to_pandas(
-                    types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
-                cit = resolve_references(refs, by_stem, in_corpus)
-                table = pa.Table.from_pandas(cit[schema.names], preserve_index=False).cast(schema)
+                table = _resolve_batch(con, t, schema)
                 writer.write_table(table)
                 counts["count"] += table.num_rows
                 counts["in_corpus"] += table.num_rows - table.column("cited_patent_id").null_count
@@ -361,6 +397,33 @@ def resolve_citations(state: State, dups: pd.DataFrame, patents_path: Path, out:
             writer.close()
             con.close()
     return counts
+
+
+def _resolve_batch(con, t: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``etl.patents.resolve_references`` on one batch of references in Arrow, the look-ups in DuckDB
+    (``pubs``: stem → first patent in corpus order; ``ids``: the corpus's application numbers): by
+    publication-number stem, else — for a ``CN``/``ZL`` reference — by its normalised application number
+    when that is a corpus patent; ``foreign`` when it does not start with ``CN``/``ZL``."""
+    from citynet.etl.normalize import app_numbers_arrow
+    from citynet.etl.patents import CITED_STEM
+
+    ref = t.column("cited_ref").combine_chunks().cast(pa.large_string())
+    stems = pc.replace_substring_regex(pc.fill_null(ref, ""), CITED_STEM, "")
+    con.register("b_", pa.table({"i": np.arange(len(ref)), "stem": stems}))
+    cited = con.sql("SELECT p.cited FROM b_ LEFT JOIN pubs p ON p.stem = b_.stem ORDER BY b_.i").to_arrow_table()
+    con.unregister("b_")
+    cited = cited.column(0).combine_chunks().cast(pa.large_string())
+    chinese = pc.or_(pc.starts_with(ref, "CN"), pc.starts_with(ref, "ZL"))
+    rest = pc.and_(pc.is_null(cited), pc.fill_null(chinese, False))
+    if pc.any(rest).as_py():
+        pid, _ = app_numbers_arrow(ref.filter(rest))
+        con.register("c_", pa.table({"patent_id": pc.unique(pid.drop_null())}))
+        found = con.sql("SELECT patent_id FROM c_ SEMI JOIN ids USING (patent_id)").to_arrow_table().column(0)
+        con.unregister("c_")
+        hit = pc.fill_null(pc.is_in(pid, value_set=found.combine_chunks().cast(pa.large_string())), False)
+        cited = pc.replace_with_mask(cited, rest, pc.if_else(hit, pid, pa.scalar(None, pa.large_string())))
+    return pa.table({"citing_patent_id": t.column("citing_patent_id"), "cited_ref": ref, "cited_patent_id": cited,
+                     "foreign": pc.invert(chinese)}).cast(schema)
 
 
 def _kept_glob(state: State, kind: str, dups: pd.DataFrame, con) -> str:
@@ -420,28 +483,42 @@ def locate(state: State, dups: pd.DataFrame, names: pd.DataFrame, transfer_addr:
             con.close()
 
 
-def write_patent_applicants(state: State, dups: pd.DataFrame, id_of: pd.Series, city_of: pd.Series, out: Path) -> dict:
-    """``patent_applicants.parquet`` from the staged applicant names of the kept records, batch by batch:
-    each name's ``applicant_id`` (two variants of one firm on one patent: the first kept), its city.
-    Returns the counts of the ingest report."""
+def write_patent_applicants(state: State, dups: pd.DataFrame, id_of: pd.Series, city_of: pd.Series, out: Path,
+                            settings: StreamSettings | None = None) -> dict:
+    """``patent_applicants.parquet`` from the staged applicant names of the kept records, in their staged
+    order (``_pos``, then ``seq``): each name's ``applicant_id`` (two variants of one firm on one patent:
+    the first kept), its city. One DuckDB query (join to the names' ids and cities, a window for the
+    first of each (record, applicant), written batch by batch). Returns the counts of the ingest report."""
     schema = CANONICAL["patent_applicants"]
     c = {"links": 0, "located": 0, "first": 0, "first_located": 0}
-    dpos = pa.array(dups["_pos"].to_numpy(), type=pa.int64())
-    with pq.ParquetWriter(out, schema) as writer:
-        for f in state.files_of("links"):
-            t = pq.read_table(f)
-            if len(dpos):
-                t = t.filter(pc.invert(pc.is_in(t.column("_pos"), value_set=dpos)))
-            links = t.select(["patent_id", "name", "seq"]).to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
-            links = links.assign(applicant_id=links["name"].map(id_of))
-            links = links.drop_duplicates(["patent_id", "applicant_id"])
-            links["city_code"] = links["applicant_id"].map(city_of)
-            table = pa.Table.from_pandas(links[schema.names], preserve_index=False).cast(schema)
-            writer.write_table(table)
-            located = links["city_code"].notna().to_numpy()
-            first = (links["seq"] == 1).to_numpy()
-            c["links"] += len(links)
-            c["located"] += int(located.sum())
-            c["first"] += int(first.sum())
-            c["first_located"] += int((located & first).sum())
+    settings = settings or StreamSettings()
+    ids = pa.table({"name": pa.array(id_of.index.to_numpy(dtype=object), pa.string()),
+                    "applicant_id": pa.array(id_of.to_numpy(dtype=object), pa.string())})
+    cities = pa.table({"applicant_id": pa.array(city_of.index.to_numpy(dtype=object), pa.string()),
+                       "city_code": pa.array(city_of.astype(object).where(city_of.notna(), None).to_numpy(), pa.string())})
+    with tempfile.TemporaryDirectory(prefix="citynet-duckdb-") as tmp, pq.ParquetWriter(out, schema) as writer:
+        con = _connect(settings, Path(tmp))
+        try:
+            if not state.files_of("links"):
+                return c
+            con.register("ids_", ids)
+            con.register("cities_", cities)  # one row per applicant_id
+            rel = _kept_glob(state, "links", dups, con)
+            reader = con.sql(f"""
+                SELECT patent_id, applicant_id, seq, city_code FROM (
+                  SELECT l._pos, l.patent_id, i.applicant_id, l.seq, ci.city_code,
+                         row_number() OVER (PARTITION BY l._pos, i.applicant_id ORDER BY l.seq) AS k
+                  FROM {rel} l LEFT JOIN ids_ i USING (name) LEFT JOIN cities_ ci USING (applicant_id))
+                WHERE k = 1 ORDER BY _pos, seq""").to_arrow_reader(500_000)
+            for batch in reader:
+                table = pa.Table.from_batches([batch]).cast(schema)
+                writer.write_table(table)
+                located = pc.is_valid(table.column("city_code"))
+                first = pc.equal(table.column("seq"), 1)
+                c["links"] += table.num_rows
+                c["located"] += int(pc.sum(located).as_py() or 0)
+                c["first"] += int(pc.sum(first).as_py() or 0)
+                c["first_located"] += int(pc.sum(pc.and_(located, first)).as_py() or 0)
+        finally:
+            con.close()
     return c
