@@ -34,29 +34,40 @@ def reporting(callback: Reporter | None) -> Iterator[None]:
 
 class LineReporter:
     """Progress as plain lines, for a stderr that is not a terminal (a log file, ``nohup``, CI), where a
-    live bar shows nothing until the command ends: a line when a stage starts, then at most one every
-    ``every`` seconds, and one when it ends — ``stage: done/total (percent), rate/s, elapsed``.
+    live bar shows nothing until the command ends: ``stage: done/total (percent), rate/s, elapsed``.
 
-    >>> lines = []; clock = iter([0.0, 0.5, 12.0, 13.0]).__next__
-    >>> r = LineReporter(lines.append, every=10, clock=clock)
+    A stage of rows (or of an unknown total, 0) is written once it has run ``delay`` seconds, then at most every ``every`` seconds, and at
+    its end if it was written before or took ``delay`` seconds: quick steps stay out of the log, and a
+    mistake found in the first seconds is still the command's only message.
+
+    >>> lines = []; clock = iter([0.0, 0.5, 12.0, 13.0, 20.0, 20.1, 20.2]).__next__
+    >>> r = LineReporter(lines.append, every=10, delay=2, clock=clock)
     >>> for done in (0, 10, 60, 100): r("rows", done, 100)
+    >>> for done in (0, 5, 9): r("quick", done, 9)
     >>> lines
-    ['rows: 0/100 (0%)', 'rows: 60/100 (60%), 5/s, 12 s', 'rows: 100/100 (100%), 8/s, 13 s']
+    ['rows: 60/100 (60%), 5/s, 12 s', 'rows: 100/100 (100%), 8/s, 13 s']
     """
 
-    def __init__(self, write: Callable[[str], None], every: float = 10.0, clock: Callable[[], float] | None = None):
+    def __init__(self, write: Callable[[str], None], every: float = 10.0, delay: float = 2.0,
+                 clock: Callable[[], float] | None = None):
         import time
 
-        self.write, self.every, self.clock = write, every, clock or time.monotonic
+        self.write, self.every, self.delay, self.clock = write, every, delay, clock or time.monotonic
         self.started: dict[str, float] = {}
         self.shown: dict[str, float] = {}
 
     def __call__(self, stage: str, done: int, total: int) -> None:
+        if total == 1:
+            return  # a one-unit step ("opening the store"): nothing to tell between its start and end
         now = self.clock()
-        first = stage not in self.started
         start = self.started.setdefault(stage, now)
         finished = total > 0 and done >= total
-        if not (first or finished or now - self.shown.get(stage, start) >= self.every):
+        last = self.shown.get(stage)
+        if last is None:
+            due = now - start >= self.delay
+        else:
+            due = finished or now - last >= self.every
+        if not due:
             return
         self.shown[stage] = now
         text = f"{stage}: {done:,}/{total:,} ({100 * done // max(total, 1)}%)" if total > 0 else f"{stage}: {done:,}"

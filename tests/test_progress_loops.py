@@ -87,15 +87,18 @@ def test_moran_permutations_report_draws_and_cities():
 
 
 def test_line_progress_for_a_log_file():
-    """Without a terminal (a log file, nohup, CI) progress is plain lines: the start, at most one line
-    every `every` seconds, and the end, with rows/s (hand-worked: 60 rows in 12 s = 5/s)."""
+    """Without a terminal (a log file, nohup, CI) progress is plain lines: a stage once it has run 2 s,
+    then at most one line every 10 s, and its end, with rows/s (hand-worked: 60 rows in 12 s = 5/s);
+    a quick stage writes nothing."""
     from citynet.progress import LineReporter, report, reporting, tee
 
     lines: list[str] = []
-    clock = iter([0.0, 0.5, 12.0, 13.0]).__next__
+    clock = iter([0.0, 0.5, 12.0, 13.0, 20.0, 20.1, 20.2]).__next__
     seen = []
     with reporting(tee(lambda *a: seen.append(a), None, LineReporter(lines.append, every=10, clock=clock))):
         for done in (0, 10, 60, 100):
             report("rows", done, 100)
-    assert lines == ["rows: 0/100 (0%)", "rows: 60/100 (60%), 5/s, 12 s", "rows: 100/100 (100%), 8/s, 13 s"]
-    assert len(seen) == 4
+        for done in (0, 5, 9):
+            report("quick", done, 9)
+    assert lines == ["rows: 60/100 (60%), 5/s, 12 s", "rows: 100/100 (100%), 8/s, 13 s"]
+    assert len(seen) == 7

@@ -97,17 +97,17 @@ def command(ctx, ws, files, transfer_files, covariate_files, policy_files, encod
     try:
         with console.status("ingesting…") as status, transaction.publish(
                 ws.root, "ingest", owned=transaction.INGEST_OWNED, carry=transaction.INGEST_CARRY) as tx:
-            shown = [-1e9]
+            import time
+
+            shown = [time.monotonic()]
 
             def show(msg: str) -> None:  # a finished step stays on screen with its rows and rows/s
-                import time
-
                 if msg.startswith("✓"):
                     console.print(f"  {msg}", highlight=False, soft_wrap=True)
                 elif console.is_terminal:
                     status.update(msg)
-                elif not msg.startswith("reading ") or time.monotonic() - shown[0] >= 10:
-                    # no terminal (a log file, nohup): a step's start, and a batch line at most every 10 s
+                elif time.monotonic() - shown[0] >= 10:
+                    # no terminal (a log file, nohup): the running step at most every 10 s
                     shown[0] = time.monotonic()
                     console.print(f"  {msg}", highlight=False, soft_wrap=True, markup=False)
 
