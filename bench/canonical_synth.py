@@ -129,12 +129,20 @@ def synth_tables(n_patents: int = 1000, seed: int = 0, years: tuple[int, int] = 
             "transfers": transfers, "citations": citations}
 
 
-def write_tables(tables: dict[str, pd.DataFrame], canonical_dir: Path) -> None:
-    """Write the tables as Parquet with the canonical Arrow schemas."""
+def write_tables(tables: dict[str, pd.DataFrame], canonical_dir: Path, patents_by_year: bool = False) -> None:
+    """Write the tables as Parquet with the canonical Arrow schemas. ``patents_by_year``: patents
+    sorted by ``app_year`` (stable), one row group per year, as the ingest writes them."""
     canonical_dir = Path(canonical_dir)
     canonical_dir.mkdir(parents=True, exist_ok=True)
     for name, df in tables.items():
         schema = CANONICAL[name]
+        if name == "patents" and patents_by_year:
+            df = df.sort_values("app_year", kind="stable", na_position="last")
+            with pq.ParquetWriter(canonical_dir / f"{name}.parquet", schema) as writer:
+                for _, part in df.groupby("app_year", dropna=False, sort=False):
+                    writer.write_table(pa.Table.from_pandas(part.reindex(columns=schema.names), schema=schema,
+                                                            preserve_index=False))
+            continue
         table = pa.Table.from_pandas(df.reindex(columns=schema.names), schema=schema, preserve_index=False)
         pq.write_table(table, canonical_dir / f"{name}.parquet")
 

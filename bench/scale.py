@@ -176,9 +176,37 @@ def replicate(src: Path, k: int, out: Path, last_year: int | None = None) -> Non
                    f"(SELECT patent_id FROM read_parquet('{pat}') WHERE app_year = {int(last_year)})")
         cols = [c for c in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{src / f'{name}.parquet'}')").fetchall()]
         names = ", ".join(f'"{c[0]}"' for c in cols)
-        con.execute(f"COPY (SELECT {names} FROM ({sql})) TO '{out / f'{name}.parquet'}' (FORMAT parquet)")
+        if name == "patents":  # as the ingest writes it: sorted by year, no row group spans two years
+            _write_by_year(con, f"SELECT {names} FROM ({sql})", out / "patents.parquet")
+        else:
+            con.execute(f"COPY (SELECT {names} FROM ({sql})) TO '{out / f'{name}.parquet'}' (FORMAT parquet)")
         record(out / f"{name}.parquet")
     con.close()
+
+
+def _write_by_year(con, sql: str, path: Path) -> None:
+    """``sql``'s rows to ``path`` in the layout of ``etl.stream.write_patents``: sorted by
+    ``app_year`` (then the query's order), one year per row group of at most ``PATENT_ROW_GROUP`` rows,
+    written by pyarrow (the ingest's writer)."""
+    import pyarrow.parquet as pq
+    from citynet.etl.schema import CANONICAL
+    from citynet.etl.stream import PATENT_ROW_GROUP
+
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _p AS SELECT *, row_number() OVER () AS _o FROM ({sql})")
+    years = [r[0] for r in con.execute("SELECT DISTINCT app_year FROM _p ORDER BY 1 NULLS LAST").fetchall()]
+    writer = None
+    try:
+        for y in years:
+            cond = "app_year IS NULL" if y is None else f"app_year = {int(y)}"
+            t = con.sql(f"SELECT * EXCLUDE (_o) FROM _p WHERE {cond} ORDER BY _o").to_arrow_table()
+            if t.schema.names == CANONICAL["patents"].names:
+                t = t.cast(CANONICAL["patents"])
+            writer = writer or pq.ParquetWriter(path, t.schema)
+            writer.write_table(t, row_group_size=PATENT_ROW_GROUP)
+    finally:
+        if writer is not None:
+            writer.close()
+    con.execute("DROP TABLE _p")
 
 
 def run_replicated(n: int, src: Path, root: Path, python: str) -> dict:

@@ -35,6 +35,7 @@ from citynet.graph.tables import LOAD_FORMAT
 
 YEAR_ENTITIES = ("Patent", "APPLIED", "CITES")
 NO_YEAR = "none"  # the partition of rows whose patent has no application year (or is not in patents)
+GROUPS_META = "digest_groups:patents"  # store meta: patent_group_sums' cache
 BUCKETS = 64  # partitions per year: a few scattered changes (re-located applicants) re-read 1/64 of a year each
 PATENT_DIGEST_COLS = ("patent_id", "app_date", "app_year", "pub_number", "grant_date", "granted", "patent_kind",
                       "ipc_main", "ipc", "cpc", "green", "green_topics", "y02", "title")
@@ -52,10 +53,12 @@ def _q(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
-def year_digests(canonical_dir: Path, cities_digest: str | None, con=None) -> dict[str, dict[str, str]] | None:
+def year_digests(canonical_dir: Path, cities_digest: str | None, con=None,
+                 cache: dict | None = None) -> dict[str, dict[str, str]] | None:
     """``{store table: {year: digest}}`` for ``YEAR_ENTITIES`` (years as strings, ``"none"`` for rows
     without a year), or None when the per-year path does not apply (a table missing, a repeated
-    patent_id)."""
+    patent_id). ``cache``: the row-group sums of ``patents`` from the last call (``patent_group_sums``),
+    updated in place to this file's row groups."""
     d = Path(canonical_dir)
     files = {t: d / f"{t}.parquet" for t in ("patents", "patent_applicants", "citations", "applicants")}
     if not all(f.exists() for f in files.values()):
@@ -97,8 +100,13 @@ def year_digests(canonical_dir: Path, cities_digest: str | None, con=None) -> di
                 LEFT JOIN py ON py.patent_id = c.citing_patent_id
                 LEFT JOIN py q ON q.patent_id = c.cited_patent_id GROUP BY 1""",
         }
+        sums = patent_group_sums(files["patents"], con, version, pcols, cache)
+        if sums is not None:  # the patents' digest from its row groups, only changed ones hashed again
+            parts.pop("patents")
         got = {t: {(NO_YEAR if y is None else y): f"{n}:{h}" for y, n, h in con.execute(sql).fetchall()}
                for t, sql in parts.items()}
+        if sums is not None:
+            got["patents"] = {(NO_YEAR if y is None else y): f"{n}:{h}" for y, (n, h) in sums.items()}
     finally:
         if own:
             con.close()
@@ -110,6 +118,106 @@ def year_digests(canonical_dir: Path, cities_digest: str | None, con=None) -> di
         for y in years:
             text = json.dumps([LOAD_FORMAT, version, name, cities_digest, [got[t].get(y) for t in tables]])
             out[name][y] = hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+    return out
+
+
+def _group_keys(path: Path, pcols: str, version: str) -> list[tuple[str, int, int]] | None:
+    """Per row group of the Parquet file ``path``: (a BLAKE2b digest of its bytes, first row, rows).
+
+    The digest covers the group's bytes (every column chunk: pages, dictionaries, page headers), its
+    row count and columns' codecs, and — for every group — the file's schema, the hashed columns,
+    ``BUCKETS``, ``LOAD_FORMAT`` and the DuckDB version: whatever a group's sums are computed from. None
+    (no cache: every row hashed) unless the groups' byte spans are contiguous and cover the file
+    from its magic bytes to its footer, so that no byte of the data escapes the digests."""
+    import pyarrow.parquet as pq
+
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        if size < 12:
+            return None
+        fh.seek(size - 8)
+        tail = fh.read(8)
+        if tail[4:] != b"PAR1":
+            return None
+        footer_start = size - 8 - int.from_bytes(tail[:4], "little")
+        meta = pq.ParquetFile(fh).metadata
+        # (the Parquet schema's text without its first line, which names the object's address)
+        schema = str(meta.schema).split("\n", 1)[-1]
+        head = json.dumps([LOAD_FORMAT, version, BUCKETS, pcols, schema, str(meta.schema.to_arrow_schema())])
+        spans, row = [], 0
+        for i in range(meta.num_row_groups):
+            rg = meta.row_group(i)
+            lo = hi = None
+            codecs = []
+            for j in range(rg.num_columns):
+                c = rg.column(j)
+                start = c.dictionary_page_offset if c.has_dictionary_page and c.dictionary_page_offset else c.data_page_offset
+                end = c.data_page_offset
+                if start is None or end is None or start > end:
+                    return None
+                end = start + c.total_compressed_size
+                lo = start if lo is None else min(lo, start)
+                hi = end if hi is None else max(hi, end)
+                codecs.append(c.compression)
+            if lo is None:
+                return None
+            spans.append((lo, hi, row, rg.num_rows, codecs))
+            row += rg.num_rows
+        bounds = [4] + [h for _, h, *_ in spans]
+        if [s[0] for s in spans] != bounds[:-1] or bounds[-1] != footer_start:
+            return None  # a gap or an overlap: not every byte is covered
+        out = []
+        for lo, hi, first, n, codecs in spans:
+            h = hashlib.blake2b(digest_size=16)
+            h.update(json.dumps([head, n, codecs]).encode())
+            fh.seek(lo)
+            left = hi - lo
+            while left:
+                chunk = fh.read(min(left, 1 << 24))
+                if not chunk:
+                    return None
+                h.update(chunk)
+                left -= len(chunk)
+            out.append((h.hexdigest(), first, n))
+    return out
+
+
+def patent_group_sums(path: Path, con, version: str, pcols: str, cache: dict | None
+                      ) -> dict[str | None, tuple[int, int]] | None:
+    """``{partition: (rows, sum of row hashes)}`` of ``patents.parquet`` (the ``"patents"`` query of
+    ``year_digests``), summed over its row groups: a group whose digest (``_group_keys``) is in
+    ``cache`` contributes its recorded sums, the others are hashed by DuckDB (only their rows are read:
+    ``file_row_number`` ranges skip the other row groups). ``cache`` (``{group digest: {partition:
+    [rows, sum]}}``) is replaced in place by this file's groups. None without a cache or when the
+    file's layout does not allow one: the caller hashes every row."""
+    if cache is None:
+        return None
+    keys = _group_keys(path, pcols, version)
+    if keys is None:
+        return None
+    fresh: dict[str, dict[str, list]] = {}
+    todo = [(k, first, n) for k, first, n in keys if k not in cache]
+    if todo:
+        ranges = " OR ".join(f"(file_row_number >= {first} AND file_row_number < {first + n})" for _, first, n in todo)
+        grp = "CASE " + " ".join(f"WHEN file_row_number < {first + n} THEN {i}" for i, (_, first, n) in enumerate(todo)) + " END"
+        rows = con.execute(f"""
+            SELECT {grp} AS g, {_PART.format(t='p.')} AS y, count(*) AS n,
+                   sum(hash(struct_pack({pcols}))::HUGEINT) AS h
+            FROM read_parquet({_q(path)}, file_row_number = true) p
+            WHERE p.patent_id IS NOT NULL AND ({ranges}) GROUP BY 1, 2""").fetchall()
+        for k, _, _ in todo:
+            fresh[k] = {}
+        for g, y, n, h in rows:
+            fresh[todo[g][0]][NO_YEAR if y is None else "p" + y] = [int(n), str(h)]
+    groups = {k: (fresh[k] if k in fresh else cache[k]) for k, _, _ in keys}
+    out: dict[str | None, tuple[int, int]] = {}
+    for parts in groups.values():
+        for y, (n, h) in parts.items():
+            key = None if y == NO_YEAR else y[1:]
+            a, b = out.get(key, (0, 0))
+            out[key] = (a + n, b + int(h))
+    cache.clear()
+    cache.update(groups)
     return out
 
 

@@ -217,7 +217,15 @@ class BaseStore:
         from citynet.graph import load_years as ly
 
         canonical_dir = prep.dir
-        ydig = None if prep.repeated else ly.year_digests(canonical_dir, prep.cities_key(), con=prep.con)
+        # the row-group sums of patents.parquet from the last load (keyed by the groups' bytes)
+        try:
+            groups = json.loads(self._get_meta(ly.GROUPS_META) or "{}")
+        except ValueError:
+            groups = {}
+        groups = groups if isinstance(groups, dict) else {}
+        ydig = None if prep.repeated else ly.year_digests(canonical_dir, prep.cities_key(), con=prep.con, cache=groups)
+        if ydig is not None:
+            self._set_meta(ly.GROUPS_META, json.dumps(groups, sort_keys=True))
         report("year digests", 1, 1)
         todo_years = [n for n in ly.YEAR_ENTITIES if n not in done]
         years = None  # None: every row; else the partitions (year/bucket) whose rows must be re-read

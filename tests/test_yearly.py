@@ -153,14 +153,19 @@ def test_a_load_after_adding_a_year_reads_that_year_and_equals_a_fresh_load(tmp_
         server = request.getfixturevalue("neo4j_clean")
         ws.settings["store"].update(uri=server.uri, user=server.user, password=server.password)
     with open_store(ws) as store:
-        write_tables(_without(tables, 2014), tmp_path / "v1")
+        write_tables(_without(tables, 2014), tmp_path / "v1", patents_by_year=True)
         first = store.load(tmp_path / "v1")
         assert "years" not in first["Patent"]  # a first load reads every row
-        write_tables(tables, tmp_path / "v2")
+        write_tables(tables, tmp_path / "v2", patents_by_year=True)
         counts = store.load(tmp_path / "v2")
         for name in ("Patent", "APPLIED", "CITES"):
             assert counts[name]["years"] == ["2014"], (name, counts[name])
         n14 = int((tables["patents"]["app_year"] == 2014).sum())
+        import json
+
+        from citynet.graph.load_years import GROUPS_META
+
+        assert len(json.loads(store._get_meta(GROUPS_META))) == 5  # the row groups of 2010-2014, cached
         assert counts["Patent"]["new"] == n14 and counts["Patent"]["changed"] == 0
         assert counts["Patent"]["rows"] == len(tables["patents"])
         got = _store_rows(store)
@@ -177,7 +182,7 @@ def test_a_load_after_adding_a_year_reads_that_year_and_equals_a_fresh_load(tmp_
         j = pa_.index[pa_["patent_id"].isin(ids12) & pa_["city_code"].notna()][0]
         other = next(c for c in edited["cities"]["city_code"] if c != pa_.loc[j, "city_code"])
         pa_.loc[j, "city_code"] = other
-        write_tables(edited, tmp_path / "v3")
+        write_tables(edited, tmp_path / "v3", patents_by_year=True)
         counts = store.load(tmp_path / "v3")
         assert counts["Patent"]["years"] == ["2011", "2012"]
         assert counts["Patent"]["partitions"] == 2  # one bucket of each year, not the whole years
@@ -188,6 +193,51 @@ def test_a_load_after_adding_a_year_reads_that_year_and_equals_a_fresh_load(tmp_
         got = _store_rows(store)
         for name, df in want3.items():
             pd.testing.assert_frame_equal(got[name], df, check_dtype=False, obj=name)
+
+
+def test_patent_digests_from_cached_row_groups_equal_hashing_every_row(tmp_path):
+    """The patents' partition sums from a row-group cache equal those of hashing every row: cold,
+    hot, after one year's rows changed (its group hashed again, a stale entry never used), and
+    with the file written in another layout (no cache: None, the caller hashes every row). A cached
+    group is really reused: a tampered entry of an unchanged group shows in the result."""
+    from citynet.graph import load_years as ly
+
+    tables = _corpus()
+    pcols = ", ".join(f"p.{c}" for c in ly.PATENT_DIGEST_COLS)
+    con, version = ly._connect()
+
+    def every_row(d):
+        sql = (f"SELECT {ly._PART.format(t='p.')}, count(*), sum(hash(struct_pack({pcols}))::HUGEINT) "
+               f"FROM read_parquet('{d}/patents.parquet') p WHERE p.patent_id IS NOT NULL GROUP BY 1")
+        return {y: (n, h) for y, n, h in con.execute(sql).fetchall()}
+
+    write_tables(tables, tmp_path / "a", patents_by_year=True)
+    cache: dict = {}
+    assert ly.patent_group_sums(tmp_path / "a" / "patents.parquet", con, version, pcols, cache) == every_row(tmp_path / "a")
+    assert len(cache) == 5  # one row group per year
+    assert ly.patent_group_sums(tmp_path / "a" / "patents.parquet", con, version, pcols, cache) == every_row(tmp_path / "a")
+    assert ly.year_digests(tmp_path / "a", "x", cache=dict(cache)) == ly.year_digests(tmp_path / "a", "x")
+
+    edited = {k: v.copy() for k, v in tables.items()}
+    p = edited["patents"]
+    p.loc[p.index[p["app_year"] == 2012][0], "title"] = "an edited title"
+    write_tables(edited, tmp_path / "b", patents_by_year=True)
+    before = dict(cache)
+    got = ly.patent_group_sums(tmp_path / "b" / "patents.parquet", con, version, pcols, cache)
+    assert got == every_row(tmp_path / "b") != every_row(tmp_path / "a")
+    assert len(set(cache) - set(before)) == 1  # only 2012's group is new
+
+    key = next(k for k in cache if k in before)  # an unchanged group: its entry is used as it is
+    part = next(iter(cache[key]))
+    cache[key][part] = [cache[key][part][0], str(int(cache[key][part][1]) + 1)]
+    assert ly.patent_group_sums(tmp_path / "b" / "patents.parquet", con, version, pcols, cache) != every_row(tmp_path / "b")
+
+    (tmp_path / "c").mkdir()  # a page index between the row groups and the footer: bytes outside the groups
+    pq.write_table(pq.read_table(tmp_path / "a" / "patents.parquet"), tmp_path / "c" / "patents.parquet",
+                   write_page_index=True)
+    assert ly._group_keys(tmp_path / "c" / "patents.parquet", pcols, version) is None
+    assert ly.patent_group_sums(tmp_path / "c" / "patents.parquet", con, version, pcols, {}) is None
+    con.close()
 
 
 def test_a_repeated_patent_id_falls_back_to_reading_every_row(tmp_path):
