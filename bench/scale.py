@@ -137,7 +137,8 @@ def replicate(src: Path, k: int, out: Path, last_year: int | None = None) -> Non
     times the patents, links, citations, transfers and applicants with the real distributions.
     With ``last_year``, patents of that application year are left out, with their links and the
     citations they make (A of the yearly refresh; transfers are kept, as the export split keeps them
-    with A). The digests are recorded in ``out/manifest.json`` (as ingest does)."""
+    with A). ``patents`` is written as the ingest writes it (sorted by year, no row group spanning
+    two years: ``_write_by_year``). The digests are recorded in ``out/manifest.json`` (as ingest does)."""
     import duckdb
     from citynet.etl.manifest import record
 
