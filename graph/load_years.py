@@ -54,11 +54,12 @@ def _q(path: Path) -> str:
 
 
 def year_digests(canonical_dir: Path, cities_digest: str | None, con=None,
-                 cache: dict | None = None) -> dict[str, dict[str, str]] | None:
+                 cache: dict | None = None, repeated: bool | None = None) -> dict[str, dict[str, str]] | None:
     """``{store table: {year: digest}}`` for ``YEAR_ENTITIES`` (years as strings, ``"none"`` for rows
     without a year), or None when the per-year path does not apply (a table missing, a repeated
     patent_id). ``cache``: the row-group sums of ``patents`` from the last call (``patent_group_sums``),
-    updated in place to this file's row groups."""
+    updated in place to this file's row groups. ``repeated``: whether a ``patent_id`` is repeated, when
+    the caller has counted it on ``con``'s ``py`` (``graph.prepare.Prepared.repeated``), else counted here."""
     d = Path(canonical_dir)
     files = {t: d / f"{t}.parquet" for t in ("patents", "patent_applicants", "citations", "applicants")}
     if not all(f.exists() for f in files.values()):
@@ -75,8 +76,10 @@ def year_digests(canonical_dir: Path, cities_digest: str | None, con=None,
         pcols = ", ".join(f"p.{c}" for c in PATENT_DIGEST_COLS if c in have)
         if own:
             con.execute(_PY.format(src=_q(files["patents"])))
-        n, distinct = con.execute("SELECT count(*), count(DISTINCT patent_id) FROM py").fetchall()[0]
-        if n != distinct:
+        if repeated is None or own:
+            n, distinct = con.execute("SELECT count(*), count(DISTINCT patent_id) FROM py").fetchall()[0]
+            repeated = n != distinct
+        if repeated:
             return None
         con.execute(f"CREATE OR REPLACE TEMP TABLE ap AS SELECT DISTINCT applicant_id FROM read_parquet({_q(files['applicants'])})")
         parts = {
@@ -182,6 +185,16 @@ def _group_keys(path: Path, pcols: str, version: str) -> list[tuple[str, int, in
     return out
 
 
+def _entry_ok(entry) -> bool:
+    """Whether a cached group entry has the shape ``{partition: [rows, "sum"]}``."""
+    try:
+        return isinstance(entry, dict) and all(
+            isinstance(y, str) and isinstance(v, list) and len(v) == 2 and isinstance(v[0], int)
+            and isinstance(v[1], str) and int(v[1]) >= 0 for y, v in entry.items())
+    except ValueError:
+        return False
+
+
 def patent_group_sums(path: Path, con, version: str, pcols: str, cache: dict | None
                       ) -> dict[str | None, tuple[int, int]] | None:
     """``{partition: (rows, sum of row hashes)}`` of ``patents.parquet`` (the ``"patents"`` query of
@@ -196,7 +209,8 @@ def patent_group_sums(path: Path, con, version: str, pcols: str, cache: dict | N
     if keys is None:
         return None
     fresh: dict[str, dict[str, list]] = {}
-    todo = [(k, first, n) for k, first, n in keys if k not in cache]
+    cache_ok = {k: v for k, v in cache.items() if _entry_ok(v)}  # a malformed entry: hashed again
+    todo = [(k, first, n) for k, first, n in keys if k not in cache_ok]
     if todo:
         ranges = " OR ".join(f"(file_row_number >= {first} AND file_row_number < {first + n})" for _, first, n in todo)
         grp = "CASE " + " ".join(f"WHEN file_row_number < {first + n} THEN {i}" for i, (_, first, n) in enumerate(todo)) + " END"
@@ -209,7 +223,7 @@ def patent_group_sums(path: Path, con, version: str, pcols: str, cache: dict | N
             fresh[k] = {}
         for g, y, n, h in rows:
             fresh[todo[g][0]][NO_YEAR if y is None else "p" + y] = [int(n), str(h)]
-    groups = {k: (fresh[k] if k in fresh else cache[k]) for k, _, _ in keys}
+    groups = {k: (fresh[k] if k in fresh else cache_ok[k]) for k, _, _ in keys}
     out: dict[str | None, tuple[int, int]] = {}
     for parts in groups.values():
         for y, (n, h) in parts.items():

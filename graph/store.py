@@ -223,7 +223,8 @@ class BaseStore:
         except ValueError:
             groups = {}
         groups = groups if isinstance(groups, dict) else {}
-        ydig = None if prep.repeated else ly.year_digests(canonical_dir, prep.cities_key(), con=prep.con, cache=groups)
+        ydig = None if prep.repeated else ly.year_digests(canonical_dir, prep.cities_key(), con=prep.con, cache=groups,
+                                                              repeated=prep.repeated)
         if ydig is not None:
             self._set_meta(ly.GROUPS_META, json.dumps(groups, sort_keys=True))
         report("year digests", 1, 1)

@@ -232,6 +232,9 @@ def test_patent_digests_from_cached_row_groups_equal_hashing_every_row(tmp_path)
     cache[key][part] = [cache[key][part][0], str(int(cache[key][part][1]) + 1)]
     assert ly.patent_group_sums(tmp_path / "b" / "patents.parquet", con, version, pcols, cache) != every_row(tmp_path / "b")
 
+    cache[key] = "not an entry"  # a malformed entry is hashed again
+    assert ly.patent_group_sums(tmp_path / "b" / "patents.parquet", con, version, pcols, cache) == every_row(tmp_path / "b")
+
     (tmp_path / "c").mkdir()  # a page index between the row groups and the footer: bytes outside the groups
     pq.write_table(pq.read_table(tmp_path / "a" / "patents.parquet"), tmp_path / "c" / "patents.parquet",
                    write_page_index=True)
