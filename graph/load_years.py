@@ -23,6 +23,11 @@ the store was edited outside ``citynet load``: then ``--rebuild``). A new year r
 applicant re-located by the corpus vote changes its links' ``city_code`` and re-reads one bucket of
 each year it has links in. When a ``patent_id`` is repeated in ``patents`` (the last row wins,
 whatever its year) the per-partition path is not used and the load reads every row, as before.
+
+The patents' sums are added up per Parquet row group (``patent_group_sums``): ``patents.parquet`` is
+written one year per row group, and the store's meta (``GROUPS_META``) keeps each group's sums under a
+BLAKE2b digest of its bytes, so a load hashes again only the row groups whose bytes changed (a new
+year's). The sums are exact integers, so the digests equal those of hashing every row.
 """
 
 from __future__ import annotations
