@@ -119,6 +119,17 @@ def to_arrow(raw: pd.Series) -> pa.Array:
         return pa.array([v if isinstance(v, str) else None for v in values], type=pa.large_string())
 
 
+@functools.cache
+def _py_whitespace() -> str:
+    """The characters Python's ``str.strip()`` removes (``str.isspace``), computed once."""
+    return "".join(chr(i) for i in range(0x110000) if chr(i).isspace())
+
+
+def strip_arrow(arr: pa.Array) -> pa.Array:
+    """``str.strip()`` of every value of an Arrow string array (the same characters as Python's)."""
+    return pc.utf8_trim(arr, characters=_py_whitespace())
+
+
 def to_series(arr: pa.Array, index: pd.Index | None = None) -> pd.Series:
     return pd.Series(pd.arrays.ArrowExtensionArray(arr), index=index)
 

@@ -30,18 +30,13 @@ from citynet.etl.normalize import (
     normalize_names_arrow,
     parse_dates_arrow,
     pub_numbers_arrow,
+    strip_arrow,
     text_arrow,
     to_arrow,
 )
 from citynet.etl.quarantine import Quarantine
 
 EARLIEST = pd.Timestamp("1985-01-01")
-
-
-def _col(frame: pd.DataFrame, name: str) -> pd.Series:
-    if name in frame.columns:
-        return frame[name].fillna("").astype(str)
-    return pd.Series("", index=frame.index, dtype="object")
 
 
 @dataclass
@@ -87,8 +82,14 @@ def normalise_patent_batch(
             quarantine.add(records.iloc[rows], code, field, detail)
             keep &= ~mask
 
+    columns: dict[str, pa.Array] = {}
+
     def text(name: str) -> pa.Array:
-        return text_arrow(records[name]) if name in records.columns else pa.nulls(n, pa.large_string()).fill_null("")
+        """A field as Arrow ("" where missing or absent), converted once per batch."""
+        if name not in columns:
+            columns[name] = (text_arrow(records[name]) if name in records.columns
+                             else pa.nulls(n, pa.large_string()).fill_null(""))
+        return columns[name]
 
     def arr(mask: pa.Array) -> np.ndarray:
         return pc.fill_null(mask, False).to_numpy(zero_copy_only=False)
@@ -157,7 +158,7 @@ def normalise_patent_batch(
     pos = np.flatnonzero(keep)
     fields = [c for c in records.columns if not c.startswith(("_", "raw:"))]
     filled = sum(
-        pc.fill_null(pc.not_equal(pc.utf8_trim_whitespace(to_arrow(records[c])), ""), False)
+        pc.fill_null(pc.not_equal(pc.utf8_trim_whitespace(text(c)), ""), False)
         .to_numpy(zero_copy_only=False).astype(np.int16)
         for c in fields
     )
@@ -205,14 +206,16 @@ def normalise_patent_batch(
     granted = ~grant_blank[pos]
     dates = pc.cast(app_date.take(take_pos), pa.date32())
     gdates = pc.if_else(pa.array(granted), pc.cast(grant_date.take(take_pos), pa.date32()), pa.scalar(None, pa.date32()))
-    needed = [c for c in ("pub_number", "title", "address", "country_province", "citations", "_source_file", "_row")
-              if c in records.columns]
-    kept_records = records[needed].iloc[pos].reset_index(drop=True)
+    kept_records = records[["_source_file", "_row"]].iloc[pos].reset_index(drop=True)
+
+    def stripped(name: str) -> pa.Array:
+        return strip_arrow(text(name).take(take_pos))
     patent_id = pid.take(take_pos)
 
     def arrow_series(arr: pa.Array) -> pd.Series:
         return pd.Series(pd.arrays.ArrowExtensionArray(arr))
 
+    title = stripped("title")
     patents = pd.DataFrame(
         {
             "patent_id": arrow_series(patent_id),
@@ -228,7 +231,7 @@ def normalise_patent_batch(
             "green": green,
             "green_topics": arrow_series(green_topics),
             "y02": y02,
-            "title": _col(kept_records, "title").str.strip().replace("", None),
+            "title": arrow_series(pc.if_else(pc.equal(title, ""), pa.scalar(None, title.type), title)),
             "source_file": kept_records["_source_file"].astype(str),
             "source_row": kept_records["_row"].astype("int64"),
             "_pos": np.arange(m, dtype=np.int64),
@@ -247,8 +250,9 @@ def normalise_patent_batch(
     first = pd.DataFrame({"_pos": first_pos,
                           "patent_id": arrow_series(patent_id.take(pa.array(first_pos, type=pa.int64()))),
                           "name": arrow_series(names.filter(pa.array(is_first)))})
-    first["address"] = _col(kept_records, "address").str.strip().to_numpy()[first_pos]
-    first["country_province"] = _col(kept_records, "country_province").str.strip().to_numpy()[first_pos]
+    first_take = pa.array(first_pos, type=pa.int64())
+    first["address"] = stripped("address").take(first_take).to_numpy(zero_copy_only=False)
+    first["country_province"] = stripped("country_province").take(first_take).to_numpy(zero_copy_only=False)
 
     ref_rows, ref_items = explode_arrow(text("citations").take(take_pos), LIST_SEP)
     cited = pub_numbers_arrow(ref_items)
