@@ -21,6 +21,8 @@ from importlib import resources
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 _DATA = resources.files("citynet.etl") / "data"
 
@@ -183,14 +185,31 @@ _KIND_WORDS = {
 def patent_kind(type_field: pd.Series, patent_id: pd.Series) -> pd.Series:
     """invention / utility / design from 专利类型 (发明公开, 发明授权, 发明申请, 实用新型, 外观设计),
     else from the type digit of the application number (1, 8 → invention; 2, 9 → utility; 3 → design).
-    """
-    t = type_field.fillna("").astype(str)
-    kind = pd.Series(None, index=type_field.index, dtype="object")
-    for name, words in _KIND_WORDS.items():
-        kind[t.str.contains("|".join(words)) & kind.isna()] = name
-    digit = patent_id.str.slice(6, 7).where(patent_id.str.len() == 16, patent_id.str.slice(4, 5))
-    by_digit = digit.map({"1": "invention", "8": "invention", "2": "utility", "9": "utility", "3": "design"})
-    return kind.fillna(by_digit)
+    The rule is :func:`patent_kind_arrow`; this is its pandas face (missing → None)."""
+
+    def arrow(s: pd.Series) -> pa.Array:
+        return pa.array(s.fillna("").astype(str).to_numpy(dtype=object), type=pa.large_string())
+
+    kind = patent_kind_arrow(arrow(type_field), arrow(patent_id))
+    return pd.Series(kind.to_numpy(zero_copy_only=False), index=type_field.index, dtype="object")
+
+
+_KIND_DIGITS = {"1": "invention", "8": "invention", "2": "utility", "9": "utility", "3": "design"}
+
+
+def patent_kind_arrow(type_field: pa.Array, patent_id: pa.Array) -> pa.Array:
+    """:func:`patent_kind` on Arrow string arrays (no nulls; "" where absent) → large_string, null where
+    neither the label nor the number tells. The first kind whose words the label contains wins, in the
+    order of ``_KIND_WORDS``; the type digit is the 7th character of a 16-character id, else the 5th."""
+    kind = pa.nulls(len(type_field), pa.large_string())
+    for name, words in reversed(list(_KIND_WORDS.items())):  # the first kind in the table is applied last: it wins
+        hit = pc.fill_null(pc.match_substring_regex(type_field, "|".join(words)), False)
+        kind = pc.if_else(hit, pa.scalar(name, pa.large_string()), kind)
+    long = pc.fill_null(pc.equal(pc.utf8_length(patent_id), 16), False)
+    digit = pc.if_else(long, pc.utf8_slice_codeunits(patent_id, 6, 7), pc.utf8_slice_codeunits(patent_id, 4, 5))
+    keys = pa.array(list(_KIND_DIGITS), type=pa.large_string())
+    by_digit = pa.array(list(_KIND_DIGITS.values()), type=pa.large_string()).take(pc.index_in(digit, value_set=keys))
+    return pc.coalesce(kind, by_digit)
 
 
 _UNIVERSITY = r"大学|(?<!科)学院|学校|高等专科|UNIVERSITY|UNIVERSITAT|UNIVERSITE|COLLEGE|SCHOOL"

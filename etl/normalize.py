@@ -119,6 +119,17 @@ def to_arrow(raw: pd.Series) -> pa.Array:
         return pa.array([v if isinstance(v, str) else None for v in values], type=pa.large_string())
 
 
+@functools.cache
+def _py_whitespace() -> str:
+    """The characters Python's ``str.strip()`` removes (``str.isspace``), computed once."""
+    return "".join(chr(i) for i in range(0x110000) if chr(i).isspace())
+
+
+def strip_arrow(arr: pa.Array) -> pa.Array:
+    """``str.strip()`` of every value of an Arrow string array (the same characters as Python's)."""
+    return pc.utf8_trim(arr, characters=_py_whitespace())
+
+
 def to_series(arr: pa.Array, index: pd.Index | None = None) -> pd.Series:
     return pd.Series(pd.arrays.ArrowExtensionArray(arr), index=index)
 
@@ -247,9 +258,16 @@ def pub_numbers_arrow(arr: pa.Array) -> pa.Array:
 def parse_dates(raw: pd.Series) -> pd.Series:
     """Parse ``20150312``, ``2015-03-12``, ``2015.03.12``, ``2015/3/12``, ``2015年3月12日`` (and
     those followed by a time) to ``datetime64[s]``; anything else is NaT. Empty and ``0`` are NaT too
-    (callers tell "absent" from "unparseable" with ``is_blank``).
+    (callers tell "absent" from "unparseable" with ``is_blank``). The rule is :func:`parse_dates_arrow`.
     """
-    s = fold(to_arrow(raw))
+    out = parse_dates_arrow(to_arrow(raw))
+    return pd.Series(out.to_numpy(zero_copy_only=False), index=raw.index, dtype="datetime64[s]")
+
+
+def parse_dates_arrow(raw: pa.Array, folded: bool = False) -> pa.Array:
+    """:func:`parse_dates` on an Arrow string array (``folded``: already through :func:`fold`) →
+    ``timestamp[s]``, null where not a date."""
+    s = raw if folded else fold(raw)
     s = pc.replace_substring_regex(s, r"[年月/.]", "-")
     s = pc.replace_substring_regex(s, r"日", "")
     s = pc.replace_substring_regex(s, r"^(\d{4}-\d{1,2}-\d{1,2})[ T].*$", r"\1")
@@ -257,8 +275,7 @@ def parse_dates(raw: pd.Series) -> pd.Series:
     compact = pc.strptime(s, format="%Y%m%d", unit="s", error_is_null=True)
     ok8 = pc.fill_null(pc.match_substring_regex(s, r"^\d{8}$"), False)
     okd = pc.fill_null(pc.match_substring_regex(s, r"^\d{4}-\d{1,2}-\d{1,2}$"), False)
-    out = pc.if_else(ok8, compact, pc.if_else(okd, dashed, pa.scalar(None, pa.timestamp("s"))))
-    return pd.Series(out.to_numpy(zero_copy_only=False), index=raw.index, dtype="datetime64[s]")
+    return pc.if_else(ok8, compact, pc.if_else(okd, dashed, pa.scalar(None, pa.timestamp("s"))))
 
 
 _BLANKS = ["", "0", "-", "--", "无", "NULL", "NAN", "NONE", "N/A"]
@@ -266,8 +283,13 @@ _BLANKS = ["", "0", "-", "--", "无", "NULL", "NAN", "NONE", "N/A"]
 
 def is_blank(raw: pd.Series) -> pd.Series:
     """True where a raw field is empty, white space, ``0`` or a vendor placeholder (``-``, ``无``)."""
-    s = pc.fill_null(fold(to_arrow(raw)), "")
-    return pd.Series(pc.is_in(s, pa.array(_BLANKS, type=pa.large_string())).to_numpy(zero_copy_only=False), index=raw.index)
+    return pd.Series(is_blank_arrow(to_arrow(raw)).to_numpy(zero_copy_only=False), index=raw.index)
+
+
+def is_blank_arrow(raw: pa.Array, folded: bool = False) -> pa.Array:
+    """:func:`is_blank` on an Arrow string array (``folded``: already through :func:`fold`); boolean, no nulls."""
+    s = raw if folded else fold(raw)
+    return pc.is_in(pc.fill_null(s, ""), pa.array(_BLANKS, type=pa.large_string()))
 
 
 # --- IPC / CPC / Locarno symbols -----------------------------------------------------------------

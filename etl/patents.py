@@ -14,33 +14,29 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from citynet.etl.classify import GreenMatcher, classify_green_arrow, patent_kind
+from citynet.etl.classify import GreenMatcher, classify_green_arrow, patent_kind_arrow
 from citynet.etl.normalize import (
     LIST_SEP,
     app_numbers_arrow,
     explode_arrow,
     explode_codes_arrow,
     first_pairs,
+    fold,
     ipc_symbols_arrow,
-    is_blank,
+    is_blank_arrow,
     lists_from_items,
     locarno_arrow,
     normalize_app_numbers,
     normalize_names_arrow,
-    parse_dates,
+    parse_dates_arrow,
     pub_numbers_arrow,
+    strip_arrow,
     text_arrow,
     to_arrow,
 )
 from citynet.etl.quarantine import Quarantine
 
 EARLIEST = pd.Timestamp("1985-01-01")
-
-
-def _col(frame: pd.DataFrame, name: str) -> pd.Series:
-    if name in frame.columns:
-        return frame[name].fillna("").astype(str)
-    return pd.Series("", index=frame.index, dtype="object")
 
 
 @dataclass
@@ -73,36 +69,53 @@ def normalise_patent_batch(
     today_ts = pd.Timestamp(today or dt.date.today())
     keep = np.ones(n, dtype=bool)
 
-    def reject(mask, code: str, field: str, detail: pd.Series | None = None) -> None:
+    def reject(mask, code: str, field: str, detail: pd.Series | pa.Array | None = None) -> None:
         nonlocal keep
         mask = np.asarray(mask, dtype=bool) & keep
         if mask.any():
             rows = np.flatnonzero(mask)  # positions: a small take instead of a full-width boolean filter
-            quarantine.add(records.iloc[rows], code, field, None if detail is None else detail.iloc[rows])
+            if isinstance(detail, pa.Array):  # only the rejected rows' values leave Arrow
+                detail = pd.Series(detail.take(pa.array(rows, type=pa.int64())).to_numpy(zero_copy_only=False),
+                                   index=records.index[rows], dtype=object)
+            elif detail is not None:
+                detail = detail.iloc[rows]
+            quarantine.add(records.iloc[rows], code, field, detail)
             keep &= ~mask
 
+    columns: dict[str, pa.Array] = {}
+
     def text(name: str) -> pa.Array:
-        return text_arrow(records[name]) if name in records.columns else pa.nulls(n, pa.large_string()).fill_null("")
+        """A field as Arrow ("" where missing or absent), converted once per batch."""
+        if name not in columns:
+            columns[name] = (text_arrow(records[name]) if name in records.columns
+                             else pa.nulls(n, pa.large_string()).fill_null(""))
+        return columns[name]
+
+    def arr(mask: pa.Array) -> np.ndarray:
+        return pc.fill_null(mask, False).to_numpy(zero_copy_only=False)
 
     # application number
-    appno_raw = _col(records, "app_number")
-    pid, err = app_numbers_arrow(text("app_number"))
+    appno_raw = text("app_number")
+    pid, err = app_numbers_arrow(appno_raw)
     reject(err == "missing", "missing_app_number", "app_number")
     reject(err == "malformed", "bad_app_number", "app_number", appno_raw)
     reject(err == "check_digit", "app_number_check_digit", "app_number", appno_raw)
 
-    # dates
-    raw_app = _col(records, "app_date")
-    app_date = parse_dates(raw_app)
-    reject(is_blank(raw_app), "missing_date", "app_date")
-    reject(app_date.isna(), "bad_date", "app_date", raw_app)
-    reject((app_date < EARLIEST) | (app_date > today_ts), "impossible_date", "app_date", raw_app)
-    raw_grant = _col(records, "grant_date")
-    grant_blank = is_blank(raw_grant).to_numpy(bool)
-    grant_date = parse_dates(raw_grant)
-    reject(~grant_blank & grant_date.isna(), "bad_date", "grant_date", raw_grant)
+    # dates (timestamp[s] in Arrow; a comparison with a null date is false, as with NaT)
+    raw_app = text("app_date")
+    folded = fold(raw_app)
+    app_date = parse_dates_arrow(folded, folded=True)
+    reject(arr(is_blank_arrow(folded, folded=True)), "missing_date", "app_date")
+    reject(arr(pc.is_null(app_date)), "bad_date", "app_date", raw_app)
+    earliest, latest = (pa.scalar(pd.Timestamp(d).to_pydatetime(), pa.timestamp("s")) for d in (EARLIEST, today_ts))
+    reject(arr(pc.or_(pc.less(app_date, earliest), pc.greater(app_date, latest))), "impossible_date", "app_date", raw_app)
+    raw_grant = text("grant_date")
+    folded = fold(raw_grant)
+    grant_blank = arr(is_blank_arrow(folded, folded=True))
+    grant_date = parse_dates_arrow(folded, folded=True)
+    reject(~grant_blank & arr(pc.is_null(grant_date)), "bad_date", "grant_date", raw_grant)
     reject(
-        ~grant_blank & ((grant_date < app_date) | (grant_date > today_ts)).to_numpy(bool),
+        ~grant_blank & arr(pc.or_(pc.less(grant_date, app_date), pc.greater(grant_date, latest))),
         "impossible_grant_date",
         "grant_date",
         raw_grant,
@@ -118,9 +131,8 @@ def normalise_patent_batch(
     reject(~has_name, "no_applicant", "applicants")
 
     # kind and classification symbols (per record: the main symbol first, then the list)
-    kind = patent_kind(_col(records, "patent_type"), pd.Series(pc.fill_null(pid, "").to_numpy(zero_copy_only=False),
-                                                               dtype=object))
-    design = (kind == "design").to_numpy(bool)
+    kind = patent_kind_arrow(text("patent_type"), pc.fill_null(pid, ""))
+    design = arr(pc.equal(kind, "design"))
     main_rows, main_items = explode_codes_arrow(text("ipc_main"))
     list_rows, list_items = explode_codes_arrow(text("ipc"))
     order = np.concatenate([np.arange(len(main_rows)) - len(main_rows), np.arange(len(list_rows))])
@@ -146,7 +158,7 @@ def normalise_patent_batch(
     pos = np.flatnonzero(keep)
     fields = [c for c in records.columns if not c.startswith(("_", "raw:"))]
     filled = sum(
-        pc.fill_null(pc.not_equal(pc.utf8_trim_whitespace(to_arrow(records[c])), ""), False)
+        pc.fill_null(pc.not_equal(pc.utf8_trim_whitespace(text(c)), ""), False)
         .to_numpy(zero_copy_only=False).astype(np.int16)
         for c in fields
     )
@@ -192,32 +204,34 @@ def normalise_patent_batch(
     if len(cpc_rows):
         y02[cpc_rows[pc.match_substring_regex(cpc_vals, "^(?:Y02|Y04S)").to_numpy(zero_copy_only=False)]] = True
     granted = ~grant_blank[pos]
-    dates = app_date.iloc[pos].reset_index(drop=True)
-    gdates = grant_date.iloc[pos].reset_index(drop=True)
-    needed = [c for c in ("pub_number", "title", "address", "country_province", "citations", "_source_file", "_row")
-              if c in records.columns]
-    kept_records = records[needed].iloc[pos].reset_index(drop=True)
+    dates = pc.cast(app_date.take(take_pos), pa.date32())
+    gdates = pc.if_else(pa.array(granted), pc.cast(grant_date.take(take_pos), pa.date32()), pa.scalar(None, pa.date32()))
+    kept_records = records[["_source_file", "_row"]].iloc[pos].reset_index(drop=True)
+
+    def stripped(name: str) -> pa.Array:
+        return strip_arrow(text(name).take(take_pos))
     patent_id = pid.take(take_pos)
 
     def arrow_series(arr: pa.Array) -> pd.Series:
         return pd.Series(pd.arrays.ArrowExtensionArray(arr))
 
+    title = stripped("title")
     patents = pd.DataFrame(
         {
             "patent_id": arrow_series(patent_id),
-            "app_date": dates.dt.date,
-            "app_year": dates.dt.year.astype("int16"),
+            "app_date": arrow_series(dates),
+            "app_year": pc.year(dates).to_numpy(zero_copy_only=False).astype("int16"),
             "pub_number": arrow_series(pub_numbers_arrow(text("pub_number").take(take_pos))),
-            "grant_date": gdates.dt.date.where(granted, None),
+            "grant_date": arrow_series(gdates),
             "granted": granted,
-            "patent_kind": kind.iloc[pos].to_numpy(),
+            "patent_kind": kind.take(take_pos).to_numpy(zero_copy_only=False),
             "ipc_main": arrow_series(ipc_main),
             "ipc": arrow_series(lists_from_items(ipc_rows, ipc_vals, m)),
             "cpc": arrow_series(lists_from_items(cpc_rows, cpc_vals, m)),
             "green": green,
             "green_topics": arrow_series(green_topics),
             "y02": y02,
-            "title": _col(kept_records, "title").str.strip().replace("", None),
+            "title": arrow_series(pc.if_else(pc.equal(title, ""), pa.scalar(None, title.type), title)),
             "source_file": kept_records["_source_file"].astype(str),
             "source_row": kept_records["_row"].astype("int64"),
             "_pos": np.arange(m, dtype=np.int64),
@@ -236,8 +250,9 @@ def normalise_patent_batch(
     first = pd.DataFrame({"_pos": first_pos,
                           "patent_id": arrow_series(patent_id.take(pa.array(first_pos, type=pa.int64()))),
                           "name": arrow_series(names.filter(pa.array(is_first)))})
-    first["address"] = _col(kept_records, "address").str.strip().to_numpy()[first_pos]
-    first["country_province"] = _col(kept_records, "country_province").str.strip().to_numpy()[first_pos]
+    first_take = pa.array(first_pos, type=pa.int64())
+    first["address"] = stripped("address").take(first_take).to_numpy(zero_copy_only=False)
+    first["country_province"] = stripped("country_province").take(first_take).to_numpy(zero_copy_only=False)
 
     ref_rows, ref_items = explode_arrow(text("citations").take(take_pos), LIST_SEP)
     cited = pub_numbers_arrow(ref_items)
