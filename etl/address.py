@@ -825,7 +825,7 @@ class _KeyTable:
 
     def __init__(self, saved: bool = True) -> None:
         keys = _candidate_keys()
-        _key_trie()  # built with the table: per-process setup
+        self.trie = _build_key_trie()  # built with the table: per-process setup
         self.lengths = sorted(keys, reverse=True)
         self.offset: dict[int, int] = {}
         total = 0
@@ -973,9 +973,115 @@ _POOL = pa.system_memory_pool()
 
 
 def _key_table() -> _KeyTable:
+    """The key table of the process: loaded from the setup cache (``_SetupCache``) when it is there and
+    current, else built (and then written to it when it holds the shipped decisions)."""
     if not _KEY_TABLE:
-        _KEY_TABLE.append(_KeyTable())
+        table = _SetupCache.load()
+        if table is None:
+            table = _KeyTable()
+            if table.shipped and (table.state > 0).all():  # every key read: nothing is written later
+                _SetupCache.save(table)
+        _KEY_TABLE.append(table)
     return _KEY_TABLE[0]
+
+
+class _SetupCache:
+    """The built key table and trie of keys on disk, so that a process loads them instead of building
+    them (about 0.5 s of CPU: the keys, their prefixes, the trie, the shipped decisions).
+
+    One folder per ``digest`` — the SHA-1 of the files they are built from: this module,
+    ``etl/cities.py``, the history table, cpca's ``adcodes.csv`` and the shipped decisions
+    (``KEYS_FILE``) — under ``$CITYNET_CACHE`` (default ``~/.cache/citynet``): a change of any of them
+    is a new folder, never a stale table. Only tables that hold the shipped decisions (every key read)
+    are written. Numbers are ``.npy`` files read with numpy's memory mapping (the 8 MB of the trie are
+    not copied); texts (cities, matched text) are dictionary-encoded. A missing, partial or unreadable
+    folder means: build as before. Only speed depends on it.
+    """
+
+    VERSION = 1
+    NUMBERS = ("state", "tail", "cprov_n", "has_danger", "danger_pairs", "slots", "key", "more")
+    TEXTS = ("city", "cprov", "matched", "matched_p")
+
+    @staticmethod
+    def digest() -> str:
+        import hashlib
+
+        from citynet.etl import cities
+
+        h = hashlib.sha1(f"citynet-address-setup-v{_SetupCache.VERSION}".encode())
+        for src in (__file__, cities.__file__, HISTORY_FILE, cities.gazetteer_path(), KEYS_FILE):
+            with open(src, "rb") as fh:
+                data = fh.read()
+            h.update(f"{len(data)}:".encode())
+            h.update(data)
+        return h.hexdigest()
+
+    @staticmethod
+    def folder(digest: str) -> str:
+        root = os.environ.get("CITYNET_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "citynet")
+        return os.path.join(root, f"address-setup-v{_SetupCache.VERSION}-{digest[:16]}")
+
+    @classmethod
+    def save(cls, table: _KeyTable) -> None:
+        import json
+        import shutil
+
+        try:
+            path = cls.folder(cls.digest())
+            if os.path.isdir(path):
+                return
+            tmp = f"{path}.{os.getpid()}.tmp"
+            os.makedirs(tmp, exist_ok=True)
+            trie = table.trie
+            arrays = {"state": table.state, "tail": table.tail, "cprov_n": table.cprov_n,
+                      "has_danger": table.has_danger, "danger_pairs": table.danger_pairs(),
+                      "slots": trie.slots, "key": trie.key, "more": trie.more}  # fmt: skip
+            for name, arr in arrays.items():
+                np.save(os.path.join(tmp, f"{name}.npy"), np.ascontiguousarray(arr), allow_pickle=False)
+            meta = {"lengths": table.lengths, "offset": table.offset, "three_bytes": trie.three_bytes,
+                    "mask": trie.mask, "shift": trie.shift, "texts": {}}  # fmt: skip
+            for name in cls.TEXTS:
+                col = getattr(table, name)
+                codes, uniq = pd.factorize(pd.Series(col, dtype=object), use_na_sentinel=True)
+                np.save(os.path.join(tmp, f"{name}.npy"), codes.astype(np.int32), allow_pickle=False)
+                meta["texts"][name] = [str(u) for u in uniq]
+            with open(os.path.join(tmp, "meta.json"), "w", encoding="utf-8") as fh:
+                json.dump(meta, fh, ensure_ascii=False)  # written last: a folder without it is not used
+            try:
+                os.rename(tmp, path)
+            except OSError:  # another process was first
+                shutil.rmtree(tmp, ignore_errors=True)
+        except OSError:
+            pass  # a cache that cannot be written costs time only
+
+    @classmethod
+    def load(cls) -> _KeyTable | None:
+        import json
+
+        try:
+            path = cls.folder(cls.digest())
+            with open(os.path.join(path, "meta.json"), encoding="utf-8") as fh:
+                meta = json.load(fh)
+            arr = {n: np.load(os.path.join(path, f"{n}.npy"), mmap_mode="r", allow_pickle=False) for n in cls.NUMBERS}
+            codes = {n: np.load(os.path.join(path, f"{n}.npy"), allow_pickle=False) for n in cls.TEXTS}
+        except (OSError, ValueError, KeyError):
+            return None
+        table = _KeyTable.__new__(_KeyTable)
+        trie = _KeyTrie.__new__(_KeyTrie)
+        trie.slots, trie.key, trie.more = arr["slots"], arr["key"], arr["more"]
+        trie.three_bytes, trie.mask, trie.shift = meta["three_bytes"], meta["mask"], meta["shift"]
+        table.trie = trie
+        table.lengths = meta["lengths"]
+        table.offset = {int(k): v for k, v in meta["offset"].items()}
+        table.state, table.tail = np.array(arr["state"]), np.array(arr["tail"])  # small; ``read`` may write
+        table.cprov_n, table.has_danger = np.array(arr["cprov_n"]), np.array(arr["has_danger"])
+        for name in cls.TEXTS:
+            values = np.array([*meta["texts"][name], None], dtype=object)
+            setattr(table, name, values[codes[name]])  # code -1: None
+        table.danger = None  # the characters themselves: only in ``danger_pairs``
+        table._danger_pairs = np.array(arr["danger_pairs"])
+        table.dirty, table.shipped = False, True
+        return table
 
 
 def _key_ok(table: _KeyTable, data: np.ndarray, row_end: np.ndarray, rows, gid, kend, constrained, prov) -> np.ndarray:
@@ -1180,8 +1286,13 @@ def _key_start(data: np.ndarray, pos: np.ndarray, end: np.ndarray) -> np.ndarray
     return pos
 
 
-@functools.cache
 def _key_trie() -> _KeyTrie:
+    """The trie of the process's key table (built by ``_build_key_trie`` or loaded, ``_SetupCache``)."""
+    return _key_table().trie
+
+
+@functools.cache
+def _build_key_trie() -> _KeyTrie:
     """The trie of every key (``_candidate_keys``), its nodes numbered level by level."""
     import pyarrow.compute as pc
 
@@ -1230,7 +1341,7 @@ def _key_hits(
     n = len(pos)
     none = (np.zeros(0, dtype="int64"), np.zeros(0, dtype="int64"), *(np.zeros(0, dtype=object),) * 3)
     table = _key_table()
-    trie = _key_trie()
+    trie = table.trie
     cons_prov = np.array([int(p[:2]) if p else -1 for p, _ in constraints], dtype=np.int16)
     cons_has = cons_prov >= 0
     pos = _key_start(data, pos, end)
