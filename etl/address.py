@@ -228,8 +228,20 @@ def lexicon(for_names: bool = False) -> dict[str, Place]:
     """Every place name the parser knows, with its readings.
 
     ``for_names=True`` is the lexicon of the name step (``etl.locate``): provinces and prefectures by
-    full and short name, county-level cities by full name only, no districts or counties.
+    full and short name, county-level cities by full name only, no districts or counties. The
+    address lexicon is loaded from the setup cache when it is there (``_SetupCache``).
     """
+    if not for_names and _SetupCache.load_lexicon():
+        return _SETUP_LOADED["lexicon"]
+    return _build_lexicon(for_names)
+
+
+# what ``_SetupCache.load_lexicon`` read: the address lexicon, its automaton and its pattern prefixes
+_SETUP_LOADED: dict = {}
+
+
+def _build_lexicon(for_names: bool) -> dict[str, Place]:
+    """``lexicon`` built from the gazetteer, the history table and the lists above."""
     cs = city_set()
     u2c = cs.unit_to_city
     g = gazetteer()
@@ -304,8 +316,11 @@ def automaton(for_names: bool = False):
     """The pyahocorasick automaton over ``lexicon(for_names)`` (values: ``(length, Place)``)."""
     import ahocorasick
 
+    lex = lexicon(for_names)
+    if not for_names and "automaton" in _SETUP_LOADED:
+        return _SETUP_LOADED["automaton"]
     a = ahocorasick.Automaton()
-    for text, place in lexicon(for_names).items():
+    for text, place in lex.items():
         a.add_word(text, (len(text), place))
     a.make_automaton()
     return a
@@ -643,6 +658,8 @@ def _pattern_prefixes() -> tuple[dict[str, frozenset[str]], int]:
     """Proper prefixes of every automaton pattern (with the characters that can follow each), and the
     longest pattern length (computed once)."""
     global _PREFIXES
+    if not _PREFIXES and lexicon(False) and "prefixes" in _SETUP_LOADED:
+        _PREFIXES = _SETUP_LOADED["prefixes"]
     if not _PREFIXES:
         texts = lexicon(False).keys()
         nxt: dict[str, set[str]] = {}
@@ -1003,13 +1020,16 @@ class _SetupCache:
     TEXTS = ("city", "cprov", "matched", "matched_p")
 
     @staticmethod
+    @functools.cache
     def digest() -> str:
         import hashlib
 
+        import ahocorasick
         from citynet.etl import cities
 
         h = hashlib.sha1(f"citynet-address-setup-v{_SetupCache.VERSION}".encode())
-        for src in (__file__, cities.__file__, HISTORY_FILE, cities.gazetteer_path(), KEYS_FILE):
+        srcs = (__file__, cities.__file__, HISTORY_FILE, cities.gazetteer_path(), KEYS_FILE, ahocorasick.__file__)
+        for src in srcs:  # ahocorasick's own binary: the pickled automaton is its format
             with open(src, "rb") as fh:
                 data = fh.read()
             h.update(f"{len(data)}:".encode())
@@ -1024,6 +1044,7 @@ class _SetupCache:
     @classmethod
     def save(cls, table: _KeyTable) -> None:
         import json
+        import pickle
         import shutil
 
         try:
@@ -1045,6 +1066,8 @@ class _SetupCache:
                 codes, uniq = pd.factorize(pd.Series(col, dtype=object), use_na_sentinel=True)
                 np.save(os.path.join(tmp, f"{name}.npy"), codes.astype(np.int32), allow_pickle=False)
                 meta["texts"][name] = [str(u) for u in uniq]
+            with open(os.path.join(tmp, "lexicon.pkl"), "wb") as fh:  # read by ``load_lexicon``
+                pickle.dump((lexicon(False), automaton(False), _pattern_prefixes()), fh, protocol=5)
             with open(os.path.join(tmp, "meta.json"), "w", encoding="utf-8") as fh:
                 json.dump(meta, fh, ensure_ascii=False)  # written last: a folder without it is not used
             try:
@@ -1053,6 +1076,24 @@ class _SetupCache:
                 shutil.rmtree(tmp, ignore_errors=True)
         except OSError:
             pass  # a cache that cannot be written costs time only
+
+    @classmethod
+    def load_lexicon(cls) -> bool:
+        """Put the address lexicon, its automaton and its pattern prefixes of the cache folder in
+        ``_SETUP_LOADED`` (once per process); False when the folder or the file is missing or unreadable."""
+        import pickle
+
+        if "tried" not in _SETUP_LOADED:
+            _SETUP_LOADED["tried"] = True
+            try:
+                path = cls.folder(cls.digest())
+                if os.path.exists(os.path.join(path, "meta.json")):  # a complete folder only
+                    with open(os.path.join(path, "lexicon.pkl"), "rb") as fh:
+                        lex, auto, prefixes = pickle.load(fh)
+                    _SETUP_LOADED.update(lexicon=lex, automaton=auto, prefixes=prefixes)
+            except Exception:  # noqa: BLE001 - any unreadable cache means: build (only speed depends on it)
+                pass
+        return "lexicon" in _SETUP_LOADED
 
     @classmethod
     def load(cls) -> _KeyTable | None:

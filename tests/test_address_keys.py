@@ -73,3 +73,19 @@ def test_setup_cache_gives_the_built_table(monkeypatch, tmp_path) -> None:
     assert A.parse_addresses(addrs, pd.Series(["江苏(32)", None, None, None, None, "福建(35)", None])).equals(first)
     monkeypatch.setattr(A._SetupCache, "digest", staticmethod(lambda: "0" * 40))
     assert A._SetupCache.load() is None
+
+
+def test_setup_cache_lexicon_equals_the_built_one(monkeypatch, tmp_path) -> None:
+    """The address lexicon, automaton and pattern prefixes pickled in the setup folder are the built ones."""
+    import pickle
+
+    monkeypatch.setenv("CITYNET_CACHE", str(tmp_path))
+    monkeypatch.setattr(A, "_KEY_TABLE", [])
+    A._key_table()  # built and written (with the lexicon of this process)
+    with open(os.path.join(A._SetupCache.folder(A._SetupCache.digest()), "lexicon.pkl"), "rb") as fh:
+        lex, auto, prefixes = pickle.load(fh)
+    built = A._build_lexicon(False)
+    assert lex == built and prefixes == A._pattern_prefixes()
+    text = "浙江省杭州市萧山区北干街道江苏南京路鼓楼区廣東省"
+    assert list(auto.iter(text)) == list(A.automaton(False).iter(text))
+    assert len(auto) == len(built)
