@@ -76,7 +76,9 @@ the decisions of all keys shipped with the package (``KEYS_FILE``, ``python -m
 citynet.etl.address_keys``; read as met and cached on disk when they do not match these rules,
 ``_KeyTable``); *prefixes* shared by many addresses (``PREFIX_LEVELS``); and the whole reading
 (``parse_address``) for the rest. All tiers give identical answers (``tests/test_address.py``,
-``tests/test_address_keys.py``).
+``tests/test_address_keys.py``). What every process needs — the lexicon and its automaton, the key
+table and the trie — is built once and loaded by later processes from ``$CITYNET_CACHE``
+(``_SetupCache``, named by the digest of the files it is built from).
 """
 
 from __future__ import annotations
