@@ -76,7 +76,9 @@ the decisions of all keys shipped with the package (``KEYS_FILE``, ``python -m
 citynet.etl.address_keys``; read as met and cached on disk when they do not match these rules,
 ``_KeyTable``); *prefixes* shared by many addresses (``PREFIX_LEVELS``); and the whole reading
 (``parse_address``) for the rest. All tiers give identical answers (``tests/test_address.py``,
-``tests/test_address_keys.py``).
+``tests/test_address_keys.py``). What every process needs — the lexicon and its automaton, the key
+table and the trie — is built once and loaded by later processes from ``$CITYNET_CACHE``
+(``_SetupCache``, named by the digest of the files it is built from).
 """
 
 from __future__ import annotations
@@ -228,8 +230,20 @@ def lexicon(for_names: bool = False) -> dict[str, Place]:
     """Every place name the parser knows, with its readings.
 
     ``for_names=True`` is the lexicon of the name step (``etl.locate``): provinces and prefectures by
-    full and short name, county-level cities by full name only, no districts or counties.
+    full and short name, county-level cities by full name only, no districts or counties. The
+    address lexicon is loaded from the setup cache when it is there (``_SetupCache``).
     """
+    if not for_names and _SetupCache.load_lexicon():
+        return _SETUP_LOADED["lexicon"]
+    return _build_lexicon(for_names)
+
+
+# what ``_SetupCache.load_lexicon`` read: the address lexicon, its automaton and its pattern prefixes
+_SETUP_LOADED: dict = {}
+
+
+def _build_lexicon(for_names: bool) -> dict[str, Place]:
+    """``lexicon`` built from the gazetteer, the history table and the lists above."""
     cs = city_set()
     u2c = cs.unit_to_city
     g = gazetteer()
@@ -304,8 +318,11 @@ def automaton(for_names: bool = False):
     """The pyahocorasick automaton over ``lexicon(for_names)`` (values: ``(length, Place)``)."""
     import ahocorasick
 
+    lex = lexicon(for_names)
+    if not for_names and "automaton" in _SETUP_LOADED:
+        return _SETUP_LOADED["automaton"]
     a = ahocorasick.Automaton()
-    for text, place in lexicon(for_names).items():
+    for text, place in lex.items():
         a.add_word(text, (len(text), place))
     a.make_automaton()
     return a
@@ -643,6 +660,8 @@ def _pattern_prefixes() -> tuple[dict[str, frozenset[str]], int]:
     """Proper prefixes of every automaton pattern (with the characters that can follow each), and the
     longest pattern length (computed once)."""
     global _PREFIXES
+    if not _PREFIXES and lexicon(False) and "prefixes" in _SETUP_LOADED:
+        _PREFIXES = _SETUP_LOADED["prefixes"]
     if not _PREFIXES:
         texts = lexicon(False).keys()
         nxt: dict[str, set[str]] = {}
@@ -825,7 +844,7 @@ class _KeyTable:
 
     def __init__(self, saved: bool = True) -> None:
         keys = _candidate_keys()
-        _key_trie()  # built with the table: per-process setup
+        self.trie = _build_key_trie()  # built with the table: per-process setup
         self.lengths = sorted(keys, reverse=True)
         self.offset: dict[int, int] = {}
         total = 0
@@ -973,9 +992,143 @@ _POOL = pa.system_memory_pool()
 
 
 def _key_table() -> _KeyTable:
+    """The key table of the process: loaded from the setup cache (``_SetupCache``) when it is there and
+    current, else built (and then written to it when it holds the shipped decisions)."""
     if not _KEY_TABLE:
-        _KEY_TABLE.append(_KeyTable())
+        table = _SetupCache.load()
+        if table is None:
+            table = _KeyTable()
+            if table.shipped and (table.state > 0).all():  # every key read: nothing is written later
+                _SetupCache.save(table)
+        _KEY_TABLE.append(table)
     return _KEY_TABLE[0]
+
+
+class _SetupCache:
+    """The built key table and trie of keys on disk, so that a process loads them instead of building
+    them (about 0.5 s of CPU: the keys, their prefixes, the trie, the shipped decisions).
+
+    One folder per ``digest`` — the SHA-1 of the files they are built from: this module,
+    ``etl/cities.py``, the history table, cpca's ``adcodes.csv`` and the shipped decisions
+    (``KEYS_FILE``) — under ``$CITYNET_CACHE`` (default ``~/.cache/citynet``): a change of any of them
+    is a new folder, never a stale table. Only tables that hold the shipped decisions (every key read)
+    are written. Numbers are ``.npy`` files read with numpy's memory mapping (the 8 MB of the trie are
+    not copied); texts (cities, matched text) are dictionary-encoded. A missing, partial or unreadable
+    folder means: build as before. Only speed depends on it.
+    """
+
+    VERSION = 1
+    NUMBERS = ("state", "tail", "cprov_n", "has_danger", "danger_pairs", "slots", "key", "more")
+    TEXTS = ("city", "cprov", "matched", "matched_p")
+
+    @staticmethod
+    @functools.cache
+    def digest() -> str:
+        import hashlib
+
+        import ahocorasick
+        from citynet.etl import cities
+
+        h = hashlib.sha1(f"citynet-address-setup-v{_SetupCache.VERSION}".encode())
+        srcs = (__file__, cities.__file__, HISTORY_FILE, cities.gazetteer_path(), KEYS_FILE, ahocorasick.__file__)
+        for src in srcs:  # ahocorasick's own binary: the pickled automaton is its format
+            with open(src, "rb") as fh:
+                data = fh.read()
+            h.update(f"{len(data)}:".encode())
+            h.update(data)
+        return h.hexdigest()
+
+    @staticmethod
+    def folder(digest: str) -> str:
+        root = os.environ.get("CITYNET_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "citynet")
+        return os.path.join(root, f"address-setup-v{_SetupCache.VERSION}-{digest[:16]}")
+
+    @classmethod
+    def save(cls, table: _KeyTable) -> None:
+        import json
+        import pickle
+        import shutil
+
+        try:
+            path = cls.folder(cls.digest())
+            if os.path.isdir(path):
+                return
+            tmp = f"{path}.{os.getpid()}.tmp"
+            os.makedirs(tmp, exist_ok=True)
+            trie = table.trie
+            arrays = {"state": table.state, "tail": table.tail, "cprov_n": table.cprov_n,
+                      "has_danger": table.has_danger, "danger_pairs": table.danger_pairs(),
+                      "slots": trie.slots, "key": trie.key, "more": trie.more}  # fmt: skip
+            for name, arr in arrays.items():
+                np.save(os.path.join(tmp, f"{name}.npy"), np.ascontiguousarray(arr), allow_pickle=False)
+            meta = {"lengths": table.lengths, "offset": table.offset, "three_bytes": trie.three_bytes,
+                    "mask": trie.mask, "shift": trie.shift, "texts": {}}  # fmt: skip
+            for name in cls.TEXTS:
+                col = getattr(table, name)
+                codes, uniq = pd.factorize(pd.Series(col, dtype=object), use_na_sentinel=True)
+                np.save(os.path.join(tmp, f"{name}.npy"), codes.astype(np.int32), allow_pickle=False)
+                meta["texts"][name] = [str(u) for u in uniq]
+            with open(os.path.join(tmp, "lexicon.pkl"), "wb") as fh:  # read by ``load_lexicon``
+                pickle.dump((lexicon(False), automaton(False), _pattern_prefixes()), fh, protocol=5)
+            with open(os.path.join(tmp, "meta.json"), "w", encoding="utf-8") as fh:
+                json.dump(meta, fh, ensure_ascii=False)  # written last: a folder without it is not used
+            try:
+                os.rename(tmp, path)
+            except OSError:  # another process was first
+                shutil.rmtree(tmp, ignore_errors=True)
+        except OSError:
+            pass  # a cache that cannot be written costs time only
+
+    @classmethod
+    def load_lexicon(cls) -> bool:
+        """Put the address lexicon, its automaton and its pattern prefixes of the cache folder in
+        ``_SETUP_LOADED`` (once per process); False when the folder or the file is missing or unreadable."""
+        import pickle
+
+        if "tried" not in _SETUP_LOADED:
+            _SETUP_LOADED["tried"] = True
+            try:
+                path = cls.folder(cls.digest())
+                if os.path.exists(os.path.join(path, "meta.json")):  # a complete folder only
+                    with open(os.path.join(path, "lexicon.pkl"), "rb") as fh:
+                        lex, auto, prefixes = pickle.load(fh)
+                    _SETUP_LOADED.update(lexicon=lex, automaton=auto, prefixes=prefixes)
+            except Exception:  # noqa: BLE001 - any unreadable cache means: build (only speed depends on it)
+                pass
+        return "lexicon" in _SETUP_LOADED
+
+    @classmethod
+    def load(cls) -> _KeyTable | None:
+        import json
+
+        try:
+            path = cls.folder(cls.digest())
+            with open(os.path.join(path, "meta.json"), encoding="utf-8") as fh:
+                meta = json.load(fh)
+            # plain arrays on the mapped memory (``np.memmap``'s indexing goes through Python code)
+            arr = {
+                n: np.load(os.path.join(path, f"{n}.npy"), mmap_mode="r", allow_pickle=False).view(np.ndarray)
+                for n in cls.NUMBERS
+            }
+            codes = {n: np.load(os.path.join(path, f"{n}.npy"), allow_pickle=False) for n in cls.TEXTS}
+        except (OSError, ValueError, KeyError):
+            return None
+        table = _KeyTable.__new__(_KeyTable)
+        trie = _KeyTrie.__new__(_KeyTrie)
+        trie.slots, trie.key, trie.more = arr["slots"], arr["key"], arr["more"]
+        trie.three_bytes, trie.mask, trie.shift = meta["three_bytes"], meta["mask"], meta["shift"]
+        table.trie = trie
+        table.lengths = meta["lengths"]
+        table.offset = {int(k): v for k, v in meta["offset"].items()}
+        table.state, table.tail = np.array(arr["state"]), np.array(arr["tail"])  # small; ``read`` may write
+        table.cprov_n, table.has_danger = np.array(arr["cprov_n"]), np.array(arr["has_danger"])
+        for name in cls.TEXTS:
+            values = np.array([*meta["texts"][name], None], dtype=object)
+            setattr(table, name, values[codes[name]])  # code -1: None
+        table.danger = None  # the characters themselves: only in ``danger_pairs``
+        table._danger_pairs = np.array(arr["danger_pairs"])
+        table.dirty, table.shipped = False, True
+        return table
 
 
 def _key_ok(table: _KeyTable, data: np.ndarray, row_end: np.ndarray, rows, gid, kend, constrained, prov) -> np.ndarray:
@@ -1180,8 +1333,13 @@ def _key_start(data: np.ndarray, pos: np.ndarray, end: np.ndarray) -> np.ndarray
     return pos
 
 
-@functools.cache
 def _key_trie() -> _KeyTrie:
+    """The trie of the process's key table (built by ``_build_key_trie`` or loaded, ``_SetupCache``)."""
+    return _key_table().trie
+
+
+@functools.cache
+def _build_key_trie() -> _KeyTrie:
     """The trie of every key (``_candidate_keys``), its nodes numbered level by level."""
     import pyarrow.compute as pc
 
@@ -1230,7 +1388,7 @@ def _key_hits(
     n = len(pos)
     none = (np.zeros(0, dtype="int64"), np.zeros(0, dtype="int64"), *(np.zeros(0, dtype=object),) * 3)
     table = _key_table()
-    trie = _key_trie()
+    trie = table.trie
     cons_prov = np.array([int(p[:2]) if p else -1 for p, _ in constraints], dtype=np.int16)
     cons_has = cons_prov >= 0
     pos = _key_start(data, pos, end)
@@ -1346,6 +1504,8 @@ def _fast_cities(
     n = len(body)
     city = np.full(n, None, dtype=object)
     matched = np.full(n, None, dtype=object)
+    if n <= _PREFIX_PY_ROWS:
+        return _fast_cities_py(body.to_pylist(), cons.tolist(), constraints, min_share, city, matched)
     todo = np.arange(n)
     lengths = pc.utf8_length(body, memory_pool=_POOL).to_numpy(zero_copy_only=False)
     width = len(constraints)
@@ -1379,6 +1539,42 @@ def _fast_cities(
         city[rows] = d_city[inv[hit]]
         matched[rows] = d_matched[inv[hit]]
         todo = todo[~hit]
+    return city, matched
+
+
+# up to this many rows, ``_fast_cities`` groups the prefixes in Python: five rounds of Arrow calls
+# (take, slice, dictionary encoding, factorize) cost about 1 ms whatever the number of rows, which is
+# most of the tier's time on the few hundred rows the keys leave in 10,000 distinct addresses
+_PREFIX_PY_ROWS = 400
+
+
+def _fast_cities_py(
+    words: list, cons: list[int], constraints: list[tuple[str | None, str]], min_share: int, city, matched
+) -> tuple:
+    """``_fast_cities`` on few rows, level by level as there: the rows whose first k characters (and
+    constraint) are shared by at least ``min_share`` rows read that prefix once; the rows it does not
+    decide go on to the next level, the others stop."""
+    todo = list(range(len(words)))
+    for k in PREFIX_LEVELS:
+        todo = [i for i in todo if len(words[i] or "") > k]  # a whole address is read by parse_address
+        if not todo:
+            break
+        groups: dict[tuple[str, int], list[int]] = {}
+        for i in todo:
+            groups.setdefault((words[i][:k], cons[i]), []).append(i)
+        todo = []
+        for (word, c), rows in groups.items():
+            if len(rows) < min_share:
+                continue  # not shared: straight to the whole reading
+            prov, label = constraints[c]
+            got = _prefix_city(word, prov)
+            if got is None:
+                todo.extend(rows)
+                continue
+            text = label + got[1] if got[1] else label.rstrip("|")
+            for i in rows:
+                city[i], matched[i] = got[0], text
+        todo.sort()
     return city, matched
 
 

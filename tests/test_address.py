@@ -318,3 +318,22 @@ def test_utf8_bounds_of_sliced_and_narrow_arrays() -> None:
         chars, width = _utf8_char(data, start[first])
         assert width.tolist() == [len(values[i][0].encode("utf-8")) for i in first]
         assert len(set(chars.tolist())) == len(first)
+
+
+def test_prefix_tier_in_python_equals_arrow(monkeypatch) -> None:
+    """``_fast_cities`` on few rows (grouped in Python) and on many (Arrow) give the same answers."""
+    import pyarrow as pa
+    from citynet.etl import address as A
+
+    words = ["萧山市北干街道1号", "萧山市北干街道2号", "廣東省東莞市長安鎮1", "廣東省東莞市長安鎮2", "鼓楼区中山路1号",
+             "鼓楼区中山路2号", "江苏省南京市", "浙江省杭州市萧山区", "浙江省杭州市萧山区", "富阳市银湖街道"] * 3  # fmt: skip
+    body = pa.array(words, pa.large_string())
+    cons = np.array([0, 0, 0, 0, 1, 1, 0, 0, 0, 0] * 3, dtype="int64")
+    constraints = [(None, ""), ("350000", "postal|")]
+    got = {}
+    for limit in (0, 10**6):
+        monkeypatch.setattr(A, "_PREFIX_PY_ROWS", limit)
+        for share in (1, 2):
+            got[limit, share] = [x.tolist() for x in A._fast_cities(body, cons, constraints, min_share=share)]
+    assert got[0, 1] == got[10**6, 1] and got[0, 2] == got[10**6, 2]
+    assert sum(c is not None for c in got[0, 2][0]) >= 6  # the tier decides some of them
