@@ -614,8 +614,7 @@ class EmbeddedRunner:
         try:
             df = self.conn.execute(text, dict(q.params)).get_as_df()
             if order is not None:
-                rows = list(df.itertuples(index=False, name=None))
-                df = df.iloc[order.permutation(list(df.columns), rows, dict(q.params))]
+                df = order.apply_frame(df, dict(q.params))
         except RuntimeError as exc:
             if "timeout" in str(exc).lower() or "interrupted" in str(exc).lower():
                 raise Timeout(str(exc)) from exc

@@ -181,6 +181,19 @@ def _sum_edits(toks: list[Tok]) -> list[tuple[int, int, str]]:
     return edits
 
 
+def _split(toks: list[Tok]) -> list[list[Tok]]:
+    """``toks`` split at the commas of their own bracket depth (a ``;`` dropped): the items of a
+    ``RETURN`` / ``WITH`` or the keys of an ``ORDER BY``."""
+    parts: list[list[Tok]] = [[]]
+    base = toks[0].depth if toks else 0
+    for t in toks:
+        if t.text == "," and t.depth == base:
+            parts.append([])
+        elif t.text != ";":
+            parts[-1].append(t)
+    return parts
+
+
 def _alias_edits(toks: list[Tok], clauses: list[int], text: str) -> list[tuple[int, int, str]]:
     """Columns of the last ``RETURN`` named as Neo4j names them: an item without ``AS`` that is more than
     a variable gets ``AS `its text``` (LadybugDB would call ``count(c)`` ``COUNT(c._ID)``)."""
@@ -192,14 +205,8 @@ def _alias_edits(toks: list[Tok], clauses: list[int], text: str) -> list[tuple[i
         start += 1
     stop = next((i for i in clauses if i > returns[-1] and toks[i].up in ("ORDER", "SKIP", "LIMIT", "UNION")),
                 len(toks))
-    items: list[list[Tok]] = [[]]
-    for t in toks[start:stop]:
-        if t.text == "," and t.depth == 0:
-            items.append([])
-        elif t.text != ";":
-            items[-1].append(t)
     edits = []
-    for item in items:
+    for item in _split(toks[start:stop]):
         if not item or item[0].text == "*" or any(t.up == "AS" and t.depth == 0 for t in item):
             continue
         if len(item) == 1 and item[0].kind in ("word", "bq"):
@@ -214,15 +221,9 @@ _PROJECTION_END = {"ORDER", "SKIP", "LIMIT", "WHERE"}
 
 def _items(toks: list[Tok], text: str) -> list[tuple[list[Tok], str | None, str]]:
     """The items of a ``WITH`` / ``RETURN``: (expression tokens, alias or None, returned column name)."""
-    items: list[list[Tok]] = [[]]
     base = toks[0].depth if toks else 0
-    for t in toks:
-        if t.text == "," and t.depth == base:
-            items.append([])
-        elif t.text != ";":
-            items[-1].append(t)
     out = []
-    for item in items:
+    for item in _split(toks):
         if not item:
             continue
         cut = next((k for k, t in enumerate(item) if t.up == "AS" and t.depth == base), None)
@@ -251,14 +252,8 @@ def _order_edits(toks: list[Tok], clauses: list[int], text: str) -> tuple[list[t
         aliases = {alias: expr for expr, alias, _ in items if alias}
         by_text = {text[expr[0].start:expr[-1].end]: col for expr, _, col in items if expr}
         stop = next((c for c in part if c > order and toks[c].up in ("SKIP", "LIMIT", "WHERE")), nxt)
-        keys: list[list[Tok]] = [[]]
-        for t in toks[order + 2:stop]:
-            if t.text == "," and t.depth == toks[order].depth:
-                keys.append([])
-            elif t.text != ";":
-                keys[-1].append(t)
         parsed = []
-        for key in keys:
+        for key in _split(toks[order + 2:stop]):
             desc = False
             if len(key) > 1 and key[-1].up in DIRECTIONS:
                 desc = DIRECTIONS[key[-1].up]

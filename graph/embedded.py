@@ -143,10 +143,7 @@ class EmbeddedStore(BaseStore):
         params = plain(params or {})
         statement, order = prepare(cypher)
         df = self._run(statement, params)
-        if order is None:
-            return df
-        rows = list(df.itertuples(index=False, name=None))
-        return df.iloc[order.permutation(list(df.columns), rows, params)].reset_index(drop=True)
+        return df if order is None else order.apply_frame(df, params)
 
     def write_city_year(self, panel: pd.DataFrame, network: str) -> None:
         """Upsert ``(:CityYear {key, city_code, year, network, <metric columns>})-[:OF_CITY]->(:City)``."""

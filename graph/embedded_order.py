@@ -122,6 +122,11 @@ class ClientOrder:
     def apply(self, columns: list[str], rows: list, params: dict | None = None) -> list:
         return [rows[i] for i in self.permutation(columns, rows, params)]
 
+    def apply_frame(self, df, params: dict | None = None):
+        """:meth:`apply` for a pandas frame of the rows (a new frame, index 0…n−1)."""
+        rows = list(df.itertuples(index=False, name=None))
+        return df.iloc[self.permutation(list(df.columns), rows, params)].reset_index(drop=True)
+
 
 def _is_null(v) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v)) or type(v).__name__ in ("NAType", "NaTType")
