@@ -19,6 +19,7 @@ axis limit; the inset repeats the southern sea with the maritime boundary.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import os
@@ -194,6 +195,23 @@ def _north_and_scale(ax) -> None:
     ax.text(bx + 250_000, by + 0.012 * (y1 - y0), "500 km", ha="center", va="bottom", fontsize=6, zorder=5)
 
 
+@contextlib.contextmanager
+def _deferred_draws(fig):
+    """Render ``fig`` only when it is saved (or drawn explicitly), not after every layer.
+
+    geopandas' ``plot`` ends with ``canvas.draw_idle()``; on a non-interactive canvas (Agg, what the report
+    uses) that renders the whole figure at once, so a map of 10 layers was rendered 10 times before being
+    saved (about two thirds of the report's map time). Inside this block ``draw_idle`` does nothing; the
+    canvas's own method is back when the block ends, so a figure shown later in a GUI or notebook redraws as
+    usual."""
+    canvas = fig.canvas
+    canvas.draw_idle = lambda *args, **kwargs: None  # an instance attribute hides the method
+    try:
+        yield fig
+    finally:
+        del canvas.draw_idle
+
+
 # ------------------------------------------------------------------------------------------- labels
 def place_labels(ax, items: Sequence[tuple[float, float, str]], *, fontsize: float = 7, pad_px: float = 1.5,
                  obstacles: Sequence = (), radii: Sequence[float] | None = None) -> list:
@@ -293,52 +311,53 @@ def network_maps(cities: pd.DataFrame, edges_by_year: Mapping[int, pd.DataFrame]
 
     ncol = len(years)
     fig, axes = plt.subplots(1, ncol, figsize=(6.4 * ncol, 5.6), squeeze=False)
-    info: dict = {"w_max": w_max, "d_max": d_max}
-    for ax, y in zip(axes.flat, years, strict=True):
-        draw_base(ax, points=pts, inset=False)
-        e = clean[y].sort_values(["weight", "city_a", "city_b"], kind="stable")
-        n_all = len(e)
-        e = e.tail(max_edges)
+    with _deferred_draws(fig):
+        info: dict = {"w_max": w_max, "d_max": d_max}
+        for ax, y in zip(axes.flat, years, strict=True):
+            draw_base(ax, points=pts, inset=False)
+            e = clean[y].sort_values(["weight", "city_a", "city_b"], kind="stable")
+            n_all = len(e)
+            e = e.tail(max_edges)
 
-        def draw_net(a, e=e, y=y):
-            if len(e):
-                segs = np.stack([pts.loc[e["city_a"], ["x", "y"]].to_numpy(float),
-                                 pts.loc[e["city_b"], ["x", "y"]].to_numpy(float)], axis=1)
-                col = np.zeros((len(e), 4))
-                col[:, :3] = matplotlib.colors.to_rgb(EDGE_COLOR)
-                col[:, 3] = alpha(e["weight"])
-                a.add_collection(LineCollection(segs, linewidths=width(e["weight"]), colors=col, zorder=3))
-            a.scatter(pts["x"], pts["y"], s=1.5, color="#999999", edgecolor="none", zorder=2)
+            def draw_net(a, e=e, y=y):
+                if len(e):
+                    segs = np.stack([pts.loc[e["city_a"], ["x", "y"]].to_numpy(float),
+                                     pts.loc[e["city_b"], ["x", "y"]].to_numpy(float)], axis=1)
+                    col = np.zeros((len(e), 4))
+                    col[:, :3] = matplotlib.colors.to_rgb(EDGE_COLOR)
+                    col[:, 3] = alpha(e["weight"])
+                    a.add_collection(LineCollection(segs, linewidths=width(e["weight"]), colors=col, zorder=3))
+                a.scatter(pts["x"], pts["y"], s=1.5, color="#999999", edgecolor="none", zorder=2)
+                d = degs[y]
+                if len(d):
+                    nd = pts.loc[d.index]
+                    a.scatter(nd["x"], nd["y"], s=size(d.to_numpy()), color=NODE_COLOR, alpha=0.85, edgecolor="white",
+                              linewidth=0.4, zorder=4)
+
+            draw_net(ax)
+            draw_inset(ax)  # boundaries only: the network stays on the main map
             d = degs[y]
-            if len(d):
-                nd = pts.loc[d.index]
-                a.scatter(nd["x"], nd["y"], s=size(d.to_numpy()), color=NODE_COLOR, alpha=0.85, edgecolor="white",
-                          linewidth=0.4, zorder=4)
-
-        draw_net(ax)
-        draw_inset(ax)  # boundaries only: the network stays on the main map
-        d = degs[y]
-        shown = f"{len(e):,} heaviest of {n_all:,} edges" if n_all > len(e) else f"{n_all:,} edges"
-        ax.set_title(f"{title} {y}: {shown}, {len(d):,} cities", fontsize=10)
-        info[y] = {"degree": d, "edges_drawn": len(e), "edges_total": n_all, "labels": []}
-    # one legend of reference weights and degrees, shared by every panel
-    refs = sorted({r for r in (_nice(w_max), _nice(w_max / 10), 1.0) if r >= 1})
-    handles = [Line2D([], [], color=EDGE_COLOR, lw=float(width(r)), alpha=float(alpha(r)), label=f"{r:,.0f}")
-               for r in refs]
-    drefs = sorted({max(1.0, _nice(d_max)), max(1.0, _nice(d_max / 5)), 1.0})
-    handles += [Line2D([], [], ls="", marker="o", color=NODE_COLOR, markeredgecolor="white",
-                       markersize=float(np.sqrt(size(r))), label=f"{r:,.0f}") for r in drefs]
-    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=7, frameon=False,
-               title=f"edge width: {edge_label} (same scale in every panel, max {w_max:,.0f})   ·   "
-                     f"dot size: partner cities (max {d_max:,.0f})", title_fontsize=7)
-    fig.subplots_adjust(left=0.01, right=0.99, top=0.93, bottom=0.09, wspace=0.03)
-    col = names if names in pts.columns else "name_zh"
-    for ax, y in zip(axes.flat, years, strict=True):  # labels last: placement needs the final layout
-        d = info[y]["degree"].head(label_top)
-        xy = pts.loc[d.index, ["x", "y"]].to_numpy(float)
-        info[y]["labels"] = place_labels(ax, [(x, yy, str(pts.loc[c, col])) for (x, yy), c in zip(xy, d.index, strict=True)],
-                                         obstacles=marker_boxes(ax, xy, size(d.to_numpy())),
-                                         radii=np.sqrt(size(d.to_numpy())) / 2)
+            shown = f"{len(e):,} heaviest of {n_all:,} edges" if n_all > len(e) else f"{n_all:,} edges"
+            ax.set_title(f"{title} {y}: {shown}, {len(d):,} cities", fontsize=10)
+            info[y] = {"degree": d, "edges_drawn": len(e), "edges_total": n_all, "labels": []}
+        # one legend of reference weights and degrees, shared by every panel
+        refs = sorted({r for r in (_nice(w_max), _nice(w_max / 10), 1.0) if r >= 1})
+        handles = [Line2D([], [], color=EDGE_COLOR, lw=float(width(r)), alpha=float(alpha(r)), label=f"{r:,.0f}")
+                   for r in refs]
+        drefs = sorted({max(1.0, _nice(d_max)), max(1.0, _nice(d_max / 5)), 1.0})
+        handles += [Line2D([], [], ls="", marker="o", color=NODE_COLOR, markeredgecolor="white",
+                           markersize=float(np.sqrt(size(r))), label=f"{r:,.0f}") for r in drefs]
+        fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=7, frameon=False,
+                   title=f"edge width: {edge_label} (same scale in every panel, max {w_max:,.0f})   ·   "
+                         f"dot size: partner cities (max {d_max:,.0f})", title_fontsize=7)
+        fig.subplots_adjust(left=0.01, right=0.99, top=0.93, bottom=0.09, wspace=0.03)
+        col = names if names in pts.columns else "name_zh"
+        for ax, y in zip(axes.flat, years, strict=True):  # labels last: placement needs the final layout
+            d = info[y]["degree"].head(label_top)
+            xy = pts.loc[d.index, ["x", "y"]].to_numpy(float)
+            info[y]["labels"] = place_labels(ax, [(x, yy, str(pts.loc[c, col])) for (x, yy), c in zip(xy, d.index, strict=True)],
+                                             obstacles=marker_boxes(ax, xy, size(d.to_numpy())),
+                                             radii=np.sqrt(size(d.to_numpy())) / 2)
     return fig, info
 
 
@@ -393,34 +412,35 @@ def choropleth(values: pd.Series, *, title: str, legend_title: str, cmap: str = 
     idx, labels = classes(vals, k)
     colors = matplotlib.colormaps[cmap](np.linspace(0.12, 0.92, max(len(labels), 2)))[: len(labels)]
     fig, ax = plt.subplots(figsize=(7.6, 6.2))
+    with _deferred_draws(fig):
 
-    def draw(a):
-        L["outside"].plot(ax=a, color=OUTSIDE, edgecolor="white", linewidth=0.15, zorder=1)
-        for i, c in enumerate(colors):
-            sel = pref.loc[idx == i]
-            if len(sel):
-                sel.plot(ax=a, color=c, edgecolor="white", linewidth=0.15, zorder=1)
-        na = pref.loc[idx == -1]
-        if len(na):
-            na.plot(ax=a, color="white", edgecolor="#aaaaaa", hatch="////", linewidth=0.15, zorder=1)
-        L["provinces"].boundary.plot(ax=a, color=PROVINCE_EDGE, linewidth=0.4, zorder=2)
+        def draw(a):
+            L["outside"].plot(ax=a, color=OUTSIDE, edgecolor="white", linewidth=0.15, zorder=1)
+            for i, c in enumerate(colors):
+                sel = pref.loc[idx == i]
+                if len(sel):
+                    sel.plot(ax=a, color=c, edgecolor="white", linewidth=0.15, zorder=1)
+            na = pref.loc[idx == -1]
+            if len(na):
+                na.plot(ax=a, color="white", edgecolor="#aaaaaa", hatch="////", linewidth=0.15, zorder=1)
+            L["provinces"].boundary.plot(ax=a, color=PROVINCE_EDGE, linewidth=0.4, zorder=2)
 
-    draw_base(ax, fill=True, inset=False)
-    draw(ax)
-    draw_inset(ax, draw=draw)
-    counts = [int((idx == i).sum()) for i in range(len(labels))]
-    handles = [Patch(facecolor=c, edgecolor="none", label=f"{lab}  ({n})")
-               for c, lab, n in zip(colors, labels, counts, strict=True)]
-    no_value = [str(c) for c in pref.index[idx == -1]]
-    if no_value:
-        handles.append(Patch(facecolor="white", edgecolor="#aaaaaa", hatch="////", label=f"无数据 no value ({len(no_value)})"))
-    handles.append(Patch(facecolor=OUTSIDE, edgecolor="none",
-                         label="不在城市集 outside the city set\n（港澳台、省直管县级单位）"))
-    ax.legend(handles=handles, title=legend_title, loc="lower left", bbox_to_anchor=(0.0, 0.08), fontsize=7,
-              title_fontsize=7, frameon=True, framealpha=0.9)
-    ax.set_title(title, fontsize=10)
-    _clean(ax)
-    fig.subplots_adjust(left=0.01, right=0.99, top=0.94, bottom=0.01)
+        draw_base(ax, fill=True, inset=False)
+        draw(ax)
+        draw_inset(ax, draw=draw)
+        counts = [int((idx == i).sum()) for i in range(len(labels))]
+        handles = [Patch(facecolor=c, edgecolor="none", label=f"{lab}  ({n})")
+                   for c, lab, n in zip(colors, labels, counts, strict=True)]
+        no_value = [str(c) for c in pref.index[idx == -1]]
+        if no_value:
+            handles.append(Patch(facecolor="white", edgecolor="#aaaaaa", hatch="////", label=f"无数据 no value ({len(no_value)})"))
+        handles.append(Patch(facecolor=OUTSIDE, edgecolor="none",
+                             label="不在城市集 outside the city set\n（港澳台、省直管县级单位）"))
+        ax.legend(handles=handles, title=legend_title, loc="lower left", bbox_to_anchor=(0.0, 0.08), fontsize=7,
+                  title_fontsize=7, frameon=True, framealpha=0.9)
+        ax.set_title(title, fontsize=10)
+        _clean(ax)
+        fig.subplots_adjust(left=0.01, right=0.99, top=0.94, bottom=0.01)
     return fig, {"classes": labels, "counts": counts, "no_value": no_value}
 
 
