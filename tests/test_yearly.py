@@ -184,8 +184,12 @@ def test_a_load_after_adding_a_year_reads_that_year_and_equals_a_fresh_load(tmp_
         pa_.loc[j, "city_code"] = other
         write_tables(edited, tmp_path / "v3", patents_by_year=True)
         counts = store.load(tmp_path / "v3")
-        assert counts["Patent"]["years"] == ["2011", "2012"]
-        assert counts["Patent"]["partitions"] == 2  # one bucket of each year, not the whole years
+        # one bucket, not the whole year, and each table only where its own rows changed: the edited
+        # patent's bucket of 2011 for Patent (and CITES, which shares the patents' selection), the
+        # moved link's bucket of 2012 for APPLIED
+        assert counts["Patent"]["years"] == counts["CITES"]["years"] == ["2011"]
+        assert counts["APPLIED"]["years"] == ["2012"]
+        assert counts["Patent"]["partitions"] == counts["APPLIED"]["partitions"] == 1
         assert counts["Patent"]["changed"] == 1 and counts["APPLIED"]["changed"] == 1
         with open_store(Workspace.open(tmp_path / "fresh3", create=True)) as fresh3:
             fresh3.load(tmp_path / "v3")
