@@ -329,14 +329,20 @@ class BaseStore:
         total = n_new + n_changed
         if total:
             report(e.name, 0, total)
+            changed = None
             if n_changed:
                 changed = pa.concat_tables(list(prep.stream("SELECT * FROM r_changed ORDER BY _o")))
-                self._write_rows(e.name, None, changed, lambda *_: None)
-            written = n_changed
+            written = 0
+            # the changed rows go with the first batch of new rows (one COPY for both on the embedded
+            # store, where a changed relationship is deleted and copied again)
             for batch in prep.stream("SELECT * FROM r_new ORDER BY _o"):
-                self._write_rows(e.name, batch, None, lambda *_: None)
-                written += len(batch)
+                self._write_rows(e.name, batch, changed, lambda *_: None)
+                written += len(batch) + (len(changed) if changed is not None else 0)
+                changed = None
                 report(e.name, written, total)
+            if changed is not None:
+                self._write_rows(e.name, None, changed, lambda *_: None)
+                report(e.name, total, total)
         for t in ("r_rows", "r_new", "r_changed", "stored"):
             con.execute(f"DROP TABLE IF EXISTS {t}")
         return n_rows, n_new, n_changed, by_part
