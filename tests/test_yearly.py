@@ -198,6 +198,27 @@ def test_a_load_after_adding_a_year_reads_that_year_and_equals_a_fresh_load(tmp_
         for name, df in want3.items():
             pd.testing.assert_frame_equal(got[name], df, check_dtype=False, obj=name)
 
+        # only a link changes (a 2013 link moved to another city) and the citations are written in another
+        # order (the file's digest changes, no row does): APPLIED re-reads that link's bucket, Patent and
+        # CITES no partition, and the store again equals a fresh load
+        edited4 = {k: v.copy() for k, v in edited.items()}
+        edited4["citations"] = edited4["citations"].iloc[::-1].reset_index(drop=True)
+        ids13 = set(p.loc[p["app_year"] == 2013, "patent_id"])
+        l4 = edited4["patent_applicants"]
+        j = l4.index[l4["patent_id"].isin(ids13) & l4["city_code"].notna()][0]
+        l4.loc[j, "city_code"] = next(c for c in edited4["cities"]["city_code"] if c != l4.loc[j, "city_code"])
+        write_tables(edited4, tmp_path / "v4", patents_by_year=True)
+        counts = store.load(tmp_path / "v4")
+        assert counts["APPLIED"]["years"] == ["2013"] and counts["APPLIED"]["changed"] == 1
+        assert counts["Patent"]["years"] == counts["CITES"]["years"] == []
+        assert counts["Patent"]["new"] == counts["Patent"]["changed"] == counts["CITES"]["new"] == 0
+        with open_store(Workspace.open(tmp_path / "fresh4", create=True)) as fresh4:
+            fresh4.load(tmp_path / "v4")
+            want4 = _store_rows(fresh4)
+        got = _store_rows(store)
+        for name, df in want4.items():
+            pd.testing.assert_frame_equal(got[name], df, check_dtype=False, obj=name)
+
 
 def test_patent_digests_from_cached_row_groups_equal_hashing_every_row(tmp_path):
     """The patents' partition sums from a row-group cache equal those of hashing every row: cold,
