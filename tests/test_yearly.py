@@ -208,7 +208,14 @@ def test_a_load_after_adding_a_year_reads_that_year_and_equals_a_fresh_load(tmp_
         j = l4.index[l4["patent_id"].isin(ids13) & l4["city_code"].notna()][0]
         l4.loc[j, "city_code"] = next(c for c in edited4["cities"]["city_code"] if c != l4.loc[j, "city_code"])
         write_tables(edited4, tmp_path / "v4", patents_by_year=True)
+        from citynet.graph.network_filter import NetworkFilter
+
+        flt = NetworkFilter()
+        store.build_projections(flt)
+        assert store.missing_years(flt) == []
         counts = store.load(tmp_path / "v4")
+        # the moved link's year is stale, found from the whole patents table (its patent is not re-read)
+        assert store.missing_years(flt) == [2013]
         assert counts["APPLIED"]["years"] == ["2013"] and counts["APPLIED"]["changed"] == 1
         assert counts["Patent"]["years"] == counts["CITES"]["years"] == []
         assert counts["Patent"]["new"] == counts["Patent"]["changed"] == counts["CITES"]["new"] == 0
