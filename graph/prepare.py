@@ -84,8 +84,8 @@ class Prepared:
     file order), the partition of every patent (``py``), and the SQL of each store table's rows.
 
     ``parts``: None for every row; else the partitions (``"YYYY/b"``, ``"none"``) whose
-    ``patents``, ``patent_applicants`` and ``citations`` rows are prepared (the small tables are
-    always whole). ``known(label, ids)`` returns which of ``ids`` the store already holds (keys of
+    ``patents`` and ``citations`` rows are prepared, and ``link_parts`` those of ``patent_applicants``
+    (the small tables are always whole). ``known(label, ids)`` returns which of ``ids`` the store already holds (keys of
     ``Patent`` or ``Applicant``): they count as known for links whose patent or applicant is not in
     the canonical tables."""
 
@@ -99,6 +99,7 @@ class Prepared:
             self._view(name)
         self.repeated = self._partitions()
         self.parts: set[str] | None = None
+        self.link_parts: set[str] | None = None
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -175,10 +176,19 @@ class Prepared:
         return total
 
     # -- cleaning --
-    def clean(self, parts: set[str] | None, known: Callable[[str, list[str]], list[str]] | None = None) -> None:
-        """Build the cleaned relations for ``parts`` (None: every row); ``known`` looks keys up in the store."""
+    def clean(self, parts: set[str] | None, known: Callable[[str, list[str]], list[str]] | None = None,
+              link_parts: set[str] | None = ...) -> None:
+        """Build the cleaned relations for ``parts`` (None: every row) of ``patents`` and ``citations``
+        and ``link_parts`` (default: ``parts``) of ``patent_applicants``: each store table reads the
+        partitions whose own digest changed (``graph.load_years``), so an applicant re-located by the
+        corpus vote re-reads its links' partitions, not their patents and citations. ``known`` looks
+        keys up in the store."""
         con = self.con
-        self.parts = parts
+        if link_parts is ...:
+            link_parts = parts
+        if (parts is None) != (link_parts is None):
+            raise ValueError("parts and link_parts: both None (every row) or both sets")
+        self.parts, self.link_parts = parts, link_parts
         con.execute("CREATE OR REPLACE TEMP TABLE city_set AS SELECT DISTINCT CAST(city_code AS VARCHAR) AS code "
                     "FROM c_cities WHERE city_code IS NOT NULL")
         con.execute("""CREATE OR REPLACE TEMP TABLE cl_cities AS SELECT * FROM c_cities
@@ -188,15 +198,19 @@ class Prepared:
                        FROM c_applicants
                        QUALIFY row_number() OVER (PARTITION BY applicant_id ORDER BY rn DESC) = 1""")
         # the partitions read: patents, and links and citations by their (citing) patent's partition
-        if parts is None:
-            pick, orphan = "TRUE", ""
-            con.execute("CREATE OR REPLACE TEMP TABLE wanted AS SELECT NULL::VARCHAR AS part WHERE FALSE")
-        else:
-            con.register("wanted_arrow", pa.table({"part": pa.array(sorted(p for p in parts if p != NO_YEAR), pa.string())}))
-            con.execute("CREATE OR REPLACE TEMP TABLE wanted AS SELECT part FROM wanted_arrow")
-            none = NO_YEAR in parts
-            pick = f"(py.part IN (SELECT part FROM wanted){' OR py.part IS NULL' if none else ''})"
-            orphan = " OR py.patent_id IS NULL" if none else ""
+        def picked(table: str, chosen: set[str] | None) -> tuple[str, str]:
+            """(the WHERE of ``chosen``'s rows by ``py.part``, the clause adding rows without a patent)."""
+            if chosen is None:
+                return "TRUE", ""
+            con.register("wanted_arrow", pa.table({"part": pa.array(sorted(p for p in chosen if p != NO_YEAR), pa.string())}))
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT part FROM wanted_arrow")
+            con.unregister("wanted_arrow")
+            none = NO_YEAR in chosen
+            return (f"(py.part IN (SELECT part FROM {table}){' OR py.part IS NULL' if none else ''})",
+                    " OR py.patent_id IS NULL" if none else "")
+
+        pick, orphan = picked("wanted", parts)
+        lpick, lorphan = picked("wanted_links", link_parts)
         dedupe = ("QUALIFY row_number() OVER (PARTITION BY p.patent_id ORDER BY p.rn DESC) = 1"
                   if self.repeated else "")
         if parts is None:
@@ -209,7 +223,7 @@ class Prepared:
         # every statement below that reads them (the key look-up, the cleaning, each store table)
         rel = "VIEW" if parts is None else "TABLE"
         con.execute(f"""CREATE OR REPLACE TEMP {rel} sel_links AS SELECT l.*, py.part AS part_ FROM c_patent_applicants l
-                        LEFT JOIN pyu py USING (patent_id) WHERE {pick}{orphan}""")
+                        LEFT JOIN pyu py USING (patent_id) WHERE {lpick}{lorphan}""")
         con.execute(f"""CREATE OR REPLACE TEMP {rel} sel_citations AS SELECT c.*, py.part AS part_ FROM c_citations c
                         LEFT JOIN pyu py ON py.patent_id = c.citing_patent_id WHERE {pick}{orphan}""")
         # keys: every canonical patent and applicant, plus those the store holds among the rest
@@ -234,7 +248,7 @@ class Prepared:
         store holds (a store loaded from an earlier corpus)."""
         con = self.con
         # without the "none" partition, every selected link and citation has its patent in ``patents``
-        orphans = self.parts is None or NO_YEAR in self.parts
+        orphans = self.parts is None or NO_YEAR in self.parts or NO_YEAR in self.link_parts
         refs = {
             "Patent": ("""SELECT patent_id AS k FROM sel_links UNION SELECT citing_patent_id FROM sel_citations
                          UNION """ if orphans else "") + "SELECT cited_patent_id AS k FROM sel_citations",

@@ -230,11 +230,16 @@ class BaseStore:
         report("year digests", 1, 1)
         todo_years = [n for n in ly.YEAR_ENTITIES if n not in done]
         years = None  # None: every row; else the partitions (year/bucket) whose rows must be re-read
+        read: dict[str, set[str]] = {}  # per store table: the partitions its rows are prepared from
         if ydig is not None and todo_years:
             recs = {n: json.loads(self._get_meta(f"loaded:{n}") or "{}") for n in todo_years}
-            olds = [ly.changed_years(recs[n].get("years"), ydig[n]) for n in todo_years]
-            if all(o is not None for o in olds):
-                years = set().union(*olds)
+            olds = {n: ly.changed_years(recs[n].get("years"), ydig[n]) for n in todo_years}
+            if all(o is not None for o in olds.values()):
+                # each table re-reads the partitions whose own digest changed; Patent and CITES share
+                # the selection of patents and citations (a patent's row counts its citations)
+                main = set().union(*(olds.get(n, set()) for n in ("Patent", "CITES")))
+                read = {"Patent": main, "CITES": main, "APPLIED": olds.get("APPLIED", set())}
+                years = main | read["APPLIED"]
         # Neo4j matches relationship ends by the nodes' elementIds, which its _fetch records: read
         # the node keys whole there, as before; the embedded store is asked only about the keys at hand
         whole: dict[str, pd.DataFrame] = {}
@@ -251,7 +256,9 @@ class BaseStore:
         else:
             empty = all(whole[n].empty for n in ("Patent", "Applicant"))
         # keys referenced but not in the canonical tables count as known when the store holds them
-        prep.clean(years, known=None if empty else (lambda label_, ids: self._known(label_, ids, whole)))
+        prep.clean(read["Patent"] if read else None,
+                   known=None if empty else (lambda label_, ids: self._known(label_, ids, whole)),
+                   link_parts=read["APPLIED"] if read else None)
         report(label, 1, 1)
         built_filters = self._built_filters()  # none on a first load: nothing can be stale
         for e in ENTITIES:
@@ -263,12 +270,12 @@ class BaseStore:
             if parted:
                 if years is not None:  # the other partitions' rows are as recorded at the last load
                     old = json.loads(self._get_meta(f"loaded:{e.name}") or "{}").get("year_rows", {})
-                    by_part = {**{y: n for y, n in old.items() if y not in years}, **by_part}
+                    by_part = {**{y: n for y, n in old.items() if y not in read[e.name]}, **by_part}
                 rec.update(rows=sum(by_part.values()), years=ydig[e.name], year_rows=by_part)
             counts[e.name] = {"rows": rec["rows"], "new": n_new, "changed": n_changed}
             if e.name in ly.YEAR_ENTITIES and years is not None:
-                counts[e.name]["years"] = ly.years_of(years)
-                counts[e.name]["partitions"] = len(years)
+                counts[e.name]["years"] = ly.years_of(read[e.name])
+                counts[e.name]["partitions"] = len(read[e.name])
             self._set_meta(f"loaded:{e.name}", json.dumps(rec))
 
     def _load_entity(self, prep, e, parted: bool, whole: dict, built_filters: list, report):
@@ -322,14 +329,20 @@ class BaseStore:
         total = n_new + n_changed
         if total:
             report(e.name, 0, total)
+            changed = None
             if n_changed:
                 changed = pa.concat_tables(list(prep.stream("SELECT * FROM r_changed ORDER BY _o")))
-                self._write_rows(e.name, None, changed, lambda *_: None)
-            written = n_changed
+            written = 0
+            # the changed rows go with the first batch of new rows (one COPY for both on the embedded
+            # store, where a changed relationship is deleted and copied again)
             for batch in prep.stream("SELECT * FROM r_new ORDER BY _o"):
-                self._write_rows(e.name, batch, None, lambda *_: None)
-                written += len(batch)
+                self._write_rows(e.name, batch, changed, lambda *_: None)
+                written += len(batch) + (len(changed) if changed is not None else 0)
+                changed = None
                 report(e.name, written, total)
+            if changed is not None:
+                self._write_rows(e.name, None, changed, lambda *_: None)
+                report(e.name, total, total)
         for t in ("r_rows", "r_new", "r_changed", "stored"):
             con.execute(f"DROP TABLE IF EXISTS {t}")
         return n_rows, n_new, n_changed, by_part
@@ -358,7 +371,7 @@ class BaseStore:
             if self._exec_block("load", f"any_{e.name}").empty:
                 return None
             col = {"Patent": "patent_id", "APPLIED": "patent_id", "CITES": "citing_patent_id"}[e.name]
-            parts = prep.parts
+            parts = prep.link_parts if e.name == "APPLIED" else prep.parts
             years = None if parts is None else sorted({int(p.split("/")[0]) for p in parts if p != "none"})
             no_year = parts is None or "none" in parts
             tables = []
@@ -425,11 +438,14 @@ class BaseStore:
             return {"app": ty, "grant": ty}
         col = "citing_patent_id" if name == "CITES" else "patent_id"
         rows = f"(SELECT {col} AS id FROM r_new UNION SELECT {col} FROM r_changed)"
-        unknown = con.execute(f"SELECT count(*) FROM {rows} x ANTI JOIN sel_patents p ON p.patent_id = x.id").fetchall()[0][0]
+        # the links' partitions are chosen apart from the patents' (graph.prepare.Prepared.clean): their
+        # patents' years come from the whole patents table (distinct ids whenever partitions are chosen)
+        pats = "c_patents" if name == "APPLIED" and prep.link_parts is not None else "sel_patents"
+        unknown = con.execute(f"SELECT count(*) FROM {rows} x ANTI JOIN {pats} p ON p.patent_id = x.id").fetchall()[0][0]
         if unknown:
             return "all"  # a patent known only to the store: its year is not at hand
         got = con.execute(f"SELECT DISTINCT CAST(p.app_year AS BIGINT), year(p.grant_date) FROM {rows} x "
-                          "JOIN sel_patents p ON p.patent_id = x.id").fetchall()
+                          f"JOIN {pats} p ON p.patent_id = x.id").fetchall()
         return {"app": sorted({int(a) for a, _ in got if a is not None}),
                 "grant": sorted({int(g) for _, g in got if g is not None})}
 

@@ -184,14 +184,46 @@ def test_a_load_after_adding_a_year_reads_that_year_and_equals_a_fresh_load(tmp_
         pa_.loc[j, "city_code"] = other
         write_tables(edited, tmp_path / "v3", patents_by_year=True)
         counts = store.load(tmp_path / "v3")
-        assert counts["Patent"]["years"] == ["2011", "2012"]
-        assert counts["Patent"]["partitions"] == 2  # one bucket of each year, not the whole years
+        # one bucket, not the whole year, and each table only where its own rows changed: the edited
+        # patent's bucket of 2011 for Patent (and CITES, which shares the patents' selection), the
+        # moved link's bucket of 2012 for APPLIED
+        assert counts["Patent"]["years"] == counts["CITES"]["years"] == ["2011"]
+        assert counts["APPLIED"]["years"] == ["2012"]
+        assert counts["Patent"]["partitions"] == counts["APPLIED"]["partitions"] == 1
         assert counts["Patent"]["changed"] == 1 and counts["APPLIED"]["changed"] == 1
         with open_store(Workspace.open(tmp_path / "fresh3", create=True)) as fresh3:
             fresh3.load(tmp_path / "v3")
             want3 = _store_rows(fresh3)
         got = _store_rows(store)
         for name, df in want3.items():
+            pd.testing.assert_frame_equal(got[name], df, check_dtype=False, obj=name)
+
+        # only a link changes (a 2013 link moved to another city) and the citations are written in another
+        # order (the file's digest changes, no row does): APPLIED re-reads that link's bucket, Patent and
+        # CITES no partition, and the store again equals a fresh load
+        edited4 = {k: v.copy() for k, v in edited.items()}
+        edited4["citations"] = edited4["citations"].iloc[::-1].reset_index(drop=True)
+        ids13 = set(p.loc[p["app_year"] == 2013, "patent_id"])
+        l4 = edited4["patent_applicants"]
+        j = l4.index[l4["patent_id"].isin(ids13) & l4["city_code"].notna()][0]
+        l4.loc[j, "city_code"] = next(c for c in edited4["cities"]["city_code"] if c != l4.loc[j, "city_code"])
+        write_tables(edited4, tmp_path / "v4", patents_by_year=True)
+        from citynet.graph.network_filter import NetworkFilter
+
+        flt = NetworkFilter()
+        store.build_projections(flt)
+        assert store.missing_years(flt) == []
+        counts = store.load(tmp_path / "v4")
+        # the moved link's year is stale, found from the whole patents table (its patent is not re-read)
+        assert store.missing_years(flt) == [2013]
+        assert counts["APPLIED"]["years"] == ["2013"] and counts["APPLIED"]["changed"] == 1
+        assert counts["Patent"]["years"] == counts["CITES"]["years"] == []
+        assert counts["Patent"]["new"] == counts["Patent"]["changed"] == counts["CITES"]["new"] == 0
+        with open_store(Workspace.open(tmp_path / "fresh4", create=True)) as fresh4:
+            fresh4.load(tmp_path / "v4")
+            want4 = _store_rows(fresh4)
+        got = _store_rows(store)
+        for name, df in want4.items():
             pd.testing.assert_frame_equal(got[name], df, check_dtype=False, obj=name)
 
 
