@@ -1592,6 +1592,13 @@ def _fast_cities_py(
     return city, matched
 
 
+# ``parse_addresses`` reads the distinct pairs in chunks of this many: the arrays of one chunk (a few MB)
+# fit in the processor's caches and are reused from the heap by the next chunk, instead of hundreds of
+# MB of fresh memory on a first call (measured on 455,652 distinct addresses in fresh processes: first
+# call 740-830 -> 600-670 ms CPU, 65,000 -> 45,000 page faults). Chunks change no answer: each pair
+# is read on its own, and the prefix tier's sharing (``_fast_cities``) only decides which tier reads
+# an address, never its answer.
+_CHUNK = 1 << 17
 COLUMNS = ["city_code", "province_code", "foreign", "status", "matched", "country"]
 
 
@@ -1660,7 +1667,12 @@ def parse_addresses(addresses: pd.Series, province_hint: pd.Series | None = None
         u_addr = pc.take(a_enc.dictionary, pa.array(np.where(ua >= 0, ua, 0), mask=ua < 0), memory_pool=_POOL)
     else:
         u_addr = pa.nulls(len(ua), pa.large_string())
-    cols = _parse_distinct(u_addr, uh, h_dict.to_pylist())
+    h_list = h_dict.to_pylist()
+    if len(u_addr) <= _CHUNK:
+        cols = _parse_distinct(u_addr, uh, h_list)
+    else:  # in chunks (see ``_CHUNK``)
+        parts = [_parse_distinct(u_addr.slice(i, _CHUNK), uh[i : i + _CHUNK], h_list) for i in range(0, len(u_addr), _CHUNK)]
+        cols = {c: np.concatenate([part[c] for part in parts]) for c in COLUMNS}
     idx = addresses.index
     # object columns as before (no string inference); the index set once, not aligned column by column
     data = {c: pd.Series(cols[c] if inv is None else cols[c][inv], dtype=cols[c].dtype, copy=False) for c in COLUMNS}
