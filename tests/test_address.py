@@ -337,3 +337,37 @@ def test_prefix_tier_in_python_equals_arrow(monkeypatch) -> None:
             got[limit, share] = [x.tolist() for x in A._fast_cities(body, cons, constraints, min_share=share)]
     assert got[0, 1] == got[10**6, 1] and got[0, 2] == got[10**6, 2]
     assert sum(c is not None for c in got[0, 2][0]) >= 6  # the tier decides some of them
+
+
+def test_chunks_change_no_answer(monkeypatch) -> None:
+    """Many distinct pairs are read in chunks (``_CHUNK``): the answers, index and types are those of one
+    pass, with and without hints, with repeated addresses and with a null."""
+    from citynet.etl import address as A
+
+    addrs = ["210008 江苏省南京市鼓楼区中山北路8号", "鼓楼区中山路", "江苏南京路8号", "朝阳区建国路", "萧山市北干街道1号",
+             "廣東省東莞市長安鎮", "日本国东京都", "昆山开发区", "江苏省南京市场", None, "北京市海淀区中关村"] * 3  # fmt: skip
+    a = pd.Series(addrs, index=range(100, 100 + len(addrs)), dtype=object)
+    h = pd.Series(["", "福建(35)", None, "北京(11)"] * 8 + ["江苏(32)"], index=a.index)
+    whole = [parse_addresses(a), parse_addresses(a, h), parse_addresses(a.iloc[:11])]
+    monkeypatch.setattr(A, "_CHUNK", 4)
+    chunked = [parse_addresses(a), parse_addresses(a, h), parse_addresses(a.iloc[:11])]
+    for w, c in zip(whole, chunked, strict=True):
+        pd.testing.assert_frame_equal(w, c)
+
+
+def test_rows_read_as_they_are_change_no_answer(monkeypatch) -> None:
+    """When a sample of the addresses is all distinct the rows are read as they are (``_looks_distinct``):
+    repeats outside the sample (read once per row by the keys, once by the whole reading) give the
+    answers of the distinct pairs, with and without hints."""
+    from citynet.etl import address as A
+
+    addrs = ["210008 江苏省南京市鼓楼区中山北路8号", "朝阳区开发区广州大道506号", "朝阳区开发区广州大道506号", "江苏南京路8号",
+             "萧山市北干街道1号", "江苏南京路8号", "廣東省東莞市長安鎮", "日本国东京都", "吉林吉林开发区长江路592号",
+             "吉林吉林开发区长江路592号", "北京市海淀区中关村", "昆山开发区"]  # fmt: skip
+    a = pd.Series(addrs, index=range(50, 50 + len(addrs)), dtype=object)
+    h = pd.Series(["", "福建(35)", None, "北京(11)"] * 3, index=a.index)
+    whole = [parse_addresses(a), parse_addresses(a, h)]  # 12 rows: below 2 * _SAMPLE, distinct pairs
+    monkeypatch.setattr(A, "_SAMPLE", 4)  # rows 0, 3, 7, 11 sampled: distinct
+    assert A._looks_distinct(A._as_arrow(a))
+    for w, c in zip(whole, [parse_addresses(a), parse_addresses(a, h)], strict=True):
+        pd.testing.assert_frame_equal(w, c)
