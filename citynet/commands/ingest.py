@@ -43,6 +43,11 @@ dialect is shown and written to reports/ingest.json); map any other layout in ci
 @click.pass_context
 def command(ctx, ws, files, transfer_files, covariate_files, policy_files, encoding, append):
     """Read raw patent exports into the canonical tables; bad rows go to quarantine/ with the reason."""
+    import os
+
+    # Arrow's C++ memory from the C library's allocator, chosen before pyarrow loads (etl/pipeline.py:
+    # _system_allocator says why); a user's own ARROW_DEFAULT_MEMORY_POOL is kept
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
     from rich.console import Console
 
     from citynet.etl.pipeline import IngestOptions, ingest
