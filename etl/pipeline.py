@@ -318,21 +318,15 @@ class _Background:
 
 @contextlib.contextmanager
 def _system_allocator():
-    """Arrow's memory from the C library's allocator for the ingest, which keeps freed memory for the
-    next batch (``mallopt``: no trim below 1 GiB, blocks up to 32 MiB from the heap, not from ``mmap``).
+    """Arrow's memory from the C library's allocator for the ingest (the command sets
+    ``ARROW_DEFAULT_MEMORY_POOL=system`` before pyarrow loads, for Arrow's own C++ allocations; this sets
+    pyarrow's default).
 
     Arrow's default pool (mimalloc) returns freed pages to the kernel and backs new ones with
     transparent huge pages, so every batch faulted in and zeroed its memory again: measured with
     ``perf`` on the 1M-patent ingest, 21 % of all CPU time was the kernel zeroing pages
     (``clear_page_erms``). Peak memory stays bounded by the batch (docs/scale.md)."""
-    import ctypes
-    import ctypes.util
-
     before = pa.default_memory_pool()
-    with contextlib.suppress(OSError, AttributeError, TypeError):
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.mallopt(-1, 1 << 30)  # M_TRIM_THRESHOLD
-        libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD
     pa.set_memory_pool(pa.system_memory_pool())
     import gc
 
