@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 from citynet.etl import manifest, stream
 from citynet.etl.applicants import build_applicants
 from citynet.etl.cities import city_set
-from citynet.etl.classify import GreenMatcher
+from citynet.etl.classify import GreenMatcher, applicant_kind
 from citynet.etl.covariates import load_covariates
 from citynet.etl.harmonize import harmonize_names, merge_summary, write_names_table
 from citynet.etl.headers import (
@@ -428,9 +428,11 @@ def _ingest(ws, patent_files, transfer_files, covariate_files, opts, progress, j
 
     step("applicants: names and kinds", _staged_rows(state, "links") + len(transfer_names))
     counts = stream.name_counts(state, dups, transfer_names, settings)
-    names_table = harmonize_names(None, counts=counts)  # name variants of one organisation → one applicant_id
+    names = pd.Series(counts.index.astype(object))
+    kind_of = pd.Series(applicant_kind(names).to_numpy(), index=names)  # once per name, for both uses
+    names_table = harmonize_names(None, kinds=kind_of, counts=counts)  # variants of one organisation → one id
     id_of = names_table.set_index("name")["applicant_id"]
-    applicants = build_applicants(names_table["representative"])
+    applicants = build_applicants(names_table["representative"], kinds=kind_of)
 
     step("applicants: locating (address, corpus vote, name)", len(applicants))
     located = stream.locate(state, dups, names_table, transfer_addr, applicants[["applicant_id", "name", "kind"]],
