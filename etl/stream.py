@@ -61,7 +61,7 @@ SUMMARY_SCHEMA = pa.schema([PATENTS_STAGED.field(c) for c in SUMMARY_COLUMNS])
 @dataclass
 class StreamSettings:
     """``[ingest]`` of citynet.toml: ``memory_limit`` (DuckDB's, for the corpus-wide steps; e.g. "3GB"),
-    ``block_mb`` (MiB of CSV per streamed batch) and ``workers`` (processes that normalise batches)."""
+    ``block_mb`` (MiB of CSV per streamed batch) and ``workers`` (threads that normalise batches)."""
 
     memory_limit: str = DEFAULT_MEMORY_LIMIT
     block_mb: int = DEFAULT_BLOCK_MB
