@@ -9,7 +9,8 @@ Parquet files next to the canonical tables (``canonical/state/``):
 ``patents/F_B.parquet``      the patent row of every record that passed the per-record checks, with
                              ``_pos`` (its position in the corpus: file order, then row order) and
                              ``_filled`` (its number of non-empty mapped fields)
-``raw/F_B.parquet``          the same records' raw fields (read only for the duplicates)
+``raw/F_B.arrow``            the same records' raw fields, Arrow IPC (read only for the duplicates,
+                             memory-mapped: no encoding or compression on the way in or out)
 ``links/``, ``first/``,      applicant names (with ``seq``), the first applicant's address and
 ``refs/``                    province code, and the citation references of the same records
 ``quarantine/F.parquet``     the rows the per-record checks and the reader rejected, per file
@@ -60,13 +61,22 @@ SUMMARY_SCHEMA = pa.schema([PATENTS_STAGED.field(c) for c in SUMMARY_COLUMNS])
 @dataclass
 class StreamSettings:
     """``[ingest]`` of citynet.toml: ``memory_limit`` (DuckDB's, for the corpus-wide steps; e.g. "3GB"),
-    ``block_mb`` (MiB of CSV per streamed batch) and ``workers`` (processes that normalise batches)."""
+    ``block_mb`` (MiB of CSV per streamed batch) and ``workers`` (threads that normalise batches)."""
 
     memory_limit: str = DEFAULT_MEMORY_LIMIT
     block_mb: int = DEFAULT_BLOCK_MB
     threads: int = 2
     workers: int = DEFAULT_WORKERS
     block_bytes: int | None = None  # overrides block_mb (tests: many batches from a small file)
+
+    def halved(self) -> StreamSettings:
+        """These settings with half the memory limit: for two corpus steps that run at once (together
+        within ``memory_limit``)."""
+        import dataclasses
+        import re
+
+        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]+)\s*", self.memory_limit)
+        return dataclasses.replace(self, memory_limit=f"{float(m.group(1)) / 2:g}{m.group(2)}" if m else self.memory_limit)
 
     @property
     def block(self) -> int:
@@ -138,12 +148,15 @@ class State:
         return self.folder / kind / f"{file_no:05d}_{batch_no:06d}.parquet"
 
     def files_of(self, kind: str) -> list[Path]:
-        return sorted((self.folder / kind).glob("*.parquet"))
+        folder = self.folder / kind
+        if kind == "raw":  # Arrow IPC (a state written before: Parquet)
+            return sorted([*folder.glob("*.arrow"), *folder.glob("*.parquet")], key=lambda f: f.stem)
+        return sorted(folder.glob("*.parquet"))
 
     def drop_file(self, file_no: int) -> None:
         """Forget the batches of one file (its stream turned out irregular: read again carefully)."""
         for kind in (*KINDS, "quarantine"):
-            for f in (self.folder / kind).glob(f"{file_no:05d}_*.parquet"):
+            for f in (self.folder / kind).glob(f"{file_no:05d}_*.*"):
                 f.unlink()
 
     def write_batch(self, file_no: int, batch_no: int, batch, raw: pd.DataFrame) -> None:
@@ -152,10 +165,11 @@ class State:
         _write(batch.applicant_links, LINKS_SCHEMA, self.path("links", file_no, batch_no))
         _write(batch.first_addresses, FIRST_SCHEMA, self.path("first", file_no, batch_no))
         _write(batch.citation_refs, REFS_SCHEMA, self.path("refs", file_no, batch_no))
-        p = self.path("raw", file_no, batch_no)
+        p = self.path("raw", file_no, batch_no).with_suffix(".arrow")
         p.parent.mkdir(parents=True, exist_ok=True)
         table = raw if isinstance(raw, pa.Table) else pa.Table.from_pandas(raw, preserve_index=False)
-        pq.write_table(table, p, **_WRITE_OPTS["raw"])
+        with pa.OSFile(str(p), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)  # Arrow IPC: written as it is, read back memory-mapped (module docstring)
 
     def write_quarantine(self, file_no: int, frames: list[pd.DataFrame]) -> None:
         """The rows of one file rejected before the duplicate rule (kept for ``--append``)."""
@@ -192,9 +206,9 @@ class State:
 
 
 # Staged files are written once and read once or twice by this ingest: no dictionary pages, no column
-# statistics, LZ4 for the two wide kinds (a batch's writes cost about half of Parquet's defaults).
+# statistics, LZ4 for the wide patent rows (a batch's writes cost about half of Parquet's defaults).
 _FAST = {"use_dictionary": False, "write_statistics": False}
-_WRITE_OPTS = {"patents": {**_FAST, "compression": "lz4"}, "raw": {**_FAST, "compression": "lz4"}}
+_WRITE_OPTS = {"patents": {**_FAST, "compression": "lz4"}}
 
 
 def _write(frame: pd.DataFrame | pa.Table, schema: pa.Schema, path: Path, kind: str = "") -> None:
@@ -251,7 +265,7 @@ def quarantine_duplicates(state: State, dups: pd.DataFrame, quarantine) -> None:
     dpos = pa.array(dups["_pos"].to_numpy())
     kept_row = dups.set_index("_pos")["kept_row"]
     for f in state.files_of("raw"):
-        t = pq.read_table(f)
+        t = pa.ipc.open_file(pa.memory_map(str(f))).read_all() if f.suffix == ".arrow" else pq.read_table(f)
         sel = pc.is_in(t.column("_pos"), value_set=dpos)
         if not pc.any(sel).as_py():
             continue
@@ -358,8 +372,7 @@ def patent_summary(path: Path | pa.Table) -> dict:
     }
 
 
-def resolve_citations(state: State, dups: pd.DataFrame, patents_path: Path, out: Path,
-                      settings: StreamSettings) -> dict:
+def resolve_citations(state: State, dups: pd.DataFrame, out: Path, settings: StreamSettings) -> dict:
     """``citations.parquet`` from the staged references of the kept records, one staged batch at a time
     (``etl.patents.resolve_references``); the corpus's publication-number stems and application numbers
     are DuckDB tables (memory limit, spilling). Returns the counts for the ingest report."""

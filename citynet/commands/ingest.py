@@ -43,6 +43,12 @@ dialect is shown and written to reports/ingest.json); map any other layout in ci
 @click.pass_context
 def command(ctx, ws, files, transfer_files, covariate_files, policy_files, encoding, append):
     """Read raw patent exports into the canonical tables; bad rows go to quarantine/ with the reason."""
+    import os
+    import sys
+
+    # Arrow's allocator, chosen before pyarrow loads (etl/pipeline.py: _arrow_allocator says why): jemalloc
+    # where pyarrow's wheels have it (Linux), else the C library's; a user's ARROW_DEFAULT_MEMORY_POOL is kept
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "jemalloc" if sys.platform.startswith("linux") else "system")
     from rich.console import Console
 
     from citynet.etl.pipeline import IngestOptions, ingest
