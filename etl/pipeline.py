@@ -474,9 +474,8 @@ def _ingest(ws, patent_files, transfer_files, covariate_files, opts, progress, j
     cit_counts = cit_job.result()
     waited = time.perf_counter() - waited
     ran = cit_job.t1 - cit_job.t0
-    steps.emit(f"✓ citations: resolving references: {cit_counts['count']:,} rows in {ran:.1f} s "
-               f"({cit_counts['count'] / max(ran, 1e-9):,.0f} rows/s; alongside the steps above, "
-               f"{waited:.1f} s waited for)")
+    steps.emit(f"✓ citations: resolving references: {cit_counts['count']:,} rows in {ran:.1f} s, alongside the "
+               f"steps above, {waited:.1f} s waited for ({cit_counts['count'] / max(ran, 1e-9):,.0f} rows/s)")
 
     step("writing canonical tables", summary["count"] + len(applicants) + pa_counts["links"] + len(transfers)
          + cit_counts["count"])
