@@ -31,6 +31,7 @@ which gives exactly what one ingest of all files gives.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -58,6 +59,9 @@ SUMMARY_COLUMNS = ["patent_kind", "granted", "green", "y02", "app_year", "source
 SUMMARY_SCHEMA = pa.schema([PATENTS_STAGED.field(c) for c in SUMMARY_COLUMNS])
 
 
+_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*", re.I)  # a DuckDB memory size: number, unit
+
+
 @dataclass
 class StreamSettings:
     """``[ingest]`` of citynet.toml: ``memory_limit`` (DuckDB's, for the corpus-wide steps; e.g. "3GB"),
@@ -73,9 +77,8 @@ class StreamSettings:
         """These settings with half the memory limit: for two corpus steps that run at once (together
         within ``memory_limit``)."""
         import dataclasses
-        import re
 
-        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]+)\s*", self.memory_limit)
+        m = _SIZE.fullmatch(self.memory_limit)
         return dataclasses.replace(self, memory_limit=f"{float(m.group(1)) / 2:g}{m.group(2)}" if m else self.memory_limit)
 
     @property
@@ -95,9 +98,7 @@ class StreamSettings:
         if not isinstance(out.block_mb, int) or isinstance(out.block_mb, bool) or not 1 <= out.block_mb <= 4096:
             raise UserError(f"citynet.toml [ingest] block_mb = {out.block_mb!r}: not a whole number of MiB from 1 to 4096",
                             fix="e.g. [ingest] block_mb = 32")
-        import re
-
-        if not re.fullmatch(r"\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*", out.memory_limit, flags=re.I):
+        if not _SIZE.fullmatch(out.memory_limit):
             raise UserError(f"citynet.toml [ingest] memory_limit = {out.memory_limit!r}: not a size",
                             fix='e.g. [ingest] memory_limit = "3GB"')
         return out
