@@ -7,6 +7,8 @@ rows and rows/s per step."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
@@ -130,6 +132,20 @@ def _store_rows(store) -> dict[str, pd.DataFrame]:
     return out
 
 
+def _assert_equals_fresh_load(store, canonical: Path, root: Path) -> None:
+    """``store`` holds the keys and row hashes of a fresh embedded load of ``canonical`` (into ``root``)."""
+    from citynet.graph.store import open_store
+
+    from citynet.workspace import Workspace
+
+    with open_store(Workspace.open(root, create=True)) as fresh:
+        fresh.load(canonical)
+        want = _store_rows(fresh)
+    got = _store_rows(store)
+    for name, df in want.items():
+        pd.testing.assert_frame_equal(got[name], df, check_dtype=False, obj=name)
+
+
 @pytest.mark.parametrize("backend", ["embedded", pytest.param("neo4j", marks=pytest.mark.neo4j)])
 def test_a_load_after_adding_a_year_reads_that_year_and_equals_a_fresh_load(tmp_path, request, backend):
     """Load the corpus without 2014, then the whole corpus: the second load re-reads the rows of 2014
@@ -142,10 +158,7 @@ def test_a_load_after_adding_a_year_reads_that_year_and_equals_a_fresh_load(tmp_
     from citynet.workspace import Workspace
 
     tables = _corpus()
-    with open_store(Workspace.open(tmp_path / "fresh", create=True)) as fresh_store:
-        write_tables(tables, tmp_path / "fresh" / "c")
-        fresh_store.load(tmp_path / "fresh" / "c")
-        want = _store_rows(fresh_store)
+    write_tables(tables, tmp_path / "fresh" / "c")
 
     ws = Workspace.open(tmp_path / "inc", create=True)
     ws.settings["store"]["backend"] = backend
@@ -168,9 +181,7 @@ def test_a_load_after_adding_a_year_reads_that_year_and_equals_a_fresh_load(tmp_
         assert len(json.loads(store._get_meta(GROUPS_META))) == 5  # the row groups of 2010-2014, cached
         assert counts["Patent"]["new"] == n14 and counts["Patent"]["changed"] == 0
         assert counts["Patent"]["rows"] == len(tables["patents"])
-        got = _store_rows(store)
-        for name, df in want.items():
-            pd.testing.assert_frame_equal(got[name], df, check_dtype=False, obj=name)
+        _assert_equals_fresh_load(store, tmp_path / "fresh" / "c", tmp_path / "fresh")
 
         # edit a 2011 patent's title and move a 2012 applicant link to another city
         edited = {k: v.copy() for k, v in tables.items()}
@@ -191,12 +202,7 @@ def test_a_load_after_adding_a_year_reads_that_year_and_equals_a_fresh_load(tmp_
         assert counts["APPLIED"]["years"] == ["2012"]
         assert counts["Patent"]["partitions"] == counts["APPLIED"]["partitions"] == 1
         assert counts["Patent"]["changed"] == 1 and counts["APPLIED"]["changed"] == 1
-        with open_store(Workspace.open(tmp_path / "fresh3", create=True)) as fresh3:
-            fresh3.load(tmp_path / "v3")
-            want3 = _store_rows(fresh3)
-        got = _store_rows(store)
-        for name, df in want3.items():
-            pd.testing.assert_frame_equal(got[name], df, check_dtype=False, obj=name)
+        _assert_equals_fresh_load(store, tmp_path / "v3", tmp_path / "fresh3")
 
         # only a link changes (a 2013 link moved to another city) and the citations are written in another
         # order (the file's digest changes, no row does): APPLIED re-reads that link's bucket, Patent and
@@ -219,12 +225,7 @@ def test_a_load_after_adding_a_year_reads_that_year_and_equals_a_fresh_load(tmp_
         assert counts["APPLIED"]["years"] == ["2013"] and counts["APPLIED"]["changed"] == 1
         assert counts["Patent"]["years"] == counts["CITES"]["years"] == []
         assert counts["Patent"]["new"] == counts["Patent"]["changed"] == counts["CITES"]["new"] == 0
-        with open_store(Workspace.open(tmp_path / "fresh4", create=True)) as fresh4:
-            fresh4.load(tmp_path / "v4")
-            want4 = _store_rows(fresh4)
-        got = _store_rows(store)
-        for name, df in want4.items():
-            pd.testing.assert_frame_equal(got[name], df, check_dtype=False, obj=name)
+        _assert_equals_fresh_load(store, tmp_path / "v4", tmp_path / "fresh4")
 
 
 def test_patent_digests_from_cached_row_groups_equal_hashing_every_row(tmp_path):
