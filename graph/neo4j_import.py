@@ -151,8 +151,11 @@ def write_import_files(canonical_dir: Path, folder: Path, memory_limit: str | No
                     files.empty_list_nodes += con.execute(
                         f"SELECT count(*) FROM r_{e.name} WHERE {_any_empty(lists)}").fetchone()[0]
                     label = f', {_labels_sql(lists)} AS ":LABEL"'
-                select = (f'SELECT i._id AS ":ID", {fields}{label} FROM r_{e.name} r '
-                          f"JOIN ids_{e.name} i ON i.k = r.{key} ORDER BY r._o")
+                # the join stored first, then sorted (graph.prepare.Prepared.rows_sql)
+                con.execute(f"""CREATE TEMP TABLE j_{e.name} AS SELECT i._id AS _id, r.* FROM r_{e.name} r
+                                JOIN ids_{e.name} i ON i.k = r.{key}""")
+                select = f'SELECT _id AS ":ID", {fields}{label} FROM j_{e.name} ORDER BY _id'
+
                 next_id += n
             if n:
                 name = f"{e.name}.csv"

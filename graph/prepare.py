@@ -150,8 +150,11 @@ class Prepared:
             CREATE TEMP TABLE py AS SELECT patent_id, app_year, {PART_EXPR} AS part, rn FROM c_patents""")
         n, distinct = self.con.execute("SELECT count(*), count(DISTINCT patent_id) FROM py").fetchall()[0]
         # one partition per patent_id (a repeated id: its last row's, as the cleaning keeps it)
-        last = " QUALIFY row_number() OVER (PARTITION BY patent_id ORDER BY rn DESC) = 1" if n != distinct else ""
-        self.con.execute(f"CREATE TEMP TABLE pyu AS SELECT patent_id, part FROM py{last}")
+        if n != distinct:
+            self.con.execute("""CREATE TEMP TABLE pyu AS SELECT patent_id, part FROM py
+                                QUALIFY row_number() OVER (PARTITION BY patent_id ORDER BY rn DESC) = 1""")
+        else:  # the same rows: not copied
+            self.con.execute("CREATE TEMP VIEW pyu AS SELECT patent_id, part FROM py")
         return n != distinct
 
     def cities_key(self) -> str:
@@ -218,30 +221,36 @@ class Prepared:
         else:  # repeated ids never take the per-partition path (graph.load_years)
             con.execute(f"""CREATE OR REPLACE TEMP TABLE sel_patents AS SELECT p.* FROM c_patents p
                             JOIN pyu py USING (patent_id) WHERE {pick}""")
-        # links and citations carry their (citing) patent's partition (part_). With some partitions,
-        # the selected rows are kept in temporary tables: the Parquet files are scanned once, not by
-        # every statement below that reads them (the key look-up, the cleaning, each store table)
-        rel = "VIEW" if parts is None else "TABLE"
-        con.execute(f"""CREATE OR REPLACE TEMP {rel} sel_links AS SELECT l.*, py.part AS part_ FROM c_patent_applicants l
-                        LEFT JOIN pyu py USING (patent_id) WHERE {lpick}{lorphan}""")
-        con.execute(f"""CREATE OR REPLACE TEMP {rel} sel_citations AS SELECT c.*, py.part AS part_ FROM c_citations c
+        # links and citations carry their (citing) patent's partition (part_) and whether that patent is
+        # a canonical one (canon_). Each relation below is stored in a temporary table (DuckDB spills
+        # them beyond the memory limit) and each statement holds at most one hash table over every
+        # patent: with DuckDB 2.0, a statement that probed two or three such tables and sorted or
+        # windowed the result ran out of memory at any limit once the corpus was large enough
+        # (docs/scale.md, "The load's memory at 10,000,000 patents")
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE sel_links AS
+                        SELECT l.*, py.part AS part_, py.patent_id IS NOT NULL AS canon_ FROM c_patent_applicants l
+                        LEFT JOIN pyu py ON py.patent_id = l.patent_id WHERE {lpick}{lorphan}""")
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE sel_citations AS
+                        SELECT c.*, py.part AS part_, py.patent_id IS NOT NULL AS canon_ FROM c_citations c
                         LEFT JOIN pyu py ON py.patent_id = c.citing_patent_id WHERE {pick}{orphan}""")
-        # keys: every canonical patent and applicant, plus those the store holds among the rest
+        # keys: every canonical patent and applicant, plus those the store holds among the rest (extra_pat)
         con.execute("CREATE OR REPLACE TEMP TABLE known_pat AS SELECT DISTINCT patent_id FROM py WHERE patent_id IS NOT NULL")
+        con.execute("CREATE OR REPLACE TEMP TABLE extra_pat (patent_id VARCHAR)")
         con.execute("CREATE OR REPLACE TEMP TABLE known_app AS SELECT DISTINCT applicant_id FROM cl_applicants "
                     "WHERE applicant_id IS NOT NULL")
         if known is not None:
             self._add_known(known)
-        con.execute("""CREATE OR REPLACE TEMP VIEW cl_links AS
+        con.execute("""CREATE OR REPLACE TEMP TABLE cl_links AS
             SELECT l.patent_id, l.applicant_id, l.seq,
                    CASE WHEN l.city_code IN (SELECT code FROM city_set) THEN l.city_code END AS city_code, l.rn, l.part_
             FROM sel_links l
-            WHERE l.patent_id IN (SELECT patent_id FROM known_pat) AND l.applicant_id IN (SELECT applicant_id FROM known_app)
+            WHERE (l.canon_ OR l.patent_id IN (SELECT patent_id FROM extra_pat))
+              AND l.applicant_id IN (SELECT applicant_id FROM known_app)
             QUALIFY row_number() OVER (PARTITION BY l.patent_id, l.applicant_id ORDER BY l.seq ASC NULLS LAST, l.rn) = 1""")
-        con.execute("""CREATE OR REPLACE TEMP VIEW cl_citations AS
-            SELECT c.citing_patent_id, CASE WHEN c.cited_patent_id IN (SELECT patent_id FROM known_pat)
-                   THEN c.cited_patent_id END AS cited_patent_id, c."foreign", c.rn, c.part_
-            FROM sel_citations c WHERE c.citing_patent_id IN (SELECT patent_id FROM known_pat)""")
+        con.execute("""CREATE OR REPLACE TEMP TABLE cl_citations AS
+            SELECT c.citing_patent_id, k.patent_id AS cited_patent_id, c."foreign", c.rn, c.part_
+            FROM sel_citations c LEFT JOIN known_pat k ON k.patent_id = c.cited_patent_id
+            WHERE c.canon_ OR c.citing_patent_id IN (SELECT patent_id FROM extra_pat)""")
 
     def _add_known(self, known) -> None:
         """Add to ``known_pat``/``known_app`` the referenced keys outside the canonical tables that the
@@ -249,8 +258,9 @@ class Prepared:
         con = self.con
         # without the "none" partition, every selected link and citation has its patent in ``patents``
         orphans = self.parts is None or NO_YEAR in self.parts or NO_YEAR in self.link_parts
-        refs = {
-            "Patent": ("""SELECT patent_id AS k FROM sel_links UNION SELECT citing_patent_id FROM sel_citations
+        refs = {  # (a canonical patent is known: canon_)
+            "Patent": ("""SELECT patent_id AS k FROM sel_links WHERE NOT canon_
+                         UNION SELECT citing_patent_id FROM sel_citations WHERE NOT canon_
                          UNION """ if orphans else "") + "SELECT cited_patent_id AS k FROM sel_citations",
             "Applicant": """SELECT applicant_id AS k FROM sel_links UNION SELECT from_applicant_id FROM c_transfers
                             UNION SELECT to_applicant_id FROM c_transfers""",
@@ -263,18 +273,22 @@ class Prepared:
                 if found:
                     con.register("found_arrow", pa.table({col: pa.array(sorted(set(found)), pa.string())}))
                     con.execute(f"INSERT INTO {table} SELECT {col} FROM found_arrow")
+                    if label == "Patent":
+                        con.execute("INSERT INTO extra_pat SELECT patent_id FROM found_arrow")
                     con.unregister("found_arrow")
 
     # -- store rows --
     def rows_sql(self, name: str, part: bool = False) -> str:
-        """The SQL of store table ``name``'s rows (declared columns, store types, ``row_hash``), in a
-        fixed order (column ``_o``); with ``part``, also each row's partition (``_part``)."""
+        """The SQL of store table ``name``'s rows (declared columns, store types, ``row_hash``) and their
+        fixed order (column ``_o``: not sorted here — store the rows, then read them ``ORDER BY _o``,
+        since DuckDB 2.0 ran out of memory sorting a join's output in the same statement); with
+        ``part``, also each row's partition (``_part``)."""
         e = ENTITY[name]
         cols = [c for c in e.columns if c != "row_hash"]
         typed = ", ".join(f'CAST("{c}" AS {sql_type(c)}) AS "{c}"' for c in cols)
         extra = f", coalesce(_part, '{NO_YEAR}') AS _part" if part else ""
         inner = f"SELECT {typed}, _o{extra} FROM ({_BODY[name]})"
-        return f"SELECT *, {hash_expr(cols)} AS row_hash FROM ({inner}) ORDER BY _o"
+        return f"SELECT *, {hash_expr(cols)} AS row_hash FROM ({inner})"
 
     def stream(self, sql: str, keep=()) -> Iterator[pa.Table]:
         """The result of ``sql`` in Arrow tables of at most ``batch_rows`` rows (the store's column

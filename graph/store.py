@@ -286,9 +286,11 @@ class BaseStore:
         sql = prep.rows_sql(e.name, part=parted)
         stored = self._stored(prep, e, whole)
         by_part: dict[str, int] = {}
+        # the rows are stored first and then read in order (graph.prepare.Prepared.rows_sql)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE r_rows AS {sql}")
         if stored is None and not built_filters:  # nothing stored, nothing to mark: stream the rows in
             n = 0
-            for batch in prep.stream(sql, keep=("_part",) if parted else ()):
+            for batch in prep.stream("SELECT * FROM r_rows ORDER BY _o", keep=("_part",) if parted else ()):
                 if parted:
                     vc = batch.column("_part").value_counts()
                     for v, c in zip(vc.field(0).to_pylist(), vc.field(1).to_pylist(), strict=True):
@@ -298,8 +300,8 @@ class BaseStore:
                 report(e.name, n - len(batch), n)
                 self._write_rows(e.name, batch, None, lambda *_: None)
                 report(e.name, n, n)
+            con.execute("DROP TABLE r_rows")
             return n, n, 0, by_part
-        con.execute(f"CREATE OR REPLACE TEMP TABLE r_rows AS {sql}")
         n_rows = con.execute("SELECT count(*) FROM r_rows").fetchall()[0][0]
         if parted:
             by_part = {str(p): int(c) for p, c in con.execute("SELECT _part, count(*) FROM r_rows GROUP BY 1").fetchall()}
@@ -313,10 +315,10 @@ class BaseStore:
             con.execute(f"CREATE OR REPLACE TEMP TABLE stored AS SELECT {keycols}, min(row_hash) AS row_hash "
                         f"FROM stored_arrow GROUP BY {keycols}")
             con.unregister("stored_arrow")
-            con.execute(f"CREATE OR REPLACE TEMP TABLE r_new AS SELECT r.* FROM r_rows r ANTI JOIN stored s ON {on} "
-                        "ORDER BY r._o")
+            # (unsorted: they are read ORDER BY _o below)
+            con.execute(f"CREATE OR REPLACE TEMP TABLE r_new AS SELECT r.* FROM r_rows r ANTI JOIN stored s ON {on}")
             con.execute(f"CREATE OR REPLACE TEMP TABLE r_changed AS SELECT r.* FROM r_rows r JOIN stored s ON {on} "
-                        "WHERE s.row_hash IS DISTINCT FROM r.row_hash ORDER BY r._o")
+                        "WHERE s.row_hash IS DISTINCT FROM r.row_hash")
         n_new, n_changed = (con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in ("r_new", "r_changed"))
         if (n_new or n_changed) and built_filters:
             # marked before the write, so that an interrupted load leaves them stale
