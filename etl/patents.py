@@ -29,6 +29,7 @@ from citynet.etl.normalize import (
     normalize_app_numbers,
     normalize_names_arrow,
     parse_dates_arrow,
+    per_distinct,
     pub_numbers_arrow,
     strip_arrow,
     text_arrow,
@@ -103,16 +104,14 @@ def normalise_patent_batch(
 
     # dates (timestamp[s] in Arrow; a comparison with a null date is false, as with NaT)
     raw_app = text("app_date")
-    folded = fold(raw_app)
-    app_date = parse_dates_arrow(folded, folded=True)
-    reject(arr(is_blank_arrow(folded, folded=True)), "missing_date", "app_date")
+    app_date, app_blank = per_distinct(raw_app, _date_and_blank)  # a batch has a few thousand distinct dates
+    reject(arr(app_blank), "missing_date", "app_date")
     reject(arr(pc.is_null(app_date)), "bad_date", "app_date", raw_app)
     earliest, latest = (pa.scalar(pd.Timestamp(d).to_pydatetime(), pa.timestamp("s")) for d in (EARLIEST, today_ts))
     reject(arr(pc.or_(pc.less(app_date, earliest), pc.greater(app_date, latest))), "impossible_date", "app_date", raw_app)
     raw_grant = text("grant_date")
-    folded = fold(raw_grant)
-    grant_blank = arr(is_blank_arrow(folded, folded=True))
-    grant_date = parse_dates_arrow(folded, folded=True)
+    grant_date, grant_blank = per_distinct(raw_grant, _date_and_blank)
+    grant_blank = arr(grant_blank)
     reject(~grant_blank & arr(pc.is_null(grant_date)), "bad_date", "grant_date", raw_grant)
     reject(
         ~grant_blank & arr(pc.or_(pc.less(grant_date, app_date), pc.greater(grant_date, latest))),
@@ -263,6 +262,12 @@ def normalise_patent_batch(
                          "cited_ref": arrow_series(cited.take(pa.array(keep_ref, type=pa.int64())))})
     return CandidateBatch(patents=patents, applicant_links=links, first_addresses=first, citation_refs=refs,
                           survivors=pos)
+
+
+def _date_and_blank(raw: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """The parsed date (``timestamp[s]``, null where not a date) and whether the field is blank, of each value."""
+    folded = fold(raw)
+    return parse_dates_arrow(folded, folded=True), is_blank_arrow(folded, folded=True)
 
 
 CITED_STEM = r"[A-Z]\d?$"  # the kind code: CN104123456A and CN104123456B are one patent
