@@ -250,8 +250,8 @@ def normalise_patent_batch(
                           "patent_id": arrow_series(patent_id.take(pa.array(first_pos, type=pa.int64()))),
                           "name": arrow_series(names.filter(pa.array(is_first)))})
     first_take = pa.array(first_pos, type=pa.int64())
-    first["address"] = stripped("address").take(first_take).to_numpy(zero_copy_only=False)
-    first["country_province"] = stripped("country_province").take(first_take).to_numpy(zero_copy_only=False)
+    first["address"] = arrow_series(strip_arrow(text("address").take(take_pos.take(first_take))))  # stays Arrow
+    first["country_province"] = arrow_series(strip_arrow(text("country_province").take(take_pos.take(first_take))))
 
     ref_rows, ref_items = explode_arrow(text("citations").take(take_pos), LIST_SEP)
     cited = pub_numbers_arrow(ref_items)
