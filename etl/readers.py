@@ -484,8 +484,9 @@ def _open_stream(path: Path, enc: str, block_bytes: int) -> RawStream | None:
             for rb in reader:
                 if rb.num_columns != len(header):
                     raise Irregular(str(path))
-                for col in rb.columns:
-                    if len(col) and pc.max(pc.utf8_length(col)).as_py() > FIELD_LIMIT:
+                for col in rb.columns:  # characters counted only where the bytes could exceed the limit
+                    if len(col) and pc.max(pc.binary_length(col)).as_py() > FIELD_LIMIT \
+                            and pc.max(pc.utf8_length(col)).as_py() > FIELD_LIMIT:
                         raise Irregular(str(path))
                 if paced.irregular:
                     raise Irregular(str(path))
