@@ -122,7 +122,7 @@ def normalise_patent_batch(
 
     # applicants (normalised; order kept; a name listed twice counts once)
     name_rows, name_items = explode_arrow(text("applicants"), LIST_SEP)
-    name_norm = normalize_names_arrow(name_items)
+    name_norm = per_distinct(name_items, normalize_names_arrow)  # names repeat within a batch
     ok = pc.is_valid(name_norm)
     name_rows, name_items = name_rows[ok.to_numpy(zero_copy_only=False)], name_norm.filter(ok)
     has_name = np.zeros(n, dtype=bool)
