@@ -201,15 +201,23 @@ def patent_kind_arrow(type_field: pa.Array, patent_id: pa.Array) -> pa.Array:
     """:func:`patent_kind` on Arrow string arrays (no nulls; "" where absent) → large_string, null where
     neither the label nor the number tells. The first kind whose words the label contains wins, in the
     order of ``_KIND_WORDS``; the type digit is the 7th character of a 16-character id, else the 5th."""
-    kind = pa.nulls(len(type_field), pa.large_string())
-    for name, words in reversed(list(_KIND_WORDS.items())):  # the first kind in the table is applied last: it wins
-        hit = pc.fill_null(pc.match_substring_regex(type_field, "|".join(words)), False)
-        kind = pc.if_else(hit, pa.scalar(name, pa.large_string()), kind)
+    from citynet.etl.normalize import per_distinct
+
+    kind = per_distinct(type_field, _kind_by_label)  # a handful of distinct labels
     long = pc.fill_null(pc.equal(pc.utf8_length(patent_id), 16), False)
     digit = pc.if_else(long, pc.utf8_slice_codeunits(patent_id, 6, 7), pc.utf8_slice_codeunits(patent_id, 4, 5))
     keys = pa.array(list(_KIND_DIGITS), type=pa.large_string())
     by_digit = pa.array(list(_KIND_DIGITS.values()), type=pa.large_string()).take(pc.index_in(digit, value_set=keys))
     return pc.coalesce(kind, by_digit)
+
+
+def _kind_by_label(type_field: pa.Array) -> pa.Array:
+    """The kind each label names (null where none): the first kind whose words it contains."""
+    kind = pa.nulls(len(type_field), pa.large_string())
+    for name, words in reversed(list(_KIND_WORDS.items())):  # the first kind in the table is applied last: it wins
+        hit = pc.fill_null(pc.match_substring_regex(type_field, "|".join(words)), False)
+        kind = pc.if_else(hit, pa.scalar(name, pa.large_string()), kind)
+    return kind
 
 
 _UNIVERSITY = r"大学|(?<!科)学院|学校|高等专科|UNIVERSITY|UNIVERSITAT|UNIVERSITE|COLLEGE|SCHOOL"

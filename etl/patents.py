@@ -29,6 +29,7 @@ from citynet.etl.normalize import (
     normalize_app_numbers,
     normalize_names_arrow,
     parse_dates_arrow,
+    per_distinct,
     pub_numbers_arrow,
     strip_arrow,
     text_arrow,
@@ -103,16 +104,14 @@ def normalise_patent_batch(
 
     # dates (timestamp[s] in Arrow; a comparison with a null date is false, as with NaT)
     raw_app = text("app_date")
-    folded = fold(raw_app)
-    app_date = parse_dates_arrow(folded, folded=True)
-    reject(arr(is_blank_arrow(folded, folded=True)), "missing_date", "app_date")
+    app_date, app_blank = per_distinct(raw_app, _date_and_blank)  # a batch has a few thousand distinct dates
+    reject(arr(app_blank), "missing_date", "app_date")
     reject(arr(pc.is_null(app_date)), "bad_date", "app_date", raw_app)
     earliest, latest = (pa.scalar(pd.Timestamp(d).to_pydatetime(), pa.timestamp("s")) for d in (EARLIEST, today_ts))
     reject(arr(pc.or_(pc.less(app_date, earliest), pc.greater(app_date, latest))), "impossible_date", "app_date", raw_app)
     raw_grant = text("grant_date")
-    folded = fold(raw_grant)
-    grant_blank = arr(is_blank_arrow(folded, folded=True))
-    grant_date = parse_dates_arrow(folded, folded=True)
+    grant_date, grant_blank = per_distinct(raw_grant, _date_and_blank)
+    grant_blank = arr(grant_blank)
     reject(~grant_blank & arr(pc.is_null(grant_date)), "bad_date", "grant_date", raw_grant)
     reject(
         ~grant_blank & arr(pc.or_(pc.less(grant_date, app_date), pc.greater(grant_date, latest))),
@@ -123,7 +122,7 @@ def normalise_patent_batch(
 
     # applicants (normalised; order kept; a name listed twice counts once)
     name_rows, name_items = explode_arrow(text("applicants"), LIST_SEP)
-    name_norm = normalize_names_arrow(name_items)
+    name_norm = per_distinct(name_items, normalize_names_arrow)  # names repeat within a batch
     ok = pc.is_valid(name_norm)
     name_rows, name_items = name_rows[ok.to_numpy(zero_copy_only=False)], name_norm.filter(ok)
     has_name = np.zeros(n, dtype=bool)
@@ -251,8 +250,8 @@ def normalise_patent_batch(
                           "patent_id": arrow_series(patent_id.take(pa.array(first_pos, type=pa.int64()))),
                           "name": arrow_series(names.filter(pa.array(is_first)))})
     first_take = pa.array(first_pos, type=pa.int64())
-    first["address"] = stripped("address").take(first_take).to_numpy(zero_copy_only=False)
-    first["country_province"] = stripped("country_province").take(first_take).to_numpy(zero_copy_only=False)
+    first["address"] = arrow_series(strip_arrow(text("address").take(take_pos.take(first_take))))  # stays Arrow
+    first["country_province"] = arrow_series(strip_arrow(text("country_province").take(take_pos.take(first_take))))
 
     ref_rows, ref_items = explode_arrow(text("citations").take(take_pos), LIST_SEP)
     cited = pub_numbers_arrow(ref_items)
@@ -263,6 +262,12 @@ def normalise_patent_batch(
                          "cited_ref": arrow_series(cited.take(pa.array(keep_ref, type=pa.int64())))})
     return CandidateBatch(patents=patents, applicant_links=links, first_addresses=first, citation_refs=refs,
                           survivors=pos)
+
+
+def _date_and_blank(raw: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """The parsed date (``timestamp[s]``, null where not a date) and whether the field is blank, of each value."""
+    folded = fold(raw)
+    return parse_dates_arrow(folded, folded=True), is_blank_arrow(folded, folded=True)
 
 
 CITED_STEM = r"[A-Z]\d?$"  # the kind code: CN104123456A and CN104123456B are one patent

@@ -17,6 +17,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -115,8 +116,21 @@ _IRREGULAR = re.compile(rb"\x00|\n\n|\n\r\n|\r\r")
 
 def _irregular_bytes(chunk) -> bool:
     """A NUL byte or a blank line in ``chunk`` (bytes or a memoryview: not copied; what
-    :func:`_regular_bytes` looks for)."""
-    return _IRREGULAR.search(chunk) is not None
+    :func:`_regular_bytes` looks for): the matches of ``_IRREGULAR``, found with numpy — the control
+    bytes (below 14: NUL, LF, CR and a few others) are picked out in one pass and only they are looked at
+    (Python's regular expression visited every byte: 1.2 s of CPU per 330 MB against 0.15 s)."""
+    a = np.frombuffer(chunk, dtype=np.uint8)
+    at = np.flatnonzero(a < 14)
+    if not len(at):
+        return False
+    v = a[at]
+    if (v == 0).any():
+        return True
+    adjacent = np.diff(at) == 1  # two control bytes side by side: \n\n or \r\r
+    lf, cr = v == 10, v == 13
+    if (adjacent & ((lf[:-1] & lf[1:]) | (cr[:-1] & cr[1:]))).any():
+        return True
+    return bool((adjacent[:-1] & adjacent[1:] & lf[:-2] & cr[1:-1] & lf[2:]).any())  # \n\r\n
 
 
 def _regular_bytes(path: Path, enc: str) -> bool:
@@ -470,8 +484,9 @@ def _open_stream(path: Path, enc: str, block_bytes: int) -> RawStream | None:
             for rb in reader:
                 if rb.num_columns != len(header):
                     raise Irregular(str(path))
-                for col in rb.columns:
-                    if len(col) and pc.max(pc.utf8_length(col)).as_py() > FIELD_LIMIT:
+                for col in rb.columns:  # characters counted only where the bytes could exceed the limit
+                    if len(col) and pc.max(pc.binary_length(col)).as_py() > FIELD_LIMIT \
+                            and pc.max(pc.utf8_length(col)).as_py() > FIELD_LIMIT:
                         raise Irregular(str(path))
                 if paced.irregular:
                     raise Irregular(str(path))

@@ -108,3 +108,42 @@ def test_header_aliases_and_mapping():
     mapped = resolve_columns(["No", "Date", "Who", "Class"], PATENT_FIELDS, PATENT_REQUIRED, PATENT_ONE_OF,
                              mapping={"app_number": "No", "app_date": "Date", "applicants": "Who", "ipc": "Class"})
     assert mapped["applicants"] == "Who"
+
+
+def test_app_numbers_of_the_common_forms_as_the_full_rule():
+    """The byte-level path for ``CN`` + 12 digits + ``.`` + check and 12 digits + ``.`` + check gives, value
+    by value, the ids and errors of the full rule; near misses (other lengths, letters, full-width
+    digits, 8-digit numbers, a wrong check digit) as well."""
+    import random
+
+    import pyarrow as pa
+    from citynet.etl.normalize import _app_numbers, app_numbers_arrow
+
+    rnd = random.Random(12)
+    values = []
+    for _ in range(20_000):
+        d = "".join(rnd.choice("0123456789") for _ in range(12))
+        c = rnd.choice("0123456789X")
+        v = rnd.choice([f"CN{d}.{c}", f"{d}.{c}", f"CN{d}.{app_number_check_digit(d)}", f"{d}.{app_number_check_digit(d)}",
+                        f"ZL{d}.{c}", f"CN{d}{c}", d, f"cn{d}.{c}", f"CN{d[:8]}.{c}", f"CN {d}.{c}", f"ＣＮ{d}.{c}", ""])
+        if v and rnd.random() < 0.1:
+            i = rnd.randrange(len(v))
+            v = v[:i] + rnd.choice("a.X-9 。") + v[i + 1:]
+        values.append(v)
+    arr = pa.array(values, pa.large_string())
+    pid, err = app_numbers_arrow(arr)
+    want_pid, want_err = _app_numbers(arr)
+    assert pid.equals(want_pid)
+    assert list(err) == list(want_err)
+    assert pid.null_count < len(values)  # both paths were taken
+    assert normalize_app_numbers(pd.Series([f"CN{with_check('201510123456')[2:]}"]))["error"][0] is None
+
+
+def test_rules_computed_once_per_distinct_value_give_every_value_its_result():
+    import pyarrow as pa
+    from citynet.etl.normalize import per_distinct
+
+    arr = pa.array(["b", None, "a", "b", "", None, "a"], pa.large_string())
+    out, lengths = per_distinct(arr, lambda d: (pa.compute.utf8_upper(d), pa.compute.binary_length(d).to_numpy(zero_copy_only=False)))
+    assert out.to_pylist() == ["B", None, "A", "B", "", None, "A"]
+    assert [x if x == x else None for x in lengths.tolist()] == [1, None, 1, 1, 0, None, 1]

@@ -214,3 +214,19 @@ def test_ingest_settings_are_checked(tmp_path):
     ws.mkdir()
     (ws / "citynet.toml").write_text('[ingest]\nblock_mb = 1\nmemory_limit = "1GB"\n', encoding="utf-8")
     assert exit_code("-q", "ingest", "-w", str(ws), str(a)) == 0
+
+
+def test_the_readers_nul_and_blank_line_check_is_the_regular_expression():
+    """``etl.readers._irregular_bytes`` (numpy) finds a NUL byte or a blank line exactly where the regular
+    expression of the rule does, on random blocks of the bytes that matter."""
+    import random
+    import re
+
+    from citynet.etl.readers import _irregular_bytes
+
+    rule = re.compile(rb"\x00|\n\n|\n\r\n|\r\r")
+    rnd = random.Random(5)
+    for _ in range(20_000):
+        block = bytes(rnd.choice(b"ab,\"\n\r\x00\t\x0b") for _ in range(rnd.randint(0, 14)))
+        assert _irregular_bytes(block) == (rule.search(block) is not None), block
+        assert _irregular_bytes(memoryview(bytearray(block))) == (rule.search(block) is not None)
