@@ -34,6 +34,8 @@ unknown country; null when unresolved) and ``located_by``.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
@@ -95,7 +97,18 @@ def _connect_default():
 PAIR_CHUNK = 200_000  # distinct (address, hint) pairs parsed per call of ``parse_addresses``
 
 
-def address_evidence(con, relation: str, chunk: int = PAIR_CHUNK) -> tuple[pd.DataFrame, dict]:
+@dataclass
+class ParsedPairs:
+    """Readings of (address, province code) pairs kept from earlier ingests (``ingest --append``): a pair's
+    reading by ``parse_addresses`` depends on that pair only, so the pairs parsed before are taken from
+    ``known`` (Parquet files) and only the others parsed; those are written to ``out`` for the next append."""
+
+    known: list[Path]
+    out: Path | None = None
+
+
+def address_evidence(con, relation: str, chunk: int = PAIR_CHUNK,
+                     parsed: ParsedPairs | None = None) -> tuple[pd.DataFrame, dict]:
     """The applicants' own address evidence, counted in DuckDB (out of core: memory does not grow with
     the corpus beyond DuckDB's ``memory_limit``, which spills to its ``temp_directory``).
 
@@ -115,9 +128,20 @@ def address_evidence(con, relation: str, chunk: int = PAIR_CHUNK) -> tuple[pd.Da
     con.execute("CREATE OR REPLACE TABLE loc_pairs AS SELECT DISTINCT address, province_hint FROM loc_addrs")
     con.execute("CREATE OR REPLACE TABLE loc_parsed (address VARCHAR, province_hint VARCHAR, status VARCHAR, "
                 "city_code VARCHAR, province_code VARCHAR, country VARCHAR)")
+    cache, todo = parsed, "loc_pairs"
+    if cache is not None and cache.known:  # the pairs read before: a semi-join, not a parse
+        files = ", ".join("'" + str(f).replace("'", "''") + "'" for f in cache.known)
+        con.execute(f"""INSERT INTO loc_parsed SELECT k.address, k.province_hint, k.status, k.city_code,
+                          k.province_code, k.country FROM read_parquet([{files}]) k
+                        SEMI JOIN loc_pairs p ON k.address IS NOT DISTINCT FROM p.address
+                          AND k.province_hint IS NOT DISTINCT FROM p.province_hint""")
+        con.execute("""CREATE OR REPLACE TABLE loc_todo AS SELECT * FROM loc_pairs p ANTI JOIN loc_parsed k
+                         ON k.address IS NOT DISTINCT FROM p.address AND k.province_hint IS NOT DISTINCT FROM p.province_hint""")
+        todo = "loc_todo"
+    new = []
     reader = con.cursor()
     try:
-        batches = reader.sql("SELECT address, province_hint FROM loc_pairs").to_arrow_reader(chunk)
+        batches = reader.sql(f"SELECT address, province_hint FROM {todo}").to_arrow_reader(chunk)
         for batch in batches:
             addr = pd.Series(pd.arrays.ArrowExtensionArray(batch.column(0)))
             hint = pd.Series(pd.arrays.ArrowExtensionArray(batch.column(1)))
@@ -130,8 +154,11 @@ def address_evidence(con, relation: str, chunk: int = PAIR_CHUNK) -> tuple[pd.Da
             con.register("loc_part", part)
             con.execute("INSERT INTO loc_parsed SELECT * FROM loc_part")
             con.unregister("loc_part")
+            new.append(part)
     finally:
         reader.close()
+    if cache is not None and cache.out is not None:
+        _write_new(cache.out, new)
     con.execute("""
         CREATE OR REPLACE TABLE loc_votes AS
         SELECT a.applicant_id, p.status, p.city_code, p.province_code, p.country, count(*) AS n
@@ -160,7 +187,7 @@ def address_evidence(con, relation: str, chunk: int = PAIR_CHUNK) -> tuple[pd.Da
         LEFT JOIN {top("status = 'foreign'", "coalesce(country, '" + UNKNOWN_FOREIGN + "')", "foreign_country")} f
           USING (applicant_id)
         ORDER BY ids.applicant_id""").df()
-    for name in ("loc_votes", "loc_parsed", "loc_pairs"):
+    for name in ("loc_votes", "loc_parsed", "loc_pairs", "loc_todo"):
         con.execute(f"DROP TABLE IF EXISTS {name}")
     con.execute("DROP VIEW IF EXISTS loc_addrs")
     evidence = evidence.astype({c: "object" for c in ("addr_city", "own_prov", "foreign_country")})
@@ -168,6 +195,21 @@ def address_evidence(con, relation: str, chunk: int = PAIR_CHUNK) -> tuple[pd.Da
         evidence[c] = evidence[c].where(evidence[c].notna(), None)
     by_status = {k: int(status.get(k, 0)) for k in ("city", "ambiguous", "province_only", "foreign", "none")}
     return evidence.set_index("applicant_id"), {"records": records, "by_status": by_status}
+
+
+_PARSED_SCHEMA = pa.schema([(c, pa.string()) for c in ("address", "province_hint", "status", "city_code",
+                                                         "province_code", "country")])
+
+
+def _write_new(path: Path, parts: list[pa.Table]) -> None:
+    """The pairs parsed by this ingest, as a new file (written aside, then renamed: never through a link)."""
+    import pyarrow.parquet as pq
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    table = pa.concat_tables([p.cast(_PARSED_SCHEMA) for p in parts]) if parts else _PARSED_SCHEMA.empty_table()
+    pq.write_table(table, tmp)
+    tmp.replace(path)
 
 
 def _top(frame: pd.DataFrame, key: str, value: str) -> pd.Series:
@@ -205,14 +247,15 @@ def locate_applicants(applicants: pd.DataFrame, first_addresses: pd.DataFrame) -
         con.close()
 
 
-def locate_from_relation(applicants: pd.DataFrame, con, relation: str) -> pd.DataFrame:
+def locate_from_relation(applicants: pd.DataFrame, con, relation: str, parsed: ParsedPairs | None = None
+                         ) -> pd.DataFrame:
     """:func:`locate_applicants` with the addresses a DuckDB relation (``applicant_id``, ``address``,
     ``province_hint``) of connection ``con``: their votes are counted by :func:`address_evidence`, out of
     core; only the per-applicant rules run in pandas (one row per applicant)."""
     app = applicants[["applicant_id", "name", "kind"]].drop_duplicates("applicant_id").reset_index(drop=True)
     app = app.astype("object")
     ids = app["applicant_id"]
-    evidence, address_status = address_evidence(con, relation)
+    evidence, address_status = address_evidence(con, relation, parsed=parsed)
     addr_city = evidence["addr_city"].dropna()
     own_prov = evidence["own_prov"].dropna()
     all_foreign = evidence.index[evidence["all_foreign"].to_numpy(bool)]

@@ -251,6 +251,29 @@ def _stream_patent_file(path: Path, state: stream.State, opts: IngestOptions, se
             "rows_read": rows_read}
 
 
+_FACTS = pa.schema([("name", pa.string()), ("kind", pa.string()), ("key", pa.string()), ("rule", pa.string())])
+
+
+def _name_facts(state: stream.State, names: pd.Series) -> pd.DataFrame:
+    """``kind`` (``applicant_kind``) and harmonisation ``key``/``rule`` (``name_keys``) of each distinct
+    name, indexed by name in the order of ``names``. Both are functions of the name alone (per-name
+    Python: regular expressions, the place-name automaton), so the names of earlier ingests are taken
+    from ``state`` (``names/``) and only new names computed, then kept there for the next append."""
+    from citynet.etl.harmonize import name_keys
+
+    known = [pq.read_table(f) for f in state.files_of("names")]
+    facts = (_frame(pa.concat_tables(known)).astype(object).set_index("name") if known
+             else pd.DataFrame(columns=["kind", "key", "rule"], index=pd.Index([], dtype=object, name="name")))
+    new = names[~names.isin(facts.index)]
+    kinds = pd.Series(applicant_kind(new).to_numpy(), index=new.index, dtype=object)
+    fresh = name_keys(new, kinds).assign(kind=kinds.to_numpy())[["kind", "key", "rule"]]
+    path = state.run_file("names")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pandas(fresh.reset_index(), preserve_index=False).cast(_FACTS), path.with_suffix(".tmp"))
+    path.with_suffix(".tmp").replace(path)  # a new file, never written through a link to the published state
+    return pd.concat([facts, fresh]).reindex(names.to_numpy(dtype=object))
+
+
 def _staged_rows(state: stream.State, kind: str) -> int:
     return sum(pq.read_metadata(f).num_rows for f in state.files_of(kind))
 
@@ -383,6 +406,7 @@ def _ingest(ws, patent_files, transfer_files, covariate_files, opts, progress, j
         state = opts.append_from.link_into(canon / stream.STATE)
         files_report.extend(state.meta["files"])
         q_pat.frames.extend(state.quarantine_frames())
+    state.meta["runs"] = int(state.meta.get("runs", 0)) + 1  # names this ingest's files of what it keeps
     big = sum(Path(p).stat().st_size for p in patent_files if Path(p).is_file()) > 2 * settings.block
     pool = _pool(settings.workers) if big and settings.workers > 1 else _Inline()
     try:
@@ -439,8 +463,9 @@ def _ingest(ws, patent_files, transfer_files, covariate_files, opts, progress, j
     step("applicants: names and kinds", _staged_rows(state, "links") + len(transfer_names))
     counts = stream.name_counts(state, dups, transfer_names, settings)
     names = pd.Series(counts.index.astype(object))
-    kind_of = pd.Series(applicant_kind(names).to_numpy(), index=names)  # once per name, for both uses
-    names_table = harmonize_names(None, kinds=kind_of, counts=counts)  # variants of one organisation → one id
+    facts = _name_facts(state, names)  # kind, harmonisation key: once per name, kept for --append
+    kind_of = facts["kind"]
+    names_table = harmonize_names(None, kinds=kind_of, counts=counts, keys=facts)  # variants of one organisation → one id
     id_of = names_table.set_index("name")["applicant_id"]
     applicants = build_applicants(names_table["representative"], kinds=kind_of)
 

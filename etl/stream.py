@@ -154,6 +154,12 @@ class State:
             return sorted([*folder.glob("*.arrow"), *folder.glob("*.parquet")], key=lambda f: f.stem)
         return sorted(folder.glob("*.parquet"))
 
+    def run_file(self, kind: str) -> Path:
+        """The file of ``kind`` that this ingest adds to what the ingests before kept (``addr/``: the
+        address pairs parsed, ``names/``: each name's kind and harmonisation key, ``cites/``: … one
+        file per ingest or append, ``r<run>.parquet``; see ``etl.pipeline``)."""
+        return self.folder / kind / f"r{int(self.meta.get('runs', 0)):05d}.parquet"
+
     def drop_file(self, file_no: int) -> None:
         """Forget the batches of one file (its stream turned out irregular: read again carefully)."""
         for kind in (*KINDS, "quarantine"):
@@ -473,7 +479,7 @@ def locate(state: State, dups: pd.DataFrame, names: pd.DataFrame, transfer_addr:
     and the transfer records' addresses (``name``, ``address``; no province code), each name mapped to
     its ``applicant_id`` by ``names`` (``name``, ``applicant_id``). Out of core: memory is DuckDB's limit
     plus one row per applicant."""
-    from citynet.etl.locate import locate_from_relation
+    from citynet.etl.locate import ParsedPairs, locate_from_relation
 
     with tempfile.TemporaryDirectory(prefix="citynet-duckdb-") as tmp:
         con = _connect(settings, Path(tmp))
@@ -492,7 +498,8 @@ def locate(state: State, dups: pd.DataFrame, names: pd.DataFrame, transfer_addr:
             relation = f"""SELECT n.applicant_id, a.address, a.province_hint FROM (
                              {first} UNION ALL SELECT name, address, '' AS province_hint FROM tr_addr_) a
                            LEFT JOIN names_ n USING (name)"""
-            return locate_from_relation(applicants, con, relation)
+            parsed = ParsedPairs(known=state.files_of("addr"), out=state.run_file("addr"))
+            return locate_from_relation(applicants, con, relation, parsed)
         finally:
             con.close()
 
