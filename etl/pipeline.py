@@ -407,6 +407,11 @@ def _ingest(ws, patent_files, transfer_files, covariate_files, opts, progress, j
         files_report.extend(state.meta["files"])
         q_pat.frames.extend(state.quarantine_frames())
     state.meta["runs"] = int(state.meta.get("runs", 0)) + 1  # names this ingest's files of what it keeps
+    new_from = state.meta["next_file"]  # the first file number of this ingest
+    previous = None  # --append: the patent table of the corpus before, when its duplicates were kept too
+    if opts.append_from is not None and state.files_of("dups"):
+        previous = opts.append_from.folder.parent / "patents.parquet"
+        previous = previous if previous.is_file() else None
     big = sum(Path(p).stat().st_size for p in patent_files if Path(p).is_file()) > 2 * settings.block
     pool = _pool(settings.workers) if big and settings.workers > 1 else _Inline()
     try:
@@ -420,7 +425,7 @@ def _ingest(ws, patent_files, transfer_files, covariate_files, opts, progress, j
             pool.shutdown(wait=True, cancel_futures=True)
 
     step("patents: de-duplication", state.meta["next_pos"])
-    dups = stream.duplicates(state, settings)
+    dups = stream.duplicates(state, settings, new_from if opts.append_from is not None else None)
     # the citations depend on the kept records only: resolved in a thread while the next steps run
     # (DuckDB and Arrow release the GIL), each side with half the memory limit, the citations with one
     # DuckDB thread (the other steps keep theirs: their Parquet row groups follow DuckDB's batches)
@@ -431,7 +436,8 @@ def _ingest(ws, patent_files, transfer_files, covariate_files, opts, progress, j
     stream.quarantine_duplicates(state, dups, q_pat)
     step("patents: writing the patent table", state.meta["next_pos"] - len(dups))
     patents_path = canon / "patents.parquet"
-    stream.write_patents(state, dups, patents_path, settings)  # sorted by app_year, then corpus order
+    stream.write_patents(state, dups, patents_path, settings,  # sorted by app_year, then corpus order
+                         previous, new_from)
     summary = stream.patent_summary(stream.write_kept(  # the report's counts: ties in corpus order
         state, "patents", dups, stream.SUMMARY_SCHEMA, None, columns=stream.SUMMARY_COLUMNS))
     if summary["count"] == 0:

@@ -236,33 +236,60 @@ def _connect(settings: StreamSettings, tmp: Path):
     return con
 
 
-def duplicates(state: State, settings: StreamSettings) -> pd.DataFrame:
+DUPS_SCHEMA = pa.schema([("_pos", pa.int64()), ("kept_row", pa.int64()), ("patent_id", _STR)])
+
+
+def _files_list(files: list[Path]) -> str:
+    return "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "]"
+
+
+def duplicates(state: State, settings: StreamSettings, new_from: int | None = None) -> pd.DataFrame:
     """The duplicate rule over every staged record: for each application number the record with the most
     non-empty fields is kept, ties to the earliest ``_pos``. Returns the others (``_pos``, ``kept_row``:
-    the kept record's row in its file), sorted by ``_pos``. DuckDB, out of core."""
+    the kept record's row in its file, ``patent_id``), sorted by ``_pos``, and keeps them in the state
+    (``dups/``). DuckDB, out of core.
+
+    ``new_from`` (``ingest --append``: the first file number of this ingest): the rule is decided again only
+    for the application numbers of the new files (a semi-join); every other number has the same records as
+    before, so its duplicates are the ones the state kept."""
     files = state.files_of("patents")
     if not files:
-        return pd.DataFrame({"_pos": np.array([], dtype=np.int64), "kept_row": np.array([], dtype=np.int64)})
+        return pd.DataFrame({"_pos": np.array([], dtype=np.int64), "kept_row": np.array([], dtype=np.int64),
+                             "patent_id": np.array([], dtype=object)})
+    before = state.files_of("dups")
+    new_files = [f for f in files if new_from is not None and int(f.stem.split("_")[0]) >= new_from]
+    window = """SELECT _pos, kept_row, patent_id FROM (
+                  SELECT _pos, patent_id,
+                         first_value(_pos) OVER w AS kept_pos,
+                         first_value(source_row) OVER w AS kept_row
+                  FROM ({rows})
+                  WINDOW w AS (PARTITION BY patent_id ORDER BY _filled DESC, _pos ASC)
+                ) WHERE _pos <> kept_pos"""
+    cols = "_pos, patent_id, _filled, source_row"
     with tempfile.TemporaryDirectory(prefix="citynet-duckdb-") as tmp:
         con = _connect(settings, Path(tmp))
         try:
-            glob = [str(f) for f in files]
-            dup = con.execute(
-                """
-                SELECT _pos, kept_row FROM (
-                  SELECT _pos,
-                         first_value(_pos) OVER w AS kept_pos,
-                         first_value(source_row) OVER w AS kept_row
-                  FROM read_parquet(?)
-                  WINDOW w AS (PARTITION BY patent_id ORDER BY _filled DESC, _pos ASC)
-                ) WHERE _pos <> kept_pos ORDER BY _pos
-                """,
-                [glob],
-            ).fetchnumpy()
+            if new_from is not None and before:
+                con.execute(f"CREATE TABLE new_ids AS SELECT DISTINCT patent_id FROM read_parquet({_files_list(new_files)})"
+                            if new_files else "CREATE TABLE new_ids (patent_id VARCHAR)")
+                touched = window.format(rows=f"SELECT {cols} FROM read_parquet({_files_list(files)}) "
+                                             "SEMI JOIN new_ids USING (patent_id)")
+                query = f"""SELECT * FROM ({touched}) UNION ALL
+                            SELECT _pos, kept_row, patent_id FROM read_parquet({_files_list(before[-1:])}) ANTI JOIN new_ids USING (patent_id)
+                            ORDER BY _pos"""
+            else:
+                query = window.format(rows=f"SELECT {cols} FROM read_parquet({_files_list(files)})") + " ORDER BY _pos"
+            dup = con.sql(query).to_arrow_table().cast(DUPS_SCHEMA)
         finally:
             con.close()
-    return pd.DataFrame({"_pos": np.asarray(dup["_pos"], dtype=np.int64),
-                         "kept_row": np.asarray(dup["kept_row"], dtype=np.int64)})
+    path = state.run_file("dups")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(dup, path.with_suffix(".tmp"))
+    path.with_suffix(".tmp").replace(path)  # a new file, never written through a link to the published state
+    for f in before:  # only the newest is read; the older ones are not carried (they are not in this state)
+        f.unlink()
+    return pd.DataFrame({"_pos": dup.column("_pos").to_numpy(), "kept_row": dup.column("kept_row").to_numpy(),
+                         "patent_id": dup.column("patent_id").to_numpy(zero_copy_only=False)})
 
 
 def quarantine_duplicates(state: State, dups: pd.DataFrame, quarantine) -> None:
@@ -316,11 +343,18 @@ def write_kept(state: State, kind: str, dups: pd.DataFrame, schema: pa.Schema, p
 PATENT_ROW_GROUP = 131_072  # rows per row group of patents.parquet at most (never two years in one)
 
 
-def write_patents(state: State, dups: pd.DataFrame, path: Path, settings: StreamSettings) -> None:
+def write_patents(state: State, dups: pd.DataFrame, path: Path, settings: StreamSettings,
+                  previous: Path | None = None, new_from: int | None = None) -> None:
     """``patents.parquet``: the kept staged patent rows sorted by ``app_year``, then by their position in
     the corpus (file order, then row), in row groups that never hold two years (at most
     :data:`PATENT_ROW_GROUP` rows) — so a reader that filters one year touches only that year's row
-    groups (Parquet min/max statistics). One DuckDB sort (memory limit, spilling), written batch by batch."""
+    groups (Parquet min/max statistics). One DuckDB sort (memory limit, spilling), written batch by batch.
+
+    ``previous`` (``ingest --append``: the table of the corpus before, ``new_from``: the first file number of
+    this ingest): only the new files' kept rows are sorted; the previous table is read row group by row
+    group (already in this order: a new record comes after every old one of its year), without the rows
+    whose application number a new record now holds, and the new rows of each year go after the old
+    ones. The same rows in the same order, cut into the same row groups as a sort of the whole corpus."""
     schema = CANONICAL["patents"]
     cols = ", ".join(f'"{n}"' for n in schema.names)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -331,28 +365,84 @@ def write_patents(state: State, dups: pd.DataFrame, path: Path, settings: Stream
             pq.ParquetWriter(path, schema) as writer:
         con = _connect(settings, Path(tmp))
         try:
-            rel = _kept_glob(state, "patents", dups, con)
-            reader = con.sql(f"SELECT {cols} FROM {rel} ORDER BY app_year, _pos").to_arrow_reader(PATENT_ROW_GROUP)
-            pending: list[pa.Table] = []
-            held, year = 0, None
-            for batch in reader:
-                t = pa.Table.from_batches([batch]).cast(schema)
-                y = t.column("app_year").to_numpy()
-                cuts = [0, *(np.flatnonzero(np.diff(y)) + 1).tolist(), len(y)]
-                for a, b in zip(cuts[:-1], cuts[1:], strict=True):
-                    if b == a:
-                        continue
-                    part = t.slice(a, b - a)
-                    if pending and (int(y[a]) != year or held + part.num_rows > PATENT_ROW_GROUP):
-                        writer.write_table(pa.concat_tables(pending), row_group_size=PATENT_ROW_GROUP)
-                        pending, held = [], 0
-                    pending.append(part)
-                    held += part.num_rows
-                    year = int(y[a])
-            if pending:
-                writer.write_table(pa.concat_tables(pending), row_group_size=PATENT_ROW_GROUP)
+            if previous is None:
+                rel = _kept_glob(state, "patents", dups, con)
+                reader = con.sql(f"SELECT {cols} FROM {rel} ORDER BY app_year, _pos").to_arrow_reader(PATENT_ROW_GROUP)
+                _write_year_groups(writer, (pa.Table.from_batches([b]) for b in reader), schema)
+            else:
+                new_files = [f for f in state.files_of("patents") if int(f.stem.split("_")[0]) >= new_from]
+                new = schema.empty_table()
+                if new_files:
+                    rel = _kept_glob(state, "patents", dups, con, files=new_files)
+                    new = con.sql(f"SELECT {cols} FROM {rel} ORDER BY app_year, _pos").to_arrow_table().cast(schema)
+                _write_year_groups(writer, _merged_by_year(previous, new), schema)
         finally:
             con.close()
+
+
+def _merged_by_year(previous: Path, new: pa.Table):
+    """The rows of ``previous`` (a ``patents.parquet``, one year per row group) without those whose
+    ``patent_id`` is in ``new``, with ``new`` (sorted by ``app_year``) after each year's old rows."""
+    far = np.iinfo(np.int64).max  # a null year sorts last, as in DuckDB's ORDER BY
+    years = pc.fill_null(new.column("app_year").cast(pa.int64()), far).to_numpy()
+    taken = pc.unique(new.column("patent_id").combine_chunks()) if new.num_rows else None
+    pf = pq.ParquetFile(previous)
+    done = 0
+    for g in range(pf.num_row_groups):
+        t = pf.read_row_group(g)
+        if not t.num_rows:
+            continue
+        y = t.column("app_year")[0].as_py()
+        upto = int(np.searchsorted(years, far if y is None else y, side="left"))
+        if upto > done:  # the new rows of the years before this group's
+            yield new.slice(done, upto - done)
+            done = upto
+        if taken is not None:
+            t = t.filter(pc.invert(pc.is_in(t.column("patent_id"), value_set=taken)))
+        yield t
+    if done < new.num_rows:
+        yield new.slice(done)
+
+
+def _write_year_groups(writer, tables, schema: pa.Schema) -> None:
+    """Write a stream of patent rows sorted by year as row groups that never hold two years: the stream is
+    cut into batches of :data:`PATENT_ROW_GROUP` rows by position (so the groups do not depend on how the
+    rows arrived), each batch split where the year changes, and consecutive parts of one year joined while
+    they fit in one group."""
+    pending: list[pa.Table] = []
+    held, year = 0, None
+
+    def put(t: pa.Table) -> None:
+        nonlocal pending, held, year
+        y = t.column("app_year").to_numpy(zero_copy_only=False)
+        cuts = [0, *(np.flatnonzero(np.diff(y)) + 1).tolist(), len(y)]
+        for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+            if b == a:
+                continue
+            part = t.slice(a, b - a)
+            if pending and (int(y[a]) != year or held + part.num_rows > PATENT_ROW_GROUP):
+                writer.write_table(pa.concat_tables(pending), row_group_size=PATENT_ROW_GROUP)
+                pending, held = [], 0
+            pending.append(part)
+            held += part.num_rows
+            year = int(y[a])
+
+    buf: list[pa.Table] = []
+    n = 0
+    for t in tables:
+        if not t.num_rows:
+            continue
+        buf.append(t.cast(schema))
+        n += t.num_rows
+        while n >= PATENT_ROW_GROUP:
+            whole = pa.concat_tables(buf)
+            put(whole.slice(0, PATENT_ROW_GROUP).combine_chunks())
+            rest = whole.slice(PATENT_ROW_GROUP)
+            buf, n = ([rest] if rest.num_rows else []), rest.num_rows
+    if n:
+        put(pa.concat_tables(buf).combine_chunks())
+    if pending:
+        writer.write_table(pa.concat_tables(pending), row_group_size=PATENT_ROW_GROUP)
 
 
 def patent_summary(path: Path | pa.Table) -> dict:
@@ -404,11 +494,13 @@ def resolve_citations(state: State, dups: pd.DataFrame, out: Path, settings: Str
 
             for f in state.files_of("refs"):
                 t = pq.read_table(f)
+                keys = ref_keys(state, f, t)
                 if len(dpos):
-                    t = t.filter(pc.invert(pc.is_in(t.column("_pos"), value_set=dpos)))
+                    keep = pc.invert(pc.is_in(t.column("_pos"), value_set=dpos))
+                    t, keys = t.filter(keep), keys.filter(keep)
                 if not t.num_rows:
                     continue
-                table = _resolve_batch(con, t, schema)
+                table = _resolve_batch(con, t, keys, schema)
                 writer.write_table(table)
                 counts["count"] += table.num_rows
                 counts["in_corpus"] += table.num_rows - table.column("cited_patent_id").null_count
@@ -419,38 +511,62 @@ def resolve_citations(state: State, dups: pd.DataFrame, out: Path, settings: Str
     return counts
 
 
-def _resolve_batch(con, t: pa.Table, schema: pa.Schema) -> pa.Table:
-    """``etl.patents.resolve_references`` on one batch of references in Arrow, the look-ups in DuckDB
-    (``pubs``: stem → first patent in corpus order; ``ids``: the corpus's application numbers): by
-    publication-number stem, else — for a ``CN``/``ZL`` reference — by its normalised application number
-    when that is a corpus patent; ``foreign`` when it does not start with ``CN``/``ZL``."""
+REF_KEYS = pa.schema([("stem", pa.large_string()), ("pid", pa.large_string())])
+
+
+def ref_keys(state: State, refs_file: Path, t: pa.Table) -> pa.Table:
+    """Per staged reference of ``refs_file`` (rows ``t``): its publication-number ``stem`` and, for a
+    ``CN``/``ZL`` reference, its normalised application number ``pid`` (null when not one). Functions of the
+    reference alone (Arrow regular expressions, the check digit), computed once and kept in the state
+    (``cites/``, same file name as the batch), so ``ingest --append`` only joins the old references to the
+    corpus again."""
     from citynet.etl.normalize import app_numbers_arrow
     from citynet.etl.patents import CITED_STEM
 
+    path = state.folder / "cites" / refs_file.name
+    if path.is_file():
+        keys = pq.read_table(path)
+        if keys.num_rows == t.num_rows:
+            return keys
     ref = t.column("cited_ref").combine_chunks().cast(pa.large_string())
     stems = pc.replace_substring_regex(pc.fill_null(ref, ""), CITED_STEM, "")
-    con.register("b_", pa.table({"i": np.arange(len(ref)), "stem": stems}))
-    cited = con.sql("SELECT p.cited FROM b_ LEFT JOIN pubs p ON p.stem = b_.stem ORDER BY b_.i").to_arrow_table()
+    chinese = pc.fill_null(pc.or_(pc.starts_with(ref, "CN"), pc.starts_with(ref, "ZL")), False)
+    pid = pa.nulls(len(ref), pa.large_string())
+    if pc.any(chinese).as_py():
+        found, _ = app_numbers_arrow(ref.filter(chinese))
+        idx = np.flatnonzero(chinese.to_numpy(zero_copy_only=False))
+        pid = pc.take(found, pa.array(np.searchsorted(idx, np.arange(len(ref))).clip(0, len(idx) - 1)))
+        pid = pc.if_else(chinese, pid, pa.scalar(None, pa.large_string()))
+    keys = pa.table([stems, pid], schema=REF_KEYS)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(keys, path.with_suffix(".tmp"), **_FAST, compression="none")
+    path.with_suffix(".tmp").replace(path)  # a new file, never written through a link to the published state
+    return keys
+
+
+def _resolve_batch(con, t: pa.Table, keys: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``etl.patents.resolve_references`` on one batch of references, its look-ups in DuckDB (``pubs``:
+    stem → first patent in corpus order; ``ids``: the corpus's application numbers) on the references'
+    keys (:func:`ref_keys`): by publication-number stem, else — for a ``CN``/``ZL`` reference — by its
+    normalised application number when that is a corpus patent; ``foreign`` when it does not start with
+    ``CN``/``ZL``."""
+    ref = t.column("cited_ref").combine_chunks().cast(pa.large_string())
+    con.register("b_", pa.table({"i": np.arange(len(ref)), "stem": keys.column("stem"), "pid": keys.column("pid")}))
+    cited = con.sql("""SELECT coalesce(p.cited, d.patent_id) FROM b_ LEFT JOIN pubs p ON p.stem = b_.stem
+                       LEFT JOIN ids d ON d.patent_id = b_.pid ORDER BY b_.i""").to_arrow_table()
     con.unregister("b_")
     cited = cited.column(0).combine_chunks().cast(pa.large_string())
     chinese = pc.or_(pc.starts_with(ref, "CN"), pc.starts_with(ref, "ZL"))
-    rest = pc.and_(pc.is_null(cited), pc.fill_null(chinese, False))
-    if pc.any(rest).as_py():
-        pid, _ = app_numbers_arrow(ref.filter(rest))
-        con.register("c_", pa.table({"patent_id": pc.unique(pid.drop_null())}))
-        found = con.sql("SELECT patent_id FROM c_ SEMI JOIN ids USING (patent_id)").to_arrow_table().column(0)
-        con.unregister("c_")
-        hit = pc.fill_null(pc.is_in(pid, value_set=found.combine_chunks().cast(pa.large_string())), False)
-        cited = pc.replace_with_mask(cited, rest, pc.if_else(hit, pid, pa.scalar(None, pa.large_string())))
     return pa.table({"citing_patent_id": t.column("citing_patent_id"), "cited_ref": ref, "cited_patent_id": cited,
                      "foreign": pc.invert(chinese)}).cast(schema)
 
 
-def _kept_glob(state: State, kind: str, dups: pd.DataFrame, con) -> str:
-    """A DuckDB relation text: the staged rows of ``kind`` whose record is kept (``dups`` registered)."""
+def _kept_glob(state: State, kind: str, dups: pd.DataFrame, con, files: list[Path] | None = None) -> str:
+    """A DuckDB relation text: the staged rows of ``kind`` (or of ``files``) whose record is kept (``dups``
+    registered)."""
     con.register("dups_", pa.table({"_pos": pa.array(dups["_pos"].to_numpy(), pa.int64())}))
-    files = ", ".join("'" + str(f).replace("'", "''") + "'" for f in state.files_of(kind))
-    return f"(SELECT * FROM read_parquet([{files}]) ANTI JOIN dups_ USING (_pos))"
+    return f"(SELECT * FROM read_parquet({_files_list(state.files_of(kind) if files is None else files)}) " \
+           "ANTI JOIN dups_ USING (_pos))"
 
 
 def name_counts(state: State, dups: pd.DataFrame, more: pd.Series, settings: StreamSettings) -> pd.Series:
