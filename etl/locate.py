@@ -208,6 +208,7 @@ def _write_new(path: Path, parts: list[pa.Table]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     table = pa.concat_tables([p.cast(_PARSED_SCHEMA) for p in parts]) if parts else _PARSED_SCHEMA.empty_table()
+    table = table.sort_by([("address", "ascending"), ("province_hint", "ascending")])  # same bytes every run
     pq.write_table(table, tmp)
     tmp.replace(path)
 

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -267,6 +268,7 @@ def _name_facts(state: stream.State, names: pd.Series) -> pd.DataFrame:
     new = names[~names.isin(facts.index)]
     kinds = pd.Series(applicant_kind(new).to_numpy(), index=new.index, dtype=object)
     fresh = name_keys(new, kinds).assign(kind=kinds.to_numpy())[["kind", "key", "rule"]]
+    fresh = fresh.iloc[np.argsort(fresh.index.to_numpy(dtype=object), kind="stable")]  # same bytes every run
     path = state.run_file("names")
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(pa.Table.from_pandas(fresh.reset_index(), preserve_index=False).cast(_FACTS), path.with_suffix(".tmp"))
