@@ -107,24 +107,17 @@ class ParsedPairs:
     out: Path | None = None
 
 
-def address_evidence(con, relation: str, chunk: int = PAIR_CHUNK,
-                     parsed: ParsedPairs | None = None) -> tuple[pd.DataFrame, dict]:
-    """The applicants' own address evidence, counted in DuckDB (out of core: memory does not grow with
-    the corpus beyond DuckDB's ``memory_limit``, which spills to its ``temp_directory``).
-
-    ``relation``: a DuckDB relation text with ``applicant_id``, ``address``, ``province_hint``, one row
-    per (record, applicant whose address it is). Each distinct (address, hint) pair is parsed once by
-    ``etl.address.parse_addresses``, ``chunk`` pairs at a time (a pair's reading does not depend on the
-    other pairs); the rows then vote by a join and ``GROUP BY``. Returns one row per applicant with
-    evidence: ``addr_city`` (L1: the city most frequent among its records whose address gave a city; a
-    tie goes to the smallest code), ``own_prov`` (the most frequent province code read, same tie rule),
-    ``all_foreign`` (every record that said anything said foreign) and ``foreign_country`` (the most
-    frequent country among its foreign records, ``XX`` when unknown) — and the count of records by
-    address status (for the ingest report).
-    """
+def address_votes(con, relation: str, table: str = "loc_votes", chunk: int = PAIR_CHUNK,
+                  parsed: ParsedPairs | None = None, keys: tuple[str, ...] = ("applicant_id",), weight: str = "1") -> None:
+    """The votes of the rows of ``relation`` (``keys``, ``address``, ``province_hint``; each row counts
+    ``weight``, an expression of its columns) as DuckDB table ``table``: ``keys``, ``status``,
+    ``city_code``, ``province_code``, ``country``, ``n`` (the summed weight of the rows whose address reads
+    so). Each distinct (address, hint) pair is parsed once by ``etl.address.parse_addresses``, ``chunk``
+    pairs at a time (a pair's reading does not depend on the other pairs; those in ``parsed`` are not
+    parsed again); the rows then vote by a join and ``GROUP BY``."""
     # a view: the records are read where they are (twice: distinct pairs, then the vote), never copied
-    con.execute(f"CREATE OR REPLACE VIEW loc_addrs AS SELECT applicant_id, address::VARCHAR AS address, "
-                f"province_hint::VARCHAR AS province_hint FROM ({relation})")
+    con.execute(f"CREATE OR REPLACE VIEW loc_addrs AS SELECT {', '.join(keys)}, address::VARCHAR AS address, "
+                f"province_hint::VARCHAR AS province_hint, {weight} AS w FROM ({relation})")
     con.execute("CREATE OR REPLACE TABLE loc_pairs AS SELECT DISTINCT address, province_hint FROM loc_addrs")
     con.execute("CREATE OR REPLACE TABLE loc_parsed (address VARCHAR, province_hint VARCHAR, status VARCHAR, "
                 "city_code VARCHAR, province_code VARCHAR, country VARCHAR)")
@@ -159,12 +152,36 @@ def address_evidence(con, relation: str, chunk: int = PAIR_CHUNK,
         reader.close()
     if cache is not None and cache.out is not None:
         _write_new(cache.out, new)
-    con.execute("""
-        CREATE OR REPLACE TABLE loc_votes AS
-        SELECT a.applicant_id, p.status, p.city_code, p.province_code, p.country, count(*) AS n
+    con.execute(f"""
+        CREATE OR REPLACE TABLE {table} AS
+        SELECT {', '.join('a.' + k for k in keys)}, p.status, p.city_code, p.province_code, p.country,
+               sum(a.w)::BIGINT AS n
         FROM loc_addrs a JOIN loc_parsed p
           ON a.address IS NOT DISTINCT FROM p.address AND a.province_hint IS NOT DISTINCT FROM p.province_hint
         GROUP BY ALL""")
+    for name in ("loc_parsed", "loc_pairs", "loc_todo"):
+        con.execute(f"DROP TABLE IF EXISTS {name}")
+    con.execute("DROP VIEW IF EXISTS loc_addrs")
+
+
+def address_evidence(con, relation: str | None, chunk: int = PAIR_CHUNK,
+                     parsed: ParsedPairs | None = None) -> tuple[pd.DataFrame, dict]:
+    """The applicants' own address evidence, counted in DuckDB (out of core: memory does not grow with
+    the corpus beyond DuckDB's ``memory_limit``, which spills to its ``temp_directory``).
+
+    ``relation``: a DuckDB relation text with ``applicant_id``, ``address``, ``province_hint``, one row
+    per (record, applicant whose address it is). Each distinct (address, hint) pair is parsed once by
+    ``etl.address.parse_addresses``, ``chunk`` pairs at a time (a pair's reading does not depend on the
+    other pairs); the rows then vote by a join and ``GROUP BY``. Returns one row per applicant with
+    evidence: ``addr_city`` (L1: the city most frequent among its records whose address gave a city; a
+    tie goes to the smallest code), ``own_prov`` (the most frequent province code read, same tie rule),
+    ``all_foreign`` (every record that said anything said foreign) and ``foreign_country`` (the most
+    frequent country among its foreign records, ``XX`` when unknown) — and the count of records by
+    address status (for the ingest report). ``relation`` None: the votes are already DuckDB table
+    ``loc_votes`` (:func:`address_votes`; ``etl.stream.locate`` keeps them per name for ``--append``).
+    """
+    if relation is not None:
+        address_votes(con, relation, "loc_votes", chunk, parsed)
     status = dict(con.execute("SELECT status, sum(n)::BIGINT FROM loc_votes GROUP BY status").fetchall())
     records = int(sum(status.values()))
 
@@ -187,9 +204,7 @@ def address_evidence(con, relation: str, chunk: int = PAIR_CHUNK,
         LEFT JOIN {top("status = 'foreign'", "coalesce(country, '" + UNKNOWN_FOREIGN + "')", "foreign_country")} f
           USING (applicant_id)
         ORDER BY ids.applicant_id""").df()
-    for name in ("loc_votes", "loc_parsed", "loc_pairs", "loc_todo"):
-        con.execute(f"DROP TABLE IF EXISTS {name}")
-    con.execute("DROP VIEW IF EXISTS loc_addrs")
+    con.execute("DROP TABLE IF EXISTS loc_votes")
     evidence = evidence.astype({c: "object" for c in ("addr_city", "own_prov", "foreign_country")})
     for c in ("addr_city", "own_prov", "foreign_country"):
         evidence[c] = evidence[c].where(evidence[c].notna(), None)
@@ -248,7 +263,7 @@ def locate_applicants(applicants: pd.DataFrame, first_addresses: pd.DataFrame) -
         con.close()
 
 
-def locate_from_relation(applicants: pd.DataFrame, con, relation: str, parsed: ParsedPairs | None = None
+def locate_from_relation(applicants: pd.DataFrame, con, relation: str | None, parsed: ParsedPairs | None = None
                          ) -> pd.DataFrame:
     """:func:`locate_applicants` with the addresses a DuckDB relation (``applicant_id``, ``address``,
     ``province_hint``) of connection ``con``: their votes are counted by :func:`address_evidence`, out of

@@ -427,7 +427,13 @@ def _ingest(ws, patent_files, transfer_files, covariate_files, opts, progress, j
             pool.shutdown(wait=True, cancel_futures=True)
 
     step("patents: de-duplication", state.meta["next_pos"])
+    before = state.files_of("dups")
+    old_dups = pq.read_table(before[-1], columns=["_pos"]).column("_pos").to_numpy() if before else None
     dups = stream.duplicates(state, settings, new_from if opts.append_from is not None else None)
+    dropped = None  # --append: the records of the corpus before that are duplicates now
+    if opts.append_from is not None and old_dups is not None:
+        pos = dups["_pos"].to_numpy()
+        dropped = pos[(pos < opts.append_from.meta["next_pos"]) & ~np.isin(pos, old_dups)]
     # the citations depend on the kept records only: resolved in a thread while the next steps run
     # (DuckDB and Arrow release the GIL), each side with half the memory limit, the citations with one
     # DuckDB thread (the other steps keep theirs: their Parquet row groups follow DuckDB's batches)
@@ -479,7 +485,7 @@ def _ingest(ws, patent_files, transfer_files, covariate_files, opts, progress, j
 
     step("applicants: locating (address, corpus vote, name)", len(applicants))
     located = stream.locate(state, dups, names_table, transfer_addr, applicants[["applicant_id", "name", "kind"]],
-                            settings)
+                            settings, new_from if opts.append_from is not None else None, dropped)
     address_status = located.attrs.get("address_status", {})
     del transfer_addr
     applicants = applicants.merge(located, on="applicant_id", how="left", suffixes=("", "_loc"))

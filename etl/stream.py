@@ -589,14 +589,28 @@ def name_counts(state: State, dups: pd.DataFrame, more: pd.Series, settings: Str
                      name="count")
 
 
+VOTES_SCHEMA = pa.schema([("name", _STR), ("status", _STR), ("city_code", _STR), ("province_code", _STR),
+                          ("country", _STR), ("n", pa.int64())])
+
+
 def locate(state: State, dups: pd.DataFrame, names: pd.DataFrame, transfer_addr: pd.DataFrame,
-           applicants: pd.DataFrame, settings: StreamSettings) -> pd.DataFrame:
+           applicants: pd.DataFrame, settings: StreamSettings, new_from: int | None = None,
+           dropped: np.ndarray | None = None) -> pd.DataFrame:
     """``etl.locate.locate_from_relation`` over the kept records' first addresses (staged, read by DuckDB)
     and the transfer records' addresses (``name``, ``address``; no province code), each name mapped to
     its ``applicant_id`` by ``names`` (``name``, ``applicant_id``). Out of core: memory is DuckDB's limit
-    plus one row per applicant."""
-    from citynet.etl.locate import ParsedPairs, locate_from_relation
+    plus one row per applicant.
 
+    The records' votes are counted per *name* (status, city, province, country: records) and kept in the
+    state (``votes/``), and summed per applicant through ``names``. ``new_from`` (``ingest --append``: the
+    first file number of this ingest) and ``dropped`` (the positions of earlier records that are
+    duplicates now): the votes kept by the ingest before, plus the new files' kept records, minus the
+    dropped records — only those records' addresses are read and parsed — which is the count over every
+    kept record (a name's votes do not depend on which applicant it belongs to)."""
+    from citynet.etl.locate import ParsedPairs, address_votes, locate_from_relation
+
+    before = state.files_of("votes")
+    incremental = new_from is not None and dropped is not None and bool(before)
     with tempfile.TemporaryDirectory(prefix="citynet-duckdb-") as tmp:
         con = _connect(settings, Path(tmp))
         try:
@@ -608,14 +622,38 @@ def locate(state: State, dups: pd.DataFrame, names: pd.DataFrame, transfer_addr:
                                  .to_numpy(), pa.string()),
                 "address": pa.array(transfer_addr["address"].astype(object).where(transfer_addr["address"].notna(), None)
                                     .to_numpy(), pa.string())}))
-            first = (f"SELECT name, address, country_province AS province_hint FROM {_kept_glob(state, 'first', dups, con)}"
-                     if state.files_of("first") else
-                     "SELECT NULL::VARCHAR AS name, NULL::VARCHAR AS address, NULL::VARCHAR AS province_hint WHERE false")
-            relation = f"""SELECT n.applicant_id, a.address, a.province_hint FROM (
-                             {first} UNION ALL SELECT name, address, '' AS province_hint FROM tr_addr_) a
-                           LEFT JOIN names_ n USING (name)"""
+            cols = "name, address, country_province AS province_hint"
+            old_files = [f for f in state.files_of("first") if incremental and int(f.stem.split("_")[0]) < new_from]
+            new_files = [f for f in state.files_of("first") if not incremental or int(f.stem.split("_")[0]) >= new_from]
+            parts = ["SELECT NULL::VARCHAR AS name, NULL::VARCHAR AS address, NULL::VARCHAR AS province_hint, "
+                     "NULL::VARCHAR AS src, 0 AS w WHERE false",
+                     "SELECT name, address, '' AS province_hint, 't' AS src, 1 AS w FROM tr_addr_"]
+            if new_files:
+                parts.append(f"SELECT {cols}, 'r' AS src, 1 AS w FROM {_kept_glob(state, 'first', dups, con, new_files)}")
+            if old_files and len(dropped):
+                con.register("dropped_", pa.table({"_pos": pa.array(dropped, pa.int64())}))
+                parts.append(f"SELECT {cols}, 'r' AS src, -1 AS w FROM read_parquet({_files_list(old_files)}) "
+                             "SEMI JOIN dropped_ USING (_pos)")
             parsed = ParsedPairs(known=state.files_of("addr"), out=state.run_file("addr"))
-            return locate_from_relation(applicants, con, relation, parsed)
+            address_votes(con, " UNION ALL ".join(parts), "rows_votes", parsed=parsed, keys=("name", "src"), weight="w")
+            kept = f"UNION ALL SELECT * FROM read_parquet({_files_list(before[-1:])})" if incremental else ""
+            con.execute(f"""CREATE TABLE name_votes AS
+                SELECT name, status, city_code, province_code, country, sum(n)::BIGINT AS n FROM (
+                  SELECT name, status, city_code, province_code, country, n FROM rows_votes WHERE src = 'r' {kept})
+                GROUP BY ALL HAVING sum(n) <> 0""")
+            path = state.run_file("votes")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            pq.write_table(con.sql("SELECT * FROM name_votes ORDER BY ALL").to_arrow_table().cast(VOTES_SCHEMA),
+                           path.with_suffix(".tmp"))
+            path.with_suffix(".tmp").replace(path)  # a new file, never written through a link to the published state
+            for f in before:
+                f.unlink()
+            con.execute("""CREATE TABLE loc_votes AS
+                SELECT n.applicant_id, v.status, v.city_code, v.province_code, v.country, sum(v.n)::BIGINT AS n FROM (
+                  SELECT name, status, city_code, province_code, country, n FROM name_votes UNION ALL
+                  SELECT name, status, city_code, province_code, country, n FROM rows_votes WHERE src = 't') v
+                LEFT JOIN names_ n USING (name) GROUP BY ALL""")
+            return locate_from_relation(applicants, con, None)
         finally:
             con.close()
 

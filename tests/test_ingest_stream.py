@@ -283,7 +283,7 @@ def test_appends_that_share_numbers_applicants_and_citations_equal_one_ingest(tm
     assert [{k: f[k] for k in keys} for f in rep_inc["files"]] == [{k: f[k] for k in keys} for f in rep_both["files"]]
     assert all(f["balanced"] for f in rep_inc["files"])
     assert rep_inc["patents"] == rep_both["patents"] and rep_inc["applicants"] == rep_both["applicants"]
-    assert rep_inc["citations"] == rep_both["citations"]
+    assert rep_inc["citations"] == rep_both["citations"] and rep_inc["addresses"] == rep_both["addresses"]
 
     # what the appends had to decide again really happened
     pats = pq.read_table(inc / "canonical" / "patents.parquet").to_pydict()
