@@ -495,7 +495,7 @@ def _ingest(ws, patent_files, transfer_files, covariate_files, opts, progress, j
 
     step("patent applicants and transfers: ids and cities", _staged_rows(state, "links") + len(transfers))
     pa_counts = stream.write_patent_applicants(state, dups, id_of, city_of, canon / "patent_applicants.parquet",
-                                               settings)
+                                               settings, None if previous is None else previous.parent, new_from)
 
     if len(transfers):
         transfers = transfers.assign(

@@ -427,20 +427,8 @@ def _write_year_groups(writer, tables, schema: pa.Schema) -> None:
             held += part.num_rows
             year = int(y[a])
 
-    buf: list[pa.Table] = []
-    n = 0
-    for t in tables:
-        if not t.num_rows:
-            continue
-        buf.append(t.cast(schema))
-        n += t.num_rows
-        while n >= PATENT_ROW_GROUP:
-            whole = pa.concat_tables(buf)
-            put(whole.slice(0, PATENT_ROW_GROUP).combine_chunks())
-            rest = whole.slice(PATENT_ROW_GROUP)
-            buf, n = ([rest] if rest.num_rows else []), rest.num_rows
-    if n:
-        put(pa.concat_tables(buf).combine_chunks())
+    for batch in _rechunked((t.cast(schema) for t in tables), PATENT_ROW_GROUP):
+        put(batch)
     if pending:
         writer.write_table(pa.concat_tables(pending), row_group_size=PATENT_ROW_GROUP)
 
@@ -658,12 +646,42 @@ def locate(state: State, dups: pd.DataFrame, names: pd.DataFrame, transfer_addr:
             con.close()
 
 
+PA_BATCH = 500_000  # rows per row group of patent_applicants.parquet
+
+
+def _rechunked(tables, n: int):
+    """The rows of a stream of Arrow tables in batches of exactly ``n`` (the last one shorter), each one
+    chunk: the row groups of a table written batch by batch then do not depend on how the rows arrived."""
+    buf: list[pa.Table] = []
+    held = 0
+    for t in tables:
+        if not t.num_rows:
+            continue
+        buf.append(t)
+        held += t.num_rows
+        while held >= n:
+            whole = pa.concat_tables(buf)
+            yield whole.slice(0, n).combine_chunks()
+            rest = whole.slice(n)
+            buf, held = ([rest] if rest.num_rows else []), rest.num_rows
+    if held:
+        yield pa.concat_tables(buf).combine_chunks()
+
+
 def write_patent_applicants(state: State, dups: pd.DataFrame, id_of: pd.Series, city_of: pd.Series, out: Path,
-                            settings: StreamSettings | None = None) -> dict:
+                            settings: StreamSettings | None = None, previous: Path | None = None,
+                            new_from: int | None = None) -> dict:
     """``patent_applicants.parquet`` from the staged applicant names of the kept records, in their staged
     order (``_pos``, then ``seq``): each name's ``applicant_id`` (two variants of one firm on one patent:
     the first kept), its city. One DuckDB query (join to the names' ids and cities, a window for the
-    first of each (record, applicant), written batch by batch). Returns the counts of the ingest report."""
+    first of each (record, applicant), written batch by batch). Returns the counts of the ingest report.
+
+    ``previous`` (``ingest --append``: the canonical folder of the corpus before, ``new_from``: the first file
+    number of this ingest): the earlier records' rows are those of the previous table — without the records
+    whose application number a new record now holds — with each ``applicant_id`` replaced by the id its
+    names have now (harmonisation maps every name of an applicant to one key, so an applicant's names stay
+    together and only its id can change: the first of each (record, applicant) is the same row) and its
+    city looked up again; only the new files' names are joined and windowed."""
     schema = CANONICAL["patent_applicants"]
     c = {"links": 0, "located": 0, "first": 0, "first_located": 0}
     settings = settings or StreamSettings()
@@ -678,15 +696,43 @@ def write_patent_applicants(state: State, dups: pd.DataFrame, id_of: pd.Series, 
                 return c
             con.register("ids_", ids)
             con.register("cities_", cities)  # one row per applicant_id
-            rel = _kept_glob(state, "links", dups, con)
-            reader = con.sql(f"""
+            files = state.files_of("links")
+            if previous is not None:
+                files = [f for f in files if int(f.stem.split("_")[0]) >= new_from]
+            rel = _kept_glob(state, "links", dups, con, files)
+            query = f"""
                 SELECT patent_id, applicant_id, seq, city_code FROM (
                   SELECT l._pos, l.patent_id, i.applicant_id, l.seq, ci.city_code,
                          row_number() OVER (PARTITION BY l._pos, i.applicant_id ORDER BY l.seq) AS k
                   FROM {rel} l LEFT JOIN ids_ i USING (name) LEFT JOIN cities_ ci USING (applicant_id))
-                WHERE k = 1 ORDER BY _pos, seq""").to_arrow_reader(500_000)
-            for batch in reader:
-                table = pa.Table.from_batches([batch]).cast(schema)
+                WHERE k = 1 ORDER BY _pos, seq"""
+            parts = []
+            if previous is not None:
+                old = _files_list([previous / "patent_applicants.parquet"])
+                taken = _kept_glob(state, "patents", dups, con,
+                                   [f for f in state.files_of("patents") if int(f.stem.split("_")[0]) >= new_from])
+                con.execute(f"""CREATE TABLE remap_ AS SELECT DISTINCT o.applicant_id AS old_id, i.applicant_id AS new_id
+                                FROM read_parquet({_files_list([previous / "applicant_names.parquet"])}) o
+                                JOIN ids_ i USING (name)""")
+                con.execute(f"CREATE TABLE taken_ AS SELECT DISTINCT patent_id FROM {taken}")
+                parts.append(f"""
+                    SELECT o.patent_id, r.new_id AS applicant_id, o.seq, ci.city_code
+                    FROM read_parquet({old}, file_row_number = true) o
+                    LEFT JOIN remap_ r ON r.old_id = o.applicant_id LEFT JOIN cities_ ci ON ci.applicant_id = r.new_id
+                    ANTI JOIN taken_ t ON t.patent_id = o.patent_id
+                    ORDER BY o.file_row_number""")
+            parts.append(query)
+
+            def tables():  # one query's result at a time (a connection reads one result at once)
+                for q in parts:
+                    reader = con.sql(q).to_arrow_reader(PA_BATCH)
+                    try:
+                        yield from (pa.Table.from_batches([b]) for b in reader)
+                    finally:
+                        reader.close()
+
+            for table in _rechunked(tables(), PA_BATCH):
+                table = table.cast(schema)
                 writer.write_table(table)
                 located = pc.is_valid(table.column("city_code"))
                 first = pc.equal(table.column("seq"), 1)
