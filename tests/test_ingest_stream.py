@@ -118,6 +118,21 @@ def _canonical_digests(ws: Path) -> dict:
     return {f.name: d.table_digest(f) for f in sorted((ws / "canonical").glob("*.parquet"))}
 
 
+def _assert_same_corpus(inc: Path, both: Path) -> dict:
+    """The appended workspace ``inc`` holds what one ingest ``both`` holds: canonical tables, quarantine rows,
+    per-file accounting (balanced) and the report's counts. Returns ``both``'s report."""
+    assert _canonical_digests(inc) == _canonical_digests(both)
+    assert _quarantine_rows(inc) == _quarantine_rows(both)
+    rep_inc = json.loads((inc / "reports" / "ingest.json").read_text(encoding="utf-8"))
+    rep_both = json.loads((both / "reports" / "ingest.json").read_text(encoding="utf-8"))
+    keys = ("file", "kind", "rows_read", "rows_loaded", "rows_quarantined", "quarantined_by_reason", "balanced")
+    assert [{k: f[k] for k in keys} for f in rep_inc["files"]] == [{k: f[k] for k in keys} for f in rep_both["files"]]
+    assert all(f["balanced"] for f in rep_inc["files"])
+    for part in ("patents", "applicants", "patent_applicants", "citations", "addresses", "transfers"):
+        assert rep_inc[part] == rep_both[part], part
+    return rep_both
+
+
 def test_ingest_a_then_append_b_equals_ingest_of_a_and_b(tmp_path):
     """The fixture split in two exports (B has the bad rows and the malformed one; duplicates across A and B,
     some kept in B) and two transfer files: ``ingest A`` then ``ingest B --append`` writes the same canonical
@@ -141,17 +156,10 @@ def test_ingest_a_then_append_b_equals_ingest_of_a_and_b(tmp_path):
     assert exit_code("-q", "ingest", "-w", str(inc), str(a), "--transfers", str(ta)) == 0
     assert exit_code("-q", "ingest", "-w", str(inc), str(b), "--transfers", str(tb), "--append") == 0
 
-    assert _canonical_digests(inc) == _canonical_digests(both)
-    assert _quarantine_rows(inc) == _quarantine_rows(both)
-    rep_inc = json.loads((inc / "reports" / "ingest.json").read_text(encoding="utf-8"))
-    rep_both = json.loads((both / "reports" / "ingest.json").read_text(encoding="utf-8"))
-    keys = ("file", "kind", "rows_read", "rows_loaded", "rows_quarantined", "quarantined_by_reason", "balanced")
-    assert [{k: f[k] for k in keys} for f in rep_inc["files"]] == [{k: f[k] for k in keys} for f in rep_both["files"]]
-    assert all(f["balanced"] for f in rep_inc["files"])
+    rep_both = _assert_same_corpus(inc, both)
     dup_b = rep_both["files"][1]["quarantined_by_reason"].get("duplicate", 0)
     dup_a = rep_both["files"][0]["quarantined_by_reason"].get("duplicate", 0)
     assert dup_a and dup_b  # duplicates on both sides of the split
-    assert rep_inc["patents"] == rep_both["patents"] and rep_inc["applicants"] == rep_both["applicants"]
 
     assert exit_code("-q", "ingest", "-w", str(inc), str(b), "--append") == 2
     assert exit_code("-q", "ingest", "-w", str(tmp_path / "empty"), str(b), "--append") == 2
@@ -275,15 +283,7 @@ def test_appends_that_share_numbers_applicants_and_citations_equal_one_ingest(tm
     assert exit_code("-q", "ingest", "-w", str(inc), str(fb), "--append") == 0
     assert exit_code("-q", "ingest", "-w", str(inc), str(fc), "--append") == 0
 
-    assert _canonical_digests(inc) == _canonical_digests(both)
-    assert _quarantine_rows(inc) == _quarantine_rows(both)
-    rep_inc = json.loads((inc / "reports" / "ingest.json").read_text(encoding="utf-8"))
-    rep_both = json.loads((both / "reports" / "ingest.json").read_text(encoding="utf-8"))
-    keys = ("file", "kind", "rows_read", "rows_loaded", "rows_quarantined", "quarantined_by_reason", "balanced")
-    assert [{k: f[k] for k in keys} for f in rep_inc["files"]] == [{k: f[k] for k in keys} for f in rep_both["files"]]
-    assert all(f["balanced"] for f in rep_inc["files"])
-    assert rep_inc["patents"] == rep_both["patents"] and rep_inc["applicants"] == rep_both["applicants"]
-    assert rep_inc["citations"] == rep_both["citations"] and rep_inc["addresses"] == rep_both["addresses"]
+    _assert_same_corpus(inc, both)
 
     # what the appends had to decide again really happened
     pats = pq.read_table(inc / "canonical" / "patents.parquet").to_pydict()
