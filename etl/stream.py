@@ -14,7 +14,15 @@ Parquet files next to the canonical tables (``canonical/state/``):
 ``links/``, ``first/``,      applicant names (with ``seq``), the first applicant's address and
 ``refs/``                    province code, and the citation references of the same records
 ``quarantine/F.parquet``     the rows the per-record checks and the reader rejected, per file
-``files.json``               per input file: rows read, dialect, encoding; the next free ``_pos``
+``files.json``               per input file: rows read, dialect, encoding; the next free ``_pos``;
+                             ``runs``, the number of ingests and appends that made this state
+``dups/rN.parquet``          the corpus's duplicate records (``_pos``, kept row, ``patent_id``)
+``votes/rN.parquet``         the kept records' address votes per applicant name (status, city,
+                             province, country: records)
+``addr/rN.parquet``          every (address, province code) pair parsed, one file per run (the
+                             pairs that run parsed)
+``names/rN.parquet``         each name's applicant kind and harmonisation key, one file per run
+``cites/F_B.parquet``        per staged reference: its publication-number stem and application number
 ==========================  =====================================================================
 
 So memory is bounded by the batch (``[ingest] block_mb``), not by the export. The duplicate rule —
@@ -25,7 +33,12 @@ spilling to a temporary folder, two threads. The kept rows are then copied batch
 ``_pos`` order into ``patents.parquet``; links, addresses and references of kept records likewise.
 ``citynet ingest --append`` reuses the state of the files ingested before (their records are not read
 again) and re-decides the duplicates, the applicants and the citations over old and new records,
-which gives exactly what one ingest of all files gives.
+which gives exactly what one ingest of all files gives. What it decides again is limited to what the
+new records touch where the rule allows (docs/scale.md, "What an append recomputes"): the duplicate
+rule for the new application numbers only, the votes of the new and newly dropped records only, the
+parse of new address pairs and the kind and key of new names only, the patent and patent-applicant
+tables merged from the previous ones; the per-name and per-reference results above are functions of
+their input alone, so keeping them cannot change a result.
 """
 
 from __future__ import annotations
