@@ -484,14 +484,25 @@ def resolve_citations(state: State, dups: pd.DataFrame, out: Path, settings: Str
         writer = pq.ParquetWriter(out, schema)
         try:
             kept = _kept_glob(state, "patents", dups, con)  # corpus order (_pos), not the table's year order
+            # the look-ups hold only what some reference asks for (every batch joins them: a table of the
+            # whole corpus made each batch's join cost as much as the corpus)
+            refs = state.files_of("refs")
+            keys = [state.folder / "cites" / f.name for f in refs]
+            for f, k in zip(refs, keys, strict=True):
+                if not k.is_file():
+                    ref_keys(state, f, pq.read_table(f))
+            asked = f"read_parquet({_files_list(keys)})" if keys else "(SELECT NULL::VARCHAR AS stem, NULL::VARCHAR AS pid)"
+            con.execute(f"CREATE TABLE asked_stems AS SELECT DISTINCT stem FROM {asked} WHERE stem <> ''")
+            con.execute(f"CREATE TABLE asked_ids AS SELECT DISTINCT pid AS patent_id FROM {asked} WHERE pid IS NOT NULL")
             # the first patent (in corpus order) of each stem, as drop_duplicates("stem") keeps it
             con.execute(f"""
                 CREATE TABLE pubs AS SELECT stem, cited FROM (
                   SELECT regexp_replace(coalesce(pub_number, ''), '{CITED_STEM}', '') AS stem,
                          patent_id AS cited, _pos AS rn
                   FROM {kept})
-                WHERE stem <> '' QUALIFY row_number() OVER (PARTITION BY stem ORDER BY rn) = 1""")
-            con.execute(f"CREATE TABLE ids AS SELECT DISTINCT patent_id FROM {kept}")
+                SEMI JOIN asked_stems USING (stem)
+                QUALIFY row_number() OVER (PARTITION BY stem ORDER BY rn) = 1""")
+            con.execute(f"CREATE TABLE ids AS SELECT DISTINCT patent_id FROM {kept} SEMI JOIN asked_ids USING (patent_id)")
 
             for f in state.files_of("refs"):
                 t = pq.read_table(f)
