@@ -99,26 +99,63 @@ def _verified_sha256(root: Path, rel: str, path: Path) -> str:
     workspace hash each file once, not at every command (at 10M patents the ingest's files are
     several GB). The same trust as ``canonical/manifest.json``: a file rewritten in place keeping its
     size and mtime to the nanosecond is not noticed."""
+    cache_file, cache = _verified_cache(root)
+    hit = cache.get(rel)
+    if isinstance(hit, list) and len(hit) == 2 and hit[0] == _stamp(path):
+        return hit[1]
+    digest = sha256(path)
+    cache[rel] = [_stamp(path), digest]
+    _save_verified(cache_file, cache)
+    return digest
+
+
+def _stamp(path: Path) -> list[int]:
     st = path.stat()
-    stamp = [st.st_size, st.st_mtime_ns, st.st_ino]
+    return [st.st_size, st.st_mtime_ns, st.st_ino]
+
+
+def _verified_cache(root: Path) -> tuple[Path, dict]:
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "citynet" / "verified"
     key = hashlib.blake2b(str(Path(root).resolve()).encode(), digest_size=12).hexdigest()
     cache_file = base / f"{key}.json"
     try:
-        cache = json.loads(cache_file.read_text(encoding="utf-8"))
+        return cache_file, json.loads(cache_file.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        cache = {}
-    hit = cache.get(rel)
-    if isinstance(hit, list) and len(hit) == 2 and hit[0] == stamp:
-        return hit[1]
-    digest = sha256(path)
-    cache[rel] = [stamp, digest]
+        return cache_file, {}
+
+
+def _save_verified(cache_file: Path, cache: dict) -> None:
     with contextlib.suppress(OSError):  # a cache: never a failure (read-only home, full disk)
-        base.mkdir(parents=True, exist_ok=True)
-        tmp = cache_file.with_name(f"{key}.{os.getpid()}.tmp")
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache_file.with_name(f"{cache_file.stem}.{os.getpid()}.tmp")
         tmp.write_text(json.dumps(cache), encoding="utf-8")
         os.replace(tmp, cache_file)
-    return digest
+
+
+def _remember_published(root: Path, files: dict[str, dict]) -> None:
+    """Put the digests this publication computed into the cache of :func:`_verified_sha256` (the files were
+    renamed into place: same inode and modification time), so the next command's check of the workspace
+    (``ingest --append`` verifies every file of the corpus, the ingest state included) does not hash them
+    again."""
+    cache_file, cache = _verified_cache(root)
+    for rel, entry in files.items():
+        with contextlib.suppress(OSError):
+            cache[rel] = [_stamp(Path(root) / rel), entry["sha256"]]
+    _save_verified(cache_file, cache)
+
+
+def _linked_entry(published: Path, staged: Path, entry: dict | None) -> dict | None:
+    """The manifest entry of the published file when ``staged`` is a hard link to it (``ingest --append``
+    links the unchanged ingest state into its staging folder; such files are never modified in place):
+    the same inode holds the same bytes, so its SHA-256 is not computed again (at 1M patents the state is
+    about 0.5 GB). None when it is another file or the manifest has no entry of the same size."""
+    if not entry:
+        return None
+    try:
+        same = os.path.samefile(published, staged)
+    except OSError:
+        return None
+    return dict(entry) if same and staged.stat().st_size == entry.get("size") else None
 
 
 def _fsync_dir(path: Path) -> None:
@@ -217,12 +254,15 @@ class Publication:
     def commit(self) -> dict:
         files: dict[str, dict] = {}
         staged = sorted(f for f in self.staging.rglob("*") if f.is_file()) if self.staging.exists() else []
+        manifest = read_manifest(self.root)
+        published = manifest.get("units", {}).get(self.unit, {}).get("files", {})
         for f in staged:
             with open(f, "rb+") as fh:
                 os.fsync(fh.fileno())
             _event(f"fsync {f}")
-            files[str(f.relative_to(self.staging))] = {"sha256": sha256(f), "size": f.stat().st_size}
-        manifest = read_manifest(self.root)
+            rel = str(f.relative_to(self.staging))
+            files[rel] = _linked_entry(self.root / rel, f, published.get(rel)) or {
+                "sha256": sha256(f), "size": f.stat().st_size}
         for rel in self.carry:  # kept from the previous publication (e.g. covariates when none are given)
             p = self.root / rel
             if rel not in files and p.is_file():
@@ -237,6 +277,7 @@ class Publication:
                    "moves": [r for r in files if (self.staging / r).exists()], "deletes": deletes, "manifest": manifest}
         _write_json(_state(self.root) / JOURNAL, journal)  # the commit point
         _roll_forward(self.root, journal)
+        _remember_published(self.root, files)
         return manifest
 
 

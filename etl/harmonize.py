@@ -107,14 +107,26 @@ def harmonize_key(name: str, renamings: dict[str, str] | None = None) -> tuple[s
     return key, rule
 
 
-def harmonize_names(names: pd.Series | None, kinds: pd.Series | None = None, counts: pd.Series | None = None
-                    ) -> pd.DataFrame:
+def name_keys(names: pd.Series, kinds: pd.Series) -> pd.DataFrame:
+    """``key`` and ``rule`` of each distinct name (H1–H4; an individual keeps its name, ``identity``):
+    a function of the name and its kind alone, so ``ingest --append`` keeps them for the names seen
+    before. ``kinds``: aligned with ``names``. Index: name."""
+    ren = _renamings()
+    keyed = [harmonize_key(n, ren) if k != "individual" else (n, "identity")
+             for n, k in zip(names, kinds, strict=True)]
+    return pd.DataFrame({"key": [k for k, _ in keyed], "rule": [r for _, r in keyed]},
+                        index=pd.Index(names.to_numpy(dtype=object), name="name"))
+
+
+def harmonize_names(names: pd.Series | None, kinds: pd.Series | None = None, counts: pd.Series | None = None,
+                    keys: pd.DataFrame | None = None) -> pd.DataFrame:
     """Distinct normalised names → ``name``, ``applicant_id``, ``representative``, ``rule``, ``records``.
 
     ``names``: one entry per record mention (its counts choose the representative), or instead
     ``counts``: the mentions of each distinct name (index: name), as a streamed ingest counts them;
     ``kinds``: the applicant kind of each distinct name (``etl.classify.applicant_kind``) — individuals
-    are never merged. Work is per distinct name.
+    are never merged; ``keys``: :func:`name_keys` of the names, when already known. Work is per
+    distinct name.
     """
     from citynet.etl.classify import applicant_kind
 
@@ -125,9 +137,10 @@ def harmonize_names(names: pd.Series | None, kinds: pd.Series | None = None, cou
         return pd.DataFrame(columns=["name", "applicant_id", "representative", "rule", "records"])
     kind = applicant_kind(frame["name"]) if kinds is None else frame["name"].map(kinds)
     ren = _renamings()
-    keyed = [harmonize_key(n, ren) if k != "individual" else (n, "identity") for n, k in zip(frame["name"], kind, strict=True)]
-    frame["key"] = [k for k, _ in keyed]
-    frame["rule"] = [r for _, r in keyed]
+    if keys is None:
+        keys = name_keys(frame["name"], kind)
+    frame["key"] = frame["name"].map(keys["key"]).to_numpy(dtype=object)
+    frame["rule"] = frame["name"].map(keys["rule"]).to_numpy(dtype=object)
     frame.loc[kind.eq("individual").to_numpy(), "key"] = "\x00person\x00" + frame.loc[kind.eq("individual").to_numpy(), "name"]
     # representative: a renamed firm's current name, else the name on most records, then the smallest
     frame["old"] = frame["name"].isin(ren.keys())

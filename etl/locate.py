@@ -34,6 +34,8 @@ unknown country; null when unresolved) and ``located_by``.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
@@ -95,29 +97,44 @@ def _connect_default():
 PAIR_CHUNK = 200_000  # distinct (address, hint) pairs parsed per call of ``parse_addresses``
 
 
-def address_evidence(con, relation: str, chunk: int = PAIR_CHUNK) -> tuple[pd.DataFrame, dict]:
-    """The applicants' own address evidence, counted in DuckDB (out of core: memory does not grow with
-    the corpus beyond DuckDB's ``memory_limit``, which spills to its ``temp_directory``).
+@dataclass
+class ParsedPairs:
+    """Readings of (address, province code) pairs kept from earlier ingests (``ingest --append``): a pair's
+    reading by ``parse_addresses`` depends on that pair only, so the pairs parsed before are taken from
+    ``known`` (Parquet files) and only the others parsed; those are written to ``out`` for the next append."""
 
-    ``relation``: a DuckDB relation text with ``applicant_id``, ``address``, ``province_hint``, one row
-    per (record, applicant whose address it is). Each distinct (address, hint) pair is parsed once by
-    ``etl.address.parse_addresses``, ``chunk`` pairs at a time (a pair's reading does not depend on the
-    other pairs); the rows then vote by a join and ``GROUP BY``. Returns one row per applicant with
-    evidence: ``addr_city`` (L1: the city most frequent among its records whose address gave a city; a
-    tie goes to the smallest code), ``own_prov`` (the most frequent province code read, same tie rule),
-    ``all_foreign`` (every record that said anything said foreign) and ``foreign_country`` (the most
-    frequent country among its foreign records, ``XX`` when unknown) — and the count of records by
-    address status (for the ingest report).
-    """
+    known: list[Path]
+    out: Path | None = None
+
+
+def address_votes(con, relation: str, table: str = "loc_votes", chunk: int = PAIR_CHUNK,
+                  parsed: ParsedPairs | None = None, keys: tuple[str, ...] = ("applicant_id",), weight: str = "1") -> None:
+    """The votes of the rows of ``relation`` (``keys``, ``address``, ``province_hint``; each row counts
+    ``weight``, an expression of its columns) as DuckDB table ``table``: ``keys``, ``status``,
+    ``city_code``, ``province_code``, ``country``, ``n`` (the summed weight of the rows whose address reads
+    so). Each distinct (address, hint) pair is parsed once by ``etl.address.parse_addresses``, ``chunk``
+    pairs at a time (a pair's reading does not depend on the other pairs; those in ``parsed`` are not
+    parsed again); the rows then vote by a join and ``GROUP BY``."""
     # a view: the records are read where they are (twice: distinct pairs, then the vote), never copied
-    con.execute(f"CREATE OR REPLACE VIEW loc_addrs AS SELECT applicant_id, address::VARCHAR AS address, "
-                f"province_hint::VARCHAR AS province_hint FROM ({relation})")
+    con.execute(f"CREATE OR REPLACE VIEW loc_addrs AS SELECT {', '.join(keys)}, address::VARCHAR AS address, "
+                f"province_hint::VARCHAR AS province_hint, {weight} AS w FROM ({relation})")
     con.execute("CREATE OR REPLACE TABLE loc_pairs AS SELECT DISTINCT address, province_hint FROM loc_addrs")
     con.execute("CREATE OR REPLACE TABLE loc_parsed (address VARCHAR, province_hint VARCHAR, status VARCHAR, "
                 "city_code VARCHAR, province_code VARCHAR, country VARCHAR)")
+    cache, todo = parsed, "loc_pairs"
+    if cache is not None and cache.known:  # the pairs read before: a semi-join, not a parse
+        files = ", ".join("'" + str(f).replace("'", "''") + "'" for f in cache.known)
+        con.execute(f"""INSERT INTO loc_parsed SELECT k.address, k.province_hint, k.status, k.city_code,
+                          k.province_code, k.country FROM read_parquet([{files}]) k
+                        SEMI JOIN loc_pairs p ON k.address IS NOT DISTINCT FROM p.address
+                          AND k.province_hint IS NOT DISTINCT FROM p.province_hint""")
+        con.execute("""CREATE OR REPLACE TABLE loc_todo AS SELECT * FROM loc_pairs p ANTI JOIN loc_parsed k
+                         ON k.address IS NOT DISTINCT FROM p.address AND k.province_hint IS NOT DISTINCT FROM p.province_hint""")
+        todo = "loc_todo"
+    new = []
     reader = con.cursor()
     try:
-        batches = reader.sql("SELECT address, province_hint FROM loc_pairs").to_arrow_reader(chunk)
+        batches = reader.sql(f"SELECT address, province_hint FROM {todo}").to_arrow_reader(chunk)
         for batch in batches:
             addr = pd.Series(pd.arrays.ArrowExtensionArray(batch.column(0)))
             hint = pd.Series(pd.arrays.ArrowExtensionArray(batch.column(1)))
@@ -130,14 +147,41 @@ def address_evidence(con, relation: str, chunk: int = PAIR_CHUNK) -> tuple[pd.Da
             con.register("loc_part", part)
             con.execute("INSERT INTO loc_parsed SELECT * FROM loc_part")
             con.unregister("loc_part")
+            new.append(part)
     finally:
         reader.close()
-    con.execute("""
-        CREATE OR REPLACE TABLE loc_votes AS
-        SELECT a.applicant_id, p.status, p.city_code, p.province_code, p.country, count(*) AS n
+    if cache is not None and cache.out is not None:
+        _write_new(cache.out, new)
+    con.execute(f"""
+        CREATE OR REPLACE TABLE {table} AS
+        SELECT {', '.join('a.' + k for k in keys)}, p.status, p.city_code, p.province_code, p.country,
+               sum(a.w)::BIGINT AS n
         FROM loc_addrs a JOIN loc_parsed p
           ON a.address IS NOT DISTINCT FROM p.address AND a.province_hint IS NOT DISTINCT FROM p.province_hint
         GROUP BY ALL""")
+    for name in ("loc_parsed", "loc_pairs", "loc_todo"):
+        con.execute(f"DROP TABLE IF EXISTS {name}")
+    con.execute("DROP VIEW IF EXISTS loc_addrs")
+
+
+def address_evidence(con, relation: str | None, chunk: int = PAIR_CHUNK,
+                     parsed: ParsedPairs | None = None) -> tuple[pd.DataFrame, dict]:
+    """The applicants' own address evidence, counted in DuckDB (out of core: memory does not grow with
+    the corpus beyond DuckDB's ``memory_limit``, which spills to its ``temp_directory``).
+
+    ``relation``: a DuckDB relation text with ``applicant_id``, ``address``, ``province_hint``, one row
+    per (record, applicant whose address it is). Each distinct (address, hint) pair is parsed once by
+    ``etl.address.parse_addresses``, ``chunk`` pairs at a time (a pair's reading does not depend on the
+    other pairs); the rows then vote by a join and ``GROUP BY``. Returns one row per applicant with
+    evidence: ``addr_city`` (L1: the city most frequent among its records whose address gave a city; a
+    tie goes to the smallest code), ``own_prov`` (the most frequent province code read, same tie rule),
+    ``all_foreign`` (every record that said anything said foreign) and ``foreign_country`` (the most
+    frequent country among its foreign records, ``XX`` when unknown) — and the count of records by
+    address status (for the ingest report). ``relation`` None: the votes are already DuckDB table
+    ``loc_votes`` (:func:`address_votes`; ``etl.stream.locate`` keeps them per name for ``--append``).
+    """
+    if relation is not None:
+        address_votes(con, relation, "loc_votes", chunk, parsed)
     status = dict(con.execute("SELECT status, sum(n)::BIGINT FROM loc_votes GROUP BY status").fetchall())
     records = int(sum(status.values()))
 
@@ -160,14 +204,28 @@ def address_evidence(con, relation: str, chunk: int = PAIR_CHUNK) -> tuple[pd.Da
         LEFT JOIN {top("status = 'foreign'", "coalesce(country, '" + UNKNOWN_FOREIGN + "')", "foreign_country")} f
           USING (applicant_id)
         ORDER BY ids.applicant_id""").df()
-    for name in ("loc_votes", "loc_parsed", "loc_pairs"):
-        con.execute(f"DROP TABLE IF EXISTS {name}")
-    con.execute("DROP VIEW IF EXISTS loc_addrs")
+    con.execute("DROP TABLE IF EXISTS loc_votes")
     evidence = evidence.astype({c: "object" for c in ("addr_city", "own_prov", "foreign_country")})
     for c in ("addr_city", "own_prov", "foreign_country"):
         evidence[c] = evidence[c].where(evidence[c].notna(), None)
     by_status = {k: int(status.get(k, 0)) for k in ("city", "ambiguous", "province_only", "foreign", "none")}
     return evidence.set_index("applicant_id"), {"records": records, "by_status": by_status}
+
+
+_PARSED_SCHEMA = pa.schema([(c, pa.string()) for c in ("address", "province_hint", "status", "city_code",
+                                                         "province_code", "country")])
+
+
+def _write_new(path: Path, parts: list[pa.Table]) -> None:
+    """The pairs parsed by this ingest, as a new file (written aside, then renamed: never through a link)."""
+    import pyarrow.parquet as pq
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    table = pa.concat_tables([p.cast(_PARSED_SCHEMA) for p in parts]) if parts else _PARSED_SCHEMA.empty_table()
+    table = table.sort_by([("address", "ascending"), ("province_hint", "ascending")])  # same bytes every run
+    pq.write_table(table, tmp)
+    tmp.replace(path)
 
 
 def _top(frame: pd.DataFrame, key: str, value: str) -> pd.Series:
@@ -205,14 +263,15 @@ def locate_applicants(applicants: pd.DataFrame, first_addresses: pd.DataFrame) -
         con.close()
 
 
-def locate_from_relation(applicants: pd.DataFrame, con, relation: str) -> pd.DataFrame:
+def locate_from_relation(applicants: pd.DataFrame, con, relation: str | None, parsed: ParsedPairs | None = None
+                         ) -> pd.DataFrame:
     """:func:`locate_applicants` with the addresses a DuckDB relation (``applicant_id``, ``address``,
     ``province_hint``) of connection ``con``: their votes are counted by :func:`address_evidence`, out of
     core; only the per-applicant rules run in pandas (one row per applicant)."""
     app = applicants[["applicant_id", "name", "kind"]].drop_duplicates("applicant_id").reset_index(drop=True)
     app = app.astype("object")
     ids = app["applicant_id"]
-    evidence, address_status = address_evidence(con, relation)
+    evidence, address_status = address_evidence(con, relation, parsed=parsed)
     addr_city = evidence["addr_city"].dropna()
     own_prov = evidence["own_prov"].dropna()
     all_foreign = evidence.index[evidence["all_foreign"].to_numpy(bool)]

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -251,6 +252,30 @@ def _stream_patent_file(path: Path, state: stream.State, opts: IngestOptions, se
             "rows_read": rows_read}
 
 
+_FACTS = pa.schema([("name", pa.string()), ("kind", pa.string()), ("key", pa.string()), ("rule", pa.string())])
+
+
+def _name_facts(state: stream.State, names: pd.Series) -> pd.DataFrame:
+    """``kind`` (``applicant_kind``) and harmonisation ``key``/``rule`` (``name_keys``) of each distinct
+    name, indexed by name in the order of ``names``. Both are functions of the name alone (per-name
+    Python: regular expressions, the place-name automaton), so the names of earlier ingests are taken
+    from ``state`` (``names/``) and only new names computed, then kept there for the next append."""
+    from citynet.etl.harmonize import name_keys
+
+    known = [pq.read_table(f) for f in state.files_of("names")]
+    facts = (_frame(pa.concat_tables(known)).astype(object).set_index("name") if known
+             else pd.DataFrame(columns=["kind", "key", "rule"], index=pd.Index([], dtype=object, name="name")))
+    new = names[~names.isin(facts.index)]
+    kinds = pd.Series(applicant_kind(new).to_numpy(), index=new.index, dtype=object)
+    fresh = name_keys(new, kinds).assign(kind=kinds.to_numpy())[["kind", "key", "rule"]]
+    fresh = fresh.iloc[np.argsort(fresh.index.to_numpy(dtype=object), kind="stable")]  # same bytes every run
+    path = state.run_file("names")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pandas(fresh.reset_index(), preserve_index=False).cast(_FACTS), path.with_suffix(".tmp"))
+    path.with_suffix(".tmp").replace(path)  # a new file, never written through a link to the published state
+    return pd.concat([facts, fresh]).reindex(names.to_numpy(dtype=object))
+
+
 def _staged_rows(state: stream.State, kind: str) -> int:
     return sum(pq.read_metadata(f).num_rows for f in state.files_of(kind))
 
@@ -383,6 +408,12 @@ def _ingest(ws, patent_files, transfer_files, covariate_files, opts, progress, j
         state = opts.append_from.link_into(canon / stream.STATE)
         files_report.extend(state.meta["files"])
         q_pat.frames.extend(state.quarantine_frames())
+    state.meta["runs"] = int(state.meta.get("runs", 0)) + 1  # names this ingest's files of what it keeps
+    new_from = state.meta["next_file"]  # the first file number of this ingest
+    previous = None  # --append: the patent table of the corpus before, when its duplicates were kept too
+    if opts.append_from is not None and state.files_of("dups"):
+        previous = opts.append_from.folder.parent / "patents.parquet"
+        previous = previous if previous.is_file() else None
     big = sum(Path(p).stat().st_size for p in patent_files if Path(p).is_file()) > 2 * settings.block
     pool = _pool(settings.workers) if big and settings.workers > 1 else _Inline()
     try:
@@ -396,7 +427,13 @@ def _ingest(ws, patent_files, transfer_files, covariate_files, opts, progress, j
             pool.shutdown(wait=True, cancel_futures=True)
 
     step("patents: de-duplication", state.meta["next_pos"])
-    dups = stream.duplicates(state, settings)
+    before = state.files_of("dups")
+    old_dups = pq.read_table(before[-1], columns=["_pos"]).column("_pos").to_numpy() if before else None
+    dups = stream.duplicates(state, settings, new_from if opts.append_from is not None else None)
+    dropped = None  # --append: the records of the corpus before that are duplicates now
+    if opts.append_from is not None and old_dups is not None:
+        pos = dups["_pos"].to_numpy()
+        dropped = pos[(pos < opts.append_from.meta["next_pos"]) & ~np.isin(pos, old_dups)]
     # the citations depend on the kept records only: resolved in a thread while the next steps run
     # (DuckDB and Arrow release the GIL), each side with half the memory limit, the citations with one
     # DuckDB thread (the other steps keep theirs: their Parquet row groups follow DuckDB's batches)
@@ -407,7 +444,8 @@ def _ingest(ws, patent_files, transfer_files, covariate_files, opts, progress, j
     stream.quarantine_duplicates(state, dups, q_pat)
     step("patents: writing the patent table", state.meta["next_pos"] - len(dups))
     patents_path = canon / "patents.parquet"
-    stream.write_patents(state, dups, patents_path, settings)  # sorted by app_year, then corpus order
+    stream.write_patents(state, dups, patents_path, settings,  # sorted by app_year, then corpus order
+                         previous, new_from)
     summary = stream.patent_summary(stream.write_kept(  # the report's counts: ties in corpus order
         state, "patents", dups, stream.SUMMARY_SCHEMA, None, columns=stream.SUMMARY_COLUMNS))
     if summary["count"] == 0:
@@ -439,14 +477,15 @@ def _ingest(ws, patent_files, transfer_files, covariate_files, opts, progress, j
     step("applicants: names and kinds", _staged_rows(state, "links") + len(transfer_names))
     counts = stream.name_counts(state, dups, transfer_names, settings)
     names = pd.Series(counts.index.astype(object))
-    kind_of = pd.Series(applicant_kind(names).to_numpy(), index=names)  # once per name, for both uses
-    names_table = harmonize_names(None, kinds=kind_of, counts=counts)  # variants of one organisation → one id
+    facts = _name_facts(state, names)  # kind, harmonisation key: once per name, kept for --append
+    kind_of = facts["kind"]
+    names_table = harmonize_names(None, kinds=kind_of, counts=counts, keys=facts)  # variants of one organisation → one id
     id_of = names_table.set_index("name")["applicant_id"]
     applicants = build_applicants(names_table["representative"], kinds=kind_of)
 
     step("applicants: locating (address, corpus vote, name)", len(applicants))
     located = stream.locate(state, dups, names_table, transfer_addr, applicants[["applicant_id", "name", "kind"]],
-                            settings)
+                            settings, new_from if opts.append_from is not None else None, dropped)
     address_status = located.attrs.get("address_status", {})
     del transfer_addr
     applicants = applicants.merge(located, on="applicant_id", how="left", suffixes=("", "_loc"))
@@ -456,7 +495,7 @@ def _ingest(ws, patent_files, transfer_files, covariate_files, opts, progress, j
 
     step("patent applicants and transfers: ids and cities", _staged_rows(state, "links") + len(transfers))
     pa_counts = stream.write_patent_applicants(state, dups, id_of, city_of, canon / "patent_applicants.parquet",
-                                               settings)
+                                               settings, None if previous is None else previous.parent, new_from)
 
     if len(transfers):
         transfers = transfers.assign(

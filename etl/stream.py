@@ -14,7 +14,15 @@ Parquet files next to the canonical tables (``canonical/state/``):
 ``links/``, ``first/``,      applicant names (with ``seq``), the first applicant's address and
 ``refs/``                    province code, and the citation references of the same records
 ``quarantine/F.parquet``     the rows the per-record checks and the reader rejected, per file
-``files.json``               per input file: rows read, dialect, encoding; the next free ``_pos``
+``files.json``               per input file: rows read, dialect, encoding; the next free ``_pos``;
+                             ``runs``, the number of ingests and appends that made this state
+``dups/rN.parquet``          the corpus's duplicate records (``_pos``, kept row, ``patent_id``)
+``votes/rN.parquet``         the kept records' address votes per applicant name (status, city,
+                             province, country: records)
+``addr/rN.parquet``          every (address, province code) pair parsed, one file per run (the
+                             pairs that run parsed)
+``names/rN.parquet``         each name's applicant kind and harmonisation key, one file per run
+``cites/F_B.parquet``        per staged reference: its publication-number stem and application number
 ==========================  =====================================================================
 
 So memory is bounded by the batch (``[ingest] block_mb``), not by the export. The duplicate rule —
@@ -25,7 +33,12 @@ spilling to a temporary folder, two threads. The kept rows are then copied batch
 ``_pos`` order into ``patents.parquet``; links, addresses and references of kept records likewise.
 ``citynet ingest --append`` reuses the state of the files ingested before (their records are not read
 again) and re-decides the duplicates, the applicants and the citations over old and new records,
-which gives exactly what one ingest of all files gives.
+which gives exactly what one ingest of all files gives. What it decides again is limited to what the
+new records touch where the rule allows (docs/scale.md, "What an append recomputes"): the duplicate
+rule for the new application numbers only, the votes of the new and newly dropped records only, the
+parse of new address pairs and the kind and key of new names only, the patent and patent-applicant
+tables merged from the previous ones; the per-name and per-reference results above are functions of
+their input alone, so keeping them cannot change a result.
 """
 
 from __future__ import annotations
@@ -154,6 +167,12 @@ class State:
             return sorted([*folder.glob("*.arrow"), *folder.glob("*.parquet")], key=lambda f: f.stem)
         return sorted(folder.glob("*.parquet"))
 
+    def run_file(self, kind: str) -> Path:
+        """The file of ``kind`` that this ingest adds to what the ingests before kept (``addr/``: the
+        address pairs parsed, ``names/``: each name's kind and harmonisation key, ``cites/``: … one
+        file per ingest or append, ``r<run>.parquet``; see ``etl.pipeline``)."""
+        return self.folder / kind / f"r{int(self.meta.get('runs', 0)):05d}.parquet"
+
     def drop_file(self, file_no: int) -> None:
         """Forget the batches of one file (its stream turned out irregular: read again carefully)."""
         for kind in (*KINDS, "quarantine"):
@@ -230,33 +249,60 @@ def _connect(settings: StreamSettings, tmp: Path):
     return con
 
 
-def duplicates(state: State, settings: StreamSettings) -> pd.DataFrame:
+DUPS_SCHEMA = pa.schema([("_pos", pa.int64()), ("kept_row", pa.int64()), ("patent_id", _STR)])
+
+
+def _files_list(files: list[Path]) -> str:
+    return "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "]"
+
+
+def duplicates(state: State, settings: StreamSettings, new_from: int | None = None) -> pd.DataFrame:
     """The duplicate rule over every staged record: for each application number the record with the most
     non-empty fields is kept, ties to the earliest ``_pos``. Returns the others (``_pos``, ``kept_row``:
-    the kept record's row in its file), sorted by ``_pos``. DuckDB, out of core."""
+    the kept record's row in its file, ``patent_id``), sorted by ``_pos``, and keeps them in the state
+    (``dups/``). DuckDB, out of core.
+
+    ``new_from`` (``ingest --append``: the first file number of this ingest): the rule is decided again only
+    for the application numbers of the new files (a semi-join); every other number has the same records as
+    before, so its duplicates are the ones the state kept."""
     files = state.files_of("patents")
     if not files:
-        return pd.DataFrame({"_pos": np.array([], dtype=np.int64), "kept_row": np.array([], dtype=np.int64)})
+        return pd.DataFrame({"_pos": np.array([], dtype=np.int64), "kept_row": np.array([], dtype=np.int64),
+                             "patent_id": np.array([], dtype=object)})
+    before = state.files_of("dups")
+    new_files = [f for f in files if new_from is not None and int(f.stem.split("_")[0]) >= new_from]
+    window = """SELECT _pos, kept_row, patent_id FROM (
+                  SELECT _pos, patent_id,
+                         first_value(_pos) OVER w AS kept_pos,
+                         first_value(source_row) OVER w AS kept_row
+                  FROM ({rows})
+                  WINDOW w AS (PARTITION BY patent_id ORDER BY _filled DESC, _pos ASC)
+                ) WHERE _pos <> kept_pos"""
+    cols = "_pos, patent_id, _filled, source_row"
     with tempfile.TemporaryDirectory(prefix="citynet-duckdb-") as tmp:
         con = _connect(settings, Path(tmp))
         try:
-            glob = [str(f) for f in files]
-            dup = con.execute(
-                """
-                SELECT _pos, kept_row FROM (
-                  SELECT _pos,
-                         first_value(_pos) OVER w AS kept_pos,
-                         first_value(source_row) OVER w AS kept_row
-                  FROM read_parquet(?)
-                  WINDOW w AS (PARTITION BY patent_id ORDER BY _filled DESC, _pos ASC)
-                ) WHERE _pos <> kept_pos ORDER BY _pos
-                """,
-                [glob],
-            ).fetchnumpy()
+            if new_from is not None and before:
+                con.execute(f"CREATE TABLE new_ids AS SELECT DISTINCT patent_id FROM read_parquet({_files_list(new_files)})"
+                            if new_files else "CREATE TABLE new_ids (patent_id VARCHAR)")
+                touched = window.format(rows=f"SELECT {cols} FROM read_parquet({_files_list(files)}) "
+                                             "SEMI JOIN new_ids USING (patent_id)")
+                query = f"""SELECT * FROM ({touched}) UNION ALL
+                            SELECT _pos, kept_row, patent_id FROM read_parquet({_files_list(before[-1:])}) ANTI JOIN new_ids USING (patent_id)
+                            ORDER BY _pos"""
+            else:
+                query = window.format(rows=f"SELECT {cols} FROM read_parquet({_files_list(files)})") + " ORDER BY _pos"
+            dup = con.sql(query).to_arrow_table().cast(DUPS_SCHEMA)
         finally:
             con.close()
-    return pd.DataFrame({"_pos": np.asarray(dup["_pos"], dtype=np.int64),
-                         "kept_row": np.asarray(dup["kept_row"], dtype=np.int64)})
+    path = state.run_file("dups")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(dup, path.with_suffix(".tmp"))
+    path.with_suffix(".tmp").replace(path)  # a new file, never written through a link to the published state
+    for f in before:  # only the newest is read; the older ones are not carried (they are not in this state)
+        f.unlink()
+    return pd.DataFrame({"_pos": dup.column("_pos").to_numpy(), "kept_row": dup.column("kept_row").to_numpy(),
+                         "patent_id": dup.column("patent_id").to_numpy(zero_copy_only=False)})
 
 
 def quarantine_duplicates(state: State, dups: pd.DataFrame, quarantine) -> None:
@@ -310,11 +356,18 @@ def write_kept(state: State, kind: str, dups: pd.DataFrame, schema: pa.Schema, p
 PATENT_ROW_GROUP = 131_072  # rows per row group of patents.parquet at most (never two years in one)
 
 
-def write_patents(state: State, dups: pd.DataFrame, path: Path, settings: StreamSettings) -> None:
+def write_patents(state: State, dups: pd.DataFrame, path: Path, settings: StreamSettings,
+                  previous: Path | None = None, new_from: int | None = None) -> None:
     """``patents.parquet``: the kept staged patent rows sorted by ``app_year``, then by their position in
     the corpus (file order, then row), in row groups that never hold two years (at most
     :data:`PATENT_ROW_GROUP` rows) — so a reader that filters one year touches only that year's row
-    groups (Parquet min/max statistics). One DuckDB sort (memory limit, spilling), written batch by batch."""
+    groups (Parquet min/max statistics). One DuckDB sort (memory limit, spilling), written batch by batch.
+
+    ``previous`` (``ingest --append``: the table of the corpus before, ``new_from``: the first file number of
+    this ingest): only the new files' kept rows are sorted; the previous table is read row group by row
+    group (already in this order: a new record comes after every old one of its year), without the rows
+    whose application number a new record now holds, and the new rows of each year go after the old
+    ones. The same rows in the same order, cut into the same row groups as a sort of the whole corpus."""
     schema = CANONICAL["patents"]
     cols = ", ".join(f'"{n}"' for n in schema.names)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -325,28 +378,72 @@ def write_patents(state: State, dups: pd.DataFrame, path: Path, settings: Stream
             pq.ParquetWriter(path, schema) as writer:
         con = _connect(settings, Path(tmp))
         try:
-            rel = _kept_glob(state, "patents", dups, con)
-            reader = con.sql(f"SELECT {cols} FROM {rel} ORDER BY app_year, _pos").to_arrow_reader(PATENT_ROW_GROUP)
-            pending: list[pa.Table] = []
-            held, year = 0, None
-            for batch in reader:
-                t = pa.Table.from_batches([batch]).cast(schema)
-                y = t.column("app_year").to_numpy()
-                cuts = [0, *(np.flatnonzero(np.diff(y)) + 1).tolist(), len(y)]
-                for a, b in zip(cuts[:-1], cuts[1:], strict=True):
-                    if b == a:
-                        continue
-                    part = t.slice(a, b - a)
-                    if pending and (int(y[a]) != year or held + part.num_rows > PATENT_ROW_GROUP):
-                        writer.write_table(pa.concat_tables(pending), row_group_size=PATENT_ROW_GROUP)
-                        pending, held = [], 0
-                    pending.append(part)
-                    held += part.num_rows
-                    year = int(y[a])
-            if pending:
-                writer.write_table(pa.concat_tables(pending), row_group_size=PATENT_ROW_GROUP)
+            if previous is None:
+                rel = _kept_glob(state, "patents", dups, con)
+                reader = con.sql(f"SELECT {cols} FROM {rel} ORDER BY app_year, _pos").to_arrow_reader(PATENT_ROW_GROUP)
+                _write_year_groups(writer, (pa.Table.from_batches([b]) for b in reader), schema)
+            else:
+                new_files = [f for f in state.files_of("patents") if int(f.stem.split("_")[0]) >= new_from]
+                new = schema.empty_table()
+                if new_files:
+                    rel = _kept_glob(state, "patents", dups, con, files=new_files)
+                    new = con.sql(f"SELECT {cols} FROM {rel} ORDER BY app_year, _pos").to_arrow_table().cast(schema)
+                _write_year_groups(writer, _merged_by_year(previous, new), schema)
         finally:
             con.close()
+
+
+def _merged_by_year(previous: Path, new: pa.Table):
+    """The rows of ``previous`` (a ``patents.parquet``, one year per row group) without those whose
+    ``patent_id`` is in ``new``, with ``new`` (sorted by ``app_year``) after each year's old rows."""
+    far = np.iinfo(np.int64).max  # a null year sorts last, as in DuckDB's ORDER BY
+    years = pc.fill_null(new.column("app_year").cast(pa.int64()), far).to_numpy()
+    taken = pc.unique(new.column("patent_id").combine_chunks()) if new.num_rows else None
+    pf = pq.ParquetFile(previous)
+    done = 0
+    for g in range(pf.num_row_groups):
+        t = pf.read_row_group(g)
+        if not t.num_rows:
+            continue
+        y = t.column("app_year")[0].as_py()
+        upto = int(np.searchsorted(years, far if y is None else y, side="left"))
+        if upto > done:  # the new rows of the years before this group's
+            yield new.slice(done, upto - done)
+            done = upto
+        if taken is not None:
+            t = t.filter(pc.invert(pc.is_in(t.column("patent_id"), value_set=taken)))
+        yield t
+    if done < new.num_rows:
+        yield new.slice(done)
+
+
+def _write_year_groups(writer, tables, schema: pa.Schema) -> None:
+    """Write a stream of patent rows sorted by year as row groups that never hold two years: the stream is
+    cut into batches of :data:`PATENT_ROW_GROUP` rows by position (so the groups do not depend on how the
+    rows arrived), each batch split where the year changes, and consecutive parts of one year joined while
+    they fit in one group."""
+    pending: list[pa.Table] = []
+    held, year = 0, None
+
+    def put(t: pa.Table) -> None:
+        nonlocal pending, held, year
+        y = t.column("app_year").to_numpy(zero_copy_only=False)
+        cuts = [0, *(np.flatnonzero(np.diff(y)) + 1).tolist(), len(y)]
+        for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+            if b == a:
+                continue
+            part = t.slice(a, b - a)
+            if pending and (int(y[a]) != year or held + part.num_rows > PATENT_ROW_GROUP):
+                writer.write_table(pa.concat_tables(pending), row_group_size=PATENT_ROW_GROUP)
+                pending, held = [], 0
+            pending.append(part)
+            held += part.num_rows
+            year = int(y[a])
+
+    for batch in _rechunked((t.cast(schema) for t in tables), PATENT_ROW_GROUP):
+        put(batch)
+    if pending:
+        writer.write_table(pa.concat_tables(pending), row_group_size=PATENT_ROW_GROUP)
 
 
 def patent_summary(path: Path | pa.Table) -> dict:
@@ -387,22 +484,35 @@ def resolve_citations(state: State, dups: pd.DataFrame, out: Path, settings: Str
         writer = pq.ParquetWriter(out, schema)
         try:
             kept = _kept_glob(state, "patents", dups, con)  # corpus order (_pos), not the table's year order
+            # the look-ups hold only what some reference asks for (every batch joins them: a table of the
+            # whole corpus made each batch's join cost as much as the corpus)
+            refs = state.files_of("refs")
+            keys = [state.folder / "cites" / f.name for f in refs]
+            for f, k in zip(refs, keys, strict=True):
+                if not k.is_file():
+                    ref_keys(state, f, pq.read_table(f))
+            asked = f"read_parquet({_files_list(keys)})" if keys else "(SELECT NULL::VARCHAR AS stem, NULL::VARCHAR AS pid)"
+            con.execute(f"CREATE TABLE asked_stems AS SELECT DISTINCT stem FROM {asked} WHERE stem <> ''")
+            con.execute(f"CREATE TABLE asked_ids AS SELECT DISTINCT pid AS patent_id FROM {asked} WHERE pid IS NOT NULL")
             # the first patent (in corpus order) of each stem, as drop_duplicates("stem") keeps it
             con.execute(f"""
                 CREATE TABLE pubs AS SELECT stem, cited FROM (
                   SELECT regexp_replace(coalesce(pub_number, ''), '{CITED_STEM}', '') AS stem,
                          patent_id AS cited, _pos AS rn
                   FROM {kept})
-                WHERE stem <> '' QUALIFY row_number() OVER (PARTITION BY stem ORDER BY rn) = 1""")
-            con.execute(f"CREATE TABLE ids AS SELECT DISTINCT patent_id FROM {kept}")
+                SEMI JOIN asked_stems USING (stem)
+                QUALIFY row_number() OVER (PARTITION BY stem ORDER BY rn) = 1""")
+            con.execute(f"CREATE TABLE ids AS SELECT DISTINCT patent_id FROM {kept} SEMI JOIN asked_ids USING (patent_id)")
 
             for f in state.files_of("refs"):
                 t = pq.read_table(f)
+                keys = ref_keys(state, f, t)
                 if len(dpos):
-                    t = t.filter(pc.invert(pc.is_in(t.column("_pos"), value_set=dpos)))
+                    keep = pc.invert(pc.is_in(t.column("_pos"), value_set=dpos))
+                    t, keys = t.filter(keep), keys.filter(keep)
                 if not t.num_rows:
                     continue
-                table = _resolve_batch(con, t, schema)
+                table = _resolve_batch(con, t, keys, schema)
                 writer.write_table(table)
                 counts["count"] += table.num_rows
                 counts["in_corpus"] += table.num_rows - table.column("cited_patent_id").null_count
@@ -413,38 +523,62 @@ def resolve_citations(state: State, dups: pd.DataFrame, out: Path, settings: Str
     return counts
 
 
-def _resolve_batch(con, t: pa.Table, schema: pa.Schema) -> pa.Table:
-    """``etl.patents.resolve_references`` on one batch of references in Arrow, the look-ups in DuckDB
-    (``pubs``: stem → first patent in corpus order; ``ids``: the corpus's application numbers): by
-    publication-number stem, else — for a ``CN``/``ZL`` reference — by its normalised application number
-    when that is a corpus patent; ``foreign`` when it does not start with ``CN``/``ZL``."""
+REF_KEYS = pa.schema([("stem", pa.large_string()), ("pid", pa.large_string())])
+
+
+def ref_keys(state: State, refs_file: Path, t: pa.Table) -> pa.Table:
+    """Per staged reference of ``refs_file`` (rows ``t``): its publication-number ``stem`` and, for a
+    ``CN``/``ZL`` reference, its normalised application number ``pid`` (null when not one). Functions of the
+    reference alone (Arrow regular expressions, the check digit), computed once and kept in the state
+    (``cites/``, same file name as the batch), so ``ingest --append`` only joins the old references to the
+    corpus again."""
     from citynet.etl.normalize import app_numbers_arrow
     from citynet.etl.patents import CITED_STEM
 
+    path = state.folder / "cites" / refs_file.name
+    if path.is_file():
+        keys = pq.read_table(path)
+        if keys.num_rows == t.num_rows:
+            return keys
     ref = t.column("cited_ref").combine_chunks().cast(pa.large_string())
     stems = pc.replace_substring_regex(pc.fill_null(ref, ""), CITED_STEM, "")
-    con.register("b_", pa.table({"i": np.arange(len(ref)), "stem": stems}))
-    cited = con.sql("SELECT p.cited FROM b_ LEFT JOIN pubs p ON p.stem = b_.stem ORDER BY b_.i").to_arrow_table()
+    chinese = pc.fill_null(pc.or_(pc.starts_with(ref, "CN"), pc.starts_with(ref, "ZL")), False)
+    pid = pa.nulls(len(ref), pa.large_string())
+    if pc.any(chinese).as_py():
+        found, _ = app_numbers_arrow(ref.filter(chinese))
+        idx = np.flatnonzero(chinese.to_numpy(zero_copy_only=False))
+        pid = pc.take(found, pa.array(np.searchsorted(idx, np.arange(len(ref))).clip(0, len(idx) - 1)))
+        pid = pc.if_else(chinese, pid, pa.scalar(None, pa.large_string()))
+    keys = pa.table([stems, pid], schema=REF_KEYS)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(keys, path.with_suffix(".tmp"), **_FAST, compression="none")
+    path.with_suffix(".tmp").replace(path)  # a new file, never written through a link to the published state
+    return keys
+
+
+def _resolve_batch(con, t: pa.Table, keys: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``etl.patents.resolve_references`` on one batch of references, its look-ups in DuckDB (``pubs``:
+    stem → first patent in corpus order; ``ids``: the corpus's application numbers) on the references'
+    keys (:func:`ref_keys`): by publication-number stem, else — for a ``CN``/``ZL`` reference — by its
+    normalised application number when that is a corpus patent; ``foreign`` when it does not start with
+    ``CN``/``ZL``."""
+    ref = t.column("cited_ref").combine_chunks().cast(pa.large_string())
+    con.register("b_", pa.table({"i": np.arange(len(ref)), "stem": keys.column("stem"), "pid": keys.column("pid")}))
+    cited = con.sql("""SELECT coalesce(p.cited, d.patent_id) FROM b_ LEFT JOIN pubs p ON p.stem = b_.stem
+                       LEFT JOIN ids d ON d.patent_id = b_.pid ORDER BY b_.i""").to_arrow_table()
     con.unregister("b_")
     cited = cited.column(0).combine_chunks().cast(pa.large_string())
     chinese = pc.or_(pc.starts_with(ref, "CN"), pc.starts_with(ref, "ZL"))
-    rest = pc.and_(pc.is_null(cited), pc.fill_null(chinese, False))
-    if pc.any(rest).as_py():
-        pid, _ = app_numbers_arrow(ref.filter(rest))
-        con.register("c_", pa.table({"patent_id": pc.unique(pid.drop_null())}))
-        found = con.sql("SELECT patent_id FROM c_ SEMI JOIN ids USING (patent_id)").to_arrow_table().column(0)
-        con.unregister("c_")
-        hit = pc.fill_null(pc.is_in(pid, value_set=found.combine_chunks().cast(pa.large_string())), False)
-        cited = pc.replace_with_mask(cited, rest, pc.if_else(hit, pid, pa.scalar(None, pa.large_string())))
     return pa.table({"citing_patent_id": t.column("citing_patent_id"), "cited_ref": ref, "cited_patent_id": cited,
                      "foreign": pc.invert(chinese)}).cast(schema)
 
 
-def _kept_glob(state: State, kind: str, dups: pd.DataFrame, con) -> str:
-    """A DuckDB relation text: the staged rows of ``kind`` whose record is kept (``dups`` registered)."""
+def _kept_glob(state: State, kind: str, dups: pd.DataFrame, con, files: list[Path] | None = None) -> str:
+    """A DuckDB relation text: the staged rows of ``kind`` (or of ``files``) whose record is kept (``dups``
+    registered)."""
     con.register("dups_", pa.table({"_pos": pa.array(dups["_pos"].to_numpy(), pa.int64())}))
-    files = ", ".join("'" + str(f).replace("'", "''") + "'" for f in state.files_of(kind))
-    return f"(SELECT * FROM read_parquet([{files}]) ANTI JOIN dups_ USING (_pos))"
+    return f"(SELECT * FROM read_parquet({_files_list(state.files_of(kind) if files is None else files)}) " \
+           "ANTI JOIN dups_ USING (_pos))"
 
 
 def name_counts(state: State, dups: pd.DataFrame, more: pd.Series, settings: StreamSettings) -> pd.Series:
@@ -467,14 +601,28 @@ def name_counts(state: State, dups: pd.DataFrame, more: pd.Series, settings: Str
                      name="count")
 
 
+VOTES_SCHEMA = pa.schema([("name", _STR), ("status", _STR), ("city_code", _STR), ("province_code", _STR),
+                          ("country", _STR), ("n", pa.int64())])
+
+
 def locate(state: State, dups: pd.DataFrame, names: pd.DataFrame, transfer_addr: pd.DataFrame,
-           applicants: pd.DataFrame, settings: StreamSettings) -> pd.DataFrame:
+           applicants: pd.DataFrame, settings: StreamSettings, new_from: int | None = None,
+           dropped: np.ndarray | None = None) -> pd.DataFrame:
     """``etl.locate.locate_from_relation`` over the kept records' first addresses (staged, read by DuckDB)
     and the transfer records' addresses (``name``, ``address``; no province code), each name mapped to
     its ``applicant_id`` by ``names`` (``name``, ``applicant_id``). Out of core: memory is DuckDB's limit
-    plus one row per applicant."""
-    from citynet.etl.locate import locate_from_relation
+    plus one row per applicant.
 
+    The records' votes are counted per *name* (status, city, province, country: records) and kept in the
+    state (``votes/``), and summed per applicant through ``names``. ``new_from`` (``ingest --append``: the
+    first file number of this ingest) and ``dropped`` (the positions of earlier records that are
+    duplicates now): the votes kept by the ingest before, plus the new files' kept records, minus the
+    dropped records — only those records' addresses are read and parsed — which is the count over every
+    kept record (a name's votes do not depend on which applicant it belongs to)."""
+    from citynet.etl.locate import ParsedPairs, address_votes, locate_from_relation
+
+    before = state.files_of("votes")
+    incremental = new_from is not None and dropped is not None and bool(before)
     with tempfile.TemporaryDirectory(prefix="citynet-duckdb-") as tmp:
         con = _connect(settings, Path(tmp))
         try:
@@ -486,23 +634,78 @@ def locate(state: State, dups: pd.DataFrame, names: pd.DataFrame, transfer_addr:
                                  .to_numpy(), pa.string()),
                 "address": pa.array(transfer_addr["address"].astype(object).where(transfer_addr["address"].notna(), None)
                                     .to_numpy(), pa.string())}))
-            first = (f"SELECT name, address, country_province AS province_hint FROM {_kept_glob(state, 'first', dups, con)}"
-                     if state.files_of("first") else
-                     "SELECT NULL::VARCHAR AS name, NULL::VARCHAR AS address, NULL::VARCHAR AS province_hint WHERE false")
-            relation = f"""SELECT n.applicant_id, a.address, a.province_hint FROM (
-                             {first} UNION ALL SELECT name, address, '' AS province_hint FROM tr_addr_) a
-                           LEFT JOIN names_ n USING (name)"""
-            return locate_from_relation(applicants, con, relation)
+            cols = "name, address, country_province AS province_hint"
+            old_files = [f for f in state.files_of("first") if incremental and int(f.stem.split("_")[0]) < new_from]
+            new_files = [f for f in state.files_of("first") if not incremental or int(f.stem.split("_")[0]) >= new_from]
+            parts = ["SELECT NULL::VARCHAR AS name, NULL::VARCHAR AS address, NULL::VARCHAR AS province_hint, "
+                     "NULL::VARCHAR AS src, 0 AS w WHERE false",
+                     "SELECT name, address, '' AS province_hint, 't' AS src, 1 AS w FROM tr_addr_"]
+            if new_files:
+                parts.append(f"SELECT {cols}, 'r' AS src, 1 AS w FROM {_kept_glob(state, 'first', dups, con, new_files)}")
+            if old_files and len(dropped):
+                con.register("dropped_", pa.table({"_pos": pa.array(dropped, pa.int64())}))
+                parts.append(f"SELECT {cols}, 'r' AS src, -1 AS w FROM read_parquet({_files_list(old_files)}) "
+                             "SEMI JOIN dropped_ USING (_pos)")
+            parsed = ParsedPairs(known=state.files_of("addr"), out=state.run_file("addr"))
+            address_votes(con, " UNION ALL ".join(parts), "rows_votes", parsed=parsed, keys=("name", "src"), weight="w")
+            kept = f"UNION ALL SELECT * FROM read_parquet({_files_list(before[-1:])})" if incremental else ""
+            con.execute(f"""CREATE TABLE name_votes AS
+                SELECT name, status, city_code, province_code, country, sum(n)::BIGINT AS n FROM (
+                  SELECT name, status, city_code, province_code, country, n FROM rows_votes WHERE src = 'r' {kept})
+                GROUP BY ALL HAVING sum(n) <> 0""")
+            path = state.run_file("votes")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            pq.write_table(con.sql("SELECT * FROM name_votes ORDER BY ALL").to_arrow_table().cast(VOTES_SCHEMA),
+                           path.with_suffix(".tmp"))
+            path.with_suffix(".tmp").replace(path)  # a new file, never written through a link to the published state
+            for f in before:
+                f.unlink()
+            con.execute("""CREATE TABLE loc_votes AS
+                SELECT n.applicant_id, v.status, v.city_code, v.province_code, v.country, sum(v.n)::BIGINT AS n FROM (
+                  SELECT name, status, city_code, province_code, country, n FROM name_votes UNION ALL
+                  SELECT name, status, city_code, province_code, country, n FROM rows_votes WHERE src = 't') v
+                LEFT JOIN names_ n USING (name) GROUP BY ALL""")
+            return locate_from_relation(applicants, con, None)
         finally:
             con.close()
 
 
+PA_BATCH = 500_000  # rows per row group of patent_applicants.parquet
+
+
+def _rechunked(tables, n: int):
+    """The rows of a stream of Arrow tables in batches of exactly ``n`` (the last one shorter), each one
+    chunk: the row groups of a table written batch by batch then do not depend on how the rows arrived."""
+    buf: list[pa.Table] = []
+    held = 0
+    for t in tables:
+        if not t.num_rows:
+            continue
+        buf.append(t)
+        held += t.num_rows
+        while held >= n:
+            whole = pa.concat_tables(buf)
+            yield whole.slice(0, n).combine_chunks()
+            rest = whole.slice(n)
+            buf, held = ([rest] if rest.num_rows else []), rest.num_rows
+    if held:
+        yield pa.concat_tables(buf).combine_chunks()
+
+
 def write_patent_applicants(state: State, dups: pd.DataFrame, id_of: pd.Series, city_of: pd.Series, out: Path,
-                            settings: StreamSettings | None = None) -> dict:
+                            settings: StreamSettings | None = None, previous: Path | None = None,
+                            new_from: int | None = None) -> dict:
     """``patent_applicants.parquet`` from the staged applicant names of the kept records, in their staged
     order (``_pos``, then ``seq``): each name's ``applicant_id`` (two variants of one firm on one patent:
     the first kept), its city. One DuckDB query (join to the names' ids and cities, a window for the
-    first of each (record, applicant), written batch by batch). Returns the counts of the ingest report."""
+    first of each (record, applicant), written batch by batch). Returns the counts of the ingest report.
+
+    ``previous`` (``ingest --append``: the canonical folder of the corpus before, ``new_from``: the first file
+    number of this ingest): the earlier records' rows are those of the previous table — without the records
+    whose application number a new record now holds — with each ``applicant_id`` replaced by the id its
+    names have now (harmonisation maps every name of an applicant to one key, so an applicant's names stay
+    together and only its id can change: the first of each (record, applicant) is the same row) and its
+    city looked up again; only the new files' names are joined and windowed."""
     schema = CANONICAL["patent_applicants"]
     c = {"links": 0, "located": 0, "first": 0, "first_located": 0}
     settings = settings or StreamSettings()
@@ -517,15 +720,43 @@ def write_patent_applicants(state: State, dups: pd.DataFrame, id_of: pd.Series, 
                 return c
             con.register("ids_", ids)
             con.register("cities_", cities)  # one row per applicant_id
-            rel = _kept_glob(state, "links", dups, con)
-            reader = con.sql(f"""
+            files = state.files_of("links")
+            if previous is not None:
+                files = [f for f in files if int(f.stem.split("_")[0]) >= new_from]
+            rel = _kept_glob(state, "links", dups, con, files)
+            query = f"""
                 SELECT patent_id, applicant_id, seq, city_code FROM (
                   SELECT l._pos, l.patent_id, i.applicant_id, l.seq, ci.city_code,
                          row_number() OVER (PARTITION BY l._pos, i.applicant_id ORDER BY l.seq) AS k
                   FROM {rel} l LEFT JOIN ids_ i USING (name) LEFT JOIN cities_ ci USING (applicant_id))
-                WHERE k = 1 ORDER BY _pos, seq""").to_arrow_reader(500_000)
-            for batch in reader:
-                table = pa.Table.from_batches([batch]).cast(schema)
+                WHERE k = 1 ORDER BY _pos, seq"""
+            parts = []
+            if previous is not None:
+                old = _files_list([previous / "patent_applicants.parquet"])
+                taken = _kept_glob(state, "patents", dups, con,
+                                   [f for f in state.files_of("patents") if int(f.stem.split("_")[0]) >= new_from])
+                con.execute(f"""CREATE TABLE remap_ AS SELECT DISTINCT o.applicant_id AS old_id, i.applicant_id AS new_id
+                                FROM read_parquet({_files_list([previous / "applicant_names.parquet"])}) o
+                                JOIN ids_ i USING (name)""")
+                con.execute(f"CREATE TABLE taken_ AS SELECT DISTINCT patent_id FROM {taken}")
+                parts.append(f"""
+                    SELECT o.patent_id, r.new_id AS applicant_id, o.seq, ci.city_code
+                    FROM read_parquet({old}, file_row_number = true) o
+                    LEFT JOIN remap_ r ON r.old_id = o.applicant_id LEFT JOIN cities_ ci ON ci.applicant_id = r.new_id
+                    ANTI JOIN taken_ t ON t.patent_id = o.patent_id
+                    ORDER BY o.file_row_number""")
+            parts.append(query)
+
+            def tables():  # one query's result at a time (a connection reads one result at once)
+                for q in parts:
+                    reader = con.sql(q).to_arrow_reader(PA_BATCH)
+                    try:
+                        yield from (pa.Table.from_batches([b]) for b in reader)
+                    finally:
+                        reader.close()
+
+            for table in _rechunked(tables(), PA_BATCH):
+                table = table.cast(schema)
                 writer.write_table(table)
                 located = pc.is_valid(table.column("city_code"))
                 first = pc.equal(table.column("seq"), 1)

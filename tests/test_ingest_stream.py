@@ -118,6 +118,21 @@ def _canonical_digests(ws: Path) -> dict:
     return {f.name: d.table_digest(f) for f in sorted((ws / "canonical").glob("*.parquet"))}
 
 
+def _assert_same_corpus(inc: Path, both: Path) -> dict:
+    """The appended workspace ``inc`` holds what one ingest ``both`` holds: canonical tables, quarantine rows,
+    per-file accounting (balanced) and the report's counts. Returns ``both``'s report."""
+    assert _canonical_digests(inc) == _canonical_digests(both)
+    assert _quarantine_rows(inc) == _quarantine_rows(both)
+    rep_inc = json.loads((inc / "reports" / "ingest.json").read_text(encoding="utf-8"))
+    rep_both = json.loads((both / "reports" / "ingest.json").read_text(encoding="utf-8"))
+    keys = ("file", "kind", "rows_read", "rows_loaded", "rows_quarantined", "quarantined_by_reason", "balanced")
+    assert [{k: f[k] for k in keys} for f in rep_inc["files"]] == [{k: f[k] for k in keys} for f in rep_both["files"]]
+    assert all(f["balanced"] for f in rep_inc["files"])
+    for part in ("patents", "applicants", "patent_applicants", "citations", "addresses", "transfers"):
+        assert rep_inc[part] == rep_both[part], part
+    return rep_both
+
+
 def test_ingest_a_then_append_b_equals_ingest_of_a_and_b(tmp_path):
     """The fixture split in two exports (B has the bad rows and the malformed one; duplicates across A and B,
     some kept in B) and two transfer files: ``ingest A`` then ``ingest B --append`` writes the same canonical
@@ -141,17 +156,10 @@ def test_ingest_a_then_append_b_equals_ingest_of_a_and_b(tmp_path):
     assert exit_code("-q", "ingest", "-w", str(inc), str(a), "--transfers", str(ta)) == 0
     assert exit_code("-q", "ingest", "-w", str(inc), str(b), "--transfers", str(tb), "--append") == 0
 
-    assert _canonical_digests(inc) == _canonical_digests(both)
-    assert _quarantine_rows(inc) == _quarantine_rows(both)
-    rep_inc = json.loads((inc / "reports" / "ingest.json").read_text(encoding="utf-8"))
-    rep_both = json.loads((both / "reports" / "ingest.json").read_text(encoding="utf-8"))
-    keys = ("file", "kind", "rows_read", "rows_loaded", "rows_quarantined", "quarantined_by_reason", "balanced")
-    assert [{k: f[k] for k in keys} for f in rep_inc["files"]] == [{k: f[k] for k in keys} for f in rep_both["files"]]
-    assert all(f["balanced"] for f in rep_inc["files"])
+    rep_both = _assert_same_corpus(inc, both)
     dup_b = rep_both["files"][1]["quarantined_by_reason"].get("duplicate", 0)
     dup_a = rep_both["files"][0]["quarantined_by_reason"].get("duplicate", 0)
     assert dup_a and dup_b  # duplicates on both sides of the split
-    assert rep_inc["patents"] == rep_both["patents"] and rep_inc["applicants"] == rep_both["applicants"]
 
     assert exit_code("-q", "ingest", "-w", str(inc), str(b), "--append") == 2
     assert exit_code("-q", "ingest", "-w", str(tmp_path / "empty"), str(b), "--append") == 2
@@ -230,3 +238,82 @@ def test_the_readers_nul_and_blank_line_check_is_the_regular_expression():
         block = bytes(rnd.choice(b"ab,\"\n\r\x00\t\x0b") for _ in range(rnd.randint(0, 14)))
         assert _irregular_bytes(block) == (rule.search(block) is not None), block
         assert _irregular_bytes(memoryview(bytearray(block))) == (rule.search(block) is not None)
+
+
+def _rows(lines: list[str]) -> list[list[str]]:
+    return list(csv.reader(lines))
+
+
+def _write_rows(path: Path, rows: list[list[str]]) -> Path:
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, quoting=csv.QUOTE_ALL).writerows(rows)
+    return path
+
+
+def test_appends_that_share_numbers_applicants_and_citations_equal_one_ingest(tmp_path):
+    """B and C share what an append must decide again with the corpus before them: B holds a more complete
+    copy of an A record (kept in B, A's row quarantined) and a less complete one (A's kept); fifteen records
+    of a variant of an A applicant's name (…股份有限公司 of …有限公司: more records, so the merged applicant's
+    representative name, hence its id, changes) with addresses in another city (the corpus vote moves it);
+    a reference to A patents by publication and by application number, and an A record cites B patents
+    (old references that resolve only once B is in). C then repeats a B number and cites B. ``ingest A``,
+    ``--append B``, ``--append C`` gives exactly the tables, quarantine rows and accounting of ``ingest A B C``."""
+    import pyarrow.parquet as pq
+
+    rows = _rows(_lines("patents.csv.gz"))
+    head, body = [rows[0][0].lstrip("\ufeff"), *rows[0][1:]], rows[1:1500]
+    a = [list(r) for r in body[:700]]
+    b = [list(r) for r in body[700:800]]
+    c = [list(r) for r in body[900:960]]
+    firm, variant = "福州隆凯电气有限公司", "福州隆凯电气股份有限公司"
+    assert sum(r[6] == firm for r in a) == 8
+    fuller = list(a[0])  # its CPC field is empty in A
+    assert fuller[12] == ""
+    fuller[12] = fuller[11]
+    poorer = list(a[1])
+    poorer[14] = ""
+    b += [fuller, poorer]
+    for r in body[815:830]:  # the variant, in Xiamen
+        r = list(r)
+        r[6], r[7], r[8] = variant, "361000福建省厦门市思明区湖滨南路100号", "福建(35)"
+        b.append(r)
+    cites_a = list(body[810])
+    cites_a[15] = f"{a[2][2]};{a[3][0]}"  # an A patent by publication number, another by application number
+    b.append(cites_a)
+    a[5][15] = f"{a[5][15]};{body[811][2]};{body[812][0]}".strip(";")  # A cites two B patents
+    b += [list(body[811]), list(body[812])]
+    again = list(body[811])  # C: a more complete copy of a B record, and a reference to B
+    again[14] = again[14] or "有效"
+    again[12] = again[12] or again[11]
+    c.append(again)
+    c[0][15] = body[812][2]
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    fa, fb, fc = (_write_rows(raw / f"{n}.csv", [head, *rs]) for n, rs in (("a", a), ("b", b), ("c", c)))
+    both = tmp_path / "both"
+    assert exit_code("-q", "ingest", "-w", str(both), str(fa), str(fb), str(fc)) == 0
+    inc = tmp_path / "inc"
+    assert exit_code("-q", "ingest", "-w", str(inc), str(fa)) == 0
+    ids_a = pq.read_table(inc / "canonical" / "applicant_names.parquet").to_pydict()
+    assert exit_code("-q", "ingest", "-w", str(inc), str(fb), "--append") == 0
+    assert exit_code("-q", "ingest", "-w", str(inc), str(fc), "--append") == 0
+
+    _assert_same_corpus(inc, both)
+
+    # what the appends had to decide again really happened
+    pats = pq.read_table(inc / "canonical" / "patents.parquet").to_pydict()
+    src = dict(zip(pats["patent_id"], pats["source_file"], strict=True))
+    assert Path(src[fuller[0]]).name == "b.csv" and Path(src[poorer[0]]).name == "a.csv"
+    assert Path(src[body[811][0]]).name == "c.csv"
+    names = pq.read_table(inc / "canonical" / "applicant_names.parquet").to_pydict()
+    id_of = dict(zip(names["name"], names["applicant_id"], strict=True))
+    assert id_of[firm] == id_of[variant] != dict(zip(ids_a["name"], ids_a["applicant_id"], strict=True))[firm]
+    apps = pq.read_table(inc / "canonical" / "applicants.parquet").to_pydict()
+    city = dict(zip(apps["applicant_id"], apps["city_code"], strict=True))
+    assert city[id_of[firm]] == "350200"  # Xiamen: fifteen records against eleven in Fuzhou
+    cit = pq.read_table(inc / "canonical" / "citations.parquet").to_pydict()
+    resolved = set(zip(cit["citing_patent_id"], cit["cited_patent_id"], strict=True))
+    cn = [n if n.startswith("CN") else "CN" + n for n in (a[5][0], body[811][0], body[812][0], cites_a[0], a[2][0],
+                                                           a[3][0], c[0][0])]
+    assert {(cn[0], cn[1]), (cn[0], cn[2]), (cn[3], cn[4]), (cn[3], cn[5]), (cn[6], cn[2])} <= resolved
