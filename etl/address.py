@@ -1213,9 +1213,12 @@ def _utf8_rows(data: np.ndarray, pos: np.ndarray, stop: np.ndarray) -> pa.Array:
 class _KeyTrie:
     """The keys as a trie in flat numpy arrays: node 0 is the root, the last node a sentinel that
     stands for "no child" (-1); ``key[node]`` is the key number (``_KeyTable``) of the text leading to
-    the node or -1, ``more[node]`` whether a longer key goes on from it. Edges (parent, character) → child sit in an open-addressing hash table (linear probing,
-    Fibonacci hashing, at most a quarter full: short probe runs): one step of every row is a few vectorised gathers,
-    and nothing is rebuilt per call (``pyarrow.compute.index_in`` rebuilds its hash set each call)."""
+    the node or -1, ``more[node]`` whether a longer key goes on from it. Edges (parent, character) → child
+    sit in a cuckoo hash table (two slots per edge, chosen by two multiplicative hashes; at most a
+    quarter full): finding the child of every row is one gather, and a second one for the few rows
+    whose first slot holds another edge, so a step costs the same few vectorised calls whatever the
+    probe lengths (linear probing needed up to seven rounds per step); nothing is rebuilt per call
+    (``pyarrow.compute.index_in`` rebuilds its hash set each call)."""
 
     def __init__(self, parent: np.ndarray, char: np.ndarray, key: np.ndarray, more: np.ndarray) -> None:
         self.key, self.more = key, more
@@ -1223,46 +1226,60 @@ class _KeyTrie:
         # moves three, whatever is there (another width never matches an edge, and the row stops)
         self.three_bytes = bool(((char[1:-1] >= 0xE00000) & (char[1:-1] < 0xF00000)).all())
         edge = (parent[1:-1].astype(np.int64) << 32) | char[1:-1]  # not the root, not the sentinel
-        bits = max(4, int(len(edge) * 4 - 1).bit_length())
-        self.mask, self.shift = (1 << bits) - 1, 64 - bits
-        # slot i: (edge, child) side by side, so that a probe reads one cache line
-        self.slots = np.full((1 << bits, 2), -1, dtype=np.int64)
         node = np.arange(1, len(parent) - 1, dtype=np.int64)
-        h = self._hash(edge)
-        while len(node):  # insert every edge: free slots to their first claimant, the rest probe on
-            free = self.slots[h, 0] == -1
-            slot, first = np.unique(h[free], return_index=True)
-            win = np.flatnonzero(free)[first]
-            self.slots[slot, 0], self.slots[slot, 1] = edge[win], node[win]
-            lose = np.ones(len(node), dtype=bool)
-            lose[win] = False
-            node, edge, h = node[lose], edge[lose], (h[lose] + 1) & self.mask
+        bits = max(4, int(len(edge) * 4 - 1).bit_length())
+        while True:  # a table twice as large if the insertions run in a cycle (never at a quarter full)
+            self.mask, self.shift = (1 << bits) - 1, 64 - bits
+            slots = self._insert(edge.tolist(), node.tolist(), self._hash(edge, 0).tolist(), self._hash(edge, 1).tolist())
+            if slots is not None:
+                break
+            bits += 1
+        # slot i: (edge, child) side by side, so that a probe reads one cache line
+        self.slots = slots
 
-    def _hash(self, edge: np.ndarray) -> np.ndarray:
-        return ((edge * _FIB) >> self.shift) & self.mask  # int64 products wrap: Fibonacci hashing
+    def _insert(self, edges: list[int], nodes: list[int], h0: list[int], h1: list[int]) -> np.ndarray | None:
+        """The table with every edge in one of its two slots (cuckoo insertion, in edge order: the same
+        table every time), or None when an insertion does not end."""
+        size = self.mask + 1
+        where: dict[int, tuple[int, int]] = {e: (a, b) for e, a, b in zip(edges, h0, h1, strict=True)}
+        s_edge, s_node = [-1] * size, [-1] * size
+        for e, v in zip(edges, nodes, strict=True):
+            at = where[e][0]
+            for _ in range(500):
+                if s_edge[at] == -1:
+                    s_edge[at], s_node[at] = e, v
+                    break
+                s_edge[at], e = e, s_edge[at]  # take the slot; the edge that was there moves to its other slot
+                s_node[at], v = v, s_node[at]
+                a, b = where[e]
+                at = b if at == a else a
+            else:
+                return None
+        return np.array([s_edge, s_node], dtype=np.int64).T.copy()
+
+    def _hash(self, edge: np.ndarray, which: int) -> np.ndarray:
+        return ((edge * _FIB[which]) >> self.shift) & self.mask  # int64 products wrap: multiplicative hashing
 
     def child(self, state: np.ndarray, char: np.ndarray) -> np.ndarray:
         """The child of each ``state`` by character ``char`` (``_utf8_char``; -1: none)."""
         edge = (state << 32) | char
-        h = self._hash(edge)
-        slot = self.slots.take(h, axis=0)  # (``slots[h]`` is ten times slower)
+        slot = self.slots.take(self._hash(edge, 0), axis=0)  # (``slots[h]`` is ten times slower)
         se = slot[:, 0]
         hit = se == edge
         out = np.where(hit, slot[:, 1], -1)
-        todo = np.flatnonzero(se != -1)
-        todo = todo[~hit[todo]]
-        edge, h = edge[todo], h[todo]
-        while len(todo):  # the few edges not in their home slot
-            h = (h + 1) & self.mask
-            slot = self.slots.take(h, axis=0)
-            hit = slot[:, 0] == edge
-            out[todo[hit]] = slot[hit, 1]
-            go = np.flatnonzero((slot[:, 0] != -1) & ~hit)
-            todo, edge, h = todo[go], edge[go], h[go]
+        # an empty first slot: no such edge (a cuckoo insertion never empties a slot)
+        other = np.flatnonzero(se != edge)
+        other = other[se[other] != -1]
+        if len(other):
+            edge = edge[other]
+            slot = self.slots.take(self._hash(edge, 1), axis=0)
+            out[other] = np.where(slot[:, 0] == edge, slot[:, 1], -1)
         return out
 
 
-_FIB = np.int64(0x9E3779B97F4A7C15 - (1 << 64))  # 2^64 / golden ratio, as a signed 64-bit number
+# odd multipliers as signed 64-bit numbers: 2^64 / golden ratio (Fibonacci hashing) and another from
+# SplitMix64 for the second slot
+_FIB = (np.int64(0x9E3779B97F4A7C15 - (1 << 64)), np.int64(0xBF58476D1CE4E5B9 - (1 << 64)))
 # by the first byte of a UTF-8 character: its width, and the shift that keeps only its own bytes of
 # the three bytes read from there
 _UTF8_WIDTH = np.array([1] * 0xC0 + [2] * 0x20 + [3] * 0x10 + [4] * 0x10, dtype=np.int64)
@@ -1389,8 +1406,7 @@ def _build_key_trie() -> _KeyTrie:
 def _key_hits(
     data: np.ndarray, pos: np.ndarray, end: np.ndarray, cons: np.ndarray, constraints: list[tuple[str | None, str]]
 ) -> tuple:
-    """The rows decided by a key: ``(rows, inv, city, province, matched)``, the last three per distinct
-    (key, constraint) pair and ``inv`` mapping each row to its pair. Row i is the text of bytes
+    """The rows decided by a key and their answers: ``(rows, city, province, matched)``. Row i is the text of bytes
     ``pos[i]`` to ``end[i]`` of the UTF-8 ``data`` (``_utf8_bounds``).
 
     Every row walks the trie of keys (``_key_trie``) one character at a time, all rows at once in
@@ -1400,7 +1416,7 @@ def _key_hits(
     shorter keys, longest first.
     """
     n = len(pos)
-    none = (np.zeros(0, dtype="int64"), np.zeros(0, dtype="int64"), *(np.zeros(0, dtype=object),) * 3)
+    none = (np.zeros(0, dtype="int64"), *(np.zeros(0, dtype=object),) * 3)
     table = _key_table()
     trie = table.trie
     cons_prov = np.array([int(p[:2]) if p else -1 for p, _ in constraints], dtype=np.int16)
@@ -1476,20 +1492,24 @@ def _key_hits(
     table.save()
     r = np.concatenate(sel_rows)
     g = np.concatenate(sel_gid)
-    # city, province and matched text depend on the key and the constraint only: built once per pair
-    width = len(constraints)
-    inv, pairs = pd.factorize(g * width + cons[r])
-    ug, uc = pairs // width, pairs % width
-    u_matched = table.matched[ug]
-    sel = np.flatnonzero(cons_has[uc])
+    # city and province depend on the key only: gathered by key number; the matched text also on the
+    # province constraint, so it is built once per distinct (key, constraint) pair of the constrained
+    # rows only (the others take the key's own text)
+    matched = table.matched[g]
+    c = cons[r]
+    sel = np.flatnonzero(cons_has[c])
     if len(sel):  # with a province constraint: its label, then the text matched under it (or the label alone)
-        mp = table.matched_p[ug[sel]]
+        width = len(constraints)
+        inv, pairs = pd.factorize(g[sel] * width + c[sel])
+        ug, uc = pairs // width, pairs % width
+        mp = table.matched_p[ug]
         some = pd.notna(mp)
         some[some] = mp[some] != ""
-        u_matched[sel] = np.array([lab.rstrip("|") for _p, lab in constraints], dtype=object)[uc[sel]]
-        label = np.array([lab for _p, lab in constraints], dtype=object)[uc[sel[some]]]
-        u_matched[sel[some]] = label + mp[some]
-    return r, inv, table.city[ug], table.cprov[ug], u_matched
+        u_matched = np.array([lab.rstrip("|") for _p, lab in constraints], dtype=object)[uc]
+        label = np.array([lab for _p, lab in constraints], dtype=object)[uc[some]]
+        u_matched[some] = label + mp[some]
+        matched[sel] = u_matched[inv]
+    return r, table.city[g], table.cprov[g], matched
 
 
 def _key_cities(body: pa.Array, cons: np.ndarray, constraints: list[tuple[str | None, str]]) -> tuple:
@@ -1497,9 +1517,9 @@ def _key_cities(body: pa.Array, cons: np.ndarray, constraints: list[tuple[str | 
     n = len(body)
     city = np.full(n, None, dtype=object)
     matched = np.full(n, None, dtype=object)
-    r, inv, u_city, _p, u_matched = _key_hits(*_utf8_bounds(body), cons, constraints)
-    city[r] = u_city[inv]
-    matched[r] = u_matched[inv]
+    r, r_city, _p, r_matched = _key_hits(*_utf8_bounds(body), cons, constraints)
+    city[r] = r_city
+    matched[r] = r_matched
     return city, matched
 
 
@@ -1773,8 +1793,12 @@ def _postal_codes(data: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple
     at = cand[ok]
     start = start.copy()
     start[at] = q[ok]
-    inv, uniq = pd.factorize(digits[0][ok] * 10 + digits[1][ok])
-    codes[at] = inv
+    first2 = digits[0][ok] * 10 + digits[1][ok]  # 0–99: numbered through a table of 100
+    seen = np.zeros(100, dtype=bool)
+    seen[first2] = True
+    uniq = np.flatnonzero(seen)
+    number = np.cumsum(seen) - 1
+    codes[at] = number[first2]
     return start, [_POSTAL_PROVINCE[v] for v in uniq.tolist()], codes
 
 
@@ -1814,11 +1838,11 @@ def _parse_distinct(arr: pa.Array, h_codes: np.ndarray, h_uniq: list) -> dict[st
             h_codes[rows]
         ]
         cons = np.where(hint_c > 0, hint_c, postal_c)
-        k_rows, k_inv, u_city, u_prov, u_matched = _key_hits(data, start, end, cons, constraints)
+        k_rows, k_city, k_prov, k_matched = _key_hits(data, start, end, cons, constraints)
         out = rows[k_rows]
-        city[out] = u_city[k_inv]
-        province[out] = u_prov[k_inv]
-        matched[out] = u_matched[k_inv]
+        city[out] = k_city
+        province[out] = k_prov
+        matched[out] = k_matched
         decided[out] = True
         rest_u = np.flatnonzero(~decided[rows])
         if len(rest_u) > 1:
