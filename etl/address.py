@@ -1471,24 +1471,22 @@ def _key_hits(
     sel_rows, sel_gid = [rows0[ok0]], [best[rows0[ok0]]]
     failed = np.zeros(n, dtype=bool)
     failed[rows0[~ok0]] = True
-    if failed.any():  # rank 1, 2, …: the shorter keys of the rows not decided yet, longest first
-        m = [failed[x] for x in hit_rows]
-        rows, gid, kend = (
-            np.concatenate([x[mi] for x, mi in zip(xs, m, strict=True)]) for xs in (hit_rows, hit_gid, hit_end)
-        )
+    if failed.any():  # the shorter keys of the rows not decided yet: the longest one that decides wins
+        # all of them in one pass (a key's decision does not depend on the row's other keys), then the
+        # first that decides in each row's order, longest first
+        all_rows = np.concatenate(hit_rows)
+        m = failed[all_rows]
+        rows, gid, kend = all_rows[m], np.concatenate(hit_gid)[m], np.concatenate(hit_end)[m]
         order = np.lexsort((-kend, rows))  # a row's keys all start where it does: longest = ends last
         rows, gid, kend = rows[order], gid[order], kend[order]
-        first_of_row = np.r_[0, np.flatnonzero(np.diff(rows)) + 1]
-        rank = np.arange(len(rows)) - np.repeat(first_of_row, np.diff(np.r_[first_of_row, len(rows)]))
-        decided = np.zeros(n, dtype=bool)
-        for rk in range(1, int(rank.max()) + 1):
-            idx = np.flatnonzero((rank == rk) & ~decided[rows])
-            if not len(idx):
-                continue
-            ok = decide(rows[idx], gid[idx], kend[idx])
-            sel_rows.append(rows[idx[ok]])
-            sel_gid.append(gid[idx[ok]])
-            decided[rows[idx[ok]]] = True
+        shorter = np.flatnonzero(np.r_[False, rows[1:] == rows[:-1]])  # not the longest, tried above
+        if len(shorter):
+            rows, gid, kend = rows[shorter], gid[shorter], kend[shorter]
+            ok = np.flatnonzero(decide(rows, gid, kend))
+            if len(ok):
+                first = ok[np.r_[True, rows[ok[1:]] != rows[ok[:-1]]]]
+                sel_rows.append(rows[first])
+                sel_gid.append(gid[first])
     table.save()
     r = np.concatenate(sel_rows)
     g = np.concatenate(sel_gid)
