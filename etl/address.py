@@ -956,9 +956,14 @@ class _KeyTable:
             pass  # a cache that cannot be written costs time only
 
     def danger_pairs(self) -> np.ndarray:
-        """``key number * 2**21 + code point`` of every (key, danger character), sorted (for ``_key_ok``)."""
+        """``key number * 2**32 + character`` of every (key, danger character), sorted (for ``_key_ok``); the
+        character as ``_utf8_char`` reads it (its UTF-8 bytes as one big-endian number)."""
         if self._danger_pairs is None:
-            pairs = [g * _CP_SPAN + ord(c) for g in np.flatnonzero(self.has_danger).tolist() for c in self.danger[g]]
+            pairs = [
+                g * _CHAR_SPAN + int.from_bytes(c.encode("utf-8"), "big")
+                for g in np.flatnonzero(self.has_danger).tolist()
+                for c in self.danger[g]
+            ]
             self._danger_pairs = np.array(sorted(pairs) or [-1], dtype=np.int64)
         return self._danger_pairs
 
@@ -1167,25 +1172,14 @@ def _key_ok(table: _KeyTable, data: np.ndarray, row_end: np.ndarray, rows, gid, 
     d = np.flatnonzero(ok & table.has_danger[gid])  # the next character could complete a longer name
     if len(d):
         has = d[kend[d] < stop[d]]
-        pair = gid[has] * _CP_SPAN + _utf8_code_point(data, kend[has])
+        pair = gid[has] * _CHAR_SPAN + _utf8_char(data, kend[has])[0]
         pairs = table.danger_pairs()
         at = np.minimum(np.searchsorted(pairs, pair), len(pairs) - 1)
         ok[has[pairs[at] == pair]] = False
     return ok
 
 
-_CP_SPAN = 1 << 21  # code points are below 0x110000
-
-
-def _utf8_code_point(data: np.ndarray, pos: np.ndarray) -> np.ndarray:
-    """The code point of the UTF-8 character starting at each byte ``pos``."""
-    b = [data.take(pos + i, mode="clip").astype(np.int64) & 0x3F for i in range(4)]
-    b0 = data[pos].astype(np.int64)
-    return np.select(
-        [b0 < 0x80, b0 < 0xE0, b0 < 0xF0],
-        [b0, ((b0 & 0x1F) << 6) | b[1], ((b0 & 0x0F) << 12) | (b[1] << 6) | b[2]],
-        ((b0 & 0x07) << 18) | (b[1] << 12) | (b[2] << 6) | b[3],
-    )
+_CHAR_SPAN = 1 << 32  # a character read by ``_utf8_char`` takes at most four bytes
 
 
 def _utf8_heads(data: np.ndarray, pos: np.ndarray, stop: np.ndarray, chars: int) -> pa.Array:
@@ -1618,6 +1612,7 @@ def _fast_cities_py(
 # an address, never its answer.
 _CHUNK = 1 << 17
 COLUMNS = ["city_code", "province_code", "foreign", "status", "matched", "country"]
+_OBJECT_COLUMNS = [c for c in COLUMNS if c != "foreign"]  # rows of ``_parse_distinct``'s object array
 
 
 def _as_arrow(values: pd.Series) -> pa.Array:
@@ -1677,15 +1672,18 @@ def parse_addresses(addresses: pd.Series, province_hint: pd.Series | None = None
         inv, u_addr, uh = _distinct_pairs(arr, h_idx, len(h_dict))
     h_list = h_dict.to_pylist()
     if len(u_addr) <= _CHUNK:
-        cols = _parse_distinct(u_addr, uh, h_list)
+        obj, foreign = _parse_distinct(u_addr, uh, h_list)
     else:  # in chunks (see ``_CHUNK``)
         parts = [_parse_distinct(u_addr.slice(i, _CHUNK), uh[i : i + _CHUNK], h_list) for i in range(0, len(u_addr), _CHUNK)]
-        cols = {c: np.concatenate([part[c] for part in parts]) for c in COLUMNS}
-    idx = addresses.index
-    # object columns as before (no string inference); the index set once, not aligned column by column
-    data = {c: pd.Series(cols[c] if inv is None else cols[c][inv], dtype=cols[c].dtype, copy=False) for c in COLUMNS}
-    out = pd.DataFrame(data, copy=False)
-    out.index = idx
+        obj = np.concatenate([part[0] for part in parts], axis=1)
+        foreign = np.concatenate([part[1] for part in parts])
+    if inv is not None:
+        obj, foreign = obj.take(inv, axis=1), foreign[inv]
+    # object columns as before (``dtype=object``: no string inference), kept as built: the five object
+    # columns are one block without a copy (a frame built column by column copied every object
+    # reference into a new block), the flag inserted at its place; the index set, not aligned
+    out = pd.DataFrame(obj.T, index=addresses.index, columns=_OBJECT_COLUMNS, dtype=object, copy=False)
+    out.insert(COLUMNS.index("foreign"), "foreign", foreign)
     return out
 
 
@@ -1800,10 +1798,11 @@ def _postal_codes(data: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple
     return start, [_POSTAL_PROVINCE[v] for v in uniq.tolist()], codes
 
 
-def _parse_distinct(arr: pa.Array, h_codes: np.ndarray, h_uniq: list) -> dict[str, np.ndarray]:
+def _parse_distinct(arr: pa.Array, h_codes: np.ndarray, h_uniq: list) -> tuple[np.ndarray, np.ndarray]:
     """``parse_addresses`` on (address, hint) pairs — distinct, or the rows as they are when they look
     distinct (``_looks_distinct``): ``arr`` the addresses, ``h_codes`` the index of each pair's hint in
-    ``h_uniq`` (-1: none). Returns one array per column of ``COLUMNS``."""
+    ``h_uniq`` (-1: none). Returns the object columns (``_OBJECT_COLUMNS``) as the rows of one array,
+    and ``foreign``."""
     import pyarrow.compute as pc
 
     n = len(arr)
@@ -1811,9 +1810,8 @@ def _parse_distinct(arr: pa.Array, h_codes: np.ndarray, h_uniq: list) -> dict[st
     hint_prov_u = np.array([p for p, _ in parsed], dtype=object)
     hint_ctry_u = np.array([c for _, c in parsed], dtype=object)
 
-    city = np.full(n, None, dtype=object)
-    matched = np.full(n, None, dtype=object)
-    province = np.full(n, None, dtype=object)
+    obj = np.full((len(_OBJECT_COLUMNS), n), None, dtype=object)  # written in place through its rows
+    city, province, status, matched, country = obj
     decided = np.zeros(n, dtype=bool)
     # the vectorised tiers: mainland (or no) hint, address present
     eligible = np.array([c in (None, "CN") for c in hint_ctry_u], dtype=bool)[h_codes]
@@ -1854,8 +1852,6 @@ def _parse_distinct(arr: pa.Array, h_codes: np.ndarray, h_uniq: list) -> dict[st
                 province[out] = np.array([c[:2] + "0000" for c in fast_city[got].tolist()], dtype=object)
                 matched[out] = fast_matched[got]
                 decided[out] = True
-    country = np.full(n, None, dtype=object)
-    status = np.full(n, None, dtype=object)
     country[decided] = "CN"
     status[decided] = "city"
     foreign = np.zeros(n, dtype=bool)
@@ -1870,5 +1866,4 @@ def _parse_distinct(arr: pa.Array, h_codes: np.ndarray, h_uniq: list) -> dict[st
         for j, col in enumerate((city, province, country, status, matched)):
             col[rest] = np.array([r[j] for r in res] + [None], dtype=object)[:-1]
         foreign[rest] = np.array([r[3] == "foreign" for r in res], dtype=bool)
-    return {"city_code": city, "province_code": province, "foreign": foreign, "status": status,
-            "matched": matched, "country": country}  # fmt: skip
+    return obj, foreign
