@@ -859,6 +859,7 @@ class _KeyTable:
         self.tail = np.zeros(total, dtype=np.int8)
         self.danger = np.full(total, None, dtype=object)
         self.dirty = False
+        self.matched_by_label: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # ``_key_hits``: (text, built) by key
         self.shipped = saved and self._load_shipped()
         if saved and not self.shipped:
             self._load()
@@ -1005,8 +1006,29 @@ def _key_table() -> _KeyTable:
             table = _KeyTable()
             if table.shipped and (table.state > 0).all():  # every key read: nothing is written later
                 _SetupCache.save(table)
+        _warm_arrow()
         _KEY_TABLE.append(table)
     return _KEY_TABLE[0]
+
+
+def _warm_arrow() -> None:
+    """Call once, with the key table (per-process setup), every Arrow kernel that ``parse_addresses``
+    uses, on two short strings. The first call of a kernel in a process initialises it — the first
+    ``utf8_is_space`` about 3 ms (Unicode tables), the first ``take``, regex match or slice 0.1–0.4 ms
+    each — which is setup, not the reading of the addresses; no answer depends on it."""
+    import pyarrow.compute as pc
+
+    text = pa.array([" 江苏省", None], pa.large_string())
+    kw = {"memory_pool": _POOL}
+    sample = pc.take(text, pa.array([0, 1]), **kw)
+    pc.unique(sample, **kw)
+    pc.dictionary_encode(sample, **kw)
+    pc.is_valid(text), pc.is_null(text)
+    pc.match_substring_regex(text, _TAIL_SHORT_RE, **kw)
+    head = pc.utf8_slice_codeunits(text, 0, 1, **kw)
+    pc.filter(text, pc.utf8_is_space(head))
+    pc.subtract(pc.binary_length(text), pc.binary_length(pc.utf8_ltrim_whitespace(text)))
+    pc.utf8_length(text, **kw)
 
 
 class _SetupCache:
@@ -1135,6 +1157,7 @@ class _SetupCache:
         table.danger = None  # the characters themselves: only in ``danger_pairs``
         table._danger_pairs = np.array(arr["danger_pairs"])
         table.dirty, table.shipped = False, True
+        table.matched_by_label = {}
         return table
 
 
@@ -1484,23 +1507,30 @@ def _key_hits(
     table.save()
     r = np.concatenate(sel_rows)
     g = np.concatenate(sel_gid)
-    # city and province depend on the key only: gathered by key number; the matched text also on the
-    # province constraint, so it is built once per distinct (key, constraint) pair of the constrained
-    # rows only (the others take the key's own text)
+    # city and province depend on the key only: gathered by key number. So does the matched text of a
+    # row without a province constraint; with one (which is then the key's own province, ``_key_ok``)
+    # it is the constraint's label and the text matched under it, or the label alone: built once per
+    # (label, key) in the process (``matched_by_label``), not once per row
     matched = table.matched[g]
     c = cons[r]
     sel = np.flatnonzero(cons_has[c])
-    if len(sel):  # with a province constraint: its label, then the text matched under it (or the label alone)
-        width = len(constraints)
-        inv, pairs = pd.factorize(g[sel] * width + c[sel])
-        ug, uc = pairs // width, pairs % width
-        mp = table.matched_p[ug]
-        some = pd.notna(mp)
-        some[some] = mp[some] != ""
-        u_matched = np.array([lab.rstrip("|") for _p, lab in constraints], dtype=object)[uc]
-        label = np.array([lab for _p, lab in constraints], dtype=object)[uc[some]]
-        u_matched[some] = label + mp[some]
-        matched[sel] = u_matched[inv]
+    for lab in dict.fromkeys(lab for prov, lab in constraints if prov) if len(sel) else ():
+        at = sel[np.array([x == lab for _p, x in constraints])[c[sel]]]
+        if not len(at):
+            continue
+        gl = g[at]
+        if lab not in table.matched_by_label:
+            table.matched_by_label[lab] = (np.full(len(table.state), None, dtype=object), np.zeros(len(table.state), bool))
+        text, built = table.matched_by_label[lab]
+        new = np.unique(gl[~built[gl]])
+        if len(new):
+            mp = table.matched_p[new]
+            some = pd.notna(mp)
+            some[some] = mp[some] != ""
+            got = np.full(len(new), lab.rstrip("|"), dtype=object)
+            got[some] = lab + mp[some]
+            text[new], built[new] = got, True
+        matched[at] = text[gl]
     return r, table.city[g], table.cprov[g], matched
 
 
@@ -1693,7 +1723,7 @@ def parse_addresses(addresses: pd.Series, province_hint: pd.Series | None = None
 # in such input nearly every address is distinct anyway. A pair that does repeat is then read by the
 # key tier once per row (a few µs) and by the whole reading once per call (``_parse_distinct``); the
 # answers are the same either way.
-_SAMPLE = 4096
+_SAMPLE = 1024
 
 
 def _looks_distinct(arr: pa.Array) -> bool:
