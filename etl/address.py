@@ -1045,7 +1045,7 @@ class _SetupCache:
     """
 
     VERSION = 1
-    NUMBERS = ("state", "tail", "cprov_n", "has_danger", "danger_pairs", "slots", "key", "more")
+    NUMBERS = ("state", "tail", "cprov_n", "has_danger", "danger_pairs", "slots", "pair_slots", "key", "more")
     TEXTS = ("city", "cprov", "matched", "matched_p")
 
     @staticmethod
@@ -1085,11 +1085,12 @@ class _SetupCache:
             trie = table.trie
             arrays = {"state": table.state, "tail": table.tail, "cprov_n": table.cprov_n,
                       "has_danger": table.has_danger, "danger_pairs": table.danger_pairs(),
-                      "slots": trie.slots, "key": trie.key, "more": trie.more}  # fmt: skip
+                      "slots": trie.slots, "pair_slots": trie.pair_slots, "key": trie.key, "more": trie.more}  # fmt: skip
             for name, arr in arrays.items():
                 np.save(os.path.join(tmp, f"{name}.npy"), np.ascontiguousarray(arr), allow_pickle=False)
             meta = {"lengths": table.lengths, "offset": table.offset, "three_bytes": trie.three_bytes,
-                    "mask": trie.mask, "shift": trie.shift, "texts": {}}  # fmt: skip
+                    "mask": trie.mask, "shift": trie.shift, "pairs": trie.pairs, "pair_mask": trie.pair_mask,
+                    "pair_shift": trie.pair_shift, "texts": {}}  # fmt: skip
             for name in cls.TEXTS:
                 col = getattr(table, name)
                 codes, uniq = pd.factorize(pd.Series(col, dtype=object), use_na_sentinel=True)
@@ -1140,12 +1141,14 @@ class _SetupCache:
             codes = {n: np.load(os.path.join(path, f"{n}.npy"), allow_pickle=False) for n in cls.TEXTS}
         except (OSError, ValueError, KeyError):
             return None
-        for name in ("slots", "key", "more"):  # the trie walk reads them at random: fault them in now
+        for name in ("slots", "pair_slots", "key", "more"):  # the trie walk reads them at random: fault them in now
             _prefault(arr[name])
         table = _KeyTable.__new__(_KeyTable)
         trie = _KeyTrie.__new__(_KeyTrie)
         trie.slots, trie.key, trie.more = arr["slots"], arr["key"], arr["more"]
         trie.three_bytes, trie.mask, trie.shift = meta["three_bytes"], meta["mask"], meta["shift"]
+        trie.pair_slots, trie.pairs = arr["pair_slots"], meta["pairs"]
+        trie.pair_mask, trie.pair_shift = meta["pair_mask"], meta["pair_shift"]
         table.trie = trie
         table.lengths = meta["lengths"]
         table.offset = {int(k): v for k, v in meta["offset"].items()}
@@ -1231,67 +1234,85 @@ class _KeyTrie:
     """The keys as a trie in flat numpy arrays: node 0 is the root, the last node a sentinel that
     stands for "no child" (-1); ``key[node]`` is the key number (``_KeyTable``) of the text leading to
     the node or -1, ``more[node]`` whether a longer key goes on from it. Edges (parent, character) → child
-    sit in a cuckoo hash table (two slots per edge, chosen by two multiplicative hashes; at most a
-    quarter full): finding the child of every row is one gather, and a second one for the few rows
-    whose first slot holds another edge, so a step costs the same few vectorised calls whatever the
-    probe lengths (linear probing needed up to seven rounds per step); nothing is rebuilt per call
-    (``pyarrow.compute.index_in`` rebuilds its hash set each call)."""
+    sit in a static hash table (``_cuckoo``: one gather per row, a second for the few rows whose first
+    slot holds another edge, whatever the probe lengths; linear probing needed up to seven rounds per
+    step); nothing is rebuilt per call (``pyarrow.compute.index_in`` rebuilds its hash set each call).
+
+    The first two characters of a row are looked up in one step (``pair_slots``: every node of depth
+    two by its two characters; ``pairs``) when every key character takes three bytes and no key is one
+    character long: a row then walks one step fewer, and the first step, which every row takes, reads
+    the table once instead of twice."""
 
     def __init__(self, parent: np.ndarray, char: np.ndarray, key: np.ndarray, more: np.ndarray) -> None:
         self.key, self.more = key, more
         # every character of every key takes three bytes (CJK): a step then reads three bytes and
         # moves three, whatever is there (another width never matches an edge, and the row stops)
         self.three_bytes = bool(((char[1:-1] >= 0xE00000) & (char[1:-1] < 0xF00000)).all())
-        edge = (parent[1:-1].astype(np.int64) << 32) | char[1:-1]  # not the root, not the sentinel
-        node = np.arange(1, len(parent) - 1, dtype=np.int64)
-        bits = max(4, int(len(edge) * 4 - 1).bit_length())
-        while True:  # a table twice as large if the insertions run in a cycle (never at a quarter full)
-            self.mask, self.shift = (1 << bits) - 1, 64 - bits
-            slots = self._insert(edge.tolist(), node.tolist(), self._hash(edge, 0).tolist(), self._hash(edge, 1).tolist())
-            if slots is not None:
-                break
-            bits += 1
-        # slot i: (edge, child) side by side, so that a probe reads one cache line
-        self.slots = slots
-
-    def _insert(self, edges: list[int], nodes: list[int], h0: list[int], h1: list[int]) -> np.ndarray | None:
-        """The table with every edge in one of its two slots (cuckoo insertion, in edge order: the same
-        table every time), or None when an insertion does not end."""
-        size = self.mask + 1
-        where: dict[int, tuple[int, int]] = {e: (a, b) for e, a, b in zip(edges, h0, h1, strict=True)}
-        s_edge, s_node = [-1] * size, [-1] * size
-        for e, v in zip(edges, nodes, strict=True):
-            at = where[e][0]
-            for _ in range(500):
-                if s_edge[at] == -1:
-                    s_edge[at], s_node[at] = e, v
-                    break
-                s_edge[at], e = e, s_edge[at]  # take the slot; the edge that was there moves to its other slot
-                s_node[at], v = v, s_node[at]
-                a, b = where[e]
-                at = b if at == a else a
-            else:
-                return None
-        return np.array([s_edge, s_node], dtype=np.int64).T.copy()
-
-    def _hash(self, edge: np.ndarray, which: int) -> np.ndarray:
-        return ((edge * _FIB[which]) >> self.shift) & self.mask  # int64 products wrap: multiplicative hashing
+        inner = np.arange(1, len(parent) - 1, dtype=np.int64)  # not the root, not the sentinel
+        edge = (parent[inner].astype(np.int64) << 32) | char[inner]
+        self.slots, self.mask, self.shift = _cuckoo(edge, inner)
+        depth1 = inner[parent[inner] == 0]
+        depth2 = inner[(parent[inner] != 0) & (parent[parent[inner]] == 0)]
+        self.pairs = self.three_bytes and not (key[depth1] >= 0).any() and bool(more[parent[depth2]].all())
+        if self.pairs:
+            pair = (char[parent[depth2]].astype(np.int64) << 24) | char[depth2]
+            self.pair_slots, self.pair_mask, self.pair_shift = _cuckoo(pair, depth2)
+        else:
+            self.pair_slots, self.pair_mask, self.pair_shift = np.full((1, 2), -1, dtype=np.int64), 0, 63
 
     def child(self, state: np.ndarray, char: np.ndarray) -> np.ndarray:
         """The child of each ``state`` by character ``char`` (``_utf8_char``; -1: none)."""
-        edge = (state << 32) | char
-        slot = self.slots.take(self._hash(edge, 0), axis=0)  # (``slots[h]`` is ten times slower)
-        se = slot[:, 0]
-        hit = se == edge
-        out = np.where(hit, slot[:, 1], -1)
-        # an empty first slot: no such edge (a cuckoo insertion never empties a slot)
-        other = np.flatnonzero(se != edge)
-        other = other[se[other] != -1]
-        if len(other):
-            edge = edge[other]
-            slot = self.slots.take(self._hash(edge, 1), axis=0)
-            out[other] = np.where(slot[:, 0] == edge, slot[:, 1], -1)
-        return out
+        return _cuckoo_find(self.slots, self.mask, self.shift, (state << 32) | char)
+
+
+def _cuckoo(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, int, int]:
+    """A static hash table of ``keys`` → ``values`` (int64, keys ≥ 0), at most a quarter full, for
+    ``_cuckoo_find``: ``(slots, mask, shift)``, slot i holding (key, value) side by side (one cache line
+    per probe) or (-1, -1). Cuckoo hashing: every key sits in one of its two slots (two multiplicative
+    hashes, ``_FIB``), so a lookup reads at most two slots. Inserted in key order: the same table every
+    time; a table twice as large if the insertions run in a cycle (not seen at a quarter full)."""
+    bits = max(4, int(len(keys) * 4 - 1).bit_length())
+    while True:
+        mask, shift = (1 << bits) - 1, 64 - bits
+        h0, h1 = (((keys * _FIB[i]) >> shift) & mask for i in (0, 1))
+        slots = _cuckoo_insert(keys.tolist(), values.tolist(), h0.tolist(), h1.tolist(), mask + 1)
+        if slots is not None:
+            return slots, mask, shift
+        bits += 1
+
+
+def _cuckoo_insert(keys: list[int], values: list[int], h0: list[int], h1: list[int], size: int) -> np.ndarray | None:
+    """Cuckoo insertion of every key (``_cuckoo``), or None when an insertion does not end."""
+    where: dict[int, tuple[int, int]] = {k: (a, b) for k, a, b in zip(keys, h0, h1, strict=True)}
+    s_key, s_value = [-1] * size, [-1] * size
+    for k, v in zip(keys, values, strict=True):
+        at = where[k][0]
+        for _ in range(500):
+            if s_key[at] == -1:
+                s_key[at], s_value[at] = k, v
+                break
+            s_key[at], k = k, s_key[at]  # take the slot; the key that was there moves to its other slot
+            s_value[at], v = v, s_value[at]
+            a, b = where[k]
+            at = b if at == a else a
+        else:
+            return None
+    return np.array([s_key, s_value], dtype=np.int64).T.copy()
+
+
+def _cuckoo_find(slots: np.ndarray, mask: int, shift: int, keys: np.ndarray) -> np.ndarray:
+    """The value of each key in a ``_cuckoo`` table (-1: not there)."""
+    slot = slots.take(((keys * _FIB[0]) >> shift) & mask, axis=0)  # (``slots[h]`` is ten times slower)
+    sk = slot[:, 0]
+    out = np.where(sk == keys, slot[:, 1], -1)
+    # an empty first slot: no such key (a cuckoo insertion never empties a slot)
+    other = np.flatnonzero(sk != keys)
+    other = other[sk[other] != -1]
+    if len(other):
+        keys = keys[other]
+        slot = slots.take(((keys * _FIB[1]) >> shift) & mask, axis=0)
+        out[other] = np.where(slot[:, 0] == keys, slot[:, 1], -1)
+    return out
 
 
 # odd multipliers as signed 64-bit numbers: 2^64 / golden ratio (Fibonacci hashing) and another from
@@ -1446,9 +1467,20 @@ def _key_hits(
     best_end = np.zeros(n, dtype="int64")
     alive = np.flatnonzero(pos < end)
     p, e = pos[alive], end[alive]
+    pairs = trie.pairs
+    if pairs:  # the first two characters in one step (``_KeyTrie``): a row of fewer begins no key
+        two = np.flatnonzero(e - p >= 6)
+        alive, p, e = alive[two], p[two], e[two]
     state = np.zeros(len(alive), dtype="int64")  # the root
     while len(alive):
-        if trie.three_bytes:
+        if pairs:
+            chars = data.take(p).astype(np.int64)
+            for i in range(1, 6):
+                chars = (chars << 8) | data.take(p + i)
+            child = _cuckoo_find(trie.pair_slots, trie.pair_mask, trie.pair_shift, chars)
+            p = p + 6
+            pairs = False
+        elif trie.three_bytes:
             char = (
                 (data.take(p).astype(np.int64) << 16)
                 | (data.take(p + 1, mode="clip").astype(np.int64) << 8)
