@@ -860,6 +860,7 @@ class _KeyTable:
         self.danger = np.full(total, None, dtype=object)
         self.dirty = False
         self.matched_by_label: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # ``_key_hits``: (text, built) by key
+        self._with_none: tuple | None = None
         self.shipped = saved and self._load_shipped()
         if saved and not self.shipped:
             self._load()
@@ -968,6 +969,12 @@ class _KeyTable:
             self._danger_pairs = np.array(sorted(pairs) or [-1], dtype=np.int64)
         return self._danger_pairs
 
+    def with_none(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``city``, ``cprov`` and ``matched`` with None appended (key number -1: none), for ``_key_answers``."""
+        if self._with_none is None:
+            self._with_none = tuple(np.append(x, None) for x in (self.city, self.cprov, self.matched))
+        return self._with_none
+
     def read(self, gids: np.ndarray, words: list[str]) -> None:
         for gid, word in zip(gids.tolist(), words, strict=True):
             got = _decided_prefix(word, None, open_end=False)
@@ -985,7 +992,7 @@ class _KeyTable:
             self.tail[gid] = {"": 0, "short": 1, "市": 2}[got[2]]
             self.danger[gid] = (got[3] | got_p[3]) or None
             self.has_danger[gid] = self.danger[gid] is not None
-        self._danger_pairs = None
+        self._danger_pairs = self._with_none = None
         self.dirty = True
 
 
@@ -1160,7 +1167,7 @@ class _SetupCache:
         table.danger = None  # the characters themselves: only in ``danger_pairs``
         table._danger_pairs = np.array(arr["danger_pairs"])
         table.dirty, table.shipped = False, True
-        table.matched_by_label = {}
+        table.matched_by_label, table._with_none = {}, None
         return table
 
 
@@ -1444,7 +1451,8 @@ def _build_key_trie() -> _KeyTrie:
 def _key_hits(
     data: np.ndarray, pos: np.ndarray, end: np.ndarray, cons: np.ndarray, constraints: list[tuple[str | None, str]]
 ) -> tuple:
-    """The rows decided by a key and their answers: ``(rows, city, province, matched)``. Row i is the text of bytes
+    """The rows decided by a key: ``(rows, key numbers, at, text)``, ``at`` indexing the rows read under a
+    province constraint and ``text`` their matched text (the others have their key's: ``_key_answers``). Row i is the text of bytes
     ``pos[i]`` to ``end[i]`` of the UTF-8 ``data`` (``_utf8_bounds``).
 
     Every row walks the trie of keys (``_key_trie``) one character at a time, all rows at once in
@@ -1454,7 +1462,7 @@ def _key_hits(
     shorter keys, longest first.
     """
     n = len(pos)
-    none = (np.zeros(0, dtype="int64"), *(np.zeros(0, dtype=object),) * 3)
+    none = (*(np.zeros(0, dtype="int64"),) * 3, np.zeros(0, dtype=object))
     table = _key_table()
     trie = table.trie
     cons_prov = np.array([int(p[:2]) if p else -1 for p, _ in constraints], dtype=np.int16)
@@ -1539,11 +1547,11 @@ def _key_hits(
     table.save()
     r = np.concatenate(sel_rows)
     g = np.concatenate(sel_gid)
-    # city and province depend on the key only: gathered by key number. So does the matched text of a
-    # row without a province constraint; with one (which is then the key's own province, ``_key_ok``)
-    # it is the constraint's label and the text matched under it, or the label alone: built once per
-    # (label, key) in the process (``matched_by_label``), not once per row
-    matched = table.matched[g]
+    # city and province depend on the key only, and so does the matched text of a row without a province
+    # constraint (``_key_answers``); with one (which is then the key's own province, ``_key_ok``) it is
+    # the constraint's label and the text matched under it, or the label alone: built once per (label,
+    # key) in the process (``matched_by_label``), not once per row
+    at_parts, text_parts = [np.zeros(0, dtype="int64")], [np.zeros(0, dtype=object)]
     c = cons[r]
     sel = np.flatnonzero(cons_has[c])
     for lab in dict.fromkeys(lab for prov, lab in constraints if prov) if len(sel) else ():
@@ -1562,18 +1570,32 @@ def _key_hits(
             got = np.full(len(new), lab.rstrip("|"), dtype=object)
             got[some] = lab + mp[some]
             text[new], built[new] = got, True
-        matched[at] = text[gl]
-    return r, table.city[g], table.cprov[g], matched
+        at_parts.append(at)
+        text_parts.append(text[gl])
+    return r, g, np.concatenate(at_parts), np.concatenate(text_parts)
+
+
+def _key_answers(n: int, rows: np.ndarray, hits: tuple, city: np.ndarray, province: np.ndarray, matched: np.ndarray) -> np.ndarray:
+    """Write the answers of ``hits`` (``_key_hits`` on rows ``rows`` of the columns) into the object columns
+    ``city``, ``province`` and ``matched`` (length ``n``; every row is written, None where no key
+    decided: call it first): each column in one pass from the key numbers, then the texts of the rows
+    read under a province constraint. Returns the rows decided. (Gathering per row and scattering
+    touched every reference twice more.)"""
+    k_rows, gid, at, text = hits
+    out = rows[k_rows]
+    code = np.full(n, -1, dtype="int64")
+    code[out] = gid
+    for col, values in zip((city, province, matched), _key_table().with_none(), strict=True):
+        np.take(values, code, out=col, mode="wrap")  # -1: the None appended; ``wrap``: not buffered
+    matched[out[at]] = text
+    return out
 
 
 def _key_cities(body: pa.Array, cons: np.ndarray, constraints: list[tuple[str | None, str]]) -> tuple:
     """City and matched text per row of ``body`` decided by a key (None where not decided)."""
     n = len(body)
-    city = np.full(n, None, dtype=object)
-    matched = np.full(n, None, dtype=object)
-    r, r_city, _p, r_matched = _key_hits(*_utf8_bounds(body), cons, constraints)
-    city[r] = r_city
-    matched[r] = r_matched
+    city, province, matched = np.full((3, n), None, dtype=object)
+    _key_answers(n, np.arange(n), _key_hits(*_utf8_bounds(body), cons, constraints), city, province, matched)
     return city, matched
 
 
@@ -1896,11 +1918,7 @@ def _parse_distinct(arr: pa.Array, h_codes: np.ndarray, h_uniq: list) -> tuple[n
             h_codes[rows]
         ]
         cons = np.where(hint_c > 0, hint_c, postal_c)
-        k_rows, k_city, k_prov, k_matched = _key_hits(data, start, end, cons, constraints)
-        out = rows[k_rows]
-        city[out] = k_city
-        province[out] = k_prov
-        matched[out] = k_matched
+        out = _key_answers(n, rows, _key_hits(data, start, end, cons, constraints), city, province, matched)
         decided[out] = True
         rest_u = np.flatnonzero(~decided[rows])
         if len(rest_u) > 1:
