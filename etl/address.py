@@ -512,10 +512,14 @@ def _candidates(s: str, names: bool) -> tuple[list, str | None]:
     found = [(end - length + 1, end, place) for end, (length, place) in automaton(names).iter(s)]
     if not found:
         return [], None, set()
-    inner = [
-        m for m in found
-        if not any(o[0] <= m[0] and m[1] <= o[1] and (o[1] - o[0]) > (m[1] - m[0]) for o in found)
-    ]
+    # a match inside a longer one (another span that contains it): by start, longest first, a match is
+    # inside another exactly when an earlier one reaches as far (one sweep, not every pair)
+    inside = [False] * len(found)
+    reach = -1
+    for i in sorted(range(len(found)), key=lambda i: (found[i][0], -found[i][1])):
+        inside[i] = reach >= found[i][1]
+        reach = max(reach, found[i][1])
+    inner = [m for m, x in zip(found, inside, strict=True) if not x]
     by_start: dict[int, list] = {}
     for m in inner:
         by_start.setdefault(m[0], []).append(m[2])
@@ -1397,11 +1401,14 @@ def _key_start(data: np.ndarray, pos: np.ndarray, end: np.ndarray) -> np.ndarray
         todo, width = todo[trim], width[trim]
         pos[todo] += width
         todo = todo[pos[todo] < end[todo]]
+    zh = rows
+    for i, b in enumerate(_KEY_CUT[-1][0].encode("utf-8")):  # both begin with 中: the rows that do, first
+        zh = zh[(pos[zh] + i < end[zh]) & (data.take(pos[zh] + i, mode="clip") == b)]
     cut = []
     for word in _KEY_CUT:  # both looked for at the same byte: at most one applies (中华… / 中国)
-        raw = np.frombuffer(word.encode("utf-8"), dtype=np.uint8)
-        at = rows[end[rows] - pos[rows] >= len(raw)]
-        for i, b in enumerate(raw.tolist()):
+        raw = word.encode("utf-8")
+        at = zh[end[zh] - pos[zh] >= len(raw)]
+        for i, b in enumerate(raw[3:], 3):
             at = at[data[pos[at] + i] == b]
         cut.append((at, len(raw)))
     for at, size in cut:
