@@ -1570,8 +1570,11 @@ def _key_hits(
         if lab not in table.matched_by_label:
             table.matched_by_label[lab] = (np.full(len(table.state), None, dtype=object), np.zeros(len(table.state), bool))
         text, built = table.matched_by_label[lab]
-        new = np.unique(gl[~built[gl]])
+        new = gl[~built[gl]]
         if len(new):
+            need = np.zeros(len(built), dtype=bool)  # each new key once, without sorting them
+            need[new] = True
+            new = np.flatnonzero(need)
             mp = table.matched_p[new]
             some = pd.notna(mp)
             some[some] = mp[some] != ""
