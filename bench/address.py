@@ -18,7 +18,8 @@ city; *precision* = correct / located.
 Timing: each side's per-process setup is timed apart and printed (citynet: lexicon, automaton, OpenCC
 and the key table with the trie of keys — loaded from ``$CITYNET_CACHE/address-setup-v1-<digest>/``
 when an earlier process built them, else built from the key decisions shipped with the package,
-``etl/data/address_keys.parquet``, and written there; cpca: its import and first call). Then the
+``etl/data/address_keys.parquet``, and written there; with the key table, the first call of every
+Arrow kernel the step uses, which initialises it; cpca: its import and first call). Then the
 first call of ``parse_addresses`` in the process (run with an empty ``$CITYNET_CACHE`` to time the
 setup as built), then ``--rounds`` interleaved rounds of
 ``parse_addresses`` on the addresses alone (the same input as cpca), with the ``国省代码`` hint that

@@ -512,10 +512,14 @@ def _candidates(s: str, names: bool) -> tuple[list, str | None]:
     found = [(end - length + 1, end, place) for end, (length, place) in automaton(names).iter(s)]
     if not found:
         return [], None, set()
-    inner = [
-        m for m in found
-        if not any(o[0] <= m[0] and m[1] <= o[1] and (o[1] - o[0]) > (m[1] - m[0]) for o in found)
-    ]
+    # a match inside a longer one (another span that contains it): by start, longest first, a match is
+    # inside another exactly when an earlier one reaches as far (one sweep, not every pair)
+    inside = [False] * len(found)
+    reach = -1
+    for i in sorted(range(len(found)), key=lambda i: (found[i][0], -found[i][1])):
+        inside[i] = reach >= found[i][1]
+        reach = max(reach, found[i][1])
+    inner = [m for m, x in zip(found, inside, strict=True) if not x]
     by_start: dict[int, list] = {}
     for m in inner:
         by_start.setdefault(m[0], []).append(m[2])
@@ -859,6 +863,8 @@ class _KeyTable:
         self.tail = np.zeros(total, dtype=np.int8)
         self.danger = np.full(total, None, dtype=object)
         self.dirty = False
+        self.matched_by_label: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # ``_key_hits``: (text, built) by key
+        self._with_none: tuple | None = None
         self.shipped = saved and self._load_shipped()
         if saved and not self.shipped:
             self._load()
@@ -956,11 +962,22 @@ class _KeyTable:
             pass  # a cache that cannot be written costs time only
 
     def danger_pairs(self) -> np.ndarray:
-        """``key number * 2**21 + code point`` of every (key, danger character), sorted (for ``_key_ok``)."""
+        """``key number * 2**32 + character`` of every (key, danger character), sorted (for ``_key_ok``); the
+        character as ``_utf8_char`` reads it (its UTF-8 bytes as one big-endian number)."""
         if self._danger_pairs is None:
-            pairs = [g * _CP_SPAN + ord(c) for g in np.flatnonzero(self.has_danger).tolist() for c in self.danger[g]]
+            pairs = [
+                g * _CHAR_SPAN + int.from_bytes(c.encode("utf-8"), "big")
+                for g in np.flatnonzero(self.has_danger).tolist()
+                for c in self.danger[g]
+            ]
             self._danger_pairs = np.array(sorted(pairs) or [-1], dtype=np.int64)
         return self._danger_pairs
+
+    def with_none(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``city``, ``cprov`` and ``matched`` with None appended (key number -1: none), for ``_key_answers``."""
+        if self._with_none is None:
+            self._with_none = tuple(np.append(x, None) for x in (self.city, self.cprov, self.matched))
+        return self._with_none
 
     def read(self, gids: np.ndarray, words: list[str]) -> None:
         for gid, word in zip(gids.tolist(), words, strict=True):
@@ -979,7 +996,7 @@ class _KeyTable:
             self.tail[gid] = {"": 0, "short": 1, "市": 2}[got[2]]
             self.danger[gid] = (got[3] | got_p[3]) or None
             self.has_danger[gid] = self.danger[gid] is not None
-        self._danger_pairs = None
+        self._danger_pairs = self._with_none = None
         self.dirty = True
 
 
@@ -1000,8 +1017,30 @@ def _key_table() -> _KeyTable:
             table = _KeyTable()
             if table.shipped and (table.state > 0).all():  # every key read: nothing is written later
                 _SetupCache.save(table)
+        table.with_none()  # 1–2 ms of object references: setup, not the first call's
+        _warm_arrow()
         _KEY_TABLE.append(table)
     return _KEY_TABLE[0]
+
+
+def _warm_arrow() -> None:
+    """Call once, with the key table (per-process setup), every Arrow kernel that ``parse_addresses``
+    uses, on two short strings. The first call of a kernel in a process initialises it — the first
+    ``utf8_is_space`` about 3 ms (Unicode tables), the first ``take``, regex match or slice 0.1–0.4 ms
+    each — which is setup, not the reading of the addresses; no answer depends on it."""
+    import pyarrow.compute as pc
+
+    text = pa.array([" 江苏省", None], pa.large_string())
+    kw = {"memory_pool": _POOL}
+    sample = pc.take(text, pa.array([0, 1]), **kw)
+    pc.unique(sample, **kw)
+    pc.dictionary_encode(sample, **kw)
+    pc.is_valid(text), pc.is_null(text)
+    pc.match_substring_regex(text, _TAIL_SHORT_RE, **kw)
+    head = pc.utf8_slice_codeunits(text, 0, 1, **kw)
+    pc.filter(text, pc.utf8_is_space(head))
+    pc.subtract(pc.binary_length(text), pc.binary_length(pc.utf8_ltrim_whitespace(text)))
+    pc.utf8_length(text, **kw)
 
 
 class _SetupCache:
@@ -1018,7 +1057,7 @@ class _SetupCache:
     """
 
     VERSION = 1
-    NUMBERS = ("state", "tail", "cprov_n", "has_danger", "danger_pairs", "slots", "key", "more")
+    NUMBERS = ("state", "tail", "cprov_n", "has_danger", "danger_pairs", "slots", "pair_slots", "key", "more")
     TEXTS = ("city", "cprov", "matched", "matched_p")
 
     @staticmethod
@@ -1058,11 +1097,12 @@ class _SetupCache:
             trie = table.trie
             arrays = {"state": table.state, "tail": table.tail, "cprov_n": table.cprov_n,
                       "has_danger": table.has_danger, "danger_pairs": table.danger_pairs(),
-                      "slots": trie.slots, "key": trie.key, "more": trie.more}  # fmt: skip
+                      "slots": trie.slots, "pair_slots": trie.pair_slots, "key": trie.key, "more": trie.more}  # fmt: skip
             for name, arr in arrays.items():
                 np.save(os.path.join(tmp, f"{name}.npy"), np.ascontiguousarray(arr), allow_pickle=False)
             meta = {"lengths": table.lengths, "offset": table.offset, "three_bytes": trie.three_bytes,
-                    "mask": trie.mask, "shift": trie.shift, "texts": {}}  # fmt: skip
+                    "mask": trie.mask, "shift": trie.shift, "pairs": trie.pairs, "pair_mask": trie.pair_mask,
+                    "pair_shift": trie.pair_shift, "texts": {}}  # fmt: skip
             for name in cls.TEXTS:
                 col = getattr(table, name)
                 codes, uniq = pd.factorize(pd.Series(col, dtype=object), use_na_sentinel=True)
@@ -1113,12 +1153,14 @@ class _SetupCache:
             codes = {n: np.load(os.path.join(path, f"{n}.npy"), allow_pickle=False) for n in cls.TEXTS}
         except (OSError, ValueError, KeyError):
             return None
-        for name in ("slots", "key", "more"):  # the trie walk reads them at random: fault them in now
+        for name in ("slots", "pair_slots", "key", "more"):  # the trie walk reads them at random: fault them in now
             _prefault(arr[name])
         table = _KeyTable.__new__(_KeyTable)
         trie = _KeyTrie.__new__(_KeyTrie)
         trie.slots, trie.key, trie.more = arr["slots"], arr["key"], arr["more"]
         trie.three_bytes, trie.mask, trie.shift = meta["three_bytes"], meta["mask"], meta["shift"]
+        trie.pair_slots, trie.pairs = arr["pair_slots"], meta["pairs"]
+        trie.pair_mask, trie.pair_shift = meta["pair_mask"], meta["pair_shift"]
         table.trie = trie
         table.lengths = meta["lengths"]
         table.offset = {int(k): v for k, v in meta["offset"].items()}
@@ -1130,6 +1172,7 @@ class _SetupCache:
         table.danger = None  # the characters themselves: only in ``danger_pairs``
         table._danger_pairs = np.array(arr["danger_pairs"])
         table.dirty, table.shipped = False, True
+        table.matched_by_label, table._with_none = {}, None
         return table
 
 
@@ -1167,25 +1210,14 @@ def _key_ok(table: _KeyTable, data: np.ndarray, row_end: np.ndarray, rows, gid, 
     d = np.flatnonzero(ok & table.has_danger[gid])  # the next character could complete a longer name
     if len(d):
         has = d[kend[d] < stop[d]]
-        pair = gid[has] * _CP_SPAN + _utf8_code_point(data, kend[has])
+        pair = gid[has] * _CHAR_SPAN + _utf8_char(data, kend[has])[0]
         pairs = table.danger_pairs()
         at = np.minimum(np.searchsorted(pairs, pair), len(pairs) - 1)
         ok[has[pairs[at] == pair]] = False
     return ok
 
 
-_CP_SPAN = 1 << 21  # code points are below 0x110000
-
-
-def _utf8_code_point(data: np.ndarray, pos: np.ndarray) -> np.ndarray:
-    """The code point of the UTF-8 character starting at each byte ``pos``."""
-    b = [data.take(pos + i, mode="clip").astype(np.int64) & 0x3F for i in range(4)]
-    b0 = data[pos].astype(np.int64)
-    return np.select(
-        [b0 < 0x80, b0 < 0xE0, b0 < 0xF0],
-        [b0, ((b0 & 0x1F) << 6) | b[1], ((b0 & 0x0F) << 12) | (b[1] << 6) | b[2]],
-        ((b0 & 0x07) << 18) | (b[1] << 12) | (b[2] << 6) | b[3],
-    )
+_CHAR_SPAN = 1 << 32  # a character read by ``_utf8_char`` takes at most four bytes
 
 
 def _utf8_heads(data: np.ndarray, pos: np.ndarray, stop: np.ndarray, chars: int) -> pa.Array:
@@ -1213,56 +1245,91 @@ def _utf8_rows(data: np.ndarray, pos: np.ndarray, stop: np.ndarray) -> pa.Array:
 class _KeyTrie:
     """The keys as a trie in flat numpy arrays: node 0 is the root, the last node a sentinel that
     stands for "no child" (-1); ``key[node]`` is the key number (``_KeyTable``) of the text leading to
-    the node or -1, ``more[node]`` whether a longer key goes on from it. Edges (parent, character) → child sit in an open-addressing hash table (linear probing,
-    Fibonacci hashing, at most a quarter full: short probe runs): one step of every row is a few vectorised gathers,
-    and nothing is rebuilt per call (``pyarrow.compute.index_in`` rebuilds its hash set each call)."""
+    the node or -1, ``more[node]`` whether a longer key goes on from it. Edges (parent, character) → child
+    sit in a static hash table (``_cuckoo``: one gather per row, a second for the few rows whose first
+    slot holds another edge, whatever the probe lengths; linear probing needed up to seven rounds per
+    step); nothing is rebuilt per call (``pyarrow.compute.index_in`` rebuilds its hash set each call).
+
+    The first two characters of a row are looked up in one step (``pair_slots``: every node of depth
+    two by its two characters; ``pairs``) when every key character takes three bytes and no key is one
+    character long: a row then walks one step fewer, and the first step, which every row takes, reads
+    the table once instead of twice."""
 
     def __init__(self, parent: np.ndarray, char: np.ndarray, key: np.ndarray, more: np.ndarray) -> None:
         self.key, self.more = key, more
         # every character of every key takes three bytes (CJK): a step then reads three bytes and
         # moves three, whatever is there (another width never matches an edge, and the row stops)
         self.three_bytes = bool(((char[1:-1] >= 0xE00000) & (char[1:-1] < 0xF00000)).all())
-        edge = (parent[1:-1].astype(np.int64) << 32) | char[1:-1]  # not the root, not the sentinel
-        bits = max(4, int(len(edge) * 4 - 1).bit_length())
-        self.mask, self.shift = (1 << bits) - 1, 64 - bits
-        # slot i: (edge, child) side by side, so that a probe reads one cache line
-        self.slots = np.full((1 << bits, 2), -1, dtype=np.int64)
-        node = np.arange(1, len(parent) - 1, dtype=np.int64)
-        h = self._hash(edge)
-        while len(node):  # insert every edge: free slots to their first claimant, the rest probe on
-            free = self.slots[h, 0] == -1
-            slot, first = np.unique(h[free], return_index=True)
-            win = np.flatnonzero(free)[first]
-            self.slots[slot, 0], self.slots[slot, 1] = edge[win], node[win]
-            lose = np.ones(len(node), dtype=bool)
-            lose[win] = False
-            node, edge, h = node[lose], edge[lose], (h[lose] + 1) & self.mask
-
-    def _hash(self, edge: np.ndarray) -> np.ndarray:
-        return ((edge * _FIB) >> self.shift) & self.mask  # int64 products wrap: Fibonacci hashing
+        inner = np.arange(1, len(parent) - 1, dtype=np.int64)  # not the root, not the sentinel
+        edge = (parent[inner].astype(np.int64) << 32) | char[inner]
+        self.slots, self.mask, self.shift = _cuckoo(edge, inner)
+        depth1 = inner[parent[inner] == 0]
+        depth2 = inner[(parent[inner] != 0) & (parent[parent[inner]] == 0)]
+        self.pairs = self.three_bytes and not (key[depth1] >= 0).any() and bool(more[parent[depth2]].all())
+        if self.pairs:
+            pair = (char[parent[depth2]].astype(np.int64) << 24) | char[depth2]
+            self.pair_slots, self.pair_mask, self.pair_shift = _cuckoo(pair, depth2)
+        else:
+            self.pair_slots, self.pair_mask, self.pair_shift = np.full((1, 2), -1, dtype=np.int64), 0, 63
 
     def child(self, state: np.ndarray, char: np.ndarray) -> np.ndarray:
         """The child of each ``state`` by character ``char`` (``_utf8_char``; -1: none)."""
-        edge = (state << 32) | char
-        h = self._hash(edge)
-        slot = self.slots.take(h, axis=0)  # (``slots[h]`` is ten times slower)
-        se = slot[:, 0]
-        hit = se == edge
-        out = np.where(hit, slot[:, 1], -1)
-        todo = np.flatnonzero(se != -1)
-        todo = todo[~hit[todo]]
-        edge, h = edge[todo], h[todo]
-        while len(todo):  # the few edges not in their home slot
-            h = (h + 1) & self.mask
-            slot = self.slots.take(h, axis=0)
-            hit = slot[:, 0] == edge
-            out[todo[hit]] = slot[hit, 1]
-            go = np.flatnonzero((slot[:, 0] != -1) & ~hit)
-            todo, edge, h = todo[go], edge[go], h[go]
-        return out
+        return _cuckoo_find(self.slots, self.mask, self.shift, (state << 32) | char)
 
 
-_FIB = np.int64(0x9E3779B97F4A7C15 - (1 << 64))  # 2^64 / golden ratio, as a signed 64-bit number
+def _cuckoo(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, int, int]:
+    """A static hash table of ``keys`` → ``values`` (int64, keys ≥ 0), at most a quarter full, for
+    ``_cuckoo_find``: ``(slots, mask, shift)``, slot i holding (key, value) side by side (one cache line
+    per probe) or (-1, -1). Cuckoo hashing: every key sits in one of its two slots (two multiplicative
+    hashes, ``_FIB``), so a lookup reads at most two slots. Inserted in key order: the same table every
+    time; a table twice as large if the insertions run in a cycle (not seen at a quarter full)."""
+    bits = max(4, int(len(keys) * 4 - 1).bit_length())
+    while True:
+        mask, shift = (1 << bits) - 1, 64 - bits
+        h0, h1 = (((keys * _FIB[i]) >> shift) & mask for i in (0, 1))
+        slots = _cuckoo_insert(keys.tolist(), values.tolist(), h0.tolist(), h1.tolist(), mask + 1)
+        if slots is not None:
+            return slots, mask, shift
+        bits += 1
+
+
+def _cuckoo_insert(keys: list[int], values: list[int], h0: list[int], h1: list[int], size: int) -> np.ndarray | None:
+    """Cuckoo insertion of every key (``_cuckoo``), or None when an insertion does not end."""
+    where: dict[int, tuple[int, int]] = {k: (a, b) for k, a, b in zip(keys, h0, h1, strict=True)}
+    s_key, s_value = [-1] * size, [-1] * size
+    for k, v in zip(keys, values, strict=True):
+        at = where[k][0]
+        for _ in range(500):
+            if s_key[at] == -1:
+                s_key[at], s_value[at] = k, v
+                break
+            s_key[at], k = k, s_key[at]  # take the slot; the key that was there moves to its other slot
+            s_value[at], v = v, s_value[at]
+            a, b = where[k]
+            at = b if at == a else a
+        else:
+            return None
+    return np.array([s_key, s_value], dtype=np.int64).T.copy()
+
+
+def _cuckoo_find(slots: np.ndarray, mask: int, shift: int, keys: np.ndarray) -> np.ndarray:
+    """The value of each key in a ``_cuckoo`` table (-1: not there)."""
+    slot = slots.take(((keys * _FIB[0]) >> shift) & mask, axis=0)  # (``slots[h]`` is ten times slower)
+    sk = slot[:, 0]
+    out = np.where(sk == keys, slot[:, 1], -1)
+    # an empty first slot: no such key (a cuckoo insertion never empties a slot)
+    other = np.flatnonzero(sk != keys)
+    other = other[sk[other] != -1]
+    if len(other):
+        keys = keys[other]
+        slot = slots.take(((keys * _FIB[1]) >> shift) & mask, axis=0)
+        out[other] = np.where(slot[:, 0] == keys, slot[:, 1], -1)
+    return out
+
+
+# odd multipliers as signed 64-bit numbers: 2^64 / golden ratio (Fibonacci hashing) and another from
+# SplitMix64 for the second slot
+_FIB = (np.int64(0x9E3779B97F4A7C15 - (1 << 64)), np.int64(0xBF58476D1CE4E5B9 - (1 << 64)))
 # by the first byte of a UTF-8 character: its width, and the shift that keeps only its own bytes of
 # the three bytes read from there
 _UTF8_WIDTH = np.array([1] * 0xC0 + [2] * 0x20 + [3] * 0x10 + [4] * 0x10, dtype=np.int64)
@@ -1335,11 +1402,14 @@ def _key_start(data: np.ndarray, pos: np.ndarray, end: np.ndarray) -> np.ndarray
         todo, width = todo[trim], width[trim]
         pos[todo] += width
         todo = todo[pos[todo] < end[todo]]
+    zh = rows
+    for i, b in enumerate(_KEY_CUT[-1][0].encode("utf-8")):  # both begin with 中: the rows that do, first
+        zh = zh[(pos[zh] + i < end[zh]) & (data.take(pos[zh] + i, mode="clip") == b)]
     cut = []
     for word in _KEY_CUT:  # both looked for at the same byte: at most one applies (中华… / 中国)
-        raw = np.frombuffer(word.encode("utf-8"), dtype=np.uint8)
-        at = rows[end[rows] - pos[rows] >= len(raw)]
-        for i, b in enumerate(raw.tolist()):
+        raw = word.encode("utf-8")
+        at = zh[end[zh] - pos[zh] >= len(raw)]
+        for i, b in enumerate(raw[3:], 3):
             at = at[data[pos[at] + i] == b]
         cut.append((at, len(raw)))
     for at, size in cut:
@@ -1389,8 +1459,8 @@ def _build_key_trie() -> _KeyTrie:
 def _key_hits(
     data: np.ndarray, pos: np.ndarray, end: np.ndarray, cons: np.ndarray, constraints: list[tuple[str | None, str]]
 ) -> tuple:
-    """The rows decided by a key: ``(rows, inv, city, province, matched)``, the last three per distinct
-    (key, constraint) pair and ``inv`` mapping each row to its pair. Row i is the text of bytes
+    """The rows decided by a key: ``(rows, key numbers, at, text)``, ``at`` indexing the rows read under a
+    province constraint and ``text`` their matched text (the others have their key's: ``_key_answers``). Row i is the text of bytes
     ``pos[i]`` to ``end[i]`` of the UTF-8 ``data`` (``_utf8_bounds``).
 
     Every row walks the trie of keys (``_key_trie``) one character at a time, all rows at once in
@@ -1400,7 +1470,7 @@ def _key_hits(
     shorter keys, longest first.
     """
     n = len(pos)
-    none = (np.zeros(0, dtype="int64"), np.zeros(0, dtype="int64"), *(np.zeros(0, dtype=object),) * 3)
+    none = (*(np.zeros(0, dtype="int64"),) * 3, np.zeros(0, dtype=object))
     table = _key_table()
     trie = table.trie
     cons_prov = np.array([int(p[:2]) if p else -1 for p, _ in constraints], dtype=np.int16)
@@ -1413,9 +1483,20 @@ def _key_hits(
     best_end = np.zeros(n, dtype="int64")
     alive = np.flatnonzero(pos < end)
     p, e = pos[alive], end[alive]
+    pairs = trie.pairs
+    if pairs:  # the first two characters in one step (``_KeyTrie``): a row of fewer begins no key
+        two = np.flatnonzero(e - p >= 6)
+        alive, p, e = alive[two], p[two], e[two]
     state = np.zeros(len(alive), dtype="int64")  # the root
     while len(alive):
-        if trie.three_bytes:
+        if pairs:
+            chars = data.take(p).astype(np.int64)
+            for i in range(1, 6):
+                chars = (chars << 8) | data.take(p + i)
+            child = _cuckoo_find(trie.pair_slots, trie.pair_mask, trie.pair_shift, chars)
+            p = p + 6
+            pairs = False
+        elif trie.three_bytes:
             char = (
                 (data.take(p).astype(np.int64) << 16)
                 | (data.take(p + 1, mode="clip").astype(np.int64) << 8)
@@ -1455,51 +1536,77 @@ def _key_hits(
     sel_rows, sel_gid = [rows0[ok0]], [best[rows0[ok0]]]
     failed = np.zeros(n, dtype=bool)
     failed[rows0[~ok0]] = True
-    if failed.any():  # rank 1, 2, …: the shorter keys of the rows not decided yet, longest first
-        m = [failed[x] for x in hit_rows]
-        rows, gid, kend = (
-            np.concatenate([x[mi] for x, mi in zip(xs, m, strict=True)]) for xs in (hit_rows, hit_gid, hit_end)
-        )
+    if failed.any():  # the shorter keys of the rows not decided yet: the longest one that decides wins
+        # all of them in one pass (a key's decision does not depend on the row's other keys), then the
+        # first that decides in each row's order, longest first
+        all_rows = np.concatenate(hit_rows)
+        m = failed[all_rows]
+        rows, gid, kend = all_rows[m], np.concatenate(hit_gid)[m], np.concatenate(hit_end)[m]
         order = np.lexsort((-kend, rows))  # a row's keys all start where it does: longest = ends last
         rows, gid, kend = rows[order], gid[order], kend[order]
-        first_of_row = np.r_[0, np.flatnonzero(np.diff(rows)) + 1]
-        rank = np.arange(len(rows)) - np.repeat(first_of_row, np.diff(np.r_[first_of_row, len(rows)]))
-        decided = np.zeros(n, dtype=bool)
-        for rk in range(1, int(rank.max()) + 1):
-            idx = np.flatnonzero((rank == rk) & ~decided[rows])
-            if not len(idx):
-                continue
-            ok = decide(rows[idx], gid[idx], kend[idx])
-            sel_rows.append(rows[idx[ok]])
-            sel_gid.append(gid[idx[ok]])
-            decided[rows[idx[ok]]] = True
+        shorter = np.flatnonzero(np.r_[False, rows[1:] == rows[:-1]])  # not the longest, tried above
+        if len(shorter):
+            rows, gid, kend = rows[shorter], gid[shorter], kend[shorter]
+            ok = np.flatnonzero(decide(rows, gid, kend))
+            if len(ok):
+                first = ok[np.r_[True, rows[ok[1:]] != rows[ok[:-1]]]]
+                sel_rows.append(rows[first])
+                sel_gid.append(gid[first])
     table.save()
     r = np.concatenate(sel_rows)
     g = np.concatenate(sel_gid)
-    # city, province and matched text depend on the key and the constraint only: built once per pair
-    width = len(constraints)
-    inv, pairs = pd.factorize(g * width + cons[r])
-    ug, uc = pairs // width, pairs % width
-    u_matched = table.matched[ug]
-    sel = np.flatnonzero(cons_has[uc])
-    if len(sel):  # with a province constraint: its label, then the text matched under it (or the label alone)
-        mp = table.matched_p[ug[sel]]
-        some = pd.notna(mp)
-        some[some] = mp[some] != ""
-        u_matched[sel] = np.array([lab.rstrip("|") for _p, lab in constraints], dtype=object)[uc[sel]]
-        label = np.array([lab for _p, lab in constraints], dtype=object)[uc[sel[some]]]
-        u_matched[sel[some]] = label + mp[some]
-    return r, inv, table.city[ug], table.cprov[ug], u_matched
+    # city and province depend on the key only, and so does the matched text of a row without a province
+    # constraint (``_key_answers``); with one (which is then the key's own province, ``_key_ok``) it is
+    # the constraint's label and the text matched under it, or the label alone: built once per (label,
+    # key) in the process (``matched_by_label``), not once per row
+    at_parts, text_parts = [np.zeros(0, dtype="int64")], [np.zeros(0, dtype=object)]
+    c = cons[r]
+    sel = np.flatnonzero(cons_has[c])
+    for lab in dict.fromkeys(lab for prov, lab in constraints if prov) if len(sel) else ():
+        at = sel[np.array([x == lab for _p, x in constraints])[c[sel]]]
+        if not len(at):
+            continue
+        gl = g[at]
+        if lab not in table.matched_by_label:
+            table.matched_by_label[lab] = (np.full(len(table.state), None, dtype=object), np.zeros(len(table.state), bool))
+        text, built = table.matched_by_label[lab]
+        new = gl[~built[gl]]
+        if len(new):
+            need = np.zeros(len(built), dtype=bool)  # each new key once, without sorting them
+            need[new] = True
+            new = np.flatnonzero(need)
+            mp = table.matched_p[new]
+            some = pd.notna(mp)
+            some[some] = mp[some] != ""
+            got = np.full(len(new), lab.rstrip("|"), dtype=object)
+            got[some] = lab + mp[some]
+            text[new], built[new] = got, True
+        at_parts.append(at)
+        text_parts.append(text[gl])
+    return r, g, np.concatenate(at_parts), np.concatenate(text_parts)
+
+
+def _key_answers(n: int, rows: np.ndarray, hits: tuple, city: np.ndarray, province: np.ndarray, matched: np.ndarray) -> np.ndarray:
+    """Write the answers of ``hits`` (``_key_hits`` on rows ``rows`` of the columns) into the object columns
+    ``city``, ``province`` and ``matched`` (length ``n``; every row is written, None where no key
+    decided: call it first): each column in one pass from the key numbers, then the texts of the rows
+    read under a province constraint. Returns the rows decided. (Gathering per row and scattering
+    touched every reference twice more.)"""
+    k_rows, gid, at, text = hits
+    out = rows[k_rows]
+    code = np.full(n, -1, dtype="int64")
+    code[out] = gid
+    for col, values in zip((city, province, matched), _key_table().with_none(), strict=True):
+        np.take(values, code, out=col, mode="wrap")  # -1: the None appended; ``wrap``: not buffered
+    matched[out[at]] = text
+    return out
 
 
 def _key_cities(body: pa.Array, cons: np.ndarray, constraints: list[tuple[str | None, str]]) -> tuple:
     """City and matched text per row of ``body`` decided by a key (None where not decided)."""
     n = len(body)
-    city = np.full(n, None, dtype=object)
-    matched = np.full(n, None, dtype=object)
-    r, inv, u_city, _p, u_matched = _key_hits(*_utf8_bounds(body), cons, constraints)
-    city[r] = u_city[inv]
-    matched[r] = u_matched[inv]
+    city, province, matched = np.full((3, n), None, dtype=object)
+    _key_answers(n, np.arange(n), _key_hits(*_utf8_bounds(body), cons, constraints), city, province, matched)
     return city, matched
 
 
@@ -1600,6 +1707,7 @@ def _fast_cities_py(
 # an address, never its answer.
 _CHUNK = 1 << 17
 COLUMNS = ["city_code", "province_code", "foreign", "status", "matched", "country"]
+_OBJECT_COLUMNS = [c for c in COLUMNS if c != "foreign"]  # rows of ``_parse_distinct``'s object array
 
 
 def _as_arrow(values: pd.Series) -> pa.Array:
@@ -1659,15 +1767,18 @@ def parse_addresses(addresses: pd.Series, province_hint: pd.Series | None = None
         inv, u_addr, uh = _distinct_pairs(arr, h_idx, len(h_dict))
     h_list = h_dict.to_pylist()
     if len(u_addr) <= _CHUNK:
-        cols = _parse_distinct(u_addr, uh, h_list)
+        obj, foreign = _parse_distinct(u_addr, uh, h_list)
     else:  # in chunks (see ``_CHUNK``)
         parts = [_parse_distinct(u_addr.slice(i, _CHUNK), uh[i : i + _CHUNK], h_list) for i in range(0, len(u_addr), _CHUNK)]
-        cols = {c: np.concatenate([part[c] for part in parts]) for c in COLUMNS}
-    idx = addresses.index
-    # object columns as before (no string inference); the index set once, not aligned column by column
-    data = {c: pd.Series(cols[c] if inv is None else cols[c][inv], dtype=cols[c].dtype, copy=False) for c in COLUMNS}
-    out = pd.DataFrame(data, copy=False)
-    out.index = idx
+        obj = np.concatenate([part[0] for part in parts], axis=1)
+        foreign = np.concatenate([part[1] for part in parts])
+    if inv is not None:
+        obj, foreign = obj.take(inv, axis=1), foreign[inv]
+    # object columns as before (``dtype=object``: no string inference), kept as built: the five object
+    # columns are one block without a copy (a frame built column by column copied every object
+    # reference into a new block), the flag inserted at its place; the index set, not aligned
+    out = pd.DataFrame(obj.T, index=addresses.index, columns=_OBJECT_COLUMNS, dtype=object, copy=False)
+    out.insert(COLUMNS.index("foreign"), "foreign", foreign)
     return out
 
 
@@ -1677,7 +1788,7 @@ def parse_addresses(addresses: pd.Series, province_hint: pd.Series | None = None
 # in such input nearly every address is distinct anyway. A pair that does repeat is then read by the
 # key tier once per row (a few µs) and by the whole reading once per call (``_parse_distinct``); the
 # answers are the same either way.
-_SAMPLE = 4096
+_SAMPLE = 1024
 
 
 def _looks_distinct(arr: pa.Array) -> bool:
@@ -1773,15 +1884,20 @@ def _postal_codes(data: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple
     at = cand[ok]
     start = start.copy()
     start[at] = q[ok]
-    inv, uniq = pd.factorize(digits[0][ok] * 10 + digits[1][ok])
-    codes[at] = inv
+    first2 = digits[0][ok] * 10 + digits[1][ok]  # 0–99: numbered through a table of 100
+    seen = np.zeros(100, dtype=bool)
+    seen[first2] = True
+    uniq = np.flatnonzero(seen)
+    number = np.cumsum(seen) - 1
+    codes[at] = number[first2]
     return start, [_POSTAL_PROVINCE[v] for v in uniq.tolist()], codes
 
 
-def _parse_distinct(arr: pa.Array, h_codes: np.ndarray, h_uniq: list) -> dict[str, np.ndarray]:
+def _parse_distinct(arr: pa.Array, h_codes: np.ndarray, h_uniq: list) -> tuple[np.ndarray, np.ndarray]:
     """``parse_addresses`` on (address, hint) pairs — distinct, or the rows as they are when they look
     distinct (``_looks_distinct``): ``arr`` the addresses, ``h_codes`` the index of each pair's hint in
-    ``h_uniq`` (-1: none). Returns one array per column of ``COLUMNS``."""
+    ``h_uniq`` (-1: none). Returns the object columns (``_OBJECT_COLUMNS``) as the rows of one array,
+    and ``foreign``."""
     import pyarrow.compute as pc
 
     n = len(arr)
@@ -1789,9 +1905,8 @@ def _parse_distinct(arr: pa.Array, h_codes: np.ndarray, h_uniq: list) -> dict[st
     hint_prov_u = np.array([p for p, _ in parsed], dtype=object)
     hint_ctry_u = np.array([c for _, c in parsed], dtype=object)
 
-    city = np.full(n, None, dtype=object)
-    matched = np.full(n, None, dtype=object)
-    province = np.full(n, None, dtype=object)
+    obj = np.full((len(_OBJECT_COLUMNS), n), None, dtype=object)  # written in place through its rows
+    city, province, status, matched, country = obj
     decided = np.zeros(n, dtype=bool)
     # the vectorised tiers: mainland (or no) hint, address present
     eligible = np.array([c in (None, "CN") for c in hint_ctry_u], dtype=bool)[h_codes]
@@ -1814,11 +1929,7 @@ def _parse_distinct(arr: pa.Array, h_codes: np.ndarray, h_uniq: list) -> dict[st
             h_codes[rows]
         ]
         cons = np.where(hint_c > 0, hint_c, postal_c)
-        k_rows, k_inv, u_city, u_prov, u_matched = _key_hits(data, start, end, cons, constraints)
-        out = rows[k_rows]
-        city[out] = u_city[k_inv]
-        province[out] = u_prov[k_inv]
-        matched[out] = u_matched[k_inv]
+        out = _key_answers(n, rows, _key_hits(data, start, end, cons, constraints), city, province, matched)
         decided[out] = True
         rest_u = np.flatnonzero(~decided[rows])
         if len(rest_u) > 1:
@@ -1832,8 +1943,6 @@ def _parse_distinct(arr: pa.Array, h_codes: np.ndarray, h_uniq: list) -> dict[st
                 province[out] = np.array([c[:2] + "0000" for c in fast_city[got].tolist()], dtype=object)
                 matched[out] = fast_matched[got]
                 decided[out] = True
-    country = np.full(n, None, dtype=object)
-    status = np.full(n, None, dtype=object)
     country[decided] = "CN"
     status[decided] = "city"
     foreign = np.zeros(n, dtype=bool)
@@ -1848,5 +1957,4 @@ def _parse_distinct(arr: pa.Array, h_codes: np.ndarray, h_uniq: list) -> dict[st
         for j, col in enumerate((city, province, country, status, matched)):
             col[rest] = np.array([r[j] for r in res] + [None], dtype=object)[:-1]
         foreign[rest] = np.array([r[3] == "foreign" for r in res], dtype=bool)
-    return {"city_code": city, "province_code": province, "foreign": foreign, "status": status,
-            "matched": matched, "country": country}  # fmt: skip
+    return obj, foreign
