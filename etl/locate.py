@@ -217,15 +217,12 @@ _PARSED_SCHEMA = pa.schema([(c, pa.string()) for c in ("address", "province_hint
 
 
 def _write_new(path: Path, parts: list[pa.Table]) -> None:
-    """The pairs parsed by this ingest, as a new file (written aside, then renamed: never through a link)."""
-    import pyarrow.parquet as pq
+    """The pairs parsed by this ingest, as a new file of the ingest state."""
+    from citynet.etl.stream import write_state_file
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
     table = pa.concat_tables([p.cast(_PARSED_SCHEMA) for p in parts]) if parts else _PARSED_SCHEMA.empty_table()
     table = table.sort_by([("address", "ascending"), ("province_hint", "ascending")])  # same bytes every run
-    pq.write_table(table, tmp)
-    tmp.replace(path)
+    write_state_file(path, table)
 
 
 def _top(frame: pd.DataFrame, key: str, value: str) -> pd.Series:

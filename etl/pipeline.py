@@ -269,10 +269,8 @@ def _name_facts(state: stream.State, names: pd.Series) -> pd.DataFrame:
     kinds = pd.Series(applicant_kind(new).to_numpy(), index=new.index, dtype=object)
     fresh = name_keys(new, kinds).assign(kind=kinds.to_numpy())[["kind", "key", "rule"]]
     fresh = fresh.iloc[np.argsort(fresh.index.to_numpy(dtype=object), kind="stable")]  # same bytes every run
-    path = state.run_file("names")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pandas(fresh.reset_index(), preserve_index=False).cast(_FACTS), path.with_suffix(".tmp"))
-    path.with_suffix(".tmp").replace(path)  # a new file, never written through a link to the published state
+    stream.write_state_file(state.run_file("names"),
+                            pa.Table.from_pandas(fresh.reset_index(), preserve_index=False).cast(_FACTS))
     return pd.concat([facts, fresh]).reindex(names.to_numpy(dtype=object))
 
 

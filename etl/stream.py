@@ -167,6 +167,14 @@ class State:
             return sorted([*folder.glob("*.arrow"), *folder.glob("*.parquet")], key=lambda f: f.stem)
         return sorted(folder.glob("*.parquet"))
 
+    def files_split(self, kind: str, new_from: int | None) -> tuple[list[Path], list[Path]]:
+        """The files of ``kind`` of the input files numbered below ``new_from`` (an append's earlier
+        files) and from ``new_from`` on (its new files); ``new_from`` None: every file is new."""
+        files = self.files_of(kind)
+        if new_from is None:
+            return [], files
+        return ([f for f in files if _file_no(f) < new_from], [f for f in files if _file_no(f) >= new_from])
+
     def run_file(self, kind: str) -> Path:
         """The file of ``kind`` that this ingest adds to what the ingests before kept (``addr/``: the
         address pairs parsed, ``names/``: each name's kind and harmonisation key, ``cites/``: … one
@@ -231,6 +239,20 @@ _FAST = {"use_dictionary": False, "write_statistics": False}
 _WRITE_OPTS = {"patents": {**_FAST, "compression": "lz4"}}
 
 
+def _file_no(batch_file: Path) -> int:
+    """The input file number of a staged batch file (``F_B.parquet``, :meth:`State.path`)."""
+    return int(batch_file.stem.split("_")[0])
+
+
+def write_state_file(path: Path, table: pa.Table, **options) -> None:
+    """``table`` written to ``path`` as a new file: aside, then renamed into place — never through a hard
+    link to the published state (``ingest --append`` links the unchanged state into its staging folder)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    pq.write_table(table, tmp, **options)
+    tmp.replace(path)
+
+
 def _write(frame: pd.DataFrame | pa.Table, schema: pa.Schema, path: Path, kind: str = "") -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     table = frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame[schema.names], preserve_index=False)
@@ -270,7 +292,7 @@ def duplicates(state: State, settings: StreamSettings, new_from: int | None = No
         return pd.DataFrame({"_pos": np.array([], dtype=np.int64), "kept_row": np.array([], dtype=np.int64),
                              "patent_id": np.array([], dtype=object)})
     before = state.files_of("dups")
-    new_files = [f for f in files if new_from is not None and int(f.stem.split("_")[0]) >= new_from]
+    new_files = state.files_split("patents", new_from)[1]
     window = """SELECT _pos, kept_row, patent_id FROM (
                   SELECT _pos, patent_id,
                          first_value(_pos) OVER w AS kept_pos,
@@ -295,10 +317,7 @@ def duplicates(state: State, settings: StreamSettings, new_from: int | None = No
             dup = con.sql(query).to_arrow_table().cast(DUPS_SCHEMA)
         finally:
             con.close()
-    path = state.run_file("dups")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(dup, path.with_suffix(".tmp"))
-    path.with_suffix(".tmp").replace(path)  # a new file, never written through a link to the published state
+    write_state_file(state.run_file("dups"), dup)
     for f in before:  # only the newest is read; the older ones are not carried (they are not in this state)
         f.unlink()
     return pd.DataFrame({"_pos": dup.column("_pos").to_numpy(), "kept_row": dup.column("kept_row").to_numpy(),
@@ -383,7 +402,7 @@ def write_patents(state: State, dups: pd.DataFrame, path: Path, settings: Stream
                 reader = con.sql(f"SELECT {cols} FROM {rel} ORDER BY app_year, _pos").to_arrow_reader(PATENT_ROW_GROUP)
                 _write_year_groups(writer, (pa.Table.from_batches([b]) for b in reader), schema)
             else:
-                new_files = [f for f in state.files_of("patents") if int(f.stem.split("_")[0]) >= new_from]
+                new_files = state.files_split("patents", new_from)[1]
                 new = schema.empty_table()
                 if new_files:
                     rel = _kept_glob(state, "patents", dups, con, files=new_files)
@@ -550,9 +569,7 @@ def ref_keys(state: State, refs_file: Path, t: pa.Table) -> pa.Table:
         pid = pc.take(found, pa.array(np.searchsorted(idx, np.arange(len(ref))).clip(0, len(idx) - 1)))
         pid = pc.if_else(chinese, pid, pa.scalar(None, pa.large_string()))
     keys = pa.table([stems, pid], schema=REF_KEYS)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(keys, path.with_suffix(".tmp"), **_FAST, compression="none")
-    path.with_suffix(".tmp").replace(path)  # a new file, never written through a link to the published state
+    write_state_file(path, keys, **_FAST, compression="none")
     return keys
 
 
@@ -635,8 +652,7 @@ def locate(state: State, dups: pd.DataFrame, names: pd.DataFrame, transfer_addr:
                 "address": pa.array(transfer_addr["address"].astype(object).where(transfer_addr["address"].notna(), None)
                                     .to_numpy(), pa.string())}))
             cols = "name, address, country_province AS province_hint"
-            old_files = [f for f in state.files_of("first") if incremental and int(f.stem.split("_")[0]) < new_from]
-            new_files = [f for f in state.files_of("first") if not incremental or int(f.stem.split("_")[0]) >= new_from]
+            old_files, new_files = state.files_split("first", new_from if incremental else None)
             parts = ["SELECT NULL::VARCHAR AS name, NULL::VARCHAR AS address, NULL::VARCHAR AS province_hint, "
                      "NULL::VARCHAR AS src, 0 AS w WHERE false",
                      "SELECT name, address, '' AS province_hint, 't' AS src, 1 AS w FROM tr_addr_"]
@@ -653,11 +669,8 @@ def locate(state: State, dups: pd.DataFrame, names: pd.DataFrame, transfer_addr:
                 SELECT name, status, city_code, province_code, country, sum(n)::BIGINT AS n FROM (
                   SELECT name, status, city_code, province_code, country, n FROM rows_votes WHERE src = 'r' {kept})
                 GROUP BY ALL HAVING sum(n) <> 0""")
-            path = state.run_file("votes")
-            path.parent.mkdir(parents=True, exist_ok=True)
-            pq.write_table(con.sql("SELECT * FROM name_votes ORDER BY ALL").to_arrow_table().cast(VOTES_SCHEMA),
-                           path.with_suffix(".tmp"))
-            path.with_suffix(".tmp").replace(path)  # a new file, never written through a link to the published state
+            write_state_file(state.run_file("votes"),
+                             con.sql("SELECT * FROM name_votes ORDER BY ALL").to_arrow_table().cast(VOTES_SCHEMA))
             for f in before:
                 f.unlink()
             con.execute("""CREATE TABLE loc_votes AS
@@ -720,9 +733,7 @@ def write_patent_applicants(state: State, dups: pd.DataFrame, id_of: pd.Series, 
                 return c
             con.register("ids_", ids)
             con.register("cities_", cities)  # one row per applicant_id
-            files = state.files_of("links")
-            if previous is not None:
-                files = [f for f in files if int(f.stem.split("_")[0]) >= new_from]
+            files = state.files_split("links", None if previous is None else new_from)[1]
             rel = _kept_glob(state, "links", dups, con, files)
             query = f"""
                 SELECT patent_id, applicant_id, seq, city_code FROM (
@@ -733,8 +744,7 @@ def write_patent_applicants(state: State, dups: pd.DataFrame, id_of: pd.Series, 
             parts = []
             if previous is not None:
                 old = _files_list([previous / "patent_applicants.parquet"])
-                taken = _kept_glob(state, "patents", dups, con,
-                                   [f for f in state.files_of("patents") if int(f.stem.split("_")[0]) >= new_from])
+                taken = _kept_glob(state, "patents", dups, con, state.files_split("patents", new_from)[1])
                 con.execute(f"""CREATE TABLE remap_ AS SELECT DISTINCT o.applicant_id AS old_id, i.applicant_id AS new_id
                                 FROM read_parquet({_files_list([previous / "applicant_names.parquet"])}) o
                                 JOIN ids_ i USING (name)""")
