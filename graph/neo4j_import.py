@@ -155,7 +155,6 @@ def write_import_files(canonical_dir: Path, folder: Path, memory_limit: str | No
                 con.execute(f"""CREATE TEMP TABLE j_{e.name} AS SELECT i._id AS _id, r.* FROM r_{e.name} r
                                 JOIN ids_{e.name} i ON i.k = r.{key}""")
                 select = f'SELECT _id AS ":ID", {fields}{label} FROM j_{e.name} ORDER BY _id'
-
                 next_id += n
             if n:
                 name = f"{e.name}.csv"
