@@ -311,7 +311,7 @@ class _Background:
     """``fn(*args)`` in a thread; ``result()`` waits for it (and raises its error), reporting how long
     the step ran and how long the caller waited."""
 
-    def __init__(self, fn, *args):
+    def __init__(self, fn, *args, name: str = "citynet-ingest-citations"):
         import threading
         import time
 
@@ -326,7 +326,7 @@ class _Background:
             finally:
                 self.t1 = time.perf_counter()
 
-        self.thread = threading.Thread(target=run, name="citynet-ingest-citations", daemon=True)
+        self.thread = threading.Thread(target=run, name=name, daemon=True)
         self.thread.start()
 
     def wait(self) -> None:
@@ -432,18 +432,19 @@ def _ingest(ws, patent_files, transfer_files, covariate_files, opts, progress, j
     if opts.append_from is not None and old_dups is not None:
         pos = dups["_pos"].to_numpy()
         dropped = pos[(pos < opts.append_from.meta["next_pos"]) & ~np.isin(pos, old_dups)]
-    # the citations depend on the kept records only: resolved in a thread while the next steps run
-    # (DuckDB and Arrow release the GIL), each side with half the memory limit, the citations with one
-    # DuckDB thread (the other steps keep theirs: their Parquet row groups follow DuckDB's batches)
-    settings = settings.halved()
+    # the citations and the year-sorted patent table depend on the kept records only: each is written by
+    # a thread while the next steps run (DuckDB and Arrow release the GIL, the applicant steps are mostly
+    # Python), each of the three with a third of the memory limit, the citations with one DuckDB thread
+    settings = settings.divided(3)
     cit_job = _Background(stream.resolve_citations, state, dups, canon / "citations.parquet",
                           replace(settings, threads=1))
     jobs.append(cit_job)
-    stream.quarantine_duplicates(state, dups, q_pat)
-    step("patents: writing the patent table", state.meta["next_pos"] - len(dups))
     patents_path = canon / "patents.parquet"
-    stream.write_patents(state, dups, patents_path, settings,  # sorted by app_year, then corpus order
-                         previous, new_from)
+    pat_job = _Background(stream.write_patents, state, dups, patents_path, settings,  # by app_year, then corpus order
+                          previous, new_from, name="citynet-ingest-patents")
+    jobs.append(pat_job)
+    stream.quarantine_duplicates(state, dups, q_pat)
+    step("patents: counts", state.meta["next_pos"] - len(dups))
     summary = stream.patent_summary(stream.write_kept(  # the report's counts: ties in corpus order
         state, "patents", dups, stream.SUMMARY_SCHEMA, None, columns=stream.SUMMARY_COLUMNS))
     if summary["count"] == 0:
@@ -513,6 +514,12 @@ def _ingest(ws, patent_files, transfer_files, covariate_files, opts, progress, j
     ran = cit_job.t1 - cit_job.t0
     steps.emit(f"✓ citations: resolving references: {cit_counts['count']:,} rows in {ran:.1f} s, alongside the "
                f"steps above, {waited:.1f} s waited for ({cit_counts['count'] / max(ran, 1e-9):,.0f} rows/s)")
+    waited = time.perf_counter()
+    pat_job.result()
+    waited = time.perf_counter() - waited
+    ran = pat_job.t1 - pat_job.t0
+    steps.emit(f"✓ patents: the year-sorted patent table: {summary['count']:,} rows in {ran:.1f} s, alongside the "
+               f"steps above, {waited:.1f} s waited for ({summary['count'] / max(ran, 1e-9):,.0f} rows/s)")
 
     step("writing canonical tables", summary["count"] + len(applicants) + pa_counts["links"] + len(transfers)
          + cit_counts["count"])

@@ -86,13 +86,18 @@ class StreamSettings:
     workers: int = DEFAULT_WORKERS
     block_bytes: int | None = None  # overrides block_mb (tests: many batches from a small file)
 
-    def halved(self) -> StreamSettings:
-        """These settings with half the memory limit: for two corpus steps that run at once (together
-        within ``memory_limit``)."""
+    def divided(self, parts: int) -> StreamSettings:
+        """These settings with ``1/parts`` of the memory limit: for ``parts`` corpus steps that run at once
+        (together within ``memory_limit``)."""
         import dataclasses
 
         m = _SIZE.fullmatch(self.memory_limit)
-        return dataclasses.replace(self, memory_limit=f"{float(m.group(1)) / 2:g}{m.group(2)}" if m else self.memory_limit)
+        return dataclasses.replace(self, memory_limit=f"{float(m.group(1)) / parts:g}{m.group(2)}" if m
+                                   else self.memory_limit)
+
+    def halved(self) -> StreamSettings:
+        """These settings with half the memory limit (two corpus steps at once)."""
+        return self.divided(2)
 
     @property
     def block(self) -> int:
