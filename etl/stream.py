@@ -203,6 +203,10 @@ class State:
         table = raw if isinstance(raw, pa.Table) else pa.Table.from_pandas(raw, preserve_index=False)
         with pa.OSFile(str(p), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
             writer.write_table(table)  # Arrow IPC: written as it is, read back memory-mapped (module docstring)
+        from citynet.transaction import settle_early
+
+        for kind in KINDS:  # final: on disk and hashed while the next batches are read
+            settle_early(p if kind == "raw" else self.path(kind, file_no, batch_no))
 
     def write_quarantine(self, file_no: int, frames: list[pd.DataFrame]) -> None:
         """The rows of one file rejected before the duplicate rule (kept for ``--append``)."""
