@@ -40,6 +40,7 @@ import signal
 import sys
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from citynet.errors import UserError
@@ -158,6 +159,38 @@ def _linked_entry(published: Path, staged: Path, entry: dict | None) -> dict | N
     return dict(entry) if same and staged.stat().st_size == entry.get("size") else None
 
 
+_early: dict[str, tuple[list[int], Future]] = {}  # a staged file's path → its stamp then, its fsync+SHA-256
+_early_pool: list[ThreadPoolExecutor] = []
+
+
+def _settled(path: Path) -> str:
+    with open(path, "rb+") as fh:
+        os.fsync(fh.fileno())
+    return sha256(path)
+
+
+def settle_early(path: Path) -> None:
+    """Start the fsync and SHA-256 of a staged file that will not change again, now, in a background
+    thread: ``Publication.commit`` takes the digest when the file still has the same size, modification
+    time and inode (else it does both again). The ingest's state files (0.7 GB at 1M patents) are written
+    while the patents are read; settling them then takes about a second off the publication at the end."""
+    path = Path(path)
+    if not _early_pool:
+        _early_pool.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="citynet-settle"))
+    _early[str(path.resolve())] = (_stamp(path), _early_pool[0].submit(_settled, path))
+
+
+def _early_digest(path: Path) -> str | None:
+    """The digest :func:`settle_early` computed for ``path``, when the file is unchanged since."""
+    early = _early.pop(str(path.resolve()), None)
+    if early is None or early[0] != _stamp(path):
+        return None
+    try:
+        return early[1].result()
+    except OSError:
+        return None
+
+
 def _fsync_dir(path: Path) -> None:
     with contextlib.suppress(OSError):
         fd = os.open(path, os.O_RDONLY)
@@ -256,13 +289,21 @@ class Publication:
         staged = sorted(f for f in self.staging.rglob("*") if f.is_file()) if self.staging.exists() else []
         manifest = read_manifest(self.root)
         published = manifest.get("units", {}).get(self.unit, {}).get("files", {})
-        for f in staged:
+        def settle(f: Path) -> dict:  # on disk, then its digest (fsync and hashlib release the GIL)
+            rel = str(f.relative_to(self.staging))
+            digest = _early_digest(f)  # on disk and hashed already (settle_early)
+            if digest is not None:
+                return {"sha256": digest, "size": f.stat().st_size}
             with open(f, "rb+") as fh:
                 os.fsync(fh.fileno())
-            _event(f"fsync {f}")
-            rel = str(f.relative_to(self.staging))
-            files[rel] = _linked_entry(self.root / rel, f, published.get(rel)) or {
-                "sha256": sha256(f), "size": f.stat().st_size}
+            return _linked_entry(self.root / rel, f, published.get(rel)) or {"sha256": sha256(f), "size": f.stat().st_size}
+
+        # two threads: the disk's wait and the hashing of one file overlap another's (hundreds of MB at 1M);
+        # the file events in staged order once each file is on disk (the same events, numbered the same)
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="citynet-publish") as pool:
+            for f, entry in zip(staged, pool.map(settle, staged), strict=True):
+                _event(f"fsync {f}")
+                files[str(f.relative_to(self.staging))] = entry
         for rel in self.carry:  # kept from the previous publication (e.g. covariates when none are given)
             p = self.root / rel
             if rel not in files and p.is_file():

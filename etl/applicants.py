@@ -13,7 +13,7 @@ def applicant_ids(names: pd.Series) -> pd.Series:
 
     Stable across runs and machines, so re-loading a store upserts the same nodes.
     """
-    uniq = pd.unique(names.dropna())
+    uniq = pd.unique(names.dropna().to_numpy(dtype=object))  # Python strings: iterating Arrow strings cost more
     ids = {n: "A" + hashlib.sha1(n.encode("utf-8")).hexdigest()[:16] for n in uniq}
     return names.map(ids)
 

@@ -115,9 +115,11 @@ def address_votes(con, relation: str, table: str = "loc_votes", chunk: int = PAI
     so). Each distinct (address, hint) pair is parsed once by ``etl.address.parse_addresses``, ``chunk``
     pairs at a time (a pair's reading does not depend on the other pairs; those in ``parsed`` are not
     parsed again); the rows then vote by a join and ``GROUP BY``."""
-    # a view: the records are read where they are (twice: distinct pairs, then the vote), never copied
-    con.execute(f"CREATE OR REPLACE VIEW loc_addrs AS SELECT {', '.join(keys)}, address::VARCHAR AS address, "
-                f"province_hint::VARCHAR AS province_hint, {weight} AS w FROM ({relation})")
+    # the records read once, their weights summed per (keys, address, hint): the distinct pairs and the
+    # vote then read that table (the same sums: each pair has one reading); reading the records twice
+    # (a view) cost a second scan and UTF-8 check of every address
+    con.execute(f"CREATE OR REPLACE TABLE loc_addrs AS SELECT {', '.join(keys)}, address::VARCHAR AS address, "
+                f"province_hint::VARCHAR AS province_hint, sum({weight}) AS w FROM ({relation}) GROUP BY ALL")
     con.execute("CREATE OR REPLACE TABLE loc_pairs AS SELECT DISTINCT address, province_hint FROM loc_addrs")
     con.execute("CREATE OR REPLACE TABLE loc_parsed (address VARCHAR, province_hint VARCHAR, status VARCHAR, "
                 "city_code VARCHAR, province_code VARCHAR, country VARCHAR)")
@@ -159,9 +161,8 @@ def address_votes(con, relation: str, table: str = "loc_votes", chunk: int = PAI
         FROM loc_addrs a JOIN loc_parsed p
           ON a.address IS NOT DISTINCT FROM p.address AND a.province_hint IS NOT DISTINCT FROM p.province_hint
         GROUP BY ALL""")
-    for name in ("loc_parsed", "loc_pairs", "loc_todo"):
+    for name in ("loc_parsed", "loc_pairs", "loc_todo", "loc_addrs"):
         con.execute(f"DROP TABLE IF EXISTS {name}")
-    con.execute("DROP VIEW IF EXISTS loc_addrs")
 
 
 def address_evidence(con, relation: str | None, chunk: int = PAIR_CHUNK,

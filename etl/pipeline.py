@@ -298,6 +298,21 @@ def write_table(frame: pd.DataFrame, name: str, folder: Path) -> Path:
     return path
 
 
+def _read_transfers(earlier: list[pd.DataFrame], paths: list[Path], opts: IngestOptions):
+    """Read the transfer files (``paths``) and check every transfer record, ``earlier`` (``--append``: the
+    records kept in the state) first: returns ``[(path, raw, records)]``, the ``TransferBatch`` (None
+    without records) and the rejected records' quarantine. Runs in a thread while the patents are read."""
+    read = []
+    for path in paths:
+        raw, frame, _dialect = _read_mapped(path, TRANSFER_FIELDS, TRANSFER_REQUIRED, (), opts.transfer_columns, opts,
+                                            "transfer_columns")
+        read.append((path, raw, frame))
+    frames = [*earlier, *(frame for _, _, frame in read)]
+    rejected = _RawHeaders()
+    tb = process_transfer_records(pd.concat(frames, ignore_index=True), rejected, today=opts.today) if frames else None
+    return read, tb, rejected
+
+
 class _RawHeaders(Quarantine):
     """Quarantine rows with the raw fields under their original headers."""
 
@@ -311,7 +326,7 @@ class _Background:
     """``fn(*args)`` in a thread; ``result()`` waits for it (and raises its error), reporting how long
     the step ran and how long the caller waited."""
 
-    def __init__(self, fn, *args):
+    def __init__(self, fn, *args, name: str = "citynet-ingest-citations"):
         import threading
         import time
 
@@ -326,7 +341,7 @@ class _Background:
             finally:
                 self.t1 = time.perf_counter()
 
-        self.thread = threading.Thread(target=run, name="citynet-ingest-citations", daemon=True)
+        self.thread = threading.Thread(target=run, name=name, daemon=True)
         self.thread.start()
 
     def wait(self) -> None:
@@ -412,6 +427,13 @@ def _ingest(ws, patent_files, transfer_files, covariate_files, opts, progress, j
     if opts.append_from is not None and state.files_of("dups"):
         previous = opts.append_from.folder.parent / "patents.parquet"
         previous = previous if previous.is_file() else None
+    # the transfer files are read and checked by a thread while the patents are read (they do not depend
+    # on the patents); their quarantine rows, report entries and state files are taken in order below
+    earlier_tr = list(state.transfer_files())  # --append: the transfer records ingested before
+    tr_job = _Background(_read_transfers, [f for _, f, _ in earlier_tr], list(map(Path, transfer_files)), opts,
+                         name="citynet-ingest-transfers") if transfer_files or earlier_tr else None
+    if tr_job is not None:
+        jobs.append(tr_job)
     big = sum(Path(p).stat().st_size for p in patent_files if Path(p).is_file()) > 2 * settings.block
     pool = _pool(settings.workers) if big and settings.workers > 1 else _Inline()
     try:
@@ -432,41 +454,41 @@ def _ingest(ws, patent_files, transfer_files, covariate_files, opts, progress, j
     if opts.append_from is not None and old_dups is not None:
         pos = dups["_pos"].to_numpy()
         dropped = pos[(pos < opts.append_from.meta["next_pos"]) & ~np.isin(pos, old_dups)]
-    # the citations depend on the kept records only: resolved in a thread while the next steps run
-    # (DuckDB and Arrow release the GIL), each side with half the memory limit, the citations with one
-    # DuckDB thread (the other steps keep theirs: their Parquet row groups follow DuckDB's batches)
-    settings = settings.halved()
+    # the citations and the year-sorted patent table depend on the kept records only: each is written by
+    # a thread while the next steps run (DuckDB and Arrow release the GIL, the applicant steps are mostly
+    # Python), each of the three with a third of the memory limit, the citations with one DuckDB thread
+    settings = settings.divided(3)
     cit_job = _Background(stream.resolve_citations, state, dups, canon / "citations.parquet",
                           replace(settings, threads=1))
     jobs.append(cit_job)
-    stream.quarantine_duplicates(state, dups, q_pat)
-    step("patents: writing the patent table", state.meta["next_pos"] - len(dups))
     patents_path = canon / "patents.parquet"
-    stream.write_patents(state, dups, patents_path, settings,  # sorted by app_year, then corpus order
-                         previous, new_from)
+    pat_job = _Background(stream.write_patents, state, dups, patents_path, settings,  # by app_year, then corpus order
+                          previous, new_from, name="citynet-ingest-patents")
+    jobs.append(pat_job)
+    stream.quarantine_duplicates(state, dups, q_pat)
+    step("patents: counts", state.meta["next_pos"] - len(dups))
     summary = stream.patent_summary(stream.write_kept(  # the report's counts: ties in corpus order
         state, "patents", dups, stream.SUMMARY_SCHEMA, None, columns=stream.SUMMARY_COLUMNS))
     if summary["count"] == 0:
         raise q_pat.nothing_loaded([f["file"] for f in files_report if f["kind"] == "patents"])
 
-    tr_frames = []
-    for entry, frame, malformed in state.transfer_files():  # --append: the transfer records ingested before
-        q_tr.add_malformed(entry["file"], malformed)
-        tr_frames.append(frame)
-        files_report.append(entry)
-    for path in map(Path, transfer_files):
-        step(f"reading {path.name}")
-        raw, frame, _dialect = _read_mapped(path, TRANSFER_FIELDS, TRANSFER_REQUIRED, (), opts.transfer_columns, opts, "transfer_columns")
-        q_tr.add_malformed(str(path), raw.malformed)
-        tr_frames.append(frame)
-        entry = {"file": str(path), "kind": "transfers", "encoding": raw.encoding, "rows_read": raw.rows_read}
-        files_report.append(entry)
-        state.add_transfer_file(entry, frame, raw.malformed)
-        steps.current = (steps.current[0], raw.rows_read, steps.current[2])
+    tb = None
+    if tr_job is not None:
+        step("transfers: reading and validation (alongside the patents)")
+        read, tb, tr_quarantine = tr_job.result()
+        for entry, _frame, malformed in earlier_tr:
+            q_tr.add_malformed(entry["file"], malformed)
+            files_report.append(entry)
+        for path, raw, frame in read:
+            q_tr.add_malformed(str(path), raw.malformed)
+            entry = {"file": str(path), "kind": "transfers", "encoding": raw.encoding, "rows_read": raw.rows_read}
+            files_report.append(entry)
+            state.add_transfer_file(entry, frame, raw.malformed)
+        q_tr.frames.extend(tr_quarantine.frames)  # after the reader's rows, as when checked here
+        steps.current = (steps.current[0], sum(raw.rows_read for _, raw, _ in read)
+                         + sum(len(f) for _, f, _ in earlier_tr), steps.current[2])
     state.save()
-    if tr_frames:
-        step("transfers: validation", sum(len(f) for f in tr_frames))
-        tb = process_transfer_records(pd.concat(tr_frames, ignore_index=True), q_tr, today=opts.today)
+    if tb is not None:
         transfers, transfer_names, transfer_addr = tb.transfers, tb.names, tb.addresses
     else:
         transfers = pd.DataFrame(columns=["transfer_id", "patent_id", "date", "year", "from_name", "to_name"])
@@ -513,6 +535,12 @@ def _ingest(ws, patent_files, transfer_files, covariate_files, opts, progress, j
     ran = cit_job.t1 - cit_job.t0
     steps.emit(f"✓ citations: resolving references: {cit_counts['count']:,} rows in {ran:.1f} s, alongside the "
                f"steps above, {waited:.1f} s waited for ({cit_counts['count'] / max(ran, 1e-9):,.0f} rows/s)")
+    waited = time.perf_counter()
+    pat_job.result()
+    waited = time.perf_counter() - waited
+    ran = pat_job.t1 - pat_job.t0
+    steps.emit(f"✓ patents: the year-sorted patent table: {summary['count']:,} rows in {ran:.1f} s, alongside the "
+               f"steps above, {waited:.1f} s waited for ({summary['count'] / max(ran, 1e-9):,.0f} rows/s)")
 
     step("writing canonical tables", summary["count"] + len(applicants) + pa_counts["links"] + len(transfers)
          + cit_counts["count"])

@@ -86,13 +86,18 @@ class StreamSettings:
     workers: int = DEFAULT_WORKERS
     block_bytes: int | None = None  # overrides block_mb (tests: many batches from a small file)
 
-    def halved(self) -> StreamSettings:
-        """These settings with half the memory limit: for two corpus steps that run at once (together
-        within ``memory_limit``)."""
+    def divided(self, parts: int) -> StreamSettings:
+        """These settings with ``1/parts`` of the memory limit: for ``parts`` corpus steps that run at once
+        (together within ``memory_limit``)."""
         import dataclasses
 
         m = _SIZE.fullmatch(self.memory_limit)
-        return dataclasses.replace(self, memory_limit=f"{float(m.group(1)) / 2:g}{m.group(2)}" if m else self.memory_limit)
+        return dataclasses.replace(self, memory_limit=f"{float(m.group(1)) / parts:g}{m.group(2)}" if m
+                                   else self.memory_limit)
+
+    def halved(self) -> StreamSettings:
+        """These settings with half the memory limit (two corpus steps at once)."""
+        return self.divided(2)
 
     @property
     def block(self) -> int:
@@ -198,6 +203,10 @@ class State:
         table = raw if isinstance(raw, pa.Table) else pa.Table.from_pandas(raw, preserve_index=False)
         with pa.OSFile(str(p), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
             writer.write_table(table)  # Arrow IPC: written as it is, read back memory-mapped (module docstring)
+        from citynet.transaction import settle_early
+
+        for kind in KINDS:  # final: on disk and hashed while the next batches are read
+            settle_early(p if kind == "raw" else self.path(kind, file_no, batch_no))
 
     def write_quarantine(self, file_no: int, frames: list[pd.DataFrame]) -> None:
         """The rows of one file rejected before the duplicate rule (kept for ``--append``)."""
@@ -293,11 +302,15 @@ def duplicates(state: State, settings: StreamSettings, new_from: int | None = No
                              "patent_id": np.array([], dtype=object)})
     before = state.files_of("dups")
     new_files = state.files_split("patents", new_from)[1]
-    window = """SELECT _pos, kept_row, patent_id FROM (
+    # the window sorts only the records whose number is not unique (a hash count finds them): the others
+    # are kept whatever the rule, and sorting every record by number cost twice the CPU
+    window = """WITH r_ AS ({rows}),
+                shared_ AS (SELECT patent_id FROM r_ GROUP BY patent_id HAVING count(*) > 1)
+                SELECT _pos, kept_row, patent_id FROM (
                   SELECT _pos, patent_id,
                          first_value(_pos) OVER w AS kept_pos,
                          first_value(source_row) OVER w AS kept_row
-                  FROM ({rows})
+                  FROM (SELECT * FROM r_ SEMI JOIN shared_ USING (patent_id))
                   WINDOW w AS (PARTITION BY patent_id ORDER BY _filled DESC, _pos ASC)
                 ) WHERE _pos <> kept_pos"""
     cols = "_pos, patent_id, _filled, source_row"
@@ -705,13 +718,40 @@ def _rechunked(tables, n: int):
         yield pa.concat_tables(buf).combine_chunks()
 
 
+def _links_with_ids(files: list[Path], dups: pd.DataFrame, id_of: pd.Series, city_of: pd.Series):
+    """The staged applicant names of ``files`` whose record is kept, each with its ``applicant_id`` (None for a
+    name without one) and that applicant's city, only the first (lowest ``seq``) of each (record, applicant):
+    ``patent_id``, ``applicant_id``, ``seq``, ``city_code`` in staged order (``_pos``, then ``seq``), one
+    table per staged batch. Arrow and a hash of (record, applicant) per batch — a record's names are all in
+    one batch — instead of a join, a window and a sort of every link in DuckDB (same rows, same order)."""
+    names = pa.array(id_of.index.to_numpy(dtype=object), pa.string())
+    app_ids = id_of.to_numpy(dtype=object)
+    ids = pa.array(app_ids, pa.string())
+    codes = pa.array(pd.factorize(app_ids, use_na_sentinel=True)[0].astype(np.int64))  # one per applicant_id
+    cities = pa.array(city_of.reindex(app_ids).astype(object).where(lambda c: c.notna(), None).to_numpy(), pa.string())
+    dpos = pa.array(dups["_pos"].to_numpy(), type=pa.int64())
+    for f in files:
+        t = pq.read_table(f, columns=["_pos", "patent_id", "name", "seq"])
+        if len(dpos):
+            t = t.filter(pc.invert(pc.is_in(t.column("_pos"), value_set=dpos)))
+        if not t.num_rows:
+            continue
+        at = pc.index_in(t.column("name"), value_set=names)  # null: a name without an id
+        code = pc.fill_null(pc.take(codes, at), -1).to_numpy()
+        key = t.column("_pos").to_numpy() * (len(ids) + 2) + (code + 1)  # (record, applicant); no id: one group
+        first = ~pd.Series(key).duplicated(keep="first").to_numpy()  # rows are in (_pos, seq) order
+        rows = pa.array(np.flatnonzero(first))
+        yield pa.table({"patent_id": t.column("patent_id").take(rows), "applicant_id": pc.take(ids, at).take(rows),
+                        "seq": t.column("seq").take(rows), "city_code": pc.take(cities, at).take(rows)})
+
+
 def write_patent_applicants(state: State, dups: pd.DataFrame, id_of: pd.Series, city_of: pd.Series, out: Path,
                             settings: StreamSettings | None = None, previous: Path | None = None,
                             new_from: int | None = None) -> dict:
     """``patent_applicants.parquet`` from the staged applicant names of the kept records, in their staged
     order (``_pos``, then ``seq``): each name's ``applicant_id`` (two variants of one firm on one patent:
-    the first kept), its city. One DuckDB query (join to the names' ids and cities, a window for the
-    first of each (record, applicant), written batch by batch). Returns the counts of the ingest report.
+    the first kept), its city: :func:`_links_with_ids`, one staged batch at a time, written in row groups
+    of :data:`PA_BATCH` rows whatever the batches. Returns the counts of the ingest report.
 
     ``previous`` (``ingest --append``: the canonical folder of the corpus before, ``new_from``: the first file
     number of this ingest): the earlier records' rows are those of the previous table — without the records
@@ -734,14 +774,7 @@ def write_patent_applicants(state: State, dups: pd.DataFrame, id_of: pd.Series, 
             con.register("ids_", ids)
             con.register("cities_", cities)  # one row per applicant_id
             files = state.files_split("links", None if previous is None else new_from)[1]
-            rel = _kept_glob(state, "links", dups, con, files)
-            query = f"""
-                SELECT patent_id, applicant_id, seq, city_code FROM (
-                  SELECT l._pos, l.patent_id, i.applicant_id, l.seq, ci.city_code,
-                         row_number() OVER (PARTITION BY l._pos, i.applicant_id ORDER BY l.seq) AS k
-                  FROM {rel} l LEFT JOIN ids_ i USING (name) LEFT JOIN cities_ ci USING (applicant_id))
-                WHERE k = 1 ORDER BY _pos, seq"""
-            parts = []
+            parts: list = []
             if previous is not None:
                 old = _files_list([previous / "patent_applicants.parquet"])
                 taken = _kept_glob(state, "patents", dups, con, state.files_split("patents", new_from)[1])
@@ -755,10 +788,13 @@ def write_patent_applicants(state: State, dups: pd.DataFrame, id_of: pd.Series, 
                     LEFT JOIN remap_ r ON r.old_id = o.applicant_id LEFT JOIN cities_ ci ON ci.applicant_id = r.new_id
                     ANTI JOIN taken_ t ON t.patent_id = o.patent_id
                     ORDER BY o.file_row_number""")
-            parts.append(query)
+            parts.append(_links_with_ids(files, dups, id_of, city_of))
 
             def tables():  # one query's result at a time (a connection reads one result at once)
                 for q in parts:
+                    if not isinstance(q, str):  # the new links, batch by batch
+                        yield from q
+                        continue
                     reader = con.sql(q).to_arrow_reader(PA_BATCH)
                     try:
                         yield from (pa.Table.from_batches([b]) for b in reader)

@@ -240,6 +240,50 @@ def test_the_readers_nul_and_blank_line_check_is_the_regular_expression():
         assert _irregular_bytes(memoryview(bytearray(block))) == (rule.search(block) is not None)
 
 
+def test_the_readers_block_by_block_utf8_check_is_pythons_decoder():
+    """``etl.readers._Utf8Check`` (Arrow's validator on whole blocks, a character cut by a block's end
+    carried over) says a byte stream is UTF-8 exactly when Python's decoder does, however the stream is
+    cut: random streams of ASCII, two- to four-byte characters and stray bytes, in random blocks."""
+    import random
+
+    from citynet.etl.readers import _Utf8Check
+
+    rnd = random.Random(11)
+    pieces = [b"a", b",", b"\n", "é".encode(), "中".encode(), "国".encode(), "𠀀".encode(), b"\xff", b"\x80", b"\xe4\xb8",
+              b"\xc3", b"\xf0\x9f"]
+    weights = [30, 5, 3, 5, 20, 20, 3, 1, 1, 1, 1, 1]
+    for _ in range(3_000):
+        data = b"".join(rnd.choices(pieces, weights, k=rnd.randint(0, 40)))
+        try:
+            data.decode("utf-8")
+            want = True
+        except UnicodeDecodeError:
+            want = False
+        check, ok, at = _Utf8Check(), True, 0
+        while at < len(data):
+            n = rnd.choice([1, 2, 3, 5, 8, 9, 13, 40])
+            ok &= check.valid(memoryview(bytearray(data[at:at + n])))
+            at += n
+        ok &= check.valid(b"")
+        assert ok == want, data
+
+
+def test_a_streamed_export_with_bytes_that_are_not_utf8_is_read_carefully(tmp_path):
+    """A byte that is not UTF-8 in one record of a streamed export (32 KiB batches): the file is read by the
+    careful reader, which quarantines that record (``bad_encoding``) and loads the others; rows read =
+    loaded + quarantined."""
+    lines = _lines("patents.csv.gz")[:-1]
+    body = "".join(lines).encode("utf-8")
+    cut = body.index(b"\n", len(body) // 2) + 1  # the start of a record in the middle of the file
+    comma = body.index(b",", cut)
+    bad = tmp_path / "patents.csv"
+    bad.write_bytes(body[:comma] + b"\xff" + body[comma:])
+    ws, rep = _ingest(tmp_path / "ws", [bad], [], block_bytes=32 << 10, workers=2)
+    f = rep["files"][0]
+    assert f["quarantined_by_reason"].get("bad_encoding") == 1 and f["balanced"]
+    assert f["rows_read"] == 1536
+
+
 def _rows(lines: list[str]) -> list[list[str]]:
     return list(csv.reader(lines))
 
