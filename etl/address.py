@@ -1057,7 +1057,7 @@ class _SetupCache:
     """
 
     VERSION = 1
-    NUMBERS = ("state", "tail", "cprov_n", "has_danger", "danger_pairs", "slots", "pair_slots", "key", "more")
+    NUMBERS = ("state", "tail", "cprov_n", "has_danger", "danger_pairs", "rec", "cmap", "chars", "pair_slots")
     TEXTS = ("city", "cprov", "matched", "matched_p")
 
     @staticmethod
@@ -1097,11 +1097,11 @@ class _SetupCache:
             trie = table.trie
             arrays = {"state": table.state, "tail": table.tail, "cprov_n": table.cprov_n,
                       "has_danger": table.has_danger, "danger_pairs": table.danger_pairs(),
-                      "slots": trie.slots, "pair_slots": trie.pair_slots, "key": trie.key, "more": trie.more}  # fmt: skip
+                      "rec": trie.rec, "cmap": trie.cmap, "chars": trie.chars, "pair_slots": trie.pair_slots}  # fmt: skip
             for name, arr in arrays.items():
                 np.save(os.path.join(tmp, f"{name}.npy"), np.ascontiguousarray(arr), allow_pickle=False)
             meta = {"lengths": table.lengths, "offset": table.offset, "three_bytes": trie.three_bytes,
-                    "mask": trie.mask, "shift": trie.shift, "pairs": trie.pairs, "pair_mask": trie.pair_mask,
+                    "pairs": trie.pairs, "pair_mask": trie.pair_mask,
                     "pair_shift": trie.pair_shift, "texts": {}}  # fmt: skip
             for name in cls.TEXTS:
                 col = getattr(table, name)
@@ -1153,12 +1153,12 @@ class _SetupCache:
             codes = {n: np.load(os.path.join(path, f"{n}.npy"), allow_pickle=False) for n in cls.TEXTS}
         except (OSError, ValueError, KeyError):
             return None
-        for name in ("slots", "pair_slots", "key", "more"):  # the trie walk reads them at random: fault them in now
+        for name in ("rec", "cmap", "pair_slots"):  # read at random by the walk: fault them in now
             _prefault(arr[name])
         table = _KeyTable.__new__(_KeyTable)
         trie = _KeyTrie.__new__(_KeyTrie)
-        trie.slots, trie.key, trie.more = arr["slots"], arr["key"], arr["more"]
-        trie.three_bytes, trie.mask, trie.shift = meta["three_bytes"], meta["mask"], meta["shift"]
+        trie.rec, trie.cmap, trie.chars = arr["rec"], arr["cmap"], arr["chars"]
+        trie.three_bytes = meta["three_bytes"]
         trie.pair_slots, trie.pairs = arr["pair_slots"], meta["pairs"]
         trie.pair_mask, trie.pair_shift = meta["pair_mask"], meta["pair_shift"]
         table.trie = trie
@@ -1243,38 +1243,99 @@ def _utf8_rows(data: np.ndarray, pos: np.ndarray, stop: np.ndarray) -> pa.Array:
 
 
 class _KeyTrie:
-    """The keys as a trie in flat numpy arrays: node 0 is the root, the last node a sentinel that
-    stands for "no child" (-1); ``key[node]`` is the key number (``_KeyTable``) of the text leading to
-    the node or -1, ``more[node]`` whether a longer key goes on from it. Edges (parent, character) → child
-    sit in a static hash table (``_cuckoo``: one gather per row, a second for the few rows whose first
-    slot holds another edge, whatever the probe lengths; linear probing needed up to seven rounds per
-    step); nothing is rebuilt per call (``pyarrow.compute.index_in`` rebuilds its hash set each call).
+    """The keys as a trie in a double array (flat numpy arrays): a node is a position; the root is 0 and
+    the last position a sentinel that stands for "no child". The child of node ``v`` by character code
+    ``c`` (1…K, ``chars``: the characters of the keys, sorted; 0 for any other character) is
+    ``t = base(v) + c`` when the parent recorded at ``t`` is ``v``, else the sentinel. Each position
+    has one record of four 32-bit numbers (``rec``: parent, base, key number, more), so a step reads
+    one record (one cache line, 1.4 MB in all) and carries the child's base, key and "more" to the next
+    step; the cuckoo hash table of (parent, character) edges used before took a multiplicative hash,
+    an 8 MB table read at random, a second probe for some rows and two more gathers for the key and
+    "more". The key number (``_KeyTable``) is that of the text leading to the node or -1, "more"
+    whether a longer key goes on from it. Nothing is rebuilt per call.
 
-    The first two characters of a row are looked up in one step (``pair_slots``: every node of depth
-    two by its two characters; ``pairs``) when every key character takes three bytes and no key is one
-    character long: a row then walks one step fewer, and the first step, which every row takes, reads
-    the table once instead of twice."""
+    When every key character takes three bytes, a character's code is read from ``cmap`` by its three
+    bytes (one gather); otherwise (``three_bytes`` False) from ``chars`` by a binary search. The first
+    two characters of a row are looked up in one step (``pair_slots``: every node of depth two by its
+    two characters, a cuckoo table, ``_cuckoo``; ``pairs``) when every key character takes three bytes
+    and no key is one character long: a row then walks one step fewer."""
 
     def __init__(self, parent: np.ndarray, char: np.ndarray, key: np.ndarray, more: np.ndarray) -> None:
-        self.key, self.more = key, more
         # every character of every key takes three bytes (CJK): a step then reads three bytes and
         # moves three, whatever is there (another width never matches an edge, and the row stops)
         self.three_bytes = bool(((char[1:-1] >= 0xE00000) & (char[1:-1] < 0xF00000)).all())
         inner = np.arange(1, len(parent) - 1, dtype=np.int64)  # not the root, not the sentinel
-        edge = (parent[inner].astype(np.int64) << 32) | char[inner]
-        self.slots, self.mask, self.shift = _cuckoo(edge, inner)
+        self.chars = np.unique(char[inner])
+        code = np.zeros(len(parent), dtype=np.int64)
+        code[inner] = np.searchsorted(self.chars, char[inner]) + 1
+        at, base, size = _double_array(parent[inner], code[inner], inner, len(parent) - 1)
+        # one record of four numbers per position (16 bytes: one cache line per step), the last the
+        # sentinel: the parent's position (-1: free), the base, the key number (-1: none) and more (0/1)
+        rec = np.zeros((size + 1, 4), dtype=np.int32)
+        rec[:, 0], rec[:, 2] = -1, -1
+        rec[at, 1] = base
+        rec[at[inner], 0] = at[parent[inner]]
+        rec[at, 2], rec[at, 3] = key[:-1], more[:-1]
+        self.rec = rec
+        self.cmap = np.zeros(1 << 20, dtype=np.int16)  # three bytes E0xxxx–EFxxxx → code (0: none)
+        if self.three_bytes:
+            self.cmap[self.chars - 0xE00000] = np.arange(1, len(self.chars) + 1)
         depth1 = inner[parent[inner] == 0]
         depth2 = inner[(parent[inner] != 0) & (parent[parent[inner]] == 0)]
         self.pairs = self.three_bytes and not (key[depth1] >= 0).any() and bool(more[parent[depth2]].all())
         if self.pairs:
             pair = (char[parent[depth2]].astype(np.int64) << 24) | char[depth2]
-            self.pair_slots, self.pair_mask, self.pair_shift = _cuckoo(pair, depth2)
+            self.pair_slots, self.pair_mask, self.pair_shift = _cuckoo(pair, at[depth2])
         else:
             self.pair_slots, self.pair_mask, self.pair_shift = np.full((1, 2), -1, dtype=np.int64), 0, 63
 
-    def child(self, state: np.ndarray, char: np.ndarray) -> np.ndarray:
-        """The child of each ``state`` by character ``char`` (``_utf8_char``; -1: none)."""
-        return _cuckoo_find(self.slots, self.mask, self.shift, (state << 32) | char)
+    def codes(self, char: np.ndarray) -> np.ndarray:
+        """The code of each character ``char`` (``_utf8_char``, any width; 0: no key has it)."""
+        at = np.minimum(np.searchsorted(self.chars, char), len(self.chars) - 1)
+        return np.where(self.chars[at] == char, at + 1, 0)
+
+
+def _double_array(parent: np.ndarray, code: np.ndarray, nodes: np.ndarray, n: int) -> tuple[np.ndarray, list[int], int]:
+    """Positions of a trie's nodes in a double array (``_KeyTrie``): ``nodes`` (not the root, 0) with
+    their ``parent`` and character ``code`` (≥ 1); node ``v`` gets position ``at[v]`` (the root 0), and
+    every node with children a ``base`` such that ``base + code`` of each child is a position that no
+    other node holds. First fit over the free positions (found through a "next free position" forest
+    with path compression), parents in the order of their numbers: the same array every time.
+    Returns ``(at, base, size)``: ``at`` by node number (``n`` nodes), ``base`` by node number (0 for
+    a node without children), ``size`` the number of positions used."""
+    order = np.lexsort((code, parent))  # by parent, then code
+    par, kid, kcode = parent[order], nodes[order], code[order]
+    cut = np.flatnonzero(np.diff(par)) + 1
+    starts, stops = np.r_[0, cut].tolist(), np.r_[cut, len(par)].tolist()
+    span = 2 * n + 2 * int(code.max(initial=0)) + 2  # more than first fit can reach
+    nxt = list(range(span + 1))  # nxt[x] leads to the first free position ≥ x
+    nxt[0] = 1  # the root's position
+
+    def free(x: int) -> int:
+        root = x
+        while nxt[root] != root:
+            root = nxt[root]
+        while nxt[x] != root:  # path compression
+            nxt[x], x = root, nxt[x]
+        return root
+
+    at = np.zeros(n, dtype=np.int64)
+    base = [0] * n
+    pars, kids, codes = par.tolist(), kid.tolist(), kcode.tolist()
+    for a, z in zip(starts, stops, strict=True):
+        cs = codes[a:z]
+        c0, rest = cs[0], cs[1:]
+        f = free(c0)
+        while True:
+            b = f - c0
+            if all(free(b + c) == b + c for c in rest):
+                break
+            f = free(f + 1)
+        for c in cs:
+            nxt[b + c] = b + c + 1
+        base[pars[a]] = b
+        at[kids[a:z]] = [b + c for c in cs]
+    return at, base, int(at.max(initial=0)) + 1
 
 
 def _cuckoo(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, int, int]:
@@ -1487,37 +1548,46 @@ def _key_hits(
     if pairs:  # the first two characters in one step (``_KeyTrie``): a row of fewer begins no key
         two = np.flatnonzero(e - p >= 6)
         alive, p, e = alive[two], p[two], e[two]
-    state = np.zeros(len(alive), dtype="int64")  # the root
+    rec = trie.rec
+    state = np.zeros(len(alive), dtype="int64")  # the root (position 0) and its base
+    base = np.full(len(alive), rec[0, 1], dtype="int64")
     while len(alive):
         if pairs:
             chars = data.take(p).astype(np.int64)
             for i in range(1, 6):
                 chars = (chars << 8) | data.take(p + i)
             child = _cuckoo_find(trie.pair_slots, trie.pair_mask, trie.pair_shift, chars)
+            got = rec.take(child, axis=0, mode="wrap")  # -1 (none): the sentinel's record, the last
+            g, more = got[:, 2], got[:, 3] != 0
             p = p + 6
             pairs = False
-        elif trie.three_bytes:
-            char = (
-                (data.take(p).astype(np.int64) << 16)
-                | (data.take(p + 1, mode="clip").astype(np.int64) << 8)
-                | data.take(p + 2, mode="clip")
-            )
-            child = trie.child(state, char)
-            p = p + 3
         else:
-            char, width = _utf8_char(data, p)
-            child = trie.child(state, char)
-            p = p + width
-        g = trie.key[child]  # child -1 (no edge) reads the sentinel node: no key, nothing more
+            if trie.three_bytes:
+                char = (
+                    (data.take(p).astype(np.int64) << 16)
+                    | (data.take(p + 1, mode="clip").astype(np.int64) << 8)
+                    | data.take(p + 2, mode="clip")
+                )
+                code = trie.cmap.take(char - 0xE00000, mode="clip")  # other widths: code 0, no child
+                p = p + 3
+            else:
+                char, width = _utf8_char(data, p)
+                code = trie.codes(char)
+                p = p + width
+            child = base + code
+            got = rec.take(child, axis=0, mode="clip")  # past the end: the sentinel's (free) record
+            ok = got[:, 0] == state  # the child's parent is this node: the edge exists
+            g = np.where(ok, got[:, 2], -1)
+            more = ok & (got[:, 3] != 0)
         r = np.flatnonzero(g >= 0)
         if len(r):
-            rows_k, g_k, end_k = alive[r], g[r], p[r]
+            rows_k, g_k, end_k = alive[r], g[r].astype(np.int64), p[r]
             hit_rows.append(rows_k)
             hit_gid.append(g_k)
             hit_end.append(end_k)
             best[rows_k], best_end[rows_k] = g_k, end_k
-        go = np.flatnonzero(trie.more[child] & (p < e))
-        alive, p, e, state = alive[go], p[go], e[go], child[go]
+        go = np.flatnonzero(more & (p < e))
+        alive, p, e, state, base = alive[go], p[go], e[go], child[go], got[go, 1]
     if not hit_rows:
         return none
 
