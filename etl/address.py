@@ -426,7 +426,7 @@ def _t2s():
 def to_simplified(s: str) -> str:
     """Traditional characters → simplified (廣東省東莞市 → 广东省东莞市), with OpenCC's phrase tables (t2s)."""
     conv, changed = _t2s()
-    if not any(ch in changed for ch in s):
+    if changed.isdisjoint(s):
         return s
     return conv.convert(s)
 
@@ -979,6 +979,13 @@ class _KeyTable:
             self._with_none = tuple(np.append(x, None) for x in (self.city, self.cprov, self.matched))
         return self._with_none
 
+    def by_label(self, label: str) -> tuple[np.ndarray, np.ndarray]:
+        """``matched_by_label[label]``: the matched text of each key under a province constraint with this
+        label, and whether it is built yet (``_key_hits`` builds the texts of the keys it meets)."""
+        if label not in self.matched_by_label:
+            self.matched_by_label[label] = (np.full(len(self.state), None, dtype=object), np.zeros(len(self.state), bool))
+        return self.matched_by_label[label]
+
     def read(self, gids: np.ndarray, words: list[str]) -> None:
         for gid, word in zip(gids.tolist(), words, strict=True):
             got = _decided_prefix(word, None, open_end=False)
@@ -1001,6 +1008,7 @@ class _KeyTable:
 
 
 _KEY_TABLE: list[_KeyTable] = []
+_CONSTRAINT_LABELS = ("postal|", "hint|")  # put before the matched text of a row read under a constraint
 # Arrow memory for the address step comes from the system allocator: on a fresh process, Arrow's default
 # pool (mimalloc) spent 0.3–0.5 s of kernel time faulting in new memory on the first call (measured on
 # 100,000 addresses, ``python -m bench.address``), the system allocator about 0.05 s; later calls cost
@@ -1018,6 +1026,8 @@ def _key_table() -> _KeyTable:
             if table.shipped and (table.state > 0).all():  # every key read: nothing is written later
                 _SetupCache.save(table)
         table.with_none()  # 1–2 ms of object references: setup, not the first call's
+        for label in _CONSTRAINT_LABELS:  # two arrays of 54,083 references (0.3-0.4 ms): setup too
+            table.by_label(label)
         _warm_arrow()
         _KEY_TABLE.append(table)
     return _KEY_TABLE[0]
@@ -1637,9 +1647,7 @@ def _key_hits(
         if not len(at):
             continue
         gl = g[at]
-        if lab not in table.matched_by_label:
-            table.matched_by_label[lab] = (np.full(len(table.state), None, dtype=object), np.zeros(len(table.state), bool))
-        text, built = table.matched_by_label[lab]
+        text, built = table.by_label(lab)
         new = gl[~built[gl]]
         if len(new):
             need = np.zeros(len(built), dtype=bool)  # each new key once, without sorting them
@@ -2012,7 +2020,7 @@ def _parse_distinct(arr: pa.Array, h_codes: np.ndarray, h_uniq: list) -> tuple[n
         provinces = sorted({p for p in [*pp_prov, *hint_prov_u] if p})
         pos = {p: i for i, p in enumerate(provinces)}
         # constraint index: 0 none; 1 + i postal province i; 1 + P + i hint province i
-        constraints = [(None, ""), *((p, "postal|") for p in provinces), *((p, "hint|") for p in provinces)]
+        constraints = [(None, ""), *((p, _CONSTRAINT_LABELS[0]) for p in provinces), *((p, _CONSTRAINT_LABELS[1]) for p in provinces)]
         postal_c = np.array([1 + pos[p] if p else 0 for p in pp_prov] + [0], dtype="int64")[pp_codes]
         hint_c = np.array([1 + len(provinces) + pos[p] if p else 0 for p in hint_prov_u], dtype="int64")[
             h_codes[rows]
