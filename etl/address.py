@@ -1214,6 +1214,11 @@ def _key_ok(table: _KeyTable, data: np.ndarray, row_end: np.ndarray, rows, gid, 
         at = shi[stop[shi] - kend[shi] >= 3]
         ok[at[_utf8_char(data, kend[at])[0] == _CHAR_CHANG]] = False
     short = np.flatnonzero(ok & (tail == 1))  # a street or business word after a short name
+    short = short[kend[short] < stop[short]]  # (nothing after the key: no such word)
+    if len(short):  # only where the next character can begin one (``_TAIL_SHORT_FIRST``), then the regex
+        first = _utf8_char(data, kend[short])[0]
+        at = np.minimum(np.searchsorted(_TAIL_SHORT_FIRST, first), len(_TAIL_SHORT_FIRST) - 1)
+        short = short[_TAIL_SHORT_FIRST[at] == first]
     if len(short):
         bad = pc.match_substring_regex(_utf8_heads(data, kend[short], stop[short], 4), _TAIL_SHORT_RE, memory_pool=_POOL)
         ok[short[bad.to_numpy(zero_copy_only=False)]] = False
@@ -1448,6 +1453,10 @@ def _chars_of(text: str) -> np.ndarray:
 
 _KEY_TRIM = _chars_of("\t\n\f\r ,，:：;；")  # leading white space (RE2's ``\\s``) and separators
 _CHAR_CHANG = int(_chars_of("场")[0])  # 市场 (``_key_ok``)
+# the characters that can begin a match of ``_TAIL_SHORT_RE``: a direction or numeral, the first of a
+# street word (``_STREET_START``), the first of a business word (``_NOT_PLACE_AFTER``); sorted. Rows
+# whose key is followed by another character cannot match it and skip the regex (``_key_ok``).
+_TAIL_SHORT_FIRST = np.unique(_chars_of("".join(_STREET_START) + "".join(w[0] for w in _NOT_PLACE_AFTER.pattern.split("|"))))
 _KEY_CUT = ("中华人民共和国", "中国")  # one of them, after the trim
 _TRIM_LEAD = np.zeros(256, dtype=bool)  # first bytes of the characters trimmed
 _TRIM_LEAD[[c.encode("utf-8")[0] for c in "\t\n\f\r ,，:：;；"]] = True

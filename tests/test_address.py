@@ -371,3 +371,23 @@ def test_rows_read_as_they_are_change_no_answer(monkeypatch) -> None:
     assert A._looks_distinct(A._as_arrow(a))
     for w, c in zip(whole, [parse_addresses(a), parse_addresses(a, h)], strict=True):
         pd.testing.assert_frame_equal(w, c)
+
+
+def test_tail_check_skips_only_rows_the_regex_cannot_match() -> None:
+    """The key tier runs the street/business regex after a short name only where the next character is in
+    ``_TAIL_SHORT_FIRST``: every character that can begin a match is there (every CJK character and
+    ASCII, followed by each street or business word and each of those characters, checked with Python's
+    ``re``, which reads this pattern as RE2 does)."""
+    import re
+
+    from citynet.etl.address import _NOT_PLACE_AFTER, _TAIL_SHORT_FIRST, _TAIL_SHORT_RE, _chars_of
+
+    rx = re.compile(_TAIL_SHORT_RE)
+    first = set(_TAIL_SHORT_FIRST.tolist())
+    words = ["大道", "大街", "胡同", "路", "街", "道", "巷", "弄", "桥", "桥东", *_NOT_PLACE_AFTER.pattern.split("|")]
+    tails = ["", *words, *map(chr, range(0x4E00, 0x4E10))]
+    for code in [*range(0x20, 0x7F), *range(0x3000, 0xA000)]:
+        c = chr(code)
+        if int(_chars_of(c)[0]) in first:
+            continue
+        assert not any(rx.match(c + t) for t in tails), c
