@@ -1451,7 +1451,7 @@ def _chars_of(text: str) -> np.ndarray:
     return _utf8_char(raw, pos)[0]
 
 
-_KEY_TRIM = _chars_of("\t\n\f\r ,，:：;；")  # leading white space (RE2's ``\\s``) and separators
+_KEY_TRIM = np.unique(_chars_of("\t\n\f\r ,，:：;；"))  # leading white space (RE2's ``\\s``) and separators; sorted
 _CHAR_CHANG = int(_chars_of("场")[0])  # 市场 (``_key_ok``)
 # the characters that can begin a match of ``_TAIL_SHORT_RE``: a direction or numeral, the first of a
 # street word (``_STREET_START``), the first of a business word (``_NOT_PLACE_AFTER``); sorted. Rows
@@ -1476,9 +1476,7 @@ def _key_start(data: np.ndarray, pos: np.ndarray, end: np.ndarray) -> np.ndarray
     todo = rows[_TRIM_LEAD[first[rows]]]
     while len(todo):
         char, width = _utf8_char(data, pos[todo])
-        trim = np.zeros(len(todo), dtype=bool)
-        for c in _KEY_TRIM.tolist():
-            trim |= char == c
+        trim = _KEY_TRIM[np.minimum(np.searchsorted(_KEY_TRIM, char), len(_KEY_TRIM) - 1)] == char
         todo, width = todo[trim], width[trim]
         pos[todo] += width
         todo = todo[pos[todo] < end[todo]]
@@ -1967,7 +1965,49 @@ def _postal_codes(data: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple
     if not len(cand):
         return start, [], codes
     q, stop = start[cand], end[cand]
-    ok = np.ones(len(cand), dtype=bool)
+    # six ASCII digits (the usual case) in one two-dimensional read; the others (full-width digits,
+    # mixed, short) character by character (``_postal_chars``)
+    six = data.take(q[:, None] + _SIX, mode="clip")
+    fast = (q + 6 <= stop) & ((six >= 0x30) & (six <= 0x39)).all(axis=1)
+    ok = np.zeros(len(cand), dtype=bool)
+    d0, d1 = np.zeros((2, len(cand)), dtype=np.int64)
+    f = np.flatnonzero(fast)
+    if len(f):
+        qf, sf = q[f] + 6, stop[f]
+        b = data.take(qf, mode="clip")
+        seventh = (qf < sf) & (  # a seventh digit, ASCII or full-width (EF BC 90–99): no postal code
+            ((b >= 0x30) & (b <= 0x39))
+            | ((b == 0xEF) & (data.take(qf + 1, mode="clip") == 0xBC) & (qf + 2 < sf)
+               & (data.take(qf + 2, mode="clip") >= 0x90) & (data.take(qf + 2, mode="clip") <= 0x99))
+        )  # fmt: skip
+        ok[f], q[f] = ~seventh, qf
+        d0[f], d1[f] = six[f, 0].astype(np.int64) - 0x30, six[f, 1].astype(np.int64) - 0x30
+    slow = np.flatnonzero(~fast)
+    if len(slow):
+        ok[slow], q[slow], d0[slow], d1[slow] = _postal_chars(data, q[slow], stop[slow])
+    digits = [d0, d1]
+    if not ok.any():
+        return start, [], codes
+    at = cand[ok]
+    start = start.copy()
+    start[at] = q[ok]
+    first2 = digits[0][ok] * 10 + digits[1][ok]  # 0–99: numbered through a table of 100
+    seen = np.zeros(100, dtype=bool)
+    seen[first2] = True
+    uniq = np.flatnonzero(seen)
+    number = np.cumsum(seen) - 1
+    codes[at] = number[first2]
+    return start, [_POSTAL_PROVINCE[v] for v in uniq.tolist()], codes
+
+
+_SIX = np.arange(6)
+
+
+def _postal_chars(data: np.ndarray, q: np.ndarray, stop: np.ndarray) -> tuple:
+    """``_postal_codes`` character by character (ASCII or full-width digits) from bytes ``q`` (each row
+    ending at ``stop``): whether six digits and then no digit follow, the byte after them, and the
+    first two digits."""
+    ok = np.ones(len(q), dtype=bool)
     digits = []
     for i in range(7):
         b = data.take(q, mode="clip").astype(np.int64)
@@ -1985,18 +2025,7 @@ def _postal_codes(data: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple
         if i < 2:
             digits.append(value)
         q = np.where(digit, q + _UTF8_WIDTH[b & 0xFF], q)
-    if not ok.any():
-        return start, [], codes
-    at = cand[ok]
-    start = start.copy()
-    start[at] = q[ok]
-    first2 = digits[0][ok] * 10 + digits[1][ok]  # 0–99: numbered through a table of 100
-    seen = np.zeros(100, dtype=bool)
-    seen[first2] = True
-    uniq = np.flatnonzero(seen)
-    number = np.cumsum(seen) - 1
-    codes[at] = number[first2]
-    return start, [_POSTAL_PROVINCE[v] for v in uniq.tolist()], codes
+    return ok, q, digits[0], digits[1]
 
 
 def _parse_distinct(arr: pa.Array, h_codes: np.ndarray, h_uniq: list) -> tuple[np.ndarray, np.ndarray]:
