@@ -1609,8 +1609,9 @@ def _key_hits(
         return none
 
     def decide(rows: np.ndarray, gid: np.ndarray, kend: np.ndarray) -> np.ndarray:
-        unknown = np.unique(gid[table.state[gid] == 0])
-        if len(unknown):  # read each key once (only the keys met)
+        # the shipped decisions hold every key; otherwise read each key met once
+        unknown = np.zeros(0, dtype=np.int64) if table.shipped else np.unique(gid[table.state[gid] == 0])
+        if len(unknown):
             keys = _candidate_keys()
             words = pa.concat_arrays([keys[k] for k in table.lengths]).take(pa.array(unknown)).to_pylist()
             table.read(unknown, words)
