@@ -34,7 +34,8 @@ worst case for ``parse_addresses``, which reads each distinct value once; cpca r
 ``--first-call P`` also measures the first call of a process robustly: P fresh Python processes per
 side, interleaved (citynet, cpca, citynet, …), each doing its own setup (timed apart) and then one
 timed call on the same addresses (citynet: ``parse_addresses`` without hint; cpca: ``transform``
-after its warm-up call on one address); the medians and their ratio are printed.
+after its warm-up call on one address); the medians and their ratio are printed, and the ratio of
+each pair (a citynet process and the cpca process run right after it) with their median and worst.
 """
 
 from __future__ import annotations
@@ -319,6 +320,14 @@ def first_calls(addresses: pd.Series, processes: int) -> None:
     print(f"throughput ratio, first call of a fresh process, medians: {med['cpca']['call'] / med['citynet']['call']:.1f}x "
           f"(CPU time: citynet {med['citynet']['cpu']:.3f} s, cpca {med['cpca']['cpu']:.3f} s, "
           f"{med['cpca']['cpu'] / med['citynet']['cpu']:.1f}x)")
+    # each pair: a citynet process and the cpca process run right after it (same minutes, same load)
+    pairs = list(zip(got["citynet"], got["cpca"], strict=True))
+    cpu_r = [c["cpu"] / o["cpu"] for o, c in pairs]
+    wall_r = [c["call"] / o["call"] for o, c in pairs]
+    print(f"per pair (cpca / citynet), CPU: {[round(r, 1) for r in cpu_r]} (median {np.median(cpu_r):.1f}x, "
+          f"worst {min(cpu_r):.1f}x); wall: {[round(r, 1) for r in wall_r]} (median {np.median(wall_r):.1f}x, "
+          f"worst {min(wall_r):.1f}x); citynet CPU (ms) {[round(o['cpu'] * 1e3, 1) for o, _c in pairs]}, "
+          f"cpca CPU (ms) {[round(c['cpu'] * 1e3, 1) for _o, c in pairs]}")
 
 
 if __name__ == "__main__":

@@ -371,3 +371,47 @@ def test_rows_read_as_they_are_change_no_answer(monkeypatch) -> None:
     assert A._looks_distinct(A._as_arrow(a))
     for w, c in zip(whole, [parse_addresses(a), parse_addresses(a, h)], strict=True):
         pd.testing.assert_frame_equal(w, c)
+
+
+def test_tail_check_skips_only_rows_the_regex_cannot_match() -> None:
+    """The key tier runs the street/business regex after a short name only where the next character is in
+    ``_TAIL_SHORT_FIRST``: every character that can begin a match is there (every CJK character and
+    ASCII, followed by each street or business word and each of those characters, checked with Python's
+    ``re``, which reads this pattern as RE2 does)."""
+    import re
+
+    from citynet.etl.address import _NOT_PLACE_AFTER, _TAIL_SHORT_FIRST, _TAIL_SHORT_RE, _chars_of
+
+    rx = re.compile(_TAIL_SHORT_RE)
+    first = set(_TAIL_SHORT_FIRST.tolist())
+    words = ["大道", "大街", "胡同", "路", "街", "道", "巷", "弄", "桥", "桥东", *_NOT_PLACE_AFTER.pattern.split("|")]
+    tails = ["", *words, *map(chr, range(0x4E00, 0x4E10))]
+    for code in [*range(0x20, 0x7F), *range(0x3000, 0xA000)]:
+        c = chr(code)
+        if int(_chars_of(c)[0]) in first:
+            continue
+        assert not any(rx.match(c + t) for t in tails), c
+
+
+def test_postal_code_fast_read_equals_character_reading() -> None:
+    """``_postal_codes`` reads six ASCII digits in one two-dimensional step and the rest character by
+    character (``_postal_chars``): on random strings of ASCII and full-width digits, letters, CJK and
+    spaces, both give the character-by-character answer for every row."""
+    import random
+
+    import pyarrow as pa
+    from citynet.etl.address import _POSTAL_PROVINCE, _postal_chars, _postal_codes, _utf8_bounds
+
+    rng = random.Random(5)
+    alphabet = ["1", "2", "0", "9", "１", "０", "９", "a", " ", "江", "Ｚ"]
+    rows = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 10))) for _ in range(4000)]
+    rows += ["210008", "2100081", "210008１", "２１０００８", "210008 江苏", "21000８江苏", "21000", ""]
+    data, start, end = _utf8_bounds(pa.array(rows, pa.large_string()))
+    new_start, provs, codes = _postal_codes(data, start, end)
+    ok, q, d0, d1 = _postal_chars(data, start.copy(), end)
+    ok &= start < end
+    assert np.array_equal(new_start, np.where(ok, q, start))
+    assert np.array_equal(codes >= 0, ok)
+    got = [provs[c] if c >= 0 else None for c in codes.tolist()]
+    want = [_POSTAL_PROVINCE[a * 10 + b] if k else None for a, b, k in zip(d0.tolist(), d1.tolist(), ok.tolist(), strict=True)]
+    assert got == want
