@@ -304,8 +304,7 @@ class Prepared:
 
         label = f"preparing {name}"
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE r_rows AS {self.rows_sql(name, part=part)}")
-        total = self.con.execute("SELECT count(*) FROM r_rows").fetchall()[0][0]
-        report(label, 0, total)
+        report(label, 0, 1)
         files: list[tuple[Path, int]] = []
         by_part: dict[str, int] = {}
         n = 0
@@ -319,7 +318,7 @@ class Prepared:
             pq.write_table(batch, f, compression="none")
             files.append((f, len(batch)))
             n += len(batch)
-            report(label, n, total)
+            report(label, n, n)
         self.con.execute("DROP TABLE r_rows")
         return files, n, by_part
 
