@@ -115,11 +115,15 @@ class EmbeddedStore(BaseStore):
 
         import pyarrow.parquet as pq
 
-        (stmt,) = self._blocks("load")[f"copy_file_{name}"]
         with tempfile.TemporaryDirectory(prefix="citynet-copy-", dir=self.store_dir) as d:
             f = Path(d) / "rows.parquet"
             pq.write_table(rows, f, compression="none")
-            self._run(stmt.replace("{file}", str(f).replace("\\", "/").replace("'", "\\'")))
+            self._copy_rows_file(name, f, len(rows))
+
+    def _copy_rows_file(self, name: str, path: Path, rows: int) -> None:
+        """``COPY name FROM`` the Parquet file ``path`` of new rows in the store's types."""
+        (stmt,) = self._blocks("load")[f"copy_file_{name}"]
+        self._run(stmt.replace("{file}", str(path).replace("\\", "/").replace("'", "\\'")))
 
     def _write_projection(self, net: str, op: str, rows: pd.DataFrame, network: str) -> None:
         self._exec_block("projection_write", f"{op}_{net}", {"rows": to_arrow(rows), "network": network})

@@ -106,6 +106,11 @@ class Prepared:
             self.con.close()
         self._tmp.cleanup()
 
+    def release(self) -> None:
+        """Close DuckDB and remove its spill folder now (its memory is returned before the store copies
+        the rows written by ``write_batches``); the relations are gone after this."""
+        self.close()
+
     def __enter__(self):
         return self
 
@@ -289,6 +294,33 @@ class Prepared:
         extra = f", coalesce(_part, '{NO_YEAR}') AS _part" if part else ""
         inner = f"SELECT {typed}, _o{extra} FROM ({_BODY[name]})"
         return f"SELECT *, {hash_expr(cols)} AS row_hash FROM ({inner})"
+
+    def write_batches(self, name: str, part: bool, folder: Path,
+                      report: Callable[[str, int, int], None]) -> tuple[list[tuple[Path, int]], int, dict[str, int]]:
+        """Write the rows of store table ``name`` in order to Parquet files of ``batch_rows`` rows in
+        ``folder`` (uncompressed, the store's column types: each file is one ``COPY``); returns the
+        files with their rows, the rows and, with ``part``, the rows per partition."""
+        import pyarrow.parquet as pq
+
+        label = f"preparing {name}"
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE r_rows AS {self.rows_sql(name, part=part)}")
+        report(label, 0, 1)
+        files: list[tuple[Path, int]] = []
+        by_part: dict[str, int] = {}
+        n = 0
+        for batch in self.stream("SELECT * FROM r_rows ORDER BY _o", keep=("_part",) if part else ()):
+            if part:
+                vc = batch.column("_part").value_counts()
+                for v, c in zip(vc.field(0).to_pylist(), vc.field(1).to_pylist(), strict=True):
+                    by_part[v] = by_part.get(v, 0) + c
+                batch = batch.drop_columns(["_part"])
+            f = folder / f"{name}-{len(files):05d}.parquet"
+            pq.write_table(batch, f, compression="none")
+            files.append((f, len(batch)))
+            n += len(batch)
+            report(label, n, n)
+        self.con.execute("DROP TABLE r_rows")
+        return files, n, by_part
 
     def stream(self, sql: str, keep=()) -> Iterator[pa.Table]:
         """The result of ``sql`` in Arrow tables of at most ``batch_rows`` rows (the store's column

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -175,7 +176,9 @@ class BaseStore:
         a reload that changes nothing reads no table. The rows of the others are prepared by DuckDB
         from the Parquet files (``graph.prepare``; only the partitions whose digests changed, see
         ``graph.load_years``) and written in batches of ``batch_rows`` (default 500,000), DuckDB
-        working within ``memory_limit`` (default 2GB): the load's memory does not grow with the corpus.
+        working within ``memory_limit`` (default 2GB). Into an empty store every table's batches are
+        written to files and DuckDB is closed before they are copied, so DuckDB's memory and the
+        store's are not held at once (docs/scale.md, "The load's memory at 10,000,000 patents: the rest").
         The years whose projections the written rows change are marked stale for every network
         filter built so far (meta ``stale:<filter>``); ``refresh_projections`` and ``city_edges``
         rebuild just those."""
@@ -261,11 +264,9 @@ class BaseStore:
                    link_parts=read["APPLIED"] if read else None)
         report(label, 1, 1)
         built_filters = self._built_filters()  # none on a first load: nothing can be stale
-        for e in ENTITIES:
-            if e.name in done:
-                continue
+
+        def record(e, n_rows: int, n_new: int, n_changed: int, by_part: dict) -> None:
             parted = e.name in ly.YEAR_ENTITIES and ydig is not None
-            n_rows, n_new, n_changed, by_part = self._load_entity(prep, e, parted, whole, built_filters, report)
             rec = {"inputs": keys[e.name], "rows": n_rows}
             if parted:
                 if years is not None:  # the other partitions' rows are as recorded at the last load
@@ -278,30 +279,53 @@ class BaseStore:
                 counts[e.name]["partitions"] = len(read[e.name])
             self._set_meta(f"loaded:{e.name}", json.dumps(rec))
 
-    def _load_entity(self, prep, e, parted: bool, whole: dict, built_filters: list, report):
-        """Diff and write store table ``e``; returns (rows prepared, new, changed, rows per partition)."""
+        # a store table with no stored row and no projection to mark stale has its rows written to
+        # batch files first; they are copied in once DuckDB is closed (or before a table that must be
+        # diffed), so that DuckDB's memory and the store's are not held at the same time
+        staged: list[tuple] = []
+        with tempfile.TemporaryDirectory(prefix="citynet-rows-", dir=getattr(self, "store_dir", None)) as rows_dir:
+            for e in ENTITIES:
+                if e.name in done:
+                    continue
+                parted = e.name in ly.YEAR_ENTITIES and ydig is not None
+                stored = self._stored(prep, e, whole)
+                if stored is None and not built_filters:
+                    staged.append((e, *prep.write_batches(e.name, parted, Path(rows_dir), report)))
+                    continue
+                self._copy_staged(staged, record, report)
+                staged = []
+                record(e, *self._load_entity(prep, e, parted, stored, built_filters, report))
+            prep.release()  # DuckDB's memory goes before the store's grows
+            self._copy_staged(staged, record, report)
+
+    def _copy_staged(self, staged: list[tuple], record, report) -> None:
+        """Copy the batch files of ``staged`` (store table, files, rows, rows per partition) in order."""
+        for e, files, n, by_part in staged:
+            done = 0
+            report(e.name, 0, n)
+            for f, rows in files:
+                self._copy_rows_file(e.name, f, rows)
+                f.unlink()
+                done += rows
+                report(e.name, done, n)
+            record(e, n, n, 0, by_part)
+
+    def _copy_rows_file(self, name: str, path: Path, rows: int) -> None:
+        """Write the rows of the batch file ``path`` (new rows of ``name``; the embedded store copies the file)."""
+        import pyarrow.parquet as pq
+
+        self._write_rows(name, pq.read_table(path), None, lambda *_: None)
+
+    def _load_entity(self, prep, e, parted: bool, stored, built_filters: list, report):
+        """Diff and write store table ``e`` against its ``stored`` keys and row hashes (``_stored``);
+        returns (rows prepared, new, changed, rows per partition)."""
         import pyarrow as pa
 
         con = prep.con
         sql = prep.rows_sql(e.name, part=parted)
-        stored = self._stored(prep, e, whole)
         by_part: dict[str, int] = {}
         # the rows are stored first and then read in order (graph.prepare.Prepared.rows_sql)
         con.execute(f"CREATE OR REPLACE TEMP TABLE r_rows AS {sql}")
-        if stored is None and not built_filters:  # nothing stored, nothing to mark: stream the rows in
-            n = 0
-            for batch in prep.stream("SELECT * FROM r_rows ORDER BY _o", keep=("_part",) if parted else ()):
-                if parted:
-                    vc = batch.column("_part").value_counts()
-                    for v, c in zip(vc.field(0).to_pylist(), vc.field(1).to_pylist(), strict=True):
-                        by_part[v] = by_part.get(v, 0) + c
-                    batch = batch.drop_columns(["_part"])
-                n += len(batch)
-                report(e.name, n - len(batch), n)
-                self._write_rows(e.name, batch, None, lambda *_: None)
-                report(e.name, n, n)
-            con.execute("DROP TABLE r_rows")
-            return n, n, 0, by_part
         n_rows = con.execute("SELECT count(*) FROM r_rows").fetchall()[0][0]
         if parted:
             by_part = {str(p): int(c) for p, c in con.execute("SELECT _part, count(*) FROM r_rows GROUP BY 1").fetchall()}
@@ -656,7 +680,7 @@ def edge_diff(fresh: pd.DataFrame, stored: pd.DataFrame) -> tuple[pd.DataFrame, 
     return tuple(edge_rows(d).reset_index(drop=True) for d in (new, changed, gone))
 
 
-DEFAULT_BUFFER_POOL = "1.5GB"  # LadybugDB's page cache (its own default is 80 % of the machine's memory)
+DEFAULT_BUFFER_POOL = "1GB"  # LadybugDB's page cache (its own default is 80 % of the machine's memory; docs/scale.md)
 
 
 def size_bytes(value, what: str) -> int:

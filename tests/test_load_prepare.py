@@ -64,6 +64,35 @@ def test_store_equals_the_pandas_reference_at_any_batch_size(tmp_path, batch_row
         store.close()
 
 
+def test_an_empty_store_is_copied_after_duckdb_is_closed(tmp_path, monkeypatch):
+    """Into an empty store the rows go to batch files and DuckDB is closed before the first ``COPY``,
+    so the two engines' memory is not held at once (docs/scale.md, "The load's memory at 10,000,000
+    patents: the rest"): every batch file is copied after the release, one file per batch of 97 rows
+    (the rows of each table over 97, rounded up), none is left, and the store equals the reference."""
+    from citynet.graph.embedded import EmbeddedStore
+    from citynet.graph.prepare import Prepared
+
+    events: list[tuple[str, str, int]] = []
+    release, copy = Prepared.release, EmbeddedStore._copy_rows_file
+    monkeypatch.setattr(Prepared, "release", lambda self: (events.append(("release", "", 0)), release(self))[1])
+    monkeypatch.setattr(EmbeddedStore, "_copy_rows_file",
+                        lambda self, name, path, rows: (events.append(("copy", name, rows)), copy(self, name, path, rows))[1])
+    tables = synth_tables(800, seed=3, years=(2010, 2014), n_cities=30)
+    store, counts = _load(tmp_path, tables, batch_rows=97)
+    try:
+        assert events[0] == ("release", "", 0)
+        copies = events[1:]
+        assert all(kind == "copy" and 0 < rows <= 97 for kind, _, rows in copies)
+        for e in ENTITIES:
+            rows = [r for _, name, r in copies if name == e.name]
+            assert sum(rows) == counts[e.name]["new"], e.name
+            assert len(rows) == -(-counts[e.name]["new"] // 97), e.name
+        assert not list(store.store_dir.glob("citynet-rows-*"))
+        _check_equal_to_reference(store, tables)
+    finally:
+        store.close()
+
+
 def test_a_memory_limit_far_below_the_corpus_spills_instead_of_failing(tmp_path):
     """200,000 patents prepared within 80MB of DuckDB memory (their rows and the hash tables over every
     patent are several times that): the load spills and its store still equals the reference. Before
