@@ -163,9 +163,13 @@ _early: dict[str, tuple[list[int], Future]] = {}  # a staged file's path → its
 _early_pool: list[ThreadPoolExecutor] = []
 
 
-def _settled(path: Path) -> str:
+def _fsync_file(path: Path) -> None:
     with open(path, "rb+") as fh:
         os.fsync(fh.fileno())
+
+
+def _settled(path: Path) -> str:
+    _fsync_file(path)
     return sha256(path)
 
 
@@ -294,8 +298,7 @@ class Publication:
             digest = _early_digest(f)  # on disk and hashed already (settle_early)
             if digest is not None:
                 return {"sha256": digest, "size": f.stat().st_size}
-            with open(f, "rb+") as fh:
-                os.fsync(fh.fileno())
+            _fsync_file(f)
             return _linked_entry(self.root / rel, f, published.get(rel)) or {"sha256": sha256(f), "size": f.stat().st_size}
 
         # two threads: the disk's wait and the hashing of one file overlap another's (hundreds of MB at 1M);

@@ -326,7 +326,7 @@ class _Background:
     """``fn(*args)`` in a thread; ``result()`` waits for it (and raises its error), reporting how long
     the step ran and how long the caller waited."""
 
-    def __init__(self, fn, *args, name: str = "citynet-ingest-citations"):
+    def __init__(self, fn, *args, name: str):
         import threading
         import time
 
@@ -352,6 +352,18 @@ class _Background:
         if self.error is not None:
             raise self.error
         return self.value
+
+    def finish(self, emit, what: str, rows) -> object:
+        """``result()``, then ``emit`` one line: ``what``, its rows (``rows(value)``), how long it ran and how
+        long the caller waited for it."""
+        import time
+
+        waited = time.perf_counter()
+        value = self.result()
+        waited, ran, n = time.perf_counter() - waited, self.t1 - self.t0, rows(value)
+        emit(f"✓ {what}: {n:,} rows in {ran:.1f} s, alongside the steps above, {waited:.1f} s waited for "
+             f"({n / max(ran, 1e-9):,.0f} rows/s)")
+        return value
 
 
 @contextlib.contextmanager
@@ -459,7 +471,7 @@ def _ingest(ws, patent_files, transfer_files, covariate_files, opts, progress, j
     # Python), each of the three with a third of the memory limit, the citations with one DuckDB thread
     settings = settings.divided(3)
     cit_job = _Background(stream.resolve_citations, state, dups, canon / "citations.parquet",
-                          replace(settings, threads=1))
+                          replace(settings, threads=1), name="citynet-ingest-citations")
     jobs.append(cit_job)
     patents_path = canon / "patents.parquet"
     pat_job = _Background(stream.write_patents, state, dups, patents_path, settings,  # by app_year, then corpus order
@@ -526,21 +538,9 @@ def _ingest(ws, patent_files, transfer_files, covariate_files, opts, progress, j
     else:
         transfers = transfers.assign(from_applicant_id=None, to_applicant_id=None, from_city=None, to_city=None)
     transfers = transfers[[f.name for f in CANONICAL["transfers"]]]
-    import time
-
     steps.end()
-    waited = time.perf_counter()
-    cit_counts = cit_job.result()
-    waited = time.perf_counter() - waited
-    ran = cit_job.t1 - cit_job.t0
-    steps.emit(f"✓ citations: resolving references: {cit_counts['count']:,} rows in {ran:.1f} s, alongside the "
-               f"steps above, {waited:.1f} s waited for ({cit_counts['count'] / max(ran, 1e-9):,.0f} rows/s)")
-    waited = time.perf_counter()
-    pat_job.result()
-    waited = time.perf_counter() - waited
-    ran = pat_job.t1 - pat_job.t0
-    steps.emit(f"✓ patents: the year-sorted patent table: {summary['count']:,} rows in {ran:.1f} s, alongside the "
-               f"steps above, {waited:.1f} s waited for ({summary['count'] / max(ran, 1e-9):,.0f} rows/s)")
+    cit_counts = cit_job.finish(steps.emit, "citations: resolving references", lambda c: c["count"])
+    pat_job.finish(steps.emit, "patents: the year-sorted patent table", lambda _: summary["count"])
 
     step("writing canonical tables", summary["count"] + len(applicants) + pa_counts["links"] + len(transfers)
          + cit_counts["count"])

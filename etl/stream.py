@@ -95,10 +95,6 @@ class StreamSettings:
         return dataclasses.replace(self, memory_limit=f"{float(m.group(1)) / parts:g}{m.group(2)}" if m
                                    else self.memory_limit)
 
-    def halved(self) -> StreamSettings:
-        """These settings with half the memory limit (two corpus steps at once)."""
-        return self.divided(2)
-
     @property
     def block(self) -> int:
         return self.block_bytes or self.block_mb << 20
@@ -718,15 +714,14 @@ def _rechunked(tables, n: int):
         yield pa.concat_tables(buf).combine_chunks()
 
 
-def _links_with_ids(files: list[Path], dups: pd.DataFrame, id_of: pd.Series, city_of: pd.Series):
+def _links_with_ids(files: list[Path], dups: pd.DataFrame, ids: pa.Table, id_of: pd.Series, city_of: pd.Series):
     """The staged applicant names of ``files`` whose record is kept, each with its ``applicant_id`` (None for a
     name without one) and that applicant's city, only the first (lowest ``seq``) of each (record, applicant):
     ``patent_id``, ``applicant_id``, ``seq``, ``city_code`` in staged order (``_pos``, then ``seq``), one
     table per staged batch. Arrow and a hash of (record, applicant) per batch — a record's names are all in
     one batch — instead of a join, a window and a sort of every link in DuckDB (same rows, same order)."""
-    names = pa.array(id_of.index.to_numpy(dtype=object), pa.string())
-    app_ids = id_of.to_numpy(dtype=object)
-    ids = pa.array(app_ids, pa.string())
+    names, app_ids = ids.column("name"), id_of.to_numpy(dtype=object)  # ``ids``: id_of as Arrow (name, applicant_id)
+    ids = ids.column("applicant_id")
     codes = pa.array(pd.factorize(app_ids, use_na_sentinel=True)[0].astype(np.int64))  # one per applicant_id
     cities = pa.array(city_of.reindex(app_ids).astype(object).where(lambda c: c.notna(), None).to_numpy(), pa.string())
     dpos = pa.array(dups["_pos"].to_numpy(), type=pa.int64())
@@ -788,7 +783,7 @@ def write_patent_applicants(state: State, dups: pd.DataFrame, id_of: pd.Series, 
                     LEFT JOIN remap_ r ON r.old_id = o.applicant_id LEFT JOIN cities_ ci ON ci.applicant_id = r.new_id
                     ANTI JOIN taken_ t ON t.patent_id = o.patent_id
                     ORDER BY o.file_row_number""")
-            parts.append(_links_with_ids(files, dups, id_of, city_of))
+            parts.append(_links_with_ids(files, dups, ids, id_of, city_of))
 
             def tables():  # one query's result at a time (a connection reads one result at once)
                 for q in parts:

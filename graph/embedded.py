@@ -118,9 +118,9 @@ class EmbeddedStore(BaseStore):
         with tempfile.TemporaryDirectory(prefix="citynet-copy-", dir=self.store_dir) as d:
             f = Path(d) / "rows.parquet"
             pq.write_table(rows, f, compression="none")
-            self._copy_rows_file(name, f, len(rows))
+            self._copy_rows_file(name, f)
 
-    def _copy_rows_file(self, name: str, path: Path, rows: int) -> None:
+    def _copy_rows_file(self, name: str, path: Path) -> None:
         """``COPY name FROM`` the Parquet file ``path`` of new rows in the store's types."""
         (stmt,) = self._blocks("load")[f"copy_file_{name}"]
         self._run(stmt.replace("{file}", str(path).replace("\\", "/").replace("'", "\\'")))

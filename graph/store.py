@@ -304,13 +304,13 @@ class BaseStore:
             done = 0
             report(e.name, 0, n)
             for f, rows in files:
-                self._copy_rows_file(e.name, f, rows)
+                self._copy_rows_file(e.name, f)
                 f.unlink()
                 done += rows
                 report(e.name, done, n)
             record(e, n, n, 0, by_part)
 
-    def _copy_rows_file(self, name: str, path: Path, rows: int) -> None:
+    def _copy_rows_file(self, name: str, path: Path) -> None:
         """Write the rows of the batch file ``path`` (new rows of ``name``; the embedded store copies the file)."""
         import pyarrow.parquet as pq
 

@@ -69,14 +69,16 @@ def test_an_empty_store_is_copied_after_duckdb_is_closed(tmp_path, monkeypatch):
     so the two engines' memory is not held at once (docs/scale.md, "The load's memory at 10,000,000
     patents: the rest"): every batch file is copied after the release, one file per batch of 97 rows
     (the rows of each table over 97, rounded up), none is left, and the store equals the reference."""
+    import pyarrow.parquet as pq
     from citynet.graph.embedded import EmbeddedStore
     from citynet.graph.prepare import Prepared
 
     events: list[tuple[str, str, int]] = []
     release, copy = Prepared.release, EmbeddedStore._copy_rows_file
     monkeypatch.setattr(Prepared, "release", lambda self: (events.append(("release", "", 0)), release(self))[1])
-    monkeypatch.setattr(EmbeddedStore, "_copy_rows_file",
-                        lambda self, name, path, rows: (events.append(("copy", name, rows)), copy(self, name, path, rows))[1])
+    monkeypatch.setattr(EmbeddedStore, "_copy_rows_file",  # the rows as the file holds them
+                        lambda self, name, path: (events.append(("copy", name, pq.ParquetFile(path).metadata.num_rows)),
+                                                  copy(self, name, path))[1])
     tables = synth_tables(800, seed=3, years=(2010, 2014), n_cities=30)
     store, counts = _load(tmp_path, tables, batch_rows=97)
     try:
