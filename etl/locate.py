@@ -41,6 +41,8 @@ import pandas as pd
 import pyarrow as pa
 from citynet.etl.address import UNKNOWN_FOREIGN, parse_addresses, place_in_name
 
+from citynet.sqltext import sql_string_list
+
 LOCATED_BY = ("address", "corpus", "name", "province_only", "foreign", "unresolved")
 OUTPUT_COLUMNS = ["applicant_id", "city_code", "province_code", "country", "located_by"]
 
@@ -125,9 +127,9 @@ def address_votes(con, relation: str, table: str = "loc_votes", chunk: int = PAI
                 "city_code VARCHAR, province_code VARCHAR, country VARCHAR)")
     cache, todo = parsed, "loc_pairs"
     if cache is not None and cache.known:  # the pairs read before: a semi-join, not a parse
-        files = ", ".join("'" + str(f).replace("'", "''") + "'" for f in cache.known)
+        files = sql_string_list(cache.known)
         con.execute(f"""INSERT INTO loc_parsed SELECT k.address, k.province_hint, k.status, k.city_code,
-                          k.province_code, k.country FROM read_parquet([{files}]) k
+                          k.province_code, k.country FROM read_parquet({files}) k
                         SEMI JOIN loc_pairs p ON k.address IS NOT DISTINCT FROM p.address
                           AND k.province_hint IS NOT DISTINCT FROM p.province_hint""")
         con.execute("""CREATE OR REPLACE TABLE loc_todo AS SELECT * FROM loc_pairs p ANTI JOIN loc_parsed k

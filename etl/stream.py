@@ -57,6 +57,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from citynet.etl.schema import CANONICAL
 
+from citynet.sqltext import sql_string_list
+
 DEFAULT_MEMORY_LIMIT = "3GB"
 DEFAULT_BLOCK_MB = 32
 DEFAULT_WORKERS = 2
@@ -279,10 +281,6 @@ def _connect(settings: StreamSettings, tmp: Path):
 DUPS_SCHEMA = pa.schema([("_pos", pa.int64()), ("kept_row", pa.int64()), ("patent_id", _STR)])
 
 
-def _files_list(files: list[Path]) -> str:
-    return "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "]"
-
-
 def duplicates(state: State, settings: StreamSettings, new_from: int | None = None) -> pd.DataFrame:
     """The duplicate rule over every staged record: for each application number the record with the most
     non-empty fields is kept, ties to the earliest ``_pos``. Returns the others (``_pos``, ``kept_row``:
@@ -314,15 +312,15 @@ def duplicates(state: State, settings: StreamSettings, new_from: int | None = No
         con = _connect(settings, Path(tmp))
         try:
             if new_from is not None and before:
-                con.execute(f"CREATE TABLE new_ids AS SELECT DISTINCT patent_id FROM read_parquet({_files_list(new_files)})"
+                con.execute(f"CREATE TABLE new_ids AS SELECT DISTINCT patent_id FROM read_parquet({sql_string_list(new_files)})"
                             if new_files else "CREATE TABLE new_ids (patent_id VARCHAR)")
-                touched = window.format(rows=f"SELECT {cols} FROM read_parquet({_files_list(files)}) "
+                touched = window.format(rows=f"SELECT {cols} FROM read_parquet({sql_string_list(files)}) "
                                              "SEMI JOIN new_ids USING (patent_id)")
                 query = f"""SELECT * FROM ({touched}) UNION ALL
-                            SELECT _pos, kept_row, patent_id FROM read_parquet({_files_list(before[-1:])}) ANTI JOIN new_ids USING (patent_id)
+                            SELECT _pos, kept_row, patent_id FROM read_parquet({sql_string_list(before[-1:])}) ANTI JOIN new_ids USING (patent_id)
                             ORDER BY _pos"""
             else:
-                query = window.format(rows=f"SELECT {cols} FROM read_parquet({_files_list(files)})") + " ORDER BY _pos"
+                query = window.format(rows=f"SELECT {cols} FROM read_parquet({sql_string_list(files)})") + " ORDER BY _pos"
             dup = con.sql(query).to_arrow_table().cast(DUPS_SCHEMA)
         finally:
             con.close()
@@ -519,7 +517,7 @@ def resolve_citations(state: State, dups: pd.DataFrame, out: Path, settings: Str
             for f, k in zip(refs, keys, strict=True):
                 if not k.is_file():
                     ref_keys(state, f, pq.read_table(f))
-            asked = f"read_parquet({_files_list(keys)})" if keys else "(SELECT NULL::VARCHAR AS stem, NULL::VARCHAR AS pid)"
+            asked = f"read_parquet({sql_string_list(keys)})" if keys else "(SELECT NULL::VARCHAR AS stem, NULL::VARCHAR AS pid)"
             con.execute(f"CREATE TABLE asked_stems AS SELECT DISTINCT stem FROM {asked} WHERE stem <> ''")
             con.execute(f"CREATE TABLE asked_ids AS SELECT DISTINCT pid AS patent_id FROM {asked} WHERE pid IS NOT NULL")
             # the first patent (in corpus order) of each stem, as drop_duplicates("stem") keeps it
@@ -603,7 +601,7 @@ def _kept_glob(state: State, kind: str, dups: pd.DataFrame, con, files: list[Pat
     """A DuckDB relation text: the staged rows of ``kind`` (or of ``files``) whose record is kept (``dups``
     registered)."""
     con.register("dups_", pa.table({"_pos": pa.array(dups["_pos"].to_numpy(), pa.int64())}))
-    return f"(SELECT * FROM read_parquet({_files_list(state.files_of(kind) if files is None else files)}) " \
+    return f"(SELECT * FROM read_parquet({sql_string_list(state.files_of(kind) if files is None else files)}) " \
            "ANTI JOIN dups_ USING (_pos))"
 
 
@@ -669,11 +667,11 @@ def locate(state: State, dups: pd.DataFrame, names: pd.DataFrame, transfer_addr:
                 parts.append(f"SELECT {cols}, 'r' AS src, 1 AS w FROM {_kept_glob(state, 'first', dups, con, new_files)}")
             if old_files and len(dropped):
                 con.register("dropped_", pa.table({"_pos": pa.array(dropped, pa.int64())}))
-                parts.append(f"SELECT {cols}, 'r' AS src, -1 AS w FROM read_parquet({_files_list(old_files)}) "
+                parts.append(f"SELECT {cols}, 'r' AS src, -1 AS w FROM read_parquet({sql_string_list(old_files)}) "
                              "SEMI JOIN dropped_ USING (_pos)")
             parsed = ParsedPairs(known=state.files_of("addr"), out=state.run_file("addr"))
             address_votes(con, " UNION ALL ".join(parts), "rows_votes", parsed=parsed, keys=("name", "src"), weight="w")
-            kept = f"UNION ALL SELECT * FROM read_parquet({_files_list(before[-1:])})" if incremental else ""
+            kept = f"UNION ALL SELECT * FROM read_parquet({sql_string_list(before[-1:])})" if incremental else ""
             con.execute(f"""CREATE TABLE name_votes AS
                 SELECT name, status, city_code, province_code, country, sum(n)::BIGINT AS n FROM (
                   SELECT name, status, city_code, province_code, country, n FROM rows_votes WHERE src = 'r' {kept})
@@ -771,10 +769,10 @@ def write_patent_applicants(state: State, dups: pd.DataFrame, id_of: pd.Series, 
             files = state.files_split("links", None if previous is None else new_from)[1]
             parts: list = []
             if previous is not None:
-                old = _files_list([previous / "patent_applicants.parquet"])
+                old = sql_string_list([previous / "patent_applicants.parquet"])
                 taken = _kept_glob(state, "patents", dups, con, state.files_split("patents", new_from)[1])
                 con.execute(f"""CREATE TABLE remap_ AS SELECT DISTINCT o.applicant_id AS old_id, i.applicant_id AS new_id
-                                FROM read_parquet({_files_list([previous / "applicant_names.parquet"])}) o
+                                FROM read_parquet({sql_string_list([previous / "applicant_names.parquet"])}) o
                                 JOIN ids_ i USING (name)""")
                 con.execute(f"CREATE TABLE taken_ AS SELECT DISTINCT patent_id FROM {taken}")
                 parts.append(f"""

@@ -38,6 +38,8 @@ from pathlib import Path
 
 from citynet.graph.tables import LOAD_FORMAT
 
+from citynet.sqltext import sql_string
+
 YEAR_ENTITIES = ("Patent", "APPLIED", "CITES")
 NO_YEAR = "none"  # the partition of rows whose patent has no application year (or is not in patents)
 GROUPS_META = "digest_groups:patents"  # store meta: patent_group_sums' cache
@@ -52,10 +54,6 @@ def _connect():
     con = duckdb.connect(":memory:")
     con.execute("SET threads TO 2")
     return con, duckdb.__version__
-
-
-def _q(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
 
 
 def year_digests(canonical_dir: Path, cities_digest: str | None, con=None,
@@ -77,34 +75,34 @@ def year_digests(canonical_dir: Path, cities_digest: str | None, con=None,
 
         version = duckdb.__version__
     try:
-        have = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({_q(files['patents'])})").fetchall()}
+        have = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({sql_string(files['patents'])})").fetchall()}
         pcols = ", ".join(f"p.{c}" for c in PATENT_DIGEST_COLS if c in have)
         if own:
-            con.execute(_PY.format(src=_q(files["patents"])))
+            con.execute(_PY.format(src=sql_string(files["patents"])))
         if repeated is None or own:
             n, distinct = con.execute("SELECT count(*), count(DISTINCT patent_id) FROM py").fetchall()[0]
             repeated = n != distinct
         if repeated:
             return None
-        con.execute(f"CREATE OR REPLACE TEMP TABLE ap AS SELECT DISTINCT applicant_id FROM read_parquet({_q(files['applicants'])})")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE ap AS SELECT DISTINCT applicant_id FROM read_parquet({sql_string(files['applicants'])})")
         parts = {
             # the partition computed from the row itself (ids are distinct here, so joining ``py``
             # would find the same one; the join cost a third of the patents' digest)
             "patents": f"""
                 SELECT {_PART.format(t='p.')} AS y, count(*) AS n, sum(hash(struct_pack({pcols}))::HUGEINT) AS h
-                FROM read_parquet({_q(files['patents'])}) p WHERE p.patent_id IS NOT NULL GROUP BY 1""",
+                FROM read_parquet({sql_string(files['patents'])}) p WHERE p.patent_id IS NOT NULL GROUP BY 1""",
             "patent_applicants": f"""
                 SELECT py.part AS y, count(*) AS n,
                        sum(hash(struct_pack(l.patent_id, l.applicant_id, l.seq, l.city_code,
                                             k := ap.applicant_id IS NOT NULL))::HUGEINT) AS h
-                FROM read_parquet({_q(files['patent_applicants'])}) l
+                FROM read_parquet({sql_string(files['patent_applicants'])}) l
                 LEFT JOIN py ON py.patent_id = l.patent_id
                 LEFT JOIN ap ON ap.applicant_id = l.applicant_id GROUP BY 1""",
             "citations": f"""
                 SELECT py.part AS y, count(*) AS n,
                        sum(hash(struct_pack(c.citing_patent_id, c.cited_patent_id, c."foreign",
                                             k := q.patent_id IS NOT NULL))::HUGEINT) AS h
-                FROM read_parquet({_q(files['citations'])}) c
+                FROM read_parquet({sql_string(files['citations'])}) c
                 LEFT JOIN py ON py.patent_id = c.citing_patent_id
                 LEFT JOIN py q ON q.patent_id = c.cited_patent_id GROUP BY 1""",
         }
@@ -222,7 +220,7 @@ def patent_group_sums(path: Path, con, version: str, pcols: str, cache: dict | N
         rows = con.execute(f"""
             SELECT {grp} AS g, {_PART.format(t='p.')} AS y, count(*) AS n,
                    sum(hash(struct_pack({pcols}))::HUGEINT) AS h
-            FROM read_parquet({_q(path)}, file_row_number = true) p
+            FROM read_parquet({sql_string(path)}, file_row_number = true) p
             WHERE p.patent_id IS NOT NULL AND ({ranges}) GROUP BY 1, 2""").fetchall()
         for k, _, _ in todo:
             fresh[k] = {}

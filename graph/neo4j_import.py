@@ -98,9 +98,9 @@ def _labels_sql(lists) -> str:
 
 def _copy(con, select: str, path: Path) -> None:
     """``select`` written as a CSV file with a header (fields quoted when needed, quotes doubled)."""
-    from citynet.graph.prepare import q
+    from citynet.sqltext import sql_string
 
-    con.execute(f"COPY ({select}) TO {q(path)} (FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"', ESCAPE '\"')")
+    con.execute(f"COPY ({select}) TO {sql_string(path)} (FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"', ESCAPE '\"')")
 
 
 def write_import_files(canonical_dir: Path, folder: Path, memory_limit: str | None = None) -> ImportFiles:

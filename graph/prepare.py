@@ -38,6 +38,7 @@ from citynet.graph.tables import (
 )
 
 from citynet.errors import DataError
+from citynet.sqltext import sql_string
 
 DEFAULT_MEMORY_LIMIT = "2GB"
 DEFAULT_BATCH_ROWS = 500_000
@@ -62,10 +63,6 @@ def hash_expr(cols) -> str:
     return f"CAST(CAST(hash(struct_pack({packed})) AS HUGEINT) - 9223372036854775808 AS BIGINT)"
 
 
-def q(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
-
-
 def connect(memory_limit: str | None = None, temp_dir: Path | None = None):
     """An in-memory DuckDB with two threads, the memory limit and a spill folder."""
     import duckdb
@@ -74,7 +71,7 @@ def connect(memory_limit: str | None = None, temp_dir: Path | None = None):
     con.execute("SET threads TO 2")
     con.execute(f"SET memory_limit = '{(memory_limit or DEFAULT_MEMORY_LIMIT).replace(chr(39), '')}'")
     if temp_dir is not None:
-        con.execute(f"SET temp_directory = {q(temp_dir)}")
+        con.execute(f"SET temp_directory = {sql_string(temp_dir)}")
     con.execute("SET preserve_insertion_order = true")
     return con
 
@@ -130,7 +127,7 @@ class Prepared:
             self.present[name] = False
             return
         try:
-            have = [r[0] for r in self.con.execute(f"DESCRIBE SELECT * FROM read_parquet({q(f)})").fetchall()]
+            have = [r[0] for r in self.con.execute(f"DESCRIBE SELECT * FROM read_parquet({sql_string(f)})").fetchall()]
         except Exception as exc:  # duckdb raises several types for a damaged file
             raise DataError(f"{f}: cannot read ({exc})", fix="re-run `citynet ingest` to rewrite it") from exc
         missing = [c for c in schema.names if c not in have and not c.startswith("source_")]
@@ -146,7 +143,7 @@ class Prepared:
             typ = {pa.string(): "VARCHAR", pa.list_(pa.string()): "VARCHAR[]"}.get(schema.field(c).type)
             cols.append(f'"{c}"' if c in have else f'CAST(NULL AS {typ or "VARCHAR"}) AS "{c}"')
         self.con.execute(f"CREATE TEMP VIEW c_{name} AS SELECT {', '.join(cols)}, file_row_number AS rn "
-                         f"FROM read_parquet({q(f)}, file_row_number = true)")
+                         f"FROM read_parquet({sql_string(f)}, file_row_number = true)")
         self.present[name] = True
 
     def _partitions(self) -> bool:

@@ -30,6 +30,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from citynet.sqltext import sql_string
+
 MEMORY_LIMIT = "1GB"  # default of [metrics] memory_limit: DuckDB's limit while it selects the years' rows
 KIND_CODES = {"firm": "产", "university": "学", "institute": "研", "government": "政"}
 PAIRS = {("firm", "university"): "firm_univ", ("firm", "institute"): "firm_inst",
@@ -174,9 +176,6 @@ class _YearReader:
         import duckdb
         import pyarrow as pa
 
-        def q(path) -> str:
-            return "'" + str(path).replace("'", "''") + "'"
-
         def sel(c, t="") -> str:
             return ", ".join(f'{t}"{x}"' for x in c)
 
@@ -187,7 +186,7 @@ class _YearReader:
         self.con = con = duckdb.connect(":memory:")
         con.execute("SET threads TO 2")
         con.execute(f"SET memory_limit = '{max(1, self.limit // 2**20)}MiB'")
-        con.execute(f"SET temp_directory = {q(self._tmp.name)}")
+        con.execute(f"SET temp_directory = {sql_string(self._tmp.name)}")
         con.execute("SET preserve_insertion_order = false")
         con.register("wanted", pa.table({"y": pa.array(self.years, pa.int64())}))
         f = self.flt
@@ -203,10 +202,10 @@ class _YearReader:
             cond.append("granted")
         cond.append(f"CAST({yr} AS BIGINT) IN (SELECT y FROM wanted)")
         con.execute(f"CREATE TEMP TABLE p AS SELECT {sel(self.cols[0])}, CAST({yr} AS BIGINT) AS _y "
-                    f"FROM read_parquet({q(pat)}) WHERE {' AND '.join(cond)}")
-        con.execute(f"CREATE TEMP TABLE l AS SELECT {sel(self.cols[1], 'l.')}, p._y FROM read_parquet({q(links)}) l "
+                    f"FROM read_parquet({sql_string(pat)}) WHERE {' AND '.join(cond)}")
+        con.execute(f"CREATE TEMP TABLE l AS SELECT {sel(self.cols[1], 'l.')}, p._y FROM read_parquet({sql_string(links)}) l "
                     "JOIN (SELECT patent_id, _y FROM p) p ON p.patent_id = l.patent_id")
-        con.execute(f"CREATE TEMP TABLE a AS SELECT {sel(self.cols[2])} FROM read_parquet({q(app)}) "
+        con.execute(f"CREATE TEMP TABLE a AS SELECT {sel(self.cols[2])} FROM read_parquet({sql_string(app)}) "
                     "WHERE applicant_id IN (SELECT applicant_id FROM l)")
         return self
 
