@@ -376,8 +376,11 @@ def _arrow_allocator():
     (``clear_page_erms``). The C library's allocator removes that but, with two threads normalising,
     its per-thread arenas grew with the export (1.0 → 1.8 GiB over a 2M export). jemalloc with purging
     of freed pages after some seconds keeps both flat. ``citynet ingest`` sets
-    ``ARROW_DEFAULT_MEMORY_POOL`` before pyarrow loads (for Arrow's own C++ allocations); this sets
-    pyarrow's default to the same pool (jemalloc where the wheel has it, else the C library's)."""
+    ``ARROW_DEFAULT_MEMORY_POOL`` before pyarrow loads (for Arrow's own C++ allocations), and
+    ``JE_ARROW_MALLOC_CONF`` so that jemalloc does not purge at all until :func:`_release_arrow_memory`
+    (the decay set here reaches only arenas created after it; measured in docs/scale.md, "Fifth
+    round"); this sets pyarrow's default to the same pool (jemalloc where the wheel has it, else the C
+    library's)."""
     before = pa.default_memory_pool()
     try:
         pool = pa.jemalloc_memory_pool()
