@@ -27,6 +27,9 @@ def _child(argv: list[str]) -> None:
     """The citynet command line with the ingest steps' boundaries on stderr (``@@phase T begin NAME``)."""
     t_start = time.time()
     os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "jemalloc")
+    from citynet.commands.ingest import JEMALLOC_CONF  # as the command sets them, before pyarrow loads
+
+    os.environ.setdefault("JE_ARROW_MALLOC_CONF", JEMALLOC_CONF)
     from citynet.etl import pipeline
 
     def mark(what: str) -> None:

@@ -18,10 +18,11 @@ def applicant_ids(names: pd.Series) -> pd.Series:
     return names.map(ids)
 
 
-def build_applicants(names: pd.Series, kinds: pd.Series | None = None) -> pd.DataFrame:
+def build_applicants(names: pd.Series, kinds: pd.Series | None = None, ids: pd.Series | None = None) -> pd.DataFrame:
     """Distinct names with ``applicant_id`` and ``kind`` (location is added by ``etl.locate``);
-    ``kinds``: the ``applicant_kind`` of each name (index: name), when already known."""
+    ``kinds``: the ``applicant_kind`` of each name (index: name), when already known; ``ids`` likewise
+    their :func:`applicant_ids` (``harmonize_names`` computed them for the representatives)."""
     uniq = pd.Series(pd.unique(names.dropna()), dtype="object")
-    frame = pd.DataFrame({"applicant_id": applicant_ids(uniq), "name": uniq})
+    frame = pd.DataFrame({"applicant_id": applicant_ids(uniq) if ids is None else uniq.map(ids), "name": uniq})
     frame["kind"] = applicant_kind(frame["name"]) if kinds is None else frame["name"].map(kinds)
     return frame.sort_values("applicant_id").reset_index(drop=True)

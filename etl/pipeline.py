@@ -376,8 +376,11 @@ def _arrow_allocator():
     (``clear_page_erms``). The C library's allocator removes that but, with two threads normalising,
     its per-thread arenas grew with the export (1.0 → 1.8 GiB over a 2M export). jemalloc with purging
     of freed pages after some seconds keeps both flat. ``citynet ingest`` sets
-    ``ARROW_DEFAULT_MEMORY_POOL`` before pyarrow loads (for Arrow's own C++ allocations); this sets
-    pyarrow's default to the same pool (jemalloc where the wheel has it, else the C library's)."""
+    ``ARROW_DEFAULT_MEMORY_POOL`` before pyarrow loads (for Arrow's own C++ allocations), and
+    ``JE_ARROW_MALLOC_CONF`` so that jemalloc does not purge at all until :func:`_release_arrow_memory`
+    (the decay set here reaches only arenas created after it; measured in docs/scale.md, "Fifth
+    round"); this sets pyarrow's default to the same pool (jemalloc where the wheel has it, else the C
+    library's)."""
     before = pa.default_memory_pool()
     try:
         pool = pa.jemalloc_memory_pool()
@@ -394,6 +397,15 @@ def _arrow_allocator():
     finally:
         pa.set_memory_pool(before)
         gc.set_threshold(*threshold)
+
+
+def _release_arrow_memory() -> None:
+    """Hand the pages Arrow's pool keeps for reuse back to the kernel (jemalloc's purge).
+
+    ``citynet ingest`` asks jemalloc never to purge on its own (``citynet/commands/ingest.py:
+    JEMALLOC_CONF``), so the batches reuse each other's pages; once the exports are read, what the reading
+    used is returned here, so the corpus steps (DuckDB, pandas) do not add to it."""
+    pa.default_memory_pool().release_unused()
 
 
 JEMALLOC_DECAY_MS = 5_000  # freed pages kept this long for the next batch before they go back to the kernel
@@ -457,6 +469,7 @@ def _ingest(ws, patent_files, transfer_files, covariate_files, opts, progress, j
     finally:
         if not isinstance(pool, _Inline):
             pool.shutdown(wait=True, cancel_futures=True)
+    _release_arrow_memory()
 
     step("patents: de-duplication", state.meta["next_pos"])
     before = state.files_of("dups")
@@ -513,7 +526,9 @@ def _ingest(ws, patent_files, transfer_files, covariate_files, opts, progress, j
     kind_of = facts["kind"]
     names_table = harmonize_names(None, kinds=kind_of, counts=counts, keys=facts)  # variants of one organisation → one id
     id_of = names_table.set_index("name")["applicant_id"]
-    applicants = build_applicants(names_table["representative"], kinds=kind_of)
+    reps = names_table.drop_duplicates("representative")  # each representative's id, hashed once
+    applicants = build_applicants(names_table["representative"], kinds=kind_of,
+                                  ids=pd.Series(reps["applicant_id"].to_numpy(), index=reps["representative"].to_numpy()))
 
     step("applicants: locating (address, corpus vote, name)", len(applicants))
     located = stream.locate(state, dups, names_table, transfer_addr, applicants[["applicant_id", "name", "kind"]],

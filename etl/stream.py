@@ -352,15 +352,10 @@ def write_kept(state: State, kind: str, dups: pd.DataFrame, schema: pa.Schema, p
     """The staged rows of ``kind`` whose record is kept, in ``_pos`` order (the staged files are in that
     order already), cast to ``schema``: written batch by batch to ``path``, or returned when ``path`` is
     None (``columns``: only those)."""
-    dpos = pa.array(dups["_pos"].to_numpy(), type=pa.int64())
     writer = None
     parts = []
     try:
-        for f in state.files_of(kind):
-            t = pq.read_table(f, columns=None if columns is None else [*columns, "_pos"])
-            if len(dpos):
-                t = t.filter(pc.invert(pc.is_in(t.column("_pos"), value_set=dpos)))
-            t = t.select(schema.names).cast(schema)
+        for t in _kept_tables(state.files_of(kind), dups, schema, columns):
             if path is None:
                 parts.append(t)
                 continue
@@ -379,6 +374,36 @@ def write_kept(state: State, kind: str, dups: pd.DataFrame, schema: pa.Schema, p
     return None
 
 
+def _kept_tables(files: list[Path], dups: pd.DataFrame, schema: pa.Schema, columns: list[str] | None = None):
+    """The staged rows of ``files`` whose record is kept (not in ``dups``), file by file in their order,
+    cast to ``schema`` (``columns``: only those are read)."""
+    dpos = pa.array(dups["_pos"].to_numpy(), type=pa.int64())
+    for f in files:
+        t = pq.read_table(f, columns=None if columns is None else [*columns, "_pos"])
+        if len(dpos):
+            t = t.filter(pc.invert(pc.is_in(t.column("_pos"), value_set=dpos)))
+        yield t.select(schema.names).cast(schema)
+
+
+def _in_year_order(files: list[Path]) -> bool:
+    """Whether the staged patent rows of ``files`` (in corpus order) have non-decreasing ``app_year`` and no
+    missing one: then corpus order is already the order of ``patents.parquet`` (year, then position), for
+    every subset of the rows too. Exports sorted by date are (the synthetic ones are); reads one small
+    column per file."""
+    last = None
+    for f in files:
+        y = pq.read_table(f, columns=["app_year"]).column("app_year")
+        if y.null_count:
+            return False
+        if not len(y):
+            continue
+        a = y.to_numpy()
+        if (last is not None and a[0] < last) or bool((np.diff(a) < 0).any()):
+            return False
+        last = a[-1]
+    return True
+
+
 PATENT_ROW_GROUP = 131_072  # rows per row group of patents.parquet at most (never two years in one)
 
 
@@ -387,7 +412,9 @@ def write_patents(state: State, dups: pd.DataFrame, path: Path, settings: Stream
     """``patents.parquet``: the kept staged patent rows sorted by ``app_year``, then by their position in
     the corpus (file order, then row), in row groups that never hold two years (at most
     :data:`PATENT_ROW_GROUP` rows) — so a reader that filters one year touches only that year's row
-    groups (Parquet min/max statistics). One DuckDB sort (memory limit, spilling), written batch by batch.
+    groups (Parquet min/max statistics). One DuckDB sort (memory limit, spilling), written batch by batch;
+    none when the staged rows are in year order already (:func:`_in_year_order`): they are then read file
+    by file in corpus order, which is the sorted order, and cut into the same row groups.
 
     ``previous`` (``ingest --append``: the table of the corpus before, ``new_from``: the first file number of
     this ingest): only the new files' kept rows are sorted; the previous table is read row group by row
@@ -399,6 +426,10 @@ def write_patents(state: State, dups: pd.DataFrame, path: Path, settings: Stream
     path.parent.mkdir(parents=True, exist_ok=True)
     if not state.files_of("patents"):
         pq.write_table(schema.empty_table(), path)
+        return
+    if previous is None and _in_year_order(state.files_of("patents")):  # no sort: read in corpus order
+        with pq.ParquetWriter(path, schema) as writer:
+            _write_year_groups(writer, _kept_tables(state.files_of("patents"), dups, schema), schema)
         return
     with tempfile.TemporaryDirectory(prefix="citynet-duckdb-") as tmp, \
             pq.ParquetWriter(path, schema) as writer:

@@ -113,6 +113,52 @@ def test_patents_table_is_sorted_by_year_then_corpus_order(tmp_path):
         assert st.min == st.max
 
 
+def test_patents_in_year_order_are_written_without_the_sort_to_the_same_bytes(tmp_path):
+    """An export already in year order (the fixture, in small batches, with duplicates across them) is
+    written without DuckDB's sort (``etl.stream._in_year_order``); the file is byte for byte the one the
+    sort writes from the same staged rows, and the reversed export is not taken for sorted."""
+    import pyarrow.parquet as pq
+    from citynet.etl import stream
+
+    lines = _lines("patents.csv.gz")
+    fwd = tmp_path / "patents.csv"
+    fwd.write_text(lines[0] + "".join(lines[1:-1]), encoding="utf-8", newline="")
+    ws, rep = _ingest(tmp_path / "ws", [fwd], block_bytes=32 << 10, workers=1)
+    state = stream.State(ws / "canonical" / stream.STATE)
+    files = state.files_of("patents")
+    assert len(files) > 10 and stream._in_year_order(files)
+    kept = pq.read_table(ws / "canonical" / "patents.parquet")
+    dup_pos = _dup_positions(state, kept)
+    assert len(dup_pos)  # duplicates across batches are dropped on both paths
+    sorted_path = tmp_path / "sorted.parquet"
+    real = stream._in_year_order
+    try:
+        stream._in_year_order = lambda _files: False  # the DuckDB sort, on the same staged rows
+        stream.write_patents(state, dup_pos, sorted_path, stream.StreamSettings(workers=1))
+    finally:
+        stream._in_year_order = real
+    fast_path = tmp_path / "fast.parquet"
+    stream.write_patents(state, dup_pos, fast_path, stream.StreamSettings(workers=1))
+    assert fast_path.read_bytes() == sorted_path.read_bytes() == (ws / "canonical" / "patents.parquet").read_bytes()
+    assert rep["files"][0]["balanced"] and kept.num_rows < sum(pq.read_metadata(f).num_rows for f in files)
+    rev = tmp_path / "reversed.csv"
+    rev.write_text(lines[0] + "".join(reversed(lines[1:-1])), encoding="utf-8", newline="")
+    ws2, _ = _ingest(tmp_path / "ws2", [rev], block_bytes=32 << 10, workers=1)
+    assert not stream._in_year_order(stream.State(ws2 / "canonical" / stream.STATE).files_of("patents"))
+
+
+def _dup_positions(state, kept):
+    """The staged positions whose record is not in the published patent table (the duplicates dropped)."""
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    staged = pd.concat([pq.read_table(f, columns=["_pos", "patent_id", "source_row"]).to_pandas()
+                        for f in state.files_of("patents")], ignore_index=True)
+    keep = set(zip(kept.column("patent_id").to_pylist(), kept.column("source_row").to_pylist(), strict=True))
+    mask = [(p, r) not in keep for p, r in zip(staged["patent_id"], staged["source_row"], strict=True)]
+    return staged.loc[mask, ["_pos"]].reset_index(drop=True)
+
+
 def _canonical_digests(ws: Path) -> dict:
     d = _digest()
     return {f.name: d.table_digest(f) for f in sorted((ws / "canonical").glob("*.parquet"))}
