@@ -336,8 +336,10 @@ class BaseStore:
         else:
             con.register("stored_arrow", stored)
             keycols = ", ".join(e.key)
+            # only the stored rows whose key was prepared are compared (a load that re-reads a few
+            # buckets of a year fetches the whole year's rows: grouping them all cost more than the diff)
             con.execute(f"CREATE OR REPLACE TEMP TABLE stored AS SELECT {keycols}, min(row_hash) AS row_hash "
-                        f"FROM stored_arrow GROUP BY {keycols}")
+                        f"FROM (SELECT * FROM stored_arrow s SEMI JOIN r_rows r ON {on}) GROUP BY {keycols}")
             con.unregister("stored_arrow")
             # (unsorted: they are read ORDER BY _o below)
             con.execute(f"CREATE OR REPLACE TEMP TABLE r_new AS SELECT r.* FROM r_rows r ANTI JOIN stored s ON {on}")
