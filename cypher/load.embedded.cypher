@@ -84,6 +84,20 @@ DELETE r;
 LOAD FROM $rows
 MATCH (p:Patent {patent_id: citing_patent_id})-[r:CITES]->(q:Patent {patent_id: cited_patent_id})
 DELETE r;
+// The same deletes one row at a time, from the nodes' primary keys: `LOAD FROM $rows MATCH` scans
+// every relationship of the table whatever the number of rows (about 1 s of CPU at 1M links), a
+// statement with the keys as parameters walks the key's adjacency list (a few milliseconds), so a
+// load that changed a few relationships (an applicant re-located by an append's vote) deletes them
+// row by row (graph/embedded.py: FEW_CHANGED).
+// name: delete_one_LOCATED_IN
+MATCH (a:Applicant {applicant_id: $applicant_id})-[r:LOCATED_IN]->(:City)
+DELETE r;
+// name: delete_one_APPLIED
+MATCH (a:Applicant {applicant_id: $applicant_id})-[r:APPLIED]->(p:Patent {patent_id: $patent_id})
+DELETE r;
+// name: delete_one_CITES
+MATCH (p:Patent {patent_id: $citing_patent_id})-[r:CITES]->(q:Patent {patent_id: $cited_patent_id})
+DELETE r;
 // name: delete_TRANSFERRED
 LOAD FROM $rows
 MATCH (:Applicant)-[r:TRANSFERRED]->(:Applicant)

@@ -336,8 +336,10 @@ class BaseStore:
         else:
             con.register("stored_arrow", stored)
             keycols = ", ".join(e.key)
+            # only the stored rows whose key was prepared are compared (a load that re-reads a few
+            # buckets of a year fetches the whole year's rows: grouping them all cost more than the diff)
             con.execute(f"CREATE OR REPLACE TEMP TABLE stored AS SELECT {keycols}, min(row_hash) AS row_hash "
-                        f"FROM stored_arrow GROUP BY {keycols}")
+                        f"FROM (SELECT * FROM stored_arrow s SEMI JOIN r_rows r ON {on}) GROUP BY {keycols}")
             con.unregister("stored_arrow")
             # (unsorted: they are read ORDER BY _o below)
             con.execute(f"CREATE OR REPLACE TEMP TABLE r_new AS SELECT r.* FROM r_rows r ANTI JOIN stored s ON {on}")
@@ -450,8 +452,10 @@ class BaseStore:
         Projections and city-year counts read APPLIED.city_code, CITES, TRANSFERRED and Patent and City
         properties, by the patent's application or grant year (citations: the citing patent's; transfers:
         the transfer year). New and changed rows change their own years (the years a changed Patent or
-        TRANSFERRED row had before are added by ``_stored_years``, read before the write). A changed
-        City row marks every year. Applicant and LOCATED_IN rows change no projection."""
+        TRANSFERRED row had before are added by ``_stored_years``, read before the write); an APPLIED row
+        also changes the years of the patents that cite its patent (the citation projection and counts
+        take the cited patent's city from its links). A changed City row marks every year. Applicant and
+        LOCATED_IN rows change no projection."""
         con = prep.con
         if name in ("Applicant", "LOCATED_IN"):
             return {"app": [], "grant": []}
@@ -467,6 +471,10 @@ class BaseStore:
         # the links' partitions are chosen apart from the patents' (graph.prepare.Prepared.clean): their
         # patents' years come from the whole patents table (distinct ids whenever partitions are chosen)
         pats = "c_patents" if name == "APPLIED" and prep.link_parts is not None else "sel_patents"
+        if name == "APPLIED":  # a link's city is also the cited city of the citations to its patent (CITED and
+            # citations_received count them in the citing patent's year): those patents' years too
+            rows = (f"(SELECT id FROM {rows} UNION SELECT c.citing_patent_id FROM c_citations c "
+                    f"SEMI JOIN {rows} x ON x.id = c.cited_patent_id)")
         unknown = con.execute(f"SELECT count(*) FROM {rows} x ANTI JOIN {pats} p ON p.patent_id = x.id").fetchall()[0][0]
         if unknown:
             return "all"  # a patent known only to the store: its year is not at hand

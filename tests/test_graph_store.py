@@ -235,6 +235,31 @@ def test_changed_row_is_updated(store, tmp_path):
     pd.testing.assert_frame_equal(store.city_edges(flt), reference_city_edges(tables, flt))
 
 
+@pytest.mark.parametrize("few", [0, 300])
+def test_changed_relationships_deleted_one_by_one_or_by_one_scan(tmp_path, monkeypatch, few):
+    """The embedded store deletes a load's changed relationships one statement each (up to FEW_CHANGED)
+    or with one ``LOAD FROM`` (more): both leave the rows of a fresh load (a4 moved: its LOCATED_IN and
+    APPLIED rows deleted and copied again, each once)."""
+    from citynet.graph import embedded
+
+    monkeypatch.setattr(embedded, "FEW_CHANGED", few)
+    tables = hand_tables()
+    with open_store(_workspace(tmp_path / "inc", "embedded", None)) as s:
+        load_tables(s, tables, tmp_path / "v1")
+        tables["applicants"].loc[tables["applicants"]["applicant_id"] == "a4", "city_code"] = "310000"
+        pa_ = tables["patent_applicants"]
+        pa_.loc[pa_["applicant_id"] == "a4", "city_code"] = "310000"
+        counts = load_tables(s, tables, tmp_path / "v2")
+        assert counts["LOCATED_IN"]["changed"] == 1 and counts["APPLIED"]["changed"] == 1
+        rows = {n: s._fetch(n).sort_values(list(s._fetch(n).columns)).reset_index(drop=True)
+                for n in ("LOCATED_IN", "APPLIED")}
+    with open_store(_workspace(tmp_path / "fresh", "embedded", None)) as f:
+        load_tables(f, tables, tmp_path / "v3")
+        for n, got in rows.items():
+            want = f._fetch(n)
+            pd.testing.assert_frame_equal(got, want.sort_values(list(want.columns)).reset_index(drop=True), obj=n)
+
+
 def test_rebuild_writes_only_the_difference(store, tmp_path):
     tables = hand_tables()
     load_tables(store, tables, tmp_path / "canonical")

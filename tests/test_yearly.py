@@ -211,7 +211,11 @@ def test_a_load_after_adding_a_year_reads_that_year_and_equals_a_fresh_load(tmp_
         edited4["citations"] = edited4["citations"].iloc[::-1].reset_index(drop=True)
         ids13 = set(p.loc[p["app_year"] == 2013, "patent_id"])
         l4 = edited4["patent_applicants"]
-        j = l4.index[l4["patent_id"].isin(ids13) & l4["city_code"].notna()][0]
+        # a link of a 2013 patent cited by patents of other years
+        year_of = p.set_index("patent_id")["app_year"]
+        cit = edited4["citations"]
+        cited_later = set(cit.loc[cit["citing_patent_id"].map(year_of) != 2013, "cited_patent_id"])
+        j = l4.index[l4["patent_id"].isin(ids13 & cited_later) & l4["city_code"].notna()][0]
         l4.loc[j, "city_code"] = next(c for c in edited4["cities"]["city_code"] if c != l4.loc[j, "city_code"])
         write_tables(edited4, tmp_path / "v4", patents_by_year=True)
         from citynet.graph.network_filter import NetworkFilter
@@ -220,12 +224,30 @@ def test_a_load_after_adding_a_year_reads_that_year_and_equals_a_fresh_load(tmp_
         store.build_projections(flt)
         assert store.missing_years(flt) == []
         counts = store.load(tmp_path / "v4")
-        # the moved link's year is stale, found from the whole patents table (its patent is not re-read)
-        assert store.missing_years(flt) == [2013]
+        # the moved link's year is stale, found from the whole patents table (its patent is not re-read),
+        # and so are the years of the patents citing its patent (their citation edges take its city)
+        moved = l4.loc[j, "patent_id"]
+        citing = set(cit.loc[cit["cited_patent_id"] == moved, "citing_patent_id"])
+        expected = {2013} | {int(y) for y in p.loc[p["patent_id"].isin(citing), "app_year"]}
+        assert store.missing_years(flt) == sorted(expected)
+        store.refresh_projections(flt)  # the stale years rebuilt: every year's edges as a full rebuild
+        _assert_projections_equal_a_full_rebuild(store, flt)
         assert counts["APPLIED"]["years"] == ["2013"] and counts["APPLIED"]["changed"] == 1
         assert counts["Patent"]["years"] == counts["CITES"]["years"] == []
         assert counts["Patent"]["new"] == counts["Patent"]["changed"] == counts["CITES"]["new"] == 0
         _assert_equals_fresh_load(store, tmp_path / "v4", tmp_path / "fresh4")
+
+
+def _assert_projections_equal_a_full_rebuild(store, flt) -> None:
+    """The stored projections of every year equal what the projection queries compute from the store now."""
+    from citynet.graph.store import NETWORKS, edge_rows
+
+    params = store._patent_params(flt, None)
+    for net in NETWORKS:
+        key = ["src", "dst", "year"]
+        fresh = edge_rows(store._exec_block("projections", f"compute_{net}", params)).sort_values(key)
+        stored = edge_rows(store._exec_block("read", f"edges_{net}", params)).sort_values(key)
+        pd.testing.assert_frame_equal(fresh.reset_index(drop=True), stored.reset_index(drop=True), obj=net)
 
 
 def test_patent_digests_from_cached_row_groups_equal_hashing_every_row(tmp_path):
