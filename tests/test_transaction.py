@@ -211,3 +211,31 @@ def test_unreadable_covariate_file_is_one_message(corpora, tmp_path, capsys, con
     code, err = _cli(capsys, "-q", "ingest", "-w", str(ws), str(b), "--covariates", str(cov))
     assert code == 3 and str(cov) in err and "fix:" in err and len(err.strip().splitlines()) == 2
     assert _same_state(_snapshot(ws), snap_a)  # nothing half-written
+
+
+def test_readers_hash_each_file_once_and_see_a_changed_one(corpora, tmp_path, monkeypatch):
+    """The verified-digest cache: the first check hashes every file of the unit, the next hashes none
+    (and reads and writes the cache once per check, not once per file), a file rewritten afterwards is
+    hashed again and refused."""
+    base, a, b, ws_a, snap_a, snap_b = corpora
+    ws = tmp_path / "ws"
+    shutil.copytree(ws_a, ws)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    hashed, reads, saves = [], [], []
+    real_sha, real_read, real_save = transaction.sha256, transaction._verified_cache, transaction._save_verified
+    monkeypatch.setattr(transaction, "sha256", lambda p: hashed.append(Path(p).name) or real_sha(p))
+    monkeypatch.setattr(transaction, "_verified_cache", lambda r: reads.append(1) or real_read(r))
+    monkeypatch.setattr(transaction, "_save_verified", lambda f, c: saves.append(1) or real_save(f, c))
+    n_files = len(transaction.read_manifest(ws)["units"]["ingest"]["files"])
+    transaction.verify(ws, "ingest")
+    assert len(hashed) == n_files > 3 and (len(reads), len(saves)) == (1, 1)
+    hashed.clear()
+    transaction.verify(ws, "ingest")
+    assert hashed == [] and (len(reads), len(saves)) == (2, 1)  # nothing new: the cache is not rewritten
+    p = ws / "canonical" / "patents.parquet"
+    data = bytearray(p.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # same size, new content and modification time
+    p.write_bytes(bytes(data))
+    with pytest.raises(transaction.UserError, match="patents.parquet"):
+        transaction.verify(ws, "ingest")
+    assert hashed == ["patents.parquet"]
