@@ -35,6 +35,10 @@ SCHEMA_VERSION = 1
 NETWORKS = ("collab", "transfer", "citation")
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 FETCH_IDS = 50_000  # keys per store look-up of a load that prepared some partitions
+# stored rows per fetch of some years' rows (embedded store): LadybugDB holds a query's result in its
+# page cache, so all years of a 10M-patent corpus's APPLIED rows in one query overflowed the default
+# 1GB [store] buffer_pool (session 12); the years are fetched in groups of about this many rows
+FETCH_ROWS = 2_000_000
 
 
 def ENTITY_SCHEMA(name: str, key_only: bool = False):  # noqa: N802 - reads as a constant table
@@ -334,13 +338,19 @@ class BaseStore:
             con.execute("CREATE OR REPLACE TEMP TABLE r_new AS SELECT * FROM r_rows")
             con.execute("CREATE OR REPLACE TEMP TABLE r_changed AS SELECT * FROM r_rows WHERE FALSE")
         else:
-            con.register("stored_arrow", stored)
             keycols = ", ".join(e.key)
             # only the stored rows whose key was prepared are compared (a load that re-reads a few
-            # buckets of a year fetches the whole year's rows: grouping them all cost more than the diff)
+            # buckets of a year fetches the whole year's rows: grouping them all cost more than the diff),
+            # kept in DuckDB part by part as the store hands them over
+            con.execute(f"CREATE OR REPLACE TEMP TABLE stored_raw AS SELECT {keycols}, row_hash FROM r_rows WHERE FALSE")
+            for part in stored:
+                con.register("stored_arrow", part)
+                con.execute(f"INSERT INTO stored_raw SELECT {', '.join('s.' + k for k in e.key)}, s.row_hash "
+                            f"FROM stored_arrow s SEMI JOIN r_rows r ON {on}")
+                con.unregister("stored_arrow")
             con.execute(f"CREATE OR REPLACE TEMP TABLE stored AS SELECT {keycols}, min(row_hash) AS row_hash "
-                        f"FROM (SELECT * FROM stored_arrow s SEMI JOIN r_rows r ON {on}) GROUP BY {keycols}")
-            con.unregister("stored_arrow")
+                        f"FROM stored_raw GROUP BY {keycols}")
+            con.execute("DROP TABLE stored_raw")
             # (unsorted: they are read ORDER BY _o below)
             con.execute(f"CREATE OR REPLACE TEMP TABLE r_new AS SELECT r.* FROM r_rows r ANTI JOIN stored s ON {on}")
             con.execute(f"CREATE OR REPLACE TEMP TABLE r_changed AS SELECT r.* FROM r_rows r JOIN stored s ON {on} "
@@ -387,8 +397,10 @@ class BaseStore:
         self._write_entity(name, new, changed, progress)
 
     def _stored(self, prep, e, whole: dict):
-        """Keys and row hashes of the stored rows of ``e`` that the prepared rows can match, as Arrow
-        (None: the store holds no row of ``e``)."""
+        """Keys and row hashes of the stored rows of ``e`` that the prepared rows can match, as an
+        iterable of Arrow tables (None: the store holds no row of ``e``). On the embedded store the
+        tables are fetched as they are iterated, some years at a time (:data:`FETCH_ROWS`), so neither
+        the engine's page cache nor Python holds every year's stored rows at once."""
         import pyarrow as pa
 
         if e.name in whole:
@@ -402,30 +414,52 @@ class BaseStore:
             parts = prep.link_parts if e.name == "APPLIED" else prep.parts
             years = None if parts is None else sorted({int(p.split("/")[0]) for p in parts if p != "none"})
             no_year = parts is None or "none" in parts
-            tables = []
-            if years is None or years or no_year:  # the stored rows of the prepared years' patents
-                params = {"years": years if years is not None else [], "no_year": no_year}
-                if years is None:  # every year: the years in the store
-                    params["years"] = [int(y) for y in self._exec_block("read", "app_years")["year"].dropna()]
-                (stmt,) = self._blocks("load")[f"fetch_years_{e.name}"]
-                tables.append(self._run_arrow(stmt, params))
+            if years is None:  # every year: the years in the store
+                years = [int(y) for y in self._exec_block("read", "app_years")["year"].dropna()]
             # and those of prepared patents outside the canonical patents (links to an older corpus's)
             src = {"Patent": "SELECT patent_id FROM sel_patents", "APPLIED": "SELECT patent_id FROM cl_links",
                    "CITES": "SELECT citing_patent_id FROM cl_citations WHERE cited_patent_id IS NOT NULL"}[e.name]
             ids = prep.con.sql(f"SELECT DISTINCT {col} FROM ({src}) WHERE {col} IS NOT NULL AND {col} NOT IN "
                                f"(SELECT patent_id FROM py) ORDER BY 1").to_arrow_table().column(0)
-            for i in range(0, len(ids), FETCH_IDS):
-                got = self._exec_block("load", f"fetch_ids_{e.name}", {"ids": ids.slice(i, FETCH_IDS).to_pylist()})
-                if not got.empty:
-                    tables.append(pa.Table.from_pandas(got[[*e.key, "row_hash"]], preserve_index=False))
+            year_groups = _year_groups(years, self._stored_year_rows(e.name), FETCH_ROWS)
             schema = ENTITY_SCHEMA(e.name, key_only=True)
-            tables = [t.select(schema.names).cast(schema) for t in tables if t.num_rows]
-            return pa.concat_tables(tables) if tables else None
+
+            def fetched():
+                (stmt,) = self._blocks("load")[f"fetch_years_{e.name}"]
+                for i, group in enumerate(year_groups):  # the stored rows of the prepared years' patents
+                    t = self._run_arrow(stmt, {"years": group, "no_year": no_year and i == 0})
+                    if t.num_rows:
+                        yield t.select(schema.names).cast(schema)
+                if no_year and not year_groups:
+                    t = self._run_arrow(stmt, {"years": [], "no_year": True})
+                    if t.num_rows:
+                        yield t.select(schema.names).cast(schema)
+                for i in range(0, len(ids), FETCH_IDS):
+                    got = self._exec_block("load", f"fetch_ids_{e.name}", {"ids": ids.slice(i, FETCH_IDS).to_pylist()})
+                    if not got.empty:
+                        yield pa.Table.from_pandas(got[[*e.key, "row_hash"]], preserve_index=False).select(
+                            schema.names).cast(schema)
+
+            return fetched()
         if df is None or df.empty:
             return None
         df = df[[*e.key, "row_hash"]]
-        return pa.Table.from_pandas(df.astype({"row_hash": "int64"}), preserve_index=False).cast(
-            ENTITY_SCHEMA(e.name, key_only=True))
+        return [pa.Table.from_pandas(df.astype({"row_hash": "int64"}), preserve_index=False).cast(
+            ENTITY_SCHEMA(e.name, key_only=True))]
+
+    def _stored_year_rows(self, name: str) -> dict[int, int]:
+        """Rows of store table ``name`` per application year, as the last load recorded them (meta
+        ``loaded:<name>``, ``year_rows`` per partition ``year/bucket``); empty when not recorded."""
+        try:
+            parts = json.loads(self._get_meta(f"loaded:{name}") or "{}").get("year_rows", {})
+        except (ValueError, AttributeError):
+            return {}
+        out: dict[int, int] = {}
+        for part, n in (parts.items() if isinstance(parts, dict) else ()):
+            head = str(part).split("/")[0]
+            if head.isdigit():
+                out[int(head)] = out.get(int(head), 0) + int(n)
+        return out
 
     def _run_arrow(self, statement: str, params: dict):  # pragma: no cover - engine hook
         """``statement``'s result as an Arrow table (the embedded store overrides this)."""
@@ -655,6 +689,26 @@ class BaseStore:
 def _years_label(years) -> str:
     ys = sorted(years, key=lambda y: (y == "none", y))
     return ", ".join(ys[:6]) + (f" (+{len(ys) - 6})" if len(ys) > 6 else "")
+
+
+def _year_groups(years: list[int], rows: dict[int, int], limit: int) -> list[list[int]]:
+    """``years`` in ascending groups of at most ``limit`` recorded ``rows`` each (a year over the limit is
+    a group of its own; a year without a record counts 0).
+
+    >>> _year_groups([2011, 2012, 2013, 2014], {2011: 5, 2012: 4, 2013: 9, 2014: 1}, 10)
+    [[2011, 2012], [2013, 2014]]
+    """
+    groups: list[list[int]] = []
+    n = 0
+    for y in sorted(years):
+        k = rows.get(y, 0)
+        if groups and n + k <= limit:
+            groups[-1].append(y)
+            n += k
+        else:
+            groups.append([y])
+            n = k
+    return groups
 
 
 def _merge_years(a, b):

@@ -370,3 +370,35 @@ def test_metrics_progress_reports_rows_per_step(tmp_path):
     rows = sum(pq.ParquetFile(ws.panel(p)).metadata.num_rows for p in PANELS)
     assert ("writing panels", rows, rows) in ticks
     assert ("writing CityYear nodes", 3 * n, 3 * n) in ticks
+
+
+def test_stored_rows_of_many_years_are_fetched_a_few_years_at_a_time(tmp_path, monkeypatch):
+    """Links moved in three years make APPLIED re-read those years; with FETCH_ROWS below a year's rows
+    the embedded store fetches the stored rows one year per query (a 10M corpus's years in one query
+    overflowed the default page cache) and the store still equals a fresh load."""
+    from citynet.graph import store as store_mod
+    from citynet.graph.store import open_store
+
+    from citynet.workspace import Workspace
+
+    tables = _corpus()
+    ws = Workspace.open(tmp_path / "inc", create=True)
+    with open_store(ws) as store:
+        write_tables(tables, tmp_path / "v1", patents_by_year=True)
+        store.load(tmp_path / "v1")
+        edited = {k: v.copy() for k, v in tables.items()}
+        p, links = edited["patents"], edited["patent_applicants"]
+        for year in (2010, 2012, 2014):
+            ids = set(p.loc[p["app_year"] == year, "patent_id"])
+            j = links.index[links["patent_id"].isin(ids) & links["city_code"].notna()][0]
+            links.loc[j, "city_code"] = next(c for c in edited["cities"]["city_code"] if c != links.loc[j, "city_code"])
+        write_tables(edited, tmp_path / "v2", patents_by_year=True)
+        monkeypatch.setattr(store_mod, "FETCH_ROWS", 1)
+        asked: list[list[int]] = []
+        real = store._run_arrow
+        monkeypatch.setattr(store, "_run_arrow", lambda stmt, params: asked.append(params["years"]) or real(stmt, params))
+        counts = store.load(tmp_path / "v2")
+        assert counts["APPLIED"]["years"] == ["2010", "2012", "2014"] and counts["APPLIED"]["changed"] == 3
+        assert asked == [[2010], [2012], [2014]]
+        _assert_equals_fresh_load(store, tmp_path / "v2", tmp_path / "fresh")
+    assert store_mod._year_groups([2010, 2012, 2014], {2010: 5, 2012: 6, 2014: 1}, 10) == [[2010], [2012, 2014]]
