@@ -29,8 +29,10 @@ _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 STR, I64, F64, BOOL = pa.string(), pa.int64(), pa.float64(), pa.bool_()
 ARROW_TYPES = STORE_TYPES
 # changed relationships deleted one statement each up to this many (one ``LOAD FROM`` beyond): a key
-# look-up costs about 2 ms, a ``LOAD FROM`` scan of a table of a million relationships about 1 s
-FEW_CHANGED = 300
+# look-up costs about 1-2 ms, a ``LOAD FROM`` scan of a table of a million relationships about 1 s, and
+# at 10M patents (12M APPLIED relationships) the scan of a 306-row delete overflowed the default 1GB
+# buffer pool (exit 2), where the 306 one-row deletes took 0.3 s (docs/scale.md, session 12)
+FEW_CHANGED = 20_000
 
 
 class EmbeddedStore(BaseStore):
