@@ -48,11 +48,6 @@ BUCKETS = 64
 # a patent's partition (graph/load_years.py): application year / bucket of its id; null without a year
 PART_EXPR = (f"CASE WHEN app_year IS NULL THEN NULL ELSE CAST(app_year AS VARCHAR) || '/' || "
              f"CAST(hash(patent_id) % {BUCKETS} AS VARCHAR) END")
-# the order of a store table's rows in the files copied into an empty store (default ``_o``, the
-# canonical rows' order): APPLIED by its FROM key, so that the applicants' key look-ups of the COPY
-# come in runs (18 % less of its CPU at 1M patents; docs/scale.md, "The load's time at 10,000,000
-# patents"). (applicant_id, patent_id) is unique among the prepared links, so the order is total.
-STAGED_ORDER = {"APPLIED": "applicant_id, patent_id"}
 # the link key of each partitioned store table (its rows belong to this patent's partition)
 PART_KEY = {"Patent": "patent_id", "APPLIED": "patent_id", "CITES": "citing_patent_id"}
 
@@ -302,10 +297,9 @@ class Prepared:
 
     def write_batches(self, name: str, part: bool, folder: Path,
                       report: Callable[[str, int, int], None]) -> tuple[list[tuple[Path, int]], int, dict[str, int]]:
-        """Write the rows of store table ``name`` in order (``STAGED_ORDER``) to Parquet files of
-        ``batch_rows`` rows in ``folder`` (uncompressed, the store's column types; the files of a
-        table are one ``COPY``); returns the files with their rows, the rows and, with ``part``, the
-        rows per partition."""
+        """Write the rows of store table ``name`` in order to Parquet files of ``batch_rows`` rows in
+        ``folder`` (uncompressed, the store's column types: each file is one ``COPY``); returns the
+        files with their rows, the rows and, with ``part``, the rows per partition."""
         import pyarrow.parquet as pq
 
         label = f"preparing {name}"
@@ -314,8 +308,7 @@ class Prepared:
         files: list[tuple[Path, int]] = []
         by_part: dict[str, int] = {}
         n = 0
-        order = STAGED_ORDER.get(name, "_o")
-        for batch in self.stream(f"SELECT * FROM r_rows ORDER BY {order}", keep=("_part",) if part else ()):
+        for batch in self.stream("SELECT * FROM r_rows ORDER BY _o", keep=("_part",) if part else ()):
             if part:
                 vc = batch.column("_part").value_counts()
                 for v, c in zip(vc.field(0).to_pylist(), vc.field(1).to_pylist(), strict=True):
