@@ -55,8 +55,8 @@ COPY TRANSFERRED FROM '{file}';
 
 // The batch files of an empty table, all in one COPY ({files}: their quoted paths, comma-separated,
 // in order; citynet runs it on one thread so that the rows keep the files' order): a COPY into a
-// table that already has rows rewrites much of it, so one COPY per batch cost a large load about
-// 15 times the store's size in disk writes.
+// table that already has rows rewrites much of it (at 10M patents, one COPY per batch file wrote
+// 14.4 GB for a 2.3 GB store; one per table, 3.5 GB).
 // name: copy_files_City
 COPY City FROM [{files}];
 // name: copy_files_Applicant
