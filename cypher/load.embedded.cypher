@@ -53,6 +53,25 @@ COPY CITES FROM '{file}';
 // name: copy_file_TRANSFERRED
 COPY TRANSFERRED FROM '{file}';
 
+// The batch files of an empty table, all in one COPY ({files}: their quoted paths, comma-separated,
+// in order; citynet runs it on one thread so that the rows keep the files' order): a COPY into a
+// table that already has rows rewrites much of it (at 10M patents, one COPY per batch file wrote
+// 14.4 GB for a 2.3 GB store; one per table, 3.5 GB).
+// name: copy_files_City
+COPY City FROM [{files}];
+// name: copy_files_Applicant
+COPY Applicant FROM [{files}];
+// name: copy_files_Patent
+COPY Patent FROM [{files}];
+// name: copy_files_LOCATED_IN
+COPY LOCATED_IN FROM [{files}];
+// name: copy_files_APPLIED
+COPY APPLIED FROM [{files}];
+// name: copy_files_CITES
+COPY CITES FROM [{files}];
+// name: copy_files_TRANSFERRED
+COPY TRANSFERRED FROM [{files}];
+
 // name: update_City
 LOAD FROM $rows
 MATCH (x:City {city_code: city_code})

@@ -305,14 +305,20 @@ class BaseStore:
     def _copy_staged(self, staged: list[tuple], record, report) -> None:
         """Copy the batch files of ``staged`` (store table, files, rows, rows per partition) in order."""
         for e, files, n, by_part in staged:
-            done = 0
             report(e.name, 0, n)
-            for f, rows in files:
-                self._copy_rows_file(e.name, f)
-                f.unlink()
-                done += rows
-                report(e.name, done, n)
+            self._copy_rows_files(e.name, files, lambda done, e=e, n=n: report(e.name, done, n))
             record(e, n, n, 0, by_part)
+
+    def _copy_rows_files(self, name: str, files: list[tuple[Path, int]], progress: Callable[[int], None]) -> None:
+        """Write the rows of the batch files ``files`` ((path, rows), in order) of the empty store table
+        ``name``, deleting each once copied; ``progress(rows done)``. The embedded store copies them all
+        in one ``COPY``."""
+        done = 0
+        for f, rows in files:
+            self._copy_rows_file(name, f)
+            f.unlink()
+            done += rows
+            progress(done)
 
     def _copy_rows_file(self, name: str, path: Path) -> None:
         """Write the rows of the batch file ``path`` (new rows of ``name``; the embedded store copies the file)."""

@@ -67,30 +67,53 @@ def test_store_equals_the_pandas_reference_at_any_batch_size(tmp_path, batch_row
 def test_an_empty_store_is_copied_after_duckdb_is_closed(tmp_path, monkeypatch):
     """Into an empty store the rows go to batch files and DuckDB is closed before the first ``COPY``,
     so the two engines' memory is not held at once (docs/scale.md, "The load's memory at 10,000,000
-    patents: the rest"): every batch file is copied after the release, one file per batch of 97 rows
-    (the rows of each table over 97, rounded up), none is left, and the store equals the reference."""
+    patents: the rest"): each table's batch files (of 97 rows here: the table's rows over 97, rounded
+    up) are copied after the release in one ``COPY`` (docs/scale.md, "The load's time at 10,000,000
+    patents"), none is left, the store equals the reference, and its rows are stored in the files'
+    order (the order of node offsets and relationship ids: what one ``COPY`` per file gave)."""
     import pyarrow.parquet as pq
     from citynet.graph.embedded import EmbeddedStore
     from citynet.graph.prepare import Prepared
 
-    events: list[tuple[str, str, int]] = []
-    release, copy = Prepared.release, EmbeddedStore._copy_rows_file
-    monkeypatch.setattr(Prepared, "release", lambda self: (events.append(("release", "", 0)), release(self))[1])
-    monkeypatch.setattr(EmbeddedStore, "_copy_rows_file",  # the rows as the file holds them
-                        lambda self, name, path: (events.append(("copy", name, pq.ParquetFile(path).metadata.num_rows)),
-                                                  copy(self, name, path))[1])
+    events: list[tuple[str, str, list[int]]] = []
+    keys: dict[str, list[tuple]] = {}
+    release, copy = Prepared.release, EmbeddedStore._copy_rows_files
+
+    def copy_files(self, name, files, progress):
+        rows = []
+        for f, n in files:  # the rows as each file holds them
+            t = pq.read_table(f)
+            assert t.num_rows == n
+            rows.append(n)
+            keys.setdefault(name, []).extend(zip(*(t.column(i).to_pylist() for i in range(2)), strict=True))
+        events.append(("copy", name, rows))
+        return copy(self, name, files, progress)
+
+    monkeypatch.setattr(Prepared, "release", lambda self: (events.append(("release", "", [])), release(self))[1])
+    monkeypatch.setattr(EmbeddedStore, "_copy_rows_files", copy_files)
     tables = synth_tables(800, seed=3, years=(2010, 2014), n_cities=30)
     store, counts = _load(tmp_path, tables, batch_rows=97)
     try:
-        assert events[0] == ("release", "", 0)
+        assert events[0] == ("release", "", [])
         copies = events[1:]
-        assert all(kind == "copy" and 0 < rows <= 97 for kind, _, rows in copies)
-        for e in ENTITIES:
-            rows = [r for _, name, r in copies if name == e.name]
-            assert sum(rows) == counts[e.name]["new"], e.name
-            assert len(rows) == -(-counts[e.name]["new"] // 97), e.name
+        assert [name for _, name, _ in copies] == [e.name for e in ENTITIES if counts[e.name]["new"]]
+        for _, name, rows in copies:
+            assert all(0 < r <= 97 for r in rows), name
+            assert sum(rows) == counts[name]["new"], name
+            assert len(rows) == -(-counts[name]["new"] // 97), name
         assert not list(store.store_dir.glob("citynet-rows-*"))
         _check_equal_to_reference(store, tables)
+        stored = {
+            "Patent": "MATCH (x:Patent) RETURN x.patent_id, x.app_date ORDER BY offset(id(x))",
+            "APPLIED": "MATCH (a:Applicant)-[r:APPLIED]->(p:Patent) RETURN a.applicant_id, p.patent_id "
+                       "ORDER BY offset(id(r))",
+            "CITES": "MATCH (p:Patent)-[r:CITES]->(q:Patent) RETURN p.patent_id, q.patent_id ORDER BY offset(id(r))",
+        }
+        for name, stmt in stored.items():
+            got = [tuple(r) for r in store._run(stmt).itertuples(index=False)]
+            assert [k[0] for k in got] == [k[0] for k in keys[name]], name
+            if name != "Patent":
+                assert got == keys[name], name
     finally:
         store.close()
 
