@@ -200,6 +200,8 @@ class BaseStore:
         if len(done) < len(ENTITIES):
             from citynet.graph.prepare import Prepared
 
+            self._remove_leftover_rows()
+
             total = canonical_rows(Path(canonical_dir))
             report("reading canonical tables", 0, total)  # the footers' rows (fewer on the per-year path)
             import duckdb
@@ -218,6 +220,20 @@ class BaseStore:
                                     "citynet load again (the rows written so far are kept)") from exc
         report("done", 1, 1)
         return {e.name: counts[e.name] for e in ENTITIES}
+
+    def _remove_leftover_rows(self) -> None:
+        """Delete the batch-file folders (``citynet-rows-*``, ``citynet-copy-*``) that a load killed
+        midway left in the store folder (at 10M patents up to 1.6 GB). Only a load writes them, and the
+        workspace lock and the engine's write lock let one load run at a time."""
+        import shutil
+
+        folder = getattr(self, "store_dir", None)
+        if folder is None:
+            return
+        for pattern in ("citynet-rows-*", "citynet-copy-*"):
+            for d in Path(folder).glob(pattern):
+                if d.is_dir():
+                    shutil.rmtree(d, ignore_errors=True)
 
     def _load_prepared(self, prep, keys: dict, done: dict, counts: dict, report) -> None:
         """The body of ``load`` for the store tables not in ``done``."""

@@ -229,3 +229,24 @@ def test_load_settings_that_are_not_sizes_are_usage_errors(tmp_path, capsys):
                                            "load_batch_rows = 10\n", encoding="utf-8")
     code, _, err = invoke(capsys, "load", "-w", tmp_path)
     assert code == 0, err
+
+
+def test_batch_files_left_by_a_killed_load_are_removed_by_the_next(tmp_path):
+    """A load killed while its batch files exist leaves ``store/citynet-rows-*`` (and ``citynet-copy-*``)
+    behind; the next load deletes them and loads as usual."""
+    tables = synth_tables(300, seed=5, years=(2010, 2012), n_cities=12)
+    write_tables(tables, tmp_path / "ws" / "canonical")
+    ws = Workspace.open(tmp_path / "ws", create=True)
+    store = open_store(ws)
+    try:
+        left = [store.store_dir / "citynet-rows-k1ll3d", store.store_dir / "citynet-copy-k1ll3d"]
+        for d in left:
+            d.mkdir(parents=True)
+            (d / "Patent-000001.parquet").write_bytes(b"PAR1 half a file")
+        other = store.store_dir / "notes-of-the-user"
+        other.mkdir()
+        store.load(ws.canonical)
+        assert not any(d.exists() for d in left) and other.is_dir()
+        _check_equal_to_reference(store, tables)
+    finally:
+        store.close()
