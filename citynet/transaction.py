@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import errno
+import functools
 import hashlib
 import json
 import os
@@ -160,7 +161,12 @@ def _linked_entry(published: Path, staged: Path, entry: dict | None) -> dict | N
 
 
 _early: dict[str, tuple[list[int], Future]] = {}  # a staged file's path → its stamp then, its fsync+SHA-256
-_early_pool: list[ThreadPoolExecutor] = []
+
+
+@functools.cache
+def _settle_pool() -> ThreadPoolExecutor:
+    """The one background thread of :func:`settle_early`, started at its first use."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="citynet-settle")
 
 
 def _fsync_file(path: Path) -> None:
@@ -179,9 +185,7 @@ def settle_early(path: Path) -> None:
     time and inode (else it does both again). The ingest's state files (0.7 GB at 1M patents) are written
     while the patents are read; settling them then takes about a second off the publication at the end."""
     path = Path(path)
-    if not _early_pool:
-        _early_pool.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="citynet-settle"))
-    _early[str(path.resolve())] = (_stamp(path), _early_pool[0].submit(_settled, path))
+    _early[str(path.resolve())] = (_stamp(path), _settle_pool().submit(_settled, path))
 
 
 def _early_digest(path: Path) -> str | None:

@@ -443,26 +443,24 @@ class BaseStore:
                    "CITES": "SELECT citing_patent_id FROM cl_citations WHERE cited_patent_id IS NOT NULL"}[e.name]
             ids = prep.con.sql(f"SELECT DISTINCT {col} FROM ({src}) WHERE {col} IS NOT NULL AND {col} NOT IN "
                                f"(SELECT patent_id FROM py) ORDER BY 1").to_arrow_table().column(0)
-            year_groups = _year_groups(years, self._stored_year_rows(e.name), FETCH_ROWS)
+            # the stored rows of the prepared years' patents, one query per group of years (the patents
+            # without a year with the first group, or alone)
+            asks = [{"years": group, "no_year": no_year and i == 0}
+                    for i, group in enumerate(_year_groups(years, self._stored_year_rows(e.name), FETCH_ROWS))]
+            if no_year and not asks:
+                asks = [{"years": [], "no_year": True}]
             schema = ENTITY_SCHEMA(e.name, key_only=True)
 
             def fetched():
                 (stmt,) = self._blocks("load")[f"fetch_years_{e.name}"]
-                for i, group in enumerate(year_groups):  # the stored rows of the prepared years' patents
-                    t = self._run_arrow(stmt, {"years": group, "no_year": no_year and i == 0})
-                    if t.num_rows:
-                        yield t.select(schema.names).cast(schema)
-                if no_year and not year_groups:
-                    t = self._run_arrow(stmt, {"years": [], "no_year": True})
-                    if t.num_rows:
-                        yield t.select(schema.names).cast(schema)
+                for ask in asks:
+                    yield self._run_arrow(stmt, ask)
                 for i in range(0, len(ids), FETCH_IDS):
                     got = self._exec_block("load", f"fetch_ids_{e.name}", {"ids": ids.slice(i, FETCH_IDS).to_pylist()})
                     if not got.empty:
-                        yield pa.Table.from_pandas(got[[*e.key, "row_hash"]], preserve_index=False).select(
-                            schema.names).cast(schema)
+                        yield pa.Table.from_pandas(got[[*e.key, "row_hash"]], preserve_index=False)
 
-            return fetched()
+            return (t.select(schema.names).cast(schema) for t in fetched() if t.num_rows)
         if df is None or df.empty:
             return None
         df = df[[*e.key, "row_hash"]]
