@@ -374,14 +374,20 @@ def write_kept(state: State, kind: str, dups: pd.DataFrame, schema: pa.Schema, p
     return None
 
 
-def _kept_tables(files: list[Path], dups: pd.DataFrame, schema: pa.Schema, columns: list[str] | None = None):
-    """The staged rows of ``files`` whose record is kept (not in ``dups``), file by file in their order,
-    cast to ``schema`` (``columns``: only those are read)."""
+def _kept_batches(files: list[Path], dups: pd.DataFrame, columns: list[str] | None = None):
+    """The staged rows of ``files`` whose record is kept (not in ``dups``), one table per file in their
+    order (``columns``: only those and ``_pos`` are read)."""
     dpos = pa.array(dups["_pos"].to_numpy(), type=pa.int64())
     for f in files:
         t = pq.read_table(f, columns=None if columns is None else [*columns, "_pos"])
         if len(dpos):
             t = t.filter(pc.invert(pc.is_in(t.column("_pos"), value_set=dpos)))
+        yield t
+
+
+def _kept_tables(files: list[Path], dups: pd.DataFrame, schema: pa.Schema, columns: list[str] | None = None):
+    """:func:`_kept_batches` cast to ``schema``."""
+    for t in _kept_batches(files, dups, columns):
         yield t.select(schema.names).cast(schema)
 
 
@@ -753,11 +759,7 @@ def _links_with_ids(files: list[Path], dups: pd.DataFrame, ids: pa.Table, id_of:
     ids = ids.column("applicant_id")
     codes = pa.array(pd.factorize(app_ids, use_na_sentinel=True)[0].astype(np.int64))  # one per applicant_id
     cities = pa.array(city_of.reindex(app_ids).astype(object).where(lambda c: c.notna(), None).to_numpy(), pa.string())
-    dpos = pa.array(dups["_pos"].to_numpy(), type=pa.int64())
-    for f in files:
-        t = pq.read_table(f, columns=["_pos", "patent_id", "name", "seq"])
-        if len(dpos):
-            t = t.filter(pc.invert(pc.is_in(t.column("_pos"), value_set=dpos)))
+    for t in _kept_batches(files, dups, ["patent_id", "name", "seq"]):
         if not t.num_rows:
             continue
         at = pc.index_in(t.column("name"), value_set=names)  # null: a name without an id
