@@ -297,15 +297,24 @@ class Prepared:
         """Write the rows of store table ``name`` in order to Parquet files of ``batch_rows`` rows in
         ``folder`` (uncompressed, the store's column types: each file is one ``COPY``); returns the
         files with their rows, the rows and, with ``part``, the rows per partition."""
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE r_rows AS {self.rows_sql(name, part=part)}")
+        out = self.write_files("r_rows", name, folder, report, part=part)
+        self.con.execute("DROP TABLE r_rows")
+        return out
+
+    def write_files(self, table: str, name: str, folder: Path, report: Callable[[str, int, int], None],
+                    part: bool = False, total: int | None = None) -> tuple[list[tuple[Path, int]], int, dict[str, int]]:
+        """Write the rows of the DuckDB table ``table`` (rows of store table ``name``) ``ORDER BY _o`` to
+        Parquet files ``<name>-NNNNN.parquet`` of ``batch_rows`` rows in ``folder`` (as ``write_batches``);
+        progress ``preparing <name>`` out of ``total`` rows when known."""
         import pyarrow.parquet as pq
 
         label = f"preparing {name}"
-        self.con.execute(f"CREATE OR REPLACE TEMP TABLE r_rows AS {self.rows_sql(name, part=part)}")
-        report(label, 0, 1)
+        report(label, 0, total or 1)
         files: list[tuple[Path, int]] = []
         by_part: dict[str, int] = {}
         n = 0
-        for batch in self.stream("SELECT * FROM r_rows ORDER BY _o", keep=("_part",) if part else ()):
+        for batch in self.stream(f"SELECT * FROM {table} ORDER BY _o", keep=("_part",) if part else ()):
             if part:
                 vc = batch.column("_part").value_counts()
                 for v, c in zip(vc.field(0).to_pylist(), vc.field(1).to_pylist(), strict=True):
@@ -315,8 +324,7 @@ class Prepared:
             pq.write_table(batch, f, compression="none")
             files.append((f, len(batch)))
             n += len(batch)
-            report(label, n, n)
-        self.con.execute("DROP TABLE r_rows")
+            report(label, n, total or n)
         return files, n, by_part
 
     def stream(self, sql: str, keep=()) -> Iterator[pa.Table]:

@@ -299,24 +299,30 @@ class BaseStore:
                 counts[e.name]["partitions"] = len(read[e.name])
             self._set_meta(f"loaded:{e.name}", json.dumps(rec))
 
-        # a store table with no stored row and no projection to mark stale has its rows written to
-        # batch files first; they are copied in once DuckDB is closed (or before a table that must be
-        # diffed), so that DuckDB's memory and the store's are not held at the same time
-        staged: list[tuple] = []
+        # every store table's rows to write are put in batch files while DuckDB is open: all of a table
+        # with no stored row and no projection to mark stale (staged), else its new and changed rows
+        # (diffed against the stored ones); DuckDB is closed before the store copies any of them, so
+        # that DuckDB's memory and the store's are not held at the same time (docs/scale.md, "The
+        # refresh's memory at 10,000,000 patents")
+        writes: list[tuple] = []
         with tempfile.TemporaryDirectory(prefix="citynet-rows-", dir=getattr(self, "store_dir", None)) as rows_dir:
             for e in ENTITIES:
                 if e.name in done:
                     continue
                 parted = e.name in ly.YEAR_ENTITIES and ydig is not None
                 stored = self._stored(prep, e, whole)
-                if stored is None and not built_filters:
-                    staged.append((e, *prep.write_batches(e.name, parted, Path(rows_dir), report)))
-                    continue
-                self._copy_staged(staged, record, report)
-                staged = []
-                record(e, *self._load_entity(prep, e, parted, stored, built_filters, report))
+                if stored is None and not built_filters:  # (files, rows, rows per partition, no diff)
+                    writes.append((e, *prep.write_batches(e.name, parted, Path(rows_dir), report), None))
+                else:
+                    writes.append((e, *self._load_entity(prep, e, parted, stored, built_filters, Path(rows_dir),
+                                                         report)))
             prep.release()  # DuckDB's memory goes before the store's grows
-            self._copy_staged(staged, record, report)
+            for e, files, n, by_part, diff in writes:
+                if diff is None:
+                    self._copy_staged([(e, files, n, by_part)], record, report)
+                else:  # (the changed rows' file, new rows, changed rows)
+                    self._write_diffed(e.name, files, *diff, report)
+                    record(e, n, diff[1], diff[2], by_part)
 
     def _copy_staged(self, staged: list[tuple], record, report) -> None:
         """Copy the batch files of ``staged`` (store table, files, rows, rows per partition) in order."""
@@ -342,10 +348,14 @@ class BaseStore:
 
         self._write_rows(name, pq.read_table(path), None, lambda *_: None)
 
-    def _load_entity(self, prep, e, parted: bool, stored, built_filters: list, report):
-        """Diff and write store table ``e`` against its ``stored`` keys and row hashes (``_stored``);
-        returns (rows prepared, new, changed, rows per partition)."""
+    def _load_entity(self, prep, e, parted: bool, stored, built_filters: list, folder: Path, report):
+        """Diff store table ``e`` against its ``stored`` keys and row hashes (``_stored``) and write its
+        new rows, in order, to batch files of ``load_batch_rows`` rows in ``folder`` and its changed rows
+        to one file (``_write_diffed`` writes them to the store once DuckDB is closed); returns (the new
+        rows' files with their rows, rows prepared, rows per partition, (the changed rows' file or None,
+        new, changed))."""
         import pyarrow as pa
+        import pyarrow.parquet as pq
 
         con = prep.con
         sql = prep.rows_sql(e.name, part=parted)
@@ -386,26 +396,44 @@ class BaseStore:
                 ids = con.sql(f"SELECT {key} FROM r_changed").to_arrow_table().to_pandas()
                 stale = _merge_years(stale, self._stored_years(e.name, ids))
             self._mark_stale(stale, built_filters)
-        total = n_new + n_changed
-        if total:
-            report(e.name, 0, total)
-            changed = None
-            if n_changed:
-                changed = pa.concat_tables(list(prep.stream("SELECT * FROM r_changed ORDER BY _o")))
-            written = 0
-            # the changed rows go with the first batch of new rows (one COPY for both on the embedded
-            # store, where a changed relationship is deleted and copied again)
-            for batch in prep.stream("SELECT * FROM r_new ORDER BY _o"):
-                self._write_rows(e.name, batch, changed, lambda *_: None)
-                written += len(batch) + (len(changed) if changed is not None else 0)
-                changed = None
-                report(e.name, written, total)
-            if changed is not None:
-                self._write_rows(e.name, None, changed, lambda *_: None)
-                report(e.name, total, total)
+        changed = None
+        if n_changed:
+            changed = folder / f"{e.name}-changed.parquet"
+            pq.write_table(pa.concat_tables(list(prep.stream("SELECT * FROM r_changed ORDER BY _o"))), changed,
+                           compression="none")
+        files = prep.write_files("r_new", e.name, folder, report, total=n_new)[0] if n_new else []
         for t in ("r_rows", "r_new", "r_changed", "stored"):
             con.execute(f"DROP TABLE IF EXISTS {t}")
-        return n_rows, n_new, n_changed, by_part
+        return files, n_rows, by_part, (changed, n_new, n_changed)
+
+    def _write_diffed(self, name: str, files: list[tuple[Path, int]], changed: Path | None, n_new: int,
+                      n_changed: int, report) -> None:
+        """Write the new rows' batch ``files`` and the ``changed`` rows' file of store table ``name``
+        (``_load_entity``), as they were streamed from DuckDB, deleting each once written."""
+        import pyarrow.parquet as pq
+
+        total = n_new + n_changed
+        if not total:
+            return
+        report(name, 0, total)
+        rows = pq.read_table(changed) if changed is not None else None
+        if changed is not None:
+            changed.unlink()
+        written = 0
+        # the changed rows go with the first batch of new rows (one COPY for both on the embedded
+        # store, where a changed relationship is deleted and copied again)
+        for f, n in files:
+            if rows is None:
+                self._copy_rows_file(name, f)
+            else:
+                self._write_rows(name, pq.read_table(f), rows, lambda *_: None)
+            f.unlink()
+            written += n + (len(rows) if rows is not None else 0)
+            rows = None
+            report(name, written, total)
+        if rows is not None:
+            self._write_rows(name, None, rows, lambda *_: None)
+            report(name, total, total)
 
     def _write_rows(self, name: str, new, changed, progress) -> None:
         """``_write_entity`` with Arrow batches (the embedded store takes them as they are, Neo4j as pandas)."""

@@ -402,3 +402,51 @@ def test_stored_rows_of_many_years_are_fetched_a_few_years_at_a_time(tmp_path, m
         assert asked == [[2010], [2012], [2014]]
         _assert_equals_fresh_load(store, tmp_path / "v2", tmp_path / "fresh")
     assert store_mod._year_groups([2010, 2012, 2014], {2010: 5, 2012: 6, 2014: 1}, 10) == [[2010], [2012, 2014]]
+
+
+def test_a_load_into_a_store_with_rows_writes_once_duckdb_is_closed(tmp_path, monkeypatch):
+    """A load that diffs against stored rows (a new year, a patent moved to another year with its links
+    and citations, a re-located link, projections built) puts every table's new and changed rows in
+    batch files and closes DuckDB before the store writes any row, so that the two engines' memory is
+    not held at once (docs/scale.md, "The refresh's memory at 10,000,000 patents"); the files are gone
+    afterwards, the stale years are those a full rebuild changes, and the store equals a fresh load."""
+    from citynet.graph.embedded import EmbeddedStore
+    from citynet.graph.network_filter import NetworkFilter
+    from citynet.graph.prepare import Prepared
+    from citynet.graph.store import open_store
+
+    from citynet.workspace import Workspace
+
+    tables = _corpus()
+    ws = Workspace.open(tmp_path / "inc", create=True)
+    with open_store(ws) as store:
+        write_tables(_without(tables, 2014), tmp_path / "v1", patents_by_year=True)
+        store.load(tmp_path / "v1", batch_rows=50)
+        flt = NetworkFilter()
+        store.build_projections(flt)
+        edited = {k: v.copy() for k, v in tables.items()}
+        p, links = edited["patents"], edited["patent_applicants"]
+        i = p.index[(p["app_year"] == 2011) & p["patent_id"].isin(links["patent_id"])][0]
+        p.loc[i, "app_year"] = 2013
+        p.loc[i, "app_date"] = pd.Timestamp("2013-03-01").date()
+        j = links.index[links["patent_id"].isin(set(p.loc[p["app_year"] == 2012, "patent_id"]))
+                        & links["city_code"].notna()][0]
+        links.loc[j, "city_code"] = next(c for c in edited["cities"]["city_code"] if c != links.loc[j, "city_code"])
+        write_tables(edited, tmp_path / "v2", patents_by_year=True)
+        events: list[str] = []
+        release = Prepared.release
+        monkeypatch.setattr(Prepared, "release", lambda self: (events.append("release"), release(self))[1])
+        for hook in ("_copy_rows_file", "_copy_rows_files", "_write_entity", "_delete_rels"):
+            real = getattr(EmbeddedStore, hook)
+            monkeypatch.setattr(EmbeddedStore, hook, lambda self, name, *a, real=real, hook=hook:
+                                (events.append(f"{hook} {name}"), real(self, name, *a))[1])
+        counts = store.load(tmp_path / "v2", batch_rows=50)
+        assert counts["Patent"]["changed"] == 1 and counts["APPLIED"]["changed"] >= 1
+        assert counts["Patent"]["new"] > 50 and counts["APPLIED"]["new"] > 50  # several batch files each
+        assert events[0] == "release" and events.count("release") == 1
+        written = {ev.split()[1] for ev in events[1:]}
+        assert {"Patent", "APPLIED", "CITES"} <= written
+        assert not list(store.store_dir.glob("citynet-rows-*"))
+        store.refresh_projections(flt)
+        _assert_projections_equal_a_full_rebuild(store, flt)
+        _assert_equals_fresh_load(store, tmp_path / "v2", tmp_path / "fresh")
