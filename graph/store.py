@@ -303,7 +303,9 @@ class BaseStore:
         # with no stored row and no projection to mark stale (staged), else its new and changed rows
         # (diffed against the stored ones); DuckDB is closed before the store copies any of them, so
         # that DuckDB's memory and the store's are not held at the same time (docs/scale.md, "The
-        # refresh's memory at 10,000,000 patents")
+        # refresh's memory at 10,000,000 patents"). Every table's stored rows are thus fetched before this
+        # load writes any: the links and citations of a patent moved to another year are still found by
+        # the year the store holds, since the move changes the digests of both years' partitions
         writes: list[tuple] = []
         with tempfile.TemporaryDirectory(prefix="citynet-rows-", dir=getattr(self, "store_dir", None)) as rows_dir:
             for e in ENTITIES:
@@ -319,17 +321,16 @@ class BaseStore:
             prep.release()  # DuckDB's memory goes before the store's grows
             for e, files, n, by_part, diff in writes:
                 if diff is None:
-                    self._copy_staged([(e, files, n, by_part)], record, report)
+                    self._copy_staged(e, files, n, by_part, record, report)
                 else:  # (the changed rows' file, new rows, changed rows)
                     self._write_diffed(e.name, files, *diff, report)
                     record(e, n, diff[1], diff[2], by_part)
 
-    def _copy_staged(self, staged: list[tuple], record, report) -> None:
-        """Copy the batch files of ``staged`` (store table, files, rows, rows per partition) in order."""
-        for e, files, n, by_part in staged:
-            report(e.name, 0, n)
-            self._copy_rows_files(e.name, files, lambda done, e=e, n=n: report(e.name, done, n))
-            record(e, n, n, 0, by_part)
+    def _copy_staged(self, e, files: list[tuple[Path, int]], n: int, by_part: dict, record, report) -> None:
+        """Copy the batch ``files`` of the ``n`` rows of store table ``e`` (no stored row: all new)."""
+        report(e.name, 0, n)
+        self._copy_rows_files(e.name, files, lambda done: report(e.name, done, n))
+        record(e, n, n, 0, by_part)
 
     def _copy_rows_files(self, name: str, files: list[tuple[Path, int]], progress: Callable[[int], None]) -> None:
         """Write the rows of the batch files ``files`` ((path, rows), in order) of the empty store table
