@@ -180,9 +180,10 @@ class BaseStore:
         a reload that changes nothing reads no table. The rows of the others are prepared by DuckDB
         from the Parquet files (``graph.prepare``; only the partitions whose digests changed, see
         ``graph.load_years``) and written in batches of ``batch_rows`` (default 500,000), DuckDB
-        working within ``memory_limit`` (default 2GB). Into an empty store every table's batches are
-        written to files and DuckDB is closed before they are copied, so DuckDB's memory and the
-        store's are not held at once (docs/scale.md, "The load's memory at 10,000,000 patents: the rest").
+        working within ``memory_limit`` (default 2GB). Every table's rows to write (into an empty store
+        all of them, else the new and changed ones) are written to files and DuckDB is closed before the
+        store writes any, so DuckDB's memory and the store's are not held at once (docs/scale.md, "The
+        load's memory at 10,000,000 patents: the rest" and "The refresh's memory at 10,000,000 patents").
         The years whose projections the written rows change are marked stale for every network
         filter built so far (meta ``stale:<filter>``); ``refresh_projections`` and ``city_edges``
         rebuild just those."""
