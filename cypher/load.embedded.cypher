@@ -149,6 +149,27 @@ RETURN a.applicant_id AS applicant_id, p.patent_id AS patent_id, r.row_hash AS r
 // name: fetch_years_CITES
 MATCH (p:Patent)-[r:CITES]->(q:Patent) WHERE p.app_year IN $years OR ($no_year AND p.app_year IS NULL)
 RETURN p.patent_id AS citing_patent_id, q.patent_id AS cited_patent_id, r.row_hash AS row_hash;
+// The same rows' row hashes alone, for a load that re-read a few buckets of these years (the key
+// strings are about half of the cost of the fetch above; graph/store.py: HASH_SHARE).
+// name: fetch_year_hashes_Patent
+MATCH (x:Patent) WHERE x.app_year IN $years OR ($no_year AND x.app_year IS NULL)
+RETURN x.row_hash AS row_hash;
+// name: fetch_year_hashes_APPLIED
+MATCH (:Applicant)-[r:APPLIED]->(p:Patent) WHERE p.app_year IN $years OR ($no_year AND p.app_year IS NULL)
+RETURN r.row_hash AS row_hash;
+// name: fetch_year_hashes_CITES
+MATCH (p:Patent)-[r:CITES]->(:Patent) WHERE p.app_year IN $years OR ($no_year AND p.app_year IS NULL)
+RETURN r.row_hash AS row_hash;
+// The stored row of one key (a prepared row whose hash the store does not hold: new or changed),
+// from the nodes' primary keys (a few milliseconds; a list of keys is planned as a scan).
+// name: fetch_key_Patent
+MATCH (x:Patent {patent_id: $patent_id}) RETURN x.patent_id AS patent_id, x.row_hash AS row_hash;
+// name: fetch_key_APPLIED
+MATCH (a:Applicant {applicant_id: $applicant_id})-[r:APPLIED]->(p:Patent {patent_id: $patent_id})
+RETURN a.applicant_id AS applicant_id, p.patent_id AS patent_id, r.row_hash AS row_hash;
+// name: fetch_key_CITES
+MATCH (p:Patent {patent_id: $citing_patent_id})-[r:CITES]->(q:Patent {patent_id: $cited_patent_id})
+RETURN p.patent_id AS citing_patent_id, q.patent_id AS cited_patent_id, r.row_hash AS row_hash;
 // name: fetch_ids_Patent
 UNWIND $ids AS id MATCH (x:Patent {patent_id: id}) RETURN x.patent_id AS patent_id, x.row_hash AS row_hash;
 // name: fetch_ids_APPLIED

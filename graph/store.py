@@ -39,6 +39,14 @@ FETCH_IDS = 50_000  # keys per store look-up of a load that prepared some partit
 # page cache, so all years of a 10M-patent corpus's APPLIED rows in one query overflowed the default
 # 1GB [store] buffer_pool (session 12); the years are fetched in groups of about this many rows
 FETCH_ROWS = 2_000_000
+# A year whose prepared rows are at most 1/HASH_SHARE of the rows the last load recorded for it (a few
+# buckets re-read: an applicant re-located by an append's vote has links in every year) is fetched as
+# the stored rows' hashes alone, about half the cost of keys and hashes (the key strings are most of
+# it); the prepared rows whose hash is not among them are then looked up one key each, as long as
+# that costs less than fetching the years' keys: one look-up costs about as much as KEY_LOOKUP_ROWS
+# fetched rows (docs/scale.md, "Fifth round (session 13): the load after an append")
+HASH_SHARE = 2
+KEY_LOOKUP_ROWS = 1_000
 
 
 def ENTITY_SCHEMA(name: str, key_only: bool = False):  # noqa: N802 - reads as a constant table
@@ -365,11 +373,11 @@ class BaseStore:
             # buckets of a year fetches the whole year's rows: grouping them all cost more than the diff),
             # kept in DuckDB part by part as the store hands them over
             con.execute(f"CREATE OR REPLACE TEMP TABLE stored_raw AS SELECT {keycols}, row_hash FROM r_rows WHERE FALSE")
-            for part in stored:
-                con.register("stored_arrow", part)
-                con.execute(f"INSERT INTO stored_raw SELECT {', '.join('s.' + k for k in e.key)}, s.row_hash "
-                            f"FROM stored_arrow s SEMI JOIN r_rows r ON {on}")
-                con.unregister("stored_arrow")
+            hashed = self._hash_years(e.name, stored, by_part)
+            _keep_stored(con, e, stored.extra())
+            _keep_stored(con, e, stored.rows([y for y in stored.years if y not in hashed], stored.no_year))
+            if hashed:
+                self._match_hashes(con, e, stored, hashed)
             con.execute(f"CREATE OR REPLACE TEMP TABLE stored AS SELECT {keycols}, min(row_hash) AS row_hash "
                         f"FROM stored_raw GROUP BY {keycols}")
             con.execute("DROP TABLE stored_raw")
@@ -419,10 +427,11 @@ class BaseStore:
         self._write_entity(name, new, changed, progress)
 
     def _stored(self, prep, e, whole: dict):
-        """Keys and row hashes of the stored rows of ``e`` that the prepared rows can match, as an
-        iterable of Arrow tables (None: the store holds no row of ``e``). On the embedded store the
-        tables are fetched as they are iterated, some years at a time (:data:`FETCH_ROWS`), so neither
-        the engine's page cache nor Python holds every year's stored rows at once."""
+        """The stored keys and row hashes of ``e`` that the prepared rows can match, as a
+        :class:`_Stored` (None: the store holds no row of ``e``). On the embedded store, for the
+        partitioned tables, the rows of the prepared years' patents are fetched as they are iterated,
+        some years at a time (:data:`FETCH_ROWS`), so neither the engine's page cache nor Python holds
+        every year's stored rows at once."""
         import pyarrow as pa
 
         if e.name in whole:
@@ -443,29 +452,52 @@ class BaseStore:
                    "CITES": "SELECT citing_patent_id FROM cl_citations WHERE cited_patent_id IS NOT NULL"}[e.name]
             ids = prep.con.sql(f"SELECT DISTINCT {col} FROM ({src}) WHERE {col} IS NOT NULL AND {col} NOT IN "
                                f"(SELECT patent_id FROM py) ORDER BY 1").to_arrow_table().column(0)
-            # the stored rows of the prepared years' patents, one query per group of years (the patents
-            # without a year with the first group, or alone)
-            asks = [{"years": group, "no_year": no_year and i == 0}
-                    for i, group in enumerate(_year_groups(years, self._stored_year_rows(e.name), FETCH_ROWS))]
-            if no_year and not asks:
-                asks = [{"years": [], "no_year": True}]
-            schema = ENTITY_SCHEMA(e.name, key_only=True)
-
-            def fetched():
-                (stmt,) = self._blocks("load")[f"fetch_years_{e.name}"]
-                for ask in asks:
-                    yield self._run_arrow(stmt, ask)
-                for i in range(0, len(ids), FETCH_IDS):
-                    got = self._exec_block("load", f"fetch_ids_{e.name}", {"ids": ids.slice(i, FETCH_IDS).to_pylist()})
-                    if not got.empty:
-                        yield pa.Table.from_pandas(got[[*e.key, "row_hash"]], preserve_index=False)
-
-            return (t.select(schema.names).cast(schema) for t in fetched() if t.num_rows)
+            return _Stored(self, e, years, no_year, ids)
         if df is None or df.empty:
             return None
         df = df[[*e.key, "row_hash"]]
-        return [pa.Table.from_pandas(df.astype({"row_hash": "int64"}), preserve_index=False).cast(
-            ENTITY_SCHEMA(e.name, key_only=True))]
+        return _Stored(self, e, [], False, None, whole=pa.Table.from_pandas(
+            df.astype({"row_hash": "int64"}), preserve_index=False).cast(ENTITY_SCHEMA(e.name, key_only=True)))
+
+    def _hash_years(self, name: str, stored, by_part: dict[str, int]) -> list[int]:
+        """The years of ``stored`` whose stored rows are fetched as row hashes first: those whose
+        prepared rows (``by_part``, per partition) are at most 1/:data:`HASH_SHARE` of the rows the
+        last load recorded for the year (a few buckets re-read); none when the store is read whole."""
+        if not stored.years or not by_part:
+            return []
+        recorded = self._stored_year_rows(name)
+        prepared: dict[int, int] = {}
+        for part, n in by_part.items():
+            head = str(part).split("/")[0]
+            if head.isdigit():
+                prepared[int(head)] = prepared.get(int(head), 0) + int(n)
+        return [y for y in stored.years if recorded.get(y, 0) > 0 and prepared.get(y, 0) * HASH_SHARE <= recorded[y]]
+
+    def _match_hashes(self, con, e, stored, years: list[int]) -> None:
+        """Complete ``stored_raw`` for the prepared rows of ``years`` from the stored rows' hashes: a
+        prepared row whose ``row_hash`` (a hash of every column, the key included) the store holds is
+        stored as it is; the others are looked up one key each (a new or changed row), or, when there
+        are too many for that, the years' keys and hashes are fetched as for the other years."""
+        keys = ", ".join(e.key)
+        con.execute("CREATE OR REPLACE TEMP TABLE stored_h (row_hash BIGINT)")
+        for part in stored.rows(years, False, hashes=True):
+            con.register("stored_arrow", part)
+            con.execute("INSERT INTO stored_h SELECT row_hash FROM stored_arrow")
+            con.unregister("stored_arrow")
+        in_years = f"split_part(r._part, '/', 1) IN ({', '.join(repr(str(int(y))) for y in years)})"
+        con.execute(f"INSERT INTO stored_raw SELECT {', '.join('r.' + k for k in e.key)}, r.row_hash FROM r_rows r "
+                    f"SEMI JOIN stored_h s ON s.row_hash = r.row_hash WHERE {in_years}")
+        missing = con.sql(f"SELECT DISTINCT {', '.join('r.' + k for k in e.key)} FROM r_rows r "
+                          f"ANTI JOIN stored_h s ON s.row_hash = r.row_hash WHERE {in_years} ORDER BY {keys}").to_arrow_table()
+        con.execute("DROP TABLE stored_h")
+        if not len(missing):
+            return
+        recorded = self._stored_year_rows(e.name)
+        if len(missing) * KEY_LOOKUP_ROWS <= sum(recorded.get(y, 0) for y in years) and \
+                len(missing) == len(missing.drop_null()):
+            _keep_stored(con, e, [stored.lookup(missing)])
+        else:
+            _keep_stored(con, e, stored.rows(years, False))
 
     def _stored_year_rows(self, name: str) -> dict[int, int]:
         """Rows of store table ``name`` per application year, as the last load recorded them (meta
@@ -529,13 +561,15 @@ class BaseStore:
             # citations_received count them in the citing patent's year): those patents' years too
             rows = (f"(SELECT id FROM {rows} UNION SELECT c.citing_patent_id FROM c_citations c "
                     f"SEMI JOIN {rows} x ON x.id = c.cited_patent_id)")
-        unknown = con.execute(f"SELECT count(*) FROM {rows} x ANTI JOIN {pats} p ON p.patent_id = x.id").fetchall()[0][0]
+        # one pass over the rows (for APPLIED a join of every citation) and the patents: their years, and
+        # whether a patent is known only to the store (its year is not at hand: every year)
+        unknown, app, grant = con.execute(
+            f"SELECT count(*) FILTER (WHERE p.patent_id IS NULL), list(DISTINCT CAST(p.app_year AS BIGINT)), "
+            f"list(DISTINCT year(p.grant_date)) FROM {rows} x LEFT JOIN {pats} p ON p.patent_id = x.id").fetchall()[0]
         if unknown:
-            return "all"  # a patent known only to the store: its year is not at hand
-        got = con.execute(f"SELECT DISTINCT CAST(p.app_year AS BIGINT), year(p.grant_date) FROM {rows} x "
-                          f"JOIN {pats} p ON p.patent_id = x.id").fetchall()
-        return {"app": sorted({int(a) for a, _ in got if a is not None}),
-                "grant": sorted({int(g) for _, g in got if g is not None})}
+            return "all"
+        return {"app": sorted({int(a) for a in app or () if a is not None}),
+                "grant": sorted({int(g) for g in grant or () if g is not None})}
 
     def counts(self) -> dict[str, int]:
         """Nodes per label and relationships per type."""
@@ -729,6 +763,71 @@ def _year_groups(years: list[int], rows: dict[int, int], limit: int) -> list[lis
             groups.append([y])
             n = k
     return groups
+
+
+class _Stored:
+    """The stored keys and row hashes of store table ``e`` that a load's diff can match: ``whole`` (a
+    store read whole, e.g. Neo4j), or on the embedded store those of the patents of ``years`` (of
+    patents without a year: ``no_year``) and of the patents ``ids`` (outside the canonical tables),
+    fetched as they are asked for."""
+
+    def __init__(self, store, e, years: list[int], no_year: bool, ids, whole=None):
+        self.store, self.e, self.years, self.no_year, self.ids, self.whole = store, e, years, no_year, ids, whole
+        self.schema = ENTITY_SCHEMA(e.name, key_only=True)
+
+    def rows(self, years: list[int], no_year: bool, hashes: bool = False):
+        """The rows of the patents of ``years`` (and without a year: ``no_year``), one query per group
+        of years of about :data:`FETCH_ROWS` recorded rows (the patents without a year with the first);
+        ``hashes``: their ``row_hash`` alone."""
+        import pyarrow as pa
+
+        s = self.store
+        asks = [{"years": group, "no_year": no_year and i == 0}
+                for i, group in enumerate(_year_groups(years, s._stored_year_rows(self.e.name), FETCH_ROWS))]
+        if no_year and not asks:
+            asks = [{"years": [], "no_year": True}]
+        if not asks:
+            return
+        (stmt,) = s._blocks("load")[f"fetch_year_hashes_{self.e.name}" if hashes else f"fetch_years_{self.e.name}"]
+        schema = pa.schema([self.schema.field("row_hash")]) if hashes else self.schema
+        for ask in asks:
+            t = s._run_arrow(stmt, ask)
+            if t.num_rows:
+                yield t.select(schema.names).cast(schema)
+
+    def extra(self):
+        """The rows read whole, or those of the patents ``ids``."""
+        import pyarrow as pa
+
+        if self.whole is not None:
+            yield self.whole
+            return
+        for i in range(0, len(self.ids), FETCH_IDS):
+            got = self.store._exec_block("load", f"fetch_ids_{self.e.name}",
+                                         {"ids": self.ids.slice(i, FETCH_IDS).to_pylist()})
+            if not got.empty:
+                yield pa.Table.from_pandas(got[[*self.e.key, "row_hash"]], preserve_index=False).cast(self.schema)
+
+    def lookup(self, keys):
+        """The stored rows with the keys ``keys`` (an Arrow table of ``e``'s key columns), one statement
+        per key: the engine starts from the nodes' primary-key index (a batch of keys is planned as a
+        scan of every relationship)."""
+        import pyarrow as pa
+
+        (stmt,) = self.store._blocks("load")[f"fetch_key_{self.e.name}"]
+        got = [self.store._run_arrow(stmt, row) for row in keys.to_pylist()]
+        got = [t.select(self.schema.names).cast(self.schema) for t in got if t.num_rows]
+        return pa.concat_tables(got) if got else self.schema.empty_table()
+
+
+def _keep_stored(con, e, tables) -> None:
+    """Add to ``stored_raw`` the rows of ``tables`` (keys and row hashes of ``e``) whose key was prepared."""
+    on = " AND ".join(f"s.{k} = r.{k}" for k in e.key)
+    for part in tables:
+        con.register("stored_arrow", part)
+        con.execute(f"INSERT INTO stored_raw SELECT {', '.join('s.' + k for k in e.key)}, s.row_hash "
+                    f"FROM stored_arrow s SEMI JOIN r_rows r ON {on}")
+        con.unregister("stored_arrow")
 
 
 def _merge_years(a, b):
