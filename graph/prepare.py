@@ -97,6 +97,9 @@ class Prepared:
         self.repeated = self._partitions()
         self.parts: set[str] | None = None
         self.link_parts: set[str] | None = None
+        # set by the store's load once the temporary table ``new_patents`` holds the patents its Patent
+        # diff found absent from the store (graph.store.BaseStore._match_hashes)
+        self.new_patents = False
 
     def close(self) -> None:
         with contextlib.suppress(Exception):

@@ -39,14 +39,15 @@ FETCH_IDS = 50_000  # keys per store look-up of a load that prepared some partit
 # page cache, so all years of a 10M-patent corpus's APPLIED rows in one query overflowed the default
 # 1GB [store] buffer_pool (session 12); the years are fetched in groups of about this many rows
 FETCH_ROWS = 2_000_000
-# A year whose prepared rows are at most 1/HASH_SHARE of the rows the last load recorded for it (a few
-# buckets re-read: an applicant re-located by an append's vote has links in every year) is fetched as
-# the stored rows' hashes alone, about half the cost of keys and hashes (the key strings are most of
-# it); the prepared rows whose hash is not among them are then looked up one key each, as long as
-# that costs less than fetching the years' keys: one look-up costs about as much as KEY_LOOKUP_ROWS
-# fetched rows (docs/scale.md, "Fifth round (session 13): the load after an append")
-HASH_SHARE = 2
-KEY_LOOKUP_ROWS = 1_000
+# A load that re-reads years holding at least 1/HASH_SHARE of a partitioned table's stored rows (an
+# applicant re-located by an append's vote has links in every year) fetches the row hashes of every
+# stored row instead of the years' keys and hashes: one scan of the table, about a ninth of the cost per
+# row (at 1M patents 0.09 s against 0.81 s for the links); a prepared row whose hash is among them is
+# stored as it is, and the few others are looked up one key each, while that costs less than fetching
+# their years' keys: one look-up costs about as much as KEY_LOOKUP_ROWS fetched rows (docs/scale.md,
+# "Fifth round (session 13): the load after an append")
+HASH_SHARE = 8
+KEY_LOOKUP_ROWS = 3_000
 
 
 def ENTITY_SCHEMA(name: str, key_only: bool = False):  # noqa: N802 - reads as a constant table
@@ -373,11 +374,11 @@ class BaseStore:
             # buckets of a year fetches the whole year's rows: grouping them all cost more than the diff),
             # kept in DuckDB part by part as the store hands them over
             con.execute(f"CREATE OR REPLACE TEMP TABLE stored_raw AS SELECT {keycols}, row_hash FROM r_rows WHERE FALSE")
-            hashed = self._hash_years(e.name, stored, by_part)
             _keep_stored(con, e, stored.extra())
-            _keep_stored(con, e, stored.rows([y for y in stored.years if y not in hashed], stored.no_year))
-            if hashed:
-                self._match_hashes(con, e, stored, hashed)
+            if self._hashes_first(e.name, stored):
+                self._match_hashes(con, e, stored, new_patents=prep.new_patents)
+            else:
+                _keep_stored(con, e, stored.rows(stored.years, stored.no_year))
             con.execute(f"CREATE OR REPLACE TEMP TABLE stored AS SELECT {keycols}, min(row_hash) AS row_hash "
                         f"FROM stored_raw GROUP BY {keycols}")
             con.execute("DROP TABLE stored_raw")
@@ -386,6 +387,9 @@ class BaseStore:
             con.execute(f"CREATE OR REPLACE TEMP TABLE r_changed AS SELECT r.* FROM r_rows r JOIN stored s ON {on} "
                         "WHERE s.row_hash IS DISTINCT FROM r.row_hash")
         n_new, n_changed = (con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in ("r_new", "r_changed"))
+        if e.name == "Patent":  # the patents not in the store before: no stored link or citation has them
+            con.execute("CREATE OR REPLACE TEMP TABLE new_patents AS SELECT patent_id FROM r_new")
+            prep.new_patents = True
         if (n_new or n_changed) and built_filters:
             # marked before the write, so that an interrupted load leaves them stale
             stale = self._affected(prep, e.name)
@@ -459,45 +463,49 @@ class BaseStore:
         return _Stored(self, e, [], False, None, whole=pa.Table.from_pandas(
             df.astype({"row_hash": "int64"}), preserve_index=False).cast(ENTITY_SCHEMA(e.name, key_only=True)))
 
-    def _hash_years(self, name: str, stored, by_part: dict[str, int]) -> list[int]:
-        """The years of ``stored`` whose stored rows are fetched as row hashes first: those whose
-        prepared rows (``by_part``, per partition) are at most 1/:data:`HASH_SHARE` of the rows the
-        last load recorded for the year (a few buckets re-read); none when the store is read whole."""
-        if not stored.years or not by_part:
-            return []
+    def _hashes_first(self, name: str, stored) -> bool:
+        """Whether the stored rows of ``stored`` are matched by the row hashes of the whole table first
+        (:meth:`_match_hashes`): when the years to fetch hold at least 1/:data:`HASH_SHARE` of the rows the
+        last load recorded (never when the store is read whole)."""
+        if not stored.years:
+            return False
         recorded = self._stored_year_rows(name)
-        prepared: dict[int, int] = {}
-        for part, n in by_part.items():
-            head = str(part).split("/")[0]
-            if head.isdigit():
-                prepared[int(head)] = prepared.get(int(head), 0) + int(n)
-        return [y for y in stored.years if recorded.get(y, 0) > 0 and prepared.get(y, 0) * HASH_SHARE <= recorded[y]]
+        total = sum(recorded.values())
+        return total > 0 and sum(recorded.get(y, 0) for y in stored.years) * HASH_SHARE >= total
 
-    def _match_hashes(self, con, e, stored, years: list[int]) -> None:
-        """Complete ``stored_raw`` for the prepared rows of ``years`` from the stored rows' hashes: a
+    def _match_hashes(self, con, e, stored, new_patents: bool) -> None:
+        """Fill ``stored_raw`` for the prepared rows from the row hashes of every stored row of ``e``: a
         prepared row whose ``row_hash`` (a hash of every column, the key included) the store holds is
-        stored as it is; the others are looked up one key each (a new or changed row), or, when there
-        are too many for that, the years' keys and hashes are fetched as for the other years."""
-        keys = ", ".join(e.key)
+        stored as it is; a link or citation of a patent this load found new (``new_patents``, after the
+        ``Patent`` diff) cannot be stored (a relationship needs its nodes); the rest, new or changed rows,
+        are looked up one key each, or, when there are too many for that, their years' keys and hashes
+        are fetched (:meth:`_Stored.rows`)."""
+        keys = ", ".join("r." + k for k in e.key)
         con.execute("CREATE OR REPLACE TEMP TABLE stored_h (row_hash BIGINT)")
-        for part in stored.rows(years, False, hashes=True):
+        for part in stored.hashes():
             con.register("stored_arrow", part)
             con.execute("INSERT INTO stored_h SELECT row_hash FROM stored_arrow")
             con.unregister("stored_arrow")
-        in_years = f"split_part(r._part, '/', 1) IN ({', '.join(repr(str(int(y))) for y in years)})"
-        con.execute(f"INSERT INTO stored_raw SELECT {', '.join('r.' + k for k in e.key)}, r.row_hash FROM r_rows r "
-                    f"SEMI JOIN stored_h s ON s.row_hash = r.row_hash WHERE {in_years}")
-        missing = con.sql(f"SELECT DISTINCT {', '.join('r.' + k for k in e.key)} FROM r_rows r "
-                          f"ANTI JOIN stored_h s ON s.row_hash = r.row_hash WHERE {in_years} ORDER BY {keys}").to_arrow_table()
+        con.execute(f"INSERT INTO stored_raw SELECT {keys}, r.row_hash FROM r_rows r "
+                    "SEMI JOIN stored_h s ON s.row_hash = r.row_hash")
+        not_new = ""
+        if new_patents and e.name != "Patent":
+            col = "citing_patent_id" if e.name == "CITES" else "patent_id"
+            not_new = f"ANTI JOIN new_patents n ON n.patent_id = r.{col}"
+        missing = con.sql(f"SELECT {keys}, any_value(r._part) AS _part FROM r_rows r ANTI JOIN stored_h s "
+                          f"ON s.row_hash = r.row_hash {not_new} GROUP BY ALL ORDER BY ALL").to_arrow_table()
         con.execute("DROP TABLE stored_h")
         if not len(missing):
             return
+        parts = set(missing.column("_part").to_pylist())
+        years = sorted({int(p.split("/")[0]) for p in parts if p != "none"})
         recorded = self._stored_year_rows(e.name)
+        keyed = missing.select(list(e.key))
         if len(missing) * KEY_LOOKUP_ROWS <= sum(recorded.get(y, 0) for y in years) and \
-                len(missing) == len(missing.drop_null()):
-            _keep_stored(con, e, [stored.lookup(missing)])
+                len(keyed) == len(keyed.drop_null()):
+            _keep_stored(con, e, [stored.lookup(keyed)])
         else:
-            _keep_stored(con, e, stored.rows(years, False))
+            _keep_stored(con, e, stored.rows(years, "none" in parts))
 
     def _stored_year_rows(self, name: str) -> dict[int, int]:
         """Rows of store table ``name`` per application year, as the last load recorded them (meta
@@ -775,12 +783,9 @@ class _Stored:
         self.store, self.e, self.years, self.no_year, self.ids, self.whole = store, e, years, no_year, ids, whole
         self.schema = ENTITY_SCHEMA(e.name, key_only=True)
 
-    def rows(self, years: list[int], no_year: bool, hashes: bool = False):
+    def rows(self, years: list[int], no_year: bool):
         """The rows of the patents of ``years`` (and without a year: ``no_year``), one query per group
-        of years of about :data:`FETCH_ROWS` recorded rows (the patents without a year with the first);
-        ``hashes``: their ``row_hash`` alone."""
-        import pyarrow as pa
-
+        of years of about :data:`FETCH_ROWS` recorded rows (the patents without a year with the first)."""
         s = self.store
         asks = [{"years": group, "no_year": no_year and i == 0}
                 for i, group in enumerate(_year_groups(years, s._stored_year_rows(self.e.name), FETCH_ROWS))]
@@ -788,12 +793,19 @@ class _Stored:
             asks = [{"years": [], "no_year": True}]
         if not asks:
             return
-        (stmt,) = s._blocks("load")[f"fetch_year_hashes_{self.e.name}" if hashes else f"fetch_years_{self.e.name}"]
-        schema = pa.schema([self.schema.field("row_hash")]) if hashes else self.schema
+        (stmt,) = s._blocks("load")[f"fetch_years_{self.e.name}"]
         for ask in asks:
             t = s._run_arrow(stmt, ask)
             if t.num_rows:
-                yield t.select(schema.names).cast(schema)
+                yield t.select(self.schema.names).cast(self.schema)
+
+    def hashes(self):
+        """The ``row_hash`` of every stored row (one scan of the relationship or node table)."""
+        import pyarrow as pa
+
+        (stmt,) = self.store._blocks("load")[f"fetch_hashes_{self.e.name}"]
+        t = self.store._run_arrow(stmt, {})
+        yield t.select(["row_hash"]).cast(pa.schema([self.schema.field("row_hash")]))
 
     def extra(self):
         """The rows read whole, or those of the patents ``ids``."""
