@@ -375,8 +375,11 @@ class BaseStore:
             # kept in DuckDB part by part as the store hands them over
             con.execute(f"CREATE OR REPLACE TEMP TABLE stored_raw AS SELECT {keycols}, row_hash FROM r_rows WHERE FALSE")
             _keep_stored(con, e, stored.extra())
+            new_patents = prep.new_patents and parted and e.name != "Patent"
+            if new_patents:  # only the years of rows whose patent the store held before this load
+                stored.not_new(con)
             if self._hashes_first(e.name, stored):
-                self._match_hashes(con, e, stored, new_patents=prep.new_patents)
+                self._match_hashes(con, e, stored, new_patents)
             else:
                 _keep_stored(con, e, stored.rows(stored.years, stored.no_year))
             con.execute(f"CREATE OR REPLACE TEMP TABLE stored AS SELECT {keycols}, min(row_hash) AS row_hash "
@@ -445,7 +448,9 @@ class BaseStore:
         else:
             if self._exec_block("load", f"any_{e.name}").empty:
                 return None
-            col = {"Patent": "patent_id", "APPLIED": "patent_id", "CITES": "citing_patent_id"}[e.name]
+            from citynet.graph.prepare import PART_KEY
+
+            col = PART_KEY[e.name]
             parts = prep.link_parts if e.name == "APPLIED" else prep.parts
             years = None if parts is None else sorted({int(p.split("/")[0]) for p in parts if p != "none"})
             no_year = parts is None or "none" in parts
@@ -488,10 +493,9 @@ class BaseStore:
             con.unregister("stored_arrow")
         con.execute(f"INSERT INTO stored_raw SELECT {keys}, r.row_hash FROM r_rows r "
                     "SEMI JOIN stored_h s ON s.row_hash = r.row_hash")
-        not_new = ""
-        if new_patents and e.name != "Patent":
-            col = "citing_patent_id" if e.name == "CITES" else "patent_id"
-            not_new = f"ANTI JOIN new_patents n ON n.patent_id = r.{col}"
+        from citynet.graph.prepare import PART_KEY
+
+        not_new = f"ANTI JOIN new_patents n ON n.patent_id = r.{PART_KEY[e.name]}" if new_patents else ""
         missing = con.sql(f"SELECT {keys}, any_value(r._part) AS _part FROM r_rows r ANTI JOIN stored_h s "
                           f"ON s.row_hash = r.row_hash {not_new} GROUP BY ALL ORDER BY ALL").to_arrow_table()
         con.execute("DROP TABLE stored_h")
@@ -798,6 +802,19 @@ class _Stored:
             t = s._run_arrow(stmt, ask)
             if t.num_rows:
                 yield t.select(self.schema.names).cast(self.schema)
+
+    def not_new(self, con) -> None:
+        """Keep in ``years`` and ``no_year`` only the partitions of prepared rows (``r_rows``) whose patent
+        is not in ``new_patents`` (those the ``Patent`` diff of this load found absent from the store):
+        a stored relationship needs its nodes, so the rows of a new patent are new."""
+        from citynet.graph.prepare import PART_KEY
+
+        parts = {p for (p,) in con.execute(
+            f"SELECT DISTINCT r._part FROM r_rows r ANTI JOIN new_patents n ON n.patent_id = r.{PART_KEY[self.e.name]}"
+        ).fetchall()}
+        heads = {str(p).split("/")[0] for p in parts}
+        self.years = [y for y in self.years if str(y) in heads]
+        self.no_year = self.no_year and "none" in heads
 
     def hashes(self):
         """The ``row_hash`` of every stored row (one scan of the relationship or node table)."""

@@ -472,3 +472,29 @@ def test_scattered_changes_in_many_years_are_matched_by_row_hash_and_equal_a_fre
         assert looked == ({"Patent": 3, "APPLIED": len(years) + 1, "CITES": 1} if lookups else
                           {"Patent": 0, "APPLIED": 0, "CITES": 0})
         _assert_equals_fresh_load(store, tmp_path / "v2", tmp_path / "fresh")
+
+
+def test_links_and_citations_of_new_patents_are_not_fetched(tmp_path, monkeypatch):
+    """A load that adds a year: its patents are new (the Patent diff finds none of them stored), so the
+    stored links and citations of that year are not asked for (a relationship needs its nodes), and the
+    store equals a fresh load."""
+    from citynet.graph.store import open_store
+
+    from citynet.workspace import Workspace
+
+    tables = _corpus()
+    ws = Workspace.open(tmp_path / "inc", create=True)
+    with open_store(ws) as store:
+        write_tables(_without(tables, 2014), tmp_path / "v1", patents_by_year=True)
+        store.load(tmp_path / "v1")
+        write_tables(tables, tmp_path / "v2", patents_by_year=True)
+        asked: list[tuple[str, list]] = []
+        real = store._run_arrow
+        blocks = {stmt: name for name, (stmt,) in store._blocks("load").items()}
+        monkeypatch.setattr(store, "_run_arrow",
+                            lambda stmt, params: asked.append((blocks.get(stmt, "?"), params.get("years"))) or real(stmt, params))
+        counts = store.load(tmp_path / "v2")
+        assert counts["APPLIED"]["years"] == counts["CITES"]["years"] == ["2014"]
+        assert counts["APPLIED"]["new"] > 0 and counts["CITES"]["new"] > 0
+        assert asked == [("fetch_years_Patent", [2014])]
+        _assert_equals_fresh_load(store, tmp_path / "v2", tmp_path / "fresh")
