@@ -241,7 +241,9 @@ class Prepared:
                         SELECT c.*, py.part AS part_, py.patent_id IS NOT NULL AS canon_ FROM c_citations c
                         LEFT JOIN pyu py ON py.patent_id = c.citing_patent_id WHERE {pick}{orphan}""")
         # keys: every canonical patent and applicant, plus those the store holds among the rest (extra_pat)
-        con.execute("CREATE OR REPLACE TEMP TABLE known_pat AS SELECT DISTINCT patent_id FROM py WHERE patent_id IS NOT NULL")
+        # (without a repeated id, ``py``'s ids are distinct and not null: no hash aggregate needed)
+        distinct = "DISTINCT " if self.repeated else ""
+        con.execute(f"CREATE OR REPLACE TEMP TABLE known_pat AS SELECT {distinct}patent_id FROM py WHERE patent_id IS NOT NULL")
         con.execute("CREATE OR REPLACE TEMP TABLE extra_pat (patent_id VARCHAR)")
         con.execute("CREATE OR REPLACE TEMP TABLE known_app AS SELECT DISTINCT applicant_id FROM cl_applicants "
                     "WHERE applicant_id IS NOT NULL")
