@@ -491,11 +491,13 @@ class BaseStore:
             con.register("stored_arrow", part)
             con.execute("INSERT INTO stored_h SELECT row_hash FROM stored_arrow")
             con.unregister("stored_arrow")
-        con.execute(f"INSERT INTO stored_raw SELECT {keys}, r.row_hash FROM r_rows r "
-                    "SEMI JOIN stored_h s ON s.row_hash = r.row_hash")
         from citynet.graph.prepare import PART_KEY
 
+        # (the rows of new patents are not matched at all: only a new or changed row of a patent the store
+        # had could meet another row's hash, about (such rows) x (stored rows) / 2^64)
         not_new = f"ANTI JOIN new_patents n ON n.patent_id = r.{PART_KEY[e.name]}" if new_patents else ""
+        con.execute(f"INSERT INTO stored_raw SELECT {keys}, r.row_hash FROM r_rows r "
+                    f"SEMI JOIN stored_h s ON s.row_hash = r.row_hash {not_new}")
         missing = con.sql(f"SELECT {keys}, any_value(r._part) AS _part FROM r_rows r ANTI JOIN stored_h s "
                           f"ON s.row_hash = r.row_hash {not_new} GROUP BY ALL ORDER BY ALL").to_arrow_table()
         con.execute("DROP TABLE stored_h")
