@@ -97,6 +97,9 @@ class Prepared:
         self.repeated = self._partitions()
         self.parts: set[str] | None = None
         self.link_parts: set[str] | None = None
+        # set by the store's load once the temporary table ``new_patents`` holds the patents its Patent
+        # diff found absent from the store (graph.store.BaseStore._match_hashes)
+        self.new_patents = False
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -221,8 +224,10 @@ class Prepared:
         if parts is None:
             con.execute(f"CREATE OR REPLACE TEMP VIEW sel_patents AS SELECT p.* FROM c_patents p {dedupe}")
         else:  # repeated ids never take the per-partition path (graph.load_years)
+            # a partition is its patent's year and a bucket: the same condition on app_year lets DuckDB skip
+            # the other years' row groups of the year-sorted patents (etl/stream.py: write_patents)
             con.execute(f"""CREATE OR REPLACE TEMP TABLE sel_patents AS SELECT p.* FROM c_patents p
-                            JOIN pyu py USING (patent_id) WHERE {pick}""")
+                            JOIN pyu py USING (patent_id) WHERE {pick} AND {_year_filter(parts)}""")
         # links and citations carry their (citing) patent's partition (part_) and whether that patent is
         # a canonical one (canon_). Each relation below is stored in a temporary table (DuckDB spills
         # them beyond the memory limit) and each statement holds at most one hash table over every
@@ -236,7 +241,9 @@ class Prepared:
                         SELECT c.*, py.part AS part_, py.patent_id IS NOT NULL AS canon_ FROM c_citations c
                         LEFT JOIN pyu py ON py.patent_id = c.citing_patent_id WHERE {pick}{orphan}""")
         # keys: every canonical patent and applicant, plus those the store holds among the rest (extra_pat)
-        con.execute("CREATE OR REPLACE TEMP TABLE known_pat AS SELECT DISTINCT patent_id FROM py WHERE patent_id IS NOT NULL")
+        # (without a repeated id, ``py``'s ids are distinct and not null: no hash aggregate needed)
+        distinct = "DISTINCT " if self.repeated else ""
+        con.execute(f"CREATE OR REPLACE TEMP TABLE known_pat AS SELECT {distinct}patent_id FROM py WHERE patent_id IS NOT NULL")
         con.execute("CREATE OR REPLACE TEMP TABLE extra_pat (patent_id VARCHAR)")
         con.execute("CREATE OR REPLACE TEMP TABLE known_app AS SELECT DISTINCT applicant_id FROM cl_applicants "
                     "WHERE applicant_id IS NOT NULL")
@@ -343,6 +350,21 @@ class Prepared:
                 pending, n = [], 0
         if pending:
             yield _typed(pa.Table.from_batches(pending), keep)
+
+
+def _year_filter(parts: set[str]) -> str:
+    """A condition on ``p.app_year`` that every patent of the partitions ``parts`` meets (their years,
+    null for ``"none"``); implied by the partition, it only lets the Parquet reader skip row groups.
+
+    >>> _year_filter({"2019/3", "2020/17", "none"})
+    '(p.app_year IN (2019, 2020) OR p.app_year IS NULL)'
+    """
+    heads = {p.split("/")[0] for p in parts if p != NO_YEAR}
+    if not all(h.isdigit() for h in heads):
+        return "TRUE"
+    years = ", ".join(str(y) for y in sorted(int(h) for h in heads))
+    terms = ([f"p.app_year IN ({years})"] if years else []) + (["p.app_year IS NULL"] if NO_YEAR in parts else [])
+    return f"({' OR '.join(terms)})" if terms else "FALSE"
 
 
 def _typed(t: pa.Table, keep=()) -> pa.Table:

@@ -39,6 +39,15 @@ FETCH_IDS = 50_000  # keys per store look-up of a load that prepared some partit
 # page cache, so all years of a 10M-patent corpus's APPLIED rows in one query overflowed the default
 # 1GB [store] buffer_pool (session 12); the years are fetched in groups of about this many rows
 FETCH_ROWS = 2_000_000
+# A load that re-reads years holding at least 1/HASH_SHARE of a partitioned table's stored rows (an
+# applicant re-located by an append's vote has links in every year) fetches the row hashes of every
+# stored row instead of the years' keys and hashes: one scan of the table, about a ninth of the cost per
+# row (at 1M patents 0.09 s against 0.81 s for the links); a prepared row whose hash is among them is
+# stored as it is, and the few others are looked up one key each, while that costs less than fetching
+# their years' keys: one look-up costs about as much as KEY_LOOKUP_ROWS fetched rows (docs/scale.md,
+# "Fifth round (session 13): the load after an append")
+HASH_SHARE = 8
+KEY_LOOKUP_ROWS = 3_000
 
 
 def ENTITY_SCHEMA(name: str, key_only: bool = False):  # noqa: N802 - reads as a constant table
@@ -377,11 +386,14 @@ class BaseStore:
             # buckets of a year fetches the whole year's rows: grouping them all cost more than the diff),
             # kept in DuckDB part by part as the store hands them over
             con.execute(f"CREATE OR REPLACE TEMP TABLE stored_raw AS SELECT {keycols}, row_hash FROM r_rows WHERE FALSE")
-            for part in stored:
-                con.register("stored_arrow", part)
-                con.execute(f"INSERT INTO stored_raw SELECT {', '.join('s.' + k for k in e.key)}, s.row_hash "
-                            f"FROM stored_arrow s SEMI JOIN r_rows r ON {on}")
-                con.unregister("stored_arrow")
+            _keep_stored(con, e, stored.extra())
+            new_patents = prep.new_patents and parted and e.name != "Patent"
+            if new_patents:  # only the years of rows whose patent the store held before this load
+                stored.not_new(con)
+            if self._hashes_first(e.name, stored):
+                self._match_hashes(con, e, stored, new_patents)
+            else:
+                _keep_stored(con, e, stored.rows(stored.years, stored.no_year))
             con.execute(f"CREATE OR REPLACE TEMP TABLE stored AS SELECT {keycols}, min(row_hash) AS row_hash "
                         f"FROM stored_raw GROUP BY {keycols}")
             con.execute("DROP TABLE stored_raw")
@@ -390,6 +402,9 @@ class BaseStore:
             con.execute(f"CREATE OR REPLACE TEMP TABLE r_changed AS SELECT r.* FROM r_rows r JOIN stored s ON {on} "
                         "WHERE s.row_hash IS DISTINCT FROM r.row_hash")
         n_new, n_changed = (con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in ("r_new", "r_changed"))
+        if e.name == "Patent":  # the patents not in the store before: no stored link or citation has them
+            con.execute("CREATE OR REPLACE TEMP TABLE new_patents AS SELECT patent_id FROM r_new")
+            prep.new_patents = True
         if (n_new or n_changed) and built_filters:
             # marked before the write, so that an interrupted load leaves them stale
             stale = self._affected(prep, e.name)
@@ -449,10 +464,11 @@ class BaseStore:
         self._write_entity(name, new, changed, progress)
 
     def _stored(self, prep, e, whole: dict):
-        """Keys and row hashes of the stored rows of ``e`` that the prepared rows can match, as an
-        iterable of Arrow tables (None: the store holds no row of ``e``). On the embedded store the
-        tables are fetched as they are iterated, some years at a time (:data:`FETCH_ROWS`), so neither
-        the engine's page cache nor Python holds every year's stored rows at once."""
+        """The stored keys and row hashes of ``e`` that the prepared rows can match, as a
+        :class:`_Stored` (None: the store holds no row of ``e``). On the embedded store, for the
+        partitioned tables, the rows of the prepared years' patents are fetched as they are iterated,
+        some years at a time (:data:`FETCH_ROWS`), so neither the engine's page cache nor Python holds
+        every year's stored rows at once."""
         import pyarrow as pa
 
         if e.name in whole:
@@ -462,7 +478,9 @@ class BaseStore:
         else:
             if self._exec_block("load", f"any_{e.name}").empty:
                 return None
-            col = {"Patent": "patent_id", "APPLIED": "patent_id", "CITES": "citing_patent_id"}[e.name]
+            from citynet.graph.prepare import PART_KEY
+
+            col = PART_KEY[e.name]
             parts = prep.link_parts if e.name == "APPLIED" else prep.parts
             years = None if parts is None else sorted({int(p.split("/")[0]) for p in parts if p != "none"})
             no_year = parts is None or "none" in parts
@@ -473,29 +491,57 @@ class BaseStore:
                    "CITES": "SELECT citing_patent_id FROM cl_citations WHERE cited_patent_id IS NOT NULL"}[e.name]
             ids = prep.con.sql(f"SELECT DISTINCT {col} FROM ({src}) WHERE {col} IS NOT NULL AND {col} NOT IN "
                                f"(SELECT patent_id FROM py) ORDER BY 1").to_arrow_table().column(0)
-            # the stored rows of the prepared years' patents, one query per group of years (the patents
-            # without a year with the first group, or alone)
-            asks = [{"years": group, "no_year": no_year and i == 0}
-                    for i, group in enumerate(_year_groups(years, self._stored_year_rows(e.name), FETCH_ROWS))]
-            if no_year and not asks:
-                asks = [{"years": [], "no_year": True}]
-            schema = ENTITY_SCHEMA(e.name, key_only=True)
-
-            def fetched():
-                (stmt,) = self._blocks("load")[f"fetch_years_{e.name}"]
-                for ask in asks:
-                    yield self._run_arrow(stmt, ask)
-                for i in range(0, len(ids), FETCH_IDS):
-                    got = self._exec_block("load", f"fetch_ids_{e.name}", {"ids": ids.slice(i, FETCH_IDS).to_pylist()})
-                    if not got.empty:
-                        yield pa.Table.from_pandas(got[[*e.key, "row_hash"]], preserve_index=False)
-
-            return (t.select(schema.names).cast(schema) for t in fetched() if t.num_rows)
+            return _Stored(self, e, years, no_year, ids)
         if df is None or df.empty:
             return None
         df = df[[*e.key, "row_hash"]]
-        return [pa.Table.from_pandas(df.astype({"row_hash": "int64"}), preserve_index=False).cast(
-            ENTITY_SCHEMA(e.name, key_only=True))]
+        return _Stored(self, e, [], False, None, whole=pa.Table.from_pandas(
+            df.astype({"row_hash": "int64"}), preserve_index=False).cast(ENTITY_SCHEMA(e.name, key_only=True)))
+
+    def _hashes_first(self, name: str, stored) -> bool:
+        """Whether the stored rows of ``stored`` are matched by the row hashes of the whole table first
+        (:meth:`_match_hashes`): when the years to fetch hold at least 1/:data:`HASH_SHARE` of the rows the
+        last load recorded (never when the store is read whole)."""
+        if not stored.years:
+            return False
+        recorded = self._stored_year_rows(name)
+        total = sum(recorded.values())
+        return total > 0 and sum(recorded.get(y, 0) for y in stored.years) * HASH_SHARE >= total
+
+    def _match_hashes(self, con, e, stored, new_patents: bool) -> None:
+        """Fill ``stored_raw`` for the prepared rows from the row hashes of every stored row of ``e``: a
+        prepared row whose ``row_hash`` (a hash of every column, the key included) the store holds is
+        stored as it is; a link or citation of a patent this load found new (``new_patents``, after the
+        ``Patent`` diff) cannot be stored (a relationship needs its nodes); the rest, new or changed rows,
+        are looked up one key each, or, when there are too many for that, their years' keys and hashes
+        are fetched (:meth:`_Stored.rows`)."""
+        keys = ", ".join("r." + k for k in e.key)
+        con.execute("CREATE OR REPLACE TEMP TABLE stored_h (row_hash BIGINT)")
+        for part in stored.hashes():
+            con.register("stored_arrow", part)
+            con.execute("INSERT INTO stored_h SELECT row_hash FROM stored_arrow")
+            con.unregister("stored_arrow")
+        from citynet.graph.prepare import PART_KEY
+
+        # (the rows of new patents are not matched at all: only a new or changed row of a patent the store
+        # had could meet another row's hash, about (such rows) x (stored rows) / 2^64)
+        not_new = f"ANTI JOIN new_patents n ON n.patent_id = r.{PART_KEY[e.name]}" if new_patents else ""
+        con.execute(f"INSERT INTO stored_raw SELECT {keys}, r.row_hash FROM r_rows r "
+                    f"SEMI JOIN stored_h s ON s.row_hash = r.row_hash {not_new}")
+        missing = con.sql(f"SELECT {keys}, any_value(r._part) AS _part FROM r_rows r ANTI JOIN stored_h s "
+                          f"ON s.row_hash = r.row_hash {not_new} GROUP BY ALL ORDER BY ALL").to_arrow_table()
+        con.execute("DROP TABLE stored_h")
+        if not len(missing):
+            return
+        parts = set(missing.column("_part").to_pylist())
+        years = sorted({int(p.split("/")[0]) for p in parts if p != "none"})
+        recorded = self._stored_year_rows(e.name)
+        keyed = missing.select(list(e.key))
+        if len(missing) * KEY_LOOKUP_ROWS <= sum(recorded.get(y, 0) for y in years) and \
+                len(keyed) == len(keyed.drop_null()):
+            _keep_stored(con, e, [stored.lookup(keyed)])
+        else:
+            _keep_stored(con, e, stored.rows(years, "none" in parts))
 
     def _stored_year_rows(self, name: str) -> dict[int, int]:
         """Rows of store table ``name`` per application year, as the last load recorded them (meta
@@ -559,13 +605,15 @@ class BaseStore:
             # citations_received count them in the citing patent's year): those patents' years too
             rows = (f"(SELECT id FROM {rows} UNION SELECT c.citing_patent_id FROM c_citations c "
                     f"SEMI JOIN {rows} x ON x.id = c.cited_patent_id)")
-        unknown = con.execute(f"SELECT count(*) FROM {rows} x ANTI JOIN {pats} p ON p.patent_id = x.id").fetchall()[0][0]
+        # one pass over the rows (for APPLIED a join of every citation) and the patents: their years, and
+        # whether a patent is known only to the store (its year is not at hand: every year)
+        unknown, app, grant = con.execute(
+            f"SELECT count(*) FILTER (WHERE p.patent_id IS NULL), list(DISTINCT CAST(p.app_year AS BIGINT)), "
+            f"list(DISTINCT year(p.grant_date)) FROM {rows} x LEFT JOIN {pats} p ON p.patent_id = x.id").fetchall()[0]
         if unknown:
-            return "all"  # a patent known only to the store: its year is not at hand
-        got = con.execute(f"SELECT DISTINCT CAST(p.app_year AS BIGINT), year(p.grant_date) FROM {rows} x "
-                          f"JOIN {pats} p ON p.patent_id = x.id").fetchall()
-        return {"app": sorted({int(a) for a, _ in got if a is not None}),
-                "grant": sorted({int(g) for _, g in got if g is not None})}
+            return "all"
+        return {"app": sorted({int(a) for a in app or () if a is not None}),
+                "grant": sorted({int(g) for g in grant or () if g is not None})}
 
     def counts(self) -> dict[str, int]:
         """Nodes per label and relationships per type."""
@@ -759,6 +807,88 @@ def _year_groups(years: list[int], rows: dict[int, int], limit: int) -> list[lis
             groups.append([y])
             n = k
     return groups
+
+
+class _Stored:
+    """The stored keys and row hashes of store table ``e`` that a load's diff can match: ``whole`` (a
+    store read whole, e.g. Neo4j), or on the embedded store those of the patents of ``years`` (of
+    patents without a year: ``no_year``) and of the patents ``ids`` (outside the canonical tables),
+    fetched as they are asked for."""
+
+    def __init__(self, store, e, years: list[int], no_year: bool, ids, whole=None):
+        self.store, self.e, self.years, self.no_year, self.ids, self.whole = store, e, years, no_year, ids, whole
+        self.schema = ENTITY_SCHEMA(e.name, key_only=True)
+
+    def rows(self, years: list[int], no_year: bool):
+        """The rows of the patents of ``years`` (and without a year: ``no_year``), one query per group
+        of years of about :data:`FETCH_ROWS` recorded rows (the patents without a year with the first)."""
+        s = self.store
+        asks = [{"years": group, "no_year": no_year and i == 0}
+                for i, group in enumerate(_year_groups(years, s._stored_year_rows(self.e.name), FETCH_ROWS))]
+        if no_year and not asks:
+            asks = [{"years": [], "no_year": True}]
+        if not asks:
+            return
+        (stmt,) = s._blocks("load")[f"fetch_years_{self.e.name}"]
+        for ask in asks:
+            t = s._run_arrow(stmt, ask)
+            if t.num_rows:
+                yield t.select(self.schema.names).cast(self.schema)
+
+    def not_new(self, con) -> None:
+        """Keep in ``years`` and ``no_year`` only the partitions of prepared rows (``r_rows``) whose patent
+        is not in ``new_patents`` (those the ``Patent`` diff of this load found absent from the store):
+        a stored relationship needs its nodes, so the rows of a new patent are new."""
+        from citynet.graph.prepare import PART_KEY
+
+        parts = {p for (p,) in con.execute(
+            f"SELECT DISTINCT r._part FROM r_rows r ANTI JOIN new_patents n ON n.patent_id = r.{PART_KEY[self.e.name]}"
+        ).fetchall()}
+        heads = {str(p).split("/")[0] for p in parts}
+        self.years = [y for y in self.years if str(y) in heads]
+        self.no_year = self.no_year and "none" in heads
+
+    def hashes(self):
+        """The ``row_hash`` of every stored row (one scan of the relationship or node table)."""
+        import pyarrow as pa
+
+        (stmt,) = self.store._blocks("load")[f"fetch_hashes_{self.e.name}"]
+        t = self.store._run_arrow(stmt, {})
+        yield t.select(["row_hash"]).cast(pa.schema([self.schema.field("row_hash")]))
+
+    def extra(self):
+        """The rows read whole, or those of the patents ``ids``."""
+        import pyarrow as pa
+
+        if self.whole is not None:
+            yield self.whole
+            return
+        for i in range(0, len(self.ids), FETCH_IDS):
+            got = self.store._exec_block("load", f"fetch_ids_{self.e.name}",
+                                         {"ids": self.ids.slice(i, FETCH_IDS).to_pylist()})
+            if not got.empty:
+                yield pa.Table.from_pandas(got[[*self.e.key, "row_hash"]], preserve_index=False).cast(self.schema)
+
+    def lookup(self, keys):
+        """The stored rows with the keys ``keys`` (an Arrow table of ``e``'s key columns), one statement
+        per key: the engine starts from the nodes' primary-key index (a batch of keys is planned as a
+        scan of every relationship)."""
+        import pyarrow as pa
+
+        (stmt,) = self.store._blocks("load")[f"fetch_key_{self.e.name}"]
+        got = [self.store._run_arrow(stmt, row) for row in keys.to_pylist()]
+        got = [t.select(self.schema.names).cast(self.schema) for t in got if t.num_rows]
+        return pa.concat_tables(got) if got else self.schema.empty_table()
+
+
+def _keep_stored(con, e, tables) -> None:
+    """Add to ``stored_raw`` the rows of ``tables`` (keys and row hashes of ``e``) whose key was prepared."""
+    on = " AND ".join(f"s.{k} = r.{k}" for k in e.key)
+    for part in tables:
+        con.register("stored_arrow", part)
+        con.execute(f"INSERT INTO stored_raw SELECT {', '.join('s.' + k for k in e.key)}, s.row_hash "
+                    f"FROM stored_arrow s SEMI JOIN r_rows r ON {on}")
+        con.unregister("stored_arrow")
 
 
 def _merge_years(a, b):

@@ -394,6 +394,7 @@ def test_stored_rows_of_many_years_are_fetched_a_few_years_at_a_time(tmp_path, m
             links.loc[j, "city_code"] = next(c for c in edited["cities"]["city_code"] if c != links.loc[j, "city_code"])
         write_tables(edited, tmp_path / "v2", patents_by_year=True)
         monkeypatch.setattr(store_mod, "FETCH_ROWS", 1)
+        monkeypatch.setattr(store_mod, "HASH_SHARE", 0)  # the years' keys and hashes, not every row's hash first
         asked: list[list[int]] = []
         real = store._run_arrow
         monkeypatch.setattr(store, "_run_arrow", lambda stmt, params: asked.append(params["years"]) or real(stmt, params))
@@ -449,4 +450,99 @@ def test_a_load_into_a_store_with_rows_writes_once_duckdb_is_closed(tmp_path, mo
         assert not list(store.store_dir.glob("citynet-rows-*"))
         store.refresh_projections(flt)
         _assert_projections_equal_a_full_rebuild(store, flt)
+        _assert_equals_fresh_load(store, tmp_path / "v2", tmp_path / "fresh")
+
+
+@pytest.mark.parametrize("lookups", [True, False])
+def test_scattered_changes_in_many_years_are_matched_by_row_hash_and_equal_a_fresh_load(tmp_path, monkeypatch, lookups):
+    """Links moved to another city in every year, a new link of an old patent, an edited patent title
+    and a new citation (a few buckets of each year re-read, as after an append's applicant re-vote): the
+    embedded store fetches the row hashes of every stored row, then looks up the keys of the prepared
+    rows whose hash it does not hold (``lookups``) or, when they are too many for that, those rows'
+    years' keys and hashes; either way the counts are those of the edits and the store equals a fresh
+    load of the edited tables."""
+    from citynet.graph import store as store_mod
+    from citynet.graph.store import open_store
+
+    from citynet.workspace import Workspace
+
+    tables = _corpus()
+    ws = Workspace.open(tmp_path / "inc", create=True)
+    with open_store(ws) as store:
+        write_tables(tables, tmp_path / "v1", patents_by_year=True)
+        store.load(tmp_path / "v1")
+        edited = {k: v.copy() for k, v in tables.items()}
+        p, links, cit = edited["patents"], edited["patent_applicants"], edited["citations"]
+        years = sorted(int(y) for y in p["app_year"].dropna().unique())
+        for year in years:  # one link of every year moved to another city
+            ids = set(p.loc[p["app_year"] == year, "patent_id"])
+            j = links.index[links["patent_id"].isin(ids) & links["city_code"].notna()][0]
+            links.loc[j, "city_code"] = next(c for c in edited["cities"]["city_code"] if c != links.loc[j, "city_code"])
+        # a new link of a 2012 patent (a new key in an old partition)
+        p12 = p.loc[p["app_year"] == 2012, "patent_id"].iloc[3]
+        applicant = next(a for a in edited["applicants"]["applicant_id"]
+                         if not ((links["patent_id"] == p12) & (links["applicant_id"] == a)).any())
+        row = links[links["patent_id"] == p12].iloc[[0]].assign(applicant_id=applicant, seq=9)
+        edited["patent_applicants"] = links = pd.concat([links, row], ignore_index=True)
+        # an edited 2011 title and a new citation made by a 2013 patent
+        p.loc[p.index[p["app_year"] == 2011][1], "title"] = "an edited title"
+        p13 = p.loc[p["app_year"] == 2013, "patent_id"].iloc[5]
+        p10 = next(q for q in p.loc[p["app_year"] == 2010, "patent_id"]
+                   if not ((cit["citing_patent_id"] == p13) & (cit["cited_patent_id"] == q)).any())
+        edited["citations"] = pd.concat([cit, cit[cit["citing_patent_id"].notna()].iloc[[0]].assign(
+            citing_patent_id=p13, cited_patent_id=p10)], ignore_index=True)
+        # a new 2012 patent with a link and a citation: found new by the Patent diff, so its link and
+        # citation are new without a look-up
+        fresh_id = "CN209912345678.9"
+        cit = edited["citations"]
+        edited["patents"] = p = pd.concat([p, p[p["patent_id"] == p12].assign(patent_id=fresh_id)], ignore_index=True)
+        edited["patent_applicants"] = pd.concat([links, links[links["patent_id"] == p12].iloc[[0]].assign(
+            patent_id=fresh_id)], ignore_index=True)
+        edited["citations"] = pd.concat([cit, cit[cit["citing_patent_id"] == p13].iloc[[-1]].assign(
+            citing_patent_id=fresh_id)], ignore_index=True)
+        write_tables(edited, tmp_path / "v2", patents_by_year=True)
+        # (a 900-patent corpus: a look-up is allowed per recorded row, or never)
+        monkeypatch.setattr(store_mod, "KEY_LOOKUP_ROWS", 1 if lookups else 10**9)
+        ran: list[str] = []
+        real = store._run_arrow
+        blocks = {stmt: name for name, (stmt,) in store._blocks("load").items()}
+        monkeypatch.setattr(store, "_run_arrow", lambda stmt, params: ran.append(blocks.get(stmt, "?")) or real(stmt, params))
+        counts = store.load(tmp_path / "v2")
+        assert counts["APPLIED"]["years"] == [str(y) for y in years]
+        assert (counts["APPLIED"]["new"], counts["APPLIED"]["changed"]) == (2, len(years))
+        assert (counts["Patent"]["new"], counts["Patent"]["changed"]) == (1, 2)  # the title; the citing patent's refs_made
+        assert (counts["CITES"]["new"], counts["CITES"]["changed"]) == (2, 0)
+        for name in ("Patent", "APPLIED", "CITES"):
+            assert f"fetch_hashes_{name}" in ran, name
+            assert (f"fetch_years_{name}" in ran) == (not lookups), name
+        # one look-up per new or changed row, but none for the new patent's link and citation
+        looked = {name: ran.count(f"fetch_key_{name}") for name in ("Patent", "APPLIED", "CITES")}
+        assert looked == ({"Patent": 3, "APPLIED": len(years) + 1, "CITES": 1} if lookups else
+                          {"Patent": 0, "APPLIED": 0, "CITES": 0})
+        _assert_equals_fresh_load(store, tmp_path / "v2", tmp_path / "fresh")
+
+
+def test_links_and_citations_of_new_patents_are_not_fetched(tmp_path, monkeypatch):
+    """A load that adds a year: its patents are new (the Patent diff finds none of them stored), so the
+    stored links and citations of that year are not asked for (a relationship needs its nodes), and the
+    store equals a fresh load."""
+    from citynet.graph.store import open_store
+
+    from citynet.workspace import Workspace
+
+    tables = _corpus()
+    ws = Workspace.open(tmp_path / "inc", create=True)
+    with open_store(ws) as store:
+        write_tables(_without(tables, 2014), tmp_path / "v1", patents_by_year=True)
+        store.load(tmp_path / "v1")
+        write_tables(tables, tmp_path / "v2", patents_by_year=True)
+        asked: list[tuple[str, list]] = []
+        real = store._run_arrow
+        blocks = {stmt: name for name, (stmt,) in store._blocks("load").items()}
+        monkeypatch.setattr(store, "_run_arrow",
+                            lambda stmt, params: asked.append((blocks.get(stmt, "?"), params.get("years"))) or real(stmt, params))
+        counts = store.load(tmp_path / "v2")
+        assert counts["APPLIED"]["years"] == counts["CITES"]["years"] == ["2014"]
+        assert counts["APPLIED"]["new"] > 0 and counts["CITES"]["new"] > 0
+        assert asked == [("fetch_years_Patent", [2014])]
         _assert_equals_fresh_load(store, tmp_path / "v2", tmp_path / "fresh")
