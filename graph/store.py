@@ -300,7 +300,7 @@ class BaseStore:
             rec = {"inputs": keys[e.name], "rows": n_rows}
             if parted:
                 if years is not None:  # the other partitions' rows are as recorded at the last load
-                    old = json.loads(self._get_meta(f"loaded:{e.name}") or "{}").get("year_rows", {})
+                    old = self._stored_part_rows(e.name)
                     by_part = {**{y: n for y, n in old.items() if y not in read[e.name]}, **by_part}
                 rec.update(rows=sum(by_part.values()), years=ydig[e.name], year_rows=by_part)
             counts[e.name] = {"rows": rec["rows"], "new": n_new, "changed": n_changed}
@@ -491,7 +491,7 @@ class BaseStore:
                    "CITES": "SELECT citing_patent_id FROM cl_citations WHERE cited_patent_id IS NOT NULL"}[e.name]
             ids = prep.con.sql(f"SELECT DISTINCT {col} FROM ({src}) WHERE {col} IS NOT NULL AND {col} NOT IN "
                                f"(SELECT patent_id FROM py) ORDER BY 1").to_arrow_table().column(0)
-            return _Stored(self, e, years, no_year, ids)
+            return _Stored(self, e, years, no_year, ids, parts=parts)
         if df is None or df.empty:
             return None
         df = df[[*e.key, "row_hash"]]
@@ -540,18 +540,23 @@ class BaseStore:
         if len(missing) * KEY_LOOKUP_ROWS <= sum(recorded.get(y, 0) for y in years) and \
                 len(keyed) == len(keyed.drop_null()):
             _keep_stored(con, e, [stored.lookup(keyed)])
-        else:
-            _keep_stored(con, e, stored.rows(years, "none" in parts))
+        else:  # every changed year: a row moved from another year is stored under the year it had
+            _keep_stored(con, e, stored.rows(stored.years, stored.no_year))
 
-    def _stored_year_rows(self, name: str) -> dict[int, int]:
-        """Rows of store table ``name`` per application year, as the last load recorded them (meta
-        ``loaded:<name>``, ``year_rows`` per partition ``year/bucket``); empty when not recorded."""
+    def _stored_part_rows(self, name: str) -> dict[str, int]:
+        """Rows of store table ``name`` per partition ``year/bucket``, as the loads recorded them (meta
+        ``loaded:<name>``, ``year_rows``); empty when not recorded."""
         try:
             parts = json.loads(self._get_meta(f"loaded:{name}") or "{}").get("year_rows", {})
         except (ValueError, AttributeError):
             return {}
+        return {str(p): int(n) for p, n in parts.items()} if isinstance(parts, dict) else {}
+
+    def _stored_year_rows(self, name: str) -> dict[int, int]:
+        """Rows of store table ``name`` per application year, as the last load recorded them (meta
+        ``loaded:<name>``, ``year_rows`` per partition ``year/bucket``); empty when not recorded."""
         out: dict[int, int] = {}
-        for part, n in (parts.items() if isinstance(parts, dict) else ()):
+        for part, n in self._stored_part_rows(name).items():
             head = str(part).split("/")[0]
             if head.isdigit():
                 out[int(head)] = out.get(int(head), 0) + int(n)
@@ -815,8 +820,9 @@ class _Stored:
     patents without a year: ``no_year``) and of the patents ``ids`` (outside the canonical tables),
     fetched as they are asked for."""
 
-    def __init__(self, store, e, years: list[int], no_year: bool, ids, whole=None):
+    def __init__(self, store, e, years: list[int], no_year: bool, ids, whole=None, parts: set[str] | None = None):
         self.store, self.e, self.years, self.no_year, self.ids, self.whole = store, e, years, no_year, ids, whole
+        self.parts = parts  # the partitions whose digests changed (None: every one)
         self.schema = ENTITY_SCHEMA(e.name, key_only=True)
 
     def rows(self, years: list[int], no_year: bool):
@@ -836,15 +842,25 @@ class _Stored:
                 yield t.select(self.schema.names).cast(self.schema)
 
     def not_new(self, con) -> None:
-        """Keep in ``years`` and ``no_year`` only the partitions of prepared rows (``r_rows``) whose patent
-        is not in ``new_patents`` (those the ``Patent`` diff of this load found absent from the store):
-        a stored relationship needs its nodes, so the rows of a new patent are new."""
+        """Drop from ``years`` and ``no_year`` the changed partitions whose prepared rows (``r_rows``) all
+        belong to patents in ``new_patents`` (those the ``Patent`` diff of this load found absent from the
+        store): a stored relationship needs its nodes, so the rows of a new patent are new. A changed
+        partition with no prepared row (its rows moved to another year, or deleted) is kept: the store
+        still holds its rows under the year it has."""
         from citynet.graph.prepare import PART_KEY
 
-        parts = {p for (p,) in con.execute(
+        old = {str(p) for (p,) in con.execute(
             f"SELECT DISTINCT r._part FROM r_rows r ANTI JOIN new_patents n ON n.patent_id = r.{PART_KEY[self.e.name]}"
         ).fetchall()}
-        heads = {str(p).split("/")[0] for p in parts}
+        prepared = {str(p) for (p,) in con.execute("SELECT DISTINCT _part FROM r_rows").fetchall()}
+        if self.parts is None:  # every year was to be read: the units are years
+            kept = {str(y) for y in self.years if str(y) not in {p.split("/")[0] for p in prepared - old}}
+            kept |= {p.split("/")[0] for p in old}
+            heads = kept | ({"none"} if "none" in old or "none" not in prepared else set())
+        else:  # (a partition that no load recorded rows of holds none, unless nothing was recorded)
+            recorded = self.store._stored_part_rows(self.e.name)
+            heads = {p.split("/")[0] for p in self.parts
+                     if p in old or (p not in prepared and (not recorded or recorded.get(p, 0) > 0))}
         self.years = [y for y in self.years if str(y) in heads]
         self.no_year = self.no_year and "none" in heads
 

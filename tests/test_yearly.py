@@ -546,3 +546,43 @@ def test_links_and_citations_of_new_patents_are_not_fetched(tmp_path, monkeypatc
         assert counts["APPLIED"]["new"] > 0 and counts["CITES"]["new"] > 0
         assert asked == [("fetch_years_Patent", [2014])]
         _assert_equals_fresh_load(store, tmp_path / "v2", tmp_path / "fresh")
+
+
+@pytest.mark.parametrize("lookups", [True, False])
+def test_a_patent_moved_out_of_a_partition_it_was_alone_in_keeps_its_links_once(tmp_path, monkeypatch, lookups):
+    """A patent moved to another year that was the only patent of its old partition (year and bucket):
+    the old partition has no prepared row any more, but the store holds the patent's links and citations
+    under the old year until this load writes it. Whether the diff looks up the unmatched rows' keys or
+    fetches their years (``lookups``), it finds them stored, so the load neither copies them a second
+    time nor fails on the patent's key, and the store equals a fresh load of the edited tables."""
+    import duckdb
+    from citynet.graph import store as store_mod
+    from citynet.graph.load_years import BUCKETS
+    from citynet.graph.store import open_store
+
+    from citynet.workspace import Workspace
+
+    tables = _corpus()
+    p = tables["patents"]
+    linked = set(tables["patent_applicants"]["patent_id"]) & set(tables["citations"]["citing_patent_id"])
+    ids = p[["patent_id", "app_year"]].astype({"app_year": "Int64"})
+    # (which patent is alone in its partition: the partition rule of graph.load_years, year and bucket)
+    con = duckdb.connect()
+    con.register("ids", ids)
+    alone = con.sql(f"SELECT patent_id FROM ids QUALIFY count(*) OVER (PARTITION BY app_year, "
+                       f"hash(patent_id) % {BUCKETS}) = 1 AND app_year = 2011 ORDER BY 1").df()["patent_id"]
+    moved = next(x for x in alone if x in linked)
+    ws = Workspace.open(tmp_path / "inc", create=True)
+    with open_store(ws) as store:
+        write_tables(tables, tmp_path / "v1", patents_by_year=True)
+        store.load(tmp_path / "v1")
+        edited = {k: v.copy() for k, v in tables.items()}
+        i = edited["patents"].index[edited["patents"]["patent_id"] == moved][0]
+        edited["patents"].loc[i, "app_year"] = 2013
+        edited["patents"].loc[i, "app_date"] = pd.Timestamp("2013-05-02").date()
+        write_tables(edited, tmp_path / "v2", patents_by_year=True)
+        monkeypatch.setattr(store_mod, "KEY_LOOKUP_ROWS", 1 if lookups else 10**9)
+        counts = store.load(tmp_path / "v2")
+        assert (counts["Patent"]["new"], counts["Patent"]["changed"]) == (0, 1)
+        assert counts["APPLIED"]["new"] == counts["CITES"]["new"] == 0
+        _assert_equals_fresh_load(store, tmp_path / "v2", tmp_path / "fresh")
