@@ -113,6 +113,9 @@ class EmbeddedStore(BaseStore):
             self._copy_file(name, new)
         progress(name, total, total)
 
+    def _delete_rows(self, name: str, keys: pa.Table) -> None:
+        self._delete_rels(name, keys)
+
     def _delete_rels(self, name: str, keys: pa.Table) -> None:
         """Delete the relationships of ``name`` with the keys ``keys`` (they are copied again, changed).
         ``LOAD FROM`` scans every relationship of the table; up to :data:`FEW_CHANGED` rows are deleted

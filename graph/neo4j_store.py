@@ -211,6 +211,9 @@ class Neo4jStore(BaseStore):
             out.insert(0 if col == "from_id" else 1, col, ids.to_numpy())
         return out
 
+    def _delete_rows(self, name: str, keys) -> None:
+        self._write_batches(f"delete_{name}", keys.to_pandas(), name, _quiet, 0, len(keys))
+
     def _write_entity(self, name: str, new: pd.DataFrame, changed: pd.DataFrame, progress) -> None:
         e = ENTITY[name]
         total = len(new) + len(changed)

@@ -47,6 +47,9 @@ FETCH_ROWS = 2_000_000
 # their years' keys: one look-up costs about as much as KEY_LOOKUP_ROWS fetched rows (docs/scale.md,
 # "Fifth round (session 13): the load after an append")
 HASH_SHARE = 8
+# the store tables whose stored rows of canonical patents a load deletes when the canonical tables no
+# longer have them (BaseStore._find_gone)
+GONE_CHECKED = ("APPLIED", "CITES")
 KEY_LOOKUP_ROWS = 3_000
 
 
@@ -101,6 +104,10 @@ class BaseStore:
 
     def _write_entity(self, name: str, new: pd.DataFrame, changed: pd.DataFrame, progress) -> None:  # pragma: no cover
         """Insert ``new`` and update ``changed`` rows of store table ``name`` (at least one is non-empty)."""
+        raise NotImplementedError
+
+    def _delete_rows(self, name: str, keys) -> None:  # pragma: no cover - engine hook
+        """Delete the relationships of ``name`` with the keys ``keys`` (an Arrow table of its key columns)."""
         raise NotImplementedError
 
     def _fetch(self, name: str) -> pd.DataFrame:  # pragma: no cover
@@ -332,9 +339,11 @@ class BaseStore:
             for e, files, n, by_part, diff in writes:
                 if diff is None:
                     self._copy_staged(e, files, n, by_part, record, report)
-                else:  # (the changed rows' file, new rows, changed rows)
+                else:  # (the changed rows' file, new rows, changed rows, the gone rows' file, gone rows)
                     self._write_diffed(e.name, files, *diff, report)
                     record(e, n, diff[1], diff[2], by_part)
+                    if diff[4]:
+                        counts[e.name]["deleted"] = diff[4]
 
     def _copy_staged(self, e, files: list[tuple[Path, int]], n: int, by_part: dict, record, report) -> None:
         """Copy the batch ``files`` of the ``n`` rows of store table ``e`` (no stored row: all new)."""
@@ -401,11 +410,15 @@ class BaseStore:
             con.execute(f"CREATE OR REPLACE TEMP TABLE r_new AS SELECT r.* FROM r_rows r ANTI JOIN stored s ON {on}")
             con.execute(f"CREATE OR REPLACE TEMP TABLE r_changed AS SELECT r.* FROM r_rows r JOIN stored s ON {on} "
                         "WHERE s.row_hash IS DISTINCT FROM r.row_hash")
-        n_new, n_changed = (con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in ("r_new", "r_changed"))
+        con.execute(f"CREATE OR REPLACE TEMP TABLE r_gone AS SELECT {', '.join(e.key)} FROM r_rows WHERE FALSE")
+        if stored is not None and parted and e.name in GONE_CHECKED:
+            self._find_gone(prep, e, stored)
+        n_new, n_changed, n_gone = (con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
+                                    for t in ("r_new", "r_changed", "r_gone"))
         if e.name == "Patent":  # the patents not in the store before: no stored link or citation has them
             con.execute("CREATE OR REPLACE TEMP TABLE new_patents AS SELECT patent_id FROM r_new")
             prep.new_patents = True
-        if (n_new or n_changed) and built_filters:
+        if (n_new or n_changed or n_gone) and built_filters:
             # marked before the write, so that an interrupted load leaves them stale
             stale = self._affected(prep, e.name)
             if n_changed and e.name in ("Patent", "TRANSFERRED"):  # the years they had
@@ -418,17 +431,60 @@ class BaseStore:
             changed = folder / f"{e.name}-changed.parquet"
             pq.write_table(pa.concat_tables(list(prep.stream("SELECT * FROM r_changed ORDER BY _o"))), changed,
                            compression="none")
+        gone = None
+        if n_gone:
+            gone = folder / f"{e.name}-gone.parquet"
+            pq.write_table(con.sql("SELECT * FROM r_gone ORDER BY ALL").to_arrow_table(), gone, compression="none")
         files = prep.write_files("r_new", e.name, folder, report, total=n_new)[0] if n_new else []
-        for t in ("r_rows", "r_new", "r_changed", "stored"):
+        for t in ("r_rows", "r_new", "r_changed", "r_gone", "stored"):
             con.execute(f"DROP TABLE IF EXISTS {t}")
-        return files, n_rows, by_part, (changed, n_new, n_changed)
+        return files, n_rows, by_part, (changed, n_new, n_changed, gone, n_gone)
+
+    def _find_gone(self, prep, e, stored) -> None:
+        """Fill ``r_gone`` with the stored rows of ``e`` (links, citations) of canonical patents in the
+        partitions this load re-read whose key the canonical tables no longer have: an applicant merged
+        into another by the names' harmonisation after an append, a record replaced by the duplicate rule.
+        A canonical patent's links and citations are the canonical ones; rows of patents outside the
+        canonical tables are never deleted (a store may hold another corpus: ``--rebuild``).
+
+        The stored rows of the re-read partitions were matched (``stored``) against the prepared ones;
+        when the rows the loads recorded in those partitions (meta ``year_rows``) outnumber them, the
+        re-read years' stored rows are fetched again and compared (the store read whole: at once). A
+        store whose loads recorded no partition rows is not checked."""
+        from citynet.graph.prepare import PART_KEY
+
+        con = prep.con
+        parts = prep.link_parts if e.name == "APPLIED" else prep.parts
+        if stored.whole is None:
+            recorded = self._stored_part_rows(e.name)
+            expected = sum(recorded.values()) if parts is None else sum(recorded.get(p, 0) for p in parts)
+            matched = con.execute("SELECT count(*) FROM stored").fetchall()[0][0]
+            if not recorded or expected <= matched:
+                return
+        keys = ", ".join(e.key)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE stored_all AS SELECT {keys} FROM r_gone")
+        for part in ([stored.whole] if stored.whole is not None else stored.rows(stored.years, stored.no_year)):
+            con.register("stored_arrow", part)
+            con.execute(f"INSERT INTO stored_all SELECT {keys} FROM stored_arrow")
+            con.unregister("stored_arrow")
+        wanted = "TRUE" if parts is None else \
+            f"part IN (SELECT part FROM {'wanted_links' if e.name == 'APPLIED' else 'wanted'})"
+        on = " AND ".join(f"s.{k} = r.{k}" for k in e.key)
+        con.execute(f"""INSERT INTO r_gone SELECT DISTINCT s.* FROM stored_all s
+                        SEMI JOIN (SELECT patent_id FROM pyu WHERE {wanted}) q ON q.patent_id = s.{PART_KEY[e.name]}
+                        ANTI JOIN r_rows r ON {on}""")
+        con.execute("DROP TABLE stored_all")
 
     def _write_diffed(self, name: str, files: list[tuple[Path, int]], changed: Path | None, n_new: int,
-                      n_changed: int, report) -> None:
-        """Write the new rows' batch ``files`` and the ``changed`` rows' file of store table ``name``
-        (``_load_entity``), as they were streamed from DuckDB, deleting each once written."""
+                      n_changed: int, gone: Path | None, n_gone: int, report) -> None:
+        """Delete the ``gone`` rows of store table ``name``, then write the new rows' batch ``files`` and
+        the ``changed`` rows' file (``_load_entity``), as they were streamed from DuckDB, deleting each
+        file once written."""
         import pyarrow.parquet as pq
 
+        if gone is not None:
+            self._delete_rows(name, pq.read_table(gone))
+            gone.unlink()
         total = n_new + n_changed
         if not total:
             return
@@ -602,7 +658,7 @@ class BaseStore:
                 "WHERE year IS NOT NULL").fetchall())
             return {"app": ty, "grant": ty}
         col = "citing_patent_id" if name == "CITES" else "patent_id"
-        rows = f"(SELECT {col} AS id FROM r_new UNION SELECT {col} FROM r_changed)"
+        rows = f"(SELECT {col} AS id FROM r_new UNION SELECT {col} FROM r_changed UNION SELECT {col} FROM r_gone)"
         # the links' partitions are chosen apart from the patents' (graph.prepare.Prepared.clean): their
         # patents' years come from the whole patents table (distinct ids whenever partitions are chosen)
         pats = "c_patents" if name == "APPLIED" and prep.link_parts is not None else "sel_patents"
@@ -857,10 +913,10 @@ class _Stored:
             kept = {str(y) for y in self.years if str(y) not in {p.split("/")[0] for p in prepared - old}}
             kept |= {p.split("/")[0] for p in old}
             heads = kept | ({"none"} if "none" in old or "none" not in prepared else set())
-        else:  # (a partition that no load recorded rows of holds none, unless nothing was recorded)
+        else:  # (a partition that no load recorded rows of holds none, unless nothing was recorded; one
+            # that held rows may hold rows the canonical tables no longer have: BaseStore._find_gone)
             recorded = self.store._stored_part_rows(self.e.name)
-            heads = {p.split("/")[0] for p in self.parts
-                     if p in old or (p not in prepared and (not recorded or recorded.get(p, 0) > 0))}
+            heads = {p.split("/")[0] for p in self.parts if p in old or not recorded or recorded.get(p, 0) > 0}
         self.years = [y for y in self.years if str(y) in heads]
         self.no_year = self.no_year and "none" in heads
 

@@ -586,3 +586,66 @@ def test_a_patent_moved_out_of_a_partition_it_was_alone_in_keeps_its_links_once(
         assert (counts["Patent"]["new"], counts["Patent"]["changed"]) == (0, 1)
         assert counts["APPLIED"]["new"] == counts["CITES"]["new"] == 0
         _assert_equals_fresh_load(store, tmp_path / "v2", tmp_path / "fresh")
+
+
+@pytest.mark.parametrize("backend,lookups", [("embedded", True), ("embedded", False),
+                                             pytest.param("neo4j", False, marks=pytest.mark.neo4j)])
+def test_links_and_citations_the_canonical_tables_no_longer_have_are_deleted(tmp_path, request, monkeypatch,
+                                                                          backend, lookups):
+    """After an append, the names' harmonisation can merge an applicant into another (its links now
+    name the other id) and the duplicate rule can replace a record (a link or a citation is gone). The
+    next load deletes the stored links and citations of canonical patents that the canonical tables no
+    longer have, so that its relationships equal a fresh load's (the merged applicant's node stays: a
+    store may hold another corpus), and the projections of the years they touched are rebuilt."""
+    from citynet.graph import store as store_mod
+    from citynet.graph.network_filter import NetworkFilter
+    from citynet.graph.store import open_store
+
+    from citynet.workspace import Workspace
+
+    tables = _corpus()
+    ws = Workspace.open(tmp_path / "inc", create=True)
+    ws.settings["store"]["backend"] = backend
+    if backend == "neo4j":
+        server = request.getfixturevalue("neo4j_clean")
+        ws.settings["store"].update(uri=server.uri, user=server.user, password=server.password)
+    with open_store(ws) as store:
+        write_tables(tables, tmp_path / "v1", patents_by_year=True)
+        store.load(tmp_path / "v1")
+        flt = NetworkFilter()
+        store.build_projections(flt)
+        edited = {k: v.copy() for k, v in tables.items()}
+        links, cit = edited["patent_applicants"], edited["citations"]
+        per_applicant = links.groupby("applicant_id")["patent_id"].agg(set)
+        # an applicant of several patents merged into another applicant of none of them
+        merged = next(a for a, pats in per_applicant.items() if len(pats) >= 3)
+        into = next(a for a, pats in per_applicant.items() if a != merged and not pats & per_applicant[merged])
+        links.loc[links["applicant_id"] == merged, "applicant_id"] = into
+        edited["applicants"] = edited["applicants"][edited["applicants"]["applicant_id"] != merged]
+        for col in ("from_applicant_id", "to_applicant_id"):  # (the ingest gives the transfers the new ids)
+            edited["transfers"].loc[edited["transfers"][col] == merged, col] = into
+        # a link and a citation dropped (a replaced record), their patents kept
+        counted = links["patent_id"].value_counts()
+        dropped = links.index[links["patent_id"].isin(counted[counted >= 2].index) & (links["applicant_id"] != into)][0]
+        edited["patent_applicants"] = links.drop(index=dropped)
+        single = ~cit.duplicated(["citing_patent_id", "cited_patent_id"], keep=False)
+        inner = cit.index[cit["cited_patent_id"].isin(set(edited["patents"]["patent_id"])) & single][0]
+        edited["citations"] = cit.drop(index=inner)
+        write_tables(edited, tmp_path / "v2", patents_by_year=True)
+        monkeypatch.setattr(store_mod, "KEY_LOOKUP_ROWS", 1 if lookups else 10**9)
+        counts = store.load(tmp_path / "v2")
+        assert counts["APPLIED"].get("deleted") == len(per_applicant[merged]) + 1
+        assert counts["APPLIED"]["new"] == len(per_applicant[merged])
+        assert counts["CITES"].get("deleted") == 1
+        fresh = tmp_path / "fresh"
+        with open_store(Workspace.open(fresh, create=True)) as other:
+            other.load(tmp_path / "v2")
+            want = _store_rows(other)
+        got = _store_rows(store)
+        for name in ("Patent", "APPLIED", "CITES", "LOCATED_IN", "TRANSFERRED"):
+            if name == "LOCATED_IN":  # the merged applicant's node and its location stay
+                got[name] = got[name][got[name]["applicant_id"] != merged].reset_index(drop=True)
+            pd.testing.assert_frame_equal(got[name], want[name], check_dtype=False, obj=name)
+        if backend == "embedded":
+            store.refresh_projections(flt)
+            _assert_projections_equal_a_full_rebuild(store, flt)

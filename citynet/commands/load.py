@@ -167,10 +167,13 @@ def command(ctx, ws, backend, uri, user, password, rebuild, import_dir):
                     progress(f"projections {flt.key} ({what})", 1, 1)
         stale = _stale_patents(store, counts)
         t = Table(title=f"{store.backend} store: {store.location}")
-        for col in ("table", "canonical rows", "new", "changed"):
+        # (deleted: links and citations of canonical patents that the canonical tables no longer have)
+        deleted = any(c.get("deleted") for c in counts.values())
+        for col in ("table", "canonical rows", "new", "changed", *(("deleted",) if deleted else ())):
             t.add_column(col, justify="left" if col == "table" else "right")
         for name, c in counts.items():
-            t.add_row(name, f"{c['rows']:,}", f"{c['new']:,}", "unchanged" if c.get("skipped") else f"{c['changed']:,}")
+            t.add_row(name, f"{c['rows']:,}", f"{c['new']:,}", "unchanged" if c.get("skipped") else f"{c['changed']:,}",
+                      *((f"{c.get('deleted', 0):,}",) if deleted else ()))
         console.print(t)
         if proj is None:
             console.print(f"yearly city projections of network {flt.key}: current, nothing to rebuild")
