@@ -864,6 +864,7 @@ class _KeyTable:
         self.danger = np.full(total, None, dtype=object)
         self.dirty = False
         self.matched_by_label: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # ``_key_hits``: (text, built) by key
+        self.matched_p_codes: tuple | None = None  # ``matched_p`` as (codes, distinct texts): ``label_all``
         self._with_none: tuple | None = None
         self.shipped = saved and self._load_shipped()
         if saved and not self.shipped:
@@ -979,6 +980,19 @@ class _KeyTable:
             self._with_none = tuple(np.append(x, None) for x in (self.city, self.cprov, self.matched))
         return self._with_none
 
+    def label_all(self) -> None:
+        """Build ``matched_by_label`` for every key and label at once (per-process setup, when every key is
+        read): from the distinct texts of ``matched_p`` (5,818 for 54,083 keys), each labelled once and
+        shared by its keys, in about 1 ms; built as met, the 1,947 keys of 9,680 distinct addresses took
+        1 ms of their first call. Same texts as ``_key_hits`` builds: ``label + matched_p``, or the label
+        without its ``|`` where ``matched_p`` is None or empty."""
+        codes, uniques = self.matched_p_codes or pd.factorize(pd.Series(self.matched_p, dtype=object), use_na_sentinel=True)
+        built = np.ones(len(self.state), dtype=bool)
+        for label in _CONSTRAINT_LABELS:
+            alone = label.rstrip("|")
+            values = np.array([label + u if u else alone for u in uniques] + [alone], dtype=object)  # [-1]: None
+            self.matched_by_label[label] = (values.take(codes), built)
+
     def by_label(self, label: str) -> tuple[np.ndarray, np.ndarray]:
         """``matched_by_label[label]``: the matched text of each key under a province constraint with this
         label, and whether it is built yet (``_key_hits`` builds the texts of the keys it meets)."""
@@ -1026,6 +1040,8 @@ def _key_table() -> _KeyTable:
             if table.shipped and (table.state > 0).all():  # every key read: nothing is written later
                 _SetupCache.save(table)
         table.with_none()  # 1–2 ms of object references: setup, not the first call's
+        if (table.state > 0).all():  # every key read: its texts under a constraint do not change
+            table.label_all()
         for label in _CONSTRAINT_LABELS:  # two arrays of 54,083 references (0.3-0.4 ms): setup too
             table.by_label(label)
         _warm_arrow()
@@ -1183,6 +1199,7 @@ class _SetupCache:
         table._danger_pairs = np.array(arr["danger_pairs"])
         table.dirty, table.shipped = False, True
         table.matched_by_label, table._with_none = {}, None
+        table.matched_p_codes = (codes["matched_p"], meta["texts"]["matched_p"])
         return table
 
 
@@ -1536,11 +1553,19 @@ def _build_key_trie() -> _KeyTrie:
 
 
 def _key_hits(
-    data: np.ndarray, pos: np.ndarray, end: np.ndarray, cons: np.ndarray, constraints: list[tuple[str | None, str]]
+    data: np.ndarray,
+    pos: np.ndarray,
+    end: np.ndarray,
+    cons: np.ndarray,
+    constraints: list[tuple[str | None, str]],
+    undecided: np.ndarray | None = None,
 ) -> tuple:
     """The rows decided by a key: ``(rows, key numbers, at, text)``, ``at`` indexing the rows read under a
     province constraint and ``text`` their matched text (the others have their key's: ``_key_answers``). Row i is the text of bytes
-    ``pos[i]`` to ``end[i]`` of the UTF-8 ``data`` (``_utf8_bounds``).
+    ``pos[i]`` to ``end[i]`` of the UTF-8 ``data`` (``_utf8_bounds``). ``undecided`` (length of ``pos``,
+    -1 everywhere), if given, receives the end byte of the longest key of each row read without a
+    province constraint whose longest key does not decide by itself (``state`` 1: ambiguous, a province
+    alone…) — what ``_fast_cities`` need not read again (``_parse_distinct``).
 
     Every row walks the trie of keys (``_key_trie``) one character at a time, all rows at once in
     numpy, on the UTF-8 bytes of the text (no copy, no per-call hash set); a row leaves the walk as
@@ -1622,6 +1647,10 @@ def _key_hits(
     # rank 0: the longest key of every row
     rows0 = np.flatnonzero(best >= 0)
     ok0 = decide(rows0, best[rows0], best_end[rows0])
+    if undecided is not None:
+        u = rows0[~ok0]
+        u = u[(table.state[best[u]] == 1) & ~cons_has[cons[u]]]
+        undecided[u] = best_end[u]
     sel_rows, sel_gid = [rows0[ok0]], [best[rows0[ok0]]]
     failed = np.zeros(n, dtype=bool)
     failed[rows0[~ok0]] = True
@@ -1698,28 +1727,42 @@ def _key_cities(body: pa.Array, cons: np.ndarray, constraints: list[tuple[str | 
 
 
 def _fast_cities(
-    body: pa.Array, cons: np.ndarray, constraints: list[tuple[str | None, str]], min_share: int = 1
+    body: pa.Array,
+    cons: np.ndarray,
+    constraints: list[tuple[str | None, str]],
+    min_share: int = 1,
+    known: np.ndarray | None = None,
 ) -> tuple:
     """City and matched text per row of ``body`` decided by a prefix (None where not decided).
 
     ``cons`` indexes ``constraints``: (province constraint or None, label put before ``matched``).
     Only prefixes shared by at least ``min_share`` rows are read (``parse_addresses`` passes 2: a
     prefix of one row costs a reading and saves at most one, and a longer prefix of that row is not
-    shared either, so the row goes to the whole reading at once).
+    shared either, so the row goes to the whole reading at once). ``known``: per row, a number of
+    characters whose prefixes are not read (they begin a key that does not decide, ``_key_hits``; a
+    shorter or equal prefix would not decide either); the row takes part from the next level on. Which
+    prefixes are read changes no answer: a row not decided here is read whole.
     """
     import pyarrow.compute as pc
 
     n = len(body)
     city = np.full(n, None, dtype=object)
     matched = np.full(n, None, dtype=object)
+    known = np.zeros(n, dtype=np.int64) if known is None else known
     if n <= _PREFIX_PY_ROWS:
-        return _fast_cities_py(body.to_pylist(), cons.tolist(), constraints, min_share, city, matched)
+        return _fast_cities_py(body.to_pylist(), cons.tolist(), constraints, min_share, city, matched, known.tolist())
     todo = np.arange(n)
     lengths = pc.utf8_length(body, memory_pool=_POOL).to_numpy(zero_copy_only=False)
     width = len(constraints)
+    later = np.zeros(0, dtype=np.int64)  # rows not read at this level (``known``): back at the next
     for k in PREFIX_LEVELS:
+        if len(later):
+            todo = np.sort(np.concatenate([todo, later]))
         todo = todo[lengths[todo] > k]  # a whole address is read by parse_address
+        later, todo = todo[known[todo] >= k], todo[known[todo] < k]
         if not len(todo):
+            if len(later):
+                continue
             break
         sub = pc.take(body, pa.array(todo), memory_pool=_POOL) if len(todo) < n else body
         enc = pc.dictionary_encode(pc.utf8_slice_codeunits(sub, 0, k, memory_pool=_POOL), memory_pool=_POOL)
@@ -1757,7 +1800,7 @@ _PREFIX_PY_ROWS = 400
 
 
 def _fast_cities_py(
-    words: list, cons: list[int], constraints: list[tuple[str | None, str]], min_share: int, city, matched
+    words: list, cons: list[int], constraints: list[tuple[str | None, str]], min_share: int, city, matched, known: list[int]
 ) -> tuple:
     """``_fast_cities`` on few rows, level by level as there: the rows whose first k characters (and
     constraint) are shared by at least ``min_share`` rows read that prefix once; the rows it does not
@@ -1768,9 +1811,11 @@ def _fast_cities_py(
         if not todo:
             break
         groups: dict[tuple[str, int], list[int]] = {}
+        later = [i for i in todo if known[i] >= k]  # not read at this level (``known``)
         for i in todo:
-            groups.setdefault((words[i][:k], cons[i]), []).append(i)
-        todo = []
+            if known[i] < k:
+                groups.setdefault((words[i][:k], cons[i]), []).append(i)
+        todo = later
         for (word, c), rows in groups.items():
             if len(rows) < min_share:
                 continue  # not shared: straight to the whole reading
@@ -2030,6 +2075,19 @@ def _postal_chars(data: np.ndarray, q: np.ndarray, stop: np.ndarray) -> tuple:
     return ok, q, digits[0], digits[1]
 
 
+def _chars_before(data: np.ndarray, start: np.ndarray, stop: np.ndarray) -> np.ndarray:
+    """The number of UTF-8 characters of ``data`` from byte ``start`` to byte ``stop`` of each row (0 where
+    ``stop`` is -1): the bytes that do not continue a character."""
+    out = np.zeros(len(start), dtype=np.int64)
+    at = np.flatnonzero(stop >= 0)
+    if len(at):
+        size = stop[at] - start[at]
+        row = np.repeat(np.arange(len(at)), size)
+        idx = np.repeat(start[at] - (np.cumsum(size) - size), size) + np.arange(len(row))
+        out[at] = np.bincount(row, weights=(data[idx] & 0xC0) != 0x80, minlength=len(at)).astype(np.int64)
+    return out
+
+
 def _parse_distinct(arr: pa.Array, h_codes: np.ndarray, h_uniq: list) -> tuple[np.ndarray, np.ndarray]:
     """``parse_addresses`` on (address, hint) pairs — distinct, or the rows as they are when they look
     distinct (``_looks_distinct``): ``arr`` the addresses, ``h_codes`` the index of each pair's hint in
@@ -2066,12 +2124,14 @@ def _parse_distinct(arr: pa.Array, h_codes: np.ndarray, h_uniq: list) -> tuple[n
             h_codes[rows]
         ]
         cons = np.where(hint_c > 0, hint_c, postal_c)
-        out = _key_answers(n, rows, _key_hits(data, start, end, cons, constraints), city, province, matched)
+        key_end = np.full(len(rows), -1, dtype=np.int64)  # the end of a longest key that does not decide
+        out = _key_answers(n, rows, _key_hits(data, start, end, cons, constraints, key_end), city, province, matched)
         decided[out] = True
         rest_u = np.flatnonzero(~decided[rows])
         if len(rest_u) > 1:
+            body = _utf8_rows(data, start[rest_u], end[rest_u])
             fast_city, fast_matched = _fast_cities(
-                _utf8_rows(data, start[rest_u], end[rest_u]), cons[rest_u], constraints, min_share=2
+                body, cons[rest_u], constraints, min_share=2, known=_chars_before(data, start[rest_u], key_end[rest_u])
             )
             got = np.flatnonzero(pd.notna(fast_city))
             if len(got):
