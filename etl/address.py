@@ -1227,11 +1227,11 @@ def _key_ok(table: _KeyTable, data: np.ndarray, row_end: np.ndarray, rows, gid, 
     ok &= ~constrained | (table.cprov_n[gid] == prov)
     tail = table.tail[gid]
     stop = row_end[rows]
-    shi = np.flatnonzero(ok & (tail == 2))  # 市场: a market, not the city
+    shi = (ok & (tail == 2)).nonzero()[0]  # 市场: a market, not the city
     if len(shi):
         at = shi[stop[shi] - kend[shi] >= 3]
         ok[at[_utf8_char(data, kend[at])[0] == _CHAR_CHANG]] = False
-    short = np.flatnonzero(ok & (tail == 1))  # a street or business word after a short name
+    short = (ok & (tail == 1)).nonzero()[0]  # a street or business word after a short name
     short = short[kend[short] < stop[short]]  # (nothing after the key: no such word)
     if len(short):  # only where the next character can begin one (``_TAIL_SHORT_FIRST``), then the regex
         first = _utf8_char(data, kend[short])[0]
@@ -1240,7 +1240,7 @@ def _key_ok(table: _KeyTable, data: np.ndarray, row_end: np.ndarray, rows, gid, 
     if len(short):
         bad = pc.match_substring_regex(_utf8_heads(data, kend[short], stop[short], 4), _TAIL_SHORT_RE, memory_pool=_POOL)
         ok[short[bad.to_numpy(zero_copy_only=False)]] = False
-    d = np.flatnonzero(ok & table.has_danger[gid])  # the next character could complete a longer name
+    d = (ok & table.has_danger[gid]).nonzero()[0]  # the next character could complete a longer name
     if len(d):
         has = d[kend[d] < stop[d]]
         pair = gid[has] * _CHAR_SPAN + _utf8_char(data, kend[has])[0]
@@ -1338,7 +1338,7 @@ def _double_array(parent: np.ndarray, code: np.ndarray, nodes: np.ndarray, n: in
     a node without children), ``size`` the number of positions used."""
     order = np.lexsort((code, parent))  # by parent, then code
     par, kid, kcode = parent[order], nodes[order], code[order]
-    cut = np.flatnonzero(np.diff(par)) + 1
+    cut = np.diff(par).nonzero()[0] + 1
     starts, stops = np.r_[0, cut].tolist(), np.r_[cut, len(par)].tolist()
     span = 2 * n + 2 * int(code.max(initial=0)) + 2  # more than first fit can reach
     nxt = list(range(span + 1))  # nxt[x] leads to the first free position ≥ x
@@ -1412,7 +1412,7 @@ def _cuckoo_find(slots: np.ndarray, mask: int, shift: int, keys: np.ndarray) -> 
     sk = slot[:, 0]
     out = np.where(sk == keys, slot[:, 1], -1)
     # an empty first slot: no such key (a cuckoo insertion never empties a slot)
-    other = np.flatnonzero(sk != keys)
+    other = (sk != keys).nonzero()[0]
     other = other[sk[other] != -1]
     if len(other):
         keys = keys[other]
@@ -1456,7 +1456,7 @@ def _utf8_char(data: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarra
         | (data.take(pos + 1, mode="clip").astype(np.int64) << 8)
         | data.take(pos + 2, mode="clip")
     ) >> _UTF8_SHIFT[b0]
-    four = np.flatnonzero(b0 >= 0xF0)
+    four = (b0 >= 0xF0).nonzero()[0]
     if len(four):
         char[four] = (char[four] << 8) | data.take(pos[four] + 3, mode="clip")
     return char, _UTF8_WIDTH[b0]
@@ -1465,7 +1465,7 @@ def _utf8_char(data: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarra
 def _chars_of(text: str) -> np.ndarray:
     """``_utf8_char`` of each character of ``text``."""
     raw = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
-    pos = np.flatnonzero((raw & 0xC0) != 0x80)
+    pos = ((raw & 0xC0) != 0x80).nonzero()[0]
     return _utf8_char(raw, pos)[0]
 
 
@@ -1487,7 +1487,7 @@ def _key_start(data: np.ndarray, pos: np.ndarray, end: np.ndarray) -> np.ndarray
     separators (``_KEY_TRIM``) and then one leading 中华人民共和国 or 中国. Only the rows whose first
     byte can begin one of them are looked at."""
     first = data.take(pos, mode="clip")
-    rows = np.flatnonzero(_NEEDS_START[first] & (pos < end))
+    rows = (_NEEDS_START[first] & (pos < end)).nonzero()[0]
     if not len(rows):
         return pos
     pos = pos.copy()
@@ -1585,11 +1585,11 @@ def _key_hits(
     hit_rows, hit_gid, hit_end = [], [], []
     best = np.full(n, -1, dtype="int64")
     best_end = np.zeros(n, dtype="int64")
-    alive = np.flatnonzero(pos < end)
+    alive = (pos < end).nonzero()[0]
     p, e = pos[alive], end[alive]
     pairs = trie.pairs
     if pairs:  # the first two characters in one step (``_KeyTrie``): a row of fewer begins no key
-        two = np.flatnonzero(e - p >= 6)
+        two = (e - p >= 6).nonzero()[0]
         alive, p, e = alive[two], p[two], e[two]
     rec = trie.rec
     state = np.zeros(len(alive), dtype="int64")  # the root (position 0) and its base
@@ -1622,14 +1622,14 @@ def _key_hits(
             ok = got[:, 0] == state  # the child's parent is this node: the edge exists
             g = np.where(ok, got[:, 2], -1)
             more = ok & (got[:, 3] != 0)
-        r = np.flatnonzero(g >= 0)
+        r = (g >= 0).nonzero()[0]
         if len(r):
             rows_k, g_k, end_k = alive[r], g[r].astype(np.int64), p[r]
             hit_rows.append(rows_k)
             hit_gid.append(g_k)
             hit_end.append(end_k)
             best[rows_k], best_end[rows_k] = g_k, end_k
-        go = np.flatnonzero(more & (p < e))
+        go = (more & (p < e)).nonzero()[0]
         alive, p, e, state, base = alive[go], p[go], e[go], child[go], got[go, 1]
     if not hit_rows:
         return none
@@ -1645,7 +1645,7 @@ def _key_hits(
         return _key_ok(table, data, end, rows, gid, kend, cons_has[c], cons_prov[c])
 
     # rank 0: the longest key of every row
-    rows0 = np.flatnonzero(best >= 0)
+    rows0 = (best >= 0).nonzero()[0]
     ok0 = decide(rows0, best[rows0], best_end[rows0])
     if undecided is not None:
         u = rows0[~ok0]
@@ -1662,12 +1662,12 @@ def _key_hits(
         rows, gid, kend = all_rows[m], np.concatenate(hit_gid)[m], np.concatenate(hit_end)[m]
         order = np.lexsort((-kend, rows))  # a row's keys all start where it does: longest = ends last
         rows, gid, kend = rows[order], gid[order], kend[order]
-        shorter = np.flatnonzero(np.r_[False, rows[1:] == rows[:-1]])  # not the longest, tried above
+        shorter = (rows[1:] == rows[:-1]).nonzero()[0] + 1  # not the longest, tried above
         if len(shorter):
             rows, gid, kend = rows[shorter], gid[shorter], kend[shorter]
-            ok = np.flatnonzero(decide(rows, gid, kend))
+            ok = decide(rows, gid, kend).nonzero()[0]
             if len(ok):
-                first = ok[np.r_[True, rows[ok[1:]] != rows[ok[:-1]]]]
+                first = ok[np.concatenate(([True], rows[ok[1:]] != rows[ok[:-1]]))]
                 sel_rows.append(rows[first])
                 sel_gid.append(gid[first])
     table.save()
@@ -1679,7 +1679,7 @@ def _key_hits(
     # key) in the process (``matched_by_label``), not once per row
     at_parts, text_parts = [np.zeros(0, dtype="int64")], [np.zeros(0, dtype=object)]
     c = cons[r]
-    sel = np.flatnonzero(cons_has[c])
+    sel = cons_has[c].nonzero()[0]
     for lab in dict.fromkeys(lab for prov, lab in constraints if prov) if len(sel) else ():
         at = sel[np.array([x == lab for _p, x in constraints])[c[sel]]]
         if not len(at):
@@ -1690,7 +1690,7 @@ def _key_hits(
         if len(new):
             need = np.zeros(len(built), dtype=bool)  # each new key once, without sorting them
             need[new] = True
-            new = np.flatnonzero(need)
+            new = need.nonzero()[0]
             mp = table.matched_p[new]
             some = pd.notna(mp)
             some[some] = mp[some] != ""
@@ -1771,7 +1771,7 @@ def _fast_cities(
         if min_share > 1:
             shared = np.bincount(inv, minlength=len(uniq)) >= min_share
             todo, inv = todo[shared[inv]], inv[shared[inv]]
-            read = np.flatnonzero(shared)
+            read = shared.nonzero()[0]
         else:
             read = np.arange(len(uniq))
         words = enc.dictionary.to_pylist()
@@ -1946,7 +1946,9 @@ def _looks_distinct(arr: pa.Array) -> bool:
     """Whether ``_SAMPLE`` evenly spaced values of ``arr`` are all distinct."""
     import pyarrow.compute as pc
 
-    sample = pc.take(arr, pa.array(np.linspace(0, len(arr) - 1, _SAMPLE).astype("int64")), memory_pool=_POOL)
+    at = np.arange(_SAMPLE, dtype=np.float64) * ((len(arr) - 1) / (_SAMPLE - 1))  # ``np.linspace``'s values,
+    at[-1] = len(arr) - 1  # without its Python-level checks
+    sample = pc.take(arr, pa.array(at.astype("int64")), memory_pool=_POOL)
     return len(pc.unique(sample, memory_pool=_POOL)) == len(sample)
 
 
@@ -1988,7 +1990,7 @@ def _skip_space(arr: pa.Array, rows: np.ndarray, data: np.ndarray, start: np.nda
     (``utf8_is_space``, trimmed by ``utf8_ltrim_whitespace``: Arrow's definition, on those rows only)."""
     import pyarrow.compute as pc
 
-    cand = np.flatnonzero((start < end) & _SPACE_LEAD[data.take(start, mode="clip")])
+    cand = ((start < end) & _SPACE_LEAD[data.take(start, mode="clip")]).nonzero()[0]
     if not len(cand):
         return start
     text = pc.take(arr, pa.array(rows[cand]), memory_pool=_POOL)
@@ -2008,7 +2010,7 @@ def _postal_codes(data: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple
     index into them (-1: no postal code)."""
     codes = np.full(len(start), -1, dtype=np.int64)
     b0 = data.take(start, mode="clip")
-    cand = np.flatnonzero((start < end) & (((b0 >= 0x30) & (b0 <= 0x39)) | (b0 == 0xEF)))
+    cand = ((start < end) & (((b0 >= 0x30) & (b0 <= 0x39)) | (b0 == 0xEF))).nonzero()[0]
     if not len(cand):
         return start, [], codes
     q, stop = start[cand], end[cand]
@@ -2018,7 +2020,7 @@ def _postal_codes(data: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple
     fast = (q + 6 <= stop) & ((six >= 0x30) & (six <= 0x39)).all(axis=1)
     ok = np.zeros(len(cand), dtype=bool)
     d0, d1 = np.zeros((2, len(cand)), dtype=np.int64)
-    f = np.flatnonzero(fast)
+    f = fast.nonzero()[0]
     if len(f):
         qf, sf = q[f] + 6, stop[f]
         b = data.take(qf, mode="clip")
@@ -2029,7 +2031,7 @@ def _postal_codes(data: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple
         )  # fmt: skip
         ok[f], q[f] = ~seventh, qf
         d0[f], d1[f] = six[f, 0].astype(np.int64) - 0x30, six[f, 1].astype(np.int64) - 0x30
-    slow = np.flatnonzero(~fast)
+    slow = (~fast).nonzero()[0]
     if len(slow):
         ok[slow], q[slow], d0[slow], d1[slow] = _postal_chars(data, q[slow], stop[slow])
     digits = [d0, d1]
@@ -2041,7 +2043,7 @@ def _postal_codes(data: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple
     first2 = digits[0][ok] * 10 + digits[1][ok]  # 0–99: numbered through a table of 100
     seen = np.zeros(100, dtype=bool)
     seen[first2] = True
-    uniq = np.flatnonzero(seen)
+    uniq = seen.nonzero()[0]
     number = np.cumsum(seen) - 1
     codes[at] = number[first2]
     return start, [_POSTAL_PROVINCE[v] for v in uniq.tolist()], codes
@@ -2059,7 +2061,7 @@ def _postal_chars(data: np.ndarray, q: np.ndarray, stop: np.ndarray) -> tuple:
     for i in range(7):
         b = data.take(q, mode="clip").astype(np.int64)
         value = np.where(q < stop, b - 0x30, -1)  # an ASCII digit: 0–9
-        wide = np.flatnonzero(b == 0xEF)  # a full-width digit: EF BC 90–99
+        wide = (b == 0xEF).nonzero()[0]  # a full-width digit: EF BC 90–99
         if len(wide):
             qw = q[wide]
             fw = (data.take(qw + 1, mode="clip") == 0xBC) & (qw + 2 < stop[wide])
@@ -2079,7 +2081,7 @@ def _chars_before(data: np.ndarray, start: np.ndarray, stop: np.ndarray) -> np.n
     """The number of UTF-8 characters of ``data`` from byte ``start`` to byte ``stop`` of each row (0 where
     ``stop`` is -1): the bytes that do not continue a character."""
     out = np.zeros(len(start), dtype=np.int64)
-    at = np.flatnonzero(stop >= 0)
+    at = (stop >= 0).nonzero()[0]
     if len(at):
         size = stop[at] - start[at]
         row = np.repeat(np.arange(len(at)), size)
@@ -2107,7 +2109,7 @@ def _parse_distinct(arr: pa.Array, h_codes: np.ndarray, h_uniq: list) -> tuple[n
     eligible = np.array([c in (None, "CN") for c in hint_ctry_u], dtype=bool)[h_codes]
     if arr.null_count:
         eligible &= pc.is_valid(arr).to_numpy(zero_copy_only=False)
-    rows = np.flatnonzero(eligible)
+    rows = eligible.nonzero()[0]
     if len(rows):
         # the text of each row as byte bounds into ``arr``'s data: a leading white space and a six-digit
         # postal code are cut by moving the row's first byte, nothing is copied
@@ -2127,13 +2129,13 @@ def _parse_distinct(arr: pa.Array, h_codes: np.ndarray, h_uniq: list) -> tuple[n
         key_end = np.full(len(rows), -1, dtype=np.int64)  # the end of a longest key that does not decide
         out = _key_answers(n, rows, _key_hits(data, start, end, cons, constraints, key_end), city, province, matched)
         decided[out] = True
-        rest_u = np.flatnonzero(~decided[rows])
+        rest_u = (~decided[rows]).nonzero()[0]
         if len(rest_u) > 1:
             body = _utf8_rows(data, start[rest_u], end[rest_u])
             fast_city, fast_matched = _fast_cities(
                 body, cons[rest_u], constraints, min_share=2, known=_chars_before(data, start[rest_u], key_end[rest_u])
             )
-            got = np.flatnonzero(pd.notna(fast_city))
+            got = pd.notna(fast_city).nonzero()[0]
             if len(got):
                 out = rows[rest_u[got]]
                 city[out] = fast_city[got]
@@ -2143,7 +2145,7 @@ def _parse_distinct(arr: pa.Array, h_codes: np.ndarray, h_uniq: list) -> tuple[n
     country[decided] = "CN"
     status[decided] = "city"
     foreign = np.zeros(n, dtype=bool)
-    rest = np.flatnonzero(~decided)
+    rest = (~decided).nonzero()[0]
     if len(rest):  # one whole-address reading per remaining (distinct) pair
         words = pc.take(arr, pa.array(rest), memory_pool=_POOL).to_pylist()
         seen: dict = {}  # a pair that repeats (rows read as they are: ``_looks_distinct``) is read once
