@@ -1220,33 +1220,36 @@ def _key_ok(table: _KeyTable, data: np.ndarray, row_end: np.ndarray, rows, gid, 
     """Which (row, key) hits decide: the key decides, agrees with the province constraint (``prov``:
     its first two digits as a number), and the text after it passes the tail check and completes no
     longer name. ``data``/``row_end`` are the UTF-8 bytes of the text and each row's end byte
-    (``_utf8_bounds``), ``kend`` the byte after each hit's key: what follows the key is read there."""
+    (``_utf8_bounds``), ``kend`` the byte after each hit's key: what follows the key is read there,
+    once, for the rows that have a check to make (the three checks read the same character)."""
     import pyarrow.compute as pc
 
     ok = table.state[gid] == 2
     ok &= ~constrained | (table.cprov_n[gid] == prov)
     tail = table.tail[gid]
+    danger = table.has_danger[gid]
     stop = row_end[rows]
-    shi = (ok & (tail == 2)).nonzero()[0]  # 市场: a market, not the city
-    if len(shi):
-        at = shi[stop[shi] - kend[shi] >= 3]
-        ok[at[_utf8_char(data, kend[at])[0] == _CHAR_CHANG]] = False
-    short = (ok & (tail == 1)).nonzero()[0]  # a street or business word after a short name
-    short = short[kend[short] < stop[short]]  # (nothing after the key: no such word)
+    # nothing after the key: no 场, no street or business word, no longer name
+    look = (ok & ((tail > 0) | danger) & (kend < stop)).nonzero()[0]
+    if not len(look):
+        return ok
+    nxt = _utf8_char(data, kend[look])[0]
+    t = tail[look]
+    ok[look[(t == 2) & (nxt == _CHAR_CHANG)]] = False  # 市场: a market, not the city
+    short = ((t == 1) & ok[look]).nonzero()[0]  # a street or business word after a short name
     if len(short):  # only where the next character can begin one (``_TAIL_SHORT_FIRST``), then the regex
-        first = _utf8_char(data, kend[short])[0]
+        first = nxt[short]
         at = np.minimum(np.searchsorted(_TAIL_SHORT_FIRST, first), len(_TAIL_SHORT_FIRST) - 1)
-        short = short[_TAIL_SHORT_FIRST[at] == first]
+        short = look[short[_TAIL_SHORT_FIRST[at] == first]]
     if len(short):
         bad = pc.match_substring_regex(_utf8_heads(data, kend[short], stop[short], 4), _TAIL_SHORT_RE, memory_pool=_POOL)
         ok[short[bad.to_numpy(zero_copy_only=False)]] = False
-    d = (ok & table.has_danger[gid]).nonzero()[0]  # the next character could complete a longer name
+    d = (danger[look] & ok[look]).nonzero()[0]  # the next character could complete a longer name
     if len(d):
-        has = d[kend[d] < stop[d]]
-        pair = gid[has] * _CHAR_SPAN + _utf8_char(data, kend[has])[0]
+        pair = gid[look[d]] * _CHAR_SPAN + nxt[d]
         pairs = table.danger_pairs()
         at = np.minimum(np.searchsorted(pairs, pair), len(pairs) - 1)
-        ok[has[pairs[at] == pair]] = False
+        ok[look[d[pairs[at] == pair]]] = False
     return ok
 
 
@@ -1563,9 +1566,12 @@ def _key_hits(
     """The rows decided by a key: ``(rows, key numbers, at, text)``, ``at`` indexing the rows read under a
     province constraint and ``text`` their matched text (the others have their key's: ``_key_answers``). Row i is the text of bytes
     ``pos[i]`` to ``end[i]`` of the UTF-8 ``data`` (``_utf8_bounds``). ``undecided`` (length of ``pos``,
-    -1 everywhere), if given, receives the end byte of the longest key of each row read without a
-    province constraint whose longest key does not decide by itself (``state`` 1: ambiguous, a province
-    alone…) — what ``_fast_cities`` need not read again (``_parse_distinct``).
+    -1 everywhere), if given, receives the end byte of the longest key of each row whose longest key
+    does not decide, when a prefix cut there would not decide either: the key alone does not decide
+    (``state`` 1: ambiguous, a province alone…; rows without a province constraint only, which may
+    decide an ambiguous name), or it decides only after a check of what follows it (``tail``,
+    ``danger``: a prefix cut at the key's end is not decided, ``_decided_prefix``) and not against the
+    row's constraint. ``_fast_cities`` does not read those prefixes (``_parse_distinct``).
 
     Every row walks the trie of keys (``_key_trie``) one character at a time, all rows at once in
     numpy, on the UTF-8 bytes of the text (no copy, no per-call hash set); a row leaves the walk as
@@ -1647,9 +1653,14 @@ def _key_hits(
     # rank 0: the longest key of every row
     rows0 = (best >= 0).nonzero()[0]
     ok0 = decide(rows0, best[rows0], best_end[rows0])
-    if undecided is not None:
+    if undecided is not None:  # (see the docstring)
         u = rows0[~ok0]
-        u = u[(table.state[best[u]] == 1) & ~cons_has[cons[u]]]
+        gu, cu = best[u], cons[u]
+        free = ~cons_has[cu]
+        undecided_u = (table.state[gu] == 1) & free  # a constraint may decide an ambiguous name
+        # decides, but not with what follows it (tail or danger) and not against the constraint
+        undecided_u |= (table.state[gu] == 2) & ((table.tail[gu] > 0) | table.has_danger[gu]) & (free | (table.cprov_n[gu] == cons_prov[cu]))
+        u = u[undecided_u]
         undecided[u] = best_end[u]
     sel_rows, sel_gid = [rows0[ok0]], [best[rows0[ok0]]]
     failed = np.zeros(n, dtype=bool)
