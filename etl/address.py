@@ -1500,7 +1500,8 @@ def _key_start(data: np.ndarray, pos: np.ndarray, end: np.ndarray) -> np.ndarray
         trim = _KEY_TRIM[np.minimum(np.searchsorted(_KEY_TRIM, char), len(_KEY_TRIM) - 1)] == char
         todo, width = todo[trim], width[trim]
         pos[todo] += width
-        todo = todo[pos[todo] < end[todo]]
+        at = pos[todo]  # on only where another character to trim can begin (most rows: one space)
+        todo = todo[(at < end[todo]) & _TRIM_LEAD[data.take(at, mode="clip")]]
     zh = rows
     for i, b in enumerate(_KEY_CUT[-1][0].encode("utf-8")):  # both begin with 中: the rows that do, first
         zh = zh[(pos[zh] + i < end[zh]) & (data.take(pos[zh] + i, mode="clip") == b)]
