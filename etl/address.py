@@ -514,12 +514,15 @@ def _candidates(s: str, names: bool) -> tuple[list, str | None]:
         return [], None, set()
     # a match inside a longer one (another span that contains it): by start, longest first, a match is
     # inside another exactly when an earlier one reaches as far (one sweep, not every pair)
-    inside = [False] * len(found)
-    reach = -1
-    for i in sorted(range(len(found)), key=lambda i: (found[i][0], -found[i][1])):
-        inside[i] = reach >= found[i][1]
-        reach = max(reach, found[i][1])
-    inner = [m for m, x in zip(found, inside, strict=True) if not x]
+    if len(found) > 1:
+        inside = [False] * len(found)
+        reach = -1
+        for i in sorted(range(len(found)), key=lambda i: (found[i][0], -found[i][1])):
+            inside[i] = reach >= found[i][1]
+            reach = max(reach, found[i][1])
+        inner = [m for m, x in zip(found, inside, strict=True) if not x]
+    else:
+        inner = found
     by_start: dict[int, list] = {}
     for m in inner:
         by_start.setdefault(m[0], []).append(m[2])
@@ -527,9 +530,8 @@ def _candidates(s: str, names: bool) -> tuple[list, str | None]:
     for st, en, place in inner:
         # a chain of place names (石家庄桥西区, 台州路桥) is not a street; a weak short name only chains
         # when it is consistent with this one (上海路南…: 路南 of 唐山 does not make 上海路 a place)
-        chained = any(
-            not nxt.weak or _narrow(list(place.readings), nxt.readings) for nxt in by_start.get(en + 1, ())
-        )
+        nxts = by_start.get(en + 1)
+        chained = nxts is not None and any(not nxt.weak or _narrow(list(place.readings), nxt.readings) for nxt in nxts)
         if place.foreign is not None:
             if st == 0 and not names and (chained or not _is_street(s, en + 1)):
                 return [], (place.foreign, place.text), set()
@@ -547,6 +549,8 @@ def _candidates(s: str, names: bool) -> tuple[list, str | None]:
         (2 * (st == 0 or s[st - 1] in _UNIT_END or (st - 1) in ends) + (not place.short), st, en, place)
         for st, en, place in kept
     ]
+    if len(scored) < 2:
+        return scored, None, ends
     taken: list = []
     for c in sorted(scored, key=lambda c: (-c[0], -(c[2] - c[1]), c[1])):
         if all(c[2] < t[1] or c[1] > t[2] for t in taken):
