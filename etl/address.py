@@ -867,8 +867,9 @@ class _KeyTable:
         self.tail = np.zeros(total, dtype=np.int8)
         self.danger = np.full(total, None, dtype=object)
         self.dirty = False
-        self.matched_by_label: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # ``_key_hits``: (text, built) by key
-        self.matched_p_codes: tuple | None = None  # ``matched_p`` as (codes, distinct texts): ``label_all``
+        self.matched_by_label: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # ``label_texts``: by key
+        self.matched_by_text: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # ``label_texts``: by distinct text
+        self.matched_p_codes: tuple | None = None  # ``matched_p`` as (codes, distinct texts): ``label_texts``
         self._with_none: tuple | None = None
         self.shipped = saved and self._load_shipped()
         if saved and not self.shipped:
@@ -984,25 +985,45 @@ class _KeyTable:
             self._with_none = tuple(np.append(x, None) for x in (self.city, self.cprov, self.matched))
         return self._with_none
 
-    def label_all(self) -> None:
-        """Build ``matched_by_label`` for every key and label at once (per-process setup, when every key is
-        read): from the distinct texts of ``matched_p`` (5,818 for 54,083 keys), each labelled once and
-        shared by its keys, in about 1 ms; built as met, the 1,947 keys of 9,680 distinct addresses took
-        1 ms of their first call. Same texts as ``_key_hits`` builds: ``label + matched_p``, or the label
-        without its ``|`` where ``matched_p`` is None or empty."""
-        codes, uniques = self.matched_p_codes or pd.factorize(pd.Series(self.matched_p, dtype=object), use_na_sentinel=True)
-        built = np.ones(len(self.state), dtype=bool)
-        for label in _CONSTRAINT_LABELS:
-            alone = label.rstrip("|")
-            values = np.array([label + u if u else alone for u in uniques] + [alone], dtype=object)  # [-1]: None
-            self.matched_by_label[label] = (values.take(codes), built)
-
-    def by_label(self, label: str) -> tuple[np.ndarray, np.ndarray]:
-        """``matched_by_label[label]``: the matched text of each key under a province constraint with this
-        label, and whether it is built yet (``_key_hits`` builds the texts of the keys it meets)."""
+    def label_texts(self, label: str, gids: np.ndarray) -> np.ndarray:
+        """The matched text of keys ``gids`` under a province constraint with this label: ``label +
+        matched_p``, or the label without its ``|`` where ``matched_p`` is None or empty; each text built
+        once in the process. When every key is read (``matched_p`` no longer changes), once per distinct
+        text of ``matched_p`` (5,818 for 54,083 keys; 341 for the 1,947 keys met on a first call on
+        9,680 distinct addresses, 0.1 ms, where building one per key took 1 ms), shared by its keys;
+        otherwise once per key. (``matched_by_text``, ``matched_by_label``: the texts and whether built.)"""
+        if self.matched_p_codes is None and (self.state > 0).all():
+            codes, uniques = pd.factorize(pd.Series(self.matched_p, dtype=object), use_na_sentinel=True)
+            self.matched_p_codes = (codes, list(uniques))
+        if self.matched_p_codes is not None:
+            codes, uniques = self.matched_p_codes
+            if label not in self.matched_by_text:  # by distinct text; the last: None
+                self.matched_by_text[label] = (np.full(len(uniques) + 1, None, dtype=object), np.zeros(len(uniques) + 1, bool))
+            values, built = self.matched_by_text[label]
+            code = codes.take(gids)  # -1 (None): the last
+            need = np.zeros(len(built), dtype=bool)  # each new text once, without sorting
+            need[code[~built[code]]] = True
+            new = need.nonzero()[0]
+            if len(new):
+                alone = label.rstrip("|")
+                values[new] = [label + uniques[u] if u < len(uniques) and uniques[u] else alone for u in new.tolist()]
+                built[new] = True
+            return values.take(code)
         if label not in self.matched_by_label:
             self.matched_by_label[label] = (np.full(len(self.state), None, dtype=object), np.zeros(len(self.state), bool))
-        return self.matched_by_label[label]
+        text, built = self.matched_by_label[label]
+        new = gids[~built[gids]]
+        if len(new):
+            need = np.zeros(len(built), dtype=bool)  # each new key once, without sorting them
+            need[new] = True
+            new = need.nonzero()[0]
+            mp = self.matched_p[new]
+            some = pd.notna(mp)
+            some[some] = mp[some] != ""
+            got = np.full(len(new), label.rstrip("|"), dtype=object)
+            got[some] = label + mp[some]
+            text[new], built[new] = got, True
+        return text[gids]
 
     def read(self, gids: np.ndarray, words: list[str]) -> None:
         for gid, word in zip(gids.tolist(), words, strict=True):
@@ -1044,10 +1065,8 @@ def _key_table() -> _KeyTable:
             if table.shipped and (table.state > 0).all():  # every key read: nothing is written later
                 _SetupCache.save(table)
         table.with_none()  # 1–2 ms of object references: setup, not the first call's
-        if (table.state > 0).all():  # every key read: its texts under a constraint do not change
-            table.label_all()
-        for label in _CONSTRAINT_LABELS:  # two arrays of 54,083 references (0.3-0.4 ms): setup too
-            table.by_label(label)
+        for label in _CONSTRAINT_LABELS:  # the (small) arrays of ``label_texts``: setup too
+            table.label_texts(label, np.zeros(0, dtype=np.int64))
         _warm_arrow()
         _KEY_TABLE.append(table)
     return _KEY_TABLE[0]
@@ -1202,7 +1221,7 @@ class _SetupCache:
         table.danger = None  # the characters themselves: only in ``danger_pairs``
         table._danger_pairs = np.array(arr["danger_pairs"])
         table.dirty, table.shipped = False, True
-        table.matched_by_label, table._with_none = {}, None
+        table.matched_by_label, table.matched_by_text, table._with_none = {}, {}, None
         table.matched_p_codes = (codes["matched_p"], meta["texts"]["matched_p"])
         return table
 
@@ -1691,8 +1710,8 @@ def _key_hits(
     g = np.concatenate(sel_gid)
     # city and province depend on the key only, and so does the matched text of a row without a province
     # constraint (``_key_answers``); with one (which is then the key's own province, ``_key_ok``) it is
-    # the constraint's label and the text matched under it, or the label alone: built once per (label,
-    # key) in the process (``matched_by_label``), not once per row
+    # the constraint's label and the text matched under it, or the label alone: built once per label and
+    # distinct text in the process (``_KeyTable.label_texts``), not once per row
     at_parts, text_parts = [np.zeros(0, dtype="int64")], [np.zeros(0, dtype=object)]
     c = cons[r]
     sel = cons_has[c].nonzero()[0]
@@ -1700,21 +1719,8 @@ def _key_hits(
         at = sel[np.array([x == lab for _p, x in constraints])[c[sel]]]
         if not len(at):
             continue
-        gl = g[at]
-        text, built = table.by_label(lab)
-        new = gl[~built[gl]]
-        if len(new):
-            need = np.zeros(len(built), dtype=bool)  # each new key once, without sorting them
-            need[new] = True
-            new = need.nonzero()[0]
-            mp = table.matched_p[new]
-            some = pd.notna(mp)
-            some[some] = mp[some] != ""
-            got = np.full(len(new), lab.rstrip("|"), dtype=object)
-            got[some] = lab + mp[some]
-            text[new], built[new] = got, True
         at_parts.append(at)
-        text_parts.append(text[gl])
+        text_parts.append(table.label_texts(lab, g[at]))
     return r, g, np.concatenate(at_parts), np.concatenate(text_parts)
 
 
