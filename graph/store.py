@@ -461,19 +461,16 @@ class BaseStore:
             matched = con.execute("SELECT count(*) FROM stored").fetchall()[0][0]
             if not recorded or expected <= matched:
                 return
-        keys = ", ".join(e.key)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE stored_all AS SELECT {keys} FROM r_gone")
-        for part in ([stored.whole] if stored.whole is not None else stored.rows(stored.years, stored.no_year)):
-            con.register("stored_arrow", part)
-            con.execute(f"INSERT INTO stored_all SELECT {keys} FROM stored_arrow")
-            con.unregister("stored_arrow")
         wanted = "TRUE" if parts is None else \
             f"part IN (SELECT part FROM {'wanted_links' if e.name == 'APPLIED' else 'wanted'})"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE gone_pats AS SELECT patent_id FROM pyu WHERE {wanted}")
         on = " AND ".join(f"s.{k} = r.{k}" for k in e.key)
-        con.execute(f"""INSERT INTO r_gone SELECT DISTINCT s.* FROM stored_all s
-                        SEMI JOIN (SELECT patent_id FROM pyu WHERE {wanted}) q ON q.patent_id = s.{PART_KEY[e.name]}
-                        ANTI JOIN r_rows r ON {on}""")
-        con.execute("DROP TABLE stored_all")
+        for part in ([stored.whole] if stored.whole is not None else stored.rows(stored.years, stored.no_year)):
+            con.register("stored_arrow", part)
+            con.execute(f"""INSERT INTO r_gone SELECT {', '.join('s.' + k for k in e.key)} FROM stored_arrow s
+                            SEMI JOIN gone_pats q ON q.patent_id = s.{PART_KEY[e.name]} ANTI JOIN r_rows r ON {on}""")
+            con.unregister("stored_arrow")
+        con.execute("DROP TABLE gone_pats")
 
     def _write_diffed(self, name: str, files: list[tuple[Path, int]], changed: Path | None, n_new: int,
                       n_changed: int, gone: Path | None, n_gone: int, report) -> None:
