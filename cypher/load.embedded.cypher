@@ -168,6 +168,14 @@ RETURN a.applicant_id AS applicant_id, p.patent_id AS patent_id, r.row_hash AS r
 // name: fetch_key_CITES
 MATCH (p:Patent {patent_id: $citing_patent_id})-[r:CITES]->(q:Patent {patent_id: $cited_patent_id})
 RETURN p.patent_id AS citing_patent_id, q.patent_id AS cited_patent_id, r.row_hash AS row_hash;
+// The applicants the store holds (a load that must find links the canonical tables no longer have
+// looks first at those of applicants outside the canonical tables: graph/store.py, _find_gone).
+// name: applicant_ids
+MATCH (a:Applicant) RETURN a.applicant_id AS applicant_id;
+// The links of one applicant, from its primary key.
+// name: applicant_links
+MATCH (a:Applicant {applicant_id: $applicant_id})-[r:APPLIED]->(p:Patent)
+RETURN a.applicant_id AS applicant_id, p.patent_id AS patent_id;
 // name: fetch_ids_Patent
 UNWIND $ids AS id MATCH (x:Patent {patent_id: id}) RETURN x.patent_id AS patent_id, x.row_hash AS row_hash;
 // name: fetch_ids_APPLIED

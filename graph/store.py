@@ -50,6 +50,7 @@ HASH_SHARE = 8
 # the store tables whose stored rows of canonical patents a load deletes when the canonical tables no
 # longer have them (BaseStore._find_gone)
 GONE_CHECKED = ("APPLIED", "CITES")
+FEW_ABSENT = 5_000  # applicants outside the canonical tables whose links are looked up one by one
 KEY_LOOKUP_ROWS = 3_000
 
 
@@ -455,22 +456,54 @@ class BaseStore:
 
         con = prep.con
         parts = prep.link_parts if e.name == "APPLIED" else prep.parts
+        excess = None  # stored rows of the re-read partitions that no prepared row matched
         if stored.whole is None:
             recorded = self._stored_part_rows(e.name)
             expected = sum(recorded.values()) if parts is None else sum(recorded.get(p, 0) for p in parts)
-            matched = con.execute("SELECT count(*) FROM stored").fetchall()[0][0]
-            if not recorded or expected <= matched:
+            excess = expected - con.execute("SELECT count(*) FROM stored").fetchall()[0][0]
+            if not recorded or excess <= 0:
                 return
         wanted = "TRUE" if parts is None else \
             f"part IN (SELECT part FROM {'wanted_links' if e.name == 'APPLIED' else 'wanted'})"
         con.execute(f"CREATE OR REPLACE TEMP TABLE gone_pats AS SELECT patent_id FROM pyu WHERE {wanted}")
         on = " AND ".join(f"s.{k} = r.{k}" for k in e.key)
-        for part in ([stored.whole] if stored.whole is not None else stored.rows(stored.years, stored.no_year)):
-            con.register("stored_arrow", part)
-            con.execute(f"""INSERT INTO r_gone SELECT {', '.join('s.' + k for k in e.key)} FROM stored_arrow s
-                            SEMI JOIN gone_pats q ON q.patent_id = s.{PART_KEY[e.name]} ANTI JOIN r_rows r ON {on}""")
-            con.unregister("stored_arrow")
+
+        def keep(tables) -> int:
+            for part in tables:
+                con.register("stored_arrow", part)
+                con.execute(f"""INSERT INTO r_gone SELECT {', '.join('s.' + k for k in e.key)} FROM stored_arrow s
+                                SEMI JOIN gone_pats q ON q.patent_id = s.{PART_KEY[e.name]} ANTI JOIN r_rows r ON {on}""")
+                con.unregister("stored_arrow")
+            return con.execute("SELECT count(*) FROM r_gone").fetchall()[0][0]
+
+        # an applicant merged into another (harmonisation after an append) is the usual cause: the links of
+        # the applicants outside the canonical tables, looked up from their keys, when they account for
+        # every unmatched row; else every changed year's rows are fetched again
+        if excess is not None and e.name == "APPLIED" and keep(self._absent_applicant_links(con)) == excess:
+            con.execute("DROP TABLE gone_pats")
+            return
+        con.execute("DELETE FROM r_gone")
+        keep([stored.whole] if stored.whole is not None else stored.rows(stored.years, stored.no_year))
         con.execute("DROP TABLE gone_pats")
+
+    def _absent_applicant_links(self, con):
+        """The links (keys) of the applicants the store holds and the canonical tables do not (at most
+        :data:`FEW_ABSENT` of them, one look-up each; none when more)."""
+        import pyarrow as pa
+
+        held = self._run_arrow(self._blocks("load")["applicant_ids"][0], {})
+        con.register("held_arrow", held)
+        absent = [a for (a,) in con.execute("SELECT DISTINCT h.applicant_id FROM held_arrow h ANTI JOIN cl_applicants c "
+                                            "ON c.applicant_id = h.applicant_id ORDER BY 1").fetchall()]
+        con.unregister("held_arrow")
+        if len(absent) > FEW_ABSENT:
+            return
+        (stmt,) = self._blocks("load")["applicant_links"]
+        schema = pa.schema([("applicant_id", pa.string()), ("patent_id", pa.string())])
+        for a in absent:
+            got = self._run_arrow(stmt, {"applicant_id": a})
+            if got.num_rows:
+                yield got.select(schema.names).cast(schema)
 
     def _write_diffed(self, name: str, files: list[tuple[Path, int]], changed: Path | None, n_new: int,
                       n_changed: int, gone: Path | None, n_gone: int, report) -> None:

@@ -588,15 +588,18 @@ def test_a_patent_moved_out_of_a_partition_it_was_alone_in_keeps_its_links_once(
         _assert_equals_fresh_load(store, tmp_path / "v2", tmp_path / "fresh")
 
 
-@pytest.mark.parametrize("backend,lookups", [("embedded", True), ("embedded", False),
-                                             pytest.param("neo4j", False, marks=pytest.mark.neo4j)])
+@pytest.mark.parametrize("backend,lookups,dropped", [("embedded", True, True), ("embedded", True, False),
+                                                     ("embedded", False, True),
+                                                     pytest.param("neo4j", False, True, marks=pytest.mark.neo4j)])
 def test_links_and_citations_the_canonical_tables_no_longer_have_are_deleted(tmp_path, request, monkeypatch,
-                                                                          backend, lookups):
+                                                                          backend, lookups, dropped):
     """After an append, the names' harmonisation can merge an applicant into another (its links now
     name the other id) and the duplicate rule can replace a record (a link or a citation is gone). The
     next load deletes the stored links and citations of canonical patents that the canonical tables no
     longer have, so that its relationships equal a fresh load's (the merged applicant's node stays: a
-    store may hold another corpus), and the projections of the years they touched are rebuilt."""
+    store may hold another corpus), and the projections of the years they touched are rebuilt. When the
+    merged applicant's links are all that is gone (not ``dropped``), they are found from its key,
+    without fetching the changed years' links again."""
     from citynet.graph import store as store_mod
     from citynet.graph.network_filter import NetworkFilter
     from citynet.graph.store import open_store
@@ -626,17 +629,25 @@ def test_links_and_citations_the_canonical_tables_no_longer_have_are_deleted(tmp
             edited["transfers"].loc[edited["transfers"][col] == merged, col] = into
         # a link and a citation dropped (a replaced record), their patents kept
         counted = links["patent_id"].value_counts()
-        dropped = links.index[links["patent_id"].isin(counted[counted >= 2].index) & (links["applicant_id"] != into)][0]
-        edited["patent_applicants"] = links.drop(index=dropped)
+        drop = links.index[links["patent_id"].isin(counted[counted >= 2].index) & (links["applicant_id"] != into)][0]
         single = ~cit.duplicated(["citing_patent_id", "cited_patent_id"], keep=False)
         inner = cit.index[cit["cited_patent_id"].isin(set(edited["patents"]["patent_id"])) & single][0]
-        edited["citations"] = cit.drop(index=inner)
+        if dropped:
+            edited["patent_applicants"] = links.drop(index=drop)
+            edited["citations"] = cit.drop(index=inner)
         write_tables(edited, tmp_path / "v2", patents_by_year=True)
         monkeypatch.setattr(store_mod, "KEY_LOOKUP_ROWS", 1 if lookups else 10**9)
+        ran: list[str] = []
+        if backend == "embedded":
+            real = store._run_arrow
+            blocks = {stmt: name for name, (stmt,) in store._blocks("load").items()}
+            monkeypatch.setattr(store, "_run_arrow", lambda stmt, params: ran.append(blocks.get(stmt, "?")) or real(stmt, params))
         counts = store.load(tmp_path / "v2")
-        assert counts["APPLIED"].get("deleted") == len(per_applicant[merged]) + 1
+        assert counts["APPLIED"].get("deleted") == len(per_applicant[merged]) + dropped
         assert counts["APPLIED"]["new"] == len(per_applicant[merged])
-        assert counts["CITES"].get("deleted") == 1
+        assert counts["CITES"].get("deleted") == (1 if dropped else None)
+        if backend == "embedded" and lookups:  # the changed years' links fetched again only for the dropped one
+            assert ran.count("applicant_links") == 1 and ("fetch_years_APPLIED" in ran) == dropped
         fresh = tmp_path / "fresh"
         with open_store(Workspace.open(fresh, create=True)) as other:
             other.load(tmp_path / "v2")
