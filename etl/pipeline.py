@@ -408,33 +408,7 @@ def _release_arrow_memory() -> None:
     pa.default_memory_pool().release_unused()
 
 
-class _ArrowPurger:
-    """After the reading, Arrow's freed pages handed back to the kernel every ``every`` seconds by a thread
-    (jemalloc's purge), until ``wait()``.
-
-    jemalloc's own decay is fixed for the whole process when pyarrow loads (never, for the reading's sake:
-    :func:`_release_arrow_memory`), so without this the corpus steps kept every page Arrow had freed in
-    them: at 10M patents the three threads of ``--append`` (citations, patent table, names) left the process
-    holding their combined high-water mark (docs/scale.md, "The append's memory at 10,000,000 patents")."""
-
-    def __init__(self, every: float):
-        import threading
-
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, args=(every,), name="citynet-arrow-purge", daemon=True)
-        self.thread.start()
-
-    def _run(self, every: float) -> None:
-        while not self.stop.wait(every):
-            _release_arrow_memory()
-
-    def wait(self) -> None:
-        self.stop.set()
-        self.thread.join()
-
-
 JEMALLOC_DECAY_MS = 5_000  # freed pages kept this long for the next batch before they go back to the kernel
-PURGE_EVERY_S = 1.0  # after the reading: Arrow's freed pages go back this often (jemalloc's default decay is 1 s)
 
 
 def ingest(
@@ -446,7 +420,7 @@ def ingest(
     progress: Progress | None = None,
 ) -> dict:
     """Run the whole ETL into workspace ``ws``; returns the report also written to reports/ingest.json."""
-    jobs: list[_Background | _ArrowPurger] = []
+    jobs: list[_Background] = []
     with _arrow_allocator():
         try:
             return _ingest(ws, patent_files, transfer_files, covariate_files, opts, progress, jobs)
@@ -496,7 +470,6 @@ def _ingest(ws, patent_files, transfer_files, covariate_files, opts, progress, j
         if not isinstance(pool, _Inline):
             pool.shutdown(wait=True, cancel_futures=True)
     _release_arrow_memory()
-    jobs.append(_ArrowPurger(PURGE_EVERY_S))  # stopped with the other threads when the ingest ends
 
     step("patents: de-duplication", state.meta["next_pos"])
     before = state.files_of("dups")
