@@ -408,22 +408,6 @@ def _release_arrow_memory() -> None:
     pa.default_memory_pool().release_unused()
 
 
-def _release_freed_memory() -> None:
-    """Hand back to the kernel what Arrow's pool and the C library's allocator keep of memory already freed.
-
-    The corpus steps free large pandas frames and Python objects (names, ids, votes) whose memory the C
-    library's allocator keeps in its arenas for reuse (``malloc_trim`` returns the free pages inside them);
-    measured in docs/scale.md ("The append's memory at 10,000,000 patents"). No-op where the C library
-    has no ``malloc_trim``."""
-    _release_arrow_memory()
-    try:
-        import ctypes
-
-        ctypes.CDLL(None).malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc
-        pass
-
-
 JEMALLOC_DECAY_MS = 5_000  # freed pages kept this long for the next batch before they go back to the kernel
 
 
@@ -546,7 +530,6 @@ def _ingest(ws, patent_files, transfer_files, covariate_files, opts, progress, j
     applicants = build_applicants(names_table["representative"], kinds=kind_of,
                                   ids=pd.Series(reps["applicant_id"].to_numpy(), index=reps["representative"].to_numpy()))
 
-    _release_freed_memory()  # the names' frames freed above
     step("applicants: locating (address, corpus vote, name)", len(applicants))
     located = stream.locate(state, dups, names_table, transfer_addr, applicants[["applicant_id", "name", "kind"]],
                             settings, new_from if opts.append_from is not None else None, dropped)
@@ -557,7 +540,6 @@ def _ingest(ws, patent_files, transfer_files, covariate_files, opts, progress, j
     applicants = applicants[[f.name for f in CANONICAL["applicants"]]]
     city_of = applicants.set_index("applicant_id")["city_code"]
 
-    _release_freed_memory()  # the votes freed above
     step("patent applicants and transfers: ids and cities", _staged_rows(state, "links") + len(transfers))
     pa_counts = stream.write_patent_applicants(state, dups, id_of, city_of, canon / "patent_applicants.parquet",
                                                settings, None if previous is None else previous.parent, new_from)
