@@ -540,6 +540,8 @@ def _ingest(ws, patent_files, transfer_files, covariate_files, opts, progress, j
     applicants = applicants[[f.name for f in CANONICAL["applicants"]]]
     city_of = applicants.set_index("applicant_id")["city_code"]
 
+    if previous is not None:  # --append: its patent table's thread first (DuckDB and the previous table's groups)
+        pat_job.wait()
     step("patent applicants and transfers: ids and cities", _staged_rows(state, "links") + len(transfers))
     pa_counts = stream.write_patent_applicants(state, dups, id_of, city_of, canon / "patent_applicants.parquet",
                                                settings, None if previous is None else previous.parent, new_from)
