@@ -372,9 +372,10 @@ class BaseStore:
     def _load_entity(self, prep, e, parted: bool, stored, built_filters: list, folder: Path, report):
         """Diff store table ``e`` against its ``stored`` keys and row hashes (``_stored``) and write its
         new rows, in order, to batch files of ``load_batch_rows`` rows in ``folder`` and its changed rows
-        to one file (``_write_diffed`` writes them to the store once DuckDB is closed); returns (the new
-        rows' files with their rows, rows prepared, rows per partition, (the changed rows' file or None,
-        new, changed))."""
+        to one file, and the keys of its stored rows that the canonical tables no longer have
+        (``_find_gone``) to another (``_write_diffed`` deletes and writes them once DuckDB is closed);
+        returns (the new rows' files with their rows, rows prepared, rows per partition, (the changed
+        rows' file or None, new, changed, the gone rows' file or None, gone))."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
