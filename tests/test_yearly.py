@@ -132,6 +132,26 @@ def _store_rows(store) -> dict[str, pd.DataFrame]:
     return out
 
 
+def _move_one_link(edited: dict, years) -> None:
+    """Move, in ``edited``'s links, one located link of a patent of each of ``years`` to another city."""
+    p, links = edited["patents"], edited["patent_applicants"]
+    for year in years:
+        ids = set(p.loc[p["app_year"] == year, "patent_id"])
+        j = links.index[links["patent_id"].isin(ids) & links["city_code"].notna()][0]
+        links.loc[j, "city_code"] = next(c for c in edited["cities"]["city_code"] if c != links.loc[j, "city_code"])
+
+
+def _record_blocks(store, monkeypatch) -> list[tuple[str, dict]]:
+    """The named blocks of ``cypher/load.*`` (with their parameters) that ``store._run_arrow`` runs from
+    now on, in order."""
+    ran: list[tuple[str, dict]] = []
+    real = store._run_arrow
+    blocks = {stmt: name for name, (stmt,) in store._blocks("load").items()}
+    monkeypatch.setattr(store, "_run_arrow", lambda stmt, params: ran.append((blocks.get(stmt, "?"), params))
+                        or real(stmt, params))
+    return ran
+
+
 def _assert_equals_fresh_load(store, canonical: Path, root: Path) -> None:
     """``store`` holds the keys and row hashes of a fresh embedded load of ``canonical`` (into ``root``)."""
     from citynet.graph.store import open_store
@@ -387,11 +407,7 @@ def test_stored_rows_of_many_years_are_fetched_a_few_years_at_a_time(tmp_path, m
         write_tables(tables, tmp_path / "v1", patents_by_year=True)
         store.load(tmp_path / "v1")
         edited = {k: v.copy() for k, v in tables.items()}
-        p, links = edited["patents"], edited["patent_applicants"]
-        for year in (2010, 2012, 2014):
-            ids = set(p.loc[p["app_year"] == year, "patent_id"])
-            j = links.index[links["patent_id"].isin(ids) & links["city_code"].notna()][0]
-            links.loc[j, "city_code"] = next(c for c in edited["cities"]["city_code"] if c != links.loc[j, "city_code"])
+        _move_one_link(edited, (2010, 2012, 2014))
         write_tables(edited, tmp_path / "v2", patents_by_year=True)
         monkeypatch.setattr(store_mod, "FETCH_ROWS", 1)
         monkeypatch.setattr(store_mod, "HASH_SHARE", 0)  # the years' keys and hashes, not every row's hash first
@@ -430,9 +446,7 @@ def test_a_load_into_a_store_with_rows_writes_once_duckdb_is_closed(tmp_path, mo
         i = p.index[(p["app_year"] == 2011) & p["patent_id"].isin(links["patent_id"])][0]
         p.loc[i, "app_year"] = 2013
         p.loc[i, "app_date"] = pd.Timestamp("2013-03-01").date()
-        j = links.index[links["patent_id"].isin(set(p.loc[p["app_year"] == 2012, "patent_id"]))
-                        & links["city_code"].notna()][0]
-        links.loc[j, "city_code"] = next(c for c in edited["cities"]["city_code"] if c != links.loc[j, "city_code"])
+        _move_one_link(edited, (2012,))
         write_tables(edited, tmp_path / "v2", patents_by_year=True)
         events: list[str] = []
         release = Prepared.release
@@ -474,10 +488,7 @@ def test_scattered_changes_in_many_years_are_matched_by_row_hash_and_equal_a_fre
         edited = {k: v.copy() for k, v in tables.items()}
         p, links, cit = edited["patents"], edited["patent_applicants"], edited["citations"]
         years = sorted(int(y) for y in p["app_year"].dropna().unique())
-        for year in years:  # one link of every year moved to another city
-            ids = set(p.loc[p["app_year"] == year, "patent_id"])
-            j = links.index[links["patent_id"].isin(ids) & links["city_code"].notna()][0]
-            links.loc[j, "city_code"] = next(c for c in edited["cities"]["city_code"] if c != links.loc[j, "city_code"])
+        _move_one_link(edited, years)  # one link of every year moved to another city
         # a new link of a 2012 patent (a new key in an old partition)
         p12 = p.loc[p["app_year"] == 2012, "patent_id"].iloc[3]
         applicant = next(a for a in edited["applicants"]["applicant_id"]
@@ -503,11 +514,9 @@ def test_scattered_changes_in_many_years_are_matched_by_row_hash_and_equal_a_fre
         write_tables(edited, tmp_path / "v2", patents_by_year=True)
         # (a 900-patent corpus: a look-up is allowed per recorded row, or never)
         monkeypatch.setattr(store_mod, "KEY_LOOKUP_ROWS", 1 if lookups else 10**9)
-        ran: list[str] = []
-        real = store._run_arrow
-        blocks = {stmt: name for name, (stmt,) in store._blocks("load").items()}
-        monkeypatch.setattr(store, "_run_arrow", lambda stmt, params: ran.append(blocks.get(stmt, "?")) or real(stmt, params))
+        calls = _record_blocks(store, monkeypatch)
         counts = store.load(tmp_path / "v2")
+        ran = [name for name, _ in calls]
         assert counts["APPLIED"]["years"] == [str(y) for y in years]
         assert (counts["APPLIED"]["new"], counts["APPLIED"]["changed"]) == (2, len(years))
         assert (counts["Patent"]["new"], counts["Patent"]["changed"]) == (1, 2)  # the title; the citing patent's refs_made
@@ -536,12 +545,9 @@ def test_links_and_citations_of_new_patents_are_not_fetched(tmp_path, monkeypatc
         write_tables(_without(tables, 2014), tmp_path / "v1", patents_by_year=True)
         store.load(tmp_path / "v1")
         write_tables(tables, tmp_path / "v2", patents_by_year=True)
-        asked: list[tuple[str, list]] = []
-        real = store._run_arrow
-        blocks = {stmt: name for name, (stmt,) in store._blocks("load").items()}
-        monkeypatch.setattr(store, "_run_arrow",
-                            lambda stmt, params: asked.append((blocks.get(stmt, "?"), params.get("years"))) or real(stmt, params))
+        calls = _record_blocks(store, monkeypatch)
         counts = store.load(tmp_path / "v2")
+        asked = [(name, params.get("years")) for name, params in calls]
         assert counts["APPLIED"]["years"] == counts["CITES"]["years"] == ["2014"]
         assert counts["APPLIED"]["new"] > 0 and counts["CITES"]["new"] > 0
         assert asked == [("fetch_years_Patent", [2014])]
@@ -637,12 +643,9 @@ def test_links_and_citations_the_canonical_tables_no_longer_have_are_deleted(tmp
             edited["citations"] = cit.drop(index=inner)
         write_tables(edited, tmp_path / "v2", patents_by_year=True)
         monkeypatch.setattr(store_mod, "KEY_LOOKUP_ROWS", 1 if lookups else 10**9)
-        ran: list[str] = []
-        if backend == "embedded":
-            real = store._run_arrow
-            blocks = {stmt: name for name, (stmt,) in store._blocks("load").items()}
-            monkeypatch.setattr(store, "_run_arrow", lambda stmt, params: ran.append(blocks.get(stmt, "?")) or real(stmt, params))
+        calls = _record_blocks(store, monkeypatch) if backend == "embedded" else []
         counts = store.load(tmp_path / "v2")
+        ran = [name for name, _ in calls]
         assert counts["APPLIED"].get("deleted") == len(per_applicant[merged]) + dropped
         assert counts["APPLIED"]["new"] == len(per_applicant[merged])
         assert counts["CITES"].get("deleted") == (1 if dropped else None)
