@@ -7,6 +7,7 @@ from ``cypher/`` (see ``cypher/__init__.py``); user values always travel as quer
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import tempfile
@@ -401,7 +402,7 @@ class BaseStore:
             new_patents = prep.new_patents and parted and e.name != "Patent"
             if new_patents:  # only the years of rows whose patent the store held before this load
                 stored.not_new(con)
-            if self._hashes_first(e.name, stored):
+            if self._hashes_first(stored):
                 self._match_hashes(con, e, stored, new_patents)
             else:
                 _keep_stored(con, e, stored.rows(stored.years, stored.no_year))
@@ -459,7 +460,7 @@ class BaseStore:
         parts = prep.link_parts if e.name == "APPLIED" else prep.parts
         excess = None  # stored rows of the re-read partitions that no prepared row matched
         if stored.whole is None:
-            recorded = self._stored_part_rows(e.name)
+            recorded = stored.part_rows
             expected = sum(recorded.values()) if parts is None else sum(recorded.get(p, 0) for p in parts)
             excess = expected - con.execute("SELECT count(*) FROM stored").fetchall()[0][0]
             if not recorded or excess <= 0:
@@ -585,13 +586,13 @@ class BaseStore:
         return _Stored(self, e, [], False, None, whole=pa.Table.from_pandas(
             df.astype({"row_hash": "int64"}), preserve_index=False).cast(ENTITY_SCHEMA(e.name, key_only=True)))
 
-    def _hashes_first(self, name: str, stored) -> bool:
+    def _hashes_first(self, stored) -> bool:
         """Whether the stored rows of ``stored`` are matched by the row hashes of the whole table first
         (:meth:`_match_hashes`): when the years to fetch hold at least 1/:data:`HASH_SHARE` of the rows the
         last load recorded (never when the store is read whole)."""
         if not stored.years:
             return False
-        recorded = self._stored_year_rows(name)
+        recorded = stored.year_rows
         total = sum(recorded.values())
         return total > 0 and sum(recorded.get(y, 0) for y in stored.years) * HASH_SHARE >= total
 
@@ -622,7 +623,7 @@ class BaseStore:
             return
         parts = set(missing.column("_part").to_pylist())
         years = sorted({int(p.split("/")[0]) for p in parts if p != "none"})
-        recorded = self._stored_year_rows(e.name)
+        recorded = stored.year_rows
         keyed = missing.select(list(e.key))
         if len(missing) * KEY_LOOKUP_ROWS <= sum(recorded.get(y, 0) for y in years) and \
                 len(keyed) == len(keyed.drop_null()):
@@ -638,16 +639,6 @@ class BaseStore:
         except (ValueError, AttributeError):
             return {}
         return {str(p): int(n) for p, n in parts.items()} if isinstance(parts, dict) else {}
-
-    def _stored_year_rows(self, name: str) -> dict[int, int]:
-        """Rows of store table ``name`` per application year, as the last load recorded them (meta
-        ``loaded:<name>``, ``year_rows`` per partition ``year/bucket``); empty when not recorded."""
-        out: dict[int, int] = {}
-        for part, n in self._stored_part_rows(name).items():
-            head = str(part).split("/")[0]
-            if head.isdigit():
-                out[int(head)] = out.get(int(head), 0) + int(n)
-        return out
 
     def _run_arrow(self, statement: str, params: dict):  # pragma: no cover - engine hook
         """``statement``'s result as an Arrow table (the embedded store overrides this)."""
@@ -912,12 +903,28 @@ class _Stored:
         self.parts = parts  # the partitions whose digests changed (None: every one)
         self.schema = ENTITY_SCHEMA(e.name, key_only=True)
 
+    @functools.cached_property
+    def part_rows(self) -> dict[str, int]:
+        """Rows of ``e`` per partition ``year/bucket`` as the loads recorded them (read once per diff:
+        the meta is written after every table's diff)."""
+        return self.store._stored_part_rows(self.e.name)
+
+    @functools.cached_property
+    def year_rows(self) -> dict[int, int]:
+        """:attr:`part_rows` per application year; empty when not recorded."""
+        out: dict[int, int] = {}
+        for part, n in self.part_rows.items():
+            head = part.split("/")[0]
+            if head.isdigit():
+                out[int(head)] = out.get(int(head), 0) + n
+        return out
+
     def rows(self, years: list[int], no_year: bool):
         """The rows of the patents of ``years`` (and without a year: ``no_year``), one query per group
         of years of about :data:`FETCH_ROWS` recorded rows (the patents without a year with the first)."""
         s = self.store
         asks = [{"years": group, "no_year": no_year and i == 0}
-                for i, group in enumerate(_year_groups(years, s._stored_year_rows(self.e.name), FETCH_ROWS))]
+                for i, group in enumerate(_year_groups(years, self.year_rows, FETCH_ROWS))]
         if no_year and not asks:
             asks = [{"years": [], "no_year": True}]
         if not asks:
@@ -946,7 +953,7 @@ class _Stored:
             heads = kept | ({"none"} if "none" in old or "none" not in prepared else set())
         else:  # (a partition that no load recorded rows of holds none, unless nothing was recorded; one
             # that held rows may hold rows the canonical tables no longer have: BaseStore._find_gone)
-            recorded = self.store._stored_part_rows(self.e.name)
+            recorded = self.part_rows
             heads = {p.split("/")[0] for p in self.parts if p in old or not recorded or recorded.get(p, 0) > 0}
         self.years = [y for y in self.years if str(y) in heads]
         self.no_year = self.no_year and "none" in heads
