@@ -7,6 +7,7 @@ rows and rows/s per step."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -663,3 +664,49 @@ def test_links_and_citations_the_canonical_tables_no_longer_have_are_deleted(tmp
         if backend == "embedded":
             store.refresh_projections(flt)
             _assert_projections_equal_a_full_rebuild(store, flt)
+
+
+def test_a_store_whose_loads_recorded_no_year_digests_is_diffed_by_year_and_equals_a_fresh_load(tmp_path, monkeypatch):
+    """A store whose last load recorded no per-year digests (a store loaded by an older citynet) is diffed
+    year by year over every year it holds (``_Stored.not_new``'s year units, no partitions): the patents
+    of a year the store held one patent of (without links) and a link moved in an old year give the
+    counts of those edits, the relationships of that year are not asked for (they are all of new
+    patents), and the store equals a fresh load."""
+    from citynet.graph import store as store_mod
+    from citynet.graph.store import open_store
+
+    from citynet.workspace import Workspace
+
+    tables = _corpus()
+    # one patent of 2014 without links or citations is in the store before its year's other patents
+    # come: the store holds 2014, whose prepared links and citations are then all of new patents
+    p = tables["patents"]
+    lone = p.loc[p["app_year"] == 2014, "patent_id"].iloc[0]
+    tables["patent_applicants"] = tables["patent_applicants"][tables["patent_applicants"]["patent_id"] != lone]
+    ci = tables["citations"]
+    tables["citations"] = ci[(ci["citing_patent_id"] != lone) & (ci["cited_patent_id"] != lone)]
+    v1 = _without(tables, 2014)
+    v1["patents"] = pd.concat([v1["patents"], p[p["patent_id"] == lone]])
+    ws = Workspace.open(tmp_path / "inc", create=True)
+    with open_store(ws) as store:
+        write_tables(v1, tmp_path / "v1", patents_by_year=True)
+        store.load(tmp_path / "v1")
+        for name in ("Patent", "APPLIED", "CITES"):  # as an older load recorded them: no years' digests
+            rec = json.loads(store._get_meta(f"loaded:{name}"))
+            rec.pop("years")
+            store._set_meta(f"loaded:{name}", json.dumps(rec))
+        edited = {k: v.copy() for k, v in tables.items()}
+        _move_one_link(edited, (2011,))
+        write_tables(edited, tmp_path / "v2", patents_by_year=True)
+        monkeypatch.setattr(store_mod, "HASH_SHARE", 0)  # the years' keys and hashes
+        calls = _record_blocks(store, monkeypatch)
+        counts = store.load(tmp_path / "v2")
+        new_links = edited["patent_applicants"]["patent_id"].isin(
+            edited["patents"].loc[edited["patents"]["app_year"] == 2014, "patent_id"])
+        assert "years" not in counts["APPLIED"]  # every row prepared: no partitions
+        assert counts["APPLIED"]["changed"] == 1 and counts["APPLIED"]["new"] == new_links.sum()
+        asked = {name: params["years"] for name, params in calls if name.startswith("fetch_years_")}
+        assert asked["fetch_years_APPLIED"] == [2010, 2011, 2012, 2013]
+        assert asked["fetch_years_CITES"] == [2010, 2011, 2012, 2013]
+        assert asked["fetch_years_Patent"] == [2010, 2011, 2012, 2013, 2014]
+        _assert_equals_fresh_load(store, tmp_path / "v2", tmp_path / "fresh")
