@@ -471,11 +471,8 @@ class BaseStore:
         on = " AND ".join(f"s.{k} = r.{k}" for k in e.key)
 
         def keep(tables) -> int:
-            for part in tables:
-                con.register("stored_arrow", part)
-                con.execute(f"""INSERT INTO r_gone SELECT {', '.join('s.' + k for k in e.key)} FROM stored_arrow s
-                                SEMI JOIN gone_pats q ON q.patent_id = s.{PART_KEY[e.name]} ANTI JOIN r_rows r ON {on}""")
-                con.unregister("stored_arrow")
+            _insert_parts(con, tables, f"""INSERT INTO r_gone SELECT {', '.join('s.' + k for k in e.key)} FROM stored_arrow s
+                                           SEMI JOIN gone_pats q ON q.patent_id = s.{PART_KEY[e.name]} ANTI JOIN r_rows r ON {on}""")
             return con.execute("SELECT count(*) FROM r_gone").fetchall()[0][0]
 
         # an applicant merged into another (harmonisation after an append) is the usual cause: the links of
@@ -502,8 +499,14 @@ class BaseStore:
             return
         (stmt,) = self._blocks("load")["applicant_links"]
         schema = pa.schema([("applicant_id", pa.string()), ("patent_id", pa.string())])
-        for a in absent:
-            got = self._run_arrow(stmt, {"applicant_id": a})
+        yield from self._run_each(stmt, ({"applicant_id": a} for a in absent), schema)
+
+    def _run_each(self, stmt: str, params, schema):
+        """The non-empty results of ``stmt`` run once per parameter map of ``params`` (one key look-up
+        each: the engine starts from a node's primary-key index, where a batch of keys is planned as a
+        scan of every relationship), as Arrow tables of ``schema``."""
+        for p in params:
+            got = self._run_arrow(stmt, p)
             if got.num_rows:
                 yield got.select(schema.names).cast(schema)
 
@@ -605,10 +608,7 @@ class BaseStore:
         are fetched (:meth:`_Stored.rows`)."""
         keys = ", ".join("r." + k for k in e.key)
         con.execute("CREATE OR REPLACE TEMP TABLE stored_h (row_hash BIGINT)")
-        for part in stored.hashes():
-            con.register("stored_arrow", part)
-            con.execute("INSERT INTO stored_h SELECT row_hash FROM stored_arrow")
-            con.unregister("stored_arrow")
+        _insert_parts(con, stored.hashes(), "INSERT INTO stored_h SELECT row_hash FROM stored_arrow")
         from citynet.graph.prepare import PART_KEY
 
         # (the rows of new patents are not matched at all: only a new or changed row of a patent the store
@@ -981,23 +981,27 @@ class _Stored:
 
     def lookup(self, keys):
         """The stored rows with the keys ``keys`` (an Arrow table of ``e``'s key columns), one statement
-        per key: the engine starts from the nodes' primary-key index (a batch of keys is planned as a
-        scan of every relationship)."""
+        per key (:meth:`BaseStore._run_each`)."""
         import pyarrow as pa
 
         (stmt,) = self.store._blocks("load")[f"fetch_key_{self.e.name}"]
-        got = [self.store._run_arrow(stmt, row) for row in keys.to_pylist()]
-        got = [t.select(self.schema.names).cast(self.schema) for t in got if t.num_rows]
+        got = list(self.store._run_each(stmt, keys.to_pylist(), self.schema))
         return pa.concat_tables(got) if got else self.schema.empty_table()
 
 
 def _keep_stored(con, e, tables) -> None:
     """Add to ``stored_raw`` the rows of ``tables`` (keys and row hashes of ``e``) whose key was prepared."""
     on = " AND ".join(f"s.{k} = r.{k}" for k in e.key)
+    _insert_parts(con, tables, f"INSERT INTO stored_raw SELECT {', '.join('s.' + k for k in e.key)}, s.row_hash "
+                               f"FROM stored_arrow s SEMI JOIN r_rows r ON {on}")
+
+
+def _insert_parts(con, tables, sql: str) -> None:
+    """Run ``sql`` (an ``INSERT`` reading the view ``stored_arrow``) on DuckDB ``con`` once per Arrow table
+    of ``tables``, each registered as ``stored_arrow`` while it runs (the stored rows arrive part by part)."""
     for part in tables:
         con.register("stored_arrow", part)
-        con.execute(f"INSERT INTO stored_raw SELECT {', '.join('s.' + k for k in e.key)}, s.row_hash "
-                    f"FROM stored_arrow s SEMI JOIN r_rows r ON {on}")
+        con.execute(sql)
         con.unregister("stored_arrow")
 
 
