@@ -313,6 +313,18 @@ def _read_transfers(earlier: list[pd.DataFrame], paths: list[Path], opts: Ingest
     return read, tb, rejected
 
 
+def _refuse_an_append_of_nothing(entries: list[dict], frames: list) -> None:
+    """``ingest --append``: refuse (as a whole ingest does) when no record of the new patent files can be
+    loaded: each is empty or every row of it was rejected (the reasons, summarised, like
+    :meth:`Quarantine.nothing_loaded`); the corpus before stays as it was."""
+    new = _RawHeaders()
+    new.frames = list(frames)
+    t = new.table()
+    rejected = len(t[["source_file", "source_row"]].drop_duplicates()) if len(t) else 0
+    if rejected >= sum(int(e["rows_read"]) for e in entries):
+        raise new.nothing_loaded([e["file"] for e in entries])
+
+
 class _RawHeaders(Quarantine):
     """Quarantine rows with the raw fields under their original headers."""
 
@@ -460,6 +472,7 @@ def _ingest(ws, patent_files, transfer_files, covariate_files, opts, progress, j
         jobs.append(tr_job)
     big = sum(Path(p).stat().st_size for p in patent_files if Path(p).is_file()) > 2 * settings.block
     pool = _pool(settings.workers) if big and settings.workers > 1 else _Inline()
+    earlier_files, earlier_frames = len(files_report), len(q_pat.frames)
     try:
         for path in map(Path, patent_files):
             step(f"reading {path.name}")
@@ -470,6 +483,8 @@ def _ingest(ws, patent_files, transfer_files, covariate_files, opts, progress, j
         if not isinstance(pool, _Inline):
             pool.shutdown(wait=True, cancel_futures=True)
     _release_arrow_memory()
+    if opts.append_from is not None and patent_files:
+        _refuse_an_append_of_nothing(files_report[earlier_files:], q_pat.frames[earlier_frames:])
 
     step("patents: de-duplication", state.meta["next_pos"])
     before = state.files_of("dups")

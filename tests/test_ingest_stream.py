@@ -183,7 +183,9 @@ def test_ingest_a_then_append_b_equals_ingest_of_a_and_b(tmp_path):
     """The fixture split in two exports (B has the bad rows and the malformed one; duplicates across A and B,
     some kept in B) and two transfer files: ``ingest A`` then ``ingest B --append`` writes the same canonical
     tables, quarantine rows and per-file row accounting as ``ingest A B``; appending a file of the corpus
-    again, or to a workspace without a corpus, is one message (exit 2)."""
+    again, or to a workspace without a corpus, is one message (exit 2); appending a file with no record
+    that can be loaded (a header only, rejected rows only) is one message (exit 3), as a whole ingest of it
+    is; none of the refused appends changes the corpus."""
     lines = _lines("patents.csv.gz")
     head, body = lines[0], lines[1:]
     raw = tmp_path / "raw"
@@ -209,6 +211,12 @@ def test_ingest_a_then_append_b_equals_ingest_of_a_and_b(tmp_path):
 
     assert exit_code("-q", "ingest", "-w", str(inc), str(b), "--append") == 2
     assert exit_code("-q", "ingest", "-w", str(tmp_path / "empty"), str(b), "--append") == 2
+    # a file of no record, or of rejected rows only, is refused as a whole ingest of it is (exit 3)
+    header_only, rejected = raw / "header_only.csv", raw / "rejected.csv"
+    header_only.write_text(head, encoding="utf-8", newline="")
+    rejected.write_text(head + "not,a record\nnor,this\n", encoding="utf-8", newline="")
+    assert exit_code("-q", "ingest", "-w", str(inc), str(header_only), "--append") == 3
+    assert exit_code("-q", "ingest", "-w", str(inc), str(rejected), "--append") == 3
     assert _canonical_digests(inc) == _canonical_digests(both)  # the refused appends changed nothing
 
 
