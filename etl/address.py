@@ -1618,6 +1618,10 @@ def _build_key_trie() -> _KeyTrie:
     return _KeyTrie(*(np.concatenate(x) for x in (parents, chars, key, more)))
 
 
+_EIGHT_BACK = np.arange(7, -1, -1)  # ``_key_hits``: the first two characters' six bytes in one read
+_SIX_BYTES = (1 << 48) - 1
+
+
 def _key_hits(
     data: np.ndarray,
     pos: np.ndarray,
@@ -1665,9 +1669,9 @@ def _key_hits(
     base = np.full(len(alive), rec[0, 1], dtype="int64")
     while len(alive):
         if pairs:
-            chars = data.take(p).astype(np.int64)
-            for i in range(1, 6):
-                chars = (chars << 8) | data.take(p + i)
+            # the first six bytes as one big-endian number: eight bytes read in reverse order (clipped
+            # at the end of ``data``) are a little-endian number whose top six bytes these are
+            chars = (data.take(p[:, None] + _EIGHT_BACK, mode="clip").view("<i8")[:, 0] >> 16) & _SIX_BYTES
             child = _cuckoo_find(trie.pair_slots, trie.pair_mask, trie.pair_shift, chars)
             got = rec.take(child, axis=0, mode="wrap")  # -1 (none): the sentinel's record, the last
             g, more = got[:, 2], got[:, 3] != 0
@@ -2082,7 +2086,7 @@ def _postal_codes(data: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple
     # the eight bytes from each row's first as one little-endian number: its six low bytes are ASCII
     # digits when each high half is 3 and each low half plus 6 stays below 16 (no byte carries into the
     # next); a row's first two digits are then its two lowest low halves
-    eight = data.take(q[:, None] + _EIGHT, mode="clip").view("<u8")[:, 0]
+    eight = data.take(q[:, None] + _EIGHT, mode="clip").view("<i8")[:, 0]
     fast = (q + 6 <= stop) & ((eight & _SIX_HIGH) == _SIX_THREES) & ((((eight & _SIX_LOW) + _SIX_SIXES) & _SIX_HIGH) == 0)
     ok = np.zeros(len(cand), dtype=bool)
     d0, d1 = np.zeros((2, len(cand)), dtype=np.int64)
@@ -2096,7 +2100,7 @@ def _postal_codes(data: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple
                & (data.take(qf + 2, mode="clip") >= 0x90) & (data.take(qf + 2, mode="clip") <= 0x99))
         )  # fmt: skip
         ok[f], q[f] = ~seventh, qf
-        d0[f], d1[f] = (eight[f] & np.uint64(0xF)).astype(np.int64), ((eight[f] >> np.uint64(8)) & np.uint64(0xF)).astype(np.int64)
+        d0[f], d1[f] = eight[f] & 0xF, (eight[f] >> 8) & 0xF
     slow = (~fast).nonzero()[0]
     if len(slow):
         read = _postal_chars if len(slow) > _POSTAL_PY_ROWS else _postal_chars_py
@@ -2117,8 +2121,9 @@ def _postal_codes(data: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple
 
 
 _EIGHT = np.arange(8)
-_SIX_HIGH, _SIX_LOW = np.uint64(0xF0F0F0F0F0F0), np.uint64(0x0F0F0F0F0F0F)  # ``_postal_codes``: six bytes' halves
-_SIX_THREES, _SIX_SIXES = np.uint64(0x303030303030), np.uint64(0x060606060606)
+# ``_postal_codes``: the halves of six bytes (signed 64-bit numbers, as the rest of the step uses: a
+# process's first use of each combination of number types costs numpy 5-75 µs)
+_SIX_HIGH, _SIX_LOW, _SIX_THREES, _SIX_SIXES = 0xF0F0F0F0F0F0, 0x0F0F0F0F0F0F, 0x303030303030, 0x060606060606
 # ``_postal_chars`` makes seven vectorised steps of about ten numpy calls each, whatever its rows: the
 # few rows that begin with a digit and are no six-digit code (a street number, ``1 Infinite Loop``) are
 # read in Python below this many (``_postal_chars_py``: 2 µs a row, against 0.1 ms for one row)
