@@ -1618,10 +1618,6 @@ def _build_key_trie() -> _KeyTrie:
     return _KeyTrie(*(np.concatenate(x) for x in (parents, chars, key, more)))
 
 
-_EIGHT_BACK = np.arange(7, -1, -1)  # ``_key_hits``: the first two characters' six bytes in one read
-_SIX_BYTES = (1 << 48) - 1
-
-
 def _key_hits(
     data: np.ndarray,
     pos: np.ndarray,
@@ -1669,9 +1665,9 @@ def _key_hits(
     base = np.full(len(alive), rec[0, 1], dtype="int64")
     while len(alive):
         if pairs:
-            # the first six bytes as one big-endian number: eight bytes read in reverse order (clipped
-            # at the end of ``data``) are a little-endian number whose top six bytes these are
-            chars = (data.take(p[:, None] + _EIGHT_BACK, mode="clip").view("<i8")[:, 0] >> 16) & _SIX_BYTES
+            chars = data.take(p).astype(np.int64)
+            for i in range(1, 6):
+                chars = (chars << 8) | data.take(p + i)
             child = _cuckoo_find(trie.pair_slots, trie.pair_mask, trie.pair_shift, chars)
             got = rec.take(child, axis=0, mode="wrap")  # -1 (none): the sentinel's record, the last
             g, more = got[:, 2], got[:, 3] != 0
@@ -2086,7 +2082,7 @@ def _postal_codes(data: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple
     # the eight bytes from each row's first as one little-endian number: its six low bytes are ASCII
     # digits when each high half is 3 and each low half plus 6 stays below 16 (no byte carries into the
     # next); a row's first two digits are then its two lowest low halves
-    eight = data.take(q[:, None] + _EIGHT, mode="clip").view("<i8")[:, 0]
+    eight = _eight_bytes(data, q)
     fast = (q + 6 <= stop) & ((eight & _SIX_HIGH) == _SIX_THREES) & ((((eight & _SIX_LOW) + _SIX_SIXES) & _SIX_HIGH) == 0)
     ok = np.zeros(len(cand), dtype=bool)
     d0, d1 = np.zeros((2, len(cand)), dtype=np.int64)
@@ -2120,7 +2116,28 @@ def _postal_codes(data: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple
     return start, [_POSTAL_PROVINCE[v] for v in uniq.tolist()], codes
 
 
-_EIGHT = np.arange(8)
+
+
+def _eight_bytes(data: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Bytes ``q`` to ``q + 7`` of ``data`` as one little-endian signed 64-bit number per row, of which
+    ``_postal_codes`` uses the six low bytes (rows with ``q + 6`` beyond their end are not read as
+    six digits): the rows of a view of ``data`` as overlapping eight-byte windows (no copy, no index
+    array of eight numbers per row: 0.2 MB of fresh memory, 50 page faults, on 3,400 rows), a row
+    that begins fewer than eight bytes before the end read from the last window and shifted (its six
+    bytes are within it)."""
+    from numpy.lib.stride_tricks import as_strided
+
+    n = len(data)
+    if n < 8:  # the bytes past the end read as 0: never within a row
+        data, n = np.concatenate((data, np.zeros(8 - n, dtype=np.uint8))), 8
+    at = np.minimum(q, n - 8)
+    eight = as_strided(data, shape=(n - 7, 8), strides=(1, 1), writeable=False)[at].view("<i8")[:, 0]
+    late = (q > at).nonzero()[0]
+    if len(late):
+        eight[late] >>= (q[late] - at[late]) * 8
+    return eight
+
+
 # ``_postal_codes``: the halves of six bytes (signed 64-bit numbers, as the rest of the step uses: a
 # process's first use of each combination of number types costs numpy 5-75 µs)
 _SIX_HIGH, _SIX_LOW, _SIX_THREES, _SIX_SIXES = 0xF0F0F0F0F0F0, 0x0F0F0F0F0F0F, 0x303030303030, 0x060606060606
