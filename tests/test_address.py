@@ -183,8 +183,12 @@ def test_parse_addresses_empty() -> None:
     assert len(out) == 0 and "city_code" in out.columns
 
 
-def test_prefix_path_equals_whole_address_reading() -> None:
-    """The vectorised prefix path gives exactly what ``parse_address`` gives, address by address."""
+def test_prefix_path_equals_whole_address_reading(monkeypatch) -> None:
+    """The vectorised prefix path gives exactly what ``parse_address`` gives, address by address (the
+    prefix tier on however few rows the keys leave, ``_PREFIX_MIN_ROWS``)."""
+    import citynet.etl.address as A
+
+    monkeypatch.setattr(A, "_PREFIX_MIN_ROWS", 1)
     addrs = [
         "210008 江苏省南京市鼓楼区中山北路8号", "江苏省南京市鼓楼区上海路", "南京市玄武区北京东路41号",
         "210000 鼓楼区中山路", "350001 鼓楼区", "江苏南京鼓楼区", "江苏南京路8号", "江苏省南京市场",
