@@ -1096,7 +1096,7 @@ def _key_table() -> _KeyTable:
 def _warm_arrow() -> None:
     """Call once, with the key table (per-process setup), every Arrow kernel that ``parse_addresses``
     uses, on two short strings. The first call of a kernel in a process initialises it — the first
-    ``utf8_is_space`` about 3 ms (Unicode tables), the first ``take``, regex match or slice 0.1–0.4 ms
+    ``utf8_is_space`` about 3 ms (Unicode tables), the first ``take`` or slice 0.1–0.4 ms
     each — which is setup, not the reading of the addresses; no answer depends on it."""
     import pyarrow.compute as pc
 
