@@ -1731,9 +1731,10 @@ def _key_hits(
     if failed.any():  # the shorter keys of the rows not decided yet: the longest one that decides wins
         # all of them in one pass (a key's decision does not depend on the row's other keys), then the
         # first that decides in each row's order, longest first
-        all_rows = np.concatenate(hit_rows)
-        m = failed[all_rows]
-        rows, gid, kend = all_rows[m], np.concatenate(hit_gid)[m], np.concatenate(hit_end)[m]
+        # their hits, step by step (a few dozen rows: concatenating the walk's 15,000 hits of 9,680
+        # addresses first took 0.2 ms and 0.35 MB of fresh memory)
+        parts = [(r[m], g[m], k[m]) for r, g, k in zip(hit_rows, hit_gid, hit_end, strict=True) if (m := failed[r]).any()]
+        rows, gid, kend = (np.concatenate(x) for x in zip(*parts, strict=True))
         order = np.lexsort((-kend, rows))  # a row's keys all start where it does: longest = ends last
         rows, gid, kend = rows[order], gid[order], kend[order]
         shorter = (rows[1:] == rows[:-1]).nonzero()[0] + 1  # not the longest, tried above
