@@ -1096,7 +1096,7 @@ def _key_table() -> _KeyTable:
 def _warm_arrow() -> None:
     """Call once, with the key table (per-process setup), every Arrow kernel that ``parse_addresses``
     uses, on two short strings. The first call of a kernel in a process initialises it — the first
-    ``utf8_is_space`` about 3 ms (Unicode tables), the first ``take``, regex match or slice 0.1–0.4 ms
+    ``utf8_is_space`` about 3 ms (Unicode tables), the first ``take`` or slice 0.1–0.4 ms
     each — which is setup, not the reading of the addresses; no answer depends on it."""
     import pyarrow.compute as pc
 
@@ -1106,7 +1106,6 @@ def _warm_arrow() -> None:
     pc.unique(sample, **kw)
     pc.dictionary_encode(sample, **kw)
     pc.is_valid(text), pc.is_null(text)
-    pc.match_substring_regex(text, _TAIL_SHORT_RE, **kw)
     head = pc.utf8_slice_codeunits(text, 0, 1, **kw)
     pc.filter(text, pc.utf8_is_space(head))
     pc.subtract(pc.binary_length(text), pc.binary_length(pc.utf8_ltrim_whitespace(text)))
@@ -1266,8 +1265,6 @@ def _key_ok(table: _KeyTable, data: np.ndarray, row_end: np.ndarray, rows, gid, 
     longer name. ``data``/``row_end`` are the UTF-8 bytes of the text and each row's end byte
     (``_utf8_bounds``), ``kend`` the byte after each hit's key: what follows the key is read there,
     once, for the rows that have a check to make (the three checks read the same character)."""
-    import pyarrow.compute as pc
-
     ok = table.state[gid] == 2
     ok &= ~constrained | (table.cprov_n[gid] == prov)
     tail = table.tail[gid]
@@ -1286,8 +1283,7 @@ def _key_ok(table: _KeyTable, data: np.ndarray, row_end: np.ndarray, rows, gid, 
         at = np.minimum(np.searchsorted(_TAIL_SHORT_FIRST, first), len(_TAIL_SHORT_FIRST) - 1)
         short = look[short[_TAIL_SHORT_FIRST[at] == first]]
     if len(short):
-        bad = pc.match_substring_regex(_utf8_heads(data, kend[short], stop[short], 4), _TAIL_SHORT_RE, memory_pool=_POOL)
-        ok[short[bad.to_numpy(zero_copy_only=False)]] = False
+        ok[short[_tail_short(data, kend[short], stop[short])]] = False
     d = (danger[look] & ok[look]).nonzero()[0]  # the next character could complete a longer name
     if len(d):
         pair = gid[look[d]] * _CHAR_SPAN + nxt[d]
@@ -1298,16 +1294,25 @@ def _key_ok(table: _KeyTable, data: np.ndarray, row_end: np.ndarray, rows, gid, 
 
 
 _CHAR_SPAN = 1 << 32  # a character read by ``_utf8_char`` takes at most four bytes
+# ``_TAIL_SHORT_RE`` in Python's ``re``: the same matches as RE2's on these heads (no look-around; a
+# negated class matches a newline in both, and ``$`` only follows 桥 where ``[^头镇乡村]`` would match
+# the newline before which Python's ``$`` also matches; ``tests/test_address.py`` compares both)
+_TAIL_SHORT_PY = re.compile(_TAIL_SHORT_RE)
 
 
-def _utf8_heads(data: np.ndarray, pos: np.ndarray, stop: np.ndarray, chars: int) -> pa.Array:
-    """The text from byte ``pos`` to ``chars`` characters later (or ``stop``) of each row, as a new
-    Arrow string array (only these few characters are copied)."""
-    q = pos.copy()
-    for _ in range(chars):
-        go = q < stop
-        q[go] += _UTF8_WIDTH[data[q[go]]]
-    return _utf8_rows(data, pos, np.minimum(q, stop))
+def _tail_short(data: np.ndarray, pos: np.ndarray, stop: np.ndarray) -> np.ndarray:
+    """Whether the first four characters from byte ``pos`` (or to ``stop``) of each row match
+    ``_TAIL_SHORT_RE`` (a street or business word after a short name), for the few rows that get here
+    (about 50 of 10,000 addresses): read in Python, four characters being at most 16 bytes (a
+    character cut at the 16th byte is dropped by the decoding and lies past the fourth). Arrow's
+    regex kernel compiled the pattern on every call: 0.1–0.2 ms for those rows."""
+    raw = memoryview(data)
+    match = _TAIL_SHORT_PY.match
+    return np.array(
+        [match(bytes(raw[a:b]).decode("utf-8", "ignore")[:4]) is not None
+         for a, b in zip(pos.tolist(), np.minimum(stop, pos + 16).tolist(), strict=True)],
+        dtype=bool,
+    )  # fmt: skip
 
 
 def _utf8_rows(data: np.ndarray, pos: np.ndarray, stop: np.ndarray) -> pa.Array:
@@ -1539,21 +1544,34 @@ def _key_start(data: np.ndarray, pos: np.ndarray, end: np.ndarray) -> np.ndarray
         return pos
     pos = pos.copy()
     todo = rows[_TRIM_LEAD[first[rows]]]
+    lead = first[todo]
     while len(todo):
-        char, width = _utf8_char(data, pos[todo])
-        trim = _KEY_TRIM[np.minimum(np.searchsorted(_KEY_TRIM, char), len(_KEY_TRIM) - 1)] == char
+        # an ASCII first byte of ``_TRIM_LEAD`` is a character to trim (most rows: the space after a
+        # postal code); the others (EF) are read whole and compared
+        trim = lead < 0x80
+        width = np.where(trim, 1, 3)
+        wide = (~trim).nonzero()[0]
+        if len(wide):
+            char, width[wide] = _utf8_char(data, pos[todo[wide]])
+            trim[wide] = _KEY_TRIM[np.minimum(np.searchsorted(_KEY_TRIM, char), len(_KEY_TRIM) - 1)] == char
         todo, width = todo[trim], width[trim]
         pos[todo] += width
-        at = pos[todo]  # on only where another character to trim can begin (most rows: one space)
-        todo = todo[(at < end[todo]) & _TRIM_LEAD[data.take(at, mode="clip")]]
+        at = pos[todo]  # on only where another character to trim can begin
+        lead = data.take(at, mode="clip")
+        more = (at < end[todo]) & _TRIM_LEAD[lead]
+        todo, lead = todo[more], lead[more]
     zh = rows
     for i, b in enumerate(_KEY_CUT[-1][0].encode("utf-8")):  # both begin with 中: the rows that do, first
         zh = zh[(pos[zh] + i < end[zh]) & (data.take(pos[zh] + i, mode="clip") == b)]
+    if not len(zh):
+        return pos
     cut = []
     for word in _KEY_CUT:  # both looked for at the same byte: at most one applies (中华… / 中国)
         raw = word.encode("utf-8")
         at = zh[end[zh] - pos[zh] >= len(raw)]
         for i, b in enumerate(raw[3:], 3):
+            if not len(at):
+                break
             at = at[data[pos[at] + i] == b]
         cut.append((at, len(raw)))
     for at, size in cut:
@@ -1713,9 +1731,10 @@ def _key_hits(
     if failed.any():  # the shorter keys of the rows not decided yet: the longest one that decides wins
         # all of them in one pass (a key's decision does not depend on the row's other keys), then the
         # first that decides in each row's order, longest first
-        all_rows = np.concatenate(hit_rows)
-        m = failed[all_rows]
-        rows, gid, kend = all_rows[m], np.concatenate(hit_gid)[m], np.concatenate(hit_end)[m]
+        # their hits, step by step (a few dozen rows: concatenating the walk's 15,000 hits of 9,680
+        # addresses first took 0.2 ms and 0.35 MB of fresh memory)
+        parts = [(r[m], g[m], k[m]) for r, g, k in zip(hit_rows, hit_gid, hit_end, strict=True) if (m := failed[r]).any()]
+        rows, gid, kend = (np.concatenate(x) for x in zip(*parts, strict=True))
         order = np.lexsort((-kend, rows))  # a row's keys all start where it does: longest = ends last
         rows, gid, kend = rows[order], gid[order], kend[order]
         shorter = (rows[1:] == rows[:-1]).nonzero()[0] + 1  # not the longest, tried above
@@ -1756,7 +1775,9 @@ def _key_answers(n: int, rows: np.ndarray, hits: tuple, city: np.ndarray, provin
     code = np.full(n, -1, dtype="int64")
     code[out] = gid
     for col, (codes, values) in zip((city, province, matched), _key_table().answer_columns(), strict=True):
-        np.take(values, codes.take(code, mode="wrap"), out=col)  # -1: the last code, None
+        # -1: the last code, None; ``mode`` "wrap" (the codes are in range): with "raise", ``out`` is
+        # written through a buffer (numpy's documented behaviour), 0.03 ms more per column
+        np.take(values, codes.take(code, mode="wrap"), out=col, mode="wrap")
     matched[out[at]] = text
     return out
 
@@ -1835,6 +1856,14 @@ def _fast_cities(
         todo = todo[~hit]
     return city, matched
 
+
+# the prefix tier runs when the keys leave more than this many rows (``_parse_distinct``); fewer are all
+# read whole. The tier shares one reading of a prefix among the rows that begin with it, and a reading
+# is made once per process (``_prefix_city``, cached): among a few dozen rows there is little to share,
+# and what there is costs a first call more than it saves (9,680 distinct addresses: the keys leave 67
+# rows, 9 prefixes of them were read, 0.28 ms of the first call, none decided). Which tier reads a row
+# changes no answer.
+_PREFIX_MIN_ROWS = 128
 
 # up to this many rows, ``_fast_cities`` groups the prefixes in Python: five rounds of Arrow calls
 # (take, slice, dictionary encoding, factorize) cost about 1 ms whatever the number of rows, which is
@@ -2057,10 +2086,13 @@ def _postal_codes(data: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple
     if not len(cand):
         return start, [], codes
     q, stop = start[cand], end[cand]
-    # six ASCII digits (the usual case) in one two-dimensional read; the others (full-width digits,
-    # mixed, short) character by character (``_postal_chars``)
-    six = data.take(q[:, None] + _SIX, mode="clip")
-    fast = (q + 6 <= stop) & ((six >= 0x30) & (six <= 0x39)).all(axis=1)
+    # six ASCII digits (the usual case) in one read; the others (full-width digits, mixed, short)
+    # character by character (``_postal_chars``)
+    # the eight bytes from each row's first as one little-endian number: its six low bytes are ASCII
+    # digits when each high half is 3 and each low half plus 6 stays below 16 (no byte carries into the
+    # next); a row's first two digits are then its two lowest low halves
+    eight = _eight_bytes(data, q)
+    fast = (q + 6 <= stop) & ((eight & _SIX_HIGH) == _SIX_THREES) & ((((eight & _SIX_LOW) + _SIX_SIXES) & _SIX_HIGH) == 0)
     ok = np.zeros(len(cand), dtype=bool)
     d0, d1 = np.zeros((2, len(cand)), dtype=np.int64)
     f = fast.nonzero()[0]
@@ -2073,10 +2105,11 @@ def _postal_codes(data: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple
                & (data.take(qf + 2, mode="clip") >= 0x90) & (data.take(qf + 2, mode="clip") <= 0x99))
         )  # fmt: skip
         ok[f], q[f] = ~seventh, qf
-        d0[f], d1[f] = six[f, 0].astype(np.int64) - 0x30, six[f, 1].astype(np.int64) - 0x30
+        d0[f], d1[f] = eight[f] & 0xF, (eight[f] >> 8) & 0xF
     slow = (~fast).nonzero()[0]
     if len(slow):
-        ok[slow], q[slow], d0[slow], d1[slow] = _postal_chars(data, q[slow], stop[slow])
+        read = _postal_chars if len(slow) > _POSTAL_PY_ROWS else _postal_chars_py
+        ok[slow], q[slow], d0[slow], d1[slow] = read(data, q[slow], stop[slow])
     digits = [d0, d1]
     if not ok.any():
         return start, [], codes
@@ -2092,7 +2125,35 @@ def _postal_codes(data: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple
     return start, [_POSTAL_PROVINCE[v] for v in uniq.tolist()], codes
 
 
-_SIX = np.arange(6)
+
+
+def _eight_bytes(data: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Bytes ``q`` to ``q + 7`` of ``data`` as one little-endian signed 64-bit number per row, of which
+    ``_postal_codes`` uses the six low bytes (rows with ``q + 6`` beyond their end are not read as
+    six digits): the rows of a view of ``data`` as overlapping eight-byte windows (no copy, no index
+    array of eight numbers per row: 0.2 MB of fresh memory, 50 page faults, on 3,400 rows), a row
+    that begins fewer than eight bytes before the end read from the last window and shifted (its six
+    bytes are within it)."""
+    from numpy.lib.stride_tricks import as_strided
+
+    n = len(data)
+    if n < 8:  # the bytes past the end read as 0: never within a row
+        data, n = np.concatenate((data, np.zeros(8 - n, dtype=np.uint8))), 8
+    at = np.minimum(q, n - 8)
+    eight = as_strided(data, shape=(n - 7, 8), strides=(1, 1), writeable=False)[at].view("<i8")[:, 0]
+    late = (q > at).nonzero()[0]
+    if len(late):
+        eight[late] >>= (q[late] - at[late]) * 8
+    return eight
+
+
+# ``_postal_codes``: the halves of six bytes (signed 64-bit numbers, as the rest of the step uses: a
+# process's first use of each combination of number types costs numpy 5-75 µs)
+_SIX_HIGH, _SIX_LOW, _SIX_THREES, _SIX_SIXES = 0xF0F0F0F0F0F0, 0x0F0F0F0F0F0F, 0x303030303030, 0x060606060606
+# ``_postal_chars`` makes seven vectorised steps of about ten numpy calls each, whatever its rows: the
+# few rows that begin with a digit and are no six-digit code (a street number, ``1 Infinite Loop``) are
+# read in Python below this many (``_postal_chars_py``: 2 µs a row, against 0.1 ms for one row)
+_POSTAL_PY_ROWS = 16
 
 
 def _postal_chars(data: np.ndarray, q: np.ndarray, stop: np.ndarray) -> tuple:
@@ -2118,6 +2179,33 @@ def _postal_chars(data: np.ndarray, q: np.ndarray, stop: np.ndarray) -> tuple:
             digits.append(value)
         q = np.where(digit, q + _UTF8_WIDTH[b & 0xFF], q)
     return ok, q, digits[0], digits[1]
+
+
+def _postal_chars_py(data: np.ndarray, q: np.ndarray, stop: np.ndarray) -> tuple:
+    """``_postal_chars`` one row at a time in Python, for a few rows: the same reads (a byte past the end
+    of ``data`` read as its last byte) and the same answers (``tests/test_address.py``)."""
+    raw, last = memoryview(data), len(data) - 1
+    out = []
+    for at, end in zip(q.tolist(), stop.tolist(), strict=True):
+        ok, digits = True, []
+        for i in range(7):
+            b = raw[min(at, last)]
+            value = b - 0x30 if at < end else -1
+            if b == 0xEF:  # a full-width digit: EF BC 90–99
+                fw = raw[min(at + 1, last)] == 0xBC and at + 2 < end
+                value = raw[min(at + 2, last)] - 0x90 if fw else -1
+            digit = 0 <= value <= 9
+            if i == 6:
+                ok = ok and not digit
+                break
+            ok = ok and digit
+            if i < 2:
+                digits.append(value)
+            if digit:
+                at += int(_UTF8_WIDTH[b])
+        out.append((ok, at, digits[0], digits[1]))
+    ok_, q_, d0, d1 = zip(*out, strict=True)
+    return np.array(ok_, dtype=bool), np.array(q_, dtype=np.int64), np.array(d0, dtype=np.int64), np.array(d1, dtype=np.int64)
 
 
 def _chars_before(data: np.ndarray, start: np.ndarray, stop: np.ndarray) -> np.ndarray:
@@ -2173,7 +2261,7 @@ def _parse_distinct(arr: pa.Array, h_codes: np.ndarray, h_uniq: list) -> tuple[n
         out = _key_answers(n, rows, _key_hits(data, start, end, cons, constraints, key_end), city, province, matched)
         decided[out] = True
         rest_u = (~decided[rows]).nonzero()[0]
-        if len(rest_u) > 1:
+        if len(rest_u) > _PREFIX_MIN_ROWS:
             body = _utf8_rows(data, start[rest_u], end[rest_u])
             fast_city, fast_matched = _fast_cities(
                 body, cons[rest_u], constraints, min_share=2, known=_chars_before(data, start[rest_u], key_end[rest_u])

@@ -183,8 +183,12 @@ def test_parse_addresses_empty() -> None:
     assert len(out) == 0 and "city_code" in out.columns
 
 
-def test_prefix_path_equals_whole_address_reading() -> None:
-    """The vectorised prefix path gives exactly what ``parse_address`` gives, address by address."""
+def test_prefix_path_equals_whole_address_reading(monkeypatch) -> None:
+    """The vectorised prefix path gives exactly what ``parse_address`` gives, address by address (the
+    prefix tier on however few rows the keys leave, ``_PREFIX_MIN_ROWS``)."""
+    import citynet.etl.address as A
+
+    monkeypatch.setattr(A, "_PREFIX_MIN_ROWS", 1)
     addrs = [
         "210008 江苏省南京市鼓楼区中山北路8号", "江苏省南京市鼓楼区上海路", "南京市玄武区北京东路41号",
         "210000 鼓楼区中山路", "350001 鼓楼区", "江苏南京鼓楼区", "江苏南京路8号", "江苏省南京市场",
@@ -393,14 +397,47 @@ def test_tail_check_skips_only_rows_the_regex_cannot_match() -> None:
         assert not any(rx.match(c + t) for t in tails), c
 
 
-def test_postal_code_fast_read_equals_character_reading() -> None:
-    """``_postal_codes`` reads six ASCII digits in one two-dimensional step and the rest character by
-    character (``_postal_chars``): on random strings of ASCII and full-width digits, letters, CJK and
-    spaces, both give the character-by-character answer for every row."""
+def test_tail_check_in_python_equals_arrows_regex() -> None:
+    """``_tail_short`` (Python's ``re`` on the first four characters after a key, decoded from at most 16
+    bytes) answers as RE2 does with ``_TAIL_SHORT_RE`` on the same four characters (Arrow's
+    ``match_substring_regex``, what the key tier ran before): random texts of street and business
+    words, directions, numerals, 头镇乡村, newlines, ASCII, two- and four-byte characters."""
     import random
 
     import pyarrow as pa
-    from citynet.etl.address import _POSTAL_PROVINCE, _postal_chars, _postal_codes, _utf8_bounds
+    import pyarrow.compute as pc
+    from citynet.etl.address import _TAIL_SHORT_RE, _tail_short
+
+    rng = random.Random(7)
+    parts = ["大道", "大街", "胡同", "路", "街", "道", "巷", "弄", "桥", "拉面", "大酒店", "风味", "东", "西", "中", "一",
+             "二", "十", "头", "镇", "乡", "村", "大", "胡", "\n", "\r", " ", "a", "1", "é", "😀", "江", "场"]  # fmt: skip
+    texts = ["".join(rng.choice(parts) for _ in range(rng.randint(0, 6))) for _ in range(20000)]
+    texts += ["", "桥", "桥\n", "一二三四路", "一二三路", "东一路", "😀😀😀😀路"]
+    raw = "".join(texts).encode("utf-8")
+    size = np.array([len(t.encode("utf-8")) for t in texts])
+    pos = np.concatenate(([0], np.cumsum(size)[:-1]))
+    data = np.frombuffer(raw, dtype=np.uint8)
+    got = _tail_short(data, pos, pos + size)
+    heads = pa.array([t[:4] for t in texts], pa.large_string())
+    want = pc.match_substring_regex(heads, _TAIL_SHORT_RE).to_numpy(zero_copy_only=False)
+    assert got.tolist() == want.tolist()
+    assert want.any() and not want.all()
+
+
+def test_postal_code_fast_read_equals_character_reading() -> None:
+    """``_postal_codes`` reads six ASCII digits in one two-dimensional step and the rest character by
+    character (``_postal_chars``, or ``_postal_chars_py`` for a few rows): on random strings of ASCII
+    and full-width digits, letters, CJK and spaces, all give the character-by-character answer for every row."""
+    import random
+
+    import pyarrow as pa
+    from citynet.etl.address import (
+        _POSTAL_PROVINCE,
+        _postal_chars,
+        _postal_chars_py,
+        _postal_codes,
+        _utf8_bounds,
+    )
 
     rng = random.Random(5)
     alphabet = ["1", "2", "0", "9", "１", "０", "９", "a", " ", "江", "Ｚ"]
@@ -409,6 +446,8 @@ def test_postal_code_fast_read_equals_character_reading() -> None:
     data, start, end = _utf8_bounds(pa.array(rows, pa.large_string()))
     new_start, provs, codes = _postal_codes(data, start, end)
     ok, q, d0, d1 = _postal_chars(data, start.copy(), end)
+    for got, want in zip(_postal_chars_py(data, start.copy(), end), (ok, q, d0, d1), strict=True):
+        assert np.array_equal(got, want)  # the few rows' reading in Python
     ok &= start < end
     assert np.array_equal(new_start, np.where(ok, q, start))
     assert np.array_equal(codes >= 0, ok)
