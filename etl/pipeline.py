@@ -530,6 +530,8 @@ def _ingest(ws, patent_files, transfer_files, covariate_files, opts, progress, j
     applicants = build_applicants(names_table["representative"], kinds=kind_of,
                                   ids=pd.Series(reps["applicant_id"].to_numpy(), index=reps["representative"].to_numpy()))
 
+    if previous is not None:  # --append: the patent table's thread first (its new rows, DuckDB, the previous groups):
+        pat_job.wait()        # beside locating, the peak of the append at 10M (docs/scale.md, session 14)
     step("applicants: locating (address, corpus vote, name)", len(applicants))
     located = stream.locate(state, dups, names_table, transfer_addr, applicants[["applicant_id", "name", "kind"]],
                             settings, new_from if opts.append_from is not None else None, dropped)
@@ -540,11 +542,9 @@ def _ingest(ws, patent_files, transfer_files, covariate_files, opts, progress, j
     applicants = applicants[[f.name for f in CANONICAL["applicants"]]]
     city_of = applicants.set_index("applicant_id")["city_code"]
 
-    if previous is not None:  # --append: its patent table's thread first (DuckDB and the previous table's groups)
-        pat_job.wait()
     step("patent applicants and transfers: ids and cities", _staged_rows(state, "links") + len(transfers))
     pa_counts = stream.write_patent_applicants(state, dups, id_of, city_of, canon / "patent_applicants.parquet",
-                                               settings, None if previous is None else previous.parent, new_from)
+                                               None if previous is None else previous.parent, new_from)
 
     if len(transfers):
         transfers = transfers.assign(

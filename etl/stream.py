@@ -771,9 +771,36 @@ def _links_with_ids(files: list[Path], dups: pd.DataFrame, ids: pa.Table, id_of:
                         "seq": t.column("seq").take(rows), "city_code": pc.take(cities, at).take(rows)})
 
 
+def _old_links(previous: Path, ids: pa.Table, cities: pa.Table, taken: pa.Array):
+    """``ingest --append``: the rows of the previous ``patent_applicants.parquet`` (in the canonical folder
+    ``previous``), one row group at a time in file order, without the records whose ``patent_id`` is in
+    ``taken``, each ``applicant_id`` replaced by the id its names have now (``ids``: name, applicant_id) and
+    its city (``cities``: applicant_id, city_code) looked up again. Arrow look-ups per row group: no join,
+    no sort of the old links, memory of one row group (a DuckDB re-map ordered by row number held a
+    gigabyte at 10M patents, docs/scale.md)."""
+    names = pq.read_table(previous / "applicant_names.parquet", columns=["name", "applicant_id"])
+    now = pc.take(ids.column("applicant_id"), pc.index_in(names.column("name").cast(pa.string()),
+                                                          value_set=ids.column("name"), skip_nulls=True))
+    pairs = pa.table({"old": names.column("applicant_id").cast(pa.string()), "new": now}).filter(
+        pc.and_(pc.is_valid(now), pc.is_valid(names.column("applicant_id"))))
+    pairs = pairs.group_by(["old", "new"], use_threads=False).aggregate([])  # the distinct (old id, id now)
+    old, app_ids = pairs.column("old").combine_chunks(), pairs.column("new").combine_chunks()
+    if len(pc.unique(old)) != len(old):  # harmonisation keeps an applicant's names together (docstring above)
+        raise RuntimeError("ingest --append: an applicant of the corpus before has names in two applicants now")
+    city_ids, city_codes = cities.column("applicant_id").combine_chunks(), cities.column("city_code").combine_chunks()
+    pf = pq.ParquetFile(previous / "patent_applicants.parquet")
+    for g in range(pf.num_row_groups):
+        t = pf.read_row_group(g, columns=["patent_id", "applicant_id", "seq"])
+        if len(taken):
+            t = t.filter(pc.invert(pc.is_in(t.column("patent_id"), value_set=taken)))
+        app = pc.take(app_ids, pc.index_in(t.column("applicant_id"), value_set=old, skip_nulls=True))
+        city = pc.take(city_codes, pc.index_in(app, value_set=city_ids, skip_nulls=True))
+        yield pa.table({"patent_id": t.column("patent_id"), "applicant_id": app, "seq": t.column("seq"),
+                        "city_code": city})
+
+
 def write_patent_applicants(state: State, dups: pd.DataFrame, id_of: pd.Series, city_of: pd.Series, out: Path,
-                            settings: StreamSettings | None = None, previous: Path | None = None,
-                            new_from: int | None = None) -> dict:
+                            previous: Path | None = None, new_from: int | None = None) -> dict:
     """``patent_applicants.parquet`` from the staged applicant names of the kept records, in their staged
     order (``_pos``, then ``seq``): each name's ``applicant_id`` (two variants of one firm on one patent:
     the first kept), its city: :func:`_links_with_ids`, one staged batch at a time, written in row groups
@@ -784,58 +811,31 @@ def write_patent_applicants(state: State, dups: pd.DataFrame, id_of: pd.Series, 
     whose application number a new record now holds — with each ``applicant_id`` replaced by the id its
     names have now (harmonisation maps every name of an applicant to one key, so an applicant's names stay
     together and only its id can change: the first of each (record, applicant) is the same row) and its
-    city looked up again; only the new files' names are joined and windowed."""
+    city looked up again (:func:`_old_links`); only the new files' names are looked up and windowed."""
     schema = CANONICAL["patent_applicants"]
     c = {"links": 0, "located": 0, "first": 0, "first_located": 0}
-    settings = settings or StreamSettings()
-    ids = pa.table({"name": pa.array(id_of.index.to_numpy(dtype=object), pa.string()),
-                    "applicant_id": pa.array(id_of.to_numpy(dtype=object), pa.string())})
-    cities = pa.table({"applicant_id": pa.array(city_of.index.to_numpy(dtype=object), pa.string()),
-                       "city_code": pa.array(city_of.astype(object).where(city_of.notna(), None).to_numpy(), pa.string())})
-    with tempfile.TemporaryDirectory(prefix="citynet-duckdb-") as tmp, pq.ParquetWriter(out, schema) as writer:
-        con = _connect(settings, Path(tmp))
-        try:
-            if not state.files_of("links"):
-                return c
-            con.register("ids_", ids)
-            con.register("cities_", cities)  # one row per applicant_id
-            files = state.files_split("links", None if previous is None else new_from)[1]
-            parts: list = []
-            if previous is not None:
-                old = sql_string_list([previous / "patent_applicants.parquet"])
-                taken = _kept_glob(state, "patents", dups, con, state.files_split("patents", new_from)[1])
-                con.execute(f"""CREATE TABLE remap_ AS SELECT DISTINCT o.applicant_id AS old_id, i.applicant_id AS new_id
-                                FROM read_parquet({sql_string_list([previous / "applicant_names.parquet"])}) o
-                                JOIN ids_ i USING (name)""")
-                con.execute(f"CREATE TABLE taken_ AS SELECT DISTINCT patent_id FROM {taken}")
-                parts.append(f"""
-                    SELECT o.patent_id, r.new_id AS applicant_id, o.seq, ci.city_code
-                    FROM read_parquet({old}, file_row_number = true) o
-                    LEFT JOIN remap_ r ON r.old_id = o.applicant_id LEFT JOIN cities_ ci ON ci.applicant_id = r.new_id
-                    ANTI JOIN taken_ t ON t.patent_id = o.patent_id
-                    ORDER BY o.file_row_number""")
-            parts.append(_links_with_ids(files, dups, ids, id_of, city_of))
-
-            def tables():  # one query's result at a time (a connection reads one result at once)
-                for q in parts:
-                    if not isinstance(q, str):  # the new links, batch by batch
-                        yield from q
-                        continue
-                    reader = con.sql(q).to_arrow_reader(PA_BATCH)
-                    try:
-                        yield from (pa.Table.from_batches([b]) for b in reader)
-                    finally:
-                        reader.close()
-
-            for table in _rechunked(tables(), PA_BATCH):
-                table = table.cast(schema)
-                writer.write_table(table)
-                located = pc.is_valid(table.column("city_code"))
-                first = pc.equal(table.column("seq"), 1)
-                c["links"] += table.num_rows
-                c["located"] += int(pc.sum(located).as_py() or 0)
-                c["first"] += int(pc.sum(first).as_py() or 0)
-                c["first_located"] += int(pc.sum(pc.and_(located, first)).as_py() or 0)
-        finally:
-            con.close()
+    with pq.ParquetWriter(out, schema) as writer:
+        if not state.files_of("links"):
+            return c
+        ids = pa.table({"name": pa.array(id_of.index.to_numpy(dtype=object), pa.string()),
+                        "applicant_id": pa.array(id_of.to_numpy(dtype=object), pa.string())})
+        files = state.files_split("links", None if previous is None else new_from)[1]
+        parts: list = []
+        if previous is not None:
+            cities = pa.table({"applicant_id": pa.array(city_of.index.to_numpy(dtype=object), pa.string()),
+                               "city_code": pa.array(city_of.astype(object).where(city_of.notna(), None).to_numpy(),
+                                                     pa.string())})
+            new_patents = _kept_batches(state.files_split("patents", new_from)[1], dups, ["patent_id"])
+            taken = pc.unique(pa.chunked_array([t.column("patent_id") for t in new_patents], pa.string()).combine_chunks())
+            parts.append(_old_links(previous, ids, cities, taken))
+        parts.append(_links_with_ids(files, dups, ids, id_of, city_of))
+        for table in _rechunked((t for part in parts for t in part), PA_BATCH):
+            table = table.cast(schema)
+            writer.write_table(table)
+            located = pc.is_valid(table.column("city_code"))
+            first = pc.equal(table.column("seq"), 1)
+            c["links"] += table.num_rows
+            c["located"] += int(pc.sum(located).as_py() or 0)
+            c["first"] += int(pc.sum(first).as_py() or 0)
+            c["first_located"] += int(pc.sum(pc.and_(located, first)).as_py() or 0)
     return c
