@@ -484,7 +484,8 @@ def _ingest(ws, patent_files, transfer_files, covariate_files, opts, progress, j
     # Python), each of the three with a third of the memory limit, the citations with one DuckDB thread
     settings = settings.divided(3)
     cit_job = _Background(stream.resolve_citations, state, dups, canon / "citations.parquet",
-                          replace(settings, threads=1), name="citynet-ingest-citations")
+                          replace(settings, threads=1), None if previous is None else previous.parent / "citations.parquet",
+                          new_from, old_dups, dropped, name="citynet-ingest-citations")
     jobs.append(cit_job)
     patents_path = canon / "patents.parquet"
     pat_job = _Background(stream.write_patents, state, dups, patents_path, settings,  # by app_year, then corpus order

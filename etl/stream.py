@@ -533,30 +533,45 @@ def patent_summary(path: Path | pa.Table) -> dict:
     }
 
 
-def resolve_citations(state: State, dups: pd.DataFrame, out: Path, settings: StreamSettings) -> dict:
+def resolve_citations(state: State, dups: pd.DataFrame, out: Path, settings: StreamSettings,
+                      previous: Path | None = None, new_from: int | None = None,
+                      old_dups: np.ndarray | None = None, dropped: np.ndarray | None = None) -> dict:
     """``citations.parquet`` from the staged references of the kept records, one staged batch at a time
     (``etl.patents.resolve_references``); the corpus's publication-number stems and application numbers
-    are DuckDB tables (memory limit, spilling). Returns the counts for the ingest report."""
+    are DuckDB tables (memory limit, spilling). Returns the counts for the ingest report.
+
+    ``previous`` (``ingest --append``: the citations table of the corpus before; ``new_from``: the first file
+    number of this ingest; ``old_dups``: the duplicates' positions then; ``dropped``: the earlier records that
+    are duplicates now): the earlier references are the previous table's rows (:func:`_old_citations`),
+    only those whose answer can have changed joined again; the new files' references are joined whole."""
     from citynet.etl.patents import CITED_STEM
 
     schema = CANONICAL["citations"]
     counts = {"count": 0, "in_corpus": 0, "foreign": 0}
     dpos = pa.array(dups["_pos"].to_numpy(), type=pa.int64())
+    refs = state.files_of("refs")
+    for f in refs:
+        if not (state.folder / "cites" / f.name).is_file():
+            ref_keys(state, f, pq.read_table(f))
     with tempfile.TemporaryDirectory(prefix="citynet-duckdb-") as tmp:
         con = _connect(settings, Path(tmp))
         writer = pq.ParquetWriter(out, schema)
         try:
             kept = _kept_glob(state, "patents", dups, con)  # corpus order (_pos), not the table's year order
+            old = None
+            if previous is not None and old_dups is not None and dropped is not None:
+                old = _OldCitations(state, dups, con, previous, new_from, old_dups, dropped)
+                refs = state.files_split("refs", new_from)[1] if old.usable else refs
+                old = old if old.usable else None
             # the look-ups hold only what some reference asks for (every batch joins them: a table of the
             # whole corpus made each batch's join cost as much as the corpus)
-            refs = state.files_of("refs")
             keys = [state.folder / "cites" / f.name for f in refs]
-            for f, k in zip(refs, keys, strict=True):
-                if not k.is_file():
-                    ref_keys(state, f, pq.read_table(f))
-            asked = f"read_parquet({sql_string_list(keys)})" if keys else "(SELECT NULL::VARCHAR AS stem, NULL::VARCHAR AS pid)"
-            con.execute(f"CREATE TABLE asked_stems AS SELECT DISTINCT stem FROM {asked} WHERE stem <> ''")
-            con.execute(f"CREATE TABLE asked_ids AS SELECT DISTINCT pid AS patent_id FROM {asked} WHERE pid IS NOT NULL")
+            asked = " UNION ALL ".join(
+                ([f"SELECT stem, pid FROM read_parquet({sql_string_list(keys)})"] if keys else [])
+                + (["SELECT stem, pid FROM old_asked_"] if old is not None else [])) \
+                or "SELECT NULL::VARCHAR AS stem, NULL::VARCHAR AS pid"
+            con.execute(f"CREATE TABLE asked_stems AS SELECT DISTINCT stem FROM ({asked}) WHERE stem <> ''")
+            con.execute(f"CREATE TABLE asked_ids AS SELECT DISTINCT pid AS patent_id FROM ({asked}) WHERE pid IS NOT NULL")
             # the first patent (in corpus order) of each stem, as drop_duplicates("stem") keeps it
             con.execute(f"""
                 CREATE TABLE pubs AS SELECT stem, cited FROM (
@@ -567,15 +582,19 @@ def resolve_citations(state: State, dups: pd.DataFrame, out: Path, settings: Str
                 QUALIFY row_number() OVER (PARTITION BY stem ORDER BY rn) = 1""")
             con.execute(f"CREATE TABLE ids AS SELECT DISTINCT patent_id FROM {kept} SEMI JOIN asked_ids USING (patent_id)")
 
-            for f in state.files_of("refs"):
-                t = pq.read_table(f)
-                keys = ref_keys(state, f, t)
-                if len(dpos):
-                    keep = pc.invert(pc.is_in(t.column("_pos"), value_set=dpos))
-                    t, keys = t.filter(keep), keys.filter(keep)
-                if not t.num_rows:
-                    continue
-                table = _resolve_batch(con, t, keys, schema)
+            def tables():
+                if old is not None:
+                    yield from old.tables(schema, dpos)
+                for f in refs:
+                    t = pq.read_table(f)
+                    keys = ref_keys(state, f, t)
+                    if len(dpos):
+                        keep = pc.invert(pc.is_in(t.column("_pos"), value_set=dpos))
+                        t, keys = t.filter(keep), keys.filter(keep)
+                    if t.num_rows:
+                        yield _resolve_batch(con, t, keys, schema)
+
+            for table in tables():
                 writer.write_table(table)
                 counts["count"] += table.num_rows
                 counts["in_corpus"] += table.num_rows - table.column("cited_patent_id").null_count
@@ -584,6 +603,122 @@ def resolve_citations(state: State, dups: pd.DataFrame, out: Path, settings: Str
             writer.close()
             con.close()
     return counts
+
+
+class _OldCitations:
+    """``ingest --append``: the citations of the earlier references from the previous table.
+
+    The previous table holds, per earlier staged batch of references, the rows of the records kept then
+    (``old_dups``: the duplicates then), in staged order, each with the answer of the look-ups then. Now the
+    rows of the ``dropped`` records go, and a row's answer can change only where a look-up's answer did: a
+    stem's first patent in corpus order changes only if that patent was dropped or no earlier patent had
+    the stem (new records come after every earlier one), so only stems of dropped or new records; an
+    application number is new to the corpus only if a new record holds it (a dropped record's number is
+    held by the record that replaced it). So only the rows whose stem is one of those, or whose answer was
+    none and whose number is new, are joined again (their keys: DuckDB table ``old_asked_``, which the
+    look-ups must hold too). ``usable`` is False when the previous table does not have the rows this
+    expects (then every reference is joined again)."""
+
+    def __init__(self, state: State, dups: pd.DataFrame, con, previous: Path, new_from: int, old_dups: np.ndarray,
+                 dropped: np.ndarray):
+        from citynet.etl.patents import CITED_STEM
+
+        self.state, self.con, self.previous = state, con, previous
+        self.files = state.files_split("refs", new_from)[0]
+        self.old_dups, self.dropped = pa.array(old_dups, pa.int64()), pa.array(dropped, pa.int64())
+        stem = f"regexp_replace(coalesce(pub_number, ''), '{CITED_STEM}', '')"
+        old_patents, new_patents = state.files_split("patents", new_from)
+        changed = ["SELECT NULL::VARCHAR AS stem, NULL::VARCHAR AS patent_id WHERE false"]
+        if new_patents:
+            changed.append(f"SELECT {stem} AS stem, patent_id FROM {_kept_glob(state, 'patents', dups, con, new_patents)}")
+        if len(dropped) and old_patents:
+            con.register("dropped_", pa.table({"_pos": self.dropped}))
+            changed.append(f"SELECT {stem} AS stem, NULL AS patent_id FROM read_parquet({sql_string_list(old_patents)}) "
+                           "SEMI JOIN dropped_ USING (_pos)")
+        t = con.sql(" UNION ALL ".join(changed)).to_arrow_table()
+        stems = t.column("stem").combine_chunks().cast(pa.large_string())
+        self.stems = pc.unique(stems.filter(pc.not_equal(stems, "")))
+        self.numbers = pc.unique(t.column("patent_id").combine_chunks().cast(pa.large_string()).drop_null())
+        self.usable = previous.is_file() and pq.ParquetFile(previous).metadata.num_rows == sum(
+            then.num_rows for then, _ in map(self._batch, self.files))
+        self.again: list[np.ndarray] = []
+        if self.usable:
+            self._find_again()
+
+    def _batch(self, f: Path) -> tuple[pa.Table, pa.Array | None]:
+        """One earlier staged batch: the keys of its rows kept then (the previous table's rows of it), and
+        which of those are kept now (None: all)."""
+        pos = pq.read_table(f, columns=["_pos"]).column("_pos")
+        keys = pq.read_table(self.state.folder / "cites" / f.name)  # written by resolve_citations before this
+        if keys.num_rows != len(pos):
+            keys = ref_keys(self.state, f, pq.read_table(f))
+        then = pc.invert(pc.is_in(pos, value_set=self.old_dups))
+        keep = pc.invert(pc.is_in(pos.filter(then), value_set=self.dropped)) if len(self.dropped) else None
+        return keys.filter(then), keep
+
+    def _find_again(self) -> None:
+        """Which rows of each batch (among those kept now) are joined again, and their keys (``old_asked_``)."""
+        asked = []
+        cited = _sliced(pq.ParquetFile(self.previous), ["cited_patent_id"])
+        for f in self.files:
+            keys, keep = self._batch(f)
+            prev = cited(keys.num_rows)
+            if keep is not None:
+                prev, keys = prev.filter(keep), keys.filter(keep)
+            new_number = pc.fill_null(pc.is_in(keys.column("pid"), value_set=self.numbers), False)
+            again = pc.or_(pc.is_in(keys.column("stem"), value_set=self.stems),
+                           pc.and_(pc.is_null(prev.column("cited_patent_id")), new_number))
+            idx = np.flatnonzero(again.to_numpy(zero_copy_only=False))
+            self.again.append(idx)
+            asked.append(keys.take(pa.array(idx, pa.int64())))
+        self.con.register("old_asked_", pa.concat_tables(asked) if asked else REF_KEYS.empty_table())
+
+    def tables(self, schema: pa.Schema, dpos: pa.Array):
+        """The earlier references' rows of the citations table now, one table per staged batch (``dpos``: the
+        duplicates now), each column in the chunks the whole join gives (:func:`_resolve_batch`: the citing
+        numbers as read from the batch, the rest one chunk), so the file's pages are cut where they were."""
+        rows = _sliced(pq.ParquetFile(self.previous), ["cited_ref", "cited_patent_id", "foreign"])
+        for f, idx in zip(self.files, self.again, strict=True):
+            keys, keep = self._batch(f)
+            prev = rows(keys.num_rows)
+            if keep is not None:
+                prev = prev.filter(keep)
+            if not prev.num_rows:
+                continue
+            cited = prev.column("cited_patent_id").combine_chunks().cast(schema.field("cited_patent_id").type)
+            if len(idx):
+                take = pa.array(idx, pa.int64())
+                keys = keys.filter(keep) if keep is not None else keys
+                redone = _resolve_batch(self.con, prev.take(take).append_column("citing_patent_id", pa.nulls(len(idx), _STR)),
+                                        keys.take(take), schema)
+                values = cited.to_numpy(zero_copy_only=False).astype(object)
+                values[idx] = redone.column("cited_patent_id").to_numpy(zero_copy_only=False)
+                cited = pa.array(values, cited.type)
+            t = pq.read_table(f, columns=["citing_patent_id", "_pos"])
+            t = t.filter(pc.invert(pc.is_in(t.column("_pos"), value_set=dpos)))
+            yield pa.table({"citing_patent_id": t.column("citing_patent_id"),
+                            "cited_ref": prev.column("cited_ref").combine_chunks(), "cited_patent_id": cited,
+                            "foreign": prev.column("foreign").combine_chunks()}).cast(schema)
+
+
+def _sliced(pf: pq.ParquetFile, columns: list[str] | None = None):
+    """A function that returns the next ``n`` rows of ``pf`` (``columns``: only those), read batch by batch."""
+    batches = pf.iter_batches(batch_size=65_536, columns=columns)
+    empty = pf.schema_arrow.empty_table()
+    buf: list[pa.Table] = [empty.select(columns) if columns else empty]
+    held = 0
+
+    def take(n: int) -> pa.Table:
+        nonlocal buf, held
+        while held < n:
+            b = pa.Table.from_batches([next(batches)])
+            buf.append(b)
+            held += b.num_rows
+        whole = pa.concat_tables(buf)
+        buf, held = [whole.slice(n)], held - n
+        return whole.slice(0, n)
+
+    return take
 
 
 REF_KEYS = pa.schema([("stem", pa.large_string()), ("pid", pa.large_string())])
