@@ -479,6 +479,8 @@ def _ingest(ws, patent_files, transfer_files, covariate_files, opts, progress, j
     if opts.append_from is not None and old_dups is not None:
         pos = dups["_pos"].to_numpy()
         dropped = pos[(pos < opts.append_from.meta["next_pos"]) & ~np.isin(pos, old_dups)]
+    # --append: the numbers of those records (a new record holds each now): the only earlier rows that go
+    gone = None if dropped is None else pa.array(dups["patent_id"].to_numpy()[np.isin(pos, dropped)], pa.string())
     # the citations and the year-sorted patent table depend on the kept records only: each is written by
     # a thread while the next steps run (DuckDB and Arrow release the GIL, the applicant steps are mostly
     # Python), each of the three with a third of the memory limit, the citations with one DuckDB thread
@@ -489,7 +491,7 @@ def _ingest(ws, patent_files, transfer_files, covariate_files, opts, progress, j
     jobs.append(cit_job)
     patents_path = canon / "patents.parquet"
     pat_job = _Background(stream.write_patents, state, dups, patents_path, settings,  # by app_year, then corpus order
-                          previous, new_from, name="citynet-ingest-patents")
+                          previous, new_from, gone, name="citynet-ingest-patents")
     jobs.append(pat_job)
     stream.quarantine_duplicates(state, dups, q_pat)
     step("patents: counts", state.meta["next_pos"] - len(dups))
@@ -545,7 +547,7 @@ def _ingest(ws, patent_files, transfer_files, covariate_files, opts, progress, j
 
     step("patent applicants and transfers: ids and cities", _staged_rows(state, "links") + len(transfers))
     pa_counts = stream.write_patent_applicants(state, dups, id_of, city_of, canon / "patent_applicants.parquet",
-                                               None if previous is None else previous.parent, new_from)
+                                               None if previous is None else previous.parent, new_from, gone)
 
     if len(transfers):
         transfers = transfers.assign(

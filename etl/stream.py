@@ -414,7 +414,7 @@ PATENT_ROW_GROUP = 131_072  # rows per row group of patents.parquet at most (nev
 
 
 def write_patents(state: State, dups: pd.DataFrame, path: Path, settings: StreamSettings,
-                  previous: Path | None = None, new_from: int | None = None) -> None:
+                  previous: Path | None = None, new_from: int | None = None, gone: pa.Array | None = None) -> None:
     """``patents.parquet``: the kept staged patent rows sorted by ``app_year``, then by their position in
     the corpus (file order, then row), in row groups that never hold two years (at most
     :data:`PATENT_ROW_GROUP` rows) — so a reader that filters one year touches only that year's row
@@ -426,7 +426,9 @@ def write_patents(state: State, dups: pd.DataFrame, path: Path, settings: Stream
     this ingest): only the new files' kept rows are sorted; the previous table is read row group by row
     group (already in this order: a new record comes after every old one of its year), without the rows
     whose application number a new record now holds, and the new rows of each year go after the old
-    ones. The same rows in the same order, cut into the same row groups as a sort of the whole corpus."""
+    ones. The same rows in the same order, cut into the same row groups as a sort of the whole corpus.
+    ``gone``: the application numbers of the previous rows that a new record replaces (None: every number
+    of a new record is looked for)."""
     schema = CANONICAL["patents"]
     cols = ", ".join(f'"{n}"' for n in schema.names)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -451,17 +453,19 @@ def write_patents(state: State, dups: pd.DataFrame, path: Path, settings: Stream
                 if new_files:
                     rel = _kept_glob(state, "patents", dups, con, files=new_files)
                     new = con.sql(f"SELECT {cols} FROM {rel} ORDER BY app_year, _pos").to_arrow_table().cast(schema)
-                _write_year_groups(writer, _merged_by_year(previous, new), schema)
+                _write_year_groups(writer, _merged_by_year(previous, new, gone), schema)
         finally:
             con.close()
 
 
-def _merged_by_year(previous: Path, new: pa.Table):
+def _merged_by_year(previous: Path, new: pa.Table, gone: pa.Array | None = None):
     """The rows of ``previous`` (a ``patents.parquet``, one year per row group) without those whose
-    ``patent_id`` is in ``new``, with ``new`` (sorted by ``app_year``) after each year's old rows."""
+    ``patent_id`` is in ``new`` (``gone``: those numbers, when known — the replaced records', far fewer than
+    the new ones), with ``new`` (sorted by ``app_year``) after each year's old rows."""
     far = np.iinfo(np.int64).max  # a null year sorts last, as in DuckDB's ORDER BY
     years = pc.fill_null(new.column("app_year").cast(pa.int64()), far).to_numpy()
-    taken = pc.unique(new.column("patent_id").combine_chunks()) if new.num_rows else None
+    taken = gone if gone is not None else pc.unique(new.column("patent_id").combine_chunks()) if new.num_rows else None
+    taken = taken if taken is not None and len(taken) else None
     pf = pq.ParquetFile(previous)
     done = 0
     for g in range(pf.num_row_groups):
@@ -906,10 +910,10 @@ def _links_with_ids(files: list[Path], dups: pd.DataFrame, ids: pa.Table, id_of:
                         "seq": t.column("seq").take(rows), "city_code": pc.take(cities, at).take(rows)})
 
 
-def _old_links(previous: Path, ids: pa.Table, cities: pa.Table, taken: pa.Array):
+def _old_links(previous: Path, ids: pa.Table, cities: pa.Table, gone: pa.Array):
     """``ingest --append``: the rows of the previous ``patent_applicants.parquet`` (in the canonical folder
     ``previous``), one row group at a time in file order, without the records whose ``patent_id`` is in
-    ``taken``, each ``applicant_id`` replaced by the id its names have now (``ids``: name, applicant_id) and
+    ``gone``, each ``applicant_id`` replaced by the id its names have now (``ids``: name, applicant_id) and
     its city (``cities``: applicant_id, city_code) looked up again. Arrow look-ups per row group: no join,
     no sort of the old links, memory of one row group (a DuckDB re-map ordered by row number held a
     gigabyte at 10M patents, docs/scale.md)."""
@@ -926,8 +930,8 @@ def _old_links(previous: Path, ids: pa.Table, cities: pa.Table, taken: pa.Array)
     pf = pq.ParquetFile(previous / "patent_applicants.parquet")
     for g in range(pf.num_row_groups):
         t = pf.read_row_group(g, columns=["patent_id", "applicant_id", "seq"])
-        if len(taken):
-            t = t.filter(pc.invert(pc.is_in(t.column("patent_id"), value_set=taken)))
+        if len(gone):
+            t = t.filter(pc.invert(pc.is_in(t.column("patent_id"), value_set=gone)))
         app = pc.take(app_ids, pc.index_in(t.column("applicant_id"), value_set=old, skip_nulls=True))
         city = pc.take(city_codes, pc.index_in(app, value_set=city_ids, skip_nulls=True))
         yield pa.table({"patent_id": t.column("patent_id"), "applicant_id": app, "seq": t.column("seq"),
@@ -935,7 +939,8 @@ def _old_links(previous: Path, ids: pa.Table, cities: pa.Table, taken: pa.Array)
 
 
 def write_patent_applicants(state: State, dups: pd.DataFrame, id_of: pd.Series, city_of: pd.Series, out: Path,
-                            previous: Path | None = None, new_from: int | None = None) -> dict:
+                            previous: Path | None = None, new_from: int | None = None,
+                            gone: pa.Array | None = None) -> dict:
     """``patent_applicants.parquet`` from the staged applicant names of the kept records, in their staged
     order (``_pos``, then ``seq``): each name's ``applicant_id`` (two variants of one firm on one patent:
     the first kept), its city: :func:`_links_with_ids`, one staged batch at a time, written in row groups
@@ -946,7 +951,9 @@ def write_patent_applicants(state: State, dups: pd.DataFrame, id_of: pd.Series, 
     whose application number a new record now holds — with each ``applicant_id`` replaced by the id its
     names have now (harmonisation maps every name of an applicant to one key, so an applicant's names stay
     together and only its id can change: the first of each (record, applicant) is the same row) and its
-    city looked up again (:func:`_old_links`); only the new files' names are looked up and windowed."""
+    city looked up again (:func:`_old_links`); only the new files' names are looked up and windowed.
+    ``gone``: the application numbers of the earlier records that a new record replaces (None: the new
+    records' numbers, read)."""
     schema = CANONICAL["patent_applicants"]
     c = {"links": 0, "located": 0, "first": 0, "first_located": 0}
     with pq.ParquetWriter(out, schema) as writer:
@@ -960,9 +967,10 @@ def write_patent_applicants(state: State, dups: pd.DataFrame, id_of: pd.Series, 
             cities = pa.table({"applicant_id": pa.array(city_of.index.to_numpy(dtype=object), pa.string()),
                                "city_code": pa.array(city_of.astype(object).where(city_of.notna(), None).to_numpy(),
                                                      pa.string())})
-            new_patents = _kept_batches(state.files_split("patents", new_from)[1], dups, ["patent_id"])
-            taken = pc.unique(pa.chunked_array([t.column("patent_id") for t in new_patents], pa.string()).combine_chunks())
-            parts.append(_old_links(previous, ids, cities, taken))
+            if gone is None:
+                new_patents = _kept_batches(state.files_split("patents", new_from)[1], dups, ["patent_id"])
+                gone = pc.unique(pa.chunked_array([t.column("patent_id") for t in new_patents], pa.string()).combine_chunks())
+            parts.append(_old_links(previous, ids, cities, gone))
         parts.append(_links_with_ids(files, dups, ids, id_of, city_of))
         for table in _rechunked((t for part in parts for t in part), PA_BATCH):
             table = table.cast(schema)
