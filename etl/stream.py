@@ -643,61 +643,64 @@ class _OldCitations:
         stems = t.column("stem").combine_chunks().cast(pa.large_string())
         self.stems = pc.unique(stems.filter(pc.not_equal(stems, "")))
         self.numbers = pc.unique(t.column("patent_id").combine_chunks().cast(pa.large_string()).drop_null())
-        self.usable = previous.is_file() and pq.ParquetFile(previous).metadata.num_rows == sum(
-            then.num_rows for then, _ in map(self._batch, self.files))
-        self.again: list[np.ndarray] = []
+        self.usable = previous.is_file()
         if self.usable:
             self._find_again()
 
-    def _batch(self, f: Path) -> tuple[pa.Table, pa.Array | None]:
-        """One earlier staged batch: the keys of its rows kept then (the previous table's rows of it), and
-        which of those are kept now (None: all)."""
+    def _batch(self, f: Path) -> tuple[int, pa.Array | None, pa.Table]:
+        """One earlier staged batch: how many rows the previous table has of it (its records kept then),
+        which of those are kept now (None: all), and their keys (:func:`ref_keys`) kept now."""
         pos = pq.read_table(f, columns=["_pos"]).column("_pos")
         keys = pq.read_table(self.state.folder / "cites" / f.name)  # written by resolve_citations before this
         if keys.num_rows != len(pos):
             keys = ref_keys(self.state, f, pq.read_table(f))
         then = pc.invert(pc.is_in(pos, value_set=self.old_dups))
+        keys = keys.filter(then)
         keep = pc.invert(pc.is_in(pos.filter(then), value_set=self.dropped)) if len(self.dropped) else None
-        return keys.filter(then), keep
+        return keys.num_rows, keep, keys if keep is None else keys.filter(keep)
 
     def _find_again(self) -> None:
-        """Which rows of each batch (among those kept now) are joined again, and their keys (``old_asked_``)."""
-        asked = []
-        cited = _sliced(pq.ParquetFile(self.previous), ["cited_patent_id"])
+        """Per earlier batch (``batches``): its rows in the previous table, which are kept now, which of those
+        are joined again (their indices and keys); those keys as DuckDB table ``old_asked_`` (the look-ups
+        must hold them too). ``usable`` False when the previous table's rows do not add up."""
+        pf = pq.ParquetFile(self.previous)
+        cited, left = _sliced(pf, ["cited_patent_id"]), pf.metadata.num_rows
+        self.batches = []
         for f in self.files:
-            keys, keep = self._batch(f)
-            prev = cited(keys.num_rows)
-            if keep is not None:
-                prev, keys = prev.filter(keep), keys.filter(keep)
+            n, keep, keys = self._batch(f)
+            if n > left:
+                self.usable = False
+                return
+            left -= n
+            prev = cited(n)
+            prev = prev if keep is None else prev.filter(keep)
             new_number = pc.fill_null(pc.is_in(keys.column("pid"), value_set=self.numbers), False)
             again = pc.or_(pc.is_in(keys.column("stem"), value_set=self.stems),
                            pc.and_(pc.is_null(prev.column("cited_patent_id")), new_number))
-            idx = np.flatnonzero(again.to_numpy(zero_copy_only=False))
-            self.again.append(idx)
-            asked.append(keys.take(pa.array(idx, pa.int64())))
-        self.con.register("old_asked_", pa.concat_tables(asked) if asked else REF_KEYS.empty_table())
+            idx = pa.array(np.flatnonzero(again.to_numpy(zero_copy_only=False)), pa.int64())
+            self.batches.append((n, keep, idx, keys.take(idx)))
+        self.usable = left == 0
+        self.con.register("old_asked_", pa.concat_tables([k for *_, k in self.batches]) if self.batches
+                          else REF_KEYS.empty_table())
 
     def tables(self, schema: pa.Schema, dpos: pa.Array):
         """The earlier references' rows of the citations table now, one table per staged batch (``dpos``: the
         duplicates now), each column in the chunks the whole join gives (:func:`_resolve_batch`: the citing
         numbers as read from the batch, the rest one chunk), so the file's pages are cut where they were."""
         rows = _sliced(pq.ParquetFile(self.previous), ["cited_ref", "cited_patent_id", "foreign"])
-        for f, idx in zip(self.files, self.again, strict=True):
-            keys, keep = self._batch(f)
-            prev = rows(keys.num_rows)
+        for f, (n, keep, idx, keys) in zip(self.files, self.batches, strict=True):
+            prev = rows(n)
             if keep is not None:
                 prev = prev.filter(keep)
             if not prev.num_rows:
                 continue
             cited = prev.column("cited_patent_id").combine_chunks().cast(schema.field("cited_patent_id").type)
             if len(idx):
-                take = pa.array(idx, pa.int64())
-                keys = keys.filter(keep) if keep is not None else keys
-                redone = _resolve_batch(self.con, prev.take(take).append_column("citing_patent_id", pa.nulls(len(idx), _STR)),
-                                        keys.take(take), schema)
-                values = cited.to_numpy(zero_copy_only=False).astype(object)
-                values[idx] = redone.column("cited_patent_id").to_numpy(zero_copy_only=False)
-                cited = pa.array(values, cited.type)
+                redone = _resolve_batch(self.con, prev.take(idx).append_column("citing_patent_id", pa.nulls(len(idx), _STR)),
+                                        keys, schema)
+                mask = np.zeros(len(cited), dtype=bool)
+                mask[idx.to_numpy()] = True
+                cited = pc.replace_with_mask(cited, pa.array(mask), redone.column("cited_patent_id").combine_chunks())
             t = pq.read_table(f, columns=["citing_patent_id", "_pos"])
             t = t.filter(pc.invert(pc.is_in(t.column("_pos"), value_set=dpos)))
             yield pa.table({"citing_patent_id": t.column("citing_patent_id"),
