@@ -639,11 +639,18 @@ class _OldCitations:
             con.register("dropped_", pa.table({"_pos": self.dropped}))
             changed.append(f"SELECT {stem} AS stem, NULL AS patent_id FROM read_parquet({sql_string_list(old_patents)}) "
                            "SEMI JOIN dropped_ USING (_pos)")
-        t = con.sql(" UNION ALL ".join(changed)).to_arrow_table()
-        stems = t.column("stem").combine_chunks().cast(pa.large_string())
-        self.stems = pc.unique(stems.filter(pc.not_equal(stems, "")))
-        self.numbers = pc.unique(t.column("patent_id").combine_chunks().cast(pa.large_string()).drop_null())
-        self.usable = previous.is_file()
+        keys = [state.folder / "cites" / f.name for f in self.files]
+        self.usable = previous.is_file() and all(  # the keys resolve_citations wrote before this
+            pq.read_metadata(k).num_rows == pq.read_metadata(f).num_rows for f, k in zip(self.files, keys, strict=True))
+        if not self.usable or not keys:
+            self.stems = self.numbers = pa.array([], pa.large_string())
+        else:  # only the changed stems and new numbers some earlier reference asks for: one hash join, small sets
+            con.execute(f"CREATE TEMP TABLE changed_ AS {' UNION ALL '.join(changed)}")
+            asked = f"read_parquet({sql_string_list(keys)})"
+            self.stems = con.sql(f"SELECT DISTINCT stem FROM {asked} SEMI JOIN changed_ USING (stem) WHERE stem <> ''"
+                                 ).to_arrow_table().column(0).combine_chunks().cast(pa.large_string())
+            self.numbers = con.sql(f"SELECT DISTINCT pid FROM {asked} SEMI JOIN changed_ ON changed_.patent_id = pid"
+                                   ).to_arrow_table().column(0).combine_chunks().cast(pa.large_string())
         if self.usable:
             self._find_again()
 
