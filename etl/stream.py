@@ -667,11 +667,12 @@ class _OldCitations:
         return keys.num_rows, keep, keys if keep is None else keys.filter(keep)
 
     def _find_again(self) -> None:
-        """Per earlier batch (``batches``): its rows in the previous table, which are kept now, which of those
-        are joined again (their indices and keys); those keys as DuckDB table ``old_asked_`` (the look-ups
-        must hold them too). ``usable`` False when the previous table's rows do not add up."""
-        pf = pq.ParquetFile(self.previous)
-        cited, left = _sliced(pf, ["cited_patent_id"]), pf.metadata.num_rows
+        """Per earlier batch (``batches``): its rows in the previous table, which are kept now, and the
+        candidates to join again (their indices among the rows kept now, keys, and whether the stem is
+        a changed one: the others are joined again only if their answer was none); the candidates' keys
+        as DuckDB table ``old_asked_`` (the look-ups must hold them). ``usable`` False when the previous
+        table's rows do not add up."""
+        left = pq.ParquetFile(self.previous).metadata.num_rows
         self.batches = []
         for f in self.files:
             n, keep, keys = self._batch(f)
@@ -679,15 +680,12 @@ class _OldCitations:
                 self.usable = False
                 return
             left -= n
-            prev = cited(n)
-            prev = prev if keep is None else prev.filter(keep)
-            new_number = pc.fill_null(pc.is_in(keys.column("pid"), value_set=self.numbers), False)
-            again = pc.or_(pc.is_in(keys.column("stem"), value_set=self.stems),
-                           pc.and_(pc.is_null(prev.column("cited_patent_id")), new_number))
-            idx = pa.array(np.flatnonzero(again.to_numpy(zero_copy_only=False)), pa.int64())
-            self.batches.append((n, keep, idx, keys.take(idx)))
+            stem = pc.is_in(keys.column("stem"), value_set=self.stems)
+            cand = pc.or_(stem, pc.fill_null(pc.is_in(keys.column("pid"), value_set=self.numbers), False))
+            idx = pa.array(np.flatnonzero(cand.to_numpy(zero_copy_only=False)), pa.int64())
+            self.batches.append((n, keep, idx, keys.take(idx), stem.take(idx)))
         self.usable = left == 0
-        self.con.register("old_asked_", pa.concat_tables([k for *_, k in self.batches]) if self.batches
+        self.con.register("old_asked_", pa.concat_tables([b[3] for b in self.batches]) if self.batches
                           else REF_KEYS.empty_table())
 
     def tables(self, schema: pa.Schema, dpos: pa.Array):
@@ -695,13 +693,15 @@ class _OldCitations:
         duplicates now), each column in the chunks the whole join gives (:func:`_resolve_batch`: the citing
         numbers as read from the batch, the rest one chunk), so the file's pages are cut where they were."""
         rows = _sliced(pq.ParquetFile(self.previous), ["cited_ref", "cited_patent_id", "foreign"])
-        for f, (n, keep, idx, keys) in zip(self.files, self.batches, strict=True):
+        for f, (n, keep, idx, keys, stem) in zip(self.files, self.batches, strict=True):
             prev = rows(n)
             if keep is not None:
                 prev = prev.filter(keep)
             if not prev.num_rows:
                 continue
             cited = prev.column("cited_patent_id").combine_chunks().cast(schema.field("cited_patent_id").type)
+            again = pc.or_(stem, pc.is_null(cited.take(idx)))  # a changed stem, or a new number and no answer
+            idx, keys = idx.filter(again), keys.filter(again)
             if len(idx):
                 redone = _resolve_batch(self.con, prev.take(idx).append_column("citing_patent_id", pa.nulls(len(idx), _STR)),
                                         keys, schema)
