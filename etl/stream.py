@@ -546,7 +546,7 @@ def resolve_citations(state: State, dups: pd.DataFrame, out: Path, settings: Str
 
     ``previous`` (``ingest --append``: the citations table of the corpus before; ``new_from``: the first file
     number of this ingest; ``old_dups``: the duplicates' positions then; ``dropped``: the earlier records that
-    are duplicates now): the earlier references are the previous table's rows (:func:`_old_citations`),
+    are duplicates now): the earlier references are the previous table's rows (:class:`_OldCitations`),
     only those whose answer can have changed joined again; the new files' references are joined whole."""
     from citynet.etl.patents import CITED_STEM
 
