@@ -494,16 +494,19 @@ def _ingest(ws, patent_files, transfer_files, covariate_files, opts, progress, j
     if opts.append_from is not None and old_dups is not None:
         pos = dups["_pos"].to_numpy()
         dropped = pos[(pos < opts.append_from.meta["next_pos"]) & ~np.isin(pos, old_dups)]
+    # --append: the numbers of those records (a new record holds each now): the only earlier rows that go
+    gone = None if dropped is None else pa.array(dups["patent_id"].to_numpy()[np.isin(pos, dropped)], pa.string())
     # the citations and the year-sorted patent table depend on the kept records only: each is written by
     # a thread while the next steps run (DuckDB and Arrow release the GIL, the applicant steps are mostly
     # Python), each of the three with a third of the memory limit, the citations with one DuckDB thread
     settings = settings.divided(3)
     cit_job = _Background(stream.resolve_citations, state, dups, canon / "citations.parquet",
-                          replace(settings, threads=1), name="citynet-ingest-citations")
+                          replace(settings, threads=1), None if previous is None else previous.parent / "citations.parquet",
+                          new_from, old_dups, dropped, name="citynet-ingest-citations")
     jobs.append(cit_job)
     patents_path = canon / "patents.parquet"
     pat_job = _Background(stream.write_patents, state, dups, patents_path, settings,  # by app_year, then corpus order
-                          previous, new_from, name="citynet-ingest-patents")
+                          previous, new_from, gone, name="citynet-ingest-patents")
     jobs.append(pat_job)
     stream.quarantine_duplicates(state, dups, q_pat)
     step("patents: counts", state.meta["next_pos"] - len(dups))
@@ -545,6 +548,8 @@ def _ingest(ws, patent_files, transfer_files, covariate_files, opts, progress, j
     applicants = build_applicants(names_table["representative"], kinds=kind_of,
                                   ids=pd.Series(reps["applicant_id"].to_numpy(), index=reps["representative"].to_numpy()))
 
+    if previous is not None:  # --append: the patent table's thread first (its new rows, DuckDB, the previous groups):
+        pat_job.wait()        # beside locating, the peak of the append at 10M (docs/scale.md, session 14)
     step("applicants: locating (address, corpus vote, name)", len(applicants))
     located = stream.locate(state, dups, names_table, transfer_addr, applicants[["applicant_id", "name", "kind"]],
                             settings, new_from if opts.append_from is not None else None, dropped)
@@ -555,11 +560,9 @@ def _ingest(ws, patent_files, transfer_files, covariate_files, opts, progress, j
     applicants = applicants[[f.name for f in CANONICAL["applicants"]]]
     city_of = applicants.set_index("applicant_id")["city_code"]
 
-    if previous is not None:  # --append: its patent table's thread first (DuckDB and the previous table's groups)
-        pat_job.wait()
     step("patent applicants and transfers: ids and cities", _staged_rows(state, "links") + len(transfers))
     pa_counts = stream.write_patent_applicants(state, dups, id_of, city_of, canon / "patent_applicants.parquet",
-                                               settings, None if previous is None else previous.parent, new_from)
+                                               None if previous is None else previous.parent, new_from, gone)
 
     if len(transfers):
         transfers = transfers.assign(

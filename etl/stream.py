@@ -414,7 +414,7 @@ PATENT_ROW_GROUP = 131_072  # rows per row group of patents.parquet at most (nev
 
 
 def write_patents(state: State, dups: pd.DataFrame, path: Path, settings: StreamSettings,
-                  previous: Path | None = None, new_from: int | None = None) -> None:
+                  previous: Path | None = None, new_from: int | None = None, gone: pa.Array | None = None) -> None:
     """``patents.parquet``: the kept staged patent rows sorted by ``app_year``, then by their position in
     the corpus (file order, then row), in row groups that never hold two years (at most
     :data:`PATENT_ROW_GROUP` rows) — so a reader that filters one year touches only that year's row
@@ -426,7 +426,9 @@ def write_patents(state: State, dups: pd.DataFrame, path: Path, settings: Stream
     this ingest): only the new files' kept rows are sorted; the previous table is read row group by row
     group (already in this order: a new record comes after every old one of its year), without the rows
     whose application number a new record now holds, and the new rows of each year go after the old
-    ones. The same rows in the same order, cut into the same row groups as a sort of the whole corpus."""
+    ones. The same rows in the same order, cut into the same row groups as a sort of the whole corpus.
+    ``gone``: the application numbers of the previous rows that a new record replaces (None: every number
+    of a new record is looked for)."""
     schema = CANONICAL["patents"]
     cols = ", ".join(f'"{n}"' for n in schema.names)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -451,17 +453,19 @@ def write_patents(state: State, dups: pd.DataFrame, path: Path, settings: Stream
                 if new_files:
                     rel = _kept_glob(state, "patents", dups, con, files=new_files)
                     new = con.sql(f"SELECT {cols} FROM {rel} ORDER BY app_year, _pos").to_arrow_table().cast(schema)
-                _write_year_groups(writer, _merged_by_year(previous, new), schema)
+                _write_year_groups(writer, _merged_by_year(previous, new, gone), schema)
         finally:
             con.close()
 
 
-def _merged_by_year(previous: Path, new: pa.Table):
+def _merged_by_year(previous: Path, new: pa.Table, gone: pa.Array | None = None):
     """The rows of ``previous`` (a ``patents.parquet``, one year per row group) without those whose
-    ``patent_id`` is in ``new``, with ``new`` (sorted by ``app_year``) after each year's old rows."""
+    ``patent_id`` is in ``new`` (``gone``: those numbers, when known — the replaced records', far fewer than
+    the new ones), with ``new`` (sorted by ``app_year``) after each year's old rows."""
     far = np.iinfo(np.int64).max  # a null year sorts last, as in DuckDB's ORDER BY
     years = pc.fill_null(new.column("app_year").cast(pa.int64()), far).to_numpy()
-    taken = pc.unique(new.column("patent_id").combine_chunks()) if new.num_rows else None
+    taken = gone if gone is not None else pc.unique(new.column("patent_id").combine_chunks()) if new.num_rows else None
+    taken = taken if taken is not None and len(taken) else None
     pf = pq.ParquetFile(previous)
     done = 0
     for g in range(pf.num_row_groups):
@@ -533,30 +537,45 @@ def patent_summary(path: Path | pa.Table) -> dict:
     }
 
 
-def resolve_citations(state: State, dups: pd.DataFrame, out: Path, settings: StreamSettings) -> dict:
+def resolve_citations(state: State, dups: pd.DataFrame, out: Path, settings: StreamSettings,
+                      previous: Path | None = None, new_from: int | None = None,
+                      old_dups: np.ndarray | None = None, dropped: np.ndarray | None = None) -> dict:
     """``citations.parquet`` from the staged references of the kept records, one staged batch at a time
     (``etl.patents.resolve_references``); the corpus's publication-number stems and application numbers
-    are DuckDB tables (memory limit, spilling). Returns the counts for the ingest report."""
+    are DuckDB tables (memory limit, spilling). Returns the counts for the ingest report.
+
+    ``previous`` (``ingest --append``: the citations table of the corpus before; ``new_from``: the first file
+    number of this ingest; ``old_dups``: the duplicates' positions then; ``dropped``: the earlier records that
+    are duplicates now): the earlier references are the previous table's rows (:class:`_OldCitations`),
+    only those whose answer can have changed joined again; the new files' references are joined whole."""
     from citynet.etl.patents import CITED_STEM
 
     schema = CANONICAL["citations"]
     counts = {"count": 0, "in_corpus": 0, "foreign": 0}
     dpos = pa.array(dups["_pos"].to_numpy(), type=pa.int64())
+    refs = state.files_of("refs")
+    for f in refs:
+        if not (state.folder / "cites" / f.name).is_file():
+            ref_keys(state, f, pq.read_table(f))
     with tempfile.TemporaryDirectory(prefix="citynet-duckdb-") as tmp:
         con = _connect(settings, Path(tmp))
         writer = pq.ParquetWriter(out, schema)
         try:
             kept = _kept_glob(state, "patents", dups, con)  # corpus order (_pos), not the table's year order
+            old = None
+            if previous is not None and old_dups is not None and dropped is not None:
+                old = _OldCitations(state, dups, con, previous, new_from, old_dups, dropped)
+                refs = state.files_split("refs", new_from)[1] if old.usable else refs
+                old = old if old.usable else None
             # the look-ups hold only what some reference asks for (every batch joins them: a table of the
             # whole corpus made each batch's join cost as much as the corpus)
-            refs = state.files_of("refs")
             keys = [state.folder / "cites" / f.name for f in refs]
-            for f, k in zip(refs, keys, strict=True):
-                if not k.is_file():
-                    ref_keys(state, f, pq.read_table(f))
-            asked = f"read_parquet({sql_string_list(keys)})" if keys else "(SELECT NULL::VARCHAR AS stem, NULL::VARCHAR AS pid)"
-            con.execute(f"CREATE TABLE asked_stems AS SELECT DISTINCT stem FROM {asked} WHERE stem <> ''")
-            con.execute(f"CREATE TABLE asked_ids AS SELECT DISTINCT pid AS patent_id FROM {asked} WHERE pid IS NOT NULL")
+            asked = " UNION ALL ".join(
+                ([f"SELECT stem, pid FROM read_parquet({sql_string_list(keys)})"] if keys else [])
+                + (["SELECT stem, pid FROM old_asked_"] if old is not None else [])) \
+                or "SELECT NULL::VARCHAR AS stem, NULL::VARCHAR AS pid"
+            con.execute(f"CREATE TABLE asked_stems AS SELECT DISTINCT stem FROM ({asked}) WHERE stem <> ''")
+            con.execute(f"CREATE TABLE asked_ids AS SELECT DISTINCT pid AS patent_id FROM ({asked}) WHERE pid IS NOT NULL")
             # the first patent (in corpus order) of each stem, as drop_duplicates("stem") keeps it
             con.execute(f"""
                 CREATE TABLE pubs AS SELECT stem, cited FROM (
@@ -567,15 +586,19 @@ def resolve_citations(state: State, dups: pd.DataFrame, out: Path, settings: Str
                 QUALIFY row_number() OVER (PARTITION BY stem ORDER BY rn) = 1""")
             con.execute(f"CREATE TABLE ids AS SELECT DISTINCT patent_id FROM {kept} SEMI JOIN asked_ids USING (patent_id)")
 
-            for f in state.files_of("refs"):
-                t = pq.read_table(f)
-                keys = ref_keys(state, f, t)
-                if len(dpos):
-                    keep = pc.invert(pc.is_in(t.column("_pos"), value_set=dpos))
-                    t, keys = t.filter(keep), keys.filter(keep)
-                if not t.num_rows:
-                    continue
-                table = _resolve_batch(con, t, keys, schema)
+            def tables():
+                if old is not None:
+                    yield from old.tables(schema, dpos)
+                for f in refs:
+                    t = pq.read_table(f)
+                    keys = ref_keys(state, f, t)
+                    if len(dpos):
+                        keep = pc.invert(pc.is_in(t.column("_pos"), value_set=dpos))
+                        t, keys = t.filter(keep), keys.filter(keep)
+                    if t.num_rows:
+                        yield _resolve_batch(con, t, keys, schema)
+
+            for table in tables():
                 writer.write_table(table)
                 counts["count"] += table.num_rows
                 counts["in_corpus"] += table.num_rows - table.column("cited_patent_id").null_count
@@ -584,6 +607,132 @@ def resolve_citations(state: State, dups: pd.DataFrame, out: Path, settings: Str
             writer.close()
             con.close()
     return counts
+
+
+class _OldCitations:
+    """``ingest --append``: the citations of the earlier references from the previous table.
+
+    The previous table holds, per earlier staged batch of references, the rows of the records kept then
+    (``old_dups``: the duplicates then), in staged order, each with the answer of the look-ups then. Now the
+    rows of the ``dropped`` records go, and a row's answer can change only where a look-up's answer did: a
+    stem's first patent in corpus order changes only if that patent was dropped or no earlier patent had
+    the stem (new records come after every earlier one), so only stems of dropped or new records; an
+    application number is new to the corpus only if a new record holds it (a dropped record's number is
+    held by the record that replaced it). So only the rows whose stem is one of those, or whose answer was
+    none and whose number is new, are joined again (their keys: DuckDB table ``old_asked_``, which the
+    look-ups must hold too). ``usable`` is False when the previous table does not have the rows this
+    expects (then every reference is joined again)."""
+
+    def __init__(self, state: State, dups: pd.DataFrame, con, previous: Path, new_from: int, old_dups: np.ndarray,
+                 dropped: np.ndarray):
+        from citynet.etl.patents import CITED_STEM
+
+        self.state, self.con, self.previous = state, con, previous
+        self.files = state.files_split("refs", new_from)[0]
+        self.old_dups, self.dropped = pa.array(old_dups, pa.int64()), pa.array(dropped, pa.int64())
+        stem = f"regexp_replace(coalesce(pub_number, ''), '{CITED_STEM}', '')"
+        old_patents, new_patents = state.files_split("patents", new_from)
+        changed = ["SELECT NULL::VARCHAR AS stem, NULL::VARCHAR AS patent_id WHERE false"]
+        if new_patents:
+            changed.append(f"SELECT {stem} AS stem, patent_id FROM {_kept_glob(state, 'patents', dups, con, new_patents)}")
+        if len(dropped) and old_patents:
+            con.register("dropped_", pa.table({"_pos": self.dropped}))
+            changed.append(f"SELECT {stem} AS stem, NULL AS patent_id FROM read_parquet({sql_string_list(old_patents)}) "
+                           "SEMI JOIN dropped_ USING (_pos)")
+        keys = [state.folder / "cites" / f.name for f in self.files]
+        self.usable = previous.is_file() and all(  # the keys resolve_citations wrote before this
+            pq.read_metadata(k).num_rows == pq.read_metadata(f).num_rows for f, k in zip(self.files, keys, strict=True))
+        if not self.usable or not keys:
+            self.stems = self.numbers = pa.array([], pa.large_string())
+        else:  # only the changed stems and new numbers some earlier reference asks for: one hash join, small sets
+            con.execute(f"CREATE TEMP TABLE changed_ AS {' UNION ALL '.join(changed)}")
+            asked = f"read_parquet({sql_string_list(keys)})"
+            self.stems = con.sql(f"SELECT DISTINCT stem FROM {asked} SEMI JOIN changed_ USING (stem) WHERE stem <> ''"
+                                 ).to_arrow_table().column(0).combine_chunks().cast(pa.large_string())
+            self.numbers = con.sql(f"SELECT DISTINCT pid FROM {asked} SEMI JOIN changed_ ON changed_.patent_id = pid"
+                                   ).to_arrow_table().column(0).combine_chunks().cast(pa.large_string())
+        if self.usable:
+            self._find_again()
+
+    def _batch(self, f: Path) -> tuple[int, pa.Array | None, pa.Table]:
+        """One earlier staged batch: how many rows the previous table has of it (its records kept then),
+        which of those are kept now (None: all), and their keys (:func:`ref_keys`) kept now."""
+        pos = pq.read_table(f, columns=["_pos"]).column("_pos")
+        keys = pq.read_table(self.state.folder / "cites" / f.name)  # written by resolve_citations before this
+        if keys.num_rows != len(pos):
+            keys = ref_keys(self.state, f, pq.read_table(f))
+        then = pc.invert(pc.is_in(pos, value_set=self.old_dups))
+        keys = keys.filter(then)
+        keep = pc.invert(pc.is_in(pos.filter(then), value_set=self.dropped)) if len(self.dropped) else None
+        return keys.num_rows, keep, keys if keep is None else keys.filter(keep)
+
+    def _find_again(self) -> None:
+        """Per earlier batch (``batches``): its rows in the previous table, which are kept now, and the
+        candidates to join again (their indices among the rows kept now, keys, and whether the stem is
+        a changed one: the others are joined again only if their answer was none); the candidates' keys
+        as DuckDB table ``old_asked_`` (the look-ups must hold them). ``usable`` False when the previous
+        table's rows do not add up."""
+        left = pq.ParquetFile(self.previous).metadata.num_rows
+        self.batches = []
+        for f in self.files:
+            n, keep, keys = self._batch(f)
+            if n > left:
+                self.usable = False
+                return
+            left -= n
+            stem = pc.is_in(keys.column("stem"), value_set=self.stems)
+            cand = pc.or_(stem, pc.fill_null(pc.is_in(keys.column("pid"), value_set=self.numbers), False))
+            idx = pa.array(np.flatnonzero(cand.to_numpy(zero_copy_only=False)), pa.int64())
+            self.batches.append((n, keep, idx, keys.take(idx), stem.take(idx)))
+        self.usable = left == 0
+        self.con.register("old_asked_", pa.concat_tables([b[3] for b in self.batches]) if self.batches
+                          else REF_KEYS.empty_table())
+
+    def tables(self, schema: pa.Schema, dpos: pa.Array):
+        """The earlier references' rows of the citations table now, one table per staged batch (``dpos``: the
+        duplicates now), each column in the chunks the whole join gives (:func:`_resolve_batch`: the citing
+        numbers as read from the batch, the rest one chunk), so the file's pages are cut where they were."""
+        rows = _sliced(pq.ParquetFile(self.previous), ["cited_ref", "cited_patent_id", "foreign"])
+        for f, (n, keep, idx, keys, stem) in zip(self.files, self.batches, strict=True):
+            prev = rows(n)
+            if keep is not None:
+                prev = prev.filter(keep)
+            if not prev.num_rows:
+                continue
+            cited = prev.column("cited_patent_id").combine_chunks().cast(schema.field("cited_patent_id").type)
+            again = pc.or_(stem, pc.is_null(cited.take(idx)))  # a changed stem, or a new number and no answer
+            idx, keys = idx.filter(again), keys.filter(again)
+            if len(idx):
+                redone = _resolve_batch(self.con, prev.take(idx).append_column("citing_patent_id", pa.nulls(len(idx), _STR)),
+                                        keys, schema)
+                mask = np.zeros(len(cited), dtype=bool)
+                mask[idx.to_numpy()] = True
+                cited = pc.replace_with_mask(cited, pa.array(mask), redone.column("cited_patent_id").combine_chunks())
+            t = pq.read_table(f, columns=["citing_patent_id", "_pos"])
+            t = t.filter(pc.invert(pc.is_in(t.column("_pos"), value_set=dpos)))
+            yield pa.table({"citing_patent_id": t.column("citing_patent_id"),
+                            "cited_ref": prev.column("cited_ref").combine_chunks(), "cited_patent_id": cited,
+                            "foreign": prev.column("foreign").combine_chunks()}).cast(schema)
+
+
+def _sliced(pf: pq.ParquetFile, columns: list[str] | None = None):
+    """A function that returns the next ``n`` rows of ``pf`` (``columns``: only those), read batch by batch."""
+    batches = pf.iter_batches(batch_size=65_536, columns=columns)
+    empty = pf.schema_arrow.empty_table()
+    buf: list[pa.Table] = [empty.select(columns) if columns else empty]
+    held = 0
+
+    def take(n: int) -> pa.Table:
+        nonlocal buf, held
+        while held < n:
+            b = pa.Table.from_batches([next(batches)])
+            buf.append(b)
+            held += b.num_rows
+        whole = pa.concat_tables(buf)
+        buf, held = [whole.slice(n)], held - n
+        return whole.slice(0, n)
+
+    return take
 
 
 REF_KEYS = pa.schema([("stem", pa.large_string()), ("pid", pa.large_string())])
@@ -771,9 +920,37 @@ def _links_with_ids(files: list[Path], dups: pd.DataFrame, ids: pa.Table, id_of:
                         "seq": t.column("seq").take(rows), "city_code": pc.take(cities, at).take(rows)})
 
 
+def _old_links(previous: Path, ids: pa.Table, cities: pa.Table, gone: pa.Array):
+    """``ingest --append``: the rows of the previous ``patent_applicants.parquet`` (in the canonical folder
+    ``previous``), one row group at a time in file order, without the records whose ``patent_id`` is in
+    ``gone``, each ``applicant_id`` replaced by the id its names have now (``ids``: name, applicant_id) and
+    its city (``cities``: applicant_id, city_code) looked up again. Arrow look-ups per row group: no join,
+    no sort of the old links, memory of one row group (a DuckDB re-map ordered by row number held a
+    gigabyte at 10M patents, docs/scale.md)."""
+    names = pq.read_table(previous / "applicant_names.parquet", columns=["name", "applicant_id"])
+    now = pc.take(ids.column("applicant_id"), pc.index_in(names.column("name").cast(pa.string()),
+                                                          value_set=ids.column("name"), skip_nulls=True))
+    pairs = pa.table({"old": names.column("applicant_id").cast(pa.string()), "new": now}).filter(
+        pc.and_(pc.is_valid(now), pc.is_valid(names.column("applicant_id"))))
+    pairs = pairs.group_by(["old", "new"], use_threads=False).aggregate([])  # the distinct (old id, id now)
+    old, app_ids = pairs.column("old").combine_chunks(), pairs.column("new").combine_chunks()
+    if len(pc.unique(old)) != len(old):  # harmonisation keeps an applicant's names together (docstring above)
+        raise RuntimeError("ingest --append: an applicant of the corpus before has names in two applicants now")
+    city_ids, city_codes = cities.column("applicant_id").combine_chunks(), cities.column("city_code").combine_chunks()
+    pf = pq.ParquetFile(previous / "patent_applicants.parquet")
+    for g in range(pf.num_row_groups):
+        t = pf.read_row_group(g, columns=["patent_id", "applicant_id", "seq"])
+        if len(gone):
+            t = t.filter(pc.invert(pc.is_in(t.column("patent_id"), value_set=gone)))
+        app = pc.take(app_ids, pc.index_in(t.column("applicant_id"), value_set=old, skip_nulls=True))
+        city = pc.take(city_codes, pc.index_in(app, value_set=city_ids, skip_nulls=True))
+        yield pa.table({"patent_id": t.column("patent_id"), "applicant_id": app, "seq": t.column("seq"),
+                        "city_code": city})
+
+
 def write_patent_applicants(state: State, dups: pd.DataFrame, id_of: pd.Series, city_of: pd.Series, out: Path,
-                            settings: StreamSettings | None = None, previous: Path | None = None,
-                            new_from: int | None = None) -> dict:
+                            previous: Path | None = None, new_from: int | None = None,
+                            gone: pa.Array | None = None) -> dict:
     """``patent_applicants.parquet`` from the staged applicant names of the kept records, in their staged
     order (``_pos``, then ``seq``): each name's ``applicant_id`` (two variants of one firm on one patent:
     the first kept), its city: :func:`_links_with_ids`, one staged batch at a time, written in row groups
@@ -784,58 +961,34 @@ def write_patent_applicants(state: State, dups: pd.DataFrame, id_of: pd.Series, 
     whose application number a new record now holds — with each ``applicant_id`` replaced by the id its
     names have now (harmonisation maps every name of an applicant to one key, so an applicant's names stay
     together and only its id can change: the first of each (record, applicant) is the same row) and its
-    city looked up again; only the new files' names are joined and windowed."""
+    city looked up again (:func:`_old_links`); only the new files' names are looked up and windowed.
+    ``gone``: the application numbers of the earlier records that a new record replaces (None: the new
+    records' numbers, read)."""
     schema = CANONICAL["patent_applicants"]
     c = {"links": 0, "located": 0, "first": 0, "first_located": 0}
-    settings = settings or StreamSettings()
-    ids = pa.table({"name": pa.array(id_of.index.to_numpy(dtype=object), pa.string()),
-                    "applicant_id": pa.array(id_of.to_numpy(dtype=object), pa.string())})
-    cities = pa.table({"applicant_id": pa.array(city_of.index.to_numpy(dtype=object), pa.string()),
-                       "city_code": pa.array(city_of.astype(object).where(city_of.notna(), None).to_numpy(), pa.string())})
-    with tempfile.TemporaryDirectory(prefix="citynet-duckdb-") as tmp, pq.ParquetWriter(out, schema) as writer:
-        con = _connect(settings, Path(tmp))
-        try:
-            if not state.files_of("links"):
-                return c
-            con.register("ids_", ids)
-            con.register("cities_", cities)  # one row per applicant_id
-            files = state.files_split("links", None if previous is None else new_from)[1]
-            parts: list = []
-            if previous is not None:
-                old = sql_string_list([previous / "patent_applicants.parquet"])
-                taken = _kept_glob(state, "patents", dups, con, state.files_split("patents", new_from)[1])
-                con.execute(f"""CREATE TABLE remap_ AS SELECT DISTINCT o.applicant_id AS old_id, i.applicant_id AS new_id
-                                FROM read_parquet({sql_string_list([previous / "applicant_names.parquet"])}) o
-                                JOIN ids_ i USING (name)""")
-                con.execute(f"CREATE TABLE taken_ AS SELECT DISTINCT patent_id FROM {taken}")
-                parts.append(f"""
-                    SELECT o.patent_id, r.new_id AS applicant_id, o.seq, ci.city_code
-                    FROM read_parquet({old}, file_row_number = true) o
-                    LEFT JOIN remap_ r ON r.old_id = o.applicant_id LEFT JOIN cities_ ci ON ci.applicant_id = r.new_id
-                    ANTI JOIN taken_ t ON t.patent_id = o.patent_id
-                    ORDER BY o.file_row_number""")
-            parts.append(_links_with_ids(files, dups, ids, id_of, city_of))
-
-            def tables():  # one query's result at a time (a connection reads one result at once)
-                for q in parts:
-                    if not isinstance(q, str):  # the new links, batch by batch
-                        yield from q
-                        continue
-                    reader = con.sql(q).to_arrow_reader(PA_BATCH)
-                    try:
-                        yield from (pa.Table.from_batches([b]) for b in reader)
-                    finally:
-                        reader.close()
-
-            for table in _rechunked(tables(), PA_BATCH):
-                table = table.cast(schema)
-                writer.write_table(table)
-                located = pc.is_valid(table.column("city_code"))
-                first = pc.equal(table.column("seq"), 1)
-                c["links"] += table.num_rows
-                c["located"] += int(pc.sum(located).as_py() or 0)
-                c["first"] += int(pc.sum(first).as_py() or 0)
-                c["first_located"] += int(pc.sum(pc.and_(located, first)).as_py() or 0)
-        finally:
-            con.close()
+    with pq.ParquetWriter(out, schema) as writer:
+        if not state.files_of("links"):
+            return c
+        ids = pa.table({"name": pa.array(id_of.index.to_numpy(dtype=object), pa.string()),
+                        "applicant_id": pa.array(id_of.to_numpy(dtype=object), pa.string())})
+        files = state.files_split("links", None if previous is None else new_from)[1]
+        parts: list = []
+        if previous is not None:
+            cities = pa.table({"applicant_id": pa.array(city_of.index.to_numpy(dtype=object), pa.string()),
+                               "city_code": pa.array(city_of.astype(object).where(city_of.notna(), None).to_numpy(),
+                                                     pa.string())})
+            if gone is None:
+                new_patents = _kept_batches(state.files_split("patents", new_from)[1], dups, ["patent_id"])
+                gone = pc.unique(pa.chunked_array([t.column("patent_id") for t in new_patents], pa.string()).combine_chunks())
+            parts.append(_old_links(previous, ids, cities, gone))
+        parts.append(_links_with_ids(files, dups, ids, id_of, city_of))
+        for table in _rechunked((t for part in parts for t in part), PA_BATCH):
+            table = table.cast(schema)
+            writer.write_table(table)
+            located = pc.is_valid(table.column("city_code"))
+            first = pc.equal(table.column("seq"), 1)
+            c["links"] += table.num_rows
+            c["located"] += int(pc.sum(located).as_py() or 0)
+            c["first"] += int(pc.sum(first).as_py() or 0)
+            c["first_located"] += int(pc.sum(pc.and_(located, first)).as_py() or 0)
     return c
