@@ -116,6 +116,26 @@ class EmbeddedStore(BaseStore):
     def _delete_rows(self, name: str, keys: pa.Table) -> None:
         self._delete_rels(name, keys)
 
+    def _write_new_rows(self, name: str, files: list[tuple[Path, int]], changed: Path | None, total: int,
+                        report) -> None:
+        """The changed rows updated (nodes) or deleted and placed right after the first batch of new
+        rows (relationships: the order one ``COPY`` per file gave them), then every file in one ``COPY``
+        (:meth:`_copy_rows_files`): each ``COPY`` into a table that has rows costs about what a copy of
+        the table's stored rows would (docs/scale.md, "Sixth round (session 14)")."""
+        import pyarrow.parquet as pq
+
+        if changed is not None:
+            e = ENTITY[name]
+            rows = pq.read_table(changed)
+            if e.rel:
+                self._delete_rels(name, rows.select(list(e.key)))
+                files = [*files[:1], (changed, len(rows)), *files[1:]]
+            else:
+                self._exec_block("load", f"update_{name}", {"rows": rows})
+                changed.unlink()
+        report(name, 0, total)
+        self._copy_rows_files(name, files, lambda done: report(name, done, total))
+
     def _delete_rels(self, name: str, keys: pa.Table) -> None:
         """Delete the relationships of ``name`` with the keys ``keys`` (they are copied again, changed).
         ``LOAD FROM`` scans every relationship of the table; up to :data:`FEW_CHANGED` rows are deleted

@@ -518,15 +518,21 @@ class BaseStore:
             self._delete_rows(name, pq.read_table(gone))
             gone.unlink()
         total = n_new + n_changed
-        if not total:
-            return
+        if total:
+            self._write_new_rows(name, files, changed, total, report)
+
+    def _write_new_rows(self, name: str, files: list[tuple[Path, int]], changed: Path | None, total: int,
+                        report) -> None:
+        """Write the new rows' batch ``files`` and the ``changed`` rows' file of store table ``name``
+        (``total`` rows), deleting each file once written: the changed rows with the first batch of new
+        ones (the embedded store copies them all in one ``COPY``)."""
+        import pyarrow.parquet as pq
+
         report(name, 0, total)
         rows = pq.read_table(changed) if changed is not None else None
         if changed is not None:
             changed.unlink()
         written = 0
-        # the changed rows go with the first batch of new rows (one COPY for both on the embedded
-        # store, where a changed relationship is deleted and copied again)
         for f, n in files:
             if rows is None:
                 self._copy_rows_file(name, f)

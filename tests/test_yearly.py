@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from citynet.graph.tables import ENTITY
 from citynet.metrics.pipeline import PANELS, read_panel
 
 from bench.canonical_synth import synth_tables, write_tables
@@ -464,6 +465,68 @@ def test_a_load_into_a_store_with_rows_writes_once_duckdb_is_closed(tmp_path, mo
         assert not list(store.store_dir.glob("citynet-rows-*"))
         store.refresh_projections(flt)
         _assert_projections_equal_a_full_rebuild(store, flt)
+        _assert_equals_fresh_load(store, tmp_path / "v2", tmp_path / "fresh")
+
+
+def test_a_load_into_a_store_with_rows_copies_each_table_once_in_the_order_of_its_files(tmp_path, monkeypatch):
+    """Into a store that has rows, each diffed table's new rows (several batch files) and changed
+    relationships are written with one ``COPY`` (every ``COPY`` into a table with rows costs about a
+    rewrite of the table: docs/scale.md, "Sixth round (session 14)"), and stored in the order one
+    ``COPY`` per file gave: the first batch, the changed relationships, the other batches. A changed
+    patent is updated in place; the store equals a fresh load."""
+    import pyarrow.parquet as pq
+    from citynet.graph.embedded import EmbeddedStore
+    from citynet.graph.store import open_store
+
+    from citynet.workspace import Workspace
+
+    tables = _corpus()
+    ws = Workspace.open(tmp_path / "inc", create=True)
+    with open_store(ws) as store:
+        write_tables(_without(tables, 2014), tmp_path / "v1", patents_by_year=True)
+        store.load(tmp_path / "v1", batch_rows=50)
+        edited = {k: v.copy() for k, v in tables.items()}
+        p = edited["patents"]
+        p.loc[p.index[p["app_year"] == 2011][0], "title"] = "an edited title"
+        _move_one_link(edited, (2011, 2012))
+        write_tables(edited, tmp_path / "v2", patents_by_year=True)
+        copies: list[str] = []
+        expected: dict[str, list[tuple]] = {}
+        real_run, real_diffed = store._run, EmbeddedStore._write_diffed
+
+        def run(stmt, params=None, **kw):
+            if stmt.lstrip().startswith("COPY "):
+                copies.append(stmt.split()[1])
+            return real_run(stmt, params, **kw)
+
+        def diffed(self, name, files, changed, *a):
+            keys = [pq.read_table(f).column_names[:2] for f, _ in files[:1]]
+            read = [pq.read_table(f) for f, _ in files]
+            if changed is not None and ENTITY[name].rel:
+                read.insert(1, pq.read_table(changed))
+            if keys:
+                expected[name] = [k for t in read for k in zip(*(t.column(c).to_pylist() for c in keys[0]), strict=True)]
+            return real_diffed(self, name, files, changed, *a)
+
+        monkeypatch.setattr(store, "_run", run)
+        monkeypatch.setattr(EmbeddedStore, "_write_diffed", diffed)
+        counts = store.load(tmp_path / "v2", batch_rows=50)
+        assert counts["Patent"]["changed"] == 1 and counts["APPLIED"]["changed"] == 2
+        for name in ("Patent", "APPLIED", "CITES"):
+            assert counts[name]["new"] > 100, name  # three batch files or more
+            assert copies.count(name) == 1, (name, copies)
+        stored = {
+            "Patent": "MATCH (x:Patent) RETURN x.patent_id, x.app_date ORDER BY offset(id(x))",
+            "APPLIED": "MATCH (a:Applicant)-[r:APPLIED]->(p:Patent) RETURN a.applicant_id, p.patent_id "
+                       "ORDER BY offset(id(r))",
+            "CITES": "MATCH (p:Patent)-[r:CITES]->(q:Patent) RETURN p.patent_id, q.patent_id ORDER BY offset(id(r))",
+        }
+        for name, stmt in stored.items():
+            got = [tuple(r) for r in real_run(stmt).itertuples(index=False)]
+            want = expected[name]
+            if name == "Patent":  # (the files hold app_date as dates, the store's rows as timestamps)
+                got, want = [g[0] for g in got], [w[0] for w in want]
+            assert [g for g in got if g in set(want)] == want, name
         _assert_equals_fresh_load(store, tmp_path / "v2", tmp_path / "fresh")
 
 
