@@ -726,3 +726,45 @@ def test_links_and_citations_the_canonical_tables_no_longer_have_are_deleted(tmp
         if backend == "embedded":
             store.refresh_projections(flt)
             _assert_projections_equal_a_full_rebuild(store, flt)
+
+
+def test_the_links_of_several_merged_applicants_are_checked_in_one_statement(tmp_path, monkeypatch):
+    """Three applicants merged into others: their stored links are looked up one applicant at a time
+    but handed to the gone-rows check as one table (each statement of that check builds a hash table
+    over every prepared row: at 10M patents, 98 tables cost 21 s of CPU; docs/scale.md, "Sixth round
+    (session 14)"); the links are deleted and the store equals a fresh load but for the merged nodes."""
+    from citynet.graph.store import BaseStore, open_store
+
+    from citynet.workspace import Workspace
+
+    tables = _corpus()
+    ws = Workspace.open(tmp_path / "inc", create=True)
+    with open_store(ws) as store:
+        write_tables(tables, tmp_path / "v1", patents_by_year=True)
+        store.load(tmp_path / "v1")
+        edited = {k: v.copy() for k, v in tables.items()}
+        links = edited["patent_applicants"]
+        per_applicant = links.groupby("applicant_id")["patent_id"].agg(set)
+        merged = [a for a, pats in per_applicant.items() if len(pats) >= 2][:3]
+        gone = 0
+        for m in merged:
+            into = next(a for a, pats in per_applicant.items() if a not in merged and not pats & per_applicant[m])
+            gone += int((links["applicant_id"] == m).sum())
+            links.loc[links["applicant_id"] == m, "applicant_id"] = into
+            for col in ("from_applicant_id", "to_applicant_id"):
+                edited["transfers"].loc[edited["transfers"][col] == m, col] = into
+        edited["applicants"] = edited["applicants"][~edited["applicants"]["applicant_id"].isin(merged)]
+        write_tables(edited, tmp_path / "v2", patents_by_year=True)
+        handed: list[int] = []
+        real = BaseStore._absent_applicant_links
+        monkeypatch.setattr(BaseStore, "_absent_applicant_links",
+                            lambda self, con: (got := list(real(self, con)), handed.append(len(got)))[0])
+        counts = store.load(tmp_path / "v2")
+        assert counts["APPLIED"].get("deleted") == gone
+        assert handed == [1]
+        got = _store_rows(store)
+        with open_store(Workspace.open(tmp_path / "fresh", create=True)) as other:
+            other.load(tmp_path / "v2")
+            want = _store_rows(other)
+        for name in ("Patent", "APPLIED", "CITES", "TRANSFERRED"):
+            pd.testing.assert_frame_equal(got[name], want[name], check_dtype=False, obj=name)
