@@ -620,11 +620,17 @@ class BaseStore:
         # (the rows of new patents are not matched at all: only a new or changed row of a patent the store
         # had could meet another row's hash, about (such rows) x (stored rows) / 2^64)
         not_new = f"ANTI JOIN new_patents n ON n.patent_id = r.{PART_KEY[e.name]}" if new_patents else ""
-        con.execute(f"INSERT INTO stored_raw SELECT {keys}, r.row_hash FROM r_rows r "
-                    f"SEMI JOIN stored_h s ON s.row_hash = r.row_hash {not_new}")
-        missing = con.sql(f"SELECT {keys}, any_value(r._part) AS _part FROM r_rows r ANTI JOIN stored_h s "
-                          f"ON s.row_hash = r.row_hash {not_new} GROUP BY ALL ORDER BY ALL").to_arrow_table()
+        # one pass (a mark join: one hash table over the stored hashes, not one per statement; at 10M
+        # patents 12M hashes against 5M prepared links)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE r_hit AS SELECT {keys}, r.row_hash, r._part, "
+                    f"coalesce(r.row_hash IN (SELECT row_hash FROM stored_h WHERE row_hash IS NOT NULL), FALSE) AS hit_ "
+                    f"FROM r_rows r {not_new}")
         con.execute("DROP TABLE stored_h")
+        bare = ", ".join(e.key)
+        con.execute(f"INSERT INTO stored_raw SELECT {bare}, row_hash FROM r_hit WHERE hit_")
+        missing = con.sql(f"SELECT {bare}, any_value(_part) AS _part FROM r_hit WHERE NOT hit_ "
+                          "GROUP BY ALL ORDER BY ALL").to_arrow_table()
+        con.execute("DROP TABLE r_hit")
         if not len(missing):
             return
         parts = set(missing.column("_part").to_pylist())
