@@ -470,8 +470,8 @@ def test_a_load_into_a_store_with_rows_writes_once_duckdb_is_closed(tmp_path, mo
 
 def test_a_load_into_a_store_with_rows_copies_each_table_once_in_the_order_of_its_files(tmp_path, monkeypatch):
     """Into a store that has rows, each diffed table's new rows (several batch files) and changed
-    relationships are written with one ``COPY`` (every ``COPY`` into a table with rows costs about a
-    rewrite of the table: docs/scale.md, "Sixth round (session 14)"), and stored in the order one
+    relationships are written with one ``COPY`` (every ``COPY`` into a table with rows costs a part
+    that grows with the table: docs/scale.md, "Sixth round (session 14)"), and stored in the order one
     ``COPY`` per file gave: the first batch, the changed relationships, the other batches. A changed
     patent is updated in place; the store equals a fresh load."""
     import pyarrow.parquet as pq
