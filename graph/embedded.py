@@ -168,12 +168,12 @@ class EmbeddedStore(BaseStore):
 
     def _copy_rows_files(self, name: str, files: list[tuple[Path, int]], progress) -> None:
         """One ``COPY name FROM`` the list of batch files ``files`` of table ``name`` (empty, or the new
-        and changed rows of a diff: :meth:`_write_new_rows`), on one thread, then the files are deleted. Every further ``COPY`` into a table that has rows rewrites
-        much of what is stored (at 10M patents the ``COPY``s wrote 14.4 GB with one per batch file,
-        3.5 GB with one per table, for a 2.3 GB store, and took 30 % less CPU; docs/scale.md, "The
-        load's time at 10,000,000 patents"), and one thread
-        keeps the rows in the files' order (with two, the files' rows interleave differently from run to
-        run), as one ``COPY`` per file did."""
+        and changed rows of a diff: :meth:`_write_new_rows`), on one thread, then the files are deleted.
+        Every further ``COPY`` into a table that has rows rewrites much of what is stored (at 10M patents
+        the ``COPY``s wrote 14.4 GB with one per batch file, 3.5 GB with one per table, for a 2.3 GB
+        store, and took 30 % less CPU; docs/scale.md, "The load's time at 10,000,000 patents"), and one
+        thread keeps the rows in the files' order (with two, the files' rows interleave differently from
+        run to run), as one ``COPY`` per file did."""
         if not files:
             return
         (stmt,) = self._blocks("load")[f"copy_files_{name}"]
