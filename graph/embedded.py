@@ -136,6 +136,8 @@ class EmbeddedStore(BaseStore):
                 changed.unlink()
         report(name, 0, total)
         self._copy_rows_files(name, files, lambda done: report(name, done, total))
+        if not files:  # (changed nodes only: updated above)
+            report(name, total, total)
 
     def _delete_rels(self, name: str, keys: pa.Table) -> None:
         """Delete the relationships of ``name`` with the keys ``keys`` (they are copied again, changed).
