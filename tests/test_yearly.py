@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from citynet.graph.tables import ENTITY
 from citynet.metrics.pipeline import PANELS, read_panel
 
 from bench.canonical_synth import synth_tables, write_tables
@@ -468,6 +469,68 @@ def test_a_load_into_a_store_with_rows_writes_once_duckdb_is_closed(tmp_path, mo
         _assert_equals_fresh_load(store, tmp_path / "v2", tmp_path / "fresh")
 
 
+def test_a_load_into_a_store_with_rows_copies_each_table_once_in_the_order_of_its_files(tmp_path, monkeypatch):
+    """Into a store that has rows, each diffed table's new rows (several batch files) and changed
+    relationships are written with one ``COPY`` (every ``COPY`` into a table with rows costs a part
+    that grows with the table: docs/scale.md, "Sixth round (session 14)"), and stored in the order one
+    ``COPY`` per file gave: the first batch, the changed relationships, the other batches. A changed
+    patent is updated in place; the store equals a fresh load."""
+    import pyarrow.parquet as pq
+    from citynet.graph.embedded import EmbeddedStore
+    from citynet.graph.store import open_store
+
+    from citynet.workspace import Workspace
+
+    tables = _corpus()
+    ws = Workspace.open(tmp_path / "inc", create=True)
+    with open_store(ws) as store:
+        write_tables(_without(tables, 2014), tmp_path / "v1", patents_by_year=True)
+        store.load(tmp_path / "v1", batch_rows=50)
+        edited = {k: v.copy() for k, v in tables.items()}
+        p = edited["patents"]
+        p.loc[p.index[p["app_year"] == 2011][0], "title"] = "an edited title"
+        _move_one_link(edited, (2011, 2012))
+        write_tables(edited, tmp_path / "v2", patents_by_year=True)
+        copies: list[str] = []
+        expected: dict[str, list[tuple]] = {}
+        real_run, real_diffed = store._run, EmbeddedStore._write_diffed
+
+        def run(stmt, params=None, **kw):
+            if stmt.lstrip().startswith("COPY "):
+                copies.append(stmt.split()[1])
+            return real_run(stmt, params, **kw)
+
+        def diffed(self, name, files, changed, *a):
+            keys = [pq.read_table(f).column_names[:2] for f, _ in files[:1]]
+            read = [pq.read_table(f) for f, _ in files]
+            if changed is not None and ENTITY[name].rel:
+                read.insert(1, pq.read_table(changed))
+            if keys:
+                expected[name] = [k for t in read for k in zip(*(t.column(c).to_pylist() for c in keys[0]), strict=True)]
+            return real_diffed(self, name, files, changed, *a)
+
+        monkeypatch.setattr(store, "_run", run)
+        monkeypatch.setattr(EmbeddedStore, "_write_diffed", diffed)
+        counts = store.load(tmp_path / "v2", batch_rows=50)
+        assert counts["Patent"]["changed"] == 1 and counts["APPLIED"]["changed"] == 2
+        for name in ("Patent", "APPLIED", "CITES"):
+            assert counts[name]["new"] > 100, name  # three batch files or more
+            assert copies.count(name) == 1, (name, copies)
+        stored = {
+            "Patent": "MATCH (x:Patent) RETURN x.patent_id, x.app_date ORDER BY offset(id(x))",
+            "APPLIED": "MATCH (a:Applicant)-[r:APPLIED]->(p:Patent) RETURN a.applicant_id, p.patent_id "
+                       "ORDER BY offset(id(r))",
+            "CITES": "MATCH (p:Patent)-[r:CITES]->(q:Patent) RETURN p.patent_id, q.patent_id ORDER BY offset(id(r))",
+        }
+        for name, stmt in stored.items():
+            got = [tuple(r) for r in real_run(stmt).itertuples(index=False)]
+            want = expected[name]
+            if name == "Patent":  # (the files hold app_date as dates, the store's rows as timestamps)
+                got, want = [g[0] for g in got], [w[0] for w in want]
+            assert [g for g in got if g in set(want)] == want, name
+        _assert_equals_fresh_load(store, tmp_path / "v2", tmp_path / "fresh")
+
+
 @pytest.mark.parametrize("lookups", [True, False])
 def test_scattered_changes_in_many_years_are_matched_by_row_hash_and_equal_a_fresh_load(tmp_path, monkeypatch, lookups):
     """Links moved to another city in every year, a new link of an old patent, an edited patent title
@@ -710,3 +773,45 @@ def test_a_store_whose_loads_recorded_no_year_digests_is_diffed_by_year_and_equa
         assert asked["fetch_years_CITES"] == [2010, 2011, 2012, 2013]
         assert asked["fetch_years_Patent"] == [2010, 2011, 2012, 2013, 2014]
         _assert_equals_fresh_load(store, tmp_path / "v2", tmp_path / "fresh")
+
+
+def test_the_links_of_several_merged_applicants_are_checked_in_one_statement(tmp_path, monkeypatch):
+    """Three applicants merged into others: their stored links are looked up one applicant at a time
+    but handed to the gone-rows check as one table (each statement of that check builds a hash table
+    over every prepared row: at 10M patents, 98 tables cost 21 s of CPU; docs/scale.md, "Sixth round
+    (session 14)"); the links are deleted and the store equals a fresh load but for the merged nodes."""
+    from citynet.graph.store import BaseStore, open_store
+
+    from citynet.workspace import Workspace
+
+    tables = _corpus()
+    ws = Workspace.open(tmp_path / "inc", create=True)
+    with open_store(ws) as store:
+        write_tables(tables, tmp_path / "v1", patents_by_year=True)
+        store.load(tmp_path / "v1")
+        edited = {k: v.copy() for k, v in tables.items()}
+        links = edited["patent_applicants"]
+        per_applicant = links.groupby("applicant_id")["patent_id"].agg(set)
+        merged = [a for a, pats in per_applicant.items() if len(pats) >= 2][:3]
+        gone = 0
+        for m in merged:
+            into = next(a for a, pats in per_applicant.items() if a not in merged and not pats & per_applicant[m])
+            gone += int((links["applicant_id"] == m).sum())
+            links.loc[links["applicant_id"] == m, "applicant_id"] = into
+            for col in ("from_applicant_id", "to_applicant_id"):
+                edited["transfers"].loc[edited["transfers"][col] == m, col] = into
+        edited["applicants"] = edited["applicants"][~edited["applicants"]["applicant_id"].isin(merged)]
+        write_tables(edited, tmp_path / "v2", patents_by_year=True)
+        handed: list[int] = []
+        real = BaseStore._absent_applicant_links
+        monkeypatch.setattr(BaseStore, "_absent_applicant_links",
+                            lambda self, con: (got := list(real(self, con)), handed.append(len(got)))[0])
+        counts = store.load(tmp_path / "v2")
+        assert counts["APPLIED"].get("deleted") == gone
+        assert handed == [1]
+        got = _store_rows(store)
+        with open_store(Workspace.open(tmp_path / "fresh", create=True)) as other:
+            other.load(tmp_path / "v2")
+            want = _store_rows(other)
+        for name in ("Patent", "APPLIED", "CITES", "TRANSFERRED"):
+            pd.testing.assert_frame_equal(got[name], want[name], check_dtype=False, obj=name)
