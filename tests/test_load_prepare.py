@@ -16,6 +16,14 @@ from citynet.graph.tables import ENTITIES, ENTITY, clean, entity_rows, to_arrow
 from bench.canonical_synth import synth_tables, write_tables
 from citynet.workspace import Workspace
 
+# the embedded store's rows of Patent, APPLIED and CITES in the order it stores them (node offsets,
+# relationship ids): a load must store them in its batch files' order, whatever the thread count
+STORED_IN_ORDER = {
+    "Patent": "MATCH (x:Patent) RETURN x.patent_id, x.app_date ORDER BY offset(id(x))",
+    "APPLIED": "MATCH (a:Applicant)-[r:APPLIED]->(p:Patent) RETURN a.applicant_id, p.patent_id ORDER BY offset(id(r))",
+    "CITES": "MATCH (p:Patent)-[r:CITES]->(q:Patent) RETURN p.patent_id, q.patent_id ORDER BY offset(id(r))",
+}
+
 
 def _dump(store, name: str) -> list[dict]:
     """Every stored row of store table ``name`` with all its properties, sorted by key."""
@@ -103,13 +111,7 @@ def test_an_empty_store_is_copied_after_duckdb_is_closed(tmp_path, monkeypatch):
             assert len(rows) == -(-counts[name]["new"] // 97), name
         assert not list(store.store_dir.glob("citynet-rows-*"))
         _check_equal_to_reference(store, tables)
-        stored = {
-            "Patent": "MATCH (x:Patent) RETURN x.patent_id, x.app_date ORDER BY offset(id(x))",
-            "APPLIED": "MATCH (a:Applicant)-[r:APPLIED]->(p:Patent) RETURN a.applicant_id, p.patent_id "
-                       "ORDER BY offset(id(r))",
-            "CITES": "MATCH (p:Patent)-[r:CITES]->(q:Patent) RETURN p.patent_id, q.patent_id ORDER BY offset(id(r))",
-        }
-        for name, stmt in stored.items():
+        for name, stmt in STORED_IN_ORDER.items():
             got = [tuple(r) for r in store._run(stmt).itertuples(index=False)]
             assert [k[0] for k in got] == [k[0] for k in keys[name]], name
             if name != "Patent":

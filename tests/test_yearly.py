@@ -7,6 +7,7 @@ rows and rows/s per step."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from citynet.metrics.pipeline import PANELS, read_panel
 
 from bench.canonical_synth import synth_tables, write_tables
 from tests.cli import exit_code
+from tests.test_load_prepare import STORED_IN_ORDER
 
 CONFIG = '[network]\ngreen = "all"\nkind = "all"\n'
 
@@ -132,6 +134,19 @@ def _store_rows(store) -> dict[str, pd.DataFrame]:
         df = store._fetch(e.name)[[*e.key, "row_hash"]]
         out[e.name] = df.astype({"row_hash": "int64"}).sort_values(list(e.key)).reset_index(drop=True)
     return out
+
+
+@contextlib.contextmanager
+def _loaded(tmp_path: Path, tables: dict):
+    """An embedded store in ``tmp_path / "inc"`` loaded with ``tables`` (written to ``tmp_path / "v1"``)."""
+    from citynet.graph.store import open_store
+
+    from citynet.workspace import Workspace
+
+    with open_store(Workspace.open(tmp_path / "inc", create=True)) as store:
+        write_tables(tables, tmp_path / "v1", patents_by_year=True)
+        store.load(tmp_path / "v1")
+        yield store
 
 
 def _move_one_link(edited: dict, years) -> None:
@@ -399,15 +414,10 @@ def test_stored_rows_of_many_years_are_fetched_a_few_years_at_a_time(tmp_path, m
     the embedded store fetches the stored rows one year per query (a 10M corpus's years in one query
     overflowed the default page cache) and the store still equals a fresh load."""
     from citynet.graph import store as store_mod
-    from citynet.graph.store import open_store
 
-    from citynet.workspace import Workspace
 
     tables = _corpus()
-    ws = Workspace.open(tmp_path / "inc", create=True)
-    with open_store(ws) as store:
-        write_tables(tables, tmp_path / "v1", patents_by_year=True)
-        store.load(tmp_path / "v1")
+    with _loaded(tmp_path, tables) as store:
         edited = {k: v.copy() for k, v in tables.items()}
         _move_one_link(edited, (2010, 2012, 2014))
         write_tables(edited, tmp_path / "v2", patents_by_year=True)
@@ -516,13 +526,7 @@ def test_a_load_into_a_store_with_rows_copies_each_table_once_in_the_order_of_it
         for name in ("Patent", "APPLIED", "CITES"):
             assert counts[name]["new"] > 100, name  # three batch files or more
             assert copies.count(name) == 1, (name, copies)
-        stored = {
-            "Patent": "MATCH (x:Patent) RETURN x.patent_id, x.app_date ORDER BY offset(id(x))",
-            "APPLIED": "MATCH (a:Applicant)-[r:APPLIED]->(p:Patent) RETURN a.applicant_id, p.patent_id "
-                       "ORDER BY offset(id(r))",
-            "CITES": "MATCH (p:Patent)-[r:CITES]->(q:Patent) RETURN p.patent_id, q.patent_id ORDER BY offset(id(r))",
-        }
-        for name, stmt in stored.items():
+        for name, stmt in STORED_IN_ORDER.items():
             got = [tuple(r) for r in real_run(stmt).itertuples(index=False)]
             want = expected[name]
             if name == "Patent":  # (the files hold app_date as dates, the store's rows as timestamps)
@@ -540,15 +544,10 @@ def test_scattered_changes_in_many_years_are_matched_by_row_hash_and_equal_a_fre
     years' keys and hashes; either way the counts are those of the edits and the store equals a fresh
     load of the edited tables."""
     from citynet.graph import store as store_mod
-    from citynet.graph.store import open_store
 
-    from citynet.workspace import Workspace
 
     tables = _corpus()
-    ws = Workspace.open(tmp_path / "inc", create=True)
-    with open_store(ws) as store:
-        write_tables(tables, tmp_path / "v1", patents_by_year=True)
-        store.load(tmp_path / "v1")
+    with _loaded(tmp_path, tables) as store:
         edited = {k: v.copy() for k, v in tables.items()}
         p, links, cit = edited["patents"], edited["patent_applicants"], edited["citations"]
         years = sorted(int(y) for y in p["app_year"].dropna().unique())
@@ -599,15 +598,10 @@ def test_links_and_citations_of_new_patents_are_not_fetched(tmp_path, monkeypatc
     """A load that adds a year: its patents are new (the Patent diff finds none of them stored), so the
     stored links and citations of that year are not asked for (a relationship needs its nodes), and the
     store equals a fresh load."""
-    from citynet.graph.store import open_store
 
-    from citynet.workspace import Workspace
 
     tables = _corpus()
-    ws = Workspace.open(tmp_path / "inc", create=True)
-    with open_store(ws) as store:
-        write_tables(_without(tables, 2014), tmp_path / "v1", patents_by_year=True)
-        store.load(tmp_path / "v1")
+    with _loaded(tmp_path, _without(tables, 2014)) as store:
         write_tables(tables, tmp_path / "v2", patents_by_year=True)
         calls = _record_blocks(store, monkeypatch)
         counts = store.load(tmp_path / "v2")
@@ -628,9 +622,7 @@ def test_a_patent_moved_out_of_a_partition_it_was_alone_in_keeps_its_links_once(
     import duckdb
     from citynet.graph import store as store_mod
     from citynet.graph.load_years import BUCKETS
-    from citynet.graph.store import open_store
 
-    from citynet.workspace import Workspace
 
     tables = _corpus()
     p = tables["patents"]
@@ -642,10 +634,7 @@ def test_a_patent_moved_out_of_a_partition_it_was_alone_in_keeps_its_links_once(
     alone = con.sql(f"SELECT patent_id FROM ids QUALIFY count(*) OVER (PARTITION BY app_year, "
                        f"hash(patent_id) % {BUCKETS}) = 1 AND app_year = 2011 ORDER BY 1").df()["patent_id"]
     moved = next(x for x in alone if x in linked)
-    ws = Workspace.open(tmp_path / "inc", create=True)
-    with open_store(ws) as store:
-        write_tables(tables, tmp_path / "v1", patents_by_year=True)
-        store.load(tmp_path / "v1")
+    with _loaded(tmp_path, tables) as store:
         edited = {k: v.copy() for k, v in tables.items()}
         i = edited["patents"].index[edited["patents"]["patent_id"] == moved][0]
         edited["patents"].loc[i, "app_year"] = 2013
@@ -736,9 +725,7 @@ def test_a_store_whose_loads_recorded_no_year_digests_is_diffed_by_year_and_equa
     counts of those edits, the relationships of that year are not asked for (they are all of new
     patents), and the store equals a fresh load."""
     from citynet.graph import store as store_mod
-    from citynet.graph.store import open_store
 
-    from citynet.workspace import Workspace
 
     tables = _corpus()
     # one patent of 2014 without links or citations is in the store before its year's other patents
@@ -750,10 +737,7 @@ def test_a_store_whose_loads_recorded_no_year_digests_is_diffed_by_year_and_equa
     tables["citations"] = ci[(ci["citing_patent_id"] != lone) & (ci["cited_patent_id"] != lone)]
     v1 = _without(tables, 2014)
     v1["patents"] = pd.concat([v1["patents"], p[p["patent_id"] == lone]])
-    ws = Workspace.open(tmp_path / "inc", create=True)
-    with open_store(ws) as store:
-        write_tables(v1, tmp_path / "v1", patents_by_year=True)
-        store.load(tmp_path / "v1")
+    with _loaded(tmp_path, v1) as store:
         for name in ("Patent", "APPLIED", "CITES"):  # as an older load recorded them: no years' digests
             rec = json.loads(store._get_meta(f"loaded:{name}"))
             rec.pop("years")
@@ -785,10 +769,7 @@ def test_the_links_of_several_merged_applicants_are_checked_in_one_statement(tmp
     from citynet.workspace import Workspace
 
     tables = _corpus()
-    ws = Workspace.open(tmp_path / "inc", create=True)
-    with open_store(ws) as store:
-        write_tables(tables, tmp_path / "v1", patents_by_year=True)
-        store.load(tmp_path / "v1")
+    with _loaded(tmp_path, tables) as store:
         edited = {k: v.copy() for k, v in tables.items()}
         links = edited["patent_applicants"]
         per_applicant = links.groupby("applicant_id")["patent_id"].agg(set)
