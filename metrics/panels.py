@@ -147,7 +147,7 @@ class _Prepared:
         self.net = group // span
         self.year = group % span + y0
         gkeys, gstart = np.unique(group, return_index=True)
-        gend = np.r_[gstart[1:], len(group)].astype(np.int64)
+        gend = np.r_[gstart[1:], len(group)].astype(np.int64)[:len(gkeys)]  # (no edge: no group)
         self._slices = {(NETWORKS[int(g // span)], int(g % span + y0)): slice(int(s0), int(s1))
                         for g, s0, s1 in zip(gkeys, gstart, gend, strict=True)}
         self._graphs: dict[tuple[str, int], object] = {}

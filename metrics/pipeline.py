@@ -135,6 +135,10 @@ class TableStore:
         c = self.counts
         return c if years is None else c[c["year"].isin(list(years))]
 
+    def patent_years(self) -> set[int]:
+        """The years of its rows (a store's patents' years)."""
+        return {int(y) for t in (self.edges, self.counts) for y in t["year"].dropna()}
+
     def write_city_year(self, panel: pd.DataFrame, network: str) -> None:
         self.written.append((network, panel))
 
@@ -298,6 +302,13 @@ def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str 
                 panel_years = list(range(min(e0, req[0]), max(e1, req[-1]) + 1))
             else:
                 panel_years = req
+            held = store.patent_years()
+            if held and not held & set(req):  # (a typo, or years not loaded yet: never an empty panel)
+                raise UserError(
+                    f"--years {_span(req)}: the store has no patent of {'that year' if len(req) == 1 else 'those years'} "
+                    f"(its patents: {min(held)}–{max(held)})",
+                    fix=f"choose years within {min(held)}–{max(held)}, or ingest and load the exports of those years first",
+                )
             first_year = panel_years[0]
             churn_years = [req[-1] + 1] if req[-1] + 1 in panel_years and existing is not None else []
             row_years = req

@@ -166,6 +166,7 @@ def test_hand_numbers(store, tmp_path):
     assert nj16["transfers_out"] == 2 and nj16["transfers_intraprov"] == 1 and nj16["citations_received"] == 1
     assert c.loc[("320500", 2016), "transfers_in"] == 1
     assert ("320100", 2017) in c.index and c.loc[("320100", 2017), "transfers_local"] == 1
+    assert store.patent_years() == {2015, 2016, 2017, 2018}  # application years, and p1's and p3's grants
 
 
 def test_projections_equal_reference(store, tmp_path):

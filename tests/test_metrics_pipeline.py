@@ -138,6 +138,31 @@ def test_empty_store_is_a_user_error(tmp_path):
         run_metrics(ws, NetworkFilter(), store=TableStore(empty))
 
 
+def test_a_refresh_of_years_the_store_has_no_patent_of_is_a_user_error(tmp_path):
+    """``--years`` outside every year of the store (a typo, or exports not loaded yet) is refused with
+    the store's years, never an empty panel; years that overlap them are computed."""
+    e, c = _tables(range(2010, 2013))
+    ws = Workspace.open(tmp_path / "ws", create=True)
+    with pytest.raises(UserError, match="no patent of those years .its patents: 2010–2012"):
+        run_metrics(ws, NetworkFilter(), years=[2030, 2031], store=TableStore(e, c))
+    run = run_metrics(ws, NetworkFilter(), years=[2012, 2013], store=TableStore(e, c))
+    assert run.panel_years == [2012, 2013]
+
+
+def test_panels_of_years_without_any_edge_are_zeros():
+    """A year range with no edge at all (a filter no patent of those years passes): the panels are
+    computed, every count zero (before, the edge index failed on no group)."""
+    from citynet.metrics.panels import compute_panels
+
+    empty = pd.DataFrame(columns=["network", "year", "src", "dst", "weight"])
+    cities = city_set().cities
+    panels = compute_panels(empty, None, cities, [2030, 2031])
+    assert len(panels.city_year) == 2 * len(cities)
+    assert (panels.city_year["collab_degree"] == 0).all()
+    n = len(cities)
+    assert len(panels.dyad_year) == 2 * n * (n - 1) // 2 and len(panels.network_year) == 6
+
+
 def test_parse_years():
     assert parse_years("2019") == [2019]
     assert parse_years("2015-2017") == [2015, 2016, 2017]
