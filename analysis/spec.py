@@ -77,6 +77,9 @@ def load_spec(path: str | Path) -> dict[str, Any]:
     (``UserError``, exit 2), not an analysis error."""
     path = Path(path)
     if not path.is_file():
+        if "~" in str(path) and not path.exists():  # a formula where the spec goes
+            raise UserError(f"{str(path)!r} is a formula, not a spec file",
+                            fix=f'pass it with --formula: citynet fit -f "{path}"')
         what = "is a folder, not a file" if path.is_dir() else "does not exist"
         raise UserError(f"spec file {path} {what}",
                         fix="pass the path of a SPEC.toml, e.g. examples/p004_did.toml in the source tree "

@@ -163,6 +163,7 @@ def test_examples_run(ws, tmp_path, name):
     (["--formula", "green_patents ~ (low_carbon | city_code + year"], 2, ["unbalanced parentheses"]),
     (["--formula", "green_patents ~ low_carbn | city_code + year"], 5, ["did you mean 'low_carbon'"]),
     (["--formula", "ln_green_patent ~ low_carbon | city_code + year"], 5, ["did you mean 'ln_green_patents'"]),
+    (["green_patents ~ low_carbon | city_code + year"], 2, ["is a formula, not a spec file", "--formula"]),
 ])
 def test_fit_bad_input_one_message_and_exit_code(ws, tmp_path, args, code, words):
     """Each user mistake: one message naming the term and the fix, the README's exit code, no traceback."""
