@@ -5,6 +5,9 @@
 MATCH (p:Patent) WHERE p.app_year IS NOT NULL RETURN DISTINCT p.app_year AS year;
 // name: grant_years
 MATCH (p:Patent) WHERE p.grant_year IS NOT NULL RETURN DISTINCT p.grant_year AS year;
+// Whether a patent was filed or granted in one of $years (stops at the first: a metrics refresh asks it).
+// name: any_patent_of_years
+MATCH (p:Patent) WHERE p.app_year IN $years OR p.grant_year IN $years RETURN p.patent_id AS patent_id LIMIT 1;
 
 // name: edges_collab
 MATCH (a:City)-[r:COLLABORATED]->(b:City)

@@ -139,6 +139,9 @@ class TableStore:
         """The years of its rows (a store's patents' years)."""
         return {int(y) for t in (self.edges, self.counts) for y in t["year"].dropna()}
 
+    def has_patents(self, years) -> bool:
+        return bool(self.patent_years() & {int(y) for y in years})
+
     def write_city_year(self, panel: pd.DataFrame, network: str) -> None:
         self.written.append((network, panel))
 
@@ -302,8 +305,8 @@ def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str 
                 panel_years = list(range(min(e0, req[0]), max(e1, req[-1]) + 1))
             else:
                 panel_years = req
-            held = store.patent_years()
-            if held and not held & set(req):  # (a typo, or years not loaded yet: never an empty panel)
+            # (a typo, or years not loaded yet: never an empty panel; the store's years are read only then)
+            if not store.has_patents(req) and (held := store.patent_years()):
                 raise UserError(
                     f"--years {_span(req)}: the store has no patent of {'that year' if len(req) == 1 else 'those years'} "
                     f"(its patents: {min(held)}–{max(held)})",

@@ -167,6 +167,7 @@ def test_hand_numbers(store, tmp_path):
     assert c.loc[("320500", 2016), "transfers_in"] == 1
     assert ("320100", 2017) in c.index and c.loc[("320100", 2017), "transfers_local"] == 1
     assert store.patent_years() == {2015, 2016, 2017, 2018}  # application years, and p1's and p3's grants
+    assert store.has_patents([2017]) and store.has_patents([2010, 2016]) and not store.has_patents([2019, 2030])
 
 
 def test_projections_equal_reference(store, tmp_path):
