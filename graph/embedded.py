@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pandas as pd
 import pyarrow as pa
 from citynet.graph.compat import check_engine, prepare
 from citynet.graph.readonly import check_params, check_read_only
@@ -22,6 +21,9 @@ from citynet.graph.store import BaseStore, plain
 from citynet.graph.tables import ENTITY, STORE_TYPES, to_arrow
 
 from citynet.errors import EXIT_USAGE, QueryError, StoreError
+from citynet.lazy_module import lazy_module
+
+pd = lazy_module("pandas")
 
 DB_FILE = "graph.lbdb"
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -88,6 +90,19 @@ class EmbeddedStore(BaseStore):
         except RuntimeError as exc:
             raise QueryError(_query_message(str(exc), statement), fix=_query_fix(str(exc))) from exc
 
+    def _rows(self, statement: str, params: dict) -> list[tuple]:
+        """A small result row by row: LadybugDB's Arrow and pandas results both import pandas, which
+        is most of a reload that changes nothing."""
+        try:
+            result = self.conn.execute(statement, params)
+            result = result[-1] if isinstance(result, list) else result
+            out = []
+            while result.has_next():
+                out.append(tuple(result.get_next()))
+            return out
+        except RuntimeError as exc:
+            raise QueryError(_query_message(str(exc), statement), fix=_query_fix(str(exc))) from exc
+
     def _fetch(self, name: str) -> pd.DataFrame:
         (stmt,) = self._blocks("load")[f"fetch_{name}"]
         df = self._run(stmt, arrow=True)
@@ -96,7 +111,7 @@ class EmbeddedStore(BaseStore):
         return df
 
     def _has_data(self) -> bool:
-        return not self._run("CALL show_tables() RETURN name").empty
+        return bool(self._rows("CALL show_tables() RETURN name", {}))
 
     def _write_entity(self, name: str, new, changed, progress) -> None:
         """``new`` and ``changed`` rows as pandas frames or Arrow tables in the store's types."""

@@ -8,9 +8,12 @@ stores against it; the metrics layer may reuse it (it needs no store).
 
 from __future__ import annotations
 
-import pandas as pd
 from citynet.graph.network_filter import NetworkFilter
 from citynet.graph.tables import clean
+
+from citynet.lazy_module import lazy_module
+
+pd = lazy_module("pandas")
 
 EDGE_COLUMNS = ["network", "year", "src", "dst", "weight"]
 COUNT_COLUMNS = [

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
-import pandas as pd
 from citynet.graph.network_filter import NetworkFilter
 from citynet.graph.reference import COUNT_COLUMNS, EDGE_COLUMNS, count_frame
 from citynet.graph.tables import (
@@ -31,6 +30,9 @@ from citynet.graph.tables import (
 
 from citynet import cypher
 from citynet.errors import StoreError
+from citynet.lazy_module import lazy_module
+
+pd = lazy_module("pandas")
 
 SCHEMA_VERSION = 1
 NETWORKS = ("collab", "transfer", "citation")
@@ -120,7 +122,7 @@ class BaseStore:
 
     def _create_schema(self) -> None:
         for stmt in cypher.statements("schema", self.backend):
-            self._run(stmt)
+            self._rows(stmt, {})
 
     def _has_data(self) -> bool:  # pragma: no cover
         raise NotImplementedError
@@ -147,13 +149,25 @@ class BaseStore:
             out = self._run(stmt, params)
         return out
 
+    def _block_rows(self, file: str, block: str, params: dict | None = None) -> list[tuple]:
+        """The last statement's rows of ``block``, as tuples: the meta reads and writes of every command
+        need no pandas, so a reload that changes nothing does not import it (``citynet.lazy_module``)."""
+        out: list[tuple] = []
+        for stmt in self._blocks(file)[block]:
+            out = self._rows(stmt, params or {})
+        return out
+
+    def _rows(self, statement: str, params: dict) -> list[tuple]:
+        """``statement``'s result as a list of tuples, for small results (the embedded store overrides this)."""
+        return list(self._run(statement, params).itertuples(index=False, name=None))
+
     # -- meta --
     def _get_meta(self, key: str) -> str | None:
-        df = self._exec_block("load", "get_meta", {"key": key})
-        return None if df.empty else df.iloc[0, 0]
+        rows = self._block_rows("load", "get_meta", {"key": key})
+        return rows[0][0] if rows else None
 
     def _set_meta(self, key: str, value: str) -> None:
-        self._exec_block("load", "set_meta", {"key": key, "value": value})
+        self._block_rows("load", "set_meta", {"key": key, "value": value})
 
     # -- schema --
     def ensure_schema(self) -> None:
@@ -178,13 +192,13 @@ class BaseStore:
 
     def _schema_version(self) -> int | None:
         try:
-            df = self._exec_block("load", "schema_version")
+            rows = self._block_rows("load", "schema_version")
         except StoreError:
             return None
-        if df.empty or df.iloc[0, 0] is None:
+        if not rows or rows[0][0] is None:
             return None
         try:
-            return int(df.iloc[0, 0])
+            return int(rows[0][0])
         except ValueError:
             return 0
 

@@ -17,11 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 from citynet.etl.schema import CANONICAL
 
 from citynet.errors import DataError
+from citynet.lazy_module import lazy_module
+
+pd = lazy_module("pandas")
 
 TABLES = ("cities", "applicants", "patents", "patent_applicants", "transfers", "citations")
 
