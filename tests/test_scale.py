@@ -19,21 +19,28 @@ def _ws(tmp_path):
     return tmp_path
 
 
-def test_embedded_query_does_not_import_neo4j(tmp_path):
-    ws = _ws(tmp_path)
-    assert exit_code("-q", "load", "-w", str(ws)) == 0
+def _imported_by(args: list[str], prefix: str) -> tuple[bool, str]:
+    """Whether ``citynet ARGS``, run in a fresh interpreter, imported a module ``prefix`` or
+    ``prefix.*``; and the command's output."""
     code = (
         "import sys\n"
         "from citynet.cli import main\n"
         "try:\n"
-        f"    main(['query', '-w', {str(ws)!r}, 'MATCH (c:City) RETURN c.city_code AS c, c.lon AS lon LIMIT 3',"
-        " '--format', 'json'])\n"
+        f"    main({args!r})\n"
         "except SystemExit as exc:\n"
         "    assert not exc.code, exc.code\n"
-        "print('NEO4J' if any(m == 'neo4j' or m.startswith('neo4j.') for m in sys.modules) else 'CLEAN')\n"
+        f"print('IMPORTED' if any(m == {prefix!r} or m.startswith({prefix + '.'!r}) for m in sys.modules) else 'CLEAN')\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip().endswith("CLEAN"), out
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return run.stdout.strip().endswith("IMPORTED"), run.stdout + run.stderr
+
+
+def test_embedded_query_does_not_import_neo4j(tmp_path):
+    ws = _ws(tmp_path)
+    assert exit_code("-q", "load", "-w", str(ws)) == 0
+    imported, out = _imported_by(["query", "-w", str(ws), "MATCH (c:City) RETURN c.city_code AS c, c.lon AS lon LIMIT 3",
+                                  "--format", "json"], "neo4j")
+    assert not imported, out
 
 
 def test_a_reload_that_changes_nothing_does_not_import_pandas(tmp_path):
@@ -41,17 +48,8 @@ def test_a_reload_that_changes_nothing_does_not_import_pandas(tmp_path):
     0.6 s of CPU such a reload took at 1M patents; its meta reads and writes need no DataFrame."""
     ws = _ws(tmp_path)
     assert exit_code("-q", "load", "-w", str(ws)) == 0
-    code = (
-        "import sys\n"
-        "from citynet.cli import main\n"
-        "try:\n"
-        f"    main(['load', '-w', {str(ws)!r}])\n"
-        "except SystemExit as exc:\n"
-        "    assert not exc.code, exc.code\n"
-        "print('PANDAS' if 'pandas' in sys.modules else 'CLEAN')\n"
-    )
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert "unchanged" in run.stdout + run.stderr and run.stdout.strip().endswith("CLEAN"), run.stdout
+    imported, out = _imported_by(["load", "-w", str(ws)], "pandas")
+    assert "unchanged" in out and not imported, out
 
 
 def test_manifest_digest_trusted_only_while_file_unchanged(tmp_path):
