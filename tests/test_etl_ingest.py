@@ -172,3 +172,42 @@ def test_covariate_files_are_joined_and_bad_keys_quarantined(tmp_path, export):
     assert gdp["rows_loaded"] == 2 and gdp["quarantined_by_reason"] == {"unknown_city": 1}
     q = pd.read_csv(ws.quarantine / "covariates__gdp.csv", dtype=str)
     assert q["城市"].tolist() == ["不存在市"]
+
+
+def test_covariate_numbers_as_spreadsheets_write_them(tmp_path, export, capsys):
+    """Thousands separators, full-width digits and 2006年 are numbers (a GDP column written 86,578 was dropped
+    whole, silently); a cell that is still text is left missing and counted, a column without numbers is
+    named in the report; a file none of whose rows loads stops (exit 3). Values worked out by hand."""
+    from citynet.etl.covariates import load_covariates
+    from citynet.etl.quarantine import Quarantine
+
+    f = tmp_path / "yearbook.csv"
+    f.write_text('城市,年份,gdp,pop,fdi,备注\n'
+                 '南京市,2015年,"86,578",８００,12.5,估计\n'
+                 '南京市,2016年,"1,086,578.5",—,缺失,估计\n'
+                 '苏州市,2015,"99,458",1060,NA,\n', encoding="utf-8")
+    cov, rep = load_covariates(f, Quarantine())
+    cov = cov.set_index(["city_code", "year"])
+    assert cov.loc[("320100", 2015), "gdp"] == 86578 and cov.loc[("320100", 2016), "gdp"] == 1086578.5
+    assert cov.loc[("320500", 2015), "gdp"] == 99458 and cov.loc[("320100", 2015), "pop"] == 800
+    assert pd.isna(cov.loc[("320100", 2016), "pop"]) and pd.isna(cov.loc[("320100", 2016), "fdi"])
+    assert rep["rows_loaded"] == 3 and rep["rows_quarantined"] == 0
+    assert rep["not_numbers"] == {"fdi": {"cells": 1, "examples": ["缺失"]}}  # '—' and 'NA' mark a missing value
+    assert rep["dropped_columns"] == ["备注"] and "备注" not in cov.columns
+
+    bad = tmp_path / "years.csv"
+    bad.write_text("city_code,year,gdp\n320100,2015.5,1\n320500,two thousand,2\n", encoding="utf-8")
+    with pytest.raises(DataError) as e:
+        load_covariates(bad, Quarantine())
+    assert e.value.exit_code == 3 and "no row of the covariate file could be loaded (2 bad_year" in e.value.message
+    # the command says it (one warning line per kind), and a file without any loadable row is exit 3
+    from citynet.cli import main
+
+    for cov_file, code, words in ((f, 0, ["warning: yearbook.csv: cells that are not numbers were left missing: "
+                                          "fdi 1 (e.g. '缺失')", "columns without any number were left out: 备注"]),
+                                  (bad, 3, ["error: ", "no row of the covariate file could be loaded"])):
+        with pytest.raises(SystemExit) as ex:
+            main(["ingest", "-w", str(tmp_path / "ws"), str(export), "--covariates", str(cov_file)])
+            raise SystemExit(0)
+        out = " ".join(capsys.readouterr().err.split())
+        assert ex.value.code == code and all(w in out for w in words), out

@@ -232,4 +232,14 @@ def _summary(console, ws, report: dict) -> None:
             f"addresses: {st.get('city', 0):,} to a city, {st.get('ambiguous', 0):,} ambiguous (not guessed); "
             f"name variants merged: {h.get('names_merged', 0):,} of {h.get('names', 0):,} names"
         )
+    for cov in report.get("covariates", []):  # cells and columns that are not numbers: said, never dropped silently
+        name = Path(cov["file"]).name
+        if cov.get("not_numbers"):
+            cells = "; ".join(f"{c} {v['cells']:,} (e.g. {', '.join(map(repr, v['examples']))})"
+                              for c, v in cov["not_numbers"].items())
+            console.print(f"[yellow]warning:[/] {name}: cells that are not numbers were left missing: {cells}",
+                          markup=True, highlight=False)
+        if cov.get("dropped_columns"):
+            console.print(f"[yellow]warning:[/] {name}: columns without any number were left out: "
+                          f"{', '.join(cov['dropped_columns'])}", highlight=False)
     console.print(f"wrote {ws.canonical}/*.parquet, {ws.quarantine}/, {ws.reports / 'ingest.json'}")
