@@ -66,7 +66,10 @@ def _find(columns: list[str], candidates: tuple[str, ...]) -> str | None:
 
 def read_any(path: Path) -> pd.DataFrame:
     """CSV (UTF-8/GB18030), XLSX or Stata .dta, every column as read."""
+    from citynet.etl.readers import check_content
+
     suffix = path.suffix.lower()
+    check_content(path)
     if suffix == ".dta":
         return pd.read_stata(path)
     if suffix in (".xlsx", ".xlsm"):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from citynet.etl.readers import summarise
+from citynet.etl.readers import sheet_note, summarise
 
 from citynet.errors import DataError
 
@@ -200,7 +200,7 @@ def resolve_columns(
             f"{source}: unrecognised header layout.\n  headers found: {summarise([h for h in headers if h != '_row'])}\n"
             f"  fields missing: {', '.join(missing)} (known names: "
             + "; ".join(f"{f.split('/')[0]}: {'/'.join(fields[f.split('/')[0]][:4])}" for f in missing)
-            + ")",
+            + ")" + sheet_note(source),
             fix=f"map them in citynet.toml:\n  [{config_section}]\n{example}",
         )
     return found

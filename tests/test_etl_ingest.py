@@ -149,6 +149,39 @@ def test_undecodable_file_says_so(tmp_path):
         ingest(ws, [bad])
 
 
+def _xlsx(path: Path, sheets: dict[str, list[list[str]]]) -> Path:
+    with pd.ExcelWriter(path, engine="openpyxl") as w:
+        for name, rows in sheets.items():
+            pd.DataFrame(rows[1:], columns=rows[0]).to_excel(w, sheet_name=name, index=False)
+    return path
+
+
+@pytest.mark.parametrize("name,make,words", [
+    ("empty.csv", lambda p: p.write_bytes(b""), ["the file is empty (0 bytes)"]),
+    ("export.csv", lambda p: _xlsx(p, {"Sheet1": [HEADERS, *GOOD]}),
+     ["is an Excel workbook (.xlsx), not a .csv", "rename it to export.xlsx"]),
+    ("export.csv", lambda p: pd.DataFrame({"a": [1]}).to_stata(p, version=118, write_index=False),
+     ["is a Stata dataset (.dta)", "export delimited"]),
+    ("export.csv", lambda p: p.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504)),
+     ["old Excel workbook (.xls)", "save it as .xlsx"]),
+    ("export.xlsx", lambda p: write_csv(p, GOOD), ["not an Excel workbook (it looks like text", "rename it to export.csv"]),
+    ("export.xlsx", lambda p: _xlsx(p, {"说明": [["说明"], ["导出说明"]], "数据": [HEADERS, *GOOD]}),
+     ["unrecognised header layout", "the workbook has 2 sheets (说明, 数据)", "reads the first, '说明'"]),
+])
+def test_a_file_that_is_not_what_its_name_says(tmp_path, capsys, name, make, words):
+    """What a newcomer hands over: an empty download, a workbook or a Stata file renamed .csv, a CSV renamed
+    .xlsx, a workbook whose first sheet is a note. One message naming what the file is, exit 3 (README),
+    where the reader used to speak of GB18030 bytes or of headers only."""
+    from citynet.cli import main
+
+    make(tmp_path / name)
+    with pytest.raises(SystemExit) as ex:
+        main(["ingest", "-w", str(tmp_path / "ws"), str(tmp_path / name)])
+    err = " ".join(capsys.readouterr().err.split())
+    assert ex.value.code == 3 and "Traceback" not in err, err
+    assert all(w in err for w in words), err
+
+
 def test_unrecognised_layout_stops_with_the_fix(tmp_path):
     f = tmp_path / "odd.csv"
     f.write_text("No,Date,Owner\n1,2,3\n", encoding="utf-8")
