@@ -77,6 +77,15 @@ def test_cli_load_and_query_embedded(tmp_path, capsys):
     code, out, err = run(capsys, "query", "-w", str(tmp_path), "--file", str(cypher.ROOT / "queries" / "within_hops.cypher"),
                          "--param", f"city={city}", "--param", "year=2011")
     assert code == 0 and "hops" in out
+    # a .cypher saved by Windows Notepad (UTF-8 with BOM) runs; a file that is not text is one message, exit 2
+    bom = tmp_path / "count.cypher"
+    bom.write_bytes("\ufeffMATCH (c:City) RETURN count(*) AS n".encode())
+    code, out, err = run(capsys, "query", "-w", str(tmp_path), "--file", str(bom), "--format", "csv")
+    assert code == 0 and out.splitlines() == ["n", "20"], err
+    binary = tmp_path / "q.cypher"
+    binary.write_bytes(b"PK\x03\x04\x14\x00\x06\x00\x08\x00\xaf\xff\xfe")
+    code, out, err = run(capsys, "query", "-w", str(tmp_path), "--file", str(binary))
+    assert code == 2 and "not a UTF-8 text file" in err and "Traceback" not in err, err
     # read-only by default, enforced by the read-only database
     code, out, err = run(capsys, "query", "-w", str(tmp_path), "MATCH (c:City) SET c.name_zh = 'x'")
     assert code == 2 and "read-only" in err and "--write" in err

@@ -101,15 +101,25 @@ def _resolve(text, file, named, engine):
             path = specific
         if not path.exists():
             raise UserError(f"{file}: no such file", fix="give the path of a .cypher file")
-        body = path.read_text(encoding="utf-8")
+        body = _cypher_text(path)
         header = _header_params(body)
         if not header and path != Path(file) and Path(file).exists():
-            header = _header_params(Path(file).read_text(encoding="utf-8"))
+            header = _header_params(_cypher_text(Path(file)))
         if not header:  # the engine-specific file of a library query: the header is in the other one
             for other in path.parent.glob(f"{path.name.split('.')[0]}.*cypher"):
-                header = header or _header_params(other.read_text(encoding="utf-8"))
+                header = header or _header_params(_cypher_text(other))
         return body, header
     return text, []
+
+
+def _cypher_text(path: Path) -> str:
+    """The text of a ``--file`` query: UTF-8, a BOM (Windows Notepad) dropped; a file that is not text (a
+    workbook, a binary) is one message, not a UnicodeDecodeError traceback."""
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: not a UTF-8 text file (a Cypher query is plain text)",
+                        fix="save the query as UTF-8 text in a .cypher file") from None
 
 
 def jsonable(v):
