@@ -72,6 +72,16 @@ def test_cli_load_and_query_embedded(tmp_path, capsys):
     expect = collab[(collab.src == city) | (collab.dst == city)]
     assert sorted(r["weight"] for r in rows) == sorted(expect.weight.tolist())
     assert {"partner", "name_zh", "province_code", "weight"} == set(rows[0])
+    # the city by its Chinese name (it matched no city code: "0 rows", exit 0): the same rows; no such city: exit 2
+    from citynet.etl.cities import city_set
+
+    name = city_set().cities.set_index("city_code").loc[city, "name_zh"]
+    code, out, err = run(capsys, "query", "-w", str(tmp_path), "--named", "top_partners", "--param", f"city={name}",
+                         "--param", "year=2011", "--param", "limit=100", "--format", "json")
+    assert code == 0 and json.loads(out) == rows, err
+    code, out, err = run(capsys, "query", "-w", str(tmp_path), "--named", "top_partners", "--param", "city=火星",
+                         "--param", "year=2011")
+    assert code == 2 and "neither a 6-digit city code nor the name of a city" in err, err
     code, out, err = run(capsys, "query", "-w", str(tmp_path), "MATCH (c:City) RETURN count(*) AS n", "--format", "csv")
     assert code == 0 and out.splitlines() == ["n", "20"]
     code, out, err = run(capsys, "query", "-w", str(tmp_path), "--file", str(cypher.ROOT / "queries" / "within_hops.cypher"),

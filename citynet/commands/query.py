@@ -112,6 +112,20 @@ def _resolve(text, file, named, engine):
     return text, []
 
 
+def city_code_of(param: str, text: str) -> str:
+    """The city code of a city name given for a parameter that takes a code (``--param city=南京`` or 南京市,
+    historical names too); a name of no city is one message (exit 2)."""
+    import pandas as pd
+
+    from citynet.etl.covariates import match_city_keys
+
+    code = match_city_keys(None, pd.Series([text])).iloc[0]
+    if not isinstance(code, str):
+        raise UserError(f"--param {param}={text!r} is neither a 6-digit city code nor the name of a city",
+                        fix=f"e.g. --param {param}=320100 or --param {param}=南京")
+    return code
+
+
 def _cypher_text(path: Path) -> str:
     """The text of a ``--file`` query: UTF-8, a BOM (Windows Notepad) dropped; a file that is not text (a
     workbook, a binary) is one message, not a UnicodeDecodeError traceback."""
@@ -242,6 +256,10 @@ def command(ws, text, params, file, named, list_, fmt, write, network, backend, 
     if missing:
         raise UserError(f"missing parameters: {', '.join(missing)}",
                         fix=" ".join(f"--param {m}=VALUE" for m in missing))
+    for p in header:  # a city name where the query takes a city code matched nothing: "0 rows", silently
+        value = values.get(p.name)
+        if p.doc.lower().startswith("city code") and isinstance(value, str) and not re.fullmatch(r"\d{6}", value):
+            values[p.name] = city_code_of(p.name, value)
     if engine == "embedded" and not write and fmt != "csv":
         from citynet.graph.lean import (
             query_rows,  # no pandas, no store layer: the same checks, in a fraction of a second
