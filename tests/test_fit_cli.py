@@ -273,3 +273,39 @@ name = "spatial"
     assert "Traceback" not in out, out
     assert p.returncode == 5, out
     assert "SDM twice x" in out
+
+
+def test_spec_model_key_typo_is_refused(ws, tmp_path):
+    """A misspelt model key (smaple = {…}) was ignored: the model was fitted on the whole sample, exit 0. Now one
+    message naming the near key, exit 5 (README: analysis error, a bad SPEC file)."""
+    import subprocess
+    import sys
+
+    spec = tmp_path / "typo.toml"
+    spec.write_text('[spec]\nname = "t"\n[[models]]\nname = "(1)"\n'
+                    'formula = "ln_green_patents ~ low_carbon | city_code + year"\nsmaple = { years = [2010, 2020] }\n',
+                    encoding="utf-8")
+    p = subprocess.run([sys.executable, "-m", "citynet", "fit", "-w", str(ws), str(spec), "--out", str(tmp_path / "o")],
+                       capture_output=True, text=True)
+    assert p.returncode == 5 and "unknown key 'smaple' (did you mean 'sample'?)" in p.stderr, p.stderr
+    assert "Traceback" not in p.stderr and not (tmp_path / "o" / "t.md").exists()
+
+
+def test_model_keys_cover_what_the_estimators_read():
+    """MODEL_KEYS holds every key the analysis code reads from a model (m.get("k"), m["k"], "k" in m,
+    _require(m, "k")) and every key of the shipped examples, so that the typo check never refuses a real key."""
+    import re
+    import tomllib
+
+    from citynet.analysis.spec import MODEL_KEYS
+
+    root = Path(__file__).resolve().parents[1]
+    pattern = re.compile(r'\bm\.get\("(\w+)"|\bm\["(\w+)"\]|"(\w+)" (?:not )?in m\b|_require\(m, "(\w+)"')
+    read = {k for f in (root / "analysis").rglob("*.py") for g in pattern.findall(f.read_text(encoding="utf-8"))
+            for k in g if k}
+    shipped = set()
+    for f in (root / "examples").glob("*.toml"):
+        d = tomllib.loads(f.read_text(encoding="utf-8"))
+        shipped |= {k for t in d.get("tables", [d]) for m in t.get("models", []) for k in m}
+    assert read <= MODEL_KEYS, read - MODEL_KEYS
+    assert shipped <= MODEL_KEYS, shipped - MODEL_KEYS
