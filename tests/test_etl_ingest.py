@@ -244,3 +244,15 @@ def test_covariate_numbers_as_spreadsheets_write_them(tmp_path, export, capsys):
             raise SystemExit(0)
         out = " ".join(capsys.readouterr().err.split())
         assert ex.value.code == code and all(w in out for w in words), out
+
+
+def test_unknown_encoding_is_a_usage_error(tmp_path, export, capsys):
+    """--encoding latin9x was reported as bad input data of the file (exit 3); it is a mistyped option (README:
+    exit 2), refused before anything is written."""
+    from citynet.cli import main
+
+    with pytest.raises(SystemExit) as ex:
+        main(["ingest", "-w", str(tmp_path / "ws"), str(export), "--encoding", "latin9x"])
+    err = capsys.readouterr().err
+    assert ex.value.code == 2 and "--encoding 'latin9x' is not an encoding" in err, err
+    assert not (tmp_path / "ws" / "canonical").exists()

@@ -96,8 +96,19 @@ def command(ctx, ws, files, transfer_files, covariate_files, policy_files, encod
         raise UserError(f"no such input file: {', '.join(missing)}",
                         fix="check the path (relative paths on the command line are from the current folder, "
                             "in citynet.toml [inputs] from the workspace)")
+    enc = encoding or inputs.get("encoding", "auto")
+    if enc not in ("auto", ""):
+        import codecs
+
+        try:
+            codecs.lookup(enc)
+        except LookupError:  # a mistyped option is a usage error (exit 2), not bad data in a file (it was exit 3)
+            ws.discard_created()
+            where = "--encoding" if encoding else "citynet.toml [inputs] encoding"
+            raise UserError(f"{where} {enc!r} is not an encoding Python knows",
+                            fix="use auto (the default), utf-8, gb18030, utf-16 or latin-1") from None
     opts = IngestOptions(
-        encoding=encoding or inputs.get("encoding", "auto"),
+        encoding=enc,
         columns=dict(ws.settings.get("columns", {})),
         transfer_columns=dict(ws.settings.get("transfer_columns", {})),
         stream=StreamSettings.from_settings(ws.settings),
