@@ -256,3 +256,17 @@ def test_unknown_encoding_is_a_usage_error(tmp_path, export, capsys):
     err = capsys.readouterr().err
     assert ex.value.code == 2 and "--encoding 'latin9x' is not an encoding" in err, err
     assert not (tmp_path / "ws" / "canonical").exists()
+
+
+def test_transfer_file_given_as_export_and_the_reverse_say_so(tmp_path, export, capsys):
+    """A transfer file given as the patent export (or an export given with --transfers) stopped with 'unrecognised
+    header layout' and a [columns] mapping to write; the message now says which option the file belongs to."""
+    from citynet.cli import main
+
+    transfers = write_transfers(tmp_path / "转让.csv")
+    for args, words in (([str(transfers)], "pass it with --transfers FILE"),
+                        ([str(export), "--transfers", str(export)], "pass it as FILE, not with --transfers")):
+        with pytest.raises(SystemExit) as ex:
+            main(["ingest", "-w", str(tmp_path / "ws"), *args])
+        err = " ".join(capsys.readouterr().err.split())
+        assert ex.value.code == 3 and words in err and "Traceback" not in err, err
