@@ -20,6 +20,7 @@ import pandas as pd
 from citynet.etl.cities import HISTORICAL_NAMES, city_set
 from citynet.etl.headers import header_key
 from citynet.etl.quarantine import Quarantine
+from citynet.etl.readers import sheet_note
 
 from citynet.errors import DataError
 
@@ -122,7 +123,8 @@ def load_covariates(path: Path, quarantine: Quarantine) -> tuple[pd.DataFrame, d
     code_col, name_col, year_col = _find(columns, CODE_HEADERS), _find(columns, NAME_HEADERS), _find(columns, YEAR_HEADERS)
     if year_col is None or (code_col is None and name_col is None):
         raise DataError(
-            f"{path}: covariates need a year column and a city column (code or name); headers found: {', '.join(columns)}",
+            f"{path}: covariates need a year column and a city column (code or name); headers found: {', '.join(columns)}"
+            + sheet_note(path),
             fix=f"name them e.g. 'city_code' or '城市', and 'year' (accepted: {', '.join(CODE_HEADERS + NAME_HEADERS)})",
         )
     city = match_city_keys(raw[code_col] if code_col else None, raw[name_col] if name_col else None)

@@ -270,3 +270,16 @@ def test_transfer_file_given_as_export_and_the_reverse_say_so(tmp_path, export, 
             main(["ingest", "-w", str(tmp_path / "ws"), *args])
         err = " ".join(capsys.readouterr().err.split())
         assert ex.value.code == 3 and words in err and "Traceback" not in err, err
+
+
+def test_covariate_workbook_whose_first_sheet_is_a_note_names_its_sheets(tmp_path):
+    """Covariates in the second sheet of a workbook (a notes sheet first, as yearbook downloads come): the
+    message named the headers of the first sheet only; it now names the sheets and which one is read."""
+    from citynet.etl.covariates import load_covariates
+    from citynet.etl.quarantine import Quarantine
+
+    f = _xlsx(tmp_path / "cov.xlsx", {"说明": [["说明"], ["数据来源：统计年鉴"]],
+                                      "数据": [["城市", "年份", "gdp"], ["南京市", "2015", "1.5"]]})
+    with pytest.raises(DataError) as e:
+        load_covariates(f, Quarantine())
+    assert e.value.exit_code == 3 and "the workbook has 2 sheets (说明, 数据)" in e.value.message, e.value.message
