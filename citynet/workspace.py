@@ -114,7 +114,9 @@ class Workspace:
     network: str | None = None
 
     @classmethod
-    def open(cls, root: str | Path, create: bool = False) -> Workspace:
+    def open(cls, root: str | Path, create: bool = False, read_config: bool = True) -> Workspace:
+        """The workspace at ``root`` (created with ``create``); its citynet.toml is read and checked unless
+        ``read_config`` is false (``citynet init --force``, which replaces a broken one)."""
         root = Path(root).expanduser().resolve()
         created: list[Path] = []
         if create:
@@ -139,7 +141,7 @@ class Workspace:
             raise UserError(f"workspace {root} does not exist", fix="create it, or pass -w with an existing folder")
         cfg_path = root / CONFIG_NAME
         settings = copy.deepcopy(DEFAULTS)
-        if cfg_path.exists():
+        if read_config and cfg_path.exists():
             try:
                 user = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
             except tomllib.TOMLDecodeError as exc:

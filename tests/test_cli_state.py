@@ -359,3 +359,15 @@ def test_citynet_toml_template_and_documented_keys_are_accepted(tmp_path):
         keys |= set(re.findall(r"(?m)^([a-z_]+) = ", body))
         assert keys <= set(SCHEMA[section] or ()), (section, keys - set(SCHEMA[section] or ()))
         assert SCHEMA[section] is None or keys == set(SCHEMA[section]), (section, set(SCHEMA[section]) - keys)
+
+
+def test_init_force_replaces_a_citynet_toml_that_does_not_parse(tmp_path, capsys):
+    """`citynet init --force` is the way back from a broken citynet.toml, but it read (and refused) the file it
+    was asked to replace: a TOML syntax error or an unknown section stopped it with exit 2."""
+    from citynet.commands.init import TEMPLATE
+
+    for broken in ("[network\n", "[netwrok]\n"):
+        (tmp_path / "citynet.toml").write_text(broken, encoding="utf-8")
+        assert run(capsys, "init", "-w", tmp_path)[0] == 2  # without --force the file is kept
+        code, out, err = run(capsys, "init", "-w", tmp_path, "--force")
+        assert code == 0 and (tmp_path / "citynet.toml").read_text(encoding="utf-8") == TEMPLATE, err
