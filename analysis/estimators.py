@@ -275,6 +275,18 @@ def _check_sample(df: pd.DataFrame, fml: str, parts: dict[str, Any], sample: str
 
 
 # ------------------------------------------------------------------------------------------- fit
+def apply_sample(df: pd.DataFrame, sample: str | None) -> pd.DataFrame:
+    """The rows of ``df`` that pass the pandas query ``sample`` (``--sample``; None: every row); a query
+    that fails is one message listing the columns, whichever estimator the rows go to."""
+    if not sample:
+        return df
+    try:
+        return df.query(sample)
+    except Exception as exc:
+        raise AnalysisError(f"sample filter {sample!r} failed: {exc}",
+                            fix=f"columns: {', '.join(map(str, df.columns))}") from exc
+
+
 def fit(
     panel: pd.DataFrame,
     formula: str,
@@ -300,12 +312,7 @@ def fit(
         raise AnalysisError(f"unknown model {model!r}", fix=f"use one of {', '.join(MODELS)}")
     vcov_arg, vcov_label = parse_vcov(vcov, panel)
     df, fml = prepare(panel, formula, extra=_cluster_var(vcov_arg))
-    if sample:
-        try:
-            df = df.query(sample)
-        except Exception as exc:
-            raise AnalysisError(f"sample filter {sample!r} failed: {exc}",
-                                fix=f"columns: {', '.join(map(str, df.columns))}") from exc
+    df = apply_sample(df, sample)
     parts = split_formula(fml)
     _check_sample(df, fml, parts, sample, panel)
     if model == "2sls" and not parts["endog"]:
@@ -607,19 +614,26 @@ def first_stage(res: FitResult, name: str | None = None) -> FitResult:
 # --------------------------------------------------------------------------------------- gravity
 def gravity(dyads: pd.DataFrame, y: str = "collab", x: Sequence[str] = ("log_distance",),
             fe: str = "origin_year + dest_year", vcov: Any = None, origin: str = "city_a",
-            dest: str = "city_b", name: str | None = None) -> FitResult:
+            dest: str = "city_b", name: str | None = None, sample: str | None = None) -> FitResult:
     """PPML gravity on the dyad-year panel: ``E[y_ijt] = exp(β'x_ij + o_it + d_jt [+ p_ij])``.
 
     ``fe`` is any of ``origin_year``, ``dest_year``, ``pair``, ``year`` joined by '+'; default
     vcov clusters by pair (Santos Silva & Tenreyro 2006; Yotov et al. 2016, *An Advanced Guide
     to Trade Policy Analysis*). With ``pair`` FE, time-invariant regressors such as
-    ``log_distance`` are not identified (and raise the singular-design error).
+    ``log_distance`` are not identified (and raise the singular-design error). ``sample`` (a pandas
+    query, ``citynet fit --sample``) keeps the dyad-years it selects before the fixed effects are built.
     """
     need = [y, *x, origin, dest, "year"]
     miss = [c for c in need if c not in dyads.columns]
     if miss:
         raise AnalysisError(f"gravity: the dyad panel has no {', '.join(miss)}",
                             fix=f"columns: {', '.join(map(str, dyads.columns))}")
+    kept = apply_sample(dyads, sample)
+    if not len(kept):
+        years = f"; the panel's years are {int(dyads['year'].min())}–{int(dyads['year'].max())}" if len(dyads) else ""
+        raise AnalysisError(f"the estimation sample is empty with --sample {sample!r}: 0 of {len(dyads):,} "
+                            f"dyad-years{years}", fix="widen --sample")
+    dyads = kept
     wanted = [f.strip() for f in fe.split("+") if f.strip()]
     cols: dict[str, np.ndarray] = {}
     o = pd.factorize(dyads[origin])[0].astype(np.int64)

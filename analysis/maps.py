@@ -444,6 +444,23 @@ def choropleth(values: pd.Series, *, title: str, legend_title: str, cmap: str = 
     return fig, {"classes": labels, "counts": counts, "no_value": no_value}
 
 
+def figure_path(path: str | Path) -> Path:
+    """``--out`` of a figure as it will be written: without a suffix, ``.png`` is added (matplotlib would add it
+    and the command named another file); a suffix matplotlib cannot write is one message (it was a traceback)."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    from citynet.errors import UserError
+
+    path = Path(path)
+    if not path.suffix:
+        return path.with_name(path.name + ".png")
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if path.suffix.lower().lstrip(".") not in formats:
+        raise UserError(f"cannot write a map as {path.suffix!r} ({path})",
+                        fix=f"name the file .png (or {', '.join('.' + f for f in sorted(formats) if f != 'png')})")
+    return path
+
+
 def save(fig, path: str | Path, dpi: int = 150) -> Path:
     import matplotlib.pyplot as plt
 

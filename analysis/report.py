@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 from citynet.analysis.tables import GREEN_TEXT, KIND_TEXT, filter_description  # noqa: F401 - the tables' wording
 
-from citynet.errors import AnalysisError
+from citynet.errors import AnalysisError, UserError
 
 CHURN_COLUMNS = ("collab_partners", "partners_continuing", "partners_new", "partners_exited")
 
@@ -267,8 +267,8 @@ def resolve_city(cities: pd.DataFrame, text: str) -> str:
         return str(hit.iloc[0])
     if len(hit) > 1:
         names = ", ".join(c.loc[c["city_code"].isin(hit), "name_zh"].astype(str).head(8))
-        raise AnalysisError(f"city {text!r} is ambiguous: {names}", fix="pass the 6-digit city code")
-    raise AnalysisError(f"city {text!r} is not in the city set",
+        raise UserError(f"city {text!r} is ambiguous: {names}", fix="pass the 6-digit city code")
+    raise UserError(f"city {text!r} is not in the city set",
                         fix="pass a 6-digit city code (e.g. 110000) or a name (e.g. 北京 / 北京市)")
 
 
@@ -483,7 +483,7 @@ def section_maps(inp: Inputs, years: Sequence[int] | None) -> tuple[Section, lis
         years = [int(y) for y in years]
         bad = [y for y in years if y not in panel_years]
         if bad:
-            raise AnalysisError(f"--years {' '.join(map(str, years))}: {bad} not in the panel "
+            raise UserError(f"--years {' '.join(map(str, years))}: {bad} not in the panel "
                                 f"({panel_years[0]}–{panel_years[-1]})", fix="pick two years of the panel")
     else:
         years = [panel_years[0], panel_years[-1]] if len(panel_years) > 1 else panel_years
@@ -852,6 +852,8 @@ def _guard(fn: Callable[[], Section], sid: str, title: str) -> Section:
     except AnalysisError:
         raise
     except Exception as exc:  # noqa: BLE001 - shown in the report, never swallowed silently
+        if type(exc) is UserError:  # a value of --city or --years: the command says it (exit 2)
+            raise
         return Section(sid, title, f'<p class="na"><strong>Could not build this section:</strong> '
                                    f"{esc(type(exc).__name__)}: {esc(exc)}</p>", False)
 

@@ -221,6 +221,32 @@ def _did_se(m: dict) -> str:
     return str(m.get("se", "bootstrap" if "n_boot" in m else "analytic"))
 
 
+#: every key a [[models]] entry is read for, whatever its kind (tests/test_fit_cli.py checks this against
+#: the keys the estimators read from ``m`` and against examples/)
+MODEL_KEYS = frozenset([
+    "M", "Mbar", "allow_collinear", "base", "caliper", "caliper_sd", "chain", "cluster", "cohort", "control",
+    "controls", "covariates", "effects_draws", "endog", "equations", "exog", "fe", "filter", "formula", "grid",
+    "inference", "instruments", "k", "kind", "labels", "lag_x", "lags", "leads", "left", "lr", "m", "method",
+    "model", "mundlak", "n", "n_boot", "n_thresholds", "name", "names", "nodes", "panel", "param", "paths",
+    "permutations", "q", "replace", "reps", "rm_grid", "rm_method", "sample", "scatter_years", "se", "seed",
+    "target", "time_effects", "title", "treat", "trim", "var", "vcov", "w", "wald", "weighted", "x", "y"
+])
+
+
+def _check_model_keys(m: dict) -> None:
+    """A misspelt key of a model (``smaple = {…}``, ``fomula``) was ignored and the model fitted without it: a
+    key no estimator reads that is near one they read is one message naming both."""
+    import difflib
+
+    for key in m:
+        if key in MODEL_KEYS:
+            continue
+        near = difflib.get_close_matches(key, MODEL_KEYS, n=1, cutoff=0.75)
+        if near:
+            raise AnalysisError(f"model {m.get('name')!r}: unknown key {key!r} (did you mean {near[0]!r}?)",
+                                fix=f"write {near[0]} = … (the keys of each kind: examples/README.md)")
+
+
 def _run_model(m: dict, get_panel, defaults: dict, out_dir: Path, files: list[str]) -> list[FitResult]:
     from citynet.analysis import did as D
     from citynet.analysis.estimators import fit, gravity
@@ -229,6 +255,7 @@ def _run_model(m: dict, get_panel, defaults: dict, out_dir: Path, files: list[st
     kind = m.get("kind", "fit")
     if kind not in KINDS:
         raise AnalysisError(f"model {m.get('name')!r}: unknown kind {kind!r}", fix=f"use one of {', '.join(KINDS)}")
+    _check_model_keys(m)
     panel_name = m.get("panel", defaults.get("panel", "city-year"))
     if kind == "gravity":
         panel_name = m.get("panel", "dyad-year")

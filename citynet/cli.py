@@ -127,6 +127,13 @@ def _damaged_file(err: BaseException) -> bool:
     return True
 
 
+def _interrupted(err: BaseException) -> bool:
+    """A Ctrl-C that DuckDB turned into an exception: SIGINT during one of its queries raises
+    ``RuntimeError('Query interrupted')`` (``InterruptException`` after ``interrupt()``), not KeyboardInterrupt."""
+    return type(err).__name__ == "InterruptException" or (
+        isinstance(err, RuntimeError) and str(err).strip() == "Query interrupted")
+
+
 def main(argv: list[str] | None = None) -> None:
     try:
         rc = cli.main(args=argv, prog_name="citynet", standalone_mode=False)
@@ -161,6 +168,9 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("  fix: check the path and its permissions (outputs need an existing, writable folder)", err=True)
         sys.exit(2)
     except Exception as err:
+        if _interrupted(err):
+            click.echo("interrupted", err=True)
+            sys.exit(130)
         if not _damaged_file(err):
             raise
         sys.exit(3)

@@ -46,6 +46,33 @@ class DemoRun:
 Step = Callable[[str], None]
 
 
+def refuse_foreign_folder(root: Path) -> None:
+    """The demo writes its own citynet.toml, canonical tables, store and results into ``root``: refuse a folder
+    that holds anything else than an earlier demo (``citynet demo mystudy`` replaced a study's settings and
+    tables with synthetic ones and added synthetic patents to its store). Allowed: a missing or empty folder,
+    an earlier demo (its manifest has the ``synth`` unit), or one whose only file is the template citynet.toml."""
+    from citynet.commands.init import TEMPLATE
+
+    if root.exists() and not root.is_dir():
+        raise UserError(f"{root} is a file, not a folder", fix="give the demo a new folder: citynet demo DIR")
+    if not root.exists():
+        return
+    entries = {p.name for p in root.iterdir()} - {transaction.STATE_DIR}
+    if not entries:
+        return
+    cfg = root / "citynet.toml"
+    template_only = entries == {"citynet.toml"} and cfg.read_text(encoding="utf-8", errors="replace") == TEMPLATE
+    try:
+        demo = "synth" in transaction.read_manifest(root).get("units", {})
+    except UserError:  # a damaged manifest: not known to be a demo
+        demo = False
+    if not (template_only or demo):
+        shown = ", ".join(sorted(entries)[:6]) + (" …" if len(entries) > 6 else "")
+        raise UserError(f"{root} is not empty and is not a demo workspace ({shown}): the demo would replace its "
+                        "citynet.toml, canonical tables and results and add synthetic patents to its store",
+                        fix="run the demo into a new (or empty) folder: citynet demo NEW_FOLDER")
+
+
 def run_demo(root: str | Path, patents: int = DEMO_PATENTS, seed: int = 42, step: Step | None = None,
              specs: list[Path] | None = None) -> DemoRun:
     """Run every stage into ``root``; ``step(name)`` is called as each stage starts."""
@@ -53,6 +80,7 @@ def run_demo(root: str | Path, patents: int = DEMO_PATENTS, seed: int = 42, step
 
     step = step or (lambda name: None)
     root = Path(root).expanduser().resolve()
+    refuse_foreign_folder(root)
     root.mkdir(parents=True, exist_ok=True)
     cfg = root / "citynet.toml"
     if not cfg.is_file() or cfg.read_text(encoding="utf-8", errors="replace") != TEMPLATE:

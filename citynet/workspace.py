@@ -31,6 +31,69 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+ANY = None  # a value checked where it is read (sizes, worker counts, …: their own messages and exit 2)
+#: every section and key citynet.toml may hold (docs/configuration.md §1) and what its value must be: a type,
+#: a tuple of allowed strings, or ANY. [columns] and [transfer_columns] map fields to headers (checked by ingest).
+SCHEMA: dict[str, dict[str, Any] | None] = {
+    "inputs": {"patents": (str, list), "transfers": (str, list), "covariates": (str, list), "encoding": str},
+    "columns": None,
+    "transfer_columns": None,
+    "ingest": {"memory_limit": ANY, "block_mb": ANY, "workers": ANY},
+    "network": {"green": str, "kind": str, "granted_only": bool, "year_basis": str},
+    "years": {"start": int, "end": int},
+    "store": {"backend": ("embedded", "neo4j"), "uri": str, "user": str, "password": str, "password_env": str,
+              "database": str, "neo4j_data": str, "load_memory_limit": ANY, "load_batch_rows": ANY, "buffer_pool": ANY},
+    "metrics": {"buffer_pool": ANY, "memory_limit": ANY},
+    "run": {"networks": list, "specs": list, "report": bool},
+    "analysis": {"low_carbon_coding": ("announce", "source", "effective", "paper004"), "cluster": str},
+}
+_TOML_TYPE = {bool: "true or false", int: "a whole number", str: "a quoted string", list: "a list [ … ]"}
+
+
+def check_settings(user: dict, path: Path) -> None:
+    """Refuse what ``citynet.toml`` would otherwise ignore or misread: an unknown section or key (a typo such as
+    ``[netwrok]`` or ``granted-only`` silently kept the default), a value of the wrong type (``granted_only =
+    "no"`` is a true string), a value outside its choices, ``[years]`` start after end. One message, exit 2."""
+    import difflib
+
+    def near(name: str, names) -> str:
+        hit = difflib.get_close_matches(name, list(names), n=1, cutoff=0.6)
+        return f"did you mean {hit[0]!r}? " if hit else ""
+
+    for section, values in user.items():
+        if section not in SCHEMA:
+            raise UserError(f"{path}: unknown section [{section}]",
+                            fix=f"{near(section, SCHEMA)}sections: {', '.join(SCHEMA)} (docs/configuration.md §1)")
+        keys = SCHEMA[section]
+        if not isinstance(values, dict):
+            raise UserError(f"{path}: {section} must be a section [{section}], not a value",
+                            fix=f"write [{section}] on a line of its own, its keys below it")
+        if keys is None:
+            continue
+        for key, value in values.items():
+            if key not in keys:
+                raise UserError(f"{path} [{section}]: unknown key {key!r}",
+                                fix=f"{near(key, keys)}keys of [{section}]: {', '.join(keys)} (docs/configuration.md §1)")
+            want = keys[key]
+            if want is ANY:
+                continue
+            if isinstance(want, tuple) and all(isinstance(w, str) for w in want):
+                if value not in want:
+                    raise UserError(f"{path} [{section}] {key} must be one of {', '.join(map(repr, want))}, not {value!r}",
+                                    fix=f"{near(str(value), want)}write e.g. {key} = {want[0]!r}".replace("'", '"'))
+                continue
+            types = want if isinstance(want, tuple) else (want,)
+            if not isinstance(value, types) or (bool not in types and isinstance(value, bool)):
+                wanted = " or ".join(_TOML_TYPE[t] for t in types)
+                raise UserError(f"{path} [{section}] {key} must be {wanted}, not {value!r}",
+                                fix=f"write e.g. {key} = " + {bool: "false", int: "2010", str: '"…"', list: '["…"]'}[types[0]]
+                                    + (" (TOML: true/false without quotes)" if bool in types else ""))
+    years = user.get("years", {})
+    if isinstance(years.get("start"), int) and isinstance(years.get("end"), int) and years["start"] > years["end"]:
+        raise UserError(f"{path} [years]: start {years['start']} is after end {years['end']}",
+                        fix=f"write start = {years['end']} and end = {years['start']}")
+
+
 def _merge(base: dict, override: dict) -> dict:
     out = copy.deepcopy(base)
     for key, value in override.items():
@@ -51,7 +114,9 @@ class Workspace:
     network: str | None = None
 
     @classmethod
-    def open(cls, root: str | Path, create: bool = False) -> Workspace:
+    def open(cls, root: str | Path, create: bool = False, read_config: bool = True) -> Workspace:
+        """The workspace at ``root`` (created with ``create``); its citynet.toml is read and checked unless
+        ``read_config`` is false (``citynet init --force``, which replaces a broken one)."""
         root = Path(root).expanduser().resolve()
         created: list[Path] = []
         if create:
@@ -76,11 +141,12 @@ class Workspace:
             raise UserError(f"workspace {root} does not exist", fix="create it, or pass -w with an existing folder")
         cfg_path = root / CONFIG_NAME
         settings = copy.deepcopy(DEFAULTS)
-        if cfg_path.exists():
+        if read_config and cfg_path.exists():
             try:
                 user = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
             except tomllib.TOMLDecodeError as exc:
                 raise UserError(f"{cfg_path}: {exc}", fix="correct the TOML syntax at that line") from exc
+            check_settings(user, cfg_path)
             settings = _merge(settings, user)
         ws = cls(root=root, settings=settings)
         ws.created = created

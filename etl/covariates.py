@@ -3,23 +3,61 @@
 Keys are matched to the city set by 6-digit code (a county-level or older code is mapped through
 the crosswalk) or by name, with or without the suffix 市 (南京市, 南京), historical names included
 (襄樊 → 襄阳). Rows whose key matches no city are quarantined; a file whose keys match nothing
-stops with the keys it tried.
+stops with the keys it tried, and so does a file none of whose rows loads.
+
+Values are read as a spreadsheet user writes them: full-width digits, thousands separators
+(``86,578``) and years written ``2006年`` are numbers. A cell that is still not a number (and not a
+missing-value mark such as ``—`` or ``NA``) is left missing and counted in the report, never dropped
+silently; so is a column without any number, which is left out.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
 from citynet.etl.cities import HISTORICAL_NAMES, city_set
 from citynet.etl.headers import header_key
 from citynet.etl.quarantine import Quarantine
+from citynet.etl.readers import sheet_note
 
 from citynet.errors import DataError
 
 CODE_HEADERS = ("city_code", "citycode", "code", "adcode", "城市代码", "行政区划代码", "城市编码", "id")
 NAME_HEADERS = ("city", "city_name", "城市", "城市名称", "地区", "城市名", "name")
 YEAR_HEADERS = ("year", "年份", "年度", "年")
+
+
+#: cells that mean "no value" in statistical yearbooks and Stata exports (after NFKC, lower case)
+MISSING_MARKS = frozenset({"", ".", "na", "n/a", "n.a.", "nan", "null", "none", "-", "--", "—", "——", "…", "...",
+                           "……", "/", "无"})
+_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")
+
+
+def to_numbers(col: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """``col`` as numbers (``pd.to_numeric``; text cells first NFKC-normalised, stripped and freed of
+    thousands separators) and the mask of cells that held something else than a number or a missing mark."""
+    num = pd.to_numeric(col, errors="coerce")
+    if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
+        return num, pd.Series(False, index=col.index)
+    retry = num.isna() & col.notna()
+    if not retry.any():
+        return num, retry
+    text = col[retry].astype(str).str.normalize("NFKC").str.strip()
+    text = text.where(~text.str.fullmatch(_THOUSANDS.pattern), text.str.replace(",", "", regex=False))
+    fixed = pd.to_numeric(text, errors="coerce")
+    num.loc[fixed.index] = fixed
+    bad = pd.Series(False, index=col.index)
+    bad.loc[text.index] = fixed.isna() & ~text.str.lower().isin(MISSING_MARKS)
+    return num, bad
+
+
+def to_years(col: pd.Series) -> pd.Series:
+    """Whole years (``2006``, ``2006.0``, ``2006年``, full-width digits); anything else is missing."""
+    text = col.astype(str).str.normalize("NFKC").str.strip().str.removesuffix("年")
+    year = pd.to_numeric(col, errors="coerce").where(lambda y: y.notna(), pd.to_numeric(text, errors="coerce"))
+    return year.where((year % 1 == 0) & year.between(1000, 9999))
 
 
 def _find(columns: list[str], candidates: tuple[str, ...]) -> str | None:
@@ -29,7 +67,10 @@ def _find(columns: list[str], candidates: tuple[str, ...]) -> str | None:
 
 def read_any(path: Path) -> pd.DataFrame:
     """CSV (UTF-8/GB18030), XLSX or Stata .dta, every column as read."""
+    from citynet.etl.readers import check_content
+
     suffix = path.suffix.lower()
+    check_content(path)
     if suffix == ".dta":
         return pd.read_stata(path)
     if suffix in (".xlsx", ".xlsm"):
@@ -82,11 +123,12 @@ def load_covariates(path: Path, quarantine: Quarantine) -> tuple[pd.DataFrame, d
     code_col, name_col, year_col = _find(columns, CODE_HEADERS), _find(columns, NAME_HEADERS), _find(columns, YEAR_HEADERS)
     if year_col is None or (code_col is None and name_col is None):
         raise DataError(
-            f"{path}: covariates need a year column and a city column (code or name); headers found: {', '.join(columns)}",
+            f"{path}: covariates need a year column and a city column (code or name); headers found: {', '.join(columns)}"
+            + sheet_note(path),
             fix=f"name them e.g. 'city_code' or '城市', and 'year' (accepted: {', '.join(CODE_HEADERS + NAME_HEADERS)})",
         )
     city = match_city_keys(raw[code_col] if code_col else None, raw[name_col] if name_col else None)
-    year = pd.to_numeric(raw[year_col], errors="coerce")
+    year = to_years(raw[year_col])
     tagged = raw.astype(str).assign(_source_file=str(path), _row=range(2, len(raw) + 2))
     if city.notna().sum() == 0:
         tried = pd.unique(raw[code_col if code_col else name_col].astype(str))[:10]
@@ -103,9 +145,20 @@ def load_covariates(path: Path, quarantine: Quarantine) -> tuple[pd.DataFrame, d
     dup = ok & pd.DataFrame({"c": city, "y": year}).duplicated(keep="first")
     quarantine.add(tagged[dup], "duplicate", year_col, "city and year already given on an earlier row")
     ok &= ~dup
+    if not ok.any():
+        reasons = ", ".join(f"{n:,} {r}" for r, n in (("unknown_city", bad_city.sum()), ("bad_year", bad_year.sum()),
+                                                      ("duplicate", dup.sum())) if n)
+        shown = raw.loc[bad_year, year_col].astype(str).head(3).tolist()
+        raise DataError(f"{path}: no row of the covariate file could be loaded ({reasons}"
+                        + (f"; years such as {', '.join(map(repr, shown))}" if shown else "") + ")",
+                        fix="write years as whole numbers (2006) in one column, one row per city and year")
     data = raw[ok].drop(columns=[c for c in (code_col, name_col, year_col) if c])
-    numeric = data.apply(pd.to_numeric, errors="coerce")
-    numeric = numeric.loc[:, numeric.notna().any() | data.isna().all()]
+    converted = {c: to_numbers(data[c]) for c in data.columns}
+    numeric = pd.DataFrame({c: num for c, (num, _) in converted.items()}, index=data.index)
+    keep = numeric.notna().any() | data.isna().all()
+    numeric = numeric.loc[:, keep]
+    not_numbers = {c: {"cells": int(bad.sum()), "examples": data.loc[bad, c].astype(str).unique()[:3].tolist()}
+                   for c, (_, bad) in converted.items() if keep[c] and bad.any()}
     table = pd.concat([city[ok].rename("city_code"), year[ok].astype("int16").rename("year"), numeric], axis=1)
     table = table.sort_values(["city_code", "year"])
     report = {
@@ -117,5 +170,7 @@ def load_covariates(path: Path, quarantine: Quarantine) -> tuple[pd.DataFrame, d
         "cities_in_city_set": len(city_set()),
         "unmatched_keys": sorted(map(str, pd.unique(raw.loc[bad_city, code_col or name_col])))[:50],
         "columns": [c for c in table.columns if c not in ("city_code", "year")],
+        "not_numbers": not_numbers,  # column → cells left missing that held text, and up to 3 of them
+        "dropped_columns": [c for c in data.columns if not keep[c]],  # no numeric value at all
     }
     return table.reset_index(drop=True), report

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from citynet.etl.readers import summarise
+from citynet.etl.readers import sheet_note, summarise
 
 from citynet.errors import DataError
 
@@ -156,6 +156,19 @@ def unusable_dialect(headers: list[str], source: str = "") -> None:
         )
 
 
+def _other_kind_note(by_key: dict[str, str], config_section: str) -> str:
+    """The file has every required header of the other kind of input (a transfer file given as a patent export,
+    or the reverse): a sentence saying how to pass it; else ""."""
+    def has(fields: dict[str, tuple[str, ...]], required: tuple[str, ...]) -> bool:
+        return all(any(header_key(a) in by_key for a in fields[f]) for f in required)
+
+    if config_section == "columns" and has(TRANSFER_FIELDS, TRANSFER_REQUIRED):
+        return "\n  its headers are those of a patent-right transfer file: pass it with --transfers FILE"
+    if config_section == "transfer_columns" and has(PATENT_FIELDS, PATENT_REQUIRED):
+        return "\n  its headers are those of a patent export: pass it as FILE, not with --transfers"
+    return ""
+
+
 def resolve_columns(
     headers: list[str],
     fields: dict[str, tuple[str, ...]],
@@ -200,7 +213,7 @@ def resolve_columns(
             f"{source}: unrecognised header layout.\n  headers found: {summarise([h for h in headers if h != '_row'])}\n"
             f"  fields missing: {', '.join(missing)} (known names: "
             + "; ".join(f"{f.split('/')[0]}: {'/'.join(fields[f.split('/')[0]][:4])}" for f in missing)
-            + ")",
+            + ")" + sheet_note(source) + _other_kind_note(by_key, config_section),
             fix=f"map them in citynet.toml:\n  [{config_section}]\n{example}",
         )
     return found

@@ -325,11 +325,79 @@ def read_excel(path: Path) -> RawTable:
 READERS = {".csv": read_csv, ".txt": read_csv, ".tsv": read_csv, ".xlsx": read_excel, ".xlsm": read_excel}
 
 
+#: what the first bytes of a file say it is, for a file whose suffix says otherwise
+_MAGIC = ((b"PK\x03\x04", "xlsx"), (b"\xd0\xcf\x11\xe0", "ole"), (b"<stata_dta>", "dta"), (b"PAR1", "parquet"),
+          (b"%PDF", "pdf"))
+
+
+def check_content(path: Path) -> None:
+    """Refuse, with what the file really is and the fix, a file a reader would misread: an empty file, an
+    Excel workbook or a Stata, Parquet or PDF file named ``.csv``, and an ``.xlsx`` that is not a workbook
+    (a CSV renamed, an old ``.xls``, a password-protected workbook). Reads the first bytes only."""
+    with open(path, "rb") as fh:
+        head = fh.read(16)
+    if not head:
+        raise DataError(f"{path}: the file is empty (0 bytes)", fix="export it again (the download or copy did not finish)")
+    kind = next((k for magic, k in _MAGIC if head.startswith(magic)), None)
+    suffix = path.suffix.lower()
+    if READERS.get(suffix) is read_csv and kind is not None:
+        what = {"xlsx": "an Excel workbook (.xlsx)", "ole": "an old Excel workbook (.xls) or another Office file",
+                "dta": "a Stata dataset (.dta)", "parquet": "a Parquet file", "pdf": "a PDF document"}[kind]
+        fix = {"xlsx": f"rename it to {path.stem}.xlsx (citynet reads its first sheet), or save it from Excel as "
+                       "'CSV UTF-8'",
+               "ole": "open it in Excel and save it as .xlsx or 'CSV UTF-8'",
+               "dta": "in Stata: export delimited using file.csv, or export excel using file.xlsx, firstrow(variables)",
+               }.get(kind, "export the records as CSV or XLSX")
+        raise DataError(f"{path}: the file is {what}, not a {suffix} text file", fix=fix)
+    if READERS.get(suffix) is read_excel and kind != "xlsx":
+        what = ("an old Excel workbook (.xls) or a password-protected one" if kind == "ole"
+                else "not an Excel workbook" + (" (it looks like text: a CSV named .xlsx?)" if _texty(head) else ""))
+        raise DataError(f"{path}: the file is {what}",
+                        fix="open it in Excel and save it as .xlsx without a password (or as 'CSV UTF-8', then "
+                            "name it .csv)" if kind == "ole" else f"if it is a CSV, rename it to {path.stem}.csv")
+
+
+def _texty(head: bytes) -> bool:
+    """The first bytes read as text: UTF-16 with a BOM, or UTF-8 / GB18030 without NUL bytes (the last three
+    bytes may cut a character)."""
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return True
+    if b"\x00" in head:
+        return False
+    for enc in ("utf-8", "gb18030"):
+        try:
+            head[:-3].decode(enc)
+            return True
+        except UnicodeDecodeError:
+            continue
+    return False
+
+
+def sheet_note(path: str | Path) -> str:
+    """For an XLSX workbook of several sheets: a sentence naming them (citynet reads the first); else ""."""
+    path = Path(path)
+    if READERS.get(path.suffix.lower()) is not read_excel or not path.is_file():
+        return ""
+    try:
+        from openpyxl import load_workbook
+
+        wb = load_workbook(path, read_only=True)
+        names = wb.sheetnames
+        wb.close()
+    except Exception:  # noqa: BLE001 - only a note for a message; the reader has read the file already
+        return ""
+    if len(names) < 2:
+        return ""
+    return (f"\n  the workbook has {len(names)} sheets ({summarise(names, limit=8)}) and citynet reads the first, "
+            f"{names[0]!r}: move the data sheet to the front (or save it alone as .xlsx or 'CSV UTF-8')")
+
+
 def read_table(path: str | Path, encoding: str = "auto") -> RawTable:
     """Dispatch on the file suffix."""
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: no such file", fix="check the path (relative paths are from the current folder)")
+    check_content(path)
     reader = READERS.get(path.suffix.lower())
     if reader is None:
         raise DataError(
@@ -379,6 +447,7 @@ def stream_table(path: str | Path, encoding: str = "auto", block_bytes: int = BL
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: no such file", fix="check the path (relative paths are from the current folder)")
+    check_content(path)
     if not careful and READERS.get(path.suffix.lower()) is read_csv:
         enc = _resolve_encoding(path, encoding)
         if enc is not None and not enc.lower().replace("_", "-").startswith("utf-16"):  # bytes checked as read

@@ -161,10 +161,14 @@ def write_dta(df: pd.DataFrame, path: Path, data_label_text: str = "") -> Path:
 def export_panel(ws, panel: str, fmt: str | None, out: Path, covariates: bool = True) -> Path:
     """Write panel ``panel`` of workspace ``ws`` to ``out`` in ``fmt`` (inferred from the suffix when None)."""
     out = Path(out)
+    by_suffix = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".dta": "dta"}.get(out.suffix.lower())
     if fmt is None:
-        fmt = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".dta": "dta"}.get(out.suffix.lower())
+        fmt = by_suffix
         if fmt is None:
             raise UserError(f"cannot tell the format of {out}", fix="pass --format parquet|csv|dta")
+    elif by_suffix is not None and by_suffix != fmt:  # a CSV named .dta: Stata's `use` would refuse it
+        raise UserError(f"--format {fmt} but {out.name} is named for {by_suffix}",
+                        fix=f"name the file {out.stem}.{fmt}, or drop --format (the suffix chooses it)")
     if fmt not in FORMATS:
         raise UserError(f"unknown format {fmt!r}", fix=f"use one of {', '.join(FORMATS)}")
     df = panel_frame(ws, panel, covariates=covariates)

@@ -314,3 +314,60 @@ def test_missing_or_malformed_spec_is_a_usage_error(ws, capsys, tmp_path):
     bad.write_text("[spec\nvcov = 1\n", encoding="utf-8")
     code, out, err = run(capsys, "fit", "-w", ws, bad)
     assert code == 2 and err.count("error:") == 1 and "fix: correct the TOML syntax" in err
+
+
+@pytest.mark.parametrize("toml,words", [
+    ("[netwrok]\ngreen = \"y02\"\n", ["unknown section [netwrok]", "did you mean 'network'"]),
+    ("[network]\ngranted-only = true\n", ["[network]: unknown key 'granted-only'", "did you mean 'granted_only'"]),
+    ("[network]\ngranted_only = \"no\"\n", ["granted_only must be true or false, not 'no'"]),
+    ("[years]\nstart = \"2010\"\n", ["[years] start must be a whole number, not '2010'"]),
+    ("[years]\nstart = 2015\nend = 2010\n", ["start 2015 is after end 2010"]),
+    ("[analysis]\nlow_carbon_coding = \"annouce\"\n", ["low_carbon_coding must be one of", "did you mean \"announce\""]),
+    ("[store]\nbackend = \"ladybug\"\n", ["backend must be one of 'embedded', 'neo4j', not 'ladybug'"]),
+    ("[run]\nspecs = \"t3.toml\"\n", ["[run] specs must be a list"]),
+    ("network = \"y02\"\n", ["network must be a section [network]"]),
+])
+def test_citynet_toml_typos_and_wrong_types_are_refused(tmp_path, capsys, toml, words):
+    """A citynet.toml mistake that was silently ignored or misread (a misspelt section or key kept the default;
+    granted_only = "no" is a true string): one message naming the section and key, exit 2 (README: usage or
+    configuration), whatever the command."""
+    (tmp_path / "citynet.toml").write_text(toml, encoding="utf-8")
+    for cmd in (["metrics", "-w", tmp_path], ["export", "-w", tmp_path, "--panel", "city-year", "--out",
+                                                 tmp_path / "x.dta"]):
+        code, out, err = run(capsys, *cmd)
+        assert code == 2 and err.count("error:") == 1 and "Traceback" not in err, err
+        assert all(w in " ".join(err.split()) for w in words), err
+
+
+def test_citynet_toml_template_and_documented_keys_are_accepted(tmp_path):
+    """Every key of `citynet init`'s template (commented ones too) and of docs/configuration.md §1 is known."""
+    import re
+
+    from citynet.commands.init import TEMPLATE
+    from citynet.workspace import SCHEMA, Workspace
+
+    text = re.sub(r"(?m)^# ?([a-z_]+ = )", r"\1", TEMPLATE)  # uncomment the commented keys
+    (tmp_path / "citynet.toml").write_text(text, encoding="utf-8")
+    Workspace.open(tmp_path)
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "configuration.md").read_text(encoding="utf-8")
+    part = doc[doc.index("## 1. `citynet.toml`"):doc.index("## 2. Input headers")]
+    sections = re.findall(r"(?ms)^### `\[([a-z_]+)\]`(.*?)(?=^### |\Z)", part)
+    assert {s for s, _ in sections} == set(SCHEMA) - {"transfer_columns"}  # "[columns] and [transfer_columns]"
+    for section, body in sections:
+        tables = re.findall(r"(?ms)^\| key \|.*?(?=^[^|]|\Z)", body)  # the key tables, not the stage table of [run]
+        keys = {k for t in tables for k in re.findall(r"(?m)^\| `([a-z_0-9]+)` \|", t)}
+        keys |= set(re.findall(r"(?m)^([a-z_]+) = ", body))
+        assert keys <= set(SCHEMA[section] or ()), (section, keys - set(SCHEMA[section] or ()))
+        assert SCHEMA[section] is None or keys == set(SCHEMA[section]), (section, set(SCHEMA[section]) - keys)
+
+
+def test_init_force_replaces_a_citynet_toml_that_does_not_parse(tmp_path, capsys):
+    """`citynet init --force` is the way back from a broken citynet.toml, but it read (and refused) the file it
+    was asked to replace: a TOML syntax error or an unknown section stopped it with exit 2."""
+    from citynet.commands.init import TEMPLATE
+
+    for broken in ("[network\n", "[netwrok]\n"):
+        (tmp_path / "citynet.toml").write_text(broken, encoding="utf-8")
+        assert run(capsys, "init", "-w", tmp_path)[0] == 2  # without --force the file is kept
+        code, out, err = run(capsys, "init", "-w", tmp_path, "--force")
+        assert code == 0 and (tmp_path / "citynet.toml").read_text(encoding="utf-8") == TEMPLATE, err

@@ -120,3 +120,29 @@ def test_killed_demo_leaves_the_previous_state_usable(demos, tmp_path, capsys):
         assert json.loads(out)[0]["n"] > 0
     for unit in stages:  # kills landed before and after each stage's switch
         assert seen[unit] == {"A", "B"}, (unit, seen[unit])
+
+
+def test_demo_refuses_a_folder_that_is_not_a_demo(tmp_path, capsys):
+    """`citynet demo mystudy` (a study's workspace) replaced its citynet.toml and canonical tables with synthetic
+    ones: now one message, exit 2 (README: usage), nothing touched. A missing or empty folder, and one holding
+    only the template citynet.toml, are accepted (an earlier demo: test_killed_demo_leaves_the_previous_state_usable)."""
+    from citynet.cli import main
+    from citynet.commands.init import TEMPLATE
+
+    study = tmp_path / "mystudy"
+    (study / "canonical").mkdir(parents=True)
+    (study / "citynet.toml").write_text('[columns]\napp_number = "申请号码"\n', encoding="utf-8")
+    (study / "canonical" / "patents.parquet").write_bytes(b"PAR1 mine")
+    before = {p: p.read_bytes() for p in study.rglob("*") if p.is_file()}
+    with pytest.raises(SystemExit) as ex:
+        main(["demo", str(study), "--patents", "1000"])
+    err = capsys.readouterr().err
+    assert ex.value.code == 2 and "is not empty and is not a demo workspace" in err and "Traceback" not in err, err
+    assert {p: p.read_bytes() for p in study.rglob("*") if p.is_file()} == before
+    from citynet.demo import refuse_foreign_folder
+
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "template").mkdir()
+    (tmp_path / "template" / "citynet.toml").write_text(TEMPLATE, encoding="utf-8")
+    for ok in ("new", "empty", "template"):
+        refuse_foreign_folder(tmp_path / ok)

@@ -149,6 +149,39 @@ def test_undecodable_file_says_so(tmp_path):
         ingest(ws, [bad])
 
 
+def _xlsx(path: Path, sheets: dict[str, list[list[str]]]) -> Path:
+    with pd.ExcelWriter(path, engine="openpyxl") as w:
+        for name, rows in sheets.items():
+            pd.DataFrame(rows[1:], columns=rows[0]).to_excel(w, sheet_name=name, index=False)
+    return path
+
+
+@pytest.mark.parametrize("name,make,words", [
+    ("empty.csv", lambda p: p.write_bytes(b""), ["the file is empty (0 bytes)"]),
+    ("export.csv", lambda p: _xlsx(p, {"Sheet1": [HEADERS, *GOOD]}),
+     ["is an Excel workbook (.xlsx), not a .csv", "rename it to export.xlsx"]),
+    ("export.csv", lambda p: pd.DataFrame({"a": [1]}).to_stata(p, version=118, write_index=False),
+     ["is a Stata dataset (.dta)", "export delimited"]),
+    ("export.csv", lambda p: p.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504)),
+     ["old Excel workbook (.xls)", "save it as .xlsx"]),
+    ("export.xlsx", lambda p: write_csv(p, GOOD), ["not an Excel workbook (it looks like text", "rename it to export.csv"]),
+    ("export.xlsx", lambda p: _xlsx(p, {"说明": [["说明"], ["导出说明"]], "数据": [HEADERS, *GOOD]}),
+     ["unrecognised header layout", "the workbook has 2 sheets (说明, 数据)", "reads the first, '说明'"]),
+])
+def test_a_file_that_is_not_what_its_name_says(tmp_path, capsys, name, make, words):
+    """What a newcomer hands over: an empty download, a workbook or a Stata file renamed .csv, a CSV renamed
+    .xlsx, a workbook whose first sheet is a note. One message naming what the file is, exit 3 (README),
+    where the reader used to speak of GB18030 bytes or of headers only."""
+    from citynet.cli import main
+
+    make(tmp_path / name)
+    with pytest.raises(SystemExit) as ex:
+        main(["ingest", "-w", str(tmp_path / "ws"), str(tmp_path / name)])
+    err = " ".join(capsys.readouterr().err.split())
+    assert ex.value.code == 3 and "Traceback" not in err, err
+    assert all(w in err for w in words), err
+
+
 def test_unrecognised_layout_stops_with_the_fix(tmp_path):
     f = tmp_path / "odd.csv"
     f.write_text("No,Date,Owner\n1,2,3\n", encoding="utf-8")
@@ -172,3 +205,81 @@ def test_covariate_files_are_joined_and_bad_keys_quarantined(tmp_path, export):
     assert gdp["rows_loaded"] == 2 and gdp["quarantined_by_reason"] == {"unknown_city": 1}
     q = pd.read_csv(ws.quarantine / "covariates__gdp.csv", dtype=str)
     assert q["城市"].tolist() == ["不存在市"]
+
+
+def test_covariate_numbers_as_spreadsheets_write_them(tmp_path, export, capsys):
+    """Thousands separators, full-width digits and 2006年 are numbers (a GDP column written 86,578 was dropped
+    whole, silently); a cell that is still text is left missing and counted, a column without numbers is
+    named in the report; a file none of whose rows loads stops (exit 3). Values worked out by hand."""
+    from citynet.etl.covariates import load_covariates
+    from citynet.etl.quarantine import Quarantine
+
+    f = tmp_path / "yearbook.csv"
+    f.write_text('城市,年份,gdp,pop,fdi,备注\n'
+                 '南京市,2015年,"86,578",８００,12.5,估计\n'
+                 '南京市,2016年,"1,086,578.5",—,缺失,估计\n'
+                 '苏州市,2015,"99,458",1060,NA,\n', encoding="utf-8")
+    cov, rep = load_covariates(f, Quarantine())
+    cov = cov.set_index(["city_code", "year"])
+    assert cov.loc[("320100", 2015), "gdp"] == 86578 and cov.loc[("320100", 2016), "gdp"] == 1086578.5
+    assert cov.loc[("320500", 2015), "gdp"] == 99458 and cov.loc[("320100", 2015), "pop"] == 800
+    assert pd.isna(cov.loc[("320100", 2016), "pop"]) and pd.isna(cov.loc[("320100", 2016), "fdi"])
+    assert rep["rows_loaded"] == 3 and rep["rows_quarantined"] == 0
+    assert rep["not_numbers"] == {"fdi": {"cells": 1, "examples": ["缺失"]}}  # '—' and 'NA' mark a missing value
+    assert rep["dropped_columns"] == ["备注"] and "备注" not in cov.columns
+
+    bad = tmp_path / "years.csv"
+    bad.write_text("city_code,year,gdp\n320100,2015.5,1\n320500,two thousand,2\n", encoding="utf-8")
+    with pytest.raises(DataError) as e:
+        load_covariates(bad, Quarantine())
+    assert e.value.exit_code == 3 and "no row of the covariate file could be loaded (2 bad_year" in e.value.message
+    # the command says it (one warning line per kind), and a file without any loadable row is exit 3
+    from citynet.cli import main
+
+    for cov_file, code, words in ((f, 0, ["warning: yearbook.csv: cells that are not numbers were left missing: "
+                                          "fdi 1 (e.g. '缺失')", "columns without any number were left out: 备注"]),
+                                  (bad, 3, ["error: ", "no row of the covariate file could be loaded"])):
+        with pytest.raises(SystemExit) as ex:
+            main(["ingest", "-w", str(tmp_path / "ws"), str(export), "--covariates", str(cov_file)])
+            raise SystemExit(0)
+        out = " ".join(capsys.readouterr().err.split())
+        assert ex.value.code == code and all(w in out for w in words), out
+
+
+def test_unknown_encoding_is_a_usage_error(tmp_path, export, capsys):
+    """--encoding latin9x was reported as bad input data of the file (exit 3); it is a mistyped option (README:
+    exit 2), refused before anything is written."""
+    from citynet.cli import main
+
+    with pytest.raises(SystemExit) as ex:
+        main(["ingest", "-w", str(tmp_path / "ws"), str(export), "--encoding", "latin9x"])
+    err = capsys.readouterr().err
+    assert ex.value.code == 2 and "--encoding 'latin9x' is not an encoding" in err, err
+    assert not (tmp_path / "ws" / "canonical").exists()
+
+
+def test_transfer_file_given_as_export_and_the_reverse_say_so(tmp_path, export, capsys):
+    """A transfer file given as the patent export (or an export given with --transfers) stopped with 'unrecognised
+    header layout' and a [columns] mapping to write; the message now says which option the file belongs to."""
+    from citynet.cli import main
+
+    transfers = write_transfers(tmp_path / "转让.csv")
+    for args, words in (([str(transfers)], "pass it with --transfers FILE"),
+                        ([str(export), "--transfers", str(export)], "pass it as FILE, not with --transfers")):
+        with pytest.raises(SystemExit) as ex:
+            main(["ingest", "-w", str(tmp_path / "ws"), *args])
+        err = " ".join(capsys.readouterr().err.split())
+        assert ex.value.code == 3 and words in err and "Traceback" not in err, err
+
+
+def test_covariate_workbook_whose_first_sheet_is_a_note_names_its_sheets(tmp_path):
+    """Covariates in the second sheet of a workbook (a notes sheet first, as yearbook downloads come): the
+    message named the headers of the first sheet only; it now names the sheets and which one is read."""
+    from citynet.etl.covariates import load_covariates
+    from citynet.etl.quarantine import Quarantine
+
+    f = _xlsx(tmp_path / "cov.xlsx", {"说明": [["说明"], ["数据来源：统计年鉴"]],
+                                      "数据": [["城市", "年份", "gdp"], ["南京市", "2015", "1.5"]]})
+    with pytest.raises(DataError) as e:
+        load_covariates(f, Quarantine())
+    assert e.value.exit_code == 3 and "the workbook has 2 sheets (说明, 数据)" in e.value.message, e.value.message

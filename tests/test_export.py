@@ -125,6 +125,13 @@ def test_cli_export_csv_and_parquet(ws, tmp_path):
     assert res.exit_code == 0, res.output
     cy = read_panel(tmp_path / "cy.parquet")
     assert "gdp" in cy.columns and cy.attrs["citynet"]["network"] == "invention.y02.all"
+    # --format csv with --out x.dta wrote a CSV that Stata's `use` refuses: now one message, exit 2, no file
+    from citynet.cli import main
+
+    with pytest.raises(SystemExit) as ex:
+        main(["export", "-w", str(ws.root), "--panel", "city-year", "--format", "csv", "--out",
+              str(tmp_path / "cy.dta"), *net])
+    assert ex.value.code == 2 and not (tmp_path / "cy.dta").exists()
 
 
 def test_dta_labels_names_and_value_labels_read_back_by_pandas_and_pyreadstat(ws, tmp_path):

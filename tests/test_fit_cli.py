@@ -98,6 +98,27 @@ def test_fit_gravity_dyad_year(ws):
     assert isinstance(out["notes"], list)  # the table notes (drops, retries, warnings) travel with --json
 
 
+def test_fit_gravity_sample_is_applied(ws, tmp_path):
+    """--sample on the dyad-year panel restricts the gravity sample (it was ignored): the fit equals the fit
+    of a workspace whose dyad-year panel holds only the selected year (filtered here with pandas); the
+    fixture has 80 cities, so at most 80·79/2 = 3,160 pairs in one year."""
+    import shutil
+
+    def fit_json(w, *extra):
+        r = run(["fit", "-w", str(w), "--panel", "dyad-year", "--model", "ppml", "--json",
+                 "--formula", "collab ~ log_distance | origin_year + dest_year", *extra])
+        return json.loads(r.output)
+
+    only = tmp_path / "only2020"
+    shutil.copytree(ws, only)
+    dy = pd.read_parquet(only / "metrics" / "dyad_year.parquet")
+    dy[dy["year"] == 2020].to_parquet(only / "metrics" / "dyad_year.parquet")
+    full, sampled, filtered = fit_json(ws), fit_json(ws, "--sample", "year == 2020"), fit_json(only)
+    assert sampled["nobs"] == filtered["nobs"] <= 3160 < full["nobs"]
+    assert sampled["coefficients"]["log_distance"]["coef"] == pytest.approx(
+        filtered["coefficients"]["log_distance"]["coef"], rel=1e-9)
+
+
 def test_fit_missing_column_error_lists_columns(ws):
     from citynet.cli import main
 
@@ -164,6 +185,18 @@ def test_examples_run(ws, tmp_path, name):
     (["--formula", "green_patents ~ low_carbn | city_code + year"], 5, ["did you mean 'low_carbon'"]),
     (["--formula", "ln_green_patent ~ low_carbon | city_code + year"], 5, ["did you mean 'ln_green_patents'"]),
     (["green_patents ~ low_carbon | city_code + year"], 2, ["is a formula, not a spec file", "--formula"]),
+    # an option the chosen path does not read is refused, not dropped (README: 2 = bad option)
+    (["--panel", "dyad-year", "--model", "ppml", "--formula", "collab ~ log_distance | origin_year + dest_year",
+      "--inference", "wild:9"], 2, ["--inference works on the city-year panel"]),
+    (["--panel", "dyad-year", "--model", "ppml", "--formula", "collab ~ log_distance | origin_year + dest_year",
+      "--sample", "year > 2030"], 5, ["sample is empty", "year > 2030", "2018–2020"]),
+    (["--formula", "green_patents ~ low_carbon | city_code + year", "--param", "low_carbon"], 2,
+     ["--param", "no --inference"]),
+    (["--formula", "green_patents ~ low_carbon | city_code + year", "--out", "tables"], 2,
+     ["--out is the folder of a SPEC's outputs"]),
+    ([str(EXAMPLES / "p001_tables3_5.toml"), "--vcov", "hc1"], 2, ["--vcov applies to a --formula fit"]),
+    ([str(EXAMPLES / "p001_tables3_5.toml"), "--model", "ppml", "--sample", "year > 2010"], 2,
+     ["--model, --sample apply to a --formula fit"]),
 ])
 def test_fit_bad_input_one_message_and_exit_code(ws, tmp_path, args, code, words):
     """Each user mistake: one message naming the term and the fix, the README's exit code, no traceback."""
@@ -240,3 +273,39 @@ name = "spatial"
     assert "Traceback" not in out, out
     assert p.returncode == 5, out
     assert "SDM twice x" in out
+
+
+def test_spec_model_key_typo_is_refused(ws, tmp_path):
+    """A misspelt model key (smaple = {…}) was ignored: the model was fitted on the whole sample, exit 0. Now one
+    message naming the near key, exit 5 (README: analysis error, a bad SPEC file)."""
+    import subprocess
+    import sys
+
+    spec = tmp_path / "typo.toml"
+    spec.write_text('[spec]\nname = "t"\n[[models]]\nname = "(1)"\n'
+                    'formula = "ln_green_patents ~ low_carbon | city_code + year"\nsmaple = { years = [2010, 2020] }\n',
+                    encoding="utf-8")
+    p = subprocess.run([sys.executable, "-m", "citynet", "fit", "-w", str(ws), str(spec), "--out", str(tmp_path / "o")],
+                       capture_output=True, text=True)
+    assert p.returncode == 5 and "unknown key 'smaple' (did you mean 'sample'?)" in p.stderr, p.stderr
+    assert "Traceback" not in p.stderr and not (tmp_path / "o" / "t.md").exists()
+
+
+def test_model_keys_cover_what_the_estimators_read():
+    """MODEL_KEYS holds every key the analysis code reads from a model (m.get("k"), m["k"], "k" in m,
+    _require(m, "k")) and every key of the shipped examples, so that the typo check never refuses a real key."""
+    import re
+    import tomllib
+
+    from citynet.analysis.spec import MODEL_KEYS
+
+    root = Path(__file__).resolve().parents[1]
+    pattern = re.compile(r'\bm\.get\("(\w+)"|\bm\["(\w+)"\]|"(\w+)" (?:not )?in m\b|_require\(m, "(\w+)"')
+    read = {k for f in (root / "analysis").rglob("*.py") for g in pattern.findall(f.read_text(encoding="utf-8"))
+            for k in g if k}
+    shipped = set()
+    for f in (root / "examples").glob("*.toml"):
+        d = tomllib.loads(f.read_text(encoding="utf-8"))
+        shipped |= {k for t in d.get("tables", [d]) for m in t.get("models", []) for k in m}
+    assert read <= MODEL_KEYS, read - MODEL_KEYS
+    assert shipped <= MODEL_KEYS, shipped - MODEL_KEYS

@@ -131,5 +131,15 @@ def test_cli_map_choropleth_edges_and_errors(ws, tmp_path, capsys):
         assert ei.value.code == 2, args
         err = capsys.readouterr().err
         assert text in err and "Traceback" not in err and len(err.strip().splitlines()) == 2
+    # --out of another format than a figure (a traceback from matplotlib) and without a suffix (the message named
+    # a file that was not written: matplotlib adds .png)
+    with pytest.raises(SystemExit) as ei:
+        main(["map", "-w", str(ws.root), "--var", "collab_degree", "--out", str(tmp_path / "dc.xlsx")])
+    err = capsys.readouterr().err
+    assert ei.value.code == 2 and "Traceback" not in err and "cannot write a map as '.xlsx'" in err, err
+    assert not (tmp_path / "dc.xlsx").exists()
+    r = CliRunner().invoke(cli, ["map", "-w", str(ws.root), "--var", "collab_degree", "--out", str(tmp_path / "dc")])
+    assert r.exit_code == 0 and (tmp_path / "dc.png").exists(), r.output
+    assert f"wrote {tmp_path / 'dc.png'}" in " ".join(r.output.replace("\n", "").split())
     r = CliRunner().invoke(cli, ["map", "-w", str(ws.root), "--var", "collab_degre"])
     assert r.exit_code != 0 and "did you mean collab_degree" in str(r.exception.fix)

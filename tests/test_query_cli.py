@@ -72,11 +72,30 @@ def test_cli_load_and_query_embedded(tmp_path, capsys):
     expect = collab[(collab.src == city) | (collab.dst == city)]
     assert sorted(r["weight"] for r in rows) == sorted(expect.weight.tolist())
     assert {"partner", "name_zh", "province_code", "weight"} == set(rows[0])
+    # the city by its Chinese name (it matched no city code: "0 rows", exit 0): the same rows; no such city: exit 2
+    from citynet.etl.cities import city_set
+
+    name = city_set().cities.set_index("city_code").loc[city, "name_zh"]
+    code, out, err = run(capsys, "query", "-w", str(tmp_path), "--named", "top_partners", "--param", f"city={name}",
+                         "--param", "year=2011", "--param", "limit=100", "--format", "json")
+    assert code == 0 and json.loads(out) == rows, err
+    code, out, err = run(capsys, "query", "-w", str(tmp_path), "--named", "top_partners", "--param", "city=火星",
+                         "--param", "year=2011")
+    assert code == 2 and "neither a 6-digit city code nor the name of a city" in err, err
     code, out, err = run(capsys, "query", "-w", str(tmp_path), "MATCH (c:City) RETURN count(*) AS n", "--format", "csv")
     assert code == 0 and out.splitlines() == ["n", "20"]
     code, out, err = run(capsys, "query", "-w", str(tmp_path), "--file", str(cypher.ROOT / "queries" / "within_hops.cypher"),
                          "--param", f"city={city}", "--param", "year=2011")
     assert code == 0 and "hops" in out
+    # a .cypher saved by Windows Notepad (UTF-8 with BOM) runs; a file that is not text is one message, exit 2
+    bom = tmp_path / "count.cypher"
+    bom.write_bytes("\ufeffMATCH (c:City) RETURN count(*) AS n".encode())
+    code, out, err = run(capsys, "query", "-w", str(tmp_path), "--file", str(bom), "--format", "csv")
+    assert code == 0 and out.splitlines() == ["n", "20"], err
+    binary = tmp_path / "q.cypher"
+    binary.write_bytes(b"PK\x03\x04\x14\x00\x06\x00\x08\x00\xaf\xff\xfe")
+    code, out, err = run(capsys, "query", "-w", str(tmp_path), "--file", str(binary))
+    assert code == 2 and "not a UTF-8 text file" in err and "Traceback" not in err, err
     # read-only by default, enforced by the read-only database
     code, out, err = run(capsys, "query", "-w", str(tmp_path), "MATCH (c:City) SET c.name_zh = 'x'")
     assert code == 2 and "read-only" in err and "--write" in err

@@ -163,7 +163,7 @@ def test_report_html_is_self_contained(report, workspace):
     assert "quarantined" in text.lower() and "located by" in text
 
 
-def test_report_cli_options_and_missing_inputs(workspace, tmp_path):
+def test_report_cli_options_and_missing_inputs(workspace, tmp_path, capsys):
     from citynet.analysis.report import build_report, resolve_city, write_report
 
     from citynet.workspace import Workspace
@@ -178,6 +178,17 @@ def test_report_cli_options_and_missing_inputs(workspace, tmp_path):
     assert write_report(ws, out=tmp_path / "w.html", permutations=0) == tmp_path / "w.html"
     r = CliRunner().invoke(cli, ["report", "-w", str(workspace), "--city", "不存在市", "--out", str(tmp_path / "x.html")])
     assert r.exit_code != 0
+    # option values a user mistyped are usage errors (README: exit 2), not analysis errors (they were exit 5); a
+    # report named .pdf was HTML in a .pdf file: refused before any work
+    from citynet.cli import main
+
+    for args, words in ((["--city", "不存在市"], "not in the city set"), (["--years", "1990", "2030"], "not in the panel"),
+                        (["--out", str(tmp_path / "r.pdf")], "the report is an HTML file")):
+        with pytest.raises(SystemExit) as ex:
+            main(["report", "-w", str(workspace), "--permutations", "0", "--out", str(tmp_path / "y.html"), *args])
+        err = capsys.readouterr().err
+        assert ex.value.code == 2 and words in err and "Traceback" not in err, err
+    assert not (tmp_path / "r.pdf").exists()
     r = CliRunner().invoke(cli, ["report", "--help"])
     assert "Examples" in r.output and "--years" in r.output
     # an empty workspace: every section says what to run, the file is still valid HTML

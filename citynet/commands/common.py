@@ -7,11 +7,12 @@ import click
 from citynet.workspace import Workspace
 
 
-def workspace_option(create: bool = False):
-    """``-w/--workspace DIR`` (default: the current folder), passed as a ``Workspace``."""
+def workspace_option(create: bool = False, read_config: bool = True):
+    """``-w/--workspace DIR`` (default: the current folder), passed as a ``Workspace`` (its citynet.toml not
+    read when ``read_config`` is false: ``init`` writes it)."""
 
     def convert(ctx: click.Context, param: click.Parameter, value: str) -> Workspace:
-        return Workspace.open(value, create=create)
+        return Workspace.open(value, create=create, read_config=read_config)
 
     return click.option(
         "-w",

@@ -15,7 +15,8 @@ from citynet.commands.common import is_quiet
 Examples:
   citynet demo                       (into ./citynet-demo)
   citynet demo /tmp/demo --patents 50000
-Then open DIR/results/report.html, or continue with any command: citynet query -w DIR "MATCH (c:City) RETURN count(c)".""",
+Then open DIR/results/report.html, or continue with any command: citynet query -w DIR "MATCH (c:City) RETURN count(c)".
+DIR must be new, empty or an earlier demo: a folder holding other files (a study's workspace) is refused.""",
 )
 @click.argument("directory", required=False, default="citynet-demo", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--patents", default=200_000, show_default=True, type=click.IntRange(1_000, 10_000_000),  # DEMO_PATENTS

@@ -55,6 +55,7 @@ def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, in
                         fix='citynet fit -w WS --formula "y ~ x | city_code + year"  or  citynet fit -w WS spec.toml')
     if cluster and vcov:
         raise UserError("--cluster and --vcov exclude each other", fix="pick one kind of standard errors")
+    _refuse_ignored(ctx, spec, panel_name, inference)
     from pathlib import Path
 
     if out:
@@ -90,21 +91,17 @@ def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, in
         if model == "ppml" and fes and fes <= {"origin_year", "dest_year", "pair", "year"}:
             from citynet.analysis.estimators import _terms
 
-            r = gravity(df, parts["depvar"], _terms(parts["rhs"]), fe=" + ".join(parts["fe"]), vcov=v)
+            r = gravity(df, parts["depvar"], _terms(parts["rhs"]), fe=" + ".join(parts["fe"]), vcov=v, sample=sample)
         else:
             if v is None:
                 df = df.assign(pair=df["city_a"].astype(str) + "-" + df["city_b"].astype(str))
                 v = "cluster:pair"
             r = fit(df, formula, model=model, vcov=v, sample=sample)
     elif inference:  # analysis/inference.py: wild bootstrap, randomization inference, Conley
+        from citynet.analysis.estimators import apply_sample
         from citynet.analysis.inference import fit_with_inference
 
-        if sample:
-            try:
-                df = df.query(sample)
-            except Exception as exc:
-                raise UserError(f"--sample {sample!r} failed: {exc}", fix="write a pandas query on panel columns") from exc
-        r = fit_with_inference(df, formula, inference, param=param, vcov=v, cluster=cluster or "city_code",
+        r = fit_with_inference(apply_sample(df, sample), formula, inference, param=param, vcov=v, cluster=cluster or "city_code",
                                model=model)
     else:
         r = fit(df, formula, model=model, vcov=v, sample=sample)
@@ -123,3 +120,37 @@ def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, in
         if note:  # the table names the panels it was fitted on, as the tables of a SPEC do
             t.notes.append(note)
         click.echo(t.to_markdown())
+
+
+# options that only a --formula fit reads (a SPEC.toml sets them per model) and the one option they need
+FORMULA_ONLY = ("model", "panel_name", "cluster", "vcov", "sample", "inference", "param")
+
+
+def _refuse_ignored(ctx: click.Context, spec: str | None, panel: str, inference: str | None) -> None:
+    """An option the chosen path would not read is a usage error, never silently dropped: the options of a
+    formula fit given with a SPEC, ``--out`` without a SPEC, ``--param`` without ``--inference``, and
+    ``--inference`` on the dyad-year panel (its bootstraps and permutations are those of city panels)."""
+    from click.core import ParameterSource
+
+    def given(name: str) -> str | None:
+        if ctx.get_parameter_source(name) in (ParameterSource.DEFAULT, None):
+            return None
+        opt = next(p for p in ctx.command.params if p.name == name)
+        return max(opt.opts, key=len)
+
+    if spec:
+        ignored = [o for o in map(given, FORMULA_ONLY) if o]
+        if ignored:
+            raise UserError(f"{', '.join(ignored)} {'applies' if len(ignored) == 1 else 'apply'} to a --formula fit, "
+                            "not to a SPEC file (it would be ignored)",
+                            fix="set them per model in the SPEC (docs/configuration.md §7), or fit with --formula")
+        return
+    if given("out"):
+        raise UserError("--out is the folder of a SPEC's outputs; a --formula fit prints its table",
+                        fix='redirect it: citynet fit -w WS --formula "…" > table.md  (or --json > fit.json)')
+    if given("param") and not inference:
+        raise UserError("--param names the coefficient tested by --inference wild/ri, and no --inference is given",
+                        fix="add --inference wild:999 (or ri:999), or drop --param")
+    if inference and panel == "dyad-year":
+        raise UserError("--inference works on the city-year panel, not on the dyad-year panel",
+                        fix="drop --inference, or fit the city-year panel (--panel city-year)")

@@ -96,8 +96,19 @@ def command(ctx, ws, files, transfer_files, covariate_files, policy_files, encod
         raise UserError(f"no such input file: {', '.join(missing)}",
                         fix="check the path (relative paths on the command line are from the current folder, "
                             "in citynet.toml [inputs] from the workspace)")
+    enc = encoding or inputs.get("encoding", "auto")
+    if enc not in ("auto", ""):
+        import codecs
+
+        try:
+            codecs.lookup(enc)
+        except LookupError:  # a mistyped option is a usage error (exit 2), not bad data in a file (it was exit 3)
+            ws.discard_created()
+            where = "--encoding" if encoding else "citynet.toml [inputs] encoding"
+            raise UserError(f"{where} {enc!r} is not an encoding Python knows",
+                            fix="use auto (the default), utf-8, gb18030, utf-16 or latin-1") from None
     opts = IngestOptions(
-        encoding=encoding or inputs.get("encoding", "auto"),
+        encoding=enc,
         columns=dict(ws.settings.get("columns", {})),
         transfer_columns=dict(ws.settings.get("transfer_columns", {})),
         stream=StreamSettings.from_settings(ws.settings),
@@ -232,4 +243,14 @@ def _summary(console, ws, report: dict) -> None:
             f"addresses: {st.get('city', 0):,} to a city, {st.get('ambiguous', 0):,} ambiguous (not guessed); "
             f"name variants merged: {h.get('names_merged', 0):,} of {h.get('names', 0):,} names"
         )
+    for cov in report.get("covariates", []):  # cells and columns that are not numbers: said, never dropped silently
+        name = Path(cov["file"]).name
+        if cov.get("not_numbers"):
+            cells = "; ".join(f"{c} {v['cells']:,} (e.g. {', '.join(map(repr, v['examples']))})"
+                              for c, v in cov["not_numbers"].items())
+            console.print(f"[yellow]warning:[/] {name}: cells that are not numbers were left missing: {cells}",
+                          markup=True, highlight=False)
+        if cov.get("dropped_columns"):
+            console.print(f"[yellow]warning:[/] {name}: columns without any number were left out: "
+                          f"{', '.join(cov['dropped_columns'])}", highlight=False)
     console.print(f"wrote {ws.canonical}/*.parquet, {ws.quarantine}/, {ws.reports / 'ingest.json'}")

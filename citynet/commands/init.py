@@ -76,7 +76,7 @@ Examples:
   citynet init -w my-study          (creates my-study/citynet.toml)
   citynet init -w . --force         (overwrite an existing file)""",
 )
-@workspace_option(create=True)
+@workspace_option(create=True, read_config=False)  # --force replaces a citynet.toml that does not parse
 @click.option("--force", is_flag=True, help="Overwrite an existing citynet.toml.")
 def command(ws, force: bool) -> None:
     """Write a commented citynet.toml with every setting and its default."""

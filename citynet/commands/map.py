@@ -50,6 +50,8 @@ def command(ctx, ws, var, edges, years, network, k, out):
     if bool(var) == bool(edges):
         raise UserError("give one of --var VAR (choropleth) or --edges NETWORK (network map)",
                         fix="e.g. citynet map --var collab_degree --year 2020")
+    if out is not None:
+        out = maps.figure_path(out)
     if edges:
         dy = read_panel(panel_path(ws, "dyad_year", network))
         col = {"collab": "collab", "transfer": "transfer_ab", "citation": "citations_ab"}[edges]

@@ -101,15 +101,39 @@ def _resolve(text, file, named, engine):
             path = specific
         if not path.exists():
             raise UserError(f"{file}: no such file", fix="give the path of a .cypher file")
-        body = path.read_text(encoding="utf-8")
+        body = _cypher_text(path)
         header = _header_params(body)
         if not header and path != Path(file) and Path(file).exists():
-            header = _header_params(Path(file).read_text(encoding="utf-8"))
+            header = _header_params(_cypher_text(Path(file)))
         if not header:  # the engine-specific file of a library query: the header is in the other one
             for other in path.parent.glob(f"{path.name.split('.')[0]}.*cypher"):
-                header = header or _header_params(other.read_text(encoding="utf-8"))
+                header = header or _header_params(_cypher_text(other))
         return body, header
     return text, []
+
+
+def city_code_of(param: str, text: str) -> str:
+    """The city code of a city name given for a parameter that takes a code (``--param city=南京`` or 南京市,
+    historical names too); a name of no city is one message (exit 2)."""
+    import pandas as pd
+
+    from citynet.etl.covariates import match_city_keys
+
+    code = match_city_keys(None, pd.Series([text])).iloc[0]
+    if not isinstance(code, str):
+        raise UserError(f"--param {param}={text!r} is neither a 6-digit city code nor the name of a city",
+                        fix=f"e.g. --param {param}=320100 or --param {param}=南京")
+    return code
+
+
+def _cypher_text(path: Path) -> str:
+    """The text of a ``--file`` query: UTF-8, a BOM (Windows Notepad) dropped; a file that is not text (a
+    workbook, a binary) is one message, not a UnicodeDecodeError traceback."""
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: not a UTF-8 text file (a Cypher query is plain text)",
+                        fix="save the query as UTF-8 text in a .cypher file") from None
 
 
 def jsonable(v):
@@ -232,6 +256,10 @@ def command(ws, text, params, file, named, list_, fmt, write, network, backend, 
     if missing:
         raise UserError(f"missing parameters: {', '.join(missing)}",
                         fix=" ".join(f"--param {m}=VALUE" for m in missing))
+    for p in header:  # a city name where the query takes a city code matched nothing: "0 rows", silently
+        value = values.get(p.name)
+        if p.doc.lower().startswith("city code") and isinstance(value, str) and not re.fullmatch(r"\d{6}", value):
+            values[p.name] = city_code_of(p.name, value)
     if engine == "embedded" and not write and fmt != "csv":
         from citynet.graph.lean import (
             query_rows,  # no pandas, no store layer: the same checks, in a fraction of a second

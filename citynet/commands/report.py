@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from citynet.commands.common import ensure_output, is_quiet, network_option, workspace_option
+from citynet.errors import UserError
 
 
 @click.command(
@@ -44,6 +45,9 @@ def command(ctx, ws, city, years, out, permutations, network):
     verify_workspace(ws.root)  # refuse parts of two runs (citynet/transaction.py)
     quiet = is_quiet(ctx)
     if out:
+        if out.suffix.lower() not in (".html", ".htm"):  # the report is HTML whatever the name: a .pdf would not open
+            raise UserError(f"the report is an HTML file, and {out.name} is not named .html",
+                            fix=f"name it {out.stem}.html (a PDF: open it in a browser and print to PDF)")
         ensure_output(out, "report file")
     ws.select_network(network, require=False)
 
