@@ -1126,7 +1126,7 @@ class _SetupCache:
     """
 
     VERSION = 1
-    NUMBERS = ("state", "tail", "cprov_n", "has_danger", "danger_pairs", "rec", "cmap", "chars", "pair_slots")
+    NUMBERS = ("state", "tail", "cprov_n", "has_danger", "danger_pairs", "rec", "cmap", "chars", "pair_slots", "kprev", "kbytes")
     TEXTS = ("city", "cprov", "matched", "matched_p")
 
     @staticmethod
@@ -1166,7 +1166,8 @@ class _SetupCache:
             trie = table.trie
             arrays = {"state": table.state, "tail": table.tail, "cprov_n": table.cprov_n,
                       "has_danger": table.has_danger, "danger_pairs": table.danger_pairs(),
-                      "rec": trie.rec, "cmap": trie.cmap, "chars": trie.chars, "pair_slots": trie.pair_slots}  # fmt: skip
+                      "rec": trie.rec, "cmap": trie.cmap, "chars": trie.chars, "pair_slots": trie.pair_slots,
+                      "kprev": trie.kprev, "kbytes": trie.kbytes}  # fmt: skip
             for name, arr in arrays.items():
                 np.save(os.path.join(tmp, f"{name}.npy"), np.ascontiguousarray(arr), allow_pickle=False)
             meta = {"lengths": table.lengths, "offset": table.offset, "three_bytes": trie.three_bytes,
@@ -1222,11 +1223,12 @@ class _SetupCache:
             codes = {n: np.load(os.path.join(path, f"{n}.npy"), allow_pickle=False) for n in cls.TEXTS}
         except (OSError, ValueError, KeyError):
             return None
-        for name in ("rec", "cmap", "pair_slots"):  # read at random by the walk: fault them in now
+        for name in ("rec", "cmap", "pair_slots", "kprev", "kbytes"):  # read at random by the walk: fault them in now
             _prefault(arr[name])
         table = _KeyTable.__new__(_KeyTable)
         trie = _KeyTrie.__new__(_KeyTrie)
         trie.rec, trie.cmap, trie.chars = arr["rec"], arr["cmap"], arr["chars"]
+        trie.kprev, trie.kbytes = arr["kprev"], arr["kbytes"]
         trie.three_bytes = meta["three_bytes"]
         trie.pair_slots, trie.pairs = arr["pair_slots"], meta["pairs"]
         trie.pair_mask, trie.pair_shift = meta["pair_mask"], meta["pair_shift"]
@@ -1354,13 +1356,33 @@ class _KeyTrie:
         code = np.zeros(len(parent), dtype=np.int64)
         code[inner] = np.searchsorted(self.chars, char[inner]) + 1
         at, base, size = _double_array(parent[inner], code[inner], inner, len(parent) - 1)
+        # by node (numbered level by level: a parent before its children): the key of the node or of its
+        # nearest ancestor that is one (-1: none), and the UTF-8 length of the node's text
+        width = np.select([char < 0x100, char < 0x10000, char < 0x1000000], [1, 2, 3], 4)
+        width[[0, -1]] = 0
+        anc, nbytes = key.copy(), width.copy()
+        for _ in range(len(parent)):  # one level more per round: as many rounds as the deepest key is long
+            nxt_anc, nxt_bytes = np.where(key >= 0, key, anc[parent]), width + nbytes[parent]
+            nxt_bytes[0] = 0
+            if np.array_equal(nxt_anc, anc) and np.array_equal(nxt_bytes, nbytes):
+                break
+            anc, nbytes = nxt_anc, nxt_bytes
+        is_key = inner[key[inner] >= 0]
+        self.kprev = np.full(int(key.max(initial=-1)) + 1, -1, dtype=np.int32)  # the next shorter key
+        self.kprev[key[is_key]] = anc[parent[is_key]]
+        self.kbytes = np.zeros(len(self.kprev), dtype=np.int64)  # the UTF-8 length of each key
+        self.kbytes[key[is_key]] = nbytes[is_key]
         # one record of four numbers per position (16 bytes: one cache line per step), the last the
-        # sentinel: the parent's position (-1: free), the base, the key number (-1: none) and more (0/1)
+        # sentinel: the parent's position (-1: free), the base, the longest key the node's text begins
+        # with (``anc``; -1: none) and the parent's position again when a longer key goes on from the
+        # node (-1 otherwise: the walk stops there)
         rec = np.zeros((size + 1, 4), dtype=np.int32)
-        rec[:, 0], rec[:, 2] = -1, -1
+        rec[:, 0], rec[:, 2], rec[:, 3] = -1, -1, -1
         rec[at, 1] = base
         rec[at[inner], 0] = at[parent[inner]]
-        rec[at, 2], rec[at, 3] = key[:-1], more[:-1]
+        rec[at, 2] = anc[:-1]
+        go_on = inner[more[inner]]
+        rec[at[go_on], 3] = at[parent[go_on]]
         self.rec = rec
         self.cmap = np.zeros(1 << 20, dtype=np.int16)  # three bytes E0xxxx–EFxxxx → code (0: none)
         if self.three_bytes:
@@ -1369,7 +1391,8 @@ class _KeyTrie:
         depth2 = inner[(parent[inner] != 0) & (parent[parent[inner]] == 0)]
         self.pairs = self.three_bytes and not (key[depth1] >= 0).any() and bool(more[parent[depth2]].all())
         if self.pairs:
-            pair = (char[parent[depth2]].astype(np.int64) << 24) | char[depth2]
+            pair = (char[parent[depth2]].astype(np.int64) << 24) | char[depth2]  # six bytes, big-endian
+            pair = sum(((pair >> (8 * (5 - i))) & 0xFF) << (8 * i) for i in range(6))  # little-endian (``_walk``)
             self.pair_slots, self.pair_mask, self.pair_shift = _cuckoo(pair, at[depth2])
         else:
             self.pair_slots, self.pair_mask, self.pair_shift = np.full((1, 2), -1, dtype=np.int64), 0, 63
@@ -1618,6 +1641,79 @@ def _build_key_trie() -> _KeyTrie:
     return _KeyTrie(*(np.concatenate(x) for x in (parents, chars, key, more)))
 
 
+def _walk(trie: _KeyTrie, data: np.ndarray, pos: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """The longest key (its number; -1: none) that the text of bytes ``pos`` to ``end`` of ``data`` begins
+    with, for every row: all rows walk the trie (``_KeyTrie``) one character at a time, all at once in
+    numpy, and a row leaves the walk where no longer key goes on. The node a row stops at names the
+    longest key its path passed (``rec``'s third number), so a step neither records hits nor looks at
+    the row's end: a row may walk on past its end into the next row's bytes (the text of a row is not
+    copied), and a key that ends past the end of its row is replaced by the next shorter one
+    (``kprev``) until it ends within. A three-byte character is read as one big-endian 32-bit number
+    ending at its last byte (a view of ``data`` as overlapping four-byte windows: one gather per step
+    instead of three), so no byte after the end of ``data`` is read."""
+    n = len(pos)
+    final = np.zeros(n, dtype=np.int64)  # the position where each row stopped (0: the root; -1: the sentinel)
+    alive = (pos < end).nonzero()[0]
+    p = pos[alive]
+    pairs = trie.pairs
+    if pairs:  # the first two characters in one step (``_KeyTrie``): a row of fewer begins no key
+        two = (end[alive] - p >= 6).nonzero()[0]
+        alive, p = alive[two], p[two]
+    rec = trie.rec
+    node = np.zeros(len(alive), dtype=np.int64)  # the root (position 0) and its base
+    base = np.full(len(alive), rec[0, 1], dtype=np.int64)
+    window, last, first = None, len(data) - 4, True
+    if trie.three_bytes and len(data) >= 4:  # bytes i…i+3 as a big-endian number, for every i
+        window = np.ndarray(shape=(len(data) - 3,), dtype=">u4", buffer=data, strides=(1,))
+    while len(alive):
+        if pairs:  # the six bytes of the first two characters as one little-endian number
+            chars = _eight_bytes(data, p) & 0xFFFFFFFFFFFF
+            child = _cuckoo_find(trie.pair_slots, trie.pair_mask, trie.pair_shift, chars)
+            got = rec.take(child, axis=0, mode="wrap")  # -1 (none): the sentinel's record, the last
+            final[alive] = child
+            go = (got[:, 3] >= 0).nonzero()[0]
+            p = p + 6
+            pairs = False
+        else:
+            if window is not None and not first:
+                # the character at ``p`` is the three bytes of the window ending there (``p`` ≥ 3); past
+                # the last window (at most the last three bytes of ``data``), the last window, whose
+                # three bytes then begin no character of a row there or are past every row's end
+                try:
+                    char = window[p - 1]
+                except IndexError:
+                    char = window[np.minimum(p - 1, last)]
+                code = trie.cmap.take((char & 0xFFFFFF) - 0xE00000, mode="clip")  # other widths: 0, no child
+                p = p + 3
+            elif trie.three_bytes:
+                char = (
+                    (data.take(p, mode="clip").astype(np.int64) << 16)
+                    | (data.take(p + 1, mode="clip").astype(np.int64) << 8)
+                    | data.take(p + 2, mode="clip")
+                )
+                code = trie.cmap.take(char - 0xE00000, mode="clip")
+                p = p + 3
+            else:
+                char, width = _utf8_char(data, np.minimum(p, len(data) - 1))
+                code = trie.codes(char)
+                p = p + width
+            child = base + code
+            got = rec.take(child, axis=0, mode="clip")  # past the end: the sentinel's (free) record
+            final[alive] = np.where(got[:, 0] == node, child, node)  # the child's parent is this node: an edge
+            go = (got[:, 3] == node).nonzero()[0]  # an edge, and a longer key goes on
+        alive, p, node, base = alive[go], p[go], child[go], got[go, 1]
+        first = False
+    best = rec.take(final, axis=0, mode="wrap")[:, 2].astype(np.int64)
+    # a key past the end of its row (the walk went on into the next row's bytes): the next shorter one
+    over = (best >= 0).nonzero()[0]
+    while len(over):
+        over = over[pos[over] + trie.kbytes[best[over]] > end[over]]
+        if len(over):
+            best[over] = trie.kprev[best[over]]
+            over = over[best[over] >= 0]
+    return best
+
+
 def _key_hits(
     data: np.ndarray,
     pos: np.ndarray,
@@ -1649,59 +1745,12 @@ def _key_hits(
     cons_prov = np.array([int(p[:2]) if p else -1 for p, _ in constraints], dtype=np.int16)
     cons_has = cons_prov >= 0
     pos = _key_start(data, pos, end)
-    # every (row, key) hit, by increasing key length, with the byte after it; the longest hit of each
-    # row is kept apart
-    hit_rows, hit_gid, hit_end = [], [], []
-    best = np.full(n, -1, dtype="int64")
-    best_end = np.zeros(n, dtype="int64")
-    alive = (pos < end).nonzero()[0]
-    p, e = pos[alive], end[alive]
-    pairs = trie.pairs
-    if pairs:  # the first two characters in one step (``_KeyTrie``): a row of fewer begins no key
-        two = (e - p >= 6).nonzero()[0]
-        alive, p, e = alive[two], p[two], e[two]
-    rec = trie.rec
-    state = np.zeros(len(alive), dtype="int64")  # the root (position 0) and its base
-    base = np.full(len(alive), rec[0, 1], dtype="int64")
-    while len(alive):
-        if pairs:
-            chars = data.take(p).astype(np.int64)
-            for i in range(1, 6):
-                chars = (chars << 8) | data.take(p + i)
-            child = _cuckoo_find(trie.pair_slots, trie.pair_mask, trie.pair_shift, chars)
-            got = rec.take(child, axis=0, mode="wrap")  # -1 (none): the sentinel's record, the last
-            g, more = got[:, 2], got[:, 3] != 0
-            p = p + 6
-            pairs = False
-        else:
-            if trie.three_bytes:
-                char = (
-                    (data.take(p).astype(np.int64) << 16)
-                    | (data.take(p + 1, mode="clip").astype(np.int64) << 8)
-                    | data.take(p + 2, mode="clip")
-                )
-                code = trie.cmap.take(char - 0xE00000, mode="clip")  # other widths: code 0, no child
-                p = p + 3
-            else:
-                char, width = _utf8_char(data, p)
-                code = trie.codes(char)
-                p = p + width
-            child = base + code
-            got = rec.take(child, axis=0, mode="clip")  # past the end: the sentinel's (free) record
-            ok = got[:, 0] == state  # the child's parent is this node: the edge exists
-            g = np.where(ok, got[:, 2], -1)
-            more = ok & (got[:, 3] != 0)
-        r = (g >= 0).nonzero()[0]
-        if len(r):
-            rows_k, g_k, end_k = alive[r], g[r].astype(np.int64), p[r]
-            hit_rows.append(rows_k)
-            hit_gid.append(g_k)
-            hit_end.append(end_k)
-            best[rows_k], best_end[rows_k] = g_k, end_k
-        go = (more & (p < e)).nonzero()[0]
-        alive, p, e, state, base = alive[go], p[go], e[go], child[go], got[go, 1]
-    if not hit_rows:
+    # the longest key each row begins with (-1: none) and the byte after it
+    best = _walk(trie, data, pos, end)
+    if not (best >= 0).any():
         return none
+    kbytes = trie.kbytes
+    best_end = pos + kbytes.take(best, mode="wrap")  # (-1: the last; not used)
 
     def decide(rows: np.ndarray, gid: np.ndarray, kend: np.ndarray) -> np.ndarray:
         # the shipped decisions hold every key; otherwise read each key met once
@@ -1730,10 +1779,15 @@ def _key_hits(
     failed[rows0[~ok0]] = True
     if failed.any():  # the shorter keys of the rows not decided yet: the longest one that decides wins
         # all of them in one pass (a key's decision does not depend on the row's other keys), then the
-        # first that decides in each row's order, longest first
-        # their hits, step by step (a few dozen rows: concatenating the walk's 15,000 hits of 9,680
-        # addresses first took 0.2 ms and 0.35 MB of fresh memory)
-        parts = [(r[m], g[m], k[m]) for r, g, k in zip(hit_rows, hit_gid, hit_end, strict=True) if (m := failed[r]).any()]
+        # first that decides in each row's order, longest first; a row's keys are its longest key and
+        # the chain of the next shorter ones (``_KeyTrie.kprev``)
+        rows = failed.nonzero()[0]
+        gid = best[rows]
+        parts = []
+        while len(rows):
+            parts.append((rows, gid, pos[rows] + kbytes[gid]))
+            gid = trie.kprev[gid].astype(np.int64)
+            rows, gid = rows[gid >= 0], gid[gid >= 0]
         rows, gid, kend = (np.concatenate(x) for x in zip(*parts, strict=True))
         order = np.lexsort((-kend, rows))  # a row's keys all start where it does: longest = ends last
         rows, gid, kend = rows[order], gid[order], kend[order]
@@ -2134,13 +2188,13 @@ def _eight_bytes(data: np.ndarray, q: np.ndarray) -> np.ndarray:
     array of eight numbers per row: 0.2 MB of fresh memory, 50 page faults, on 3,400 rows), a row
     that begins fewer than eight bytes before the end read from the last window and shifted (its six
     bytes are within it)."""
-    from numpy.lib.stride_tricks import as_strided
-
     n = len(data)
     if n < 8:  # the bytes past the end read as 0: never within a row
         data, n = np.concatenate((data, np.zeros(8 - n, dtype=np.uint8))), 8
     at = np.minimum(q, n - 8)
-    eight = as_strided(data, shape=(n - 7, 8), strides=(1, 1), writeable=False)[at].view("<i8")[:, 0]
+    # the windows as one-dimensional 64-bit numbers (a gather of eight-byte items: 30 against 80 µs on
+    # 3,370 rows for the rows of a two-dimensional view of bytes)
+    eight = np.ndarray(shape=(n - 7,), dtype="<i8", buffer=data, strides=(1,))[at]
     late = (q > at).nonzero()[0]
     if len(late):
         eight[late] >>= (q[late] - at[late]) * 8
@@ -2221,6 +2275,19 @@ def _chars_before(data: np.ndarray, start: np.ndarray, stop: np.ndarray) -> np.n
     return out
 
 
+def _texts(arr: pa.Array, rows: np.ndarray) -> list:
+    """Rows ``rows`` of a string array as Python strings (None for nulls), decoded from its UTF-8 bytes
+    (``_utf8_bounds``): for the few dozen rows of the whole reading, 0.16 ms of a first call through
+    Arrow's ``take`` and ``to_pylist`` (their first use in the process), 0.02 ms decoded here."""
+    data, start, end = _utf8_bounds(arr)
+    raw = memoryview(data)
+    out = [str(raw[a:b], "utf-8") for a, b in zip(start[rows].tolist(), end[rows].tolist(), strict=True)]
+    if arr.null_count:
+        for i in np.flatnonzero(arr.is_null().to_numpy(zero_copy_only=False)[rows]).tolist():
+            out[i] = None
+    return out
+
+
 def _parse_distinct(arr: pa.Array, h_codes: np.ndarray, h_uniq: list) -> tuple[np.ndarray, np.ndarray]:
     """``parse_addresses`` on (address, hint) pairs — distinct, or the rows as they are when they look
     distinct (``_looks_distinct``): ``arr`` the addresses, ``h_codes`` the index of each pair's hint in
@@ -2278,7 +2345,7 @@ def _parse_distinct(arr: pa.Array, h_codes: np.ndarray, h_uniq: list) -> tuple[n
     foreign = np.zeros(n, dtype=bool)
     rest = (~decided).nonzero()[0]
     if len(rest):  # one whole-address reading per remaining (distinct) pair
-        words = pc.take(arr, pa.array(rest), memory_pool=_POOL).to_pylist()
+        words = _texts(arr, rest)
         seen: dict = {}  # a pair that repeats (rows read as they are: ``_looks_distinct``) is read once
         res = [
             seen[w, h] if (w, h) in seen else seen.setdefault((w, h), parse_address(w, *parsed[h]))
