@@ -1551,6 +1551,7 @@ _CHAR_CHANG = int(_chars_of("场")[0])  # 市场 (``_key_ok``)
 # whose key is followed by another character cannot match it and skip the regex (``_key_ok``).
 _TAIL_SHORT_FIRST = np.unique(_chars_of("".join(_STREET_START) + "".join(w[0] for w in _NOT_PLACE_AFTER.pattern.split("|"))))
 _KEY_CUT = ("中华人民共和国", "中国")  # one of them, after the trim
+_ZH_LE = int.from_bytes("中".encode(), "little")  # their first character's bytes as ``_eight_bytes`` reads them
 _TRIM_LEAD = np.zeros(256, dtype=bool)  # first bytes of the characters trimmed
 _TRIM_LEAD[[c.encode("utf-8")[0] for c in "\t\n\f\r ,，:：;；"]] = True
 _NEEDS_START = _TRIM_LEAD.copy()  # … and of 中
@@ -1583,9 +1584,8 @@ def _key_start(data: np.ndarray, pos: np.ndarray, end: np.ndarray) -> np.ndarray
         lead = data.take(at, mode="clip")
         more = (at < end[todo]) & _TRIM_LEAD[lead]
         todo, lead = todo[more], lead[more]
-    zh = rows
-    for i, b in enumerate(_KEY_CUT[-1][0].encode("utf-8")):  # both begin with 中: the rows that do, first
-        zh = zh[(pos[zh] + i < end[zh]) & (data.take(pos[zh] + i, mode="clip") == b)]
+    zh = rows[pos[rows] + 3 <= end[rows]]  # both begin with 中: the rows that do, first (its three bytes at once)
+    zh = zh[(_eight_bytes(data, pos[zh]) & 0xFFFFFF) == _ZH_LE]
     if not len(zh):
         return pos
     cut = []
@@ -1641,9 +1641,9 @@ def _build_key_trie() -> _KeyTrie:
     return _KeyTrie(*(np.concatenate(x) for x in (parents, chars, key, more)))
 
 
-def _walk(trie: _KeyTrie, data: np.ndarray, pos: np.ndarray, end: np.ndarray) -> np.ndarray:
+def _walk(trie: _KeyTrie, data: np.ndarray, pos: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The longest key (its number; -1: none) that the text of bytes ``pos`` to ``end`` of ``data`` begins
-    with, for every row: all rows walk the trie (``_KeyTrie``) one character at a time, all at once in
+    with, and the byte after it, for every row: all rows walk the trie (``_KeyTrie``) one character at a time, all at once in
     numpy, and a row leaves the walk where no longer key goes on. The node a row stops at names the
     longest key its path passed (``rec``'s third number), so a step neither records hits nor looks at
     the row's end: a row may walk on past its end into the next row's bytes (the text of a row is not
@@ -1704,14 +1704,15 @@ def _walk(trie: _KeyTrie, data: np.ndarray, pos: np.ndarray, end: np.ndarray) ->
         alive, p, node, base = alive[go], p[go], child[go], got[go, 1]
         first = False
     best = rec.take(final, axis=0, mode="wrap")[:, 2].astype(np.int64)
+    best_end = pos + trie.kbytes.take(best, mode="wrap")  # (no key, -1: the last key's length; not used)
     # a key past the end of its row (the walk went on into the next row's bytes): the next shorter one
-    over = (best >= 0).nonzero()[0]
+    over = ((best_end > end) & (best >= 0)).nonzero()[0]
     while len(over):
-        over = over[pos[over] + trie.kbytes[best[over]] > end[over]]
-        if len(over):
-            best[over] = trie.kprev[best[over]]
-            over = over[best[over] >= 0]
-    return best
+        best[over] = trie.kprev[best[over]]
+        over = over[best[over] >= 0]
+        best_end[over] = pos[over] + trie.kbytes[best[over]]
+        over = over[best_end[over] > end[over]]
+    return best, best_end
 
 
 def _key_hits(
@@ -1746,11 +1747,10 @@ def _key_hits(
     cons_has = cons_prov >= 0
     pos = _key_start(data, pos, end)
     # the longest key each row begins with (-1: none) and the byte after it
-    best = _walk(trie, data, pos, end)
+    best, best_end = _walk(trie, data, pos, end)
     if not (best >= 0).any():
         return none
     kbytes = trie.kbytes
-    best_end = pos + kbytes.take(best, mode="wrap")  # (-1: the last; not used)
 
     def decide(rows: np.ndarray, gid: np.ndarray, kend: np.ndarray) -> np.ndarray:
         # the shipped decisions hold every key; otherwise read each key met once
