@@ -1126,7 +1126,7 @@ class _SetupCache:
     """
 
     VERSION = 1
-    NUMBERS = ("state", "tail", "cprov_n", "has_danger", "danger_pairs", "rec", "cmap", "chars", "pair_slots", "kprev", "kbytes")
+    NUMBERS = ("state", "tail", "cprov_n", "has_danger", "danger_pairs", "rec", "cmap", "chars", "pair_slots", "kprev", "kbytes", "kanc")
     TEXTS = ("city", "cprov", "matched", "matched_p")
 
     @staticmethod
@@ -1167,7 +1167,7 @@ class _SetupCache:
             arrays = {"state": table.state, "tail": table.tail, "cprov_n": table.cprov_n,
                       "has_danger": table.has_danger, "danger_pairs": table.danger_pairs(),
                       "rec": trie.rec, "cmap": trie.cmap, "chars": trie.chars, "pair_slots": trie.pair_slots,
-                      "kprev": trie.kprev, "kbytes": trie.kbytes}  # fmt: skip
+                      "kprev": trie.kprev, "kbytes": trie.kbytes, "kanc": trie.kanc}  # fmt: skip
             for name, arr in arrays.items():
                 np.save(os.path.join(tmp, f"{name}.npy"), np.ascontiguousarray(arr), allow_pickle=False)
             meta = {"lengths": table.lengths, "offset": table.offset, "three_bytes": trie.three_bytes,
@@ -1223,12 +1223,12 @@ class _SetupCache:
             codes = {n: np.load(os.path.join(path, f"{n}.npy"), allow_pickle=False) for n in cls.TEXTS}
         except (OSError, ValueError, KeyError):
             return None
-        for name in ("rec", "cmap", "pair_slots", "kprev", "kbytes"):  # read at random by the walk: fault them in now
+        for name in ("rec", "cmap", "pair_slots", "kprev", "kbytes", "kanc"):  # read at random by the walk: fault them in now
             _prefault(arr[name])
         table = _KeyTable.__new__(_KeyTable)
         trie = _KeyTrie.__new__(_KeyTrie)
         trie.rec, trie.cmap, trie.chars = arr["rec"], arr["cmap"], arr["chars"]
-        trie.kprev, trie.kbytes = arr["kprev"], arr["kbytes"]
+        trie.kprev, trie.kbytes, trie.kanc = arr["kprev"], arr["kbytes"], arr["kanc"]
         trie.three_bytes = meta["three_bytes"]
         trie.pair_slots, trie.pairs = arr["pair_slots"], meta["pairs"]
         trie.pair_mask, trie.pair_shift = meta["pair_mask"], meta["pair_shift"]
@@ -1372,18 +1372,17 @@ class _KeyTrie:
         self.kprev[key[is_key]] = anc[parent[is_key]]
         self.kbytes = np.zeros(len(self.kprev), dtype=np.int64)  # the UTF-8 length of each key
         self.kbytes[key[is_key]] = nbytes[is_key]
-        # one record of four numbers per position (16 bytes: one cache line per step), the last the
-        # sentinel: the parent's position (-1: free), the base, the longest key the node's text begins
-        # with (``anc``; -1: none) and the parent's position again when a longer key goes on from the
-        # node (-1 otherwise: the walk stops there)
-        rec = np.zeros((size + 1, 4), dtype=np.int32)
-        rec[:, 0], rec[:, 2], rec[:, 3] = -1, -1, -1
-        rec[at, 1] = base
+        # one record of two numbers per position (8 bytes: the walk reads 0.7 MB at random), the last the
+        # sentinel: the parent's position (-1: free) and the base of a node from which a longer key goes
+        # on (-1 otherwise: the walk stops there; a free position too)
+        rec = np.full((size + 1, 2), -1, dtype=np.int32)
+        go_on = np.r_[0, inner[more[inner]]]
+        rec[at[go_on], 1] = np.asarray(base)[go_on]
         rec[at[inner], 0] = at[parent[inner]]
-        rec[at, 2] = anc[:-1]
-        go_on = inner[more[inner]]
-        rec[at[go_on], 3] = at[parent[go_on]]
         self.rec = rec
+        # by position: the longest key the node's text begins with (``anc``; -1: none), read once per row
+        self.kanc = np.full(size + 1, -1, dtype=np.int32)
+        self.kanc[at] = anc[:-1]
         self.cmap = np.zeros(1 << 20, dtype=np.int16)  # three bytes E0xxxx–EFxxxx → code (0: none)
         if self.three_bytes:
             self.cmap[self.chars - 0xE00000] = np.arange(1, len(self.chars) + 1)
@@ -1671,7 +1670,7 @@ def _walk(trie: _KeyTrie, data: np.ndarray, pos: np.ndarray, end: np.ndarray) ->
             child = _cuckoo_find(trie.pair_slots, trie.pair_mask, trie.pair_shift, chars)
             got = rec.take(child, axis=0, mode="wrap")  # -1 (none): the sentinel's record, the last
             final[alive] = child
-            go = (got[:, 3] >= 0).nonzero()[0]
+            go = (got[:, 1] >= 0).nonzero()[0]
             p = p + 6
             pairs = False
         else:
@@ -1699,11 +1698,12 @@ def _walk(trie: _KeyTrie, data: np.ndarray, pos: np.ndarray, end: np.ndarray) ->
                 p = p + width
             child = base + code
             got = rec.take(child, axis=0, mode="clip")  # past the end: the sentinel's (free) record
-            final[alive] = np.where(got[:, 0] == node, child, node)  # the child's parent is this node: an edge
-            go = (got[:, 3] == node).nonzero()[0]  # an edge, and a longer key goes on
+            edge = got[:, 0] == node  # the child's parent is this node: an edge
+            final[alive] = np.where(edge, child, node)
+            go = (edge & (got[:, 1] >= 0)).nonzero()[0]  # an edge, and a longer key goes on
         alive, p, node, base = alive[go], p[go], child[go], got[go, 1]
         first = False
-    best = rec.take(final, axis=0, mode="wrap")[:, 2].astype(np.int64)
+    best = trie.kanc.take(final, mode="wrap").astype(np.int64)
     best_end = pos + trie.kbytes.take(best, mode="wrap")  # (no key, -1: the last key's length; not used)
     # a key past the end of its row (the walk went on into the next row's bytes): the next shorter one
     over = ((best_end > end) & (best >= 0)).nonzero()[0]
