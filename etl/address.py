@@ -1121,7 +1121,7 @@ class _SetupCache:
     (``KEYS_FILE``) — under ``$CITYNET_CACHE`` (default ``~/.cache/citynet``): a change of any of them
     is a new folder, never a stale table. Only tables that hold the shipped decisions (every key read)
     are written. Numbers are ``.npy`` files read with numpy's memory mapping (the trie's records and
-    character codes, 3.4 MB, are not copied); texts (cities, matched text) are dictionary-encoded. A missing, partial or unreadable
+    character codes, 3.7 MB, are not copied); texts (cities, matched text) are dictionary-encoded. A missing, partial or unreadable
     folder means: build as before. Only speed depends on it.
     """
 
@@ -1334,18 +1334,20 @@ class _KeyTrie:
     the last position a sentinel that stands for "no child". The child of node ``v`` by character code
     ``c`` (1…K, ``chars``: the characters of the keys, sorted; 0 for any other character) is
     ``t = base(v) + c`` when the parent recorded at ``t`` is ``v``, else the sentinel. Each position
-    has one record of four 32-bit numbers (``rec``: parent, base, key number, more), so a step reads
-    one record (one cache line, 1.4 MB in all) and carries the child's base, key and "more" to the next
-    step; the cuckoo hash table of (parent, character) edges used before took a multiplicative hash,
-    an 8 MB table read at random, a second probe for some rows and two more gathers for the key and
-    "more". The key number (``_KeyTable``) is that of the text leading to the node or -1, "more"
-    whether a longer key goes on from it. Nothing is rebuilt per call.
+    has one record of two 32-bit numbers (``rec``: the parent, and the base when a longer key goes on
+    from the node, else -1), so a step reads one record (0.7 MB in all; four numbers, with the key
+    number and "more", took 1.4 MB and a first call 0.3–0.5 ms more) and carries the child's base to the next
+    step. ``kanc`` gives, by position, the longest key the node's text begins with (its number in
+    ``_KeyTable``, or -1): a row's longest key is read once, where its walk stopped; ``kprev`` gives
+    each key the next shorter key its text begins with and ``kbytes`` its length in UTF-8 bytes
+    (``_walk``). Nothing is rebuilt per call.
 
     When every key character takes three bytes, a character's code is read from ``cmap`` by its three
     bytes (one gather); otherwise (``three_bytes`` False) from ``chars`` by a binary search. The first
-    two characters of a row are looked up in one step (``pair_slots``: every node of depth two by its
-    two characters, a cuckoo table, ``_cuckoo``; ``pairs``) when every key character takes three bytes
-    and no key is one character long: a row then walks one step fewer."""
+    two characters of a row are looked up in one step (``pair_slots``: every node of depth two by the
+    six bytes of its two characters read as one little-endian number, a cuckoo table, ``_cuckoo``;
+    ``pairs``) when every key character takes three bytes and no key is one character long: a row then
+    walks one step fewer."""
 
     def __init__(self, parent: np.ndarray, char: np.ndarray, key: np.ndarray, more: np.ndarray) -> None:
         # every character of every key takes three bytes (CJK): a step then reads three bytes and
@@ -1733,9 +1735,9 @@ def _key_hits(
     ``danger``: a prefix cut at the key's end is not decided, ``_decided_prefix``) and not against the
     row's constraint. ``_fast_cities`` does not read those prefixes (``_parse_distinct``).
 
-    Every row walks the trie of keys (``_key_trie``) one character at a time, all rows at once in
-    numpy, on the UTF-8 bytes of the text (no copy, no per-call hash set); a row leaves the walk as
-    soon as its text can no longer begin a key. Per row, the longest key it begins with is tried first
+    Every row walks the trie of keys (``_key_trie``, ``_walk``) one character at a time, all rows at once
+    in numpy, on the UTF-8 bytes of the text (no copy, no per-call hash set); a row leaves the walk as
+    soon as its text can no longer begin a longer key. Per row, the longest key it begins with is tried first
     (one vectorised pass over every row); only the rows whose longest key does not decide try their
     shorter keys, longest first.
     """
@@ -2183,9 +2185,9 @@ def _postal_codes(data: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple
 
 def _eight_bytes(data: np.ndarray, q: np.ndarray) -> np.ndarray:
     """Bytes ``q`` to ``q + 7`` of ``data`` as one little-endian signed 64-bit number per row, of which
-    ``_postal_codes`` uses the six low bytes (rows with ``q + 6`` beyond their end are not read as
-    six digits): the rows of a view of ``data`` as overlapping eight-byte windows (no copy, no index
-    array of eight numbers per row: 0.2 MB of fresh memory, 50 page faults, on 3,400 rows), a row
+    ``_postal_codes`` and the walk's first step use the six low bytes and ``_key_start`` the three low
+    ones (each within the row there): the rows of a view of ``data`` as overlapping eight-byte windows
+    (no copy, no index array of eight numbers per row: 0.2 MB of fresh memory, 50 page faults, on 3,400 rows), a row
     that begins fewer than eight bytes before the end read from the last window and shifted (its six
     bytes are within it)."""
     n = len(data)
