@@ -306,6 +306,44 @@ def test_key_walk_on_bytes_equals_whole_address_reading() -> None:
     assert parse_addresses(sep)["city_code"].tolist() == ["320100", "320100", "320500", None, "320100"]
 
 
+def test_walk_finds_each_rows_longest_key_within_its_end() -> None:
+    """``_walk`` gives each row the longest key its text begins with, counted in Python over every
+    prefix of the text against the list of keys, also where a row ends inside a key that the next
+    row's bytes continue (the walk goes on past a row's end and falls back to a shorter key), at the
+    end of the buffer, and in each way of reading (three-byte characters or any, with or without the
+    pair step)."""
+    import random
+
+    import pyarrow as pa
+    from citynet.etl.address import _candidate_keys, _key_table, _utf8_bounds, _walk
+
+    table = _key_table()
+    keys = pa.concat_arrays([_candidate_keys()[k] for k in table.lengths]).to_pylist()
+    number = {k: i for i, k in enumerate(keys)}
+    rng = random.Random(5)
+    texts = ["江苏省", "南京市鼓楼区", "江", "苏", "", "江苏省南京", "市", "中国江苏", "é江苏", "江苏𠀀", "江苏省南京市"]
+    for _ in range(400):
+        k = rng.choice(keys)
+        cut = rng.randint(0, len(k))
+        texts += [k[:cut], k[cut:] + rng.choice(["", "路8号", "市", "区", "开发区", "x", "𠀀"])]
+    texts.append(rng.choice([k for k in keys if len(k) >= 8]))  # a long key at the very end of the buffer
+    arr = pa.array(texts, pa.large_string())
+    data, start, end = _utf8_bounds(arr)
+    want = [max((number[t[:i]] for i in range(1, len(t) + 1) if t[:i] in number), key=lambda g: len(keys[g]), default=-1)
+            for t in texts]  # fmt: skip
+    want_end = [s + len(keys[g].encode()) for s, g in zip(start.tolist(), want, strict=True) if g >= 0]
+    trie = table.trie
+    modes = trie.three_bytes, trie.pairs
+    try:
+        for three, pairs in ((True, True), (False, True), (True, False), (False, False)):
+            trie.three_bytes, trie.pairs = three, pairs
+            best, best_end = _walk(trie, data, start, end)
+            assert best.tolist() == want, (three, pairs)
+            assert best_end[best >= 0].tolist() == want_end
+    finally:
+        trie.three_bytes, trie.pairs = modes
+
+
 def test_utf8_bounds_of_sliced_and_narrow_arrays() -> None:
     """Byte bounds and characters read from Arrow's buffers: offsets of a sliced array, 32-bit offsets,
     nulls."""

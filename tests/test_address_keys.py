@@ -64,7 +64,7 @@ def test_setup_cache_gives_the_built_table(monkeypatch, tmp_path) -> None:
         assert a.dtype == b.dtype and a.tolist() == b.tolist(), name
     assert np.array_equal(built.danger_pairs(), loaded.danger_pairs())
     assert loaded.lengths == built.lengths and loaded.offset == built.offset
-    for name in ("rec", "cmap", "chars", "three_bytes", "pairs", "pair_slots", "pair_mask", "pair_shift"):
+    for name in ("rec", "cmap", "chars", "three_bytes", "pairs", "pair_slots", "pair_mask", "pair_shift", "kprev", "kbytes", "kanc"):
         assert np.array_equal(getattr(built.trie, name), getattr(loaded.trie, name)), name
     addrs = pd.Series(["江苏省南京市鼓楼区中山北路8号", "浙江义乌国际商贸城", "河北邯郸高新区", "广东省中山市场",
                        "210008 南京市", "鼓楼区", "江苏南京路8号"])  # fmt: skip
