@@ -3,7 +3,7 @@
 Commands that end early (a reload that changes nothing, a refused option) should not pay for the
 imports of the paths they do not take: pandas alone is about 0.3 s of CPU, half of a no-op ``citynet
 load`` (issue 12: "a reload that changes nothing: at most 1 s"). A proxy object rather than
-``importlib.util.LazyLoader``: the real module is never replaced in ``sys.modules``, so a package
+the standard library's ``LazyLoader``: the real module is never replaced in ``sys.modules``, so a package
 that imports its own submodules (pandas does) loads exactly as with a plain ``import``.
 """
 
