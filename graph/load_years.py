@@ -43,7 +43,12 @@ from citynet.sqltext import sql_string
 YEAR_ENTITIES = ("Patent", "APPLIED", "CITES")
 NO_YEAR = "none"  # the partition of rows whose patent has no application year (or is not in patents)
 GROUPS_META = "digest_groups:patents"  # store meta: patent_group_sums' cache
-BUCKETS = 64  # partitions per year: a few scattered changes (re-located applicants) re-read 1/64 of a year each
+BUCKETS_META = "buckets"  # key of ``loaded:<table>`` recording the BUCKETS its partitions were named with
+# partitions per year: a few scattered changes (re-located applicants, merged applicants' links) re-read
+# 1/1,024 of a year each (64 until session 15: at 10M patents a few thousand changed links of old patents
+# touched 628 of 896 buckets, three quarters of the old links). The meta records it (``BUCKETS_META``): a
+# store whose last load used another count is read whole once (its partitions' names mean other rows)
+BUCKETS = 1024
 PATENT_DIGEST_COLS = ("patent_id", "app_date", "app_year", "pub_number", "grant_date", "granted", "patent_kind",
                       "ipc_main", "ipc", "cpc", "green", "green_topics", "y02", "title")
 
@@ -238,10 +243,11 @@ def patent_group_sums(path: Path, con, version: str, pcols: str, cache: dict | N
     return out
 
 
-def changed_years(old: dict[str, str] | None, new: dict[str, str]) -> set[str] | None:
+def changed_years(old: dict[str, str] | None, new: dict[str, str], buckets: int | None = BUCKETS) -> set[str] | None:
     """The years whose digest differs between two loads (a year present in only one of them included);
-    None when there is no previous record (every year)."""
-    if not old:
+    None when there is no previous record (every year) or when its partitions were named with another
+    number of buckets (``buckets``: the record's, None when it has none: 64, before they were recorded)."""
+    if not old or buckets != BUCKETS:
         return None
     return {y for y in set(old) | set(new) if old.get(y) != new.get(y)}
 

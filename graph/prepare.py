@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pyarrow as pa
 from citynet.etl.schema import CANONICAL
+from citynet.graph.load_years import BUCKETS
 from citynet.graph.tables import (
     APPLICANT_COLS,
     CITY_COLS,
@@ -45,7 +46,6 @@ DEFAULT_BATCH_ROWS = 500_000
 SQL_TYPES = {pa.string(): "VARCHAR", pa.int64(): "BIGINT", pa.float64(): "DOUBLE", pa.bool_(): "BOOLEAN",
              pa.date32(): "DATE", pa.list_(pa.string()): "VARCHAR[]"}
 NO_YEAR = "none"
-BUCKETS = 64
 # a patent's partition (graph/load_years.py): application year / bucket of its id; null without a year
 PART_EXPR = (f"CASE WHEN app_year IS NULL THEN NULL ELSE CAST(app_year AS VARCHAR) || '/' || "
              f"CAST(hash(patent_id) % {BUCKETS} AS VARCHAR) END")

@@ -277,7 +277,9 @@ class BaseStore:
         read: dict[str, set[str]] = {}  # per store table: the partitions its rows are prepared from
         if ydig is not None and todo_years:
             recs = {n: json.loads(self._get_meta(f"loaded:{n}") or "{}") for n in todo_years}
-            olds = {n: ly.changed_years(recs[n].get("years"), ydig[n]) for n in todo_years}
+            # (a record whose partitions were named with another number of buckets: every row, once)
+            olds = {n: ly.changed_years(recs[n].get("years"), ydig[n], recs[n].get(ly.BUCKETS_META))
+                    for n in todo_years}
             if all(o is not None for o in olds.values()):
                 # each table re-reads the partitions whose own digest changed; Patent and CITES share
                 # the selection of patents and citations (a patent's row counts its citations)
@@ -314,6 +316,7 @@ class BaseStore:
                     old = self._stored_part_rows(e.name)
                     by_part = {**{y: n for y, n in old.items() if y not in read[e.name]}, **by_part}
                 rec.update(rows=sum(by_part.values()), years=ydig[e.name], year_rows=by_part)
+                rec[ly.BUCKETS_META] = ly.BUCKETS
             counts[e.name] = {"rows": rec["rows"], "new": n_new, "changed": n_changed}
             if e.name in ly.YEAR_ENTITIES and years is not None:
                 counts[e.name]["years"] = ly.years_of(read[e.name])
