@@ -83,7 +83,8 @@ def year_digests(canonical_dir: Path, cities_digest: str | None, con=None,
         have = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({sql_string(files['patents'])})").fetchall()}
         pcols = ", ".join(f"p.{c}" for c in PATENT_DIGEST_COLS if c in have)
         if own:
-            con.execute(_PY.format(src=sql_string(files["patents"])))
+            con.execute(f"CREATE TEMP TABLE py AS SELECT patent_id, app_year, {part_expr()} AS part "
+                        f"FROM read_parquet({sql_string(files['patents'])})")
         if repeated is None or own:
             n, distinct = con.execute("SELECT count(*), count(DISTINCT patent_id) FROM py").fetchall()[0]
             repeated = n != distinct
@@ -94,7 +95,7 @@ def year_digests(canonical_dir: Path, cities_digest: str | None, con=None,
             # the partition computed from the row itself (ids are distinct here, so joining ``py``
             # would find the same one; the join cost a third of the patents' digest)
             "patents": f"""
-                SELECT {_PART.format(t='p.')} AS y, count(*) AS n, sum(hash(struct_pack({pcols}))::HUGEINT) AS h
+                SELECT {part_expr('p.')} AS y, count(*) AS n, sum(hash(struct_pack({pcols}))::HUGEINT) AS h
                 FROM read_parquet({sql_string(files['patents'])}) p WHERE p.patent_id IS NOT NULL GROUP BY 1""",
             "patent_applicants": f"""
                 SELECT py.part AS y, count(*) AS n,
@@ -223,7 +224,7 @@ def patent_group_sums(path: Path, con, version: str, pcols: str, cache: dict | N
         ranges = " OR ".join(f"(file_row_number >= {first} AND file_row_number < {first + n})" for _, first, n in todo)
         grp = "CASE " + " ".join(f"WHEN file_row_number < {first + n} THEN {i}" for i, (_, first, n) in enumerate(todo)) + " END"
         rows = con.execute(f"""
-            SELECT {grp} AS g, {_PART.format(t='p.')} AS y, count(*) AS n,
+            SELECT {grp} AS g, {part_expr('p.')} AS y, count(*) AS n,
                    sum(hash(struct_pack({pcols}))::HUGEINT) AS h
             FROM read_parquet({sql_string(path)}, file_row_number = true) p
             WHERE p.patent_id IS NOT NULL AND ({ranges}) GROUP BY 1, 2""").fetchall()
@@ -243,7 +244,7 @@ def patent_group_sums(path: Path, con, version: str, pcols: str, cache: dict | N
     return out
 
 
-def changed_years(old: dict[str, str] | None, new: dict[str, str], buckets: int | None = BUCKETS) -> set[str] | None:
+def changed_years(old: dict[str, str] | None, new: dict[str, str], buckets: int | None) -> set[str] | None:
     """The years whose digest differs between two loads (a year present in only one of them included);
     None when there is no previous record (every year) or when its partitions were named with another
     number of buckets (``buckets``: the record's, None when it has none: 64, before they were recorded)."""
@@ -257,8 +258,9 @@ def years_of(parts) -> list[str]:
     return sorted({p.split("/")[0] for p in parts}, key=lambda y: (y == NO_YEAR, y))
 
 
-# every patent's partition: its application year and one of BUCKETS buckets of its id (DuckDB hash)
-_PART = ("CASE WHEN {t}app_year IS NULL THEN NULL ELSE CAST({t}app_year AS VARCHAR) || '/' || "
-         f"CAST(hash({{t}}patent_id) % {BUCKETS} AS VARCHAR) END")
-_PY = ("CREATE TEMP TABLE py AS SELECT patent_id, app_year, " + _PART.format(t="") + " AS part "
-       "FROM read_parquet({src})")
+def part_expr(t: str = "") -> str:
+    """The SQL of every patent's partition: its application year and one of ``BUCKETS`` buckets of its id
+    (DuckDB ``hash``); ``t``: the columns' qualifier (``"p."``). Built when asked, from ``BUCKETS``."""
+    return (f"CASE WHEN {t}app_year IS NULL THEN NULL ELSE CAST({t}app_year AS VARCHAR) || '/' || "
+            f"CAST(hash({t}patent_id) % {BUCKETS} AS VARCHAR) END")
+

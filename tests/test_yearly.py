@@ -299,7 +299,7 @@ def test_patent_digests_from_cached_row_groups_equal_hashing_every_row(tmp_path)
     con, version = ly._connect()
 
     def every_row(d):
-        sql = (f"SELECT {ly._PART.format(t='p.')}, count(*), sum(hash(struct_pack({pcols}))::HUGEINT) "
+        sql = (f"SELECT {ly.part_expr('p.')}, count(*), sum(hash(struct_pack({pcols}))::HUGEINT) "
                f"FROM read_parquet('{d}/patents.parquet') p WHERE p.patent_id IS NOT NULL GROUP BY 1")
         return {y: (n, h) for y, n, h in con.execute(sql).fetchall()}
 
@@ -796,3 +796,44 @@ def test_the_links_of_several_merged_applicants_are_checked_in_one_statement(tmp
             want = _store_rows(other)
         for name in ("Patent", "APPLIED", "CITES", "TRANSFERRED"):
             pd.testing.assert_frame_equal(got[name], want[name], check_dtype=False, obj=name)
+
+
+@pytest.mark.parametrize("recorded", [None, 64])
+def test_a_store_whose_partitions_had_another_bucket_count_is_read_whole_once(tmp_path, monkeypatch, recorded):
+    """A store last loaded while a year had 64 buckets (before session 15: its meta records no bucket
+    count, ``recorded`` None, or another one): its partitions' names mean other rows ("2012/5" was
+    ``hash % 64 = 5``), so their digests and recorded rows cannot be compared with this load's. The next
+    load reads every row once (its counts name no partition), finds the one moved link changed and
+    nothing else, records the bucket count and equals a fresh load; the load after it again re-reads only
+    the partition of a moved link."""
+    from citynet.graph import load_years as ly
+
+    tables = _corpus()
+    buckets = ly.BUCKETS
+    monkeypatch.setattr(ly, "BUCKETS", 64)
+    with _loaded(tmp_path, tables) as store:
+        for name in ly.YEAR_ENTITIES:
+            rec = json.loads(store._get_meta(f"loaded:{name}"))
+            rec.pop(ly.BUCKETS_META, None)
+            if recorded is not None:
+                rec[ly.BUCKETS_META] = recorded
+            assert len(rec["years"]) > 5 and all(int(p.split("/")[1]) < 64 for p in rec["years"] if p != "none")
+            store._set_meta(f"loaded:{name}", json.dumps(rec))
+        monkeypatch.setattr(ly, "BUCKETS", buckets)
+        edited = {k: v.copy() for k, v in tables.items()}
+        _move_one_link(edited, [2012])
+        write_tables(edited, tmp_path / "v2", patents_by_year=True)
+        counts = store.load(tmp_path / "v2")
+        for name in ly.YEAR_ENTITIES:
+            assert "partitions" not in counts[name], name  # every row read
+            assert json.loads(store._get_meta(f"loaded:{name}"))[ly.BUCKETS_META] == buckets
+        assert (counts["APPLIED"]["new"], counts["APPLIED"]["changed"]) == (0, 1)
+        assert counts["Patent"]["new"] == counts["Patent"]["changed"] == counts["CITES"]["new"] == 0
+        _assert_equals_fresh_load(store, tmp_path / "v2", tmp_path / "fresh")
+
+        _move_one_link(edited, [2013])
+        write_tables(edited, tmp_path / "v3", patents_by_year=True)
+        counts = store.load(tmp_path / "v3")
+        assert counts["APPLIED"]["years"] == ["2013"] and counts["APPLIED"]["partitions"] == 1
+        assert counts["APPLIED"]["changed"] == 1
+        _assert_equals_fresh_load(store, tmp_path / "v3", tmp_path / "fresh3")
