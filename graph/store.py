@@ -415,17 +415,31 @@ class BaseStore:
             new_patents = prep.new_patents and parted and e.name != "Patent"
             if new_patents:  # only the years of rows whose patent the store held before this load
                 stored.not_new(con)
-            if self._hashes_first(stored):
-                self._match_hashes(con, e, stored, new_patents)
+            hashed = self._hashes_first(stored)
+            if hashed:  # the matched rows are stored as they are: only the others (r_miss) are compared
+                n_hit = self._match_hashes(con, e, stored, new_patents)
             else:
                 _keep_stored(con, e, stored.rows(stored.years, stored.no_year))
             con.execute(f"CREATE OR REPLACE TEMP TABLE stored AS SELECT {keycols}, min(row_hash) AS row_hash "
                         f"FROM stored_raw GROUP BY {keycols}")
             con.execute("DROP TABLE stored_raw")
             # (unsorted: they are read ORDER BY _o below)
-            con.execute(f"CREATE OR REPLACE TEMP TABLE r_new AS SELECT r.* FROM r_rows r ANTI JOIN stored s ON {on}")
-            con.execute(f"CREATE OR REPLACE TEMP TABLE r_changed AS SELECT r.* FROM r_rows r JOIN stored s ON {on} "
+            rows = "r_miss" if hashed else "r_rows"
+            con.execute(f"CREATE OR REPLACE TEMP TABLE r_new AS SELECT r.* FROM {rows} r ANTI JOIN stored s ON {on}")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE r_changed AS SELECT r.* FROM {rows} r JOIN stored s ON {on} "
                         "WHERE s.row_hash IS DISTINCT FROM r.row_hash")
+            if hashed:
+                from citynet.graph.prepare import PART_KEY
+
+                if new_patents:  # the rows of new patents (never matched: a relationship needs its nodes)
+                    con.execute(f"INSERT INTO r_new SELECT r.* FROM r_rows r SEMI JOIN new_patents n "
+                                f"ON n.patent_id = r.{PART_KEY[e.name]}")
+                # (every key in ``stored`` was prepared: those not missed were matched by their hashes)
+                stored.matched = n_hit + con.execute(f"SELECT count(*) FROM stored s SEMI JOIN r_miss r ON {on}"
+                                                     ).fetchall()[0][0]
+                con.execute("DROP TABLE r_miss")
+            else:
+                stored.matched = con.execute("SELECT count(*) FROM stored").fetchall()[0][0]
         con.execute(f"CREATE OR REPLACE TEMP TABLE r_gone AS SELECT {', '.join(e.key)} FROM r_rows WHERE FALSE")
         if stored is not None and parted and e.name in GONE_CHECKED:
             self._find_gone(prep, e, stored)
@@ -475,7 +489,7 @@ class BaseStore:
         if stored.whole is None:
             recorded = stored.part_rows
             expected = sum(recorded.values()) if parts is None else sum(recorded.get(p, 0) for p in parts)
-            excess = expected - con.execute("SELECT count(*) FROM stored").fetchall()[0][0]
+            excess = expected - stored.matched
             if not recorded or excess <= 0:
                 return
         wanted = "TRUE" if parts is None else \
@@ -621,14 +635,14 @@ class BaseStore:
         total = sum(recorded.values())
         return total > 0 and sum(recorded.get(y, 0) for y in stored.years) * HASH_SHARE >= total
 
-    def _match_hashes(self, con, e, stored, new_patents: bool) -> None:
-        """Fill ``stored_raw`` for the prepared rows from the row hashes of every stored row of ``e``: a
-        prepared row whose ``row_hash`` (a hash of every column, the key included) the store holds is
-        stored as it is; a link or citation of a patent this load found new (``new_patents``, after the
-        ``Patent`` diff) cannot be stored (a relationship needs its nodes); the rest, new or changed rows,
-        are looked up one key each, or, when there are too many for that, their years' keys and hashes
-        are fetched (:meth:`_Stored.rows`)."""
-        keys = ", ".join("r." + k for k in e.key)
+    def _match_hashes(self, con, e, stored, new_patents: bool) -> int:
+        """Match the prepared rows against the row hashes of every stored row of ``e``: a prepared row
+        whose ``row_hash`` (a hash of every column, the key included) the store holds is stored as it is;
+        a link or citation of a patent this load found new (``new_patents``, after the ``Patent`` diff)
+        cannot be stored (a relationship needs its nodes); the rest, new or changed rows, go to ``r_miss``
+        (whole rows) and their stored keys and hashes to ``stored_raw``: looked up one key each, or, when
+        there are too many for that, from their years' rows (:meth:`_Stored.rows`). Returns the rows
+        matched (they are neither new nor changed, so that no join over them is needed)."""
         con.execute("CREATE OR REPLACE TEMP TABLE stored_h (row_hash BIGINT)")
         _insert_parts(con, stored.hashes(), "INSERT INTO stored_h SELECT row_hash FROM stored_arrow")
         from citynet.graph.prepare import PART_KEY
@@ -636,28 +650,28 @@ class BaseStore:
         # (the rows of new patents are not matched at all: only a new or changed row of a patent the store
         # had could meet another row's hash, about (such rows) x (stored rows) / 2^64)
         not_new = f"ANTI JOIN new_patents n ON n.patent_id = r.{PART_KEY[e.name]}" if new_patents else ""
-        # one pass (a mark join: one hash table over the stored hashes, not one per statement; at 10M
-        # patents 12M hashes against 9.7M prepared links)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE r_hit AS SELECT {keys}, r.row_hash, r._part, "
-                    f"coalesce(r.row_hash IN (SELECT row_hash FROM stored_h WHERE row_hash IS NOT NULL), FALSE) AS hit_ "
-                    f"FROM r_rows r {not_new}")
+        # one pass (an anti join on the hash, with nulls kept: one hash table over the stored hashes; at
+        # 10M patents 12M hashes against the prepared links); the matched rows are counted, not kept
+        n_old = con.execute(f"SELECT count(*) FROM r_rows r {not_new}").fetchall()[0][0]
+        con.execute(f"CREATE OR REPLACE TEMP TABLE r_miss AS SELECT r.* FROM r_rows r {not_new} "
+                    f"WHERE NOT coalesce(r.row_hash IN (SELECT row_hash FROM stored_h WHERE row_hash IS NOT NULL), FALSE)")
         con.execute("DROP TABLE stored_h")
         bare = ", ".join(e.key)
-        con.execute(f"INSERT INTO stored_raw SELECT {bare}, row_hash FROM r_hit WHERE hit_")
-        missing = con.sql(f"SELECT {bare}, any_value(_part) AS _part FROM r_hit WHERE NOT hit_ "
+        missing = con.sql(f"SELECT {bare}, any_value(_part) AS _part FROM r_miss "
                           "GROUP BY ALL ORDER BY ALL").to_arrow_table()
-        con.execute("DROP TABLE r_hit")
+        n_hit = n_old - con.execute("SELECT count(*) FROM r_miss").fetchall()[0][0]
         if not len(missing):
-            return
+            return n_hit
         parts = set(missing.column("_part").to_pylist())
         years = sorted({int(p.split("/")[0]) for p in parts if p != "none"})
         recorded = stored.year_rows
         keyed = missing.select(list(e.key))
         if len(missing) * KEY_LOOKUP_ROWS <= sum(recorded.get(y, 0) for y in years) and \
                 len(keyed) == len(keyed.drop_null()):
-            _keep_stored(con, e, [stored.lookup(keyed)])
+            _keep_stored(con, e, [stored.lookup(keyed)], "r_miss")
         else:  # every changed year: a row moved from another year is stored under the year it had
-            _keep_stored(con, e, stored.rows(stored.years, stored.no_year))
+            _keep_stored(con, e, stored.rows(stored.years, stored.no_year), "r_miss")
+        return n_hit
 
     def _stored_part_rows(self, name: str) -> dict[str, int]:
         """Rows of store table ``name`` per partition ``year/bucket``, as the loads recorded them (meta
@@ -937,6 +951,7 @@ class _Stored:
     def __init__(self, store, e, years: list[int], no_year: bool, ids, whole=None, parts: set[str] | None = None):
         self.store, self.e, self.years, self.no_year, self.ids, self.whole = store, e, years, no_year, ids, whole
         self.parts = parts  # the partitions whose digests changed (None: every one)
+        self.matched = 0  # stored rows the diff matched with prepared ones (set by BaseStore._load_entity)
         self.schema = ENTITY_SCHEMA(e.name, key_only=True)
 
     @functools.cached_property
@@ -1025,11 +1040,12 @@ class _Stored:
         return pa.concat_tables(got) if got else self.schema.empty_table()
 
 
-def _keep_stored(con, e, tables) -> None:
-    """Add to ``stored_raw`` the rows of ``tables`` (keys and row hashes of ``e``) whose key was prepared."""
+def _keep_stored(con, e, tables, rows: str = "r_rows") -> None:
+    """Add to ``stored_raw`` the rows of ``tables`` (keys and row hashes of ``e``) whose key is in the
+    DuckDB table ``rows`` (the prepared rows, or those the row-hash match missed)."""
     on = " AND ".join(f"s.{k} = r.{k}" for k in e.key)
     _insert_parts(con, tables, f"INSERT INTO stored_raw SELECT {', '.join('s.' + k for k in e.key)}, s.row_hash "
-                               f"FROM stored_arrow s SEMI JOIN r_rows r ON {on}")
+                               f"FROM stored_arrow s SEMI JOIN {rows} r ON {on}")
 
 
 def _insert_parts(con, tables, sql: str) -> None:
