@@ -51,6 +51,7 @@ HASH_SHARE = 8
 # the store tables whose stored rows of canonical patents a load deletes when the canonical tables no
 # longer have them (BaseStore._find_gone)
 GONE_CHECKED = ("APPLIED", "CITES")
+PARTS_META = "partitions:"  # + a store table: its partitions' digests and rows (``BaseStore._part_record``)
 FEW_ABSENT = 5_000  # applicants outside the canonical tables whose links are looked up one by one
 KEY_LOOKUP_ROWS = 3_000
 
@@ -221,8 +222,8 @@ class BaseStore:
 
             # partitions named with another number of buckets (a store loaded before session 15): the
             # partitioned tables are read whole once, together, so that every record names the same ones
-            if any(n in done and done[n].get("years") and done[n].get(ly.BUCKETS_META) != ly.BUCKETS
-                   for n in ly.YEAR_ENTITIES):
+            if any(n in done and ("years" in done[n] or ly.BUCKETS_META in done[n])
+                   and done[n].get(ly.BUCKETS_META) != ly.BUCKETS for n in ly.YEAR_ENTITIES):
                 done = {n: r for n, r in done.items() if n not in ly.YEAR_ENTITIES}
         counts: dict[str, dict] = {e.name: {"rows": int(done[e.name].get("rows", 0)), "new": 0, "changed": 0,
                                             "skipped": True} for e in ENTITIES if e.name in done}
@@ -286,7 +287,7 @@ class BaseStore:
         if ydig is not None and todo_years:
             recs = {n: json.loads(self._get_meta(f"loaded:{n}") or "{}") for n in todo_years}
             # (a record whose partitions were named with another number of buckets: every row, once)
-            olds = {n: ly.changed_years(recs[n].get("years"), ydig[n], recs[n].get(ly.BUCKETS_META))
+            olds = {n: ly.changed_years(self._part_record(n).get("years"), ydig[n], recs[n].get(ly.BUCKETS_META))
                     for n in todo_years}
             if all(o is not None for o in olds.values()):
                 # each table re-reads the partitions whose own digest changed; Patent and CITES share
@@ -323,8 +324,11 @@ class BaseStore:
                 if years is not None:  # the other partitions' rows are as recorded at the last load
                     old = self._stored_part_rows(e.name)
                     by_part = {**{y: n for y, n in old.items() if y not in read[e.name]}, **by_part}
-                rec.update(rows=sum(by_part.values()), years=ydig[e.name], year_rows=by_part)
+                rec.update(rows=sum(by_part.values()))
                 rec[ly.BUCKETS_META] = ly.BUCKETS
+                # (apart from the small record that every load reads, a no-op reload included: at 1,024
+                # buckets a year they are about 0.7 MB per table)
+                self._set_meta(f"{PARTS_META}{e.name}", json.dumps({"years": ydig[e.name], "year_rows": by_part}))
             counts[e.name] = {"rows": rec["rows"], "new": n_new, "changed": n_changed}
             if e.name in ly.YEAR_ENTITIES and years is not None:
                 counts[e.name]["years"] = ly.years_of(read[e.name])
@@ -673,14 +677,27 @@ class BaseStore:
             _keep_stored(con, e, stored.rows(stored.years, stored.no_year), "r_miss")
         return n_hit
 
+    def _part_record(self, name: str) -> dict:
+        """The digests (``years``) and rows (``year_rows``) per partition of store table ``name`` as its
+        last load recorded them: meta ``partitions:<name>``, or, written before session 15, ``loaded:<name>``
+        (``load`` then reads the table whole: its bucket count is not recorded). Empty when not recorded."""
+        for key in (f"{PARTS_META}{name}", f"loaded:{name}"):
+            try:
+                rec = json.loads(self._get_meta(key) or "{}")
+            except ValueError:
+                return {}
+            if isinstance(rec, dict) and ("years" in rec or "year_rows" in rec):
+                return rec
+        return {}
+
     def _stored_part_rows(self, name: str) -> dict[str, int]:
-        """Rows of store table ``name`` per partition ``year/bucket``, as the loads recorded them (meta
-        ``loaded:<name>``, ``year_rows``); empty when not recorded."""
+        """Rows of store table ``name`` per partition ``year/bucket``, as the loads recorded them
+        (:meth:`_part_record`, ``year_rows``); empty when not recorded."""
+        parts = self._part_record(name).get("year_rows", {})
         try:
-            parts = json.loads(self._get_meta(f"loaded:{name}") or "{}").get("year_rows", {})
-        except (ValueError, AttributeError):
+            return {str(p): int(n) for p, n in parts.items()} if isinstance(parts, dict) else {}
+        except (ValueError, TypeError):
             return {}
-        return {str(p): int(n) for p, n in parts.items()} if isinstance(parts, dict) else {}
 
     def _run_arrow(self, statement: str, params: dict):  # pragma: no cover - engine hook
         """``statement``'s result as an Arrow table (the embedded store overrides this)."""
