@@ -127,10 +127,18 @@ def year_digests(canonical_dir: Path, cities_digest: str | None, con=None,
     for name, tables in inputs.items():
         years = sorted(set().union(*(got[t] for t in tables)))
         out[name] = {}
+        # the text json.dumps([LOAD_FORMAT, version, name, cities_digest, [sums of each table]]) gives,
+        # built from its fixed head (17,408 partitions a table at 1,024 buckets: 0.16 s in json.dumps)
+        head = json.dumps([LOAD_FORMAT, version, name, cities_digest])[:-1] + ", ["
         for y in years:
-            text = json.dumps([LOAD_FORMAT, version, name, cities_digest, [got[t].get(y) for t in tables]])
+            text = head + ", ".join(_json_sum(got[t].get(y)) for t in tables) + "]]"
             out[name][y] = hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
     return out
+
+
+def _json_sum(v: str | None) -> str:
+    """``json.dumps`` of a partition's ``"rows:sum"`` (digits, a colon and a sign: nothing to escape)."""
+    return "null" if v is None else f'"{v}"'
 
 
 def _group_keys(path: Path, pcols: str, version: str) -> list[tuple[str, int, int]] | None:

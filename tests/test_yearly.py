@@ -845,3 +845,14 @@ def test_a_store_whose_partitions_had_another_bucket_count_is_read_whole_once(tm
         assert counts["APPLIED"]["years"] == ["2013"] and counts["APPLIED"]["partitions"] == 1
         assert counts["APPLIED"]["changed"] == 1
         _assert_equals_fresh_load(store, tmp_path / "v3", tmp_path / "fresh3")
+
+
+def test_partition_digest_text_is_the_json_of_its_sums():
+    """``year_digests`` builds each partition's text from a fixed head and its sums (``_json_sum``): the
+    same text as ``json.dumps`` of the list, so that digests recorded by earlier loads still compare."""
+    from citynet.graph.load_years import _json_sum
+
+    for head in ([3, "1.4.1", "APPLIED", None], ["v2", "1.2.0", "Patent", "ab12"]):
+        for sums in ([None, "12:345"], ["1:2"], [None], ["7:123456789012345678901234567890", None]):
+            built = json.dumps(head)[:-1] + ", [" + ", ".join(_json_sum(v) for v in sums) + "]]"
+            assert built == json.dumps([*head, sums])
