@@ -17,7 +17,8 @@ without pandas, a digest of everything its rows are computed from (``graph.table
 
 A partition's digest is the count and the sum (mod 2^128) of DuckDB's 64-bit ``hash`` of each such
 row, so it does not depend on row order and counts repeated rows. ``citynet load`` keeps the digests
-in the store's meta (``loaded:<table>``); the next load processes only the rows of the partitions
+in the store's meta (``partitions:<table>``, with the bucket count in ``loaded:<table>``: partitions
+named with another count are not compared, the table is read whole once); the next load processes only the rows of the partitions
 whose digest differs, which are exactly the rows that can differ from what the store holds (unless
 the store was edited outside ``citynet load``: then ``--rebuild``). A new year re-reads that year; an
 applicant re-located by the corpus vote changes its links' ``city_code`` and re-reads one bucket of

@@ -481,7 +481,8 @@ class BaseStore:
         A canonical patent's links and citations are the canonical ones; rows of patents outside the
         canonical tables are never deleted (a store may hold another corpus: ``--rebuild``).
 
-        The stored rows of the re-read partitions were matched (``stored``) against the prepared ones;
+        The stored rows of the re-read partitions were matched against the prepared ones (their number:
+        ``stored.matched``, by row hash or by key);
         when the rows the loads recorded in those partitions (meta ``year_rows``) outnumber them, the
         re-read years' stored rows are fetched again and compared (the store read whole: at once). A
         store whose loads recorded no partition rows is not checked."""
