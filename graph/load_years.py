@@ -17,7 +17,8 @@ without pandas, a digest of everything its rows are computed from (``graph.table
 
 A partition's digest is the count and the sum (mod 2^128) of DuckDB's 64-bit ``hash`` of each such
 row, so it does not depend on row order and counts repeated rows. ``citynet load`` keeps the digests
-in the store's meta (``loaded:<table>``); the next load processes only the rows of the partitions
+in the store's meta (``partitions:<table>``, with the bucket count in ``loaded:<table>``: partitions
+named with another count are not compared, the table is read whole once); the next load processes only the rows of the partitions
 whose digest differs, which are exactly the rows that can differ from what the store holds (unless
 the store was edited outside ``citynet load``: then ``--rebuild``). A new year re-reads that year; an
 applicant re-located by the corpus vote changes its links' ``city_code`` and re-reads one bucket of
@@ -43,7 +44,12 @@ from citynet.sqltext import sql_string
 YEAR_ENTITIES = ("Patent", "APPLIED", "CITES")
 NO_YEAR = "none"  # the partition of rows whose patent has no application year (or is not in patents)
 GROUPS_META = "digest_groups:patents"  # store meta: patent_group_sums' cache
-BUCKETS = 64  # partitions per year: a few scattered changes (re-located applicants) re-read 1/64 of a year each
+BUCKETS_META = "buckets"  # key of ``loaded:<table>`` recording the BUCKETS its partitions were named with
+# partitions per year: a few scattered changes (re-located applicants, merged applicants' links) re-read
+# 1/1,024 of a year each (64 until session 15: at 10M patents a few thousand changed links of old patents
+# touched 628 of 896 buckets, three quarters of the old links). The meta records it (``BUCKETS_META``): a
+# store whose last load used another count is read whole once (its partitions' names mean other rows)
+BUCKETS = 1024
 PATENT_DIGEST_COLS = ("patent_id", "app_date", "app_year", "pub_number", "grant_date", "granted", "patent_kind",
                       "ipc_main", "ipc", "cpc", "green", "green_topics", "y02", "title")
 
@@ -78,7 +84,8 @@ def year_digests(canonical_dir: Path, cities_digest: str | None, con=None,
         have = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({sql_string(files['patents'])})").fetchall()}
         pcols = ", ".join(f"p.{c}" for c in PATENT_DIGEST_COLS if c in have)
         if own:
-            con.execute(_PY.format(src=sql_string(files["patents"])))
+            con.execute(f"CREATE TEMP TABLE py AS SELECT patent_id, app_year, {part_expr()} AS part "
+                        f"FROM read_parquet({sql_string(files['patents'])})")
         if repeated is None or own:
             n, distinct = con.execute("SELECT count(*), count(DISTINCT patent_id) FROM py").fetchall()[0]
             repeated = n != distinct
@@ -89,7 +96,7 @@ def year_digests(canonical_dir: Path, cities_digest: str | None, con=None,
             # the partition computed from the row itself (ids are distinct here, so joining ``py``
             # would find the same one; the join cost a third of the patents' digest)
             "patents": f"""
-                SELECT {_PART.format(t='p.')} AS y, count(*) AS n, sum(hash(struct_pack({pcols}))::HUGEINT) AS h
+                SELECT {part_expr('p.')} AS y, count(*) AS n, sum(hash(struct_pack({pcols}))::HUGEINT) AS h
                 FROM read_parquet({sql_string(files['patents'])}) p WHERE p.patent_id IS NOT NULL GROUP BY 1""",
             "patent_applicants": f"""
                 SELECT py.part AS y, count(*) AS n,
@@ -121,10 +128,18 @@ def year_digests(canonical_dir: Path, cities_digest: str | None, con=None,
     for name, tables in inputs.items():
         years = sorted(set().union(*(got[t] for t in tables)))
         out[name] = {}
+        # the text json.dumps([LOAD_FORMAT, version, name, cities_digest, [sums of each table]]) gives,
+        # built from its fixed head (17,408 partitions a table at 1,024 buckets: 0.16 s in json.dumps)
+        head = json.dumps([LOAD_FORMAT, version, name, cities_digest])[:-1] + ", ["
         for y in years:
-            text = json.dumps([LOAD_FORMAT, version, name, cities_digest, [got[t].get(y) for t in tables]])
+            text = head + ", ".join(_json_sum(got[t].get(y)) for t in tables) + "]]"
             out[name][y] = hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
     return out
+
+
+def _json_sum(v: str | None) -> str:
+    """``json.dumps`` of a partition's ``"rows:sum"`` (digits, a colon and a sign: nothing to escape)."""
+    return "null" if v is None else f'"{v}"'
 
 
 def _group_keys(path: Path, pcols: str, version: str) -> list[tuple[str, int, int]] | None:
@@ -218,7 +233,7 @@ def patent_group_sums(path: Path, con, version: str, pcols: str, cache: dict | N
         ranges = " OR ".join(f"(file_row_number >= {first} AND file_row_number < {first + n})" for _, first, n in todo)
         grp = "CASE " + " ".join(f"WHEN file_row_number < {first + n} THEN {i}" for i, (_, first, n) in enumerate(todo)) + " END"
         rows = con.execute(f"""
-            SELECT {grp} AS g, {_PART.format(t='p.')} AS y, count(*) AS n,
+            SELECT {grp} AS g, {part_expr('p.')} AS y, count(*) AS n,
                    sum(hash(struct_pack({pcols}))::HUGEINT) AS h
             FROM read_parquet({sql_string(path)}, file_row_number = true) p
             WHERE p.patent_id IS NOT NULL AND ({ranges}) GROUP BY 1, 2""").fetchall()
@@ -238,10 +253,11 @@ def patent_group_sums(path: Path, con, version: str, pcols: str, cache: dict | N
     return out
 
 
-def changed_years(old: dict[str, str] | None, new: dict[str, str]) -> set[str] | None:
+def changed_years(old: dict[str, str] | None, new: dict[str, str], buckets: int | None) -> set[str] | None:
     """The years whose digest differs between two loads (a year present in only one of them included);
-    None when there is no previous record (every year)."""
-    if not old:
+    None when there is no previous record (every year) or when its partitions were named with another
+    number of buckets (``buckets``: the record's, None when it has none: 64, before they were recorded)."""
+    if not old or buckets != BUCKETS:
         return None
     return {y for y in set(old) | set(new) if old.get(y) != new.get(y)}
 
@@ -251,8 +267,9 @@ def years_of(parts) -> list[str]:
     return sorted({p.split("/")[0] for p in parts}, key=lambda y: (y == NO_YEAR, y))
 
 
-# every patent's partition: its application year and one of BUCKETS buckets of its id (DuckDB hash)
-_PART = ("CASE WHEN {t}app_year IS NULL THEN NULL ELSE CAST({t}app_year AS VARCHAR) || '/' || "
-         f"CAST(hash({{t}}patent_id) % {BUCKETS} AS VARCHAR) END")
-_PY = ("CREATE TEMP TABLE py AS SELECT patent_id, app_year, " + _PART.format(t="") + " AS part "
-       "FROM read_parquet({src})")
+def part_expr(t: str = "") -> str:
+    """The SQL of every patent's partition: its application year and one of ``BUCKETS`` buckets of its id
+    (DuckDB ``hash``); ``t``: the columns' qualifier (``"p."``). Built when asked, from ``BUCKETS``."""
+    return (f"CASE WHEN {t}app_year IS NULL THEN NULL ELSE CAST({t}app_year AS VARCHAR) || '/' || "
+            f"CAST(hash({t}patent_id) % {BUCKETS} AS VARCHAR) END")
+

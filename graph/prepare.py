@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pyarrow as pa
 from citynet.etl.schema import CANONICAL
+from citynet.graph.load_years import part_expr
 from citynet.graph.tables import (
     APPLICANT_COLS,
     CITY_COLS,
@@ -45,10 +46,6 @@ DEFAULT_BATCH_ROWS = 500_000
 SQL_TYPES = {pa.string(): "VARCHAR", pa.int64(): "BIGINT", pa.float64(): "DOUBLE", pa.bool_(): "BOOLEAN",
              pa.date32(): "DATE", pa.list_(pa.string()): "VARCHAR[]"}
 NO_YEAR = "none"
-BUCKETS = 64
-# a patent's partition (graph/load_years.py): application year / bucket of its id; null without a year
-PART_EXPR = (f"CASE WHEN app_year IS NULL THEN NULL ELSE CAST(app_year AS VARCHAR) || '/' || "
-             f"CAST(hash(patent_id) % {BUCKETS} AS VARCHAR) END")
 # the link key of each partitioned store table (its rows belong to this patent's partition)
 PART_KEY = {"Patent": "patent_id", "APPLIED": "patent_id", "CITES": "citing_patent_id"}
 
@@ -152,7 +149,7 @@ class Prepared:
     def _partitions(self) -> bool:
         """``py``: every patent's partition; returns whether a ``patent_id`` is repeated."""
         self.con.execute(f"""
-            CREATE TEMP TABLE py AS SELECT patent_id, app_year, {PART_EXPR} AS part, rn FROM c_patents""")
+            CREATE TEMP TABLE py AS SELECT patent_id, app_year, {part_expr()} AS part, rn FROM c_patents""")
         n, distinct = self.con.execute("SELECT count(*), count(DISTINCT patent_id) FROM py").fetchall()[0]
         # one partition per patent_id (a repeated id: its last row's, as the cleaning keeps it)
         if n != distinct:
@@ -296,7 +293,8 @@ class Prepared:
         cols = [c for c in e.columns if c != "row_hash"]
         typed = ", ".join(f'CAST("{c}" AS {sql_type(c)}) AS "{c}"' for c in cols)
         extra = f", coalesce(_part, '{NO_YEAR}') AS _part" if part else ""
-        inner = f"SELECT {typed}, _o{extra} FROM ({_BODY[name]})"
+        body = _BODY[name].replace("{part}", part_expr("p."))  # (built from load_years.BUCKETS when asked)
+        inner = f"SELECT {typed}, _o{extra} FROM ({body})"
         return f"SELECT *, {hash_expr(cols)} AS row_hash FROM ({inner})"
 
     def write_batches(self, name: str, part: bool, folder: Path,
@@ -386,7 +384,7 @@ _BODY = {
     "Applicant": f"SELECT {_APPL}, rn AS _o FROM cl_applicants",
     "Patent": f"""SELECT {_PAT}, CAST(p.app_year AS BIGINT) AS app_year, year(p.grant_date) AS grant_year,
                          coalesce(r.made, 0) AS refs_made, coalesce(r.foreign_, 0) AS refs_foreign, p.rn AS _o,
-                         {PART_EXPR.replace("app_year", "p.app_year").replace("patent_id", "p.patent_id")} AS _part
+                         {{part}} AS _part
                   FROM sel_patents p LEFT JOIN (
                       SELECT citing_patent_id, count(*) AS made, count(*) FILTER (WHERE coalesce("foreign", FALSE)) AS foreign_
                       FROM cl_citations GROUP BY 1) r ON r.citing_patent_id = p.patent_id""",

@@ -53,6 +53,7 @@ HASH_SHARE = 8
 # the store tables whose stored rows of canonical patents a load deletes when the canonical tables no
 # longer have them (BaseStore._find_gone)
 GONE_CHECKED = ("APPLIED", "CITES")
+PARTS_META = "partitions:"  # + a store table: its partitions' digests and rows (``BaseStore._part_record``)
 FEW_ABSENT = 5_000  # applicants outside the canonical tables whose links are looked up one by one
 KEY_LOOKUP_ROWS = 3_000
 
@@ -230,6 +231,14 @@ class BaseStore:
             rec = json.loads(raw) if raw else {}
             if rec.get("inputs") == keys[e.name]:
                 done[e.name] = rec
+        if len(done) < len(ENTITIES):
+            from citynet.graph import load_years as ly
+
+            # partitions named with another number of buckets (a store loaded before session 15): the
+            # partitioned tables are read whole once, together, so that every record names the same ones
+            if any(n in done and ("years" in done[n] or ly.BUCKETS_META in done[n])
+                   and done[n].get(ly.BUCKETS_META) != ly.BUCKETS for n in ly.YEAR_ENTITIES):
+                done = {n: r for n, r in done.items() if n not in ly.YEAR_ENTITIES}
         counts: dict[str, dict] = {e.name: {"rows": int(done[e.name].get("rows", 0)), "new": 0, "changed": 0,
                                             "skipped": True} for e in ENTITIES if e.name in done}
         if len(done) < len(ENTITIES):
@@ -291,7 +300,9 @@ class BaseStore:
         read: dict[str, set[str]] = {}  # per store table: the partitions its rows are prepared from
         if ydig is not None and todo_years:
             recs = {n: json.loads(self._get_meta(f"loaded:{n}") or "{}") for n in todo_years}
-            olds = {n: ly.changed_years(recs[n].get("years"), ydig[n]) for n in todo_years}
+            # (a record whose partitions were named with another number of buckets: every row, once)
+            olds = {n: ly.changed_years(self._part_record(n).get("years"), ydig[n], recs[n].get(ly.BUCKETS_META))
+                    for n in todo_years}
             if all(o is not None for o in olds.values()):
                 # each table re-reads the partitions whose own digest changed; Patent and CITES share
                 # the selection of patents and citations (a patent's row counts its citations)
@@ -327,7 +338,11 @@ class BaseStore:
                 if years is not None:  # the other partitions' rows are as recorded at the last load
                     old = self._stored_part_rows(e.name)
                     by_part = {**{y: n for y, n in old.items() if y not in read[e.name]}, **by_part}
-                rec.update(rows=sum(by_part.values()), years=ydig[e.name], year_rows=by_part)
+                rec.update(rows=sum(by_part.values()))
+                rec[ly.BUCKETS_META] = ly.BUCKETS
+                # (apart from the small record that every load reads, a no-op reload included: at 1,024
+                # buckets a year they are about 0.7 MB per table)
+                self._set_meta(f"{PARTS_META}{e.name}", json.dumps({"years": ydig[e.name], "year_rows": by_part}))
             counts[e.name] = {"rows": rec["rows"], "new": n_new, "changed": n_changed}
             if e.name in ly.YEAR_ENTITIES and years is not None:
                 counts[e.name]["years"] = ly.years_of(read[e.name])
@@ -418,17 +433,31 @@ class BaseStore:
             new_patents = prep.new_patents and parted and e.name != "Patent"
             if new_patents:  # only the years of rows whose patent the store held before this load
                 stored.not_new(con)
-            if self._hashes_first(stored):
-                self._match_hashes(con, e, stored, new_patents)
+            hashed = self._hashes_first(stored)
+            if hashed:  # the matched rows are stored as they are: only the others (r_miss) are compared
+                n_hit = self._match_hashes(con, e, stored, new_patents)
             else:
                 _keep_stored(con, e, stored.rows(stored.years, stored.no_year))
             con.execute(f"CREATE OR REPLACE TEMP TABLE stored AS SELECT {keycols}, min(row_hash) AS row_hash "
                         f"FROM stored_raw GROUP BY {keycols}")
             con.execute("DROP TABLE stored_raw")
             # (unsorted: they are read ORDER BY _o below)
-            con.execute(f"CREATE OR REPLACE TEMP TABLE r_new AS SELECT r.* FROM r_rows r ANTI JOIN stored s ON {on}")
-            con.execute(f"CREATE OR REPLACE TEMP TABLE r_changed AS SELECT r.* FROM r_rows r JOIN stored s ON {on} "
+            rows = "r_miss" if hashed else "r_rows"
+            con.execute(f"CREATE OR REPLACE TEMP TABLE r_new AS SELECT r.* FROM {rows} r ANTI JOIN stored s ON {on}")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE r_changed AS SELECT r.* FROM {rows} r JOIN stored s ON {on} "
                         "WHERE s.row_hash IS DISTINCT FROM r.row_hash")
+            if hashed:
+                from citynet.graph.prepare import PART_KEY
+
+                if new_patents:  # the rows of new patents (never matched: a relationship needs its nodes)
+                    con.execute(f"INSERT INTO r_new SELECT r.* FROM r_rows r SEMI JOIN new_patents n "
+                                f"ON n.patent_id = r.{PART_KEY[e.name]}")
+                # (every key in ``stored`` was prepared: those not missed were matched by their hashes)
+                stored.matched = n_hit + con.execute(f"SELECT count(*) FROM stored s SEMI JOIN r_miss r ON {on}"
+                                                     ).fetchall()[0][0]
+                con.execute("DROP TABLE r_miss")
+            else:
+                stored.matched = con.execute("SELECT count(*) FROM stored").fetchall()[0][0]
         con.execute(f"CREATE OR REPLACE TEMP TABLE r_gone AS SELECT {', '.join(e.key)} FROM r_rows WHERE FALSE")
         if stored is not None and parted and e.name in GONE_CHECKED:
             self._find_gone(prep, e, stored)
@@ -466,7 +495,8 @@ class BaseStore:
         A canonical patent's links and citations are the canonical ones; rows of patents outside the
         canonical tables are never deleted (a store may hold another corpus: ``--rebuild``).
 
-        The stored rows of the re-read partitions were matched (``stored``) against the prepared ones;
+        The stored rows of the re-read partitions were matched against the prepared ones (their number:
+        ``stored.matched``, by row hash or by key);
         when the rows the loads recorded in those partitions (meta ``year_rows``) outnumber them, the
         re-read years' stored rows are fetched again and compared (the store read whole: at once). A
         store whose loads recorded no partition rows is not checked."""
@@ -478,7 +508,7 @@ class BaseStore:
         if stored.whole is None:
             recorded = stored.part_rows
             expected = sum(recorded.values()) if parts is None else sum(recorded.get(p, 0) for p in parts)
-            excess = expected - con.execute("SELECT count(*) FROM stored").fetchall()[0][0]
+            excess = expected - stored.matched
             if not recorded or excess <= 0:
                 return
         wanted = "TRUE" if parts is None else \
@@ -624,14 +654,14 @@ class BaseStore:
         total = sum(recorded.values())
         return total > 0 and sum(recorded.get(y, 0) for y in stored.years) * HASH_SHARE >= total
 
-    def _match_hashes(self, con, e, stored, new_patents: bool) -> None:
-        """Fill ``stored_raw`` for the prepared rows from the row hashes of every stored row of ``e``: a
-        prepared row whose ``row_hash`` (a hash of every column, the key included) the store holds is
-        stored as it is; a link or citation of a patent this load found new (``new_patents``, after the
-        ``Patent`` diff) cannot be stored (a relationship needs its nodes); the rest, new or changed rows,
-        are looked up one key each, or, when there are too many for that, their years' keys and hashes
-        are fetched (:meth:`_Stored.rows`)."""
-        keys = ", ".join("r." + k for k in e.key)
+    def _match_hashes(self, con, e, stored, new_patents: bool) -> int:
+        """Match the prepared rows against the row hashes of every stored row of ``e``: a prepared row
+        whose ``row_hash`` (a hash of every column, the key included) the store holds is stored as it is;
+        a link or citation of a patent this load found new (``new_patents``, after the ``Patent`` diff)
+        cannot be stored (a relationship needs its nodes); the rest, new or changed rows, go to ``r_miss``
+        (whole rows) and their stored keys and hashes to ``stored_raw``: looked up one key each, or, when
+        there are too many for that, from their years' rows (:meth:`_Stored.rows`). Returns the rows
+        matched (they are neither new nor changed, so that no join over them is needed)."""
         con.execute("CREATE OR REPLACE TEMP TABLE stored_h (row_hash BIGINT)")
         _insert_parts(con, stored.hashes(), "INSERT INTO stored_h SELECT row_hash FROM stored_arrow")
         from citynet.graph.prepare import PART_KEY
@@ -639,37 +669,50 @@ class BaseStore:
         # (the rows of new patents are not matched at all: only a new or changed row of a patent the store
         # had could meet another row's hash, about (such rows) x (stored rows) / 2^64)
         not_new = f"ANTI JOIN new_patents n ON n.patent_id = r.{PART_KEY[e.name]}" if new_patents else ""
-        # one pass (a mark join: one hash table over the stored hashes, not one per statement; at 10M
-        # patents 12M hashes against 9.7M prepared links)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE r_hit AS SELECT {keys}, r.row_hash, r._part, "
-                    f"coalesce(r.row_hash IN (SELECT row_hash FROM stored_h WHERE row_hash IS NOT NULL), FALSE) AS hit_ "
-                    f"FROM r_rows r {not_new}")
+        # one pass (an anti join on the hash, with nulls kept: one hash table over the stored hashes; at
+        # 10M patents 12M hashes against the prepared links); the matched rows are counted, not kept
+        n_old = con.execute(f"SELECT count(*) FROM r_rows r {not_new}").fetchall()[0][0]
+        con.execute(f"CREATE OR REPLACE TEMP TABLE r_miss AS SELECT r.* FROM r_rows r {not_new} "
+                    f"WHERE NOT coalesce(r.row_hash IN (SELECT row_hash FROM stored_h WHERE row_hash IS NOT NULL), FALSE)")
         con.execute("DROP TABLE stored_h")
         bare = ", ".join(e.key)
-        con.execute(f"INSERT INTO stored_raw SELECT {bare}, row_hash FROM r_hit WHERE hit_")
-        missing = con.sql(f"SELECT {bare}, any_value(_part) AS _part FROM r_hit WHERE NOT hit_ "
+        missing = con.sql(f"SELECT {bare}, any_value(_part) AS _part FROM r_miss "
                           "GROUP BY ALL ORDER BY ALL").to_arrow_table()
-        con.execute("DROP TABLE r_hit")
+        n_hit = n_old - con.execute("SELECT count(*) FROM r_miss").fetchall()[0][0]
         if not len(missing):
-            return
+            return n_hit
         parts = set(missing.column("_part").to_pylist())
         years = sorted({int(p.split("/")[0]) for p in parts if p != "none"})
         recorded = stored.year_rows
         keyed = missing.select(list(e.key))
         if len(missing) * KEY_LOOKUP_ROWS <= sum(recorded.get(y, 0) for y in years) and \
                 len(keyed) == len(keyed.drop_null()):
-            _keep_stored(con, e, [stored.lookup(keyed)])
+            _keep_stored(con, e, [stored.lookup(keyed)], "r_miss")
         else:  # every changed year: a row moved from another year is stored under the year it had
-            _keep_stored(con, e, stored.rows(stored.years, stored.no_year))
+            _keep_stored(con, e, stored.rows(stored.years, stored.no_year), "r_miss")
+        return n_hit
+
+    def _part_record(self, name: str) -> dict:
+        """The digests (``years``) and rows (``year_rows``) per partition of store table ``name`` as its
+        last load recorded them: meta ``partitions:<name>``, or, written before session 15, ``loaded:<name>``
+        (``load`` then reads the table whole: its bucket count is not recorded). Empty when not recorded."""
+        for key in (f"{PARTS_META}{name}", f"loaded:{name}"):
+            try:
+                rec = json.loads(self._get_meta(key) or "{}")
+            except ValueError:
+                return {}
+            if isinstance(rec, dict) and ("years" in rec or "year_rows" in rec):
+                return rec
+        return {}
 
     def _stored_part_rows(self, name: str) -> dict[str, int]:
-        """Rows of store table ``name`` per partition ``year/bucket``, as the loads recorded them (meta
-        ``loaded:<name>``, ``year_rows``); empty when not recorded."""
+        """Rows of store table ``name`` per partition ``year/bucket``, as the loads recorded them
+        (:meth:`_part_record`, ``year_rows``); empty when not recorded."""
+        parts = self._part_record(name).get("year_rows", {})
         try:
-            parts = json.loads(self._get_meta(f"loaded:{name}") or "{}").get("year_rows", {})
-        except (ValueError, AttributeError):
+            return {str(p): int(n) for p, n in parts.items()} if isinstance(parts, dict) else {}
+        except (ValueError, TypeError):
             return {}
-        return {str(p): int(n) for p, n in parts.items()} if isinstance(parts, dict) else {}
 
     def _run_arrow(self, statement: str, params: dict):  # pragma: no cover - engine hook
         """``statement``'s result as an Arrow table (the embedded store overrides this)."""
@@ -940,6 +983,7 @@ class _Stored:
     def __init__(self, store, e, years: list[int], no_year: bool, ids, whole=None, parts: set[str] | None = None):
         self.store, self.e, self.years, self.no_year, self.ids, self.whole = store, e, years, no_year, ids, whole
         self.parts = parts  # the partitions whose digests changed (None: every one)
+        self.matched = 0  # stored rows the diff matched with prepared ones (set by BaseStore._load_entity)
         self.schema = ENTITY_SCHEMA(e.name, key_only=True)
 
     @functools.cached_property
@@ -1028,11 +1072,12 @@ class _Stored:
         return pa.concat_tables(got) if got else self.schema.empty_table()
 
 
-def _keep_stored(con, e, tables) -> None:
-    """Add to ``stored_raw`` the rows of ``tables`` (keys and row hashes of ``e``) whose key was prepared."""
+def _keep_stored(con, e, tables, rows: str = "r_rows") -> None:
+    """Add to ``stored_raw`` the rows of ``tables`` (keys and row hashes of ``e``) whose key is in the
+    DuckDB table ``rows`` (the prepared rows, or those the row-hash match missed)."""
     on = " AND ".join(f"s.{k} = r.{k}" for k in e.key)
     _insert_parts(con, tables, f"INSERT INTO stored_raw SELECT {', '.join('s.' + k for k in e.key)}, s.row_hash "
-                               f"FROM stored_arrow s SEMI JOIN r_rows r ON {on}")
+                               f"FROM stored_arrow s SEMI JOIN {rows} r ON {on}")
 
 
 def _insert_parts(con, tables, sql: str) -> None:

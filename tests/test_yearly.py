@@ -299,7 +299,7 @@ def test_patent_digests_from_cached_row_groups_equal_hashing_every_row(tmp_path)
     con, version = ly._connect()
 
     def every_row(d):
-        sql = (f"SELECT {ly._PART.format(t='p.')}, count(*), sum(hash(struct_pack({pcols}))::HUGEINT) "
+        sql = (f"SELECT {ly.part_expr('p.')}, count(*), sum(hash(struct_pack({pcols}))::HUGEINT) "
                f"FROM read_parquet('{d}/patents.parquet') p WHERE p.patent_id IS NOT NULL GROUP BY 1")
         return {y: (n, h) for y, n, h in con.execute(sql).fetchall()}
 
@@ -739,9 +739,9 @@ def test_a_store_whose_loads_recorded_no_year_digests_is_diffed_by_year_and_equa
     v1["patents"] = pd.concat([v1["patents"], p[p["patent_id"] == lone]])
     with _loaded(tmp_path, v1) as store:
         for name in ("Patent", "APPLIED", "CITES"):  # as an older load recorded them: no years' digests
-            rec = json.loads(store._get_meta(f"loaded:{name}"))
+            rec = json.loads(store._get_meta(f"{store_mod.PARTS_META}{name}"))
             rec.pop("years")
-            store._set_meta(f"loaded:{name}", json.dumps(rec))
+            store._set_meta(f"{store_mod.PARTS_META}{name}", json.dumps(rec))
         edited = {k: v.copy() for k, v in tables.items()}
         _move_one_link(edited, (2011,))
         write_tables(edited, tmp_path / "v2", patents_by_year=True)
@@ -796,3 +796,63 @@ def test_the_links_of_several_merged_applicants_are_checked_in_one_statement(tmp
             want = _store_rows(other)
         for name in ("Patent", "APPLIED", "CITES", "TRANSFERRED"):
             pd.testing.assert_frame_equal(got[name], want[name], check_dtype=False, obj=name)
+
+
+@pytest.mark.parametrize("recorded", [None, 64])
+def test_a_store_whose_partitions_had_another_bucket_count_is_read_whole_once(tmp_path, monkeypatch, recorded):
+    """A store last loaded while a year had 64 buckets (before session 15: its meta records no bucket
+    count, ``recorded`` None, or another one): its partitions' names mean other rows ("2012/5" was
+    ``hash % 64 = 5``), so their digests and recorded rows cannot be compared with this load's. The next
+    load reads every row once (its counts name no partition), finds the one moved link changed and
+    nothing else, records the bucket count and equals a fresh load; the load after it again re-reads only
+    the partition of a moved link."""
+    from citynet.graph import load_years as ly
+    from citynet.graph import store as store_mod
+
+    tables = _corpus()
+    buckets = ly.BUCKETS
+    monkeypatch.setattr(ly, "BUCKETS", 64)
+    with _loaded(tmp_path, tables) as store:
+        for name in ly.YEAR_ENTITIES:
+            rec = json.loads(store._get_meta(f"loaded:{name}"))
+            parts = json.loads(store._get_meta(f"{store_mod.PARTS_META}{name}"))
+            assert len(parts["years"]) > 5 and all(int(p.split("/")[1]) < 64 for p in parts["years"] if p != "none")
+            rec.pop(ly.BUCKETS_META)
+            if recorded is None:  # as written before session 15: the partitions inside the load's record
+                rec.update(parts)
+                store._set_meta(f"{store_mod.PARTS_META}{name}", "")
+            else:
+                rec[ly.BUCKETS_META] = recorded
+            store._set_meta(f"loaded:{name}", json.dumps(rec))
+        monkeypatch.setattr(ly, "BUCKETS", buckets)
+        edited = {k: v.copy() for k, v in tables.items()}
+        _move_one_link(edited, [2012])
+        write_tables(edited, tmp_path / "v2", patents_by_year=True)
+        counts = store.load(tmp_path / "v2")
+        for name in ly.YEAR_ENTITIES:
+            assert "partitions" not in counts[name], name  # every row read
+            assert json.loads(store._get_meta(f"loaded:{name}"))[ly.BUCKETS_META] == buckets
+            # (the partitions apart: the record every load reads, a no-op reload included, stays small)
+            assert len(store._get_meta(f"loaded:{name}")) < 300
+            assert len(json.loads(store._get_meta(f"{store_mod.PARTS_META}{name}"))["years"]) > 64
+        assert (counts["APPLIED"]["new"], counts["APPLIED"]["changed"]) == (0, 1)
+        assert counts["Patent"]["new"] == counts["Patent"]["changed"] == counts["CITES"]["new"] == 0
+        _assert_equals_fresh_load(store, tmp_path / "v2", tmp_path / "fresh")
+
+        _move_one_link(edited, [2013])
+        write_tables(edited, tmp_path / "v3", patents_by_year=True)
+        counts = store.load(tmp_path / "v3")
+        assert counts["APPLIED"]["years"] == ["2013"] and counts["APPLIED"]["partitions"] == 1
+        assert counts["APPLIED"]["changed"] == 1
+        _assert_equals_fresh_load(store, tmp_path / "v3", tmp_path / "fresh3")
+
+
+def test_partition_digest_text_is_the_json_of_its_sums():
+    """``year_digests`` builds each partition's text from a fixed head and its sums (``_json_sum``): the
+    same text as ``json.dumps`` of the list, so that digests recorded by earlier loads still compare."""
+    from citynet.graph.load_years import _json_sum
+
+    for head in ([3, "1.4.1", "APPLIED", None], ["v2", "1.2.0", "Patent", "ab12"]):
+        for sums in ([None, "12:345"], ["1:2"], [None], ["7:123456789012345678901234567890", None]):
+            built = json.dumps(head)[:-1] + ", [" + ", ".join(_json_sum(v) for v in sums) + "]]"
+            assert built == json.dumps([*head, sums])
