@@ -2008,7 +2008,7 @@ def parse_addresses(addresses: pd.Series, province_hint: pd.Series | None = None
 
     Work: every distinct (address, hint) pair is read once: by a key (one vectorised pass), by a
     prefix shared with other addresses (see ``PREFIX_LEVELS``), or else whole by ``parse_address``;
-    when a sample says the addresses are all distinct, the rows are read as they are, and a pair that
+    when a sample shows the addresses nearly all distinct, the rows are read as they are, and a pair that
     repeats after all is read by the key tier once per row (``_looks_distinct``).
     """
     import pyarrow.compute as pc
