@@ -1104,6 +1104,7 @@ def _warm_arrow() -> None:
     kw = {"memory_pool": _POOL}
     sample = pc.take(text, pa.array([0, 1]), **kw)
     pc.unique(sample, **kw)
+    pc.value_counts(sample)
     pc.dictionary_encode(sample, **kw)
     pc.is_valid(text), pc.is_null(text)
     head = pc.utf8_slice_codeunits(text, 0, 1, **kw)
@@ -2007,7 +2008,7 @@ def parse_addresses(addresses: pd.Series, province_hint: pd.Series | None = None
 
     Work: every distinct (address, hint) pair is read once: by a key (one vectorised pass), by a
     prefix shared with other addresses (see ``PREFIX_LEVELS``), or else whole by ``parse_address``;
-    when a sample says the addresses are all distinct, the rows are read as they are, and a pair that
+    when a sample shows the addresses nearly all distinct, the rows are read as they are, and a pair that
     repeats after all is read by the key tier once per row (``_looks_distinct``).
     """
     import pyarrow.compute as pc
@@ -2064,22 +2065,35 @@ _FOREIGN_PLACE = np.array([COLUMNS.index("foreign")])
 
 
 # ``parse_addresses`` reads the rows as they are, without finding the distinct (address, hint) pairs
-# first, when every one of ``_SAMPLE`` evenly spaced addresses is distinct: finding the distinct values
-# of 455,652 addresses (Arrow's ``dictionary_encode``) took about 250 ms of a 650 ms first call, and
-# in such input nearly every address is distinct anyway. A pair that does repeat is then read by the
-# key tier once per row (a few µs) and by the whole reading once per call (``_parse_distinct``); the
-# answers are the same either way.
+# first, when an evenly spaced sample of the addresses shows no broad repetition: finding the distinct
+# values of 470,000 addresses (Arrow's ``dictionary_encode``) took about 160 ms of a 430 ms first call
+# and drew about 150 MB of fresh memory (39,000 page faults), and in such input nearly every address
+# is distinct anyway. The sample has ``max(_SAMPLE, _SAMPLE_SCALE * sqrt(n))`` addresses: input where every
+# address comes k times draws about 72 (k - 1) repeated values into it (a sample of m of n rows meets
+# about m² (k - 1) / 2n pairs), far more than ``_FREQUENT``; a few very frequent addresses (a fixed
+# foreign address on 0.4 % of the rows) are each one repeated value, and their rows are read cheaply
+# (the key tier in a few µs, the whole reading once per call). So the rows are read as they are when
+# at most ``_FREQUENT`` values repeat in the sample and at most 1/16 of its addresses are repeats. A
+# pair that repeats is then read by the key tier once per row and by the whole reading once per call
+# (``_parse_distinct``); the answers are the same either way.
 _SAMPLE = 1024
+_SAMPLE_SCALE = 12
+_FREQUENT = 16
 
 
 def _looks_distinct(arr: pa.Array) -> bool:
-    """Whether ``_SAMPLE`` evenly spaced values of ``arr`` are all distinct."""
+    """Whether an evenly spaced sample of ``arr`` shows no broad repetition (see ``_SAMPLE``)."""
     import pyarrow.compute as pc
 
-    at = np.arange(_SAMPLE, dtype=np.float64) * ((len(arr) - 1) / (_SAMPLE - 1))  # ``np.linspace``'s values,
-    at[-1] = len(arr) - 1  # without its Python-level checks
+    n = len(arr)
+    m = min(n, max(_SAMPLE, int(_SAMPLE_SCALE * n**0.5)))
+    at = np.arange(m, dtype=np.float64) * ((n - 1) / (m - 1))  # ``np.linspace``'s values,
+    at[-1] = n - 1  # without its Python-level checks
     sample = pc.take(arr, pa.array(at.astype("int64")), memory_pool=_POOL)
-    return len(pc.unique(sample, memory_pool=_POOL)) == len(sample)
+    if len(pc.unique(sample, memory_pool=_POOL)) == m:
+        return True
+    counts = pc.value_counts(sample, memory_pool=_POOL).field("counts").to_numpy()
+    return int((counts > 1).sum()) <= _FREQUENT and int(counts.sum() - len(counts)) * 16 <= m
 
 
 def _distinct_pairs(arr: pa.Array, h_idx: np.ndarray, n_hints: int) -> tuple:

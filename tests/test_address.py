@@ -410,9 +410,28 @@ def test_rows_read_as_they_are_change_no_answer(monkeypatch) -> None:
     h = pd.Series(["", "福建(35)", None, "北京(11)"] * 3, index=a.index)
     whole = [parse_addresses(a), parse_addresses(a, h)]  # 12 rows: below 2 * _SAMPLE, distinct pairs
     monkeypatch.setattr(A, "_SAMPLE", 4)  # rows 0, 3, 7, 11 sampled: distinct
+    monkeypatch.setattr(A, "_SAMPLE_SCALE", 0)
     assert A._looks_distinct(A._as_arrow(a))
     for w, c in zip(whole, [parse_addresses(a), parse_addresses(a, h)], strict=True):
         pd.testing.assert_frame_equal(w, c)
+
+
+def test_looks_distinct_tolerates_a_few_frequent_addresses() -> None:
+    """The sample (``_looks_distinct``) lets a few very frequent addresses through (rows read as they
+    are), not input where every address repeats, nor one where frequent addresses are a large share."""
+    from citynet.etl import address as A
+
+    n = 40_000
+    rng = np.random.default_rng(0)
+    distinct = pd.Series([f"江苏省南京市鼓楼区{i}号" for i in range(n)], dtype=object)
+    frequent = distinct.copy()
+    at = rng.choice(n, 600, replace=False)  # 1.5 % of the rows: five addresses
+    frequent.iloc[at] = [f"日本国东京都{i % 5}" for i in range(len(at))]
+    twice = pd.Series(np.repeat(distinct.to_numpy()[: n // 2], 2)).sample(frac=1, random_state=1)
+    heavy = distinct.copy()
+    heavy.iloc[rng.choice(n, n // 5, replace=False)] = "日本国东京都"  # 20 % of the rows: one address
+    got = [A._looks_distinct(A._as_arrow(s)) for s in (distinct, frequent, twice, heavy)]
+    assert got == [True, True, False, False]
 
 
 def test_tail_check_skips_only_rows_the_regex_cannot_match() -> None:
