@@ -297,12 +297,15 @@ class BaseStore:
         report("year digests", 1, 1)
         todo_years = [n for n in ly.YEAR_ENTITIES if n not in done]
         years = None  # None: every row; else the partitions (year/bucket) whose rows must be re-read
+        regrouped = False  # the store's partitions were recorded with another number of buckets
         read: dict[str, set[str]] = {}  # per store table: the partitions its rows are prepared from
         if ydig is not None and todo_years:
             recs = {n: json.loads(self._get_meta(f"loaded:{n}") or "{}") for n in todo_years}
+            parts = {n: self._part_record(n) for n in todo_years}
             # (a record whose partitions were named with another number of buckets: every row, once)
-            olds = {n: ly.changed_years(self._part_record(n).get("years"), ydig[n], recs[n].get(ly.BUCKETS_META))
+            olds = {n: ly.changed_years(parts[n].get("years"), ydig[n], recs[n].get(ly.BUCKETS_META))
                     for n in todo_years}
+            regrouped = any(parts[n] and recs[n].get(ly.BUCKETS_META) != ly.BUCKETS for n in todo_years)
             if all(o is not None for o in olds.values()):
                 # each table re-reads the partitions whose own digest changed; Patent and CITES share
                 # the selection of patents and citations (a patent's row counts its citations)
@@ -319,6 +322,8 @@ class BaseStore:
                 report("store keys", i + 1, 3)
         label = "preparing rows" if years is None else (
             f"preparing years {_years_label(ly.years_of(years))}" if years else "preparing rows (no year changed)")
+        if regrouped:  # a long read that a user should not have to guess the reason of
+            label = "preparing every row, once (year partitions recorded by an older citynet)"
         report(label, 0, 1)
         if self.backend == "embedded":
             empty = all(self._exec_block("load", f"any_{n}").empty for n in ("Patent", "Applicant"))
