@@ -143,3 +143,20 @@ def test_cli_map_choropleth_edges_and_errors(ws, tmp_path, capsys):
     assert f"wrote {tmp_path / 'dc.png'}" in " ".join(r.output.replace("\n", "").split())
     r = CliRunner().invoke(cli, ["map", "-w", str(ws.root), "--var", "collab_degre"])
     assert r.exit_code != 0 and "did you mean collab_degree" in str(r.exception.fix)
+
+
+def test_out_into_a_missing_folder_is_refused_alike_by_map_export_and_report(ws, tmp_path, capsys):
+    """``--out`` of map, export and report: a missing folder is never created (docs/configuration.md §6):
+    one message naming the folder, exit 2, nothing written (map created it and wrote the PNG there)."""
+    from citynet.cli import main
+
+    for args in (["map", "--var", "collab_degree", "--year", "2011"], ["export", "--panel", "city-year"], ["report"]):
+        missing = tmp_path / args[0] / "not_there"
+        out = missing / {"map": "dc.png", "export": "cy.csv", "report": "r.html"}[args[0]]
+        with pytest.raises(SystemExit) as ei:
+            main([*args, "-w", str(ws.root), "--out", str(out)])
+        err = capsys.readouterr().err
+        assert ei.value.code == 2, (args, err)
+        assert f"folder {missing} does not exist" in err and "mkdir -p" in err, err
+        assert "Traceback" not in err and len(err.strip().splitlines()) == 2, err
+        assert not (tmp_path / args[0]).exists(), args

