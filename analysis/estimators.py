@@ -244,7 +244,7 @@ def _check_sample(df: pd.DataFrame, fml: str, parts: dict[str, Any], sample: str
     used = [c for c in formula_names(fml) if c in df.columns]
     fe_cols = {c.strip() for t in parts["fe"] for c in t.split("^")}
     # names inside C(...) or i(...) are categorical by request
-    fe_cols |= {n for call in re.findall(r"\b[Ci]\(([^)]*)\)", fml) for n in re.findall(r"[A-Za-z_]\w*", call)}
+    fe_cols |= {n for call in re.findall(r"\b[Ci]\(([^)]*)\)", fml) for n in re.findall(r"[^\W\d]\w*", call)}
     for c in used:
         if c in fe_cols or pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c]):
             continue
@@ -281,7 +281,14 @@ def apply_sample(df: pd.DataFrame, sample: str | None) -> pd.DataFrame:
     if not sample:
         return df
     try:
-        return df.query(sample)
+        try:
+            return df.query(sample)
+        except Exception:
+            if "`" not in sample:
+                raise
+            from citynet.analysis.formula import unquote
+
+            return df.query(unquote(sample))  # `GDP (亿元)` > 10: the covariate's column GDP_亿元
     except Exception as exc:
         raise AnalysisError(f"sample filter {sample!r} failed: {exc}",
                             fix=f"columns: {', '.join(map(str, df.columns))}") from exc

@@ -13,6 +13,9 @@ names it uses against the panel and creates the derived columns it asks for:
 =================  ====================================================================
 
 Prefixes compose (``l1_ln_collab_patents`` = ``L(ln1p(collab_patents), 1)``).
+A covariate whose header is not a name (``GDP (亿元)``, ``gdp-pc``, ``2006年人口``) has the name ``ingest``
+gave it (``etl.covariates.formula_name``: ``GDP_亿元``), and a formula may write the header in backquotes
+as fixest and pyfixest users do (```GDP (亿元)``` = ``GDP_亿元``).
 Lags are aligned **by year, not by row**: ``L(x, 1)`` at (i, t) is the value at (i, t−1) and is
 missing when the panel has no row (i, t−1) — a gap in the panel never shifts values across years.
 """
@@ -25,9 +28,11 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from citynet.errors import AnalysisError
+from citynet.errors import AnalysisError, UserError
 
-_IDENT = re.compile(r"[A-Za-z_\u4e00-\u9fff][A-Za-z0-9_\u4e00-\u9fff]*")
+_IDENT = re.compile(r"[^\W\d]\w*")  # a name: letters (any script), digits and _, not a digit first
+_BACKQUOTED = re.compile(r"`([^`]*)`")
+_TERM = re.compile(r"[\w\u4e00-\u9fff.^:*()\[\], =<>!'\"/-]+")  # the characters a formula's term may hold
 _LAG_PREFIX = re.compile(r"^([lf])(\d+)_(.+)$")
 # names used as functions or keywords inside pyfixest formulas
 _RESERVED = {"i", "C", "I", "log", "exp", "np", "ref", "ref2", "sw", "sw0", "csw", "csw0", "mvsw", "bin", "center",
@@ -68,8 +73,8 @@ def ln1p(x: pd.Series | np.ndarray) -> pd.Series:
 
 def _rewrite_calls(formula: str) -> str:
     """``L(x, k)`` → ``lk_x``, ``F(x, k)`` → ``fk_x``, ``ln1p(x)`` → ``ln_x`` (innermost first)."""
-    pat_lag = re.compile(r"\b([LF])\(\s*([A-Za-z_][\w]*)\s*(?:,\s*(-?\d+)\s*)?\)")
-    pat_ln = re.compile(r"\bln1p\(\s*([A-Za-z_][\w]*)\s*\)")
+    pat_lag = re.compile(r"\b([LF])\(\s*([^\W\d]\w*)\s*(?:,\s*(-?\d+)\s*)?\)")
+    pat_ln = re.compile(r"\bln1p\(\s*([^\W\d]\w*)\s*\)")
     while True:
         new = pat_ln.sub(lambda m: f"ln_{m.group(1)}", formula)
         new = pat_lag.sub(
@@ -78,6 +83,52 @@ def _rewrite_calls(formula: str) -> str:
         if new == formula:
             return new
         formula = new
+
+
+def unquote(formula: str) -> str:
+    """Each backquoted header (```GDP (亿元)```) replaced by its covariate name (``GDP_亿元``,
+    ``etl.covariates.formula_name``); an unmatched backquote is a usage error."""
+    from citynet.etl.covariates import formula_name
+
+    if "`" not in formula:
+        return formula
+    out = _BACKQUOTED.sub(lambda m: formula_name(m.group(1).strip()), formula)
+    if "`" in out:
+        raise UserError(f"the formula {formula!r} has an unmatched backquote",
+                        fix="write a column name that is not a plain name between two backquotes: `GDP (亿元)`")
+    return out
+
+
+def _header_hints(formula: str, columns: Sequence[str], names: Sequence[str] | None = None) -> dict[str, str]:
+    """``{term: covariate name}`` for the terms of ``formula`` written as a header that is not a name
+    (``GDP (亿元)`` unquoted: the panel's column is ``GDP_亿元``); with ``names``, only terms using one of them."""
+    from citynet.etl.covariates import formula_name
+
+    cols = {str(c) for c in columns}
+    hints = {}
+    for t in re.split(r"[~|+]", formula):
+        t = t.strip()
+        if not t or t in cols or (names is not None and not set(formula_names(t)) & set(names)):
+            continue
+        name = formula_name(t)
+        if name != t and name in cols:
+            hints[t] = name
+    return hints
+
+
+def _unknown(names: Sequence[str], hints: dict[str, str], columns: Sequence[str]) -> AnalysisError:
+    """The one error of names a formula uses that the panel does not have: the near names of each, and for
+    a header written without backquotes the covariate's name."""
+    shown = [n for n in names if not any(n in formula_names(t) for t in hints)] + list(hints)
+    near = "; ".join(f"{t!r} is the column {n}: write {n} or `{t}`" for t, n in hints.items())
+    cols = ", ".join(map(str, columns))
+    return AnalysisError(
+        f"the formula names {', '.join(repr(m) for m in shown)}, which the panel does not have"
+        + (f" ({near})" if near else "") + did_you_mean([n for n in shown if n not in hints], columns),
+        fix=f"use one of the panel's columns: {cols} "
+            "(derived names: ln_X = ln(1+X), l1_X = X lagged one year, f1_X = one-year lead; "
+            "a header that is not a name in backquotes: `GDP (亿元)`)",
+    )
 
 
 def formula_names(formula: str) -> list[str]:
@@ -142,8 +193,6 @@ def did_you_mean(names: Sequence[str], columns: Sequence[str]) -> str:
 
 def check_syntax(formula: str) -> None:
     """Reject a formula that cannot parse, naming the place: no '~', unbalanced parentheses, an empty term."""
-    from citynet.errors import UserError
-
     fix = "write it as 'y ~ x1 + x2 | fe1 + fe2' (IV: 'y ~ exog | fe | endog ~ instr')"
     if "~" not in formula:
         raise UserError(f"the formula {formula!r} has no '~' between the outcome and the regressors", fix=fix)
@@ -166,7 +215,7 @@ def check_syntax(formula: str) -> None:
                                 "(a '+' or '|' with nothing on one side)", fix=fix)
             for t in terms:
                 t = t.strip()
-                if t and not re.fullmatch(r"[\w\u4e00-\u9fff.^:*()\[\], =<>!'\"/-]+", t):
+                if t and not _TERM.fullmatch(t):
                     raise UserError(f"the formula {formula!r}: cannot read the term {t!r}", fix=fix)
 
 
@@ -176,7 +225,14 @@ def prepare(df: pd.DataFrame, formula: str, extra: Sequence[str] = ()) -> tuple[
     ``extra`` names further columns that must exist (cluster variable, …). A name that resolves to
     nothing raises an :class:`AnalysisError` that lists the panel's columns.
     """
-    check_syntax(formula)
+    formula = unquote(formula)
+    try:
+        check_syntax(formula)
+    except UserError:  # 'R&D' cannot be read: a covariate header written without backquotes?
+        hints = {t: n for t, n in _header_hints(formula, df.columns).items() if not _TERM.fullmatch(t)}
+        if hints:
+            raise _unknown([], hints, df.columns) from None
+        raise
     formula = _rewrite_calls(formula)
     try:
         ids, year = panel_keys(df)
@@ -190,13 +246,7 @@ def prepare(df: pd.DataFrame, formula: str, extra: Sequence[str] = ()) -> tuple[
         if not ids or not _materialise(df, name, ids, year, made):
             missing.append(name)
     if missing:
-        cols = ", ".join(map(str, df.columns))
-        raise AnalysisError(
-            f"the formula names {', '.join(repr(m) for m in missing)}, which the panel does not have"
-            + did_you_mean(missing, df.columns),
-            fix=f"use one of the panel's columns: {cols} "
-                "(derived names: ln_X = ln(1+X), l1_X = X lagged one year, f1_X = one-year lead)",
-        )
+        raise _unknown(missing, _header_hints(formula, df.columns, missing), df.columns)
     if made:
         df = df.assign(**made)
     return df, formula

@@ -247,6 +247,20 @@ def _check_model_keys(m: dict) -> None:
                                 fix=f"write {near[0]} = … (the keys of each kind: examples/README.md)")
 
 
+def _unquoted(v):
+    """A model's values with each backquoted covariate header (```GDP (亿元)```, in a formula or a list of
+    names) replaced by its column name (``GDP_亿元``: ``analysis.formula.unquote``)."""
+    from citynet.analysis.formula import unquote
+
+    if isinstance(v, str):
+        return unquote(v) if "`" in v else v
+    if isinstance(v, list):
+        return [_unquoted(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _unquoted(x) for k, x in v.items()}
+    return v
+
+
 def _run_model(m: dict, get_panel, defaults: dict, out_dir: Path, files: list[str]) -> list[FitResult]:
     from citynet.analysis import did as D
     from citynet.analysis.estimators import fit, gravity
@@ -256,10 +270,11 @@ def _run_model(m: dict, get_panel, defaults: dict, out_dir: Path, files: list[st
     if kind not in KINDS:
         raise AnalysisError(f"model {m.get('name')!r}: unknown kind {kind!r}", fix=f"use one of {', '.join(KINDS)}")
     _check_model_keys(m)
+    m = _unquoted(m)
     panel_name = m.get("panel", defaults.get("panel", "city-year"))
     if kind == "gravity":
         panel_name = m.get("panel", "dyad-year")
-    sample = {**defaults.get("sample", {}), **m.get("sample", {})}
+    sample = _unquoted({**defaults.get("sample", {}), **m.get("sample", {})})
     df = _sample(get_panel(panel_name), sample)
     vcov = m.get("vcov", defaults.get("vcov"))
     name = _variant_name(m.get("name"), sample, get_panel(panel_name))

@@ -9,11 +9,18 @@ Values are read as a spreadsheet user writes them: full-width digits, thousands 
 (``86,578``) and years written ``2006年`` are numbers. A cell that is still not a number (and not a
 missing-value mark such as ``—`` or ``NA``) is left missing and counted in the report, never dropped
 silently; so is a column without any number, which is left out.
+
+Column names are made names that a formula can hold (:func:`formula_name`: ``GDP (亿元)`` → ``GDP_亿元``,
+``gdp-pc`` → ``gdp_pc``, ``2006年人口`` → ``v2006年人口``; ``人均GDP`` stays), so that one name serves in
+formulas, SPEC files, ``map --var`` and Stata exports; the mapping is in the report (``renamed``) and
+printed by ``ingest``, and a formula may also write the header in backquotes (```GDP (亿元)```).
 """
 
 from __future__ import annotations
 
+import keyword
 import re
+import unicodedata
 from pathlib import Path
 
 import pandas as pd
@@ -51,6 +58,37 @@ def to_numbers(col: pd.Series) -> tuple[pd.Series, pd.Series]:
     bad = pd.Series(False, index=col.index)
     bad.loc[text.index] = fixed.isna() & ~text.str.lower().isin(MISSING_MARKS)
     return num, bad
+
+
+def formula_name(header: str) -> str:
+    """The name of covariate column ``header`` in formulas, SPEC files and exports: ``header`` itself when
+    it is a Python identifier (``gdp``, ``人均GDP``); else NFKC-normalised, every run of characters that
+    an identifier cannot hold made one ``_`` (``GDP (亿元)`` → ``GDP_亿元``, ``gdp-pc`` → ``gdp_pc``,
+    ``R&D`` → ``R_D``), ``v`` put before a leading digit (``2006年人口`` → ``v2006年人口``) and ``_`` after a
+    Python keyword (``class`` → ``class_``)."""
+    header = str(header)
+    if header.isidentifier() and not keyword.iskeyword(header):
+        return header
+    text = unicodedata.normalize("NFKC", header)
+    kept = "".join(c if c == "_" or (c.isalnum() and ("a" + c).isidentifier()) else " " for c in text)
+    name = "_".join(kept.split()) or "v"
+    if not name.isidentifier():  # a leading digit
+        name = "v" + name
+    return name + "_" if keyword.iskeyword(name) else name
+
+
+def _formula_names(path: Path, headers: list[str]) -> dict[str, str]:
+    """``{header: formula name}`` of the data columns ``headers`` whose name changes; two headers that
+    would get one name (``GDP(亿元)`` and ``GDP (亿元)``), or a name of a key column, stop (exit 3)."""
+    names = {h: formula_name(h) for h in headers}
+    seen: dict[str, str] = {}
+    for h, n in names.items():
+        other = seen.setdefault(n, h)
+        if other != h or n in ("city_code", "year"):
+            clash = f"columns {other!r} and {h!r}" if other != h else f"column {h!r} and the key column {n!r}"
+            raise DataError(f"{path}: {clash} would both be called {n} in formulas",
+                            fix="rename one of them in the file (names: docs/configuration.md §3)")
+    return {h: n for h, n in names.items() if n != h}
 
 
 def to_years(col: pd.Series) -> pd.Series:
@@ -152,7 +190,10 @@ def load_covariates(path: Path, quarantine: Quarantine) -> tuple[pd.DataFrame, d
         raise DataError(f"{path}: no row of the covariate file could be loaded ({reasons}"
                         + (f"; years such as {', '.join(map(repr, shown))}" if shown else "") + ")",
                         fix="write years as whole numbers (2006) in one column, one row per city and year")
-    data = raw[ok].drop(columns=[c for c in (code_col, name_col, year_col) if c])
+    keys = [c for c in (code_col, name_col, year_col) if c]
+    data = raw[ok].drop(columns=keys)
+    renamed = _formula_names(path, list(data.columns))
+    data = data.rename(columns=renamed)
     converted = {c: to_numbers(data[c]) for c in data.columns}
     numeric = pd.DataFrame({c: num for c, (num, _) in converted.items()}, index=data.index)
     keep = numeric.notna().any() | data.isna().all()
@@ -170,6 +211,7 @@ def load_covariates(path: Path, quarantine: Quarantine) -> tuple[pd.DataFrame, d
         "cities_in_city_set": len(city_set()),
         "unmatched_keys": sorted(map(str, pd.unique(raw.loc[bad_city, code_col or name_col])))[:50],
         "columns": [c for c in table.columns if c not in ("city_code", "year")],
+        "renamed": renamed,  # header → its name in formulas (headers that are not identifiers)
         "not_numbers": not_numbers,  # column → cells left missing that held text, and up to 3 of them
         "dropped_columns": [c for c in data.columns if not keep[c]],  # no numeric value at all
     }

@@ -250,6 +250,11 @@ def _summary(console, ws, report: dict) -> None:
                               for c, v in cov["not_numbers"].items())
             console.print(f"[yellow]warning:[/] {name}: cells that are not numbers were left missing: {cells}",
                           markup=True, highlight=False)
+        if cov.get("renamed"):  # headers that are not formula names, and the names fit/export/map use
+            console.print(f"{name}: columns renamed for formulas (in a formula write the new name, or the header "
+                          "in backquotes; reports/ingest.json 'renamed'): "
+                          + ", ".join(f"{h!r} → {n}" for h, n in cov["renamed"].items()), markup=False, highlight=False,
+                          soft_wrap=True)
         if cov.get("dropped_columns"):
             console.print(f"[yellow]warning:[/] {name}: columns without any number were left out: "
                           f"{', '.join(cov['dropped_columns'])}", highlight=False)

@@ -51,6 +51,10 @@ def command(ctx, ws, var, edges, years, network, k, out):
     if bool(var) == bool(edges):
         raise UserError("give one of --var VAR (choropleth) or --edges NETWORK (network map)",
                         fix="e.g. citynet map --var collab_degree --year 2020")
+    if var:  # a covariate's header as in the file ('GDP (亿元)', or in backquotes): its column name (GDP_亿元)
+        from citynet.etl.covariates import formula_name
+
+        var = formula_name(var.strip().strip("`"))
     if out is not None:  # its folder must exist, as for export and report (docs/configuration.md §6)
         out = ensure_output(maps.figure_path(out), "map file")
     if edges:

@@ -1,0 +1,155 @@
+"""Covariate headers that are not names (``GDP (亿元)``, ``gdp-pc``, ``2006年人口``, ``人均GDP``, ``R&D``):
+``ingest --covariates`` gives each a formula name and prints and stores the mapping; ``fit`` takes the new
+name or the header in backquotes (formulas, ``--sample``, SPEC files); a header written without backquotes,
+or an unknown name, is one message with the near names (exit 5). Coefficients are checked against a
+least-squares fit with city and year dummies in numpy."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.cli import exit_code, invoke
+from tests.test_fit_cli import build_workspace
+from tests.test_ingest_stream import _lines
+
+HEADERS = {"GDP (亿元)": "GDP_亿元", "gdp-pc": "gdp_pc", "2006年人口": "v2006年人口", "人均GDP": "人均GDP",
+           "R&D": "R_D", "ＦＤＩ（％）": "FDI"}  # (the last: full width, NFKC)
+
+
+def test_formula_names_of_headers():
+    from citynet.etl.covariates import formula_name
+
+    for header, name in {**HEADERS, "class": "class_", "(%)": "v", "a.b c": "a_b_c", "émissions": "émissions",
+                         "CO₂ (t)": "CO2_t", " x ": "x"}.items():
+        assert formula_name(header) == name, header
+
+
+def _covariate_file(path: Path, codes, years, seed=1) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    n = len(codes) * len(years)
+    df = pd.DataFrame({"城市代码": np.repeat(codes, len(years)), "年份": np.tile(years, len(codes))})
+    for h in HEADERS:
+        df[h] = rng.normal(0, 1, n).round(6)
+    df.to_csv(path, index=False, encoding="utf-8")
+    return df
+
+
+@pytest.fixture(scope="module")
+def ws(tmp_path_factory):
+    """A real ``citynet ingest`` of a small export with a covariate file of such headers; the fits run on a
+    city-year panel (tests/test_fit_cli.py's numpy one) with the ``covariates.parquet`` that ingest wrote."""
+    root = tmp_path_factory.mktemp("names")
+    raw = root / "raw"
+    raw.mkdir()
+    export = raw / "patents.csv"
+    export.write_text("".join(_lines("patents.csv.gz")[:300]), encoding="utf-8")
+    panel = build_workspace(root / "panel", n_city=40)
+    cy = pd.read_parquet(panel / "metrics" / "city_year.parquet")
+    cov = _covariate_file(raw / "controls.csv", sorted(cy["city_code"].unique()), sorted(cy["year"].unique()))
+    w = root / "ws"
+    assert exit_code("ingest", "-w", w, export, "--covariates", raw / "controls.csv") == 0
+    shutil.copyfile(w / "canonical" / "covariates.parquet", panel / "canonical" / "covariates.parquet")
+    return w, panel, cy, cov
+
+
+def test_ingest_names_the_columns_for_formulas_and_says_so(ws, tmp_path, capsys):
+    w, _, _, cov = ws
+    table = pd.read_parquet(w / "canonical" / "covariates.parquet")
+    assert list(table.columns) == ["city_code", "year", *HEADERS.values()]
+    for header, name in HEADERS.items():  # the values are the file's, under the new name
+        got = table.set_index(["city_code", "year"])[name].sort_index()
+        want = cov.set_index(["城市代码", "年份"])[header].sort_index()
+        assert np.allclose(got.to_numpy(), want.to_numpy())
+    rep = json.loads((w / "reports" / "ingest.json").read_text(encoding="utf-8"))
+    assert rep["covariates"][0]["renamed"] == {h: n for h, n in HEADERS.items() if h != n}
+    # printed: the mapping, one line
+    export = tmp_path / "p.csv"
+    export.write_text("".join(_lines("patents.csv.gz")[:50]), encoding="utf-8")
+    code, out, err = invoke(capsys, "ingest", "-w", tmp_path / "w2", export, "--covariates",
+                            Path(rep["covariates"][0]["file"]))
+    assert code == 0
+    line = next(ln for ln in (out + err).splitlines() if "renamed for formulas" in ln)
+    assert "'GDP (亿元)' → GDP_亿元" in line and "'R&D' → R_D" in line and "人均GDP" not in line
+
+
+def test_two_headers_with_one_formula_name_are_refused(tmp_path, capsys):
+    f = tmp_path / "c.csv"
+    f.write_text("city_code,year,GDP(亿元),GDP (亿元)\n320100,2010,1,2\n", encoding="utf-8")
+    export = tmp_path / "p.csv"
+    export.write_text("".join(_lines("patents.csv.gz")[:50]), encoding="utf-8")
+    code, _, err = invoke(capsys, "ingest", "-w", tmp_path / "w", export, "--covariates", f)
+    assert code == 3 and err.count("error:") == 1
+    assert "'GDP(亿元)' and 'GDP (亿元)' would both be called GDP_亿元" in err
+
+
+def _ols_fe(cy: pd.DataFrame, cov: pd.DataFrame, x: list[str]) -> np.ndarray:
+    """ln(1+green_patents) on the covariates ``x`` (headers) and city and year dummies (numpy lstsq)."""
+    d = cy.merge(cov.rename(columns={"城市代码": "city_code", "年份": "year"}).astype({"city_code": str}),
+                 on=["city_code", "year"])
+    dummies = pd.get_dummies(d[["city_code", "year"]].astype(str), drop_first=True).to_numpy(float)
+    X = np.column_stack([d[x].to_numpy(float), np.ones(len(d)), dummies])
+    beta, *_ = np.linalg.lstsq(X, np.log1p(d["green_patents"].to_numpy(float)), rcond=None)
+    return beta[: len(x)]
+
+
+def test_fit_takes_the_new_names_or_the_headers_in_backquotes(ws, capsys):
+    _, w, cy, cov = ws
+    want = _ols_fe(cy, cov, ["GDP (亿元)", "R&D", "2006年人口"])
+    for rhs in ("GDP_亿元 + R_D + v2006年人口", "`GDP (亿元)` + `R&D` + `2006年人口`"):
+        code, out, err = invoke(capsys, "fit", "-w", w, "--formula", f"ln_green_patents ~ {rhs} | city_code + year",
+                                "--json")
+        assert code == 0, err
+        coef = json.loads(out)["coefficients"]
+        assert list(coef) == ["GDP_亿元", "R_D", "v2006年人口"]
+        assert np.allclose([coef[n]["coef"] for n in coef], want, rtol=1e-8, atol=1e-10)
+    # a Chinese name that is a name already, lagged; and --sample with a header in backquotes
+    code, out, err = invoke(capsys, "fit", "-w", w, "--formula", "ln_green_patents ~ L(人均GDP, 1) | city_code + year",
+                            "--sample", "`gdp-pc` > -10", "--json")
+    assert code == 0, err
+    assert list(json.loads(out)["coefficients"]) == ["l1_人均GDP"]
+
+
+def test_a_header_without_backquotes_or_an_unknown_name_is_one_message(ws, capsys):
+    _, w, _, _ = ws
+    cases = {"GDP (亿元)": "'GDP (亿元)' is the column GDP_亿元: write GDP_亿元 or `GDP (亿元)`",
+             "R&D": "'R&D' is the column R_D: write R_D or `R&D`",
+             "gdp-pc": "'gdp-pc' is the column gdp_pc",
+             "2006年人口": "'2006年人口' is the column v2006年人口",
+             "GDP_亿园": "did you mean 'GDP_亿元'?",
+             "`GDP (亿园)`": "'GDP_亿园', which the panel does not have ('GDP_亿园': did you mean 'GDP_亿元'?)"}
+    for term, text in cases.items():
+        code, _, err = invoke(capsys, "fit", "-w", w, "--formula", f"ln_green_patents ~ {term} | city_code + year")
+        assert code == 5, (term, err)
+        assert text in err and err.count("error:") == 1 and len(err.strip().splitlines()) == 2, (term, err)
+    code, _, err = invoke(capsys, "fit", "-w", w, "--formula", "ln_green_patents ~ `GDP (亿元) | city_code + year")
+    assert code == 2 and "unmatched backquote" in err
+
+
+def test_a_spec_file_names_headers_in_backquotes(ws, tmp_path, capsys):
+    _, w, cy, cov = ws
+    spec = tmp_path / "spec.toml"
+    spec.write_text('[spec]\nname = "names"\n\n[[models]]\nname = "m1"\n'
+                    'formula = "ln_green_patents ~ `GDP (亿元)` + `R&D` | city_code + year"\n'
+                    'sample = {query = "`gdp-pc` > 0"}\n', encoding="utf-8")
+    code, out, err = invoke(capsys, "fit", "-w", w, spec, "--json", "--out", tmp_path / "res")
+    assert code == 0, err
+    (m1,) = json.loads(out)["names"]
+    d = cy.merge(cov.rename(columns={"城市代码": "city_code", "年份": "year"}), on=["city_code", "year"])
+    keep = cov[cov["gdp-pc"] > 0]
+    want = _ols_fe(cy, keep, ["GDP (亿元)", "R&D"])
+    assert len(d) > m1["nobs"] > 0
+    assert np.allclose([m1["coefficients"][n]["coef"] for n in ("GDP_亿元", "R_D")], want, rtol=1e-8, atol=1e-10)
+
+
+def test_map_takes_a_covariate_by_its_header(ws, tmp_path, capsys):
+    _, w, _, _ = ws
+    for var in ("GDP (亿元)", "`GDP (亿元)`", "GDP_亿元"):
+        out = tmp_path / f"{len(var)}.png"
+        code, _, err = invoke(capsys, "map", "-w", w, "--var", var, "--year", "2010", "--out", out)
+        assert code == 0 and out.stat().st_size > 10_000, (var, err)
