@@ -123,6 +123,20 @@ MATCH (:Applicant)-[r:TRANSFERRED]->(:Applicant)
 WHERE r.transfer_id = transfer_id
 DELETE r;
 
+// Applicants of meta 'orphans' (graph/store.py: _note_orphans: merged away by the names' harmonisation
+// after an append, or whose links this load deleted) left without any link: deleted with their LOCATED_IN,
+// so that the store holds the nodes a fresh load of the canonical tables gives.
+// name: unlinked_applicants
+UNWIND $ids AS id
+MATCH (a:Applicant {applicant_id: id})
+WHERE NOT EXISTS { MATCH (a)-[:APPLIED]->(:Patent) } AND NOT EXISTS { MATCH (a)-[:TRANSFERRED]-(:Applicant) }
+OPTIONAL MATCH (a)-[l:LOCATED_IN]->(:City)
+RETURN a.applicant_id AS k, count(l) AS located;
+// name: delete_applicants
+UNWIND $ids AS id
+MATCH (a:Applicant {applicant_id: id})
+DETACH DELETE a;
+
 // name: schema_version
 MATCH (m:Meta {key: 'schema_version'}) RETURN m.value AS value;
 // name: set_meta

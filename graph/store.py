@@ -53,6 +53,10 @@ HASH_SHARE = 8
 # the store tables whose stored rows of canonical patents a load deletes when the canonical tables no
 # longer have them (BaseStore._find_gone)
 GONE_CHECKED = ("APPLIED", "CITES")
+# the applicants a load found that the canonical tables no longer have and that this corpus wrote (merged
+# into another by the names' harmonisation after an append): deleted, with their LOCATED_IN, once the load's
+# links are written and none is left (BaseStore._note_orphans, _sweep_orphans)
+ORPHANS_META = "orphans"
 PARTS_META = "partitions:"  # + a store table: its partitions' digests and rows (``BaseStore._part_record``)
 FEW_ABSENT = 5_000  # applicants outside the canonical tables whose links are looked up one by one
 KEY_LOOKUP_ROWS = 3_000
@@ -262,6 +266,10 @@ class BaseStore:
                                 f"{memory_limit or 'default'} ({str(exc).splitlines()[0]})",
                                 fix="raise [store] load_memory_limit in citynet.toml (e.g. \"3GB\") and run "
                                     "citynet load again (the rows written so far are kept)") from exc
+        swept = self._sweep_orphans()  # (also those of a load killed after writing its links)
+        for name, n in zip(("Applicant", "LOCATED_IN"), swept, strict=True):
+            if n:
+                counts[name]["deleted"] = counts[name].get("deleted", 0) + n
         report("done", 1, 1)
         return {e.name: counts[e.name] for e in ENTITIES}
 
@@ -373,6 +381,9 @@ class BaseStore:
                 else:
                     writes.append((e, *self._load_entity(prep, e, parted, stored, built_filters, Path(rows_dir),
                                                          report)))
+            gone_links = next((d[3] for e, *_, d in writes if e.name == "APPLIED" and d is not None), None)
+            if "Applicant" not in done or gone_links is not None:
+                self._note_orphans(prep, whole, gone_links)
             prep.release()  # DuckDB's memory goes before the store's grows
             for e, files, n, by_part, diff in writes:
                 if diff is None:
@@ -535,6 +546,53 @@ class BaseStore:
         con.execute("DELETE FROM r_gone")
         keep([stored.whole] if stored.whole is not None else stored.rows(stored.years, stored.no_year))
         con.execute("DROP TABLE gone_pats")
+
+    def _note_orphans(self, prep, whole: dict, gone_links: Path | None) -> None:
+        """Add to meta ``orphans`` the applicants that the store holds, the canonical tables no longer
+        have, and this workspace's corpus wrote: an id of its own of one of the corpus's names (a name the
+        names' harmonisation merged into another applicant, ``applicant_names.parquet``) or the applicant
+        of a link this load deletes (``gone_links``: links of canonical patents). Applicants of another
+        corpus a store may hold are neither (a shared one keeps its links, and the sweep keeps it)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        ids: set[str] = set()
+        names_file = prep.dir / "applicant_names.parquet"
+        if names_file.exists():
+            from citynet.etl.applicants import applicant_ids
+
+            t = pq.read_table(names_file, columns=["name", "rule"])
+            merged = t.filter(pc.not_equal(t.column("rule"), "identity")).column("name").to_pandas()
+            ids |= set(applicant_ids(merged).dropna())
+        if gone_links is not None:
+            ids |= set(pq.read_table(gone_links, columns=["applicant_id"]).column("applicant_id").to_pylist())
+        if not ids:
+            return
+        con = prep.con
+        con.register("former_arrow", pa.table({"applicant_id": pa.array(sorted(ids), pa.string())}))
+        absent = [a for (a,) in con.execute("SELECT f.applicant_id FROM former_arrow f ANTI JOIN cl_applicants c "
+                                            "ON c.applicant_id = f.applicant_id ORDER BY 1").fetchall()]
+        con.unregister("former_arrow")
+        held = self._known("Applicant", absent, whole) if absent else []
+        if held:
+            before = json.loads(self._get_meta(ORPHANS_META) or "[]")
+            self._set_meta(ORPHANS_META, json.dumps(sorted(set(before) | set(held))))
+
+    def _sweep_orphans(self) -> tuple[int, int]:
+        """Delete the applicants of meta ``orphans`` (``_note_orphans``) that have no link left (no
+        ``APPLIED``, no ``TRANSFERRED`` either way), with their ``LOCATED_IN``; returns (nodes, LOCATED_IN)
+        deleted. Run after the load's writes, and by every load while the meta lists any."""
+        raw = self._get_meta(ORPHANS_META)
+        ids = json.loads(raw) if raw else []
+        if not ids:
+            return 0, 0
+        got = self._exec_block("load", "unlinked_applicants", {"ids": ids})
+        gone = sorted(got["k"].tolist()) if not got.empty else []
+        if gone:
+            self._exec_block("load", "delete_applicants", {"ids": gone})
+        self._set_meta(ORPHANS_META, "[]")
+        return len(gone), int(got["located"].sum()) if gone else 0
 
     def _absent_applicant_links(self, con):
         """The links (keys) of the applicants the store holds and the canonical tables do not (at most

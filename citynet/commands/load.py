@@ -64,7 +64,9 @@ Examples:
   citynet load -w ws --store neo4j --import-dir ./neo4j-import   (Docker: files + docker compose lines)
 The first load into an empty database of the local server (citynet neo4j start, data folder
 [store] neo4j_data or ./.neo4j) goes through Neo4j's offline importer (neo4j-admin database import).
-Loading again adds new rows and updates changed ones; it never deletes. A store table whose
+Loading again adds new rows and updates changed ones; it deletes only what the canonical tables no
+longer have of this corpus (after ingest --append: links and citations of its patents, and an applicant
+merged into another once no link is left), never another corpus's rows. A store table whose
 canonical inputs are unchanged since the last load (digests in canonical/manifest.json, recorded in
 the store) is skipped without reading them; after a re-ingest, patents, applicant links and
 citations are read only for the years (and buckets of a year) whose content changed (per-year
@@ -167,7 +169,8 @@ def command(ctx, ws, backend, uri, user, password, rebuild, import_dir):
                     progress(f"projections {flt.key} ({what})", 1, 1)
         stale = _stale_patents(store, counts)
         t = Table(title=f"{store.backend} store: {store.location}")
-        # (deleted: links and citations of canonical patents that the canonical tables no longer have)
+        # (deleted: links and citations of canonical patents that the canonical tables no longer have, and
+        # the applicants this corpus wrote that they no longer have, left without links: docs/cypher.md)
         deleted = any(c.get("deleted") for c in counts.values())
         for col in ("table", "canonical rows", "new", "changed", *(("deleted",) if deleted else ())):
             t.add_column(col, justify="left" if col == "table" else "right")
