@@ -72,8 +72,9 @@ def read_covariates(source: str | Path | pd.DataFrame) -> pd.DataFrame:
 
 
 def key_covariates(cov: pd.DataFrame, source: str = "covariates") -> tuple[pd.DataFrame, Coverage]:
-    """Give a covariate table a ``city_code`` (6-digit) and an integer ``year``; report coverage."""
-    from citynet.etl.covariates import match_city_keys
+    """Give a covariate table a ``city_code`` (6-digit) and an integer ``year`` and its columns their
+    formula names; report coverage."""
+    from citynet.etl.covariates import formula_names_of, match_city_keys
 
     cov = cov.copy()
     cov.columns = [str(c) for c in cov.columns]
@@ -109,7 +110,10 @@ def key_covariates(cov: pd.DataFrame, source: str = "covariates") -> tuple[pd.Da
     dup = cov_out.duplicated(["city_code", "year"], keep="first")
     cov_out = cov_out.loc[~dup]
     cols = ["city_code", "year", *[c for c in cov_out.columns if c not in ("city_code", "year")]]
-    cov_out = cov_out[cols].reset_index(drop=True)
+    # headers that are not names get the names ingest gives them (GDP (亿元) → GDP_亿元: etl.covariates)
+    renamed = formula_names_of(source, cols[2:])
+    cov_out = cov_out[cols].rename(columns=renamed).reset_index(drop=True)
+    cols = list(cov_out.columns)
     for c in cols[2:]:
         if cov_out[c].dtype == object:
             conv = pd.to_numeric(cov_out[c], errors="coerce")

@@ -36,6 +36,8 @@ NAME_HEADERS = ("city", "city_name", "城市", "城市名称", "地区", "城市
 YEAR_HEADERS = ("year", "年份", "年度", "年")
 
 
+#: Parquet schema metadata key of ``canonical/covariates.parquet``: JSON {formula name: the file's header}
+COVARIATE_HEADERS = b"citynet_covariate_headers"
 #: cells that mean "no value" in statistical yearbooks and Stata exports (after NFKC, lower case)
 MISSING_MARKS = frozenset({"", ".", "na", "n/a", "n.a.", "nan", "null", "none", "-", "--", "—", "——", "…", "...",
                            "……", "/", "无"})
@@ -77,7 +79,7 @@ def formula_name(header: str) -> str:
     return name + "_" if keyword.iskeyword(name) else name
 
 
-def _formula_names(path: Path, headers: list[str]) -> dict[str, str]:
+def formula_names_of(source, headers: list[str]) -> dict[str, str]:
     """``{header: formula name}`` of the data columns ``headers`` whose name changes; two headers that
     would get one name (``GDP(亿元)`` and ``GDP (亿元)``), or a name of a key column, stop (exit 3)."""
     names = {h: formula_name(h) for h in headers}
@@ -86,7 +88,7 @@ def _formula_names(path: Path, headers: list[str]) -> dict[str, str]:
         other = seen.setdefault(n, h)
         if other != h or n in ("city_code", "year"):
             clash = f"columns {other!r} and {h!r}" if other != h else f"column {h!r} and the key column {n!r}"
-            raise DataError(f"{path}: {clash} would both be called {n} in formulas",
+            raise DataError(f"{source}: {clash} would both be called {n} in formulas",
                             fix="rename one of them in the file (names: docs/configuration.md §3)")
     return {h: n for h, n in names.items() if n != h}
 
@@ -192,7 +194,7 @@ def load_covariates(path: Path, quarantine: Quarantine) -> tuple[pd.DataFrame, d
                         fix="write years as whole numbers (2006) in one column, one row per city and year")
     keys = [c for c in (code_col, name_col, year_col) if c]
     data = raw[ok].drop(columns=keys)
-    renamed = _formula_names(path, list(data.columns))
+    renamed = formula_names_of(path, list(data.columns))
     data = data.rename(columns=renamed)
     converted = {c: to_numbers(data[c]) for c in data.columns}
     numeric = pd.DataFrame({c: num for c, (num, _) in converted.items()}, index=data.index)

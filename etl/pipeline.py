@@ -27,7 +27,7 @@ from citynet.etl import manifest, stream
 from citynet.etl.applicants import build_applicants
 from citynet.etl.cities import city_set
 from citynet.etl.classify import GreenMatcher, applicant_kind
-from citynet.etl.covariates import load_covariates
+from citynet.etl.covariates import COVARIATE_HEADERS, load_covariates
 from citynet.etl.harmonize import harmonize_names, merge_summary, write_names_table
 from citynet.etl.headers import (
     PATENT_FIELDS,
@@ -596,7 +596,11 @@ def _ingest(ws, patent_files, transfer_files, covariate_files, opts, progress, j
         files_report.append({"file": str(path), "kind": "covariates", "encoding": "auto", "rows_read": rep["rows_read"]})
 
     if cov_tables:
-        write_covariates(cov_tables, canon / "covariates.parquet")
+        headers: dict[str, str] = {}  # formula name → the header it had (the first file's)
+        for rep in cov_reports:
+            for header, name in rep["renamed"].items():
+                headers.setdefault(name, header)
+        write_covariates(cov_tables, canon / "covariates.parquet", headers)
     q_pat.write(ws.quarantine, "patents")
     q_tr.write(ws.quarantine, "transfers")
     q_cov.write(ws.quarantine, "covariates")
@@ -610,13 +614,19 @@ def _ingest(ws, patent_files, transfer_files, covariate_files, opts, progress, j
     return report
 
 
-def write_covariates(tables: list[pd.DataFrame], path: Path) -> None:
+def write_covariates(tables: list[pd.DataFrame], path: Path, headers: dict[str, str] | None = None) -> None:
     """Several covariate files are joined on (city_code, year); a variable given by two files keeps
-    the first file's value where it has one."""
+    the first file's value where it has one. ``headers`` (formula name → the file's header, for the
+    columns ``load_covariates`` renamed) goes into the Parquet schema metadata (``COVARIATE_HEADERS``),
+    where ``export`` finds the Stata variable labels."""
     merged = tables[0]
     for t in tables[1:]:
         merged = merged.set_index(["city_code", "year"]).combine_first(t.set_index(["city_code", "year"])).reset_index()
-    merged.sort_values(["city_code", "year"]).to_parquet(path, index=False)
+    table = pa.Table.from_pandas(merged.sort_values(["city_code", "year"]), preserve_index=False)
+    if headers:
+        meta = {**(table.schema.metadata or {}), COVARIATE_HEADERS: json.dumps(headers, ensure_ascii=False).encode()}
+        table = table.replace_schema_metadata(meta)
+    pq.write_table(table, path)
 
 
 def _report(files, q_pat, q_tr, q_cov, summary, applicants, pa_counts, transfers, cit_counts, cov_reports) -> dict:

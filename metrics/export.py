@@ -46,6 +46,7 @@ def panel_frame(ws, panel: str, covariates: bool = True) -> pd.DataFrame:
     cov_path = ws.table("covariates")
     if covariates and panel == "city-year" and cov_path.exists():
         cov = pd.read_parquet(cov_path)
+        headers = covariate_headers(cov_path)
         cov["city_code"] = cov["city_code"].astype(str)
         cov["year"] = cov["year"].astype(df["year"].dtype)
         clash = [c for c in cov.columns if c in df.columns and c not in ("city_code", "year")]
@@ -54,6 +55,8 @@ def panel_frame(ws, panel: str, covariates: bool = True) -> pd.DataFrame:
         attrs.setdefault("citynet", {})
         if attrs["citynet"] is not None:
             attrs["citynet"] = {**attrs["citynet"], "covariates": [c for c in cov.columns if c not in ("city_code", "year")]}
+        if headers:  # a renamed covariate's label is the header of its file (GDP_亿元: "GDP (亿元)")
+            attrs["covariate_headers"] = {f"{c}_cov" if c in clash else c: h for c, h in headers.items()}
     df = _with_names(ws, df)
     df.attrs = attrs
     return df
@@ -120,8 +123,22 @@ def data_label(df: pd.DataFrame, panel: str) -> str:
     return f"citynet {panel} {years} network={net}"[:STATA_LABEL_MAX]
 
 
+def covariate_headers(path: Path) -> dict[str, str]:
+    """{column: the header of the covariate file it came from} of the columns ingest renamed
+    (``etl.covariates.formula_name``), from the schema metadata of ``canonical/covariates.parquet``."""
+    import json
+
+    import pyarrow.parquet as pq
+    from citynet.etl.covariates import COVARIATE_HEADERS
+
+    raw = (pq.read_schema(path).metadata or {}).get(COVARIATE_HEADERS)
+    return json.loads(raw) if raw else {}
+
+
 def to_stata_frame(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
-    """A copy of ``df`` that Stata 118 accepts, and the variable labels keyed by the new names."""
+    """A copy of ``df`` that Stata 118 accepts, and the variable labels keyed by the new names (a renamed
+    covariate: the header of its file, ``df.attrs["covariate_headers"]``)."""
+    headers = df.attrs.get("covariate_headers") or {}
     out = {}
     labels = {}
     taken: set[str] = set()
@@ -141,7 +158,7 @@ def to_stata_frame(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
         elif s.dtype == np.int64:
             s = s.astype(np.int32)
         out[name] = s.to_numpy() if not isinstance(s, pd.Series) else s.reset_index(drop=True)
-        text = label(str(col))
+        text = headers[col][:STATA_LABEL_MAX] if col in headers else label(str(col))
         if name != str(col) and text == str(col)[:STATA_LABEL_MAX]:
             text = str(col)[:STATA_LABEL_MAX]
         labels[name] = text

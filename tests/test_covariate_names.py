@@ -153,3 +153,25 @@ def test_map_takes_a_covariate_by_its_header(ws, tmp_path, capsys):
         out = tmp_path / f"{len(var)}.png"
         code, _, err = invoke(capsys, "map", "-w", w, "--var", var, "--year", "2010", "--out", out)
         assert code == 0 and out.stat().st_size > 10_000, (var, err)
+
+
+def test_the_python_api_names_the_columns_as_ingest_does():
+    from citynet.analysis.panel import assemble_panel
+
+    metrics = pd.DataFrame({"city_code": ["320100", "320100"], "year": [2010, 2011], "green_patents": [1, 2]})
+    cov = pd.DataFrame({"城市": ["南京", "南京市"], "年份": [2010, 2011], **{h: [1.0, 2.0] for h in HEADERS}})
+    panel, _ = assemble_panel(metrics, cov, policies=False)
+    assert list(panel.columns) == ["city_code", "year", "green_patents", *HEADERS.values()]
+    assert panel["GDP_亿元"].tolist() == [1.0, 2.0]
+
+
+def test_stata_export_labels_a_renamed_covariate_with_its_header(ws, tmp_path, capsys):
+    _, w, _, _ = ws
+    out = tmp_path / "cy.dta"
+    code, _, err = invoke(capsys, "export", "-w", w, "--panel", "city-year", "--out", out)
+    assert code == 0, err
+    with pd.io.stata.StataReader(out) as r:
+        labels = r.variable_labels()
+        names = list(r.read().columns)
+    assert {"GDP_亿元", "gdp_pc", "v2006年人口", "R_D", "人均GDP", "FDI"} <= set(names)
+    assert labels["GDP_亿元"] == "GDP (亿元)" and labels["R_D"] == "R&D" and labels["FDI"] == "ＦＤＩ（％）"
