@@ -108,6 +108,11 @@ def test_fit_takes_the_new_names_or_the_headers_in_backquotes(ws, capsys):
         coef = json.loads(out)["coefficients"]
         assert list(coef) == ["GDP_亿元", "R_D", "v2006年人口"]
         assert np.allclose([coef[n]["coef"] for n in coef], want, rtol=1e-8, atol=1e-10)
+    # the coefficient a wild bootstrap tests, named by its header
+    code, out, err = invoke(capsys, "fit", "-w", w, "--formula", "ln_green_patents ~ `GDP (亿元)` + `R&D` | city_code + year",
+                            "--inference", "wild:99", "--param", "`R&D`", "--json")
+    assert code == 0, err
+    assert 0 <= json.loads(out)["stats"]["wild_pvalue"] <= 1
     # a Chinese name that is a name already, lagged; and --sample with a header in backquotes
     code, out, err = invoke(capsys, "fit", "-w", w, "--formula", "ln_green_patents ~ L(人均GDP, 1) | city_code + year",
                             "--sample", "`gdp-pc` > -10", "--json")

@@ -58,6 +58,11 @@ def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, in
     _refuse_ignored(ctx, spec, panel_name, inference)
     from pathlib import Path
 
+    if param:  # a covariate's header in backquotes, as in the formula: its column name
+        from citynet.analysis.formula import unquote
+
+        param = unquote(param)
+
     if out:
         ensure_folder(out, "output folder")
     key = ws.select_network(network)
