@@ -898,6 +898,24 @@ def _rechunked(tables, n: int):
         yield pa.concat_tables(buf).combine_chunks()
 
 
+def index_in_many(values: pa.Array | pa.ChunkedArray, value_set: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """``pc.index_in(values, value_set)`` (the first position in ``value_set`` of each value, null where
+    none; ``value_set`` without nulls) for a ``value_set`` much larger than ``values``' distinct values,
+    called batch after batch with the same ``value_set``. ``pc.index_in`` builds a hash table of
+    ``value_set`` at every call: at 10M patents 800,000 applicant names for each of 100 staged batches,
+    about 0.24 s a batch, one core (docs/scale.md, session 16). Here the hash table is of the batch's
+    distinct values (``dictionary_encode``) and ``value_set`` is looked up in it: about 0.05 s a batch."""
+    values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    enc = pc.dictionary_encode(values)  # null values: null indices
+    where = pc.fill_null(pc.index_in(value_set, value_set=enc.dictionary), -1).to_numpy()
+    hit = np.flatnonzero(where >= 0)
+    found, first = np.unique(where[hit], return_index=True)  # the first position of each distinct value
+    pos = np.full(len(enc.dictionary) + 1, -1, dtype=np.int32)  # the last one: a null value's
+    pos[found] = hit[first]
+    out = pos[pc.fill_null(enc.indices, -1).to_numpy()]
+    return pa.array(out, mask=out < 0)
+
+
 def _links_with_ids(files: list[Path], dups: pd.DataFrame, ids: pa.Table, id_of: pd.Series, city_of: pd.Series):
     """The staged applicant names of ``files`` whose record is kept, each with its ``applicant_id`` (None for a
     name without one) and that applicant's city, only the first (lowest ``seq``) of each (record, applicant):
@@ -911,7 +929,7 @@ def _links_with_ids(files: list[Path], dups: pd.DataFrame, ids: pa.Table, id_of:
     for t in _kept_batches(files, dups, ["patent_id", "name", "seq"]):
         if not t.num_rows:
             continue
-        at = pc.index_in(t.column("name"), value_set=names)  # null: a name without an id
+        at = index_in_many(t.column("name"), names)  # null: a name without an id
         code = pc.fill_null(pc.take(codes, at), -1).to_numpy()
         key = t.column("_pos").to_numpy() * (len(ids) + 2) + (code + 1)  # (record, applicant); no id: one group
         first = ~pd.Series(key).duplicated(keep="first").to_numpy()  # rows are in (_pos, seq) order
