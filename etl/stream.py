@@ -777,8 +777,9 @@ JOINED_BATCHES = 4  # staged batches joined to the look-ups at once (one hash ta
 def _resolve_batches(con, parts: list[tuple[pa.Table, pa.Table]], schema: pa.Schema):
     """:func:`_resolve_batch` of each (references, keys) of ``parts``, one table per part, from one join of
     them all: every join builds its hash tables of the look-ups (millions of stems at 10M patents), so
-    joining :data:`JOINED_BATCHES` staged batches at once builds them that many times less often. Each part's rows are a slice of
-    the joined table, one chunk per column as a join of the part alone gives (the file's pages are the same)."""
+    joining :data:`JOINED_BATCHES` staged batches at once builds them that many times less often. Each
+    part's rows are a slice of the joined table, one chunk per column as a join of the part alone gives
+    (the file's pages are the same)."""
     if len(parts) <= 1:
         yield from (_resolve_batch(con, t, keys, schema) for t, keys in parts)
         return
@@ -959,7 +960,8 @@ def _links_with_ids(files: list[Path], dups: pd.DataFrame, ids: pa.Table, id_of:
     ``patent_id``, ``applicant_id``, ``seq``, ``city_code`` in staged order (``_pos``, then ``seq``), one
     table per :data:`JOINED_BATCHES` staged batches. Arrow and a hash of (record, applicant) per table — a
     record's names are all in one batch — instead of a join, a window and a sort of every link in DuckDB (same
-    rows, same order); several batches at once look the names up that many times less often (:func:`index_in_many`)."""
+    rows, same order); several batches at once look the names up that many times less often
+    (:func:`index_in_many`)."""
     names, app_ids = ids.column("name"), id_of.to_numpy(dtype=object)  # ``ids``: id_of as Arrow (name, applicant_id)
     ids = ids.column("applicant_id")
     codes = pa.array(pd.factorize(app_ids, use_na_sentinel=True)[0].astype(np.int64))  # one per applicant_id
