@@ -51,7 +51,7 @@ def _child(argv: list[str]) -> None:
     pipeline.Steps.begin, pipeline.Steps.end = _begin, _end
     from citynet.etl import stream
 
-    for fn_name in ("resolve_citations",):  # the citations thread: its span
+    for fn_name in ("resolve_citations", "write_patents", "quarantine_duplicates"):  # the threads: their spans
         fn = getattr(stream, fn_name)
 
         def wrapped(*a, _fn=fn, _n=fn_name, **k):

@@ -36,8 +36,10 @@ from __future__ import annotations
 import os
 import re
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from citynet.etl.applicants import applicant_ids
 
@@ -132,27 +134,44 @@ def harmonize_names(names: pd.Series | None, kinds: pd.Series | None = None, cou
 
     if counts is None:
         counts = names.dropna().value_counts(sort=False)
-    frame = pd.DataFrame({"name": counts.index.astype(object), "records": counts.to_numpy()})
-    if frame.empty:
+    name = counts.index.to_numpy(dtype=object)
+    if not len(name):
         return pd.DataFrame(columns=["name", "applicant_id", "representative", "rule", "records"])
-    kind = applicant_kind(frame["name"]) if kinds is None else frame["name"].map(kinds)
+    records = counts.to_numpy()
+    at = pd.Index(name)
+    kind = (applicant_kind(pd.Series(name)) if kinds is None else _aligned(kinds, at)).to_numpy(dtype=object)
     ren = _renamings()
     if keys is None:
-        keys = name_keys(frame["name"], kind)
-    frame["key"] = frame["name"].map(keys["key"]).to_numpy(dtype=object)
-    frame["rule"] = frame["name"].map(keys["rule"]).to_numpy(dtype=object)
-    frame.loc[kind.eq("individual").to_numpy(), "key"] = "\x00person\x00" + frame.loc[kind.eq("individual").to_numpy(), "name"]
-    # representative: a renamed firm's current name, else the name on most records, then the smallest
-    frame["old"] = frame["name"].isin(ren.keys())
-    order = frame.sort_values(["key", "old", "records", "name"], ascending=[True, True, False, True], kind="stable")
-    rep = order.groupby("key", sort=False)["name"].first()
-    frame["representative"] = frame["key"].map(rep)
-    frame.loc[frame["name"] == frame["representative"], "rule"] = "identity"
-    group_size = frame.groupby("key")["name"].transform("size")
-    frame.loc[group_size.eq(1), "rule"] = "identity"
-    frame["applicant_id"] = applicant_ids(frame["representative"])
-    out = frame[["name", "applicant_id", "representative", "rule", "records"]]
-    return out.sort_values(["applicant_id", "name"]).reset_index(drop=True)
+        keys = name_keys(pd.Series(name), pd.Series(kind))
+    key = np.array(_aligned(keys["key"], at), dtype=object)  # copies: changed below
+    rule = np.array(_aligned(keys["rule"], at), dtype=object)
+    person = kind == "individual"
+    key[person] = "\x00person\x00" + name[person]
+    # representative: a renamed firm's current name, else the name on most records, then the smallest (a
+    # total order: names are distinct; Arrow sorts strings by their UTF-8 bytes, which is code point order)
+    old = np.isin(name, np.array(list(ren), dtype=object)) if ren else np.zeros(len(name), dtype=bool)
+    order = pc.sort_indices(pa.table({"key": pa.array(key, pa.string()), "old": old, "records": records,
+                                      "name": pa.array(name, pa.string())}),
+                            [("key", "ascending"), ("old", "ascending"), ("records", "descending"),
+                             ("name", "ascending")]).to_numpy()
+    group, _ = pd.factorize(key)  # one code per key
+    firsts, at_first = np.unique(group[order], return_index=True)
+    rep_of = np.empty(len(firsts), dtype=np.int64)
+    rep_of[firsts] = order[at_first]  # each key's representative (its row)
+    representative = name[rep_of[group]]
+    rule[representative == name] = "identity"
+    rule[np.bincount(group)[group] == 1] = "identity"
+    ids = applicant_ids(pd.Series(name[rep_of])).to_numpy(dtype=object)[group]  # a representative is one key's
+    out = pc.sort_indices(pa.table({"applicant_id": pa.array(ids, pa.string()), "name": pa.array(name, pa.string())}),
+                          [("applicant_id", "ascending"), ("name", "ascending")]).to_numpy()
+    return pd.DataFrame({"name": pd.Series(name[out], dtype=object), "applicant_id": pd.array(ids[out], dtype="str"),
+                         "representative": pd.array(representative[out], dtype="str"),
+                         "rule": pd.array(rule[out], dtype="str"), "records": records[out]})
+
+
+def _aligned(values: pd.Series, names: pd.Index) -> pd.Series:
+    """``values`` (index: name) in the order of ``names`` (NaN where missing), as ``names.map(values)``."""
+    return values if values.index.equals(names) else values.reindex(names)
 
 
 def write_names_table(table: pd.DataFrame, folder) -> None:

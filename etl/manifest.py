@@ -40,10 +40,11 @@ def _read(folder: Path) -> dict:
         return {}
 
 
-def record(path: Path) -> str:
-    """Hash the table file ``path`` and record its digest in the manifest of its folder."""
+def record(path: Path, digest: str | None = None) -> str:
+    """Hash the table file ``path`` and record its digest in the manifest of its folder (``digest``: the
+    file's, computed by the thread that wrote it, which nothing changed since)."""
     path = Path(path)
-    digest = file_digest(path)
+    digest = digest or file_digest(path)
     data = _read(path.parent)
     data[path.name] = {"digest": digest, **_stat(path)}
     tmp = path.parent / (MANIFEST + ".tmp")

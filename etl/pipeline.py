@@ -334,6 +334,13 @@ class _RawHeaders(Quarantine):
         super().add(renamed, reason_code, field_name, detail)
 
 
+def _hashed(path: Path, fn, *args):
+    """``fn(*args)`` (which writes ``path``), then the digest of ``path`` for its manifest entry
+    (``manifest.record``): ``(value, digest)``."""
+    value = fn(*args)
+    return value, manifest.file_digest(path)
+
+
 class _Background:
     """``fn(*args)`` in a thread; ``result()`` waits for it (and raises its error), reporting how long
     the step ran and how long the caller waited."""
@@ -500,19 +507,31 @@ def _ingest(ws, patent_files, transfer_files, covariate_files, opts, progress, j
     # a thread while the next steps run (DuckDB and Arrow release the GIL, the applicant steps are mostly
     # Python), each of the three with a third of the memory limit, the citations with one DuckDB thread
     settings = settings.divided(3)
-    cit_job = _Background(stream.resolve_citations, state, dups, canon / "citations.parquet",
-                          replace(settings, threads=1), None if previous is None else previous.parent / "citations.parquet",
+    # (each thread also hashes the file it wrote for the manifest, off the serial end of the ingest)
+    cit_job = _Background(_hashed, canon / "citations.parquet", stream.resolve_citations, state, dups,
+                          canon / "citations.parquet", replace(settings, threads=1),
+                          None if previous is None else previous.parent / "citations.parquet",
                           new_from, old_dups, dropped, name="citynet-ingest-citations")
     jobs.append(cit_job)
     patents_path = canon / "patents.parquet"
-    pat_job = _Background(stream.write_patents, state, dups, patents_path, settings,  # by app_year, then corpus order
-                          previous, new_from, gone, name="citynet-ingest-patents")
+    pat_job = _Background(_hashed, patents_path, stream.write_patents, state, dups, patents_path,  # by app_year,
+                          settings, previous, new_from, gone, name="citynet-ingest-patents")  # then corpus order
     jobs.append(pat_job)
-    stream.quarantine_duplicates(state, dups, q_pat)
+    # the duplicates' quarantine rows (their raw fields read back from the state) by a thread too: nothing
+    # but the quarantine file and the report needs them; taken after the rows before them (same order)
+    dup_rows = _RawHeaders()
+    dup_job = _Background(stream.quarantine_duplicates, state, dups, dup_rows, name="citynet-ingest-duplicates")
+    jobs.append(dup_job)
+
+    def take_duplicate_rows() -> None:
+        dup_job.result()
+        q_pat.frames.extend(dup_rows.frames)
+
     step("patents: counts", state.meta["next_pos"] - len(dups))
     summary = stream.patent_summary(stream.write_kept(  # the report's counts: ties in corpus order
         state, "patents", dups, stream.SUMMARY_SCHEMA, None, columns=stream.SUMMARY_COLUMNS))
     if summary["count"] == 0:
+        take_duplicate_rows()
         raise q_pat.nothing_loaded([f["file"] for f in files_report if f["kind"] == "patents"])
 
     tb = None
@@ -563,6 +582,8 @@ def _ingest(ws, patent_files, transfer_files, covariate_files, opts, progress, j
     step("patent applicants and transfers: ids and cities", _staged_rows(state, "links") + len(transfers))
     pa_counts = stream.write_patent_applicants(state, dups, id_of, city_of, canon / "patent_applicants.parquet",
                                                None if previous is None else previous.parent, new_from, gone)
+    pa_digest = _Background(manifest.file_digest, canon / "patent_applicants.parquet", name="citynet-ingest-digest")
+    jobs.append(pa_digest)
 
     if len(transfers):
         transfers = transfers.assign(
@@ -574,18 +595,18 @@ def _ingest(ws, patent_files, transfer_files, covariate_files, opts, progress, j
         transfers = transfers.assign(from_applicant_id=None, to_applicant_id=None, from_city=None, to_city=None)
     transfers = transfers[[f.name for f in CANONICAL["transfers"]]]
     steps.end()
-    cit_counts = cit_job.finish(steps.emit, "citations: resolving references", lambda c: c["count"])
-    pat_job.finish(steps.emit, "patents: the year-sorted patent table", lambda _: summary["count"])
+    cit_counts, cit_digest = cit_job.finish(steps.emit, "citations: resolving references", lambda c: c[0]["count"])
+    _, pat_digest = pat_job.finish(steps.emit, "patents: the year-sorted patent table", lambda _: summary["count"])
 
     step("writing canonical tables", summary["count"] + len(applicants) + pa_counts["links"] + len(transfers)
          + cit_counts["count"])
     write_table(city_set().cities, "cities", canon)
     write_table(applicants, "applicants", canon)
     write_names_table(names_table, canon)
-    manifest.record(patents_path)
-    manifest.record(canon / "patent_applicants.parquet")
+    manifest.record(patents_path, pat_digest)
+    manifest.record(canon / "patent_applicants.parquet", pa_digest.result())
     write_table(transfers, "transfers", canon)
-    manifest.record(canon / "citations.parquet")
+    manifest.record(canon / "citations.parquet", cit_digest)
 
     cov_reports, cov_tables = [], []
     for path in map(Path, covariate_files):
@@ -601,6 +622,7 @@ def _ingest(ws, patent_files, transfer_files, covariate_files, opts, progress, j
             for header, name in rep["renamed"].items():
                 headers.setdefault(name, header)
         write_covariates(cov_tables, canon / "covariates.parquet", headers)
+    take_duplicate_rows()
     q_pat.write(ws.quarantine, "patents")
     q_tr.write(ws.quarantine, "transfers")
     q_cov.write(ws.quarantine, "covariates")

@@ -589,6 +589,7 @@ def resolve_citations(state: State, dups: pd.DataFrame, out: Path, settings: Str
             def tables():
                 if old is not None:
                     yield from old.tables(schema, dpos)
+                parts: list[tuple[pa.Table, pa.Table]] = []
                 for f in refs:
                     t = pq.read_table(f)
                     keys = ref_keys(state, f, t)
@@ -596,7 +597,11 @@ def resolve_citations(state: State, dups: pd.DataFrame, out: Path, settings: Str
                         keep = pc.invert(pc.is_in(t.column("_pos"), value_set=dpos))
                         t, keys = t.filter(keep), keys.filter(keep)
                     if t.num_rows:
-                        yield _resolve_batch(con, t, keys, schema)
+                        parts.append((t, keys))
+                    if len(parts) == JOINED_BATCHES:
+                        yield from _resolve_batches(con, parts, schema)
+                        parts = []
+                yield from _resolve_batches(con, parts, schema)
 
             for table in tables():
                 writer.write_table(table)
@@ -766,6 +771,26 @@ def ref_keys(state: State, refs_file: Path, t: pa.Table) -> pa.Table:
     return keys
 
 
+JOINED_BATCHES = 4  # staged batches joined to the look-ups at once (one hash table each time; more: more memory)
+
+
+def _resolve_batches(con, parts: list[tuple[pa.Table, pa.Table]], schema: pa.Schema):
+    """:func:`_resolve_batch` of each (references, keys) of ``parts``, one table per part, from one join of
+    them all: every join builds its hash tables of the look-ups (millions of stems at 10M patents), so
+    joining :data:`JOINED_BATCHES` staged batches at once builds them that many times less often. Each
+    part's rows are a slice of the joined table, one chunk per column as a join of the part alone gives
+    (the file's pages are the same)."""
+    if len(parts) <= 1:
+        yield from (_resolve_batch(con, t, keys, schema) for t, keys in parts)
+        return
+    whole = _resolve_batch(con, pa.concat_tables([t for t, _ in parts]), pa.concat_tables([k for _, k in parts]),
+                           schema)
+    at = 0
+    for t, _ in parts:
+        yield whole.slice(at, t.num_rows)
+        at += t.num_rows
+
+
 def _resolve_batch(con, t: pa.Table, keys: pa.Table, schema: pa.Schema) -> pa.Table:
     """``etl.patents.resolve_references`` on one batch of references, its look-ups in DuckDB (``pubs``:
     stem → first patent in corpus order; ``ids``: the corpus's application numbers) on the references'
@@ -898,20 +923,51 @@ def _rechunked(tables, n: int):
         yield pa.concat_tables(buf).combine_chunks()
 
 
+def index_in_many(values: pa.Array | pa.ChunkedArray, value_set: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """``pc.index_in(values, value_set)`` (the first position in ``value_set`` of each value, null where
+    none; ``value_set`` without nulls) for a ``value_set`` much larger than ``values``' distinct values,
+    called batch after batch with the same ``value_set``. ``pc.index_in`` builds a hash table of
+    ``value_set`` at every call: at 10M patents 800,000 applicant names for each of 100 staged batches,
+    about 0.24 s a batch, one core (docs/scale.md, session 16). Here the hash table is of the batch's
+    distinct values (``dictionary_encode``) and ``value_set`` is looked up in it: about 0.05 s a batch."""
+    values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    enc = pc.dictionary_encode(values)  # null values: null indices
+    where = pc.fill_null(pc.index_in(value_set, value_set=enc.dictionary), -1).to_numpy()
+    hit = np.flatnonzero(where >= 0)
+    found, first = np.unique(where[hit], return_index=True)  # the first position of each distinct value
+    pos = np.full(len(enc.dictionary) + 1, -1, dtype=np.int32)  # the last one: a null value's
+    pos[found] = hit[first]
+    out = pos[pc.fill_null(enc.indices, -1).to_numpy()]
+    return pa.array(out, mask=out < 0)
+
+
+def _joined(tables, n: int):
+    """The non-empty tables of a stream, ``n`` at a time, each ``n`` joined into one table (in order)."""
+    held: list[pa.Table] = []
+    for t in tables:
+        if t.num_rows:
+            held.append(t)
+        if len(held) == n:
+            yield pa.concat_tables(held)
+            held = []
+    if held:
+        yield pa.concat_tables(held)
+
+
 def _links_with_ids(files: list[Path], dups: pd.DataFrame, ids: pa.Table, id_of: pd.Series, city_of: pd.Series):
     """The staged applicant names of ``files`` whose record is kept, each with its ``applicant_id`` (None for a
     name without one) and that applicant's city, only the first (lowest ``seq``) of each (record, applicant):
     ``patent_id``, ``applicant_id``, ``seq``, ``city_code`` in staged order (``_pos``, then ``seq``), one
-    table per staged batch. Arrow and a hash of (record, applicant) per batch — a record's names are all in
-    one batch — instead of a join, a window and a sort of every link in DuckDB (same rows, same order)."""
+    table per :data:`JOINED_BATCHES` staged batches. Arrow and a hash of (record, applicant) per table — a
+    record's names are all in one batch — instead of a join, a window and a sort of every link in DuckDB (same
+    rows, same order); several batches at once look the names up that many times less often
+    (:func:`index_in_many`)."""
     names, app_ids = ids.column("name"), id_of.to_numpy(dtype=object)  # ``ids``: id_of as Arrow (name, applicant_id)
     ids = ids.column("applicant_id")
     codes = pa.array(pd.factorize(app_ids, use_na_sentinel=True)[0].astype(np.int64))  # one per applicant_id
     cities = pa.array(city_of.reindex(app_ids).astype(object).where(lambda c: c.notna(), None).to_numpy(), pa.string())
-    for t in _kept_batches(files, dups, ["patent_id", "name", "seq"]):
-        if not t.num_rows:
-            continue
-        at = pc.index_in(t.column("name"), value_set=names)  # null: a name without an id
+    for t in _joined(_kept_batches(files, dups, ["patent_id", "name", "seq"]), JOINED_BATCHES):
+        at = index_in_many(t.column("name"), names)  # null: a name without an id
         code = pc.fill_null(pc.take(codes, at), -1).to_numpy()
         key = t.column("_pos").to_numpy() * (len(ids) + 2) + (code + 1)  # (record, applicant); no id: one group
         first = ~pd.Series(key).duplicated(keep="first").to_numpy()  # rows are in (_pos, seq) order

@@ -74,3 +74,42 @@ def test_ingest_uses_one_id_and_writes_the_names_table(tmp_path):
     assert len(pa_) == 3 and pa_["city_code"].eq("320100").all()  # one link per patent and firm
     assert report["applicants"]["harmonised"]["names_merged"] == 2
     assert report["addresses"]["by_status"]["city"] == 1
+
+
+def test_representatives_and_ids_follow_the_rule_on_many_names():
+    """The grouping of ``harmonize_names`` (session 16: Arrow sorts and integer codes instead of pandas sorts
+    of strings) against the rule of the module docstring written out in plain Python: per key, the
+    representative is a renamed firm's current name, else the name on most records, then the smallest; its
+    id ``A`` + SHA-1; ``identity`` for the representative and for a name alone in its key; rows by id, then
+    name. Random names from a few stems and legal forms (many ties in records), individuals, a renaming."""
+    import random
+
+    from citynet.etl.classify import applicant_kind
+    from citynet.etl.harmonize import _renamings, name_keys
+
+    rng = random.Random(16)
+    stems = ["南京南瑞科技", "北京华为技术", "联想(北京)", "上海电气", "浙江大学", "SONY", "KORGAL", "张伟", "李娜"]
+    forms = ["", "有限公司", "股份有限公司", "公司", " CORP", " CORPORATION", " CO LTD", " INC."]
+    raw = {normalize_name(rng.choice(stems) + rng.choice(forms) + rng.choice(["", "", "", "甲", "乙"]))
+           for _ in range(400)} | {normalize_name("苏宁云商集团股份有限公司"), normalize_name("苏宁易购集团股份有限公司")}
+    counts = pd.Series([rng.choice([1, 1, 2, 3, 5]) for _ in raw], index=pd.Index(sorted(raw), dtype=object))
+    kinds = applicant_kind(pd.Series(counts.index)).set_axis(counts.index)
+    keys = name_keys(pd.Series(counts.index), pd.Series(kinds.to_numpy()))
+    got = harmonize_names(None, kinds=kinds, counts=counts, keys=keys)
+
+    ren = _renamings()
+    groups: dict[str, list[str]] = {}
+    for n in counts.index:
+        k = "\x00person\x00" + n if kinds[n] == "individual" else keys.loc[n, "key"]
+        groups.setdefault(k, []).append(n)
+    want = []
+    for members in groups.values():
+        rep = min(members, key=lambda n: (n in ren, -counts[n], n))
+        aid = "A" + hashlib.sha1(rep.encode()).hexdigest()[:16]
+        for n in members:
+            rule = "identity" if n == rep or len(members) == 1 else keys.loc[n, "rule"]
+            want.append((aid, n, rep, rule, int(counts[n])))
+    want.sort()
+    rows = list(zip(got["applicant_id"], got["name"], got["representative"], got["rule"], got["records"], strict=True))
+    assert [(a, n, r, ru, int(c)) for a, n, r, ru, c in rows] == want
+    assert len(groups) < len(counts)  # some names were merged

@@ -415,3 +415,25 @@ def test_appends_that_share_numbers_applicants_and_citations_equal_one_ingest(tm
     cn = [n if n.startswith("CN") else "CN" + n for n in (a[5][0], body[811][0], body[812][0], cites_a[0], a[2][0],
                                                            a[3][0], c[0][0])]
     assert {(cn[0], cn[1]), (cn[0], cn[2]), (cn[3], cn[4]), (cn[3], cn[5]), (cn[6], cn[2])} <= resolved
+
+
+def test_index_in_many_is_arrow_index_in():
+    """``etl.stream.index_in_many`` (the look-up of each staged batch's names among every applicant name,
+    session 16) gives what ``pyarrow.compute.index_in`` gives: the first position in the set, null for a
+    value not in it or a null value; chunked or not, empty inputs, a set with repeated values."""
+    import random
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from citynet.etl.stream import index_in_many
+
+    rng = random.Random(16)
+    for _ in range(400):
+        pool = [None, ""] + ["".join(rng.choice("ab甲乙 ") for _ in range(rng.randint(1, 4))) for _ in range(30)]
+        values_set = [v for v in (rng.choice(pool) for _ in range(rng.randint(0, 25))) if v is not None]
+        values = pa.array([rng.choice(pool) for _ in range(rng.randint(0, 40))], pa.string())
+        if rng.random() < 0.5:
+            values = pa.chunked_array([values.slice(0, len(values) // 2), values.slice(len(values) // 2)])
+        want = pc.index_in(values, value_set=pa.array(values_set, pa.string()))
+        want = want.combine_chunks() if isinstance(want, pa.ChunkedArray) else want
+        assert index_in_many(values, pa.array(values_set, pa.string())).equals(want.cast(pa.int32()))
