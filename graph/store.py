@@ -57,8 +57,11 @@ PARTS_META = "partitions:"  # + a store table: its partitions' digests and rows 
 FEW_ABSENT = 5_000  # applicants outside the canonical tables whose links are looked up one by one
 KEY_LOOKUP_ROWS = 3_000
 # the share of [store] load_memory_limit that DuckDB works within while the store copies the tables it
-# has prepared into an empty store (BaseStore._stage_beside_copies)
+# has prepared into an empty store (BaseStore._stage_beside_copies), from the hand-over of the first of
+# the tables whose copy holds memory growing with the patents (before it, the store copies the cities
+# and applicants, and DuckDB prepares the patents' rows, the longest write, within its whole limit)
 BESIDE_MEMORY = 0.5
+BESIDE_SHARED_FROM = ("Patent", "APPLIED", "CITES")
 
 
 def ENTITY_SCHEMA(name: str, key_only: bool = False):  # noqa: N802 - reads as a constant table
@@ -401,10 +404,11 @@ class BaseStore:
         partitioned), in order) and copied by the store on a second thread as soon as they are written, one
         table after the other in the same order, while DuckDB writes the next tables' files: the ``COPY``s
         (one per table, on one thread: the files' order) are the same as after DuckDB's release, and both
-        engines release the GIL, so the load uses the second core. Once the first table is handed over,
-        DuckDB works within :data:`BESIDE_MEMORY` of ``[store] load_memory_limit``, so the two engines
-        together stay within the memory of one of them working alone (docs/scale.md, "Eighth round
-        (session 16): the load on two cores"). Only the copying thread touches the store until it ends."""
+        engines release the GIL, so the load uses the second core. Once the patents are handed over
+        (:data:`BESIDE_SHARED_FROM`), DuckDB works within :data:`BESIDE_MEMORY` of ``[store]
+        load_memory_limit``, so that the two engines together stay within about the memory of the store's
+        copies alone (docs/scale.md, "Eighth round (session 16): the load on two cores"). Only the copying
+        thread touches the store until it ends."""
         import queue
         import threading
 
@@ -430,12 +434,14 @@ class BaseStore:
         thread = threading.Thread(target=copy, name="citynet-copy", daemon=True)
         thread.start()
         try:
-            for i, (e, parted) in enumerate(tables):
+            shared = False
+            for e, parted in tables:
                 if failed:
                     break
                 files, n, by_part = prep.write_batches(e.name, parted, folder, said)
-                if i == 0:
+                if not shared and e.name in BESIDE_SHARED_FROM:
                     prep.share_memory(BESIDE_MEMORY)
+                    shared = True
                 jobs.put((e, files, n, by_part))
             prep.release()  # DuckDB's memory goes before the store's grows further
         except BaseException:
