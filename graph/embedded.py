@@ -39,6 +39,7 @@ FEW_CHANGED = 20_000
 
 class EmbeddedStore(BaseStore):
     backend = "embedded"
+    copies_beside = True  # (one write transaction at a time: the copies run one after the other)
 
     def __init__(self, store_dir: Path, read_only: bool = False, buffer_pool: int = 0):
         import ladybug as lb

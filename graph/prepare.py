@@ -86,6 +86,7 @@ class Prepared:
     def __init__(self, canonical_dir: Path, memory_limit: str | None = None, batch_rows: int | None = None):
         self.dir = Path(canonical_dir)
         self.batch_rows = int(batch_rows or DEFAULT_BATCH_ROWS)
+        self.memory_limit = memory_limit or DEFAULT_MEMORY_LIMIT
         self._tmp = tempfile.TemporaryDirectory(prefix="citynet-load-")
         self.con = connect(memory_limit, Path(self._tmp.name))
         self.present: dict[str, bool] = {}
@@ -107,6 +108,18 @@ class Prepared:
         """Close DuckDB and remove its spill folder now (its memory is returned before the store copies
         the rows written by ``write_batches``); the relations are gone after this."""
         self.close()
+
+    def share_memory(self, fraction: float) -> None:
+        """Lower DuckDB's memory limit to ``fraction`` of the load's (``memory_limit``): the rest is left to
+        the store, which copies the tables already prepared while DuckDB prepares the next ones
+        (``graph.store.BaseStore._stage_beside_copies``); beyond the new limit DuckDB spills."""
+        import re
+
+        # the number scaled in the unit it was given in, as DuckDB reads units ("2GB": 10^9 bytes)
+        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*", self.memory_limit)
+        if m is None:
+            return
+        self.con.execute(f"SET memory_limit = '{float(m.group(1)) * fraction:.6g}{m.group(2) or 'B'}'")
 
     def __enter__(self):
         return self

@@ -60,6 +60,12 @@ ORPHANS_META = "orphans"
 PARTS_META = "partitions:"  # + a store table: its partitions' digests and rows (``BaseStore._part_record``)
 FEW_ABSENT = 5_000  # applicants outside the canonical tables whose links are looked up one by one
 KEY_LOOKUP_ROWS = 3_000
+# the share of [store] load_memory_limit that DuckDB works within while the store copies the tables it
+# has prepared into an empty store (BaseStore._stage_beside_copies), from the hand-over of the first of
+# the tables whose copy holds memory growing with the patents (before it, the store copies the cities
+# and applicants, and DuckDB prepares the patents' rows, the longest write, within its whole limit)
+BESIDE_MEMORY = 0.5
+BESIDE_SHARED_FROM = ("Patent", "APPLIED", "CITES")
 
 
 def ENTITY_SCHEMA(name: str, key_only: bool = False):  # noqa: N802 - reads as a constant table
@@ -108,6 +114,9 @@ class BaseStore:
 
     backend = "base"
     read_only = False
+    # whether an empty store copies each table on a second thread while DuckDB prepares the next ones
+    # (:meth:`_stage_beside_copies`); else every table is copied after DuckDB's release
+    copies_beside = False
 
     # -- engine hooks --
     def _run(self, statement: str, params: dict | None = None) -> pd.DataFrame:  # pragma: no cover
@@ -370,10 +379,17 @@ class BaseStore:
         # load writes any: the links and citations of a patent moved to another year are still found by
         # the year the store holds, since the move changes the digests of both years' partitions
         writes: list[tuple] = []
+        todo = [e for e in ENTITIES if e.name not in done]
+        beside = self.copies_beside and empty and not built_filters
+        # (an empty embedded store: the stored rows are asked for before the store copies any)
+        stored_of = {e.name: self._stored(prep, e, whole) for e in todo} if beside else {}
+        beside = beside and all(v is None for v in stored_of.values())
         with tempfile.TemporaryDirectory(prefix="citynet-rows-", dir=getattr(self, "store_dir", None)) as rows_dir:
-            for e in ENTITIES:
-                if e.name in done:
-                    continue
+            if beside:  # every table staged whole: copied on a second thread while DuckDB prepares the next
+                self._stage_beside_copies(prep, [(e, e.name in ly.YEAR_ENTITIES and ydig is not None) for e in todo],
+                                          Path(rows_dir), record, report)
+                return
+            for e in todo:
                 parted = e.name in ly.YEAR_ENTITIES and ydig is not None
                 stored = self._stored(prep, e, whole)
                 if stored is None and not built_filters:  # (files, rows, rows per partition, no diff)
@@ -393,6 +409,60 @@ class BaseStore:
                     record(e, n, diff[1], diff[2], by_part)
                     if diff[4]:
                         counts[e.name]["deleted"] = diff[4]
+
+    def _stage_beside_copies(self, prep, tables: list[tuple], folder: Path, record, report) -> None:
+        """Into an empty store, each table's rows are written to batch files by DuckDB (``tables``: (table,
+        partitioned), in order) and copied by the store on a second thread as soon as they are written, one
+        table after the other in the same order, while DuckDB writes the next tables' files: the ``COPY``s
+        (one per table, on one thread: the files' order) are the same as after DuckDB's release, and both
+        engines release the GIL, so the load uses the second core. Once the patents are handed over
+        (:data:`BESIDE_SHARED_FROM`), DuckDB works within :data:`BESIDE_MEMORY` of ``[store]
+        load_memory_limit``, so that the two engines together stay within about the memory of the store's
+        copies alone (docs/scale.md, "Eighth round (session 16): the load on two cores"). Only the copying
+        thread touches the store until it ends."""
+        import queue
+        import threading
+
+        lock = threading.Lock()
+
+        def said(stage: str, done: int, total: int) -> None:  # (progress from either thread)
+            with lock:
+                report(stage, done, total)
+
+        jobs: queue.Queue = queue.Queue()
+        failed: list[BaseException] = []
+        stop = threading.Event()
+
+        def copy() -> None:
+            while (job := jobs.get()) is not None:
+                if stop.is_set() or failed:
+                    continue
+                try:
+                    self._copy_staged(*job, record, said)
+                except BaseException as exc:  # re-raised by the preparing thread
+                    failed.append(exc)
+
+        thread = threading.Thread(target=copy, name="citynet-copy", daemon=True)
+        thread.start()
+        try:
+            shared = False
+            for e, parted in tables:
+                if failed:
+                    break
+                files, n, by_part = prep.write_batches(e.name, parted, folder, said)
+                if not shared and e.name in BESIDE_SHARED_FROM:
+                    prep.share_memory(BESIDE_MEMORY)
+                    shared = True
+                jobs.put((e, files, n, by_part))
+            prep.release()  # DuckDB's memory goes before the store's grows further
+        except BaseException:
+            stop.set()  # the copy under way ends; the tables not yet copied are not
+            raise
+        finally:
+            jobs.put(None)
+            thread.join()
+        if failed:
+            raise failed[0]
 
     def _copy_staged(self, e, files: list[tuple[Path, int]], n: int, by_part: dict, record, report) -> None:
         """Copy the batch ``files`` of the ``n`` rows of store table ``e`` (no stored row: all new)."""

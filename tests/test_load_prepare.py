@@ -73,19 +73,21 @@ def test_store_equals_the_pandas_reference_at_any_batch_size(tmp_path, batch_row
 
 
 def test_an_empty_store_is_copied_after_duckdb_is_closed(tmp_path, monkeypatch):
-    """Into an empty store the rows go to batch files and DuckDB is closed before the first ``COPY``,
-    so the two engines' memory is not held at once (docs/scale.md, "The load's memory at 10,000,000
-    patents: the rest"): each table's batch files (of 97 rows here: the table's rows over 97, rounded
-    up) are copied after the release in one ``COPY`` (docs/scale.md, "The load's time at 10,000,000
-    patents"), none is left, the store equals the reference, and its rows are stored in the files'
-    order (the order of node offsets and relationship ids: what one ``COPY`` per file gave)."""
+    """Into an empty store the rows go to batch files, each table's files are copied in one ``COPY``
+    once they are all written (docs/scale.md, "The load's time at 10,000,000 patents"), the tables one
+    after the other in their order, and DuckDB is closed once the last table's files are written, with
+    its memory limit lowered before the patents' ``COPY`` (docs/scale.md, "Eighth round (session 16)"):
+    every file holds at most 97 rows here (the table's rows over 97, rounded up), none is left, the
+    store equals the reference, and its rows are stored in the files' order (the order of node offsets
+    and relationship ids: what one ``COPY`` per file gave)."""
     import pyarrow.parquet as pq
     from citynet.graph.embedded import EmbeddedStore
     from citynet.graph.prepare import Prepared
 
     events: list[tuple[str, str, list[int]]] = []
     keys: dict[str, list[tuple]] = {}
-    release, copy = Prepared.release, EmbeddedStore._copy_rows_files
+    release, copy, write, share = (Prepared.release, EmbeddedStore._copy_rows_files, Prepared.write_batches,
+                                   Prepared.share_memory)
 
     def copy_files(self, name, files, progress):
         rows = []
@@ -97,15 +99,27 @@ def test_an_empty_store_is_copied_after_duckdb_is_closed(tmp_path, monkeypatch):
         events.append(("copy", name, rows))
         return copy(self, name, files, progress)
 
+    def write_batches(self, name, *args):
+        out = write(self, name, *args)
+        events.append(("written", name, []))
+        return out
+
     monkeypatch.setattr(Prepared, "release", lambda self: (events.append(("release", "", [])), release(self))[1])
+    monkeypatch.setattr(Prepared, "write_batches", write_batches)
+    monkeypatch.setattr(Prepared, "share_memory", lambda self, f: (events.append(("share", "", [])), share(self, f))[1])
     monkeypatch.setattr(EmbeddedStore, "_copy_rows_files", copy_files)
     tables = synth_tables(800, seed=3, years=(2010, 2014), n_cities=30)
     store, counts = _load(tmp_path, tables, batch_rows=97)
     try:
-        assert events[0] == ("release", "", [])
-        copies = events[1:]
-        assert [name for _, name, _ in copies] == [e.name for e in ENTITIES if counts[e.name]["new"]]
-        for _, name, rows in copies:
+        kinds = [(k, n) for k, n, _ in events]
+        written = [n for k, n in kinds if k == "written"]
+        assert written == [e.name for e in ENTITIES]
+        assert kinds.index(("release", "")) > kinds.index(("written", written[-1]))
+        copies = [(name, rows) for kind, name, rows in events if kind == "copy"]
+        assert [name for name, _ in copies] == [e.name for e in ENTITIES if counts[e.name]["new"]]
+        assert kinds.index(("written", "Patent")) < kinds.index(("share", "")) < kinds.index(("copy", "Patent"))
+        for name, rows in copies:
+            assert kinds.index(("copy", name)) > kinds.index(("written", name)), name
             assert all(0 < r <= 97 for r in rows), name
             assert sum(rows) == counts[name]["new"], name
             assert len(rows) == -(-counts[name]["new"] // 97), name
@@ -116,6 +130,116 @@ def test_an_empty_store_is_copied_after_duckdb_is_closed(tmp_path, monkeypatch):
             assert [k[0] for k in got] == [k[0] for k in keys[name]], name
             if name != "Patent":
                 assert got == keys[name], name
+    finally:
+        store.close()
+
+
+def _canonical_order(tables: dict[str, pd.DataFrame]) -> dict[str, list]:
+    """The order in which an empty store must hold Patent, APPLIED and CITES, from the canonical tables
+    alone (pandas here): each kept row at its place in the file (a repeated patent: its last row; a
+    repeated link: its lowest ``seq``, then its first row; a repeated citation: its first row), links
+    and citations of unknown patents or applicants left out."""
+    pat = tables["patents"].reset_index(drop=True)
+    pat = pat[pat["patent_id"].notna()].drop_duplicates("patent_id", keep="last")
+    known_p, known_a = set(pat["patent_id"]), set(tables["applicants"]["applicant_id"].dropna())
+    links = tables["patent_applicants"].reset_index(drop=True)
+    links = links[links["patent_id"].isin(known_p) & links["applicant_id"].isin(known_a)]
+    links = (links.assign(rn=links.index).sort_values(["seq", "rn"], na_position="last", kind="stable")
+             .drop_duplicates(["patent_id", "applicant_id"], keep="first").sort_values("rn"))
+    cites = tables["citations"].reset_index(drop=True)
+    cites = cites[cites["citing_patent_id"].isin(known_p) & cites["cited_patent_id"].isin(known_p)]
+    cites = (cites.assign(rn=cites.index).groupby(["citing_patent_id", "cited_patent_id"], as_index=False)["rn"]
+             .min().sort_values("rn"))
+    return {"Patent": pat["patent_id"].tolist(),
+            "APPLIED": list(zip(links["applicant_id"], links["patent_id"], strict=True)),
+            "CITES": list(zip(cites["citing_patent_id"], cites["cited_patent_id"], strict=True))}
+
+
+@pytest.mark.parametrize("beside", [True, False], ids=["copies beside DuckDB", "copies after DuckDB"])
+def test_copies_beside_duckdb_store_the_canonical_order(tmp_path, monkeypatch, beside):
+    """Whether the store copies each table on a second thread while DuckDB prepares the next ones (the
+    empty embedded store's path) or after DuckDB is closed, it holds the reference's rows in the order
+    of the canonical files (rows shuffled here, so that the files' order is not the keys'); beside
+    DuckDB, the first ``COPY`` runs on another thread before DuckDB has written the last table (the
+    last write waits for it: without the second thread it would wait in vain)."""
+    import threading
+
+    from citynet.graph.embedded import EmbeddedStore
+    from citynet.graph.prepare import Prepared
+
+    monkeypatch.setattr(EmbeddedStore, "copies_beside", beside)
+    tables = synth_tables(700, seed=5, years=(2011, 2014), n_cities=25)
+    for name, seed in (("patents", 1), ("patent_applicants", 2), ("citations", 3)):
+        tables[name] = tables[name].sample(frac=1, random_state=seed).reset_index(drop=True)
+    events: list[tuple[str, str, str]] = []
+    first_copy = threading.Event()
+    write, copy, release = Prepared.write_batches, EmbeddedStore._copy_rows_files, Prepared.release
+
+    def write_batches(self, name, *args):
+        if name == ENTITIES[-1].name:
+            first_copy.wait(timeout=20 if beside else 0)
+        out = write(self, name, *args)
+        events.append(("written", name, threading.current_thread().name))
+        return out
+
+    def copy_files(self, name, files, progress):
+        events.append(("copy", name, threading.current_thread().name))
+        first_copy.set()
+        return copy(self, name, files, progress)
+
+    monkeypatch.setattr(Prepared, "write_batches", write_batches)
+    monkeypatch.setattr(Prepared, "release", lambda self: (events.append(("release", "", "")), release(self))[1])
+    monkeypatch.setattr(EmbeddedStore, "_copy_rows_files", copy_files)
+    store, counts = _load(tmp_path, tables, batch_rows=61)
+    try:
+        _check_equal_to_reference(store, tables)
+        want = _canonical_order(tables)
+        for name, stmt in STORED_IN_ORDER.items():
+            got = [tuple(r) for r in store._run(stmt).itertuples(index=False)]
+            assert [k[0] for k in got] == [k if name == "Patent" else k[0] for k in want[name]], name
+            if name != "Patent":
+                assert got == want[name], name
+        copies = [(n, t) for k, n, t in events if k == "copy"]
+        assert [n for n, _ in copies] == [e.name for e in ENTITIES if counts[e.name]["new"]]
+        released = [k for k, _, _ in events].index("release")
+        first = events.index(("copy", *copies[0]))
+        main = threading.main_thread().name
+        if beside:
+            assert all(t != main for _, t in copies)
+            assert first < events.index(("written", ENTITIES[-1].name, main)) < released
+        else:
+            assert all(t == main for _, t in copies) and first > released
+    finally:
+        store.close()
+
+
+def test_a_failed_copy_beside_duckdb_stops_the_load_with_its_message(tmp_path, monkeypatch):
+    """A ``COPY`` that fails on the copying thread ends the load with that error (one message, the
+    thread ended, no batch file left) and the tables after it are not copied."""
+    from citynet.graph.embedded import EmbeddedStore
+
+    from citynet.errors import StoreError
+
+    copied: list[str] = []
+    copy = EmbeddedStore._copy_rows_files
+
+    def copy_files(self, name, files, progress):
+        if name == "Patent":
+            raise StoreError("the copy failed", fix="none")
+        copied.append(name)
+        return copy(self, name, files, progress)
+
+    monkeypatch.setattr(EmbeddedStore, "_copy_rows_files", copy_files)
+    tables = synth_tables(300, seed=2, years=(2012, 2013), n_cities=20)
+    write_tables(tables, tmp_path / "ws" / "canonical")
+    ws = Workspace.open(tmp_path / "ws", create=True)
+    store = open_store(ws)
+    try:
+        with pytest.raises(StoreError, match="the copy failed"):
+            store.load(ws.canonical, batch_rows=50)
+        assert copied == ["City", "Applicant"]
+        assert not list(store.store_dir.glob("citynet-rows-*"))
+        assert not [t for t in __import__("threading").enumerate() if t.name == "citynet-copy"]
     finally:
         store.close()
 
