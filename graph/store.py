@@ -231,7 +231,9 @@ class BaseStore:
         working within ``memory_limit`` (default 2GB). Every table's rows to write (into an empty store
         all of them, else the new and changed ones) are written to files and DuckDB is closed before the
         store writes any, so DuckDB's memory and the store's are not held at once (docs/scale.md, "The
-        load's memory at 10,000,000 patents: the rest" and "The refresh's memory at 10,000,000 patents").
+        load's memory at 10,000,000 patents: the rest" and "The refresh's memory at 10,000,000 patents");
+        except into an empty embedded store, which copies each table on a second thread once its files
+        are written while DuckDB, within half its limit, writes the next tables' (``_stage_beside_copies``).
         The years whose projections the written rows change are marked stale for every network
         filter built so far (meta ``stale:<filter>``); ``refresh_projections`` and ``city_edges``
         rebuild just those."""
@@ -373,7 +375,8 @@ class BaseStore:
 
         # every store table's rows to write are put in batch files while DuckDB is open: all of a table
         # with no stored row and no projection to mark stale (staged), else its new and changed rows
-        # (diffed against the stored ones); DuckDB is closed before the store copies any of them, so
+        # (diffed against the stored ones); DuckDB is closed before the store copies any of them (but
+        # into an empty embedded store: _stage_beside_copies), so
         # that DuckDB's memory and the store's are not held at the same time (docs/scale.md, "The
         # refresh's memory at 10,000,000 patents"). Every table's stored rows are thus fetched before this
         # load writes any: the links and citations of a patent moved to another year are still found by
