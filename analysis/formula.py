@@ -116,19 +116,41 @@ def _header_hints(formula: str, columns: Sequence[str], names: Sequence[str] | N
     return hints
 
 
-def _unknown(names: Sequence[str], hints: dict[str, str], columns: Sequence[str]) -> AnalysisError:
-    """The one error of names a formula uses that the panel does not have: the near names of each, and for
-    a header written without backquotes the covariate's name."""
+def _unknown(names: Sequence[str], hints: dict[str, str], columns: Sequence[str],
+             subject: str = "the formula") -> AnalysisError:
+    """The one error of names a formula (or an option, ``subject``) uses that the panel does not have: the
+    near names of each, and for a header written without backquotes the covariate's name."""
     shown = [n for n in names if not any(n in formula_names(t) for t in hints)] + list(hints)
     near = "; ".join(f"{t!r} is the column {n}: write {n} or `{t}`" for t, n in hints.items())
     cols = ", ".join(map(str, columns))
     return AnalysisError(
-        f"the formula names {', '.join(repr(m) for m in shown)}, which the panel does not have"
+        f"{subject} names {', '.join(repr(m) for m in shown)}, which the panel does not have"
         + (f" ({near})" if near else "") + did_you_mean([n for n in shown if n not in hints], columns),
         fix=f"use one of the panel's columns: {cols} "
             "(derived names: ln_X = ln(1+X), l1_X = X lagged one year, f1_X = one-year lead; "
             "a header that is not a name in backquotes: `GDP (亿元)`)",
     )
+
+
+def column_names(value: str, columns: Sequence[str], subject: str, several: bool = False) -> str:
+    """The panel columns an option names (``fit --cluster``, ``map --var``), spelled as a formula spells them:
+    the column's name (``GDP_亿元``), a covariate's header in backquotes (```GDP (亿元)```) or, as the whole
+    value is one name, the header as in the file (``GDP (亿元)``); with ``several``, ``a + b`` (``^`` too) names
+    two (two-way clusters). A name the panel does not have is the formula's error (exit 5), ``subject`` naming the option."""
+    from citynet.etl.covariates import formula_name
+
+    cols = [str(c) for c in columns]
+    text = str(value).strip()
+    if text in cols:
+        return text
+    if "`" not in text and formula_name(text) in cols:  # 'R+D', the header of the column R_D
+        return formula_name(text)
+    parts = [p.strip() for p in (re.split(r"([+^])", unquote(text)) if several else [unquote(text)])]
+    names = [p if p in ("+", "^") or p in cols else formula_name(p) for p in parts]
+    missing = [n for n in names[::2] if n not in cols]
+    if missing:
+        raise _unknown(missing, {}, cols, subject=subject)
+    return "".join(names)
 
 
 def formula_names(formula: str) -> list[str]:

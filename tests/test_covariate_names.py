@@ -180,3 +180,64 @@ def test_stata_export_labels_a_renamed_covariate_with_its_header(ws, tmp_path, c
         names = list(r.read().columns)
     assert {"GDP_亿元", "gdp_pc", "v2006年人口", "R_D", "人均GDP", "FDI"} <= set(names)
     assert labels["GDP_亿元"] == "GDP (亿元)" and labels["R_D"] == "R&D" and labels["FDI"] == "ＦＤＩ（％）"
+
+
+@pytest.fixture(scope="module")
+def ws_regions(ws, tmp_path_factory):
+    """The panel of ``ws`` with one more covariate, a region of each city under the header ``区域 (组)`` (8 groups,
+    a city keeps its group): a cluster variable named by its header, ingested by ``citynet ingest``."""
+    _, panel, cy, cov = ws
+    root = tmp_path_factory.mktemp("regions")
+    codes = sorted(cy["city_code"].unique())
+    groups = cov.assign(**{"区域 (组)": cov["城市代码"].map({c: k % 8 + 1 for k, c in enumerate(codes)})})
+    groups.to_csv(root / "controls.csv", index=False, encoding="utf-8")
+    export = root / "patents.csv"
+    export.write_text("".join(_lines("patents.csv.gz")[:50]), encoding="utf-8")
+    assert exit_code("ingest", "-w", root / "ing", export, "--covariates", root / "controls.csv") == 0
+    w = root / "panel"
+    shutil.copytree(panel, w)
+    shutil.copyfile(root / "ing" / "canonical" / "covariates.parquet", w / "canonical" / "covariates.parquet")
+    return w, cy, groups
+
+
+def test_cluster_takes_a_header_in_backquotes_as_the_formula_does(ws_regions, capsys):
+    w, cy, groups = ws_regions
+    want = _ols_fe(cy, groups, ["GDP (亿元)"])
+    d = cy.merge(groups.rename(columns={"城市代码": "city_code", "年份": "year"}), on=["city_code", "year"])
+    fits = {}
+    for cluster in ("`区域 (组)`", "区域_组", "区域 (组)"):
+        code, out, err = invoke(capsys, "fit", "-w", w, "--formula", "ln_green_patents ~ `GDP (亿元)` | city_code + year",
+                                "--cluster", cluster, "--json")
+        assert code == 0, (cluster, err)
+        fits[cluster] = r = json.loads(out)
+        assert r["vcov"] == "cluster:区域_组"
+        assert r["stats"]["n_clusters"] == d["区域 (组)"].nunique() == 8  # pandas' count of the groups
+        assert np.isclose(r["coefficients"]["GDP_亿元"]["coef"], want[0], rtol=1e-8)
+    assert len({f["coefficients"]["GDP_亿元"]["se"] for f in fits.values()}) == 1
+    # the wild bootstrap clusters by it too; and two-way clusters, one of them in backquotes
+    code, out, err = invoke(capsys, "fit", "-w", w, "--formula", "ln_green_patents ~ `GDP (亿元)` | city_code + year",
+                            "--cluster", "`区域 (组)`", "--inference", "wild:99", "--json")
+    assert code == 0, err
+    assert json.loads(out)["stats"]["n_clusters"] == 8
+    code, out, err = invoke(capsys, "fit", "-w", w, "--formula", "ln_green_patents ~ `GDP (亿元)` | city_code + year",
+                            "--cluster", "`区域 (组)` + year", "--json")
+    assert code == 0, err
+    assert json.loads(out)["vcov"] == "cluster:区域_组+year"
+
+
+def test_an_unknown_cluster_or_map_variable_is_the_formulas_message(ws_regions, tmp_path, capsys):
+    w, _, _ = ws_regions
+    fml = ("--formula", "ln_green_patents ~ `GDP (亿元)` | city_code + year")
+    cases = {("fit", *fml, "--cluster", "`区域 (祖)`"): "--cluster names '区域_祖', which the panel does not have "
+                                                       "('区域_祖': did you mean '区域_组'?)",
+             ("fit", *fml, "--cluster", "provnce_code"): "--cluster names 'provnce_code'",
+             ("fit", *fml, "--cluster", "区域_祖", "--inference", "wild:99"): "did you mean '区域_组'?",
+             ("map", "--var", "`GDP (亿园)`", "--out", tmp_path / "m.png"): "--var names 'GDP_亿园', which the panel "
+                                                                           "does not have ('GDP_亿园': did you mean "
+                                                                           "'GDP_亿元'?)"}
+    for args, text in cases.items():
+        code, _, err = invoke(capsys, args[0], "-w", w, *args[1:])
+        assert code == 5, (args, err)
+        assert text in err and err.count("error:") == 1 and len(err.strip().splitlines()) == 2, (args, err)
+    code, _, err = invoke(capsys, "fit", "-w", w, *fml, "--cluster", "`区域 (组)")
+    assert code == 2 and "unmatched backquote" in err

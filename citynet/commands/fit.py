@@ -33,7 +33,8 @@ by application year in the last years) go to stderr and into the table notes."""
 @click.option("--model", "-m", type=click.Choice(["ols", "ppml", "2sls"]), default="ols", show_default=True)
 @click.option("--panel", "panel_name", type=click.Choice(["city-year", "dyad-year"]), default="city-year",
               show_default=True)
-@click.option("--cluster", help="Cluster standard errors by this column (default: city_code on the city-year "
+@click.option("--cluster", help="Cluster standard errors by this column, named as in a formula (a covariate's header "
+                                "in backquotes: `GDP (亿元)`; A+B: two-way) (default: city_code on the city-year "
                                 "panel; city pair on the dyad-year panel).")
 @click.option("--vcov", type=click.Choice(["hc1", "iid"]), help="Robust (HC1) or classical standard errors instead.")
 @click.option("--sample", help='A pandas query restricting the sample, e.g. "year >= 2010".')
@@ -87,8 +88,14 @@ def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, in
     from citynet.analysis.tables import regression_table
 
     df = load_panels(ws)(panel_name)
+    subject = "--cluster"
     if not cluster and not vcov and panel_name == "city-year":
         cluster = ws.settings.get("analysis", {}).get("cluster")  # citynet.toml [analysis] cluster
+        subject = "citynet.toml [analysis] cluster"
+    if cluster:  # spelled as in a formula: the column, or a covariate's header in backquotes
+        from citynet.analysis.formula import column_names
+
+        cluster = column_names(cluster, df.columns, subject, several=True)
     v = vcov or (f"cluster:{cluster}" if cluster else None)
     if panel_name == "dyad-year":
         parts = split_formula(formula)

@@ -51,10 +51,6 @@ def command(ctx, ws, var, edges, years, network, k, out):
     if bool(var) == bool(edges):
         raise UserError("give one of --var VAR (choropleth) or --edges NETWORK (network map)",
                         fix="e.g. citynet map --var collab_degree --year 2020")
-    if var:  # a covariate's header as in the file ('GDP (亿元)', or in backquotes): its column name (GDP_亿元)
-        from citynet.etl.covariates import formula_name
-
-        var = formula_name(var.strip().strip("`"))
     if out is not None:  # its folder must exist, as for export and report (docs/configuration.md §6)
         out = ensure_output(maps.figure_path(out), "map file")
     if edges:
@@ -81,22 +77,19 @@ def command(ctx, ws, var, edges, years, network, k, out):
                                                "citation": "citations (both ways)"}[edges])
         out = out or ws.results / f"map_{edges}_{'_'.join(map(str, years))}.png"
     else:
+        import pandas as pd
+
+        from citynet.analysis.formula import column_names
+
         cy = read_panel(panel_path(ws, "city_year", network))
         cov = ws.table("covariates")
-        if var not in cy.columns and cov.exists():
-            import pandas as pd
-
-            c = pd.read_parquet(cov)
-            if var in c.columns:
-                c["city_code"] = c["city_code"].astype(str)
-                cy = cy.assign(city_code=cy["city_code"].astype(str)).merge(
-                    c[["city_code", "year", var]], on=["city_code", "year"], how="left")
+        c = pd.read_parquet(cov) if cov.exists() else pd.DataFrame(columns=["city_code", "year"])
+        # spelled as in a formula: the column, a covariate's header in backquotes or as in the file (GDP (亿元))
+        var = column_names(var, [*cy.columns, *(n for n in c.columns if n not in cy.columns)], "--var")
         if var not in cy.columns:
-            import difflib
-
-            near = difflib.get_close_matches(var, [str(c) for c in cy.columns], n=3)
-            raise UserError(f"no column {var!r} in the city-year panel",
-                            fix=("did you mean " + ", ".join(near) + "?") if near else "see `citynet export --help`")
+            c["city_code"] = c["city_code"].astype(str)
+            cy = cy.assign(city_code=cy["city_code"].astype(str)).merge(
+                c[["city_code", "year", var]], on=["city_code", "year"], how="left")
         if len(years) > 1:
             raise UserError("a choropleth maps one year", fix="pass one --year")
         all_years = sorted(int(y) for y in cy["year"].unique())
