@@ -27,6 +27,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from citynet.etl.formula_words import FORMULA_FUNCTIONS
 
 from citynet.errors import AnalysisError, UserError
 
@@ -34,9 +35,11 @@ _IDENT = re.compile(r"[^\W\d]\w*")  # a name: letters (any script), digits and _
 _BACKQUOTED = re.compile(r"`([^`]*)`")
 _TERM = re.compile(r"[\w\u4e00-\u9fff.^:*()\[\], =<>!'\"/-]+")  # the characters a formula's term may hold
 _LAG_PREFIX = re.compile(r"^([lf])(\d+)_(.+)$")
-# names used as functions or keywords inside pyfixest formulas
-_RESERVED = {"i", "C", "I", "log", "exp", "np", "ref", "ref2", "sw", "sw0", "csw", "csw0", "mvsw", "bin", "center",
-             "scale", "poly", "True", "False", "None"}
+# words of pyfixest formulas that are never variables: its own, read in the formula's text (multiple estimation,
+# i()'s arguments), and Python's constants. The functions formulaic evaluates (etl/formula_words.py: a covariate
+# of such a name is renamed at ingest) are skipped when called (log(x), np.log(x)); written bare they are names
+# to check (a formula written before the rename: 'log' is the column log_).
+_RESERVED = {"ref", "ref2", "sw", "sw0", "csw", "csw0", "mvsw", "bin", "True", "False", "None"}
 
 
 def panel_keys(df: pd.DataFrame) -> tuple[list[str], str]:
@@ -159,7 +162,8 @@ def formula_names(formula: str) -> list[str]:
     for m in _IDENT.finditer(formula):
         tok = m.group(0)
         rest = formula[m.end():].lstrip()
-        if tok in _RESERVED or rest.startswith("(") or (rest.startswith("=") and not rest.startswith("==")):
+        if (tok in _RESERVED or rest.startswith("(") or (tok in FORMULA_FUNCTIONS and rest.startswith("."))
+                or (rest.startswith("=") and not rest.startswith("=="))):
             continue
         if tok not in names:
             names.append(tok)

@@ -11,7 +11,7 @@ missing-value mark such as ``—`` or ``NA``) is left missing and counted in the
 silently; so is a column without any number, which is left out.
 
 Column names are made names that a formula can hold (:func:`formula_name`: ``GDP (亿元)`` → ``GDP_亿元``,
-``gdp-pc`` → ``gdp_pc``, ``2006年人口`` → ``v2006年人口``; ``人均GDP`` stays), so that one name serves in
+``gdp-pc`` → ``gdp_pc``, ``2006年人口`` → ``v2006年人口``, ``log`` → ``log_``; ``人均GDP`` stays), so that one name serves in
 formulas, SPEC files, ``map --var`` and Stata exports; the mapping is in the report (``renamed``) and
 printed by ``ingest``, and a formula may also write the header in backquotes (```GDP (亿元)```).
 """
@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 from citynet.etl.cities import HISTORICAL_NAMES, city_set
+from citynet.etl.formula_words import FORMULA_FUNCTIONS
 from citynet.etl.headers import header_key
 from citynet.etl.quarantine import Quarantine
 from citynet.etl.readers import sheet_note
@@ -67,16 +68,21 @@ def formula_name(header: str) -> str:
     it is a Python identifier (``gdp``, ``人均GDP``); else NFKC-normalised, every run of characters that
     an identifier cannot hold made one ``_`` (``GDP (亿元)`` → ``GDP_亿元``, ``gdp-pc`` → ``gdp_pc``,
     ``R&D`` → ``R_D``), ``v`` put before a leading digit (``2006年人口`` → ``v2006年人口``) and ``_`` after a
-    Python keyword (``class`` → ``class_``)."""
+    Python keyword or a formula function (``class`` → ``class_``, ``log`` → ``log_``, ``C`` → ``C_``:
+    ``etl/formula_words.py``)."""
     header = str(header)
-    if header.isidentifier() and not keyword.iskeyword(header):
+    if header.isidentifier() and not _reserved(header):
         return header
     text = unicodedata.normalize("NFKC", header)
     kept = "".join(c if c == "_" or (c.isalnum() and ("a" + c).isidentifier()) else " " for c in text)
     name = "_".join(kept.split()) or "v"
     if not name.isidentifier():  # a leading digit
         name = "v" + name
-    return name + "_" if keyword.iskeyword(name) else name
+    return name + "_" if _reserved(name) else name
+
+
+def _reserved(name: str) -> bool:
+    return keyword.iskeyword(name) or name in FORMULA_FUNCTIONS
 
 
 def formula_names_of(source, headers: list[str]) -> dict[str, str]:

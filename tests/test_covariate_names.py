@@ -241,3 +241,63 @@ def test_an_unknown_cluster_or_map_variable_is_the_formulas_message(ws_regions, 
         assert text in err and err.count("error:") == 1 and len(err.strip().splitlines()) == 2, (args, err)
     code, _, err = invoke(capsys, "fit", "-w", w, *fml, "--cluster", "`区域 (组)")
     assert code == 2 and "unmatched backquote" in err
+
+
+FUNCTION_HEADERS = {"log": "log_", "C": "C_", "I": "I_", "np": "np_", "exp": "exp_", "i": "i_", "L": "L"}
+
+
+def test_the_formula_functions_are_those_of_formulaic_and_pyfixest():
+    """etl/formula_words.py is the list of names a formula calls (the etl layer owns it, analysis reads it): formulaic's
+    transforms and pyfixest's i(); a panel column of such a name shadows the function in every formula."""
+    import formulaic.transforms
+    import pyfixest as pf
+    from citynet.etl.formula_words import FORMULA_FUNCTIONS
+
+    assert set(formulaic.transforms.TRANSFORMS) | {"i"} == FORMULA_FUNCTIONS
+    rng = np.random.default_rng(0)
+    d = pd.DataFrame({"y": rng.normal(size=50), "x": rng.uniform(1, 2, 50), "g": np.repeat(np.arange(5), 10)})
+    for col, fml in (("log", "y ~ log(x)"), ("i", "y ~ i(g)"), ("C", "y ~ C(g)")):
+        with pytest.raises(Exception, match="not callable"):
+            pf.feols(fml, data=d.assign(**{col: 1.0}))
+        assert len(pf.feols(fml, data=d.assign(**{col + "_": 1.0})).coef()) > 1
+
+
+def test_a_covariate_named_as_a_formula_function_gets_a_trailing_underscore(ws, tmp_path, capsys):
+    _, panel, cy, _ = ws
+    rng = np.random.default_rng(2)
+    codes, years = sorted(cy["city_code"].unique()), sorted(cy["year"].unique())
+    cov = pd.DataFrame({"city_code": np.repeat(codes, len(years)), "year": np.tile(years, len(codes))})
+    for h in FUNCTION_HEADERS:
+        cov[h] = rng.normal(0, 1, len(cov)).round(6)
+    cov["x"] = rng.uniform(1, 3, len(cov)).round(6)
+    cov.to_csv(tmp_path / "fun.csv", index=False, encoding="utf-8")
+    export = tmp_path / "p.csv"
+    export.write_text("".join(_lines("patents.csv.gz")[:50]), encoding="utf-8")
+    code, out, err = invoke(capsys, "ingest", "-w", tmp_path / "ing", export, "--covariates", tmp_path / "fun.csv")
+    assert code == 0, err
+    assert "'log' → log_" in " ".join((out + err).split())
+    table = tmp_path / "ing" / "canonical" / "covariates.parquet"
+    assert list(pd.read_parquet(table).columns) == ["city_code", "year", *FUNCTION_HEADERS.values(), "x"]
+    renamed = {h: n for h, n in FUNCTION_HEADERS.items() if h != n}
+    rep = json.loads((tmp_path / "ing" / "reports" / "ingest.json").read_text(encoding="utf-8"))
+    assert rep["covariates"][0]["renamed"] == renamed
+    import pyarrow.parquet as pq
+
+    meta = json.loads(pq.read_schema(table).metadata[b"citynet_covariate_headers"])
+    assert {n: h for h, n in renamed.items()}.items() <= meta.items()
+    w = tmp_path / "panel"
+    shutil.copytree(panel, w)
+    shutil.copyfile(table, w / "canonical" / "covariates.parquet")
+    # the renamed columns in a formula that also calls log(), I() and np.log: the functions still work
+    code, out, err = invoke(capsys, "fit", "-w", w, "--formula",
+                            "ln_green_patents ~ log_ + C_ + `I` + I(2 * x) + np.log(x) | city_code + year", "--json")
+    assert code == 0, err
+    coef = json.loads(out)["coefficients"]
+    want = _ols_fe(cy, cov.assign(x2=2 * cov["x"], lx=np.log(cov["x"])).rename(columns={"city_code": "城市代码",
+                                                                                      "year": "年份"}),
+                   ["log", "C", "I", "x2", "lx"])
+    assert list(coef)[:3] == ["log_", "C_", "I_"]
+    assert np.allclose([c["coef"] for c in coef.values()], want, rtol=1e-7, atol=1e-10)
+    # the old name written bare: the formula's message naming the new one
+    code, _, err = invoke(capsys, "fit", "-w", w, "--formula", "ln_green_patents ~ log + x | city_code + year")
+    assert code == 5 and "'log' is the column log_: write log_ or `log`" in err, err
