@@ -18,8 +18,8 @@ FIRM, VARIANT = "福州隆凯电气有限公司", "福州隆凯电气股份有�
 OTHER = "Aother0corpus000"  # an applicant of another corpus the store holds, without links
 
 
-def _exports(raw: Path) -> tuple[Path, Path]:
-    """A (700 records, 8 of FIRM) and B (100 others, and 15 records of VARIANT in another city)."""
+def _exports(raw: Path, variant: str = VARIANT) -> tuple[Path, Path]:
+    """A (700 records, 8 of FIRM) and B (100 others, and 15 records of ``variant`` in another city)."""
     rows = _rows(_lines("patents.csv.gz"))
     head, body = [rows[0][0].lstrip("\ufeff"), *rows[0][1:]], rows[1:1500]
     a = [list(r) for r in body[:700]]
@@ -27,7 +27,7 @@ def _exports(raw: Path) -> tuple[Path, Path]:
     assert sum(r[6] == FIRM for r in a) == 8
     for r in body[815:830]:
         r = list(r)
-        r[6], r[7], r[8] = VARIANT, "361000福建省厦门市思明区湖滨南路100号", "福建(35)"
+        r[6], r[7], r[8] = variant, "361000福建省厦门市思明区湖滨南路100号", "福建(35)"
         b.append(r)
     raw.mkdir()
     return _write_rows(raw / "a.csv", [head, *a]), _write_rows(raw / "b.csv", [head, *b])
@@ -84,17 +84,20 @@ def _store_keys(store) -> dict[str, list[tuple]]:
             for name, q in STORE_KEYS.items()}
 
 
-def _workspace(tmp_path: Path, backend: str, request):
-    """A workspace with export A ingested (settings for ``backend``), export B, and FIRM's id after A."""
+def _workspace(tmp_path: Path, backend: str, request, name: str = FIRM, variant: str = VARIANT,
+               transfers: list[list[str]] | None = None):
+    """A workspace with export A ingested (and ``transfers``: rows of a transfer file; settings for ``backend``),
+    export B (15 records of ``variant``), and the id of ``name`` after A."""
     import pyarrow.parquet as pq
 
     from citynet.workspace import Workspace
 
-    fa, fb = _exports(tmp_path / "raw")
-    assert exit_code("-q", "ingest", "-w", tmp_path / "ws", fa) == 0
+    fa, fb = _exports(tmp_path / "raw", variant)
+    more = ["--transfers", _write_rows(tmp_path / "raw" / "t.csv", transfers)] if transfers else []
+    assert exit_code("-q", "ingest", "-w", tmp_path / "ws", fa, *more) == 0
     ws = Workspace.open(tmp_path / "ws")
     names = pq.read_table(ws.canonical / "applicant_names.parquet").to_pandas()
-    firm_id = names.loc[names["name"] == FIRM, "applicant_id"].item()
+    firm_id = names.loc[names["name"] == name, "applicant_id"].item()
     ws.settings["store"]["backend"] = backend
     if backend == "neo4j":
         server = request.getfixturevalue("neo4j_clean")
@@ -148,3 +151,39 @@ def test_a_load_killed_before_its_sweep_leaves_the_applicants_to_the_next_load(t
         got = _store_keys(store)
     want = _oracle(ws.canonical)
     assert {name: set(keys) for name, keys in got.items()} == want
+
+
+TRANSFEREE, TRANSFEREE_VARIANT = "厦门隆凯新能源有限公司", "厦门隆凯新能源股份有限公司"
+
+
+@pytest.mark.parametrize("backend", ["embedded", pytest.param("neo4j", marks=pytest.mark.neo4j)])
+def test_an_applicant_only_in_transfers_merged_away_by_an_append_is_deleted(tmp_path, request, backend):
+    """A's one transfer goes to TRANSFEREE, who applied for nothing (no APPLIED link, only a TRANSFERRED one);
+    B has 15 records of TRANSFEREE_VARIANT (…股份有限公司 of a Xiamen stem: one firm, docs/methods.md), so the
+    harmonisation makes the variant the representative and TRANSFEREE's own id leaves the canonical tables.
+    After the load, the transfer ends at the variant's node and TRANSFEREE's node and LOCATED_IN are gone:
+    the store equals the canonical tables (DuckDB), on both stores."""
+    import pyarrow.parquet as pq
+    from citynet.graph.store import open_store
+
+    a0 = _rows(_lines("patents.csv.gz"))[1]  # A's first record: the patent transferred and its applicant
+    ws, fb, old_id = _workspace(tmp_path, backend, request, TRANSFEREE, TRANSFEREE_VARIANT, transfers=[
+        ["申请号", "转让人", "受让人", "生效日", "受让人地址"],
+        [a0[0], a0[6], TRANSFEREE, "20150101", "361000福建省厦门市思明区湖滨南路1号"]])
+    with open_store(ws) as store:
+        store.load(ws.canonical)
+        held = _store_keys(store)
+        assert (old_id,) in held["Applicant"] and [t[1] for t in held["TRANSFERRED"]] == [old_id]
+        assert not [k for k in held["APPLIED"] if k[0] == old_id]  # a transfer-only applicant
+        assert exit_code("-q", "ingest", "-w", ws.root, fb, "--append") == 0
+        names = pq.read_table(ws.canonical / "applicant_names.parquet").to_pandas()
+        new_id = names.loc[names["name"] == TRANSFEREE, "applicant_id"].item()
+        assert new_id != old_id  # merged into the variant's id
+        counts = store.load(ws.canonical)
+        got = _store_keys(store)
+    want = _oracle(ws.canonical)
+    assert (old_id,) not in want["Applicant"] and [t[1] for t in want["TRANSFERRED"]] == [new_id]
+    for name, keys in got.items():
+        assert len(keys) == len(set(keys)), name
+        assert set(keys) == want[name], (name, sorted(set(keys) ^ want[name])[:5])
+    assert counts["Applicant"]["deleted"] == 1 and counts["LOCATED_IN"]["deleted"] == 1
