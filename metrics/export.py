@@ -175,8 +175,14 @@ def write_dta(df: pd.DataFrame, path: Path, data_label_text: str = "") -> Path:
     return Path(path)
 
 
-def export_panel(ws, panel: str, fmt: str | None, out: Path, covariates: bool = True) -> Path:
-    """Write panel ``panel`` of workspace ``ws`` to ``out`` in ``fmt`` (inferred from the suffix when None)."""
+#: the byte order mark a CSV export starts with (``bom=True``): Excel opens a UTF-8 file without it in the
+#: system's code page (GBK on a Chinese Windows: 城市 garbled); pandas and DuckDB read past it
+CSV_BOM = b"\xef\xbb\xbf"
+
+
+def export_panel(ws, panel: str, fmt: str | None, out: Path, covariates: bool = True, bom: bool = True) -> Path:
+    """Write panel ``panel`` of workspace ``ws`` to ``out`` in ``fmt`` (inferred from the suffix when None);
+    a CSV is UTF-8 with a byte order mark (:data:`CSV_BOM`) unless ``bom`` is false."""
     out = Path(out)
     by_suffix = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".dta": "dta"}.get(out.suffix.lower())
     if fmt is None:
@@ -199,7 +205,7 @@ def export_panel(ws, panel: str, fmt: str | None, out: Path, covariates: bool = 
 
             write_panel(df, tmp, (df.attrs or {}).get("citynet") or {})
         elif fmt == "csv":
-            df.to_csv(tmp, index=False, encoding="utf-8")
+            df.to_csv(tmp, index=False, encoding="utf-8-sig" if bom else "utf-8")
         else:
             write_dta(with_codes(ws, df) if panel == "city-year" else df, tmp, data_label(df, panel))
         _event(f"write {tmp}")

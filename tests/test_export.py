@@ -173,3 +173,60 @@ def test_dta_labels_names_and_value_labels_read_back_by_pandas_and_pyreadstat(ws
     dy, dmeta = pyreadstat.read_dta(str(export_panel(w, "dyad-year", "dta", tmp_path / "dy.dta")))
     assert {"city_a_name", "city_b_name"} <= set(dy.columns)
     assert dmeta.variable_value_labels["same_province"][1] == "同省 same province"
+
+
+def test_a_csv_export_starts_with_a_bom_that_pandas_duckdb_and_csv_read_past(ws, tmp_path):
+    """Excel reads a UTF-8 CSV without a byte order mark in the system's code page (GBK: 城市 garbled), so a
+    CSV export starts with EF BB BF; pandas, DuckDB and Python's csv (utf-8-sig) still name the first column
+    city_code and read the Chinese header back. --no-bom: plain UTF-8 (the bytes written by hand below)."""
+    import csv
+    import shutil
+
+    import duckdb
+
+    from tests.cli import exit_code
+
+    w = tmp_path / "ws"
+    shutil.copytree(ws.root, w)
+    cov = pd.read_parquet(ws.table("covariates"))
+    cov.assign(**{"人均GDP": [1.5, 2.5]}).to_parquet(w / "canonical" / "covariates.parquet")
+    net = ["--network", "invention.y02.all"]
+    out, plain = tmp_path / "cy.csv", tmp_path / "cy_plain.csv"
+    for args in ([], ["--no-bom"]):
+        assert exit_code("export", "-w", w, "--panel", "city-year", "--out", plain if args else out, *net, *args) == 0
+    raw = out.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbfcity_code,city_name,year,") and "人均GDP".encode() in raw
+    assert plain.read_bytes() == raw[3:]  # the same CSV without the mark
+    want = read_panel(ws.panel("city-year"))
+    got = pd.read_csv(out, dtype={"city_code": str})
+    assert got.columns[0] == "city_code" and "人均GDP" in got.columns and len(got) == len(want)
+    assert got.loc[got["city_code"] == BJ, "city_name"].iloc[0] in ("北京", "北京市")
+    assert sorted(got["city_code"]) == sorted(want["city_code"].astype(str))
+    con = duckdb.connect()
+    cols = [d[0] for d in con.execute(f"SELECT * FROM read_csv('{out}')").description]
+    assert cols[0] == "city_code" and "人均GDP" in cols
+    with open(out, encoding="utf-8-sig", newline="") as fh:
+        header = next(csv.reader(fh))
+    assert header[0] == "city_code" and "人均GDP" in header
+    with open(plain, encoding="utf-8", newline="") as fh:
+        assert next(csv.reader(fh))[0] == "city_code"
+    # --no-bom names a CSV export; on another format it would be ignored: refused
+    assert exit_code("export", "-w", w, "--panel", "city-year", "--out", tmp_path / "cy.dta", "--no-bom", *net) == 2
+    assert not (tmp_path / "cy.dta").exists()
+
+
+def test_quarantine_csvs_start_with_a_bom_too(tmp_path):
+    """The quarantine files (raw Chinese fields, for a person in Excel) are UTF-8 with a BOM as the CSV export;
+    pandas and DuckDB name their first column source_file."""
+    import duckdb
+
+    from tests.cli import exit_code
+    from tests.test_ingest_stream import _lines
+
+    export = tmp_path / "p.csv"
+    export.write_text("".join(_lines("patents.csv.gz")[:50]), encoding="utf-8")
+    assert exit_code("-q", "ingest", "-w", tmp_path / "ws", export) == 0
+    (q,) = (tmp_path / "ws" / "quarantine").glob("patents__*.csv")
+    assert q.read_bytes().startswith(b"\xef\xbb\xbfsource_file,")
+    assert pd.read_csv(q).columns[0] == "source_file"
+    assert duckdb.connect().execute(f"SELECT * FROM read_csv('{q}')").description[0][0] == "source_file"

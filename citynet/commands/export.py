@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from citynet.commands.common import ensure_output, is_quiet, network_option, workspace_option
+from citynet.errors import UserError
 
 
 @click.command(
@@ -18,7 +19,11 @@ Examples:
   citynet export -w ws --panel network-year --out network_year.csv     (format from the suffix)
 The city-year panel is joined with canonical/covariates.parquet when it exists. Stata files are
 version 118 with a variable label per column ("DC 合作网络度数中心度": seed symbol and Chinese
-description, from metrics/labels.py) and a data label naming the network filter.
+description, from metrics/labels.py) and a data label naming the network filter. CSV files are UTF-8
+with a byte order mark, so that Excel shows Chinese text (without it, Excel reads the file in the
+system's code page); pandas, DuckDB and Python's csv with encoding="utf-8-sig" read past it. --no-bom
+writes plain UTF-8 for a tool that would keep the mark as part of the first column's name (Python's
+csv with encoding="utf-8", R's read.csv without fileEncoding="UTF-8-BOM", cut or awk).
   citynet export -w ws --network invention.y02.granted --panel city-year --out y02.dta
 The folder of --out must exist (it is not created).""",
 )
@@ -30,14 +35,19 @@ The folder of --out must exist (it is not created).""",
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Output file.")
 @network_option
 @click.option("--no-covariates", is_flag=True, help="Do not join canonical/covariates.parquet (city-year).")
+@click.option("--no-bom", is_flag=True, help="CSV: plain UTF-8, without the byte order mark Excel needs to read "
+                                             "Chinese text.")
 @click.pass_context
-def command(ctx, ws, panel, fmt, out, network, no_covariates):
+def command(ctx, ws, panel, fmt, out, network, no_covariates, no_bom):
     """Export a panel to Parquet, CSV or Stata .dta (version 118, labelled)."""
     from rich.console import Console
 
     from citynet.metrics.export import export_panel
 
+    if no_bom and (fmt or out.suffix.lower().lstrip(".")) != "csv":
+        raise UserError("--no-bom is for a CSV export (Parquet and Stata files have no byte order mark)",
+                        fix="drop --no-bom, or export --format csv")
     ensure_output(out, "export file")
     ws.select_network(network)
-    path = export_panel(ws, panel, fmt, out, covariates=not no_covariates)
+    path = export_panel(ws, panel, fmt, out, covariates=not no_covariates, bom=not no_bom)
     Console(stderr=True, quiet=is_quiet(ctx)).print(f"wrote {path}")
