@@ -13,7 +13,7 @@ import sys
 
 import click
 
-from citynet.errors import UserError
+from citynet.errors import READ_ONLY_FIX, UNWRITABLE_ERRNOS, UserError
 
 COMMANDS = {
     "init": "Write a commented citynet.toml into the workspace.",
@@ -164,6 +164,10 @@ def main(argv: list[str] | None = None) -> None:
             click.echo("  fix: free disk space (or write to a larger disk), then run the command again", err=True)
             sys.exit(1)
         where = f" {err.filename}" if getattr(err, "filename", None) else ""
+        if err.errno in UNWRITABLE_ERRNOS:  # a read-only workspace or folder (docs/reliability.md)
+            click.secho(f"error: cannot write{where}: {err.strerror or err}", fg="red", err=True)
+            click.echo(f"  fix: {READ_ONLY_FIX}", err=True)
+            sys.exit(2)
         click.secho(f"error: cannot access{where}: {err.strerror or err}", fg="red", err=True)
         click.echo("  fix: check the path and its permissions (outputs need an existing, writable folder)", err=True)
         sys.exit(2)

@@ -8,6 +8,8 @@ error; 130 interrupted.
 
 from __future__ import annotations
 
+import errno
+
 EXIT_OK = 0
 EXIT_CHECK = 1
 EXIT_USAGE = 2
@@ -47,3 +49,14 @@ class QueryError(StoreError):
 
 class AnalysisError(UserError):
     exit_code = EXIT_ANALYSIS
+
+
+#: an OSError's errno for a place the user cannot write: a read-only mount (EROFS), permissions (EACCES),
+#: an immutable file or folder (EPERM)
+UNWRITABLE_ERRNOS = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
+#: the words the engines put in their messages for those (LadybugDB's IO exception names the strerror)
+UNWRITABLE_TEXTS = ("Read-only file system", "Permission denied", "Operation not permitted")
+#: the fix of a command that must write into a workspace that is read-only (docs/reliability.md)
+READ_ONLY_FIX = ("a read-only workspace (a shared data folder?) can be read: query, fit --formula, and export, "
+                 "report, map and fit SPEC with --out in a folder you can write; to ingest, load or compute metrics, "
+                 "copy it to a folder you can write (cp -r WS ~/WS) and use -w with the copy")

@@ -20,7 +20,7 @@ from citynet.graph.readonly import check_params, check_read_only
 from citynet.graph.store import BaseStore, plain
 from citynet.graph.tables import ENTITY, STORE_TYPES, to_arrow
 
-from citynet.errors import EXIT_USAGE, QueryError, StoreError
+from citynet.errors import EXIT_USAGE, READ_ONLY_FIX, UNWRITABLE_TEXTS, QueryError, StoreError
 from citynet.lazy_module import lazy_module
 
 pd = lazy_module("pandas")
@@ -60,6 +60,9 @@ class EmbeddedStore(BaseStore):
             self.conn = lb.Connection(self.db)
         except RuntimeError as exc:
             msg = str(exc)
+            if not read_only and any(t in msg for t in UNWRITABLE_TEXTS):  # a read-only workspace: load would fail too
+                raise StoreError(f"cannot open the embedded store {self.path} to write it: {msg}", fix=READ_ONLY_FIX,
+                                 exit_code=EXIT_USAGE) from exc
             if "lock" in msg.lower():
                 raise StoreError(f"the embedded store {self.path} is in use by another process ({msg})",
                                  fix="wait for the other citynet command to finish, then retry") from exc

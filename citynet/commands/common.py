@@ -64,11 +64,22 @@ def ensure_output(path, what: str = "output file"):
     if not parent.is_dir():
         raise UserError(f"cannot write {what} {path}: {parent} is a file, not a folder", fix="choose a path inside a folder")
     if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise UserError(f"cannot write {what} {path}: permission denied", fix="choose a writable location")
+        raise UserError(f"cannot write {what} {path}: {_denied(parent)}", fix="choose a writable location")
     return path
 
 
-def ensure_folder(path, what: str = "folder"):
+def _denied(folder) -> str:
+    """Why ``folder`` cannot be written: its file system is mounted read-only, or permissions (or an immutable
+    flag) refuse it."""
+    import os
+
+    try:
+        return "read-only file system" if os.statvfs(folder).f_flag & os.ST_RDONLY else "permission denied"
+    except OSError:
+        return "permission denied"
+
+
+def ensure_folder(path, what: str = "folder", fix: str = "choose a writable folder"):
     """Check that folder ``path`` exists and is writable, or can be created (its nearest existing
     ancestor is a writable folder): one message and exit 2 otherwise. Nothing is created here."""
     import os
@@ -83,7 +94,7 @@ def ensure_folder(path, what: str = "folder"):
     if not probe.is_dir():
         raise UserError(f"cannot write {what} {path}: {probe} is a file, not a folder", fix="choose another folder")
     if not os.access(probe, os.W_OK):
-        raise UserError(f"cannot write {what} {path}: permission denied on {probe}", fix="choose a writable folder")
+        raise UserError(f"cannot write {what} {path}: {_denied(probe)} on {probe}", fix=fix)
     return path
 
 

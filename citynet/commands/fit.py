@@ -72,6 +72,8 @@ def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, in
 
         spec_dict = load_spec(spec)
         out_dir = Path(out) if out else (ws.results if ws.network is None else ws.results / key)
+        if not out:  # WS/results of a read-only workspace: said before the models are fitted
+            ensure_folder(out_dir, "the tables into", fix="write them elsewhere: --out DIR")
         with progress_bars(ctx):
             res = run_spec(spec_dict, ws, out_dir)
         if as_json:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from citynet.commands.common import ensure_output, is_quiet, network_option, workspace_option
+from citynet.commands.common import ensure_folder, ensure_output, is_quiet, network_option, workspace_option
 from citynet.errors import UserError
 
 
@@ -49,6 +49,8 @@ def command(ctx, ws, city, years, out, permutations, network):
             raise UserError(f"the report is an HTML file, and {out.name} is not named .html",
                             fix=f"name it {out.stem}.html (a PDF: open it in a browser and print to PDF)")
         ensure_output(out, "report file")
+    else:  # WS/results of a read-only workspace: said before the report is built, not after
+        ensure_folder(ws.results, "the report into", fix="write it elsewhere: --out DIR/report.html")
     ws.select_network(network, require=False)
 
     def step(stage: str) -> None:
