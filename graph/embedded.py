@@ -11,6 +11,7 @@ opening a store refuses an engine outside the tested version range (``graph.comp
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 
@@ -198,17 +199,26 @@ class EmbeddedStore(BaseStore):
         if not files:
             return
         (stmt,) = self._blocks("load")[f"copy_files_{name}"]
-        self.conn.set_max_threads_for_exec(1)
-        try:
+        with self._one_thread():
             self._run(stmt.replace("{files}", ", ".join(f"'{_quoted_path(f)}'" for f, _ in files)))
-        finally:
-            self.conn.set_max_threads_for_exec(0)  # the database's default again
         for f, _ in files:
             f.unlink()
         progress(sum(rows for _, rows in files))
 
     def _write_projection(self, net: str, op: str, rows: pd.DataFrame, network: str) -> None:
-        self._exec_block("projection_write", f"{op}_{net}", {"rows": to_arrow(rows), "network": network})
+        """On one thread: with more, the created edges are stored in an order that varies from run to run
+        (the stored order is what a query without ``ORDER BY`` returns)."""
+        with self._one_thread():
+            self._exec_block("projection_write", f"{op}_{net}", {"rows": to_arrow(rows), "network": network})
+
+    @contextlib.contextmanager
+    def _one_thread(self):
+        """The statements of the block run on one thread (rows stored in their input's order)."""
+        self.conn.set_max_threads_for_exec(1)
+        try:
+            yield
+        finally:
+            self.conn.set_max_threads_for_exec(0)  # the database's default again
 
     def clear(self) -> None:
         """Delete the whole embedded store (``citynet load --rebuild``) and open a new, empty one."""
