@@ -263,7 +263,7 @@ def applicant_kind(names: pd.Series) -> pd.Series:
 
 
 def applicant_kind_codes(names: pa.Array) -> np.ndarray:
-    """:func:`applicant_kind` of an Arrow string array, as positions in ``KINDS`` (int8): five RE2 keyword
+    """:func:`applicant_kind` of an Arrow string array, as positions in ``KINDS`` (int8): seven RE2 keyword
     matches per name, combined with numpy in the order of precedence."""
     s = pc.fill_null(names, "")
 

@@ -58,7 +58,7 @@ _LATIN_FORMS = (
 )
 _BRACKETS = r"[()]"
 _LATIN_PUNCT = r"[{s}.,;:'\"&\-/]+"
-_CJK = r"[\x{{3400}}-\x{{9fff}}]"
+_CJK = r"[\x{3400}-\x{9fff}]"
 
 
 def _renamings() -> dict[str, str]:
@@ -104,8 +104,9 @@ def harmonize_key(name: str, renamings: dict[str, str] | None = None) -> tuple[s
     """``(key, rule)`` of one normalised organisation name (rules H1–H4 of the module docstring):
     :func:`name_keys_arrow` of one name.
 
-    ``苏宁云商集团股份有限公司`` → ``("苏宁易购集团", "renamed")``; ``联想(北京)有限公司`` →
-    ``("联想北京", "legal_form")``; ``SONY CORPORATION`` → ``("SONYCORP", "legal_form")``.
+    ``苏宁云商集团股份有限公司`` with ``renamings=_renamings()`` → ``("苏宁易购集团股份有限公司", "renamed")``
+    (no division: its form stays); ``联想(北京)有限公司`` → ``("联想北京", "legal_form")``;
+    ``SONY CORPORATION`` → ``("SONYCORP", "legal_form")``. ``renamings`` None: no renaming.
     """
     key, rule = name_keys_arrow(pa.array([name], pa.large_string()), np.zeros(1, dtype=bool), renamings or {})
     return key[0].as_py(), RULES[rule[0]]
@@ -148,11 +149,11 @@ def name_keys_arrow(names: pa.Array, person: np.ndarray,
         rule[_np(pc.is_valid(at))] = RULES.index("renamed")
         key = pc.coalesce(pa.array(list(ren.values()), pa.large_string()).take(at), key)
 
-    def update(key, where, new, code):  # the key becomes ``new`` where ``where``; the rule, if none yet
+    def update(current, where, new, code):  # the key becomes ``new`` where ``where``; the rule, if none yet
         rule[where & (rule == 0)] = RULES.index(code)
-        return pc.replace_with_mask(key, pa.array(where), new.filter(pa.array(where)))
+        return pc.replace_with_mask(current, pa.array(where), new.filter(pa.array(where)))
 
-    cjk = _np(pc.match_substring_regex(key, _re2(_CJK)))
+    cjk = _np(pc.match_substring_regex(key, _CJK))
     han, latin = np.flatnonzero(cjk), np.flatnonzero(~cjk)
     sub = key.take(pa.array(han))  # H2, Chinese forms: dropped when the stem has a division
     stripped = strip_arrow(pc.replace_substring_regex(sub, _CN_FORM, r"\1"))
@@ -166,7 +167,8 @@ def name_keys_arrow(names: pa.Array, person: np.ndarray,
     for pattern, cls in _LATIN_FORMS:
         stripped = strip_arrow(pc.replace_substring_regex(sub, _re2(pattern), r"\1"))
         now = ~done & _np(pc.not_equal(stripped, sub)) & (_length(stripped) >= 2)
-        form = pc.binary_join_element_wise(stripped, pa.scalar(cls, pa.large_string()), pa.scalar(" ", pa.large_string()))
+        form = pc.binary_join_element_wise(stripped, pa.scalar(cls, pa.large_string()),
+                                           pa.scalar(" ", pa.large_string()))
         formed = pc.if_else(pa.array(now), form, formed)
         done |= now
     changed = done & _np(pc.not_equal(formed, sub))
