@@ -34,7 +34,6 @@ name). ``applicant_names.parquet`` (canonical folder) keeps every original name 
 from __future__ import annotations
 
 import os
-import re
 
 import numpy as np
 import pandas as pd
@@ -46,16 +45,20 @@ from citynet.etl.applicants import applicant_ids
 RENAMINGS_FILE = os.path.join(os.path.dirname(__file__), "data", "applicant_renamings.csv")
 RULES = ("identity", "renamed", "legal_form", "brackets", "punctuation")
 
-_CN_FORM = re.compile(r"(?:\((?:有限合伙|普通合伙)\)|(?:\(股份\))?(?:股份有限公司|有限责任公司|有限公司|股份公司|公司))$")
+# The rules as RE2 patterns (Arrow compute), matching exactly where Python's ``re`` matched them as first
+# written (tests/name_rules_reference.py): ``{s}`` is Python's ``\s`` (Unicode white space; RE2's is ASCII),
+# and a trailing form ends in ``(\n?)$``, put back by the replacement ``\1``, because Python's ``$`` also
+# matches before a final newline (then kept, and stripped with the white space after the form).
+_CN_FORM = r"(?:\((?:有限合伙|普通合伙)\)|(?:\(股份\))?(?:股份有限公司|有限责任公司|有限公司|股份公司|公司))(\n?)$"
 _LATIN_FORMS = (
-    (re.compile(r"[\s,.]*(?:CO\.?,?\s*LTD\.?|COMPANY\s+LIMITED|CO\.?,?\s*LIMITED|LIMITED|LTD\.?)$"), "LTD"),
-    (re.compile(r"[\s,.]*(?:CORPORATION|CORP\.?)$"), "CORP"),
-    (re.compile(r"[\s,.]*(?:INCORPORATED|INC\.?)$"), "INC"),
-    (re.compile(r"[\s,.]*L\.?L\.?C\.?$"), "LLC"),
+    (r"[{s},.]*(?:CO\.?,?[{s}]*LTD\.?|COMPANY[{s}]+LIMITED|CO\.?,?[{s}]*LIMITED|LIMITED|LTD\.?)(\n?)$", "LTD"),
+    (r"[{s},.]*(?:CORPORATION|CORP\.?)(\n?)$", "CORP"),
+    (r"[{s},.]*(?:INCORPORATED|INC\.?)(\n?)$", "INC"),
+    (r"[{s},.]*L\.?L\.?C\.?(\n?)$", "LLC"),
 )
-_BRACKETS = re.compile(r"[()]")
-_LATIN_PUNCT = re.compile(r"[\s.,;:'\"&\-/]+")
-_CJK = re.compile(r"[\u3400-\u9fff]")
+_BRACKETS = r"[()]"
+_LATIN_PUNCT = r"[{s}.,;:'\"&\-/]+"
+_CJK = r"[\x{3400}-\x{9fff}]"
 
 
 def _renamings() -> dict[str, str]:
@@ -65,59 +68,148 @@ def _renamings() -> dict[str, str]:
     return {normalize_name(o): normalize_name(n) for o, n in zip(table["old_name"], table["new_name"], strict=True)}
 
 
-def _has_division(stem: str) -> bool:
-    """The stem begins with an administrative division (南京南瑞…) or has one in brackets (联想(北京)…)."""
-    from citynet.etl.address import automaton
+def _re2(pattern: str) -> str:
+    from citynet.etl.normalize import py_re_class
 
-    for end, (length, place) in automaton(False).iter(stem):
-        start = end - length + 1
-        if place.readings and not place.weak and (start == 0 or (stem[start - 1] == "(" and stem[end + 1 : end + 2] == ")")):
-            return True
-    return False
+    return pattern.format(s=py_re_class(r"\s"))
+
+
+def has_division(stems: pa.Array) -> np.ndarray:
+    """Whether each stem begins with an administrative division (南京南瑞…) or has one in brackets
+    (联想(北京)…): a place name of the address lexicon (``etl.address``) with readings and not weak (a short
+    district name alone is not a division), equal to the stem's first characters or to the whole text
+    between a ``(`` and the next ``)``. Place names hold no brackets, so these are all the places the
+    address automaton finds at the start or between brackets. Arrow compute: a slice per place-name
+    length and a split at the brackets, each looked up in the set of place names."""
+    from citynet.etl.address import lexicon
+
+    strong = [text for text, place in lexicon(False).items() if place.readings and not place.weak]
+    places = pa.array(strong, pa.large_string())
+    hit = np.zeros(len(stems), dtype=bool)
+    if not len(stems) or not strong:
+        return hit
+    for length in sorted({len(t) for t in strong}):
+        hit |= _np(pc.is_in(pc.utf8_slice_codeunits(stems, 0, length), value_set=places))
+    parts = pc.split_pattern(stems, "(")  # the text after each "(" up to the next "(" …
+    owner = pc.list_parent_indices(parts).to_numpy(zero_copy_only=False)
+    later = np.arange(len(owner)) - parts.offsets.to_numpy()[owner] > 0
+    closed = pc.split_pattern(pc.list_flatten(parts).filter(pa.array(later)), ")", max_splits=1)
+    shut = _np(pc.equal(pc.list_value_length(closed), 2))  # … then up to its ")", if any
+    inside = pc.list_element(closed.filter(pa.array(shut)), 0)
+    hit[owner[later][shut][_np(pc.is_in(inside, value_set=places))]] = True
+    return hit
 
 
 def harmonize_key(name: str, renamings: dict[str, str] | None = None) -> tuple[str, str]:
-    """``(key, rule)`` of one normalised organisation name (rules H1–H4 of the module docstring).
+    """``(key, rule)`` of one normalised organisation name (rules H1–H4 of the module docstring):
+    :func:`name_keys_arrow` of one name.
 
-    ``苏宁云商集团股份有限公司`` → ``("苏宁易购集团", "renamed")``; ``联想(北京)有限公司`` →
-    ``("联想北京", "legal_form")``; ``SONY CORPORATION`` → ``("SONYCORP", "legal_form")``.
+    ``苏宁云商集团股份有限公司`` with ``renamings=_renamings()`` → ``("苏宁易购集团股份有限公司", "renamed")``
+    (no division: its form stays); ``联想(北京)有限公司`` → ``("联想北京", "legal_form")``;
+    ``SONY CORPORATION`` → ``("SONYCORP", "legal_form")``. ``renamings`` None: no renaming.
     """
-    rule = "identity"
-    key = name
-    if renamings and key in renamings:
-        key, rule = renamings[key], "renamed"
-    cjk = bool(_CJK.search(key))
-    if cjk:
-        stripped = _CN_FORM.sub("", key).strip()
-        if stripped != key and len(stripped) >= 2 and _has_division(stripped):
-            key, rule = stripped, rule if rule != "identity" else "legal_form"
-    else:
-        for pattern, cls in _LATIN_FORMS:
-            stripped = pattern.sub("", key).strip()
-            if stripped != key and len(stripped) >= 2:
-                if f"{stripped} {cls}" != key:
-                    rule = rule if rule != "identity" else "legal_form"
-                key = f"{stripped} {cls}"
-                break
-    unbracketed = _BRACKETS.sub("", key)
-    if unbracketed != key and len(unbracketed) >= 2:
-        key, rule = unbracketed, rule if rule != "identity" else "brackets"
-    if not cjk:
-        squeezed = _LATIN_PUNCT.sub("", key)
-        if squeezed != key and len(squeezed) >= 4:
-            key, rule = squeezed, rule if rule != "identity" else "punctuation"
-    return key, rule
+    key, rule = name_keys_arrow(pa.array([name], pa.large_string()), np.zeros(1, dtype=bool), renamings or {})
+    return key[0].as_py(), RULES[rule[0]]
 
 
 def name_keys(names: pd.Series, kinds: pd.Series) -> pd.DataFrame:
     """``key`` and ``rule`` of each distinct name (H1–H4; an individual keeps its name, ``identity``):
     a function of the name and its kind alone, so ``ingest --append`` keeps them for the names seen
-    before. ``kinds``: aligned with ``names``. Index: name."""
-    ren = _renamings()
-    keyed = [harmonize_key(n, ren) if k != "individual" else (n, "identity")
-             for n, k in zip(names, kinds, strict=True)]
-    return pd.DataFrame({"key": [k for k, _ in keyed], "rule": [r for _, r in keyed]},
+    before. ``kinds``: aligned with ``names``. Index: name. The rule runs in Arrow compute
+    (:func:`name_keys_arrow`)."""
+    from citynet.etl.normalize import to_arrow
+
+    key, rule = name_keys_arrow(to_arrow(names), (kinds == "individual").to_numpy(dtype=bool))
+    return pd.DataFrame({"key": key.to_numpy(zero_copy_only=False).astype(object),
+                         "rule": np.array(RULES, dtype=object)[rule]},
                         index=pd.Index(names.to_numpy(dtype=object), name="name"))
+
+
+def name_keys_arrow(names: pa.Array, person: np.ndarray,
+                    renamings: dict[str, str] | None = None) -> tuple[pa.Array, np.ndarray]:
+    """Key (large_string) and rule (positions in ``RULES``, int8) of each name of an Arrow string array
+    without nulls; ``person``: the individuals (their key is the name, ``identity``). ``renamings``: H1's
+    table (default: ``etl/data/applicant_renamings.csv``). Each rule H1–H4 is a few Arrow kernels (RE2
+    replacements, comparisons, lengths in characters) over the names it applies to: H2's Chinese forms
+    over the names with a CJK character (those that lose one are looked up by :func:`has_division`),
+    the Latin forms and H4 over the others; the first rule that changes a key names it, as one name at a
+    time would."""
+    from citynet.etl.normalize import strip_arrow
+
+    if isinstance(names, pa.ChunkedArray):
+        names = names.combine_chunks()
+    names = names.cast(pa.large_string())
+    rule_of = np.zeros(len(names), dtype=np.int8)
+    firms = np.flatnonzero(~np.asarray(person, dtype=bool))
+    key = names.take(pa.array(firms))
+    rule = np.zeros(len(key), dtype=np.int8)
+    ren = _renamings() if renamings is None else renamings
+    if ren:  # H1
+        at = pc.index_in(key, value_set=pa.array(list(ren), pa.large_string()))
+        rule[_np(pc.is_valid(at))] = RULES.index("renamed")
+        key = pc.coalesce(pa.array(list(ren.values()), pa.large_string()).take(at), key)
+
+    def update(current, where, new, code):  # the key becomes ``new`` where ``where``; the rule, if none yet
+        rule[where & (rule == 0)] = RULES.index(code)
+        return pc.replace_with_mask(current, pa.array(where), new.filter(pa.array(where)))
+
+    cjk = _np(pc.match_substring_regex(key, _CJK))
+    han, latin = np.flatnonzero(cjk), np.flatnonzero(~cjk)
+    sub = key.take(pa.array(han))  # H2, Chinese forms: dropped when the stem has a division
+    stripped = strip_arrow(pc.replace_substring_regex(sub, _CN_FORM, r"\1"))
+    cut = _np(pc.not_equal(stripped, sub)) & (_length(stripped) >= 2)
+    cut[cut] = has_division(stripped.filter(pa.array(cut)))
+    key = update(key, _spread(han, cut, len(key)), _spread_values(han, stripped, key), "legal_form")
+
+    sub = key.take(pa.array(latin))  # H2, Latin forms: the first one found becomes its class
+    done = np.zeros(len(sub), dtype=bool)
+    formed = sub
+    for pattern, cls in _LATIN_FORMS:
+        stripped = strip_arrow(pc.replace_substring_regex(sub, _re2(pattern), r"\1"))
+        now = ~done & _np(pc.not_equal(stripped, sub)) & (_length(stripped) >= 2)
+        form = pc.binary_join_element_wise(stripped, pa.scalar(cls, pa.large_string()),
+                                           pa.scalar(" ", pa.large_string()))
+        formed = pc.if_else(pa.array(now), form, formed)
+        done |= now
+    changed = done & _np(pc.not_equal(formed, sub))
+    rule[latin[changed & (rule[latin] == 0)]] = RULES.index("legal_form")
+    key = pc.replace_with_mask(key, pa.array(_spread(latin, done, len(key))), formed.filter(pa.array(done)))
+
+    unbracketed = pc.replace_substring_regex(key, _BRACKETS, "")  # H3
+    key = update(key, _np(pc.not_equal(unbracketed, key)) & (_length(unbracketed) >= 2),
+                 unbracketed, "brackets")
+
+    sub = key.take(pa.array(latin))  # H4 (Latin names only)
+    squeezed = pc.replace_substring_regex(sub, _re2(_LATIN_PUNCT), "")
+    now = _np(pc.not_equal(squeezed, sub)) & (_length(squeezed) >= 4)
+    key = update(key, _spread(latin, now, len(key)), _spread_values(latin, squeezed, key), "punctuation")
+
+    rule_of[firms] = rule
+    return pc.replace_with_mask(names, pa.array(~np.asarray(person, dtype=bool)), key), rule_of
+
+
+def _np(arr) -> np.ndarray:
+    """A boolean Arrow array as numpy (null: False)."""
+    return pc.fill_null(arr, False).to_numpy(zero_copy_only=False)
+
+
+def _length(arr) -> np.ndarray:
+    """Lengths in characters (code points, as Python's ``len``; null: 0)."""
+    return pc.fill_null(pc.utf8_length(arr), 0).to_numpy(zero_copy_only=False)
+
+
+def _spread(at: np.ndarray, mask: np.ndarray, n: int) -> np.ndarray:
+    """A mask of ``n`` positions: ``mask`` (over the positions ``at``) put back in place."""
+    out = np.zeros(n, dtype=bool)
+    out[at[mask]] = True
+    return out
+
+
+def _spread_values(at: np.ndarray, values: pa.Array, like: pa.Array) -> pa.Array:
+    """``like`` with ``values`` (over the positions ``at``) put back in place."""
+    mask = np.zeros(len(like), dtype=bool)
+    mask[at] = True
+    return pc.replace_with_mask(like, pa.array(mask), values)
 
 
 def harmonize_names(names: pd.Series | None, kinds: pd.Series | None = None, counts: pd.Series | None = None,

@@ -91,13 +91,38 @@ def _stable_class() -> str:
           if (ch := chr(c)) and unicodedata.normalize("NFKC", ch) == ch and not unicodedata.decomposition(ch)
           and unicodedata.combining(ch) == 0 and ch.upper() == ch and ch.lower() == ch and not ch.isspace()
           and unicodedata.category(ch) not in ("Cn", "Cs", "Mn", "Mc", "Me")]
-    ranges, start, prev = [], ok[0], ok[0]
-    for c in ok[1:] + [-1]:
+    return _class_body(ok)
+
+
+def _class_body(codes: list[int]) -> str:
+    """The body of an RE2 character class of the (ascending) code points ``codes``, as ranges."""
+    ranges, start, prev = [], codes[0], codes[0]
+    for c in codes[1:] + [-1]:
         if c != prev + 1:
-            ranges.append(f"\\x{{{start:x}}}" if start == prev else f"\\x{{{start:x}}}-\\x{{{prev:x}}}")
+            ranges.append(_class_range(start, prev))
             start = c
         prev = c
     return "".join(ranges)
+
+
+def _class_range(lo: int, hi: int) -> str:
+    return f"\\x{{{lo:x}}}" if lo == hi else f"\\x{{{lo:x}}}-\\x{{{hi:x}}}"
+
+
+@functools.cache
+def _py_runs(cls: str) -> tuple[tuple[int, int], ...]:
+    """The runs ``[lo, hi)`` of code points that Python's ``re`` class ``cls`` (``\\w``, ``\\s``) matches
+    (Unicode for ``str`` patterns: CJK ideographs are word characters), found by ``re`` itself."""
+    every = "".join(map(chr, range(0x110000)))
+    return tuple((m.start(), m.end()) for m in re.finditer(cls + "+", every))
+
+
+@functools.cache
+def py_re_class(cls: str) -> str:
+    """Python's ``re`` class ``cls`` (``\\w``, ``\\s``) as the body of an RE2 character class (RE2's ``\\w``,
+    ``\\s`` and ``\\b`` are ASCII only). Surrogates (not in UTF-8, not in these classes) are left out."""
+    return "".join(_class_range(a, b - 1) for lo, hi in _py_runs(cls)
+                   for a, b in ((lo, min(hi, 0xD800)), (max(lo, 0xE000), hi)) if a < b)
 
 
 # --- Arrow string helpers ----------------------------------------------------------------------
@@ -121,8 +146,8 @@ def to_arrow(raw: pd.Series) -> pa.Array:
 
 @functools.cache
 def _py_whitespace() -> str:
-    """The characters Python's ``str.strip()`` removes (``str.isspace``), computed once."""
-    return "".join(chr(i) for i in range(0x110000) if chr(i).isspace())
+    """The characters Python's ``str.strip()`` removes (``str.isspace``: those of ``re``'s ``\\s``), computed once."""
+    return "".join(chr(c) for lo, hi in _py_runs(r"\s") for c in range(lo, hi))
 
 
 def per_distinct(arr: pa.Array, fn):

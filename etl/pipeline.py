@@ -22,13 +22,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from citynet.etl import manifest, stream
 from citynet.etl.applicants import build_applicants
 from citynet.etl.cities import city_set
-from citynet.etl.classify import GreenMatcher, applicant_kind
+from citynet.etl.classify import KINDS, GreenMatcher, applicant_kind_codes
 from citynet.etl.covariates import COVARIATE_HEADERS, load_covariates
-from citynet.etl.harmonize import harmonize_names, merge_summary, write_names_table
+from citynet.etl.harmonize import RULES, harmonize_names, merge_summary, name_keys_arrow, write_names_table
 from citynet.etl.headers import (
     PATENT_FIELDS,
     PATENT_ONE_OF,
@@ -39,6 +40,7 @@ from citynet.etl.headers import (
     resolve_columns,
     unusable_dialect,
 )
+from citynet.etl.normalize import to_arrow
 from citynet.etl.patents import normalise_patent_batch
 from citynet.etl.quarantine import Quarantine
 from citynet.etl.readers import ArrowBatch, Irregular, read_table, stream_table
@@ -257,21 +259,27 @@ _FACTS = pa.schema([("name", pa.string()), ("kind", pa.string()), ("key", pa.str
 
 def _name_facts(state: stream.State, names: pd.Series) -> pd.DataFrame:
     """``kind`` (``applicant_kind``) and harmonisation ``key``/``rule`` (``name_keys``) of each distinct
-    name, indexed by name in the order of ``names``. Both are functions of the name alone (per-name
-    Python: regular expressions, the place-name automaton), so the names of earlier ingests are taken
+    name, indexed by name in the order of ``names``. Both are functions of the name alone (Arrow compute:
+    RE2 keyword rules, the place-name sets of ``has_division``), so the names of earlier ingests are taken
     from ``state`` (``names/``) and only new names computed, then kept there for the next append."""
-    from citynet.etl.harmonize import name_keys
-
     known = [pq.read_table(f) for f in state.files_of("names")]
-    facts = (_frame(pa.concat_tables(known)).astype(object).set_index("name") if known
-             else pd.DataFrame(columns=["kind", "key", "rule"], index=pd.Index([], dtype=object, name="name")))
-    new = names[~names.isin(facts.index)]
-    kinds = pd.Series(applicant_kind(new).to_numpy(), index=new.index, dtype=object)
-    fresh = name_keys(new, kinds).assign(kind=kinds.to_numpy())[["kind", "key", "rule"]]
-    fresh = fresh.iloc[np.argsort(fresh.index.to_numpy(dtype=object), kind="stable")]  # same bytes every run
-    stream.write_state_file(state.run_file("names"),
-                            pa.Table.from_pandas(fresh.reset_index(), preserve_index=False).cast(_FACTS))
-    return pd.concat([facts, fresh]).reindex(names.to_numpy(dtype=object))
+    seen = (_frame(pa.concat_tables(known)).astype(object).set_index("name").reindex(names.to_numpy(dtype=object))
+            if known else None)  # NaN for the new names
+    at = np.flatnonzero(seen["kind"].isna().to_numpy()) if known else np.arange(len(names))
+    new = to_arrow(names.iloc[at])
+    order = pc.sort_indices(new)  # same bytes every run: by name (UTF-8 bytes: code point order)
+    new, at = new.take(order), at[order.to_numpy()]
+    kind = applicant_kind_codes(new)
+    key, rule = name_keys_arrow(new, kind == KINDS.index("individual"))
+    fresh = pa.table([new, pa.array(KINDS, pa.string()).take(kind), key, pa.array(RULES, pa.string()).take(rule)],
+                     schema=pa.schema([pa.field(f.name, pa.large_string()) for f in _FACTS])).cast(_FACTS)
+    stream.write_state_file(state.run_file("names"), fresh)
+    out = {}
+    for col in ("kind", "key", "rule"):  # the new names' facts put in their places, the others as kept
+        values = np.array(seen[col], dtype=object) if known else np.empty(len(names), dtype=object)
+        values[at] = fresh.column(col).to_numpy()
+        out[col] = values
+    return pd.DataFrame(out, index=pd.Index(names.to_numpy(dtype=object), name="name"), dtype=object)
 
 
 def _staged_rows(state: stream.State, kind: str) -> int:
