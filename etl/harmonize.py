@@ -41,6 +41,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from citynet.etl.applicants import applicant_ids
+from citynet.etl.normalize import as_mask
 
 RENAMINGS_FILE = os.path.join(os.path.dirname(__file__), "data", "applicant_renamings.csv")
 RULES = ("identity", "renamed", "legal_form", "brackets", "punctuation")
@@ -89,14 +90,14 @@ def has_division(stems: pa.Array) -> np.ndarray:
     if not len(stems) or not strong:
         return hit
     for length in sorted({len(t) for t in strong}):
-        hit |= _np(pc.is_in(pc.utf8_slice_codeunits(stems, 0, length), value_set=places))
+        hit |= as_mask(pc.is_in(pc.utf8_slice_codeunits(stems, 0, length), value_set=places))
     parts = pc.split_pattern(stems, "(")  # the text after each "(" up to the next "(" …
     owner = pc.list_parent_indices(parts).to_numpy(zero_copy_only=False)
     later = np.arange(len(owner)) - parts.offsets.to_numpy()[owner] > 0
     closed = pc.split_pattern(pc.list_flatten(parts).filter(pa.array(later)), ")", max_splits=1)
-    shut = _np(pc.equal(pc.list_value_length(closed), 2))  # … then up to its ")", if any
+    shut = as_mask(pc.equal(pc.list_value_length(closed), 2))  # … then up to its ")", if any
     inside = pc.list_element(closed.filter(pa.array(shut)), 0)
-    hit[owner[later][shut][_np(pc.is_in(inside, value_set=places))]] = True
+    hit[owner[later][shut][as_mask(pc.is_in(inside, value_set=places))]] = True
     return hit
 
 
@@ -146,18 +147,18 @@ def name_keys_arrow(names: pa.Array, person: np.ndarray,
     ren = _renamings() if renamings is None else renamings
     if ren:  # H1
         at = pc.index_in(key, value_set=pa.array(list(ren), pa.large_string()))
-        rule[_np(pc.is_valid(at))] = RULES.index("renamed")
+        rule[as_mask(pc.is_valid(at))] = RULES.index("renamed")
         key = pc.coalesce(pa.array(list(ren.values()), pa.large_string()).take(at), key)
 
     def update(current, where, new, code):  # the key becomes ``new`` where ``where``; the rule, if none yet
         rule[where & (rule == 0)] = RULES.index(code)
         return pc.replace_with_mask(current, pa.array(where), new.filter(pa.array(where)))
 
-    cjk = _np(pc.match_substring_regex(key, _CJK))
+    cjk = as_mask(pc.match_substring_regex(key, _CJK))
     han, latin = np.flatnonzero(cjk), np.flatnonzero(~cjk)
     sub = key.take(pa.array(han))  # H2, Chinese forms: dropped when the stem has a division
     stripped = strip_arrow(pc.replace_substring_regex(sub, _CN_FORM, r"\1"))
-    cut = _np(pc.not_equal(stripped, sub)) & (_length(stripped) >= 2)
+    cut = as_mask(pc.not_equal(stripped, sub)) & (_length(stripped) >= 2)
     cut[cut] = has_division(stripped.filter(pa.array(cut)))
     key = update(key, _spread(han, cut, len(key)), _spread_values(han, stripped, key), "legal_form")
 
@@ -166,31 +167,26 @@ def name_keys_arrow(names: pa.Array, person: np.ndarray,
     formed = sub
     for pattern, cls in _LATIN_FORMS:
         stripped = strip_arrow(pc.replace_substring_regex(sub, _re2(pattern), r"\1"))
-        now = ~done & _np(pc.not_equal(stripped, sub)) & (_length(stripped) >= 2)
+        now = ~done & as_mask(pc.not_equal(stripped, sub)) & (_length(stripped) >= 2)
         form = pc.binary_join_element_wise(stripped, pa.scalar(cls, pa.large_string()),
                                            pa.scalar(" ", pa.large_string()))
         formed = pc.if_else(pa.array(now), form, formed)
         done |= now
-    changed = done & _np(pc.not_equal(formed, sub))
+    changed = done & as_mask(pc.not_equal(formed, sub))
     rule[latin[changed & (rule[latin] == 0)]] = RULES.index("legal_form")
     key = pc.replace_with_mask(key, pa.array(_spread(latin, done, len(key))), formed.filter(pa.array(done)))
 
     unbracketed = pc.replace_substring_regex(key, _BRACKETS, "")  # H3
-    key = update(key, _np(pc.not_equal(unbracketed, key)) & (_length(unbracketed) >= 2),
+    key = update(key, as_mask(pc.not_equal(unbracketed, key)) & (_length(unbracketed) >= 2),
                  unbracketed, "brackets")
 
     sub = key.take(pa.array(latin))  # H4 (Latin names only)
     squeezed = pc.replace_substring_regex(sub, _re2(_LATIN_PUNCT), "")
-    now = _np(pc.not_equal(squeezed, sub)) & (_length(squeezed) >= 4)
+    now = as_mask(pc.not_equal(squeezed, sub)) & (_length(squeezed) >= 4)
     key = update(key, _spread(latin, now, len(key)), _spread_values(latin, squeezed, key), "punctuation")
 
     rule_of[firms] = rule
     return pc.replace_with_mask(names, pa.array(~np.asarray(person, dtype=bool)), key), rule_of
-
-
-def _np(arr) -> np.ndarray:
-    """A boolean Arrow array as numpy (null: False)."""
-    return pc.fill_null(arr, False).to_numpy(zero_copy_only=False)
 
 
 def _length(arr) -> np.ndarray:

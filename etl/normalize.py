@@ -176,6 +176,11 @@ def per_distinct(arr: pa.Array, fn):
     return tuple(spread(x) for x in out) if isinstance(out, tuple) else spread(out)
 
 
+def as_mask(arr) -> np.ndarray:
+    """A boolean Arrow array as a numpy mask (null: False)."""
+    return pc.fill_null(arr, False).to_numpy(zero_copy_only=False)
+
+
 def strip_arrow(arr: pa.Array) -> pa.Array:
     """``str.strip()`` of every value of an Arrow string array (the same characters as Python's)."""
     return pc.utf8_trim(arr, characters=_py_whitespace())

@@ -18,6 +18,7 @@ from citynet.etl.classify import GreenMatcher, classify_green_arrow, patent_kind
 from citynet.etl.normalize import (
     LIST_SEP,
     app_numbers_arrow,
+    as_mask,
     explode_arrow,
     explode_codes_arrow,
     first_pairs,
@@ -92,9 +93,6 @@ def normalise_patent_batch(
                              else pa.nulls(n, pa.large_string()).fill_null(""))
         return columns[name]
 
-    def arr(mask: pa.Array) -> np.ndarray:
-        return pc.fill_null(mask, False).to_numpy(zero_copy_only=False)
-
     # application number
     appno_raw = text("app_number")
     pid, err = app_numbers_arrow(appno_raw)
@@ -105,16 +103,16 @@ def normalise_patent_batch(
     # dates (timestamp[s] in Arrow; a comparison with a null date is false, as with NaT)
     raw_app = text("app_date")
     app_date, app_blank = per_distinct(raw_app, _date_and_blank)  # a batch has a few thousand distinct dates
-    reject(arr(app_blank), "missing_date", "app_date")
-    reject(arr(pc.is_null(app_date)), "bad_date", "app_date", raw_app)
+    reject(as_mask(app_blank), "missing_date", "app_date")
+    reject(as_mask(pc.is_null(app_date)), "bad_date", "app_date", raw_app)
     earliest, latest = (pa.scalar(pd.Timestamp(d).to_pydatetime(), pa.timestamp("s")) for d in (EARLIEST, today_ts))
-    reject(arr(pc.or_(pc.less(app_date, earliest), pc.greater(app_date, latest))), "impossible_date", "app_date", raw_app)
+    reject(as_mask(pc.or_(pc.less(app_date, earliest), pc.greater(app_date, latest))), "impossible_date", "app_date", raw_app)
     raw_grant = text("grant_date")
     grant_date, grant_blank = per_distinct(raw_grant, _date_and_blank)
-    grant_blank = arr(grant_blank)
-    reject(~grant_blank & arr(pc.is_null(grant_date)), "bad_date", "grant_date", raw_grant)
+    grant_blank = as_mask(grant_blank)
+    reject(~grant_blank & as_mask(pc.is_null(grant_date)), "bad_date", "grant_date", raw_grant)
     reject(
-        ~grant_blank & arr(pc.or_(pc.less(grant_date, app_date), pc.greater(grant_date, latest))),
+        ~grant_blank & as_mask(pc.or_(pc.less(grant_date, app_date), pc.greater(grant_date, latest))),
         "impossible_grant_date",
         "grant_date",
         raw_grant,
@@ -131,7 +129,7 @@ def normalise_patent_batch(
 
     # kind and classification symbols (per record: the main symbol first, then the list)
     kind = patent_kind_arrow(text("patent_type"), pc.fill_null(pid, ""))
-    design = arr(pc.equal(kind, "design"))
+    design = as_mask(pc.equal(kind, "design"))
     main_rows, main_items = explode_codes_arrow(text("ipc_main"))
     list_rows, list_items = explode_codes_arrow(text("ipc"))
     order = np.concatenate([np.arange(len(main_rows)) - len(main_rows), np.arange(len(list_rows))])
