@@ -175,14 +175,10 @@ def write_dta(df: pd.DataFrame, path: Path, data_label_text: str = "") -> Path:
     return Path(path)
 
 
-#: the byte order mark a CSV export starts with (``bom=True``): Excel opens a UTF-8 file without it in the
-#: system's code page (GBK on a Chinese Windows: 城市 garbled); pandas and DuckDB read past it
-CSV_BOM = b"\xef\xbb\xbf"
-
-
 def export_panel(ws, panel: str, fmt: str | None, out: Path, covariates: bool = True, bom: bool = True) -> Path:
     """Write panel ``panel`` of workspace ``ws`` to ``out`` in ``fmt`` (inferred from the suffix when None);
-    a CSV is UTF-8 with a byte order mark (:data:`CSV_BOM`) unless ``bom`` is false."""
+    a CSV is UTF-8 with a byte order mark unless ``bom`` is false (Excel opens a UTF-8 file without it in the
+    system's code page: GBK on a Chinese Windows, 城市 garbled; pandas and DuckDB read past it)."""
     out = Path(out)
     by_suffix = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".dta": "dta"}.get(out.suffix.lower())
     if fmt is None:
