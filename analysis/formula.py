@@ -74,8 +74,9 @@ def ln1p(x: pd.Series | np.ndarray) -> pd.Series:
     return np.log1p(s)
 
 
-def _rewrite_calls(formula: str) -> str:
-    """``L(x, k)`` → ``lk_x``, ``F(x, k)`` → ``fk_x``, ``ln1p(x)`` → ``ln_x`` (innermost first)."""
+def rewrite_calls(formula: str) -> str:
+    """``L(x, k)`` → ``lk_x``, ``F(x, k)`` → ``fk_x``, ``ln1p(x)`` → ``ln_x`` (innermost first): the formula
+    with the names of the columns :func:`prepare` derives, as the fit names its coefficients."""
     pat_lag = re.compile(r"\b([LF])\(\s*([^\W\d]\w*)\s*(?:,\s*(-?\d+)\s*)?\)")
     pat_ln = re.compile(r"\bln1p\(\s*([^\W\d]\w*)\s*\)")
     while True:
@@ -259,7 +260,7 @@ def prepare(df: pd.DataFrame, formula: str, extra: Sequence[str] = ()) -> tuple[
         if hints:
             raise _unknown([], hints, df.columns) from None
         raise
-    formula = _rewrite_calls(formula)
+    formula = rewrite_calls(formula)
     try:
         ids, year = panel_keys(df)
     except AnalysisError:

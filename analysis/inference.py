@@ -403,9 +403,9 @@ def fit_with_inference(df: pd.DataFrame, formula: str, inference: str, *, param:
         return conley(df, formula, opt["cutoff_km"], lag=opt["lag"], name=name)
     r = fit(df, formula, vcov=vcov if vcov is not None else f"cluster:{cluster}", name=name)
     if not param:  # the first regressor, named as the fit names it (`GDP (亿元)` → GDP_亿元, L(x, 1) → l1_x)
-        from citynet.analysis.formula import _rewrite_calls, unquote
+        from citynet.analysis.formula import rewrite_calls, unquote
 
-        param = _terms(split_formula(_rewrite_calls(unquote(formula)))["rhs"])[0]
+        param = _terms(split_formula(rewrite_calls(unquote(formula)))["rhs"])[0]
     if kind == "wild":
         w = wild_cluster_bootstrap(df, formula, param, cluster=cluster, reps=opt["reps"], weights=opt["weights"],
                                    seed=seed)
