@@ -106,3 +106,27 @@ def test_a_specs_csv_files_start_with_a_bom_as_export_writes_them(ws, tmp_path, 
     code, _, err = invoke(capsys, "fit", "-w", w, "--formula", "ln_green_patents ~ low_carbon | city_code + year",
                           "--no-bom")
     assert code == 2 and "--no-bom" in err and err.count("\n") <= 3
+
+
+def test_wild_bootstrap_with_two_way_clusters_is_one_message(ws, tmp_path, capsys):
+    """--inference wild with --cluster A+B (and the same in a SPEC: vcov = "cluster:A+B") used to stop with "the
+    formula names 'city_code+year', which the panel does not have" (exit 5); the bootstrap resamples one-way
+    clusters, so it is one usage message (exit 2) naming one-way clusters and the analytic two-way SEs."""
+    from tests.cli import invoke
+
+    fml = "ln_green_patents ~ low_carbon | city_code + year"
+    code, out, err = invoke(capsys, "fit", "-w", ws, "--formula", fml, "--inference", "wild:99",
+                            "--cluster", "city_code+year")
+    assert code == 2 and out == ""
+    text = " ".join(err.split())
+    assert "one-way clusters" in text and "'city_code+year' are two-way" in text
+    assert "analytic two-way clustered SEs" in text and "--cluster city_code+year" in text
+    assert err.count("error:") == 1
+    spec = tmp_path / "wild2.toml"
+    spec.write_text(f'[spec]\nname = "w"\n[[models]]\nformula = "{fml}"\ninference = "wild:99"\n'
+                    'vcov = "cluster:city_code + year"\n', encoding="utf-8")
+    code, _, err = invoke(capsys, "fit", "-w", ws, spec, "--out", tmp_path / "out")
+    assert code == 2 and "two-way" in err and not list((tmp_path / "out").glob("w.*"))
+    # two-way analytic SEs without the bootstrap still fit
+    code, out, err = invoke(capsys, "fit", "-w", ws, "--formula", fml, "--cluster", "city_code+year", "--json")
+    assert code == 0 and "low_carbon" in out

@@ -42,7 +42,7 @@ are UTF-8 with a byte order mark, as citynet export writes them, so that Excel s
 @click.option("--vcov", type=click.Choice(["hc1", "iid"]), help="Robust (HC1) or classical standard errors instead.")
 @click.option("--sample", help='A pandas query restricting the sample, e.g. "year >= 2010".')
 @click.option("--inference", help="Extra inference for an OLS formula: wild:REPS[:webb] (wild cluster bootstrap p-value "
-                                  "and CI), ri:REPS (randomization inference over treatment paths) or conley:KM[:LAG] "
+                                  "and CI; one-way clusters: --cluster A or A^B, not A+B), ri:REPS (randomization inference over treatment paths) or conley:KM[:LAG] "
                                   "(Conley SEs, distance cutoff in km, serial lags in years).")
 @click.option("--param", help="Coefficient tested by --inference wild/ri (default: the first regressor).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (coefficients, statistics, the "
