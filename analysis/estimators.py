@@ -397,6 +397,11 @@ def fit(
                 "fixed effects (separation) and the estimates do not exist.",
                 fix="use coarser fixed effects (e.g. origin + destination + year instead of origin-year and "
                     "destination-year), pool years, or a denser network filter (--green all)") from exc
+        from citynet.analysis.formula import shadowing_columns, shadowing_error
+
+        shadowed = shadowing_columns(df.columns)
+        if shadowed:  # formulaic may reach a function of that name without the formula's text calling it
+            raise shadowing_error(shadowed, f"fitting {fml!r} failed ({msg}), maybe for that reason") from exc
         raise AnalysisError(f"fitting {fml!r} failed: {msg}",
                             fix="check the formula, the sample and that the variables vary") from exc
     dropped_separated += dropped_combo

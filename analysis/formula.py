@@ -89,6 +89,28 @@ def rewrite_calls(formula: str) -> str:
         formula = new
 
 
+def shadowing_columns(columns: Sequence[str], formula: str | None = None) -> list[str]:
+    """The columns named as a function formulaic or pyfixest evaluates (``etl/formula_words.py``: ``log``, ``C``,
+    ``np``, ``i`` …); with ``formula``, only those it calls (``log(x)``, ``np.log(x)``; not ``np.log``'s ``log``)."""
+    names = [str(c) for c in columns if str(c) in FORMULA_FUNCTIONS]
+    if formula is None:
+        return names
+    return [n for n in names if re.search(rf"(?<![\w.]){re.escape(n)}\s*[(.]", formula)]
+
+
+def shadowing_error(names: Sequence[str], why: str) -> AnalysisError:
+    """One message for panel columns named as formula functions (a workspace ingested before such covariates were
+    renamed, a derived column, a data frame of one's own): they hide the function in every formula."""
+    cols = ", ".join(repr(n) for n in names)
+    calls = ", ".join(f"{n}()" for n in names)
+    renames = ", ".join(f"{n} → {n}_" for n in names)
+    return AnalysisError(
+        f"the panel has a column named {cols}, the name of the formula function {calls}: {why}",
+        fix=f"rename the column ({renames}, as citynet ingest names such a covariate now): re-ingest the covariates "
+            "of a workspace ingested before (citynet ingest -w WS … --covariates FILE), or rename it in the data "
+            "frame or in [panel_options] derive")
+
+
 def unquote(formula: str) -> str:
     """Each backquoted header (```GDP (亿元)```) replaced by its covariate name (``GDP_亿元``,
     ``etl.covariates.formula_name``); an unmatched backquote is a usage error."""
@@ -261,6 +283,9 @@ def prepare(df: pd.DataFrame, formula: str, extra: Sequence[str] = ()) -> tuple[
             raise _unknown([], hints, df.columns) from None
         raise
     formula = rewrite_calls(formula)
+    shadowed = shadowing_columns(df.columns, formula)
+    if shadowed:  # log(x) would call the column: "'Series' object is not callable"
+        raise shadowing_error(shadowed, f"{formula!r} calls the function, and the column would be called instead")
     try:
         ids, year = panel_keys(df)
     except AnalysisError:
