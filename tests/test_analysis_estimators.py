@@ -110,6 +110,20 @@ def test_rewrite_calls_names_the_derived_columns():
     assert rewrite_calls("y ~ x") == "y ~ x"
 
 
+def test_a_categorical_absorbed_by_the_city_effects_is_one_message():
+    """C(tier) of a tier fixed per city is absorbed by the city fixed effects (each level's dummy is a sum of city
+    dummies): one message naming its levels and the fixed effects, the fix naming C(tier) (was: a traceback from
+    pandas' eval of 'C(tier)[T.b]')."""
+    df = make_panel(n_city=30, n_year=5)
+    df["tier"] = np.where(df["city_code"].str[3].astype(int) % 3 == 0, "a", np.where(
+        df["city_code"].str[3].astype(int) % 3 == 1, "b", "c"))
+    with pytest.raises(AnalysisError) as e:
+        fit(df, "y ~ C(tier) + x1 | city_code + year")
+    assert "C(tier)[T.b] is collinear with the fixed effects city_code + year" in e.value.message
+    assert "C(tier)[T.c] is collinear with the fixed effects city_code + year" in e.value.message
+    assert e.value.fix.startswith("drop C(tier) (")
+
+
 def test_missing_column_lists_panel_columns():
     df = make_panel()
     with pytest.raises(AnalysisError) as e:
