@@ -42,6 +42,7 @@ from typing import Any
 import pandas as pd
 from citynet.analysis.results import FitResult
 
+from citynet.csvfile import write_csv
 from citynet.errors import AnalysisError
 
 Runner = Callable[[dict, pd.DataFrame, "str | None", Path, list, Any, Callable], list[FitResult]]
@@ -136,9 +137,8 @@ def run_sunab(m: dict, df: pd.DataFrame, name: str | None, out_dir: Path, files:
                      controls=_names(m.get("controls")), leads=m.get("leads"), lags=m.get("lags"), vcov=vcov, name=name)
     stem = _stem(name, "sunab")
     files.append(str(event_study_plot(sa, out_dir / f"{stem}.png", title="Sun–Abraham event study (95% CI)")))
-    sa.coefficients().to_csv(out_dir / f"{stem}_coefficients.csv", index=False)
-    sa.cells.to_csv(out_dir / f"{stem}_cells.csv", index=False)
-    files += [str(out_dir / f"{stem}_coefficients.csv"), str(out_dir / f"{stem}_cells.csv")]
+    files += [write_csv(sa.coefficients(), out_dir / f"{stem}_coefficients.csv"),
+              write_csv(sa.cells, out_dir / f"{stem}_cells.csv")]
     return [sa.result]
 
 
@@ -183,8 +183,7 @@ def run_psm(m: dict, df: pd.DataFrame, name: str | None, out_dir: Path, files: l
                 vcov=vcov, name=name)
     stem = _stem(name, "psm")
     files += balance_table(r, labels=m.get("labels")).write(str(out_dir / f"{stem}_balance"))
-    r.matches.to_csv(out_dir / f"{stem}_matches.csv", index=False)
-    files.append(str(out_dir / f"{stem}_matches.csv"))
+    files.append(write_csv(r.matches, out_dir / f"{stem}_matches.csv"))
     return [r.result]
 
 
@@ -211,11 +210,9 @@ def run_cs_cov(m: dict, df: pd.DataFrame, name: str | None, out_dir: Path, files
                           base=m.get("base", "varying"), reps=m.get("reps", 999), seed=m.get("seed", 0),
                           cluster=m.get("cluster"))
     stem = _stem(name, "cs")
-    r.att_gt.to_csv(out_dir / f"{stem}_att_gt.csv", index=False)
-    files.append(str(out_dir / f"{stem}_att_gt.csv"))
+    files.append(write_csv(r.att_gt, out_dir / f"{stem}_att_gt.csv"))
     agg = pd.concat([a.assign(aggregation=k) for k, a in r.aggregates.items()], ignore_index=True)
-    agg.to_csv(out_dir / f"{stem}_aggregates.csv", index=False)
-    files.append(str(out_dir / f"{stem}_aggregates.csv"))
+    files.append(write_csv(agg, out_dir / f"{stem}_aggregates.csv"))
     dyn = r.aggregates["dynamic"]
     files.append(str(event_study_plot(_DynamicPlot(dyn, y), out_dir / f"{stem}.png",
                                       title=f"Callaway–Sant'Anna ({r.method.upper()}), uniform 95% band")))
@@ -247,8 +244,7 @@ def run_honest(m: dict, df: pd.DataFrame, name: str | None, out_dir: Path, files
     Ms = m.get("M", [0.0, 0.01, 0.02, 0.05, 0.1])
     r = from_event_study(coefs, sa.vcov, Ms, l_post=lp)
     stem = _stem(name, "honest")
-    r.table.to_csv(out_dir / f"{stem}.csv", index=False)
-    files.append(str(out_dir / f"{stem}.csv"))
+    files.append(write_csv(r.table, out_dir / f"{stem}.csv"))
     files.append(str(honest_plot(r, out_dir / f"{stem}.png")))
     est, lo, hi = r.original
     rows = [["conventional", f"{est:.3f}", f"[{lo:.3f}, {hi:.3f}]"]] + [
@@ -273,8 +269,7 @@ def run_honest(m: dict, df: pd.DataFrame, name: str | None, out_dir: Path, files
                                 int((times >= 0).sum()), mbars, l_vec=lp, method=method,
                                 grid_points=int(m.get("rm_grid", 1000)), seed=int(m.get("seed", 0)))
         rm["ci_lb"], rm["ci_ub"] = cs["lb"].to_numpy(), cs["ub"].to_numpy()
-        rm.to_csv(out_dir / f"{stem}_rm.csv", index=False)
-        files.append(str(out_dir / f"{stem}_rm.csv"))
+        files.append(write_csv(rm, out_dir / f"{stem}_rm.csv"))
         files.append(str(rm_plot(rm, r.original, out_dir / f"{stem}_rm.png")))
 
         def interval(lo: float, hi: float) -> str:

@@ -109,17 +109,20 @@ def _collinear_partners(df: pd.DataFrame, dropped: list[str], kept: list[str], f
     out: dict[str, list[str]] = {}
     for v in dropped:
         col = re.sub(r"\W", "_", v)
-        d = df.assign(**{f"__{col}": df.eval(v) if v not in df.columns else df[v]})
-        if kept:
-            rhs = " + ".join(kept)
-        else:
-            rhs = "1"
+        rhs = " + ".join(kept) if kept else "1"
         fml = f"__{col} ~ {rhs}" + (f" | {' + '.join(fe)}" if fe else "")
-        try:
-            with warnings.catch_warnings():
+        level = re.fullmatch(r"C\((\w+)\)\[T\.(.*)\]", v)  # a level of C(tier): its dummy
+        try:  # a term pandas cannot evaluate has no partners named
+            if v in df.columns:
+                x = df[v]
+            elif level and level.group(1) in df.columns:
+                x = (df[level.group(1)].astype(str) == level.group(2)).astype(float)
+            else:
+                x = df.eval(v)
+            d = df.assign(**{f"__{col}": x})
+            with warnings.catch_warnings():  # a dummy absorbed whole: its t statistic is 0/0
                 warnings.simplefilter("ignore")
-                r = pf.feols(fml, d)
-            coefs = r.coef()
+                coefs = pf.feols(fml, d).coef()
             partners = [str(k) for k, b in coefs.items() if abs(b) > 1e-6 and k != "Intercept"]
             out[v] = partners if partners else (["the fixed effects " + " + ".join(fe)] if fe else ["the intercept"])
         except Exception:
@@ -140,9 +143,10 @@ def _check_collinear(f, df: pd.DataFrame, parts: dict[str, Any]) -> None:
     dropped, detail = _collinear_detail(f, df, parts)
     if not dropped:
         return
+    terms = dict.fromkeys(re.sub(r"\[T\..*\]$", "", v) for v in dropped)  # C(tier), not its levels C(tier)[T.2]
     raise AnalysisError(
         f"singular design in the model of {parts['depvar']}: {detail}",
-        fix=f"drop {', '.join(dropped)} (time-invariant city variables are absorbed by city fixed effects)",
+        fix=f"drop {', '.join(terms)} (time-invariant city variables are absorbed by city fixed effects)",
     )
 
 
@@ -397,6 +401,11 @@ def fit(
                 "fixed effects (separation) and the estimates do not exist.",
                 fix="use coarser fixed effects (e.g. origin + destination + year instead of origin-year and "
                     "destination-year), pool years, or a denser network filter (--green all)") from exc
+        from citynet.analysis.formula import shadowing_columns, shadowing_error
+
+        shadowed = shadowing_columns(df.columns)
+        if shadowed:  # formulaic may reach a function of that name without the formula's text calling it
+            raise shadowing_error(shadowed, f"fitting {fml!r} failed ({msg}), maybe for that reason") from exc
         raise AnalysisError(f"fitting {fml!r} failed: {msg}",
                             fix="check the formula, the sample and that the variables vary") from exc
     dropped_separated += dropped_combo

@@ -74,8 +74,9 @@ def ln1p(x: pd.Series | np.ndarray) -> pd.Series:
     return np.log1p(s)
 
 
-def _rewrite_calls(formula: str) -> str:
-    """``L(x, k)`` → ``lk_x``, ``F(x, k)`` → ``fk_x``, ``ln1p(x)`` → ``ln_x`` (innermost first)."""
+def rewrite_calls(formula: str) -> str:
+    """``L(x, k)`` → ``lk_x``, ``F(x, k)`` → ``fk_x``, ``ln1p(x)`` → ``ln_x`` (innermost first): the formula
+    with the names of the columns :func:`prepare` derives, as the fit names its coefficients."""
     pat_lag = re.compile(r"\b([LF])\(\s*([^\W\d]\w*)\s*(?:,\s*(-?\d+)\s*)?\)")
     pat_ln = re.compile(r"\bln1p\(\s*([^\W\d]\w*)\s*\)")
     while True:
@@ -86,6 +87,28 @@ def _rewrite_calls(formula: str) -> str:
         if new == formula:
             return new
         formula = new
+
+
+def shadowing_columns(columns: Sequence[str], formula: str | None = None) -> list[str]:
+    """The columns named as a function formulaic or pyfixest evaluates (``etl/formula_words.py``: ``log``, ``C``,
+    ``np``, ``i`` …); with ``formula``, only those it calls (``log(x)``, ``np.log(x)``; not ``np.log``'s ``log``)."""
+    names = [str(c) for c in columns if str(c) in FORMULA_FUNCTIONS]
+    if formula is None:
+        return names
+    return [n for n in names if re.search(rf"(?<![\w.]){re.escape(n)}\s*[(.]", formula)]
+
+
+def shadowing_error(names: Sequence[str], why: str) -> AnalysisError:
+    """One message for panel columns named as formula functions (a workspace ingested before such covariates were
+    renamed, a derived column, a data frame of one's own): they hide the function in every formula."""
+    cols = ", ".join(repr(n) for n in names)
+    calls = ", ".join(f"{n}()" for n in names)
+    renames = ", ".join(f"{n} → {n}_" for n in names)
+    return AnalysisError(
+        f"the panel has a column named {cols}, the name of the formula function {calls}: {why}",
+        fix=f"rename the column ({renames}, as citynet ingest names such a covariate now): re-ingest the covariates "
+            "of a workspace ingested before (citynet ingest -w WS … --covariates FILE), or rename it in the data "
+            "frame or in [panel_options] derive")
 
 
 def unquote(formula: str) -> str:
@@ -259,7 +282,10 @@ def prepare(df: pd.DataFrame, formula: str, extra: Sequence[str] = ()) -> tuple[
         if hints:
             raise _unknown([], hints, df.columns) from None
         raise
-    formula = _rewrite_calls(formula)
+    formula = rewrite_calls(formula)
+    shadowed = shadowing_columns(df.columns, formula)
+    if shadowed:  # log(x) would call the column: "'Series' object is not callable"
+        raise shadowing_error(shadowed, f"{formula!r} calls the function, and the column would be called instead")
     try:
         ids, year = panel_keys(df)
     except AnalysisError:

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 from citynet.analysis.results import FitResult
 
-from citynet.errors import AnalysisError
+from citynet.errors import AnalysisError, UserError
 from citynet.progress import report
 
 
@@ -399,13 +399,15 @@ def fit_with_inference(df: pd.DataFrame, formula: str, inference: str, *, param:
     kind, opt = parse_inference(inference)
     if model != "ols":
         raise AnalysisError(f"inference {inference!r} is for OLS models, not {model}", fix="use model = \"ols\"")
+    if kind == "wild":
+        df = _one_way_clusters(df, cluster)
     if kind == "conley":
         return conley(df, formula, opt["cutoff_km"], lag=opt["lag"], name=name)
     r = fit(df, formula, vcov=vcov if vcov is not None else f"cluster:{cluster}", name=name)
     if not param:  # the first regressor, named as the fit names it (`GDP (亿元)` → GDP_亿元, L(x, 1) → l1_x)
-        from citynet.analysis.formula import _rewrite_calls, unquote
+        from citynet.analysis.formula import rewrite_calls, unquote
 
-        param = _terms(split_formula(_rewrite_calls(unquote(formula)))["rhs"])[0]
+        param = _terms(split_formula(rewrite_calls(unquote(formula)))["rhs"])[0]
     if kind == "wild":
         w = wild_cluster_bootstrap(df, formula, param, cluster=cluster, reps=opt["reps"], weights=opt["weights"],
                                    seed=seed)
@@ -420,6 +422,29 @@ def fit_with_inference(df: pd.DataFrame, formula: str, inference: str, *, param:
         r.notes.append(f"Randomization inference for {param}: {opt['reps']} permutations of the treatment paths "
                        f"across cities (seed {seed}), {_p_text(ri['pvalue'], int(opt['reps']))}.")
     return r
+
+
+def _one_way_clusters(df: pd.DataFrame, cluster: str) -> pd.DataFrame:
+    """The wild cluster bootstrap resamples one-way clusters: two-way clusters (``A+B``) are a usage error
+    naming the two ways out; an interaction (``A^B``: one way, the pairs of values) gets its column."""
+    from functools import reduce
+
+    if "+" in cluster:
+        raise UserError(
+            f"the wild cluster bootstrap (inference wild) resamples one-way clusters; the clusters {cluster!r} are "
+            "two-way",
+            fix=f"bootstrap one way: cluster by one variable ({cluster.split('+')[0].strip()}) or by an interaction "
+                f"({cluster.replace('+', '^').replace(' ', '')}: one cluster per pair of values); or keep the two-way "
+                "clusters without the bootstrap: drop inference wild and read the analytic two-way clustered SEs "
+                f"(citynet fit --cluster {cluster.replace(' ', '')})")
+    if "^" not in cluster or cluster in df.columns:
+        return df
+    parts = [p.strip() for p in cluster.split("^")]
+    missing = [p for p in parts if p not in df.columns]
+    if missing:
+        return df  # the fit names the missing column
+    code = reduce(lambda a, b: a + "^" + b, [df[p].astype(str) for p in parts])
+    return df.assign(**{cluster: code.where(df[parts].notna().all(axis=1))})
 
 
 def _p_text(p: float, reps: int) -> str:

@@ -55,6 +55,7 @@ from citynet.analysis.designs import RUNNERS as DESIGN_RUNNERS
 from citynet.analysis.results import FitResult
 from citynet.analysis.tables import Table, regression_table
 
+from citynet.csvfile import csv_bom, write_csv
 from citynet.errors import AnalysisError, UserError
 
 log = logging.getLogger(__name__)
@@ -301,9 +302,7 @@ def _run_model(m: dict, get_panel, defaults: dict, out_dir: Path, files: list[st
                            m.get("lags", 5), fe=fe, vcov=vcov, name=name)
         p = event_study_plot(es, out_dir / f"{_stem(name, 'event_study')}.png")
         files.append(str(p))
-        csvp = out_dir / f"{_stem(name, 'event_study')}_coefficients.csv"
-        es.coefficients().to_csv(csvp, index=False)
-        files.append(str(csvp))
+        files.append(write_csv(es.coefficients(), out_dir / f"{_stem(name, 'event_study')}_coefficients.csv"))
         return [es.result]
     if kind == "placebo":
         from citynet.analysis.figures import placebo_plot
@@ -327,18 +326,14 @@ def _run_model(m: dict, get_panel, defaults: dict, out_dir: Path, files: list[st
     if kind == "psm_did":
         out = D.psm_did(df, m["y"], m["covariates"], m.get("treat", "low_carbon"), m.get("cohort"),
                         m.get("controls"), caliper=m.get("caliper"), seed=m.get("seed", 0), fe=fe, vcov=vcov)
-        bp = out_dir / f"{_stem(name, 'psm')}_balance.csv"
-        out.balance.to_csv(bp)
-        files.append(str(bp))
+        files.append(write_csv(out.balance, out_dir / f"{_stem(name, 'psm')}_balance.csv", index=True))
         out.result.name = name or "PSM-DID"
         return [out.result]
     if kind == "cs":
         cs = D.callaway_santanna(df, m["y"], m.get("treat", "low_carbon"), m.get("cohort"),
                                  control=m.get("control", "never"), n_boot=m.get("n_boot", 199), seed=m.get("seed", 0),
                                  se=_did_se(m))
-        cp = out_dir / f"{_stem(name, 'cs')}_att_gt.csv"
-        cs.att_gt.to_csv(cp, index=False)
-        files.append(str(cp))
+        files.append(write_csv(cs.att_gt, out_dir / f"{_stem(name, 'cs')}_att_gt.csv"))
         cs.simple.name = name or cs.simple.name
         return [cs.simple]
     if kind == "gardner":
@@ -432,9 +427,7 @@ def _run_moran(m: dict, df: pd.DataFrame, name: str | None, out_dir: Path, files
     w = spatial_weights(m.get("w"), data)
     stem = _stem(name, "moran")
     table = S.moran_by_year(data, var, w, years=years, permutations=m.get("permutations", 999))
-    path = out_dir / f"{stem}.csv"
-    table.reset_index().to_csv(path, index=False)
-    files.append(str(path))
+    files.append(write_csv(table.reset_index(), out_dir / f"{stem}.csv"))
     for year in m.get("scatter_years", [years[0], years[-1]]):
         png = out_dir / f"{stem}_scatter_{year}.png"
         S.moran_scatter(data, var, w, year, png, title=f"Moran scatter, {var}, {year}")
@@ -460,8 +453,10 @@ def panel_stamp(ws) -> dict[str, Any]:
     return {"network": meta["network"], "panel_years": [meta.get("first_year"), meta.get("last_year")]}
 
 
-def run_spec(spec: dict[str, Any] | str | Path, ws, out_dir: Path | None = None) -> SpecOutput:
-    """Run every model of a spec; write tables (md, tex, csv, html), figures and side tables."""
+def run_spec(spec: dict[str, Any] | str | Path, ws, out_dir: Path | None = None, bom: bool = True) -> SpecOutput:
+    """Run every model of a spec; write tables (md, tex, csv, html), figures and side tables. Every CSV file
+    (tables and side tables) is UTF-8 with a byte order mark for Excel, plain UTF-8 with ``bom=False``
+    (``citynet.csvfile``; ``citynet fit SPEC --no-bom``)."""
     if not isinstance(spec, dict):
         spec = load_spec(spec)
     head = spec.get("spec", {})
@@ -474,7 +469,8 @@ def run_spec(spec: dict[str, Any] | str | Path, ws, out_dir: Path | None = None)
     from citynet.metrics.pipeline import panel_meta
 
     note = filter_note(panel_meta(ws.panel("city-year")))
-    with source_note(note):  # every table written (side tables of the designs too) names its network filter
+    # every table written (side tables of the designs too) names its network filter; every CSV has the BOM or not
+    with source_note(note), csv_bom(bom):
         _run_tables(spec, tables, get_panel, ws, out_dir, out, note)
     return out
 

@@ -217,8 +217,11 @@ class Table:
 
     def write(self, stem: str, formats: Sequence[str] = ("md", "tex", "csv", "html")) -> list[str]:
         """Write ``stem.md``, ``stem.tex``, ``stem.csv``, ``stem.html``; returns the paths. Inside
-        :func:`source_note` the note naming the network filter is added to the notes of the written files."""
+        :func:`source_note` the note naming the network filter is added to the notes of the written files.
+        The CSV is UTF-8 with a byte order mark unless inside ``citynet.csvfile.csv_bom(False)``."""
         from pathlib import Path
+
+        from citynet.csvfile import csv_encoding
 
         src = _SOURCE.get()
         t = replace(self, notes=[*self.notes, src]) if src and src not in self.notes else self
@@ -227,7 +230,7 @@ class Table:
         for f in formats:
             p = Path(f"{stem}.{f}")
             p.parent.mkdir(parents=True, exist_ok=True)
-            p.write_text(render[f](), encoding="utf-8")
+            p.write_text(render[f](), encoding=csv_encoding() if f == "csv" else "utf-8")
             paths.append(str(p))
         return paths
 

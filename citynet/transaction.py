@@ -244,6 +244,23 @@ def disk_error(exc: OSError, path: Path | str | None = None) -> UserError:
                      fix="check the folder's permissions and free space, then run the command again", exit_code=EXIT_IO)
 
 
+def check_writable(root: Path | str, why: str) -> None:
+    """Refuse before any work a command that will publish into a workspace it cannot write (read-only: EROFS,
+    EACCES, EPERM), with the read-only fix; ``why`` says what it would have done first. It opens the lock file
+    that :func:`write_lock` opens (creating ``.citynet/`` if need be), nothing more."""
+    from citynet.errors import READ_ONLY_FIX, UNWRITABLE_ERRNOS
+
+    state = _state(root)
+    try:
+        state.mkdir(parents=True, exist_ok=True)
+        with open(state / "lock", "a"):
+            pass
+    except OSError as exc:
+        if exc.errno not in UNWRITABLE_ERRNOS:
+            raise
+        raise UserError(f"cannot write in the workspace {root}: {exc.strerror}; {why}", fix=READ_ONLY_FIX) from exc
+
+
 # --- locking --------------------------------------------------------------------------------------
 @contextlib.contextmanager
 def write_lock(root: Path, what: str = "a citynet command") -> Iterator[None]:

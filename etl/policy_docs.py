@@ -30,6 +30,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from citynet.csvfile import write_csv
+
 TOOL_CLASSES = ("supply", "demand", "environment")
 TOOL_ALIASES = {"supply": "supply", "供给": "supply", "供给型": "supply", "demand": "demand", "需求": "demand",
                 "需求型": "demand", "environment": "environment", "environmental": "environment", "环境": "environment",
@@ -189,7 +191,7 @@ def ingest_policy_docs(ws, files: list[Path]) -> dict:
     qall = pd.concat(qs, ignore_index=True) if any(len(x) for x in qs) else pd.DataFrame()
     if len(qall):
         qpath.parent.mkdir(parents=True, exist_ok=True)
-        qall.to_csv(qpath, index=False)
+        write_csv(qall, qpath)  # UTF-8 with BOM, as quarantine/<kind>__<file>.csv
     elif qpath.exists():
         qpath.unlink()
     return {"files": report, "policies": len(docs)}

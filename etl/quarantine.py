@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from citynet.csvfile import write_csv
 from citynet.errors import DataError
 
 REASONS = {
@@ -128,7 +129,7 @@ class Quarantine:
             stems[stem] = stems.get(stem, 0) + 1
             suffix = "" if stems[stem] == 1 else f"_{stems[stem]}"  # same file name in two folders
             path = folder / f"{kind}__{stem}{suffix}.csv"
-            g.dropna(axis=1, how="all").to_csv(path, index=False, encoding="utf-8-sig")
+            write_csv(g.dropna(axis=1, how="all"), path)
             written.append(path)
         return written
 

@@ -29,6 +29,7 @@ import pandas as pd
 from citynet.metrics.labels import REGIONS, STATA_LABEL_MAX, TIERS, VALUE_LABELS, label, stata_name
 from citynet.metrics.pipeline import read_panel
 
+from citynet.csvfile import write_csv
 from citynet.errors import UserError
 
 PANEL_NAMES = ("city-year", "dyad-year", "network-year")
@@ -177,8 +178,8 @@ def write_dta(df: pd.DataFrame, path: Path, data_label_text: str = "") -> Path:
 
 def export_panel(ws, panel: str, fmt: str | None, out: Path, covariates: bool = True, bom: bool = True) -> Path:
     """Write panel ``panel`` of workspace ``ws`` to ``out`` in ``fmt`` (inferred from the suffix when None);
-    a CSV is UTF-8 with a byte order mark unless ``bom`` is false (Excel opens a UTF-8 file without it in the
-    system's code page: GBK on a Chinese Windows, 城市 garbled; pandas and DuckDB read past it)."""
+    a CSV is UTF-8 with a byte order mark unless ``bom`` is false (``citynet.csvfile``: Excel opens a UTF-8
+    file without it in the system's code page, GBK on a Chinese Windows, 城市 garbled)."""
     out = Path(out)
     by_suffix = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".dta": "dta"}.get(out.suffix.lower())
     if fmt is None:
@@ -201,7 +202,7 @@ def export_panel(ws, panel: str, fmt: str | None, out: Path, covariates: bool = 
 
             write_panel(df, tmp, (df.attrs or {}).get("citynet") or {})
         elif fmt == "csv":
-            df.to_csv(tmp, index=False, encoding="utf-8-sig" if bom else "utf-8")
+            write_csv(df, tmp, bom=bom)
         else:
             write_dta(with_codes(ws, df) if panel == "city-year" else df, tmp, data_label(df, panel))
         _event(f"write {tmp}")

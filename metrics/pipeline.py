@@ -244,6 +244,11 @@ def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str 
                     raise empty from exc
                 raise
             probe.close()
+        else:  # the store is a server's: a read-only workspace is refused before the projections are written there
+            from citynet.transaction import check_writable
+
+            check_writable(ws.root, "metrics publishes the panels there, and would first write the filter's city "
+                                    "projections and CityYear nodes into the Neo4j store")
         store = open_store(ws, backend=backend, uri=uri, buffer_pool=pool)
         if getattr(store, "_schema_version", lambda: 0)() is None:
             store.close()

@@ -8,7 +8,7 @@ import pytest
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
 from citynet.analysis.estimators import fit, gravity, stepwise
-from citynet.analysis.formula import lag, prepare
+from citynet.analysis.formula import lag, prepare, rewrite_calls
 from citynet.analysis.system import paper002_system, three_sls
 
 from citynet.errors import AnalysisError
@@ -100,6 +100,28 @@ def test_lags_by_year_not_row():
     d2, fml = prepare(df, "ln1p(count) ~ L(x1, 1) + l2_ln_count")
     assert fml == "ln_count ~ l1_x1 + l2_ln_count"
     assert {"ln_count", "l1_x1", "l2_ln_count"} <= set(d2.columns)
+
+
+def test_rewrite_calls_names_the_derived_columns():
+    """The public rewrite (used by inference.py to name the tested coefficient): hand-written expected names,
+    innermost call first, default lag 1, leads as f, and a plain term left as it is."""
+    assert rewrite_calls("ln1p(y) ~ L(x, 2) + F(z) + L(ln1p(count), 1) + w | city_code + year") == (
+        "ln_y ~ l2_x + f1_z + l1_ln_count + w | city_code + year")
+    assert rewrite_calls("y ~ x") == "y ~ x"
+
+
+def test_a_categorical_absorbed_by_the_city_effects_is_one_message():
+    """C(tier) of a tier fixed per city is absorbed by the city fixed effects (each level's dummy is a sum of city
+    dummies): one message naming its levels and the fixed effects, the fix naming C(tier) (was: a traceback from
+    pandas' eval of 'C(tier)[T.b]')."""
+    df = make_panel(n_city=30, n_year=5)
+    df["tier"] = np.where(df["city_code"].str[3].astype(int) % 3 == 0, "a", np.where(
+        df["city_code"].str[3].astype(int) % 3 == 1, "b", "c"))
+    with pytest.raises(AnalysisError) as e:
+        fit(df, "y ~ C(tier) + x1 | city_code + year")
+    assert "C(tier)[T.b] is collinear with the fixed effects city_code + year" in e.value.message
+    assert "C(tier)[T.c] is collinear with the fixed effects city_code + year" in e.value.message
+    assert e.value.fix.startswith("drop C(tier) (")
 
 
 def test_missing_column_lists_panel_columns():

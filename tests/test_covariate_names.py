@@ -301,3 +301,45 @@ def test_a_covariate_named_as_a_formula_function_gets_a_trailing_underscore(ws, 
     # the old name written bare: the formula's message naming the new one
     code, _, err = invoke(capsys, "fit", "-w", w, "--formula", "ln_green_patents ~ log + x | city_code + year")
     assert code == 5 and "'log' is the column log_: write log_ or `log`" in err, err
+
+
+def test_a_panel_column_named_log_is_one_message_naming_it_and_the_fix(ws, tmp_path, capsys):
+    """A column named ``log`` (a workspace's covariates.parquet written before ingest renamed such headers, a
+    [panel_options] derive, a data frame of one's own) hides formulaic's log(): ``log(x)`` used to fail with
+    "Unable to evaluate factor `log(x)`. [TypeError: 'Series' object is not callable]". Now: one message naming
+    the column and the fix, exit 5. ``np.log(x)`` does not call the column and still fits (numpy lstsq); the old
+    workspace's ``log`` covariate is read as ``log_`` by fit, so ``log(x)`` there fits too."""
+    from citynet.analysis.estimators import fit
+
+    from citynet.errors import AnalysisError
+
+    _, panel, cy, _ = ws
+    rng = np.random.default_rng(5)
+    df = cy.assign(ln_g=np.log1p(cy["green_patents"]), x=rng.uniform(1, 3, len(cy)), log=rng.normal(size=len(cy)))
+    with pytest.raises(AnalysisError) as e:
+        fit(df, "ln_g ~ log(x) | city_code + year")
+    msg = " ".join([e.value.message, e.value.fix])
+    assert "column named 'log'" in msg and "log()" in msg and "log → log_" in msg and "re-ingest" in msg
+    assert "not callable" not in msg and e.value.exit_code == 5
+    dummies = pd.get_dummies(df[["city_code", "year"]].astype(str), drop_first=True).to_numpy(float)
+    X = np.column_stack([np.log(df["x"].to_numpy()), np.ones(len(df)), dummies])
+    want = np.linalg.lstsq(X, df["ln_g"].to_numpy(float), rcond=None)[0][0]
+    assert fit(df, "ln_g ~ np.log(x) | city_code + year").params.iloc[0] == pytest.approx(want, rel=1e-8)
+    assert fit(df.rename(columns={"log": "log_"}), "ln_g ~ log(x) | city_code + year").params.iloc[0] == (
+        pytest.approx(want, rel=1e-8))
+    # a workspace ingested before the rename: covariates.parquet has a column 'log'
+    w = tmp_path / "old"
+    shutil.copytree(panel, w)
+    cov = pd.read_parquet(w / "canonical" / "covariates.parquet")
+    cov.assign(log=rng.normal(size=len(cov))).to_parquet(w / "canonical" / "covariates.parquet")
+    code, out, err = invoke(capsys, "fit", "-w", w, "--formula", "ln_green_patents ~ log(gdp_pc) + log_ | "
+                            "city_code + year", "--json")
+    assert code == 0, err
+    assert list(json.loads(out)["coefficients"]) == ["log(gdp_pc)", "log_"]
+    # a derived column named log in a SPEC: the same message through the command line
+    spec = tmp_path / "derive.toml"
+    spec.write_text('[spec]\nname = "t"\n[panel_options]\nderive = { log = "gdp_pc * 2" }\n'
+                    '[[models]]\nformula = "ln_green_patents ~ log(gdp_pc) | city_code + year"\n',
+                    encoding="utf-8")
+    code, out, err = invoke(capsys, "fit", "-w", w, spec, "--out", tmp_path / "out")
+    assert code == 5 and "column named 'log'" in err and err.count("error:") == 1

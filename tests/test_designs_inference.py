@@ -51,6 +51,21 @@ def test_wild_pvalue_equals_pyfixest_wildboottest_full_enumeration(fml):
     assert mine["pvalue"] == pytest.approx(float(ref["Pr(>|t|)"]), abs=1e-12)
 
 
+def test_wild_on_an_interaction_of_two_columns_is_pyfixests_on_the_hand_made_pairs():
+    """``cluster = "a^b"`` (one way: the pairs of values) bootstraps the same clusters as a column of the pairs
+    made here by hand: 2 × 5 = 10 clusters, all 2^10 sign vectors, p-value equal to pyfixest's wildboottest."""
+    df = _small_panel(G=20, T=5)
+    df["half"] = np.where(df["city_code"] < 10, "north", "south")
+    df["pair"] = np.where(df["half"] == "north", 10_000, 20_000) + df["year"]  # the interaction, written out
+    fml = "y ~ x + z | city_code"
+    r = fit_with_inference(df, fml, "wild:9999", cluster="half^year")
+    assert "clusters half^year" in r.notes[-1] and "all sign vectors" in r.notes[-1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = pf.feols(fml, df, vcov={"CRV1": "pair"}).wildboottest(param="x", reps=9999, seed=1)
+    assert r.stats["wild_pvalue"] == pytest.approx(float(ref["Pr(>|t|)"]), abs=1e-12)
+
+
 def _brute_p(df, r, v):
     """WCR11 by explicit refits with dummy variables for every FE level (no algebraic shortcut)."""
     d = df.sort_values(["city_code", "year"]).reset_index(drop=True)

@@ -57,6 +57,16 @@ def read_only(root: Path):
         subprocess.run(undo, check=True)
 
 
+def _reads(capsys, ws: Path, cities: int, city_years: int) -> None:
+    """The read commands work: query counts the store's cities, fit --formula reads the panel."""
+    code, text, err = invoke(capsys, "query", "-w", ws, "--format", "json", "MATCH (c:City) RETURN count(c) AS n")
+    assert code == 0, err
+    assert json.loads(text) == [{"n": cities}]
+    code, text, err = invoke(capsys, "fit", "-w", ws, *FORMULA, "--json")
+    assert code == 0, err
+    assert json.loads(text)["nobs"] == city_years
+
+
 def test_a_read_only_workspace_is_read_and_every_write_is_one_message(ws, tmp_path, capsys):
     out = tmp_path / "out"
     out.mkdir()
@@ -65,12 +75,7 @@ def test_a_read_only_workspace_is_read_and_every_write_is_one_message(ws, tmp_pa
     before = _digest(ws)
     with read_only(ws):
         # reading: the embedded store opens read-only; fit and export read the panels
-        code, text, err = invoke(capsys, "query", "-w", ws, "--format", "json", "MATCH (c:City) RETURN count(c) AS n")
-        assert code == 0, err
-        assert json.loads(text) == [{"n": cities}]
-        code, text, err = invoke(capsys, "fit", "-w", ws, *FORMULA, "--json")
-        assert code == 0, err
-        assert json.loads(text)["nobs"] == len(city_year)
+        _reads(capsys, ws, cities, len(city_year))
         code, _, err = invoke(capsys, "export", "-w", ws, "--panel", "city-year", "--out", out / "cy.csv")
         assert code == 0, err
         assert len(pd.read_csv(out / "cy.csv")) == len(city_year)
@@ -115,3 +120,38 @@ def test_a_read_only_mount_as_root(ws, tmp_path):
         got = run(*args)
         assert got.returncode == 2 and text in got.stderr, (args, got.stderr)
         assert "Traceback" not in got.stderr and got.stderr.count("error:") == 1, (args, got.stderr)
+
+
+def test_a_read_only_workspace_whose_store_is_neo4j(tmp_path, capsys, neo4j_clean):
+    """The store is the server's, not the workspace's: reading works as with the embedded store (query from the
+    server, fit from the panels); ``metrics`` is refused before any work — it used to write the filter's city
+    projections into the server and only then fail to publish the panels; ``load`` writes only the server, so it
+    works, and the workspace's bytes stay the same. Expected counts: the canonical Parquet files (pandas) and the
+    server's own count of projection edges (a Cypher query through the driver)."""
+    from bench.canonical_synth import synth_tables, write_tables
+
+    ws = tmp_path / "ws"
+    write_tables(synth_tables(200, seed=2, years=(2010, 2011), n_cities=10), ws / "canonical")
+    s = neo4j_clean
+    (ws / "citynet.toml").write_text(f'[store]\nbackend = "neo4j"\nuri = "{s.uri}"\nuser = "{s.user}"\n'
+                                     f'password = "{s.password}"\n', encoding="utf-8")
+    assert exit_code("-q", "load", "-w", ws) == 0
+    assert exit_code("-q", "metrics", "-w", ws) == 0
+
+    def y02_edges() -> int:
+        with s.driver() as d:
+            return d.execute_query("MATCH ()-[r:COLLABORATED]->() WHERE r.network STARTS WITH 'invention.y02' "
+                                   "RETURN count(r) AS n").records[0]["n"]
+
+    cities = len(pd.read_parquet(ws / "canonical" / "cities.parquet"))
+    city_year = pd.read_parquet(ws / "metrics" / "city_year.parquet")
+    before = _digest(ws)
+    with read_only(ws):
+        _reads(capsys, ws, cities, len(city_year))
+        code, _, err = invoke(capsys, "metrics", "-w", ws, "--green", "y02")
+        assert code == 2 and err.count("error:") == 1, err
+        assert "cannot write in the workspace" in err and "copy it to a folder you can write (cp -r WS ~/WS)" in err
+        assert y02_edges() == 0  # refused before it wrote anything into the server
+        code, _, err = invoke(capsys, "-q", "load", "-w", ws)
+        assert code == 0, err
+    assert _digest(ws) == before

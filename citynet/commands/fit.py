@@ -24,7 +24,10 @@ Examples:
 Formula names: ln_X = ln(1+X); l1_X = X one year earlier within the city; fixest syntax for FE and IV.
 Every result (the JSON of a table, --json) records the network filter and the panel's first and last year.
 Warnings (a regressor nearly collinear with the fixed effects, fewer than 40 clusters, granted patents
-by application year in the last years) go to stderr and into the table notes.""",
+by application year in the last years) go to stderr and into the table notes.
+A SPEC's CSV files (its tables and side tables: group-time ATTs, PSM balance, event-study coefficients …)
+are UTF-8 with a byte order mark, as citynet export writes them, so that Excel shows Chinese names;
+--no-bom writes plain UTF-8 (for Python's csv with encoding="utf-8", R's read.csv, cut or awk).""",
 )
 @workspace_option()
 @click.argument("spec", required=False, type=click.Path(dir_okay=False))
@@ -39,7 +42,7 @@ by application year in the last years) go to stderr and into the table notes."""
 @click.option("--vcov", type=click.Choice(["hc1", "iid"]), help="Robust (HC1) or classical standard errors instead.")
 @click.option("--sample", help='A pandas query restricting the sample, e.g. "year >= 2010".')
 @click.option("--inference", help="Extra inference for an OLS formula: wild:REPS[:webb] (wild cluster bootstrap p-value "
-                                  "and CI), ri:REPS (randomization inference over treatment paths) or conley:KM[:LAG] "
+                                  "and CI; one-way clusters: --cluster A or A^B, not A+B), ri:REPS (randomization inference over treatment paths) or conley:KM[:LAG] "
                                   "(Conley SEs, distance cutoff in km, serial lags in years).")
 @click.option("--param", help="Coefficient tested by --inference wild/ri (default: the first regressor).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (coefficients, statistics, the "
@@ -47,9 +50,12 @@ by application year in the last years) go to stderr and into the table notes."""
 @click.option("--out", type=click.Path(file_okay=False), help="Folder for a SPEC's outputs, created if missing (default: "
                                                              "WS/results, or WS/results/KEY for another filter than the "
                                                              "default).")
+@click.option("--no-bom", is_flag=True, help="A SPEC's CSV files in plain UTF-8, without the byte order mark Excel "
+                                             "needs to read Chinese text.")
 @network_option
 @click.pass_context
-def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, inference, param, as_json, out, network):
+def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, inference, param, as_json, out, network,
+            no_bom):
     """Fit a model from --formula, or run a SPEC.toml of several models into results/."""
     if bool(spec) == bool(formula):
         raise UserError("give either --formula or a SPEC.toml file (not both, not neither)",
@@ -75,7 +81,7 @@ def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, in
         if not out:  # WS/results of a read-only workspace: said before the models are fitted
             ensure_folder(out_dir, "the tables into", fix="write them elsewhere: --out DIR")
         with progress_bars(ctx):
-            res = run_spec(spec_dict, ws, out_dir)
+            res = run_spec(spec_dict, ws, out_dir, bom=not no_bom)
         if as_json:
             click.echo(json.dumps({k: [r.to_json() | {"name": r.name} for r in v] for k, v in res.results.items()},
                                   indent=2, default=float))
@@ -162,6 +168,9 @@ def _refuse_ignored(ctx: click.Context, spec: str | None, panel: str, inference:
     if given("out"):
         raise UserError("--out is the folder of a SPEC's outputs; a --formula fit prints its table",
                         fix='redirect it: citynet fit -w WS --formula "…" > table.md  (or --json > fit.json)')
+    if given("no_bom"):
+        raise UserError("--no-bom is for the CSV files of a SPEC; a --formula fit prints its table and writes no file",
+                        fix='drop --no-bom (citynet fit -w WS --formula "…" > table.md writes plain UTF-8)')
     if given("param") and not inference:
         raise UserError("--param names the coefficient tested by --inference wild/ri, and no --inference is given",
                         fix="add --inference wild:999 (or ri:999), or drop --param")

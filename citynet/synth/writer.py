@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from citynet.csvfile import write_csv
 from citynet.etl.cities import city_set
 from citynet.synth import vocab
 from citynet.synth.applicants import KIND_INDIVIDUAL, KIND_NAMES, Population, Sampler, build_population
@@ -542,8 +543,8 @@ class Generator:
         truth = self._truth()
         city_year, dyad_year = true_panels(cfg, self.p, self.draws)
         (self.out / "truth").mkdir(exist_ok=True)
-        city_year.to_csv(self.out / "truth" / "green_city_year.csv", index=False)
-        dyad_year.to_csv(self.out / "truth" / "collab_dyad_year.csv", index=False)
+        write_csv(city_year, self.out / "truth" / "green_city_year.csv")
+        write_csv(dyad_year, self.out / "truth" / "collab_dyad_year.csv")
         with open(self.out / "truth.json", "w", encoding="utf-8") as f:
             json.dump(truth, f, ensure_ascii=False, indent=1)
         return truth
