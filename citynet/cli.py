@@ -183,6 +183,12 @@ def main(argv: list[str] | None = None) -> None:
             click.secho(f"error: {full.message}", fg="red", err=True)
             click.echo(f"  fix: {full.fix}", err=True)
             sys.exit(full.exit_code)
+        if type(err).__name__ == "OutOfMemoryException":  # DuckDB's, where a command did not name its setting
+            click.secho(f"error: DuckDB needed more memory than its limit ({str(err).strip().splitlines()[0][:200]})",
+                        fg="red", err=True)
+            click.echo("  fix: raise the command's limit in citynet.toml ([ingest] memory_limit, [store] "
+                       "load_memory_limit or [metrics] memory_limit) and run it again", err=True)
+            sys.exit(2)
         if not _damaged_file(err):
             raise
         sys.exit(3)

@@ -61,3 +61,18 @@ def test_the_engines_words_for_a_full_disk_are_recognised():
         assert got is not None and got.exit_code == EXIT_CHECK and got.message.startswith("the disk is full")
     assert engine_disk_full(duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block")) is None
     assert engine_disk_full(OSError(28, "No space left on device")) is None  # (citynet's own: its message)
+
+
+def test_duckdb_out_of_memory_in_an_ingest_is_one_message(tmp_path):
+    """An ingest whose DuckDB limit is far below what its corpus-wide steps need: one message naming the
+    settings, exit 2, no traceback (the load and the partner kinds name their own setting). It was a traceback."""
+    ws = tmp_path / "ws"
+    export = tmp_path / "synth"
+    assert exit_code("-q", "synth", export, "--patents", "20000", "--seed", "2") == 0
+    ws.mkdir()
+    (ws / "citynet.toml").write_text('[ingest]\nmemory_limit = "1MB"\n')
+    got = subprocess.run([sys.executable, "-m", "citynet", "-q", "ingest", "-w", str(ws),
+                          str(export / "raw" / "patents.csv")], capture_output=True, text=True, timeout=600)
+    assert "Traceback" not in got.stderr and got.stderr.count("error:") == 1, got.stderr
+    assert got.returncode == 2 and "[ingest] memory_limit" in got.stderr, got.stderr
+    assert "Possible solutions" not in got.stderr  # (DuckDB's advice about its own settings)
