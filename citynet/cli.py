@@ -13,7 +13,7 @@ import sys
 
 import click
 
-from citynet.errors import READ_ONLY_FIX, UNWRITABLE_ERRNOS, UserError
+from citynet.errors import READ_ONLY_FIX, UNWRITABLE_ERRNOS, UserError, engine_disk_full
 
 COMMANDS = {
     "init": "Write a commented citynet.toml into the workspace.",
@@ -134,6 +134,11 @@ def _interrupted(err: BaseException) -> bool:
         isinstance(err, RuntimeError) and str(err).strip() == "Query interrupted")
 
 
+def _say_disk_full(where: str) -> None:
+    click.secho(f"error: no space left on the device while writing{where}", fg="red", err=True)
+    click.echo("  fix: free disk space (or write to a larger disk), then run the command again", err=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     try:
         rc = cli.main(args=argv, prog_name="citynet", standalone_mode=False)
@@ -159,9 +164,7 @@ def main(argv: list[str] | None = None) -> None:
         import errno
 
         if err.errno == errno.ENOSPC:  # the disk is full: the transaction exit code (a check said no)
-            where = f" {err.filename}" if getattr(err, "filename", None) else ""
-            click.secho(f"error: no space left on the device while writing{where}", fg="red", err=True)
-            click.echo("  fix: free disk space (or write to a larger disk), then run the command again", err=True)
+            _say_disk_full(f" {err.filename}" if getattr(err, "filename", None) else "")
             sys.exit(1)
         where = f" {err.filename}" if getattr(err, "filename", None) else ""
         if err.errno in UNWRITABLE_ERRNOS:  # a read-only workspace or folder (docs/reliability.md)
@@ -175,6 +178,17 @@ def main(argv: list[str] | None = None) -> None:
         if _interrupted(err):
             click.echo("interrupted", err=True)
             sys.exit(130)
+        full = engine_disk_full(err)
+        if full is not None:  # (DuckDB's and LadybugDB's errors are not OSErrors)
+            click.secho(f"error: {full.message}", fg="red", err=True)
+            click.echo(f"  fix: {full.fix}", err=True)
+            sys.exit(full.exit_code)
+        if type(err).__name__ == "OutOfMemoryException":  # DuckDB's, where a command did not name its setting
+            click.secho(f"error: DuckDB needed more memory than its limit ({str(err).strip().splitlines()[0][:200]})",
+                        fg="red", err=True)
+            click.echo("  fix: raise the command's limit in citynet.toml ([ingest] memory_limit, [store] "
+                       "load_memory_limit or [metrics] memory_limit) and run it again", err=True)
+            sys.exit(2)
         if not _damaged_file(err):
             raise
         sys.exit(3)

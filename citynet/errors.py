@@ -60,3 +60,21 @@ UNWRITABLE_TEXTS = ("Read-only file system", "Permission denied", "Operation not
 READ_ONLY_FIX = ("a read-only workspace (a shared data folder?) can be read: query, fit --formula, and export, "
                  "report, map and fit SPEC with --out in a folder you can write; to ingest, load or compute metrics, "
                  "copy it to a folder you can write (cp -r WS ~/WS) and use -w with the copy")
+
+
+def engine_disk_full(exc: BaseException) -> UserError | None:
+    """The error of an engine that ran out of disk, as one message (exit 1, as ``ENOSPC`` from citynet's own
+    writes), else None. DuckDB spills beyond its memory limit to a temporary folder (under ``TMPDIR``) and,
+    when that folder's disk is nearly full, says "Out of Memory Error: failed to offload data block" (it caps
+    the folder at 90 % of the free space it found) or "IO Error: ... No space left on device" (the system's
+    words, which any engine's IO error may carry). Neither is an ``OSError``, and raising a memory limit does
+    not help."""
+    import tempfile
+
+    text = " ".join(str(exc).split())
+    if isinstance(exc, OSError) or not ("No space left on device" in text or "failed to offload" in text):
+        return None
+    return UserError(f"the disk is full: {text[:200]} (DuckDB writes what does not fit in its memory limit under "
+                     f"{tempfile.gettempdir()})",
+                     fix="free disk space there and in the workspace (or set TMPDIR to a folder on a larger disk), "
+                         "then run the command again", exit_code=EXIT_CHECK)

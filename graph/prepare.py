@@ -315,9 +315,55 @@ class Prepared:
         """Write the rows of store table ``name`` in order to Parquet files of ``batch_rows`` rows in
         ``folder`` (uncompressed, the store's column types: each file is one ``COPY``); returns the
         files with their rows, the rows and, with ``part``, the rows per partition."""
+        if name == "Patent" and self.parts is None and not self.repeated:
+            return self._write_patents_in_file_order(part, folder, report)
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE r_rows AS {self.rows_sql(name, part=part)}")
         out = self.write_files("r_rows", name, folder, report, part=part)
         self.con.execute("DROP TABLE r_rows")
+        return out
+
+    def _write_patents_in_file_order(self, part: bool, folder: Path, report: Callable[[str, int, int], None]
+                                     ) -> tuple[list[tuple[Path, int]], int, dict[str, int]]:
+        """``Patent``'s rows when every patent is read and no id is repeated: the canonical rows in file
+        order (``_o``) without sorting them. DuckDB keeps a single table's row order through projections
+        (``preserve_insertion_order``; a join does not promise it), so the patents are streamed from
+        their file alone; each patent's citation counts, the one join, come in file order from a sort of
+        two numbers per patent (``ORDER BY rn``) and are placed beside each batch by position; the row
+        hash is then computed over each batch, again a single table. The sort of every column that
+        ``rows_sql`` needs for this order took 26 s of the 36 s of these rows at 10M patents
+        (docs/scale.md, "Twelfth round (session 18)")."""
+        e = ENTITY["Patent"]
+        cols = [c for c in e.columns if c != "row_hash"]
+        counted = ("refs_made", "refs_foreign")
+        counts = self.con.sql("""
+            SELECT coalesce(r.made, 0) AS refs_made, coalesce(r.foreign_, 0) AS refs_foreign FROM py LEFT JOIN (
+                SELECT citing_patent_id, count(*) AS made, count(*) FILTER (WHERE coalesce("foreign", FALSE)) AS foreign_
+                FROM c_citations GROUP BY 1) r ON r.citing_patent_id = py.patent_id
+            ORDER BY py.rn""").to_arrow_table()
+        body = f"SELECT {_PATENT_SELECT}, p.rn AS _o, {part_expr('p.')} AS _part FROM c_patents p"
+        typed = ", ".join(f'CAST("{c}" AS {sql_type(c)}) AS "{c}"' for c in cols if c not in counted)
+        rows = self.con.sql(f"SELECT {typed}, _o, _part FROM ({body})").to_arrow_reader(self.batch_rows)
+        hasher = self.con.cursor()  # (the reader holds the connection; a cursor shares the database)
+        hashed = f"SELECT * EXCLUDE (_part), {hash_expr(cols)} AS row_hash, _part FROM patent_batch"
+        done = 0
+
+        def batches() -> Iterator[pa.Table]:
+            nonlocal done
+            for batch in _rebatched(rows, self.batch_rows):
+                n = len(batch)
+                batch = (batch.append_column("refs_made", counts.column("refs_made").slice(done, n))
+                         .append_column("refs_foreign", counts.column("refs_foreign").slice(done, n)))
+                done += n
+                hasher.register("patent_batch", batch.select([*cols, "_o", "_part"]))
+                yield _typed(hasher.sql(hashed).to_arrow_table(), ("_part",))
+                hasher.unregister("patent_batch")
+
+        try:
+            out = self._write_stream(batches(), "Patent", folder, report, part, total=len(counts))
+        finally:
+            hasher.close()
+        if done != len(counts):  # (one count per patent row, by position: a mismatch is a bug, never data)
+            raise RuntimeError(f"Patent rows: {done} patents read, {len(counts)} citation counts")
         return out
 
     def write_files(self, table: str, name: str, folder: Path, report: Callable[[str, int, int], None],
@@ -325,6 +371,14 @@ class Prepared:
         """Write the rows of the DuckDB table ``table`` (rows of store table ``name``) ``ORDER BY _o`` to
         Parquet files ``<name>-NNNNN.parquet`` of ``batch_rows`` rows in ``folder`` (as ``write_batches``);
         progress ``preparing <name>`` out of ``total`` rows when known."""
+        return self._write_stream(self.stream(f"SELECT * FROM {table} ORDER BY _o", keep=("_part",) if part else ()),
+                                  name, folder, report, part, total)
+
+    def _write_stream(self, tables: Iterator[pa.Table], name: str, folder: Path,
+                      report: Callable[[str, int, int], None], part: bool, total: int | None
+                      ) -> tuple[list[tuple[Path, int]], int, dict[str, int]]:
+        """Write ``tables`` (rows of store table ``name`` in order, in the store's types, with ``_part``
+        when ``part``) to the batch files of :meth:`write_files`."""
         import pyarrow.parquet as pq
 
         label = f"preparing {name}"
@@ -332,7 +386,7 @@ class Prepared:
         files: list[tuple[Path, int]] = []
         by_part: dict[str, int] = {}
         n = 0
-        for batch in self.stream(f"SELECT * FROM {table} ORDER BY _o", keep=("_part",) if part else ()):
+        for batch in tables:
             if part:
                 vc = batch.column("_part").value_counts()
                 for v, c in zip(vc.field(0).to_pylist(), vc.field(1).to_pylist(), strict=True):
@@ -346,21 +400,26 @@ class Prepared:
         return files, n, by_part
 
     def stream(self, sql: str, keep=()) -> Iterator[pa.Table]:
-        """The result of ``sql`` in Arrow tables of at most ``batch_rows`` rows (the store's column
+        """The result of ``sql`` in Arrow tables of about ``batch_rows`` rows (the store's column
         types; columns starting with ``_`` dropped, except those in ``keep``)."""
-        reader = self.con.sql(sql).to_arrow_reader(self.batch_rows)
-        pending: list[pa.RecordBatch] = []
-        n = 0
-        for batch in reader:
-            if not len(batch):
-                continue
-            pending.append(batch)
-            n += len(batch)
-            if n >= self.batch_rows:
-                yield _typed(pa.Table.from_batches(pending), keep)
-                pending, n = [], 0
-        if pending:
-            yield _typed(pa.Table.from_batches(pending), keep)
+        for t in _rebatched(self.con.sql(sql).to_arrow_reader(self.batch_rows), self.batch_rows):
+            yield _typed(t, keep)
+
+
+def _rebatched(reader, rows: int) -> Iterator[pa.Table]:
+    """The record batches of ``reader`` gathered into tables of at least ``rows`` rows (the last: the rest)."""
+    pending: list[pa.RecordBatch] = []
+    n = 0
+    for batch in reader:
+        if not len(batch):
+            continue
+        pending.append(batch)
+        n += len(batch)
+        if n >= rows:
+            yield pa.Table.from_batches(pending)
+            pending, n = [], 0
+    if pending:
+        yield pa.Table.from_batches(pending)
 
 
 def _year_filter(parts: set[str]) -> str:
@@ -391,11 +450,13 @@ def _typed(t: pa.Table, keep=()) -> pa.Table:
 _CITY = ", ".join(f'"{c}"' for c in CITY_COLS if c not in ("lon", "lat"))
 _APPL = ", ".join(f'"{c}"' for c in APPLICANT_COLS)
 _PAT = ", ".join(f'p."{c}"' for c in PATENT_COLS if c not in ("grant_year", "refs_made", "refs_foreign", "app_year"))
+# Patent's columns but the citation counts
+_PATENT_SELECT = f"{_PAT}, CAST(p.app_year AS BIGINT) AS app_year, year(p.grant_date) AS grant_year"
 _BODY = {
     "City": f"""SELECT {_CITY}, CASE WHEN isnan(lon) THEN NULL ELSE lon END AS lon,
                        CASE WHEN isnan(lat) THEN NULL ELSE lat END AS lat, rn AS _o FROM cl_cities""",
     "Applicant": f"SELECT {_APPL}, rn AS _o FROM cl_applicants",
-    "Patent": f"""SELECT {_PAT}, CAST(p.app_year AS BIGINT) AS app_year, year(p.grant_date) AS grant_year,
+    "Patent": f"""SELECT {_PATENT_SELECT},
                          coalesce(r.made, 0) AS refs_made, coalesce(r.foreign_, 0) AS refs_foreign, p.rn AS _o,
                          {{part}} AS _part
                   FROM sel_patents p LEFT JOIN (

@@ -401,3 +401,44 @@ def test_projection_edges_are_stored_in_the_order_they_are_written(tmp_path):
                 assert len(rows) > 4096
     finally:
         store.close()
+
+
+@pytest.mark.parametrize(("batch_rows", "by_year"), [(None, True), (173, False)],
+                         ids=["one row group per year", "shuffled, small batches"])
+def test_patent_rows_of_a_whole_read_come_in_file_order_without_the_sort(tmp_path, batch_rows, by_year):
+    """Every patent read, no id repeated: ``Patent``'s batch files are written from the patents streamed
+    in file order, their citation counts placed beside them by position (``Prepared.
+    _write_patents_in_file_order``), not by sorting every column. The files must hold what the sorted
+    ``rows_sql`` path writes (every column, ``row_hash`` and the partition counts, in the same order),
+    on shuffled canonical tables of 30,000 patents, written one row group per year as the ingest writes
+    them or in one row group, with DuckDB's two threads; and the rows must follow the file's
+    ``patent_id`` order (read by pyarrow)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from citynet.graph.prepare import Prepared
+
+    tables = synth_tables(30_000, seed=11, years=(2009, 2016), n_cities=40)
+    for name, seed in (("patents", 4), ("citations", 5)):
+        tables[name] = tables[name].sample(frac=1, random_state=seed).reset_index(drop=True)
+    canonical = tmp_path / "canonical"
+    write_tables(tables, canonical, patents_by_year=by_year)
+    assert pq.ParquetFile(canonical / "patents.parquet").metadata.num_row_groups == (8 if by_year else 1)
+    got = {}
+    with Prepared(canonical, batch_rows=batch_rows) as prep:
+        assert not prep.repeated
+        prep.clean(None)
+        for way in ("file order", "sorted"):
+            folder = tmp_path / way.replace(" ", "_")
+            folder.mkdir()
+            if way == "file order":
+                files, n, by_part = prep.write_batches("Patent", True, folder, lambda *a: None)
+            else:  # the general path: rows_sql stored, then read ORDER BY _o
+                prep.con.execute(f"CREATE OR REPLACE TEMP TABLE r_rows AS {prep.rows_sql('Patent', part=True)}")
+                files, n, by_part = prep.write_files("r_rows", "Patent", folder, lambda *a: None, part=True)
+            got[way] = (pa.concat_tables([pq.read_table(f) for f, _ in files]), n, by_part)
+    (fast, n_fast, parts_fast), (slow, n_slow, parts_slow) = got["file order"], got["sorted"]
+    assert n_fast == n_slow == len(tables["patents"])
+    assert parts_fast == parts_slow
+    assert fast.schema == slow.schema
+    assert fast.equals(slow)
+    assert fast.column("patent_id").to_pylist() == pq.read_table(canonical / "patents.parquet").column("patent_id").to_pylist()
