@@ -134,19 +134,19 @@ def _interrupted(err: BaseException) -> bool:
         isinstance(err, RuntimeError) and str(err).strip() == "Query interrupted")
 
 
-def _say_disk_full(where: str) -> None:
-    click.secho(f"error: no space left on the device while writing{where}", fg="red", err=True)
-    click.echo("  fix: free disk space (or write to a larger disk), then run the command again", err=True)
+def _exit_with(err: UserError) -> None:
+    """Print ``err``'s message and fix, and exit with its code."""
+    click.secho(f"error: {err.message}", fg="red", err=True)
+    if err.fix:
+        click.echo(f"  fix: {err.fix}", err=True)
+    sys.exit(err.exit_code)
 
 
 def main(argv: list[str] | None = None) -> None:
     try:
         rc = cli.main(args=argv, prog_name="citynet", standalone_mode=False)
     except UserError as err:
-        click.secho(f"error: {err.message}", fg="red", err=True)
-        if err.fix:
-            click.echo(f"  fix: {err.fix}", err=True)
-        sys.exit(err.exit_code)
+        _exit_with(err)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)
@@ -164,7 +164,9 @@ def main(argv: list[str] | None = None) -> None:
         import errno
 
         if err.errno == errno.ENOSPC:  # the disk is full: the transaction exit code (a check said no)
-            _say_disk_full(f" {err.filename}" if getattr(err, "filename", None) else "")
+            where = f" {err.filename}" if getattr(err, "filename", None) else ""
+            click.secho(f"error: no space left on the device while writing{where}", fg="red", err=True)
+            click.echo("  fix: free disk space (or write to a larger disk), then run the command again", err=True)
             sys.exit(1)
         where = f" {err.filename}" if getattr(err, "filename", None) else ""
         if err.errno in UNWRITABLE_ERRNOS:  # a read-only workspace or folder (docs/reliability.md)
@@ -179,16 +181,12 @@ def main(argv: list[str] | None = None) -> None:
             click.echo("interrupted", err=True)
             sys.exit(130)
         full = engine_disk_full(err)
-        if full is not None:  # (DuckDB's and LadybugDB's errors are not OSErrors)
-            click.secho(f"error: {full.message}", fg="red", err=True)
-            click.echo(f"  fix: {full.fix}", err=True)
-            sys.exit(full.exit_code)
+        if full is not None:  # (the engines' errors are not OSErrors)
+            _exit_with(full)
         if type(err).__name__ == "OutOfMemoryException":  # DuckDB's, where a command did not name its setting
-            click.secho(f"error: DuckDB needed more memory than its limit ({str(err).strip().splitlines()[0][:200]})",
-                        fg="red", err=True)
-            click.echo("  fix: raise the command's limit in citynet.toml ([ingest] memory_limit, [store] "
-                       "load_memory_limit or [metrics] memory_limit) and run it again", err=True)
-            sys.exit(2)
+            _exit_with(UserError(f"DuckDB needed more memory than its limit ({str(err).strip().splitlines()[0][:200]})",
+                                 fix="raise the command's limit in citynet.toml ([ingest] memory_limit, [store] "
+                                     "load_memory_limit or [metrics] memory_limit) and run it again"))
         if not _damaged_file(err):
             raise
         sys.exit(3)
