@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from citynet.analysis.formula import formula_names, prepare
+from citynet.analysis.formula import NAME, formula_names, prepare
 from citynet.analysis.results import FitResult
 from scipy import stats
 
@@ -248,7 +248,7 @@ def _check_sample(df: pd.DataFrame, fml: str, parts: dict[str, Any], sample: str
     used = [c for c in formula_names(fml) if c in df.columns]
     fe_cols = {c.strip() for t in parts["fe"] for c in t.split("^")}
     # names inside C(...) or i(...) are categorical by request
-    fe_cols |= {n for call in re.findall(r"\b[Ci]\(([^)]*)\)", fml) for n in re.findall(r"[^\W\d]\w*", call)}
+    fe_cols |= {n for call in re.findall(r"\b[Ci]\(([^)]*)\)", fml) for n in NAME.findall(call)}
     for c in used:
         if c in fe_cols or pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c]):
             continue

@@ -31,7 +31,7 @@ from citynet.etl.formula_words import FORMULA_FUNCTIONS
 
 from citynet.errors import AnalysisError, UserError
 
-_IDENT = re.compile(r"[^\W\d]\w*")  # a name: letters (any script), digits and _, not a digit first
+NAME = re.compile(r"[^\W\d]\w*")  # a name: letters (any script), digits and _, not a digit first
 _BACKQUOTED = re.compile(r"`([^`]*)`")
 _TERM = re.compile(r"[\w\u4e00-\u9fff.^:*()\[\], =<>!'\"/-]+")  # the characters a formula's term may hold
 _LAG_PREFIX = re.compile(r"^([lf])(\d+)_(.+)$")
@@ -77,8 +77,8 @@ def ln1p(x: pd.Series | np.ndarray) -> pd.Series:
 def rewrite_calls(formula: str) -> str:
     """``L(x, k)`` → ``lk_x``, ``F(x, k)`` → ``fk_x``, ``ln1p(x)`` → ``ln_x`` (innermost first): the formula
     with the names of the columns :func:`prepare` derives, as the fit names its coefficients."""
-    pat_lag = re.compile(r"\b([LF])\(\s*([^\W\d]\w*)\s*(?:,\s*(-?\d+)\s*)?\)")
-    pat_ln = re.compile(r"\bln1p\(\s*([^\W\d]\w*)\s*\)")
+    pat_lag = re.compile(rf"\b([LF])\(\s*({NAME.pattern})\s*(?:,\s*(-?\d+)\s*)?\)")
+    pat_ln = re.compile(rf"\bln1p\(\s*({NAME.pattern})\s*\)")
     while True:
         new = pat_ln.sub(lambda m: f"ln_{m.group(1)}", formula)
         new = pat_lag.sub(
@@ -182,7 +182,7 @@ def column_names(value: str, columns: Sequence[str], subject: str, several: bool
 def formula_names(formula: str) -> list[str]:
     """Variable names a formula uses (function names, keywords and numbers left out), in order."""
     names: list[str] = []
-    for m in _IDENT.finditer(formula):
+    for m in NAME.finditer(formula):
         tok = m.group(0)
         rest = formula[m.end():].lstrip()
         if (tok in _RESERVED or rest.startswith("(") or (tok in FORMULA_FUNCTIONS and rest.startswith("."))

@@ -589,19 +589,9 @@ def resolve_citations(state: State, dups: pd.DataFrame, out: Path, settings: Str
             def tables():
                 if old is not None:
                     yield from old.tables(schema, dpos)
-                parts: list[tuple[pa.Table, pa.Table]] = []
-                for f in refs:
-                    t = pq.read_table(f)
-                    keys = ref_keys(state, f, t)
-                    if len(dpos):
-                        keep = pc.invert(pc.is_in(t.column("_pos"), value_set=dpos))
-                        t, keys = t.filter(keep), keys.filter(keep)
-                    if t.num_rows:
-                        parts.append((t, keys))
-                    if len(parts) == JOINED_BATCHES:
-                        yield from _resolve_batches(con, parts, schema)
-                        parts = []
-                yield from _resolve_batches(con, parts, schema)
+                for parts in _in_groups(_kept_refs(state, refs, dpos), JOINED_BATCHES):
+                    yield from _resolve_batches(con, parts, schema)
+                    del parts  # not held while the next group is read
 
             for table in tables():
                 writer.write_table(table)
@@ -769,6 +759,19 @@ def ref_keys(state: State, refs_file: Path, t: pa.Table) -> pa.Table:
     keys = pa.table([stems, pid], schema=REF_KEYS)
     write_state_file(path, keys, **_FAST, compression="none")
     return keys
+
+
+def _kept_refs(state: State, refs: list[Path], dpos: pa.Array):
+    """Per staged batch of references in ``refs`` that has a kept record (not at a position in ``dpos``):
+    its kept rows and their keys (:func:`ref_keys`)."""
+    for f in refs:
+        t = pq.read_table(f)
+        keys = ref_keys(state, f, t)
+        if len(dpos):
+            keep = pc.invert(pc.is_in(t.column("_pos"), value_set=dpos))
+            t, keys = t.filter(keep), keys.filter(keep)
+        if t.num_rows:
+            yield t, keys
 
 
 JOINED_BATCHES = 4  # staged batches joined to the look-ups at once (one hash table each time; more: more memory)
@@ -941,17 +944,16 @@ def index_in_many(values: pa.Array | pa.ChunkedArray, value_set: pa.Array | pa.C
     return pa.array(out, mask=out < 0)
 
 
-def _joined(tables, n: int):
-    """The non-empty tables of a stream, ``n`` at a time, each ``n`` joined into one table (in order)."""
-    held: list[pa.Table] = []
-    for t in tables:
-        if t.num_rows:
-            held.append(t)
+def _in_groups(items, n: int):
+    """The items of a stream in lists of ``n`` (the last one shorter, none empty), in order."""
+    held: list = []
+    for item in items:
+        held.append(item)
         if len(held) == n:
-            yield pa.concat_tables(held)
+            yield held
             held = []
     if held:
-        yield pa.concat_tables(held)
+        yield held
 
 
 def _links_with_ids(files: list[Path], dups: pd.DataFrame, ids: pa.Table, id_of: pd.Series, city_of: pd.Series):
@@ -966,7 +968,8 @@ def _links_with_ids(files: list[Path], dups: pd.DataFrame, ids: pa.Table, id_of:
     ids = ids.column("applicant_id")
     codes = pa.array(pd.factorize(app_ids, use_na_sentinel=True)[0].astype(np.int64))  # one per applicant_id
     cities = pa.array(city_of.reindex(app_ids).astype(object).where(lambda c: c.notna(), None).to_numpy(), pa.string())
-    for t in _joined(_kept_batches(files, dups, ["patent_id", "name", "seq"]), JOINED_BATCHES):
+    kept = (t for t in _kept_batches(files, dups, ["patent_id", "name", "seq"]) if t.num_rows)
+    for t in (pa.concat_tables(g) for g in _in_groups(kept, JOINED_BATCHES)):
         at = index_in_many(t.column("name"), names)  # null: a name without an id
         code = pc.fill_null(pc.take(codes, at), -1).to_numpy()
         key = t.column("_pos").to_numpy() * (len(ids) + 2) + (code + 1)  # (record, applicant); no id: one group

@@ -320,9 +320,10 @@ class BaseStore:
         years = None  # None: every row; else the partitions (year/bucket) whose rows must be re-read
         regrouped = False  # the store's partitions were recorded with another number of buckets
         read: dict[str, set[str]] = {}  # per store table: the partitions its rows are prepared from
+        records: dict[str, dict] = {}  # per store table: its partitions record, read once (_part_record)
         if ydig is not None and todo_years:
             recs = {n: json.loads(self._get_meta(f"loaded:{n}") or "{}") for n in todo_years}
-            parts = {n: self._part_record(n) for n in todo_years}
+            parts = {n: self._part_record(n, records) for n in todo_years}
             # (a record whose partitions were named with another number of buckets: every row, once)
             olds = {n: ly.changed_years(parts[n].get("years"), ydig[n], recs[n].get(ly.BUCKETS_META))
                     for n in todo_years}
@@ -362,7 +363,7 @@ class BaseStore:
             rec = {"inputs": keys[e.name], "rows": n_rows}
             if parted:
                 if years is not None:  # the other partitions' rows are as recorded at the last load
-                    old = self._stored_part_rows(e.name)
+                    old = self._stored_part_rows(e.name, records)
                     by_part = {**{y: n for y, n in old.items() if y not in read[e.name]}, **by_part}
                 rec.update(rows=sum(by_part.values()))
                 rec[ly.BUCKETS_META] = ly.BUCKETS
@@ -374,6 +375,7 @@ class BaseStore:
                 counts[e.name]["years"] = ly.years_of(read[e.name])
                 counts[e.name]["partitions"] = len(read[e.name])
             self._set_meta(f"loaded:{e.name}", json.dumps(rec))
+            records.pop(e.name, None)  # (written: read again if asked)
 
         # every store table's rows to write are put in batch files while DuckDB is open: all of a table
         # with no stored row and no projection to mark stale (staged), else its new and changed rows
@@ -387,7 +389,7 @@ class BaseStore:
         todo = [e for e in ENTITIES if e.name not in done]
         beside = self.copies_beside and empty and not built_filters
         # (an empty embedded store: the stored rows are asked for before the store copies any)
-        stored_of = {e.name: self._stored(prep, e, whole) for e in todo} if beside else {}
+        stored_of = {e.name: self._stored(prep, e, whole, records) for e in todo} if beside else {}
         beside = beside and all(v is None for v in stored_of.values())
         with tempfile.TemporaryDirectory(prefix="citynet-rows-", dir=getattr(self, "store_dir", None)) as rows_dir:
             if beside:  # every table staged whole: copied on a second thread while DuckDB prepares the next
@@ -396,7 +398,7 @@ class BaseStore:
                 return
             for e in todo:
                 parted = e.name in ly.YEAR_ENTITIES and ydig is not None
-                stored = self._stored(prep, e, whole)
+                stored = self._stored(prep, e, whole, records)
                 if stored is None and not built_filters:  # (files, rows, rows per partition, no diff)
                     writes.append((e, *prep.write_batches(e.name, parted, Path(rows_dir), report), None))
                 else:
@@ -747,12 +749,12 @@ class BaseStore:
             new, changed = (t.to_pandas(date_as_object=False) for t in (new, changed))
         self._write_entity(name, new, changed, progress)
 
-    def _stored(self, prep, e, whole: dict):
+    def _stored(self, prep, e, whole: dict, records: dict | None = None):
         """The stored keys and row hashes of ``e`` that the prepared rows can match, as a
         :class:`_Stored` (None: the store holds no row of ``e``). On the embedded store, for the
         partitioned tables, the rows of the prepared years' patents are fetched as they are iterated,
         some years at a time (:data:`FETCH_ROWS`), so neither the engine's page cache nor Python holds
-        every year's stored rows at once."""
+        every year's stored rows at once. ``records``: the load's partitions records (:meth:`_part_record`)."""
         import pyarrow as pa
 
         if e.name in whole:
@@ -775,11 +777,11 @@ class BaseStore:
                    "CITES": "SELECT citing_patent_id FROM cl_citations WHERE cited_patent_id IS NOT NULL"}[e.name]
             ids = prep.con.sql(f"SELECT DISTINCT {col} FROM ({src}) WHERE {col} IS NOT NULL AND {col} NOT IN "
                                f"(SELECT patent_id FROM py) ORDER BY 1").to_arrow_table().column(0)
-            return _Stored(self, e, years, no_year, ids, parts=parts)
+            return _Stored(self, e, years, no_year, ids, parts=parts, records=records)
         if df is None or df.empty:
             return None
         df = df[[*e.key, "row_hash"]]
-        return _Stored(self, e, [], False, None, whole=pa.Table.from_pandas(
+        return _Stored(self, e, [], False, None, records=records, whole=pa.Table.from_pandas(
             df.astype({"row_hash": "int64"}), preserve_index=False).cast(ENTITY_SCHEMA(e.name, key_only=True)))
 
     def _hashes_first(self, stored) -> bool:
@@ -830,10 +832,15 @@ class BaseStore:
             _keep_stored(con, e, stored.rows(stored.years, stored.no_year), "r_miss")
         return n_hit
 
-    def _part_record(self, name: str) -> dict:
+    def _part_record(self, name: str, records: dict | None = None) -> dict:
         """The digests (``years``) and rows (``year_rows``) per partition of store table ``name`` as its
         last load recorded them: meta ``partitions:<name>``, or, written before session 15, ``loaded:<name>``
-        (``load`` then reads the table whole: its bucket count is not recorded). Empty when not recorded."""
+        (``load`` then reads the table whole: its bucket count is not recorded). Empty when not recorded.
+        ``records``: a load's records read so far (at 10M patents about 0.7 MB each), this one kept in it."""
+        if records is not None:
+            if name not in records:
+                records[name] = self._part_record(name)
+            return records[name]
         for key in (f"{PARTS_META}{name}", f"loaded:{name}"):
             try:
                 rec = json.loads(self._get_meta(key) or "{}")
@@ -843,10 +850,10 @@ class BaseStore:
                 return rec
         return {}
 
-    def _stored_part_rows(self, name: str) -> dict[str, int]:
+    def _stored_part_rows(self, name: str, records: dict | None = None) -> dict[str, int]:
         """Rows of store table ``name`` per partition ``year/bucket``, as the loads recorded them
         (:meth:`_part_record`, ``year_rows``); empty when not recorded."""
-        parts = self._part_record(name).get("year_rows", {})
+        parts = self._part_record(name, records).get("year_rows", {})
         try:
             return {str(p): int(n) for p, n in parts.items()} if isinstance(parts, dict) else {}
         except (ValueError, TypeError):
@@ -1118,8 +1125,10 @@ class _Stored:
     patents without a year: ``no_year``) and of the patents ``ids`` (outside the canonical tables),
     fetched as they are asked for."""
 
-    def __init__(self, store, e, years: list[int], no_year: bool, ids, whole=None, parts: set[str] | None = None):
+    def __init__(self, store, e, years: list[int], no_year: bool, ids, whole=None, parts: set[str] | None = None,
+                 records: dict | None = None):
         self.store, self.e, self.years, self.no_year, self.ids, self.whole = store, e, years, no_year, ids, whole
+        self.records = records  # the load's partitions records (BaseStore._part_record)
         self.parts = parts  # the partitions whose digests changed (None: every one)
         self.matched = 0  # stored rows the diff matched with prepared ones (set by BaseStore._load_entity)
         self.schema = ENTITY_SCHEMA(e.name, key_only=True)
@@ -1128,7 +1137,7 @@ class _Stored:
     def part_rows(self) -> dict[str, int]:
         """Rows of ``e`` per partition ``year/bucket`` as the loads recorded them (read once per diff:
         the meta is written after every table's diff)."""
-        return self.store._stored_part_rows(self.e.name)
+        return self.store._stored_part_rows(self.e.name, self.records)
 
     @functools.cached_property
     def year_rows(self) -> dict[int, int]:

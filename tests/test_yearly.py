@@ -594,6 +594,33 @@ def test_scattered_changes_in_many_years_are_matched_by_row_hash_and_equal_a_fre
         _assert_equals_fresh_load(store, tmp_path / "v2", tmp_path / "fresh")
 
 
+def test_a_load_reads_each_partitions_record_once(tmp_path, monkeypatch):
+    """A load that diffs every partitioned table (a year added, a link of every year moved) reads each
+    table's partitions record (meta ``partitions:<table>``, about 0.7 MB each at 10M patents) once, not
+    once for the year selection, once for the diff and once for the new record; the store still equals a
+    fresh load, and the new record's rows add up to the table's."""
+    import collections
+
+    from citynet.graph import store as store_mod
+    from citynet.graph.load_years import YEAR_ENTITIES
+
+    tables = _corpus()
+    with _loaded(tmp_path, _without(tables, 2014)) as store:
+        edited = {k: v.copy() for k, v in tables.items()}
+        _move_one_link(edited, sorted(int(y) for y in edited["patents"]["app_year"].dropna().unique()))
+        write_tables(edited, tmp_path / "v2", patents_by_year=True)
+        reads: collections.Counter = collections.Counter()
+        real = store._get_meta
+        monkeypatch.setattr(store, "_get_meta", lambda key: reads.update([key]) or real(key))
+        counts = store.load(tmp_path / "v2")
+        for name in YEAR_ENTITIES:
+            assert counts[name]["partitions"] > 0, name  # diffed by partition
+            assert reads[f"{store_mod.PARTS_META}{name}"] == 1, name
+            rec = json.loads(real(f"{store_mod.PARTS_META}{name}"))
+            assert sum(rec["year_rows"].values()) == counts[name]["rows"], name
+        _assert_equals_fresh_load(store, tmp_path / "v2", tmp_path / "fresh")
+
+
 def test_links_and_citations_of_new_patents_are_not_fetched(tmp_path, monkeypatch):
     """A load that adds a year: its patents are new (the Patent diff finds none of them stored), so the
     stored links and citations of that year are not asked for (a relationship needs its nodes), and the
