@@ -321,6 +321,49 @@ def _read_transfers(earlier: list[pd.DataFrame], paths: list[Path], opts: Ingest
     return read, tb, rejected
 
 
+def _take_transfers(tr_job: _Background, earlier_tr: list, state: stream.State, files_report: list[dict],
+                    q_tr: Quarantine, steps: Steps) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:
+    """The transfer thread's result (``_read_transfers``): each file's report entry, its reader's and its
+    checks' quarantine rows (in that order) and its records kept in ``state``; returns the checked
+    transfers, their applicant names and addresses. The files' raw fields are dropped here (the thread's
+    result is taken, not kept): they are in the state (at 10M the mapped frame alone, 106 MB, was held beside
+    locating)."""
+    read, tb, tr_quarantine = tr_job.take()
+    for entry, _frame, malformed in earlier_tr:
+        q_tr.add_malformed(entry["file"], malformed)
+        files_report.append(entry)
+    for path, raw, frame in read:
+        q_tr.add_malformed(str(path), raw.malformed)
+        entry = {"file": str(path), "kind": "transfers", "encoding": raw.encoding, "rows_read": raw.rows_read}
+        files_report.append(entry)
+        state.add_transfer_file(entry, frame, raw.malformed)
+    q_tr.frames.extend(tr_quarantine.frames)  # after the reader's rows, as when checked here
+    steps.current = (steps.current[0], sum(raw.rows_read for _, raw, _ in read)
+                     + sum(len(f) for _, f, _ in earlier_tr), steps.current[2])
+    return _no_transfers() if tb is None else (tb.transfers, tb.names, tb.addresses)
+
+
+def _no_transfers() -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:
+    return (pd.DataFrame(columns=["transfer_id", "patent_id", "date", "year", "from_name", "to_name"]),
+            pd.Series([], dtype="object"), pd.DataFrame(columns=["name", "address"]))
+
+
+def _applicant_names(state: stream.State, dups: pd.DataFrame, transfer_names: pd.Series,
+                     settings: stream.StreamSettings) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The distinct applicant names (the kept records' and ``transfer_names``) harmonised: the names table
+    (``harmonize_names``: variants of one organisation → one id) and the applicants (``build_applicants``:
+    id, representative name, kind). What they are computed from (the names' counts, kinds and keys) is
+    dropped on return, before locating (the peak of the ingest at 10M, docs/scale.md, session 18)."""
+    counts = stream.name_counts(state, dups, transfer_names, settings)
+    facts = _name_facts(state, pd.Series(counts.index.astype(object)))  # kind, harmonisation key: once per name,
+    kind_of = facts["kind"]                                             # kept for --append
+    names_table = harmonize_names(None, kinds=kind_of, counts=counts, keys=facts)
+    reps = names_table.drop_duplicates("representative")  # each representative's id, hashed once
+    applicants = build_applicants(names_table["representative"], kinds=kind_of,
+                                  ids=pd.Series(reps["applicant_id"].to_numpy(), index=reps["representative"].to_numpy()))
+    return names_table, applicants
+
+
 def _refuse_an_append_of_nothing(entries: list[dict], frames: list) -> None:
     """``ingest --append``: refuse (as a whole ingest does) when no record of the new patent files can be
     loaded: each is empty or every row of it was rejected (the reasons, summarised, like
@@ -379,6 +422,11 @@ class _Background:
         if self.error is not None:
             raise self.error
         return self.value
+
+    def take(self):
+        """``result()``, no longer held here (the caller's reference is the only one)."""
+        value, self.value = self.result(), None
+        return value
 
     def finish(self, emit, what: str, rows) -> object:
         """``result()``, then ``emit`` one line: ``what``, its rows (``rows(value)``), how long it ran and how
@@ -542,41 +590,20 @@ def _ingest(ws, patent_files, transfer_files, covariate_files, opts, progress, j
         take_duplicate_rows()
         raise q_pat.nothing_loaded([f["file"] for f in files_report if f["kind"] == "patents"])
 
-    tb = None
+    transfers, transfer_names, transfer_addr = _no_transfers()
     if tr_job is not None:
         step("transfers: reading and validation (alongside the patents)")
-        read, tb, tr_quarantine = tr_job.result()
-        for entry, _frame, malformed in earlier_tr:
-            q_tr.add_malformed(entry["file"], malformed)
-            files_report.append(entry)
-        for path, raw, frame in read:
-            q_tr.add_malformed(str(path), raw.malformed)
-            entry = {"file": str(path), "kind": "transfers", "encoding": raw.encoding, "rows_read": raw.rows_read}
-            files_report.append(entry)
-            state.add_transfer_file(entry, frame, raw.malformed)
-        q_tr.frames.extend(tr_quarantine.frames)  # after the reader's rows, as when checked here
-        steps.current = (steps.current[0], sum(raw.rows_read for _, raw, _ in read)
-                         + sum(len(f) for _, f, _ in earlier_tr), steps.current[2])
+        transfers, transfer_names, transfer_addr = _take_transfers(tr_job, earlier_tr, state, files_report, q_tr, steps)
     state.save()
-    if tb is not None:
-        transfers, transfer_names, transfer_addr = tb.transfers, tb.names, tb.addresses
-    else:
-        transfers = pd.DataFrame(columns=["transfer_id", "patent_id", "date", "year", "from_name", "to_name"])
-        transfer_names, transfer_addr = pd.Series([], dtype="object"), pd.DataFrame(columns=["name", "address"])
 
     step("applicants: names and kinds", _staged_rows(state, "links") + len(transfer_names))
-    counts = stream.name_counts(state, dups, transfer_names, settings)
-    names = pd.Series(counts.index.astype(object))
-    facts = _name_facts(state, names)  # kind, harmonisation key: once per name, kept for --append
-    kind_of = facts["kind"]
-    names_table = harmonize_names(None, kinds=kind_of, counts=counts, keys=facts)  # variants of one organisation → one id
+    names_table, applicants = _applicant_names(state, dups, transfer_names, settings)
+    del transfer_names
     id_of = names_table.set_index("name")["applicant_id"]
-    reps = names_table.drop_duplicates("representative")  # each representative's id, hashed once
-    applicants = build_applicants(names_table["representative"], kinds=kind_of,
-                                  ids=pd.Series(reps["applicant_id"].to_numpy(), index=reps["representative"].to_numpy()))
 
     if previous is not None:  # --append: the patent table's thread first (its new rows, DuckDB, the previous groups):
         pat_job.wait()        # beside locating, the peak of the append at 10M (docs/scale.md, session 14)
+    _release_arrow_memory()  # the pages of the steps before back to the kernel (at 10M Arrow held 783 MiB in the counts)
     step("applicants: locating (address, corpus vote, name)", len(applicants))
     located = stream.locate(state, dups, names_table, transfer_addr, applicants[["applicant_id", "name", "kind"]],
                             settings, new_from if opts.append_from is not None else None, dropped)

@@ -585,6 +585,8 @@ def resolve_citations(state: State, dups: pd.DataFrame, out: Path, settings: Str
                 SEMI JOIN asked_stems USING (stem)
                 QUALIFY row_number() OVER (PARTITION BY stem ORDER BY rn) = 1""")
             con.execute(f"CREATE TABLE ids AS SELECT DISTINCT patent_id FROM {kept} SEMI JOIN asked_ids USING (patent_id)")
+            con.execute("DROP TABLE asked_stems")  # only the look-ups are joined from here (the asked keys: 4.5
+            con.execute("DROP TABLE asked_ids")    # million stems at 10M, beside locating)
 
             def tables():
                 if old is not None:

@@ -437,3 +437,31 @@ def test_index_in_many_is_arrow_index_in():
         want = pc.index_in(values, value_set=pa.array(values_set, pa.string()))
         want = want.combine_chunks() if isinstance(want, pa.ChunkedArray) else want
         assert index_in_many(values, pa.array(values_set, pa.string())).equals(want.cast(pa.int32()))
+
+
+def test_a_background_result_once_taken_is_held_by_the_caller_only():
+    """``etl.pipeline._Background.take`` (the transfer thread's result, session 18: the transfer files' raw
+    fields were held by the finished job until the ingest returned, beside locating at 10M): the value is
+    the thread's, the job keeps no reference to it, and a failed thread's error is raised as by ``result``."""
+    import gc
+    import weakref
+
+    from citynet.etl.pipeline import _Background
+
+    class Frames(list):  # a list that can be weakly referenced
+        pass
+
+    job = _Background(lambda: Frames([1, 2]), name="test-take")
+    value = job.take()
+    assert value == [1, 2]
+    ref = weakref.ref(value)
+    del value
+    gc.collect()
+    assert ref() is None  # nothing else held it
+    assert job.value is None
+
+    def fail():
+        raise ValueError("read error")
+
+    with pytest.raises(ValueError, match="read error"):
+        _Background(fail, name="test-take-error").take()
