@@ -304,7 +304,7 @@ class Prepared:
         ``part``, also each row's partition (``_part``)."""
         e = ENTITY[name]
         cols = [c for c in e.columns if c != "row_hash"]
-        typed = ", ".join(f'CAST("{c}" AS {sql_type(c)}) AS "{c}"' for c in cols)
+        typed = _casts(cols)
         extra = f", coalesce(_part, '{NO_YEAR}') AS _part" if part else ""
         body = _BODY[name].replace("{part}", part_expr("p."))  # (built from load_years.BUCKETS when asked)
         inner = f"SELECT {typed}, _o{extra} FROM ({body})"
@@ -335,13 +335,11 @@ class Prepared:
         e = ENTITY["Patent"]
         cols = [c for c in e.columns if c != "row_hash"]
         counted = ("refs_made", "refs_foreign")
-        counts = self.con.sql("""
-            SELECT coalesce(r.made, 0) AS refs_made, coalesce(r.foreign_, 0) AS refs_foreign FROM py LEFT JOIN (
-                SELECT citing_patent_id, count(*) AS made, count(*) FILTER (WHERE coalesce("foreign", FALSE)) AS foreign_
-                FROM c_citations GROUP BY 1) r ON r.citing_patent_id = py.patent_id
+        counts = self.con.sql(f"""
+            SELECT {_REFS} FROM py LEFT JOIN ({_citation_counts("c_citations")}) r ON r.citing_patent_id = py.patent_id
             ORDER BY py.rn""").to_arrow_table()
         body = f"SELECT {_PATENT_SELECT}, p.rn AS _o, {part_expr('p.')} AS _part FROM c_patents p"
-        typed = ", ".join(f'CAST("{c}" AS {sql_type(c)}) AS "{c}"' for c in cols if c not in counted)
+        typed = _casts(c for c in cols if c not in counted)
         rows = self.con.sql(f"SELECT {typed}, _o, _part FROM ({body})").to_arrow_reader(self.batch_rows)
         hasher = self.con.cursor()  # (the reader holds the connection; a cursor shares the database)
         hashed = f"SELECT * EXCLUDE (_part), {hash_expr(cols)} AS row_hash, _part FROM patent_batch"
@@ -450,18 +448,28 @@ def _typed(t: pa.Table, keep=()) -> pa.Table:
 _CITY = ", ".join(f'"{c}"' for c in CITY_COLS if c not in ("lon", "lat"))
 _APPL = ", ".join(f'"{c}"' for c in APPLICANT_COLS)
 _PAT = ", ".join(f'p."{c}"' for c in PATENT_COLS if c not in ("grant_year", "refs_made", "refs_foreign", "app_year"))
-# Patent's columns but the citation counts
+# Patent's columns but the citation counts, and the counts from a join with _citation_counts (``r``)
 _PATENT_SELECT = f"{_PAT}, CAST(p.app_year AS BIGINT) AS app_year, year(p.grant_date) AS grant_year"
+_REFS = "coalesce(r.made, 0) AS refs_made, coalesce(r.foreign_, 0) AS refs_foreign"
+
+
+def _citation_counts(citations: str) -> str:
+    """Per citing patent of the relation ``citations``: its references (``made``) and foreign ones (``foreign_``)."""
+    return f"""SELECT citing_patent_id, count(*) AS made, count(*) FILTER (WHERE coalesce("foreign", FALSE)) AS foreign_
+               FROM {citations} GROUP BY 1"""
+
+
+def _casts(cols) -> str:
+    """The select list casting each of ``cols`` to its store type (``sql_type``)."""
+    return ", ".join(f'CAST("{c}" AS {sql_type(c)}) AS "{c}"' for c in cols)
+
+
 _BODY = {
     "City": f"""SELECT {_CITY}, CASE WHEN isnan(lon) THEN NULL ELSE lon END AS lon,
                        CASE WHEN isnan(lat) THEN NULL ELSE lat END AS lat, rn AS _o FROM cl_cities""",
     "Applicant": f"SELECT {_APPL}, rn AS _o FROM cl_applicants",
-    "Patent": f"""SELECT {_PATENT_SELECT},
-                         coalesce(r.made, 0) AS refs_made, coalesce(r.foreign_, 0) AS refs_foreign, p.rn AS _o,
-                         {{part}} AS _part
-                  FROM sel_patents p LEFT JOIN (
-                      SELECT citing_patent_id, count(*) AS made, count(*) FILTER (WHERE coalesce("foreign", FALSE)) AS foreign_
-                      FROM cl_citations GROUP BY 1) r ON r.citing_patent_id = p.patent_id""",
+    "Patent": f"""SELECT {_PATENT_SELECT}, {_REFS}, p.rn AS _o, {{part}} AS _part
+                  FROM sel_patents p LEFT JOIN ({_citation_counts("cl_citations")}) r ON r.citing_patent_id = p.patent_id""",
     "LOCATED_IN": "SELECT applicant_id, city_code, rn AS _o FROM cl_applicants WHERE city_code IS NOT NULL",
     "APPLIED": "SELECT applicant_id, patent_id, seq, city_code, rn AS _o, part_ AS _part FROM cl_links",
     "CITES": """SELECT citing_patent_id, cited_patent_id, count(*) AS refs, min(rn) AS _o, any_value(part_) AS _part
