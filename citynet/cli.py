@@ -13,7 +13,14 @@ import sys
 
 import click
 
-from citynet.errors import READ_ONLY_FIX, UNWRITABLE_ERRNOS, UserError, engine_disk_full
+from citynet.errors import (
+    EXIT_CHECK,
+    READ_ONLY_FIX,
+    UNWRITABLE_ERRNOS,
+    UserError,
+    engine_disk_full,
+    out_of_memory,
+)
 
 COMMANDS = {
     "init": "Write a commented citynet.toml into the workspace.",
@@ -163,30 +170,26 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(3)
         import errno
 
-        if err.errno == errno.ENOSPC:  # the disk is full: the transaction exit code (a check said no)
-            where = f" {err.filename}" if getattr(err, "filename", None) else ""
-            click.secho(f"error: no space left on the device while writing{where}", fg="red", err=True)
-            click.echo("  fix: free disk space (or write to a larger disk), then run the command again", err=True)
-            sys.exit(1)
         where = f" {err.filename}" if getattr(err, "filename", None) else ""
+        if err.errno == errno.ENOSPC:  # the disk is full: the transaction exit code (a check said no)
+            _exit_with(UserError(f"no space left on the device while writing{where}",
+                                 fix="free disk space (or write to a larger disk), then run the command again",
+                                 exit_code=EXIT_CHECK))
         if err.errno in UNWRITABLE_ERRNOS:  # a read-only workspace or folder (docs/reliability.md)
-            click.secho(f"error: cannot write{where}: {err.strerror or err}", fg="red", err=True)
-            click.echo(f"  fix: {READ_ONLY_FIX}", err=True)
-            sys.exit(2)
-        click.secho(f"error: cannot access{where}: {err.strerror or err}", fg="red", err=True)
-        click.echo("  fix: check the path and its permissions (outputs need an existing, writable folder)", err=True)
-        sys.exit(2)
+            _exit_with(UserError(f"cannot write{where}: {err.strerror or err}", fix=READ_ONLY_FIX))
+        _exit_with(UserError(f"cannot access{where}: {err.strerror or err}",
+                             fix="check the path and its permissions (outputs need an existing, writable folder)"))
     except Exception as err:
         if _interrupted(err):
             click.echo("interrupted", err=True)
             sys.exit(130)
+        if type(err).__name__ == "OutOfMemoryException":  # DuckDB's, where a command did not name its setting
+            _exit_with(out_of_memory(err, "DuckDB needed more memory than its limit",
+                                     fix="raise the command's limit in citynet.toml ([ingest] memory_limit, [store] "
+                                         "load_memory_limit or [metrics] memory_limit) and run it again"))
         full = engine_disk_full(err)
         if full is not None:  # (the engines' errors are not OSErrors)
             _exit_with(full)
-        if type(err).__name__ == "OutOfMemoryException":  # DuckDB's, where a command did not name its setting
-            _exit_with(UserError(f"DuckDB needed more memory than its limit ({str(err).strip().splitlines()[0][:200]})",
-                                 fix="raise the command's limit in citynet.toml ([ingest] memory_limit, [store] "
-                                     "load_memory_limit or [metrics] memory_limit) and run it again"))
         if not _damaged_file(err):
             raise
         sys.exit(3)

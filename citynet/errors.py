@@ -78,3 +78,10 @@ def engine_disk_full(exc: BaseException) -> UserError | None:
                      f"{tempfile.gettempdir()})",
                      fix="free disk space there and in the workspace (or set TMPDIR to a folder on a larger disk), "
                          "then run the command again", exit_code=EXIT_CHECK)
+
+
+def out_of_memory(exc: BaseException, what: str, fix: str) -> UserError:
+    """DuckDB's ``OutOfMemoryException`` as one message: ``what`` with DuckDB's first line, and ``fix`` (the setting
+    to raise); or the full disk's message when a full spill folder is the cause (:func:`engine_disk_full`)."""
+    first = (str(exc).strip().splitlines() or [""])[0][:200]
+    return engine_disk_full(exc) or UserError(f"{what} ({first})", fix=fix)

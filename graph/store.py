@@ -271,14 +271,12 @@ class BaseStore:
                     report("year digests", 0, 1)
                     self._load_prepared(prep, keys, done, counts, report)
             except duckdb.OutOfMemoryException as exc:
-                from citynet.errors import UserError, engine_disk_full
+                from citynet.errors import out_of_memory
 
-                if (full := engine_disk_full(exc)) is not None:  # (its spill folder's disk is full)
-                    raise full from exc
-                raise UserError(f"preparing the rows needed more memory than [store] load_memory_limit = "
-                                f"{memory_limit or 'default'} ({str(exc).splitlines()[0]})",
-                                fix="raise [store] load_memory_limit in citynet.toml (e.g. \"3GB\") and run "
-                                    "citynet load again (the rows written so far are kept)") from exc
+                raise out_of_memory(exc, "preparing the rows needed more memory than [store] load_memory_limit = "
+                                         f"{memory_limit or 'default'}",
+                                    fix="raise [store] load_memory_limit in citynet.toml (e.g. \"3GB\") and run "
+                                        "citynet load again (the rows written so far are kept)") from exc
         swept = self._sweep_orphans()  # (also those of a load killed after writing its links)
         for name, n in zip(("Applicant", "LOCATED_IN"), swept, strict=True):
             if n:

@@ -142,13 +142,11 @@ def from_workspace(ws, cities: Sequence[str], years: Sequence[int], flt: dict | 
                 pat, pa, app = reader.year(y)
                 parts.append(partner_kind_panel(pat, pa, app, cities, [y], **args))
     except duckdb.OutOfMemoryException as exc:
-        from citynet.errors import UserError, engine_disk_full
+        from citynet.errors import out_of_memory
 
-        if (full := engine_disk_full(exc)) is not None:  # (its spill folder's disk is full)
-            raise full from exc
-        raise UserError(f"the partner-kind columns needed more memory than [metrics] memory_limit = "
-                        f"{limit // 2**20}MiB ({str(exc).splitlines()[0]})",
-                        fix="raise [metrics] memory_limit in citynet.toml (e.g. \"2GB\") and run again") from exc
+        raise out_of_memory(exc, f"the partner-kind columns needed more memory than [metrics] memory_limit = "
+                                 f"{limit // 2**20}MiB",
+                            fix="raise [metrics] memory_limit in citynet.toml (e.g. \"2GB\") and run again") from exc
     out = pd.concat(parts, ignore_index=True)
     return out.sort_values(["city_code", "year"], kind="stable").reset_index(drop=True)
 
