@@ -31,6 +31,7 @@ from citynet.graph.tables import (
 from citynet import cypher
 from citynet.errors import StoreError
 from citynet.lazy_module import lazy_module
+from citynet.memory import return_freed_memory
 
 pd = lazy_module("pandas")
 
@@ -406,6 +407,7 @@ class BaseStore:
             if "Applicant" not in done or gone_links is not None:
                 self._note_orphans(prep, whole, gone_links)
             prep.release()  # DuckDB's memory goes before the store's grows
+            return_freed_memory()
             for e, files, n, by_part, diff in writes:
                 if diff is None:
                     self._copy_staged(e, files, n, by_part, record, report)
@@ -460,6 +462,7 @@ class BaseStore:
                     shared = True
                 jobs.put((e, files, n, by_part))
             prep.release()  # DuckDB's memory goes before the store's grows further
+            return_freed_memory()  # (DuckDB's freed pages stayed in the C library's arenas: docs/scale.md)
         except BaseException:
             stop.set()  # the copy under way ends; the tables not yet copied are not
             raise
@@ -1265,7 +1268,11 @@ def edge_diff(fresh: pd.DataFrame, stored: pd.DataFrame) -> tuple[pd.DataFrame, 
     return tuple(edge_rows(d).reset_index(drop=True) for d in (new, changed, gone))
 
 
-DEFAULT_BUFFER_POOL = "1GB"  # LadybugDB's page cache (its own default is 80 % of the machine's memory; docs/scale.md)
+# LadybugDB's page cache (its own default is 80 % of the machine's memory). Its COPYs' partitions count
+# against it: at 10M patents 1GB made APPLIED's COPY evict and re-read pages (58 s, 18 s of it in the
+# kernel), 2GB not (36 s); what the copies free is returned (citynet/memory.py), so the load's peak fell
+# all the same (docs/scale.md, "Thirteenth round (session 19)")
+DEFAULT_BUFFER_POOL = "2GB"
 
 
 def size_bytes(value, what: str) -> int:

@@ -53,7 +53,7 @@ database = "neo4j"
 # LadybugDB copies them in (into an empty store the two are not held at once).
 # load_memory_limit = "2GB"   # DuckDB's limit while it prepares the rows (it spills to disk beyond it)
 # load_batch_rows = 500000    # rows per COPY into the store
-# buffer_pool = "1GB"         # LadybugDB's page cache (load, query); COPY also uses memory outside it
+# buffer_pool = "2GB"         # LadybugDB's page cache (load, query); COPY also uses memory outside it
 
 [run]
 # `citynet run -w WS` runs, make-style, every stage whose inputs changed since its last run:

@@ -76,7 +76,7 @@ load). After `citynet ingest` of another corpus (ingest replaces the canonical t
 still holds the old corpus's patents: load says how many and that `--rebuild` makes the store hold
 exactly the canonical tables. Memory: the rows are prepared by DuckDB within [store]
 load_memory_limit (default 2GB) and copied in batches of [store] load_batch_rows (500000) into
-LadybugDB, whose page cache is [store] buffer_pool (1GB); into an empty store DuckDB writes the
+LadybugDB, whose page cache is [store] buffer_pool (2GB); into an empty store DuckDB writes the
 batches to files under store/ and is closed before they are copied, so the two are not held at
 once (10M patents: under 4 GB; docs/scale.md).""",
 )
