@@ -109,11 +109,15 @@ class Prepared:
         the rows written by ``write_batches``); the relations are gone after this."""
         self.close()
 
-    def share_memory(self, fraction: float) -> None:
-        """Lower DuckDB's memory limit to ``fraction`` of the load's (``memory_limit``): the rest is left to
-        the store, which copies the tables already prepared while DuckDB prepares the next ones
-        (``graph.store.BaseStore._stage_beside_copies``); beyond the new limit DuckDB spills."""
+    def share_memory(self, fraction: float, threads: int | None = None) -> None:
+        """Lower DuckDB's memory limit to ``fraction`` of the load's (``memory_limit``), and its threads to
+        ``threads`` when given: the rest is left to the store, which copies the tables already prepared
+        while DuckDB prepares the next ones (``graph.store.BaseStore._stage_beside_copies``); beyond the
+        new limit DuckDB spills."""
         import re
+
+        if threads is not None:
+            self.con.execute(f"SET threads TO {int(threads)}")
 
         # the number scaled in the unit it was given in, as DuckDB reads units ("2GB": 10^9 bytes)
         m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*", self.memory_limit)

@@ -67,6 +67,10 @@ KEY_LOOKUP_ROWS = 3_000
 # and applicants, and DuckDB prepares the patents' rows, the longest write, within its whole limit)
 BESIDE_MEMORY = 0.5
 BESIDE_SHARED_FROM = ("Patent", "APPLIED", "CITES")
+# DuckDB's threads from that hand-over on: the store's COPY runs on one thread and is the load's critical
+# path; with DuckDB on two threads beside it, Patent's COPY took 70 s at 10M patents, with one 58 s, and
+# DuckDB's work beside it no longer (docs/scale.md, "Thirteenth round (session 19)")
+BESIDE_THREADS = 1
 
 
 def ENTITY_SCHEMA(name: str, key_only: bool = False):  # noqa: N802 - reads as a constant table
@@ -269,7 +273,6 @@ class BaseStore:
             try:
                 with Prepared(Path(canonical_dir), memory_limit, batch_rows) as prep:
                     report("reading canonical tables", total, total)
-                    report("year digests", 0, 1)
                     self._load_prepared(prep, keys, done, counts, report)
             except duckdb.OutOfMemoryException as exc:
                 from citynet.errors import out_of_memory
@@ -310,11 +313,24 @@ class BaseStore:
         except ValueError:
             groups = {}
         groups = groups if isinstance(groups, dict) else {}
-        ydig = None if prep.repeated else ly.year_digests(canonical_dir, prep.cities_key(), con=prep.con, cache=groups,
-                                                              repeated=prep.repeated)
+        built_filters = self._built_filters()  # none on a first load: nothing can be stale
+        empty = self.backend == "embedded" and all(self._exec_block("load", f"any_{n}").empty
+                                                    for n in ("Patent", "Applicant"))
+        # into an empty embedded store the year digests serve only the records written after the
+        # copies: DuckDB computes them once every table's files are written, beside the copies
+        # (_stage_beside_copies), instead of before the first of them (8.5 s at 10M patents)
+        later = self.copies_beside and empty and not built_filters and not prep.repeated
+
+        def digests() -> dict | None:
+            report("year digests", 0, 1)
+            found = ly.year_digests(canonical_dir, prep.cities_key(), con=prep.con, cache=groups,
+                                    repeated=prep.repeated)
+            report("year digests", 1, 1)
+            return found
+
+        ydig = None if prep.repeated or later else digests()
         if ydig is not None:
             self._set_meta(ly.GROUPS_META, json.dumps(groups, sort_keys=True))
-        report("year digests", 1, 1)
         todo_years = [n for n in ly.YEAR_ENTITIES if n not in done]
         years = None  # None: every row; else the partitions (year/bucket) whose rows must be re-read
         regrouped = False  # the store's partitions were recorded with another number of buckets
@@ -346,16 +362,13 @@ class BaseStore:
         if regrouped:  # a long read that a user should not have to guess the reason of
             label = "preparing every row, once (year partitions recorded by an older citynet)"
         report(label, 0, 1)
-        if self.backend == "embedded":
-            empty = all(self._exec_block("load", f"any_{n}").empty for n in ("Patent", "Applicant"))
-        else:
+        if self.backend != "embedded":
             empty = all(whole[n].empty for n in ("Patent", "Applicant"))
         # keys referenced but not in the canonical tables count as known when the store holds them
         prep.clean(read["Patent"] if read else None,
                    known=None if empty else (lambda label_, ids: self._known(label_, ids, whole)),
                    link_parts=read["APPLIED"] if read else None)
         report(label, 1, 1)
-        built_filters = self._built_filters()  # none on a first load: nothing can be stale
 
         def record(e, n_rows: int, n_new: int, n_changed: int, by_part: dict) -> None:
             parted = e.name in ly.YEAR_ENTITIES and ydig is not None
@@ -390,10 +403,32 @@ class BaseStore:
         # (an empty embedded store: the stored rows are asked for before the store copies any)
         stored_of = {e.name: self._stored(prep, e, whole, records) for e in todo} if beside else {}
         beside = beside and all(v is None for v in stored_of.values())
+        if later and not beside:  # (a store with rows the first check did not see: the digests now)
+            ydig = digests()
+            if ydig is not None:
+                self._set_meta(ly.GROUPS_META, json.dumps(groups, sort_keys=True))
+            later = False
         with tempfile.TemporaryDirectory(prefix="citynet-rows-", dir=getattr(self, "store_dir", None)) as rows_dir:
             if beside:  # every table staged whole: copied on a second thread while DuckDB prepares the next
-                self._stage_beside_copies(prep, [(e, e.name in ly.YEAR_ENTITIES and ydig is not None) for e in todo],
-                                          Path(rows_dir), record, report)
+                def digests_beside() -> None:
+                    import duckdb
+
+                    nonlocal ydig
+                    try:
+                        ydig = digests()
+                    except duckdb.OutOfMemoryException:
+                        # (DuckDB's share beside the copies too small for their joins over every patent,
+                        # as at 80MB, where they fit before the copies: once more within the whole limit)
+                        prep.share_memory(1.0)
+                        ydig = digests()
+
+                # (with the digests still to come, the year tables' rows are counted per partition all the
+                # same: their records use them once the digests are known)
+                self._stage_beside_copies(prep, [(e, e.name in ly.YEAR_ENTITIES and (later or ydig is not None))
+                                                 for e in todo], Path(rows_dir), record, report,
+                                          last=digests_beside if later else None, last_for=set(ly.YEAR_ENTITIES))
+                if later and ydig is not None:  # (the copying thread has ended: the store is this thread's again)
+                    self._set_meta(ly.GROUPS_META, json.dumps(groups, sort_keys=True))
                 return
             for e in todo:
                 parted = e.name in ly.YEAR_ENTITIES and ydig is not None
@@ -417,7 +452,8 @@ class BaseStore:
                     if diff[4]:
                         counts[e.name]["deleted"] = diff[4]
 
-    def _stage_beside_copies(self, prep, tables: list[tuple], folder: Path, record, report) -> None:
+    def _stage_beside_copies(self, prep, tables: list[tuple], folder: Path, record, report,
+                             last: Callable[[], None] | None = None, last_for: set[str] = frozenset()) -> None:
         """Into an empty store, each table's rows are written to batch files by DuckDB (``tables``: (table,
         partitioned), in order) and copied by the store on a second thread as soon as they are written, one
         table after the other in the same order, while DuckDB writes the next tables' files: the ``COPY``s
@@ -425,8 +461,10 @@ class BaseStore:
         engines release the GIL, so the load uses the second core. Once the patents are handed over
         (:data:`BESIDE_SHARED_FROM`), DuckDB works within :data:`BESIDE_MEMORY` of ``[store]
         load_memory_limit``, so that the two engines together stay within about the memory of the store's
-        copies alone (docs/scale.md, "Eighth round (session 16): the load on two cores"). Only the copying
-        thread touches the store until it ends."""
+        copies alone (docs/scale.md, "Eighth round (session 16): the load on two cores"). ``last``: DuckDB's
+        work after every table's files (the year digests into an empty store), before it is closed; the
+        records of the tables in ``last_for`` wait for it. Only the copying thread touches the store until
+        it ends."""
         import queue
         import threading
 
@@ -439,13 +477,21 @@ class BaseStore:
         jobs: queue.Queue = queue.Queue()
         failed: list[BaseException] = []
         stop = threading.Event()
+        ran_last = threading.Event()
+        if last is None:
+            ran_last.set()
+
+        def recorded(e, *args) -> None:
+            if e.name in last_for:
+                ran_last.wait()
+            record(e, *args)
 
         def copy() -> None:
             while (job := jobs.get()) is not None:
                 if stop.is_set() or failed:
                     continue
                 try:
-                    self._copy_staged(*job, record, said)
+                    self._copy_staged(*job, recorded, said)
                 except BaseException as exc:  # re-raised by the preparing thread
                     failed.append(exc)
 
@@ -458,15 +504,19 @@ class BaseStore:
                     break
                 files, n, by_part = prep.write_batches(e.name, parted, folder, said)
                 if not shared and e.name in BESIDE_SHARED_FROM:
-                    prep.share_memory(BESIDE_MEMORY)
+                    prep.share_memory(BESIDE_MEMORY, threads=BESIDE_THREADS)
                     shared = True
                 jobs.put((e, files, n, by_part))
+            if last is not None and not failed:
+                last()
+            ran_last.set()
             prep.release()  # DuckDB's memory goes before the store's grows further
             return_freed_memory()  # (DuckDB's freed pages stayed in the C library's arenas: docs/scale.md)
         except BaseException:
             stop.set()  # the copy under way ends; the tables not yet copied are not
             raise
         finally:
+            ran_last.set()  # (a record waiting for ``last`` is written without what it gave)
             jobs.put(None)
             thread.join()
         if failed:

@@ -106,7 +106,7 @@ def test_an_empty_store_is_copied_after_duckdb_is_closed(tmp_path, monkeypatch):
 
     monkeypatch.setattr(Prepared, "release", lambda self: (events.append(("release", "", [])), release(self))[1])
     monkeypatch.setattr(Prepared, "write_batches", write_batches)
-    monkeypatch.setattr(Prepared, "share_memory", lambda self, f: (events.append(("share", "", [])), share(self, f))[1])
+    monkeypatch.setattr(Prepared, "share_memory", lambda self, f, **kw: (events.append(("share", "", [])), share(self, f, **kw))[1])
     monkeypatch.setattr(EmbeddedStore, "_copy_rows_files", copy_files)
     tables = synth_tables(800, seed=3, years=(2010, 2014), n_cities=30)
     store, counts = _load(tmp_path, tables, batch_rows=97)
@@ -240,6 +240,120 @@ def test_a_failed_copy_beside_duckdb_stops_the_load_with_its_message(tmp_path, m
         assert copied == ["City", "Applicant"]
         assert not list(store.store_dir.glob("citynet-rows-*"))
         assert not [t for t in __import__("threading").enumerate() if t.name == "citynet-copy"]
+    finally:
+        store.close()
+
+
+def _meta(store) -> dict[str, str]:
+    """The store's meta records (key → value) but the load's time."""
+    df = store._run("MATCH (m:Meta) RETURN m.key AS key, m.value AS value")
+    return {k: v for k, v in zip(df["key"], df["value"], strict=True) if "time" not in k}
+
+
+def test_the_year_digests_of_an_empty_store_come_beside_the_copies_and_record_the_same(tmp_path, monkeypatch):
+    """Into an empty embedded store the year digests are computed once every table's files are written,
+    while the store copies them, before DuckDB is closed (docs/scale.md, "Thirteenth round (session
+    19)"); the records of ``Patent``, ``APPLIED`` and ``CITES`` wait for them. The meta records (digests
+    per partition, rows per partition, the patents' row-group sums) equal those of the same load with
+    the digests computed first (the path of a load after DuckDB is closed), and a reload that changes
+    nothing reads no table."""
+    import threading
+
+    from citynet.graph import load_years as ly
+    from citynet.graph.embedded import EmbeddedStore
+    from citynet.graph.prepare import Prepared
+
+    tables = synth_tables(600, seed=8, years=(2010, 2013), n_cities=25)
+    metas = {}
+    for beside in (False, True):
+        events: list[tuple[str, str]] = []
+        write, release, digests, set_meta = (Prepared.write_batches, Prepared.release, ly.year_digests,
+                                             EmbeddedStore._set_meta)
+
+        def write_batches(self, name, *args, _write=write, _events=events):
+            out = _write(self, name, *args)
+            _events.append(("written", name))
+            return out
+
+        def year_digests(*args, _digests=digests, _events=events, **kw):
+            threads = kw["con"].execute("SELECT current_setting('threads')").fetchone()[0]
+            _events.append(("digests", threading.current_thread().name, threads))
+            return _digests(*args, **kw)
+
+        def record_meta(self, key, value, _set=set_meta, _events=events):
+            if key.startswith("partitions:"):
+                _events.append(("recorded", key.split(":", 1)[1]))
+            return _set(self, key, value)
+
+        monkeypatch.setattr(EmbeddedStore, "copies_beside", beside)
+        monkeypatch.setattr(Prepared, "write_batches", write_batches)
+        monkeypatch.setattr(Prepared, "release", lambda self, _r=release, _e=events: (_e.append(("release", "")), _r(self))[1])
+        monkeypatch.setattr(ly, "year_digests", year_digests)
+        monkeypatch.setattr(EmbeddedStore, "_set_meta", record_meta)
+        store, counts = _load(tmp_path, tables, batch_rows=53, name=f"ws{beside}")
+        try:
+            kinds = [k for k, *_ in events]
+            assert kinds.count("digests") == 1
+            at = kinds.index("digests")
+            # beside the copies DuckDB works on one thread (BESIDE_THREADS): the COPY has the other core
+            assert events[at][2] == (1 if beside else 2)
+            recorded = [i for i, (k, *_) in enumerate(events) if k == "recorded"]
+            assert sorted(events[i][1] for i in recorded) == sorted(ly.YEAR_ENTITIES)
+            assert all(i > at for i in recorded)
+            if beside:  # after the last table's files, before DuckDB's close
+                assert events.index(("written", ENTITIES[-1].name)) < at < kinds.index("release")
+            else:  # first
+                assert at < kinds.index("written")
+            _check_equal_to_reference(store, tables)
+            metas[beside] = _meta(store)
+            again = store.load(tmp_path / f"ws{beside}" / "canonical")
+            assert all(c.get("skipped") for c in again.values())
+        finally:
+            store.close()
+        monkeypatch.undo()
+    assert any(k.startswith("partitions:") for k in metas[True])
+    assert metas[True] == metas[False]
+
+
+@pytest.mark.parametrize("failures", [1, 2], ids=["out of memory once", "out of memory twice"])
+def test_year_digests_out_of_memory_beside_the_copies(tmp_path, monkeypatch, failures):
+    """Year digests that run out of DuckDB's share beside the copies are computed once more within the
+    whole limit (the load then ends as any other, its records those of an undisturbed load); when they
+    fail again, the load stops with the load's memory message, the copying thread ends (no record waits
+    for ever) and no batch file is left."""
+    import threading
+
+    import duckdb
+    from citynet.graph import load_years as ly
+
+    from citynet.errors import UserError
+
+    calls, digests = [], ly.year_digests
+
+    def year_digests(*args, **kw):
+        calls.append(1)
+        if len(calls) <= failures:
+            raise duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block")
+        return digests(*args, **kw)
+
+    tables = synth_tables(300, seed=4, years=(2012, 2013), n_cities=20)
+    store, _ = _load(tmp_path, tables, batch_rows=50, name="plain")
+    want = _meta(store)
+    store.close()
+    monkeypatch.setattr(ly, "year_digests", year_digests)
+    write_tables(tables, tmp_path / "ws" / "canonical")
+    ws = Workspace.open(tmp_path / "ws", create=True)
+    store = open_store(ws)
+    try:
+        if failures == 1:
+            store.load(ws.canonical, batch_rows=50)
+            assert len(calls) == 2 and _meta(store) == want
+            _check_equal_to_reference(store, tables)
+        else:
+            with pytest.raises(UserError, match="load_memory_limit"):
+                store.load(ws.canonical, batch_rows=50)
+        assert not list(store.store_dir.glob("citynet-rows-*"))
+        assert not [t for t in threading.enumerate() if t.name == "citynet-copy"]
     finally:
         store.close()
 
