@@ -238,7 +238,8 @@ class BaseStore:
         store writes any, so DuckDB's memory and the store's are not held at once (docs/scale.md, "The
         load's memory at 10,000,000 patents: the rest" and "The refresh's memory at 10,000,000 patents");
         except into an empty embedded store, which copies each table on a second thread once its files
-        are written while DuckDB, within half its limit, writes the next tables' (``_stage_beside_copies``).
+        are written while DuckDB, within half its limit and on one thread, writes the next tables' and
+        then the year digests (``_stage_beside_copies``; docs/scale.md, "Thirteenth round (session 19)").
         The years whose projections the written rows change are marked stale for every network
         filter built so far (meta ``stale:<filter>``); ``refresh_projections`` and ``city_edges``
         rebuild just those."""
