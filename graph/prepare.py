@@ -322,7 +322,8 @@ class Prepared:
         if name == "Patent" and self.parts is None and not self.repeated:
             return self._write_patents_in_file_order(part, folder, report)
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE r_rows AS {self.rows_sql(name, part=part)}")
-        out = self.write_files("r_rows", name, folder, report, part=part)
+        ((total,),) = self.con.execute("SELECT count(*) FROM r_rows").fetchall()  # (a stored table: its row count)
+        out = self.write_files("r_rows", name, folder, report, part=part, total=total)
         self.con.execute("DROP TABLE r_rows")
         return out
 
@@ -384,7 +385,7 @@ class Prepared:
         import pyarrow.parquet as pq
 
         label = f"preparing {name}"
-        report(label, 0, total or 1)
+        report(label, 0, total or 0)  # (0: a total not known, shown as rows done, never as a percentage)
         files: list[tuple[Path, int]] = []
         by_part: dict[str, int] = {}
         n = 0
@@ -398,7 +399,9 @@ class Prepared:
             pq.write_table(batch, f, compression="none")
             files.append((f, len(batch)))
             n += len(batch)
-            report(label, n, total or n)
+            report(label, n, total or 0)
+        if not total:
+            report(label, n, n)  # (the end)
         return files, n, by_part
 
     def stream(self, sql: str, keep=()) -> Iterator[pa.Table]:

@@ -276,7 +276,7 @@ def test_the_year_digests_of_an_empty_store_come_beside_the_copies_and_record_th
             return out
 
         def year_digests(*args, _digests=digests, _events=events, **kw):
-            threads = kw["con"].execute("SELECT current_setting('threads')").fetchone()[0]
+            threads = kw["con"].execute("SELECT current_setting('threads')").fetchall()[0][0]
             _events.append(("digests", threading.current_thread().name, threads))
             return _digests(*args, **kw)
 
@@ -556,3 +556,25 @@ def test_patent_rows_of_a_whole_read_come_in_file_order_without_the_sort(tmp_pat
     assert fast.schema == slow.schema
     assert fast.equals(slow)
     assert fast.column("patent_id").to_pylist() == pq.read_table(canonical / "patents.parquet").column("patent_id").to_pylist()
+
+
+def test_preparing_a_table_reports_its_rows_out_of_the_true_total_from_the_start(tmp_path):
+    """Every ``preparing <table>`` report of a load names the table's rows as its total from the first
+    report on (10M patents: ``preparing APPLIED`` said 7,987,200/7,987,200 (100%), then
+    8,601,600/8,601,600 (100%), …, while it had 12,217,263 rows to write), and its last report is that total."""
+    tables = synth_tables(500, seed=6, years=(2011, 2013), n_cities=20)
+    write_tables(tables, tmp_path / "ws" / "canonical")
+    ws = Workspace.open(tmp_path / "ws", create=True)
+    seen: dict[str, list[tuple[int, int]]] = {}
+    store = open_store(ws)
+    try:
+        counts = store.load(ws.canonical, batch_rows=37,
+                            progress=lambda stage, done, total: seen.setdefault(stage, []).append((done, total)))
+    finally:
+        store.close()
+    for e in ENTITIES:
+        reports = seen[f"preparing {e.name}"]
+        rows = counts[e.name]["rows"]
+        assert {t for _, t in reports} == {rows}, e.name
+        assert reports[-1] == (rows, rows), e.name
+        assert len(reports) > 2 or rows <= 37, e.name
