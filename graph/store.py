@@ -329,9 +329,12 @@ class BaseStore:
             report("year digests", 1, 1)
             return found
 
+        def keep_groups() -> None:  # (the patents' row-group sums, for the next load's digests)
+            if ydig is not None:
+                self._set_meta(ly.GROUPS_META, json.dumps(groups, sort_keys=True))
+
         ydig = None if prep.repeated or later else digests()
-        if ydig is not None:
-            self._set_meta(ly.GROUPS_META, json.dumps(groups, sort_keys=True))
+        keep_groups()
         todo_years = [n for n in ly.YEAR_ENTITIES if n not in done]
         years = None  # None: every row; else the partitions (year/bucket) whose rows must be re-read
         regrouped = False  # the store's partitions were recorded with another number of buckets
@@ -406,8 +409,7 @@ class BaseStore:
         beside = beside and all(v is None for v in stored_of.values())
         if later and not beside:  # (a store with rows the first check did not see: the digests now)
             ydig = digests()
-            if ydig is not None:
-                self._set_meta(ly.GROUPS_META, json.dumps(groups, sort_keys=True))
+            keep_groups()
             later = False
         with tempfile.TemporaryDirectory(prefix="citynet-rows-", dir=getattr(self, "store_dir", None)) as rows_dir:
             if beside:  # every table staged whole: copied on a second thread while DuckDB prepares the next
@@ -428,8 +430,8 @@ class BaseStore:
                 self._stage_beside_copies(prep, [(e, e.name in ly.YEAR_ENTITIES and (later or ydig is not None))
                                                  for e in todo], Path(rows_dir), record, report,
                                           last=digests_beside if later else None, last_for=set(ly.YEAR_ENTITIES))
-                if later and ydig is not None:  # (the copying thread has ended: the store is this thread's again)
-                    self._set_meta(ly.GROUPS_META, json.dumps(groups, sort_keys=True))
+                if later:  # (the copying thread has ended: the store is this thread's again)
+                    keep_groups()
                 return
             for e in todo:
                 parted = e.name in ly.YEAR_ENTITIES and ydig is not None
