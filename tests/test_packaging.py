@@ -20,7 +20,7 @@ LAYERS = ("etl", "graph", "metrics", "analysis", "cypher")
 def test_wheel_has_one_top_level_package(tmp_path):
     src = tmp_path / "src"  # build from a copy: setuptools writes build/ beside the sources
     src.mkdir()
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy(ROOT / name, src / name)
     for folder in ("citynet", *LAYERS):
         shutil.copytree(ROOT / folder, src / folder, ignore=shutil.ignore_patterns("__pycache__"))
