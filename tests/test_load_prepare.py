@@ -266,7 +266,7 @@ def test_the_year_digests_of_an_empty_store_come_beside_the_copies_and_record_th
     tables = synth_tables(600, seed=8, years=(2010, 2013), n_cities=25)
     metas = {}
     for beside in (False, True):
-        events: list[tuple[str, str]] = []
+        events: list[tuple] = []  # (what, table or thread[, DuckDB's threads])
         write, release, digests, set_meta = (Prepared.write_batches, Prepared.release, ly.year_digests,
                                              EmbeddedStore._set_meta)
 
