@@ -106,8 +106,12 @@ class Prepared:
 
     def release(self) -> None:
         """Close DuckDB and remove its spill folder now (its memory is returned before the store copies
-        the rows written by ``write_batches``); the relations are gone after this."""
+        the rows written by ``write_batches``, the pages it freed to the kernel too: they stayed in the C
+        library's arenas, ``citynet/memory.py``); the relations are gone after this."""
+        from citynet.memory import return_freed_memory
+
         self.close()
+        return_freed_memory()
 
     def share_memory(self, fraction: float, threads: int | None = None) -> None:
         """Lower DuckDB's memory limit to ``fraction`` of the load's (``memory_limit``), and its threads to

@@ -31,7 +31,6 @@ from citynet.graph.tables import (
 from citynet import cypher
 from citynet.errors import StoreError
 from citynet.lazy_module import lazy_module
-from citynet.memory import return_freed_memory
 
 pd = lazy_module("pandas")
 
@@ -445,7 +444,6 @@ class BaseStore:
             if "Applicant" not in done or gone_links is not None:
                 self._note_orphans(prep, whole, gone_links)
             prep.release()  # DuckDB's memory goes before the store's grows
-            return_freed_memory()
             for e, files, n, by_part, diff in writes:
                 if diff is None:
                     self._copy_staged(e, files, n, by_part, record, report)
@@ -514,7 +512,6 @@ class BaseStore:
                 last()
             ran_last.set()
             prep.release()  # DuckDB's memory goes before the store's grows further
-            return_freed_memory()  # (DuckDB's freed pages stayed in the C library's arenas: docs/scale.md)
         except BaseException:
             stop.set()  # the copy under way ends; the tables not yet copied are not
             raise
