@@ -327,7 +327,7 @@ class Prepared:
             return self._write_patents_in_file_order(part, folder, report)
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE r_rows AS {self.rows_sql(name, part=part)}")
         ((total,),) = self.con.execute("SELECT count(*) FROM r_rows").fetchall()  # (a stored table: its row count)
-        out = self.write_files("r_rows", name, folder, report, part=part, total=total)
+        out = self.write_files("r_rows", name, folder, report, total, part=part)
         self.con.execute("DROP TABLE r_rows")
         return out
 
@@ -374,22 +374,22 @@ class Prepared:
         return out
 
     def write_files(self, table: str, name: str, folder: Path, report: Callable[[str, int, int], None],
-                    part: bool = False, total: int | None = None) -> tuple[list[tuple[Path, int]], int, dict[str, int]]:
+                    total: int, part: bool = False) -> tuple[list[tuple[Path, int]], int, dict[str, int]]:
         """Write the rows of the DuckDB table ``table`` (rows of store table ``name``) ``ORDER BY _o`` to
         Parquet files ``<name>-NNNNN.parquet`` of ``batch_rows`` rows in ``folder`` (as ``write_batches``);
-        progress ``preparing <name>`` out of ``total`` rows when known."""
+        progress ``preparing <name>`` out of ``total``, the table's rows."""
         return self._write_stream(self.stream(f"SELECT * FROM {table} ORDER BY _o", keep=("_part",) if part else ()),
                                   name, folder, report, part, total)
 
     def _write_stream(self, tables: Iterator[pa.Table], name: str, folder: Path,
-                      report: Callable[[str, int, int], None], part: bool, total: int | None
+                      report: Callable[[str, int, int], None], part: bool, total: int
                       ) -> tuple[list[tuple[Path, int]], int, dict[str, int]]:
         """Write ``tables`` (rows of store table ``name`` in order, in the store's types, with ``_part``
         when ``part``) to the batch files of :meth:`write_files`."""
         import pyarrow.parquet as pq
 
         label = f"preparing {name}"
-        report(label, 0, total or 0)  # (0: a total not known, shown as rows done, never as a percentage)
+        report(label, 0, total)
         files: list[tuple[Path, int]] = []
         by_part: dict[str, int] = {}
         n = 0
@@ -403,9 +403,7 @@ class Prepared:
             pq.write_table(batch, f, compression="none")
             files.append((f, len(batch)))
             n += len(batch)
-            report(label, n, total or 0)
-        if not total:
-            report(label, n, n)  # (the end)
+            report(label, n, total)
         return files, n, by_part
 
     def stream(self, sql: str, keep=()) -> Iterator[pa.Table]:

@@ -627,7 +627,7 @@ class BaseStore:
         if n_gone:
             gone = folder / f"{e.name}-gone.parquet"
             pq.write_table(con.sql("SELECT * FROM r_gone ORDER BY ALL").to_arrow_table(), gone, compression="none")
-        files = prep.write_files("r_new", e.name, folder, report, total=n_new)[0] if n_new else []
+        files = prep.write_files("r_new", e.name, folder, report, n_new)[0] if n_new else []
         for t in ("r_rows", "r_new", "r_changed", "r_gone", "stored"):
             con.execute(f"DROP TABLE IF EXISTS {t}")
         return files, n_rows, by_part, (changed, n_new, n_changed, gone, n_gone)

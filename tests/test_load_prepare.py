@@ -548,7 +548,8 @@ def test_patent_rows_of_a_whole_read_come_in_file_order_without_the_sort(tmp_pat
                 files, n, by_part = prep.write_batches("Patent", True, folder, lambda *a: None)
             else:  # the general path: rows_sql stored, then read ORDER BY _o
                 prep.con.execute(f"CREATE OR REPLACE TEMP TABLE r_rows AS {prep.rows_sql('Patent', part=True)}")
-                files, n, by_part = prep.write_files("r_rows", "Patent", folder, lambda *a: None, part=True)
+                files, n, by_part = prep.write_files("r_rows", "Patent", folder, lambda *a: None,
+                                                     len(tables["patents"]), part=True)
             got[way] = (pa.concat_tables([pq.read_table(f) for f, _ in files]), n, by_part)
     (fast, n_fast, parts_fast), (slow, n_slow, parts_slow) = got["file order"], got["sorted"]
     assert n_fast == n_slow == len(tables["patents"])
