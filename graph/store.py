@@ -316,10 +316,12 @@ class BaseStore:
         built_filters = self._built_filters()  # none on a first load: nothing can be stale
         empty = self.backend == "embedded" and all(self._exec_block("load", f"any_{n}").empty
                                                     for n in ("Patent", "Applicant"))
-        # into an empty embedded store the year digests serve only the records written after the
-        # copies: DuckDB computes them once every table's files are written, beside the copies
+        # into an empty embedded store each table is copied beside DuckDB's work on the next (unless a
+        # table turns out to hold rows, below), and the year digests, which serve only the records written
+        # after the copies, are computed once every table's files are written, beside the copies
         # (_stage_beside_copies), instead of before the first of them (8.5 s at 10M patents)
-        later = self.copies_beside and empty and not built_filters and not prep.repeated
+        beside = self.copies_beside and empty and not built_filters
+        later = beside and not prep.repeated
 
         def digests() -> dict | None:
             report("year digests", 0, 1)
@@ -402,7 +404,6 @@ class BaseStore:
         # the year the store holds, since the move changes the digests of both years' partitions
         writes: list[tuple] = []
         todo = [e for e in ENTITIES if e.name not in done]
-        beside = self.copies_beside and empty and not built_filters
         # (an empty embedded store: the stored rows are asked for before the store copies any)
         stored_of = {e.name: self._stored(prep, e, whole, records) for e in todo} if beside else {}
         beside = beside and all(v is None for v in stored_of.values())
