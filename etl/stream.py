@@ -335,12 +335,12 @@ def quarantine_duplicates(state: State, dups: pd.DataFrame, quarantine) -> None:
     """Quarantine the raw fields of the duplicate records (reason ``duplicate``, ``kept row N``)."""
     if dups.empty:
         return
-    dpos = pa.array(dups["_pos"].to_numpy())
+    dpos = sorted_positions(dups["_pos"])
     kept_row = dups.set_index("_pos")["kept_row"]
     for f in state.files_of("raw"):
         t = pa.ipc.open_file(pa.memory_map(str(f))).read_all() if f.suffix == ".arrow" else pq.read_table(f)
-        sel = pc.is_in(t.column("_pos"), value_set=dpos)
-        if not pc.any(sel).as_py():
+        sel = in_sorted(t.column("_pos"), dpos)
+        if sel is None or not pc.any(sel).as_py():
             continue
         rows = t.filter(sel).to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
         detail = "kept row " + rows["_pos"].map(kept_row).astype(str)
@@ -377,12 +377,30 @@ def write_kept(state: State, kind: str, dups: pd.DataFrame, schema: pa.Schema, p
 def _kept_batches(files: list[Path], dups: pd.DataFrame, columns: list[str] | None = None):
     """The staged rows of ``files`` whose record is kept (not in ``dups``), one table per file in their
     order (``columns``: only those and ``_pos`` are read)."""
-    dpos = pa.array(dups["_pos"].to_numpy(), type=pa.int64())
+    dpos = sorted_positions(dups["_pos"])
     for f in files:
         t = pq.read_table(f, columns=None if columns is None else [*columns, "_pos"])
-        if len(dpos):
-            t = t.filter(pc.invert(pc.is_in(t.column("_pos"), value_set=dpos)))
-        yield t
+        hit = in_sorted(t.column("_pos"), dpos)
+        yield t if hit is None else t.filter(pc.invert(hit))
+
+
+def sorted_positions(positions) -> np.ndarray:
+    """Record positions (``_pos``: a column, array or Series) as a sorted int64 array for :func:`in_sorted`."""
+    if isinstance(positions, pa.ChunkedArray | pa.Array):
+        positions = positions.to_numpy()
+    return np.sort(np.asarray(positions, dtype=np.int64))
+
+
+def in_sorted(pos: pa.Array | pa.ChunkedArray, sorted_pos: np.ndarray) -> pa.Array | None:
+    """``pc.is_in(pos, sorted_pos)`` for the ``_pos`` of one staged file or batch (one stretch of the corpus):
+    only the positions of ``sorted_pos`` (:func:`sorted_positions`) within the stretch's range are put in the
+    hash table; None when there are none. A hash table of every duplicate per file cost 1.5 s over the 99
+    files of 10M patents (docs/scale.md, session 20)."""
+    if not len(sorted_pos) or not len(pos):
+        return None
+    lo, hi = pc.min_max(pos).values()
+    mine = sorted_pos[np.searchsorted(sorted_pos, lo.as_py()):np.searchsorted(sorted_pos, hi.as_py(), side="right")]
+    return pc.is_in(pos, value_set=pa.array(mine)) if len(mine) else None
 
 
 def _kept_tables(files: list[Path], dups: pd.DataFrame, schema: pa.Schema, columns: list[str] | None = None):
@@ -552,7 +570,7 @@ def resolve_citations(state: State, dups: pd.DataFrame, out: Path, settings: Str
 
     schema = CANONICAL["citations"]
     counts = {"count": 0, "in_corpus": 0, "foreign": 0}
-    dpos = pa.array(dups["_pos"].to_numpy(), type=pa.int64())
+    dpos = sorted_positions(dups["_pos"])
     refs = state.files_of("refs")
     for f in refs:
         if not (state.folder / "cites" / f.name).is_file():
@@ -626,7 +644,7 @@ class _OldCitations:
 
         self.state, self.con, self.previous = state, con, previous
         self.files = state.files_split("refs", new_from)[0]
-        self.old_dups, self.dropped = pa.array(old_dups, pa.int64()), pa.array(dropped, pa.int64())
+        self.old_dups, self.dropped = sorted_positions(old_dups), sorted_positions(dropped)
         stem = f"regexp_replace(coalesce(pub_number, ''), '{CITED_STEM}', '')"
         old_patents, new_patents = state.files_split("patents", new_from)
         changed = ["SELECT NULL::VARCHAR AS stem, NULL::VARCHAR AS patent_id WHERE false"]
@@ -658,9 +676,11 @@ class _OldCitations:
         keys = pq.read_table(self.state.folder / "cites" / f.name)  # written by resolve_citations before this
         if keys.num_rows != len(pos):
             keys = ref_keys(self.state, f, pq.read_table(f))
-        then = pc.invert(pc.is_in(pos, value_set=self.old_dups))
-        keys = keys.filter(then)
-        keep = pc.invert(pc.is_in(pos.filter(then), value_set=self.dropped)) if len(self.dropped) else None
+        hit = in_sorted(pos, self.old_dups)
+        if hit is not None:
+            keys, pos = keys.filter(pc.invert(hit)), pos.filter(pc.invert(hit))
+        gone = in_sorted(pos, self.dropped)
+        keep = None if gone is None else pc.invert(gone)
         return keys.num_rows, keep, keys if keep is None else keys.filter(keep)
 
     def _find_again(self) -> None:
@@ -685,7 +705,7 @@ class _OldCitations:
         self.con.register("old_asked_", pa.concat_tables([b[3] for b in self.batches]) if self.batches
                           else REF_KEYS.empty_table())
 
-    def tables(self, schema: pa.Schema, dpos: pa.Array):
+    def tables(self, schema: pa.Schema, dpos: np.ndarray):
         """The earlier references' rows of the citations table now, one table per staged batch (``dpos``: the
         duplicates now), each column in the chunks the whole join gives (:func:`_resolve_batch`: the citing
         numbers as read from the batch, the rest one chunk), so the file's pages are cut where they were."""
@@ -706,7 +726,8 @@ class _OldCitations:
                 mask[idx.to_numpy()] = True
                 cited = pc.replace_with_mask(cited, pa.array(mask), redone.column("cited_patent_id").combine_chunks())
             t = pq.read_table(f, columns=["citing_patent_id", "_pos"])
-            t = t.filter(pc.invert(pc.is_in(t.column("_pos"), value_set=dpos)))
+            hit = in_sorted(t.column("_pos"), dpos)
+            t = t if hit is None else t.filter(pc.invert(hit))
             yield pa.table({"citing_patent_id": t.column("citing_patent_id"),
                             "cited_ref": prev.column("cited_ref").combine_chunks(), "cited_patent_id": cited,
                             "foreign": prev.column("foreign").combine_chunks()}).cast(schema)
@@ -763,14 +784,15 @@ def ref_keys(state: State, refs_file: Path, t: pa.Table) -> pa.Table:
     return keys
 
 
-def _kept_refs(state: State, refs: list[Path], dpos: pa.Array):
+def _kept_refs(state: State, refs: list[Path], dpos: np.ndarray):
     """Per staged batch of references in ``refs`` that has a kept record (not at a position in ``dpos``):
     its kept rows and their keys (:func:`ref_keys`)."""
     for f in refs:
         t = pq.read_table(f)
         keys = ref_keys(state, f, t)
-        if len(dpos):
-            keep = pc.invert(pc.is_in(t.column("_pos"), value_set=dpos))
+        hit = in_sorted(t.column("_pos"), dpos)
+        if hit is not None:
+            keep = pc.invert(hit)
             t, keys = t.filter(keep), keys.filter(keep)
         if t.num_rows:
             yield t, keys
@@ -997,16 +1019,20 @@ def _old_links(previous: Path, ids: pa.Table, cities: pa.Table, gone: pa.Array):
     old, app_ids = pairs.column("old").combine_chunks(), pairs.column("new").combine_chunks()
     if len(pc.unique(old)) != len(old):  # harmonisation keeps an applicant's names together (docstring above)
         raise RuntimeError("ingest --append: an applicant of the corpus before has names in two applicants now")
-    city_ids, city_codes = cities.column("applicant_id").combine_chunks(), cities.column("city_code").combine_chunks()
+    # each old id's city now, looked up once: per row group only the old ids are looked up, in a hash
+    # table of the group's distinct ids (index_in_many), not of every id (two tables of 800,000 ids per
+    # group of 500,000 links cost 0.7 s a group at 10M patents, docs/scale.md, session 20)
+    city_of_old = pc.take(cities.column("city_code").combine_chunks(),
+                          pc.index_in(app_ids, value_set=cities.column("applicant_id").combine_chunks(),
+                                      skip_nulls=True))
     pf = pq.ParquetFile(previous / "patent_applicants.parquet")
     for g in range(pf.num_row_groups):
         t = pf.read_row_group(g, columns=["patent_id", "applicant_id", "seq"])
         if len(gone):
             t = t.filter(pc.invert(pc.is_in(t.column("patent_id"), value_set=gone)))
-        app = pc.take(app_ids, pc.index_in(t.column("applicant_id"), value_set=old, skip_nulls=True))
-        city = pc.take(city_codes, pc.index_in(app, value_set=city_ids, skip_nulls=True))
-        yield pa.table({"patent_id": t.column("patent_id"), "applicant_id": app, "seq": t.column("seq"),
-                        "city_code": city})
+        at = index_in_many(t.column("applicant_id"), old)
+        yield pa.table({"patent_id": t.column("patent_id"), "applicant_id": pc.take(app_ids, at),
+                        "seq": t.column("seq"), "city_code": pc.take(city_of_old, at)})
 
 
 def write_patent_applicants(state: State, dups: pd.DataFrame, id_of: pd.Series, city_of: pd.Series, out: Path,
