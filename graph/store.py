@@ -435,12 +435,19 @@ class BaseStore:
                 return
             for e in todo:
                 parted = e.name in ly.YEAR_ENTITIES and ydig is not None
+                # (a store with rows: reading its keys and hashes and the diff take seconds at 10M patents
+                # before the first row is prepared, reported from their start)
+                comparing = f"comparing {e.name}" if not empty else None
+                if comparing:
+                    report(comparing, 0, 1)
                 stored = self._stored(prep, e, whole, records)
                 if stored is None and not built_filters:  # (files, rows, rows per partition, no diff)
+                    if comparing:
+                        report(comparing, 1, 1)
                     writes.append((e, *prep.write_batches(e.name, parted, Path(rows_dir), report), None))
-                else:
+                else:  # (the comparison ends inside, before the rows are written)
                     writes.append((e, *self._load_entity(prep, e, parted, stored, built_filters, Path(rows_dir),
-                                                         report)))
+                                                         report, comparing)))
             gone_links = next((d[3] for e, *_, d in writes if e.name == "APPLIED" and d is not None), None)
             if "Applicant" not in done or gone_links is not None:
                 self._note_orphans(prep, whole, gone_links)
@@ -546,7 +553,8 @@ class BaseStore:
 
         self._write_rows(name, pq.read_table(path), None, lambda *_: None)
 
-    def _load_entity(self, prep, e, parted: bool, stored, built_filters: list, folder: Path, report):
+    def _load_entity(self, prep, e, parted: bool, stored, built_filters: list, folder: Path, report,
+                     comparing: str | None = None):
         """Diff store table ``e`` against its ``stored`` keys and row hashes (``_stored``) and write its
         new rows, in order, to batch files of ``load_batch_rows`` rows in ``folder`` and its changed rows
         to one file, and the keys of its stored rows that the canonical tables no longer have
@@ -619,6 +627,8 @@ class BaseStore:
                 ids = con.sql(f"SELECT {key} FROM r_changed").to_arrow_table().to_pandas()
                 stale = _merge_years(stale, self._stored_years(e.name, ids))
             self._mark_stale(stale, built_filters)
+        if comparing:  # (compared: what follows is the writing of the rows, reported by rows)
+            report(comparing, 1, 1)
         changed = None
         if n_changed:
             changed = folder / f"{e.name}-changed.parquet"

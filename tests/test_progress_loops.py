@@ -102,3 +102,27 @@ def test_line_progress_for_a_log_file():
             report("quick", done, 9)
     assert lines == ["rows: 60/100 (60%), 5/s, 12 s", "rows: 100/100 (100%), 8/s, 13 s"]
     assert len(seen) == 7
+
+
+def test_the_load_bar_of_a_step_with_nothing_to_do_reads_0_of_0_finished():
+    """``citynet load``'s bars: a table without rows (total 0) is drawn finished as 0/0 (it read 0/1 and
+    stayed unfinished), a table with rows as rows done/total."""
+    import io
+    import re
+
+    from rich.console import Console
+
+    from citynet.commands.load import progress_bars
+
+    console = Console(file=io.StringIO(), force_terminal=True, width=120)
+    bar, tasks, draw = progress_bars(console)
+    draw("TRANSFERRED", 0, 0)
+    draw("Patent", 0, 10)
+    draw("Patent", 5, 10)
+    by_name = {t.description: t for t in bar.tasks}
+    assert by_name["TRANSFERRED"].finished and not by_name["Patent"].finished
+    console.print(bar.get_renderable())
+    text = re.sub(r"\x1b\[[0-9;]*m", "", console.file.getvalue())
+    lines = {line.split()[0]: line for line in text.splitlines() if line.strip()}
+    assert " 0/0 " in lines["TRANSFERRED"] and "rows/s" not in lines["TRANSFERRED"], text
+    assert " 5/10 " in lines["Patent"], text

@@ -37,11 +37,46 @@ def _rate_column():
 
         def render(self, task) -> Text:
             secs = task.finished_time if task.finished_time is not None else task.elapsed
-            if not task.fields.get("rows") or not task.completed or not secs:
+            if not task.fields.get("rows") or task.fields.get("nothing") or not task.completed or not secs:
                 return Text("")
             return Text(f"{task.completed / secs:,.0f} rows/s", style="dim")
 
     return RateColumn()
+
+
+def _count_column():
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class CountColumn(ProgressColumn):
+        """Done/total of a step; a step with nothing to do (a table without rows) reads 0/0, finished."""
+
+        def render(self, task) -> Text:
+            if task.fields.get("nothing"):
+                return Text("0/0", style="progress.download")
+            return Text(f"{int(task.completed):,}/{int(task.total or 0):,}", style="progress.download")
+
+    return CountColumn()
+
+
+def progress_bars(console):
+    """The load's bars (rich) and the reporter that draws them: one bar per stage, in the order they start;
+    a stage reported with a total of 0 has nothing to do and is drawn finished, as 0/0."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(TextColumn("{task.description:<24}"), BarColumn(), _count_column(), TimeElapsedColumn(),
+                   _rate_column(), console=console, transient=False)
+    tasks: dict[str, int] = {}
+
+    def draw(stage: str, done: int, total: int) -> None:
+        nothing = total <= 0  # (rich's bar needs a positive total)
+        if stage not in tasks:
+            rows = stage not in ("opening the store", "schema", "year digests", "store keys", "done") \
+                and not stage.startswith(("projections", "comparing "))
+            tasks[stage] = bar.add_task(stage, total=1 if nothing else total, rows=rows, nothing=nothing)
+        bar.update(tasks[stage], completed=1 if nothing else done, total=1 if nothing else total, nothing=nothing)
+
+    return bar, tasks, draw
 
 
 def network_filter(ws):
@@ -91,7 +126,6 @@ once (10M patents: under 4 GB; docs/scale.md).""",
 def command(ctx, ws, backend, uri, user, password, rebuild, import_dir):
     """Load the canonical tables into the graph store and build the yearly city projections."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
     ws.require(ws.table("cities"), "ingest")
@@ -111,16 +145,7 @@ def command(ctx, ws, backend, uri, user, password, rebuild, import_dir):
         click.echo(f"then: citynet load -w {ws.root} --store neo4j   (schema, projections; later loads are incremental)")
         return
     # the bars start before the store opens (and before pandas, pyarrow and the engine load)
-    bar = Progress(TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                   _rate_column(), console=console, transient=False)
-    tasks: dict[str, int] = {}
-
-    def draw(stage: str, done: int, total: int) -> None:
-        if stage not in tasks:
-            rows = stage not in ("opening the store", "schema", "year digests", "store keys", "done") \
-                and not stage.startswith("projections")
-            tasks[stage] = bar.add_task(stage, total=max(total, 1), rows=rows)
-        bar.update(tasks[stage], completed=done, total=max(total, 1))
+    bar, tasks, draw = progress_bars(console)
 
     progress = tee(draw, line_progress(console))  # plain lines too when stderr is not a terminal
     bar.start()
