@@ -58,6 +58,7 @@ GONE_CHECKED = ("APPLIED", "CITES")
 # links are written and none is left (BaseStore._note_orphans, _sweep_orphans)
 ORPHANS_META = "orphans"
 PARTS_META = "partitions:"  # + a store table: its partitions' digests and rows (``BaseStore._part_record``)
+BEHIND_META = "panels_behind:"  # + a filter key: the years loads changed since its panels were computed
 FEW_ABSENT = 5_000  # applicants outside the canonical tables whose links are looked up one by one
 KEY_LOOKUP_ROWS = 3_000
 # the share of [store] load_memory_limit that DuckDB works within while the store copies the tables it
@@ -1074,8 +1075,32 @@ class BaseStore:
         on the grant year, key ``….grantyear``, takes the grant years)."""
         for flt_key in filters:
             add = years if years == "all" else years["grant" if flt_key.endswith(".grantyear") else "app"]
-            old = self._get_meta(f"stale:{flt_key}")
-            self._set_meta(f"stale:{flt_key}", json.dumps(_merge_years(json.loads(old) if old else [], add)))
+            # stale: the projections to rebuild (build_projections clears them); behind: the panels that
+            # no longer show the store (cleared by the metrics run that recomputes those years)
+            for key in (f"stale:{flt_key}", f"{BEHIND_META}{flt_key}"):
+                old = self._get_meta(key)
+                self._set_meta(key, json.dumps(_merge_years(json.loads(old) if old else [], add)))
+
+    def panels_behind(self, flt_key: str) -> list[int] | str:
+        """The years (or "all") whose store rows a load changed since the panels of network filter
+        ``flt_key`` were computed (:meth:`panels_computed`): those panel years no longer show the store,
+        e.g. every year whose applicants an ``ingest --append`` re-located, after a ``metrics --years``
+        of the new year only."""
+        raw = self._get_meta(f"{BEHIND_META}{flt_key}")
+        return json.loads(raw) if raw else []
+
+    def panels_computed(self, flt_key: str, years: list[int] | None, panel_years: list[int]) -> list[int]:
+        """Record that the panels of ``flt_key`` were computed from the store as it is for ``years`` (None:
+        every year); returns the years of ``panel_years`` still behind the store (:meth:`panels_behind`)."""
+        behind = self.panels_behind(flt_key)
+        if years is None:
+            left: list[int] = []
+        else:
+            was = set(panel_years) if behind == "all" else {int(y) for y in behind}
+            left = sorted(was - {int(y) for y in years})
+        if behind or left:
+            self._set_meta(f"{BEHIND_META}{flt_key}", json.dumps(left))
+        return sorted(set(left) & {int(y) for y in panel_years})
 
     def missing_years(self, flt: NetworkFilter, years=None):
         """The years of ``flt`` to (re)build before reading ``years`` (None: every year): None means

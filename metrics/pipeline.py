@@ -52,6 +52,7 @@ class MetricsRun:
     seconds: dict[str, float] = field(default_factory=dict)
     panels: Panels | None = None  # the full panels after the run
     mirror: dict[str, Path] = field(default_factory=dict)  # metrics/*.parquet when flt is the default filter
+    behind: list[int] = field(default_factory=list)  # panel years a load changed since and this run did not recompute
 
 
 # --- panel files ---------------------------------------------------------------------------------
@@ -405,12 +406,16 @@ def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str 
             store.write_city_year(rows.reset_index(drop=True), network=flt.key)
             tick("writing CityYear nodes", len(rows), len(rows))
         seconds["write_back"] = time.perf_counter() - t0
+        # (a refresh leaves the other years as they were: those a load changed since stay behind the store)
+        caught_up = getattr(store, "panels_computed", None)
+        behind = caught_up(flt.key, row_years if refresh else None, panel_years) if caught_up else []
     finally:
         guard.close()
         if own_store and hasattr(store, "close"):
             store.close()
     return MetricsRun(network=flt.key, years=list(row_years), churn_years=list(churn_years),
-                      panel_years=list(panel_years), paths=paths, seconds=seconds, panels=panels, mirror=mirror)
+                      panel_years=list(panel_years), paths=paths, seconds=seconds, panels=panels, mirror=mirror,
+                      behind=behind)
 
 
 class _FilePanels(Panels):

@@ -213,3 +213,49 @@ def test_a_load_after_an_append_reports_each_comparison_from_its_start(tmp_path,
         assert all(i > end for i in rows), (name, [st for st in stages if name in st[0]])
         if c["new"]:
             assert rows, name
+
+
+def test_panels_that_a_load_left_behind_the_store_are_named_until_recomputed(tmp_path, request, capsys):
+    """After ``ingest --append`` re-located an applicant of earlier years (FIRM merged into VARIANT's id, in
+    another city) and ``load``, a ``metrics --years`` of one year leaves the other changed years' panels as they
+    were: ``load`` and that ``metrics`` name those years and the command that recomputes them, and every year
+    whose panel a full ``metrics`` then changes is among them (no panel silently behind the store); after the
+    full run nothing is behind."""
+    import pandas as pd
+    from citynet.graph.store import open_store
+
+    from tests.cli import invoke
+
+    ws, fb, _ = _workspace(tmp_path, "embedded", request)
+    key = ws.default_network
+    assert exit_code("-q", "load", "-w", ws.root) == 0 and exit_code("-q", "metrics", "-w", ws.root) == 0
+    assert exit_code("-q", "ingest", "-w", ws.root, fb, "--append") == 0
+    code, _, err = invoke(capsys, "load", "-w", ws.root)
+    assert code == 0 and f"the panels of {key} show the store as it was before a load changed" in err, err
+    with open_store(ws) as store:
+        behind = store.panels_behind(key)
+    assert isinstance(behind, list) and len(behind) >= 2, behind
+    year = behind[-1]
+    code, _, err = invoke(capsys, "metrics", "-w", ws.root, "--years", year)
+    assert code == 0, err
+    with open_store(ws) as store:
+        left = store.panels_behind(key)
+    assert left == [y for y in behind if y != year], (behind, left)
+    assert "recompute them: citynet metrics -w" in err and str(left[0]) in err, err
+    refreshed = pd.read_parquet(ws.panel("city_year", key))
+    code, _, err = invoke(capsys, "metrics", "-w", ws.root)
+    assert code == 0 and "show the store as it was" not in err, err
+    with open_store(ws) as store:
+        assert store.panels_behind(key) == []
+    full = pd.read_parquet(ws.panel("city_year", key))
+    cols = [c for c in full.columns if c in refreshed.columns]
+    both = full[cols].merge(refreshed[cols], on=["city_code", "year"], suffixes=("", "_r"))
+    assert len(both) == len(full) == len(refreshed)
+    values = [c for c in cols if c not in ("city_code", "year")]
+    differs = pd.Series(False, index=both.index)
+    for c in values:
+        a, b = both[c], both[f"{c}_r"]
+        differs |= ~((a == b) | (a.isna() & b.isna()))
+    changed = set(both.loc[differs, "year"].astype(int))
+    assert changed, "the append changed no panel of another year: the test proves nothing"
+    assert changed <= set(left), (sorted(changed), left)

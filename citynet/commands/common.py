@@ -137,3 +137,30 @@ def progress_bars(ctx: click.Context):
                 bar.update(t.id, completed=t.total)
 
     return bars()
+
+
+def panels_behind_note(ws: Workspace, key: str, years) -> str:
+    """One line for ``load`` and ``metrics``: the panel years of network filter ``key`` that a load changed
+    after they were computed (``years``: a list, or "all"; graph/store.py: ``panels_behind``), and the command
+    that recomputes them.
+
+    >>> class W: root, default_network = "ws", "invention.wipo.all"
+    >>> panels_behind_note(W(), "invention.wipo.all", [2006, 2007, 2008, 2021])
+    'the panels of invention.wipo.all show the store as it was before a load changed 2006–2008, 2021; recompute them: citynet metrics -w ws --years 2006-2021'
+    """
+    from citynet.workspace import network_flags
+
+    if years == "all":
+        span, rng = "every year", ""
+    else:
+        runs: list[list[int]] = []
+        for y in sorted({int(y) for y in years}):
+            if runs and y == runs[-1][-1] + 1:
+                runs[-1].append(y)
+            else:
+                runs.append([y])
+        span = ", ".join(f"{r[0]}–{r[-1]}" if len(r) > 1 else f"{r[0]}" for r in runs)
+        rng = f" --years {runs[0][0]}-{runs[-1][-1]}" if runs[0][0] != runs[-1][-1] else f" --years {runs[0][0]}"
+    flags = "" if key == ws.default_network else " " + network_flags(key)
+    return (f"the panels of {key} show the store as it was before a load changed {span}; "
+            f"recompute them: citynet metrics -w {ws.root}{flags}{rng}")

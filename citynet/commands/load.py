@@ -205,13 +205,19 @@ def command(ctx, ws, backend, uri, user, password, rebuild, import_dir):
         console.print(t)
         if proj is None:
             console.print(f"yearly city projections of network {flt.key}: current, nothing to rebuild")
-            return
-        p = Table(title=f"yearly city projections, network {flt.key}, rebuilt: {what}")
-        for col in ("network", "edges", "total weight"):
-            p.add_column(col, justify="left" if col == "network" else "right")
-        for net, c in proj.items():
-            p.add_row(net, f"{c['edges']:,}", f"{c['weight']:,}")
-        console.print(p)
+        else:
+            p = Table(title=f"yearly city projections, network {flt.key}, rebuilt: {what}")
+            for col in ("network", "edges", "total weight"):
+                p.add_column(col, justify="left" if col == "network" else "right")
+            for net, c in proj.items():
+                p.add_row(net, f"{c['edges']:,}", f"{c['weight']:,}")
+            console.print(p)
+        from citynet.commands.common import panels_behind_note
+
+        for key in ws.computed_networks():  # the panels this load left behind the store
+            behind = store.panels_behind(key)
+            if behind:
+                click.secho(f"note: {panels_behind_note(ws, key, behind)}", fg="yellow", err=True)
     if stale:
         click.secho(f"warning: the store holds {stale:,} patents that the canonical tables no longer have "
                     "(an earlier corpus: ingest replaces the canonical tables, load only adds to the store); "

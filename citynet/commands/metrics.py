@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from citynet.commands.common import is_quiet, line_progress, workspace_option
+from citynet.commands.common import is_quiet, line_progress, panels_behind_note, workspace_option
 from citynet.graph.network_filter import GREEN_CHOICES, KIND_CHOICES, YEAR_BASIS_CHOICES
 from citynet.progress import tee
 
@@ -98,6 +98,8 @@ def command(ctx, ws, years_text, green, kind, granted_only, year_basis, network_
                       f"use --network {run.network} with export, fit, report, query)")
     secs = ", ".join(f"{k} {v:.1f}s" for k, v in run.seconds.items())
     console.print(f"  ({secs}; CityYear nodes written to the store)")
+    if run.behind:  # (after an append that re-located applicants of every year, a refresh of the new year)
+        click.secho(f"note: {panels_behind_note(ws, run.network, run.behind)}", fg="yellow", err=True)
 
 
 def _filter_and_years(ws, years_text, green, kind, granted_only, year_basis, network_key):
