@@ -112,10 +112,10 @@ def test_the_load_bar_of_a_step_with_nothing_to_do_reads_0_of_0_finished():
 
     from rich.console import Console
 
-    from citynet.commands.load import progress_bars
+    from citynet.commands.load import load_bars
 
     console = Console(file=io.StringIO(), force_terminal=True, width=120)
-    bar, tasks, draw = progress_bars(console)
+    bar, tasks, draw = load_bars(console)
     draw("TRANSFERRED", 0, 0)
     draw("Patent", 0, 10)
     draw("Patent", 5, 10)

@@ -59,7 +59,7 @@ def _count_column():
     return CountColumn()
 
 
-def progress_bars(console):
+def load_bars(console):
     """The load's bars (rich) and the reporter that draws them: one bar per stage, in the order they start;
     a stage reported with a total of 0 has nothing to do and is drawn finished, as 0/0."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -145,7 +145,7 @@ def command(ctx, ws, backend, uri, user, password, rebuild, import_dir):
         click.echo(f"then: citynet load -w {ws.root} --store neo4j   (schema, projections; later loads are incremental)")
         return
     # the bars start before the store opens (and before pandas, pyarrow and the engine load)
-    bar, tasks, draw = progress_bars(console)
+    bar, tasks, draw = load_bars(console)
 
     progress = tee(draw, line_progress(console))  # plain lines too when stderr is not a terminal
     bar.start()
