@@ -1095,12 +1095,12 @@ class BaseStore:
         behind = self.panels_behind(flt_key)
         if years is None:
             left: list[int] = []
-        else:
+        else:  # (a year outside the panels is not shown by them: a refresh that adds it computes it)
             was = set(panel_years) if behind == "all" else {int(y) for y in behind}
-            left = sorted(was - {int(y) for y in years})
+            left = sorted((was - {int(y) for y in years}) & {int(y) for y in panel_years})
         if behind or left:
             self._set_meta(f"{BEHIND_META}{flt_key}", json.dumps(left))
-        return sorted(set(left) & {int(y) for y in panel_years})
+        return left
 
     def missing_years(self, flt: NetworkFilter, years=None):
         """The years of ``flt`` to (re)build before reading ``years`` (None: every year): None means

@@ -390,3 +390,19 @@ def test_neo4j_reads_keys_back_page_by_page(neo4j_clean, tmp_path, monkeypatch):
                                           frame.sort_values(key).reset_index(drop=True), obj=name)
         again = s.load(tmp_path / "canonical")
     assert all(c["new"] == 0 and c["changed"] == 0 for c in again.values())
+
+
+def test_panels_behind_the_store_are_the_years_loads_changed_until_recomputed(store):
+    """A load's stale years are also the years whose panels no longer show the store, per filter, until a
+    metrics run recomputes them (a refresh: only its years; a full run: every year); a year outside the
+    panels is not behind them; "all" (a changed city) is every panel year. Both stores keep it in their meta."""
+    store.ensure_schema()
+    store._mark_stale({"app": [2001, 2005, 2006], "grant": [2007]}, ["k", "k.grantyear"])
+    assert store.panels_behind("k") == [2001, 2005, 2006] and store.panels_behind("k.grantyear") == [2007]
+    assert store.panels_behind("never") == []
+    assert store.panels_computed("k", [2005], [2004, 2005, 2006]) == [2006]  # 2001: not a panel year
+    assert store.panels_behind("k") == [2006]
+    store._mark_stale("all", ["k"])
+    assert store.panels_behind("k") == "all"
+    assert store.panels_computed("k", [2005], [2004, 2005, 2006]) == [2004, 2006]
+    assert store.panels_computed("k", None, [2004, 2005, 2006]) == [] and store.panels_behind("k") == []
