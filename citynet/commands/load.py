@@ -213,13 +213,15 @@ def command(ctx, ws, backend, uri, user, password, rebuild, import_dir):
                 p.add_row(net, f"{c['edges']:,}", f"{c['weight']:,}")
             console.print(p)
         from citynet.commands.common import panels_behind_note
-        from citynet.metrics.pipeline import panel_meta
 
         for key in ws.computed_networks():  # the panels this load left behind the store (of their years)
             behind = store.panels_behind(key)
-            meta = panel_meta(ws.panel("city_year", key)) or {}
-            if behind != "all" and meta.get("first_year") is not None:
-                behind = [y for y in behind if meta["first_year"] <= y <= meta["last_year"]]
+            if behind and behind != "all":  # (an unchanged reload has none: it imports no pandas)
+                from citynet.metrics.pipeline import panel_meta
+
+                meta = panel_meta(ws.panel("city_year", key)) or {}
+                if meta.get("first_year") is not None:
+                    behind = [y for y in behind if meta["first_year"] <= y <= meta["last_year"]]
             if behind:
                 click.secho(f"note: {panels_behind_note(ws, key, behind)}", fg="yellow", err=True)
     if stale:
