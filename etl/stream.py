@@ -385,9 +385,7 @@ def _kept_batches(files: list[Path], dups: pd.DataFrame, columns: list[str] | No
 
 
 def sorted_positions(positions) -> np.ndarray:
-    """Record positions (``_pos``: a column, array or Series) as a sorted int64 array for :func:`in_sorted`."""
-    if isinstance(positions, pa.ChunkedArray | pa.Array):
-        positions = positions.to_numpy()
+    """Record positions (``_pos``: a numpy array or Series) as a sorted int64 array for :func:`in_sorted`."""
     return np.sort(np.asarray(positions, dtype=np.int64))
 
 
