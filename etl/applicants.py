@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
-import hashlib
-
 import pandas as pd
+import pyarrow as pa
 from citynet.etl.classify import applicant_kind
 
 
 def applicant_ids(names: pd.Series) -> pd.Series:
-    """Stable id of a normalised name: ``A`` + the first 16 hex digits of its SHA-1.
+    """Stable id of a normalised name: ``A`` + the first 16 hex digits of the SHA-1 of its UTF-8 bytes
+    (null for a missing name), in ``names``' order and index.
 
-    Stable across runs and machines, so re-loading a store upserts the same nodes.
+    Stable across runs and machines, so re-loading a store upserts the same nodes. DuckDB's ``sha1``
+    computes the digests (at 10M patents, 800,000 names: 0.2 s against 1.0 s for ``hashlib`` called per
+    name; ``tests/test_harmonize.py`` checks them against ``hashlib``).
+
+    >>> applicant_ids(pd.Series(["南京南瑞科技有限公司", None])).tolist()
+    ['Ac6d4211471a8ba1c', None]
     """
-    uniq = pd.unique(names.dropna().to_numpy(dtype=object))  # Python strings: iterating Arrow strings cost more
-    ids = {n: "A" + hashlib.sha1(n.encode("utf-8")).hexdigest()[:16] for n in uniq}
-    return names.map(ids)
+    import duckdb
+
+    values = pa.table({"name": pa.array(names.to_numpy(dtype=object), pa.string(), from_pandas=True)})
+    con = duckdb.connect()
+    try:
+        con.execute("SET threads = 1")  # (one row in, one row out, in order)
+        con.register("names_", values)
+        ids = con.sql("SELECT 'A' || left(sha1(name), 16) AS id FROM names_").to_arrow_table().column("id")
+    finally:
+        con.close()
+    return pd.Series(ids.to_numpy(zero_copy_only=False), index=names.index, dtype=object, name=names.name)
 
 
 def build_applicants(names: pd.Series, kinds: pd.Series | None = None, ids: pd.Series | None = None) -> pd.DataFrame:

@@ -113,3 +113,17 @@ def test_representatives_and_ids_follow_the_rule_on_many_names():
     rows = list(zip(got["applicant_id"], got["name"], got["representative"], got["rule"], got["records"], strict=True))
     assert [(a, n, r, ru, int(c)) for a, n, r, ru, c in rows] == want
     assert len(groups) < len(counts)  # some names were merged
+
+
+def test_applicant_ids_are_the_sha1_of_the_utf8_bytes():
+    """The ids (computed in DuckDB) equal ``hashlib``'s SHA-1 of each name's UTF-8 bytes, in the input's
+    order and index; a missing name has none."""
+    from citynet.etl.applicants import applicant_ids
+
+    names = ["南京南瑞科技有限公司", "SONY CORPORATION", "𠀋𡈽科技（深圳）有限公司", "é", "a b", "南京南瑞科技有限公司",
+             None, "张三"] * 3
+    series = pd.Series(names, index=[f"r{i}" for i in range(len(names))], dtype=object)
+    got = applicant_ids(series)
+    want = [None if n is None else "A" + hashlib.sha1(n.encode("utf-8")).hexdigest()[:16] for n in names]
+    assert got.tolist() == want and list(got.index) == list(series.index)
+    assert applicant_ids(pd.Series([], dtype=object)).tolist() == []
