@@ -263,10 +263,14 @@ def _name_facts(state: stream.State, names: pd.Series) -> pd.DataFrame:
     RE2 keyword rules, the place-name sets of ``has_division``), so the names of earlier ingests are taken
     from ``state`` (``names/``) and only new names computed, then kept there for the next append."""
     known = [pq.read_table(f) for f in state.files_of("names")]
-    seen = (_frame(pa.concat_tables(known)).astype(object).set_index("name").reindex(names.to_numpy(dtype=object))
-            if known else None)  # NaN for the new names
-    at = np.flatnonzero(seen["kind"].isna().to_numpy()) if known else np.arange(len(names))
-    new = to_arrow(names.iloc[at])
+    every = to_arrow(names)
+    if known:  # each name's row among the kept facts (null: a new name), looked up in Arrow
+        kept = pa.concat_tables(known)
+        row = pc.index_in(every, value_set=kept.column("name").cast(every.type))
+        at = np.flatnonzero(pc.is_null(row).to_numpy(zero_copy_only=False))
+    else:
+        at = np.arange(len(names))
+    new = every.take(pa.array(at))
     order = pc.sort_indices(new)  # same bytes every run: by name (UTF-8 bytes: code point order)
     new, at = new.take(order), at[order.to_numpy()]
     kind = applicant_kind_codes(new)
@@ -276,7 +280,8 @@ def _name_facts(state: stream.State, names: pd.Series) -> pd.DataFrame:
     stream.write_state_file(state.run_file("names"), fresh)
     out = {}
     for col in ("kind", "key", "rule"):  # the new names' facts put in their places, the others as kept
-        values = np.array(seen[col], dtype=object) if known else np.empty(len(names), dtype=object)
+        values = (kept.column(col).take(row).to_numpy(zero_copy_only=False).astype(object, copy=True) if known
+                  else np.empty(len(names), dtype=object))
         values[at] = fresh.column(col).to_numpy()
         out[col] = values
     return pd.DataFrame(out, index=pd.Index(names.to_numpy(dtype=object), name="name"), dtype=object)
@@ -284,11 +289,6 @@ def _name_facts(state: stream.State, names: pd.Series) -> pd.DataFrame:
 
 def _staged_rows(state: stream.State, kind: str) -> int:
     return sum(pq.read_metadata(f).num_rows for f in state.files_of(kind))
-
-
-def _frame(table: pa.Table) -> pd.DataFrame:
-    """An Arrow table of strings as pandas with Arrow-backed strings (no object columns)."""
-    return table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
 
 
 def write_table(frame: pd.DataFrame, name: str, folder: Path) -> Path:
