@@ -46,7 +46,7 @@ property), so those nodes are marked, and after the start the lists are set and 
 def import_threads() -> int:
     """Threads of ``neo4j-admin database import``: twice this process's cores, at least 8. Its default
     (one per core) leaves cores idle while its steps wait on each other and on the disk: at 1M patents
-    on 2 cores the import took 19.2-22.2 s with 2 threads, 14.2-15.6 s with 4-16 (docs/cypher.md)."""
+    on 2 cores the import took 19.2-22.6 s with 2 threads, 14.2-15.6 s with 4-16 (docs/cypher.md)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return max(8, 2 * cores)
 
