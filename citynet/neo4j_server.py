@@ -26,7 +26,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -197,6 +197,38 @@ def is_installed(home: Path | None = None) -> bool:
     except StoreError:
         current = built.get("source_sha256")  # no sources here: trust the existing build
     return built.get("neo4j_version") == NEO4J_VERSION and built.get("source_sha256") == current
+
+
+def _run_streamed(command: list[str], cwd: Path, env: dict, timeout: float,
+                  on_line: Callable[[str], None] | None) -> tuple[int | None, str]:
+    """Run ``command`` with its output (stdout and stderr, UTF-8) read line by line as it comes, each line
+    given to ``on_line``; returns (exit code, or None when it ran longer than ``timeout`` s and was killed;
+    the whole output)."""
+    import threading
+
+    proc = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, encoding="utf-8", errors="replace")
+    fired = threading.Event()
+
+    def kill() -> None:
+        fired.set()
+        proc.kill()
+
+    timer = threading.Timer(timeout, kill)
+    timer.start()
+    lines: list[str] = []
+    try:
+        for line in proc.stdout:
+            lines.append(line)
+            if on_line is not None:
+                on_line(line.rstrip("\n"))
+        proc.wait()
+    finally:
+        timer.cancel()
+        if proc.poll() is None:  # (on_line raised: the tool does not outlive the command)
+            proc.kill()
+            proc.wait()
+    return (None if fired.is_set() else proc.returncode), "".join(lines)
 
 
 def _tail(text: str, lines: int = 40) -> str:
@@ -485,10 +517,12 @@ class Neo4jServer:
                 self._watch_pid = int(value)  # a restart still ends with the process it watched
 
     # -- neo4j-admin --
-    def admin(self, args: Sequence[str], heap: str | None = None, timeout: float = 7200) -> str:
+    def admin(self, args: Sequence[str], heap: str | None = None, timeout: float = 7200,
+              on_line: Callable[[str], None] | None = None) -> str:
         """Run ``neo4j-admin ARGS`` (Neo4j's ``org.neo4j.cli.AdminTool``, from the same Maven build) on
         this server's data folder; the server must be stopped for offline commands such as
-        ``database import full``. Returns the tool's output; a failure is a StoreError with its end."""
+        ``database import full``. Returns the tool's output; a failure is a StoreError with its end.
+        ``on_line``: called with each line of the output as the tool writes it (its progress report)."""
         if self.is_running():
             raise StoreError(f"the Neo4j server of {self.data_dir} is running; neo4j-admin {args[0]} needs it stopped",
                              fix=f"citynet neo4j stop --data {self.data_dir}")
@@ -503,16 +537,13 @@ class Neo4jServer:
         command = [str(java), f"-Xmx{heap or self.heap}", *JVM_OPTIONS,
                    "-cp", f"{self.home / SERVER_JAR}{os.pathsep}{self.home / 'lib'}/*",
                    ADMIN_CLASS, *args]
-        try:
-            run = subprocess.run(command, cwd=self.data_dir, env=env, capture_output=True, text=True,
-                                 timeout=timeout, stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired as exc:
-            raise StoreError(f"neo4j-admin {' '.join(args[:3])} ran longer than {timeout:g} s",
-                             fix="see the importer's report in the data folder") from exc
-        out = run.stdout + run.stderr
+        returncode, out = _run_streamed(command, self.data_dir, env, timeout, on_line)
         (self.data_dir / "citynet-admin.log").write_text(out)
-        if run.returncode != 0:
-            raise StoreError(f"neo4j-admin {' '.join(args[:3])} failed (exit {run.returncode}):\n{_tail(out, 30)}",
+        if returncode is None:
+            raise StoreError(f"neo4j-admin {' '.join(args[:3])} ran longer than {timeout:g} s",
+                             fix=f"read {self.data_dir / 'citynet-admin.log'}")
+        if returncode != 0:
+            raise StoreError(f"neo4j-admin {' '.join(args[:3])} failed (exit {returncode}):\n{_tail(out, 30)}",
                              fix=f"read {self.data_dir / 'citynet-admin.log'}")
         return out
 

@@ -18,7 +18,9 @@ takes the incremental path instead). Later loads are the batched incremental pat
 from __future__ import annotations
 
 import os
+import re
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,6 +51,55 @@ def import_threads() -> int:
     on 2 cores the import took 19.2-22.6 s with 2 threads, 14.2-15.6 s with 4-16 (docs/cypher.md)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return max(8, 2 * cores)
+
+
+_PHASE = re.compile(r"^\((\d+)/(\d+)\) (\w[\w ]*?) \d{4}-\d\d-\d\d")  # "(1/4) Node import 2026-12-05 …"
+_PERCENT = re.compile(r"\s(\d{1,3})%(?:\s|$)")  # ".......... ..........   5% ∆3s 940ms [3s 940ms]"
+
+
+class ImporterProgress:
+    """``neo4j-admin database import``'s report, line by line, as progress: each of its phases (``(1/4)
+    Node import``, ``(2/4) Relationship import``, ``(3/4) Relationship linking``, ``(4/4) Post processing``
+    in Neo4j 5.26) one stage, ``neo4j-admin: node import`` …, of the rows it works through — the nodes for
+    the node import, the relationships for the others — done as the percent the importer prints of them.
+
+    >>> events = []
+    >>> p = ImporterProgress(lambda *e: events.append(e), nodes=2_000, relationships=5_000)
+    >>> for line in ["(1/4) Node import 2026-12-05 16:01:02.672+0000",
+    ...              ".......... .......... .......... .......... ..........   5% ∆3s 940ms [3s 940ms]",
+    ...              "Node import COMPLETED in 9s 41ms",
+    ...              "(2/4) Relationship import 2026-12-05 16:01:11.713+0000"]:
+    ...     p(line)
+    >>> p.close()
+    >>> events  # doctest: +NORMALIZE_WHITESPACE
+    [('neo4j-admin: node import', 0, 2000), ('neo4j-admin: node import', 100, 2000),
+     ('neo4j-admin: node import', 2000, 2000), ('neo4j-admin: relationship import', 0, 5000),
+     ('neo4j-admin: relationship import', 5000, 5000)]
+    """
+
+    def __init__(self, report: Callable[[str, int, int], None], nodes: int, relationships: int):
+        self.report, self.nodes, self.relationships = report, nodes, relationships
+        self.stage: str | None = None
+        self.total = 0
+
+    def __call__(self, line: str) -> None:
+        phase = _PHASE.match(line)
+        if phase:
+            self.close()
+            name = phase.group(3).strip().lower()
+            self.stage = f"neo4j-admin: {name}"
+            self.total = self.nodes if name.startswith("node") else self.relationships
+            self.report(self.stage, 0, self.total)
+            return
+        percent = _PERCENT.search(line) if self.stage else None
+        if percent:
+            self.report(self.stage, self.total * min(int(percent.group(1)), 100) // 100, self.total)
+
+    def close(self) -> None:
+        """The current phase ended (the next began, or the importer finished)."""
+        if self.stage is not None:
+            self.report(self.stage, self.total, self.total)
+            self.stage = None
 
 
 @dataclass
@@ -217,18 +268,23 @@ def first_load(store, server, canonical_dir: Path, progress=None, keep_files: bo
     report("writing import files", 0, 1)
     files = write_import_files(canonical_dir, folder, memory_limit)
     report("writing import files", 1, 1)
-    report("neo4j-admin import", 0, 1)
     if _has_graph_data(store):  # written to since the first check: never overwrite
         raise StoreError(f"the Neo4j database at {store.uri} received data during the import preparation",
                          fix="run citynet load again (it loads incrementally into a database with data)")
+    report("stopping the server", 0, 1)
     store.close()
     server.stop()
+    report("stopping the server", 1, 1)
+    rows = {rel: sum(files.counts[e.name]["rows"] for e in ENTITIES if e.rel == rel) for rel in (False, True)}
+    phases = ImporterProgress(report, nodes=rows[False] + 1, relationships=rows[True])  # (+1: the Meta node)
     try:
-        server.admin(files.admin_args(), heap=IMPORT_HEAP)
+        server.admin(files.admin_args(), heap=IMPORT_HEAP, on_line=phases)
+        phases.close()
     finally:
+        report("starting the server", 0, 1)
         server.start(timeout=600)
         store.reconnect(server.password)
-    report("neo4j-admin import", 1, 1)
+        report("starting the server", 1, 1)
     report("schema", 0, 1)
     store.ensure_schema()
     store.await_indexes()

@@ -8,7 +8,7 @@ import json
 
 import pandas as pd
 import pytest
-from citynet.graph.neo4j_import import first_load, write_import_files
+from citynet.graph.neo4j_import import ImporterProgress, first_load, write_import_files
 from citynet.graph.network_filter import NetworkFilter
 from citynet.graph.reference import reference_city_edges
 from citynet.graph.store import open_store
@@ -49,10 +49,18 @@ def test_bulk_import_equals_the_batched_load(neo4j_clean, tmp_path):
     write_tables(tables, tmp_path / "canonical")
     assert write_import_files(tmp_path / "canonical", tmp_path / "files").multiline
     ws = _workspace(tmp_path / "ws", "neo4j", neo4j_clean)
+    events: list[tuple[str, int, int]] = []
     with open_store(ws) as store:
         store.ensure_schema()  # citynet load creates the schema first: Meta alone is still empty
-        counts = first_load(store, neo4j_clean, tmp_path / "canonical")
+        counts = first_load(store, neo4j_clean, tmp_path / "canonical", progress=lambda *e: events.append(e))
         assert counts is not None and counts["Patent"]["new"] == len(tables["patents"])
+        # the importer's own phases, read from its report as it ran, between the server's stop and start
+        stages = list(dict.fromkeys(stage for stage, _, _ in events))
+        assert stages[stages.index("stopping the server") + 1:stages.index("starting the server")] == [
+            "neo4j-admin: node import", "neo4j-admin: relationship import", "neo4j-admin: relationship linking",
+            "neo4j-admin: post processing"]
+        nodes = sum(len(tables[t]) for t in ("cities", "applicants", "patents")) + 1  # + the Meta node
+        assert ("neo4j-admin: node import", nodes, nodes) in events
         imported = _dump(store)
         assert not [x for x in store._run("MATCH (n) UNWIND labels(n) AS l RETURN DISTINCT l")["l"]
                     if x.startswith("CitynetEmptyList")]  # the importer's marks are gone
@@ -163,3 +171,25 @@ def test_the_next_load_completes_an_import_run_by_hand(neo4j_clean, tmp_path):
                            for v in tables["patents"][col])
             assert stored == expected, col
         assert expected > 0  # green_topics: most patents are not green
+
+
+def test_the_importer_report_read_as_progress():
+    """``ImporterProgress`` on the report of a real ``neo4j-admin database import full`` (Neo4j 5.26.30,
+    1,000,000 synthetic patents; tests/fixtures/neo4j/import_report_5.26.txt, from "Import starting" on):
+    its four phases in order, each rising through the percents it printed to its rows, and finished."""
+    from pathlib import Path
+
+    report = (Path(__file__).parent / "fixtures" / "neo4j" / "import_report_5.26.txt").read_text(encoding="utf-8")
+    events: list[tuple[str, int, int]] = []
+    progress = ImporterProgress(lambda *e: events.append(e), nodes=1_500_337, relationships=3_460_630)
+    for line in report.splitlines():
+        progress(line)
+    progress.close()
+    stages = list(dict.fromkeys(stage for stage, _, _ in events))
+    assert stages == ["neo4j-admin: node import", "neo4j-admin: relationship import",
+                      "neo4j-admin: relationship linking", "neo4j-admin: post processing"]
+    for stage in stages:
+        done = [d for s, d, _ in events if s == stage]
+        total = 1_500_337 if stage.endswith("node import") else 3_460_630
+        assert done[0] == 0 and done[-1] == total and done == sorted(done), stage
+        assert len(done) == 22  # the start, 5 %, 10 %, …, 100 %, and the phase's end

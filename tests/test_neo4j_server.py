@@ -217,3 +217,31 @@ def test_docker_compose_runs_neo4j_5_26_with_plugins_healthcheck_and_volume() ->
         assert expected in compose
     env_example = (root / ".env.example").read_text()
     assert "NEO4J_USER=neo4j" in env_example and "NEO4J_PASSWORD=" in env_example
+
+
+def test_a_tool_output_is_streamed_and_its_time_limit_kept(tmp_path: Path) -> None:
+    """``neo4j-admin``'s runner (``_run_streamed``): each line reaches the callback as the tool writes it
+    (the first before the tool ends), a tool over its time limit is killed and reported as such (no exit
+    code), and a callback that raises leaves no tool running."""
+    import sys
+    import time
+
+    from citynet.neo4j_server import _run_streamed
+
+    writer = "import sys, time\nprint('one', flush=True)\ntime.sleep(0.5)\nprint('two ∆', flush=True)\n"
+    seen: list[tuple[str, float]] = []
+    t0 = time.monotonic()
+    code, out = _run_streamed([sys.executable, "-c", writer], tmp_path, {}, 30,
+                              lambda line: seen.append((line, time.monotonic() - t0)))
+    assert code == 0 and out == "one\ntwo ∆\n" and [line for line, _ in seen] == ["one", "two ∆"]
+    assert seen[1][1] - seen[0][1] >= 0.4  # the first line came before the tool wrote the second
+    code, _ = _run_streamed([sys.executable, "-c", "import time; time.sleep(30)"], tmp_path, {}, 0.5, None)
+    assert code is None
+
+    def stop(line: str) -> None:
+        raise KeyboardInterrupt
+
+    t0 = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        _run_streamed([sys.executable, "-c", writer + "time.sleep(30)\n"], tmp_path, {}, 60, stop)
+    assert time.monotonic() - t0 < 20  # killed, not waited for
