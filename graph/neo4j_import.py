@@ -80,7 +80,7 @@ class ImporterProgress:
     def __init__(self, report: Callable[[str, int, int], None], nodes: int, relationships: int):
         self.report, self.nodes, self.relationships = report, nodes, relationships
         self.stage: str | None = None
-        self.total = 0
+        self.total = self.done = 0
 
     def __call__(self, line: str) -> None:
         phase = _PHASE.match(line)
@@ -89,16 +89,21 @@ class ImporterProgress:
             name = phase.group(3).strip().lower()
             self.stage = f"neo4j-admin: {name}"
             self.total = self.nodes if name.startswith("node") else self.relationships
-            self.report(self.stage, 0, self.total)
+            self._at(0)
             return
         percent = _PERCENT.search(line) if self.stage else None
         if percent:
-            self.report(self.stage, self.total * min(int(percent.group(1)), 100) // 100, self.total)
+            self._at(self.total * min(int(percent.group(1)), 100) // 100)
+
+    def _at(self, done: int) -> None:
+        if done != self.done or done == 0:
+            self.done = done
+            self.report(self.stage, done, self.total)
 
     def close(self) -> None:
         """The current phase ended (the next began, or the importer finished)."""
         if self.stage is not None:
-            self.report(self.stage, self.total, self.total)
+            self._at(self.total)
             self.stage = None
 
 
@@ -285,10 +290,10 @@ def first_load(store, server, canonical_dir: Path, progress=None, keep_files: bo
         server.start(timeout=600)
         store.reconnect(server.password)
         report("starting the server", 1, 1)
-    report("schema", 0, 1)
+    report("constraints and indexes", 0, 1)  # (not "schema": citynet load's first step has that name)
     store.ensure_schema()
     store.await_indexes()
-    report("schema", 1, 1)
+    report("constraints and indexes", 1, 1)
     store.finish_offline_import(report)
     if not keep_files:
         shutil.rmtree(folder, ignore_errors=True)

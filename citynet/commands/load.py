@@ -73,7 +73,7 @@ def load_bars(console):
         if stage not in tasks:
             rows = stage not in ("opening the store", "schema", "year digests", "store keys", "done",
                                  "writing import files", "stopping the server", "starting the server",
-                                 "empty lists") \
+                                 "constraints and indexes", "empty lists") \
                 and not stage.startswith(("projections", "comparing "))
             tasks[stage] = bar.add_task(stage, total=1 if nothing else total, rows=rows, nothing=nothing)
         bar.update(tasks[stage], completed=1 if nothing else done, total=1 if nothing else total, nothing=nothing)
