@@ -71,7 +71,7 @@ class LineReporter:
             return
         self.shown[stage] = now
         text = f"{stage}: {done:,}/{total:,} ({100 * done // max(total, 1)}%)" if total > 0 else f"{stage}: {done:,}"
-        if now > start and done > 1:
+        if now > start and done > 1 and done >= now - start:  # (under 1/s: a few units, not a rate to tell)
             text += f", {done / (now - start):,.0f}/s"
         if now > start:
             text += f", {now - start:,.0f} s"

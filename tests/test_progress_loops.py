@@ -102,6 +102,12 @@ def test_line_progress_for_a_log_file():
             report("quick", done, 9)
     assert lines == ["rows: 60/100 (60%), 5/s, 12 s", "rows: 100/100 (100%), 8/s, 13 s"]
     assert len(seen) == 7
+    # a few slow units (three passes in 13 s) tell their count and time, not "0/s"
+    lines.clear()
+    slow = LineReporter(lines.append, every=10, clock=iter([0.0, 6.0, 13.0]).__next__)
+    for done in (0, 1, 3):
+        slow("passes", done, 3)
+    assert lines == ["passes: 1/3 (33%), 6 s", "passes: 3/3 (100%), 13 s"]
 
 
 def test_the_load_bar_of_a_step_with_nothing_to_do_reads_0_of_0_finished():
