@@ -125,6 +125,9 @@ def test_the_load_bar_of_a_step_with_nothing_to_do_reads_0_of_0_finished():
     draw("TRANSFERRED", 0, 0)
     draw("Patent", 0, 10)
     draw("Patent", 5, 10)
+    draw("schema", 0, 1)  # a one-unit step and a step of passes: no rows/s
+    draw("schema", 1, 1)
+    draw("store keys", 2, 3)
     by_name = {t.description: t for t in bar.tasks}
     assert by_name["TRANSFERRED"].finished and not by_name["Patent"].finished
     console.print(bar.get_renderable())
@@ -132,3 +135,4 @@ def test_the_load_bar_of_a_step_with_nothing_to_do_reads_0_of_0_finished():
     lines = {line.split()[0]: line for line in text.splitlines() if line.strip()}
     assert " 0/0 " in lines["TRANSFERRED"] and "rows/s" not in lines["TRANSFERRED"], text
     assert " 5/10 " in lines["Patent"], text
+    assert "rows/s" not in lines["schema"] and "rows/s" not in lines["store"], text

@@ -59,9 +59,14 @@ def _count_column():
     return CountColumn()
 
 
+PASS_STAGES = ("store keys", "empty lists")  # load stages counted in passes over the store, not in rows
+
+
 def load_bars(console):
     """The load's bars (rich) and the reporter that draws them: one bar per stage, in the order they start;
-    a stage reported with a total of 0 has nothing to do and is drawn finished, as 0/0."""
+    a stage reported with a total of 0 has nothing to do and is drawn finished, as 0/0. Rows/s is shown for
+    stages of rows: not for a one-unit step (total 1, as ``citynet.progress.LineReporter`` reads it) nor for
+    the steps that count passes (:data:`PASS_STAGES`)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     bar = Progress(TextColumn("{task.description:<24}"), BarColumn(), _count_column(), TimeElapsedColumn(),
@@ -71,10 +76,7 @@ def load_bars(console):
     def draw(stage: str, done: int, total: int) -> None:
         nothing = total <= 0  # (rich's bar needs a positive total)
         if stage not in tasks:
-            rows = stage not in ("opening the store", "schema", "year digests", "store keys", "done",
-                                 "writing import files", "stopping the server", "starting the server",
-                                 "constraints and indexes", "empty lists") \
-                and not stage.startswith(("projections", "comparing "))
+            rows = total != 1 and stage not in PASS_STAGES
             tasks[stage] = bar.add_task(stage, total=1 if nothing else total, rows=rows, nothing=nothing)
         bar.update(tasks[stage], completed=1 if nothing else done, total=1 if nothing else total, nothing=nothing)
 
