@@ -11,7 +11,8 @@ Layout::
     cypher/queries/<name>.<engine>.cypher  the same query where the dialects differ
 
 ``<engine>`` is ``embedded`` (LadybugDB) or ``neo4j``. A file ``X.<engine>.cypher`` takes precedence
-over ``X.cypher``. Named blocks start with a line ``// name: <block>``; a block may hold several
+over ``X.cypher``; in files of named blocks, block by block (``projections.neo4j.cypher`` holds only the
+blocks that Neo4j runs in another form). Named blocks start with a line ``// name: <block>``; a block may hold several
 statements separated by ``;`` at the end of a line.
 
 A library query starts with a header of ``//`` comment lines: a description, then one line per
@@ -64,11 +65,11 @@ def split_statements(body: str) -> list[str]:
     return out
 
 
-def blocks(name: str, engine: str) -> dict[str, list[str]]:
-    """Named blocks of a file: ``{block: [statement, ...]}``."""
+def _named_blocks(body: str) -> dict[str, list[str]]:
+    """``{block: [statement, ...]}`` of a text of named blocks."""
     result: dict[str, list[str]] = {}
     current, lines = None, []
-    for line in text(name, engine).splitlines():
+    for line in body.splitlines():
         m = re.match(r"^\s*//\s*name:\s*(\S+)\s*$", line)
         if m:
             if current:
@@ -78,6 +79,15 @@ def blocks(name: str, engine: str) -> dict[str, list[str]]:
             lines.append(line)
     if current:
         result[current] = split_statements("\n".join(lines))
+    return result
+
+
+def blocks(name: str, engine: str) -> dict[str, list[str]]:
+    """Named blocks of a file: ``{block: [statement, ...]}``; a block of ``name.<engine>.cypher`` replaces
+    the block of the same name in ``name.cypher`` (the blocks of both files, in the shared file's order)."""
+    specific, shared = path(name, engine), ROOT / f"{name}.cypher"
+    result = _named_blocks(shared.read_text(encoding="utf-8")) if specific != shared and shared.exists() else {}
+    result.update(_named_blocks(specific.read_text(encoding="utf-8")))
     return result
 
 

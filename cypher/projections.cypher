@@ -1,4 +1,5 @@
-// Yearly city projections, computed inside the store (both engines run this file).
+// Yearly city projections, computed inside the store (both engines run this file; Neo4j runs its own
+// form of compute_collab and compute_citation, projections.neo4j.cypher: the same rows).
 // Definitions: graph/network_filter.py. Parameters (NetworkFilter.params() plus the years):
 //   $network  the filter key stored on every projection relationship (e.g. invention.wipo.all)
 //   $kind, $any_kind, $green, $granted_only, $grant_year   the patent filter

@@ -310,4 +310,8 @@ def _query_fix(exc) -> str:
         return "correct the Cypher syntax at the position shown (docs/cypher.md)"
     if "ParameterMissing" in code:
         return "give every $parameter with --param NAME=VALUE"
+    if "MemoryPoolOutOfMemoryError" in code:
+        return ("the query needs more memory than the server lets one transaction take (70 % of its heap): "
+                "restart the server with a larger heap (citynet neo4j start --heap 2g; Docker Compose: "
+                "NEO4J_HEAP in .env), or narrow the query")
     return "see docs/cypher.md for the schema and the query library"

@@ -170,6 +170,45 @@ def test_hand_numbers(store, tmp_path):
     assert store.has_patents([2017]) and store.has_patents([2010, 2016]) and not store.has_patents([2019, 2030])
 
 
+def test_a_city_pair_counts_once_per_patent_whatever_its_applicants(store, tmp_path):
+    """Hand-worked: a sixth applicant in Suzhou (320500) joins p1 (whose a2 is in Suzhou already) and p2,
+    and p2 cites p1 twice (refs 2). A patent's city pair counts once however many of its applicants
+    share a city; a citation's pairs weigh its refs once (both engines: Neo4j runs its own form)."""
+    tables = hand_tables()
+    tables["applicants"] = pd.concat([tables["applicants"], pd.DataFrame({
+        "applicant_id": ["a6"], "name": ["苏州研究所"], "kind": ["institute"], "country": ["CN"],
+        "city_code": ["320500"], "province_code": ["320000"], "located_by": ["address"]})], ignore_index=True)
+    tables["patent_applicants"] = pd.concat([tables["patent_applicants"], pd.DataFrame({
+        "patent_id": ["p1", "p2"], "applicant_id": ["a6", "a6"], "seq": [4, 3],
+        "city_code": ["320500", "320500"]})], ignore_index=True)
+    tables["citations"] = pd.concat([tables["citations"], pd.DataFrame({
+        "citing_patent_id": ["p2"], "cited_ref": ["CN1A (2)"], "cited_patent_id": ["p1"], "foreign": [False]})],
+        ignore_index=True)
+    load_tables(store, tables, tmp_path / "canonical")
+    flt = NetworkFilter()
+    store.build_projections(flt)
+    e = store.city_edges(flt)
+    collab = {(r.year, r.src, r.dst): r.weight for r in e[e.network == "collab"].itertuples()}
+    # p1: {320100, 320500, 310000}; p2: {320100, 110000, 320500}; Nanjing-Suzhou from both
+    assert collab == {(2015, "310000", "320100"): 1, (2015, "310000", "320500"): 1, (2015, "320100", "320500"): 2,
+                      (2015, "110000", "320100"): 1, (2015, "110000", "320500"): 1}
+    citation = {(r.year, r.src, r.dst): r.weight for r in e[e.network == "citation"].itertuples()}
+    # p2 (2015, refs 2) cites p1: cited {320100, 320500, 310000} x citing {320100, 110000, 320500}, pairs of
+    # two cities; p4 (2016, Nanjing) cites p1 once
+    assert citation == {(2015, "320100", "110000"): 2, (2015, "320100", "320500"): 2, (2015, "320500", "320100"): 2,
+                        (2015, "320500", "110000"): 2, (2015, "310000", "320100"): 2, (2015, "310000", "110000"): 2,
+                        (2015, "310000", "320500"): 2, (2016, "320500", "320100"): 1, (2016, "310000", "320100"): 1}
+    pd.testing.assert_frame_equal(e, reference_city_edges(tables, flt))
+
+
+def test_an_engine_file_replaces_only_its_own_blocks():
+    """``projections.neo4j.cypher`` holds two of the three blocks: Neo4j gets those and the shared third."""
+    shared, neo4j = cypher.blocks("projections", "embedded"), cypher.blocks("projections", "neo4j")
+    assert list(shared) == list(neo4j) == ["compute_collab", "compute_transfer", "compute_citation"]
+    assert neo4j["compute_transfer"] == shared["compute_transfer"]
+    assert neo4j["compute_collab"] != shared["compute_collab"] and neo4j["compute_citation"] != shared["compute_citation"]
+
+
 def test_projections_equal_reference(store, tmp_path):
     tables = small_synth()
     load_tables(store, tables, tmp_path / "canonical")
@@ -354,6 +393,16 @@ def test_syntax_error_has_position(store):
         store.query("MATCH (c:City RETURN c")
     assert "MATCH (c:City RETURN c" in err.value.message
     assert "line" in err.value.message.lower() or "offset" in err.value.message.lower()
+
+
+@pytest.mark.neo4j
+def test_neo4j_query_over_the_transaction_memory_says_how_to_get_more(neo4j_clean, tmp_path):
+    """A real server's memory pool refusal (the test server: 768 MB heap, so about 540 MB per
+    transaction) is one message whose fix names the heap, not the query library."""
+    with open_store(_workspace(tmp_path, "neo4j", neo4j_clean)) as s, pytest.raises(StoreError) as err:
+        s.query("UNWIND range(1, 200000000) AS x WITH collect(x) AS xs RETURN size(xs) AS n")
+    assert "MemoryPoolOutOfMemoryError" in err.value.message
+    assert "--heap" in err.value.fix
 
 
 def test_write_city_year(store, tmp_path):
