@@ -1,4 +1,5 @@
-// Reads behind GraphStore.city_edges and GraphStore.city_year_counts (both engines).
+// Reads behind GraphStore.city_edges and GraphStore.city_year_counts (both engines; Neo4j runs its own
+// form of counts_patents, counts_collab and counts_received, read.neo4j.cypher: the same rows).
 // Parameters as in projections.cypher. Counts are aggregated in the store; Python only reshapes.
 
 // name: app_years

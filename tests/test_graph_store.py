@@ -199,6 +199,12 @@ def test_a_city_pair_counts_once_per_patent_whatever_its_applicants(store, tmp_p
                         (2015, "320500", "110000"): 2, (2015, "310000", "320100"): 2, (2015, "310000", "110000"): 2,
                         (2015, "310000", "320500"): 2, (2016, "320500", "320100"): 1, (2016, "310000", "320100"): 1}
     pd.testing.assert_frame_equal(e, reference_city_edges(tables, flt))
+    c = store.city_year_counts(flt).set_index(["city_code", "year"])
+    sz15 = c.loc[("320500", 2015)]  # Suzhou: p1 (a2, a6) and p2 (a6); both with a Jiangsu partner (Nanjing)
+    assert sz15["green_patents"] == 2 and sz15["collab_patents"] == 2 and sz15["collab_patents_intraprov"] == 2
+    assert sz15["citations_received"] == 2  # p2 cites p1 with refs 2, once for Suzhou
+    assert c.loc[("110000", 2015), "collab_patents_intraprov"] == 0 and c.loc[("320500", 2016), "citations_received"] == 1
+    pd.testing.assert_frame_equal(store.city_year_counts(flt), reference_city_year_counts(tables, flt))
 
 
 def test_an_engine_file_replaces_only_its_own_blocks():
@@ -207,6 +213,9 @@ def test_an_engine_file_replaces_only_its_own_blocks():
     assert list(shared) == list(neo4j) == ["compute_collab", "compute_transfer", "compute_citation"]
     assert neo4j["compute_transfer"] == shared["compute_transfer"]
     assert neo4j["compute_collab"] != shared["compute_collab"] and neo4j["compute_citation"] != shared["compute_citation"]
+    shared, neo4j = cypher.blocks("read", "embedded"), cypher.blocks("read", "neo4j")
+    assert list(shared) == list(neo4j)
+    assert {b for b in shared if shared[b] != neo4j[b]} == {"counts_patents", "counts_collab", "counts_received"}
 
 
 def test_projections_equal_reference(store, tmp_path):
