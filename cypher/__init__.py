@@ -5,15 +5,17 @@ Layout::
     cypher/schema.<engine>.cypher        schema (constraints and indexes / node and rel tables)
     cypher/load.<engine>.cypher          load statements, one named block each
     cypher/projections.cypher            yearly city projections, one named block each (both engines)
+    cypher/projections.neo4j.cypher      the blocks of it that Neo4j runs in its own form
     cypher/projection_write.<engine>.cypher  writing a projection's new/changed/vanished edges
     cypher/read.cypher                   reads behind GraphStore.city_edges / city_year_counts
+    cypher/read.neo4j.cypher             the blocks of it that Neo4j runs in its own form
     cypher/queries/<name>.cypher         the documented library of user queries (docs/cypher.md)
     cypher/queries/<name>.<engine>.cypher  the same query where the dialects differ
 
 ``<engine>`` is ``embedded`` (LadybugDB) or ``neo4j``. A file ``X.<engine>.cypher`` takes precedence
-over ``X.cypher``; in files of named blocks, block by block (``projections.neo4j.cypher`` holds only the
-blocks that Neo4j runs in another form). Named blocks start with a line ``// name: <block>``; a block may hold several
-statements separated by ``;`` at the end of a line.
+over ``X.cypher``; in files of named blocks, block by block (``projections.neo4j.cypher`` and
+``read.neo4j.cypher`` hold only the blocks that Neo4j runs in another form). Named blocks start with a
+line ``// name: <block>``; a block may hold several statements separated by ``;`` at the end of a line.
 
 A library query starts with a header of ``//`` comment lines: a description, then one line per
 parameter: ``// @param NAME TYPE [= DEFAULT] description``; the default ``@network`` means the

@@ -4,8 +4,8 @@
 // the final aggregation; the shared forms remove repeated rows with a DISTINCT over every (patent, city)
 // that Neo4j holds in the transaction's memory. At 1,000,000 synthetic patents (2 cores, docs/neo4j.md):
 // counts_patents 6.4 -> 3.8 s, counts_collab 6.9 -> 3.5 s; counts_received about as fast (5.9 -> 6.2 s;
-// with every patent kind 11.0 -> 9.0 s), and with every patent kind it fits the default 768 MB heap, where
-// the shared form exhausts it. LadybugDB has no pattern comprehension and keeps read.cypher.
+// with every patent kind 11.0 -> 9.0 s), kept for memory: with every patent kind it fits the default
+// 768 MB heap, which the shared form exhausts. LadybugDB has no pattern comprehension and keeps read.cypher.
 
 // name: counts_patents
 // green_patents, citations_made, citations_foreign

@@ -208,7 +208,8 @@ def test_a_city_pair_counts_once_per_patent_whatever_its_applicants(store, tmp_p
 
 
 def test_an_engine_file_replaces_only_its_own_blocks():
-    """``projections.neo4j.cypher`` holds two of the three blocks: Neo4j gets those and the shared third."""
+    """``projections.neo4j.cypher`` holds two of the three blocks and ``read.neo4j.cypher`` three of many:
+    Neo4j gets those and the shared others, in the shared file's order."""
     shared, neo4j = cypher.blocks("projections", "embedded"), cypher.blocks("projections", "neo4j")
     assert list(shared) == list(neo4j) == ["compute_collab", "compute_transfer", "compute_citation"]
     assert neo4j["compute_transfer"] == shared["compute_transfer"]
