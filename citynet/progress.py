@@ -3,6 +3,10 @@
 A long loop calls ``report(stage, done, total)`` (a no-op unless a reporter is active); the command
 line activates one with ``with reporting(callback): ...`` and shows a bar with counts (``done/total``).
 A context variable, so threads and nested commands keep their own reporter.
+
+A ``total`` of 0 is read by each command's bars: ``citynet metrics`` draws it as a count not known yet
+(a running bar, set by a later call), ``citynet load`` as a stage with nothing to do (finished, 0/0);
+:class:`LineReporter` writes such a stage's ``done`` alone, without a percentage.
 """
 
 from __future__ import annotations
