@@ -29,6 +29,9 @@ PAGE = 100_000
 CONNECT_FIX = ("start Neo4j: `citynet neo4j start` (no Docker needed) or `docker compose up -d`; "
                "or pass the right --uri (bolt://HOST:PORT), or use --store embedded")
 AUTH_FIX = "give the right password: --password, env NEO4J_PASSWORD, or citynet.toml [store] password"
+OLDEST_SERVER = (5, 23)
+"""The oldest Neo4j whose Cypher citynet's statements need (``CALL (x) { … }`` subqueries: 5.23); citynet is
+tested with 5.26 (the Compose image and ``citynet neo4j start``)."""
 
 
 def _quiet(*_) -> None:
@@ -78,6 +81,11 @@ class Neo4jStore(BaseStore):
         except (ConfigurationError, ValueError) as exc:
             self._drop_driver()
             raise StoreError(f"invalid Neo4j address {uri!r}: {exc}", fix="use --uri bolt://HOST:PORT") from exc
+        try:
+            check_server_version(self.driver.get_server_info().agent, uri)
+        except StoreError:
+            self._drop_driver()
+            raise
 
     def reconnect(self, password: str | None = None) -> None:
         """A new driver (after a server restart, e.g. the offline import of graph.neo4j_import)."""
@@ -268,6 +276,27 @@ class Neo4jStore(BaseStore):
 
 
 BOLT_SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
+
+
+def check_server_version(agent: str | None, uri: str) -> None:
+    """Refuse a server older than :data:`OLDEST_SERVER` (its statements would fail midway with syntax
+    errors); ``agent`` is the server's Bolt agent string. Newer and unrecognised agents pass.
+
+    >>> check_server_version("Neo4j/5.26.30", "bolt://localhost:7687")
+    >>> check_server_version("Neo4j/2025.01.0", "bolt://localhost:7687")
+    >>> check_server_version("Neo4j/5.20.0", "bolt://db:7687")
+    Traceback (most recent call last):
+    citynet.errors.StoreError: the Neo4j server at bolt://db:7687 is 5.20.0; citynet needs Neo4j 5.23 or newer (tested with 5.26)
+    """
+    import re
+
+    m = re.match(r"Neo4j/(\d+)\.(\d+)", agent or "")
+    if m and (int(m[1]), int(m[2])) < OLDEST_SERVER:
+        version = (agent or "").split("/", 1)[1]
+        raise StoreError(f"the Neo4j server at {uri} is {version}; citynet needs Neo4j "
+                         f"{OLDEST_SERVER[0]}.{OLDEST_SERVER[1]} or newer (tested with 5.26)",
+                         fix="run Neo4j 5.26: `citynet neo4j start`, or the image neo4j:5.26-community "
+                             "(docker-compose.yml)")
 
 
 def check_address(uri: str, timeout: float = 5.0) -> None:

@@ -415,6 +415,22 @@ def test_neo4j_query_over_the_transaction_memory_says_how_to_get_more(neo4j_clea
     assert "--heap" in err.value.fix
 
 
+@pytest.mark.neo4j
+def test_neo4j_server_version_is_checked_at_connection(neo4j_clean, tmp_path):
+    """The suite's real server (5.26) passes; an older agent string is one message naming 5.26, a newer
+    or calendar-versioned one passes."""
+    from citynet.graph.neo4j_store import check_server_version
+
+    with open_store(_workspace(tmp_path, "neo4j", neo4j_clean)) as s:
+        assert s.driver.get_server_info().agent.startswith("Neo4j/5.26.")
+    for agent in ("Neo4j/5.26.30", "Neo4j/5.23.0", "Neo4j/2025.01.0", "Memgraph/2.1", None):
+        check_server_version(agent, "bolt://db:7687")
+    for agent in ("Neo4j/5.20.0", "Neo4j/4.4.30"):
+        with pytest.raises(StoreError) as err:
+            check_server_version(agent, "bolt://db:7687")
+        assert agent.split("/")[1] in err.value.message and "5.26" in err.value.fix
+
+
 def test_write_city_year(store, tmp_path):
     load_tables(store, hand_tables(), tmp_path / "canonical")
     panel = pd.DataFrame({"city_code": ["320100", "320500"], "year": [2015, 2015],
