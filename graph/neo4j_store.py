@@ -72,6 +72,7 @@ class Neo4jStore(BaseStore):
             self.driver = neo4j.GraphDatabase.driver(uri, auth=(user, password), connection_timeout=10,
                                                      notifications_min_severity="OFF")
             self.driver.verify_connectivity()
+            agent = self.driver.get_server_info().agent
         except AuthError as exc:
             self._drop_driver()
             raise StoreError(f"Neo4j at {uri} refused the credentials of user {user!r}", fix=AUTH_FIX) from exc
@@ -82,7 +83,7 @@ class Neo4jStore(BaseStore):
             self._drop_driver()
             raise StoreError(f"invalid Neo4j address {uri!r}: {exc}", fix="use --uri bolt://HOST:PORT") from exc
         try:
-            check_server_version(self.driver.get_server_info().agent, uri)
+            check_server_version(agent, uri)
         except StoreError:
             self._drop_driver()
             raise
