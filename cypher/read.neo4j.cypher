@@ -1,11 +1,11 @@
 // Reads on Neo4j: the blocks of read.cypher that Neo4j runs in another form (the same rows; parameters
-// and definitions there). As in projections.neo4j.cypher, a patent's located cities (and the patents a
-// patent cites) are read by pattern comprehensions and made distinct in a list, so every row streams to
+// and definitions there). As in projections.neo4j.cypher, a patent's distinct located cities (and the
+// patents it cites) are read by COLLECT subqueries, a list per patent, so every row streams to
 // the final aggregation; the shared forms remove repeated rows with a DISTINCT over every (patent, city)
 // that Neo4j holds in the transaction's memory. At 1,000,000 synthetic patents (2 cores, docs/neo4j.md):
 // counts_patents 6.4 -> 3.8 s, counts_collab 6.9 -> 3.5 s; counts_received about as fast (5.9 -> 6.2 s;
 // with every patent kind 11.0 -> 9.0 s), kept for memory: with every patent kind it fits the default
-// 768 MB heap, which the shared form exhausts. LadybugDB has no pattern comprehension and keeps read.cypher.
+// 768 MB heap, which the shared form exhausts. LadybugDB has no COLLECT subquery and keeps read.cypher.
 
 // name: counts_patents
 // green_patents, citations_made, citations_foreign
@@ -16,11 +16,9 @@ WHERE ($any_kind OR p.patent_kind = $kind)
   AND (p.app_year IN $app_years OR p.grant_year IN $grant_years)
 WITH p, CASE WHEN $grant_year THEN p.grant_year ELSE p.app_year END AS yr
 WHERE yr IS NOT NULL AND ($all_years OR yr IN $years)
-WITH yr, p.refs_made AS rm, p.refs_foreign AS rf,
-     [(:Applicant)-[l:APPLIED]->(p) WHERE l.city_code IS NOT NULL | l.city_code] AS located
-UNWIND reduce(cities = [], c IN located | CASE WHEN c IN cities THEN cities ELSE cities + c END) AS c
-RETURN c AS city_code, yr AS year, count(*) AS green_patents, sum(rm) AS citations_made,
-       sum(rf) AS citations_foreign;
+UNWIND COLLECT { MATCH (:Applicant)-[l:APPLIED]->(p) WHERE l.city_code IS NOT NULL RETURN DISTINCT l.city_code } AS c
+RETURN c AS city_code, yr AS year, count(*) AS green_patents, sum(p.refs_made) AS citations_made,
+       sum(p.refs_foreign) AS citations_foreign;
 
 // name: counts_collab
 // collab_patents, collab_patents_intraprov
@@ -31,8 +29,7 @@ WHERE ($any_kind OR p.patent_kind = $kind)
   AND (p.app_year IN $app_years OR p.grant_year IN $grant_years)
 WITH p, CASE WHEN $grant_year THEN p.grant_year ELSE p.app_year END AS yr
 WHERE yr IS NOT NULL AND ($all_years OR yr IN $years)
-WITH yr, [(:Applicant)-[l:APPLIED]->(p) WHERE l.city_code IS NOT NULL | l.city_code] AS located
-WITH yr, reduce(cities = [], c IN located | CASE WHEN c IN cities THEN cities ELSE cities + c END) AS cities
+WITH yr, COLLECT { MATCH (:Applicant)-[l:APPLIED]->(p) WHERE l.city_code IS NOT NULL RETURN DISTINCT l.city_code } AS cities
 WHERE size(cities) > 1
 CALL (cities) {
   MATCH (x:City) WHERE x.city_code IN cities
@@ -50,12 +47,11 @@ MATCH (p:Patent)
 WHERE (p.app_year IN $app_years OR p.grant_year IN $grant_years)
 WITH p, CASE WHEN $grant_year THEN p.grant_year ELSE p.app_year END AS yr
 WHERE yr IS NOT NULL AND ($all_years OR yr IN $years)
-WITH yr, [(p)-[ct:CITES]->(q:Patent)
-          WHERE ($any_kind OR q.patent_kind = $kind)
-            AND ($green = 'all' OR ($green = 'wipo' AND q.green) OR ($green = 'y02' AND q.y02))
-            AND (NOT $granted_only OR q.granted) | [q, ct.refs]] AS cited
-UNWIND reduce(refs = [], r IN cited | CASE WHEN r IN refs THEN refs ELSE refs + [r] END) AS r
+UNWIND COLLECT { MATCH (p)-[ct:CITES]->(q:Patent)
+                  WHERE ($any_kind OR q.patent_kind = $kind)
+                    AND ($green = 'all' OR ($green = 'wipo' AND q.green) OR ($green = 'y02' AND q.y02))
+                    AND (NOT $granted_only OR q.granted)
+                  RETURN DISTINCT [q, ct.refs] } AS r
 WITH yr, r[0] AS q, r[1] AS refs
-WITH yr, refs, [(:Applicant)-[l:APPLIED]->(q) WHERE l.city_code IS NOT NULL | l.city_code] AS located
-UNWIND reduce(cities = [], c IN located | CASE WHEN c IN cities THEN cities ELSE cities + c END) AS c
+UNWIND COLLECT { MATCH (:Applicant)-[l:APPLIED]->(q) WHERE l.city_code IS NOT NULL RETURN DISTINCT l.city_code } AS c
 RETURN c AS city_code, yr AS year, sum(refs) AS citations_received;
