@@ -17,14 +17,16 @@ $(PY):
 	  echo "  fix: on Debian/Ubuntu install the venv module: sudo apt-get install python3-venv"; exit 2; }
 	$(PY) -m pip install --quiet --upgrade pip
 
+# -qq: errors still print; setuptools' notice for every editable install of a package-dir layout
+# ("Please be careful with folders ... with the same name as your package") does not.
 install: $(PY)
-	$(PY) -m pip install --quiet -e .
+	$(PY) -m pip install -qq -e .
 
 demo: install
 	$(PY) -m citynet demo $(DEMO_DIR)
 
 test-deps: $(PY)
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install -qq -e ".[test]"
 	PY=$(PY) bash scripts/install-test-deps.sh
 
 test: test-deps
