@@ -237,9 +237,16 @@ def _preds_for(rng: random.Random, values: Values, var: str, label: str, props: 
     if v is None:
         return None
     if kind == "bool":
-        return Pred(var, prop, "=", bool(v))
+        return Pred(var, prop, "=", bool(v) if rng.random() >= 0.05 else str(bool(v)).lower())
     if kind == "int":
-        return Pred(var, prop, rng.choice(["=", "=", "<>", "<", ">="]), int(v))
+        op, value, r = rng.choice(["=", "=", "<>", "<", ">=", ">", "<="]), int(v), rng.random()
+        if r < 0.15:  # a floating-point bound (engine bug 6 of docs/cypher.md; graph/compat_types.py)
+            return Pred(var, prop, op, value + rng.choice([0.0, 0.5, -0.5]))
+        if r < 0.2:  # a number written as text: Neo4j finds no row, the embedded store refuses
+            return Pred(var, prop, op, str(value))
+        return Pred(var, prop, op, value)
+    if rng.random() < 0.05 and str(v).isdigit():  # a code written as a number (the same as above)
+        return Pred(var, prop, "=", int(v))
     op = rng.choice(["=", "=", "<>", "IN"])
     if op == "IN":
         return Pred(var, prop, "IN", sorted({str(v), str(values.pick(rng, label, prop))}))
@@ -610,7 +617,7 @@ class EmbeddedRunner:
         if self.rewrite:
             from citynet.graph.compat import prepare
 
-            text, order = prepare(text)
+            text, order = prepare(text, dict(q.params))
         try:
             df = self.conn.execute(text, dict(q.params)).get_as_df()
             if order is not None:
@@ -698,7 +705,9 @@ class Oracle:
                 self.con.execute(stmt)
 
     def supports(self, q: Query) -> bool:
-        return (q.optional is None
+        """Queries without optional, variable-length, undirected or projection parts, whose values have
+        their property's type (DuckDB converts text and numbers into each other; Neo4j does not)."""
+        return (q.optional is None and not _mistyped(q)
                 and all(r.hops is None and r.dir != "-" and r.type not in PROJECTIONS for r in q.rels)
                 and all(n.label for n in q.nodes))
 
@@ -709,6 +718,25 @@ class Oracle:
     def counts(self) -> dict[str, int]:
         return {t: self.con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
                 for t in ("City", "Applicant", "Patent", "LOCATED_IN", "APPLIED", "CITES", "TRANSFERRED")}
+
+
+PROP_KINDS = {p: k for props in [*NODE_PROPS.values(), *(t[2] for t in REL_TYPES.values())] for p, k in props.items()}
+
+
+def _mistyped(q: Query) -> bool:
+    """A value of another type than its property (a text for a number, a number for a text, ...)."""
+    pairs = [(p.prop, p.value) for p in (*q.where, *q.with_where, *(q.optional.where if q.optional else ()))]
+    pairs += [kv for x in (*q.nodes, *q.rels) for kv in x.inline]
+    for prop, value in pairs:
+        kind = PROP_KINDS.get(prop)
+        if kind is None:
+            continue
+        for v in value if isinstance(value, list) else [value]:
+            if isinstance(v, _Ref | tuple):
+                continue
+            if (kind == "str") != isinstance(v, str) or (kind == "bool") != isinstance(v, bool):
+                return True
+    return False
 
 
 def _sql_value(v, params: list) -> str:

@@ -14,6 +14,8 @@ same Cypher differently, and both are handled here, on the query path of ``Embed
   null: ``sum(x)`` becomes ``coalesce(sum(x), 0)``.
 - **Column names.** A returned expression without ``AS`` is named by its text on Neo4j
   (``count(c)``) but not on LadybugDB (``COUNT(c._ID)``): it gets ``AS `count(c)```.
+- **Values of another type than their property** (``c.city_code = 110000``; an integer property
+  against ``2015.0``): refused, or rewritten exactly, by :mod:`citynet.graph.compat_types`.
 - **Constructs it cannot rewrite** (two variable-length relationships of overlapping types in one
   ``MATCH``): refused with :class:`Unsupported`, naming the construct and the rewrite.
 
@@ -71,7 +73,7 @@ _TOKEN = re.compile(r"""
   | (?P<str>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
   | (?P<bq>`(?:[^`]|``)*`)
   | (?P<word>[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<num>\d+(?:\.\d+)?)
+  | (?P<num>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)
   | (?P<param>\$[A-Za-z_0-9]+)
   | (?P<op><>|<=|>=|->|<-|\.\.|.)
 """, re.X | re.S)
@@ -299,10 +301,14 @@ def for_embedded(text: str) -> str:
     return out
 
 
-def prepare(text: str) -> tuple[str, ClientOrder | None]:
+def prepare(text: str, params: dict | None = None) -> tuple[str, ClientOrder | None]:
     """``text`` rewritten for LadybugDB, and the ordering to apply to its rows when the engine cannot
-    (graph/embedded_order.py); raises :class:`Unsupported` for what cannot be rewritten."""
+    (graph/embedded_order.py); raises :class:`Unsupported` for what cannot be rewritten (``params``: the
+    query's parameters, whose types are checked against the properties they meet)."""
+    from citynet.graph import compat_types
+
     toks = tokens(text)
+    compat_types.check(text, params, toks)
     clauses = [i for i, t in enumerate(toks) if t.depth == 0 and t.kind == "word" and t.up in CLAUSES]
     edits: list[tuple[int, int, str]] = []  # (start, end, replacement)
     counter = [0]
@@ -374,6 +380,7 @@ def prepare(text: str) -> tuple[str, ClientOrder | None]:
             at = toks[nxt - 1].end
             edits.append((at, at, f" WHERE {extra} "))
     edits += _sum_edits(toks)
+    edits += compat_types.float_edits(text, toks)
     edits += _alias_edits(toks, clauses, text)
     cut, order = _order_edits(toks, clauses, text)
     if cut:

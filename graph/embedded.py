@@ -236,11 +236,11 @@ class EmbeddedStore(BaseStore):
     def query(self, cypher: str, params: dict | None = None, write: bool = False) -> pd.DataFrame:
         if not write:
             check_read_only(cypher)  # allow-list: no files, settings or maintenance without --write
-        check_params(params)
+        check_params(params, cypher)
         if write and self.read_only:
             raise QueryError("the embedded store is open read-only", fix="open it with write access (--write)")
         params = plain(params or {})
-        statement, order = prepare(cypher)
+        statement, order = prepare(cypher, params)
         df = self._run(statement, params)
         return df if order is None else order.apply_frame(df, params)
 

@@ -92,8 +92,8 @@ def query_rows(store_dir: Path, text: str, params: dict, ws_root: Path | None = 
     lb = _import_ladybug()
     check_engine(getattr(lb, "__version__", "0"))
     check_read_only(text)
-    check_params(params)
-    statement, order = prepare(text)
+    check_params(params, text)
+    statement, order = prepare(text, params)
     try:
         db = lb.Database(str(path), read_only=True)
     except RuntimeError:

@@ -264,7 +264,7 @@ class Neo4jStore(BaseStore):
 
         if not write:
             check_read_only(cypher)  # allow-list: no LOAD CSV, SHOW, TERMINATE, cache procedures without --write
-        check_params(params)
+        check_params(params, cypher)
         return self._run(cypher, plain(params or {}), write=write)
 
     def write_city_year(self, panel: pd.DataFrame, network: str) -> None:

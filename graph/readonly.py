@@ -149,8 +149,32 @@ def write_clauses(query: str) -> list[str]:
     return refusals(query)
 
 
-def check_params(params: dict | None) -> None:
-    """Refuse parameter values no engine takes (integers outside 64 bits) with one message."""
+def used_params(query: str) -> list[str]:
+    """The names of the ``$parameters`` of ``query``, in order of first use (strings and comments skipped).
+
+    >>> used_params("MATCH (c:City {city_code: $code}) WHERE c.tier = $`the tier` /* $not_this */ RETURN '$nor'")
+    ['code', 'the tier']
+    """
+    names: list[str] = []
+    for kind, text in _tokens(query):
+        if kind == "param":
+            name = text[1:]
+            name = name[1:-1].replace("``", "`") if name.startswith("`") else name
+            if name not in names:
+                names.append(name)
+    return names
+
+
+def check_params(params: dict | None, query: str | None = None) -> None:
+    """Refuse parameter values no engine takes (integers outside 64 bits), and a ``query`` that uses a
+    parameter not given (Neo4j refuses it; LadybugDB would read it as null and answer silently), with
+    one message each."""
+    if query is not None:
+        missing = [name for name in used_params(query) if name not in (params or {})]
+        if missing:
+            raise QueryError(f"the query uses {', '.join('$' + m for m in missing)}, not given",
+                             fix=" ".join(f"--param {m}=VALUE" for m in missing)
+                             + " (a library query's parameters: citynet query --list)")
     def walk(name: str, v) -> None:
         if isinstance(v, bool) or v is None:
             return

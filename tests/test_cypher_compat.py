@@ -3,13 +3,14 @@ store, refusal of what cannot be rewritten, and the tested engine range."""
 
 from __future__ import annotations
 
+import operator
 from collections import Counter
 
 import pytest
 from citynet.graph.compat import Unsupported, check_engine, for_embedded
 from citynet.graph.store import open_store
 
-from citynet.errors import StoreError
+from citynet.errors import QueryError, StoreError
 from tests.test_graph_store import BACKENDS, _workspace, hand_tables, load_tables
 
 
@@ -148,3 +149,81 @@ def test_client_order_is_neo4js_order():
         [("a", 1), ("a", 2), ("a", None), ("b", 1), ("b", None), (None, 1)]
     assert ClientOrder((("s", True), ("y", False)), skip="1", limit="$n").apply(cols, rows, {"n": 2}) == \
         [("b", 1), ("b", None)]
+
+
+# -- values of another type than their property (graph/compat_types.py) --------------------------------
+# (query, parameters, Neo4j's count on hand_tables, LadybugDB 0.20.4's count of the query as written),
+# counted by hand: Neo4j never converts between text, numbers, booleans and dates (`<>` of two types is
+# true); the engine converts the value to the property's type (a pattern's 2015.5 rounds to 2016).
+MISTYPED = [
+    ("MATCH (c:City) WHERE c.city_code = 110000 RETURN count(*) AS n", {}, 0, 1),
+    ("MATCH (c:City {city_code: $x}) RETURN count(*) AS n", {"x": 110000}, 0, 1),
+    ("MATCH (c:City) WHERE c.city_code <> $x RETURN count(*) AS n", {"x": 110000}, 4, 3),
+    ("MATCH (p:Patent) WHERE p.app_year = '2015' RETURN count(*) AS n", {}, 0, 3),
+    ("MATCH (p:Patent) WHERE p.green = 'true' RETURN count(*) AS n", {}, 0, 4),
+    ("MATCH (p:Patent) WHERE p.app_date >= '2016-01-01' RETURN count(*) AS n", {}, 0, 2),
+    ("MATCH (p:Patent {app_year: 2015.5}) RETURN count(*) AS n", {}, 0, 2),
+]
+
+
+@pytest.mark.parametrize("query, params, neo4j_n, engine_n", MISTYPED)
+def test_a_value_of_another_type_than_its_property_is_refused_on_the_embedded_store(
+        store, tmp_path, query, params, neo4j_n, engine_n):
+    load_tables(store, hand_tables(), tmp_path / "canonical")
+    if store.backend == "neo4j":
+        assert store.query(query, params)["n"].iloc[0] == neo4j_n
+        return
+    assert store._run(query, params)["n"].iloc[0] == engine_n != neo4j_n  # the engine as written: another answer
+    with pytest.raises(Unsupported) as err:
+        store.query(query, params)
+    assert err.value.message.startswith("refused on the embedded store: ")
+    assert "write it as" in err.value.fix or "no integer equals it" in err.value.fix
+
+
+def test_values_of_the_property_type_give_the_same_counts_on_both_stores(store, tmp_path):
+    """The rewrites the refusals name: hand counts on hand_tables."""
+    load_tables(store, hand_tables(), tmp_path / "canonical")
+    for query, params, n in [
+            ("MATCH (c:City) WHERE c.city_code = '110000' RETURN count(*) AS n", {}, 1),
+            ("MATCH (c:City {city_code: $x}) RETURN count(*) AS n", {"x": "110000"}, 1),
+            ("MATCH (p:Patent) WHERE p.app_year = 2015 RETURN count(*) AS n", {}, 3),
+            ("MATCH (p:Patent) WHERE p.green = true RETURN count(*) AS n", {}, 4),
+            ("MATCH (p:Patent) WHERE p.app_date >= date('2016-01-01') RETURN count(*) AS n", {}, 2),
+            ("MATCH (p:Patent {app_year: 2015.0}) RETURN count(*) AS n", {}, 3)]:
+        assert store.query(query, params)["n"].iloc[0] == n, query
+
+
+YEARS = [2015, 2015, 2015, 2016, 2016]  # hand_tables' app_year
+SEQ = [1, 2, 3, 1, 2, 1, 2, 1, 2, 1]  # hand_tables' APPLIED seq
+OPS = {"=": operator.eq, "<>": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+FLIP = {"=": "=", "<>": "<>", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
+
+
+@pytest.mark.parametrize("op", list(OPS))
+def test_a_float_bound_on_an_integer_property_counts_as_on_neo4j(store, tmp_path, op):
+    """LadybugDB 0.20.4 filters an INT64 property against a floating-point literal in a MATCH's WHERE
+    wrongly (`>= 2015.0` finds nothing; docs/cypher.md, engine bug 6); graph.compat_types writes the bound
+    as the integer that selects the same integers. Expected: Python's comparison of an int with a float,
+    which is Neo4j's."""
+    load_tables(store, hand_tables(), tmp_path / "canonical")
+    for literal in ("2015.0", "2014.5", "2015.5", "2.0e3", "-1.0"):
+        expected = sum(OPS[op](y, float(literal)) for y in YEARS)
+        for query in (f"MATCH (p:Patent) WHERE p.app_year {op} {literal} RETURN count(*) AS n",
+                      f"MATCH (p:Patent) WHERE {literal} {FLIP[op]} p.app_year RETURN count(*) AS n"):
+            assert store.query(query)["n"].iloc[0] == expected, query
+    expected = sum(OPS[op](s, 2.0) for s in SEQ)
+    query = f"MATCH (:Applicant)-[r:APPLIED]->(:Patent) WHERE r.seq {op} 2.0 RETURN count(*) AS n"
+    assert store.query(query)["n"].iloc[0] == expected
+    if store.backend == "embedded" and op in (">=", ">", "="):  # the engine bug, as written
+        wrong = store._run(f"MATCH (p:Patent) WHERE p.app_year {op} 2015.0 RETURN count(*) AS n")["n"].iloc[0]
+        assert wrong == 0 != sum(OPS[op](y, 2015.0) for y in YEARS)
+
+
+def test_a_parameter_not_given_is_one_message_on_both_stores(store):
+    """Neo4j refuses a query whose $parameter is not given; LadybugDB would read it as null and answer
+    (no row, silently): both stores refuse it first, with the same message."""
+    with pytest.raises(QueryError) as err:
+        store.query("MATCH (c:City) WHERE c.city_code = $code AND c.tier = $`the tier` RETURN c.name_zh AS n",
+                    {"code": "110000"})
+    assert err.value.message == "the query uses $the tier, not given"
+    assert err.value.fix.startswith("--param the tier=VALUE")

@@ -114,6 +114,24 @@ def test_cli_load_and_query_embedded(tmp_path, capsys):
     assert ws.store.exists()
 
 
+def test_cli_refuses_a_value_of_another_type_and_a_parameter_not_given(tmp_path, capsys):
+    """A newcomer's two slips on the default (embedded) store, each one message and no rows: a city code
+    given as a number (Neo4j finds no row, LadybugDB would convert it and find one; exit 4, the rewrite
+    named), and a $parameter not given (Neo4j refuses it, LadybugDB would read null; exit 2)."""
+    make_ws(tmp_path)
+    assert run(capsys, "-q", "load", "-w", str(tmp_path))[0] == 0
+    city = pd.read_parquet(tmp_path / "canonical" / "cities.parquet")["city_code"].iloc[0]
+    query = "MATCH (c:City) WHERE c.city_code = $code RETURN c.name_zh AS name"
+    code, out, err = run(capsys, "query", "-w", str(tmp_path), query, "--param", f"code={city}")
+    assert code == 4 and out == ""
+    assert f"c.city_code is text and is compared with the integer {int(city)} ($code)" in err
+    assert f"--param code:str={int(city)}" in err and "Traceback" not in err
+    code, out, err = run(capsys, "query", "-w", str(tmp_path), query, "--param", f"code:str={city}", "--format", "json")
+    assert code == 0 and len(json.loads(out)) == 1
+    code, out, err = run(capsys, "query", "-w", str(tmp_path), query)
+    assert code == 2 and out == "" and "the query uses $code, not given" in err and "--param code=VALUE" in err
+
+
 def test_cli_older_schema_version(tmp_path, capsys):
     make_ws(tmp_path, synth_tables(50, seed=1, years=(2010, 2010), n_cities=5))
     assert run(capsys, "-q", "load", "-w", str(tmp_path))[0] == 0
