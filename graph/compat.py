@@ -14,6 +14,9 @@ same Cypher differently, and both are handled here, on the query path of ``Embed
   null: ``sum(x)`` becomes ``coalesce(sum(x), 0)``.
 - **Column names.** A returned expression without ``AS`` is named by its text on Neo4j
   (``count(c)``) but not on LadybugDB (``COUNT(c._ID)``): it gets ``AS `count(c)```.
+- **Positions from 0 and three functions** (``l[0]``, ``l[1..3]``, ``substring``, ``log``,
+  ``reverse``): written with LadybugDB's positions from 1 and its names by
+  :mod:`citynet.graph.compat_functions`.
 - **Values of another type than their property** (``c.city_code = 110000``; an integer property
   against ``2015.0``): refused, or rewritten exactly, by :mod:`citynet.graph.compat_types`.
 - **Constructs it cannot rewrite** (two variable-length relationships of overlapping types in one
@@ -305,7 +308,7 @@ def prepare(text: str, params: dict | None = None) -> tuple[str, ClientOrder | N
     """``text`` rewritten for LadybugDB, and the ordering to apply to its rows when the engine cannot
     (graph/embedded_order.py); raises :class:`Unsupported` for what cannot be rewritten (``params``: the
     query's parameters, whose types are checked against the properties they meet)."""
-    from citynet.graph import compat_types
+    from citynet.graph import compat_functions, compat_types
 
     toks = tokens(text)
     compat_types.check(text, params, toks)
@@ -386,9 +389,7 @@ def prepare(text: str, params: dict | None = None) -> tuple[str, ClientOrder | N
     if cut:
         (lo, hi, _), = cut
         edits = [e for e in edits if not lo <= e[0] < hi] + cut
-    if not edits:
-        return text, order
     out = text
     for s, e, rep in sorted(edits, key=lambda x: (x[0], x[1]), reverse=True):
         out = out[:s] + rep + out[e:]
-    return out, order
+    return compat_functions.rewrite(out, params), order

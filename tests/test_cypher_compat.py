@@ -3,6 +3,7 @@ store, refusal of what cannot be rewritten, and the tested engine range."""
 
 from __future__ import annotations
 
+import math
 import operator
 from collections import Counter
 
@@ -227,3 +228,54 @@ def test_a_parameter_not_given_is_one_message_on_both_stores(store):
                     {"code": "110000"})
     assert err.value.message == "the query uses $the tier, not given"
     assert err.value.fix.startswith("--param the tier=VALUE")
+
+
+# -- positions from 0 and three functions (graph/compat_functions.py) ----------------------------------
+# (expression, parameters, Neo4j's value): Neo4j's documented meaning, worked by hand (positions from 0,
+# a slice without its end, log the natural logarithm); the Neo4j run checks the hand values.
+FUNCTIONS = [
+    ("[10, 20, 30][0]", {}, 10), ("[10, 20, 30][1]", {}, 20), ("[10, 20, 30][-1]", {}, 30),
+    ("[10, 20, 30][1 + 0]", {}, 20), ("[10, 20, 30][$i]", {"i": 1}, 20), ("[10, 20, 30][$i]", {"i": -2}, 20),
+    ("[10, 20, 30][1..2]", {}, [20]), ("[10, 20, 30][..-1]", {}, [10, 20]), ("[10, 20, 30][-2..]", {}, [20, 30]),
+    ("[10, 20, 30][$a..$b]", {"a": 1, "b": -1}, [20]), ("range(10, 30, 10)[0]", {}, 10),
+    ("substring('abcdef', 1, 3)", {}, "bcd"), ("substring('北京市', 0, 2)", {}, "北京"), ("substring('abc', 1)", {}, "bc"),
+    ("log(100)", {}, math.log(100)), ("log10(100)", {}, 2.0),
+    ("reverse([1, 2, 3])", {}, [3, 2, 1]), ("reverse('abc')", {}, "cba"),
+]
+
+
+def _plain(v):
+    return [_plain(x) for x in v] if hasattr(v, "__len__") and not isinstance(v, str) else v
+
+
+@pytest.mark.parametrize("expression, params, expected", FUNCTIONS)
+def test_positions_and_functions_mean_what_they_mean_on_neo4j(store, expression, params, expected):
+    got = _plain(store.query(f"RETURN {expression} AS v", params)["v"].iloc[0])
+    assert got == (pytest.approx(expected) if isinstance(expected, float) else expected)
+
+
+def test_every_slice_is_neo4j_s_slice(store):
+    """Every slice of [10, 20, 30] with bounds -5..5 or none, in one query: Python's slices (which Neo4j's
+    are: the Neo4j run checks that too)."""
+    bounds = [None, *range(-5, 6)]
+    cases = [(a, b) for a in bounds for b in bounds if (a, b) != (None, None)]
+    text = lambda x: "" if x is None else str(x)  # noqa: E731
+    query = "WITH [10, 20, 30] AS l RETURN " + ", ".join(
+        f"l[{text(a)}..{text(b)}] AS c{k}" for k, (a, b) in enumerate(cases))
+    row = store.query(query).iloc[0]
+    assert [_plain(row[f"c{k}"]) for k in range(len(cases))] == [[10, 20, 30][a:b] for a, b in cases]
+
+
+def test_positions_and_functions_over_stored_properties(store, tmp_path):
+    """hand_tables: the province prefix of every city code, and the first IPC code of every patent."""
+    load_tables(store, hand_tables(), tmp_path / "canonical")
+    prov = store.query("MATCH (c:City) RETURN substring(c.city_code, 0, 2) AS prov ORDER BY prov")
+    assert prov["prov"].tolist() == ["11", "31", "32", "32"]
+    first = store.query("MATCH (p:Patent) RETURN p.ipc[0] AS first, count(*) AS n")
+    assert first.to_dict("records") == [{"first": "H01M", "n": 5}]
+    query = "WITH [1, 2] AS l RETURN reverse(l) AS r"  # a list the query does not show as one
+    if store.backend == "neo4j":
+        assert _plain(store.query(query)["r"].iloc[0]) == [2, 1]
+    else:
+        with pytest.raises(Unsupported, match=r"reverse\(l\)"):
+            store.query(query)

@@ -1,0 +1,215 @@
+"""Functions and list positions that mean something else on LadybugDB, rewritten to Neo4j's meaning.
+
+Neo4j counts list and string positions from 0, with slices that exclude their end; LadybugDB counts
+from 1, with slices that include it. Three functions share a name and differ in meaning:
+
+==============================  ==========================  ================================
+written (Neo4j's meaning)       LadybugDB as written        sent to LadybugDB
+==============================  ==========================  ================================
+``l[0]`` (first element)        an error (positions from 1)  ``l[1]``
+``l[1]`` (second)               the first                    ``l[2]``
+``l[i]``                        the element before           ``l[CASE WHEN (i) < 0 THEN (i) ELSE (i) + 1 END]``
+``l[1..3]`` (second, third)     first to third               ``l[2..3]``
+``l[a..b]``                     one more at each end         ``l[<a, from 1>..<b, inclusive>]``
+``substring(s, 1, 3)``          from the first character     ``substring(s, 2, 3)``
+``substring(s, 2)`` (the rest)  an error (needs a length)    ``substring(s, 3, size(s))``
+``log(x)`` (natural)            base 10                      ``ln(x)``
+``reverse([1, 2])``             the text ``']2,1['``         ``list_reverse([1, 2])``
+==============================  ==========================  ================================
+
+Negative positions count from the end on both engines (``l[-1]`` is the last element) and are kept.
+``reverse`` of a text is the same on both; of a value whose type the query does not show (a variable
+from ``WITH``) it is refused with the rewrite. An index beyond the list is null on Neo4j and an error on
+LadybugDB (loud, never a different answer). Checked against Neo4j 5.26 in
+``tests/test_cypher_compat.py``; every slice of ``[10, 20, 30]`` with bounds −5…5 or none gives
+Python's (Neo4j's) slice.
+
+>>> rewrite("RETURN substring(c.city_code, 0, 2) AS prov, p.ipc[0] AS first, log(x) AS l")
+'RETURN substring(c.city_code, 1, 2) AS prov, p.ipc[1] AS first, ln(x) AS l'
+>>> rewrite("RETURN l[1..-1], l[i], reverse(collect(x))")
+'RETURN l[2..-2], l[CASE WHEN (i) < 0 THEN (i) ELSE (i) + 1 END], list_reverse(collect(x))'
+"""
+
+from __future__ import annotations
+
+from citynet.graph.compat import CLAUSES, Tok, Unsupported, tokens
+
+# words after which "[" opens a list (or a pattern), not a position: clauses and operators
+_NOT_A_VALUE = CLAUSES | {"AND", "OR", "XOR", "NOT", "IN", "AS", "CASE", "WHEN", "THEN", "ELSE", "DISTINCT",
+                          "BY", "IS", "STARTS", "ENDS", "CONTAINS", "ASC", "DESC", "ASCENDING", "DESCENDING",
+                          "ALL", "ANY", "NONE", "SINGLE", "EXISTS"}
+_LIST_CALLS = {"COLLECT", "RANGE", "KEYS", "LABELS", "NODES", "RELATIONSHIPS", "RELS", "TAIL", "SPLIT",
+               "LIST_REVERSE", "LIST_SORT", "LIST_DISTINCT", "REVERSE"}
+
+
+def _list_properties() -> set[str]:
+    import re
+
+    from citynet import cypher
+
+    return set(re.findall(r"(\w+)\s+[A-Z0-9]+\[\]", cypher.text("schema", "embedded")))
+
+
+def _text_properties() -> set[str]:
+    from citynet.graph.compat_types import property_kinds
+
+    return {p for p, k in property_kinds().items() if k == "text"}
+
+
+def _close(toks: list[Tok], i: int) -> int:
+    """The index of the bracket that closes ``toks[i]``."""
+    for j in range(i + 1, len(toks)):
+        if toks[j].depth == toks[i].depth and toks[j].kind == "op" and toks[j].text in ")]}":
+            return j
+    raise Unsupported("refused on the embedded store: an unclosed bracket", fix="close every ( and [")
+
+
+def _is_position(toks: list[Tok], i: int) -> bool:
+    """``toks[i]`` is a ``[`` that takes a position or slice of the value before it."""
+    if i == 0:
+        return False
+    prev = toks[i - 1]
+    if prev.kind == "param" or (prev.kind == "op" and prev.text in (")", "]")):
+        return True
+    return prev.kind in ("word", "bq") and prev.up not in _NOT_A_VALUE and not (
+        i >= 2 and toks[i - 2].text == ":")  # (n:Label [ is not a position
+
+
+class _Writer:
+    def __init__(self, text: str, params: dict):
+        self.text, self.params = text, params
+        self.toks = tokens(text)
+
+    def span(self, lo: int, hi: int) -> str:
+        """The rewritten text of tokens ``lo`` … ``hi - 1``."""
+        toks, out = self.toks, []
+        if lo >= hi:
+            return ""
+        pos, i = toks[lo].start, lo
+        while i < hi:
+            t = toks[i]
+            done = None
+            if t.kind == "word" and i + 1 < hi and toks[i + 1].text == "(" and not (i and toks[i - 1].text == "."):
+                done = self.call(i)
+            elif t.kind == "op" and t.text == "[" and _is_position(toks, i):
+                done = self.position(i)
+            if done is None:
+                i += 1
+                continue
+            end, replacement = done
+            out.append(self.text[pos:t.start] + replacement)
+            pos, i = toks[end].end, end + 1
+        out.append(self.text[pos:toks[hi - 1].end])
+        return "".join(out)
+
+    def args(self, open_: int, close: int) -> list[tuple[int, int]]:
+        parts, lo = [], open_ + 1
+        for j in range(open_ + 1, close):
+            if self.toks[j].depth == self.toks[open_].depth + 1 and self.toks[j].text == ",":
+                parts.append((lo, j))
+                lo = j + 1
+        if lo < close:
+            parts.append((lo, close))
+        return parts
+
+    def call(self, i: int):
+        name = self.toks[i].up
+        if name not in ("SUBSTRING", "LOG", "REVERSE"):
+            return None
+        close = _close(self.toks, i + 1)
+        args = self.args(i + 1, close)
+        texts = [self.span(a, b) for a, b in args]
+        if name == "LOG" and len(args) == 1:
+            return close, f"ln({texts[0]})"
+        if name == "SUBSTRING" and len(args) in (2, 3):
+            start = _shifted(self.toks, *args[1], texts[1])
+            length = texts[2] if len(args) == 3 else f"size({texts[0]})"
+            return close, f"{self.toks[i].text}({texts[0]}, {start}, {length})"
+        if name == "REVERSE" and len(args) == 1:
+            kind = self.kind_of(*args[0])
+            if kind == "list":
+                return close, f"list_reverse({texts[0]})"
+            if kind == "text":
+                return close, f"{self.toks[i].text}({texts[0]})"
+            raise Unsupported(
+                f"refused on the embedded store: reverse({self.text[self.toks[args[0][0]].start:self.toks[args[0][1] - 1].end]}) "
+                "of a value whose type the query does not show; LadybugDB's reverse of a list is a text",
+                fix="reverse a list written or collected in the same expression (reverse(collect(x))), or run it "
+                    "on Neo4j (--store neo4j)")
+        return None
+
+    def kind_of(self, lo: int, hi: int) -> str | None:
+        """``list``, ``text`` or None (not shown) of the expression ``toks[lo:hi]``."""
+        toks = self.toks
+        first, last = toks[lo], toks[hi - 1]
+        if first.text == "[" and _close(toks, lo) == hi - 1:
+            return "list"
+        if hi - lo == 1 and first.kind == "str":
+            return "text"
+        if hi - lo == 1 and first.kind == "param":
+            value = self.params.get(first.text[1:])
+            return "list" if isinstance(value, list | tuple) else "text" if isinstance(value, str) else None
+        if hi - lo == 3 and toks[lo + 1].text == "." and last.kind == "word":
+            if last.text in _list_properties():
+                return "list"
+            if last.text in _text_properties():
+                return "text"
+        if first.kind == "word" and first.up in _LIST_CALLS and lo + 1 < hi and toks[lo + 1].text == "(" \
+                and _close(toks, lo + 1) == hi - 1:
+            return "list"
+        return None
+
+    def position(self, i: int):
+        close = _close(self.toks, i)
+        dots = [j for j in range(i + 1, close) if self.toks[j].depth == self.toks[i].depth + 1
+                and self.toks[j].text == ".."]
+        if not dots:
+            if close == i + 1:
+                return None
+            only = self.toks[i + 1] if close == i + 2 else None
+            if only is not None and (only.kind == "str" or (
+                    only.kind == "param" and isinstance(self.params.get(only.text[1:]), str))):
+                return None  # a key, not a position
+            return close, "[" + _shifted(self.toks, i + 1, close, self.span(i + 1, close)) + "]"
+        (d,) = dots[:1]
+        start = _shifted(self.toks, i + 1, d, self.span(i + 1, d)) if d > i + 1 else ""
+        end = _end(self.toks, d + 1, close, self.span(d + 1, close)) if close > d + 1 else ""
+        return close, f"[{start}..{end}]"
+
+
+def _int_literal(toks: list[Tok], lo: int, hi: int) -> int | None:
+    parts = [t.text for t in toks[lo:hi]]
+    if len(parts) == 1 and toks[lo].kind == "num" and parts[0].isdigit():
+        return int(parts[0])
+    if len(parts) == 2 and parts[0] in "+-" and toks[lo + 1].kind == "num" and parts[1].isdigit():
+        return int(parts[0] + parts[1])
+    return None
+
+
+def _shifted(toks: list[Tok], lo: int, hi: int, text: str) -> str:
+    """A position from 0 (negative: from the end) as LadybugDB's from 1."""
+    n = _int_literal(toks, lo, hi)
+    if n is not None:
+        return str(n + 1 if n >= 0 else n)
+    return f"CASE WHEN ({text}) < 0 THEN ({text}) ELSE ({text}) + 1 END"
+
+
+def _end(toks: list[Tok], lo: int, hi: int, text: str) -> str:
+    """A slice's end, excluded (Neo4j), as LadybugDB's included end."""
+    n = _int_literal(toks, lo, hi)
+    if n is not None:
+        return str(n if n >= 0 else n - 1)
+    return f"CASE WHEN ({text}) < 0 THEN ({text}) - 1 ELSE ({text}) END"
+
+
+def rewrite(text: str, params: dict | None = None) -> str:
+    """``text`` with its list positions, slices, ``substring``, ``log`` and ``reverse`` written for
+    LadybugDB (see the module docstring); raises :class:`~citynet.graph.compat.Unsupported` for a
+    ``reverse`` it cannot type."""
+    low = text.lower()
+    if "[" not in text and not any(f in low for f in ("substring", "log", "reverse")):
+        return text
+    w = _Writer(text, params or {})
+    if not w.toks:
+        return text
+    return text[:w.toks[0].start] + w.span(0, len(w.toks)) + text[w.toks[-1].end:]
