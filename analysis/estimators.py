@@ -436,6 +436,30 @@ FEW_CLUSTERS = 40  # Cameron, Gelbach & Miller (2008); Cameron & Miller (2015, �
 TRUNCATION_YEARS = 3  # invention grants take 2–4 years after filing
 
 
+_LOG_OF = re.compile(r"(?<![\w.])(?:np\.)?log\(\s*([A-Za-z_]\w*)\s*\)")
+
+
+def _log_warnings(df: pd.DataFrame, parts: dict[str, Any]) -> list[str]:
+    """A ``log(x)`` term of a variable with zeros or negative values: those observations are −∞ or
+    undefined and leave the fit (pyfixest drops them, as fixest does) — silently, unless said here.
+    For a count with zeros the literature uses ln(1 + x) (the panel's ``ln_x``) or a Poisson model.
+
+    >>> _log_warnings(pd.DataFrame({"y": [0, 1, 2, 0]}), {"depvar": "log(y)", "rhs": "x", "endog": None, "instr": None})
+    ['Warning: log(y) is −∞ or undefined for the 2 of 4 observations with y ≤ 0, which the fit dropped; for a count with zeros use ln_y = ln(1 + y), or a Poisson model (--model ppml).']
+    """
+    text = " ".join(str(parts.get(k) or "") for k in ("depvar", "rhs", "endog", "instr"))
+    out = []
+    for name in dict.fromkeys(_LOG_OF.findall(text)):
+        if name not in df.columns or not pd.api.types.is_numeric_dtype(df[name]):
+            continue
+        bad = int((df[name] <= 0).sum())
+        if bad:
+            out.append(f"Warning: log({name}) is −∞ or undefined for the {bad:,} of {len(df):,} observations with "
+                       f"{name} ≤ 0, which the fit dropped; for a count with zeros use ln_{name} = ln(1 + {name}), "
+                       "or a Poisson model (--model ppml).")
+    return out
+
+
 def paper_warnings(f, df: pd.DataFrame, parts: dict[str, Any], res: FitResult, panel: pd.DataFrame) -> list[str]:
     """Notes (prefixed "Warning:") that protect a paper: a regressor (nearly) collinear with the fixed effects
     (residual variance after demeaning below ``COLLINEAR_RATIO`` of its variance), fewer than ~40 clusters,
@@ -461,6 +485,7 @@ def paper_warnings(f, df: pd.DataFrame, parts: dict[str, Any], res: FitResult, p
                            f"its residual variance after demeaning is {resid:.3g} ({resid / raw:.1e} of its variance "
                            f"{raw:.3g}), so its coefficient rests on rounding-level variation; drop it or use a "
                            "measure that varies within cities over time.")
+    out += _log_warnings(df, parts)
     g = res.stats.get("n_clusters")
     if g is not None and g < FEW_CLUSTERS:
         out.append(f"Warning: only {int(g)} clusters; cluster-robust standard errors over-reject with fewer than "

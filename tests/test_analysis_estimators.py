@@ -308,3 +308,18 @@ def test_two_way_fe_fit_is_identical_across_hash_seeds():
     outs = {subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": str(seed)},
                            capture_output=True, text=True, check=True).stdout for seed in range(6)}
     assert len(outs) == 1, outs
+
+
+def test_a_log_of_a_count_with_zeros_says_how_many_observations_it_dropped():
+    """log(count) of a count with zeros: the zeros leave the fit (−∞), as in fixest; the note says how
+    many and names ln(1 + x) and PPML. Reference: statsmodels OLS on the rows with count > 0."""
+    df = make_panel()
+    zeros = int((df["count"] == 0).sum())
+    assert zeros > 0
+    r = fit(df, "log(count) ~ x1 + x2", vcov="hetero")
+    ref = smf.ols("np.log(count) ~ x1 + x2", df[df["count"] > 0]).fit()
+    assert r.nobs == len(df) - zeros
+    np.testing.assert_allclose(r.params.values, ref.params.values, rtol=1e-8)
+    (note,) = [n for n in r.notes if n.startswith("Warning: log(count)")]
+    assert f"for the {zeros:,} of {len(df):,} observations with count ≤ 0" in note and "ln_count" in note
+    assert not [n for n in fit(df, "ln_count ~ x1 + x2", vcov="hetero").notes if "log(" in n]
