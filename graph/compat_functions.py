@@ -20,7 +20,8 @@ written (Neo4j's meaning)       LadybugDB as written        sent to LadybugDB
 Negative positions count from the end on both engines (``l[-1]`` is the last element) and are kept.
 ``reverse`` of a text is the same on both; of a value whose type the query does not show (a variable
 from ``WITH``) it is refused with the rewrite. An index beyond the list is null on Neo4j and an error on
-LadybugDB (loud, never a different answer). Checked against Neo4j 5.26 in
+LadybugDB (loud, never a different answer); a position of a text or number (``c.name_zh[0]``, which
+Neo4j refuses and LadybugDB answers with a character) is refused. Checked against Neo4j 5.26 in
 ``tests/test_cypher_compat.py``; every slice of ``[10, 20, 30]`` with bounds −5…5 or none gives
 Python's (Neo4j's) slice.
 
@@ -50,6 +51,13 @@ def _list_properties() -> set[str]:
     return set(re.findall(r"(\w+)\s+[A-Z0-9]+\[\]", cypher.text("schema", "embedded")))
 
 
+def _scalar_kinds() -> dict[str, str]:
+    from citynet.graph.compat_types import property_kinds
+
+    names = {"integer": "an integer", "number": "a number", "boolean": "a boolean", "date": "a date"}
+    return {p: names.get(k, k) for p, k in property_kinds().items()}
+
+
 def _text_properties() -> set[str]:
     from citynet.graph.compat_types import property_kinds
 
@@ -69,7 +77,7 @@ def _is_position(toks: list[Tok], i: int) -> bool:
     if i == 0:
         return False
     prev = toks[i - 1]
-    if prev.kind == "param" or (prev.kind == "op" and prev.text in (")", "]")):
+    if prev.kind in ("param", "str") or (prev.kind == "op" and prev.text in (")", "]")):
         return True
     return prev.kind in ("word", "bq") and prev.up not in _NOT_A_VALUE and not (
         i >= 2 and toks[i - 2].text == ":")  # (n:Label [ is not a position
@@ -160,6 +168,16 @@ class _Writer:
         return None
 
     def position(self, i: int):
+        toks = self.toks
+        base = (f"{toks[i - 3].text}.{toks[i - 1].text}" if i >= 3 and toks[i - 2].text == "." else None) \
+            if toks[i - 1].kind == "word" else toks[i - 1].text if toks[i - 1].kind == "str" else None
+        kind = _scalar_kinds().get(toks[i - 1].text) if toks[i - 1].kind == "word" and base else \
+            "text" if toks[i - 1].kind == "str" else None
+        if kind:  # Neo4j refuses a position of a scalar; LadybugDB would read one of its text's characters
+            raise Unsupported(
+                f"refused on the embedded store: {base}[…] takes a position of {kind}, not of a list; Neo4j "
+                "refuses it, LadybugDB would return a character of its text",
+                fix="take positions of lists only (p.ipc[0]); for characters use substring(s, start, length)")
         close = _close(self.toks, i)
         dots = [j for j in range(i + 1, close) if self.toks[j].depth == self.toks[i].depth + 1
                 and self.toks[j].text == ".."]

@@ -326,6 +326,10 @@ def _query_fix(msg: str) -> str:
         return ("raise [metrics] buffer_pool (citynet metrics) or [store] buffer_pool (load, query) in "
                 "citynet.toml: LadybugDB's page cache, which also holds a query's intermediate rows "
                 "(docs/configuration.md); then run the command again")
+    if "list_extract(list, index)" in msg and "out of range" in msg:
+        return ("a position beyond a list (e.g. p.ipc[0] of a patent without IPC codes): Neo4j gives null, "
+                "LadybugDB stops (the query it was sent counts positions from 1). Filter first (WHERE size(p.ipc) > 0) "
+                "or take a slice (p.ipc[0..1] is [] or [the first])")
     if "Parser exception" in msg:
         m = _POS.search(msg)
         where = f" at line {m.group(1)}, offset {m.group(2)}" if m else ""

@@ -149,6 +149,11 @@ def write_clauses(query: str) -> list[str]:
     return refusals(query)
 
 
+def is_blank(query: str) -> bool:
+    """``query`` holds nothing but whitespace and comments."""
+    return not _tokens(query)
+
+
 def used_params(query: str) -> list[str]:
     """The names of the ``$parameters`` of ``query``, in order of first use (strings and comments skipped).
 

@@ -273,6 +273,9 @@ def test_positions_and_functions_over_stored_properties(store, tmp_path):
     assert prov["prov"].tolist() == ["11", "31", "32", "32"]
     first = store.query("MATCH (p:Patent) RETURN p.ipc[0] AS first, count(*) AS n")
     assert first.to_dict("records") == [{"first": "H01M", "n": 5}]
+    for query in ("MATCH (c:City) RETURN c.name_zh[0] AS x", "MATCH (c:City) RETURN c.lon[0] AS x"):
+        with pytest.raises(StoreError):  # Neo4j: a type error; the embedded store: refused, not a character
+            store.query(query)
     query = "WITH [1, 2] AS l RETURN reverse(l) AS r"  # a list the query does not show as one
     if store.backend == "neo4j":
         assert _plain(store.query(query)["r"].iloc[0]) == [2, 1]

@@ -237,6 +237,11 @@ def command(ws, text, params, file, named, list_, fmt, write, network, backend, 
         return
     engine = backend or ws.settings.get("store", {}).get("backend") or "embedded"
     body, header = _resolve(text, file, named, engine)
+    from citynet.graph.readonly import is_blank
+
+    if is_blank(body):
+        raise UserError("the query is empty (only spaces or comments)",
+                        fix='citynet query -w ws "MATCH (c:City) RETURN count(*)"')
     declared = {p.name: TYPE_ALIASES.get(p.type.upper(), "str") for p in header}
     values = parse_params(params, declared)
     missing = []
