@@ -17,6 +17,9 @@ same Cypher differently, and both are handled here, on the query path of ``Embed
 - **Positions from 0 and three functions** (``l[0]``, ``l[1..3]``, ``substring``, ``log``,
   ``reverse``): written with LadybugDB's positions from 1 and its names by
   :mod:`citynet.graph.compat_functions`.
+- **An OPTIONAL MATCH along a relationship that cannot touch its node's label**
+  (``(c:City) … OPTIONAL MATCH (c)-[:LOCATED_IN]->(d)``): refused by :mod:`citynet.graph.compat_endpoints`
+  (LadybugDB follows another node's relationships there).
 - **Values of another type than their property** (``c.city_code = 110000``; an integer property
   against ``2015.0``): refused, or rewritten exactly, by :mod:`citynet.graph.compat_types`.
 - **Constructs it cannot rewrite** (two variable-length relationships of overlapping types in one
@@ -308,10 +311,11 @@ def prepare(text: str, params: dict | None = None) -> tuple[str, ClientOrder | N
     """``text`` rewritten for LadybugDB, and the ordering to apply to its rows when the engine cannot
     (graph/embedded_order.py); raises :class:`Unsupported` for what cannot be rewritten (``params``: the
     query's parameters, whose types are checked against the properties they meet)."""
-    from citynet.graph import compat_functions, compat_types
+    from citynet.graph import compat_endpoints, compat_functions, compat_types
 
     toks = tokens(text)
     compat_types.check(text, params, toks)
+    compat_endpoints.check(text, toks)
     clauses = [i for i, t in enumerate(toks) if t.depth == 0 and t.kind == "word" and t.up in CLAUSES]
     edits: list[tuple[int, int, str]] = []  # (start, end, replacement)
     counter = [0]

@@ -1,7 +1,8 @@
 """Functions and list positions that mean something else on LadybugDB, rewritten to Neo4j's meaning.
 
 Neo4j counts list and string positions from 0, with slices that exclude their end; LadybugDB counts
-from 1, with slices that include it. Three functions share a name and differ in meaning:
+from 1, with slices that include it. Four functions share a name and differ in meaning, and one is
+missing:
 
 ==============================  ==========================  ================================
 written (Neo4j's meaning)       LadybugDB as written        sent to LadybugDB
@@ -15,6 +16,8 @@ written (Neo4j's meaning)       LadybugDB as written        sent to LadybugDB
 ``substring(s, 2)`` (the rest)  an error (needs a length)    ``substring(s, 3, size(s))``
 ``log(x)`` (natural)            base 10                      ``ln(x)``
 ``reverse([1, 2])``             the text ``']2,1['``         ``list_reverse([1, 2])``
+``labels(n)`` (a list)          a text, also for a null n    ``CASE WHEN (n) IS NULL THEN NULL ELSE [label(n)] END``
+``type(r)``                     no such function             ``CASE WHEN (r) IS NULL THEN NULL ELSE label(r) END``
 ==============================  ==========================  ================================
 
 Negative positions count from the end on both engines (``l[-1]`` is the last element) and are kept.
@@ -122,13 +125,16 @@ class _Writer:
 
     def call(self, i: int):
         name = self.toks[i].up
-        if name not in ("SUBSTRING", "LOG", "REVERSE"):
+        if name not in ("SUBSTRING", "LOG", "REVERSE", "LABELS", "TYPE"):
             return None
         close = _close(self.toks, i + 1)
         args = self.args(i + 1, close)
         texts = [self.span(a, b) for a, b in args]
         if name == "LOG" and len(args) == 1:
             return close, f"ln({texts[0]})"
+        if name in ("LABELS", "TYPE") and len(args) == 1:  # LadybugDB: label(x), also of a null x
+            label = f"[label({texts[0]})]" if name == "LABELS" else f"label({texts[0]})"
+            return close, f"CASE WHEN ({texts[0]}) IS NULL THEN NULL ELSE {label} END"
         if name == "SUBSTRING" and len(args) in (2, 3):
             start = _shifted(self.toks, *args[1], texts[1])
             length = texts[2] if len(args) == 3 else f"size({texts[0]})"
@@ -225,7 +231,7 @@ def rewrite(text: str, params: dict | None = None) -> str:
     LadybugDB (see the module docstring); raises :class:`~citynet.graph.compat.Unsupported` for a
     ``reverse`` it cannot type."""
     low = text.lower()
-    if "[" not in text and not any(f in low for f in ("substring", "log", "reverse")):
+    if "[" not in text and not any(f in low for f in ("substring", "log", "reverse", "labels", "type")):
         return text
     w = _Writer(text, params or {})
     if not w.toks:

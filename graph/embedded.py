@@ -321,7 +321,29 @@ def _open_fix(msg: str) -> str:
             "load (nothing is lost)")
 
 
+# Neo4j functions LadybugDB does not have, and what to write on the embedded store (docs/cypher.md, engine
+# entry 8): none of these is renamed automatically, because LadybugDB's nearest function answers differently
+NEO4J_ONLY_FUNCTIONS = {
+    "TOSTRING": "cast(x AS STRING) (a float is written with six decimals: '1.500000')",
+    "TOINTEGER": "cast(x AS INT64) (text that is not a number stops the query instead of giving null)",
+    "TOFLOAT": "cast(x AS DOUBLE) (text that is not a number stops the query instead of giving null)",
+    "TOBOOLEAN": "cast(x AS BOOLEAN)",
+    "SPLIT": "string_split(s, sep) (it drops empty parts: 'a,,b' gives ['a', 'b'])",
+    "HEAD": "l[0] (the same on both stores: citynet counts positions from 0; an empty list stops the query)",
+    "LAST": "l[-1] (the same on both stores; an empty list stops the query)",
+    "RAND": "random()",
+    "EXP": "pow(2.718281828459045, x)",
+    "ELEMENTID": "id(x)",
+    "STDEV": "no sample standard deviation: compute it from sum(x), sum(x * x) and count(x)",
+}
+_MISSING_FUNCTION = re.compile(r"function (\w+) does not exist")
+
+
 def _query_fix(msg: str) -> str:
+    m = _MISSING_FUNCTION.search(msg)
+    if m and m.group(1).upper() in NEO4J_ONLY_FUNCTIONS:
+        return (f"LadybugDB has no {m.group(1).lower()}(): on the embedded store write "
+                f"{NEO4J_ONLY_FUNCTIONS[m.group(1).upper()]}, or run the query on Neo4j (--store neo4j)")
     if POOL_FULL in msg:
         return ("raise [metrics] buffer_pool (citynet metrics) or [store] buffer_pool (load, query) in "
                 "citynet.toml: LadybugDB's page cache, which also holds a query's intermediate rows "

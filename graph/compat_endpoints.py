@@ -1,0 +1,144 @@
+"""An ``OPTIONAL MATCH`` along a relationship type that cannot start or end at its node's label.
+
+``MATCH (c:City) OPTIONAL MATCH (c)-[:LOCATED_IN]->(d:City)`` can never match: ``LOCATED_IN`` goes from an
+``Applicant`` to a ``City``. Neo4j returns every city with ``d`` null; LadybugDB (0.20.4 to 0.22.0, Kùzu
+0.11.3 too) follows the relationships of the *applicant* stored at the city's position in its own table
+and returns other cities (engine bug 9 of docs/cypher.md; on citynet's synthetic 3,000-patent workspace
+325 of 337 cities got a "partner"). A plain ``MATCH`` of the same pattern is right (no row).
+
+:func:`check` refuses such an ``OPTIONAL MATCH`` on the embedded store, naming the relationship's
+endpoints; the fix is nearly always the arrow's direction or the label. Labels come from the pattern
+itself or from where the variable was first bound with a label (``(c:City)`` anywhere before);
+endpoints from the declared schema (``cypher/schema.embedded.cypher``).
+
+>>> check("MATCH (c:City) OPTIONAL MATCH (c)<-[:LOCATED_IN]-(a:Applicant) RETURN c, a")
+>>> check("MATCH (c:City) OPTIONAL MATCH (c)-[:LOCATED_IN]->(d:City) RETURN c, d")
+Traceback (most recent call last):
+citynet.graph.compat.Unsupported: refused on the embedded store: OPTIONAL MATCH (c)-[:LOCATED_IN]->(d) can never match (LOCATED_IN goes from Applicant to City; c is a City, d is a City), so Neo4j gives null there, but LadybugDB would follow other nodes' relationships (docs/cypher.md, engine bug 9)
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+from citynet.graph.compat import CLAUSES, Tok, Unsupported, tokens
+
+
+@cache
+def endpoints() -> dict[str, list[tuple[str, str]]]:
+    """Relationship type → its (FROM label, TO label) pairs, from the embedded schema's DDL."""
+    from citynet import cypher
+
+    out: dict[str, list[tuple[str, str]]] = {}
+    for name, body in re.findall(r"REL TABLE (?:IF NOT EXISTS )?(\w+)\s*\((.*?)\);", cypher.text("schema", "embedded"),
+                                 re.S):
+        out[name] = re.findall(r"FROM\s+(\w+)\s+TO\s+(\w+)", body)
+    return out
+
+
+def _labels(toks: list[Tok]) -> dict[str, str]:
+    """Variable → the first label it is written with in a pattern: ``(v:Label``."""
+    out: dict[str, str] = {}
+    for i in range(len(toks) - 3):
+        if toks[i].text == "(" and toks[i + 1].kind == "word" and toks[i + 2].text == ":" \
+                and toks[i + 3].kind == "word":
+            out.setdefault(toks[i + 1].text, toks[i + 3].text)
+    return out
+
+
+def _close(toks: list[Tok], i: int) -> int:
+    for j in range(i + 1, len(toks)):
+        if toks[j].depth == toks[i].depth and toks[j].text in ")]}":
+            return j
+    return len(toks) - 1
+
+
+def _node(toks: list[Tok], i: int, bound: dict[str, str]) -> tuple[str | None, str | None, int]:
+    """(variable, label, index after) of the node pattern opening at ``toks[i]``."""
+    close = _close(toks, i)
+    var = toks[i + 1].text if i + 1 < close and toks[i + 1].kind == "word" else None
+    k = i + (2 if var else 1)
+    label = toks[k + 1].text if k + 1 < close and toks[k].text == ":" and toks[k + 1].kind == "word" else None
+    return var, label or bound.get(var or ""), close + 1
+
+
+def _rel(toks: list[Tok], i: int, end: int):
+    """(types or None, direction '>' '<' '-', text, index after) of the relationship starting at ``toks[i]``, or
+    None when none starts there."""
+    left = toks[i].text
+    if left not in ("-", "<-"):
+        return None
+    j, types = i + 1, None
+    if j < end and toks[j].text == "[":
+        close = _close(toks, j)
+        inner = toks[j + 1:close]
+        if any(t.text == "*" for t in inner):
+            return None  # variable length: another refusal covers it
+        names = [t.text for k, t in enumerate(inner) if t.kind == "word" and k and inner[k - 1].text in (":", "|")]
+        types = names or None
+        j = close + 1
+    if j >= end or toks[j].text not in ("-", "->"):
+        return None
+    right = toks[j].text
+    direction = "<" if left == "<-" else ">" if right == "->" else "-"
+    return types, direction, j + 1
+
+
+def _fits(types: list[str] | None, direction: str, a: str | None, b: str | None) -> bool:
+    table = endpoints()
+    for t in types or list(table):
+        if t not in table:
+            return True  # a type the schema does not declare: not this check's business
+        for f, to in table[t]:
+            forward = a in (None, f) and b in (None, to)
+            backward = a in (None, to) and b in (None, f)
+            if (direction == ">" and forward) or (direction == "<" and backward) or (direction == "-" and (forward or backward)):
+                return True
+    return False
+
+
+def check(text: str, toks: list[Tok] | None = None) -> None:
+    """Refuse (:class:`~citynet.graph.compat.Unsupported`) an ``OPTIONAL MATCH`` whose relationship cannot
+    connect its nodes' labels (see the module docstring)."""
+    toks = tokens(text) if toks is None else toks
+    starts = [i for i, t in enumerate(toks) if t.depth == 0 and t.up == "OPTIONAL"
+              and i + 1 < len(toks) and toks[i + 1].up == "MATCH"]
+    if not starts:
+        return
+    bound = _labels(toks)
+    for s in starts:
+        end = next((k for k in range(s + 2, len(toks)) if toks[k].depth == 0 and toks[k].up in CLAUSES), len(toks))
+        i, rel = s + 2, None
+        prev = None  # (variable, label) of the node before a relationship
+        while i < end:
+            if toks[i].text == "(":
+                var, label, nxt = _node(toks, i, bound)
+                if prev is not None and rel is not None:
+                    types, direction = rel
+                    if not _fits(types, direction, prev[1], label):
+                        _refuse(text, toks, prev, (var, label), types, direction)
+                prev, rel, i = (var, label), None, nxt
+                continue
+            got = _rel(toks, i, end) if prev is not None else None
+            if got is not None:
+                rel, i = (got[0], got[1]), got[2]
+                continue
+            if toks[i].text == ",":
+                prev = None
+            rel = None
+            i += 1
+
+
+def _refuse(text, toks, a, b, types, direction) -> None:
+    arrow = {">": ("-", "->"), "<": ("<-", "-"), "-": ("-", "-")}[direction]
+    shown_types = "|".join(types or [])
+    pattern = f"({a[0] or ''}){arrow[0]}[:{shown_types}]{arrow[1]}({b[0] or ''})"
+    table = endpoints()
+    ends = "; ".join(f"{t} goes from {' or '.join(f for f, _ in table.get(t, []))} to "
+                     f"{' or '.join(to for _, to in table.get(t, []))}" for t in (types or []))
+    which = ", ".join(f"{v} is {'an' if lab[0] in 'AEIOU' else 'a'} {lab}" for v, lab in (a, b) if v and lab)
+    raise Unsupported(
+        f"refused on the embedded store: OPTIONAL MATCH {pattern} can never match ({ends}; {which}), so Neo4j "
+        "gives null there, but LadybugDB would follow other nodes' relationships (docs/cypher.md, engine bug 9)",
+        fix="turn the arrow round or correct the label (docs/cypher.md lists each relationship's ends)")
