@@ -352,6 +352,9 @@ def _query_fix(msg: str) -> str:
         return ("a position beyond a list (e.g. p.ipc[0] of a patent without IPC codes): Neo4j gives null, "
                 "LadybugDB stops (the query it was sent counts positions from 1). Filter first (WHERE size(p.ipc) > 0) "
                 "or take a slice (p.ipc[0..1] is [] or [the first])")
+    if "Order by NODE is not supported" in msg or "Order by REL is not supported" in msg:
+        return ("an alias named like a node or relationship variable (RETURN c.city_code AS c ORDER BY c): LadybugDB "
+                "sorts by the variable, Neo4j by the alias; give the alias another name (AS city … ORDER BY city)")
     if "Order by" in msg and "[] is not supported" in msg:
         return "LadybugDB cannot sort by a list: sort by a value of it (its size, a position) or run it on Neo4j"
     if "Parser exception" in msg:

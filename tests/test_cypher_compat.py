@@ -303,6 +303,10 @@ def test_an_optional_match_along_a_relationship_its_node_cannot_have_is_refused(
         with pytest.raises(Unsupported, match="LOCATED_IN goes from Applicant to City; c is a City") as err:
             store.query(wrong)
         assert "turn the arrow round" in err.value.fix
+    if store.backend == "embedded":  # an alias named like the node: LadybugDB sorts by the node (an error)
+        with pytest.raises(StoreError) as err:
+            store.query("MATCH (c:City) RETURN c.city_code AS c ORDER BY c")
+        assert "give the alias another name" in err.value.fix
     right = store.query("MATCH (c:City) OPTIONAL MATCH (c)<-[:LOCATED_IN]-(a:Applicant) "
                         "RETURN c.city_code AS city, count(a) AS n ORDER BY city")
     assert right.to_dict("records") == [{"city": c, "n": 1} for c in ("110000", "310000", "320100", "320500")]
