@@ -78,14 +78,23 @@ class EmbeddedStore(BaseStore):
             db.close()
 
     # -- engine hooks --
-    def _run(self, statement: str, params: dict | None = None, arrow: bool = False) -> pd.DataFrame:
+    def _run(self, statement: str, params: dict | None = None, arrow: bool = False,
+             integers: bool = False) -> pd.DataFrame:
+        """The rows of ``statement``; ``integers``: a sum of integers (LadybugDB's INT128, which pandas
+        receives as floats) as integers, as Neo4j returns it."""
         try:
             result = self.conn.execute(statement, params or {})
             if isinstance(result, list):
                 result = result[-1]
             if arrow:
                 return result.get_as_arrow().to_pandas()
-            return result.get_as_df()
+            df = result.get_as_df()
+            if integers:
+                for name, kind in zip(result.get_column_names(), result.get_column_data_types(), strict=True):
+                    if kind == "INT128" and name in df and df[name].dtype.kind == "f" \
+                            and (df[name].dropna().abs() < 2.0 ** 53).all():
+                        df[name] = df[name].astype("Int64" if df[name].isna().any() else "int64")
+            return df
         except RuntimeError as exc:
             raise QueryError(_query_message(str(exc), statement), fix=_query_fix(str(exc))) from exc
 
@@ -241,7 +250,7 @@ class EmbeddedStore(BaseStore):
             raise QueryError("the embedded store is open read-only", fix="open it with write access (--write)")
         params = plain(params or {})
         statement, order = prepare(cypher, params)
-        df = self._run(statement, params)
+        df = self._run(statement, params, integers=True)
         return df if order is None else order.apply_frame(df, params)
 
     def write_city_year(self, panel: pd.DataFrame, network: str) -> None:

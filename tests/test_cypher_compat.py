@@ -310,3 +310,11 @@ def test_an_optional_match_along_a_relationship_its_node_cannot_have_is_refused(
     right = store.query("MATCH (c:City) OPTIONAL MATCH (c)<-[:LOCATED_IN]-(a:Applicant) "
                         "RETURN c.city_code AS city, count(a) AS n ORDER BY city")
     assert right.to_dict("records") == [{"city": c, "n": 1} for c in ("110000", "310000", "320100", "320500")]
+
+
+def test_a_sum_of_integers_is_an_integer_on_both_stores(store):
+    """Neo4j's sum of integers is an integer; LadybugDB's is a 128-bit integer that pandas reads as a float
+    (3.0 in a CSV): the embedded store returns integers."""
+    got = store.query("UNWIND [1, 2, null] AS x RETURN sum(x) AS s, sum(x * 0.5) AS h, count(x) AS n")
+    assert got["s"].dtype.kind == "i" and got["s"].iloc[0] == 3
+    assert got["h"].iloc[0] == 1.5 and got["n"].iloc[0] == 2

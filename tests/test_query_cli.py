@@ -130,6 +130,8 @@ def test_cli_refuses_a_value_of_another_type_and_a_parameter_not_given(tmp_path,
     assert code == 0 and len(json.loads(out)) == 1
     code, out, err = run(capsys, "query", "-w", str(tmp_path), query)
     assert code == 2 and out == "" and "the query uses $code, not given" in err and "--param code=VALUE" in err
+    code, out, err = run(capsys, "query", "-w", str(tmp_path), "UNWIND [1, 2] AS x RETURN sum(x) AS s", "--format", "json")
+    assert code == 0 and json.loads(out) == [{"s": 3}]  # LadybugDB's 128-bit sum: an integer, not a traceback
     for blank in ("  ", "// a comment only"):
         code, out, err = run(capsys, "query", "-w", str(tmp_path), blank)
         assert code == 2 and "the query is empty" in err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import json
 import math
 import re
@@ -158,6 +159,8 @@ def jsonable(v):
         return {str(k): jsonable(x) for k, x in v.items()}
     if isinstance(v, str | int | float | bool):
         return v
+    if isinstance(v, decimal.Decimal):  # LadybugDB's sum of integers (INT128): an integer, as on Neo4j
+        return int(v) if v == v.to_integral_value() else float(v)
     if "neo4j" in sys.modules:  # neo4j Node / Relationship / Path; never imported for the embedded store
         from neo4j.graph import Node, Path, Relationship
 
