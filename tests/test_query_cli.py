@@ -132,6 +132,9 @@ def test_cli_refuses_a_value_of_another_type_and_a_parameter_not_given(tmp_path,
     assert code == 2 and out == "" and "the query uses $code, not given" in err and "--param code=VALUE" in err
     code, out, err = run(capsys, "query", "-w", str(tmp_path), "UNWIND [1, 2] AS x RETURN sum(x) AS s", "--format", "json")
     assert code == 0 and json.loads(out) == [{"s": 3}]  # LadybugDB's 128-bit sum: an integer, not a traceback
+    code, out, err = run(capsys, "query", "-w", str(tmp_path), "RETURN interval('1 day') AS i, to_blob('ab') AS b",
+                         "--format", "json")
+    assert code == 0 and json.loads(out) == [{"i": "P1D", "b": "6162"}]  # LadybugDB-only types: no traceback
     for blank in ("  ", "// a comment only"):
         code, out, err = run(capsys, "query", "-w", str(tmp_path), blank)
         assert code == 2 and "the query is empty" in err
@@ -176,6 +179,17 @@ def test_cli_neo4j(tmp_path, capsys, neo4j_clean):
     assert code == 2 and "--write" in err  # refused by the READ_ACCESS session
     code, out, err = run(capsys, "query", "-w", str(tmp_path), *conn, "MATCH (c:City RETURN c")
     assert code == 2 and "MATCH (c:City RETURN c" in err and "offset" in err
+    # nodes, relationships and paths print as the same JSON from both stores (LadybugDB's _ID, _LABEL and
+    # null properties left out, a path as its nodes)
+    assert run(capsys, "-q", "load", "-w", str(tmp_path))[0] == 0  # the embedded store of the same workspace
+    for query in ("MATCH (c:City) RETURN c ORDER BY c.city_code LIMIT 3",
+                  "MATCH (a:Applicant)-[r:APPLIED]->(p:Patent) RETURN r, p ORDER BY a.applicant_id, p.patent_id LIMIT 3",
+                  "MATCH x = (a:Applicant)-[:LOCATED_IN]->(:City) RETURN x ORDER BY a.applicant_id LIMIT 2"):
+        code, neo, err = run(capsys, "query", "-w", str(tmp_path), *conn, query, "--format", "json")
+        assert code == 0, err
+        code, emb, err = run(capsys, "query", "-w", str(tmp_path), query, "--format", "json")
+        assert code == 0, err
+        assert json.loads(emb) == json.loads(neo) and json.loads(neo), query
 
 
 @pytest.mark.neo4j

@@ -144,6 +144,16 @@ def jsonable(v):
         return None
     if isinstance(v, dt.datetime | dt.date | dt.time):
         return v.isoformat()
+    if isinstance(v, dt.timedelta):  # LadybugDB's INTERVAL, as an ISO 8601 duration
+        seconds = v.seconds + v.microseconds / 1e6
+        return f"P{v.days}D" + (f"T{seconds:g}S" if seconds else "")
+    if isinstance(v, bytes | bytearray):
+        return v.hex()
+    if isinstance(v, dict) and "_LABEL" in v and "_ID" in v:  # a LadybugDB node or relationship: as Neo4j's,
+        return {str(k): jsonable(x) for k, x in v.items()  # its properties (a null one is no property)
+                if not str(k).startswith("_") and x is not None}
+    if isinstance(v, dict) and "_NODES" in v:  # a LadybugDB path: its nodes, as a Neo4j path's
+        return [jsonable(n) for n in v["_NODES"]]
     if hasattr(v, "iso_format"):  # neo4j temporal types
         return v.iso_format()
     if hasattr(v, "item") and not isinstance(v, list | dict | str):
