@@ -135,6 +135,11 @@ def test_cli_refuses_a_value_of_another_type_and_a_parameter_not_given(tmp_path,
     code, out, err = run(capsys, "query", "-w", str(tmp_path), "RETURN interval('1 day') AS i, to_blob('ab') AS b",
                          "--format", "json")
     assert code == 0 and json.loads(out) == [{"i": "P1D", "b": "6162"}]  # LadybugDB-only types: no traceback
+    code, out, err = run(capsys, "query", "-w", str(tmp_path), "--named", "within_hops", "--param", f"city={city}",
+                         "--param", "year=2011", "--param", "hops=3")  # the library query's parameter is k
+    assert code == 2 and "the query has no parameter $hops (its parameters: city, k, year, network)" in err
+    code, out, err = run(capsys, "query", "-w", str(tmp_path), query, "--param", f"code:str={city}", "--param", "cod=1")
+    assert code == 2 and "no parameter $cod (its parameters: code)" in err
     for blank in ("  ", "// a comment only"):
         code, out, err = run(capsys, "query", "-w", str(tmp_path), blank)
         assert code == 2 and "the query is empty" in err

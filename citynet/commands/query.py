@@ -257,6 +257,14 @@ def command(ws, text, params, file, named, list_, fmt, write, network, backend, 
                         fix='citynet query -w ws "MATCH (c:City) RETURN count(*)"')
     declared = {p.name: TYPE_ALIASES.get(p.type.upper(), "str") for p in header}
     values = parse_params(params, declared)
+    from citynet.graph.readonly import used_params
+
+    known = set(declared) | set(used_params(body))
+    unknown = [name for name in values if name not in known]
+    if unknown:  # Neo4j and LadybugDB ignore them: a misspelt parameter would change nothing, silently
+        takes = ", ".join(declared or used_params(body)) or "none"
+        raise UserError(f"the query has no parameter {', '.join('$' + u for u in unknown)} (its parameters: {takes})",
+                        fix="check the name (citynet query --list shows the library queries' parameters)")
     missing = []
     for p in header:
         if p.name in values:
