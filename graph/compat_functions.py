@@ -20,6 +20,11 @@ written (Neo4j's meaning)       LadybugDB as written        sent to LadybugDB
 ``type(r)``                     no such function             ``CASE WHEN (r) IS NULL THEN NULL ELSE label(r) END``
 ==============================  ==========================  ================================
 
+The list predicates ``any``, ``all``, ``none`` and ``single(x IN l WHERE …)`` are refused, with the
+``UNWIND`` form that both stores answer alike: LadybugDB 0.20.4 ends the process on them beyond about
+2,048 rows of lists (engine bug 10), and its ``list_filter`` cannot stand in (a ``NOT`` inside it, or two of
+them in one projection, give wrong counts).
+
 Negative positions count from the end on both engines (``l[-1]`` is the last element) and are kept.
 ``reverse`` of a text is the same on both; of a value whose type the query does not show (a variable
 from ``WITH``) it is refused with the rewrite. An index beyond the list is null on Neo4j and an error on
@@ -42,6 +47,7 @@ from citynet.graph.compat import CLAUSES, Tok, Unsupported, tokens
 _NOT_A_VALUE = CLAUSES | {"AND", "OR", "XOR", "NOT", "IN", "AS", "CASE", "WHEN", "THEN", "ELSE", "DISTINCT",
                           "BY", "IS", "STARTS", "ENDS", "CONTAINS", "ASC", "DESC", "ASCENDING", "DESCENDING",
                           "ALL", "ANY", "NONE", "SINGLE", "EXISTS"}
+_QUANTIFIERS = {"ANY", "ALL", "NONE", "SINGLE"}
 _LIST_CALLS = {"COLLECT", "RANGE", "KEYS", "LABELS", "NODES", "RELATIONSHIPS", "RELS", "TAIL", "SPLIT",
                "LIST_REVERSE", "LIST_SORT", "LIST_DISTINCT", "REVERSE"}
 
@@ -125,6 +131,8 @@ class _Writer:
 
     def call(self, i: int):
         name = self.toks[i].up
+        if name in _QUANTIFIERS:
+            return self.quantifier(i)
         if name not in ("SUBSTRING", "LOG", "REVERSE", "LABELS", "TYPE"):
             return None
         close = _close(self.toks, i + 1)
@@ -151,6 +159,23 @@ class _Writer:
                 fix="reverse a list written or collected in the same expression (reverse(collect(x))), or run it "
                     "on Neo4j (--store neo4j)")
         return None
+
+    def quantifier(self, i: int):
+        """``any``/``all``/``none``/``single(x IN list WHERE predicate)``: refused (engine bug 10: LadybugDB
+        0.20.4 ends the process on them beyond about 2,048 rows of lists, and answers false where Neo4j
+        answers null; its ``list_filter`` is no replacement: a ``NOT`` inside it, or two of them in one
+        projection, give wrong counts)."""
+        toks, name = self.toks, self.toks[i].text
+        close = _close(toks, i + 1)
+        if not (i + 3 < close and toks[i + 2].kind == "word" and toks[i + 3].up == "IN"):
+            return None
+        x = toks[i + 2].text
+        raise Unsupported(
+            f"refused on the embedded store: {name}({x} IN … WHERE …); LadybugDB 0.20.4 ends the process on the list "
+            "predicates any, all, none and single beyond about 2,048 rows, and answers false where Neo4j answers "
+            "null (docs/cypher.md, engine bug 10)",
+            fix=f"unwind the list instead, e.g. MATCH (p:Patent) UNWIND p.ipc AS {x} WITH p, {x} WHERE {x} STARTS "
+                "WITH 'F16' RETURN count(DISTINCT p) (the same on both stores), or run it on Neo4j (--store neo4j)")
 
     def kind_of(self, lo: int, hi: int) -> str | None:
         """``list``, ``text`` or None (not shown) of the expression ``toks[lo:hi]``."""
@@ -231,7 +256,8 @@ def rewrite(text: str, params: dict | None = None) -> str:
     LadybugDB (see the module docstring); raises :class:`~citynet.graph.compat.Unsupported` for a
     ``reverse`` it cannot type."""
     low = text.lower()
-    if "[" not in text and not any(f in low for f in ("substring", "log", "reverse", "labels", "type")):
+    if "[" not in text and not any(f in low for f in ("substring", "log", "reverse", "labels", "type", "any", "all",
+                                                        "none", "single")):
         return text
     w = _Writer(text, params or {})
     if not w.toks:
