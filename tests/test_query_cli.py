@@ -3,6 +3,7 @@ rows on LadybugDB and on Neo4j; typed parameters; read-only refusal; errors with
 
 from __future__ import annotations
 
+import io
 import json
 
 import pandas as pd
@@ -195,6 +196,12 @@ def test_cli_neo4j(tmp_path, capsys, neo4j_clean):
         code, emb, err = run(capsys, "query", "-w", str(tmp_path), query, "--format", "json")
         assert code == 0, err
         assert json.loads(emb) == json.loads(neo) and json.loads(neo), query
+    query = "MATCH (p:Patent) RETURN p, p.ipc AS ipc, p.app_date AS d ORDER BY p.patent_id LIMIT 3"
+    neo = run(capsys, "query", "-w", str(tmp_path), *conn, query, "--format", "csv")[1]
+    emb = run(capsys, "query", "-w", str(tmp_path), query, "--format", "csv")[1]
+    rows = [pd.read_csv(io.StringIO(text), dtype=str) for text in (neo, emb)]  # cells: JSON text, ISO dates
+    assert rows[0]["ipc"].tolist() == rows[1]["ipc"].tolist() and rows[0]["d"].tolist() == rows[1]["d"].tolist()
+    assert [json.loads(c) for c in rows[0]["p"]] == [json.loads(c) for c in rows[1]["p"]]
 
 
 @pytest.mark.neo4j

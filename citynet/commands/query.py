@@ -313,9 +313,26 @@ def command(ws, text, params, file, named, list_, fmt, write, network, backend, 
     if fmt == "json":
         click.echo(json.dumps(rows_of(df), ensure_ascii=False, indent=2))
     elif fmt == "csv":
-        df.to_csv(sys.stdout, index=False)
+        _csv_cells(df).to_csv(sys.stdout, index=False)
     else:
         _table(df)
+
+
+def _csv_cells(df):
+    """``df`` with every list, map, node, relationship or path cell as its JSON text (the same on both
+    stores: a node as its properties); numbers and text stay as they are."""
+    def cell(v):
+        if v is None or isinstance(v, str | int | float | bool):
+            return v
+        plain = jsonable(v)  # a date: its ISO text; a node: its properties
+        return plain if plain is None or isinstance(plain, str | int | float | bool) else \
+            json.dumps(plain, ensure_ascii=False)
+
+    out = df.copy()
+    for name in out.columns:
+        if out[name].dtype == object:
+            out[name] = out[name].map(cell)
+    return out
 
 
 def _table(df) -> None:
