@@ -371,3 +371,13 @@ def test_init_force_replaces_a_citynet_toml_that_does_not_parse(tmp_path, capsys
         assert run(capsys, "init", "-w", tmp_path)[0] == 2  # without --force the file is kept
         code, out, err = run(capsys, "init", "-w", tmp_path, "--force")
         assert code == 0 and (tmp_path / "citynet.toml").read_text(encoding="utf-8") == TEMPLATE, err
+
+
+def test_a_mistake_in_load_or_metrics_is_the_first_line_of_the_output(ws, capsys):
+    """The progress bars start before the arguments are read; on an error they leave nothing behind (rich
+    ended a bar on a pipe with an empty line, so the message was not the first line)."""
+    for args in (("metrics", "-w", ws, "--years", "2015,2017"),
+                 ("load", "-w", ws, "--store", "neo4j", "--uri", "bolt://127.0.0.1:9")):
+        code, out, err = run(capsys, *args)
+        assert code in (2, 4), (args, err)
+        assert err.startswith("error: ") and len(err.strip().splitlines()) == 2, err

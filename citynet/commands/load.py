@@ -159,6 +159,7 @@ def command(ctx, ws, backend, uri, user, password, rebuild, import_dir):
     except BaseException:  # an error is one message: the bar goes away
         for task in tasks.values():
             bar.remove_task(task)
+        bar.console.quiet = True  # (rich ends a bar on a file or pipe with an empty line)
         bar.stop()
         raise
     with opened as store:

@@ -83,6 +83,7 @@ def command(ctx, ws, years_text, green, kind, granted_only, year_basis, network_
         except BaseException:  # an error is one message: the bars go away
             for task in tasks.values():
                 bar.remove_task(task)
+            bar.console.quiet = True  # (rich ends a bar on a file or pipe with an empty line)
             raise
     span = f"{run.panel_years[0]}–{run.panel_years[-1]}"
     what = (f"years {run.years[0]}–{run.years[-1]}" if len(run.years) > 1 else f"year {run.years[0]}") \
