@@ -1,24 +1,21 @@
 """Functions and list positions that mean something else on LadybugDB, rewritten to Neo4j's meaning.
 
 Neo4j counts list and string positions from 0, with slices that exclude their end; LadybugDB counts
-from 1, with slices that include it. Four functions share a name and differ in meaning, and one is
-missing:
+from 1, with slices that include it. Some functions share a name and differ in meaning, some are missing,
+and a date has no components to read:
 
-==============================  ==========================  ================================
-written (Neo4j's meaning)       LadybugDB as written        sent to LadybugDB
-==============================  ==========================  ================================
-``l[0]`` (first element)        an error (positions from 1)  ``l[1]``
-``l[1]`` (second)               the first                    ``l[2]``
-``l[i]``                        the element before           ``l[CASE WHEN (i) < 0 THEN (i) ELSE (i) + 1 END]``
-``l[1..3]`` (second, third)     first to third               ``l[2..3]``
-``l[a..b]``                     one more at each end         ``l[<a, from 1>..<b, inclusive>]``
-``substring(s, 1, 3)``          from the first character     ``substring(s, 2, 3)``
-``substring(s, 2)`` (the rest)  an error (needs a length)    ``substring(s, 3, size(s))``
-``log(x)`` (natural)            base 10                      ``ln(x)``
-``reverse([1, 2])``             the text ``']2,1['``         ``list_reverse([1, 2])``
-``labels(n)`` (a list)          a text, also for a null n    ``CASE WHEN (n) IS NULL THEN NULL ELSE [label(n)] END``
-``type(r)``                     no such function             ``CASE WHEN (r) IS NULL THEN NULL ELSE label(r) END``
-==============================  ==========================  ================================
+- ``l[0]`` (the first element): an error on LadybugDB (positions from 1) → ``l[1]``; ``l[1]`` (the
+  second): the first → ``l[2]``; ``l[i]`` → ``l[CASE WHEN (i) < 0 THEN (i) ELSE (i) + 1 END]``;
+- ``l[1..3]`` (second and third): first to third → ``l[2..3]``; in general ``l[a..b]`` →
+  ``l[<a from 1>..<b included>]``;
+- ``substring(s, 1, 3)``: from the first character → ``substring(s, 2, 3)``; ``substring(s, 2)`` (the
+  rest): an error (a length is needed) → ``substring(s, 3, size(s))``;
+- ``log(x)`` (natural): base 10 → ``ln(x)``;
+- ``reverse([1, 2])``: the text ``']2,1['`` → ``list_reverse([1, 2])``;
+- ``labels(n)`` (a list): a text, also for a null ``n`` → ``CASE WHEN (n) IS NULL THEN NULL ELSE [label(n)] END``;
+- ``type(r)``: missing → ``CASE WHEN (r) IS NULL THEN NULL ELSE label(r) END``;
+- ``p.app_date.year`` (``.month``, ``.day``, ``.quarter``, ``.week``, ``.dayOfWeek``): an error →
+  ``date_part('year', p.app_date)`` (``dayOfWeek``: Monday 1 … Sunday 7, from LadybugDB's Sunday 0 …).
 
 The list predicates ``any``, ``all``, ``none`` and ``single(x IN l WHERE …)`` are refused, with the
 ``UNWIND`` form that both stores answer alike: LadybugDB 0.20.4 ends the process on them beyond about
@@ -50,6 +47,17 @@ _NOT_A_VALUE = CLAUSES | {"AND", "OR", "XOR", "NOT", "IN", "AS", "CASE", "WHEN",
 _QUANTIFIERS = {"ANY", "ALL", "NONE", "SINGLE"}
 _LIST_CALLS = {"COLLECT", "RANGE", "KEYS", "LABELS", "NODES", "RELATIONSHIPS", "RELS", "TAIL", "SPLIT",
                "LIST_REVERSE", "LIST_SORT", "LIST_DISTINCT", "REVERSE"}
+
+
+# Neo4j's date components and LadybugDB's date_part names (week: ISO 8601 on both)
+_DATE_PARTS = {"year": "year", "month": "month", "day": "day", "quarter": "quarter", "week": "week",
+               "dayOfWeek": "dow"}
+
+
+def _date_properties() -> set[str]:
+    from citynet.graph.compat_types import property_kinds
+
+    return {p for p, k in property_kinds().items() if k == "date"}
 
 
 def _list_properties() -> set[str]:
@@ -106,7 +114,11 @@ class _Writer:
         while i < hi:
             t = toks[i]
             done = None
-            if t.kind == "word" and i + 1 < hi and toks[i + 1].text == "(" and not (i and toks[i - 1].text == "."):
+            if t.kind == "word" and i + 4 < hi and toks[i + 1].text == "." and toks[i + 3].text == "." \
+                    and toks[i + 4].text in _DATE_PARTS and toks[i + 2].text in _date_properties() \
+                    and not (i and toks[i - 1].text == "."):
+                done = self.date_part(i)
+            elif t.kind == "word" and i + 1 < hi and toks[i + 1].text == "(" and not (i and toks[i - 1].text == "."):
                 done = self.call(i)
             elif t.kind == "op" and t.text == "[" and _is_position(toks, i):
                 done = self.position(i)
@@ -176,6 +188,16 @@ class _Writer:
             "null (docs/cypher.md, engine bug 10)",
             fix=f"unwind the list instead, e.g. MATCH (p:Patent) UNWIND p.ipc AS {x} WITH p, {x} WHERE {x} STARTS "
                 "WITH 'F16' RETURN count(DISTINCT p) (the same on both stores), or run it on Neo4j (--store neo4j)")
+
+    def date_part(self, i: int):
+        """``p.app_date.year`` (Neo4j's date component; LadybugDB has no property access on a date)."""
+        toks = self.toks
+        value = f"{toks[i].text}.{toks[i + 2].text}"
+        part = _DATE_PARTS[toks[i + 4].text]
+        if part == "dow":  # Neo4j: Monday 1 … Sunday 7; LadybugDB: Sunday 0 … Saturday 6
+            return i + 4, (f"CASE WHEN date_part('dow', {value}) = 0 THEN 7 "
+                           f"ELSE date_part('dow', {value}) END")
+        return i + 4, f"date_part('{part}', {value})"
 
     def kind_of(self, lo: int, hi: int) -> str | None:
         """``list``, ``text`` or None (not shown) of the expression ``toks[lo:hi]``."""
@@ -257,7 +279,7 @@ def rewrite(text: str, params: dict | None = None) -> str:
     ``reverse`` it cannot type."""
     low = text.lower()
     if "[" not in text and not any(f in low for f in ("substring", "log", "reverse", "labels", "type", "any", "all",
-                                                        "none", "single")):
+                                                        "none", "single", "date")):
         return text
     w = _Writer(text, params or {})
     if not w.toks:

@@ -280,6 +280,11 @@ def test_positions_and_functions_over_stored_properties(store, tmp_path):
                       "OPTIONAL MATCH (:Applicant)-[s:APPLIED]->(:Patent {patent_id: 'p5'}) "
                       "RETURN labels(c) AS lc, labels(d) AS ld, type(r) AS tr, type(s) AS ts")
     assert [_plain(v) for v in got.iloc[0]] == [["City"], None, None, "APPLIED"]  # no applicant 'nobody'
+    dates = store.query("MATCH (p:Patent) WHERE p.patent_id IN ['p1', 'p5'] RETURN p.patent_id AS id, "
+                        "p.app_date.year AS y, p.app_date.month AS m, p.app_date.day AS d, p.app_date.quarter AS q, "
+                        "p.app_date.week AS w, p.app_date.dayOfWeek AS dow ORDER BY id")
+    # 2015-01-01 a Thursday of ISO week 1; 2016-05-01 a Sunday of ISO week 17 (datetime.date.isocalendar)
+    assert dates.drop(columns="id").values.tolist() == [[2015, 1, 1, 1, 1, 4], [2016, 5, 1, 2, 17, 7]]
     for query in ("MATCH (c:City) RETURN c.name_zh[0] AS x", "MATCH (c:City) RETURN c.lon[0] AS x"):
         with pytest.raises(StoreError):  # Neo4j: a type error; the embedded store: refused, not a character
             store.query(query)
