@@ -117,6 +117,14 @@ def tokens(text: str) -> list[Tok]:
     return out
 
 
+def closing(toks: list[Tok], i: int) -> int:
+    """The index of the bracket that closes the one at ``toks[i]`` (the last token's when none does)."""
+    for j in range(i + 1, len(toks)):
+        if toks[j].depth == toks[i].depth and toks[j].kind == "op" and toks[j].text in ")]}":
+            return j
+    return len(toks) - 1
+
+
 @dataclass
 class RelPat:
     var: str | None

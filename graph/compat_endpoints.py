@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from citynet.graph.compat import CLAUSES, Tok, Unsupported, tokens
+from citynet.graph.compat import CLAUSES, Tok, Unsupported, closing, tokens
 
 
 @cache
@@ -47,16 +47,9 @@ def _labels(toks: list[Tok]) -> dict[str, str]:
     return out
 
 
-def _close(toks: list[Tok], i: int) -> int:
-    for j in range(i + 1, len(toks)):
-        if toks[j].depth == toks[i].depth and toks[j].text in ")]}":
-            return j
-    return len(toks) - 1
-
-
 def _node(toks: list[Tok], i: int, bound: dict[str, str]) -> tuple[str | None, str | None, int]:
     """(variable, label, index after) of the node pattern opening at ``toks[i]``."""
-    close = _close(toks, i)
+    close = closing(toks, i)
     var = toks[i + 1].text if i + 1 < close and toks[i + 1].kind == "word" else None
     k = i + (2 if var else 1)
     label = toks[k + 1].text if k + 1 < close and toks[k].text == ":" and toks[k + 1].kind == "word" else None
@@ -71,7 +64,7 @@ def _rel(toks: list[Tok], i: int, end: int):
         return None
     j, types = i + 1, None
     if j < end and toks[j].text == "[":
-        close = _close(toks, j)
+        close = closing(toks, j)
         inner = toks[j + 1:close]
         if any(t.text == "*" for t in inner):
             return None  # variable length: another refusal covers it

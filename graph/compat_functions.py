@@ -38,7 +38,7 @@ Python's (Neo4j's) slice.
 
 from __future__ import annotations
 
-from citynet.graph.compat import CLAUSES, Tok, Unsupported, tokens
+from citynet.graph.compat import CLAUSES, Tok, Unsupported, closing, tokens
 
 # words after which "[" opens a list (or a pattern), not a position: clauses and operators
 _NOT_A_VALUE = CLAUSES | {"AND", "OR", "XOR", "NOT", "IN", "AS", "CASE", "WHEN", "THEN", "ELSE", "DISTINCT",
@@ -79,14 +79,6 @@ def _text_properties() -> set[str]:
     from citynet.graph.compat_types import property_kinds
 
     return {p for p, k in property_kinds().items() if k == "text"}
-
-
-def _close(toks: list[Tok], i: int) -> int:
-    """The index of the bracket that closes ``toks[i]``."""
-    for j in range(i + 1, len(toks)):
-        if toks[j].depth == toks[i].depth and toks[j].kind == "op" and toks[j].text in ")]}":
-            return j
-    raise Unsupported("refused on the embedded store: an unclosed bracket", fix="close every ( and [")
 
 
 def _is_position(toks: list[Tok], i: int) -> bool:
@@ -147,7 +139,7 @@ class _Writer:
             return self.quantifier(i)
         if name not in ("SUBSTRING", "LOG", "REVERSE", "LABELS", "TYPE"):
             return None
-        close = _close(self.toks, i + 1)
+        close = closing(self.toks, i + 1)
         args = self.args(i + 1, close)
         texts = [self.span(a, b) for a, b in args]
         if name == "LOG" and len(args) == 1:
@@ -178,7 +170,7 @@ class _Writer:
         answers null; its ``list_filter`` is no replacement: a ``NOT`` inside it, or two of them in one
         projection, give wrong counts)."""
         toks, name = self.toks, self.toks[i].text
-        close = _close(toks, i + 1)
+        close = closing(toks, i + 1)
         if not (i + 3 < close and toks[i + 2].kind == "word" and toks[i + 3].up == "IN"):
             return None
         x = toks[i + 2].text
@@ -203,7 +195,7 @@ class _Writer:
         """``list``, ``text`` or None (not shown) of the expression ``toks[lo:hi]``."""
         toks = self.toks
         first, last = toks[lo], toks[hi - 1]
-        if first.text == "[" and _close(toks, lo) == hi - 1:
+        if first.text == "[" and closing(toks, lo) == hi - 1:
             return "list"
         if hi - lo == 1 and first.kind == "str":
             return "text"
@@ -216,7 +208,7 @@ class _Writer:
             if last.text in _text_properties():
                 return "text"
         if first.kind == "word" and first.up in _LIST_CALLS and lo + 1 < hi and toks[lo + 1].text == "(" \
-                and _close(toks, lo + 1) == hi - 1:
+                and closing(toks, lo + 1) == hi - 1:
             return "list"
         return None
 
@@ -231,7 +223,7 @@ class _Writer:
                 f"refused on the embedded store: {base}[…] takes a position of {kind}, not of a list; Neo4j "
                 "refuses it, LadybugDB would return a character of its text",
                 fix="take positions of lists only (p.ipc[0]); for characters use substring(s, start, length)")
-        close = _close(self.toks, i)
+        close = closing(self.toks, i)
         dots = [j for j in range(i + 1, close) if self.toks[j].depth == self.toks[i].depth + 1
                 and self.toks[j].text == ".."]
         if not dots:
