@@ -110,7 +110,7 @@ def check(text: str, toks: list[Tok] | None = None) -> None:
                 if prev is not None and rel is not None:
                     types, direction = rel
                     if not _fits(types, direction, prev[1], label):
-                        _refuse(text, toks, prev, (var, label), types, direction)
+                        _refuse(prev, (var, label), types, direction)
                 prev, rel, i = (var, label), None, nxt
                 continue
             got = _rel(toks, i, end) if prev is not None else None
@@ -123,13 +123,14 @@ def check(text: str, toks: list[Tok] | None = None) -> None:
             i += 1
 
 
-def _refuse(text, toks, a, b, types, direction) -> None:
+def _refuse(a, b, types, direction) -> None:
     arrow = {">": ("-", "->"), "<": ("<-", "-"), "-": ("-", "-")}[direction]
     shown_types = "|".join(types or [])
     pattern = f"({a[0] or ''}){arrow[0]}[:{shown_types}]{arrow[1]}({b[0] or ''})"
     table = endpoints()
     ends = "; ".join(f"{t} goes from {' or '.join(f for f, _ in table.get(t, []))} to "
-                     f"{' or '.join(to for _, to in table.get(t, []))}" for t in (types or []))
+                     f"{' or '.join(to for _, to in table.get(t, []))}" for t in (types or [])) \
+        or "no relationship type joins these labels that way"
     which = ", ".join(f"{v} is {'an' if lab[0] in 'AEIOU' else 'a'} {lab}" for v, lab in (a, b) if v and lab)
     raise Unsupported(
         f"refused on the embedded store: OPTIONAL MATCH {pattern} can never match ({ends}; {which}), so Neo4j "
