@@ -126,7 +126,8 @@ def check(text: str, toks: list[Tok] | None = None) -> None:
 def _refuse(a, b, types, direction) -> None:
     arrow = {">": ("-", "->"), "<": ("<-", "-"), "-": ("-", "-")}[direction]
     shown_types = "|".join(types or [])
-    pattern = f"({a[0] or ''}){arrow[0]}[:{shown_types}]{arrow[1]}({b[0] or ''})"
+    rel = f"[:{shown_types}]" if shown_types else ""
+    pattern = f"({a[0] or ''}){arrow[0]}{rel}{arrow[1]}({b[0] or ''})"
     table = endpoints()
     ends = "; ".join(f"{t} goes from {' or '.join(f for f, _ in table.get(t, []))} to "
                      f"{' or '.join(to for _, to in table.get(t, []))}" for t in (types or [])) \
