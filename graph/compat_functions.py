@@ -81,6 +81,18 @@ def _text_properties() -> set[str]:
     return {p for p, k in property_kinds().items() if k == "text"}
 
 
+_STRING_TESTS = {"STARTS", "ENDS", "CONTAINS", "IS", "=~"}  # a position before these needs brackets on LadybugDB
+
+
+def _base_start(toks: list[Tok], i: int) -> int | None:
+    """The first token of ``v.p`` or ``v`` before the ``[`` at ``toks[i]`` (None: another expression)."""
+    if i >= 3 and toks[i - 2].text == "." and toks[i - 1].kind == "word" and toks[i - 3].kind == "word":
+        return i - 3
+    if i >= 1 and toks[i - 1].kind in ("word", "param"):
+        return i - 1
+    return None
+
+
 def _is_position(toks: list[Tok], i: int) -> bool:
     """``toks[i]`` is a ``[`` that takes a position or slice of the value before it."""
     if i == 0:
@@ -118,7 +130,13 @@ class _Writer:
                 i += 1
                 continue
             end, replacement = done
-            out.append(self.text[pos:t.start] + replacement)
+            base = _base_start(toks, i) if t.text == "[" and end + 1 < hi and toks[end + 1].up in _STRING_TESTS \
+                else None
+            if base is not None and toks[base].start >= pos:  # LadybugDB's parser: (l[1]) STARTS WITH …
+                out.append(self.text[pos:toks[base].start] + "(" + self.text[toks[base].start:t.start]
+                           + replacement + ")")
+            else:
+                out.append(self.text[pos:t.start] + replacement)
             pos, i = toks[end].end, end + 1
         out.append(self.text[pos:toks[hi - 1].end])
         return "".join(out)

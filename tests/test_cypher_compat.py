@@ -275,6 +275,8 @@ def test_positions_and_functions_over_stored_properties(store, tmp_path):
     assert prov["prov"].tolist() == ["11", "31", "32", "32"]
     first = store.query("MATCH (p:Patent) RETURN p.ipc[0] AS first, count(*) AS n")
     assert first.to_dict("records") == [{"first": "H01M", "n": 5}]
+    starts = store.query("MATCH (p:Patent) WHERE p.ipc[0] STARTS WITH 'H01' RETURN count(*) AS n")  # (LadybugDB's
+    assert starts["n"].iloc[0] == 5  # parser needs (p.ipc[1]) STARTS WITH …: written so)
     got = store.query("MATCH (c:City {city_code: '110000'}) "
                       "OPTIONAL MATCH (c)<-[r:LOCATED_IN]-(d:Applicant {applicant_id: 'nobody'}) "
                       "OPTIONAL MATCH (:Applicant)-[s:APPLIED]->(:Patent {patent_id: 'p5'}) "
