@@ -67,9 +67,11 @@ class Pred:
     prop: str
     op: str  # = <> < >= IN
     value: object  # literal, list (IN) or ("$", name)
+    expr: str | None = None  # a function of the property compared instead of it: "substring({}, 0, 2)"
 
     def render(self) -> str:
-        return f"{self.var}.{self.prop} {self.op} {lit(self.value)}"
+        left = f"{self.var}.{self.prop}"
+        return f"{self.expr.format(left) if self.expr else left} {self.op} {lit(self.value)}"
 
 
 @dataclass(frozen=True)
@@ -228,6 +230,24 @@ class Values:
         return rng.choice(pool)
 
 
+def _expr_pred(rng: random.Random, var: str, prop: str, kind: str, v) -> Pred | None:
+    """A function or position of the property compared with the value Neo4j gives for the sampled one
+    (computed here with Neo4j's meaning: positions from 0, a slice without its end, natural log)."""
+    if kind == "str":
+        s = str(v)
+        return rng.choice([
+            Pred(var, prop, "=", s[:2], "substring({}, 0, 2)"), Pred(var, prop, "=", s[1:], "substring({}, 1)"),
+            Pred(var, prop, ">=", len(s), "size({})"), Pred(var, prop, "=", s.lower(), "toLower({})"),
+            Pred(var, prop, "=", s[:3], "left({}, 3)"), Pred(var, prop, "STARTS WITH", s[:3]),
+            Pred(var, prop, "=", s, "[{}, 'x'][0]"), Pred(var, prop, "=", s[::-1], "reverse({})")])
+    if kind == "int":
+        n = int(v)
+        return rng.choice([
+            Pred(var, prop, "=", n % 7, "{} % 7"), Pred(var, prop, "=", n // 3, "{} / 3"),
+            Pred(var, prop, "=", n, "[0, {}][1]"), Pred(var, prop, ">", round(math.log(n + 1), 6), "log({} + 1)")])
+    return None
+
+
 def _preds_for(rng: random.Random, values: Values, var: str, label: str, props: dict[str, str]) -> Pred | None:
     if not props:
         return None
@@ -236,6 +256,10 @@ def _preds_for(rng: random.Random, values: Values, var: str, label: str, props: 
     v = values.pick(rng, label, prop)
     if v is None:
         return None
+    if rng.random() < 0.08:  # a function of the property (graph/compat_functions.py)
+        p = _expr_pred(rng, var, prop, kind, v)
+        if p is not None:
+            return p
     if kind == "bool":
         return Pred(var, prop, "=", bool(v) if rng.random() >= 0.05 else str(bool(v)).lower())
     if kind == "int":
@@ -287,7 +311,7 @@ def generate(rng: random.Random, values: Values) -> Query:
         elif var and h is None and rel_props and rng.random() < 0.3:
             p = _preds_for(rng, values, var, t, rel_props)
             if p is not None:
-                if p.op == "=" and rng.random() < 0.5:
+                if p.op == "=" and p.expr is None and rng.random() < 0.5:
                     inline = ((p.prop, p.value),)
                 else:
                     where.append(p)
@@ -305,7 +329,7 @@ def generate(rng: random.Random, values: Values) -> Query:
         pa = _preds_for(rng, values, nodes[anchor].var, alabel, NODE_PROPS[alabel])
     inline_nodes = {}
     if pa is not None:
-        if pa.op == "=" and rng.random() < 0.35:
+        if pa.op == "=" and pa.expr is None and rng.random() < 0.35:
             inline_nodes[anchor] = ((pa.prop, pa.value),)
         else:
             where.append(pa)
@@ -735,6 +759,8 @@ class Oracle:
         """Queries without optional, variable-length, undirected or projection parts, whose values have
         their property's type (DuckDB converts text and numbers into each other; Neo4j does not)."""
         return (q.optional is None and not _mistyped(q) and all(len(k) == 2 for k in q.ret.keys)
+                and not any(p.expr or p.op == "STARTS WITH"
+                            for p in (*q.where, *q.with_where, *(q.optional.where if q.optional else ())))
                 and all(r.hops is None and r.dir != "-" and r.type not in PROJECTIONS for r in q.rels)
                 and all(n.label for n in q.nodes))
 
@@ -752,7 +778,8 @@ PROP_KINDS = {p: k for props in [*NODE_PROPS.values(), *(t[2] for t in REL_TYPES
 
 def _mistyped(q: Query) -> bool:
     """A value of another type than its property (a text for a number, a number for a text, ...)."""
-    pairs = [(p.prop, p.value) for p in (*q.where, *q.with_where, *(q.optional.where if q.optional else ()))]
+    pairs = [(p.prop, p.value) for p in (*q.where, *q.with_where, *(q.optional.where if q.optional else ()))
+             if not p.expr]
     pairs += [kv for x in (*q.nodes, *q.rels) for kv in x.inline]
     for prop, value in pairs:
         kind = PROP_KINDS.get(prop)

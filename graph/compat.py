@@ -117,6 +117,15 @@ def tokens(text: str) -> list[Tok]:
     return out
 
 
+def is_clause(toks: list[Tok], i: int) -> bool:
+    """``toks[i]`` starts a clause: a clause keyword outside brackets that is neither the ``WITH`` of
+    ``STARTS WITH`` / ``ENDS WITH`` nor a property name (``n.set``)."""
+    t = toks[i]
+    if t.depth != 0 or t.kind != "word" or t.up not in CLAUSES:
+        return False
+    return not (i and (toks[i - 1].text == "." or (t.up == "WITH" and toks[i - 1].up in ("STARTS", "ENDS"))))
+
+
 def closing(toks: list[Tok], i: int) -> int:
     """The index of the bracket that closes the one at ``toks[i]`` (the last token's when none does)."""
     for j in range(i + 1, len(toks)):
@@ -324,7 +333,7 @@ def prepare(text: str, params: dict | None = None) -> tuple[str, ClientOrder | N
     toks = tokens(text)
     compat_types.check(text, params, toks)
     compat_endpoints.check(text, toks)
-    clauses = [i for i, t in enumerate(toks) if t.depth == 0 and t.kind == "word" and t.up in CLAUSES]
+    clauses = [i for i in range(len(toks)) if is_clause(toks, i)]
     edits: list[tuple[int, int, str]] = []  # (start, end, replacement)
     counter = [0]
     for n, ci in enumerate(clauses):

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from citynet.graph.compat import CLAUSES, Tok, Unsupported, closing, tokens
+from citynet.graph.compat import Tok, Unsupported, closing, is_clause, tokens
 
 
 @cache
@@ -101,7 +101,7 @@ def check(text: str, toks: list[Tok] | None = None) -> None:
         return
     bound = _labels(toks)
     for s in starts:
-        end = next((k for k in range(s + 2, len(toks)) if toks[k].depth == 0 and toks[k].up in CLAUSES), len(toks))
+        end = next((k for k in range(s + 2, len(toks)) if is_clause(toks, k)), len(toks))
         i, rel = s + 2, None
         prev = None  # (variable, label) of the node before a relationship
         while i < end:

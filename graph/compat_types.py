@@ -107,10 +107,10 @@ def _pattern_vars(toks) -> set[str]:
 
 
 def _clause_at(toks, i: int) -> str:
-    from citynet.graph.compat import CLAUSES
+    from citynet.graph.compat import is_clause
 
     for j in range(i, -1, -1):
-        if toks[j].depth == 0 and toks[j].kind == "word" and toks[j].up in CLAUSES:
+        if is_clause(toks, j):
             return toks[j].up
     return ""
 
