@@ -462,7 +462,8 @@ def _log_warnings(df: pd.DataFrame, parts: dict[str, Any]) -> list[str]:
 
 def paper_warnings(f, df: pd.DataFrame, parts: dict[str, Any], res: FitResult, panel: pd.DataFrame) -> list[str]:
     """Notes (prefixed "Warning:") that protect a paper: a regressor (nearly) collinear with the fixed effects
-    (residual variance after demeaning below ``COLLINEAR_RATIO`` of its variance), fewer than ~40 clusters,
+    (residual variance after demeaning below ``COLLINEAR_RATIO`` of its variance), a ``log`` of a variable
+    with zeros (:func:`_log_warnings`), fewer than ~40 clusters,
     and a panel of granted patents by application year whose last years are right-truncated."""
     out: list[str] = []
     if parts["fe"] and res.model == "ols":  # PPML's stored design is weighted by the IRLS weights

@@ -65,7 +65,7 @@ VAR_LENGTH = {"CITES", "TRANSFERRED", "COLLABORATED", "LOCATED_IN", "APPLIED"}
 class Pred:
     var: str
     prop: str
-    op: str  # = <> < >= IN
+    op: str  # = <> < <= > >= IN, STARTS WITH
     value: object  # literal, list (IN) or ("$", name)
     expr: str | None = None  # a function of the property compared instead of it: "substring({}, 0, 2)"
 
