@@ -8,7 +8,8 @@ system font nor matplotlib's font cache is involved; a stale cache cannot hide i
 :func:`use_cjk_font` puts Noto Sans SC first in ``font.sans-serif`` with DejaVu Sans (shipped with
 matplotlib) as the per-glyph fallback, keeps ``axes.unicode_minus`` on (Noto Sans SC has U+2212 MINUS
 SIGN, so minus signs are real minus signs, not hyphens or boxes) and names only families that exist,
-so matplotlib's ``findfont`` never logs a "not found" warning. The package ships the regular weight
+so matplotlib's ``findfont`` never logs a "not found" warning; matplotlib's own fonts (STIX, for ``$…$``
+mathematics) are registered too when its font cache lacks them. The package ships the regular weight
 only: text asked for in bold is drawn regular, and the one-line "Failed to find font weight bold for
 Noto Sans SC" warning matplotlib would print for it each time is filtered out (:class:`_QuietWeight`).
 """
@@ -43,12 +44,25 @@ def _register() -> str:
     from matplotlib import font_manager
 
     path = cjk_font_path()
-    if not any(Path(f.fname) == path for f in font_manager.fontManager.ttflist):
+    known = {Path(f.fname) for f in font_manager.fontManager.ttflist}
+    if path not in known:
         font_manager.fontManager.addfont(str(path))
+    _add_bundled(font_manager, known)
     log = logging.getLogger("matplotlib.font_manager")
     if not any(isinstance(f, _QuietWeight) for f in log.filters):
         log.addFilter(_QuietWeight())
     return font_manager.FontProperties(fname=str(path)).get_name()
+
+
+def _add_bundled(font_manager, known: set[Path]) -> None:
+    """matplotlib's own fonts (STIX for mathematics, DejaVu) that its font cache lacks: a cache written by
+    another matplotlib build can miss them, and every ``$…$`` label then logs "findfont: Font family
+    ['STIXGeneral'] not found" (seen on a development machine; a fresh cache has them)."""
+    import matplotlib
+
+    for ttf in sorted((Path(matplotlib.get_data_path()) / "fonts" / "ttf").glob("*.ttf")):
+        if ttf not in known:
+            font_manager.fontManager.addfont(str(ttf))
 
 
 def use_cjk_font() -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import warnings
 
@@ -70,3 +71,27 @@ def test_registration_needs_no_font_cache(tmp_path, monkeypatch):
     use_cjk_font()
     assert str(cjk_font_path()) in {f.fname for f in font_manager.fontManager.ttflist}
     fonts._register.cache_clear()
+
+
+def test_mathematics_renders_without_findfont_noise_when_the_cache_lacks_stix(monkeypatch, caplog):
+    """A font cache written by another matplotlib build lacked the STIX fonts (seen on a development
+    machine): every $…$ label logged "findfont: Font family ['STIXGeneral'] not found". use_cjk_font
+    registers matplotlib's own fonts the cache lacks."""
+    from citynet.analysis import fonts
+    from matplotlib import font_manager
+
+    stale = font_manager.FontManager()
+    stale.ttflist = [f for f in stale.ttflist if not f.name.startswith("STIX")]
+    monkeypatch.setattr(font_manager, "fontManager", stale)
+    fonts._register.cache_clear()
+    try:
+        use_cjk_font()
+        assert any(f.name == "STIXGeneral" for f in font_manager.fontManager.ttflist)
+        fig, ax = plt.subplots()
+        ax.set_title(r"$\hat\beta$ 北京 $R^2$ $\sum_i x_i$")
+        with caplog.at_level(logging.WARNING, logger="matplotlib.font_manager"):
+            fig.savefig(io.BytesIO(), format="png")
+        plt.close(fig)
+        assert not [r for r in caplog.records if "not found" in r.getMessage()]
+    finally:
+        fonts._register.cache_clear()
