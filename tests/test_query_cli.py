@@ -116,9 +116,10 @@ def test_cli_load_and_query_embedded(tmp_path, capsys):
 
 
 def test_cli_refuses_a_value_of_another_type_and_a_parameter_not_given(tmp_path, capsys):
-    """A newcomer's two slips on the default (embedded) store, each one message and no rows: a city code
-    given as a number (Neo4j finds no row, LadybugDB would convert it and find one; exit 4, the rewrite
-    named), and a $parameter not given (Neo4j refuses it, LadybugDB would read null; exit 2)."""
+    """A newcomer's slips on the default (embedded) store, each one message and no rows: a city code given
+    as a number (Neo4j finds no row, LadybugDB would convert it and find one; exit 4, the rewrite named), a
+    $parameter not given (Neo4j refuses it, LadybugDB would read null; exit 2), a --param the query does not
+    use, an empty query; and LadybugDB-only result types (a 128-bit sum, an interval, a blob) as JSON."""
     make_ws(tmp_path)
     assert run(capsys, "-q", "load", "-w", str(tmp_path))[0] == 0
     city = pd.read_parquet(tmp_path / "canonical" / "cities.parquet")["city_code"].iloc[0]
