@@ -38,7 +38,10 @@ Python's (Neo4j's) slice.
 
 from __future__ import annotations
 
+from functools import cache
+
 from citynet.graph.compat import CLAUSES, Tok, Unsupported, closing, tokens
+from citynet.graph.compat_types import list_properties
 
 # words after which "[" opens a list (or a pattern), not a position: clauses and operators
 _NOT_A_VALUE = CLAUSES | {"AND", "OR", "XOR", "NOT", "IN", "AS", "CASE", "WHEN", "THEN", "ELSE", "DISTINCT",
@@ -54,31 +57,20 @@ _DATE_PARTS = {"year": "year", "month": "month", "day": "day", "quarter": "quart
                "dayOfWeek": "dow"}
 
 
-def _date_properties() -> set[str]:
+@cache
+def _kind_names(kind: str) -> frozenset[str]:
+    """Properties of one kind (``date``, ``text``, …; :func:`citynet.graph.compat_types.property_kinds`)."""
     from citynet.graph.compat_types import property_kinds
 
-    return {p for p, k in property_kinds().items() if k == "date"}
+    return frozenset(p for p, k in property_kinds().items() if k == kind)
 
 
-def _list_properties() -> set[str]:
-    import re
-
-    from citynet import cypher
-
-    return set(re.findall(r"(\w+)\s+[A-Z0-9]+\[\]", cypher.text("schema", "embedded")))
-
-
+@cache
 def _scalar_kinds() -> dict[str, str]:
     from citynet.graph.compat_types import property_kinds
 
     names = {"integer": "an integer", "number": "a number", "boolean": "a boolean", "date": "a date"}
     return {p: names.get(k, k) for p, k in property_kinds().items()}
-
-
-def _text_properties() -> set[str]:
-    from citynet.graph.compat_types import property_kinds
-
-    return {p for p, k in property_kinds().items() if k == "text"}
 
 
 _STRING_TESTS = {"STARTS", "ENDS", "CONTAINS", "IS", "=~"}  # a position before these needs brackets on LadybugDB
@@ -119,7 +111,7 @@ class _Writer:
             t = toks[i]
             done = None
             if t.kind == "word" and i + 4 < hi and toks[i + 1].text == "." and toks[i + 3].text == "." \
-                    and toks[i + 4].text in _DATE_PARTS and toks[i + 2].text in _date_properties() \
+                    and toks[i + 4].text in _DATE_PARTS and toks[i + 2].text in _kind_names("date") \
                     and not (i and toks[i - 1].text == "."):
                 done = self.date_part(i)
             elif t.kind == "word" and i + 1 < hi and toks[i + 1].text == "(" and not (i and toks[i - 1].text == "."):
@@ -221,9 +213,9 @@ class _Writer:
             value = self.params.get(first.text[1:])
             return "list" if isinstance(value, list | tuple) else "text" if isinstance(value, str) else None
         if hi - lo == 3 and toks[lo + 1].text == "." and last.kind == "word":
-            if last.text in _list_properties():
+            if last.text in list_properties():
                 return "list"
-            if last.text in _text_properties():
+            if last.text in _kind_names("text"):
                 return "text"
         if first.kind == "word" and first.up in _LIST_CALLS and lo + 1 < hi and toks[lo + 1].text == "(" \
                 and closing(toks, lo + 1) == hi - 1:

@@ -35,7 +35,6 @@ citynet.graph.compat.Unsupported: refused on the embedded store: c.city_code is 
 from __future__ import annotations
 
 import math
-import re
 from functools import cache
 from typing import NamedTuple
 
@@ -49,13 +48,18 @@ _FLIPPED = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "=", "<>": "<>"}
 def property_kinds() -> dict[str, str]:
     """Property name → kind of value (``text``, ``integer``, ``number``, ``boolean``, ``date``) from the
     embedded schema's DDL; list properties and names declared with two kinds are left out."""
-    from citynet import cypher
+    from citynet.graph.embedded_order import declared_types
 
-    kinds: dict[str, set[str]] = {}
-    for name, ddl in re.findall(r"(\w+)\s+([A-Z0-9]+(?:\[\])?)\s*(?:PRIMARY KEY)?\s*[,)]",
-                                cypher.text("schema", "embedded")):
-        kinds.setdefault(name, set()).add(_KIND.get(ddl, "other"))
+    kinds = {name: {_KIND.get(t, "other") for t in types} for name, types in declared_types().items()}
     return {name: k.pop() for name, k in kinds.items() if len(k) == 1 and "other" not in k}
+
+
+@cache
+def list_properties() -> frozenset[str]:
+    """Properties declared as lists (``STRING[]``) in the embedded schema."""
+    from citynet.graph.embedded_order import declared_types
+
+    return frozenset(name for name, types in declared_types().items() if all(t.endswith("[]") for t in types))
 
 
 def _value_kind(value) -> str | None:

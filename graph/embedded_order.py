@@ -41,8 +41,10 @@ DIRECTIONS = {"ASC": False, "ASCENDING": False, "DESC": True, "DESCENDING": True
 
 
 @cache
-def property_types() -> dict[str, frozenset[str]]:
-    """Property name → the kinds (:data:`STR` or :data:`OTHER`) it has in citynet's embedded schema."""
+def declared_types() -> dict[str, frozenset[str]]:
+    """Property name → the types it is declared with in citynet's embedded schema (``STRING``, ``INT64``,
+    ``STRING[]``, …; one per table that has it). The one reader of the schema's columns: the ordering here,
+    the type checks (``graph/compat_types.py``) and the function rewrites read it."""
     from citynet import cypher
 
     out: dict[str, set[str]] = {}
@@ -53,8 +55,14 @@ def property_types() -> dict[str, frozenset[str]]:
         for part in m.group(1).split(","):
             words = part.split()
             if len(words) >= 2 and words[0].upper() not in ("FROM", "TO", "PRIMARY"):
-                out.setdefault(words[0], set()).add(STR if words[1].upper() == "STRING" else OTHER)
+                out.setdefault(words[0], set()).add(words[1].upper())
     return {k: frozenset(v) for k, v in out.items()}
+
+
+@cache
+def property_types() -> dict[str, frozenset[str]]:
+    """Property name → the kinds (:data:`STR` or :data:`OTHER`) it has in citynet's embedded schema."""
+    return {k: frozenset(STR if t == "STRING" else OTHER for t in v) for k, v in declared_types().items()}
 
 
 def kind_of(toks: list, aliases: dict[str, list]) -> str:

@@ -259,10 +259,10 @@ def command(ws, text, params, file, named, list_, fmt, write, network, backend, 
     values = parse_params(params, declared)
     from citynet.graph.readonly import used_params
 
-    known = set(declared) | set(used_params(body))
-    unknown = [name for name in values if name not in known]
+    used = used_params(body)
+    unknown = [name for name in values if name not in declared and name not in used]
     if unknown:  # Neo4j and LadybugDB ignore them: a misspelt parameter would change nothing, silently
-        takes = ", ".join(declared or used_params(body)) or "none"
+        takes = ", ".join(declared or used) or "none"
         raise UserError(f"the query has no parameter {', '.join('$' + u for u in unknown)} (its parameters: {takes})",
                         fix="check the name (citynet query --list shows the library queries' parameters)")
     missing = []
