@@ -328,11 +328,12 @@ def prepare(text: str, params: dict | None = None) -> tuple[str, ClientOrder | N
     """``text`` rewritten for LadybugDB, and the ordering to apply to its rows when the engine cannot
     (graph/embedded_order.py); raises :class:`Unsupported` for what cannot be rewritten (``params``: the
     query's parameters, whose types are checked against the properties they meet)."""
-    from citynet.graph import compat_endpoints, compat_functions, compat_types
+    from citynet.graph import compat_endpoints, compat_functions, compat_nulls, compat_types
 
     toks = tokens(text)
     compat_types.check(text, params, toks)
     compat_endpoints.check(text, toks)
+    null_edits = compat_nulls.edits_for(text, params, toks)
     clauses = [i for i in range(len(toks)) if is_clause(toks, i)]
     edits: list[tuple[int, int, str]] = []  # (start, end, replacement)
     counter = [0]
@@ -405,6 +406,7 @@ def prepare(text: str, params: dict | None = None) -> tuple[str, ClientOrder | N
             edits.append((at, at, f" WHERE {extra} "))
     edits += _sum_edits(toks)
     edits += compat_types.float_edits(text, toks)
+    edits += null_edits
     edits += _alias_edits(toks, clauses, text)
     cut, order = _order_edits(toks, clauses, text)
     if cut:

@@ -9,7 +9,8 @@ and a date has no components to read:
 - ``l[1..3]`` (second and third): first to third → ``l[2..3]``; in general ``l[a..b]`` →
   ``l[<a from 1>..<b included>]``;
 - ``substring(s, 1, 3)``: from the first character → ``substring(s, 2, 3)``; ``substring(s, 2)`` (the
-  rest): an error (a length is needed) → ``substring(s, 3, size(s))``;
+  rest): an error (a length is needed) → ``substring(s, 3, 2147483647)`` (LadybugDB stops at the end; a
+  length of ``size(s)`` meets engine bug 12 below);
 - ``log(x)`` (natural): base 10 → ``ln(x)``;
 - ``reverse([1, 2])``: the text ``']2,1['`` → ``list_reverse([1, 2])``;
 - ``labels(n)`` (a list): a text, also for a null ``n`` → ``CASE WHEN (n) IS NULL THEN NULL ELSE [label(n)] END``;
@@ -21,6 +22,10 @@ The list predicates ``any``, ``all``, ``none`` and ``single(x IN l WHERE …)`` 
 ``UNWIND`` form that both stores answer alike: LadybugDB 0.20.4 ends the process on them beyond about
 2,048 rows of lists (engine bug 10), and its ``list_filter`` cannot stand in (a ``NOT`` inside it, or two of
 them in one projection, give wrong counts).
+
+A ``substring`` whose length is computed (not a number or a parameter) is refused unless it is of a
+node's property or a literal text: of a relationship's property (``substring(r.city_code, 1, size(r.city_code))``)
+LadybugDB returns other rows' values (engine bug 12: 1,792 matches where 5 are; Kùzu: 1).
 
 Negative positions count from the end on both engines (``l[-1]`` is the last element) and are kept.
 ``reverse`` of a text is the same on both; of a value whose type the query does not show (a variable
@@ -159,7 +164,14 @@ class _Writer:
             return close, f"CASE WHEN ({texts[0]}) IS NULL THEN NULL ELSE {label} END"
         if name == "SUBSTRING" and len(args) in (2, 3):
             start = _shifted(self.toks, *args[1], texts[1])
-            length = texts[2] if len(args) == 3 else f"size({texts[0]})"
+            if len(args) == 3 and not (self.is_constant(*args[2]) or self.of_a_node(*args[0])):
+                raise Unsupported(
+                    f"refused on the embedded store: {self.text[self.toks[i].start:self.toks[close].end]} takes a "
+                    "computed length of a text that may be a relationship's property; LadybugDB then returns other "
+                    "rows' values (docs/cypher.md, engine bug 12)",
+                    fix="give the length as a number or a parameter (substring(r.city_code, 1, 5)), leave it out "
+                        "for the rest of the text (substring(r.city_code, 1)), or run it on Neo4j (--store neo4j)")
+            length = texts[2] if len(args) == 3 else "2147483647"
             return close, f"{self.toks[i].text}({texts[0]}, {start}, {length})"
         if name == "REVERSE" and len(args) == 1:
             kind = self.kind_of(*args[0])
@@ -200,6 +212,22 @@ class _Writer:
             return i + 4, (f"CASE WHEN date_part('dow', {value}) = 0 THEN 7 "
                            f"ELSE date_part('dow', {value}) END")
         return i + 4, f"date_part('{part}', {value})"
+
+    def is_constant(self, lo: int, hi: int) -> bool:
+        """``toks[lo:hi]`` is a number (optionally signed) or a parameter."""
+        return _int_literal(self.toks, lo, hi) is not None or (hi == lo + 1 and self.toks[lo].kind == "param")
+
+    def of_a_node(self, lo: int, hi: int) -> bool:
+        """``toks[lo:hi]`` is a literal text or ``v.p`` of a node variable ``v`` (bound by ``(v`` in a pattern)."""
+        toks = self.toks
+        if hi == lo + 1:
+            return toks[lo].kind == "str"
+        return hi == lo + 3 and toks[lo + 1].text == "." and toks[lo].text in self.node_variables()
+
+    def node_variables(self) -> frozenset[str]:
+        toks = self.toks
+        return frozenset(toks[j + 1].text for j in range(len(toks) - 2) if toks[j].text == "("
+                         and toks[j + 1].kind == "word" and toks[j + 2].text in (":", "{", ")"))
 
     def kind_of(self, lo: int, hi: int) -> str | None:
         """``list``, ``text`` or None (not shown) of the expression ``toks[lo:hi]``."""

@@ -243,6 +243,7 @@ FUNCTIONS = [
     ("[10, 20, 30][1..2]", {}, [20]), ("[10, 20, 30][..-1]", {}, [10, 20]), ("[10, 20, 30][-2..]", {}, [20, 30]),
     ("[10, 20, 30][$a..$b]", {"a": 1, "b": -1}, [20]), ("range(10, 30, 10)[0]", {}, 10),
     ("substring('abcdef', 1, 3)", {}, "bcd"), ("substring('北京市', 0, 2)", {}, "北京"), ("substring('abc', 1)", {}, "bc"),
+    ("substring('abc', 0)", {}, "abc"), ("substring('abc', 3)", {}, ""), ("substring('abcdef', 1, size('abc'))", {}, "bcd"),
     ("log(100)", {}, math.log(100)), ("log10(100)", {}, 2.0),
     ("reverse([1, 2, 3])", {}, [3, 2, 1]), ("reverse('abc')", {}, "cba"),
 ]
@@ -369,3 +370,107 @@ def test_the_list_predicates_are_refused_on_the_embedded_store(store, tmp_path):
     unwound = store.query("MATCH (p:Patent) UNWIND p.ipc AS x WITH p, x WHERE x STARTS WITH 'H01' "
                           "RETURN count(DISTINCT p) AS n")
     assert unwound["n"].iloc[0] == 5
+
+
+# (query, parameters, Neo4j's answer by hand on hand_tables, LadybugDB's as written, refused on the embedded
+# store?) — graph/compat_nulls.py
+NULLS = [
+    # every text contains the empty text (Neo4j); LadybugDB: none does → rewritten to STARTS WITH ''
+    ("MATCH (c:City) WHERE c.name_zh CONTAINS '' RETURN count(*) AS n", {}, 4, 0, False),
+    ("MATCH (c:City) WHERE c.name_zh CONTAINS $q RETURN count(*) AS n", {"q": ""}, 4, 0, False),
+    ("MATCH (c:City) WHERE c.name_zh CONTAINS $q RETURN count(*) AS n", {"q": "京"}, 2, 2, False),  # 南京市, 北京市
+    # x IN [..., null] is null where x is not in the list: NOT null keeps no row (Neo4j); LadybugDB: false
+    ("MATCH (c:City) WHERE NOT c.city_code IN ['110000', null] RETURN count(*) AS n", {}, 0, 3, True),
+    ("MATCH (c:City) WHERE NOT c.city_code IN $l RETURN count(*) AS n", {"l": ["110000", None]}, 0, 3, True),
+    # Neo4j puts the replacement around every character; LadybugDB returns the text
+    ("MATCH (c:City {city_code: '110000'}) RETURN replace(c.name_zh, '', '-') AS n", {}, "-北-京-市-", "北京市", True),
+    # a null node from CASE or coalesce: LadybugDB reads its name as '' (engine bug 11)
+    ("MATCH (c:City) WITH CASE WHEN c.city_code = '110000' THEN c END AS x RETURN count(x.name_zh) AS n",
+     {}, 1, 4, True),
+    ("OPTIONAL MATCH (a:City {city_code: '1'}) OPTIONAL MATCH (b:City {city_code: '2'}) "
+     "RETURN count(coalesce(a, b).name_zh) AS n", {}, 0, 1, True),
+    # p2 was not granted: no grant_date on Neo4j; LadybugDB lists the null one
+    ("MATCH (p:Patent {patent_id: 'p2'}) RETURN 'grant_date' IN keys(p) AS n", {}, False, True, True),
+]
+
+
+@pytest.mark.parametrize("query, params, neo4j_value, engine_value, refused", NULLS)
+def test_nulls_and_empty_texts_mean_what_they_mean_on_neo4j(store, tmp_path, query, params, neo4j_value,
+                                                            engine_value, refused):
+    load_tables(store, hand_tables(), tmp_path / "canonical")
+    if store.backend == "neo4j":
+        assert _plain(store.query(query, params)["n"].iloc[0]) == neo4j_value
+        return
+    assert _plain(store._run(query, params)["n"].iloc[0]) == engine_value  # the engine as written
+    if not refused:
+        assert _plain(store.query(query, params)["n"].iloc[0]) == neo4j_value
+        return
+    with pytest.raises(Unsupported) as err:
+        store.query(query, params)
+    assert err.value.message.startswith("refused on the embedded store: ") and err.value.fix
+
+
+def test_properties_returned_whole_are_the_properties_that_are_set(store, tmp_path):
+    """``RETURN properties(p)``: p2 (hand_tables) has no grant date, so Neo4j's map has no grant_date; the
+    embedded store returns the node, which ``citynet query`` prints as its properties that are set."""
+    from citynet.commands.query import jsonable
+
+    load_tables(store, hand_tables(), tmp_path / "canonical")
+    got = store.query("MATCH (p:Patent {patent_id: 'p2'}) RETURN properties(p), p.app_year AS y")
+    assert list(got.columns) == ["properties(p)", "y"]
+    props = jsonable(got["properties(p)"].iloc[0])
+    assert {"grant_date", "grant_year"}.isdisjoint(props)
+    assert (props["patent_id"], props["app_year"], props["app_date"], props["cpc"]) == ("p2", 2015, "2015-02-01", [])
+    passed = "MATCH (p:Patent {patent_id: 'p2'}) WITH properties(p) AS m RETURN m"  # not returned whole
+    if store.backend == "neo4j":
+        assert "grant_date" not in jsonable(store.query(passed)["m"].iloc[0])
+        return
+    assert jsonable(store._run(passed)["m"].iloc[0])["grant_date"] is None  # the engine as written: a null entry
+    with pytest.raises(Unsupported, match=r"properties\(p\) inside an expression"):
+        store.query(passed)
+    with pytest.raises(Unsupported, match=r"id\(null\) ends LadybugDB's process"):
+        store.query("RETURN id(null) AS i")
+
+
+SUBSTRING_OF_A_RELATIONSHIP = """
+import ladybug as lb
+import pyarrow as pa
+c = lb.Connection(lb.Database(":memory:"))
+c.execute("CREATE NODE TABLE A(id INT64 PRIMARY KEY)")
+c.execute("CREATE NODE TABLE P(id INT64 PRIMARY KEY)")
+c.execute("CREATE REL TABLE R(FROM A TO P, code STRING)")
+codes = [str(110000 + (i * 7919) % 3000 * 100) for i in range(5000)]
+ids = pa.table({"id": list(range(5000))})
+c.execute("COPY A FROM $t", {"t": ids})
+c.execute("COPY P FROM $t", {"t": ids})
+c.execute("COPY R FROM $t", {"t": pa.table({"from": list(range(5000)), "to": list(range(5000)), "code": codes})})
+r = c.execute("MATCH (a:A)-[r:R]->(p:P) WHERE substring(r.code, 2, size(r.code)) = '10000' RETURN count(*)")
+print(r.get_next()[0], sum(code[1:] == '10000' for code in codes))
+"""
+
+
+def test_a_substring_of_a_relationship_s_property_is_neo4j_s(store, tmp_path):
+    """Engine bug 12: LadybugDB's ``substring(r.p, start, <length computed from r>)`` returns other rows' values
+    (checked in a child process on 5,000 relationships). The rest of the text (``substring(s, 1)``) is written
+    with a constant length; a computed length of a relationship's property is refused. Hand count on
+    hand_tables: four APPLIED relationships carry city 320100 (a1 on p1, p2, p4, p5)."""
+    import subprocess
+    import sys
+
+    load_tables(store, hand_tables(), tmp_path / "canonical")
+    rest = "MATCH (:Applicant)-[r:APPLIED]->(:Patent) WHERE substring(r.city_code, 1) = '20100' RETURN count(*) AS n"
+    assert store.query(rest)["n"].iloc[0] == 4
+    computed = ("MATCH (:Applicant)-[r:APPLIED]->(:Patent) WHERE substring(r.city_code, 1, size(r.city_code) - 1) "
+                "= '20100' RETURN count(*) AS n")
+    of_a_node = "MATCH (c:City) WHERE substring(c.city_code, 1, size(c.city_code) - 1) = '20100' RETURN count(*) AS n"
+    assert store.query(of_a_node)["n"].iloc[0] == 1  # 320100 (a node's property: not refused)
+    if store.backend == "neo4j":
+        assert store.query(computed)["n"].iloc[0] == 4
+        return
+    engine = subprocess.run([sys.executable, "-c", SUBSTRING_OF_A_RELATIONSHIP], capture_output=True, text=True,
+                            timeout=120, check=True)
+    wrong, right = map(int, engine.stdout.split())
+    assert right == 5 and wrong != right  # the engine as written (0.20.4: 1,792)
+    with pytest.raises(Unsupported, match="engine bug 12") as err:
+        store.query(computed)
+    assert "substring(r.city_code, 1, 5)" in err.value.fix

@@ -1,0 +1,174 @@
+"""Nulls and empty values that LadybugDB treats otherwise than Neo4j: rewritten or refused.
+
+Each of these gave a silent different answer (or ended the process) on the embedded store, checked
+against Neo4j 5.26 in ``tests/test_cypher_compat.py``:
+
+- ``s CONTAINS ''``: true for every text on Neo4j, false on LadybugDB (``WHERE c.name_zh CONTAINS $q``
+  with an empty ``$q`` found no city instead of all) → ``s STARTS WITH ''``, which both engines answer
+  as Neo4j's ``CONTAINS ''`` (true for a text, null for null). Rewritten for a literal ``''`` and for a
+  parameter whose value is ``''``.
+- ``x IN [1, null]`` where ``x`` is not in the list: null on Neo4j, false on LadybugDB, so
+  ``WHERE NOT c.city_code IN ['110000', null]`` kept 336 cities where Neo4j keeps none. Refused when the
+  list written in the query, or the list parameter, holds a null.
+- ``replace(s, '', t)``: Neo4j puts ``t`` before, between and after every character, LadybugDB returns
+  ``s``. Refused.
+- A node or relationship as the value of ``CASE … THEN n … END`` or ``coalesce(n, …)`` (engine bug 11,
+  LadybugDB 0.20.4 and 0.21.2, Kùzu 0.11.3): where the expression is null, its properties read as ``''``
+  and its ``id()`` is not null, so ``count(x.name_zh)`` counted every row. Refused; the fix takes the
+  property inside the expression (``CASE WHEN … THEN c.name_zh END``).
+- ``keys(n)``: LadybugDB lists every property of the label, also those the node does not have (null),
+  Neo4j only those it has. Refused with the test that asks the question (``n.grant_date IS NOT NULL``).
+- ``properties(n)``: LadybugDB's map holds the null properties too. Returned whole by the last ``RETURN``
+  it is written as ``n``, which ``citynet query`` prints as Neo4j prints ``properties(n)``: the
+  properties that are set; anywhere else it is refused.
+- ``id(null)`` ends LadybugDB's process (all versions tried): refused.
+
+>>> edits_for("MATCH (c:City) WHERE c.name_zh CONTAINS $q RETURN properties(c)", {"q": ""})
+[(31, 39, 'STARTS WITH'), (50, 63, 'c')]
+"""
+
+from __future__ import annotations
+
+from citynet.graph.compat import Tok, Unsupported, closing, is_clause, tokens
+from citynet.graph.compat_types import _pattern_vars
+
+Edit = tuple[int, int, str]
+
+
+def _is_empty_text(tok: Tok, params: dict) -> bool:
+    """``tok`` is the literal ``''`` / ``""`` or a parameter whose value is ``''``."""
+    if tok.kind == "str":
+        return len(tok.text) == 2
+    return tok.kind == "param" and params.get(tok.text[1:]) == ""
+
+
+def _args(toks: list[Tok], open_: int) -> list[tuple[int, int]]:
+    """The argument spans ``(lo, hi)`` of the call whose ``(`` is ``toks[open_]``."""
+    close = closing(toks, open_)
+    spans, lo = [], open_ + 1
+    for j in range(open_ + 1, close):
+        if toks[j].depth == toks[open_].depth + 1 and toks[j].text == ",":
+            spans.append((lo, j))
+            lo = j + 1
+    if lo < close:
+        spans.append((lo, close))
+    return spans
+
+
+def _call(toks: list[Tok], i: int, name: str) -> bool:
+    return toks[i].kind == "word" and toks[i].up == name and i + 1 < len(toks) and toks[i + 1].text == "(" \
+        and not (i and toks[i - 1].text == ".")
+
+
+def _membership(toks: list[Tok], i: int) -> bool:
+    """``toks[i]`` (``IN``) tests membership: not the ``x IN list`` of a list comprehension, quantifier or
+    ``FOREACH``."""
+    return not (i >= 2 and toks[i - 1].kind == "word" and toks[i - 2].text in ("[", "("))
+
+
+def _list_with_null(toks: list[Tok], i: int, params: dict, text: str) -> str | None:
+    """The list after ``IN`` at ``toks[i]`` when it holds a null: its text (a parameter: its name)."""
+    nxt = toks[i + 1] if i + 1 < len(toks) else None
+    if nxt is None:
+        return None
+    if nxt.kind == "param":
+        value = params.get(nxt.text[1:])
+        return nxt.text if isinstance(value, list | tuple) and any(v is None for v in value) else None
+    if nxt.text != "[":
+        return None
+    close = closing(toks, i + 1)
+    for j in range(i + 2, close):
+        t = toks[j]
+        if t.depth == nxt.depth + 1 and t.kind == "word" and t.up == "NULL" \
+                and toks[j - 1].text in ("[", ",") and toks[j + 1].text in (",", "]"):
+            return text[nxt.start:toks[close].end]
+    return None
+
+
+def _node_results(toks: list[Tok], i: int, variables: set[str]) -> str | None:
+    """The node or relationship variable that is a value of the ``CASE`` at ``toks[i]`` (after ``THEN`` or
+    ``ELSE``), or None."""
+    depth = toks[i].depth
+    for j in range(i + 1, len(toks)):
+        t = toks[j]
+        if t.depth == depth and t.up == "END":
+            return None
+        if t.depth == depth and t.up in ("THEN", "ELSE") and j + 2 < len(toks) and toks[j + 1].text in variables \
+                and toks[j + 2].depth == depth and toks[j + 2].up in ("WHEN", "ELSE", "END"):
+            return toks[j + 1].text
+    return None
+
+
+def _whole_final_item(toks: list[Tok], i: int, clauses: list[int]) -> bool:
+    """``toks[i:i + 4]`` (``properties ( v )``) is a whole item of the query's last ``RETURN``."""
+    returns = [c for c in clauses if toks[c].up == "RETURN"]
+    if not returns or i < returns[-1] or any(c > returns[-1] and toks[c].up in ("UNION",) for c in clauses):
+        return False
+    before, after = toks[i - 1], toks[i + 4] if i + 4 < len(toks) else None
+    starts = before.up in ("RETURN", "DISTINCT", ",") and before.depth == 0
+    ends = after is None or (after.depth == 0 and (after.up in (",", "AS", ";") or is_clause(toks, i + 4)))
+    return starts and ends
+
+
+def edits_for(text: str, params: dict | None = None, toks: list[Tok] | None = None) -> list[Edit]:
+    """The rewrites of ``CONTAINS ''`` and of a returned ``properties(n)`` (see the module docstring);
+    raises :class:`~citynet.graph.compat.Unsupported` for what is refused."""
+    params = params or {}
+    toks = tokens(text) if toks is None else toks
+    variables = _pattern_vars(toks)
+    clauses = [i for i in range(len(toks)) if is_clause(toks, i)]
+    edits: list[Edit] = []
+    for i, t in enumerate(toks):
+        if t.kind != "word":
+            continue
+        if t.up == "CONTAINS" and i + 1 < len(toks) and _is_empty_text(toks[i + 1], params):
+            edits.append((t.start, t.end, "STARTS WITH"))
+        elif t.up == "IN" and _membership(toks, i) and (listed := _list_with_null(toks, i, params, text)):
+            raise Unsupported(
+                f"refused on the embedded store: IN {listed} holds a null; where the value is not in the list Neo4j "
+                "answers null and LadybugDB false, so NOT … IN keeps rows on one store and not on the other",
+                fix="leave the null out of the list (a null is never equal to anything), or test it apart: "
+                    "x IS NULL OR x IN [...]")
+        elif t.up == "CASE" and (var := _node_results(toks, i, variables)):
+            raise _null_node(f"CASE … THEN {var} … END")
+        elif _call(toks, i, "COALESCE") and (var := next(
+                (toks[lo].text for lo, hi in _args(toks, i + 1) if hi == lo + 1 and toks[lo].text in variables),
+                None)):
+            raise _null_node(f"coalesce({var}, …)")
+        elif _call(toks, i, "REPLACE") and len(args := _args(toks, i + 1)) == 3 \
+                and args[1][1] == args[1][0] + 1 and _is_empty_text(toks[args[1][0]], params):
+            raise Unsupported(
+                "refused on the embedded store: replace(…, '', …) replaces the empty text; Neo4j inserts the "
+                "replacement around every character, LadybugDB returns the text unchanged",
+                fix="replace a non-empty text, or run it on Neo4j (--store neo4j)")
+        elif _call(toks, i, "ID") and i + 3 < len(toks) and toks[i + 2].up == "NULL" and toks[i + 3].text == ")":
+            raise Unsupported("refused on the embedded store: id(null) ends LadybugDB's process (Neo4j: null)",
+                              fix="leave it out: the id of nothing is null")
+        elif _call(toks, i, "KEYS") and i + 3 < len(toks) and toks[i + 2].text in variables \
+                and toks[i + 3].text == ")":
+            v = toks[i + 2].text
+            raise Unsupported(
+                f"refused on the embedded store: keys({v}) lists every property of the label there, also those "
+                f"{v} does not have (null); Neo4j lists only those it has",
+                fix=f"ask for the property itself ({v}.grant_date IS NOT NULL), or return properties({v}) whole "
+                    "(printed without the null ones on both stores)")
+        elif _call(toks, i, "PROPERTIES") and i + 3 < len(toks) and toks[i + 2].text in variables \
+                and toks[i + 3].text == ")":
+            v = toks[i + 2].text
+            if not _whole_final_item(toks, i, clauses):
+                raise Unsupported(
+                    f"refused on the embedded store: properties({v}) inside an expression; LadybugDB's map holds the "
+                    f"properties {v} does not have (as null), Neo4j's only those it has",
+                    fix=f"read the property itself ({v}.grant_date), or return properties({v}) as a whole column "
+                        "of the last RETURN")
+            edits.append((t.start, toks[i + 3].end, v))
+    return edits
+
+
+def _null_node(construct: str) -> Unsupported:
+    return Unsupported(
+        f"refused on the embedded store: {construct} has a node or relationship as its value; where it is null, "
+        "LadybugDB 0.20 reads its properties as '' and gives it an id (docs/cypher.md, engine bug 11), so "
+        "counts and filters of its properties would differ from Neo4j's",
+        fix="take the property inside the expression (CASE WHEN … THEN c.name_zh END, coalesce(a.name, b.name)), "
+            "or run it on Neo4j (--store neo4j)")
