@@ -10,8 +10,9 @@ same Cypher differently, and both are handled here, on the query path of ``Embed
   overlap; ``ALL(x IN rels(e) WHERE id(x) <> id(r))`` between a variable-length relationship and a
   fixed one), naming anonymous relationships ``__u1``, ``__u2``, … first. Inside one variable-length
   relationship the engine's ``TRAIL`` semantics (its default, set explicitly) already forbid repeats.
-- **Aggregates over no values.** Neo4j's ``sum`` of nothing (or of nulls only) is 0, LadybugDB's is
-  null: ``sum(x)`` becomes ``coalesce(sum(x), 0)``.
+- **Aggregates over no values.** Neo4j's ``sum`` of nothing (or of nulls only) is 0 and its ``collect``
+  ``[]``, LadybugDB's are null: ``sum(x)`` becomes ``coalesce(sum(x), 0)``, ``collect(x)``
+  ``coalesce(collect(x), [])``.
 - **Column names.** A returned expression without ``AS`` is named by its text on Neo4j
   (``count(c)``) but not on LadybugDB (``COUNT(c._ID)``): it gets ``AS `count(c)```.
 - **Positions from 0 and three functions** (``l[0]``, ``l[1..3]``, ``substring``, ``log``,
@@ -20,6 +21,8 @@ same Cypher differently, and both are handled here, on the query path of ``Embed
 - **An OPTIONAL MATCH along a relationship that cannot touch its node's label**
   (``(c:City) … OPTIONAL MATCH (c)-[:LOCATED_IN]->(d)``): refused by :mod:`citynet.graph.compat_endpoints`
   (LadybugDB follows another node's relationships there).
+- **Nulls and empty texts** (``CONTAINS ''``, ``IN`` a list with a null, ``keys``/``properties``, a node
+  from ``CASE``): rewritten or refused by :mod:`citynet.graph.compat_nulls`.
 - **Values of another type than their property** (``c.city_code = 110000``; an integer property
   against ``2015.0``): refused, or rewritten exactly, by :mod:`citynet.graph.compat_types`.
 - **Constructs it cannot rewrite** (two variable-length relationships of overlapping types in one
@@ -192,17 +195,20 @@ def _overlap(a: RelPat, b: RelPat) -> bool:
     return a.types is None or b.types is None or bool(a.types & b.types)
 
 
-def _sum_edits(toks: list[Tok]) -> list[tuple[int, int, str]]:
-    """``sum(x)`` → ``coalesce(sum(x), 0)``: Neo4j's sum of no values (or only nulls) is 0, LadybugDB's null."""
+_EMPTY_AGGREGATES = {"SUM": "0", "COLLECT": "[]"}
+
+
+def _empty_aggregate_edits(toks: list[Tok]) -> list[tuple[int, int, str]]:
+    """``sum(x)`` → ``coalesce(sum(x), 0)`` and ``collect(x)`` → ``coalesce(collect(x), [])``: Neo4j's sum of no
+    values (or only nulls) is 0 and their collection ``[]``; LadybugDB's are null (so ``size(collect(a))`` of a
+    city without applicants, after an ``OPTIONAL MATCH``, was null where Neo4j counts 0)."""
     edits = []
     for i, t in enumerate(toks[:-1]):
-        if t.kind == "word" and t.up == "SUM" and toks[i + 1].text == "(" and (i == 0 or toks[i - 1].text != "."):
-            depth = toks[i + 1].depth
-            for j in range(i + 2, len(toks)):
-                if toks[j].text == ")" and toks[j].depth == depth:
-                    edits.append((t.start, t.start, "coalesce("))
-                    edits.append((toks[j].end, toks[j].end, ", 0)"))
-                    break
+        if t.kind == "word" and t.up in _EMPTY_AGGREGATES and toks[i + 1].text == "(" \
+                and (i == 0 or toks[i - 1].text != "."):
+            close = closing(toks, i + 1)
+            edits.append((t.start, t.start, "coalesce("))
+            edits.append((toks[close].end, toks[close].end, f", {_EMPTY_AGGREGATES[t.up]})"))
     return edits
 
 
@@ -404,7 +410,7 @@ def prepare(text: str, params: dict | None = None) -> tuple[str, ClientOrder | N
         else:
             at = toks[nxt - 1].end
             edits.append((at, at, f" WHERE {extra} "))
-    edits += _sum_edits(toks)
+    edits += _empty_aggregate_edits(toks)
     edits += compat_types.float_edits(text, toks)
     edits += null_edits
     edits += _alias_edits(toks, clauses, text)

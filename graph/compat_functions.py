@@ -9,23 +9,26 @@ and a date has no components to read:
 - ``l[1..3]`` (second and third): first to third → ``l[2..3]``; in general ``l[a..b]`` →
   ``l[<a from 1>..<b included>]``;
 - ``substring(s, 1, 3)``: from the first character → ``substring(s, 2, 3)``; ``substring(s, 2)`` (the
-  rest): an error (a length is needed) → ``substring(s, 3, 2147483647)`` (LadybugDB stops at the end; a
-  length of ``size(s)`` meets engine bug 12 below);
+  rest): an error (a length is needed) → ``substring(s, 3, 2147483647)`` (LadybugDB stops at the end);
 - ``log(x)`` (natural): base 10 → ``ln(x)``;
 - ``reverse([1, 2])``: the text ``']2,1['`` → ``list_reverse([1, 2])``;
 - ``labels(n)`` (a list): a text, also for a null ``n`` → ``CASE WHEN (n) IS NULL THEN NULL ELSE [label(n)] END``;
 - ``type(r)``: missing → ``CASE WHEN (r) IS NULL THEN NULL ELSE label(r) END``;
 - ``p.app_date.year`` (``.month``, ``.day``, ``.quarter``, ``.week``, ``.dayOfWeek``): an error →
-  ``date_part('year', p.app_date)`` (``dayOfWeek``: Monday 1 … Sunday 7, from LadybugDB's Sunday 0 …).
+  ``date_part('year', p.app_date)`` (``dayOfWeek``: Monday 1 … Sunday 7, from LadybugDB's Sunday 0 …);
+- ``substring(s, …)`` and ``replace(s, …)``: ``s`` as ``coalesce(s, NULL)``: of an ``OPTIONAL MATCH``'s
+  property LadybugDB's three-argument text functions return null for almost every row (engine bug 13), and
+  with a length computed from a relationship's property other rows' values (engine bug 12); on a value
+  computed first both are right;
+- ``round(x)``: missing → ``(CASE WHEN (x) - floor(x) >= 0.5 THEN ceil(x) ELSE floor(x) END * 1.0)``
+  (Neo4j's ``Math.round``, halves up, as a float); ``round(x, 2)`` refused (Neo4j rounds the decimal text
+  half away from zero, LadybugDB the binary value: ``round(0.285, 2)`` is 0.29 and 0.28);
+- ``ceil(x)``, ``floor(x)``: an integer of an integer → ``(ceil(x) * 1.0)`` (a float, as Neo4j's).
 
 The list predicates ``any``, ``all``, ``none`` and ``single(x IN l WHERE …)`` are refused, with the
 ``UNWIND`` form that both stores answer alike: LadybugDB 0.20.4 ends the process on them beyond about
 2,048 rows of lists (engine bug 10), and its ``list_filter`` cannot stand in (a ``NOT`` inside it, or two of
 them in one projection, give wrong counts).
-
-A ``substring`` whose length is computed (not a number or a parameter) is refused unless it is of a
-node's property or a literal text: of a relationship's property (``substring(r.city_code, 1, size(r.city_code))``)
-LadybugDB returns other rows' values (engine bug 12: 1,792 matches where 5 are; Kùzu: 1).
 
 Negative positions count from the end on both engines (``l[-1]`` is the last element) and are kept.
 ``reverse`` of a text is the same on both; of a value whose type the query does not show (a variable
@@ -36,7 +39,7 @@ Neo4j refuses and LadybugDB answers with a character) is refused. Checked agains
 Python's (Neo4j's) slice.
 
 >>> rewrite("RETURN substring(c.city_code, 0, 2) AS prov, p.ipc[0] AS first, log(x) AS l")
-'RETURN substring(c.city_code, 1, 2) AS prov, p.ipc[1] AS first, ln(x) AS l'
+'RETURN substring(coalesce(c.city_code, NULL), 1, 2) AS prov, p.ipc[1] AS first, ln(x) AS l'
 >>> rewrite("RETURN l[1..-1], l[i], reverse(collect(x))")
 'RETURN l[2..-2], l[CASE WHEN (i) < 0 THEN (i) ELSE (i) + 1 END], list_reverse(collect(x))'
 """
@@ -152,7 +155,7 @@ class _Writer:
         name = self.toks[i].up
         if name in _QUANTIFIERS:
             return self.quantifier(i)
-        if name not in ("SUBSTRING", "LOG", "REVERSE", "LABELS", "TYPE"):
+        if name not in ("SUBSTRING", "REPLACE", "LOG", "REVERSE", "LABELS", "TYPE", "ROUND", "CEIL", "FLOOR"):
             return None
         close = closing(self.toks, i + 1)
         args = self.args(i + 1, close)
@@ -164,15 +167,14 @@ class _Writer:
             return close, f"CASE WHEN ({texts[0]}) IS NULL THEN NULL ELSE {label} END"
         if name == "SUBSTRING" and len(args) in (2, 3):
             start = _shifted(self.toks, *args[1], texts[1])
-            if len(args) == 3 and not (self.is_constant(*args[2]) or self.of_a_node(*args[0])):
-                raise Unsupported(
-                    f"refused on the embedded store: {self.text[self.toks[i].start:self.toks[close].end]} takes a "
-                    "computed length of a text that may be a relationship's property; LadybugDB then returns other "
-                    "rows' values (docs/cypher.md, engine bug 12)",
-                    fix="give the length as a number or a parameter (substring(r.city_code, 1, 5)), leave it out "
-                        "for the rest of the text (substring(r.city_code, 1)), or run it on Neo4j (--store neo4j)")
             length = texts[2] if len(args) == 3 else "2147483647"
-            return close, f"{self.toks[i].text}({texts[0]}, {start}, {length})"
+            return close, f"{self.toks[i].text}({self.detached(args[0], texts[0])}, {start}, {length})"
+        if name == "REPLACE" and len(args) == 3:
+            return close, f"{self.toks[i].text}({self.detached(args[0], texts[0])}, {texts[1]}, {texts[2]})"
+        if name in ("CEIL", "FLOOR") and len(args) == 1:  # Neo4j: a float, also of an integer
+            return close, f"({self.toks[i].text}({texts[0]}) * 1.0)"
+        if name == "ROUND":
+            return close, self.round(i, close, args, texts)
         if name == "REVERSE" and len(args) == 1:
             kind = self.kind_of(*args[0])
             if kind == "list":
@@ -185,6 +187,27 @@ class _Writer:
                 fix="reverse a list written or collected in the same expression (reverse(collect(x))), or run it "
                     "on Neo4j (--store neo4j)")
         return None
+
+    def detached(self, arg: tuple[int, int], text: str) -> str:
+        """The text argument of ``substring``/``replace`` as ``coalesce(arg, NULL)`` (engine bugs 12 and 13:
+        of an ``OPTIONAL MATCH``'s property, or with a length computed from a relationship, LadybugDB's
+        three-argument text functions return null or other rows' values; a value computed first is right)."""
+        return text if arg[1] == arg[0] + 1 and self.toks[arg[0]].kind == "str" else f"coalesce({text}, NULL)"
+
+    def round(self, i: int, close: int, args: list[tuple[int, int]], texts: list[str]) -> str:
+        """``round(x)`` (and ``round(x, 0)``): Neo4j's ``Math.round`` (halves up: 2.5 → 3.0, −2.5 → −2.0), a
+        float; LadybugDB has no one-argument ``round``. A precision above 0 is refused: Neo4j rounds the
+        shortest decimal text of the float half away from zero (``round(0.285, 2)`` = 0.29), LadybugDB the
+        binary value (0.28)."""
+        precision = _int_literal(self.toks, *args[1]) if len(args) == 2 else None
+        if len(args) == 1 or precision == 0:
+            x = texts[0]
+            return f"(CASE WHEN ({x}) - floor({x}) >= 0.5 THEN ceil({x}) ELSE floor({x}) END * 1.0)"
+        shown = self.text[self.toks[i].start:self.toks[close].end]
+        raise Unsupported(
+            f"refused on the embedded store: {shown}; Neo4j rounds the decimal text of the number half away from "
+            "zero (round(0.285, 2) = 0.29), LadybugDB its binary value (0.28)",
+            fix="round in the table you make of the result, or write round(x * 100) / 100.0 (the same on both stores)")
 
     def quantifier(self, i: int):
         """``any``/``all``/``none``/``single(x IN list WHERE predicate)``: refused (engine bug 10: LadybugDB
@@ -213,22 +236,6 @@ class _Writer:
                            f"ELSE date_part('dow', {value}) END")
         return i + 4, f"date_part('{part}', {value})"
 
-    def is_constant(self, lo: int, hi: int) -> bool:
-        """``toks[lo:hi]`` is a number (optionally signed) or a parameter."""
-        return _int_literal(self.toks, lo, hi) is not None or (hi == lo + 1 and self.toks[lo].kind == "param")
-
-    def of_a_node(self, lo: int, hi: int) -> bool:
-        """``toks[lo:hi]`` is a literal text or ``v.p`` of a node variable ``v`` (bound by ``(v`` in a pattern)."""
-        toks = self.toks
-        if hi == lo + 1:
-            return toks[lo].kind == "str"
-        return hi == lo + 3 and toks[lo + 1].text == "." and toks[lo].text in self.node_variables()
-
-    def node_variables(self) -> frozenset[str]:
-        toks = self.toks
-        return frozenset(toks[j + 1].text for j in range(len(toks) - 2) if toks[j].text == "("
-                         and toks[j + 1].kind == "word" and toks[j + 2].text in (":", "{", ")"))
-
     def kind_of(self, lo: int, hi: int) -> str | None:
         """``list``, ``text`` or None (not shown) of the expression ``toks[lo:hi]``."""
         toks = self.toks
@@ -248,6 +255,9 @@ class _Writer:
         if first.kind == "word" and first.up in _LIST_CALLS and lo + 1 < hi and toks[lo + 1].text == "(" \
                 and closing(toks, lo + 1) == hi - 1:
             return "list"
+        if first.up == "COALESCE" and lo + 1 < hi and toks[lo + 1].text == "(" and closing(toks, lo + 1) == hi - 1:
+            kinds = {self.kind_of(a, b) for a, b in self.args(lo + 1, hi - 1)} - {None}  # (collect: coalesced)
+            return kinds.pop() if len(kinds) == 1 else None
         return None
 
     def position(self, i: int):
@@ -308,8 +318,8 @@ def rewrite(text: str, params: dict | None = None) -> str:
     LadybugDB (see the module docstring); raises :class:`~citynet.graph.compat.Unsupported` for a
     ``reverse`` it cannot type."""
     low = text.lower()
-    if "[" not in text and not any(f in low for f in ("substring", "log", "reverse", "labels", "type", "any", "all",
-                                                        "none", "single", "date")):
+    if "[" not in text and not any(f in low for f in ("substring", "replace", "log", "reverse", "labels", "type", "any",
+                                                        "all", "none", "single", "date", "round", "ceil", "floor")):
         return text
     w = _Writer(text, params or {})
     if not w.toks:

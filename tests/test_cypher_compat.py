@@ -444,33 +444,89 @@ ids = pa.table({"id": list(range(5000))})
 c.execute("COPY A FROM $t", {"t": ids})
 c.execute("COPY P FROM $t", {"t": ids})
 c.execute("COPY R FROM $t", {"t": pa.table({"from": list(range(5000)), "to": list(range(5000)), "code": codes})})
-r = c.execute("MATCH (a:A)-[r:R]->(p:P) WHERE substring(r.code, 2, size(r.code)) = '10000' RETURN count(*)")
-print(r.get_next()[0], sum(code[1:] == '10000' for code in codes))
+for arg in ("r.code", "coalesce(r.code, NULL)"):
+    r = c.execute(f"MATCH (a:A)-[r:R]->(p:P) WHERE substring({arg}, 2, size(r.code)) = '10000' RETURN count(*)")
+    print(r.get_next()[0])
+print(sum(code[1:] == '10000' for code in codes))
+"""
+
+TEXT_OF_AN_OPTIONAL_NODE = """
+import ladybug as lb
+import pyarrow as pa
+c = lb.Connection(lb.Database(":memory:"))
+c.execute("CREATE NODE TABLE P(id INT64 PRIMARY KEY, kind STRING)")
+c.execute("CREATE REL TABLE CITES(FROM P TO P)")
+c.execute("COPY P FROM $t", {"t": pa.table({"id": list(range(5000)), "kind": ["invention", "utility"] * 2500})})
+cited = list(range(0, 5000, 2))
+c.execute("COPY CITES FROM $t", {"t": pa.table({"from": cited, "to": [(i * 7 + 1) % 5000 for i in cited]})})
+for arg in ("o.kind", "coalesce(o.kind, NULL)"):
+    r = c.execute("MATCH (a:P) OPTIONAL MATCH (a)-[:CITES]->(o:P) "
+                  f"RETURN count(o), count(replace({arg}, 'x', 'y')), count(substring({arg}, 1, 3))")
+    print(*r.get_next())
 """
 
 
-def test_a_substring_of_a_relationship_s_property_is_neo4j_s(store, tmp_path):
-    """Engine bug 12: LadybugDB's ``substring(r.p, start, <length computed from r>)`` returns other rows' values
-    (checked in a child process on 5,000 relationships). The rest of the text (``substring(s, 1)``) is written
-    with a constant length; a computed length of a relationship's property is refused. Hand count on
-    hand_tables: four APPLIED relationships carry city 320100 (a1 on p1, p2, p4, p5)."""
+def _engine(script: str) -> list[list[int]]:
     import subprocess
     import sys
 
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
+    return [[int(x) for x in line.split()] for line in out.stdout.splitlines()]
+
+
+def test_the_text_functions_give_neo4j_s_values_where_the_engine_does_not(store, tmp_path):
+    """Engine bugs 12 and 13, each checked on the engine alone in a child process (5,000 rows): a ``substring``
+    of a relationship's property with a length computed from it returns other rows' values; ``replace`` and
+    ``substring`` of an ``OPTIONAL MATCH``'s property return null for almost every row; with the text argument
+    computed first (``coalesce(s, NULL)``, citynet's rewrite) both are right. Hand counts on hand_tables: four
+    APPLIED relationships carry city 320100 (a1 on p1, p2, p4, p5); each city has one located applicant."""
     load_tables(store, hand_tables(), tmp_path / "canonical")
     rest = "MATCH (:Applicant)-[r:APPLIED]->(:Patent) WHERE substring(r.city_code, 1) = '20100' RETURN count(*) AS n"
     assert store.query(rest)["n"].iloc[0] == 4
     computed = ("MATCH (:Applicant)-[r:APPLIED]->(:Patent) WHERE substring(r.city_code, 1, size(r.city_code) - 1) "
                 "= '20100' RETURN count(*) AS n")
-    of_a_node = "MATCH (c:City) WHERE substring(c.city_code, 1, size(c.city_code) - 1) = '20100' RETURN count(*) AS n"
-    assert store.query(of_a_node)["n"].iloc[0] == 1  # 320100 (a node's property: not refused)
+    assert store.query(computed)["n"].iloc[0] == 4
+    optional = store.query("MATCH (c:City) OPTIONAL MATCH (c)<-[:LOCATED_IN]-(a:Applicant) RETURN c.city_code AS city, "
+                           "substring(a.city_code, 0, 2) AS prov, replace(a.name, '公司', '') AS name ORDER BY city")
+    assert optional.values.tolist() == [["110000", "11", "北京研究院"], ["310000", "31", "上海"],
+                                        ["320100", "32", "南京大学"], ["320500", "32", "苏州"]]
+    if store.backend == "embedded":
+        (wrong, right, python), = zip(*_engine(SUBSTRING_OF_A_RELATIONSHIP), strict=True)
+        assert python == right == 5 and wrong != right  # the engine as written (0.20.4: 1,792)
+        as_written, rewritten = _engine(TEXT_OF_AN_OPTIONAL_NODE)
+        assert rewritten == [2500, 2500, 2500] and as_written[0] == 2500 and as_written[1:] != [2500, 2500]
+
+
+def test_collect_of_nothing_is_an_empty_list(store, tmp_path):
+    """Neo4j's ``collect`` of no values (or only nulls) is ``[]``; LadybugDB's is null, so a city without such an
+    applicant had no count. Hand count on hand_tables: the one university (a1) is in Nanjing."""
+    load_tables(store, hand_tables(), tmp_path / "canonical")
+    query = ("MATCH (c:City) OPTIONAL MATCH (c)<-[:LOCATED_IN]-(a:Applicant {kind: 'university'}) "
+             "RETURN c.city_code AS city, size(collect(a)) AS n, collect(a.name) AS names ORDER BY city")
+    got = store.query(query)
+    assert got["n"].tolist() == [0, 0, 1, 0]
+    assert [_plain(v) for v in got["names"]] == [[], [], ["南京大学"], []]
+    if store.backend == "embedded":
+        assert store._run(query)["n"].isna().sum() == 3  # the engine as written: null for the three others
+
+
+def test_round_ceil_and_floor_are_neo4j_s(store):
+    """Neo4j's ``round(x)`` is Java's ``Math.round`` as a float (halves up: 2.5 → 3.0, −2.5 → −2.0, and
+    0.49999999999999994 → 0.0, which ``floor(x + 0.5)`` would get wrong); ``ceil``/``floor`` are floats also of
+    an integer. ``round(x, 2)``: Neo4j rounds the decimal text (0.285 → 0.29), LadybugDB the binary value
+    (0.28): refused."""
+    cases = [("round(2.5)", 3.0), ("round(-2.5)", -2.0), ("round(0.49999999999999994)", 0.0), ("round(2)", 2.0),
+             ("round(-2.5, 0)", -2.0), ("round(7.5, 0)", 8.0), ("ceil(2)", 2.0), ("floor(-1.5)", -2.0),
+             ("ceil(-0.5) + 0.0", 0.0)]
+    for expression, expected in cases:
+        value = store.query(f"RETURN {expression} AS v")["v"].iloc[0]
+        assert isinstance(value, float) and value == expected, expression
+    two = "RETURN round(0.285, 2) AS v"
     if store.backend == "neo4j":
-        assert store.query(computed)["n"].iloc[0] == 4
+        assert store.query(two)["v"].iloc[0] == 0.29
         return
-    engine = subprocess.run([sys.executable, "-c", SUBSTRING_OF_A_RELATIONSHIP], capture_output=True, text=True,
-                            timeout=120, check=True)
-    wrong, right = map(int, engine.stdout.split())
-    assert right == 5 and wrong != right  # the engine as written (0.20.4: 1,792)
-    with pytest.raises(Unsupported, match="engine bug 12") as err:
-        store.query(computed)
-    assert "substring(r.city_code, 1, 5)" in err.value.fix
+    assert store._run(two)["v"].iloc[0] == 0.28  # the engine as written
+    with pytest.raises(Unsupported, match=r"round\(0.285, 2\)") as err:
+        store.query(two)
+    assert "round(x * 100) / 100.0" in err.value.fix
+    assert store.query("RETURN round(0.285 * 100) / 100.0 AS v")["v"].iloc[0] == 0.28  # the fix: as Neo4j's
