@@ -416,12 +416,12 @@ INT_PROPS = {"Patent": ["app_year", "grant_year", "refs_made"], "City": [], "App
 
 # functions and positions over a returned property, by its kind; the same meaning on both engines only
 # through graph/compat_functions.py (positions from 0, substring, log, reverse) and graph/compat_nulls.py
-# (CONTAINS '', IN a list with a null: refused)
+# (CONTAINS '', IN a list with a null: refused; a text joined to a null)
 KEY_TEMPLATES = {
     "str": ["substring({}, 0, 2)", "substring({}, 1)", "toLower({})", "size({})", "left({}, 3)", "right({}, 2)",
             "{} STARTS WITH '3'", "{} CONTAINS '0'", "trim({})", "coalesce({}, 'none')", "reverse({})",
             "[{}, 'x'][0]", "[{}, 'x'][1..]", "[{}, 'x', 'y'][-2]", "{} CONTAINS ''", "{} IN ['320100', null]",
-            "NOT {} IN ['2', null]", "replace({}, '0', '-')"],
+            "NOT {} IN ['2', null]", "replace({}, '0', '-')", "{} + '/'", "'<' + {} + '>'"],
     "int": ["{} % 7", "{} / 3", "abs({} - 2012)", "log({} + 1)", "log10({} + 1)", "sqrt({})",
             "CASE WHEN {} >= 2015 THEN 'late' ELSE 'early' END", "[{}, 0][-1]", "[0, {}, 1][1..2]",
             "reverse([{}, 1])"],

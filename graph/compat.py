@@ -250,6 +250,40 @@ def _alias_edits(toks: list[Tok], clauses: list[int], text: str) -> list[tuple[i
 _PROJECTION_END = {"ORDER", "SKIP", "LIMIT", "WHERE"}
 
 
+def _star_edits(toks: list[Tok], clauses: list[int], text: str) -> list[tuple[int, int, str]]:
+    """``RETURN *`` → ``RETURN a, c, r``: Neo4j orders the columns of ``*`` by name, LadybugDB by binding.
+    The variables in scope come from the patterns, ``UNWIND … AS`` and the last ``WITH``; a query with a
+    ``CALL``, ``UNION`` or anything else that binds names otherwise is left as it is."""
+    from citynet.graph.compat_types import _pattern_vars
+
+    if not clauses or any(toks[c].up in ("CALL", "UNION", "FOREACH", "LOAD") for c in clauses):
+        return []
+    scope: set[str] = set()
+    for n, ci in enumerate(clauses):
+        nxt = clauses[n + 1] if n + 1 < len(clauses) else len(toks)
+        part, word = toks[ci + 1:nxt], toks[ci].up
+        if word in ("MATCH", "OPTIONAL", "CREATE", "MERGE"):
+            scope |= _pattern_vars(part) | {t.text for k, t in enumerate(part[:-1])
+                                            if t.kind == "word" and part[k + 1].text == "=" and t.depth == 0}
+        elif word == "UNWIND" and len(part) >= 2 and part[-2].up == "AS":
+            scope.add(part[-1].text)
+        elif word in ("WITH", "RETURN"):
+            items = _items(part[1:] if part and part[0].up == "DISTINCT" else part, text)
+            star = any(len(expr) == 1 and expr[0].text == "*" for expr, _, _ in items)
+            if word == "RETURN":
+                if not star or len(items) != 1 or not scope or n + 1 < len(clauses) and any(
+                        toks[c].up not in _PROJECTION_END for c in clauses[n + 1:]):
+                    return []
+                at = next(t for t in part if t.text == "*")
+                return [(at.start, at.end, ", ".join(sorted(scope)))]
+            named = {alias or (expr[0].text if len(expr) == 1 and expr[0].kind == "word" else None)
+                     for expr, alias, _ in items}
+            scope = (scope if star else set()) | (named - {None, "*"})
+    return []
+
+
+
+
 def _items(toks: list[Tok], text: str) -> list[tuple[list[Tok], str | None, str]]:
     """The items of a ``WITH`` / ``RETURN``: (expression tokens, alias or None, returned column name)."""
     base = toks[0].depth if toks else 0
@@ -414,10 +448,12 @@ def prepare(text: str, params: dict | None = None) -> tuple[str, ClientOrder | N
     edits += compat_types.float_edits(text, toks)
     edits += null_edits
     edits += _alias_edits(toks, clauses, text)
+    edits += _star_edits(toks, clauses, text)
     cut, order = _order_edits(toks, clauses, text)
     if cut:
         (lo, hi, _), = cut
         edits = [e for e in edits if not lo <= e[0] < hi] + cut
+    edits += [e for e in compat_nulls.concat_edits(text, params, toks) if not (cut and cut[0][0] <= e[0] < cut[0][1])]
     out = text
     for s, e, rep in sorted(edits, key=lambda x: (x[0], x[1]), reverse=True):
         out = out[:s] + rep + out[e:]

@@ -22,6 +22,11 @@ against Neo4j 5.26 in ``tests/test_cypher_compat.py``:
   it is written as ``n``, which ``citynet query`` prints as Neo4j prints ``properties(n)``: the
   properties that are set; anywhere else it is refused.
 - ``id(null)`` ends LadybugDB's process (all versions tried): refused.
+- ``a + b`` of texts where one is null: null on Neo4j, the other text on LadybugDB (a null text is ``''``
+  there), so ``c.name_zh + '–' + d.name_zh`` of a city without partner gave ``'北京市–'``. A chain of ``+``
+  with a text term (a text literal or parameter, a text property, a text function) becomes
+  ``CASE WHEN t1 IS NULL OR … THEN NULL ELSE <the chain> END`` over its terms that can be null
+  (:func:`concat_edits`).
 
 >>> edits_for("MATCH (c:City) WHERE c.name_zh CONTAINS $q RETURN properties(c)", {"q": ""})
 [(31, 39, 'STARTS WITH'), (50, 63, 'c')]
@@ -29,8 +34,8 @@ against Neo4j 5.26 in ``tests/test_cypher_compat.py``:
 
 from __future__ import annotations
 
-from citynet.graph.compat import Tok, Unsupported, closing, is_clause, tokens
-from citynet.graph.compat_types import _pattern_vars
+from citynet.graph.compat import CLAUSES, Tok, Unsupported, closing, is_clause, tokens
+from citynet.graph.compat_types import _pattern_vars, property_kinds
 
 Edit = tuple[int, int, str]
 
@@ -172,3 +177,98 @@ def _null_node(construct: str) -> Unsupported:
         "counts and filters of its properties would differ from Neo4j's",
         fix="take the property inside the expression (CASE WHEN … THEN c.name_zh END, coalesce(a.name, b.name)), "
             "or run it on Neo4j (--store neo4j)")
+
+
+_NOT_A_TERM = CLAUSES | {"AND", "OR", "XOR", "NOT", "IN", "AS", "CASE", "WHEN", "THEN", "ELSE", "END", "DISTINCT",
+                         "IS", "NULL", "TRUE", "FALSE", "STARTS", "ENDS", "CONTAINS", "BY", "ASC", "DESC"}
+_TIGHTER = {"*", "/", "%", "^", "-", "."}  # an operator next to a chain that makes it not one of + alone
+_TEXT_CALLS = {"TOLOWER", "TOUPPER", "LOWER", "UPPER", "TRIM", "LTRIM", "RTRIM", "SUBSTRING", "REPLACE", "LEFT",
+               "RIGHT", "CONCAT"}
+_NEVER_NULL_CALLS = {"COUNT", "SUM", "COLLECT", "SIZE"}  # (sum, collect: coalesced by graph/compat.py)
+
+
+def _term_end(toks: list[Tok], j: int) -> int | None:
+    """The index after the operand of ``+`` that starts at ``toks[j]`` (a literal, parameter, variable,
+    property, call or bracket, with its positions and properties), or None."""
+    t, n = toks[j], len(toks)
+    if t.kind in ("str", "num", "param", "bq"):
+        k = j + 1
+    elif t.kind == "word" and t.up not in _NOT_A_TERM:
+        k = closing(toks, j + 1) + 1 if j + 1 < n and toks[j + 1].text == "(" else j + 1
+    elif t.text in ("(", "["):
+        k = closing(toks, j) + 1
+    else:
+        return None
+    while k < n and (toks[k].text == "[" or (toks[k].text == "." and k + 1 < n and toks[k + 1].kind == "word")):
+        k = closing(toks, k) + 1 if toks[k].text == "[" else k + 2
+    return k
+
+
+def _term_kind(toks: list[Tok], lo: int, hi: int, params: dict) -> str:
+    """``text`` (certainly a text), ``never`` (never null: a literal, a given parameter, a count) or ``other``."""
+    t = toks[lo]
+    if hi == lo + 1 and t.kind == "str":
+        return "text"
+    if hi == lo + 1 and t.kind == "param":
+        value = params.get(t.text[1:])
+        return "text" if isinstance(value, str) else "never" if value is not None else "other"
+    if hi == lo + 1 and t.kind == "num":
+        return "never"
+    if hi == lo + 3 and toks[lo + 1].text == "." and property_kinds().get(toks[lo + 2].text) == "text":
+        return "text"
+    if t.kind == "word" and lo + 1 < hi and toks[lo + 1].text == "(" and closing(toks, lo + 1) == hi - 1:
+        return "text" if t.up in _TEXT_CALLS else "never" if t.up in _NEVER_NULL_CALLS else "other"
+    return "other"
+
+
+def concat_edits(text: str, params: dict | None = None, toks: list[Tok] | None = None) -> list[Edit]:
+    """Insertions that make a ``+`` of texts null where a term is null, as on Neo4j (see the module docstring).
+    Only insertions, at the chain's two ends, so that the other rewrites inside it stay in place.
+
+    >>> q = "RETURN c.name_zh + '-' + d.name_zh AS pair"
+    >>> e = concat_edits(q)
+    >>> q[:e[0][0]] + e[0][2] + q[e[0][0]:e[1][0]] + e[1][2] + q[e[1][0]:]
+    "RETURN CASE WHEN c.name_zh IS NULL OR d.name_zh IS NULL THEN NULL ELSE c.name_zh + '-' + d.name_zh END AS pair"
+    """
+    params = params or {}
+    toks = tokens(text) if toks is None else toks
+    chains: list[tuple[int, int, list[tuple[int, int]]]] = []  # (start, end, spans of the terms that can be null)
+    for j in range(len(toks)):
+        before = toks[j - 1] if j else None
+        if before is not None and (before.text in _TIGHTER | {"+"} or (toks[j].text in ("(", "[") and (
+                before.text in (")", "]") or before.kind in ("str", "param", "bq")
+                or (before.kind == "word" and before.up not in _NOT_A_TERM)))):
+            continue  # inside a chain, or the bracket of a call or a position
+        end = _term_end(toks, j)
+        terms = [(j, end)] if end is not None else []
+        while end is not None and end < len(toks) and toks[end].text == "+" and toks[end].depth == toks[j].depth:
+            nxt = _term_end(toks, end + 1) if end + 1 < len(toks) else None
+            if nxt is None:
+                terms = []
+                break
+            terms.append((end + 1, nxt))
+            end = nxt
+        if len(terms) < 2 or (end < len(toks) and toks[end].text in _TIGHTER):
+            continue
+        kinds = [_term_kind(toks, lo, hi, params) for lo, hi in terms]
+        if "text" not in kinds or any(toks[lo].text == "[" for lo, _ in terms):
+            continue
+        nullable = [(toks[lo].start, toks[hi - 1].end) for (lo, hi), k in zip(terms, kinds, strict=True)
+                    if k == "other" or (k == "text" and toks[lo].kind not in ("str", "param"))]
+        if nullable:
+            chains.append((toks[j].start, toks[end - 1].end, nullable))
+    edits: list[Edit] = []
+    for start, end, nullable in sorted(chains, key=lambda c: c[1] - c[0]):  # inner chains first
+        test = " OR ".join(f"{_with_edits(text, lo, hi, edits)} IS NULL" for lo, hi in nullable)
+        edits.append((start, start, f"CASE WHEN {test} THEN NULL ELSE "))
+        edits.append((end, end, " END"))
+    return sorted(edits, key=lambda e: e[0])
+
+
+def _with_edits(text: str, lo: int, hi: int, edits: list[Edit]) -> str:
+    """``text[lo:hi]`` with the insertions of ``edits`` that fall inside it (an inner chain's test)."""
+    out, pos = [], lo
+    for at, _, insert in sorted((e for e in edits if lo < e[0] < hi), key=lambda e: e[0]):
+        out += [text[pos:at], insert]
+        pos = at
+    return "".join(out) + text[pos:hi]

@@ -530,3 +530,33 @@ def test_round_ceil_and_floor_are_neo4j_s(store):
         store.query(two)
     assert "round(x * 100) / 100.0" in err.value.fix
     assert store.query("RETURN round(0.285 * 100) / 100.0 AS v")["v"].iloc[0] == 0.28  # the fix: as Neo4j's
+
+
+def test_a_text_joined_to_null_is_null(store, tmp_path):
+    """Neo4j: ``'北京' + '/' + null`` is null; LadybugDB joins a null text as ''. Hand values on hand_tables: the
+    one university (a1) is in Nanjing, so the other three cities have no partner name."""
+    load_tables(store, hand_tables(), tmp_path / "canonical")
+    query = ("MATCH (c:City) OPTIONAL MATCH (c)<-[:LOCATED_IN]-(a:Applicant {kind: 'university'}) "
+             "RETURN c.city_code AS city, c.short_name + '/' + a.name AS pair, (a.name + '!') + '?' AS nested, "
+             "toLower(a.kind) + $s AS called ORDER BY city")
+    got = store.query(query, {"s": "!"})
+    assert [_plain(v) for v in got["pair"]] == [None, None, "南京/南京大学", None]
+    assert [_plain(v) for v in got["nested"]] == [None, None, "南京大学!?", None]
+    assert [_plain(v) for v in got["called"]] == [None, None, "university!", None]
+    where = ("MATCH (c:City) OPTIONAL MATCH (c)<-[:LOCATED_IN]-(a:Applicant {kind: 'university'}) "
+             "WITH c, c.short_name + a.name AS joined WHERE joined IS NULL RETURN count(*) AS n")
+    assert store.query(where)["n"].iloc[0] == 3
+    if store.backend == "embedded":
+        assert _plain(store._run(query, {"s": "!"})["pair"].iloc[0]) == "北京/"  # the engine as written
+
+
+def test_return_star_orders_its_columns_by_name(store, tmp_path):
+    """Neo4j orders the columns of ``RETURN *`` by name; LadybugDB by binding (``c, a, r``), and the names of the
+    relationships the uniqueness rewrite adds (``__u1``) would show. Hand values on hand_tables: Beijing's one
+    applicant is a4."""
+    load_tables(store, hand_tables(), tmp_path / "canonical")
+    got = store.query("MATCH (c:City {city_code: '110000'})<-[r:LOCATED_IN]-(a) RETURN *")
+    assert list(got.columns) == ["a", "c", "r"] and got["a"].iloc[0]["applicant_id"] == "a4"
+    pairs = store.query("MATCH (x:Applicant)-[:APPLIED]->(p:Patent {patent_id: 'p2'})<-[:APPLIED]-(y) "
+                        "WITH x, y RETURN * ORDER BY x.applicant_id")
+    assert list(pairs.columns) == ["x", "y"] and [v["applicant_id"] for v in pairs["x"]] == ["a1", "a4"]
