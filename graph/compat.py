@@ -137,6 +137,19 @@ def closing(toks: list[Tok], i: int) -> int:
     return len(toks) - 1
 
 
+def arguments(toks: list[Tok], open_: int) -> list[tuple[int, int]]:
+    """The token spans ``(lo, hi)`` of the comma-separated arguments inside the bracket at ``toks[open_]``."""
+    close = closing(toks, open_)
+    spans, lo = [], open_ + 1
+    for j in range(open_ + 1, close):
+        if toks[j].depth == toks[open_].depth + 1 and toks[j].text == ",":
+            spans.append((lo, j))
+            lo = j + 1
+    if lo < close:
+        spans.append((lo, close))
+    return spans
+
+
 @dataclass
 class RelPat:
     var: str | None

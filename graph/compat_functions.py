@@ -48,7 +48,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from citynet.graph.compat import CLAUSES, Tok, Unsupported, closing, tokens
+from citynet.graph.compat import CLAUSES, Tok, Unsupported, arguments, closing, tokens
 from citynet.graph.compat_types import list_properties
 
 # words after which "[" opens a list (or a pattern), not a position: clauses and operators
@@ -141,16 +141,6 @@ class _Writer:
         out.append(self.text[pos:toks[hi - 1].end])
         return "".join(out)
 
-    def args(self, open_: int, close: int) -> list[tuple[int, int]]:
-        parts, lo = [], open_ + 1
-        for j in range(open_ + 1, close):
-            if self.toks[j].depth == self.toks[open_].depth + 1 and self.toks[j].text == ",":
-                parts.append((lo, j))
-                lo = j + 1
-        if lo < close:
-            parts.append((lo, close))
-        return parts
-
     def call(self, i: int):
         name = self.toks[i].up
         if name in _QUANTIFIERS:
@@ -158,7 +148,7 @@ class _Writer:
         if name not in ("SUBSTRING", "REPLACE", "LOG", "REVERSE", "LABELS", "TYPE", "ROUND", "CEIL", "FLOOR"):
             return None
         close = closing(self.toks, i + 1)
-        args = self.args(i + 1, close)
+        args = arguments(self.toks, i + 1)
         texts = [self.span(a, b) for a, b in args]
         if name == "LOG" and len(args) == 1:
             return close, f"ln({texts[0]})"
@@ -256,7 +246,7 @@ class _Writer:
                 and closing(toks, lo + 1) == hi - 1:
             return "list"
         if first.up == "COALESCE" and lo + 1 < hi and toks[lo + 1].text == "(" and closing(toks, lo + 1) == hi - 1:
-            kinds = {self.kind_of(a, b) for a, b in self.args(lo + 1, hi - 1)} - {None}  # (collect: coalesced)
+            kinds = {self.kind_of(a, b) for a, b in arguments(toks, lo + 1)} - {None}  # (collect: coalesced)
             return kinds.pop() if len(kinds) == 1 else None
         return None
 

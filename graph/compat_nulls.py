@@ -34,7 +34,7 @@ against Neo4j 5.26 in ``tests/test_cypher_compat.py``:
 
 from __future__ import annotations
 
-from citynet.graph.compat import CLAUSES, Tok, Unsupported, closing, is_clause, tokens
+from citynet.graph.compat import CLAUSES, Tok, Unsupported, arguments, closing, is_clause, tokens
 from citynet.graph.compat_types import _pattern_vars, property_kinds
 
 Edit = tuple[int, int, str]
@@ -45,19 +45,6 @@ def _is_empty_text(tok: Tok, params: dict) -> bool:
     if tok.kind == "str":
         return len(tok.text) == 2
     return tok.kind == "param" and params.get(tok.text[1:]) == ""
-
-
-def _args(toks: list[Tok], open_: int) -> list[tuple[int, int]]:
-    """The argument spans ``(lo, hi)`` of the call whose ``(`` is ``toks[open_]``."""
-    close = closing(toks, open_)
-    spans, lo = [], open_ + 1
-    for j in range(open_ + 1, close):
-        if toks[j].depth == toks[open_].depth + 1 and toks[j].text == ",":
-            spans.append((lo, j))
-            lo = j + 1
-    if lo < close:
-        spans.append((lo, close))
-    return spans
 
 
 def _call(toks: list[Tok], i: int, name: str) -> bool:
@@ -137,10 +124,10 @@ def edits_for(text: str, params: dict | None = None, toks: list[Tok] | None = No
         elif t.up == "CASE" and (var := _node_results(toks, i, variables)):
             raise _null_node(f"CASE … THEN {var} … END")
         elif _call(toks, i, "COALESCE") and (var := next(
-                (toks[lo].text for lo, hi in _args(toks, i + 1) if hi == lo + 1 and toks[lo].text in variables),
+                (toks[lo].text for lo, hi in arguments(toks, i + 1) if hi == lo + 1 and toks[lo].text in variables),
                 None)):
             raise _null_node(f"coalesce({var}, …)")
-        elif _call(toks, i, "REPLACE") and len(args := _args(toks, i + 1)) == 3 \
+        elif _call(toks, i, "REPLACE") and len(args := arguments(toks, i + 1)) == 3 \
                 and args[1][1] == args[1][0] + 1 and _is_empty_text(toks[args[1][0]], params):
             raise Unsupported(
                 "refused on the embedded store: replace(…, '', …) replaces the empty text; Neo4j inserts the "
