@@ -384,7 +384,7 @@ def prepare(text: str, params: dict | None = None) -> tuple[str, ClientOrder | N
     from citynet.graph import compat_endpoints, compat_functions, compat_nulls, compat_types
 
     toks = tokens(text)
-    compat_types.check(text, params, toks)
+    type_edits = compat_types.edits_for(text, params, toks)
     compat_endpoints.check(text, toks)
     null_edits = compat_nulls.edits_for(text, params, toks)
     clauses = [i for i in range(len(toks)) if is_clause(toks, i)]
@@ -458,7 +458,7 @@ def prepare(text: str, params: dict | None = None) -> tuple[str, ClientOrder | N
             at = toks[nxt - 1].end
             edits.append((at, at, f" WHERE {extra} "))
     edits += _empty_aggregate_edits(toks)
-    edits += compat_types.float_edits(text, toks)
+    edits += type_edits
     edits += null_edits
     edits += _alias_edits(toks, clauses, text)
     edits += _star_edits(toks, clauses, text)

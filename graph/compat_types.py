@@ -15,9 +15,9 @@ LadybugDB converts the value to the property's declared type, so the same query 
 - a number with a fraction against an integer property in a pattern is rounded: ``{app_year: 2015.5}``
   finds 2016's patents (Neo4j: none); ``SET p.app_year = 2015.5`` stores 2016.
 
-:func:`check` refuses the conversions and the rounding on the embedded store, naming the property's
+:func:`edits_for` refuses the conversions and the rounding on the embedded store, naming the property's
 type and the value to write instead (a different answer is never given silently, and the value is nearly
-always a slip: a city code is text). :func:`float_edits` rewrites the floating-point bounds exactly:
+always a slip: a city code is text), and returns the edits that write the floating-point bounds exactly:
 ``2015.0`` becomes ``2015``, and a non-integral bound the integer bound that selects the same integers
 (``> 2014.5`` → ``> 2014``, ``>= 2014.5`` → ``>= 2015``).
 
@@ -26,10 +26,13 @@ one type in every table, checked here); a property it does not declare (the ``Ci
 columns), an expression (``p.app_year + 1 = '2016'``) or a variable not bound by a pattern is not
 checked. Like the rest of :mod:`citynet.graph.compat`, this reads tokens, not a full parse.
 
->>> check("MATCH (c:City) WHERE c.city_code = $x RETURN c.name_zh", {"x": 110000})
+>>> edits_for("MATCH (c:City) WHERE c.city_code = $x RETURN c.name_zh", {"x": 110000})
 Traceback (most recent call last):
 citynet.graph.compat.Unsupported: refused on the embedded store: c.city_code is text and is compared with the integer 110000 ($x); Neo4j never converts between types (no text equals a number, a boolean or a date), LadybugDB converts the value, so the two stores would answer differently
->>> check("MATCH (c:City) WHERE c.city_code = $x RETURN c.name_zh", {"x": "110000"})
+>>> edits_for("MATCH (c:City) WHERE c.city_code = $x RETURN c.name_zh", {"x": "110000"})
+[]
+>>> edits_for("MATCH (p:Patent) WHERE p.app_year >= 2014.5 RETURN count(*)")
+[(37, 43, '2015')]
 """
 
 from __future__ import annotations
@@ -241,28 +244,41 @@ def _compatible(prop_kind: str, value_kind: str | None) -> bool:
     return prop_kind == value_kind
 
 
-def check(text: str, params: dict | None = None, toks=None) -> None:
+def edits_for(text: str, params: dict | None = None, toks=None) -> list[tuple[int, int, str]]:
     """Refuse (:class:`~citynet.graph.compat.Unsupported`) a property compared with, or set to, a value of
-    another kind (see the module docstring)."""
-    from citynet.graph.compat import Unsupported, tokens
+    another kind, and return the edits that write a floating-point bound on an integer property exactly
+    (see the module docstring): one walk over the query's uses of properties."""
+    from citynet.graph.compat import tokens
 
     toks = tokens(text) if toks is None else toks
+    edits = []
     for u in _uses(toks, params or {}):
-        if u.kind == "integer" and u.value_kind == "float":
-            _check_float(u)
-        if _compatible(u.kind, u.value_kind):
-            continue
-        bare = u.shown.split(" (")[0].strip("'\"")
-        what = _VALUES.get(u.value_kind or "", "the value")
-        fix = _WRITE_AS[u.kind].format(v=bare, name=u.param or "NAME")
-        if u.clause == "SET" and u.op == "=":
-            raise Unsupported(
-                f"refused on the embedded store: {u.where} is {_NAMES[u.kind]} and would be set to {what} "
-                f"{u.shown}; Neo4j stores the value as given, LadybugDB converts it", fix=fix)
+        _check_kind(u)
+        edit = _float_bound(u, toks)
+        if edit is not None:
+            edits.append(edit)
+    return edits
+
+
+def _check_kind(u: Use) -> None:
+    """Refuse a value of another kind than its property (and a float an integer property would round)."""
+    from citynet.graph.compat import Unsupported
+
+    if u.kind == "integer" and u.value_kind == "float":
+        _check_float(u)
+    if _compatible(u.kind, u.value_kind):
+        return
+    bare = u.shown.split(" (")[0].strip("'\"")
+    what = _VALUES.get(u.value_kind or "", "the value")
+    fix = _WRITE_AS[u.kind].format(v=bare, name=u.param or "NAME")
+    if u.clause == "SET" and u.op == "=":
         raise Unsupported(
-            f"refused on the embedded store: {u.where} is {_NAMES[u.kind]} and is compared with {what} {u.shown}; "
-            "Neo4j never converts between types (no text equals a number, a boolean or a date), LadybugDB converts the value, so "
-            "the two stores would answer differently", fix=fix)
+            f"refused on the embedded store: {u.where} is {_NAMES[u.kind]} and would be set to {what} "
+            f"{u.shown}; Neo4j stores the value as given, LadybugDB converts it", fix=fix)
+    raise Unsupported(
+        f"refused on the embedded store: {u.where} is {_NAMES[u.kind]} and is compared with {what} {u.shown}; "
+        "Neo4j never converts between types (no text equals a number, a boolean or a date), LadybugDB converts the value, so "
+        "the two stores would answer differently", fix=fix)
 
 
 def _check_float(u: Use) -> None:
@@ -282,30 +298,26 @@ def _check_float(u: Use) -> None:
             fix="no integer equals it: give an integer, or compare in WHERE (… WHERE v.p = x)")
 
 
-def float_edits(text: str, toks=None) -> list[tuple[int, int, str]]:
-    """Edits that write a floating-point literal compared with an integer property in a ``WHERE`` as the
+def _float_bound(u: Use, toks) -> tuple[int, int, str] | None:
+    """The edit that writes a floating-point literal compared with an integer property in a ``WHERE`` as the
     integer bound that selects the same integers (engine bug 6); a bound beyond 64 bits is refused."""
-    from citynet.graph.compat import Unsupported, tokens
+    from citynet.graph.compat import Unsupported
 
-    toks = tokens(text) if toks is None else toks
-    edits = []
-    for u in _uses(toks, {}):
-        if u.kind != "integer" or u.value_kind != "float" or u.span is None or u.clause != "WHERE":
-            continue
-        value = u.value
-        if not math.isfinite(value) or abs(value) >= 2.0 ** 63:
-            raise Unsupported(
-                f"refused on the embedded store: {u.where} is an integer and is compared with {u.shown}, beyond "
-                "64-bit integers; LadybugDB filters such a comparison wrongly (docs/cypher.md, engine bug 6)",
-                fix="compare with an integer, or drop the comparison")
-        if value.is_integer():
-            bound = int(value)
-        elif u.op in (">", "<="):
-            bound = math.floor(value)
-        elif u.op in (">=", "<"):
-            bound = math.ceil(value)
-        else:  # = and <> of a non-integral value: the engine already answers as Neo4j (no row, every row)
-            continue
-        start, end = u.span
-        edits.append((toks[start].start, toks[end - 1].end, str(bound)))
-    return edits
+    if u.kind != "integer" or u.value_kind != "float" or u.span is None or u.clause != "WHERE":
+        return None
+    value = u.value
+    if not math.isfinite(value) or abs(value) >= 2.0 ** 63:
+        raise Unsupported(
+            f"refused on the embedded store: {u.where} is an integer and is compared with {u.shown}, beyond "
+            "64-bit integers; LadybugDB filters such a comparison wrongly (docs/cypher.md, engine bug 6)",
+            fix="compare with an integer, or drop the comparison")
+    if value.is_integer():
+        bound = int(value)
+    elif u.op in (">", "<="):
+        bound = math.floor(value)
+    elif u.op in (">=", "<"):
+        bound = math.ceil(value)
+    else:  # = and <> of a non-integral value: the engine already answers as Neo4j (no row, every row)
+        return None
+    start, end = u.span
+    return toks[start].start, toks[end - 1].end, str(bound)
