@@ -137,6 +137,17 @@ def closing(toks: list[Tok], i: int) -> int:
     return len(toks) - 1
 
 
+def pattern_variables(toks: list[Tok]) -> set[str]:
+    """Variables bound by a node or relationship pattern: ``(v`` / ``[v`` followed by ``:``, ``{`` or the
+    bracket's end."""
+    out = set()
+    for i in range(len(toks) - 2):
+        if toks[i].kind == "op" and toks[i].text in "([" and toks[i + 1].kind == "word" \
+                and toks[i + 2].kind == "op" and toks[i + 2].text in (":", "{", ")", "]"):
+            out.add(toks[i + 1].text)
+    return out
+
+
 def arguments(toks: list[Tok], open_: int) -> list[tuple[int, int]]:
     """The token spans ``(lo, hi)`` of the comma-separated arguments inside the bracket at ``toks[open_]``."""
     close = closing(toks, open_)
@@ -267,8 +278,6 @@ def _star_edits(toks: list[Tok], clauses: list[int], text: str) -> list[tuple[in
     """``RETURN *`` → ``RETURN a, c, r``: Neo4j orders the columns of ``*`` by name, LadybugDB by binding.
     The variables in scope come from the patterns, ``UNWIND … AS`` and the last ``WITH``; a query with a
     ``CALL``, ``UNION`` or anything else that binds names otherwise is left as it is."""
-    from citynet.graph.compat_types import _pattern_vars
-
     if not clauses or any(toks[c].up in ("CALL", "UNION", "FOREACH", "LOAD") for c in clauses):
         return []
     scope: set[str] = set()
@@ -276,7 +285,7 @@ def _star_edits(toks: list[Tok], clauses: list[int], text: str) -> list[tuple[in
         nxt = clauses[n + 1] if n + 1 < len(clauses) else len(toks)
         part, word = toks[ci + 1:nxt], toks[ci].up
         if word in ("MATCH", "OPTIONAL", "CREATE", "MERGE"):
-            scope |= _pattern_vars(part) | {t.text for k, t in enumerate(part[:-1])
+            scope |= pattern_variables(part) | {t.text for k, t in enumerate(part[:-1])
                                             if t.kind == "word" and part[k + 1].text == "=" and t.depth == 0}
         elif word == "UNWIND" and len(part) >= 2 and part[-2].up == "AS":
             scope.add(part[-1].text)

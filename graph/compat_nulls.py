@@ -34,8 +34,17 @@ against Neo4j 5.26 in ``tests/test_cypher_compat.py``:
 
 from __future__ import annotations
 
-from citynet.graph.compat import CLAUSES, Tok, Unsupported, arguments, closing, is_clause, tokens
-from citynet.graph.compat_types import _pattern_vars, property_kinds
+from citynet.graph.compat import (
+    CLAUSES,
+    Tok,
+    Unsupported,
+    arguments,
+    closing,
+    is_clause,
+    pattern_variables,
+    tokens,
+)
+from citynet.graph.compat_types import property_kinds
 
 Edit = tuple[int, int, str]
 
@@ -107,7 +116,7 @@ def edits_for(text: str, params: dict | None = None, toks: list[Tok] | None = No
     raises :class:`~citynet.graph.compat.Unsupported` for what is refused."""
     params = params or {}
     toks = tokens(text) if toks is None else toks
-    variables = _pattern_vars(toks)
+    variables = pattern_variables(toks)
     clauses = [i for i in range(len(toks)) if is_clause(toks, i)]
     edits: list[Edit] = []
     for i, t in enumerate(toks):

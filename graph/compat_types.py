@@ -102,17 +102,6 @@ def _literal(toks, i: int):
     return None
 
 
-def _pattern_vars(toks) -> set[str]:
-    """Variables bound by a node or relationship pattern: ``(v`` / ``[v`` followed by ``:``, ``{`` or the
-    bracket's end."""
-    out = set()
-    for i in range(len(toks) - 2):
-        if toks[i].kind == "op" and toks[i].text in "([" and toks[i + 1].kind == "word" \
-                and toks[i + 2].kind == "op" and toks[i + 2].text in (":", "{", ")", "]"):
-            out.add(toks[i + 1].text)
-    return out
-
-
 def _clause_at(toks, i: int) -> str:
     from citynet.graph.compat import is_clause
 
@@ -152,8 +141,10 @@ class Use(NamedTuple):
 def _uses(toks, params: dict):
     """Every :class:`Use`: ``v.p OP x``, ``x OP v.p``, ``v.p IN [x, …]`` / ``IN $list`` and ``{p: x}`` of
     a node or relationship pattern, where ``v`` is a pattern variable and ``x`` a literal or parameter."""
+    from citynet.graph.compat import pattern_variables
+
     kinds = property_kinds()
-    bound = _pattern_vars(toks)
+    bound = pattern_variables(toks)
     n = len(toks)
 
     def prop_at(i):  # v . p starting at i
