@@ -137,14 +137,25 @@ def closing(toks: list[Tok], i: int) -> int:
     return len(toks) - 1
 
 
+_OPERATOR_WORDS = {"AND", "OR", "XOR", "NOT", "IN", "AS", "CASE", "WHEN", "THEN", "ELSE", "END", "DISTINCT", "IS",
+                   "EXISTS", "BY", "STARTS", "ENDS", "CONTAINS", "ALL", "ANY", "NONE", "SINGLE", "SHORTEST"}
+
+
 def pattern_variables(toks: list[Tok]) -> set[str]:
-    """Variables bound by a node or relationship pattern: ``(v`` / ``[v`` followed by ``:``, ``{`` or the
-    bracket's end."""
+    """Variables bound by a node or relationship pattern: ``(v`` / ``-[v`` followed by ``:``, ``{`` or the
+    bracket's end — not the argument of a call (``count(a)``) nor a list (``[x]``)."""
     out = set()
     for i in range(len(toks) - 2):
-        if toks[i].kind == "op" and toks[i].text in "([" and toks[i + 1].kind == "word" \
-                and toks[i + 2].kind == "op" and toks[i + 2].text in (":", "{", ")", "]"):
-            out.add(toks[i + 1].text)
+        t, before = toks[i], toks[i - 1] if i else None
+        if t.kind != "op" or t.text not in "([" or toks[i + 1].kind != "word" \
+                or toks[i + 2].kind != "op" or toks[i + 2].text not in (":", "{", ")", "]"):
+            continue
+        if t.text == "(" and before is not None and before.kind == "word" \
+                and before.up not in CLAUSES | _OPERATOR_WORDS:
+            continue  # a call: count(a)
+        if t.text == "[" and (before is None or before.text not in ("-", "<-")):
+            continue  # a list: [x]
+        out.add(toks[i + 1].text)
     return out
 
 
@@ -302,8 +313,6 @@ def _star_edits(toks: list[Tok], clauses: list[int], text: str) -> list[tuple[in
                      for expr, alias, _ in items}
             scope = (scope if star else set()) | (named - {None, "*"})
     return []
-
-
 
 
 def _items(toks: list[Tok], text: str) -> list[tuple[list[Tok], str | None, str]]:

@@ -560,3 +560,15 @@ def test_return_star_orders_its_columns_by_name(store, tmp_path):
     pairs = store.query("MATCH (x:Applicant)-[:APPLIED]->(p:Patent {patent_id: 'p2'})<-[:APPLIED]-(y) "
                         "WITH x, y RETURN * ORDER BY x.applicant_id")
     assert list(pairs.columns) == ["x", "y"] and [v["applicant_id"] for v in pairs["x"]] == ["a1", "a4"]
+
+
+def test_values_of_calls_and_lists_are_not_taken_for_nodes():
+    """The null-node check (engine bug 11) reads the variables of patterns only: ``x`` of ``UNWIND``, seen in
+    ``size(x)`` or ``[x]``, is a value, so ``CASE … THEN x END`` and ``coalesce(x, …)`` of it go through."""
+    from citynet.graph.compat import prepare
+
+    query = ("UNWIND ['ab', null] AS x RETURN CASE WHEN size(x) > 1 THEN x END AS y, coalesce(x, 'none') AS z, "
+             "toLower(x) AS w, [x] AS l")
+    assert prepare(query)[0] == query
+    with pytest.raises(Unsupported, match="engine bug 11"):
+        prepare("MATCH (c:City) RETURN count(CASE WHEN c.tier = '1' THEN c END) AS n")
