@@ -87,14 +87,17 @@ def _list_with_null(toks: list[Tok], i: int, params: dict, text: str) -> str | N
 
 
 def _node_results(toks: list[Tok], i: int, variables: set[str]) -> str | None:
-    """The node or relationship variable that is a value of the ``CASE`` at ``toks[i]`` (after ``THEN`` or
-    ``ELSE``), or None."""
-    depth = toks[i].depth
-    for j in range(i + 1, len(toks)):
+    """The node or relationship variable that is a value of the ``CASE`` at ``toks[i]`` (after one of its own
+    ``THEN`` or ``ELSE``; a ``CASE`` inside it is checked on its own), or None."""
+    depth, level = toks[i].depth, 0
+    for j in range(i, len(toks)):
         t = toks[j]
-        if t.depth == depth and t.up == "END":
+        if t.depth != depth or t.kind != "word":
+            continue
+        level += (t.up == "CASE") - (t.up == "END")
+        if level == 0:
             return None
-        if t.depth == depth and t.up in ("THEN", "ELSE") and j + 2 < len(toks) and toks[j + 1].text in variables \
+        if level == 1 and t.up in ("THEN", "ELSE") and j + 2 < len(toks) and toks[j + 1].text in variables \
                 and toks[j + 2].depth == depth and toks[j + 2].up in ("WHEN", "ELSE", "END"):
             return toks[j + 1].text
     return None

@@ -572,3 +572,5 @@ def test_values_of_calls_and_lists_are_not_taken_for_nodes():
     assert prepare(query)[0] == query
     with pytest.raises(Unsupported, match="engine bug 11"):
         prepare("MATCH (c:City) RETURN count(CASE WHEN c.tier = '1' THEN c END) AS n")
+    with pytest.raises(Unsupported, match="engine bug 11"):  # the outer CASE's ELSE, after an inner CASE
+        prepare("MATCH (c:City) RETURN CASE WHEN c.tier = '1' THEN CASE WHEN c.lat > 30 THEN 'n' END ELSE c END AS x")
