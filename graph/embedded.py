@@ -344,6 +344,8 @@ NEO4J_ONLY_FUNCTIONS = {
     "EXP": "pow(2.718281828459045, x)",
     "ELEMENTID": "id(x)",
     "STDEV": "no sample standard deviation: compute it from sum(x), sum(x * x) and count(x)",
+    "STDEVP": "no population standard deviation: compute it from sum(x), sum(x * x) and count(x)",
+    "E": "2.718281828459045",
 }
 _MISSING_FUNCTION = re.compile(r"function (\w+) does not exist")
 
