@@ -343,8 +343,10 @@ NEO4J_ONLY_FUNCTIONS = {
     "RAND": "random()",
     "EXP": "pow(2.718281828459045, x)",
     "ELEMENTID": "id(x)",
-    "STDEV": "no sample standard deviation: compute it from sum(x), sum(x * x) and count(x)",
-    "STDEVP": "no population standard deviation: compute it from sum(x), sum(x * x) and count(x)",
+    "STDEV": "sqrt((sum(x * x) - sum(x) * sum(x) * 1.0 / count(x)) / (count(x) - 1)) (the sample standard "
+             "deviation; its last digits may differ from Neo4j's)",
+    "STDEVP": "sqrt((sum(x * x) - sum(x) * sum(x) * 1.0 / count(x)) / count(x)) (the population standard "
+              "deviation; its last digits may differ from Neo4j's)",
     "E": "2.718281828459045",
 }
 _MISSING_FUNCTION = re.compile(r"function (\w+) does not exist")
