@@ -10,6 +10,9 @@ and a date has no components to read:
   ``l[<a from 1>..<b included>]``;
 - ``substring(s, 1, 3)``: from the first character → ``substring(s, 2, 3)``; ``substring(s, 2)`` (the
   rest): an error (a length is needed) → ``substring(s, 3, 2147483647)`` (LadybugDB stops at the end);
+  a start beyond the text is ``''`` (LadybugDB: the whole text when the start is within the text's bytes,
+  engine bug 14), so the call is ``CASE WHEN (start) > size(s) THEN '' ELSE substring(…) END``; a negative
+  length (Neo4j: an error; LadybugDB: the process ends) is refused when written, read as 0 when computed;
 - ``log(x)`` (natural): base 10 → ``ln(x)``;
 - ``reverse([1, 2])``: the text ``']2,1['`` → ``list_reverse([1, 2])``;
 - ``labels(n)`` (a list): a text, also for a null ``n`` → ``CASE WHEN (n) IS NULL THEN NULL ELSE [label(n)] END``;
@@ -39,7 +42,7 @@ Neo4j refuses and LadybugDB answers with a character) is refused. Checked agains
 Python's (Neo4j's) slice.
 
 >>> rewrite("RETURN substring(c.city_code, 0, 2) AS prov, p.ipc[0] AS first, log(x) AS l")
-'RETURN substring(coalesce(c.city_code, NULL), 1, 2) AS prov, p.ipc[1] AS first, ln(x) AS l'
+"RETURN CASE WHEN (1) > size(coalesce(c.city_code, NULL)) THEN '' ELSE substring(coalesce(c.city_code, NULL), 1, 2) END AS prov, p.ipc[1] AS first, ln(x) AS l"
 >>> rewrite("RETURN l[1..-1], l[i], reverse(collect(x))")
 'RETURN l[2..-2], l[CASE WHEN (i) < 0 THEN (i) ELSE (i) + 1 END], list_reverse(collect(x))'
 """
@@ -156,9 +159,7 @@ class _Writer:
             label = f"[label({texts[0]})]" if name == "LABELS" else f"label({texts[0]})"
             return close, f"CASE WHEN ({texts[0]}) IS NULL THEN NULL ELSE {label} END"
         if name == "SUBSTRING" and len(args) in (2, 3):
-            start = _shifted(self.toks, *args[1], texts[1])
-            length = texts[2] if len(args) == 3 else "2147483647"
-            return close, f"{self.toks[i].text}({self.detached(args[0], texts[0])}, {start}, {length})"
+            return close, self.substring(i, close, args, texts)
         if name == "REPLACE" and len(args) == 3:
             return close, f"{self.toks[i].text}({self.detached(args[0], texts[0])}, {texts[1]}, {texts[2]})"
         if name in ("CEIL", "FLOOR") and len(args) == 1:  # Neo4j: a float, also of an integer
@@ -177,6 +178,25 @@ class _Writer:
                 fix="reverse a list written or collected in the same expression (reverse(collect(x))), or run it "
                     "on Neo4j (--store neo4j)")
         return None
+
+    def substring(self, i: int, close: int, args: list[tuple[int, int]], texts: list[str]) -> str:
+        """``substring(s, start[, length])`` with Neo4j's meaning: positions from 0, the rest without a length,
+        ``''`` from a start beyond the text (engine bug 14: LadybugDB returns the whole text when the start is
+        beyond its characters but not its bytes, ``substring('北京市', 4, 1)``), the text computed first
+        (engine bugs 12 and 13); a negative length, which Neo4j refuses and which ends LadybugDB's process,
+        is refused when written and read as 0 when computed."""
+        start = _shifted(self.toks, *args[1], texts[1])
+        text = self.detached(args[0], texts[0])
+        length = "2147483647"
+        if len(args) == 3:
+            n = _int_literal(self.toks, *args[2])
+            if n is not None and n < 0:
+                raise Unsupported(
+                    f"refused: {self.text[self.toks[i].start:self.toks[close].end]} has a negative length (Neo4j "
+                    "refuses it; LadybugDB ends the process)", fix="give a length of 0 or more")
+            length = texts[2] if n is not None else f"CASE WHEN ({texts[2]}) < 0 THEN 0 ELSE ({texts[2]}) END"
+        call = f"{self.toks[i].text}({text}, {start}, {length})"
+        return f"CASE WHEN ({start}) > size({text}) THEN '' ELSE {call} END"
 
     def detached(self, arg: tuple[int, int], text: str) -> str:
         """The text argument of ``substring``/``replace`` as ``coalesce(arg, NULL)`` (engine bugs 12 and 13:

@@ -22,6 +22,8 @@ against Neo4j 5.26 in ``tests/test_cypher_compat.py``:
   it is written as ``n``, which ``citynet query`` prints as Neo4j prints ``properties(n)``: the
   properties that are set; anywhere else it is refused.
 - ``id(null)`` ends LadybugDB's process (all versions tried): refused.
+- ``x IN []`` is false on Neo4j also for a null ``x``, null on LadybugDB → ``coalesce(x IN [], false)``
+  (an empty list written, or a parameter that is one).
 - ``a + b`` of texts where one is null: null on Neo4j, the other text on LadybugDB (a null text is ``''``
   there), so ``c.name_zh + '–' + d.name_zh`` of a city without partner gave ``'北京市–'``. A chain of ``+``
   with a text term (a text literal or parameter, a text property, a text function) becomes
@@ -86,6 +88,30 @@ def _list_with_null(toks: list[Tok], i: int, params: dict, text: str) -> str | N
     return None
 
 
+def _empty_list_at(toks: list[Tok], k: int, params: dict) -> bool:
+    """``toks[k]`` starts the empty list ``[]`` or is a parameter whose value is an empty list."""
+    if k >= len(toks):
+        return False
+    if toks[k].kind == "param":
+        value = params.get(toks[k].text[1:])
+        return isinstance(value, list | tuple) and not value
+    return toks[k].text == "[" and k + 1 < len(toks) and toks[k + 1].text == "]"
+
+
+def _term_start(toks: list[Tok], i: int) -> int | None:
+    """The first token of the operand that ends just before ``toks[i]`` (the longest term that does)."""
+    for j in range(i - 1, -1, -1):
+        if toks[j].depth < toks[i].depth:
+            break
+    else:
+        j = -1
+    for k in range(j + 1, i):
+        if toks[k].depth == toks[i].depth and _term_end(toks, k) == i \
+                and not (k and toks[k - 1].text in _TIGHTER):
+            return k
+    return None
+
+
 def _node_results(toks: list[Tok], i: int, variables: set[str]) -> str | None:
     """The node or relationship variable that is a value of the ``CASE`` at ``toks[i]`` (after one of its own
     ``THEN`` or ``ELSE``; a ``CASE`` inside it is checked on its own), or None."""
@@ -127,6 +153,10 @@ def edits_for(text: str, params: dict | None = None, toks: list[Tok] | None = No
             continue
         if t.up == "CONTAINS" and i + 1 < len(toks) and _is_empty_text(toks[i + 1], params):
             edits.append((t.start, t.end, "STARTS WITH"))
+        elif t.up == "IN" and _membership(toks, i) and _empty_list_at(toks, i + 1, params) \
+                and (start := _term_start(toks, i)) is not None:  # Neo4j: x IN [] is false, also for a null x
+            end = toks[i + 1].end if toks[i + 1].kind == "param" else toks[i + 2].end
+            edits += [(toks[start].start, toks[start].start, "coalesce("), (end, end, ", false)")]
         elif t.up == "IN" and _membership(toks, i) and (listed := _list_with_null(toks, i, params, text)):
             raise Unsupported(
                 f"refused on the embedded store: IN {listed} holds a null; where the value is not in the list Neo4j "
@@ -192,6 +222,10 @@ def _term_end(toks: list[Tok], j: int) -> int | None:
     t, n = toks[j], len(toks)
     if t.kind in ("str", "num", "param", "bq"):
         k = j + 1
+    elif t.kind == "word" and t.up == "CASE":
+        k = _case_end(toks, j) + 1
+        if k > n:
+            return None
     elif t.kind == "word" and t.up not in _NOT_A_TERM:
         k = closing(toks, j + 1) + 1 if j + 1 < n and toks[j + 1].text == "(" else j + 1
     elif t.text in ("(", "["):
@@ -201,6 +235,18 @@ def _term_end(toks: list[Tok], j: int) -> int | None:
     while k < n and (toks[k].text == "[" or (toks[k].text == "." and k + 1 < n and toks[k + 1].kind == "word")):
         k = closing(toks, k) + 1 if toks[k].text == "[" else k + 2
     return k
+
+
+def _case_end(toks: list[Tok], i: int) -> int:
+    """The index of the ``END`` of the ``CASE`` at ``toks[i]`` (past the end when there is none)."""
+    level = 0
+    for j in range(i, len(toks)):
+        t = toks[j]
+        if t.depth == toks[i].depth and t.kind == "word":
+            level += (t.up == "CASE") - (t.up == "END")
+            if level == 0:
+                return j
+    return len(toks)
 
 
 def _term_kind(toks: list[Tok], lo: int, hi: int, params: dict) -> str:
@@ -215,6 +261,9 @@ def _term_kind(toks: list[Tok], lo: int, hi: int, params: dict) -> str:
         return "never"
     if hi == lo + 3 and toks[lo + 1].text == "." and property_kinds().get(toks[lo + 2].text) == "text":
         return "text"
+    if t.kind == "word" and t.up == "CASE" and _case_end(toks, lo) == hi - 1:  # a text when a branch is one
+        branches = [toks[k + 1] for k in range(lo, hi - 1) if toks[k].depth == t.depth and toks[k].up in ("THEN", "ELSE")]
+        return "text" if any(b.kind == "str" for b in branches) else "other"
     if t.kind == "word" and lo + 1 < hi and toks[lo + 1].text == "(" and closing(toks, lo + 1) == hi - 1:
         return "text" if t.up in _TEXT_CALLS else "never" if t.up in _NEVER_NULL_CALLS else "other"
     return "other"
@@ -250,7 +299,7 @@ def concat_edits(text: str, params: dict | None = None, toks: list[Tok] | None =
         if len(terms) < 2 or (end < len(toks) and toks[end].text in _TIGHTER):
             continue
         kinds = [_term_kind(toks, lo, hi, params) for lo, hi in terms]
-        if "text" not in kinds or any(toks[lo].text == "[" for lo, _ in terms):
+        if "text" not in kinds or any(toks[lo].text == "[" and closing(toks, lo) == hi - 1 for lo, hi in terms):
             continue
         nullable = [(toks[lo].start, toks[hi - 1].end) for (lo, hi), k in zip(terms, kinds, strict=True)
                     if k == "other" or (k == "text" and toks[lo].kind not in ("str", "param"))]

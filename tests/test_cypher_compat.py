@@ -244,6 +244,7 @@ FUNCTIONS = [
     ("[10, 20, 30][$a..$b]", {"a": 1, "b": -1}, [20]), ("range(10, 30, 10)[0]", {}, 10),
     ("substring('abcdef', 1, 3)", {}, "bcd"), ("substring('北京市', 0, 2)", {}, "北京"), ("substring('abc', 1)", {}, "bc"),
     ("substring('abc', 0)", {}, "abc"), ("substring('abc', 3)", {}, ""), ("substring('abcdef', 1, size('abc'))", {}, "bcd"),
+    ("substring('北京市', 3)", {}, ""), ("substring('北京市', 5, 1)", {}, ""), ("substring('北京市', 1, 5)", {}, "京市"),
     ("log(100)", {}, math.log(100)), ("log10(100)", {}, 2.0),
     ("reverse([1, 2, 3])", {}, [3, 2, 1]), ("reverse('abc')", {}, "cba"),
 ]
@@ -389,6 +390,14 @@ NULLS = [
      {}, 1, 4, True),
     ("OPTIONAL MATCH (a:City {city_code: '1'}) OPTIONAL MATCH (b:City {city_code: '2'}) "
      "RETURN count(coalesce(a, b).name_zh) AS n", {}, 0, 1, True),
+    # a start beyond the text's characters, within its bytes: LadybugDB gives the whole text (engine bug 14)
+    ("MATCH (c:City {city_code: '110000'}) RETURN substring(c.name_zh, 4, 1) AS n", {}, "", "北京市", False),
+    # x IN [] is false for every x on Neo4j, null for a null x on LadybugDB
+    ("MATCH (a:Applicant {applicant_id: 'a5'}) RETURN a.city_code IN [] AS n", {}, False, None, False),
+    ("MATCH (a:Applicant) WHERE NOT a.city_code IN $l RETURN count(*) AS n", {"l": []}, 5, 4, False),
+    # a text joined to a null from CASE: null on Neo4j, the other text on LadybugDB
+    ("MATCH (c:City {city_code: '110000'}) RETURN c.short_name + CASE WHEN c.tier = '2' THEN '!' END AS n",
+     {}, None, "北京", False),
     # p2 was not granted: no grant_date on Neo4j; LadybugDB lists the null one
     ("MATCH (p:Patent {patent_id: 'p2'}) RETURN 'grant_date' IN keys(p) AS n", {}, False, True, True),
 ]
@@ -574,3 +583,16 @@ def test_values_of_calls_and_lists_are_not_taken_for_nodes():
         prepare("MATCH (c:City) RETURN count(CASE WHEN c.tier = '1' THEN c END) AS n")
     with pytest.raises(Unsupported, match="engine bug 11"):  # the outer CASE's ELSE, after an inner CASE
         prepare("MATCH (c:City) RETURN CASE WHEN c.tier = '1' THEN CASE WHEN c.lat > 30 THEN 'n' END ELSE c END AS x")
+
+
+def test_a_negative_substring_length_never_ends_the_process(store):
+    """``substring(s, 1, -1)``: Neo4j refuses a negative length; LadybugDB ends the process (found by
+    bench/cypher_expressions.py). Written, it is refused on the embedded store; computed, it reads as 0."""
+    computed = "UNWIND ['abc'] AS s RETURN substring(s, 1, size(s) - 5) AS v"
+    if store.backend == "neo4j":
+        with pytest.raises(QueryError):
+            store.query(computed)
+        return
+    assert store.query(computed)["v"].iloc[0] == ""
+    with pytest.raises(Unsupported, match="negative length"):
+        store.query("RETURN substring('abc', 1, -1) AS v")
