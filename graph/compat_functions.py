@@ -196,7 +196,9 @@ class _Writer:
                     "refuses it; LadybugDB ends the process)", fix="give a length of 0 or more")
             length = texts[2] if n is not None else f"CASE WHEN ({texts[2]}) < 0 THEN 0 ELSE ({texts[2]}) END"
         call = f"{self.toks[i].text}({text}, {start}, {length})"
-        return f"CASE WHEN ({start}) > size({text}) THEN '' ELSE {call} END"
+        unknown = f"WHEN ({texts[2]}) IS NULL THEN NULL " if len(args) == 3 and _int_literal(self.toks, *args[2]) is None \
+            else ""  # a null length: null (not '' beyond the text)
+        return f"CASE {unknown}WHEN ({start}) > size({text}) THEN '' ELSE {call} END"
 
     def detached(self, arg: tuple[int, int], text: str) -> str:
         """The text argument of ``substring``/``replace`` as ``coalesce(arg, NULL)`` (engine bugs 12 and 13:

@@ -245,6 +245,7 @@ FUNCTIONS = [
     ("substring('abcdef', 1, 3)", {}, "bcd"), ("substring('北京市', 0, 2)", {}, "北京"), ("substring('abc', 1)", {}, "bc"),
     ("substring('abc', 0)", {}, "abc"), ("substring('abc', 3)", {}, ""), ("substring('abcdef', 1, size('abc'))", {}, "bcd"),
     ("substring('北京市', 3)", {}, ""), ("substring('北京市', 5, 1)", {}, ""), ("substring('北京市', 1, 5)", {}, "京市"),
+    ("substring('北京市', 5, null)", {}, None), ("substring(null, 1)", {}, None), ("substring('abc', $i, 1)", {"i": None}, None),
     ("log(100)", {}, math.log(100)), ("log10(100)", {}, 2.0),
     ("reverse([1, 2, 3])", {}, [3, 2, 1]), ("reverse('abc')", {}, "cba"),
 ]
