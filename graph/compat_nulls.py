@@ -209,7 +209,7 @@ def _null_node(construct: str) -> Unsupported:
 
 
 _NOT_A_TERM = CLAUSES | {"AND", "OR", "XOR", "NOT", "IN", "AS", "CASE", "WHEN", "THEN", "ELSE", "END", "DISTINCT",
-                         "IS", "NULL", "TRUE", "FALSE", "STARTS", "ENDS", "CONTAINS", "BY", "ASC", "DESC"}
+                         "IS", "STARTS", "ENDS", "CONTAINS", "BY", "ASC", "DESC"}
 _TIGHTER = {"*", "/", "%", "^", "-", "."}  # an operator next to a chain that makes it not one of + alone
 _TEXT_CALLS = {"TOLOWER", "TOUPPER", "LOWER", "UPPER", "TRIM", "LTRIM", "RTRIM", "SUBSTRING", "REPLACE", "LEFT",
                "RIGHT", "CONCAT"}
@@ -266,6 +266,17 @@ def _term_kind(toks: list[Tok], lo: int, hi: int, params: dict) -> str:
         return "text" if any(b.kind == "str" for b in branches) else "other"
     if t.kind == "word" and lo + 1 < hi and toks[lo + 1].text == "(" and closing(toks, lo + 1) == hi - 1:
         return "text" if t.up in _TEXT_CALLS else "never" if t.up in _NEVER_NULL_CALLS else "other"
+    if t.text == "(" and closing(toks, lo) == hi - 1:  # a bracket: a text when it joins a text
+        inner = [k for k in range(lo + 1, hi - 1) if toks[k].depth == t.depth + 1]
+        plus = [k for k in inner if toks[k].text == "+"]
+        starts = [lo + 1] + [k + 1 for k in plus]
+        ends = plus + [hi - 1]
+        if plus and all(_term_end(toks, a) == b for a, b in zip(starts, ends, strict=True)):
+            return "text" if any(_term_kind(toks, a, b, params) == "text" for a, b in zip(starts, ends, strict=True)) \
+                else "other"
+    if t.text == "[" and hi > closing(toks, lo) + 1:  # a position of a written list of texts
+        items = [toks[k] for k in range(lo + 1, closing(toks, lo)) if toks[k].depth == t.depth + 1 and toks[k].text != ","]
+        return "text" if items and all(x.kind == "str" for x in items) else "other"
     return "other"
 
 
