@@ -106,9 +106,8 @@ def _term_start(toks: list[Tok], i: int) -> int | None:
     else:
         j = -1
     for k in range(j + 1, i):
-        if toks[k].depth == toks[i].depth and _term_end(toks, k) == i \
-                and not (k and toks[k - 1].text in _TIGHTER):
-            return k
+        if toks[k].depth == toks[i].depth and _term_end(toks, k) == i:
+            return None if k and toks[k - 1].text in _TIGHTER | {"+"} else k  # (a + x IN []: not x alone)
     return None
 
 
