@@ -416,7 +416,7 @@ INT_PROPS = {"Patent": ["app_year", "grant_year", "refs_made"], "City": [], "App
 
 # functions and positions over a returned property, by its kind; the same meaning on both engines only
 # through graph/compat_functions.py (positions from 0, substring, log, reverse) and graph/compat_nulls.py
-# (CONTAINS '', IN a list with a null: refused; a text joined to a null)
+# (CONTAINS '' rewritten, IN a list with a null refused, a text joined to a null rewritten)
 KEY_TEMPLATES = {
     "str": ["substring({}, 0, 2)", "substring({}, 1)", "toLower({})", "size({})", "left({}, 3)", "right({}, 2)",
             "{} STARTS WITH '3'", "{} CONTAINS '0'", "trim({})", "coalesce({}, 'none')", "reverse({})",
