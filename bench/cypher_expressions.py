@@ -4,7 +4,9 @@ and on LadybugDB through ``graph.compat.prepare`` (what ``citynet query`` sends 
 The query harness (``bench/cypher_harness.py``) draws whole queries over the schema; this one draws the
 expressions inside them — functions, operators, positions and slices, ``CASE`` — over values chosen to meet
 the edge cases: null, the empty text and list, negative and fractional numbers, halves, Chinese text and
-white space. Each expression is ``RETURN <expr> AS v``. Outcomes:
+white space. Each expression is ``RETURN <expr> AS v``, or, one in four, an aggregate (``count``, ``DISTINCT``,
+``sum``, ``avg``, ``min``, ``max``, ``collect``) of an expression over ``UNWIND [values] AS x`` (nulls among
+the values, or none). Outcomes:
 
 - *agree*: the same value and type (an integer is not a float), or both refuse (an error on both sides,
   or citynet's refusal on the embedded store);
@@ -56,8 +58,33 @@ class Gen:
     def __init__(self, rng: random.Random):
         self.rng = rng
 
+    variable: tuple[str, str] | None = None  # (kind, name) of the UNWIND variable an aggregate reads
+
+    def query(self, depth: int) -> str:
+        """One query: ``RETURN <expr> AS v``, or (one in four) an aggregate of an expression over the values
+        of an ``UNWIND`` (nulls among them, or none at all)."""
+        r = self.rng
+        if r.random() < 0.75:
+            return f"RETURN {self.expr(r.choice('tifb'), depth)} AS v"
+        kind = r.choice("tif")
+        # values of one type: a written list of integers and floats is all floats on LadybugDB (docs/cypher.md)
+        pool = {"t": TEXTS, "i": INTS, "f": FLOATS}[kind]
+        values = ", ".join("null" if r.random() < 0.15 else r.choice(pool) for _ in range(r.randint(0, 4)))
+        self.variable = (kind, "x")
+        try:
+            result = r.choice("tifb") if r.random() < 0.5 else kind
+            inner = self.expr(result, depth - 1)
+        finally:
+            self.variable = None
+        numeric = ["sum({})", "avg({})"] if result in "if" else []
+        agg = r.choice(["count({})", "count(DISTINCT {})", "min({})", "max({})", "collect({})",
+                        "size(collect(DISTINCT {}))", "size(collect({}))", *numeric])
+        return f"UNWIND [{values}] AS x RETURN {agg.format(inner)} AS v"
+
     def leaf(self, kind: str) -> str:
         r = self.rng
+        if self.variable and self.variable[0] == kind and r.random() < 0.6:
+            return self.variable[1]
         if r.random() < 0.12:
             return "null"
         pools = {"t": TEXTS, "i": INTS, "f": FLOATS + INTS, "l": LISTS, "b": BOOLS,
@@ -205,8 +232,7 @@ def main(argv=None) -> int:
     from citynet.neo4j_server import Neo4jServer
 
     gen = Gen(random.Random(args.seed))
-    queries = [f"RETURN {gen.expr(random.Random(args.seed * 7919 + i).choice('tifb'), args.depth)} AS v"
-               for i in range(args.count)]
+    queries = [gen.query(args.depth) for _ in range(args.count)]
     work = args.workdir or Path(tempfile.mkdtemp(prefix="citynet-expr-"))
     server = Neo4jServer(work / "neo4j", password="citynet-expressions", stop_with_parent=True)
     server.start()

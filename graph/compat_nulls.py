@@ -26,7 +26,9 @@ against Neo4j 5.26 in ``tests/test_cypher_compat.py``:
   (an empty list written, or a parameter that is one).
 - ``a + b`` of texts where one is null: null on Neo4j, the other text on LadybugDB (a null text is ``''``
   there), so ``c.name_zh + '–' + d.name_zh`` of a city without partner gave ``'北京市–'``. A chain of ``+``
-  with a text term (a text literal or parameter, a text property, a text function) becomes
+  with a text term (a text literal or parameter, a text property, a text function), a ``null``, or only
+  terms whose type the query does not show (``x + y`` of ``WITH`` variables; numbers already give null on
+  LadybugDB, so a chain with a number is left as it is) becomes
   ``CASE WHEN t1 IS NULL OR … THEN NULL ELSE <the chain> END`` over its terms that can be null
   (:func:`concat_edits`).
 
@@ -249,7 +251,8 @@ def _case_end(toks: list[Tok], i: int) -> int:
 
 
 def _term_kind(toks: list[Tok], lo: int, hi: int, params: dict) -> str:
-    """``text`` (certainly a text), ``never`` (never null: a literal, a given parameter, a count) or ``other``."""
+    """``text`` (certainly a text), ``number`` (a number literal or numeric property), ``null`` (the literal),
+    ``never`` (never null: a given parameter that is no text, a count) or ``other``."""
     t = toks[lo]
     if hi == lo + 1 and t.kind == "str":
         return "text"
@@ -257,9 +260,12 @@ def _term_kind(toks: list[Tok], lo: int, hi: int, params: dict) -> str:
         value = params.get(t.text[1:])
         return "text" if isinstance(value, str) else "never" if value is not None else "other"
     if hi == lo + 1 and t.kind == "num":
-        return "never"
-    if hi == lo + 3 and toks[lo + 1].text == "." and property_kinds().get(toks[lo + 2].text) == "text":
-        return "text"
+        return "number"
+    if hi == lo + 1 and t.up == "NULL":
+        return "null"
+    if hi == lo + 3 and toks[lo + 1].text == ".":
+        kind = property_kinds().get(toks[lo + 2].text)
+        return "text" if kind == "text" else "number" if kind in ("integer", "number") else "other"
     if t.kind == "word" and t.up == "CASE" and _case_end(toks, lo) == hi - 1:  # a text when a branch is one
         branches = [toks[k + 1] for k in range(lo, hi - 1) if toks[k].depth == t.depth and toks[k].up in ("THEN", "ELSE")]
         return "text" if any(b.kind == "str" for b in branches) else "other"
@@ -309,10 +315,12 @@ def concat_edits(text: str, params: dict | None = None, toks: list[Tok] | None =
         if len(terms) < 2 or (end < len(toks) and toks[end].text in _TIGHTER):
             continue
         kinds = [_term_kind(toks, lo, hi, params) for lo, hi in terms]
-        if "text" not in kinds or any(toks[lo].text == "[" and closing(toks, lo) == hi - 1 for lo, hi in terms):
+        unknown = all(k in ("other", "null") for k in kinds)  # variables of a type not shown: a text may be one
+        if not ("text" in kinds or "null" in kinds or unknown) or "number" in kinds \
+                or any(toks[lo].text == "[" and closing(toks, lo) == hi - 1 for lo, hi in terms):
             continue
         nullable = [(toks[lo].start, toks[hi - 1].end) for (lo, hi), k in zip(terms, kinds, strict=True)
-                    if k == "other" or (k == "text" and toks[lo].kind not in ("str", "param"))]
+                    if k in ("other", "null") or (k == "text" and toks[lo].kind not in ("str", "param"))]
         if nullable:
             chains.append((toks[j].start, toks[end - 1].end, nullable))
     edits: list[Edit] = []

@@ -399,6 +399,9 @@ NULLS = [
     # a text joined to a null from CASE: null on Neo4j, the other text on LadybugDB
     ("MATCH (c:City {city_code: '110000'}) RETURN c.short_name + CASE WHEN c.tier = '2' THEN '!' END AS n",
      {}, None, "北京", False),
+    # texts whose type the query does not show (WITH variables), one null: LadybugDB joins it as ''
+    ("MATCH (a:Applicant {applicant_id: 'a5'}) WITH a.name AS n, a.city_code AS c RETURN n + c AS n", {}, None,
+     "某个人", False),
     # p2 was not granted: no grant_date on Neo4j; LadybugDB lists the null one
     ("MATCH (p:Patent {patent_id: 'p2'}) RETURN 'grant_date' IN keys(p) AS n", {}, False, True, True),
 ]
