@@ -416,15 +416,17 @@ INT_PROPS = {"Patent": ["app_year", "grant_year", "refs_made"], "City": [], "App
 
 # functions and positions over a returned property, by its kind; the same meaning on both engines only
 # through graph/compat_functions.py (positions from 0, substring, log, reverse) and graph/compat_nulls.py
-# (CONTAINS '' rewritten, IN a list with a null refused, a text joined to a null rewritten)
+# (CONTAINS '' rewritten, IN a list that holds or can hold a null rewritten, a text joined to a null
+# rewritten) and graph/compat.py (an arithmetic operand of a predicate bracketed)
 KEY_TEMPLATES = {
     "str": ["substring({}, 0, 2)", "substring({}, 1)", "toLower({})", "size({})", "left({}, 3)", "right({}, 2)",
             "{} STARTS WITH '3'", "{} CONTAINS '0'", "trim({})", "coalesce({}, 'none')", "reverse({})",
             "[{}, 'x'][0]", "[{}, 'x'][1..]", "[{}, 'x', 'y'][-2]", "{} CONTAINS ''", "{} IN ['320100', null]",
-            "NOT {} IN ['2', null]", "replace({}, '0', '-')", "{} + '/'", "'<' + {} + '>'"],
+            "NOT {} IN ['2', null]", "replace({}, '0', '-')", "{} + '/'", "'<' + {} + '>'", "'320100' IN [{}]",
+            "NOT '2' IN [{}, '3']", "{} + 'x' STARTS WITH '3'"],
     "int": ["{} % 7", "{} / 3", "abs({} - 2012)", "log({} + 1)", "log10({} + 1)", "sqrt({})",
             "CASE WHEN {} >= 2015 THEN 'late' ELSE 'early' END", "[{}, 0][-1]", "[0, {}, 1][1..2]",
-            "reverse([{}, 1])"],
+            "reverse([{}, 1])", "{} - 1 IN [2014, 2015]", "2016 IN [{}, 2015]"],
     "bool": ["NOT {}", "CASE WHEN {} THEN 1 ELSE 0 END", "[{}, true][0]"],
 }
 

@@ -141,6 +141,67 @@ _OPERATOR_WORDS = {"AND", "OR", "XOR", "NOT", "IN", "AS", "CASE", "WHEN", "THEN"
                    "EXISTS", "BY", "STARTS", "ENDS", "CONTAINS", "ALL", "ANY", "NONE", "SINGLE", "SHORTEST"}
 
 
+_PREDICATES = {"IN", "STARTS", "ENDS", "CONTAINS", "IS"}  # and =~
+_ARITHMETIC = {"+", "-", "*", "/", "%", "^"}
+_OPERAND_ENDS = {",", "=", "<>", "<", ">", "<=", ">=", "|", ":", ";", "->", "<-", "..", "~"}
+
+
+def _predicate_at(toks: list[Tok], i: int) -> bool:
+    t = toks[i]
+    return (t.kind == "word" and t.up in _PREDICATES and not (i and toks[i - 1].text == ".")) \
+        or (t.text == "=" and i + 1 < len(toks) and toks[i + 1].text == "~")
+
+
+def _arithmetic_operand(toks: list[Tok], lo: int, hi: int) -> bool:
+    """``toks[lo:hi]`` is an operand (it starts with a term) holding a binary ``+ - * / % ^`` outside brackets."""
+    if lo >= hi or (toks[lo].kind == "op" and toks[lo].text not in "([{"):
+        return False
+    depth = toks[lo].depth
+    return any(toks[k].depth == depth and toks[k].kind == "op" and toks[k].text in _ARITHMETIC
+               and (toks[k - 1].kind in ("word", "num", "str", "param", "bq") or toks[k - 1].text in ")]}")
+               for k in range(lo + 1, hi))
+
+
+def _operand_bound(toks: list[Tok], i: int, step: int) -> int | None:
+    """Scanning from ``toks[i]`` by ``step`` (-1: back, 1: on), the index where the operand beside a predicate
+    stops (exclusive): a comparison, a comma, a keyword or the enclosing bracket; None at a ``CASE … END``."""
+    depth, k = toks[i].depth, i
+    while 0 <= k < len(toks):
+        t = toks[k]
+        if t.depth < depth:  # the bracket around it (a bracket of its own closes at its depth)
+            return k
+        if t.depth == depth:
+            if t.kind == "word" and t.up in ("END", "CASE"):
+                return None
+            if (t.kind == "op" and t.text in _OPERAND_ENDS) or (t.kind == "word" and (
+                    t.up in CLAUSES | _OPERATOR_WORDS | {"ASC", "DESC", "ASCENDING", "DESCENDING", "WITH"})
+                    and not (k and toks[k - 1].text == ".")
+                    and not (k + 1 < len(toks) and toks[k + 1].text == "(")):
+                return k
+        k += step
+    return k
+
+
+def precedence_edits(toks: list[Tok]) -> list[tuple[int, int, str]]:
+    """Brackets around an arithmetic operand of ``IN``, ``STARTS WITH``, ``ENDS WITH``, ``CONTAINS``,
+    ``IS [NOT] NULL`` and ``=~``: Neo4j computes ``a + 1 IN [2]`` as ``(a + 1) IN [2]``, LadybugDB's parser
+    as ``a + (1 IN [2])`` (an error of types, or another answer)."""
+    edits: list[tuple[int, int, str]] = []
+    for i in range(1, len(toks)):
+        if not _predicate_at(toks, i):
+            continue
+        lo = _operand_bound(toks, i - 1, -1)
+        if lo is not None and _arithmetic_operand(toks, lo + 1, i):
+            edits += [(toks[lo + 1].start, toks[lo + 1].start, "("), (toks[i - 1].end, toks[i - 1].end, ")")]
+        first = i + 2 if toks[i].up in ("STARTS", "ENDS") or toks[i].text == "=" else i + 1
+        if toks[i].up == "IS" or first >= len(toks):
+            continue
+        hi = _operand_bound(toks, first, 1)
+        if hi is not None and _arithmetic_operand(toks, first, hi):
+            edits += [(toks[first].start, toks[first].start, "("), (toks[hi - 1].end, toks[hi - 1].end, ")")]
+    return edits
+
+
 def pattern_variables(toks: list[Tok]) -> set[str]:
     """Variables bound by a node or relationship pattern: ``(v`` / ``-[v`` followed by ``:``, ``{`` or the
     bracket's end — not the argument of a call (``count(a)``) nor a list (``[x]``)."""
@@ -488,4 +549,7 @@ def prepare(text: str, params: dict | None = None) -> tuple[str, ClientOrder | N
     out = text
     for s, e, rep in sorted(edits, key=lambda x: (x[0], x[1]), reverse=True):
         out = out[:s] + rep + out[e:]
-    return compat_functions.rewrite(out, params), order
+    out = compat_functions.rewrite(out, params)
+    for s, e, rep in sorted(precedence_edits(tokens(out)), key=lambda x: (x[0], x[1]), reverse=True):
+        out = out[:s] + rep + out[e:]
+    return out, order

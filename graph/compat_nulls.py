@@ -7,9 +7,14 @@ against Neo4j 5.26 in ``tests/test_cypher_compat.py``:
   with an empty ``$q`` found no city instead of all) → ``s STARTS WITH ''``, which both engines answer
   as Neo4j's ``CONTAINS ''`` (true for a text, null for null). Rewritten for a literal ``''`` and for a
   parameter whose value is ``''``.
-- ``x IN [1, null]`` where ``x`` is not in the list: null on Neo4j, false on LadybugDB, so
-  ``WHERE NOT c.city_code IN ['110000', null]`` kept 336 cities where Neo4j keeps none. Refused when the
-  list written in the query, or the list parameter, holds a null.
+- ``x IN [1, null]`` where ``x`` is not in the list: null on Neo4j, false on LadybugDB (it passes over the
+  null values), so ``WHERE NOT c.city_code IN ['110000', null]`` kept 336 cities where Neo4j keeps none, and
+  ``NOT c.city_code IN [a.city_code, b.city_code]`` kept the rows of an applicant without a city. Where ``x``
+  and the values that can be null are variables, properties, literals or parameters, the membership becomes
+  ``CASE WHEN x IN [...] THEN true WHEN x IS NULL OR a.city_code IS NULL … THEN NULL ELSE false END``
+  (``CASE WHEN x IN [...] THEN true END`` when a null is written, or in the list parameter); a null written
+  or given with another ``x`` (``2 * x IN [1, null]``) is refused, and a list of other expressions that can
+  be null (``x IN [toLower(a.name)]``) is left as it is.
 - ``replace(s, '', t)``: Neo4j puts ``t`` before, between and after every character, LadybugDB returns
   ``s``. Refused.
 - A node or relationship as the value of ``CASE … THEN n … END`` or ``coalesce(n, …)`` (engine bug 11,
@@ -90,6 +95,56 @@ def _list_with_null(toks: list[Tok], i: int, params: dict, text: str) -> str | N
     return None
 
 
+def _simple(toks: list[Tok], lo: int, hi: int) -> bool:
+    """``toks[lo:hi]`` is a variable, a property of one (``a.city_code``), a literal or a parameter: a term that
+    can be written twice in a rewrite and means the same."""
+    if hi == lo + 1:
+        return toks[lo].kind in ("str", "num", "param") or (toks[lo].kind == "word" and toks[lo].up not in _NOT_A_TERM)
+    return hi == lo + 3 and toks[lo].kind == "word" and toks[lo + 1].text == "." and toks[lo + 2].kind == "word"
+
+
+def _never_null(toks: list[Tok], lo: int, hi: int, params: dict) -> bool:
+    t = toks[lo]
+    return hi == lo + 1 and (t.kind in ("str", "num") or t.up in ("TRUE", "FALSE")
+                             or (t.kind == "param" and params.get(t.text[1:]) is not None))
+
+
+def _in_list_edits(toks: list[Tok], i: int, params: dict, text: str) -> list[Edit] | None:
+    """Neo4j's ``x IN [e1, …]`` of a list that can hold a null: true where ``x`` is in it, null where it is not
+    and a value is null (or ``x`` is), false otherwise; LadybugDB passes over the null values (false). The
+    membership at ``toks[i]`` written as ``CASE WHEN x IN [e1, …] THEN true WHEN x IS NULL OR e1 IS NULL …
+    THEN NULL ELSE false END`` (``CASE WHEN x IN l THEN true END`` where a null is written or given), when ``x``
+    and the values that can be null are simple terms; None where there is nothing to do or it cannot be."""
+    start = _term_start(toks, i)
+    if start is None or not _simple(toks, start, i) or i + 1 >= len(toks):
+        return None
+    nxt = toks[i + 1]
+    if nxt.kind == "param":
+        value = params.get(nxt.text[1:])
+        if not (isinstance(value, list | tuple) and any(v is None for v in value)):
+            return None
+        end, tail = nxt.end, " THEN true END"
+    else:
+        if nxt.text != "[" or toks[i + 2].text == "]":
+            return None
+        close = closing(toks, i + 1)
+        if close + 1 < len(toks) and toks[close + 1].text in _TIGHTER | {"+", "["}:
+            return None  # the list is an operand of something else
+        maybe = [(lo, hi) for lo, hi in arguments(toks, i + 1) if not _never_null(toks, lo, hi, params)]
+        if not maybe:
+            return None
+        if not all(_simple(toks, lo, hi) or (hi == lo + 1 and toks[lo].up == "NULL") for lo, hi in maybe):
+            return None
+        end = toks[close].end
+        if any(hi == lo + 1 and toks[lo].up == "NULL" for lo, hi in maybe):
+            tail = " THEN true END"
+        else:
+            terms = maybe if _never_null(toks, start, i, params) else [(start, i), *maybe]
+            nulls = " OR ".join(f"{text[toks[lo].start:toks[hi - 1].end]} IS NULL" for lo, hi in terms)
+            tail = f" THEN true WHEN {nulls} THEN NULL ELSE false END"
+    return [(toks[start].start, toks[start].start, "CASE WHEN "), (end, end, tail)]
+
+
 def _empty_list_at(toks: list[Tok], k: int, params: dict) -> bool:
     """``toks[k]`` starts the empty list ``[]`` or is a parameter whose value is an empty list."""
     if k >= len(toks):
@@ -158,6 +213,8 @@ def edits_for(text: str, params: dict | None = None, toks: list[Tok] | None = No
                 and (start := _term_start(toks, i)) is not None:  # Neo4j: x IN [] is false, also for a null x
             end = toks[i + 1].end if toks[i + 1].kind == "param" else toks[i + 2].end
             edits += [(toks[start].start, toks[start].start, "coalesce("), (end, end, ", false)")]
+        elif t.up == "IN" and _membership(toks, i) and (written := _in_list_edits(toks, i, params, text)):
+            edits += written
         elif t.up == "IN" and _membership(toks, i) and (listed := _list_with_null(toks, i, params, text)):
             raise Unsupported(
                 f"refused on the embedded store: IN {listed} holds a null; where the value is not in the list Neo4j "
