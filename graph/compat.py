@@ -294,15 +294,40 @@ def _overlap(a: RelPat, b: RelPat) -> bool:
 _EMPTY_AGGREGATES = {"SUM": "0", "COLLECT": "[]"}
 
 
-def _empty_aggregate_edits(toks: list[Tok]) -> list[tuple[int, int, str]]:
-    """``sum(x)`` → ``coalesce(sum(x), 0)`` and ``collect(x)`` → ``coalesce(collect(x), [])``: Neo4j's sum of no
-    values (or only nulls) is 0 and their collection ``[]``; LadybugDB's are null (so ``size(collect(a))`` of a
-    city without applicants, after an ``OPTIONAL MATCH``, was null where Neo4j counts 0)."""
+_AGGREGATE_CALLS = {"COUNT", "SUM", "AVG", "MIN", "MAX", "COLLECT", "STDEV", "STDEVP", "PERCENTILECONT",
+                    "PERCENTILEDISC"}
+
+
+def _grouped(toks: list[Tok], i: int, clauses: list[int]) -> bool:
+    """The ``WITH`` / ``RETURN`` whose items hold ``toks[i]`` has a grouping key (an item without an aggregate),
+    so each of its groups has at least one row."""
+    own = [c for c in clauses if c <= i]
+    if not own or toks[own[-1]].up not in ("WITH", "RETURN"):
+        return False
+    start = own[-1] + 1 + (own[-1] + 1 < len(toks) and toks[own[-1] + 1].up == "DISTINCT")
+    stop = next((c for c in clauses if c > i), len(toks))
+    items = _split(toks[start:stop])
+    return any(item and not any(t.kind == "word" and t.up in _AGGREGATE_CALLS for t in item) for item in items)
+
+
+def _empty_aggregate_edits(toks: list[Tok], clauses: list[int]) -> list[tuple[int, int, str]]:
+    """Neo4j's sum of no values (or only nulls) is 0 and their collection ``[]``; LadybugDB's are null (so
+    ``size(collect(a))`` of a city without applicants, after an ``OPTIONAL MATCH``, was null where Neo4j counts
+    0). ``collect(x)`` → ``coalesce(collect(x), [])``; ``sum(x)`` → ``sum(coalesce(x, 0))`` where its projection
+    groups (every group has a row; an aggregate of an expression around an aggregate of an earlier ``WITH``
+    is an error on LadybugDB: ``WITH c, coalesce(sum(r.weight), 0) AS w RETURN avg(w)``), else
+    ``coalesce(sum(x), 0)``."""
     edits = []
     for i, t in enumerate(toks[:-1]):
         if t.kind == "word" and t.up in _EMPTY_AGGREGATES and toks[i + 1].text == "(" \
                 and (i == 0 or toks[i - 1].text != "."):
             close = closing(toks, i + 1)
+            if t.up == "SUM" and _grouped(toks, i, clauses):  # (replacing the bracket tokens keeps the nesting
+                opener = i + 2 if toks[i + 2].up == "DISTINCT" else i + 1  # with insertions at the argument)
+                edits.append((toks[opener].start, toks[opener + 1].start,
+                              "(coalesce(" if opener == i + 1 else "DISTINCT coalesce("))
+                edits.append((toks[close].start, toks[close].end, ", 0))"))
+                continue
             edits.append((t.start, t.start, "coalesce("))
             edits.append((toks[close].end, toks[close].end, f", {_EMPTY_AGGREGATES[t.up]})"))
     return edits
@@ -392,6 +417,62 @@ def _items(toks: list[Tok], text: str) -> list[tuple[list[Tok], str | None, str]
     return out
 
 
+def _has_aggregate(expr: list[Tok]) -> bool:
+    return any(t.kind == "word" and t.up in _AGGREGATE_CALLS for t in expr)
+
+
+def _shadowing(toks: list[Tok], clauses: list[int], ci: int, text: str) -> dict[str, list[Tok]]:
+    """The aliases of the ``WITH`` / ``RETURN`` at ``toks[ci]`` that name a variable bound before it (a pattern
+    variable, an earlier ``AS``) for another value: alias → its expression's tokens."""
+    bound = pattern_variables(toks[:ci]) | {toks[k + 1].text.strip("`") for k in range(ci - 1)
+                                             if toks[k].up == "AS" and toks[k].depth == 0}
+    return {alias: expr for expr, alias, _ in _items(_projection_tokens(toks, clauses, ci), text)
+            if alias and alias in bound and text[expr[0].start:expr[-1].end].strip("`") != alias}
+
+
+def _projection_tokens(toks: list[Tok], clauses: list[int], ci: int) -> list[Tok]:
+    """The items of the ``WITH`` / ``RETURN`` at ``toks[ci]`` (up to its ``ORDER BY``, ``WHERE``, …)."""
+    later = [c for c in clauses if c > ci and toks[c].up not in _PROJECTION_END]
+    part = [c for c in clauses if ci < c < (later[0] if later else len(toks))]
+    start = ci + 1 + (ci + 1 < len(toks) and toks[ci + 1].up == "DISTINCT")
+    return toks[start:part[0] if part else len(toks)]
+
+
+def _projection(toks: list[Tok], clauses: list[int], ci: int, text: str) -> list[list[Tok]]:
+    return [expr for expr, *_ in _items(_projection_tokens(toks, clauses, ci), text)]
+
+
+def _shadowing_edits(toks: list[Tok], clauses: list[int], text: str) -> list[tuple[int, int, str]]:
+    """``RETURN 10 - x AS x ORDER BY x``: Neo4j sorts by the alias, LadybugDB by the variable bound before
+    (another order, so other rows under a ``LIMIT``; a node: an error). The key is written as the alias's
+    expression, ``ORDER BY (10 - x)``, where that holds no aggregate (:func:`_order_edits` takes the others)."""
+    edits = []
+    for n, ci in enumerate(clauses):
+        if toks[ci].up not in ("WITH", "RETURN"):
+            continue
+        shadow = _shadowing(toks, clauses, ci, text)
+        later = [c for c in clauses[n + 1:] if toks[c].up not in _PROJECTION_END]
+        part = [c for c in clauses[n + 1:] if c < (later[0] if later else len(toks))]
+        order = next((c for c in part if toks[c].up == "ORDER"), None)
+        if not shadow or order is None or toks[ci + 1].up == "DISTINCT" \
+                or any(_has_aggregate(e) for e in _projection(toks, clauses, ci, text)):
+            continue  # (the ORDER BY of a DISTINCT or aggregating projection sees only its items, as Neo4j's)
+        stop = next((c for c in part if c > order and toks[c].up in ("SKIP", "LIMIT", "WHERE")),
+                    later[0] if later else len(toks))
+        for k in range(order + 2, stop):
+            name = toks[k].text.strip("`")
+            if _names_variable(toks, k) and name in shadow and not _has_aggregate(shadow[name]):
+                expr = shadow[name]
+                edits.append((toks[k].start, toks[k].end, f"({text[expr[0].start:expr[-1].end]})"))
+    return edits
+
+
+def _names_variable(toks: list[Tok], k: int) -> bool:
+    """``toks[k]`` is a variable's name: not a property (``.x``), a call (``x(``) or a label (``:x``)."""
+    return toks[k].kind in ("word", "bq") and toks[k].up not in _OPERATOR_WORDS | set(DIRECTIONS) \
+        and not (k and toks[k - 1].text in (".", ":")) and not (k + 1 < len(toks) and toks[k + 1].text == "(")
+
+
 def _order_edits(toks: list[Tok], clauses: list[int], text: str) -> tuple[list[tuple[int, int, str]], ClientOrder | None]:
     """An ``ORDER BY`` the engine would sort wrongly (graph/embedded_order.py): taken out of the final
     ``RETURN`` for :class:`ClientOrder`, or refused."""
@@ -421,7 +502,13 @@ def _order_edits(toks: list[Tok], clauses: list[int], text: str) -> tuple[list[t
             column = key[0].text.strip("`") if len(key) == 1 and key[0].text.strip("`") in aliases \
                 else by_text.get(source)
             parsed.append((source, column, desc, kind_of(key, aliases)))
-        if not risky([k for *_, k in parsed]):
+        # an alias of an aggregate named like a variable bound before (_shadowing_edits rewrites the others)
+        shadow = _shadowing(toks, clauses, ci, text)
+        grouped = any(_has_aggregate(expr) for expr, *_ in items)
+        shadowed = grouped and any(_names_variable(toks, k) and toks[k].text.strip("`") in shadow
+                                   for k in range(order + 2, stop))
+        wrong = risky([k for *_, k in parsed])
+        if not wrong and not shadowed:
             continue
         cuts = {toks[c].up: c for c in part if c > order}
         counts = {w: toks[c + 1] for w, c in cuts.items() if w in ("SKIP", "LIMIT") and c + 1 < len(toks)}
@@ -436,6 +523,11 @@ def _order_edits(toks: list[Tok], clauses: list[int], text: str) -> tuple[list[t
                                skip=counts["SKIP"].text if "SKIP" in counts else None,
                                limit=counts["LIMIT"].text if "LIMIT" in counts else None)
             return [(toks[order].start, end, "")], plan
+        if not wrong:
+            raise Unsupported(
+                f"refused on the embedded store: ORDER BY {', '.join(src for src, *_ in parsed)} in a {toks[ci].up} "
+                "by an alias named like a variable bound before it; Neo4j sorts by the alias, LadybugDB by the "
+                "variable", fix="give the alias another name (… AS total … ORDER BY total)")
         keys_text = ", ".join(source for source, *_ in parsed)
         raise Unsupported(
             f"refused on the embedded store: ORDER BY {keys_text} in a {toks[ci].up}; LadybugDB 0.20 sorts rows "
@@ -536,11 +628,12 @@ def prepare(text: str, params: dict | None = None) -> tuple[str, ClientOrder | N
         else:
             at = toks[nxt - 1].end
             edits.append((at, at, f" WHERE {extra} "))
-    edits += _empty_aggregate_edits(toks)
+    edits += _empty_aggregate_edits(toks, clauses)
     edits += type_edits
     edits += null_edits
     edits += _alias_edits(toks, clauses, text)
     edits += _star_edits(toks, clauses, text)
+    edits += _shadowing_edits(toks, clauses, text)
     cut, order = _order_edits(toks, clauses, text)
     if cut:
         (lo, hi, _), = cut
