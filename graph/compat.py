@@ -307,7 +307,7 @@ def _grouped(toks: list[Tok], i: int, clauses: list[int]) -> bool:
     start = own[-1] + 1 + (own[-1] + 1 < len(toks) and toks[own[-1] + 1].up == "DISTINCT")
     stop = next((c for c in clauses if c > i), len(toks))
     items = _split(toks[start:stop])
-    return any(item and not any(t.kind == "word" and t.up in _AGGREGATE_CALLS for t in item) for item in items)
+    return any(item and not _has_aggregate(item) for item in items)
 
 
 def _empty_aggregate_edits(toks: list[Tok], clauses: list[int]) -> list[tuple[int, int, str]]:
@@ -639,10 +639,13 @@ def prepare(text: str, params: dict | None = None) -> tuple[str, ClientOrder | N
         (lo, hi, _), = cut
         edits = [e for e in edits if not lo <= e[0] < hi] + cut
     edits += [e for e in compat_nulls.concat_edits(text, params, toks) if not (cut and cut[0][0] <= e[0] < cut[0][1])]
-    out = text
+    out = compat_functions.rewrite(_applied(text, edits), params)
+    return _applied(out, precedence_edits(tokens(out))), order
+
+
+def _applied(text: str, edits: list[tuple[int, int, str]]) -> str:
+    """``text`` with each ``(start, end, replacement)`` made, last first (insertions at one place: the later
+    edit's text first)."""
     for s, e, rep in sorted(edits, key=lambda x: (x[0], x[1]), reverse=True):
-        out = out[:s] + rep + out[e:]
-    out = compat_functions.rewrite(out, params)
-    for s, e, rep in sorted(precedence_edits(tokens(out)), key=lambda x: (x[0], x[1]), reverse=True):
-        out = out[:s] + rep + out[e:]
-    return out, order
+        text = text[:s] + rep + text[e:]
+    return text
