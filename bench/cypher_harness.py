@@ -123,6 +123,7 @@ class Ret:
     distinct: bool = False
     order: str | None = None  # None | total | ties
     limit: int | None = None
+    shadow: bool = False  # the first key named like its variable (RETURN c.city_code AS c … ORDER BY c)
 
 
 @dataclass(frozen=True)
@@ -171,7 +172,7 @@ class Query:
 
     def _return(self) -> str:
         r = self.ret
-        keys = [f"{key_text(k)} AS k{i}" for i, k in enumerate(r.keys)]
+        keys = [f"{key_text(k)} AS {name}" for k, name in zip(r.keys, self.names(), strict=True)]
         if r.kind == "count":
             text = "RETURN count(*) AS n"
         elif r.kind == "count_distinct":
@@ -188,11 +189,19 @@ class Query:
             text += f"\nLIMIT {r.limit}"
         return text
 
+    def names(self) -> list[str]:
+        """The returned keys' aliases, k0, k1, …; with ``ret.shadow`` the first is named like its variable,
+        which Neo4j's ORDER BY reads as the alias (graph/compat.py rewrites it for the embedded store)."""
+        names = [f"k{i}" for i in range(len(self.ret.keys))]
+        if self.ret.shadow and names:
+            names[0] = self.ret.keys[0][0]
+        return names
+
     def order_keys(self) -> list[str]:
         r = self.ret
         if not r.order or r.kind in ("count", "count_distinct"):
             return []
-        names = [f"k{i}" for i in range(len(r.keys))]
+        names = self.names()
         if r.kind == "group":
             return ["n", *names] if r.order == "total" else ["n"]
         return names if r.order == "total" else names[:1]
@@ -201,7 +210,7 @@ class Query:
         r = self.ret
         if r.kind in ("count", "count_distinct"):
             return ["n"]
-        names = [f"k{i}" for i in range(len(r.keys))]
+        names = self.names()
         return [*names, "n"] if r.kind == "group" else names
 
 
@@ -461,6 +470,7 @@ def _gen_return(rng, rels, nodes, optional) -> Ret:
     if any(len(k) > 2 and (".." in k[2] or "reverse([" in k[2]) for k in keys):
         order = None  # a list-valued key: LadybugDB cannot sort by a list (an error, not another answer)
     limit = rng.choice([None, 5, 10, 25]) if order else None
+    shadow = rng.random() < 0.15
     if kind == "group":
         v, lab = rng.choice(cands)
         ints = INT_PROPS[lab]
@@ -468,8 +478,8 @@ def _gen_return(rng, rels, nodes, optional) -> Ret:
         if ints:
             p = rng.choice(ints)
             aggs += [f"sum({v}.{p})", f"min({v}.{p})", f"max({v}.{p})"]
-        return Ret("group", keys, rng.choice(aggs), order=order, limit=limit)
-    return Ret("rows", keys, distinct=rng.random() < 0.5, order=order, limit=limit if order else None)
+        return Ret("group", keys, rng.choice(aggs), order=order, limit=limit, shadow=shadow)
+    return Ret("rows", keys, distinct=rng.random() < 0.5, order=order, limit=limit if order else None, shadow=shadow)
 
 
 # --- shrinking ----------------------------------------------------------------------------------
@@ -861,7 +871,8 @@ def oracle_sql(q: Query) -> tuple[str, list]:
         body += " GROUP BY " + ", ".join(f"k{i}" for i in range(len(keys)))
     else:
         sel = "SELECT " + ("DISTINCT " if r.distinct else "") + ", ".join(keys)
-    order = q.order_keys()
+    internal = dict(zip(q.names(), (f"k{i}" for i in range(len(r.keys))), strict=True))
+    order = [internal.get(k, k) for k in q.order_keys()]
     tail = ""
     if order:
         tail = " ORDER BY " + ", ".join(f"{k} DESC NULLS FIRST" if k == "n" else f"{k} ASC NULLS LAST" for k in order)

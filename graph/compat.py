@@ -445,7 +445,9 @@ def _projection(toks: list[Tok], clauses: list[int], ci: int, text: str) -> list
 def _shadowing_edits(toks: list[Tok], clauses: list[int], text: str) -> list[tuple[int, int, str]]:
     """``RETURN 10 - x AS x ORDER BY x``: Neo4j sorts by the alias, LadybugDB by the variable bound before
     (another order, so other rows under a ``LIMIT``; a node: an error). The key is written as the alias's
-    expression, ``ORDER BY (10 - x)``, where that holds no aggregate (:func:`_order_edits` takes the others)."""
+    expression, ``ORDER BY (10 - x)``, where that holds no aggregate; in the final ``RETURN``
+    :func:`_order_edits` sorts after the engine instead (these edits fall inside the ORDER BY it cuts), as
+    the copy of the expression does not carry the rewrites made inside the original."""
     edits = []
     for n, ci in enumerate(clauses):
         if toks[ci].up not in ("WITH", "RETURN"):
@@ -456,7 +458,7 @@ def _shadowing_edits(toks: list[Tok], clauses: list[int], text: str) -> list[tup
         order = next((c for c in part if toks[c].up == "ORDER"), None)
         if not shadow or order is None or toks[ci + 1].up == "DISTINCT" \
                 or any(_has_aggregate(e) for e in _projection(toks, clauses, ci, text)):
-            continue  # (the ORDER BY of a DISTINCT or aggregating projection sees only its items, as Neo4j's)
+            continue  # (DISTINCT: LadybugDB's ORDER BY reads the alias; an aggregating one: _order_edits)
         stop = next((c for c in part if c > order and toks[c].up in ("SKIP", "LIMIT", "WHERE")),
                     later[0] if later else len(toks))
         for k in range(order + 2, stop):
@@ -502,11 +504,14 @@ def _order_edits(toks: list[Tok], clauses: list[int], text: str) -> tuple[list[t
             column = key[0].text.strip("`") if len(key) == 1 and key[0].text.strip("`") in aliases \
                 else by_text.get(source)
             parsed.append((source, column, desc, kind_of(key, aliases)))
-        # an alias of an aggregate named like a variable bound before (_shadowing_edits rewrites the others)
+        # a key naming an alias that is named like a variable bound before: sorted after the engine (by the
+        # returned column, Neo4j's meaning) where it can be, else as _shadowing_edits writes it, else refused
         shadow = _shadowing(toks, clauses, ci, text)
+        named = {toks[k].text.strip("`") for k in range(order + 2, stop) if _names_variable(toks, k)} & set(shadow)
         grouped = any(_has_aggregate(expr) for expr, *_ in items)
-        shadowed = grouped and any(_names_variable(toks, k) and toks[k].text.strip("`") in shadow
-                                   for k in range(order + 2, stop))
+        distinct = toks[ci + 1].up == "DISTINCT"
+        shadowed = bool(named) and (grouped or not distinct)  # (DISTINCT alone: LadybugDB reads the alias)
+        written = not grouped and not distinct and not any(_has_aggregate(shadow[a]) for a in named)
         wrong = risky([k for *_, k in parsed])
         if not wrong and not shadowed:
             continue
@@ -523,6 +528,8 @@ def _order_edits(toks: list[Tok], clauses: list[int], text: str) -> tuple[list[t
                                skip=counts["SKIP"].text if "SKIP" in counts else None,
                                limit=counts["LIMIT"].text if "LIMIT" in counts else None)
             return [(toks[order].start, end, "")], plan
+        if not wrong and written:
+            continue
         if not wrong:
             raise Unsupported(
                 f"refused on the embedded store: ORDER BY {', '.join(src for src, *_ in parsed)} in a {toks[ci].up} "

@@ -348,6 +348,8 @@ NEO4J_ONLY_FUNCTIONS = {
     "STDEVP": "sqrt((sum(x * x) - sum(x) * sum(x) * 1.0 / count(x)) / count(x)) (the population standard "
               "deviation; its last digits may differ from Neo4j's)",
     "E": "2.718281828459045",
+    "STARTNODE": "the node the pattern names at the relationship's start: MATCH (a)-[r:APPLIED]->(p) … a",
+    "ENDNODE": "the node the pattern names at the relationship's end: MATCH (a)-[r:APPLIED]->(p) … p",
 }
 _MISSING_FUNCTION = re.compile(r"function (\w+) does not exist")
 
