@@ -445,9 +445,9 @@ def _projection(toks: list[Tok], clauses: list[int], ci: int, text: str) -> list
 def _shadowing_edits(toks: list[Tok], clauses: list[int], text: str) -> list[tuple[int, int, str]]:
     """``RETURN 10 - x AS x ORDER BY x``: Neo4j sorts by the alias, LadybugDB by the variable bound before
     (another order, so other rows under a ``LIMIT``; a node: an error). The key is written as the alias's
-    expression, ``ORDER BY (10 - x)``, where that holds no aggregate; in the final ``RETURN``
-    :func:`_order_edits` sorts after the engine instead (these edits fall inside the ORDER BY it cuts), as
-    the copy of the expression does not carry the rewrites made inside the original."""
+    expression, ``ORDER BY (10 - x)``, where that holds no aggregate (on the query as the other edits wrote
+    it, so that the copy carries their rewrites); in the final ``RETURN`` :func:`_order_edits` sorts after
+    the engine instead, where it can."""
     edits = []
     for n, ci in enumerate(clauses):
         if toks[ci].up not in ("WITH", "RETURN"):
@@ -640,13 +640,15 @@ def prepare(text: str, params: dict | None = None) -> tuple[str, ClientOrder | N
     edits += null_edits
     edits += _alias_edits(toks, clauses, text)
     edits += _star_edits(toks, clauses, text)
-    edits += _shadowing_edits(toks, clauses, text)
     cut, order = _order_edits(toks, clauses, text)
     if cut:
         (lo, hi, _), = cut
         edits = [e for e in edits if not lo <= e[0] < hi] + cut
     edits += [e for e in compat_nulls.concat_edits(text, params, toks) if not (cut and cut[0][0] <= e[0] < cut[0][1])]
-    out = compat_functions.rewrite(_applied(text, edits), params)
+    out = _applied(text, edits)
+    after = tokens(out)  # the aliases' expressions as rewritten above, for their copies in ORDER BY
+    out = _applied(out, _shadowing_edits(after, [i for i in range(len(after)) if is_clause(after, i)], out))
+    out = compat_functions.rewrite(out, params)
     return _applied(out, precedence_edits(tokens(out))), order
 
 

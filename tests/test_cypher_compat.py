@@ -649,6 +649,9 @@ SHADOWED = [
     ("MATCH (c:City)<-[:LOCATED_IN]-(a:Applicant) RETURN c.city_code AS a, count(*) AS n ORDER BY a LIMIT 2",
      [("110000", 1), ("310000", 1)]),
     ("UNWIND [1, 2, 2] AS n WITH n, count(*) AS k RETURN sum(k) AS k, n ORDER BY k DESC, n", [(2, 2), (1, 1)]),
+    # in a WITH the key is the alias's expression as rewritten (IN a list with a null: null, which sorts last)
+    ("MATCH (a:Applicant) WITH a.city_code IN ['110000', null] AS a ORDER BY a DESC LIMIT 2 RETURN a",
+     [(None,), (None,)]),
 ]
 
 
