@@ -555,6 +555,20 @@ def for_embedded(text: str) -> str:
     return out
 
 
+def _check_shortest_path(toks: list[Tok]) -> None:
+    """``shortestPath(…)`` / ``allShortestPaths(…)`` are Neo4j's functions; LadybugDB's parser refuses them
+    (a syntax error that names no fix): refused with LadybugDB's pattern."""
+    for i, t in enumerate(toks[:-1]):
+        if t.kind == "word" and t.up in ("SHORTESTPATH", "ALLSHORTESTPATHS") and toks[i + 1].text == "(":
+            every = "ALL SHORTEST" if t.up == "ALLSHORTESTPATHS" else "SHORTEST"
+            raise Unsupported(
+                f"refused on the embedded store: {t.text}(…) is Neo4j's; LadybugDB writes a shortest path as a "
+                "pattern",
+                fix=f"MATCH p = (a)-[r:COLLABORATED* {every} 1..30 (e, n | WHERE e.year = 2018)]-(b) (the "
+                    "relationships' filter inside the pattern; length(r) is the hops), as in citynet query --named "
+                    "shortest_path, or run it on Neo4j (--store neo4j)")
+
+
 def prepare(text: str, params: dict | None = None) -> tuple[str, ClientOrder | None]:
     """``text`` rewritten for LadybugDB, and the ordering to apply to its rows when the engine cannot
     (graph/embedded_order.py); raises :class:`Unsupported` for what cannot be rewritten (``params``: the
@@ -562,6 +576,7 @@ def prepare(text: str, params: dict | None = None) -> tuple[str, ClientOrder | N
     from citynet.graph import compat_endpoints, compat_functions, compat_nulls, compat_types
 
     toks = tokens(text)
+    _check_shortest_path(toks)
     type_edits = compat_types.edits_for(text, params, toks)
     compat_endpoints.check(text, toks)
     null_edits = compat_nulls.edits_for(text, params, toks)

@@ -685,3 +685,11 @@ def test_a_function_the_embedded_store_lacks_names_its_writing(store, tmp_path, 
     with pytest.raises(QueryError) as err:
         store.query(query)
     assert "LadybugDB has no" in err.value.fix and writing in err.value.fix
+
+
+def test_neo4j_s_shortest_path_functions_name_ladybugdb_s_pattern():
+    for name, every in (("shortestPath", "* SHORTEST 1..30"), ("allShortestPaths", "* ALL SHORTEST 1..30")):
+        with pytest.raises(Unsupported, match=f"{name}") as err:
+            for_embedded(f"MATCH p = {name}((a:City {{city_code: '110000'}})-[:COLLABORATED*..4]-(b:City)) "
+                         "RETURN length(p) AS l")
+        assert every in err.value.fix
