@@ -555,6 +555,36 @@ def for_embedded(text: str) -> str:
     return out
 
 
+_BEFORE_EXPRESSION = {"WHERE", "AND", "OR", "XOR", "NOT", "WHEN", "THEN", "ELSE", "RETURN", "WITH", ",", "DISTINCT"}
+
+
+def _label_test_edits(toks: list[Tok], text: str) -> list[tuple[int, int, str]]:
+    """``n:City`` (or ``n:City|Patent``) as an expression, ``WHERE n:City OR n:Applicant``: a syntax error on
+    LadybugDB, written ``label(n) = 'City'`` (``label(n) IN ['City', 'Patent']``); a pattern's ``(n:City)``
+    and a map's ``{k: v}`` are left alone."""
+    edits = []
+    for i in range(1, len(toks) - 2):
+        t, before = toks[i], toks[i - 1]
+        if t.kind != "word" or toks[i + 1].text != ":" or toks[i + 2].kind != "word" \
+                or before.up not in _BEFORE_EXPRESSION or (before.text == "," and _inside(toks, i, "{")):
+            continue
+        labels, j = [toks[i + 2].text], i + 3
+        while j + 1 < len(toks) and toks[j].text == "|" and toks[j + 1].kind == "word":
+            labels.append(toks[j + 1].text)
+            j += 2
+        if j < len(toks) and toks[j].text in (":", "&", "!", "%", "{", "("):
+            continue  # another label expression or not one: left to the engine
+        test = f"label({t.text}) = '{labels[0]}'" if len(labels) == 1 else \
+            f"label({t.text}) IN [{', '.join(repr(x) for x in labels)}]"
+        edits.append((t.start, toks[j - 1].end, test))
+    return edits
+
+
+def _inside(toks: list[Tok], i: int, bracket: str) -> bool:
+    """The innermost bracket around ``toks[i]`` is ``bracket``."""
+    return next((toks[k].text == bracket for k in range(i - 1, -1, -1) if toks[k].depth < toks[i].depth), False)
+
+
 def _check_shortest_path(toks: list[Tok]) -> None:
     """``shortestPath(…)`` / ``allShortestPaths(…)`` are Neo4j's functions; LadybugDB's parser refuses them
     (a syntax error that names no fix): refused with LadybugDB's pattern."""
@@ -655,6 +685,7 @@ def prepare(text: str, params: dict | None = None) -> tuple[str, ClientOrder | N
     edits += null_edits
     edits += _alias_edits(toks, clauses, text)
     edits += _star_edits(toks, clauses, text)
+    edits += _label_test_edits(toks, text)
     cut, order = _order_edits(toks, clauses, text)
     if cut:
         (lo, hi, _), = cut

@@ -693,3 +693,18 @@ def test_neo4j_s_shortest_path_functions_name_ladybugdb_s_pattern():
             for_embedded(f"MATCH p = {name}((a:City {{city_code: '110000'}})-[:COLLABORATED*..4]-(b:City)) "
                          "RETURN length(p) AS l")
         assert every in err.value.fix
+
+
+@pytest.mark.parametrize("query, n", [
+    ("MATCH (n) WHERE n:City OR n:Applicant RETURN count(*) AS n", 9),  # 4 cities, 5 applicants (hand_tables)
+    ("MATCH (n) WHERE n:City|Patent RETURN count(*) AS n", 9),
+    ("MATCH (a)-[r:LOCATED_IN]->(b) WHERE a:Applicant AND NOT b:Patent RETURN count(*) AS n", 4),
+    ("MATCH (c:City) RETURN sum(CASE WHEN c:City THEN 1 ELSE 0 END) AS n", 4),
+])
+def test_a_label_test_in_an_expression_is_neo4j_s(store, tmp_path, query, n):
+    """``WHERE n:City`` is a syntax error on LadybugDB: written ``label(n) = 'City'``."""
+    load_tables(store, hand_tables(), tmp_path / "canonical")
+    if store.backend == "embedded":
+        with pytest.raises(QueryError, match="Parser exception"):
+            store._run(query)  # the engine as written
+    assert store.query(query)["n"].iloc[0] == n
