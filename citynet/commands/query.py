@@ -225,8 +225,9 @@ another --write query is writing it: retry when it has finished) or its last loa
 citynet load). A --write query holds the store's writer lock while it runs, so a load or metrics
 started meanwhile is refused the same way. Both stores give Neo4j's rows: on the embedded
 store a query is rewritten where LadybugDB's semantics differ (relationship uniqueness, sum and
-collect of nothing, positions from 0, a text joined to null, column names) or refused with the
-construct and the rewrite (variable-length paths outside SHORTEST); see docs/cypher.md.""",
+collect of nothing, positions from 0, a text joined to null, IN a list holding nulls, ORDER BY an
+alias named like a variable, label tests, column names) or refused with the construct and the
+rewrite (variable-length paths outside SHORTEST, shortestPath()); see docs/cypher.md.""",
 )
 @workspace_option()
 @click.argument("text", required=False)
