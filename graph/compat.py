@@ -322,8 +322,8 @@ def _empty_aggregate_edits(toks: list[Tok], clauses: list[int]) -> list[tuple[in
         if t.kind == "word" and t.up in _EMPTY_AGGREGATES and toks[i + 1].text == "(" \
                 and (i == 0 or toks[i - 1].text != "."):
             close = closing(toks, i + 1)
-            if t.up == "SUM" and _grouped(toks, i, clauses):  # (replacing the bracket tokens keeps the nesting
-                opener = i + 2 if toks[i + 2].up == "DISTINCT" else i + 1  # with insertions at the argument)
+            if t.up == "SUM" and close > i + 2 and _grouped(toks, i, clauses):  # (replacing the bracket tokens
+                opener = i + 2 if toks[i + 2].up == "DISTINCT" else i + 1  # keeps the nesting with insertions)
                 edits.append((toks[opener].start, toks[opener + 1].start,
                               "(coalesce(" if opener == i + 1 else "DISTINCT coalesce("))
                 edits.append((toks[close].start, toks[close].end, ", 0))"))

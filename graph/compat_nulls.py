@@ -125,8 +125,8 @@ def _in_list_edits(toks: list[Tok], i: int, params: dict, text: str) -> list[Edi
             return None
         end, tail = nxt.end, " THEN true END"
     else:
-        if nxt.text != "[" or toks[i + 2].text == "]":
-            return None
+        if nxt.text != "[" or i + 2 >= len(toks) or toks[i + 2].text == "]":
+            return None  # (a query cut after "IN [" is the engine's syntax error)
         close = closing(toks, i + 1)
         if close + 1 < len(toks) and toks[close + 1].text in _TIGHTER | {"+", "["}:
             return None  # the list is an operand of something else

@@ -3,6 +3,7 @@ store, refusal of what cannot be rewritten, and the tested engine range."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 import operator
 from collections import Counter
@@ -708,3 +709,24 @@ def test_a_label_test_in_an_expression_is_neo4j_s(store, tmp_path, query, n):
         with pytest.raises(QueryError, match="Parser exception"):
             store._run(query)  # the engine as written
     assert store.query(query)["n"].iloc[0] == n
+
+
+CUT = [
+    "MATCH (c:City) WHERE NOT c.city_code IN [c.province_code, 'x'] RETURN c.city_code AS c ORDER BY c DESC LIMIT 3",
+    "MATCH (c:City) OPTIONAL MATCH (c)-[r:COLLABORATED]-(d:City) WITH c, sum(DISTINCT r.weight) AS s "
+    "RETURN sum(s) AS total, collect(d.city_code) AS ds",
+    "UNWIND [3, 1, 2] AS x WITH x RETURN 10 - x AS x, x + 1 IN [2] AS y ORDER BY x LIMIT 2",
+    "MATCH (n) WHERE n:City|Applicant AND n.name_zh + '市' STARTS WITH 'a' + 'b' RETURN substring(n.name_zh, 1) AS s",
+    "MATCH p = shortestPath((a:City)-[:COLLABORATED*..4]-(b:City)) RETURN length(p) AS l",
+]
+
+
+def test_a_query_cut_anywhere_is_the_engine_s_syntax_error_not_a_crash_of_the_rewrite():
+    """The rewrite reads the query before the engine: a query cut short (a typing slip, "… IN [", "sum(")
+    must reach the engine, whose syntax error citynet prints, or be refused, never raise from the rewrite."""
+    from citynet.graph.compat import prepare
+
+    for query in CUT:
+        for cut in range(1, len(query) + 1):
+            with contextlib.suppress(Unsupported):
+                prepare(query[:cut], {})
