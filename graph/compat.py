@@ -427,7 +427,7 @@ def _shadowing(toks: list[Tok], clauses: list[int], ci: int, text: str) -> dict[
     bound = pattern_variables(toks[:ci]) | {toks[k + 1].text.strip("`") for k in range(ci - 1)
                                              if toks[k].up == "AS" and toks[k].depth == 0}
     return {alias: expr for expr, alias, _ in _items(_projection_tokens(toks, clauses, ci), text)
-            if alias and alias in bound and text[expr[0].start:expr[-1].end].strip("`") != alias}
+            if alias and expr and alias in bound and text[expr[0].start:expr[-1].end].strip("`") != alias}
 
 
 def _projection_tokens(toks: list[Tok], clauses: list[int], ci: int) -> list[Tok]:

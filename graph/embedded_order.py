@@ -67,6 +67,8 @@ def property_types() -> dict[str, frozenset[str]]:
 
 def kind_of(toks: list, aliases: dict[str, list]) -> str:
     """:data:`STR`, :data:`OTHER` or :data:`UNKNOWN` for the expression ``toks`` (tokens of graph.compat)."""
+    if not toks:  # (an alias without an expression, WITH AS s: the engine's syntax error)
+        return UNKNOWN
     if len(toks) == 1:
         t = toks[0]
         if t.kind == "str":

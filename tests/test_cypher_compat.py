@@ -730,3 +730,5 @@ def test_a_query_cut_anywhere_is_the_engine_s_syntax_error_not_a_crash_of_the_re
         for cut in range(1, len(query) + 1):
             with contextlib.suppress(Unsupported):
                 prepare(query[:cut], {})
+    for slip in ("MATCH (n:City) RETURN AS n", "MATCH (p:Patent) WITH AS s, count(*) AS n ORDER BY n DESC, s LIMIT 2"):
+        prepare(slip, {})  # an alias without its expression (found by mutating queries at random)
