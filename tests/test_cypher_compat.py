@@ -732,3 +732,30 @@ def test_a_query_cut_anywhere_is_the_engine_s_syntax_error_not_a_crash_of_the_re
                 prepare(query[:cut], {})
     for slip in ("MATCH (n:City) RETURN AS n", "MATCH (p:Patent) WITH AS s, count(*) AS n ORDER BY n DESC, s LIMIT 2"):
         prepare(slip, {})  # an alias without its expression (found by mutating queries at random)
+
+
+def test_a_mistyped_query_never_crashes_the_rewrite():
+    """Random slips (a bracket, quote, comma, keyword dropped or added) in generated expressions and in the
+    queries above: the rewrite refuses or passes the query on to the engine, whose error citynet prints."""
+    import random
+
+    from citynet.graph.compat import prepare
+
+    from bench.cypher_expressions import Gen
+
+    rng = random.Random(20261206)
+    gen = Gen(random.Random(20261206))
+    queries = [gen.query(3) for _ in range(60)] + CUT + [q for q, *_ in NULLS] + [q for q, _ in SHADOWED]
+    pieces = ["(", ")", "[", "]", "{", "}", ",", "'", ":", ".", " AS ", " ORDER BY ", " IN ", " WITH ", " | ", "..",
+              "-", "+", "$", "`", " CASE ", " END "]
+    for query in queries:
+        for _ in range(20):
+            text = list(query)
+            for _ in range(rng.randint(1, 3)):
+                k = rng.randrange(len(text))
+                if rng.random() < 0.5:
+                    del text[k]
+                else:
+                    text.insert(k, rng.choice(pieces))
+            with contextlib.suppress(Unsupported):
+                prepare("".join(text), {"l": ["1"], "q": ""})
