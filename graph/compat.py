@@ -11,8 +11,8 @@ same Cypher differently, and both are handled here, on the query path of ``Embed
   fixed one), naming anonymous relationships ``__u1``, ``__u2``, … first. Inside one variable-length
   relationship the engine's ``TRAIL`` semantics (its default, set explicitly) already forbid repeats.
 - **Aggregates over no values.** Neo4j's ``sum`` of nothing (or of nulls only) is 0 and its ``collect``
-  ``[]``, LadybugDB's are null: ``sum(x)`` becomes ``coalesce(sum(x), 0)``, ``collect(x)``
-  ``coalesce(collect(x), [])``.
+  ``[]``, LadybugDB's are null: ``sum(x)`` becomes ``coalesce(sum(x), 0)`` (``sum(coalesce(x, 0))`` in a
+  projection with a grouping key), ``collect(x)`` ``coalesce(collect(x), [])``.
 - **Column names.** A returned expression without ``AS`` is named by its text on Neo4j
   (``count(c)``) but not on LadybugDB (``COUNT(c._ID)``): it gets ``AS `count(c)```.
 - **Positions from 0 and three functions** (``l[0]``, ``l[1..3]``, ``substring``, ``log``,
@@ -127,6 +127,11 @@ def is_clause(toks: list[Tok], i: int) -> bool:
     if t.depth != 0 or t.kind != "word" or t.up not in CLAUSES:
         return False
     return not (i and (toks[i - 1].text == "." or (t.up == "WITH" and toks[i - 1].up in ("STARTS", "ENDS"))))
+
+
+def clause_starts(toks: list[Tok]) -> list[int]:
+    """The indices of the tokens that start a clause (:func:`is_clause`)."""
+    return [i for i in range(len(toks)) if is_clause(toks, i)]
 
 
 def closing(toks: list[Tok], i: int) -> int:
@@ -298,19 +303,16 @@ _AGGREGATE_CALLS = {"COUNT", "SUM", "AVG", "MIN", "MAX", "COLLECT", "STDEV", "ST
                     "PERCENTILEDISC"}
 
 
-def _grouped(toks: list[Tok], i: int, clauses: list[int]) -> bool:
+def _grouped(toks: list[Tok], i: int, clauses: list[int], text: str) -> bool:
     """The ``WITH`` / ``RETURN`` whose items hold ``toks[i]`` has a grouping key (an item without an aggregate),
     so each of its groups has at least one row."""
     own = [c for c in clauses if c <= i]
     if not own or toks[own[-1]].up not in ("WITH", "RETURN"):
         return False
-    start = own[-1] + 1 + (own[-1] + 1 < len(toks) and toks[own[-1] + 1].up == "DISTINCT")
-    stop = next((c for c in clauses if c > i), len(toks))
-    items = _split(toks[start:stop])
-    return any(item and not _has_aggregate(item) for item in items)
+    return any(not _has_aggregate(expr) for expr in _projection(toks, clauses, own[-1], text))
 
 
-def _empty_aggregate_edits(toks: list[Tok], clauses: list[int]) -> list[tuple[int, int, str]]:
+def _empty_aggregate_edits(toks: list[Tok], clauses: list[int], text: str) -> list[tuple[int, int, str]]:
     """Neo4j's sum of no values (or only nulls) is 0 and their collection ``[]``; LadybugDB's are null (so
     ``size(collect(a))`` of a city without applicants, after an ``OPTIONAL MATCH``, was null where Neo4j counts
     0). ``collect(x)`` → ``coalesce(collect(x), [])``; ``sum(x)`` → ``sum(coalesce(x, 0))`` where its projection
@@ -322,7 +324,7 @@ def _empty_aggregate_edits(toks: list[Tok], clauses: list[int]) -> list[tuple[in
         if t.kind == "word" and t.up in _EMPTY_AGGREGATES and toks[i + 1].text == "(" \
                 and (i == 0 or toks[i - 1].text != "."):
             close = closing(toks, i + 1)
-            if t.up == "SUM" and close > i + 2 and _grouped(toks, i, clauses):  # (replacing the bracket tokens
+            if t.up == "SUM" and close > i + 2 and _grouped(toks, i, clauses, text):  # (replacing the bracket tokens
                 opener = i + 2 if toks[i + 2].up == "DISTINCT" else i + 1  # keeps the nesting with insertions)
                 edits.append((toks[opener].start, toks[opener + 1].start,
                               "(coalesce(" if opener == i + 1 else "DISTINCT coalesce("))
@@ -439,6 +441,7 @@ def _projection_tokens(toks: list[Tok], clauses: list[int], ci: int) -> list[Tok
 
 
 def _projection(toks: list[Tok], clauses: list[int], ci: int, text: str) -> list[list[Tok]]:
+    """The expressions of the ``WITH`` / ``RETURN`` at ``toks[ci]``."""
     return [expr for expr, *_ in _items(_projection_tokens(toks, clauses, ci), text)]
 
 
@@ -508,10 +511,10 @@ def _order_edits(toks: list[Tok], clauses: list[int], text: str) -> tuple[list[t
         # returned column, Neo4j's meaning) where it can be, else as _shadowing_edits writes it, else refused
         shadow = _shadowing(toks, clauses, ci, text)
         named = {toks[k].text.strip("`") for k in range(order + 2, stop) if _names_variable(toks, k)} & set(shadow)
-        grouped = any(_has_aggregate(expr) for expr, *_ in items)
+        aggregating = any(_has_aggregate(expr) for expr, *_ in items)
         distinct = toks[ci + 1].up == "DISTINCT"
-        shadowed = bool(named) and (grouped or not distinct)  # (DISTINCT alone: LadybugDB reads the alias)
-        written = not grouped and not distinct and not any(_has_aggregate(shadow[a]) for a in named)
+        shadowed = bool(named) and (aggregating or not distinct)  # (DISTINCT alone: LadybugDB reads the alias)
+        written = not aggregating and not distinct and not any(_has_aggregate(shadow[a]) for a in named)
         wrong = risky([k for *_, k in parsed])
         if not wrong and not shadowed:
             continue
@@ -610,7 +613,7 @@ def prepare(text: str, params: dict | None = None) -> tuple[str, ClientOrder | N
     type_edits = compat_types.edits_for(text, params, toks)
     compat_endpoints.check(text, toks)
     null_edits = compat_nulls.edits_for(text, params, toks)
-    clauses = [i for i in range(len(toks)) if is_clause(toks, i)]
+    clauses = clause_starts(toks)
     edits: list[tuple[int, int, str]] = []  # (start, end, replacement)
     counter = [0]
     for n, ci in enumerate(clauses):
@@ -680,7 +683,7 @@ def prepare(text: str, params: dict | None = None) -> tuple[str, ClientOrder | N
         else:
             at = toks[nxt - 1].end
             edits.append((at, at, f" WHERE {extra} "))
-    edits += _empty_aggregate_edits(toks, clauses)
+    edits += _empty_aggregate_edits(toks, clauses, text)
     edits += type_edits
     edits += null_edits
     edits += _alias_edits(toks, clauses, text)
@@ -693,7 +696,7 @@ def prepare(text: str, params: dict | None = None) -> tuple[str, ClientOrder | N
     edits += [e for e in compat_nulls.concat_edits(text, params, toks) if not (cut and cut[0][0] <= e[0] < cut[0][1])]
     out = _applied(text, edits)
     after = tokens(out)  # the aliases' expressions as rewritten above, for their copies in ORDER BY
-    out = _applied(out, _shadowing_edits(after, [i for i in range(len(after)) if is_clause(after, i)], out))
+    out = _applied(out, _shadowing_edits(after, clause_starts(after), out))
     out = compat_functions.rewrite(out, params)
     return _applied(out, precedence_edits(tokens(out))), order
 

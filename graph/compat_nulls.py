@@ -48,6 +48,7 @@ from citynet.graph.compat import (
     Tok,
     Unsupported,
     arguments,
+    clause_starts,
     closing,
     is_clause,
     pattern_variables,
@@ -202,7 +203,7 @@ def edits_for(text: str, params: dict | None = None, toks: list[Tok] | None = No
     params = params or {}
     toks = tokens(text) if toks is None else toks
     variables = pattern_variables(toks)
-    clauses = [i for i in range(len(toks)) if is_clause(toks, i)]
+    clauses = clause_starts(toks)
     edits: list[Edit] = []
     for i, t in enumerate(toks):
         if t.kind != "word":
