@@ -968,20 +968,22 @@ def run(seed: int, count: int, runners, oracle: Oracle | None, values: Values, l
 
 
 def value_pools(canonical: Path) -> Values:
-    """Values of each filterable property (and the projection years) from the canonical tables."""
+    """Values of each filterable property (and the projection years) from the canonical tables: 200 rows
+    chosen by the hash of the whole row, the same whatever order DuckDB's threads read them in (a seeded
+    ``USING SAMPLE`` was not: the harness's queries changed from run to run)."""
     o = Oracle(canonical)
     pools: dict[tuple[str, str], list] = {}
     for label, props in NODE_PROPS.items():
         for prop in props:
             rows = o.con.execute(
-                f"SELECT {prop} FROM {label} WHERE {prop} IS NOT NULL USING SAMPLE 200 ROWS (reservoir, 1)").fetchall()
+                f"SELECT {prop} FROM {label} AS r WHERE {prop} IS NOT NULL ORDER BY hash(r) LIMIT 200").fetchall()
             pools[(label, prop)] = sorted({r[0] for r in rows}, key=str)
     for t, (_, _, props) in REL_TYPES.items():
         if t in PROJECTIONS:
             continue
         for prop in props:
             rows = o.con.execute(
-                f"SELECT {prop} FROM {t} WHERE {prop} IS NOT NULL USING SAMPLE 200 ROWS (reservoir, 1)").fetchall()
+                f"SELECT {prop} FROM {t} AS r WHERE {prop} IS NOT NULL ORDER BY hash(r) LIMIT 200").fetchall()
             pools[(t, prop)] = sorted({r[0] for r in rows}, key=str)
     years = o.con.execute("SELECT DISTINCT app_year FROM Patent WHERE app_year IS NOT NULL ORDER BY 1").fetchall()
     pools[("COLLABORATED", "year")] = [y[0] for y in years]
