@@ -65,13 +65,34 @@ VAR_LENGTH = {"CITES", "TRANSFERRED", "COLLABORATED", "LOCATED_IN", "APPLIED"}
 class Pred:
     var: str
     prop: str
-    op: str  # = <> < <= > >= IN, STARTS WITH
-    value: object  # literal, list (IN) or ("$", name)
+    op: str  # = <> < <= > >= IN, STARTS WITH, IS NULL, IS NOT NULL
+    value: object  # literal, list (IN) or ("$", name); None for IS [NOT] NULL
     expr: str | None = None  # a function of the property compared instead of it: "substring({}, 0, 2)"
 
     def render(self) -> str:
         left = f"{self.var}.{self.prop}"
+        if self.op.startswith("IS "):
+            return f"{left} {self.op}"
         return f"{self.expr.format(left) if self.expr else left} {self.op} {lit(self.value)}"
+
+
+@dataclass(frozen=True)
+class Bool:
+    """Predicates joined by ``OR`` or ``XOR``, or one negated (``NOT``): Cypher's three-valued logic,
+    where a null operand (an absent property) decides differently from false."""
+
+    op: str  # OR | XOR | NOT
+    parts: tuple[Pred, ...]
+
+    def render(self) -> str:
+        if self.op == "NOT":
+            return f"NOT ({self.parts[0].render()})"
+        return "(" + f" {self.op} ".join(p.render() for p in self.parts) + ")"
+
+
+def atoms(p: Pred | Bool) -> tuple[Pred, ...]:
+    """The simple predicates inside ``p``."""
+    return p.parts if isinstance(p, Bool) else (p,)
 
 
 @dataclass(frozen=True)
@@ -109,6 +130,8 @@ class Rel:
 
 @dataclass(frozen=True)
 class Optional:
+    """One hop from ``anchor``: an OPTIONAL MATCH, or a branch of the MATCH (:attr:`Query.branch`)."""
+
     anchor: str
     rel: Rel
     node: Node
@@ -124,6 +147,8 @@ class Ret:
     order: str | None = None  # None | total | ties
     limit: int | None = None
     shadow: bool = False  # the first key named like its variable (RETURN c.city_code AS c … ORDER BY c)
+    skip: int | None = None  # SKIP before the LIMIT (only under a total order: a SKIP cuts no tie group)
+    having: int | None = None  # group: WITH keys, agg AS n WHERE n >= having RETURN keys, n
 
 
 @dataclass(frozen=True)
@@ -136,10 +161,18 @@ class Query:
     with_where: tuple[Pred, ...] = ()
     ret: Ret = field(default_factory=lambda: Ret("count"))
     params: tuple[tuple[str, object], ...] = ()
+    # one more hop from a node of the chain, as a second pattern of the same MATCH ("comma": Neo4j keeps
+    # its relationship distinct from the chain's) or in a MATCH clause of its own ("match": it may not be)
+    branch: Optional | None = None
+    branch_kind: str = "comma"
 
     def vars(self) -> list[str]:
         out = [n.var for n in self.nodes]
         out += [r.var for r in self.rels if r.var and not r.hops]
+        if self.branch:
+            out.append(self.branch.node.var)
+            if self.branch.rel.var:
+                out.append(self.branch.rel.var)
         if self.optional:
             out.append(self.optional.node.var)
             if self.optional.rel.var:
@@ -153,12 +186,20 @@ class Query:
         pattern = self.nodes[0].render()
         for rel, node in zip(self.rels, self.nodes[1:], strict=True):
             pattern += rel.render() + node.render()
-        lines.append(f"MATCH {pattern}")
+        b = self.branch
+        hop = f"({b.anchor}){b.rel.render()}{b.node.render()}" if b else ""
+        lines.append(f"MATCH {pattern}" + (f", {hop}" if b and self.branch_kind == "comma" else ""))
         preds = [p.render() for p in self.where]
+        if b and self.branch_kind == "comma":
+            preds += [p.render() for p in b.where]
         if self.unwind:
             preds.append(f"{self.unwind[1]}.{self.unwind[2]} = u")
         if preds:
             lines.append("WHERE " + " AND ".join(preds))
+        if b and self.branch_kind == "match":
+            lines.append(f"MATCH {hop}")
+            if b.where:
+                lines.append("WHERE " + " AND ".join(p.render() for p in b.where))
         if self.optional:
             o = self.optional
             lines.append(f"OPTIONAL MATCH ({o.anchor}){o.rel.render()}{o.node.render()}")
@@ -178,6 +219,9 @@ class Query:
         elif r.kind == "count_distinct":
             v, p = r.keys[0]
             text = f"RETURN count(DISTINCT {v}.{p}) AS n"
+        elif r.kind == "group" and r.having is not None:
+            text = (f"WITH {', '.join([*keys, f'{r.agg} AS n'])} WHERE n >= {r.having}\n"
+                    f"RETURN {', '.join([*self.names(), 'n'])}")
         elif r.kind == "group":
             text = "RETURN " + ", ".join([*keys, f"{r.agg} AS n"])
         else:
@@ -185,6 +229,8 @@ class Query:
         order = self.order_keys()
         if order:
             text += "\nORDER BY " + ", ".join(f"{k} DESC" if k == "n" else k for k in order)
+        if r.skip is not None and order:
+            text += f"\nSKIP {r.skip}"
         if r.limit is not None and order:
             text += f"\nLIMIT {r.limit}"
         return text
@@ -262,6 +308,8 @@ def _preds_for(rng: random.Random, values: Values, var: str, label: str, props: 
         return None
     prop = rng.choice(sorted(props))
     kind = props[prop]
+    if rng.random() < 0.06:  # an absent property: Neo4j stores no null, LadybugDB does
+        return Pred(var, prop, rng.choice(["IS NULL", "IS NOT NULL"]), None)
     v = values.pick(rng, label, prop)
     if v is None:
         return None
@@ -355,7 +403,31 @@ def generate(rng: random.Random, values: Values) -> Query:
             i, j = rng.choice(same)
             key = NODE_KEYS[_label_at(rels, nodes, i)]
             where.append(Pred(nodes[i].var, key, "<>", _Ref(nodes[j].var, key)))
+    if rng.random() < 0.25:  # OR, XOR or NOT over filters of any nodes (three-valued with nulls)
+        op = rng.choice(["OR", "OR", "XOR", "NOT"])
+        parts = []
+        for _ in range(1 if op == "NOT" else 2):
+            j = rng.randrange(len(nodes))
+            lab = nodes[j].label or _label_at(rels, nodes, j)
+            part = _preds_for(rng, values, nodes[j].var, lab, NODE_PROPS[lab])
+            if part is not None:
+                parts.append(part)
+        if len(parts) == (1 if op == "NOT" else 2):
+            where.append(Bool(op, tuple(parts)))
     nodes = [replace(n, inline=inline_nodes.get(i, ())) for i, n in enumerate(nodes)]
+    branch, branch_kind = None, "comma"
+    if rng.random() < 0.15:  # one more hop from a node of the chain: a second pattern or a second MATCH
+        j = rng.randrange(len(nodes))
+        lab = _label_at(rels, nodes, j)
+        choices = [(t, ">", b) for t, (a, b, _) in REL_TYPES.items() if a == lab and t not in PROJECTIONS]
+        choices += [(t, "<", a) for t, (a, b, _) in REL_TYPES.items() if b == lab and t not in PROJECTIONS]
+        t, d, nxt = rng.choice(choices)
+        bwhere = ()
+        p = _preds_for(rng, values, "x", nxt, NODE_PROPS[nxt])
+        if p is not None and rng.random() < 0.6:
+            bwhere = (p,)
+        branch = Optional(nodes[j].var, Rel("rx" if rng.random() < 0.5 else None, t, d), Node("x", nxt), bwhere)
+        branch_kind = rng.choice(["comma", "comma", "match"])
     params: dict[str, object] = {"network": "invention.wipo.all"}
     unwind = None
     if rng.random() < 0.15:
@@ -387,9 +459,9 @@ def generate(rng: random.Random, values: Values) -> Query:
         if p is not None and rng.random() < 0.7:
             owhere = (p,)
         optional = Optional(nodes[j].var, Rel("ro" if rng.random() < 0.5 else None, t, d), onode, owhere)
-    ret = _gen_return(rng, rels, nodes, optional)
+    ret = _gen_return(rng, rels, nodes, optional, branch)
     return Query(tuple(nodes), tuple(rels), tuple(where), unwind, optional, tuple(with_where), ret,
-                 tuple(sorted(params.items())))
+                 tuple(sorted(params.items())), branch, branch_kind)
 
 
 @dataclass(frozen=True)
@@ -446,10 +518,12 @@ def key_text(key: tuple) -> str:
     return key[2].format(text) if len(key) > 2 else text
 
 
-def _gen_return(rng, rels, nodes, optional) -> Ret:
+def _gen_return(rng, rels, nodes, optional, branch=None) -> Ret:
     cands = [(n.var, _label_at(rels, nodes, i)) for i, n in enumerate(nodes)]
     if optional:
         cands.append((optional.node.var, optional.node.label))
+    if branch:
+        cands.append((branch.node.var, branch.node.label))
     kind = rng.choice(["count", "count", "count_distinct", "group", "group", "group", "rows", "rows"])
     if kind == "count":
         return Ret("count")
@@ -471,6 +545,7 @@ def _gen_return(rng, rels, nodes, optional) -> Ret:
         order = None  # a list-valued key: LadybugDB cannot sort by a list (an error, not another answer)
     limit = rng.choice([None, 5, 10, 25]) if order else None
     shadow = rng.random() < 0.15
+    skip = rng.choice([1, 3, 10]) if order == "total" and rng.random() < 0.2 else None
     if kind == "group":
         v, lab = rng.choice(cands)
         ints = INT_PROPS[lab]
@@ -478,8 +553,13 @@ def _gen_return(rng, rels, nodes, optional) -> Ret:
         if ints:
             p = rng.choice(ints)
             aggs += [f"sum({v}.{p})", f"min({v}.{p})", f"max({v}.{p})"]
-        return Ret("group", keys, rng.choice(aggs), order=order, limit=limit, shadow=shadow)
-    return Ret("rows", keys, distinct=rng.random() < 0.5, order=order, limit=limit if order else None, shadow=shadow)
+        agg = rng.choice(aggs)
+        having = None
+        if rng.random() < 0.2:  # a filter on the aggregate, after WITH
+            having = rng.choice([2, 3, 5]) if agg.startswith("count") else rng.choice([1, 2, 2010, 2015])
+        return Ret("group", keys, agg, order=order, limit=limit, shadow=shadow, skip=skip, having=having)
+    return Ret("rows", keys, distinct=rng.random() < 0.5, order=order, limit=limit if order else None, shadow=shadow,
+               skip=skip)
 
 
 # --- shrinking ----------------------------------------------------------------------------------
@@ -495,12 +575,22 @@ def candidates(q: Query):
     """Smaller variants of ``q``, biggest cuts first."""
     if q.optional:
         yield replace(q, optional=None, ret=_drop_keys(q.ret, "o"))
+    if q.branch:
+        yield _drop_branch(q)
+        if q.branch.where:
+            yield replace(q, branch=replace(q.branch, where=()))
+        if q.branch_kind == "match":
+            yield replace(q, branch_kind="comma")
     if q.unwind:
         yield replace(q, unwind=None, params=tuple(p for p in q.params if p[0] != "ulist"))
     if q.with_where:
         for i in range(len(q.with_where)):
             yield replace(q, with_where=q.with_where[:i] + q.with_where[i + 1:])
         yield replace(q, where=q.where + q.with_where, with_where=())
+    if q.ret.having is not None:
+        yield replace(q, ret=replace(q.ret, having=None))
+    if q.ret.skip is not None:
+        yield replace(q, ret=replace(q.ret, skip=None))
     if q.ret.limit is not None:
         yield replace(q, ret=replace(q.ret, limit=None))
     if q.ret.order:
@@ -511,6 +601,10 @@ def candidates(q: Query):
         yield replace(q, ret=replace(q.ret, distinct=False))
     for i in range(len(q.where)):
         yield replace(q, where=q.where[:i] + q.where[i + 1:])
+    for i, p in enumerate(q.where):  # a part of an OR, XOR or NOT alone
+        if isinstance(p, Bool):
+            for part in p.parts:
+                yield replace(q, where=q.where[:i] + (part,) + q.where[i + 1:])
     # drop the last or the first hop (with everything that mentions the dropped node/rel)
     if len(q.rels) > 1:
         for cut in ("last", "first"):
@@ -528,11 +622,19 @@ def candidates(q: Query):
             rels = list(q.rels)
             rels[i] = replace(r, hops=(r.hops[0], r.hops[1] - 1))
             yield replace(q, rels=tuple(rels))
-        if r.var and not any(p.var == r.var for p in q.where + q.with_where) and \
+        if r.var and not any(a.var == r.var for p in q.where + q.with_where for a in atoms(p)) and \
                 not any(k[0] == r.var for k in q.ret.keys):
             rels = list(q.rels)
             rels[i] = replace(r, var=None)
             yield replace(q, rels=tuple(rels))
+
+
+def _drop_branch(q: Query) -> Query:
+    ret = q.ret
+    for v in (q.branch.node.var, q.branch.rel.var):
+        if v:
+            ret = _drop_keys(ret, v)
+    return replace(q, branch=None, ret=ret)
 
 
 def _drop_keys(ret: Ret, var: str) -> Ret:
@@ -553,8 +655,8 @@ def _cut(q: Query, end: str) -> Query | None:
         nodes, rels = q.nodes[1:], q.rels[1:]
     gone = {gone_node.var, gone_rel.var} - {None}
 
-    def keep(p: Pred) -> bool:
-        return p.var not in gone and not (isinstance(p.value, _Ref) and p.value.var in gone)
+    def keep(p: Pred | Bool) -> bool:
+        return all(a.var not in gone and not (isinstance(a.value, _Ref) and a.value.var in gone) for a in atoms(p))
 
     where = tuple(p for p in q.where if keep(p))
     with_where = tuple(p for p in q.with_where if keep(p))
@@ -566,8 +668,9 @@ def _cut(q: Query, end: str) -> Query | None:
         ret = _drop_keys(ret, "o")
     unwind = q.unwind if q.unwind is None or q.unwind[1] not in gone else None
     params = q.params if unwind else tuple(p for p in q.params if p[0] != "ulist")
-    return replace(q, nodes=nodes, rels=rels, where=where, with_where=with_where, ret=ret,
-                   optional=optional, unwind=unwind, params=params)
+    q = replace(q, nodes=nodes, rels=rels, where=where, with_where=with_where, ret=ret,
+                optional=optional, unwind=unwind, params=params)
+    return _drop_branch(q) if q.branch and q.branch.anchor in gone else q
 
 
 def shrink(q: Query, disagrees, budget: int = 200) -> Query:
@@ -709,8 +812,10 @@ class Neo4jRunner:
 
     def run(self, q: Query) -> list[tuple]:
         import neo4j
+        from citynet.graph import compat_neo4j
         from neo4j.exceptions import ClientError
 
+        compat_neo4j.check(q.cypher())  # what citynet refuses on Neo4j (Neo4j's own wrong answers)
         try:
             with self.driver.session(database="neo4j", default_access_mode=neo4j.READ_ACCESS) as s:
                 res = s.run(neo4j.Query(q.cypher(), timeout=self.timeout), dict(q.params))
@@ -773,9 +878,9 @@ class Oracle:
         """Queries without optional, variable-length, undirected or projection parts, whose values have
         their property's type (DuckDB converts text and numbers into each other; Neo4j does not)."""
         return (q.optional is None and not _mistyped(q) and all(len(k) == 2 for k in q.ret.keys)
-                and not any(p.expr or p.op == "STARTS WITH"
-                            for p in (*q.where, *q.with_where, *(q.optional.where if q.optional else ())))
-                and all(r.hops is None and r.dir != "-" and r.type not in PROJECTIONS for r in q.rels)
+                and not any(p.expr or p.op == "STARTS WITH" for p in _all_atoms(q))
+                and all(r.hops is None and r.dir != "-" and r.type not in PROJECTIONS
+                        for r in (*q.rels, *((q.branch.rel,) if q.branch else ())))
                 and all(n.label for n in q.nodes))
 
     def run(self, q: Query) -> list[tuple]:
@@ -790,10 +895,15 @@ class Oracle:
 PROP_KINDS = {p: k for props in [*NODE_PROPS.values(), *(t[2] for t in REL_TYPES.values())] for p, k in props.items()}
 
 
+def _all_atoms(q: Query) -> list[Pred]:
+    """Every simple predicate of ``q``'s filters."""
+    preds = (*q.where, *q.with_where, *(q.optional.where if q.optional else ()), *(q.branch.where if q.branch else ()))
+    return [a for p in preds for a in atoms(p)]
+
+
 def _mistyped(q: Query) -> bool:
     """A value of another type than its property (a text for a number, a number for a text, ...)."""
-    pairs = [(p.prop, p.value) for p in (*q.where, *q.with_where, *(q.optional.where if q.optional else ()))
-             if not p.expr]
+    pairs = [(p.prop, p.value) for p in _all_atoms(q) if not p.expr and not p.op.startswith("IS ")]
     pairs += [kv for x in (*q.nodes, *q.rels) for kv in x.inline]
     for prop, value in pairs:
         kind = PROP_KINDS.get(prop)
@@ -814,8 +924,15 @@ def _sql_value(v, params: list) -> str:
     return "?"
 
 
-def _sql_pred(p: Pred, params: list) -> str:
+def _sql_pred(p: Pred | Bool, params: list) -> str:
+    if isinstance(p, Bool):  # SQL's NULL logic is Cypher's: NOT, OR; XOR as <> of two truth values
+        if p.op == "NOT":
+            return f"NOT ({_sql_pred(p.parts[0], params)})"
+        joined = " OR " if p.op == "OR" else ") <> ("
+        return "((" + joined.join(_sql_pred(x, params) for x in p.parts) + "))"
     col = f"{p.var}.{p.prop}"
+    if p.op.startswith("IS "):
+        return f"{col} {p.op}"
     if p.op == "IN":
         return f"{col} IN (" + ", ".join(_sql_value(x, params) for x in p.value) + ")"
     return f"{col} {'!=' if p.op == '<>' else p.op} {_sql_value(p.value, params)}"
@@ -844,11 +961,21 @@ def oracle_sql(q: Query) -> tuple[str, list]:
     for n in q.nodes:
         for k, v in n.inline:
             conds.append(_sql_pred(Pred(n.var, k, "=", v), params))
+    branch_where: tuple = ()
+    if q.branch:
+        b = q.branch
+        ra = b.rel.var or "_rx"
+        if q.branch_kind == "comma":  # one MATCH: distinct from the chain's relationships
+            rel_alias.append((ra, b.rel.type))
+        froms += [f"{b.rel.type} AS {ra}", f"{b.node.label} AS {b.node.var}"]
+        ends = ("src", "dst") if b.rel.dir == ">" else ("dst", "src")
+        conds.append(f"{ra}.{ends[0]} = {b.anchor}.id AND {ra}.{ends[1]} = {b.node.var}.id")
+        branch_where = b.where
     for i, (a, ta) in enumerate(rel_alias):
         for b, tb in rel_alias[i + 1:]:
             if ta == tb:
                 conds.append(f"{a}.rid <> {b}.rid")
-    for p in q.where + q.with_where:
+    for p in q.where + branch_where + q.with_where:
         conds.append(_sql_pred(p, params))
     if q.unwind:
         pname, var, prop = q.unwind
@@ -878,6 +1005,10 @@ def oracle_sql(q: Query) -> tuple[str, list]:
         tail = " ORDER BY " + ", ".join(f"{k} DESC NULLS FIRST" if k == "n" else f"{k} ASC NULLS LAST" for k in order)
         if r.limit is not None:
             tail += f" LIMIT {r.limit}"
+        if r.skip is not None:
+            tail += f" OFFSET {r.skip}"
+    if r.kind == "group" and r.having is not None:
+        return f"SELECT * FROM ({sel + body}) WHERE n >= {int(r.having)}" + tail, params
     return sel + body + tail, params
 
 

@@ -8,7 +8,8 @@ and returns other cities (engine bug 9 of docs/cypher.md; on citynet's synthetic
 
 :func:`check` refuses such an ``OPTIONAL MATCH`` on the embedded store, naming the relationship's
 endpoints; the fix is nearly always the arrow's direction or the label. Labels come from the pattern
-itself or from where the variable was first bound with a label (``(c:City)`` anywhere before);
+itself, from where the variable was first bound with a label (``(c:City)`` anywhere before), or from the
+relationships that bind it when they allow one label only (``(c:City)-[:CITED]-(d)``: ``d`` is a City);
 endpoints from the declared schema (``cypher/schema.embedded.cypher``).
 
 >>> check("MATCH (c:City) OPTIONAL MATCH (c)<-[:LOCATED_IN]-(a:Applicant) RETURN c, a")
@@ -45,6 +46,54 @@ def _labels(toks: list[Tok]) -> dict[str, str]:
                 and toks[i + 3].kind == "word":
             out.setdefault(toks[i + 1].text, toks[i + 3].text)
     return out
+
+
+def _hops(toks: list[Tok], bound: dict[str, str]):
+    """Each hop ``(a)-[:T]->(b)`` of every pattern of the query: ((variable, label), types, direction,
+    (variable, label)), labels as written or in ``bound``."""
+    for s, t in enumerate(toks):
+        if t.depth != 0 or t.up != "MATCH":
+            continue
+        end = next((k for k in range(s + 1, len(toks)) if is_clause(toks, k)), len(toks))
+        i, rel, prev = s + 1, None, None
+        while i < end:
+            if toks[i].text == "(":
+                var, label, nxt = _node(toks, i, bound)
+                if prev is not None and rel is not None:
+                    yield prev, rel[0], rel[1], (var, label)
+                prev, rel, i = (var, label), None, nxt
+                continue
+            got = _rel(toks, i, end) if prev is not None else None
+            if got is not None:
+                rel, i = (got[0], got[1]), got[2]
+                continue
+            if toks[i].text == ",":
+                prev = None
+            rel = None
+            i += 1
+
+
+def _known_labels(toks: list[Tok]) -> dict[str, str]:
+    """Variable → its label: as first written (``(v:Label``), else the only one its relationships allow
+    (``(c:City)-[:CITED]-(d)``: ``d`` is a City; LadybugDB binds it to that table, so an ``OPTIONAL MATCH``
+    from it meets engine bug 9 as if the label were written)."""
+    bound = _labels(toks)
+    table = endpoints()
+    for _ in range(4):  # a chain of unlabeled nodes: one more per pass
+        grown = False
+        for (a, la), types, direction, (b, lb) in list(_hops(toks, bound)):
+            if not types or any(t not in table for t in types):
+                continue
+            pairs = [pair for t in types for pair in table[t]]
+            ends = {">": pairs, "<": [(to, f) for f, to in pairs], "-": pairs + [(to, f) for f, to in pairs]}[direction]
+            for var, label, options in ((a, la, {f for f, to in ends if lb in (None, to)}),
+                                        (b, lb, {to for f, to in ends if la in (None, f)})):
+                if var and label is None and len(options) == 1 and var not in bound:
+                    bound[var] = next(iter(options))
+                    grown = True
+        if not grown:
+            break
+    return bound
 
 
 def _node(toks: list[Tok], i: int, bound: dict[str, str]) -> tuple[str | None, str | None, int]:
@@ -99,7 +148,7 @@ def check(text: str, toks: list[Tok] | None = None) -> None:
               and i + 1 < len(toks) and toks[i + 1].up == "MATCH"]
     if not starts:
         return
-    bound = _labels(toks)
+    bound = _known_labels(toks)
     for s in starts:
         end = next((k for k in range(s + 2, len(toks)) if is_clause(toks, k)), len(toks))
         i, rel = s + 2, None

@@ -111,39 +111,44 @@ def _never_null(toks: list[Tok], lo: int, hi: int, params: dict) -> bool:
 
 
 def _in_list_edits(toks: list[Tok], i: int, params: dict, text: str) -> list[Edit] | None:
-    """Neo4j's ``x IN [e1, …]`` of a list that can hold a null: true where ``x`` is in it, null where it is not
-    and a value is null (or ``x`` is), false otherwise; LadybugDB passes over the null values (false). The
-    membership at ``toks[i]`` written as ``CASE WHEN x IN [e1, …] THEN true WHEN x IS NULL OR e1 IS NULL …
-    THEN NULL ELSE false END`` (``CASE WHEN x IN l THEN true END`` where a null is written or given), when ``x``
-    and the values that can be null are simple terms; None where there is nothing to do or it cannot be."""
+    """Neo4j's ``x IN list`` where the list holds or can hold a null: true where ``x`` equals one of its values,
+    null where it does not and a value (or ``x``) is null, false otherwise. LadybugDB's membership test reads a
+    null value as whatever its slot held (engine bug 18: ``0 IN [1, null]`` is true, and
+    ``2016 IN [p.grant_year, 2015]`` was true for 264 of 4,352 patents without a grant year), so it is not used
+    on such a list. Where ``x`` is a simple term (:func:`_simple`):
+
+    - a written list ``[e1, …, en]`` with a value that can be null → ``(x = (e1) OR … OR x = (en))``, which is
+      Neo4j's meaning of ``IN`` value by value (the comparisons keep their nulls on LadybugDB);
+    - a list parameter holding a null → ``CASE WHEN x IS NULL THEN NULL WHEN x IN list_filter($p, v -> v IS
+      NOT NULL) THEN true END`` (the list without its nulls; never false, as a null is in it).
+
+    Returns the edits at ``toks[i]`` (``IN``), or None where there is nothing to do or it cannot be."""
     start = _term_start(toks, i)
     if start is None or not _simple(toks, start, i) or i + 1 >= len(toks):
         return None
+    x = text[toks[start].start:toks[i - 1].end]
     nxt = toks[i + 1]
     if nxt.kind == "param":
         value = params.get(nxt.text[1:])
         if not (isinstance(value, list | tuple) and any(v is None for v in value)):
             return None
-        end, tail = nxt.end, " THEN true END"
-    else:
-        if nxt.text != "[" or i + 2 >= len(toks) or toks[i + 2].text == "]":
-            return None  # (a query cut after "IN [" is the engine's syntax error)
-        close = closing(toks, i + 1)
-        if close + 1 < len(toks) and toks[close + 1].text in _TIGHTER | {"+", "["}:
-            return None  # the list is an operand of something else
-        maybe = [(lo, hi) for lo, hi in arguments(toks, i + 1) if not _never_null(toks, lo, hi, params)]
-        if not maybe:
-            return None
-        if not all(_simple(toks, lo, hi) or (hi == lo + 1 and toks[lo].up == "NULL") for lo, hi in maybe):
-            return None
-        end = toks[close].end
-        if any(hi == lo + 1 and toks[lo].up == "NULL" for lo, hi in maybe):
-            tail = " THEN true END"
-        else:
-            terms = maybe if _never_null(toks, start, i, params) else [(start, i), *maybe]
-            nulls = " OR ".join(f"{text[toks[lo].start:toks[hi - 1].end]} IS NULL" for lo, hi in terms)
-            tail = f" THEN true WHEN {nulls} THEN NULL ELSE false END"
-    return [(toks[start].start, toks[start].start, "CASE WHEN "), (end, end, tail)]
+        guard = "" if _never_null(toks, start, i, params) else f"WHEN {x} IS NULL THEN NULL "
+        return [(toks[start].start, toks[start].start, f"CASE {guard}WHEN "),
+                (nxt.start, nxt.end, f"list_filter({nxt.text}, {_LAMBDA} -> {_LAMBDA} IS NOT NULL) THEN true END")]
+    if nxt.text != "[" or i + 2 >= len(toks) or toks[i + 2].text == "]":
+        return None  # (a query cut after "IN [" is the engine's syntax error)
+    close = closing(toks, i + 1)
+    if close >= len(toks) or (close + 1 < len(toks) and toks[close + 1].text in _TIGHTER | {"+", "["}):
+        return None  # the list is an operand of something else
+    values = arguments(toks, i + 1)
+    if all(_never_null(toks, lo, hi, params) for lo, hi in values):
+        return None
+    edits = [(toks[start].start, toks[start].start, "("), (toks[i].start, nxt.end, "= (")]
+    edits += [(toks[hi].start, toks[hi + 1].start, f") OR {x} = (") for _, hi in values[:-1]]
+    return [*edits, (toks[close].start, toks[close].end, "))")]
+
+
+_LAMBDA = "_citynet_v"  # the variable of the list_filter above (not a name a query of citynet's schema uses)
 
 
 def _empty_list_at(toks: list[Tok], k: int, params: dict) -> bool:

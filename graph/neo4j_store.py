@@ -260,11 +260,13 @@ class Neo4jStore(BaseStore):
     def query(self, cypher: str, params: dict | None = None, write: bool = False) -> pd.DataFrame:
         if write and self.read_only:
             raise QueryError("the Neo4j store is open read-only", fix="open it with write access (--write)")
+        from citynet.graph import compat_neo4j
         from citynet.graph.readonly import check_params, check_read_only
 
         if not write:
             check_read_only(cypher)  # allow-list: no LOAD CSV, SHOW, TERMINATE, cache procedures without --write
         check_params(params, cypher)
+        compat_neo4j.check(cypher)  # what Neo4j 5.26 itself answers wrongly
         return self._run(cypher, plain(params or {}), write=write)
 
     def write_city_year(self, panel: pd.DataFrame, network: str) -> None:
