@@ -549,7 +549,9 @@ def _gen_return(rng, rels, nodes, optional, branch=None) -> Ret:
     if kind == "group":
         v, lab = rng.choice(cands)
         ints = INT_PROPS[lab]
-        aggs = ["count(*)", "count(*)", f"count(DISTINCT {v}.{rng.choice(RET_PROPS[lab])})"]
+        aggs = ["count(*)", "count(*)", f"count(DISTINCT {v}.{rng.choice(RET_PROPS[lab])})",
+                # an aggregate after a DISTINCT one (engine bug 19: 0 on LadybugDB; graph/compat_aggregates.py)
+                f"count(DISTINCT {v}.{rng.choice(RET_PROPS[lab])}) * 100000 + count(*)"]
         if ints:
             p = rng.choice(ints)
             aggs += [f"sum({v}.{p})", f"min({v}.{p})", f"max({v}.{p})"]

@@ -606,7 +606,13 @@ def prepare(text: str, params: dict | None = None) -> tuple[str, ClientOrder | N
     """``text`` rewritten for LadybugDB, and the ordering to apply to its rows when the engine cannot
     (graph/embedded_order.py); raises :class:`Unsupported` for what cannot be rewritten (``params``: the
     query's parameters, whose types are checked against the properties they meet)."""
-    from citynet.graph import compat_endpoints, compat_functions, compat_nulls, compat_types
+    from citynet.graph import (
+        compat_aggregates,
+        compat_endpoints,
+        compat_functions,
+        compat_nulls,
+        compat_types,
+    )
 
     toks = tokens(text)
     _check_shortest_path(toks)
@@ -697,6 +703,8 @@ def prepare(text: str, params: dict | None = None) -> tuple[str, ClientOrder | N
     out = _applied(text, edits)
     after = tokens(out)  # the aliases' expressions as rewritten above, for their copies in ORDER BY
     out = _applied(out, _shadowing_edits(after, clause_starts(after), out))
+    after = tokens(out)  # a DISTINCT aggregate before another in a grouping projection (engine bug 19)
+    out = _applied(out, compat_aggregates.edits(after, clause_starts(after), out))
     out = compat_functions.rewrite(out, params)
     return _applied(out, precedence_edits(tokens(out))), order
 

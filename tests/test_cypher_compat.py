@@ -443,6 +443,31 @@ def test_nulls_and_empty_texts_mean_what_they_mean_on_neo4j(store, tmp_path, que
     assert err.value.message.startswith("refused on the embedded store: ") and err.value.fix
 
 
+def test_an_aggregate_after_a_distinct_one_is_counted(store, tmp_path):
+    """Engine bug 19 (docs/cypher.md, graph/compat_aggregates.py): with a grouping key, LadybugDB computes an
+    aggregate that follows a DISTINCT one as 0 or null. By hand: x = 1 twice, x = 2 three times; in
+    hand_tables one applicant per city."""
+    query = "UNWIND [1, 1, 2, 2, 2] AS x RETURN x, count(DISTINCT x) AS d, count(*) AS n ORDER BY x"
+    if store.backend == "embedded":
+        assert store._run(query)["n"].tolist() == [0, 0]  # the engine as written
+    assert store.query(query).values.tolist() == [[1, 1, 2], [2, 1, 3]]
+    load_tables(store, hand_tables(), tmp_path / "canonical")
+    cities = ["110000", "310000", "320100", "320500"]
+    got = store.query("MATCH (c:City)<-[:LOCATED_IN]-(a:Applicant) RETURN c.city_code, count(DISTINCT a.kind), "
+                      "count(a), sum(size(a.name)) * 0 + 1 AS one ORDER BY c.city_code")
+    assert list(got.columns) == ["c.city_code", "count(DISTINCT a.kind)", "count(a)", "one"]
+    assert got.values.tolist() == [[c, 1, 1, 1] for c in cities]
+    carried = store.query("MATCH (c:City)<-[:LOCATED_IN]-(a:Applicant) WITH c, count(DISTINCT a) AS d, "
+                          "count(*) AS n WHERE n >= 1 RETURN c.city_code AS c, d + n AS both ORDER BY c")
+    assert carried["both"].tolist() == [2, 2, 2, 2]
+    mixed = ("MATCH (c:City)<-[:LOCATED_IN]-(a:Applicant) "
+             "RETURN c.city_code AS k, c.tier + count(DISTINCT a.kind) + count(*) AS n")
+    if store.backend == "embedded":
+        with pytest.raises(Unsupported, match="engine bug 19") as err:
+            store.query(mixed)
+        assert "DISTINCT ones last" in err.value.fix
+
+
 def test_what_neo4j_answers_wrongly_is_refused_there(store):
     """Neo4j bug 1 (docs/cypher.md, graph/compat_neo4j.py): Neo4j 5.26 merges the IN tests of one term across
     an XOR. By the operators' meaning 'firm' passes (true AND (true XOR false)); Neo4j as sent finds nothing,
