@@ -148,6 +148,7 @@ _OPERATOR_WORDS = {"AND", "OR", "XOR", "NOT", "IN", "AS", "CASE", "WHEN", "THEN"
 
 _PREDICATES = {"IN", "STARTS", "ENDS", "CONTAINS", "IS"}  # and =~
 _ARITHMETIC = {"+", "-", "*", "/", "%", "^"}
+_CALL_WORDS = {"EXISTS", "ALL", "ANY", "NONE", "SINGLE"}  # keywords that are also called: all(x IN l WHERE …)
 _OPERAND_ENDS = {",", "=", "<>", "<", ">", "<=", ">=", "|", ":", ";", "->", "<-", "..", "~"}
 
 
@@ -181,8 +182,8 @@ def _operand_bound(toks: list[Tok], i: int, step: int) -> int | None:
             if (t.kind == "op" and t.text in _OPERAND_ENDS) or (t.kind == "word" and (
                     t.up in CLAUSES | _OPERATOR_WORDS | {"ASC", "DESC", "ASCENDING", "DESCENDING", "WITH"})
                     and not (k and toks[k - 1].text == ".")
-                    and not (k + 1 < len(toks) and toks[k + 1].text == "(")):
-                return k
+                    and not (t.up in _CALL_WORDS and k + 1 < len(toks) and toks[k + 1].text == "(")):
+                return k  # (a clause or operator before a bracket stops it too: MATCH (n1)-[r]->(x))
         k += step
     return k
 

@@ -698,6 +698,16 @@ def test_an_arithmetic_operand_of_a_predicate_is_computed_first(store, tmp_path,
     assert _plain(store.query(query)["n"].iloc[0]) == neo4j_value
 
 
+def test_a_clause_after_a_predicate_ends_its_operand(store, tmp_path):
+    """The bracketing above stopped at a clause only where no bracket followed it, so ``… IN [...]`` before
+    ``MATCH (p)-[:CITES]->(q)`` took the next pattern's ``-`` for a minus and bracketed across the clause (a
+    parse error; found by the harness's seed 2026120604). hand_tables: p2 and p4 cite p1 (by hand)."""
+    load_tables(store, hand_tables(), tmp_path / "canonical")
+    query = ("MATCH (p:Patent) WHERE p.patent_id IN ['p2', 'p4']\nMATCH (p)-[:CITES]->(q:Patent)\n"
+             "WHERE NOT q.patent_id IN ['x'] AND (q.app_year - 1 > 0) RETURN count(*) AS n")
+    assert store.query(query)["n"].iloc[0] == 2
+
+
 # (query, Neo4j's rows by hand on hand_tables) — an alias named like a variable bound before it: Neo4j sorts by
 # the alias; LadybugDB by the variable (another order, so other rows under LIMIT) or refuses a node (graph/compat.py)
 SHADOWED = [

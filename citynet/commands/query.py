@@ -226,8 +226,10 @@ citynet load). A --write query holds the store's writer lock while it runs, so a
 started meanwhile is refused the same way. Both stores give Neo4j's rows: on the embedded
 store a query is rewritten where LadybugDB's semantics differ (relationship uniqueness, sum and
 collect of nothing, positions from 0, a text joined to null, IN a list holding nulls, ORDER BY an
-alias named like a variable, label tests, column names) or refused with the construct and the
-rewrite (variable-length paths outside SHORTEST, shortestPath()); see docs/cypher.md.""",
+alias named like a variable, label tests, an aggregate after a DISTINCT one, column names) or
+refused with the construct and the rewrite (variable-length paths outside SHORTEST,
+shortestPath()); on Neo4j, a query that Neo4j 5.26 itself answers wrongly (an XOR with a term
+tested by IN twice) is refused with a writing it answers right; see docs/cypher.md.""",
 )
 @workspace_option()
 @click.argument("text", required=False)
