@@ -438,7 +438,7 @@ def _projection_tokens(toks: list[Tok], clauses: list[int], ci: int) -> list[Tok
     later = [c for c in clauses if c > ci and toks[c].up not in _PROJECTION_END]
     part = [c for c in clauses if ci < c < (later[0] if later else len(toks))]
     start = ci + 1 + (ci + 1 < len(toks) and toks[ci + 1].up == "DISTINCT")
-    return toks[start:part[0] if part else len(toks)]
+    return toks[start:part[0] if part else later[0] if later else len(toks)]
 
 
 def _projection(toks: list[Tok], clauses: list[int], ci: int, text: str) -> list[list[Tok]]:

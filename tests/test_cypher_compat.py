@@ -460,6 +460,9 @@ def test_an_aggregate_after_a_distinct_one_is_counted(store, tmp_path):
     carried = store.query("MATCH (c:City)<-[:LOCATED_IN]-(a:Applicant) WITH c, count(DISTINCT a) AS d, "
                           "count(*) AS n WHERE n >= 1 RETURN c.city_code AS c, d + n AS both ORDER BY c")
     assert carried["both"].tolist() == [2, 2, 2, 2]
+    then = store.query("MATCH (c:City)<-[:LOCATED_IN]-(a:Applicant) WITH c, count(DISTINCT a.kind) AS d, "
+                       "count(*) AS n RETURN sum(n) AS s, max(d) AS m")  # (the WITH's items end at RETURN)
+    assert then.values.tolist() == [[4, 1]]
     mixed = ("MATCH (c:City)<-[:LOCATED_IN]-(a:Applicant) "
              "RETURN c.city_code AS k, c.tier + count(DISTINCT a.kind) + count(*) AS n")
     if store.backend == "embedded":
