@@ -36,13 +36,17 @@ them in one projection, give wrong counts).
 Negative positions count from the end on both engines (``l[-1]`` is the last element) and are kept.
 ``reverse`` of a text is the same on both; of a value whose type the query does not show (a variable
 from ``WITH``) it is refused with the rewrite. An index beyond the list is null on Neo4j and an error on
-LadybugDB (loud, never a different answer); a position of a text or number (``c.name_zh[0]``, which
+LadybugDB; for a list property (``p.ipc[0]`` of a patent without IPC classes) the position is read from a
+slice with a null after it, ``(list_concat(coalesce(p.ipc, NULL)[1..1], CAST([NULL] AS STRING[]))[1])``, and a
+slice of a list property reads it detached, ``coalesce(p.ipc, NULL)[1..2]`` (of an ``OPTIONAL MATCH``'s node
+LadybugDB 0.20.4 slices nulls for almost every row, engine bug 20); beyond other lists it stays an error
+(loud, never a different answer); a position of a text or number (``c.name_zh[0]``, which
 Neo4j refuses and LadybugDB answers with a character) is refused. Checked against Neo4j 5.26 in
 ``tests/test_cypher_compat.py``; every slice of ``[10, 20, 30]`` with bounds −5…5 or none gives
 Python's (Neo4j's) slice.
 
 >>> rewrite("RETURN substring(c.city_code, 0, 2) AS prov, p.ipc[0] AS first, log(x) AS l")
-"RETURN CASE WHEN (1) > size(coalesce(c.city_code, NULL)) THEN '' ELSE substring(coalesce(c.city_code, NULL), 1, 2) END AS prov, p.ipc[1] AS first, ln(x) AS l"
+"RETURN CASE WHEN (1) > size(coalesce(c.city_code, NULL)) THEN '' ELSE substring(coalesce(c.city_code, NULL), 1, 2) END AS prov, (list_concat(coalesce(p.ipc, NULL)[1..1], CAST([NULL] AS STRING[]))[1]) AS first, ln(x) AS l"
 >>> rewrite("RETURN l[1..-1], l[i], reverse(collect(x))")
 'RETURN l[2..-2], l[CASE WHEN (i) < 0 THEN (i) ELSE (i) + 1 END], list_reverse(collect(x))'
 """
@@ -133,6 +137,19 @@ class _Writer:
                 i += 1
                 continue
             end, replacement = done
+            element = self.list_property_element(i, end) if t.text == "[" else None
+            if element is not None and toks[i - 3].start >= pos:
+                # Neo4j: null beyond the list (LadybugDB: an error), so one position is a slice of it and a null;
+                # the property detached first (of an OPTIONAL MATCH's node LadybugDB slices nulls: engine bug 20)
+                detached = f"coalesce({self.text[toks[i - 3].start:t.start]}, NULL)"
+                if any(toks[j].text == ".." and toks[j].depth == t.depth + 1 for j in range(i + 1, end)):  # a slice
+                    out.append(self.text[pos:toks[i - 3].start] + detached + replacement)
+                else:
+                    k = replacement[1:-1]
+                    out.append(self.text[pos:toks[i - 3].start]
+                               + f"(list_concat({detached}[{k}..{k}], CAST([NULL] AS {element}[]))[1])")
+                pos, i = toks[end].end, end + 1
+                continue
             base = _base_start(toks, i) if t.text == "[" and end + 1 < hi and toks[end + 1].up in _STRING_TESTS \
                 else None
             if base is not None and toks[base].start >= pos:  # LadybugDB's parser: (l[1]) STARTS WITH …
@@ -143,6 +160,21 @@ class _Writer:
             pos, i = toks[end].end, end + 1
         out.append(self.text[pos:toks[hi - 1].end])
         return "".join(out)
+
+    def list_property_element(self, i: int, close: int) -> str | None:
+        """The element type of the list property ``v.p`` before the position or slice ``[…]`` at ``toks[i]``,
+        or None."""
+        toks = self.toks
+        if i < 3 or toks[i - 2].text != "." or toks[i - 3].kind != "word" or toks[i - 1].kind != "word" \
+                or (i >= 4 and toks[i - 4].text == "."):
+            return None
+        from citynet.graph.embedded_order import declared_types
+
+        types = declared_types().get(toks[i - 1].text, set())
+        if toks[i - 1].text not in list_properties() or len(types) != 1:
+            return None
+        (declared,) = types
+        return declared[:-2]
 
     def call(self, i: int):
         name = self.toks[i].up

@@ -285,6 +285,18 @@ def test_positions_and_functions_over_stored_properties(store, tmp_path):
     assert first.to_dict("records") == [{"first": "H01M", "n": 5}]
     starts = store.query("MATCH (p:Patent) WHERE p.ipc[0] STARTS WITH 'H01' RETURN count(*) AS n")  # (LadybugDB's
     assert starts["n"].iloc[0] == 5  # parser needs (p.ipc[1]) STARTS WITH …: written so)
+    # a position beyond a list property is null (LadybugDB: an error): only p3 has a CPC code (Y02E)
+    beyond = store.query("MATCH (p:Patent) RETURN p.patent_id AS id, p.cpc[0] AS c, p.ipc[1] AS second, "
+                         "p.ipc[-1] AS last, p.cpc[-2] AS before, p.cpc[0..1] AS s ORDER BY id")
+    assert [[_plain(v) for v in row] for row in beyond.values.tolist()] == [
+        [pid, "Y02E" if pid == "p3" else None, None, "H01M", None, ["Y02E"] if pid == "p3" else []]
+        for pid in ("p1", "p2", "p3", "p4", "p5")]
+    # of an OPTIONAL MATCH's node (LadybugDB sliced nulls there, engine bug 20): p4 and p2 cite p1
+    cited = store.query("MATCH (p:Patent) OPTIONAL MATCH (p)-[:CITES]->(q:Patent) "
+                        "RETURN p.patent_id AS id, q.ipc[0] AS first, q.ipc[0..1] AS s ORDER BY id")
+    assert [[_plain(v) for v in row] for row in cited.values.tolist()] == [
+        ["p1", None, None], ["p2", "H01M", ["H01M"]], ["p3", None, None], ["p4", "H01M", ["H01M"]],
+        ["p5", None, None]]
     got = store.query("MATCH (c:City {city_code: '110000'}) "
                       "OPTIONAL MATCH (c)<-[r:LOCATED_IN]-(d:Applicant {applicant_id: 'nobody'}) "
                       "OPTIONAL MATCH (:Applicant)-[s:APPLIED]->(:Patent {patent_id: 'p5'}) "
