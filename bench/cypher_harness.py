@@ -509,7 +509,10 @@ KEY_TEMPLATES = {
             "CASE WHEN {} >= 2015 THEN 'late' ELSE 'early' END", "[{}, 0][-1]", "[0, {}, 1][1..2]",
             "reverse([{}, 1])", "{} - 1 IN [2014, 2015]", "2016 IN [{}, 2015]"],
     "bool": ["NOT {}", "CASE WHEN {} THEN 1 ELSE 0 END", "[{}, true][0]"],
+    # a list property (graph/compat_functions.py: a position beyond it is null; read detached, engine bug 20)
+    "list": ["{}[0]", "{}[1]", "{}[-1]", "size({})", "{}[0..2]", "{}[1..]", "{}[0] STARTS WITH 'H'"],
 }
+LIST_PROPS = {"Patent": ["ipc", "cpc", "green_topics"]}
 
 
 def key_text(key: tuple) -> str:
@@ -535,7 +538,9 @@ def _gen_return(rng, rels, nodes, optional, branch=None) -> Ret:
     for _ in range(nkeys):
         v, lab = rng.choice(cands)
         prop = rng.choice(RET_PROPS[lab])
-        if rng.random() < 0.3:
+        if LIST_PROPS.get(lab) and rng.random() < 0.1:  # a position, slice or size of a list property
+            keys.append((v, rng.choice(LIST_PROPS[lab]), rng.choice(KEY_TEMPLATES["list"])))
+        elif rng.random() < 0.3:
             keys.append((v, prop, rng.choice(KEY_TEMPLATES[PROP_KINDS[prop]])))
         else:
             keys.append((v, prop))
