@@ -142,6 +142,32 @@ def closing(toks: list[Tok], i: int) -> int:
     return len(toks) - 1
 
 
+_LIST_BINDERS = {"ANY", "ALL", "NONE", "SINGLE", "FOREACH", "FILTER", "EXTRACT"}  # word( x IN list …
+
+
+def membership(toks: list[Tok], i: int) -> bool:
+    """``toks[i]`` (``IN``) tests membership: not the ``x IN list`` that binds ``x`` in a list comprehension
+    (``[x IN l WHERE …]``, ``[x IN l | …]``), a quantifier (``any(x IN l WHERE …)``), ``FOREACH`` or ``reduce``.
+    ``(k IN ['a'])`` and ``[k IN ['a']]`` are tests.
+
+    >>> qs = ("(k IN ['a'])", "[k IN l WHERE k > 1]", "any(k IN l WHERE k)", "reduce(s = 0, k IN l | s + k)")
+    >>> [membership(t, [x.up for x in t].index("IN")) for t in map(tokens, qs)]
+    [True, False, False, False]
+    """
+    if i < 2 or toks[i - 1].kind != "word":
+        return True
+    opener = toks[i - 2]
+    if opener.text == "(":
+        return not (i >= 3 and toks[i - 3].kind == "word" and toks[i - 3].up in _LIST_BINDERS)
+    if opener.text == "[":
+        close = closing(toks, i - 2)
+        return not any(t.depth == toks[i].depth and (t.up == "WHERE" or t.text == "|") for t in toks[i:close])
+    if opener.text == ",":  # reduce(acc = 0, x IN l | …)
+        o = next((k for k in range(i - 3, -1, -1) if toks[k].depth < toks[i].depth), None)
+        return not (o is not None and o >= 1 and toks[o].text == "(" and toks[o - 1].up == "REDUCE")
+    return True
+
+
 _OPERATOR_WORDS = {"AND", "OR", "XOR", "NOT", "IN", "AS", "CASE", "WHEN", "THEN", "ELSE", "END", "DISTINCT", "IS",
                    "EXISTS", "BY", "STARTS", "ENDS", "CONTAINS", "ALL", "ANY", "NONE", "SINGLE", "SHORTEST"}
 

@@ -1,32 +1,31 @@
 """Queries Neo4j 5.26 itself answers against Cypher's meaning: refused on the Neo4j store, with a writing it
 answers right (the embedded store, and DuckDB over the canonical tables, give the right rows).
 
-- **``XOR`` in a query that tests membership with ``IN``** (Neo4j bug 1 of docs/cypher.md). Neo4j's planner
-  merges the ``IN`` predicates of one variable within a boolean expression (``k IN ['a'] AND k IN ['b']``
-  → ``k IN []``) and does so across an ``XOR`` as if it were ``AND`` or ``OR``:
+- **A term tested with ``IN`` twice, once inside another expression** (Neo4j bug 1 of docs/cypher.md).
+  Neo4j's planner merges the ``IN`` tests of one term within a boolean expression (``k IN ['a'] AND
+  k IN ['b']`` → ``k IN []``, right there), and also reaches the ``IN`` tests nested in an ``XOR``, a
+  comparison, a ``CASE``, a function or a list, as if they were conjuncts:
   ``UNWIND ['firm', 'individual'] AS k RETURN k, k IN ['firm'] AND (true XOR k IN ['individual']) AS b`` is
-  false for ``'firm'`` (``true AND (true XOR false)``), and ``MATCH (a:Applicant) WHERE a.kind IN ['firm']
-  AND (a.applicant_id <> 'x' XOR a.kind IN ['individual'])`` finds no applicant where every firm should be
-  found. Found by the differential harness (bench/cypher_harness.py, seed 2026120602); the same query with
-  ``=`` in place of ``IN``, or with ``(a OR b) AND NOT (a AND b)`` in place of ``a XOR b``, is answered
-  right. A query with an ``XOR`` that tests one term with ``IN`` twice is refused.
+  false for ``'firm'`` (``true AND (true XOR false)``), and so are ``k IN ['firm'] AND ((k IN ['individual'])
+  = false)``, ``… AND CASE WHEN k IN ['individual'] THEN false ELSE true END`` and ``… AND coalesce(k IN
+  ['individual'], true) = false``; ``MATCH (a:Applicant) WHERE a.kind IN ['firm'] AND (a.applicant_id <> 'x'
+  XOR a.kind IN ['individual'])`` finds no applicant where every firm should be found. Found by the
+  differential harness (bench/cypher_harness.py, seed 2026120602). Tests joined by ``AND``/``OR`` or under
+  ``NOT`` alone are answered right, and so is the nested test written with ``=`` (``k = 'individual'``). A
+  query that tests one term with ``IN`` twice, one of them nested, is refused.
 
 >>> check("MATCH (a:Applicant) WHERE a.kind IN ['firm'] RETURN count(*)")
 >>> check("MATCH (a:Applicant) WHERE a.kind IN ['firm'] AND (a.city_code IS NULL XOR a.kind = 'x') RETURN a")
 >>> check("MATCH (a:Applicant) WHERE a.kind IN ['firm'] AND (true XOR a.city_code IN ['x']) RETURN a")
+>>> check("MATCH (a:Applicant) WHERE a.kind IN ['firm', 'x'] AND NOT (a.kind IN ['x']) OR a.kind IN $k RETURN a")
 >>> check("MATCH (a:Applicant) WHERE a.kind IN ['firm'] AND (true XOR a.kind IN ['x']) RETURN a")
 Traceback (most recent call last):
-citynet.graph.compat.Unsupported: refused on the Neo4j store: XOR in a query that tests a.kind with IN twice; Neo4j 5.26 merges the IN tests across the XOR and answers wrongly (docs/cypher.md, Neo4j bug 1)
+citynet.graph.compat.Unsupported: refused on the Neo4j store: a.kind is tested with IN twice, once inside another expression (XOR, a comparison, CASE, a function or a list); Neo4j 5.26 merges the two tests and answers wrongly (docs/cypher.md, Neo4j bug 1)
 """
 
 from __future__ import annotations
 
-from citynet.graph.compat import Tok, Unsupported, tokens
-
-
-def _membership(toks: list[Tok], i: int) -> bool:
-    """``toks[i]`` (``IN``) tests membership: not the ``x IN list`` of a list comprehension or quantifier."""
-    return not (i >= 2 and toks[i - 1].kind == "word" and toks[i - 2].text in ("[", "("))
+from citynet.graph.compat import CLAUSES, Tok, Unsupported, closing, membership, tokens
 
 
 def _operand(toks: list[Tok], i: int) -> str:
@@ -36,17 +35,49 @@ def _operand(toks: list[Tok], i: int) -> str:
     return toks[i - 1].text if i else ""
 
 
+_BEFORE = {"AND", "OR", "NOT", "WHERE", "RETURN", "WITH", "DISTINCT"}  # what may stand around a test that Neo4j
+_AFTER = {"AND", "OR", "AS"}                                           # merges right (a conjunct or disjunct)
+
+
+def _nested(toks: list[Tok], i: int) -> bool:
+    """The membership test at ``toks[i]`` is a part of another expression (an ``XOR``, a comparison, a ``CASE``,
+    a function, a list), not a conjunct or disjunct, possibly in brackets, of the query's boolean expression."""
+    lo = i - 3 if i >= 3 and toks[i - 2].text == "." else i - 1
+    hi = closing(toks, i + 1) if i + 1 < len(toks) and toks[i + 1].text in ("[", "(") else i + 1
+    while True:
+        before = toks[lo - 1] if lo else None
+        after = toks[hi + 1] if hi + 1 < len(toks) else None
+        group = before is not None and before.text == "(" and after is not None and after.text == ")" \
+            and closing(toks, lo - 1) == hi + 1
+        if not (before is None or before.up in _BEFORE or before.text == "(" or (before.text == "," and before.depth == 0)):
+            return True
+        if not (after is None or after.up in _AFTER | CLAUSES or after.text in (")", ";")
+                or (after.text == "," and after.depth == 0)):
+            return True
+        opener = next((k for k in range(lo - 1, -1, -1) if toks[k].depth < toks[lo].depth), None)
+        if opener is None:
+            return False  # the top of the expression
+        if toks[opener].text != "(" or (opener and toks[opener - 1].kind == "word"
+                                         and toks[opener - 1].up not in _BEFORE | {"XOR"}):
+            return True  # a list, a map or a call's argument
+        if not group and (before.text == "(" and after.text == ")"):
+            return True
+        lo, hi = opener, closing(toks, opener)  # the bracket as one operand of what holds it
+
+
 def check(text: str) -> None:
     """Refuse (:class:`~citynet.graph.compat.Unsupported`) a query Neo4j 5.26 answers wrongly (see the module
-    docstring): an ``XOR`` in a query where one term is tested with ``IN`` twice."""
+    docstring): one term tested with ``IN`` twice, one of the tests nested in another expression."""
     toks = tokens(text)
-    if not any(t.kind == "word" and t.up == "XOR" for t in toks):
-        return
-    tested = [_operand(toks, i) for i, t in enumerate(toks) if t.kind == "word" and t.up == "IN" and _membership(toks, i)]
-    twice = sorted({x for x in tested if tested.count(x) > 1})
-    if twice:
-        raise Unsupported(
-            f"refused on the Neo4j store: XOR in a query that tests {twice[0]} with IN twice; Neo4j 5.26 merges "
-            "the IN tests across the XOR and answers wrongly (docs/cypher.md, Neo4j bug 1)",
-            fix="write a XOR b as (a OR b) AND NOT (a AND b), which Neo4j answers right, or run it on the "
-                "embedded store")
+    tests: dict[str, list[int]] = {}
+    for i, t in enumerate(toks):
+        if t.kind == "word" and t.up == "IN" and membership(toks, i):
+            tests.setdefault(_operand(toks, i), []).append(i)
+    for term, where in sorted(tests.items()):
+        if len(where) > 1 and any(_nested(toks, i) for i in where):
+            raise Unsupported(
+                f"refused on the Neo4j store: {term} is tested with IN twice, once inside another expression "
+                "(XOR, a comparison, CASE, a function or a list); Neo4j 5.26 merges the two tests and answers "
+                "wrongly (docs/cypher.md, Neo4j bug 1)",
+                fix=f"write the inner test without IN ({term} = 'a' OR {term} = 'b'), or a XOR b as (a OR b) AND "
+                    "NOT (a AND b), which Neo4j answers right; or run it on the embedded store")

@@ -51,6 +51,7 @@ from citynet.graph.compat import (
     clause_starts,
     closing,
     is_clause,
+    membership,
     pattern_variables,
     tokens,
 )
@@ -69,12 +70,6 @@ def _is_empty_text(tok: Tok, params: dict) -> bool:
 def _call(toks: list[Tok], i: int, name: str) -> bool:
     return toks[i].kind == "word" and toks[i].up == name and i + 1 < len(toks) and toks[i + 1].text == "(" \
         and not (i and toks[i - 1].text == ".")
-
-
-def _membership(toks: list[Tok], i: int) -> bool:
-    """``toks[i]`` (``IN``) tests membership: not the ``x IN list`` of a list comprehension, quantifier or
-    ``FOREACH``."""
-    return not (i >= 2 and toks[i - 1].kind == "word" and toks[i - 2].text in ("[", "("))
 
 
 def _list_with_null(toks: list[Tok], i: int, params: dict, text: str) -> str | None:
@@ -215,13 +210,13 @@ def edits_for(text: str, params: dict | None = None, toks: list[Tok] | None = No
             continue
         if t.up == "CONTAINS" and i + 1 < len(toks) and _is_empty_text(toks[i + 1], params):
             edits.append((t.start, t.end, "STARTS WITH"))
-        elif t.up == "IN" and _membership(toks, i) and _empty_list_at(toks, i + 1, params) \
+        elif t.up == "IN" and membership(toks, i) and _empty_list_at(toks, i + 1, params) \
                 and (start := _term_start(toks, i)) is not None:  # Neo4j: x IN [] is false, also for a null x
             end = toks[i + 1].end if toks[i + 1].kind == "param" else toks[i + 2].end
             edits += [(toks[start].start, toks[start].start, "coalesce("), (end, end, ", false)")]
-        elif t.up == "IN" and _membership(toks, i) and (written := _in_list_edits(toks, i, params, text)):
+        elif t.up == "IN" and membership(toks, i) and (written := _in_list_edits(toks, i, params, text)):
             edits += written
-        elif t.up == "IN" and _membership(toks, i) and (listed := _list_with_null(toks, i, params, text)):
+        elif t.up == "IN" and membership(toks, i) and (listed := _list_with_null(toks, i, params, text)):
             raise Unsupported(
                 f"refused on the embedded store: IN {listed} holds a null; where the value is not in the list Neo4j "
                 "answers null and LadybugDB false, so NOT … IN keeps rows on one store and not on the other",

@@ -228,8 +228,9 @@ store a query is rewritten where LadybugDB's semantics differ (relationship uniq
 collect of nothing, positions from 0, a text joined to null, IN a list holding nulls, ORDER BY an
 alias named like a variable, label tests, an aggregate after a DISTINCT one, column names) or
 refused with the construct and the rewrite (variable-length paths outside SHORTEST,
-shortestPath()); on Neo4j, a query that Neo4j 5.26 itself answers wrongly (an XOR with a term
-tested by IN twice) is refused with a writing it answers right; see docs/cypher.md.""",
+shortestPath()); on Neo4j, a query that Neo4j 5.26 itself answers wrongly (a term tested by IN
+twice, once inside an XOR, comparison, CASE or function) is refused with a writing it answers
+right; see docs/cypher.md.""",
 )
 @workspace_option()
 @click.argument("text", required=False)
