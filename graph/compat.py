@@ -717,6 +717,7 @@ def prepare(text: str, params: dict | None = None) -> tuple[str, ClientOrder | N
             at = toks[nxt - 1].end
             edits.append((at, at, f" WHERE {extra} "))
     edits += _empty_aggregate_edits(toks, clauses, text)
+    edits += compat_aggregates.key_count_edits(toks)
     edits += type_edits
     edits += null_edits
     edits += _alias_edits(toks, clauses, text)

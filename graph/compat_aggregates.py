@@ -24,6 +24,9 @@ has no name to carry, the projection is refused with that fix.
 
 from __future__ import annotations
 
+import re
+from functools import cache
+
 from citynet.graph.compat import (
     _AGGREGATE_CALLS,
     _PROJECTION_END,
@@ -149,6 +152,35 @@ def _order_key_edits(toks, clauses, ci, items, part, text) -> list[tuple[int, in
             key = key[:-1]
         if key and (source := text[key[0].start:key[-1].end]) in named:
             edits.append((key[0].start, key[-1].end, named[source]))
+    return edits
+
+
+@cache
+def primary_keys() -> frozenset[str]:
+    """The properties declared ``PRIMARY KEY`` in the embedded schema (``city_code``, ``patent_id``, …)."""
+    from citynet import cypher
+
+    return frozenset(re.findall(r"(\w+)\s+\w+\s+PRIMARY\s+KEY", cypher.text("schema", "embedded"), re.I))
+
+
+def key_count_edits(toks: list[Tok]) -> list[tuple[int, int, str]]:
+    """``count(DISTINCT v.k)`` of a primary key ``k`` → ``count(DISTINCT coalesce(v.k, NULL))``. Over one hop
+    with ``v.k`` filtered by a value, LadybugDB 0.20.4 counts it from the relationship table's degrees and
+    drops the filter (engine bug 21: ``MATCH (p:Patent)<-[:APPLIED]-(a:Applicant) WHERE a.applicant_id = 'A1'
+    RETURN count(DISTINCT a.applicant_id)`` gave 2,894, every applicant with a patent, for 1); the value
+    read through ``coalesce`` is counted as written.
+
+    >>> q = "MATCH (a:Applicant)-[:APPLIED]->(p) WHERE a.applicant_id = 'x' RETURN count(DISTINCT a.applicant_id)"
+    >>> from citynet.graph.compat import _applied, tokens
+    >>> _applied(q, key_count_edits(tokens(q)))[-53:]
+    'RETURN count(DISTINCT coalesce(a.applicant_id, NULL))'
+    """
+    keys, edits = primary_keys(), []
+    for i in range(len(toks) - 6):
+        if toks[i].up == "COUNT" and toks[i + 1].text == "(" and toks[i + 2].up == "DISTINCT" \
+                and toks[i + 3].kind == "word" and toks[i + 4].text == "." and toks[i + 5].text in keys \
+                and toks[i + 6].text == ")":
+            edits += [(toks[i + 3].start, toks[i + 3].start, "coalesce("), (toks[i + 5].end, toks[i + 5].end, ", NULL)")]
     return edits
 
 

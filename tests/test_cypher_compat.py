@@ -483,6 +483,22 @@ def test_an_aggregate_after_a_distinct_one_is_counted(store, tmp_path):
         assert "DISTINCT ones last" in err.value.fix
 
 
+def test_a_distinct_count_of_a_filtered_key_over_one_hop(store, tmp_path):
+    """Engine bug 21 (docs/cypher.md): over one hop, count(DISTINCT a.applicant_id) with the key filtered by a
+    value is counted from the relationship table's degrees, without the filter. hand_tables: a5 applied for
+    p4 only, a1 for four patents; five applicants applied (by hand)."""
+    load_tables(store, hand_tables(), tmp_path / "canonical")
+    query = ("MATCH (p:Patent)<-[:APPLIED]-(a:Applicant) WHERE a.applicant_id = 'a5' "
+             "RETURN count(DISTINCT a.applicant_id) AS n")
+    if store.backend == "embedded":
+        assert store._run(query)["n"].iloc[0] == 5  # the engine as written: every applicant that applied
+    assert store.query(query)["n"].iloc[0] == 1
+    inline = "MATCH (a:Applicant {applicant_id: 'a1'})-[:APPLIED]->(p:Patent) RETURN count(DISTINCT a.applicant_id) AS n"
+    assert store.query(inline)["n"].iloc[0] == 1
+    assert store.query("MATCH (a:Applicant)-[:APPLIED]->(p:Patent) RETURN count(DISTINCT a.applicant_id) AS n"
+                       )["n"].iloc[0] == 5
+
+
 def test_what_neo4j_answers_wrongly_is_refused_there(store):
     """Neo4j bug 1 (docs/cypher.md, graph/compat_neo4j.py): Neo4j 5.26 merges the IN tests of one term across
     an XOR. By the operators' meaning 'firm' passes (true AND (true XOR false)); Neo4j as sent finds nothing,
