@@ -48,11 +48,11 @@ def _labels(toks: list[Tok]) -> dict[str, str]:
     return out
 
 
-def _hops(toks: list[Tok], bound: dict[str, str]):
-    """Each hop ``(a)-[:T]->(b)`` of every pattern of the query: ((variable, label), types, direction,
-    (variable, label)), labels as written or in ``bound``."""
+def _hops(toks: list[Tok], bound: dict[str, str], optional_only: bool = False):
+    """Each hop ``(a)-[:T]->(b)`` of every pattern of the query (``optional_only``: of its ``OPTIONAL MATCH``
+    clauses): ((variable, label), types, direction, (variable, label)), labels as written or in ``bound``."""
     for s, t in enumerate(toks):
-        if t.depth != 0 or t.up != "MATCH":
+        if t.depth != 0 or t.up != "MATCH" or (optional_only and not (s and toks[s - 1].up == "OPTIONAL")):
             continue
         end = next((k for k in range(s + 1, len(toks)) if is_clause(toks, k)), len(toks))
         i, rel, prev = s + 1, None, None
@@ -148,28 +148,9 @@ def check(text: str, toks: list[Tok] | None = None) -> None:
               and i + 1 < len(toks) and toks[i + 1].up == "MATCH"]
     if not starts:
         return
-    bound = _known_labels(toks)
-    for s in starts:
-        end = next((k for k in range(s + 2, len(toks)) if is_clause(toks, k)), len(toks))
-        i, rel = s + 2, None
-        prev = None  # (variable, label) of the node before a relationship
-        while i < end:
-            if toks[i].text == "(":
-                var, label, nxt = _node(toks, i, bound)
-                if prev is not None and rel is not None:
-                    types, direction = rel
-                    if not _fits(types, direction, prev[1], label):
-                        _refuse(prev, (var, label), types, direction)
-                prev, rel, i = (var, label), None, nxt
-                continue
-            got = _rel(toks, i, end) if prev is not None else None
-            if got is not None:
-                rel, i = (got[0], got[1]), got[2]
-                continue
-            if toks[i].text == ",":
-                prev = None
-            rel = None
-            i += 1
+    for prev, types, direction, node in _hops(toks, _known_labels(toks), optional_only=True):
+        if not _fits(types, direction, prev[1], node[1]):
+            _refuse(prev, node, types, direction)
 
 
 def _refuse(a, b, types, direction) -> None:
