@@ -88,6 +88,20 @@ def test_harness_sample(stores):
     assert stats["run"] >= COUNT * 0.9 and stats.get("oracle", 0) >= COUNT // 10, stats
 
 
+def test_aggregate_matrix(stores):
+    """One- and two-hop queries with a key filter and one to three aggregates (bench/cypher_harness.py:
+    aggregate_matrix), the shapes of engine bugs 19 and 21: the same rows on both stores."""
+    ws, server = stores["ws"], stores["server"]
+    runners = [h.Neo4jRunner(server.uri, server.auth), h.EmbeddedRunner(ws.store / "graph.lbdb")]
+    try:
+        queries = h.aggregate_matrix(h.value_pools(ws.canonical), SEED, 150)
+        reports = h.raw_disagreements(queries, runners)
+    finally:
+        for r in runners:
+            r.close()
+    assert not reports, "\n\n".join(reports)
+
+
 def test_a_text_key_then_another_key_is_ordered_as_on_neo4j(stores, capsys):
     """Engine bug 5 (docs/cypher.md): LadybugDB 0.20.4 orders a text key followed by a key of another
     type wrongly beyond about 16,000 rows. ``citynet query`` on the embedded store gives Neo4j's rows in
