@@ -467,6 +467,18 @@ def _projection_tokens(toks: list[Tok], clauses: list[int], ci: int) -> list[Tok
     return toks[start:part[0] if part else later[0] if later else len(toks)]
 
 
+def order_by(toks: list[Tok], clauses: list[int], ci: int) -> tuple[int, int] | None:
+    """The ``ORDER`` of the ``WITH`` / ``RETURN`` at ``toks[ci]`` and where its keys stop (its ``SKIP``,
+    ``LIMIT``, ``WHERE`` or the next clause), or None without one."""
+    later = [c for c in clauses if c > ci and toks[c].up not in _PROJECTION_END]
+    nxt = later[0] if later else len(toks)
+    part = [c for c in clauses if ci < c < nxt]
+    order = next((c for c in part if toks[c].up == "ORDER"), None)
+    if order is None:
+        return None
+    return order, next((c for c in part if c > order and toks[c].up in ("SKIP", "LIMIT", "WHERE")), nxt)
+
+
 def _projection(toks: list[Tok], clauses: list[int], ci: int, text: str) -> list[list[Tok]]:
     """The expressions of the ``WITH`` / ``RETURN`` at ``toks[ci]``."""
     return [expr for expr, *_ in _items(_projection_tokens(toks, clauses, ci), text)]
@@ -479,18 +491,15 @@ def _shadowing_edits(toks: list[Tok], clauses: list[int], text: str) -> list[tup
     it, so that the copy carries their rewrites); in the final ``RETURN`` :func:`_order_edits` sorts after
     the engine instead, where it can."""
     edits = []
-    for n, ci in enumerate(clauses):
+    for ci in clauses:
         if toks[ci].up not in ("WITH", "RETURN"):
             continue
         shadow = _shadowing(toks, clauses, ci, text)
-        later = [c for c in clauses[n + 1:] if toks[c].up not in _PROJECTION_END]
-        part = [c for c in clauses[n + 1:] if c < (later[0] if later else len(toks))]
-        order = next((c for c in part if toks[c].up == "ORDER"), None)
-        if not shadow or order is None or toks[ci + 1].up == "DISTINCT" \
+        keys = order_by(toks, clauses, ci)
+        if not shadow or keys is None or toks[ci + 1].up == "DISTINCT" \
                 or any(_has_aggregate(e) for e in _projection(toks, clauses, ci, text)):
             continue  # (DISTINCT: LadybugDB's ORDER BY reads the alias; an aggregating one: _order_edits)
-        stop = next((c for c in part if c > order and toks[c].up in ("SKIP", "LIMIT", "WHERE")),
-                    later[0] if later else len(toks))
+        order, stop = keys
         for k in range(order + 2, stop):
             name = toks[k].text.strip("`")
             if _names_variable(toks, k) and name in shadow and not _has_aggregate(shadow[name]):

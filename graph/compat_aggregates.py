@@ -29,13 +29,13 @@ from functools import cache
 
 from citynet.graph.compat import (
     _AGGREGATE_CALLS,
-    _PROJECTION_END,
     Tok,
     Unsupported,
     _items,
     _projection_tokens,
     _split,
     closing,
+    order_by,
 )
 
 _EXPRESSION_WORDS = {"CASE", "WHEN", "THEN", "ELSE", "END", "AND", "OR", "NOT", "XOR", "NULL", "TRUE", "FALSE",
@@ -136,11 +136,10 @@ def _order_key_edits(toks, clauses, ci, items, part, text) -> list[tuple[int, in
     """An ``ORDER BY`` key of the projection at ``toks[ci]`` written as one of its items' expressions
     (``RETURN c.city_code, … ORDER BY c.city_code``) → that item's name, the only thing in scope after the
     split."""
-    later = [c for c in clauses if c > ci and toks[c].up not in _PROJECTION_END]
-    order = next((c for c in clauses if ci < c < (later[0] if later else len(toks)) and toks[c].up == "ORDER"), None)
-    if order is None:
+    keys = order_by(toks, clauses, ci)
+    if keys is None:
         return []
-    stop = next((c for c in clauses if c > order and toks[c].up in ("SKIP", "LIMIT", "WHERE")), len(toks))
+    order, stop = keys
     named = {}
     for expr, _, _ in items:
         alias = _alias_text(part, expr, text)

@@ -28,11 +28,9 @@ from __future__ import annotations
 from citynet.graph.compat import CLAUSES, Tok, Unsupported, closing, membership, tokens
 
 
-def _operand(toks: list[Tok], i: int) -> str:
-    """The text of the term before ``toks[i]``: ``a.kind`` or ``k`` (else the token before it)."""
-    if i >= 3 and toks[i - 2].text == "." and toks[i - 3].kind == "word":
-        return f"{toks[i - 3].text}.{toks[i - 1].text}"
-    return toks[i - 1].text if i else ""
+def _term_start(toks: list[Tok], i: int) -> int:
+    """Where the term before ``toks[i]`` starts: ``a.kind`` or ``k`` (else the token before it)."""
+    return i - 3 if i >= 3 and toks[i - 2].text == "." and toks[i - 3].kind == "word" else i - 1
 
 
 _BEFORE = {"AND", "OR", "NOT", "WHERE", "RETURN", "WITH", "DISTINCT"}  # what may stand around a test that Neo4j
@@ -42,7 +40,7 @@ _AFTER = {"AND", "OR", "AS"}                                           # merges 
 def _nested(toks: list[Tok], i: int) -> bool:
     """The membership test at ``toks[i]`` is a part of another expression (an ``XOR``, a comparison, a ``CASE``,
     a function, a list), not a conjunct or disjunct, possibly in brackets, of the query's boolean expression."""
-    lo = i - 3 if i >= 3 and toks[i - 2].text == "." else i - 1
+    lo = _term_start(toks, i)
     hi = closing(toks, i + 1) if i + 1 < len(toks) and toks[i + 1].text in ("[", "(") else i + 1
     while True:
         before = toks[lo - 1] if lo else None
@@ -72,7 +70,7 @@ def check(text: str) -> None:
     tests: dict[str, list[int]] = {}
     for i, t in enumerate(toks):
         if t.kind == "word" and t.up == "IN" and membership(toks, i):
-            tests.setdefault(_operand(toks, i), []).append(i)
+            tests.setdefault("".join(t.text for t in toks[_term_start(toks, i):i]), []).append(i)
     for term, where in sorted(tests.items()):
         if len(where) > 1 and any(_nested(toks, i) for i in where):
             raise Unsupported(
