@@ -32,6 +32,7 @@ import random
 import sys
 import time
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -788,13 +789,16 @@ class EmbeddedRunner:
         self.rewrite = rewrite
 
     def run(self, q: Query) -> list[tuple]:
+        from citynet.graph.embedded import neo4j_values
+
         text, order = q.cypher(), None
         if self.rewrite:
             from citynet.graph.compat import prepare
 
             text, order = prepare(text, dict(q.params))
         try:
-            df = self.conn.execute(text, dict(q.params)).get_as_df()
+            result = self.conn.execute(text, dict(q.params))
+            df = neo4j_values(result.get_as_df(), result)  # the types citynet query prints
             if order is not None:
                 df = order.apply_frame(df, dict(q.params))
         except RuntimeError as exc:
@@ -1301,31 +1305,8 @@ def main(argv=None) -> int:
     ap.add_argument("--aggregates", type=int, default=0,
                     help="also run this many queries of the aggregate matrix (aggregate_matrix) with the seed")
     args = ap.parse_args(argv)
-    import ladybug
-
-    from citynet.neo4j_server import Neo4jServer
-
-    work = Path(args.workdir)
-    ws_root = build_workspace(work / f"ws-{args.patents}", args.patents)
-    version = getattr(ladybug, "__version__", "?")
-    emb_dir = work / f"embedded-{ladybug.__name__}-{version}-{args.patents}"
-    t = time.perf_counter()
-    if not (emb_dir / "graph.lbdb").exists():
-        _load_embedded_into(ws_root, emb_dir)
-    print(f"embedded engine {ladybug.__name__} {version}: store ready in {time.perf_counter() - t:.1f} s", flush=True)
-    runners: list = []
-    server = None
-    try:
-        if "neo4j" in args.engines:
-            server = Neo4jServer(work / "neo4j", password="citynet-harness", stop_with_parent=True)
-            server.start(timeout=300)
-            marker = work / "neo4j" / f"loaded-{args.patents}"
-            if not marker.exists():
-                server.reset_database()
-                load_store(ws_root, "neo4j", uri=server.uri, user=server.user, password=server.password)
-                marker.write_text("ok")
-            runners.append(Neo4jRunner(server.uri, server.auth))
-        runners.append(EmbeddedRunner(emb_dir / "graph.lbdb", rewrite=not args.no_rewrite))
+    with open_runners(Path(args.workdir), args.patents, args.engines, rewrite=not args.no_rewrite) \
+            as (ws_root, runners):
         oracle = Oracle(ws_root / "canonical")
         values = value_pools(ws_root / "canonical")
         t = time.perf_counter()
@@ -1337,6 +1318,39 @@ def main(argv=None) -> int:
         if args.aggregates:
             print(f"aggregate matrix: {args.aggregates} queries; {len(matrix)} disagreements", flush=True)
         return 1 if findings or matrix else 0
+
+
+@contextmanager
+def open_runners(work: Path, patents: int = 20_000, engines: str = "embedded,neo4j", rewrite: bool = True):
+    """The workspace of ``patents`` synthetic patents under ``work`` and a runner per engine of ``engines``
+    (Neo4j first): builds or reuses the workspace and both stores, starts Neo4j (its own server under
+    ``work/neo4j``) and stops it at the end. Yields ``(workspace root, runners)``."""
+    import ladybug
+
+    from citynet.neo4j_server import Neo4jServer
+
+    ws_root = build_workspace(work / f"ws-{patents}", patents)
+    version = getattr(ladybug, "__version__", "?")
+    emb_dir = work / f"embedded-{ladybug.__name__}-{version}-{patents}"
+    t = time.perf_counter()
+    if not (emb_dir / "graph.lbdb").exists():
+        _load_embedded_into(ws_root, emb_dir)
+    print(f"embedded engine {ladybug.__name__} {version}: store ready in {time.perf_counter() - t:.1f} s", flush=True)
+    runners: list = []
+    server = None
+    try:
+        if "neo4j" in engines:
+            server = Neo4jServer(work / "neo4j", password="citynet-harness", stop_with_parent=True)
+            server.start(timeout=300)
+            marker = work / "neo4j" / f"loaded-{patents}"
+            if not marker.exists():
+                server.reset_database()
+                load_store(ws_root, "neo4j", uri=server.uri, user=server.user, password=server.password)
+                marker.write_text("ok")
+            runners.append(Neo4jRunner(server.uri, server.auth))
+        if "embedded" in engines:
+            runners.append(EmbeddedRunner(emb_dir / "graph.lbdb", rewrite=rewrite))
+        yield ws_root, runners
     finally:
         for r in runners:
             r.close()

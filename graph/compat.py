@@ -25,6 +25,9 @@ same Cypher differently, and both are handled here, on the query path of ``Embed
   from ``CASE``): rewritten or refused by :mod:`citynet.graph.compat_nulls`.
 - **Values of another type than their property** (``c.city_code = 110000``; an integer property
   against ``2015.0``): refused, or rewritten exactly, by :mod:`citynet.graph.compat_types`.
+- **Subqueries and comprehensions** (``EXISTS { (a)-->(b) }`` without ``MATCH``, relationship uniqueness in
+  an ``EXISTS``/``COUNT`` subquery's ``MATCH``; ``CALL { … }``, pattern and list comprehensions refused):
+  :mod:`citynet.graph.compat_subqueries`.
 - **Constructs it cannot rewrite** (two variable-length relationships of overlapping types in one
   ``MATCH``): refused with :class:`Unsupported`, naming the construct and the rewrite.
 
@@ -120,18 +123,22 @@ def tokens(text: str) -> list[Tok]:
     return out
 
 
-def is_clause(toks: list[Tok], i: int) -> bool:
-    """``toks[i]`` starts a clause: a clause keyword outside brackets that is neither the ``WITH`` of
-    ``STARTS WITH`` / ``ENDS WITH`` nor a property name (``n.set``)."""
+def is_clause(toks: list[Tok], i: int, depth: int = 0) -> bool:
+    """``toks[i]`` starts a clause: a clause keyword at bracket depth ``depth`` (0: outside brackets; a
+    subquery's body is one deeper than its brace) that is neither the ``WITH`` of ``STARTS WITH`` /
+    ``ENDS WITH`` nor a property name (``n.set``)."""
     t = toks[i]
-    if t.depth != 0 or t.kind != "word" or t.up not in CLAUSES:
+    if t.depth != depth or t.kind != "word" or t.up not in CLAUSES:
         return False
     return not (i and (toks[i - 1].text == "." or (t.up == "WITH" and toks[i - 1].up in ("STARTS", "ENDS"))))
 
 
-def clause_starts(toks: list[Tok]) -> list[int]:
-    """The indices of the tokens that start a clause (:func:`is_clause`)."""
-    return [i for i in range(len(toks)) if is_clause(toks, i)]
+def clause_starts(toks: list[Tok], lo: int | None = None, hi: int | None = None) -> list[int]:
+    """The indices of the tokens that start a clause (:func:`is_clause`): of the query, or of the subquery
+    between the braces ``toks[lo]`` and ``toks[hi]``."""
+    if lo is None or hi is None:
+        return [i for i in range(len(toks)) if is_clause(toks, i)]
+    return [i for i in range(lo + 1, hi) if is_clause(toks, i, toks[lo].depth + 1)]
 
 
 def closing(toks: list[Tok], i: int) -> int:
@@ -147,8 +154,8 @@ _LIST_BINDERS = {"ANY", "ALL", "NONE", "SINGLE", "FOREACH", "FILTER", "EXTRACT"}
 
 def membership(toks: list[Tok], i: int) -> bool:
     """``toks[i]`` (``IN``) tests membership: not the ``x IN list`` that binds ``x`` in a list comprehension
-    (``[x IN l WHERE …]``, ``[x IN l | …]``), a quantifier (``any(x IN l WHERE …)``), ``FOREACH`` or ``reduce``.
-    ``(k IN ['a'])`` and ``[k IN ['a']]`` are tests.
+    (``[x IN l WHERE …]``, ``[x IN l | …]``, also ``[k IN ['a']]``, which Neo4j reads as the comprehension
+    ``['a']``), a quantifier (``any(x IN l WHERE …)``), ``FOREACH`` or ``reduce``. ``(k IN ['a'])`` is a test.
 
     >>> qs = ("(k IN ['a'])", "[k IN l WHERE k > 1]", "any(k IN l WHERE k)", "reduce(s = 0, k IN l | s + k)")
     >>> [membership(t, [x.up for x in t].index("IN")) for t in map(tokens, qs)]
@@ -160,8 +167,7 @@ def membership(toks: list[Tok], i: int) -> bool:
     if opener.text == "(":
         return not (i >= 3 and toks[i - 3].kind == "word" and toks[i - 3].up in _LIST_BINDERS)
     if opener.text == "[":
-        close = closing(toks, i - 2)
-        return not any(t.depth == toks[i].depth and (t.up == "WHERE" or t.text == "|") for t in toks[i:close])
+        return False
     if opener.text == ",":  # reduce(acc = 0, x IN l | …)
         o = next((k for k in range(i - 3, -1, -1) if toks[k].depth < toks[i].depth), None)
         return not (o is not None and o >= 1 and toks[o].text == "(" and toks[o - 1].up == "REDUCE")
@@ -584,6 +590,83 @@ def _order_edits(toks: list[Tok], clauses: list[int], text: str) -> tuple[list[t
     return [], None
 
 
+def _match_edits(toks: list[Tok], clauses: list[int], stop: int, text: str, counter: list[int]) \
+        -> list[tuple[int, int, str]]:
+    """Relationship uniqueness for the ``MATCH`` clauses among ``clauses`` (the clauses of one scope, which
+    ends at ``toks[stop]``: the query's end or a subquery's closing brace), and the refusals of ``MERGE`` of a
+    relationship and of variable-length relationships (see the module docstring)."""
+    edits: list[tuple[int, int, str]] = []
+    end_of_scope = toks[stop].start if stop < len(toks) else len(text.rstrip().rstrip(";"))
+    for n, ci in enumerate(clauses):
+        nxt = clauses[n + 1] if n + 1 < len(clauses) else stop
+        if toks[ci].up == "MERGE" and _rel_patterns(toks[ci + 1:nxt], text):
+            raise Unsupported(
+                "refused on the embedded store: MERGE of a relationship; LadybugDB 0.20 crashes the process when "
+                "the relationship's start node already has one (docs/cypher.md, engine bugs)",
+                fix="MERGE the nodes, then MATCH them and CREATE the relationship only when it is missing: "
+                    "MATCH (a:A {k: $a}), (b:B {k: $b}) OPTIONAL MATCH (a)-[r:T]->(b) WITH a, b, r "
+                    "WHERE r IS NULL CREATE (a)-[:T]->(b) — or run it on Neo4j (--store neo4j)")
+        if toks[ci].up != "MATCH":
+            continue
+        pattern = toks[ci + 1:nxt]
+        rels = _rel_patterns(pattern, text)
+        shortest = any(t.up == "SHORTEST" for t in pattern)
+        if any(r.var_length for r in rels) and not shortest:
+            raise Unsupported(
+                "refused on the embedded store: a variable-length relationship (-[:T*a..b]-) outside SHORTEST; "
+                "LadybugDB walks may use one relationship twice, Neo4j's may not, so the rows would differ",
+                fix="write the hops out as fixed-length patterns (the embedded store keeps them distinct), use "
+                    "-[:T* SHORTEST 1..k]- for reachability, or run it on Neo4j (--store neo4j)")
+        if len(rels) < 2:
+            continue
+        preds = []
+        names: list[str] = []
+        for r in rels:
+            if r.var is None:
+                counter[0] += 1
+                name = f"__u{counter[0]}"
+                if r.bare:
+                    s, e = r.bare
+                    old = text[s:e]
+                    left = "<-" if old.startswith("<") else "-"
+                    right = "->" if old.endswith(">") else "-"
+                    edits.append((s, e, f"{left}[{name}]{right}"))
+                else:
+                    edits.append((r.insert_at, r.insert_at, name))
+                names.append(name)
+            else:
+                names.append(r.var)
+        for i, a in enumerate(rels):
+            for j in range(i + 1, len(rels)):
+                b = rels[j]
+                if not _overlap(a, b):
+                    continue
+                if a.var_length and b.var_length:
+                    raise Unsupported(
+                        "refused on the embedded store: two variable-length relationships of the same type in "
+                        "one MATCH; LadybugDB would let them share relationships (Neo4j does not)",
+                        fix="split the pattern into two MATCH clauses and compare the paths explicitly, "
+                            "or run it on Neo4j (--store neo4j)")
+                if a.var_length or b.var_length:
+                    vl, fx = (names[i], names[j]) if a.var_length else (names[j], names[i])
+                    preds.append(f"ALL(__x IN rels({vl}) WHERE id(__x) <> id({fx}))")
+                else:
+                    preds.append(f"id({names[i]}) <> id({names[j]})")
+        if not preds:
+            edits = [e for e in edits if not (toks[ci].end <= e[0] < (toks[nxt].start if nxt < len(toks) else len(text)))]
+            continue
+        extra = " AND ".join(preds)
+        if nxt < stop and toks[nxt].up == "WHERE":
+            after = clauses[n + 2] if n + 2 < len(clauses) else stop
+            end = toks[after].start if after < stop else end_of_scope
+            edits.append((toks[nxt].end, toks[nxt].end, f" {extra} AND ("))
+            edits.append((end, end, ") "))
+        else:
+            at = toks[nxt - 1].end
+            edits.append((at, at, f" WHERE {extra} "))
+    return edits
+
+
 def for_embedded(text: str) -> str:
     """``text`` rewritten so that LadybugDB gives Neo4j's answer (see the module docstring);
     raises :class:`Unsupported` for what cannot be rewritten, and for an ``ORDER BY`` that must be
@@ -647,84 +730,21 @@ def prepare(text: str, params: dict | None = None) -> tuple[str, ClientOrder | N
         compat_endpoints,
         compat_functions,
         compat_nulls,
+        compat_subqueries,
         compat_types,
     )
 
+    text = _applied(text, compat_subqueries.edits(tokens(text)))  # EXISTS { (a)-->() } → EXISTS { MATCH … }
     toks = tokens(text)
     _check_shortest_path(toks)
     type_edits = compat_types.edits_for(text, params, toks)
     compat_endpoints.check(text, toks)
     null_edits = compat_nulls.edits_for(text, params, toks)
     clauses = clause_starts(toks)
-    edits: list[tuple[int, int, str]] = []  # (start, end, replacement)
-    counter = [0]
-    for n, ci in enumerate(clauses):
-        nxt = clauses[n + 1] if n + 1 < len(clauses) else len(toks)
-        if toks[ci].up == "MERGE" and _rel_patterns(toks[ci + 1:nxt], text):
-            raise Unsupported(
-                "refused on the embedded store: MERGE of a relationship; LadybugDB 0.20 crashes the process when "
-                "the relationship's start node already has one (docs/cypher.md, engine bugs)",
-                fix="MERGE the nodes, then MATCH them and CREATE the relationship only when it is missing: "
-                    "MATCH (a:A {k: $a}), (b:B {k: $b}) OPTIONAL MATCH (a)-[r:T]->(b) WITH a, b, r "
-                    "WHERE r IS NULL CREATE (a)-[:T]->(b) — or run it on Neo4j (--store neo4j)")
-        if toks[ci].up != "MATCH":
-            continue
-        pattern = toks[ci + 1:nxt]
-        rels = _rel_patterns(pattern, text)
-        shortest = any(t.up == "SHORTEST" for t in pattern)
-        if any(r.var_length for r in rels) and not shortest:
-            raise Unsupported(
-                "refused on the embedded store: a variable-length relationship (-[:T*a..b]-) outside SHORTEST; "
-                "LadybugDB walks may use one relationship twice, Neo4j's may not, so the rows would differ",
-                fix="write the hops out as fixed-length patterns (the embedded store keeps them distinct), use "
-                    "-[:T* SHORTEST 1..k]- for reachability, or run it on Neo4j (--store neo4j)")
-        if len(rels) < 2:
-            continue
-        preds = []
-        names: list[str] = []
-        for r in rels:
-            if r.var is None:
-                counter[0] += 1
-                name = f"__u{counter[0]}"
-                if r.bare:
-                    s, e = r.bare
-                    old = text[s:e]
-                    left = "<-" if old.startswith("<") else "-"
-                    right = "->" if old.endswith(">") else "-"
-                    edits.append((s, e, f"{left}[{name}]{right}"))
-                else:
-                    edits.append((r.insert_at, r.insert_at, name))
-                names.append(name)
-            else:
-                names.append(r.var)
-        for i, a in enumerate(rels):
-            for j in range(i + 1, len(rels)):
-                b = rels[j]
-                if not _overlap(a, b):
-                    continue
-                if a.var_length and b.var_length:
-                    raise Unsupported(
-                        "refused on the embedded store: two variable-length relationships of the same type in "
-                        "one MATCH; LadybugDB would let them share relationships (Neo4j does not)",
-                        fix="split the pattern into two MATCH clauses and compare the paths explicitly, "
-                            "or run it on Neo4j (--store neo4j)")
-                if a.var_length or b.var_length:
-                    vl, fx = (names[i], names[j]) if a.var_length else (names[j], names[i])
-                    preds.append(f"ALL(__x IN rels({vl}) WHERE id(__x) <> id({fx}))")
-                else:
-                    preds.append(f"id({names[i]}) <> id({names[j]})")
-        if not preds:
-            edits = [e for e in edits if not (toks[ci].end <= e[0] < (toks[nxt].start if nxt < len(toks) else len(text)))]
-            continue
-        extra = " AND ".join(preds)
-        if nxt < len(toks) and toks[nxt].up == "WHERE":
-            after = clauses[n + 2] if n + 2 < len(clauses) else len(toks)
-            end = toks[after].start if after < len(toks) else len(text.rstrip().rstrip(";"))
-            edits.append((toks[nxt].end, toks[nxt].end, f" {extra} AND ("))
-            edits.append((end, end, ") "))
-        else:
-            at = toks[nxt - 1].end
-            edits.append((at, at, f" WHERE {extra} "))
+    counter = [0]  # anonymous relationships named so far (__u1, __u2, …)
+    edits = _match_edits(toks, clauses, len(toks), text, counter)  # (start, end, replacement)
+    for lo, hi in compat_subqueries.bodies(toks):  # EXISTS { MATCH … } and COUNT { MATCH … }: their own MATCH
+        edits += _match_edits(toks, clause_starts(toks, lo, hi), hi, text, counter)
     edits += _empty_aggregate_edits(toks, clauses, text)
     edits += compat_aggregates.key_count_edits(toks)
     edits += type_edits

@@ -79,9 +79,8 @@ class EmbeddedStore(BaseStore):
 
     # -- engine hooks --
     def _run(self, statement: str, params: dict | None = None, arrow: bool = False,
-             integers: bool = False) -> pd.DataFrame:
-        """The rows of ``statement``; ``integers``: a sum of integers (LadybugDB's INT128, which pandas
-        receives as floats) as integers, as Neo4j returns it."""
+             as_neo4j: bool = False) -> pd.DataFrame:
+        """The rows of ``statement``; ``as_neo4j``: with the types Neo4j returns (:func:`neo4j_values`)."""
         try:
             result = self.conn.execute(statement, params or {})
             if isinstance(result, list):
@@ -89,12 +88,7 @@ class EmbeddedStore(BaseStore):
             if arrow:
                 return result.get_as_arrow().to_pandas()
             df = result.get_as_df()
-            if integers:
-                for name, kind in zip(result.get_column_names(), result.get_column_data_types(), strict=True):
-                    if kind == "INT128" and name in df and df[name].dtype.kind == "f" \
-                            and (df[name].dropna().abs() < 2.0 ** 53).all():
-                        df[name] = df[name].astype("Int64" if df[name].isna().any() else "int64")
-            return df
+            return neo4j_values(df, result) if as_neo4j else df
         except RuntimeError as exc:
             raise QueryError(_query_message(str(exc), statement), fix=_query_fix(str(exc))) from exc
 
@@ -250,7 +244,7 @@ class EmbeddedStore(BaseStore):
             raise QueryError("the embedded store is open read-only", fix="open it with write access (--write)")
         params = plain(params or {})
         statement, order = prepare(cypher, params)
-        df = self._run(statement, params, integers=True)
+        df = self._run(statement, params, as_neo4j=True)
         return df if order is None else order.apply_frame(df, params)
 
     def write_city_year(self, panel: pd.DataFrame, network: str) -> None:
@@ -275,6 +269,20 @@ class EmbeddedStore(BaseStore):
         links = rows.loc[rows["city_code"].isin(cities), ["key", "city_code"]]
         if len(links):
             self._exec_block("city_year", "link", {"links": to_arrow(links, types)})
+
+
+def neo4j_values(df: pd.DataFrame, result) -> pd.DataFrame:
+    """``df``, the pandas frame of LadybugDB's ``result``, with the types Neo4j returns where pandas receives
+    another: a sum of integers (LadybugDB's INT128, received as floats) as integers, a ``DATE`` (received as a
+    timestamp at midnight, printed ``2019-02-07T00:00:00``) as a date (``2019-02-07``)."""
+    for name, kind in zip(result.get_column_names(), result.get_column_data_types(), strict=True):
+        if name not in df:
+            continue
+        if kind == "INT128" and df[name].dtype.kind == "f" and (df[name].dropna().abs() < 2.0 ** 53).all():
+            df[name] = df[name].astype("Int64" if df[name].isna().any() else "int64")
+        elif kind == "DATE" and df[name].dtype.kind == "M":
+            df[name] = df[name].dt.date.astype(object).where(df[name].notna(), None)
+    return df
 
 
 def _city_year_rows(panel: pd.DataFrame, network: str) -> pd.DataFrame:
@@ -348,6 +356,8 @@ NEO4J_ONLY_FUNCTIONS = {
     "STDEVP": "sqrt((sum(x * x) - sum(x) * sum(x) * 1.0 / count(x)) / count(x)) (the population standard "
               "deviation; its last digits may differ from Neo4j's)",
     "E": "2.718281828459045",
+    "REDUCE": "UNWIND l AS x … sum(…) / collect(…) per row (LadybugDB's list_reduce has no initial value and "
+              "stops on an empty list)",
     "STARTNODE": "the node the pattern names at the relationship's start: MATCH (a)-[r:APPLIED]->(p) … a",
     "ENDNODE": "the node the pattern names at the relationship's end: MATCH (a)-[r:APPLIED]->(p) … p",
 }
@@ -372,6 +382,10 @@ def _query_fix(msg: str) -> str:
                 "sorts by the variable, Neo4j by the alias; give the alias another name (AS city … ORDER BY city)")
     if "Order by" in msg and "[] is not supported" in msg:
         return "LadybugDB cannot sort by a list: sort by a value of it (its size, a position) or run it on Neo4j"
+    if "ORDER BY must be followed by SKIP or LIMIT" in msg:
+        return ("LadybugDB sorts the rows of a WITH only before SKIP or LIMIT: where nothing after it depends on the "
+                "order (counts, sums), leave the ORDER BY out; for an ordered collect(), sort the list afterwards "
+                "(list_sort) or run the query on Neo4j (--store neo4j)")
     if "Parser exception" in msg:
         m = _POS.search(msg)
         where = f" at line {m.group(1)}, offset {m.group(2)}" if m else ""

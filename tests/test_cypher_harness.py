@@ -102,6 +102,30 @@ def test_aggregate_matrix(stores):
     assert not reports, "\n\n".join(reports)
 
 
+def test_construct_matrix(stores):
+    """Cypher a user writes that the generator does not build (bench/cypher_constructs.py: subqueries, UNWIND
+    of list properties, DISTINCT projections, UNION, text predicates and regular expressions, dates, the
+    statistical aggregates, paths, parameters …), every template once with values drawn from the canonical
+    tables: the same rows on both stores, a refusal naming the construct and a writing, or an engine error
+    that citynet prints with a named fix; never different rows."""
+    from citynet.graph.embedded import _query_fix
+
+    from bench import cypher_constructs as c
+
+    ws, server = stores["ws"], stores["server"]
+    runners = [h.Neo4jRunner(server.uri, server.auth), h.EmbeddedRunner(ws.store / "graph.lbdb")]
+    try:
+        res = c.classify(c.construct_matrix(c.pools(ws.canonical), SEED, len(c.TEMPLATES)), runners)
+    finally:
+        for r in runners:
+            r.close()
+    assert not res.silent, "\n\n".join(res.silent)
+    unnamed = [(q, e) for q, e in zip(res.loud, res.loud_errors, strict=True)
+               if _query_fix(e).startswith(("see docs/cypher.md", "correct the Cypher syntax", "check the labels"))]
+    assert not unnamed, unnamed
+    assert res.not_cypher == 0 and res.agree >= 0.75 * len(c.TEMPLATES), res
+
+
 def test_a_text_key_then_another_key_is_ordered_as_on_neo4j(stores, capsys):
     """Engine bug 5 (docs/cypher.md): LadybugDB 0.20.4 orders a text key followed by a key of another
     type wrongly beyond about 16,000 rows. ``citynet query`` on the embedded store gives Neo4j's rows in

@@ -226,11 +226,11 @@ citynet load). A --write query holds the store's writer lock while it runs, so a
 started meanwhile is refused the same way. Both stores give Neo4j's rows: on the embedded
 store a query is rewritten where LadybugDB's semantics differ (relationship uniqueness, sum and
 collect of nothing, positions from 0, a text joined to null, IN a list holding nulls, ORDER BY an
-alias named like a variable, label tests, an aggregate after a DISTINCT one, column names) or
-refused with the construct and the rewrite (variable-length paths outside SHORTEST,
-shortestPath()); on Neo4j, a query that Neo4j 5.26 itself answers wrongly (a term tested by IN
-twice, once inside an XOR, comparison, CASE or function) is refused with a writing it answers
-right; see docs/cypher.md.""",
+alias named like a variable, label tests, an aggregate after a DISTINCT one, column names, dates,
+EXISTS/COUNT subqueries) or refused with the construct and the rewrite (variable-length paths
+outside SHORTEST, shortestPath(), CALL/COLLECT subqueries, pattern and list comprehensions);
+on Neo4j, a query that Neo4j 5.26 itself answers wrongly (a term tested by IN twice, once inside an
+XOR, comparison, CASE or function) is refused with a writing it answers right; see docs/cypher.md.""",
 )
 @workspace_option()
 @click.argument("text", required=False)
