@@ -246,6 +246,18 @@ TEMPLATES: list[tuple[str, tuple[str, ...], dict]] = [
      "RETURN cited, count(*) AS n", ("cited", "n"), {}),
     ("MATCH (p:Patent)-[:CITES]->(q:Patent)-[:CITES]->(r:Patent) WHERE p.app_year = {y} "
      "RETURN count(*) AS n, count(DISTINCT r) AS d", ("n", "d"), {}),
+    # Neo4j syntax written for LadybugDB's parser (graph/compat_syntax.py), days between dates
+    ("MATCH (a:Applicant {{city_code: {c}}}) RETURN a {{.applicant_id, .kind, .located_by, n: size(a.name)}} AS m",
+     ("m",), {}),
+    ("MATCH (c:City {{city_code: {c}}}) OPTIONAL MATCH (c)<-[:LOCATED_IN]-(a:Applicant {{kind: {k}}}) "
+     "RETURN c {{.city_code, .tier}} AS city, a {{.applicant_id}} AS app", ("city", "app"), {}),
+    ("MATCH (c:City) RETURN c.region AS group, count(*) AS all ORDER BY group", ("group", "all"), {}),
+    ("MATCH (p:Patent) WHERE p.app_year = {y} WITH p.patent_kind AS order, count(*) AS n RETURN order, n "
+     "ORDER BY n DESC, order", ("order", "n"), {}),
+    ("MATCH (p:Patent) WHERE p.app_year = {y} AND p.grant_date IS NOT NULL "
+     "RETURN duration.inDays(p.app_date, p.grant_date).days / 365 AS years, count(*) AS n", ("years", "n"), {}),
+    ("MATCH (p:Patent) WHERE p.app_year = {y} AND p.patent_kind = {pk} RETURN p.patent_id AS id, "
+     "[p.app_date, p.grant_date] AS dates, {{kind: p.patent_kind, granted: p.granted}} AS m", ("id", "dates", "m"), {}),
 ]
 
 

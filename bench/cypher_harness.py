@@ -724,6 +724,8 @@ def norm(v):
         return v.iso_format()
     if isinstance(v, list | tuple):
         return tuple(norm(x) for x in v)
+    if isinstance(v, dict):  # a map: its entries by key
+        return tuple(sorted((str(k), norm(x)) for k, x in v.items()))
     try:
         import pandas as pd
 

@@ -27,7 +27,8 @@ same Cypher differently, and both are handled here, on the query path of ``Embed
   against ``2015.0``): refused, or rewritten exactly, by :mod:`citynet.graph.compat_types`.
 - **Subqueries and comprehensions** (``EXISTS { (a)-->(b) }`` without ``MATCH``, relationship uniqueness in
   an ``EXISTS``/``COUNT`` subquery's ``MATCH``; ``CALL { … }``, pattern and list comprehensions refused):
-  :mod:`citynet.graph.compat_subqueries`.
+  :mod:`citynet.graph.compat_subqueries`; map projections and aliases that are LadybugDB keywords:
+  :mod:`citynet.graph.compat_syntax`.
 - **Constructs it cannot rewrite** (two variable-length relationships of overlapping types in one
   ``MATCH``): refused with :class:`Unsupported`, naming the construct and the rewrite.
 
@@ -447,6 +448,8 @@ def _items(toks: list[Tok], text: str) -> list[tuple[list[Tok], str | None, str]
         if cut is not None and cut + 1 < len(item):
             alias = item[cut + 1].text.strip("`")
             out.append((item[:cut], alias, alias))
+        elif len(item) == 1 and item[0].kind == "bq":  # `order`: the column is named order
+            out.append((item, None, item[0].text[1:-1].replace("``", "`")))
         else:
             out.append((item, None, text[item[0].start:item[-1].end]))
     return out
@@ -731,10 +734,12 @@ def prepare(text: str, params: dict | None = None) -> tuple[str, ClientOrder | N
         compat_functions,
         compat_nulls,
         compat_subqueries,
+        compat_syntax,
         compat_types,
     )
 
-    text = _applied(text, compat_subqueries.edits(tokens(text)))  # EXISTS { (a)-->() } → EXISTS { MATCH … }
+    first = tokens(text)  # Neo4j syntax LadybugDB's parser lacks: EXISTS { (a)-->() }, c {.name_zh}, AS none
+    text = _applied(text, compat_subqueries.edits(first) + compat_syntax.edits(first, text))
     toks = tokens(text)
     _check_shortest_path(toks)
     type_edits = compat_types.edits_for(text, params, toks)

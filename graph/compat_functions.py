@@ -26,7 +26,9 @@ and a date has no components to read:
 - ``round(x)``: missing → ``(CASE WHEN (x) - floor(x) >= 0.5 THEN ceil(x) ELSE floor(x) END * 1.0)``
   (Neo4j's ``Math.round``, halves up, as a float); ``round(x, 2)`` refused (Neo4j rounds the decimal text
   half away from zero, LadybugDB the binary value: ``round(0.285, 2)`` is 0.29 and 0.28);
-- ``ceil(x)``, ``floor(x)``: an integer of an integer → ``(ceil(x) * 1.0)`` (a float, as Neo4j's).
+- ``ceil(x)``, ``floor(x)``: an integer of an integer → ``(ceil(x) * 1.0)`` (a float, as Neo4j's);
+- ``duration.inDays(a, b).days`` (days from date ``a`` to ``b``): no duration functions → ``((b) - (a))``, the
+  difference of two dates in days; other ``duration.…`` refused.
 
 The list predicates ``any``, ``all``, ``none`` and ``single(x IN l WHERE …)`` are refused, with the
 ``UNWIND`` form that both stores answer alike: LadybugDB 0.20.4 ends the process on them beyond about
@@ -129,6 +131,9 @@ class _Writer:
                     and toks[i + 4].text in _DATE_PARTS and toks[i + 2].text in _kind_names("date") \
                     and not (i and toks[i - 1].text == "."):
                 done = self.date_part(i)
+            elif t.kind == "word" and t.up == "DURATION" and i + 2 < hi and toks[i + 1].text == "." \
+                    and not (i and toks[i - 1].text == "."):
+                done = self.duration(i, hi)
             elif t.kind == "word" and i + 1 < hi and toks[i + 1].text == "(" and not (i and toks[i - 1].text == "."):
                 done = self.call(i)
             elif t.kind == "op" and t.text == "[" and _is_position(toks, i):
@@ -270,6 +275,21 @@ class _Writer:
             fix=f"unwind the list instead, e.g. MATCH (p:Patent) UNWIND p.ipc AS {x} WITH p, {x} WHERE {x} STARTS "
                 "WITH 'F16' RETURN count(DISTINCT p) (the same on both stores), or run it on Neo4j (--store neo4j)")
 
+    def duration(self, i: int, hi: int):
+        """``duration.inDays(a, b).days`` (the days from date ``a`` to date ``b``) → ``((b) - (a))``, LadybugDB's
+        difference of two dates in days; any other ``duration.…`` (LadybugDB has no duration functions) refused."""
+        toks = self.toks
+        if toks[i + 2].up == "INDAYS" and i + 3 < hi and toks[i + 3].text == "(":
+            close, args = closing(toks, i + 3), arguments(toks, i + 3)
+            if len(args) == 2 and close + 2 < hi and toks[close + 1].text == "." and toks[close + 2].up == "DAYS":
+                a, b = (self.span(lo, end) for lo, end in args)
+                return close + 2, f"(({b}) - ({a}))"
+        raise Unsupported(
+            f"refused on the embedded store: duration.{toks[i + 2].text}(…); LadybugDB has no duration functions",
+            fix="the days between two dates: duration.inDays(a, b).days (written b - a there); whole years: "
+                "date_part('year', b) - date_part('year', a) (p.grant_date.year - p.app_date.year on both stores); "
+                "or run it on Neo4j (--store neo4j)")
+
     def date_part(self, i: int):
         """``p.app_date.year`` (Neo4j's date component; LadybugDB has no property access on a date)."""
         toks = self.toks
@@ -363,7 +383,8 @@ def rewrite(text: str, params: dict | None = None) -> str:
     ``reverse`` it cannot type."""
     low = text.lower()
     if "[" not in text and not any(f in low for f in ("substring", "replace", "log", "reverse", "labels", "type", "any",
-                                                        "all", "none", "single", "date", "round", "ceil", "floor")):
+                                                        "all", "none", "single", "date", "round", "ceil", "floor",
+                                                        "duration")):
         return text
     w = _Writer(text, params or {})
     if not w.toks:

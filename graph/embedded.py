@@ -382,6 +382,9 @@ def _query_fix(msg: str) -> str:
                 "sorts by the variable, Neo4j by the alias; give the alias another name (AS city … ORDER BY city)")
     if "Order by" in msg and "[] is not supported" in msg:
         return "LadybugDB cannot sort by a list: sort by a value of it (its size, a position) or run it on Neo4j"
+    if "Error occurred during parsing date" in msg:
+        return ("LadybugDB's date() reads a text 'YYYY-MM-DD' only: date('2015-06-01'), or make_date(2015, 6, 1) "
+                "from numbers (date({year: …}) is Neo4j's); or run the query on Neo4j (--store neo4j)")
     if "ORDER BY must be followed by SKIP or LIMIT" in msg:
         return ("LadybugDB sorts the rows of a WITH only before SKIP or LIMIT: where nothing after it depends on the "
                 "order (counts, sums), leave the ORDER BY out; for an ordered collect(), sort the list afterwards "
@@ -389,7 +392,9 @@ def _query_fix(msg: str) -> str:
     if "Parser exception" in msg:
         m = _POS.search(msg)
         where = f" at line {m.group(1)}, offset {m.group(2)}" if m else ""
-        return f"correct the Cypher syntax{where} (LadybugDB dialect: docs/cypher.md)"
+        return (f"correct the Cypher syntax{where}; if Neo4j reads this query, it uses a construct of Neo4j's "
+                "dialect that LadybugDB lacks: run it on Neo4j (--store neo4j), or see docs/cypher.md for the "
+                "embedded store's writings")
     if "Binder exception" in msg:
         return "check the labels, property names and parameter types (docs/cypher.md lists the schema)"
     if "read-only" in msg:

@@ -938,3 +938,57 @@ def test_a_date_is_returned_as_a_date(store, tmp_path):
     assert rows_of(got) == [{"id": "p1", "granted": "2017-01-01", "first": "2015-01-01"},
                             {"id": "p2", "granted": None, "first": "2015-02-01"},
                             {"id": "p3", "granted": "2018-01-01", "first": "2015-03-01"}]
+
+
+# Neo4j syntax LadybugDB's parser lacks (graph/compat_syntax.py, graph/compat_functions.py): (query, the rows
+# citynet query prints, by hand on hand_tables, maps with their keys by name)
+SYNTAX = [
+    ("MATCH (c:City {city_code: '320100'}) RETURN c {.short_name, .city_code, n: 1} AS m",
+     [{"m": {"city_code": "320100", "n": 1, "short_name": "南京"}}]),
+    ("MATCH (p:Patent {patent_id: 'p2'}) OPTIONAL MATCH (p)-[:CITES]->(q:Patent {patent_id: 'p3'}) "
+     "RETURN p {.patent_id, .grant_date} AS m, q {.patent_id} AS none",  # p2 cites p1 only; no grant date
+     [{"m": {"grant_date": None, "patent_id": "p2"}, "none": None}]),
+    ("MATCH (c:City) RETURN c.tier AS group, count(*) AS all ORDER BY group",
+     [{"group": "1", "all": 2}, {"group": "2", "all": 2}]),
+    ("MATCH (c:City) WITH c.province_code AS order, count(*) AS n RETURN order, n ORDER BY n DESC, order LIMIT 1",
+     [{"order": "320000", "n": 2}]),
+    ("MATCH (p:Patent) WHERE p.grant_date IS NOT NULL "
+     "RETURN p.patent_id AS id, duration.inDays(p.app_date, p.grant_date).days AS lag ORDER BY id",
+     [{"id": "p1", "lag": 365 + 366}, {"id": "p3", "lag": 366 + 365 + 306}]),  # 2015-03-01 → 2018-01-01
+]
+
+
+@pytest.mark.parametrize("query, rows", SYNTAX)
+def test_map_projections_keyword_aliases_and_days_between_dates(store, tmp_path, query, rows):
+    """A syntax error on the embedded store before (found by bench/cypher_constructs.py); the same rows, maps
+    printed with their keys by name on both stores."""
+    import json
+
+    from citynet.commands.query import rows_of
+
+    load_tables(store, hand_tables(), tmp_path / "canonical")
+    got = rows_of(store.query(query))
+    assert json.dumps(got, ensure_ascii=False) == json.dumps(rows, ensure_ascii=False)
+
+
+def test_what_has_no_writing_on_the_embedded_store_is_refused_with_one(store, tmp_path):
+    """``c {.*}`` (LadybugDB's map would hold the absent properties), ``duration.between`` (no durations),
+    ``date({year: …})`` (a text only): refused or stopped with a writing; Neo4j answers (by hand)."""
+    load_tables(store, hand_tables(), tmp_path / "canonical")
+    star = "MATCH (p:Patent {patent_id: 'p2'}) RETURN p {.*} AS m"
+    between = ("MATCH (p:Patent {patent_id: 'p1'}) RETURN duration.between(p.app_date, p.grant_date).months AS n")
+    dated = "RETURN date({year: 2015, month: 6, day: 1}) AS d"
+    if store.backend == "neo4j":
+        assert "grant_date" not in store.query(star)["m"].iloc[0]
+        assert store.query(between)["n"].iloc[0] == 24
+        assert str(store.query(dated)["d"].iloc[0]) == "2015-06-01"
+        return
+    with pytest.raises(Unsupported, match=r"p \{\.\*\}") as err:
+        store.query(star)
+    assert "properties(p)" in err.value.fix
+    with pytest.raises(Unsupported, match="duration") as err:
+        store.query(between)
+    assert "duration.inDays(a, b).days" in err.value.fix
+    with pytest.raises(QueryError) as err:
+        store.query(dated)
+    assert "make_date(2015, 6, 1)" in err.value.fix

@@ -150,8 +150,8 @@ def jsonable(v):
     if isinstance(v, bytes | bytearray):
         return v.hex()
     if isinstance(v, dict) and "_LABEL" in v and "_ID" in v:  # a LadybugDB node or relationship: as Neo4j's,
-        return {str(k): jsonable(x) for k, x in v.items()  # its properties (a null one is no property)
-                if not str(k).startswith("_") and x is not None}
+        return {str(k): jsonable(x) for k, x in sorted(v.items(), key=lambda kv: str(kv[0]))  # its properties
+                if not str(k).startswith("_") and x is not None}  # (a null one is no property), by name
     if isinstance(v, dict) and "_NODES" in v:  # a LadybugDB path: its nodes, as a Neo4j path's
         return [jsonable(n) for n in v["_NODES"]]
     if hasattr(v, "iso_format"):  # neo4j temporal types
@@ -165,8 +165,8 @@ def jsonable(v):
         return jsonable(v.tolist())
     if isinstance(v, list | tuple):
         return [jsonable(x) for x in v]
-    if isinstance(v, dict):
-        return {str(k): jsonable(x) for k, x in v.items()}
+    if isinstance(v, dict):  # keys by name: Neo4j sends a map's keys in an order of its own
+        return {str(k): jsonable(x) for k, x in sorted(v.items(), key=lambda kv: str(kv[0]))}
     if isinstance(v, str | int | float | bool):
         return v
     if isinstance(v, decimal.Decimal):  # LadybugDB's sum of integers (INT128): an integer, as on Neo4j
@@ -175,7 +175,7 @@ def jsonable(v):
         from neo4j.graph import Node, Path, Relationship
 
         if isinstance(v, Node | Relationship):
-            return {k: jsonable(x) for k, x in dict(v).items()}
+            return {k: jsonable(x) for k, x in sorted(dict(v).items())}
         if isinstance(v, Path):
             return [jsonable(n) for n in v.nodes]
     try:
