@@ -258,6 +258,39 @@ TEMPLATES: list[tuple[str, tuple[str, ...], dict]] = [
      "RETURN duration.inDays(p.app_date, p.grant_date).days / 365 AS years, count(*) AS n", ("years", "n"), {}),
     ("MATCH (p:Patent) WHERE p.app_year = {y} AND p.patent_kind = {pk} RETURN p.patent_id AS id, "
      "[p.app_date, p.grant_date] AS dates, {{kind: p.patent_kind, granted: p.granted}} AS m", ("id", "dates", "m"), {}),
+    # more shapes users write: untyped relationships, chained OPTIONAL MATCH, WITH *, ranges, projections
+    ("MATCH (a:Applicant {{applicant_id: {aid}}})-[r]->(x) RETURN type(r) AS t, count(*) AS n", ("t", "n"), {}),
+    ("MATCH (x)-[r:APPLIED]->(p:Patent {{patent_id: {pid}}}) RETURN labels(x) AS l, r.seq AS s", ("l", "s"), {}),
+    ("MATCH (c:City {{city_code: {c}}}) OPTIONAL MATCH (c)<-[:LOCATED_IN]-(a:Applicant) "
+     "OPTIONAL MATCH (a)-[:APPLIED]->(p:Patent {{app_year: {y}}}) RETURN count(DISTINCT a) AS apps, count(p) AS pats",
+     ("apps", "pats"), {}),
+    ("MATCH (p:Patent) WHERE p.app_year = {y} WITH * RETURN count(*) AS n", ("n",), {}),
+    ("MATCH (p:Patent) WHERE p.app_year IN range({y}, {y} + 2) RETURN p.app_year AS y, count(*) AS n", ("y", "n"), {}),
+    ("MATCH (p:Patent) WHERE p.app_year = {y} WITH p.app_year AS y, collect(p.patent_kind) AS ks UNWIND ks AS k "
+     "RETURN y, k, count(*) AS n", ("y", "k", "n"), {}),
+    ("MATCH (p:Patent) WHERE p.app_year = {y} RETURN DISTINCT p.patent_kind AS k ORDER BY k LIMIT 2", ("k",), {}),
+    ("MATCH (a:Applicant) WHERE a.kind = {k} RETURN a.city_code AS c, count(*) AS n ORDER BY n DESC, c LIMIT 5",
+     ("c", "n"), {}),
+    ("MATCH (c:City)<-[:LOCATED_IN]-(a:Applicant) WITH c, count(a) AS n RETURN avg(n) AS mean, max(n) AS most, "
+     "min(n) AS least, sum(n) AS total", ("mean", "most", "least", "total"), {}),
+    ("MATCH (p:Patent) WHERE p.app_year = {y} RETURN count(p.grant_year) AS granted, count(*) AS n, "
+     "count(DISTINCT p.grant_year) AS years", ("granted", "n", "years"), {}),
+    ("MATCH (a:Applicant) WHERE a.name =~ '.*(大学|学院|研究所).*' RETURN a.kind AS k, count(*) AS n", ("k", "n"), {}),
+    ("MATCH (p:Patent) WHERE p.app_year = {y} RETURN p.ipc_main IS NULL AS no_main, size(p.ipc) = 0 AS no_ipc, "
+     "count(*) AS n", ("no_main", "no_ipc", "n"), {}),
+    ("MATCH (p:Patent) WHERE p.app_year = {y} AND p.ipc[0] = p.ipc_main RETURN count(*) AS n", ("n",), {}),
+    ("MATCH (p:Patent) WHERE p.app_year = {y} RETURN substring(p.ipc[-1], 0, 1) AS last, count(*) AS n",
+     ("last", "n"), {}),
+    ("MATCH (c:City)-[r:CITED]->(d:City) WHERE r.year = {y} RETURN c.city_code = d.city_code AS self, "
+     "sum(r.weight) AS w, count(*) AS n", ("self", "w", "n"), {}),
+    ("MATCH (c:City)-[r:TRANSFERRED_TO]->(d:City) WHERE r.year = {y} RETURN count(*) AS n, sum(r.weight) AS w",
+     ("n", "w"), {}),
+    ("MATCH (c:City)-[r:COLLABORATED]->(:City) WHERE r.year = {y} WITH c, sum(r.weight) AS s "
+     "ORDER BY s DESC, c.city_code LIMIT 5 RETURN c.city_code AS code, s", ("code", "s"), {}),
+    ("MATCH (a:Applicant) WHERE a.city_code = {c} WITH a.kind AS k, collect(a.applicant_id) AS ids "
+     "RETURN k, size(ids) AS n, ids[0] IS NULL AS empty", ("k", "n", "empty"), {}),
+    ("MATCH (n) WHERE NOT n:Meta RETURN labels(n) AS l, count(*) AS c", ("l", "c"), {}),
+    ("MATCH ()-[r]->() RETURN type(r) AS t, count(*) AS c", ("t", "c"), {}),
 ]
 
 
@@ -303,7 +336,7 @@ def _fill(rng: random.Random, p: Pools) -> dict[str, object]:
         "y": y, "y2": v.pick(rng, "Patent", "app_year"), "k": v.pick(rng, "Applicant", "kind"),
         "c": v.pick(rng, "City", "city_code"), "t": v.pick(rng, "City", "tier"), "r": v.pick(rng, "City", "region"),
         "pk": v.pick(rng, "Patent", "patent_kind"),
-        "aid": v.pick(rng, "Applicant", "applicant_id"), "cpid": rng.choice(p.citing or ["x"]),
+        "aid": v.pick(rng, "Applicant", "applicant_id"), "pid": v.pick(rng, "Patent", "patent_id"), "cpid": rng.choice(p.citing or ["x"]),
         "sec": rng.choice(["A", "B", "C", "G", "H", "F0", "H01", "Y02"]), "code": rng.choice(p.codes or ["H01M"]),
         "pre": name[:2], "suf": name[-2:], "mid": name[1:3], "word": title[at:at + 2],
         "regex": rng.choice([f".*{name[-2:]}", f"{name[:2]}.*", f".*{name[1:3]}.*", f"(?i){name[:1]}.*"]),
