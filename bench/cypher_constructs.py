@@ -15,7 +15,9 @@ row); *silent* (different rows: a failure). Queries Neo4j itself rejects are not
 
 Long run::
 
-    python -m bench.cypher_constructs --seed 7 --count 600 [--workdir DIR]
+    python -m bench.cypher_constructs --seed 7 --count 600 [--subqueries 300] [--workdir DIR]
+
+:func:`subquery_matrix` puts chains of the structured generator inside ``COUNT { … }`` / ``EXISTS { … }``.
 """
 
 from __future__ import annotations
@@ -376,6 +378,39 @@ def construct_matrix(p: Pools, seed: int, count: int) -> list[RawQuery]:
     return out
 
 
+def subquery_matrix(values: Values, seed: int, count: int) -> list[RawQuery]:
+    """``count`` queries that put a chain of the structured generator (:func:`bench.cypher_harness.generate`:
+    its ``MATCH`` patterns, a second pattern of the same ``MATCH``, its ``WHERE``) inside a ``COUNT { … }`` or
+    ``EXISTS { … }`` subquery, or a ``WHERE COUNT { … } >= 1``, from the chain's first node bound outside by its
+    key: relationship uniqueness, filters and label tests within a subquery's own scope."""
+    from bench.cypher_harness import NODE_KEYS, generate
+
+    rng = random.Random(seed)
+    out: list[RawQuery] = []
+    while len(out) < count:
+        q = generate(rng, values)
+        first = q.nodes[0]
+        if q.unwind or q.optional or q.with_where or (q.branch and q.branch_kind != "comma") or not first.label:
+            continue
+        lines = q.cypher().split("\n")
+        body = " ".join(line for line in lines if line.startswith(("MATCH", "WHERE")))
+        key = NODE_KEYS[first.label]
+        keys = sorted({k for k in (values.pick(rng, first.label, key) for _ in range(3)) if k is not None}, key=str)
+        if not keys:
+            continue
+        outer = f"MATCH ({first.var}:{first.label}) WHERE {first.var}.{key} IN {lit(keys)}"
+        form = rng.choice(["count", "exists", "where"])
+        if form == "where":
+            text = f"{outer} AND COUNT {{ {body} }} >= 1 RETURN {first.var}.{key} AS k"
+            cols: tuple[str, ...] = ("k",)
+        else:
+            word = "COUNT" if form == "count" else "EXISTS"
+            text = f"{outer} RETURN {first.var}.{key} AS k, {word} {{ {body} }} AS n"
+            cols = ("k", "n")
+        out.append(RawQuery(text, cols, q.params))
+    return out
+
+
 @dataclass
 class Outcomes:
     agree: int = 0
@@ -421,15 +456,19 @@ def main(argv=None) -> int:
     ap.add_argument("--patents", type=int, default=20_000)
     ap.add_argument("--workdir", default="/tmp/citynet-harness")
     ap.add_argument("--no-rewrite", action="store_true", help="send the embedded engine the query as it is")
+    ap.add_argument("--subqueries", type=int, default=0,
+                    help="also run this many queries of the subquery matrix (subquery_matrix) with the seed")
     args = ap.parse_args(argv)
     with open_runners(Path(args.workdir), args.patents, rewrite=not args.no_rewrite) as (ws_root, runners):
         t = time.perf_counter()
-        res = classify(construct_matrix(pools(ws_root / "canonical"), args.seed, args.count), runners)
+        p = pools(ws_root / "canonical")
+        queries = construct_matrix(p, args.seed, args.count) + subquery_matrix(p.values, args.seed, args.subqueries)
+        res = classify(queries, runners)
         for report in res.silent:
             print("silent difference:\n" + report, flush=True)
         for report in res.loud:
             print("loud (engine error):\n" + report, flush=True)
-        print(f"construct matrix, seed {args.seed}: {args.count} queries in {time.perf_counter() - t:.1f} s; "
+        print(f"construct matrix, seed {args.seed}: {len(queries)} queries in {time.perf_counter() - t:.1f} s; "
               f"agree {res.agree}, refused {res.refused}, loud {len(res.loud)}, silent {len(res.silent)}, "
               f"not Cypher for Neo4j {res.not_cypher}", flush=True)
         return 1 if res.silent else 0

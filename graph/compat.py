@@ -134,6 +134,35 @@ def is_clause(toks: list[Tok], i: int, depth: int = 0) -> bool:
     return not (i and (toks[i - 1].text == "." or (t.up == "WITH" and toks[i - 1].up in ("STARTS", "ENDS"))))
 
 
+_SUBQUERY_WORDS = {"EXISTS", "COUNT", "COLLECT", "CALL"}
+
+
+def subquery_brace(toks: list[Tok], k: int) -> bool:
+    """``toks[k]`` opens a subquery: ``EXISTS {``, ``COUNT {``, ``COLLECT {``, ``CALL {`` or ``CALL (a) {``."""
+    if toks[k].text != "{" or not k:
+        return False
+    before = toks[k - 1]
+    if before.text == ")":
+        opener = next((j for j in range(k - 2, -1, -1) if toks[j].depth == before.depth and toks[j].text == "("), None)
+        return opener is not None and opener > 0 and toks[opener - 1].up == "CALL"
+    return before.up in _SUBQUERY_WORDS
+
+
+def clause_of(toks: list[Tok], i: int) -> str:
+    """The clause ``toks[i]`` is in (``WHERE``, ``RETURN``, …; ``""`` before any): the query's, or inside a
+    subquery's braces that subquery's own."""
+    depth = toks[i].depth
+    for j in range(i, -1, -1):
+        t = toks[j]
+        if t.depth < depth:  # leaving a bracket: a subquery's brace ends the search, another is passed over
+            if subquery_brace(toks, j):
+                return ""
+            depth = t.depth
+        elif t.depth == depth and is_clause(toks, j, depth):
+            return t.up
+    return ""
+
+
 def clause_starts(toks: list[Tok], lo: int | None = None, hi: int | None = None) -> list[int]:
     """The indices of the tokens that start a clause (:func:`is_clause`): of the query, or of the subquery
     between the braces ``toks[lo]`` and ``toks[hi]``."""

@@ -12,12 +12,14 @@ answers right (the embedded store, and DuckDB over the canonical tables, give th
   XOR a.kind IN ['individual'])`` finds no applicant where every firm should be found. Found by the
   differential harness (bench/cypher_harness.py, seed 2026120602). Tests joined by ``AND``/``OR`` or under
   ``NOT`` alone are answered right, and so is the nested test written with ``=`` (``k = 'individual'``). A
-  query that tests one term with ``IN`` twice, one of them nested, is refused.
+  query that tests one term with ``IN`` twice, one of them nested, is refused; a subquery's ``WHERE``
+  (``EXISTS { … }``, ``COUNT { … }``) is a scope of its own, as Neo4j answers the tests across its braces right.
 
 >>> check("MATCH (a:Applicant) WHERE a.kind IN ['firm'] RETURN count(*)")
 >>> check("MATCH (a:Applicant) WHERE a.kind IN ['firm'] AND (a.city_code IS NULL XOR a.kind = 'x') RETURN a")
 >>> check("MATCH (a:Applicant) WHERE a.kind IN ['firm'] AND (true XOR a.city_code IN ['x']) RETURN a")
 >>> check("MATCH (a:Applicant) WHERE a.kind IN ['firm', 'x'] AND NOT (a.kind IN ['x']) OR a.kind IN $k RETURN a")
+>>> check("MATCH (a:Applicant) WHERE a.kind IN ['firm'] AND EXISTS { MATCH (a)--() WHERE a.kind IN ['x'] } RETURN a")
 >>> check("MATCH (a:Applicant) WHERE a.kind IN ['firm'] AND (true XOR a.kind IN ['x']) RETURN a")
 Traceback (most recent call last):
 citynet.graph.compat.Unsupported: refused on the Neo4j store: a.kind is tested with IN twice, once inside another expression (XOR, a comparison, CASE, a function or a list); Neo4j 5.26 merges the two tests and answers wrongly (docs/cypher.md, Neo4j bug 1)
@@ -25,7 +27,7 @@ citynet.graph.compat.Unsupported: refused on the Neo4j store: a.kind is tested w
 
 from __future__ import annotations
 
-from citynet.graph.compat import CLAUSES, Tok, Unsupported, closing, membership, tokens
+from citynet.graph.compat import CLAUSES, Tok, Unsupported, closing, membership, subquery_brace, tokens
 
 
 def _term_start(toks: list[Tok], i: int) -> int:
@@ -53,8 +55,8 @@ def _nested(toks: list[Tok], i: int) -> bool:
                 or (after.text == "," and after.depth == 0)):
             return True
         opener = next((k for k in range(lo - 1, -1, -1) if toks[k].depth < toks[lo].depth), None)
-        if opener is None:
-            return False  # the top of the expression
+        if opener is None or subquery_brace(toks, opener):
+            return False  # the top of the expression (of the query or of a subquery's WHERE)
         if toks[opener].text != "(" or (opener and toks[opener - 1].kind == "word"
                                          and toks[opener - 1].up not in _BEFORE | {"XOR"}):
             return True  # a list, a map or a call's argument
@@ -63,15 +65,28 @@ def _nested(toks: list[Tok], i: int) -> bool:
         lo, hi = opener, closing(toks, opener)  # the bracket as one operand of what holds it
 
 
+def _scope(toks: list[Tok], i: int) -> int:
+    """The brace of the innermost subquery around ``toks[i]`` (-1: the query itself). Neo4j merges the ``IN``
+    tests of one scope only: across a subquery's braces it answers right (``k IN ['firm'] AND EXISTS { … WHERE
+    (true XOR k IN ['individual']) }`` is true for 'firm' on 5.26.30)."""
+    depth = toks[i].depth
+    for k in range(i - 1, -1, -1):
+        if toks[k].depth < depth:
+            if subquery_brace(toks, k):
+                return k
+            depth = toks[k].depth
+    return -1
+
+
 def check(text: str) -> None:
     """Refuse (:class:`~citynet.graph.compat.Unsupported`) a query Neo4j 5.26 answers wrongly (see the module
     docstring): one term tested with ``IN`` twice, one of the tests nested in another expression."""
     toks = tokens(text)
-    tests: dict[str, list[int]] = {}
+    tests: dict[tuple[str, int], list[int]] = {}  # (term, scope) → its IN tests
     for i, t in enumerate(toks):
         if t.kind == "word" and t.up == "IN" and membership(toks, i):
-            tests.setdefault("".join(t.text for t in toks[_term_start(toks, i):i]), []).append(i)
-    for term, where in sorted(tests.items()):
+            tests.setdefault(("".join(t.text for t in toks[_term_start(toks, i):i]), _scope(toks, i)), []).append(i)
+    for (term, _), where in sorted(tests.items()):
         if len(where) > 1 and any(_nested(toks, i) for i in where):
             raise Unsupported(
                 f"refused on the Neo4j store: {term} is tested with IN twice, once inside another expression "

@@ -103,12 +103,9 @@ def _literal(toks, i: int):
 
 
 def _clause_at(toks, i: int) -> str:
-    from citynet.graph.compat import is_clause
+    from citynet.graph.compat import clause_of
 
-    for j in range(i, -1, -1):
-        if is_clause(toks, j):
-            return toks[j].up
-    return ""
+    return clause_of(toks, i)
 
 
 _ARITHMETIC = {"+", "-", "*", "/", "%", "^", ".", "[", "("}

@@ -107,7 +107,8 @@ def test_construct_matrix(stores):
     of list properties, DISTINCT projections, UNION, text predicates and regular expressions, dates, the
     statistical aggregates, paths, parameters …), every template once with values drawn from the canonical
     tables: the same rows on both stores, a refusal naming the construct and a writing, or an engine error
-    that citynet prints with a named fix; never different rows."""
+    that citynet prints with a named fix; never different rows. Also 40 chains of the generator inside COUNT
+    and EXISTS subqueries (subquery_matrix)."""
     from citynet.graph.embedded import _query_fix
 
     from bench import cypher_constructs as c
@@ -115,11 +116,14 @@ def test_construct_matrix(stores):
     ws, server = stores["ws"], stores["server"]
     runners = [h.Neo4jRunner(server.uri, server.auth), h.EmbeddedRunner(ws.store / "graph.lbdb")]
     try:
-        res = c.classify(c.construct_matrix(c.pools(ws.canonical), SEED, len(c.TEMPLATES)), runners)
+        pools = c.pools(ws.canonical)
+        res = c.classify(c.construct_matrix(pools, SEED, len(c.TEMPLATES)), runners)
+        sub = c.classify(c.subquery_matrix(pools.values, SEED, 40), runners)  # generated chains in COUNT/EXISTS
     finally:
         for r in runners:
             r.close()
     assert not res.silent, "\n\n".join(res.silent)
+    assert not sub.silent and not sub.loud and sub.agree >= 20, (sub.silent + sub.loud, sub)
     unnamed = [(q, e) for q, e in zip(res.loud, res.loud_errors, strict=True)
                if _query_fix(e).startswith(("see docs/cypher.md", "correct the Cypher syntax", "check the labels"))]
     assert not unnamed, unnamed
