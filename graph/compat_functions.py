@@ -27,6 +27,9 @@ and a date has no components to read:
   (Neo4j's ``Math.round``, halves up, as a float); ``round(x, 2)`` refused (Neo4j rounds the decimal text
   half away from zero, LadybugDB the binary value: ``round(0.285, 2)`` is 0.29 and 0.28);
 - ``ceil(x)``, ``floor(x)``: an integer of an integer → ``(ceil(x) * 1.0)`` (a float, as Neo4j's);
+- ``toString(x)``, ``toInteger(x)``, ``toFloat(x)`` (missing) of an integer property or literal →
+  ``cast(x AS STRING)``, ``(x)``, ``cast(x AS DOUBLE)``; ``toString`` of a text, ``toFloat`` of a float → ``(x)``;
+  of other values they stay LadybugDB's error, with the writing named (``toString(1.5)`` would be ``'1.500000'``);
 - ``duration.inDays(a, b).days`` (days from date ``a`` to ``b``): no duration functions → ``((b) - (a))``, the
   difference of two dates in days; other ``duration.…`` refused.
 
@@ -68,6 +71,14 @@ _QUANTIFIERS = {"ANY", "ALL", "NONE", "SINGLE"}
 _LIST_CALLS = {"COLLECT", "RANGE", "KEYS", "LABELS", "NODES", "RELATIONSHIPS", "RELS", "TAIL", "SPLIT",
                "LIST_REVERSE", "LIST_SORT", "LIST_DISTINCT", "REVERSE"}
 
+
+# Neo4j's conversions where LadybugDB's cast gives the same value, by the argument's kind (others, e.g. toString of
+# a float — LadybugDB writes six decimals — or toInteger of a text, stay the engine's error with the writing named)
+_CONVERSIONS = {
+    "TOSTRING": {"integer": "cast({} AS STRING)", "text": "({})"},
+    "TOINTEGER": {"integer": "({})"},
+    "TOFLOAT": {"integer": "cast({} AS DOUBLE)", "number": "({})"},
+}
 
 # Neo4j's date components and LadybugDB's date_part names (week: ISO 8601 on both)
 _DATE_PARTS = {"year": "year", "month": "month", "day": "day", "quarter": "quarter", "week": "week",
@@ -185,11 +196,15 @@ class _Writer:
         name = self.toks[i].up
         if name in _QUANTIFIERS:
             return self.quantifier(i)
-        if name not in ("SUBSTRING", "REPLACE", "LOG", "REVERSE", "LABELS", "TYPE", "ROUND", "CEIL", "FLOOR"):
+        if name not in ("SUBSTRING", "REPLACE", "LOG", "REVERSE", "LABELS", "TYPE", "ROUND", "CEIL", "FLOOR") \
+                and name not in _CONVERSIONS:
             return None
         close = closing(self.toks, i + 1)
         args = arguments(self.toks, i + 1)
         texts = [self.span(a, b) for a, b in args]
+        if name in _CONVERSIONS:  # LadybugDB has none; exact as a cast where the argument's kind is known
+            written = _CONVERSIONS[name].get(self.value_kind(*args[0])) if len(args) == 1 else None
+            return None if written is None else (close, written.format(texts[0]))
         if name == "LOG" and len(args) == 1:
             return close, f"ln({texts[0]})"
         if name in ("LABELS", "TYPE") and len(args) == 1:  # LadybugDB: label(x), also of a null x
@@ -215,6 +230,17 @@ class _Writer:
                 fix="reverse a list written or collected in the same expression (reverse(collect(x))), or run it "
                     "on Neo4j (--store neo4j)")
         return None
+
+    def value_kind(self, lo: int, hi: int) -> str | None:
+        """``integer``, ``number`` or ``text`` for a property of that kind (``v.p``) or a literal, else None."""
+        toks = self.toks
+        if hi == lo + 3 and toks[lo + 1].text == "." and toks[lo].kind == "word":
+            from citynet.graph.compat_types import property_kinds
+
+            return property_kinds().get(toks[lo + 2].text)
+        if hi == lo + 1 and toks[lo].kind == "num":
+            return "number" if any(c in toks[lo].text for c in ".eE") else "integer"
+        return "text" if hi == lo + 1 and toks[lo].kind == "str" else None
 
     def substring(self, i: int, close: int, args: list[tuple[int, int]], texts: list[str]) -> str:
         """``substring(s, start[, length])`` with Neo4j's meaning: positions from 0, the rest without a length,
@@ -384,7 +410,7 @@ def rewrite(text: str, params: dict | None = None) -> str:
     low = text.lower()
     if "[" not in text and not any(f in low for f in ("substring", "replace", "log", "reverse", "labels", "type", "any",
                                                         "all", "none", "single", "date", "round", "ceil", "floor",
-                                                        "duration")):
+                                                        "duration", "tostring", "tointeger", "tofloat")):
         return text
     w = _Writer(text, params or {})
     if not w.toks:

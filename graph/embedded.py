@@ -339,7 +339,8 @@ def _open_fix(msg: str) -> str:
 
 
 # Neo4j functions LadybugDB does not have, and what to write on the embedded store (docs/cypher.md, engine
-# entry 8): none of these is renamed automatically, because LadybugDB's nearest function answers differently
+# entry 8): not renamed automatically, because LadybugDB's nearest function answers differently (except the
+# conversions of an integer property or literal, which graph/compat_functions.py writes as an exact cast)
 NEO4J_ONLY_FUNCTIONS = {
     "TOSTRING": "cast(x AS STRING) (a float is written with six decimals: '1.500000')",
     "TOINTEGER": "cast(x AS INT64) (text that is not a number stops the query instead of giving null)",

@@ -962,6 +962,9 @@ SYNTAX = [
     ("MATCH (p:Patent) WHERE p.grant_date IS NOT NULL "
      "RETURN p.patent_id AS id, duration.inDays(p.app_date, p.grant_date).days AS lag ORDER BY id",
      [{"id": "p1", "lag": 365 + 366}, {"id": "p3", "lag": 366 + 365 + 306}]),  # 2015-03-01 → 2018-01-01
+    ("MATCH (p:Patent {patent_id: 'p1'}) RETURN toString(p.app_year) + '/' + p.patent_kind AS k, "
+     "toFloat(p.app_year) / 2 AS h, toInteger(p.app_year) AS y, toString(p.patent_id) AS s, toString(7) AS n",
+     [{"k": "2015/invention", "h": 1007.5, "y": 2015, "s": "p1", "n": "7"}]),  # (missing functions before)
 ]
 
 
