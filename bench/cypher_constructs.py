@@ -381,9 +381,12 @@ def construct_matrix(p: Pools, seed: int, count: int) -> list[RawQuery]:
 def subquery_matrix(values: Values, seed: int, count: int) -> list[RawQuery]:
     """``count`` queries that put a chain of the structured generator (:func:`bench.cypher_harness.generate`:
     its ``MATCH`` patterns, a second pattern of the same ``MATCH``, its ``WHERE``) inside a ``COUNT { … }`` or
-    ``EXISTS { … }`` subquery, or a ``WHERE COUNT { … } >= 1``, from the chain's first node bound outside by its
-    key: relationship uniqueness, filters and label tests within a subquery's own scope."""
-    from bench.cypher_harness import NODE_KEYS, generate
+    ``EXISTS { … }`` subquery returned, in a ``WHERE`` (``COUNT { … } >= 1``, ``NOT EXISTS { … }``), after
+    ``WITH`` or summed, from the chain's first node bound outside by its key: relationship uniqueness, filters
+    and label tests within a subquery's own scope."""
+    from dataclasses import replace
+
+    from bench.cypher_harness import NODE_KEYS, atoms, generate
 
     rng = random.Random(seed)
     out: list[RawQuery] = []
@@ -392,21 +395,35 @@ def subquery_matrix(values: Values, seed: int, count: int) -> list[RawQuery]:
         first = q.nodes[0]
         if q.unwind or q.optional or q.with_where or (q.branch and q.branch_kind != "comma") or not first.label:
             continue
-        lines = q.cypher().split("\n")
+        # the filters of the first node go to the outer WHERE (read inside, a null one is engine bug 23 there)
+        mine = [{a.var == first.var for a in atoms(p)} for p in q.where]
+        if any(len(m) > 1 for m in mine):
+            continue
+        inner = tuple(p for p, m in zip(q.where, mine, strict=True) if m == {False})
+        lines = replace(q, where=inner).cypher().split("\n")
         body = " ".join(line for line in lines if line.startswith(("MATCH", "WHERE")))
         key = NODE_KEYS[first.label]
         keys = sorted({k for k in (values.pick(rng, first.label, key) for _ in range(3)) if k is not None}, key=str)
         if not keys:
             continue
-        outer = f"MATCH ({first.var}:{first.label}) WHERE {first.var}.{key} IN {lit(keys)}"
-        form = rng.choice(["count", "exists", "where"])
+        outer = f"MATCH ({first.var}:{first.label}) WHERE " + " AND ".join(
+            [f"{first.var}.{key} IN {lit(keys)}", *(p.render() for p, m in zip(q.where, mine, strict=True) if m == {True})])
+        form = rng.choice(["count", "exists", "where", "not", "with", "sum"])
+        cols: tuple[str, ...] = ("k", "n")
         if form == "where":
             text = f"{outer} AND COUNT {{ {body} }} >= 1 RETURN {first.var}.{key} AS k"
-            cols: tuple[str, ...] = ("k",)
+            cols = ("k",)
+        elif form == "not":
+            text = f"{outer} AND NOT EXISTS {{ {body} }} RETURN {first.var}.{key} AS k"
+            cols = ("k",)
+        elif form == "with":
+            text = (f"{outer} WITH {first.var}, COUNT {{ {body} }} AS c WHERE c >= 1 "
+                    f"RETURN {first.var}.{key} AS k, c AS n")
+        elif form == "sum":
+            text = f"{outer} RETURN count(*) AS k, sum(COUNT {{ {body} }}) AS n"
         else:
             word = "COUNT" if form == "count" else "EXISTS"
             text = f"{outer} RETURN {first.var}.{key} AS k, {word} {{ {body} }} AS n"
-            cols = ("k", "n")
         out.append(RawQuery(text, cols, q.params))
     return out
 

@@ -768,7 +768,7 @@ def prepare(text: str, params: dict | None = None) -> tuple[str, ClientOrder | N
     )
 
     first = tokens(text)  # Neo4j syntax LadybugDB's parser lacks: EXISTS { (a)-->() }, c {.name_zh}, AS none
-    text = _applied(text, compat_subqueries.edits(first) + compat_syntax.edits(first, text))
+    text = _applied(text, compat_subqueries.edits(first, text) + compat_syntax.edits(first, text))
     toks = tokens(text)
     _check_shortest_path(toks)
     type_edits = compat_types.edits_for(text, params, toks)

@@ -7,6 +7,13 @@ to correct valid Cypher ("Invalid input <COUNT { (>"). Checked against Neo4j 5.2
 
 - ``EXISTS { (a)-[:T]->(b) [WHERE …] }`` and ``COUNT { (a)-[:T]->(b) … }``, a pattern without ``MATCH``:
   written with ``MATCH`` (the same meaning on Neo4j).
+- Properties written in a node pattern of a subquery (``(p:Patent {app_year: 2009})``) are moved to its
+  ``WHERE``: where ``p`` is bound outside and the subquery is negated or compared in the outer ``WHERE``,
+  LadybugDB applied them to the outer ``p`` (engine bug 22: ``WHERE p.app_year = 2008 AND NOT EXISTS { MATCH
+  (p {app_year: 2009})<-[:CITES]-() }`` kept no patent); see :func:`_inline_properties`.
+- A subquery whose ``WHERE`` reads a value from outside it (``WHERE p.grant_year IS NULL`` of the outer
+  ``p``, a variable of ``WITH``/``UNWIND``) is refused: where that value is null, LadybugDB makes the whole
+  ``WHERE`` false (engine bug 23), also for ``IS NULL`` and beside a true ``OR`` operand.
 - The ``MATCH`` of a subquery keeps its relationships distinct as on Neo4j (``graph/compat.py`` applies
   relationship uniqueness to it: ``COUNT { MATCH (a)-[:APPLIED]->(p)<-[:APPLIED]-(b) }`` counted each
   applicant's own patents again, 2 and 5 for 1 and 1); see :func:`bodies`.
@@ -17,13 +24,25 @@ to correct valid Cypher ("Invalid input <COUNT { (>"). Checked against Neo4j 5.2
   ``[x IN l | …]`` "Variable x is not in scope"; LadybugDB's ``list_filter`` is no way round, engine bug 10).
 
 >>> from citynet.graph.compat import tokens
->>> edits(tokens("MATCH (c:City) WHERE NOT EXISTS { (c)<-[:LOCATED_IN]-() } RETURN count(*)"))
+>>> q = "MATCH (c:City) WHERE NOT EXISTS { (c)<-[:LOCATED_IN]-() } RETURN count(*)"
+>>> edits(tokens(q), q)
 [(34, 34, 'MATCH ')]
+>>> q = "MATCH (p:P) WHERE NOT EXISTS { MATCH (p:P {year: 2009})<-[:CITES]-() } RETURN p"
+>>> edits(tokens(q), q)
+[(41, 54, ''), (69, 69, 'WHERE p.year = 2009 ')]
 """
 
 from __future__ import annotations
 
-from citynet.graph.compat import Tok, Unsupported, clause_starts, closing, membership
+from citynet.graph.compat import (
+    Tok,
+    Unsupported,
+    arguments,
+    clause_starts,
+    closing,
+    membership,
+    pattern_variables,
+)
 
 _COUNTING = ("EXISTS", "COUNT")  # the subqueries LadybugDB reads (one MATCH … WHERE)
 
@@ -38,7 +57,7 @@ def bodies(toks: list[Tok]) -> list[tuple[int, int]]:
             if t.kind == "word" and t.up in _COUNTING and _brace_after(toks, i)]
 
 
-def edits(toks: list[Tok]) -> list[tuple[int, int, str]]:
+def edits(toks: list[Tok], text: str) -> list[tuple[int, int, str]]:
     """``MATCH`` inserted before the bare pattern of an ``EXISTS``/``COUNT`` subquery; raises
     :class:`~citynet.graph.compat.Unsupported` for the forms LadybugDB cannot read (module docstring)."""
     out = []
@@ -71,6 +90,8 @@ def edits(toks: list[Tok]) -> list[tuple[int, int, str]]:
                     "(--store neo4j)")
         if t.kind == "word" and t.up in _COUNTING and _brace_after(toks, i):
             lo, hi = i + 1, closing(toks, i + 1)
+            _check_outer_values(toks, lo, hi, t.up)
+            out += _inline_properties(toks, lo, hi, text)
             if lo + 1 < hi and toks[lo + 1].text == "(":
                 out.append((toks[lo + 1].start, toks[lo + 1].start, "MATCH "))
                 continue
@@ -83,6 +104,88 @@ def edits(toks: list[Tok]) -> list[tuple[int, int, str]]:
                     fix=f"{t.up} {{ MATCH (a)-[:T]->(b), (b)<-[:T]-(c) WHERE … }} (one MATCH, patterns joined by a "
                         "comma, the conditions in its WHERE), or run it on Neo4j (--store neo4j)")
     return out
+
+
+def _outer_names(toks: list[Tok], lo: int, hi: int) -> tuple[set[str], set[str]]:
+    """The variables bound outside the braces ``toks[lo]``, ``toks[hi]``: (pattern variables, other names: the
+    aliases of ``WITH``/``UNWIND``/``RETURN``)."""
+    outside = toks[:lo] + toks[hi + 1:]
+    aliases = {outside[k + 1].text for k in range(len(outside) - 1)
+               if outside[k].kind == "word" and outside[k].up == "AS" and outside[k + 1].kind in ("word", "bq")}
+    return pattern_variables(outside), aliases
+
+
+def _check_outer_values(toks: list[Tok], lo: int, hi: int, word: str) -> None:
+    """Engine bug 23: a value from outside a subquery that is null (an outer node's property, a variable of
+    ``WITH`` or ``UNWIND``), read in the subquery's ``WHERE``, makes that ``WHERE`` false for every row, also
+    ``x IS NULL`` and ``x IS NULL OR …`` (``COUNT { MATCH (p)<-[:CITES]-(q) WHERE p.grant_year IS NULL }`` was 0
+    for patents without a grant year). Refused where the ``WHERE`` reads one (a primary key, never null, is
+    read as written)."""
+    from citynet.graph.compat_aggregates import primary_keys
+
+    where = next((c for c in clause_starts(toks, lo, hi) if toks[c].up == "WHERE"), None)
+    if where is None:
+        return
+    nodes, scalars = _outer_names(toks, lo, hi)
+    scalars -= pattern_variables(toks[lo + 1:where])  # a name the subquery's own pattern binds
+    for j in range(where + 1, hi):
+        t = toks[j]
+        if t.kind != "word" or (j and toks[j - 1].text in (".", ":")) or (j + 1 < hi and toks[j + 1].text == "("):
+            continue
+        read = (t.text in nodes and j + 2 < hi and toks[j + 1].text == "." and toks[j + 2].kind == "word"
+                and toks[j + 2].text not in primary_keys()) or (t.text in scalars and t.text not in nodes)
+        if read:
+            shown = f"{t.text}.{toks[j + 2].text}" if t.text in nodes else t.text
+            raise Unsupported(
+                f"refused on the embedded store: {word} {{ … WHERE … {shown} … }} reads {shown}, a value from outside "
+                "the subquery; where it is null, LadybugDB makes the subquery's WHERE false for every row, also "
+                f"{shown} IS NULL (docs/cypher.md, engine bug 23)",
+                fix=f"test {shown} outside the subquery ({shown} IS NULL OR {word} {{ … }}), or write the condition "
+                    f"in the subquery's pattern where it is a property ({{{toks[j + 2].text}: …}}) when it only "
+                    "selects; or run it on Neo4j (--store neo4j)" if t.text in nodes else
+                    f"test {shown} outside the subquery ({shown} IS NULL OR {word} {{ … }}); or run it on Neo4j "
+                    "(--store neo4j)")
+
+
+def _inline_properties(toks: list[Tok], lo: int, hi: int, text: str) -> list[tuple[int, int, str]]:
+    """The properties written in a node pattern of the subquery between the braces ``toks[lo]``, ``toks[hi]``
+    (``(p:Patent {app_year: 2009})``), moved to its ``WHERE`` (``p.app_year = 2009``, the same on Neo4j).
+    Engine bug 22: where ``p`` is bound outside and the subquery is negated or compared in the outer ``WHERE``
+    (``WHERE … AND NOT EXISTS { MATCH (p {app_year: 2009})<-[:CITES]-() }``), LadybugDB applies the properties
+    to the outer ``p`` and keeps no row."""
+    clauses = clause_starts(toks, lo, hi)
+    where = next((c for c in clauses if toks[c].up == "WHERE"), None)
+    stop = where if where is not None else hi
+    out, preds = [], []
+    for j in range(lo + 1, stop):
+        var = _node_variable(toks, j)
+        if var is None:
+            continue
+        close = closing(toks, j)
+        for a, b in arguments(toks, j):
+            if b > a + 2 and toks[a].kind in ("word", "bq") and toks[a + 1].text == ":":
+                value = text[toks[a + 2].start:toks[b - 1].end]
+                preds.append(f"{var}.{toks[a].text} = {value if b == a + 3 else f'({value})'}")
+        out.append((toks[j - 1].end, toks[close].end, ""))
+    if not preds:
+        return []
+    if where is not None:
+        end = toks[hi].start
+        return [*out, (toks[where].end, toks[where].end, f" {' AND '.join(preds)} AND ("), (end, end, ") ")]
+    return [*out, (toks[hi].start, toks[hi].start, f"WHERE {' AND '.join(preds)} ")]
+
+
+def _node_variable(toks: list[Tok], j: int) -> str | None:
+    """The variable of the node pattern whose property map opens at ``toks[j]`` (``(p:Patent {``), or None (an
+    anonymous node, a relationship's map, a map literal)."""
+    if toks[j].text != "{" or not j:
+        return None
+    k = j - 1
+    while k >= 2 and toks[k].kind in ("word", "bq") and toks[k - 1].text == ":":  # labels
+        k -= 2
+    if k >= 1 and toks[k].kind in ("word", "bq") and toks[k - 1].text == "(" and toks[k].up not in _COUNTING:
+        return toks[k].text
+    return None
 
 
 def _subquery_call(toks: list[Tok], i: int) -> bool:

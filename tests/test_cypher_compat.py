@@ -897,6 +897,15 @@ def test_subqueries_read_bare_patterns_and_keep_relationships_distinct(store, tm
     assert store.query(bound)["n"].iloc[0] == 2
     if store.backend == "embedded":
         assert store._run(bound)["n"].iloc[0] == 0
+    # engine bug 22: properties written on the outer node inside a negated subquery of the outer WHERE were
+    # applied to the outer node (no row kept). By hand: no applicant is a 'nobody', so all five are kept.
+    negated = ("MATCH (a:Applicant) WHERE a.country = 'CN' AND NOT EXISTS { MATCH (a {kind: 'nobody'})-[:APPLIED]->"
+               "(:Patent) } RETURN count(*) AS n")
+    assert store.query(negated)["n"].iloc[0] == 5
+    assert store.query(negated.replace("NOT EXISTS { MATCH", "COUNT { MATCH").replace(
+        "} RETURN", "} = 0 RETURN"))["n"].iloc[0] == 5
+    if store.backend == "embedded":
+        assert store._run(negated)["n"].iloc[0] == 0
 
 
 # Neo4j 5's forms LadybugDB's parser lacks: (query, Neo4j's answer by hand on hand_tables, the refusal's words)
@@ -1012,4 +1021,29 @@ def test_in_tests_across_a_subquery_s_braces_are_not_refused_on_neo4j(store, tmp
     head = "UNWIND ['firm', 'individual', 'university'] AS k WITH k WHERE k IN ['firm'] AND "
     for tail in ("EXISTS { MATCH (c:City) WHERE c.city_code = '320100' AND (true XOR k IN ['individual']) }",
                  "COUNT { MATCH (c:City) WHERE c.city_code = '320100' AND k IN ['individual'] } = 0"):
-        assert store.query(head + tail + " RETURN count(*) AS n")["n"].iloc[0] == 1, tail
+        query = head + tail + " RETURN count(*) AS n"
+        if store.backend == "neo4j":
+            assert store.query(query)["n"].iloc[0] == 1, tail
+        else:  # k read inside the subquery: refused there (engine bug 23); as written the engine agrees here
+            assert store._run(query)["n"].iloc[0] == 1, tail
+            with pytest.raises(Unsupported, match="engine bug 23"):
+                store.query(query)
+
+
+def test_a_subquery_reading_an_outer_value_is_refused_on_the_embedded_store(store, tmp_path):
+    """Engine bug 23: a null value from outside a subquery, read in its WHERE, makes the WHERE false for every
+    row, also IS NULL. By hand on hand_tables: p2 has no grant date and cites p1, so the count is 1 (Neo4j);
+    the engine as written counts 0. Refused on the embedded store, with the test written outside."""
+    load_tables(store, hand_tables(), tmp_path / "canonical")
+    query = ("MATCH (p:Patent {patent_id: 'p2'}) RETURN COUNT { MATCH (p)-[:CITES]->(q:Patent) "
+             "WHERE p.grant_date IS NULL } AS n")
+    outside = ("MATCH (p:Patent {patent_id: 'p2'}) RETURN CASE WHEN p.grant_date IS NULL THEN "
+               "COUNT { MATCH (p)-[:CITES]->(q:Patent) } ELSE 0 END AS n")
+    if store.backend == "neo4j":
+        assert store.query(query)["n"].iloc[0] == 1
+    else:
+        assert store._run(query)["n"].iloc[0] == 0
+        with pytest.raises(Unsupported, match="engine bug 23") as err:
+            store.query(query)
+        assert "p.grant_date IS NULL OR COUNT" in err.value.fix
+    assert store.query(outside)["n"].iloc[0] == 1
