@@ -34,10 +34,10 @@ from bench.cypher_harness import (
     RawQuery,
     Timeout,
     Values,
+    disagree,
     lit,
     open_runners,
     outcome,
-    same,
     value_pools,
 )
 
@@ -451,10 +451,9 @@ def classify(queries: list[RawQuery], runners) -> Outcomes:
         ref, emb = res["neo4j"], res["embedded"]
         if isinstance(ref, str):
             out.not_cypher += 1
-        elif isinstance(emb, str) and emb.startswith("error: Unsupported: refused"):
-            out.refused += 1
-        elif not isinstance(emb, str) and same(q, ref, emb):
-            out.agree += 1
+        elif not disagree(q, res):
+            out.refused += isinstance(emb, str)
+            out.agree += not isinstance(emb, str)
         else:
             report = q.text + (f"\n  params: {dict(q.params)}" if q.params else "") + "".join(
                 f"\n  {name}: {rows[:12] if isinstance(rows, list) else rows}" for name, rows in res.items())

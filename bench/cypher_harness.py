@@ -1058,24 +1058,25 @@ def outcome(runner, q: Query):
         return f"error: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
 
 
+REFUSED = "error: Unsupported: refused"  # how outcome() shows a refusal naming the construct and the rewrite
+
+
+def disagree(q: Query, results: dict[str, object]) -> bool:
+    """``results`` (per engine: rows or an error's text) hold an answer other than Neo4j's: different rows, or an
+    error that is no refusal. A query Neo4j refuses is not of the harness's language; a refusal is allowed."""
+    ref = results.get("neo4j")
+    if isinstance(ref, str):
+        return False
+    return any(not got.startswith(REFUSED) if isinstance(got, str) else not same(q, ref, got)
+               for name, got in results.items() if name != "neo4j")
+
+
 def check(q: Query, runners, oracle: Oracle | None = None) -> dict[str, object] | None:
     """``None`` when every engine (and the oracle, if it covers ``q``) agrees; else the results."""
     results = {r.name: outcome(r, q) for r in runners}
     if oracle is not None and oracle.supports(q):
         results["oracle"] = outcome(oracle, q)
-    ref = results.get("neo4j")
-    if isinstance(ref, str):
-        return None  # Neo4j refuses it: not a query of the harness's language
-    for name, got in results.items():
-        if name == "neo4j":
-            continue
-        if isinstance(got, str):
-            if got.startswith("error: Unsupported: refused"):
-                continue  # refused with the construct and the rewrite: allowed
-            return results
-        if not same(q, ref, got):
-            return results
-    return None
+    return results if disagree(q, results) else None
 
 
 def run(seed: int, count: int, runners, oracle: Oracle | None, values: Values, log=print,

@@ -148,19 +148,23 @@ def subquery_brace(toks: list[Tok], k: int) -> bool:
     return before.up in _SUBQUERY_WORDS
 
 
+def enclosing_subquery(toks: list[Tok], i: int) -> int:
+    """The brace of the innermost subquery around ``toks[i]`` (:func:`subquery_brace`), -1: the query itself."""
+    depth = toks[i].depth
+    for k in range(i - 1, -1, -1):
+        if toks[k].depth < depth:
+            if subquery_brace(toks, k):
+                return k
+            depth = toks[k].depth
+    return -1
+
+
 def clause_of(toks: list[Tok], i: int) -> str:
     """The clause ``toks[i]`` is in (``WHERE``, ``RETURN``, …; ``""`` before any): the query's, or inside a
     subquery's braces that subquery's own."""
-    depth = toks[i].depth
-    for j in range(i, -1, -1):
-        t = toks[j]
-        if t.depth < depth:  # leaving a bracket: a subquery's brace ends the search, another is passed over
-            if subquery_brace(toks, j):
-                return ""
-            depth = t.depth
-        elif t.depth == depth and is_clause(toks, j, depth):
-            return t.up
-    return ""
+    lo = enclosing_subquery(toks, i)
+    depth = 0 if lo < 0 else toks[lo].depth + 1
+    return next((toks[j].up for j in range(i, lo, -1) if is_clause(toks, j, depth)), "")
 
 
 def clause_starts(toks: list[Tok], lo: int | None = None, hi: int | None = None) -> list[int]:

@@ -27,7 +27,16 @@ citynet.graph.compat.Unsupported: refused on the Neo4j store: a.kind is tested w
 
 from __future__ import annotations
 
-from citynet.graph.compat import CLAUSES, Tok, Unsupported, closing, membership, subquery_brace, tokens
+from citynet.graph.compat import (
+    CLAUSES,
+    Tok,
+    Unsupported,
+    closing,
+    enclosing_subquery,
+    membership,
+    subquery_brace,
+    tokens,
+)
 
 
 def _term_start(toks: list[Tok], i: int) -> int:
@@ -65,27 +74,17 @@ def _nested(toks: list[Tok], i: int) -> bool:
         lo, hi = opener, closing(toks, opener)  # the bracket as one operand of what holds it
 
 
-def _scope(toks: list[Tok], i: int) -> int:
-    """The brace of the innermost subquery around ``toks[i]`` (-1: the query itself). Neo4j merges the ``IN``
-    tests of one scope only: across a subquery's braces it answers right (``k IN ['firm'] AND EXISTS { … WHERE
-    (true XOR k IN ['individual']) }`` is true for 'firm' on 5.26.30)."""
-    depth = toks[i].depth
-    for k in range(i - 1, -1, -1):
-        if toks[k].depth < depth:
-            if subquery_brace(toks, k):
-                return k
-            depth = toks[k].depth
-    return -1
-
-
 def check(text: str) -> None:
     """Refuse (:class:`~citynet.graph.compat.Unsupported`) a query Neo4j 5.26 answers wrongly (see the module
     docstring): one term tested with ``IN`` twice, one of the tests nested in another expression."""
     toks = tokens(text)
-    tests: dict[tuple[str, int], list[int]] = {}  # (term, scope) → its IN tests
+    # (term, scope) → its IN tests: Neo4j merges the IN tests of one scope only; across a subquery's braces it
+    # answers right (k IN ['firm'] AND EXISTS { … WHERE (true XOR k IN ['individual']) } is true for 'firm')
+    tests: dict[tuple[str, int], list[int]] = {}
     for i, t in enumerate(toks):
         if t.kind == "word" and t.up == "IN" and membership(toks, i):
-            tests.setdefault(("".join(t.text for t in toks[_term_start(toks, i):i]), _scope(toks, i)), []).append(i)
+            tests.setdefault(("".join(t.text for t in toks[_term_start(toks, i):i]), enclosing_subquery(toks, i)),
+                           []).append(i)
     for (term, _), where in sorted(tests.items()):
         if len(where) > 1 and any(_nested(toks, i) for i in where):
             raise Unsupported(

@@ -42,19 +42,25 @@ from citynet.graph.compat import (
     closing,
     membership,
     pattern_variables,
+    subquery_brace,
 )
 
 _COUNTING = ("EXISTS", "COUNT")  # the subqueries LadybugDB reads (one MATCH … WHERE)
 
 
-def _brace_after(toks: list[Tok], i: int) -> bool:
-    return i + 1 < len(toks) and toks[i + 1].text == "{" and not (i and toks[i - 1].text == ".")
+def _word(toks: list[Tok], i: int) -> str | None:
+    """``EXISTS``, ``COUNT``, ``COLLECT`` or ``CALL`` where ``toks[i]`` is that word of a subquery (its brace
+    follows, or for ``CALL (a) {`` its bracket), else None."""
+    t = toks[i]
+    if t.kind != "word" or (i and toks[i - 1].text == ".") or i + 1 >= len(toks):
+        return None
+    brace = closing(toks, i + 1) + 1 if t.up == "CALL" and toks[i + 1].text == "(" else i + 1
+    return t.up if brace < len(toks) and subquery_brace(toks, brace) else None
 
 
 def bodies(toks: list[Tok]) -> list[tuple[int, int]]:
     """The braces ``(open, close)`` of each ``EXISTS { … }`` and ``COUNT { … }`` subquery."""
-    return [(i + 1, closing(toks, i + 1)) for i, t in enumerate(toks)
-            if t.kind == "word" and t.up in _COUNTING and _brace_after(toks, i)]
+    return [(i + 1, closing(toks, i + 1)) for i in range(len(toks)) if _word(toks, i) in _COUNTING]
 
 
 def edits(toks: list[Tok], text: str) -> list[tuple[int, int, str]]:
@@ -62,13 +68,14 @@ def edits(toks: list[Tok], text: str) -> list[tuple[int, int, str]]:
     :class:`~citynet.graph.compat.Unsupported` for the forms LadybugDB cannot read (module docstring)."""
     out = []
     for i, t in enumerate(toks):
-        if t.kind == "word" and t.up == "CALL" and _subquery_call(toks, i):
+        word = _word(toks, i)
+        if word == "CALL":
             raise Unsupported(
                 "refused on the embedded store: a CALL { … } subquery; LadybugDB has none",
                 fix="a count or a test per row: COUNT { MATCH … WHERE … } or EXISTS { MATCH … WHERE … } (as on "
                     "Neo4j); other values: OPTIONAL MATCH … WITH c, count(x) AS n, sum(…) …; or run it on Neo4j "
                     "(--store neo4j)")
-        if t.kind == "word" and t.up == "COLLECT" and _brace_after(toks, i):
+        if word == "COLLECT":
             raise Unsupported(
                 "refused on the embedded store: a COLLECT { … } subquery; LadybugDB has none",
                 fix="OPTIONAL MATCH … WITH c, collect(x) AS xs (collect of nothing is [] on both stores), or run it "
@@ -88,7 +95,7 @@ def edits(toks: list[Tok], text: str) -> list[tuple[int, int, str]]:
                 fix=f"the UNWIND form, which both stores answer alike: MATCH (p:Patent) UNWIND p.ipc AS {x} WITH p, {x} "
                     f"WHERE {x} STARTS WITH 'H' RETURN p.patent_id, collect(substring({x}, 0, 4)); or run it on Neo4j "
                     "(--store neo4j)")
-        if t.kind == "word" and t.up in _COUNTING and _brace_after(toks, i):
+        if word in _COUNTING:
             lo, hi = i + 1, closing(toks, i + 1)
             _check_outer_values(toks, lo, hi, t.up)
             out += _inline_properties(toks, lo, hi, text)
@@ -186,16 +193,6 @@ def _node_variable(toks: list[Tok], j: int) -> str | None:
     if k >= 1 and toks[k].kind in ("word", "bq") and toks[k - 1].text == "(" and toks[k].up not in _COUNTING:
         return toks[k].text
     return None
-
-
-def _subquery_call(toks: list[Tok], i: int) -> bool:
-    """``CALL {`` or Neo4j 5's scoped ``CALL (a, b) {`` (not a procedure call ``CALL db.labels()``)."""
-    if _brace_after(toks, i):
-        return True
-    if i + 1 < len(toks) and toks[i + 1].text == "(":
-        end = closing(toks, i + 1)
-        return end + 1 < len(toks) and toks[end + 1].text == "{"
-    return False
 
 
 def _comprehended_pattern(toks: list[Tok], i: int) -> bool:
