@@ -29,9 +29,13 @@ test-deps: $(PY)
 	$(PY) -m pip install -qq -e ".[test]"
 	PY=$(PY) bash scripts/install-test-deps.sh
 
+# Two worker processes (pytest-xdist), each test file whole on one of them: its module fixtures (stores,
+# corpora) built once; each worker starts its own Neo4j server. TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 2
+
 test: test-deps
 	$(PY) -m ruff check .
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: $(PY)
 	$(PY) -m ruff check .
