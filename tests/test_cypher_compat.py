@@ -1024,8 +1024,34 @@ def test_in_tests_across_a_subquery_s_braces_are_not_refused_on_neo4j(store, tmp
         query = head + tail + " RETURN count(*) AS n"
         if store.backend == "neo4j":
             assert store.query(query)["n"].iloc[0] == 1, tail
-        else:  # k read inside the subquery: refused there (engine bug 23); as written the engine agrees here
-            assert store._run(query)["n"].iloc[0] == 1, tail
+        elif "XOR" in tail:  # k read inside the subquery beside XOR: refused there (engine bug 23)
+            assert store._run(query)["n"].iloc[0] == 1, tail  # as written the engine agrees here
+            with pytest.raises(Unsupported, match="engine bug 23"):
+                store.query(query)
+        else:  # k IN [...] is null for a null k: read as written (compat_subqueries._null_propagating)
+            assert store.query(query)["n"].iloc[0] == 1, tail
+
+
+def test_an_outer_value_in_a_null_propagating_condition_is_read_as_written(store, tmp_path):
+    """Engine bug 23 only matters where a null outer value could make the subquery's WHERE true on Neo4j; in a
+    condition that is null for a null operand, joined by AND, both stores keep no row for it. By hand on
+    hand_tables: p4 (2016) and p2 (2015-02-01) each cite p1 (2015-01-01); p2 and p4 have no grant date; a1
+    applied for p1, p2 (2015) and p4, p5 (2016)."""
+    load_tables(store, hand_tables(), tmp_path / "canonical")
+    earlier = ("MATCH (p:Patent) RETURN p.patent_id AS id, COUNT { MATCH (p)-[:CITES]->(q:Patent) "
+               "WHERE q.app_date < p.app_date AND NOT q.patent_id = p.pub_number } AS a, "
+               "COUNT { MATCH (p)-[:CITES]->(q:Patent) WHERE q.grant_date < p.grant_date } AS b ORDER BY id")
+    got = store.query(earlier)
+    assert got.values.tolist() == [["p1", 0, 0], ["p2", 1, 0], ["p3", 0, 0], ["p4", 1, 0], ["p5", 0, 0]]
+    per_year = ("UNWIND [2015, 2016, null] AS y RETURN y, COUNT { MATCH (a:Applicant {applicant_id: 'a1'})"
+                "-[:APPLIED]->(p:Patent) WHERE p.app_year = y AND size(p.ipc) >= 1 } AS n")
+    rows = sorted(store.query(per_year).values.tolist(), key=lambda r: (r[0] is None, r[0] or 0))
+    assert [[None if y is None or y != y else int(y), int(n)] for y, n in rows] == [[2015, 2], [2016, 2], [None, 0]]
+    if store.backend == "embedded":  # where a null could make the WHERE true on Neo4j: still refused
+        for where in ("p.app_year = y OR y IS NULL", "p.app_year = y AND p.app_year > 0 OR p.patent_id = 'p1'",
+                      "p.app_year IN [y, 2016]", "coalesce(y, 2015) = p.app_year",
+                      "NOT (p.app_year = y AND p.app_year > 2015)"):
+            query = per_year.replace("p.app_year = y AND size(p.ipc) >= 1", where)
             with pytest.raises(Unsupported, match="engine bug 23"):
                 store.query(query)
 
