@@ -160,6 +160,17 @@ TEMPLATES: list[tuple[str, tuple[str, ...], dict]] = [
     ("MATCH (c:City) RETURN c.city_code AS code ORDER BY c.city_code DESC SKIP {n} LIMIT 7", ("code",), {}),
     ("MATCH (p:Patent) WHERE p.app_year = {y} WITH p ORDER BY p.patent_id LIMIT 50 MATCH (p)<-[:APPLIED]-(a) "
      "RETURN a.kind AS k, count(*) AS n", ("k", "n"), {}),
+    # an aggregate without grouping keys reading an ordered SKIP / LIMIT (engine bug 24)
+    ("MATCH (c:City) WITH c ORDER BY c.lon DESC, c.city_code LIMIT {n} RETURN count(*) AS n, min(c.lon) AS lo, "
+     "max(c.city_code) AS hi", ("n", "lo", "hi"), {}),
+    ("MATCH (p:Patent) WHERE p.app_year = {y} WITH p ORDER BY p.patent_id DESC SKIP {n} RETURN count(*) AS n, "
+     "max(p.patent_id) AS hi", ("n", "hi"), {}),
+    ("MATCH (a:Applicant)-[:APPLIED]->(p:Patent) WITH a, count(p) AS n ORDER BY n DESC, a.applicant_id LIMIT 10 "
+     "RETURN sum(n) AS top, min(n) AS least", ("top", "least"), {}),
+    ("MATCH (p:Patent) WITH DISTINCT p.ipc_main AS m ORDER BY m DESC LIMIT 5 RETURN count(*) AS n, min(m) AS lo",
+     ("n", "lo"), {}),
+    ("MATCH (c:City) WITH c ORDER BY c.lat, c.city_code LIMIT {n} WITH c WHERE c.tier <> 'x' RETURN count(*) AS k, "
+     "max(c.lat) AS hi", ("k", "hi"), {}),
     # paths, relationship functions, lists of values
     ("MATCH path = (p:Patent {{patent_id: {cpid}}})-[:CITES*1..3]->(:Patent) RETURN length(path) AS len, count(*) AS n",
      ("len", "n"), {}),

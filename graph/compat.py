@@ -765,6 +765,7 @@ def prepare(text: str, params: dict | None = None) -> tuple[str, ClientOrder | N
         compat_aggregates,
         compat_endpoints,
         compat_functions,
+        compat_limits,
         compat_nulls,
         compat_subqueries,
         compat_syntax,
@@ -789,6 +790,7 @@ def prepare(text: str, params: dict | None = None) -> tuple[str, ClientOrder | N
     edits += null_edits
     edits += _alias_edits(toks, clauses, text)
     edits += _star_edits(toks, clauses, text)
+    edits += compat_limits.edits(toks, clauses)  # after an ordered WITH … LIMIT: UNWIND [1] (engine bug 24)
     edits += _label_test_edits(toks, text)
     cut, order = _order_edits(toks, clauses, text)
     if cut:

@@ -162,6 +162,14 @@ def primary_keys() -> frozenset[str]:
     return frozenset(re.findall(r"(\w+)\s+\w+\s+PRIMARY\s+KEY", cypher.text("schema", "embedded"), re.I))
 
 
+def label_keys() -> dict[str, str]:
+    """Each node table's ``PRIMARY KEY`` in the embedded schema (``{"City": "city_code", …}``)."""
+    from citynet import cypher
+
+    return dict(re.findall(r"NODE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)\s*\(\s*(\w+)\s+\w+\s+PRIMARY\s+KEY",
+                           cypher.text("schema", "embedded"), re.I))
+
+
 def key_count_edits(toks: list[Tok]) -> list[tuple[int, int, str]]:
     """``count(DISTINCT v.k)`` of a primary key ``k`` → ``count(DISTINCT coalesce(v.k, NULL))``. Over one hop
     with ``v.k`` filtered by a value, LadybugDB 0.20.4 counts it from the relationship table's degrees and

@@ -13,10 +13,7 @@ to correct valid Cypher ("Invalid input <COUNT { (>"). Checked against Neo4j 5.2
   (p {app_year: 2009})<-[:CITES]-() }`` kept no patent); see :func:`_inline_properties`.
 - A subquery whose ``WHERE`` reads a value from outside it (``WHERE p.grant_year IS NULL`` of the outer
   ``p``, a variable of ``WITH``/``UNWIND``) is refused: where that value is null, LadybugDB makes the whole
-  ``WHERE`` false (engine bug 23), also for ``IS NULL`` and beside a true ``OR`` operand. Read as written where
-  a null there leaves the ``WHERE`` not true on Neo4j too: the value sits in a condition joined to the others
-  by ``AND`` and built only of operators that give null for a null operand (``q.app_year = p.app_year``,
-  ``q.app_year > p.app_year + 2``, ``NOT q.title CONTAINS x``); see :func:`_null_propagating`.
+  ``WHERE`` false (engine bug 23), also for ``IS NULL`` and beside a true ``OR`` operand.
 - The ``MATCH`` of a subquery keeps its relationships distinct as on Neo4j (``graph/compat.py`` applies
   relationship uniqueness to it: ``COUNT { MATCH (a)-[:APPLIED]->(p)<-[:APPLIED]-(b) }`` counted each
   applicant's own patents again, 2 and 5 for 1 and 1); see :func:`bodies`.
@@ -43,6 +40,7 @@ from citynet.graph.compat import (
     arguments,
     clause_starts,
     closing,
+    is_clause,
     membership,
     pattern_variables,
     subquery_brace,
@@ -129,28 +127,24 @@ def _check_outer_values(toks: list[Tok], lo: int, hi: int, word: str) -> None:
     """Engine bug 23: a value from outside a subquery that is null (an outer node's property, a variable of
     ``WITH`` or ``UNWIND``), read in the subquery's ``WHERE``, makes that ``WHERE`` false for every row, also
     ``x IS NULL`` and ``x IS NULL OR …`` (``COUNT { MATCH (p)<-[:CITES]-(q) WHERE p.grant_year IS NULL }`` was 0
-    for patents without a grant year). Refused where the ``WHERE`` reads one, unless a null there leaves the
-    ``WHERE`` not true on Neo4j too (:func:`_null_propagating`; a primary key, never null, is read as written)."""
-    from citynet.graph.compat_aggregates import primary_keys
+    for patents without a grant year). Refused where the ``WHERE`` reads one (the primary key of the outer
+    node's label, never null, is read as written; ``a.city_code`` of an ``Applicant`` is not a key, and null for
+    an unlocated one)."""
+    from citynet.graph.compat_aggregates import label_keys
 
     where = next((c for c in clause_starts(toks, lo, hi) if toks[c].up == "WHERE"), None)
     if where is None:
         return
     nodes, scalars = _outer_names(toks, lo, hi)
     scalars -= pattern_variables(toks[lo + 1:where])  # a name the subquery's own pattern binds
-    reads = []
     for j in range(where + 1, hi):
         t = toks[j]
         if t.kind != "word" or (j and toks[j - 1].text in (".", ":")) or (j + 1 < hi and toks[j + 1].text == "("):
             continue
-        if (t.text in nodes and j + 2 < hi and toks[j + 1].text == "." and toks[j + 2].kind == "word"
-                and toks[j + 2].text not in primary_keys()) or (t.text in scalars and t.text not in nodes):
-            reads.append(j)
-    conjuncts = _conjuncts(toks, where + 1, hi)
-    for j in reads:
-        a, b = next((a, b) for a, b in conjuncts if a <= j < b)
-        if not _null_propagating(toks, a, b, reads):
-            t = toks[j]
+        read = (t.text in nodes and j + 2 < hi and toks[j + 1].text == "." and toks[j + 2].kind == "word"
+                and not _is_key(toks, lo, hi, t.text, toks[j + 2].text, label_keys())) or (
+                    t.text in scalars and t.text not in nodes)
+        if read:
             shown = f"{t.text}.{toks[j + 2].text}" if t.text in nodes else t.text
             raise Unsupported(
                 f"refused on the embedded store: {word} {{ … WHERE … {shown} … }} reads {shown}, a value from outside "
@@ -163,57 +157,21 @@ def _check_outer_values(toks: list[Tok], lo: int, hi: int, word: str) -> None:
                     "(--store neo4j)")
 
 
-_NULL_PROPAGATING_WORDS = {"NOT", "IN", "STARTS", "ENDS", "WITH", "CONTAINS", "TRUE", "FALSE", "NULL"}
-_NULL_PROPAGATING_CALLS = {"TOLOWER", "TOUPPER", "LOWER", "UPPER", "TRIM", "LTRIM", "RTRIM", "SUBSTRING", "LEFT",
-                           "RIGHT", "SIZE", "ABS", "SIGN", "ROUND", "FLOOR", "CEIL", "SQRT", "LOG", "LOG10", "EXP"}
-"""Keywords and functions whose value is null when an operand is null (Neo4j 5's Cypher manual, "Working with
-null"); ``NOT`` of a condition without ``AND``/``OR`` inside is one of them (``NOT null`` is null)."""
-_KEYWORD_WORDS = {"OR", "XOR", "AND", "IS", "CASE", "WHEN", "THEN", "ELSE", "END", "EXISTS", "COUNT", "ANY",
-                  "ALL", "NONE", "SINGLE", "DISTINCT"}
+def _is_key(toks: list[Tok], lo: int, hi: int, var: str, prop: str, keys: dict[str, str]) -> bool:
+    """``prop`` is the primary key of every label that ``var`` is written with outside the braces ``toks[lo]``,
+    ``toks[hi]`` (``(n0:Applicant …)``), it has one, and a ``MATCH`` binds it (an ``OPTIONAL MATCH`` alone can
+    leave it null, and its key with it)."""
+    found = [k for k in range(len(toks) - 3)
+             if not lo <= k <= hi and toks[k].text == "(" and toks[k + 1].text == var and toks[k + 2].text == ":"]
+    labels = {toks[k + 3].text for k in found}
+    return bool(labels) and all(keys.get(label) == prop for label in labels) and any(
+        _in_match(toks, k) for k in found)
 
 
-def _conjuncts(toks: list[Tok], lo: int, hi: int) -> list[tuple[int, int]]:
-    """The spans ``[a, b)`` of ``toks[lo:hi]`` (a ``WHERE``'s condition) joined by ``AND`` at its own depth; the
-    whole span where an ``OR`` or ``XOR`` stands at that depth (``a AND b OR c`` is ``(a AND b) OR c``)."""
-    top = [j for j in range(lo, hi) if toks[j].depth == toks[lo].depth and toks[j].kind == "word"]
-    if any(toks[j].up in ("OR", "XOR") for j in top):
-        return [(lo, hi)]
-    cuts = [j for j in top if toks[j].up == "AND"]
-    bounds = [lo - 1, *cuts, hi]
-    return [(bounds[k] + 1, bounds[k + 1]) for k in range(len(bounds) - 1)]
-
-
-def _null_propagating(toks: list[Tok], a: int, b: int, reads: list[int]) -> bool:
-    """True when the condition ``toks[a:b]`` is null whenever a value read at one of ``reads`` is null: built of
-    properties, names, literals, parameters, comparisons, arithmetic, ``IN``, ``STARTS WITH``/``ENDS WITH``/
-    ``CONTAINS``/``=~``, indexing, ``NOT`` and the functions of :data:`_NULL_PROPAGATING_CALLS`; no ``OR``,
-    ``AND``, ``IS [NOT] NULL``, ``CASE``, ``coalesce``, quantifier, map or subquery, and no list literal that holds
-    a read value (``1 IN [null, 1]`` is true). A ``WHERE`` of such conditions joined by ``AND`` is not true for a
-    null value on Neo4j either, so engine bug 23 (false for every row) gives the same rows.
-
-    >>> from citynet.graph.compat import tokens
-    >>> t = tokens("q.app_year > p.app_year + 2")
-    >>> _null_propagating(t, 0, len(t), [2])
-    True
-    >>> t = tokens("q.app_year = p.app_year OR q.app_year IS NULL")
-    >>> _null_propagating(t, 0, len(t), [2])
-    False
-    """
-    for k in range(a, b):
-        t = toks[k]
-        if t.kind == "word" and not (k and toks[k - 1].text == "."):
-            call = k + 1 < b and toks[k + 1].text == "("
-            if (call and t.up not in _NULL_PROPAGATING_CALLS) or (not call and t.up in _KEYWORD_WORDS):
-                return False
-        elif t.kind == "op" and t.text == "{":
-            return False
-        elif t.kind == "op" and t.text == "[":
-            before = toks[k - 1] if k > a else None
-            indexing = before is not None and (before.kind in ("bq", "param") or before.text in ")]" or (
-                before.kind == "word" and before.up not in _NULL_PROPAGATING_WORDS | _KEYWORD_WORDS))
-            if not indexing and any(k < r < closing(toks, k) for r in reads):
-                return False
-    return True
+def _in_match(toks: list[Tok], k: int) -> bool:
+    """``toks[k]`` is in a ``MATCH`` clause, not an ``OPTIONAL MATCH``."""
+    j = next((j for j in range(k, -1, -1) if is_clause(toks, j, toks[k].depth)), None)
+    return j is not None and toks[j].up == "MATCH" and not (j and toks[j - 1].up == "OPTIONAL")
 
 
 def _inline_properties(toks: list[Tok], lo: int, hi: int, text: str) -> list[tuple[int, int, str]]:
