@@ -141,6 +141,11 @@ TEMPLATES: list[tuple[str, tuple[str, ...], dict]] = [
     ("MATCH (p:Patent) WHERE p.app_year = {y} RETURN toString(p.app_year) + '-' + p.patent_kind AS key, count(*) AS n",
      ("key", "n"), {}),
     ("MATCH (c:City) RETURN toInteger(c.city_code) / 10000 AS prov, count(*) AS n", ("prov", "n"), {}),
+    ("MATCH (a:Applicant)-[:APPLIED]->(p:Patent) WHERE p.app_year = {y} WITH a.kind AS kind, count(DISTINCT a) AS apps, "
+     "count(DISTINCT p) AS pats RETURN kind, toFloat(pats) / apps AS per, toString(apps) + '/' + toString(pats) AS s",
+     ("kind", "per", "s"), {}),
+    ("MATCH (p:Patent) WHERE p.app_year = {y} RETURN toFloat(count(*)) / toFloat(sum(size(p.ipc))) AS r, "
+     "toFloat(max(p.refs_made)) AS m", ("r", "m"), {}),
     ("MATCH (p:Patent) WHERE p.app_year = {y} RETURN p.refs_made % 3 AS m, toFloat(p.refs_made) / 2 AS h, "
      "count(*) AS n", ("m", "h", "n"), {}),
     ("MATCH (p:Patent) WHERE p.app_year IN [{y}, {y2}] AND p.patent_kind <> {pk} RETURN p.app_year AS y, count(*) AS n",

@@ -74,6 +74,9 @@ _LIST_CALLS = {"COLLECT", "RANGE", "KEYS", "LABELS", "NODES", "RELATIONSHIPS", "
 
 # Neo4j's conversions where LadybugDB's cast gives the same value, by the argument's kind (others, e.g. toString of
 # a float — LadybugDB writes six decimals — or toInteger of a text, stay the engine's error with the writing named)
+_INTEGER_CALLS = {"COUNT", "SIZE", "LENGTH"}  # an integer whatever they read
+_SAME_KIND_CALLS = {"SUM", "MIN", "MAX", "ABS", "COALESCE"}  # the kind of what they read, where it is one
+
 _CONVERSIONS = {
     "TOSTRING": {"integer": "cast({} AS STRING)", "text": "({})"},
     "TOINTEGER": {"integer": "({})"},
@@ -232,7 +235,9 @@ class _Writer:
         return None
 
     def value_kind(self, lo: int, hi: int) -> str | None:
-        """``integer``, ``number`` or ``text`` for a property of that kind (``v.p``) or a literal, else None."""
+        """``integer``, ``number`` or ``text`` for a property of that kind (``v.p``), a literal, ``count(…)``,
+        ``size(…)``, ``length(…)``, ``sum``/``min``/``max``/``abs``/``coalesce`` of values of one such kind, or
+        an alias defined once as one of these (``count(DISTINCT p) AS pats`` … ``toFloat(pats)``), else None."""
         toks = self.toks
         if hi == lo + 3 and toks[lo + 1].text == "." and toks[lo].kind == "word":
             from citynet.graph.compat_types import property_kinds
@@ -240,7 +245,39 @@ class _Writer:
             return property_kinds().get(toks[lo + 2].text)
         if hi == lo + 1 and toks[lo].kind == "num":
             return "number" if any(c in toks[lo].text for c in ".eE") else "integer"
-        return "text" if hi == lo + 1 and toks[lo].kind == "str" else None
+        if hi == lo + 1 and toks[lo].kind == "str":
+            return "text"
+        if hi > lo + 2 and toks[lo].text == "(" and closing(toks, lo) == hi - 1:
+            return self.value_kind(lo + 1, hi - 1)
+        if hi > lo + 2 and toks[lo].kind == "word" and toks[lo + 1].text == "(" and closing(toks, lo + 1) == hi - 1:
+            name = toks[lo].up
+            if name in _INTEGER_CALLS:
+                return "integer"
+            if name in _SAME_KIND_CALLS:
+                args = [(a + (toks[a].up == "DISTINCT"), b) for a, b in arguments(toks, lo + 1)]
+                kinds = {self.value_kind(a, b) for a, b in args if b > a}
+                return kinds.pop() if len(kinds) == 1 and len(args) >= 1 else None
+            return None
+        if hi == lo + 1 and toks[lo].kind in ("word", "bq"):
+            span = self.alias_expression(lo)
+            return None if span is None else self.value_kind(*span)
+        return None
+
+    def alias_expression(self, i: int) -> tuple[int, int] | None:
+        """The tokens of the expression that ``toks[i]``'s name is defined as (``expr AS name`` of a ``WITH``
+        before it, the only definition of that name in the query), or None."""
+        toks, name = self.toks, self.toks[i].text
+        defs = [k for k in range(len(toks) - 1) if toks[k].up == "AS" and toks[k + 1].text == name]
+        if len(defs) != 1 or defs[0] > i:
+            return None
+        k = defs[0]
+        j = k - 1
+        while j >= 0 and not (toks[j].depth == toks[k].depth and (
+                toks[j].text == "," or (toks[j].kind == "word" and toks[j].up in CLAUSES | {"DISTINCT"}))):
+            j -= 1
+        if j < 0 or toks[j].up not in (",", "WITH", "DISTINCT") or j + 1 >= k:
+            return None
+        return j + 1, k
 
     def substring(self, i: int, close: int, args: list[tuple[int, int]], texts: list[str]) -> str:
         """``substring(s, start[, length])`` with Neo4j's meaning: positions from 0, the rest without a length,

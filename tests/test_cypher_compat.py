@@ -974,6 +974,13 @@ SYNTAX = [
     ("MATCH (p:Patent {patent_id: 'p1'}) RETURN toString(p.app_year) + '/' + p.patent_kind AS k, "
      "toFloat(p.app_year) / 2 AS h, toInteger(p.app_year) AS y, toString(p.patent_id) AS s, toString(7) AS n",
      [{"k": "2015/invention", "h": 1007.5, "y": 2015, "s": "p1", "n": "7"}]),  # (missing functions before)
+    # of counts, sizes and sums, and of aliases defined as one (a1 4 links, a2 and a3 2 each, a4 and a5 1)
+    ("MATCH (a:Applicant)-[:APPLIED]->(p:Patent) WITH a.kind AS kind, count(DISTINCT a) AS apps, count(p) AS links "
+     "RETURN kind, toFloat(links) / apps AS per ORDER BY kind",
+     [{"kind": "firm", "per": 2.0}, {"kind": "individual", "per": 1.0}, {"kind": "institute", "per": 1.0},
+      {"kind": "university", "per": 4.0}]),
+    ("MATCH (p:Patent) RETURN toString(count(*)) + ' patents' AS s, toFloat(sum(size(p.cpc))) AS c",
+     [{"s": "5 patents", "c": 1.0}]),
 ]
 
 
