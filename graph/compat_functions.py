@@ -199,8 +199,8 @@ class _Writer:
         name = self.toks[i].up
         if name in _QUANTIFIERS:
             return self.quantifier(i)
-        if name not in ("SUBSTRING", "REPLACE", "LOG", "REVERSE", "LABELS", "TYPE", "ROUND", "CEIL", "FLOOR") \
-                and name not in _CONVERSIONS:
+        if name not in ("SUBSTRING", "REPLACE", "LOG", "REVERSE", "LABELS", "TYPE", "ROUND", "CEIL", "FLOOR", "HEAD",
+                        "LAST") and name not in _CONVERSIONS:
             return None
         close = closing(self.toks, i + 1)
         args = arguments(self.toks, i + 1)
@@ -208,6 +208,11 @@ class _Writer:
         if name in _CONVERSIONS:  # LadybugDB has none; exact as a cast where the argument's kind is known
             written = _CONVERSIONS[name].get(self.value_kind(*args[0])) if len(args) == 1 else None
             return None if written is None else (close, written.format(texts[0]))
+        if name in ("HEAD", "LAST") and len(args) == 1:  # LadybugDB has neither: the first or last position
+            a, b = args[0]  # (of a list property, an empty list is an error there: left to the named fix)
+            if b == a + 3 and self.toks[a + 1].text == ".":
+                return None
+            return close, f"({texts[0]})[{1 if name == 'HEAD' else -1}]"
         if name == "LOG" and len(args) == 1:
             return close, f"ln({texts[0]})"
         if name in ("LABELS", "TYPE") and len(args) == 1:  # LadybugDB: label(x), also of a null x
@@ -447,7 +452,7 @@ def rewrite(text: str, params: dict | None = None) -> str:
     low = text.lower()
     if "[" not in text and not any(f in low for f in ("substring", "replace", "log", "reverse", "labels", "type", "any",
                                                         "all", "none", "single", "date", "round", "ceil", "floor",
-                                                        "duration", "tostring", "tointeger", "tofloat")):
+                                                        "duration", "tostring", "tointeger", "tofloat", "head", "last")):
         return text
     w = _Writer(text, params or {})
     if not w.toks:

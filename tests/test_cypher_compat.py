@@ -981,6 +981,12 @@ SYNTAX = [
       {"kind": "university", "per": 4.0}]),
     ("MATCH (p:Patent) RETURN toString(count(*)) + ' patents' AS s, toFloat(sum(size(p.cpc))) AS c",
      [{"s": "5 patents", "c": 1.0}]),
+    # an ordered WITH without SKIP/LIMIT (an error before), then collect in its order; head and last of it
+    ("MATCH (c:City) WITH c ORDER BY c.lon DESC WITH collect(c.city_code) AS l RETURN l, head(l) AS h, last(l) AS t",
+     [{"l": ["310000", "320500", "320100", "110000"], "h": "310000", "t": "110000"}]),
+    ("MATCH (a:Applicant)-[:APPLIED]->(p:Patent) WITH a, p ORDER BY p.app_date DESC WITH a, collect(p.patent_id) AS ps "
+     "WHERE size(ps) > 1 RETURN a.applicant_id AS a, ps ORDER BY a",
+     [{"a": "a1", "ps": ["p5", "p4", "p2", "p1"]}, {"a": "a2", "ps": ["p3", "p1"]}, {"a": "a3", "ps": ["p3", "p1"]}]),
 ]
 
 
