@@ -123,7 +123,9 @@ def test_construct_matrix(stores):
         for r in runners:
             r.close()
     assert not res.silent, "\n\n".join(res.silent)
-    assert not sub.silent and not sub.loud and sub.agree >= 20, (sub.silent + sub.loud, sub)
+    # about 2 in 5 chains compare an inner node with the outer one, about half of those refused (engine bug 23),
+    # and about 1 in 6 is no Cypher for Neo4j: at least 40 % answered on both stores (seed 42's 1,000: 59 %)
+    assert not sub.silent and not sub.loud and sub.agree >= 0.4 * 40, (sub.silent + sub.loud, sub)
     unnamed = [(q, e) for q, e in zip(res.loud, res.loud_errors, strict=True)
                if _query_fix(e).startswith(("see docs/cypher.md", "correct the Cypher syntax", "check the labels"))]
     assert not unnamed, unnamed
