@@ -403,7 +403,7 @@ def subquery_matrix(values: Values, seed: int, count: int) -> list[RawQuery]:
     inner node with the outer one (:func:`_correlated`)."""
     from dataclasses import replace
 
-    from bench.cypher_harness import NODE_KEYS, atoms, generate
+    from bench.cypher_harness import NODE_KEYS, _Ref, atoms, generate
 
     rng = random.Random(seed)
     out: list[RawQuery] = []
@@ -412,10 +412,11 @@ def subquery_matrix(values: Values, seed: int, count: int) -> list[RawQuery]:
         first = q.nodes[0]
         if q.unwind or q.optional or q.with_where or (q.branch and q.branch_kind != "comma") or not first.label:
             continue
-        # the filters of the first node go to the outer WHERE (read inside, a null one is engine bug 23 there)
-        mine = [{a.var == first.var for a in atoms(p)} for p in q.where]
-        if any(len(m) > 1 for m in mine):
-            continue
+        # the filters of the first node alone go to the outer WHERE (read inside, a null one is engine bug 23
+        # there); a filter that compares it with an inner node (n0.p <> n2.p) stays inside, where n2 is bound
+        named = [{a.var for a in atoms(p)} | {a.value.var for a in atoms(p) if isinstance(a.value, _Ref)}
+                 for p in q.where]
+        mine = [{True} if n == {first.var} else {False} for n in named]
         inner = tuple(p for p, m in zip(q.where, mine, strict=True) if m == {False})
         lines = replace(q, where=inner).cypher().split("\n")
         matches = [line for line in lines if line.startswith("MATCH")]
