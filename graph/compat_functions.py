@@ -27,9 +27,12 @@ and a date has no components to read:
   (Neo4j's ``Math.round``, halves up, as a float); ``round(x, 2)`` refused (Neo4j rounds the decimal text
   half away from zero, LadybugDB the binary value: ``round(0.285, 2)`` is 0.29 and 0.28);
 - ``ceil(x)``, ``floor(x)``: an integer of an integer → ``(ceil(x) * 1.0)`` (a float, as Neo4j's);
-- ``toString(x)``, ``toInteger(x)``, ``toFloat(x)`` (missing) of an integer property or literal →
-  ``cast(x AS STRING)``, ``(x)``, ``cast(x AS DOUBLE)``; ``toString`` of a text, ``toFloat`` of a float → ``(x)``;
-  of other values they stay LadybugDB's error, with the writing named (``toString(1.5)`` would be ``'1.500000'``);
+- ``toString(x)``, ``toInteger(x)``, ``toFloat(x)`` (missing) of an integer property or literal (also a count, a
+  size, a sum of integers, an alias defined as one: :meth:`_Writer.value_kind`) → ``cast(x AS STRING)``,
+  ``(x)``, ``cast(x AS DOUBLE)``; ``toString`` of a text, ``toFloat`` of a float → ``(x)``; ``toInteger`` of a
+  text → ``cast(x AS INT64)`` (a whole number the same; a text that is none, null on Neo4j, stops LadybugDB:
+  ``'3.7'``, ``'+5'``, ``'1e3'``, ``'abc'``); of other values they stay LadybugDB's error, with the writing named
+  (``toString(1.5)`` would be ``'1.500000'``);
 - ``duration.inDays(a, b).days`` (days from date ``a`` to ``b``): no duration functions → ``((b) - (a))``, the
   difference of two dates in days; other ``duration.…`` refused.
 
@@ -72,14 +75,14 @@ _LIST_CALLS = {"COLLECT", "RANGE", "KEYS", "LABELS", "NODES", "RELATIONSHIPS", "
                "LIST_REVERSE", "LIST_SORT", "LIST_DISTINCT", "REVERSE"}
 
 
-# Neo4j's conversions where LadybugDB's cast gives the same value, by the argument's kind (others, e.g. toString of
-# a float — LadybugDB writes six decimals — or toInteger of a text, stay the engine's error with the writing named)
 _INTEGER_CALLS = {"COUNT", "SIZE", "LENGTH"}  # an integer whatever they read
 _SAME_KIND_CALLS = {"SUM", "MIN", "MAX", "ABS", "COALESCE"}  # the kind of what they read, where it is one
 
+# Neo4j's conversions where LadybugDB's cast gives the same value or stops, by the argument's kind (others, e.g.
+# toString of a float — LadybugDB writes six decimals — stay the engine's error with the writing named)
 _CONVERSIONS = {
     "TOSTRING": {"integer": "cast({} AS STRING)", "text": "({})"},
-    "TOINTEGER": {"integer": "({})"},
+    "TOINTEGER": {"integer": "({})", "text": "cast({} AS INT64)"},  # a text not a whole number: an error there
     "TOFLOAT": {"integer": "cast({} AS DOUBLE)", "number": "({})"},
 }
 

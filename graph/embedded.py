@@ -383,6 +383,10 @@ def _query_fix(msg: str) -> str:
                 "sorts by the variable, Neo4j by the alias; give the alias another name (AS city … ORDER BY city)")
     if "Order by" in msg and "[] is not supported" in msg:
         return "LadybugDB cannot sort by a list: sort by a value of it (its size, a position) or run it on Neo4j"
+    if "Conversion exception" in msg and "Could not convert" in msg:
+        return ("a text that is not a whole number in toInteger() (citynet writes it as LadybugDB's cast): Neo4j "
+                "gives null, LadybugDB stops. Filter first (WHERE x =~ '-?[0-9]+'), or run the query on Neo4j "
+                "(--store neo4j)")
     if "Error occurred during parsing date" in msg:
         return ("LadybugDB's date() reads a text 'YYYY-MM-DD' only: date('2015-06-01'), or make_date(2015, 6, 1) "
                 "from numbers (date({year: …}) is Neo4j's); or run the query on Neo4j (--store neo4j)")

@@ -981,6 +981,9 @@ SYNTAX = [
       {"kind": "university", "per": 4.0}]),
     ("MATCH (p:Patent) RETURN toString(count(*)) + ' patents' AS s, toFloat(sum(size(p.cpc))) AS c",
      [{"s": "5 patents", "c": 1.0}]),
+    # toInteger of a text: the same whole number (hand: 320000 // 10000 = 32, 310000 → 31, 110000 → 11)
+    ("MATCH (c:City) RETURN toInteger(c.province_code) / 10000 AS p, count(*) AS n ORDER BY p",
+     [{"p": 11, "n": 1}, {"p": 31, "n": 1}, {"p": 32, "n": 2}]),
     # an ordered WITH without SKIP/LIMIT (an error before), then collect in its order; head and last of it
     ("MATCH (c:City) WITH c ORDER BY c.lon DESC WITH collect(c.city_code) AS l RETURN l, head(l) AS h, last(l) AS t",
      [{"l": ["310000", "320500", "320100", "110000"], "h": "310000", "t": "110000"}]),
@@ -1001,6 +1004,19 @@ def test_map_projections_keyword_aliases_and_days_between_dates(store, tmp_path,
     load_tables(store, hand_tables(), tmp_path / "canonical")
     got = rows_of(store.query(query))
     assert json.dumps(got, ensure_ascii=False) == json.dumps(rows, ensure_ascii=False)
+
+
+def test_to_integer_of_a_text_that_is_no_whole_number_stops_with_a_writing(store, tmp_path):
+    """toInteger of a text property is LadybugDB's cast: a whole number the same (above), '南京市' null on Neo4j,
+    an error with the writing named on the embedded store, never another value."""
+    load_tables(store, hand_tables(), tmp_path / "canonical")
+    query = "MATCH (c:City {city_code: '320100'}) RETURN toInteger(c.name_zh) AS n"
+    if store.backend == "neo4j":
+        assert store.query(query)["n"].isna().all()
+        return
+    with pytest.raises(QueryError) as err:
+        store.query(query)
+    assert "not a whole number" in err.value.fix
 
 
 def test_what_has_no_writing_on_the_embedded_store_is_refused_with_one(store, tmp_path):
