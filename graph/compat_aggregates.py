@@ -157,13 +157,13 @@ def _order_key_edits(toks, clauses, ci, items, part, text) -> list[tuple[int, in
 @cache
 def primary_keys() -> frozenset[str]:
     """The properties declared ``PRIMARY KEY`` in the embedded schema (``city_code``, ``patent_id``, …)."""
-    from citynet import cypher
-
-    return frozenset(re.findall(r"(\w+)\s+\w+\s+PRIMARY\s+KEY", cypher.text("schema", "embedded"), re.I))
+    return frozenset(label_keys().values())
 
 
+@cache
 def label_keys() -> dict[str, str]:
-    """Each node table's ``PRIMARY KEY`` in the embedded schema (``{"City": "city_code", …}``)."""
+    """Each node table's ``PRIMARY KEY`` in the embedded schema (``{"City": "city_code", …}``; read, do not
+    change: the dict is cached)."""
     from citynet import cypher
 
     return dict(re.findall(r"NODE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)\s*\(\s*(\w+)\s+\w+\s+PRIMARY\s+KEY",

@@ -135,6 +135,7 @@ def _check_outer_values(toks: list[Tok], lo: int, hi: int, word: str) -> None:
     where = next((c for c in clause_starts(toks, lo, hi) if toks[c].up == "WHERE"), None)
     if where is None:
         return
+    keys = label_keys()
     nodes, scalars = _outer_names(toks, lo, hi)
     scalars -= pattern_variables(toks[lo + 1:where])  # a name the subquery's own pattern binds
     for j in range(where + 1, hi):
@@ -142,7 +143,7 @@ def _check_outer_values(toks: list[Tok], lo: int, hi: int, word: str) -> None:
         if t.kind != "word" or (j and toks[j - 1].text in (".", ":")) or (j + 1 < hi and toks[j + 1].text == "("):
             continue
         read = (t.text in nodes and j + 2 < hi and toks[j + 1].text == "." and toks[j + 2].kind == "word"
-                and not _is_key(toks, lo, hi, t.text, toks[j + 2].text, label_keys())) or (
+                and not _is_key(toks, lo, hi, t.text, toks[j + 2].text, keys)) or (
                     t.text in scalars and t.text not in nodes)
         if read:
             shown = f"{t.text}.{toks[j + 2].text}" if t.text in nodes else t.text
