@@ -159,12 +159,18 @@ def enclosing_subquery(toks: list[Tok], i: int) -> int:
     return -1
 
 
-def clause_of(toks: list[Tok], i: int) -> str:
-    """The clause ``toks[i]`` is in (``WHERE``, ``RETURN``, …; ``""`` before any): the query's, or inside a
-    subquery's braces that subquery's own."""
+def clause_start(toks: list[Tok], i: int) -> int:
+    """The index of the token that starts the clause ``toks[i]`` is in (-1 before any): the query's, or inside
+    a subquery's braces that subquery's own."""
     lo = enclosing_subquery(toks, i)
     depth = 0 if lo < 0 else toks[lo].depth + 1
-    return next((toks[j].up for j in range(i, lo, -1) if is_clause(toks, j, depth)), "")
+    return next((j for j in range(i, lo, -1) if is_clause(toks, j, depth)), -1)
+
+
+def clause_of(toks: list[Tok], i: int) -> str:
+    """The clause ``toks[i]`` is in (``WHERE``, ``RETURN``, …; ``""`` before any), as :func:`clause_start`."""
+    j = clause_start(toks, i)
+    return toks[j].up if j >= 0 else ""
 
 
 def clause_starts(toks: list[Tok], lo: int | None = None, hi: int | None = None) -> list[int]:
@@ -438,13 +444,15 @@ def _alias_edits(toks: list[Tok], clauses: list[int], text: str) -> list[tuple[i
 
 
 _PROJECTION_END = {"ORDER", "SKIP", "LIMIT", "WHERE"}
+# Clauses that bind names otherwise than a pattern, UNWIND or WITH: a query holding one keeps its RETURN *.
+STAR_BINDERS = frozenset({"CALL", "UNION", "FOREACH", "LOAD"})
 
 
 def _star_edits(toks: list[Tok], clauses: list[int], text: str) -> list[tuple[int, int, str]]:
     """``RETURN *`` → ``RETURN a, c, r``: Neo4j orders the columns of ``*`` by name, LadybugDB by binding.
     The variables in scope come from the patterns, ``UNWIND … AS`` and the last ``WITH``; a query with a
     ``CALL``, ``UNION`` or anything else that binds names otherwise is left as it is."""
-    if not clauses or any(toks[c].up in ("CALL", "UNION", "FOREACH", "LOAD") for c in clauses):
+    if not clauses or any(toks[c].up in STAR_BINDERS for c in clauses):
         return []
     scope: set[str] = set()
     for n, ci in enumerate(clauses):

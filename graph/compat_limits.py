@@ -28,7 +28,7 @@ LIMIT"), and Cypher's idiom for an ordered list is an ordered ``WITH`` then ``co
 
 from __future__ import annotations
 
-from citynet.graph.compat import _PROJECTION_END, Tok, Unsupported
+from citynet.graph.compat import _PROJECTION_END, STAR_BINDERS, Tok, Unsupported
 
 
 def edits(toks: list[Tok], clauses: list[int]) -> list[tuple[int, int, str]]:
@@ -65,7 +65,7 @@ def edits(toks: list[Tok], clauses: list[int]) -> list[tuple[int, int, str]]:
 def _check_stars(toks: list[Tok], start: int) -> None:
     """Refuse where a ``*`` projected after ``toks[start]`` would show the inserted variable: a ``RETURN *``
     that ``compat._star_edits`` leaves as written (beside ``UNION``/``CALL``, or ``RETURN *, x``)."""
-    binders = any(t.kind == "word" and t.depth == 0 and t.up in ("UNION", "CALL", "FOREACH", "LOAD") for t in toks)
+    binders = any(t.kind == "word" and t.depth == 0 and t.up in STAR_BINDERS for t in toks)
     for j in range(start, len(toks) - 1):
         if toks[j].up == "RETURN" and toks[j].depth == 0 and toks[j + 1].text == "*" and (
                 binders or (j + 2 < len(toks) and toks[j + 2].text == ",")):

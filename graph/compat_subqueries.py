@@ -38,9 +38,9 @@ from citynet.graph.compat import (
     Tok,
     Unsupported,
     arguments,
+    clause_start,
     clause_starts,
     closing,
-    is_clause,
     membership,
     pattern_variables,
     subquery_brace,
@@ -171,8 +171,8 @@ def _is_key(toks: list[Tok], lo: int, hi: int, var: str, prop: str, keys: dict[s
 
 def _in_match(toks: list[Tok], k: int) -> bool:
     """``toks[k]`` is in a ``MATCH`` clause, not an ``OPTIONAL MATCH``."""
-    j = next((j for j in range(k, -1, -1) if is_clause(toks, j, toks[k].depth)), None)
-    return j is not None and toks[j].up == "MATCH" and not (j and toks[j - 1].up == "OPTIONAL")
+    j = clause_start(toks, k)
+    return j >= 0 and toks[j].up == "MATCH" and not (j and toks[j - 1].up == "OPTIONAL")
 
 
 def _inline_properties(toks: list[Tok], lo: int, hi: int, text: str) -> list[tuple[int, int, str]]:
