@@ -305,16 +305,6 @@ def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str 
                     f"the panels in {ws.metrics} were computed for network {existing.get('network')!r}, not {flt.key!r}",
                     fix="run `citynet metrics` without --years to recompute every year for this filter",
                 )
-            if existing is not None:
-                e0, e1 = int(existing["first_year"]), int(existing["last_year"])
-                if req[0] > e1 + 1 or req[-1] < e0 - 1:
-                    raise UserError(
-                        f"--years {req[0]}-{req[-1]} would leave a gap after the existing panel years {e0}-{e1}",
-                        fix=f"refresh a range that starts at {e1 + 1} at the latest (or ends at {e0 - 1} at the earliest)",
-                    )
-                panel_years = list(range(min(e0, req[0]), max(e1, req[-1]) + 1))
-            else:
-                panel_years = req
             # (a typo, or years not loaded yet: never an empty panel; the store's years are read only then)
             if not store.has_patents(req) and (held := store.patent_years()):
                 raise UserError(
@@ -322,6 +312,19 @@ def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str 
                     f"(its patents: {min(held)}–{max(held)})",
                     fix=f"choose years within {min(held)}–{max(held)}, or ingest and load the exports of those years first",
                 )
+            if existing is not None:
+                e0, e1 = int(existing["first_year"]), int(existing["last_year"])
+                if req[0] > e1 + 1 or req[-1] < e0 - 1:
+                    gap = (e1 + 1, req[0] - 1) if req[0] > e1 + 1 else (req[-1] + 1, e0 - 1)
+                    raise UserError(
+                        f"--years {_span(req)} would leave {_span(range(gap[0], gap[1] + 1))} out of the panel, whose years are "
+                        f"{e0}–{e1}",
+                        fix=f"refresh a range that starts at {e1 + 1} at the latest (or ends at {e0 - 1} at the earliest), "
+                            "or run `citynet metrics` without --years",
+                    )
+                panel_years = list(range(min(e0, req[0]), max(e1, req[-1]) + 1))
+            else:
+                panel_years = req
             first_year = panel_years[0]
             churn_years = [req[-1] + 1] if req[-1] + 1 in panel_years and existing is not None else []
             row_years = req

@@ -114,8 +114,13 @@ def test_refresh_refuses_another_filter_and_gaps(tmp_path):
     run_metrics(ws, NetworkFilter(), store=TableStore(e, c))
     with pytest.raises(UserError, match="invention.y02.all"):
         run_metrics(ws, NetworkFilter(green="y02"), years=[2011], store=TableStore(e, c))
-    with pytest.raises(UserError, match="gap"):
+    e, c = _tables(range(2008, 2016))  # a store that holds the years around the panel's
+    with pytest.raises(UserError, match="--years 2014 would leave 2012–2013 out of the panel, whose years are 2010–2011"):
         run_metrics(ws, NetworkFilter(), years=[2014], store=TableStore(e, c))
+    with pytest.raises(UserError, match="--years 2008 would leave 2009 out of the panel"):
+        run_metrics(ws, NetworkFilter(), years=[2008], store=TableStore(e, c))
+    with pytest.raises(UserError, match="--years 1800: the store has no patent of that year .its patents: 2008–2015"):
+        run_metrics(ws, NetworkFilter(), years=[1800], store=TableStore(e, c))  # the store's years first
 
 
 def test_refresh_refuses_panels_without_metadata(tmp_path):
