@@ -27,6 +27,7 @@ from citynet.errors import DataError
 
 SAMPLE_BYTES = 4 << 20
 FIELD_LIMIT = 131_072  # Python csv's default field limit: a longer field is damage, not data
+BOM_TEXT = "\ufeff"  # a byte-order mark, as decoded text
 SHOW_LIMIT = 32_000  # a quarantine cell stays under Excel's 32,767-character cell limit
 RESERVED = {"_row", "_source_file"}
 _SURROGATE = re.compile("[\udc80-\udcff]")
@@ -163,7 +164,7 @@ def _read_fast(path: Path, enc: str) -> RawTable | None:
             # there is an ignored exception); a wrong field count raises and the careful path takes over
             parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(
-                column_types={name: pa.string() for name in header}, strings_can_be_null=False,
+                column_types=_string_columns(header), strings_can_be_null=False,
                 quoted_strings_can_be_null=False
             ),
         )
@@ -171,6 +172,7 @@ def _read_fast(path: Path, enc: str) -> RawTable | None:
         return None
     if table.num_columns != len(header):
         return None
+    table = table.rename_columns(header)  # a first name read with a byte-order mark (_header)
     for col in table.columns:
         if len(col) and pc.max(pc.utf8_length(col)).as_py() > FIELD_LIMIT:
             return None
@@ -185,11 +187,21 @@ def _delimiter(header_line: str) -> str:
 
 
 def _header(path: Path, enc: str, delimiter: str) -> list[str] | None:
-    """The header as given, or None when a name is empty, duplicated or reserved."""
+    """The header as given, or None when a name is empty, duplicated or reserved. A byte-order mark that
+    the codec keeps as text (GB18030's ``84 31 95 33``: a UTF-8 export with BOM converted by ``iconv``) is
+    not part of the first name."""
     with open(path, encoding=enc, errors="replace", newline="") as fh:
         header = next(csv.reader(fh, delimiter=delimiter), [])
+    if header and header[0].startswith(BOM_TEXT):
+        header[0] = header[0][1:]
     fixed = unique_headers(header)
     return header if fixed == header and not any("\ufffd" in h for h in header) else None
+
+
+def _string_columns(header: list[str]) -> dict[str, pa.DataType]:
+    """Arrow's ``column_types`` for ``header``, every column text, under the first name as Arrow reads it
+    too (with a byte-order mark the codec kept: :func:`_header`)."""
+    return {name: pa.string() for name in [*header, BOM_TEXT + header[0]]} if header else {}
 
 
 def unique_headers(header: list[str]) -> list[str]:
@@ -234,7 +246,7 @@ def _read_careful(path: Path, enc: str) -> RawTable:
         text = data.decode(enc, errors="surrogateescape")
     except (UnicodeError, LookupError) as exc:  # pragma: no cover - surrogateescape decodes any bytes
         raise DataError(f"{path}: cannot decode the file as {enc}", fix="save it as UTF-8 (Excel: 'CSV UTF-8')") from exc
-    if text.startswith("\ufeff"):
+    if text.startswith(BOM_TEXT):
         text = text[1:]
     first = text.split("\n", 1)[0]
     delimiter = _delimiter(first)
@@ -615,13 +627,15 @@ def _open_stream(path: Path, enc: str, block_bytes: int) -> RawStream | None:
                 read_options=pacsv.ReadOptions(encoding=arrow_enc, block_size=block_bytes, use_threads=True),
                 parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
                 convert_options=pacsv.ConvertOptions(
-                    column_types={name: pa.string() for name in header}, strings_can_be_null=False,
+                    column_types=_string_columns(header), strings_can_be_null=False,
                     quoted_strings_can_be_null=False, check_utf8=not utf8),
             )
             row = 2
             for rb in reader:
                 if rb.num_columns != len(header):
                     raise Irregular(str(path))
+                if rb.schema.names != header:  # a first name read with a byte-order mark (_header)
+                    rb = pa.RecordBatch.from_arrays(rb.columns, names=header)
                 for col in rb.columns:  # characters counted only where the bytes could exceed the limit
                     if len(col) and pc.max(pc.binary_length(col)).as_py() > FIELD_LIMIT \
                             and pc.max(pc.utf8_length(col)).as_py() > FIELD_LIMIT:
