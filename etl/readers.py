@@ -334,7 +334,90 @@ def read_excel(path: Path) -> RawTable:
     return RawTable(path=path, frame=frame, encoding="xlsx")
 
 
-READERS = {".csv": read_csv, ".txt": read_csv, ".tsv": read_csv, ".xlsx": read_excel, ".xlsm": read_excel}
+def read_xls(path: Path) -> RawTable:
+    """Read an ``.xls`` export: an old Excel workbook (BIFF, first sheet, by ``xlrd``) or an HTML page
+    holding the records as a table, which several Chinese databases save as their "Excel" export and Excel
+    opens as a sheet (:func:`read_html_table`). The first row is the header; every cell is its text (a date
+    cell as ``2015-03-12 00:00:00``, a whole number without ``.0``)."""
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        try:
+            frame = pd.read_excel(path, dtype=str, engine="calamine", keep_default_na=False)
+        except Exception as exc:  # noqa: BLE001 - xlrd raises many kinds for damaged or encrypted files
+            raise DataError(f"{path}: cannot read as an old Excel workbook (.xls): {exc}",
+                            fix="open it in Excel and save it as .xlsx without a password (or as 'CSV UTF-8', "
+                                "then name it .csv)") from exc
+        frame = frame.fillna("").astype(str)
+        frame.columns = unique_headers([("" if str(c).startswith("Unnamed: ") else str(c)) for c in frame.columns])
+        frame["_row"] = pd.RangeIndex(len(frame)) + 2
+        return RawTable(path=path, frame=frame, encoding="xls")
+    if _HTML_START.match(head):
+        return read_html_table(path, head)
+    if head.startswith(b"PK\x03\x04"):
+        what, fix = "an Excel workbook (.xlsx) named .xls", f"rename it to {path.stem}.xlsx"
+    elif head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<?xml"):
+        what, fix = "an Excel 2003 XML workbook", "open it in Excel and save it as .xlsx"
+    elif _texty(head):
+        what, fix = "text, not a workbook (a CSV named .xls?)", f"if it is a CSV, rename it to {path.stem}.csv"
+    else:
+        what, fix = "neither an old Excel workbook nor an HTML table", \
+            "open it in Excel and save it as .xlsx (or as 'CSV UTF-8', then name it .csv)"
+    raise DataError(f"{path}: the file is {what}", fix=fix)
+
+
+_HTML_START = re.compile(rb"^(?:\xef\xbb\xbf)?\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|meta|body|table|style)\b",
+                         re.I | re.S)
+_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([A-Za-z0-9_\-]+)", re.I)
+_CELL_SPACE = re.compile(r"[ \t\r\n\f\v\xa0\u3000]+")
+
+
+def read_html_table(path: Path, head: bytes = b"") -> RawTable:
+    """Read the largest ``<table>`` of an HTML page (an "Excel" export saved as ``.xls``) by ``lxml``: the
+    first row is the header, each cell its text as Excel shows it (white space runs as one space, ``<br>``
+    a line break). A row with another number of cells than the header is quarantined (``malformed_row``)
+    with its text; the encoding is the page's ``<meta charset>``, else detected as for a CSV."""
+    import lxml.html
+
+    data = path.read_bytes()
+    declared = _CHARSET.search(data[:8192])
+    enc = declared.group(1).decode("ascii").lower() if declared else detect_encoding(path)
+    if enc in ("gb2312", "gbk", "x-gbk", "cp936"):
+        enc = "gb18030"  # the declared charsets' superset, as browsers read them
+    try:
+        text = data.decode(enc, errors="surrogateescape")
+    except LookupError as exc:
+        raise DataError(f"{path}: the page declares an unknown charset {enc!r}",
+                        fix="open it in Excel and save it as .xlsx or 'CSV UTF-8'") from exc
+    doc = lxml.html.document_fromstring(text.lstrip(BOM_TEXT))
+    for br in doc.iter("br"):
+        br.tail = "\n" + (br.tail or "")
+    tables = doc.xpath("//table")
+    rows_of = [t.xpath("./tr|./thead/tr|./tbody/tr|./tfoot/tr") for t in tables]
+    if not rows_of or not max(map(len, rows_of)):
+        raise DataError(f"{path}: the page holds no table", fix="export the records again as Excel or CSV")
+    rows = max(rows_of, key=len)
+    cells = [["\n".join(_CELL_SPACE.sub(" ", line).strip() for line in c.text_content().split("\n")).strip()
+              for c in r.xpath("./td|./th")] for r in rows]
+    header, records = cells[0], cells[1:]
+    good, good_rows, malformed = [], [], []
+    for row, rec in enumerate(records, start=2):
+        if not any(rec):
+            continue  # an empty row of the sheet, no record
+        reason = _damage(rec, len(header))
+        if reason:
+            malformed.append((row, _safe_text("\t".join(rec))[:SHOW_LIMIT], reason))
+            continue
+        good.append(rec)
+        good_rows.append(row)
+    names = unique_headers(header)
+    frame = pd.DataFrame(good, columns=names, dtype=str) if good else pd.DataFrame(columns=names, dtype=str)
+    frame["_row"] = np.asarray(good_rows, dtype=np.int64)
+    return RawTable(path=path, frame=frame, encoding=f"html ({enc})", malformed=malformed)
+
+
+READERS = {".csv": read_csv, ".txt": read_csv, ".tsv": read_csv, ".xlsx": read_excel, ".xlsm": read_excel,
+           ".xls": read_xls}
 
 
 #: what the first bytes of a file say it is, for a file whose suffix says otherwise
@@ -357,7 +440,8 @@ def check_content(path: Path) -> None:
                 "dta": "a Stata dataset (.dta)", "parquet": "a Parquet file", "pdf": "a PDF document"}[kind]
         fix = {"xlsx": f"rename it to {path.stem}.xlsx (citynet reads its first sheet), or save it from Excel as "
                        "'CSV UTF-8'",
-               "ole": "open it in Excel and save it as .xlsx or 'CSV UTF-8'",
+               "ole": f"an old workbook: rename it to {path.stem}.xls (citynet reads those too), or save it from "
+                      "Excel as .xlsx or 'CSV UTF-8'",
                "dta": "in Stata: export delimited using file.csv, or export excel using file.xlsx, firstrow(variables)",
                }.get(kind, "export the records as CSV or XLSX")
         raise DataError(f"{path}: the file is {what}, not a {suffix} text file", fix=fix)
@@ -365,8 +449,9 @@ def check_content(path: Path) -> None:
         what = ("an old Excel workbook (.xls) or a password-protected one" if kind == "ole"
                 else "not an Excel workbook" + (" (it looks like text: a CSV named .xlsx?)" if _texty(head) else ""))
         raise DataError(f"{path}: the file is {what}",
-                        fix="open it in Excel and save it as .xlsx without a password (or as 'CSV UTF-8', then "
-                            "name it .csv)" if kind == "ole" else f"if it is a CSV, rename it to {path.stem}.csv")
+                        fix=f"an old workbook: rename it to {path.stem}.xls (citynet reads those too); a "
+                            "password-protected one: open it in Excel and save it as .xlsx without a password"
+                            if kind == "ole" else f"if it is a CSV, rename it to {path.stem}.csv")
 
 
 def _texty(head: bytes) -> bool:

@@ -148,6 +148,95 @@ def test_gb18030_and_xlsx_give_the_same_tables(tmp_path):
             pd.testing.assert_frame_equal(a[name][cols], b[name][cols])
 
 
+def _same_tables(a: Workspace, b: Workspace) -> None:
+    ta, tb = tables(a), tables(b)
+    for name in ("patents", "applicants", "patent_applicants", "citations"):
+        cols = [c for c in ta[name].columns if c not in ("source_file", "source_row")]
+        pd.testing.assert_frame_equal(ta[name][cols], tb[name][cols])
+
+
+def test_an_old_excel_workbook_gives_the_csv_tables(tmp_path):
+    """An ``.xls`` (BIFF8, written by xlwt, not by citynet) whose dates are date cells and whose "0" is a
+    number cell: the same tables as the CSV of the same records."""
+    import datetime
+
+    import xlwt
+
+    book = xlwt.Workbook(encoding="utf-8")
+    sheet = book.add_sheet("专利")
+    as_date = xlwt.easyxf(num_format_str="YYYY-MM-DD")
+    for j, name in enumerate(HEADERS):
+        sheet.write(0, j, name)
+    for i, rec in enumerate(GOOD, start=1):
+        for j, value in enumerate(rec):
+            if HEADERS[j] == "申请日" and value.isdigit():  # 20150312: a date cell
+                sheet.write(i, j, datetime.date(int(value[:4]), int(value[4:6]), int(value[6:])), as_date)
+            elif value == "0":
+                sheet.write(i, j, 0)  # a number cell, read back as "0" (not "0.0")
+            else:
+                sheet.write(i, j, value)
+    xls = tmp_path / "export.xls"
+    book.save(str(xls))
+    assert xls.read_bytes()[:4] == bytes([0xD0, 0xCF, 0x11, 0xE0])
+    ws_csv, ws_xls = (Workspace.open(tmp_path / n, create=True) for n in ("csv", "xls"))
+    ingest(ws_csv, [write_csv(tmp_path / "u.csv", GOOD)])
+    rep = ingest(ws_xls, [xls])
+    f = rep["files"][0]
+    assert (f["encoding"], f["rows_read"], f["rows_loaded"]) == ("xls", len(GOOD), len(GOOD))
+    _same_tables(ws_csv, ws_xls)
+
+
+def _html_export(rows, extra_cells: int = 0) -> str:
+    """An "Excel" export as some Chinese databases write it: an HTML page in GB2312 named ``.xls``, header in
+    ``<th>``, cells indented over lines, ``&nbsp;`` and a ``<br>`` inside a cell."""
+    cells = "".join(f"<th>{h}</th>" for h in HEADERS)
+    body = []
+    for rec in rows:
+        tds = "".join(f"<td>\n      {v.replace(';', ';<br>')}&nbsp;</td>" for v in rec) + "<td>x</td>" * extra_cells
+        body.append(f"<tr>{tds}</tr>")
+    return ('<html xmlns:x="urn:schemas-microsoft-com:office:excel"><head>'
+            '<meta http-equiv="Content-Type" content="text/html; charset=gb2312"></head><body>'
+            f'<table border="1"><tr>{cells}</tr>{"".join(body)}</table></body></html>')
+
+
+def test_an_html_table_named_xls_gives_the_csv_tables(tmp_path):
+    """The page read as Excel shows it; a row with more cells than the header is quarantined with its row."""
+    from citynet.etl.readers import read_html_table
+
+    page = _html_export(GOOD) .replace("</table>", _html_export([GOOD[0]], extra_cells=1).split("</tr>", 1)[1]
+                                       .split("</table>")[0] + "</table>")
+    xls = tmp_path / "export.xls"
+    xls.write_bytes(page.encode("gb2312"))
+    raw = read_html_table(xls)
+    assert raw.encoding == "html (gb18030)"
+    assert raw.frame.loc[0, "申请人"] == "南京南瑞科技有限公司;\n苏州绿能有限公司"  # <br>: a line break in the cell
+    assert raw.frame.loc[0, "引证专利"] == ""  # only white space and &nbsp;
+    assert [m[0] for m in raw.malformed] == [len(GOOD) + 2] and raw.malformed[0][2] == "malformed_row"
+    ws_csv, ws_html = (Workspace.open(tmp_path / n, create=True) for n in ("csv", "html"))
+    ingest(ws_csv, [write_csv(tmp_path / "u.csv", GOOD)])
+    f = ingest(ws_html, [xls])["files"][0]
+    assert (f["rows_read"], f["rows_loaded"], f["rows_quarantined"]) == (len(GOOD) + 1, len(GOOD), 1)
+    q = pd.read_csv(ws_html.quarantine / "patents__export.csv", dtype=str)
+    assert q["reason_code"].tolist() == ["malformed_row"] and q["source_row"].tolist() == [str(len(GOOD) + 2)]
+    _same_tables(ws_csv, ws_html)
+
+
+@pytest.mark.parametrize("content, says, fix", [
+    ("申请号,申请日\nCN1,2015\n".encode("utf-8-sig"), "text, not a workbook", "rename it to x.csv"),
+    (b'<?xml version="1.0"?>\n<Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet">', "Excel 2003 XML",
+     "save it as .xlsx"),
+    (b"PK\x03\x04" + bytes(40), r"an Excel workbook \(\.xlsx\) named \.xls", "rename it to x.xlsx"),
+    (b"<html><body><p>no records</p></body></html>", "holds no table", "export the records again"),
+    (bytes([0xD0, 0xCF, 0x11, 0xE0]) + bytes(60), "cannot read as an old Excel workbook", "save it as .xlsx"),
+])
+def test_an_xls_that_is_neither_says_what_it_is(tmp_path, content, says, fix):
+    bad = tmp_path / "x.xls"
+    bad.write_bytes(content)
+    with pytest.raises(DataError, match=says) as err:
+        ingest(Workspace.open(tmp_path / "ws", create=True), [bad])
+    assert fix in err.value.fix
+
+
 def test_undecodable_file_says_so(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_bytes(",".join(HEADERS).encode("utf-8") + b"\n" + bytes([0x81, 0x30, 0xFF, 0xFF, 0xC3]) * 100)
@@ -170,7 +259,7 @@ def _xlsx(path: Path, sheets: dict[str, list[list[str]]]) -> Path:
     ("export.csv", lambda p: pd.DataFrame({"a": [1]}).to_stata(p, version=118, write_index=False),
      ["is a Stata dataset (.dta)", "export delimited"]),
     ("export.csv", lambda p: p.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504)),
-     ["old Excel workbook (.xls)", "save it as .xlsx"]),
+     ["old Excel workbook (.xls)", "rename it to export.xls", "save it from Excel as .xlsx"]),
     ("export.xlsx", lambda p: write_csv(p, GOOD), ["not an Excel workbook (it looks like text", "rename it to export.csv"]),
     ("export.xlsx", lambda p: _xlsx(p, {"说明": [["说明"], ["导出说明"]], "数据": [HEADERS, *GOOD]}),
      ["unrecognised header layout", "the workbook has 2 sheets (说明, 数据)", "reads the first, '说明'"]),
