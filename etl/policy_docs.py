@@ -54,15 +54,12 @@ HEADERS = {
 _SPLIT = re.compile(r"[;；、,，/\s|]+")
 
 
-def _read(path: Path) -> pd.DataFrame:
-    if path.suffix.lower() in (".xlsx", ".xls"):
-        return pd.read_excel(path, dtype=str)
-    for enc in ("utf-8-sig", "gb18030"):
-        try:
-            return pd.read_csv(path, dtype=str, encoding=enc, keep_default_na=False)
-        except UnicodeDecodeError:
-            continue
-    raise ValueError(f"{path}: neither UTF-8 nor GB18030")
+def _read(path: Path):
+    """The file by the patent exports' readers (CSV in any of their encodings, XLSX, XLS; a file that is not
+    what its name says stops with a ``DataError``): every cell text, ``_row`` its spreadsheet row."""
+    from citynet.etl.readers import read_table
+
+    return read_table(path)
 
 
 def _columns(raw: pd.DataFrame) -> dict[str, str]:
@@ -125,7 +122,8 @@ def count_bodies(cell: str | None) -> int | None:
 def read_policy_docs(path: str | Path) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     """(loaded rows, quarantined rows, rows read) of one policy file (module docstring)."""
     path = Path(path)
-    raw = _read(path)
+    table = _read(path)
+    raw = table.frame.drop(columns="_row")
     cols = _columns(raw)
     missing = [k for k in ("year", "bodies") if k not in cols]
     if "province" not in cols and "city" not in cols:
@@ -139,7 +137,10 @@ def read_policy_docs(path: str | Path) -> tuple[pd.DataFrame, pd.DataFrame, int]
                         fix="name the columns province/省份, year/年份, bodies/发文机构, tools/政策工具 (or text/政策文本)",)
     prov, city = _province_lookup()
     good, bad = [], []
-    for i, r in enumerate(raw.to_dict("records"), start=2):  # row 1 is the header
+    for row, text, reason in table.malformed:  # records the reader could not split into the header's fields
+        bad.append({"source_file": str(path), "source_row": row, "field": "", "reason_code": reason,
+                    "reason": "the record could not be read as fields of the header", "raw": text})
+    for i, r in zip(table.frame["_row"].tolist(), raw.to_dict("records"), strict=True):
         def q(field: str, reason: str, i: int = i, r: dict = r) -> None:
             bad.append({"source_file": str(path), "source_row": i, "field": field, "reason_code": reason,
                         "reason": {"unknown_province": "province or city matches no province of the city set",
@@ -171,8 +172,8 @@ def read_policy_docs(path: str | Path) -> tuple[pd.DataFrame, pd.DataFrame, int]
     loaded = pd.DataFrame(good, columns=["source_file", "source_row", "province_code", "year", "n_bodies",
                                          *[f"tool_{c}" for c in TOOL_CLASSES], "n_tools"])
     quarantined = pd.DataFrame(bad)
-    assert len(loaded) + len(quarantined) == len(raw)
-    return loaded, quarantined, len(raw)
+    assert len(loaded) + len(quarantined) == table.rows_read
+    return loaded, quarantined, table.rows_read
 
 
 def ingest_policy_docs(ws, files: list[Path]) -> dict:

@@ -14,6 +14,7 @@ from citynet.etl.policy_docs import count_bodies, read_policy_docs, tool_classes
 from click.testing import CliRunner
 
 from citynet.cli import cli
+from citynet.errors import DataError
 from tests.test_fit_cli import build_workspace
 
 EX = Path(__file__).resolve().parents[1] / "examples" / "policies"
@@ -36,6 +37,33 @@ def test_reader_counts_classes_and_quarantine(tmp_path):
     assert sorted(quarantined["reason_code"]) == ["bad_year", "no_bodies", "no_tool_class", "unknown_province"]
     assert set(quarantined["source_row"]) == {5, 6, 7, 8}
     assert count_bodies("科技部、财政部、科技部") == 2 and tool_classes("supply, demand", None) == ["demand", "supply"]
+
+
+def test_policy_files_in_every_format_the_exports_take(tmp_path):
+    """A GB18030 CSV with a damaged record, an old workbook (.xls, written by xlwt) and an .xlsx give the
+    same rows; the damaged record is quarantined with its row (read = loaded + quarantined); a workbook named
+    .csv says what it is (it was a pandas traceback, and an .xls needed xlrd, which is not installed)."""
+    import xlwt
+
+    rows = [["省份", "年份", "发文机构", "政策工具"], ["广东省", "2015", "科技厅、财政厅", "供给型；环境型"],
+            ["江苏省", "2016", "科技厅", "需求型"]]
+    csv_gb = tmp_path / "p.csv"
+    csv_gb.write_bytes(("\r\n".join(",".join(r) for r in rows) + '\r\n浙江,2016,"科技厅\r\n').encode("gb18030"))
+    book = xlwt.Workbook(encoding="utf-8")
+    sheet = book.add_sheet("政策")
+    for i, r in enumerate(rows):
+        for j, v in enumerate(r):
+            sheet.write(i, j, int(v) if v.isdigit() else v)  # the years as number cells
+    book.save(str(tmp_path / "p.xls"))
+    pd.DataFrame(rows[1:], columns=rows[0]).to_excel(tmp_path / "p.xlsx", index=False)
+    (loaded, q, n), *others = (read_policy_docs(tmp_path / f) for f in ("p.csv", "p.xls", "p.xlsx"))
+    assert (n, len(loaded), q["reason_code"].tolist(), q["source_row"].tolist()) == (3, 2, ["malformed_row"], [4])
+    for other, _, m in others:
+        assert m == 2
+        pd.testing.assert_frame_equal(other.drop(columns="source_file"), loaded.drop(columns="source_file"))
+    (tmp_path / "w.csv").write_bytes((tmp_path / "p.xlsx").read_bytes())
+    with pytest.raises(DataError, match="is an Excel workbook"):
+        read_policy_docs(tmp_path / "w.csv")
 
 
 def test_synergy_equals_pandas_computation():
