@@ -112,7 +112,8 @@ def _find(columns: list[str], candidates: tuple[str, ...]) -> str | None:
 
 
 def read_any(path: Path) -> pd.DataFrame:
-    """CSV (UTF-8/GB18030), XLSX or Stata .dta, every column as read."""
+    """CSV (UTF-8/GB18030), XLSX, XLS (an old workbook, or an HTML table: ``readers.read_xls``) or Stata
+    .dta, every column as read."""
     from citynet.etl.readers import check_content
 
     suffix = path.suffix.lower()
@@ -121,9 +122,26 @@ def read_any(path: Path) -> pd.DataFrame:
         return pd.read_stata(path)
     if suffix in (".xlsx", ".xlsm"):
         return pd.read_excel(path, engine="openpyxl")
+    if suffix == ".xls":
+        return _read_xls(path)
     from citynet.etl.readers import detect_encoding
 
     return pd.read_csv(path, encoding=detect_encoding(path), dtype={c: str for c in CODE_HEADERS})
+
+
+def _read_xls(path: Path) -> pd.DataFrame:
+    """An old workbook with its cells' types (as an .xlsx); an HTML table as text, every row whole."""
+    from citynet.etl.readers import read_xls
+
+    with open(path, "rb") as fh:
+        if fh.read(4) == b"\xd0\xcf\x11\xe0":
+            return pd.read_excel(path, engine="calamine")
+    table = read_xls(path)
+    if table.malformed:
+        rows = ", ".join(str(row) for row, _, _ in table.malformed[:10])
+        raise DataError(f"{path}: {len(table.malformed):,} rows have another number of cells than the header "
+                        f"(rows {rows})", fix="correct those rows, or open the file in Excel and save it as .xlsx")
+    return table.frame.drop(columns="_row")
 
 
 def city_name_index() -> dict[str, str]:

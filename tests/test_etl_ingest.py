@@ -342,6 +342,34 @@ def test_covariate_numbers_as_spreadsheets_write_them(tmp_path, export, capsys):
         assert ex.value.code == code and all(w in out for w in words), out
 
 
+def test_covariates_in_an_xls_give_the_csv_covariates(tmp_path):
+    """A yearbook table as an old workbook (number cells, written by xlwt) and as an HTML page named .xls:
+    the same covariates as its CSV; an HTML row with a missing cell stops with its row, never dropped."""
+    import xlwt
+    from citynet.etl.covariates import load_covariates
+    from citynet.etl.quarantine import Quarantine
+
+    rows = [["城市", "年份", "gdp", "pop"], ["南京市", "2015", "86578", "800"], ["苏州市", "2015", "99458.5", "—"]]
+    (tmp_path / "c.csv").write_text("\n".join(",".join(r) for r in rows) + "\n", encoding="utf-8")
+    book = xlwt.Workbook(encoding="utf-8")
+    sheet = book.add_sheet("data")
+    for i, r in enumerate(rows):
+        for j, v in enumerate(r):
+            sheet.write(i, j, float(v) if i and j in (1, 2) else v)
+    book.save(str(tmp_path / "c.xls"))
+    html = "<table>" + "".join("<tr>" + "".join(f"<td>{v}</td>" for v in r) + "</tr>" for r in rows) + "</table>"
+    (tmp_path / "h.xls").write_text(f"<html><body>{html}</body></html>", encoding="utf-8")
+    want, _ = load_covariates(tmp_path / "c.csv", Quarantine())
+    assert want["gdp"].tolist() == [86578, 99458.5]
+    for name in ("c.xls", "h.xls"):
+        got, rep = load_covariates(tmp_path / name, Quarantine())
+        assert rep["rows_loaded"] == 2
+        pd.testing.assert_frame_equal(got, want, check_dtype=False)
+    (tmp_path / "d.xls").write_text(f"<html><body>{html.replace('<td>800</td>', '')}</body></html>", encoding="utf-8")
+    with pytest.raises(DataError, match="1 rows have another number of cells than the header .rows 2."):
+        load_covariates(tmp_path / "d.xls", Quarantine())
+
+
 def test_unknown_encoding_is_a_usage_error(tmp_path, export, capsys):
     """--encoding latin9x was reported as bad input data of the file (exit 3); it is a mistyped option (README:
     exit 2), refused before anything is written."""
