@@ -38,7 +38,7 @@ def workbook(rows: int, seed: int, workdir: Path) -> Path:
 
 
 def _pandas_default(path: Path) -> pd.DataFrame:
-    return pd.read_excel(path, dtype=str, keep_default_na=False).fillna("")
+    return pd.read_excel(path, dtype=str, keep_default_na=False, engine="openpyxl").fillna("")  # today's default
 
 
 def _citynet(path: Path) -> pd.DataFrame:
