@@ -156,6 +156,28 @@ def unusable_dialect(headers: list[str], source: str = "") -> None:
         )
 
 
+def header_row_below(rows: list[list[str]], fields: dict[str, tuple[str, ...]], required: tuple[str, ...],
+                     one_of: tuple[tuple[str, ...], ...] = (), mapping: dict[str, str] | None = None) -> int | None:
+    """The spreadsheet row (2, 3, …) of the first of ``rows`` after the first that names every required
+    field (by the user's mapping or the aliases, as :func:`resolve_columns`): the header of an export that a
+    database wrote below a title or a search query. None when no row does.
+
+    >>> header_row_below([["incoPat 导出"], ["检索式: AP=(南京)"], [], ["申请号", "申请日", "申请人", "分类号"],
+    ...                   ["CN1", "2015", "甲", "H01M"]], PATENT_FIELDS, PATENT_REQUIRED, PATENT_ONE_OF)
+    4
+    """
+    for k, cells in enumerate(rows[1:], start=2):
+        names = [str(c) for c in cells if str(c).strip()]
+        if len(names) < len(required):
+            continue
+        try:
+            resolve_columns(names, fields, required, one_of, mapping)
+        except DataError:
+            continue
+        return k
+    return None
+
+
 def _other_kind_note(by_key: dict[str, str], config_section: str) -> str:
     """The file has every required header of the other kind of input (a transfer file given as a patent export,
     or the reverse): a sentence saying how to pass it; else ""."""

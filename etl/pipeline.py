@@ -37,13 +37,22 @@ from citynet.etl.headers import (
     TRANSFER_FIELDS,
     TRANSFER_REQUIRED,
     detect_dialect,
+    header_row_below,
     resolve_columns,
     unusable_dialect,
 )
 from citynet.etl.normalize import to_arrow
 from citynet.etl.patents import normalise_patent_batch
 from citynet.etl.quarantine import Quarantine
-from citynet.etl.readers import ArrowBatch, Irregular, read_table, stream_table
+from citynet.etl.readers import (
+    SPREADSHEETS,
+    ArrowBatch,
+    Irregular,
+    peek_rows,
+    read_table,
+    stream_table,
+    summarise,
+)
 from citynet.etl.schema import CANONICAL
 from citynet.etl.transfers import process_transfer_records
 
@@ -95,11 +104,40 @@ class IngestOptions:
     append_from: stream.State | None = None  # --append: the state of the corpus ingested before
 
 
-def _read_mapped(path: Path, fields, required, one_of, mapping, opts: IngestOptions, section: str):
-    raw = read_table(path, opts.encoding)
-    headers = [c for c in raw.frame.columns if c != "_row"]
+def _mapped(path: Path, open_at, headers_of, fields, required, one_of, mapping, opts: IngestOptions,
+            section: str, header_row: int | None = None):
+    """``(raw, columns, header_row)``: the file opened by ``open_at(header_row)`` and its fields resolved.
+    A header that a database wrote below a title (:func:`headers.header_row_below`) is found when the first
+    row names no field: a workbook is then read from it (the rows above are not records; the report names
+    the row), a CSV stops with the row and the fix."""
+    raw = open_at(header_row or 1)
+    headers = headers_of(raw)
     unusable_dialect(headers, str(path))
-    cols = resolve_columns(headers, fields, required, one_of, mapping, source=str(path), config_section=section)
+    try:
+        return raw, resolve_columns(headers, fields, required, one_of, mapping, source=str(path),
+                                    config_section=section), header_row or 1
+    except DataError as exc:
+        if header_row is not None or "unrecognised header layout" not in exc.message:
+            raise
+        rows = peek_rows(path, opts.encoding)
+        found = header_row_below(rows, fields, required, one_of, mapping)
+        if found is None:
+            raise
+        above = [" ".join(str(c) for c in r if str(c).strip()) or "(empty)" for r in rows[:found - 1]]
+        if path.suffix.lower() not in SPREADSHEETS:
+            raise DataError(
+                f"{path}: the header is row {found} ({summarise([c for c in rows[found - 1] if str(c).strip()], 8)}); "
+                f"the {found - 1} row{'s' if found > 2 else ''} above it ({summarise(above, 3)}) are not records",
+                fix=f"delete row{'s' if found > 2 else ''} 1{f'–{found - 1}' if found > 2 else ''} of the file (a title "
+                    "or search query the database wrote above the table), then ingest it again") from exc
+    return _mapped(path, open_at, headers_of, fields, required, one_of, mapping, opts, section, found)
+
+
+def _read_mapped(path: Path, fields, required, one_of, mapping, opts: IngestOptions, section: str):
+    raw, cols, _ = _mapped(path, lambda row: read_table(path, opts.encoding, row),
+                           lambda raw: [c for c in raw.frame.columns if c != "_row"],
+                           fields, required, one_of, mapping, opts, section)
+    headers = [c for c in raw.frame.columns if c != "_row"]
     frame = raw.frame[list(cols.values())].copy()
     frame.columns = list(cols.keys())
     # keep the raw fields too (for quarantine rows): under their original headers
@@ -217,11 +255,12 @@ def _stream_patent_file(path: Path, state: stream.State, opts: IngestOptions, se
     for careful in (False, True):
         fq = _RawHeaders()
         state.drop_file(file_no)
-        raw = stream_table(path, opts.encoding, settings.block, careful=careful)
+        raw, cols, header_row = _mapped(
+            path, lambda row, careful=careful: stream_table(path, opts.encoding, settings.block, careful=careful,
+                                                            header_row=row),
+            lambda raw: list(raw.header), PATENT_FIELDS, PATENT_REQUIRED, PATENT_ONE_OF, opts.columns, opts,
+            "columns")
         headers = list(raw.header)
-        unusable_dialect(headers, str(path))
-        cols = resolve_columns(headers, PATENT_FIELDS, PATENT_REQUIRED, PATENT_ONE_OF, opts.columns,
-                               source=str(path), config_section="columns")
         n_rows, pos, t0 = 0, pos0, time.perf_counter()
         pending: deque = deque()
         try:
@@ -251,7 +290,7 @@ def _stream_patent_file(path: Path, state: stream.State, opts: IngestOptions, se
     state.meta["next_pos"] = pos
     steps.current = (steps.current[0], rows_read, steps.current[2])  # rows known once read
     return {"file": str(path), "kind": "patents", "dialect": detect_dialect(headers), "encoding": raw.encoding,
-            "rows_read": rows_read}
+            "rows_read": rows_read, **({"header_row": header_row} if header_row > 1 else {})}
 
 
 _FACTS = pa.schema([("name", pa.string()), ("kind", pa.string()), ("key", pa.string()), ("rule", pa.string())])

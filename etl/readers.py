@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import re
 import sys
 from dataclasses import dataclass, field
@@ -322,39 +323,45 @@ def _damage(rec: list[str], ncols: int) -> str | None:
     return None
 
 
-def read_excel(path: Path) -> RawTable:
-    """Read the first sheet of an .xlsx workbook; the first row is the header. By python-calamine (Rust):
-    the same cells as openpyxl, pandas' default engine, several times faster (``bench/spreadsheets.py``)."""
-    try:
-        frame = pd.read_excel(path, dtype=str, engine="calamine", keep_default_na=False)
-    except Exception as exc:  # noqa: BLE001 - calamine raises many kinds for damaged files
-        raise DataError(f"{path}: cannot read as an Excel workbook: {exc}", fix="save it again as .xlsx") from exc
+def _read_sheet(path: Path, header_row: int, nrows: int | None = None) -> pd.DataFrame:
+    """The first sheet of a workbook (.xlsx or old .xls) by python-calamine, every cell as text, the header
+    on spreadsheet row ``header_row``; ``_row`` is each record's spreadsheet row (empty rows are kept)."""
+    frame = pd.read_excel(path, dtype=str, engine="calamine", keep_default_na=False, header=header_row - 1,
+                          nrows=nrows)
     frame = frame.fillna("").astype(str)
     frame.columns = unique_headers([("" if str(c).startswith("Unnamed: ") else str(c)) for c in frame.columns])
-    frame["_row"] = pd.RangeIndex(len(frame)) + 2
+    frame["_row"] = pd.RangeIndex(len(frame)) + header_row + 1
+    return frame
+
+
+def read_excel(path: Path, header_row: int = 1) -> RawTable:
+    """Read the first sheet of an .xlsx workbook, the header on row ``header_row``. By python-calamine
+    (Rust): the same cells as openpyxl, pandas' default engine, several times faster
+    (``bench/spreadsheets.py``)."""
+    try:
+        frame = _read_sheet(path, header_row)
+    except Exception as exc:  # noqa: BLE001 - calamine raises many kinds for damaged files
+        raise DataError(f"{path}: cannot read as an Excel workbook: {exc}", fix="save it again as .xlsx") from exc
     return RawTable(path=path, frame=frame, encoding="xlsx")
 
 
-def read_xls(path: Path) -> RawTable:
-    """Read an ``.xls`` export: an old Excel workbook (BIFF, first sheet, by ``xlrd``) or an HTML page
+def read_xls(path: Path, header_row: int = 1) -> RawTable:
+    """Read an ``.xls`` export: an old Excel workbook (BIFF, first sheet, by python-calamine) or an HTML page
     holding the records as a table, which several Chinese databases save as their "Excel" export and Excel
-    opens as a sheet (:func:`read_html_table`). The first row is the header; every cell is its text (a date
-    cell as ``2015-03-12 00:00:00``, a whole number without ``.0``)."""
+    opens as a sheet (:func:`read_html_table`). The header is on row ``header_row``; every cell is its text
+    (a date cell as ``2015-03-12 00:00:00``, a whole number without ``.0``)."""
     with open(path, "rb") as fh:
         head = fh.read(4096)
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         try:
-            frame = pd.read_excel(path, dtype=str, engine="calamine", keep_default_na=False)
-        except Exception as exc:  # noqa: BLE001 - xlrd raises many kinds for damaged or encrypted files
+            frame = _read_sheet(path, header_row)
+        except Exception as exc:  # noqa: BLE001 - calamine raises many kinds for damaged or encrypted files
             raise DataError(f"{path}: cannot read as an old Excel workbook (.xls): {exc}",
                             fix="open it in Excel and save it as .xlsx without a password (or as 'CSV UTF-8', "
                                 "then name it .csv)") from exc
-        frame = frame.fillna("").astype(str)
-        frame.columns = unique_headers([("" if str(c).startswith("Unnamed: ") else str(c)) for c in frame.columns])
-        frame["_row"] = pd.RangeIndex(len(frame)) + 2
         return RawTable(path=path, frame=frame, encoding="xls")
     if _HTML_START.match(head):
-        return read_html_table(path, head)
+        return read_html_table(path, head, header_row)
     if head.startswith(b"PK\x03\x04"):
         what, fix = "an Excel workbook (.xlsx) named .xls", f"rename it to {path.stem}.xlsx"
     elif head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<?xml"):
@@ -373,11 +380,34 @@ _CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([A-Za-z0-9_\-]+)", re
 _CELL_SPACE = re.compile(r"[ \t\r\n\f\v\xa0\u3000]+")
 
 
-def read_html_table(path: Path, head: bytes = b"") -> RawTable:
+def read_html_table(path: Path, head: bytes = b"", header_row: int = 1) -> RawTable:
     """Read the largest ``<table>`` of an HTML page (an "Excel" export saved as ``.xls``) by ``lxml``: the
-    first row is the header, each cell its text as Excel shows it (white space runs as one space, ``<br>``
-    a line break). A row with another number of cells than the header is quarantined (``malformed_row``)
-    with its text; the encoding is the page's ``<meta charset>``, else detected as for a CSV."""
+    header on row ``header_row`` (the first), each cell its text as Excel shows it (white space runs as one
+    space, ``<br>`` a line break). A row with another number of cells than the header is quarantined
+    (``malformed_row``) with its text; the encoding is the page's ``<meta charset>``, else detected as for
+    a CSV."""
+    cells, enc = _html_rows(path)
+    if header_row > len(cells):
+        raise DataError(f"{path}: the table has no row {header_row}", fix="export the records again as Excel or CSV")
+    header, records = cells[header_row - 1], cells[header_row:]
+    good, good_rows, malformed = [], [], []
+    for row, rec in enumerate(records, start=header_row + 1):
+        if not any(rec):
+            continue  # an empty row of the sheet, no record
+        reason = _damage(rec, len(header))
+        if reason:
+            malformed.append((row, _safe_text("\t".join(rec))[:SHOW_LIMIT], reason))
+            continue
+        good.append(rec)
+        good_rows.append(row)
+    names = unique_headers(header)
+    frame = pd.DataFrame(good, columns=names, dtype=str) if good else pd.DataFrame(columns=names, dtype=str)
+    frame["_row"] = np.asarray(good_rows, dtype=np.int64)
+    return RawTable(path=path, frame=frame, encoding=f"html ({enc})", malformed=malformed)
+
+
+def _html_rows(path: Path) -> tuple[list[list[str]], str]:
+    """The cell texts of every row of the page's largest table, and the encoding the page was read with."""
     import lxml.html
 
     data = path.read_bytes()
@@ -400,21 +430,7 @@ def read_html_table(path: Path, head: bytes = b"") -> RawTable:
     rows = max(rows_of, key=len)
     cells = [["\n".join(_CELL_SPACE.sub(" ", line).strip() for line in c.text_content().split("\n")).strip()
               for c in r.xpath("./td|./th")] for r in rows]
-    header, records = cells[0], cells[1:]
-    good, good_rows, malformed = [], [], []
-    for row, rec in enumerate(records, start=2):
-        if not any(rec):
-            continue  # an empty row of the sheet, no record
-        reason = _damage(rec, len(header))
-        if reason:
-            malformed.append((row, _safe_text("\t".join(rec))[:SHOW_LIMIT], reason))
-            continue
-        good.append(rec)
-        good_rows.append(row)
-    names = unique_headers(header)
-    frame = pd.DataFrame(good, columns=names, dtype=str) if good else pd.DataFrame(columns=names, dtype=str)
-    frame["_row"] = np.asarray(good_rows, dtype=np.int64)
-    return RawTable(path=path, frame=frame, encoding=f"html ({enc})", malformed=malformed)
+    return cells, enc
 
 
 READERS = {".csv": read_csv, ".txt": read_csv, ".tsv": read_csv, ".xlsx": read_excel, ".xlsm": read_excel,
@@ -490,8 +506,9 @@ def sheet_note(path: str | Path) -> str:
             f"{names[0]!r}: move the data sheet to the front (or save it alone as .xlsx or 'CSV UTF-8')")
 
 
-def read_table(path: str | Path, encoding: str = "auto") -> RawTable:
-    """Dispatch on the file suffix."""
+def read_table(path: str | Path, encoding: str = "auto", header_row: int = 1) -> RawTable:
+    """Dispatch on the file suffix; ``header_row`` > 1 (a workbook whose header sits below a title:
+    :func:`peek_rows`) for spreadsheets only."""
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: no such file", fix="check the path (relative paths are from the current folder)")
@@ -503,8 +520,33 @@ def read_table(path: str | Path, encoding: str = "auto") -> RawTable:
             fix=f"export as one of {', '.join(sorted(READERS))}",
         )
     if reader is read_csv:
+        if header_row != 1:
+            raise ValueError("a CSV's header is its first row")
         return read_csv(path, encoding)
-    return reader(path)
+    return reader(path, header_row=header_row)
+
+
+SPREADSHEETS = (".xlsx", ".xlsm", ".xls")
+
+
+def peek_rows(path: str | Path, encoding: str = "auto", rows: int = 30) -> list[list[str]]:
+    """The first ``rows`` rows of an export as cell texts, the header among them: to find a header that a
+    database wrote below a title (``incoPat 专利数据导出``, a search query, an empty row). A CSV's first 4 MB
+    decoded as :func:`read_csv` would; a workbook's first sheet; an HTML table's rows. Empty rows are kept."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in SPREADSHEETS:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+        if suffix == ".xls" and _HTML_START.match(head):
+            return _html_rows(path)[0][:rows]
+        frame = pd.read_excel(path, dtype=str, engine="calamine", keep_default_na=False, header=None, nrows=rows)
+        return frame.fillna("").astype(str).to_numpy().tolist()
+    enc = _resolve_encoding(path, encoding) or _best_effort_encoding(path)
+    with open(path, "rb") as fh:
+        text = fh.read(SAMPLE_BYTES).decode(enc, errors="replace").lstrip(BOM_TEXT)
+    delimiter = _delimiter(text.split("\n", 1)[0])
+    return list(itertools.islice(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), rows))
 
 
 
@@ -532,7 +574,7 @@ class RawStream:
 
 
 def stream_table(path: str | Path, encoding: str = "auto", block_bytes: int = BLOCK_BYTES,
-                 careful: bool = False, batch_rows: int = 100_000) -> RawStream:
+                 careful: bool = False, batch_rows: int = 100_000, header_row: int = 1) -> RawStream:
     """Open an export for reading in bounded batches.
 
     A regular CSV (see :func:`read_csv`) is streamed with Arrow's incremental reader
@@ -552,7 +594,7 @@ def stream_table(path: str | Path, encoding: str = "auto", block_bytes: int = BL
             opened = _open_stream(path, enc, block_bytes)
             if opened is not None:
                 return opened
-    raw = read_table(path, encoding)
+    raw = read_table(path, encoding, header_row)
     frame = raw.frame
 
     def slices(lazy: bool = False):

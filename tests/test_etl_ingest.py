@@ -237,6 +237,50 @@ def test_an_xls_that_is_neither_says_what_it_is(tmp_path, content, says, fix):
     assert fix in err.value.fix
 
 
+TITLE = [["incoPat 专利数据导出"], ["检索式: AP=(南京) AND AD=[20150101 to 20161231]"], []]  # rows 1–3
+
+
+def test_a_workbook_whose_header_sits_below_a_title_is_read_from_its_header(tmp_path):
+    """A database's title and search query above the table (rows 1–3; the header on row 4): the records
+    are read from row 5 with their own row numbers (a bad record quarantined as row 5 + its index), the
+    report names the header row, and the tables equal the CSV's. It stopped with 'unrecognised header
+    layout … map them in citynet.toml', a wrong fix. The same in an .xlsx and an HTML table named .xls."""
+    import openpyxl
+
+    records = GOOD + [BAD[0]]  # the last one quarantined: missing application number
+    wb = openpyxl.Workbook()
+    for r in [*TITLE, HEADERS, *records]:
+        wb.active.append(r)
+    wb.save(tmp_path / "titled.xlsx")
+    rows = [*TITLE, HEADERS, *records]
+    page = "<table>" + "".join("<tr>" + "".join(f"<td>{v}</td>" for v in r) + "</tr>" for r in rows) + "</table>"
+    (tmp_path / "titled.xls").write_text(f"<html><body>{page}</body></html>", encoding="utf-8")
+    ws_csv = Workspace.open(tmp_path / "csv", create=True)
+    ingest(ws_csv, [write_csv(tmp_path / "u.csv", records)])
+    for name in ("titled.xlsx", "titled.xls"):
+        ws = Workspace.open(tmp_path / name.replace(".", "_"), create=True)
+        f = ingest(ws, [tmp_path / name])["files"][0]
+        assert (f["header_row"], f["rows_read"], f["rows_loaded"], f["rows_quarantined"]) == (4, 5, 4, 1)
+        q = pd.read_csv(ws.quarantine / "patents__titled.csv", dtype=str)
+        assert q["source_row"].tolist() == [str(4 + len(records))] and q["reason_code"].tolist() == ["missing_app_number"]
+        assert sorted(tables(ws)["patents"]["source_row"].astype(int)) == [5, 6, 7, 8]
+        _same_tables(ws_csv, ws)
+
+
+def test_a_csv_whose_header_sits_below_a_title_names_the_row_to_delete(tmp_path, capsys):
+    from citynet.cli import main
+
+    path = tmp_path / "titled.csv"
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows([*TITLE, HEADERS, *GOOD])
+    with pytest.raises(SystemExit) as ex:
+        main(["ingest", "-w", str(tmp_path / "ws"), str(path)])
+    err = " ".join(capsys.readouterr().err.split())
+    assert ex.value.code == 3 and "Traceback" not in err, err
+    assert "the header is row 4 (申请号, 申请日" in err and "the 3 rows above it (incoPat 专利数据导出" in err, err
+    assert "delete rows 1–3 of the file" in err, err
+
+
 def test_undecodable_file_says_so(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_bytes(",".join(HEADERS).encode("utf-8") + b"\n" + bytes([0x81, 0x30, 0xFF, 0xFF, 0xC3]) * 100)
