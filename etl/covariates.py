@@ -111,9 +111,9 @@ def _find(columns: list[str], candidates: tuple[str, ...]) -> str | None:
     return next((keys[header_key(c)] for c in candidates if header_key(c) in keys), None)
 
 
-def read_any(path: Path) -> pd.DataFrame:
+def read_any(path: Path, header_row: int = 1) -> pd.DataFrame:
     """CSV (UTF-8/GB18030), XLSX, XLS (an old workbook, or an HTML table: ``readers.read_xls``) or Stata
-    .dta, every column as read."""
+    .dta, every column as read; the header on row ``header_row`` (a yearbook table below its title)."""
     from citynet.etl.readers import check_content
 
     suffix = path.suffix.lower()
@@ -121,22 +121,38 @@ def read_any(path: Path) -> pd.DataFrame:
     if suffix == ".dta":
         return pd.read_stata(path)
     if suffix in (".xlsx", ".xlsm"):
-        return pd.read_excel(path, engine="openpyxl")
+        return pd.read_excel(path, engine="openpyxl", header=header_row - 1)
     if suffix == ".xls":
-        return _read_xls(path)
+        return _read_xls(path, header_row)
     from citynet.etl.readers import detect_encoding
 
-    return pd.read_csv(path, encoding=detect_encoding(path), dtype={c: str for c in CODE_HEADERS})
+    return pd.read_csv(path, encoding=detect_encoding(path), dtype={c: str for c in CODE_HEADERS},
+                       skiprows=header_row - 1)
 
 
-def _read_xls(path: Path) -> pd.DataFrame:
+def header_row(path: Path) -> int:
+    """The row of a covariate table's header: the first of the file's first 30 rows that names a year and a
+    city column — row 1, or a row below a title (a yearbook download's name, its unit, an empty row); 1 when
+    none does (the reader's message then names the headers) and for a Stata file."""
+    from citynet.etl.readers import peek_rows
+
+    if path.suffix.lower() == ".dta":
+        return 1
+    for k, cells in enumerate(peek_rows(path), start=1):
+        names = [str(c) for c in cells if str(c).strip()]
+        if _find(names, YEAR_HEADERS) and (_find(names, CODE_HEADERS) or _find(names, NAME_HEADERS)):
+            return k
+    return 1
+
+
+def _read_xls(path: Path, header_row: int = 1) -> pd.DataFrame:
     """An old workbook with its cells' types (as an .xlsx); an HTML table as text, every row whole."""
     from citynet.etl.readers import read_xls
 
     with open(path, "rb") as fh:
         if fh.read(4) == b"\xd0\xcf\x11\xe0":
-            return pd.read_excel(path, engine="calamine")
-    table = read_xls(path)
+            return pd.read_excel(path, engine="calamine", header=header_row - 1)
+    table = read_xls(path, header_row)
     if table.malformed:
         rows = ", ".join(str(row) for row, _, _ in table.malformed[:10])
         raise DataError(f"{path}: {len(table.malformed):,} rows have another number of cells than the header "
@@ -174,8 +190,12 @@ def load_covariates(path: Path, quarantine: Quarantine) -> tuple[pd.DataFrame, d
     """Covariates with ``city_code`` and ``year`` first; returns the table and a coverage report."""
     if not Path(path).is_file():
         raise DataError(f"{path}: no such covariate file", fix="check the path given to --covariates")
+    from citynet.etl.readers import check_content
+
+    check_content(Path(path))  # a workbook or Stata file named .csv: what it is, before any row is peeked
     try:
-        raw = read_any(path)
+        first = header_row(Path(path))
+        raw = read_any(path, first)
     except DataError:
         raise
     except Exception as exc:  # noqa: BLE001 - pandas/openpyxl/pyreadstat raise many kinds for a damaged file
@@ -193,7 +213,7 @@ def load_covariates(path: Path, quarantine: Quarantine) -> tuple[pd.DataFrame, d
         )
     city = match_city_keys(raw[code_col] if code_col else None, raw[name_col] if name_col else None)
     year = to_years(raw[year_col])
-    tagged = raw.astype(str).assign(_source_file=str(path), _row=range(2, len(raw) + 2))
+    tagged = raw.astype(str).assign(_source_file=str(path), _row=range(first + 1, len(raw) + first + 1))
     if city.notna().sum() == 0:
         tried = pd.unique(raw[code_col if code_col else name_col].astype(str))[:10]
         raise DataError(
@@ -240,5 +260,6 @@ def load_covariates(path: Path, quarantine: Quarantine) -> tuple[pd.DataFrame, d
         "renamed": renamed,  # header → its name in formulas (headers that are not identifiers)
         "not_numbers": not_numbers,  # column → cells left missing that held text, and up to 3 of them
         "dropped_columns": [c for c in data.columns if not keep[c]],  # no numeric value at all
+        **({"header_row": first} if first > 1 else {}),  # a table below its title
     }
     return table.reset_index(drop=True), report

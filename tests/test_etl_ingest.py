@@ -414,6 +414,38 @@ def test_covariates_in_an_xls_give_the_csv_covariates(tmp_path):
         load_covariates(tmp_path / "d.xls", Quarantine())
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx", ".xls"])
+def test_a_yearbook_table_below_its_title_gives_the_same_covariates(tmp_path, suffix):
+    """A yearbook download: its name, the unit and an empty row above the header (row 4). The covariates of
+    the table, rows numbered from 5 (the unknown city quarantined as row 7); before, 'covariates need a
+    year column and a city column; headers found: 中国城市统计年鉴…'."""
+    import openpyxl
+    from citynet.etl.covariates import load_covariates
+    from citynet.etl.quarantine import Quarantine
+
+    title = [["中国城市统计年鉴 2016（地级及以上城市）"], ["单位：亿元"], []]
+    rows = [["城市", "年份", "gdp"], ["南京市", "2015", "9720.77"], ["苏州市", "2015", "14504.07"],
+            ["不存在市", "2015", "1"]]
+    (tmp_path / "plain.csv").write_text("\n".join(",".join(r) for r in rows) + "\n", encoding="utf-8")
+    path = tmp_path / f"yearbook{suffix}"
+    if suffix == ".csv":
+        path.write_text("\n".join(",".join(r) for r in [*title, *rows]) + "\n", encoding="utf-8")
+    elif suffix == ".xlsx":
+        wb = openpyxl.Workbook()
+        for r in [*title, *rows]:
+            wb.active.append([float(v) if v.replace(".", "").isdigit() else v for v in r])
+        wb.save(path)
+    else:
+        cells = "".join("<tr>" + "".join(f"<td>{v}</td>" for v in r) + "</tr>" for r in [*title, *rows])
+        path.write_text(f"<html><body><table>{cells}</table></body></html>", encoding="utf-8")
+    want, _ = load_covariates(tmp_path / "plain.csv", Quarantine())
+    q = Quarantine()
+    got, rep = load_covariates(path, q)
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)
+    assert (rep["header_row"], rep["rows_read"], rep["rows_loaded"], rep["rows_quarantined"]) == (4, 3, 2, 1)
+    assert [int(r) for r in pd.concat(q.frames)["source_row"]] == [7]
+
+
 def test_unknown_encoding_is_a_usage_error(tmp_path, export, capsys):
     """--encoding latin9x was reported as bad input data of the file (exit 3); it is a mistyped option (README:
     exit 2), refused before anything is written."""
