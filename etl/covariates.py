@@ -121,6 +121,9 @@ def read_any(path: Path, header_row: int = 1) -> pd.DataFrame:
     if suffix == ".dta":
         return pd.read_stata(path)
     if suffix in (".xlsx", ".xlsm"):
+        from citynet.etl.readers import check_other_sheets
+
+        check_other_sheets(path, header_row)  # a table split over sheets (one per year): never half of it
         return pd.read_excel(path, engine="openpyxl", header=header_row - 1)
     if suffix == ".xls":
         return _read_xls(path, header_row)
@@ -151,6 +154,9 @@ def _read_xls(path: Path, header_row: int = 1) -> pd.DataFrame:
 
     with open(path, "rb") as fh:
         if fh.read(4) == b"\xd0\xcf\x11\xe0":
+            from citynet.etl.readers import check_other_sheets
+
+            check_other_sheets(path, header_row)
             return pd.read_excel(path, engine="calamine", header=header_row - 1)
     table = read_xls(path, header_row)
     if table.malformed:

@@ -334,6 +334,45 @@ def _read_sheet(path: Path, header_row: int, nrows: int | None = None) -> pd.Dat
     return frame
 
 
+def _cell_text(value) -> str:
+    text = str(value).strip()
+    return text[:-2] if isinstance(value, float) and text.endswith(".0") else text
+
+
+def check_other_sheets(path: Path, header_row: int = 1) -> None:
+    """Stop where a workbook holds records on more sheets than the first, which citynet reads: a sheet after
+    it whose row ``header_row`` is the first sheet's header and that has rows below it (a database that
+    splits a large export over sheets). Other sheets (notes, charts, a search query) are left alone."""
+    import python_calamine
+
+    book = python_calamine.CalamineWorkbook.from_path(str(path))
+    try:
+        if len(book.sheet_names) < 2:
+            return
+        sheets = [book.get_sheet_by_index(i) for i in range(len(book.sheet_names))]
+
+        def header_of(sheet) -> list[str]:
+            rows = sheet.to_python(skip_empty_area=False, nrows=header_row)
+            cells = [_cell_text(v) for v in rows[header_row - 1]] if len(rows) >= header_row else []
+            while cells and not cells[-1]:
+                cells.pop()
+            return cells
+
+        first = header_of(sheets[0])
+        records = {s.name: s.start[0] + s.height - header_row for s in sheets if s.height} if first else {}
+        like = [s.name for s in sheets[1:] if records.get(s.name, 0) > 0 and header_of(s) == first]
+    finally:
+        book.close()
+    if like:
+        counts = ", ".join(f"{name!r} {records[name]:,} row{'s' if records[name] != 1 else ''}"
+                           for name in [sheets[0].name, *like])
+        raise DataError(
+            f"{path}: the workbook holds records on {len(like) + 1} sheets with the same header ({counts}); "
+            "citynet reads the first sheet of a file, so the others would be left out",
+            fix="save each sheet as a file of its own (Excel: right-click the sheet tab → Move or Copy → (new "
+                "book), or save it as 'CSV UTF-8') and give every file to citynet ingest")
+
+
 def read_excel(path: Path, header_row: int = 1) -> RawTable:
     """Read the first sheet of an .xlsx workbook, the header on row ``header_row``. By python-calamine
     (Rust): the same cells as openpyxl, pandas' default engine, several times faster
@@ -342,6 +381,7 @@ def read_excel(path: Path, header_row: int = 1) -> RawTable:
         frame = _read_sheet(path, header_row)
     except Exception as exc:  # noqa: BLE001 - calamine raises many kinds for damaged files
         raise DataError(f"{path}: cannot read as an Excel workbook: {exc}", fix="save it again as .xlsx") from exc
+    check_other_sheets(path, header_row)
     return RawTable(path=path, frame=frame, encoding="xlsx")
 
 
@@ -359,6 +399,7 @@ def read_xls(path: Path, header_row: int = 1) -> RawTable:
             raise DataError(f"{path}: cannot read as an old Excel workbook (.xls): {exc}",
                             fix="open it in Excel and save it as .xlsx without a password (or as 'CSV UTF-8', "
                                 "then name it .csv)") from exc
+        check_other_sheets(path, header_row)
         return RawTable(path=path, frame=frame, encoding="xls")
     if _HTML_START.match(head):
         return read_html_table(path, head, header_row)

@@ -281,6 +281,31 @@ def test_a_csv_whose_header_sits_below_a_title_names_the_row_to_delete(tmp_path,
     assert "delete rows 1–3 of the file" in err, err
 
 
+def test_a_workbook_with_records_on_several_sheets_stops_instead_of_reading_one(tmp_path, capsys):
+    """An export split over sheets with the same header: citynet reads the first sheet of a file, so it stops
+    with the sheets and their rows (it read the first and left the rest out, silently); a notes sheet
+    after the data is left alone. The same for covariates (a table with a sheet per year)."""
+    from citynet.etl.covariates import load_covariates
+    from citynet.etl.quarantine import Quarantine
+
+    from citynet.cli import main
+
+    split = _xlsx(tmp_path / "split.xlsx", {"Sheet1": [HEADERS, *GOOD[:3]], "Sheet2": [HEADERS, GOOD[3]],
+                                            "说明": [["说明"], ["导出说明"]]})
+    with pytest.raises(SystemExit) as ex:
+        main(["ingest", "-w", str(tmp_path / "ws"), str(split)])
+    err = " ".join(capsys.readouterr().err.split())
+    assert ex.value.code == 3 and "Traceback" not in err, err
+    assert "records on 2 sheets with the same header ('Sheet1' 3 rows, 'Sheet2' 1 row)" in err, err
+    assert "save each sheet as a file of its own" in err, err
+    noted = _xlsx(tmp_path / "noted.xlsx", {"Sheet1": [HEADERS, *GOOD], "说明": [["说明"], ["导出说明"]]})
+    assert ingest(Workspace.open(tmp_path / "ws2", create=True), [noted])["files"][0]["rows_loaded"] == len(GOOD)
+    years = _xlsx(tmp_path / "cov.xlsx", {"2015": [["城市", "年份", "gdp"], ["南京市", "2015", "1"]],
+                                          "2016": [["城市", "年份", "gdp"], ["南京市", "2016", "2"]]})
+    with pytest.raises(DataError, match="records on 2 sheets"):
+        load_covariates(years, Quarantine())
+
+
 def test_undecodable_file_says_so(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_bytes(",".join(HEADERS).encode("utf-8") + b"\n" + bytes([0x81, 0x30, 0xFF, 0xFF, 0xC3]) * 100)
