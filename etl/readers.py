@@ -563,8 +563,71 @@ def read_table(path: str | Path, encoding: str = "auto", header_row: int = 1) ->
     if reader is read_csv:
         if header_row != 1:
             raise ValueError("a CSV's header is its first row")
+        if is_tagged_records(path, encoding):
+            return read_tagged_records(path, encoding)
         return read_csv(path, encoding)
     return reader(path, header_row=header_row)
+
+
+_TAG_LINE = re.compile(r"^([A-Za-z][A-Za-z0-9/]*-[^\x00-\x7f:：]+)[:：]\s?(.*)$")
+
+
+def is_tagged_records(path: Path, encoding: str = "auto") -> bool:
+    """The file is in CNKI's "detailed" text export: records as blocks of ``Key-标签: value`` lines (an
+    English key, a hyphen, the Chinese label, a colon), blank lines between them, e.g.
+    ``SrcDatabase-来源库: 中国专利``."""
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return False
+    first = head.decode("utf-8", errors="replace").lstrip(BOM_TEXT + " \t\r\n").split("\n", 1)[0].strip()
+    return bool(_TAG_LINE.match(first)) and "," not in first.split(":", 1)[0]
+
+
+def read_tagged_records(path: Path, encoding: str = "auto") -> RawTable:
+    """Read CNKI's "detailed" text export (:func:`is_tagged_records`): one record per block of lines, each
+    ``Key-标签: value`` a field under its ``Key-标签`` header (the header names CNKI's tables use, which the
+    alias table knows). A line without a tag continues the field before it (a line break in an abstract); a
+    tag repeated in a record adds its value after a ``;``. Headers in the order they first appear; a record's
+    ``_row`` is the line it starts on; a block whose first line has no tag is quarantined
+    (``malformed_row``) with its text."""
+    enc = _resolve_encoding(path, encoding) or _best_effort_encoding(path)
+    with open(path, "rb") as fh:
+        text = fh.read().decode(enc, errors="surrogateescape").lstrip(BOM_TEXT)
+    records: list[tuple[int, dict[str, str]]] = []
+    malformed: list[tuple[int, str, str]] = []
+    headers: dict[str, None] = {}
+    current: dict[str, str] | None = None
+    last = ""
+    for number, line in enumerate(text.split("\n"), start=1):  # not splitlines: U+2028 etc. stay in values
+        line = line.rstrip("\r").rstrip()
+        if not line.strip():
+            current = None
+            continue
+        tagged = _TAG_LINE.match(line.strip())
+        if current is None:
+            if not tagged:
+                malformed.append((number, _safe_text(line)[:SHOW_LIMIT], "malformed_row"))
+                current = {}  # the rest of this block belongs to the quarantined record
+                last = ""
+                continue
+            current = {}
+            records.append((number, current))
+        if tagged:
+            last = tagged.group(1).strip()
+            headers.setdefault(last, None)
+            value = tagged.group(2).strip()
+            current[last] = f"{current[last]};{value}" if last in current else value
+        elif last:
+            current[last] += "\n" + line.strip()
+    names = list(headers)
+    frame = pd.DataFrame([[rec.get(h, "") for h in names] for _, rec in records], columns=names, dtype=str)
+    if any(_SURROGATE.search(v) for _, rec in records for v in rec.values()):
+        raise DataError(f"{path}: cannot decode the file as {enc}",
+                        fix="save it as UTF-8, or pass the encoding: citynet ingest --encoding gb18030")
+    frame.columns = unique_headers(names)
+    frame["_row"] = np.asarray([row for row, _ in records], dtype=np.int64)
+    return RawTable(path=path, frame=frame, encoding=f"cnki tagged ({enc})", malformed=malformed)
 
 
 SPREADSHEETS = (".xlsx", ".xlsm", ".xls")
@@ -629,7 +692,7 @@ def stream_table(path: str | Path, encoding: str = "auto", block_bytes: int = BL
     if not path.exists():
         raise DataError(f"{path}: no such file", fix="check the path (relative paths are from the current folder)")
     check_content(path)
-    if not careful and READERS.get(path.suffix.lower()) is read_csv:
+    if not careful and READERS.get(path.suffix.lower()) is read_csv and not is_tagged_records(path, encoding):
         enc = _resolve_encoding(path, encoding)
         if enc is not None and not enc.lower().replace("_", "-").startswith("utf-16"):  # bytes checked as read
             opened = _open_stream(path, enc, block_bytes)
