@@ -38,6 +38,10 @@ FAMILIES = ["byte_flip", "truncate", "stray_quote", "stray_comma", "stray_newlin
             "no_loadable_row", "blank_lines"]
 XLSX_FAMILIES = ["dup_header", "empty_header", "extra_column", "missing_column", "huge_field", "fullwidth",
                  "many_columns", "impossible_date", "reserved_headers", "no_loadable_row", "byte_flip", "truncate"]
+# the HTML tables some databases save as .xls: the header and cell families (a page damaged byte by byte has
+# no one right reading: browsers, lxml and html.parser recover it differently)
+XLS_FAMILIES = ["dup_header", "empty_header", "extra_column", "missing_column", "huge_field", "fullwidth",
+                "many_columns", "impossible_date", "reserved_headers", "no_loadable_row", "markup"]
 MAX_MESSAGE = 2_000  # characters of a refusal (message + fix)
 
 
@@ -120,6 +124,8 @@ def mutate(rng: random.Random, family: str, suffix: str = ".csv") -> Case:
             r[0] = rng.choice(["", "garbage", "CN123"])
     if suffix == ".xlsx":
         return Case(family, suffix, _xlsx(rng, family, header, rows))
+    if suffix == ".xls":
+        return Case(family, suffix, _html_table(rng, family, header, rows))
     if family in ("gb18030", "utf16"):
         enc = {"gb18030": "gb18030", "utf16": "utf-16"}[family]
         bom = False
@@ -157,6 +163,31 @@ def _byte_mutation(rng: random.Random, family: str, data: bytes) -> bytes:
         else:
             b[pos:pos] = {"stray_quote": b'"', "stray_comma": b",", "stray_newline": b"\n", "stray_nul": b"\x00"}[family]
     return bytes(b)
+
+
+def _html_table(rng: random.Random, family: str, header, rows) -> bytes:
+    """The records as an HTML page named .xls, as CNKI-style databases write their "Excel" export: a
+    ``<meta charset>`` (UTF-8 or GB2312), the header in ``<th>``; ``markup``: cells indented over lines,
+    ``<br>`` between applicants, ``&nbsp;``, a comment and an empty row between records."""
+    import html
+
+    enc = rng.choice(["utf-8", "gb2312"])
+    markup = family == "markup"
+
+    def cell(v: str, tag: str) -> str:
+        text = html.escape(v)
+        if markup:
+            text = f"\n   {text.replace(';', ';<br>')}&nbsp;"
+        return f"<{tag}>{text}</{tag}>"
+
+    body = []
+    for r in rows:
+        body.append("<tr>" + "".join(cell(v, "td") for v in r) + "</tr>")
+        if markup and rng.random() < 0.3:
+            body.append("<!-- 分页 --><tr>" + "<td></td>" * len(r) + "</tr>")
+    page = (f'<html><head><meta http-equiv="Content-Type" content="text/html; charset={enc}"></head><body>'
+            f'<table border="1"><tr>{"".join(cell(h, "th") for h in header)}</tr>{"".join(body)}</table></body></html>')
+    return page.encode("gb18030" if enc == "gb2312" else enc)
 
 
 def _xlsx(rng: random.Random, family: str, header, rows) -> bytes:
@@ -212,8 +243,50 @@ def _sheet_records(path: Path) -> dict[int, list[str]] | None:
         return None
 
 
+def _html_records(path: Path) -> dict[int, list[str]]:
+    """Table row → cell texts of the page's largest table, by the standard library's ``html.parser`` (not
+    lxml, which the reader uses): rows after the first with any non-blank cell."""
+    from html.parser import HTMLParser
+
+    data = path.read_bytes()
+    enc = "gb18030" if b"charset=gb2312" in data[:512] else "utf-8"
+
+    class Tables(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__(convert_charrefs=True)
+            self.tables: list[list[list[str]]] = []
+            self.cell: list[str] | None = None
+
+        def handle_starttag(self, tag, attrs) -> None:
+            if tag == "table":
+                self.tables.append([])
+            elif tag == "tr" and self.tables:
+                self.tables[-1].append([])
+            elif tag in ("td", "th"):
+                self.cell = []
+            elif tag == "br" and self.cell is not None:
+                self.cell.append("\n")
+
+        def handle_endtag(self, tag) -> None:
+            if tag in ("td", "th") and self.cell is not None and self.tables and self.tables[-1]:
+                self.tables[-1][-1].append(" ".join("".join(self.cell).replace("\xa0", " ").split()))
+                self.cell = None
+
+        def handle_data(self, data) -> None:
+            if self.cell is not None:
+                self.cell.append(data)
+
+    parser = Tables()
+    parser.feed(data.decode(enc))
+    rows = max(parser.tables, key=len) if parser.tables else []
+    return {i: r for i, r in enumerate(rows, start=1) if i > 1 and any(v.strip() for v in r)}
+
+
 def expected_records(path: Path) -> dict[int, list[str]] | None:
-    """Spreadsheet row → record, by an independent split (Python csv on the decoded text; openpyxl)."""
+    """Spreadsheet row → record, by an independent split (Python csv on the decoded text; openpyxl; the
+    standard library's HTML parser)."""
+    if path.suffix == ".xls":
+        return _html_records(path)
     if path.suffix == ".xlsx":
         from openpyxl import load_workbook
 
@@ -329,22 +402,24 @@ def shrink(case: Case, failure: str, folder: Path) -> Case:
     return Case(case.family, case.suffix, b"\n".join(lines))
 
 
-def cases(seed: int, count: int):
-    """``count`` cases from ``seed``: families in turn (CSV and XLSX), each with its own sub-seed."""
+def cases(seed: int, count: int, xls: bool = False):
+    """``count`` cases from ``seed``: families in turn (CSV and XLSX; ``xls``: the HTML tables named .xls),
+    each with its own sub-seed."""
     rng = random.Random(seed)
-    kinds = [(f, ".csv") for f in FAMILIES] + [(f, ".xlsx") for f in XLSX_FAMILIES]
+    kinds = ([(f, ".xls") for f in XLS_FAMILIES] if xls else
+             [(f, ".csv") for f in FAMILIES] + [(f, ".xlsx") for f in XLSX_FAMILIES])
     for i in range(count):
         fam, suffix = kinds[i % len(kinds)]
         yield i, mutate(random.Random(rng.getrandbits(64)), fam, suffix)
 
 
-def fuzz(seed: int, count: int, keep: Path | None = None, progress=None) -> dict:
+def fuzz(seed: int, count: int, keep: Path | None = None, progress=None, xls: bool = False) -> dict:
     """Run ``count`` cases; returns counts by outcome and the failures (shrunk and kept under ``keep``)."""
     tally: dict[str, int] = {}
     failures = []
     with tempfile.TemporaryDirectory(prefix="citynet-fuzz-") as tmp:
         work = Path(tmp) / "case"
-        for i, case in cases(seed, count):
+        for i, case in cases(seed, count, xls):
             res = run_case(case, work)
             key = res.kind if res.ok else f"FAIL {res.kind}"
             tally[key] = tally.get(key, 0) + 1
@@ -366,6 +441,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--count", type=int, default=1_000)
     ap.add_argument("--keep", type=Path, default=None, help="write shrunk failing cases here")
+    ap.add_argument("--xls", action="store_true", help="the HTML tables named .xls instead of CSV and XLSX")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     seen: dict[str, int] = {}
@@ -376,7 +452,7 @@ def main(argv: list[str] | None = None) -> int:
         if (i + 1) % 50 == 0:
             print(f"{i + 1}/{args.count} {time.perf_counter() - t0:.0f}s {json.dumps(seen)}", file=sys.stderr, flush=True)
 
-    res = fuzz(args.seed, args.count, args.keep, progress=progress)
+    res = fuzz(args.seed, args.count, args.keep, progress=progress, xls=args.xls)
     res["seconds"] = round(time.perf_counter() - t0, 1)
     print(json.dumps(res, ensure_ascii=False, indent=2))
     return 1 if res["failures"] else 0
