@@ -303,6 +303,20 @@ def test_a_workbook_with_records_on_several_sheets_stops_instead_of_reading_one(
         load_covariates(years, Quarantine())
 
 
+def test_applicants_one_per_line_in_a_cell_are_as_many_applicants(tmp_path):
+    """A cell with one applicant per line (Alt+Enter in Excel, a <br> in an HTML table) gives the same
+    applicants as ';' — before, the name normalisation joined them into one applicant
+    ('南京南瑞科技有限公司苏州绿能有限公司', located where the first one is)."""
+    lines = [[v.replace(";", "\n").replace("；", "\r\n") if j == HEADERS.index("申请人") else v
+              for j, v in enumerate(r)] for r in GOOD]
+    assert any("\n" in r[HEADERS.index("申请人")] for r in lines)
+    ws_a, ws_b = (Workspace.open(tmp_path / n, create=True) for n in ("semicolons", "lines"))
+    ingest(ws_a, [write_csv(tmp_path / "a.csv", GOOD)])
+    ingest(ws_b, [write_csv(tmp_path / "b.csv", lines)])
+    _same_tables(ws_a, ws_b)
+    assert len(tables(ws_b)["applicants"]) == 3  # 南京南瑞科技, 苏州绿能, 张伟
+
+
 def test_undecodable_file_says_so(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_bytes(",".join(HEADERS).encode("utf-8") + b"\n" + bytes([0x81, 0x30, 0xFF, 0xFF, 0xC3]) * 100)
