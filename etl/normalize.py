@@ -532,9 +532,10 @@ def split_list(raw: pd.Series, sep: str = r"[;；,，|]") -> pd.Series:
     return pd.Series(lists, index=raw.index, dtype=object)
 
 
-# the separators of a list of names or numbers in one cell; a line break too (a cell with one applicant per
-# line, a <br> of an HTML table), where the name normalisation used to join two applicants into one name
-LIST_SEP = r"[;；,，|\n\r]"
+# the separators of a list of names or numbers in one cell: also the enumeration comma 、 and the full-width
+# bar ｜ (as for classification symbols, CODE_SEP), and a line break (a cell with one applicant per line, a
+# <br> of an HTML table), where the name normalisation used to join two applicants into one name
+LIST_SEP = r"[;；,，|｜、\n\r]"
 
 
 def explode_items(raw: pd.Series, sep: str = LIST_SEP) -> pd.Series:

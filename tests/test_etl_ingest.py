@@ -310,6 +310,7 @@ def test_applicants_one_per_line_in_a_cell_are_as_many_applicants(tmp_path):
     lines = [[v.replace(";", "\n").replace("；", "\r\n") if j == HEADERS.index("申请人") else v
               for j, v in enumerate(r)] for r in GOOD]
     assert any("\n" in r[HEADERS.index("申请人")] for r in lines)
+    lines[1][HEADERS.index("申请人")] = "苏州绿能有限公司、南京南瑞科技有限公司"  # the enumeration comma too
     ws_a, ws_b = (Workspace.open(tmp_path / n, create=True) for n in ("semicolons", "lines"))
     ingest(ws_a, [write_csv(tmp_path / "a.csv", GOOD)])
     ingest(ws_b, [write_csv(tmp_path / "b.csv", lines)])
