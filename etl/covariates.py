@@ -124,7 +124,7 @@ def read_any(path: Path, header_row: int = 1) -> pd.DataFrame:
         from citynet.etl.readers import check_other_sheets
 
         check_other_sheets(path, header_row)  # a table split over sheets (one per year): never half of it
-        return pd.read_excel(path, engine="openpyxl", header=header_row - 1)
+        return pd.read_excel(path, engine="calamine", header=header_row - 1)
     if suffix == ".xls":
         return _read_xls(path, header_row)
     from citynet.etl.readers import detect_encoding

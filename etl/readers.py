@@ -534,11 +534,11 @@ def sheet_note(path: str | Path) -> str:
     if READERS.get(path.suffix.lower()) is not read_excel or not path.is_file():
         return ""
     try:
-        from openpyxl import load_workbook
+        import python_calamine
 
-        wb = load_workbook(path, read_only=True)
-        names = wb.sheetnames
-        wb.close()
+        book = python_calamine.CalamineWorkbook.from_path(str(path))
+        names = list(book.sheet_names)
+        book.close()
     except Exception:  # noqa: BLE001 - only a note for a message; the reader has read the file already
         return ""
     if len(names) < 2:
