@@ -373,7 +373,8 @@ def _take_transfers(tr_job: _Background, earlier_tr: list, state: stream.State, 
         files_report.append(entry)
     for path, raw, frame in read:
         q_tr.add_malformed(str(path), raw.malformed)
-        entry = {"file": str(path), "kind": "transfers", "encoding": raw.encoding, "rows_read": raw.rows_read}
+        entry = {"file": str(path), "kind": "transfers", "encoding": raw.encoding, "rows_read": raw.rows_read,
+                 **({"header_row": raw.header_row} if raw.header_row > 1 else {})}
         files_report.append(entry)
         state.add_transfer_file(entry, frame, raw.malformed)
     q_tr.frames.extend(tr_quarantine.frames)  # after the reader's rows, as when checked here

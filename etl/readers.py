@@ -43,6 +43,7 @@ class RawTable:
     frame: pd.DataFrame  # all columns str (missing → ""), plus int column ``_row``
     encoding: str
     malformed: list[tuple[int, str, str]] = field(default_factory=list)  # (row, raw text shown safely, reason)
+    header_row: int = 1  # the spreadsheet row of the header (below a title: etl.headers.header_row_below)
 
     @property
     def rows_read(self) -> int:
@@ -382,7 +383,7 @@ def read_excel(path: Path, header_row: int = 1) -> RawTable:
     except Exception as exc:  # noqa: BLE001 - calamine raises many kinds for damaged files
         raise DataError(f"{path}: cannot read as an Excel workbook: {exc}", fix="save it again as .xlsx") from exc
     check_other_sheets(path, header_row)
-    return RawTable(path=path, frame=frame, encoding="xlsx")
+    return RawTable(path=path, frame=frame, encoding="xlsx", header_row=header_row)
 
 
 def read_xls(path: Path, header_row: int = 1) -> RawTable:
@@ -400,7 +401,7 @@ def read_xls(path: Path, header_row: int = 1) -> RawTable:
                             fix="open it in Excel and save it as .xlsx without a password (or as 'CSV UTF-8', "
                                 "then name it .csv)") from exc
         check_other_sheets(path, header_row)
-        return RawTable(path=path, frame=frame, encoding="xls")
+        return RawTable(path=path, frame=frame, encoding="xls", header_row=header_row)
     if _HTML_START.match(head):
         return read_html_table(path, head, header_row)
     if head.startswith(b"PK\x03\x04"):
@@ -444,7 +445,7 @@ def read_html_table(path: Path, head: bytes = b"", header_row: int = 1) -> RawTa
     names = unique_headers(header)
     frame = pd.DataFrame(good, columns=names, dtype=str) if good else pd.DataFrame(columns=names, dtype=str)
     frame["_row"] = np.asarray(good_rows, dtype=np.int64)
-    return RawTable(path=path, frame=frame, encoding=f"html ({enc})", malformed=malformed)
+    return RawTable(path=path, frame=frame, encoding=f"html ({enc})", malformed=malformed, header_row=header_row)
 
 
 def _html_rows(path: Path) -> tuple[list[list[str]], str]:

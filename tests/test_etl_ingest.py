@@ -264,6 +264,25 @@ def test_a_workbook_whose_header_sits_below_a_title_is_read_from_its_header(tmp_
         _same_tables(ws_csv, ws)
 
 
+def test_a_transfer_workbook_below_a_title_is_read_from_its_header(tmp_path):
+    """Transfers alike: the header on row 4, the record without assignee quarantined at row 6."""
+    import openpyxl
+
+    csv_path = write_transfers(tmp_path / "tr.csv")
+    with open(csv_path, encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    wb = openpyxl.Workbook()
+    for r in [*TITLE, *rows]:
+        wb.active.append(r)
+    wb.save(tmp_path / "tr.xlsx")
+    export = write_csv(tmp_path / "e.csv", GOOD)
+    report = ingest(Workspace.open(tmp_path / "ws", create=True), [export], [tmp_path / "tr.xlsx"])
+    f = next(f for f in report["files"] if f["kind"] == "transfers")
+    assert (f["header_row"], f["rows_read"], f["rows_quarantined"]) == (4, 2, 1)
+    q = pd.read_csv(tmp_path / "ws" / "quarantine" / "transfers__tr.csv", dtype=str)
+    assert q["source_row"].tolist() == ["6"]
+
+
 def test_a_csv_whose_header_sits_below_a_title_names_the_row_to_delete(tmp_path, capsys):
     from citynet.cli import main
 
