@@ -150,10 +150,10 @@ def header_row(path: Path) -> int:
 
 def _read_xls(path: Path, header_row: int = 1) -> pd.DataFrame:
     """An old workbook with its cells' types (as an .xlsx); an HTML table as text, every row whole."""
-    from citynet.etl.readers import read_xls
+    from citynet.etl.readers import OLE_MAGIC, read_xls
 
     with open(path, "rb") as fh:
-        if fh.read(4) == b"\xd0\xcf\x11\xe0":
+        if fh.read(4) == OLE_MAGIC:
             from citynet.etl.readers import check_other_sheets
 
             check_other_sheets(path, header_row)

@@ -106,7 +106,7 @@ class IngestOptions:
 
 def _mapped(path: Path, open_at, headers_of, fields, required, one_of, mapping, opts: IngestOptions,
             section: str, header_row: int | None = None):
-    """``(raw, columns, header_row)``: the file opened by ``open_at(header_row)`` and its fields resolved.
+    """``(raw, columns)``: the file opened by ``open_at(header_row)`` and its fields resolved.
     A header that a database wrote below a title (:func:`headers.header_row_below`) is found when the first
     row names no field: a workbook is then read from it (the rows above are not records; the report names
     the row), a CSV stops with the row and the fix."""
@@ -115,7 +115,7 @@ def _mapped(path: Path, open_at, headers_of, fields, required, one_of, mapping, 
     unusable_dialect(headers, str(path))
     try:
         return raw, resolve_columns(headers, fields, required, one_of, mapping, source=str(path),
-                                    config_section=section), header_row or 1
+                                    config_section=section)
     except DataError as exc:
         if header_row is not None or "unrecognised header layout" not in exc.message:
             raise
@@ -134,9 +134,9 @@ def _mapped(path: Path, open_at, headers_of, fields, required, one_of, mapping, 
 
 
 def _read_mapped(path: Path, fields, required, one_of, mapping, opts: IngestOptions, section: str):
-    raw, cols, _ = _mapped(path, lambda row: read_table(path, opts.encoding, row),
-                           lambda raw: [c for c in raw.frame.columns if c != "_row"],
-                           fields, required, one_of, mapping, opts, section)
+    raw, cols = _mapped(path, lambda row: read_table(path, opts.encoding, row),
+                        lambda raw: [c for c in raw.frame.columns if c != "_row"],
+                        fields, required, one_of, mapping, opts, section)
     headers = [c for c in raw.frame.columns if c != "_row"]
     frame = raw.frame[list(cols.values())].copy()
     frame.columns = list(cols.keys())
@@ -255,7 +255,7 @@ def _stream_patent_file(path: Path, state: stream.State, opts: IngestOptions, se
     for careful in (False, True):
         fq = _RawHeaders()
         state.drop_file(file_no)
-        raw, cols, header_row = _mapped(
+        raw, cols = _mapped(
             path, lambda row, careful=careful: stream_table(path, opts.encoding, settings.block, careful=careful,
                                                             header_row=row),
             lambda raw: list(raw.header), PATENT_FIELDS, PATENT_REQUIRED, PATENT_ONE_OF, opts.columns, opts,
@@ -290,7 +290,7 @@ def _stream_patent_file(path: Path, state: stream.State, opts: IngestOptions, se
     state.meta["next_pos"] = pos
     steps.current = (steps.current[0], rows_read, steps.current[2])  # rows known once read
     return {"file": str(path), "kind": "patents", "dialect": detect_dialect(headers), "encoding": raw.encoding,
-            "rows_read": rows_read, **({"header_row": header_row} if header_row > 1 else {})}
+            "rows_read": rows_read, **({"header_row": raw.header_row} if raw.header_row > 1 else {})}
 
 
 _FACTS = pa.schema([("name", pa.string()), ("kind", pa.string()), ("key", pa.string()), ("rule", pa.string())])

@@ -54,14 +54,6 @@ HEADERS = {
 _SPLIT = re.compile(r"[;；、,，/\s|]+")
 
 
-def _read(path: Path):
-    """The file by the patent exports' readers (CSV in any of their encodings, XLSX, XLS; a file that is not
-    what its name says stops with a ``DataError``): every cell text, ``_row`` its spreadsheet row."""
-    from citynet.etl.readers import read_table
-
-    return read_table(path)
-
-
 def _columns(raw: pd.DataFrame) -> dict[str, str]:
     found = {}
     lower = {str(c).strip().lower(): c for c in raw.columns}
@@ -121,8 +113,10 @@ def count_bodies(cell: str | None) -> int | None:
 
 def read_policy_docs(path: str | Path) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     """(loaded rows, quarantined rows, rows read) of one policy file (module docstring)."""
+    from citynet.etl.readers import read_table
+
     path = Path(path)
-    table = _read(path)
+    table = read_table(path)  # the exports' readers: their encodings, XLSX, XLS; a misnamed file stops
     raw = table.frame.drop(columns="_row")
     cols = _columns(raw)
     missing = [k for k in ("year", "bodies") if k not in cols]

@@ -29,6 +29,7 @@ from citynet.errors import DataError
 SAMPLE_BYTES = 4 << 20
 FIELD_LIMIT = 131_072  # Python csv's default field limit: a longer field is damage, not data
 BOM_TEXT = "\ufeff"  # a byte-order mark, as decoded text
+OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # the first bytes of an OLE file: an old Excel workbook (.xls), an encrypted one
 SHOW_LIMIT = 32_000  # a quarantine cell stays under Excel's 32,767-character cell limit
 RESERVED = {"_row", "_source_file"}
 _SURROGATE = re.compile("[\udc80-\udcff]")
@@ -324,11 +325,10 @@ def _damage(rec: list[str], ncols: int) -> str | None:
     return None
 
 
-def _read_sheet(path: Path, header_row: int, nrows: int | None = None) -> pd.DataFrame:
+def _read_sheet(path: Path, header_row: int) -> pd.DataFrame:
     """The first sheet of a workbook (.xlsx or old .xls) by python-calamine, every cell as text, the header
     on spreadsheet row ``header_row``; ``_row`` is each record's spreadsheet row (empty rows are kept)."""
-    frame = pd.read_excel(path, dtype=str, engine="calamine", keep_default_na=False, header=header_row - 1,
-                          nrows=nrows)
+    frame = pd.read_excel(path, dtype=str, engine="calamine", keep_default_na=False, header=header_row - 1)
     frame = frame.fillna("").astype(str)
     frame.columns = unique_headers([("" if str(c).startswith("Unnamed: ") else str(c)) for c in frame.columns])
     frame["_row"] = pd.RangeIndex(len(frame)) + header_row + 1
@@ -393,7 +393,7 @@ def read_xls(path: Path, header_row: int = 1) -> RawTable:
     (a date cell as ``2015-03-12 00:00:00``, a whole number without ``.0``)."""
     with open(path, "rb") as fh:
         head = fh.read(4096)
-    if head.startswith(b"\xd0\xcf\x11\xe0"):
+    if head.startswith(OLE_MAGIC):
         try:
             frame = _read_sheet(path, header_row)
         except Exception as exc:  # noqa: BLE001 - calamine raises many kinds for damaged or encrypted files
@@ -480,7 +480,7 @@ READERS = {".csv": read_csv, ".txt": read_csv, ".tsv": read_csv, ".xlsx": read_e
 
 
 #: what the first bytes of a file say it is, for a file whose suffix says otherwise
-_MAGIC = ((b"PK\x03\x04", "xlsx"), (b"\xd0\xcf\x11\xe0", "ole"), (b"<stata_dta>", "dta"), (b"PAR1", "parquet"),
+_MAGIC = ((b"PK\x03\x04", "xlsx"), (OLE_MAGIC, "ole"), (b"<stata_dta>", "dta"), (b"PAR1", "parquet"),
           (b"%PDF", "pdf"))
 
 
@@ -676,6 +676,7 @@ class RawStream:
     batches: object  # a callable returning an iterator of DataFrames
     malformed: list[tuple[int, str, str]] = field(default_factory=list)
     streamed: bool = True
+    header_row: int = 1  # as RawTable's
 
 
 def stream_table(path: str | Path, encoding: str = "auto", block_bytes: int = BLOCK_BYTES,
@@ -708,7 +709,7 @@ def stream_table(path: str | Path, encoding: str = "auto", block_bytes: int = BL
 
     header = [c for c in frame.columns if c != "_row"]
     return RawStream(path=path, header=header, encoding=raw.encoding, batches=slices, malformed=raw.malformed,
-                     streamed=False)
+                     streamed=False, header_row=raw.header_row)
 
 
 @dataclass
