@@ -315,7 +315,9 @@ def fit(
     from citynet.analysis.pyfixest_order import pin
 
     pin()  # fixed effects in formula order, whatever the hash seed
+    from citynet.analysis.multiple import refuse
 
+    refuse(formula, "this step")  # sw(), csw() …: the command and a SPEC fit each model (analysis/multiple.py)
     model = model.lower()
     if model in ("iv", "tsls"):
         model = "2sls"

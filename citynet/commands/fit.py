@@ -105,37 +105,44 @@ def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, in
 
         cluster = column_names(cluster, df.columns, subject, several=True)
     v = vcov or (f"cluster:{cluster}" if cluster else None)
-    if panel_name == "dyad-year":
-        parts = split_formula(formula)
-        fes = set(parts["fe"])
-        if model == "ppml" and fes and fes <= {"origin_year", "dest_year", "pair", "year"}:
-            from citynet.analysis.estimators import _terms
 
-            r = gravity(df, parts["depvar"], _terms(parts["rhs"]), fe=" + ".join(parts["fe"]), vcov=v, sample=sample)
-        else:
-            if v is None:
-                df = df.assign(pair=df["city_a"].astype(str) + "-" + df["city_b"].astype(str))
-                v = "cluster:pair"
-            r = fit(df, formula, model=model, vcov=v, sample=sample)
-    elif inference:  # analysis/inference.py: wild bootstrap, randomization inference, Conley
-        from citynet.analysis.estimators import apply_sample
-        from citynet.analysis.inference import fit_with_inference
+    def one(formula: str):
+        """The fit of one model (a formula without stepwise functions)."""
+        if panel_name == "dyad-year":
+            parts = split_formula(formula)
+            fes = set(parts["fe"])
+            if model == "ppml" and fes and fes <= {"origin_year", "dest_year", "pair", "year"}:
+                from citynet.analysis.estimators import _terms
 
-        r = fit_with_inference(apply_sample(df, sample), formula, inference, param=param, vcov=v, cluster=cluster or "city_code",
-                               model=model)
-    else:
-        r = fit(df, formula, model=model, vcov=v, sample=sample)
-    for note in r.notes:
+                return gravity(df, parts["depvar"], _terms(parts["rhs"]), fe=" + ".join(parts["fe"]), vcov=v,
+                               sample=sample)
+            if v is None:  # clustered by city pair
+                pairs = df.assign(pair=df["city_a"].astype(str) + "-" + df["city_b"].astype(str))
+                return fit(pairs, formula, model=model, vcov="cluster:pair", sample=sample)
+            return fit(df, formula, model=model, vcov=v, sample=sample)
+        if inference:  # analysis/inference.py: wild bootstrap, randomization inference, Conley
+            from citynet.analysis.estimators import apply_sample
+            from citynet.analysis.inference import fit_with_inference
+
+            return fit_with_inference(apply_sample(df, sample), formula, inference, param=param, vcov=v,
+                                      cluster=cluster or "city_code", model=model)
+        return fit(df, formula, model=model, vcov=v, sample=sample)
+
+    from citynet.analysis.multiple import expand
+
+    results = [one(f) for f in expand(formula)]  # several models: sw(), csw() … (analysis/multiple.py)
+    for note in dict.fromkeys(n for r in results for n in r.notes):
         if note.startswith("Warning:"):
             click.echo(note, err=True)
     if as_json:
-        click.echo(json.dumps(r.to_json() | panel_stamp(ws), indent=2, default=float))
+        docs = [r.to_json() | panel_stamp(ws) for r in results]
+        click.echo(json.dumps(docs[0] if len(docs) == 1 else docs, indent=2, default=float))
     else:
         from citynet.analysis.tables import filter_note
         from citynet.metrics.pipeline import panel_meta
 
-        t = regression_table([r], stats=list(k for k in ("kp_rk_f", "first_stage_F", "wild_pvalue", "wild_ci_low",
-                                                          "wild_ci_high", "ri_pvalue") if k in r.stats))
+        shown = ("kp_rk_f", "first_stage_F", "wild_pvalue", "wild_ci_low", "wild_ci_high", "ri_pvalue")
+        t = regression_table(results, stats=[k for k in shown if any(k in r.stats for r in results)])
         note = filter_note(panel_meta(ws.panel("city-year")))
         if note:  # the table names the panels it was fitted on, as the tables of a SPEC do
             t.notes.append(note)

@@ -1,0 +1,161 @@
+"""Multiple estimation: one formula that asks for several models, as fixest writes it.
+
+fixest (and pyfixest) read stepwise functions in a formula and fit one model per step:
+
+===================  ============================================  =====================================
+``sw(a, b)``         each in turn                                  ``a``; ``b``
+``sw0(a, b)``        none, then each in turn                       (none); ``a``; ``b``
+``csw(a, b)``        cumulatively                                  ``a``; ``a + b``
+``csw0(a, b)``       none, then cumulatively                       (none); ``a``; ``a + b``
+``mvsw(a, b)``       every subset, smallest first                  (none); ``a``; ``b``; ``a + b``
+===================  ============================================  =====================================
+
+One stepwise function may stand among the regressors and one among the fixed effects; several dependent
+variables are written ``c(y1, y2) ~ …`` (fixest) or ``y1 + y2 ~ …`` (pyfixest). The models are every
+combination, in fixest's order (its vignette "Multiple estimations": fixed effects outermost, then the
+dependent variables, then the regressors' steps; pyfixest's order too). Each model is then fitted alone,
+so every check citynet makes of one formula applies to each.
+
+Source: Bergé, L. (2018), fixest's documentation "Multiple estimations" (``stepwise``); pyfixest's
+``FixestMulti``, against which ``tests/test_multiple_estimation.py`` checks the coefficients.
+
+Example::
+
+    >>> expand("y ~ x0 + csw(x1, x2) | sw0(city_code)")
+    ['y ~ x0 + x1', 'y ~ x0 + x1 + x2', 'y ~ x0 + x1 | city_code', 'y ~ x0 + x1 + x2 | city_code']
+"""
+
+from __future__ import annotations
+
+import re
+from itertools import combinations
+
+from citynet.errors import AnalysisError
+
+STEPWISE = ("sw", "sw0", "csw", "csw0", "mvsw")
+_CALL = re.compile(r"(?<![\w.])(" + "|".join(sorted(STEPWISE, key=len, reverse=True)) + r")\s*\(")
+_LHS_C = re.compile(r"^c\s*\((.*)\)$", re.S)
+FIX = "write one stepwise function among the regressors and one among the fixed effects, e.g. " \
+      "'y ~ csw(x1, x2) | sw0(city_code + year)'"
+
+
+def _split_top(text: str, sep: str) -> list[str]:
+    """``text`` split at ``sep`` outside parentheses, brackets and backquoted headers (``i(year, d, ref=2010), x``
+    → two; ```人口,万人``` → one)."""
+    out, depth, start, quoted = [], 0, 0, False
+    for k, ch in enumerate(text):
+        if ch == "`":
+            quoted = not quoted
+        elif quoted:
+            continue
+        elif ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        elif ch == sep and depth == 0:
+            out.append(text[start:k])
+            start = k + 1
+    out.append(text[start:])
+    return [s.strip() for s in out]
+
+
+def _closing(text: str, open_at: int) -> int:
+    """The index of the parenthesis closing the one at ``open_at``."""
+    depth, quoted = 0, False
+    for k in range(open_at, len(text)):
+        quoted ^= text[k] == "`"
+        depth += not quoted and text[k] == "("
+        depth -= not quoted and text[k] == ")"
+        if depth == 0:
+            return k
+    raise AnalysisError(f"the formula part {text!r} has an unclosed parenthesis", fix=FIX)
+
+
+def _steps(kind: str, args: list[str]) -> list[list[str]]:
+    """The terms of each step of ``kind(args)``."""
+    if kind in ("sw", "sw0"):
+        return ([[]] if kind == "sw0" else []) + [[a] for a in args]
+    if kind in ("csw", "csw0"):
+        return ([[]] if kind == "csw0" else []) + [args[:k] for k in range(1, len(args) + 1)]
+    return [list(c) for k in range(len(args) + 1) for c in combinations(args, k)]  # mvsw
+
+
+def _expand_part(part: str, where: str) -> list[str]:
+    """The versions of one part of a formula (its regressors or its fixed effects), one per step."""
+    calls = list(_CALL.finditer(part))
+    if not calls:
+        return [part]
+    if len(calls) > 1:
+        names = ", ".join(f"{m.group(1)}()" for m in calls)
+        raise AnalysisError(f"the {where} of the formula hold {len(calls)} stepwise functions ({names}); fixest "
+                            "allows one per part", fix=FIX)
+    m = calls[0]
+    close = _closing(part, m.end() - 1)
+    args = [a for a in _split_top(part[m.end():close], ",") if a]
+    if not args:
+        raise AnalysisError(f"{m.group(1)}() in the {where} of the formula has no terms", fix=FIX)
+    if _CALL.search(part[m.end():close]):
+        raise AnalysisError(f"a stepwise function inside {m.group(1)}() cannot be read", fix=FIX)
+    fixed = [t for t in _split_top(part[:m.start()] + part[close + 1:], "+") if t]
+    before = len([t for t in _split_top(part[:m.start()], "+") if t])
+    out = []
+    for step in _steps(m.group(1), args):
+        terms = fixed[:before] + step + fixed[before:]
+        out.append(" + ".join(terms))
+    return out
+
+
+def _lhs(text: str) -> list[str]:
+    """The dependent variables: ``c(y1, y2)``, ``y1 + y2`` or one name."""
+    m = _LHS_C.match(text.strip())
+    if m:
+        names = [a for a in _split_top(m.group(1), ",") if a]
+    else:
+        names = [a for a in _split_top(text, "+") if a]
+    if _CALL.search(text):
+        raise AnalysisError("a stepwise function on the left of '~' cannot be read: several dependent variables "
+                            "are written c(y1, y2) ~ …", fix=FIX)
+    return names or [text.strip()]
+
+
+def is_multiple(formula: str) -> bool:
+    """True when ``formula`` asks for more than one model."""
+    return len(expand(formula)) > 1
+
+
+def expand(formula: str) -> list[str]:
+    """The single-model formulas that ``formula`` stands for (itself when it asks for one model)."""
+    parts = _split_top(formula, "|")
+    if "~" not in parts[0] or not _CALL.search(formula) and not _multi_lhs(parts[0]):
+        return [formula]
+    depvars_text, rhs = parts[0].split("~", 1)
+    iv = parts[-1] if len(parts) > 1 and "~" in parts[-1] else None
+    middle = parts[1:-1] if iv is not None else parts[1:]
+    if iv is not None and _CALL.search(iv):
+        raise AnalysisError("a stepwise function in the instruments' part of the formula cannot be read",
+                            fix="write one formula per instrument set (a SPEC of several models)")
+    if len(middle) > 1:
+        return [formula]  # not a formula citynet reads: the single-model checks say why
+    rhs_versions = _expand_part(rhs.strip(), "regressors")
+    fe_versions = _expand_part(middle[0], "fixed effects") if middle else [None]
+    out = []
+    for fe in fe_versions:
+        for y in _lhs(depvars_text):
+            for x in rhs_versions:
+                text = f"{y} ~ {x or '1'}" + (f" | {fe}" if fe else "") + (f" | {iv}" if iv is not None else "")
+                out.append(text)
+    return out
+
+
+def _multi_lhs(lhs_and_rhs: str) -> bool:
+    """True when the left of '~' names several dependent variables."""
+    left = lhs_and_rhs.split("~", 1)[0]
+    return len(_lhs(left)) > 1
+
+
+def refuse(formula: str, where: str) -> None:
+    """Stop with one message when ``formula`` asks for several models where one is fitted (``where``)."""
+    if is_multiple(formula):
+        models = expand(formula)
+        raise AnalysisError(f"the formula {formula!r} asks for {len(models)} models (multiple estimation), and "
+                            f"{where} fits one", fix="write one formula per model: " + "; ".join(repr(m) for m in models))

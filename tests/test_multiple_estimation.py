@@ -1,0 +1,125 @@
+"""Multiple estimation (``sw``, ``sw0``, ``csw``, ``csw0``, ``mvsw``, several dependent variables).
+
+The expansions are fixest's documented ones (its help page ``stepwise`` and its vignette "Multiple
+estimations", written out by hand here); the coefficients and standard errors are pyfixest's own
+multiple estimation (``FixestMulti``), an implementation citynet does not use for it.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pyfixest as pf
+import pytest
+from citynet.analysis.estimators import fit
+from citynet.analysis.multiple import expand
+from click.testing import CliRunner
+
+from citynet.cli import cli
+from citynet.errors import AnalysisError
+from tests.test_fit_cli import build_workspace
+
+
+@pytest.mark.parametrize("formula, models", [
+    # fixest's help page "stepwise": y ~ x1 + sw(x2, x3) and its variants
+    ("y ~ x1 + sw(x2, x3)", ["y ~ x1 + x2", "y ~ x1 + x3"]),
+    ("y ~ x1 + sw0(x2, x3)", ["y ~ x1", "y ~ x1 + x2", "y ~ x1 + x3"]),
+    ("y ~ x1 + csw(x2, x3)", ["y ~ x1 + x2", "y ~ x1 + x2 + x3"]),
+    ("y ~ x1 + csw0(x2, x3)", ["y ~ x1", "y ~ x1 + x2", "y ~ x1 + x2 + x3"]),
+    ("y ~ x1 + mvsw(x2, x3)", ["y ~ x1", "y ~ x1 + x2", "y ~ x1 + x3", "y ~ x1 + x2 + x3"]),
+    # the vignette's first illustration (without its split sample): fixed effects outermost, then the
+    # dependent variables, then the regressors' steps
+    ("c(y1, y2) ~ x1 + csw(x2, x2^2) | sw0(species)",
+     ["y1 ~ x1 + x2", "y1 ~ x1 + x2 + x2^2", "y2 ~ x1 + x2", "y2 ~ x1 + x2 + x2^2",
+      "y1 ~ x1 + x2 | species", "y1 ~ x1 + x2 + x2^2 | species", "y2 ~ x1 + x2 | species",
+      "y2 ~ x1 + x2 + x2^2 | species"]),
+    ("y ~ x | csw(city_code, year)", ["y ~ x | city_code", "y ~ x | city_code + year"]),
+    ("y ~ csw0(a, b) | fe | e ~ z", ["y ~ 1 | fe | e ~ z", "y ~ a | fe | e ~ z", "y ~ a + b | fe | e ~ z"]),
+    # a term with commas of its own, and a covariate's header in backquotes
+    ("y ~ sw(x, i(year, d, ref=2010))", ["y ~ x", "y ~ i(year, d, ref=2010)"]),
+    ("y ~ csw(`GDP (亿元)`, `人口,万人`)", ["y ~ `GDP (亿元)`", "y ~ `GDP (亿元)` + `人口,万人`"]),
+    ("y ~ x | city_code + year", ["y ~ x | city_code + year"]),
+])
+def test_expansion_is_fixests(formula, models):
+    assert expand(formula) == models
+
+
+@pytest.mark.parametrize("formula, words", [
+    ("y ~ sw(a, b) + csw(c, d)", "2 stepwise functions"),
+    ("y ~ x | fe | e ~ sw(z1, z2)", "instruments"),
+    ("y ~ sw()", "no terms"),
+])
+def test_what_fixest_does_not_read_is_one_message(formula, words):
+    with pytest.raises(AnalysisError, match=words):
+        expand(formula)
+
+
+def _panel(seed: int = 7) -> pd.DataFrame:
+    """A random panel (numpy, not citynet's generator): 60 units × 10 years."""
+    rng = np.random.default_rng(seed)
+    n_unit, years = 60, np.arange(2010, 2020)
+    df = pd.DataFrame({"city_code": np.repeat([f"{k:06d}" for k in range(100000, 100000 + n_unit)], len(years)),
+                       "year": np.tile(years, n_unit)})
+    u = np.repeat(rng.normal(size=n_unit), len(years))
+    df["x1"] = rng.normal(size=len(df)) + 0.5 * u
+    df["x2"] = rng.normal(size=len(df))
+    df["y1"] = 1.0 + 0.8 * df["x1"] - 0.3 * df["x2"] + u + rng.normal(size=len(df))
+    df["y2"] = 0.5 * df["x2"] + rng.normal(size=len(df))
+    return df
+
+
+def test_coefficients_are_pyfixests_multiple_estimation():
+    df = _panel()
+    formula = "c(y1, y2) ~ csw(x1, x2) | csw0(city_code, year)"
+    ours = [fit(df, f, vcov="cluster:city_code") for f in expand(formula)]
+    theirs = pf.feols("y1 + y2 ~ csw(x1, x2) | csw0(city_code, year)", df, vcov={"CRV1": "city_code"})
+    models = list(theirs.all_fitted_models.values())
+    assert len(ours) == len(models) == 12
+    for r, m in zip(ours, models, strict=True):
+        assert r.depvar == m._depvar
+        coef, se = m.coef(), m.se()
+        assert list(r.params.index) == list(coef.index)
+        np.testing.assert_allclose(r.params.to_numpy(), coef.to_numpy(), rtol=1e-10)
+        np.testing.assert_allclose(r.se.to_numpy(), se.to_numpy(), rtol=1e-10)
+
+
+def test_one_model_step_refuses_several_with_the_formulas():
+    with pytest.raises(AnalysisError, match="asks for 2 models") as err:
+        fit(_panel(), "y1 ~ sw(x1, x2) | city_code")
+    assert "'y1 ~ x1 | city_code'; 'y1 ~ x2 | city_code'" in err.value.fix
+
+
+@pytest.fixture(scope="module")
+def ws(tmp_path_factory):
+    return build_workspace(tmp_path_factory.mktemp("ws_multi"))
+
+
+def _run(args):
+    return CliRunner().invoke(cli, args, catch_exceptions=False, standalone_mode=False)
+
+
+def test_cli_prints_one_column_per_model_and_a_json_list(ws):
+    formula = "ln_collab_patents ~ csw(l1_collab_degree, l1_collab_betweenness) | sw0(city_code + year)"
+    table = _run(["fit", "-w", str(ws), "--formula", formula]).output
+    header = next(line for line in table.splitlines() if line.startswith("|  |"))
+    assert header.count("|") == 6  # a label column and four models
+    assert "| City FE | No | No | Yes | Yes |" in table
+    out = json.loads(_run(["fit", "-w", str(ws), "--formula", formula, "--json"]).output)
+    assert [sorted(m["coefficients"]) for m in out] == [
+        ["Intercept", "l1_collab_degree"], ["Intercept", "l1_collab_betweenness", "l1_collab_degree"],
+        ["l1_collab_degree"], ["l1_collab_betweenness", "l1_collab_degree"]]
+    single = json.loads(_run(["fit", "-w", str(ws), "--formula", "ln_collab_patents ~ l1_collab_degree | city_code",
+                              "--json"]).output)
+    assert isinstance(single, dict)  # one model: one object, as before
+
+
+def test_spec_model_with_stepwise_functions_gives_a_column_each(ws, tmp_path):
+    spec = tmp_path / "steps.toml"
+    spec.write_text('[[tables]]\nname = "steps"\n[[tables.models]]\nname = "M"\n'
+                    'formula = "ln_collab_patents ~ sw(l1_collab_degree, l1_collab_betweenness) | city_code + year"\n',
+                    encoding="utf-8")
+    _run(["fit", "-w", str(ws), str(spec), "--out", str(tmp_path / "out")])
+    csv = pd.read_csv(tmp_path / "out" / "steps.csv")
+    assert list(csv.columns[1:]) == ["M (1)", "M (2)"]
