@@ -19,9 +19,11 @@ Examples:
   citynet fit -w ws --panel dyad-year --model ppml --formula "collab ~ log_distance | origin_year + dest_year"
   citynet fit -w ws --formula "y ~ x | city_code + year" --vcov hc1 --sample "year >= 2010"
   citynet fit -w ws --formula "y ~ low_carbon | city_code + year" --inference wild:999
+  citynet fit -w ws --formula "y ~ csw(x1, x2) | sw0(city_code + year)"   (four models, a column each)
   citynet fit -w ws examples/p001_tables3_5.toml        (a paper's table into ws/results/)
   citynet fit -w ws examples/p001_tables3_5.toml --network invention.y02.granted   (into ws/results/invention.y02.granted/)
-Formula names: ln_X = ln(1+X); l1_X = X one year earlier within the city; fixest syntax for FE and IV.
+Formula names: ln_X = ln(1+X); l1_X = X one year earlier within the city; fixest syntax for FE and IV,
+and for multiple estimation: sw(), sw0(), csw(), csw0(), mvsw(), c(y1, y2) ~ … (docs/methods.md §4).
 Every result (the JSON of a table, --json) records the network filter and the panel's first and last year.
 Warnings (a regressor nearly collinear with the fixed effects, fewer than 40 clusters, granted patents
 by application year in the last years) go to stderr and into the table notes.
