@@ -288,15 +288,14 @@ def _run_model(m: dict, get_panel, defaults: dict, out_dir: Path, files: list[st
         # (pyfixest's behaviour); set allow_collinear = false to make it an error instead.
         allow = m.get("allow_collinear", defaults.get("allow_collinear", True))
         from citynet.analysis.designs import run_fit_inference, wants_inference
-
         from citynet.analysis.multiple import expand
 
         formulas = expand(m["formula"])  # several models from one formula: sw(), csw() … (a column each)
         names = [name] if len(formulas) == 1 else [f"{name} ({k})" if name else None for k in range(1, len(formulas) + 1)]
         if wants_inference(m, vcov):  # wild:REPS | ri:REPS | conley:KM[:LAG]
-            return [run_fit_inference({**m, "formula": f}, df, n, vcov) for f, n in zip(formulas, names)]
+            return [run_fit_inference({**m, "formula": f}, df, n, vcov) for f, n in zip(formulas, names, strict=True)]
         return [fit(df, f, model=m.get("model", "ols"), vcov=vcov, name=n, allow_collinear=allow)
-                for f, n in zip(formulas, names)]
+                for f, n in zip(formulas, names, strict=True)]
     if kind == "did":
         return [D.did(df, m["y"], m.get("treat", "low_carbon"), ctrl, fe=fe, vcov=vcov, model=m.get("model", "ols"),
                       name=name)]

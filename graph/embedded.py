@@ -90,14 +90,25 @@ class EmbeddedStore(BaseStore):
             df = result.get_as_df()
             return neo4j_values(df, result) if as_neo4j else df
         except RuntimeError as exc:
-            raise QueryError(_query_message(str(exc), statement), fix=_query_fix(str(exc))) from exc
+            raise QueryError(_query_message(str(exc), statement),
+                             fix=_query_fix(str(exc), statement, self._live_properties)) from exc
+
+    def _live_properties(self, label: str) -> list[str] | None:
+        """The properties the store holds for ``label`` where they grow (CityYear's metric columns), else None."""
+        if label != "CityYear":
+            return None
+        try:
+            stmt = self._blocks("city_year")["columns"][0]
+            return [str(v) for v in self.conn.execute(stmt).get_as_df()["name"]]
+        except Exception:  # a hint only: the query's own error is the message
+            return None
 
     def _run_arrow(self, statement: str, params: dict) -> pa.Table:
         try:
             result = self.conn.execute(statement, params)
             return result.get_as_arrow()
         except RuntimeError as exc:
-            raise QueryError(_query_message(str(exc), statement), fix=_query_fix(str(exc))) from exc
+            raise QueryError(_query_message(str(exc), statement), fix=_query_fix(str(exc), statement)) from exc
 
     def _rows(self, statement: str, params: dict) -> list[tuple]:
         """A small result row by row: LadybugDB's Arrow and pandas results both import pandas, which
@@ -110,7 +121,7 @@ class EmbeddedStore(BaseStore):
                 out.append(tuple(result.get_next()))
             return out
         except RuntimeError as exc:
-            raise QueryError(_query_message(str(exc), statement), fix=_query_fix(str(exc))) from exc
+            raise QueryError(_query_message(str(exc), statement), fix=_query_fix(str(exc), statement)) from exc
 
     def _fetch(self, name: str) -> pd.DataFrame:
         (stmt,) = self._blocks("load")[f"fetch_{name}"]
@@ -365,7 +376,7 @@ NEO4J_ONLY_FUNCTIONS = {
 _MISSING_FUNCTION = re.compile(r"function (\w+) does not exist")
 
 
-def _query_fix(msg: str) -> str:
+def _query_fix(msg: str, statement: str = "", live=None) -> str:
     m = _MISSING_FUNCTION.search(msg)
     if m and m.group(1).upper() in NEO4J_ONLY_FUNCTIONS:
         return (f"LadybugDB has no {m.group(1).lower()}(): on the embedded store write "
@@ -401,6 +412,11 @@ def _query_fix(msg: str) -> str:
                 "dialect that LadybugDB lacks: run it on Neo4j (--store neo4j), or see docs/cypher.md for the "
                 "embedded store's writings")
     if "Binder exception" in msg:
+        from citynet.graph.schema_hints import property_hint, table_hint
+
+        hint = property_hint(msg, statement, live) or table_hint(msg)
+        if hint:
+            return f"{hint} (docs/cypher.md lists the schema)"
         return "check the labels, property names and parameter types (docs/cypher.md lists the schema)"
     if "read-only" in msg:
         return "pass --write to run write clauses"
