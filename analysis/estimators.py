@@ -139,10 +139,48 @@ def _collinear_detail(f, df: pd.DataFrame, parts: dict[str, Any]) -> tuple[list[
     return dropped, "; ".join(f"{v} is collinear with {', '.join(p)}" for v, p in partners.items())
 
 
+_I_LEVEL = re.compile(r"(\w+)::([^:]+?)(?::(\w+))?")  # a level of i(var) or i(var, x): year::2006:low_carbon
+
+
+def _zero_levels(df: pd.DataFrame, dropped: list[str]) -> tuple[str, list[str], list[str]] | None:
+    """When every dropped term is a level of one ``i(var, x)`` whose column is 0 in every row of the sample:
+    the variable, the dropped levels and the levels kept (where it is not)."""
+    found = [_I_LEVEL.fullmatch(v) for v in dropped]
+    if not all(found) or len({(m.group(1), m.group(3)) for m in found}) != 1:
+        return None
+    var, x = found[0].group(1), found[0].group(3)
+    if var not in df.columns or (x is not None and x not in df.columns):
+        return None
+    value = pd.to_numeric(df[x], errors="coerce").fillna(0) if x else pd.Series(1.0, index=df.index)
+    nonzero = df.loc[value != 0, var].astype(str)
+    levels = [m.group(2) for m in found]
+    if nonzero.isin(levels).any():
+        return None
+    return var, levels, sorted(set(nonzero))
+
+
 def _check_collinear(f, df: pd.DataFrame, parts: dict[str, Any]) -> None:
     dropped, detail = _collinear_detail(f, df, parts)
     if not dropped:
         return
+    zero = _zero_levels(df, dropped)
+    if zero:  # an event study over years in which no unit is treated: i(year, low_carbon)
+        var, levels, kept = zero
+        x = _I_LEVEL.fullmatch(dropped[0]).group(3)
+        numeric = all(re.fullmatch(r"-?\d+", v) for v in levels + kept)
+        where = ""
+        if numeric and kept and max(map(int, levels)) < min(map(int, kept)):
+            where = f'--sample "{var} >= {min(map(int, kept))}" (a SPEC: [sample]), '
+        elif numeric and kept and min(map(int, levels)) > max(map(int, kept)):
+            where = f'--sample "{var} <= {max(map(int, kept))}" (a SPEC: [sample]), '
+        raise AnalysisError(
+            f"singular design in the model of {parts['depvar']}: {', '.join(dropped)} "
+            + (f"are 0 in every row of the sample ({x} is 0 wherever {var} is {', '.join(levels)})" if x else
+               f"have no row in the sample ({var} is never {', '.join(levels)})"),
+            fix=f"keep the {var} values where {x or var} varies: {where}"
+                + (f"or take it as the reference (i({var}{', ' + x if x else ''}, ref={levels[0]})), " if len(levels) == 1
+                   else "") + "or use an event time (years since treatment) instead of the calendar year",
+        )
     terms = dict.fromkeys(re.sub(r"\[T\..*\]$", "", v) for v in dropped)  # C(tier), not its levels C(tier)[T.2]
     raise AnalysisError(
         f"singular design in the model of {parts['depvar']}: {detail}",
@@ -294,8 +332,27 @@ def apply_sample(df: pd.DataFrame, sample: str | None) -> pd.DataFrame:
 
             return df.query(unquote(sample))  # `GDP (亿元)` > 10: the covariate's column GDP_亿元
     except Exception as exc:
-        raise AnalysisError(f"sample filter {sample!r} failed: {exc}",
-                            fix=f"columns: {', '.join(map(str, df.columns))}") from exc
+        from citynet.analysis.formula import did_you_mean
+
+        columns = f"columns: {', '.join(map(str, df.columns))}"
+        unknown = re.search(r"name '([^']+)' is not defined", str(exc))
+        if unknown:
+            word = unknown.group(1)
+            text_cols = [c for c in df.columns if pd.api.types.is_string_dtype(df[c])]
+            holders = [str(c) for c in text_cols if (df[c].astype(str) == word).any()]
+            if holders:  # region == east: a value written without quotes
+                raise AnalysisError(f"sample filter {sample!r}: {word!r} is a value of {', '.join(holders)}, read as a "
+                                    "column name", fix=f"put the text in quotes: {holders[0]} == '{word}'") from exc
+            raise AnalysisError(f"sample filter {sample!r} names {unknown.group(1)!r}, which the panel does not "
+                                f"have{did_you_mean([unknown.group(1)], df.columns)}", fix=f"use the panel's {columns}") from exc
+        if "cannot assign without a target" in str(exc):
+            raise AnalysisError(f"sample filter {sample!r} has a single '=' (an assignment)",
+                                fix="compare with '==': " + re.sub(r"(?<![=!<>])=(?!=)", "==", sample)) from exc
+        if isinstance(exc, SyntaxError) or "syntax" in str(exc).lower() or "keyword" in str(exc):
+            raise AnalysisError(f"sample filter {sample!r} is not a complete condition ({exc})",
+                                fix='write comparisons of columns joined by and / or, as a pandas query: '
+                                    '"year >= 2010 and tier_high == 1"; ' + columns) from exc
+        raise AnalysisError(f"sample filter {sample!r} failed: {exc}", fix=columns) from exc
 
 
 def fit(

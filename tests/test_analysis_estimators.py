@@ -323,3 +323,43 @@ def test_a_log_of_a_count_with_zeros_says_how_many_observations_it_dropped():
     (note,) = [n for n in r.notes if n.startswith("Warning: log(count)")]
     assert f"for the {zeros:,} of {len(df):,} observations with count ≤ 0" in note and "ln_count" in note
     assert not [n for n in fit(df, "ln_count ~ x1 + x2", vcov="hetero").notes if "log(" in n]
+
+
+def _staggered(seed: int = 3) -> pd.DataFrame:
+    """40 cities × 2006–2015; half treated from 2010 (a numpy panel, not citynet's generator)."""
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({"city_code": np.repeat([f"{k:06d}" for k in range(110000, 110040)], 10),
+                       "year": np.tile(np.arange(2006, 2016), 40)})
+    df["low_carbon"] = ((df.index // 10 < 20) & (df["year"] >= 2010)).astype(int)
+    df["y"] = 0.3 * df["low_carbon"] + rng.normal(size=len(df))
+    return df
+
+
+def test_event_study_over_years_without_treated_units_says_which_years():
+    """i(year, low_carbon) is 0 in 2006–2009 (no city treated yet): the message names the years, the sample
+    that keeps the others and never 'drop year::2006:low_carbon', which no formula can write."""
+    df = _staggered()
+    with pytest.raises(AnalysisError) as err:
+        fit(df, "y ~ i(year, low_carbon, ref=2010) | city_code + year")
+    assert ("year::2006:low_carbon, year::2007:low_carbon, year::2008:low_carbon, year::2009:low_carbon are 0 in "
+            "every row of the sample (low_carbon is 0 wherever year is 2006, 2007, 2008, 2009)") in str(err.value)
+    assert '--sample "year >= 2010"' in err.value.fix and "ref=" not in err.value.fix
+    with pytest.raises(AnalysisError) as err:
+        fit(df, "y ~ i(year, low_carbon, ref=2010) | city_code + year", sample="year >= 2009")
+    assert "i(year, low_carbon, ref=2009)" in err.value.fix
+    r = fit(df, "y ~ i(year, low_carbon, ref=2010) | city_code + year", sample="year >= 2010")
+    assert list(r.params.index) == [f"year::{t}:low_carbon" for t in range(2011, 2016)]
+
+
+@pytest.mark.parametrize("sample, message, fix", [
+    ("yaer >= 2010", "names 'yaer', which the panel does not have ('yaer': did you mean 'year'?)", "columns: city_code"),
+    ("region == east", "'east' is a value of region, read as a column name", "region == 'east'"),
+    ("low_carbon = 1 and year >= 2008", "has a single '=' (an assignment)", "low_carbon == 1 and year >= 2008"),
+    ("year >= 2010 and", "is not a complete condition", 'joined by and / or'),
+    ("year >== 2010", "is not a complete condition", 'joined by and / or'),
+])
+def test_sample_filter_mistakes_say_what_to_write(sample, message, fix):
+    df = _staggered().assign(region=lambda d: np.where(d["city_code"] < "110020", "east", "west"))
+    with pytest.raises(AnalysisError) as err:
+        fit(df, "y ~ low_carbon | city_code + year", sample=sample)
+    assert message in str(err.value) and fix in err.value.fix
