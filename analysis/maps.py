@@ -366,7 +366,19 @@ def classes(values: pd.Series, k: int = 5) -> tuple[np.ndarray, list[str]]:
     """Class index per value (−1: missing) and the class labels: the distinct values when at most six; else
     quantile classes (``k``, merged where quantiles tie) labelled ``[a, b)`` with the last closed. When zeros
     fill more than one class (sparse counts), 0 is a class of its own and the positive values get ``k − 1``
-    quantile classes."""
+    quantile classes. Text that is not numbers (a region, a city tier) is a class per value, in sorted order,
+    up to :data:`MAX_TEXT_CLASSES`."""
+    text = _text_values(values)
+    if text is not None:
+        uniq = sorted(set(text.dropna()))
+        if len(uniq) > MAX_TEXT_CLASSES:
+            from citynet.errors import AnalysisError
+
+            raise AnalysisError(f"{values.name or 'the variable'} is text with {len(uniq)} distinct values; a map "
+                                f"colours at most {MAX_TEXT_CLASSES}",
+                                fix="map a numeric variable, or a text one with fewer values (region, tier)")
+        idx = text.map({u: i for i, u in enumerate(uniq)})
+        return np.where(text.isna(), -1, idx.fillna(-1)).astype(int), uniq
     v = values.astype(float)
     arr = v.to_numpy()
     uniq = np.unique(v.dropna())
@@ -384,6 +396,19 @@ def classes(values: pd.Series, k: int = 5) -> tuple[np.ndarray, list[str]]:
         idx = np.where(arr == 0, 0, idx + 1)
         labels = ["0", *labels]
     return np.where(v.isna(), -1, idx), labels
+
+
+MAX_TEXT_CLASSES = 10  # the colours of a qualitative palette (tab10)
+
+
+def _text_values(values: pd.Series) -> pd.Series | None:
+    """``values`` as text when they are text that does not read as numbers (a code such as '320000' does), else None."""
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return None
+    present = values.dropna()
+    if pd.to_numeric(present, errors="coerce").notna().all():
+        return None
+    return values.astype("string").where(values.notna())
 
 
 def _num(x: float) -> str:
@@ -410,7 +435,10 @@ def choropleth(values: pd.Series, *, title: str, legend_title: str, cmap: str = 
     vals.index = vals.index.astype(str)
     vals = vals.reindex(pref.index)
     idx, labels = classes(vals, k)
-    colors = matplotlib.colormaps[cmap](np.linspace(0.12, 0.92, max(len(labels), 2)))[: len(labels)]
+    if _text_values(vals) is not None:  # categories, not an order: a qualitative palette
+        colors = matplotlib.colormaps["tab10"](np.arange(len(labels)))
+    else:
+        colors = matplotlib.colormaps[cmap](np.linspace(0.12, 0.92, max(len(labels), 2)))[: len(labels)]
     fig, ax = plt.subplots(figsize=(7.6, 6.2))
     with _deferred_draws(fig):
 

