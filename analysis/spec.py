@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -234,18 +235,71 @@ MODEL_KEYS = frozenset([
 ])
 
 
+SPEC_KEYS = frozenset(["spec", "tables", "models", "sample", "panel_options"])
+TABLE_KEYS = frozenset(["name", "title", "models", "panel", "vcov", "allow_collinear", "sample", "labels", "keep",
+                        "drop", "stats", "digits"])
+
+
+def _near_key(key: str, known: frozenset, where: str, keys: str | None = None) -> None:
+    """A key no one reads that is near one read (``[[table]]``, ``fomula = …``) was ignored: one message naming
+    both (``keys``: where the keys are listed; default: the known keys themselves)."""
+    import difflib
+
+    if key in known:
+        return
+    near = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.75)
+    if near:
+        raise AnalysisError(f"{where}: unknown key {key!r} (did you mean {near[0]!r}?)",
+                            fix=f"write {near[0]} = … ({keys or 'the keys: ' + ', '.join(sorted(known))}; "
+                                "examples/README.md)")
+
+
+def check_spec(spec: dict) -> None:
+    """The spec's shape before any model is fitted: misspelt keys of the spec and its tables, tables that are not
+    a list of tables (``[tables]`` for ``[[tables]]``), and table names that are not file names."""
+    for key in spec:
+        _near_key(key, SPEC_KEYS, "the spec")
+    tables = spec.get("tables", [])
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        raise AnalysisError("the spec's tables are not a list of tables",
+                            fix='write each table as [[tables]] (two brackets), with name = "…" and its [[tables.models]]')
+    for tab in tables:
+        for key in tab:
+            _near_key(key, TABLE_KEYS, f"table {tab.get('name')!r}")
+        name = str(tab.get("name") or "")
+        if re.search(r'[/\\:*?"<>|]', name) or name.startswith("."):
+            raise AnalysisError(f"table name {name!r} is not a file name (its files are NAME.md, NAME.csv …)",
+                                fix="use letters, digits, spaces, '-' and '_' in name = \"…\"")
+
+
+def sample_table(value, where: str) -> dict:
+    """A ``sample`` as written: a table of keys, or a pandas query as ``--sample`` takes it (``sample =
+    "year >= 2010"`` is ``sample = {query = "year >= 2010"}``)."""
+    if value is None:
+        return {}
+    if isinstance(value, str):
+        return {"query": value}
+    if not isinstance(value, dict):
+        raise AnalysisError(f"{where}: sample = {value!r} is neither a table nor a query",
+                            fix='write sample = {years = [2010, 2020]} or sample = "year >= 2010"')
+    return value
+
+
+def with_derived(panel: pd.DataFrame, formulas: list[str]) -> pd.DataFrame:
+    """``panel`` with the lags, leads and logs the formulas name, computed on every row before a sample keeps
+    some: the sample's first year keeps its lag, as with ``--sample`` and fixest's ``subset``."""
+    from citynet.analysis.formula import prepare
+
+    for f in formulas:
+        panel = prepare(panel, f)[0]
+    return panel
+
+
 def _check_model_keys(m: dict) -> None:
     """A misspelt key of a model (``smaple = {…}``, ``fomula``) was ignored and the model fitted without it: a
     key no estimator reads that is near one they read is one message naming both."""
-    import difflib
-
     for key in m:
-        if key in MODEL_KEYS:
-            continue
-        near = difflib.get_close_matches(key, MODEL_KEYS, n=1, cutoff=0.75)
-        if near:
-            raise AnalysisError(f"model {m.get('name')!r}: unknown key {key!r} (did you mean {near[0]!r}?)",
-                                fix=f"write {near[0]} = … (the keys of each kind: examples/README.md)")
+        _near_key(key, MODEL_KEYS, f"model {m.get('name')!r}", keys="the keys of each kind")
 
 
 def _unquoted(v):
@@ -275,7 +329,7 @@ def _run_model(m: dict, get_panel, defaults: dict, out_dir: Path, files: list[st
     panel_name = m.get("panel", defaults.get("panel", "city-year"))
     if kind == "gravity":
         panel_name = m.get("panel", "dyad-year")
-    sample = _unquoted({**defaults.get("sample", {}), **m.get("sample", {})})
+    sample = _unquoted({**defaults.get("sample", {}), **sample_table(m.get("sample"), f"model {m.get('name')!r}")})
     df = _sample(get_panel(panel_name), sample)
     vcov = m.get("vcov", defaults.get("vcov"))
     name = _variant_name(m.get("name"), sample, get_panel(panel_name))
@@ -291,6 +345,7 @@ def _run_model(m: dict, get_panel, defaults: dict, out_dir: Path, files: list[st
         from citynet.analysis.multiple import expand
 
         formulas = expand(m["formula"])  # several models from one formula: sw(), csw() … (a column each)
+        df = _sample(with_derived(get_panel(panel_name), formulas), sample)
         names = [name] if len(formulas) == 1 else [f"{name} ({k})" if name else None for k in range(1, len(formulas) + 1)]
         if wants_inference(m, vcov):  # wild:REPS | ri:REPS | conley:KM[:LAG]
             return [run_fit_inference({**m, "formula": f}, df, n, vcov) for f, n in zip(formulas, names, strict=True)]
@@ -463,6 +518,7 @@ def run_spec(spec: dict[str, Any] | str | Path, ws, out_dir: Path | None = None,
     (``citynet.csvfile``; ``citynet fit SPEC --no-bom``)."""
     if not isinstance(spec, dict):
         spec = load_spec(spec)
+    check_spec(spec)
     head = spec.get("spec", {})
     out_dir = Path(out_dir or ws.results)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -488,7 +544,8 @@ def _run_tables(spec: dict, tables: list[dict], get_panel, ws, out_dir: Path, ou
         defaults = {"panel": tab.get("panel", head.get("panel", "city-year")),
                     "vcov": tab.get("vcov", head.get("vcov")),
                     "allow_collinear": tab.get("allow_collinear", head.get("allow_collinear", True)),
-                    "sample": {**spec.get("sample", {}), **tab.get("sample", {})}}
+                    "sample": {**sample_table(spec.get("sample"), "the spec"),
+                               **sample_table(tab.get("sample"), f"table {tname!r}")}}
         models = tab.get("models", [])
         if not models:
             raise AnalysisError(f"table {tname!r} has no models", fix="add [[models]] entries")
