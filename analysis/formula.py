@@ -215,6 +215,22 @@ def _materialise(df: pd.DataFrame, name: str, ids: list[str], year: str, made: d
     return False
 
 
+def derive(df: pd.DataFrame, texts: Sequence[str]) -> pd.DataFrame:
+    """``df`` with the derived columns (``lK_x``, ``fK_x``, ``ln_x``, ``L(x, k)`` …) that ``texts`` (formulas,
+    variable names) name, computed on every row of ``df``; names it cannot make are left to the estimator.
+    A sample taken afterwards keeps its first year's lag, as fixest's ``subset`` and Stata's ``if``."""
+    try:
+        ids, year = panel_keys(df)
+    except AnalysisError:
+        return df
+    made: dict[str, pd.Series] = {}
+    for text in texts:
+        for name in NAME.findall(rewrite_calls(unquote(text))):
+            if name not in df.columns and (_LAG_PREFIX.match(name) or name.startswith("ln_")):
+                _materialise(df, name, ids, year, made)
+    return df.assign(**made) if made else df
+
+
 def did_you_mean(names: Sequence[str], columns: Sequence[str]) -> str:
     """`` (did you mean 'x'?)`` for the closest column names (difflib ratio ≥ 0.6), or ``""``."""
     import difflib

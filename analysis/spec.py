@@ -285,14 +285,15 @@ def sample_table(value, where: str) -> dict:
     return value
 
 
-def with_derived(panel: pd.DataFrame, formulas: list[str]) -> pd.DataFrame:
-    """``panel`` with the lags, leads and logs the formulas name, computed on every row before a sample keeps
-    some: the sample's first year keeps its lag, as with ``--sample`` and fixest's ``subset``."""
-    from citynet.analysis.formula import prepare
-
-    for f in formulas:
-        panel = prepare(panel, f)[0]
-    return panel
+def _texts(value) -> list[str]:
+    """Every text inside a model's values (formulas, variable names, lists and tables of them)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _texts(v)]
+    if isinstance(value, list | tuple):
+        return [t for v in value for t in _texts(v)]
+    return []
 
 
 def _check_model_keys(m: dict) -> None:
@@ -330,7 +331,10 @@ def _run_model(m: dict, get_panel, defaults: dict, out_dir: Path, files: list[st
     if kind == "gravity":
         panel_name = m.get("panel", "dyad-year")
     sample = _unquoted({**defaults.get("sample", {}), **sample_table(m.get("sample"), f"model {m.get('name')!r}")})
-    df = _sample(get_panel(panel_name), sample)
+    # the lags, leads and logs the model names, on every row; then the sample (its first year keeps its lag)
+    from citynet.analysis.formula import derive
+
+    df = _sample(derive(get_panel(panel_name), _texts({k: v for k, v in m.items() if k != "sample"})), sample)
     vcov = m.get("vcov", defaults.get("vcov"))
     name = _variant_name(m.get("name"), sample, get_panel(panel_name))
     fe = m.get("fe", "city_code + year")
@@ -345,7 +349,6 @@ def _run_model(m: dict, get_panel, defaults: dict, out_dir: Path, files: list[st
         from citynet.analysis.multiple import expand
 
         formulas = expand(m["formula"])  # several models from one formula: sw(), csw() … (a column each)
-        df = _sample(with_derived(get_panel(panel_name), formulas), sample)
         names = [name] if len(formulas) == 1 else [f"{name} ({k})" if name else None for k in range(1, len(formulas) + 1)]
         if wants_inference(m, vcov):  # wild:REPS | ri:REPS | conley:KM[:LAG]
             return [run_fit_inference({**m, "formula": f}, df, n, vcov) for f, n in zip(formulas, names, strict=True)]

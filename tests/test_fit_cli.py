@@ -346,3 +346,13 @@ def test_spec_sample_may_be_a_query_as_sample_is(ws, tmp_path):
     assert {f["nobs"] for f in fits} == {cli["nobs"], wild["nobs"]} == {80 * 9}  # 2012–2020, 2012's lag from 2011
     coef = cli["coefficients"]["l1_collab_degree"]["coef"]
     assert all(f["coefficients"]["l1_collab_degree"]["coef"] == pytest.approx(coef, rel=1e-12) for f in fits)
+
+
+def test_spec_sample_keeps_the_lags_of_every_kind(ws, tmp_path):
+    """A did's lagged control: with years = [2008, 2020] the 2008 rows keep 2007's value (80 cities × 13 years)."""
+    spec = tmp_path / "did.toml"
+    spec.write_text('[[tables]]\nname = "did"\n[[tables.models]]\nkind = "did"\ny = "ln_green_patents"\n'
+                    'treat = "low_carbon"\ncontrols = ["l1_ln_gdp_per_capita"]\nsample = {years = [2008, 2020]}\n',
+                    encoding="utf-8")
+    run(["fit", "-w", str(ws), str(spec), "--out", str(tmp_path)])
+    assert json.loads((tmp_path / "did.json").read_text(encoding="utf-8"))[0]["nobs"] == 80 * 13

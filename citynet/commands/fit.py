@@ -124,11 +124,11 @@ def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, in
             return fit(df, formula, model=model, vcov=v, sample=sample)
         if inference:  # analysis/inference.py: wild bootstrap, randomization inference, Conley
             from citynet.analysis.estimators import apply_sample
+            from citynet.analysis.formula import derive
             from citynet.analysis.inference import fit_with_inference
-            from citynet.analysis.spec import with_derived
 
             # lags on every row, then the sample (as fit() does): the sample's first year keeps its lag
-            return fit_with_inference(apply_sample(with_derived(df, [formula]), sample), formula, inference, param=param, vcov=v,
+            return fit_with_inference(apply_sample(derive(df, [formula]), sample), formula, inference, param=param, vcov=v,
                                       cluster=cluster or "city_code", model=model)
         return fit(df, formula, model=model, vcov=v, sample=sample)
 
