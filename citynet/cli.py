@@ -28,7 +28,7 @@ COMMANDS = {
     "ingest": "Read raw exports into the canonical tables, quarantining bad rows.",
     "load": "Load the canonical tables into the graph store and build the yearly city projections.",
     "metrics": "Compute the yearly network metrics and the city-year, dyad-year and network-year panels.",
-    "export": "Export a panel to Parquet, CSV or Stata .dta (version 118, labelled).",
+    "export": "Export a panel to Parquet, CSV, Stata .dta (version 118, labelled) or Excel .xlsx.",
     "query": "Run a Cypher query against the store (read-only unless --write).",
     "fit": "Fit a model from a formula, or a table of models from a SPEC.toml.",
     "map": "Draw a map of China of a city-year variable or of a network's edges (PNG).",

@@ -1,4 +1,4 @@
-"""Export a panel to Parquet, CSV or Stata ``.dta`` (version 118, labelled).
+"""Export a panel to Parquet, CSV, Stata ``.dta`` (version 118, labelled) or an Excel workbook.
 
 The city-year panel is joined with ``canonical/covariates.parquet`` when it exists (left join on
 ``city_code`` and ``year``; a covariate whose name clashes with a panel column gets the suffix
@@ -12,6 +12,10 @@ city ``tier`` and ``region`` (city-year) as coded integers, and every coded vari
 the 0/1 policy dummies ``low_carbon``/``carbon_trading``, ``same_province`` — carries value labels
 (``metrics.labels.VALUE_LABELS``). Variable labels of covariates come from the same label table as the
 report ("pgdp 人均GDP（元）"); a covariate the table does not know keeps its name as label.
+
+An Excel workbook (``.xlsx``, openpyxl) holds the panel on one sheet and each column's label (the Stata
+variable label) on a sheet ``variables``; a panel beyond Excel's 1,048,575 rows is refused (a dyad-year panel
+of many years can be).
 
 Stata conversions: names are made valid and ≤ 32 characters (``metrics.labels.stata_name``; the
 label keeps the original name if it had to change); nullable integers with missing values become
@@ -33,7 +37,8 @@ from citynet.csvfile import write_csv
 from citynet.errors import UserError
 
 PANEL_NAMES = ("city-year", "dyad-year", "network-year")
-FORMATS = ("parquet", "csv", "dta")
+FORMATS = ("parquet", "csv", "dta", "xlsx")
+EXCEL_MAX_ROWS = 1_048_576  # rows of an Excel sheet (the header included): Excel's specification
 
 
 def panel_frame(ws, panel: str, covariates: bool = True) -> pd.DataFrame:
@@ -176,16 +181,61 @@ def write_dta(df: pd.DataFrame, path: Path, data_label_text: str = "") -> Path:
     return Path(path)
 
 
+def write_xlsx(df: pd.DataFrame, path: Path, data_label_text: str = "") -> Path:
+    """Write ``df`` as an Excel workbook: the sheet ``panel`` (one row per observation, the column names as
+    header, codes kept as text) and the sheet ``variables`` (each column's label, as the Stata labels, and
+    the data label). openpyxl's write-only mode; a panel beyond Excel's 1,048,575 data rows is refused."""
+    from openpyxl import Workbook
+
+    if len(df) + 1 > EXCEL_MAX_ROWS:
+        raise UserError(f"the panel has {len(df):,} rows; an Excel sheet holds {EXCEL_MAX_ROWS - 1:,}",
+                        fix="export it as --format csv, dta or parquet (or restrict it first in Stata or pandas)")
+    headers = df.attrs.get("covariate_headers") or {}
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("panel")
+    sheet.append([str(c) for c in df.columns])
+    columns = []
+    for col in df.columns:  # plain Python values per column: None for missing, numbers as numbers
+        s = df[col]
+        if pd.api.types.is_bool_dtype(s.dtype):
+            values = [None if v is pd.NA or v is None else bool(v) for v in s.astype(object)]
+        elif pd.api.types.is_numeric_dtype(s.dtype):
+            f = s.astype("float64").to_numpy()
+            integral = pd.api.types.is_integer_dtype(s.dtype)
+            values = [None if np.isnan(v) else (int(v) if integral else float(v)) for v in f]
+        else:
+            values = [None if pd.isna(v) else str(v) for v in s.astype(object)]
+        columns.append(values)
+    from citynet.progress import report
+
+    step = 50_000
+    for k, row in enumerate(zip(*columns, strict=True)):
+        if k % step == 0:
+            report("writing the Excel sheet", k, len(df))
+        sheet.append(row)
+    report("writing the Excel sheet", len(df), len(df))
+    about = book.create_sheet("variables")
+    about.append(["variable", "label"])
+    for col in df.columns:
+        about.append([str(col), headers.get(col) or label(str(col))])
+    if data_label_text:
+        about.append([])
+        about.append(["data", data_label_text])
+    book.save(path)
+    return Path(path)
+
+
 def export_panel(ws, panel: str, fmt: str | None, out: Path, covariates: bool = True, bom: bool = True) -> Path:
     """Write panel ``panel`` of workspace ``ws`` to ``out`` in ``fmt`` (inferred from the suffix when None);
     a CSV is UTF-8 with a byte order mark unless ``bom`` is false (``citynet.csvfile``: Excel opens a UTF-8
     file without it in the system's code page, GBK on a Chinese Windows, 城市 garbled)."""
     out = Path(out)
-    by_suffix = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".dta": "dta"}.get(out.suffix.lower())
+    by_suffix = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".dta": "dta",
+                 ".xlsx": "xlsx"}.get(out.suffix.lower())
     if fmt is None:
         fmt = by_suffix
         if fmt is None:
-            raise UserError(f"cannot tell the format of {out}", fix="pass --format parquet|csv|dta")
+            raise UserError(f"cannot tell the format of {out}", fix="pass --format parquet|csv|dta|xlsx")
     elif by_suffix is not None and by_suffix != fmt:  # a CSV named .dta: Stata's `use` would refuse it
         raise UserError(f"--format {fmt} but {out.name} is named for {by_suffix}",
                         fix=f"name the file {out.stem}.{fmt}, or drop --format (the suffix chooses it)")
@@ -203,6 +253,8 @@ def export_panel(ws, panel: str, fmt: str | None, out: Path, covariates: bool = 
             write_panel(df, tmp, (df.attrs or {}).get("citynet") or {})
         elif fmt == "csv":
             write_csv(df, tmp, bom=bom)
+        elif fmt == "xlsx":
+            write_xlsx(df, tmp, data_label(df, panel))
         else:
             write_dta(with_codes(ws, df) if panel == "city-year" else df, tmp, data_label(df, panel))
         _event(f"write {tmp}")

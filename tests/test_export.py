@@ -230,3 +230,40 @@ def test_quarantine_csvs_start_with_a_bom_too(tmp_path):
     assert q.read_bytes().startswith(b"\xef\xbb\xbfsource_file,")
     assert pd.read_csv(q).columns[0] == "source_file"
     assert duckdb.connect().execute(f"SELECT * FROM read_csv('{q}')").description[0][0] == "source_file"
+
+
+def test_xlsx_holds_the_csv_values_and_the_stata_labels(ws, tmp_path):
+    """The workbook read back by python-calamine (not the writer's library) against the CSV export read by
+    pandas, and its label sheet against the Stata file's variable labels (read by pandas' Stata reader)."""
+    from python_calamine import CalamineWorkbook
+
+    xlsx = export_panel(ws, "city-year", None, tmp_path / "cy.xlsx")
+    csv = pd.read_csv(export_panel(ws, "city-year", "csv", tmp_path / "cy.csv"), dtype={"city_code": str})
+    book = CalamineWorkbook.from_path(str(xlsx))
+    assert book.sheet_names == ["panel", "variables"]
+    rows = book.get_sheet_by_name("panel").to_python()
+    sheet = pd.DataFrame(rows[1:], columns=rows[0]).replace("", np.nan)
+    assert list(sheet.columns) == list(csv.columns) and len(sheet) == len(csv) == 2 * len(city_set())
+    assert sheet["city_code"].tolist() == csv["city_code"].tolist()  # codes stay text
+    for col in csv.columns:
+        if pd.api.types.is_numeric_dtype(csv[col]):
+            np.testing.assert_allclose(sheet[col].astype(float), csv[col].astype(float), rtol=1e-12, err_msg=col)
+        else:
+            assert sheet[col].fillna("").astype(str).tolist() == csv[col].fillna("").astype(str).tolist(), col
+    about = book.get_sheet_by_name("variables").to_python()
+    labels_xlsx = {r[0]: r[1] for r in about[1:] if r and r[0] and r[0] != "data"}
+    _, labels_dta, data_label = _read_dta(export_panel(ws, "city-year", "dta", tmp_path / "cy.dta"))
+    for col in ("collab_degree", "green_patents", "gdp", "city_name", "year"):
+        assert labels_xlsx[col] == labels_dta[col], col
+    assert ["data", data_label] in about
+
+
+def test_xlsx_beyond_excels_rows_is_refused(ws, tmp_path, monkeypatch):
+    from citynet.metrics import export
+
+    from citynet.errors import UserError
+
+    monkeypatch.setattr(export, "EXCEL_MAX_ROWS", 10)  # Excel's 1,048,576, small enough for this panel
+    with pytest.raises(UserError, match="the panel has 674 rows; an Excel sheet holds 9$"):
+        export_panel(ws, "city-year", "xlsx", tmp_path / "big.xlsx")
+    assert not list(tmp_path.glob("*big*"))

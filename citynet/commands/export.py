@@ -1,4 +1,4 @@
-"""``citynet export``: a panel to Parquet, CSV or Stata .dta (version 118, labelled)."""
+"""``citynet export``: a panel to Parquet, CSV, Stata .dta (version 118, labelled) or Excel .xlsx."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ Examples:
   citynet export -w ws --panel city-year --format dta --out city_year.dta
   citynet export -w ws --panel dyad-year --format parquet --out dyads.parquet
   citynet export -w ws --panel network-year --out network_year.csv     (format from the suffix)
+  citynet export -w ws --panel city-year --out city_year.xlsx          (Excel: the panel, and a sheet of labels)
 The city-year panel is joined with canonical/covariates.parquet when it exists. Stata files are
 version 118 with a variable label per column ("DC 合作网络度数中心度": seed symbol and Chinese
 description, from metrics/labels.py) and a data label naming the network filter. CSV files are UTF-8
@@ -30,7 +31,7 @@ The folder of --out must exist (it is not created).""",
 @workspace_option()
 @click.option("--panel", required=True, type=click.Choice(["city-year", "dyad-year", "network-year"]),
               help="Which panel to export.")
-@click.option("--format", "fmt", type=click.Choice(["parquet", "csv", "dta"]), default=None,
+@click.option("--format", "fmt", type=click.Choice(["parquet", "csv", "dta", "xlsx"]), default=None,
               help="Output format (default: from the suffix of --out).")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Output file.")
 @network_option
@@ -39,7 +40,7 @@ The folder of --out must exist (it is not created).""",
                                              "Chinese text.")
 @click.pass_context
 def command(ctx, ws, panel, fmt, out, network, no_covariates, no_bom):
-    """Export a panel to Parquet, CSV or Stata .dta (version 118, labelled)."""
+    """Export a panel to Parquet, CSV, Stata .dta (version 118, labelled) or Excel .xlsx."""
     from rich.console import Console
 
     from citynet.metrics.export import export_panel
@@ -49,5 +50,8 @@ def command(ctx, ws, panel, fmt, out, network, no_covariates, no_bom):
                         fix="drop --no-bom, or export --format csv")
     ensure_output(out, "export file")
     ws.select_network(network)
-    path = export_panel(ws, panel, fmt, out, covariates=not no_covariates, bom=not no_bom)
+    from citynet.commands.common import progress_bars
+
+    with progress_bars(ctx):  # an Excel sheet is written row by row: about a minute per million rows
+        path = export_panel(ws, panel, fmt, out, covariates=not no_covariates, bom=not no_bom)
     Console(stderr=True, quiet=is_quiet(ctx)).print(f"wrote {path}")
