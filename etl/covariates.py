@@ -6,7 +6,9 @@ the crosswalk) or by name, with or without the suffix 市 (南京市, 南京), h
 stops with the keys it tried, and so does a file none of whose rows loads.
 
 Values are read as a spreadsheet user writes them: full-width digits, thousands separators
-(``86,578``) and years written ``2006年`` are numbers. A cell that is still not a number (and not a
+(``86,578``) and years written ``2006年`` are numbers; so are a share written ``19.7%`` (read as 19.7, the
+number in percent as the column's other cells usually are: the report and ``ingest`` name the column) and a
+number followed by a yearbook's footnote mark (``103,796*``, ``5.2#``: the mark dropped, and counted). A cell that is still not a number (and not a
 missing-value mark such as ``—`` or ``NA``) is left missing and counted in the report, never dropped
 silently; so is a column without any number, which is left out.
 
@@ -22,6 +24,7 @@ import keyword
 import re
 import unicodedata
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 from citynet.etl.cities import HISTORICAL_NAMES, city_set
@@ -45,22 +48,44 @@ MISSING_MARKS = frozenset({"", ".", "na", "n/a", "n.a.", "nan", "null", "none", 
 _THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")
 
 
-def to_numbers(col: pd.Series) -> tuple[pd.Series, pd.Series]:
+_PERCENT = re.compile(r"([+-]?[\d.,]+)\s*%")  # 19.7%: the number as written, in percent
+_NOTE_MARK = re.compile(r"([+-]?[\d.,]+)\s*[*#†‡△▲]+")  # 103,796*: a yearbook's footnote mark after the number
+
+
+class Numbers(NamedTuple):
+    """A column read as numbers: the values, the cells that were not numbers (left missing), the cells written
+    with '%' (read as the number before it) and those with a footnote mark after the number (mark dropped)."""
+
+    values: pd.Series
+    bad: pd.Series
+    percent: pd.Series
+    marked: pd.Series
+
+
+def to_numbers(col: pd.Series) -> Numbers:
     """``col`` as numbers (``pd.to_numeric``; text cells first NFKC-normalised, stripped and freed of
-    thousands separators) and the mask of cells that held something else than a number or a missing mark."""
+    thousands separators, a '%' after the number and a footnote mark such as '*'), with the masks of
+    :class:`Numbers`."""
     num = pd.to_numeric(col, errors="coerce")
+    none = pd.Series(False, index=col.index)
     if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
-        return num, pd.Series(False, index=col.index)
+        return Numbers(num, none, none, none)
     retry = num.isna() & col.notna()
     if not retry.any():
-        return num, retry
+        return Numbers(num, retry, none, none)
     text = col[retry].astype(str).str.normalize("NFKC").str.strip()
+    percent = text.str.fullmatch(_PERCENT.pattern)
+    marked = text.str.fullmatch(_NOTE_MARK.pattern)
+    text = text.where(~percent, text.str.replace(_PERCENT, r"\1", regex=True))
+    text = text.where(~marked, text.str.replace(_NOTE_MARK, r"\1", regex=True))
     text = text.where(~text.str.fullmatch(_THOUSANDS.pattern), text.str.replace(",", "", regex=False))
     fixed = pd.to_numeric(text, errors="coerce")
     num.loc[fixed.index] = fixed
-    bad = pd.Series(False, index=col.index)
+    bad, pct, mark = none.copy(), none.copy(), none.copy()
     bad.loc[text.index] = fixed.isna() & ~text.str.lower().isin(MISSING_MARKS)
-    return num, bad
+    pct.loc[text.index] = percent & fixed.notna()
+    mark.loc[text.index] = marked & fixed.notna()
+    return Numbers(num, bad, pct, mark)
 
 
 def formula_name(header: str) -> str:
@@ -247,11 +272,16 @@ def load_covariates(path: Path, quarantine: Quarantine) -> tuple[pd.DataFrame, d
     renamed = formula_names_of(path, list(data.columns))
     data = data.rename(columns=renamed)
     converted = {c: to_numbers(data[c]) for c in data.columns}
-    numeric = pd.DataFrame({c: num for c, (num, _) in converted.items()}, index=data.index)
+    numeric = pd.DataFrame({c: n.values for c, n in converted.items()}, index=data.index)
     keep = numeric.notna().any() | data.isna().all()
     numeric = numeric.loc[:, keep]
-    not_numbers = {c: {"cells": int(bad.sum()), "examples": data.loc[bad, c].astype(str).unique()[:3].tolist()}
-                   for c, (_, bad) in converted.items() if keep[c] and bad.any()}
+
+    def cells(mask_of) -> dict:
+        """Per kept column: how many cells ``mask_of(numbers)`` marks, and up to 3 of them as written."""
+        return {c: {"cells": int(mask_of(n).sum()), "examples": data.loc[mask_of(n), c].astype(str).unique()[:3].tolist()}
+                for c, n in converted.items() if keep[c] and mask_of(n).any()}
+
+    not_numbers = cells(lambda n: n.bad)
     table = pd.concat([city[ok].rename("city_code"), year[ok].astype("int16").rename("year"), numeric], axis=1)
     table = table.sort_values(["city_code", "year"])
     report = {
@@ -265,6 +295,8 @@ def load_covariates(path: Path, quarantine: Quarantine) -> tuple[pd.DataFrame, d
         "columns": [c for c in table.columns if c not in ("city_code", "year")],
         "renamed": renamed,  # header → its name in formulas (headers that are not identifiers)
         "not_numbers": not_numbers,  # column → cells left missing that held text, and up to 3 of them
+        "percent": cells(lambda n: n.percent),  # column → cells written 19.7%, read as 19.7
+        "footnote_marks": cells(lambda n: n.marked),  # column → cells written 103,796*, read as 103796
         "dropped_columns": [c for c in data.columns if not keep[c]],  # no numeric value at all
         **({"header_row": first} if first > 1 else {}),  # a table below its title
     }

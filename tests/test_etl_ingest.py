@@ -442,6 +442,28 @@ def test_covariate_numbers_as_spreadsheets_write_them(tmp_path, export, capsys):
         assert ex.value.code == code and all(w in out for w in words), out
 
 
+def test_covariate_percent_and_footnote_marks_are_numbers_and_said(tmp_path):
+    """A yearbook's shares written 19.7% (or full-width ％) and numbers with a footnote mark (103,796*) were left
+    missing; they are the numbers as written, and the report names the columns. Values by hand."""
+    from citynet.etl.covariates import load_covariates
+    from citynet.etl.quarantine import Quarantine
+
+    f = tmp_path / "yearbook.csv"
+    f.write_text('城市,年份,人均GDP（元）,第二产业占比\n'
+                 '北京市,2015,"106,497",19.7%\n'
+                 '上海市,2015,"103,796*",31.8 ％\n'
+                 '南京市,2015,118171#,40.3\n'
+                 '苏州市,2015,*,48.6%\n', encoding="utf-8")
+    cov, rep = load_covariates(f, Quarantine())
+    cov = cov.set_index("city_code")
+    gdp, share = cov["人均GDP_元"], cov["第二产业占比"]
+    assert gdp[["110000", "310000", "320100"]].tolist() == [106497, 103796, 118171] and pd.isna(gdp["320500"])
+    assert share[["110000", "310000", "320100", "320500"]].tolist() == [19.7, 31.8, 40.3, 48.6]
+    assert rep["percent"] == {"第二产业占比": {"cells": 3, "examples": ["19.7%", "31.8 ％", "48.6%"]}}
+    assert rep["footnote_marks"] == {"人均GDP_元": {"cells": 2, "examples": ["103,796*", "118171#"]}}
+    assert rep["not_numbers"] == {"人均GDP_元": {"cells": 1, "examples": ["*"]}}  # a mark alone is no number
+
+
 def test_covariates_in_an_xls_give_the_csv_covariates(tmp_path):
     """A yearbook table as an old workbook (number cells, written by xlwt) and as an HTML page named .xls:
     the same covariates as its CSV; an HTML row with a missing cell stops with its row, never dropped."""

@@ -250,6 +250,12 @@ def _summary(console, ws, report: dict) -> None:
                               for c, v in cov["not_numbers"].items())
             console.print(f"[yellow]warning:[/] {name}: cells that are not numbers were left missing: {cells}",
                           markup=True, highlight=False)
+        for key, what in (("percent", "cells written with '%' read as percent (19.7% → 19.7)"),
+                          ("footnote_marks", "footnote marks after numbers dropped (103,796* → 103796)")):
+            if cov.get(key):
+                cells = "; ".join(f"{c} {v['cells']:,} (e.g. {', '.join(map(repr, v['examples']))})"
+                                  for c, v in cov[key].items())
+                console.print(f"{name}: {what}: {cells}", markup=False, highlight=False, soft_wrap=True)
         if cov.get("renamed"):  # headers that are not formula names, and the names fit/export/map use
             console.print(f"{name}: columns renamed for formulas (in a formula write the new name, or the header "
                           "in backquotes; reports/ingest.json 'renamed'): "
