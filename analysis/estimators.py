@@ -582,11 +582,28 @@ def to_result(f, model: str, vcov_label: str, fe: Sequence[str], name: str | Non
         r2w = float(f._r2_within) if getattr(f, "_r2_within", None) is not None else None
     if getattr(f, "_G", None) and "cluster" in vcov_label:
         st["n_clusters"] = float(min(f._G))
+    df_resid = getattr(f, "_df_t", None)
+    if params.empty:  # y ~ 1 | fe (csw0's first column): the fixed effects alone, as fixest reports them
+        r2, adj, df_resid = _fixed_effects_only_fit(f) if model != "ppml" else (None, None, np.nan)
+        r2w = None
     return FitResult(
         depvar=depvar or str(f._depvar), params=params, se=se, pvalues=pv, nobs=int(f._N), model=model,
         r2=r2, adj_r2=adj, r2_within=r2w, fixed_effects=list(fe), vcov=vcov_label,
-        df_resid=float(f._df_t), stats=st, name=name, raw=f,
+        df_resid=float(df_resid), stats=st, name=name, raw=f,
     )
+
+
+def _fixed_effects_only_fit(f) -> tuple[float, float, float]:
+    """R², adjusted R² and residual degrees of freedom of a model of fixed effects alone (pyfixest gives NaN):
+    R² = 1 − Σû² / Σ(y − ȳ)²; the fixed effects count Σ levels − (number of FE − 1) parameters, as pyfixest
+    counts them beside regressors (exact for one FE, and for two-way FE on a connected panel)."""
+    u = np.asarray(f._u_hat, dtype=float).ravel()
+    y = np.asarray(f._Y_untransformed, dtype=float).ravel()
+    n = len(y)
+    r2 = 1.0 - float(u @ u) / float(((y - y.mean()) ** 2).sum())
+    k_fe = getattr(f, "_k_fe", None)
+    k = int(np.sum(k_fe)) - (len(k_fe) - 1) if k_fe is not None and len(k_fe) else 1
+    return r2, 1.0 - (1.0 - r2) * (n - 1) / (n - k), float(n - k)
 
 
 def stepwise(panel: pd.DataFrame, depvar: str, blocks: Sequence[Sequence[str] | str], fe: str = "city_code + year",

@@ -399,6 +399,11 @@ def fit_with_inference(df: pd.DataFrame, formula: str, inference: str, *, param:
     kind, opt = parse_inference(inference)
     if model != "ols":
         raise AnalysisError(f"inference {inference!r} is for OLS models, not {model}", fix="use model = \"ols\"")
+    if split_formula(formula)["endog"]:  # y ~ x | fe | endog ~ instr: a 2SLS (it was an IndexError)
+        raise AnalysisError(f"inference {inference!r} is for OLS models, and {formula!r} has an IV part (a 2SLS)",
+                            fix="drop the IV part, or drop the inference: a 2SLS reports its clustered SEs and the "
+                                "first-stage F (kind = \"iv\" in a SPEC adds the Kleibergen–Paap and effective F, "
+                                "docs/methods.md §8)")
     if kind == "wild":
         df = _one_way_clusters(df, cluster)
     if kind == "conley":
@@ -407,7 +412,11 @@ def fit_with_inference(df: pd.DataFrame, formula: str, inference: str, *, param:
     if not param:  # the first regressor, named as the fit names it (`GDP (亿元)` → GDP_亿元, L(x, 1) → l1_x)
         from citynet.analysis.formula import rewrite_calls, unquote
 
-        param = _terms(split_formula(rewrite_calls(unquote(formula)))["rhs"])[0]
+        regressors = _terms(split_formula(rewrite_calls(unquote(formula)))["rhs"])
+        if not regressors:
+            raise AnalysisError(f"{formula!r} has no regressor for inference {inference!r} to test",
+                                fix="add the regressor of interest before '|' (or name it with --param)")
+        param = regressors[0]
     if kind == "wild":
         w = wild_cluster_bootstrap(df, formula, param, cluster=cluster, reps=opt["reps"], weights=opt["weights"],
                                    seed=seed)

@@ -363,3 +363,16 @@ def test_sample_filter_mistakes_say_what_to_write(sample, message, fix):
     with pytest.raises(AnalysisError) as err:
         fit(df, "y ~ low_carbon | city_code + year", sample=sample)
     assert message in str(err.value) and fix in err.value.fix
+
+
+@pytest.mark.parametrize("formula, words", [
+    ("y ~ 1 | city_code + year | low_carbon ~ instrument", r"has an IV part \(a 2SLS\)"),
+    ("y ~ 1 | city_code + year", "has no regressor for inference 'wild:99' to test"),
+])
+def test_inference_of_a_2sls_or_of_no_regressor_is_one_message(formula, words):
+    """Both were tracebacks (an IndexError choosing the tested coefficient)."""
+    from citynet.analysis.inference import fit_with_inference
+
+    df = _staggered().assign(instrument=lambda d: d["low_carbon"] + np.random.default_rng(0).normal(size=len(d)))
+    with pytest.raises(AnalysisError, match=words):
+        fit_with_inference(df, formula, "wild:99")

@@ -123,3 +123,18 @@ def test_spec_model_with_stepwise_functions_gives_a_column_each(ws, tmp_path):
     _run(["fit", "-w", str(ws), str(spec), "--out", str(tmp_path / "out")])
     csv = pd.read_csv(tmp_path / "out" / "steps.csv")
     assert list(csv.columns[1:]) == ["M (1)", "M (2)"]
+
+
+def test_fixed_effects_alone_column_against_statsmodels_dummies():
+    """csw0's first model, y ~ 1 | fe, was an AttributeError (pyfixest gives it no R²): its R², adjusted R² and
+    residual degrees of freedom are those of OLS on the fixed effects' dummies (statsmodels)."""
+    import statsmodels.formula.api as smf
+
+    df = _panel()
+    first, second = (fit(df, f) for f in expand("y1 ~ csw0(x1) | city_code + year"))
+    dummies = smf.ols("y1 ~ C(city_code) + C(year)", df).fit()
+    assert first.params.empty and first.nobs == len(df)
+    assert first.r2 == pytest.approx(dummies.rsquared, rel=1e-10)
+    assert first.adj_r2 == pytest.approx(dummies.rsquared_adj, rel=1e-10)
+    assert first.df_resid == dummies.df_resid
+    assert list(second.params.index) == ["x1"]
