@@ -48,7 +48,8 @@ are UTF-8 with a byte order mark, as citynet export writes them, so that Excel s
                                   "(Conley SEs, distance cutoff in km, serial lags in years).")
 @click.option("--param", help="Coefficient tested by --inference wild/ri (default: the first regressor).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (coefficients, statistics, the "
-                                                     "network filter and the panel's years).")
+                                                     "network filter and the panel's years; several models from "
+                                                     "sw()/csw(): a list).")
 @click.option("--out", type=click.Path(file_okay=False), help="Folder for a SPEC's outputs, created if missing (default: "
                                                              "WS/results, or WS/results/KEY for another filter than the "
                                                              "default).")
