@@ -263,9 +263,10 @@ def check_spec(spec: dict) -> None:
     if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
         raise AnalysisError("the spec's tables are not a list of tables",
                             fix='write each table as [[tables]] (two brackets), with name = "…" and its [[tables.models]]')
-    for tab in tables:
+    head = spec.get("spec", {})
+    for tab in [*tables, *([head] if isinstance(head, dict) else [])]:
         for key in tab:
-            _near_key(key, TABLE_KEYS, f"table {tab.get('name')!r}")
+            _near_key(key, TABLE_KEYS, f"table {tab.get('name')!r}" if tab is not head else "[spec]")
         name = str(tab.get("name") or "")
         if re.search(r'[/\\:*?"<>|]', name) or name.startswith("."):
             raise AnalysisError(f"table name {name!r} is not a file name (its files are NAME.md, NAME.csv …)",
