@@ -51,10 +51,52 @@ def _rhs(terms: Sequence[str]) -> str:
     return " + ".join(terms)
 
 
+def check_treatment(df: pd.DataFrame, treat: str) -> None:
+    """A treatment whose first year > 0 dates a cohort must be a 0/1 indicator: a continuous column (a
+    centrality) or a count gave every city a "cohort" in its first year with a positive value, silently."""
+    values = pd.to_numeric(df[treat], errors="coerce")
+    if df[treat].notna().any() and values.isna().all():
+        raise AnalysisError(f"the treatment {treat!r} is not a number", fix="give a 0/1 column, or cohort = \"COLUMN\"")
+    other = values.dropna()
+    other = other[~other.isin([0, 1])]
+    if len(other):
+        shown = ", ".join(f"{v:g}" for v in other.unique()[:3])
+        raise AnalysisError(
+            f"the treatment {treat!r} is not a 0/1 indicator ({len(other):,} rows hold other values, e.g. {shown}); "
+            "an event study or a staggered DID dates each city by its first treated year",
+            fix="give a 0/1 column (1 from the year a city is treated, e.g. low_carbon), or the first-treatment year "
+                "as cohort = \"COLUMN\"; for a continuous regressor, fit it (kind = \"fit\")")
+
+
+def check_numeric(df: pd.DataFrame, columns: Sequence[str], role: str) -> None:
+    """The covariates of a propensity score are numbers: a text column (region, tier) was a TypeError."""
+    for c in columns:
+        if c in df.columns and not (pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c])):
+            shown = ", ".join(repr(v) for v in df[c].dropna().astype(str).unique()[:3])
+            raise AnalysisError(f"the {role} {c!r} is text (values such as {shown}), not a number",
+                                fix="use numeric columns (a 0/1 dummy such as tier_high for a category)")
+
+
+def did_controls(matched: pd.DataFrame, covariates: Sequence[str], controls: Sequence[str] | None, unit: str,
+                 fe: str | None) -> tuple[list[str], list[str]]:
+    """The controls of a PSM-DID's regression and its note: ``controls`` when given, else the covariates matched
+    on, less those constant within each city when the city has fixed effects (tier_high: absorbed by them; the
+    DID stopped as collinear)."""
+    if controls is not None:
+        return list(controls), []
+    absorbed = []
+    if fe and unit in [t.strip() for t in fe.split("+")]:
+        absorbed = [c for c in covariates if (matched.groupby(unit)[c].nunique(dropna=True) <= 1).all()]
+    note = [f"PSM-DID: {', '.join(absorbed)} matched on; constant within each city, absorbed by the city fixed "
+            "effects, so not a control of the DID."] if absorbed else []
+    return [c for c in covariates if c not in absorbed], note
+
+
 def _cohort(df: pd.DataFrame, treat: str | None, cohort: str | None, unit: str) -> pd.Series:
     if cohort and cohort in df.columns:
         return df[cohort].astype(float)
     if treat and treat in df.columns:
+        check_treatment(df, treat)
         first = df.loc[df[treat] > 0].groupby(unit)["year"].min()
         return df[unit].map(first).astype(float)
     raise AnalysisError(f"no treatment column {treat!r} or cohort column {cohort!r}",
@@ -197,6 +239,7 @@ def psm_did(panel: pd.DataFrame, y: str, covariates: Sequence[str], treat: str =
     import statsmodels.api as sm
 
     df, _ = prepare(panel, f"{y} ~ {_rhs([treat, *covariates])}")
+    check_numeric(df, covariates, "PSM covariate")
     g = _cohort(df, treat if cohort is None else None, cohort, unit)
     df = df.assign(_g=g)
     first = float(np.nanmin(g)) if g.notna().any() else np.inf
@@ -247,8 +290,9 @@ def psm_did(panel: pd.DataFrame, y: str, covariates: Sequence[str], treat: str =
     })
     bal["bias_reduction_pct"] = 100 * (1 - bal["bias_after"].abs() / bal["bias_before"].abs())
     sub = df[df[unit].isin(keep)].drop(columns="_g")
-    res = did(sub, y, treat, list(controls if controls is not None else covariates), fe=fe, vcov=vcov,
-              name="PSM-DID")
+    controls, absorbed = did_controls(sub, covariates, controls, unit, fe)
+    res = did(sub, y, treat, controls, fe=fe, vcov=vcov, name="PSM-DID")
+    res.notes += absorbed
     res.stats["n_matched_pairs"] = float(len(matched))
     res.notes.append(f"PSM: logit on pre-period means of {', '.join(covariates)}; 1:1 NN without replacement"
                      + (f"; caliper {cal:.4f} on the logit score" if cal is not None else ""))

@@ -110,6 +110,9 @@ def psm_did(panel: pd.DataFrame, y: str, covariates: Sequence[str], treat: str =
     if k < 1:
         raise AnalysisError(f"PSM k = {k}", fix="use k = 1 or more neighbours")
     df, _ = prepare(panel, f"{y} ~ {' + '.join([treat, *covariates, *(controls or [])])}", extra=[unit, time])
+    from citynet.analysis.did import check_numeric
+
+    check_numeric(df, covariates, "PSM covariate")
     g = first_treated(df, treat, cohort, unit, time)
     df = df.assign(_g=g)
     first = float(np.nanmin(g)) if g.notna().any() else np.inf
@@ -143,7 +146,9 @@ def psm_did(panel: pd.DataFrame, y: str, covariates: Sequence[str], treat: str =
     bal = _balance(X, d, w)
     keep = w[w > 0]
     sub = df[df[unit].isin(keep.index)].drop(columns="_g").copy()
-    ctl = list(controls if controls is not None else covariates)
+    from citynet.analysis.did import did_controls
+
+    ctl, absorbed = did_controls(sub, covariates, controls, unit, fe)
     fml = f"{y} ~ {' + '.join([treat, *ctl])}" + (f" | {fe}" if fe and fe != "none" else "")
     if weighted:
         sub["_w"] = sub[unit].map(keep).astype(float)
@@ -163,6 +168,7 @@ def psm_did(panel: pd.DataFrame, y: str, covariates: Sequence[str], treat: str =
                         name=name or "PSM-DID", depvar=y)
     else:
         res = fit(sub, fml, vcov=vcov, name=name or "PSM-DID")
+    res.notes += absorbed
     n_t = int(pairs["treated"].nunique())
     res.stats.update({"n_treated_matched": float(n_t), "n_treated": float((d == 1).sum()),
                       "n_controls_used": float(pairs["control"].nunique()), "k": float(k)})

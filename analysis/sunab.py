@@ -57,6 +57,9 @@ def first_treated(df: pd.DataFrame, treat: str | None, cohort: str | None, unit:
         return g.where(np.isfinite(g) & (g > 0))
     if not treat or treat not in df.columns:
         raise AnalysisError(f"treatment column {treat!r} is not in the panel", fix="set treat = \"COLUMN\" or cohort")
+    from citynet.analysis.did import check_treatment
+
+    check_treatment(df, treat)
     first = df.loc[df[treat] > 0].groupby(unit)[time].min()
     return df[unit].map(first).astype(float)
 

@@ -92,3 +92,32 @@ def test_caliper_too_narrow_is_one_message():
     with pytest.raises(AnalysisError, match="within the caliper") as e:
         psm_did(df, "y", ["x1", "x2"], treat="d", caliper=1e-9)
     assert "widen caliper" in e.value.fix
+
+
+def test_time_invariant_covariate_is_matched_on_not_a_did_control():
+    """Matching on a city attribute constant over time (tier_high-like) stopped the DID as collinear with the
+    city fixed effects; it is matched on, left out of the DID with a note, in both PSM estimators. The DID's
+    coefficient equals the DID on the matched sample without it (pyfixest directly)."""
+    import pyfixest as pf
+    from citynet.analysis.did import psm_did as psm_did_nn
+
+    df = _panel(N=120, seed=4)
+    df["big"] = (df.groupby("city_code")["x1"].transform("mean") > 0).astype(int)
+    r = psm_did(df, "y", ["x1", "big"], treat="d", k=1, replace=False)
+    assert list(r.result.params.index) == ["d", "x1"]
+    assert any("big matched on; constant within each city" in n for n in r.result.notes)
+    matched = df[df["city_code"].isin(set(r.matches["treated"]) | set(r.matches["control"]))]
+    direct = pf.feols("y ~ d + x1 | city_code + year", matched, vcov={"CRV1": "city_code"})
+    assert r.result.params["d"] == pytest.approx(direct.coef()["d"], rel=1e-10)
+    nn = psm_did_nn(df, "y", ["x1", "big"], treat="d")
+    assert list(nn.result.params.index) == ["d", "x1"] and any("big matched on" in n for n in nn.result.notes)
+
+
+def test_text_covariate_and_continuous_treatment_are_one_message():
+    from citynet.analysis.did import event_study
+
+    df = _panel(N=60, seed=5).assign(region=lambda d: np.where(d["city_code"] % 2, "east", "west"))
+    with pytest.raises(AnalysisError, match="the PSM covariate 'region' is text"):
+        psm_did(df, "y", ["x1", "region"], treat="d")
+    with pytest.raises(AnalysisError, match="the treatment 'x1' is not a 0/1 indicator"):
+        event_study(df, "y", treat="x1")
