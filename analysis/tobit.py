@@ -172,7 +172,7 @@ def re_tobit(panel: pd.DataFrame, y: str, x: Sequence[str], *, left: float = 0.0
     out = []
     for kind, label in (("ey", "AME on E[max(c, y)]"), ("pr", "AME on P(y > c)")):
         m_ = ame(th, kind)
-        Jm = approx_fprime(th, lambda t, kind=kind: ame(t, kind), centered=True)
+        Jm = np.atleast_2d(approx_fprime(th, lambda t, kind=kind: ame(t, kind), centered=True))  # one regressor: 1-d
         Vm = Jm @ V @ Jm.T
         out.append(FitResult(depvar=y, params=pd.Series(m_, index=x), se=pd.Series(np.sqrt(np.diag(Vm)), index=x),
                              nobs=len(d), model="re_tobit_margins", vcov=res.vcov, name=label,

@@ -74,3 +74,31 @@ def test_values_below_the_censoring_point_are_an_error():
     with pytest.raises(AnalysisError, match="below the censoring point") as e:
         re_tobit(df, "ys", ["x1"], left=0)
     assert "left =" in e.value.fix
+
+
+def test_one_regressor_gives_its_marginal_effects_as_two_do():
+    """With one regressor the delta method's Jacobian is one row (scipy returns it 1-d): it was a ValueError.
+    The AME checked as the derivative of the censored mean, its SE against the delta method written out here."""
+    from scipy.optimize import approx_fprime
+
+    df = _panel(seed=6)
+    df["y"] = df["ys"].clip(lower=0.2)
+    r = re_tobit(df, "y", ["x1"], left=0.2)
+    b = r.result.params
+    s = b["sigma_e"]
+
+    def mean_ey(shift):
+        m = b["Intercept"] + b["x1"] * (df["x1"] + shift)
+        z = (m - 0.2) / s
+        return float((0.2 + (m - 0.2) * stats.norm.cdf(z) + s * stats.norm.pdf(z)).mean())
+
+    h = 1e-5
+    assert r.marginal.params["x1"] == pytest.approx((mean_ey(h) - mean_ey(-h)) / (2 * h), rel=1e-6)
+    th, V = r.result.raw["theta"], r.result.raw["vcov"]
+    X = np.column_stack([df["x1"], np.ones(len(df))])
+
+    def ame(t):
+        return stats.norm.cdf((X @ t[:2] - 0.2) / np.exp(t[3])).mean() * t[0]
+
+    g = approx_fprime(th, ame, 1e-6)
+    assert r.marginal.se["x1"] == pytest.approx(float(np.sqrt(g @ V @ g)), rel=1e-4)

@@ -92,7 +92,13 @@ def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, in
         for name, t in res.tables.items():
             if not is_quiet(ctx):
                 click.echo(t.to_markdown())
-            click.echo(f"wrote {name}.{{md,tex,csv,html,json}} to {Path(res.files[0]).parent}", err=True)
+            click.echo(f"wrote {name}.{{md,tex,csv,html,json}} to {out_dir}", err=True)
+        table_files = {f"{n}.{ext}" for n in res.tables for ext in ("md", "tex", "csv", "html", "json")}
+        side = [Path(f).name for f in dict.fromkeys(res.files) if Path(f).name not in table_files]
+        if side:  # figures and side tables (an event-study plot, a balance table, Moran's I …): said too
+            click.echo(f"wrote {', '.join(side)} to {out_dir}", err=True)
+        if not res.files:
+            click.echo("the spec wrote no file (no model gave a table, a figure or a side table)", err=True)
         return
     from citynet.analysis.estimators import fit, gravity, split_formula
     from citynet.analysis.spec import load_panels, panel_stamp
