@@ -102,3 +102,9 @@ def test_one_regressor_gives_its_marginal_effects_as_two_do():
 
     g = approx_fprime(th, ame, 1e-6)
     assert r.marginal.se["x1"] == pytest.approx(float(np.sqrt(g @ V @ g)), rel=1e-4)
+
+
+def test_a_text_variable_is_one_message():
+    df = _panel(N=30, seed=7).assign(region=lambda d: np.where(d["city_code"] % 2, "east", "west"), y=lambda d: d["ys"])
+    with pytest.raises(AnalysisError, match="the Tobit's variable 'region' is text"):
+        re_tobit(df, "y", ["x1", "region"], left=-100)
