@@ -45,13 +45,11 @@ from citynet.etl.normalize import to_arrow
 from citynet.etl.patents import normalise_patent_batch
 from citynet.etl.quarantine import Quarantine
 from citynet.etl.readers import (
-    SPREADSHEETS,
     ArrowBatch,
     Irregular,
     peek_rows,
     read_table,
     stream_table,
-    summarise,
 )
 from citynet.etl.schema import CANONICAL
 from citynet.etl.transfers import process_transfer_records
@@ -108,8 +106,8 @@ def _mapped(path: Path, open_at, headers_of, fields, required, one_of, mapping, 
             section: str, header_row: int | None = None):
     """``(raw, columns)``: the file opened by ``open_at(header_row)`` and its fields resolved.
     A header that a database wrote below a title (:func:`headers.header_row_below`) is found when the first
-    row names no field: a workbook is then read from it (the rows above are not records; the report names
-    the row), a CSV stops with the row and the fix."""
+    row names no field: the file is then read from it (the rows above are not records; the report names the
+    row; rows keep their numbers in the file)."""
     raw = open_at(header_row or 1)
     headers = headers_of(raw)
     unusable_dialect(headers, str(path))
@@ -123,13 +121,6 @@ def _mapped(path: Path, open_at, headers_of, fields, required, one_of, mapping, 
         found = header_row_below(rows, fields, required, one_of, mapping)
         if found is None:
             raise
-        above = [" ".join(str(c) for c in r if str(c).strip()) or "(empty)" for r in rows[:found - 1]]
-        if path.suffix.lower() not in SPREADSHEETS:
-            raise DataError(
-                f"{path}: the header is row {found} ({summarise([c for c in rows[found - 1] if str(c).strip()], 8)}); "
-                f"the {found - 1} row{'s' if found > 2 else ''} above it ({summarise(above, 3)}) are not records",
-                fix=f"delete row{'s' if found > 2 else ''} 1{f'–{found - 1}' if found > 2 else ''} of the file (a title "
-                    "or search query the database wrote above the table), then ingest it again") from exc
     return _mapped(path, open_at, headers_of, fields, required, one_of, mapping, opts, section, found)
 
 

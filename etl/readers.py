@@ -73,7 +73,7 @@ def detect_encoding(path: Path) -> str:
     )
 
 
-def read_csv(path: Path, encoding: str = "auto") -> RawTable:
+def read_csv(path: Path, encoding: str = "auto", header_row: int = 1) -> RawTable:
     """Read a delimited text file (comma, tab or semicolon, detected from the header line).
 
     Fast path: pyarrow's multithreaded reader, taken only when the file is regular (decodes cleanly, no
@@ -83,14 +83,38 @@ def read_csv(path: Path, encoding: str = "auto") -> RawTable:
     apart one by one, so one bad row never refuses the file.
     """
     enc = _resolve_encoding(path, encoding) or _best_effort_encoding(path)
-    if _regular_bytes(path, enc):
+    start = line_offset(path, enc, header_row)
+    if start is not None and _regular_bytes(path, enc, start):
         try:
-            fast = _read_fast(path, enc)
+            fast = _read_fast(path, enc, start, header_row)
         except (pa.ArrowException, UnicodeError, ValueError, OverflowError, KeyError):
             fast = None  # anything irregular: the careful path reads it record by record
         if fast is not None:
             return fast
-    return _read_careful(path, enc)
+    return _read_careful(path, enc, header_row)
+
+
+def line_offset(path: Path, enc: str, line: int) -> int | None:
+    """The byte offset of line ``line`` (1-based) of a CSV whose header sits below a title (the lines above are
+    a database's title or search query: not records); None for UTF-16, whose newlines are two bytes (the
+    careful path skips the lines in the decoded text). In UTF-8 and GB18030 a newline byte is never part of
+    another character."""
+    if line <= 1:
+        return 0
+    if enc.lower().replace("_", "-").startswith("utf-16"):
+        return None
+    with open(path, "rb") as fh:
+        for _ in range(line - 1):
+            if not fh.readline():
+                break
+        return fh.tell()
+
+
+def _open_at(path: Path, enc: str, start: int):
+    """``path`` as text from byte ``start`` (the header's line)."""
+    fh = open(path, "rb")  # noqa: SIM115 (the text wrapper closes it)
+    fh.seek(start)
+    return io.TextIOWrapper(fh, encoding=enc, errors="replace", newline="")
 
 
 def _resolve_encoding(path: Path, encoding: str | None) -> str | None:
@@ -137,12 +161,13 @@ def _irregular_bytes(chunk) -> bool:
     return bool((adjacent[:-1] & adjacent[1:] & lf[:-2] & cr[1:-1] & lf[2:]).any())  # \n\r\n
 
 
-def _regular_bytes(path: Path, enc: str) -> bool:
-    """No blank line and no NUL byte (UTF-16 files always go the careful way)."""
+def _regular_bytes(path: Path, enc: str, start: int = 0) -> bool:
+    """No blank line and no NUL byte from byte ``start`` on (UTF-16 files always go the careful way)."""
     if enc.lower().startswith("utf-16") or enc.lower().startswith("utf_16"):
         return False
     tail = b""
     with open(path, "rb") as fh:
+        fh.seek(start)
         while block := fh.read(16 << 20):
             chunk = tail + block
             if _irregular_bytes(chunk):
@@ -151,17 +176,19 @@ def _regular_bytes(path: Path, enc: str) -> bool:
     return True
 
 
-def _read_fast(path: Path, enc: str) -> RawTable | None:
+def _read_fast(path: Path, enc: str, start: int = 0, header_row: int = 1) -> RawTable | None:
     arrow_enc = "utf8" if enc in ("utf-8", "utf-8-sig") else enc
-    with open(path, encoding=enc, errors="replace", newline="") as fh:
+    with _open_at(path, enc, start) as fh:
         header_line = fh.readline()
     delimiter = _delimiter(header_line)
-    header = _header(path, enc, delimiter)
+    header = _header(path, enc, delimiter, start)
     if header is None or len(set(header)) != len(header):
         return None  # duplicated / empty / reserved header names: renamed by the careful path
+    source = open(path, "rb")  # noqa: SIM115 (closed below)
+    source.seek(start)
     try:
         table = pacsv.read_csv(
-            path,
+            source,
             read_options=pacsv.ReadOptions(encoding=arrow_enc, block_size=64 << 20),
             # no invalid_row_handler: pyarrow decodes the bad row's text before calling it (and a bad byte
             # there is an ignored exception); a wrong field count raises and the careful path takes over
@@ -173,6 +200,8 @@ def _read_fast(path: Path, enc: str) -> RawTable | None:
         )
     except (pa.ArrowInvalid, UnicodeDecodeError, ValueError, OverflowError):
         return None
+    finally:
+        source.close()
     if table.num_columns != len(header):
         return None
     table = table.rename_columns(header)  # a first name read with a byte-order mark (_header)
@@ -181,19 +210,19 @@ def _read_fast(path: Path, enc: str) -> RawTable | None:
             return None
     frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
     frame.columns = [str(c) for c in frame.columns]
-    frame["_row"] = pd.RangeIndex(len(frame)) + 2
-    return RawTable(path=path, frame=frame, encoding=enc)
+    frame["_row"] = pd.RangeIndex(len(frame)) + header_row + 1
+    return RawTable(path=path, frame=frame, encoding=enc, header_row=header_row)
 
 
 def _delimiter(header_line: str) -> str:
     return max([",", "\t", ";"], key=header_line.count)
 
 
-def _header(path: Path, enc: str, delimiter: str) -> list[str] | None:
+def _header(path: Path, enc: str, delimiter: str, start: int = 0) -> list[str] | None:
     """The header as given, or None when a name is empty, duplicated or reserved. A byte-order mark that
     the codec keeps as text (GB18030's ``84 31 95 33``: a UTF-8 export with BOM converted by ``iconv``) is
     not part of the first name."""
-    with open(path, encoding=enc, errors="replace", newline="") as fh:
+    with _open_at(path, enc, start) as fh:
         header = next(csv.reader(fh, delimiter=delimiter), [])
     if header and header[0].startswith(BOM_TEXT):
         header[0] = header[0][1:]
@@ -240,8 +269,9 @@ def _safe_text(s: str) -> str:
     return _UNSAFE.sub(lambda m: f"\\x{(ord(m.group()) & 0xFF):02x}", s)
 
 
-def _read_careful(path: Path, enc: str) -> RawTable:
-    """Split with Python's csv module, record by record; damaged records become ``malformed``."""
+def _read_careful(path: Path, enc: str, header_row: int = 1) -> RawTable:
+    """Split with Python's csv module, record by record; damaged records become ``malformed``. The header is
+    line ``header_row`` (the lines above it, a title, are skipped; rows keep their line numbers)."""
     csv.field_size_limit(sys.maxsize if sys.maxsize < 2**63 else 2**62)
     try:
         with open(path, "rb") as fh:
@@ -251,6 +281,11 @@ def _read_careful(path: Path, enc: str) -> RawTable:
         raise DataError(f"{path}: cannot decode the file as {enc}", fix="save it as UTF-8 (Excel: 'CSV UTF-8')") from exc
     if text.startswith(BOM_TEXT):
         text = text[1:]
+    if header_row > 1:  # a title above the header: its lines are not records
+        above = io.StringIO(text, newline="")
+        for _ in range(header_row - 1):
+            above.readline()
+        text = text[above.tell():]
     first = text.split("\n", 1)[0]
     delimiter = _delimiter(first)
     pending: list[str] = []  # the source lines of the record being read (its raw text, quotes and all)
@@ -270,7 +305,7 @@ def _read_careful(path: Path, enc: str) -> RawTable:
     good: list[list[str]] = []
     good_rows: list[int] = []
     malformed: list[tuple[int, str, str]] = []
-    row = 1
+    row = header_row
     records = iter(reader)
     while True:
         try:
@@ -308,7 +343,7 @@ def _read_careful(path: Path, enc: str) -> RawTable:
     frame = pd.DataFrame(good, columns=names, dtype=pd.StringDtype("pyarrow")) if good else pd.DataFrame(
         {n: pd.Series([], dtype=pd.StringDtype("pyarrow")) for n in names})
     frame["_row"] = pd.Series(good_rows, dtype="int64")
-    return RawTable(path=path, frame=frame, encoding=enc, malformed=malformed)
+    return RawTable(path=path, frame=frame, encoding=enc, malformed=malformed, header_row=header_row)
 
 
 def _damage(rec: list[str], ncols: int) -> str | None:
@@ -549,8 +584,8 @@ def sheet_note(path: str | Path) -> str:
 
 
 def read_table(path: str | Path, encoding: str = "auto", header_row: int = 1) -> RawTable:
-    """Dispatch on the file suffix; ``header_row`` > 1 (a workbook whose header sits below a title:
-    :func:`peek_rows`) for spreadsheets only."""
+    """Dispatch on the file suffix; ``header_row`` > 1: the header sits below a title (:func:`peek_rows`), the
+    rows above are skipped (a workbook's, or a CSV's lines)."""
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: no such file", fix="check the path (relative paths are from the current folder)")
@@ -562,11 +597,9 @@ def read_table(path: str | Path, encoding: str = "auto", header_row: int = 1) ->
             fix=f"export as one of {', '.join(sorted(READERS))}",
         )
     if reader is read_csv:
-        if header_row != 1:
-            raise ValueError("a CSV's header is its first row")
         if is_tagged_records(path, encoding):
             return read_tagged_records(path, encoding)
-        return read_csv(path, encoding)
+        return read_csv(path, encoding, header_row)
     return reader(path, header_row=header_row)
 
 
@@ -697,7 +730,7 @@ def stream_table(path: str | Path, encoding: str = "auto", block_bytes: int = BL
     if not careful and READERS.get(path.suffix.lower()) is read_csv and not is_tagged_records(path, encoding):
         enc = _resolve_encoding(path, encoding)
         if enc is not None and not enc.lower().replace("_", "-").startswith("utf-16"):  # bytes checked as read
-            opened = _open_stream(path, enc, block_bytes)
+            opened = _open_stream(path, enc, block_bytes, header_row)
             if opened is not None:
                 return opened
     raw = read_table(path, encoding, header_row)
@@ -789,10 +822,11 @@ class _Paced(io.RawIOBase):
     (measured: 1.2 GiB of Arrow memory after the first batch of a 1.3 GB export). A read waits at most
     ``patience`` seconds for room, then goes on (never a deadlock; at worst the old read-ahead)."""
 
-    def __init__(self, path: Path, ahead: int, patience: float = 30.0, utf8: bool = False):
+    def __init__(self, path: Path, ahead: int, patience: float = 30.0, utf8: bool = False, start: int = 0):
         import threading
 
         self._fh = open(path, "rb")  # noqa: SIM115 (closed by close())
+        self._fh.seek(start)  # the header's line (a title above it is not read)
         self._ahead, self._patience = ahead, patience
         self._read = self._taken = 0
         self._cv = threading.Condition()
@@ -843,18 +877,21 @@ class _Paced(io.RawIOBase):
         super().close()
 
 
-def _open_stream(path: Path, enc: str, block_bytes: int) -> RawStream | None:
+def _open_stream(path: Path, enc: str, block_bytes: int, header_row: int = 1) -> RawStream | None:
     arrow_enc = "utf8" if enc in ("utf-8", "utf-8-sig") else enc
-    with open(path, encoding=enc, errors="replace", newline="") as fh:
+    start = line_offset(path, enc, header_row)
+    if start is None:
+        return None
+    with _open_at(path, enc, start) as fh:
         header_line = fh.readline()
     delimiter = _delimiter(header_line)
-    header = _header(path, enc, delimiter)
+    header = _header(path, enc, delimiter, start)
     if header is None or len(set(header)) != len(header):
         return None
 
     def batches(lazy: bool = False):
         utf8 = arrow_enc == "utf8"  # checked on the bytes as read (_Utf8Check), not field by field
-        paced = _Paced(path, ahead=3 * block_bytes, utf8=utf8)
+        paced = _Paced(path, ahead=3 * block_bytes, utf8=utf8, start=start)
         try:
             reader = pacsv.open_csv(
                 paced,
@@ -864,7 +901,7 @@ def _open_stream(path: Path, enc: str, block_bytes: int) -> RawStream | None:
                     column_types=_string_columns(header), strings_can_be_null=False,
                     quoted_strings_can_be_null=False, check_utf8=not utf8),
             )
-            row = 2
+            row = header_row + 1
             for rb in reader:
                 if rb.num_columns != len(header):
                     raise Irregular(str(path))
@@ -887,4 +924,4 @@ def _open_stream(path: Path, enc: str, block_bytes: int) -> RawStream | None:
         finally:
             paced.close()
 
-    return RawStream(path=path, header=list(header), encoding=enc, batches=batches)
+    return RawStream(path=path, header=list(header), encoding=enc, batches=batches, header_row=header_row)

@@ -283,18 +283,43 @@ def test_a_transfer_workbook_below_a_title_is_read_from_its_header(tmp_path):
     assert q["source_row"].tolist() == ["6"]
 
 
-def test_a_csv_whose_header_sits_below_a_title_names_the_row_to_delete(tmp_path, capsys):
-    from citynet.cli import main
-
+@pytest.mark.parametrize("encoding, damaged", [("utf-8", False), ("utf-8-sig", False), ("gb18030", False),
+                                               ("utf-16", False), ("utf-8", True)])
+def test_a_csv_whose_header_sits_below_a_title_is_read_from_its_header(tmp_path, encoding, damaged):
+    """A CSV export with the database's title, search query and an empty line above the header (line 4) was
+    stopped with 'delete rows 1–3'; it is read from its header by each reader — the streamed one (UTF-8,
+    GB18030), the careful one (UTF-16; a record with an extra field, quarantined at its own line) — with the
+    rows' line numbers, the report naming the header row, and the tables of the same records without title."""
+    records = GOOD + [BAD[0]]  # the last one quarantined: missing application number
+    lines = [*TITLE, HEADERS, *records] + ([[*GOOD[0], "an extra field"]] if damaged else [])
     path = tmp_path / "titled.csv"
-    with open(path, "w", encoding="utf-8", newline="") as fh:
-        csv.writer(fh).writerows([*TITLE, HEADERS, *GOOD])
-    with pytest.raises(SystemExit) as ex:
-        main(["ingest", "-w", str(tmp_path / "ws"), str(path)])
-    err = " ".join(capsys.readouterr().err.split())
-    assert ex.value.code == 3 and "Traceback" not in err, err
-    assert "the header is row 4 (申请号, 申请日" in err and "the 3 rows above it (incoPat 专利数据导出" in err, err
-    assert "delete rows 1–3 of the file" in err, err
+    with open(path, "w", encoding=encoding, newline="") as fh:
+        csv.writer(fh).writerows(lines)
+    ws_csv = Workspace.open(tmp_path / "csv", create=True)
+    ingest(ws_csv, [write_csv(tmp_path / "u.csv", records)])
+    ws = Workspace.open(tmp_path / "ws", create=True)
+    f = ingest(ws, [path])["files"][0]
+    assert (f["header_row"], f["rows_read"], f["rows_loaded"]) == (4, 5 + damaged, 4)
+    q = pd.read_csv(ws.quarantine / "patents__titled.csv", dtype=str)
+    want = [(str(4 + len(records)), "missing_app_number")] + ([(str(5 + len(records)), "malformed_row")] if damaged
+                                                               else [])
+    assert sorted(zip(q["source_row"], q["reason_code"], strict=True)) == sorted(want)
+    assert sorted(tables(ws)["patents"]["source_row"].astype(int)) == [5, 6, 7, 8]
+    _same_tables(ws_csv, ws)
+
+
+def test_a_transfer_csv_below_a_title_is_read_from_its_header(tmp_path):
+    csv_path = write_transfers(tmp_path / "tr.csv")
+    with open(csv_path, encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    with open(tmp_path / "titled_tr.csv", "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows([*TITLE, *rows])
+    export = write_csv(tmp_path / "e.csv", GOOD)
+    report = ingest(Workspace.open(tmp_path / "ws", create=True), [export], [tmp_path / "titled_tr.csv"])
+    f = next(f for f in report["files"] if f["kind"] == "transfers")
+    assert (f["header_row"], f["rows_read"], f["rows_quarantined"]) == (4, 2, 1)
+    q = pd.read_csv(tmp_path / "ws" / "quarantine" / "transfers__titled_tr.csv", dtype=str)
+    assert q["source_row"].tolist() == ["6"]
 
 
 def test_a_workbook_with_records_on_several_sheets_stops_instead_of_reading_one(tmp_path, capsys):
