@@ -35,7 +35,7 @@ CITIES = [("南京南瑞科技有限公司", "210000江苏省南京市玄武区�
 FAMILIES = ["byte_flip", "truncate", "stray_quote", "stray_comma", "stray_newline", "stray_nul", "huge_field",
             "gb18030", "utf16", "latin1_field", "bom", "no_bom", "dup_header", "empty_header", "extra_column",
             "missing_column", "cr", "crlf", "fullwidth", "many_columns", "impossible_date", "reserved_headers",
-            "no_loadable_row", "blank_lines"]
+            "no_loadable_row", "blank_lines", "title"]
 XLSX_FAMILIES = ["dup_header", "empty_header", "extra_column", "missing_column", "huge_field", "fullwidth",
                  "many_columns", "impossible_date", "reserved_headers", "no_loadable_row", "byte_flip", "truncate"]
 # the HTML tables some databases save as .xls: the header and cell families (a page damaged byte by byte has
@@ -141,6 +141,11 @@ def mutate(rng: random.Random, family: str, suffix: str = ".csv") -> Case:
         data = rng.choice([b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff"]) + data
     elif family == "latin1_field":
         data = data.replace(rows[pick][4].encode(), "Café Straße".encode("latin-1"), 1)
+    elif family == "title":  # a database's title, search query or empty lines above the header
+        above = rng.sample(["incoPat 专利数据导出", "检索式: AP=(南京) AND AD=[20150101 to 20161231]", "", "共 12 条记录",
+                            "导出时间,2016-12-31"], rng.randint(1, 3))
+        mark = b"\xef\xbb\xbf" if data.startswith(b"\xef\xbb\xbf") else b""
+        data = mark + "".join(line + newline for line in above).encode(enc) + data[len(mark):]
     elif family == "blank_lines":
         lines = data.split(b"\n")
         k = rng.randrange(1, len(lines))
@@ -311,14 +316,13 @@ def expected_records(path: Path) -> dict[int, list[str]] | None:
     text = text.lstrip("\ufeff")
     csv.field_size_limit(2**31 - 1)
     delim = max([",", "\t", ";"], key=text.split("\n", 1)[0].count)
-    out, row = {}, 1
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
-    next(reader, None)
-    for rec in reader:
-        row += 1
-        if rec:
-            out[row] = rec
-    return out
+    records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delim))
+    # the header: the first line naming the application number (a title may stand above it), else line 1
+    first = next((k for k, rec in enumerate(records[:30]) if HEADERS[0] in rec), 0)
+    if first:
+        delim = max([",", "\t", ";"], key=text.splitlines()[first].count)
+        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delim))
+    return {k + 1: rec for k, rec in enumerate(records) if k > first and rec}
 
 
 @dataclass
