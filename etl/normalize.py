@@ -374,7 +374,8 @@ def pub_numbers_arrow(arr: pa.Array) -> pa.Array:
 # --- dates ---------------------------------------------------------------------------------------
 def parse_dates(raw: pd.Series) -> pd.Series:
     """Parse ``20150312``, ``2015-03-12``, ``2015.03.12``, ``2015/3/12``, ``2015年3月12日`` (and
-    those followed by a time) to ``datetime64[s]``; anything else is NaT. Empty and ``0`` are NaT too
+    those followed by a time), and a spreadsheet's day number ``42076`` (:func:`_excel_serials`), to
+    ``datetime64[s]``; anything else is NaT. Empty and ``0`` are NaT too
     (callers tell "absent" from "unparseable" with ``is_blank``). The rule is :func:`parse_dates_arrow`.
     """
     out = parse_dates_arrow(to_arrow(raw))
@@ -392,7 +393,22 @@ def parse_dates_arrow(raw: pa.Array, folded: bool = False) -> pa.Array:
     compact = pc.strptime(s, format="%Y%m%d", unit="s", error_is_null=True)
     ok8 = pc.fill_null(pc.match_substring_regex(s, r"^\d{8}$"), False)
     okd = pc.fill_null(pc.match_substring_regex(s, r"^\d{4}-\d{1,2}-\d{1,2}$"), False)
-    return pc.if_else(ok8, compact, pc.if_else(okd, dashed, pa.scalar(None, pa.timestamp("s"))))
+    dates = pc.if_else(ok8, compact, pc.if_else(okd, dashed, pa.scalar(None, pa.timestamp("s"))))
+    return pc.if_else(pc.is_null(dates), _excel_serials(s), dates)
+
+
+EXCEL_SERIALS = (20_000, 73_050)  # Excel's day numbers of 1954-10-03 and 2099-12-31 (five digits: no other date form)
+
+
+def _excel_serials(s: pa.Array) -> pa.Array:
+    """A date cell that a spreadsheet holds as its day number (a date column formatted "General": ``42076`` or
+    ``42076.0``) → the date it stands for, in Excel's 1900 system (day 25569 = 1970-01-01; days before 1900-03-01
+    are not in the range); null elsewhere."""
+    digits = pc.extract_regex(s, r"^(?P<day>\d{5})(?:[.-]0+)?$")  # (parse_dates_arrow turned '.' into '-')
+    day = pc.cast(pc.struct_field(digits, "day"), pa.int64())
+    ok = pc.and_kleene(pc.greater_equal(day, EXCEL_SERIALS[0]), pc.less_equal(day, EXCEL_SERIALS[1]))
+    seconds = pc.multiply(pc.subtract(day, 25_569), 86_400)
+    return pc.if_else(pc.fill_null(ok, False), pc.cast(seconds, pa.timestamp("s")), pa.scalar(None, pa.timestamp("s")))
 
 
 _BLANKS = ["", "0", "-", "--", "无", "NULL", "NAN", "NONE", "N/A"]

@@ -586,3 +586,36 @@ def test_covariate_workbook_whose_first_sheet_is_a_note_names_its_sheets(tmp_pat
     with pytest.raises(DataError) as e:
         load_covariates(f, Quarantine())
     assert e.value.exit_code == 3 and "the workbook has 2 sheets (说明, 数据)" in e.value.message, e.value.message
+
+
+def test_dates_held_as_a_spreadsheets_day_numbers_are_the_dates(tmp_path):
+    """A workbook whose date columns are formatted "General" holds day numbers (42075, or 42075.0 saved as
+    CSV): they were quarantined as bad_date. They are Excel's dates (1900 system), converted here by openpyxl's
+    own to_excel; the tables equal the CSV's with the dates as text."""
+    import datetime as dt
+
+    import openpyxl
+    from citynet.etl.normalize import parse_dates
+    from openpyxl.utils.datetime import to_excel
+
+    def serial(text: str):
+        if text in ("", "0"):
+            return text
+        day = parse_dates(pd.Series([text])).iloc[0].date()
+        return int(to_excel(dt.datetime.combine(day, dt.time())))
+
+    wb = openpyxl.Workbook()
+    wb.active.append(HEADERS)
+    for r in GOOD:
+        wb.active.append([r[0], serial(r[1]), serial(r[2]), *r[3:]])
+    wb.save(tmp_path / "serials.xlsx")
+    with open(tmp_path / "serials.csv", "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows([HEADERS, *([r[0], f"{serial(r[1])}.0", serial(r[2]), *r[3:]] for r in GOOD)])
+    ws_csv = Workspace.open(tmp_path / "text", create=True)
+    ingest(ws_csv, [write_csv(tmp_path / "u.csv", GOOD)])
+    for name in ("serials.xlsx", "serials.csv"):
+        ws = Workspace.open(tmp_path / name.replace(".", "_"), create=True)
+        f = ingest(ws, [tmp_path / name])["files"][0]
+        assert (f["rows_loaded"], f["rows_quarantined"]) == (len(GOOD), 0), name
+        _same_tables(ws_csv, ws)
+    assert serial("20150312") == 42075  # as Excel shows 2015-03-12 in a "General" cell
