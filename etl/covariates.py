@@ -5,6 +5,10 @@ the crosswalk) or by name, with or without the suffix 市 (南京市, 南京), h
 (襄樊 → 襄阳). Rows whose key matches no city are quarantined; a file whose keys match nothing
 stops with the keys it tried, and so does a file none of whose rows loads.
 
+A wide table — a yearbook download with one row per city and one column per year (``城市, 2014, 2015年, …``)
+and no other column — is one variable named after the file (``人均GDP（元）.xlsx`` → ``人均GDP_元``), read as one
+row per city and year (the report's ``wide``; its rows are the city-year cells, quarantined with the city's line).
+
 Values are read as a spreadsheet user writes them: full-width digits, thousands separators
 (``86,578``) and years written ``2006年`` are numbers; so are a share written ``19.7%`` (read as 19.7, the
 number in percent as the column's other cells usually are: the report and ``ingest`` name the column) and a
@@ -168,9 +172,34 @@ def header_row(path: Path) -> int:
         return 1
     for k, cells in enumerate(peek_rows(path), start=1):
         names = [str(c) for c in cells if str(c).strip()]
-        if _find(names, YEAR_HEADERS) and (_find(names, CODE_HEADERS) or _find(names, NAME_HEADERS)):
+        city = _find(names, CODE_HEADERS) or _find(names, NAME_HEADERS)
+        if city and (_find(names, YEAR_HEADERS) or year_columns(names, [city])):
             return k
     return 1
+
+
+WIDE_YEARS = (1949, 2100)  # the headers of a wide table's year columns: 2015, 2015年, 2015.0
+
+
+def year_columns(columns: list[str], keys: list[str]) -> list[str] | None:
+    """The year columns of a wide table (a yearbook download: one row per city, one column per year), when every
+    column but the city keys is a year and there are at least two; else None."""
+    others = [c for c in columns if c not in keys]
+    years = to_years(pd.Series(others, dtype=object)) if others else pd.Series([], dtype=float)
+    if len(others) < 2 or years.isna().any() or not years.between(*WIDE_YEARS).all():
+        return None
+    return others
+
+
+def _long(raw: pd.DataFrame, rows: pd.Series, keys: list[str], years: list[str], variable: str):
+    """A wide table as one row per city and year (the file's row order, then its years' order): the frame, each
+    row's line in the file, and the name of its year column."""
+    year_col = "year" if "year" not in keys else "year_"
+    long = raw.assign(_line=rows.to_numpy(), _order=range(len(raw))).melt(
+        id_vars=[*keys, "_line", "_order"], value_vars=years, var_name=year_col, value_name=variable)
+    long["_col"] = long[year_col].map({y: k for k, y in enumerate(years)})
+    long = long.sort_values(["_order", "_col"], kind="stable").reset_index(drop=True)
+    return long.drop(columns=["_line", "_order", "_col"]), long["_line"], year_col
 
 
 def _read_xls(path: Path, header_row: int = 1) -> pd.DataFrame:
@@ -236,15 +265,23 @@ def load_covariates(path: Path, quarantine: Quarantine) -> tuple[pd.DataFrame, d
     columns = [str(c) for c in raw.columns]
     raw.columns = columns
     code_col, name_col, year_col = _find(columns, CODE_HEADERS), _find(columns, NAME_HEADERS), _find(columns, YEAR_HEADERS)
+    rows = pd.Series(range(first + 1, len(raw) + first + 1), index=raw.index)  # each row's line in the file
+    keys = [c for c in (code_col, name_col) if c]
+    wide = year_columns(columns, keys) if year_col is None and keys else None
+    if wide:  # one column per year: one variable, named after the file (人均GDP（元）.xlsx → 人均GDP_元)
+        raw, rows, year_col = _long(raw, rows, keys, wide, Path(path).stem)
+        columns = [str(c) for c in raw.columns]
     if year_col is None or (code_col is None and name_col is None):
         raise DataError(
             f"{path}: covariates need a year column and a city column (code or name); headers found: {', '.join(columns)}"
             + sheet_note(path),
-            fix=f"name them e.g. 'city_code' or '城市', and 'year' (accepted: {', '.join(CODE_HEADERS + NAME_HEADERS)})",
+            fix=f"name them e.g. 'city_code' or '城市', and 'year' (accepted: {', '.join(CODE_HEADERS + NAME_HEADERS)}); "
+                "or a wide table: the city column and one column per year (2014, 2015年 …) and nothing else, one "
+                "file per variable (named after the file)",
         )
     city = match_city_keys(raw[code_col] if code_col else None, raw[name_col] if name_col else None)
     year = to_years(raw[year_col])
-    tagged = raw.astype(str).assign(_source_file=str(path), _row=range(first + 1, len(raw) + first + 1))
+    tagged = raw.astype(str).assign(_source_file=str(path), _row=rows.to_numpy())
     if city.notna().sum() == 0:
         tried = pd.unique(raw[code_col if code_col else name_col].astype(str))[:10]
         raise DataError(
@@ -299,5 +336,8 @@ def load_covariates(path: Path, quarantine: Quarantine) -> tuple[pd.DataFrame, d
         "footnote_marks": cells(lambda n: n.marked),  # column → cells written 103,796*, read as 103796
         "dropped_columns": [c for c in data.columns if not keep[c]],  # no numeric value at all
         **({"header_row": first} if first > 1 else {}),  # a table below its title
+        **({"wide": {"variable": renamed.get(Path(path).stem, Path(path).stem), "years": [int(float(y)) for y in
+                                                                                         to_years(pd.Series(wide))]}}
+           if wide else {}),  # one column per year, read as one variable named after the file
     }
     return table.reset_index(drop=True), report

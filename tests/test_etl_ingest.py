@@ -619,3 +619,38 @@ def test_dates_held_as_a_spreadsheets_day_numbers_are_the_dates(tmp_path):
         assert (f["rows_loaded"], f["rows_quarantined"]) == (len(GOOD), 0), name
         _same_tables(ws_csv, ws)
     assert serial("20150312") == 42075  # as Excel shows 2015-03-12 in a "General" cell
+
+
+def test_a_wide_yearbook_table_is_one_variable_named_after_the_file(tmp_path):
+    """城市 × years (a yearbook or EPS download; here below its title, and as .xlsx): it stopped with 'covariates
+    need a year column'. It is the variable named after the file, one row per city and year, equal to the same
+    numbers written long by hand; an unknown city's cells are quarantined at its line, one per year."""
+    import openpyxl
+    from citynet.etl.covariates import load_covariates
+    from citynet.etl.quarantine import Quarantine
+
+    rows = [["人均地区生产总值"], ["单位：元"], ["城市", "2014", "2015年", "2016"],
+            ["南京市", "88,208", "97,208", "105,030"], ["不存在市", "1", "2", "3"], ["苏州", "", "136,702", "145,556"]]
+    wide_csv = tmp_path / "人均GDP（元）.csv"
+    with open(wide_csv, "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    wb = openpyxl.Workbook()
+    for r in rows:
+        wb.active.append(r)
+    wb.save(tmp_path / "人均GDP（元）.xlsx")
+    long = tmp_path / "long.csv"
+    long.write_text("城市,年份,人均GDP（元）\n南京市,2014,88208\n南京市,2015,97208\n南京市,2016,105030\n"
+                    "苏州,2014,\n苏州,2015,136702\n苏州,2016,145556\n", encoding="utf-8")
+    want, _ = load_covariates(long, Quarantine())
+    for path in (wide_csv, tmp_path / "人均GDP（元）.xlsx"):
+        q = Quarantine()
+        got, rep = load_covariates(path, q)
+        pd.testing.assert_frame_equal(got, want, check_dtype=False)
+        assert rep["wide"] == {"variable": "人均GDP_元", "years": [2014, 2015, 2016]} and rep["header_row"] == 3
+        assert (rep["rows_read"], rep["rows_loaded"], rep["rows_quarantined"]) == (9, 6, 3)
+        assert q.counts() == {str(path): {"unknown_city": 3}}
+    not_wide = tmp_path / "units.csv"
+    not_wide.write_text("城市,单位,2014,2015\n南京市,元,1,2\n", encoding="utf-8")
+    with pytest.raises(DataError, match="covariates need a year column") as err:
+        load_covariates(not_wide, Quarantine())
+    assert "one column per year" in err.value.fix

@@ -250,6 +250,10 @@ def _summary(console, ws, report: dict) -> None:
                               for c, v in cov["not_numbers"].items())
             console.print(f"[yellow]warning:[/] {name}: cells that are not numbers were left missing: {cells}",
                           markup=True, highlight=False)
+        if cov.get("wide"):  # one column per year: one variable named after the file
+            years = cov["wide"]["years"]
+            console.print(f"{name}: one column per year ({years[0]}–{years[-1]}), read as the variable "
+                          f"{cov['wide']['variable']} (named after the file)", markup=False, highlight=False)
         for key, what in (("percent", "cells written with '%' read as percent (19.7% → 19.7)"),
                           ("footnote_marks", "footnote marks after numbers dropped (103,796* → 103796)")):
             if cov.get(key):
