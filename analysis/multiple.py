@@ -16,6 +16,9 @@ combination, in fixest's order (its vignette "Multiple estimations": fixed effec
 dependent variables, then the regressors' steps; pyfixest's order too). Each model is then fitted alone,
 so every check citynet makes of one formula applies to each.
 
+A split sample (fixest's ``split`` / ``fsplit``; ``citynet fit --split region``) fits each model once per value of
+a column, the samples outermost (:func:`split_samples`).
+
 Source: Bergé, L. (2018), fixest's documentation "Multiple estimations" (``stepwise``); pyfixest's
 ``FixestMulti``, against which ``tests/test_multiple_estimation.py`` checks the coefficients.
 
@@ -159,3 +162,24 @@ def refuse(formula: str, where: str) -> None:
         models = expand(formula)
         raise AnalysisError(f"the formula {formula!r} asks for {len(models)} models (multiple estimation), and "
                             f"{where} fits one", fix="write one formula per model: " + "; ".join(repr(m) for m in models))
+
+
+MAX_SPLIT_VALUES = 20
+
+
+def split_samples(panel, column: str, sample: str | None = None, full: bool = False) -> list[tuple[str, str | None]]:
+    """fixest's ``split`` (``fsplit``: the full sample first): one sample per value of ``column``, as (label,
+    pandas query joined to ``sample``). The values in sorted order; missing values form no sample."""
+    import pandas as pd
+
+    values = sorted(pd.unique(panel[column].dropna()), key=lambda v: (str(type(v)), v))
+    if len(values) > MAX_SPLIT_VALUES:
+        raise AnalysisError(f"--split {column}: {len(values):,} values, a model for each", fix=f"split by a column of at "
+                            f"most {MAX_SPLIT_VALUES} values (region, tier, tier_high), or restrict with --sample")
+    out: list[tuple[str, str | None]] = [("Full sample", sample)] if full else []
+    for v in values:
+        v = v.item() if hasattr(v, "item") else v
+        query = f"`{column}` == {v!r}"
+        label = v if isinstance(v, str) else f"{column} = {v}"  # east; tier_high = 1
+        out.append((label, f"({sample}) and ({query})" if sample else query))
+    return out

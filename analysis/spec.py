@@ -230,7 +230,8 @@ MODEL_KEYS = frozenset([
     "controls", "covariates", "effects_draws", "endog", "equations", "exog", "fe", "filter", "formula", "grid",
     "inference", "instruments", "k", "kind", "labels", "lag_x", "lags", "leads", "left", "lr", "m", "method",
     "model", "mundlak", "n", "n_boot", "n_thresholds", "name", "names", "nodes", "panel", "param", "paths",
-    "permutations", "q", "replace", "reps", "rm_grid", "rm_method", "sample", "scatter_years", "se", "seed",
+    "permutations", "q", "replace", "reps", "rm_grid", "rm_method", "sample", "scatter_years", "se", "seed", "split",
+    "fsplit",
     "target", "time_effects", "title", "treat", "trim", "var", "vcov", "w", "wald", "weighted", "x", "y"
 ])
 
@@ -350,11 +351,24 @@ def _run_model(m: dict, get_panel, defaults: dict, out_dir: Path, files: list[st
         from citynet.analysis.multiple import expand
 
         formulas = expand(m["formula"])  # several models from one formula: sw(), csw() … (a column each)
-        names = [name] if len(formulas) == 1 else [f"{name} ({k})" if name else None for k in range(1, len(formulas) + 1)]
-        if wants_inference(m, vcov):  # wild:REPS | ri:REPS | conley:KM[:LAG]
-            return [run_fit_inference({**m, "formula": f}, df, n, vcov) for f, n in zip(formulas, names, strict=True)]
-        return [fit(df, f, model=m.get("model", "ols"), vcov=vcov, name=n, allow_collinear=allow)
-                for f, n in zip(formulas, names, strict=True)]
+        samples: list[tuple[str | None, str | None]] = [(None, None)]
+        if m.get("split") or m.get("fsplit"):  # fixest's split / fsplit: one sample per value, outermost
+            from citynet.analysis.formula import column_names
+            from citynet.analysis.multiple import split_samples
+
+            by = column_names(str(m.get("split") or m.get("fsplit")), df.columns, f"model {name!r}: split")
+            samples = split_samples(df, by, None, full=not m.get("split"))
+        out = []
+        for label, where in samples:
+            part = df if where is None else df.query(where)
+            for k, f in enumerate(formulas, start=1):
+                n = " ".join(t for t in (name, label) if t) or None
+                n = f"{n} ({k})" if n and len(formulas) > 1 else (n or (None if len(formulas) == 1 else f"({k})"))
+                if wants_inference(m, vcov):  # wild:REPS | ri:REPS | conley:KM[:LAG]
+                    out.append(run_fit_inference({**m, "formula": f}, part, n, vcov))
+                else:
+                    out.append(fit(part, f, model=m.get("model", "ols"), vcov=vcov, name=n, allow_collinear=allow))
+        return out
     if kind == "did":
         return [D.did(df, m["y"], m.get("treat", "low_carbon"), ctrl, fe=fe, vcov=vcov, model=m.get("model", "ols"),
                       name=name)]

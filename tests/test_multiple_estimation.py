@@ -138,3 +138,42 @@ def test_fixed_effects_alone_column_against_statsmodels_dummies():
     assert first.adj_r2 == pytest.approx(dummies.rsquared_adj, rel=1e-10)
     assert first.df_resid == dummies.df_resid
     assert list(second.params.index) == ["x1"]
+
+
+def test_split_samples_are_pyfixests_fsplit():
+    """fixest's fsplit: the full sample, then one per value, the samples outermost; coefficients and SEs as
+    pyfixest's own split estimation gives them."""
+    from citynet.analysis.estimators import apply_sample
+    from citynet.analysis.multiple import split_samples
+
+    df = _panel().assign(region=lambda d: np.where(d["city_code"].astype(int) % 3 == 0, "east",
+                                                   np.where(d["city_code"].astype(int) % 3 == 1, "west", "central")))
+    samples = split_samples(df, "region", full=True)
+    assert [label for label, _ in samples] == ["Full sample", "central", "east", "west"]
+    ours = [fit(apply_sample(df, q), f, vcov="cluster:city_code") for _, q in samples
+            for f in expand("y1 ~ csw(x1, x2) | city_code + year")]
+    theirs = list(pf.feols("y1 ~ csw(x1, x2) | city_code + year", df, fsplit="region",
+                           vcov={"CRV1": "city_code"}).all_fitted_models.values())
+    assert len(ours) == len(theirs) == 8
+    for r, m in zip(ours, theirs, strict=True):
+        assert r.nobs == m._N
+        np.testing.assert_allclose(r.params.to_numpy(), m.coef().to_numpy(), rtol=1e-10)
+        np.testing.assert_allclose(r.se.to_numpy(), m.se().to_numpy(), rtol=1e-10)
+    assert [q for _, q in split_samples(df.assign(big=(df["x1"] > 0).astype(int)), "big", "year >= 2012")] == [
+        "(year >= 2012) and (`big` == 0)", "(year >= 2012) and (`big` == 1)"]
+
+
+def test_cli_split_and_spec_split(ws, tmp_path):
+    formula = "ln_collab_patents ~ l1_collab_degree | city_code + year"
+    table = _run(["fit", "-w", str(ws), "--formula", formula, "--fsplit", "tier_high"]).output
+    assert "|  | Full sample | tier_high = 0 | tier_high = 1 |" in table
+    out = json.loads(_run(["fit", "-w", str(ws), "--formula", formula, "--split", "tier_high", "--json"]).stdout)
+    alone = json.loads(_run(["fit", "-w", str(ws), "--formula", formula, "--sample", "tier_high == 1", "--json"]).stdout)
+    assert out[1]["coefficients"] == alone["coefficients"] and out[1]["nobs"] == alone["nobs"]
+    with pytest.raises(Exception, match="--split and --fsplit exclude each other"):
+        _run(["fit", "-w", str(ws), "--formula", formula, "--split", "tier_high", "--fsplit", "tier_high"])
+    spec = tmp_path / "split.toml"
+    spec.write_text(f'[[tables]]\nname = "split"\n[[tables.models]]\nname = "M"\nformula = "{formula}"\n'
+                    'split = "tier_high"\n', encoding="utf-8")
+    _run(["fit", "-w", str(ws), str(spec), "--out", str(tmp_path)])
+    assert list(pd.read_csv(tmp_path / "split.csv").columns[1:]) == ["M tier_high = 0", "M tier_high = 1"]

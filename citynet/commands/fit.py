@@ -20,6 +20,7 @@ Examples:
   citynet fit -w ws --formula "y ~ x | city_code + year" --vcov hc1 --sample "year >= 2010"
   citynet fit -w ws --formula "y ~ low_carbon | city_code + year" --inference wild:999
   citynet fit -w ws --formula "y ~ csw(x1, x2) | sw0(city_code + year)"   (four models, a column each)
+  citynet fit -w ws --formula "y ~ low_carbon | city_code + year" --fsplit region   (full sample, then each region)
   citynet fit -w ws examples/p001_tables3_5.toml        (a paper's table into ws/results/)
   citynet fit -w ws examples/p001_tables3_5.toml --network invention.y02.granted   (into ws/results/invention.y02.granted/)
 Formula names: ln_X = ln(1+X); l1_X = X one year earlier within the city; fixest syntax for FE and IV,
@@ -43,6 +44,9 @@ are UTF-8 with a byte order mark, as citynet export writes them, so that Excel s
                                 "panel; city pair on the dyad-year panel).")
 @click.option("--vcov", type=click.Choice(["hc1", "iid"]), help="Robust (HC1) or classical standard errors instead.")
 @click.option("--sample", help='A pandas query restricting the sample, e.g. "year >= 2010".')
+@click.option("--split", "split", help="Fit the model once per value of this column (fixest's split: region, tier, "
+                                       "tier_high …), a column each.")
+@click.option("--fsplit", "fsplit", help="As --split, with the full sample first (fixest's fsplit).")
 @click.option("--inference", help="Extra inference for an OLS formula: wild:REPS[:webb] (wild cluster bootstrap p-value "
                                   "and CI; one-way clusters: --cluster A or A^B, not A+B), ri:REPS (randomization inference over treatment paths) or conley:KM[:LAG] "
                                   "(Conley SEs, distance cutoff in km, serial lags in years).")
@@ -57,7 +61,8 @@ are UTF-8 with a byte order mark, as citynet export writes them, so that Excel s
                                              "needs to read Chinese text.")
 @network_option
 @click.pass_context
-def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, inference, param, as_json, out, network,
+def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, split, fsplit, inference, param, as_json,
+            out, network,
             no_bom):
     """Fit a model from --formula, or run a SPEC.toml of several models into results/."""
     if bool(spec) == bool(formula):
@@ -115,8 +120,8 @@ def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, in
         cluster = column_names(cluster, df.columns, subject, several=True)
     v = vcov or (f"cluster:{cluster}" if cluster else None)
 
-    def one(formula: str):
-        """The fit of one model (a formula without stepwise functions)."""
+    def one(formula: str, sample: str | None):
+        """The fit of one model (a formula without stepwise functions) on ``sample``."""
         if panel_name == "dyad-year":
             parts = split_formula(formula)
             fes = set(parts["fe"])
@@ -139,9 +144,24 @@ def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, in
                                       cluster=cluster or "city_code", model=model)
         return fit(df, formula, model=model, vcov=v, sample=sample)
 
-    from citynet.analysis.multiple import expand
+    from citynet.analysis.multiple import expand, split_samples
 
-    results = [one(f) for f in expand(formula)]  # several models: sw(), csw() … (analysis/multiple.py)
+    if split and fsplit:
+        raise UserError("--split and --fsplit exclude each other", fix="--fsplit is --split with the full sample first")
+    formulas = expand(formula)  # several models: sw(), csw() … (analysis/multiple.py)
+    samples: list[tuple[str | None, str | None]] = [(None, sample)]
+    if split or fsplit:
+        from citynet.analysis.formula import column_names
+
+        by = column_names(split or fsplit, df.columns, "--split" if split else "--fsplit")
+        samples = split_samples(df, by, sample, full=bool(fsplit))
+    results = []
+    for label, where in samples:  # the samples outermost, as fixest
+        for k, f in enumerate(formulas, start=1):
+            r = one(f, where)
+            if label is not None:
+                r.name = label if len(formulas) == 1 else f"{label} ({k})"
+            results.append(r)
     for note in dict.fromkeys(n for r in results for n in r.notes):
         if note.startswith("Warning:"):
             click.echo(note, err=True)
@@ -161,7 +181,7 @@ def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, in
 
 
 # options that only a --formula fit reads (a SPEC.toml sets them per model) and the one option they need
-FORMULA_ONLY = ("model", "panel_name", "cluster", "vcov", "sample", "inference", "param")
+FORMULA_ONLY = ("model", "panel_name", "cluster", "vcov", "sample", "split", "fsplit", "inference", "param")
 
 
 def _refuse_ignored(ctx: click.Context, spec: str | None, panel: str, inference: str | None) -> None:
