@@ -170,12 +170,13 @@ def header_row(path: Path) -> int:
 
     if path.suffix.lower() == ".dta":
         return 1
-    for k, cells in enumerate(peek_rows(path), start=1):
-        names = [str(c) for c in cells if str(c).strip()]
+    from citynet.etl.headers import first_row_naming
+
+    def names_city_and_years(names: list[str]) -> bool:
         city = _find(names, CODE_HEADERS) or _find(names, NAME_HEADERS)
-        if city and (_find(names, YEAR_HEADERS) or year_columns(names, [city])):
-            return k
-    return 1
+        return bool(city and (_find(names, YEAR_HEADERS) or year_columns(names, [city])))
+
+    return first_row_naming(peek_rows(path), names_city_and_years) or 1
 
 
 WIDE_YEARS = (1949, 2100)  # the headers of a wide table's year columns: 2015, 2015年, 2015.0

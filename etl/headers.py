@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 
 from citynet.etl.readers import sheet_note, summarise
 
@@ -166,15 +167,25 @@ def header_row_below(rows: list[list[str]], fields: dict[str, tuple[str, ...]], 
     ...                   ["CN1", "2015", "甲", "H01M"]], PATENT_FIELDS, PATENT_REQUIRED, PATENT_ONE_OF)
     4
     """
-    for k, cells in enumerate(rows[1:], start=2):
-        names = [str(c) for c in cells if str(c).strip()]
+    def names_every_field(names: list[str]) -> bool:
         if len(names) < len(required):
-            continue
+            return False
         try:
             resolve_columns(names, fields, required, one_of, mapping)
         except DataError:
-            continue
-        return k
+            return False
+        return True
+
+    return first_row_naming(rows, names_every_field, start=2)
+
+
+def first_row_naming(rows: list[list[str]], names_ok: Callable[[list[str]], bool], start: int = 1) -> int | None:
+    """The spreadsheet row (``start``, ``start`` + 1, …) of the first of ``rows`` whose non-empty cells pass
+    ``names_ok``: a header below a title (patents, transfers: :func:`header_row_below`; covariates:
+    ``etl.covariates.header_row``). None when no row does."""
+    for k, cells in enumerate(rows[start - 1:], start=start):
+        if names_ok([str(c) for c in cells if str(c).strip()]):
+            return k
     return None
 
 
