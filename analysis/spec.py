@@ -328,6 +328,10 @@ def _run_model(m: dict, get_panel, defaults: dict, out_dir: Path, files: list[st
     if kind not in KINDS:
         raise AnalysisError(f"model {m.get('name')!r}: unknown kind {kind!r}", fix=f"use one of {', '.join(KINDS)}")
     _check_model_keys(m)
+    if kind != "fit" and ("split" in m or "fsplit" in m):  # read by kind fit only: never silently ignored
+        raise AnalysisError(f"model {m.get('name')!r} (kind {kind!r}): split/fsplit is read by kind \"fit\" only",
+                            fix="write one model per sample with sample = {regions = [\"east\"]} (or a query), or "
+                                "fit the formula with split")
     m = _unquoted(m)
     panel_name = m.get("panel", defaults.get("panel", "city-year"))
     if kind == "gravity":

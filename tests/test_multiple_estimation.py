@@ -177,3 +177,11 @@ def test_cli_split_and_spec_split(ws, tmp_path):
                     'split = "tier_high"\n', encoding="utf-8")
     _run(["fit", "-w", str(ws), str(spec), "--out", str(tmp_path)])
     assert list(pd.read_csv(tmp_path / "split.csv").columns[1:]) == ["M tier_high = 0", "M tier_high = 1"]
+
+
+def test_split_on_another_kind_is_refused_not_ignored(ws, tmp_path):
+    spec = tmp_path / "did.toml"
+    spec.write_text('[[tables]]\nname = "d"\n[[tables.models]]\nkind = "did"\ny = "ln_green_patents"\n'
+                    'split = "tier_high"\n', encoding="utf-8")
+    with pytest.raises(AnalysisError, match='split/fsplit is read by kind "fit" only'):
+        _run(["fit", "-w", str(ws), str(spec), "--out", str(tmp_path)])
