@@ -798,6 +798,10 @@ class EmbeddedRunner:
             from citynet.graph.compat import prepare
 
             text, order = prepare(text, dict(q.params))
+        from citynet.graph.embedded import sorts
+
+        # as citynet query: a sorting statement on one thread (engine bug 25, docs/cypher.md)
+        self.conn.set_max_threads_for_exec(1 if self.rewrite and sorts(text) else 0)
         try:
             result = self.conn.execute(text, dict(q.params))
             df = neo4j_values(result.get_as_df(), result)  # the types citynet query prints

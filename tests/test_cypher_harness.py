@@ -250,3 +250,24 @@ def test_examples_give_the_same_rows_on_both_stores(stores, monkeypatch, capsys)
             assert rows, f"{where}: the example returns nothing on the test workspace"
             pairs = [frozenset((r["a"], r["b"])) for r in rows]
             assert len(set(pairs)) == len(pairs), f"{where}: a city pair appears twice"
+
+
+def test_a_sorting_query_returns_neo4js_order_every_time(stores):
+    """Engine bug 25 (docs/cypher.md): with two threads LadybugDB returned this query's rows misordered in
+    about 1 of 15 runs; citynet runs a sorting query on one thread. Twenty runs, each in Neo4j's order."""
+    import neo4j
+    from citynet.graph.embedded import sorts
+    from citynet.graph.store import open_store
+
+    q = ("MATCH (n0:Applicant)-[r0:APPLIED]->(n1:Patent)<-[:CITES]-(n2:Patent)-[r2:CITES]->(n3:Patent) "
+         "WHERE n3.app_year = 2007 AND n1.granted = false AND (n1.green = true OR n0.province_code = '350000') "
+         "RETURN n2.granted AS k0, n1.green_topics[0] AS k1, min(n3.refs_made) AS n ORDER BY n DESC, k0, k1")
+    assert sorts(q) and not sorts("MATCH (c:City) RETURN c.city_code AS border")
+    server = stores["server"]
+    with neo4j.GraphDatabase.driver(server.uri, auth=server.auth) as driver, driver.session() as s:
+        want = [(r["k0"], r["k1"], r["n"]) for r in s.run(q)]
+    with open_store(stores["ws"], backend="embedded", read_only=True) as store:
+        for _ in range(20):
+            df = store.query(q)
+            got = [(bool(a), None if b is None or b != b else b, int(c)) for a, b, c in df.itertuples(index=False)]
+            assert got == want
