@@ -264,22 +264,29 @@ def test_a_workbook_whose_header_sits_below_a_title_is_read_from_its_header(tmp_
         _same_tables(ws_csv, ws)
 
 
-def test_a_transfer_workbook_below_a_title_is_read_from_its_header(tmp_path):
-    """Transfers alike: the header on row 4, the record without assignee quarantined at row 6."""
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
+def test_a_transfer_file_below_a_title_is_read_from_its_header(tmp_path, suffix):
+    """Transfers alike, in a workbook and a CSV: the header on row 4, the record without assignee quarantined
+    at row 6."""
     import openpyxl
 
     csv_path = write_transfers(tmp_path / "tr.csv")
     with open(csv_path, encoding="utf-8", newline="") as fh:
-        rows = list(csv.reader(fh))
-    wb = openpyxl.Workbook()
-    for r in [*TITLE, *rows]:
-        wb.active.append(r)
-    wb.save(tmp_path / "tr.xlsx")
+        rows = [*TITLE, *csv.reader(fh)]
+    titled = tmp_path / f"titled_tr{suffix}"
+    if suffix == ".xlsx":
+        wb = openpyxl.Workbook()
+        for r in rows:
+            wb.active.append(r)
+        wb.save(titled)
+    else:
+        with open(titled, "w", encoding="utf-8", newline="") as fh:
+            csv.writer(fh).writerows(rows)
     export = write_csv(tmp_path / "e.csv", GOOD)
-    report = ingest(Workspace.open(tmp_path / "ws", create=True), [export], [tmp_path / "tr.xlsx"])
+    report = ingest(Workspace.open(tmp_path / "ws", create=True), [export], [titled])
     f = next(f for f in report["files"] if f["kind"] == "transfers")
     assert (f["header_row"], f["rows_read"], f["rows_quarantined"]) == (4, 2, 1)
-    q = pd.read_csv(tmp_path / "ws" / "quarantine" / "transfers__tr.csv", dtype=str)
+    q = pd.read_csv(tmp_path / "ws" / "quarantine" / "transfers__titled_tr.csv", dtype=str)
     assert q["source_row"].tolist() == ["6"]
 
 
@@ -306,20 +313,6 @@ def test_a_csv_whose_header_sits_below_a_title_is_read_from_its_header(tmp_path,
     assert sorted(zip(q["source_row"], q["reason_code"], strict=True)) == sorted(want)
     assert sorted(tables(ws)["patents"]["source_row"].astype(int)) == [5, 6, 7, 8]
     _same_tables(ws_csv, ws)
-
-
-def test_a_transfer_csv_below_a_title_is_read_from_its_header(tmp_path):
-    csv_path = write_transfers(tmp_path / "tr.csv")
-    with open(csv_path, encoding="utf-8", newline="") as fh:
-        rows = list(csv.reader(fh))
-    with open(tmp_path / "titled_tr.csv", "w", encoding="utf-8", newline="") as fh:
-        csv.writer(fh).writerows([*TITLE, *rows])
-    export = write_csv(tmp_path / "e.csv", GOOD)
-    report = ingest(Workspace.open(tmp_path / "ws", create=True), [export], [tmp_path / "titled_tr.csv"])
-    f = next(f for f in report["files"] if f["kind"] == "transfers")
-    assert (f["header_row"], f["rows_read"], f["rows_quarantined"]) == (4, 2, 1)
-    q = pd.read_csv(tmp_path / "ws" / "quarantine" / "transfers__titled_tr.csv", dtype=str)
-    assert q["source_row"].tolist() == ["6"]
 
 
 def test_a_workbook_with_records_on_several_sheets_stops_instead_of_reading_one(tmp_path, capsys):
