@@ -142,9 +142,9 @@ def _collinear_detail(f, df: pd.DataFrame, parts: dict[str, Any]) -> tuple[list[
 _I_LEVEL = re.compile(r"(\w+)::([^:]+?)(?::(\w+))?")  # a level of i(var) or i(var, x): year::2006:low_carbon
 
 
-def _zero_levels(df: pd.DataFrame, dropped: list[str]) -> tuple[str, list[str], list[str]] | None:
+def _zero_levels(df: pd.DataFrame, dropped: list[str]) -> tuple[str, str | None, list[str], list[str]] | None:
     """When every dropped term is a level of one ``i(var, x)`` whose column is 0 in every row of the sample:
-    the variable, the dropped levels and the levels kept (where it is not)."""
+    the variable, ``x`` (None for ``i(var)``), the dropped levels and the levels kept (where it is not)."""
     found = [_I_LEVEL.fullmatch(v) for v in dropped]
     if not all(found) or len({(m.group(1), m.group(3)) for m in found}) != 1:
         return None
@@ -156,7 +156,7 @@ def _zero_levels(df: pd.DataFrame, dropped: list[str]) -> tuple[str, list[str], 
     levels = [m.group(2) for m in found]
     if nonzero.isin(levels).any():
         return None
-    return var, levels, sorted(set(nonzero))
+    return var, x, levels, sorted(set(nonzero))
 
 
 def _check_collinear(f, df: pd.DataFrame, parts: dict[str, Any]) -> None:
@@ -165,8 +165,7 @@ def _check_collinear(f, df: pd.DataFrame, parts: dict[str, Any]) -> None:
         return
     zero = _zero_levels(df, dropped)
     if zero:  # an event study over years in which no unit is treated: i(year, low_carbon)
-        var, levels, kept = zero
-        x = _I_LEVEL.fullmatch(dropped[0]).group(3)
+        var, x, levels, kept = zero
         numeric = all(re.fullmatch(r"-?\d+", v) for v in levels + kept)
         where = ""
         if numeric and kept and max(map(int, levels)) < min(map(int, kept)):
@@ -343,8 +342,8 @@ def apply_sample(df: pd.DataFrame, sample: str | None) -> pd.DataFrame:
             if holders:  # region == east: a value written without quotes
                 raise AnalysisError(f"sample filter {sample!r}: {word!r} is a value of {', '.join(holders)}, read as a "
                                     "column name", fix=f"put the text in quotes: {holders[0]} == '{word}'") from exc
-            raise AnalysisError(f"sample filter {sample!r} names {unknown.group(1)!r}, which the panel does not "
-                                f"have{did_you_mean([unknown.group(1)], df.columns)}", fix=f"use the panel's {columns}") from exc
+            raise AnalysisError(f"sample filter {sample!r} names {word!r}, which the panel does not "
+                                f"have{did_you_mean([word], df.columns)}", fix=f"use the panel's {columns}") from exc
         if "cannot assign without a target" in str(exc):
             raise AnalysisError(f"sample filter {sample!r} has a single '=' (an assignment)",
                                 fix="compare with '==': " + re.sub(r"(?<![=!<>])=(?!=)", "==", sample)) from exc

@@ -121,11 +121,6 @@ def _lhs(text: str) -> list[str]:
     return names or [text.strip()]
 
 
-def is_multiple(formula: str) -> bool:
-    """True when ``formula`` asks for more than one model."""
-    return len(expand(formula)) > 1
-
-
 def expand(formula: str) -> list[str]:
     """The single-model formulas that ``formula`` stands for (itself when it asks for one model)."""
     parts = _split_top(formula, "|")
@@ -158,8 +153,8 @@ def _multi_lhs(lhs_and_rhs: str) -> bool:
 
 def refuse(formula: str, where: str) -> None:
     """Stop with one message when ``formula`` asks for several models where one is fitted (``where``)."""
-    if is_multiple(formula):
-        models = expand(formula)
+    models = expand(formula)
+    if len(models) > 1:
         raise AnalysisError(f"the formula {formula!r} asks for {len(models)} models (multiple estimation), and "
                             f"{where} fits one", fix="write one formula per model: " + "; ".join(repr(m) for m in models))
 
@@ -182,4 +177,16 @@ def split_samples(panel, column: str, sample: str | None = None, full: bool = Fa
         query = f"`{column}` == {v!r}"
         label = v if isinstance(v, str) else f"{column} = {v}"  # east; tier_high = 1
         out.append((label, f"({sample}) and ({query})" if sample else query))
+    return out
+
+
+def models(formulas: list[str], samples: list[tuple[str | None, str | None]], name: str | None = None):
+    """``(formula, sample query, column name)`` of every model: each sample (``(label, query)``, from
+    :func:`split_samples`, or ``[(None, query)]``) with each formula, the samples outermost (fixest's order). A
+    column is named ``name`` and the sample's label, numbered when one formula gave several models."""
+    out = []
+    for label, where in samples:
+        base = " ".join(t for t in (name, label) if t) or None
+        for k, f in enumerate(formulas, start=1):
+            out.append((f, where, base if len(formulas) == 1 else f"{base} ({k})" if base else f"({k})"))
     return out

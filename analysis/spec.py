@@ -362,16 +362,18 @@ def _run_model(m: dict, get_panel, defaults: dict, out_dir: Path, files: list[st
 
             by = column_names(str(m.get("split") or m.get("fsplit")), df.columns, f"model {name!r}: split")
             samples = split_samples(df, by, None, full=not m.get("split"))
+        from citynet.analysis.multiple import models
+
+        parts: dict[str | None, pd.DataFrame] = {None: df}
         out = []
-        for label, where in samples:
-            part = df if where is None else df.query(where)
-            for k, f in enumerate(formulas, start=1):
-                n = " ".join(t for t in (name, label) if t) or None
-                n = f"{n} ({k})" if n and len(formulas) > 1 else (n or (None if len(formulas) == 1 else f"({k})"))
-                if wants_inference(m, vcov):  # wild:REPS | ri:REPS | conley:KM[:LAG]
-                    out.append(run_fit_inference({**m, "formula": f}, part, n, vcov))
-                else:
-                    out.append(fit(part, f, model=m.get("model", "ols"), vcov=vcov, name=n, allow_collinear=allow))
+        for f, where, n in models(formulas, samples, name):
+            if where not in parts:
+                parts[where] = df.query(where)
+            part = parts[where]
+            if wants_inference(m, vcov):  # wild:REPS | ri:REPS | conley:KM[:LAG]
+                out.append(run_fit_inference({**m, "formula": f}, part, n, vcov))
+            else:
+                out.append(fit(part, f, model=m.get("model", "ols"), vcov=vcov, name=n, allow_collinear=allow))
         return out
     if kind == "did":
         return [D.did(df, m["y"], m.get("treat", "low_carbon"), ctrl, fe=fe, vcov=vcov, model=m.get("model", "ols"),

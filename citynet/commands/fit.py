@@ -119,6 +119,9 @@ def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, sp
 
         cluster = column_names(cluster, df.columns, subject, several=True)
     v = vcov or (f"cluster:{cluster}" if cluster else None)
+    pairs = None  # the dyad-year panel with its city pairs: clustered by pair unless told otherwise
+    if panel_name == "dyad-year" and v is None:
+        pairs = df.assign(pair=df["city_a"].astype(str) + "-" + df["city_b"].astype(str))
 
     def one(formula: str, sample: str | None):
         """The fit of one model (a formula without stepwise functions) on ``sample``."""
@@ -130,8 +133,7 @@ def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, sp
 
                 return gravity(df, parts["depvar"], _terms(parts["rhs"]), fe=" + ".join(parts["fe"]), vcov=v,
                                sample=sample)
-            if v is None:  # clustered by city pair
-                pairs = df.assign(pair=df["city_a"].astype(str) + "-" + df["city_b"].astype(str))
+            if pairs is not None:  # clustered by city pair
                 return fit(pairs, formula, model=model, vcov="cluster:pair", sample=sample)
             return fit(df, formula, model=model, vcov=v, sample=sample)
         if inference:  # analysis/inference.py: wild bootstrap, randomization inference, Conley
@@ -144,7 +146,7 @@ def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, sp
                                       cluster=cluster or "city_code", model=model)
         return fit(df, formula, model=model, vcov=v, sample=sample)
 
-    from citynet.analysis.multiple import expand, split_samples
+    from citynet.analysis.multiple import expand, models, split_samples
 
     if split and fsplit:
         raise UserError("--split and --fsplit exclude each other", fix="--fsplit is --split with the full sample first")
@@ -156,12 +158,11 @@ def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, sp
         by = column_names(split or fsplit, df.columns, "--split" if split else "--fsplit")
         samples = split_samples(df, by, sample, full=bool(fsplit))
     results = []
-    for label, where in samples:  # the samples outermost, as fixest
-        for k, f in enumerate(formulas, start=1):
-            r = one(f, where)
-            if label is not None:
-                r.name = label if len(formulas) == 1 else f"{label} ({k})"
-            results.append(r)
+    for f, where, column in models(formulas, samples):  # the samples outermost, as fixest
+        r = one(f, where)
+        if column is not None:  # else the estimator's own name (a gravity model's)
+            r.name = column
+        results.append(r)
     for note in dict.fromkeys(n for r in results for n in r.notes):
         if note.startswith("Warning:"):
             click.echo(note, err=True)
