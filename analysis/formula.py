@@ -302,19 +302,8 @@ def prepare(df: pd.DataFrame, formula: str, extra: Sequence[str] = ()) -> tuple[
     shadowed = shadowing_columns(df.columns, formula)
     if shadowed:  # log(x) would call the column: "'Series' object is not callable"
         raise shadowing_error(shadowed, f"{formula!r} calls the function, and the column would be called instead")
-    try:
-        ids, year = panel_keys(df)
-    except AnalysisError:
-        ids, year = [], "year"
-    made: dict[str, pd.Series] = {}
-    missing = []
-    for name in [*formula_names(formula), *extra]:
-        if name in df.columns:
-            continue
-        if not ids or not _materialise(df, name, ids, year, made):
-            missing.append(name)
+    df = derive(df, [formula, *extra])
+    missing = [name for name in [*formula_names(formula), *extra] if name not in df.columns]
     if missing:
         raise _unknown(missing, _header_hints(formula, df.columns, missing), df.columns)
-    if made:
-        df = df.assign(**made)
     return df, formula
