@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from citynet.analysis.estimators import fit
+from citynet.analysis.estimators import check_numeric, fit
 from citynet.analysis.formula import prepare
 from citynet.analysis.results import FitResult
 
@@ -66,15 +66,6 @@ def check_treatment(df: pd.DataFrame, treat: str) -> None:
             "an event study or a staggered DID dates each city by its first treated year",
             fix="give a 0/1 column (1 from the year a city is treated, e.g. low_carbon), or the first-treatment year "
                 "as cohort = \"COLUMN\"; for a continuous regressor, fit it (kind = \"fit\")")
-
-
-def check_numeric(df: pd.DataFrame, columns: Sequence[str], role: str) -> None:
-    """The covariates of a propensity score are numbers: a text column (region, tier) was a TypeError."""
-    for c in columns:
-        if c in df.columns and not (pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c])):
-            shown = ", ".join(repr(v) for v in df[c].dropna().astype(str).unique()[:3])
-            raise AnalysisError(f"the {role} {c!r} is text (values such as {shown}), not a number",
-                                fix="use numeric columns (a 0/1 dummy such as tier_high for a category)")
 
 
 def did_controls(matched: pd.DataFrame, covariates: Sequence[str], controls: Sequence[str] | None, unit: str,

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -279,6 +279,19 @@ def drop_separated_lp(df: pd.DataFrame, parts: dict[str, Any]) -> tuple[pd.DataF
     return df, total, note
 
 
+def check_numeric(df: pd.DataFrame, columns: Sequence[str], role: str,
+                  fix: str | Callable[[str], str] = "use numeric columns (a 0/1 dummy such as tier_high for a category)"
+                  ) -> None:
+    """A text column where a number is needed (a regressor, a PSM covariate, a threshold or Tobit variable) is one
+    message naming it and three of its values (pandas or pyfixest would stop with a TypeError); ``fix`` may be a
+    function of the column's name."""
+    for c in columns:
+        if c in df.columns and not (pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c])):
+            shown = ", ".join(repr(v) for v in df[c].dropna().astype(str).unique()[:3])
+            raise AnalysisError(f"the {role} {c!r} is text (values such as {shown}), not a number",
+                                fix=fix(c) if callable(fix) else fix)
+
+
 def _check_sample(df: pd.DataFrame, fml: str, parts: dict[str, Any], sample: str | None, panel: pd.DataFrame) -> None:
     """Guard pyfixest against inputs it aborts or tracebacks on: a text regressor, an empty sample (its Rust
     core aborts the process), and a sample in which every observation is a fixed-effect singleton."""
@@ -286,14 +299,9 @@ def _check_sample(df: pd.DataFrame, fml: str, parts: dict[str, Any], sample: str
     fe_cols = {c.strip() for t in parts["fe"] for c in t.split("^")}
     # names inside C(...) or i(...) are categorical by request
     fe_cols |= {n for call in re.findall(r"\b[Ci]\(([^)]*)\)", fml) for n in NAME.findall(call)}
-    for c in used:
-        if c in fe_cols or pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c]):
-            continue
-        vals = df[c].dropna().astype(str).unique()[:3]
-        raise AnalysisError(
-            f"the term {c!r} is text (values such as {', '.join(repr(v) for v in vals)}), not a number",
-            fix=f"use a numeric column, or C({c}) / i({c}) for a categorical regressor, or put it after '|' "
-                "as a fixed effect")
+    check_numeric(df, [c for c in used if c not in fe_cols], "term",
+                  fix=lambda c: f"use a numeric column, or C({c}) / i({c}) for a categorical regressor, or put it "
+                                "after '|' as a fixed effect")
     rows = df.dropna(subset=used) if used else df
     where = f" with --sample {sample!r}" if sample else ""
     if rows.empty:

@@ -110,7 +110,7 @@ def psm_did(panel: pd.DataFrame, y: str, covariates: Sequence[str], treat: str =
     if k < 1:
         raise AnalysisError(f"PSM k = {k}", fix="use k = 1 or more neighbours")
     df, _ = prepare(panel, f"{y} ~ {' + '.join([treat, *covariates, *(controls or [])])}", extra=[unit, time])
-    from citynet.analysis.did import check_numeric
+    from citynet.analysis.estimators import check_numeric
 
     check_numeric(df, covariates, "PSM covariate")
     g = first_treated(df, treat, cohort, unit, time)

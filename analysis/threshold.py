@@ -162,7 +162,7 @@ def panel_threshold(panel: pd.DataFrame, y: str, x: Sequence[str], q: str, contr
     if n_thresholds not in (1, 2):
         raise AnalysisError(f"n_thresholds = {n_thresholds}", fix="use 1 or 2")
     data, _ = prepare(panel, f"{y} ~ {' + '.join([*x, q, *z])}", extra=[unit, time])
-    from citynet.analysis.did import check_numeric
+    from citynet.analysis.estimators import check_numeric
 
     check_numeric(data, [y, *x, q, *z], "threshold model's variable")
     d = data[list(dict.fromkeys([unit, time, y, *x, q, *z]))].dropna()

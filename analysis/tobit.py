@@ -113,7 +113,7 @@ def re_tobit(panel: pd.DataFrame, y: str, x: Sequence[str], *, left: float = 0.0
 
     x = list(x)
     data, _ = prepare(panel, f"{y} ~ {' + '.join(x)}", extra=[unit])
-    from citynet.analysis.did import check_numeric
+    from citynet.analysis.estimators import check_numeric
 
     check_numeric(data, [y, *x], "Tobit's variable")
     d = data[[y, *x, unit]].dropna().reset_index(drop=True)
