@@ -56,6 +56,7 @@ class CSCovResult:
     inf: np.ndarray = field(repr=False)  # n × (g,t) influence functions
     method: str = "dr"
     n_units: int = 0
+    notes: list[str] = field(default_factory=list)  # how the treatment was read (analysis/treatment.py)
 
 
 # -------------------------------------------------------------------------------- 2×2 estimators
@@ -167,7 +168,7 @@ def att_gt_covariates(panel: pd.DataFrame, y: str, covariates: Sequence[str] = (
                       seed: int | None = 0, level: float = 0.95, cluster: str | None = None) -> CSCovResult:
     """ATT(g,t) with covariates and the four aggregations (module docstring)."""
     from citynet.analysis.formula import prepare
-    from citynet.analysis.sunab import first_treated
+    from citynet.analysis.treatment import first_treated
 
     if method not in METHODS:
         raise AnalysisError(f"unknown CS method {method!r}", fix=f"use method = one of {', '.join(METHODS)}")
@@ -175,7 +176,7 @@ def att_gt_covariates(panel: pd.DataFrame, y: str, covariates: Sequence[str] = (
         raise AnalysisError(f"CS control = {control!r}", fix="use control = \"never\" or \"notyet\"")
     covariates = list(covariates)
     data, _ = prepare(panel, f"{y} ~ {' + '.join(covariates) or '1'}", extra=[unit, time])
-    g = first_treated(data, treat, cohort, unit, time)
+    g, treat_notes = first_treated(data, treat, cohort, unit, time)
     d = data.assign(_g=g.fillna(0.0))[[unit, time, y, "_g", *covariates, *([cluster] if cluster else [])]].dropna()
     years = np.sort(d[time].unique())
     T = len(years)
@@ -234,7 +235,7 @@ def att_gt_covariates(panel: pd.DataFrame, y: str, covariates: Sequence[str] = (
     tab["ci_high"] = tab["att"] + crit * tab["se"]
     pg_group = {int(gg): float(np.mean(Gu == gg)) for gg in groups}
     aggs = _aggregate(tab, inf, Gu, pg_group, n, bootstrap, reps, seed, level, cl)
-    return CSCovResult(att_gt=tab, aggregates=aggs, crit=crit, inf=inf, method=method, n_units=n)
+    return CSCovResult(att_gt=tab, aggregates=aggs, crit=crit, inf=inf, method=method, n_units=n, notes=treat_notes)
 
 
 def _wif(keep: np.ndarray, pgg: np.ndarray, Gu: np.ndarray, group: np.ndarray) -> np.ndarray:

@@ -223,7 +223,7 @@ def run_cs_cov(m: dict, df: pd.DataFrame, name: str | None, out_dir: Path, files
                     model=f"cs_{r.method}", vcov="multiplier bootstrap", fixed_effects=[],
                     stats={"uniform_crit": r.crit, "n_units": float(r.n_units)}, name=name or f"CS ({r.method})",
                     notes=[f"Callaway–Sant'Anna, {r.method.upper()}, covariates {', '.join(m.get('covariates', []))}, "
-                           f"control {m.get('control', 'never')}; units are cities (N = units)."])
+                           f"control {m.get('control', 'never')}; units are cities (N = units).", *r.notes])
     return [res]
 
 

@@ -42,6 +42,7 @@ import pandas as pd
 from citynet.analysis.estimators import check_numeric, fit
 from citynet.analysis.formula import prepare
 from citynet.analysis.results import FitResult
+from citynet.analysis.treatment import first_treated
 
 from citynet.errors import AnalysisError
 from citynet.progress import report
@@ -49,23 +50,6 @@ from citynet.progress import report
 
 def _rhs(terms: Sequence[str]) -> str:
     return " + ".join(terms)
-
-
-def check_treatment(df: pd.DataFrame, treat: str) -> None:
-    """A treatment whose first year > 0 dates a cohort must be a 0/1 indicator: a continuous column (a
-    centrality) or a count gave every city a "cohort" in its first year with a positive value, silently."""
-    values = pd.to_numeric(df[treat], errors="coerce")
-    if df[treat].notna().any() and values.isna().all():
-        raise AnalysisError(f"the treatment {treat!r} is not a number", fix="give a 0/1 column, or cohort = \"COLUMN\"")
-    other = values.dropna()
-    other = other[~other.isin([0, 1])]
-    if len(other):
-        shown = ", ".join(f"{v:g}" for v in other.unique()[:3])
-        raise AnalysisError(
-            f"the treatment {treat!r} is not a 0/1 indicator ({len(other):,} rows hold other values, e.g. {shown}); "
-            "an event study or a staggered DID dates each city by its first treated year",
-            fix="give a 0/1 column (1 from the year a city is treated, e.g. low_carbon), or the first-treatment year "
-                "as cohort = \"COLUMN\"; for a continuous regressor, fit it (kind = \"fit\")")
 
 
 def did_controls(matched: pd.DataFrame, covariates: Sequence[str], controls: Sequence[str] | None, unit: str,
@@ -81,17 +65,6 @@ def did_controls(matched: pd.DataFrame, covariates: Sequence[str], controls: Seq
     note = [f"PSM-DID: {', '.join(absorbed)} matched on; constant within each city, absorbed by the city fixed "
             "effects, so not a control of the DID."] if absorbed else []
     return [c for c in covariates if c not in absorbed], note
-
-
-def _cohort(df: pd.DataFrame, treat: str | None, cohort: str | None, unit: str) -> pd.Series:
-    if cohort and cohort in df.columns:
-        return df[cohort].astype(float)
-    if treat and treat in df.columns:
-        check_treatment(df, treat)
-        first = df.loc[df[treat] > 0].groupby(unit)["year"].min()
-        return df[unit].map(first).astype(float)
-    raise AnalysisError(f"no treatment column {treat!r} or cohort column {cohort!r}",
-                        fix=f"columns: {', '.join(map(str, df.columns))}")
 
 
 def did(panel: pd.DataFrame, y: str, treat: str = "low_carbon", controls: Sequence[str] = (),
@@ -132,7 +105,7 @@ def event_study(panel: pd.DataFrame, y: str, treat: str | None = "low_carbon", c
                 unit: str = "city_code", name: str | None = None) -> EventStudy:
     """Leads/lags regression with binned end points and reference period ``ref`` (module docstring)."""
     df, _ = prepare(panel, f"{y} ~ {_rhs([*controls])}" if controls else f"{y} ~ 1")
-    g = _cohort(df, treat, cohort, unit)
+    g, treat_notes = first_treated(df, None if cohort else treat, cohort, unit)
     rel = (df["year"] - g).clip(lower=-leads, upper=lags)
     ks = [k for k in range(-leads, lags + 1) if k != ref]
     cols = {}
@@ -143,6 +116,7 @@ def event_study(panel: pd.DataFrame, y: str, treat: str | None = "low_carbon", c
     fml = f"{y} ~ {_rhs([*present, *controls])}" + (f" | {fe}" if fe else "")
     r = fit(df, fml, model=model, vcov=vcov, name=name or "Event study")
     r.model = "event_study" if model == "ols" else f"event_study_{model}"
+    r.notes += treat_notes
     return EventStudy(result=r, terms=present, rel_times=[k for k in ks if _event_name(k) in present], ref=ref)
 
 
@@ -178,7 +152,7 @@ def placebo(panel: pd.DataFrame, y: str, treat: str = "low_carbon", cohort: str 
     df, _ = prepare(panel, f"{y} ~ {_rhs([treat, *controls])}")
     fe_list = [f.strip() for f in fe.split("+") if f.strip()]
     df = df.dropna(subset=[y, treat, *controls, *fe_list]).reset_index(drop=True)
-    g = _cohort(df, treat if cohort is None else None, cohort, unit)
+    g, treat_notes = first_treated(df, None if cohort else treat, cohort, unit)
     units = df[unit].unique()
     per_unit = pd.Series(g.to_numpy(), index=df[unit]).groupby(level=0).first().reindex(units)
     treated_years = per_unit.dropna().to_numpy()
@@ -206,6 +180,7 @@ def placebo(panel: pd.DataFrame, y: str, treat: str = "low_carbon", cohort: str 
             Dt = Dt - Xc @ (proj @ Dt)
         draws[s:s + m] = (Dt * yt[:, None]).sum(0) / (Dt * Dt).sum(0)
         report("placebo draws", s + m, n)
+    real.notes += treat_notes
     return Placebo(estimate=float(real.params[treat]), draws=draws, real=real, term=treat)
 
 
@@ -231,7 +206,7 @@ def psm_did(panel: pd.DataFrame, y: str, covariates: Sequence[str], treat: str =
 
     df, _ = prepare(panel, f"{y} ~ {_rhs([treat, *covariates])}")
     check_numeric(df, covariates, "PSM covariate")
-    g = _cohort(df, treat if cohort is None else None, cohort, unit)
+    g, treat_notes = first_treated(df, None if cohort else treat, cohort, unit)
     df = df.assign(_g=g)
     first = float(np.nanmin(g)) if g.notna().any() else np.inf
     pre = df[df["year"] < first] if pre_years is None else df[df["year"].isin(list(pre_years))]
@@ -283,7 +258,7 @@ def psm_did(panel: pd.DataFrame, y: str, covariates: Sequence[str], treat: str =
     sub = df[df[unit].isin(keep)].drop(columns="_g")
     controls, absorbed = did_controls(sub, covariates, controls, unit, fe)
     res = did(sub, y, treat, controls, fe=fe, vcov=vcov, name="PSM-DID")
-    res.notes += absorbed
+    res.notes += absorbed + treat_notes
     res.stats["n_matched_pairs"] = float(len(matched))
     res.notes.append(f"PSM: logit on pre-period means of {', '.join(covariates)}; 1:1 NN without replacement"
                      + (f"; caliper {cal:.4f} on the logit score" if cal is not None else ""))
@@ -382,7 +357,7 @@ def callaway_santanna(panel: pd.DataFrame, y: str, treat: str | None = "low_carb
     if se not in ("analytic", "bootstrap"):
         raise AnalysisError(f"Callaway–Sant'Anna se={se!r}", fix="use se='analytic' or se='bootstrap'")
     df, _ = prepare(panel, f"{y} ~ 1")
-    g = _cohort(df, treat if cohort is None else None, cohort, unit)
+    g, treat_notes = first_treated(df, None if cohort else treat, cohort, unit)
     df = df.assign(_g=g)
     wide = df.pivot_table(index=unit, columns="year", values=y, aggfunc="first")
     complete = wide.notna().all(axis=1)
@@ -452,7 +427,7 @@ def callaway_santanna(panel: pd.DataFrame, y: str, treat: str | None = "low_carb
         dyn_se = dyn_se.reindex(dyn.index)
         dyn_se_an = dyn_se_an.reindex(dyn.index)
     notes = [f"Callaway & Sant'Anna (2021): {control}-treated controls, {base} base period, "
-             f"{se_note}"] + ([f"{dropped} cities with gaps dropped"] if dropped else [])
+             f"{se_note}"] + ([f"{dropped} cities with gaps dropped"] if dropped else []) + treat_notes
     n = int(Y.size)
     vcov = "bootstrap" if se == "bootstrap" else "influence"
     s_res = FitResult(depvar=y, params=pd.Series({"ATT": simple}), se=pd.Series({"ATT": simple_se}),

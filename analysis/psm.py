@@ -104,7 +104,7 @@ def psm_did(panel: pd.DataFrame, y: str, covariates: Sequence[str], treat: str =
     import statsmodels.api as sm
     from citynet.analysis.estimators import fit
     from citynet.analysis.formula import prepare
-    from citynet.analysis.sunab import first_treated
+    from citynet.analysis.treatment import first_treated
 
     covariates = list(covariates)
     if k < 1:
@@ -113,7 +113,7 @@ def psm_did(panel: pd.DataFrame, y: str, covariates: Sequence[str], treat: str =
     from citynet.analysis.estimators import check_numeric
 
     check_numeric(df, covariates, "PSM covariate")
-    g = first_treated(df, treat, cohort, unit, time)
+    g, treat_notes = first_treated(df, treat, cohort, unit, time)
     df = df.assign(_g=g)
     first = float(np.nanmin(g)) if g.notna().any() else np.inf
     pre = df[df[time] < first]
@@ -168,7 +168,7 @@ def psm_did(panel: pd.DataFrame, y: str, covariates: Sequence[str], treat: str =
                         name=name or "PSM-DID", depvar=y)
     else:
         res = fit(sub, fml, vcov=vcov, name=name or "PSM-DID")
-    res.notes += absorbed
+    res.notes += absorbed + treat_notes
     n_t = int(pairs["treated"].nunique())
     res.stats.update({"n_treated_matched": float(n_t), "n_treated": float((d == 1).sum()),
                       "n_controls_used": float(pairs["control"].nunique()), "k": float(k)})

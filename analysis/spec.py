@@ -404,7 +404,8 @@ def _run_model(m: dict, get_panel, defaults: dict, out_dir: Path, files: list[st
                       stats={"placebo_real": pl.estimate, "placebo_pvalue": pl.pvalue, "placebo_draws": sm["n"]},
                       name=name or "Placebo",
                       notes=[f"Placebo: treatment reassigned at random {int(sm['n']):,} times; the column shows the mean "
-                             "and (SD) of the placebo estimates; p = share of |placebo| ≥ |real estimate|."])
+                             "and (SD) of the placebo estimates; p = share of |placebo| ≥ |real estimate|.",
+                             *(n for n in pl.real.notes if not n.startswith("TWFE DID"))])
         return [r]
     if kind == "psm_did":
         out = D.psm_did(df, m["y"], m["covariates"], m.get("treat", "low_carbon"), m.get("cohort"),

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from citynet.analysis.results import FitResult
+from citynet.analysis.treatment import first_treated
 
 from citynet.errors import AnalysisError
 
@@ -47,23 +48,6 @@ class SunAbraham:
             "rel_time").reset_index(drop=True)
 
 
-def first_treated(df: pd.DataFrame, treat: str | None, cohort: str | None, unit: str, time: str) -> pd.Series:
-    """Cohort per row: the ``cohort`` column (0, inf or missing = never treated) or the first year with
-    ``treat`` > 0."""
-    if cohort:
-        if cohort not in df.columns:
-            raise AnalysisError(f"cohort column {cohort!r} is not in the panel", fix="name the first-treatment year column")
-        g = df[cohort].astype(float)
-        return g.where(np.isfinite(g) & (g > 0))
-    if not treat or treat not in df.columns:
-        raise AnalysisError(f"treatment column {treat!r} is not in the panel", fix="set treat = \"COLUMN\" or cohort")
-    from citynet.analysis.did import check_treatment
-
-    check_treatment(df, treat)
-    first = df.loc[df[treat] > 0].groupby(unit)[time].min()
-    return df[unit].map(first).astype(float)
-
-
 def sun_abraham(panel: pd.DataFrame, y: str, treat: str | None = "low_carbon", cohort: str | None = None,
                 controls: Sequence[str] = (), *, leads: int | None = None, lags: int | None = None,
                 ref: int = -1, unit: str = "city_code", time: str = "year", vcov: Any = None,
@@ -82,7 +66,7 @@ def sun_abraham(panel: pd.DataFrame, y: str, treat: str | None = "low_carbon", c
 
     controls = list(controls)
     data, _ = prepare(panel, f"{y} ~ {' + '.join(controls) or '1'}", extra=[unit, time])
-    g = first_treated(data, treat, cohort, unit, time)
+    g, treat_notes = first_treated(data, treat, cohort, unit, time)
     d = data.assign(_g=g).dropna(subset=[y, *controls]).reset_index(drop=True)
     never = d["_g"].isna()
     note = "control group: never-treated units"
@@ -150,5 +134,5 @@ def sun_abraham(panel: pd.DataFrame, y: str, treat: str | None = "low_carbon", c
                     fixed_effects=[unit, time], vcov=vlabel, df_resid=sat.df_resid,
                     stats={"att": att, "att_se": att_se, "n_cohorts": float(cells["cohort"].nunique())},
                     name=name or "Sun–Abraham", notes=[f"Sun–Abraham interaction-weighted event study; {note}; "
-                                                     f"reference period {ref}."], raw=f)
+                                                     f"reference period {ref}.", *treat_notes], raw=f)
     return SunAbraham(result=res, cells=cells.drop(columns="name"), saturated=sat, ref=ref, vcov=V_iw)

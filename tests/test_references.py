@@ -95,20 +95,24 @@ def test_event_study_matches_fixest(cy):
         close(es.result.se[v], ref["se"][k], EXACT)
 
 
-def _cs_frame(key: str, cy: pd.DataFrame) -> tuple[pd.DataFrame, str, str]:
+def _cs_frame(key: str, cy: pd.DataFrame, never: float) -> tuple[pd.DataFrame, str, str]:
+    """The cohort column ``g`` with the never-treated coded ``never`` (did::att_gt's data: 0)."""
     if key.startswith("cs_mpdta"):
         mp = pd.read_csv(HERE / "data" / "mpdta.csv")
-        return mp.assign(g=mp["first.treat"].replace(0, np.nan)), "lemp", "countyreal"
-    return cy.assign(g=cy["first_treat"].replace(0, np.nan)), "ln_green", "city_code"
+        return mp.assign(g=mp["first.treat"].replace(0, never)), "lemp", "countyreal"
+    return cy.assign(g=cy["first_treat"].replace(0, never)), "ln_green", "city_code"
 
 
+@pytest.mark.parametrize("never", [0, np.nan], ids=["never_0_as_did", "never_missing"])
 @pytest.mark.parametrize("key", ["cs_mpdta_notyet", "cs_mpdta_never", "cs_synth_notyet", "cs_synth_never"])
-def test_callaway_santanna_matches_did(cy, key):
+def test_callaway_santanna_matches_did(cy, key, never):
     """Every ATT(g,t) (pre-period cells included) with its analytic SE, the simple and the dynamic
-    aggregation of did::att_gt + aggte (varying base period) to 1e-8."""
+    aggregation of did::att_gt + aggte (varying base period) to 1e-8; the never-treated coded 0 in the
+    cohort column as did's ``gname`` codes them (once taken as treated "in year 0", so always treated and
+    dropped: the never-treated control group was empty) or missing."""
     from citynet.analysis.did import callaway_santanna
 
-    df, y, unit = _cs_frame(key, cy)
+    df, y, unit = _cs_frame(key, cy, never)
     r = callaway_santanna(df, y, treat=None, cohort="g", unit=unit,
                           control="notyet" if key.endswith("notyet") else "never")
     ref = REF[key]
