@@ -162,6 +162,9 @@ lags = 3
     for ext in ("md", "tex", "csv", "html", "json"):
         assert (out / f"mini.{ext}").exists()
     assert (out / "ES.png").exists()
+    assert f"wrote ES.png, ES_coefficients.csv to {out}" in " ".join(r.output.split())
+    quiet = run(["-q", "fit", "-w", str(ws), str(spec), "--out", str(out)])  # -q: only errors
+    assert quiet.output == ""
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in EXAMPLES.glob("*.toml")))

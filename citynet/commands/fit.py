@@ -94,13 +94,14 @@ def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, sp
             click.echo(json.dumps({k: [r.to_json() | {"name": r.name} for r in v] for k, v in res.results.items()},
                                   indent=2, default=float))
             return
+        quiet = is_quiet(ctx)  # -q: only errors, and the warning below
         for name, t in res.tables.items():
-            if not is_quiet(ctx):
+            if not quiet:
                 click.echo(t.to_markdown())
-            click.echo(f"wrote {name}.{{md,tex,csv,html,json}} to {out_dir}", err=True)
+                click.echo(f"wrote {name}.{{md,tex,csv,html,json}} to {out_dir}", err=True)
         table_files = {f"{n}.{ext}" for n in res.tables for ext in ("md", "tex", "csv", "html", "json")}
         side = [Path(f).name for f in dict.fromkeys(res.files) if Path(f).name not in table_files]
-        if side:  # figures and side tables (an event-study plot, a balance table, Moran's I …): said too
+        if side and not quiet:  # figures and side tables (an event-study plot, a balance table, Moran's I …)
             click.echo(f"wrote {', '.join(side)} to {out_dir}", err=True)
         if not res.files:
             click.echo("the spec wrote no file (no model gave a table, a figure or a side table)", err=True)
