@@ -304,6 +304,7 @@ def _check_sample(df: pd.DataFrame, fml: str, parts: dict[str, Any], sample: str
                                 "after '|' as a fixed effect")
     rows = df.dropna(subset=used) if used else df
     where = f" with --sample {sample!r}" if sample else ""
+    _check_depvar(rows, parts, where)
     if rows.empty:
         yr = ""
         if "year" in panel.columns and len(panel):
@@ -321,6 +322,22 @@ def _check_sample(df: pd.DataFrame, fml: str, parts: dict[str, Any], sample: str
                 f"every one of the {len(rows):,} observations{where} is alone in its fixed-effect group "
                 f"({' + '.join(parts['fe'])}), so nothing is left once singletons are dropped",
                 fix="use a wider sample (more years per city) or coarser fixed effects")
+
+
+def _check_depvar(rows: pd.DataFrame, parts: dict[str, Any], where: str) -> None:
+    """A dependent variable that is a number (``1 ~ x``), also a regressor (``y ~ y``) or constant in the
+    sample: pyfixest fitted each (a zero coefficient with a NaN standard error, or a perfect fit)."""
+    y = parts["depvar"].strip()
+    if re.fullmatch(r"[-+]?\d+(\.\d*)?", y):
+        raise AnalysisError(f"the dependent variable is the number {y}, not a column",
+                            fix="put a panel column left of '~', e.g. ln_green_patents ~ low_carbon")
+    if y in _terms(parts["rhs"]) or y in _terms(parts.get("endog") or ""):
+        raise AnalysisError(f"{y} is both the dependent variable and a regressor",
+                            fix=f"drop {y} from the right of '~' (its lag, l1_{y}, is a regressor)")
+    if y in rows.columns and len(rows) and rows[y].nunique(dropna=True) == 1:
+        raise AnalysisError(f"the dependent variable {y} is {rows[y].iloc[0]} in every one of the {len(rows):,} "
+                            f"observations{where}: there is nothing to explain",
+                            fix="choose another dependent variable, or widen the sample")
 
 
 # ------------------------------------------------------------------------------------------- fit

@@ -51,6 +51,11 @@ def _design(df: pd.DataFrame, formula: str, cluster: str | None, extra: Sequence
         raise AnalysisError("wild bootstrap, randomization inference and Conley SEs are for OLS models",
                             fix="drop the IV part of the formula (or use vcov = cluster:VAR for 2SLS)")
     terms = _terms(parts["rhs"])
+    if parts["depvar"] not in data.columns:
+        raise AnalysisError(f"the dependent variable {parts['depvar']} is an expression; wild bootstrap, "
+                            "randomization inference and Conley SEs take panel columns",
+                            fix="use a column the panel has or derives (ln_X = ln(1+X), l1_X, f1_X), or derive it "
+                                "in a SPEC ([panel_options] derive = {name = \"expr\"})")
     bad = [t for t in terms if t not in data.columns]
     if bad:
         raise AnalysisError(f"terms {bad} are not plain panel columns",

@@ -189,6 +189,13 @@ def test_examples_run(ws, tmp_path, name):
     (["--formula", "green_patents ~ low_carbn | city_code + year"], 5, ["did you mean 'low_carbon'"]),
     (["--formula", "ln_green_patent ~ low_carbon | city_code + year"], 5, ["did you mean 'ln_green_patents'"]),
     (["green_patents ~ low_carbon | city_code + year"], 2, ["is a formula, not a spec file", "--formula"]),
+    # a dependent variable pyfixest fitted anyway (a 0 with a NaN SE, a perfect fit), or --inference tracebacked on
+    (["--formula", "1 ~ low_carbon | city_code + year"], 5, ["the number 1, not a column"]),
+    (["--formula", "low_carbon ~ low_carbon | year"], 5, ["both the dependent variable and a regressor"]),
+    (["--formula", "low_carbon ~ green_patents | city_code", "--sample", "year < 2009"], 5,
+     ["low_carbon is 0 in every one of the", "nothing to explain"]),
+    (["--formula", "log(green_patents) ~ low_carbon | city_code + year", "--inference", "wild:9"], 5,
+     ["log(green_patents) is an expression", "ln_X = ln(1+X)"]),
     # an option the chosen path does not read is refused, not dropped (README: 2 = bad option)
     (["--panel", "dyad-year", "--model", "ppml", "--formula", "collab ~ log_distance | origin_year + dest_year",
       "--inference", "wild:9"], 2, ["--inference works on the city-year panel"]),
