@@ -417,6 +417,11 @@ def fit(
         raise AnalysisError("2SLS with more than one endogenous regressor is not supported",
                             fix="instrument one regressor per model (pyfixest limit)")
     dropped_separated = 0
+    if model == "ppml" and parts["depvar"] not in df.columns:
+        raise AnalysisError(f"PPML models a count or a level: its dependent variable is a panel column, not "
+                            f"{parts['depvar']}",
+                            fix="name the count itself (green_patents ~ … --model ppml: Poisson's log link models "
+                                "ln E[y], with the zeros kept), or fit the expression by OLS")
     if model == "ppml" and parts["fe"]:
         used = [c for c in formula_names(fml) if c in df.columns]
         df = df.dropna(subset=used) if df[used].isna().to_numpy().any() else df

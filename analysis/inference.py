@@ -50,7 +50,9 @@ def _design(df: pd.DataFrame, formula: str, cluster: str | None, extra: Sequence
     if parts["endog"]:
         raise AnalysisError("wild bootstrap, randomization inference and Conley SEs are for OLS models",
                             fix="drop the IV part of the formula (or use vcov = cluster:VAR for 2SLS)")
-    terms = _terms(parts["rhs"])
+    terms = list(dict.fromkeys(_terms(parts["rhs"])))  # x + x: one regressor, as the fit takes it
+    for fe in parts["fe"]:  # province_code^year: the pairs' column
+        data = _with_interaction(data, fe)
     if parts["depvar"] not in data.columns:
         raise AnalysisError(f"the dependent variable {parts['depvar']} is an expression; wild bootstrap, "
                             "randomization inference and Conley SEs take panel columns",
@@ -100,7 +102,23 @@ def _absorb(d: pd.DataFrame, depvar: str, cols: list[str], fe: list[str],
     else:
         X = np.concatenate([X, np.ones((len(d), 1))], axis=1)
         names.append("Intercept")
-    return y[:, 0], X, names
+    keep = _independent_dummies(X, len(cols))
+    return y[:, 0], X[:, keep], [names[j] for j in keep]
+
+
+def _independent_dummies(X: np.ndarray, n_regressors: int, tol: float = 1e-9) -> list[int]:
+    """The columns of ``X`` to keep: every regressor (the first ``n_regressors``) and each dummy not in the span
+    of the columns before it. Dummies of a fixed effect constant within the absorbed one are collinear with it
+    (``city_code + province_code^year``: one province's year dummies sum to its indicator, which the city
+    demeaning removes); kept, they made ``X'X`` near-singular and the bootstrap's β wrong, silently. A QR
+    without pivoting keeps the order: ``|R_jj|`` small against column j's norm means j is in the span of the
+    columns before it (as fixest drops the later of collinear variables)."""
+    if X.shape[1] <= n_regressors:
+        return list(range(X.shape[1]))
+    r = np.abs(np.diag(np.linalg.qr(X, mode="r")))
+    norms = np.linalg.norm(X, axis=0)
+    independent = r > tol * np.where(norms > 0, norms, 1.0)
+    return [j for j in range(X.shape[1]) if j < n_regressors or independent[j]]
 
 
 def _weights(kind: str, G: int, reps: int, seed: int | None) -> tuple[np.ndarray, bool]:
@@ -227,7 +245,13 @@ def wild_cluster_bootstrap(df: pd.DataFrame, formula: str, param: str, *, cluste
     # progress: the p-value and each end of the interval are one pass over all B draws (bisection inside)
     stage, steps = f"wild cluster bootstrap ({v.shape[1]:,} draws): p-value{', CI' if ci else ''}", 3 if ci else 1
     report(stage, 0, steps)
-    wb = WildBootstrap(X, y, names.index(param), cl, v)
+    try:
+        wb = WildBootstrap(X, y, names.index(param), cl, v)
+    except np.linalg.LinAlgError as exc:
+        raise AnalysisError(f"the wild cluster bootstrap of {formula!r} found its regressors collinear (with each "
+                            "other or with the fixed effects' dummies), so the restricted fit has no unique solution",
+                            fix="drop the regressors the fit's table shows as dropped or constant, then bootstrap "
+                                "again") from exc
     out = {"coef": float(wb.beta[wb.j]), "pvalue": wb.pvalue(0.0), "reps": float(v.shape[1]),
            "enumerated": float(enumerated), "clusters": float(G)}
     report(stage, 1, steps)
@@ -441,8 +465,6 @@ def fit_with_inference(df: pd.DataFrame, formula: str, inference: str, *, param:
 def _one_way_clusters(df: pd.DataFrame, cluster: str) -> pd.DataFrame:
     """The wild cluster bootstrap resamples one-way clusters: two-way clusters (``A+B``) are a usage error
     naming the two ways out; an interaction (``A^B``: one way, the pairs of values) gets its column."""
-    from functools import reduce
-
     if "+" in cluster:
         raise UserError(
             f"the wild cluster bootstrap (inference wild) resamples one-way clusters; the clusters {cluster!r} are "
@@ -451,14 +473,22 @@ def _one_way_clusters(df: pd.DataFrame, cluster: str) -> pd.DataFrame:
                 f"({cluster.replace('+', '^').replace(' ', '')}: one cluster per pair of values); or keep the two-way "
                 "clusters without the bootstrap: drop inference wild and read the analytic two-way clustered SEs "
                 f"(citynet fit --cluster {cluster.replace(' ', '')})")
-    if "^" not in cluster or cluster in df.columns:
+    return _with_interaction(df, cluster)
+
+
+def _with_interaction(df: pd.DataFrame, name: str) -> pd.DataFrame:
+    """``df`` with a column ``A^B`` (one value per pair of values of A and B, missing where either is) for an
+    interacted cluster or fixed effect; unchanged when ``name`` is no interaction or a column is missing
+    (the fit names it)."""
+    from functools import reduce
+
+    if "^" not in name or name in df.columns:
         return df
-    parts = [p.strip() for p in cluster.split("^")]
-    missing = [p for p in parts if p not in df.columns]
-    if missing:
-        return df  # the fit names the missing column
+    parts = [p.strip() for p in name.split("^")]
+    if any(p not in df.columns for p in parts):
+        return df
     code = reduce(lambda a, b: a + "^" + b, [df[p].astype(str) for p in parts])
-    return df.assign(**{cluster: code.where(df[parts].notna().all(axis=1))})
+    return df.assign(**{name: code.where(df[parts].notna().all(axis=1))})
 
 
 def _p_text(p: float, reps: int) -> str:

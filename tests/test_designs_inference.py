@@ -66,10 +66,38 @@ def test_wild_on_an_interaction_of_two_columns_is_pyfixests_on_the_hand_made_pai
     assert r.stats["wild_pvalue"] == pytest.approx(float(ref["Pr(>|t|)"]), abs=1e-12)
 
 
-def _brute_p(df, r, v):
-    """WCR11 by explicit refits with dummy variables for every FE level (no algebraic shortcut)."""
+def test_wild_with_fixed_effects_constant_within_the_absorbed_one():
+    """``city_code + half^year`` with clusters by city (as ``city_code + province_code^year``): the city is
+    absorbed and each half's year dummies sum to its indicator, which the city demeaning removes. Those
+    collinear dummies made X'X near-singular: β̂ of x was −0.34327 where pyfixest (on its fixed effects, on
+    every dummy) gives −0.34289, and the p-value followed it. Now β̂ is pyfixest's and the p-value is that of
+    explicit refits with every dummy (``_brute_p``) on the same 1,024 sign vectors. The interaction was a
+    traceback (no column ``half^year``), and ``x + x`` a singular matrix: one regressor, as the fit takes it."""
+    df = _small_panel(G=10, T=5)
+    df["half"] = np.where(df["city_code"] < 5, "north", "south")
+    df["pair"] = np.where(df["half"] == "north", 10_000, 20_000) + df["year"]  # the interaction, written out
+    mine = wild_cluster_bootstrap(df, "y ~ x + x + z | city_code + half^year", "x", reps=9999, ci=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for fml in ("y ~ x + z | city_code + pair", "y ~ x + z + C(pair) + C(city_code)"):
+            assert mine["coef"] == pytest.approx(pf.feols(fml, df).coef()["x"], abs=1e-12)
+    v, enumerated = _weights("rademacher", 10, 9999, None)
+    assert enumerated and mine["enumerated"] == 1.0
+    assert mine["pvalue"] == pytest.approx(_brute_p(df, 0.0, v, fe=("city_code", "pair")), abs=1e-12)
+
+
+def test_wild_with_collinear_regressors_is_one_message():
+    df = _small_panel().assign(x2=lambda d: 2 * d["x"])
+    with pytest.raises(AnalysisError, match="found its regressors collinear"):
+        wild_cluster_bootstrap(df, "y ~ x + x2 | city_code + year", "x", reps=99, ci=False)
+
+
+def _brute_p(df, r, v, fe=("city_code", "year")):
+    """WCR11 by explicit refits with dummy variables for every FE level (no algebraic shortcut; collinear
+    dummies left in: least squares' minimum-norm solution and the pseudo-inverse give x's estimable β and
+    variance)."""
     d = df.sort_values(["city_code", "year"]).reset_index(drop=True)
-    D = pd.get_dummies(d[["city_code", "year"]].astype(str), drop_first=True, dtype=float).to_numpy()
+    D = pd.get_dummies(d[list(fe)].astype(str), drop_first=True, dtype=float).to_numpy()
     X = np.column_stack([d[["x", "z"]].to_numpy(float), D, np.ones(len(d))])
     y = d["y"].to_numpy(float)
     g = pd.factorize(d["city_code"])[0]
@@ -77,7 +105,7 @@ def _brute_p(df, r, v):
     def t_of(yy):
         b = np.linalg.lstsq(X, yy, rcond=None)[0]
         u = yy - X @ b
-        c = np.linalg.inv(X.T @ X)[:, 0]
+        c = np.linalg.pinv(X.T @ X)[:, 0]
         s = np.bincount(g, (X @ c) * u)
         return (b[0] - r) / np.sqrt(s @ s)
 

@@ -196,6 +196,8 @@ def test_examples_run(ws, tmp_path, name):
      ["low_carbon is 0 in every one of the", "nothing to explain"]),
     (["--formula", "log(green_patents) ~ low_carbon | city_code + year", "--inference", "wild:9"], 5,
      ["log(green_patents) is an expression", "ln_X = ln(1+X)"]),
+    (["--formula", "log(green_patents) ~ low_carbon | city_code + year", "--model", "ppml"], 5,
+     ["PPML models a count", "not log(green_patents)"]),
     # an option the chosen path does not read is refused, not dropped (README: 2 = bad option)
     (["--panel", "dyad-year", "--model", "ppml", "--formula", "collab ~ log_distance | origin_year + dest_year",
       "--inference", "wild:9"], 2, ["--inference works on the city-year panel"]),
