@@ -250,7 +250,7 @@ def did_you_mean(names: Sequence[str], columns: Sequence[str]) -> str:
             else:
                 break
         close = [prefix + c for c in difflib.get_close_matches(core, cols, n=2)] if prefix else []
-        close = close or difflib.get_close_matches(n, cols, n=2)
+        close = [c for c in close or difflib.get_close_matches(n, cols, n=2) if c != n]  # never the name itself
         if close:
             hints.append(f"{n!r}: did you mean {' or '.join(repr(c) for c in close)}?")
     return f" ({'; '.join(hints)})" if hints else ""

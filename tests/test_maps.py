@@ -182,3 +182,30 @@ def test_cli_maps_the_city_attributes_of_a_fits_panel(ws, tmp_path):
                                      "--out", str(tmp_path / f"{var}.png")])
         assert r.exit_code == 0, (var, r.output)
         assert (tmp_path / f"{var}.png").stat().st_size > 10_000
+
+
+def test_cli_maps_a_derived_name_as_a_fit_makes_it(tmp_path, monkeypatch):
+    """--var l1_X / ln_X / f1_X, as a formula names them: X of the year before, ln(1+X), X of the year after,
+    per city (a hand-made network over three years); it said the panel had no such column, "did you mean"
+    the same name."""
+    w = Workspace.open(tmp_path / "ws", create=True)
+    e = pd.DataFrame([("collab", 2010, BJ, TJ, 2), ("collab", 2011, BJ, SH, 1), ("collab", 2011, TJ, SH, 3),
+                      ("collab", 2011, BJ, TJ, 1), ("collab", 2012, GZ, SZ, 4)],
+                     columns=["network", "year", "src", "dst", "weight"])
+    c = pd.DataFrame({"city_code": [BJ, SH, GZ], "year": [2010, 2011, 2012], "green_patents": [7, 3, 2]})
+    run_metrics(w, NetworkFilter(green="wipo"), store=TableStore(e, c))
+    seen = {}
+    drawn = maps.choropleth
+    monkeypatch.setattr(maps, "choropleth", lambda vals, **kw: (seen.update(vals=vals), drawn(vals, **kw))[1])
+    n = len(city_set())  # collab_degree: partners / (cities − 1), docs/methods.md
+    degree = {y: {k: v / (n - 1) for k, v in d.items()}  # partners, by hand
+              for y, d in {2010: {BJ: 1, TJ: 1}, 2011: {BJ: 2, TJ: 2, SH: 2}, 2012: {GZ: 1, SZ: 1}}.items()}
+    for var, year, want in (("l1_collab_degree", 2011, degree[2010]), ("f1_collab_degree", 2011, degree[2012]),
+                            ("ln_collab_degree", 2011, {k: np.log1p(v) for k, v in degree[2011].items()})):
+        r = CliRunner().invoke(cli, ["map", "-w", str(w.root), "--var", var, "--year", str(year),
+                                     "--out", str(tmp_path / f"{var}.png")])
+        assert r.exit_code == 0, (var, r.output)
+        got = seen["vals"]
+        for code, value in want.items():
+            assert got[code] == pytest.approx(value), (var, code)
+        assert got.drop(list(want)).fillna(0).eq(0).all(), var  # every other city: 0 or missing

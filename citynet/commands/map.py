@@ -82,19 +82,22 @@ def command(ctx, ws, var, edges, years, network, k, out):
     else:
         import pandas as pd
 
-        from citynet.analysis.formula import column_names
+        from citynet.analysis.formula import column_names, derive
         from citynet.analysis.panel import add_city_attributes
 
         # the city attributes a fit's panel has too (tier, region, province_code, tier_high)
         cy = add_city_attributes(read_panel(panel_path(ws, "city_year", network)))
         cov = ws.table("covariates")
         c = pd.read_parquet(cov) if cov.exists() else pd.DataFrame(columns=["city_code", "year"])
-        # spelled as in a formula: the column, a covariate's header in backquotes or as in the file (GDP (亿元))
-        var = column_names(var, [*cy.columns, *(n for n in c.columns if n not in cy.columns)], "--var")
-        if var not in cy.columns:
+        extra = [n for n in c.columns if n not in cy.columns]
+        if extra:
             c["city_code"] = c["city_code"].astype(str)
             cy = cy.assign(city_code=cy["city_code"].astype(str)).merge(
-                c[["city_code", "year", var]], on=["city_code", "year"], how="left")
+                c[["city_code", "year", *extra]], on=["city_code", "year"], how="left")
+        # spelled as in a formula: the column, a covariate's header in backquotes or as in the file (GDP (亿元)),
+        # or a derived name (ln_X, l1_X, f1_X), made on the whole panel as a fit makes it
+        cy = derive(cy, [var])
+        var = column_names(var, list(cy.columns), "--var")
         if len(years) > 1:
             raise UserError("a choropleth maps one year", fix="pass one --year")
         all_years = sorted(int(y) for y in cy["year"].unique())
