@@ -43,6 +43,11 @@ def test_parse_params_typed():
         parse_params(["n:int=abc"])
     with pytest.raises(UserError):
         parse_params(["no-equals"])
+    # a list as Cypher writes it (single quotes) was "not a valid json"
+    assert parse_params(["codes=['110000', '310000']", "q=['it\\'s', 2]"]) == {"codes": ["110000", "310000"],
+                                                                           "q": ["it's", 2]}
+    with pytest.raises(UserError, match="is not a valid json"):
+        parse_params(["bad=['a\", 'b']"])
 
 
 def test_library_is_documented():

@@ -18,6 +18,7 @@ from citynet.errors import UserError
 
 _PARAM = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?::(str|string|int|float|bool|json))?=(.*)$", re.S)
 _INT = re.compile(r"^[+-]?\d+$")
+_SINGLE_QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'")
 _FLOAT = re.compile(r"^[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?$")
 TYPE_ALIASES = {"STRING": "str", "INT": "int", "INT64": "int", "FLOAT": "float", "DOUBLE": "float",
                 "BOOL": "bool", "BOOLEAN": "bool", "LIST": "json", "JSON": "json"}
@@ -37,10 +38,17 @@ def convert(value: str, kind: str | None, name: str):
                 raise ValueError("expected true or false")
             return value.lower() == "true"
         if kind == "json":
-            return json.loads(value)
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError:
+                if "'" not in value:
+                    raise
+                # a Cypher (or Python) list of texts: ['110000', '310000'] is ["110000", "310000"]
+                return json.loads(_SINGLE_QUOTED.sub(lambda m: json.dumps(m.group(1).replace("\\'", "'")), value))
     except (ValueError, json.JSONDecodeError) as exc:
         raise UserError(f"--param {name}: {value!r} is not a valid {kind} ({exc})",
-                        fix=f"e.g. --param {name}=5, {name}=1.5, {name}=true, {name}='\"text\"', {name}='[1,2]'") from exc
+                        fix=f"e.g. --param {name}=5, {name}=1.5, {name}=true, {name}='\"text\"', {name}='[1,2]', "
+                            f"{name}=\"['110000','310000']\"") from exc
     if len(value) >= 2 and value[0] == value[-1] == '"':
         return convert(value, "str", name)
     low = value.lower()
