@@ -140,7 +140,8 @@ def assemble_panel(
     """The analysis panel: metrics ⋈ covariates ⋈ policy dummies, plus requested transforms.
 
     ``policies``: True adds ``low_carbon`` and ``carbon_trading`` (and ``low_carbon_year``, the
-    cohort) unless the covariates already carry them; a list picks among them. ``ln``: columns to
+    cohort) unless the covariates already carry them (then ``low_carbon_year`` is each city's first panel
+    year with ``low_carbon`` = 1); a list picks among them. ``ln``: columns to
     give an ``ln_`` twin; ``lags``: ``{column: k or [k, …]}`` adds ``l{k}_column``;
     ``winsor``: keyword arguments of :func:`winsorize`.
     """
@@ -173,6 +174,11 @@ def assemble_panel(
             if "low_carbon" in wanted and "low_carbon_year" not in panel.columns:
                 keep.append("low_carbon_year")
             panel = panel.merge(pol[keep], on=["city_code", "year"], how="left")
+        if "low_carbon" in panel.columns and "low_carbon_year" not in panel.columns:
+            # low_carbon from the covariates (ingest --policies, or the user's own coding): its cohort is each
+            # city's first year with low_carbon = 1 in the panel (cohort = "low_carbon_year" was missing)
+            first = panel.loc[panel["low_carbon"] == 1].groupby("city_code")["year"].min()
+            panel["low_carbon_year"] = panel["city_code"].map(first).astype(float)
     for c in ln:
         panel = add_ln1p(panel, c)
     for c, ks in (lags or {}).items():

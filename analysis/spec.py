@@ -53,6 +53,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from citynet.analysis.designs import RUNNERS as DESIGN_RUNNERS
+from citynet.analysis.designs import _require
 from citynet.analysis.results import FitResult
 from citynet.analysis.tables import Table, regression_table
 
@@ -298,11 +299,51 @@ def _texts(value) -> list[str]:
     return []
 
 
-def _check_model_keys(m: dict) -> None:
-    """A misspelt key of a model (``smaple = {…}``, ``fomula``) was ignored and the model fitted without it: a
-    key no estimator reads that is near one they read is one message naming both."""
+#: the shape of a model's values, checked before the panel is read: one column or formula (a text) …
+NAME_KEYS = frozenset(["y", "treat", "cohort", "q", "var", "formula", "cluster", "param", "split", "fsplit", "fe", "w",
+                       "method", "control", "target", "base", "se", "model", "rm_method", "inference", "kind", "panel"])
+#: … one or several columns (a text is one name, not its letters) …
+NAMES_KEYS = frozenset(["controls", "covariates", "instruments", "exog", "endog", "x", "chain"])
+#: … a whole number, at least this …
+COUNT_KEYS = {"leads": 0, "lags": 0, "n": 1, "n_boot": 1, "reps": 0, "k": 1, "n_thresholds": 1, "permutations": 0,
+              "effects_draws": 1, "grid": 1, "rm_grid": 1, "seed": None}
+#: … a number, or true / false
+NUMBER_KEYS = frozenset(["caliper", "left", "trim"])
+BOOL_KEYS = frozenset(["replace", "weighted", "lag_x", "mundlak", "lr", "wald", "time_effects", "caliper_sd",
+                       "allow_collinear"])
+
+
+def _check_model_keys(m: dict) -> dict:
+    """The model with its column lists as lists (``controls = "x"`` is ``["x"]``), after one message for the
+    first key that is misspelt (``smaple = {…}``, ``fomula``: it was ignored and the model fitted without it) or
+    has a value of the wrong shape (``y = ["x"]``, ``leads = "3"``, ``lags = -2``: each was a traceback inside
+    the estimator, or the letters of a text taken as columns)."""
+    where = f"model {m.get('name')!r}"
     for key in m:
-        _near_key(key, MODEL_KEYS, f"model {m.get('name')!r}", keys="the keys of each kind")
+        _near_key(key, MODEL_KEYS, where, keys="the keys of each kind")
+    out = dict(m)
+    for key, value in m.items():
+        shown = json.dumps(value, ensure_ascii=False, default=str)
+        if key in NAME_KEYS and not isinstance(value, str):
+            raise AnalysisError(f"{where}: {key} = {shown} is not a text",
+                                fix=f'write {key} = "…" (one column or formula, in quotes)')
+        if key in NAMES_KEYS:
+            names = [value] if isinstance(value, str) else value
+            if not isinstance(names, list) or not all(isinstance(v, str) for v in names):
+                raise AnalysisError(f"{where}: {key} = {shown} is not a list of column names",
+                                    fix=f'write {key} = ["a", "b"] (or one name: {key} = "a")')
+            out[key] = names
+        if key in COUNT_KEYS and (not isinstance(value, int) or isinstance(value, bool)
+                                  or (COUNT_KEYS[key] is not None and value < COUNT_KEYS[key])):
+            least = COUNT_KEYS[key]
+            raise AnalysisError(f"{where}: {key} = {shown} is not a whole number"
+                                + (f" of at least {least}" if least is not None else ""),
+                                fix=f"write {key} = {max(least or 0, 1)} (a number, without quotes)")
+        if key in NUMBER_KEYS and (not isinstance(value, int | float) or isinstance(value, bool)):
+            raise AnalysisError(f"{where}: {key} = {shown} is not a number", fix=f"write {key} = 0.1 (without quotes)")
+        if key in BOOL_KEYS and not isinstance(value, bool):
+            raise AnalysisError(f"{where}: {key} = {shown} is not true or false", fix=f"write {key} = true or false")
+    return out
 
 
 def _unquoted(v):
@@ -327,7 +368,7 @@ def _run_model(m: dict, get_panel, defaults: dict, out_dir: Path, files: list[st
     kind = m.get("kind", "fit")
     if kind not in KINDS:
         raise AnalysisError(f"model {m.get('name')!r}: unknown kind {kind!r}", fix=f"use one of {', '.join(KINDS)}")
-    _check_model_keys(m)
+    m = _check_model_keys(m)
     if kind != "fit" and ("split" in m or "fsplit" in m):  # read by kind fit only: never silently ignored
         raise AnalysisError(f"model {m.get('name')!r} (kind {kind!r}): split/fsplit is read by kind \"fit\" only",
                             fix="write one model per sample with sample = {regions = [\"east\"]} (or a query), or "
@@ -375,13 +416,16 @@ def _run_model(m: dict, get_panel, defaults: dict, out_dir: Path, files: list[st
             else:
                 out.append(fit(part, f, model=m.get("model", "ols"), vcov=vcov, name=n, allow_collinear=allow))
         return out
+    # the kinds run here that need y (and psm_did its covariates, 3sls its equations, sdm y and x) say so by name
+    y = _require(m, "y", '"ln_green_patents"') if kind in ("did", "event_study", "placebo", "psm_did", "cs",
+                                                            "gardner") else None
     if kind == "did":
-        return [D.did(df, m["y"], m.get("treat", "low_carbon"), ctrl, fe=fe, vcov=vcov, model=m.get("model", "ols"),
+        return [D.did(df, y, m.get("treat", "low_carbon"), ctrl, fe=fe, vcov=vcov, model=m.get("model", "ols"),
                       name=name)]
     if kind == "event_study":
         from citynet.analysis.figures import event_study_plot
 
-        es = D.event_study(df, m["y"], m.get("treat", "low_carbon"), m.get("cohort"), ctrl, m.get("leads", 5),
+        es = D.event_study(df, y, m.get("treat", "low_carbon"), m.get("cohort"), ctrl, m.get("leads", 5),
                            m.get("lags", 5), fe=fe, vcov=vcov, name=name)
         p = event_study_plot(es, out_dir / f"{_stem(name, 'event_study')}.png")
         files.append(str(p))
@@ -390,7 +434,7 @@ def _run_model(m: dict, get_panel, defaults: dict, out_dir: Path, files: list[st
     if kind == "placebo":
         from citynet.analysis.figures import placebo_plot
 
-        pl = D.placebo(df, m["y"], m.get("treat", "low_carbon"), m.get("cohort"), ctrl, n=m.get("n", 500),
+        pl = D.placebo(df, y, m.get("treat", "low_carbon"), m.get("cohort"), ctrl, n=m.get("n", 500),
                        seed=m.get("seed", 0), fe=fe, vcov=vcov)
         p = placebo_plot(pl, out_dir / f"{_stem(name, 'placebo')}.png")
         jp = out_dir / f"{_stem(name, 'placebo')}.json"
@@ -408,23 +452,24 @@ def _run_model(m: dict, get_panel, defaults: dict, out_dir: Path, files: list[st
                              *(n for n in pl.real.notes if not n.startswith("TWFE DID"))])
         return [r]
     if kind == "psm_did":
-        out = D.psm_did(df, m["y"], m["covariates"], m.get("treat", "low_carbon"), m.get("cohort"),
-                        m.get("controls"), caliper=m.get("caliper"), seed=m.get("seed", 0), fe=fe, vcov=vcov)
+        covariates = _require(m, "covariates", '["gdp_per_capita", "population"]')
+        out = D.psm_did(df, y, covariates, m.get("treat", "low_carbon"), m.get("cohort"), m.get("controls"),
+                        caliper=m.get("caliper"), seed=m.get("seed", 0), fe=fe, vcov=vcov)
         files.append(write_csv(out.balance, out_dir / f"{_stem(name, 'psm')}_balance.csv", index=True))
         out.result.name = name or "PSM-DID"
         return [out.result]
     if kind == "cs":
-        cs = D.callaway_santanna(df, m["y"], m.get("treat", "low_carbon"), m.get("cohort"),
+        cs = D.callaway_santanna(df, y, m.get("treat", "low_carbon"), m.get("cohort"),
                                  control=m.get("control", "never"), n_boot=m.get("n_boot", 199), seed=m.get("seed", 0),
                                  se=_did_se(m))
         files.append(write_csv(cs.att_gt, out_dir / f"{_stem(name, 'cs')}_att_gt.csv"))
         cs.simple.name = name or cs.simple.name
         return [cs.simple]
     if kind == "gardner":
-        return [D.gardner_did(df, m["y"], m.get("treat", "low_carbon"), ctrl, n_boot=m.get("n_boot", 99),
+        return [D.gardner_did(df, y, m.get("treat", "low_carbon"), ctrl, n_boot=m.get("n_boot", 99),
                               seed=m.get("seed", 0), se=_did_se(m))]
     if kind == "3sls":
-        sysres = three_sls(df, m["equations"], fe=m.get("fe", "city_code + year"),
+        sysres = three_sls(df, _require(m, "equations", '["y1 ~ y2 + x1", "y2 ~ y1 + x2"]'), fe=m.get("fe", "city_code + year"),
                            vcov=m.get("vcov", "unadjusted"), names=m.get("names"))
         return sysres.results
     if kind == "gravity":
@@ -490,7 +535,7 @@ def _run_sdm(m: dict, df: pd.DataFrame, name: str | None) -> list[FitResult]:
     """Spatial Durbin model with LeSage–Pace effects: columns coefficients, direct, indirect, total."""
     from citynet.analysis import spatial as S
 
-    y, x = m["y"], list(m["x"])
+    y, x = _require(m, "y", '"ln_green_patents"'), list(_require(m, "x", '["l1_collab_degree"]'))
     data, years = _spatial_frame(df, [y, *x])
     w = spatial_weights(m.get("w"), data)
     res = S.fit_sdm(data, y, x, w, fe=m.get("fe", "city"), lag_x=m.get("lag_x", True),

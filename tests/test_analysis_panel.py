@@ -72,3 +72,17 @@ def test_transforms_and_filters(metrics):
     east = filter_sample(panel, regions=["east"])
     cs = city_set().cities.set_index("city_code")
     assert (east["city_code"].map(cs["region"]) == "east").all()
+
+
+def test_low_carbon_from_the_covariates_has_its_cohort(metrics):
+    """low_carbon carried by the covariates (ingest --policies): low_carbon_year is each city's first panel year
+    with low_carbon = 1, by hand (it was missing, so cohort = "low_carbon_year", the docs' advice, stopped)."""
+    codes = metrics["city_code"].unique()
+    start = {codes[0]: 2010, codes[1]: 2013, codes[2]: 2008}  # the others never treated
+    cov = metrics[["city_code", "year"]].assign(
+        low_carbon=lambda d: [int(y >= start.get(c, 9999)) for c, y in zip(d["city_code"], d["year"], strict=True)])
+    panel, _ = assemble_panel(metrics, cov)
+    got = panel.groupby("city_code")["low_carbon_year"].first()
+    assert got[codes[0]] == 2010 and got[codes[1]] == 2013 and got[codes[2]] == 2008
+    assert got.drop(list(start)).isna().all()
+    assert (panel.groupby("city_code")["low_carbon_year"].nunique(dropna=False) == 1).all()

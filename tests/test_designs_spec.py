@@ -118,6 +118,20 @@ def test_design_kinds_from_a_spec(tmp_path):
     ({"kind": "threshold", "y": "lny", "x": ["x"], "q": "d"}, "distinct value"),
     ({"kind": "threshold", "y": "lny", "x": "endo", "q": "d"}, "distinct value"),  # one name, not its letters
     ({"kind": "cs_cov", "y": "lny", "covariates": "x", "method": "aipw"}, "unknown CS method"),
+    # a missing key or a value of the wrong shape (each a KeyError or TypeError traceback inside the estimator)
+    ({"kind": "did", "treat": "d"}, r"\(kind did\) has no 'y'"),
+    ({"kind": "cs", "treat": "d"}, r"\(kind cs\) has no 'y'"),
+    ({"kind": "psm_did", "y": "lny"}, "has no 'covariates'"),
+    ({"kind": "sdm", "y": "lny"}, "has no 'x'"),
+    ({"kind": "3sls"}, "has no 'equations'"),
+    ({"kind": "event_study", "y": ["lny"]}, r'y = \["lny"\] is not a text'),
+    ({"kind": "cs", "y": 5}, "y = 5 is not a text"),
+    ({"kind": "event_study", "y": "lny", "leads": "3"}, 'leads = "3" is not a whole number'),
+    ({"kind": "event_study", "y": "lny", "lags": -2}, "lags = -2 is not a whole number of at least 0"),
+    ({"kind": "psm", "y": "lny", "covariates": ["x"], "k": 0}, "k = 0 is not a whole number of at least 1"),
+    ({"kind": "psm", "y": "lny", "covariates": [1]}, "covariates = \\[1\\] is not a list of column names"),
+    ({"kind": "tobit", "y": "lny", "x": "x", "left": "zero"}, 'left = "zero" is not a number'),
+    ({"kind": "psm", "y": "lny", "covariates": ["x"], "replace": "yes"}, 'replace = "yes" is not true or false'),
 ])
 def test_bad_design_specs_give_one_message(tmp_path, model, match):
     ws = _workspace(tmp_path, years=range(2010, 2013))
