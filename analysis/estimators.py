@@ -53,10 +53,22 @@ def parse_vcov(vcov: Any, df: pd.DataFrame | None = None) -> tuple[Any, str]:
         if df is not None and DEFAULT_CLUSTER in df.columns:
             return {"CRV1": DEFAULT_CLUSTER}, f"cluster:{DEFAULT_CLUSTER}"
         return "hetero", "hc1"
+    if not isinstance(vcov, str | dict):  # vcov = 3 in a SPEC clustered by a column "3"
+        raise AnalysisError(f"vcov = {vcov!r} is not a text", fix='write vcov = "hc1", "iid" or "cluster:city_code"')
+    arg, label = _vcov_argument(vcov)
+    missing = [c for c in _cluster_var(arg) if df is not None and c not in df.columns]
+    if missing:  # every estimator names it, not only those whose formula lists the cluster (a KeyError in sunab)
+        from citynet.analysis.formula import _unknown
+
+        raise _unknown(missing, {}, list(df.columns), subject=f"vcov {label!r}")
+    return arg, label
+
+
+def _vcov_argument(vcov: str | dict) -> tuple[Any, str]:
     if isinstance(vcov, dict):
         (kind, var), = vcov.items()
         return {kind: var}, f"cluster:{var}" if kind.upper() == "CRV1" else f"{kind.lower()}:{var}"
-    v = str(vcov).strip()
+    v = vcov.strip()
     low = v.lower()
     if low in ("iid", "classical", "ols"):
         return "iid", "iid"

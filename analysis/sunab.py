@@ -66,6 +66,7 @@ def sun_abraham(panel: pd.DataFrame, y: str, treat: str | None = "low_carbon", c
 
     controls = list(controls)
     data, _ = prepare(panel, f"{y} ~ {' + '.join(controls) or '1'}", extra=[unit, time])
+    vcov_arg, vlabel = parse_vcov(vcov, data)  # a cluster the panel lacks: named among the panel's own columns
     g, treat_notes = first_treated(data, treat, cohort, unit, time)
     d = data.assign(_g=g).dropna(subset=[y, *controls]).reset_index(drop=True)
     never = d["_g"].isna()
@@ -96,7 +97,6 @@ def sun_abraham(panel: pd.DataFrame, y: str, treat: str | None = "low_carbon", c
         cols[nm] = ((d["_g"] == r._1) & (d["_rel"] == r._2)).astype(float).to_numpy()
         names.append(nm)
     d = d.assign(**cols)
-    vcov_arg, vlabel = parse_vcov(vcov, d)
     fml = f"{y} ~ {' + '.join([*names, *controls])} | {unit} + {time}"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

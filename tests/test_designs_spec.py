@@ -132,6 +132,9 @@ def test_design_kinds_from_a_spec(tmp_path):
     ({"kind": "psm", "y": "lny", "covariates": [1]}, "covariates = \\[1\\] is not a list of column names"),
     ({"kind": "tobit", "y": "lny", "x": "x", "left": "zero"}, 'left = "zero" is not a number'),
     ({"kind": "psm", "y": "lny", "covariates": ["x"], "replace": "yes"}, 'replace = "yes" is not true or false'),
+    # a vcov that is not a text, or clusters by a column the panel lacks (a KeyError inside Sun–Abraham)
+    ({"kind": "sunab", "y": "lny", "treat": "d", "vcov": 3}, "vcov = 3 is not a text"),
+    ({"kind": "sunab", "y": "lny", "treat": "d", "vcov": "cluster:nope"}, "vcov 'cluster:nope' names 'nope'"),
 ])
 def test_bad_design_specs_give_one_message(tmp_path, model, match):
     ws = _workspace(tmp_path, years=range(2010, 2013))
