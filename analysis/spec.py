@@ -367,7 +367,11 @@ def _run_model(m: dict, get_panel, defaults: dict, out_dir: Path, files: list[st
 
     kind = m.get("kind", "fit")
     if kind not in KINDS:
-        raise AnalysisError(f"model {m.get('name')!r}: unknown kind {kind!r}", fix=f"use one of {', '.join(KINDS)}")
+        import difflib
+
+        near = difflib.get_close_matches(str(kind).lower().replace("-", "_"), list(KINDS), n=1, cutoff=0.6)
+        raise AnalysisError(f"model {m.get('name')!r}: unknown kind {kind!r}"
+                            + (f" (did you mean {near[0]!r}?)" if near else ""), fix=f"use one of {', '.join(KINDS)}")
     m = _check_model_keys(m)
     if kind != "fit" and ("split" in m or "fsplit" in m):  # read by kind fit only: never silently ignored
         raise AnalysisError(f"model {m.get('name')!r} (kind {kind!r}): split/fsplit is read by kind \"fit\" only",

@@ -111,6 +111,8 @@ def test_design_kinds_from_a_spec(tmp_path):
 
 @pytest.mark.parametrize("model,match", [
     ({"kind": "tobit_xyz"}, "unknown kind"),
+    ({"kind": "event-study"}, "unknown kind 'event-study' \\(did you mean 'event_study'\\?\\)"),
+    ({"kind": "Fit"}, "did you mean 'fit'"),
     ({"kind": "iv", "y": "lny", "endog": ["nope"], "instruments": ["z1"]}, "nope"),
     ({"kind": "mediation", "paths": [["x", "med"], ["endo", "lny"]]}, "do not connect"),
     ({"kind": "spatial_tests", "y": "lny", "x": ["missing_col"]}, "missing_col"),
