@@ -199,6 +199,25 @@ def _check_collinear(f, df: pd.DataFrame, parts: dict[str, Any]) -> None:
     )
 
 
+def _all_collinear(df: pd.DataFrame, parts: dict[str, Any]) -> AnalysisError:
+    """pyfixest's "All variables are collinear" as one message naming, for each regressor that is a column,
+    the fixed effect within whose groups it is constant (distance with pair fixed effects; a city's tier with
+    city fixed effects)."""
+    absorbed = []
+    for term in _terms(parts["rhs"]):
+        for fe in parts["fe"]:
+            cols = [c.strip() for c in fe.split("^")]
+            if (term in df.columns and all(c in df.columns for c in cols)
+                    and (df.groupby(cols, observed=True)[term].nunique(dropna=True) <= 1).all()):
+                absorbed.append(f"{term} is constant within each {fe}")
+                break
+    return AnalysisError(
+        f"no regressor of the model of {parts['depvar']} is left once the fixed effects {' + '.join(parts['fe'])} "
+        "are absorbed: every one is collinear with them" + (f" ({'; '.join(absorbed)})" if absorbed else ""),
+        fix="drop the fixed effect that absorbs the regressor (e.g. pair with a distance, city with a city's tier), or "
+            "use regressors that vary within its groups")
+
+
 # pyfixest's default IRLS tolerance (1e-8 on the deviance change) leaves PPML standard errors ~2e-6 (relative)
 # from their converged value; at 1e-10 coefficients and SEs agree with fixest run at 1e-11 to better than 1e-6
 # (tests/test_references.py). The demeaning keeps pyfixest's default tolerance.
@@ -503,6 +522,8 @@ def fit(
                     "destination-year), pool years, or a denser network filter (--green all)") from exc
         from citynet.analysis.formula import shadowing_columns, shadowing_error
 
+        if "All variables are collinear" in msg:  # pyfixest: not one regressor is left
+            raise _all_collinear(df, parts) from exc
         shadowed = shadowing_columns(df.columns)
         if shadowed:  # formulaic may reach a function of that name without the formula's text calling it
             raise shadowing_error(shadowed, f"fitting {fml!r} failed ({msg}), maybe for that reason") from exc

@@ -189,6 +189,18 @@ def assemble_panel(
     return panel.sort_values(["city_code", "year"]).reset_index(drop=True), rep
 
 
+def add_dyad_keys(dyads: pd.DataFrame, origin: str = "city_a", dest: str = "city_b") -> pd.DataFrame:
+    """The dyad-year panel with the fixed effects of gravity models as columns, so that any model (OLS or
+    PPML, a formula or a SPEC) can name them: ``pair`` (the city pair), ``origin_year`` and ``dest_year`` (a
+    city in a year, on either side) — integer codes (Yotov et al. 2016, ch. 1)."""
+    o, cities = pd.factorize(pd.concat([dyads[origin], dyads[dest]], ignore_index=True).astype(str))
+    n = len(dyads)
+    o, d = o[:n].astype(np.int64), o[n:].astype(np.int64)
+    t = pd.factorize(dyads["year"])[0].astype(np.int64)
+    nt = int(t.max()) + 1 if n else 1
+    return dyads.assign(pair=o * len(cities) + d, origin_year=o * nt + t, dest_year=d * nt + t)
+
+
 def add_ln1p(df: pd.DataFrame, column: str, name: str | None = None) -> pd.DataFrame:
     """Add ``ln_<column>`` = ln(1 + column)."""
     return df.assign(**{name or f"ln_{column}": ln1p(df[column]).to_numpy()})

@@ -139,6 +139,9 @@ def load_panels(ws, spec_panel_opts: dict | None = None) -> Callable[[str], pd.D
         else:
             if "log_distance" not in df.columns and "distance_km" in df.columns:
                 df["log_distance"] = np.log(df["distance_km"].astype(float).clip(lower=1e-9))
+            from citynet.analysis.panel import add_dyad_keys
+
+            df = add_dyad_keys(df)  # pair, origin_year, dest_year: fixed effects (and clusters) any model can name
         from citynet.metrics.pipeline import panel_meta
 
         df.attrs["citynet"] = panel_meta(path) or {}  # the network filter, for fit's truncation warning

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -97,6 +98,34 @@ def test_fit_gravity_dyad_year(ws):
     c = out["coefficients"]["log_distance"]
     assert c["ci_low"] < -1.0 < c["ci_high"]
     assert isinstance(out["notes"], list)  # the table notes (drops, retries, warnings) travel with --json
+
+
+@pytest.mark.parametrize("model", ["ols", "ppml"])
+def test_dyad_fixed_effects_are_columns_for_every_model(ws, model):
+    """origin_year, dest_year and pair are columns of the dyad-year panel for any model: OLS said the panel had
+    no origin_year. The fit equals pyfixest's on its own interactions (city_a^year + city_b^year), clustered by
+    the city pairs written out here."""
+    import pyfixest as pf
+
+    r = run(["fit", "-w", str(ws), "--panel", "dyad-year", "--model", model, "--json",
+             "--formula", "collab ~ log_distance | origin_year + dest_year"])
+    got = json.loads(r.output)["coefficients"]
+    dy = pd.read_parquet(ws / "metrics" / "dyad_year.parquet").assign(
+        log_distance=lambda d: np.log(d["distance_km"].astype(float)),
+        pair=lambda d: d["city_a"].astype(str) + "-" + d["city_b"].astype(str))
+    fml = "collab ~ log_distance | city_a^year + city_b^year"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = (pf.feols if model == "ols" else pf.fepois)(fml, dy, vcov={"CRV1": "pair"})
+    for term in ("log_distance",):
+        assert got[term]["coef"] == pytest.approx(ref.coef()[term], rel=1e-6)
+        assert got[term]["se"] == pytest.approx(ref.se()[term], rel=1e-4)
+
+
+def test_a_regressor_absorbed_by_the_fixed_effects_is_named(ws):
+    with pytest.raises(AnalysisError, match=r"every one is collinear with them \(log_distance is constant within "
+                                            r"each pair\)"):
+        run(["fit", "-w", str(ws), "--panel", "dyad-year", "--formula", "collab ~ log_distance | pair + year"])
 
 
 def test_fit_gravity_sample_is_applied(ws, tmp_path):

@@ -120,9 +120,8 @@ def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, sp
 
         cluster = column_names(cluster, df.columns, subject, several=True)
     v = vcov or (f"cluster:{cluster}" if cluster else None)
-    pairs = None  # the dyad-year panel with its city pairs: clustered by pair unless told otherwise
-    if panel_name == "dyad-year" and v is None:
-        pairs = df.assign(pair=df["city_a"].astype(str) + "-" + df["city_b"].astype(str))
+    if panel_name == "dyad-year" and v is None:  # clustered by city pair unless told otherwise
+        v = "cluster:pair"
 
     def one(formula: str, sample: str | None):
         """The fit of one model (a formula without stepwise functions) on ``sample``."""
@@ -134,8 +133,6 @@ def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, sp
 
                 return gravity(df, parts["depvar"], _terms(parts["rhs"]), fe=" + ".join(parts["fe"]), vcov=v,
                                sample=sample)
-            if pairs is not None:  # clustered by city pair
-                return fit(pairs, formula, model=model, vcov="cluster:pair", sample=sample)
             return fit(df, formula, model=model, vcov=v, sample=sample)
         if inference:  # analysis/inference.py: wild bootstrap, randomization inference, Conley
             from citynet.analysis.estimators import apply_sample
