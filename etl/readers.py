@@ -59,7 +59,8 @@ def detect_encoding(path: Path) -> str:
         return "utf-8-sig"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
-    cut = head.rfind(b"\n") if len(head) == SAMPLE_BYTES else len(head)
+    # the sample ends at its last line end, LF or a lone CR (a CR-only file cut mid-character read as GB18030)
+    cut = max(head.rfind(b"\n"), head.rfind(b"\r")) if len(head) == SAMPLE_BYTES else len(head)
     sample = head[: cut if cut > 0 else len(head)]
     for enc in ("utf-8", "gb18030"):
         try:
@@ -94,6 +95,10 @@ def read_csv(path: Path, encoding: str = "auto", header_row: int = 1) -> RawTabl
     return _read_careful(path, enc, header_row)
 
 
+_LINE_END = re.compile(rb"\r\n|\r|\n")
+_LINE_END_TEXT = re.compile(r"\r\n|\r|\n")
+
+
 def line_offset(path: Path, enc: str, line: int) -> int | None:
     """The byte offset of line ``line`` (1-based) of a CSV whose header sits below a title (the lines above are
     a database's title or search query: not records); None for UTF-16, whose newlines are two bytes (the
@@ -104,10 +109,13 @@ def line_offset(path: Path, enc: str, line: int) -> int | None:
     if enc.lower().replace("_", "-").startswith("utf-16"):
         return None
     with open(path, "rb") as fh:
-        for _ in range(line - 1):
-            if not fh.readline():
-                break
-        return fh.tell()
+        head = fh.read(SAMPLE_BYTES)
+    # a line ends at CR LF, LF or a lone CR (Excel for Mac's "CSV (Macintosh)"; readline() knew only LF and put
+    # the header of such a file at its end)
+    for count, end in enumerate(_LINE_END.finditer(head), start=1):
+        if count == line - 1:
+            return end.end()
+    return len(head)  # fewer lines in the sample (the header is among its first rows: peek_rows)
 
 
 def _open_at(path: Path, enc: str, start: int):
@@ -286,7 +294,7 @@ def _read_careful(path: Path, enc: str, header_row: int = 1) -> RawTable:
         for _ in range(header_row - 1):
             above.readline()
         text = text[above.tell():]
-    first = text.split("\n", 1)[0]
+    first = _LINE_END_TEXT.split(text, 1)[0]
     delimiter = _delimiter(first)
     pending: list[str] = []  # the source lines of the record being read (its raw text, quotes and all)
 
@@ -683,7 +691,7 @@ def peek_rows(path: str | Path, encoding: str = "auto", rows: int = 30) -> list[
     enc = _resolve_encoding(path, encoding) or _best_effort_encoding(path)
     with open(path, "rb") as fh:
         text = fh.read(SAMPLE_BYTES).decode(enc, errors="replace").lstrip(BOM_TEXT)
-    delimiter = _delimiter(text.split("\n", 1)[0])
+    delimiter = _delimiter(_LINE_END_TEXT.split(text, 1)[0])
     return list(itertools.islice(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), rows))
 
 

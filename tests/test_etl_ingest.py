@@ -290,18 +290,21 @@ def test_a_transfer_file_below_a_title_is_read_from_its_header(tmp_path, suffix)
     assert q["source_row"].tolist() == ["6"]
 
 
-@pytest.mark.parametrize("encoding, damaged", [("utf-8", False), ("utf-8-sig", False), ("gb18030", False),
-                                               ("utf-16", False), ("utf-8", True)])
-def test_a_csv_whose_header_sits_below_a_title_is_read_from_its_header(tmp_path, encoding, damaged):
+@pytest.mark.parametrize("encoding, damaged, line_end", [
+    ("utf-8", False, "\r\n"), ("utf-8-sig", False, "\r\n"), ("gb18030", False, "\r\n"), ("utf-16", False, "\r\n"),
+    ("utf-8", True, "\r\n"), ("utf-8-sig", False, "\r"), ("gb18030", True, "\r"), ("utf-8", False, "\n")])
+def test_a_csv_whose_header_sits_below_a_title_is_read_from_its_header(tmp_path, encoding, damaged, line_end):
     """A CSV export with the database's title, search query and an empty line above the header (line 4) was
     stopped with 'delete rows 1–3'; it is read from its header by each reader — the streamed one (UTF-8,
     GB18030), the careful one (UTF-16; a record with an extra field, quarantined at its own line) — with the
-    rows' line numbers, the report naming the header row, and the tables of the same records without title."""
+    rows' line numbers, the report naming the header row, and the tables of the same records without title.
+    Lines may end in CR alone (Excel for Mac's "CSV (Macintosh)"): the header was then looked for at the end of
+    the file ("unrecognised header layout")."""
     records = GOOD + [BAD[0]]  # the last one quarantined: missing application number
     lines = [*TITLE, HEADERS, *records] + ([[*GOOD[0], "an extra field"]] if damaged else [])
     path = tmp_path / "titled.csv"
     with open(path, "w", encoding=encoding, newline="") as fh:
-        csv.writer(fh).writerows(lines)
+        csv.writer(fh, lineterminator=line_end).writerows(lines)
     ws_csv = Workspace.open(tmp_path / "csv", create=True)
     ingest(ws_csv, [write_csv(tmp_path / "u.csv", records)])
     ws = Workspace.open(tmp_path / "ws", create=True)
@@ -647,3 +650,16 @@ def test_a_wide_yearbook_table_is_one_variable_named_after_the_file(tmp_path):
     with pytest.raises(DataError, match="covariates need a year column") as err:
         load_covariates(not_wide, Quarantine())
     assert "one column per year" in err.value.fix
+
+
+@pytest.mark.parametrize("shift", range(4))
+def test_a_large_utf8_file_with_cr_line_ends_is_detected_as_utf8(tmp_path, shift):
+    """Encoding detection decodes a sample cut at its last line end; a file whose lines end in CR alone had none,
+    so a UTF-8 file over the sample's size was cut mid-character and read as GB18030 (mojibake, silently) or
+    refused, depending on where the cut fell. The same bytes shifted by 0–3: always UTF-8."""
+    from citynet.etl.readers import SAMPLE_BYTES, detect_encoding
+
+    line = "申请号,申请人,南京市鼓楼区\r".encode()
+    path = tmp_path / "cr.csv"
+    path.write_bytes(b"a" * shift + line * (SAMPLE_BYTES // len(line) + 10))
+    assert detect_encoding(path) == "utf-8"
