@@ -189,6 +189,12 @@ def _sample(df: pd.DataFrame, s: dict | None) -> pd.DataFrame:
     bad = set(s) - _SAMPLE_KEYS
     if bad:
         raise AnalysisError(f"unknown sample key(s) {sorted(bad)}", fix=f"use {', '.join(sorted(_SAMPLE_KEYS))}")
+    years = s.get("years")
+    if years is not None and not (isinstance(years, list) and len(years) == 2
+                                  and all(isinstance(v, int) and not isinstance(v, bool) for v in years)
+                                  and years[0] <= years[1]):
+        raise AnalysisError(f"sample years = {years!r} is not [first, last] (two years, the first not after the "
+                            "last)", fix="write years = [2008, 2020]")
     if "city_code" not in df.columns:
         df2 = df
         if s.get("years"):
@@ -389,6 +395,11 @@ def _run_model(m: dict, get_panel, defaults: dict, out_dir: Path, files: list[st
     from citynet.analysis.formula import derive
 
     df = _sample(derive(get_panel(panel_name), _texts({k: v for k, v in m.items() if k != "sample"})), sample)
+    if df.empty:  # every estimator stops on it, some (pyfixest's Rust core, under Sun–Abraham) by aborting the process
+        full = get_panel(panel_name)
+        span = f" (the panel's years: {int(full['year'].min())}–{int(full['year'].max())})" if len(full) else ""
+        raise AnalysisError(f"model {m.get('name')!r}: the sample {json.dumps(sample, ensure_ascii=False)} keeps no row "
+                            f"of the {panel_name} panel{span}", fix="widen the sample ([sample] or the model's sample)")
     vcov = m.get("vcov", defaults.get("vcov"))
     name = _variant_name(m.get("name"), sample, get_panel(panel_name))
     fe = m.get("fe", "city_code + year")

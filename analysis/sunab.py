@@ -69,6 +69,8 @@ def sun_abraham(panel: pd.DataFrame, y: str, treat: str | None = "low_carbon", c
     vcov_arg, vlabel = parse_vcov(vcov, data)  # a cluster the panel lacks: named among the panel's own columns
     g, treat_notes = first_treated(data, treat, cohort, unit, time)
     d = data.assign(_g=g).dropna(subset=[y, *controls]).reset_index(drop=True)
+    if d.empty:  # pyfixest's demeaning aborts the process on no rows
+        raise AnalysisError(f"Sun–Abraham: no row has {', '.join([y, *controls])}", fix="check the sample and the variables")
     never = d["_g"].isna()
     note = "control group: never-treated units"
     if not never.any():

@@ -134,6 +134,10 @@ def test_design_kinds_from_a_spec(tmp_path):
     ({"kind": "psm", "y": "lny", "covariates": [1]}, "covariates = \\[1\\] is not a list of column names"),
     ({"kind": "tobit", "y": "lny", "x": "x", "left": "zero"}, 'left = "zero" is not a number'),
     ({"kind": "psm", "y": "lny", "covariates": ["x"], "replace": "yes"}, 'replace = "yes" is not true or false'),
+    # a sample that keeps no row (pyfixest's Rust core aborted the whole process under Sun–Abraham), reversed years
+    ({"kind": "sunab", "y": "lny", "treat": "d", "sample": {"years": [2030, 2031]}}, "keeps no row"),
+    ({"kind": "honest", "y": "lny", "treat": "d", "sample": "year > 2030"}, "keeps no row"),
+    ({"kind": "did", "y": "lny", "treat": "d", "sample": {"years": [2012, 2010]}}, r"is not \[first, last\]"),
     # a vcov that is not a text, or clusters by a column the panel lacks (a KeyError inside Sun–Abraham)
     ({"kind": "sunab", "y": "lny", "treat": "d", "vcov": 3}, "vcov = 3 is not a text"),
     ({"kind": "sunab", "y": "lny", "treat": "d", "vcov": "cluster:nope"}, "vcov 'cluster:nope' names 'nope'"),
