@@ -122,6 +122,28 @@ def test_dyad_fixed_effects_are_columns_for_every_model(ws, model):
         assert got[term]["se"] == pytest.approx(ref.se()[term], rel=1e-4)
 
 
+def test_a_gravity_model_takes_a_lag_as_any_formula(ws):
+    """PPML on the dyad-year panel with a lagged outcome among its regressors: the gravity path said the dyad
+    panel had no l1_collab. It equals pyfixest's fepois with the pair's previous-year collab written out here
+    (a pair absent the year before: missing, the row dropped)."""
+    import pyfixest as pf
+
+    r = run(["fit", "-w", str(ws), "--panel", "dyad-year", "--model", "ppml", "--json",
+             "--formula", "collab ~ log_distance + l1_collab | origin_year + dest_year"])
+    got = json.loads(r.output)["coefficients"]
+    dy = pd.read_parquet(ws / "metrics" / "dyad_year.parquet").assign(
+        log_distance=lambda d: np.log(d["distance_km"].astype(float)),
+        pair=lambda d: d["city_a"].astype(str) + "-" + d["city_b"].astype(str))
+    before = dy.assign(year=dy["year"] + 1)[["pair", "year", "collab"]].rename(columns={"collab": "l1_collab"})
+    dy = dy.merge(before, on=["pair", "year"], how="left")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = pf.fepois("collab ~ log_distance + l1_collab | city_a^year + city_b^year", dy, vcov={"CRV1": "pair"})
+    for term in ("log_distance", "l1_collab"):
+        assert got[term]["coef"] == pytest.approx(ref.coef()[term], rel=1e-6)
+        assert got[term]["se"] == pytest.approx(ref.se()[term], rel=1e-4)
+
+
 def test_a_regressor_absorbed_by_the_fixed_effects_is_named(ws):
     with pytest.raises(AnalysisError, match=r"every one is collinear with them \(log_distance is constant within "
                                             r"each pair\)"):
