@@ -135,6 +135,8 @@ def mutate(rng: random.Random, family: str, suffix: str = ".csv") -> Case:
         newline = "\r"
     elif family == "crlf":
         newline = "\r\n" if rng.random() < 0.5 else "\n"
+    elif family == "title":  # the title's lines end as the records' do: CR LF, LF, or CR alone (Excel for Mac)
+        newline = rng.choice(["\r\n", "\n", "\r"])
     text = to_csv(header, rows, newline)
     data = (b"\xef\xbb\xbf" if bom and enc == "utf-8" else b"") + text.encode(enc)
     if family == "bom":
