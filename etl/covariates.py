@@ -35,13 +35,14 @@ from citynet.etl.cities import HISTORICAL_NAMES, city_set
 from citynet.etl.formula_words import FORMULA_FUNCTIONS
 from citynet.etl.headers import header_key
 from citynet.etl.quarantine import Quarantine
-from citynet.etl.readers import sheet_note
+from citynet.etl.readers import peek_rows, sheet_note
 
 from citynet.errors import DataError
 
-CODE_HEADERS = ("city_code", "citycode", "code", "adcode", "城市代码", "行政区划代码", "城市编码", "id")
-NAME_HEADERS = ("city", "city_name", "城市", "城市名称", "地区", "城市名", "name")
-YEAR_HEADERS = ("year", "年份", "年度", "年")
+CODE_HEADERS = ("city_code", "citycode", "code", "adcode", "城市代码", "行政区划代码", "城市编码", "地区代码", "区划代码",
+                "代码", "id")
+NAME_HEADERS = ("city", "city_name", "城市", "城市名称", "地区", "城市名", "地级市", "所属城市", "名称", "name")
+YEAR_HEADERS = ("year", "年份", "年度", "统计年度", "年")
 
 
 #: Parquet schema metadata key of ``canonical/covariates.parquet``: JSON {formula name: the file's header}
@@ -162,12 +163,10 @@ def read_any(path: Path, header_row: int = 1) -> pd.DataFrame:
                        skiprows=header_row - 1)
 
 
-def header_row(path: Path) -> int:
+def header_row(path: Path) -> int | None:
     """The row of a covariate table's header: the first of the file's first 30 rows that names a year and a
-    city column — row 1, or a row below a title (a yearbook download's name, its unit, an empty row); 1 when
-    none does (the reader's message then names the headers) and for a Stata file."""
-    from citynet.etl.readers import peek_rows
-
+    city column — row 1, or a row below a title (a yearbook download's name, its unit, an empty row); None
+    when none does; 1 for a Stata file (its variables are its header)."""
     if path.suffix.lower() == ".dta":
         return 1
     from citynet.etl.headers import first_row_naming
@@ -176,7 +175,7 @@ def header_row(path: Path) -> int:
         city = _find(names, CODE_HEADERS) or _find(names, NAME_HEADERS)
         return bool(city and (_find(names, YEAR_HEADERS) or year_columns(names, [city])))
 
-    return first_row_naming(peek_rows(path), names_city_and_years) or 1
+    return first_row_naming(peek_rows(path), names_city_and_years)
 
 
 WIDE_YEARS = (1949, 2100)  # the headers of a wide table's year columns: 2015, 2015年, 2015.0
@@ -184,10 +183,10 @@ WIDE_YEARS = (1949, 2100)  # the headers of a wide table's year columns: 2015, 2
 
 def year_columns(columns: list[str], keys: list[str]) -> list[str] | None:
     """The year columns of a wide table (a yearbook download: one row per city, one column per year), when every
-    column but the city keys is a year and there are at least two; else None."""
+    column but the city keys is a year (one year is a one-year download); else None."""
     others = [c for c in columns if c not in keys]
     years = to_years(pd.Series(others, dtype=object)) if others else pd.Series([], dtype=float)
-    if len(others) < 2 or years.isna().any() or not years.between(*WIDE_YEARS).all():
+    if not others or years.isna().any() or not years.between(*WIDE_YEARS).all():
         return None
     return others
 
@@ -247,15 +246,33 @@ def match_city_keys(codes: pd.Series | None, names: pd.Series | None) -> pd.Seri
     return out
 
 
+def _keys_missing(path: Path, columns: list[str], among_rows: int = 0) -> DataError:
+    """The one message of a covariate table without a city or a year column (``among_rows``: no row of the file's
+    first rows names both; the widest of them is shown)."""
+    where = f" (no row among the first {among_rows} names both)" if among_rows else ""
+    return DataError(
+        f"{path}: covariates need a year column and a city column (code or name){where}; headers found: "
+        f"{', '.join(columns)}" + sheet_note(path),
+        fix=f"name them e.g. 'city_code' or '城市', and 'year' (accepted: {', '.join(CODE_HEADERS + NAME_HEADERS)}; "
+            f"{', '.join(YEAR_HEADERS)}); or a wide table: the city column and one column per year (2014, 2015年 …) "
+            "and nothing else, one file per variable (named after the file)",
+    )
+
+
 def load_covariates(path: Path, quarantine: Quarantine) -> tuple[pd.DataFrame, dict]:
     """Covariates with ``city_code`` and ``year`` first; returns the table and a coverage report."""
-    if not Path(path).is_file():
+    path = Path(path)
+    if not path.is_file():
         raise DataError(f"{path}: no such covariate file", fix="check the path given to --covariates")
     from citynet.etl.readers import check_content
 
     check_content(Path(path))  # a workbook or Stata file named .csv: what it is, before any row is peeked
+    first = header_row(path)
+    if first is None:  # no row names the keys: the message names the likeliest header (the widest first row)
+        rows = peek_rows(path)
+        widest = max(rows, key=lambda r: sum(bool(str(c).strip()) for c in r), default=[])
+        raise _keys_missing(path, [str(c) for c in widest if str(c).strip()], among_rows=len(rows))
     try:
-        first = header_row(Path(path))
         raw = read_any(path, first)
     except DataError:
         raise
@@ -273,13 +290,7 @@ def load_covariates(path: Path, quarantine: Quarantine) -> tuple[pd.DataFrame, d
         raw, rows, year_col = _long(raw, rows, keys, wide, Path(path).stem)
         columns = [str(c) for c in raw.columns]
     if year_col is None or (code_col is None and name_col is None):
-        raise DataError(
-            f"{path}: covariates need a year column and a city column (code or name); headers found: {', '.join(columns)}"
-            + sheet_note(path),
-            fix=f"name them e.g. 'city_code' or '城市', and 'year' (accepted: {', '.join(CODE_HEADERS + NAME_HEADERS)}); "
-                "or a wide table: the city column and one column per year (2014, 2015年 …) and nothing else, one "
-                "file per variable (named after the file)",
-        )
+        raise _keys_missing(path, columns)
     city = match_city_keys(raw[code_col] if code_col else None, raw[name_col] if name_col else None)
     year = to_years(raw[year_col])
     tagged = raw.astype(str).assign(_source_file=str(path), _row=rows.to_numpy())

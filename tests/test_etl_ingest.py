@@ -652,6 +652,27 @@ def test_a_wide_yearbook_table_is_one_variable_named_after_the_file(tmp_path):
     assert "one column per year" in err.value.fix
 
 
+def test_covariates_one_year_wide_other_key_names_and_no_header_found(tmp_path):
+    """A one-year download (城市, 2015年) is a wide table of that year (it stopped: 'need a year column'); CSMAR's
+    and yearbooks' key names 代码 / 名称 / 统计年度 are keys; a table whose header no row of its first rows names
+    is one message naming the widest row (below a one-cell title it was pandas' "Expected 1 fields in line 3")."""
+    from citynet.etl.covariates import load_covariates
+    from citynet.etl.quarantine import Quarantine
+
+    one = tmp_path / "fdi.csv"
+    one.write_text("表 3 外商直接投资\n城市,2015年\n南京市,3.5\n苏州,4.25\n", encoding="utf-8")
+    got, rep = load_covariates(one, Quarantine())
+    assert got[["city_code", "year", "fdi"]].values.tolist() == [["320100", 2015, 3.5], ["320500", 2015, 4.25]]
+    named = tmp_path / "csmar.csv"
+    named.write_text("代码,名称,统计年度,x\n320100,南京市,2015,1\n", encoding="utf-8")
+    got, _ = load_covariates(named, Quarantine())
+    assert got[["city_code", "year", "x"]].values.tolist() == [["320100", 2015, 1.0]]
+    none = tmp_path / "none.csv"
+    none.write_text("表 2-1 主要指标\n单位：万元\n市,年,gdp\n南京,2015,1\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"no row among the first 4 names both\); headers found: 市, 年, gdp"):
+        load_covariates(none, Quarantine())
+
+
 @pytest.mark.parametrize("shift", range(4))
 def test_a_large_utf8_file_with_cr_line_ends_is_detected_as_utf8(tmp_path, shift):
     """Encoding detection decodes a sample cut at its last line end; a file whose lines end in CR alone had none,
