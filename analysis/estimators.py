@@ -355,6 +355,20 @@ def _check_sample(df: pd.DataFrame, fml: str, parts: dict[str, Any], sample: str
                 fix="use a wider sample (more years per city) or coarser fixed effects")
 
 
+def _weighted_rows(df: pd.DataFrame, weights: str) -> tuple[pd.DataFrame, str]:
+    """The rows a weighted fit uses (a positive weight) and the note of those left out; a text or negative weight
+    is one message."""
+    check_numeric(df, [weights], "weight")
+    w = pd.to_numeric(df[weights], errors="coerce")
+    if (w < 0).any():
+        raise AnalysisError(f"the weights {weights} are negative in {int((w < 0).sum()):,} rows",
+                            fix="weight by a positive column (population, GDP …)")
+    keep = w > 0
+    left = int((~keep).sum())
+    note = f" ({left:,} rows with a missing or zero weight left out)" if left else ""
+    return (df if not left else df[keep]), note
+
+
 def _check_depvar(rows: pd.DataFrame, parts: dict[str, Any], where: str) -> None:
     """A dependent variable that is a number (``1 ~ x``), also a regressor (``y ~ y``) or constant in the
     sample: pyfixest fitted each (a zero coefficient with a NaN standard error, or a perfect fit)."""
@@ -421,8 +435,13 @@ def fit(
     ssc: dict | None = None,
     allow_collinear: bool = False,
     engine_kw: dict | None = None,
+    weights: str | None = None,
 ) -> FitResult:
-    """Fit one model; see the module docstring for the models and the standard-error conventions."""
+    """Fit one model; see the module docstring for the models and the standard-error conventions.
+
+    ``weights``: a column of regression weights (fixest's ``weights``, Stata's ``[aweight]``: weighted least
+    squares, or a weighted Poisson likelihood): rows where it is missing or 0 are left out (with a note),
+    negative weights are refused."""
     import pyfixest as pf
     from citynet.analysis.pyfixest_order import pin
 
@@ -436,8 +455,11 @@ def fit(
     if model not in MODELS:
         raise AnalysisError(f"unknown model {model!r}", fix=f"use one of {', '.join(MODELS)}")
     vcov_arg, vcov_label = parse_vcov(vcov, panel)
-    df, fml = prepare(panel, formula, extra=_cluster_var(vcov_arg))
+    df, fml = prepare(panel, formula, extra=[*_cluster_var(vcov_arg), *([weights] if weights else [])])
     df = apply_sample(df, sample)
+    weight_note = ""
+    if weights:
+        df, weight_note = _weighted_rows(df, weights)
     parts = split_formula(fml)
     _check_sample(df, fml, parts, sample, panel)
     if model == "2sls" and not parts["endog"]:
@@ -457,7 +479,7 @@ def fit(
         used = [c for c in formula_names(fml) if c in df.columns]
         df = df.dropna(subset=used) if df[used].isna().to_numpy().any() else df
         df, dropped_separated = drop_separated(df, parts["depvar"], parts["fe"])
-    kw: dict[str, Any] = {"vcov": vcov_arg, **(engine_kw or {})}
+    kw: dict[str, Any] = {"vcov": vcov_arg, **(engine_kw or {}), **({"weights": weights} if weights else {})}
     if model == "ppml":
         kw = {**PPML_TOL, "fixef_maxiter": PPML_MAP_MAXITER, **kw}
     if ssc is not None:
@@ -533,6 +555,8 @@ def fit(
     if not allow_collinear:
         _check_collinear(f, df, parts)
     res = to_result(f, model=model, vcov_label=vcov_label, fe=parts["fe"], name=name, depvar=parts["depvar"])
+    if weights:
+        res.notes.append(f"Weighted by {weights}{weight_note}.")
     if retried:
         res.notes.append("PPML: the fixed effects were absorbed by LSMR (pyfixest's alternating projections "
                          f"did not converge in {PPML_MAP_MAXITER:,} iterations).")
@@ -637,7 +661,8 @@ def to_result(f, model: str, vcov_label: str, fe: Sequence[str], name: str | Non
     st: dict[str, float] = {}
     r2 = adj = r2w = None
     if model == "ppml":
-        st["pseudo_r2"] = float(getattr(f, "_pseudo_r2", np.nan))
+        pseudo = getattr(f, "_pseudo_r2", None)  # None for a weighted Poisson
+        st["pseudo_r2"] = float(pseudo) if pseudo is not None else np.nan
         st["deviance"] = float(np.asarray(getattr(f, "deviance", np.nan)).ravel()[0])
     else:
         r2, adj = float(f._r2), float(f._adj_r2)

@@ -242,7 +242,7 @@ MODEL_KEYS = frozenset([
     "model", "mundlak", "n", "n_boot", "n_thresholds", "name", "names", "nodes", "panel", "param", "paths",
     "permutations", "q", "replace", "reps", "rm_grid", "rm_method", "sample", "scatter_years", "se", "seed", "split",
     "fsplit",
-    "target", "time_effects", "title", "treat", "trim", "var", "vcov", "w", "wald", "weighted", "x", "y"
+    "target", "time_effects", "title", "treat", "trim", "var", "vcov", "w", "wald", "weighted", "weights", "x", "y"
 ])
 
 
@@ -310,6 +310,7 @@ def _texts(value) -> list[str]:
 
 #: the shape of a model's values, checked before the panel is read: one column or formula (a text) …
 NAME_KEYS = frozenset(["y", "treat", "cohort", "q", "var", "formula", "cluster", "param", "split", "fsplit", "fe", "w",
+                       "weights",
                        "method", "control", "target", "base", "se", "model", "rm_method", "inference", "kind", "panel"])
 #: … one or several columns (a text is one name, not its letters) …
 NAMES_KEYS = frozenset(["controls", "covariates", "instruments", "exog", "endog", "x", "chain"])
@@ -386,6 +387,9 @@ def _run_model(m: dict, get_panel, defaults: dict, out_dir: Path, files: list[st
         raise AnalysisError(f"model {m.get('name')!r} (kind {kind!r}): split/fsplit is read by kind \"fit\" only",
                             fix="write one model per sample with sample = {regions = [\"east\"]} (or a query), or "
                                 "fit the formula with split")
+    if kind != "fit" and "weights" in m:
+        raise AnalysisError(f"model {m.get('name')!r} (kind {kind!r}): weights is read by kind \"fit\" only",
+                            fix="drop weights, or write the model as a formula (kind = \"fit\")")
     m = _unquoted(m)
     panel_name = m.get("panel", defaults.get("panel", "city-year"))
     if kind == "gravity":
@@ -430,9 +434,14 @@ def _run_model(m: dict, get_panel, defaults: dict, out_dir: Path, files: list[st
                 parts[where] = df.query(where)
             part = parts[where]
             if wants_inference(m, vcov):  # wild:REPS | ri:REPS | conley:KM[:LAG]
+                if m.get("weights"):
+                    raise AnalysisError(f"model {name!r}: weights and inference exclude each other (the wild "
+                                        "bootstrap, randomization inference and Conley SEs are unweighted)",
+                                        fix="drop one of them")
                 out.append(run_fit_inference({**m, "formula": f}, part, n, vcov))
             else:
-                out.append(fit(part, f, model=m.get("model", "ols"), vcov=vcov, name=n, allow_collinear=allow))
+                out.append(fit(part, f, model=m.get("model", "ols"), vcov=vcov, name=n, allow_collinear=allow,
+                               weights=m.get("weights")))
         return out
     # the kinds run here that need y (and psm_did its covariates, 3sls its equations, sdm y and x) say so by name
     y = _require(m, "y", '"ln_green_patents"') if kind in ("did", "event_study", "placebo", "psm_did", "cs",

@@ -13,7 +13,7 @@ from citynet.etl.cities import city_set
 from click.testing import CliRunner
 
 from citynet.cli import cli
-from citynet.errors import AnalysisError
+from citynet.errors import AnalysisError, UserError
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -142,6 +142,31 @@ def test_a_gravity_model_takes_a_lag_as_any_formula(ws):
     for term in ("log_distance", "l1_collab"):
         assert got[term]["coef"] == pytest.approx(ref.coef()[term], rel=1e-6)
         assert got[term]["se"] == pytest.approx(ref.se()[term], rel=1e-4)
+
+
+def test_cli_and_spec_take_regression_weights(ws, tmp_path):
+    """--weights on the command line and weights in a SPEC's fit model give the API's numbers (statsmodels' WLS
+    in tests/test_fit_weights.py); weights on another kind, or with --inference, is one message (it would be
+    ignored, or the inference unweighted)."""
+    from citynet.analysis.estimators import fit
+    from citynet.analysis.spec import load_panels, run_spec
+
+    from citynet.workspace import Workspace
+
+    fml = "ln_green_patents ~ low_carbon | city_code + year"
+    r = run(["fit", "-w", str(ws), "--formula", fml, "--weights", "population", "--json"])
+    got = json.loads(r.output)
+    want = fit(load_panels(Workspace.open(ws))("city-year"), fml, weights="population")
+    assert got["coefficients"]["low_carbon"]["coef"] == pytest.approx(want.params["low_carbon"], rel=1e-12)
+    assert "Weighted by population." in got["notes"]
+    res = run_spec({"models": [{"name": "w", "formula": fml, "weights": "population"}]}, Workspace.open(ws), tmp_path)
+    (column,), = res.results.values()
+    assert column.params["low_carbon"] == pytest.approx(want.params["low_carbon"], rel=1e-12)
+    with pytest.raises(AnalysisError, match="weights is read by kind \"fit\" only"):
+        run_spec({"models": [{"name": "d", "kind": "did", "y": "ln_green_patents", "weights": "population"}]},
+                 Workspace.open(ws), tmp_path)
+    with pytest.raises(UserError, match="--weights and --inference exclude each other"):
+        run(["fit", "-w", str(ws), "--formula", fml, "--weights", "population", "--inference", "wild:9"])
 
 
 def test_a_regressor_absorbed_by_the_fixed_effects_is_named(ws):

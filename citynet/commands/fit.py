@@ -51,6 +51,8 @@ are UTF-8 with a byte order mark, as citynet export writes them, so that Excel s
                                   "and CI; one-way clusters: --cluster A or A^B, not A+B), ri:REPS (randomization inference over treatment paths) or conley:KM[:LAG] "
                                   "(Conley SEs, distance cutoff in km, serial lags in years).")
 @click.option("--param", help="Coefficient tested by --inference wild/ri (default: the first regressor).")
+@click.option("--weights", help="Regression weights: a column (e.g. population), as fixest's weights or Stata's "
+                                "[aweight]; rows with a missing or zero weight are left out.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (coefficients, statistics, the "
                                                      "network filter and the panel's years; several models from "
                                                      "sw()/csw(): a list).")
@@ -61,9 +63,8 @@ are UTF-8 with a byte order mark, as citynet export writes them, so that Excel s
                                              "needs to read Chinese text.")
 @network_option
 @click.pass_context
-def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, split, fsplit, inference, param, as_json,
-            out, network,
-            no_bom):
+def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, split, fsplit, inference, param, weights,
+            as_json, out, network, no_bom):
     """Fit a model from --formula, or run a SPEC.toml of several models into results/."""
     if bool(spec) == bool(formula):
         raise UserError("give either --formula or a SPEC.toml file (not both, not neither)",
@@ -119,6 +120,10 @@ def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, sp
         from citynet.analysis.formula import column_names
 
         cluster = column_names(cluster, df.columns, subject, several=True)
+    if weights:  # spelled as in a formula, as --cluster
+        from citynet.analysis.formula import column_names
+
+        weights = column_names(weights, df.columns, "--weights")
     v = vcov or (f"cluster:{cluster}" if cluster else None)
     if panel_name == "dyad-year" and v is None:  # clustered by city pair unless told otherwise
         v = "cluster:pair"
@@ -127,10 +132,11 @@ def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, sp
         """The fit of one model (a formula without stepwise functions) on ``sample``."""
         if panel_name == "dyad-year":
             if model != "ppml":
-                return fit(df, formula, model=model, vcov=v, sample=sample)
+                return fit(df, formula, model=model, vcov=v, sample=sample, weights=weights)
             # a gravity model: its FE (origin_year, dest_year, pair) are panel columns, its terms derived as any
             # formula's (l1_collab, C(x)); no copy of the 850k-row frame (as analysis.estimators.gravity)
-            r = fit(df, formula, model=model, vcov=v, sample=sample, engine_kw={"copy_data": False, "store_data": False})
+            r = fit(df, formula, model=model, vcov=v, sample=sample, weights=weights,
+                    engine_kw={"copy_data": False, "store_data": False})
             r.notes.append("PPML gravity; FE: " + ", ".join(split_formula(formula)["fe"] or ["none"]))
             return r
         if inference:  # analysis/inference.py: wild bootstrap, randomization inference, Conley
@@ -141,7 +147,7 @@ def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, sp
             # lags on every row, then the sample (as fit() does): the sample's first year keeps its lag
             return fit_with_inference(apply_sample(derive(df, [formula]), sample), formula, inference, param=param, vcov=v,
                                       cluster=cluster or "city_code", model=model)
-        return fit(df, formula, model=model, vcov=v, sample=sample)
+        return fit(df, formula, model=model, vcov=v, sample=sample, weights=weights)
 
     from citynet.analysis.multiple import expand, models, split_samples
 
@@ -179,7 +185,7 @@ def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, sp
 
 
 # options that only a --formula fit reads (a SPEC.toml sets them per model) and the one option they need
-FORMULA_ONLY = ("model", "panel_name", "cluster", "vcov", "sample", "split", "fsplit", "inference", "param")
+FORMULA_ONLY = ("model", "panel_name", "cluster", "vcov", "sample", "split", "fsplit", "inference", "param", "weights")
 
 
 def _refuse_ignored(ctx: click.Context, spec: str | None, panel: str, inference: str | None) -> None:
@@ -210,6 +216,9 @@ def _refuse_ignored(ctx: click.Context, spec: str | None, panel: str, inference:
     if given("param") and not inference:
         raise UserError("--param names the coefficient tested by --inference wild/ri, and no --inference is given",
                         fix="add --inference wild:999 (or ri:999), or drop --param")
+    if given("weights") and inference:
+        raise UserError("--weights and --inference exclude each other (the wild bootstrap, randomization inference and "
+                        "Conley SEs here are unweighted)", fix="drop one of them")
     if inference and panel == "dyad-year":
         raise UserError("--inference works on the city-year panel, not on the dyad-year panel",
                         fix="drop --inference, or fit the city-year panel (--panel city-year)")
