@@ -317,6 +317,8 @@ NAMES_KEYS = frozenset(["controls", "covariates", "instruments", "exog", "endog"
 #: … a whole number, at least this …
 COUNT_KEYS = {"leads": 0, "lags": 0, "n": 1, "n_boot": 1, "reps": 0, "k": 1, "n_thresholds": 1, "permutations": 0,
               "effects_draws": 1, "grid": 1, "rm_grid": 1, "seed": None}
+#: … one or several numbers, none negative (the M and M̄ of honest DiD) …
+NUMBERS_KEYS = frozenset(["M", "Mbar"])
 #: … a number, or true / false
 NUMBER_KEYS = frozenset(["caliper", "left", "trim"])
 BOOL_KEYS = frozenset(["replace", "weighted", "lag_x", "mundlak", "lr", "wald", "time_effects", "caliper_sd",
@@ -349,6 +351,12 @@ def _check_model_keys(m: dict) -> dict:
             raise AnalysisError(f"{where}: {key} = {shown} is not a whole number"
                                 + (f" of at least {least}" if least is not None else ""),
                                 fix=f"write {key} = {max(least or 0, 1)} (a number, without quotes)")
+        if key in NUMBERS_KEYS:
+            values = value if isinstance(value, list) else [value]
+            if not values or not all(isinstance(v, int | float) and not isinstance(v, bool) and v >= 0 for v in values):
+                raise AnalysisError(f"{where}: {key} = {shown} is not a list of numbers of at least 0",
+                                    fix=f"write {key} = [0, 0.5, 1] (or leave it out for the default)")
+            out[key] = values
         if key in NUMBER_KEYS and (not isinstance(value, int | float) or isinstance(value, bool)):
             raise AnalysisError(f"{where}: {key} = {shown} is not a number", fix=f"write {key} = 0.1 (without quotes)")
         if key in BOOL_KEYS and not isinstance(value, bool):

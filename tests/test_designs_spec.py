@@ -138,6 +138,8 @@ def test_design_kinds_from_a_spec(tmp_path):
     ({"kind": "sunab", "y": "lny", "treat": "d", "sample": {"years": [2030, 2031]}}, "keeps no row"),
     ({"kind": "honest", "y": "lny", "treat": "d", "sample": "year > 2030"}, "keeps no row"),
     ({"kind": "did", "y": "lny", "treat": "d", "sample": {"years": [2012, 2010]}}, r"is not \[first, last\]"),
+    ({"kind": "honest", "y": "lny", "treat": "d", "Mbar": []}, r"Mbar = \[\] is not a list of numbers"),
+    ({"kind": "honest", "y": "lny", "treat": "d", "M": [0, -1]}, r"M = \[0, -1\] is not a list of numbers"),
     # a vcov that is not a text, or clusters by a column the panel lacks (a KeyError inside Sun–Abraham)
     ({"kind": "sunab", "y": "lny", "treat": "d", "vcov": 3}, "vcov = 3 is not a text"),
     ({"kind": "sunab", "y": "lny", "treat": "d", "vcov": "cluster:nope"}, "vcov 'cluster:nope' names 'nope'"),
