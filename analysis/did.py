@@ -69,10 +69,10 @@ def did_controls(matched: pd.DataFrame, covariates: Sequence[str], controls: Seq
 
 def did(panel: pd.DataFrame, y: str, treat: str = "low_carbon", controls: Sequence[str] = (),
         fe: str = "city_code + year", vcov: Any = None, model: str = "ols", name: str | None = None,
-        sample: str | None = None) -> FitResult:
-    """Two-way FE DID (staggered): the coefficient of ``treat``."""
+        sample: str | None = None, weights: str | None = None) -> FitResult:
+    """Two-way FE DID (staggered): the coefficient of ``treat`` (``weights``: regression weights, as ``fit``)."""
     fml = f"{y} ~ {_rhs([treat, *controls])}" + (f" | {fe}" if fe else "")
-    r = fit(panel, fml, model=model, vcov=vcov, name=name, sample=sample)
+    r = fit(panel, fml, model=model, vcov=vcov, name=name, sample=sample, weights=weights)
     r.notes.append(f"TWFE DID on {treat}")
     return r
 
@@ -102,8 +102,9 @@ def _event_name(k: int) -> str:
 def event_study(panel: pd.DataFrame, y: str, treat: str | None = "low_carbon", cohort: str | None = None,
                 controls: Sequence[str] = (), leads: int = 5, lags: int = 5, ref: int = -1,
                 fe: str = "city_code + year", vcov: Any = None, model: str = "ols",
-                unit: str = "city_code", name: str | None = None) -> EventStudy:
-    """Leads/lags regression with binned end points and reference period ``ref`` (module docstring)."""
+                unit: str = "city_code", name: str | None = None, weights: str | None = None) -> EventStudy:
+    """Leads/lags regression with binned end points and reference period ``ref`` (module docstring);
+    ``weights``: regression weights, as ``fit``."""
     df, _ = prepare(panel, f"{y} ~ {_rhs([*controls])}" if controls else f"{y} ~ 1")
     g, treat_notes = first_treated(df, None if cohort else treat, cohort, unit)
     rel = (df["year"] - g).clip(lower=-leads, upper=lags)
@@ -114,7 +115,7 @@ def event_study(panel: pd.DataFrame, y: str, treat: str | None = "low_carbon", c
     df = df.assign(**cols)
     present = [_event_name(k) for k in ks if cols[_event_name(k)].any()]
     fml = f"{y} ~ {_rhs([*present, *controls])}" + (f" | {fe}" if fe else "")
-    r = fit(df, fml, model=model, vcov=vcov, name=name or "Event study")
+    r = fit(df, fml, model=model, vcov=vcov, name=name or "Event study", weights=weights)
     r.model = "event_study" if model == "ols" else f"event_study_{model}"
     r.notes += treat_notes
     return EventStudy(result=r, terms=present, rel_times=[k for k in ks if _event_name(k) in present], ref=ref)

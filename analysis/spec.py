@@ -395,9 +395,9 @@ def _run_model(m: dict, get_panel, defaults: dict, out_dir: Path, files: list[st
         raise AnalysisError(f"model {m.get('name')!r} (kind {kind!r}): split/fsplit is read by kind \"fit\" only",
                             fix="write one model per sample with sample = {regions = [\"east\"]} (or a query), or "
                                 "fit the formula with split")
-    if kind != "fit" and "weights" in m:
-        raise AnalysisError(f"model {m.get('name')!r} (kind {kind!r}): weights is read by kind \"fit\" only",
-                            fix="drop weights, or write the model as a formula (kind = \"fit\")")
+    if kind not in ("fit", "did", "event_study") and "weights" in m:
+        raise AnalysisError(f"model {m.get('name')!r} (kind {kind!r}): weights is read by kinds fit, did and "
+                            "event_study only", fix="drop weights, or write the model as one of those kinds")
     m = _unquoted(m)
     panel_name = m.get("panel", defaults.get("panel", "city-year"))
     if kind == "gravity":
@@ -456,12 +456,12 @@ def _run_model(m: dict, get_panel, defaults: dict, out_dir: Path, files: list[st
                                                             "gardner") else None
     if kind == "did":
         return [D.did(df, y, m.get("treat", "low_carbon"), ctrl, fe=fe, vcov=vcov, model=m.get("model", "ols"),
-                      name=name)]
+                      name=name, weights=m.get("weights"))]
     if kind == "event_study":
         from citynet.analysis.figures import event_study_plot
 
         es = D.event_study(df, y, m.get("treat", "low_carbon"), m.get("cohort"), ctrl, m.get("leads", 5),
-                           m.get("lags", 5), fe=fe, vcov=vcov, name=name)
+                           m.get("lags", 5), fe=fe, vcov=vcov, name=name, weights=m.get("weights"))
         p = event_study_plot(es, out_dir / f"{_stem(name, 'event_study')}.png")
         files.append(str(p))
         files.append(write_csv(es.coefficients(), out_dir / f"{_stem(name, 'event_study')}_coefficients.csv"))

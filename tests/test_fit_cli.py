@@ -162,8 +162,8 @@ def test_cli_and_spec_take_regression_weights(ws, tmp_path):
     res = run_spec({"models": [{"name": "w", "formula": fml, "weights": "population"}]}, Workspace.open(ws), tmp_path)
     (column,), = res.results.values()
     assert column.params["low_carbon"] == pytest.approx(want.params["low_carbon"], rel=1e-12)
-    with pytest.raises(AnalysisError, match="weights is read by kind \"fit\" only"):
-        run_spec({"models": [{"name": "d", "kind": "did", "y": "ln_green_patents", "weights": "population"}]},
+    with pytest.raises(AnalysisError, match="weights is read by kinds fit, did and event_study only"):
+        run_spec({"models": [{"name": "d", "kind": "cs", "y": "ln_green_patents", "weights": "population"}]},
                  Workspace.open(ws), tmp_path)
     with pytest.raises(UserError, match="--weights and --inference exclude each other"):
         run(["fit", "-w", str(ws), "--formula", fml, "--weights", "population", "--inference", "wild:9"])

@@ -63,3 +63,22 @@ def test_missing_zero_and_negative_weights(panel):
     assert any("7 rows with a missing or zero weight left out" in n for n in got.notes)
     with pytest.raises(AnalysisError, match="weights pop are negative in 1 rows"):
         fit(d.assign(pop=lambda f: f["pop"].where(f.index != 10, -1.0)), "y ~ x", weights="pop")
+
+
+def test_weighted_event_study_is_statsmodels_wls_on_event_dummies_made_by_hand(panel):
+    """A weighted event study (kind event_study, weights = "pop"): its leads and lags equal statsmodels' WLS on
+    event-time dummies written here (binned at ±2, −1 left out, never-treated cities 0) and the FE dummies."""
+    from citynet.analysis.did import event_study
+
+    start = {f"c{c:02d}": (2013 if c < 8 else 2015 if c < 16 else None) for c in range(25)}
+    d = panel.assign(treat=[int(start[c] is not None and t >= start[c])
+                            for c, t in zip(panel["city_code"], panel["year"], strict=True)])
+    es = event_study(d, "y", treat="treat", leads=2, lags=2, weights="pop")
+    rel = pd.Series([np.nan if start[c] is None else min(max(t - start[c], -2), 2)
+                     for c, t in zip(d["city_code"], d["year"], strict=True)])
+    names = {-2: "pre_2", 0: "current", 1: "post_1", 2: "post_2"}
+    E = pd.DataFrame({n: (rel == k).astype(float).to_numpy() for k, n in names.items()})
+    X = pd.concat([E, _dummies(d)], axis=1).assign(const=1.0)
+    ref = sm.WLS(d["y"].to_numpy(), X, weights=d["pop"].to_numpy()).fit()
+    for n in names.values():
+        assert es.result.params[n] == pytest.approx(ref.params[n], rel=1e-8, abs=1e-10)
