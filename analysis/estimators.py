@@ -199,18 +199,24 @@ def _check_collinear(f, df: pd.DataFrame, parts: dict[str, Any]) -> None:
     )
 
 
-def _all_collinear(df: pd.DataFrame, parts: dict[str, Any]) -> AnalysisError:
-    """pyfixest's "All variables are collinear" as one message naming, for each regressor that is a column,
-    the fixed effect within whose groups it is constant (distance with pair fixed effects; a city's tier with
-    city fixed effects)."""
+def _absorbed_by_fixed_effects(df: pd.DataFrame, terms: list[str], fes: list[str]) -> list[str]:
+    """"X is constant within each FE" for each of ``terms`` (panel columns) that one of the fixed effects absorbs."""
     absorbed = []
-    for term in _terms(parts["rhs"]):
-        for fe in parts["fe"]:
+    for term in terms:
+        for fe in fes:
             cols = [c.strip() for c in fe.split("^")]
             if (term in df.columns and all(c in df.columns for c in cols)
                     and (df.groupby(cols, observed=True)[term].nunique(dropna=True) <= 1).all()):
                 absorbed.append(f"{term} is constant within each {fe}")
                 break
+    return absorbed
+
+
+def _all_collinear(df: pd.DataFrame, parts: dict[str, Any]) -> AnalysisError:
+    """pyfixest's "All variables are collinear" as one message naming, for each regressor that is a column,
+    the fixed effect within whose groups it is constant (distance with pair fixed effects; a city's tier with
+    city fixed effects)."""
+    absorbed = _absorbed_by_fixed_effects(df, [*_terms(parts["rhs"]), *_terms(parts.get("instr") or "")], parts["fe"])
     return AnalysisError(
         f"no regressor of the model of {parts['depvar']} is left once the fixed effects {' + '.join(parts['fe'])} "
         "are absorbed: every one is collinear with them" + (f" ({'; '.join(absorbed)})" if absorbed else ""),
@@ -469,6 +475,13 @@ def fit(
     if parts["endog"] and len(_terms(parts["endog"])) > 1:
         raise AnalysisError("2SLS with more than one endogenous regressor is not supported",
                             fix="instrument one regressor per model (pyfixest limit)")
+    instruments = _terms(parts["instr"] or "") if parts["endog"] else []
+    absorbed = _absorbed_by_fixed_effects(df, instruments, parts["fe"])
+    if instruments and len(absorbed) == len(instruments):  # pyfixest: a singular matrix, or a fit with none left
+        raise AnalysisError(f"the 2SLS has no excluded instrument left once the fixed effects are absorbed "
+                            f"({'; '.join(absorbed)}), so {parts['endog']} is not identified",
+                            fix="use an instrument that varies within the fixed effects' groups (over time within a "
+                                "city), or drop the fixed effect that absorbs it")
     dropped_separated = 0
     if model == "ppml" and parts["depvar"] not in df.columns:
         raise AnalysisError(f"PPML models a count or a level: its dependent variable is a panel column, not "
@@ -554,7 +567,9 @@ def fit(
     dropped_separated += dropped_combo
     if not allow_collinear:
         _check_collinear(f, df, parts)
-    res = to_result(f, model=model, vcov_label=vcov_label, fe=parts["fe"], name=name, depvar=parts["depvar"])
+    with warnings.catch_warnings():  # pyfixest's NaN standard errors of a degenerate design: said by the checks below
+        warnings.simplefilter("ignore", RuntimeWarning)
+        res = to_result(f, model=model, vcov_label=vcov_label, fe=parts["fe"], name=name, depvar=parts["depvar"])
     if weights:
         res.notes.append(f"Weighted by {weights}{weight_note}.")
     if retried:
@@ -571,7 +586,9 @@ def fit(
         if dropped:
             res.notes.append(f"{name or parts['depvar']}: dropped {', '.join(dropped)} ({detail}).")
     if model == "2sls":
-        res.stats.update(iv_diagnostics(f))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            res.stats.update(iv_diagnostics(f))
     res.notes += paper_warnings(f, df, parts, res, panel)
     return res
 
@@ -728,6 +745,12 @@ def iv_diagnostics(f) -> dict[str, float]:
     X = np.asarray(m._Y, dtype=float).reshape(len(Z), -1)
     W = Z[:, exog]
     Zx = Z[:, excl]
+    if not Zx.shape[1]:  # every instrument dropped as collinear: under-identified (a ZeroDivisionError here)
+        raise AnalysisError("the 2SLS has no excluded instrument left: each is collinear with the fixed effects or the "
+                            "exogenous regressors (a city-level instrument such as tier_high is absorbed by city fixed "
+                            "effects), so the endogenous regressor is not identified",
+                            fix="use an instrument that varies within the fixed effects' groups (over time within a "
+                                "city), or drop the fixed effect that absorbs it")
     if W.shape[1]:
         Zx = Zx - W @ np.linalg.lstsq(W, Zx, rcond=None)[0]
         X = X - W @ np.linalg.lstsq(W, X, rcond=None)[0]

@@ -274,6 +274,9 @@ def test_examples_run(ws, tmp_path, name):
      ["log(green_patents) is an expression", "ln_X = ln(1+X)"]),
     (["--formula", "log(green_patents) ~ low_carbon | city_code + year", "--model", "ppml"], 5,
      ["PPML models a count", "not log(green_patents)"]),
+    # an instrument absorbed by the city fixed effects: a ZeroDivisionError in the first-stage diagnostics
+    (["--formula", "ln_collab_patents ~ collab_betweenness | city_code + year | collab_degree ~ tier_high"], 5,
+     ["no excluded instrument left", "not identified"]),
     # an option the chosen path does not read is refused, not dropped (README: 2 = bad option)
     (["--panel", "dyad-year", "--model", "ppml", "--formula", "collab ~ log_distance | origin_year + dest_year",
       "--inference", "wild:9"], 2, ["--inference works on the city-year panel"]),
