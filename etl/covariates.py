@@ -267,12 +267,12 @@ def load_covariates(path: Path, quarantine: Quarantine) -> tuple[pd.DataFrame, d
     from citynet.etl.readers import check_content
 
     check_content(Path(path))  # a workbook or Stata file named .csv: what it is, before any row is peeked
-    first = header_row(path)
-    if first is None:  # no row names the keys: the message names the likeliest header (the widest first row)
-        rows = peek_rows(path)
-        widest = max(rows, key=lambda r: sum(bool(str(c).strip()) for c in r), default=[])
-        raise _keys_missing(path, [str(c) for c in widest if str(c).strip()], among_rows=len(rows))
     try:
+        first = header_row(path)
+        if first is None:  # no row names the keys: the message names the likeliest header (the widest first row)
+            rows = peek_rows(path)
+            widest = max(rows, key=lambda r: sum(bool(str(c).strip()) for c in r), default=[])
+            raise _keys_missing(path, [str(c) for c in widest if str(c).strip()], among_rows=len(rows))
         raw = read_any(path, first)
     except DataError:
         raise
