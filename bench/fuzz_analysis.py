@@ -6,8 +6,8 @@ The generators mix what a user writes right (the panel's columns, fixest syntax,
 ``examples/README.md``, yearbook tables) with the mistakes met in practice: misspelt or absent columns,
 expressions where a column is needed, a list where a text is (``y = ["x"]``), numbers as text, reversed years,
 empty samples, missing keys, unknown kinds, yearbook titles, units and footnote marks, a year column absent or
-one per year, duplicated rows. Session 31's runs of these generators found 12 tracebacks and a process abort
-(pyfixest's Rust core on an empty design), each now a message with its test.
+one per year, duplicated rows. Session 31's runs of these generators found tracebacks of about fifteen causes and
+a process abort (pyfixest's Rust core on an empty design), each now a message with its test.
 
 Usage::
 
