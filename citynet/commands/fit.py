@@ -107,7 +107,7 @@ def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, sp
         if not res.files:
             click.echo("the spec wrote no file (no model gave a table, a figure or a side table)", err=True)
         return
-    from citynet.analysis.estimators import fit, split_formula
+    from citynet.analysis.estimators import fit, gravity_formula
     from citynet.analysis.spec import load_panels, panel_stamp
     from citynet.analysis.tables import regression_table
 
@@ -133,12 +133,7 @@ def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, sp
         if panel_name == "dyad-year":
             if model != "ppml":
                 return fit(df, formula, model=model, vcov=v, sample=sample, weights=weights)
-            # a gravity model: its FE (origin_year, dest_year, pair) are panel columns, its terms derived as any
-            # formula's (l1_collab, C(x)); no copy of the 850k-row frame (as analysis.estimators.gravity)
-            r = fit(df, formula, model=model, vcov=v, sample=sample, weights=weights,
-                    engine_kw={"copy_data": False, "store_data": False})
-            r.notes.append("PPML gravity; FE: " + ", ".join(split_formula(formula)["fe"] or ["none"]))
-            return r
+            return gravity_formula(df, formula, vcov=v, sample=sample, weights=weights)
         if inference:  # analysis/inference.py: wild bootstrap, randomization inference, Conley
             from citynet.analysis.estimators import apply_sample
             from citynet.analysis.formula import derive
