@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from citynet.analysis.estimators import check_numeric, fit
+from citynet.analysis.estimators import check_numeric, constant_within, fit
 from citynet.analysis.formula import prepare
 from citynet.analysis.results import FitResult
 from citynet.analysis.treatment import first_treated
@@ -61,7 +61,7 @@ def did_controls(matched: pd.DataFrame, covariates: Sequence[str], controls: Seq
         return list(controls), []
     absorbed = []
     if fe and unit in [t.strip() for t in fe.split("+")]:
-        absorbed = [c for c in covariates if (matched.groupby(unit)[c].nunique(dropna=True) <= 1).all()]
+        absorbed = list(constant_within(matched, covariates, [unit]))
     note = [f"PSM-DID: {', '.join(absorbed)} matched on; constant within each city, absorbed by the city fixed "
             "effects, so not a control of the DID."] if absorbed else []
     return [c for c in covariates if c not in absorbed], note
@@ -106,7 +106,7 @@ def event_study(panel: pd.DataFrame, y: str, treat: str | None = "low_carbon", c
     """Leads/lags regression with binned end points and reference period ``ref`` (module docstring);
     ``weights``: regression weights, as ``fit``."""
     df, _ = prepare(panel, f"{y} ~ {_rhs([*controls])}" if controls else f"{y} ~ 1")
-    g, treat_notes = first_treated(df, None if cohort else treat, cohort, unit)
+    g, treat_notes = first_treated(df, treat, cohort, unit)
     rel = (df["year"] - g).clip(lower=-leads, upper=lags)
     ks = [k for k in range(-leads, lags + 1) if k != ref]
     cols = {}
@@ -153,7 +153,7 @@ def placebo(panel: pd.DataFrame, y: str, treat: str = "low_carbon", cohort: str 
     df, _ = prepare(panel, f"{y} ~ {_rhs([treat, *controls])}")
     fe_list = [f.strip() for f in fe.split("+") if f.strip()]
     df = df.dropna(subset=[y, treat, *controls, *fe_list]).reset_index(drop=True)
-    g, treat_notes = first_treated(df, None if cohort else treat, cohort, unit)
+    g, treat_notes = first_treated(df, treat, cohort, unit)
     units = df[unit].unique()
     per_unit = pd.Series(g.to_numpy(), index=df[unit]).groupby(level=0).first().reindex(units)
     treated_years = per_unit.dropna().to_numpy()
@@ -207,7 +207,7 @@ def psm_did(panel: pd.DataFrame, y: str, covariates: Sequence[str], treat: str =
 
     df, _ = prepare(panel, f"{y} ~ {_rhs([treat, *covariates])}")
     check_numeric(df, covariates, "PSM covariate")
-    g, treat_notes = first_treated(df, None if cohort else treat, cohort, unit)
+    g, treat_notes = first_treated(df, treat, cohort, unit)
     df = df.assign(_g=g)
     first = float(np.nanmin(g)) if g.notna().any() else np.inf
     pre = df[df["year"] < first] if pre_years is None else df[df["year"].isin(list(pre_years))]
@@ -358,7 +358,7 @@ def callaway_santanna(panel: pd.DataFrame, y: str, treat: str | None = "low_carb
     if se not in ("analytic", "bootstrap"):
         raise AnalysisError(f"Callaway–Sant'Anna se={se!r}", fix="use se='analytic' or se='bootstrap'")
     df, _ = prepare(panel, f"{y} ~ 1")
-    g, treat_notes = first_treated(df, None if cohort else treat, cohort, unit)
+    g, treat_notes = first_treated(df, treat, cohort, unit)
     df = df.assign(_g=g)
     wide = df.pivot_table(index=unit, columns="year", values=y, aggfunc="first")
     complete = wide.notna().all(axis=1)

@@ -199,27 +199,38 @@ def _check_collinear(f, df: pd.DataFrame, parts: dict[str, Any]) -> None:
     )
 
 
-def _absorbed_by_fixed_effects(df: pd.DataFrame, terms: list[str], fes: list[str]) -> list[str]:
-    """"X is constant within each FE" for each of ``terms`` (panel columns) that one of the fixed effects absorbs."""
-    absorbed = []
+def constant_within(df: pd.DataFrame, terms: Sequence[str], fes: Sequence[str]) -> dict[str, str]:
+    """``{term: fe}`` for each of ``terms`` (panel columns) constant within every group of one of the fixed effects
+    ``fes`` (``A^B``: the pairs), which therefore absorbs it: a time-invariant city variable under city fixed
+    effects, a distance under pair fixed effects."""
+    absorbed = {}
     for term in terms:
         for fe in fes:
-            cols = [c.strip() for c in fe.split("^")]
+            cols = [fe] if fe in df.columns else [c.strip() for c in fe.split("^")]
             if (term in df.columns and all(c in df.columns for c in cols)
                     and (df.groupby(cols, observed=True)[term].nunique(dropna=True) <= 1).all()):
-                absorbed.append(f"{term} is constant within each {fe}")
+                absorbed[term] = fe
                 break
     return absorbed
+
+
+def _absorbed_text(absorbed: dict[str, str]) -> str:
+    return "; ".join(f"{term} is constant within each {fe}" for term, fe in absorbed.items())
+
+
+#: the fix of a 2SLS left without an excluded instrument (checked before the fit, and after it in iv_diagnostics)
+NO_INSTRUMENT_FIX = ("use an instrument that varies within the fixed effects' groups (over time within a city), or drop "
+                     "the fixed effect that absorbs it")
 
 
 def _all_collinear(df: pd.DataFrame, parts: dict[str, Any]) -> AnalysisError:
     """pyfixest's "All variables are collinear" as one message naming, for each regressor that is a column,
     the fixed effect within whose groups it is constant (distance with pair fixed effects; a city's tier with
     city fixed effects)."""
-    absorbed = _absorbed_by_fixed_effects(df, [*_terms(parts["rhs"]), *_terms(parts.get("instr") or "")], parts["fe"])
+    absorbed = constant_within(df, [*_terms(parts["rhs"]), *_terms(parts.get("instr") or "")], parts["fe"])
     return AnalysisError(
         f"no regressor of the model of {parts['depvar']} is left once the fixed effects {' + '.join(parts['fe'])} "
-        "are absorbed: every one is collinear with them" + (f" ({'; '.join(absorbed)})" if absorbed else ""),
+        "are absorbed: every one is collinear with them" + (f" ({_absorbed_text(absorbed)})" if absorbed else ""),
         fix="drop the fixed effect that absorbs the regressor (e.g. pair with a distance, city with a city's tier), or "
             "use regressors that vary within its groups")
 
@@ -476,12 +487,10 @@ def fit(
         raise AnalysisError("2SLS with more than one endogenous regressor is not supported",
                             fix="instrument one regressor per model (pyfixest limit)")
     instruments = _terms(parts["instr"] or "") if parts["endog"] else []
-    absorbed = _absorbed_by_fixed_effects(df, instruments, parts["fe"])
-    if instruments and len(absorbed) == len(instruments):  # pyfixest: a singular matrix, or a fit with none left
+    absorbed = constant_within(df, instruments, parts["fe"])
+    if instruments and len(absorbed) == len(set(instruments)):  # pyfixest: a singular matrix, or a fit with none left
         raise AnalysisError(f"the 2SLS has no excluded instrument left once the fixed effects are absorbed "
-                            f"({'; '.join(absorbed)}), so {parts['endog']} is not identified",
-                            fix="use an instrument that varies within the fixed effects' groups (over time within a "
-                                "city), or drop the fixed effect that absorbs it")
+                            f"({_absorbed_text(absorbed)}), so {parts['endog']} is not identified", fix=NO_INSTRUMENT_FIX)
     dropped_separated = 0
     if model == "ppml" and parts["depvar"] not in df.columns:
         raise AnalysisError(f"PPML models a count or a level: its dependent variable is a panel column, not "
@@ -748,9 +757,7 @@ def iv_diagnostics(f) -> dict[str, float]:
     if not Zx.shape[1]:  # every instrument dropped as collinear: under-identified (a ZeroDivisionError here)
         raise AnalysisError("the 2SLS has no excluded instrument left: each is collinear with the fixed effects or the "
                             "exogenous regressors (a city-level instrument such as tier_high is absorbed by city fixed "
-                            "effects), so the endogenous regressor is not identified",
-                            fix="use an instrument that varies within the fixed effects' groups (over time within a "
-                                "city), or drop the fixed effect that absorbs it")
+                            "effects), so the endogenous regressor is not identified", fix=NO_INSTRUMENT_FIX)
     if W.shape[1]:
         Zx = Zx - W @ np.linalg.lstsq(W, Zx, rcond=None)[0]
         X = X - W @ np.linalg.lstsq(W, X, rcond=None)[0]

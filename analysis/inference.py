@@ -69,10 +69,6 @@ def _design(df: pd.DataFrame, formula: str, cluster: str | None, extra: Sequence
     return {"data": d, "depvar": parts["depvar"], "terms": terms, "fe": parts["fe"], "formula": fml}
 
 
-def _nested(d: pd.DataFrame, fe: str, cluster: str) -> bool:
-    return bool((d.groupby(fe, observed=True)[cluster].nunique() <= 1).all())
-
-
 def _group_demean(M: np.ndarray, groups: np.ndarray) -> np.ndarray:
     codes, _ = pd.factorize(pd.Series(groups).astype(str))
     sums = np.zeros((codes.max() + 1, M.shape[1]))
@@ -84,7 +80,9 @@ def _absorb(d: pd.DataFrame, depvar: str, cols: list[str], fe: list[str],
             cluster: str | None) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """(y, X, names): the first FE nested in ``cluster`` demeaned away, the other FE as dummies
     (drop-first); an intercept when no FE is absorbed."""
-    nested = [f for f in fe if cluster and _nested(d, f, cluster)]
+    from citynet.analysis.estimators import constant_within
+
+    nested = [f for f in fe if cluster and cluster in constant_within(d, [cluster], [f])]
     absorbed = nested[:1]
     mats = [d[cols].to_numpy(float)]
     names = list(cols)

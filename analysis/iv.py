@@ -62,8 +62,10 @@ def _demean(d: pd.DataFrame, cols: list[str], fe: list[str]) -> np.ndarray:
 def _fe_dof(d: pd.DataFrame, fe: list[str], cluster: str | None) -> int:
     """FE levels counted in k (fixest's ``k_fixef = 'nonnested'``): every level less the redundant ones,
     an FE nested in the cluster variable counting as one."""
+    from citynet.analysis.estimators import constant_within
+
     def nested(f: str) -> bool:
-        return cluster is not None and bool((d.groupby(f, observed=True)[cluster].nunique() <= 1).all())
+        return cluster is not None and cluster in constant_within(d, [cluster], [f])
 
     return sum(1 if nested(f) else int(d[f].nunique()) for f in fe) - (len(fe) - 1)
 

@@ -102,7 +102,7 @@ def psm_did(panel: pd.DataFrame, y: str, covariates: Sequence[str], treat: str =
             name: str | None = None) -> PSMResult:
     """PSM-DID (module docstring)."""
     import statsmodels.api as sm
-    from citynet.analysis.estimators import fit
+    from citynet.analysis.estimators import check_numeric, fit
     from citynet.analysis.formula import prepare
     from citynet.analysis.treatment import first_treated
 
@@ -110,8 +110,6 @@ def psm_did(panel: pd.DataFrame, y: str, covariates: Sequence[str], treat: str =
     if k < 1:
         raise AnalysisError(f"PSM k = {k}", fix="use k = 1 or more neighbours")
     df, _ = prepare(panel, f"{y} ~ {' + '.join([treat, *covariates, *(controls or [])])}", extra=[unit, time])
-    from citynet.analysis.estimators import check_numeric
-
     check_numeric(df, covariates, "PSM covariate")
     g, treat_notes = first_treated(df, treat, cohort, unit, time)
     df = df.assign(_g=g)

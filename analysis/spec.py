@@ -435,17 +435,17 @@ def _run_model(m: dict, get_panel, defaults: dict, out_dir: Path, files: list[st
             samples = split_samples(df, by, None, full=not m.get("split"))
         from citynet.analysis.multiple import models
 
+        inference = wants_inference(m, vcov)  # wild:REPS | ri:REPS | conley:KM[:LAG]
+        if inference and m.get("weights"):
+            raise AnalysisError(f"model {name!r}: weights and inference exclude each other (the wild bootstrap, "
+                                "randomization inference and Conley SEs are unweighted)", fix="drop one of them")
         parts: dict[str | None, pd.DataFrame] = {None: df}
         out = []
         for f, where, n in models(formulas, samples, name):
             if where not in parts:
                 parts[where] = df.query(where)
             part = parts[where]
-            if wants_inference(m, vcov):  # wild:REPS | ri:REPS | conley:KM[:LAG]
-                if m.get("weights"):
-                    raise AnalysisError(f"model {name!r}: weights and inference exclude each other (the wild "
-                                        "bootstrap, randomization inference and Conley SEs are unweighted)",
-                                        fix="drop one of them")
+            if inference:
                 out.append(run_fit_inference({**m, "formula": f}, part, n, vcov))
             else:
                 out.append(fit(part, f, model=m.get("model", "ols"), vcov=vcov, name=n, allow_collinear=allow,
