@@ -266,7 +266,7 @@ def load_covariates(path: Path, quarantine: Quarantine) -> tuple[pd.DataFrame, d
         raise DataError(f"{path}: no such covariate file", fix="check the path given to --covariates")
     from citynet.etl.readers import check_content
 
-    check_content(Path(path))  # a workbook or Stata file named .csv: what it is, before any row is peeked
+    check_content(path)  # a workbook or Stata file named .csv: what it is, before any row is peeked
     try:
         first = header_row(path)
         if first is None:  # no row names the keys: the message names the likeliest header (the widest first row)

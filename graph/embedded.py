@@ -255,10 +255,8 @@ class EmbeddedStore(BaseStore):
             raise QueryError("the embedded store is open read-only", fix="open it with write access (--write)")
         params = plain(params or {})
         statement, order = prepare(cypher, params)
-        if sorts(statement):  # LadybugDB's parallel ORDER BY misorders rows now and then (docs/cypher.md, bug 25)
-            with self._one_thread():
-                df = self._run(statement, params, as_neo4j=True)
-        else:
+        # LadybugDB's parallel ORDER BY misorders rows now and then (docs/cypher.md, bug 25): a sort on one thread
+        with self._one_thread() if sorts(statement) else contextlib.nullcontext():
             df = self._run(statement, params, as_neo4j=True)
         return df if order is None else order.apply_frame(df, params)
 
@@ -384,7 +382,7 @@ _ORDER_BY = re.compile(r"\bORDER\s+BY\b", re.IGNORECASE)
 def sorts(statement: str) -> bool:
     """The statement sorts (``ORDER BY`` anywhere): it runs on one thread, where LadybugDB 0.20.4 sorts right.
     With two threads the same query returned its rows misordered in 2 of 30 runs (docs/cypher.md, engine bug
-    26); on one thread, 0 of 40."""
+    25); on one thread, 0 of 40."""
     return bool(_ORDER_BY.search(statement))
 
 
