@@ -206,25 +206,6 @@ def covariate_case(rng: random.Random, folder: Path, k: int, cities: list[dict])
     return path
 
 
-def _cli(args: list[str]) -> tuple[int, str, BaseException | None]:
-    """``citynet ARGS`` in this process, as the installed command runs it (citynet.cli.main): exit code, output and
-    the exception that escaped it (None, or SystemExit)."""
-    import click
-    from click.testing import CliRunner
-
-    from citynet.cli import main
-
-    @click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True,
-                                     "help_option_names": []})
-    @click.pass_context
-    def entry(ctx):
-        main(list(ctx.args))
-
-    result = CliRunner().invoke(entry, args, catch_exceptions=True)
-    escaped = None if isinstance(result.exception, SystemExit) else result.exception
-    return result.exit_code, result.output or "", escaped
-
-
 def _failure(kind: str, case: str, detail: str) -> dict:
     return {"kind": kind, "case": case, "detail": detail[-2000:]}
 
@@ -235,6 +216,7 @@ def run(seed: int, count: int, workspace: Path, kinds: list[str]) -> dict:
     from citynet.etl.covariates import load_covariates
     from citynet.etl.quarantine import Quarantine
 
+    from bench.in_process import run_citynet
     from citynet.errors import UserError
     from citynet.progress import report as progress
 
@@ -274,7 +256,7 @@ def run(seed: int, count: int, workspace: Path, kinds: list[str]) -> dict:
                     spec = folder / f"s{k}.toml"
                     spec.write_text(text, encoding="utf-8")
                     args, case = ["fit", "-w", str(workspace), str(spec), "--out", str(folder / f"o{k}")], text
-                code, output, escaped = _cli(args)
+                code, output, escaped = run_citynet(args)
                 seen[str(code)] = seen.get(str(code), 0) + 1
                 if escaped is not None or code not in FIT_EXIT_CODES or "Traceback" in output:
                     detail = "".join(traceback.format_exception(escaped)) if escaped else output

@@ -14,7 +14,6 @@ The CI sample is ``tests/test_fuzz_ingest.py`` (a fixed seed and a few hundred c
 from __future__ import annotations
 
 import argparse
-import contextlib
 import csv
 import io
 import json
@@ -336,23 +335,16 @@ class Outcome:
 
 def run_case(case: Case, folder: Path) -> Outcome:
     """Ingest ``case`` in-process through the CLI entry point and judge the outcome."""
-    from citynet.cli import main
+    from bench.in_process import run_citynet
 
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     path = folder / f"export{case.suffix}"
     path.write_bytes(case.data)
     ws = folder / "ws"
-    out, err = io.StringIO(), io.StringIO()
-    code = 0
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            main(["-q", "ingest", "-w", str(ws), str(path)])
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    except BaseException as exc:  # noqa: BLE001 - an escape is the failure being looked for
-        return Outcome(False, "exception", f"{type(exc).__name__}: {exc}"[:500])
-    text = out.getvalue() + err.getvalue()
+    code, text, escaped = run_citynet(["-q", "ingest", "-w", str(ws), str(path)])
+    if escaped is not None:
+        return Outcome(False, "exception", f"{type(escaped).__name__}: {escaped}"[:500])
     if "Traceback" in text or "Exception ignored" in text:
         return Outcome(False, "traceback", text[-800:])
     if code in (2, 3):
