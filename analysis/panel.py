@@ -232,6 +232,23 @@ def winsorize(df: pd.DataFrame, columns: Sequence[str], p: float = 0.01, by: str
     return out
 
 
+def year_range(years: object) -> tuple[int, int]:
+    """A sample's years as ``(first, last)``, both included: two whole numbers, the first not after the
+    last. Anything else (one year, a set of years, a reversed pair, text) is one message: a set of years is
+    a range with ``exclude_years`` or a ``query``."""
+    import numbers
+
+    if isinstance(years, np.ndarray):
+        years = years.tolist()
+    if (isinstance(years, (list, tuple)) and len(years) == 2
+            and all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in years)
+            and years[0] <= years[1]):
+        return int(years[0]), int(years[1])
+    raise AnalysisError(f"sample years = {years!r} is not [first, last] (two years, the first not after the last)",
+                        fix="write years = [2008, 2020]; leave years out with exclude_years = [...] "
+                            "or keep chosen ones with query = \"year in [2010, 2015]\"")
+
+
 def filter_sample(
     df: pd.DataFrame,
     years: tuple[int, int] | Sequence[int] | None = None,
@@ -241,20 +258,24 @@ def filter_sample(
     exclude_years: Sequence[int] | None = None,
     query: str | None = None,
 ) -> pd.DataFrame:
-    """Sample filters of the papers: a year range ``(a, b)`` inclusive, dropping 北京/天津/上海/重庆,
-    keeping regions (east/central/west/northeast) or tiers, dropping years, and a pandas ``query``."""
+    """Sample filters of the papers: a year range ``(first, last)`` inclusive (``year_range``), dropping
+    北京/天津/上海/重庆, keeping regions (east/central/west/northeast) or tiers, dropping years, and a pandas
+    ``query``. The city filters need a ``city_code`` column (not in the dyad-year panel)."""
     from citynet.etl.cities import city_set
 
     out = df
     if years is not None:
-        ys = list(years)
-        if len(ys) == 2 and ys[1] - ys[0] > 1:
-            out = out[out["year"].between(ys[0], ys[1])]
-        else:
-            out = out[out["year"].isin(ys)]
+        first, last = year_range(years)
+        out = out[out["year"].between(first, last)]
     if exclude_years:
         out = out[~out["year"].isin(list(exclude_years))]
     if drop_municipalities or regions or tiers:
+        if "city_code" not in out.columns:
+            raise AnalysisError("drop_municipalities, regions and tiers select cities; this panel has no city_code "
+                                "column (the dyad-year panel has city_a and city_b)",
+                                fix='select its pairs with a query, e.g. query = "same_province == 0" (a SPEC\'s [sample] reaches '
+                                    'every model: there write drop_municipalities = false, regions = [], tiers = [] '
+                                    'in the dyad model\'s own sample)')
         cities = city_set().cities.set_index("city_code")
         if drop_municipalities:
             out = out[out["city_code"].map(cities["tier"]) != "municipality"]

@@ -182,27 +182,15 @@ def _with_partner_kinds(ws, df: pd.DataFrame, path) -> pd.DataFrame:
 
 
 def _sample(df: pd.DataFrame, s: dict | None) -> pd.DataFrame:
-    from citynet.analysis.panel import filter_sample
+    from citynet.analysis.panel import filter_sample, year_range
 
     if not s:
         return df
     bad = set(s) - _SAMPLE_KEYS
     if bad:
         raise AnalysisError(f"unknown sample key(s) {sorted(bad)}", fix=f"use {', '.join(sorted(_SAMPLE_KEYS))}")
-    years = s.get("years")
-    if years is not None and not (isinstance(years, list) and len(years) == 2
-                                  and all(isinstance(v, int) and not isinstance(v, bool) for v in years)
-                                  and years[0] <= years[1]):
-        raise AnalysisError(f"sample years = {years!r} is not [first, last] (two years, the first not after the "
-                            "last)", fix="write years = [2008, 2020]")
-    if "city_code" not in df.columns:
-        df2 = df
-        if s.get("years"):
-            y = s["years"]
-            df2 = df2[df2["year"].between(y[0], y[-1])]
-        if s.get("query"):
-            df2 = df2.query(s["query"])
-        return df2
+    if s.get("years") is not None:
+        year_range(s["years"])
     return filter_sample(df, **s)
 
 

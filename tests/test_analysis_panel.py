@@ -8,7 +8,7 @@ import pytest
 from citynet.analysis.panel import assemble_panel, filter_sample, winsorize
 from citynet.etl.cities import city_set
 
-from citynet.errors import DataError
+from citynet.errors import AnalysisError, DataError
 
 
 @pytest.fixture(scope="module")
@@ -86,3 +86,27 @@ def test_low_carbon_from_the_covariates_has_its_cohort(metrics):
     assert got[codes[0]] == 2010 and got[codes[1]] == 2013 and got[codes[2]] == 2008
     assert got.drop(list(start)).isna().all()
     assert (panel.groupby("city_code")["low_carbon_year"].nunique(dropna=False) == 1).all()
+
+
+def test_sample_years_are_one_range_for_the_api_and_the_spec():
+    """filter_sample's years are (first, last), both included, as the SPEC's are: a set of years, one year or a
+    reversed pair is one message (the API took (2020, 2008) as the two years 2008 and 2020, the SPEC refused it)."""
+    panel = pd.DataFrame({"city_code": ["110000"] * 6, "year": range(2008, 2014), "y": range(6)})
+    assert filter_sample(panel, years=(2009, 2011))["year"].tolist() == [2009, 2010, 2011]
+    assert filter_sample(panel, years=[2010, 2010])["year"].tolist() == [2010]
+    assert filter_sample(panel, years=np.array([2012, 2013]))["year"].tolist() == [2012, 2013]
+    for bad in ([2013, 2009], [2009, 2010, 2012], [2010], "2010-2012", [2010.0, 2012], [True, 2012]):
+        with pytest.raises(AnalysisError, match=r"is not \[first, last\]"):
+            filter_sample(panel, years=bad)
+
+
+def test_a_dyad_panel_sample_applies_every_filter_or_says_why_not():
+    """The dyad-year panel (city_a, city_b; no city_code): exclude_years was ignored without a word, and
+    drop_municipalities/regions/tiers too; now the years are left out and the city filters are one message."""
+    dyads = pd.DataFrame({"city_a": ["110000", "310000"] * 3, "city_b": ["320100"] * 6,
+                          "year": [2010, 2010, 2011, 2011, 2012, 2012], "same_province": [0, 0, 0, 0, 0, 1]})
+    assert sorted(filter_sample(dyads, exclude_years=[2011])["year"].unique()) == [2010, 2012]
+    assert len(filter_sample(dyads, years=(2011, 2012), query="same_province == 0")) == 3
+    for key in ({"drop_municipalities": True}, {"regions": ["east"]}, {"tiers": ["municipality"]}):
+        with pytest.raises(AnalysisError, match="no city_code"):
+            filter_sample(dyads, **key)
