@@ -31,7 +31,9 @@ Example::
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from itertools import combinations
+from typing import Any
 
 from citynet.errors import AnalysisError
 
@@ -190,3 +192,33 @@ def models(formulas: list[str], samples: list[tuple[str | None, str | None]], na
         for k, f in enumerate(formulas, start=1):
             out.append((f, where, base if len(formulas) == 1 else f"{base} ({k})" if base else f"({k})"))
     return out
+
+
+def fit_each(planned: list[tuple[str, str | None, str | None]], fit_one: Callable[[str, str | None, str | None], Any],
+             panel: Any) -> list:
+    """Fit every planned model (``(formula, sample query, column name)`` from :func:`models`) with ``fit_one``.
+
+    In a multiple estimation, a model that the data cannot identify (one :class:`AnalysisError` of its own: an
+    instrument or a regressor absorbed by that model's fixed effects, a split sample too small, a constant
+    outcome …) leaves its column out; the others are fitted, and the table's notes (and, from ``citynet fit``,
+    standard error) say which column was not fitted and why. A mistake in a formula's text (an unknown column, a
+    syntax error) stops before any fit, and so does a multiple estimation none of whose models can be fitted."""
+    if len(planned) == 1:
+        return [fit_one(*planned[0])]
+    from citynet.analysis.formula import prepare
+
+    for formula in dict.fromkeys(f for f, _, _ in planned):
+        prepare(panel, formula)  # the names of every formula, before any fit
+    results, skipped = [], []
+    for formula, where, column in planned:
+        try:
+            results.append(fit_one(formula, where, column))
+        except AnalysisError as exc:
+            skipped.append((formula, where, column, exc))
+    if not results:
+        raise skipped[0][3]
+    for formula, where, column, exc in skipped:
+        sample = f" on the sample {where}" if where else ""
+        results[-1].notes.append(f"Warning: column {column or formula} was not fitted ({formula}{sample}): "
+                                 f"{exc.message.rstrip('.')}.")
+    return results

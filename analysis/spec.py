@@ -421,24 +421,25 @@ def _run_model(m: dict, get_panel, defaults: dict, out_dir: Path, files: list[st
 
             by = column_names(str(m.get("split") or m.get("fsplit")), df.columns, f"model {name!r}: split")
             samples = split_samples(df, by, None, full=not m.get("split"))
-        from citynet.analysis.multiple import models
+        from citynet.analysis.multiple import fit_each, models
 
         inference = wants_inference(m, vcov)  # wild:REPS | ri:REPS | conley:KM[:LAG]
         if inference and m.get("weights"):
             raise AnalysisError(f"model {name!r}: weights and inference exclude each other (the wild bootstrap, "
                                 "randomization inference and Conley SEs are unweighted)", fix="drop one of them")
         parts: dict[str | None, pd.DataFrame] = {None: df}
-        out = []
-        for f, where, n in models(formulas, samples, name):
+
+        def one(f: str, where: str | None, n: str | None):
             if where not in parts:
                 parts[where] = df.query(where)
             part = parts[where]
             if inference:
-                out.append(run_fit_inference({**m, "formula": f}, part, n, vcov))
-            else:
-                out.append(fit(part, f, model=m.get("model", "ols"), vcov=vcov, name=n, allow_collinear=allow,
-                               weights=m.get("weights")))
-        return out
+                return run_fit_inference({**m, "formula": f}, part, n, vcov)
+            return fit(part, f, model=m.get("model", "ols"), vcov=vcov, name=n, allow_collinear=allow,
+                       weights=m.get("weights"))
+
+        # a model the data cannot identify leaves its column out, with a note (analysis/multiple.fit_each)
+        return fit_each(models(formulas, samples, name), one, df)
     # the kinds run here that need y (and psm_did its covariates, 3sls its equations, sdm y and x) say so by name
     y = _require(m, "y", '"ln_green_patents"') if kind in ("did", "event_study", "placebo", "psm_did", "cs",
                                                             "gardner") else None

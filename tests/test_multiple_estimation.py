@@ -185,3 +185,31 @@ def test_split_on_another_kind_is_refused_not_ignored(ws, tmp_path):
                     'split = "tier_high"\n', encoding="utf-8")
     with pytest.raises(AnalysisError, match='split/fsplit is read by kind "fit" only'):
         _run(["fit", "-w", str(ws), str(spec), "--out", str(tmp_path)])
+
+
+def test_a_model_the_data_cannot_identify_leaves_its_column_out_with_a_note(ws, tmp_path):
+    """sw(x, tier_high) with city fixed effects: tier_high is constant within each city, so its model has no
+    regressor left. The multiple estimation stopped at it (after fitting the others for nothing); now the other
+    column is the same fit as alone, and the table, standard error and the JSON notes name the column left out.
+    A typo stops before any fit, and a multiple estimation of which no model can be fitted is its first error."""
+    formula = "ln_collab_patents ~ sw(l1_collab_degree, tier_high) | city_code + year"
+    run = CliRunner().invoke(cli, ["fit", "-w", str(ws), "--formula", formula, "--json"])
+    assert run.exit_code == 0, run.output
+    (only,) = json.loads(run.stdout)
+    alone = json.loads(_run(["fit", "-w", str(ws), "--formula", formula.replace("sw(l1_collab_degree, tier_high)",
+                                                                               "l1_collab_degree"), "--json"]).stdout)
+    assert only["coefficients"] == alone["coefficients"] and only["nobs"] == alone["nobs"]
+    left_out = ("Warning: column (2) was not fitted (ln_collab_patents ~ tier_high | city_code + year): no regressor "
+                "of the model")
+    assert any(n.startswith(left_out) and "tier_high is constant within each city_code" in n for n in only["notes"])
+    assert left_out in run.stderr
+    spec = tmp_path / "steps.toml"
+    spec.write_text(f'[[tables]]\nname = "steps"\n[[tables.models]]\nname = "M"\nformula = "{formula}"\n',
+                    encoding="utf-8")
+    _run(["fit", "-w", str(ws), str(spec), "--out", str(tmp_path / "out"), "-q"])
+    assert list(pd.read_csv(tmp_path / "out" / "steps.csv").columns[1:]) == ["M (1)"]
+    assert "column M (2) was not fitted" in (tmp_path / "out" / "steps.md").read_text(encoding="utf-8")
+    with pytest.raises(AnalysisError, match="l1_colab_degree"):  # a typo in one model: no fit at all
+        _run(["fit", "-w", str(ws), "--formula", formula.replace("sw(l1_collab_degree", "sw(l1_colab_degree")])
+    with pytest.raises(AnalysisError, match="no regressor of the model"):
+        _run(["fit", "-w", str(ws), "--formula", "ln_collab_patents ~ sw(tier_high, tier) | city_code + year"])

@@ -144,7 +144,7 @@ def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, sp
                                       cluster=cluster or "city_code", model=model)
         return fit(df, formula, model=model, vcov=v, sample=sample, weights=weights)
 
-    from citynet.analysis.multiple import expand, models, split_samples
+    from citynet.analysis.multiple import expand, fit_each, models, split_samples
 
     if split and fsplit:
         raise UserError("--split and --fsplit exclude each other", fix="--fsplit is --split with the full sample first")
@@ -155,18 +155,21 @@ def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, sp
 
         by = column_names(split or fsplit, df.columns, "--split" if split else "--fsplit")
         samples = split_samples(df, by, sample, full=bool(fsplit))
-    results = []
-    for f, where, column in models(formulas, samples):  # the samples outermost, as fixest
+    def named(f: str, where: str | None, column: str | None):
         r = one(f, where)
         if column is not None:  # else the estimator's own name (a gravity model's)
             r.name = column
-        results.append(r)
+        return r
+
+    # the samples outermost, as fixest; a model the data cannot identify leaves its column out, with a note
+    planned = models(formulas, samples)
+    results = fit_each(planned, named, df)
     for note in dict.fromkeys(n for r in results for n in r.notes):
         if note.startswith("Warning:"):
             click.echo(note, err=True)
     if as_json:
         docs = [r.to_json() | panel_stamp(ws) for r in results]
-        click.echo(json.dumps(docs[0] if len(docs) == 1 else docs, indent=2, default=float))
+        click.echo(json.dumps(docs[0] if len(planned) == 1 else docs, indent=2, default=float))  # a list if several asked
     else:
         from citynet.analysis.tables import filter_note
         from citynet.metrics.pipeline import panel_meta
