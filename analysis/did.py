@@ -42,7 +42,7 @@ import pandas as pd
 from citynet.analysis.estimators import check_numeric, constant_within, fit
 from citynet.analysis.formula import prepare
 from citynet.analysis.results import FitResult
-from citynet.analysis.treatment import first_treated
+from citynet.analysis.treatment import check_treatment, first_treated, switching_off
 
 from citynet.errors import AnalysisError
 from citynet.progress import report
@@ -552,6 +552,10 @@ def gardner_did(panel: pd.DataFrame, y: str, treat: str = "low_carbon", controls
         raise AnalysisError(f"two-stage DID se={se!r}", fix="use se='analytic' or se='bootstrap'")
     df, _ = prepare(panel, f"{y} ~ {_rhs([treat, *controls])}")
     df = df.dropna(subset=[y, treat, *controls]).reset_index(drop=True)
+    check_treatment(df, treat)
+    ended = switching_off(df, treat, unit, "year", reading=(
+        "the two-stage DID (as did2s) fits its first stage on every untreated row, those years after the treatment "
+        "included, and averages over the treated rows: an ATT of adoption assumes the treatment stays on"))
 
     def est(d: pd.DataFrame) -> tuple[float, np.ndarray]:
         pred = _gardner_first_stage(d, y, treat, controls, unit)
@@ -580,5 +584,5 @@ def gardner_did(panel: pd.DataFrame, y: str, treat: str = "low_carbon", controls
         note = "SE corrected for the first stage (GMM influence function, as did2s)"
     return FitResult(depvar=y, params=pd.Series({treat: theta}), se=pd.Series({treat: shown}),
                      nobs=len(df), model="did2s", vcov=vcov, fixed_effects=[unit, "year"],
-                     name="Gardner 2S-DID", notes=[f"Gardner (2022) two-stage DID; {note}"],
+                     name="Gardner 2S-DID", notes=[f"Gardner (2022) two-stage DID; {note}", *ended],
                      stats={"se_analytic": se_an})

@@ -56,16 +56,19 @@ def _examples(units: pd.Index) -> str:
     return shown + (", …" if len(units) > 3 else "")
 
 
-def _switching_off(df: pd.DataFrame, treat: str, unit: str, time: str) -> list[str]:
-    """The note for a 0/1 treatment that returns to 0 after a 1 in some city (read as absorbing)."""
+ABSORBING = ("each is taken as treated from its first treated year on (staggered adoption); for a treatment "
+             "that ends, give the cohort yourself or fit the TWFE DID (kind = \"did\")")
+
+
+def switching_off(df: pd.DataFrame, treat: str, unit: str, time: str, reading: str = ABSORBING) -> list[str]:
+    """The note for a 0/1 treatment that returns to 0 after a 1 in some city, saying how the design reads it."""
     d = df[[unit, time, treat]].dropna().sort_values([unit, time], kind="stable")
     ever = d.groupby(unit, sort=False)[treat].cummax()
     off = d.loc[(ever > 0) & (d[treat] == 0), unit].unique()
     if not len(off):
         return []
     return [f"{treat} returns to 0 after it was 1 in {len(off):,} cit{'y' if len(off) == 1 else 'ies'} "
-            f"({_examples(pd.Index(off))}); each is taken as treated from its first treated year on (staggered "
-            "adoption); for a treatment that ends, give the cohort yourself or fit the TWFE DID (kind = \"did\")"]
+            f"({_examples(pd.Index(off))}); {reading}"]
 
 
 def _cohort_column(df: pd.DataFrame, cohort: str, unit: str) -> pd.Series:
@@ -99,4 +102,4 @@ def first_treated(df: pd.DataFrame, treat: str | None, cohort: str | None, unit:
                             fix="set treat = \"COLUMN\" (0/1) or cohort = \"COLUMN\" (first treated years)")
     check_treatment(df, treat)
     first = df.loc[df[treat] > 0].groupby(unit)[time].min()
-    return Cohorts(df[unit].map(first).astype(float), _switching_off(df, treat, unit, time))
+    return Cohorts(df[unit].map(first).astype(float), switching_off(df, treat, unit, time))

@@ -104,3 +104,24 @@ def test_cohort_mistakes_are_one_message():
         event_study(_panel().assign(g="soon"), "y", treat=None, cohort="g")
     with pytest.raises(AnalysisError, match="cohort column 'gg' is not in the panel"):
         event_study(_panel(), "y", treat=None, cohort="gg")
+
+
+def test_the_two_stage_did_takes_a_treatment_that_ends_as_given_and_says_so():
+    """Gardner's two-stage DID (as did2s) reads the 0/1 treatment row by row: the years after a treatment ended are
+    untreated rows of its first stage. The estimate is that reading (city and year effects by least squares on the
+    D = 0 rows, written out with numpy, then the mean residual of the D = 1 rows) and the note says so; a 0/1
+    column with other values is one message (it was compared with 1 silently)."""
+    from citynet.analysis.did import gardner_did
+
+    ended = _panel()
+    ended.loc[ended.city_code.isin(["c00", "c04"]) & (ended.year >= 2016), "treat"] = 0
+    r = gardner_did(ended, "y", treat="treat")
+    untreated = ended["treat"] == 0
+    dummies = pd.get_dummies(ended[["city_code", "year"]].astype(str), drop_first=False).to_numpy(float)
+    beta = np.linalg.lstsq(dummies[untreated.to_numpy()], ended.loc[untreated, "y"].to_numpy(), rcond=None)[0]
+    by_hand = (ended["y"] - dummies @ beta)[~untreated].mean()
+    assert r.params["treat"] == pytest.approx(by_hand, abs=1e-10)
+    assert any("returns to 0 after it was 1 in 2 cities (c00, c04)" in n and "did2s" in n for n in r.notes)
+    assert not any("returns to 0" in n for n in gardner_did(_panel(), "y", treat="treat").notes)
+    with pytest.raises(AnalysisError, match="not a 0/1 indicator"):
+        gardner_did(_panel().assign(treat=lambda d: d["treat"] * 2), "y", treat="treat")
