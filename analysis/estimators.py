@@ -372,6 +372,69 @@ def _check_sample(df: pd.DataFrame, fml: str, parts: dict[str, Any], sample: str
                 fix="use a wider sample (more years per city) or coarser fixed effects")
 
 
+def _check_iv_roles(parts: dict[str, Any], instruments: list[str]) -> None:
+    """In ``y ~ exog | fe | endog ~ instr`` each variable has one role: an endogenous regressor or an excluded
+    instrument written again among the exogenous regressors is one message (pyfixest: "Endogeneous variables
+    specified as covariates")."""
+    if not parts["endog"]:
+        return
+    exog = set(_terms(parts["rhs"]))
+    endog = _terms(parts["endog"])
+    both = [t for t in endog if t in exog]
+    if both:
+        raise AnalysisError(f"{', '.join(both)} is both an exogenous regressor and the endogenous one of the 2SLS",
+                            fix=f"write it once, after the last '|': y ~ exogenous | fixed effects | {both[0]} ~ "
+                                f"{parts['instr']}")
+    excluded = [t for t in instruments if t in exog]
+    if excluded:
+        raise AnalysisError(f"{', '.join(excluded)} is both an exogenous regressor and an excluded instrument of the "
+                            "2SLS; an instrument is left out of the second stage by definition",
+                            fix=f"drop {excluded[0]} from the regressors (it then instruments {parts['endog']}), or "
+                                "from the instruments")
+
+
+_I_CALL = re.compile(r"\bi\(([^()]*)\)")
+_REF = re.compile(r"^\s*ref\s*=\s*(.+?)\s*$")
+
+
+def _check_references(df: pd.DataFrame, fml: str) -> None:
+    """``i(var, …, ref=V)``: V must be a value of ``var`` in the estimation sample (pyfixest: "Value `2009` for
+    `TreatmentContrasts.base` is not among the provided levels"). A number is written bare, a text quoted."""
+    calls = _I_CALL.findall(fml)
+    if not calls:
+        return
+    used = [c for c in formula_names(fml) if c in df.columns]
+    rows = df.dropna(subset=used)
+    for call in calls:
+        args = [a.strip() for a in call.split(",")]
+        ref = next((m.group(1) for a in args[1:] if (m := _REF.match(a))), None)
+        var = args[0]
+        if ref is None or var not in rows.columns:
+            continue
+        values = pd.Series(rows[var].unique())
+        numeric = pd.api.types.is_numeric_dtype(values)
+        text = ref.strip("'\"")
+        if numeric and ref == text:
+            found = _number(text) in set(values.astype(float))
+        else:
+            found = not numeric and ref != text and text in set(values.astype(str))
+        if found:
+            continue
+        listing = (f"{values.min():g}–{values.max():g}" if numeric and len(values) > 8
+                   else ", ".join(sorted(values.astype(str))[:8]) + (" …" if len(values) > 8 else ""))
+        example = f"{values.min():g}" if numeric else repr(sorted(values.astype(str))[0]) if len(values) else "…"
+        raise AnalysisError(f"i({call}): the reference {ref} is not a value of {var} in the estimation sample "
+                            f"({listing or 'no row'})",
+                            fix=f"choose a value the sample has, a number bare and a text quoted: ref={example}")
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
 def _weighted_rows(df: pd.DataFrame, weights: str) -> tuple[pd.DataFrame, str]:
     """The rows a weighted fit uses (a positive weight) and the note of those left out; a text or negative weight
     is one message."""
@@ -487,6 +550,8 @@ def fit(
         raise AnalysisError("2SLS with more than one endogenous regressor is not supported",
                             fix="instrument one regressor per model (pyfixest limit)")
     instruments = _terms(parts["instr"] or "") if parts["endog"] else []
+    _check_iv_roles(parts, instruments)
+    _check_references(df, fml)
     absorbed = constant_within(df, instruments, parts["fe"])
     if instruments and len(absorbed) == len(set(instruments)):  # pyfixest: a singular matrix, or a fit with none left
         raise AnalysisError(f"the 2SLS has no excluded instrument left once the fixed effects are absorbed "

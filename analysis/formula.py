@@ -33,6 +33,8 @@ from citynet.errors import AnalysisError, UserError
 
 NAME = re.compile(r"[^\W\d]\w*")  # a name: letters (any script), digits and _, not a digit first
 _BACKQUOTED = re.compile(r"`([^`]*)`")
+_BARE_REF = re.compile(r"\bref2?\s*=\s*([^\W\d]\w*)")  # ref=east, not ref='east'
+_STRING = re.compile(r"'[^']*'|\"[^\"]*\"")  # a text literal: i(region, d, ref='east')
 _TERM = re.compile(r"[\w\u4e00-\u9fff.^:*()\[\], =<>!'\"/-]+")  # the characters a formula's term may hold
 _LAG_PREFIX = re.compile(r"^([lf])(\d+)_(.+)$")
 # words of pyfixest formulas that are never variables: its own, read in the formula's text (multiple estimation,
@@ -182,6 +184,7 @@ def column_names(value: str, columns: Sequence[str], subject: str, several: bool
 def formula_names(formula: str) -> list[str]:
     """Variable names a formula uses (function names, keywords and numbers left out), in order."""
     names: list[str] = []
+    formula = _STRING.sub(lambda m: " " * len(m.group()), formula)  # ref='east' names a level, not a column
     for m in NAME.finditer(formula):
         tok = m.group(0)
         rest = formula[m.end():].lstrip()
@@ -304,6 +307,10 @@ def prepare(df: pd.DataFrame, formula: str, extra: Sequence[str] = ()) -> tuple[
         raise shadowing_error(shadowed, f"{formula!r} calls the function, and the column would be called instead")
     df = derive(df, [formula, *extra])
     missing = [name for name in [*formula_names(formula), *extra] if name not in df.columns]
+    bare = [m.group(1) for m in _BARE_REF.finditer(formula) if m.group(1) in missing]
+    if bare:  # i(region, d, ref=east): a text value written as a name
+        raise AnalysisError(f"ref={bare[0]}: {bare[0]} is not a column; a reference level that is a text is quoted",
+                            fix=f"write ref='{bare[0]}'")
     if missing:
         raise _unknown(missing, _header_hints(formula, df.columns, missing), df.columns)
     return df, formula

@@ -13,6 +13,9 @@ Usage::
 
     python -m bench.fuzz_analysis --workspace WS [--seed 1] [--count 300] [--kinds fit,spec,covariates]
 
+Kinds: ``fit`` (formulas mostly with mistakes), ``fit_valid`` (formulas of the panel's columns and options that
+exist, so that the cases reach the estimators, inference and split samples), ``spec``, ``covariates``.
+
 ``WS`` is a workspace with panels (``citynet demo WS``); the covariate files are written under a temporary folder.
 The CI sample (tests/test_fuzz_analysis.py) runs a fixed seed on the test suite's workspace. Prints a JSON report
 and exits 1 when a case failed.
@@ -106,6 +109,35 @@ def fit_case(rng: random.Random, workspace: str) -> list[str]:
     if iv:
         formula += " | " + iv
     options = [o for chosen in (rng.choice(FIT_OPTIONS) for _ in range(rng.choice([0, 1, 1, 2]))) for o in chosen]
+    return ["fit", "-w", workspace, "--formula", formula, *options]
+
+
+#: the pieces of a formula a careful user writes (kind fit_valid): every name is a panel column or a derived one
+Y_VALID = ["ln_green_patents", "green_patents", "ln_collab_patents", "collab_degree", "log(green_patents + 1)",
+           "c(ln_green_patents, ln_collab_patents)"]
+X_VALID = ["low_carbon", "l1_collab_degree", "collab_betweenness", "transfers_in", "tier_high*low_carbon",
+           "i(year, low_carbon, ref=2009)", "C(region)", "ln_gdp_per_capita", "l2_collab_degree",
+           "csw(l1_collab_degree, transfers_in)", "sw0(collab_betweenness)", "population", "I(collab_degree**2)"]
+FE_VALID = ["", "city_code + year", "city_code + year", "province_code^year + city_code", "region^year",
+            "sw(city_code, year)", "year"]
+IV_VALID = ["l1_collab_degree ~ tier_high", "collab_degree ~ l1_collab_degree", "transfers_in ~ low_carbon"]
+OPTIONS_VALID = [[], [], ["--model", "ppml"], ["--cluster", "province_code"], ["--cluster", "city_code + year"],
+                 ["--vcov", "hc1"], ["--sample", "year >= 2012"], ["--split", "region"], ["--fsplit", "tier_high"],
+                 ["--inference", "wild:19"], ["--inference", "ri:9"], ["--inference", "conley:300"], ["--json"],
+                 ["--weights", "population"]]
+
+
+def fit_valid_case(rng: random.Random, workspace: str) -> list[str]:
+    """``citynet fit`` with a formula of panel columns and options that exist: the estimators' own paths."""
+    rhs = " + ".join(rng.sample(X_VALID, rng.choice([1, 1, 2, 3])))
+    formula = f"{rng.choice(Y_VALID)} ~ {rhs}"
+    fe = rng.choice(FE_VALID)
+    iv = rng.choice(IV_VALID) if rng.random() < 0.2 else ""
+    if fe or iv:
+        formula += " | " + (fe or "1")
+    if iv:
+        formula += " | " + iv
+    options = [o for chosen in (rng.choice(OPTIONS_VALID) for _ in range(rng.choice([0, 1, 1, 2]))) for o in chosen]
     return ["fit", "-w", workspace, "--formula", formula, *options]
 
 
@@ -248,8 +280,8 @@ def run(seed: int, count: int, workspace: Path, kinds: list[str]) -> dict:
                         failures.append(_failure(kind, str(path), f"rows: {rep}"))
                     seen["loaded"] = seen.get("loaded", 0) + 1
                     continue
-                if kind == "fit":
-                    args = fit_case(rng, str(workspace))
+                if kind in ("fit", "fit_valid"):
+                    args = (fit_case if kind == "fit" else fit_valid_case)(rng, str(workspace))
                     case = json.dumps(args, ensure_ascii=False)
                 else:
                     text = spec_case(rng, valid=k % 2 == 0)

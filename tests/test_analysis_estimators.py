@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -376,3 +378,37 @@ def test_inference_of_a_2sls_or_of_no_regressor_is_one_message(formula, words):
     df = _staggered().assign(instrument=lambda d: d["low_carbon"] + np.random.default_rng(0).normal(size=len(d)))
     with pytest.raises(AnalysisError, match=words):
         fit_with_inference(df, formula, "wild:99")
+
+
+def test_a_quoted_reference_level_is_a_level_against_statsmodels_dummies():
+    """i(region, d, ref='east') (fixest's and pyfixest's syntax): 'east' was read as a column name ("the formula
+    names 'east', which the panel does not have"). The interactions equal OLS on hand-made region × d dummies
+    (statsmodels) with year dummies."""
+    df = make_panel()
+    df["region"] = np.array(["east", "west", "central"])[np.arange(len(df)) // 10 % 3]
+    df["d"] = (df["x1"] > 0).astype(int)
+    r = fit(df, "y ~ i(region, d, ref='east') | year", vcov="iid")
+    for k in ("west", "central"):
+        df[f"d_{k}"] = ((df["region"] == k) & (df["d"] == 1)).astype(float)
+    ref = smf.ols("y ~ d_central + d_west + C(year)", df).fit()
+    assert len(r.params) == 2
+    np.testing.assert_allclose(sorted(r.params.to_numpy()), sorted(ref.params[["d_central", "d_west"]]), rtol=1e-8)
+    np.testing.assert_allclose(sorted(r.se.to_numpy()), sorted(ref.bse[["d_central", "d_west"]]), rtol=1e-8)
+
+
+@pytest.mark.parametrize("formula, words, fix", [
+    ("y ~ x1 | year | x2 ~ x1", "x1 is both an exogenous regressor and an excluded instrument", "drop x1 from the"),
+    ("y ~ x2 + x1 | year | x2 ~ count", "x2 is both an exogenous regressor and the endogenous one", "write it once"),
+    ("y ~ i(year, x1, ref=2009) | city_code", "the reference 2009 is not a value of year in the estimation sample "
+                                              "(2010–2019)", "ref=2010"),
+    ("y ~ i(region, x1, ref='south') | year", "the reference 'south' is not a value of region", "ref='central'"),
+    ("y ~ i(region, x1, ref=east) | year", "ref=east: east is not a column", "write ref='east'"),
+])
+def test_roles_and_references_a_formula_gets_wrong_are_one_message(formula, words, fix):
+    """pyfixest's own words were "Instruments specified as covariates", "Endogeneous variables specified as
+    covariates" and "Value `2009` for `TreatmentContrasts.base` is not among the provided levels"."""
+    df = make_panel()
+    df["region"] = np.array(["east", "west", "central"])[np.arange(len(df)) // 10 % 3]
+    with pytest.raises(AnalysisError, match=re.escape(words)) as err:
+        fit(df, formula)
+    assert fix in err.value.fix
