@@ -378,7 +378,7 @@ def _check_iv_roles(parts: dict[str, Any], instruments: list[str]) -> None:
     specified as covariates")."""
     if not parts["endog"]:
         return
-    exog = set(_terms(parts["rhs"]))
+    exog = set(_terms(parts["rhs"])) | set(formula_names(parts["rhs"]))  # i(year, d): d too
     endog = _terms(parts["endog"])
     both = [t for t in endog if t in exog]
     if both:

@@ -399,6 +399,7 @@ def test_a_quoted_reference_level_is_a_level_against_statsmodels_dummies():
 @pytest.mark.parametrize("formula, words, fix", [
     ("y ~ x1 | year | x2 ~ x1", "x1 is both an exogenous regressor and an excluded instrument", "drop x1 from the"),
     ("y ~ x2 + x1 | year | x2 ~ count", "x2 is both an exogenous regressor and the endogenous one", "write it once"),
+    ("y ~ i(year, x1, ref=2012) | city_code | x2 ~ x1", "x1 is both an exogenous regressor and an excluded", "drop x1"),
     ("y ~ i(year, x1, ref=2009) | city_code", "the reference 2009 is not a value of year in the estimation sample "
                                               "(2010–2019)", "ref=2010"),
     ("y ~ i(region, x1, ref='south') | year", "the reference 'south' is not a value of region", "ref='central'"),
