@@ -394,12 +394,18 @@ def _check_iv_roles(parts: dict[str, Any], instruments: list[str]) -> None:
 
 
 _I_CALL = re.compile(r"\bi\(([^()]*)\)")
+_SEVERAL_REFS = re.compile(r"\bi\([^()]*?\bref2?\s*=\s*(?:c\(|\[)")
 _REF = re.compile(r"^\s*ref\s*=\s*(.+?)\s*$")
 
 
 def _check_references(df: pd.DataFrame, fml: str) -> None:
     """``i(var, …, ref=V)``: V must be a value of ``var`` in the estimation sample (pyfixest: "Value `2009` for
     `TreatmentContrasts.base` is not among the provided levels"). A number is written bare, a text quoted."""
+    several = _SEVERAL_REFS.search(fml)
+    if several:  # fixest's ref = c(2009, 2010); pyfixest's i() takes one
+        raise AnalysisError(f"{several.group(0)}…: i() takes one reference level here (pyfixest's i(); fixest's "
+                            "takes several)", fix="write one, e.g. ref=2009; for several, make a column in which "
+                                                 "they are one level and name that level as the reference")
     calls = _I_CALL.findall(fml)
     if not calls:
         return
@@ -407,6 +413,9 @@ def _check_references(df: pd.DataFrame, fml: str) -> None:
     rows = df.dropna(subset=used)
     for call in calls:
         args = [a.strip() for a in call.split(",")]
+        if len(args) > 2 and "=" not in args[2]:
+            raise AnalysisError(f"i({call}): its third argument {args[2]} has no name",
+                                fix=f"name the reference level: i({args[0]}, {args[1]}, ref={args[2]})")
         ref = next((m.group(1) for a in args[1:] if (m := _REF.match(a))), None)
         var = args[0]
         if ref is None or var not in rows.columns:
