@@ -98,18 +98,25 @@ WRONG_KINDS = ["nope", "Fit", "event-study"]
 CHEAP = {"reps": 9, "n": 5}
 
 
-def fit_case(rng: random.Random, workspace: str) -> list[str]:
-    """``citynet fit -w WS --formula …`` with options: one random invocation."""
-    rhs = " + ".join(x for x in rng.sample(X, rng.choice([1, 1, 2, 3])) if x or rng.random() < 0.5)
-    formula = f"{rng.choice(Y)} ~ {rhs}"
-    fe = rng.choice(FE) if rng.random() < 0.8 else ""
-    iv = rng.choice(IV) if rng.random() < 0.15 else ""
+def _fit_invocation(rng: random.Random, workspace: str, ys: list[str], xs: list[str], draw_fe, ivs: list[str],
+                    iv_share: float, options: list[list[str]]) -> list[str]:
+    """``citynet fit -w WS --formula "y ~ x | fe | endog ~ instr"`` with options, from the given pieces."""
+    rhs = " + ".join(x for x in rng.sample(xs, rng.choice([1, 1, 2, 3])) if x or rng.random() < 0.5)
+    formula = f"{rng.choice(ys)} ~ {rhs}"
+    fe = draw_fe()
+    iv = rng.choice(ivs) if rng.random() < iv_share else ""
     if fe or iv:
         formula += " | " + (fe or "1")
     if iv:
         formula += " | " + iv
-    options = [o for chosen in (rng.choice(FIT_OPTIONS) for _ in range(rng.choice([0, 1, 1, 2]))) for o in chosen]
-    return ["fit", "-w", workspace, "--formula", formula, *options]
+    chosen = [o for pick in (rng.choice(options) for _ in range(rng.choice([0, 1, 1, 2]))) for o in pick]
+    return ["fit", "-w", workspace, "--formula", formula, *chosen]
+
+
+def fit_case(rng: random.Random, workspace: str) -> list[str]:
+    """``citynet fit -w WS --formula …`` with options: one random invocation."""
+    return _fit_invocation(rng, workspace, Y, X, lambda: rng.choice(FE) if rng.random() < 0.8 else "", IV, 0.15,
+                           FIT_OPTIONS)
 
 
 #: the pieces of a formula a careful user writes (kind fit_valid): every name is a panel column or a derived one
@@ -129,16 +136,8 @@ OPTIONS_VALID = [[], [], ["--model", "ppml"], ["--cluster", "province_code"], ["
 
 def fit_valid_case(rng: random.Random, workspace: str) -> list[str]:
     """``citynet fit`` with a formula of panel columns and options that exist: the estimators' own paths."""
-    rhs = " + ".join(rng.sample(X_VALID, rng.choice([1, 1, 2, 3])))
-    formula = f"{rng.choice(Y_VALID)} ~ {rhs}"
-    fe = rng.choice(FE_VALID)
-    iv = rng.choice(IV_VALID) if rng.random() < 0.2 else ""
-    if fe or iv:
-        formula += " | " + (fe or "1")
-    if iv:
-        formula += " | " + iv
-    options = [o for chosen in (rng.choice(OPTIONS_VALID) for _ in range(rng.choice([0, 1, 1, 2]))) for o in chosen]
-    return ["fit", "-w", workspace, "--formula", formula, *options]
+    return _fit_invocation(rng, workspace, Y_VALID, X_VALID, lambda: rng.choice(FE_VALID), IV_VALID, 0.2,
+                           OPTIONS_VALID)
 
 
 def _toml(value) -> str:
