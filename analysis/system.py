@@ -71,6 +71,24 @@ def _demean(mat: np.ndarray, fe_codes: list[np.ndarray]) -> np.ndarray:
     return out
 
 
+def _check_order_condition(specs: list[tuple[str, str, list[str]]], deps: list[str], inst: list[str],
+                           equations: dict[str, str]) -> None:
+    """The order condition (Wooldridge 2010, §9.2.2): an equation with k endogenous regressors (dependent variables
+    of other equations) needs at least k instruments it does not include itself; without them its 2SLS has no
+    variation to use (numpy: "Singular matrix")."""
+    for key, dep, xs in specs:
+        endogenous = [x for x in xs if x in deps]
+        excluded = [z for z in inst if z not in xs and z != dep]
+        if len(endogenous) > len(excluded):
+            raise AnalysisError(
+                f"3SLS equation {key} ({equations[key]}) is not identified: {len(endogenous)} endogenous "
+                f"regressor{'s' if len(endogenous) > 1 else ''} ({', '.join(endogenous)}) and {len(excluded)} "
+                f"exogenous variable{'s' if len(excluded) != 1 else ''} of the system it leaves out"
+                + (f" ({', '.join(excluded)})" if excluded else "") + "; the order condition needs at least as many",
+                fix="give another equation an exogenous regressor that this one leaves out (each equation of a "
+                    "simultaneous system needs its own excluded variable), or pass instruments")
+
+
 def three_sls(
     panel: pd.DataFrame,
     equations: dict[str, str] | Sequence[str],
@@ -106,6 +124,7 @@ def three_sls(
         inst = list(instruments)
     else:
         inst = exog
+    _check_order_condition(specs, deps, inst, equations)
     allvars = list(dict.fromkeys(deps + [x for _, _, xs in specs for x in xs] + inst))
     for v in allvars:
         if not re.fullmatch(r"\w+", v):

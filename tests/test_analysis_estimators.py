@@ -417,3 +417,16 @@ def test_roles_and_references_a_formula_gets_wrong_are_one_message(formula, word
     with pytest.raises(AnalysisError, match=re.escape(words)) as err:
         fit(df, formula)
     assert fix in err.value.fix
+
+
+def test_3sls_equation_that_fails_the_order_condition_is_one_message():
+    """y1 ~ y2 + w1 and y2 ~ y1 + w1 + w2: the second equation leaves out no exogenous variable of the system
+    (w1, w2 are its own), so it is not identified (order condition, Wooldridge 2010 §9.2.2) — numpy said
+    "Singular matrix". The first (y2 instrumented by w2) alone is fine; both fine once w3 is in the first only."""
+    df = _system_data()
+    with pytest.raises(AnalysisError, match=r"equation eq2 \(y2 ~ y1 \+ w1 \+ w2\) is not identified: 1 endogenous "
+                                            r"regressor \(y1\) and 0 exogenous variables"):
+        three_sls(df, ["y1 ~ y2 + w1", "y2 ~ y1 + w1 + w2"])
+    with pytest.raises(AnalysisError, match=r"equation eq1 \(y1 ~ y2\) is not identified"):
+        three_sls(df, ["y1 ~ y2", "y2 ~ y1"])
+    assert three_sls(df, ["y1 ~ y2 + w1 + w3", "y2 ~ y1 + w1 + w2"]) is not None
