@@ -52,3 +52,24 @@ def test_sdm_and_moran_from_a_spec(tmp_path):
     assert np.isclose(total.params["x"], dense["total"].iloc[0], atol=1e-8)
     assert "moran" not in out.tables  # figures only
     assert (ws.results / "sdm.md").exists()
+
+
+def test_sdm_fixed_effects_spelled_as_the_other_kinds_spell_them(tmp_path):
+    """fe = "city_code + year" (the other kinds' spelling) is the two-way SDM: it was a ValueError inside the
+    estimator, shown as "cannot be estimated on this sample"; another value is one message naming both spellings."""
+    import pytest
+
+    from citynet.errors import AnalysisError
+
+    ws = synthetic_workspace(tmp_path, years=range(2010, 2013))
+
+    def sdm(fe):
+        model = {"name": "SDM", "kind": "sdm", "y": "lny", "x": ["x"], "effects_draws": 20, "fe": fe}
+        return run_spec({"tables": [{"name": "sdm", "models": [model]}]}, ws).results["sdm"][0]
+
+    twoway = sdm("twoway")
+    assert sdm("city_code + year").params.equals(twoway.params)
+    assert sdm("city_code").params.equals(sdm("city").params)
+    with pytest.raises(AnalysisError, match="absorbs city effects or city and year effects") as err:
+        sdm("province_code")
+    assert 'fe = "twoway"' in err.value.fix
