@@ -78,15 +78,13 @@ def _check_columns(df: pd.DataFrame, names: list[str], key: str) -> None:
 def run_spatial_tests(m: dict, df: pd.DataFrame, name: str | None, out_dir: Path, files: list, vcov: Any,
                       spatial_weights: Callable) -> list[FitResult]:
     from citynet.analysis.spatial_tests import spatial_test_table, spatial_tests
-    from citynet.analysis.spec import _spatial_frame
+    from citynet.analysis.spec import _spatial_frame, spatial_fixed_effects
 
     y = _require(m, "y", '"ln_collab_patents"')
     x = _names(_require(m, "x", '["l1_collab_degree"]'))
     data, years = _spatial_frame(df, [y, *x])
     w = spatial_weights(m.get("w"), data)
-    fe = m.get("fe", "city")
-    if fe not in ("city", "twoway"):
-        raise AnalysisError(f"spatial_tests fe = {fe!r}", fix="use fe = \"city\" or \"twoway\"")
+    fe = spatial_fixed_effects(m.get("fe", "city"), name, "spatial_tests")
     tests = spatial_tests(data, y, x, w, fe=fe, lr=m.get("lr", True), wald=m.get("wald", True),
                           time_effects=m.get("time_effects", False), years=years)
     stem = out_dir / _stem(name, "spatial_tests")

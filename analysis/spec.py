@@ -555,19 +555,20 @@ def _spatial_frame(df: pd.DataFrame, columns: list[str]) -> tuple[pd.DataFrame, 
     return data, years
 
 
-#: the SDM's fixed effects (``fit_sdm``'s ``city`` / ``twoway``), also as the other kinds spell them
-SDM_EFFECTS = {"city": "city", "city_code": "city", "twoway": "twoway", "city_code+year": "twoway",
-               "year+city_code": "twoway"}
+#: the fixed effects of the spatial panel models (``fit_sdm``, ``spatial_tests``: ``city`` / ``twoway``), also as
+#: the other kinds spell them
+SPATIAL_EFFECTS = {"city": "city", "city_code": "city", "twoway": "twoway", "city_code+year": "twoway",
+                   "year+city_code": "twoway"}
 
 
-def _sdm_effects(fe: object, name: str | None) -> str:
-    """``fe`` of an sdm model: city (city effects) or twoway (city and year), written either way."""
+def spatial_fixed_effects(fe: object, name: str | None, kind: str) -> str:
+    """``fe`` of an sdm or spatial_tests model: city (city effects) or twoway (city and year), written either way."""
     key = "".join(str(fe).split()) if isinstance(fe, str) else None
-    if key not in SDM_EFFECTS:
-        raise AnalysisError(f"model {name!r} (kind sdm): fe = {fe!r}; the spatial Durbin model absorbs city effects "
+    if key not in SPATIAL_EFFECTS:
+        raise AnalysisError(f"model {name!r} (kind {kind}): fe = {fe!r}; the spatial panel models absorb city effects "
                             "or city and year effects", fix='write fe = "city" (or "city_code") or fe = "twoway" '
                                                           '(or "city_code + year")')
-    return SDM_EFFECTS[key]
+    return SPATIAL_EFFECTS[key]
 
 
 def _run_sdm(m: dict, df: pd.DataFrame, name: str | None) -> list[FitResult]:
@@ -577,7 +578,7 @@ def _run_sdm(m: dict, df: pd.DataFrame, name: str | None) -> list[FitResult]:
     y, x = _require(m, "y", '"ln_green_patents"'), list(_require(m, "x", '["l1_collab_degree"]'))
     data, years = _spatial_frame(df, [y, *x])
     w = spatial_weights(m.get("w"), data)
-    res = S.fit_sdm(data, y, x, w, fe=_sdm_effects(m.get("fe", "city"), name), lag_x=m.get("lag_x", True),
+    res = S.fit_sdm(data, y, x, w, fe=spatial_fixed_effects(m.get("fe", "city"), name, "sdm"), lag_x=m.get("lag_x", True),
                     effects_draws=m.get("effects_draws", 1000), seed=m.get("seed", 0), years=years)
     out = [res.coef] + [res.effects[k] for k in ("direct", "indirect", "total")]
     titles = [name or "SDM", "Direct", "Indirect", "Total"]

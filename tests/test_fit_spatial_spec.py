@@ -70,6 +70,6 @@ def test_sdm_fixed_effects_spelled_as_the_other_kinds_spell_them(tmp_path):
     twoway = sdm("twoway")
     assert sdm("city_code + year").params.equals(twoway.params)
     assert sdm("city_code").params.equals(sdm("city").params)
-    with pytest.raises(AnalysisError, match="absorbs city effects or city and year effects") as err:
+    with pytest.raises(AnalysisError, match="absorb city effects or city and year effects") as err:
         sdm("province_code")
     assert 'fe = "twoway"' in err.value.fix
