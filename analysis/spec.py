@@ -531,7 +531,13 @@ def spatial_weights(spec: str | dict | None, panel: pd.DataFrame | None = None):
     if kind == "inverse_squared_distance":
         return S.inverse_squared_distance(cities)
     if kind == "knn":
-        return S.knn(cities, k=int(arg or 5))
+        if arg and not (arg.isdigit() and int(arg) >= 1):
+            raise AnalysisError(f"W {spec!r}: k = {arg!r} is not a whole number of at least 1 (the neighbours of each "
+                                "city)", fix='write e.g. w = "knn:5"')
+        try:
+            return S.knn(cities, k=int(arg or 5))
+        except ValueError as exc:  # more neighbours than cities
+            raise AnalysisError(f"W {spec!r}: {exc}", fix='write e.g. w = "knn:5"') from None
     if kind in ("economic", "gdp_nested"):
         if panel is None or not arg or arg not in panel.columns:
             raise AnalysisError(f"W {spec!r} needs a panel column for Ȳ", fix="write e.g. w = \"gdp_nested:gdp_per_capita\"")

@@ -141,6 +141,10 @@ def test_design_kinds_from_a_spec(tmp_path):
     ({"kind": "honest", "y": "lny", "treat": "d", "Mbar": []}, r"Mbar = \[\] is not a list of numbers"),
     ({"kind": "honest", "y": "lny", "treat": "d", "M": [0, -1]}, r"M = \[0, -1\] is not a list of numbers"),
     # a vcov that is not a text, or clusters by a column the panel lacks (a KeyError inside Sun–Abraham)
+    # a W whose k is not a count of neighbours (int() of the text, or knn's own bound, inside the model's run)
+    ({"kind": "moran", "var": "lny", "w": "knn:x"}, "k = 'x' is not a whole number of at least 1"),
+    ({"kind": "moran", "var": "lny", "w": "knn:0"}, "k = '0' is not a whole number of at least 1"),
+    ({"kind": "moran", "var": "lny", "w": "knn:5000"}, "W 'knn:5000': k must be between 1 and"),
     ({"kind": "sunab", "y": "lny", "treat": "d", "vcov": 3}, "vcov = 3 is not a text"),
     ({"kind": "sunab", "y": "lny", "treat": "d", "vcov": "cluster:nope"}, "vcov 'cluster:nope' names 'nope'"),
 ])
