@@ -669,6 +669,8 @@ def _run_tables(spec: dict, tables: list[dict], get_panel, ws, out_dir: Path, ou
         for m in models:
             try:
                 results += _run_model(m, get_panel, defaults, out_dir, out.files)
+            except AnalysisError:  # its own message and fix (an IslandsError is also a ValueError)
+                raise
             except (np.linalg.LinAlgError, ValueError, ZeroDivisionError, FloatingPointError) as exc:
                 # numerical failures inside an estimator (a singular design on a small or narrow sample):
                 # one message naming the model, not a traceback

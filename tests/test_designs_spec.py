@@ -145,6 +145,8 @@ def test_design_kinds_from_a_spec(tmp_path):
     ({"kind": "moran", "var": "lny", "w": "knn:x"}, "k = 'x' is not a whole number of at least 1"),
     ({"kind": "moran", "var": "lny", "w": "knn:0"}, "k = '0' is not a whole number of at least 1"),
     ({"kind": "moran", "var": "lny", "w": "knn:5000"}, "W 'knn:5000': k must be between 1 and"),
+    # an island under contiguity: its own message and fix (queen:nearest), not "cannot be estimated on this sample"
+    ({"kind": "moran", "var": "lny", "w": "queen"}, r"^\d+ cities have no neighbour under W 'queen'.*海口市"),
     ({"kind": "sunab", "y": "lny", "treat": "d", "vcov": 3}, "vcov = 3 is not a text"),
     ({"kind": "sunab", "y": "lny", "treat": "d", "vcov": "cluster:nope"}, "vcov 'cluster:nope' names 'nope'"),
 ])
