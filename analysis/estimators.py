@@ -101,6 +101,10 @@ def split_formula(formula: str) -> dict[str, Any]:
     rest = parts[1:]
     if rest and "~" in rest[-1]:
         endog, instr = (s.strip() for s in rest[-1].split("~", 1))
+        if not endog or not instr:
+            missing = "endogenous regressor before" if not endog else "instrument after"
+            raise AnalysisError(f"the IV part {rest[-1]!r} of {formula!r} has no {missing} its '~'",
+                                fix="write it as '… | fixed effects | endogenous ~ instrument1 + instrument2'")
         rest = rest[:-1]
     if rest:
         fe = [f.strip() for f in rest[0].split("+") if f.strip() and f.strip() != "0"]

@@ -407,11 +407,14 @@ def test_a_quoted_reference_level_is_a_level_against_statsmodels_dummies():
     ("y ~ i(year, x1, ref=c(2011, 2012)) | city_code", "i() takes one reference level here", "for several"),
     ("y ~ i(year, x1, ref=[2011, 2012]) | city_code", "i() takes one reference level here", "for several"),
     ("y ~ i(year, x1, 2011) | city_code", "its third argument 2011 has no name", "i(year, x1, ref=2011)"),
+    ("y ~ x1 | city_code | ~ x2", "has no endogenous regressor before its '~'", "endogenous ~ instrument1"),
+    ("y ~ x1 | city_code | x2 ~", "has no instrument after its '~'", "endogenous ~ instrument1"),
 ])
 def test_roles_and_references_a_formula_gets_wrong_are_one_message(formula, words, fix):
     """pyfixest's own words were "Instruments specified as covariates", "Endogeneous variables specified as
     covariates", "Value `2009` for `TreatmentContrasts.base` is not among the provided levels", "name 'c' is not
-    defined" and "factor_interaction() takes from 1 to 2 positional arguments but 3 were given"."""
+    defined", "factor_interaction() takes from 1 to 2 positional arguments but 3 were given", "'SimpleFormula' object
+    has no attribute 'lhs'" and "The IV system is underdetermined"."""
     df = make_panel()
     df["region"] = np.array(["east", "west", "central"])[np.arange(len(df)) // 10 % 3]
     with pytest.raises(AnalysisError, match=re.escape(words)) as err:
