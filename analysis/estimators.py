@@ -340,7 +340,8 @@ def check_numeric(df: pd.DataFrame, columns: Sequence[str], role: str,
     for c in columns:
         if c in df.columns and not (pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c])):
             shown = ", ".join(repr(v) for v in df[c].dropna().astype(str).unique()[:3])
-            raise AnalysisError(f"the {role} {c!r} is text (values such as {shown}), not a number",
+            raise AnalysisError(f"the {role} {c!r} is text" + (f" (values such as {shown})" if shown else "")
+                                + ", not a number",
                                 fix=fix(c) if callable(fix) else fix)
 
 
