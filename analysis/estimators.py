@@ -89,6 +89,21 @@ def _cluster_var(vcov_arg: Any) -> list[str]:
     return []
 
 
+def with_interaction(df: pd.DataFrame, name: str) -> pd.DataFrame:
+    """``df`` with a column ``A^B`` (one value per pair of values of A and B, missing where either is) for an
+    interacted cluster or fixed effect; unchanged when ``name`` is no interaction or a column is missing
+    (the fit names it)."""
+    from functools import reduce
+
+    if "^" not in name or name in df.columns:
+        return df
+    parts = [p.strip() for p in name.split("^")]
+    if any(p not in df.columns for p in parts):
+        return df
+    code = reduce(lambda a, b: a + "^" + b, [df[p].astype(str) for p in parts])
+    return df.assign(**{name: code.where(df[parts].notna().all(axis=1))})
+
+
 # ----------------------------------------------------------------------------------------- parts
 def split_formula(formula: str) -> dict[str, Any]:
     """``y ~ x | fe | endog ~ instr`` → depvar, rhs, fe list, endog, instr."""
@@ -551,6 +566,8 @@ def fit(
     vcov_arg, vcov_label = parse_vcov(vcov, panel)
     df, fml = prepare(panel, formula, extra=[*_cluster_var(vcov_arg), *([weights] if weights else [])])
     df = apply_sample(df, sample)
+    for cluster in (next(iter(vcov_arg.values())).split("+") if isinstance(vcov_arg, dict) else []):
+        df = with_interaction(df, cluster.strip())  # --cluster city_code^year: one cluster per city-year
     weight_note = ""
     if weights:
         df, weight_note = _weighted_rows(df, weights)

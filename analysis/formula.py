@@ -34,6 +34,7 @@ from citynet.errors import AnalysisError, UserError
 NAME = re.compile(r"[^\W\d]\w*")  # a name: letters (any script), digits and _, not a digit first
 _BACKQUOTED = re.compile(r"`([^`]*)`")
 _BARE_REF = re.compile(r"\bref2?\s*=\s*([^\W\d]\w*)")  # ref=east, not ref='east'
+_CARET_POWER = re.compile(r"(?<![\w.])([^\W\d]\w*)\s*\^\s*(\d+(?:\.\d+)?)(?![\w.])")  # x^2, not city_code^year
 _STRING = re.compile(r"'[^']*'|\"[^\"]*\"")  # a text literal: i(region, d, ref='east')
 _TERM = re.compile(r"[\w\u4e00-\u9fff.^:*()\[\], =<>!'\"/-]+")  # the characters a formula's term may hold
 _LAG_PREFIX = re.compile(r"^([lf])(\d+)_(.+)$")
@@ -301,6 +302,12 @@ def prepare(df: pd.DataFrame, formula: str, extra: Sequence[str] = ()) -> tuple[
         if hints:
             raise _unknown([], hints, df.columns) from None
         raise
+    power = _CARET_POWER.search(formula)
+    if power:  # x^2: x crossed with itself (R's and formulaic's rule, so just x); inside I(): bitwise xor
+        name, k = power.group(1), power.group(2)
+        raise AnalysisError(f"{power.group(0)!r} in {formula!r} is not a power: in a formula it is {name} crossed with "
+                            f"itself (that is, {name}), and inside I() it is Python's bitwise exclusive or",
+                            fix=f"write the power as I({name}**{k}), e.g. y ~ {name} + I({name}**{k})")
     formula = rewrite_calls(formula)
     shadowed = shadowing_columns(df.columns, formula)
     if shadowed:  # log(x) would call the column: "'Series' object is not callable"

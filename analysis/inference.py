@@ -42,7 +42,7 @@ from citynet.progress import report
 # ------------------------------------------------------------------------------------- design
 def _design(df: pd.DataFrame, formula: str, cluster: str | None, extra: Sequence[str] = ()) -> dict[str, Any]:
     """Estimation sample and the pieces of ``y ~ x1 + x2 | fe1 + fe2`` (plain columns only)."""
-    from citynet.analysis.estimators import _terms, split_formula
+    from citynet.analysis.estimators import _terms, split_formula, with_interaction
     from citynet.analysis.formula import prepare
 
     data, fml = prepare(df, formula, extra=[c for c in [cluster, *extra] if c])
@@ -52,7 +52,7 @@ def _design(df: pd.DataFrame, formula: str, cluster: str | None, extra: Sequence
                             fix="drop the IV part of the formula (or use vcov = cluster:VAR for 2SLS)")
     terms = list(dict.fromkeys(_terms(parts["rhs"])))  # x + x: one regressor, as the fit takes it
     for fe in parts["fe"]:  # province_code^year: the pairs' column
-        data = _with_interaction(data, fe)
+        data = with_interaction(data, fe)
     if parts["depvar"] not in data.columns:
         raise AnalysisError(f"the dependent variable {parts['depvar']} is an expression; wild bootstrap, "
                             "randomization inference and Conley SEs take panel columns",
@@ -471,22 +471,9 @@ def _one_way_clusters(df: pd.DataFrame, cluster: str) -> pd.DataFrame:
                 f"({cluster.replace('+', '^').replace(' ', '')}: one cluster per pair of values); or keep the two-way "
                 "clusters without the bootstrap: drop inference wild and read the analytic two-way clustered SEs "
                 f"(citynet fit --cluster {cluster.replace(' ', '')})")
-    return _with_interaction(df, cluster)
+    from citynet.analysis.estimators import with_interaction
 
-
-def _with_interaction(df: pd.DataFrame, name: str) -> pd.DataFrame:
-    """``df`` with a column ``A^B`` (one value per pair of values of A and B, missing where either is) for an
-    interacted cluster or fixed effect; unchanged when ``name`` is no interaction or a column is missing
-    (the fit names it)."""
-    from functools import reduce
-
-    if "^" not in name or name in df.columns:
-        return df
-    parts = [p.strip() for p in name.split("^")]
-    if any(p not in df.columns for p in parts):
-        return df
-    code = reduce(lambda a, b: a + "^" + b, [df[p].astype(str) for p in parts])
-    return df.assign(**{name: code.where(df[parts].notna().all(axis=1))})
+    return with_interaction(df, cluster)
 
 
 def _p_text(p: float, reps: int) -> str:

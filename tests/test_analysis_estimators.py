@@ -433,3 +433,35 @@ def test_3sls_equation_that_fails_the_order_condition_is_one_message():
     with pytest.raises(AnalysisError, match=r"equation eq1 \(y1 ~ y2\) is not identified"):
         three_sls(df, ["y1 ~ y2", "y2 ~ y1"])
     assert three_sls(df, ["y1 ~ y2 + w1 + w3", "y2 ~ y1 + w1 + w2"]) is not None
+
+
+def test_clusters_by_an_interaction_match_statsmodels_on_the_pairs():
+    """--cluster province_code^year (fixest's cluster = ~a^b: one cluster per pair of values) was pyfixest's
+    "None of [Index(['province_code^year'])] are in the [columns]"; the SEs equal statsmodels' clustered by the
+    pairs written out by hand."""
+    df = make_panel()
+    df["province"] = (df["city_code"].astype(int) // 1000 % 7).astype(str)
+    r = fit(df, "y ~ x1 + x2", vcov="cluster:province^year")
+    groups = pd.factorize(df["province"] + "_" + df["year"].astype(str))[0]
+    ref = smf.ols("y ~ x1 + x2", df).fit(cov_type="cluster", cov_kwds={"groups": groups}, use_t=True)
+    np.testing.assert_allclose(r.params.values, ref.params.values, rtol=1e-8)
+    np.testing.assert_allclose(r.se.values, ref.bse.values, rtol=1e-6)
+    assert "province^year" in r.vcov
+
+
+def test_a_caret_power_is_one_message_not_a_silent_other_model():
+    """x^2 in a formula is x crossed with itself (formulaic's and R's rule): y ~ x1 + x1^2 fitted y ~ x1 without a word,
+    and I(count^2) is Python's xor (count XOR 2: on the demo a coefficient of 0.044 where I(count**2) gives 0.0001).
+    Both are one message with I(x**2); the crossing of a group, (x1 + x2)^2, is read as fixest reads it: statsmodels'
+    x1 + x2 + x1:x2."""
+    df = make_panel()
+    for formula, term in (("y ~ x1 + x1^2", "x1^2"), ("y ~ I(count^2) | city_code", "count^2"), ("x1^2 ~ x2", "x1^2")):
+        with pytest.raises(AnalysisError, match=re.escape(f"'{term}' in") + ".* is not a power") as err:
+            fit(df, formula)
+        assert "I(" + term.replace("^", "**") + ")" in err.value.fix
+    square = fit(df, "y ~ x1 + I(x1**2)", vcov="iid")
+    ref = smf.ols("y ~ x1 + I(x1**2)", df).fit()
+    np.testing.assert_allclose(square.params.to_numpy(), ref.params.to_numpy(), rtol=1e-8)
+    crossed = fit(df, "y ~ (x1 + x2)^2", vcov="iid")
+    ref = smf.ols("y ~ x1 + x2 + x1:x2", df).fit()
+    np.testing.assert_allclose(crossed.params.to_numpy(), ref.params.to_numpy(), rtol=1e-8)
