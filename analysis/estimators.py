@@ -377,8 +377,10 @@ def _check_sample(df: pd.DataFrame, fml: str, parts: dict[str, Any], sample: str
         yr = ""
         if "year" in panel.columns and len(panel):
             yr = f"; the panel's years are {int(panel['year'].min())}–{int(panel['year'].max())}"
+        hint = sample_hints(panel, sample)
         raise AnalysisError(
-            f"the estimation sample is empty{where}: 0 of {len(panel):,} rows have every variable of {fml!r}{yr}",
+            f"the estimation sample is empty{where}: 0 of {len(panel):,} rows have every variable of {fml!r}{yr}"
+            + (f" ({hint})" if hint else ""),
             fix="widen --sample, or check the variables for missing values (lags lose the first year)")
     if parts["fe"]:
         groups = _fe_groups(rows, parts["fe"])
@@ -495,11 +497,54 @@ def _check_depvar(rows: pd.DataFrame, parts: dict[str, Any], where: str) -> None
 
 
 # ------------------------------------------------------------------------------------------- fit
+_TEXT_COMPARISON = re.compile(r"`?([^\W\d][\w]*)`?\s*(?:==|!=)\s*(['\"])(.*?)\2")
+
+
+def _text_comparisons(df: pd.DataFrame, sample: str | None) -> list[tuple[str, str, str | None]]:
+    """``(hint, column, near)`` for each ``column == 'text'`` (or ``!=``) of ``sample`` that cannot be what was
+    meant: a number compared with a text, or a text the column does not hold (``near``: the value it likely
+    meant, compared without case or by spelling)."""
+    from difflib import get_close_matches
+
+    out = []
+    for column, _, text in _TEXT_COMPARISON.findall(sample or ""):
+        if column not in df.columns:
+            continue
+        values = df[column].dropna()
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            out.append((f"{column} is a number and {text!r} a text: write {column} == {text}", column, text))
+            continue
+        held = sorted(values.astype(str).unique())
+        if text not in held:
+            lower = {v.lower(): v for v in held}
+            near = [lower[m] for m in get_close_matches(text.lower(), list(lower), n=1)]
+            listing = f"its values: {', '.join(held[:8])}" + (" …" if len(held) > 8 else "")
+            out.append((f"{column} has no value {text!r} ({f'did you mean {near[0]!r}?' if near else listing})",
+                        column, near[0] if near else None))
+    return out
+
+
+def check_sample_values(df: pd.DataFrame, sample: str | None) -> None:
+    """A sample query comparing a number with a text (``year == '2010'``: no row) or a text column with a likely
+    misspelt value (``region != 'East'``: every row, east included) is one message: it selects other rows than
+    meant without a word. A value the column lacks without a near one is left (it may be absent in this panel)."""
+    wrong = [hint for hint, _, near in _text_comparisons(df, sample) if near is not None]
+    if wrong:
+        raise AnalysisError(f"sample filter {sample!r}: {'; '.join(wrong)}",
+                            fix="compare a number with a number and a text with a value the column holds")
+
+
+def sample_hints(df: pd.DataFrame, sample: str | None) -> str:
+    """Why a sample query that keeps no row may keep none (values the columns do not hold); empty when none."""
+    return "; ".join(hint for hint, _, _ in _text_comparisons(df, sample))
+
+
 def apply_sample(df: pd.DataFrame, sample: str | None) -> pd.DataFrame:
     """The rows of ``df`` that pass the pandas query ``sample`` (``--sample``; None: every row); a query
     that fails is one message listing the columns, whichever estimator the rows go to."""
     if not sample:
         return df
+    check_sample_values(df, sample)
     try:
         try:
             return df.query(sample)

@@ -287,6 +287,9 @@ def filter_sample(
         if tiers:
             out = out[out["city_code"].map(cities["tier"]).isin(list(tiers))]
     if query:
+        from citynet.analysis.estimators import check_sample_values
+
+        check_sample_values(out, query)
         try:
             out = out.query(query)
         except Exception as exc:  # pandas raises many kinds

@@ -465,3 +465,24 @@ def test_a_caret_power_is_one_message_not_a_silent_other_model():
     crossed = fit(df, "y ~ (x1 + x2)^2", vcov="iid")
     ref = smf.ols("y ~ x1 + x2 + x1:x2", df).fit()
     np.testing.assert_allclose(crossed.params.to_numpy(), ref.params.to_numpy(), rtol=1e-8)
+
+
+def test_a_sample_comparing_with_a_value_the_column_cannot_hold_is_one_message():
+    """year == '2010' (a number against a text) kept no row; region != 'East' (the panel holds 'east') kept every
+    row, east included, without a word. Both are one message naming the value meant; a value absent without a near
+    one (region == 'south') is left to the empty-sample message, which now says what the column holds."""
+    from citynet.analysis.estimators import apply_sample
+    from citynet.analysis.panel import filter_sample
+
+    df = make_panel()
+    df["region"] = np.array(["east", "west", "central"])[np.arange(len(df)) // 10 % 3]
+    for query, words in (("year == '2012'", "year is a number and '2012' a text: write year == 2012"),
+                         ("region != 'East'", "region has no value 'East' (did you mean 'east'?)"),
+                         ("`region` == 'centrl' and year > 2011", "did you mean 'central'?")):
+        with pytest.raises(AnalysisError, match=re.escape(words)):
+            apply_sample(df, query)
+        with pytest.raises(AnalysisError, match=re.escape(words)):
+            filter_sample(df, query=query)
+    assert len(apply_sample(df, "region != 'east' and year == 2012")) == (df.query("year == 2012")["region"] != "east").sum()
+    with pytest.raises(AnalysisError, match=r"region has no value 'south' \(its values: central, east, west\)"):
+        fit(df, "y ~ x1", sample="region == 'south'")
