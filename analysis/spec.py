@@ -132,7 +132,8 @@ def load_panels(ws, spec_panel_opts: dict | None = None) -> Callable[[str], pd.D
                 try:
                     df[new] = df.eval(expr)
                 except Exception as exc:
-                    raise AnalysisError(f"panel_options.derive.{new} = {expr!r} failed: {exc}",
+                    power = " (a power is written **, e.g. x**2)" if "^" in expr else ""
+                    raise AnalysisError(f"panel_options.derive.{new} = {expr!r} failed{power}: {exc}",
                                         fix=f"columns: {', '.join(map(str, df.columns))}") from exc
             if opts.get("winsor"):
                 df = winsorize(df, **opts["winsor"])
