@@ -287,7 +287,7 @@ def filter_sample(
         if tiers:
             out = out[out["city_code"].map(cities["tier"]).isin(list(tiers))]
     if query:
-        from citynet.analysis.estimators import check_sample_values
+        from citynet.analysis.sample import check_sample_values
 
         check_sample_values(out, query)
         try:

@@ -1,0 +1,105 @@
+"""Sample queries (``--sample``, a SPEC's ``sample = "…"``): pandas ``query`` text over a panel, read the way the
+user meant or refused with one message.
+
+``apply_sample`` runs the query and turns pandas' errors into messages (a value written without quotes, a single
+``=``, an unknown column with its near name); ``check_sample_values`` refuses comparisons that select other rows
+than written — a number against a text (``year == '2010'``: no row) or a text the column does not hold next to a
+near one (``region != 'East'``: every row, east included); ``sample_hints`` says why a query kept no row.
+
+Example::
+
+    >>> import pandas as pd
+    >>> panel = pd.DataFrame({"year": [2010, 2011], "region": ["east", "west"]})
+    >>> len(apply_sample(panel, "region == 'east'"))
+    1
+    >>> sample_hints(panel, "region == 'south'")
+    "region has no value 'south' (its values: east, west)"
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from citynet.errors import AnalysisError
+
+_TEXT_COMPARISON = re.compile(r"`?([^\W\d][\w]*)`?\s*(?:==|!=)\s*(['\"])(.*?)\2")
+
+
+def _text_comparisons(df: pd.DataFrame, sample: str | None) -> list[tuple[str, str, str | None]]:
+    """``(hint, column, near)`` for each ``column == 'text'`` (or ``!=``) of ``sample`` that cannot be what was
+    meant: a number compared with a text, or a text the column does not hold (``near``: the value it likely
+    meant, compared without case or by spelling)."""
+    from difflib import get_close_matches
+
+    out = []
+    for column, _, text in _TEXT_COMPARISON.findall(sample or ""):
+        if column not in df.columns:
+            continue
+        values = df[column].dropna()
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            out.append((f"{column} is a number and {text!r} a text: write {column} == {text}", column, text))
+            continue
+        held = sorted(values.astype(str).unique())
+        if text not in held:
+            lower = {v.lower(): v for v in held}
+            near = [lower[m] for m in get_close_matches(text.lower(), list(lower), n=1)]
+            listing = f"its values: {', '.join(held[:8])}" + (" …" if len(held) > 8 else "")
+            out.append((f"{column} has no value {text!r} ({f'did you mean {near[0]!r}?' if near else listing})",
+                        column, near[0] if near else None))
+    return out
+
+
+def check_sample_values(df: pd.DataFrame, sample: str | None) -> None:
+    """A sample query comparing a number with a text (``year == '2010'``: no row) or a text column with a likely
+    misspelt value (``region != 'East'``: every row, east included) is one message: it selects other rows than
+    meant without a word. A value the column lacks without a near one is left (it may be absent in this panel)."""
+    wrong = [hint for hint, _, near in _text_comparisons(df, sample) if near is not None]
+    if wrong:
+        raise AnalysisError(f"sample filter {sample!r}: {'; '.join(wrong)}",
+                            fix="compare a number with a number and a text with a value the column holds")
+
+
+def sample_hints(df: pd.DataFrame, sample: str | None) -> str:
+    """Why a sample query that keeps no row may keep none (values the columns do not hold); empty when none."""
+    return "; ".join(hint for hint, _, _ in _text_comparisons(df, sample))
+
+
+def apply_sample(df: pd.DataFrame, sample: str | None) -> pd.DataFrame:
+    """The rows of ``df`` that pass the pandas query ``sample`` (``--sample``; None: every row); a query
+    that fails is one message listing the columns, whichever estimator the rows go to."""
+    if not sample:
+        return df
+    check_sample_values(df, sample)
+    try:
+        try:
+            return df.query(sample)
+        except Exception:
+            if "`" not in sample:
+                raise
+            from citynet.analysis.formula import unquote
+
+            return df.query(unquote(sample))  # `GDP (亿元)` > 10: the covariate's column GDP_亿元
+    except Exception as exc:
+        from citynet.analysis.formula import did_you_mean
+
+        columns = f"columns: {', '.join(map(str, df.columns))}"
+        unknown = re.search(r"name '([^']+)' is not defined", str(exc))
+        if unknown:
+            word = unknown.group(1)
+            text_cols = [c for c in df.columns if pd.api.types.is_string_dtype(df[c])]
+            holders = [str(c) for c in text_cols if (df[c].astype(str) == word).any()]
+            if holders:  # region == east: a value written without quotes
+                raise AnalysisError(f"sample filter {sample!r}: {word!r} is a value of {', '.join(holders)}, read as a "
+                                    "column name", fix=f"put the text in quotes: {holders[0]} == '{word}'") from exc
+            raise AnalysisError(f"sample filter {sample!r} names {word!r}, which the panel does not "
+                                f"have{did_you_mean([word], df.columns)}", fix=f"use the panel's {columns}") from exc
+        if "cannot assign without a target" in str(exc):
+            raise AnalysisError(f"sample filter {sample!r} has a single '=' (an assignment)",
+                                fix="compare with '==': " + re.sub(r"(?<![=!<>])=(?!=)", "==", sample)) from exc
+        if isinstance(exc, SyntaxError) or "syntax" in str(exc).lower() or "keyword" in str(exc):
+            raise AnalysisError(f"sample filter {sample!r} is not a complete condition ({exc})",
+                                fix='write comparisons of columns joined by and / or, as a pandas query: '
+                                    '"year >= 2010 and tier_high == 1"; ' + columns) from exc
+        raise AnalysisError(f"sample filter {sample!r} failed: {exc}", fix=columns) from exc
