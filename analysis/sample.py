@@ -44,7 +44,8 @@ def _text_comparisons(df: pd.DataFrame, sample: str | None) -> list[tuple[str, s
         held = sorted(values.astype(str).unique())
         if text not in held:
             lower = {v.lower(): v for v in held}
-            near = [lower[m] for m in get_close_matches(text.lower(), list(lower), n=1)]
+            swapped = [v for k, v in lower.items() if sorted(k) == sorted(text.lower())]  # 'Esat': 'east'
+            near = swapped[:1] or [lower[m] for m in get_close_matches(text.lower(), list(lower), n=1)]
             listing = f"its values: {', '.join(held[:8])}" + (" …" if len(held) > 8 else "")
             out.append((f"{column} has no value {text!r} ({f'did you mean {near[0]!r}?' if near else listing})",
                         column, near[0] if near else None))

@@ -478,6 +478,7 @@ def test_a_sample_comparing_with_a_value_the_column_cannot_hold_is_one_message()
     df["region"] = np.array(["east", "west", "central"])[np.arange(len(df)) // 10 % 3]
     for query, words in (("year == '2012'", "year is a number and '2012' a text: write year == 2012"),
                          ("region != 'East'", "region has no value 'East' (did you mean 'east'?)"),
+                         ("region == 'Esat'", "region has no value 'Esat' (did you mean 'east'?)"),
                          ("`region` == 'centrl' and year > 2011", "did you mean 'central'?")):
         with pytest.raises(AnalysisError, match=re.escape(words)):
             apply_sample(df, query)
