@@ -207,8 +207,9 @@ def fit_each(planned: list[tuple[str, str | None, str | None]], fit_one: Callabl
         return [fit_one(*planned[0])]
     from citynet.analysis.formula import prepare
 
-    for formula in dict.fromkeys(f for f, _, _ in planned):
-        prepare(panel, formula)  # the names of every formula, before any fit
+    no_rows = panel.iloc[:0]  # every formula's names and syntax before any fit, without copying the panel's rows
+    for formula in dict.fromkeys(f for f, _, _ in planned):  # (each fit prepares its own copy)
+        prepare(no_rows, formula)
     results, skipped = [], []
     for formula, where, column in planned:
         try:
