@@ -27,10 +27,11 @@ from citynet.errors import AnalysisError
 _TEXT_COMPARISON = re.compile(r"`?([^\W\d][\w]*)`?\s*(?:==|!=)\s*(['\"])(.*?)\2")
 
 
-def _text_comparisons(df: pd.DataFrame, sample: str | None) -> list[tuple[str, str, str | None]]:
-    """``(hint, column, near)`` for each ``column == 'text'`` (or ``!=``) of ``sample`` that cannot be what was
-    meant: a number compared with a text, or a text the column does not hold (``near``: the value it likely
-    meant, compared without case or by spelling)."""
+def _text_comparisons(df: pd.DataFrame, sample: str | None) -> list[tuple[str, bool]]:
+    """``(hint, mistaken)`` for each ``column == 'text'`` (or ``!=``) of ``sample`` that cannot be what was meant:
+    a number compared with a text, or a text the column does not hold. ``mistaken``: surely not what was meant —
+    a number against a text, or a text next to a value the column holds (without case, by swapped letters or by
+    spelling), named in the hint."""
     from difflib import get_close_matches
 
     out = []
@@ -39,7 +40,7 @@ def _text_comparisons(df: pd.DataFrame, sample: str | None) -> list[tuple[str, s
             continue
         values = df[column].dropna()
         if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-            out.append((f"{column} is a number and {text!r} a text: write {column} == {text}", column, text))
+            out.append((f"{column} is a number and {text!r} a text: write {column} == {text}", True))
             continue
         held = sorted(values.astype(str).unique())
         if text not in held:
@@ -48,7 +49,7 @@ def _text_comparisons(df: pd.DataFrame, sample: str | None) -> list[tuple[str, s
             near = swapped[:1] or [lower[m] for m in get_close_matches(text.lower(), list(lower), n=1)]
             listing = f"its values: {', '.join(held[:8])}" + (" …" if len(held) > 8 else "")
             out.append((f"{column} has no value {text!r} ({f'did you mean {near[0]!r}?' if near else listing})",
-                        column, near[0] if near else None))
+                        bool(near)))
     return out
 
 
@@ -56,7 +57,7 @@ def check_sample_values(df: pd.DataFrame, sample: str | None) -> None:
     """A sample query comparing a number with a text (``year == '2010'``: no row) or a text column with a likely
     misspelt value (``region != 'East'``: every row, east included) is one message: it selects other rows than
     meant without a word. A value the column lacks without a near one is left (it may be absent in this panel)."""
-    wrong = [hint for hint, _, near in _text_comparisons(df, sample) if near is not None]
+    wrong = [hint for hint, mistaken in _text_comparisons(df, sample) if mistaken]
     if wrong:
         raise AnalysisError(f"sample filter {sample!r}: {'; '.join(wrong)}",
                             fix="compare a number with a number and a text with a value the column holds")
@@ -64,7 +65,7 @@ def check_sample_values(df: pd.DataFrame, sample: str | None) -> None:
 
 def sample_hints(df: pd.DataFrame, sample: str | None) -> str:
     """Why a sample query that keeps no row may keep none (values the columns do not hold); empty when none."""
-    return "; ".join(hint for hint, _, _ in _text_comparisons(df, sample))
+    return "; ".join(hint for hint, _ in _text_comparisons(df, sample))
 
 
 def apply_sample(df: pd.DataFrame, sample: str | None) -> pd.DataFrame:
