@@ -552,3 +552,25 @@ def test_a_file_mostly_undecodable_stops_the_careful_stream(tmp_path):
     raw = stream_table(path, "utf-8", careful=True, batch_rows=1)
     with pytest.raises(DataError, match="cannot decode the file as utf-8: 2 of 2 records"):
         list(raw.batches())
+
+
+@pytest.mark.parametrize("roles", [("patents", "patents"), ("transfers", "transfers"), ("patents", "transfers")])
+def test_a_file_named_twice_is_one_message(tmp_path, capsys, roles):
+    """The same file twice on the command line (as the same path spelt otherwise too): one message, exit 2,
+    nothing written. It used to be read twice — every row of the second reading quarantined as a duplicate
+    of the first, a report of rows that were never there, or for patents a traceback of the row check."""
+    from tests.cli import invoke
+
+    lines = _lines("patents.csv.gz")
+    export = tmp_path / "export.csv"
+    export.write_text(lines[0] + "".join(lines[1:50]), encoding="utf-8", newline="")
+    tr = tmp_path / "tr.csv"
+    tr.write_text("".join(_lines("transfers.csv.gz")[:20]), encoding="utf-8", newline="")
+    named = export if "patents" in roles else tr
+    args = [export] if "patents" not in roles else []
+    for role, f in zip(roles, (named, tmp_path / "." / named.name), strict=True):
+        args += [f] if role == "patents" else ["--transfers", f]
+    code, _, err = invoke(capsys, "ingest", "-w", tmp_path / "ws", *args)
+    assert code == 2
+    assert f"is given twice (as {roles[0] if roles[0] == roles[1] else 'patents and as transfers'})" in err
+    assert not (tmp_path / "ws").exists()

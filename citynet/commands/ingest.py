@@ -96,6 +96,7 @@ def command(ctx, ws, files, transfer_files, covariate_files, policy_files, encod
         raise UserError(f"no such input file: {', '.join(missing)}",
                         fix="check the path (relative paths on the command line are from the current folder, "
                             "in citynet.toml [inputs] from the workspace)")
+    _refuse_a_file_given_twice(ws, files, transfer_files, covariate_files)
     enc = encoding or inputs.get("encoding", "auto")
     if enc not in ("auto", ""):
         import codecs
@@ -163,6 +164,21 @@ def command(ctx, ws, files, transfer_files, covariate_files, policy_files, encod
                       f"{report['patents']['count']:,} patents, {report['transfers']['count']:,} transfers{was}")
     elif before:
         console.print(replaced_text(before, report))
+
+
+def _refuse_a_file_given_twice(ws, files, transfer_files, covariate_files) -> None:
+    """One message when a file is named twice (the same path, in any role): its rows would be read twice and
+    every row of the second reading quarantined as a duplicate of the first."""
+    seen: dict[Path, str] = {}
+    for role, group in (("patents", files), ("transfers", transfer_files), ("covariates", covariate_files)):
+        for f in group:
+            key = Path(f).resolve()
+            if key in seen:
+                ws.discard_created()
+                where = role if seen[key] == role else f"{seen[key]} and as {role}"
+                raise UserError(f"{f} is given twice (as {where})",
+                                fix="name each file once")
+            seen[key] = role
 
 
 def _appendable(ws, files, transfer_files):
