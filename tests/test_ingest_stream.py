@@ -482,12 +482,11 @@ def test_the_careful_reader_hands_out_the_records_of_pythons_csv_in_batches(tmp_
     spreadsheet numbers rows (written out by hand), the damaged ones set apart with their own rows; the
     batches together are the whole read of ``read_table``."""
     import pandas as pd
-
     from citynet.etl.readers import read_table
 
     text = ('\ufeffSearch: 光伏 2019\r\n申请号,名称,申请人\r\nCN1,"一种\r\n电池",甲公司\r\nCN2,组件,乙公司\r\n\r\n'
             'CN3,支架,丙公司,多余\r\nCN4,"逆变器",丁公司\r\nCN5,X,戊公司\r\n')
-    data = text.encode("utf-8").replace("CN5,X".encode(), b"CN5,\xff")
+    data = text.encode("utf-8").replace(b"CN5,X", b"CN5,\xff")
     path = tmp_path / "export.csv"
     path.write_bytes(data)
     raw, frames = _careful_batches(path, batch_rows=2, header_row=2)
