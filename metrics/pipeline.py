@@ -143,7 +143,7 @@ class TableStore:
     def has_patents(self, years) -> bool:
         return bool(self.patent_years() & {int(y) for y in years})
 
-    def write_city_year(self, panel: pd.DataFrame, network: str) -> None:
+    def write_city_year(self, panel: pd.DataFrame, network: str, panel_years: list[int] | None = None) -> None:
         self.written.append((network, panel))
 
     def panels_computed(self, flt_key: str, years, panel_years) -> list[int]:
@@ -185,6 +185,34 @@ def _data_years(edges: pd.DataFrame, counts: pd.DataFrame) -> list[int]:
     if len(ys) == 0:
         return []
     return list(range(int(ys.min()), int(ys.max()) + 1))
+
+
+def _refuse_years_beyond_the_data(req: list[int], existing: dict | None, counts: pd.DataFrame, flt: NetworkFilter,
+                                  ws) -> None:
+    """A refresh that would extend the panel (``req`` beyond its years) to a first or last year in which no
+    patent passes the filter: a full run's panel would not hold that year (:func:`_data_years`), and an empty
+    first year makes every partner of the next year "new" in the churn. One message instead."""
+    span = (int(existing["first_year"]), int(existing["last_year"])) if existing is not None else None
+    if (setting := _parse_years_setting(ws)) is not None:
+        span = (setting[0], setting[-1])
+        outside = [y for y in req if not span[0] <= y <= span[1]]
+        if outside:
+            raise UserError(f"--years {_span(req)}: outside citynet.toml [years] {span[0]}–{span[1]}",
+                            fix=f"refresh years within {span[0]}–{span[1]}, or change [years] and run "
+                                "`citynet metrics` without --years")
+        return
+    has = counts.loc[counts["green_patents"] > 0, "year"] if "green_patents" in counts.columns else counts["year"]
+    with_data = {int(y) for y in has}
+    ends = [y for y in dict.fromkeys((req[0], req[-1])) if span is None or not span[0] <= y <= span[1]]
+    empty = [y for y in ends if y not in with_data]
+    if empty:
+        years = " and ".join(map(str, empty))
+        panel = f" (the panel's years: {span[0]}–{span[1]})" if span else ""
+        raise UserError(
+            f"--years {_span(req)}: no patent passes the network filter {flt.key!r} in {years}, so a full run's "
+            f"panel would not hold {'that year' if len(empty) == 1 else 'those years'}{panel}",
+            fix="refresh years within the panel, or years whose exports are loaded (`citynet ingest --append`, "
+                "then `citynet load`)")
 
 
 def _meta(flt: NetworkFilter, panel: str, years: list[int], n: int) -> dict:
@@ -346,6 +374,8 @@ def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str 
         tick(f"reading city graphs ({what})", len(edges) + len(counts), len(edges) + len(counts))
         seconds["read"] = time.perf_counter() - t0
 
+        if refresh:
+            _refuse_years_beyond_the_data(req, existing, counts, flt, ws)
         if not refresh:
             panel_years = _parse_years_setting(ws) or _data_years(edges, counts)
             if not panel_years:
@@ -410,7 +440,9 @@ def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str 
             changed = set(row_years) | set(churn_years)
             rows = panels.city_year[panels.city_year["year"].isin(sorted(changed))]
             tick("writing CityYear nodes", 0, len(rows))
-            store.write_city_year(rows.reset_index(drop=True), network=flt.key)
+            # (a full run also removes the rows of years the panel no longer holds: an earlier refresh's)
+            store.write_city_year(rows.reset_index(drop=True), network=flt.key,
+                                  panel_years=None if refresh else panel_years)
             tick("writing CityYear nodes", len(rows), len(rows))
         seconds["write_back"] = time.perf_counter() - t0
         # (a refresh leaves the other years as they were: those a load changed since stay behind the store)

@@ -145,13 +145,16 @@ def test_empty_store_is_a_user_error(tmp_path):
 
 def test_a_refresh_of_years_the_store_has_no_patent_of_is_a_user_error(tmp_path):
     """``--years`` outside every year of the store (a typo, or exports not loaded yet) is refused with
-    the store's years, never an empty panel; years that overlap them are computed."""
+    the store's years, never an empty panel; so is a range that reaches beyond them (2013: a full run's
+    panel, 2010–2012, would not hold it); years within them are computed."""
     e, c = _tables(range(2010, 2013))
     ws = Workspace.open(tmp_path / "ws", create=True)
     with pytest.raises(UserError, match="no patent of those years .its patents: 2010–2012"):
         run_metrics(ws, NetworkFilter(), years=[2030, 2031], store=TableStore(e, c))
-    run = run_metrics(ws, NetworkFilter(), years=[2012, 2013], store=TableStore(e, c))
-    assert run.panel_years == [2012, 2013]
+    with pytest.raises(UserError, match="no patent passes the network filter 'invention.wipo.all' in 2013"):
+        run_metrics(ws, NetworkFilter(), years=[2012, 2013], store=TableStore(e, c))
+    run = run_metrics(ws, NetworkFilter(), years=[2011, 2012], store=TableStore(e, c))
+    assert run.panel_years == [2011, 2012]
 
 
 def test_panels_of_years_without_any_edge_are_zeros():

@@ -91,6 +91,29 @@ def test_refresh_of_a_new_year_through_the_store_equals_a_fullexit_code(tmp_path
         assert (inc / "metrics" / f"{name}.parquet").read_bytes() == (folder / f"{name}.parquet").read_bytes()
 
 
+def test_a_refresh_that_would_extend_the_panel_to_a_year_without_data_is_refused(tmp_path, capsys):
+    """``--years 2009-2012`` on a corpus of 2010-2014 (or ``2014-2015``, ``2015``): 2009 and 2015 have no
+    patent, so a full run's panel (the reference: 2010-2014) would not hold them — and an empty first year
+    made every partner of 2010 "new" in the churn. One message, exit 2, the panels untouched; a refresh
+    within the data still equals the full run."""
+    from tests.cli import invoke
+
+    tables = _corpus()
+    full = _full(tmp_path, tables)
+    before = {name: (full / "metrics" / f"{name}.parquet").read_bytes() for name in PANELS}
+    for years, empty in (("2009-2012", "2009"), ("2014-2015", "2015"), ("2015", "2015")):
+        code, _, err = invoke(capsys, "-q", "metrics", "-w", full, "--years", years)
+        assert code == 2, err
+        assert f"no patent passes the network filter 'all.all.all' in {empty}" in err
+        assert "(the panel's years: 2010–2014)" in err
+        assert {name: (full / "metrics" / f"{name}.parquet").read_bytes() for name in PANELS} == before
+    again = _workspace(tmp_path / "again", tables)
+    assert exit_code("-q", "load", "-w", str(again)) == 0
+    assert exit_code("-q", "metrics", "-w", str(again)) == 0
+    assert exit_code("-q", "metrics", "-w", str(again), "--years", "2010-2014") == 0
+    _assert_same_panels(full, again)
+
+
 def test_refresh_of_a_middle_year_through_the_store_equals_a_fullexit_code(tmp_path):
     tables = _corpus()
     pid_year = tables["patents"].set_index("patent_id")["app_year"]
