@@ -260,8 +260,9 @@ class EmbeddedStore(BaseStore):
             df = self._run(statement, params, as_neo4j=True)
         return df if order is None else order.apply_frame(df, params)
 
-    def write_city_year(self, panel: pd.DataFrame, network: str) -> None:
-        """Upsert ``(:CityYear {key, city_code, year, network, <metric columns>})-[:OF_CITY]->(:City)``."""
+    def write_city_year(self, panel: pd.DataFrame, network: str, panel_years: list[int] | None = None) -> None:
+        """Upsert ``(:CityYear {key, city_code, year, network, <metric columns>})-[:OF_CITY]->(:City)``; with
+        ``panel_years`` (a full run: every year of the panel), the network's rows of other years go."""
         blocks = self._blocks("city_year")
         rows = _city_year_rows(panel, network)
         declared = self._run(blocks["columns"][0])
@@ -282,6 +283,9 @@ class EmbeddedStore(BaseStore):
         links = rows.loc[rows["city_code"].isin(cities), ["key", "city_code"]]
         if len(links):
             self._exec_block("city_year", "link", {"links": to_arrow(links, types)})
+        if panel_years is not None:
+            self._exec_block("city_year", "delete_other_years",
+                             {"network": network, "years": [int(y) for y in panel_years]})
 
 
 def neo4j_values(df: pd.DataFrame, result) -> pd.DataFrame:

@@ -269,13 +269,17 @@ class Neo4jStore(BaseStore):
         compat_neo4j.check(cypher)  # what Neo4j 5.26 itself answers wrongly
         return self._run(cypher, plain(params or {}), write=write)
 
-    def write_city_year(self, panel: pd.DataFrame, network: str) -> None:
-        """Upsert ``(:CityYear {key, city_code, year, network, <metric columns>})-[:OF_CITY]->(:City)``."""
+    def write_city_year(self, panel: pd.DataFrame, network: str, panel_years: list[int] | None = None) -> None:
+        """Upsert ``(:CityYear {key, city_code, year, network, <metric columns>})-[:OF_CITY]->(:City)``; with
+        ``panel_years`` (a full run: every year of the panel), the network's rows of other years go."""
         from citynet.graph.embedded import _city_year_rows
 
         rows = _city_year_rows(panel, network)
         for start in range(0, len(rows), BATCH):
             self._exec_block("city_year", "upsert", {"rows": records(rows.iloc[start:start + BATCH])})
+        if panel_years is not None:
+            self._exec_block("city_year", "delete_other_years",
+                             {"network": network, "years": [int(y) for y in panel_years]})
 
 
 BOLT_SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")

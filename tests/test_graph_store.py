@@ -446,6 +446,22 @@ def test_write_city_year(store, tmp_path):
     assert got["g"].tolist() == [3, 1] and got["d"].tolist() == [0.5, 0.25]
 
 
+def test_a_full_write_of_city_years_removes_the_years_the_panel_no_longer_holds(store, tmp_path):
+    """A refresh had written 2014 (a year outside the data, then refused) and another filter 2014 too; the
+    next full run's panel is 2015-2016: the network's 2014 rows go, the other filter's stay (both stores)."""
+    load_tables(store, hand_tables(), tmp_path / "canonical")
+
+    def panel(years):
+        return pd.DataFrame({"city_code": ["320100"] * len(years), "year": years, "green_patents": [1] * len(years)})
+
+    store.write_city_year(panel([2014, 2015]), "invention.wipo.all")
+    store.write_city_year(panel([2014]), "utility.y02.granted")
+    store.write_city_year(panel([2015, 2016]), "invention.wipo.all", panel_years=[2015, 2016])
+    got = store.query("MATCH (y:CityYear) RETURN y.network AS n, y.year AS year ORDER BY n, year")
+    assert list(zip(got["n"], got["year"], strict=True)) == [
+        ("invention.wipo.all", 2015), ("invention.wipo.all", 2016), ("utility.y02.granted", 2014)]
+
+
 @pytest.mark.neo4j
 def test_neo4j_reads_keys_back_page_by_page(neo4j_clean, tmp_path, monkeypatch):
     from citynet.graph import neo4j_store as neo4j_store
