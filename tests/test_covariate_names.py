@@ -343,3 +343,20 @@ def test_a_panel_column_named_log_is_one_message_naming_it_and_the_fix(ws, tmp_p
                     encoding="utf-8")
     code, out, err = invoke(capsys, "fit", "-w", w, spec, "--out", tmp_path / "out")
     assert code == 5 and "column named 'log'" in err and err.count("error:") == 1
+
+
+def test_an_ingest_without_covariates_says_it_keeps_the_earlier_ones(tmp_path, capsys):
+    """Covariates are carried over by an ingest that gives none (fit, map and export join them to the new
+    corpus): said, with the file's columns; an ingest that gives covariates says nothing of the kind."""
+    f = tmp_path / "c.csv"
+    f.write_text("city_code,year,gdp,pop\n320100,2010,1,2\n", encoding="utf-8")
+    export = tmp_path / "p.csv"
+    export.write_text("".join(_lines("patents.csv.gz")[:50]), encoding="utf-8")
+    code, out, err = invoke(capsys, "ingest", "-w", tmp_path / "w", export, "--covariates", f)
+    assert code == 0 and "kept from an earlier ingest" not in out + err
+    code, out, err = invoke(capsys, "ingest", "-w", tmp_path / "w", export)
+    assert code == 0
+    line = next(ln for ln in (out + err).splitlines() if "covariates: kept from an earlier ingest" in ln)
+    assert "gdp, pop" in line and "--covariates FILE" in line
+    assert list(pd.read_parquet(tmp_path / "w" / "canonical" / "covariates.parquet").columns) == [
+        "city_code", "year", "gdp", "pop"]

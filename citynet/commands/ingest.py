@@ -158,12 +158,29 @@ def command(ctx, ws, files, transfer_files, covariate_files, policy_files, encod
         ws.discard_created()
         raise
     _summary(console, ws, report)
+    if not covariate_files:
+        _say_carried_covariates(console, ws)
     if append:
         was = f" ({before['patents']:,} and {before['transfers']:,} before)" if before else ""
         console.print(f"[bold]appended[/] {len(files) + len(transfer_files)} file(s) to the corpus: now "
                       f"{report['patents']['count']:,} patents, {report['transfers']['count']:,} transfers{was}")
     elif before:
         console.print(replaced_text(before, report))
+
+
+def _say_carried_covariates(console, ws) -> None:
+    """An ingest without covariate files keeps the covariates of an earlier one (``transaction.INGEST_CARRY``):
+    said, with their columns, since fit, map and export join them to the new corpus's panels."""
+    import pyarrow.parquet as pq
+
+    path = ws.canonical / "covariates.parquet"
+    if not path.is_file():
+        return
+    names = [n for n in pq.read_schema(path).names if n not in ("city_code", "year")]
+    shown = ", ".join(names[:8]) + (f" … and {len(names) - 8} more" if len(names) > 8 else "")
+    console.print(f"covariates: kept from an earlier ingest ({path.relative_to(ws.root)}: {shown}); they are joined "
+                  "to this corpus's panels. To replace them: citynet ingest … --covariates FILE",
+                  markup=False, highlight=False, soft_wrap=True)
 
 
 def _refuse_a_file_given_twice(ws, files, transfer_files, covariate_files) -> None:
