@@ -48,6 +48,105 @@ SCHEMA: dict[str, dict[str, Any] | None] = {
     "analysis": {"low_carbon_coding": ("announce", "source", "effective", "paper004"), "cluster": str},
 }
 _TOML_TYPE = {bool: "true or false", int: "a whole number", str: "a quoted string", list: "a list [ … ]"}
+#: the settings that are memory sizes ("2GB"): each needs a unit (a plain 5 was 5 bytes, or DuckDB's crash)
+SIZES = (("ingest", "memory_limit"), ("store", "load_memory_limit"), ("store", "buffer_pool"),
+         ("metrics", "buffer_pool"), ("metrics", "memory_limit"))
+#: lists whose elements must be strings (paths or network keys)
+STRING_LISTS = {("inputs", "patents"), ("inputs", "transfers"), ("inputs", "covariates"), ("run", "networks")}
+#: keys of an inline table of [run] specs
+SPEC_ENTRY_KEYS = ("file", "network")
+
+
+def parse_size(value, what: str) -> int:
+    """``"2GB"``, ``"512MB"``, ``"1.5GiB"``, ``"3G"`` as bytes (K/M/G/T are powers of 1024 here, as before).
+    A number without a unit (``5``, ``"5"``: 5 bytes to citynet, an error to DuckDB) and anything else that is
+    not a positive size is one message (exit 2) asking for a size with its unit."""
+    import re
+
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(i?B)?\s*", str(value), flags=re.IGNORECASE)
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        m = None
+    hint = f"{value:g}GB" if isinstance(value, int | float) and not isinstance(value, bool) else "2GB"
+    if m and not m.group(2) and m.group(3) is None:
+        num = m.group(1)
+        raise UserError(f"{what} = {value!r} has no unit (bytes? megabytes? gigabytes?)",
+                        fix=f'write the unit in quotes, e.g. {what.split()[-1]} = "{num}GB" or "{num}MB"')
+    if not m or (m.group(3) is not None and m.group(3).lower() == "ib" and not m.group(2)):
+        raise UserError(f"{what} = {value!r} is not a size",
+                        fix=f'give a size with its unit in quotes, e.g. {what.split()[-1]} = "{hint}" or "512MB"')
+    scale = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}[m.group(2).upper()]
+    out = int(float(m.group(1)) * scale)
+    if out < 1:
+        raise UserError(f"{what} = {value!r} is not a size: it is zero",
+                        fix=f'give a positive size, e.g. {what.split()[-1]} = "2GB"')
+    return out
+
+
+#: full-width (Chinese input method) characters that TOML needs in ASCII, outside the quoted strings
+_FULL_WIDTH = {"\u3000": " (a space)", "“": '"', "”": '"', "‘": "'", "’": "'", "【": "[", "】": "]", "。": "."}
+
+
+def _full_width_hint(text: str, exc: tomllib.TOMLDecodeError) -> tuple[int, str, str] | None:
+    """``(line, character, its ASCII one)`` of a full-width character on the line of a TOML syntax error
+    (``［network］`` typed with a Chinese input method), else on any line before its first quote."""
+    import re
+
+    def ascii_of(ch: str) -> str | None:
+        if 0xFF01 <= ord(ch) <= 0xFF5E:
+            return chr(ord(ch) - 0xFEE0)
+        return _FULL_WIDTH.get(ch)
+
+    lines = text.splitlines()
+    m = re.search(r"at line (\d+), column (\d+)", str(exc))
+    order = list(range(len(lines)))
+    if m and 0 < int(m.group(1)) <= len(lines):
+        n, col = int(m.group(1)) - 1, int(m.group(2)) - 1
+        line = lines[n]
+        for ch in line[col:] + line[:col]:
+            if ascii_of(ch):
+                return n + 1, ch, ascii_of(ch)
+        order.remove(n)
+    for n in order:
+        code = re.split(r"[\"'#]", lines[n], maxsplit=1)[0]  # not inside a string or a comment
+        for ch in code:
+            if ascii_of(ch):
+                return n + 1, ch, ascii_of(ch)
+    return None
+
+
+def read_config_file(path: Path) -> dict:
+    """``citynet.toml`` parsed: UTF-8 with or without a BOM (Notepad writes one); a file in another encoding
+    (GBK/GB18030 from Chinese Windows' "ANSI", UTF-16 from Notepad's "Unicode") and a full-width bracket,
+    equals sign or quote where TOML needs the ASCII one are one message each naming the file (exit 2)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UserError(f"cannot read {path}: {exc.strerror or exc}", fix="make the file readable") from exc
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+            looks = "it is UTF-16 (Notepad's \"Unicode\")"
+        else:
+            try:
+                data.decode("gb18030")
+                looks = "it looks like GBK/GB18030 (Windows' \"ANSI\" encoding on a Chinese system)"
+            except UnicodeDecodeError:
+                looks = f"byte 0x{data[exc.start]:02x} at offset {exc.start} is not UTF-8"
+        raise UserError(f"{path} is not UTF-8 text: {looks}",
+                        fix="save it as UTF-8 (Notepad: File > Save As > Encoding: UTF-8; VS Code: \"Save with "
+                            "Encoding\" > UTF-8)") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        hint = _full_width_hint(text, exc)
+        if hint:
+            n, ch, asc = hint
+            raise UserError(f"{path}: line {n} has the full-width character {ch!r} (U+{ord(ch):04X}) where TOML "
+                            f"needs the ASCII {asc!r} ({exc})",
+                            fix=f"replace {ch} with {asc.split(' ')[0] if asc.strip() else 'a space'} (type it with "
+                                "the input method in English / half-width mode)") from None
+        raise UserError(f"{path}: {exc}", fix="correct the TOML syntax at that line") from None
 
 
 def check_settings(user: dict, path: Path) -> None:
@@ -88,10 +187,105 @@ def check_settings(user: dict, path: Path) -> None:
                 raise UserError(f"{path} [{section}] {key} must be {wanted}, not {value!r}",
                                 fix=f"write e.g. {key} = " + {bool: "false", int: "2010", str: '"…"', list: '["…"]'}[types[0]]
                                     + (" (TOML: true/false without quotes)" if bool in types else ""))
+    for section, key in SIZES:
+        if key in (user.get(section) or {}):
+            parse_size(user[section][key], f"{path} [{section}] {key}")
+    for section, key in STRING_LISTS:
+        value = (user.get(section) or {}).get(key)
+        for item in value if isinstance(value, list) else ():
+            if not isinstance(item, str):
+                raise UserError(f"{path} [{section}] {key}: the element {item!r} is not a quoted string",
+                                fix=f'write every element in quotes, e.g. {key} = ["'
+                                    + ('raw/patents.csv' if section == 'inputs' else 'invention.y02.granted') + '"]')
+            if section == "run":
+                _check_network_key(item, f"{path} [run] networks")
+    _check_run_specs((user.get("run") or {}).get("specs"), path)
+    for section in ("columns", "transfer_columns"):
+        if user.get(section):
+            _check_columns(section, user[section], path)
+    rows = (user.get("store") or {}).get("load_batch_rows")
+    if rows is not None and (isinstance(rows, bool) or not isinstance(rows, int) or rows < 1):
+        raise UserError(f"{path} [store] load_batch_rows = {rows!r} is not a whole number of rows (1 or more)",
+                        fix="e.g. load_batch_rows = 500000 (no quotes)")
     years = user.get("years", {})
+    if ("start" in years) != ("end" in years):
+        have, lack = ("start", "end") if "start" in years else ("end", "start")
+        raise UserError(f"{path} [years] has {have} but no {lack}: the panel years need both (with one alone the "
+                        "section was ignored)",
+                        fix=f"add {lack} = … under [years], or remove {have} (then the panels span every year "
+                            "with a patent)")
     if isinstance(years.get("start"), int) and isinstance(years.get("end"), int) and years["start"] > years["end"]:
         raise UserError(f"{path} [years]: start {years['start']} is after end {years['end']}",
                         fix=f"write start = {years['end']} and end = {years['start']}")
+
+
+def _check_network_key(key: str, where: str) -> None:
+    """A network filter key of citynet.toml, checked before any stage runs."""
+    try:
+        parse_network_key(key)
+    except UserError as exc:
+        raise UserError(f"{where}: {exc.message}", fix=exc.fix) from None
+
+
+def _check_run_specs(specs, path: Path) -> None:
+    """``[run] specs``: each element a path ``"specs/t.toml"`` or ``{file = "…", network = "KEY"}`` (no other
+    key: a misspelt ``netwrk`` was ignored and the fit ran on the default filter)."""
+    import difflib
+
+    example = 'specs = ["specs/table3.toml", {file = "specs/table3.toml", network = "invention.y02.granted"}]'
+    for item in specs if isinstance(specs, list) else ():
+        if isinstance(item, str):
+            continue
+        if not isinstance(item, dict):
+            raise UserError(f"{path} [run] specs: the element {item!r} is neither a quoted path nor "
+                            "{file = …, network = …}", fix=f"write e.g. {example}")
+        for key, value in item.items():
+            if key not in SPEC_ENTRY_KEYS:
+                hit = difflib.get_close_matches(key, SPEC_ENTRY_KEYS, n=1, cutoff=0.6)
+                raise UserError(f"{path} [run] specs: unknown key {key!r} in {item!r}",
+                                fix=(f"did you mean {hit[0]!r}? " if hit else "")
+                                    + f"an entry's keys: {', '.join(SPEC_ENTRY_KEYS)}")
+            if not isinstance(value, str):
+                raise UserError(f"{path} [run] specs: {key} = {value!r} is not a quoted string", fix=f"write e.g. {example}")
+        if "file" not in item:
+            raise UserError(f"{path} [run] specs: the entry {item!r} has no file", fix=f"write e.g. {example}")
+        if "network" in item:
+            _check_network_key(item["network"], f"{path} [run] specs")
+
+
+def _check_columns(section: str, mapping: dict, path: Path) -> None:
+    """``[columns]`` / ``[transfer_columns]``: canonical field = "header" (a config mistake, exit 2; it was
+    found while reading the first file, as bad data, exit 3)."""
+    import difflib
+
+    fields = column_fields("PATENT_FIELDS" if section == "columns" else "TRANSFER_FIELDS")
+    for key, value in mapping.items():
+        if key not in fields:
+            hit = difflib.get_close_matches(key, list(fields), n=1, cutoff=0.6)
+            raise UserError(f"{path} [{section}]: unknown field {key!r}",
+                            fix=(f"did you mean {hit[0]!r}? " if hit else "") + f"fields: {', '.join(fields)}")
+        if not isinstance(value, str) or not value.strip():
+            raise UserError(f"{path} [{section}] {key} = {value!r}: the header of a column must be a quoted, "
+                            "non-empty string", fix=f'write e.g. {key} = "申请号" (the header as in your file)')
+
+
+def column_fields(name: str) -> list[str]:
+    """The canonical field names of ``etl/headers.py``'s ``PATENT_FIELDS`` or ``TRANSFER_FIELDS``, read from its
+    source: importing it imports pandas (0.4 s), which every command with a [columns] section would then pay."""
+    import ast
+    import importlib.util
+
+    try:
+        source = Path(importlib.util.find_spec("citynet.etl.headers").origin).read_text(encoding="utf-8")
+        for node in ast.parse(source).body:
+            if (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.target.id == name
+                    and isinstance(node.value, ast.Dict)):
+                return [ast.literal_eval(k) for k in node.value.keys]
+    except (OSError, SyntaxError, ValueError, AttributeError):
+        pass
+    from citynet.etl import headers
+
+    return list(getattr(headers, name))
 
 
 def _merge(base: dict, override: dict) -> dict:
@@ -142,10 +336,7 @@ class Workspace:
         cfg_path = root / CONFIG_NAME
         settings = copy.deepcopy(DEFAULTS)
         if read_config and cfg_path.exists():
-            try:
-                user = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
-            except tomllib.TOMLDecodeError as exc:
-                raise UserError(f"{cfg_path}: {exc}", fix="correct the TOML syntax at that line") from exc
+            user = read_config_file(cfg_path)
             check_settings(user, cfg_path)
             settings = _merge(settings, user)
         ws = cls(root=root, settings=settings)
@@ -236,11 +427,18 @@ class Workspace:
         default = self.default_network
         explicit = key is not None
         key = key or default
+        if explicit:
+            parse_network_key(key)  # not a key at all (INVENTION.WIPO.ALL): that message, not "not computed"
         if (require or explicit) and not self.panel("city_year", key).exists():
             have = self.computed_networks()
+            fix = f"run `citynet metrics -w {self.root} {network_flags(key)}`"
+            if key == default and self.filter_panel("city_year", key).exists():
+                # metrics/<key>/ holds them, metrics/*.parquet (the default filter's, which commands read) not
+                raise UserError(f"{self.panel('city_year', key)} is missing: the panels of the workspace's network "
+                                f"filter {key!r} are read from there (only their copy in {self.metrics / key} is left)",
+                                fix=fix + " (it writes both)")
             listed = ", ".join(have) if have else "none yet"
-            raise UserError(f"no panels of network filter {key!r} in {self.metrics} (computed: {listed})",
-                            fix=f"run `citynet metrics -w {self.root} {network_flags(key)}`")
+            raise UserError(f"no panels of network filter {key!r} in {self.metrics} (computed: {listed})", fix=fix)
         self.network = None if key == default else key
         return key
 
@@ -259,7 +457,7 @@ def network_flags(key: str) -> str:
     try:
         f = parse_network_key(key)
     except UserError:
-        return f"--green GREEN --kind KIND  (no filter has the key {key!r})"
+        return f"--network {key}"  # (not a key: that command says so, and what a key looks like)
     flags = f"--green {f.green} --kind {f.kind}"
     if f.year_basis == "grant":
         flags += " --year-basis grant"
@@ -280,8 +478,16 @@ def parse_network_key(key: str):
         flt = NetworkFilter(green=parts[1], kind=parts[0], granted_only=parts[2] == "granted",
                             year_basis="grant" if len(parts) == 4 else "application")
     except ValueError as exc:
+        lower = str(key).lower()
+        try:
+            if lower != key and parse_network_key(lower):
+                raise UserError(f"{key!r} is not a network filter key (keys are in lower case)",
+                                fix=f"use {lower}") from None
+        except UserError as again:
+            if again.fix == f"use {lower}":
+                raise
         raise UserError(f"{key!r} is not a network filter key ({exc})",
-                        fix="e.g. invention.wipo.all, invention.y02.granted, all.all.all") from exc
+                        fix="e.g. invention.wipo.all, invention.y02.granted, all.all.all") from None
     if flt.key != key:
         raise UserError(f"{key!r} is not a network filter key (did you mean {flt.key!r}?)",
                         fix=f"use {flt.key}")

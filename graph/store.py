@@ -1363,31 +1363,31 @@ DEFAULT_BUFFER_POOL = "2GB"
 
 
 def size_bytes(value, what: str) -> int:
-    """``"2GB"``, ``"512MB"``, ``"1.5GiB"`` or a number of bytes as bytes; anything else is a usage error."""
-    import re
+    """``"2GB"``, ``"512MB"``, ``"1.5GiB"`` as bytes; a number without a unit or anything else is a usage error
+    (``citynet.workspace.parse_size``)."""
+    from citynet.workspace import parse_size
 
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(i?B)?\s*", str(value), flags=re.IGNORECASE)
-    if not m or (not m.group(2) and m.group(3) is None and "." in m.group(1)):
-        from citynet.errors import UserError
-
-        raise UserError(f"{what} = {value!r} is not a size", fix='give a size such as "2GB" or "512MB"')
-    scale = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}[m.group(2).upper()]
-    return int(float(m.group(1)) * scale)
+    return parse_size(value, what)
 
 
 def load_settings(ws) -> dict:
     """``memory_limit`` and ``batch_rows`` of ``store.load`` from ``[store] load_memory_limit`` and
-    ``load_batch_rows`` (defaults: graph/prepare.py), checked."""
+    ``load_batch_rows`` (defaults: graph/prepare.py), checked: ``load`` calls it before it touches the store.
+    The limit is handed to DuckDB as number and unit (``"5 GB"`` → ``"5GB"``); a plain ``5`` (DuckDB: "Unknown unit
+    for memory") is refused here."""
+    import re
+
     from citynet.errors import UserError
 
     s = _store_settings(ws)
     limit = s.get("load_memory_limit")
     if limit is not None:
         size_bytes(limit, "[store] load_memory_limit")
+        limit = re.sub(r"\s+", "", str(limit))
     rows = s.get("load_batch_rows")
     if rows is not None and (isinstance(rows, bool) or not isinstance(rows, int) or rows < 1):
         raise UserError(f"[store] load_batch_rows = {rows!r} is not a whole number of rows", fix="e.g. 500000")
-    return {"memory_limit": None if limit is None else str(limit), "batch_rows": rows}
+    return {"memory_limit": limit, "batch_rows": rows}
 
 
 def _store_settings(ws) -> dict:

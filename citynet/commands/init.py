@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from citynet.commands.common import workspace_option
+from citynet.commands.common import is_quiet, workspace_option
 from citynet.errors import UserError
 
 TEMPLATE = """\
@@ -78,9 +78,18 @@ Examples:
 )
 @workspace_option(create=True, read_config=False)  # --force replaces a citynet.toml that does not parse
 @click.option("--force", is_flag=True, help="Overwrite an existing citynet.toml.")
-def command(ws, force: bool) -> None:
+@click.pass_context
+def command(ctx, ws, force: bool) -> None:
     """Write a commented citynet.toml with every setting and its default."""
     if ws.config_path.exists() and not force:
         raise UserError(f"{ws.config_path} exists", fix="pass --force to overwrite it")
-    ws.config_path.write_text(TEMPLATE, encoding="utf-8")
-    click.echo(f"wrote {ws.config_path}")
+    tmp = ws.config_path.with_name(ws.config_path.name + ".tmp")
+    try:  # a write that fails midway leaves the old file (--force) as it was
+        tmp.write_text(TEMPLATE, encoding="utf-8")
+        tmp.replace(ws.config_path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise UserError(f"cannot write {ws.config_path}: {exc.strerror or exc}",
+                        fix="pass -w with a folder you can write") from None
+    if not is_quiet(ctx):
+        click.echo(f"wrote {ws.config_path}")

@@ -132,17 +132,20 @@ def command(ctx, ws, backend, uri, user, password, rebuild, import_dir):
     from rich.console import Console
     from rich.table import Table
 
+    from citynet.graph.store import load_settings
+
     ws.require(ws.table("cities"), "ingest")
     flt = network_filter(ws)
+    # every setting of the load is checked before the store is opened (--rebuild empties it first: a mistake
+    # found after that left an empty store marked "the last load did not finish")
+    settings = load_settings(ws)
     console = Console(stderr=True, quiet=is_quiet(ctx))
     if import_dir is not None:
         from citynet.graph.neo4j_import import docker_commands, write_import_files
 
         if (backend or ws.settings.get("store", {}).get("backend") or "embedded") != "neo4j":
             raise UserError("--import-dir is for Neo4j", fix="add --store neo4j")
-        from citynet.graph.store import load_settings
-
-        files = write_import_files(ws.canonical, import_dir, memory_limit=load_settings(ws).get("memory_limit"))
+        files = write_import_files(ws.canonical, import_dir, memory_limit=settings.get("memory_limit"))
         click.echo(f"wrote the import files to {import_dir}. Into an EMPTY database (the importer replaces it):")
         for line in docker_commands(files):
             click.echo("  " + line)
@@ -182,14 +185,10 @@ def command(ctx, ws, backend, uri, user, password, rebuild, import_dir):
                     s = ws.settings.get("store", {})
                     server = local_server(store.uri, [s.get("neo4j_data"), ws.root / ".neo4j", Path(".neo4j")])
                     if server is not None:  # an empty database of the local server: the offline importer
-                        from citynet.graph.store import load_settings
-
                         counts = first_load(store, server, ws.canonical, progress=progress,
-                                            memory_limit=load_settings(ws).get("memory_limit"))
+                                            memory_limit=settings.get("memory_limit"))
                 if counts is None:
-                    from citynet.graph.store import load_settings
-
-                    counts = store.load(ws.canonical, progress=progress, **load_settings(ws))
+                    counts = store.load(ws.canonical, progress=progress, **settings)
                 missing = store.missing_years(flt)  # None: every year; []: current; else the years loads changed
                 proj = None
                 if missing != []:
