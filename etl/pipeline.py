@@ -11,10 +11,12 @@ Progress: ``Steps`` reports each step's rows and rows/s, and each batch read (do
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import datetime as dt
 import json
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -50,6 +52,7 @@ from citynet.etl.readers import (
     peek_rows,
     read_table,
     stream_table,
+    summarise,
 )
 from citynet.etl.schema import CANONICAL
 from citynet.etl.transfers import process_transfer_records
@@ -120,8 +123,35 @@ def _mapped(path: Path, open_at, headers_of, fields, required, one_of, mapping, 
         rows = peek_rows(path, opts.encoding)
         found = header_row_below(rows, fields, required, one_of, mapping)
         if found is None:
+            _refuse_another_encoding(path, headers, getattr(raw, "encoding", None), fields, required, one_of,
+                                     mapping, exc)
             raise
     return _mapped(path, open_at, headers_of, fields, required, one_of, mapping, opts, section, found)
+
+
+_ESCAPED_BYTE = re.compile(r"\\x([89a-f][0-9a-f])")  # a byte the encoding could not decode, as readers show it
+
+
+def _refuse_another_encoding(path: Path, headers: list[str], encoding: str | None, fields, required, one_of, mapping,
+                             exc: DataError) -> None:
+    """The header names no field as read, but does in another encoding (``--encoding utf-8`` on a GBK file,
+    ``gbk`` or ``latin-1`` on a UTF-8 one): one message naming that encoding instead of the header layout's."""
+    if not encoding or encoding == "xlsx":
+        return
+    raw_names = [_ESCAPED_BYTE.sub(lambda m: chr(0xDC00 + int(m[1], 16)), h) for h in headers if h != "_row"]
+    for other in ("utf-8", "gb18030", "utf-16"):
+        try:
+            if codecs.lookup(other).name == codecs.lookup(encoding).name:
+                continue
+            names = [h.encode(encoding, "surrogateescape").decode(other).lstrip("\ufeff") for h in raw_names]
+            resolve_columns(names, fields, required, one_of, mapping, source=str(path))
+        except (UnicodeError, LookupError, DataError):
+            continue
+        raise DataError(
+            f"{path}: read as {encoding} (the encoding given), the header names no field; read as {other} it does "
+            f"({summarise(names, limit=5)})",
+            fix=f"drop --encoding (and [inputs] encoding): citynet detects UTF-8, GB18030 and UTF-16; or pass "
+                f"--encoding {other}") from exc
 
 
 def _read_mapped(path: Path, fields, required, one_of, mapping, opts: IngestOptions, section: str):

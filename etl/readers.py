@@ -75,7 +75,7 @@ def detect_encoding(path: Path) -> str:
 
 
 def read_csv(path: Path, encoding: str = "auto", header_row: int = 1) -> RawTable:
-    """Read a delimited text file (comma, tab or semicolon, detected from the header line).
+    """Read a delimited text file (comma, tab, semicolon or pipe, detected from the header line).
 
     Fast path: pyarrow's multithreaded reader, taken only when the file is regular (decodes cleanly, no
     blank line, no NUL, every record has the header's field count, no field over :data:`FIELD_LIMIT`).
@@ -106,7 +106,7 @@ def line_offset(path: Path, enc: str, line: int) -> int | None:
     another character."""
     if line <= 1:
         return 0
-    if enc.lower().replace("_", "-").startswith("utf-16"):
+    if _wide(enc):
         return None
     with open(path, "rb") as fh:
         head = fh.read(SAMPLE_BYTES)
@@ -116,6 +116,12 @@ def line_offset(path: Path, enc: str, line: int) -> int | None:
         if count == line - 1:
             return end.end()
     return len(head)  # fewer lines in the sample (the header is among its first rows: peek_rows)
+
+
+def _wide(enc: str) -> bool:
+    """UTF-16 or UTF-32 (any spelling, either byte order): a newline is several bytes, and a stream without a
+    byte-order mark cannot be decoded from its middle; such files are read by the careful path from the start."""
+    return codecs.lookup(enc).name.startswith(("utf-16", "utf-32"))
 
 
 def _open_at(path: Path, enc: str, start: int):
@@ -170,8 +176,8 @@ def _irregular_bytes(chunk) -> bool:
 
 
 def _regular_bytes(path: Path, enc: str, start: int = 0) -> bool:
-    """No blank line and no NUL byte from byte ``start`` on (UTF-16 files always go the careful way)."""
-    if enc.lower().startswith("utf-16") or enc.lower().startswith("utf_16"):
+    """No blank line and no NUL byte from byte ``start`` on (UTF-16 and UTF-32 files always go the careful way)."""
+    if _wide(enc):
         return False
     tail = b""
     with open(path, "rb") as fh:
@@ -223,7 +229,8 @@ def _read_fast(path: Path, enc: str, start: int = 0, header_row: int = 1) -> Raw
 
 
 def _delimiter(header_line: str) -> str:
-    return max([",", "\t", ";"], key=header_line.count)
+    """The most frequent of comma, tab, semicolon and pipe in the header line (comma on a tie)."""
+    return max([",", "\t", ";", "|"], key=header_line.count)
 
 
 def _header(path: Path, enc: str, delimiter: str, start: int = 0) -> list[str] | None:
@@ -802,7 +809,7 @@ def stream_table(path: str | Path, encoding: str = "auto", block_bytes: int = BL
     check_content(path)
     if READERS.get(path.suffix.lower()) is read_csv and not is_tagged_records(path, encoding):
         enc = _resolve_encoding(path, encoding)
-        if not careful and enc is not None and not enc.lower().replace("_", "-").startswith("utf-16"):
+        if not careful and enc is not None and not _wide(enc):
             opened = _open_stream(path, enc, block_bytes, header_row)  # (bytes checked as read)
             if opened is not None:
                 return opened

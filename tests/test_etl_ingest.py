@@ -562,9 +562,12 @@ def test_transfer_file_given_as_export_and_the_reverse_say_so(tmp_path, export, 
     header layout' and a [columns] mapping to write; the message now says which option the file belongs to."""
     from citynet.cli import main
 
+    import shutil
+
     transfers = write_transfers(tmp_path / "转让.csv")
+    copy = Path(shutil.copy(export, tmp_path / "export_copy.csv"))  # (the same path twice is its own message)
     for args, words in (([str(transfers)], "pass it with --transfers FILE"),
-                        ([str(export), "--transfers", str(export)], "pass it as FILE, not with --transfers")):
+                        ([str(export), "--transfers", str(copy)], "pass it as FILE, not with --transfers")):
         with pytest.raises(SystemExit) as ex:
             main(["ingest", "-w", str(tmp_path / "ws"), *args])
         err = " ".join(capsys.readouterr().err.split())
@@ -684,3 +687,36 @@ def test_a_large_utf8_file_with_cr_line_ends_is_detected_as_utf8(tmp_path, shift
     path = tmp_path / "cr.csv"
     path.write_bytes(b"a" * shift + line * (SAMPLE_BYTES // len(line) + 10))
     assert detect_encoding(path) == "utf-8"
+
+
+@pytest.mark.parametrize(("written", "given", "named"), [("gb18030", "utf-8", "gb18030"), ("utf-8", "gbk", "utf-8"),
+                                                         ("utf-8", "latin-1", "utf-8")])
+def test_a_wrong_encoding_given_is_named_with_the_one_that_reads_the_header(tmp_path, capsys, written, given, named):
+    """``--encoding utf-8`` on a GBK export (or ``gbk``/``latin-1`` on a UTF-8 one): the header names no field as
+    read, but does in the encoding written — one message naming it, not the header layout's (exit 3)."""
+    from tests.cli import invoke
+
+    f = tmp_path / "export.csv"
+    f.write_bytes("申请号,申请日,申请人,分类号\nCN201510000001.2,2015-01-02,甲公司,H01L\n".encode(written))
+    code, _, err = invoke(capsys, "ingest", "-w", tmp_path / "ws", f, "--encoding", given)
+    assert code == 3 and err.count("error:") == 1
+    assert f"read as {given} (the encoding given), the header names no field; read as {named} it does (申请号" in err
+    assert f"--encoding {named}" in err and "unrecognised header layout" not in err
+
+
+def test_a_pipe_delimited_export_is_read(tmp_path):
+    """Fields separated by ``|`` (some databases' text export): the same records as the comma file."""
+    from tests.cli import exit_code
+
+    numbers = [f"CN{d}.{app_number_check_digit(d)}" for d in ("201510000001", "201510000002")]
+    rows = ["申请号|申请日|申请人|申请人地址|分类号", f"{numbers[0]}|2015-01-02|甲公司|江苏省南京市玄武区|H01L 31/00",
+            f"{numbers[1]}|2015-02-03|乙公司|浙江省杭州市西湖区|H01M 10/00"]
+    piped, comma = tmp_path / "p.txt", tmp_path / "c.csv"
+    piped.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    comma.write_text("\n".join(r.replace("|", ",") for r in rows) + "\n", encoding="utf-8")
+    for f in (piped, comma):
+        assert exit_code("-q", "ingest", "-w", tmp_path / f.stem, f) == 0
+    a, b = (pd.read_parquet(tmp_path / w / "canonical" / "patents.parquet") for w in ("p", "c"))
+    assert len(a) == 2
+    pd.testing.assert_frame_equal(a.drop(columns=["source_file"], errors="ignore"),
+                                  b.drop(columns=["source_file"], errors="ignore"))
