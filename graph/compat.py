@@ -45,7 +45,7 @@ from dataclasses import dataclass
 
 from citynet.graph.embedded_order import DIRECTIONS, ClientOrder, kind_of, risky
 
-from citynet.errors import StoreError
+from citynet.errors import QueryError, StoreError
 
 ENGINE = "ladybug"
 TESTED = ((0, 20, 4), (0, 21, 0))
@@ -74,8 +74,12 @@ def check_engine(version: str | None = None) -> None:
             fix=f'pip install "ladybug{TESTED_TEXT}"  (docs/cypher.md: why other versions are refused)')
 
 
-class Unsupported(StoreError):
-    """A query the embedded engine would answer differently from Neo4j and that cannot be rewritten."""
+class Unsupported(QueryError):
+    """A query the embedded engine would answer differently from Neo4j and that cannot be rewritten (or one
+    Neo4j 5.26 answers wrongly): refused before it runs. The store is reachable and the query is the user's
+    to change, so this is a usage error (exit 2, as any query the store refuses), not exit 4 — a script
+    that retries on 4 (store busy) would retry it forever. Still a ``StoreError`` for the callers that
+    catch those."""
 
 
 # --- tokens -------------------------------------------------------------------------------------

@@ -133,6 +133,7 @@ class Use(NamedTuple):
     span: tuple[int, int] | None  # the literal's tokens (None: a parameter, a list item, a pattern's {…})
     clause: str  # the clause it is in: WHERE, SET, RETURN, … ("pattern" for {…})
     param: str | None  # the parameter's name
+    items: list | tuple | None = None  # the whole value of a list parameter (``IN $codes``)
 
 
 def _uses(toks, params: dict):
@@ -160,7 +161,8 @@ def _uses(toks, params: dict):
         v = params[value]
         for x in v if isinstance(v, list | tuple) else [v]:
             text = (f"'{x}'" if isinstance(x, str) else repr(x)) + f" ({shown})"
-            yield Use(where, kinds[prop], op, _value_kind(x), text, x, None, clause, value)
+            yield Use(where, kinds[prop], op, _value_kind(x), text, x, None, clause, value,
+                      v if isinstance(v, list | tuple) else None)
 
     def list_items(k):  # the literals of [x, y, …] from k (after '[')
         while k < n and toks[k].text != "]":
@@ -258,7 +260,7 @@ def _check_kind(u: Use) -> None:
         return
     bare = u.shown.split(" (")[0].strip("'\"")
     what = _VALUES.get(u.value_kind or "", "the value")
-    fix = _WRITE_AS[u.kind].format(v=bare, name=u.param or "NAME")
+    fix = _list_fix(u) or _WRITE_AS[u.kind].format(v=bare, name=u.param or "NAME")
     if u.clause == "SET" and u.op == "=":
         raise Unsupported(
             f"refused on the embedded store: {u.where} is {_NAMES[u.kind]} and would be set to {what} "
@@ -267,6 +269,31 @@ def _check_kind(u: Use) -> None:
         f"refused on the embedded store: {u.where} is {_NAMES[u.kind]} and is compared with {what} {u.shown}; "
         "Neo4j never converts between types (no text equals a number, a boolean or a date), LadybugDB converts the value, so "
         "the two stores would answer differently", fix=fix)
+
+
+def _list_fix(u: Use) -> str | None:
+    """The fix of a list parameter holding a value of another kind: the whole list written with values of the
+    property's kind (``--param "codes=['110000','310000']"``); ``--param codes:str=110000`` would send one
+    text where the query takes a list. None where the kind has no such writing (dates)."""
+    if u.items is None or u.param is None:
+        return None
+
+    def bare(x) -> str:
+        return "null" if x is None else x if isinstance(x, str) else str(x).lower() if isinstance(x, bool) else repr(x)
+
+    if u.kind == "text":
+        items = ["null" if x is None else "'" + bare(x).replace("'", "\\'") + "'"
+                 for x in u.items]
+        what = "texts"
+    elif u.kind in ("integer", "number"):
+        items = [bare(x) for x in u.items]
+        what = "numbers"
+    elif u.kind == "boolean":
+        items = [bare(x).lower() for x in u.items]
+        what = "true or false"
+    else:
+        return None
+    return f'give the list with {what}: --param "{u.param}=[{",".join(items)}]"'
 
 
 def _check_float(u: Use) -> None:

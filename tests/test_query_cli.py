@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import shlex
 
 import pandas as pd
 import pytest
@@ -48,6 +49,15 @@ def test_parse_params_typed():
                                                                            "q": ["it's", 2]}
     with pytest.raises(UserError, match="is not a valid json"):
         parse_params(["bad=['a\", 'b']"])
+    # an unknown type is named as such (it said "is not NAME=VALUE"); a parameter given twice is refused
+    # (the last one was kept, silently)
+    with pytest.raises(UserError) as err:
+        parse_params(["code:date=5"])
+    assert err.value.message == "--param 'code:date=5': unknown type 'date' (the types: str, int, float, bool, json)"
+    with pytest.raises(UserError) as err:
+        parse_params(["code=1", "year=2015", "code:int=2"])
+    assert err.value.message == "--param code is given twice ('code=1' and 'code:int=2')"
+    assert parse_params(["t=a:b", "u:str=x=y"]) == {"t": "a:b", "u": "x=y"}  # ':' and '=' in a value are text
 
 
 def test_library_is_documented():
@@ -122,7 +132,8 @@ def test_cli_load_and_query_embedded(tmp_path, capsys):
 
 def test_cli_refuses_a_value_of_another_type_and_a_parameter_not_given(tmp_path, capsys):
     """A newcomer's slips on the default (embedded) store, each one message and no rows: a city code given
-    as a number (Neo4j finds no row, LadybugDB would convert it and find one; exit 4, the rewrite named), a
+    as a number (Neo4j finds no row, LadybugDB would convert it and find one; exit 2 — a query the store
+    refuses, not an unreachable store (4), which scripts retry — the rewrite named), a
     $parameter not given (Neo4j refuses it, LadybugDB would read null; exit 2), a --param the query does not
     use, an empty query; and LadybugDB-only result types (a 128-bit sum, an interval, a blob) as JSON."""
     make_ws(tmp_path)
@@ -130,7 +141,7 @@ def test_cli_refuses_a_value_of_another_type_and_a_parameter_not_given(tmp_path,
     city = pd.read_parquet(tmp_path / "canonical" / "cities.parquet")["city_code"].iloc[0]
     query = "MATCH (c:City) WHERE c.city_code = $code RETURN c.name_zh AS name"
     code, out, err = run(capsys, "query", "-w", str(tmp_path), query, "--param", f"code={city}")
-    assert code == 4 and out == ""
+    assert code == 2 and out == ""
     assert f"c.city_code is text and is compared with the integer {int(city)} ($code)" in err
     assert f"--param code:str={int(city)}" in err and "Traceback" not in err
     code, out, err = run(capsys, "query", "-w", str(tmp_path), query, "--param", f"code:str={city}", "--format", "json")
@@ -150,6 +161,137 @@ def test_cli_refuses_a_value_of_another_type_and_a_parameter_not_given(tmp_path,
     for blank in ("  ", "// a comment only"):
         code, out, err = run(capsys, "query", "-w", str(tmp_path), blank)
         assert code == 2 and "the query is empty" in err
+
+
+def _collab_by_hand(tmp_path, year: int, kind: str | None) -> tuple[int, int]:
+    """(city pairs, patents summed over them) of the co-applications of ``year``, from the canonical Parquet
+    tables with pandas: a patent links every two distinct cities of its applicants (``kind``: its patent kind
+    only, None: every patent)."""
+    pa = pd.read_parquet(tmp_path / "canonical" / "patent_applicants.parquet")
+    pats = pd.read_parquet(tmp_path / "canonical" / "patents.parquet")
+    pats = pats[pats.app_year == year]
+    if kind is not None:
+        pats = pats[pats.patent_kind == kind]
+    pc = pa.dropna(subset=["city_code"])[["patent_id", "city_code"]].drop_duplicates()
+    pc = pc[pc.patent_id.isin(pats.patent_id)]
+    pairs = pc.merge(pc, on="patent_id")
+    pairs = pairs[pairs.city_code_x < pairs.city_code_y]
+    return int(len(pairs.groupby(["city_code_x", "city_code_y"]))), int(len(pairs))
+
+
+def test_cli_network_binds_network_in_every_query_and_refuses_what_it_cannot_filter(tmp_path, capsys):
+    """--network KEY binds $network in an ad-hoc query too (it was refused: "the query uses $network, not
+    given"); a query without $network is refused with --network (it changed nothing: every stored filter's
+    edges summed); a filter whose projections the store does not hold is one message naming those it holds
+    (it answered 0 rows, exit 0), as is --network with --param network."""
+    make_ws(tmp_path)  # [network] all.all.all
+    assert run(capsys, "-q", "load", "-w", str(tmp_path))[0] == 0
+    utility = NetworkFilter(green="all", kind="utility")
+    assert utility.key == "utility.all.all"
+    with open_store(Workspace.open(tmp_path)) as s:  # a second filter's projections, as metrics builds them
+        s.build_projections(utility)
+    ws = str(tmp_path)
+    adhoc = ("MATCH (c:City)-[r:COLLABORATED {year: 2011, network: $network}]->(d:City) "
+             "RETURN count(*) AS pairs, sum(r.weight) AS patents")
+    for key, kind in (("all.all.all", None), ("utility.all.all", "utility")):
+        pairs, patents = _collab_by_hand(tmp_path, 2011, kind)
+        assert pairs > 0
+        for how in (["--network", key], ["--param", f"network={key}"]):
+            code, out, err = run(capsys, "query", "-w", ws, adhoc, *how, "--format", "json")
+            assert code == 0 and json.loads(out) == [{"pairs": pairs, "patents": patents}], (how, err)
+    # without --network: the workspace's [network] filter, as the library queries
+    code, out, err = run(capsys, "query", "-w", ws, adhoc, "--format", "json")
+    assert code == 0 and json.loads(out) == [dict(zip(("pairs", "patents"), _collab_by_hand(tmp_path, 2011, None),
+                                                       strict=True))], err
+    # --network on a query without $network: refused, not ignored
+    unfiltered = "MATCH (c:City)-[r:COLLABORATED {year: 2011}]->(d:City) RETURN count(*) AS n"
+    code, out, err = run(capsys, "query", "-w", ws, unfiltered, "--network", "utility.all.all")
+    assert code == 2 and out == "" and err.startswith("error: --network only applies to queries that use $network;")
+    assert "fix: drop --network, or filter on it in the query" in err and len(err.strip().splitlines()) == 2
+    code, out, err = run(capsys, "query", "-w", ws, "--named", "bridging_applicants", "--param", "province_a=110000",
+                         "--param", "province_b=310000", "--network", "utility.all.all")
+    assert code == 2 and "--network only applies to queries that use $network" in err
+    assert "bridging_applicants takes no network filter" in err
+    code, out, err = run(capsys, "query", "-w", ws, adhoc, "--network", "utility.all.all",
+                         "--param", "network=all.all.all")
+    assert code == 2
+    assert "the network filter is given twice: --network utility.all.all and --param network=all.all.all" in err
+    # a filter never projected: one message listing the store's, for a library query and an ad-hoc one
+    city = pd.read_parquet(tmp_path / "canonical" / "cities.parquet")["city_code"].iloc[0]
+    for args in (["--named", "top_partners", "--param", f"city={city}", "--param", "year=2011", "--network",
+                  "invention.wipo.all"],
+                 ["--named", "top_partners", "--param", f"city={city}", "--param", "year=2011", "--param",
+                  "network=invention.wipo.all"],
+                 [adhoc, "--network", "invention.wipo.all"]):
+        for fmt in ("table", "csv"):  # (table: the lean reader, csv: the store path)
+            code, out, err = run(capsys, "query", "-w", ws, *args, "--format", fmt)
+            assert code == 2 and out == "", (args, err)
+            assert err.splitlines()[0] == ("error: the store holds no projections of network filter "
+                                           "'invention.wipo.all' (it holds those of: all.all.all, utility.all.all)")
+            assert f"citynet metrics -w {ws} --network invention.wipo.all" in err
+    code, out, err = run(capsys, "query", "-w", ws, adhoc, "--network", "invention.wipo")
+    assert code == 2 and "'invention.wipo' is not a network filter key" in err
+
+
+def test_cli_refuses_a_city_code_of_no_city_and_parameters_no_query_takes(tmp_path, capsys):
+    """A 6-digit code that is no city (999999, a district's 320102) was sent as is: 0 rows, exit 0; now one
+    message as for a name of no city. A list parameter's fix is the list written as texts (it said
+    --param codes:str=110000, which the engine then refused in its own words); LIMIT -1, a range the library
+    declares (within_hops k: 1..30), each one message without the engine's text or the query echoed."""
+    make_ws(tmp_path)
+    assert run(capsys, "-q", "load", "-w", str(tmp_path))[0] == 0
+    ws = str(tmp_path)
+    cities = pd.read_parquet(tmp_path / "canonical" / "cities.parquet").set_index("city_code")
+    city = cities.index[0]
+    for fmt in ("json", "csv"):
+        code, out, err = run(capsys, "query", "-w", ws, "--named", "top_partners", "--param", "city=999999",
+                             "--param", "year=2011", "--format", fmt)
+        assert code == 2 and out == "" and err.splitlines() == [
+            "error: --param city=999999: no city of the city set has the code 999999",
+            "  fix: e.g. --param city=320100 or --param city=南京 (the cities: MATCH (c:City) RETURN c.city_code, "
+            "c.name_zh)"], err
+    code, out, err = run(capsys, "query", "-w", ws, "--named", "shortest_path", "--param", "city_a=320102",
+                         "--param", f"city_b={city}", "--param", "year=2011")  # 玄武区 of 南京市
+    assert code == 2 and err.splitlines() == [
+        "error: --param city_a=320102: no city of the city set has the code 320102 (it lies in 南京市, city code "
+        "320100)", "  fix: --param city_a=320100"], err
+    # a list parameter of numbers against the text city_code: the fix is the list as texts, and it works
+    two = sorted(cities.index[:2])
+    query = "MATCH (c:City) WHERE c.city_code IN $codes RETURN c.name_zh AS name ORDER BY c.city_code"
+    code, out, err = run(capsys, "query", "-w", ws, query, "--param", f"codes=[{int(two[0])},{int(two[1])}]")
+    assert code == 2 and out == ""
+    fix = f"--param \"codes=['{two[0]}','{two[1]}']\""
+    assert err.splitlines()[1] == f"  fix: give the list with texts: {fix}", err
+    code, out, err = run(capsys, "query", "-w", ws, query, *shlex.split(fix), "--format", "json")
+    assert code == 0 and json.loads(out) == [{"name": cities.loc[c, "name_zh"]} for c in two], err
+    # LIMIT -1: one message (it was the engine's runtime error and the whole library query)
+    code, out, err = run(capsys, "query", "-w", ws, "--named", "top_partners", "--param", f"city={city}",
+                         "--param", "year=2011", "--param", "limit=-1")
+    assert code == 2 and err.splitlines() == ["error: --param limit=-1: LIMIT takes a whole number of 0 or more",
+                                              "  fix: e.g. --param limit=10"], err
+    code, out, err = run(capsys, "query", "-w", ws, "MATCH (c:City) RETURN c.city_code AS c SKIP $s", "--param", "s=1.5")
+    assert code == 2 and err.startswith("error: --param s=1.5: SKIP takes a whole number of 0 or more"), err
+    code, out, err = run(capsys, "query", "-w", ws, "MATCH (c:City) RETURN c.city_code AS c ORDER BY c LIMIT $n",
+                         "--param", "n=0", "--format", "json")
+    assert code == 0 and json.loads(out) == []
+    # within_hops declares k in 1..30: 0, 31 and 1000 refused, the ends accepted
+    for k in (0, 31, 1000):
+        code, out, err = run(capsys, "query", "-w", ws, "--named", "within_hops", "--param", f"city={city}",
+                             "--param", "year=2011", "--param", f"k={k}")
+        assert code == 2 and err.splitlines() == [
+            f"error: --param k={k} is outside 1..30, the range within_hops declares for it",
+            "  fix: give k between 1 and 30"], err
+    for k in (1, 30):
+        code, out, err = run(capsys, "query", "-w", ws, "--named", "within_hops", "--param", f"city={city}",
+                             "--param", "year=2011", "--param", f"k={k}", "--format", "json")
+        assert code == 0, err
+    # an unknown type and a parameter given twice, through the command line
+    code, out, err = run(capsys, "query", "-w", ws, "MATCH (c:City {city_code: $code}) RETURN c.name_zh",
+                         "--param", "code:date=5")
+    assert code == 2 and "unknown type 'date' (the types: str, int, float, bool, json)" in err
+    code, out, err = run(capsys, "query", "-w", ws, "MATCH (c:City {city_code: $code}) RETURN c.name_zh",
+                         "--param", "code:str=1", "--param", "code:str=2")
+    assert code == 2 and "--param code is given twice" in err
 
 
 def test_cli_older_schema_version(tmp_path, capsys):
@@ -191,6 +333,22 @@ def test_cli_neo4j(tmp_path, capsys, neo4j_clean):
     assert code == 2 and "--write" in err  # refused by the READ_ACCESS session
     code, out, err = run(capsys, "query", "-w", str(tmp_path), *conn, "MATCH (c:City RETURN c")
     assert code == 2 and "MATCH (c:City RETURN c" in err and "offset" in err
+    # a query Neo4j 5.26 answers wrongly is refused on it: exit 2 like any refused query (it was 4, "store
+    # unreachable or incompatible", which scripts retry)
+    code, out, err = run(capsys, "query", "-w", str(tmp_path), *conn,
+                         "MATCH (a:Applicant) WHERE a.kind IN ['firm'] AND (true XOR a.kind IN ['x']) RETURN count(*)")
+    assert code == 2 and out == "" and "refused on the Neo4j store" in err
+    # --network binds $network of an ad-hoc query on Neo4j too (the load built the [network] filter's
+    # projections, all.all.all); a filter never projected: one message naming the store's
+    adhoc = ("MATCH (c:City)-[r:COLLABORATED {year: 2011, network: $network}]->(d:City) "
+             "RETURN count(*) AS pairs, sum(r.weight) AS patents")
+    code, out, err = run(capsys, "query", "-w", str(tmp_path), *conn, adhoc, "--network", "all.all.all",
+                         "--format", "json")
+    assert code == 0 and json.loads(out) == [dict(zip(("pairs", "patents"), _collab_by_hand(tmp_path, 2011, None),
+                                                       strict=True))], err
+    code, out, err = run(capsys, "query", "-w", str(tmp_path), *conn, adhoc, "--network", "utility.all.all")
+    assert code == 2 and out == "" and err.splitlines()[0] == (
+        "error: the store holds no projections of network filter 'utility.all.all' (it holds those of: all.all.all)")
     # nodes, relationships and paths print as the same JSON from both stores (LadybugDB's _ID, _LABEL and
     # null properties left out, a path as its nodes)
     assert run(capsys, "-q", "load", "-w", str(tmp_path))[0] == 0  # the embedded store of the same workspace

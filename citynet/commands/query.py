@@ -16,7 +16,9 @@ from citynet.commands.common import network_option, workspace_option
 from citynet.commands.load import open_ws_store, store_options
 from citynet.errors import UserError
 
-_PARAM = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?::(str|string|int|float|bool|json))?=(.*)$", re.S)
+_PARAM = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?::([A-Za-z_][A-Za-z0-9_]*))?=(.*)$", re.S)
+KINDS = ("str", "string", "int", "float", "bool", "json")
+_RANGE = re.compile(r"\((-?\d+)\.\.(-?\d+)\)")  # a library parameter's declared range: "(1..30)"
 _INT = re.compile(r"^[+-]?\d+$")
 _SINGLE_QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'")
 _FLOAT = re.compile(r"^[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?$")
@@ -67,12 +69,19 @@ def convert(value: str, kind: str | None, name: str):
 
 def parse_params(items, declared: dict[str, str] | None = None) -> dict:
     """``NAME=VALUE`` or ``NAME:TYPE=VALUE`` items → typed parameters (declared types win)."""
-    out = {}
+    out, raw = {}, {}
     for item in items:
         m = _PARAM.match(item)
         if not m:
             raise UserError(f"--param {item!r} is not NAME=VALUE", fix="e.g. --param city=320100 --param year=2015")
         name, kind, value = m.groups()
+        if kind is not None and kind not in KINDS:
+            raise UserError(f"--param {item!r}: unknown type {kind!r} (the types: {', '.join(KINDS[:1] + KINDS[2:])})",
+                            fix=f"e.g. --param {name}:str={value} or --param {name}={value} (the type inferred)")
+        if name in raw:  # the last one would win, silently
+            raise UserError(f"--param {name} is given twice ({raw[name]!r} and {item!r})",
+                            fix=f"give {name} once; a list is one value: --param \"{name}=['110000','310000']\"")
+        raw[name] = item
         kind = kind or (declared or {}).get(name)
         out[name] = convert(value, kind, name)
     return out
@@ -123,11 +132,25 @@ def _resolve(text, file, named, engine):
 
 def city_code_of(param: str, text: str) -> str:
     """The city code of a city name given for a parameter that takes a code (``--param city=南京`` or 南京市,
-    historical names too); a name of no city is one message (exit 2)."""
+    historical names too), or the code itself when it is a city of citynet's city set; a name of no city, or
+    a 6-digit code that is no city of the set (``999999``, a district's ``320102``), is one message (exit 2):
+    the query would answer 0 rows."""
     import pandas as pd
 
+    from citynet.etl.cities import city_set
     from citynet.etl.covariates import match_city_keys
 
+    if re.fullmatch(r"\d{6}", text):
+        cs = city_set()
+        names = cs.cities.set_index("city_code")["name_zh"]
+        if text in names.index:
+            return text
+        city = cs.unit_to_city.get(text)
+        within = f" (it lies in {names[city]}, city code {city})" if city in names.index else ""
+        raise UserError(f"--param {param}={text}: no city of the city set has the code {text}{within}",
+                        fix=f"--param {param}={city}" if within else
+                        f"e.g. --param {param}=320100 or --param {param}=南京 (the cities: "
+                        "MATCH (c:City) RETURN c.city_code, c.name_zh)")
     code = match_city_keys(None, pd.Series([text])).iloc[0]
     if not isinstance(code, str):
         raise UserError(f"--param {param}={text!r} is neither a 6-digit city code nor the name of a city",
@@ -211,34 +234,40 @@ def rows_of(df) -> list[dict]:
 Examples:
   citynet query -w ws "MATCH (c:City) RETURN count(*) AS cities"
   citynet query -w ws "MATCH (c:City {city_code: \\$code}) RETURN c.name_zh" --param code:str=320100
-  citynet query -w ws "MATCH (c:City)-[r:COLLABORATED {year: 2018, network: \\$network}]->(d:City) RETURN c.city_code AS a, c.name_zh AS city_a, d.city_code AS b, d.name_zh AS city_b, r.weight AS weight ORDER BY weight DESC, a, b LIMIT 10" --param network=invention.wipo.all
+  citynet query -w ws "MATCH (c:City)-[r:COLLABORATED {year: 2018, network: \\$network}]->(d:City) RETURN c.city_code AS a, c.name_zh AS city_a, d.city_code AS b, d.name_zh AS city_b, r.weight AS weight ORDER BY weight DESC, a, b LIMIT 10" --network invention.wipo.all
   citynet query -w ws --named top_partners --param city=320100 --param year=2015
   citynet query -w ws --named shortest_path --param city_a=110000 --param city_b=440300 --param year=2018 --format json
   citynet query -w ws --file cypher/queries/partner_churn.cypher --param city=320100 --param year_a=2014 --param year_b=2015 --format csv
   citynet query -w ws --write "MATCH (c:City {city_code: '320100'}) SET c.tier = '1'"
-  citynet query -w ws --named top_partners --param city=320100 --param year=2015 --network invention.y02.granted
+  citynet query -w ws --named top_partners --param city=320100 --param year=2015 --network invention.wipo.all
   citynet query --list
 \b
---param NAME=VALUE is typed: 5 int, 1.5 float, true/false bool, null, [1,2] or {"a":1} JSON,
-"text" or text string; force a type with NAME:str=..., NAME:int=..., NAME:float=..., NAME:bool=...,
-NAME:json=... (library queries declare their parameter types). Values are always sent as query
-parameters, never pasted into the Cypher text. Without --write, only MATCH/OPTIONAL MATCH/WITH/
-UNWIND/RETURN and catalogue procedures run: files, URLs, settings, transactions, users and
-maintenance (LOAD CSV, LOAD FROM, COPY TO, EXPORT, CHECKPOINT, SHOW, TERMINATE, ...) are refused
-(docs/reliability.md); the engines refuse writes too (Neo4j: read-access sessions; LadybugDB: a
-read-only database). Library queries over the yearly projections take the network filter as the
-parameter network (default: --network, else the workspace's [network] filter). Exit 2 for a Cypher
-syntax error or a query refused without --write. Exit 4 when the store is busy (a load, a metrics run or
-another --write query is writing it: retry when it has finished) or its last load did not finish (run
-citynet load). A --write query holds the store's writer lock while it runs, so a load or metrics
-started meanwhile is refused the same way. Both stores give Neo4j's rows: on the embedded
-store a query is rewritten where LadybugDB's semantics differ (relationship uniqueness, sum and
-collect of nothing, positions from 0, a text joined to null, IN a list holding nulls, ORDER BY an
-alias named like a variable, label tests, an aggregate after a DISTINCT one, column names, dates,
-EXISTS/COUNT subqueries) or refused with the construct and the rewrite (variable-length paths
-outside SHORTEST, shortestPath(), CALL/COLLECT subqueries, pattern and list comprehensions);
-on Neo4j, a query that Neo4j 5.26 itself answers wrongly (a term tested by IN twice, once inside an
-XOR, comparison, CASE or function) is refused with a writing it answers right; see docs/cypher.md.""",
+--param NAME=VALUE is typed: 5 int, 1.5 float, true/false bool, null, [1,2] or {"a":1} JSON, "text"
+or text string; force a type with NAME:str=..., NAME:int=..., NAME:float=..., NAME:bool=...,
+NAME:json=... (library queries declare their parameter types); a parameter given twice, or an
+unknown type, is refused. Values are always sent as query parameters, never pasted into the Cypher
+text. Without --write, only MATCH/OPTIONAL MATCH/WITH/UNWIND/RETURN and catalogue procedures run:
+files, URLs, settings, transactions, users and maintenance (LOAD CSV, LOAD FROM, COPY TO, EXPORT,
+CHECKPOINT, SHOW, TERMINATE, ...) are refused (docs/reliability.md); the engines refuse writes too
+(Neo4j: read-access sessions; LadybugDB: a read-only database). $network, in a library query over
+the yearly projections or in your own, is the network filter key of --network (default: the
+workspace's [network] filter); --network on a query without $network is refused (it would change
+nothing), so is a filter whose projections the store does not hold (citynet metrics --network KEY
+builds them). A city parameter of a library query takes a code or a name of the city set; another is
+refused rather than answering 0 rows; so is a value outside the range the library declares
+(within_hops k: 1..30) and a negative LIMIT. Exit 2 for a Cypher syntax error, a query refused
+without --write, or one refused because the two stores would answer it differently (below). Exit 4
+when the store is busy (a load, a metrics run or another --write query is writing it: retry when it
+has finished) or its last load did not finish (run citynet load). A --write query holds the store's
+writer lock while it runs, so a load or metrics started meanwhile is refused the same way. Both
+stores give Neo4j's rows: on the embedded store a query is rewritten where LadybugDB's semantics
+differ (relationship uniqueness, sum and collect of nothing, positions from 0, a text joined to
+null, IN a list holding nulls, ORDER BY an alias named like a variable, label tests, an aggregate
+after a DISTINCT one, column names, dates, EXISTS/COUNT subqueries) or refused with the construct
+and the rewrite (variable-length paths outside SHORTEST, shortestPath(), CALL/COLLECT subqueries,
+pattern and list comprehensions); on Neo4j, a query that Neo4j 5.26 itself answers wrongly (a term
+tested by IN twice, once inside an XOR, comparison, CASE or function) is refused with a writing it
+answers right; see docs/cypher.md.""",
 )
 @workspace_option()
 @click.argument("text", required=False)
@@ -277,40 +306,53 @@ def command(ws, text, params, file, named, list_, fmt, write, network, backend, 
         takes = ", ".join(declared or used) or "none"
         raise UserError(f"the query has no parameter {', '.join('$' + u for u in unknown)} (its parameters: {takes})",
                         fix="check the name (citynet query --list shows the library queries' parameters)")
+    nets = _network_params(header, used, declared)
+    if network is not None:
+        _check_network_option(network, nets, values, named)
     missing = []
     for p in header:
-        if p.name in values:
+        if p.name in values or p.name in nets:
             continue
-        if p.default == "@network":
-            if network:
-                from citynet.workspace import parse_network_key
-
-                parse_network_key(network)
-            values[p.name] = network or ws.default_network
-        elif p.default is not None:
+        if p.default is not None:
             values[p.name] = convert(p.default, declared[p.name], p.name)
         else:
             missing.append(p.name)
     if missing:
         raise UserError(f"missing parameters: {', '.join(missing)}",
                         fix=" ".join(f"--param {m}=VALUE" for m in missing))
-    for p in header:  # a city name where the query takes a city code matched nothing: "0 rows", silently
+    for name in nets:  # $network: --network, else the workspace's filter (as every command's --network)
+        if name not in values:
+            values[name] = network or ws.default_network
+    filters = _filter_keys(nets, values)
+    codes = []  # a city name or code that is no city: "0 rows", silently
+    for p in header:
         value = values.get(p.name)
-        if p.doc.lower().startswith("city code") and isinstance(value, str) and not re.fullmatch(r"\d{6}", value):
-            values[p.name] = city_code_of(p.name, value)
+        if p.doc.lower().startswith("city code") and isinstance(value, str):
+            if re.fullmatch(r"\d{6}", value) and not write:
+                codes.append((p.name, value))  # checked when no row comes back (the city set takes pandas)
+            else:
+                values[p.name] = city_code_of(p.name, value)
+    _check_ranges(header, values, named or file)
+    _check_skip_limit(body, values)
     if engine == "embedded" and not write and fmt != "csv":
         from citynet.graph.lean import (
             query_rows,  # no pandas, no store layer: the same checks, in a fraction of a second
         )
 
-        lean = query_rows(ws.store, body, values, ws.root)
-        if lean is not None:
-            columns, rows = lean
-            if fmt == "json":
-                click.echo(json.dumps(records(columns, rows), ensure_ascii=False, indent=2))
-            else:
-                _print_table(columns, records(columns, rows))
-            return
+        built = _lean_built_filters(ws) if filters else []
+        if built is not None:
+            _require_projections(ws, filters, built)
+            lean = query_rows(ws.store, body, values, ws.root)
+            if lean is not None:
+                columns, rows = lean
+                if not rows:
+                    for name, code in codes:
+                        city_code_of(name, code)
+                if fmt == "json":
+                    click.echo(json.dumps(records(columns, rows), ensure_ascii=False, indent=2))
+                else:
+                    _print_table(columns, records(columns, rows))
+                return
     with open_ws_store(ws, backend, uri, user, password, read_only=not write) as store:
         store.ensure_schema()
         from citynet.graph import lifecycle
@@ -318,16 +360,124 @@ def command(ws, text, params, file, named, list_, fmt, write, network, backend, 
         if write:  # a writer like load and metrics: a complete store, and the store's writer lock while it runs
             lifecycle.check_complete(store, ws.root)
             with lifecycle.writing(store, "citynet query --write", record=False):
+                if filters:
+                    _require_projections(ws, filters, store._built_filters())
                 df = store.query(body, values, write=True)
         else:
             with lifecycle.reading(store, ws.root):  # a complete store, not changed while read (graph/lifecycle.py)
+                if filters:
+                    _require_projections(ws, filters, store._built_filters())
                 df = store.query(body, values, write=False)
+    if df.empty:
+        for name, code in codes:
+            city_code_of(name, code)
     if fmt == "json":
         click.echo(json.dumps(rows_of(df), ensure_ascii=False, indent=2))
     elif fmt == "csv":
         _csv_cells(df).to_csv(sys.stdout, index=False)
     else:
         _table(df)
+
+
+def _network_params(header, used: list[str], declared: dict) -> list[str]:
+    """The parameters that take the network filter's key: a library query's declared ``@network`` ones, else
+    ``$network`` of a query that uses it (ad hoc, or a file without a header)."""
+    nets = [p.name for p in header if p.default == "@network"]
+    if not nets and "network" in used and "network" not in declared:
+        nets = ["network"]
+    return nets
+
+
+def _check_network_option(network: str, nets: list[str], values: dict, named: str | None) -> None:
+    """``--network KEY`` sets ``$network``: a query that does not use it would answer the same rows for every
+    KEY (an unfiltered ``COLLABORATED`` sums every stored filter's edges), so --network is refused there; given
+    with ``--param network=…`` too, one of them would be ignored."""
+    from citynet.workspace import parse_network_key
+
+    if not nets:
+        raise UserError("--network only applies to queries that use $network; this query does not, so --network "
+                        "would change nothing (and an unfiltered COLLABORATED holds the edges of every stored filter)",
+                        fix=f"drop --network ({named} takes no network filter)" if named else
+                        "drop --network, or filter on it in the query: [r:COLLABORATED {year: 2018, network: $network}]")
+    both = [n for n in nets if n in values]
+    if both:
+        raise UserError(f"the network filter is given twice: --network {network} and --param {both[0]}="
+                        f"{values[both[0]]}", fix="give one of them")
+    parse_network_key(network)
+
+
+def _filter_keys(nets: list[str], values: dict) -> list[str]:
+    """The network filter keys the query is given (each one checked as a key: one message, exit 2)."""
+    from citynet.workspace import parse_network_key
+
+    keys = []
+    for name in nets:
+        value = values.get(name)
+        for key in value if isinstance(value, list) else [value]:
+            if not isinstance(key, str):
+                raise UserError(f"--param {name}={key!r} is not a network filter key",
+                                fix="e.g. --network invention.wipo.all (the filter keys: "
+                                    "MATCH ()-[r:COLLABORATED]->() RETURN DISTINCT r.network)")
+            parse_network_key(key)
+            if key not in keys:
+                keys.append(key)
+    return keys
+
+
+def _lean_built_filters(ws) -> list[str] | None:
+    """The filters whose projections the embedded store holds (its ``projection:KEY`` meta data), read by
+    the lean reader; None when it cannot tell (the store path then reads them, or gives the precise error)."""
+    from citynet import cypher
+    from citynet.graph.lean import query_rows
+
+    (statement,) = cypher.blocks("load", "embedded")["meta_with_prefix"]
+    got = query_rows(ws.store, statement, {"prefix": "projection:"}, ws.root)
+    if got is None:
+        return None
+    columns, rows = got
+    return [str(row[columns.index("key")]).split(":", 1)[1] for row in rows]
+
+
+def _require_projections(ws, keys: list[str], built: list[str]) -> None:
+    """A filter whose yearly projections were never built answers every query with 0 rows: one message
+    naming the filters the store holds (exit 2, as metrics/export/fit refuse a filter never computed)."""
+    for key in keys:
+        if key not in built:
+            held = ", ".join(sorted(built)) or "none yet"
+            raise UserError(f"the store holds no projections of network filter {key!r} (it holds those of: {held})",
+                            fix=f"compute them with `citynet metrics -w {ws.root} --network {key}`, or query one of "
+                                "those (--network KEY)")
+
+
+def _check_ranges(header, values: dict, query: str | None) -> None:
+    """A library parameter outside the range its header declares (``k`` of within_hops: ``(1..30)``; the
+    query's paths are at most 30 hops long, so ``k=1000`` would answer as ``k=30`` without a word)."""
+    for p in header:
+        m = _RANGE.search(p.doc)
+        value = values.get(p.name)
+        if not m or TYPE_ALIASES.get(p.type.upper()) != "int" or isinstance(value, bool) \
+                or not isinstance(value, int):
+            continue
+        low, high = int(m.group(1)), int(m.group(2))
+        if not low <= value <= high:
+            raise UserError(f"--param {p.name}={value} is outside {low}..{high}, the range {query} declares for it",
+                            fix=f"give {p.name} between {low} and {high}")
+
+
+def _check_skip_limit(body: str, values: dict) -> None:
+    """``SKIP $p`` / ``LIMIT $p`` with a value that is not a whole number of 0 or more: one message, not the
+    engine's runtime error followed by the whole query."""
+    from citynet.graph.readonly import _tokens
+
+    toks = _tokens(body)
+    for i, (kind, text) in enumerate(toks[:-1]):
+        if kind != "word" or text.upper() not in ("SKIP", "LIMIT") or toks[i + 1][0] != "param":
+            continue
+        name = toks[i + 1][1][1:].strip("`")
+        value = values.get(name)
+        if name in values and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            raise UserError(f"--param {name}={json.dumps(value, ensure_ascii=False)}: {text.upper()} takes a whole "
+                            "number of 0 or more", fix=f"e.g. --param {name}=10")
 
 
 def _csv_cells(df):
