@@ -400,14 +400,34 @@ class Workspace:
             raise UserError(f"{self.config_path} [network]: {exc}", fix="correct the [network] settings") from exc
 
     def panel(self, name: str, network: str | None = None) -> Path:
-        """``city-year`` → ``metrics/city_year.parquet`` (the default filter's panels), or
-        ``metrics/<key>/city_year.parquet`` for the filter ``network`` (default: ``self.network``)
-        when it is not the workspace's default."""
-        key = network or self.network
+        """The panel file ``name`` (``city-year``) of the filter ``network`` (default: ``self.network``, else the
+        workspace's filter): ``metrics/<key>/city_year.parquet``, where ``citynet metrics`` writes every filter's
+        panels. For the workspace's filter, a workspace without that folder (written before it existed) has
+        them in ``metrics/city_year.parquet``, the copy ``metrics`` keeps of the default filter's panels — read
+        only when its metadata names that filter: after ``[network]`` was changed and changed back, the copy
+        can hold another filter's panels until ``metrics`` runs again."""
+        key = network or self.network or self.default_network
         file = f"{name.replace('-', '_')}.parquet"
-        if key is None or key == self.default_network:
+        own = self.metrics / key / file
+        if key == self.default_network and not own.exists() and self.copy_network(file) in (key, None):
             return self.metrics / file
-        return self.metrics / key / file
+        return own
+
+    def copy_network(self, file: str) -> str | None:
+        """The filter key in the metadata of ``metrics/<file>`` (the default filter's copy); ``""`` when the file
+        is missing or unreadable, None when it names no filter (an older workspace's)."""
+        import json
+
+        import pyarrow.parquet as pq
+
+        try:
+            meta = (pq.read_schema(self.metrics / file).metadata or {}).get(b"citynet")
+        except (OSError, ValueError):
+            return ""
+        try:
+            return json.loads(meta).get("network") if meta else None
+        except (ValueError, AttributeError):
+            return None
 
     def filter_panel(self, name: str, network: str) -> Path:
         """``metrics/<key>/<name>.parquet``: where ``citynet metrics`` writes every filter's panels."""
@@ -416,7 +436,7 @@ class Workspace:
     def computed_networks(self) -> list[str]:
         """Keys of the filters whose panels exist in ``metrics/`` (the default one included)."""
         keys = {p.parent.name for p in self.metrics.glob("*/city_year.parquet")}
-        if (self.metrics / "city_year.parquet").exists():
+        if self.panel("city_year", self.default_network).exists():
             keys.add(self.default_network)
         return sorted(keys)
 
@@ -432,11 +452,6 @@ class Workspace:
         if (require or explicit) and not self.panel("city_year", key).exists():
             have = self.computed_networks()
             fix = f"run `citynet metrics -w {self.root} {network_flags(key)}`"
-            if key == default and self.filter_panel("city_year", key).exists():
-                # metrics/<key>/ holds them, metrics/*.parquet (the default filter's, which commands read) not
-                raise UserError(f"{self.panel('city_year', key)} is missing: the panels of the workspace's network "
-                                f"filter {key!r} are read from there (only their copy in {self.metrics / key} is left)",
-                                fix=fix + " (it writes both)")
             listed = ", ".join(have) if have else "none yet"
             raise UserError(f"no panels of network filter {key!r} in {self.metrics} (computed: {listed})", fix=fix)
         self.network = None if key == default else key

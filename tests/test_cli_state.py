@@ -280,6 +280,47 @@ def test_run_is_make_style(raw, tmp_path, capsys):
     assert run(capsys, "run", "-w", w, "--dry-run")[0] == 0
 
 
+def test_a_filter_changed_and_changed_back_reads_its_own_panels(raw, tmp_path, capsys):
+    """``[network]`` set to another kind, ``metrics`` run, set back: ``metrics/*.parquet`` (the copy of the
+    default filter's panels) then held the other filter's, and export, fit, map and report read them — even
+    ``export --network`` of the right key — while ``run`` said "inputs unchanged". Now the commands read
+    ``metrics/<key>/`` (what the right filter's metrics wrote, compared cell by cell) and ``run`` computes
+    the default filter again, which restores the copy."""
+    import pyarrow.parquet as pq
+
+    w = tmp_path / "study"
+    assert run(capsys, "-q", "init", "-w", w)[0] == 0
+    shutil.copytree(raw / "A" / "raw", w / "raw")
+    config = w / "citynet.toml"
+    invention = config.read_text(encoding="utf-8")
+    assert 'kind = "invention"' in invention
+    assert run(capsys, "-q", "run", "-w", w)[0] == 0
+    right = pd.read_parquet(w / "metrics" / "invention.wipo.all" / "city_year.parquet")
+    config.write_text(invention.replace('kind = "invention"', 'kind = "utility"'), encoding="utf-8")
+    assert run(capsys, "-q", "metrics", "-w", w)[0] == 0
+    config.write_text(invention, encoding="utf-8")
+
+    def network_of(path):
+        return json.loads(pq.read_schema(path).metadata[b"citynet"])["network"]
+
+    assert network_of(w / "metrics" / "city_year.parquet") == "utility.wipo.all"  # the stale copy
+    for extra in ([], ["--network", "invention.wipo.all"]):
+        out = tmp_path / f"cy{len(extra)}.parquet"
+        assert run(capsys, "-q", "export", "-w", w, "--panel", "city-year", "--out", out, *extra)[0] == 0
+        got = pd.read_parquet(out)
+        assert got["green_patents"].sum() == right["green_patents"].sum()
+        assert network_of(out) == "invention.wipo.all"
+    code, _, err = run(capsys, "run", "-w", w)
+    assert code == 0, err
+    last = {r["stage"]: r for r in json.loads((w / ".citynet-run.json").read_text(encoding="utf-8"))["last_run"]}
+    assert last["metrics invention.wipo.all"]["result"] == "ran"
+    assert "hold the panels of utility.wipo.all" in last["metrics invention.wipo.all"]["why"]
+    assert network_of(w / "metrics" / "city_year.parquet") == "invention.wipo.all"
+    assert run(capsys, "-q", "run", "-w", w)[0] == 0
+    last = {r["stage"]: r for r in json.loads((w / ".citynet-run.json").read_text(encoding="utf-8"))["last_run"]}
+    assert last["metrics invention.wipo.all"]["result"] == "skipped"
+
+
 # --- Targets: lazy imports -----------------------------------------------------------------------
 def test_query_path_does_not_import_the_neo4j_driver(ws):
     """``citynet query`` on the embedded store, run for real in a fresh interpreter, never imports the

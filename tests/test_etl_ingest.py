@@ -560,9 +560,9 @@ def test_unknown_encoding_is_a_usage_error(tmp_path, export, capsys):
 def test_transfer_file_given_as_export_and_the_reverse_say_so(tmp_path, export, capsys):
     """A transfer file given as the patent export (or an export given with --transfers) stopped with 'unrecognised
     header layout' and a [columns] mapping to write; the message now says which option the file belongs to."""
-    from citynet.cli import main
-
     import shutil
+
+    from citynet.cli import main
 
     transfers = write_transfers(tmp_path / "转让.csv")
     copy = Path(shutil.copy(export, tmp_path / "export_copy.csv"))  # (the same path twice is its own message)

@@ -31,6 +31,7 @@ class Stage:
     key: str  # SHA-256 of the stage's inputs
     output: Path | None  # must exist for the stage to be skipped
     action: object  # () -> None
+    stale: object = None  # () -> why the output is out of date whatever its inputs (None: it is not)
 
 
 def _hash_files(h, paths) -> None:
@@ -146,7 +147,13 @@ def plan(ws, ctx) -> list[Stage]:
                        year_basis=None, network_key=key, backend=None, uri=None,
                        rebuild_projections=key != default)
 
-        stages.append(Stage(f"metrics {key}", k_metrics, ws.filter_panel("city_year", key), do_metrics))
+        def other_copy(key=key):
+            """``metrics/*.parquet`` hold another filter's panels (``[network]`` changed, then changed back)."""
+            held = ws.copy_network("city_year.parquet")
+            return f"metrics/*.parquet hold the panels of {held}" if held and held != key else None
+
+        stages.append(Stage(f"metrics {key}", k_metrics, ws.filter_panel("city_year", key), do_metrics,
+                            other_copy if key == default else None))
 
     for spec, net in _spec_entries(ws):
         key = net or default
@@ -223,6 +230,8 @@ def command(ctx, ws, dry_run, force):
             why = "inputs changed"
         elif stage.output is not None and not Path(stage.output).exists():
             why = "output missing"
+        elif stage.stale is not None and (reason := stage.stale()):
+            why = reason
         else:
             summary.append((stage.name, "skipped", "inputs unchanged"))
             continue
