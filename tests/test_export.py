@@ -267,3 +267,32 @@ def test_xlsx_beyond_excels_rows_is_refused(ws, tmp_path, monkeypatch):
     with pytest.raises(UserError, match="the panel has 674 rows; an Excel sheet holds 9$"):
         export_panel(ws, "city-year", "xlsx", tmp_path / "big.xlsx")
     assert not list(tmp_path.glob("*big*"))
+
+
+@pytest.mark.parametrize("target", ["citynet.toml", "raw/p.csv", "metrics/network_year.parquet",
+                                    "canonical/new.csv", "store/x.csv", ".citynet/x.csv"])
+def test_an_output_onto_the_workspaces_own_files_is_refused(tmp_path, capsys, target):
+    """``export --out`` (and ``map``/``report --out``) onto the workspace's settings, an ``[inputs]`` file or
+    into the folders citynet writes and checks replaced them without a word (an export over citynet.toml broke
+    every later command): one message, exit 2, the file as it was. results/ and other folders are fine."""
+    from tests.cli import invoke
+
+    w = Workspace.open(tmp_path / "ws", create=True)
+    e = pd.DataFrame([("collab", 2010, BJ, TJ, 2)], columns=["network", "year", "src", "dst", "weight"])
+    run_metrics(w, NetworkFilter(), store=TableStore(e, pd.DataFrame({"city_code": [BJ], "year": [2010],
+                                                                      "green_patents": [1]})))
+    (w.root / "raw").mkdir()
+    (w.root / "raw" / "p.csv").write_text("申请号\n", encoding="utf-8")
+    (w.root / "citynet.toml").write_text('[inputs]\npatents = ["raw/p.csv"]\n', encoding="utf-8")
+    path = w.root / target
+    before = path.read_bytes() if path.exists() else None
+    fmt = "parquet" if target.endswith(".parquet") else "csv"
+    code, _, err = invoke(capsys, "export", "-w", w.root, "--panel", "network-year", "--format", fmt, "--out", path)
+    assert code == 2 and err.count("error:") == 1 and "would " in err, err
+    assert (path.read_bytes() if path.exists() else None) == before
+    if target == "citynet.toml":
+        code, _, err = invoke(capsys, "report", "-w", w.root, "--out", w.root / "metrics" / "r.html")
+        assert code == 2 and "would write into the workspace's metrics/" in err, err
+    for ok in (w.root / "results" / "ny.csv", tmp_path / "ny.csv"):
+        ok.parent.mkdir(exist_ok=True)
+        assert invoke(capsys, "export", "-w", w.root, "--panel", "network-year", "--out", ok)[0] == 0

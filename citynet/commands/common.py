@@ -40,15 +40,18 @@ def network_option(f):
     )(f)
 
 
-def ensure_output(path, what: str = "output file"):
+def ensure_output(path, what: str = "output file", ws=None):
     """Check that ``path`` can be written (its folder exists, is a folder and is writable) before any
-    work: one message and exit 2 otherwise. Folders are never created here."""
+    work: one message and exit 2 otherwise. Folders are never created here. With ``ws``, a file of the
+    workspace itself (:func:`workspace_file`) is refused too."""
     import os
     from pathlib import Path
 
     from citynet.errors import UserError
 
     path = Path(path).expanduser()
+    if ws is not None and (own := workspace_file(ws, path)):
+        raise UserError(f"{what} {path} would {own}", fix="write it elsewhere, e.g. into the workspace's results/")
     parent = path.parent if str(path.parent) else Path(".")
     if path.is_dir():
         raise UserError(f"{what} {path} is a folder", fix="give a file name, e.g. --out results/panel.dta")
@@ -66,6 +69,30 @@ def ensure_output(path, what: str = "output file"):
     if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
         raise UserError(f"cannot write {what} {path}: {_denied(parent)}", fix="choose a writable location")
     return path
+
+
+def workspace_file(ws, path) -> str | None:
+    """What writing ``path`` would do when it is one of the workspace's own files: its settings (``citynet.toml``), its
+    ``[inputs]`` files, or a file of the folders the commands write and check (canonical tables, quarantine,
+    reports, store, metrics panels, the publication state); None otherwise (``results/`` is the outputs')."""
+    from pathlib import Path
+
+    target = Path(path).expanduser().resolve()
+    root = Path(ws.root).resolve()
+    if target == Path(ws.config_path).resolve():
+        return "overwrite the workspace's settings"
+    for folder in (ws.canonical, ws.quarantine, ws.reports, ws.store, ws.metrics, Path(ws.root) / ".citynet"):
+        folder = Path(folder).resolve()
+        if target == folder or folder in target.parents:
+            name = folder.relative_to(root) if root in folder.parents else folder
+            return f"write into the workspace's {name}/, whose files citynet writes and checks"
+    inputs = ws.settings.get("inputs", {}) or {}
+    for kind in ("patents", "transfers", "covariates"):
+        listed = inputs.get(kind) or []
+        for item in [listed] if isinstance(listed, str) else listed:
+            if isinstance(item, str) and (Path(item) if Path(item).is_absolute() else root / item).resolve() == target:
+                return f"overwrite an input file of citynet.toml [inputs] {kind}"
+    return None
 
 
 def _denied(folder) -> str:

@@ -48,7 +48,7 @@ def command(ctx, ws, panel, fmt, out, network, no_covariates, no_bom):
     if no_bom and (fmt or out.suffix.lower().lstrip(".")) != "csv":
         raise UserError("--no-bom is for a CSV export (Parquet and Stata files have no byte order mark)",
                         fix="drop --no-bom, or export --format csv")
-    ensure_output(out, "export file")
+    ensure_output(out, "export file", ws)
     ws.select_network(network)
     from citynet.commands.common import progress_bars
 

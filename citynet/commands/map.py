@@ -56,7 +56,7 @@ def command(ctx, ws, var, edges, years, network, k, out):
         raise UserError("give one of --var VAR (choropleth) or --edges NETWORK (network map)",
                         fix="e.g. citynet map --var collab_degree --year 2020")
     if out is not None:  # its folder must exist, as for export and report (docs/configuration.md §6)
-        out = ensure_output(maps.figure_path(out), "map file")
+        out = ensure_output(maps.figure_path(out), "map file", ws)
     if edges:
         dy = read_panel(panel_path(ws, "dyad_year", network))
         col = {"collab": "collab", "transfer": "transfer_ab", "citation": "citations_ab"}[edges]
