@@ -129,6 +129,17 @@ def _mapped(path: Path, open_at, headers_of, fields, required, one_of, mapping, 
     return _mapped(path, open_at, headers_of, fields, required, one_of, mapping, opts, section, found)
 
 
+def _repeated_headers(cols: dict[str, str], headers: list[str]) -> dict[str, list[str]]:
+    """The fields read from a header the file repeats: ``{field: [header, "header (2)", …]}`` — the first column
+    is read, the others (renamed by ``readers.unique_headers``) are not, unless ``[columns]`` names one."""
+    out = {}
+    for fld, header in cols.items():
+        again = [h for h in headers if re.fullmatch(re.escape(header) + r" \(\d+\)", h)]
+        if again:
+            out[fld] = [header, *again]
+    return out
+
+
 _ESCAPED_BYTE = re.compile(r"\\x([89a-f][0-9a-f])")  # a byte the encoding could not decode, as readers show it
 
 
@@ -310,7 +321,9 @@ def _stream_patent_file(path: Path, state: stream.State, opts: IngestOptions, se
     state.meta["next_file"] = file_no + 1
     state.meta["next_pos"] = pos
     steps.current = (steps.current[0], rows_read, steps.current[2])  # rows known once read
+    repeated = _repeated_headers(cols, headers)
     return {"file": str(path), "kind": "patents", "dialect": detect_dialect(headers), "encoding": raw.encoding,
+            **({"repeated_headers": repeated} if repeated else {}),
             "rows_read": rows_read, **({"header_row": raw.header_row} if raw.header_row > 1 else {})}
 
 
@@ -649,7 +662,11 @@ def _ingest(ws, patent_files, transfer_files, covariate_files, opts, progress, j
         state, "patents", dups, stream.SUMMARY_SCHEMA, None, columns=stream.SUMMARY_COLUMNS))
     if summary["count"] == 0:
         take_duplicate_rows()
-        raise q_pat.nothing_loaded([f["file"] for f in files_report if f["kind"] == "patents"])
+        entries = [f for f in files_report if f["kind"] == "patents"]
+        raise q_pat.nothing_loaded([f["file"] for f in entries], note="".join(
+            f"; {Path(f['file']).name} names {cols[0]!r} {len(cols)} times and its first column was read as {fld} "
+            f"(another: citynet.toml [columns] {fld} = {json.dumps(cols[1], ensure_ascii=False)})"
+            for f in entries for fld, cols in f.get("repeated_headers", {}).items()))
 
     transfers, transfer_names, transfer_addr = _no_transfers()
     if tr_job is not None:

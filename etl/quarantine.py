@@ -98,8 +98,9 @@ class Quarantine:
             f: g["reason_code"].value_counts().sort_index().to_dict() for f, g in t.groupby("source_file", sort=True)
         }
 
-    def nothing_loaded(self, files: list[str], what: str = "patent") -> DataError:
-        """The refusal when no record of any input file could be loaded: the reasons, summarised."""
+    def nothing_loaded(self, files: list[str], what: str = "patent", note: str = "") -> DataError:
+        """The refusal when no record of any input file could be loaded: the reasons, summarised (``note``
+        added after them)."""
         t = self.table()
         counts = t["reason_code"].value_counts() if len(t) else pd.Series(dtype="int64")
         reasons = ", ".join(f"{k} {v:,}" for k, v in counts.head(3).items()) or "no records"
@@ -111,7 +112,7 @@ class Quarantine:
             first = f"; first: {Path(str(r['source_file'])).name} row {int(r['source_row'])} ({r['reason_code']})"
         names = ", ".join(Path(f).name for f in files[:3]) + (f" and {len(files) - 3:,} more" if len(files) > 3 else "")
         return DataError(
-            f"no {what} record of {names} could be loaded ({reasons}){first}",
+            f"no {what} record of {names} could be loaded ({reasons}){first}{note}",
             fix="check that the file is the patent export and its header row names the columns "
                 "(map other names in citynet.toml [columns])",
         )

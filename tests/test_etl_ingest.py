@@ -720,3 +720,33 @@ def test_a_pipe_delimited_export_is_read(tmp_path):
     assert len(a) == 2
     pd.testing.assert_frame_equal(a.drop(columns=["source_file"], errors="ignore"),
                                   b.drop(columns=["source_file"], errors="ignore"))
+
+
+def test_a_repeated_header_says_which_column_is_read(tmp_path, capsys):
+    """Two columns named 申请人: the first was read and the second dropped without a word (and when only the
+    second held names, the refusal did not say why). Now a warning names both and the mapping that reads the
+    other, which then works; the refusal says it too."""
+    import json
+
+    from tests.cli import invoke
+
+    numbers = [f"CN{d}.{app_number_check_digit(d)}" for d in ("201510000001", "201510000002")]
+    head = "申请号,申请日,申请人,申请人地址,分类号,申请人\n"
+    both = tmp_path / "both.csv"
+    both.write_text(head + "".join(f"{n},2015-01-02,甲公司,江苏省南京市玄武区,H01L 31/00,乙公司\n" for n in numbers), encoding="utf-8")
+    code, _, err = invoke(capsys, "ingest", "-w", tmp_path / "w1", both)
+    assert code == 0, err
+    line = " ".join(err.split())
+    assert ("names '申请人' 2 times: the first column is read as applicants, the others ('申请人 (2)') are not. "
+            'To read another: citynet.toml [columns] applicants = "申请人 (2)"') in line, line
+    rep = json.loads((tmp_path / "w1" / "reports" / "ingest.json").read_text(encoding="utf-8"))
+    assert rep["files"][0]["repeated_headers"] == {"applicants": ["申请人", "申请人 (2)"]}
+    second = tmp_path / "second.csv"
+    second.write_text(head + "".join(f"{n},2015-01-02,,江苏省南京市玄武区,H01L 31/00,乙公司\n" for n in numbers), encoding="utf-8")
+    code, _, err = invoke(capsys, "ingest", "-w", tmp_path / "w2", second)
+    assert code == 3 and "second.csv names '申请人' 2 times and its first column was read as applicants" in " ".join(err.split())
+    (tmp_path / "w3").mkdir()
+    (tmp_path / "w3" / "citynet.toml").write_text('[columns]\napplicants = "申请人 (2)"\n', encoding="utf-8")
+    assert invoke(capsys, "ingest", "-w", tmp_path / "w3", second)[0] == 0
+    names = pd.read_parquet(tmp_path / "w3" / "canonical" / "applicants.parquet")["name"].tolist()
+    assert names == ["乙公司"]

@@ -254,6 +254,8 @@ def _as_list(value) -> list:
 
 
 def _summary(console, ws, report: dict) -> None:
+    import json
+
     from rich.table import Table
 
     t = Table(title="ingest", show_lines=False)
@@ -276,6 +278,12 @@ def _summary(console, ws, report: dict) -> None:
             f"addresses: {st.get('city', 0):,} to a city, {st.get('ambiguous', 0):,} ambiguous (not guessed); "
             f"name variants merged: {h.get('names_merged', 0):,} of {h.get('names', 0):,} names"
         )
+    for f in report["files"]:  # a repeated header: its first column is read, the others are not
+        for fld, cols in f.get("repeated_headers", {}).items():
+            console.print(f"warning: {Path(f['file']).name} names {cols[0]!r} {len(cols)} times: the first column "
+                          f"is read as {fld}, the others ({', '.join(map(repr, cols[1:]))}) are not. To read another: "
+                          f"citynet.toml [columns] {fld} = {json.dumps(cols[1], ensure_ascii=False)}", markup=False,
+                          highlight=False, soft_wrap=True, style="yellow")
     for cov in report.get("covariates", []):  # cells and columns that are not numbers: said, never dropped silently
         name = Path(cov["file"]).name
         if cov.get("not_numbers"):
