@@ -30,6 +30,7 @@ import unicodedata
 from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
 import pandas as pd
 from citynet.etl.cities import HISTORICAL_NAMES, city_set
 from citynet.etl.formula_words import FORMULA_FUNCTIONS
@@ -74,10 +75,10 @@ def to_numbers(col: pd.Series) -> Numbers:
     num = pd.to_numeric(col, errors="coerce")
     none = pd.Series(False, index=col.index)
     if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
-        return Numbers(num, none, none, none)
+        return _finite(Numbers(num, none, none, none))
     retry = num.isna() & col.notna()
     if not retry.any():
-        return Numbers(num, retry, none, none)
+        return _finite(Numbers(num, retry, none, none))
     text = col[retry].astype(str).str.normalize("NFKC").str.strip()
     percent = text.str.fullmatch(_PERCENT.pattern)
     marked = text.str.fullmatch(_NOTE_MARK.pattern)
@@ -90,7 +91,17 @@ def to_numbers(col: pd.Series) -> Numbers:
     bad.loc[text.index] = fixed.isna() & ~text.str.lower().isin(MISSING_MARKS)
     pct.loc[text.index] = percent & fixed.notna()
     mark.loc[text.index] = marked & fixed.notna()
-    return Numbers(num, bad, pct, mark)
+    return _finite(Numbers(num, bad, pct, mark))
+
+
+def _finite(n: Numbers) -> Numbers:
+    """Infinite values (cells ``inf``, ``-Infinity``, ``1e400``, a spreadsheet's ±inf) are not numbers a
+    regression or a Stata file can hold: left missing and counted with the cells that are not numbers."""
+    values = pd.to_numeric(n.values, errors="coerce")
+    inf = pd.Series(np.isinf(values.to_numpy(dtype="float64", na_value=np.nan)), index=values.index)
+    if not inf.any():
+        return n
+    return Numbers(values.mask(inf), n.bad | inf, n.percent & ~inf, n.marked & ~inf)
 
 
 def formula_name(header: str) -> str:

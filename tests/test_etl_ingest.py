@@ -463,6 +463,23 @@ def test_covariate_numbers_as_spreadsheets_write_them(tmp_path, export, capsys):
         assert ex.value.code == code and all(w in out for w in words), out
 
 
+def test_covariate_infinities_are_not_numbers(tmp_path):
+    """Cells ``inf``, ``-Infinity`` and ``1e400`` were read as ±infinity: the Stata export then stopped with
+    pandas' own error, the map's legend read nan and fit dropped those rows without a word. Now they are cells
+    that are not numbers: left missing and counted, as any text; a finite value beside them is kept."""
+    from citynet.etl.covariates import load_covariates
+    from citynet.etl.quarantine import Quarantine
+
+    f = tmp_path / "cov.csv"
+    f.write_text("城市,年份,fdi,gdp\n南京市,2015,inf,1\n南京市,2016,-Infinity,2\n苏州市,2015,1e400,3\n"
+                 "苏州市,2016,12.5,4\n", encoding="utf-8")
+    cov, rep = load_covariates(f, Quarantine())
+    cov = cov.set_index(["city_code", "year"]).sort_index()
+    assert cov["fdi"].isna().sum() == 3 and cov.loc[("320500", 2016), "fdi"] == 12.5
+    assert cov["gdp"].tolist() == [1, 2, 3, 4]
+    assert rep["not_numbers"]["fdi"]["cells"] == 3 and "inf" in rep["not_numbers"]["fdi"]["examples"]
+
+
 def test_covariate_percent_and_footnote_marks_are_numbers_and_said(tmp_path):
     """A yearbook's shares written 19.7% (or full-width ％) and numbers with a footnote mark (103,796*) were left
     missing; they are the numbers as written, and the report names the columns. Values by hand."""
