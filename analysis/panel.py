@@ -154,7 +154,9 @@ def assemble_panel(
     if covariates is not None:
         src = str(covariates) if not isinstance(covariates, pd.DataFrame) else "covariates"
         cov, rep = key_covariates(read_covariates(covariates), src)
-        cov = cov.drop(columns=[c for c in cov.columns if c in panel.columns and c not in ("city_code", "year")])
+        from citynet.metrics.export import covariate_renames
+
+        cov = cov.rename(columns=covariate_renames(cov.columns, panel.columns))
         panel = panel.merge(cov, on=["city_code", "year"], how=how, indicator=True)
         no_cov = panel["_merge"] == "left_only"
         rep.panel_rows = len(panel)

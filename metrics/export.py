@@ -41,6 +41,14 @@ FORMATS = ("parquet", "csv", "dta", "xlsx")
 EXCEL_MAX_ROWS = 1_048_576  # rows of an Excel sheet (the header included): Excel's specification
 
 
+def covariate_renames(covariate_columns, panel_columns) -> dict[str, str]:
+    """``{name: name_cov}`` for the covariates named like a column of the panel they join (``green_patents``
+    from a yearbook beside citynet's own): the panel's column keeps its name, the covariate is ``<name>_cov``
+    in every command that joins them (export, fit, map)."""
+    taken = set(panel_columns)
+    return {c: f"{c}_cov" for c in covariate_columns if c in taken and c not in ("city_code", "year")}
+
+
 def panel_frame(ws, panel: str, covariates: bool = True) -> pd.DataFrame:
     """The panel ``panel`` (``city-year`` | ``dyad-year`` | ``network-year``) of the workspace,
     with covariates joined for ``city-year``; ``attrs["citynet"]`` holds the file metadata."""
@@ -55,14 +63,14 @@ def panel_frame(ws, panel: str, covariates: bool = True) -> pd.DataFrame:
         headers = covariate_headers(cov_path)
         cov["city_code"] = cov["city_code"].astype(str)
         cov["year"] = cov["year"].astype(df["year"].dtype)
-        clash = [c for c in cov.columns if c in df.columns and c not in ("city_code", "year")]
-        cov = cov.rename(columns={c: f"{c}_cov" for c in clash})
+        clash = covariate_renames(cov.columns, df.columns)
+        cov = cov.rename(columns=clash)
         df = df.merge(cov, on=["city_code", "year"], how="left", validate="one_to_one")
         attrs.setdefault("citynet", {})
         if attrs["citynet"] is not None:
             attrs["citynet"] = {**attrs["citynet"], "covariates": [c for c in cov.columns if c not in ("city_code", "year")]}
         if headers:  # a renamed covariate's label is the header of its file (GDP_亿元: "GDP (亿元)")
-            attrs["covariate_headers"] = {f"{c}_cov" if c in clash else c: h for c, h in headers.items()}
+            attrs["covariate_headers"] = {clash.get(c, c): h for c, h in headers.items()}
     df = _with_names(ws, df)
     df.attrs = attrs
     return df

@@ -360,3 +360,45 @@ def test_an_ingest_without_covariates_says_it_keeps_the_earlier_ones(tmp_path, c
     assert "gdp, pop" in line and "--covariates FILE" in line
     assert list(pd.read_parquet(tmp_path / "w" / "canonical" / "covariates.parquet").columns) == [
         "city_code", "year", "gdp", "pop"]
+
+
+def test_a_covariate_named_like_a_panel_column_is_name_cov_everywhere(tmp_path, capsys):
+    """A yearbook's own ``green_patents`` and a ``collab_degree`` column: export wrote them as ``*_cov`` while
+    fit and map used citynet's columns under those names and knew no ``*_cov`` (the user's data silently
+    unused). Now they are ``green_patents_cov`` and ``collab_degree_cov`` in fit, map and export alike, the
+    panel's columns keep their names, and ingest says so. The coefficient is numpy's least squares on the
+    file's values with city and year dummies."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    export = raw / "patents.csv"
+    export.write_text("".join(_lines("patents.csv.gz")[:300]), encoding="utf-8")
+    panel = build_workspace(tmp_path / "panel", n_city=40)
+    cy = pd.read_parquet(panel / "metrics" / "city_year.parquet")
+    rng = np.random.default_rng(5)
+    codes, years = sorted(cy["city_code"].unique()), sorted(cy["year"].unique())
+    cov = pd.DataFrame({"城市代码": np.repeat(codes, len(years)), "年份": np.tile(years, len(codes))})
+    cov["green_patents"] = rng.normal(0, 1, len(cov)).round(6)
+    cov["collab_degree"] = rng.normal(0, 1, len(cov)).round(6)
+    cov.to_csv(raw / "yearbook.csv", index=False, encoding="utf-8")
+    code, _, err = invoke(capsys, "ingest", "-w", tmp_path / "ws", export, "--covariates", raw / "yearbook.csv")
+    assert code == 0, err
+    assert "green_patents → green_patents_cov, collab_degree → collab_degree_cov" in " ".join(err.split())
+    shutil.copyfile(tmp_path / "ws" / "canonical" / "covariates.parquet", panel / "canonical" / "covariates.parquet")
+
+    code, out, err = invoke(capsys, "fit", "-w", panel, "--formula",
+                            "ln_green_patents ~ green_patents_cov + collab_degree_cov | city_code + year", "--json")
+    assert code == 0, err
+    coef = json.loads(out)["coefficients"]
+    d = cy.merge(cov.rename(columns={"城市代码": "city_code", "年份": "year", "green_patents": "gp_file"})
+                 .astype({"city_code": str}), on=["city_code", "year"])
+    dummies = pd.get_dummies(d[["city_code", "year"]].astype(str), drop_first=True).to_numpy(float)
+    X = np.column_stack([d[["gp_file", "collab_degree_y"]].to_numpy(float), np.ones(len(d)), dummies])
+    want, *_ = np.linalg.lstsq(X, np.log1p(d["green_patents"].to_numpy(float)), rcond=None)
+    assert np.allclose([coef["green_patents_cov"]["coef"], coef["collab_degree_cov"]["coef"]], want[:2], rtol=1e-8)
+    out_file = tmp_path / "cy.csv"
+    assert invoke(capsys, "export", "-w", panel, "--panel", "city-year", "--out", out_file)[0] == 0
+    exported = pd.read_csv(out_file, encoding="utf-8-sig", dtype={"city_code": str})
+    assert {"green_patents", "green_patents_cov", "collab_degree", "collab_degree_cov"} <= set(exported.columns)
+    assert exported["green_patents"].sum() == cy["green_patents"].sum()
+    code, _, err = invoke(capsys, "map", "-w", panel, "--var", "collab_degree_cov", "--out", tmp_path / "m.png")
+    assert code == 0 and (tmp_path / "m.png").exists(), err

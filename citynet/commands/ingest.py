@@ -309,4 +309,15 @@ def _summary(console, ws, report: dict) -> None:
         if cov.get("dropped_columns"):
             console.print(f"[yellow]warning:[/] {name}: columns without any number were left out: "
                           f"{', '.join(cov['dropped_columns'])}", highlight=False)
+    if report.get("covariates") and (ws.canonical / "covariates.parquet").is_file():
+        import pyarrow.parquet as pq
+
+        from citynet.metrics.export import covariate_renames
+        from citynet.metrics.panels import CITY_YEAR_COLUMNS
+
+        clash = covariate_renames(pq.read_schema(ws.canonical / "covariates.parquet").names, CITY_YEAR_COLUMNS)
+        if clash:
+            console.print("covariates named like a column of citynet's city-year panel are, in fit, map and export, "
+                          + ", ".join(f"{c} → {n}" for c, n in clash.items()) + " (the panel's own column keeps "
+                          "its name)", markup=False, highlight=False, soft_wrap=True, style="yellow")
     console.print(f"wrote {ws.canonical}/*.parquet, {ws.quarantine}/, {ws.reports / 'ingest.json'}")

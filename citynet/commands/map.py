@@ -90,6 +90,9 @@ def command(ctx, ws, var, edges, years, network, k, out):
         cy = add_city_attributes(read_panel(panel_path(ws, "city_year", network)))
         cov = ws.table("covariates")
         c = pd.read_parquet(cov) if cov.exists() else pd.DataFrame(columns=["city_code", "year"])
+        from citynet.metrics.export import covariate_renames
+
+        c = c.rename(columns=covariate_renames(c.columns, cy.columns))
         extra = [n for n in c.columns if n not in cy.columns]
         if extra:
             c["city_code"] = c["city_code"].astype(str)
