@@ -13,6 +13,7 @@ policy and pair dummies.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -218,10 +219,20 @@ def label(column: str) -> str:
     return lab.stata if lab else column[:STATA_LABEL_MAX]
 
 
+@functools.cache
+def _stata_reserved() -> frozenset[str]:
+    """The words pandas' Stata writer renames (Stata's reserved words and a few more)."""
+    from pandas.io.stata import StataParser
+
+    return frozenset(StataParser().RESERVED_WORDS)
+
+
 def stata_name(name: str, taken: set[str] | None = None) -> str:
-    """A valid Stata 118 variable name: letters, digits, ``_``; not starting with a digit; ≤ 32 characters."""
+    """A valid Stata 118 variable name: letters, digits, ``_``; not starting with a digit; not a reserved word
+    (``float``, ``_b``, ``str5``: ``_`` before it, as pandas' writer would do — after the labels were keyed by
+    the name, which lost them); ≤ 32 characters."""
     out = re.sub(r"[^\w]", "_", str(name), flags=re.UNICODE)
-    if not out or out[0].isdigit():
+    if not out or out[0].isdigit() or out in _stata_reserved() or re.fullmatch(r"str\d+", out):
         out = "_" + out
     out = out[:STATA_NAME_MAX]
     taken = taken if taken is not None else set()

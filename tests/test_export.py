@@ -296,3 +296,30 @@ def test_an_output_onto_the_workspaces_own_files_is_refused(tmp_path, capsys, ta
     for ok in (w.root / "results" / "ny.csv", tmp_path / "ny.csv"):
         ok.parent.mkdir(exist_ok=True)
         assert invoke(capsys, "export", "-w", w.root, "--panel", "network-year", "--out", ok)[0] == 0
+
+
+def test_a_covariate_named_like_a_stata_word_keeps_its_label(tmp_path, capsys):
+    """Covariates named ``float`` and ``_b`` (Stata's reserved words): pandas renamed them with its own warning
+    (InvalidColumnName) after the labels were keyed, so the variables lost their labels. Now they are ``_float``
+    and ``__b`` (pandas' own renaming, read back by pandas' reader) with their labels, and nothing is warned."""
+    import warnings
+
+    from tests.cli import invoke
+
+    w = Workspace.open(tmp_path / "ws", create=True)
+    e = pd.DataFrame([("collab", 2010, BJ, TJ, 2)], columns=["network", "year", "src", "dst", "weight"])
+    run_metrics(w, NetworkFilter(), store=TableStore(e, pd.DataFrame({"city_code": [BJ], "year": [2010],
+                                                                      "green_patents": [1]})))
+    w.canonical.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame({"city_code": [BJ], "year": np.array([2010], dtype="int16"), "float": [1.5],
+                  "_b": [2.5]}).to_parquet(w.table("covariates"))
+    out = tmp_path / "cy.dta"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        code, _, err = invoke(capsys, "export", "-w", w.root, "--panel", "city-year", "--out", out)
+    assert code == 0, err
+    with pd.io.stata.StataReader(out) as r:
+        data, labels = r.read(), r.variable_labels()
+    row = data.set_index("city_code").loc[BJ]
+    assert row["_float"] == 1.5 and row["__b"] == 2.5
+    assert labels["_float"] and labels["__b"]
