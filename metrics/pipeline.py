@@ -136,8 +136,8 @@ class TableStore:
         c = self.counts
         return c if years is None else c[c["year"].isin(list(years))]
 
-    def patent_years(self) -> set[int]:
-        """The years of its rows (a store's patents' years)."""
+    def patent_years(self, basis: str | None = None) -> set[int]:
+        """The years of its rows (a store's patents' years; one year basis only: the rows are one filter's)."""
         return {int(y) for t in (self.edges, self.counts) for y in t["year"].dropna()}
 
     def has_patents(self, years) -> bool:
@@ -185,6 +185,23 @@ def _data_years(edges: pd.DataFrame, counts: pd.DataFrame) -> list[int]:
     if len(ys) == 0:
         return []
     return list(range(int(ys.min()), int(ys.max()) + 1))
+
+
+def _refuse_setting_beyond_the_corpus(setting: list[int], held: set[int], flt: NetworkFilter) -> None:
+    """``[years] start``–``end`` beyond the years of the stored patents (on the filter's year basis): the panel
+    would hold rows of zeros for years without any data, and the first year's churn would be computed against
+    an empty year. Years within the corpus without a patent of the filter are true zeros and stay."""
+    if not held:
+        return
+    before, after = [y for y in setting if y < min(held)], [y for y in setting if y > max(held)]
+    if before or after:
+        outside = " and ".join(_span(part) for part in (before, after) if part)
+        basis = "grant" if flt.year_basis == "grant" else "application"
+        raise UserError(
+            f"citynet.toml [years] {setting[0]}–{setting[-1]} reaches beyond the stored patents' {basis} years "
+            f"({min(held)}–{max(held)}): the panel would hold made-up rows of zeros for {outside}",
+            fix=f"set [years] within {min(held)}–{max(held)}, or remove it (the panel then covers the years with "
+                "patents), or ingest and load the exports of those years")
 
 
 def _refuse_years_beyond_the_data(req: list[int], existing: dict | None, counts: pd.DataFrame, flt: NetworkFilter,
@@ -377,6 +394,8 @@ def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str 
         if refresh:
             _refuse_years_beyond_the_data(req, existing, counts, flt, ws)
         if not refresh:
+            if (setting := _parse_years_setting(ws)) is not None:
+                _refuse_setting_beyond_the_corpus(setting, store.patent_years(flt.year_basis), flt)
             panel_years = _parse_years_setting(ws) or _data_years(edges, counts)
             if not panel_years:
                 raise UserError(

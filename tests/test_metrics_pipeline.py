@@ -58,13 +58,17 @@ def test_full_run_writes_three_panels_with_metadata(tmp_path):
 
 
 def test_years_setting_fixes_the_panel_range(tmp_path):
-    e, c = _tables(range(2011, 2013))
+    """``[years]`` within the stored years sets the panel's range; beyond them it is refused (rows of zeros
+    for years without any data were written before)."""
+    e, c = _tables(range(2010, 2014))
     ws = Workspace.open(tmp_path / "ws", create=True)
-    ws.settings["years"] = {"start": 2010, "end": 2013}
+    ws.settings["years"] = {"start": 2011, "end": 2012}
     run = run_metrics(ws, NetworkFilter(), store=TableStore(e, c))
-    assert run.panel_years == [2010, 2011, 2012, 2013]
-    cy = read_panel(ws.panel("city-year"))
-    assert (cy.loc[cy["year"].isin([2010, 2013]), "collab_partners"] == 0).all()
+    assert run.panel_years == [2011, 2012]
+    assert sorted(read_panel(ws.panel("city-year"))["year"].unique()) == [2011, 2012]
+    ws.settings["years"] = {"start": 2010, "end": 2014}
+    with pytest.raises(UserError, match="reaches beyond the stored patents' application years .2010–2013."):
+        run_metrics(ws, NetworkFilter(), store=TableStore(e, c))
 
 
 def test_refresh_of_a_new_year_equals_full_run(tmp_path):

@@ -114,6 +114,26 @@ def test_a_refresh_that_would_extend_the_panel_to_a_year_without_data_is_refused
     _assert_same_panels(full, again)
 
 
+def test_a_years_setting_beyond_the_stored_patents_is_refused(tmp_path, capsys):
+    """``[years] start = 2009, end = 2016`` on a corpus of 2010-2014: the panel held rows of zeros for 2009,
+    2015 and 2016 (made-up observations in a regression, and 2010's churn against an empty 2009). One message,
+    exit 2, no panel written; a setting within the corpus (2011-2013) gives those years of the full panel."""
+    from tests.cli import invoke
+
+    tables = _corpus()
+    ws = _workspace(tmp_path / "ws", tables)
+    assert exit_code("-q", "load", "-w", str(ws)) == 0
+    (ws / "citynet.toml").write_text(CONFIG + "[years]\nstart = 2009\nend = 2016\n", encoding="utf-8")
+    code, _, err = invoke(capsys, "-q", "metrics", "-w", ws)
+    assert code == 2, err
+    assert ("[years] 2009–2016 reaches beyond the stored patents' application years (2010–2014): the panel would "
+            "hold made-up rows of zeros for 2009 and 2015–2016") in " ".join(err.split())
+    assert not (ws / "metrics" / "city_year.parquet").exists()
+    (ws / "citynet.toml").write_text(CONFIG + "[years]\nstart = 2011\nend = 2013\n", encoding="utf-8")
+    assert exit_code("-q", "metrics", "-w", str(ws)) == 0
+    assert sorted(read_panel(ws / "metrics" / "city_year.parquet")["year"].unique()) == [2011, 2012, 2013]
+
+
 def test_refresh_of_a_middle_year_through_the_store_equals_a_fullexit_code(tmp_path):
     tables = _corpus()
     pid_year = tables["patents"].set_index("patent_id")["app_year"]
