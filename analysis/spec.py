@@ -118,7 +118,7 @@ def load_panels(ws, spec_panel_opts: dict | None = None) -> Callable[[str], pd.D
             coding = opts.get("low_carbon_coding", ws.settings.get("analysis", {}).get("low_carbon_coding", "announce"))
             df, rep = assemble_panel(df, cov, low_carbon_coding=coding)
             if cov is not None and rep.panel_rows_without_covariates:
-                log.info("covariates: %s", str(rep).replace("\n", "; "))
+                log.info("%s", str(rep).replace("\n", "; "))
             from citynet.analysis.panel import add_city_attributes
 
             df = add_city_attributes(df)

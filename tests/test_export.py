@@ -323,3 +323,23 @@ def test_a_covariate_named_like_a_stata_word_keeps_its_label(tmp_path, capsys):
     row = data.set_index("city_code").loc[BJ]
     assert row["_float"] == 1.5 and row["__b"] == 2.5
     assert labels["_float"] and labels["__b"]
+
+
+def test_an_out_path_with_a_tilde_is_the_home_folder(ws, tmp_path, capsys, monkeypatch):
+    """``--out=~/ny.csv`` (bash does not expand ``~`` after ``=``): the check expanded it, the writer did not —
+    a folder literally named ``~`` was made in the current folder, or the export failed with exit 1 leaving its
+    temporary file in the home folder. Now the file is written in the home folder."""
+    from tests.cli import invoke
+
+    home, cwd = tmp_path / "home", tmp_path / "cwd"
+    home.mkdir()
+    cwd.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(cwd)
+    for name in ("ny.csv", "ny.xlsx", "ny.dta"):
+        code, _, err = invoke(capsys, "export", "-w", ws.root, "--panel", "network-year", "--network",
+                              "invention.y02.all", f"--out=~/{name}")
+        assert code == 0, err
+        assert (home / name).is_file()
+    assert sorted(p.name for p in home.iterdir() if not p.name.startswith(".")) == ["ny.csv", "ny.dta", "ny.xlsx"]
+    assert not list(cwd.iterdir())

@@ -46,9 +46,9 @@ def command(ctx, ws, panel, fmt, out, network, no_covariates, no_bom):
     from citynet.metrics.export import export_panel
 
     if no_bom and (fmt or out.suffix.lower().lstrip(".")) != "csv":
-        raise UserError("--no-bom is for a CSV export (Parquet and Stata files have no byte order mark)",
+        raise UserError("--no-bom is for a CSV export (Parquet, Stata and Excel files have no byte order mark)",
                         fix="drop --no-bom, or export --format csv")
-    ensure_output(out, "export file", ws)
+    out = ensure_output(out, "export file", ws)  # (~ expanded: a literal ~ folder was made)
     ws.select_network(network)
     from citynet.commands.common import progress_bars
 

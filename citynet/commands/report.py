@@ -48,7 +48,7 @@ def command(ctx, ws, city, years, out, permutations, network):
         if out.suffix.lower() not in (".html", ".htm"):  # the report is HTML whatever the name: a .pdf would not open
             raise UserError(f"the report is an HTML file, and {out.name} is not named .html",
                             fix=f"name it {out.stem}.html (a PDF: open it in a browser and print to PDF)")
-        ensure_output(out, "report file", ws)
+        out = ensure_output(out, "report file", ws)
     else:  # WS/results of a read-only workspace: said before the report is built, not after
         ensure_folder(ws.results, "the report into", fix="write it elsewhere: --out DIR/report.html")
     ws.select_network(network, require=False)
