@@ -50,7 +50,9 @@ YEAR_HEADERS = ("year", "年份", "年度", "统计年度", "年")
 COVARIATE_HEADERS = b"citynet_covariate_headers"
 #: cells that mean "no value" in statistical yearbooks and Stata exports (after NFKC, lower case)
 MISSING_MARKS = frozenset({"", ".", "na", "n/a", "n.a.", "nan", "null", "none", "-", "--", "—", "——", "…", "...",
-                           "……", "/", "无"})
+                           "……", "/", "无",
+                           # pandas' own marks of a missing value (lower case), which its CSV reader applied
+                           "#n/a", "#n/a n/a", "#na", "-1.#ind", "-1.#qnan", "-nan", "1.#ind", "1.#qnan", "<na>"})
 _THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")
 
 
@@ -170,7 +172,9 @@ def read_any(path: Path, header_row: int = 1) -> pd.DataFrame:
         return _read_xls(path, header_row)
     from citynet.etl.readers import detect_encoding
 
-    return pd.read_csv(path, encoding=detect_encoding(path), dtype={c: str for c in CODE_HEADERS},
+    # every cell as written (to_numbers reads the numbers): the quarantine then shows a rejected row's cells
+    # as the file has them (pandas' own parse wrote 99999 as 99999.0 and n/a as nan)
+    return pd.read_csv(path, encoding=detect_encoding(path), dtype=str, keep_default_na=False,
                        skiprows=header_row - 1)
 
 
@@ -270,6 +274,24 @@ def _keys_missing(path: Path, columns: list[str], among_rows: int = 0) -> DataEr
     )
 
 
+def _duplicate_details(tagged: pd.DataFrame, rows: pd.Series, city: pd.Series, year: pd.Series, ok: pd.Series,
+                       dup: pd.Series, columns: list[str]) -> pd.Series:
+    """Per repeated (city, year) row: the row it repeats, and the values that differ from that row's (the kept
+    row's values are used; a conflict is said, not hidden as a plain repeat)."""
+    key = pd.DataFrame({"c": city, "y": year, "row": rows.to_numpy()}, index=tagged.index)
+    first = key[ok & ~dup].reset_index().rename(columns={"index": "kept", "row": "kept_row"})
+    pairs = key[dup].reset_index().merge(first, on=["c", "y"], how="left").set_index("index")
+    mine = tagged.loc[pairs.index, columns].to_numpy()
+    kept = tagged.loc[pairs["kept"].to_numpy(), columns].to_numpy()
+    details = []
+    for row, a, b in zip(pairs["kept_row"], mine, kept, strict=True):
+        other = [f"{c} {y!r} kept, {x!r} here" for c, x, y in zip(columns, a, b, strict=True) if x != y]
+        text = f"city and year already given on row {int(row)}"
+        details.append(text + (f", with other values: {'; '.join(other[:3])}" + (
+            f" and {len(other) - 3} more" if len(other) > 3 else "") if other else " (the same values)"))
+    return pd.Series(details, index=pairs.index, dtype=object).reindex(tagged[dup].index)
+
+
 def load_covariates(path: Path, quarantine: Quarantine) -> tuple[pd.DataFrame, dict]:
     """Covariates with ``city_code`` and ``year`` first; returns the table and a coverage report."""
     path = Path(path)
@@ -318,7 +340,9 @@ def load_covariates(path: Path, quarantine: Quarantine) -> tuple[pd.DataFrame, d
     quarantine.add(tagged[bad_year], "bad_year", year_col, raw.loc[bad_year, year_col])
     ok = ~bad_city & ~bad_year
     dup = ok & pd.DataFrame({"c": city, "y": year}).duplicated(keep="first")
-    quarantine.add(tagged[dup], "duplicate", year_col, "city and year already given on an earlier row")
+    quarantine.add(tagged[dup], "duplicate", year_col, _duplicate_details(tagged, rows, city, year, ok, dup,
+                                                                        [c for c in raw.columns
+                                                                         if c not in (*keys, year_col)]))
     ok &= ~dup
     if not ok.any():
         reasons = ", ".join(f"{n:,} {r}" for r, n in (("unknown_city", bad_city.sum()), ("bad_year", bad_year.sum()),

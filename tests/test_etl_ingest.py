@@ -480,6 +480,27 @@ def test_covariate_infinities_are_not_numbers(tmp_path):
     assert rep["not_numbers"]["fdi"]["cells"] == 3 and "inf" in rep["not_numbers"]["fdi"]["examples"]
 
 
+def test_covariate_rows_set_apart_keep_their_cells_as_written_and_say_a_conflict(tmp_path):
+    """A repeated city and year with another value was "already given on an earlier row", as if the same; the
+    quarantine showed 99999 as 99999.0 and n/a as nan (pandas' parse, not the file). Now the cells are the file's
+    text, the repeat names the row it repeats and the values that differ (the kept row's are used)."""
+    from citynet.etl.covariates import load_covariates
+    from citynet.etl.quarantine import Quarantine
+
+    f = tmp_path / "cov.csv"
+    f.write_text("城市,年份,gdp,pop\n南京市,2015,99458,1\n南京市,2015,99999,1\n南京市,2015,99458,1\n"
+                 "不存在市,2015,n/a,2\n苏州市,2015,NA,3\n", encoding="utf-8")
+    q = Quarantine()
+    cov, rep = load_covariates(f, q)
+    t = q.table().set_index("source_row")
+    assert t.loc[3, "reason"] == ("duplicate of a record that was kept: city and year already given on row 2, with "
+                                  "other values: gdp '99458' kept, '99999' here")
+    assert t.loc[4, "reason"].endswith("already given on row 2 (the same values)")
+    assert t.loc[3, "gdp"] == "99999" and t.loc[5, "gdp"] == "n/a"
+    assert cov.set_index("city_code").loc["320100", "gdp"] == 99458 and pd.isna(cov.set_index("city_code").loc["320500", "gdp"])
+    assert rep["not_numbers"] == {}
+
+
 def test_covariate_percent_and_footnote_marks_are_numbers_and_said(tmp_path):
     """A yearbook's shares written 19.7% (or full-width ％) and numbers with a footnote mark (103,796*) were left
     missing; they are the numbers as written, and the report names the columns. Values by hand."""
