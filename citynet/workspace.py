@@ -409,8 +409,8 @@ class Workspace:
         key = network or self.network or self.default_network
         file = f"{name.replace('-', '_')}.parquet"
         own = self.metrics / key / file
-        if key == self.default_network and not own.exists() and self.copy_network(file) in (key, None):
-            return self.metrics / file
+        if key == self.default_network and not own.exists() and self.copy_network(file) in (key, None, ""):
+            return self.metrics / file  # (also when missing or unreadable: the path the messages name)
         return own
 
     def copy_network(self, file: str) -> str | None:
