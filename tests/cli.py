@@ -20,3 +20,14 @@ def invoke(capsys, *args) -> tuple[int, str, str]:
     out, err = capsys.readouterr()
     assert "Traceback" not in out + err
     return code, out, err
+
+
+def call(*args) -> tuple[int, str, str]:
+    """``(exit code, stdout, stderr)`` of ``citynet ARGS`` outside a test's capsys (module fixtures)."""
+    import contextlib
+    import io
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = exit_code(*args)
+    return code, out.getvalue(), err.getvalue()

@@ -16,8 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from citynet.cli import main
-from tests.cli import invoke
+from tests.cli import call, invoke
 
 SPEC = """
 [spec]
@@ -33,21 +32,6 @@ Y02 = "invention.y02.granted"
 
 def run(capsys, *args) -> tuple[int, str, str]:
     return invoke(capsys, *args)
-
-
-def call(*args) -> tuple[int, str, str]:
-    """``main`` outside a test's capsys (module fixtures)."""
-    import contextlib
-    import io
-
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            main([str(a) for a in args])
-            code = 0
-        except SystemExit as exc:
-            code = exc.code or 0
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")

@@ -4,26 +4,11 @@ user should read, the encodings from Python's codecs, and the workspaces from ha
 
 from __future__ import annotations
 
-import contextlib
-import io
 from pathlib import Path
 
 import pytest
 
-from citynet.cli import main
-from tests.cli import invoke
-
-
-def call(*args) -> tuple[int, str, str]:
-    """``main`` outside a test's capsys (module fixtures)."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            main([str(a) for a in args])
-            code = 0
-        except SystemExit as exc:
-            code = exc.code or 0
-    return code, out.getvalue(), err.getvalue()
+from tests.cli import call, invoke
 
 
 def one_message(code: int, err: str) -> str:
