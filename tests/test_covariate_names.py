@@ -40,17 +40,22 @@ def _covariate_file(path: Path, codes, years, seed=1) -> pd.DataFrame:
     return df
 
 
-@pytest.fixture(scope="module")
-def ws(tmp_path_factory):
-    """A real ``citynet ingest`` of a small export with a covariate file of such headers; the fits run on a
-    city-year panel (tests/test_fit_cli.py's numpy one) with the ``covariates.parquet`` that ingest wrote."""
-    root = tmp_path_factory.mktemp("names")
+def _export_and_panel(root: Path):
+    """``raw/`` with a 300-row export, and a city-year panel workspace (tests/test_fit_cli.py's) with its panel."""
     raw = root / "raw"
     raw.mkdir()
     export = raw / "patents.csv"
     export.write_text("".join(_lines("patents.csv.gz")[:300]), encoding="utf-8")
     panel = build_workspace(root / "panel", n_city=40)
-    cy = pd.read_parquet(panel / "metrics" / "city_year.parquet")
+    return raw, export, panel, pd.read_parquet(panel / "metrics" / "city_year.parquet")
+
+
+@pytest.fixture(scope="module")
+def ws(tmp_path_factory):
+    """A real ``citynet ingest`` of a small export with a covariate file of such headers; the fits run on a
+    city-year panel (tests/test_fit_cli.py's numpy one) with the ``covariates.parquet`` that ingest wrote."""
+    root = tmp_path_factory.mktemp("names")
+    raw, export, panel, cy = _export_and_panel(root)
     cov = _covariate_file(raw / "controls.csv", sorted(cy["city_code"].unique()), sorted(cy["year"].unique()))
     w = root / "ws"
     assert exit_code("ingest", "-w", w, export, "--covariates", raw / "controls.csv") == 0
@@ -368,12 +373,7 @@ def test_a_covariate_named_like_a_panel_column_is_name_cov_everywhere(tmp_path, 
     unused). Now they are ``green_patents_cov`` and ``collab_degree_cov`` in fit, map and export alike, the
     panel's columns keep their names, and ingest says so. The coefficient is numpy's least squares on the
     file's values with city and year dummies."""
-    raw = tmp_path / "raw"
-    raw.mkdir()
-    export = raw / "patents.csv"
-    export.write_text("".join(_lines("patents.csv.gz")[:300]), encoding="utf-8")
-    panel = build_workspace(tmp_path / "panel", n_city=40)
-    cy = pd.read_parquet(panel / "metrics" / "city_year.parquet")
+    raw, export, panel, cy = _export_and_panel(tmp_path)
     rng = np.random.default_rng(5)
     codes, years = sorted(cy["city_code"].unique()), sorted(cy["year"].unique())
     cov = pd.DataFrame({"城市代码": np.repeat(codes, len(years)), "年份": np.tile(years, len(codes))})
