@@ -26,7 +26,8 @@ system's code page); pandas, DuckDB and Python's csv with encoding="utf-8-sig" r
 writes plain UTF-8 for a tool that would keep the mark as part of the first column's name (Python's
 csv with encoding="utf-8", R's read.csv without fileEncoding="UTF-8-BOM", cut or awk).
   citynet export -w ws --network invention.y02.granted --panel city-year --out y02.dta
-The folder of --out must exist (it is not created).""",
+The folder of --out must exist (it is not created); --out may not be one of the workspace's own
+files (citynet.toml, an [inputs] file, canonical/, metrics/, store/, ...): results/ is for outputs.""",
 )
 @workspace_option()
 @click.option("--panel", required=True, type=click.Choice(["city-year", "dyad-year", "network-year"]),
