@@ -362,15 +362,17 @@ def network_maps(cities: pd.DataFrame, edges_by_year: Mapping[int, pd.DataFrame]
 
 
 # ------------------------------------------------------------------------------------------- choropleth
-def classes(values: pd.Series, k: int = 5) -> tuple[np.ndarray, list[str]]:
+def classes(values: pd.Series, k: int = 5, categories: Sequence[str] | None = None) -> tuple[np.ndarray, list[str]]:
     """Class index per value (−1: missing) and the class labels: the distinct values when at most six; else
     quantile classes (``k``, merged where quantiles tie) labelled ``[a, b)`` with the last closed. When zeros
     fill more than one class (sparse counts), 0 is a class of its own and the positive values get ``k − 1``
-    quantile classes. Text that is not numbers (a region, a city tier) is a class per value, in sorted order,
-    up to :data:`MAX_TEXT_CLASSES`."""
+    quantile classes. Text that is not numbers (a region, a city tier) is a class per value, in sorted order
+    (or in the order of ``categories``, those present), up to :data:`MAX_TEXT_CLASSES`."""
     text = _text_values(values)
     if text is not None:
-        uniq = sorted(set(text.dropna()))
+        present = set(text.dropna())
+        uniq = [c for c in categories or () if c in present]
+        uniq += sorted(present - set(uniq))
         if len(uniq) > MAX_TEXT_CLASSES:
             from citynet.errors import AnalysisError
 
@@ -418,9 +420,11 @@ def _num(x: float) -> str:
     return f"{x:.3g}" if abs(x) < 1000 else f"{x:,.0f}"
 
 
-def choropleth(values: pd.Series, *, title: str, legend_title: str, cmap: str = "YlOrRd", k: int = 5):
+def choropleth(values: pd.Series, *, title: str, legend_title: str, cmap: str = "YlOrRd", k: int = 5,
+               categories: Sequence[str] | None = None):
     """Prefecture map of ``values`` (indexed by city_code). Returns ``(fig, info)``: ``info`` has ``classes``
-    (labels), ``counts`` (cities per class), ``no_value`` (city codes of the set without a value)."""
+    (labels), ``counts`` (cities per class), ``no_value`` (city codes of the set without a value).
+    ``categories``: the legend's order of text values (:func:`classes`)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -434,7 +438,7 @@ def choropleth(values: pd.Series, *, title: str, legend_title: str, cmap: str = 
     vals = values.copy()
     vals.index = vals.index.astype(str)
     vals = vals.reindex(pref.index)
-    idx, labels = classes(vals, k)
+    idx, labels = classes(vals, k, categories)
     if _text_values(vals) is not None:  # categories, not an order: a qualitative palette
         colors = matplotlib.colormaps["tab10"](np.arange(len(labels)))
     else:

