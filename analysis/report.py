@@ -147,6 +147,21 @@ def _fmt(x, digits: int = 3) -> str:
     return f"{xf:,.{digits}f}"
 
 
+def fmt_stat(x) -> str:
+    """A descriptive statistic for print: three decimals, more when needed for three significant digits
+    (0.00258, not 0.003), and scientific notation below 0.001 (2.31e-04: three decimals printed
+    transfer_betweenness, max 0.00023, as 0.000 in every column); integers and 0 as :func:`_fmt`."""
+    try:
+        xf = float(x)
+    except (TypeError, ValueError):
+        return _fmt(x)
+    if not math.isfinite(xf) or xf == 0 or abs(xf) >= 0.1:
+        return _fmt(x)
+    if abs(xf) < 0.001:
+        return f"{xf:.2e}"
+    return f"{xf:.{2 - math.floor(math.log10(abs(xf)))}f}"  # 3 significant digits: 0.0123, 0.00258
+
+
 def html_table(rows: Sequence[Sequence], header: Sequence[str], *, caption: str | None = None,
                left: int = 1, cls: str = "") -> str:
     """An HTML table; the first ``left`` columns are left-aligned text, the rest right-aligned numbers."""
@@ -422,7 +437,7 @@ def section_descriptive(inp: Inputs) -> Section:
     else:
         src += " No covariates (<code>citynet ingest --covariates FILE</code> adds them)."
     rows = [[_Raw(code(r.variable)), r.symbol, r.label_zh, r.label_en, _fmt(int(r.N)),
-             _fmt(r["mean"]), _fmt(r.sd), _fmt(r["min"]), _fmt(r["max"])] for _, r in t.iterrows()]
+             fmt_stat(r["mean"]), fmt_stat(r.sd), fmt_stat(r["min"]), fmt_stat(r["max"])] for _, r in t.iterrows()]
     body = source(src) + html_table(rows, ["variable", "symbol", "说明", "description", "N", "mean", "SD", "min", "max"],
                                     caption="Table 2. Descriptive statistics", left=4)
     return Section("descriptive", title, body)

@@ -342,3 +342,38 @@ def test_report_in_headless_chromium(report):
     assert res["width"] <= 1280 + 1, "the page scrolls horizontally"
     assert res["tables"] >= 8
     assert (ARTIFACTS / "report.png").stat().st_size > 50_000
+
+
+def test_descriptive_table_shows_small_values(report, workspace):
+    """Table 2 printed three decimals: transfer_betweenness (the demo's max 0.000231) read 0.000 as min, mean,
+    SD and max. Every statistic printed is now its value to three significant digits: each cell read back as
+    a number against pandas on metrics/city_year.parquet (sample SD), and the demo's small values by hand."""
+    import html as _html
+
+    import numpy as np
+    import pandas as pd
+    from citynet.analysis.report import fmt_stat
+
+    cy = pd.read_parquet(workspace / "metrics" / "city_year.parquet")
+    text = report.read_text(encoding="utf-8")
+    table = text.split("<caption>Table 2. Descriptive statistics</caption>", 1)[1].split("</table>", 1)[0]
+    rows = {}
+    for tr in re.findall(r"<tr>(.*?)</tr>", table, re.S):
+        cells = [_html.unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<td[^>]*>(.*?)</td>", tr, re.S)]
+        if cells:  # (the header row: <th>)
+            rows[cells[0]] = cells[-4:]  # mean, SD, min, max
+    checked = small = 0
+    for var, cells in rows.items():
+        if var not in cy.columns:
+            continue
+        v = pd.to_numeric(cy[var], errors="coerce").astype(float).dropna()
+        for shown, want in zip(cells, (v.mean(), v.std(ddof=1), v.min(), v.max()), strict=True):
+            got = float(shown.replace(",", ""))
+            assert got == pytest.approx(want, rel=5.01e-3, abs=1e-15), (var, shown, want)
+            checked += 1
+            small += bool(0 < abs(want) < 1e-3)
+    assert checked >= 40 and small, (checked, small)  # the synthetic panel has statistics below 0.001 too
+    # the demo panel's transfer_betweenness (max 0.000231, mean 4.4e-7) and collab_degree (mean 0.002578)
+    assert [fmt_stat(x) for x in (0.000231, 4.4e-7, 0.0, 0.002578, 0.0123, 0.407, 209.0)] == \
+        ["2.31e-04", "4.40e-07", "0.000", "0.00258", "0.0123", "0.407", "209.000"]
+    assert fmt_stat(np.float64(-0.00023)) == "-2.30e-04" and fmt_stat(np.nan) == "–"
