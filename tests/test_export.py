@@ -343,3 +343,24 @@ def test_an_out_path_with_a_tilde_is_the_home_folder(ws, tmp_path, capsys, monke
         assert (home / name).is_file()
     assert sorted(p.name for p in home.iterdir() if not p.name.startswith(".")) == ["ny.csv", "ny.dta", "ny.xlsx"]
     assert not list(cwd.iterdir())
+
+
+def test_xlsx_progress_off_a_terminal_is_plain_lines_only(ws, tmp_path, monkeypatch):
+    """With stderr not a terminal (a pipe, a log) the Excel progress came twice: the plain lines and then the
+    bar (rich prints its last frame when the command ends). Now the lines only; the lines' delay is set to 0 so
+    that a small panel writes them."""
+    import functools
+
+    import citynet.progress
+
+    monkeypatch.setattr(citynet.progress, "LineReporter", functools.partial(citynet.progress.LineReporter, delay=0))
+    out = tmp_path / "cy.xlsx"
+    r = CliRunner().invoke(cli, ["export", "-w", str(ws.root), "--network", "invention.y02.all", "--panel",
+                                 "city-year", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    n = len(pd.read_parquet(ws.root / "metrics" / "invention.y02.all" / "city_year.parquet"))
+    lines = r.output.strip().splitlines()
+    assert lines[-1] == f"wrote {out}" and out.exists(), r.output
+    assert f"writing the Excel sheet: {n:,}/{n:,} (100%)" in lines[-2], r.output
+    assert all(line.startswith("writing the Excel sheet: ") for line in lines[:-1]), r.output  # no bar
+    assert "━" not in r.output and f"{n}/{n} 0:00" not in r.output, r.output  # (the bar: count and elapsed)

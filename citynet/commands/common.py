@@ -137,7 +137,9 @@ def line_progress(console):
 
 def progress_bars(ctx: click.Context):
     """A context manager showing a bar with counts (done/total, elapsed) for every long loop that calls
-    ``citynet.progress.report`` inside it (placebo draws, bootstraps, …); silent with ``-q``."""
+    ``citynet.progress.report`` inside it (placebo draws, bootstraps, …); silent with ``-q``. Off a terminal
+    (a pipe, a log) plain lines (:func:`line_progress`) and no bar: rich prints the bar's last frame when it
+    stops, which repeated the lines (export to .xlsx showed its progress twice)."""
     from contextlib import contextmanager
 
     @contextmanager
@@ -150,7 +152,7 @@ def progress_bars(ctx: click.Context):
         console = Console(stderr=True, quiet=is_quiet(ctx))
         lines = line_progress(console)
         with Progress(TextColumn("{task.description:<32}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=console, transient=False, disable=is_quiet(ctx)) as bar:
+                      console=console, transient=False, disable=is_quiet(ctx) or lines is not None) as bar:
             tasks: dict[str, int] = {}
 
             def cb(stage: str, done: int, total: int) -> None:
