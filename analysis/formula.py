@@ -207,8 +207,9 @@ def _materialise(df: pd.DataFrame, name: str, ids: list[str], year: str, made: d
         if not _materialise(df, base, ids, year, made):
             return False
         tmp = df[[*ids, year]].copy()
-        tmp[base] = made[base] if base in made else df[base]
-        made[name] = lag(tmp, base, k if kind == "l" else -k, ids, year).rename(name)
+        value = "__citynet_value"  # (not the base's name: a lag of a key column, l1_year, replaced the key)
+        tmp[value] = made[base] if base in made else df[base]
+        made[name] = lag(tmp, value, k if kind == "l" else -k, ids, year).rename(name)
         return True
     if name.startswith("ln_"):
         base = name[3:]

@@ -110,3 +110,16 @@ def test_a_dyad_panel_sample_applies_every_filter_or_says_why_not():
     for key in ({"drop_municipalities": True}, {"regions": ["east"]}, {"tiers": ["municipality"]}):
         with pytest.raises(AnalysisError, match="no city_code"):
             filter_sample(dyads, **key)
+
+
+def test_a_lag_of_a_key_column_is_its_value_a_year_before():
+    """``l1_year`` (a trend's lag) and ``f1_year`` were a pandas traceback ("the column label 'year' is not
+    unique"): the lag's work frame put the value under the key's own name. Values written by hand."""
+    from citynet.analysis.formula import derive
+
+    df = pd.DataFrame({"city_code": ["110000", "110000", "110000", "320100", "320100"],
+                       "year": [2010, 2011, 2012, 2011, 2012], "x": [1.0, 2.0, 3.0, 4.0, 5.0]})
+    out = derive(df, ["y ~ l1_year + f1_year + l1_x"])
+    assert out["l1_year"].tolist()[1:3] == [2010, 2011] and pd.isna(out["l1_year"].iloc[0])
+    assert out["f1_year"].tolist()[:2] == [2011, 2012] and pd.isna(out["f1_year"].iloc[2])
+    assert pd.isna(out["l1_x"].iloc[3]) and out["l1_x"].tolist()[1:3] == [1.0, 2.0] and out["l1_x"].iloc[4] == 4.0
