@@ -130,8 +130,14 @@ def stars(p: float) -> str:
 
 
 def _fmt(x: float | None, digits: int) -> str:
+    """``x`` with ``digits`` decimals; a value that would print as 0 (a coefficient of GDP in yuan, 0.000231)
+    with ``digits`` significant digits instead — 0.000231, or 2.31e-07 below 1e-6 — never ``0.000 (0.000)``."""
     if x is None or not np.isfinite(x):
         return ""
+    if x != 0 and abs(x) < 0.5 * 10 ** -digits:
+        if abs(x) < 1e-6:
+            return f"{x:.{digits - 1}e}"
+        return f"{x:.{digits - 1 - int(np.floor(np.log10(abs(x))))}f}"
     return f"{x:.{digits}f}"
 
 

@@ -59,7 +59,8 @@ def test_placebo_column_shows_placebo_numbers_and_p():
                    stats={"placebo_real": 0.072, "placebo_pvalue": 0.0, "placebo_draws": 1000.0})
     t = regression_table([real, pl])
     r = rows(t)
-    assert r["Low-carbon pilot"] == ["0.072", "0.000"]  # the placebo mean (no stars: its p is the placebo p)
+    # the placebo mean (no stars: its p is the placebo p), in three significant digits below the decimals
+    assert r["Low-carbon pilot"] == ["0.072", "0.000400"]
     assert r["Real estimate"] == ["", "0.072"]
     assert r["Placebo p (share |placebo| ≥ |real|)"] == ["", "< 0.001"]
     assert r["Placebo draws"] == ["", "1,000"]
@@ -102,3 +103,14 @@ def test_every_written_table_names_its_network_filter(tmp_path):
     assert side.notes == ["LM tests."]  # the table object itself is not changed
     side.write(str(tmp_path / "plain"))
     assert "Network filter" not in (tmp_path / "plain.md").read_text(encoding="utf-8")
+
+
+def test_a_coefficient_below_the_decimals_shows_its_significant_digits():
+    """A coefficient of GDP in yuan (0.000231, SE 0.0000451) printed ``0.000*** (0.000)``: now three
+    significant digits, as etable prints them; below 1e-6 in scientific notation; others keep 3 decimals."""
+    res = FitResult(depvar="green_patents", params=pd.Series({"gdp": 0.000231, "pop": 2.31e-7, "x": 0.553}),
+                    se=pd.Series({"gdp": 0.0000451, "pop": 1e-7, "x": 0.059}), nobs=100, model="ols",
+                    fixed_effects=[], pvalues=pd.Series({"gdp": 0.0001, "pop": 0.2, "x": 0.0001}))
+    cells = [r[1] for r in regression_table([res]).rows]
+    shown = [c for c in cells if c.startswith(("0.", "(", "2."))]
+    assert shown == ["0.000231***", "(0.0000451)", "2.31e-07", "(1.00e-07)", "0.553***", "(0.059)"], cells
