@@ -169,7 +169,8 @@ def _copy(con, select: str, path: Path) -> None:
     con.execute(f"COPY ({select}) TO {sql_string(path)} (FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"', ESCAPE '\"')")
 
 
-def write_import_files(canonical_dir: Path, folder: Path, memory_limit: str | None = None) -> ImportFiles:
+def write_import_files(canonical_dir: Path, folder: Path, memory_limit: str | None = None,
+                       meta: list[dict] | None = None) -> ImportFiles:
     """One CSV file per node label and relationship type for ``neo4j-admin database import full``:
     the rows the batched loader writes (``graph.prepare``: the same cleaning and ``row_hash``), plus
     the ``Meta`` node with the schema version. Nodes get integer import ids (``:ID``, not stored: the
@@ -228,10 +229,30 @@ def write_import_files(canonical_dir: Path, folder: Path, memory_limit: str | No
                 (files.relationships if e.rel else files.nodes).append((e.name, name))
             con.execute(f"DROP TABLE r_{e.name}")
             con.execute(f"DROP TABLE IF EXISTS j_{e.name}")
-        meta = f"SELECT {next_id} AS \":ID\", 'schema_version' AS key, '{SCHEMA_VERSION}' AS value"
-        _copy(con, meta, folder / "Meta.csv")
+        _copy(con, _meta_sql(next_id, SCHEMA_VERSION, meta or []), folder / "Meta.csv")
     files.nodes.append(("Meta", "Meta.csv"))
     return files
+
+
+def _meta_sql(first_id: int, schema_version: int, carried: list[dict]) -> str:
+    """The ``Meta`` nodes of the import: the schema version, and ``carried`` (``key``, ``value``, ``beat``: the
+    nodes the database held when the import started — the load's ``load_state`` "running" and its writer lock,
+    graph/lifecycle.py — which the importer would otherwise erase, so that a load stopped after the import is
+    seen as unfinished, and its lock as held, until its end records them)."""
+    import pandas as pd
+
+    from citynet.sqltext import sql_string
+
+    def literal(v) -> str:
+        return "NULL" if v is None or pd.isna(v) else sql_string(str(v))
+
+    rows = [f"SELECT {first_id} AS \":ID\", 'schema_version' AS key, '{int(schema_version)}' AS value, "
+            "CAST(NULL AS BIGINT) AS \"beat:long\""]
+    for i, m in enumerate(m for m in carried if m.get("key") != "schema_version"):
+        beat = m.get("beat")
+        rows.append(f"SELECT {first_id + 1 + i}, {literal(m['key'])}, {literal(m.get('value'))}, "
+                    f"{'NULL' if beat is None or pd.isna(beat) else int(beat)}")
+    return " UNION ALL ".join(rows) + " ORDER BY 1"
 
 
 def docker_commands(files: ImportFiles, service: str = "neo4j", database: str = "neo4j") -> list[str]:
@@ -271,7 +292,8 @@ def first_load(store, server, canonical_dir: Path, progress=None, keep_files: bo
     if folder.exists():
         shutil.rmtree(folder)
     report("writing import files", 0, 1)
-    files = write_import_files(canonical_dir, folder, memory_limit)
+    carried = store._run("MATCH (m:Meta) RETURN m.key AS key, m.value AS value, m.beat AS beat").to_dict("records")
+    files = write_import_files(canonical_dir, folder, memory_limit, meta=carried)
     report("writing import files", 1, 1)
     if _has_graph_data(store):  # written to since the first check: never overwrite
         raise StoreError(f"the Neo4j database at {store.uri} received data during the import preparation",
@@ -281,7 +303,8 @@ def first_load(store, server, canonical_dir: Path, progress=None, keep_files: bo
     server.stop()
     report("stopping the server", 1, 1)
     rows = {rel: sum(files.counts[e.name]["rows"] for e in ENTITIES if e.rel == rel) for rel in (False, True)}
-    phases = ImporterProgress(report, nodes=rows[False] + 1, relationships=rows[True])  # (+1: the Meta node)
+    metas = 1 + sum(m.get("key") != "schema_version" for m in carried)  # the Meta nodes
+    phases = ImporterProgress(report, nodes=rows[False] + metas, relationships=rows[True])
     try:
         server.admin(files.admin_args(), heap=IMPORT_HEAP, on_line=phases)
         phases.close()

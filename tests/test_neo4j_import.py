@@ -193,3 +193,25 @@ def test_the_importer_report_read_as_progress():
         total = 1_500_337 if stage.endswith("node import") else 3_460_630
         assert done[0] == 0 and done[-1] == total and done == sorted(done), stage
         assert len(done) == 21  # the start, then 5 %, 10 %, …, 100 %: each once (the end repeats none)
+
+
+def test_an_interrupted_import_leaves_a_load_that_did_not_finish(neo4j_clean, tmp_path):
+    """The importer replaces the database, and with it the Meta nodes in which ``citynet load`` had recorded
+    "running" and its writer lock: a Ctrl-C after the import (during the schema, the empty lists or the
+    projections) left a store that looked finished — queries and metrics answered from it, without the empty
+    lists. Now the import carries those nodes: right after it the load is still "running" and locked by its
+    writer (so a reader gets exit 4 "did not finish"), and the end of the load records it complete."""
+    from citynet.graph import lifecycle
+
+    tables = small_synth()
+    write_tables(tables, tmp_path / "canonical")
+    ws = _workspace(tmp_path / "ws", "neo4j", neo4j_clean)
+    with open_store(ws) as store:
+        store.ensure_schema()
+        with lifecycle.writing(store, "citynet load"):
+            assert first_load(store, neo4j_clean, tmp_path / "canonical") is not None
+            assert lifecycle.state(store)["state"] == "running"  # a reader now: "did not finish", exit 4
+            assert '"what": "citynet load"' in (lifecycle.held_by(store) or "")
+            assert store._run("MATCH (m:Meta {key: 'schema_version'}) RETURN count(*) AS n")["n"][0] == 1
+        assert lifecycle.state(store)["state"] == "complete" and lifecycle.held_by(store) is None
+    neo4j_clean.reset_database()
