@@ -406,3 +406,15 @@ def test_a_mistake_in_load_or_metrics_is_the_first_line_of_the_output(ws, capsys
         code, out, err = run(capsys, *args)
         assert code in (2, 4), (args, err)
         assert err.startswith("error: ") and len(err.strip().splitlines()) == 2, err
+
+
+@pytest.mark.parametrize("args", [("query", "MATCH (c:City) RETURN count(*) AS n", "--uri", "bolt://127.0.0.1:7688"),
+                                  ("metrics", "--years", "2011", "--uri", "bolt://127.0.0.1:7688"),
+                                  ("load", "--password", "secret-pw-1")])
+def test_neo4j_options_on_the_embedded_store_are_one_message(ws, capsys, args):
+    """``--uri``/``--user``/``--password`` without ``--store neo4j`` (nor [store] backend): the embedded store
+    answered, the options ignored without a word (the user meant a Neo4j server). Now one message, exit 2."""
+    command, *rest = args
+    code, out, err = run(capsys, command, "-w", ws, *rest)
+    assert code == 2 and err.count("error:") == 1, err
+    assert "options of the Neo4j store, and this command uses the embedded store" in err and "--store neo4j" in err

@@ -193,3 +193,15 @@ def panels_behind_note(ws: Workspace, key: str, years) -> str:
     flags = "" if key == ws.default_network else " " + network_flags(key)
     return (f"the panels of {key} show the store as it was before a load changed {span}; "
             f"recompute them: citynet metrics -w {ws.root}{flags}{rng}")
+
+
+def refuse_neo4j_options(backend: str, uri=None, user=None, password=None) -> None:
+    """``--uri``/``--user``/``--password`` given to a command that uses the embedded store: one message (exit 2)
+    instead of the embedded store's answers without a word (the user meant Neo4j)."""
+    if backend != "embedded" or not (uri or user or password):
+        return
+    from citynet.errors import UserError
+
+    given = ", ".join(o for o, v in (("--uri", uri), ("--user", user), ("--password", password)) if v)
+    raise UserError(f"{given}: options of the Neo4j store, and this command uses the embedded store (they would be "
+                    "ignored)", fix='add --store neo4j (or [store] backend = "neo4j" in citynet.toml), or drop ' + given)

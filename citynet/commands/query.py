@@ -290,6 +290,9 @@ def command(ws, text, params, file, named, list_, fmt, write, network, backend, 
                 click.echo(f"    {p.name} {p.type}{default}  {p.doc}")
         return
     engine = backend or ws.settings.get("store", {}).get("backend") or "embedded"
+    from citynet.commands.common import refuse_neo4j_options
+
+    refuse_neo4j_options(engine, uri, user, password)
     body, header = _resolve(text, file, named, engine)
     from citynet.graph.readonly import is_blank
 
