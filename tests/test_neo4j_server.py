@@ -245,3 +245,17 @@ def test_a_tool_output_is_streamed_and_its_time_limit_kept(tmp_path: Path) -> No
     with pytest.raises(KeyboardInterrupt):
         _run_streamed([sys.executable, "-c", writer + "time.sleep(30)\n"], tmp_path, {}, 60, stop)
     assert time.monotonic() - t0 < 20  # killed, not waited for
+
+
+@pytest.mark.parametrize(("args", "words"), [(["--page-cache", "banana"], "--page-cache 'banana' is not a size"),
+                                             (["--heap", "lots"], "--heap 'lots' is not a size"),
+                                             (["--password", "abc"], "at least 8 characters")])
+def test_start_options_that_java_or_neo4j_would_refuse_are_one_message(tmp_path: Path, capsys, args, words) -> None:
+    """``--page-cache banana`` and ``--heap lots`` were Java's own exception text (or "Could not create the Java
+    Virtual Machine"), exit 4, and a short password was refused after "starting Neo4j…": each is now checked
+    before anything starts — one message, exit 2, nothing created."""
+    from tests.cli import invoke
+
+    code, _, err = invoke(capsys, "neo4j", "start", "--data", tmp_path / "neo", *args)
+    assert code == 2 and err.count("error:") == 1 and words in err, err
+    assert not (tmp_path / "neo").exists()

@@ -185,7 +185,10 @@ def command(ctx, ws, backend, uri, user, password, rebuild, import_dir):
                     from citynet.graph.neo4j_import import first_load, local_server
 
                     s = ws.settings.get("store", {})
-                    server = local_server(store.uri, [s.get("neo4j_data"), ws.root / ".neo4j", Path(".neo4j")])
+                    data = s.get("neo4j_data")  # (relative: to the workspace, as every path of citynet.toml)
+                    if data and not Path(data).expanduser().is_absolute():
+                        data = ws.root / data
+                    server = local_server(store.uri, [data, ws.root / ".neo4j", Path(".neo4j")])
                     if server is not None:  # an empty database of the local server: the offline importer
                         counts = first_load(store, server, ws.canonical, progress=progress,
                                             memory_limit=settings.get("memory_limit"))

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import sys
 from pathlib import Path
 
 import click
 
+from citynet.errors import UserError
+
 DEFAULT_DATA = "./.neo4j"
+_SIZES = {"--heap": re.compile(r"\d+[kKmMgG]"),  # Java's -Xmx: 768m, 3g
+          "--page-cache": re.compile(r"\d+(?:\.\d+)?\s*[kKmMgG](?:i?[bB])?")}  # Neo4j's: 256m, 3g, 3GiB
 DEFAULT_PORT = 7687
 
 data_option = click.option(
@@ -95,6 +100,12 @@ def start_command(data_dir: Path, port: int | None, password: str | None, heap: 
     """Start a local Neo4j 5.26 server in the background and print how to connect to it."""
     from citynet.neo4j_server import NEO4J_VERSION, Neo4jServer, port_is_free
 
+    for option, value in (("--heap", heap), ("--page-cache", page_cache)):  # before Java (its own text, exit 4)
+        if not _SIZES[option].fullmatch(value.strip()):
+            raise UserError(f"{option} {value!r} is not a size", fix=f"e.g. {option} 2g or {option} 512m "
+                            "(a number with k, m or g)")
+    if password is not None and len(password) < 8:
+        raise UserError("--password: Neo4j needs at least 8 characters", fix="choose a longer password")
     if port is None and port_is_free(DEFAULT_PORT):
         port = DEFAULT_PORT
     server = Neo4jServer(data_dir, port=port, password=password, heap=heap, page_cache=page_cache,
