@@ -168,6 +168,21 @@ def progress_bars(ctx: click.Context):
     return bars()
 
 
+def year_spans(years) -> str:
+    """Years as text, consecutive ones as one span.
+
+    >>> year_spans([2012, 2006, 2008, 2009, 2010])
+    '2006, 2008–2010, 2012'
+    """
+    runs: list[list[int]] = []
+    for y in sorted({int(y) for y in years}):
+        if runs and y == runs[-1][-1] + 1:
+            runs[-1].append(y)
+        else:
+            runs.append([y])
+    return ", ".join(f"{r[0]}–{r[-1]}" if len(r) > 1 else f"{r[0]}" for r in runs)
+
+
 def panels_behind_note(ws: Workspace, key: str, years) -> str:
     """One line for ``load`` and ``metrics``: the panel years of network filter ``key`` that a load changed
     after they were computed (``years``: a list, or "all"; graph/store.py: ``panels_behind``), and the command
@@ -182,14 +197,9 @@ def panels_behind_note(ws: Workspace, key: str, years) -> str:
     if years == "all":
         span, rng = "every year", ""
     else:
-        runs: list[list[int]] = []
-        for y in sorted({int(y) for y in years}):
-            if runs and y == runs[-1][-1] + 1:
-                runs[-1].append(y)
-            else:
-                runs.append([y])
-        span = ", ".join(f"{r[0]}–{r[-1]}" if len(r) > 1 else f"{r[0]}" for r in runs)
-        rng = f" --years {runs[0][0]}-{runs[-1][-1]}" if runs[0][0] != runs[-1][-1] else f" --years {runs[0][0]}"
+        first, last = min(map(int, years)), max(map(int, years))
+        span = year_spans(years)
+        rng = f" --years {first}-{last}" if first != last else f" --years {first}"
     flags = "" if key == ws.default_network else " " + network_flags(key)
     return (f"the panels of {key} show the store as it was before a load changed {span}; "
             f"recompute them: citynet metrics -w {ws.root}{flags}{rng}")

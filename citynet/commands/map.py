@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from citynet.commands.common import ensure_output, is_quiet, network_option, workspace_option
+from citynet.commands.common import ensure_output, is_quiet, network_option, workspace_option, year_spans
 from citynet.errors import UserError
 
 
@@ -75,7 +75,7 @@ def command(ctx, ws, var, edges, years, network, k, out):
         years = sorted(set(years)) or sorted({all_years[0], all_years[-1]})  # panels left to right in time
         bad = [y for y in years if y not in all_years]
         if bad:
-            raise UserError(f"year {bad[0]} is not in the panel ({_spans(all_years)})",
+            raise UserError(f"year {bad[0]} is not in the panel ({year_spans(all_years)})",
                             fix="pick a year of the panel")
         dy = dy.assign(city_a=dy["city_a"].astype(str), city_b=dy["city_b"].astype(str))
         if edges == "collab":
@@ -118,7 +118,7 @@ def command(ctx, ws, var, edges, years, network, k, out):
         all_years = sorted(int(y) for y in cy["year"].unique())
         year = years[0] if years else all_years[-1]
         if year not in all_years:
-            raise UserError(f"year {year} is not in the panel ({_spans(all_years)})",
+            raise UserError(f"year {year} is not in the panel ({year_spans(all_years)})",
                             fix="pick a year of the panel")
         d = cy.loc[cy["year"] == year]
         vals = d.set_index(d["city_code"].astype(str))[var]
@@ -174,17 +174,6 @@ def _refuse_identifier(var: str, cy) -> None:
                     fix=f"map a variable of the panel, e.g. --var {', '.join(some[:5])}")
 
 
-def _spans(years) -> str:
-    """2006, 2008–2010, 2012: consecutive years as one span."""
-    runs: list[list[int]] = []
-    for y in sorted({int(y) for y in years}):
-        if runs and y == runs[-1][-1] + 1:
-            runs[-1].append(y)
-        else:
-            runs.append([y])
-    return ", ".join(f"{r[0]}–{r[-1]}" if len(r) > 1 else f"{r[0]}" for r in runs)
-
-
 def _refuse_empty_year(var: str, year: int, cy, all_years: list[int]) -> None:
     """``var`` has no value in ``year`` anywhere: one message (exit 2, as a year not in the panel) saying
     why when it is a lag or lead past the panel's ends, and which years have values (the map was all hatched)."""
@@ -201,11 +190,11 @@ def _refuse_empty_year(var: str, year: int, cy, all_years: list[int]) -> None:
             why = (f": {var} is {var[m.end():]} {ago} later, and the panel ends in {all_years[-1]} "
                    f"(its last {'year has' if k == 1 else f'{k} years have'} no lead)")
     if not have:
-        raise UserError(f"{var} has no value in any year of the panel ({_spans(all_years)})",
+        raise UserError(f"{var} has no value in any year of the panel ({year_spans(all_years)})",
                         fix="map another variable (a covariate: check its column in the file given to "
                             "citynet ingest --covariates)")
     raise UserError(f"{var} has no value in {year}{why}", fix=f"pick a year with values: --year {have[-1]} "
-                                                             f"(years with values: {_spans(have)})")
+                                                             f"(years with values: {year_spans(have)})")
 
 
 def _coded_labels(var: str, vals):
