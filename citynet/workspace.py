@@ -440,9 +440,9 @@ class Workspace:
             parse_network_key(key)  # not a key at all (INVENTION.WIPO.ALL): that message, not "not computed"
         if (require or explicit) and not self.panel("city_year", key).exists():
             have = self.computed_networks()
-            fix = f"run `citynet metrics -w {self.root} {network_flags(key)}`"
             listed = ", ".join(have) if have else "none yet"
-            raise UserError(f"no panels of network filter {key!r} in {self.metrics} (computed: {listed})", fix=fix)
+            raise UserError(f"no panels of network filter {key!r} in {self.metrics} (computed: {listed})",
+                            fix=f"run `citynet metrics -w {self.root} {network_flags(key)}`")
         self.network = None if key == default else key
         return key
 
@@ -483,13 +483,14 @@ def parse_network_key(key: str):
                             year_basis="grant" if len(parts) == 4 else "application")
     except ValueError as exc:
         lower = str(key).lower()
-        try:
-            if lower != key and parse_network_key(lower):
+        if lower != key:
+            try:
+                parse_network_key(lower)
+            except UserError:
+                pass
+            else:
                 raise UserError(f"{key!r} is not a network filter key (keys are in lower case)",
                                 fix=f"use {lower}") from None
-        except UserError as again:
-            if again.fix == f"use {lower}":
-                raise
         raise UserError(f"{key!r} is not a network filter key ({exc})",
                         fix="e.g. invention.wipo.all, invention.y02.granted, all.all.all") from None
     if flt.key != key:
