@@ -370,21 +370,12 @@ def _check_decodable(path: Path, enc: str, undecodable: int, good: int) -> None:
 
 
 def _read_careful(path: Path, enc: str, header_row: int = 1) -> RawTable:
-    """The whole file by the careful path (:func:`_careful_records`); damaged records become ``malformed``."""
-    records = _careful_records(path, enc, header_row)
-    names = next(records)
-    good: list[list[str]] = []
-    good_rows: list[int] = []
-    malformed: list[tuple[int, str, str]] = []
-    for row, rec, reason, shown in records:
-        if reason is None:
-            good.append(rec)
-            good_rows.append(row)
-        else:
-            malformed.append((row, shown, reason))
-    _check_decodable(path, enc, sum(1 for m in malformed if m[2] == "bad_encoding"), len(good))
-    return RawTable(path=path, frame=_string_frame(good, good_rows, names), encoding=enc, malformed=malformed,
-                    header_row=header_row)
+    """The whole file by the careful path: :func:`_careful_stream` in one batch; damaged records become
+    ``malformed``."""
+    raw = _careful_stream(path, enc, header_row, batch_rows=sys.maxsize)
+    frames = list(raw.batches())
+    frame = frames[0] if frames else _string_frame([], [], raw.header)
+    return RawTable(path=path, frame=frame, encoding=enc, malformed=raw.malformed, header_row=header_row)
 
 
 def _careful_stream(path: Path, enc: str, header_row: int, batch_rows: int) -> RawStream:
