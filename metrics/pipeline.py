@@ -396,7 +396,7 @@ def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str 
         if not refresh:
             if (setting := _parse_years_setting(ws)) is not None:
                 _refuse_setting_beyond_the_corpus(setting, store.patent_years(flt.year_basis), flt)
-            panel_years = _parse_years_setting(ws) or _data_years(edges, counts)
+            panel_years = setting or _data_years(edges, counts)
             if not panel_years:
                 raise UserError(
                     f"no patent passes the network filter {flt.key!r} in the store",
