@@ -205,10 +205,15 @@ def panels_behind_note(ws: Workspace, key: str, years) -> str:
             f"recompute them: citynet metrics -w {ws.root}{flags}{rng}")
 
 
-def refuse_neo4j_options(backend: str, uri=None, user=None, password=None) -> None:
-    """``--uri``/``--user``/``--password`` given to a command that uses the embedded store: one message (exit 2)
-    instead of the embedded store's answers without a word (the user meant Neo4j)."""
-    if backend != "embedded" or not (uri or user or password):
+def store_backend(ws, backend: str | None) -> str:
+    """The store a command uses: ``--store``, else ``[store] backend``, else the embedded one."""
+    return backend or ws.settings.get("store", {}).get("backend") or "embedded"
+
+
+def refuse_neo4j_options(ws, backend: str | None, uri=None, user=None, password=None) -> None:
+    """``--uri``/``--user``/``--password`` given to a command that uses the embedded store (:func:`store_backend`):
+    one message (exit 2) instead of the embedded store's answers without a word (the user meant Neo4j)."""
+    if store_backend(ws, backend) != "embedded" or not (uri or user or password):
         return
     from citynet.errors import UserError
 

@@ -135,7 +135,7 @@ def command(ctx, ws, backend, uri, user, password, rebuild, import_dir):
     from citynet.commands.common import refuse_neo4j_options
     from citynet.graph.store import load_settings
 
-    refuse_neo4j_options(backend or ws.settings.get("store", {}).get("backend") or "embedded", uri, user, password)
+    refuse_neo4j_options(ws, backend, uri, user, password)
     ws.require(ws.table("cities"), "ingest")
     flt = network_filter(ws)
     # every setting of the load is checked before the store is opened (--rebuild empties it first: a mistake

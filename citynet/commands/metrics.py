@@ -53,7 +53,7 @@ def command(ctx, ws, years_text, green, kind, granted_only, year_basis, network_
     """Compute the yearly network metrics and the city-year, dyad-year and network-year panels."""
     from citynet.commands.common import refuse_neo4j_options
 
-    refuse_neo4j_options(backend or ws.settings.get("store", {}).get("backend") or "embedded", uri)
+    refuse_neo4j_options(ws, backend, uri)
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 

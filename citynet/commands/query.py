@@ -289,10 +289,10 @@ def command(ws, text, params, file, named, list_, fmt, write, network, backend, 
                 default = f" (default {p.default})" if p.default else ""
                 click.echo(f"    {p.name} {p.type}{default}  {p.doc}")
         return
-    engine = backend or ws.settings.get("store", {}).get("backend") or "embedded"
-    from citynet.commands.common import refuse_neo4j_options
+    from citynet.commands.common import refuse_neo4j_options, store_backend
 
-    refuse_neo4j_options(engine, uri, user, password)
+    engine = store_backend(ws, backend)
+    refuse_neo4j_options(ws, backend, uri, user, password)
     body, header = _resolve(text, file, named, engine)
     from citynet.graph.readonly import is_blank
 
