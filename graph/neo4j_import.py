@@ -255,6 +255,11 @@ def _meta_sql(first_id: int, schema_version: int, carried: list[dict]) -> str:
     return " UNION ALL ".join(rows) + " ORDER BY 1"
 
 
+def import_file_names() -> set[str]:
+    """The names of the files :func:`write_import_files` may write (one per label and relationship type)."""
+    return {f"{e.name}.csv" for e in ENTITIES} | {"Meta.csv"}
+
+
 def docker_commands(files: ImportFiles, service: str = "neo4j", database: str = "neo4j") -> list[str]:
     """The ``docker compose`` lines that import ``files`` into the Compose service's (empty) database."""
     args = " ".join(shlex.quote(a) for a in files.admin_args("/import", database)).replace(
@@ -271,7 +276,7 @@ IMPORT_HEAP = "2g"
 """Java heap of the importer (it asks for about 1 GB at 20,000 patents and scales its buffers with it)."""
 
 
-def _has_graph_data(store) -> bool:
+def has_graph_data(store) -> bool:
     """True when the database holds any node other than ``Meta`` (the schema version node)."""
     return not store._run("MATCH (n) WHERE NOT n:Meta RETURN 1 AS x LIMIT 1").empty
 
@@ -286,40 +291,42 @@ def first_load(store, server, canonical_dir: Path, progress=None, keep_files: bo
     import shutil
 
     report = progress or (lambda stage, done, total: None)
-    if _has_graph_data(store):
+    if has_graph_data(store):
         return None
     folder = server.data_dir / "citynet-import"
     if folder.exists():
         shutil.rmtree(folder)
-    report("writing import files", 0, 1)
-    carried = store._run("MATCH (m:Meta) RETURN m.key AS key, m.value AS value, m.beat AS beat").to_dict("records")
-    files = write_import_files(canonical_dir, folder, memory_limit, meta=carried)
-    report("writing import files", 1, 1)
-    if _has_graph_data(store):  # written to since the first check: never overwrite
-        raise StoreError(f"the Neo4j database at {store.uri} received data during the import preparation",
-                         fix="run citynet load again (it loads incrementally into a database with data)")
-    report("stopping the server", 0, 1)
-    store.close()
-    server.stop()
-    report("stopping the server", 1, 1)
-    rows = {rel: sum(files.counts[e.name]["rows"] for e in ENTITIES if e.rel == rel) for rel in (False, True)}
-    metas = 1 + sum(m.get("key") != "schema_version" for m in carried)  # the Meta nodes
-    phases = ImporterProgress(report, nodes=rows[False] + metas, relationships=rows[True])
-    try:
-        server.admin(files.admin_args(), heap=IMPORT_HEAP, on_line=phases)
-        phases.close()
+    try:  # the files (as large as the canonical tables) are gone once the importer ran, or was stopped
+        report("writing import files", 0, 1)
+        carried = store._run("MATCH (m:Meta) RETURN m.key AS key, m.value AS value, m.beat AS beat").to_dict("records")
+        files = write_import_files(canonical_dir, folder, memory_limit, meta=carried)
+        report("writing import files", 1, 1)
+        if has_graph_data(store):  # written to since the first check: never overwrite
+            raise StoreError(f"the Neo4j database at {store.uri} received data during the import preparation",
+                             fix="run citynet load again (it loads incrementally into a database with data)")
+        report("stopping the server", 0, 1)
+        store.close()
+        server.stop()
+        report("stopping the server", 1, 1)
+        rows = {rel: sum(files.counts[e.name]["rows"] for e in ENTITIES if e.rel == rel) for rel in (False, True)}
+        metas = 1 + sum(m.get("key") != "schema_version" for m in carried)  # the Meta nodes
+        phases = ImporterProgress(report, nodes=rows[False] + metas, relationships=rows[True])
+        try:
+            server.admin(files.admin_args(), heap=IMPORT_HEAP, on_line=phases)
+            phases.close()
+        finally:
+            report("starting the server", 0, 1)
+            server.start(timeout=600)
+            store.reconnect(server.password)
+            report("starting the server", 1, 1)
     finally:
-        report("starting the server", 0, 1)
-        server.start(timeout=600)
-        store.reconnect(server.password)
-        report("starting the server", 1, 1)
+        if not keep_files:
+            shutil.rmtree(folder, ignore_errors=True)
     report("constraints and indexes", 0, 1)  # (not "schema": citynet load's first step has that name)
     store.ensure_schema()
     store.await_indexes()
     report("constraints and indexes", 1, 1)
     store.finish_offline_import(report)
-    if not keep_files:
-        shutil.rmtree(folder, ignore_errors=True)
     return {k: files.counts[k] for k in ENTITY}
 
 

@@ -103,8 +103,12 @@ def test_import_dir_prints_the_docker_commands(tmp_path, capsys):
     ws = _workspace(tmp_path / "ws", "embedded")
     write_tables(hand_tables(), ws.canonical)
     out = tmp_path / "import"
-    code, output = _cli(capsys, "load", "-w", str(ws.root), "--store", "neo4j", "--password", "x" * 8,
-                        "--import-dir", str(out))
+    nowhere = ("--store", "neo4j", "--uri", "bolt://127.0.0.1:1", "--password", "x" * 8)
+    # the import replaces the database: one that cannot be checked is refused, and nothing is written
+    code, output = _cli(capsys, "load", "-w", str(ws.root), *nowhere, "--import-dir", str(out))
+    assert code == 4 and "cannot reach" in output and "--rebuild" in output and not out.exists(), output
+    assert "Traceback" not in output
+    code, output = _cli(capsys, "load", "-w", str(ws.root), *nowhere, "--rebuild", "--import-dir", str(out))
     assert code == 0, output
     assert "docker compose stop neo4j" in output
     assert f"-v {out.resolve()}:/import:ro neo4j neo4j-admin database import full neo4j" in output
@@ -117,6 +121,43 @@ def test_import_dir_prints_the_docker_commands(tmp_path, capsys):
     assert not files.multiline
     code, output = _cli(capsys, "load", "-w", str(ws.root), "--import-dir", str(out))
     assert code == 2 and "--store neo4j" in output
+
+
+def test_import_dir_only_for_an_empty_database_and_a_folder_of_its_own(neo4j_clean, tmp_path, capsys):
+    """--import-dir's lines replace the database (--overwrite-destination): they are printed only after the
+    database was found to hold no graph (the oracle: a count of its nodes); files of an earlier run are
+    replaced, a folder with other files is refused untouched."""
+    ws = _workspace(tmp_path / "ws", "embedded")
+    tables = hand_tables()
+    tables["transfers"] = tables["transfers"].iloc[:0]  # no TRANSFERRED file this time
+    write_tables(tables, ws.canonical)
+    server = ("--store", "neo4j", "--uri", neo4j_clean.uri, "--password", neo4j_clean.password)
+    out = tmp_path / "import"
+    out.mkdir()
+    (out / "TRANSFERRED.csv").write_text("an earlier run's file of a table that is empty now\n", encoding="utf-8")
+    code, output = _cli(capsys, "load", "-w", str(ws.root), *server, "--import-dir", str(out))
+    assert code == 0, output
+    assert "EMPTY database neo4j" in output and "docker compose stop neo4j" in output
+    assert not (out / "TRANSFERRED.csv").exists()  # no transfers now: the earlier file is not left behind
+    assert (out / "Patent.csv").is_file()
+
+    theirs = tmp_path / "mine"
+    theirs.mkdir()
+    (theirs / "notes.txt").write_text("keep me", encoding="utf-8")
+    code, output = _cli(capsys, "load", "-w", str(ws.root), *server, "--import-dir", str(theirs))
+    assert code == 2 and "holds other files (notes.txt)" in output, output
+    assert [p.name for p in theirs.iterdir()] == ["notes.txt"]
+
+    with neo4j_clean.driver() as d:
+        d.execute_query("CREATE (:City {city_code: '999999'})")
+    fresh = tmp_path / "fresh"
+    code, output = _cli(capsys, "load", "-w", str(ws.root), *server, "--import-dir", str(fresh))
+    assert code == 2 and "already holds a graph" in output and "--rebuild" in output, output
+    assert not fresh.exists()
+    with neo4j_clean.driver() as d:
+        assert d.execute_query("MATCH (n) RETURN count(n) AS n").records[0]["n"] == 1  # untouched
+    code, output = _cli(capsys, "load", "-w", str(ws.root), *server, "--rebuild", "--import-dir", str(fresh))
+    assert code == 0 and "--overwrite-destination=true" in output, output
 
 
 def test_citynet_load_takes_the_import_path_with_the_local_server(neo4j_clean, tmp_path, capsys):
@@ -215,3 +256,22 @@ def test_an_interrupted_import_leaves_a_load_that_did_not_finish(neo4j_clean, tm
             assert store._run("MATCH (m:Meta {key: 'schema_version'}) RETURN count(*) AS n")["n"][0] == 1
         assert lifecycle.state(store)["state"] == "complete" and lifecycle.held_by(store) is None
     neo4j_clean.reset_database()
+
+
+def test_a_stopped_first_load_leaves_no_import_files(neo4j_clean, tmp_path):
+    """The import files are as large as the canonical tables: a first load stopped once they are written
+    (Ctrl-C) removes them from the server's data folder, and the database is left as it was (empty)."""
+    write_tables(hand_tables(), tmp_path / "canonical")
+    ws = _workspace(tmp_path / "ws", "neo4j", neo4j_clean)
+
+    def interrupt(stage, done, total):
+        if stage == "stopping the server":
+            assert (neo4j_clean.data_dir / "citynet-import" / "Patent.csv").is_file()
+            raise KeyboardInterrupt
+
+    with open_store(ws) as store:
+        store.ensure_schema()
+        with pytest.raises(KeyboardInterrupt):
+            first_load(store, neo4j_clean, tmp_path / "canonical", progress=interrupt)
+        assert not (neo4j_clean.data_dir / "citynet-import").exists()
+        assert store._run("MATCH (n) WHERE NOT n:Meta RETURN count(n) AS n")["n"][0] == 0

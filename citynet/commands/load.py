@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from citynet.commands.common import is_quiet, line_progress, workspace_option
-from citynet.errors import UserError
+from citynet.errors import StoreError, UserError
 from citynet.progress import tee
 
 
@@ -92,6 +92,56 @@ def network_filter(ws):
         raise UserError(f"{ws.config_path} [network]: {exc}", fix="correct the [network] settings") from exc
 
 
+def _clear_import_dir(folder: Path) -> Path:
+    """``folder`` ready for the offline importer's files: a new or empty folder, or one that holds only the
+    files of an earlier ``--import-dir`` (removed: a table that is empty now would leave its old file, which
+    the printed command does not name). A folder with anything else is refused: its files are not citynet's
+    to replace."""
+    from citynet.graph.neo4j_import import import_file_names
+
+    if folder.exists() and not folder.is_dir():
+        raise UserError(f"--import-dir {folder} is a file", fix="name a new or empty folder for the import files")
+    if folder.is_dir():
+        ours = import_file_names()
+        others = sorted(p.name for p in folder.iterdir() if p.name not in ours or not p.is_file())
+        if others:
+            shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+            raise UserError(f"--import-dir {folder} holds other files ({shown}); the import files would be "
+                            "written among them", fix="name a new or empty folder for the import files")
+        for p in folder.iterdir():
+            p.unlink()
+    return folder
+
+
+def _empty_database(ws, backend, uri, user, password, rebuild: bool) -> str:
+    """The name of the Neo4j database that ``--import-dir``'s files are for, once it is known to hold no graph:
+    the printed ``neo4j-admin database import full`` replaces the database, so a database with data is refused
+    (the incremental load is the way to add to it), and one that cannot be reached to check is refused too.
+    ``--rebuild``: the user asks for the replacement, nothing is checked."""
+    from citynet.graph.neo4j_import import has_graph_data
+
+    settings = ws.settings.get("store", {})
+    if rebuild:
+        return settings.get("database") or "neo4j"
+    try:
+        store = open_ws_store(ws, backend, uri, user, password, read_only=True)
+    except StoreError as exc:
+        if not exc.message.startswith("cannot reach"):
+            raise
+        raise StoreError(f"--import-dir: {exc.message}; the import replaces the database, so citynet checks "
+                         "first that it holds no graph",
+                         fix="start the Neo4j service with its Bolt port published (docker compose up -d) and give "
+                             "its --uri and --password, or add --rebuild to replace whatever the database "
+                             "holds") from exc
+    with store:
+        if has_graph_data(store):
+            raise UserError(f"the Neo4j database {store.database} at {store.uri} already holds a graph, and the "
+                            "offline importer would replace it (no import files written)",
+                            fix=f"add to it with the incremental load: citynet load -w {ws.root} --store neo4j "
+                                "(without --import-dir); or add --rebuild to replace it with the canonical tables")
+        return store.database
+
+
 @click.command(
     "load",
     epilog="""\b
@@ -124,8 +174,10 @@ once (10M patents: under 4 GB; docs/scale.md).""",
 @click.option("--rebuild", is_flag=True, help="Empty the store first, then load: the store holds exactly the canonical "
                                             "tables (after ingesting another corpus, or a schema-version change).")
 @click.option("--import-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Neo4j in Docker: write the offline importer's CSV files here and print the docker compose "
-                   "commands that import them into the empty database (no load).")
+              help="Neo4j in Docker: write the offline importer's CSV files into this new or empty folder and "
+                   "print the docker compose commands that import them (no load). The import replaces the "
+                   "database: citynet first checks, at --uri, that it holds no graph (--rebuild: no check, "
+                   "replace it).")
 @click.pass_context
 def command(ctx, ws, backend, uri, user, password, rebuild, import_dir):
     """Load the canonical tables into the graph store and build the yearly city projections."""
@@ -147,9 +199,12 @@ def command(ctx, ws, backend, uri, user, password, rebuild, import_dir):
 
         if (backend or ws.settings.get("store", {}).get("backend") or "embedded") != "neo4j":
             raise UserError("--import-dir is for Neo4j", fix="add --store neo4j")
+        import_dir = _clear_import_dir(import_dir.expanduser())
+        database = _empty_database(ws, backend, uri, user, password, rebuild)
         files = write_import_files(ws.canonical, import_dir, memory_limit=settings.get("memory_limit"))
-        click.echo(f"wrote the import files to {import_dir}. Into an EMPTY database (the importer replaces it):")
-        for line in docker_commands(files):
+        click.echo(f"wrote the import files to {import_dir}. Into the EMPTY database {database} "
+                   "(the importer replaces it):")
+        for line in docker_commands(files, database=database):
             click.echo("  " + line)
         click.echo(f"then: citynet load -w {ws.root} --store neo4j   (schema, projections; later loads are incremental)")
         return
