@@ -736,11 +736,11 @@ def _ingest(ws, patent_files, transfer_files, covariate_files, opts, progress, j
                 headers.setdefault(name, header)
         write_covariates(cov_tables, canon / "covariates.parquet", headers)
     take_duplicate_rows()
-    q_pat.write(ws.quarantine, "patents")
-    q_tr.write(ws.quarantine, "transfers")
-    q_cov.write(ws.quarantine, "covariates")
+    written = [*q_pat.write(ws.quarantine, "patents"), *q_tr.write(ws.quarantine, "transfers"),
+               *q_cov.write(ws.quarantine, "covariates")]
     step("quarantine and report")
     report = _report(files_report, q_pat, q_tr, q_cov, summary, applicants, pa_counts, transfers, cit_counts, cov_reports)
+    report["quarantine_files"] = [f"{ws.quarantine.name}/{p.name}" for p in written]  # none: no row was quarantined
     report["applicants"]["harmonised"] = merge_summary(names_table)
     report["addresses"] = address_status
     steps.end()

@@ -320,4 +320,16 @@ def _summary(console, ws, report: dict) -> None:
             console.print("covariates named like a column of citynet's city-year panel are, in fit, map and export, "
                           + ", ".join(f"{c} → {n}" for c, n in clash.items()) + " (the panel's own column keeps "
                           "its name)", markup=False, highlight=False, soft_wrap=True, style="yellow")
-    console.print(f"wrote {ws.canonical}/*.parquet, {ws.quarantine}/, {ws.reports / 'ingest.json'}")
+    console.print(wrote_text(ws, report), markup=False, highlight=False, soft_wrap=True)
+
+
+def wrote_text(ws, report: dict) -> str:
+    """The last line of an ingest: the files written, and the quarantine files only when rows were quarantined
+    (``quarantine/`` is not written otherwise: the line named a folder that did not exist)."""
+    text = f"wrote {ws.canonical}/*.parquet, {ws.reports / 'ingest.json'}"
+    n = int(report.get("totals", {}).get("rows_quarantined", 0))
+    if not n:
+        return text + "; no row quarantined"
+    files = report.get("quarantine_files") or []
+    shown = ", ".join(str(ws.root / f) for f in files[:5]) + (f" and {len(files) - 5:,} more" if len(files) > 5 else "")
+    return text + f"; {n:,} row{'s' if n != 1 else ''} quarantined, with the reason of each: {shown}"
