@@ -278,13 +278,13 @@ def _connect(settings: StreamSettings, tmp: Path):
     return con
 
 
-DUPS_SCHEMA = pa.schema([("_pos", pa.int64()), ("kept_row", pa.int64()), ("patent_id", _STR)])
+DUPS_SCHEMA = pa.schema([("_pos", pa.int64()), ("kept_row", pa.int64()), ("patent_id", _STR), ("kept_file", _STR)])
 
 
 def duplicates(state: State, settings: StreamSettings, new_from: int | None = None) -> pd.DataFrame:
     """The duplicate rule over every staged record: for each application number the record with the most
-    non-empty fields is kept, ties to the earliest ``_pos``. Returns the others (``_pos``, ``kept_row``:
-    the kept record's row in its file, ``patent_id``), sorted by ``_pos``, and keeps them in the state
+    non-empty fields is kept, ties to the earliest ``_pos``. Returns the others (``_pos``, ``kept_row`` and
+    ``kept_file``: the kept record's row and its file, ``patent_id``), sorted by ``_pos``, and keeps them in the state
     (``dups/``). DuckDB, out of core.
 
     ``new_from`` (``ingest --append``: the first file number of this ingest): the rule is decided again only
@@ -293,34 +293,44 @@ def duplicates(state: State, settings: StreamSettings, new_from: int | None = No
     files = state.files_of("patents")
     if not files:
         return pd.DataFrame({"_pos": np.array([], dtype=np.int64), "kept_row": np.array([], dtype=np.int64),
-                             "patent_id": np.array([], dtype=object)})
+                             "patent_id": np.array([], dtype=object), "kept_file": np.array([], dtype=object)})
     before = state.files_of("dups")
+    if before and "kept_file" not in pq.read_schema(before[-1]).names:
+        new_from = None  # a state kept by an older citynet (no kept_file): the rule decided again over every record
     new_files = state.files_split("patents", new_from)[1]
     # the window sorts only the records whose number is not unique (a hash count finds them): the others
-    # are kept whatever the rule, and sorting every record by number cost twice the CPU
+    # are kept whatever the rule, and sorting every record by number cost twice the CPU. The kept record's
+    # input file is that of its staged file (DuckDB's filename, one value per file: carrying source_file
+    # through the window cost three times as much CPU as the filename at 2 % duplicates)
     window = """WITH r_ AS ({rows}),
                 shared_ AS (SELECT patent_id FROM r_ GROUP BY patent_id HAVING count(*) > 1)
-                SELECT _pos, kept_row, patent_id FROM (
+                SELECT _pos, kept_row, patent_id, inputs_.input AS kept_file FROM (
                   SELECT _pos, patent_id,
                          first_value(_pos) OVER w AS kept_pos,
-                         first_value(source_row) OVER w AS kept_row
+                         first_value(source_row) OVER w AS kept_row,
+                         first_value(filename) OVER w AS kept_staged
                   FROM (SELECT * FROM r_ SEMI JOIN shared_ USING (patent_id))
                   WINDOW w AS (PARTITION BY patent_id ORDER BY _filled DESC, _pos ASC)
-                ) WHERE _pos <> kept_pos"""
-    cols = "_pos, patent_id, _filled, source_row"
+                ) LEFT JOIN inputs_ ON inputs_.staged = kept_staged WHERE _pos <> kept_pos"""
+    cols = "_pos, patent_id, _filled, source_row, filename"
+    entries = state.meta["files"]  # the patent files' report entries, by input file number (State.path)
+    inputs = pa.table({"staged": [str(f) for f in files],
+                       "input": [entries[n]["file"] if n < len(entries) else None for n in map(_file_no, files)]},
+                      schema=pa.schema([("staged", pa.string()), ("input", pa.string())]))
+    read = f"read_parquet({sql_string_list(files)}, filename=true)"
     with tempfile.TemporaryDirectory(prefix="citynet-duckdb-") as tmp:
         con = _connect(settings, Path(tmp))
         try:
+            con.register("inputs_", inputs)
             if new_from is not None and before:
                 con.execute(f"CREATE TABLE new_ids AS SELECT DISTINCT patent_id FROM read_parquet({sql_string_list(new_files)})"
                             if new_files else "CREATE TABLE new_ids (patent_id VARCHAR)")
-                touched = window.format(rows=f"SELECT {cols} FROM read_parquet({sql_string_list(files)}) "
-                                             "SEMI JOIN new_ids USING (patent_id)")
+                touched = window.format(rows=f"SELECT {cols} FROM {read} SEMI JOIN new_ids USING (patent_id)")
                 query = f"""SELECT * FROM ({touched}) UNION ALL
-                            SELECT _pos, kept_row, patent_id FROM read_parquet({sql_string_list(before[-1:])}) ANTI JOIN new_ids USING (patent_id)
+                            SELECT _pos, kept_row, patent_id, kept_file FROM read_parquet({sql_string_list(before[-1:])}) ANTI JOIN new_ids USING (patent_id)
                             ORDER BY _pos"""
             else:
-                query = window.format(rows=f"SELECT {cols} FROM read_parquet({sql_string_list(files)})") + " ORDER BY _pos"
+                query = window.format(rows=f"SELECT {cols} FROM {read}") + " ORDER BY _pos"
             dup = con.sql(query).to_arrow_table().cast(DUPS_SCHEMA)
         finally:
             con.close()
@@ -328,22 +338,26 @@ def duplicates(state: State, settings: StreamSettings, new_from: int | None = No
     for f in before:  # only the newest is read; the older ones are not carried (they are not in this state)
         f.unlink()
     return pd.DataFrame({"_pos": dup.column("_pos").to_numpy(), "kept_row": dup.column("kept_row").to_numpy(),
-                         "patent_id": dup.column("patent_id").to_numpy(zero_copy_only=False)})
+                         "patent_id": dup.column("patent_id").to_numpy(zero_copy_only=False),
+                         "kept_file": dup.column("kept_file").to_numpy(zero_copy_only=False)})
 
 
 def quarantine_duplicates(state: State, dups: pd.DataFrame, quarantine) -> None:
-    """Quarantine the raw fields of the duplicate records (reason ``duplicate``, ``kept row N``)."""
+    """Quarantine the raw fields of the duplicate records (reason ``duplicate``, ``kept row N of FILE``: the
+    record kept for the application number, which may be in another input file)."""
     if dups.empty:
         return
     dpos = sorted_positions(dups["_pos"])
-    kept_row = dups.set_index("_pos")["kept_row"]
+    kept = dups.set_index("_pos")
+    kept = "kept row " + kept["kept_row"].astype(str) + (" of " + kept["kept_file"].astype(str)).where(
+        kept["kept_file"].notna(), "")
     for f in state.files_of("raw"):
         t = pa.ipc.open_file(pa.memory_map(str(f))).read_all() if f.suffix == ".arrow" else pq.read_table(f)
         sel = in_sorted(t.column("_pos"), dpos)
         if sel is None or not pc.any(sel).as_py():
             continue
         rows = t.filter(sel).to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
-        detail = "kept row " + rows["_pos"].map(kept_row).astype(str)
+        detail = rows["_pos"].map(kept)
         quarantine.add(rows.drop(columns="_pos"), "duplicate", "app_number", detail)
 
 

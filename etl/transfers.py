@@ -81,8 +81,12 @@ def process_transfer_records(records: pd.DataFrame, quarantine: Quarantine, toda
     key = t["patent_id"] + "|" + t["date"].astype(str) + "|" + t["from_name"] + "|" + t["to_name"]
     t.insert(0, "transfer_id", key.map(lambda k: "T" + hashlib.sha1(k.encode("utf-8")).hexdigest()[:16]))
     dup = t.duplicated("transfer_id", keep="first")
-    if dup.any():
-        quarantine.add(records.loc[dup[dup].index], "duplicate", "(record)", "identical transfer record")
+    if dup.any():  # each repeat names the record kept: its row and file (another transfer file, often)
+        kept_at = pd.Series(t.index, index=t.index).groupby(t["transfer_id"]).transform("first")[dup]
+        where = records.loc[kept_at.to_numpy()]
+        detail = pd.Series(("identical transfer record, kept row " + where["_row"].astype(str) + " of "
+                            + where["_source_file"].astype(str)).to_numpy(), index=kept_at.index)
+        quarantine.add(records.loc[dup[dup].index], "duplicate", "(record)", detail)
     t = t[~dup].reset_index(drop=True)
     kept = idx[~dup.to_numpy()]
     names = pd.concat([from_all[from_all.index.isin(kept)], to_all[to_all.index.isin(kept)]], ignore_index=True)

@@ -8,6 +8,7 @@ import csv
 import gzip
 import importlib.util
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,8 @@ def _quarantine_rows(ws: Path) -> list[str]:
             for r in csv.DictReader(fh):
                 if not r.get("raw_text"):  # a column of the file's CSV only when a malformed row is in it
                     r.pop("raw_text", None)
+                for path in {r["source_file"], *re.findall(r"kept row \d+ of (.+)$", r["reason"])}:  # (a duplicate's kept file)
+                    r["reason"] = r["reason"].replace(path, Path(path).name)
                 rows.append(json.dumps({**r, "source_file": Path(r["source_file"]).name}, ensure_ascii=False,
                                        sort_keys=True))
     return sorted(rows)
