@@ -37,7 +37,8 @@ Definitions: metrics/README.md.""",
 @click.option("--granted-only/--all-patents", "granted_only", default=None,
               help="Only granted patents (default from citynet.toml, else all).")
 @click.option("--year-basis", type=click.Choice(YEAR_BASIS_CHOICES), default=None,
-              help="Year of a patent: application year (default) or grant year (implies granted).")
+              help="Year of a patent: application year (default) or grant year (implies granted; with "
+                   "--all-patents it is refused).")
 @click.option("--network", "network_key", metavar="KEY",
               help="The filter by its key, e.g. invention.y02.granted (instead of --green/--kind/--granted-only/"
                    "--year-basis).")
@@ -125,8 +126,24 @@ def _filter_and_years(ws, years_text, green, kind, granted_only, year_basis, net
                             fix="give the filter either by its key or by the four options")
         flt = parse_network_key(network_key)
     else:
+        _refuse_all_patents_by_grant_year(ws, granted_only, year_basis, net)
         try:
             flt = NetworkFilter.from_settings(net)
         except ValueError as exc:
             raise UserError(f"{ws.config_path} [network]: {exc}", fix="correct the [network] settings") from exc
     return flt, parse_years(years_text)
+
+
+def _refuse_all_patents_by_grant_year(ws, granted_only, year_basis, net: dict) -> None:
+    """``--all-patents`` with a grant year basis (``--year-basis grant`` or citynet.toml ``[network] year_basis``):
+    one message, exit 2. Only a granted patent has a grant year, so such a network holds granted patents only;
+    ``--all-patents`` had no effect and the panels of ``….granted.grantyear`` came out without a word."""
+    from citynet.errors import UserError
+
+    if granted_only is not False or net.get("year_basis") != "grant":
+        return
+    where = "--year-basis grant" if year_basis == "grant" else f"{ws.config_path} [network] year_basis = \"grant\""
+    raise UserError(f"--all-patents has no effect with {where}: only a granted patent has a grant year, so a "
+                    "grant-year network holds granted patents only",
+                    fix="to count every patent, by its application year: --all-patents --year-basis application; "
+                        "for the grant-year network: drop --all-patents")
