@@ -59,6 +59,18 @@ GONE_CHECKED = ("APPLIED", "CITES")
 ORPHANS_META = "orphans"
 PARTS_META = "partitions:"  # + a store table: its partitions' digests and rows (``BaseStore._part_record``)
 BEHIND_META = "panels_behind:"  # + a filter key: the years loads changed since its panels were computed
+# a `citynet query --write` changed the store outside a load ({"what", "since", "rewrite"}): the digests and
+# row hashes that a load trusts no longer tell what the store holds, so the next load reads every canonical
+# table and compares it with the store (``rewrite``: and writes every row again), then removes the record
+# (BaseStore.write_query, BaseStore.load)
+OUTSIDE_META = "changed_outside_load"
+# the clauses of a write that can only remove rows: the next load finds what is missing by comparing keys and
+# row hashes; any other write clause (CREATE, MERGE, SET, REMOVE, a procedure, COPY, …) may leave a row with
+# its key and its row hash but other properties (or a second relationship with the same key): every row is
+# written again
+DELETING_CLAUSES = frozenset({"DELETE", "DETACH"})
+# refused-in-read-only words that change no stored row (transactions of a CALL { … } IN TRANSACTIONS included)
+NO_ROW_CHANGE = frozenset({"SHOW", "TERMINATE", "CHECKPOINT", "EXPORT", "TRANSACTION", "TRANSACTIONS", "USE"})
 FEW_ABSENT = 5_000  # applicants outside the canonical tables whose links are looked up one by one
 KEY_LOOKUP_ROWS = 3_000
 # the share of [store] load_memory_limit that DuckDB works within while the store copies the tables it
@@ -107,6 +119,24 @@ def plain(value):
     if value is pd.NA or value is pd.NaT:
         return None
     return value
+
+
+def outside_write_kind(query: str) -> str | None:
+    """What a query run with write access may do to the stored rows: None (it reads, or only inspects),
+    ``"deleted"`` (DELETE / DETACH DELETE only: rows can only be missing) or ``"changed"`` (anything else).
+
+    >>> outside_write_kind("MATCH (p:Patent) RETURN count(*)")
+    >>> outside_write_kind("MATCH (p:Patent {app_year: 2010}) DETACH DELETE p")
+    'deleted'
+    >>> outside_write_kind("MATCH (p:Patent) SET p.granted = false")
+    'changed'
+    """
+    from citynet.graph.readonly import refusals
+
+    found = {f for f in refusals(query) if not f.startswith("function ")} - NO_ROW_CHANGE
+    if not found:
+        return None
+    return "deleted" if found <= DELETING_CLAUSES else "changed"
 
 
 def year_params(years) -> dict:
@@ -189,6 +219,54 @@ class BaseStore:
     def _set_meta(self, key: str, value: str) -> None:
         self._block_rows("load", "set_meta", {"key": key, "value": value})
 
+    # -- writes outside a load --
+    def outside_write(self) -> dict | None:
+        """The record of meta ``changed_outside_load`` (:data:`OUTSIDE_META`), or None: no write outside a
+        load since the last load."""
+        raw = self._get_meta(OUTSIDE_META)
+        if not raw:
+            return None
+        try:
+            rec = json.loads(raw)
+        except ValueError:
+            rec = None
+        return rec if isinstance(rec, dict) else {"rewrite": True}
+
+    def write_query(self, cypher_text: str, params: dict | None = None) -> tuple[pd.DataFrame, dict | None]:
+        """``query(cypher_text, params, write=True)`` that records, in meta ``changed_outside_load``, that the
+        store was changed outside a load (:func:`outside_write_kind`; a query that only reads records
+        nothing): the next ``load`` then no longer trusts the digests and row hashes of its last load, which
+        no longer describe the store. Returns the rows and the record (None: nothing recorded).
+
+        The record is written before the query runs (a write interrupted after its commit is accounted for)
+        and again after it: the query may have deleted the Meta nodes (``MATCH (n) DETACH DELETE n``), whose
+        schema version is then written again too (a store with tables and no version was refused as one
+        built by an older citynet). A query the store refused (QueryError: it ran in one transaction, rolled
+        back) leaves the record as it was, unless it committed in batches (``CALL { … } IN TRANSACTIONS``)."""
+        from citynet.errors import QueryError
+
+        kind = outside_write_kind(cypher_text)
+        if kind is None or self.read_only:  # (a read-only store refuses the write itself)
+            return self.query(cypher_text, params, write=True), None
+        version = self._schema_version()
+        before = self._get_meta(OUTSIDE_META)
+        old = self.outside_write() or {}
+        rec = {"what": "citynet query --write", "since": old.get("since") or _now(),
+               "rewrite": kind == "changed" or bool(old.get("rewrite"))}
+        self._set_meta(OUTSIDE_META, json.dumps(rec))
+        try:
+            df = self.query(cypher_text, params, write=True)
+        except QueryError:
+            from citynet.graph.readonly import refusals
+
+            if "TRANSACTIONS" not in refusals(cypher_text):
+                self._set_meta(OUTSIDE_META, before or "")
+            raise
+        if version is not None and self._schema_version() is None:
+            self._set_meta("schema_version", str(version))
+        self._set_meta(OUTSIDE_META, json.dumps(rec))
+        return df, rec
+
     # -- schema --
     def ensure_schema(self) -> None:
         """Create the schema if missing, record the schema version; refuse a store of another version."""
@@ -248,11 +326,17 @@ class BaseStore:
         report = progress or (lambda stage, done, total: None)
         keys = input_keys(Path(canonical_dir))
         done = {}
-        for e in ENTITIES:
+        # changed by `citynet query --write` since: every table is read and compared with the store (and,
+        # after a write that may have changed properties, written again), and every projection rebuilt
+        outside = self.outside_write()
+        for e in ENTITIES if outside is None else ():
             raw = self._get_meta(f"loaded:{e.name}")
             rec = json.loads(raw) if raw else {}
             if rec.get("inputs") == keys[e.name]:
                 done[e.name] = rec
+        if outside is not None:
+            for flt_key in self._built_filters():  # (the write may have changed projections too)
+                self._set_meta(f"stale:{flt_key}", json.dumps("all"))
         if len(done) < len(ENTITIES):
             from citynet.graph import load_years as ly
 
@@ -275,7 +359,7 @@ class BaseStore:
             try:
                 with Prepared(Path(canonical_dir), memory_limit, batch_rows) as prep:
                     report("reading canonical tables", total, total)
-                    self._load_prepared(prep, keys, done, counts, report)
+                    self._load_prepared(prep, keys, done, counts, report, outside)
             except duckdb.OutOfMemoryException as exc:
                 from citynet.errors import out_of_memory
 
@@ -287,6 +371,8 @@ class BaseStore:
         for name, n in zip(("Applicant", "LOCATED_IN"), swept, strict=True):
             if n:
                 counts[name]["deleted"] = counts[name].get("deleted", 0) + n
+        if outside is not None:  # the store holds the canonical tables again
+            self._set_meta(OUTSIDE_META, "")
         report("done", 1, 1)
         return {e.name: counts[e.name] for e in ENTITIES}
 
@@ -304,8 +390,10 @@ class BaseStore:
                 if d.is_dir():
                     shutil.rmtree(d, ignore_errors=True)
 
-    def _load_prepared(self, prep, keys: dict, done: dict, counts: dict, report) -> None:
-        """The body of ``load`` for the store tables not in ``done``."""
+    def _load_prepared(self, prep, keys: dict, done: dict, counts: dict, report, outside: dict | None = None) -> None:
+        """The body of ``load`` for the store tables not in ``done``; ``outside``: the record of a write
+        outside a load (:meth:`outside_write`): every partition is read, and with ``rewrite`` every
+        stored row counts as changed."""
         from citynet.graph import load_years as ly
 
         canonical_dir = prep.dir
@@ -343,7 +431,7 @@ class BaseStore:
         regrouped = False  # the store's partitions were recorded with another number of buckets
         read: dict[str, set[str]] = {}  # per store table: the partitions its rows are prepared from
         records: dict[str, dict] = {}  # per store table: its partitions record, read once (_part_record)
-        if ydig is not None and todo_years:
+        if ydig is not None and todo_years and outside is None:
             recs = {n: json.loads(self._get_meta(f"loaded:{n}") or "{}") for n in todo_years}
             parts = {n: self._part_record(n, records) for n in todo_years}
             # (a record whose partitions were named with another number of buckets: every row, once)
@@ -368,6 +456,9 @@ class BaseStore:
             f"preparing years {_years_label(ly.years_of(years))}" if years else "preparing rows (no year changed)")
         if regrouped:  # a long read that a user should not have to guess the reason of
             label = "preparing every row, once (year partitions recorded by an older citynet)"
+        if outside is not None:
+            label = (f"preparing every row ({outside.get('what', 'a write')} changed the store"
+                     f"{', every row is written again' if outside.get('rewrite') else ''})")
         report(label, 0, 1)
         if self.backend != "embedded":
             empty = all(whole[n].empty for n in ("Patent", "Applicant"))
@@ -449,7 +540,8 @@ class BaseStore:
                     writes.append((e, *prep.write_batches(e.name, parted, Path(rows_dir), report), None))
                 else:  # (the comparison ends inside, before the rows are written)
                     writes.append((e, *self._load_entity(prep, e, parted, stored, built_filters, Path(rows_dir),
-                                                         report, comparing)))
+                                                         report, comparing,
+                                                         rewrite=bool(outside and outside.get("rewrite")))))
             gone_links = next((d[3] for e, *_, d in writes if e.name == "APPLIED" and d is not None), None)
             if "Applicant" not in done or gone_links is not None:
                 self._note_orphans(prep, whole, gone_links)
@@ -556,13 +648,15 @@ class BaseStore:
         self._write_rows(name, pq.read_table(path), None, lambda *_: None)
 
     def _load_entity(self, prep, e, parted: bool, stored, built_filters: list, folder: Path, report,
-                     comparing: str | None = None):
+                     comparing: str | None = None, rewrite: bool = False):
         """Diff store table ``e`` against its ``stored`` keys and row hashes (``_stored``) and write its
         new rows, in order, to batch files of ``load_batch_rows`` rows in ``folder`` and its changed rows
         to one file, and the keys of its stored rows that the canonical tables no longer have
         (``_find_gone``) to another (``_write_diffed`` deletes and writes them once DuckDB is closed);
         returns (the new rows' files with their rows, rows prepared, rows per partition, (the changed
-        rows' file or None, new, changed, the gone rows' file or None, gone))."""
+        rows' file or None, new, changed, the gone rows' file or None, gone)). ``rewrite``: the stored row
+        hashes are not trusted (a write outside a load may have changed properties and kept them): every
+        prepared row the store holds counts as changed, and is written again."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -588,7 +682,7 @@ class BaseStore:
             new_patents = prep.new_patents and parted and e.name != "Patent"
             if new_patents:  # only the years of rows whose patent the store held before this load
                 stored.not_new(con)
-            hashed = self._hashes_first(stored)
+            hashed = self._hashes_first(stored) and not rewrite
             if hashed:  # the matched rows are stored as they are: only the others (r_miss) are compared
                 n_hit = self._match_hashes(con, e, stored, new_patents)
             else:
@@ -596,6 +690,8 @@ class BaseStore:
             con.execute(f"CREATE OR REPLACE TEMP TABLE stored AS SELECT {keycols}, min(row_hash) AS row_hash "
                         f"FROM stored_raw GROUP BY {keycols}")
             con.execute("DROP TABLE stored_raw")
+            if rewrite:
+                con.execute("UPDATE stored SET row_hash = NULL")
             # (unsorted: they are read ORDER BY _o below)
             rows = "r_miss" if hashed else "r_rows"
             con.execute(f"CREATE OR REPLACE TEMP TABLE r_new AS SELECT r.* FROM {rows} r ANTI JOIN stored s ON {on}")
@@ -1182,6 +1278,12 @@ class BaseStore:
         df["transfers_other"] = df["transfers_out"] + df["transfers_in"]
         df["transfers_intraprov"] = df["ip_out"] + df["ip_in"]
         return count_frame(df.drop(columns=["ip_out", "ip_in"]).reset_index())
+
+
+def _now() -> str:
+    import datetime as dt
+
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _years_label(years) -> str:

@@ -259,7 +259,9 @@ refused rather than answering 0 rows; so is a value outside the range the librar
 without --write, or one refused because the two stores would answer it differently (below). Exit 4
 when the store is busy (a load, a metrics run or another --write query is writing it: retry when it
 has finished) or its last load did not finish (run citynet load). A --write query holds the store's
-writer lock while it runs, so a load or metrics started meanwhile is refused the same way. Both
+writer lock while it runs, so a load or metrics started meanwhile is refused the same way; one that
+can change stored rows is recorded in the store, and the next citynet load compares every table with
+the canonical tables again and writes back what differs (docs/cypher.md, "--write and the next load"). Both
 stores give Neo4j's rows: on the embedded store a query is rewritten where LadybugDB's semantics
 differ (relationship uniqueness, sum and collect of nothing, positions from 0, a text joined to
 null, IN a list holding nulls, ORDER BY an alias named like a variable, label tests, an aggregate
@@ -356,6 +358,7 @@ def command(ws, text, params, file, named, list_, fmt, write, network, backend, 
                 else:
                     _print_table(columns, records(columns, rows))
                 return
+    outside = None
     with open_ws_store(ws, backend, uri, user, password, read_only=not write) as store:
         store.ensure_schema()
         from citynet.graph import lifecycle
@@ -365,7 +368,8 @@ def command(ws, text, params, file, named, list_, fmt, write, network, backend, 
             with lifecycle.writing(store, "citynet query --write", record=False):
                 if filters:
                     _require_projections(ws, filters, store._built_filters())
-                df = store.query(body, values, write=True)
+                # (recorded in the store: the next load compares it with the canonical tables again)
+                df, outside = store.write_query(body, values)
         else:
             with lifecycle.reading(store, ws.root):  # a complete store, not changed while read (graph/lifecycle.py)
                 if filters:
@@ -380,6 +384,18 @@ def command(ws, text, params, file, named, list_, fmt, write, network, backend, 
         _csv_cells(df).to_csv(sys.stdout, index=False)
     else:
         _table(df)
+    if outside is not None:
+        click.secho(f"note: {outside_write_note(ws, outside)}", fg="yellow", err=True)
+
+
+def outside_write_note(ws, outside: dict) -> str:
+    """The line ``query --write`` prints after a write that may have changed the stored canonical rows
+    (``outside``: the store's record, graph/store.py ``OUTSIDE_META``)."""
+    again = ("compares every table with the canonical tables and writes every row again (a property set by the "
+             "query is undone)" if outside.get("rewrite") else
+             "compares every table with the canonical tables and restores the rows the query deleted")
+    return (f"the store no longer holds exactly the canonical tables; the next `citynet load -w {ws.root}` {again}, "
+            "and rebuilds the yearly projections")
 
 
 def _network_params(header, used: list[str], declared: dict) -> list[str]:
