@@ -319,14 +319,61 @@ def check_address(uri: str, timeout: float = 5.0) -> None:
         host, port = parts.hostname, parts.port or 7687
     except ValueError as exc:
         raise UserError(f"invalid Neo4j address {uri!r}: {exc}", fix="use --uri bolt://HOST:PORT") from exc
+    if "://" not in str(uri):  # localhost:7687 (urlsplit reads "localhost" as the scheme)
+        raise UserError(f"{uri!r} is not a Bolt address: it has no scheme (Neo4j's address is bolt://HOST:PORT)",
+                        fix=f"use --uri bolt://{str(uri).lstrip('/') or 'localhost:7687'} (or write it so in "
+                            "citynet.toml [store] uri)")
     if parts.scheme not in BOLT_SCHEMES or not host:
         raise UserError(f"{uri!r} is not a Bolt address (Neo4j speaks Bolt, e.g. bolt://localhost:7687; "
                         "the http:// port 7474 is the browser's)", fix="use --uri bolt://HOST:7687")
     try:
-        with socket.create_connection((host, port), timeout=timeout):
-            pass
+        sock = socket.create_connection((host, port), timeout=timeout)
     except OSError as exc:
         raise StoreError(f"cannot reach Neo4j at {uri} ({exc.strerror or exc})", fix=CONNECT_FIX) from exc
+    with sock:
+        if parts.scheme not in ("bolt", "neo4j"):  # (the +s schemes shake hands inside TLS: the driver does)
+            return
+        try:
+            answer = _bolt_handshake(sock)
+        except TimeoutError as exc:
+            raise StoreError(f"{host}:{port} accepts connections but gave no Bolt answer within {timeout:g} s: "
+                             "no Neo4j Bolt port listens there (or the server is too busy to answer)",
+                             fix=NOT_BOLT_FIX) from exc
+        except OSError:
+            answer = b""  # (reset by the peer: as a closed connection)
+    if not _is_bolt_answer(answer):
+        said = f"answered {answer!r}" if answer else "closed the connection"
+        raise StoreError(f"{host}:{port} is not a Neo4j Bolt port: it {said} to the Bolt handshake "
+                         "(an HTTP server, or another program)", fix=NOT_BOLT_FIX)
+
+
+BOLT_HANDSHAKE = bytes.fromhex("6060b017" "00080805" "00000404" "00000000" "00000000")
+"""Bolt's magic preamble and the versions offered (5.0–5.8, 4.4): the server answers the one it takes as four
+bytes ``00 00 minor major`` (all zeros: none of them), before any credentials."""
+NOT_BOLT_FIX = ("give the Bolt port of Neo4j (7687 unless set otherwise; 7474 is the browser's HTTP port): "
+                "--uri bolt://HOST:7687 or [store] uri; `citynet neo4j status` shows the local server's")
+
+
+def _bolt_handshake(sock) -> bytes:
+    """Send the Bolt handshake on the connected ``sock`` and return the first four bytes of the answer (fewer
+    when the peer closes the connection first); the socket's timeout bounds the wait."""
+    sock.sendall(BOLT_HANDSHAKE)
+    answer = b""
+    while len(answer) < 4:
+        chunk = sock.recv(4 - len(answer))
+        if not chunk:
+            break
+        answer += chunk
+    return answer
+
+
+def _is_bolt_answer(answer: bytes) -> bool:
+    """Whether ``answer`` is a Bolt server's answer to :data:`BOLT_HANDSHAKE` (a version, or zeros: none).
+
+    >>> _is_bolt_answer(bytes.fromhex("00000405")), _is_bolt_answer(bytes(4)), _is_bolt_answer(b"HTTP")
+    (True, True, False)
+    """
+    return len(answer) == 4 and answer[:2] == b"\0\0"
 
 
 def _query_message(exc, statement: str) -> str:

@@ -1498,6 +1498,25 @@ def _store_settings(ws) -> dict:
     return dict(ws.settings.get("store", {}))
 
 
+NEO4J_DEFAULTS = {"uri": "bolt://localhost:7687", "user": "neo4j", "database": "neo4j"}
+
+
+def _refuse_empty(ws, settings: dict, **given) -> None:
+    """An empty ``--uri``/``--user`` or ``[store] uri``/``user``/``database`` (``uri = ""``) was silently
+    replaced by the default: one message each (exit 2)."""
+    from citynet.errors import UserError
+
+    for key, default in NEO4J_DEFAULTS.items():
+        if given.get(key) is not None and not str(given[key]).strip():
+            raise UserError(f"--{key} is empty", fix=f"give it (e.g. --{key} {default}), or leave the option out "
+                                                     f"([store] {key} of citynet.toml, else {default})")
+        value = settings.get(key)
+        if given.get(key) is None and value is not None and not str(value).strip():
+            raise UserError(f"{ws.config_path} [store] {key} is empty",
+                            fix=f'write the value (e.g. {key} = "{default}"), or remove the line (the default is '
+                                f"{default})")
+
+
 def open_store(ws, backend: str | None = None, uri: str | None = None, user=None, password=None,
                read_only: bool = False, buffer_pool: tuple[str, str] | None = None) -> GraphStore:
     """The workspace's store: ``backend`` (default ``[store] backend``), for Neo4j ``uri``/``user``/
@@ -1514,6 +1533,7 @@ def open_store(ws, backend: str | None = None, uri: str | None = None, user=None
     if backend == "neo4j":
         from citynet.graph.neo4j_store import Neo4jStore
 
+        _refuse_empty(ws, s, uri=uri, user=user)
         password = password or s.get("password") or os.environ.get(s.get("password_env") or "NEO4J_PASSWORD")
         return Neo4jStore(
             uri or s.get("uri") or "bolt://localhost:7687",

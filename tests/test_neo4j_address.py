@@ -1,0 +1,127 @@
+"""Where the Neo4j store is: a wrong address is one message naming it, with the fix, and comes
+promptly (no driver text, no traceback). The expected texts are the messages themselves; the servers that
+are not Neo4j are tiny socket servers of the test."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pytest
+from citynet.graph.neo4j_store import check_address
+
+from citynet.errors import EXIT_STORE, EXIT_USAGE, StoreError
+from tests.cli import invoke
+from tests.test_query_cli import make_ws
+
+
+class TinyServer:
+    """A TCP server on 127.0.0.1 that answers every connection with ``answer`` (None: says nothing and keeps
+    the connection open) and then closes it."""
+
+    def __init__(self, answer: bytes | None):
+        self.answer = answer
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen()
+        self.port = self.sock.getsockname()[1]
+        self.stop = threading.Event()
+        self.held: list[socket.socket] = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        self.sock.settimeout(0.1)
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            if self.answer is None:
+                self.held.append(conn)
+                continue
+            try:
+                conn.recv(64)
+                conn.sendall(self.answer)
+            except OSError:
+                pass
+            conn.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.thread.join(timeout=5)
+        for conn in self.held:
+            conn.close()
+        self.sock.close()
+
+
+HTTP_ANSWER = b"HTTP/1.0 400 Bad Request\r\nContent-Type: text/html\r\n\r\n<html>bad request</html>"
+
+
+def test_a_port_that_answers_no_bolt_is_one_prompt_message(tmp_path, capsys):
+    """An HTTP server on the port (``python -m http.server``): the driver waited 60 s for its handshake, then
+    printed its own text; now the address is named at once."""
+    make_ws(tmp_path)
+    with TinyServer(HTTP_ANSWER) as server:
+        started = time.monotonic()
+        code, out, err = invoke(capsys, "query", "-w", tmp_path, "--store", "neo4j", "--uri",
+                                f"bolt://127.0.0.1:{server.port}", "--password", "whatever-password", "RETURN 1")
+        took = time.monotonic() - started
+    assert code == EXIT_STORE and out == ""
+    lines = err.splitlines()
+    assert lines[0] == (f"error: 127.0.0.1:{server.port} is not a Neo4j Bolt port: it answered b'HTTP' to the "
+                        "Bolt handshake (an HTTP server, or another program)")
+    assert lines[1].startswith("  fix: give the Bolt port of Neo4j (7687") and len(lines) == 2
+    assert took < 5
+
+
+def test_a_port_that_closes_or_says_nothing():
+    with TinyServer(b"") as server, pytest.raises(StoreError) as caught:  # closes without a word
+        check_address(f"bolt://127.0.0.1:{server.port}")
+    assert caught.value.message == (f"127.0.0.1:{server.port} is not a Neo4j Bolt port: it closed the connection "
+                                    "to the Bolt handshake (an HTTP server, or another program)")
+    with TinyServer(None) as server:  # accepts and waits (python -m http.server waits for a line)
+        started = time.monotonic()
+        with pytest.raises(StoreError) as caught:
+            check_address(f"neo4j://127.0.0.1:{server.port}", timeout=0.5)
+        assert time.monotonic() - started < 3
+    assert caught.value.message == (f"127.0.0.1:{server.port} accepts connections but gave no Bolt answer within "
+                                    "0.5 s: no Neo4j Bolt port listens there (or the server is too busy to answer)")
+    with TinyServer(bytes.fromhex("00000405")) as server:  # a Bolt server's answer (version 5.4)
+        check_address(f"bolt://127.0.0.1:{server.port}")
+
+
+def test_an_address_without_scheme_names_bolt(tmp_path, capsys):
+    make_ws(tmp_path)
+    code, out, err = invoke(capsys, "query", "-w", tmp_path, "--store", "neo4j", "--uri", "localhost:7687",
+                            "--password", "whatever-password", "RETURN 1")
+    assert code == EXIT_USAGE and out == ""
+    assert err.splitlines() == [
+        "error: 'localhost:7687' is not a Bolt address: it has no scheme (Neo4j's address is bolt://HOST:PORT)",
+        "  fix: use --uri bolt://localhost:7687 (or write it so in citynet.toml [store] uri)"]
+
+
+@pytest.mark.parametrize("key", ["uri", "user", "database"])
+def test_an_empty_store_setting_is_refused(tmp_path, capsys, key):
+    """``[store] uri = ""`` was replaced by the default without a word (the user meant some server)."""
+    make_ws(tmp_path)
+    toml = tmp_path / "citynet.toml"
+    toml.write_text(toml.read_text() + f'[store]\nbackend = "neo4j"\n{key} = ""\n', encoding="utf-8")
+    code, out, err = invoke(capsys, "query", "-w", tmp_path, "--password", "whatever-password", "RETURN 1")
+    assert code == EXIT_USAGE and out == ""
+    assert err.splitlines()[0] == f"error: {toml} [store] {key} is empty"
+    assert "remove the line (the default is" in err
+    code, out, err = invoke(capsys, "load", "-w", tmp_path, "--password", "whatever-password")
+    assert code == EXIT_USAGE and err.splitlines()[0] == f"error: {toml} [store] {key} is empty"
+
+
+def test_an_empty_uri_option_is_refused(tmp_path, capsys):
+    make_ws(tmp_path)
+    code, out, err = invoke(capsys, "query", "-w", tmp_path, "--store", "neo4j", "--uri", "", "RETURN 1")
+    assert code == EXIT_USAGE and err.splitlines()[0] == "error: --uri is empty"
