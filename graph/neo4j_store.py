@@ -18,7 +18,7 @@ import pandas as pd
 from citynet.graph.store import BaseStore, plain
 from citynet.graph.tables import ENTITY
 
-from citynet.errors import QueryError, StoreError
+from citynet.errors import QueryError, StoreError, UserError
 
 BATCH = 5_000
 """Rows per write transaction (on 2 cores, 5,000 loaded faster than 1,000, 10,000 or 20,000)."""
@@ -84,7 +84,9 @@ class Neo4jStore(BaseStore):
             raise StoreError(f"invalid Neo4j address {uri!r}: {exc}", fix="use --uri bolt://HOST:PORT") from exc
         try:
             check_server_version(agent, uri)
-        except StoreError:
+            with self._errors("RETURN 1"), self._session(False) as s:  # the database exists (it failed later,
+                s.run("RETURN 1").consume()  # as a query error, or as a store without a schema version)
+        except UserError:
             self._drop_driver()
             raise
 
@@ -128,7 +130,7 @@ class Neo4jStore(BaseStore):
     @contextmanager
     def _errors(self, statement: str):
         """Driver errors as StoreErrors with the query and the fix."""
-        from neo4j.exceptions import AuthError, Neo4jError, ServiceUnavailable
+        from neo4j.exceptions import AuthError, DatabaseUnavailable, Neo4jError, ServiceUnavailable
 
         try:
             yield
@@ -136,8 +138,30 @@ class Neo4jStore(BaseStore):
             raise StoreError(f"Neo4j at {self.uri} refused the credentials of user {self.user!r}", fix=AUTH_FIX) from exc
         except ServiceUnavailable as exc:
             raise StoreError(f"lost the connection to Neo4j at {self.uri} ({exc})", fix=CONNECT_FIX) from exc
+        except DatabaseUnavailable as exc:
+            raise StoreError(f"the database {self.database!r} of Neo4j at {self.uri} is not available now "
+                             f"({getattr(exc, 'message', None) or exc})",
+                             fix="retry when it is online (SHOW DATABASES on the server tells its state)") from exc
         except Neo4jError as exc:
+            if getattr(exc, "code", "") == "Neo.ClientError.Database.DatabaseNotFound":
+                raise self._no_database() from exc
             raise QueryError(_query_message(exc, statement), fix=_query_fix(exc)) from exc
+
+    def _no_database(self) -> UserError:
+        """The server has no database :attr:`database` (``[store] database``): one message naming the ones it
+        has (exit 2, a setting to correct)."""
+        import contextlib
+
+        names: list[str] = []
+        with contextlib.suppress(Exception), self.driver.session(database="system") as s:
+            names = [r["name"] for r in s.run("SHOW DATABASES YIELD name, type WHERE type <> 'system' "
+                                              "RETURN DISTINCT name ORDER BY name")]
+        has = f" (it has: {', '.join(names)})" if names else ""
+        default = "neo4j" if not names or "neo4j" in names else names[0]
+        return UserError(f"the Neo4j server at {self.uri} has no database {self.database!r}{has}; Neo4j Community "
+                         "Edition has one database, neo4j",
+                         fix=f'set [store] database = "{default}" in citynet.toml (or remove the line: the default is '
+                             "neo4j), or create the database on a Neo4j Enterprise server (CREATE DATABASE)")
 
     def _has_data(self) -> bool:
         return not self._run("MATCH (n) RETURN 1 AS x LIMIT 1").empty

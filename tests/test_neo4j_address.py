@@ -1,4 +1,4 @@
-"""Where the Neo4j store is: a wrong address is one message naming it, with the fix, and comes
+"""Where the Neo4j store is: a wrong address or database is one message naming it, with the fix, and comes
 promptly (no driver text, no traceback). The expected texts are the messages themselves; the servers that
 are not Neo4j are tiny socket servers of the test."""
 
@@ -125,3 +125,20 @@ def test_an_empty_uri_option_is_refused(tmp_path, capsys):
     make_ws(tmp_path)
     code, out, err = invoke(capsys, "query", "-w", tmp_path, "--store", "neo4j", "--uri", "", "RETURN 1")
     assert code == EXIT_USAGE and err.splitlines()[0] == "error: --uri is empty"
+
+
+@pytest.mark.neo4j
+def test_a_database_the_server_does_not_have(tmp_path, capsys, neo4j_clean):
+    """``[store] database = "other"`` on Neo4j Community (one database, neo4j): one message naming it; it was
+    the server's DatabaseNotFound text after a query, or "the store is empty"."""
+    make_ws(tmp_path)
+    toml = tmp_path / "citynet.toml"
+    toml.write_text(toml.read_text() + f'[store]\nbackend = "neo4j"\nuri = "{neo4j_clean.uri}"\n'
+                                       'database = "other"\n', encoding="utf-8")
+    want = [f"error: the Neo4j server at {neo4j_clean.uri} has no database 'other' (it has: neo4j); Neo4j Community "
+            "Edition has one database, neo4j",
+            '  fix: set [store] database = "neo4j" in citynet.toml (or remove the line: the default is neo4j), or '
+            "create the database on a Neo4j Enterprise server (CREATE DATABASE)"]
+    for args in (["query", "RETURN 1"], ["query", "--write", "CREATE (:X)"], ["load"]):
+        code, out, err = invoke(capsys, *args[:1], "-w", tmp_path, "--password", neo4j_clean.password, *args[1:])
+        assert code == EXIT_USAGE and out == "" and err.splitlines() == want, args
