@@ -128,6 +128,19 @@ def test_cli_start_status_stop_frees_the_port(neo4j_server: Neo4jServer, tmp_pat
         with neo4j.GraphDatabase.driver(uri, auth=("neo4j", "cli-test-password")) as driver:
             driver.verify_connectivity()
 
+        # a start of the running server with other options: refused, naming them (they were ignored silently)
+        other = free_port()
+        code, out, err = _citynet("neo4j", "start", "--data", data_dir, "--port", other,
+                                  "--password", "another-password", "--heap", "512M")
+        assert code == 2 and out == "" and err.splitlines()[0] == (
+            f"error: Neo4j already runs on data folder {data_dir} (pid {server.pid}, port {port}): "
+            f"--port {other}, --password not applied (a running server keeps its options)")
+        assert f"citynet neo4j stop --data {data_dir}" in err and f"--uri {uri}" in err
+        code, out, err = _citynet("neo4j", "start", "--data", data_dir, "--port", port)  # the same: its usage
+        assert code == 0 and f"already runs on data folder {data_dir} (pid {server.pid}, port {port})" in out
+        with neo4j.GraphDatabase.driver(uri, auth=("neo4j", "cli-test-password")) as driver:
+            driver.verify_connectivity()  # (the password is still the first one)
+
         stopped = runner.invoke(cli, ["neo4j", "stop", "--data", str(data_dir)])
         assert stopped.exit_code == 0, stopped.output
         assert not server.is_running()
@@ -138,8 +151,54 @@ def test_cli_start_status_stop_frees_the_port(neo4j_server: Neo4jServer, tmp_pat
 
         status = runner.invoke(cli, ["neo4j", "status", "--data", str(data_dir)])
         assert status.exit_code == 1 and "not running" in status.output
+
+        # started again without --port: the port of the last start (it took 7687 when free, else any port)
+        code, out, err = _citynet("neo4j", "start", "--data", data_dir, "--jvm-option=-XX:TieredStopAtLevel=1")
+        assert code == 0, err
+        assert f"bolt URI : {uri}" in out and "note:" not in err
+        with neo4j.GraphDatabase.driver(uri, auth=("neo4j", "cli-test-password")) as driver:
+            driver.verify_connectivity()
+        assert _citynet("neo4j", "stop", "--data", data_dir)[0] == 0
     finally:
         Neo4jServer(data_dir).stop()
+
+
+def _citynet(*args) -> tuple[int, str, str]:
+    """``(exit code, stdout, stderr)`` of ``citynet ARGS`` as a user runs it (one message, no traceback)."""
+    from tests.cli import call
+
+    code, out, err = call(*args)
+    assert "Traceback" not in out + err
+    return code, out, err
+
+
+@pytest.mark.parametrize("last_port_busy", [False, True])
+def test_cli_start_takes_the_port_of_the_last_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                    last_port_busy: bool) -> None:
+    """Without --port, a restart takes the port of the last start (in the state file) while it is free; when
+    something else holds it now, another port, with a note. (The server itself is not started here.)"""
+    last = free_port()
+    (tmp_path / STATE_FILE_NAME).write_text(json.dumps({"pid": None, "port": last, "password": "kept-password"}))
+    chosen: list[int | None] = []
+
+    def fake_start(self, timeout=120):
+        chosen.append(self.port)
+        self._port = self._port or free_port()
+        return self
+
+    monkeypatch.setattr(Neo4jServer, "start", fake_start)
+    monkeypatch.delenv("NEO4J_PASSWORD", raising=False)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        if last_port_busy:
+            sock.bind(("127.0.0.1", last))
+            sock.listen()
+        code, out, err = _citynet("neo4j", "start", "--data", tmp_path)
+    assert code == 0, err
+    if last_port_busy:
+        assert chosen and chosen[0] != last
+        assert f"note: port {last} of the last start is in use now" in err and "[store] uri" in err
+    else:
+        assert chosen == [last] and f"bolt URI : bolt://127.0.0.1:{last}" in out and "note:" not in err
 
 
 # --- clear errors, no server needed ----------------------------------------------------------------

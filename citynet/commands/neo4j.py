@@ -78,7 +78,10 @@ Examples:
   citynet neo4j start --data ./.neo4j --port 7688 --password 'a-long-secret'
   NEO4J_PASSWORD=a-long-secret citynet neo4j start
   citynet neo4j start --heap 4g --page-cache 3g --setting db.transaction.timeout=10m
-Then: citynet load -w WS --store neo4j --uri bolt://127.0.0.1:7687  (with NEO4J_PASSWORD set).""",
+Then: citynet load -w WS --store neo4j --uri bolt://127.0.0.1:7687  (with NEO4J_PASSWORD set).
+Without --port a restart takes the port of the last start in that folder (while it is free). When the
+folder's server already runs, start prints how to use it; options that differ from the running
+server's (--port, --password, --heap, ...) are refused (exit 2): citynet neo4j stop first.""",
 )
 @data_option
 @click.option("--port", type=click.IntRange(1, 65535), default=None,
@@ -106,20 +109,57 @@ def start_command(data_dir: Path, port: int | None, password: str | None, heap: 
                             "(a number with k, m or g)")
     if password is not None and len(password) < 8:
         raise UserError("--password: Neo4j needs at least 8 characters", fix="choose a longer password")
-    if port is None and port_is_free(DEFAULT_PORT):
-        port = DEFAULT_PORT
-    server = Neo4jServer(data_dir, port=port, password=password, heap=heap, page_cache=page_cache,
-                         jvm_options=jvm_options, settings=settings)
-    state = server.status()
-    if state.running:
+    if Neo4jServer(data_dir).status().running:
         running = Neo4jServer.from_state(data_dir)
-        click.echo(f"Neo4j already runs on data folder {running.data_dir} (pid {running.pid}).")
+        ignored = _not_applied(running, port, password, heap, page_cache, jvm_options, settings)
+        if ignored:
+            raise UserError(f"Neo4j already runs on data folder {running.data_dir} (pid {running.pid}, port "
+                            f"{running.port}): {', '.join(ignored)} not applied (a running server keeps its options)",
+                            fix=f"stop it first (citynet neo4j stop --data {shlex.quote(str(data_dir))}), then start "
+                                f"it with them; or use it as it runs: --uri {running.uri}")
+        click.echo(f"Neo4j already runs on data folder {running.data_dir} (pid {running.pid}, port {running.port}).")
         _print_usage(running)
         return
+    # a restart keeps the port of the last start (the workspaces' [store] uri name it), while it is free
+    last = Neo4jServer(data_dir).status().port
+    if port is None:
+        port = next((p for p in (last, DEFAULT_PORT) if p is not None and port_is_free(p)), None)
+        if last is not None and port != last:
+            click.echo(f"note: port {last} of the last start is in use now: the server gets "
+                       f"{'port ' + str(port) if port else 'a free port'} (update --uri / [store] uri)", err=True)
+    server = Neo4jServer(data_dir, port=port, password=password, heap=heap, page_cache=page_cache,
+                         jvm_options=jvm_options, settings=settings)
     click.echo(f"starting Neo4j {NEO4J_VERSION} (data in {server.data_dir})…", err=True)
     server.start(timeout=timeout)
     click.echo(f"Neo4j {NEO4J_VERSION} is running (pid {server.pid}).")
     _print_usage(server)
+
+
+def _not_applied(running, port, password, heap, page_cache, jvm_options, settings) -> list[str]:
+    """The options of ``neo4j start`` given (on the command line, or the password in $NEO4J_PASSWORD) that
+    differ from those of the ``running`` server, which a start leaves as they are."""
+    ctx = click.get_current_context()
+
+    def given(name: str) -> bool:
+        return ctx.get_parameter_source(name) not in (click.core.ParameterSource.DEFAULT, None)
+
+    def size(text: str) -> str:
+        return text.strip().lower().replace(" ", "")
+
+    out = []
+    if port is not None and port != running.port:
+        out.append(f"--port {port}")
+    if password is not None and password != running.password:
+        source = " (from NEO4J_PASSWORD)" if ctx.get_parameter_source("password") == \
+            click.core.ParameterSource.ENVIRONMENT else ""
+        out.append(f"--password{source}")
+    if given("heap") and size(heap) != size(running.heap):
+        out.append(f"--heap {heap}")
+    if given("page_cache") and size(page_cache) != size(running.page_cache):
+        out.append(f"--page-cache {page_cache}")
+    out += [f"--jvm-option {o}" for o in jvm_options if o not in running.jvm_options]
+    out += [f"--setting {k}={v}" for k, v in settings.items() if running.settings.get(k) != v]
+    return out
 
 
 def _print_usage(server) -> None:
