@@ -25,7 +25,9 @@ version 118 supports).
 
 from __future__ import annotations
 
+import datetime
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +39,9 @@ from citynet.csvfile import write_csv
 from citynet.errors import UserError
 
 PANEL_NAMES = ("city-year", "dyad-year", "network-year")
+#: the creation time written into .dta and .xlsx files: fixed, so that the same panel gives the same bytes
+#: (a file's own modification time still tells when it was written)
+FILE_TIME = datetime.datetime(2000, 1, 1)
 FORMATS = ("parquet", "csv", "dta", "xlsx")
 EXCEL_MAX_ROWS = 1_048_576  # rows of an Excel sheet (the header included): Excel's specification
 
@@ -184,7 +189,7 @@ def write_dta(df: pd.DataFrame, path: Path, data_label_text: str = "") -> Path:
     frame, labels = to_stata_frame(df)
     renamed = dict(zip(df.columns, frame.columns, strict=True))
     vlabels = {renamed[c]: v for c, v in value_labels_for(df).items()}
-    frame.to_stata(path, version=118, write_index=False, variable_labels=labels,
+    frame.to_stata(path, version=118, write_index=False, variable_labels=labels, time_stamp=FILE_TIME,
                    data_label=data_label_text[:STATA_LABEL_MAX] or None, value_labels=vlabels or None)
     return Path(path)
 
@@ -229,8 +234,41 @@ def write_xlsx(df: pd.DataFrame, path: Path, data_label_text: str = "") -> Path:
     if data_label_text:
         about.append([])
         about.append(["data", data_label_text])
-    book.save(path)
+    _save_stamped(book, path)
     return Path(path)
+
+
+class _StampedZip(zipfile.ZipFile):
+    """A ZipFile whose every member carries ``FILE_TIME`` (``ZipFile`` stamps a member with the clock, or
+    with the modification time of the file it copies: openpyxl's write-only sheets)."""
+
+    def _info(self, name: str) -> zipfile.ZipInfo:
+        info = zipfile.ZipInfo(name, date_time=FILE_TIME.timetuple()[:6])
+        info.compress_type = self.compression
+        info.external_attr = 0o600 << 16  # what ZipFile.writestr gives a member named by a string
+        return info
+
+    def writestr(self, zinfo_or_arcname, data, compress_type=None, compresslevel=None):
+        if not isinstance(zinfo_or_arcname, zipfile.ZipInfo):
+            zinfo_or_arcname = self._info(zinfo_or_arcname)
+        super().writestr(zinfo_or_arcname, data, compress_type, compresslevel)
+
+    def write(self, filename, arcname=None, compress_type=None, compresslevel=None):
+        import shutil
+
+        with open(filename, "rb") as src, self.open(self._info(arcname or Path(filename).name), "w",
+                                                     force_zip64=True) as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+
+
+def _save_stamped(book, path: Path) -> None:
+    """``book.save(path)`` with ``FILE_TIME`` as the workbook's created and modified times and as every zip
+    member's time (openpyxl's ``save_workbook`` stamps them with the clock): the same panel gives the same
+    bytes."""
+    from openpyxl.writer.excel import ExcelWriter
+
+    book.properties.created = book.properties.modified = FILE_TIME
+    ExcelWriter(book, _StampedZip(path, "w", zipfile.ZIP_DEFLATED, allowZip64=True)).save()
 
 
 def export_panel(ws, panel: str, fmt: str | None, out: Path, covariates: bool = True, bom: bool = True) -> Path:
