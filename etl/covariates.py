@@ -96,6 +96,33 @@ def to_numbers(col: pd.Series) -> Numbers:
     return _finite(Numbers(num, bad, pct, mark))
 
 
+EXACT_INTEGERS = 2**53  # beyond it a float64 (a Stata double, Parquet's double, Excel's number) skips whole numbers
+
+
+def long_integers(col: pd.Series, values: pd.Series) -> pd.Series | None:
+    """For a column whose cells are whole numbers written as digits, some beyond :data:`EXACT_INTEGERS` (a code of
+    17 or 20 digits, not a quantity): the cells as text, NFKC-normalised and stripped, missing where ``values``
+    (:func:`to_numbers`) is; else None. As a number such a column came out rounded (12345678901234567 as
+    12345678901234568, and 20 digits as 1.2345678901234567e19) in the canonical table and in every export.
+    Cells that are already numbers (an Excel number cell, a Stata variable) hold no more digits than their
+    float: they stay numbers."""
+    if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
+        return None
+    there = values.notna()
+    if not there.any():
+        return None
+    text = col[there].map(lambda v: v if isinstance(v, str) else None)
+    if text.isna().any():  # a number cell among them (a workbook): as written it is a float already
+        return None
+    text = text.astype(str).str.normalize("NFKC").str.strip()
+    if not text.str.fullmatch(r"[+-]?\d+").all():
+        return None
+    digits = text.str.lstrip("+-").str.lstrip("0")
+    if not (digits.str.len() >= 16).any() or not any(abs(int(t)) > EXACT_INTEGERS for t in text[digits.str.len() >= 16]):
+        return None
+    return text.reindex(col.index).astype(object).where(there, None)
+
+
 def _finite(n: Numbers) -> Numbers:
     """Infinite values (cells ``inf``, ``-Infinity``, ``1e400``, a spreadsheet's ±inf) are not numbers a
     regression or a Stata file can hold: left missing and counted with the cells that are not numbers."""
@@ -357,6 +384,9 @@ def load_covariates(path: Path, quarantine: Quarantine) -> tuple[pd.DataFrame, d
     data = data.rename(columns=renamed)
     converted = {c: to_numbers(data[c]) for c in data.columns}
     numeric = pd.DataFrame({c: n.values for c, n in converted.items()}, index=data.index)
+    as_text = {c: t for c in data.columns if (t := long_integers(data[c], converted[c].values)) is not None}
+    for c, text in as_text.items():  # a code: every digit as written, never a rounded number
+        numeric[c] = text
     keep = numeric.notna().any() | data.isna().all()
     numeric = numeric.loc[:, keep]
 
@@ -382,6 +412,9 @@ def load_covariates(path: Path, quarantine: Quarantine) -> tuple[pd.DataFrame, d
         "percent": cells(lambda n: n.percent),  # column → cells written 19.7%, read as 19.7
         "footnote_marks": cells(lambda n: n.marked),  # column → cells written 103,796*, read as 103796
         "dropped_columns": [c for c in data.columns if not keep[c]],  # no numeric value at all
+        # column → whole numbers beyond a float's exact range (a code): kept as text, with the longest's digits
+        "kept_as_text": {c: {"digits": int(t.str.lstrip("+-").str.len().max()), "examples": t.dropna().unique()[:3].tolist()}
+                         for c, t in as_text.items() if keep[c]},
         **({"header_row": first} if first > 1 else {}),  # a table below its title
         **({"wide": {"variable": renamed.get(Path(path).stem, Path(path).stem), "years": [int(float(y)) for y in
                                                                                          to_years(pd.Series(wide))]}}

@@ -20,7 +20,9 @@ of many years can be).
 Stata conversions: names are made valid and ≤ 32 characters (``metrics.labels.stata_name``; the
 label keeps the original name if it had to change); nullable integers with missing values become
 doubles with Stata missing (``.``); booleans become bytes (0/1); strings stay strings (UTF-8, which
-version 118 supports).
+version 118 supports); whole numbers beyond 2**53 (codes: a double would round them) become strings, with a
+warning (:func:`long_integers`; an Excel sheet the same beyond 15 digits). Integer covariates are joined as
+nullable integers, so that a city-year without covariates does not make them floats in CSV and Parquet.
 """
 
 from __future__ import annotations
@@ -70,6 +72,10 @@ def panel_frame(ws, panel: str, covariates: bool = True) -> pd.DataFrame:
         cov["year"] = cov["year"].astype(df["year"].dtype)
         clash = covariate_renames(cov.columns, df.columns)
         cov = cov.rename(columns=clash)
+        for c in cov.columns.drop(["city_code", "year"]):
+            if cov[c].dtype.kind in "iu":  # integers stay integers where a city-year has no covariates: the join
+                # made them floats (17-digit codes rounded in CSV and Parquet, a 0/1 dummy written 1.0)
+                cov[c] = cov[c].astype("UInt64" if cov[c].dtype.kind == "u" else "Int64")
         df = df.merge(cov, on=["city_code", "year"], how="left", validate="one_to_one")
         attrs.setdefault("citynet", {})
         if attrs["citynet"] is not None:
@@ -154,17 +160,57 @@ def covariate_headers(path: Path) -> dict[str, str]:
     return json.loads(raw) if raw else {}
 
 
+EXACT_INTEGERS = 2**53  # a double (Stata's, Parquet's, pandas' float64) holds every whole number up to it, not beyond
+EXCEL_DIGITS = 15  # Excel keeps 15 significant digits of a number (Excel's specifications and limits)
+
+
+def long_integers(df: pd.DataFrame, limit: int) -> dict[str, int]:
+    """``{column: digits of its longest value}`` of the columns of whole numbers with a value beyond ``limit`` in
+    magnitude: integer columns, and text columns whose every value is a whole number written with digits (the
+    codes that ingest keeps as text, ``etl.covariates.long_integers``)."""
+    out = {}
+    for col in df.columns:
+        s = df[col].dropna()
+        if not len(s):
+            continue
+        if pd.api.types.is_integer_dtype(s.dtype):
+            top = max(abs(int(s.min())), abs(int(s.max())))
+        elif pd.api.types.is_string_dtype(s.dtype) or s.dtype == object:
+            text = s.map(lambda v: v if isinstance(v, str) else None)
+            if text.isna().any() or not text.str.fullmatch(r"[+-]?\d+").all():
+                continue
+            top = max(abs(int(t)) for t in text)
+        else:
+            continue
+        if top > limit:
+            out[str(col)] = len(str(top))
+    return out
+
+
+def as_text_note(columns: dict[str, int], where: str, why: str) -> str:
+    """The warning of an export that writes whole numbers as text (never a rounded number without a word)."""
+    cols = ", ".join(f"{c} ({d} digits)" for c, d in columns.items())
+    return f"{cols}: written as text in {where}, every digit kept — {why}"
+
+
 def to_stata_frame(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
     """A copy of ``df`` that Stata 118 accepts, and the variable labels keyed by the new names (a renamed
-    covariate: the header of its file, ``df.attrs["covariate_headers"]``)."""
+    covariate: the header of its file, ``df.attrs["covariate_headers"]``). Whole numbers beyond
+    :data:`EXACT_INTEGERS` (codes) become text (``str``): a Stata number is a double, which would round them;
+    the frame's ``attrs["as_text"]`` names those columns (Stata names) with their digits."""
     headers = df.attrs.get("covariate_headers") or {}
+    long = long_integers(df, EXACT_INTEGERS)
     out = {}
     labels = {}
+    as_text = {}
     taken: set[str] = set()
     for col in df.columns:
         name = stata_name(col, taken)
         s = df[col]
-        if isinstance(s.dtype, pd.BooleanDtype) or s.dtype == bool:
+        if str(col) in long:
+            as_text[name] = long[str(col)]
+            s = s.astype(object).map(lambda v: "" if pd.isna(v) else str(v))
+        elif isinstance(s.dtype, pd.BooleanDtype) or s.dtype == bool:
             s = s.astype("float64") if s.isna().any() else s.astype(np.int8)
         elif isinstance(s.dtype, pd.api.extensions.ExtensionDtype) and pd.api.types.is_integer_dtype(s.dtype):
             s = s.astype("float64") if s.isna().any() else s.astype(s.dtype.numpy_dtype)
@@ -172,21 +218,28 @@ def to_stata_frame(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
             s = s.astype("float64")
         elif pd.api.types.is_string_dtype(s.dtype) or s.dtype == object:
             s = s.astype(object).where(s.notna(), "")
-        if s.dtype == np.int64 and len(s) and (s.max() > 2_147_483_620 or s.min() < -2_147_483_647):
-            s = s.astype("float64")
-        elif s.dtype == np.int64:
+        if s.dtype.kind in "iu" and len(s) and (s.max() > 2_147_483_620 or s.min() < -2_147_483_647):
+            s = s.astype("float64")  # exact: within EXACT_INTEGERS (beyond it the column is text, above)
+        elif s.dtype in (np.int64, np.uint32, np.uint64):
             s = s.astype(np.int32)
         out[name] = s.to_numpy() if not isinstance(s, pd.Series) else s.reset_index(drop=True)
         text = headers[col][:STATA_LABEL_MAX] if col in headers else label(str(col))
         if name != str(col) and text == str(col)[:STATA_LABEL_MAX]:
             text = str(col)[:STATA_LABEL_MAX]
         labels[name] = text
-    return pd.DataFrame(out), labels
+    frame = pd.DataFrame(out)
+    frame.attrs["as_text"] = as_text
+    return frame, labels
 
 
-def write_dta(df: pd.DataFrame, path: Path, data_label_text: str = "") -> Path:
-    """Write ``df`` as Stata 118 with variable labels and value labels from ``metrics.labels`` and a data label."""
+def write_dta(df: pd.DataFrame, path: Path, data_label_text: str = "", warn=None) -> Path:
+    """Write ``df`` as Stata 118 with variable labels and value labels from ``metrics.labels`` and a data label;
+    ``warn(text)`` is told of the columns of long whole numbers written as text (:func:`to_stata_frame`)."""
     frame, labels = to_stata_frame(df)
+    if frame.attrs["as_text"] and warn is not None:
+        warn(as_text_note(frame.attrs["as_text"], "the .dta (str variables)", "a Stata number is a double, which "
+                          "holds whole numbers of 15–16 digits exactly and rounds longer ones (so would destring)"))
+    frame.attrs = {}
     renamed = dict(zip(df.columns, frame.columns, strict=True))
     vlabels = {renamed[c]: v for c, v in value_labels_for(df).items()}
     frame.to_stata(path, version=118, write_index=False, variable_labels=labels, time_stamp=FILE_TIME,
@@ -194,24 +247,33 @@ def write_dta(df: pd.DataFrame, path: Path, data_label_text: str = "") -> Path:
     return Path(path)
 
 
-def write_xlsx(df: pd.DataFrame, path: Path, data_label_text: str = "") -> Path:
+def write_xlsx(df: pd.DataFrame, path: Path, data_label_text: str = "", warn=None) -> Path:
     """Write ``df`` as an Excel workbook: the sheet ``panel`` (one row per observation, the column names as
     header, codes kept as text) and the sheet ``variables`` (each column's label, as the Stata labels, and
-    the data label). openpyxl's write-only mode; a panel beyond Excel's 1,048,575 data rows is refused."""
+    the data label). openpyxl's write-only mode; a panel beyond Excel's 1,048,575 data rows is refused. Whole
+    numbers of more than :data:`EXCEL_DIGITS` digits are text cells (Excel would round them), said to ``warn``."""
     from openpyxl import Workbook
 
     if len(df) + 1 > EXCEL_MAX_ROWS:
         raise UserError(f"the panel has {len(df):,} rows; an Excel sheet holds {EXCEL_MAX_ROWS - 1:,}",
                         fix="export it as --format csv, dta or parquet (or restrict it first in Stata or pandas)")
     headers = df.attrs.get("covariate_headers") or {}
+    long = long_integers(df, 10**EXCEL_DIGITS - 1)
+    if long and warn is not None:
+        warn(as_text_note(long, "the workbook (text cells)", f"Excel keeps {EXCEL_DIGITS} digits of a number and "
+                          "shows the others as zeros"))
     book = Workbook(write_only=True)
     sheet = book.create_sheet("panel")
     sheet.append([str(c) for c in df.columns])
     columns = []
     for col in df.columns:  # plain Python values per column: None for missing, numbers as numbers
         s = df[col]
-        if pd.api.types.is_bool_dtype(s.dtype):
+        if str(col) in long:
+            values = [None if pd.isna(v) else str(v) for v in s.astype(object)]
+        elif pd.api.types.is_bool_dtype(s.dtype):
             values = [None if v is pd.NA or v is None else bool(v) for v in s.astype(object)]
+        elif pd.api.types.is_integer_dtype(s.dtype):  # as integers (through a float, 17 digits were rounded)
+            values = [None if pd.isna(v) else int(v) for v in s.astype(object)]
         elif pd.api.types.is_numeric_dtype(s.dtype):
             f = s.astype("float64").to_numpy()
             integral = pd.api.types.is_integer_dtype(s.dtype)
@@ -271,10 +333,12 @@ def _save_stamped(book, path: Path) -> None:
     ExcelWriter(book, _StampedZip(path, "w", zipfile.ZIP_DEFLATED, allowZip64=True)).save()
 
 
-def export_panel(ws, panel: str, fmt: str | None, out: Path, covariates: bool = True, bom: bool = True) -> Path:
+def export_panel(ws, panel: str, fmt: str | None, out: Path, covariates: bool = True, bom: bool = True,
+                 warn=None) -> Path:
     """Write panel ``panel`` of workspace ``ws`` to ``out`` in ``fmt`` (inferred from the suffix when None);
     a CSV is UTF-8 with a byte order mark unless ``bom`` is false (``citynet.csvfile``: Excel opens a UTF-8
-    file without it in the system's code page, GBK on a Chinese Windows, 城市 garbled)."""
+    file without it in the system's code page, GBK on a Chinese Windows, 城市 garbled). ``warn(text)``: what
+    the file holds otherwise than the panel does (long whole numbers as text in a .dta or .xlsx)."""
     out = Path(out)
     by_suffix = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".dta": "dta",
                  ".xlsx": "xlsx"}.get(out.suffix.lower())
@@ -300,9 +364,9 @@ def export_panel(ws, panel: str, fmt: str | None, out: Path, covariates: bool = 
         elif fmt == "csv":
             write_csv(df, tmp, bom=bom)
         elif fmt == "xlsx":
-            write_xlsx(df, tmp, data_label(df, panel))
+            write_xlsx(df, tmp, data_label(df, panel), warn=warn)
         else:
-            write_dta(with_codes(ws, df) if panel == "city-year" else df, tmp, data_label(df, panel))
+            write_dta(with_codes(ws, df) if panel == "city-year" else df, tmp, data_label(df, panel), warn=warn)
         _event(f"write {tmp}")
         os.replace(tmp, out)
     except OSError as exc:  # a full disk or an unwritable folder: one message, no partial file

@@ -53,6 +53,10 @@ def command(ctx, ws, panel, fmt, out, network, no_covariates, no_bom):
     ws.select_network(network)
     from citynet.commands.common import progress_bars
 
+    notes: list[str] = []
     with progress_bars(ctx):  # an Excel sheet is written row by row: about a minute per million rows
-        path = export_panel(ws, panel, fmt, out, covariates=not no_covariates, bom=not no_bom)
-    Console(stderr=True, quiet=is_quiet(ctx)).print(f"wrote {path}")
+        path = export_panel(ws, panel, fmt, out, covariates=not no_covariates, bom=not no_bom, warn=notes.append)
+    console = Console(stderr=True, quiet=is_quiet(ctx))
+    console.print(f"wrote {path}")
+    for note in notes:
+        console.print(f"warning: {note}", style="yellow", markup=False, highlight=False, soft_wrap=True)

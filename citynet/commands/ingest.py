@@ -306,6 +306,13 @@ def _summary(console, ws, report: dict) -> None:
                           "in backquotes; reports/ingest.json 'renamed'): "
                           + ", ".join(f"{h!r} → {n}" for h, n in cov["renamed"].items()), markup=False, highlight=False,
                           soft_wrap=True)
+        if cov.get("kept_as_text"):  # codes of 17+ digits: a number would round them
+            cols = "; ".join(f"{c} (up to {v['digits']} digits, e.g. {', '.join(v['examples'][:2])})"
+                             for c, v in cov["kept_as_text"].items())
+            console.print(f"{name}: whole numbers beyond the 15–16 digits a floating-point number holds exactly were "
+                          f"kept as text, every digit as written (codes, not quantities): {cols}. export writes them "
+                          "as text (a Stata str variable); a formula cannot use them as numbers", markup=False,
+                          highlight=False, soft_wrap=True, style="yellow")
         if cov.get("dropped_columns"):
             console.print(f"[yellow]warning:[/] {name}: columns without any number were left out: "
                           f"{', '.join(cov['dropped_columns'])}", highlight=False)
