@@ -789,8 +789,8 @@ def stream_table(path: str | Path, encoding: str = "auto", block_bytes: int = BL
     A regular CSV (see :func:`read_csv`) is streamed with Arrow's incremental reader
     (``pyarrow.csv.open_csv``), ``block_bytes`` at a time: memory is bounded by the block, not the file.
     Another CSV (``careful``, irregular, UTF-16) is read by the careful path as its batches of ``batch_rows``
-    records are handed out (:func:`_careful_stream`), also bounded. Other files (XLSX, XLS, CNKI's tagged
-    records) are read whole by :func:`read_table` and handed out in slices of ``batch_rows``. The batches carry the same values and ``_row`` numbers as
+    records are handed out (:func:`_careful_stream`), also bounded. An XLSX is handed out in batches from the
+    workbook's cells (:func:`_excel_stream`). Other files (XLS, CNKI's tagged records) are read whole by :func:`read_table` and handed out in slices of ``batch_rows``. The batches carry the same values and ``_row`` numbers as
     :func:`read_table`'s frame. A streamed batch iterator raises :class:`Irregular` when the file
     proves irregular midway; the caller then calls again with ``careful=True``.
     """
@@ -805,6 +805,10 @@ def stream_table(path: str | Path, encoding: str = "auto", block_bytes: int = BL
             if opened is not None:
                 return opened
         return _careful_stream(path, enc or _best_effort_encoding(path), header_row, batch_rows)
+    if READERS.get(path.suffix.lower()) is read_excel:
+        opened = _excel_stream(path, header_row, batch_rows)
+        if opened is not None:
+            return opened
     raw = read_table(path, encoding, header_row)
     frame = raw.frame
 
@@ -815,6 +819,24 @@ def stream_table(path: str | Path, encoding: str = "auto", block_bytes: int = BL
     header = [c for c in frame.columns if c != "_row"]
     return RawStream(path=path, header=header, encoding=raw.encoding, batches=slices, malformed=raw.malformed,
                      streamed=False, header_row=raw.header_row)
+
+
+def _excel_stream(path: Path, header_row: int, batch_rows: int) -> RawStream | None:
+    """An .xlsx export's first sheet in batches (:mod:`etl.excel_stream`: the same cells as :func:`read_excel`,
+    about half its peak memory, and the ingest holds a batch, not the sheet); None when the whole-sheet
+    reader must read it (a sheet without records, a damaged workbook: its messages)."""
+    from citynet.etl.excel_stream import excel_batches
+
+    try:
+        opened = excel_batches(path, header_row, batch_rows)
+    except Exception:  # noqa: BLE001 - calamine raises many kinds for damaged files: read_excel words them
+        return None
+    if opened is None:
+        return None
+    check_other_sheets(path, header_row)
+    header, batches = opened
+    return RawStream(path=path, header=header, encoding="xlsx", batches=batches, streamed=False,
+                     header_row=header_row)
 
 
 @dataclass

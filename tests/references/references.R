@@ -159,6 +159,39 @@ mi <- moran.test(cs17$ln_green, lw, randomisation = TRUE)
 mn <- moran.test(cs17$ln_green, lw, randomisation = FALSE)
 out$moran_2017 <- list(I = unname(mi$estimate[1]), EI = unname(mi$estimate[2]), VI_rand = unname(mi$estimate[3]),
                        VI_norm = unname(mn$estimate[3]), z_rand = unname(mi$statistic), z_norm = unname(mn$statistic))
+# ---- an awkward panel (tests/references/make_awkward.py; tests/test_references_awkward.py): singletons (a cascade
+# too), missing values in regressors, outcome and cluster, regressors collinear with the FE or each other, a lag
+# across a gap, weights with zeros and a missing one, i() interactions, log of a count with zeros, 2SLS, fepois with
+# all-zero groups and a separating dummy, a clustered VCOV that fixest makes positive definite. fixest's defaults.
+aw <- fread(file.path(d, "awkward_city_year.csv"), colClasses = c(city_code = "character", province = "character"),
+            na.strings = c("", "NA"))  # an empty province is missing (fread reads an empty text as "")
+awk <- function(fml, vcov, est = feols, ...) {
+  notes <- character(0)
+  m <- withCallingHandlers(est(fml, aw, vcov = vcov, ...),
+                           warning = function(w) { notes <<- c(notes, conditionMessage(w)); invokeRestart("muffleWarning") })
+  na <- sum(!complete.cases(as.data.frame(aw)[, intersect(all.vars(fml), names(aw)), drop = FALSE]))
+  list(coef = as.list(coef(m)), se = as.list(se(m)), nobs = nobs(m), removed = m$nobs_origin - nobs(m),
+       collin = as.list(m$collin.var), warnings = as.list(notes),
+       n_clusters = if (!is.null(attr(m$cov.scaled, "G"))) min(attr(m$cov.scaled, "G")) else NULL)
+}
+pois <- function(...) fepois(..., fixef.tol = 1e-11, glm.tol = 1e-11)
+base <- y ~ x1 + x4 | city_code + year
+out$awkward <- list(
+  ols_city = awk(base, ~city_code),
+  ols_hc1 = awk(base, "hetero"),
+  ols_province = awk(base, ~province),
+  ols_province_year = awk(base, ~province + year),
+  ols_two_year = awk(y ~ x1 + x4 + d | city_code + year, ~two + year),
+  ols_weights = awk(base, ~city_code, weights = ~w),
+  ols_collinear = awk(y ~ x1 + x2 + x3 + x4 + x5 | city_code + year, ~city_code),
+  ols_lag = awk(y ~ l(x1, 1) + x4 | city_code + year, ~city_code, panel.id = ~city_code + year),
+  ols_i = awk(y ~ x1 + i(region, x4, ref = "east") | city_code + year, ~city_code),
+  ols_log = awk(log(cnt) ~ x1 + x4 | city_code + year, ~city_code),
+  iv_province = awk(y ~ x4 | city_code + year | x1 ~ z, ~province),
+  fepois_city = awk(cnt ~ x1 + x4 | city_code + year, ~city_code, est = pois),
+  fepois_province = awk(cnt ~ x1 + x4 | city_code + year, ~province, est = pois),
+  fepois_weights = awk(cnt ~ x1 + x4 | city_code + year, ~city_code, est = pois, weights = ~w),
+  fepois_separated = awk(cnt ~ x1 + s | city_code + year, ~city_code, est = pois))
 source("tests/references/write_json17.R")
 write_json17(out, "tests/references/references.json")
 cat("wrote tests/references/references.json\n")
