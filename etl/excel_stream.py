@@ -1,0 +1,128 @@
+"""The first sheet of an ``.xlsx`` export in batches of records, for the streaming ingest.
+
+``pandas.read_excel`` builds the whole sheet as Python objects, then a frame of them, then a frame of
+strings: for a sheet of 849,240 rows × 13 columns (64 MB) it peaked at 1.72 GB, and the ingest then held
+that frame while it worked. Here python-calamine (Rust) holds the sheet's cells, compactly, and hands out
+its rows one by one (``CalamineSheet.iter_rows``); each batch of ``batch_rows`` rows becomes a frame of
+strings by the same parser ``read_excel`` uses (``pandas.io.parsers.TextParser``, with the cell conversion
+of pandas' calamine engine), so every cell has the same text as :func:`etl.readers.read_excel` gives it.
+The same sheet peaked at 0.97 GB. An XLSX keeps its strings in one table for the whole workbook (its
+shared strings), so no reader of the format can hold less than the sheet's distinct texts; the cells of
+calamine are about that.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pandas as pd
+
+
+def _pandas_cell(value):
+    """A cell as pandas' calamine engine gives it to its parser (``CalamineReader.get_sheet_data``): a whole
+    float as an int, a date as a datetime at midnight; other values as they are."""
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else value
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return dt.datetime(value.year, value.month, value.day)
+    return value
+
+
+def _rows_from_a1(sheet, top: int, left: int) -> Iterator[list]:
+    """The sheet's rows from its cell A1, as ``to_python(skip_empty_area=False)`` has them (what
+    ``read_excel`` reads), from ``iter_rows`` with ``top`` empty rows and ``left`` empty cells added."""
+    width = left + sheet.width
+    for _ in range(top):
+        yield [""] * width
+    pad = [""] * left
+    for row in sheet.iter_rows():
+        yield pad + row if left else row
+
+
+def _padding(sheet, rows: int) -> tuple[int, int] | None:
+    """The empty rows and cells to add before ``iter_rows``'s (python-calamine 0.9 starts its rows at the
+    sheet's first row but its cells at the first column that holds something; other versions may not):
+    the first that gives the first ``rows`` rows of ``to_python(skip_empty_area=False)``, else None."""
+    want = sheet.to_python(skip_empty_area=False, nrows=rows)
+    top, left = sheet.start if sheet.start is not None else (0, 0)
+    for pad in dict.fromkeys([(0, left), (top, left), (0, 0), (top, 0)]):
+        got = list(itertools.islice(_rows_from_a1(sheet, *pad), len(want)))
+        if got == want:
+            return pad
+    return None
+
+
+def _header(row: list) -> list[str]:
+    """The header row's names as ``pandas.read_excel`` names its columns (its parser: an empty cell
+    ``Unnamed: k``, a repeated name ``X.1``, a number's text)."""
+    from pandas.io.parsers import TextParser
+
+    data = [[_pandas_cell(c) for c in row]]
+    return [str(c) for c in TextParser(data, header=0, dtype=str, keep_default_na=False,
+                                       skip_blank_lines=False).read().columns]
+
+
+def _text(value) -> str:
+    """A cell's text as ``read_excel(dtype=str)`` gives it (its parser writes ``str`` of the converted cell)."""
+    return value if type(value) is str else str(_pandas_cell(value))
+
+
+def _records(rows: list[list], header: list[str]) -> pd.DataFrame:
+    """Records as a frame of strings, column by column (most cells are text already: only the others are
+    converted; pandas' parser would look at every cell, 1.5 times slower)."""
+    columns = zip(*rows, strict=True) if rows else ([] for _ in header)
+    frame = pd.DataFrame({i: [_text(c) for c in col] for i, col in enumerate(columns)})
+    frame.columns = header
+    return frame.astype(str)
+
+
+def excel_batches(path: Path, header_row: int, batch_rows: int) -> tuple[list[str], Callable[..., Iterator]] | None:
+    """The header (usable names, as :func:`etl.readers.read_excel`'s frame has them) and a callable that
+    yields the records of the first sheet below it as frames of strings with ``_row`` (the spreadsheet row),
+    ``batch_rows`` at a time (a second call reads the workbook again). ``None`` when the sheet has no record below
+    row ``header_row`` (the whole-sheet reader says what is wrong with such a sheet), or when its rows cannot
+    be matched to what ``read_excel`` reads (:func:`_padding`: the whole-sheet reader then reads it)."""
+    import python_calamine
+    from citynet.etl.readers import unique_headers
+
+    book = python_calamine.CalamineWorkbook.from_path(str(path))
+    try:
+        sheet = book.get_sheet_by_index(0)  # (calamine parses the whole sheet here: kept for the first batches)
+        pad = _padding(sheet, header_row + 1)
+        if pad is None:
+            return None
+        rows = _rows_from_a1(sheet, *pad)
+        above = [next(rows, None) for _ in range(header_row)]
+        if above[-1] is None or next(rows, None) is None:
+            return None
+        names = _header(above[-1])
+    finally:
+        book.close()
+    header = unique_headers([("" if str(c).startswith("Unnamed: ") else str(c)) for c in names])
+    parsed = [sheet]
+
+    def batches(lazy: bool = False) -> Iterator[pd.DataFrame]:
+        if parsed:
+            rows = _rows_from_a1(parsed.pop(), *pad)
+        else:  # a second reading parses the workbook again
+            book = python_calamine.CalamineWorkbook.from_path(str(path))
+            try:
+                rows = _rows_from_a1(book.get_sheet_by_index(0), *pad)
+            finally:
+                book.close()
+        for _ in range(header_row):
+            next(rows)
+        first = header_row + 1
+        while True:
+            chunk = list(itertools.islice(rows, batch_rows))
+            if not chunk:
+                return
+            frame = _records(chunk, header)
+            frame["_row"] = pd.RangeIndex(first, first + len(frame))
+            first += len(frame)
+            yield frame
+
+    return header, batches

@@ -1,0 +1,99 @@
+"""An .xlsx export read in batches (etl/excel_stream.py): every cell the text ``pandas.read_excel(dtype=str,
+keep_default_na=False)`` gives it (the reference: pandas' own reader of the whole sheet), whatever the batch
+size; the rows below the header, the header's names and the spreadsheet row numbers as the whole-sheet reader
+has them; and Python's memory bounded by a batch, not by the sheet."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tracemalloc
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from citynet.etl.excel_stream import excel_batches
+from citynet.etl.readers import stream_table, unique_headers
+from openpyxl import Workbook
+
+AWKWARD = [
+    ["申请号", "申请人", "申请人", None, 2015, "日期", "值"],  # a repeated name, an empty one, a number
+    ["CN1", "甲公司", "乙", "x", 1.0, dt.date(2015, 3, 12), 3.25],
+    [None, None, None, None, None, None, None],  # an empty row in the middle: kept, as read_excel keeps it
+    ["CN2", True, "  空格 ", 12345678901234567890, 2.5, dt.datetime(2016, 1, 2, 3, 4, 5), dt.time(10, 30)],
+    ["CN3", "=1+1", "#N/A", -0.0, 1e20, "2015-01-01", None],
+    ["CN4", 0.1, 1e-7, float(2**53 + 1), "0012", dt.date(1900, 1, 1), False],
+]
+
+
+def _workbook(path: Path, rows: list[list], top: int = 0, left: int = 0) -> Path:
+    wb = Workbook()
+    ws = wb.active
+    for _ in range(top):
+        ws.append([])
+    for row in rows:
+        ws.append([None] * left + row)
+    wb.save(path)
+    return path
+
+
+def _reference(path: Path, header_row: int) -> pd.DataFrame:
+    """pandas' whole-sheet reading, as citynet's readers name the columns."""
+    frame = pd.read_excel(path, dtype=str, engine="calamine", keep_default_na=False, header=header_row - 1)
+    frame = frame.fillna("").astype(str)
+    frame.columns = unique_headers([("" if str(c).startswith("Unnamed: ") else str(c)) for c in frame.columns])
+    return frame
+
+
+@pytest.mark.parametrize(("top", "left"), [(0, 0), (2, 0), (0, 2), (1, 1)])
+@pytest.mark.parametrize("batch_rows", [1, 2, 3, 100_000])
+def test_batches_hold_the_cells_read_excel_reads(tmp_path, top, left, batch_rows):
+    path = _workbook(tmp_path / "x.xlsx", AWKWARD, top, left)
+    want = _reference(path, top + 1)
+    header, batches = excel_batches(path, top + 1, batch_rows)
+    frames = list(batches())
+    assert all(len(f) <= batch_rows for f in frames)
+    got = pd.concat(frames, ignore_index=True)
+    assert header == list(want.columns)
+    assert got["_row"].tolist() == list(range(top + 2, top + 2 + len(want)))  # spreadsheet rows
+    pd.testing.assert_frame_equal(got.drop(columns="_row"), want, check_dtype=False)
+    assert got.loc[0, "2015"] == "1" and got.loc[2, "申请人"] == "True" and got.loc[0, "日期"] == "2015-03-12 00:00:00"
+    again = pd.concat(list(batches()), ignore_index=True)  # a second reading (the workbook parsed again)
+    pd.testing.assert_frame_equal(again, got)
+
+
+def test_the_header_below_a_title_and_the_stream_of_the_ingest(tmp_path):
+    path = _workbook(tmp_path / "titled.xlsx", [["某数据库导出 2024-05-01"], *AWKWARD])
+    raw = stream_table(path, header_row=2, batch_rows=2)
+    assert raw.encoding == "xlsx" and raw.header == list(_reference(path, 2).columns)
+    got = pd.concat(list(raw.batches()), ignore_index=True)
+    pd.testing.assert_frame_equal(got.drop(columns="_row"), _reference(path, 2), check_dtype=False)
+    assert got["_row"].iloc[0] == 3
+
+
+def test_a_sheet_without_records_goes_to_the_whole_sheet_reader(tmp_path):
+    path = _workbook(tmp_path / "head.xlsx", [AWKWARD[0]])
+    assert excel_batches(path, 1, 10) is None
+
+
+def _peak(path: Path) -> int:
+    tracemalloc.start()
+    try:
+        for frame in stream_table(path, batch_rows=500).batches():
+            del frame
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_python_memory_is_bounded_by_a_batch(tmp_path):
+    """The whole-sheet reader holds every cell as a Python object (its peak doubles with the rows); the
+    stream holds a batch: four times the rows, about the same Python peak."""
+    row = ["CN{:09d}", "某某科技有限公司", "江苏省南京市玄武区中山路{}号", 2015, "一种装置及其方法"]
+
+    def rows(n):
+        return [["申请号", "申请人", "地址", "年份", "名称"]] + [
+            [row[0].format(i), row[1], row[2].format(i), row[3], row[4]] for i in range(n)]
+
+    small = _peak(_workbook(tmp_path / "s.xlsx", rows(2_000)))
+    large = _peak(_workbook(tmp_path / "l.xlsx", rows(8_000)))
+    assert large < 1.5 * small, (small, large)
