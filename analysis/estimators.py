@@ -736,9 +736,43 @@ def paper_warnings(f, df: pd.DataFrame, parts: dict[str, Any], res: FitResult, p
     return out
 
 
+#: the eigenvalue that replaces a covariance matrix's non-positive ones, and the change worth a note (fixest's)
+POSDEF_FLOOR, POSDEF_NOTICEABLE = 1e-16, 1e-8
+
+
+def posdef_fix(f) -> str | None:
+    """Make the covariance matrix of a pyfixest fit positive definite as ``fixest`` does (``vcov.fixest``, always,
+    whatever ``vcov_fix`` says): eigenvalues ≤ 0 become 1e-16 and the SEs, t, p-values and intervals are
+    recomputed (Cameron, Gelbach & Miller 2011, §2.3, the multiway clustered matrix). A two-way clustered matrix
+    (``A + B``: V_A + V_B − V_AB) is not positive semi-definite in finite samples; pyfixest keeps it, so its SEs
+    differed from fixest's — every one, not only the coefficient of a negative direction. Returns the note when
+    the change is noticeable (an element moves by more than 1e-8, fixest's threshold for its warning)."""
+    V = np.asarray(getattr(f, "_vcov", np.empty((0, 0))), dtype=float)
+    if V.ndim != 2 or not V.size or not np.isfinite(V).all():
+        return None
+    V = (V + V.T) / 2
+    w, U = np.linalg.eigh(V)
+    if (w > 0).all():
+        return None
+    fixed = (U * np.maximum(w, POSDEF_FLOOR)) @ U.T
+    change = float(np.abs(V - fixed).max())
+    f._vcov = fixed
+    f.get_inference()
+    if change <= POSDEF_NOTICEABLE:
+        return None
+    return (f"Warning: the {'two-way clustered ' if len(getattr(f, '_clustervar', None) or []) > 1 else ''}covariance "
+            f"matrix was not positive semi-definite (smallest eigenvalue {w.min():.3g}); its eigenvalues ≤ 0 were set to "
+            "1e-16 as fixest does (Cameron, Gelbach & Miller 2011), which changes the standard errors. With few clusters "
+            "in one dimension, cluster one way (by the coarser), where the wild cluster bootstrap is available too.")
+
+
 def to_result(f, model: str, vcov_label: str, fe: Sequence[str], name: str | None = None,
               depvar: str | None = None) -> FitResult:
-    """A pyfixest fit as a FitResult (p-values and t reference distribution as pyfixest computes them)."""
+    """A pyfixest fit as a FitResult (p-values and t reference distribution as pyfixest computes them), its
+    covariance matrix made positive definite as fixest makes it (:func:`posdef_fix`, with a note)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        fixed = posdef_fix(f)
     params = f.coef().astype(float)
     params.index = [str(i) for i in params.index]
     se = f.se().astype(float)
@@ -763,7 +797,7 @@ def to_result(f, model: str, vcov_label: str, fe: Sequence[str], name: str | Non
     return FitResult(
         depvar=depvar or str(f._depvar), params=params, se=se, pvalues=pv, nobs=int(f._N), model=model,
         r2=r2, adj_r2=adj, r2_within=r2w, fixed_effects=list(fe), vcov=vcov_label,
-        df_resid=float(df_resid), stats=st, name=name, raw=f,
+        df_resid=float(df_resid), stats=st, name=name, raw=f, notes=[fixed] if fixed else [],
     )
 
 
