@@ -57,12 +57,22 @@ def panel_keys(df: pd.DataFrame) -> tuple[list[str], str]:
     )
 
 
-def lag(df: pd.DataFrame, column: str, k: int = 1, ids: Sequence[str] | None = None, year: str = "year") -> pd.Series:
-    """``x_{i,t-k}`` aligned by year within unit (k < 0 gives a lead). Missing where (i, t−k) is absent."""
+def lag(df: pd.DataFrame, column: str, k: int = 1, ids: Sequence[str] | None = None, year: str = "year",
+        label: str | None = None) -> pd.Series:
+    """``x_{i,t-k}`` aligned by year within unit (k < 0 gives a lead). Missing where (i, t−k) is absent. A unit with
+    two rows in one year is one message (which row's value would be the lag?), ``label`` naming the variable."""
     if ids is None:
         ids, year = panel_keys(df)
     ids = list(ids)
-    src = df[[*ids, year, column]].drop_duplicates([*ids, year])
+    twice = df.duplicated([*ids, year], keep=False)
+    if twice.any():  # which row's value is "the" lag? (fixest: "The panel identifiers contain duplicate values")
+        keys = df.loc[twice, [*ids, year]].drop_duplicates()
+        where = "; ".join(" ".join(str(v) for v in row) for row in keys.head(3).itertuples(index=False))
+        raise AnalysisError(
+            f"{'a lag' if k > 0 else 'a lead'} of {label or column} needs one row per {' + '.join(ids)} and {year}, and "
+            f"{int(twice.sum()):,} rows share theirs with another ({where}{' …' if len(keys) > 3 else ''})",
+            fix="remove the duplicated rows (a merge that matched twice?), or aggregate them to one row per unit and year")
+    src = df[[*ids, year, column]]
     src = src.assign(**{year: src[year] + k})
     merged = df[[*ids, year]].merge(src, on=[*ids, year], how="left")
     return pd.Series(merged[column].to_numpy(), index=df.index, name=f"l{k}_{column}" if k > 0 else f"f{-k}_{column}")
@@ -209,7 +219,7 @@ def _materialise(df: pd.DataFrame, name: str, ids: list[str], year: str, made: d
         tmp = df[[*ids, year]].copy()
         value = "__citynet_value"  # (not the base's name: a lag of a key column, l1_year, replaced the key)
         tmp[value] = made[base] if base in made else df[base]
-        made[name] = lag(tmp, value, k if kind == "l" else -k, ids, year).rename(name)
+        made[name] = lag(tmp, value, k if kind == "l" else -k, ids, year, label=base).rename(name)
         return True
     if name.startswith("ln_"):
         base = name[3:]

@@ -19,6 +19,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from citynet.errors import UserError
+
 HERE = Path(__file__).parent / "references"
 REF = json.loads((HERE / "references.json").read_text(encoding="utf-8"))["awkward"]
 EXACT, ITER = 1e-8, 1e-6
@@ -71,3 +73,11 @@ def test_a_two_way_clustered_vcov_is_made_positive_definite_as_fixest_does(aw, k
 def test_a_positive_definite_vcov_is_left_alone(aw):
     r = fit(aw, BASE, vcov="cluster:city_code+year")
     assert not any("positive semi-definite" in n for n in r.notes)
+
+
+def test_a_lag_on_duplicated_city_years_is_one_message(aw):
+    """fixest: "The panel identifiers contain duplicate values"; citynet took the first row's value silently."""
+    twice = pd.concat([aw, aw[aw["city_code"] == "100200"]])
+    with pytest.raises(UserError, match=r"a lag of x1 needs one row per city_code and year, and 16 rows"):
+        fit(twice, "y ~ L(x1, 1) | city_code + year")
+    fit(twice, "y ~ x1 | city_code + year")  # without a lag duplicates are rows like any other (fixest fits them)
