@@ -1,14 +1,13 @@
 """The first sheet of an ``.xlsx`` export in batches of records, for the streaming ingest.
 
 ``pandas.read_excel`` builds the whole sheet as Python objects, then a frame of them, then a frame of
-strings: for a sheet of 849,240 rows × 13 columns (64 MB) it peaked at 1.72 GB, and the ingest then held
-that frame while it worked. Here python-calamine (Rust) holds the sheet's cells, compactly, and hands out
-its rows one by one (``CalamineSheet.iter_rows``); each batch of ``batch_rows`` rows becomes a frame of
-strings by the same parser ``read_excel`` uses (``pandas.io.parsers.TextParser``, with the cell conversion
-of pandas' calamine engine), so every cell has the same text as :func:`etl.readers.read_excel` gives it.
-The same sheet peaked at 0.97 GB. An XLSX keeps its strings in one table for the whole workbook (its
-shared strings), so no reader of the format can hold less than the sheet's distinct texts; the cells of
-calamine are about that.
+strings, and the ingest held that frame while it worked: reading a sheet of 849,240 rows × 13 columns
+(64 MB) that way peaked at 2.05 GB. Here python-calamine (Rust) holds the sheet's cells, compactly, and
+hands out its rows one by one (``CalamineSheet.iter_rows``); each batch of ``batch_rows`` rows becomes a
+frame of strings with the text ``read_excel(dtype=str)`` gives every cell (its header parsed by pandas' own
+parser, ``TextParser``; the cells converted as pandas' calamine engine converts them): the same sheet peaks
+at 1.45 GB, with less CPU (docs/scale.md). An XLSX keeps its texts in one table for the whole workbook (its
+shared strings), which calamine reads before any row, so no reader of the format holds much less.
 """
 
 from __future__ import annotations
