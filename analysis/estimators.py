@@ -219,6 +219,32 @@ def _check_collinear(f, df: pd.DataFrame, parts: dict[str, Any]) -> None:
     )
 
 
+def _separating_terms(f, df: pd.DataFrame, n_separated: int) -> list[str]:
+    """The dropped regressors left constant once the ``n_separated`` observations they separate were dropped."""
+    if not n_separated:
+        return []
+    dropped = [str(v) for v in (getattr(f, "_collin_vars", None) or [])]
+    return [v for v in dropped if v in df.columns and df[v].nunique(dropna=True) <= 1]
+
+
+def _separating_text(terms: list[str], y: str, n_separated: int) -> str:
+    return (f"{', '.join(terms)} {'is' if len(terms) == 1 else 'are'} constant once the {n_separated:,} observations "
+            f"separated by the regressors and fixed effects are dropped ({y} is 0 wherever {' or '.join(terms)} differs "
+            "from that value): its maximum-likelihood coefficient is infinite (fixest, which keeps those rows, does not "
+            "converge: it reports a large number or drops the term as collinear)")
+
+
+def _check_separating(f, df: pd.DataFrame, parts: dict[str, Any], n_separated: int) -> None:
+    """A regressor left constant once the observations it separates are dropped (a dummy that is 1 only where the
+    count is 0): the data say its coefficient is −∞, not that it is collinear with the fixed effects. One message."""
+    const = _separating_terms(f, df, n_separated)
+    if const:
+        y = parts["depvar"]
+        raise AnalysisError(f"PPML of {y}: {_separating_text(const, y, n_separated)}",
+                            fix=f"drop {', '.join(const)}, or pool it with a category where {y} is positive; in a SPEC, "
+                                "allow_collinear = true fits the model without it (a note says so)")
+
+
 def constant_within(df: pd.DataFrame, terms: Sequence[str], fes: Sequence[str]) -> dict[str, str]:
     """``{term: fe}`` for each of ``terms`` (panel columns) constant within every group of one of the fixed effects
     ``fes`` (``A^B``: the pairs), which therefore absorbs it: a time-invariant city variable under city fixed
@@ -481,6 +507,40 @@ def _weighted_rows(df: pd.DataFrame, weights: str) -> tuple[pd.DataFrame, str]:
     return (df if not left else df[keep]), note
 
 
+def _cluster_rows(df: pd.DataFrame, vcov_arg: Any, fml: str) -> tuple[pd.DataFrame, str]:
+    """The rows with a cluster (each of two-way clusters; ``A^B``: both) and the note of those left out: fixest drops
+    them ("observations removed because of NA values (vcov)"); pyfixest stops. The note counts the rows the cluster
+    alone took out (every variable of the formula present)."""
+    if not isinstance(vcov_arg, dict):
+        return df, ""
+    names = [c.strip() for c in next(iter(vcov_arg.values())).split("+")]
+    names = [c for c in names if c in df.columns]
+    missing = df[names].isna().any(axis=1) if names else pd.Series(False, index=df.index)
+    for c in names:  # pyfixest's Wald test fails on the infinite matrix ("SVD did not converge")
+        if df.loc[~missing, c].nunique() == 1:
+            raise _one_cluster(c, int((~missing).sum()))
+    if not missing.any():
+        return df, ""
+    used = [c for c in formula_names(fml) if c in df.columns]
+    lost = int((missing & df[used].notna().all(axis=1)).sum()) if used else int(missing.sum())
+    note = (f"{lost:,} observations with a missing {' or '.join(names)} (the cluster) left out, as fixest leaves them out."
+            if lost else "")
+    return df[~missing], note
+
+
+def _check_clusters(res: FitResult, label: str) -> None:
+    """One cluster (in a dimension) is no cluster-robust standard error at all: G/(G−1) is infinite."""
+    g = res.stats.get("n_clusters")
+    if g is not None and g < 2:
+        raise _one_cluster(label.split(":", 1)[-1], res.nobs)
+
+
+def _one_cluster(var: str, n: int) -> AnalysisError:
+    return AnalysisError(f"the standard errors are clustered by {var}, which has one value in the estimation sample "
+                         f"of {n:,} observations: a cluster-robust variance needs two clusters or more (and about 40 "
+                         "to be reliable)", fix="cluster by a finer variable (city_code, the default), or use --vcov hc1")
+
+
 def _check_depvar(rows: pd.DataFrame, parts: dict[str, Any], where: str) -> None:
     """A dependent variable that is a number (``1 ~ x``), also a regressor (``y ~ y``) or constant in the
     sample: pyfixest fitted each (a zero coefficient with a NaN standard error, or a perfect fit)."""
@@ -537,6 +597,7 @@ def fit(
     if weights:
         df, weight_note = _weighted_rows(df, weights)
     parts = split_formula(fml)
+    df, cluster_note = _cluster_rows(df, vcov_arg, fml)
     _check_sample(df, fml, parts, sample, panel)
     if model == "2sls" and not parts["endog"]:
         raise AnalysisError("model 2sls needs an IV part", fix="write 'y ~ exog | fe | endog ~ instruments'")
@@ -558,22 +619,30 @@ def fit(
                             f"{parts['depvar']}",
                             fix="name the count itself (green_patents ~ … --model ppml: Poisson's log link models "
                                 "ln E[y], with the zeros kept), or fit the expression by OLS")
-    if model == "ppml" and parts["fe"]:
+    if model == "ppml":  # the estimation rows, before the separation checks (which need a finite design)
         used = [c for c in formula_names(fml) if c in df.columns]
-        df = df.dropna(subset=used) if df[used].isna().to_numpy().any() else df
-        df, dropped_separated = drop_separated(df, parts["depvar"], parts["fe"])
+        numeric = [c for c in used if pd.api.types.is_numeric_dtype(df[c])]
+        complete = df[used].notna().all(axis=1) & np.isfinite(df[numeric].to_numpy(dtype=float)).all(axis=1)
+        df = df if complete.all() else df[complete]
+        if parts["fe"]:
+            df, dropped_separated = drop_separated(df, parts["depvar"], parts["fe"])
     kw: dict[str, Any] = {"vcov": vcov_arg, **(engine_kw or {}), **({"weights": weights} if weights else {})}
     if model == "ppml":
         kw = {**PPML_TOL, "fixef_maxiter": PPML_MAP_MAXITER, **kw}
     if ssc is not None:
         kw["ssc"] = pf.ssc(**ssc)
 
+    singletons = [0]  # observations pyfixest dropped as fixed-effect singletons (it says so in a warning only)
+
     def estimate(d: pd.DataFrame) -> tuple[Any, bool]:
         """pyfixest's fit; for PPML whose alternating projections stall, the same fit with LSMR."""
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                return (pf.fepois(fml, d, **kw) if model == "ppml" else pf.feols(fml, d, **kw)), False
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                out = (pf.fepois(fml, d, **kw) if model == "ppml" else pf.feols(fml, d, **kw)), False
+            said = [_SINGLETONS.search(str(w.message)) for w in caught]
+            singletons[0] = sum(int(m.group(1)) for m in said if m)
+            return out
         except Exception as first:
             if model != "ppml" or "Demeaning failed" not in str(first):
                 raise
@@ -636,24 +705,40 @@ def fit(
                             fix="check the formula, the sample and that the variables vary") from exc
     dropped_separated += dropped_combo
     if not allow_collinear:
+        if dropped_combo:
+            _check_separating(f, df, parts, dropped_combo)
         _check_collinear(f, df, parts)
     with warnings.catch_warnings():  # pyfixest's NaN standard errors of a degenerate design: said by the checks below
         warnings.simplefilter("ignore", RuntimeWarning)
         res = to_result(f, model=model, vcov_label=vcov_label, fe=parts["fe"], name=name, depvar=parts["depvar"])
+    _check_clusters(res, vcov_label)
+    if singletons[0]:
+        res.notes.append(f"{singletons[0]:,} observation{'s' if singletons[0] > 1 else ''} alone in {'their' if singletons[0] > 1 else 'its'} "
+                         "fixed-effect group (singletons, found repeatedly) dropped, as fixest and reghdfe drop them.")
+        res.stats["n_singletons"] = float(singletons[0])
     if weights:
         res.notes.append(f"Weighted by {weights}{weight_note}.")
+    if cluster_note:
+        res.notes.append(cluster_note)
     if retried:
         res.notes.append("PPML: the fixed effects were absorbed by LSMR (pyfixest's alternating projections "
                          f"did not converge in {PPML_MAP_MAXITER:,} iterations).")
-    if dropped_separated:
+    if dropped_separated - dropped_combo:
         res.notes.append(f"{dropped_separated - dropped_combo:,} observations in fixed-effect groups with an all-zero "
                          "outcome or a single observation dropped, repeatedly until none remain (as fixest::fepois).")
+    if dropped_separated:
         res.stats["n_separated"] = float(dropped_separated)
     if combo_note:
         res.notes.append(combo_note)
     if allow_collinear:
+        separating = _separating_terms(f, df, dropped_combo)
+        if separating:
+            res.notes.append(f"{name or parts['depvar']}: dropped {', '.join(separating)}: "
+                             f"{_separating_text(separating, parts['depvar'], dropped_combo)}.")
         dropped, detail = _collinear_detail(f, df, parts)
+        dropped = [v for v in dropped if v not in separating]
         if dropped:
+            detail = "; ".join(p for p in detail.split("; ") if not any(p.startswith(f"{v} ") for v in separating))
             res.notes.append(f"{name or parts['depvar']}: dropped {', '.join(dropped)} ({detail}).")
     if model == "2sls":
         with warnings.catch_warnings():
@@ -663,6 +748,7 @@ def fit(
     return res
 
 
+_SINGLETONS = re.compile(r"(\d+) singleton fixed effect\(s\) dropped")  # pyfixest's warning (its count: observations)
 COLLINEAR_RATIO = 1e-6  # residual / raw variance below which a regressor is flagged
 FEW_CLUSTERS = 40  # Cameron, Gelbach & Miller (2008); Cameron & Miller (2015, §VI)
 TRUNCATION_YEARS = 3  # invention grants take 2–4 years after filing
