@@ -520,16 +520,46 @@ def _table(df) -> None:
     _print_table(list(df.columns), rows_of(df))
 
 
+RICH_ROWS = 1_000
+"""Results up to this many rows print as a boxed table (rich); longer ones as plain aligned columns: rich
+measures every cell again and again (200,000 rows took 34 s; plain columns well under a second)."""
+
+
+def _cell(v) -> str:
+    return "" if v is None else json.dumps(v, ensure_ascii=False) if isinstance(v, list | dict) else str(v)
+
+
 def _print_table(columns, rows: list[dict]) -> None:
     from rich.console import Console
-    from rich.table import Table
 
-    t = Table(show_lines=False)
-    for c in columns:
-        t.add_column(str(c))
-    for row in rows:
-        t.add_row(*("" if v is None else json.dumps(v, ensure_ascii=False) if isinstance(v, list | dict) else str(v)
-                    for v in row.values()))
     console = Console()
-    console.print(t)
-    console.print(f"{len(rows)} row{'s' if len(rows) != 1 else ''}", style="dim")
+    if len(rows) <= RICH_ROWS:
+        from rich.table import Table
+
+        t = Table(show_lines=False)
+        for c in columns:
+            t.add_column(str(c))
+        for row in rows:
+            t.add_row(*(_cell(v) for v in row.values()))
+        console.print(t)
+    else:
+        _print_plain(columns, rows)
+    console.print(f"{len(rows):,} row{'s' if len(rows) != 1 else ''}", style="dim")
+
+
+def _print_plain(columns, rows: list[dict]) -> None:
+    """Columns aligned by their display width (a Chinese character takes two cells), two spaces apart, under
+    the names and a rule: every row, as fast as the terminal takes them."""
+    from rich.cells import cell_len
+
+    cells = [[str(c) for c in columns]] + [[_cell(v) for v in row.values()] for row in rows]
+    widths = [max(map(cell_len, col)) for col in zip(*cells, strict=True)] if columns else []
+
+    def line(texts: list[str]) -> str:
+        return "  ".join(t + " " * (w - cell_len(t)) for t, w in zip(texts, widths, strict=True)).rstrip()
+
+    out = sys.stdout
+    out.write(line(cells[0]) + "\n" + "  ".join("-" * w for w in widths) + "\n")
+    for start in range(1, len(cells), 10_000):
+        out.write("".join(line(c) + "\n" for c in cells[start:start + 10_000]))
+    out.flush()
