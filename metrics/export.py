@@ -318,8 +318,9 @@ class _StampedZip(zipfile.ZipFile):
     def write(self, filename, arcname=None, compress_type=None, compresslevel=None):
         import shutil
 
+        big = os.path.getsize(filename) * 1.05 > zipfile.ZIP64_LIMIT  # as ZipFile.write decides it
         with open(filename, "rb") as src, self.open(self._info(arcname or Path(filename).name), "w",
-                                                     force_zip64=True) as dst:
+                                                     force_zip64=big) as dst:
             shutil.copyfileobj(src, dst, 1 << 20)
 
 
