@@ -871,6 +871,8 @@ def to_result(f, model: str, vcov_label: str, fe: Sequence[str], name: str | Non
         pseudo = getattr(f, "_pseudo_r2", None)  # None for a weighted Poisson
         st["pseudo_r2"] = float(pseudo) if pseudo is not None else np.nan
         st["deviance"] = float(np.asarray(getattr(f, "deviance", np.nan)).ravel()[0])
+    elif getattr(f, "_is_iv", False):
+        r2, adj, r2w = _second_stage_r2(f)
     else:
         r2, adj = float(f._r2), float(f._adj_r2)
         r2w = float(f._r2_within) if getattr(f, "_r2_within", None) is not None else None
@@ -885,6 +887,26 @@ def to_result(f, model: str, vcov_label: str, fe: Sequence[str], name: str | Non
         r2=r2, adj_r2=adj, r2_within=r2w, fixed_effects=list(fe), vcov=vcov_label,
         df_resid=float(df_resid), stats=st, name=name, raw=f, notes=[fixed] if fixed else [],
     )
+
+
+def _second_stage_r2(f) -> tuple[float | None, float | None, float | None]:
+    """R², adjusted R² and within R² of a 2SLS fit as fixest reports them (pyfixest gives NaN): those of the
+    second stage, whose residuals are ``y − X̂β`` with the endogenous regressors' first-stage fits X̂ =
+    P_Z X (all demeaned by the fixed effects): R² = 1 − Σû²/Σ(y − ȳ)², within R² = 1 − Σû²/Σỹ², adjusted with
+    k = coefficients + fixed-effect levels − (number of FE − 1). Stata's ivreghdfe reports the structural
+    residuals' ``y − Xβ`` instead (higher). A weighted fit: None (not checked against fixest)."""
+    if getattr(f, "_weights_name", None) is not None:
+        return None, None, None
+    Y = np.asarray(f._Y, dtype=float).ravel()
+    X, Z = np.asarray(f._X, dtype=float), np.asarray(f._Z, dtype=float)
+    u = Y - Z @ np.linalg.lstsq(Z, X, rcond=None)[0] @ np.asarray(f._beta_hat, dtype=float).ravel()
+    y = np.asarray(f._Y_untransformed, dtype=float).ravel()
+    n, ssr = len(y), float(u @ u)
+    r2 = 1.0 - ssr / float(((y - y.mean()) ** 2).sum())
+    k_fe = getattr(f, "_k_fe", None)
+    k = X.shape[1] + (int(np.sum(k_fe)) - (len(k_fe) - 1) if k_fe is not None and len(k_fe) else 1)
+    r2w = 1.0 - ssr / float(Y @ Y) if k_fe is not None and len(k_fe) else None
+    return r2, 1.0 - (1.0 - r2) * (n - 1) / (n - k), r2w
 
 
 def _fixed_effects_only_fit(f) -> tuple[float, float, float]:

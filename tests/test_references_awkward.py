@@ -175,3 +175,21 @@ def test_a_separating_dummy_dropped_with_allow_collinear_is_said_separating(aw):
     assert len(dropped) == 2
     assert dropped[0].startswith("cnt: dropped s: s is constant once the 4 observations separated")
     assert dropped[1] == "cnt: dropped x2 (x2 is collinear with the fixed effects city_code + year)."
+
+
+@pytest.mark.parametrize("key,formula,kw", [
+    ("ols_city", BASE, {"vcov": "cluster:city_code"}),
+    ("ols_two_year", "y ~ x1 + x4 + d | city_code + year", {"vcov": "cluster:two+year"}),
+    ("ols_weights", BASE, {"vcov": "cluster:city_code", "weights": "w"}),
+    ("ols_collinear", "y ~ x1 + x2 + x3 + x4 + x5 | city_code + year", {"allow_collinear": True}),
+    ("ols_lag", "y ~ L(x1, 1) + x4 | city_code + year", {}),
+    ("ols_i", "y ~ x1 + i(region, x4, ref='east') | city_code + year", {}),
+    ("ols_log", "np.log(cnt) ~ x1 + x4 | city_code + year", {}),
+    ("iv_province", "y ~ x4 | city_code + year | x1 ~ z", {"model": "2sls", "vcov": "cluster:province"}),
+])
+def test_r2_adjusted_and_within_as_fixest(aw, key, formula, kw):
+    """fixest's r2, ar2 and wr2 (singletons dropped, absorbed regressors, weights, a lag, a log with zeros);
+    a 2SLS fit's are its second stage's (residuals y − X̂β: pyfixest gives NaN, and the tables had a blank)."""
+    r = fit(aw, formula, **kw)
+    ref = REF[key]["r2"]
+    np.testing.assert_allclose([r.r2, r.adj_r2, r.r2_within], [ref["r2"], ref["ar2"], ref["wr2"]], rtol=1e-9)

@@ -172,7 +172,8 @@ awk <- function(fml, vcov, est = feols, ...) {
   na <- sum(!complete.cases(as.data.frame(aw)[, intersect(all.vars(fml), names(aw)), drop = FALSE]))
   list(coef = as.list(coef(m)), se = as.list(se(m)), nobs = nobs(m), removed = m$nobs_origin - nobs(m),
        collin = as.list(m$collin.var), warnings = as.list(notes),
-       n_clusters = if (!is.null(attr(m$cov.scaled, "G"))) min(attr(m$cov.scaled, "G")) else NULL)
+       n_clusters = if (!is.null(attr(m$cov.scaled, "G"))) min(attr(m$cov.scaled, "G")) else NULL,
+       r2 = if (identical(est, feols)) as.list(r2(m, c("r2", "ar2", "wr2"))) else NULL)
 }
 pois <- function(...) fepois(..., fixef.tol = 1e-11, glm.tol = 1e-11)
 base <- y ~ x1 + x4 | city_code + year
