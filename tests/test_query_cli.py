@@ -415,8 +415,9 @@ def test_library_identical_on_both_stores(tmp_path, neo4j_clean):
 def test_a_long_result_prints_every_row_in_plain_aligned_columns(tmp_path, capsys):
     """Beyond RICH_ROWS rows the table is plain columns (rich took 34 s for 200,000 rows): every row, in
     order, each column starting at the same display cell (a Chinese character is two cells wide)."""
-    from citynet.commands.query import RICH_ROWS
     from rich.cells import cell_len
+
+    from citynet.commands.query import RICH_ROWS
 
     make_ws(tmp_path)
     assert run(capsys, "-q", "load", "-w", str(tmp_path))[0] == 0
