@@ -366,6 +366,11 @@ def test_cli_neo4j(tmp_path, capsys, neo4j_clean):
     rows = [pd.read_csv(io.StringIO(text), dtype=str) for text in (neo, emb)]  # cells: JSON text, ISO dates
     assert rows[0]["ipc"].tolist() == rows[1]["ipc"].tolist() and rows[0]["d"].tolist() == rows[1]["d"].tolist()
     assert [json.loads(c) for c in rows[0]["p"]] == [json.loads(c) for c in rows[1]["p"]]
+    # without ORDER BY each store gives its own order: both print the rows sorted by their values, the same bytes
+    query = "MATCH (a:Applicant) RETURN a.kind AS kind, a.city_code AS city, a.applicant_id AS id"
+    neo = run(capsys, "query", "-w", str(tmp_path), *conn, query, "--format", "csv")[1]
+    assert neo == run(capsys, "query", "-w", str(tmp_path), query, "--format", "csv")[1]
+    assert neo == run(capsys, "query", "-w", str(tmp_path), query + " ORDER BY kind, city, id", "--format", "csv")[1]
 
 
 @pytest.mark.neo4j
@@ -437,3 +442,25 @@ def test_a_long_result_prints_every_row_in_plain_aligned_columns(tmp_path, capsy
         assert cell_len(row[:row.index(parts[1], len(parts[0]))]) == name_at
         assert cell_len(row[:row.rindex(parts[2])]) == tens_at
     assert f"{n:,} rows" in out + err
+
+
+def test_rows_without_order_by_come_sorted_by_their_values(tmp_path, capsys):
+    """The store's own order depends on how it was loaded (an append, then an incremental load, puts new rows
+    last): a query whose last RETURN has no ORDER BY prints its rows sorted by their values, left to right
+    (the oracle: the canonical applicants counted by pandas and sorted); with ORDER BY, the query's order; LIMIT
+    without ORDER BY is said to choose rows the store's way."""
+    make_ws(tmp_path)
+    assert run(capsys, "-q", "load", "-w", str(tmp_path))[0] == 0
+    applicants = pd.read_parquet(tmp_path / "canonical" / "applicants.parquet")
+    located = applicants.dropna(subset=["city_code"])
+    want = located.groupby("city_code").size().rename("n").reset_index().rename(columns={"city_code": "c"})
+    query = "MATCH (a:Applicant)-[:LOCATED_IN]->(c:City) RETURN c.city_code AS c, count(*) AS n"
+    for fmt in ("csv", "json"):
+        code, out, err = run(capsys, "query", "-w", str(tmp_path), query, "--format", fmt)
+        assert code == 0, err
+        got = pd.read_csv(io.StringIO(out), dtype={"c": str}) if fmt == "csv" else pd.DataFrame(json.loads(out))
+        pd.testing.assert_frame_equal(got, want.sort_values("c", ignore_index=True), check_dtype=False)
+    code, out, err = run(capsys, "query", "-w", str(tmp_path), query + " ORDER BY n DESC, c DESC", "--format", "json")
+    assert [r["c"] for r in json.loads(out)] == want.sort_values(["n", "c"], ascending=False).c.tolist()
+    code, out, err = run(capsys, "query", "-w", str(tmp_path), query + " LIMIT 2", "--format", "json")
+    assert code == 0 and len(json.loads(out)) == 2 and "LIMIT/SKIP without ORDER BY" in err

@@ -339,6 +339,7 @@ def command(ws, text, params, file, named, list_, fmt, write, network, backend, 
                 values[p.name] = city_code_of(p.name, value)
     _check_ranges(header, values, named or file)
     _check_skip_limit(body, values)
+    ordered, limited = final_return(body)
     if engine == "embedded" and not write and fmt != "csv":
         from citynet.graph.lean import (
             query_rows,  # no pandas, no store layer: the same checks, in a fraction of a second
@@ -350,6 +351,8 @@ def command(ws, text, params, file, named, list_, fmt, write, network, backend, 
             lean = query_rows(ws.store, body, values, ws.root)
             if lean is not None:
                 columns, rows = lean
+                if not ordered:  # the store's order depends on how it was loaded: rows by their values
+                    rows = [rows[i] for i in row_order(rows)]
                 if not rows:
                     for name, code in codes:
                         city_code_of(name, code)
@@ -357,6 +360,8 @@ def command(ws, text, params, file, named, list_, fmt, write, network, backend, 
                     click.echo(json.dumps(records(columns, rows), ensure_ascii=False, indent=2))
                 else:
                     _print_table(columns, records(columns, rows))
+                if limited and not ordered:
+                    _order_note()
                 return
     outside = None
     with open_ws_store(ws, backend, uri, user, password, read_only=not write) as store:
@@ -378,12 +383,16 @@ def command(ws, text, params, file, named, list_, fmt, write, network, backend, 
     if df.empty:
         for name, code in codes:
             city_code_of(name, code)
+    elif not ordered:  # the store's order depends on the store and on how it was loaded: rows by their values
+        df = df.iloc[row_order(df.itertuples(index=False, name=None))].reset_index(drop=True)
     if fmt == "json":
         click.echo(json.dumps(rows_of(df), ensure_ascii=False, indent=2))
     elif fmt == "csv":
         _csv_cells(df).to_csv(sys.stdout, index=False)
     else:
         _table(df)
+    if limited and not ordered:
+        _order_note()
     if outside is not None:
         click.secho(f"note: {outside_write_note(ws, outside)}", fg="yellow", err=True)
 
@@ -481,6 +490,58 @@ def _check_ranges(header, values: dict, query: str | None) -> None:
         if not low <= value <= high:
             raise UserError(f"--param {p.name}={value} is outside {low}..{high}, the range {query} declares for it",
                             fix=f"give {p.name} between {low} and {high}")
+
+
+def final_return(body: str) -> tuple[bool, bool]:
+    """Whether the query's rows come in an order it asks for — an ``ORDER BY`` at its top level, in the part after
+    its last ``UNION`` (also one of a ``WITH`` before the ``RETURN``, whose order a plain ``RETURN`` keeps) —
+    and whether its last top-level ``RETURN`` has ``SKIP`` or ``LIMIT``. Clauses inside ``{ … }``, ``( … )`` or
+    ``[ … ]`` (subqueries, comprehensions) do not count. A query without a top-level ``RETURN`` counts as
+    ordered (it returns no rows)."""
+    from citynet.graph.readonly import _tokens
+
+    toks = _tokens(body)
+    depth, top = 0, []  # the top-level words (not a property, label or parameter name): (position, WORD)
+    for i, (kind, text) in enumerate(toks):
+        if kind == "punct" and text in "([{":
+            depth += 1
+        elif kind == "punct" and text in ")]}":
+            depth -= 1
+        elif kind == "word" and depth == 0 and (i == 0 or toks[i - 1][1] not in (".", ":", "$")):
+            top.append(text.upper())
+    unions = [j for j, w in enumerate(top) if w == "UNION"]
+    part = top[unions[-1] + 1:] if unions else top
+    returns = [j for j, w in enumerate(part) if w == "RETURN"]
+    if not returns:
+        return True, False
+    ordered = any(a == "ORDER" and b == "BY" for a, b in zip(part, part[1:], strict=False))
+    after = part[returns[-1] + 1:]
+    return ordered, "LIMIT" in after or "SKIP" in after
+
+
+def _cell_key(v) -> tuple:
+    """A total order over result cells of any type: numbers, then texts, then lists, maps, nodes, dates (by
+    their JSON text), then nulls (as Neo4j's ``ORDER BY`` puts them last)."""
+    import numbers
+
+    if v is None or type(v).__name__ == "NAType" or (isinstance(v, float) and v != v):
+        return (3, 0, "")  # a null (pandas' NA or NaN in a frame's column: a null of the store), last
+    if isinstance(v, numbers.Real):
+        return (0, 0, v)
+    if isinstance(v, str):
+        return (1, 0, v)
+    return (2, 0, json.dumps(jsonable(v), ensure_ascii=False, sort_keys=True, default=str))
+
+
+def row_order(rows) -> list[int]:
+    """The positions of ``rows`` (sequences of cells) sorted by their cells, left to right."""
+    keys = [tuple(_cell_key(v) for v in row) for row in rows]
+    return sorted(range(len(keys)), key=keys.__getitem__)
+
+
+def _order_note() -> None:
+    click.secho("note: LIMIT/SKIP without ORDER BY: which rows come back is the store's choice (it differs between "
+                "the stores and between load histories); add ORDER BY to choose them", fg="yellow", err=True)
 
 
 def _check_skip_limit(body: str, values: dict) -> None:
