@@ -39,6 +39,7 @@ from citynet.etl.headers import (
     TRANSFER_FIELDS,
     TRANSFER_REQUIRED,
     detect_dialect,
+    first_row_naming,
     header_row_below,
     resolve_columns,
     unusable_dialect,
@@ -49,6 +50,8 @@ from citynet.etl.quarantine import Quarantine
 from citynet.etl.readers import (
     ArrowBatch,
     Irregular,
+    Sheet,
+    other_sheets,
     peek_rows,
     read_table,
     stream_table,
@@ -106,16 +109,16 @@ class IngestOptions:
 
 
 def _mapped(path: Path, open_at, headers_of, fields, required, one_of, mapping, opts: IngestOptions,
-            section: str, header_row: int | None = None):
+            section: str, header_row: int | None = None, source: str | None = None):
     """``(raw, columns)``: the file opened by ``open_at(header_row)`` and its fields resolved.
     A header that a database wrote below a title (:func:`headers.header_row_below`) is found when the first
     row names no field: the file is then read from it (the rows above are not records; the report names the
     row; rows keep their numbers in the file)."""
     raw = open_at(header_row or 1)
     headers = headers_of(raw)
-    unusable_dialect(headers, str(path))
+    unusable_dialect(headers, source or str(path))
     try:
-        return raw, resolve_columns(headers, fields, required, one_of, mapping, source=str(path),
+        return raw, resolve_columns(headers, fields, required, one_of, mapping, source=source or str(path),
                                     config_section=section)
     except DataError as exc:
         if header_row is not None or "unrecognised header layout" not in exc.message:
@@ -127,6 +130,66 @@ def _mapped(path: Path, open_at, headers_of, fields, required, one_of, mapping, 
                                      mapping, exc)
             raise
     return _mapped(path, open_at, headers_of, fields, required, one_of, mapping, opts, section, found)
+
+
+def _sheet_fields(sheet, fields, required, one_of, mapping) -> int | None:
+    """The row of ``sheet``'s header (1, or one below a title) when it names every required field of a record
+    kind (:func:`headers.header_row_below`'s test, from row 1); else None."""
+    def names_every_field(names: list[str]) -> bool:
+        try:
+            resolve_columns(names, fields, required, one_of, mapping)
+        except DataError:
+            return False
+        return len(names) >= len(required)
+
+    return first_row_naming(sheet.rows, names_every_field)
+
+
+def _survey_sheets(patent_files: list[Path], opts: IngestOptions) -> tuple[list, dict[Path, dict]]:
+    """What the sheets after the first of the patent workbooks hold (citynet reads a workbook's first sheet as the
+    patent export). A sheet whose header names the transfer fields (``--transfers``' aliases or citynet.toml
+    ``[transfer_columns]``) is read as transfer records (a :class:`TransferInput` ``FILE (sheet NAME)``): a
+    database that exports a search's patents and their transfers in one workbook. One whose header names the
+    patent fields stops the ingest (a DataError naming the sheets; the same header as the first sheet's: the
+    message of ``readers.check_other_sheets``, said when the file is read): they would be left out. Any other
+    sheet that holds something (a search query, notes, another table) is not read and is said:
+    ``{path: {"sheets_not_read": [{sheet, header, rows}], "sheets_read_as_transfers": [names]}}``."""
+    transfers: list[TransferInput] = []
+    notes: dict[Path, dict] = {}
+    for path in patent_files:
+        sheets = other_sheets(path) if path.is_file() else []
+        if not sheets:
+            continue
+        first = peek_rows(path, opts.encoding)
+        if _sheet_fields(Sheet("", first, len(first)), PATENT_FIELDS, PATENT_REQUIRED, PATENT_ONE_OF,
+                         opts.columns) is None:
+            continue  # the first sheet is no patent export (a note before the data): the reader says so
+        not_read, patents = [], []
+        for sheet in sheets:
+            row = _sheet_fields(sheet, TRANSFER_FIELDS, TRANSFER_REQUIRED, (), opts.transfer_columns)
+            if row is not None:
+                transfers.append(TransferInput(path, sheet.name, row))
+                notes.setdefault(path, {}).setdefault("sheets_read_as_transfers", []).append(sheet.name)
+                continue
+            row = _sheet_fields(sheet, PATENT_FIELDS, PATENT_REQUIRED, PATENT_ONE_OF, opts.columns)
+            if row is not None:
+                same = len(first) >= row and [c for c in first[row - 1] if c.strip()] == sheet.header(row)
+                if not same:  # (the same header: an export split over sheets, readers.check_other_sheets says it)
+                    patents.append(f"{sheet.name!r} ({sheet.height - row:,} rows below its header on row {row}: "
+                                   f"{summarise(sheet.header(row), limit=6)})")
+                continue
+            header_at = next((k for k, r in enumerate(sheet.rows, start=1) if any(c.strip() for c in r)), 1)
+            not_read.append({"sheet": sheet.name, "header": sheet.header(header_at), "header_row": header_at,
+                             "rows": sheet.height - header_at})
+        if patents:
+            raise DataError(
+                f"{path}: patent records on other sheets than the first, with another header: {'; '.join(patents)}; "
+                "citynet reads the first sheet of a workbook as the patent export, so they would be left out",
+                fix="save each sheet as a file of its own (Excel: right-click the sheet tab → Move or Copy → (new "
+                    "book), or save it as 'CSV UTF-8') and give every file to citynet ingest")
+        if not_read:
+            notes.setdefault(path, {})["sheets_not_read"] = not_read
+    return transfers, notes
 
 
 def _repeated_headers(cols: dict[str, str], headers: list[str]) -> dict[str, list[str]]:
@@ -165,10 +228,13 @@ def _refuse_another_encoding(path: Path, headers: list[str], encoding: str | Non
                 f"--encoding {other}") from exc
 
 
-def _read_mapped(path: Path, fields, required, one_of, mapping, opts: IngestOptions, section: str):
-    raw, cols = _mapped(path, lambda row: read_table(path, opts.encoding, row),
+def _read_mapped(path: Path, fields, required, one_of, mapping, opts: IngestOptions, section: str,
+                 sheet: str | None = None, header_row: int | None = None, label: str | None = None):
+    """A file (or a ``sheet`` of a workbook, its header on ``header_row``: :func:`_survey_sheets`) read whole and
+    mapped to ``fields``; its records' ``_source_file`` is ``label`` (default: the path)."""
+    raw, cols = _mapped(path, lambda row: read_table(path, opts.encoding, row, sheet=sheet),
                         lambda raw: [c for c in raw.frame.columns if c != "_row"],
-                        fields, required, one_of, mapping, opts, section)
+                        fields, required, one_of, mapping, opts, section, header_row, source=label)
     headers = [c for c in raw.frame.columns if c != "_row"]
     frame = raw.frame[list(cols.values())].copy()
     frame.columns = list(cols.keys())
@@ -176,7 +242,7 @@ def _read_mapped(path: Path, fields, required, one_of, mapping, opts: IngestOpti
     original = raw.frame.drop(columns="_row")
     original.columns = [f"raw:{c}" for c in original.columns]
     frame = pd.concat([frame, original], axis=1)
-    frame["_source_file"] = str(path)
+    frame["_source_file"] = label or str(path)
     frame["_row"] = raw.frame["_row"].to_numpy()
     return raw, frame, detect_dialect(headers)
 
@@ -379,15 +445,30 @@ def write_table(frame: pd.DataFrame, name: str, folder: Path) -> Path:
     return path
 
 
-def _read_transfers(earlier: list[pd.DataFrame], paths: list[Path], opts: IngestOptions):
-    """Read the transfer files (``paths``) and check every transfer record, ``earlier`` (``--append``: the
-    records kept in the state) first: returns ``[(path, raw, records)]``, the ``TransferBatch`` (None
-    without records) and the rejected records' quarantine. Runs in a thread while the patents are read."""
+@dataclass(frozen=True)
+class TransferInput:
+    """A transfer file given with ``--transfers``, or a sheet of transfer records in a patent workbook
+    (:func:`_survey_sheets`), which is named ``FILE (sheet NAME)`` in the report and the quarantine."""
+
+    path: Path
+    sheet: str | None = None
+    header_row: int | None = None
+
+    @property
+    def label(self) -> str:
+        return str(self.path) if self.sheet is None else f"{self.path} (sheet {self.sheet})"
+
+
+def _read_transfers(earlier: list[pd.DataFrame], inputs: list[TransferInput], opts: IngestOptions):
+    """Read the transfer files and sheets (``inputs``) and check every transfer record, ``earlier``
+    (``--append``: the records kept in the state) first: returns ``[(input, raw, records)]``, the
+    ``TransferBatch`` (None without records) and the rejected records' quarantine. Runs in a thread while the
+    patents are read."""
     read = []
-    for path in paths:
-        raw, frame, _dialect = _read_mapped(path, TRANSFER_FIELDS, TRANSFER_REQUIRED, (), opts.transfer_columns, opts,
-                                            "transfer_columns")
-        read.append((path, raw, frame))
+    for inp in inputs:
+        raw, frame, _dialect = _read_mapped(inp.path, TRANSFER_FIELDS, TRANSFER_REQUIRED, (), opts.transfer_columns,
+                                            opts, "transfer_columns", inp.sheet, inp.header_row, inp.label)
+        read.append((inp, raw, frame))
     frames = [*earlier, *(frame for _, _, frame in read)]
     rejected = _RawHeaders()
     tb = process_transfer_records(pd.concat(frames, ignore_index=True), rejected, today=opts.today) if frames else None
@@ -405,9 +486,10 @@ def _take_transfers(tr_job: _Background, earlier_tr: list, state: stream.State, 
     for entry, _frame, malformed in earlier_tr:
         q_tr.add_malformed(entry["file"], malformed)
         files_report.append(entry)
-    for path, raw, frame in read:
-        q_tr.add_malformed(str(path), raw.malformed)
-        entry = {"file": str(path), "kind": "transfers", "encoding": raw.encoding, "rows_read": raw.rows_read,
+    for inp, raw, frame in read:
+        q_tr.add_malformed(inp.label, raw.malformed)
+        entry = {"file": inp.label, "kind": "transfers", "encoding": raw.encoding, "rows_read": raw.rows_read,
+                 **({"workbook": str(inp.path), "sheet": inp.sheet} if inp.sheet is not None else {}),
                  **({"header_row": raw.header_row} if raw.header_row > 1 else {})}
         files_report.append(entry)
         state.add_transfer_file(entry, frame, raw.malformed)
@@ -603,8 +685,10 @@ def _ingest(ws, patent_files, transfer_files, covariate_files, opts, progress, j
     # the transfer files are read and checked by a thread while the patents are read (they do not depend
     # on the patents); their quarantine rows, report entries and state files are taken in order below
     earlier_tr = list(state.transfer_files())  # --append: the transfer records ingested before
-    tr_job = _Background(_read_transfers, [f for _, f, _ in earlier_tr], list(map(Path, transfer_files)), opts,
-                         name="citynet-ingest-transfers") if transfer_files or earlier_tr else None
+    sheet_transfers, unread = _survey_sheets(list(map(Path, patent_files)), opts)  # the workbooks' other sheets
+    tr_inputs = [TransferInput(Path(f)) for f in transfer_files] + sheet_transfers
+    tr_job = _Background(_read_transfers, [f for _, f, _ in earlier_tr], tr_inputs, opts,
+                         name="citynet-ingest-transfers") if tr_inputs or earlier_tr else None
     if tr_job is not None:
         jobs.append(tr_job)
     big = sum(Path(p).stat().st_size for p in patent_files if Path(p).is_file()) > 2 * settings.block
@@ -614,6 +698,7 @@ def _ingest(ws, patent_files, transfer_files, covariate_files, opts, progress, j
         for path in map(Path, patent_files):
             step(f"reading {path.name}")
             entry = _stream_patent_file(path, state, opts, settings, q_pat, pool, steps)
+            entry.update(unread.get(path, {}))  # sheets_not_read, sheets_read_as_transfers
             files_report.append(entry)
             state.meta["files"].append(entry)
     finally:

@@ -430,10 +430,12 @@ def _damage(rec: list[str], ncols: int) -> str | None:
     return None
 
 
-def _read_sheet(path: Path, header_row: int) -> pd.DataFrame:
-    """The first sheet of a workbook (.xlsx or old .xls) by python-calamine, every cell as text, the header
-    on spreadsheet row ``header_row``; ``_row`` is each record's spreadsheet row (empty rows are kept)."""
-    frame = pd.read_excel(path, dtype=str, engine="calamine", keep_default_na=False, header=header_row - 1)
+def _read_sheet(path: Path, header_row: int, sheet: str | int = 0) -> pd.DataFrame:
+    """A sheet of a workbook (.xlsx or old .xls; the first by default) by python-calamine, every cell as text,
+    the header on spreadsheet row ``header_row``; ``_row`` is each record's spreadsheet row (empty rows are
+    kept)."""
+    frame = pd.read_excel(path, sheet_name=sheet, dtype=str, engine="calamine", keep_default_na=False,
+                          header=header_row - 1)
     frame = frame.fillna("").astype(str)
     frame.columns = unique_headers([("" if str(c).startswith("Unnamed: ") else str(c)) for c in frame.columns])
     frame["_row"] = pd.RangeIndex(len(frame)) + header_row + 1
@@ -479,19 +481,67 @@ def check_other_sheets(path: Path, header_row: int = 1) -> None:
                 "book), or save it as 'CSV UTF-8') and give every file to citynet ingest")
 
 
-def read_excel(path: Path, header_row: int = 1) -> RawTable:
-    """Read the first sheet of an .xlsx workbook, the header on row ``header_row``. By python-calamine
-    (Rust): the same cells as openpyxl, pandas' default engine, several times faster
-    (``bench/spreadsheets.py``)."""
+@dataclass
+class Sheet:
+    """A sheet after the first of a workbook (:func:`other_sheets`)."""
+
+    name: str
+    rows: list[list[str]]  # its first rows as cell texts (the header among them)
+    height: int  # its rows, from row 1 to its last row that holds something
+
+    def header(self, row: int = 1) -> list[str]:
+        """The non-empty cells of spreadsheet row ``row``."""
+        return [c for c in self.rows[row - 1] if c.strip()] if len(self.rows) >= row else []
+
+
+def other_sheets(path: str | Path, peek: int = 30) -> list[Sheet]:
+    """The sheets after the first of an .xlsx/.xlsm workbook or an old .xls one (citynet reads a workbook's
+    first sheet as the export) that hold something, each with its first ``peek`` rows as cell texts; [] for any
+    other file and a workbook of one sheet. A sheet that is not a sheet of cells (a chart sheet) is skipped."""
+    import python_calamine
+
+    path = Path(path)
+    if path.suffix.lower() not in SPREADSHEETS:
+        return []
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    if not head.startswith(b"PK\x03\x04" if path.suffix.lower() in (".xlsx", ".xlsm") else OLE_MAGIC):
+        return []  # an HTML table named .xls (one table), a file that is no workbook: its reader says what it is
     try:
-        frame = _read_sheet(path, header_row)
+        book = python_calamine.CalamineWorkbook.from_path(str(path))
+    except Exception:  # noqa: BLE001 - a damaged or encrypted workbook: read_excel / read_xls word it
+        return []
+    out = []
+    try:
+        for i, name in enumerate(book.sheet_names[1:], start=1):
+            try:
+                sheet = book.get_sheet_by_index(i)
+                rows = sheet.to_python(skip_empty_area=False, nrows=peek)
+            except Exception:  # noqa: BLE001 - a chart sheet or another kind: no cells to read
+                continue
+            height = sheet.start[0] + sheet.height if sheet.height and sheet.start is not None else 0
+            cells = [[_cell_text(v) for v in row] for row in rows]
+            if height and any(c for row in cells for c in row):
+                out.append(Sheet(name=str(name), rows=cells, height=height))
+    finally:
+        book.close()
+    return out
+
+
+def read_excel(path: Path, header_row: int = 1, sheet: str | None = None) -> RawTable:
+    """Read the first sheet of an .xlsx workbook (or the sheet named ``sheet``: :func:`other_sheets`), the header
+    on row ``header_row``. By python-calamine (Rust): the same cells as openpyxl, pandas' default engine, several
+    times faster (``bench/spreadsheets.py``)."""
+    try:
+        frame = _read_sheet(path, header_row, 0 if sheet is None else sheet)
     except Exception as exc:  # noqa: BLE001 - calamine raises many kinds for damaged files
         raise DataError(f"{path}: cannot read as an Excel workbook: {exc}", fix="save it again as .xlsx") from exc
-    check_other_sheets(path, header_row)
+    if sheet is None:
+        check_other_sheets(path, header_row)
     return RawTable(path=path, frame=frame, encoding="xlsx", header_row=header_row)
 
 
-def read_xls(path: Path, header_row: int = 1) -> RawTable:
+def read_xls(path: Path, header_row: int = 1, sheet: str | None = None) -> RawTable:
     """Read an ``.xls`` export: an old Excel workbook (BIFF, first sheet, by python-calamine) or an HTML page
     holding the records as a table, which several Chinese databases save as their "Excel" export and Excel
     opens as a sheet (:func:`read_html_table`). The header is on row ``header_row``; every cell is its text
@@ -500,12 +550,13 @@ def read_xls(path: Path, header_row: int = 1) -> RawTable:
         head = fh.read(4096)
     if head.startswith(OLE_MAGIC):
         try:
-            frame = _read_sheet(path, header_row)
+            frame = _read_sheet(path, header_row, 0 if sheet is None else sheet)
         except Exception as exc:  # noqa: BLE001 - calamine raises many kinds for damaged or encrypted files
             raise DataError(f"{path}: cannot read as an old Excel workbook (.xls): {exc}",
                             fix="open it in Excel and save it as .xlsx without a password (or as 'CSV UTF-8', "
                                 "then name it .csv)") from exc
-        check_other_sheets(path, header_row)
+        if sheet is None:
+            check_other_sheets(path, header_row)
         return RawTable(path=path, frame=frame, encoding="xls", header_row=header_row)
     if _HTML_START.match(head):
         return read_html_table(path, head, header_row)
@@ -653,9 +704,10 @@ def sheet_note(path: str | Path) -> str:
             f"{names[0]!r}: move the data sheet to the front (or save it alone as .xlsx or 'CSV UTF-8')")
 
 
-def read_table(path: str | Path, encoding: str = "auto", header_row: int = 1) -> RawTable:
+def read_table(path: str | Path, encoding: str = "auto", header_row: int = 1, sheet: str | None = None) -> RawTable:
     """Dispatch on the file suffix; ``header_row`` > 1: the header sits below a title (:func:`peek_rows`), the
-    rows above are skipped (a workbook's, or a CSV's lines)."""
+    rows above are skipped (a workbook's, or a CSV's lines). ``sheet``: that sheet of a workbook (default: its
+    first)."""
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: no such file", fix="check the path (relative paths are from the current folder)")
@@ -666,6 +718,8 @@ def read_table(path: str | Path, encoding: str = "auto", header_row: int = 1) ->
             f"{path}: unsupported file type {path.suffix!r}",
             fix=f"export as one of {', '.join(sorted(READERS))}",
         )
+    if sheet is not None:
+        return reader(path, header_row=header_row, sheet=sheet)
     if reader is read_csv:
         if is_tagged_records(path, encoding):
             return read_tagged_records(path, encoding)
@@ -737,10 +791,11 @@ def read_tagged_records(path: Path, encoding: str = "auto") -> RawTable:
 SPREADSHEETS = (".xlsx", ".xlsm", ".xls")
 
 
-def peek_rows(path: str | Path, encoding: str = "auto", rows: int = 30) -> list[list[str]]:
+def peek_rows(path: str | Path, encoding: str = "auto", rows: int = 30, sheet: str | None = None) -> list[list[str]]:
     """The first ``rows`` rows of an export as cell texts, the header among them: to find a header that a
     database wrote below a title (``incoPat 专利数据导出``, a search query, an empty row). A CSV's first 4 MB
-    decoded as :func:`read_csv` would; a workbook's first sheet; an HTML table's rows. Empty rows are kept."""
+    decoded as :func:`read_csv` would; a workbook's first sheet (or ``sheet``); an HTML table's rows. Empty rows
+    are kept."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix in SPREADSHEETS:
@@ -748,7 +803,8 @@ def peek_rows(path: str | Path, encoding: str = "auto", rows: int = 30) -> list[
             head = fh.read(4096)
         if suffix == ".xls" and _HTML_START.match(head):
             return _html_rows(path)[0][:rows]
-        frame = pd.read_excel(path, dtype=str, engine="calamine", keep_default_na=False, header=None, nrows=rows)
+        frame = pd.read_excel(path, sheet_name=0 if sheet is None else sheet, dtype=str, engine="calamine",
+                              keep_default_na=False, header=None, nrows=rows)
         return frame.fillna("").astype(str).to_numpy().tolist()
     enc = _resolve_encoding(path, encoding) or _best_effort_encoding(path)
     with open(path, "rb") as fh:

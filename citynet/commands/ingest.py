@@ -193,8 +193,12 @@ def _refuse_a_file_given_twice(ws, files, transfer_files, covariate_files) -> No
             if key in seen:
                 ws.discard_created()
                 where = role if seen[key] == role else f"{seen[key]} and as {role}"
-                raise UserError(f"{f} is given twice (as {where})",
-                                fix="name each file once")
+                from citynet.etl.readers import SPREADSHEETS
+
+                sheets = (" (a sheet of transfer records in a patent workbook is read with it: give the workbook "
+                          "once, as a patent export)" if {seen[key], role} == {"patents", "transfers"}
+                          and Path(f).suffix.lower() in SPREADSHEETS else "")
+                raise UserError(f"{f} is given twice (as {where})", fix="name each file once" + sheets)
             seen[key] = role
 
 
@@ -284,6 +288,8 @@ def _summary(console, ws, report: dict) -> None:
                           f"is read as {fld}, the others ({', '.join(map(repr, cols[1:]))}) are not. To read another: "
                           f"citynet.toml [columns] {fld} = {json.dumps(cols[1], ensure_ascii=False)}", markup=False,
                           highlight=False, soft_wrap=True, style="yellow")
+    for f in report["files"]:  # the other sheets of a patent workbook: read as transfers, or said not read
+        _say_sheets(console, f)
     for cov in report.get("covariates", []):  # cells and columns that are not numbers: said, never dropped silently
         name = Path(cov["file"]).name
         if cov.get("not_numbers"):
@@ -328,6 +334,24 @@ def _summary(console, ws, report: dict) -> None:
                           + ", ".join(f"{c} → {n}" for c, n in clash.items()) + " (the panel's own column keeps "
                           "its name)", markup=False, highlight=False, soft_wrap=True, style="yellow")
     console.print(wrote_text(ws, report), markup=False, highlight=False, soft_wrap=True)
+
+
+def _say_sheets(console, entry: dict) -> None:
+    """What ingest did with the sheets after the first of a patent workbook (``etl.pipeline._survey_sheets``)."""
+    from citynet.etl.readers import summarise
+
+    name = Path(entry["file"]).name
+    for sheet in entry.get("sheets_read_as_transfers", []):
+        console.print(f"{name}: sheet {sheet!r} read as transfer records (its header names the transfer fields): "
+                      f"'{name} (sheet {sheet})' above", markup=False, highlight=False, soft_wrap=True)
+    for sh in entry.get("sheets_not_read", []):
+        rows = f"{sh['rows']:,} row{'s' if sh['rows'] != 1 else ''}"
+        header = f"header on row {sh['header_row']}: {summarise(sh['header'], limit=8)}" if sh["header"] else "no header"
+        console.print(f"warning: {name}: sheet {sh['sheet']!r} was not read ({rows} below its {header}): its header "
+                      "names neither the patent nor the transfer fields. If it holds records, save it as a file of its "
+                      "own and give it to citynet ingest (transfer records: --transfers FILE; covariates: --covariates "
+                      "FILE), or name its columns in citynet.toml [transfer_columns] and it is read with the workbook",
+                      markup=False, highlight=False, soft_wrap=True, style="yellow")
 
 
 def wrote_text(ws, report: dict) -> str:
