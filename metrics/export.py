@@ -176,6 +176,8 @@ def long_integers(df: pd.DataFrame, limit: int) -> dict[str, int]:
         if pd.api.types.is_integer_dtype(s.dtype):
             top = max(abs(int(s.min())), abs(int(s.max())))
         elif pd.api.types.is_string_dtype(s.dtype) or s.dtype == object:
+            if not isinstance(s.iloc[0], str) or not s.iloc[0].lstrip("+-").isdecimal():
+                continue  # not every value a whole number (a dyad-year panel's city names: millions of cells)
             text = s.map(lambda v: v if isinstance(v, str) else None)
             if text.isna().any() or not text.str.fullmatch(r"[+-]?\d+").all():
                 continue
