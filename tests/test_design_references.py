@@ -215,6 +215,8 @@ def test_2sls_equals_fixest_iv(key, cy):
     res_dof = n - L - 1 - (cy["city_code"].nunique() + cy["year"].nunique() - 1)  # one exogenous: x2
     cd_fixest = r.diagnostics["cragg_donald_F"] * (n - K - L - 1) / res_dof
     assert cd_fixest == pytest.approx(ref["cd"], rel=1e-9)
+    got = [r.result.r2, r.result.adj_r2, r.result.r2_within]  # the second stage's, as fixest's r2()
+    assert np.allclose(got, [ref["r2"][k] for k in ("r2", "ar2", "wr2")], rtol=1e-9, atol=0)
 
 
 # ----------------------------------------------------------------------------------- random-effects Tobit

@@ -74,7 +74,8 @@ iv_ref <- function(m) {
        ivwald = sapply(endo, function(e) fs[[paste0("ivwald1::", e)]]$stat, USE.NAMES = FALSE),
        cd = fs$cd,
        first_coef = lapply(st1, function(f) as.list(coef(f))),
-       first_se = lapply(st1, function(f) as.list(se(f))))
+       first_se = lapply(st1, function(f) as.list(se(f))),
+       r2 = as.list(r2(m, c("r2", "ar2", "wr2"))))
 }
 out$iv_one <- iv_ref(feols(ln_green ~ x2 | city_code + year | x1 ~ low_carbon + z1, cy, vcov = ~city_code))
 out$iv_two <- iv_ref(feols(ln_green ~ x2 | city_code + year | x1 + ln_collab ~ low_carbon + z1 + green_patents,
