@@ -889,24 +889,31 @@ def to_result(f, model: str, vcov_label: str, fe: Sequence[str], name: str | Non
     )
 
 
+def second_stage_r2(Y: np.ndarray, X: np.ndarray, Z: np.ndarray, beta: np.ndarray, y_raw: np.ndarray, k: int,
+                    within: bool = True) -> tuple[float, float, float | None]:
+    """R², adjusted R² (``k`` parameters, the fixed effects' levels among them) and within R² (``within``: the
+    fixed effects were absorbed) of a 2SLS fit as fixest reports them: those of the second stage, whose residuals
+    are ``ỹ − X̂β`` with X̂ = P_Z X (``Y``, ``X``, ``Z``: demeaned; ``Z`` holds the exogenous regressors beside the
+    instruments, which P_Z leaves as they are): R² = 1 − Σû²/Σ(y − ȳ)², within R² = 1 − Σû²/Σỹ². Stata's
+    ivreghdfe reports the structural residuals' ``y − Xβ`` instead (higher)."""
+    u = Y - Z @ np.linalg.lstsq(Z, X, rcond=None)[0] @ beta
+    n, ssr = len(y_raw), float(u @ u)
+    r2 = 1.0 - ssr / float(((y_raw - y_raw.mean()) ** 2).sum())
+    return r2, 1.0 - (1.0 - r2) * (n - 1) / (n - k), 1.0 - ssr / float(Y @ Y) if within else None
+
+
 def _second_stage_r2(f) -> tuple[float | None, float | None, float | None]:
-    """R², adjusted R² and within R² of a 2SLS fit as fixest reports them (pyfixest gives NaN): those of the
-    second stage, whose residuals are ``y − X̂β`` with the endogenous regressors' first-stage fits X̂ =
-    P_Z X (all demeaned by the fixed effects): R² = 1 − Σû²/Σ(y − ȳ)², within R² = 1 − Σû²/Σỹ², adjusted with
-    k = coefficients + fixed-effect levels − (number of FE − 1). Stata's ivreghdfe reports the structural
-    residuals' ``y − Xβ`` instead (higher). A weighted fit: None (not checked against fixest)."""
+    """:func:`second_stage_r2` of a pyfixest 2SLS fit (pyfixest gives NaN), k = coefficients + fixed-effect levels
+    − (number of FE − 1). A weighted fit: None (not checked against fixest)."""
     if getattr(f, "_weights_name", None) is not None:
         return None, None, None
-    Y = np.asarray(f._Y, dtype=float).ravel()
-    X, Z = np.asarray(f._X, dtype=float), np.asarray(f._Z, dtype=float)
-    u = Y - Z @ np.linalg.lstsq(Z, X, rcond=None)[0] @ np.asarray(f._beta_hat, dtype=float).ravel()
-    y = np.asarray(f._Y_untransformed, dtype=float).ravel()
-    n, ssr = len(y), float(u @ u)
-    r2 = 1.0 - ssr / float(((y - y.mean()) ** 2).sum())
+    X = np.asarray(f._X, dtype=float)
     k_fe = getattr(f, "_k_fe", None)
-    k = X.shape[1] + (int(np.sum(k_fe)) - (len(k_fe) - 1) if k_fe is not None and len(k_fe) else 1)
-    r2w = 1.0 - ssr / float(Y @ Y) if k_fe is not None and len(k_fe) else None
-    return r2, 1.0 - (1.0 - r2) * (n - 1) / (n - k), r2w
+    has_fe = k_fe is not None and len(k_fe) > 0
+    k = X.shape[1] + (int(np.sum(k_fe)) - (len(k_fe) - 1) if has_fe else 1)
+    return second_stage_r2(np.asarray(f._Y, dtype=float).ravel(), X, np.asarray(f._Z, dtype=float),
+                           np.asarray(f._beta_hat, dtype=float).ravel(),
+                           np.asarray(f._Y_untransformed, dtype=float).ravel(), k, within=has_fe)
 
 
 def _fixed_effects_only_fit(f) -> tuple[float, float, float]:

@@ -87,7 +87,7 @@ def iv2sls(panel: pd.DataFrame, y: str, endog: Sequence[str], instruments: Seque
            name: str | None = None) -> IVResult:
     """2SLS of ``y`` on ``exog`` and K ``endog`` instrumented by ``instruments`` with absorbed ``fe``
     (module docstring)."""
-    from citynet.analysis.estimators import kleibergen_paap_rk
+    from citynet.analysis.estimators import kleibergen_paap_rk, second_stage_r2
     from citynet.analysis.formula import prepare
     from linearmodels.iv import IV2SLS
 
@@ -186,8 +186,10 @@ def iv2sls(panel: pd.DataFrame, y: str, endog: Sequence[str], instruments: Seque
         ))
         diag[f"partial_F:{e}"] = pf_
         diag[f"shea_r2:{e}"] = shea
-    r2, adj_r2, r2_within = _second_stage_r2(Y.to_numpy(), X1, X2, Z, params, d[y].to_numpy(float),
-                                             len(names) + (_fe_dof(d, fe_l, None) if fe_l else 1))
+    exog_m = [] if X1 is None else [X1.to_numpy()]
+    r2, adj_r2, r2_within = second_stage_r2(Y.to_numpy(), np.column_stack([*exog_m, X2.to_numpy()]),
+                                            np.column_stack([Z.to_numpy(), *exog_m]), params[names].to_numpy(),
+                                            d[y].to_numpy(float), len(names) + (_fe_dof(d, fe_l, None) if fe_l else 1))
     res = FitResult(depvar=y, params=params, se=se, nobs=n, model="2sls", r2=r2, adj_r2=adj_r2, r2_within=r2_within,
                     fixed_effects=fe_l, vcov=label, df_resid=df_t,
                     stats={k_: v for k_, v in diag.items() if ":" not in k_}, name=name or "2SLS",
@@ -195,21 +197,6 @@ def iv2sls(panel: pd.DataFrame, y: str, endog: Sequence[str], instruments: Seque
                            f"{', '.join(map(_label, instruments))}."],
                     raw={"linearmodels": fit, "vcov": pd.DataFrame(V, index=fit.params.index, columns=fit.params.index)})
     return IVResult(result=res, first_stages=firsts, diagnostics=diag)
-
-
-def _second_stage_r2(Y: np.ndarray, X1: pd.DataFrame | None, X2: pd.DataFrame, Z: pd.DataFrame, params: pd.Series,
-                     y_raw: np.ndarray, k: int) -> tuple[float, float, float]:
-    """R², adjusted R² (``k`` parameters with the fixed effects' levels) and within R² as fixest reports them
-    for 2SLS: the second stage's, residuals ``ỹ − X̂β`` with X̂ = [X₁, P_[Z, X₁] X₂] (all demeaned); the same
-    rule as ``estimators._second_stage_r2`` for a formula's 2SLS."""
-    inst = Z.to_numpy() if X1 is None else np.column_stack([Z.to_numpy(), X1.to_numpy()])
-    X2hat = inst @ np.linalg.lstsq(inst, X2.to_numpy(), rcond=None)[0]
-    u = Y - X2hat @ params[list(X2.columns)].to_numpy()
-    if X1 is not None:
-        u = u - X1.to_numpy() @ params[list(X1.columns)].to_numpy()
-    n, ssr = len(Y), float(u @ u)
-    r2 = 1.0 - ssr / float(((y_raw - y_raw.mean()) ** 2).sum())
-    return r2, 1.0 - (1.0 - r2) * (n - 1) / (n - k), 1.0 - ssr / float(Y @ Y)
 
 
 def first_stage_table(iv: IVResult, *, labels: dict[str, str] | None = None, title: str | None = None,
