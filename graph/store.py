@@ -1536,10 +1536,10 @@ def open_store(ws, backend: str | None = None, uri: str | None = None, user=None
         _refuse_empty(ws, s, uri=uri, user=user)
         password = password or s.get("password") or os.environ.get(s.get("password_env") or "NEO4J_PASSWORD")
         return Neo4jStore(
-            uri or s.get("uri") or "bolt://localhost:7687",
-            user or s.get("user") or "neo4j",
+            uri or s.get("uri") or NEO4J_DEFAULTS["uri"],
+            user or s.get("user") or NEO4J_DEFAULTS["user"],
             password,
-            database=s.get("database") or "neo4j",
+            database=s.get("database") or NEO4J_DEFAULTS["database"],
             read_only=read_only,
         )
     raise StoreError(f"unknown store backend {backend!r}", fix="use --store embedded or --store neo4j ([store] backend)")

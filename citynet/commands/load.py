@@ -119,10 +119,10 @@ def _empty_database(ws, backend, uri, user, password, rebuild: bool) -> str:
     (the incremental load is the way to add to it), and one that cannot be reached to check is refused too.
     ``--rebuild``: the user asks for the replacement, nothing is checked."""
     from citynet.graph.neo4j_import import has_graph_data
+    from citynet.graph.store import NEO4J_DEFAULTS
 
-    settings = ws.settings.get("store", {})
     if rebuild:
-        return settings.get("database") or "neo4j"
+        return ws.settings.get("store", {}).get("database") or NEO4J_DEFAULTS["database"]
     try:
         store = open_ws_store(ws, backend, uri, user, password, read_only=True)
     except StoreError as exc:

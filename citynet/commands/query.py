@@ -6,6 +6,7 @@ import datetime as dt
 import decimal
 import json
 import math
+import numbers
 import re
 import sys
 from pathlib import Path
@@ -501,7 +502,7 @@ def final_return(body: str) -> tuple[bool, bool]:
     from citynet.graph.readonly import _tokens
 
     toks = _tokens(body)
-    depth, top = 0, []  # the top-level words (not a property, label or parameter name): (position, WORD)
+    depth, top = 0, []  # the top-level words, upper-case (not a property, label or parameter name)
     for i, (kind, text) in enumerate(toks):
         if kind == "punct" and text in "([{":
             depth += 1
@@ -522,15 +523,13 @@ def final_return(body: str) -> tuple[bool, bool]:
 def _cell_key(v) -> tuple:
     """A total order over result cells of any type: numbers, then texts, then lists, maps, nodes, dates (by
     their JSON text), then nulls (as Neo4j's ``ORDER BY`` puts them last)."""
-    import numbers
-
     if v is None or type(v).__name__ == "NAType" or (isinstance(v, float) and v != v):
-        return (3, 0, "")  # a null (pandas' NA or NaN in a frame's column: a null of the store), last
+        return (3, "")  # a null (pandas' NA or NaN in a frame's column: a null of the store), last
     if isinstance(v, numbers.Real):
-        return (0, 0, v)
+        return (0, v)
     if isinstance(v, str):
-        return (1, 0, v)
-    return (2, 0, json.dumps(jsonable(v), ensure_ascii=False, sort_keys=True, default=str))
+        return (1, v)
+    return (2, json.dumps(jsonable(v), ensure_ascii=False, sort_keys=True, default=str))
 
 
 def row_order(rows) -> list[int]:
