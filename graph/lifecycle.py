@@ -39,7 +39,7 @@ BEAT_SECONDS = 10
 STALE_MS = 60_000
 
 
-def _now() -> str:
+def utc_now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
@@ -176,7 +176,7 @@ def writing(store, what: str, manifest: dict | None = None, record: bool = True)
     if not _supported(store):
         yield
         return
-    holder = json.dumps({"what": what, "pid": os.getpid(), "host": socket.gethostname(), "since": _now(),
+    holder = json.dumps({"what": what, "pid": os.getpid(), "host": socket.gethostname(), "since": utc_now(),
                          "id": uuid.uuid4().hex[:8]}, ensure_ascii=False)
     lock = _lock(store)
     who = lock.try_take(holder)
@@ -186,14 +186,14 @@ def writing(store, what: str, manifest: dict | None = None, record: bool = True)
     try:
         loaded = {"id": manifest.get("id"), "time": manifest.get("time")} if manifest else None
         if record:
-            store._set_meta(STATE_KEY, json.dumps({"state": "running", "what": what, "started": _now(),
+            store._set_meta(STATE_KEY, json.dumps({"state": "running", "what": what, "started": utc_now(),
                                                    "manifest": loaded}))
             from citynet.transaction import _event
 
             _event("load started")  # fault-injection point (CITYNET_FAULT=kill:1 kills a load here)
         yield
         if record:
-            store._set_meta(STATE_KEY, json.dumps({"state": "complete", "what": what, "finished": _now(),
+            store._set_meta(STATE_KEY, json.dumps({"state": "complete", "what": what, "finished": utc_now(),
                                                    "manifest": loaded}))
     finally:
         lock.release()

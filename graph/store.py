@@ -243,6 +243,8 @@ class BaseStore:
         schema version is then written again too (a store with tables and no version was refused as one
         built by an older citynet). A query the store refused (QueryError: it ran in one transaction, rolled
         back) leaves the record as it was, unless it committed in batches (``CALL { … } IN TRANSACTIONS``)."""
+        from citynet.graph.lifecycle import utc_now
+
         from citynet.errors import QueryError
 
         kind = outside_write_kind(cypher_text)
@@ -251,7 +253,7 @@ class BaseStore:
         version = self._schema_version()
         before = self._get_meta(OUTSIDE_META)
         old = self.outside_write() or {}
-        rec = {"what": "citynet query --write", "since": old.get("since") or _now(),
+        rec = {"what": "citynet query --write", "since": old.get("since") or utc_now(),
                "rewrite": kind == "changed" or bool(old.get("rewrite"))}
         self._set_meta(OUTSIDE_META, json.dumps(rec))
         try:
@@ -1278,12 +1280,6 @@ class BaseStore:
         df["transfers_other"] = df["transfers_out"] + df["transfers_in"]
         df["transfers_intraprov"] = df["ip_out"] + df["ip_in"]
         return count_frame(df.drop(columns=["ip_out", "ip_in"]).reset_index())
-
-
-def _now() -> str:
-    import datetime as dt
-
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _years_label(years) -> str:
