@@ -160,7 +160,6 @@ def covariate_headers(path: Path) -> dict[str, str]:
     return json.loads(raw) if raw else {}
 
 
-EXACT_INTEGERS = 2**53  # a double (Stata's, Parquet's, pandas' float64) holds every whole number up to it, not beyond
 EXCEL_DIGITS = 15  # Excel keeps 15 significant digits of a number (Excel's specifications and limits)
 
 
@@ -198,8 +197,10 @@ def as_text_note(columns: dict[str, int], where: str, why: str) -> str:
 def to_stata_frame(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
     """A copy of ``df`` that Stata 118 accepts, and the variable labels keyed by the new names (a renamed
     covariate: the header of its file, ``df.attrs["covariate_headers"]``). Whole numbers beyond
-    :data:`EXACT_INTEGERS` (codes) become text (``str``): a Stata number is a double, which would round them;
-    the frame's ``attrs["as_text"]`` names those columns (Stata names) with their digits."""
+    :data:`etl.covariates.EXACT_INTEGERS` (codes) become text (``str``): a Stata number is a double, which would
+    round them; the frame's ``attrs["as_text"]`` names those columns (Stata names) with their digits."""
+    from citynet.etl.covariates import EXACT_INTEGERS
+
     headers = df.attrs.get("covariate_headers") or {}
     long = long_integers(df, EXACT_INTEGERS)
     out = {}
