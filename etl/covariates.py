@@ -99,13 +99,27 @@ def to_numbers(col: pd.Series) -> Numbers:
 EXACT_INTEGERS = 2**53  # beyond it a float64 (a Stata double, Parquet's double, Excel's number) skips whole numbers
 
 
+def whole_number_beyond(text: pd.Series, limit: int) -> int | None:
+    """The largest magnitude among ``text`` (strings) when every one is a whole number written with digits
+    (``[+-]?\\d+``) and one is beyond ``limit`` in magnitude; else None. The test both ingest (a covariate code
+    beyond :data:`EXACT_INTEGERS`: :func:`long_integers`) and the exports (``metrics.export.long_integers``:
+    beyond a Stata double's or an Excel number's digits) make of a text column; only values with as many digits as
+    ``limit`` are converted to integers."""
+    if not len(text) or not text.str.fullmatch(r"[+-]?\d+").all():
+        return None
+    digits = text.str.lstrip("+-").str.lstrip("0")
+    long = text[digits.str.len() >= len(str(limit))]
+    top = max((abs(int(t)) for t in long), default=0)
+    return top if top > limit else None
+
+
 def long_integers(col: pd.Series, values: pd.Series) -> pd.Series | None:
     """For a column whose cells are whole numbers written as digits, some beyond :data:`EXACT_INTEGERS` (a code of
-    17 or 20 digits, not a quantity): the cells as text, NFKC-normalised and stripped, missing where ``values``
-    (:func:`to_numbers`) is; else None. As a number such a column came out rounded (12345678901234567 as
-    12345678901234568, and 20 digits as 1.2345678901234567e19) in the canonical table and in every export.
-    Cells that are already numbers (an Excel number cell, a Stata variable) hold no more digits than their
-    float: they stay numbers."""
+    17 or 20 digits, not a quantity: :func:`whole_number_beyond`): the cells as text, NFKC-normalised and stripped,
+    missing where ``values`` (:func:`to_numbers`) is; else None. As a number such a column came out rounded
+    (12345678901234567 as 12345678901234568, and 20 digits as 1.2345678901234567e19) in the canonical table and in
+    every export. Cells that are already numbers (an Excel number cell, a Stata variable) hold no more digits than
+    their float: they stay numbers."""
     if pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
         return None
     there = values.notna()
@@ -115,10 +129,7 @@ def long_integers(col: pd.Series, values: pd.Series) -> pd.Series | None:
     if text.isna().any():  # a number cell among them (a workbook): as written it is a float already
         return None
     text = text.astype(str).str.normalize("NFKC").str.strip()
-    if not text.str.fullmatch(r"[+-]?\d+").all():
-        return None
-    digits = text.str.lstrip("+-").str.lstrip("0")
-    if not (digits.str.len() >= 16).any() or not any(abs(int(t)) > EXACT_INTEGERS for t in text[digits.str.len() >= 16]):
+    if whole_number_beyond(text, EXACT_INTEGERS) is None:
         return None
     return text.reindex(col.index).astype(object).where(there, None)
 

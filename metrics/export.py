@@ -166,7 +166,10 @@ EXCEL_DIGITS = 15  # Excel keeps 15 significant digits of a number (Excel's spec
 def long_integers(df: pd.DataFrame, limit: int) -> dict[str, int]:
     """``{column: digits of its longest value}`` of the columns of whole numbers with a value beyond ``limit`` in
     magnitude: integer columns, and text columns whose every value is a whole number written with digits (the
-    codes that ingest keeps as text, ``etl.covariates.long_integers``)."""
+    codes that ingest keeps as text, ``etl.covariates.long_integers``; the test is
+    ``etl.covariates.whole_number_beyond``, ingest's)."""
+    from citynet.etl.covariates import whole_number_beyond
+
     out = {}
     for col in df.columns:
         s = df[col].dropna()
@@ -174,16 +177,17 @@ def long_integers(df: pd.DataFrame, limit: int) -> dict[str, int]:
             continue
         if pd.api.types.is_integer_dtype(s.dtype):
             top = max(abs(int(s.min())), abs(int(s.max())))
+            top = top if top > limit else None
         elif pd.api.types.is_string_dtype(s.dtype) or s.dtype == object:
             if not isinstance(s.iloc[0], str) or not s.iloc[0].lstrip("+-").isdecimal():
                 continue  # not every value a whole number (a dyad-year panel's city names: millions of cells)
             text = s.map(lambda v: v if isinstance(v, str) else None)
-            if text.isna().any() or not text.str.fullmatch(r"[+-]?\d+").all():
+            if text.isna().any():
                 continue
-            top = max(abs(int(t)) for t in text)
+            top = whole_number_beyond(text.astype(str), limit)
         else:
             continue
-        if top > limit:
+        if top is not None:
             out[str(col)] = len(str(top))
     return out
 

@@ -154,3 +154,26 @@ def test_integer_codes_of_an_earlier_ingest_are_exact_in_every_export(tmp_path, 
             assert "warning: c17 (17 digits), c20 (20 digits): written as text in the .dta" in _one_line(err), err
         else:
             assert "warning" not in err
+
+
+@pytest.mark.parametrize(("cells", "limit", "want"), [
+    (["9007199254740992", "7"], 2**53, None),  # 2**53 itself: a float holds it
+    (["9007199254740993", "7"], 2**53, 2**53 + 1),
+    (["-9007199254740993"], 2**53, 2**53 + 1),
+    (["+00000000000000000012"], 2**53, None),  # leading zeros are no digits of the value
+    (["12345678901234567", "1.5"], 2**53, None),  # not every cell a whole number
+    (["1000000000000000"], 10**15 - 1, 10**15),
+    (["999999999999999"], 10**15 - 1, None),
+])
+def test_one_test_of_long_whole_numbers_for_ingest_and_export(cells, limit, want):
+    """The test ingest (a covariate code kept as text) and the exports (a column written as text) make of a
+    text column is one function; expected values are Python integers."""
+    from citynet.etl.covariates import EXACT_INTEGERS, long_integers, whole_number_beyond
+    from citynet.metrics.export import long_integers as export_long_integers
+
+    text = pd.Series(cells, dtype=object)
+    assert whole_number_beyond(text, limit) == want
+    assert export_long_integers(pd.DataFrame({"c": text}), limit) == ({} if want is None else {"c": len(str(want))})
+    if limit == EXACT_INTEGERS:
+        kept = long_integers(text, pd.to_numeric(text, errors="coerce"))
+        assert (kept is None) == (want is None)
