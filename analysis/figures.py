@@ -39,6 +39,7 @@ def event_study_plot(es, path: str | Path, title: str | None = None, ylabel: str
 
 def placebo_plot(pl, path: str | Path, title: str | None = None) -> Path:
     """Histogram and kernel density of the placebo estimates against the real estimate."""
+    from citynet.analysis.tables import fmt_number
     from scipy.stats import gaussian_kde
 
     d = pl.draws
@@ -47,7 +48,7 @@ def placebo_plot(pl, path: str | Path, title: str | None = None) -> Path:
     if len(d) > 2 and np.std(d) > 0:
         xs = np.linspace(min(d.min(), pl.estimate), max(d.max(), pl.estimate), 300)
         ax.plot(xs, gaussian_kde(d)(xs), color="#1f4e79", lw=1.2)
-    ax.axvline(pl.estimate, color="#c00000", lw=1.5, ls="--", label=f"real estimate {pl.estimate:.3f}")
+    ax.axvline(pl.estimate, color="#c00000", lw=1.5, ls="--", label=f"real estimate {fmt_number(pl.estimate)}")
     from citynet.analysis.tables import fmt_p
     from citynet.metrics.labels import term_label
 

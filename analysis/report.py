@@ -130,6 +130,12 @@ def file_to_data_uri(path: Path) -> str:
 
 
 def _fmt(x, digits: int = 3) -> str:
+    """A value for the report: "–" when missing, integers (and whole floats of 1,000 or more) with thousands
+    separators, every other number by the one rule of the regression tables (``tables.fmt_number``:
+    ``digits`` decimals, significant digits where those would print a non-zero value as 0, none from
+    100,000 up), so a statistic prints alike in every section and in the tables ``citynet fit`` writes."""
+    from citynet.analysis.tables import fmt_number
+
     if x is None or (isinstance(x, float) and not math.isfinite(x)) or x is pd.NA:
         return "–"
     try:
@@ -142,24 +148,13 @@ def _fmt(x, digits: int = 3) -> str:
     xf = float(x)
     if xf.is_integer() and abs(xf) >= 1000:
         return f"{int(xf):,}"
-    if abs(xf) >= 1e5:
-        return f"{xf:,.0f}"
-    return f"{xf:,.{digits}f}"
+    return fmt_number(xf, digits, grouping=True) or "–"
 
 
 def fmt_stat(x) -> str:
-    """A descriptive statistic for print: three decimals, more when needed for three significant digits
-    (0.00258, not 0.003), and scientific notation below 0.001 (2.31e-04: three decimals printed
-    transfer_betweenness, max 0.00023, as 0.000 in every column); integers and 0 as :func:`_fmt`."""
-    try:
-        xf = float(x)
-    except (TypeError, ValueError):
-        return _fmt(x)
-    if not math.isfinite(xf) or xf == 0 or abs(xf) >= 0.1:
-        return _fmt(x)
-    if abs(xf) < 0.001:
-        return f"{xf:.2e}"
-    return f"{xf:.{2 - math.floor(math.log10(abs(xf)))}f}"  # 3 significant digits: 0.0123, 0.00258
+    """A descriptive statistic (Table 2): :func:`_fmt` with three decimals — 0.407, 0.0123 as 0.012, the
+    demo's transfer_betweenness max 0.000231 as 0.000231 (not 0.000), its mean 4.4e-7 as 4.40e-07."""
+    return _fmt(x, 3)
 
 
 def html_table(rows: Sequence[Sequence], header: Sequence[str], *, caption: str | None = None,

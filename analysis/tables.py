@@ -129,16 +129,36 @@ def stars(p: float) -> str:
     return "***" if p < 0.01 else "**" if p < 0.05 else "*" if p < 0.10 else ""
 
 
-def _fmt(x: float | None, digits: int) -> str:
-    """``x`` with ``digits`` decimals; a value that would print as 0 (a coefficient of GDP in yuan, 0.000231)
-    with ``digits`` significant digits instead — 0.000231, or 2.31e-07 below 1e-6 — never ``0.000 (0.000)``."""
-    if x is None or not np.isfinite(x):
+def fmt_number(x: float | None, digits: int = 3, *, grouping: bool = False) -> str:
+    """A number for print, the one rule of every table citynet writes (regression tables here; the report's
+    descriptive statistics, network-year, churn, Moran and side tables through ``report._fmt``):
+
+    - ``digits`` decimals (0.072, 0.407, 209.000);
+    - a non-zero value that would print as 0 with ``digits`` decimals (a coefficient of GDP in yuan,
+      0.000231; a density of 3.5e-05) gets ``digits`` significant digits instead — 0.000231 — and scientific
+      notation below 1e-6 (2.31e-07): never ``0.000 (0.000)`` for a value that is not 0;
+    - 100,000 or more in magnitude: no decimals (123457);
+    - ``grouping``: thousands separated by commas (the report's HTML; the regression tables' LaTeX and CSV
+      keep plain digits).
+
+    Missing and infinite values are ``""`` (the caller prints its own mark)."""
+    if x is None:
         return ""
+    x = float(x)
+    if not np.isfinite(x):
+        return ""
+    sep = "," if grouping else ""
+    if abs(x) >= 1e5:
+        return f"{x:{sep}.0f}"
     if x != 0 and abs(x) < 0.5 * 10 ** -digits:
+        sig = max(digits, 1)
         if abs(x) < 1e-6:
-            return f"{x:.{digits - 1}e}"
-        return f"{x:.{digits - 1 - int(np.floor(np.log10(abs(x))))}f}"
-    return f"{x:.{digits}f}"
+            return f"{x:.{sig - 1}e}"
+        return f"{x:.{sig - 1 - int(np.floor(np.log10(abs(x))))}f}"
+    return f"{x:{sep}.{digits}f}"
+
+
+_fmt = fmt_number  # (the name the table builders below use)
 
 
 @dataclass

@@ -344,36 +344,79 @@ def test_report_in_headless_chromium(report):
     assert (ARTIFACTS / "report.png").stat().st_size > 50_000
 
 
-def test_descriptive_table_shows_small_values(report, workspace):
-    """Table 2 printed three decimals: transfer_betweenness (the demo's max 0.000231) read 0.000 as min, mean,
-    SD and max. Every statistic printed is now its value to three significant digits: each cell read back as
-    a number against pandas on metrics/city_year.parquet (sample SD), and the demo's small values by hand."""
+def _honest(shown: str, want: float) -> bool:
+    """``shown`` is ``want`` rounded to the places it prints (half a unit of its last digit, or of its third
+    significant digit in scientific notation), and not 0 unless ``want`` is."""
+    t = shown.replace(",", "")
+    got = float(t)
+    if "e" in t.lower():
+        mant, exp = t.lower().split("e")
+        places = len(mant.split(".")[1]) if "." in mant else 0
+        tol = 0.5 * 10 ** (int(exp) - places)
+    else:
+        places = len(t.split(".")[1]) if "." in t else 0
+        tol = 0.5 * 10 ** -places
+    return abs(got - want) <= tol * (1 + 1e-9) + 1e-15 and (got != 0 or want == 0)
+
+
+def _table_cells(text: str, caption: str) -> list[list[str]]:
     import html as _html
 
+    table = text.split(f"<caption>{caption}</caption>", 1)[1].split("</table>", 1)[0]
+    rows = []
+    for tr in re.findall(r"<tr>(.*?)</tr>", table, re.S):
+        cells = [_html.unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<td[^>]*>(.*?)</td>", tr, re.S)]
+        if cells:  # (the header row: <th>)
+            rows.append(cells)
+    return rows
+
+
+def test_descriptive_table_shows_small_values(report, workspace):
+    """Table 2 printed three decimals: transfer_betweenness (the demo's max 0.000231) read 0.000 as min, mean,
+    SD and max. Every statistic is now printed by the regression tables' one rule (``tables.fmt_number``):
+    each cell read back as a number against pandas on metrics/city_year.parquet (sample SD) is that number
+    rounded to the places it shows, and never 0 for a value that is not; the demo's small values by hand."""
     import numpy as np
     import pandas as pd
     from citynet.analysis.report import fmt_stat
 
     cy = pd.read_parquet(workspace / "metrics" / "city_year.parquet")
-    text = report.read_text(encoding="utf-8")
-    table = text.split("<caption>Table 2. Descriptive statistics</caption>", 1)[1].split("</table>", 1)[0]
-    rows = {}
-    for tr in re.findall(r"<tr>(.*?)</tr>", table, re.S):
-        cells = [_html.unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<td[^>]*>(.*?)</td>", tr, re.S)]
-        if cells:  # (the header row: <th>)
-            rows[cells[0]] = cells[-4:]  # mean, SD, min, max
+    rows = {cells[0]: cells[-4:] for cells in _table_cells(report.read_text(encoding="utf-8"),
+                                                           "Table 2. Descriptive statistics")}  # mean, SD, min, max
     checked = small = 0
     for var, cells in rows.items():
         if var not in cy.columns:
             continue
         v = pd.to_numeric(cy[var], errors="coerce").astype(float).dropna()
         for shown, want in zip(cells, (v.mean(), v.std(ddof=1), v.min(), v.max()), strict=True):
-            got = float(shown.replace(",", ""))
-            assert got == pytest.approx(want, rel=5.01e-3, abs=1e-15), (var, shown, want)
+            assert _honest(shown, want), (var, shown, want)
             checked += 1
             small += bool(0 < abs(want) < 1e-3)
     assert checked >= 40 and small, (checked, small)  # the synthetic panel has statistics below 0.001 too
     # the demo panel's transfer_betweenness (max 0.000231, mean 4.4e-7) and collab_degree (mean 0.002578)
     assert [fmt_stat(x) for x in (0.000231, 4.4e-7, 0.0, 0.002578, 0.0123, 0.407, 209.0)] == \
-        ["2.31e-04", "4.40e-07", "0.000", "0.00258", "0.0123", "0.407", "209.000"]
-    assert fmt_stat(np.float64(-0.00023)) == "-2.30e-04" and fmt_stat(np.nan) == "–"
+        ["0.000231", "4.40e-07", "0.000", "0.003", "0.012", "0.407", "209.000"]
+    assert fmt_stat(np.float64(-0.00023)) == "-0.000230" and fmt_stat(np.nan) == "–"
+
+
+def test_network_year_table_prints_no_value_that_is_not_zero_as_zero(report, workspace):
+    """Section 5's table printed four decimals: the collaboration network's density (a few edges over
+    N(N−1)/2 = 56,616 pairs, ~1e-4 and below) read 0.0000 in years with edges. Every cell now equals
+    metrics/network_year.parquet (pandas) rounded to the places it shows, and is 0 only where the panel is."""
+    import pandas as pd
+
+    ny = pd.read_parquet(workspace / "metrics" / "network_year.parquet").sort_values(["network", "year"])
+    rows = _table_cells(report.read_text(encoding="utf-8"), "Network-year panel")
+    assert len(rows) == len(ny)
+    cols = ["nodes", "edges", "total_weight", "density", "components", "giant_share", "clustering", "mean_degree",
+            "communities", "modularity"]
+    tiny = 0
+    for cells, (_, r) in zip(rows, ny.iterrows(), strict=True):
+        assert cells[:2] == [r["network"], str(int(r["year"]))]
+        for shown, c in zip(cells[2:], cols, strict=True):
+            if pd.isna(r[c]):
+                assert shown == "–", (c, shown)
+                continue
+            assert _honest(shown, float(r[c])), (r["network"], r["year"], c, shown, r[c])
+            tiny += bool(0 < float(r[c]) < 5e-5)
+    assert tiny, "no value below 0.00005 (the four-decimal zero) in the synthetic panel"

@@ -114,3 +114,39 @@ def test_a_coefficient_below_the_decimals_shows_its_significant_digits():
     cells = [r[1] for r in regression_table([res]).rows]
     shown = [c for c in cells if c.startswith(("0.", "(", "2."))]
     assert shown == ["0.000231***", "(0.0000451)", "2.31e-07", "(1.00e-07)", "0.553***", "(0.059)"], cells
+
+
+def test_the_report_and_the_regression_tables_print_a_number_by_one_rule(tmp_path):
+    """``report.fmt_stat`` (Table 2) gave three significant digits from 0.1 down and scientific notation below
+    0.001 (2.31e-04), the report's other tables ``digits`` decimals whatever the value (a density of 3.5e-05
+    as 0.0000, a coefficient of 0.000231 in the JSON fallback as 0.000), the regression tables ``digits``
+    decimals with significant digits only where a value would print as 0: the same number printed two or
+    three ways. Now every one prints by ``tables.fmt_number``; the strings below are written by hand."""
+    import json
+
+    from citynet.analysis import report
+    from citynet.analysis.tables import fmt_number
+
+    cases = [(0.000231, 3, "0.000231"), (0.0000451, 3, "0.0000451"), (2.31e-7, 3, "2.31e-07"),
+             (0.002578, 3, "0.003"), (0.0123, 3, "0.012"), (0.553, 3, "0.553"), (-0.00023, 3, "-0.000230"),
+             (2 / 56616, 4, "0.00003533"), (0.00612, 4, "0.0061"), (209.0, 3, "209.000"),
+             (0.0, 4, "0.0000")]
+    for x, d, want in cases:
+        assert fmt_number(x, d) == want, (x, d)
+        assert report._fmt(x, d) == want, (x, d)
+        if d == 3:
+            assert report.fmt_stat(x) == want, x
+    # the report's HTML groups thousands, the LaTeX and CSV tables keep plain digits; 100,000 up: no decimals
+    assert report._fmt(12345.678) == "12,345.678" and fmt_number(12345.678) == "12345.678"
+    assert report.fmt_stat(123456.7) == "123,457" and fmt_number(123456.7) == "123457"
+    assert report._fmt(None) == report._fmt(np.nan) == "–" and fmt_number(np.nan) == ""
+    # a coefficient: the regression table and the report's rendering of the same results JSON
+    res = FitResult(depvar="green_patents", params=pd.Series({"gdp": 0.000231}), se=pd.Series({"gdp": 0.0000451}),
+                    nobs=100, model="ols", fixed_effects=[], pvalues=pd.Series({"gdp": 0.2}))
+    cells = [r[1] for r in regression_table([res]).rows][1:3]  # (the first row names the outcome)
+    jp = tmp_path / "t.json"
+    jp.write_text(json.dumps([{"name": "(1)", "nobs": 100,
+                               "coefficients": {"gdp": {"coef": 0.000231, "se": 0.0000451}}}]), encoding="utf-8")
+    html_ = report._table_from_json(jp)
+    assert cells == ["0.000231", "(0.0000451)"], cells
+    assert ">0.000231<" in html_ and ">(0.0000451)<" in html_, html_
