@@ -421,10 +421,11 @@ def _num(x: float) -> str:
 
 
 def choropleth(values: pd.Series, *, title: str, legend_title: str, cmap: str = "YlOrRd", k: int = 5,
-               categories: Sequence[str] | None = None):
+               categories: Sequence[str] | None = None, colors: Mapping[str, str] | None = None):
     """Prefecture map of ``values`` (indexed by city_code). Returns ``(fig, info)``: ``info`` has ``classes``
     (labels), ``counts`` (cities per class), ``no_value`` (city codes of the set without a value).
-    ``categories``: the legend's order of text values (:func:`classes`)."""
+    ``categories``: the legend's order of text values (:func:`classes`); ``colors``: a colour per text value
+    (others: the qualitative palette's)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -440,7 +441,10 @@ def choropleth(values: pd.Series, *, title: str, legend_title: str, cmap: str = 
     vals = vals.reindex(pref.index)
     idx, labels = classes(vals, k, categories)
     if _text_values(vals) is not None:  # categories, not an order: a qualitative palette
-        colors = matplotlib.colormaps["tab10"](np.arange(len(labels)))
+        tab = matplotlib.colormaps["tab10"](np.arange(len(labels)))
+        fixed = colors or {}
+        colors = [matplotlib.colors.to_rgba(fixed[lab]) if lab in fixed else tuple(tab[i])
+                  for i, lab in enumerate(labels)]
     else:
         colors = matplotlib.colormaps[cmap](np.linspace(0.12, 0.92, max(len(labels), 2)))[: len(labels)]
     fig, ax = plt.subplots(figsize=(7.6, 6.2))

@@ -317,3 +317,52 @@ def test_edges_refuse_classes_and_draw_years_in_time_order(ws, tmp_path, capsys,
     assert r.exit_code == 0, r.output
     assert seen["years"] == [2010, 2011, 2012]
     assert (w.results / "map_collab_2010_2011_2012.png").exists()
+
+
+def test_community_labels_are_mapped_as_groups_not_as_amounts(tmp_path, monkeypatch, capsys):
+    """--var collab_community drew quantile classes of the labels ([1, 3), [3, 6), …) on a sequential palette,
+    ranking communities that have no order. Ten separate collaborating pairs (networkx: ten connected
+    components, so ten communities of two cities): each pair is now one class of its own colour — the eight
+    largest a class each, the two others one 'smaller communities' class, the cities without a partner one
+    class — and no legend entry is an interval. ln_/l1_ of the label is one message, exit 2."""
+    import networkx as nx
+    from citynet.etl.cities import city_set
+
+    codes = list(city_set().cities["city_code"])
+    pairs = [(codes[2 * i], codes[2 * i + 1]) for i in range(10)]
+    w = Workspace.open(tmp_path / "ws", create=True)
+    e = pd.DataFrame([("collab", 2011, a, b, 1 + i % 3) for i, (a, b) in enumerate(pairs)],
+                     columns=["network", "year", "src", "dst", "weight"])
+    run_metrics(w, NetworkFilter(green="wipo"), store=TableStore(e, pd.DataFrame(
+        {"city_code": [a for a, _ in pairs], "year": 2011, "green_patents": 1})))
+    g = nx.Graph(pairs)
+    components = [frozenset(c) for c in nx.connected_components(g)]
+    seen = {}
+    drawn = maps.choropleth
+
+    def spy(vals, **kw):
+        fig, info = drawn(vals, **kw)
+        seen.update(vals=vals, info=info, colors=kw.get("colors"))
+        return fig, info
+
+    monkeypatch.setattr(maps, "choropleth", spy)
+    r = CliRunner().invoke(cli, ["map", "-w", str(w.root), "--var", "collab_community", "--year", "2011",
+                                 "--out", str(tmp_path / "c.png")])
+    assert r.exit_code == 0, r.output
+    vals, info = seen["vals"], seen["info"]
+    groups = {lab: frozenset(vals.index[vals == lab]) for lab in set(vals.dropna())}
+    isolated = [lab for lab in groups if lab.startswith("0 ")]
+    assert len(isolated) == 1 and groups[isolated[0]] == frozenset(codes) - set(g.nodes)  # 317 cities
+    singles = [lab for lab in groups if lab not in isolated and "smaller" not in lab]
+    assert len(singles) == 8 and all(groups[lab] in components for lab in singles)  # one pair each
+    smaller = [lab for lab in groups if "smaller" in lab]
+    assert len(smaller) == 1 and len(groups[smaller[0]]) == 4  # the other two pairs
+    assert {c for lab in singles for c in groups[lab]} | groups[smaller[0]] == set(g.nodes)
+    assert not any(lab.startswith("[") for lab in info["classes"]), info["classes"]
+    assert info["counts"] == [2] * 8 + [4, len(codes) - 20], info
+    assert len(set(seen["colors"].values())) == 10  # a colour per class
+    for var in ("ln_collab_community", "l1_collab_community"):
+        out = tmp_path / f"{var}.png"
+        code, err = _refused(["map", "-w", str(w.root), "--var", var, "--year", "2011", "--out", str(out)], capsys)
+        assert code == 2 and f"--var {var} is made from collab_community" in err and "--var collab_community" in err
+        assert not out.exists()

