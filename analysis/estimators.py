@@ -317,6 +317,28 @@ def _fe_groups(df: pd.DataFrame, fe: Sequence[str]) -> list[np.ndarray]:
     return out
 
 
+def drop_singletons(df: pd.DataFrame, fe: Sequence[str]) -> tuple[pd.DataFrame, int]:
+    """Drop observations alone in a fixed-effect group, repeated until none remain (dropping one can leave another
+    alone in another dimension), as fixest (``fixef.rm = "singleton"`` of feols) and reghdfe drop them."""
+    groups = _fe_groups(df, fe)
+    keep = np.ones(len(df), dtype=bool)
+    while groups:
+        idx = np.flatnonzero(keep)
+        new = keep.copy()
+        for g in groups:
+            gk = g[idx]
+            new[idx] &= np.bincount(gk)[gk] > 1
+        if (new == keep).all():
+            break
+        keep = new
+    return (df if keep.all() else df[keep]), int((~keep).sum())
+
+
+def singletons_note(n: int) -> str:
+    return (f"{n:,} observation{'s' if n > 1 else ''} alone in {'their' if n > 1 else 'its'} fixed-effect group "
+            "(singletons, found repeatedly) dropped, as fixest and reghdfe drop them.")
+
+
 def drop_separated(df: pd.DataFrame, depvar: str, fe: Sequence[str]) -> tuple[pd.DataFrame, int]:
     """Drop observations in fixed-effect groups with an all-zero outcome, and singleton groups (PPML),
     repeated until none remain.
@@ -507,12 +529,12 @@ def _weighted_rows(df: pd.DataFrame, weights: str) -> tuple[pd.DataFrame, str]:
     return (df if not left else df[keep]), note
 
 
-def _cluster_rows(df: pd.DataFrame, vcov_arg: Any, fml: str) -> tuple[pd.DataFrame, str]:
-    """The rows with a cluster (each of two-way clusters; ``A^B``: both) and the note of those left out: fixest drops
-    them ("observations removed because of NA values (vcov)"); pyfixest stops. The note counts the rows the cluster
-    alone took out (every variable of the formula present)."""
+def _cluster_rows(df: pd.DataFrame, vcov_arg: Any, fml: str) -> tuple[pd.DataFrame, str, int]:
+    """The rows with a cluster (each of two-way clusters; ``A^B``: both), the note of those left out and their
+    number: fixest drops them ("observations removed because of NA values (vcov)"); pyfixest stops. The note counts
+    the rows the cluster alone took out (every variable of the formula present)."""
     if not isinstance(vcov_arg, dict):
-        return df, ""
+        return df, "", 0
     names = [c.strip() for c in next(iter(vcov_arg.values())).split("+")]
     names = [c for c in names if c in df.columns]
     missing = df[names].isna().any(axis=1) if names else pd.Series(False, index=df.index)
@@ -520,12 +542,34 @@ def _cluster_rows(df: pd.DataFrame, vcov_arg: Any, fml: str) -> tuple[pd.DataFra
         if df.loc[~missing, c].nunique() == 1:
             raise _one_cluster(c, int((~missing).sum()))
     if not missing.any():
-        return df, ""
+        return df, "", 0
     used = [c for c in formula_names(fml) if c in df.columns]
     lost = int((missing & df[used].notna().all(axis=1)).sum()) if used else int(missing.sum())
     note = (f"{lost:,} observations with a missing {' or '.join(names)} (the cluster) left out, as fixest leaves them out."
             if lost else "")
-    return df[~missing], note
+    return df[~missing], note, lost
+
+
+def missing_rows(df: pd.DataFrame, names: Sequence[str]) -> tuple[pd.Series, str]:
+    """The rows with a missing (or infinite) value in one of the columns ``names`` and the note that counts them
+    by variable, as fixest counts them ("NOTE: 6 observations removed because of NA values (LHS: 2, RHS: 4)"): a
+    row missing two variables is counted under each, once in the total. pyfixest left them out without a word."""
+    used = [c for c in dict.fromkeys(names) if c in df.columns]
+    if not used or not len(df):
+        return pd.Series(False, index=df.index), ""
+    bad = pd.DataFrame({c: (~np.isfinite(pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=float))
+                            if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])
+                            else df[c].isna().to_numpy()) for c in used}, index=df.index)
+    rows = bad.any(axis=1)
+    n = int(rows.sum())
+    if not n:
+        return rows, ""
+    counts = bad.sum()
+    infinite = any(pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])
+                   and np.isinf(pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=float)).any() for c in used)
+    by = ", ".join(f"{c}: {int(k):,}" for c, k in counts.items() if k)
+    return rows, (f"{n:,} observation{'s' if n > 1 else ''} with a missing{' or infinite' if infinite else ''} value "
+                  f"left out ({by}), as fixest leaves them out.")
 
 
 def _check_clusters(res: FitResult, label: str) -> None:
@@ -597,7 +641,10 @@ def fit(
     if weights:
         df, weight_note = _weighted_rows(df, weights)
     parts = split_formula(fml)
-    df, cluster_note = _cluster_rows(df, vcov_arg, fml)
+    missing, missing_note = missing_rows(df, formula_names(fml))
+    n_missing = int(missing.sum())
+    df, cluster_note, cluster_lost = _cluster_rows(df, vcov_arg, fml)
+    n_missing += cluster_lost
     _check_sample(df, fml, parts, sample, panel)
     if model == "2sls" and not parts["endog"]:
         raise AnalysisError("model 2sls needs an IV part", fix="write 'y ~ exog | fe | endog ~ instruments'")
@@ -712,9 +759,12 @@ def fit(
         warnings.simplefilter("ignore", RuntimeWarning)
         res = to_result(f, model=model, vcov_label=vcov_label, fe=parts["fe"], name=name, depvar=parts["depvar"])
     _check_clusters(res, vcov_label)
+    if missing_note:
+        res.notes.append(missing_note)
+    if n_missing:
+        res.stats["n_missing"] = float(n_missing)
     if singletons[0]:
-        res.notes.append(f"{singletons[0]:,} observation{'s' if singletons[0] > 1 else ''} alone in {'their' if singletons[0] > 1 else 'its'} "
-                         "fixed-effect group (singletons, found repeatedly) dropped, as fixest and reghdfe drop them.")
+        res.notes.append(singletons_note(singletons[0]))
         res.stats["n_singletons"] = float(singletons[0])
     if weights:
         res.notes.append(f"Weighted by {weights}{weight_note}.")
@@ -890,30 +940,36 @@ def to_result(f, model: str, vcov_label: str, fe: Sequence[str], name: str | Non
 
 
 def second_stage_r2(Y: np.ndarray, X: np.ndarray, Z: np.ndarray, beta: np.ndarray, y_raw: np.ndarray, k: int,
-                    within: bool = True) -> tuple[float, float, float | None]:
+                    within: bool = True, weights: np.ndarray | None = None) -> tuple[float, float, float | None]:
     """R², adjusted R² (``k`` parameters, the fixed effects' levels among them) and within R² (``within``: the
     fixed effects were absorbed) of a 2SLS fit as fixest reports them: those of the second stage, whose residuals
     are ``ỹ − X̂β`` with X̂ = P_Z X (``Y``, ``X``, ``Z``: demeaned; ``Z`` holds the exogenous regressors beside the
     instruments, which P_Z leaves as they are): R² = 1 − Σû²/Σ(y − ȳ)², within R² = 1 − Σû²/Σỹ². Stata's
-    ivreghdfe reports the structural residuals' ``y − Xβ`` instead (higher)."""
+    ivreghdfe reports the structural residuals' ``y − Xβ`` instead (higher).
+
+    ``weights``: ``Y``, ``X``, ``Z`` are the weighted-demeaned columns times √w (pyfixest's), so Σû² and Σỹ² are
+    weighted sums, and the total sum of squares is Σw(y − ȳ_w)², as a weighted OLS's R². fixest 0.14.2's ``r2()``
+    of a weighted 2SLS divides the unweighted Σû² by these weighted sums instead (0.986 for 0.743 on the awkward
+    panel, tests/test_references_awkward.py), a number no weighted regression has."""
     u = Y - Z @ np.linalg.lstsq(Z, X, rcond=None)[0] @ beta
     n, ssr = len(y_raw), float(u @ u)
-    r2 = 1.0 - ssr / float(((y_raw - y_raw.mean()) ** 2).sum())
+    w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
+    r2 = 1.0 - ssr / float((w * (y_raw - np.average(y_raw, weights=w)) ** 2).sum())
     return r2, 1.0 - (1.0 - r2) * (n - 1) / (n - k), 1.0 - ssr / float(Y @ Y) if within else None
 
 
 def _second_stage_r2(f) -> tuple[float | None, float | None, float | None]:
     """:func:`second_stage_r2` of a pyfixest 2SLS fit (pyfixest gives NaN), k = coefficients + fixed-effect levels
-    − (number of FE − 1). A weighted fit: None (not checked against fixest)."""
-    if getattr(f, "_weights_name", None) is not None:
-        return None, None, None
+    − (number of FE − 1); a weighted fit's sums weighted."""
+    weighted = getattr(f, "_weights_name", None) is not None
     X = np.asarray(f._X, dtype=float)
     k_fe = getattr(f, "_k_fe", None)
     has_fe = k_fe is not None and len(k_fe) > 0
     k = X.shape[1] + (int(np.sum(k_fe)) - (len(k_fe) - 1) if has_fe else 1)
     return second_stage_r2(np.asarray(f._Y, dtype=float).ravel(), X, np.asarray(f._Z, dtype=float),
                            np.asarray(f._beta_hat, dtype=float).ravel(),
-                           np.asarray(f._Y_untransformed, dtype=float).ravel(), k, within=has_fe)
+                           np.asarray(f._Y_untransformed, dtype=float).ravel(), k, within=has_fe,
+                           weights=np.asarray(f._weights, dtype=float).ravel() if weighted else None)
 
 
 def _fixed_effects_only_fit(f) -> tuple[float, float, float]:

@@ -87,7 +87,13 @@ def iv2sls(panel: pd.DataFrame, y: str, endog: Sequence[str], instruments: Seque
            name: str | None = None) -> IVResult:
     """2SLS of ``y`` on ``exog`` and K ``endog`` instrumented by ``instruments`` with absorbed ``fe``
     (module docstring)."""
-    from citynet.analysis.estimators import kleibergen_paap_rk, second_stage_r2
+    from citynet.analysis.estimators import (
+        drop_singletons,
+        kleibergen_paap_rk,
+        missing_rows,
+        second_stage_r2,
+        singletons_note,
+    )
     from citynet.analysis.formula import prepare
     from linearmodels.iv import IV2SLS
 
@@ -104,8 +110,10 @@ def iv2sls(panel: pd.DataFrame, y: str, endog: Sequence[str], instruments: Seque
     allv = [y, *exog, *endog, *instruments]
     data, _ = prepare(panel, f"{y} ~ {' + '.join([*exog, *endog, *instruments])}",
                       extra=[*fe_l, *([cluster] if cluster else [])])
-    d = data[list(dict.fromkeys([*allv, *fe_l, *([cluster] if cluster else [])]))].dropna()
-    d = d[np.isfinite(d[allv].to_numpy(float)).all(axis=1)].reset_index(drop=True)
+    d = data[list(dict.fromkeys([*allv, *fe_l, *([cluster] if cluster else [])]))]
+    missing, missing_note = missing_rows(d, d.columns)  # said, as fixest says it (the rows were dropped silently)
+    d, n_singletons = drop_singletons(d[~missing], fe_l)  # as fixest's feols: its N and small-sample factor
+    d = d.reset_index(drop=True)
     n = len(d)
     M = _demean(d, allv, fe_l)
     cols = dict(zip(allv, M.T, strict=True))
@@ -190,11 +198,15 @@ def iv2sls(panel: pd.DataFrame, y: str, endog: Sequence[str], instruments: Seque
     r2, adj_r2, r2_within = second_stage_r2(Y.to_numpy(), np.column_stack([*exog_m, X2.to_numpy()]),
                                             np.column_stack([Z.to_numpy(), *exog_m]), params[names].to_numpy(),
                                             d[y].to_numpy(float), len(names) + (_fe_dof(d, fe_l, None) if fe_l else 1))
+    stats_ = {k_: v for k_, v in diag.items() if ":" not in k_}
+    stats_.update({k_: float(v) for k_, v in (("n_missing", missing.sum()), ("n_singletons", n_singletons),
+                                               ("n_clusters", G if kind == "cluster" else 0)) if v})
     res = FitResult(depvar=y, params=params, se=se, nobs=n, model="2sls", r2=r2, adj_r2=adj_r2, r2_within=r2_within,
-                    fixed_effects=fe_l, vcov=label, df_resid=df_t,
-                    stats={k_: v for k_, v in diag.items() if ":" not in k_}, name=name or "2SLS",
+                    fixed_effects=fe_l, vcov=label, df_resid=df_t, stats=stats_, name=name or "2SLS",
                     notes=[f"2SLS, endogenous: {', '.join(map(_label, endog))}; excluded instruments: "
-                           f"{', '.join(map(_label, instruments))}."],
+                           f"{', '.join(map(_label, instruments))}.",
+                           *([missing_note] if missing_note else []),
+                           *([singletons_note(n_singletons)] if n_singletons else [])],
                     raw={"linearmodels": fit, "vcov": pd.DataFrame(V, index=fit.params.index, columns=fit.params.index)})
     return IVResult(result=res, first_stages=firsts, diagnostics=diag)
 

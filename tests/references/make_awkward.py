@@ -7,7 +7,8 @@ one that starts in 2014; a year (2018) held by one city only, and a cascade (cit
 year 2019 its alone, so dropping that singleton leaves the city a singleton). Columns: ``x2`` constant within
 each city and ``x3`` a linear trend (both absorbed by the fixed effects), ``x5 = x1 + 2·x4`` (collinear), ``d`` a
 staggered 0/1 treatment, ``y`` continuous, ``cnt`` a count whose three cities are all zero, ``s`` 1 on four
-zero-count rows only (it separates), ``z`` an instrument for x1, ``w`` a weight (0 in two rows, missing in one),
+zero-count rows only (it separates), ``kind`` a
+factor whose level "b" is s (an i() level that separates), ``z`` an instrument for x1, ``w`` a weight (0 in two rows, missing in one),
 ``province`` a cluster missing in three rows, ``two`` a two-valued cluster (two-way clustering by it and the
 year gives a covariance matrix that is not positive semi-definite), missing values in x1 and y.
 Usage: python tests/references/make_awkward.py
@@ -64,6 +65,9 @@ def main() -> None:
     positive = df.groupby("city_code")["cnt"].transform("sum") > 0
     df["s"] = 0
     df.loc[df.index[(df["cnt"] == 0) & positive & df["x1"].notna() & (df["year"] < 2018)][:4], "s"] = 1
+    # kind: an i() factor whose level "b" separates (it is s), "c" a level that does not (every fourth city-year)
+    c_index = df["city_code"].str[2:4].astype(int)
+    df["kind"] = np.where(df["s"] == 1, "b", np.where((c_index + df["year"]) % 4 == 0, "c", "a"))
     df.drop(columns=["alpha", "size"]).to_csv(OUT, index=False, float_format="%.17g")
 
 

@@ -165,13 +165,16 @@ out$moran_2017 <- list(I = unname(mi$estimate[1]), EI = unname(mi$estimate[2]), 
 # all-zero groups and a separating dummy, a clustered VCOV that fixest makes positive definite. fixest's defaults.
 aw <- fread(file.path(d, "awkward_city_year.csv"), colClasses = c(city_code = "character", province = "character"),
             na.strings = c("", "NA"))  # an empty province is missing (fread reads an empty text as "")
-awk <- function(fml, vcov, est = feols, ...) {
-  notes <- character(0)
-  m <- withCallingHandlers(est(fml, aw, vcov = vcov, ...),
-                           warning = function(w) { notes <<- c(notes, conditionMessage(w)); invokeRestart("muffleWarning") })
-  na <- sum(!complete.cases(as.data.frame(aw)[, intersect(all.vars(fml), names(aw)), drop = FALSE]))
+awk <- function(fml, vcov, est = feols, data = aw, ...) {
+  notes <- character(0); said <- character(0)
+  m <- withCallingHandlers(est(fml, data, vcov = vcov, ...),
+                           warning = function(w) { notes <<- c(notes, conditionMessage(w)); invokeRestart("muffleWarning") },
+                           message = function(w) { said <<- c(said, conditionMessage(w)); invokeRestart("muffleMessage") })
   list(coef = as.list(coef(m)), se = as.list(se(m)), nobs = nobs(m), removed = m$nobs_origin - nobs(m),
        collin = as.list(m$collin.var), warnings = as.list(notes),
+       # what fixest prints ("NOTES: 9 observations removed because of NA values (LHS: 2, RHS: 4, vcov: 3)." …) and
+       # the rows it left out (0-based rows of the data given it: obs() are the 1-based rows it used)
+       notes = as.list(said), removed_rows = setdiff(seq_len(nrow(data)), obs(m)) - 1L,
        n_clusters = if (!is.null(attr(m$cov.scaled, "G"))) min(attr(m$cov.scaled, "G")) else NULL,
        r2 = if (identical(est, feols)) as.list(r2(m, c("r2", "ar2", "wr2"))) else NULL)
 }
@@ -192,7 +195,31 @@ out$awkward <- list(
   fepois_city = awk(cnt ~ x1 + x4 | city_code + year, ~city_code, est = pois),
   fepois_province = awk(cnt ~ x1 + x4 | city_code + year, ~province, est = pois),
   fepois_weights = awk(cnt ~ x1 + x4 | city_code + year, ~city_code, est = pois, weights = ~w),
-  fepois_separated = awk(cnt ~ x1 + s | city_code + year, ~city_code, est = pois))
+  fepois_separated = awk(cnt ~ x1 + s | city_code + year, ~city_code, est = pois),
+  # 2SLS: weights (R² of a weighted second stage), and the small-sample factor's fixed-effect count with a cluster
+  # that nests the city FE (city, province), one that nests the year FE only (year), hetero and iid
+  iv_weights = awk(y ~ x4 | city_code + year | x1 ~ z, ~city_code, weights = ~w),
+  iv_weights_hc1 = awk(y ~ x4 | city_code + year | x1 ~ z, "hetero", weights = ~w),
+  iv_city = awk(y ~ x4 | city_code + year | x1 ~ z, ~city_code),
+  iv_year = awk(y ~ x4 | city_code + year | x1 ~ z, ~year),
+  iv_hc1 = awk(y ~ x4 | city_code + year | x1 ~ z, "hetero"),
+  iv_iid = awk(y ~ x4 | city_code + year | x1 ~ z, "iid"),
+  # an i() level that separates: kind is "b" on exactly the four rows where s = 1 (cnt = 0); fixest checks only
+  # all-zero FE groups. On the rows it does not separate (s = 0) the estimates exist: kind::b is then absent
+  fepois_i_separated = awk(cnt ~ x1 + i(kind, ref = "a") | city_code + year, ~city_code, est = pois),
+  fepois_i_without_separated = awk(cnt ~ x1 + i(kind, ref = "a") | city_code + year, ~city_code, est = pois,
+                                   data = aw[s == 0]))
+# fixest 0.14.2's r2() of a weighted 2SLS divides the unweighted sum of the second stage's squared residuals
+# (iv_residuals) by weighted sums (ssr_null, and the weighted FE-only fit's for wr2), unlike a weighted OLS (whose
+# ssr is weighted): the sums, and the R²s with the weighted sum Σ w û² throughout, from fixest's own residuals
+ivw <- feols(y ~ x4 | city_code + year | x1 ~ z, aw, weights = ~w, notes = FALSE)
+ivw_fe <- feols(y ~ 1 | city_code + year, aw[obs(ivw)], weights = ~w, notes = FALSE)
+ivw_ssr <- sum(ivw$weights * ivw$iv_residuals^2)
+out$awkward$iv_weights$sums <- list(ssq_iv_residuals = sum(ivw$iv_residuals^2), weighted_ssq_iv_residuals = ivw_ssr,
+                                    ssr_null = ivw$ssr_null, ssr_fe_only = ivw_fe$ssr, nparams = ivw$nparams,
+                                    r2 = 1 - ivw_ssr / ivw$ssr_null,
+                                    ar2 = 1 - ivw_ssr / ivw$ssr_null * (nobs(ivw) - 1) / (nobs(ivw) - ivw$nparams),
+                                    wr2 = 1 - ivw_ssr / ivw_fe$ssr)
 source("tests/references/write_json17.R")
 write_json17(out, "tests/references/references.json")
 cat("wrote tests/references/references.json\n")
