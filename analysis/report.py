@@ -211,10 +211,23 @@ class Inputs:
     cities: pd.DataFrame | None = None
     covariates: pd.DataFrame | None = None
     meta: dict = field(default_factory=dict)
+    paths: dict = field(default_factory=dict)  # panel name -> the file read (metrics/<filter key>/NAME.parquet)
 
     @property
     def wsarg(self) -> str:
         return str(self.ws.root)
+
+    def cite(self, name: str) -> str:
+        """The panel file ``name`` the numbers come from, as ``<code>`` relative to the workspace: the --network
+        filter's own ``metrics/<key>/…`` (``metrics/NAME.parquet`` holds the default filter's panels only)."""
+        path = self.paths.get(name)
+        if path is None:
+            return code(f"metrics/{name}.parquet")
+        try:
+            rel = Path(path).resolve().relative_to(Path(self.ws.root).resolve()).as_posix()
+        except ValueError:
+            rel = str(path)
+        return code(rel)
 
 
 def read_inputs(ws) -> Inputs:
@@ -226,6 +239,7 @@ def read_inputs(ws) -> Inputs:
         inp.ingest = json.loads(p.read_text(encoding="utf-8"))
     for name in ("city_year", "dyad_year", "network_year"):
         path = ws.panel(name)
+        inp.paths[name] = path
         if path.exists():
             df = read_panel(path)
             if "city_code" in df.columns:
@@ -424,7 +438,7 @@ def section_descriptive(inp: Inputs) -> Section:
         return Section("descriptive", title, not_available("the city-year panel", f"citynet metrics -w {inp.wsarg}"),
                        False)
     t = descriptive_table(inp.city_year, inp.covariates)
-    src = (f"{code('metrics/city_year.parquet')}, every row ({_panel_span(inp.city_year)}), {_filter_text(inp)}; "
+    src = (f"{inp.cite('city_year')}, every row ({_panel_span(inp.city_year)}), {_filter_text(inp)}; "
            "labels from <code>metrics/labels.py</code>; ln variables are ln(1+x).")
     if inp.covariates is not None:
         src += (f" Covariates: {code('canonical/covariates.parquet')} joined on city_code and year "
@@ -468,7 +482,7 @@ def section_churn(inp: Inputs, city: str | None) -> Section:
     name = city_name(inp.cities, chosen)
     rows = [[str(int(r.year)), _fmt(r.Cn, 0), _fmt(r.Xn, 0), _fmt(r.Zn, 0), _fmt(r.Tn, 0), _fmt(r["Xn/Cn"]),
              _fmt(r["Zn/Cn"]), _fmt(r["Tn/C(n-1)"])] for _, r in t.iterrows()]
-    src = (f"{code('metrics/city_year.parquet')}, rows with city_code = {code(chosen)}, {_filter_text(inp)}. "
+    src = (f"{inp.cite('city_year')}, rows with city_code = {code(chosen)}, {_filter_text(inp)}. "
            "Cn = collab_partners, Xn = partners_continuing, Zn = partners_new, Tn = partners_exited; "
            "T<sub>n</sub>/C<sub>n−1</sub> = partners exited in year n over the partners of year n−1; "
            "churn is missing (–) in the first panel year, whose n−1 is unobserved; a share is – when its "
@@ -530,7 +544,7 @@ def section_maps(inp: Inputs, years: Sequence[int] | None) -> tuple[Section, lis
             f"Figure: degree centrality DC of every city, {last} (classes: quantiles, or the distinct values "
             f"when there are at most six; city count in brackets; citynet map --var VAR --year Y draws "
             "any other city-year variable)."), f"map-choropleth-{last}"))
-    src = (f"{code('metrics/dyad_year.parquet')}, rows with collab &gt; 0 in {', '.join(map(str, years))} "
+    src = (f"{inp.cite('dyad_year')}, rows with collab &gt; 0 in {', '.join(map(str, years))} "
            f"({_filter_text(inp)}); city seats from {code('canonical/cities.parquet')} (lon, lat); "
            f"{esc(geo.provenance())}.")
     body = (source(src) + '<div class="row">' + "".join(figs) + "</div>" + '<div class="row">'
@@ -577,7 +591,7 @@ def section_network_series(inp: Inputs) -> Section:
                                                                                "mean_degree", "modularity")
                                                         else _fmt(r[c], 0) for c in cols[2:]]
             for _, r in ny.sort_values(["network", "year"]).iterrows()]
-    src = (f"{code('metrics/network_year.parquet')}, every row ({_filter_text(inp)}). Density and mean degree use the "
+    src = (f"{inp.cite('network_year')}, every row ({_filter_text(inp)}). Density and mean degree use the "
            "whole city set as denominator (isolated cities included); components count two cities or more; "
            "definitions in <code>metrics/README.md</code>.")
     body = (source(src) + figure_html(fig_to_data_uri(fig), "Figure: network statistics by year, one line per network "
@@ -812,7 +826,7 @@ def section_moran(inp: Inputs, rf: ResultFiles, years: Sequence[int], permutatio
 
     tab, panel, w = moran_table(inp.city_year, inp.cities, permutations=permutations)
     rows = moran_rows(tab.rename_axis("year"))
-    src = (f"computed here: {code('metrics/city_year.parquet')}, ln(1+green_patents) of {panel['city_code'].nunique():,} "
+    src = (f"computed here: {inp.cite('city_year')}, ln(1+green_patents) of {panel['city_code'].nunique():,} "
            f"cities per year ({_filter_text(inp)}); W = inverse great-circle distance (1/d, row-standardised) from "
            f"{code('canonical/cities.parquet')}; <code>analysis.spatial.moran_by_year</code> "
            f"(normal-approximation z and p; permutation p from {permutations:,} permutations). "

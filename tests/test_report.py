@@ -420,3 +420,37 @@ def test_network_year_table_prints_no_value_that_is_not_zero_as_zero(report, wor
             assert _honest(shown, float(r[c])), (r["network"], r["year"], c, shown, r[c])
             tiny += bool(0 < float(r[c]) < 5e-5)
     assert tiny, "no value below 0.00005 (the four-decimal zero) in the synthetic panel"
+
+
+def test_the_report_of_another_filter_cites_the_files_its_numbers_come_from(tmp_path):
+    """``citynet report --network KEY`` printed the panels of KEY but named ``metrics/city_year.parquet`` (and
+    dyad_year, network_year) as their source, files that hold the default filter's panels: a reader checking a
+    number there found another. Two filters with different edges (hand-made): every panel file the report
+    names exists, and the network-year table's edges equal those of the named file (pandas), which differ
+    from the default filter's."""
+    import pandas as pd
+    from citynet.graph.network_filter import NetworkFilter
+    from citynet.metrics.pipeline import TableStore, run_metrics
+
+    from citynet.workspace import Workspace
+
+    w = Workspace.open(tmp_path / "ws", create=True)
+    cols = ["network", "year", "src", "dst", "weight"]
+    e1 = pd.DataFrame([("collab", 2010, "110000", "120000", 2), ("collab", 2011, "110000", "310000", 1)], columns=cols)
+    e2 = pd.DataFrame([("collab", 2010, "110000", "120000", 5), ("collab", 2010, "120000", "310000", 1),
+                       ("collab", 2011, "440100", "440300", 3), ("collab", 2011, "110000", "440300", 1)], columns=cols)
+    counts = pd.DataFrame({"city_code": ["110000", "110000"], "year": [2010, 2011], "green_patents": [3, 4]})
+    run_metrics(w, NetworkFilter(green="wipo"), store=TableStore(e1, counts))  # the workspace's default filter
+    other = NetworkFilter(green="all", kind="all")
+    run_metrics(w, other, store=TableStore(e2, counts))
+    out = tmp_path / "r.html"
+    run(["report", "-w", str(w.root), "--network", other.key, "--permutations", "0", "--out", str(out)])
+    text = out.read_text(encoding="utf-8")
+    named = set(re.findall(r"<code>(metrics/[^<]*\.parquet)</code>", text))
+    assert named == {f"metrics/{other.key}/{n}.parquet" for n in ("city_year", "dyad_year", "network_year")}, named
+    assert all((w.root / n).exists() for n in named)
+    ny = pd.read_parquet(w.root / "metrics" / other.key / "network_year.parquet").sort_values(["network", "year"])
+    rows = _table_cells(text, "Network-year panel")
+    assert [int(r[3]) for r in rows] == ny["edges"].tolist()
+    default = pd.read_parquet(w.root / "metrics" / "network_year.parquet").sort_values(["network", "year"])
+    assert default["edges"].tolist() != ny["edges"].tolist()
