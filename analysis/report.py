@@ -400,7 +400,7 @@ def _panel_span(df: pd.DataFrame) -> str:
 
 def descriptive_table(city_year: pd.DataFrame, covariates: pd.DataFrame | None = None) -> pd.DataFrame:
     """Paper 001 table 2: variable, symbol, Chinese and English label, N, mean, SD, min, max."""
-    from citynet.metrics.labels import LABELS, term_label
+    from citynet.metrics.labels import LABELS, column_label, term_label
 
     df = city_year
     rows = []
@@ -411,13 +411,14 @@ def descriptive_table(city_year: pd.DataFrame, covariates: pd.DataFrame | None =
                      "mean": v.mean() if len(v) else np.nan, "sd": v.std(ddof=1) if len(v) > 1 else np.nan,
                      "min": v.min() if len(v) else np.nan, "max": v.max() if len(v) else np.nan})
 
+    flt = ((df.attrs.get("citynet") or {}).get("filter")) or None
     for c in DESCRIPTIVE_VARS:
         if c in df.columns:
-            lab = LABELS.get(c)
+            lab = column_label(c, flt)  # (green_patents: the patents of the panel's filter)
             add(c, df[c], lab.symbol if lab else "", lab.zh if lab else "", lab.en if lab else c)
     for c in LOG_VARS:
         if c in df.columns:
-            lab = LABELS.get(c)
+            lab = column_label(c, flt)
             sym = f"ln {lab.symbol}" if lab and lab.symbol else f"ln {c}"
             add(f"ln_{c}", np.log1p(df[c].astype(float)), sym, f"ln(1+{lab.symbol if lab else c})",
                 f"ln(1 + {c})")

@@ -206,6 +206,7 @@ def to_stata_frame(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
     from citynet.etl.covariates import EXACT_INTEGERS
 
     headers = df.attrs.get("covariate_headers") or {}
+    flt = ((df.attrs.get("citynet") or {}).get("filter")) or None
     long = long_integers(df, EXACT_INTEGERS)
     out = {}
     labels = {}
@@ -230,7 +231,7 @@ def to_stata_frame(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
         elif s.dtype in (np.int64, np.uint32, np.uint64):
             s = s.astype(np.int32)
         out[name] = s.to_numpy() if not isinstance(s, pd.Series) else s.reset_index(drop=True)
-        text = headers[col][:STATA_LABEL_MAX] if col in headers else label(str(col))
+        text = headers[col][:STATA_LABEL_MAX] if col in headers else label(str(col), flt)
         if name != str(col) and text == str(col)[:STATA_LABEL_MAX]:
             text = str(col)[:STATA_LABEL_MAX]
         labels[name] = text
@@ -299,7 +300,7 @@ def write_xlsx(df: pd.DataFrame, path: Path, data_label_text: str = "", warn=Non
     about = book.create_sheet("variables")
     about.append(["variable", "label"])
     for col in df.columns:
-        about.append([str(col), headers.get(col) or label(str(col))])
+        about.append([str(col), headers.get(col) or label(str(col), ((df.attrs.get("citynet") or {}).get("filter")))])
     if data_label_text:
         about.append([])
         about.append(["data", data_label_text])

@@ -42,7 +42,8 @@ LABELS: dict[str, Label] = {
     "year": _L("", "年份", "year"),
     "network": _L("", "网络类型（collab/transfer/citation）", "network (collab, transfer, citation)"),
     # city-year: the contract columns
-    "green_patents": _L("gpatent", "绿色专利数（至少一位申请人在本市）", "filtered patents with an applicant in the city"),
+    "green_patents": _L("gpatent", "专利数（网络筛选条件下，至少一位申请人在本市）",
+                        "filtered patents with an applicant in the city"),  # (a panel's own: column_label)
     "collab_patents": _L("rsi", "与其他城市联合申请的专利数", "patents co-applied with at least one other city"),
     "collab_partners": _L("Cn", "合作伙伴城市数（广延边际）", "distinct partner cities (extensive margin)"),
     "collab_intensity": _L("intensive", "每个伙伴城市的平均合作次数（集约边际）",
@@ -213,9 +214,30 @@ def term_label(name: str) -> str:
     return n
 
 
-def label(column: str) -> str:
-    """Stata-style label of a column (``"DC 合作网络度数中心度"``); the column name when unknown."""
+# the patents ``green_patents`` counts are those of the panel's network filter (``graph/network_filter.py``)
+GREEN_ZH = {"wipo": ("绿色", "WIPO绿色清单"), "y02": ("低碳", "CPC Y02/Y04S"), "all": ("", "不限技术领域")}
+KIND_ZH = {"invention": "发明", "utility": "实用新型", "design": "外观设计", "all": ""}
+
+
+def column_label(column: str, flt: dict | None = None) -> Label | None:
+    """The label of ``column`` in a panel of the network filter ``flt`` (the ``filter`` of the panel's metadata):
+    ``LABELS[column]``, except ``green_patents``, which counts the filter's patents — "绿色专利数" of a panel of
+    every technology (``all.all.all``) was not what the column holds. ``invention.wipo.all``: "绿色发明专利数
+    （WIPO绿色清单；至少一位申请人在本市）"; ``all.all.all``: "专利数（不限技术领域；至少一位申请人在本市）";
+    ``invention.y02.granted.grantyear``: "低碳授权发明专利数（CPC Y02/Y04S；…）". Without a filter: the generic label."""
     lab = LABELS.get(column)
+    if column != "green_patents" or not flt or lab is None:
+        return lab
+    green, source = GREEN_ZH.get(str(flt.get("green")), ("", f"green = {flt.get('green')}"))
+    kind = KIND_ZH.get(str(flt.get("kind")), "")
+    granted = "授权" if flt.get("granted_only") or flt.get("year_basis") == "grant" else ""
+    return Label(lab.symbol, f"{green}{granted}{kind}专利数（{source}；至少一位申请人在本市）", lab.en)
+
+
+def label(column: str, flt: dict | None = None) -> str:
+    """Stata-style label of a column (``"DC 合作网络度数中心度"``) in a panel of the filter ``flt``
+    (:func:`column_label`); the column name when unknown."""
+    lab = column_label(column, flt)
     return lab.stata if lab else column[:STATA_LABEL_MAX]
 
 

@@ -365,3 +365,30 @@ def test_xlsx_progress_off_a_terminal_is_plain_lines_only(ws, tmp_path, monkeypa
     assert f"writing the Excel sheet: {n:,}/{n:,} (100%)" in lines[-1], r.output
     assert all(line.startswith("writing the Excel sheet: ") for line in lines), r.output  # no bar
     assert "━" not in r.output and f"{n}/{n} 0:00" not in r.output, r.output  # (the bar: count and elapsed)
+
+
+def test_the_patent_count_is_labelled_with_the_filter_of_its_panel(tmp_path):
+    """``green_patents`` counts the patents of the panel's network filter, but its Stata and Excel label was
+    "gpatent 绿色专利数" for every filter: an all-technology panel (all.all.all) said green. Each filter's
+    export (read back by pyreadstat and python-calamine) now names what was counted; labels written by hand."""
+    import pyreadstat
+    from python_calamine import CalamineWorkbook
+
+    w = Workspace.open(tmp_path / "ws", create=True)
+    e = pd.DataFrame([("collab", 2011, BJ, SH, 1)], columns=["network", "year", "src", "dst", "weight"])
+    c = pd.DataFrame({"city_code": [BJ, SH], "year": [2011, 2011], "green_patents": [2, 1]})
+    want = {NetworkFilter(): "gpatent 绿色发明专利数（WIPO绿色清单；至少一位申请人在本市）",
+            NetworkFilter(green="all", kind="all"): "gpatent 专利数（不限技术领域；至少一位申请人在本市）",
+            NetworkFilter(green="y02", year_basis="grant"):
+                "gpatent 低碳授权发明专利数（CPC Y02/Y04S；至少一位申请人在本市）",
+            NetworkFilter(green="wipo", kind="utility", granted_only=True):
+                "gpatent 绿色授权实用新型专利数（WIPO绿色清单；至少一位申请人在本市）"}
+    for flt, text in want.items():
+        run_metrics(w, flt, store=TableStore(e, c))
+        w.select_network(flt.key)
+        _, meta = pyreadstat.read_dta(str(export_panel(w, "city-year", "dta", tmp_path / f"{flt.key}.dta")))
+        assert meta.column_names_to_labels["green_patents"] == text, flt.key
+        book = CalamineWorkbook.from_path(str(export_panel(w, "city-year", "xlsx", tmp_path / f"{flt.key}.xlsx")))
+        about = {r[0]: r[1] for r in book.get_sheet_by_name("variables").to_python()[1:] if r and r[0]}
+        assert about["green_patents"] == text, flt.key
+    assert label("green_patents") == "gpatent 专利数（网络筛选条件下，至少一位申请人在本市）"  # no filter known
