@@ -219,12 +219,14 @@ def _check_collinear(f, df: pd.DataFrame, parts: dict[str, Any]) -> None:
     )
 
 
-def _separating_terms(f, df: pd.DataFrame, n_separated: int) -> list[str]:
-    """The dropped regressors left constant once the ``n_separated`` observations they separate were dropped."""
+def _separating_terms(f, df: pd.DataFrame, n_separated: int, left: Sequence[str] = ()) -> list[str]:
+    """The regressors left constant once the ``n_separated`` observations they separate were dropped: those pyfixest
+    dropped that are constant columns, and ``left`` (:func:`separation.left_constant`: a level of ``i()`` that has
+    no row left, which pyfixest does not form at all)."""
     if not n_separated:
         return []
     dropped = [str(v) for v in (getattr(f, "_collin_vars", None) or [])]
-    return [v for v in dropped if v in df.columns and df[v].nunique(dropna=True) <= 1]
+    return list(dict.fromkeys([*left, *(v for v in dropped if v in df.columns and df[v].nunique(dropna=True) <= 1)]))
 
 
 def _separating_text(terms: list[str], y: str, n_separated: int) -> str:
@@ -234,10 +236,10 @@ def _separating_text(terms: list[str], y: str, n_separated: int) -> str:
             "converge: it reports a large number or drops the term as collinear)")
 
 
-def _check_separating(f, df: pd.DataFrame, parts: dict[str, Any], n_separated: int) -> None:
+def _check_separating(f, df: pd.DataFrame, parts: dict[str, Any], n_separated: int, left: Sequence[str] = ()) -> None:
     """A regressor left constant once the observations it separates are dropped (a dummy that is 1 only where the
     count is 0): the data say its coefficient is −∞, not that it is collinear with the fixed effects. One message."""
-    const = _separating_terms(f, df, n_separated)
+    const = _separating_terms(f, df, n_separated, left)
     if const:
         y = parts["depvar"]
         raise AnalysisError(f"PPML of {y}: {_separating_text(const, y, n_separated)}",
@@ -709,6 +711,7 @@ def fit(
     # SEPARATION_CHECK_ROWS rows (cheap there); on larger ones only when the fit shows it — the fit
     # stalls, or a zero-outcome row gets a fitted mean near 0 (ppmlhdfe's "mu" back-stop) — and refit
     combo_note, dropped_combo, checked = "", 0, False
+    before_separation = df
     if model == "ppml" and len(df) <= SEPARATION_CHECK_ROWS:
         df, dropped_combo, combo_note = drop_separated_lp(df, parts)
         checked = True
@@ -751,9 +754,14 @@ def fit(
         raise AnalysisError(f"fitting {fml!r} failed: {msg}",
                             fix="check the formula, the sample and that the variables vary") from exc
     dropped_separated += dropped_combo
+    left: list[str] = []
+    if dropped_combo:  # e.g. a level of i() with no row left: pyfixest does not form it, silently
+        from citynet.analysis.separation import left_constant
+
+        left = left_constant(before_separation, df, parts["rhs"])
     if not allow_collinear:
         if dropped_combo:
-            _check_separating(f, df, parts, dropped_combo)
+            _check_separating(f, df, parts, dropped_combo, left)
         _check_collinear(f, df, parts)
     with warnings.catch_warnings():  # pyfixest's NaN standard errors of a degenerate design: said by the checks below
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -781,7 +789,7 @@ def fit(
     if combo_note:
         res.notes.append(combo_note)
     if allow_collinear:
-        separating = _separating_terms(f, df, dropped_combo)
+        separating = _separating_terms(f, df, dropped_combo, left)
         if separating:
             res.notes.append(f"{name or parts['depvar']}: dropped {', '.join(separating)}: "
                              f"{_separating_text(separating, parts['depvar'], dropped_combo)}.")

@@ -96,20 +96,43 @@ def separated(y: np.ndarray, A: sp.spmatrix | np.ndarray) -> np.ndarray | None:
     return out
 
 
-def rhs_design(df: pd.DataFrame, rhs: str, fe_groups: Sequence[np.ndarray]) -> sp.csr_matrix | None:
-    """The design of ``separated`` for a formula's right-hand side (formulaic, as pyfixest), or None
-    when the right-hand side cannot be expanded outside pyfixest (e.g. its ``i()`` syntax)."""
+def rhs_frame(df: pd.DataFrame, rhs: str) -> pd.DataFrame | None:
+    """The regressors of a formula's right-hand side as pyfixest forms them (formulaic, with pyfixest's ``i()`` and
+    ``log``), one named column each, or None when the right-hand side cannot be expanded here. (Until session 35
+    ``i()`` was not known here: a PPML with an ``i()`` term was checked by fixed-effect groups only.)"""
     from formulaic import model_matrix
+    from pyfixest.estimation.formula.factor_interaction import factor_interaction
+    from pyfixest.estimation.formula.utils import log
 
     terms = [t.strip() for t in rhs.split("+") if t.strip() not in ("", "0", "1")]
     if not terms:
-        return design(df, [], fe_groups)
+        return pd.DataFrame(index=df.index)
     try:
-        X = model_matrix("0 + " + " + ".join(terms), df, na_action="ignore")
+        X = model_matrix("0 + " + " + ".join(terms), df, na_action="ignore",
+                         context={"np": np, "i": factor_interaction, "log": log})
     except Exception:
         return None
-    Xd = np.asarray(X, dtype=float)
-    if Xd.shape[0] != len(df) or not np.isfinite(Xd).all():
+    X = pd.DataFrame(np.asarray(X, dtype=float), columns=[str(c) for c in X.columns])
+    return X if len(X) == len(df) else None
+
+
+def rhs_design(df: pd.DataFrame, rhs: str, fe_groups: Sequence[np.ndarray]) -> sp.csr_matrix | None:
+    """The design of ``separated`` for a formula's right-hand side (:func:`rhs_frame`), or None when the
+    right-hand side cannot be expanded or is not finite."""
+    X = rhs_frame(df, rhs)
+    if X is None:
+        return None
+    Xd = X.to_numpy()
+    if not np.isfinite(Xd).all():
         return None
     base = design(df.iloc[:, :0], [], fe_groups)
-    return sp.hstack([base, sp.csr_matrix(Xd)], format="csr")
+    return sp.hstack([base, sp.csr_matrix(Xd)], format="csr") if Xd.shape[1] else base
+
+
+def left_constant(before: pd.DataFrame, after: pd.DataFrame, rhs: str) -> list[str]:
+    """The regressors (a column, a level of ``i()``) that vary in ``before`` and are constant, or absent (a level
+    with no row left), in ``after``: those whose coefficient the dropped separated rows made infinite."""
+    X0, X1 = rhs_frame(before, rhs), rhs_frame(after, rhs)
+    if X0 is None or X1 is None:
+        return []
+    return [c for c in X0.columns if X0[c].nunique() > 1 and (c not in X1.columns or X1[c].nunique() <= 1)]

@@ -285,3 +285,25 @@ def test_a_weighted_2sls_has_the_weighted_second_stage_r2(aw, key, vcov):
     r = fit(aw, IV, model="2sls", vcov=vcov, weights="w")
     same(r, key, EXACT, names={"fit_x1": "x1"})
     np.testing.assert_allclose([r.r2, r.adj_r2, r.r2_within], [s["r2"], s["ar2"], s["wr2"]], rtol=1e-9)
+
+
+def test_a_separating_level_of_i_is_found_and_said(aw):
+    """kind is "b" on exactly the four zero-count rows where s = 1 (make_awkward.py): i(kind)'s level b separates.
+    The separation check did not run with an i() term ("could not run on this design"): the fit went on with
+    fixest's non-converging estimates. Now the four rows are found; b, left without a row, is one message (pyfixest
+    does not form a level without rows, so kind::b vanished from the table without a word), and with
+    allow_collinear the fit equals fixest's on the rows it does not separate (s = 0: kind::b absent there too)."""
+    formula = "cnt ~ x1 + i(kind, ref='a') | city_code + year"
+    assert REF["fepois_i_separated"]["collin"] == ["kind::b"]  # fixest: 25 iterations, then "collinear"
+    with pytest.raises(UserError, match=r"kind::b is constant once the 4 observations separated"):
+        fit(aw, formula, model="ppml", vcov="cluster:city_code")
+    r = fit(aw, formula, model="ppml", vcov="cluster:city_code", allow_collinear=True)
+    same(r, "fepois_i_without_separated", ITER)
+    assert not any("could not run" in n for n in r.notes)
+    assert any(n.startswith("PPML: 4 observations separated by a combination") for n in r.notes)
+    assert any(n.startswith("cnt: dropped kind::b: kind::b is constant once the 4 observations") for n in r.notes)
+
+
+def test_ppml_with_i_runs_the_separation_check(aw):
+    r = fit(aw, "cnt ~ x1 + i(region, x4, ref='east') | city_code + year", model="ppml")
+    assert not any("separation checked by fixed-effect groups only" in n for n in r.notes)
