@@ -85,21 +85,23 @@ def excel_batches(path: Path, header_row: int, batch_rows: int) -> tuple[list[st
     row ``header_row`` (the whole-sheet reader says what is wrong with such a sheet), or when its rows cannot
     be matched to what ``read_excel`` reads (:func:`_padding`: the whole-sheet reader then reads it)."""
     import python_calamine
-    from citynet.etl.readers import unique_headers
+    from citynet.etl.readers import take_first_sheet, unique_headers
 
-    book = python_calamine.CalamineWorkbook.from_path(str(path))
-    try:
-        sheet = book.get_sheet_by_index(0)  # (calamine parses the whole sheet here: kept for the first batches)
-        pad = _padding(sheet, header_row + 1)
-        if pad is None:
-            return None
-        rows = _rows_from_a1(sheet, *pad)
-        above = [next(rows, None) for _ in range(header_row)]
-        if above[-1] is None or next(rows, None) is None:
-            return None
-        names = _header(above[-1])
-    finally:
-        book.close()
+    sheet = take_first_sheet(path)  # parsed by the workbook's survey (a workbook of several sheets), else here
+    if sheet is None:
+        book = python_calamine.CalamineWorkbook.from_path(str(path))
+        try:
+            sheet = book.get_sheet_by_index(0)  # (calamine parses the whole sheet here: kept for the first batches)
+        finally:
+            book.close()
+    pad = _padding(sheet, header_row + 1)
+    if pad is None:
+        return None
+    rows = _rows_from_a1(sheet, *pad)
+    above = [next(rows, None) for _ in range(header_row)]
+    if above[-1] is None or next(rows, None) is None:
+        return None
+    names = _header(above[-1])
     header = unique_headers([("" if str(c).startswith("Unnamed: ") else str(c)) for c in names])
     parsed = [sheet]
 

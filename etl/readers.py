@@ -442,38 +442,178 @@ def _read_sheet(path: Path, header_row: int, sheet: str | int = 0) -> pd.DataFra
     return frame
 
 
+PEEK_ROWS = 30  # the rows of a sheet looked at for its header (a header below a title is among them)
+
+
+@dataclass
+class Sheet:
+    """A sheet of a workbook as :func:`survey_workbook` saw it."""
+
+    name: str
+    rows: list[list[str]]  # its first rows as cell texts (the header among them)
+    height: int  # its rows, from row 1 to its last row that holds something
+    values: list[list] = field(default_factory=list, repr=False)  # the same rows as calamine's values
+    hidden: bool = False  # hidden in Excel (Format → Sheet → Hide, or only by a macro)
+
+    def header(self, row: int = 1) -> list[str]:
+        """The non-empty cells of spreadsheet row ``row``."""
+        return [c for c in self.rows[row - 1] if c.strip()] if len(self.rows) >= row else []
+
+    def holds_something(self) -> bool:
+        return bool(self.height) and any(c for row in self.rows for c in row)
+
+
+@dataclass
+class Workbook:
+    """One reading of every sheet of a workbook (:func:`survey_workbook`): what :func:`peek_rows`,
+    :func:`other_sheets` and :func:`check_other_sheets` say of it, without parsing a sheet again."""
+
+    path: Path
+    names: list[str]  # every sheet's name, in the workbook's order
+    sheets: list[Sheet]  # the worksheets (a chart sheet has no cells), in order: the first is the one read
+    peek: int  # the rows of each sheet kept (Sheet.rows)
+
+    @property
+    def first(self) -> Sheet | None:
+        return self.sheets[0] if self.sheets else None
+
+
+_SURVEYS: dict[tuple, Workbook] = {}  # the workbooks surveyed by this process, by _book_key (a few rows each)
+_PARSED: dict[tuple, object] = {}  # at most one: the first sheet of the workbook surveyed last, parsed
+_SURVEY_LOCK = __import__("threading").Lock()
+
+
+def _book_key(path: Path) -> tuple:
+    """The workbook as it is now: a file written again (another size or time) is surveyed again."""
+    st = path.stat()
+    return str(path.resolve()), st.st_ino, st.st_size, st.st_mtime_ns
+
+
 def _cell_text(value) -> str:
     text = str(value).strip()
     return text[:-2] if isinstance(value, float) and text.endswith(".0") else text
 
 
-def check_other_sheets(path: Path, header_row: int = 1) -> None:
-    """Stop where a workbook holds records on more sheets than the first, which citynet reads: a sheet after
-    it whose row ``header_row`` is the first sheet's header and that has rows below it (a database that
-    splits a large export over sheets). Other sheets (notes, charts, a search query) are left alone."""
+def survey_workbook(path: str | Path, peek: int = PEEK_ROWS, keep_first: bool = False) -> Workbook:
+    """Every sheet of an .xlsx/.xlsm or old .xls workbook read once: its name, whether it is hidden, its height
+    and its first ``peek`` rows. Parsing a sheet means reading all of it (calamine has no partial read), so the
+    survey is kept for the process (a few rows per sheet) and the first sheet's parse is handed to the stream
+    that reads its records (``keep_first``; :func:`take_first_sheet`): the ingest parses each sheet once where it
+    parsed the first sheet three times (the survey of the other sheets, the check of them, the records). Raises
+    what calamine raises for a file that is no workbook."""
     import python_calamine
 
+    path = Path(path)
+    key = _book_key(path)
+    with _SURVEY_LOCK:
+        known = _SURVEYS.get(key)
+        if known is not None and known.peek >= peek:
+            return known
     book = python_calamine.CalamineWorkbook.from_path(str(path))
+    sheets, first = [], None
     try:
-        if len(book.sheet_names) < 2:
-            return
-        sheets = [book.get_sheet_by_index(i) for i in range(len(book.sheet_names))]
-
-        def header_of(sheet) -> list[str]:
-            rows = sheet.to_python(skip_empty_area=False, nrows=header_row)
-            cells = [_cell_text(v) for v in rows[header_row - 1]] if len(rows) >= header_row else []
-            while cells and not cells[-1]:
-                cells.pop()
-            return cells
-
-        first = header_of(sheets[0])
-        records = {s.name: s.start[0] + s.height - header_row for s in sheets if s.height} if first else {}
-        like = [s.name for s in sheets[1:] if records.get(s.name, 0) > 0 and header_of(s) == first]
+        meta = {m.name: m for m in book.sheets_metadata}
+        for i, name in enumerate(book.sheet_names):
+            if name in meta and str(meta[name].typ).rsplit(".", 1)[-1] != "WorkSheet":
+                continue  # a chart sheet, a macro or dialog sheet: no cells (pandas' sheet 0 is the first worksheet)
+            try:
+                sheet = book.get_sheet_by_index(i)
+                values = sheet.to_python(skip_empty_area=False, nrows=peek)
+            except Exception:  # noqa: BLE001 - a chart sheet or another kind: no cells to read
+                continue
+            if first is None:
+                first = sheet
+            height = sheet.start[0] + sheet.height if sheet.height and sheet.start is not None else 0
+            hidden = str(getattr(meta.get(name), "visible", "")).rsplit(".", 1)[-1] in ("Hidden", "VeryHidden")
+            sheets.append(Sheet(name=str(name), rows=[[_cell_text(v) for v in row] for row in values],
+                                height=height, values=values, hidden=hidden))
+            del sheet
+        names = [str(n) for n in book.sheet_names]
     finally:
         book.close()
+    survey = Workbook(path=path, names=names, sheets=sheets, peek=peek)
+    with _SURVEY_LOCK:
+        if len(_SURVEYS) >= 64:
+            _SURVEYS.pop(next(iter(_SURVEYS)))
+        _SURVEYS[key] = survey
+        if keep_first and first is not None:
+            _PARSED.clear()  # never two parsed sheets held: the one of the workbook surveyed before goes
+            _PARSED[key] = first
+    return survey
+
+
+def take_first_sheet(path: Path):
+    """The first sheet of ``path`` as :func:`survey_workbook` parsed it (``keep_first``), handed over once; None when
+    it is not held (then the caller parses it). A held sheet of another workbook is let go: the stream of this one
+    is not to hold two."""
+    key = _book_key(path)
+    with _SURVEY_LOCK:
+        sheet = _PARSED.pop(key, None)
+        _PARSED.clear()
+    return sheet
+
+
+def _is_workbook(path: Path) -> bool:
+    """An .xlsx/.xlsm by its zip signature, an .xls by the OLE one (an HTML table named .xls is not)."""
+    suffix = path.suffix.lower()
+    if suffix not in SPREADSHEETS:
+        return False
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    return head.startswith(b"PK\x03\x04" if suffix in (".xlsx", ".xlsm") else OLE_MAGIC)
+
+
+_SHEET_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?sheet\b")
+
+
+def _sheet_count(path: Path) -> int:
+    """How many sheets the workbook has, without opening it as one where it can be told (an .xlsx lists them in
+    ``xl/workbook.xml``; calamine's open reads the whole shared-strings table: 0.6 s for 200,000 records)."""
+    import zipfile
+
+    import python_calamine
+
+    with _SURVEY_LOCK:
+        known = _SURVEYS.get(_book_key(path))
+    if known is not None:
+        return len(known.names)
+    try:
+        with zipfile.ZipFile(path) as z:
+            return len(_SHEET_TAG.findall(z.read("xl/workbook.xml")))
+    except (zipfile.BadZipFile, KeyError, OSError):
+        pass
+    book = python_calamine.CalamineWorkbook.from_path(str(path))
+    try:
+        return len(book.sheet_names)
+    finally:
+        book.close()
+
+
+def check_other_sheets(path: Path, header_row: int = 1, survey: Workbook | None = None) -> None:
+    """Stop where a workbook holds records on more sheets than the first, which citynet reads: a sheet after
+    it whose row ``header_row`` is the first sheet's header and that has rows below it (a database that
+    splits a large export over sheets). Other sheets (notes, charts, a search query) are left alone. From the
+    workbook's survey (:func:`survey_workbook`; ``survey`` when the caller has it): no sheet is parsed again."""
+    path = Path(path)
+    if survey is None or survey.peek < header_row:
+        if _sheet_count(path) < 2:
+            return
+        survey = survey_workbook(path, max(PEEK_ROWS, header_row))
+    if len(survey.sheets) < 2:
+        return
+
+    def header_of(sheet: Sheet) -> list[str]:
+        cells = list(sheet.rows[header_row - 1]) if len(sheet.rows) >= header_row else []
+        while cells and not cells[-1]:
+            cells.pop()
+        return cells
+
+    first = header_of(survey.sheets[0])
+    records = {s.name: s.height - header_row for s in survey.sheets if s.height} if first else {}
+    like = [s.name for s in survey.sheets[1:] if records.get(s.name, 0) > 0 and header_of(s) == first]
     if like:
         counts = ", ".join(f"{name!r} {records[name]:,} row{'s' if records[name] != 1 else ''}"
-                           for name in [sheets[0].name, *like])
+                           for name in [survey.sheets[0].name, *like])
         raise DataError(
             f"{path}: the workbook holds records on {len(like) + 1} sheets with the same header ({counts}); "
             "citynet reads the first sheet of a file, so the others would be left out",
@@ -481,51 +621,58 @@ def check_other_sheets(path: Path, header_row: int = 1) -> None:
                 "book), or save it as 'CSV UTF-8') and give every file to citynet ingest")
 
 
-@dataclass
-class Sheet:
-    """A sheet after the first of a workbook (:func:`other_sheets`)."""
-
-    name: str
-    rows: list[list[str]]  # its first rows as cell texts (the header among them)
-    height: int  # its rows, from row 1 to its last row that holds something
-
-    def header(self, row: int = 1) -> list[str]:
-        """The non-empty cells of spreadsheet row ``row``."""
-        return [c for c in self.rows[row - 1] if c.strip()] if len(self.rows) >= row else []
-
-
-def other_sheets(path: str | Path, peek: int = 30) -> list[Sheet]:
+def other_sheets(path: str | Path, peek: int = PEEK_ROWS, keep_first: bool = True) -> list[Sheet]:
     """The sheets after the first of an .xlsx/.xlsm workbook or an old .xls one (citynet reads a workbook's
     first sheet as the export) that hold something, each with its first ``peek`` rows as cell texts; [] for any
-    other file and a workbook of one sheet. A sheet that is not a sheet of cells (a chart sheet) is skipped."""
-    import python_calamine
-
+    other file and a workbook of one sheet. A sheet that is not a sheet of cells (a chart sheet) is skipped.
+    The workbook's survey (:func:`survey_workbook`) keeps the first sheet parsed for the stream of its records
+    (``keep_first``: a patent export; not a covariate table, which pandas reads)."""
     path = Path(path)
-    if path.suffix.lower() not in SPREADSHEETS:
-        return []
-    with open(path, "rb") as fh:
-        head = fh.read(4)
-    if not head.startswith(b"PK\x03\x04" if path.suffix.lower() in (".xlsx", ".xlsm") else OLE_MAGIC):
+    if not _is_workbook(path):
         return []  # an HTML table named .xls (one table), a file that is no workbook: its reader says what it is
     try:
-        book = python_calamine.CalamineWorkbook.from_path(str(path))
+        if _sheet_count(path) < 2:
+            return []  # (nothing parsed: the stream parses the one sheet)
+        survey = survey_workbook(path, peek, keep_first=keep_first)
     except Exception:  # noqa: BLE001 - a damaged or encrypted workbook: read_excel / read_xls word it
         return []
+    return [s for s in survey.sheets[1:] if s.holds_something()]
+
+
+def sheets_not_read(path: str | Path) -> list[dict]:
+    """The sheets after the first of a workbook that hold something, as the ingest report names them (a reader
+    of a workbook reads its first sheet): ``[{sheet, header, header_row, rows}]``, the header the first row that
+    holds something among the first rows, ``rows`` the rows below it (to the sheet's last)."""
     out = []
-    try:
-        for i, name in enumerate(book.sheet_names[1:], start=1):
-            try:
-                sheet = book.get_sheet_by_index(i)
-                rows = sheet.to_python(skip_empty_area=False, nrows=peek)
-            except Exception:  # noqa: BLE001 - a chart sheet or another kind: no cells to read
-                continue
-            height = sheet.start[0] + sheet.height if sheet.height and sheet.start is not None else 0
-            cells = [[_cell_text(v) for v in row] for row in rows]
-            if height and any(c for row in cells for c in row):
-                out.append(Sheet(name=str(name), rows=cells, height=height))
-    finally:
-        book.close()
+    for sheet in other_sheets(path, keep_first=False):
+        at = next((k for k, r in enumerate(sheet.rows, start=1) if any(c.strip() for c in r)), 1)
+        out.append({"sheet": sheet.name, "header": sheet.header(at), "header_row": at, "rows": sheet.height - at})
     return out
+
+
+def say_sheets_not_read(name: str, sheets: list[dict], what: str, fix: str) -> str:
+    """The one warning naming ``sheets`` (:func:`sheets_not_read`) of workbook ``name``."""
+    parts = []
+    for sh in sheets:
+        rows = f"{sh['rows']:,} row{'s' if sh['rows'] != 1 else ''}"
+        header = (f"header on row {sh['header_row']}: {summarise(sh['header'], limit=6)}" if sh["header"]
+                  else "no header")
+        parts.append(f"{sh['sheet']!r} ({rows} below its {header})")
+    which = "sheet" if len(parts) == 1 else f"{len(parts)} sheets"
+    return f"warning: {name}: {which} not read: {'; '.join(parts)} — {what}. {fix}"
+
+
+def _peek_texts(values: list[list], rows: int) -> list[list[str]]:
+    """A sheet's first rows (calamine's values, from A1) as ``pandas.read_excel(header=None, dtype=str,
+    keep_default_na=False, nrows=rows)`` gives their cells (its parser: etl.excel_stream)."""
+    from citynet.etl.excel_stream import _pandas_cell
+    from pandas.io.parsers import TextParser
+
+    data = [[_pandas_cell(c) for c in row] for row in values[:rows]]
+    if not data:
+        return []
+    frame = TextParser(data, header=None, dtype=str, keep_default_na=False, skip_blank_lines=False).read()
+    return frame.fillna("").astype(str).to_numpy().tolist()
 
 
 def read_excel(path: Path, header_row: int = 1, sheet: str | None = None) -> RawTable:
@@ -803,6 +950,10 @@ def peek_rows(path: str | Path, encoding: str = "auto", rows: int = 30, sheet: s
             head = fh.read(4096)
         if suffix == ".xls" and _HTML_START.match(head):
             return _html_rows(path)[0][:rows]
+        if sheet is None and rows <= PEEK_ROWS:  # the workbook's survey (each sheet parsed once)
+            first = survey_workbook(path).first
+            if first is not None:
+                return _peek_texts(first.values, rows)
         frame = pd.read_excel(path, sheet_name=0 if sheet is None else sheet, dtype=str, engine="calamine",
                               keep_default_na=False, header=None, nrows=rows)
         return frame.fillna("").astype(str).to_numpy().tolist()
@@ -880,17 +1031,22 @@ def stream_table(path: str | Path, encoding: str = "auto", block_bytes: int = BL
 def _excel_stream(path: Path, header_row: int, batch_rows: int) -> RawStream | None:
     """An .xlsx export's first sheet in batches (:mod:`etl.excel_stream`: the same cells as :func:`read_excel`,
     less peak memory — 704 against 852 MB for 200,000 records — and the ingest holds a batch of strings, not the
-    sheet's); None when the whole-sheet
-    reader must read it (a sheet without records, a damaged workbook: its messages)."""
+    sheet's); None when the whole-sheet reader must read it (a sheet without records, a damaged workbook: its
+    messages). A workbook of several sheets is surveyed first (:func:`survey_workbook`, unless the ingest has
+    surveyed it already): the check of its other sheets reads the survey, and the records the survey's parse of
+    the first sheet."""
     from citynet.etl.excel_stream import excel_batches
 
     try:
+        survey = survey_workbook(path, max(PEEK_ROWS, header_row), keep_first=True) if _sheet_count(path) > 1 \
+            else None
         opened = excel_batches(path, header_row, batch_rows)
     except Exception:  # noqa: BLE001 - calamine raises many kinds for damaged files: read_excel words them
         return None
     if opened is None:
         return None
-    check_other_sheets(path, header_row)
+    if survey is not None:
+        check_other_sheets(path, header_row, survey)
     header, batches = opened
     return RawStream(path=path, header=header, encoding="xlsx", batches=batches, streamed=False,
                      header_row=header_row)

@@ -97,3 +97,97 @@ def test_python_memory_is_bounded_by_a_batch(tmp_path):
     small = _peak(_workbook(tmp_path / "s.xlsx", rows(2_000)))
     large = _peak(_workbook(tmp_path / "l.xlsx", rows(8_000)))
     assert large < 1.5 * small, (small, large)
+
+
+def _counting(monkeypatch) -> dict:
+    """python-calamine's opens and sheet parses, counted (readers and pandas' calamine engine go through it)."""
+    import collections
+
+    import python_calamine
+
+    counts = collections.Counter()
+    real = python_calamine.CalamineWorkbook
+
+    class Book:
+        def __init__(self, book):
+            self._book = book
+
+        def __getattr__(self, name):
+            return getattr(self._book, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self._book.close()
+
+        def get_sheet_by_index(self, i):
+            counts[self._book.sheet_names[i]] += 1
+            return self._book.get_sheet_by_index(i)
+
+        def get_sheet_by_name(self, name):
+            counts[name] += 1
+            return self._book.get_sheet_by_name(name)
+
+    class Opener:
+        @staticmethod
+        def from_path(path, *args, **kwargs):
+            counts["(opens)"] += 1
+            return Book(real.from_path(path, *args, **kwargs))
+
+    def load_workbook(path, *args, **kwargs):
+        counts["(opens)"] += 1
+        return Book(python_calamine.load_workbook.__wrapped__(path, *args, **kwargs))
+
+    load_workbook.__wrapped__ = python_calamine.load_workbook
+    monkeypatch.setattr(python_calamine, "CalamineWorkbook", Opener)
+    monkeypatch.setattr(python_calamine, "load_workbook", load_workbook)
+    return counts
+
+
+def test_a_workbook_of_several_sheets_is_parsed_once_for_its_records(tmp_path, monkeypatch, capsys):
+    """An ingest of a patent workbook with a transfer sheet parsed its first sheet three times (the survey of the
+    other sheets, their same-header check, the records) and the transfer sheet three times: now the first sheet
+    once, the transfer sheet twice (its first rows in the survey, its records), the workbook opened twice; the
+    tables are those of the same workbook read by pandas' own reader (its sheets as CSV files)."""
+    from tests.cli import invoke
+    from tests.test_etl_ingest import BAD, GOOD, HEADERS
+    from tests.test_ingest_sheets import TRANSFER_HEADERS, TRANSFERS
+    from tests.test_ingest_sheets import _workbook as sheets_workbook
+
+    book = sheets_workbook(tmp_path / "export.xlsx", {"专利": [HEADERS, *GOOD, BAD[0]],
+                                                      "转让记录": [TRANSFER_HEADERS, *TRANSFERS]})
+    as_csv = {}
+    for name in ("专利", "转让记录"):
+        as_csv[name] = tmp_path / f"{name}.csv"
+        pd.read_excel(book, sheet_name=name, dtype=str, keep_default_na=False).to_csv(as_csv[name], index=False)
+    code, _, err = invoke(capsys, "ingest", "-w", tmp_path / "csv", as_csv["专利"], "--transfers", as_csv["转让记录"])
+    assert code == 0, err
+    counts = _counting(monkeypatch)
+    code, _, err = invoke(capsys, "ingest", "-w", tmp_path / "ws", book)
+    assert code == 0, err
+    assert dict(counts) == {"专利": 1, "转让记录": 2, "(opens)": 2}, counts
+    for table in ("patents", "transfers", "applicants"):
+        got = pd.read_parquet(tmp_path / "ws" / "canonical" / f"{table}.parquet")
+        want = pd.read_parquet(tmp_path / "csv" / "canonical" / f"{table}.parquet")
+        pd.testing.assert_frame_equal(got.drop(columns=["source_file"], errors="ignore"),
+                                      want.drop(columns=["source_file"], errors="ignore"))
+
+
+@pytest.mark.parametrize(("top", "left"), [(0, 0), (2, 0), (0, 2), (1, 1)])
+def test_the_surveys_first_rows_are_those_read_excel_reads(tmp_path, top, left):
+    """peek_rows of a workbook of several sheets comes from the survey (calamine's values of its first rows):
+    the cell texts of pandas.read_excel(header=None, dtype=str) of the same rows, awkward cells included."""
+    from citynet.etl.readers import other_sheets, peek_rows
+
+    path = _workbook(tmp_path / "x.xlsx", AWKWARD, top, left)
+    wb = __import__("openpyxl").load_workbook(path)
+    wb.create_sheet("notes").append(["备注"])
+    wb.save(path)
+    assert [s.name for s in other_sheets(path)] == ["notes"]
+    for rows in (1, 3, 30):
+        want = pd.read_excel(path, dtype=str, engine="calamine", keep_default_na=False, header=None, nrows=rows)
+        assert peek_rows(path, rows=rows) == want.fillna("").astype(str).to_numpy().tolist(), rows
+    raw = stream_table(path, header_row=top + 1, batch_rows=2)  # the survey's parse of the first sheet
+    got = pd.concat(list(raw.batches()), ignore_index=True)
+    pd.testing.assert_frame_equal(got.drop(columns="_row"), _reference(path, top + 1), check_dtype=False)
