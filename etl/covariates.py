@@ -351,6 +351,9 @@ def load_covariates(path: Path, quarantine: Quarantine) -> tuple[pd.DataFrame, d
         raise DataError(f"{path}: cannot read the covariate file ({type(exc).__name__}: {str(exc)[:200]})",
                         fix="save it again as UTF-8 CSV, .xlsx or Stata .dta with a header row "
                             "(city code or name, year, variables)") from exc
+    from citynet.etl.readers import sheets_not_read
+
+    unread = sheets_not_read(path)  # a workbook's other sheets: read only the first, and say so
     columns = [str(c) for c in raw.columns]
     raw.columns = columns
     code_col, name_col, year_col = _find(columns, CODE_HEADERS), _find(columns, NAME_HEADERS), _find(columns, YEAR_HEADERS)
@@ -427,6 +430,7 @@ def load_covariates(path: Path, quarantine: Quarantine) -> tuple[pd.DataFrame, d
         "kept_as_text": {c: {"digits": int(t.str.lstrip("+-").str.len().max()), "examples": t.dropna().unique()[:3].tolist()}
                          for c, t in as_text.items() if keep[c]},
         **({"header_row": first} if first > 1 else {}),  # a table below its title
+        **({"sheets_not_read": unread} if unread else {}),  # a workbook's sheets after the first that hold something
         **({"wide": {"variable": renamed.get(Path(path).stem, Path(path).stem), "years": [int(float(y)) for y in
                                                                                          to_years(pd.Series(wide))]}}
            if wide else {}),  # one column per year, read as one variable named after the file

@@ -127,3 +127,38 @@ def test_a_workbook_given_as_patents_and_as_transfers_says_its_sheet_is_read_wit
     assert (f"error: {book} is given twice (as patents and as transfers) fix: name each file once (a sheet of "
             "transfer records in a patent workbook is read with it: give the workbook once, as a patent export)") \
         in _one_line(err), err
+
+
+def test_a_covariate_workbook_names_the_sheets_it_does_not_read(tmp_path, capsys):
+    """A covariate workbook with a notes sheet, another table under its own header, an empty sheet and a hidden
+    one: the first sheet is read (its values as pandas reads them), the others were passed over without a word;
+    now one warning names every sheet that holds something (not the empty one), and the report lists them."""
+    from tests.test_etl_ingest import write_csv
+
+    first = [["城市", "年份", "gdp"], ["北京市", 2010, 1.5], ["上海市", 2010, 2.5]]
+    book = _workbook(tmp_path / "cov.xlsx", {
+        "数据": first,
+        "说明": [["数据来源：中国城市统计年鉴"], ["单位：亿元"]],
+        "人口": [["城市名称", "2010年人口"], ["北京市", 1961], ["上海市", 2302], ["南京市", 800]],
+        "Sheet4": [],
+    })
+    wb = openpyxl.load_workbook(book)
+    wb.create_sheet("隐藏").append(["x"])
+    wb["隐藏"].sheet_state = "hidden"
+    wb.save(book)
+    code, _, err = invoke(capsys, "ingest", "-w", tmp_path / "ws", write_csv(tmp_path / "export.csv", GOOD),
+                          "--covariates", book)
+    assert code == 0, err
+    got = pd.read_parquet(tmp_path / "ws" / "canonical" / "covariates.parquet")
+    want = pd.read_excel(book, sheet_name="数据")
+    assert got["gdp"].tolist() == want["gdp"].tolist()
+    line = _one_line(err)
+    assert ("warning: cov.xlsx: 3 sheets not read: '说明' (1 row below its header on row 1: 数据来源：中国城市统计年鉴); "
+            "'人口' (3 rows below its header on row 1: 城市名称, 2010年人口); '隐藏' (0 rows below its header on row 1: "
+            "x) — citynet reads the first sheet of a covariate workbook. If another sheet holds covariates, save it "
+            "as a file of its own") in line, line
+    assert line.count("not read") == 1 and "Sheet4" not in line
+    cov = _report(tmp_path / "ws")["covariates"][0]
+    assert [s["sheet"] for s in cov["sheets_not_read"]] == ["说明", "人口", "隐藏"]
+    assert cov["sheets_not_read"][1] == {"sheet": "人口", "header": ["城市名称", "2010年人口"], "header_row": 1,
+                                         "rows": 3}

@@ -319,6 +319,14 @@ def _summary(console, ws, report: dict) -> None:
                           f"kept as text, every digit as written (codes, not quantities): {cols}. export writes them "
                           "as text (a Stata str variable); a formula cannot use them as numbers", markup=False,
                           highlight=False, soft_wrap=True, style="yellow")
+        if cov.get("sheets_not_read"):  # a covariate workbook's other sheets: only the first is read
+            from citynet.etl.readers import say_sheets_not_read
+
+            console.print(say_sheets_not_read(
+                name, cov["sheets_not_read"], "citynet reads the first sheet of a covariate workbook",
+                "If another sheet holds covariates, save it as a file of its own (Excel: right-click the sheet tab → "
+                "Move or Copy → (new book)) and give it with --covariates too"), markup=False, highlight=False,
+                soft_wrap=True, style="yellow")
         if cov.get("dropped_columns"):
             console.print(f"[yellow]warning:[/] {name}: columns without any number were left out: "
                           f"{', '.join(cov['dropped_columns'])}", highlight=False)
