@@ -996,8 +996,9 @@ def stream_table(path: str | Path, encoding: str = "auto", block_bytes: int = BL
     A regular CSV (see :func:`read_csv`) is streamed with Arrow's incremental reader
     (``pyarrow.csv.open_csv``), ``block_bytes`` at a time: memory is bounded by the block, not the file.
     Another CSV (``careful``, irregular, UTF-16) is read by the careful path as its batches of ``batch_rows``
-    records are handed out (:func:`_careful_stream`), also bounded. An XLSX is handed out in batches from the
-    workbook's cells (:func:`_excel_stream`). Other files (XLS, CNKI's tagged records) are read whole by :func:`read_table` and handed out in slices of ``batch_rows``. The batches carry the same values and ``_row`` numbers as
+    records are handed out (:func:`_careful_stream`), also bounded. An XLSX and an old XLS workbook are handed out
+    in batches from the workbook's cells (:func:`_excel_stream`). Other files (an HTML table named .xls, CNKI's
+    tagged records) are read whole by :func:`read_table` and handed out in slices of ``batch_rows``. The batches carry the same values and ``_row`` numbers as
     :func:`read_table`'s frame. A streamed batch iterator raises :class:`Irregular` when the file
     proves irregular midway; the caller then calls again with ``careful=True``.
     """
@@ -1012,7 +1013,7 @@ def stream_table(path: str | Path, encoding: str = "auto", block_bytes: int = BL
             if opened is not None:
                 return opened
         return _careful_stream(path, enc or _best_effort_encoding(path), header_row, batch_rows)
-    if READERS.get(path.suffix.lower()) is read_excel:
+    if READERS.get(path.suffix.lower()) is read_excel or _is_workbook(path):  # .xlsx/.xlsm, an old .xls workbook
         opened = _excel_stream(path, header_row, batch_rows)
         if opened is not None:
             return opened
@@ -1029,7 +1030,7 @@ def stream_table(path: str | Path, encoding: str = "auto", block_bytes: int = BL
 
 
 def _excel_stream(path: Path, header_row: int, batch_rows: int) -> RawStream | None:
-    """An .xlsx export's first sheet in batches (:mod:`etl.excel_stream`: the same cells as :func:`read_excel`,
+    """An .xlsx (or old .xls) export's first sheet in batches (:mod:`etl.excel_stream`: the same cells as :func:`read_excel`,
     less peak memory — 704 against 852 MB for 200,000 records — and the ingest holds a batch of strings, not the
     sheet's); None when the whole-sheet reader must read it (a sheet without records, a damaged workbook: its
     messages). A workbook of several sheets is surveyed first (:func:`survey_workbook`, unless the ingest has
@@ -1048,8 +1049,8 @@ def _excel_stream(path: Path, header_row: int, batch_rows: int) -> RawStream | N
     if survey is not None:
         check_other_sheets(path, header_row, survey)
     header, batches = opened
-    return RawStream(path=path, header=header, encoding="xlsx", batches=batches, streamed=False,
-                     header_row=header_row)
+    return RawStream(path=path, header=header, encoding="xls" if path.suffix.lower() == ".xls" else "xlsx",
+                     batches=batches, streamed=False, header_row=header_row)
 
 
 @dataclass

@@ -191,3 +191,57 @@ def test_the_surveys_first_rows_are_those_read_excel_reads(tmp_path, top, left):
     raw = stream_table(path, header_row=top + 1, batch_rows=2)  # the survey's parse of the first sheet
     got = pd.concat(list(raw.batches()), ignore_index=True)
     pd.testing.assert_frame_equal(got.drop(columns="_row"), _reference(path, top + 1), check_dtype=False)
+
+
+def _xls(path: Path, rows: list[list], top: int = 0, left: int = 0) -> Path:
+    """An old Excel workbook (BIFF8, by xlwt) of ``rows`` (dates, times and date-times with their number formats,
+    a formula without a cached value) and a second sheet of notes."""
+    import xlwt
+
+    book = xlwt.Workbook(encoding="utf-8")
+    sheet = book.add_sheet("专利")
+    styles = {dt.datetime: "YYYY-MM-DD hh:mm:ss", dt.date: "YYYY-MM-DD", dt.time: "hh:mm"}
+    for i, row in enumerate(rows):
+        for j, v in enumerate(row):
+            if v is None:
+                continue
+            if isinstance(v, str) and v.startswith("="):
+                v = xlwt.Formula(v[1:])
+            style = next((xlwt.easyxf(num_format_str=f) for t, f in styles.items() if isinstance(v, t)), None)
+            sheet.write(i + top, j + left, v, *([style] if style else []))
+    book.add_sheet("notes").write(0, 0, "备注")
+    book.save(str(path))
+    return path
+
+
+XLS_AWKWARD = [*AWKWARD[:5], ["CN4", 0.1, 1e-7, float(2**53 + 1), "0012", dt.date(1900, 3, 1), False],
+               ["CN5", 123456789012345678, "2015.0", 1.5e-300, "  ", dt.datetime(2015, 3, 12), 42]]
+
+
+@pytest.mark.parametrize(("top", "left"), [(0, 0), (2, 0), (0, 2), (1, 1)])
+@pytest.mark.parametrize("batch_rows", [1, 4, 100_000])
+def test_an_old_xls_workbook_is_streamed_with_the_cells_read_excel_reads(tmp_path, monkeypatch, top, left, batch_rows):
+    """An .xls export was read whole (pandas, every cell a Python object); it is streamed as an .xlsx is: every cell
+    the text pandas.read_excel(dtype=str) gives it, with the calamine engine (citynet's reader before) and with xlrd
+    (pandas' default for .xls), whatever the batch size; the spreadsheet rows as the whole-sheet reader numbers
+    them. The whole-sheet reader is not called."""
+    import warnings
+
+    import citynet.etl.readers as readers
+
+    path = _xls(tmp_path / "x.xls", XLS_AWKWARD, top, left)
+    want = _reference(path, top + 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # xlrd's deprecation
+        by_xlrd = pd.read_excel(path, dtype=str, engine="xlrd", keep_default_na=False, header=top)
+    by_xlrd.columns = want.columns
+    pd.testing.assert_frame_equal(by_xlrd.fillna("").astype(str), want)
+    monkeypatch.setattr(readers, "read_table", lambda *a, **k: pytest.fail("the whole-sheet reader was called"))
+    raw = stream_table(path, header_row=top + 1, batch_rows=batch_rows)
+    frames = list(raw.batches())
+    assert raw.encoding == "xls" and raw.header == list(want.columns)
+    assert all(len(f) <= batch_rows for f in frames)
+    got = pd.concat(frames, ignore_index=True)
+    assert got["_row"].tolist() == list(range(top + 2, top + 2 + len(want)))
+    pd.testing.assert_frame_equal(got.drop(columns="_row"), want, check_dtype=False)
+    assert got.loc[0, "日期"] == "2015-03-12 00:00:00" and got.loc[5, "申请人"] == "123456789012345680"
