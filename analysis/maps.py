@@ -364,9 +364,10 @@ def network_maps(cities: pd.DataFrame, edges_by_year: Mapping[int, pd.DataFrame]
 # ------------------------------------------------------------------------------------------- choropleth
 def classes(values: pd.Series, k: int = 5, categories: Sequence[str] | None = None) -> tuple[np.ndarray, list[str]]:
     """Class index per value (−1: missing) and the class labels: the distinct values when at most six; else
-    quantile classes (``k``, merged where quantiles tie) labelled ``[a, b)`` with the last closed. When zeros
-    fill more than one class (sparse counts), 0 is a class of its own and the positive values get ``k − 1``
-    quantile classes. Text that is not numbers (a region, a city tier) is a class per value, in sorted order
+    quantile classes (``k``, merged where quantiles tie) labelled ``[a, b)`` with the last closed. When the
+    smallest or the largest value fills more than one class (the zeros of sparse counts, the PageRank of every
+    isolated city, a constraint of 1), it is a class of its own and the other values get ``k − 1`` quantile
+    classes. Text that is not numbers (a region, a city tier) is a class per value, in sorted order
     (or in the order of ``categories``, those present), up to :data:`MAX_TEXT_CLASSES`."""
     text = _text_values(values)
     if text is not None:
@@ -388,15 +389,24 @@ def classes(values: pd.Series, k: int = 5, categories: Sequence[str] | None = No
         idx = np.searchsorted(uniq, arr)
         return np.where(v.isna(), -1, idx), [_num(u) for u in uniq]
     ok = v.dropna()
-    zero_class = bool((ok >= 0).all() and (ok == 0).mean() > 1 / k and (ok > 0).sum() >= k)
-    base = ok[ok > 0] if zero_class else ok
-    edges = np.unique(np.quantile(base, np.linspace(0, 1, (k - 1 if zero_class else k) + 1)))
+    # a value shared by more than one class's worth of cities at either end (the zeros of a sparse count, the
+    # PageRank every isolated city has, a constraint of 1): its own class, the others in k − 1 quantile classes
+    # (the quantiles tied on it and merged: transfer_pagerank was one class "[0.0026, 0.015]" for all 337)
+    lo, hi = ok.min(), ok.max()
+    mass = next((m for m in (lo, hi) if (ok == m).mean() > 1 / k and (ok != m).sum() >= k), None)
+    base = ok if mass is None else ok[ok != mass]
+    edges = np.unique(np.quantile(base, np.linspace(0, 1, (k if mass is None else k - 1) + 1)))
+    if len(edges) == 1:
+        edges = np.r_[edges, edges]
     idx = np.clip(np.searchsorted(edges, arr, side="right") - 1, 0, len(edges) - 2)
     labels = [f"[{_num(edges[i])}, {_num(edges[i + 1])}{']' if i == len(edges) - 2 else ')'}"
               for i in range(len(edges) - 1)]
-    if zero_class:
-        idx = np.where(arr == 0, 0, idx + 1)
-        labels = ["0", *labels]
+    if mass is not None and mass == lo:
+        idx = np.where(arr == mass, 0, idx + 1)
+        labels = [_num(mass), *labels]
+    elif mass is not None:
+        idx = np.where(arr == mass, len(labels), idx)
+        labels = [*labels, _num(mass)]
     return np.where(v.isna(), -1, idx), labels
 
 

