@@ -78,6 +78,45 @@ def _records(rows: list[list], header: list[str]) -> pd.DataFrame:
     return frame.astype(str)
 
 
+def _a1(row: int, col: int) -> str:
+    """A cell's name (0-based row and column): ``(5, 1)`` → ``B6``."""
+    letters, col = "", col + 1
+    while col:
+        col, rest = divmod(col - 1, 26)
+        letters = chr(65 + rest) + letters
+    return f"{letters}{row + 1}"
+
+
+def refuse_merged_records(path: Path, sheet, header_row: int, header: list[str]) -> None:
+    """Stop at merged cells that span rows of records (a sheet formatted by hand: the same 申请日 or 申请人地址 shown
+    for several records). Excel shows the value across the range but keeps it in its first cell only, as every
+    reader of the format does: the records below it would be read without it — quarantined for a missing field,
+    or loaded without an address (its applicant then located otherwise) — without a word. Merges within a row
+    (a title across the columns, a note below the records) lose nothing and are left alone."""
+    from citynet.errors import DataError
+
+    try:
+        merged = sheet.merged_cell_ranges or []
+    except Exception:  # noqa: BLE001 - a format whose merges calamine does not read: nothing to say
+        return
+    spans = sorted(((r0, c0, r1, c1) for (r0, c0), (r1, c1) in merged if r1 > r0 and r1 >= header_row),
+                   key=lambda s: (s[1], s[0]))  # left to right, then top to bottom
+    if not spans:
+        return
+    rows = sorted({r + 1 for r0, _, r1, _ in spans for r in range(max(r0 + 1, header_row), r1 + 1)})
+    columns = list(dict.fromkeys(header[c] if c < len(header) else _a1(0, c)[:-1] for _, c0, _, c1 in spans
+                                 for c in range(c0, c1 + 1)))
+    refs = ", ".join(f"{_a1(r0, c0)}:{_a1(r1, c1)}" for r0, c0, r1, c1 in spans[:8])
+    more = f" and {len(spans) - 8:,} more" if len(spans) > 8 else ""
+    shown = ", ".join(map(str, rows[:10])) + (f" … ({len(rows):,} rows)" if len(rows) > 10 else "")
+    raise DataError(
+        f"{path}: merged cells span records ({refs}{more}; columns {', '.join(columns[:6])}): Excel shows a merged "
+        f"value on every row of the range but keeps it in the first cell only, so row{'s' if len(rows) > 1 else ''} {shown} "
+        "would be read without it",
+        fix="in Excel select the sheet, unmerge (Home → Merge & Center), fill the emptied cells (Find & Select → "
+            "Go To Special → Blanks, type = and the cell above, Ctrl+Enter), save and ingest again")
+
+
 def excel_batches(path: Path, header_row: int, batch_rows: int) -> tuple[list[str], Callable[..., Iterator]] | None:
     """The header (usable names, as :func:`etl.readers.read_excel`'s frame has them) and a callable that
     yields the records of the first sheet below it as frames of strings with ``_row`` (the spreadsheet row),
@@ -103,6 +142,7 @@ def excel_batches(path: Path, header_row: int, batch_rows: int) -> tuple[list[st
         return None
     names = _header(above[-1])
     header = unique_headers([("" if str(c).startswith("Unnamed: ") else str(c)) for c in names])
+    refuse_merged_records(path, sheet, header_row, header)
     parsed = [sheet]
 
     def batches(lazy: bool = False) -> Iterator[pd.DataFrame]:

@@ -1042,6 +1042,8 @@ def _excel_stream(path: Path, header_row: int, batch_rows: int) -> RawStream | N
         survey = survey_workbook(path, max(PEEK_ROWS, header_row), keep_first=True) if _sheet_count(path) > 1 \
             else None
         opened = excel_batches(path, header_row, batch_rows)
+    except DataError:
+        raise  # (merged cells across records: excel_stream.refuse_merged_records)
     except Exception:  # noqa: BLE001 - calamine raises many kinds for damaged files: read_excel words them
         return None
     if opened is None:

@@ -1,0 +1,82 @@
+"""Workbooks formatted by hand, through ``citynet ingest`` on hand-made files: merged cells that span records
+(Excel shows the value on every row, the file keeps it in the first cell only: the other records were read
+without it, quarantined or loaded without a word) stop with the ranges, columns and rows; merges within a row
+(a title, a note) change nothing."""
+
+from __future__ import annotations
+
+import json
+
+import openpyxl
+import pandas as pd
+
+from tests.cli import invoke
+from tests.test_etl_ingest import GOOD, HEADERS
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_merged_cells_across_records_stop_with_the_ranges_and_rows(tmp_path, capsys):
+    """申请日 merged over the records of rows 4-5 and 申请人地址 over rows 3-5: rows 4 and 5 would have been read
+    without their date (quarantined) and address (loaded, the applicant located by other means)."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for row in [HEADERS, *GOOD]:
+        ws.append(row)
+    ws.merge_cells("B4:B5")
+    ws.merge_cells("E3:E5")
+    path = tmp_path / "merged.xlsx"
+    wb.save(path)
+    code, _, err = invoke(capsys, "ingest", "-w", tmp_path / "ws", path)
+    assert code == 3, err
+    line = _one_line(err)
+    assert (f"error: {path}: merged cells span records (B4:B5, E3:E5; columns 申请日, 申请人地址): Excel shows a merged "
+            "value on every row of the range but keeps it in the first cell only, so rows 4, 5 would be read without "
+            "it") in line, line
+    assert "fix: in Excel select the sheet, unmerge" in line
+    assert not (tmp_path / "ws" / "canonical").exists()
+
+
+def test_an_old_xls_with_merged_records_stops_too(tmp_path, capsys):
+    import xlwt
+
+    book = xlwt.Workbook(encoding="utf-8")
+    sheet = book.add_sheet("专利")
+    for j, h in enumerate(HEADERS):
+        sheet.write(0, j, h)
+    for i, row in enumerate(GOOD, start=1):
+        for j, v in enumerate(row):
+            if not (j == 3 and i in (1, 2)):
+                sheet.write(i, j, v)
+    sheet.write_merge(1, 2, 3, 3, GOOD[0][3])  # 申请人 of rows 2-3
+    path = tmp_path / "merged.xls"
+    book.save(str(path))
+    code, _, err = invoke(capsys, "ingest", "-w", tmp_path / "ws", path)
+    assert code == 3, err
+    assert "merged cells span records (D2:D3; columns 申请人)" in _one_line(err) and "so row 3 would" in _one_line(err)
+
+
+def test_merges_within_a_row_are_left_alone(tmp_path, capsys):
+    """A title merged across the columns above the header and a source note merged across them below the records:
+    the records are those pandas reads from the header row, the note's row quarantined (read = loaded +
+    quarantined)."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["incoPat 专利数据导出"])
+    ws.merge_cells("A1:K1")
+    for row in [HEADERS, *GOOD]:
+        ws.append(row)
+    ws.append(["数据来源：incoPat"])
+    ws.merge_cells(f"A{ws.max_row}:K{ws.max_row}")
+    path = tmp_path / "title.xlsx"
+    wb.save(path)
+    code, _, err = invoke(capsys, "ingest", "-w", tmp_path / "ws", path)
+    assert code == 0, err
+    want = pd.read_excel(path, header=1, dtype=str)
+    entry = json.loads((tmp_path / "ws" / "reports" / "ingest.json").read_text(encoding="utf-8"))["files"][0]
+    assert entry["rows_read"] == len(want) == len(GOOD) + 1
+    assert (entry["rows_loaded"], entry["rows_quarantined"]) == (len(GOOD), 1)
+    got = pd.read_parquet(tmp_path / "ws" / "canonical" / "patents.parquet")
+    assert sorted(got["pub_number"]) == sorted(want["公开（公告）号"].dropna())
