@@ -601,6 +601,14 @@ def check_other_sheets(path: Path, header_row: int = 1, survey: Workbook | None 
         survey = survey_workbook(path, max(PEEK_ROWS, header_row))
     if len(survey.sheets) < 2:
         return
+    first_sheet = survey.sheets[0]
+    if first_sheet.hidden and first_sheet.holds_something():
+        shown = [s.name for s in survey.sheets if not s.hidden]
+        raise DataError(
+            f"{path}: the first sheet, {first_sheet.name!r}, is hidden in Excel ({first_sheet.height:,} rows), and "
+            f"citynet reads a workbook's first sheet; Excel shows {summarise(map(repr, shown), limit=6) or 'no sheet'}",
+            fix="save the sheet of records as a workbook of its own (Excel: right-click its tab → Move or Copy → (new "
+                "book)) or as 'CSV UTF-8', and give that file")
 
     def header_of(sheet: Sheet) -> list[str]:
         cells = list(sheet.rows[header_row - 1]) if len(sheet.rows) >= header_row else []
@@ -612,8 +620,9 @@ def check_other_sheets(path: Path, header_row: int = 1, survey: Workbook | None 
     records = {s.name: s.height - header_row for s in survey.sheets if s.height} if first else {}
     like = [s.name for s in survey.sheets[1:] if records.get(s.name, 0) > 0 and header_of(s) == first]
     if like:
+        hidden = {s.name for s in survey.sheets if s.hidden}
         counts = ", ".join(f"{name!r} {records[name]:,} row{'s' if records[name] != 1 else ''}"
-                           for name in [survey.sheets[0].name, *like])
+                           + (" (hidden)" if name in hidden else "") for name in [survey.sheets[0].name, *like])
         raise DataError(
             f"{path}: the workbook holds records on {len(like) + 1} sheets with the same header ({counts}); "
             "citynet reads the first sheet of a file, so the others would be left out",
@@ -646,7 +655,8 @@ def sheets_not_read(path: str | Path) -> list[dict]:
     out = []
     for sheet in other_sheets(path, keep_first=False):
         at = next((k for k, r in enumerate(sheet.rows, start=1) if any(c.strip() for c in r)), 1)
-        out.append({"sheet": sheet.name, "header": sheet.header(at), "header_row": at, "rows": sheet.height - at})
+        out.append({"sheet": sheet.name, "header": sheet.header(at), "header_row": at, "rows": sheet.height - at,
+                    **({"hidden": True} if sheet.hidden else {})})
     return out
 
 
@@ -657,7 +667,7 @@ def say_sheets_not_read(name: str, sheets: list[dict], what: str, fix: str) -> s
         rows = f"{sh['rows']:,} row{'s' if sh['rows'] != 1 else ''}"
         header = (f"header on row {sh['header_row']}: {summarise(sh['header'], limit=6)}" if sh["header"]
                   else "no header")
-        parts.append(f"{sh['sheet']!r} ({rows} below its {header})")
+        parts.append(f"{sh['sheet']!r} ({'hidden in Excel, ' if sh.get('hidden') else ''}{rows} below its {header})")
     which = "sheet" if len(parts) == 1 else f"{len(parts)} sheets"
     return f"warning: {name}: {which} not read: {'; '.join(parts)} — {what}. {fix}"
 

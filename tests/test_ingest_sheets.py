@@ -154,11 +154,41 @@ def test_a_covariate_workbook_names_the_sheets_it_does_not_read(tmp_path, capsys
     assert got["gdp"].tolist() == want["gdp"].tolist()
     line = _one_line(err)
     assert ("warning: cov.xlsx: 3 sheets not read: '说明' (1 row below its header on row 1: 数据来源：中国城市统计年鉴); "
-            "'人口' (3 rows below its header on row 1: 城市名称, 2010年人口); '隐藏' (0 rows below its header on row 1: "
-            "x) — citynet reads the first sheet of a covariate workbook. If another sheet holds covariates, save it "
+            "'人口' (3 rows below its header on row 1: 城市名称, 2010年人口); '隐藏' (hidden in Excel, 0 rows below its "
+            "header on row 1: x) — citynet reads the first sheet of a covariate workbook. If another sheet holds covariates, save it "
             "as a file of its own") in line, line
     assert line.count("not read") == 1 and "Sheet4" not in line
     cov = _report(tmp_path / "ws")["covariates"][0]
     assert [s["sheet"] for s in cov["sheets_not_read"]] == ["说明", "人口", "隐藏"]
     assert cov["sheets_not_read"][1] == {"sheet": "人口", "header": ["城市名称", "2010年人口"], "header_row": 1,
                                          "rows": 3}
+    assert cov["sheets_not_read"][2]["hidden"] is True
+
+
+@pytest.mark.parametrize("kind", ["patents", "covariates"])
+def test_a_hidden_first_sheet_is_not_read_as_the_data(tmp_path, capsys, kind):
+    """A workbook whose first sheet is hidden in Excel (an older copy of the records, a template) and whose
+    visible sheet holds the data the user sees (under another header): citynet read the hidden sheet — for
+    covariates without a word, for patents naming the visible sheet as not read.
+    Now one message naming the hidden sheet and the sheets Excel shows (exit 3), nothing written."""
+    from tests.test_etl_ingest import write_csv
+
+    if kind == "patents":
+        sheets = {"旧数据": [HEADERS, GOOD[0]], "汇总": [["年份", "件数"], [2015, 2]]}
+        args = [None]
+    else:
+        sheets = {"旧数据": [["城市", "年份", "gdp"], ["北京市", 2010, 9.9]],
+                  "数据": [["城市名称", "年度", "gdp"], ["北京市", 2010, 1.5], ["上海市", 2010, 2.5]]}
+        args = [write_csv(tmp_path / "export.csv", GOOD), "--covariates", None]
+    book = _workbook(tmp_path / "book.xlsx", sheets)
+    wb = openpyxl.load_workbook(book)
+    wb["旧数据"].sheet_state = "hidden"
+    wb.active = 1
+    wb.save(book)
+    code, _, err = invoke(capsys, "ingest", "-w", tmp_path / "ws", *[book if a is None else a for a in args])
+    assert code == 3, err
+    visible = "'汇总'" if kind == "patents" else "'数据'"
+    assert (f"error: {book}: the first sheet, '旧数据', is hidden in Excel (2 rows), and citynet reads a workbook's "
+            f"first sheet; Excel shows {visible} fix: save the sheet of records as a workbook of its own") \
+        in _one_line(err), err
+    assert not (tmp_path / "ws" / "canonical").exists()
