@@ -74,7 +74,13 @@ def _parse_vcov(vcov: Any, d: pd.DataFrame) -> tuple[str, str | None]:
     v = "cluster:city_code" if vcov is None and "city_code" in d.columns else (vcov or "hc1")
     v = str(v)
     if v.lower().startswith("cluster:"):
-        return "cluster", v.split(":", 1)[1]
+        cluster = v.split(":", 1)[1].strip()
+        if "+" in cluster:  # linearmodels' two-way clusters lack fixest's small-sample factor and PSD fix
+            raise AnalysisError(f"kind iv clusters by one variable, not two ({cluster})",
+                                fix="cluster by one (an interaction A^B is one), or, with one endogenous regressor, "
+                                    "fit the model as kind fit with model = \"2sls\" (fit --model 2sls), which takes "
+                                    "two-way clusters as fixest does")
+        return "cluster", cluster
     if v.lower() in ("hc1", "robust", "hetero"):
         return "hc1", None
     if v.lower() in ("iid", "unadjusted"):
@@ -107,6 +113,10 @@ def iv2sls(panel: pd.DataFrame, y: str, endog: Sequence[str], instruments: Seque
         raise AnalysisError(f"{len(endog)} endogenous regressors but only {len(instruments)} instruments",
                             fix="add instruments (order condition L ≥ K)")
     kind, cluster = _parse_vcov(vcov, panel)
+    if cluster:
+        from citynet.analysis.estimators import with_interaction
+
+        panel = with_interaction(panel, cluster)  # city_code^year: one cluster per pair
     allv = [y, *exog, *endog, *instruments]
     data, _ = prepare(panel, f"{y} ~ {' + '.join([*exog, *endog, *instruments])}",
                       extra=[*fe_l, *([cluster] if cluster else [])])

@@ -253,7 +253,8 @@ IV = "y ~ x4 | city_code + year | x1 ~ z"
 
 
 @pytest.mark.parametrize("key,vcov", [("iv_city", "cluster:city_code"), ("iv_province", "cluster:province"),
-                                      ("iv_year", "cluster:year"), ("iv_hc1", "hc1"), ("iv_iid", "iid")])
+                                      ("iv_year", "cluster:year"), ("iv_hc1", "hc1"), ("iv_iid", "iid"),
+                                      ("iv_province_year", "cluster:province^year")])
 def test_both_2sls_paths_give_fixest_small_sample_standard_errors(aw, key, vcov):
     """fit --model 2sls (pyfixest, its _k_fe) and kind iv (linearmodels, _fe_dof) count the fixed effects in k each
     their own way; with a cluster nesting the city FE (city, province), one nesting only the year FE (year), HC1 and
@@ -270,6 +271,15 @@ def test_both_2sls_paths_give_fixest_small_sample_standard_errors(aw, key, vcov)
     assert res.stats["n_singletons"] == REF[key]["removed"] - total == 5
     assert f"{total} observations with a missing value left out (y: {by_part['LHS']}, x1: {by_part['IV']}" in \
         " ".join(res.notes)
+
+
+def test_kind_iv_with_two_way_clusters_is_one_message(aw):
+    """kind iv read cluster:city_code+year as one column: "the formula names 'city_code+year'"."""
+    from citynet.analysis.iv import iv2sls
+
+    with pytest.raises(UserError, match=r"kind iv clusters by one variable, not two \(city_code\+year\)") as e:
+        iv2sls(aw, "y", ["x1"], ["z"], ["x4"], vcov="cluster:city_code+year")
+    assert "formula" not in str(e.value)
 
 
 @pytest.mark.parametrize("key,vcov", [("iv_weights", "cluster:city_code"), ("iv_weights_hc1", "hc1")])

@@ -208,6 +208,7 @@ out$awkward <- list(
   iv_year = awk(y ~ x4 | city_code + year | x1 ~ z, ~year),
   iv_hc1 = awk(y ~ x4 | city_code + year | x1 ~ z, "hetero"),
   iv_iid = awk(y ~ x4 | city_code + year | x1 ~ z, "iid"),
+  iv_province_year = awk(y ~ x4 | city_code + year | x1 ~ z, ~province^year),
   # an i() level that separates: kind is "b" on exactly the four rows where s = 1 (cnt = 0); fixest checks only
   # all-zero FE groups. On the rows it does not separate (s = 0) the estimates exist: kind::b is then absent
   fepois_i_separated = awk(cnt ~ x1 + i(kind, ref = "a") | city_code + year, ~city_code, est = pois),
