@@ -51,17 +51,70 @@ class RawTable:
         return len(self.frame) + len(self.malformed)
 
 
+_WIDE_CHAR = re.compile("[^\x00-\x7f\ufffd]")  # a character decoded from several bytes
+GB18030_AFTER_BOM = "gb18030-utf8bom"  # GBK/GB18030 text behind a UTF-8 byte-order mark (_BomGb18030Decoder)
+
+
+class _BomGb18030Decoder(codecs.IncrementalDecoder):
+    """GB18030 from the start of a file that begins with a UTF-8 byte-order mark (EF BB BF), the mark skipped: a GBK
+    export that a tool prefixed with the mark. Read as GB18030 the mark's bytes would be a character and take the
+    first byte of the header with them (申请号 read as 锘?请号); read as UTF-8 every Chinese character is invalid."""
+
+    def __init__(self, errors: str = "strict"):
+        super().__init__(errors)
+        self._inner = codecs.getincrementaldecoder("gb18030")(errors)
+        self._head: bytes | None = b""  # the first bytes, until the mark can be told (None: told)
+
+    def decode(self, data, final: bool = False) -> str:
+        if self._head is None:
+            return self._inner.decode(data, final)
+        self._head += bytes(data)
+        if len(self._head) < len(codecs.BOM_UTF8) and not final:
+            return ""
+        head, self._head = self._head, None
+        return self._inner.decode(head.removeprefix(codecs.BOM_UTF8), final)
+
+    def reset(self) -> None:
+        self._inner.reset()
+        self._head = b""
+
+
+def _bom_gb18030(name: str):
+    if name.replace("_", "-") != GB18030_AFTER_BOM:
+        return None
+    gb = codecs.lookup("gb18030")
+
+    def decode(data, errors: str = "strict"):
+        data = bytes(data)
+        return gb.decode(data.removeprefix(codecs.BOM_UTF8), errors)[0], len(data)
+
+    return codecs.CodecInfo(gb.encode, decode, incrementalencoder=gb.incrementalencoder,
+                            incrementaldecoder=_BomGb18030Decoder, name=GB18030_AFTER_BOM)
+
+
+codecs.register(_bom_gb18030)
+
+
 def detect_encoding(path: Path) -> str:
-    """``utf-8-sig``, ``utf-16``, ``utf-8`` or ``gb18030``, by BOM and then by strict decoding of a sample."""
+    """``utf-8-sig``, ``utf-16``, ``utf-8`` or ``gb18030``, by BOM and then by strict decoding of a sample; a UTF-8
+    byte-order mark before text that is GB18030 and not UTF-8: :data:`GB18030_AFTER_BOM`."""
     with open(path, "rb") as fh:
         head = fh.read(SAMPLE_BYTES)
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
     # the sample ends at its last line end, LF or a lone CR (a CR-only file cut mid-character read as GB18030)
     cut = max(head.rfind(b"\n"), head.rfind(b"\r")) if len(head) == SAMPLE_BYTES else len(head)
     sample = head[: cut if cut > 0 else len(head)]
+    if head.startswith(codecs.BOM_UTF8):
+        text = sample[3:].decode("utf-8", errors="replace")
+        bad = text.count("\ufffd")
+        if bad and bad > len(_WIDE_CHAR.findall(text)):  # mostly not UTF-8 (a UTF-8 export with a few bad bytes is)
+            try:
+                sample[3:].decode("gb18030")
+                return GB18030_AFTER_BOM
+            except UnicodeDecodeError:
+                pass
+        return "utf-8-sig"  # (its undecodable records are quarantined, or the file refused: _check_decodable)
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
     for enc in ("utf-8", "gb18030"):
         try:
             sample.decode(enc)
