@@ -454,3 +454,29 @@ def test_the_report_of_another_filter_cites_the_files_its_numbers_come_from(tmp_
     assert [int(r[3]) for r in rows] == ny["edges"].tolist()
     default = pd.read_parquet(w.root / "metrics" / "network_year.parquet").sort_values(["network", "year"])
     assert default["edges"].tolist() != ny["edges"].tolist()
+
+
+def test_churn_table_equals_the_panel_it_cites(report, workspace):
+    """Table 1 (北京, --city) against metrics/city_year.parquet read with pandas: Cn, Xn, Zn, Tn as in the panel
+    (– where the panel has <NA>: the first year), Xn/Cn and Zn/Cn over this year's partners, Tn over last
+    year's (Sun & Yang's Tn/Cn−1), each share to three decimals and – where its denominator is 0."""
+    import pandas as pd
+
+    cy = pd.read_parquet(workspace / "metrics" / "city_year.parquet")
+    bj = cy[cy["city_code"] == "110000"].sort_values("year").reset_index(drop=True)
+    rows = _table_cells(report.read_text(encoding="utf-8"), "Table 1. Collaboration partners of 北京市 and their churn")
+    assert [int(r[0]) for r in rows] == bj["year"].astype(int).tolist()
+    prev_cn = None
+    for cells, (_, r) in zip(rows, bj.iterrows(), strict=True):
+        cn = int(r["collab_partners"])
+        shown = dict(zip(["Cn", "Xn", "Zn", "Tn", "X/C", "Z/C", "T/C1"], cells[1:], strict=True))
+        assert shown["Cn"] == str(cn)
+        for k, c in (("Xn", "partners_continuing"), ("Zn", "partners_new"), ("Tn", "partners_exited")):
+            assert shown[k] == ("–" if pd.isna(r[c]) else str(int(r[c]))), (r["year"], k, shown[k])
+        churn = not pd.isna(r["partners_new"])
+        for k, num, den in (("X/C", r["partners_continuing"], cn), ("Z/C", r["partners_new"], cn),
+                            ("T/C1", r["partners_exited"], prev_cn)):
+            ok = churn and den
+            assert shown[k] == (f"{int(num) / den:.3f}" if ok else "–"), (r["year"], k, shown[k], num, den)
+        prev_cn = cn
+    assert int(bj["collab_partners"].max()) > 0 and bj["partners_exited"].fillna(0).gt(0).any()
