@@ -61,14 +61,15 @@ def sun_abraham(panel: pd.DataFrame, y: str, treat: str | None = "low_carbon", c
 
 
     pin()  # fixed effects in formula order, whatever the hash seed
-    from citynet.analysis.estimators import parse_vcov, to_result
+    from citynet.analysis.estimators import missing_rows, parse_vcov, singletons_note, to_result
     from citynet.analysis.formula import prepare
 
     controls = list(controls)
     data, _ = prepare(panel, f"{y} ~ {' + '.join(controls) or '1'}", extra=[unit, time])
     vcov_arg, vlabel = parse_vcov(vcov, data)  # a cluster the panel lacks: named among the panel's own columns
     g, treat_notes = first_treated(data, treat, cohort, unit, time)
-    d = data.assign(_g=g).dropna(subset=[y, *controls]).reset_index(drop=True)
+    missing, missing_note = missing_rows(data, [y, *controls])
+    d = data.assign(_g=g)[~missing].reset_index(drop=True)
     if d.empty:  # pyfixest's demeaning aborts the process on no rows
         raise AnalysisError(f"Sun–Abraham: no row has {', '.join([y, *controls])}", fix="check the sample and the variables")
     never = d["_g"].isna()
@@ -104,6 +105,10 @@ def sun_abraham(panel: pd.DataFrame, y: str, treat: str | None = "low_carbon", c
         warnings.simplefilter("ignore")
         f = pf.feols(fml, d, vcov=vcov_arg)
     sat = to_result(f, model="ols", vcov_label=vlabel, fe=[unit, time], name="saturated", depvar=y)
+    # the cells' sizes in the estimation sample, as fixest weighs them: a fixed-effect singleton pyfixest dropped
+    # is in no cell (counted from d, it weighed in the ATT: 1.0314 for fixest's 1.0396, tests/test_references_awkward)
+    cells["n"] = np.asarray(f._data[names].sum(axis=0), dtype=float).round().astype(int)
+    n_singletons = len(d) - int(f._N)
     coefs = f.coef()
     V = pd.DataFrame(f._vcov, index=coefs.index, columns=coefs.index)
     ok = [nm for nm in names if nm in coefs.index and np.isfinite(coefs[nm])]
@@ -136,5 +141,8 @@ def sun_abraham(panel: pd.DataFrame, y: str, treat: str | None = "low_carbon", c
                     fixed_effects=[unit, time], vcov=vlabel, df_resid=sat.df_resid,
                     stats={"att": att, "att_se": att_se, "n_cohorts": float(cells["cohort"].nunique())},
                     name=name or "Sun–Abraham", notes=[f"Sun–Abraham interaction-weighted event study; {note}; "
-                                                     f"reference period {ref}.", *treat_notes], raw=f)
+                                                     f"reference period {ref}.", *treat_notes,
+                                                     *([missing_note] if missing_note else []),
+                                                     *([singletons_note(n_singletons)] if n_singletons else [])],
+                    raw=f)
     return SunAbraham(result=res, cells=cells.drop(columns="name"), saturated=sat, ref=ref, vcov=V_iw)

@@ -337,3 +337,48 @@ def test_ppml_that_does_not_converge_says_so(aw):
     assert any(n.startswith("Warning: PPML did not converge in 3 iterations") for n in r.notes)
     assert REF["fepois_separated"]["warnings"][0].startswith("Absence of convergence")
     assert not any("did not converge" in n for n in fit(aw, "cnt ~ x1 + x4 | city_code + year", model="ppml").notes)
+
+
+@pytest.fixture(scope="module")
+def aw_cohorts(aw) -> pd.DataFrame:
+    """The awkward panel with ft, the first year of d = 1 (0: never treated), as references.R forms it."""
+    first = aw[aw["d"] == 1].groupby("city_code")["year"].min()
+    return aw.assign(ft=aw["city_code"].map(first).fillna(0).astype(int))
+
+
+def _same_sunab(r, ref) -> None:
+    terms = [f"l={t.split('::')[1]}" for t in ref["term"][1:]]
+    assert ref["term"][0] == "x1" and list(r.result.params.index) == terms
+    np.testing.assert_allclose(r.saturated.params["x1"], ref["coef"][0], rtol=EXACT)
+    np.testing.assert_allclose(r.result.params[terms], ref["coef"][1:], rtol=EXACT, atol=1e-10)
+    np.testing.assert_allclose(r.result.se[terms], ref["se"][1:], rtol=EXACT)
+    np.testing.assert_allclose([r.result.stats["att"], r.result.stats["att_se"]], [ref["att"], ref["att_se"]], rtol=EXACT)
+    assert r.result.nobs == ref["nobs"]
+
+
+def test_sunab_on_an_unbalanced_panel_with_missing_values_and_singletons(aw_cohorts):
+    """fixest's sunab on the awkward panel (missing y and x1, singletons, a gap). Cohort 2019 is never observed at the
+    reference period: citynet drops its city (a note) and equals fixest on the panel without it. fixest 0.14.2 itself
+    marks as missing the row whose number is that cohort's index (city 100000's 2012, nothing missing there) and keeps
+    the cohort, so its numbers change with the row order (references.R: sunab_full, sunab_full_sorted)."""
+    from citynet.analysis.sunab import sun_abraham
+
+    full, resorted = REF["sunab_full"], REF["sunab_full_sorted"]
+    assert 2 in full["removed_rows"] and not aw_cohorts.loc[2, ["y", "x1"]].isna().any()
+    assert abs(full["att"] - resorted["att"]) > 1e-3
+    r = sun_abraham(aw_cohorts, "y", cohort="ft", controls=["x1"], vcov="cluster:city_code")
+    _same_sunab(r, REF["sunab_without_2019"])
+    assert "1 units of cohorts 2019 dropped" in r.result.notes[0]
+    assert "6 observations with a missing value left out (y: 2, x1: 4), as fixest leaves them out." in r.result.notes
+
+
+def test_sunab_weighs_cells_by_the_estimation_sample(aw_cohorts):
+    """City 100300 (cohort 2014) kept in 2015 only: a fixed-effect singleton in the cell (2014, 1). pyfixest drops it;
+    the ATT's weights counted it (ATT 1.0314 for fixest's 1.0396), silently. Now the cells count the rows fitted."""
+    from citynet.analysis.sunab import sun_abraham
+
+    a = aw_cohorts[(aw_cohorts["city_code"] != "103600")
+                   & ~((aw_cohorts["city_code"] == "100300") & (aw_cohorts["year"] != 2015))]
+    r = sun_abraham(a, "y", cohort="ft", controls=["x1"], vcov="cluster:city_code")
+    _same_sunab(r, REF["sunab_singleton"])
+    assert any(n.startswith("4 observations alone in their fixed-effect group") for n in r.result.notes)
