@@ -550,8 +550,11 @@ def gardner_did(panel: pd.DataFrame, y: str, treat: str = "low_carbon", controls
     """
     if se not in ("analytic", "bootstrap"):
         raise AnalysisError(f"two-stage DID se={se!r}", fix="use se='analytic' or se='bootstrap'")
+    from citynet.analysis.estimators import missing_rows
+
     df, _ = prepare(panel, f"{y} ~ {_rhs([treat, *controls])}")
-    df = df.dropna(subset=[y, treat, *controls]).reset_index(drop=True)
+    missing, missing_note = missing_rows(df, [y, treat, *controls])
+    df = df[~missing].reset_index(drop=True)
     check_treatment(df, treat)
     ended = switching_off(df, treat, unit, "year", reading=(
         "the two-stage DID (as did2s) fits its first stage on every untreated row, those years after the treatment "
@@ -565,6 +568,14 @@ def gardner_did(panel: pd.DataFrame, y: str, treat: str = "low_carbon", controls
 
     theta, pred = est(df)
     se_an = _gardner_se(df, y, treat, controls, unit, pred, theta)
+    # rows whose Y(0) the first stage cannot impute (a city or year without an untreated row, or a control's level
+    # unseen there): left out of the ATT, as did2s leaves them out; they were counted in N and not said
+    unimputed = ~np.isfinite(pred)
+    n_treated_out = int((unimputed & (df[treat] == 1).to_numpy()).sum())
+    extra = [missing_note] if missing_note else []
+    if n_treated_out:
+        extra.append(f"{n_treated_out:,} treated observation{'s' if n_treated_out > 1 else ''} left out of the ATT: "
+                     "no untreated observation of the same city or year to impute Y(0) from (as did2s).")
     if se == "bootstrap":
         rng = np.random.default_rng(seed)
         units = df[unit].unique()
@@ -583,6 +594,6 @@ def gardner_did(panel: pd.DataFrame, y: str, treat: str = "low_carbon", controls
         shown, vcov = se_an, f"cluster:{unit}"
         note = "SE corrected for the first stage (GMM influence function, as did2s)"
     return FitResult(depvar=y, params=pd.Series({treat: theta}), se=pd.Series({treat: shown}),
-                     nobs=len(df), model="did2s", vcov=vcov, fixed_effects=[unit, "year"],
-                     name="Gardner 2S-DID", notes=[f"Gardner (2022) two-stage DID; {note}", *ended],
+                     nobs=int((~unimputed).sum()), model="did2s", vcov=vcov, fixed_effects=[unit, "year"],
+                     name="Gardner 2S-DID", notes=[f"Gardner (2022) two-stage DID; {note}", *ended, *extra],
                      stats={"se_analytic": se_an})

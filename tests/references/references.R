@@ -244,6 +244,21 @@ out$awkward$sunab_full <- sa_aw(aw)
 out$awkward$sunab_full_sorted <- sa_aw(aw[order(ft, city_code, year)])
 out$awkward$sunab_without_2019 <- sa_aw(aw[city_code != "103600"])
 out$awkward$sunab_singleton <- sa_aw(aw[city_code != "103600" & !(city_code == "100300" & year != 2015)])
+# did2s on the awkward panel (missing y and x1, treated rows in years without an untreated row, singletons). did2s 1.2.1
+# loses the city "100000" in its standard error: fixest::sparse_model_matrix names its dummy "city_code::1e+05" and the
+# city's untreated rows get no dummy in the first-stage design (any code R prints in scientific notation: 100000,
+# 200000, …, 500000). did2s is therefore run with the codes prefixed ("c100000"); did2s_code_100000 keeps the codes
+awd <- copy(aw)[, treat := d == 1]
+d2s <- function(data, fs) {
+  g <- did2s(data, yname = "y", first_stage = fs, second_stage = ~ i(treat, ref = FALSE), treatment = "treat",
+             cluster_var = "city", verbose = FALSE)
+  list(coef = unname(coef(g)), se = unname(se(g)), nobs = nobs(g))
+}
+awd[, city := paste0("c", city_code)]
+out$awkward$did2s <- d2s(awd, ~ 0 | city + year)
+out$awkward$did2s_x1 <- d2s(awd, ~ x1 | city + year)
+awd[, city := city_code]
+out$awkward$did2s_code_100000 <- d2s(awd, ~ 0 | city + year)
 source("tests/references/write_json17.R")
 write_json17(out, "tests/references/references.json")
 cat("wrote tests/references/references.json\n")
