@@ -177,12 +177,26 @@ def att_gt_covariates(panel: pd.DataFrame, y: str, covariates: Sequence[str] = (
     covariates = list(covariates)
     data, _ = prepare(panel, f"{y} ~ {' + '.join(covariates) or '1'}", extra=[unit, time])
     g, treat_notes = first_treated(data, treat, cohort, unit, time)
-    d = data.assign(_g=g.fillna(0.0))[[unit, time, y, "_g", *covariates, *([cluster] if cluster else [])]].dropna()
+    from citynet.analysis.estimators import missing_rows
+
+    cols = [unit, time, y, "_g", *covariates, *([cluster] if cluster else [])]
+    d = data.assign(_g=g.fillna(0.0))[cols]
+    missing, missing_note = missing_rows(d, cols)
+    d = d[~missing]
     years = np.sort(d[time].unique())
     T = len(years)
     full = d.groupby(unit)[time].transform("nunique") == T
+    gaps = int(d.loc[~full, unit].nunique())
     d = d[full & ~d.duplicated([unit, time])]
+    first = int(d.loc[d["_g"] == years[0], unit].nunique())
     d = d[d["_g"] != years[0]]  # treated in the first period: no pre-period
+    # said, as did::att_gt says them ("Dropped N units that were already treated in the first period"); the three
+    # were left out without a word
+    left = [*([missing_note] if missing_note else []),
+            *([f"{gaps:,} cities not observed (with every variable) in all {T} years dropped (a balanced panel, as "
+               "did::att_gt balances it)."] if gaps else []),
+            *([f"{first:,} cities already treated in the first year ({int(years[0])}) dropped: no pre-period (as "
+               "did::att_gt)."] if first else [])]
     d = d.sort_values([unit, time])
     units = pd.Index(d[unit].unique())
     n = len(units)
@@ -235,7 +249,8 @@ def att_gt_covariates(panel: pd.DataFrame, y: str, covariates: Sequence[str] = (
     tab["ci_high"] = tab["att"] + crit * tab["se"]
     pg_group = {int(gg): float(np.mean(Gu == gg)) for gg in groups}
     aggs = _aggregate(tab, inf, Gu, pg_group, n, bootstrap, reps, seed, level, cl)
-    return CSCovResult(att_gt=tab, aggregates=aggs, crit=crit, inf=inf, method=method, n_units=n, notes=treat_notes)
+    return CSCovResult(att_gt=tab, aggregates=aggs, crit=crit, inf=inf, method=method, n_units=n,
+                       notes=[*treat_notes, *left])
 
 
 def _wif(keep: np.ndarray, pgg: np.ndarray, Gu: np.ndarray, group: np.ndarray) -> np.ndarray:

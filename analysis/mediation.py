@@ -26,7 +26,7 @@ the channel is identified; report them as a mechanism check.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -43,6 +43,7 @@ class MediationResult:
     steps: list[FitResult]  # total (Y on X), a-path (M on X), direct (Y on X and M)
     effects: dict[str, float]  # a, b, c, c_prime, indirect, share, sobel_z, sobel_p, boot_*
     draws: np.ndarray | None
+    notes: list[str] = field(default_factory=list)  # the rows left out of the one sample of the three steps
 
 
 def resolve_chain(m: dict[str, Any]) -> tuple[str, str, str]:
@@ -85,7 +86,10 @@ def mediation(panel: pd.DataFrame, x: str, m: str, y: str, controls: Sequence[st
     data, _ = prepare(panel, f"{y} ~ {x} + {m}{ctl}", extra=[cluster])
     fe_l = [f.strip() for f in fe.split("+")] if fes else []
     keep = list(dict.fromkeys([y, x, m, *controls, *fe_l, cluster]))
-    d = data[keep].dropna().reset_index(drop=True)  # one sample for the three steps (c = c' + ab)
+    from citynet.analysis.estimators import missing_rows
+
+    missing, missing_note = missing_rows(data, keep)  # said: the rows were left out without a word
+    d = data[keep][~missing].reset_index(drop=True)  # one sample for the three steps (c = c' + ab)
     for v in (x, m):
         if d[v].nunique() < 2:
             raise AnalysisError(f"mediation variable {v!r} does not vary in the sample", fix="check the chain and sample")
@@ -114,7 +118,7 @@ def mediation(panel: pd.DataFrame, x: str, m: str, y: str, controls: Sequence[st
                     "boot_bc_low": float(blo), "boot_bc_high": float(bhi), "boot_reps": float(reps)})
     for s in (s1, s2, s3):
         s.notes = []
-    return MediationResult(steps=[s1, s2, s3], effects=eff, draws=draws)
+    return MediationResult(steps=[s1, s2, s3], effects=eff, draws=draws, notes=[missing_note] if missing_note else [])
 
 
 def bootstrap_indirect(d: pd.DataFrame, x: str, m: str, y: str, controls: list[str], fe: list[str], cluster: str,
@@ -181,6 +185,7 @@ def mediation_table(res: MediationResult, *, labels: dict[str, str] | None = Non
                   row("Bias-corrected 95% CI", f"[{e['boot_bc_low']:.{digits}f}, {e['boot_bc_high']:.{digits}f}]")]
     extra.append(row("Share mediated a·b/c", f"{e['share']:.{digits}f}"))
     t.rows = t.rows[:t.n_coef_rows] + t.rows[t.n_coef_rows:] + extra
+    t.notes += res.notes
     t.notes.append("Mediation: a·b identifies an indirect effect only under sequential ignorability "
                    "(no unobserved mediator–outcome confounding); see docs/methods.md.")
     return t

@@ -129,7 +129,10 @@ def three_sls(
     for v in allvars:
         if not re.fullmatch(r"\w+", v):
             raise AnalysisError(f"3SLS: term {v!r} must be a column name", fix="create the column first")
-    sub = df[allvars + fe_list].dropna()
+    from citynet.analysis.estimators import missing_rows
+
+    missing, missing_note = missing_rows(df, allvars + fe_list)  # said: the rows were left out without a word
+    sub = df[allvars + fe_list][~missing]
     n = len(sub)
     if n == 0:
         raise AnalysisError("3SLS: no row has every variable of the system", fix="check lags and missing values")
@@ -214,7 +217,7 @@ def three_sls(
             fixed_effects=fe_list, vcov=vlabel, df_resid=None,
             stats={"n_equations": float(m), "sigma_ii": float(sigma[i, i])},
             name=(names[i] if names else key),
-            notes=["3SLS (Zellner & Theil 1962); instruments: " + ", ".join(inst)],
+            notes=["3SLS (Zellner & Theil 1962); instruments: " + ", ".join(inst), *([missing_note] if missing_note else [])],
         )
     return SystemResult(equations=eqs, sigma=pd.DataFrame(sigma, index=list(equations), columns=list(equations)),
                         vcov=vdf, nobs=n, instruments=inst)

@@ -116,7 +116,10 @@ def re_tobit(panel: pd.DataFrame, y: str, x: Sequence[str], *, left: float = 0.0
     from citynet.analysis.estimators import check_numeric
 
     check_numeric(data, [y, *x], "Tobit's variable")
-    d = data[[y, *x, unit]].dropna().reset_index(drop=True)
+    from citynet.analysis.estimators import missing_rows
+
+    missing, missing_note = missing_rows(data, [y, *x, unit])  # said: the rows were left out without a word
+    d = data[[y, *x, unit]][~missing].reset_index(drop=True)
     names = list(x)
     if mundlak:
         for c in x:
@@ -164,7 +167,8 @@ def re_tobit(panel: pd.DataFrame, y: str, x: Sequence[str], *, left: float = 0.0
                            "left": float(left), "n_groups": float(model.G)},
                     name=name or "RE Tobit",
                     notes=[f"Random-effects Tobit, left-censored at {left:g} ({n_cens} of {len(d)} observations); "
-                           f"adaptive Gauss–Hermite quadrature, {nodes} nodes."], raw={"vcov": V, "theta": th})
+                           f"adaptive Gauss–Hermite quadrature, {nodes} nodes.", *([missing_note] if missing_note else [])],
+                    raw={"vcov": V, "theta": th})
 
     def ame(theta: np.ndarray, kind: str) -> np.ndarray:
         b, s_e = theta[:k], np.exp(theta[k + 1])
