@@ -1,4 +1,4 @@
-"""The first sheet of an ``.xlsx`` export in batches of records, for the streaming ingest.
+"""The first sheet of an ``.xlsx`` (or old ``.xls``) export in batches of records, for the streaming ingest.
 
 ``pandas.read_excel`` builds the whole sheet as Python objects, then a frame of them, then a frame of
 strings, and the ingest held that frame while it worked: reading a sheet of 849,240 rows × 13 columns
@@ -7,7 +7,8 @@ hands out its rows one by one (``CalamineSheet.iter_rows``); each batch of ``bat
 frame of strings with the text ``read_excel(dtype=str)`` gives every cell (its header parsed by pandas' own
 parser, ``TextParser``; the cells converted as pandas' calamine engine converts them): the same sheet peaks
 at 1.45 GB, with less CPU (docs/scale.md). An XLSX keeps its texts in one table for the whole workbook (its
-shared strings), which calamine reads before any row, so no reader of the format holds much less.
+shared strings), which calamine reads before any row, so no reader of the format holds much less. A workbook of several
+sheets is parsed once by its survey (``etl.readers.survey_workbook``), which hands its first sheet over here.
 """
 
 from __future__ import annotations
