@@ -88,7 +88,7 @@ def _a1(row: int, col: int) -> str:
     return f"{letters}{row + 1}"
 
 
-def refuse_merged_records(path: Path, sheet, header_row: int, header: list[str]) -> None:
+def refuse_merged_records(path: Path | str, sheet, header_row: int, header: list[str]) -> None:
     """Stop at merged cells that span rows of records (a sheet formatted by hand: the same 申请日 or 申请人地址 shown
     for several records). Excel shows the value across the range but keeps it in its first cell only, as every
     reader of the format does: the records below it would be read without it — quarantined for a missing field,
@@ -96,8 +96,8 @@ def refuse_merged_records(path: Path, sheet, header_row: int, header: list[str])
     (a title across the columns, a note below the records) lose nothing and are left alone."""
     from citynet.errors import DataError
 
-    try:
-        merged = sheet.merged_cell_ranges or []
+    try:  # (a calamine sheet, or the ranges as a survey kept them: etl.readers.Sheet.merged)
+        merged = (sheet if isinstance(sheet, list) else sheet.merged_cell_ranges) or []
     except Exception:  # noqa: BLE001 - a format whose merges calamine does not read: nothing to say
         return
     spans = sorted(((r0, c0, r1, c1) for (r0, c0), (r1, c1) in merged if r1 > r0 and r1 >= header_row),

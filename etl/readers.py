@@ -507,6 +507,7 @@ class Sheet:
     height: int  # its rows, from row 1 to its last row that holds something
     values: list[list] = field(default_factory=list, repr=False)  # the same rows as calamine's values
     hidden: bool = False  # hidden in Excel (Format → Sheet → Hide, or only by a macro)
+    merged: list = field(default_factory=list, repr=False)  # its merged ranges ((row, col), (row, col)), 0-based
 
     def header(self, row: int = 1) -> list[str]:
         """The non-empty cells of spreadsheet row ``row``."""
@@ -578,8 +579,12 @@ def survey_workbook(path: str | Path, peek: int = PEEK_ROWS, keep_first: bool = 
                 first = sheet
             height = sheet.start[0] + sheet.height if sheet.height and sheet.start is not None else 0
             hidden = str(getattr(meta.get(name), "visible", "")).rsplit(".", 1)[-1] in ("Hidden", "VeryHidden")
+            try:
+                merged = list(sheet.merged_cell_ranges or [])
+            except Exception:  # noqa: BLE001 - a format whose merges calamine does not read
+                merged = []
             sheets.append(Sheet(name=str(name), rows=[[_cell_text(v) for v in row] for row in values],
-                                height=height, values=values, hidden=hidden))
+                                height=height, values=values, hidden=hidden, merged=merged))
             del sheet
         names = [str(n) for n in book.sheet_names]
     finally:
@@ -748,7 +753,23 @@ def read_excel(path: Path, header_row: int = 1, sheet: str | None = None) -> Raw
         raise DataError(f"{path}: cannot read as an Excel workbook: {exc}", fix="save it again as .xlsx") from exc
     if sheet is None:
         check_other_sheets(path, header_row)
+    else:
+        _refuse_merged_in_sheet(path, sheet, header_row, frame)
     return RawTable(path=path, frame=frame, encoding="xlsx", header_row=header_row)
+
+
+def _refuse_merged_in_sheet(path: Path, sheet: str, header_row: int, frame: pd.DataFrame) -> None:
+    """A later sheet read by name (transfer records in a patent workbook: the ingest surveyed the workbook): merged
+    cells that span its records stop as they do on the first sheet (``excel_stream.refuse_merged_records``), from
+    the survey's ranges (the sheet is not parsed again)."""
+    from citynet.etl.excel_stream import refuse_merged_records
+
+    with _SURVEY_LOCK:
+        survey = _SURVEYS.get(_book_key(path))
+    found = next((s for s in survey.sheets if s.name == sheet), None) if survey is not None else None
+    if found is not None:
+        refuse_merged_records(f"{path} (sheet {sheet})", found.merged, header_row,
+                              [c for c in frame.columns if c != "_row"])
 
 
 def read_xls(path: Path, header_row: int = 1, sheet: str | None = None) -> RawTable:
@@ -767,6 +788,8 @@ def read_xls(path: Path, header_row: int = 1, sheet: str | None = None) -> RawTa
                                 "then name it .csv)") from exc
         if sheet is None:
             check_other_sheets(path, header_row)
+        else:
+            _refuse_merged_in_sheet(path, sheet, header_row, frame)
         return RawTable(path=path, frame=frame, encoding="xls", header_row=header_row)
     if _HTML_START.match(head):
         return read_html_table(path, head, header_row)

@@ -80,3 +80,28 @@ def test_merges_within_a_row_are_left_alone(tmp_path, capsys):
     assert (entry["rows_loaded"], entry["rows_quarantined"]) == (len(GOOD), 1)
     got = pd.read_parquet(tmp_path / "ws" / "canonical" / "patents.parquet")
     assert sorted(got["pub_number"]) == sorted(want["公开（公告）号"].dropna())
+
+
+def test_merged_cells_across_the_records_of_a_transfer_sheet_stop_too(tmp_path, capsys):
+    """A patent workbook's sheet of transfer records (read as transfers) with 受让人地址 merged over two records: the
+    second was loaded without its assignee's address (located by other means) without a word."""
+    from tests.test_ingest_sheets import TRANSFER_HEADERS, TRANSFERS
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "专利"
+    for row in [HEADERS, *GOOD]:
+        ws.append(row)
+    tr = wb.create_sheet("转让记录")
+    rows = [list(TRANSFERS[0]), list(TRANSFERS[2])]
+    rows[1][4] = None
+    for row in [TRANSFER_HEADERS, *rows]:
+        tr.append(row)
+    tr.merge_cells("E2:E3")
+    path = tmp_path / "export.xlsx"
+    wb.save(path)
+    code, _, err = invoke(capsys, "ingest", "-w", tmp_path / "ws", path)
+    assert code == 3, err
+    assert (f"error: {path} (sheet 转让记录): merged cells span records (E2:E3; columns 受让人地址): Excel shows a "
+            "merged value on every row of the range but keeps it in the first cell only, so row 3 would be read "
+            "without it") in _one_line(err), err
