@@ -105,3 +105,39 @@ def test_merged_cells_across_the_records_of_a_transfer_sheet_stop_too(tmp_path, 
     assert (f"error: {path} (sheet 转让记录): merged cells span records (E2:E3; columns 受让人地址): Excel shows a "
             "merged value on every row of the range but keeps it in the first cell only, so row 3 would be read "
             "without it") in _one_line(err), err
+
+
+def _filtered(path, hide: list[int]):
+    """The hand-made export with an AutoFilter on 专利类型 (Excel's filter range name included) and rows ``hide``
+    hidden by it, as Excel saves a filtered sheet."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "专利"
+    for row in [HEADERS, *GOOD]:
+        ws.append(row)
+    ws.auto_filter.ref = f"A1:K{len(GOOD) + 1}"
+    if hide:
+        ws.auto_filter.add_filter_column(8, ["发明公开", "发明授权"])
+    for r in hide:
+        ws.row_dimensions[r].hidden = True
+    wb.save(path)
+    return path
+
+
+def test_rows_a_filter_hides_stop_with_their_count(tmp_path, capsys):
+    """The user filtered the export to invention patents in Excel and saved: the two rows the filter hides were read
+    with the others without a word (the user meant the rows shown, or all: the file cannot tell)."""
+    path = _filtered(tmp_path / "filtered.xlsx", [4, 5])
+    code, _, err = invoke(capsys, "ingest", "-w", tmp_path / "ws", path)
+    assert code == 3, err
+    assert (f"error: {path}: a filter hides 2 rows of sheet '专利' in Excel; citynet reads every row the file holds, so "
+            "they would be read although Excel does not show them fix: to read every row: in Excel Data → Clear") \
+        in _one_line(err), err
+
+
+def test_a_filter_that_hides_nothing_changes_nothing(tmp_path, capsys):
+    path = _filtered(tmp_path / "buttons.xlsx", [])
+    code, _, err = invoke(capsys, "ingest", "-w", tmp_path / "ws", path)
+    assert code == 0, err
+    entry = json.loads((tmp_path / "ws" / "reports" / "ingest.json").read_text(encoding="utf-8"))["files"][0]
+    assert entry["rows_read"] == entry["rows_loaded"] == len(pd.read_excel(path)) == len(GOOD)
