@@ -756,6 +756,13 @@ def fit(
         raise AnalysisError(f"fitting {fml!r} failed: {msg}",
                             fix="check the formula, the sample and that the variables vary") from exc
     dropped_separated += dropped_combo
+    if model == "2sls" and parts["endog"].strip() in [str(v) for v in (getattr(f, "_collin_vars", None) or [])]:
+        endog = parts["endog"].strip()  # with allow_collinear, pyfixest dropped it: an OLS of the rest, called 2SLS
+        detail = _collinear_detail(f, df, parts)[1]
+        raise AnalysisError(f"the 2SLS of {parts['depvar']} is not identified: the endogenous regressor {endog} is a "
+                            f"linear combination of the exogenous regressors and the fixed effects ({detail}), as "
+                            "fixest says ('fully explained by the exogenous variables')",
+                            fix=f"drop the exogenous regressors that determine {endog}")
     left: list[str] = []
     if dropped_combo:  # e.g. a level of i() with no row left: pyfixest does not form it, silently
         from citynet.analysis.separation import left_constant
@@ -806,6 +813,14 @@ def fit(
             detail = "; ".join(p for p in detail.split("; ") if not any(p.startswith(f"{v} ") for v in separating))
             res.notes.append(f"{name or parts['depvar']}: dropped {', '.join(dropped)} ({detail}).")
     if model == "2sls":
+        dropped_z = [z for z in instruments if z in {str(v) for v in (getattr(f, "_collin_vars_z", None) or [])}]
+        if dropped_z:  # fixest: "The instrument 'x2' has been removed because of collinearity"; pyfixest: silent
+            why = _absorbed_text({z: fe for z, fe in absorbed.items() if z in dropped_z}) or \
+                "collinear with the other instruments and the exogenous regressors"
+            kept = [z for z in instruments if z not in dropped_z]
+            res.notes.append(f"The instrument{'s' if len(dropped_z) > 1 else ''} {', '.join(dropped_z)} "
+                             f"({why}) left out, as fixest leaves {'them' if len(dropped_z) > 1 else 'it'} out; "
+                             f"excluded instrument{'s' if len(kept) > 1 else ''}: {', '.join(kept)}.")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             res.stats.update(iv_diagnostics(f))
@@ -1051,6 +1066,11 @@ def iv_diagnostics(f) -> dict[str, float]:
     out["kp_rk_wald"] = stat
     out["kp_rk_pvalue"] = float(stats.chi2.sf(stat, dof))
     out["kp_rk_f"] = stat / Zx.shape[1]
+    # fixest's p-value of the first-stage Wald F (fitstat ivwald): F(L, N − K), K its small-sample count of parameters
+    # (fixed effects nested in the cluster left out); pyfixest's is χ²(L)'s (6.6e-25 for fixest's 5.2e-21)
+    df2 = int(m._N) - int(getattr(m, "_df_k", Z.shape[1]))
+    if df2 > 0:
+        out["first_stage_F_pvalue"] = float(stats.f.sf(out["first_stage_F"], Zx.shape[1], df2))
     return out
 
 

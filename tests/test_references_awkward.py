@@ -401,3 +401,33 @@ def test_two_stage_did_on_an_unbalanced_panel_as_did2s(aw, key, controls):
     assert f"with a missing value left out (y: 2{', x1: 4' if controls else ''})" in " ".join(r.notes)
     if not controls:
         assert abs(REF["did2s_code_100000"]["se"] / ref["se"] - 1) > 5e-4
+
+
+@pytest.mark.parametrize("key,vcov", [("iv_city", "cluster:city_code"), ("iv_year", "cluster:year"),
+                                      ("iv_hc1", "hc1"), ("iv_iid", "iid")])
+def test_first_stage_f_and_its_p_value_as_fixest(aw, key, vcov):
+    """fixest's fitstat ivwald: the Wald F with the model's VCOV on F(L, N − K) (K without the FE nested in the
+    cluster: 252, 226, 219). The statistic was equal; its p-value was pyfixest's χ²(L): 6.6e-25 for 5.2e-21."""
+    ref = REF[key]["ivwald"]
+    r = fit(aw, IV, model="2sls", vcov=vcov)
+    np.testing.assert_allclose([r.stats["first_stage_F"], r.stats["first_stage_F_pvalue"]], [ref["stat"], ref["p"]],
+                               rtol=1e-8)
+
+
+def test_an_absorbed_instrument_is_said_left_out(aw):
+    """x2 is constant within cities: fixest removes the instrument and says so; pyfixest removed it silently."""
+    assert REF["iv_absorbed_instrument"]["collin"] == ["x2"]
+    assert any("instrument 'x2' has been removed" in n for n in REF["iv_absorbed_instrument"]["notes"])
+    r = fit(aw, "y ~ x4 | city_code + year | x1 ~ z + x2", model="2sls", vcov="cluster:city_code")
+    same(r, "iv_absorbed_instrument", EXACT, names={"fit_x1": "x1"})
+    assert ("The instrument x2 (x2 is constant within each city_code) left out, as fixest leaves it out; excluded "
+            "instrument: z.") in r.notes
+
+
+@pytest.mark.parametrize("allow_collinear", [False, True])
+def test_an_endogenous_regressor_the_exogenous_ones_determine_is_refused(aw, allow_collinear):
+    """x5 = x1 + 2·x4: fixest stops ("fully explained by the exogenous variables"). With allow_collinear citynet
+    dropped x1 — the endogenous regressor — and printed the OLS of y on x4 and x5 as a 2SLS."""
+    assert "fully explained by the exogenous" in REF["iv_endogenous_determined"]
+    with pytest.raises(UserError, match="the endogenous regressor x1 is a linear combination of the exogenous"):
+        fit(aw, "y ~ x4 + x5 | city_code + year | x1 ~ z", model="2sls", allow_collinear=allow_collinear)

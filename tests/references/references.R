@@ -209,11 +209,22 @@ out$awkward <- list(
   iv_hc1 = awk(y ~ x4 | city_code + year | x1 ~ z, "hetero"),
   iv_iid = awk(y ~ x4 | city_code + year | x1 ~ z, "iid"),
   iv_province_year = awk(y ~ x4 | city_code + year | x1 ~ z, ~province^year),
+  iv_absorbed_instrument = awk(y ~ x4 | city_code + year | x1 ~ z + x2, ~city_code),  # x2: constant within cities
   # an i() level that separates: kind is "b" on exactly the four rows where s = 1 (cnt = 0); fixest checks only
   # all-zero FE groups. On the rows it does not separate (s = 0) the estimates exist: kind::b is then absent
   fepois_i_separated = awk(cnt ~ x1 + i(kind, ref = "a") | city_code + year, ~city_code, est = pois),
   fepois_i_without_separated = awk(cnt ~ x1 + i(kind, ref = "a") | city_code + year, ~city_code, est = pois,
                                    data = aw[s == 0]))
+# the first-stage Wald F with the model's VCOV (fitstat ivwald): statistic, p-value and its F(df1, df2)
+for (k in c("iv_city", "iv_year", "iv_hc1", "iv_iid")) {
+  v <- list(iv_city = ~city_code, iv_year = ~year, iv_hc1 = "hetero", iv_iid = "iid")[[k]]
+  w <- fitstat(feols(y ~ x4 | city_code + year | x1 ~ z, aw, vcov = v, notes = FALSE), ~ivwald)[[1]]
+  out$awkward[[k]]$ivwald <- list(stat = w$stat, p = w$p, df1 = w$df1, df2 = w$df2)
+}
+# an endogenous regressor that the exogenous ones determine (x5 = x1 + 2·x4): fixest stops
+out$awkward$iv_endogenous_determined <- tryCatch(
+  { feols(y ~ x4 + x5 | city_code + year | x1 ~ z, aw, notes = FALSE); "no error" },
+  error = function(e) conditionMessage(e))
 # fixest 0.14.2's r2() of a weighted 2SLS divides the unweighted sum of the second stage's squared residuals
 # (iv_residuals) by weighted sums (ssr_null, and the weighted FE-only fit's for wr2), unlike a weighted OLS (whose
 # ssr is weighted): the sums, and the R²s with the weighted sum Σ w û² throughout, from fixest's own residuals
