@@ -780,7 +780,8 @@ def moran_table(city_year: pd.DataFrame, cities: pd.DataFrame, var: str = "green
     codes = sorted(set(panel["city_code"]) & set(cities.dropna(subset=["lon", "lat"])["city_code"]))
     panel = panel.loc[panel["city_code"].isin(codes)]
     w = inverse_distance(cities, codes=codes)
-    tab = moran_by_year(panel, lv, w, permutations=permutations)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a year without variation: I is undefined, printed –
+        tab = moran_by_year(panel, lv, w, permutations=permutations)
     return tab, panel, w
 
 
@@ -864,6 +865,7 @@ class ReportOutput:
     sections: list[Section]
     city: str | None
     years: list[int]
+    stale: str | None = None  # the panels predate the canonical tables (metrics.pipeline.stale_note)
 
     @property
     def missing(self) -> list[str]:
@@ -936,7 +938,9 @@ def build_report(ws, *, city: str | None = None, years: Sequence[int] | None = N
     tmp = out.with_name(f".{out.name}.tmp")  # written whole, then renamed: a kill never leaves half a report
     tmp.write_text(render_html(inp, sections), encoding="utf-8")
     os.replace(tmp, out)
-    return ReportOutput(out, sections, chosen_city, list(map_years))
+    from citynet.metrics.pipeline import stale_note
+
+    return ReportOutput(out, sections, chosen_city, list(map_years), stale_note(ws, inp.meta))
 
 
 def render_html(inp: Inputs, sections: list[Section]) -> str:
@@ -947,6 +951,10 @@ def render_html(inp: Inputs, sections: list[Section]) -> str:
     span = ""
     if meta.get("first_year") is not None:
         span = f"; panel years {esc(meta['first_year'])}–{esc(meta['last_year'])}, {esc(meta.get('n_cities', '?'))} cities"
+    from citynet.metrics.pipeline import stale_note
+
+    note = stale_note(inp.ws, meta)
+    stale = f'\n<p class="meta"><strong>Warning:</strong> {esc(note)}.</p>' if note else ""
     toc = "".join(f'<li><a href="#{esc(s.id)}">{esc(s.title.split(". ", 1)[-1])}</a>'
                   f'{"" if s.available else " <em>(not available)</em>"}</li>' for s in sections)
     body = "\n".join(f'<section id="{esc(s.id)}" class="{"" if s.available else "missing"}">'
@@ -965,7 +973,7 @@ def render_html(inp: Inputs, sections: list[Section]) -> str:
 <header>
 <h1>citynet report</h1>
 <p class="meta">Workspace <code>{esc(inp.ws.root)}</code>; generated {esc(now)} by citynet {esc(__version__)};
-{_filter_text(inp)}{span}.</p>
+{_filter_text(inp)}{span}.</p>{stale}
 </header>
 <nav class="toc" id="toc"><strong>Contents</strong><ol>{toc}</ol></nav>
 {body}

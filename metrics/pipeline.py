@@ -11,7 +11,8 @@ of other years (e.g. transfers recorded after the last patent year) stay out of 
 
 The filter is file-level metadata, not a column: each panel file carries, in its Parquet schema
 metadata under ``b"citynet"``, a JSON object ``{"network": "invention.wipo.all", "filter": {...},
-"first_year", "last_year", "n_cities", "panel"}``; ``read_panel`` restores it as
+"first_year", "last_year", "n_cities", "panel", "corpus"}`` (``corpus``: :func:`corpus_digest`, which
+:func:`stale_note` compares with the canonical tables); ``read_panel`` restores it as
 ``DataFrame.attrs["citynet"]``. Panels of several filters live side by side: every run writes
 ``metrics/<filter key>/*.parquet``, and a run of the workspace's default filter (``citynet.toml``
 ``[network]``) also writes ``metrics/*.parquet`` — those files are always the default filter's panels.
@@ -232,8 +233,8 @@ def _refuse_years_beyond_the_data(req: list[int], existing: dict | None, counts:
                 "then `citynet load`)")
 
 
-def _meta(flt: NetworkFilter, panel: str, years: list[int], n: int) -> dict:
-    return {
+def _meta(flt: NetworkFilter, panel: str, years: list[int], n: int, corpus: str | None = None) -> dict:
+    meta = {
         "panel": panel,
         "network": flt.key,
         "filter": {"green": flt.green, "kind": flt.kind, "granted_only": flt.granted_only,
@@ -242,6 +243,48 @@ def _meta(flt: NetworkFilter, panel: str, years: list[int], n: int) -> dict:
         "last_year": max(years) if years else None,
         "n_cities": n,
     }
+    if corpus:
+        meta["corpus"] = corpus
+    return meta
+
+
+# the canonical tables the networks and the partner kinds are built from
+CORPUS_TABLES = ("patents", "patent_applicants", "applicants", "transfers", "citations")
+
+
+def corpus_digest(ws) -> str | None:
+    """A digest of the canonical tables the panels are built from (:data:`CORPUS_TABLES`), from their sha256 in
+    the workspace manifest's ingest unit: the same corpus gives the same digest (the panel files stay byte for
+    byte the same), another ingest of other records another one; a covariate file alone does not change it.
+    None without an ingest (panels computed from a store alone)."""
+    import hashlib
+
+    from citynet.transaction import manifest_entry
+
+    try:
+        files = (manifest_entry(ws.root, "ingest") or {}).get("files") or {}
+    except UserError:
+        return None
+    parts = [f"{t}:{files[f'canonical/{t}.parquet'].get('sha256')}" for t in CORPUS_TABLES
+             if f"canonical/{t}.parquet" in files]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16] if parts else None
+
+
+def stale_note(ws, meta: dict | None) -> str | None:
+    """One line when the canonical tables were changed by an ingest after the panels of ``meta`` (their file
+    metadata) were computed — export, report and map would otherwise show the old corpus's numbers without a
+    word; None when they are current (or older panels that carry no digest)."""
+    was = (meta or {}).get("corpus")
+    now = corpus_digest(ws) if was else None
+    if not was or now is None or now == was:
+        return None
+    from citynet.workspace import network_flags
+
+    key = str(meta.get("network"))
+    flags = "" if key == ws.default_network else " " + network_flags(key)
+    return (f"the panels of {key} were computed before the last `citynet ingest` changed the patents, applicants, "
+            f"transfers or citations: they show the corpus as it was; run `citynet load -w {ws.root}`, then "
+            f"`citynet metrics -w {ws.root}{flags}`")
 
 
 def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str | None = None,
@@ -429,7 +472,8 @@ def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str 
             )
         from citynet import transaction
 
-        metas = {name: _meta(flt, name, panel_years, n) for name in PANELS}
+        corpus = corpus_digest(ws)
+        metas = {name: _meta(flt, name, panel_years, n, corpus) for name in PANELS}
         # each filter's panels are published together, atomically, with a manifest (citynet/transaction.py):
         # first metrics/<key>/, then (default filter) the copy in metrics/*.parquet, copied byte for byte
         for files, source in ((paths, None), (mirror, paths)):

@@ -58,5 +58,9 @@ def command(ctx, ws, panel, fmt, out, network, no_covariates, no_bom):
         path = export_panel(ws, panel, fmt, out, covariates=not no_covariates, bom=not no_bom, warn=notes.append)
     console = Console(stderr=True, quiet=is_quiet(ctx))
     console.print(f"wrote {path}")
+    from citynet.metrics.pipeline import panel_meta, stale_note
+
+    if stale := stale_note(ws, panel_meta(ws.panel(panel))):
+        notes.append(stale)
     for note in notes:
         console.print(f"warning: {note}", style="yellow", markup=False, highlight=False, soft_wrap=True)

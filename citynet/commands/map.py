@@ -141,7 +141,12 @@ def command(ctx, ws, var, edges, years, network, k, out):
         path = maps.save(fig, out)
     except OSError as exc:
         raise UserError(f"cannot write {out}: {exc.strerror or exc}", fix="choose a writable --out") from None
-    Console(stderr=True, quiet=is_quiet(ctx)).print(f"wrote {path}")
+    console = Console(stderr=True, quiet=is_quiet(ctx))
+    console.print(f"wrote {path}")
+    from citynet.metrics.pipeline import panel_meta, stale_note
+
+    if stale := stale_note(ws, panel_meta(ws.panel("dyad_year" if edges else "city_year"))):
+        console.print(f"warning: {stale}", style="yellow", markup=False, highlight=False, soft_wrap=True)
 
 
 # key columns: which row a value belongs to, not a value (city_a/city_b: a dyad panel's)

@@ -61,5 +61,7 @@ def command(ctx, ws, city, years, out, permutations, network):
                        progress=step)
     if not quiet:
         click.echo(f"wrote {res.path} ({res.path.stat().st_size / 1e6:.1f} MB)", err=True)
+        if res.stale:
+            click.secho(f"warning: {res.stale}", fg="yellow", err=True)
         for title in res.missing:
             click.echo(f"  not available: {title} (see the note in the report)", err=True)
