@@ -670,6 +670,11 @@ def fit(
                             f"{parts['depvar']}",
                             fix="name the count itself (green_patents ~ … --model ppml: Poisson's log link models "
                                 "ln E[y], with the zeros kept), or fit the expression by OLS")
+    if model == "ppml" and pd.api.types.is_numeric_dtype(df[parts["depvar"]]) and (df[parts["depvar"]] < 0).any():
+        y = df[parts["depvar"]]  # pyfixest: "fitting … failed: The dependent variable must be a weakly positive number"
+        raise AnalysisError(f"PPML models a count or a level, which is never negative: {parts['depvar']} is negative "
+                            f"in {int((y < 0).sum()):,} of {len(y):,} rows (smallest {y.min():g}); fixest refuses it too",
+                            fix="model a non-negative outcome (a count, a level), or fit a change or a difference by OLS")
     if model == "ppml":  # the estimation rows, before the separation checks (which need a finite design)
         used = [c for c in formula_names(fml) if c in df.columns]
         numeric = [c for c in used if pd.api.types.is_numeric_dtype(df[c])]

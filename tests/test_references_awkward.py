@@ -431,3 +431,11 @@ def test_an_endogenous_regressor_the_exogenous_ones_determine_is_refused(aw, all
     assert "fully explained by the exogenous" in REF["iv_endogenous_determined"]
     with pytest.raises(UserError, match="the endogenous regressor x1 is a linear combination of the exogenous"):
         fit(aw, "y ~ x4 + x5 | city_code + year | x1 ~ z", model="2sls", allow_collinear=allow_collinear)
+
+
+def test_a_negative_ppml_outcome_is_one_message_naming_it(aw):
+    """pyfixest's "fitting … failed: The dependent variable must be a weakly positive number" was the message."""
+    bad = aw.assign(cnt=aw["cnt"].where(aw.index != 5, -1))
+    with pytest.raises(UserError, match=r"cnt is negative in 1 of 273 rows \(smallest -1\)") as e:
+        fit(bad, "cnt ~ x1 + x4 | city_code + year", model="ppml")
+    assert "failed" not in str(e.value)
