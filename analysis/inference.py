@@ -392,7 +392,7 @@ def conley(df: pd.DataFrame, formula: str, cutoff_km: float, *, lag: int = 0, ke
                     stats=dict(r.stats), name=name,
                     notes=[f"Conley (1999) standard errors, {kernel} kernel, cutoff {cutoff_km:g} km"
                            + (f", serial correlation within city up to {lag} years (Bartlett)" if lag else "")
-                           + "; normal p-values."],
+                           + "; normal p-values.", *r.notes],  # the fit's: rows left out, singletons, warnings
                     raw=f)
     return out
 

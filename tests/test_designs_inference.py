@@ -254,3 +254,17 @@ def test_inference_spec_parsing_and_errors():
         wild_cluster_bootstrap(df, "y ~ x | year", "z")
     r = fit_with_inference(df, "y ~ x + z | city_code + year", "wild:999", param="x")
     assert {"wild_pvalue", "wild_ci_low", "wild_ci_high"} <= set(r.stats)
+
+
+def test_conley_keeps_the_fits_notes():
+    """The rows the fit left out (a missing x, counted by pandas here) were said by fit and dropped by conley, which
+    returned its own note only."""
+    rng = np.random.default_rng(1)
+    n = 60
+    df = pd.DataFrame({"city_code": np.arange(n).astype(str), "year": 2010, "x": rng.normal(size=n)})
+    df["y"] = 1 + 0.5 * df["x"] + rng.normal(size=n)
+    df.loc[[4, 9, 30], "x"] = np.nan
+    r = conley(df, "y ~ x", cutoff_km=100, cities=_cities(n))
+    k = int(df["x"].isna().sum())
+    assert f"{k} observations with a missing value left out (x: {k}), as fixest leaves them out." in r.notes
+    assert r.notes[0].startswith("Conley (1999) standard errors") and r.nobs == n - k
