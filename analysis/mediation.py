@@ -116,8 +116,8 @@ def mediation(panel: pd.DataFrame, x: str, m: str, y: str, controls: Sequence[st
         blo, bhi = np.percentile(draws, 100 * qs)
         eff.update({"boot_se": float(draws.std(ddof=1)), "boot_ci_low": float(lo), "boot_ci_high": float(hi),
                     "boot_bc_low": float(blo), "boot_bc_high": float(bhi), "boot_reps": float(reps)})
-    for s in (s1, s2, s3):
-        s.notes = []
+    for s in (s2, s3):  # one sample: the same rows left out and the same singletons; the table says them once
+        s.notes = [n for n in s.notes if n not in s1.notes]
     return MediationResult(steps=[s1, s2, s3], effects=eff, draws=draws, notes=[missing_note] if missing_note else [])
 
 

@@ -439,3 +439,15 @@ def test_a_negative_ppml_outcome_is_one_message_naming_it(aw):
     with pytest.raises(UserError, match=r"cnt is negative in 1 of 273 rows \(smallest -1\)") as e:
         fit(bad, "cnt ~ x1 + x4 | city_code + year", model="ppml")
     assert "failed" not in str(e.value)
+
+
+def test_mediation_says_the_singletons_its_steps_drop(aw):
+    """The three steps share one sample (y, x1, x4 present): fixest's N of y ~ x1 + x4 | city + year and its five
+    singletons. The steps' notes were emptied, so the singletons left without a word."""
+    from citynet.analysis.mediation import mediation, mediation_table
+
+    res = mediation(aw, "x1", "x4", "y", reps=0)
+    assert [s.nobs for s in res.steps] == [REF["ols_city"]["nobs"]] * 3
+    notes = mediation_table(res).notes
+    assert sum(n.startswith("5 observations alone in their fixed-effect group") for n in notes) == 1
+    assert "6 observations with a missing value left out (y: 2, x1: 4), as fixest leaves them out." in notes
