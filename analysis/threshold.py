@@ -165,14 +165,21 @@ def panel_threshold(panel: pd.DataFrame, y: str, x: Sequence[str], q: str, contr
     from citynet.analysis.estimators import check_numeric
 
     check_numeric(data, [y, *x, q, *z], "threshold model's variable")
-    d = data[list(dict.fromkeys([unit, time, y, *x, q, *z]))].dropna()
+    from citynet.analysis.estimators import missing_rows
+
+    cols = list(dict.fromkeys([unit, time, y, *x, q, *z]))
+    missing, missing_note = missing_rows(data, cols)
+    d = data[cols][~missing]
     counts = d.groupby(unit)[time].nunique()
     T = int(d[time].nunique())
     if (counts != T).any() or d.duplicated([unit, time]).any():
         short = counts[counts != T]
+        gaps = missing_note.replace(", as fixest leaves them out.", "") if missing_note else ""
         raise AnalysisError(f"the threshold model needs a balanced panel: {len(short)} cities lack some of the {T} "
-                            f"years (e.g. {list(short.index[:5])})",
-                            fix="restrict [sample] years to those every city has, or drop the incomplete cities")
+                            f"years (e.g. {list(short.index[:5])})"
+                            + (f", once the rows with a missing value are left out ({gaps})" if gaps else ""),
+                            fix="restrict [sample] years to those every city has, or drop the incomplete cities"
+                                + (" (or fill or drop the variables with missing values)" if gaps else ""))
     d = d.sort_values([unit, time]).reset_index(drop=True)
     if d[q].nunique() < 4:
         raise AnalysisError(f"threshold variable q = {q!r} has {d[q].nunique()} distinct value(s) in the sample",

@@ -79,3 +79,15 @@ def test_cs_with_covariates_says_what_it_drops(panel):
     first = complete.loc[complete["first_treat"] == panel["year"].min(), "city_code"].nunique()
     assert first > 0
     assert f"{first} cities already treated in the first year ({panel['year'].min()}) dropped" in " ".join(r.notes)
+
+
+def test_threshold_says_missing_values_made_the_panel_unbalanced(panel):
+    """The panel is balanced; the planted missing cells make it unbalanced once left out. The message said only that
+    cities lack some years, as if rows were absent."""
+    from citynet.analysis.threshold import panel_threshold
+
+    from citynet.errors import UserError
+
+    with pytest.raises(UserError, match=r"once the rows with a missing value are left out \(3 observations with a "
+                                        r"missing value left out \(ln_green: 1, x1: 2\)\)"):
+        _quiet(panel_threshold, panel, "ln_green", ["x1"], q="z1")
