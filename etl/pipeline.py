@@ -819,7 +819,11 @@ def _ingest(ws, patent_files, transfer_files, covariate_files, opts, progress, j
         for rep in cov_reports:
             for header, name in rep["renamed"].items():
                 headers.setdefault(name, header)
-        write_covariates(cov_tables, canon / "covariates.parquet", headers)
+        conflicts = write_covariates(cov_tables, canon / "covariates.parquet", headers,
+                                     [rep["file"] for rep in cov_reports])
+        for rep in cov_reports:  # values given again, differently, by a later file: kept out, and said
+            if rep["file"] in conflicts:
+                rep["values_not_kept"] = conflicts[rep["file"]]
     take_duplicate_rows()
     written = [*q_pat.write(ws.quarantine, "patents"), *q_tr.write(ws.quarantine, "transfers"),
                *q_cov.write(ws.quarantine, "covariates")]
@@ -834,19 +838,50 @@ def _ingest(ws, patent_files, transfer_files, covariate_files, opts, progress, j
     return report
 
 
-def write_covariates(tables: list[pd.DataFrame], path: Path, headers: dict[str, str] | None = None) -> None:
+def write_covariates(tables: list[pd.DataFrame], path: Path, headers: dict[str, str] | None = None,
+                     files: list[str] | None = None) -> dict[str, dict]:
     """Several covariate files are joined on (city_code, year); a variable given by two files keeps
     the first file's value where it has one. ``headers`` (formula name → the file's header, for the
     columns ``load_covariates`` renamed) goes into the Parquet schema metadata (``COVARIATE_HEADERS``),
-    where ``export`` finds the Stata variable labels."""
-    merged = tables[0]
-    for t in tables[1:]:
-        merged = merged.set_index(["city_code", "year"]).combine_first(t.set_index(["city_code", "year"])).reset_index()
-    table = pa.Table.from_pandas(merged.sort_values(["city_code", "year"]), preserve_index=False)
+    where ``export`` finds the Stata variable labels.
+
+    Returns the values a later file gave differently for a city-year and variable an earlier file had
+    already given — kept out, never silently: ``{file: {column: {"cells": n, "examples": [[city_code,
+    year, kept, not kept], …up to 3]}}}`` (``files`` names the tables, in order; empty when none differ).
+
+    >>> a = pd.DataFrame({"city_code": ["110000", "120000"], "year": [2010, 2010], "gdp": [1.5, 2.0]})
+    >>> b = pd.DataFrame({"city_code": ["110000", "130100"], "year": [2010, 2010], "gdp": [9.9, 3.0]})
+    >>> import tempfile; d = Path(tempfile.mkdtemp())
+    >>> write_covariates([a, b], d / "c.parquet", files=["a.csv", "b.csv"])
+    {'b.csv': {'gdp': {'cells': 1, 'examples': [['110000', 2010, 1.5, 9.9]]}}}
+    >>> pd.read_parquet(d / "c.parquet")["gdp"].tolist()
+    [1.5, 2.0, 3.0]
+    """
+    keys = ["city_code", "year"]
+    names = files or [f"file {i + 1}" for i in range(len(tables))]
+    conflicts: dict[str, dict] = {}
+    merged = tables[0].set_index(keys)
+    for name, t in zip(names[1:], tables[1:], strict=True):
+        later = t.set_index(keys)
+        for col in merged.columns.intersection(later.columns):
+            kept, other = merged[col].align(later[col], join="inner")
+            differ = kept.notna() & other.notna() & (kept.astype(object) != other.astype(object))
+            if differ.any():
+                ex = [[c, int(y), _plain(k), _plain(o)] for (c, y), k, o in
+                      zip(kept.index[differ][:3], kept[differ][:3], other[differ][:3], strict=True)]
+                conflicts.setdefault(name, {})[col] = {"cells": int(differ.sum()), "examples": ex}
+        merged = merged.combine_first(later)
+    table = pa.Table.from_pandas(merged.reset_index().sort_values(keys), preserve_index=False)
     if headers:
         meta = {**(table.schema.metadata or {}), COVARIATE_HEADERS: json.dumps(headers, ensure_ascii=False).encode()}
         table = table.replace_schema_metadata(meta)
     pq.write_table(table, path)
+    return conflicts
+
+
+def _plain(v: object) -> object:
+    """A numpy scalar as the Python value JSON and messages print."""
+    return v.item() if hasattr(v, "item") else v
 
 
 def _report(files, q_pat, q_tr, q_cov, summary, applicants, pa_counts, transfers, cit_counts, cov_reports) -> dict:

@@ -424,6 +424,30 @@ def test_covariate_files_are_joined_and_bad_keys_quarantined(tmp_path, export):
     assert q["城市"].tolist() == ["不存在市"]
 
 
+def test_covariate_files_that_disagree_keep_the_first_value_and_say_the_others(tmp_path, export, capsys):
+    """Two covariate files giving gdp for the same city-year: the first file's value is kept (docs/configuration.md)
+    and every value of the later file that differs is counted and said — it was dropped without a word. Equal
+    values, and a later file filling a city-year the first left empty, are no conflict. Values by hand."""
+    from citynet.cli import main
+
+    a = tmp_path / "a.csv"
+    a.write_text("city_code,year,gdp\n320100,2015,1.5\n320100,2016,\n110000,2015,7\n", encoding="utf-8")
+    b = tmp_path / "b.csv"
+    b.write_text("city_code,year,gdp,pop\n320100,2015,9.9\n320100,2016,1.6,5\n110000,2015,7,8\n"
+                 "120000,2015,3,4\n", encoding="utf-8")
+    main(["ingest", "-w", str(tmp_path / "ws"), str(export), "--covariates", str(a), "--covariates", str(b)])
+    err = " ".join(capsys.readouterr().err.split())
+    cov = pd.read_parquet(tmp_path / "ws" / "canonical" / "covariates.parquet").set_index(["city_code", "year"])
+    assert cov["gdp"].to_dict() == {("110000", 2015): 7.0, ("120000", 2015): 3.0, ("320100", 2015): 1.5,
+                                    ("320100", 2016): 1.6}
+    assert "b.csv: values that differ from an earlier --covariates file's" in err, err
+    assert "gdp 1 (e.g. 320100 2015: 1.5 kept, 9.9 not)" in err, err
+    report = json.loads((tmp_path / "ws" / "reports" / "ingest.json").read_text(encoding="utf-8"))
+    by_file = {Path(c["file"]).name: c for c in report["covariates"]}
+    assert "values_not_kept" not in by_file["a.csv"]
+    assert by_file["b.csv"]["values_not_kept"] == {"gdp": {"cells": 1, "examples": [["320100", 2015, 1.5, 9.9]]}}
+
+
 def test_covariate_numbers_as_spreadsheets_write_them(tmp_path, export, capsys):
     """Thousands separators, full-width digits and 2006年 are numbers (a GDP column written 86,578 was dropped
     whole, silently); a cell that is still text is left missing and counted, a column without numbers is

@@ -319,6 +319,14 @@ def _summary(console, ws, report: dict) -> None:
                           f"kept as text, every digit as written (codes, not quantities): {cols}. export writes them "
                           "as text (a Stata str variable); a formula cannot use them as numbers", markup=False,
                           highlight=False, soft_wrap=True, style="yellow")
+        if cov.get("values_not_kept"):  # a city-year an earlier covariate file gave another value
+            cols = "; ".join(f"{c} {v['cells']:,} (e.g. {v['examples'][0][0]} {v['examples'][0][1]}: "
+                             f"{v['examples'][0][2]!r} kept, {v['examples'][0][3]!r} not)"
+                             for c, v in cov["values_not_kept"].items())
+            console.print(f"warning: {name}: values that differ from an earlier --covariates file's for the same "
+                          f"city and year were not kept (the first file's value is; reports/ingest.json "
+                          f"'values_not_kept'): {cols}. Give the file you trust first, or drop the column from "
+                          "one of them", markup=False, highlight=False, soft_wrap=True, style="yellow")
         if cov.get("sheets_not_read"):  # a covariate workbook's other sheets: only the first is read
             from citynet.etl.readers import say_sheets_not_read
 
