@@ -785,6 +785,13 @@ def moran_table(city_year: pd.DataFrame, cities: pd.DataFrame, var: str = "green
     return tab, panel, w
 
 
+def _patents_word(inp: Inputs) -> str:
+    """What ``green_patents`` counts in the panel's filter, for captions: "green patents" (WIPO, and panels
+    without a recorded filter), "low-carbon (Y02) patents", or "patents" (every technology)."""
+    green = ((inp.meta or {}).get("filter") or {}).get("green")
+    return {"y02": "low-carbon (Y02) patents", "all": "patents"}.get(str(green), "green patents")
+
+
 def _p_text(p) -> str:
     """"= 0.042" or "< 0.001" (for running text)."""
     t = fmt_p(p)
@@ -818,7 +825,7 @@ def section_moran(inp: Inputs, rf: ResultFiles, years: Sequence[int], permutatio
                 if inp.city_year is not None else (None, None, None)
             if tab is not None:
                 parts.append(html_table(moran_rows(tab), MORAN_HEADER,
-                                        caption="Global Moran's I of ln(1+green patents), inverse-distance W"))
+                                        caption=f"Global Moran's I of ln(1+{_patents_word(inp)}), inverse-distance W"))
         parts.append('<div class="row">' + "".join(figure_html(file_to_data_uri(p), f"Figure: {p.name}", f"moran-{p.stem}")
                                                    for p in rf.moran) + "</div>")
         return Section("moran", title, "\n".join(parts))
@@ -839,11 +846,11 @@ def section_moran(inp: Inputs, rf: ResultFiles, years: Sequence[int], permutatio
         for y in ok_years:
             p = Path(tmp) / f"moran_{y}.png"
             moran_scatter(panel, "ln_green_patents", w, y, p,
-                          title=f"Moran scatter, ln(1+green patents), {y}")
-            figs.append(figure_html(file_to_data_uri(p), f"Figure: Moran scatter plot of ln(1+green patents), {y} "
+                          title=f"Moran scatter, ln(1+{_patents_word(inp)}), {y}")
+            figs.append(figure_html(file_to_data_uri(p), f"Figure: Moran scatter plot of ln(1+{_patents_word(inp)}), {y} "
                                     "(x: standardised value; y: spatial lag Wz; slope = Moran's I).", f"moran-{y}"))
     body = (source(src) + html_table(rows, MORAN_HEADER,
-                                     caption="Global Moran's I of ln(1+green patents), inverse-distance W")
+                                     caption=f"Global Moran's I of ln(1+{_patents_word(inp)}), inverse-distance W")
             + '<div class="row">' + "".join(figs) + "</div>")
     return Section("moran", title, body)
 

@@ -454,6 +454,8 @@ def test_the_report_of_another_filter_cites_the_files_its_numbers_come_from(tmp_
     assert [int(r[3]) for r in rows] == ny["edges"].tolist()
     default = pd.read_parquet(w.root / "metrics" / "network_year.parquet").sort_values(["network", "year"])
     assert default["edges"].tolist() != ny["edges"].tolist()
+    # the Moran table of an all-technology panel is not of "green patents" (it said so whatever the filter)
+    assert "ln(1+patents), inverse-distance W" in text and "green patents" not in text
 
 
 def test_churn_table_equals_the_panel_it_cites(report, workspace):
