@@ -213,11 +213,15 @@ def _refuse_another_encoding(path: Path, headers: list[str], encoding: str | Non
     if not encoding or encoding == "xlsx":
         return
     raw_names = [_ESCAPED_BYTE.sub(lambda m: chr(0xDC00 + int(m[1], 16)), h) for h in headers if h != "_row"]
+    try:  # each name's bytes as read; utf-8-sig would put a byte-order mark before every one
+        as_read = "utf-8" if codecs.lookup(encoding).name == "utf-8-sig" else encoding
+    except LookupError:
+        return
     for other in ("utf-8", "gb18030", "utf-16"):
         try:
-            if codecs.lookup(other).name == codecs.lookup(encoding).name:
+            if codecs.lookup(other).name == codecs.lookup(as_read).name:
                 continue
-            names = [h.encode(encoding, "surrogateescape").decode(other).lstrip("\ufeff") for h in raw_names]
+            names = [h.encode(as_read, "surrogateescape").decode(other).lstrip("\ufeff") for h in raw_names]
             resolve_columns(names, fields, required, one_of, mapping, source=str(path))
         except (UnicodeError, LookupError, DataError):
             continue

@@ -752,7 +752,8 @@ def test_a_large_utf8_file_with_cr_line_ends_is_detected_as_utf8(tmp_path, shift
 
 
 @pytest.mark.parametrize(("written", "given", "named"), [("gb18030", "utf-8", "gb18030"), ("utf-8", "gbk", "utf-8"),
-                                                         ("utf-8", "latin-1", "utf-8")])
+                                                         ("utf-8", "latin-1", "utf-8"),
+                                                         ("gb18030", "utf-8-sig", "gb18030")])
 def test_a_wrong_encoding_given_is_named_with_the_one_that_reads_the_header(tmp_path, capsys, written, given, named):
     """``--encoding utf-8`` on a GBK export (or ``gbk``/``latin-1`` on a UTF-8 one): the header names no field as
     read, but does in the encoding written — one message naming it, not the header layout's (exit 3)."""
