@@ -36,7 +36,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-TEXTS = ["''", "'a'", "'abc'", "'北京市'", "' x '", "'A,b'", "'0'", "'Ab'", "'2015'"]
+# (texts of more than 12 bytes too: LadybugDB keeps shorter ones inside the value, and its trim of a long text to
+# a short one returned other bytes, engine bug 26)
+TEXTS = ["''", "'a'", "'abc'", "'北京市'", "' x '", "'A,b'", "'0'", "'Ab'", "'2015'", "'   individual '",
+         "'\\u3000南京市 '", "'abcdefghijklmnop'"]
 INTS = ["0", "1", "-1", "2", "3", "7", "-7", "2015"]
 FLOATS = ["0.5", "-2.5", "2.5", "1.0", "0.1", "1.005", "-0.5"]
 LISTS = ["[]", "[1, 2, 3]", "['a', 'b']", "[1]", "[0, -1, 2]"]

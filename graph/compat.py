@@ -506,9 +506,11 @@ def _has_aggregate(expr: list[Tok]) -> bool:
 
 def _shadowing(toks: list[Tok], clauses: list[int], ci: int, text: str) -> dict[str, list[Tok]]:
     """The aliases of the ``WITH`` / ``RETURN`` at ``toks[ci]`` that name a variable bound before it (a pattern
-    variable, an earlier ``AS``) for another value: alias → its expression's tokens."""
-    bound = pattern_variables(toks[:ci]) | {toks[k + 1].text.strip("`") for k in range(ci - 1)
-                                             if toks[k].up == "AS" and toks[k].depth == 0}
+    variable, an earlier ``AS``) for another value: alias → its expression's tokens. A part after a ``UNION``
+    binds its own variables (the aliases of the part before it are not bound in it)."""
+    first = max((k + 1 for k in range(ci) if toks[k].up == "UNION" and toks[k].depth == 0), default=0)
+    bound = pattern_variables(toks[first:ci]) | {toks[k + 1].text.strip("`") for k in range(first, ci - 1)
+                                                  if toks[k].up == "AS" and toks[k].depth == 0}
     return {alias: expr for expr, alias, _ in _items(_projection_tokens(toks, clauses, ci), text)
             if alias and expr and alias in bound and text[expr[0].start:expr[-1].end].strip("`") != alias}
 
@@ -775,6 +777,7 @@ def prepare(text: str, params: dict | None = None) -> tuple[str, ClientOrder | N
     query's parameters, whose types are checked against the properties they meet)."""
     from citynet.graph import (
         compat_aggregates,
+        compat_case,
         compat_endpoints,
         compat_functions,
         compat_limits,
@@ -784,6 +787,8 @@ def prepare(text: str, params: dict | None = None) -> tuple[str, ClientOrder | N
         compat_types,
     )
 
+    text = compat_case.simple_case(text)  # CASE x WHEN v … as CASE WHEN x = v … (engine bug 27)
+    text = compat_case.branch_types(text, params or {})  # one type per CASE (engine bug 28)
     first = tokens(text)  # Neo4j syntax LadybugDB's parser lacks: EXISTS { (a)-->() }, c {.name_zh}, AS none
     text = _applied(text, compat_subqueries.edits(first, text) + compat_syntax.edits(first, text))
     toks = tokens(text)

@@ -33,6 +33,11 @@ and a date has no components to read:
   text → ``cast(x AS INT64)`` (a whole number the same; a text that is none, null on Neo4j, stops LadybugDB:
   ``'3.7'``, ``'+5'``, ``'1e3'``, ``'abc'``); of other values they stay LadybugDB's error, with the writing named
   (``toString(1.5)`` would be ``'1.500000'``);
+- ``trim(s)``, ``ltrim``, ``rtrim``, ``btrim`` (also with the characters to remove, ``ltrim(s, '0')``, and GQL's
+  ``trim(LEADING '0' FROM s)``) → ``regexp_replace(CAST(coalesce(s, NULL) AS STRING), '^[…]+', '')``: Java's
+  whitespace as Neo4j removes it (LadybugDB removes spaces only, not a tab or the ideographic space U+3000), and
+  LadybugDB's trim of a text longer than 12 bytes to one of 12 or fewer returns other bytes (engine bug 26);
+  characters to remove given by a parameter or expression are refused;
 - ``duration.inDays(a, b).days`` (days from date ``a`` to ``b``): no duration functions → ``((b) - (a))``, the
   difference of two dates in days; other ``duration.…`` refused.
 
@@ -86,6 +91,12 @@ _CONVERSIONS = {
     "TOFLOAT": {"integer": "cast({} AS DOUBLE)", "number": "({})"},
 }
 
+_TRIMS = {"TRIM", "LTRIM", "RTRIM", "BTRIM"}
+# Java's Character.isWhitespace, which Neo4j's trim removes (not U+00A0, U+2007, U+202F, U+0085, U+FEFF), as a class
+# of RE2 in a LadybugDB text (a backslash written twice)
+_JAVA_WHITESPACE = ("\\\\t-\\\\r\\\\x{1c}-\\\\x{1f} \\\\x{1680}\\\\x{2000}-\\\\x{2006}\\\\x{2008}-\\\\x{200a}"
+                    "\\\\x{2028}\\\\x{2029}\\\\x{205f}\\\\x{3000}")
+
 # Neo4j's date components and LadybugDB's date_part names (week: ISO 8601 on both)
 _DATE_PARTS = {"year": "year", "month": "month", "day": "day", "quarter": "quarter", "week": "week",
                "dayOfWeek": "dow"}
@@ -111,11 +122,29 @@ _STRING_TESTS = {"STARTS", "ENDS", "CONTAINS", "IS", "=~"}  # a position before 
 
 
 def _base_start(toks: list[Tok], i: int) -> int | None:
-    """The first token of ``v.p`` or ``v`` before the ``[`` at ``toks[i]`` (None: another expression)."""
-    if i >= 3 and toks[i - 2].text == "." and toks[i - 1].kind == "word" and toks[i - 3].kind == "word":
-        return i - 3
-    if i >= 1 and toks[i - 1].kind in ("word", "param"):
-        return i - 1
+    """The first token of the value before the ``[`` at ``toks[i]``: ``v.p``, ``v``, a literal or parameter, a call
+    ``f(…)`` or a bracket ``(…)``, ``[…]``, with the positions and properties after it (None: another expression)."""
+    j = i - 1
+    while j >= 0:
+        t = toks[j]
+        if t.kind == "op" and t.text in (")", "]"):
+            k = next((k for k in range(j - 1, -1, -1) if toks[k].depth == t.depth and toks[k].text in ("(", "[")), None)
+            if k is None:
+                return None
+            j = k - 1 if k and toks[k].text == "(" and toks[k - 1].kind == "word" and toks[k - 1].up not in _NOT_A_VALUE \
+                and not (k >= 2 and toks[k - 2].text in (".", ":")) else k
+        elif t.kind in ("word", "bq", "param", "str", "num") and t.up not in _NOT_A_VALUE:
+            if j >= 2 and toks[j - 1].text == "." and toks[j - 2].kind in ("word", "bq"):
+                j -= 2
+                continue
+        else:
+            return None
+        if j and toks[j - 1].text in ("[", ".") and toks[j - 1].depth == toks[j].depth:
+            return None
+        if j and toks[j - 1].text == "]" or (j and toks[j].text == "[" and _is_position(toks, j)):
+            j -= 1  # a position of a position: l[0][1]
+            continue
+        return j
     return None
 
 
@@ -203,9 +232,11 @@ class _Writer:
         if name in _QUANTIFIERS:
             return self.quantifier(i)
         if name not in ("SUBSTRING", "REPLACE", "LOG", "REVERSE", "LABELS", "TYPE", "ROUND", "CEIL", "FLOOR", "HEAD",
-                        "LAST") and name not in _CONVERSIONS:
+                        "LAST") and name not in _CONVERSIONS and name not in _TRIMS:
             return None
         close = closing(self.toks, i + 1)
+        if name in _TRIMS:
+            return close, self.trim(i, close)
         args = arguments(self.toks, i + 1)
         texts = [self.span(a, b) for a, b in args]
         if name in _CONVERSIONS:  # LadybugDB has none; exact as a cast where the argument's kind is known
@@ -241,6 +272,60 @@ class _Writer:
                 fix="reverse a list written or collected in the same expression (reverse(collect(x))), or run it "
                     "on Neo4j (--store neo4j)")
         return None
+
+    def trim(self, i: int, close: int) -> str:
+        """``trim(s)``, ``ltrim``, ``rtrim``, ``btrim``, with the characters to remove (``ltrim(s, '0')``) or
+        in GQL's form (``trim(LEADING '0' FROM s)``) → ``regexp_replace(CAST(s AS STRING), …)`` with Neo4j's
+        meaning: whitespace is Java's (tabs, line ends, the ideographic space U+3000, …; LadybugDB's trim removes
+        spaces only), and LadybugDB's trim of a text longer than 12 bytes to one of 12 or fewer returns other
+        bytes (engine bug 26: ``trim('  individual  ') = 'individual'`` is false, ``'   abcde   '`` trims to
+        ``'abcdp'``); the characters to remove must be written (a parameter or expression: refused)."""
+        toks, shown = self.toks, self.text[self.toks[i].start:self.toks[close].end]
+        side = {"TRIM": "both", "BTRIM": "both", "LTRIM": "leading", "RTRIM": "trailing"}[toks[i].up]
+        inner = [j for j in range(i + 2, close) if toks[j].depth == toks[i + 1].depth + 1]
+        froms = [j for j in inner if toks[j].up == "FROM"]
+        if froms and side == "both" and toks[i].up == "TRIM":  # trim([BOTH|LEADING|TRAILING] [chars] FROM s)
+            lo = i + 2
+            if toks[lo].up in ("BOTH", "LEADING", "TRAILING"):
+                side, lo = toks[lo].up.lower(), lo + 1
+            source, chars = (froms[0] + 1, close), (lo, froms[0]) if froms[0] > lo else None
+            if chars is not None and self._chars(*chars, shown) is not None and len(self._chars(*chars, shown)) != 1:
+                raise Unsupported(f"refused: {shown}: Neo4j takes one character to trim in this form",
+                                  fix="give one character, or write ltrim(s, 'xy') / rtrim / btrim for several")
+        else:
+            args = arguments(toks, i + 1)
+            if len(args) not in (1, 2):
+                return f"{toks[i].text}({self.span(i + 2, close)})"  # (the engine's error)
+            source, chars = args[0], args[1] if len(args) == 2 else None
+        text = self.span(*source)
+        if chars is None:
+            cls = _JAVA_WHITESPACE
+        else:
+            value = self._chars(*chars, shown)
+            if value is None:
+                return "CAST(NULL AS STRING)"
+            if not value:
+                return f"CAST({text} AS STRING)"
+            cls = "".join(f"\\\\x{{{ord(c):x}}}" for c in dict.fromkeys(value))
+        pattern = {"both": f"^[{cls}]+|[{cls}]+$", "leading": f"^[{cls}]+", "trailing": f"[{cls}]+$"}[side]
+        flags = ", 'g'" if side == "both" else ""
+        return f"regexp_replace(CAST(coalesce({text}, NULL) AS STRING), '{pattern}', ''{flags})"
+
+    def _chars(self, lo: int, hi: int, shown: str) -> str | None:
+        """The characters to trim, written as a text (None: written as null)."""
+        toks = self.toks
+        if hi == lo + 1 and toks[lo].kind == "word" and toks[lo].up == "NULL":
+            return None
+        if hi == lo + 1 and toks[lo].kind == "str":
+            import ast
+
+            raw = toks[lo].text
+            try:  # Cypher's escapes are Python's (\t, \uXXXX, \', \\)
+                return ast.literal_eval(raw if raw[0] == "'" else "'" + raw[1:-1].replace("'", "\\'") + "'")
+            except (ValueError, SyntaxError):
+                pass
+        raise Unsupported(f"refused on the embedded store: {shown}; the characters to trim must be written in the "
+                          "query ('0', 'xy')", fix="write them as a text in the query, or run it on Neo4j (--store neo4j)")
 
     def value_kind(self, lo: int, hi: int) -> str | None:
         """``integer``, ``number`` or ``text`` for a property of that kind (``v.p``), a literal, ``count(…)``,
@@ -455,7 +540,7 @@ def rewrite(text: str, params: dict | None = None) -> str:
     low = text.lower()
     if "[" not in text and not any(f in low for f in ("substring", "replace", "log", "reverse", "labels", "type", "any",
                                                         "all", "none", "single", "date", "round", "ceil", "floor",
-                                                        "duration", "tostring", "tointeger", "tofloat", "head", "last")):
+                                                        "duration", "tostring", "tointeger", "tofloat", "head", "last", "trim")):
         return text
     w = _Writer(text, params or {})
     if not w.toks:

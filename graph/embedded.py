@@ -92,6 +92,8 @@ class EmbeddedStore(BaseStore):
         except RuntimeError as exc:
             raise QueryError(_query_message(str(exc), statement),
                              fix=_query_fix(str(exc), statement, self._live_properties)) from exc
+        except UnicodeDecodeError as exc:
+            raise not_utf8(statement) from exc
 
     def _live_properties(self, label: str) -> list[str] | None:
         """The properties the store holds for ``label`` where they grow (CityYear's metric columns), else None."""
@@ -288,15 +290,21 @@ class EmbeddedStore(BaseStore):
                              {"network": network, "years": [int(y) for y in panel_years]})
 
 
+_INTEGER_TYPES = {"INT128", "INT64", "INT32", "INT16", "INT8", "UINT64", "UINT32", "UINT16", "UINT8", "SERIAL"}
+
+
 def neo4j_values(df: pd.DataFrame, result) -> pd.DataFrame:
     """``df``, the pandas frame of LadybugDB's ``result``, with the types Neo4j returns where pandas receives
-    another: a sum of integers (LadybugDB's INT128, received as floats) as integers, a ``DATE`` (received as a
-    timestamp at midnight, printed ``2019-02-07T00:00:00``) as a date (``2019-02-07``)."""
+    another: integers received as floats (a sum of integers, LadybugDB's INT128; a column of integers with a null,
+    which ``--format csv`` printed ``2015.0``) as integers, a ``DATE`` (received as a timestamp at midnight,
+    printed ``2019-02-07T00:00:00``) as a date (``2019-02-07``)."""
     for name, kind in zip(result.get_column_names(), result.get_column_data_types(), strict=True):
         if name not in df:
             continue
-        if kind == "INT128" and df[name].dtype.kind == "f" and (df[name].dropna().abs() < 2.0 ** 53).all():
-            df[name] = df[name].astype("Int64" if df[name].isna().any() else "int64")
+        if kind in _INTEGER_TYPES and df[name].dtype.kind == "f" and (df[name].dropna().abs() < 2.0 ** 53).all():
+            col = df[name]  # with a null: Python integers and None (pandas' NA is no value for the printers)
+            df[name] = col.astype("Int64").astype(object).where(col.notna(), None) if col.isna().any() else \
+                col.astype("int64")
         elif kind == "DATE" and df[name].dtype.kind == "M":
             df[name] = df[name].dt.date.astype(object).where(df[name].notna(), None)
     return df
@@ -336,6 +344,15 @@ _POS = re.compile(r"\(line: (\d+), offset: (\d+)\)")
 
 
 POOL_FULL = "buffer pool is full"  # LadybugDB's message when a query needs more than [store] buffer_pool
+
+
+def not_utf8(statement: str) -> QueryError:
+    """A text of the result that is not UTF-8: the engine returned bytes of memory other than the value's (as its
+    trim did for a long text trimmed short, engine bug 26, which citynet rewrites); one message, not a traceback."""
+    return QueryError(_query_message("LadybugDB returned a text that is not UTF-8 (bytes other than the value's: "
+                                     "an engine fault, not your data)", statement),
+                      fix="compute that text another way (the text functions docs/cypher.md lists as rewritten), "
+                          "or run the query on Neo4j (--store neo4j)")
 
 
 def _query_message(msg: str, statement: str) -> str:
@@ -419,6 +436,11 @@ def _query_fix(msg: str, statement: str = "", live=None) -> str:
         return ("LadybugDB sorts the rows of a WITH only before SKIP or LIMIT: where nothing after it depends on the "
                 "order (counts, sums), leave the ORDER BY out; for an ordered collect(), sort the list afterwards "
                 "(list_sort) or run the query on Neo4j (--store neo4j)")
+    if "contains nested aggregation" in msg:
+        return ("LadybugDB 0.20.4 refuses an aggregate of a value computed from an aggregate of an earlier WITH "
+                "(docs/cypher.md, engine bug 15), here also where citynet wrote collect(x) as coalesce(collect(x), []) "
+                "or sum(x) as coalesce(sum(x), 0): compute the value by an aggregate in that WITH (size(collect(p)) "
+                "is count(p): WITH a, count(p) AS n … max(n)), or run the query on Neo4j (--store neo4j)")
     if "Parser exception" in msg:
         m = _POS.search(msg)
         where = f" at line {m.group(1)}, offset {m.group(2)}" if m else ""

@@ -117,8 +117,13 @@ def query_rows(store_dir: Path, text: str, params: dict, ws_root: Path | None = 
                 result = result[-1]
             columns = list(result.get_column_names())
             rows = []
-            while result.has_next():
-                rows.append(result.get_next())
+            try:
+                while result.has_next():
+                    rows.append(result.get_next())
+            except UnicodeDecodeError as exc:
+                from citynet.graph.embedded import not_utf8
+
+                raise not_utf8(statement) from exc
         if order is not None:
             rows = order.apply(columns, rows, params)
         return columns, rows

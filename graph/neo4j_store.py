@@ -120,12 +120,21 @@ class Neo4jStore(BaseStore):
         mode = neo4j.WRITE_ACCESS if write else neo4j.READ_ACCESS
         return self.driver.session(database=self.database, default_access_mode=mode)
 
-    def _run(self, statement: str, params: dict | None = None, write: bool = True) -> pd.DataFrame:
+    def _run(self, statement: str, params: dict | None = None, write: bool = True, exact: bool = False
+             ) -> pd.DataFrame:
+        """The rows of ``statement``; ``exact``: a column of integers and nulls as integers (pandas makes it
+        floats, which ``citynet query`` printed ``2015.0`` where Neo4j returns ``2015``)."""
         with self._errors(statement), self._session(write and not self.read_only) as s:
             result = s.run(statement, params or {})
             keys = result.keys()
             rows = [r.values() for r in result]
-            return pd.DataFrame(rows, columns=keys)
+            df = pd.DataFrame(rows, columns=keys)
+            if exact:
+                for k in range(df.shape[1]):
+                    if df.iloc[:, k].dtype.kind == "f" and all(r[k] is None or (isinstance(r[k], int) and not isinstance(
+                            r[k], bool)) for r in rows):
+                        df[df.columns[k]] = pd.Series([r[k] for r in rows], index=df.index, dtype=object)
+            return df
 
     @contextmanager
     def _errors(self, statement: str):
@@ -291,7 +300,7 @@ class Neo4jStore(BaseStore):
             check_read_only(cypher)  # allow-list: no LOAD CSV, SHOW, TERMINATE, cache procedures without --write
         check_params(params, cypher)
         compat_neo4j.check(cypher)  # what Neo4j 5.26 itself answers wrongly
-        return self._run(cypher, plain(params or {}), write=write)
+        return self._run(cypher, plain(params or {}), write=write, exact=True)
 
     def write_city_year(self, panel: pd.DataFrame, network: str, panel_years: list[int] | None = None) -> None:
         """Upsert ``(:CityYear {key, city_code, year, network, <metric columns>})-[:OF_CITY]->(:City)``; with

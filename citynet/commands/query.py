@@ -495,7 +495,8 @@ def _check_ranges(header, values: dict, query: str | None) -> None:
 
 def final_return(body: str) -> tuple[bool, bool]:
     """Whether the query's rows come in an order it asks for — an ``ORDER BY`` at its top level, in the part after
-    its last ``UNION`` (also one of a ``WITH`` before the ``RETURN``, whose order a plain ``RETURN`` keeps) —
+    its last ``UNION ALL`` (also one of a ``WITH`` before the ``RETURN``, whose order a plain ``RETURN`` keeps; a
+    ``UNION`` without ``ALL`` is never ordered: it drops duplicates in an order of the store's) —
     and whether its last top-level ``RETURN`` has ``SKIP`` or ``LIMIT``. Clauses inside ``{ … }``, ``( … )`` or
     ``[ … ]`` (subqueries, comprehensions) do not count. A query without a top-level ``RETURN`` counts as
     ordered (it returns no rows)."""
@@ -515,7 +516,9 @@ def final_return(body: str) -> tuple[bool, bool]:
     returns = [j for j, w in enumerate(part) if w == "RETURN"]
     if not returns:
         return True, False
-    ordered = any(a == "ORDER" and b == "BY" for a, b in zip(part, part[1:], strict=False))
+    # a UNION without ALL removes duplicates in an order of the store's (the last part's ORDER BY sorts that part)
+    distinct = any(j + 1 >= len(top) or top[j + 1] != "ALL" for j in unions)
+    ordered = not distinct and any(a == "ORDER" and b == "BY" for a, b in zip(part, part[1:], strict=False))
     after = part[returns[-1] + 1:]
     return ordered, "LIMIT" in after or "SKIP" in after
 
@@ -562,6 +565,8 @@ def _check_skip_limit(body: str, values: dict) -> None:
 def _csv_cells(df):
     """``df`` with every list, map, node, relationship or path cell as its JSON text (the same on both
     stores: a node as its properties); numbers and text stay as they are."""
+    import pandas as pd
+
     def cell(v):
         if v is None or isinstance(v, str | int | float | bool):
             return v
@@ -570,9 +575,9 @@ def _csv_cells(df):
             json.dumps(plain, ensure_ascii=False)
 
     out = df.copy()
-    for name in out.columns:
-        if out[name].dtype == object:
-            out[name] = out[name].map(cell)
+    for k, name in enumerate(out.columns):
+        if out[name].dtype == object:  # (map would infer floats for integers with a null: 2015.0)
+            out[name] = pd.Series([cell(v) for v in out.iloc[:, k]], index=out.index, dtype=object)
     return out
 
 

@@ -1,0 +1,215 @@
+"""``CASE`` as Neo4j reads it, on LadybugDB (found by hand, session 35; checked against Neo4j 5.26 in
+``tests/test_cypher_compat.py``):
+
+- **Simple ``CASE``** ``CASE x WHEN v THEN …``: Neo4j compares ``x = v``, so a null never matches; LadybugDB
+  0.20.4 matches ``WHEN null`` for every ``x`` (engine bug 27: ``CASE a.city_code WHEN null THEN 'none' ELSE
+  'some' END`` is ``'none'`` for every applicant, Neo4j's ``'some'`` for all of them). Written as the general
+  form: ``CASE WHEN x = v THEN …``, which both read alike. Neo4j's extended forms are written so too: a list of
+  values (``WHEN 1, 2`` → ``WHEN (x = 1 OR x = 2)``) and a comparison (``WHEN > 5``, ``WHEN IS NULL``,
+  ``WHEN STARTS WITH 'a'`` → ``WHEN x > 5`` …), which LadybugDB's parser does not read.
+- **Branches of different types** (``CASE WHEN p.green THEN 1 ELSE 0.5 END``, ``THEN 1 ELSE c.lat``, ``THEN 0 …
+  THEN 'firm'``): Neo4j returns each branch's value as it is; LadybugDB gives the ``CASE`` one type and converts
+  the other branches to it (engine bug 28: with an integer first, ``0.5`` becomes ``1`` and every latitude an
+  integer; beside a text, ``0`` becomes the text ``'0'`` and ``1.5`` ``'1.500000'``). Where the branches' types
+  are known (literals, parameters, properties, counts and their aliases, calls of a known type, arithmetic of
+  these) and mix integers with floats, every branch is written as a float, ``CAST((x) AS DOUBLE)``: Neo4j's
+  values (citynet prints a column of Neo4j's integers and floats as floats too); a text, boolean or date beside
+  another type is refused, with the writing (every branch of one type).
+
+>>> simple_case("RETURN CASE a.kind WHEN 'firm' THEN 1 WHEN 'x', 'y' THEN 2 WHEN IS NULL THEN 0 END AS k")
+"RETURN CASE WHEN a.kind = 'firm' THEN 1 WHEN (a.kind = 'x' OR a.kind = 'y') THEN 2 WHEN a.kind IS NULL THEN 0 END AS k"
+"""
+
+from __future__ import annotations
+
+from citynet.graph.compat import Tok, Unsupported, tokens
+
+# the first word or operator of a WHEN that compares the subject (Neo4j's extended simple CASE)
+_COMPARISONS = {"=", "<>", "<", "<=", ">", ">=", "=~", "STARTS", "ENDS", "CONTAINS", "IS", "IN"}
+_KIND_NAMES = {"integer": "an integer", "number": "a float", "text": "a text", "boolean": "a boolean", "date": "a date"}
+
+
+def _markers(toks: list[Tok], i: int) -> tuple[list[tuple[str, int]], int]:
+    """The ``WHEN``/``THEN``/``ELSE`` of the ``CASE`` at ``toks[i]`` (not of a ``CASE`` inside it), and the index
+    of its ``END`` (``len(toks)`` when there is none)."""
+    depth, level, out = toks[i].depth, 0, []
+    for j in range(i, len(toks)):
+        t = toks[j]
+        if t.depth != depth or t.kind != "word":
+            continue
+        if t.up == "CASE":
+            level += 1
+        elif t.up == "END":
+            level -= 1
+            if level == 0:
+                return out, j
+        elif level == 1 and t.up in ("WHEN", "THEN", "ELSE"):
+            out.append((t.up, j))
+    return out, len(toks)
+
+
+def _simple(toks: list[Tok], i: int) -> bool:
+    return toks[i].kind == "word" and toks[i].up == "CASE" and i + 1 < len(toks) and toks[i + 1].up != "WHEN" \
+        and not (i and toks[i - 1].text in (".", ":"))
+
+
+def _term(toks: list[Tok], lo: int, hi: int, text: str) -> str:
+    """The text of ``toks[lo:hi]``, in brackets unless it is one term (a name, literal, parameter, ``v.p``)."""
+    inner = text[toks[lo].start:toks[hi - 1].end]
+    one = hi == lo + 1 or (hi == lo + 3 and toks[lo].kind == "word" and toks[lo + 1].text == "."
+                           and toks[lo + 2].kind == "word")
+    return inner if one else f"({inner})"
+
+
+def _rewrite_one(text: str, toks: list[Tok], i: int) -> str | None:
+    """``text`` with the simple ``CASE`` at ``toks[i]`` in the general form, or None when its subject or a
+    ``WHEN`` holds another simple ``CASE`` (written first) or it has no ``WHEN``."""
+    marks, end = _markers(toks, i)
+    whens = [k for k, (word, _) in enumerate(marks) if word == "WHEN"]
+    if not whens or end >= len(toks):
+        return None
+    first_when = marks[whens[0]][1]
+    spans = [(i + 1, first_when)] + [(marks[k][1] + 1, marks[k + 1][1]) for k in whens if k + 1 < len(marks)]
+    if any(_simple(toks, j) for lo, hi in spans for j in range(lo, hi)) or first_when == i + 1:
+        return None
+    subject = _term(toks, i + 1, first_when, text)
+    edits = [(toks[i + 1].start, toks[first_when].start, "")]
+    for k in whens:
+        if k + 1 >= len(marks) or marks[k + 1][0] != "THEN":
+            return None
+        lo, hi = marks[k][1] + 1, marks[k + 1][1]
+        items, start = [], lo
+        for j in range(lo, hi + 1):
+            if j == hi or (toks[j].depth == toks[i].depth and toks[j].text == ","):
+                if j == start:
+                    return None
+                if toks[start].up in _COMPARISONS and toks[start].kind in ("op", "word"):
+                    items.append(f"{subject} {text[toks[start].start:toks[j - 1].end]}")
+                else:
+                    items.append(f"{subject} = {_term(toks, start, j, text)}")
+                start = j + 1
+        cond = items[0] if len(items) == 1 else "(" + " OR ".join(items) + ")"
+        edits.append((toks[lo].start, toks[hi - 1].end, cond))
+    for s, e, rep in sorted(edits, reverse=True):
+        text = text[:s] + rep + text[e:]
+    return text
+
+
+def simple_case(text: str) -> str:
+    """``text`` with every simple ``CASE`` written in the general form (the module docstring), innermost first."""
+    if "case" not in text.lower():
+        return text
+    for _ in range(200):
+        toks = tokens(text)
+        for i in range(len(toks)):
+            if _simple(toks, i):
+                done = _rewrite_one(text, toks, i)
+                if done is not None:
+                    text = done
+                    break
+        else:
+            return text
+    return text
+
+
+def branch_types(text: str, params: dict) -> str:
+    """``text`` with the branches of a ``CASE`` that mixes integers and floats written as floats, ``CAST((x) AS
+    DOUBLE)`` (the values Neo4j gives; LadybugDB would convert the floats to the first branch's integers, engine
+    bug 28); a ``CASE`` whose branches mix a text, boolean or date with another type refused."""
+    if "case" not in text.lower():
+        return text
+    from citynet.graph.compat_functions import _Writer
+
+    toks = tokens(text)
+    writer = _Writer(text, params)
+    edits: list[tuple[int, int, str]] = []
+    for i, t in enumerate(toks):
+        if not (t.kind == "word" and t.up == "CASE") or (i and toks[i - 1].text in (".", ":")):
+            continue
+        marks, end = _markers(toks, i)
+        results = []
+        for k, (word, j) in enumerate(marks):
+            if word in ("THEN", "ELSE"):
+                hi = marks[k + 1][1] if k + 1 < len(marks) else end
+                if hi > j + 1 and not (hi == j + 2 and toks[j + 1].up == "NULL"):
+                    results.append((j + 1, hi, _kind(writer, toks, j + 1, hi, params)))
+        kinds: dict[str, str] = {}
+        for lo, hi, kind in results:
+            if kind is not None:
+                kinds.setdefault(kind, text[toks[lo].start:toks[hi - 1].end])
+        if len(kinds) > 1 and not set(kinds) <= {"integer", "number"}:
+            shown = text[t.start:toks[min(end, len(toks) - 1)].end]
+            which = ", ".join(f"{v} ({_KIND_NAMES.get(k, k)})" for k, v in kinds.items())
+            raise Unsupported(
+                f"refused on the embedded store: {shown} gives values of different types: {which}; LadybugDB gives a "
+                "CASE one type and converts the other branches to it (0 becomes the text '0', 1.5 the text "
+                "'1.500000'; docs/cypher.md, engine bug 28), Neo4j keeps each value's own",
+                fix="give every branch one type (toString(…) beside a text), or run it on Neo4j (--store neo4j)")
+        if "number" in kinds and len(results) > 1:
+            for lo, hi, kind in results:
+                if kind != "number":
+                    edits += [(toks[lo].start, toks[lo].start, "CAST(("), (toks[hi - 1].end, toks[hi - 1].end,
+                                                                          ") AS DOUBLE)")]
+    for s, e, rep in sorted(edits, key=lambda x: (x[0], x[1]), reverse=True):
+        text = text[:s] + rep + text[e:]
+    return text
+
+
+_FLOAT_CALLS = {"TOFLOAT", "AVG", "SQRT", "LOG", "LOG10", "LN", "EXP", "ROUND", "CEIL", "FLOOR", "STDEV", "STDEVP",
+                "PERCENTILECONT", "SIN", "COS", "TAN", "ATAN", "ATAN2", "ASIN", "ACOS", "RADIANS", "DEGREES", "PI", "E",
+                "RAND"}
+_INT_CALLS = {"TOINTEGER", "SIGN", "LENGTH"}
+_DATE_FIELDS = {"year", "month", "day", "quarter", "week", "dayOfWeek", "ordinalDay", "dayOfQuarter", "weekYear"}
+_TEXT_CALLS = {"TOSTRING", "TOLOWER", "TOUPPER", "LOWER", "UPPER", "TRIM", "LTRIM", "RTRIM", "BTRIM", "SUBSTRING",
+               "REPLACE", "LEFT", "RIGHT", "REVERSE"}
+
+
+def _kind(writer, toks: list[Tok], lo: int, hi: int, params: dict) -> str | None:
+    """``integer``, ``number``, ``text``, ``boolean``, ``date`` of a branch's value where the query shows it:
+    literals, parameters, properties, counts and their aliases, calls of a known result, and arithmetic of these
+    (a float anywhere makes a float; ``^`` is a float on Neo4j)."""
+    from citynet.graph.compat import closing
+
+    while hi > lo + 2 and toks[lo].text == "(" and closing(toks, lo) == hi - 1:
+        lo, hi = lo + 1, hi - 1
+    depth = toks[lo].depth
+    ops = [j for j in range(lo + 1, hi) if toks[j].depth == depth and toks[j].kind == "op"
+           and toks[j].text in ("+", "-", "*", "/", "%", "^") and toks[j - 1].text not in ("+", "-", "*", "/", "%", "^")]
+    if ops:
+        bounds = [lo, *ops, hi]
+        parts = [_kind(writer, toks, bounds[k] + (k > 0), bounds[k + 1], params) for k in range(len(bounds) - 1)]
+        if any(toks[j].text == "^" for j in ops) and all(p in ("integer", "number") for p in parts):
+            return "number"
+        if all(p == "integer" for p in parts):
+            return "integer"
+        if all(p in ("integer", "number") for p in parts):
+            return "number"
+        if "text" in parts and all(toks[j].text == "+" for j in ops):
+            return "text"
+        return None
+    if hi == lo + 2 and toks[lo].text in ("-", "+"):
+        lo += 1
+    if hi == lo + 5 and toks[lo + 1].text == toks[lo + 3].text == "." and toks[lo + 4].text in _DATE_FIELDS:
+        return "integer"  # a date's component: p.grant_date.year
+    if hi == lo + 1 and toks[lo].kind == "word" and toks[lo].up in ("TRUE", "FALSE"):
+        return "boolean"
+    if hi == lo + 1 and toks[lo].kind == "param":
+        value = params.get(toks[lo].text[1:])
+        if isinstance(value, bool):
+            return "boolean"
+        return "integer" if isinstance(value, int) else "number" if isinstance(value, float) else \
+            "text" if isinstance(value, str) else None
+    if hi > lo + 2 and toks[lo].kind == "word" and toks[lo + 1].text == "(" and closing(toks, lo + 1) == hi - 1:
+        name = toks[lo].up
+        if name in _FLOAT_CALLS:
+            return "number"
+        if name in _INT_CALLS:
+            return "integer"
+        if name in _TEXT_CALLS:
+            return "text"
+        if name == "DATE":
+            return "date"
+    try:
+        return writer.value_kind(lo, hi)
+    except (IndexError, ValueError):
+        return None
