@@ -363,9 +363,9 @@ def check_address(uri: str, timeout: float = 5.0) -> None:
         sock = socket.create_connection((host, port), timeout=timeout)
     except OSError as exc:
         raise StoreError(f"cannot reach Neo4j at {uri} ({exc.strerror or exc})", fix=CONNECT_FIX) from exc
+    if parts.scheme not in ("bolt", "neo4j"):  # bolt+s, neo4j+ssc, …: the Bolt handshake inside TLS
+        sock = _tls(sock, host, port, timeout, parts.scheme)
     with sock:
-        if parts.scheme not in ("bolt", "neo4j"):  # (the +s schemes shake hands inside TLS: the driver does)
-            return
         try:
             answer = _bolt_handshake(sock)
         except TimeoutError as exc:
@@ -378,6 +378,31 @@ def check_address(uri: str, timeout: float = 5.0) -> None:
         said = f"answered {answer!r}" if answer else "closed the connection"
         raise StoreError(f"{host}:{port} is not a Neo4j Bolt port: it {said} to the Bolt handshake "
                          "(an HTTP server, or another program)", fix=NOT_BOLT_FIX)
+
+
+def _tls(sock, host: str, port: int, timeout: float, scheme: str):
+    """``sock`` wrapped in TLS, for the Bolt handshake of a ``+s``/``+ssc`` address (the certificate is not checked
+    here: the driver checks it). A port that gives no TLS answer or speaks no TLS is one message: the driver waited
+    60 s on a silent port, and on a Neo4j without encryption said "Failed to establish encrypted connection" with
+    the fix to start Neo4j."""
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    plain = scheme.split("+")[0]
+    try:
+        return context.wrap_socket(sock, server_hostname=host)
+    except TimeoutError as exc:
+        sock.close()
+        raise StoreError(f"{host}:{port} accepts connections but gave no TLS answer within {timeout:g} s ({scheme}:// "
+                         "speaks Bolt inside TLS): no Neo4j Bolt port with encryption listens there",
+                         fix=NOT_BOLT_FIX) from exc
+    except (ssl.SSLError, OSError) as exc:
+        sock.close()
+        raise StoreError(f"{host}:{port} does not speak TLS ({scheme}:// is Bolt with encryption; {exc.__class__.__name__}"
+                         f"): a Neo4j without encryption (as `citynet neo4j start` runs it), or not a Bolt port",
+                         fix=f"use --uri {plain}://{host}:{port} for a server without encryption (or [store] uri); "
+                             "else give the Bolt port of the server with TLS (dbms.ssl.policy.bolt)") from exc
 
 
 BOLT_HANDSHAKE = bytes.fromhex("6060b017" "00080805" "00000404" "00000000" "00000000")

@@ -1498,17 +1498,20 @@ NEO4J_DEFAULTS = {"uri": "bolt://localhost:7687", "user": "neo4j", "database": "
 
 
 def _refuse_empty(ws, settings: dict, **given) -> None:
-    """An empty ``--uri``/``--user`` or ``[store] uri``/``user``/``database`` (``uri = ""``) was silently
-    replaced by the default: one message each (exit 2)."""
+    """An empty ``--uri``/``--user`` or ``[store] uri``/``user``/``database``/``password_env`` (``uri = ""``) was
+    silently replaced by the default: one message each (exit 2). An empty setting is refused also when the option
+    is given (``--uri`` over ``uri = ""`` went on without a word), as citynet.toml's other mistakes are."""
     from citynet.errors import UserError
 
     for key, default in NEO4J_DEFAULTS.items():
         if given.get(key) is not None and not str(given[key]).strip():
             raise UserError(f"--{key} is empty", fix=f"give it (e.g. --{key} {default}), or leave the option out "
                                                      f"([store] {key} of citynet.toml, else {default})")
+    for key, default in {**NEO4J_DEFAULTS, "password_env": "NEO4J_PASSWORD"}.items():
         value = settings.get(key)
-        if given.get(key) is None and value is not None and not str(value).strip():
-            raise UserError(f"{ws.config_path} [store] {key} is empty",
+        if value is not None and not str(value).strip():
+            option = f" (--{key} is given, but the line is still a mistake of the file)" if given.get(key) else ""
+            raise UserError(f"{ws.config_path} [store] {key} is empty{option}",
                             fix=f'write the value (e.g. {key} = "{default}"), or remove the line (the default is '
                                 f"{default})")
 
