@@ -30,6 +30,7 @@ and a date has no components to read:
 - ``toString(x)``, ``toInteger(x)``, ``toFloat(x)`` (missing) of an integer property or literal (also a count, a
   size, a sum of integers, an alias defined as one: :meth:`_Writer.value_kind`) → ``cast(x AS STRING)``,
   ``(x)``, ``cast(x AS DOUBLE)``; ``toString`` of a text, ``toFloat`` of a float → ``(x)``; ``toInteger`` of a
+  float → ``cast(CASE WHEN x < 0 THEN ceil(x) ELSE floor(x) END AS INT64)`` (towards zero; the cast rounds); ``toInteger`` of a
   text → ``cast(x AS INT64)`` (a whole number the same; a text that is none, null on Neo4j, stops LadybugDB:
   ``'3.7'``, ``'+5'``, ``'1e3'``, ``'abc'``); of other values they stay LadybugDB's error, with the writing named
   (``toString(1.5)`` would be ``'1.500000'``);
@@ -87,7 +88,9 @@ _SAME_KIND_CALLS = {"SUM", "MIN", "MAX", "ABS", "COALESCE"}  # the kind of what 
 # toString of a float — LadybugDB writes six decimals — stay the engine's error with the writing named)
 _CONVERSIONS = {
     "TOSTRING": {"integer": "cast({} AS STRING)", "text": "({})"},
-    "TOINTEGER": {"integer": "({})", "text": "cast({} AS INT64)"},  # a text not a whole number: an error there
+    "TOINTEGER": {"integer": "({})", "text": "cast({} AS INT64)",  # a text not a whole number: an error there
+                  # a float towards zero, as Neo4j (LadybugDB's cast rounds: 32.7 gives 33)
+                  "number": "cast(CASE WHEN ({0}) < 0 THEN ceil({0}) ELSE floor({0}) END AS INT64)"},
     "TOFLOAT": {"integer": "cast({} AS DOUBLE)", "number": "({})"},
 }
 
@@ -336,6 +339,8 @@ class _Writer:
             from citynet.graph.compat_types import property_kinds
 
             return property_kinds().get(toks[lo + 2].text)
+        if hi == lo + 2 and toks[lo].kind == "op" and toks[lo].text in ("-", "+") and toks[lo + 1].kind == "num":
+            lo += 1  # a signed literal
         if hi == lo + 1 and toks[lo].kind == "num":
             return "number" if any(c in toks[lo].text for c in ".eE") else "integer"
         if hi == lo + 1 and toks[lo].kind == "str":

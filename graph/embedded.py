@@ -377,7 +377,9 @@ def _open_fix(msg: str) -> str:
 # conversions of an integer property or literal, which graph/compat_functions.py writes as an exact cast)
 NEO4J_ONLY_FUNCTIONS = {
     "TOSTRING": "cast(x AS STRING) (a float is written with six decimals: '1.500000')",
-    "TOINTEGER": "cast(x AS INT64) (text that is not a number stops the query instead of giving null)",
+    "TOINTEGER": "cast(x AS INT64) of a whole number or a text (text that is not a whole number stops the query "
+                 "instead of giving null); of a float, cast(CASE WHEN x < 0 THEN ceil(x) ELSE floor(x) END AS INT64) "
+                 "(the cast alone rounds: 32.7 gives 33, Neo4j's toInteger 32)",
     "TOFLOAT": "cast(x AS DOUBLE) (text that is not a number stops the query instead of giving null)",
     "TOBOOLEAN": "cast(x AS BOOLEAN)",
     "SPLIT": "string_split(s, sep) (it drops empty parts: 'a,,b' gives ['a', 'b'])",

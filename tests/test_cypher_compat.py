@@ -1283,3 +1283,18 @@ def test_an_aggregate_of_a_collected_list_names_engine_bug_15(store, tmp_path):
     with pytest.raises(QueryError) as err:
         store.query(query)
     assert "engine bug 15" in err.value.fix and "WITH a, count(p) AS n" in err.value.fix
+
+
+def test_to_integer_of_a_float_goes_towards_zero(store, tmp_path):
+    """Neo4j's toInteger(32.7) is 32 and toInteger(-2.7) -2; LadybugDB's cast, which the fix named, rounds (33, -3).
+    A float property or literal is written cast(CASE WHEN x < 0 THEN ceil(x) ELSE floor(x) END AS INT64); the fix
+    of another float says so. Hand values on hand_tables (latitudes 39.9, 31.2, 32.1, 31.3)."""
+    load_tables(store, hand_tables(), tmp_path / "canonical")
+    got = store.query("MATCH (c:City) RETURN c.city_code AS c, toInteger(c.lat) AS lat, toInteger(-2.7) AS n, "
+                      "toInteger(2.5) AS h ORDER BY c")
+    assert got.values.tolist() == [["110000", 39, -2, 2], ["310000", 31, -2, 2], ["320100", 32, -2, 2],
+                                   ["320500", 31, -2, 2]]
+    if store.backend == "embedded":
+        with pytest.raises(QueryError) as err:
+            store.query("MATCH (c:City) RETURN toInteger(c.lat / 2) AS x")
+        assert "ceil(x) ELSE floor(x)" in err.value.fix and "32.7 gives 33" in err.value.fix
