@@ -17,8 +17,9 @@ and a date has no components to read:
 - ``reverse([1, 2])``: the text ``']2,1['`` → ``list_reverse([1, 2])``;
 - ``labels(n)`` (a list): a text, also for a null ``n`` → ``CASE WHEN (n) IS NULL THEN NULL ELSE [label(n)] END``;
 - ``type(r)``: missing → ``CASE WHEN (r) IS NULL THEN NULL ELSE label(r) END``;
-- ``p.app_date.year`` (``.month``, ``.day``, ``.quarter``, ``.week``, ``.dayOfWeek``): an error →
-  ``date_part('year', p.app_date)`` (``dayOfWeek``: Monday 1 … Sunday 7, from LadybugDB's Sunday 0 …);
+- ``p.app_date.year`` (``.month``, ``.day``, ``.quarter``, ``.week``, ``.dayOfWeek``, ``.ordinalDay``): an error →
+  ``date_part('year', p.app_date)`` (``dayOfWeek``: Monday 1 … Sunday 7, from LadybugDB's Sunday 0 …;
+  ``ordinalDay``: the days since 1 January + 1);
 - ``substring(s, …)`` and ``replace(s, …)``: ``s`` as ``coalesce(s, NULL)``: of an ``OPTIONAL MATCH``'s
   property LadybugDB's three-argument text functions return null for almost every row (engine bug 13), and
   with a length computed from a relationship's property other rows' values (engine bug 12); on a value
@@ -101,7 +102,7 @@ _JAVA_WHITESPACE = ("\\\\t-\\\\r\\\\x{1c}-\\\\x{1f} \\\\x{1680}\\\\x{2000}-\\\\x
                     "\\\\x{2028}\\\\x{2029}\\\\x{205f}\\\\x{3000}")
 
 # Neo4j's date components and LadybugDB's date_part names (week: ISO 8601 on both)
-_DATE_PARTS = {"year": "year", "month": "month", "day": "day", "quarter": "quarter", "week": "week",
+_DATE_PARTS = {"year": "year", "month": "month", "day": "day", "quarter": "quarter", "week": "week", "ordinalDay": "doy",
                "dayOfWeek": "dow"}
 
 
@@ -456,6 +457,9 @@ class _Writer:
         toks = self.toks
         value = f"{toks[i].text}.{toks[i + 2].text}"
         part = _DATE_PARTS[toks[i + 4].text]
+        if part == "doy":  # the day of the year, from 1: the days since 1 January, + 1
+            return i + 4, (f"CASE WHEN {value} IS NULL THEN NULL ELSE ({value} - make_date(date_part('year', {value}), "
+                           "1, 1)) + 1 END")
         if part == "dow":  # Neo4j: Monday 1 … Sunday 7; LadybugDB: Sunday 0 … Saturday 6
             return i + 4, (f"CASE WHEN date_part('dow', {value}) = 0 THEN 7 "
                            f"ELSE date_part('dow', {value}) END")

@@ -438,6 +438,10 @@ def _query_fix(msg: str, statement: str = "", live=None) -> str:
         return ("LadybugDB sorts the rows of a WITH only before SKIP or LIMIT: where nothing after it depends on the "
                 "order (counts, sums), leave the ORDER BY out; for an ordered collect(), sort the list afterwards "
                 "(list_sort) or run the query on Neo4j (--store neo4j)")
+    if "has data type DATE but" in msg and "was expected" in msg:
+        return ("a date's component LadybugDB lacks: citynet writes .year, .month, .day, .quarter, .week, .dayOfWeek "
+                "and .ordinalDay of a date property (p.app_date.month); the others (weekYear, dayOfQuarter, …) and "
+                "components of a date computed in the query: run the query on Neo4j (--store neo4j)")
     if "contains nested aggregation" in msg:
         return ("LadybugDB 0.20.4 refuses an aggregate of a value computed from an aggregate of an earlier WITH "
                 "(docs/cypher.md, engine bug 15), here also where citynet wrote collect(x) as coalesce(collect(x), []) "

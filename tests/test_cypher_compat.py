@@ -1298,3 +1298,18 @@ def test_to_integer_of_a_float_goes_towards_zero(store, tmp_path):
         with pytest.raises(QueryError) as err:
             store.query("MATCH (c:City) RETURN toInteger(c.lat / 2) AS x")
         assert "ceil(x) ELSE floor(x)" in err.value.fix and "32.7 gives 33" in err.value.fix
+
+
+def test_the_ordinal_day_of_a_date_and_a_component_the_engine_lacks(store, tmp_path):
+    """``p.app_date.ordinalDay`` (the day of the year) stopped the embedded store with "check the labels, property
+    names and parameter types"; it is written as the days since 1 January + 1, and a component LadybugDB lacks names
+    the ones citynet writes. Hand values on hand_tables (2016 is a leap year: 1 May is its day 122)."""
+    load_tables(store, hand_tables(), tmp_path / "canonical")
+    got = store.query("MATCH (p:Patent) RETURN p.patent_id AS id, p.app_date.ordinalDay AS a, "
+                      "p.grant_date.ordinalDay AS g ORDER BY id")
+    assert [[_plain(v) for v in r] for r in got.values.tolist()] == [
+        ["p1", 1, 1], ["p2", 32, None], ["p3", 60, 1], ["p4", 1, None], ["p5", 122, None]]
+    if store.backend == "embedded":
+        with pytest.raises(QueryError) as err:
+            store.query("MATCH (p:Patent) RETURN p.app_date.weekYear AS w")
+        assert ".ordinalDay of a date property" in err.value.fix and "--store neo4j" in err.value.fix
