@@ -271,6 +271,23 @@ def normalize_app_numbers(raw: pd.Series) -> pd.DataFrame:
 _CHECK_CHARS = pa.array(list("0123456789X"), pa.large_string())
 
 
+SCIENTIFIC_NUMBER = r"^\s*\+?[0-9]+(?:\.[0-9]+)?[eE]\+?[0-9]+\s*$"
+"""A number as Excel shows a long one in a General cell (``2.01511E+11``): saved so, its digits are lost."""
+
+
+def in_scientific_notation(values: pa.Array | pd.Series) -> np.ndarray:
+    """Which values are a number in scientific notation (:data:`SCIENTIFIC_NUMBER`): an application
+    number that Excel rounded when the file was saved, not a mistyped one.
+
+    >>> in_scientific_notation(pa.array(["2.01511E+11", "CN201510000001.2", "2E11", None])).tolist()
+    [True, False, True, False]
+    """
+    arr = pa.array(values.astype(object), from_pandas=True) if isinstance(values, pd.Series) else values
+    if arr.type != pa.large_string():
+        arr = pc.cast(arr, pa.large_string())
+    return np.asarray(pc.fill_null(pc.match_substring_regex(arr, SCIENTIFIC_NUMBER), False), dtype=bool)
+
+
 def app_numbers_arrow(arr: pa.Array) -> tuple[pa.Array, np.ndarray]:
     """:func:`normalize_app_numbers` on an Arrow array: ``patent_id`` (large_string, null when invalid)
     and ``error`` (object array: ``missing``, ``malformed``, ``check_digit`` or None).

@@ -23,6 +23,7 @@ from citynet.etl.normalize import (
     explode_codes_arrow,
     first_pairs,
     fold,
+    in_scientific_notation,
     ipc_symbols_arrow,
     is_blank_arrow,
     lists_from_items,
@@ -97,7 +98,10 @@ def normalise_patent_batch(
     appno_raw = text("app_number")
     pid, err = app_numbers_arrow(appno_raw)
     reject(err == "missing", "missing_app_number", "app_number")
-    reject(err == "malformed", "bad_app_number", "app_number", appno_raw)
+    malformed = err == "malformed"
+    if malformed.any():  # Excel's rounding (2.01511E+11) said as such: the digits are lost, not mistyped
+        reject(malformed & in_scientific_notation(appno_raw), "app_number_scientific", "app_number", appno_raw)
+    reject(malformed, "bad_app_number", "app_number", appno_raw)
     reject(err == "check_digit", "app_number_check_digit", "app_number", appno_raw)
 
     # dates (timestamp[s] in Arrow; a comparison with a null date is false, as with NaT)

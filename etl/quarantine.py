@@ -21,6 +21,8 @@ REASONS = {
     "overlong_field": "a field is longer than 131,072 characters",
     "missing_app_number": "no application number",
     "bad_app_number": "application number not in a CNIPA format (CN + 12 or 8 digits + check digit)",
+    "app_number_scientific": "application number in scientific notation (2.01511E+11): Excel rounded it when the "
+                             "file was saved and its digits are lost; export again with the column as text",
     "app_number_check_digit": "application number check digit does not match its digits",
     "missing_date": "no application date",
     "missing_transfer_date": "no effective date of the transfer (生效日)",

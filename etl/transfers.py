@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from citynet.etl.normalize import (
     explode_items,
+    in_scientific_notation,
     is_blank,
     normalize_app_numbers,
     normalize_name_series,
@@ -56,7 +57,10 @@ def process_transfer_records(records: pd.DataFrame, quarantine: Quarantine, toda
     raw_no = records["app_number"].fillna("")
     appno = normalize_app_numbers(raw_no)
     reject(appno["error"] == "missing", "missing_app_number", "app_number")
-    reject(appno["error"] == "malformed", "bad_app_number", "app_number", raw_no)
+    malformed = appno["error"] == "malformed"
+    if malformed.any():  # Excel's rounding (2.01511E+11): the digits are lost
+        reject(malformed & in_scientific_notation(raw_no), "app_number_scientific", "app_number", raw_no)
+    reject(malformed, "bad_app_number", "app_number", raw_no)
     reject(appno["error"] == "check_digit", "app_number_check_digit", "app_number", raw_no)
     from_first, from_all = _first_names(records["assignor"])
     to_first, to_all = _first_names(records["assignee"])

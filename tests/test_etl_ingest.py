@@ -83,6 +83,26 @@ def test_row_accounting_and_quarantine(tmp_path, export):
     assert report["files"][1]["rows_quarantined"] == 1
 
 
+def test_application_numbers_excel_wrote_in_scientific_notation_are_said_so(tmp_path, capsys):
+    """An export saved from Excel with the 申请号 column as General: 201510000012 became 2.01510E+11 and its digits
+    are lost. Such rows (patents and transfers) are quarantined as app_number_scientific with the fix (export
+    the column as text), not as a mistyped number; a malformed number stays bad_app_number. Rows by hand."""
+    from citynet.cli import main
+
+    rows = [GOOD[0], ["2.0151E+11", *GOOD[1][1:]], ["2015100000X", *GOOD[2][1:]]]
+    f = write_csv(tmp_path / "export.csv", rows)
+    tr = tmp_path / "tr.csv"
+    tr.write_text("申请号,转让人,受让人,生效日\n2.0151E+11,甲公司,乙公司,20190101\n", encoding="utf-8")
+    main(["ingest", "-w", str(tmp_path / "ws"), str(f), "--transfers", str(tr)])
+    capsys.readouterr()
+    q = pd.read_csv(tmp_path / "ws" / "quarantine" / "patents__export.csv", dtype=str)
+    assert q[["source_row", "reason_code", "field"]].values.tolist() == [
+        ["3", "app_number_scientific", "app_number"], ["4", "bad_app_number", "app_number"]]
+    assert "Excel rounded it" in q["reason"].iloc[0] and "as text" in q["reason"].iloc[0]
+    qt = pd.read_csv(tmp_path / "ws" / "quarantine" / "transfers__tr.csv", dtype=str)
+    assert qt["reason_code"].tolist() == ["app_number_scientific"]
+
+
 def test_canonical_tables(tmp_path, export):
     ws = Workspace.open(tmp_path / "ws", create=True)
     ingest(ws, [export], [write_transfers(tmp_path / "tr.csv")])
