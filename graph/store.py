@@ -232,6 +232,20 @@ class BaseStore:
             rec = None
         return rec if isinstance(rec, dict) else {"rewrite": True}
 
+    def tables_behind(self, canonical_dir: Path) -> list[str]:
+        """The store tables whose last load read other canonical tables than ``canonical_dir`` holds now
+        (their ``graph.tables.input_keys`` differ from meta ``loaded:<table>``): an ingest since the last load.
+        Empty when the store is current, or when it records no load (an older store: nothing to compare)."""
+        loaded = {}
+        for e in ENTITIES:
+            raw = self._get_meta(f"loaded:{e.name}")
+            if raw:
+                loaded[e.name] = json.loads(raw).get("inputs")
+        if not loaded or not (Path(canonical_dir) / "patents.parquet").is_file():
+            return []
+        keys = input_keys(Path(canonical_dir))
+        return [name for name, was in loaded.items() if was != keys[name]]
+
     def write_query(self, cypher_text: str, params: dict | None = None) -> tuple[pd.DataFrame, dict | None]:
         """``query(cypher_text, params, write=True)`` that records, in meta ``changed_outside_load``, that the
         store was changed outside a load (:func:`outside_write_kind`; a query that only reads records

@@ -287,6 +287,17 @@ def stale_note(ws, meta: dict | None) -> str | None:
             f"`citynet metrics -w {ws.root}{flags}`")
 
 
+def _refuse_a_store_behind(ws, store) -> None:
+    """An ingest since the last load: the networks would come from the store's older corpus and the partner
+    kinds from the new canonical tables — one panel of two corpora, without a word. Refused (exit 2)."""
+    behind = getattr(store, "tables_behind", lambda _: [])(ws.canonical)
+    if behind:
+        raise UserError(
+            f"the store was loaded from other canonical tables than the workspace holds now (an ingest since the "
+            f"last load changed {', '.join(behind)}): the panels would mix the two corpora",
+            fix=f"citynet load -w {ws.root}   (then citynet metrics again)")
+
+
 def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str | None = None,
                 uri: str | None = None, progress: Progress | None = None, write_back: bool = True,
                 project: bool = False) -> MetricsRun:
@@ -354,6 +365,7 @@ def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str 
     guard = contextlib.ExitStack()  # a complete store, and the store's writer lock while metrics writes to it
     try:
         lifecycle.check_complete(store, ws.root)
+        _refuse_a_store_behind(ws, store)
         guard.enter_context(lifecycle.writing(store, "citynet metrics", record=False))
         refresh = years is not None
         if refresh:  # the panels a refresh extends: those of the manifest, readable (citynet/transaction.py)

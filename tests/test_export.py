@@ -394,13 +394,14 @@ def test_the_patent_count_is_labelled_with_the_filter_of_its_panel(tmp_path):
     assert label("green_patents") == "gpatent 专利数（网络筛选条件下，至少一位申请人在本市）"  # no filter known
 
 
-def test_panels_older_than_the_canonical_tables_are_said_so_by_export_report_and_map(tmp_path, capsys):
-    """After `citynet ingest` of another corpus, export, report and map showed the old corpus's panels without a
-    word until load and metrics ran again. The panels now carry a digest of the canonical tables they were
-    built from (the sha256 ingest recorded of patents, applicants, links, transfers and citations), and the
-    three commands warn when the canonical tables are no longer those: not after an ingest that only adds a
-    covariate file, and not once load and metrics ran again. The panel files stay byte-identical for the same
-    corpus (determinism)."""
+def test_panels_older_than_the_canonical_tables_are_said_so_by_export_report_map_and_fit(tmp_path, capsys):
+    """After `citynet ingest` of another corpus, export, report, map and fit showed the old corpus's panels
+    without a word until load and metrics ran again. The panels now carry a digest of the canonical tables they
+    were built from (the sha256 ingest recorded of patents, applicants, links, transfers and citations), and
+    the four commands warn when the canonical tables are no longer those: not after an ingest that only adds
+    a covariate file, and not once load and metrics ran again. metrics itself, before the load, refuses
+    (exit 2): its networks would come from the store's old corpus and its partner kinds from the new canonical
+    tables. The panel files stay byte-identical for the same corpus (determinism)."""
     from citynet.synth import SynthConfig, synthesize
     from tests.cli import invoke
 
@@ -432,10 +433,16 @@ def test_panels_older_than_the_canonical_tables_are_said_so_by_export_report_and
     other = tmp_path / "b" / "raw"
     cli_ok("ingest", "-w", w, other / "patents.csv", "--transfers", other / "transfers.csv")
     for args in (export, ("report", "-w", w, "--permutations", "0", "--out", tmp_path / "r.html"),
-                 ("map", "-w", w, "--var", "collab_degree", "--out", tmp_path / "m.png")):
+                 ("map", "-w", w, "--var", "collab_degree", "--out", tmp_path / "m.png"),
+                 ("fit", "-w", w, "--formula", "collab_degree ~ green_patents | city_code + year")):
         err = said(*args)
         assert warn in err and f"run `citynet load -w {w}`, then `citynet metrics -w {w}`" in err, (args[0], err)
     assert warn in " ".join((tmp_path / "r.html").read_text(encoding="utf-8").split())
+    # metrics before the load: the store's networks are the old corpus's, the partner kinds the new one's
+    code, _, err = invoke(capsys, "metrics", "-w", w)
+    err = " ".join(err.split())
+    assert code == 2 and "the store was loaded from other canonical tables than the workspace holds now" in err, err
+    assert f"fix: citynet load -w {w}" in err and err.count("error:") == 1, err
     cli_ok("load", "-w", w)
     cli_ok("metrics", "-w", w)
     assert warn not in said(*export)

@@ -82,6 +82,7 @@ def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, sp
     if out:
         ensure_folder(out, "output folder")
     key = ws.select_network(network)
+    _warn_if_stale(ws, "city-year" if spec else panel_name)
     if spec:
         from citynet.analysis.spec import load_spec, run_spec
 
@@ -180,6 +181,15 @@ def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, sp
         if note:  # the table names the panels it was fitted on, as the tables of a SPEC do
             t.notes.append(note)
         click.echo(t.to_markdown())
+
+
+def _warn_if_stale(ws, panel: str) -> None:
+    """One warning when an ingest changed the corpus after the panels were computed (as export, report and map
+    say it): the fit would otherwise run on the old corpus's networks without a word."""
+    from citynet.metrics.pipeline import panel_meta, stale_note
+
+    if stale := stale_note(ws, panel_meta(ws.panel(panel))):
+        click.secho(f"warning: {stale}", fg="yellow", err=True)
 
 
 # options that only a --formula fit reads (a SPEC.toml sets them per model) and the one option they need
