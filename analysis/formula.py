@@ -299,6 +299,32 @@ def check_syntax(formula: str) -> None:
                     raise UserError(f"the formula {formula!r}: cannot read the term {t!r}", fix=fix)
 
 
+LABEL_COLUMNS = {"collab_community": "a Leiden community label, numbered 1, 2, … by size and renumbered every year"}
+"""Panel columns that are labels, not amounts: a group (``i()``, ``C()``, a fixed effect), never a number."""
+_GROUPING_CALL = re.compile(r"\b(?:i|C)\([^()]*\)")
+
+
+def refuse_labels_as_numbers(formula: str) -> None:
+    """A label column (:data:`LABEL_COLUMNS`) as a regressor — or its log, lag or lead anywhere — would be
+    fitted as an amount (community 3 = three times community 1): one message with the grouping forms.
+
+    >>> refuse_labels_as_numbers("y ~ x + i(collab_community) | city_code + collab_community^year")
+    >>> refuse_labels_as_numbers("y ~ x + collab_community | city_code")
+    Traceback (most recent call last):
+    ...
+    citynet.errors.AnalysisError: collab_community is a Leiden community label, numbered 1, 2, … by size and renumbered every year: a formula cannot use it as a number
+    """
+    regressors = _GROUPING_CALL.sub(" ", _STRING.sub(" ", formula.split("|")[0]))
+    for name in dict.fromkeys([*formula_names(regressors), *formula_names(formula)]):
+        base = name
+        while (m := _LAG_PREFIX.match(base)) or base.startswith("ln_"):
+            base = m.group(3) if m else base[3:]
+        if base in LABEL_COLUMNS and (base != name or name in formula_names(regressors)):
+            raise AnalysisError(f"{name} is {LABEL_COLUMNS[base]}: a formula cannot use it as a number",
+                                fix=f"use the label as groups of a year: i({base}) or C({base}) on the right, or "
+                                    f"the fixed effect {base}^year after |")
+
+
 def prepare(df: pd.DataFrame, formula: str, extra: Sequence[str] = ()) -> tuple[pd.DataFrame, str]:
     """Rewrite the helper calls of ``formula`` and add the derived columns it needs to (a copy of) ``df``.
 
@@ -320,6 +346,7 @@ def prepare(df: pd.DataFrame, formula: str, extra: Sequence[str] = ()) -> tuple[
                             f"itself (that is, {name}), and inside I() it is Python's bitwise exclusive or",
                             fix=f"write the power as I({name}**{k}), e.g. y ~ {name} + I({name}**{k})")
     formula = rewrite_calls(formula)
+    refuse_labels_as_numbers(formula)
     shadowed = shadowing_columns(df.columns, formula)
     if shadowed:  # log(x) would call the column: "'Series' object is not callable"
         raise shadowing_error(shadowed, f"{formula!r} calls the function, and the column would be called instead")

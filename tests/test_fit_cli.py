@@ -447,3 +447,25 @@ def test_spec_sample_keeps_the_lags_of_every_kind(ws, tmp_path):
                     encoding="utf-8")
     run(["fit", "-w", str(ws), str(spec), "--out", str(tmp_path)])
     assert json.loads((tmp_path / "did.json").read_text(encoding="utf-8"))[0]["nobs"] == 80 * 13
+
+
+def test_a_community_label_is_a_group_never_a_number():
+    """collab_community numbers each year's Leiden communities by size (1 = the largest): fitted as a regressor
+    (or its lag or log) it was an amount without a word. Refused (exit 5, AnalysisError) with the grouping forms;
+    i(), C() and a fixed effect by year use it as groups. The panel is made here: 2 communities × 3 years."""
+    from citynet.analysis.estimators import fit
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"city_code": np.repeat([f"{c}00" for c in range(1100, 1130)], 3),
+                       "year": np.tile([2018, 2019, 2020], 30)})
+    df["collab_community"] = rng.integers(1, 3, len(df))
+    df["x"] = rng.normal(size=len(df))
+    df["y"] = df["x"] + rng.normal(size=len(df))
+    for formula in ("y ~ x + collab_community | city_code", "y ~ x + l1_collab_community | city_code",
+                    "y ~ x + ln_collab_community", "y ~ x + L(collab_community, 1) | year"):
+        with pytest.raises(AnalysisError, match="is a Leiden community label") as err:
+            fit(df, formula)
+        assert "collab_community^year" in err.value.fix
+    for formula in ("y ~ x + i(collab_community) | city_code", "y ~ x | city_code + collab_community^year",
+                    "y ~ x + C(collab_community) | city_code"):
+        assert "x" in fit(df, formula).params.index
