@@ -144,3 +144,23 @@ def test_moran_by_year_and_scatter(tmp_path):
     # slope of the scatter = Moran's I for row-standardised W
     assert r["slope"] == pytest.approx(by_year.loc[2007, "I"], abs=1e-12)
     assert sum(v for k, v in r.items() if k.startswith("n_")) == len(CODES)
+
+
+def test_moran_of_a_cross_section_without_variation_is_undefined_not_low_low():
+    """A year in which every city has the same value (no green patent anywhere): z'z = 0, so I and every I_i are
+    0/0 — undefined. They are NaN without numpy's division warnings reaching the user (a spec's Moran's I printed
+    them), and the local quadrants are none: NaN compared with 0 had put every city in LL (low-low)."""
+    import warnings
+
+    w = inverse_distance(codes=CODES)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        g = moran_global(np.zeros(w.n), w, permutations=99)
+        loc = moran_local(np.full(w.n, 3.0), w, permutations=99)
+        by_year = moran_by_year(pd.DataFrame({"city_code": CODES * 2, "year": [2019] * w.n + [2020] * w.n,
+                                              "v": [0.0] * w.n + list(range(w.n))}), "v", w, permutations=0)
+    assert np.isnan([g[k] for k in ("I", "z_norm", "p_norm", "z_rand", "p_rand", "p_sim")]).all()
+    assert g["EI"] == -1 / (w.n - 1) and g["n"] == w.n
+    assert loc[["Is", "z", "lag_z", "quadrant", "p_sim"]].isna().all().all() and loc["quadrant_label"].isna().all()
+    assert np.isnan(by_year.loc[2019, "I"]) and by_year.loc[2020, "I"] == pytest.approx(
+        esda.Moran(np.arange(w.n, dtype=float), _libpysal(w), permutations=0).I, abs=1e-12)

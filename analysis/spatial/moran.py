@@ -44,6 +44,11 @@ def moran_global(x: np.ndarray, w: SpatialWeights | np.ndarray, *, permutations:
     n = len(x)
     z = x - x.mean()
     zz = z @ z
+    if not zz > 0:  # no variation (a year every city has 0): I is undefined — NaN, not numpy's 0/0 warnings
+        nan = float("nan")
+        return {"I": nan, "EI": -1.0 / (n - 1), "VI_norm": nan, "z_norm": nan, "p_norm": nan, "VI_rand": nan,
+                "z_rand": nan, "p_rand": nan, "n": n, **({"p_sim": nan, "EI_sim": nan, "z_sim": nan}
+                                                           if permutations else {})}
     s0, s1, s2 = _wsums(W)
     i_stat = n / s0 * (z @ W @ z) / zz
     ei = -1.0 / (n - 1)
@@ -80,6 +85,10 @@ def moran_local(x: np.ndarray, w: SpatialWeights | np.ndarray, *, permutations: 
     W = w.matrix if isinstance(w, SpatialWeights) else np.asarray(w, float)
     x = np.asarray(x, float)
     n = len(x)
+    if not x.std() > 0:  # no variation: every I_i undefined, and no quadrant (NaN compared would say LL)
+        nan = np.full(n, np.nan)
+        cols = {"z": nan, "lag_z": nan, "Is": nan, "quadrant": nan, "EI": nan, "VI": nan, "quadrant_label": None}
+        return pd.DataFrame({**cols, **({"p_sim": nan} if permutations else {})})
     z = (x - x.mean()) / x.std()
     den = z @ z
     zl = W @ z
