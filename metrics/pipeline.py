@@ -292,6 +292,9 @@ def _refuse_a_store_behind(ws, store) -> None:
     kinds from the new canonical tables — one panel of two corpora, without a word. Refused (exit 2)."""
     behind = getattr(store, "tables_behind", lambda _: [])(ws.canonical)
     if behind:
+        from citynet.transaction import verify_path
+
+        verify_path(ws.root, ws.canonical / "patents.parquet")  # a damaged canonical file: that message, first
         raise UserError(
             f"the store was loaded from other canonical tables than the workspace holds now (an ingest since the "
             f"last load changed {', '.join(behind)}): the panels would mix the two corpora",

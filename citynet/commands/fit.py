@@ -188,7 +188,11 @@ def _warn_if_stale(ws, panel: str) -> None:
     say it): the fit would otherwise run on the old corpus's networks without a word."""
     from citynet.metrics.pipeline import panel_meta, stale_note
 
-    if stale := stale_note(ws, panel_meta(ws.panel(panel))):
+    try:
+        stale = stale_note(ws, panel_meta(ws.panel(panel)))
+    except Exception:  # noqa: BLE001 - a missing or damaged panel: reading it below says which, with the fix
+        return
+    if stale:
         click.secho(f"warning: {stale}", fg="yellow", err=True)
 
 
