@@ -205,7 +205,7 @@ def read_any(path: Path, header_row: int = 1) -> pd.DataFrame:
         from citynet.etl.readers import check_other_sheets
 
         check_other_sheets(path, header_row)  # a table split over sheets (one per year): never half of it
-        return pd.read_excel(path, engine="calamine", header=header_row - 1)
+        return _without_merged_records(path, header_row, pd.read_excel(path, engine="calamine", header=header_row - 1))
     if suffix == ".xls":
         return _read_xls(path, header_row)
     from citynet.etl.readers import detect_encoding
@@ -255,6 +255,16 @@ def _long(raw: pd.DataFrame, rows: pd.Series, keys: list[str], years: list[str],
     return long.drop(columns=["_line", "_order", "_col"]), long["_line"], year_col
 
 
+def _without_merged_records(path: Path, header_row: int, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame``, unless merged cells span its rows (a city name merged over its years in a yearbook table: every
+    year but the first would be read without its city and quarantined as an unknown city): then one message
+    with the fix (``readers.refuse_merged_in_first_sheet``)."""
+    from citynet.etl.readers import refuse_merged_in_first_sheet
+
+    refuse_merged_in_first_sheet(path, header_row, [str(c) for c in frame.columns])
+    return frame
+
+
 def _read_xls(path: Path, header_row: int = 1) -> pd.DataFrame:
     """An old workbook with its cells' types (as an .xlsx); an HTML table as text, every row whole."""
     from citynet.etl.readers import OLE_MAGIC, read_xls
@@ -264,7 +274,8 @@ def _read_xls(path: Path, header_row: int = 1) -> pd.DataFrame:
             from citynet.etl.readers import check_other_sheets
 
             check_other_sheets(path, header_row)
-            return pd.read_excel(path, engine="calamine", header=header_row - 1)
+            return _without_merged_records(path, header_row,
+                                           pd.read_excel(path, engine="calamine", header=header_row - 1))
     table = read_xls(path, header_row)
     if table.malformed:
         rows = ", ".join(str(row) for row, _, _ in table.malformed[:10])

@@ -753,9 +753,24 @@ def read_excel(path: Path, header_row: int = 1, sheet: str | None = None) -> Raw
         raise DataError(f"{path}: cannot read as an Excel workbook: {exc}", fix="save it again as .xlsx") from exc
     if sheet is None:
         check_other_sheets(path, header_row)
+        refuse_merged_in_first_sheet(path, header_row, [c for c in frame.columns if c != "_row"])
     else:
         _refuse_merged_in_sheet(path, sheet, header_row, frame)
     return RawTable(path=path, frame=frame, encoding="xlsx", header_row=header_row)
+
+
+def refuse_merged_in_first_sheet(path: Path, header_row: int, header: list[str]) -> None:
+    """The first sheet of a workbook read whole (covariates, a --transfers workbook, policy documents): merged
+    cells that span its records stop as on a patent sheet — a city name merged over its years' rows in a
+    yearbook table left every year but the first without its city (quarantined as an unknown city)."""
+    try:
+        survey = survey_workbook(path, max(PEEK_ROWS, header_row))
+    except Exception:  # noqa: BLE001 - read above; a survey that fails has no ranges to tell
+        return
+    if survey.sheets:
+        from citynet.etl.excel_stream import refuse_merged_records
+
+        refuse_merged_records(path, survey.sheets[0].merged, header_row, header)
 
 
 def _refuse_merged_in_sheet(path: Path, sheet: str, header_row: int, frame: pd.DataFrame) -> None:
@@ -788,6 +803,7 @@ def read_xls(path: Path, header_row: int = 1, sheet: str | None = None) -> RawTa
                                 "then name it .csv)") from exc
         if sheet is None:
             check_other_sheets(path, header_row)
+            refuse_merged_in_first_sheet(path, header_row, [c for c in frame.columns if c != "_row"])
         else:
             _refuse_merged_in_sheet(path, sheet, header_row, frame)
         return RawTable(path=path, frame=frame, encoding="xls", header_row=header_row)

@@ -107,6 +107,55 @@ def test_merged_cells_across_the_records_of_a_transfer_sheet_stop_too(tmp_path, 
             "without it") in _one_line(err), err
 
 
+def test_merged_cells_in_a_covariate_or_transfer_workbook_stop_too(tmp_path, capsys):
+    """A yearbook table with each city merged over its years' rows (城市 A2:A4, A5:A7), given with --covariates: every
+    year but the first was read without its city and quarantined as an unknown city — a misleading reason. A
+    --transfers workbook with 受让人地址 merged over two records: the second loaded without the address. Both now
+    stop with the ranges and rows (exit 3), and nothing is written; a title merged across the header row's
+    columns above the table changes nothing."""
+    patents = tmp_path / "p.xlsx"
+    wb = openpyxl.Workbook()
+    for row in [HEADERS, *GOOD]:
+        wb.active.append(row)
+    wb.save(patents)
+    cov = tmp_path / "cov.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["城市", "年份", "gdp"])
+    for city in ("南京市", "苏州市"):
+        for year, gdp in ((2015, 1.0), (2016, 2.0), (2017, 3.0)):
+            ws.append([city, year, gdp])
+    ws.merge_cells("A2:A4")
+    ws.merge_cells("A5:A7")
+    wb.save(cov)
+    tr = tmp_path / "tr.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["申请号", "转让人", "受让人", "生效日", "受让人地址"])
+    ws.append([GOOD[1][0], "苏州绿能有限公司", "杭州新能科技有限公司", "20190101", "浙江省杭州市西湖区"])
+    ws.append([GOOD[0][0], "南京南瑞科技有限公司", "杭州新能科技有限公司", "20190101", None])
+    ws.merge_cells("E2:E3")
+    wb.save(tr)
+    for option, path, says in (("--covariates", cov, "(A2:A4, A5:A7; columns 城市)") , ("--transfers", tr,
+                                                                                        "(E2:E3; columns 受让人地址)")):
+        code, _, err = invoke(capsys, "ingest", "-w", tmp_path / "ws", patents, option, path)
+        line = _one_line(err)
+        assert code == 3 and f"error: {path}: merged cells span records {says}" in line, line
+        assert line.count("error:") == 1 and not (tmp_path / "ws" / "canonical").exists(), line
+    titled = tmp_path / "titled.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["江苏省各市生产总值", None, None])
+    ws.merge_cells("A1:C1")
+    for row in (["城市", "年份", "gdp"], ["南京市", 2015, 1.0], ["苏州市", 2015, 2.0]):
+        ws.append(row)
+    wb.save(titled)
+    code, _, err = invoke(capsys, "ingest", "-w", tmp_path / "ws", patents, "--covariates", titled)
+    assert code == 0, err
+    got = pd.read_parquet(tmp_path / "ws" / "canonical" / "covariates.parquet")
+    assert got[["city_code", "year", "gdp"]].values.tolist() == [["320100", 2015, 1.0], ["320500", 2015, 2.0]]
+
+
 def _filtered(path, hide: list[int]):
     """The hand-made export with an AutoFilter on 专利类型 (Excel's filter range name included) and rows ``hide``
     hidden by it, as Excel saves a filtered sheet."""
