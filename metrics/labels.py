@@ -129,7 +129,8 @@ LABELS: dict[str, Label] = {
     "fdi": _L("fdi", "实际利用外资", "FDI"),
     "low_carbon": _L("DID", "低碳城市试点（1=试点当年及以后）", "low-carbon pilot"),
     "carbon_trading": _L("", "碳排放权交易试点（1=试点当年及以后）", "carbon-trading pilot"),
-    "tier_high": _L("", "高等级城市（直辖市、副省级、省会=1）", "city tier"),
+    "tier_high": _L("", "高等级城市（直辖市、副省级、省会=1）",
+                    "high-tier city (1 = municipality, sub-provincial city or provincial capital)"),
     # dyad-year
     "city_a_name": _L("", "城市A名称", "name of city_a"),
     "city_b_name": _L("", "城市B名称", "name of city_b"),
