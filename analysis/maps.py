@@ -431,11 +431,13 @@ def _num(x: float) -> str:
 
 
 def choropleth(values: pd.Series, *, title: str, legend_title: str, cmap: str = "YlOrRd", k: int = 5,
-               categories: Sequence[str] | None = None, colors: Mapping[str, str] | None = None):
+               categories: Sequence[str] | None = None, colors: Mapping[str, str] | None = None,
+               no_value: str = "无数据 no value"):
     """Prefecture map of ``values`` (indexed by city_code). Returns ``(fig, info)``: ``info`` has ``classes``
     (labels), ``counts`` (cities per class), ``no_value`` (city codes of the set without a value).
     ``categories``: the legend's order of text values (:func:`classes`); ``colors``: a colour per text value
-    (others: the qualitative palette's)."""
+    (others: the qualitative palette's); ``no_value``: the legend's text for the cities without a value (a
+    measure undefined for a city without partners says so, not that data is missing)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -477,9 +479,10 @@ def choropleth(values: pd.Series, *, title: str, legend_title: str, cmap: str = 
         counts = [int((idx == i).sum()) for i in range(len(labels))]
         handles = [Patch(facecolor=c, edgecolor="none", label=f"{lab}  ({n})")
                    for c, lab, n in zip(colors, labels, counts, strict=True)]
-        no_value = [str(c) for c in pref.index[idx == -1]]
-        if no_value:
-            handles.append(Patch(facecolor="white", edgecolor="#aaaaaa", hatch="////", label=f"无数据 no value ({len(no_value)})"))
+        missing = [str(c) for c in pref.index[idx == -1]]
+        if missing:
+            handles.append(Patch(facecolor="white", edgecolor="#aaaaaa", hatch="////",
+                                 label=f"{no_value} ({len(missing)})"))
         handles.append(Patch(facecolor=OUTSIDE, edgecolor="none",
                              label="不在城市集 outside the city set\n（港澳台、省直管县级单位）"))
         ax.legend(handles=handles, title=legend_title, loc="lower left", bbox_to_anchor=(0.0, 0.08), fontsize=7,
@@ -487,7 +490,7 @@ def choropleth(values: pd.Series, *, title: str, legend_title: str, cmap: str = 
         ax.set_title(title, fontsize=10)
         _clean(ax)
         fig.subplots_adjust(left=0.01, right=0.99, top=0.94, bottom=0.01)
-    return fig, {"classes": labels, "counts": counts, "no_value": no_value}
+    return fig, {"classes": labels, "counts": counts, "no_value": missing}
 
 
 def figure_path(path: str | Path) -> Path:

@@ -386,3 +386,25 @@ def test_a_value_most_cities_share_is_a_class_of_its_own_at_either_end():
     idx, labels = maps.classes(top, 5)
     assert labels[-1] == "1" and (idx[:100] == 4).all() and (idx[100:] < 4).all(), labels
     assert [int((idx == i).sum()) for i in range(4)] == [15, 15, 15, 15]  # 60 others in four quantile classes
+
+
+def test_constraint_of_a_city_without_partners_is_undefined_in_the_legend(ws, tmp_path, monkeypatch):
+    """Burt's constraint is NaN for a city without partners (undefined, docs/methods.md): its map's legend said
+    '无数据 no value', as if data were missing. In 2011 three cities collaborate (the fixture's edges), so every
+    other city of the set is undefined; a lag's first year stays 'no value'."""
+    from citynet.etl.cities import city_set
+
+    seen = {}
+    drawn = maps.choropleth
+
+    def spy(vals, **kw):
+        fig, info = drawn(vals, **kw)
+        seen["texts"] = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+        return fig, info
+
+    monkeypatch.setattr(maps, "choropleth", spy)
+    r = CliRunner().invoke(cli, ["map", "-w", str(ws.root), "--var", "collab_constraint", "--year", "2011",
+                                 "--out", str(tmp_path / "c.png")])
+    assert r.exit_code == 0, r.output
+    assert f"无定义：无合作伙伴 undefined: no partner ({len(city_set()) - 3})" in seen["texts"], seen["texts"]
+    assert not any(t.startswith("无数据") for t in seen["texts"]), seen["texts"]

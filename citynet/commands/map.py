@@ -135,7 +135,8 @@ def command(ctx, ws, var, edges, years, network, k, out):
         else:
             vals, categories = _coded_labels(var, vals)
         fig, _ = maps.choropleth(vals, title=f"{lab.en if lab else var}, {year}", legend_title=legend, k=k,
-                                 categories=categories, colors=colors)
+                                 categories=categories, colors=colors,
+                                 **({"no_value": UNDEFINED_FOR_ISOLATES[var]} if var in UNDEFINED_FOR_ISOLATES else {}))
         out = out or ws.results / f"map_{var}_{year}.png"
     try:
         path = maps.save(fig, out)
@@ -188,6 +189,10 @@ def _refuse_identifier(var: str, cy) -> None:
 
 # numbers that name a group, not an amount: a choropleth in quantile classes of them ([1, 3), [3, 6), …) or on a
 # sequential palette ranks the groups (community 7 "more" than community 2), which means nothing
+UNDEFINED_FOR_ISOLATES = {"collab_constraint": "无定义：无合作伙伴 undefined: no partner"}
+"""Measures that are NaN for a city without partners (Burt's constraint, metrics/measures.py): the legend says
+undefined, not 'no value' (data missing)."""
+
 LABEL_VARS = {"collab_community": "a Leiden community label (numbered 1, 2, … by size within each year; "
                                   "0 = no partner)"}
 COMMUNITIES_SHOWN = 8  # a colour each; the smaller ones share one class, cities without a partner another
