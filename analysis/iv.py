@@ -130,6 +130,15 @@ def iv2sls(panel: pd.DataFrame, y: str, endog: Sequence[str], instruments: Seque
     Y = pd.Series(cols[y], name=y)
     X1 = pd.DataFrame({c: cols[c] for c in exog}) if exog else None
     X2 = pd.DataFrame({c: cols[c] for c in endog})
+    # an instrument the fixed effects absorb, with enough others left: left out with a note, as fixest leaves it
+    # out ("The instrument 'z' has been removed because of collinearity") and fit --model 2sls does
+    absorbed_z = [c for c in instruments if np.allclose(cols[c], 0)]
+    absorbed_note = None
+    if absorbed_z and len(instruments) - len(absorbed_z) >= len(endog):
+        instruments = [c for c in instruments if c not in absorbed_z]
+        absorbed_note = (f"The instrument{'s' if len(absorbed_z) > 1 else ''} {', '.join(map(_label, absorbed_z))} "
+                         f"(not varying once the fixed effects are absorbed) left out, as fixest leaves "
+                         f"{'them' if len(absorbed_z) > 1 else 'it'} out.")
     Z = pd.DataFrame({c: cols[c] for c in instruments})
     for c in [*exog, *endog, *instruments]:
         if np.allclose(cols[c], 0):
@@ -215,6 +224,7 @@ def iv2sls(panel: pd.DataFrame, y: str, endog: Sequence[str], instruments: Seque
                     fixed_effects=fe_l, vcov=label, df_resid=df_t, stats=stats_, name=name or "2SLS",
                     notes=[f"2SLS, endogenous: {', '.join(map(_label, endog))}; excluded instruments: "
                            f"{', '.join(map(_label, instruments))}.",
+                           *([absorbed_note] if absorbed_note else []),
                            *([missing_note] if missing_note else []),
                            *([singletons_note(n_singletons)] if n_singletons else [])],
                     raw={"linearmodels": fit, "vcov": pd.DataFrame(V, index=fit.params.index, columns=fit.params.index)})

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from citynet.errors import UserError
+from citynet.errors import AnalysisError, UserError
 
 HERE = Path(__file__).parent / "references"
 REF = json.loads((HERE / "references.json").read_text(encoding="utf-8"))["awkward"]
@@ -271,6 +271,22 @@ def test_both_2sls_paths_give_fixest_small_sample_standard_errors(aw, key, vcov)
     assert res.stats["n_singletons"] == REF[key]["removed"] - total == 5
     assert f"{total} observations with a missing value left out (y: {by_part['LHS']}, x1: {by_part['IV']}" in \
         " ".join(res.notes)
+
+
+def test_kind_iv_leaves_out_an_instrument_the_fixed_effects_absorb_as_fixest_does(aw):
+    """A city-level instrument (constant within each city, no missing value) beside z: the city FE absorb it.
+    fixest removes such an instrument and fits on z (its iv_city numbers), and so does fit --model 2sls; kind iv
+    stopped ('zc does not vary once the fixed effects are absorbed'). Now it leaves it out with a note; with no
+    instrument left it still stops."""
+    from citynet.analysis.iv import iv2sls
+
+    aw = aw.assign(zc=aw["city_code"].astype(int) % 7 + 0.5)
+    res = iv2sls(aw, "y", ["x1"], ["z", "zc"], ["x4"], vcov="cluster:city_code").result
+    same(res, "iv_city", EXACT, names={"fit_x1": "x1"})
+    assert any(n.startswith("The instrument zc (not varying once the fixed effects are absorbed) left out")
+               for n in res.notes), res.notes
+    with pytest.raises(AnalysisError, match="'zc' does not vary once the fixed effects are absorbed"):
+        iv2sls(aw, "y", ["x1"], ["zc"], ["x4"], vcov="cluster:city_code")
 
 
 def test_kind_iv_with_two_way_clusters_is_one_message(aw):
