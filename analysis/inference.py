@@ -65,7 +65,12 @@ def _design(df: pd.DataFrame, formula: str, cluster: str | None, extra: Sequence
     cols = list(dict.fromkeys([parts["depvar"], *terms, *parts["fe"], *([cluster] if cluster else []), *extra]))
     d = data[cols].dropna()
     num = d[[parts["depvar"], *terms]].to_numpy(float)
-    d = d[np.isfinite(num).all(axis=1)].reset_index(drop=True)
+    d = d[np.isfinite(num).all(axis=1)]
+    if parts["fe"]:  # the fit's sample: fixest drops the singletons (their clusters would count in G and draws)
+        from citynet.analysis.estimators import drop_singletons
+
+        d, _ = drop_singletons(d, parts["fe"])
+    d = d.reset_index(drop=True)
     return {"data": d, "depvar": parts["depvar"], "terms": terms, "fe": parts["fe"], "formula": fml}
 
 

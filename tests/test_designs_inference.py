@@ -51,6 +51,25 @@ def test_wild_pvalue_equals_pyfixest_wildboottest_full_enumeration(fml):
     assert mine["pvalue"] == pytest.approx(float(ref["Pr(>|t|)"]), abs=1e-12)
 
 
+def test_wild_bootstraps_the_fits_sample_without_its_singletons():
+    """Two cities seen in one year only are fixed-effect singletons: the fit drops them (as fixest), and so does
+    the bootstrap now — their clusters had counted in G (12 where the fit has 10), changing the draws and the
+    p-value. G = 10 is enumerated (2^10 sign vectors), equal to pyfixest's wildboottest on its fit."""
+    df = _small_panel()
+    extra = pd.DataFrame({"city_code": [97, 98], "year": [2001, 2003], "x": [0.5, -1.0], "z": [0.1, 0.2],
+                          "y": [3.0, -2.0]})
+    df = pd.concat([df, extra], ignore_index=True)
+    fml = "y ~ x + z | city_code + year"
+    mine = wild_cluster_bootstrap(df, fml, "x", reps=9999, ci=False)
+    assert mine["clusters"] == 10 and mine["enumerated"] == 1.0 and mine["reps"] == 1024
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        f = pf.feols(fml, df, vcov={"CRV1": "city_code"})
+        ref = f.wildboottest(param="x", reps=9999, seed=1)
+    assert len(df) - 2 == f._N  # pyfixest's fit left the two singletons out, as fixest does
+    assert mine["pvalue"] == pytest.approx(float(ref["Pr(>|t|)"]), abs=1e-12)
+
+
 def test_wild_on_an_interaction_of_two_columns_is_pyfixests_on_the_hand_made_pairs():
     """``cluster = "a^b"`` (one way: the pairs of values) bootstraps the same clusters as a column of the pairs
     made here by hand: 2 × 5 = 10 clusters, all 2^10 sign vectors, p-value equal to pyfixest's wildboottest."""
