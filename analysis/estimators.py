@@ -696,14 +696,17 @@ def fit(
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 out = (pf.fepois(fml, d, **kw) if model == "ppml" else pf.feols(fml, d, **kw)), False
-                if model == "ppml" and getattr(out[0], "convergence", True) is False:
-                    # pyfixest marks convergence at the start of the next pass: a fit whose deviance settled on
-                    # its last iteration is flagged. One more iteration tells; converged, its estimates are kept
-                    again = pf.fepois(fml, d, **{**kw, "iwls_maxiter": getattr(out[0], "maxiter", 25) + 1})
-                    if again.convergence:
-                        out = again, False
             said = [_SINGLETONS.search(str(w.message)) for w in caught]
             singletons[0] = sum(int(m.group(1)) for m in said if m)
+            if model == "ppml" and getattr(out[0], "convergence", True) is False:
+                # pyfixest marks convergence at the start of the next pass: a fit whose deviance settled on its
+                # last iteration is flagged. One more iteration tells; converged, its estimates are kept (its
+                # warnings are the first fit's again: not counted twice)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    again = pf.fepois(fml, d, **{**kw, "iwls_maxiter": getattr(out[0], "maxiter", 25) + 1})
+                if again.convergence:
+                    out = again, False
             return out
         except Exception as first:
             if model != "ppml" or "Demeaning failed" not in str(first):
