@@ -236,15 +236,17 @@ class BaseStore:
         """The store tables whose last load read other canonical tables than ``canonical_dir`` holds now
         (their ``graph.tables.input_keys`` differ from meta ``loaded:<table>``): an ingest since the last load.
         Empty when the store is current, or when it records no load (an older store: nothing to compare)."""
-        loaded = {}
-        for e in ENTITIES:
-            raw = self._get_meta(f"loaded:{e.name}")
-            if raw:
-                loaded[e.name] = json.loads(raw).get("inputs")
+        loaded = {name: rec for name, rec in self._load_records().items() if rec}
         if not loaded or not (Path(canonical_dir) / "patents.parquet").is_file():
             return []
         keys = input_keys(Path(canonical_dir))
-        return [name for name, was in loaded.items() if was != keys[name]]
+        return [name for name, rec in loaded.items() if rec.get("inputs") != keys[name]]
+
+    def _load_records(self, names=None) -> dict[str, dict]:
+        """Meta ``loaded:<table>`` of each store table (of ``names``, default all): what its last load read and
+        wrote (``inputs``: its ``graph.tables.input_keys``), ``{}`` for a table never loaded."""
+        names = [e.name for e in ENTITIES] if names is None else names
+        return {n: json.loads(self._get_meta(f"loaded:{n}") or "{}") for n in names}
 
     def write_query(self, cypher_text: str, params: dict | None = None) -> tuple[pd.DataFrame, dict | None]:
         """``query(cypher_text, params, write=True)`` that records, in meta ``changed_outside_load``, that the
@@ -345,11 +347,9 @@ class BaseStore:
         # changed by `citynet query --write` since: every table is read and compared with the store (and,
         # after a write that may have changed properties, written again), and every projection rebuilt
         outside = self.outside_write()
-        for e in ENTITIES if outside is None else ():
-            raw = self._get_meta(f"loaded:{e.name}")
-            rec = json.loads(raw) if raw else {}
-            if rec.get("inputs") == keys[e.name]:
-                done[e.name] = rec
+        for name, rec in (self._load_records() if outside is None else {}).items():
+            if rec.get("inputs") == keys[name]:
+                done[name] = rec
         if outside is not None:
             for flt_key in self._built_filters():  # (the write may have changed projections too)
                 self._set_meta(f"stale:{flt_key}", json.dumps("all"))
@@ -448,7 +448,7 @@ class BaseStore:
         read: dict[str, set[str]] = {}  # per store table: the partitions its rows are prepared from
         records: dict[str, dict] = {}  # per store table: its partitions record, read once (_part_record)
         if ydig is not None and todo_years and outside is None:
-            recs = {n: json.loads(self._get_meta(f"loaded:{n}") or "{}") for n in todo_years}
+            recs = self._load_records(todo_years)
             parts = {n: self._part_record(n, records) for n in todo_years}
             # (a record whose partitions were named with another number of buckets: every row, once)
             olds = {n: ly.changed_years(parts[n].get("years"), ydig[n], recs[n].get(ly.BUCKETS_META))
