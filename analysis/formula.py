@@ -314,12 +314,12 @@ def refuse_labels_as_numbers(formula: str) -> None:
     ...
     citynet.errors.AnalysisError: collab_community is a Leiden community label, numbered 1, 2, … by size and renumbered every year: a formula cannot use it as a number
     """
-    regressors = _GROUPING_CALL.sub(" ", _STRING.sub(" ", formula.split("|")[0]))
-    for name in dict.fromkeys([*formula_names(regressors), *formula_names(formula)]):
+    regressors = formula_names(_GROUPING_CALL.sub(" ", _STRING.sub(" ", formula.split("|")[0])))
+    for name in dict.fromkeys([*regressors, *formula_names(formula)]):
         base = name
         while (m := _LAG_PREFIX.match(base)) or base.startswith("ln_"):
             base = m.group(3) if m else base[3:]
-        if base in LABEL_COLUMNS and (base != name or name in formula_names(regressors)):
+        if base in LABEL_COLUMNS and (base != name or name in regressors):
             raise AnalysisError(f"{name} is {LABEL_COLUMNS[base]}: a formula cannot use it as a number",
                                 fix=f"use the label as groups of a year: i({base}) or C({base}) on the right, or "
                                     f"the fixed effect {base}^year after |")
