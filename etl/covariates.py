@@ -202,10 +202,7 @@ def read_any(path: Path, header_row: int = 1) -> pd.DataFrame:
     if suffix == ".dta":
         return pd.read_stata(path)
     if suffix in (".xlsx", ".xlsm"):
-        from citynet.etl.readers import check_other_sheets
-
-        check_other_sheets(path, header_row)  # a table split over sheets (one per year): never half of it
-        return _without_merged_records(path, header_row, pd.read_excel(path, engine="calamine", header=header_row - 1))
+        return _checked_sheet(path, header_row)
     if suffix == ".xls":
         return _read_xls(path, header_row)
     from citynet.etl.readers import detect_encoding
@@ -255,13 +252,14 @@ def _long(raw: pd.DataFrame, rows: pd.Series, keys: list[str], years: list[str],
     return long.drop(columns=["_line", "_order", "_col"]), long["_line"], year_col
 
 
-def _without_merged_records(path: Path, header_row: int, frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame``, unless merged cells span its rows (a city name merged over its years in a yearbook table: every
-    year but the first would be read without its city and quarantined as an unknown city): then one message
-    with the fix (``readers.refuse_merged_in_first_sheet``)."""
-    from citynet.etl.readers import refuse_merged_in_first_sheet
+def _checked_sheet(path: Path, header_row: int) -> pd.DataFrame:
+    """A workbook's first sheet with its cells' types, after ``readers.check_first_sheet``: a table split over
+    sheets (one per year) is never read half, and merged cells that span its rows (a city name merged over its
+    years) stop with the fix."""
+    from citynet.etl.readers import check_first_sheet
 
-    refuse_merged_in_first_sheet(path, header_row, [str(c) for c in frame.columns])
+    frame = pd.read_excel(path, engine="calamine", header=header_row - 1)
+    check_first_sheet(path, header_row, [str(c) for c in frame.columns])
     return frame
 
 
@@ -271,11 +269,7 @@ def _read_xls(path: Path, header_row: int = 1) -> pd.DataFrame:
 
     with open(path, "rb") as fh:
         if fh.read(4) == OLE_MAGIC:
-            from citynet.etl.readers import check_other_sheets
-
-            check_other_sheets(path, header_row)
-            return _without_merged_records(path, header_row,
-                                           pd.read_excel(path, engine="calamine", header=header_row - 1))
+            return _checked_sheet(path, header_row)
     table = read_xls(path, header_row)
     if table.malformed:
         rows = ", ".join(str(row) for row, _, _ in table.malformed[:10])

@@ -752,21 +752,23 @@ def read_excel(path: Path, header_row: int = 1, sheet: str | None = None) -> Raw
     except Exception as exc:  # noqa: BLE001 - calamine raises many kinds for damaged files
         raise DataError(f"{path}: cannot read as an Excel workbook: {exc}", fix="save it again as .xlsx") from exc
     if sheet is None:
-        check_other_sheets(path, header_row)
-        refuse_merged_in_first_sheet(path, header_row, [c for c in frame.columns if c != "_row"])
+        check_first_sheet(path, header_row, [c for c in frame.columns if c != "_row"])
     else:
         _refuse_merged_in_sheet(path, sheet, header_row, frame)
     return RawTable(path=path, frame=frame, encoding="xlsx", header_row=header_row)
 
 
-def refuse_merged_in_first_sheet(path: Path, header_row: int, header: list[str]) -> None:
-    """The first sheet of a workbook read whole (covariates, a --transfers workbook, policy documents): merged
-    cells that span its records stop as on a patent sheet — a city name merged over its years' rows in a
-    yearbook table left every year but the first without its city (quarantined as an unknown city)."""
+def check_first_sheet(path: Path, header_row: int, header: list[str]) -> None:
+    """The checks of a workbook whose first sheet is read whole (covariates, a --transfers workbook, policy
+    documents), from one survey: :func:`check_other_sheets`, then merged cells that span the first sheet's records,
+    which stop as on a patent sheet (``excel_stream.refuse_merged_records``) — a city name merged over its years'
+    rows in a yearbook table left every year but the first without its city (quarantined as an unknown city)."""
     try:
         survey = survey_workbook(path, max(PEEK_ROWS, header_row))
-    except Exception:  # noqa: BLE001 - read above; a survey that fails has no ranges to tell
+    except Exception:  # noqa: BLE001 - read above; without a survey no ranges to tell, the sheets checked alone
+        check_other_sheets(path, header_row)
         return
+    check_other_sheets(path, header_row, survey)
     if survey.sheets:
         from citynet.etl.excel_stream import refuse_merged_records
 
@@ -802,8 +804,7 @@ def read_xls(path: Path, header_row: int = 1, sheet: str | None = None) -> RawTa
                             fix="open it in Excel and save it as .xlsx without a password (or as 'CSV UTF-8', "
                                 "then name it .csv)") from exc
         if sheet is None:
-            check_other_sheets(path, header_row)
-            refuse_merged_in_first_sheet(path, header_row, [c for c in frame.columns if c != "_row"])
+            check_first_sheet(path, header_row, [c for c in frame.columns if c != "_row"])
         else:
             _refuse_merged_in_sheet(path, sheet, header_row, frame)
         return RawTable(path=path, frame=frame, encoding="xls", header_row=header_row)
