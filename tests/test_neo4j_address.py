@@ -40,15 +40,18 @@ class TinyServer:
                 continue
             except OSError:
                 return
-            if self.answer is None:
-                self.held.append(conn)
-                continue
-            try:
-                conn.recv(64)
-                conn.sendall(self.answer)
-            except OSError:
-                pass
-            conn.close()
+            self._answer(conn)
+
+    def _answer(self, conn: socket.socket) -> None:
+        if self.answer is None:
+            self.held.append(conn)
+            return
+        try:
+            conn.recv(64)
+            conn.sendall(self.answer)
+        except OSError:
+            pass
+        conn.close()
 
     def __enter__(self):
         return self
@@ -130,23 +133,15 @@ class TlsServer(TinyServer):
         self.context.load_cert_chain(folder / "cert.pem", folder / "key.pem")
         super().__init__(answer)
 
-    def _serve(self) -> None:
-        self.sock.settimeout(0.1)
-        while not self.stop.is_set():
-            try:
-                raw, _ = self.sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            try:
-                raw.settimeout(5)
-                conn = self.context.wrap_socket(raw, server_side=True)
-                conn.recv(64)
-                conn.sendall(self.answer)
-                conn.close()
-            except OSError:
-                raw.close()
+    def _answer(self, raw: socket.socket) -> None:
+        try:
+            raw.settimeout(5)
+            conn = self.context.wrap_socket(raw, server_side=True)
+            conn.recv(64)
+            conn.sendall(self.answer)
+            conn.close()
+        except OSError:
+            raw.close()
 
 
 @pytest.mark.parametrize("scheme", ["bolt+s", "bolt+ssc", "neo4j+s"])
