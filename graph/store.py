@@ -64,6 +64,9 @@ BEHIND_META = "panels_behind:"  # + a filter key: the years loads changed since 
 # table and compares it with the store (``rewrite``: and writes every row again), then removes the record
 # (BaseStore.write_query, BaseStore.load)
 OUTSIDE_META = "changed_outside_load"
+# the patents the store held beyond the canonical tables at the last load that read the Patent table (an earlier
+# corpus: load only adds): `citynet metrics` refuses such a store, whose panels would mix the two corpora
+BEYOND_META = "patents_beyond_canonical"
 # the clauses of a write that can only remove rows: the next load finds what is missing by comparing keys and
 # row hashes; any other write clause (CREATE, MERGE, SET, REMOVE, a procedure, COPY, …) may leave a row with
 # its key and its row hash but other properties (or a second relationship with the same key): every row is
@@ -218,6 +221,17 @@ class BaseStore:
 
     def _set_meta(self, key: str, value: str) -> None:
         self._block_rows("load", "set_meta", {"key": key, "value": value})
+
+    def patents_beyond_canonical(self) -> int | None:
+        """The patents the store held beyond the canonical tables at the last load that counted them (meta
+        ``patents_beyond_canonical``, :data:`BEYOND_META`); None when no load counted them (an older store)."""
+        raw = self._get_meta(BEYOND_META)
+        return int(raw) if raw and raw.isdigit() else None
+
+    def record_patents_beyond_canonical(self, n: int) -> None:
+        """Keep ``n`` (see :meth:`patents_beyond_canonical`) for the commands after this load."""
+        if self._get_meta(BEYOND_META) != str(int(n)):
+            self._set_meta(BEYOND_META, str(int(n)))
 
     # -- writes outside a load --
     def outside_write(self) -> dict | None:

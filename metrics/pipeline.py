@@ -289,7 +289,9 @@ def stale_note(ws, meta: dict | None) -> str | None:
 
 def _refuse_a_store_behind(ws, store) -> None:
     """An ingest since the last load: the networks would come from the store's older corpus and the partner
-    kinds from the new canonical tables — one panel of two corpora, without a word. Refused (exit 2)."""
+    kinds from the new canonical tables — one panel of two corpora, without a word. Refused (exit 2). So is a
+    store that holds patents beyond the canonical tables (an earlier corpus a later, smaller one did not
+    replace: load only adds; counted by the last load that read the patents, ``citynet load --rebuild``)."""
     behind = getattr(store, "tables_behind", lambda _: [])(ws.canonical)
     if behind:
         from citynet.transaction import verify_path
@@ -299,6 +301,12 @@ def _refuse_a_store_behind(ws, store) -> None:
             f"the store was loaded from other canonical tables than the workspace holds now (an ingest since the "
             f"last load changed {', '.join(behind)}): the panels would mix the two corpora",
             fix=f"citynet load -w {ws.root}   (then citynet metrics again)")
+    beyond = getattr(store, "patents_beyond_canonical", lambda: None)()
+    if beyond:
+        raise UserError(
+            f"the store holds {beyond:,} patents that the canonical tables no longer have (an earlier corpus: "
+            f"ingest replaces the canonical tables, load only adds to the store): the panels would mix the two corpora",
+            fix=f"citynet load -w {ws.root} --rebuild   (the store then holds exactly this corpus; then citynet metrics)")
 
 
 def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str | None = None,

@@ -147,8 +147,18 @@ def test_ingest_replaces_and_load_says_so(raw, tmp_path, capsys):
     code, out, err = run(capsys, "load", "-w", tmp_path)
     assert code == 0
     assert "warning: the store holds" in err and "no longer have" in err and "--rebuild" in err
+    # the panels would mix the two corpora: refused, every time (the count is kept in the store's meta), and a
+    # load that skips the unchanged Patent table still says so
+    for _ in range(2):
+        code, out, err = run(capsys, "metrics", "-w", tmp_path)
+        assert code == 2 and err.startswith("error: the store holds") and "--rebuild" in err, err
+        assert len(err.strip().splitlines()) == 2, err
+        code, out, err = run(capsys, "load", "-w", tmp_path)
+        assert code == 0 and "warning: the store holds" in err and "metrics` refuses" in err, err
     code, out, err = run(capsys, "load", "-w", tmp_path, "--rebuild")
     assert code == 0 and "warning" not in err
+    code, out, err = run(capsys, "-q", "metrics", "-w", tmp_path)
+    assert code == 0, err
 
 
 # --- Deliver 4: one message, the README's exit code ---------------------------------------------

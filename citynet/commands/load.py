@@ -163,7 +163,7 @@ digests recorded in the store; docs/scale.md), and the projections of the networ
 citynet.toml [network] are rebuilt only for the years whose rows changed (every year on the first
 load). After `citynet ingest` of another corpus (ingest replaces the canonical tables), the store
 still holds the old corpus's patents: load says how many and that `--rebuild` makes the store hold
-exactly the canonical tables. Memory: the rows are prepared by DuckDB within [store]
+exactly the canonical tables (until then `citynet metrics` refuses the store: its panels would mix the two). Memory: the rows are prepared by DuckDB within [store]
 load_memory_limit (default 2GB) and copied in batches of [store] load_batch_rows (500000) into
 LadybugDB, whose page cache is [store] buffer_pool (2GB); into an empty store DuckDB writes the
 batches to files under store/ and is closed before they are copied, so the two are not held at
@@ -256,7 +256,9 @@ def command(ctx, ws, backend, uri, user, password, rebuild, import_dir):
                     progress(f"projections {flt.key} ({what})", 0, 1)
                     proj = store.refresh_projections(flt)
                     progress(f"projections {flt.key} ({what})", 1, 1)
-        stale = _stale_patents(store, counts)
+                stale = _stale_patents(store, counts)
+                if stale is not None:  # metrics refuses a store with patents beyond the canonical ones, every time
+                    store.record_patents_beyond_canonical(stale)
         t = Table(title=f"{store.backend} store: {store.location}")
         # (deleted: links and citations of canonical patents that the canonical tables no longer have, and
         # the applicants this corpus wrote that they no longer have, left without links: docs/cypher.md)
@@ -291,20 +293,22 @@ def command(ctx, ws, backend, uri, user, password, rebuild, import_dir):
     if stale:
         click.secho(f"warning: the store holds {stale:,} patents that the canonical tables no longer have "
                     "(an earlier corpus: ingest replaces the canonical tables, load only adds to the store); "
-                    "their edges stay in the projections and panels.", fg="yellow", err=True)
+                    "their edges stay in the projections, and `citynet metrics` refuses the store until it holds "
+                    "this corpus alone (its panels would mix the two).", fg="yellow", err=True)
         click.echo(f"  fix: citynet load -w {ws.root} --rebuild   (the store then holds exactly this corpus)", err=True)
 
 
-def _stale_patents(store, counts: dict) -> int:
-    """Patents in the store beyond those of the canonical tables just loaded (0 when unknown, and
-    when the Patent table was skipped: then neither side changed since the load that checked it)."""
-    if counts.get("Patent", {}).get("skipped"):
-        return 0
+def _stale_patents(store, counts: dict) -> int | None:
+    """Patents in the store beyond those of the canonical tables just loaded (None when unknown); when the
+    Patent table was skipped, the count of the load that last read it (neither side changed since), counted
+    now when no load did (a store of an older citynet)."""
+    if counts.get("Patent", {}).get("skipped") and (known := store.patents_beyond_canonical()) is not None:
+        return known
     try:
         if store.backend == "embedded":  # one label, not every node and relationship (0.7 s at 1M)
             held = int(store._exec_block("load", "count_Patent")["n"].iloc[0])
         else:
             held = int(store.counts().get("Patent", 0))
     except Exception:  # noqa: BLE001 - a count is a courtesy check, never a failure of the load
-        return 0
+        return None
     return max(held - int(counts.get("Patent", {}).get("rows", held)), 0)
