@@ -49,4 +49,5 @@ bench: install
 references:
 	R_LIBS=$${R_LIBS:-$$HOME/.cache/r-reference} Rscript tests/references/references.R
 	R_LIBS=$${R_LIBS:-$$HOME/.cache/r-reference} Rscript tests/references/designs.R
+	R_LIBS=$${R_LIBS:-$$HOME/.cache/r-reference} Rscript tests/references/conley_ppml.R
 	R_LIBS=$${R_LIBS:-$$HOME/.cache/r-reference} Rscript tests/references/honestdid.R

@@ -946,6 +946,34 @@ def posdef_fix(f) -> str | None:
             "in one dimension, cluster one way (by the coarser), where the wild cluster bootstrap is available too.")
 
 
+def ppml_pseudo_r2(f) -> float:
+    """McFadden's pseudo R² of a (weighted) Poisson fit, ``1 − ℓ/ℓ₀``: ``ℓ = Σ wᵢ(yᵢ log μ̂ᵢ − μ̂ᵢ − log yᵢ!)``
+    and ℓ₀ the same sum at the intercept-only fit ``μ₀ = Σwy/Σw`` on the fit's sample (w = 1 unweighted).
+    Unweighted it is fixest's ``r2(fit, "pr2")`` (and pyfixest's ``_pseudo_r2``). Weighted, it is
+    ``1 − logLik(fit)/logLik(fepois(y ~ 1, weights))`` from fixest, but not fixest's ``r2(fit, "pr2")``: fixest
+    0.14.2 leaves the log-factorials of its closed-form ℓ₀ unweighted (femlm.R ``get_model_null``:
+    ``s log(s/Σw) − s − Σ log yᵢ!``, ``s = Σwy``), so its weighted pseudo R² changes when the weights are
+    rescaled and goes negative (−1.44 on the reference panel with weights of mean 5.2). pyfixest reports none
+    for a weighted fit, which left the table cell blank. Checked against fixest in tests/test_conley_fixest.py."""
+    from scipy.special import gammaln, xlogy
+
+    try:  # pyfixest's Fepois: the outcome, the fitted means and the user's weights on the fit's rows
+        y = np.asarray(f._Y_untransformed, dtype=float).ravel()
+        mu = np.asarray(f._Y_hat_response, dtype=float).ravel()
+        w = (np.asarray(f._data[f._weights_name], dtype=float).ravel() if getattr(f, "_has_weights", False)
+             else np.ones_like(y))
+    except (AttributeError, KeyError):
+        pseudo = getattr(f, "_pseudo_r2", None)
+        return float(pseudo) if pseudo is not None else np.nan
+    if not len(y) == len(mu) == len(w) or w.sum() <= 0:
+        return np.nan
+    mu0 = np.sum(w * y) / np.sum(w)
+    lfact = gammaln(y + 1)
+    ll = float(np.sum(w * (xlogy(y, mu) - mu - lfact)))
+    ll0 = float(np.sum(w * (xlogy(y, mu0) - mu0 - lfact)))
+    return 1.0 - ll / ll0 if ll0 else np.nan
+
+
 def to_result(f, model: str, vcov_label: str, fe: Sequence[str], name: str | None = None,
               depvar: str | None = None) -> FitResult:
     """A pyfixest fit as a FitResult (p-values and t reference distribution as pyfixest computes them), its
@@ -962,8 +990,7 @@ def to_result(f, model: str, vcov_label: str, fe: Sequence[str], name: str | Non
     st: dict[str, float] = {}
     r2 = adj = r2w = None
     if model == "ppml":
-        pseudo = getattr(f, "_pseudo_r2", None)  # None for a weighted Poisson
-        st["pseudo_r2"] = float(pseudo) if pseudo is not None else np.nan
+        st["pseudo_r2"] = ppml_pseudo_r2(f)
         st["deviance"] = float(np.asarray(getattr(f, "deviance", np.nan)).ravel()[0])
     elif getattr(f, "_is_iv", False):
         r2, adj, r2w = _second_stage_r2(f)

@@ -23,7 +23,15 @@ Conley (1999) standard errors: ``V = (X̃'X̃)⁻¹ Σ_i Σ_j K(d_ij) x̃_i û_i
 the FE-demeaned regressors and residuals, ``K = 1{d ≤ cutoff}`` (uniform) or ``1 − d/cutoff``
 (Bartlett), pairs only within the same year; the panel version adds, within a city, Bartlett-weighted
 serial terms ``(1 − l/(L+1))`` up to lag L (Hsiang 2010; Fetzer's conleyreg). No small-sample factor
-(Conley's estimator); normal reference distribution. Distances: haversine between the cities' centroids.
+(Conley's estimator); normal reference distribution. Distances: haversine between the cities' centroids
+(Earth radius 6371.0088 km), pairs at ``d ≤ cutoff`` (inclusive), each observation paired with itself.
+Against fixest 0.14.2's ``vcov_conley`` (uniform kernel only; tests/test_conley_fixest.py, equal to 1e-15):
+citynet's ``conley:C`` = ``vcov_conley(cutoff = C·6376/6371.0088, distance = "spherical", ssc = ssc(K.adj =
+FALSE))`` on one period — fixest's haversine takes R = 6376 km, its default ``"triangular"`` distance is an
+equirectangular approximation, and by default it multiplies V by n/(n − K) with K counting every FE level
+(×1.056 on the SEs of a 337-city, 10-year two-way FE panel) and uses t(n − K) p-values. On a panel fixest sums
+over every pair within the cutoff whatever the years (a city's rows of all years are pairs at distance 0);
+citynet over the pairs of one year, as Conley–Hsiang (``conley_meat`` without ``time`` is fixest's sum).
 """
 
 from __future__ import annotations
@@ -37,6 +45,8 @@ from citynet.analysis.results import FitResult
 
 from citynet.errors import AnalysisError, UserError
 from citynet.progress import report
+
+FIXEST_EARTH_RADIUS_KM = 6376.0  # fixest's haversine (vcov_related.cpp dist_km: 12752·asin(…)); citynet's is 6371.0088
 
 
 # ------------------------------------------------------------------------------------- design
@@ -326,8 +336,9 @@ def randomization_inference(df: pd.DataFrame, formula: str, param: str, *, unit:
 def conley_meat(H: np.ndarray, lon: np.ndarray, lat: np.ndarray, cutoff_km: float, *,
                 time: np.ndarray | None = None, unit: np.ndarray | None = None, lag: int = 0,
                 kernel: str = "uniform") -> np.ndarray:
-    """``Σ_ij K(d_ij) h_i h_j'`` over pairs in the same period (all pairs when ``time`` is None), plus the
-    Bartlett-weighted serial pairs of the same ``unit`` up to ``lag`` periods apart. ``H``: n×k scores."""
+    """``Σ_ij K(d_ij) h_i h_j'`` over pairs in the same period (all pairs when ``time`` is None: fixest's
+    ``vcov_conley`` meat on a panel), plus the Bartlett-weighted serial pairs of the same ``unit`` up to ``lag``
+    periods apart. ``H``: n×k scores; ``K = 1{d ≤ cutoff}`` (uniform) or ``max(0, 1 − d/cutoff)`` (Bartlett)."""
     from citynet.etl.cities import haversine_km
 
     H = np.asarray(H, float)
@@ -361,8 +372,10 @@ def conley_meat(H: np.ndarray, lon: np.ndarray, lat: np.ndarray, cutoff_km: floa
 
 def conley(df: pd.DataFrame, formula: str, cutoff_km: float, *, lag: int = 0, kernel: str = "uniform",
            name: str | None = None, cities: pd.DataFrame | None = None) -> FitResult:
-    """OLS (FE absorbed by pyfixest) with Conley spatial-HAC standard errors (module docstring);
-    ``lag`` > 0: the panel version with serial correlation within a city up to ``lag`` years."""
+    """OLS (FE absorbed by pyfixest) with Conley spatial-HAC standard errors (module docstring):
+    ``V = (X̃'X̃)⁻¹ Σ_t Σ_{i,j in year t} K(d_ij) x̃_i û_i û_j x̃_j' (X̃'X̃)⁻¹``; ``lag`` > 0: the panel version with
+    serial correlation within a city up to ``lag`` years. fixest's ``vcov_conley`` on one year at the mapped
+    settings (spherical, ``ssc(K.adj = FALSE)``, cutoff ×6376/6371.0088) gives the same numbers."""
     from citynet.analysis.estimators import fit
 
     if cutoff_km <= 0:
