@@ -167,3 +167,13 @@ def test_fixest_weighted_pr2_differs_only_by_its_unweighted_log_factorials(panel
     ll0_fixest = ll0 + np.sum(w * gammaln(y + 1)) - np.sum(gammaln(y + 1))
     assert ll0_fixest == pytest.approx(ref["ll_null_fixest"], rel=1e-9)
     assert 1 - ll / ll0_fixest == pytest.approx(ref["pr2_fixest"], rel=1e-8)
+
+
+def test_weighted_ppml_table_shows_its_pseudo_r2(panel):
+    """The regression table's "R² / pseudo R²" cell of a weighted PPML was blank (pyfixest's None); now fixest's
+    logLik ratio, printed like the unweighted one."""
+    from citynet.analysis.tables import regression_table
+
+    t = regression_table([_ppml(panel, "ppml_twfe"), _ppml(panel, "ppml_twfe_w")])
+    row = next(r[1:] for r in t.rows if r[0] == "R² / pseudo R²")
+    assert row == [f"{REF['ppml_twfe']['pr2_fixest']:.3f}", f"{REF['ppml_twfe_w']['pr2_null_fit']:.3f}"]
