@@ -269,8 +269,14 @@ def test_run_is_make_style(raw, tmp_path, capsys):
     # an input changes (the last two years dropped): everything from ingest on runs again
     p = pd.read_csv(w / "raw" / "patents.csv", dtype=str, encoding="utf-8-sig", keep_default_na=False)
     p.iloc[: len(p) // 2].to_csv(w / "raw" / "patents.csv", index=False, encoding="utf-8-sig")
-    s = summary(run(capsys, "run", "-w", w)[2])
-    assert all(s[k] == "ran" for k in stages[:4]), s
+    code, out, err = run(capsys, "run", "-w", w)
+    s = summary(err)
+    assert code == 0 and all(s[k] == "ran" for k in stages[:4]), (s, err)
+    # the store held the dropped patents: run rebuilt it (metrics would refuse a store of two corpora)
+    assert "rebuilding it from the canonical tables" in err, err
+    code, out, err = run(capsys, "query", "-w", w, "--format", "json", "MATCH (p:Patent) RETURN count(p) AS n")
+    assert code == 0 and json.loads(out)[0]["n"] == len(pd.read_parquet(w / "canonical" / "patents.parquet",
+                                                                        columns=["patent_id"]))
     assert run(capsys, "run", "-w", w, "--dry-run")[0] == 0
 
 

@@ -121,6 +121,14 @@ def plan(ws, ctx) -> list[Stage]:
         from citynet.commands import load
 
         ctx.invoke(load.command, ws=fresh(), backend=None, uri=None, user=None, password=None, rebuild=False)
+        if (settings.get("store", {}).get("backend") or "embedded") != "embedded":
+            return  # a Neo4j database may hold another corpus on purpose: metrics refuses it, the user decides
+        with load.open_ws_store(fresh(), None, None, None, None, read_only=True) as store:
+            beyond = store.patents_beyond_canonical()
+        if beyond:  # the inputs dropped patents: the workspace's own store is made to hold them alone
+            click.secho(f"run: the embedded store of this workspace held {beyond:,} patents that [inputs] no longer "
+                        "has; rebuilding it from the canonical tables (citynet load --rebuild)", fg="yellow", err=True)
+            ctx.invoke(load.command, ws=fresh(), backend=None, uri=None, user=None, password=None, rebuild=True)
 
     stages.append(Stage("load", k_load, None, do_load))
 
@@ -193,7 +201,9 @@ filter → fit of every [run] specs file → report. A stage runs when the SHA-2
 (file contents and its settings) differs from its last successful run (recorded in
 WS/.citynet-run.json), or its output is missing; then every later stage whose inputs changed runs
 too. Ends with a summary of what ran and what was skipped. The yearly refresh job: replace the
-exports listed in [inputs], then `citynet run -w ws`.""",
+exports listed in [inputs], then `citynet run -w ws`. When the new [inputs] no longer have patents
+that the embedded store holds, run rebuilds the store (load --rebuild: the workspace's own store
+holds its corpus alone); a Neo4j store is never emptied by run (metrics then refuses it, saying so).""",
 )
 @workspace_option()
 @click.option("--dry-run", is_flag=True, help="Print the stages that would run and why; run nothing.")
