@@ -82,7 +82,7 @@ def query_rows(store_dir: Path, text: str, params: dict, ws_root: Path | None = 
     """``(columns, rows)`` of the read-only query ``text``, or None (use the store path)."""
     from citynet.graph import lifecycle
     from citynet.graph.compat import check_engine, prepare
-    from citynet.graph.readonly import check_params, check_read_only
+    from citynet.graph.readonly import check_columns, check_params, check_read_only
 
     from citynet import cypher
 
@@ -116,6 +116,7 @@ def query_rows(store_dir: Path, text: str, params: dict, ws_root: Path | None = 
             if isinstance(result, list):
                 result = result[-1]
             columns = list(result.get_column_names())
+            check_columns(columns)  # before the rows: Neo4j refuses the query
             rows = []
             try:
                 while result.has_next():

@@ -170,6 +170,19 @@ def used_params(query: str) -> list[str]:
     return names
 
 
+def check_columns(columns) -> None:
+    """Refuse a result with two columns of one name (``RETURN c.name_zh, c.name_zh``, ``RETURN a.x AS n, b.y AS
+    n``), as Neo4j does ("Multiple result columns with the same name are not supported"): LadybugDB answers it,
+    and the table, JSON and CSV, which key a row's values by column name, printed one of the two columns (the
+    table's second one blank, CSV and JSON the second's values under the first's name) without a word."""
+    seen: set[str] = set()
+    twice = [c for c in map(str, columns) if c in seen or seen.add(c)]
+    if twice:
+        raise QueryError(f"the query returns two columns named {twice[0]!r} (Neo4j refuses this: multiple result "
+                         "columns with the same name are not supported)",
+                         fix=f"name each column with AS, e.g. RETURN … AS {twice[0]}_1, … AS {twice[0]}_2")
+
+
 def check_params(params: dict | None, query: str | None = None) -> None:
     """Refuse parameter values no engine takes (integers outside 64 bits), and a ``query`` that uses a
     parameter not given (Neo4j refuses it; LadybugDB would read it as null and answer silently), with

@@ -497,3 +497,27 @@ def test_rows_without_order_by_come_sorted_by_their_values(tmp_path, capsys):
     assert [r["c"] for r in json.loads(out)] == want.sort_values(["n", "c"], ascending=False).c.tolist()
     code, out, err = run(capsys, "query", "-w", str(tmp_path), query + " LIMIT 2", "--format", "json")
     assert code == 0 and len(json.loads(out)) == 2 and "LIMIT/SKIP without ORDER BY" in err
+
+
+def test_two_columns_of_one_name_are_refused_as_neo4j_refuses_them(tmp_path, capsys):
+    """``RETURN c.name_zh AS a, c.city_code AS a`` (or the same expression twice): Neo4j refuses it ("Multiple
+    result columns with the same name are not supported", neo4j/neo4j#4331); LadybugDB answered both columns and
+    the printers, which key a row by column name, showed one — the table a blank second column, CSV and JSON the
+    codes under the name a, without a word. Now one message and exit 2 (the table and JSON of the embedded store's
+    read-only path); a query naming its columns apart gives both (the oracle: the canonical cities' table)."""
+    make_ws(tmp_path)
+    assert run(capsys, "-q", "load", "-w", str(tmp_path))[0] == 0
+    ws = str(tmp_path)
+    for query in ("MATCH (c:City) RETURN c.name_zh AS a, c.city_code AS a ORDER BY c.city_code LIMIT 2",
+                  "MATCH (c:City) RETURN c.name_zh, c.name_zh ORDER BY c.name_zh LIMIT 2"):
+        name = "a" if " AS a" in query else "c.name_zh"
+        for extra in (["--format", "table"], ["--format", "json"]):
+            code, out, err = run(capsys, "query", "-w", ws, query, *extra)
+            assert code == 2 and out == "" and err.splitlines() == [
+                f"error: the query returns two columns named {name!r} (Neo4j refuses this: multiple result columns "
+                "with the same name are not supported)",
+                f"  fix: name each column with AS, e.g. RETURN … AS {name}_1, … AS {name}_2"], (extra, err)
+    cities = pd.read_parquet(tmp_path / "canonical" / "cities.parquet").sort_values("city_code").head(2)
+    code, out, err = run(capsys, "query", "-w", ws, "MATCH (c:City) RETURN c.name_zh AS a, c.city_code AS b "
+                         "ORDER BY c.city_code LIMIT 2", "--format", "json")
+    assert code == 0 and json.loads(out) == [{"a": n, "b": c} for n, c in zip(cities.name_zh, cities.city_code, strict=True)], err
