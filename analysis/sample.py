@@ -3,8 +3,9 @@ user meant or refused with one message.
 
 ``apply_sample`` runs the query and turns pandas' errors into messages (a value written without quotes, a single
 ``=``, an unknown column with its near name); ``check_sample_values`` refuses comparisons that select other rows
-than written — a number against a text (``year == '2010'``: no row) or a text the column does not hold next to a
-near one (``region != 'East'``: every row, east included); ``sample_hints`` says why a query kept no row.
+than written — a number against a text (``year == '2010'``: no row; ``year >= '2012'``) or a text the column does not
+hold next to a near one (``region != 'East'``, ``'East' != region``, ``region not in ['East']``: every row, east
+included; ``region in ['east', 'Wset']``: east alone); ``sample_hints`` says why a query kept no row.
 
 Example::
 
@@ -24,26 +25,74 @@ import pandas as pd
 
 from citynet.errors import AnalysisError
 
-_TEXT_COMPARISON = re.compile(r"`?([^\W\d][\w]*)`?\s*(?:==|!=)\s*(['\"])(.*?)\2")
+_TEXT_COMPARISON = re.compile(r"`?([^\W\d][\w]*)`?\s*(==|!=)\s*(['\"])(.*?)\3")
+_OPS = {"Eq": "==", "NotEq": "!=", "Lt": "<", "LtE": "<=", "Gt": ">", "GtE": ">=", "In": "in", "NotIn": "not in"}
+_FLIPPED = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}  # 'east' != region is region != 'east'; '2012' < year …
+
+
+def _compared_texts(sample: str) -> list[tuple[str, str, list[str]]]:
+    """``(column, operator, texts)`` for each comparison of ``sample`` between a name and text literals:
+    ``col OP 'text'``, ``'text' OP col`` (written the other way round: the operator turned), ``col in ['a', 'b']``,
+    ``col not in (…)``. Read with Python's parser (a pandas query is a Python expression, but for backquoted
+    names, written here as names); a query it cannot read (``@variable``) by the pattern ``col ==|!= 'text'``."""
+    import ast
+
+    text = re.sub(r"`([^\W\d][\w]*)`", r"\1", sample)
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError:
+        return [(col, op, [t]) for col, op, _, t in _TEXT_COMPARISON.findall(sample)]
+
+    def texts(node) -> list[str] | None:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return [node.value]
+        if isinstance(node, ast.List | ast.Tuple | ast.Set):
+            out = [e.value for e in node.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+            return out or None
+        return None
+
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Compare):
+            continue
+        sides = [node.left, *node.comparators]
+        for left, op, right in zip(sides, node.ops, sides[1:], strict=False):
+            name = _OPS.get(type(op).__name__)
+            if name is None:
+                continue
+            if isinstance(left, ast.Name) and (vals := texts(right)) is not None:
+                found.append((left.id, name, vals))
+            elif isinstance(right, ast.Name) and name not in ("in", "not in") and (vals := texts(left)) is not None \
+                    and len(vals) == 1 and isinstance(left, ast.Constant):
+                found.append((right.id, _FLIPPED.get(name, name), vals))
+    return found
 
 
 def _text_comparisons(df: pd.DataFrame, sample: str | None) -> list[tuple[str, bool]]:
-    """``(hint, mistaken)`` for each ``column == 'text'`` (or ``!=``) of ``sample`` that cannot be what was meant:
-    a number compared with a text, or a text the column does not hold. ``mistaken``: surely not what was meant —
-    a number against a text, or a text next to a value the column holds (without case, by swapped letters or by
-    spelling), named in the hint."""
+    """``(hint, mistaken)`` for each comparison of a column with a text (``==``, ``!=``, ``<`` …, either way round,
+    or ``in`` / ``not in`` a list of texts) of ``sample`` that cannot be what was meant: a number compared with a
+    text, or (``==``, ``!=``, ``in``, ``not in``) a text the column does not hold. ``mistaken``: surely not what was meant — a number against a text,
+    or a text next to a value the column holds (without case, by swapped letters or by spelling), named in the
+    hint."""
     from difflib import get_close_matches
 
     out = []
-    for column, _, text in _TEXT_COMPARISON.findall(sample or ""):
+    for column, op, written in _compared_texts(sample or ""):
         if column not in df.columns:
             continue
         values = df[column].dropna()
         if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-            out.append((f"{column} is a number and {text!r} a text: write {column} == {text}", True))
+            shown = written[0] if op not in ("in", "not in") else f"[{', '.join(written)}]"
+            quoted = repr(written[0]) if len(written) == 1 else f"[{', '.join(map(repr, written))}]"
+            out.append((f"{column} is a number and {quoted} {'a text' if len(written) == 1 else 'texts'}: write "
+                        f"{column} {op} {shown}", True))
+            continue
+        if op not in ("==", "!=", "in", "not in"):  # an order of texts (province_code >= '320000'): any text will do
             continue
         held = sorted(values.astype(str).unique())
-        if text not in held:
+        for text in written:
+            if text in held:
+                continue
             lower = {v.lower(): v for v in held}
             swapped = [v for k, v in lower.items() if sorted(k) == sorted(text.lower())]  # 'Esat': 'east'
             near = swapped[:1] or [lower[m] for m in get_close_matches(text.lower(), list(lower), n=1)]

@@ -487,3 +487,28 @@ def test_a_sample_comparing_with_a_value_the_column_cannot_hold_is_one_message()
     assert len(apply_sample(df, "region != 'east' and year == 2012")) == (df.query("year == 2012")["region"] != "east").sum()
     with pytest.raises(AnalysisError, match=r"region has no value 'south' \(its values: central, east, west\)"):
         fit(df, "y ~ x1", sample="region == 'south'")
+
+
+def test_a_sample_of_a_list_of_texts_or_a_text_on_the_left_is_checked_as_column_op_text():
+    """``region not in ['East']`` and ``'East' != region`` kept every row, east included; ``region in ['east',
+    'Wset']`` kept east alone — each without a word (only ``column ==|!= 'text'`` was checked). ``year >= '2012'``
+    was pandas' 'Invalid comparison between dtype=int64 and str' with a list of columns for fix, and ``year in
+    ['2012', '2013']`` an empty sample. Now each is one message naming what was meant; an order of texts
+    (``region >= 'e'``) and a list the column holds pass as before (the oracle: pandas' query of the same text)."""
+    from citynet.analysis.estimators import apply_sample
+
+    df = make_panel()
+    df["region"] = np.array(["east", "west", "central"])[np.arange(len(df)) // 10 % 3]
+    for query, words in (("region not in ['East']", "region has no value 'East' (did you mean 'east'?)"),
+                         ("'East' != region", "region has no value 'East' (did you mean 'east'?)"),
+                         ("region in ['east', 'Wset']", "region has no value 'Wset' (did you mean 'west'?)"),
+                         ("year > 2010 and region in ('centrl',)", "did you mean 'central'?"),
+                         ("year >= '2012'", "year is a number and '2012' a text: write year >= 2012"),
+                         ("'2012' < year", "year is a number and '2012' a text: write year > 2012"),
+                         ("year in ['2012', '2013']",
+                          "year is a number and ['2012', '2013'] texts: write year in [2012, 2013]")):
+        with pytest.raises(AnalysisError, match=re.escape(words)):
+            apply_sample(df, query)
+    for query in ("region in ['east', 'west']", "region not in ['east'] and year >= 2012", "region >= 'e'",
+                  "'east' == region"):
+        pd.testing.assert_frame_equal(apply_sample(df, query), df.query(query))
