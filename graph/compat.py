@@ -17,10 +17,16 @@ same Cypher differently, and both are handled here, on the query path of ``Embed
   (``count(c)``) but not on LadybugDB (``COUNT(c._ID)``): it gets ``AS `count(c)```.
 - **Positions from 0 and three functions** (``l[0]``, ``l[1..3]``, ``substring``, ``log``,
   ``reverse``): written with LadybugDB's positions from 1 and its names by
-  :mod:`citynet.graph.compat_functions`.
+  :mod:`citynet.graph.compat_functions` (also a position of a position, ``l[0][1] IS NULL``).
+- **CASE** (a simple ``CASE``, branches of different types, engine bugs 27 and 28): :mod:`citynet.graph.compat_case`;
+  a returned ``CASE`` without ``AS`` is named first by its text as written (Neo4j's column name; it was named by
+  the rewriting, ``CASE WHEN p.green THEN CAST((1) AS DOUBLE) …``).
 - **An OPTIONAL MATCH along a relationship that cannot touch its node's label**
   (``(c:City) … OPTIONAL MATCH (c)-[:LOCATED_IN]->(d)``): refused by :mod:`citynet.graph.compat_endpoints`
   (LadybugDB follows another node's relationships there).
+- **A coalesce of integers and floats** (``coalesce(p.app_year, 0.5)``, ``coalesce(null, 1, 2.5)``): Neo4j returns
+  the first non-null argument as it is, LadybugDB a float; a column of the final ``RETURN`` is written in
+  LadybugDB's union of the two by :mod:`citynet.graph.compat_coalesce`.
 - **Nulls and empty texts** (``CONTAINS ''``, ``IN`` a list with a null, ``keys``/``properties``, a node
   from ``CASE``): rewritten or refused by :mod:`citynet.graph.compat_nulls`.
 - **Values of another type than their property** (``c.city_code = 110000``; an integer property
@@ -417,8 +423,11 @@ def _split(toks: list[Tok]) -> list[list[Tok]]:
     ``RETURN`` / ``WITH`` or the keys of an ``ORDER BY``."""
     parts: list[list[Tok]] = [[]]
     base = toks[0].depth if toks else 0
-    for t in toks:
-        if t.text == "," and t.depth == base:
+    level = 0  # inside a CASE … END: Neo4j's WHEN 'a', 'b' of a simple CASE is no separator
+    for k, t in enumerate(toks):
+        if t.kind == "word" and t.depth == base and t.up in ("CASE", "END") and not (k and toks[k - 1].text == "."):
+            level = level + 1 if t.up == "CASE" else max(level - 1, 0)
+        if t.text == "," and t.depth == base and not level:
             parts.append([])
         elif t.text != ";":
             parts[-1].append(t)
@@ -778,6 +787,7 @@ def prepare(text: str, params: dict | None = None) -> tuple[str, ClientOrder | N
     from citynet.graph import (
         compat_aggregates,
         compat_case,
+        compat_coalesce,
         compat_endpoints,
         compat_functions,
         compat_limits,
@@ -787,6 +797,10 @@ def prepare(text: str, params: dict | None = None) -> tuple[str, ClientOrder | N
         compat_types,
     )
 
+    if "case" in text.lower() or "coalesce" in text.lower():  # a column named by its text as written, not as
+        first = tokens(text)  # rewritten below
+        text = _applied(text, _alias_edits(first, clause_starts(first), text))
+    text = compat_coalesce.check_types(text, params or {})  # coalesce of a text, boolean, date beside another
     text = compat_case.simple_case(text)  # CASE x WHEN v … as CASE WHEN x = v … (engine bug 27)
     text = compat_case.branch_types(text, params or {})  # one type per CASE (engine bug 28)
     first = tokens(text)  # Neo4j syntax LadybugDB's parser lacks: EXISTS { (a)-->() }, c {.name_zh}, AS none
@@ -820,6 +834,7 @@ def prepare(text: str, params: dict | None = None) -> tuple[str, ClientOrder | N
     after = tokens(out)  # a DISTINCT aggregate before another in a grouping projection (engine bug 19)
     out = _applied(out, compat_aggregates.edits(after, clause_starts(after), out))
     out = compat_functions.rewrite(out, params)
+    out = compat_coalesce.rewrite(out, params)  # coalesce(int, float) as a column: each row's own type
     return _applied(out, precedence_edits(tokens(out))), order
 
 

@@ -6,6 +6,10 @@ and a date has no components to read:
 
 - ``l[0]`` (the first element): an error on LadybugDB (positions from 1) → ``l[1]``; ``l[1]`` (the
   second): the first → ``l[2]``; ``l[i]`` → ``l[CASE WHEN (i) < 0 THEN (i) ELSE (i) + 1 END]``;
+- a chain of positions and properties, ``l[0][1]``, ``l[0].k[1]`` (found session 36): each position as above, in
+  the brackets LadybugDB's parser needs — before a predicate, ``(l[1][2]) IS NULL`` (also ``STARTS WITH``, ``ENDS
+  WITH``, ``CONTAINS``, ``=~``; they were a syntax error, ``=~`` after ``l[0]`` too), before a property,
+  ``(l[1]).k`` (a syntax error), and after a unary minus, ``-(l[1][2])`` (LadybugDB negated the list: an error);
 - ``l[1..3]`` (second and third): first to third → ``l[2..3]``; in general ``l[a..b]`` →
   ``l[<a from 1>..<b included>]``;
 - ``substring(s, 1, 3)``: from the first character → ``substring(s, 2, 3)``; ``substring(s, 2)`` (the
@@ -174,7 +178,11 @@ class _Writer:
         if lo >= hi:
             return ""
         pos, i = toks[lo].start, lo
+        closers: dict[int, int] = {}  # in a chain l[0].k[1] IS NULL: ')' after these tokens (how many)
         while i < hi:
+            for k in sorted(k for k in closers if k < i):
+                out.append(self.text[pos:toks[k].end] + ")" * closers.pop(k))
+                pos = toks[k].end
             t = toks[i]
             done = None
             if t.kind == "word" and i + 4 < hi and toks[i + 1].text == "." and toks[i + 3].text == "." \
@@ -205,16 +213,48 @@ class _Writer:
                                + f"(list_concat({detached}[{k}..{k}], CAST([NULL] AS {element}[]))[1])")
                 pos, i = toks[end].end, end + 1
                 continue
-            base = _base_start(toks, i) if t.text == "[" and end + 1 < hi and toks[end + 1].up in _STRING_TESTS \
-                else None
-            if base is not None and toks[base].start >= pos:  # LadybugDB's parser: (l[1]) STARTS WITH …
-                out.append(self.text[pos:toks[base].start] + "(" + self.text[toks[base].start:t.start]
-                           + replacement + ")")
+            opened, last = self.chain(i, end, hi) if t.text == "[" and not closers else ({}, end)
+            base = _base_start(toks, i) if t.text == "[" and not closers else None
+            if base is not None and base > lo and toks[base - 1].text == "-" and (
+                    base - 1 == lo or toks[base - 2].kind == "word" and toks[base - 2].up in _NOT_A_VALUE
+                    or toks[base - 2].kind == "op" and toks[base - 2].text not in (")", "]", "}")):
+                opened[last] = opened.get(last, 0) + 1  # -(l[1]): LadybugDB negates l first
+            base = base if opened else None
+            if base is not None and toks[base].start >= pos:  # LadybugDB's parser: (l[1]) STARTS WITH …, (l[1]).k
+                out.append(self.text[pos:toks[base].start] + "(" * sum(opened.values())
+                           + self.text[toks[base].start:t.start] + replacement + ")" * opened.pop(end, 0))
+                closers = opened
             else:
                 out.append(self.text[pos:t.start] + replacement)
             pos, i = toks[end].end, end + 1
+        for k in sorted(closers):
+            out.append(self.text[pos:toks[k].end] + ")" * closers[k])
+            pos = toks[k].end
         out.append(self.text[pos:toks[hi - 1].end])
         return "".join(out)
+
+    def chain(self, i: int, end: int, hi: int) -> tuple[dict[int, int], int]:
+        """Where LadybugDB's parser needs brackets in the chain of positions and properties that starts with the
+        position ``toks[i:end + 1]`` (``l[0][1]``, ``l[0].k[1]``): a ``)`` after each ``]`` followed by a property
+        (``(l[1]).k``: a property of a position is a syntax error there) and after the chain's last token when a
+        predicate follows (``(l[1][2]) IS NULL``, ``STARTS WITH``, ``ENDS WITH``, ``CONTAINS``, ``=~``): token index →
+        the brackets closed after it (none: {}), and the chain's last token."""
+        toks, last, out = self.toks, end, {}
+        while last + 1 < hi:
+            nxt = toks[last + 1]
+            if nxt.text == "[" and _is_position(toks, last + 1):
+                last = closing(toks, last + 1)
+            elif nxt.text == "." and last + 2 < hi and toks[last + 2].kind in ("word", "bq"):
+                if toks[last].text == "]":
+                    out[last] = out.get(last, 0) + 1
+                last += 2
+            else:
+                break
+        after = toks[last + 1] if last + 1 < hi else None
+        if after is not None and (after.up in _STRING_TESTS or (
+                after.text == "=" and last + 2 < hi and toks[last + 2].text == "~")):
+            out[last] = out.get(last, 0) + 1
+        return out, last
 
     def list_property_element(self, i: int, close: int) -> str | None:
         """The element type of the list property ``v.p`` before the position or slice ``[…]`` at ``toks[i]``,

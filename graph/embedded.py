@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pyarrow as pa
 from citynet.graph.compat import check_engine, prepare
+from citynet.graph.compat_case import runtime_refusal
+from citynet.graph.compat_coalesce import UNION, neo4j_column
 from citynet.graph.readonly import check_params, check_read_only
 from citynet.graph.store import BaseStore, plain
 from citynet.graph.tables import ENTITY, STORE_TYPES, to_arrow
@@ -90,6 +92,9 @@ class EmbeddedStore(BaseStore):
             df = result.get_as_df()
             return neo4j_values(df, result) if as_neo4j else df
         except RuntimeError as exc:
+            refused = runtime_refusal(str(exc), statement)  # a refusal graph.compat_case wrote into the query
+            if refused is not None:
+                raise refused from None
             raise QueryError(_query_message(str(exc), statement),
                              fix=_query_fix(str(exc), statement, self._live_properties)) from exc
         except UnicodeDecodeError as exc:
@@ -305,6 +310,8 @@ def neo4j_values(df: pd.DataFrame, result) -> pd.DataFrame:
             col = df[name]  # with a null: Python integers and None (pandas' NA is no value for the printers)
             df[name] = col.astype("Int64").astype(object).where(col.notna(), None) if col.isna().any() else \
                 col.astype("int64")
+        elif kind == UNION:  # graph/compat_coalesce.py: each row's own type, as Neo4j's column
+            df[name] = neo4j_column(df[name])
         elif kind == "DATE" and df[name].dtype.kind == "M":
             df[name] = df[name].dt.date.astype(object).where(df[name].notna(), None)
     return df
