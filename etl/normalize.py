@@ -581,6 +581,26 @@ def explode_items(raw: pd.Series, sep: str = LIST_SEP) -> pd.Series:
     return pd.Series(items.to_numpy(zero_copy_only=False), index=rows, dtype=object)
 
 
+def blank_records(records: pd.DataFrame, among) -> np.ndarray:
+    """Which records of ``among`` (a boolean mask; few rows: those without an application number) have every
+    input field blank (empty or whitespace): an empty row of a workbook, or a CSV line of separators only —
+    quarantined as ``empty_row``, not as a record without its number. The input fields are the ``raw:``
+    copies when the records carry them, else every column not starting with ``_``."""
+    among = np.asarray(among, dtype=bool)
+    out = np.zeros(len(records), dtype=bool)
+    rows = np.flatnonzero(among)
+    if not len(rows):
+        return out
+    fields = [c for c in records.columns if str(c).startswith("raw:")] or \
+        [c for c in records.columns if not str(c).startswith("_")]
+    blank = np.ones(len(rows), dtype=bool)
+    for name in fields:
+        values = text_arrow(records[name].iloc[rows])
+        blank &= np.asarray(pc.equal(pc.utf8_trim_whitespace(values), "")).astype(bool)
+    out[rows[blank]] = True
+    return out
+
+
 def text_arrow(raw: pd.Series) -> pa.Array:
     """``raw.fillna("").astype(str)`` as an Arrow large_string array (zero-copy for Arrow strings)."""
     if isinstance(raw.dtype, pd.ArrowDtype) or str(raw.dtype).startswith("string"):

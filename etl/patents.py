@@ -19,6 +19,7 @@ from citynet.etl.normalize import (
     LIST_SEP,
     app_numbers_arrow,
     as_mask,
+    blank_records,
     explode_arrow,
     explode_codes_arrow,
     first_pairs,
@@ -97,6 +98,7 @@ def normalise_patent_batch(
     # application number
     appno_raw = text("app_number")
     pid, err = app_numbers_arrow(appno_raw)
+    reject(blank_records(records, err == "missing"), "empty_row", "(record)")
     reject(err == "missing", "missing_app_number", "app_number")
     malformed = err == "malformed"
     if malformed.any():  # Excel's rounding (2.01511E+11) said as such: the digits are lost, not mistyped

@@ -19,6 +19,7 @@ REASONS = {
     "bad_encoding": "the record has bytes that are not valid in the file's encoding (shown as \\xNN)",
     "nul_character": "the record contains a NUL character (shown as \\x00)",
     "overlong_field": "a field is longer than 131,072 characters",
+    "empty_row": "an empty row: every field blank (a workbook's empty row, or a line of separators only)",
     "missing_app_number": "no application number",
     "bad_app_number": "application number not in a CNIPA format (CN + 12 or 8 digits + check digit)",
     "app_number_scientific": "application number in scientific notation (2.01511E+11): Excel rounded it when the "

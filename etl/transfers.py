@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from citynet.etl.normalize import (
+    blank_records,
     explode_items,
     in_scientific_notation,
     is_blank,
@@ -56,6 +57,7 @@ def process_transfer_records(records: pd.DataFrame, quarantine: Quarantine, toda
 
     raw_no = records["app_number"].fillna("")
     appno = normalize_app_numbers(raw_no)
+    reject(pd.Series(blank_records(records, appno["error"] == "missing"), index=records.index), "empty_row", "(record)")
     reject(appno["error"] == "missing", "missing_app_number", "app_number")
     malformed = appno["error"] == "malformed"
     if malformed.any():  # Excel's rounding (2.01511E+11): the digits are lost
