@@ -44,7 +44,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,8 +75,8 @@ class SpecOutput:
 
 
 def load_spec(path: str | Path) -> dict[str, Any]:
-    """The parsed SPEC.toml. A missing, unreadable or malformed file is a usage/configuration mistake
-    (``UserError``, exit 2), not an analysis error."""
+    """The parsed SPEC.toml, read as ``citynet.toml`` is (``workspace.read_config_file``). A missing, unreadable or
+    malformed file is a usage/configuration mistake (``UserError``, exit 2), not an analysis error."""
     path = Path(path)
     if not path.is_file():
         if "~" in str(path) and not path.exists():  # a formula where the spec goes
@@ -87,14 +86,11 @@ def load_spec(path: str | Path) -> dict[str, Any]:
         raise UserError(f"spec file {path} {what}",
                         fix="pass the path of a SPEC.toml, e.g. examples/p004_did.toml in the source tree "
                             "(examples/README.md lists them)")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"cannot read spec file {path}: {exc}", fix="check its permissions and save it as UTF-8") from exc
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"{path}: {exc}", fix="correct the TOML syntax at that line") from exc
+    from citynet.workspace import read_config_file
+
+    # as citynet.toml: UTF-8 with or without the BOM Notepad writes (with it, tomllib said "Invalid statement at
+    # line 1, column 1" of a correct file), GBK or UTF-16 and full-width ＝ or “ named, each one message
+    return read_config_file(path)
 
 
 def load_panels(ws, spec_panel_opts: dict | None = None) -> Callable[[str], pd.DataFrame]:
@@ -353,6 +349,39 @@ def _check_model_keys(m: dict) -> dict:
     return out
 
 
+#: keys other kinds read that kind "fit" does not (its model is the formula), with where to write each instead
+_FIT_UNREAD = {
+    **dict.fromkeys(("y", "x", "treat", "controls", "covariates", "cohort"),
+                    'write the variables in the formula: formula = "y ~ x1 + x2 | city_code + year"'),
+    "fe": 'write the fixed effects after "|" in the formula: formula = "y ~ x | city_code + year"',
+    **dict.fromkeys(("endog", "instruments", "exog"),
+                    'write the IV part in the formula: formula = "y ~ exog | city_code + year | endog ~ instrument", '
+                    'or use kind = "iv"'),
+}
+
+
+def _refuse_keys_the_kind_does_not_read(m: dict, kind: str) -> None:
+    """A key another kind reads, given to a kind that does not read it, was ignored without a word: ``fe``,
+    ``controls``, ``y`` or ``x`` beside a kind ``fit``'s formula (the model fitted was the formula's alone),
+    ``formula`` in any other kind (a ``did`` fitted without the formula's controls), ``cluster`` outside
+    ``cs_cov`` (the standard errors stayed clustered by the default, ``vcov``'s). One message naming the key."""
+    where = f"model {m.get('name')!r} (kind {kind!r})"
+    if kind == "fit":
+        for key, fix in _FIT_UNREAD.items():
+            if key in m:
+                raise AnalysisError(f"{where}: {key} = {json.dumps(m[key], ensure_ascii=False)} is not read: kind "
+                                    "\"fit\" reads its model from formula", fix=fix)
+    elif "formula" in m:
+        raise AnalysisError(f"{where}: formula is read by kind \"fit\" only (kind {kind!r} builds its model from its "
+                            "own keys: y, treat, controls, fe …)",
+                            fix=f'write kind = "fit" to fit the formula, or drop formula and give kind {kind!r} its '
+                                "keys (examples/README.md)")
+    if kind != "cs_cov" and "cluster" in m:
+        raise AnalysisError(f"{where}: cluster = {json.dumps(m['cluster'], ensure_ascii=False)} is not read (kind "
+                            "cs_cov reads cluster; the others take the clustering from vcov)",
+                            fix=f'write vcov = "cluster:{m["cluster"]}"')
+
+
 def _unquoted(v):
     """A model's values with each backquoted covariate header (```GDP (亿元)```, in a formula or a list of
     names) replaced by its column name (``GDP_亿元``: ``analysis.formula.unquote``)."""
@@ -384,6 +413,7 @@ def _run_model(m: dict, get_panel, defaults: dict, out_dir: Path, files: list[st
         raise AnalysisError(f"model {m.get('name')!r} (kind {kind!r}): split/fsplit is read by kind \"fit\" only",
                             fix="write one model per sample with sample = {regions = [\"east\"]} (or a query), or "
                                 "fit the formula with split")
+    _refuse_keys_the_kind_does_not_read(m, kind)
     if kind not in ("fit", "did", "event_study") and "weights" in m:
         raise AnalysisError(f"model {m.get('name')!r} (kind {kind!r}): weights is read by kinds fit, did and "
                             "event_study only", fix="drop weights, or write the model as one of those kinds")

@@ -469,3 +469,63 @@ def test_a_community_label_is_a_group_never_a_number():
     for formula in ("y ~ x + i(collab_community) | city_code", "y ~ x | city_code + collab_community^year",
                     "y ~ x + C(collab_community) | city_code"):
         assert "x" in fit(df, formula).params.index
+
+
+@pytest.mark.parametrize("kind, extra, words, fix", [
+    ("fit", 'fe = "city_code"', "fe = \"city_code\" is not read: kind \"fit\" reads its model from formula",
+     'write the fixed effects after "|" in the formula'),
+    ("fit", 'controls = ["population"]', "controls = [\"population\"] is not read", "write the variables in the formula"),
+    ("fit", 'instruments = ["tier_high"]', "instruments = [\"tier_high\"] is not read", 'or use kind = "iv"'),
+    ("fit", 'cluster = "province_code"', "cluster = \"province_code\" is not read",
+     'write vcov = "cluster:province_code"'),
+    ("did", 'y = "ln_green_patents"', "formula is read by kind \"fit\" only", 'write kind = "fit" to fit the formula'),
+    ("did", 'y = "ln_green_patents"\ncluster = "province_code"\nformula = "x ~ y"', "formula is read by kind",
+     "write kind"),
+])
+def test_a_spec_key_the_kind_does_not_read_is_refused(ws, tmp_path, kind, extra, words, fix):
+    """A key another kind reads was ignored by a kind that does not read it: kind fit with fe = "city_code" beside
+    its formula fitted the formula's city + year effects, with cluster = "province_code" it clustered by city_code
+    (the default), a did given a formula fitted without the formula's controls — each exit 0 without a word. Now
+    one message naming the key and where to write it instead, exit 5, before any file is written."""
+    spec = tmp_path / "s.toml"
+    body = f'kind = "{kind}"\n{extra}\n'
+    if "formula" not in extra:
+        body += 'formula = "ln_green_patents ~ low_carbon + population | city_code + year"\n'
+    spec.write_text(f'[spec]\nname = "t"\n[[models]]\nname = "(1)"\n{body}', encoding="utf-8")
+    with pytest.raises(AnalysisError) as err:
+        run(["fit", "-w", str(ws), str(spec), "--out", str(tmp_path / "o")])
+    assert err.value.exit_code == 5 and words in err.value.message and fix in err.value.fix, (err.value.message,
+                                                                                             err.value.fix)
+    assert not (tmp_path / "o" / "t.md").exists()
+    # the keys where they are read: the same model as kind fit with vcov, and as kind did with its keys
+    spec.write_text('[spec]\nname = "t"\n[[models]]\nname = "(1)"\nvcov = "cluster:province_code"\n'
+                    'formula = "ln_green_patents ~ low_carbon | city_code + year"\n[[models]]\nname = "(2)"\n'
+                    'kind = "did"\ny = "ln_green_patents"\ncontrols = ["population"]\nfe = "city_code + year"\n',
+                    encoding="utf-8")
+    run(["fit", "-w", str(ws), str(spec), "--out", str(tmp_path / "ok")])
+    assert (tmp_path / "ok" / "t.md").exists()
+
+
+SPEC_TEXT_FOR_ENCODINGS = ('[spec]\nname = "表"\n[[models]]\nname = "(1)"\n'
+                           'formula = "ln_green_patents ~ low_carbon | city_code + year"\n')
+
+
+@pytest.mark.parametrize("data, words", [
+    ("\ufeff" + SPEC_TEXT_FOR_ENCODINGS, None),
+    (SPEC_TEXT_FOR_ENCODINGS.encode("gb18030"), "is not UTF-8 text: it looks like GBK/GB18030"),
+    (SPEC_TEXT_FOR_ENCODINGS.replace('name = "表"', 'name ＝ "表"'), "has the full-width character '＝'"),
+])
+def test_a_spec_file_is_read_as_citynet_toml_is(ws, tmp_path, data, words):
+    """A SPEC saved by Notepad with a byte order mark was 'Invalid statement (at line 1, column 1)' with the fix
+    'correct the TOML syntax at that line' — of a correct file; a GBK file was Python's codec error. A SPEC is now
+    read as citynet.toml is (workspace.read_config_file): the BOM skipped, and GBK and a full-width '＝' each one
+    message naming what to change, exit 2."""
+    spec = tmp_path / "s.toml"
+    spec.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
+    if words is None:
+        run(["fit", "-w", str(ws), str(spec), "--out", str(tmp_path / "o")])
+        assert (tmp_path / "o" / "表.md").exists()
+        return
+    with pytest.raises(UserError) as err:
+        run(["fit", "-w", str(ws), str(spec), "--out", str(tmp_path / "o")])
+    assert err.value.exit_code == 2 and words in err.value.message, err.value.message
