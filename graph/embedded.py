@@ -19,7 +19,7 @@ import pyarrow as pa
 from citynet.graph.compat import check_engine, prepare
 from citynet.graph.compat_case import runtime_refusal
 from citynet.graph.compat_coalesce import UNION, neo4j_column
-from citynet.graph.readonly import check_params, check_read_only
+from citynet.graph.readonly import check_columns, check_params, check_read_only
 from citynet.graph.store import BaseStore, plain
 from citynet.graph.tables import ENTITY, STORE_TYPES, to_arrow
 
@@ -89,6 +89,8 @@ class EmbeddedStore(BaseStore):
                 result = result[-1]
             if arrow:
                 return result.get_as_arrow().to_pandas()
+            if as_neo4j:  # a user's query (graph/readonly.check_columns): Neo4j refuses two columns of one name
+                check_columns(result.get_column_names())
             df = result.get_as_df()
             return neo4j_values(df, result) if as_neo4j else df
         except RuntimeError as exc:

@@ -503,15 +503,15 @@ def test_two_columns_of_one_name_are_refused_as_neo4j_refuses_them(tmp_path, cap
     """``RETURN c.name_zh AS a, c.city_code AS a`` (or the same expression twice): Neo4j refuses it ("Multiple
     result columns with the same name are not supported", neo4j/neo4j#4331); LadybugDB answered both columns and
     the printers, which key a row by column name, showed one — the table a blank second column, CSV and JSON the
-    codes under the name a, without a word. Now one message and exit 2 (the table and JSON of the embedded store's
-    read-only path); a query naming its columns apart gives both (the oracle: the canonical cities' table)."""
+    codes under the name a, without a word. Now one message and exit 2 in every format, read-only or --write; a
+    query naming its columns apart gives both (the oracle: the canonical cities' table)."""
     make_ws(tmp_path)
     assert run(capsys, "-q", "load", "-w", str(tmp_path))[0] == 0
     ws = str(tmp_path)
     for query in ("MATCH (c:City) RETURN c.name_zh AS a, c.city_code AS a ORDER BY c.city_code LIMIT 2",
                   "MATCH (c:City) RETURN c.name_zh, c.name_zh ORDER BY c.name_zh LIMIT 2"):
         name = "a" if " AS a" in query else "c.name_zh"
-        for extra in (["--format", "table"], ["--format", "json"]):
+        for extra in (["--format", "table"], ["--format", "json"], ["--format", "csv"], ["--write"]):
             code, out, err = run(capsys, "query", "-w", ws, query, *extra)
             assert code == 2 and out == "" and err.splitlines() == [
                 f"error: the query returns two columns named {name!r} (Neo4j refuses this: multiple result columns "
