@@ -90,6 +90,7 @@ COALESCE_REFUSED = [
      [["p1", N(2017)], ["p2", "pending"], ["p3", N(2018)], ["p4", "pending"], ["p5", "pending"]]),
     ("UNWIND [true, null] AS x RETURN coalesce(x, 0) AS v", [[True], [N(0)]]),
     ("UNWIND [1, null] AS x UNWIND ['a'] AS s RETURN coalesce(x, s) AS v", [[N(1)], ["a"]]),
+    ("RETURN coalesce([1], [0.5]) AS v", [[[N(1)]]]),  # (a list of integers beside one of floats: [1.0])
 ]
 
 
