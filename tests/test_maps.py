@@ -408,3 +408,19 @@ def test_constraint_of_a_city_without_partners_is_undefined_in_the_legend(ws, tm
     assert r.exit_code == 0, r.output
     assert f"无定义：无合作伙伴 undefined: no partner ({len(city_set()) - 3})" in seen["texts"], seen["texts"]
     assert not any(t.startswith("无数据") for t in seen["texts"]), seen["texts"]
+
+
+def test_classes_for_a_map_of_a_class_per_value_is_refused(ws, tmp_path, capsys):
+    """--classes 7 with --var region (a text), tier_high (two values) or a variable of at most six values in the
+    year mapped was ignored without a word (the map has a class per value, analysis.maps.classes): one message,
+    exit 2, as with --edges; a variable mapped in quantile classes takes it, and the text without --classes maps."""
+    for var, why in (("region", "region is a text (a colour per value)"),
+                     ("tier_high", "tier_high has 2 distinct values in 2011"),
+                     ("green_patents", "green_patents has 3 distinct values in 2011")):
+        out = tmp_path / f"{var}.png"
+        code, err = _refused(["map", "-w", str(ws.root), "--var", var, "--year", "2011", "--classes", "7",
+                              "--out", str(out)], capsys)
+        assert code == 2 and f"--classes 7 is for a variable mapped in quantile classes, and {why}" in err, err
+        assert "fix: drop --classes" in err and not out.exists()
+        r = CliRunner().invoke(cli, ["map", "-w", str(ws.root), "--var", var, "--year", "2011", "--out", str(out)])
+        assert r.exit_code == 0 and out.exists(), r.output

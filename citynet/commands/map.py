@@ -47,7 +47,8 @@ Several --year of an --edges map are drawn in time order.""",
 @click.option("--year", "years", type=int, multiple=True, help="Panel year (repeat for network maps; default: last year).")
 @network_option
 @click.option("--classes", "k", type=click.IntRange(2, 9), default=5, show_default=True,
-              help="Number of quantile classes of a choropleth (--var; refused with --edges).")
+              help="Number of quantile classes of a choropleth (--var; refused with --edges, and for a variable "
+                   "mapped a class per value: a text, a community label, at most six distinct values).")
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="PNG to write, in an existing folder (default: results/map_<var>_<year>.png).")
 @click.pass_context
@@ -127,6 +128,8 @@ def command(ctx, ws, var, edges, years, network, k, out):
         vals = d.set_index(d["city_code"].astype(str))[var]
         if not vals.notna().any():
             _refuse_empty_year(var, year, cy, all_years)
+        if ctx.get_parameter_source("k") not in (None, click.core.ParameterSource.DEFAULT):
+            _refuse_classes(var, vals, k, year)
         lab = LABELS.get(var)
         legend = f"{lab.symbol} {lab.zh}".strip() if lab else var
         colors = None
@@ -148,6 +151,25 @@ def command(ctx, ws, var, edges, years, network, k, out):
 
     if stale := stale_note(ws, panel_meta(ws.panel("dyad_year" if edges else "city_year"))):
         console.print(f"warning: {stale}", style="yellow", markup=False, highlight=False, soft_wrap=True)
+
+
+def _refuse_classes(var: str, vals, k: int, year: int) -> None:
+    """``--classes`` given for a variable the map colours a value at a time (a text such as region, a community
+    label, at most six distinct numbers: ``analysis.maps.classes``) was ignored without a word: one message, exit 2,
+    as with ``--edges``."""
+    from citynet.analysis.maps import _text_values
+
+    if var in LABEL_VARS:
+        why = "is a community label (a colour per community)"
+    elif _text_values(vals) is not None:
+        why = "is a text (a colour per value)"
+    else:
+        n = int(vals.dropna().astype(float).nunique())
+        if n > 6:
+            return
+        why = f"has {n} distinct value{'s' if n != 1 else ''} in {year} (at most six are mapped a class per value)"
+    raise UserError(f"--classes {k} is for a variable mapped in quantile classes, and {var} {why}",
+                    fix=f"drop --classes (the map of {var} has a class per value)")
 
 
 # key columns: which row a value belongs to, not a value (city_a/city_b: a dyad panel's)
