@@ -12,7 +12,8 @@
   the other branches to it (engine bug 28: with an integer first, ``0.5`` becomes ``1`` and every latitude an
   integer; beside a text, ``0`` becomes the text ``'0'`` and ``1.5`` ``'1.500000'``). Where the branches' types
   are known (literals, parameters, properties, counts and their aliases, calls of a known type, arithmetic of
-  these) and mix integers with floats, every branch is written as a float, ``CAST((x) AS DOUBLE)``: Neo4j's
+  these) and mix integers with floats, every integer branch is written as a float, ``CAST((x) AS DOUBLE)`` (a
+  branch whose type is not shown: below, never cast, which read a text '1.5' as a number): Neo4j's
   values (citynet prints a column of Neo4j's integers and floats as floats too); a text, boolean or date beside
   another type is refused, with the writing (every branch of one type). LadybugDB types a ``CASE`` by its last
   ``THEN`` (``THEN 0.5 WHEN … THEN 1 ELSE 2`` is an integer; ``THEN 1 ELSE 0.5`` too: 0.5 became 0).

@@ -136,6 +136,8 @@ REFUSED = [
     ("UNWIND ['a', 'b'] AS s UNWIND [1] AS x RETURN CASE WHEN s = 'a' THEN s ELSE x END AS v ORDER BY s",
      [["a"], [N(1)]]),
     ("UNWIND [1, 2] AS x RETURN CASE WHEN x > 1 THEN x ELSE true END AS v ORDER BY x", [[True], [N(2)]]),
+    # a text beside a float: the texts were read as numbers, 1.5 and 2.0 (the branch cast to a float)
+    ("UNWIND ['1.5', '2'] AS s RETURN CASE WHEN s = 'x' THEN 0.5 ELSE s END AS v", [["1.5"], ["2"]]),
     ("UNWIND [[1], [2, 3]] AS l RETURN CASE WHEN size(l) > 1 THEN l ELSE [0.5] END AS v ORDER BY size(l)",
      [[[F(0.5)]], [[N(2), N(3)]]]),
 ]
