@@ -162,8 +162,9 @@ def first_row_naming(rows: list[list[str]], names_ok: Callable[[list[str]], bool
 
 
 def _other_kind_note(by_key: dict[str, str], config_section: str) -> str:
-    """The file has every required header of the other kind of input (a transfer file given as a patent export,
-    or the reverse): a sentence saying how to pass it; else ""."""
+    """The file has every required header of another kind of input (a transfer file given as a patent export, or
+    the reverse; a covariate table's city and year columns given as either): a sentence saying how to pass it;
+    else ""."""
     def has(fields: dict[str, tuple[str, ...]], required: tuple[str, ...]) -> bool:
         return all(any(header_key(a) in by_key for a in fields[f]) for f in required)
 
@@ -171,6 +172,14 @@ def _other_kind_note(by_key: dict[str, str], config_section: str) -> str:
         return "\n  its headers are those of a patent-right transfer file: pass it with --transfers FILE"
     if config_section == "transfer_columns" and has(PATENT_FIELDS, PATENT_REQUIRED):
         return "\n  its headers are those of a patent export: pass it as FILE, not with --transfers"
+    from citynet.etl.covariates import CODE_HEADERS, NAME_HEADERS, YEAR_HEADERS  # (it imports this module)
+
+    def named(aliases: tuple[str, ...]) -> bool:
+        return any(header_key(a) in by_key for a in aliases)
+
+    cities = tuple(a for a in NAME_HEADERS if a not in ("名称", "name"))  # (a patent export's title is 名称)
+    if named(YEAR_HEADERS) and (named(CODE_HEADERS) or named(cities)):  # a city column and a year column
+        return "\n  its headers are those of a city-year covariate table: pass it with --covariates FILE"
     return ""
 
 

@@ -687,6 +687,25 @@ def test_transfer_file_given_as_export_and_the_reverse_say_so(tmp_path, export, 
         assert ex.value.code == 3 and words in err and "Traceback" not in err, err
 
 
+def test_covariate_table_given_as_export_or_transfers_says_so(tmp_path, export, capsys):
+    """A city-year covariate table (城市, city_code, year, …) given as the patent export or with --transfers stopped
+    with 'unrecognised header layout' and a [columns] mapping of app_number, applicants … to write, as if its
+    columns were a patent layout to map; the message now says it belongs to --covariates. A table whose only
+    'city' column is 名称 (a patent export's title) is not taken for one."""
+    from citynet.cli import main
+
+    cov = tmp_path / "指标.csv"
+    cov.write_text("城市,city_code,year,gdp\n南京市,320100,2015,1.5\n", encoding="utf-8")
+    titled = tmp_path / "titles.csv"
+    titled.write_text("名称,年份,x\n一种电池,2015,1\n", encoding="utf-8")
+    for args, said in (([str(cov)], True), ([str(export), "--transfers", str(cov)], True), ([str(titled)], False)):
+        with pytest.raises(SystemExit) as ex:
+            main(["ingest", "-w", str(tmp_path / "ws"), *args])
+        err = " ".join(capsys.readouterr().err.split())
+        assert ex.value.code == 3 and "unrecognised header layout" in err and "Traceback" not in err, err
+        assert ("its headers are those of a city-year covariate table: pass it with --covariates FILE" in err) == said, err
+
+
 def test_covariate_workbook_whose_first_sheet_is_a_note_names_its_sheets(tmp_path):
     """Covariates in the second sheet of a workbook (a notes sheet first, as yearbook downloads come): the
     message named the headers of the first sheet only; it now names the sheets and which one is read."""
