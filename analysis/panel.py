@@ -265,6 +265,8 @@ def filter_sample(
     ``query``. The city filters need a ``city_code`` column (not in the dyad-year panel)."""
     from citynet.etl.cities import city_set
 
+    drop_municipalities, regions, tiers, exclude_years = _sample_shapes(drop_municipalities, regions, tiers,
+                                                                        exclude_years)
     out = df
     if years is not None:
         first, last = year_range(years)
@@ -287,6 +289,10 @@ def filter_sample(
                 raise AnalysisError(f"unknown region(s) {sorted(bad)}", fix="use east, central, west, northeast")
             out = out[out["city_code"].map(cities["region"]).isin(list(regions))]
         if tiers:
+            bad = set(tiers) - set(cities["tier"])
+            if bad:  # a tier of no city kept no row ("keeps no row of the panel", the tier not named)
+                raise AnalysisError(f"unknown tier(s) {sorted(bad)}",
+                                    fix="use municipality, sub_provincial, provincial_capital, prefecture")
             out = out[out["city_code"].map(cities["tier"]).isin(list(tiers))]
     if query:
         from citynet.analysis.sample import check_sample_values
@@ -298,6 +304,30 @@ def filter_sample(
             raise AnalysisError(f"sample query {query!r} failed: {exc}",
                                 fix=f"columns: {', '.join(map(str, df.columns))}") from exc
     return out
+
+
+def _sample_shapes(drop_municipalities, regions, tiers, exclude_years):
+    """The sample keys as ``filter_sample`` reads them, or one message: ``exclude_years = 2015`` (a number for a
+    list) was a TypeError traceback, ``exclude_years = ["2015"]`` (texts) left every year in, ``regions = "east"``
+    was read letter by letter (unknown regions a, e, s, t), ``drop_municipalities = "no"`` (a text, so true)
+    dropped them. A single year or name is the list of it, as a model's ``controls = "x"`` is ``["x"]``."""
+    if not isinstance(drop_municipalities, bool | np.bool_):
+        raise AnalysisError(f"sample drop_municipalities = {drop_municipalities!r} is not true or false",
+                            fix="write drop_municipalities = true (or false), without quotes")
+    names = {}
+    for key, value in (("regions", regions), ("tiers", tiers)):
+        value = [value] if isinstance(value, str) else value
+        if value is not None and (not isinstance(value, list | tuple | set) or not all(isinstance(v, str) for v in value)):
+            raise AnalysisError(f"sample {key} = {value!r} is not a list of names",
+                                fix=f'write e.g. {key} = ["{"east" if key == "regions" else "prefecture"}"]')
+        names[key] = value
+    years = [exclude_years] if isinstance(exclude_years, int | np.integer) and not isinstance(exclude_years, bool) \
+        else exclude_years
+    if years is not None and (not isinstance(years, list | tuple | set)
+                              or not all(isinstance(y, int | np.integer) and not isinstance(y, bool) for y in years)):
+        raise AnalysisError(f"sample exclude_years = {exclude_years!r} is not a list of years",
+                            fix="write e.g. exclude_years = [2020, 2021] (numbers, without quotes)")
+    return drop_municipalities, names["regions"], names["tiers"], years
 
 
 def add_city_attributes(df: pd.DataFrame, columns: Sequence[str] = ("tier", "region", "province_code")) -> pd.DataFrame:

@@ -112,6 +112,8 @@ def load_panels(ws, spec_panel_opts: dict | None = None) -> Callable[[str], pd.D
             cov_path = ws.canonical / "covariates.parquet"
             cov = pd.read_parquet(cov_path) if cov_path.exists() else None
             coding = opts.get("low_carbon_coding", ws.settings.get("analysis", {}).get("low_carbon_coding", "announce"))
+            if cov is not None and "low_carbon" in cov.columns:
+                _coding_not_applied(opts, ws, cov_path)
             df, rep = assemble_panel(df, cov, low_carbon_coding=coding)
             if cov is not None and rep.panel_rows_without_covariates:
                 log.info("%s", str(rep).replace("\n", "; "))
@@ -146,6 +148,24 @@ def load_panels(ws, spec_panel_opts: dict | None = None) -> Callable[[str], pd.D
         return df
 
     return get
+
+
+def _coding_not_applied(opts: dict, ws, cov_path: Path) -> None:
+    """Covariates that carry ``low_carbon`` are the panel's treatment as they are (``analysis.panel.assemble_panel``):
+    a coding asked for — a SPEC's ``[panel_options] low_carbon_coding``, a ``citynet.toml [analysis]
+    low_carbon_coding`` other than the default — was not applied, without a word; now a warning says so (the demo's
+    synthetic covariates carry the low_carbon the effect was planted with, and examples/p004_did.toml asks for
+    paper004's years)."""
+    where = cov_path.relative_to(ws.root) if cov_path.is_relative_to(ws.root) else cov_path
+    coding = opts.get("low_carbon_coding")
+    setting = "the spec's [panel_options]"
+    if coding is None:
+        coding, setting = ws.settings.get("analysis", {}).get("low_carbon_coding", "announce"), "citynet.toml [analysis]"
+        if coding == "announce":
+            return
+    log.warning("warning: %s low_carbon_coding = %r is not applied: %s carries a low_carbon column (from ingest "
+                "--covariates), which the panel uses as it is; to have the coding's years, ingest the covariates "
+                "without that column", setting, coding, where)
 
 
 _PARTNER_KINDS: dict = {}  # the last partner-kind panel, keyed by canonical files (mtime, size), filter, cities, years
@@ -199,6 +219,7 @@ def _variant_name(name: str | None, sample: dict | None, panel: pd.DataFrame) ->
     ex = (sample or {}).get("exclude_years")
     if not name or not ex or "year" not in panel.columns:
         return name
+    ex = [ex] if isinstance(ex, int) else ex  # exclude_years = 2020 (checked by analysis.panel._sample_shapes)
     hit = sorted({int(y) for y in ex} & {int(y) for y in panel["year"].unique()})
     m = re.search(r"(\d{4})\s*[–-]\s*(\d{4})|\d{4}", name)
     if not m:
@@ -259,6 +280,7 @@ def check_spec(spec: dict) -> None:
     if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
         raise AnalysisError("the spec's tables are not a list of tables",
                             fix='write each table as [[tables]] (two brackets), with name = "…" and its [[tables.models]]')
+    _check_panel_options(spec.get("panel_options"))
     head = spec.get("spec", {})
     for tab in [*tables, *([head] if isinstance(head, dict) else [])]:
         for key in tab:
@@ -267,6 +289,56 @@ def check_spec(spec: dict) -> None:
         if re.search(r'[/\\:*?"<>|]', name) or name.startswith("."):
             raise AnalysisError(f"table name {name!r} is not a file name (its files are NAME.md, NAME.csv …)",
                                 fix="use letters, digits, spaces, '-' and '_' in name = \"…\"")
+
+
+PANEL_OPTION_KEYS = frozenset(["low_carbon_coding", "derive", "winsor"])
+WINSOR_KEYS = frozenset(["columns", "p", "by", "suffix"])
+
+
+def _check_panel_options(opts) -> None:
+    """``[panel_options]`` before any model is fitted: ``winsorize = {…}`` for ``winsor`` (ignored: the columns
+    were not winsorised), ``low_carbon_coding = "announced"`` (an unknown coding),
+    ``derive = "x = 1"`` (an AttributeError traceback), ``winsor.columns = "x"`` (read letter by letter: "no
+    column 'c'") and ``winsor.p = 5`` (said as a model that "cannot be estimated") are each one message."""
+    from citynet.etl.policies import LOW_CARBON_CODINGS
+
+    if opts is None:
+        return
+    example = 'derive = { x2 = "collab_degree ** 2" }, winsor = { columns = ["x2"], p = 0.01 }'
+    if not isinstance(opts, dict):
+        raise AnalysisError(f"panel_options = {opts!r} is not a table", fix=f"write [panel_options] with {example}")
+    for key in opts:
+        if key not in PANEL_OPTION_KEYS:
+            import difflib
+
+            near = difflib.get_close_matches(key, sorted(PANEL_OPTION_KEYS), n=1, cutoff=0.5)
+            raise AnalysisError(f"[panel_options]: unknown key {key!r}" + (f" (did you mean {near[0]!r}?)" if near
+                                                                           else ""),
+                                fix=f"the keys: {', '.join(sorted(PANEL_OPTION_KEYS))} (examples/README.md)")
+    coding = opts.get("low_carbon_coding")
+    if coding is not None and coding not in LOW_CARBON_CODINGS:
+        raise AnalysisError(f"[panel_options] low_carbon_coding = {coding!r} is not a coding",
+                            fix=f"use one of {', '.join(LOW_CARBON_CODINGS)}")
+    derive = opts.get("derive")
+    if derive is not None and (not isinstance(derive, dict) or not all(isinstance(v, str) for v in derive.values())):
+        raise AnalysisError(f"[panel_options] derive = {derive!r} is not a table of name = \"expression\"",
+                            fix='write derive = { x2 = "collab_degree ** 2" }')
+    winsor = opts.get("winsor")
+    if winsor is None:
+        return
+    if not isinstance(winsor, dict) or "columns" not in winsor or not set(winsor) <= WINSOR_KEYS:
+        raise AnalysisError(f"[panel_options] winsor = {winsor!r} is not a table of columns, p, by, suffix",
+                            fix='write winsor = { columns = ["x"], p = 0.01 } (by = "year", suffix = "_w": optional)')
+    cols = winsor["columns"]
+    if isinstance(cols, str):
+        winsor["columns"] = [cols]  # one column, as a model's controls = "x" is ["x"]
+    elif not isinstance(cols, list) or not all(isinstance(c, str) for c in cols):
+        raise AnalysisError(f"[panel_options] winsor.columns = {cols!r} is not a list of columns",
+                            fix='write winsor = { columns = ["x", "y"], p = 0.01 }')
+    p = winsor.get("p", 0.01)
+    if isinstance(p, bool) or not isinstance(p, int | float) or not 0 <= p < 0.5:
+        raise AnalysisError(f"[panel_options] winsor.p = {p!r} is not a share from 0 to 0.5 (each tail's)",
+                            fix="write p = 0.01 (the 1st and 99th percentiles)")
 
 
 def sample_table(value, where: str) -> dict:

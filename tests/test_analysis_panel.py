@@ -123,3 +123,27 @@ def test_a_lag_of_a_key_column_is_its_value_a_year_before():
     assert out["l1_year"].tolist()[1:3] == [2010, 2011] and pd.isna(out["l1_year"].iloc[0])
     assert out["f1_year"].tolist()[:2] == [2011, 2012] and pd.isna(out["f1_year"].iloc[2])
     assert pd.isna(out["l1_x"].iloc[3]) and out["l1_x"].tolist()[1:3] == [1.0, 2.0] and out["l1_x"].iloc[4] == 4.0
+
+
+def test_sample_keys_of_the_wrong_shape_are_one_message_or_read_as_meant():
+    """exclude_years = 2015 (a number for a list) was a TypeError traceback through a SPEC; exclude_years =
+    ["2015"] (texts) left every year in, tiers = ["1"] kept no row without naming the tiers, regions = "east" was
+    read letter by letter (unknown regions a, e, s, t) and drop_municipalities = "no" (a text, so true) dropped
+    them. A single year or name is the list of it; the others are one message (the oracle: the city set's tiers
+    and regions, counted by pandas)."""
+    cs = city_set().cities
+    panel = pd.DataFrame({"city_code": np.repeat(cs["city_code"].to_numpy(), 3), "year": np.tile([2014, 2015, 2016],
+                                                                                                   len(cs))})
+    tier = panel["city_code"].map(cs.set_index("city_code")["tier"])
+    region = panel["city_code"].map(cs.set_index("city_code")["region"])
+    assert filter_sample(panel, exclude_years=2015)["year"].unique().tolist() == [2014, 2016]
+    pd.testing.assert_frame_equal(filter_sample(panel, regions="east"), panel[region == "east"])
+    pd.testing.assert_frame_equal(filter_sample(panel, tiers="municipality"), panel[tier == "municipality"])
+    for key, words in (({"exclude_years": ["2015"]}, "sample exclude_years = ['2015'] is not a list of years"),
+                       ({"exclude_years": 2015.0}, "is not a list of years"),
+                       ({"tiers": ["1"]}, "unknown tier(s) ['1']"),
+                       ({"regions": [1]}, "sample regions = [1] is not a list of names"),
+                       ({"drop_municipalities": "no"}, "sample drop_municipalities = 'no' is not true or false")):
+        with pytest.raises(AnalysisError) as err:
+            filter_sample(panel, **key)
+        assert words in err.value.message, err.value.message

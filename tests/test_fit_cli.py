@@ -529,3 +529,79 @@ def test_a_spec_file_is_read_as_citynet_toml_is(ws, tmp_path, data, words):
     with pytest.raises(UserError) as err:
         run(["fit", "-w", str(ws), str(spec), "--out", str(tmp_path / "o")])
     assert err.value.exit_code == 2 and words in err.value.message, err.value.message
+
+
+def test_spec_exclude_years_may_be_one_year(ws, tmp_path):
+    """sample = {exclude_years = 2015} (one year, not a list) was a TypeError traceback (the column title's
+    "Drop 2015" was made from it); it is the list [2015], as --sample "year != 2015" gives."""
+    spec = tmp_path / "s.toml"
+    spec.write_text('[spec]\nname = "t"\n[[models]]\nname = "Drop 2015"\n'
+                    'formula = "ln_green_patents ~ low_carbon | city_code + year"\nsample = {exclude_years = 2015}\n',
+                    encoding="utf-8")
+    run(["fit", "-w", str(ws), str(spec), "--out", str(tmp_path / "o")])
+    got = json.loads((tmp_path / "o" / "t.json").read_text(encoding="utf-8"))[0]
+    cli = json.loads(run(["fit", "-w", str(ws), "--formula", "ln_green_patents ~ low_carbon | city_code + year",
+                          "--sample", "year != 2015", "--json"]).output)
+    assert got["nobs"] == cli["nobs"] == 80 * 14
+    assert got["coefficients"]["low_carbon"]["coef"] == pytest.approx(cli["coefficients"]["low_carbon"]["coef"], rel=1e-12)
+
+
+@pytest.mark.parametrize("options, words", [
+    ('winsorize = { columns = ["collab_degree"], p = 0.01 }', "[panel_options]: unknown key 'winsorize' (did you mean 'winsor'?)"),
+    ('low_carbon_coding = "announced"', "[panel_options] low_carbon_coding = 'announced' is not a coding"),
+    ('derive = "x = 1"', "[panel_options] derive = 'x = 1' is not a table of name = \"expression\""),
+    ('winsor = { columns = ["collab_degree"], p = 5 }', "[panel_options] winsor.p = 5 is not a share from 0 to 0.5"),
+    ('winsor = { colums = ["collab_degree"] }', "is not a table of columns, p, by, suffix"),
+])
+def test_spec_panel_options_mistakes_are_one_message_before_any_fit(ws, tmp_path, options, words):
+    """[panel_options] was read without a check: winsorize = {…} for winsor and an unknown coding were ignored
+    (the columns not winsorised, the default coding), derive = "x = 1" was an AttributeError traceback and
+    winsor.p = 5 said the model 'cannot be estimated'. Each is now one message, exit 5, before any file."""
+    spec = tmp_path / "s.toml"
+    spec.write_text(f'[spec]\nname = "t"\n[panel_options]\n{options}\n[[models]]\nname = "a"\n'
+                    'formula = "ln_green_patents ~ low_carbon + collab_degree | city_code + year"\n', encoding="utf-8")
+    with pytest.raises(AnalysisError) as err:
+        run(["fit", "-w", str(ws), str(spec), "--out", str(tmp_path / "o")])
+    assert err.value.exit_code == 5 and words in err.value.message, err.value.message
+    assert not (tmp_path / "o" / "t.md").exists()
+
+
+def test_spec_winsor_columns_may_be_one_name(ws, tmp_path):
+    """winsor = {columns = "collab_degree"} was read letter by letter ("winsorize: no column 'c'"); one name is
+    the list of it: the same estimate as columns = ["collab_degree"]."""
+    got = []
+    for columns in ('"collab_degree"', '["collab_degree"]'):
+        spec = tmp_path / "s.toml"
+        spec.write_text(f'[spec]\nname = "t"\n[panel_options]\nwinsor = {{ columns = {columns}, p = 0.05 }}\n'
+                        '[[models]]\nname = "a"\nformula = "ln_green_patents ~ collab_degree | city_code + year"\n',
+                        encoding="utf-8")
+        run(["fit", "-w", str(ws), str(spec), "--out", str(tmp_path / "o")])
+        got.append(json.loads((tmp_path / "o" / "t.json").read_text(encoding="utf-8"))[0])
+    plain = json.loads(run(["fit", "-w", str(ws), "--formula", "ln_green_patents ~ collab_degree | city_code + year",
+                            "--json"]).output)
+    assert got[0]["coefficients"] == got[1]["coefficients"] != plain["coefficients"]
+
+
+def test_a_low_carbon_coding_the_covariates_override_is_said(ws, tmp_path, caplog):
+    """Covariates that carry low_carbon are the panel's treatment as they are: a coding asked for (a SPEC's
+    [panel_options] low_carbon_coding, citynet.toml [analysis] low_carbon_coding = "source") was not applied,
+    without a word — the estimate was the covariates' coding's. Now a warning names the setting; the default
+    coding says nothing."""
+    import logging
+    import shutil
+
+    w = tmp_path / "ws"
+    shutil.copytree(ws, w)
+    spec = tmp_path / "s.toml"
+    spec.write_text('[spec]\nname = "t"\n[panel_options]\nlow_carbon_coding = "paper004"\n[[models]]\nname = "a"\n'
+                    'formula = "ln_green_patents ~ low_carbon | city_code + year"\n', encoding="utf-8")
+    formula = ["fit", "-w", str(w), "--formula", "ln_green_patents ~ low_carbon | city_code + year", "--json"]
+    with caplog.at_level(logging.WARNING):
+        run(["fit", "-w", str(w), str(spec), "--out", str(tmp_path / "o")])
+        run(formula)
+        (w / "citynet.toml").write_text('[analysis]\nlow_carbon_coding = "source"\n', encoding="utf-8")
+        run(formula)
+    said = [r.getMessage() for r in caplog.records if "low_carbon_coding" in r.getMessage()]
+    assert len(said) == 2 and "the spec's [panel_options] low_carbon_coding = 'paper004' is not applied" in said[0] \
+        and "citynet.toml [analysis] low_carbon_coding = 'source' is not applied" in said[1], said
+    assert "covariates.parquet carries a low_carbon column" in said[0]
