@@ -180,6 +180,8 @@ def ingest_policy_docs(ws, files: list[Path]) -> dict:
         qs.append(quarantined)
         report.append({"file": str(f), "rows_read": n, "rows_loaded": len(loaded), "rows_quarantined": len(quarantined)})
     docs = pd.concat(frames, ignore_index=True)
+    if docs.empty:  # (it wrote an empty table over the earlier one: zts, gjs, rps then missing in every row)
+        _nothing_loaded(files, qs)
     ws.canonical.mkdir(parents=True, exist_ok=True)
     docs.to_parquet(ws.canonical / "policy_docs.parquet", index=False)
     qpath = ws.quarantine / "policy_docs.csv"
@@ -190,3 +192,22 @@ def ingest_policy_docs(ws, files: list[Path]) -> dict:
     elif qpath.exists():
         qpath.unlink()
     return {"files": report, "policies": len(docs)}
+
+
+def _nothing_loaded(files: list[Path], quarantined: list[pd.DataFrame]) -> None:
+    """No row of the policy files could be loaded: one message with the reasons and the first row, exit 3, as for
+    patents and covariates; the policy table of an earlier ingest is kept (it was replaced by an empty one, exit 0)."""
+    from citynet.errors import DataError
+
+    q = pd.concat([x for x in quarantined if len(x)], ignore_index=True) if any(len(x) for x in quarantined) else None
+    names = ", ".join(Path(f).name for f in files)
+    if q is None:
+        raise DataError(f"no policy document of {names} could be loaded (no records)",
+                        fix="check that the file has a header row and one row per policy document")
+    counts = q["reason_code"].value_counts()
+    reasons = ", ".join(f"{k} {v:,}" for k, v in counts.items())
+    r = q.iloc[0]
+    raise DataError(f"no policy document of {names} could be loaded ({reasons}); first: "
+                    f"{Path(str(r['source_file'])).name} row {int(r['source_row'])}: {r['reason']}",
+                    fix="provinces as names (广东 / 广东省) or codes, years as whole numbers (2015), bodies as a count or "
+                        "names, tools as supply / demand / environment (供给型 / 需求型 / 环境型)")

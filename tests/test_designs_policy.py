@@ -100,3 +100,30 @@ def test_ingest_policies_and_moderation_spec(tmp_path):
     col = res.results["p002_moderation"][0]
     assert "l1_ln_collab_patents_intraprov:rps" in col.params.index
     assert "ln rsi intra (t−1) × rps" in res.tables["p002_moderation"].to_markdown()
+
+
+def test_a_policy_file_of_no_loadable_row_is_refused_and_keeps_the_earlier_table(tmp_path, capsys):
+    """A policy file whose every row is quarantined (a province of no city, a year written 2015年, no issuing
+    body, a tool class citynet does not know) ended 'loaded 0' with exit 0, and replaced the policy table of an
+    earlier ingest by an empty one — zts, gjs and rps then missing in every row, and a fit of zts said 'the term
+    is text'. Now one message with the reasons and the first row, exit 3 (as for patents and covariates), and the
+    earlier table stays (the oracle: the sample file's rows, counted by pandas)."""
+    from citynet.cli import main
+
+    ws = build_workspace(tmp_path / "ws")
+    assert CliRunner().invoke(cli, ["ingest", "-w", str(ws), "--policies", str(EX / "policy_docs_sample.csv")],
+                              catch_exceptions=False).exit_code == 0
+    bad = tmp_path / "bad.csv"
+    bad.write_text("province,year,bodies,tools\n火星,2015,2,supply\n广东,2015年,2,supply\n广东,2016,,supply\n"
+                   "广东,2016,2,命令型\n", encoding="utf-8")
+    empty = tmp_path / "empty.csv"
+    empty.write_text("province,year,bodies,tools\n", encoding="utf-8")
+    for f, words in ((bad, "no policy document of bad.csv could be loaded (unknown_province 1, bad_year 1, no_bodies 1, "
+                           "no_tool_class 1); first: bad.csv row 2"),
+                     (empty, "no policy document of empty.csv could be loaded (no records)")):
+        with pytest.raises(SystemExit) as ex:
+            main(["ingest", "-w", str(ws), "--policies", str(f)])
+        err = capsys.readouterr().err
+        assert ex.value.code == 3 and words in " ".join(err.split()) and "Traceback" not in err, err
+        assert len(pd.read_parquet(ws / "canonical" / "policy_docs.parquet")) == len(
+            pd.read_csv(EX / "policy_docs_sample.csv"))
