@@ -160,6 +160,9 @@ def spec_case(rng: random.Random, valid: bool) -> str:
             if rng.random() < 0.5 and key not in keys:
                 keys.append(key)
         model = {"name": rng.choice([f"({i})", f"m{i}", "a/b", ""]), "kind": kind}
+        if valid:  # the keys the kind reads (analysis.spec refuses the others): the valid cases reach the estimators
+            keys = [k for k in keys if k not in (FIT_UNREAD if kind == "fit" else ("formula",))
+                    and (k != "cluster" or kind == "cs_cov")]
         for key in keys:
             values = SPEC_VALUES[key]
             model[key] = rng.choice(values[:2] if valid or rng.random() < 0.75 else values)
@@ -169,6 +172,10 @@ def spec_case(rng: random.Random, valid: bool) -> str:
         lines.append("[[models]]")
         lines += [f"{k} = {_toml(v)}" for k, v in model.items()]
     return "\n".join(lines) + "\n"
+
+
+#: keys of other kinds that kind fit does not read (analysis/spec.py refuses them there, and formula elsewhere)
+FIT_UNREAD = ("y", "x", "fe", "treat", "controls", "covariates", "cohort", "endog", "instruments", "exog", "cluster")
 
 
 NAME_HEADERS = ["城市", "地区", "城市名称", "city", "名称", "市"]
