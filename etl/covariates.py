@@ -304,6 +304,19 @@ def match_city_keys(codes: pd.Series | None, names: pd.Series | None) -> pd.Seri
     return out
 
 
+def _county_keyed(codes: pd.Series, city: pd.Series, ok: pd.Series) -> pd.Series:
+    """Loaded rows keyed by the code of a district, county or county-level city (``320102`` 玄武区, ``320583`` 昆山市,
+    ``320101`` 南京市市辖区): :func:`match_city_keys` reads them as their city (the code crosswalk of the patents'
+    addresses), so a district's GDP was loaded as the city's without a word — by name (玄武区) the same row is
+    quarantined. A city's own code, an older city code of the crosswalk (``341400`` 巢湖) and a municipality's
+    ``XX0100`` are not county keys."""
+    from citynet.etl.cities import CROSSWALK_CODES
+
+    c = codes.astype(str).str.extract(r"(\d{6})")[0]
+    own = c.isin(set(city_set().cities["city_code"])) | c.isin(set(CROSSWALK_CODES)) | c.str.endswith("00")
+    return ok & city.notna() & c.notna() & ~own.fillna(False).astype(bool)
+
+
 def _keys_missing(path: Path, columns: list[str], among_rows: int = 0) -> DataError:
     """The one message of a covariate table without a city or a year column (``among_rows``: no row of the file's
     first rows names both; the widest of them is shown)."""
@@ -415,6 +428,7 @@ def load_covariates(path: Path, quarantine: Quarantine) -> tuple[pd.DataFrame, d
                 for c, n in converted.items() if keep[c] and mask_of(n).any()}
 
     not_numbers = cells(lambda n: n.bad)
+    county = _county_keyed(raw[code_col], city, ok) if code_col else pd.Series(False, index=raw.index)
     table = pd.concat([city[ok].rename("city_code"), year[ok].astype("int16").rename("year"), numeric], axis=1)
     table = table.sort_values(["city_code", "year"])
     report = {
@@ -435,6 +449,9 @@ def load_covariates(path: Path, quarantine: Quarantine) -> tuple[pd.DataFrame, d
         "kept_as_text": {c: {"digits": int(t.str.lstrip("+-").str.len().max()), "examples": t.dropna().unique()[:3].tolist()}
                          for c, t in as_text.items() if keep[c]},
         **({"header_row": first} if first > 1 else {}),  # a table below its title
+        # rows keyed by a district's or county's code (320102, 320583), loaded as their city's: said by ingest
+        **({"county_keys": {"rows": int(county.sum()), "examples": sorted({(str(k), str(c)) for k, c in zip(
+            raw.loc[county, code_col].astype(str), city[county], strict=True)})[:3]}} if county.any() else {}),
         **({"sheets_not_read": unread} if unread else {}),  # a workbook's sheets after the first that hold something
         **({"wide": {"variable": renamed.get(Path(path).stem, Path(path).stem), "years": [int(float(y)) for y in
                                                                                          to_years(pd.Series(wide))]}}

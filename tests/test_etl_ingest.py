@@ -883,3 +883,29 @@ def test_a_repeated_header_says_which_column_is_read(tmp_path, capsys):
     assert invoke(capsys, "ingest", "-w", tmp_path / "w3", second)[0] == 0
     names = pd.read_parquet(tmp_path / "w3" / "canonical" / "applicants.parquet")["name"].tolist()
     assert names == ["乙公司"]
+
+
+def test_covariate_rows_keyed_by_a_district_or_county_code_are_said(tmp_path, export, capsys):
+    """A covariate row keyed by a district's or county's code (320102 玄武区, 320583 昆山市) is read as its city's
+    (the code crosswalk), so a district's GDP was loaded as 南京市's without a word — by name, 玄武区 is quarantined.
+    The report now counts those rows (county_keys) and ingest warns; a city's own code, a municipality's 110100 and a
+    file keyed by names say nothing (the oracle: the codes written, by hand)."""
+    from citynet.etl.covariates import load_covariates
+    from citynet.etl.quarantine import Quarantine
+
+    from citynet.cli import main
+
+    f = tmp_path / "cov.csv"
+    f.write_text("city_code,year,gdp\n320102,2010,6\n320100,2011,7\n320583,2011,9\n110100,2010,1\n", encoding="utf-8")
+    table, rep = load_covariates(f, Quarantine())
+    assert rep["rows_loaded"] == 4 and rep["county_keys"] == {"rows": 2, "examples": [("320102", "320100"),
+                                                                                      ("320583", "320500")]}
+    assert table.set_index(["city_code", "year"])["gdp"].to_dict() == {("110000", 2010): 1, ("320100", 2010): 6,
+                                                                        ("320100", 2011): 7, ("320500", 2011): 9}
+    clean = tmp_path / "clean.csv"
+    clean.write_text("city_code,城市,year,gdp\n320100,南京市,2010,6\n110100,北京市,2010,1\n", encoding="utf-8")
+    assert "county_keys" not in load_covariates(clean, Quarantine())[1]
+    main(["ingest", "-w", str(tmp_path / "ws"), str(export), "--covariates", str(f)])  # exit 0: returns
+    err = " ".join(capsys.readouterr().err.split())
+    assert ("warning: cov.csv: 2 rows keyed by the code of a district, county or county-level city were loaded as "
+            "their city's values (320102 → 320100, 320583 → 320500)") in err, err

@@ -297,6 +297,14 @@ def _summary(console, ws, report: dict) -> None:
                               for c, v in cov["not_numbers"].items())
             console.print(f"[yellow]warning:[/] {name}: cells that are not numbers were left missing: {cells}",
                           markup=True, highlight=False)
+        if cov.get("county_keys"):  # a district's or county's code, read as its city's (etl.covariates._county_keyed)
+            ck = cov["county_keys"]
+            shown = ", ".join(f"{k} → {c}" for k, c in ck["examples"])
+            console.print(f"warning: {name}: {ck['rows']:,} row{'s' if ck['rows'] != 1 else ''} keyed by the code of a "
+                          f"district, county or county-level city were loaded as their city's values ({shown}): a "
+                          "district's or county's figures are not the city's. Key the city's rows by its own code "
+                          "(320100) and leave the others out (reports/ingest.json 'county_keys')", markup=False,
+                          highlight=False, soft_wrap=True, style="yellow")
         if cov.get("wide"):  # one column per year: one variable named after the file
             years = cov["wide"]["years"]
             console.print(f"{name}: one column per year ({years[0]}–{years[-1]}), read as the variable "
