@@ -909,3 +909,24 @@ def test_covariate_rows_keyed_by_a_district_or_county_code_are_said(tmp_path, ex
     err = " ".join(capsys.readouterr().err.split())
     assert ("warning: cov.csv: 2 rows keyed by the code of a district, county or county-level city were loaded as "
             "their city's values (320102 → 320100, 320583 → 320500)") in err, err
+
+
+def test_an_input_pattern_or_a_list_in_one_text_is_named(tmp_path, export, capsys):
+    """[inputs] patents = ["*.csv"] or "a.csv, b.csv" (several files in one text) was 'no such input file' with the
+    fix 'check the path', which the user had checked: the pattern is not expanded, the text is one name. Each now
+    says how to list the files; a plain wrong path keeps the path rule."""
+    import shutil
+
+    from citynet.cli import main
+
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    shutil.copy(export, ws / "a.csv")
+    for patents, fix in (('["*.csv"]', "name the files one by one (citynet does not expand * ? [ ])"),
+                         ('"a.csv, b.csv"', 'give each file as its own quoted path: patents = ["a.csv", "b.csv"]'),
+                         ('["b.csv"]', "check the path")):
+        (ws / "citynet.toml").write_text(f"[inputs]\npatents = {patents}\n", encoding="utf-8")
+        with pytest.raises(SystemExit) as ex:
+            main(["ingest", "-w", str(ws)])
+        err = capsys.readouterr().err
+        assert ex.value.code == 2 and "error: no such input file" in err and f"fix: {fix}" in " ".join(err.split()), err

@@ -93,9 +93,7 @@ def command(ctx, ws, files, transfer_files, covariate_files, policy_files, encod
     missing = [str(f) for f in (*files, *transfer_files, *covariate_files) if not Path(f).is_file()]
     if missing:
         ws.discard_created()
-        raise UserError(f"no such input file: {', '.join(missing)}",
-                        fix="check the path (relative paths on the command line are from the current folder, "
-                            "in citynet.toml [inputs] from the workspace)")
+        raise UserError(f"no such input file: {', '.join(missing)}", fix=_missing_fix(missing))
     _refuse_a_file_given_twice(ws, files, transfer_files, covariate_files)
     enc = encoding or inputs.get("encoding", "auto")
     if enc not in ("auto", ""):
@@ -166,6 +164,20 @@ def command(ctx, ws, files, transfer_files, covariate_files, policy_files, encod
                       f"{report['patents']['count']:,} patents, {report['transfers']['count']:,} transfers{was}")
     elif before:
         console.print(replaced_text(before, report))
+
+
+def _missing_fix(missing: list[str]) -> str:
+    """The fix of input files not found: a pattern (``raw/*.csv``) or several names in one text (``"a.csv,
+    b.csv"``, citynet.toml) are named as such — neither is expanded — else the path rule."""
+    import re
+
+    if any(re.search(r"[*?\[]", Path(m).name) for m in missing):
+        return ('name the files one by one (citynet does not expand * ? [ ]): patents = ["raw/a.csv", "raw/b.csv"] '
+                "in citynet.toml, or citynet ingest -w WS raw/a.csv raw/b.csv")
+    if any(re.search(r"[,;，；]\s*\S+\.(?:csv|xlsx?|txt|dta)$", m, re.I) for m in missing):
+        return 'give each file as its own quoted path: patents = ["a.csv", "b.csv"], not "a.csv, b.csv"'
+    return ("check the path (relative paths on the command line are from the current folder, in citynet.toml "
+            "[inputs] from the workspace)")
 
 
 def _say_carried_covariates(console, ws) -> None:
