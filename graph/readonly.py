@@ -170,6 +170,18 @@ def used_params(query: str) -> list[str]:
     return names
 
 
+def statements(query: str) -> int:
+    """The statements of ``query``: its tokens split at ``;`` outside strings, names and comments, empty ones (a
+    trailing ``;``) not counted."""
+    n, open_ = 0, False
+    for kind, text in _tokens(query):
+        if kind == "punct" and text == ";":
+            n, open_ = n + open_, False
+        else:
+            open_ = True
+    return n + open_
+
+
 def check_columns(columns) -> None:
     """Refuse a result with two columns of one name (``RETURN c.name_zh, c.name_zh``, ``RETURN a.x AS n, b.y AS
     n``), as Neo4j does ("Multiple result columns with the same name are not supported"): LadybugDB answers it,

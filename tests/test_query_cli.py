@@ -521,3 +521,23 @@ def test_two_columns_of_one_name_are_refused_as_neo4j_refuses_them(tmp_path, cap
     code, out, err = run(capsys, "query", "-w", ws, "MATCH (c:City) RETURN c.name_zh AS a, c.city_code AS b "
                          "ORDER BY c.city_code LIMIT 2", "--format", "json")
     assert code == 0 and json.loads(out) == [{"a": n, "b": c} for n, c in zip(cities.name_zh, cities.city_code, strict=True)], err
+
+
+def test_a_query_of_several_statements_is_refused(tmp_path, capsys):
+    """"MATCH (c:City) RETURN count(*) AS n; MATCH (p:Patent) RETURN count(*) AS n" printed the patents' count alone
+    under n on the embedded store (each statement ran, the last one's rows were printed; with --write every
+    statement wrote) — Neo4j refuses a text of two statements. Now one message, exit 2, read-only or --write; a
+    trailing ';' and a ';' inside a string or a comment are one statement (the oracle: the canonical cities)."""
+    make_ws(tmp_path)
+    assert run(capsys, "-q", "load", "-w", str(tmp_path))[0] == 0
+    ws = str(tmp_path)
+    two = "MATCH (c:City) RETURN count(*) AS n; MATCH (p:Patent) RETURN count(*) AS n"
+    for extra in (["--format", "csv"], ["--format", "json"], ["--write"]):
+        code, out, err = run(capsys, "query", "-w", ws, two, *extra)
+        assert code == 2 and out == "" and err.splitlines()[0] == (
+            "error: the query holds 2 statements separated by ';': citynet query runs one statement"), err
+    n = len(pd.read_parquet(tmp_path / "canonical" / "cities.parquet"))
+    for one in ("MATCH (c:City) RETURN count(*) AS n;",
+                "MATCH (c:City) WHERE c.name_zh <> 'a;b' RETURN count(*) AS n // c; d"):
+        code, out, err = run(capsys, "query", "-w", ws, one, "--format", "json")
+        assert code == 0 and json.loads(out) == [{"n": n}], err

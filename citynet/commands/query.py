@@ -15,7 +15,7 @@ import click
 
 from citynet.commands.common import network_option, workspace_option
 from citynet.commands.load import open_ws_store, store_options
-from citynet.errors import UserError
+from citynet.errors import QueryError, UserError
 
 _PARAM = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?::([A-Za-z_][A-Za-z0-9_]*))?=(.*)$", re.S)
 KINDS = ("str", "string", "int", "float", "bool", "json")
@@ -302,6 +302,13 @@ def command(ws, text, params, file, named, list_, fmt, write, network, backend, 
     if is_blank(body):
         raise UserError("the query is empty (only spaces or comments)",
                         fix='citynet query -w ws "MATCH (c:City) RETURN count(*)"')
+    from citynet.graph.readonly import check_read_only, statements
+
+    if not write:
+        check_read_only(body)  # first: a side effect in a later statement is refused as such
+    if (n := statements(body)) > 1:  # the embedded store ran each and printed the last one's rows; Neo4j refuses it
+        raise QueryError(f"the query holds {n} statements separated by ';': citynet query runs one statement",
+                         fix="run each statement as its own citynet query (or join them with WITH / UNION ALL)")
     declared = {p.name: TYPE_ALIASES.get(p.type.upper(), "str") for p in header}
     values = parse_params(params, declared)
     from citynet.graph.readonly import used_params
