@@ -605,3 +605,19 @@ def test_a_low_carbon_coding_the_covariates_override_is_said(ws, tmp_path, caplo
     assert len(said) == 2 and "the spec's [panel_options] low_carbon_coding = 'paper004' is not applied" in said[0] \
         and "citynet.toml [analysis] low_carbon_coding = 'source' is not applied" in said[1], said
     assert "covariates.parquet carries a low_carbon column" in said[0]
+
+
+def test_spec_out_named_like_a_file_is_refused(ws, tmp_path):
+    """citynet fit SPEC --out results/table3.md made a folder named table3.md and wrote t.md, t.csv … inside it,
+    exit 0: --out is the tables' folder. A name ending like one of its files is one message, exit 2, nothing
+    made; a folder of that name that exists already is used as before."""
+    spec = tmp_path / "s.toml"
+    spec.write_text('[spec]\nname = "t"\n[[models]]\nname = "a"\nformula = "ln_green_patents ~ low_carbon | '
+                    'city_code + year"\n', encoding="utf-8")
+    with pytest.raises(UserError) as err:
+        run(["fit", "-w", str(ws), str(spec), "--out", str(tmp_path / "res" / "table3.md")])
+    assert err.value.exit_code == 2 and "names a file, and --out is the folder of the tables" in err.value.message
+    assert err.value.fix.startswith(f"--out {tmp_path / 'res' / 'table3'}") and not (tmp_path / "res").exists()
+    (tmp_path / "old.md").mkdir()
+    run(["fit", "-w", str(ws), str(spec), "--out", str(tmp_path / "old.md")])
+    assert (tmp_path / "old.md" / "t.md").exists()

@@ -9,6 +9,9 @@ import click
 from citynet.commands.common import ensure_folder, is_quiet, network_option, progress_bars, workspace_option
 from citynet.errors import UserError
 
+#: suffixes of the files a SPEC writes: an --out that ends so names a file, not the folder --out is
+TABLE_SUFFIXES = frozenset([".md", ".tex", ".csv", ".html", ".htm", ".json", ".xlsx", ".docx", ".txt", ".pdf"])
+
 
 @click.command(
     "fit",
@@ -88,6 +91,11 @@ def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, sp
 
         spec_dict = load_spec(spec)
         out_dir = Path(out) if out else (ws.results if ws.network is None else ws.results / key)
+        if out and not out_dir.exists() and out_dir.suffix.lower() in TABLE_SUFFIXES:
+            # a folder named results.md was made, the tables inside it: a file was meant
+            raise UserError(f"--out {out} names a file, and --out is the folder of the tables (each written as "
+                            "NAME.md, .tex, .csv, .html, .json, NAME from the spec)",
+                            fix=f"--out {out_dir.with_suffix('')} (a folder, created if missing)")
         if not out:  # WS/results of a read-only workspace: said before the models are fitted
             ensure_folder(out_dir, "the tables into", fix="write them elsewhere: --out DIR")
         with progress_bars(ctx):
