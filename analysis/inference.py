@@ -466,6 +466,10 @@ def fit_with_inference(df: pd.DataFrame, formula: str, inference: str, *, param:
         w = wild_cluster_bootstrap(df, formula, param, cluster=cluster, reps=opt["reps"], weights=opt["weights"],
                                    seed=seed)
         r.stats.update({"wild_pvalue": w["pvalue"], "wild_ci_low": w["ci_low"], "wild_ci_high": w["ci_high"]})
+        # the few-clusters warning's advice is what was done: the warning says so instead of asking for it
+        r.notes = [n.replace(" — use the wild cluster bootstrap (Cameron, Gelbach & Miller 2008).",
+                             " — read the wild cluster bootstrap's p-value and CI, not the clustered SE (Cameron, "
+                             "Gelbach & Miller 2008).") for n in r.notes]
         r.notes.append(f"Wild cluster bootstrap (WCR11, {opt['weights']}, {int(w['reps'])} draws"
                        + (", all sign vectors" if w["enumerated"] else f", seed {seed}")
                        + f", clusters {cluster}) for {param}: {_p_text(w['pvalue'], int(w['reps']))}, "

@@ -287,3 +287,20 @@ def test_conley_keeps_the_fits_notes():
     k = int(df["x"].isna().sum())
     assert f"{k} observations with a missing value left out (x: {k}), as fixest leaves them out." in r.notes
     assert r.notes[0].startswith("Conley (1999) standard errors") and r.nobs == n - k
+
+
+def test_the_few_clusters_warning_of_a_wild_bootstrap_fit_does_not_ask_for_it():
+    """With fewer than 40 clusters the fit warned '… use the wild cluster bootstrap' beside the wild cluster
+    bootstrap's own p-value: advice to do what was done. Under --inference wild it says to read the bootstrap's
+    p-value and CI; a plain fit keeps the advice."""
+    from citynet.analysis.estimators import fit
+    from citynet.analysis.inference import fit_with_inference
+
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({"g": np.repeat(np.arange(12), 10), "x": rng.normal(size=120)})
+    df["y"] = 0.5 * df["x"] + rng.normal(size=120) + df["g"] * 0.1
+    wild = fit_with_inference(df, "y ~ x", "wild:99", cluster="g")
+    plain = fit(df, "y ~ x", vcov="cluster:g")
+    few = [n for n in wild.notes if n.startswith("Warning: only 12 clusters")]
+    assert len(few) == 1 and "read the wild cluster bootstrap's p-value and CI" in few[0], wild.notes
+    assert any("use the wild cluster bootstrap" in n for n in plain.notes), plain.notes
