@@ -930,3 +930,24 @@ def test_an_input_pattern_or_a_list_in_one_text_is_named(tmp_path, export, capsy
             main(["ingest", "-w", str(ws)])
         err = capsys.readouterr().err
         assert ex.value.code == 2 and "error: no such input file" in err and f"fix: {fix}" in " ".join(err.split()), err
+
+
+@pytest.mark.parametrize("given", ["latin-1", "gbk", "cp1252"])
+def test_a_wrong_encoding_given_for_utf8_text_below_an_english_header_is_refused(tmp_path, capsys, given):
+    """An export with English headers (Lens.org) and Chinese names, UTF-8, with --encoding latin-1: the header
+    check passed (its names are ASCII in any encoding), and every applicant was loaded as mojibake (南京… →
+    'å\\x8d\\x97…'), none located, exit 0. Now one message naming the characters and what they would become,
+    exit 3 as for a Chinese header; the same file without --encoding loads the names as written."""
+    from tests.cli import invoke
+
+    number = f"CN201510000001.{app_number_check_digit('201510000001')}"
+    f = tmp_path / "lens.csv"
+    f.write_bytes(f"Application Number,Application Date,Applicants,IPC\n{number},2015-01-02,南京甲科技有限公司,"
+                  "H01L 31/00\n".encode())
+    code, _, err = invoke(capsys, "ingest", "-w", tmp_path / "ws", f, "--encoding", given)
+    assert code == 3 and err.count("error:") == 1, err
+    assert f"lens.csv is UTF-8 text, and --encoding {given!r} would read its characters as others (南京甲科" in err
+    assert not (tmp_path / "ws" / "canonical").exists()
+    code, _, err = invoke(capsys, "ingest", "-w", tmp_path / "ws", f)
+    assert code == 0, err
+    assert pd.read_parquet(tmp_path / "ws" / "canonical" / "applicants.parquet")["name"].tolist() == ["南京甲科技有限公司"]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
 
 from citynet.commands.common import is_quiet, workspace_option
-from citynet.errors import UserError
+from citynet.errors import DataError, UserError
 
 # Arrow's jemalloc (the ingest's pool, below) never hands freed pages back to the kernel on its own: by
 # default it purged them within about a second, so the next batch's buffers were faulted in and zeroed
@@ -106,6 +107,8 @@ def command(ctx, ws, files, transfer_files, covariate_files, policy_files, encod
             where = "--encoding" if encoding else "citynet.toml [inputs] encoding"
             raise UserError(f"{where} {enc!r} is not an encoding Python knows",
                             fix="use auto (the default), utf-8, gb18030, utf-16 or latin-1") from None
+        _refuse_utf8_read_as(enc, "--encoding" if encoding else "citynet.toml [inputs] encoding",
+                             (*files, *transfer_files), ws)
     opts = IngestOptions(
         encoding=enc,
         columns=dict(ws.settings.get("columns", {})),
@@ -164,6 +167,36 @@ def command(ctx, ws, files, transfer_files, covariate_files, policy_files, encod
                       f"{report['patents']['count']:,} patents, {report['transfers']['count']:,} transfers{was}")
     elif before:
         console.print(replaced_text(before, report))
+
+
+def _refuse_utf8_read_as(enc: str, where: str, paths, ws) -> None:
+    """A forced encoding other than UTF-8 for a text export that is valid UTF-8 with non-ASCII characters below an
+    ASCII header: one message (exit 3, as the header check's for a Chinese header: ``pipeline._refuse_another_
+    encoding``). With English headers (Lens.org) that check passes, and ``--encoding latin-1`` loaded
+    every Chinese name as mojibake (南京 → å\x8d\x97äº¬), every applicant unlocated, exit 0. UTF-8 text of
+    non-ASCII characters is almost never valid in another encoding by chance; its first MiB is checked."""
+    import codecs
+
+    if codecs.lookup(enc).name in ("utf-8", "utf-8-sig"):
+        return
+    for path in paths:
+        if Path(path).suffix.lower() in (".xlsx", ".xlsm", ".xls", ".dta"):
+            continue
+        with open(path, "rb") as fh:
+            head = fh.read(1 << 20)
+        if head.startswith((b"\xff\xfe", b"\xfe\xff")) or head.isascii():
+            continue
+        try:
+            text = codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+        except UnicodeDecodeError:
+            continue
+        if not text.lstrip("\ufeff").split("\n", 1)[0].isascii():
+            continue  # a header of Chinese names: the reader's header check names the encoding that reads it
+        sample = next((w for w in re.findall(r"[^\x00-\x7f]+", text)), "")[:4]
+        ws.discard_created()
+        raise DataError(f"{Path(path).name} is UTF-8 text, and {where} {enc!r} would read its characters as others "
+                        f"({sample} as {sample.encode('utf-8').decode(enc, 'replace')!r})",
+                        fix="drop the encoding: citynet detects UTF-8, GB18030 and UTF-16 (or give utf-8)")
 
 
 def _missing_fix(missing: list[str]) -> str:
