@@ -320,6 +320,9 @@ class Workspace:
                 cls._remove_empty(created)
                 raise UserError(f"cannot write in the workspace {root}: {exc.strerror or exc}",
                                 fix="pass -w with a folder you can write") from exc
+        elif root.exists() and not root.is_dir():  # -w ws/citynet.toml, -w raw/patents.csv: not "does not exist"
+            raise UserError(f"workspace {root} is a file, not a folder",
+                            fix=f"pass -w with the folder that holds citynet.toml (-w {root.parent}?)")
         elif not root.is_dir():
             raise UserError(f"workspace {root} does not exist", fix="create it, or pass -w with an existing folder")
         cfg_path = root / CONFIG_NAME

@@ -260,3 +260,19 @@ def test_years_need_both_ends(tmp_path, capsys, toml, have, lack):
     ws = write(tmp_path, toml)
     text = one_message(*invoke(capsys, "metrics", "-w", ws)[::2])
     assert f"[years] has {have} but no {lack}" in text and f"fix: add {lack} = " in text, text
+
+
+def test_a_workspace_given_as_a_file_says_so(tmp_path, capsys):
+    """-w ws/citynet.toml (or an export's path) for a command that reads a workspace said 'workspace … does not
+    exist' of a file that does: it is a file, not a folder, and the fix names its folder (exit 2)."""
+    from citynet.cli import main
+
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "citynet.toml").write_text("", encoding="utf-8")
+    with pytest.raises(SystemExit) as ex:
+        main(["fit", "-w", str(ws / "citynet.toml"), "--formula", "y ~ x"])
+    err = capsys.readouterr().err
+    assert ex.value.code == 2 and err.splitlines() == [
+        f"error: workspace {(ws / 'citynet.toml').resolve()} is a file, not a folder",
+        f"  fix: pass -w with the folder that holds citynet.toml (-w {ws.resolve()}?)"], err
