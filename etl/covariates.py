@@ -304,6 +304,11 @@ def match_city_keys(codes: pd.Series | None, names: pd.Series | None) -> pd.Seri
     return out
 
 
+def _city_names() -> dict[str, str]:
+    """city_code → its Chinese name (南京市), for the messages."""
+    return city_set().cities.set_index("city_code")["name_zh"].to_dict()
+
+
 def _county_keyed(codes: pd.Series, city: pd.Series, ok: pd.Series) -> pd.Series:
     """Loaded rows keyed by the code of a district, county or county-level city (``320102`` 玄武区, ``320583`` 昆山市,
     ``320101`` 南京市市辖区): :func:`match_city_keys` reads them as their city (the code crosswalk of the patents'
@@ -395,6 +400,14 @@ def load_covariates(path: Path, quarantine: Quarantine) -> tuple[pd.DataFrame, d
         )
     bad_city = city.isna()
     quarantine.add(tagged[bad_city], "unknown_city", code_col or name_col, raw.loc[bad_city, code_col or name_col])
+    conflict = pd.Series(False, index=raw.index)
+    if code_col and name_col:  # 320100 beside 北京市: which is meant is unknown (columns sorted apart?); it loaded by code
+        by_code, by_name = match_city_keys(raw[code_col], None), match_city_keys(None, raw[name_col])
+        conflict = ~bad_city & by_code.notna() & by_name.notna() & (by_code != by_name)
+        quarantine.add(tagged[conflict], "city_key_conflict", name_col,
+                       raw.loc[conflict, code_col].astype(str) + " is " + by_code[conflict].map(_city_names()) + ", "
+                       + raw.loc[conflict, name_col].astype(str) + " is " + by_name[conflict])
+        bad_city = bad_city | conflict
     bad_year = ~bad_city & year.isna()
     quarantine.add(tagged[bad_year], "bad_year", year_col, raw.loc[bad_year, year_col])
     ok = ~bad_city & ~bad_year
@@ -404,7 +417,8 @@ def load_covariates(path: Path, quarantine: Quarantine) -> tuple[pd.DataFrame, d
                                                                          if c not in (*keys, year_col)]))
     ok &= ~dup
     if not ok.any():
-        reasons = ", ".join(f"{n:,} {r}" for r, n in (("unknown_city", bad_city.sum()), ("bad_year", bad_year.sum()),
+        reasons = ", ".join(f"{n:,} {r}" for r, n in (("unknown_city", (bad_city & ~conflict).sum()),
+                                                      ("city_key_conflict", conflict.sum()), ("bad_year", bad_year.sum()),
                                                       ("duplicate", dup.sum())) if n)
         shown = raw.loc[bad_year, year_col].astype(str).head(3).tolist()
         raise DataError(f"{path}: no row of the covariate file could be loaded ({reasons}"

@@ -951,3 +951,24 @@ def test_a_wrong_encoding_given_for_utf8_text_below_an_english_header_is_refused
     code, _, err = invoke(capsys, "ingest", "-w", tmp_path / "ws", f)
     assert code == 0, err
     assert pd.read_parquet(tmp_path / "ws" / "canonical" / "applicants.parquet")["name"].tolist() == ["南京甲科技有限公司"]
+
+
+def test_a_covariate_row_whose_code_and_name_are_different_cities_is_quarantined(tmp_path):
+    """A row with city_code 320100 (南京市) and 城市 北京市 — a file whose columns were sorted apart — was loaded
+    by its code without a word. It is quarantined (city_key_conflict, naming both cities); a name that is the
+    code's city (南京 for 320100) or that matches no city loads by the code as before (the oracle: the keys
+    written, by hand)."""
+    from citynet.etl.covariates import load_covariates
+    from citynet.etl.quarantine import Quarantine
+
+    f = tmp_path / "cov.csv"
+    f.write_text("city_code,城市,year,gdp\n320100,北京市,2010,5\n320100,南京,2011,6\n110000,北京市,2011,7\n"
+                 "320100,不存在,2012,8\n", encoding="utf-8")
+    q = Quarantine()
+    table, rep = load_covariates(f, q)
+    assert (rep["rows_read"], rep["rows_loaded"], rep["rows_quarantined"]) == (4, 3, 1)
+    held = q.table()
+    assert held["reason_code"].tolist() == ["city_key_conflict"] and held["source_row"].tolist() == [2]
+    assert held["reason"].iloc[0].endswith(": 320100 is 南京市, 北京市 is 110000") and held["field"].iloc[0] == "城市"
+    assert table.set_index(["city_code", "year"])["gdp"].to_dict() == {("110000", 2011): 7, ("320100", 2011): 6,
+                                                                        ("320100", 2012): 8}
