@@ -512,7 +512,7 @@ def section_maps(inp: Inputs, years: Sequence[int] | None) -> tuple[Section, lis
                                 f"({panel_years[0]}–{panel_years[-1]})", fix="pick two years of the panel")
     else:
         years = [panel_years[0], panel_years[-1]] if len(panel_years) > 1 else panel_years
-    years = list(dict.fromkeys(years))
+    years = sorted(dict.fromkeys(years))  # left to right in time, as map --edges draws them (--years 2020 2010)
     cities = inp.cities
     if "short_name" not in cities.columns:
         from citynet.etl.cities import short_name

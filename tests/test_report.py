@@ -482,3 +482,18 @@ def test_churn_table_equals_the_panel_it_cites(report, workspace):
             assert shown[k] == (f"{int(num) / den:.3f}" if ok else "–"), (r["year"], k, shown[k], num, den)
         prev_cn = cn
     assert int(bj["collab_partners"].max()) > 0 and bj["partners_exited"].fillna(0).gt(0).any()
+
+
+def test_report_years_given_late_first_are_drawn_in_time_order(workspace, tmp_path):
+    """--years 2014 2011 drew the network map of 2014 left of 2011's and the degree map of 2011 (the last one
+    given), where --years 2011 2014 draws 2014's; map --edges sorts its years, the report now does too: the same
+    years and the same maps either way."""
+    from citynet.analysis.report import build_report
+
+    from citynet.workspace import Workspace
+
+    ws = Workspace.open(workspace)
+    late = build_report(ws, city="110000", years=[2014, 2011], out=tmp_path / "late.html", permutations=0)
+    early = build_report(ws, city="110000", years=[2011, 2014], out=tmp_path / "early.html", permutations=0)
+    assert late.years == early.years == [2011, 2014]
+    assert "collaboration network 2011, 2014 on one scale" in late.path.read_text(encoding="utf-8")
