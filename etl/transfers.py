@@ -1,9 +1,11 @@
 """Transfer records (专利权转移) → ``transfers``: one row per recorded transfer of a patent right.
 
 A record may name several assignors or assignees; as with applicants, the first of each carries the
-record's location, so a record is one transfer from its first assignor to its first assignee
-(all names still become applicants). ``transfer_id`` is a hash of (patent, date, from, to), so
-identical records are duplicates.
+record's location (address). A record is one transfer from its first assignor to its first assignee
+that is not also one of its assignors (normalised names): 甲 → 甲;乙 (the owner keeps a share and brings
+in 乙) is 甲 → 乙, not a local 甲 → 甲; when every assignee is an assignor (甲 → 甲, a change of name or
+address recorded as a transfer) it is first assignor → first assignee. All names still become
+applicants. ``transfer_id`` is a hash of (patent, date, from, to), so identical records are duplicates.
 """
 
 from __future__ import annotations
@@ -43,6 +45,18 @@ def _first_names(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     return first, every
 
 
+def _first_new_names(to_every: pd.Series, from_every: pd.Series, to_first: pd.Series) -> pd.Series:
+    """Each record's first assignee (normalised) that is none of its assignors, else ``to_first``.
+
+    ``to_every`` / ``from_every``: every normalised name, indexed by record (as ``_first_names`` gives);
+    a hash join of (record, name) pairs, no loop over records."""
+    both = pd.MultiIndex.from_arrays([to_every.index, to_every.to_numpy()])
+    owners = pd.MultiIndex.from_arrays([from_every.index, from_every.to_numpy()])
+    new = to_every[~both.isin(owners) & to_every.notna().to_numpy()]
+    first_new = new.groupby(level=0, sort=False).first().reindex(to_first.index)
+    return first_new.where(first_new.notna(), to_first).astype(object)
+
+
 def process_transfer_records(records: pd.DataFrame, quarantine: Quarantine, today=None) -> TransferBatch:
     today_ts = pd.Timestamp(today) if today else pd.Timestamp.today().normalize()
     keep = pd.Series(True, index=records.index)
@@ -68,6 +82,7 @@ def process_transfer_records(records: pd.DataFrame, quarantine: Quarantine, toda
     to_first, to_all = _first_names(records["assignee"])
     reject(from_first.isna(), "no_assignor", "assignor")
     reject(to_first.isna(), "no_assignee", "assignee")
+    to_name = _first_new_names(to_all, from_all, to_first)
     raw_date = records["date"].fillna("")
     date = parse_dates(raw_date)
     reject(is_blank(raw_date), "missing_transfer_date", "date")
@@ -81,7 +96,7 @@ def process_transfer_records(records: pd.DataFrame, quarantine: Quarantine, toda
             "date": date[idx].dt.date,
             "year": date[idx].dt.year.astype("int16"),
             "from_name": from_first[idx],
-            "to_name": to_first[idx],
+            "to_name": to_name[idx],
         }
     )
     key = t["patent_id"] + "|" + t["date"].astype(str) + "|" + t["from_name"] + "|" + t["to_name"]
@@ -97,6 +112,7 @@ def process_transfer_records(records: pd.DataFrame, quarantine: Quarantine, toda
     kept = idx[~dup.to_numpy()]
     names = pd.concat([from_all[from_all.index.isin(kept)], to_all[to_all.index.isin(kept)]], ignore_index=True)
     addr_frames = []
+    # the record's address is its first assignee's (first assignor's), whichever assignee is the destination
     for col, who in (("assignee_address", to_first), ("assignor_address", from_first)):
         if col in records.columns:
             a = pd.DataFrame({"name": who[kept], "address": records.loc[kept, col].fillna("").str.strip()})
