@@ -252,6 +252,26 @@ def _city_of_code(code: str) -> str | None:
     return None
 
 
+def abolished_code_notes(codes) -> dict[str, str]:
+    """For each 6-digit code that is no unit in use but a former one of the history (§1.4a, ``historical_units``):
+    what became of it, for a message — ``341400`` → ``341400 is 巢湖市, abolished in 2011; its area is now split
+    among 合肥市, 芜湖市, 马鞍山市``. Codes in use, or unknown to the history, are left out."""
+    h = historical_units()
+    h = h[h["code"].isin(set(codes))]
+    names = city_set().cities.set_index("city_code")["name_zh"].to_dict()
+    out: dict[str, str] = {}
+    for code, recs in h.groupby("code", sort=True):
+        last = recs.sort_values("start").iloc[-1]
+        cities = [names[c] for c in last["cities"] if c in names]
+        if (recs["status"] == "在用").any() or not cities:
+            continue
+        what = "abolished" if last["status"] == "弃用" else "replaced"
+        where = (f"its area is now split among {', '.join(cities)}" if len(cities) > 1
+                 else f"its area is now in {cities[0]}")
+        out[code] = f"{code} is {last['name']}, {what} in {last['end']}; {where}"
+    return out
+
+
 @functools.cache
 def _city_codes() -> frozenset[str]:
     return frozenset(city_set().codes)

@@ -393,13 +393,27 @@ def load_covariates(path: Path, quarantine: Quarantine) -> tuple[pd.DataFrame, d
     tagged = raw.astype(str).assign(_source_file=str(path), _row=rows.to_numpy())
     if city.notna().sum() == 0:
         tried = pd.unique(raw[code_col if code_col else name_col].astype(str))[:10]
+        from citynet.etl.cities import abolished_code_notes
+
+        former = list(abolished_code_notes(
+            pd.Series(tried).str.extract(r"(\d{6})")[0].dropna().unique()).values())[:3] if code_col else []
         raise DataError(
             f"{path}: no row's city key matches a city of the city set (tried column "
-            f"{code_col or name_col!r}, keys such as {', '.join(map(str, tried))})",
+            f"{code_col or name_col!r}, keys such as {', '.join(map(str, tried))})"
+            + (f"; {'; '.join(former)}" if former else ""),
             fix="use 6-digit city codes (320100) or Chinese city names (南京市 or 南京)",
         )
     bad_city = city.isna()
-    quarantine.add(tagged[bad_city], "unknown_city", code_col or name_col, raw.loc[bad_city, code_col or name_col])
+    abolished = pd.Series(False, index=raw.index)
+    if code_col and bad_city.any():  # 341400 巢湖 (split 2011): a code of the history, said as such (§1.4a)
+        from citynet.etl.cities import abolished_code_notes
+
+        old = raw.loc[bad_city, code_col].astype(str).str.extract(r"(\d{6})")[0]
+        note = old.map(abolished_code_notes(old.dropna().unique()))
+        abolished = note.notna().reindex(raw.index, fill_value=False)
+        quarantine.add(tagged[abolished], "abolished_city", code_col, note[note.notna()])
+    unknown = bad_city & ~abolished
+    quarantine.add(tagged[unknown], "unknown_city", code_col or name_col, raw.loc[unknown, code_col or name_col])
     conflict = pd.Series(False, index=raw.index)
     if code_col and name_col:  # 320100 beside 北京市: which is meant is unknown (columns sorted apart?); it loaded by code
         by_code, by_name = match_city_keys(raw[code_col], None), match_city_keys(None, raw[name_col])
@@ -417,7 +431,8 @@ def load_covariates(path: Path, quarantine: Quarantine) -> tuple[pd.DataFrame, d
                                                                          if c not in (*keys, year_col)]))
     ok &= ~dup
     if not ok.any():
-        reasons = ", ".join(f"{n:,} {r}" for r, n in (("unknown_city", (bad_city & ~conflict).sum()),
+        reasons = ", ".join(f"{n:,} {r}" for r, n in (("unknown_city", (unknown & ~conflict).sum()),
+                                                      ("abolished_city", abolished.sum()),
                                                       ("city_key_conflict", conflict.sum()), ("bad_year", bad_year.sum()),
                                                       ("duplicate", dup.sum())) if n)
         shown = raw.loc[bad_year, year_col].astype(str).head(3).tolist()
