@@ -20,12 +20,17 @@ text           text, 政策文本, 标题, 政策名称, 内容              use
 Keyword dictionary (Rothwell & Zegveld 1985 tool classes, as coded in the Chinese policy-tool
 literature; a class is assigned when any of its keywords occurs in the text) — ``TOOL_KEYWORDS``.
 Rows without a province, year, body count or tool class are quarantined to
-``quarantine/policy_docs.csv`` (file, row, field, reason); rows read = loaded + quarantined.
+``quarantine/policy_docs.csv`` (file, row, field, reason); rows read = loaded + quarantined. So are rows of a
+year before ``FIRST_YEAR`` (1949, the People's Republic: no policy of its provinces is older) or after the
+current year (``year_out_of_range``: 1815 is a typing slip, not a policy), and rows whose tools cell names a
+class none of supply / demand / environment beside a known one (``unknown_tool_class``, naming it: its
+dropping would lower ``gjs`` without a word).
 """
 
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -52,6 +57,7 @@ HEADERS = {
     "text": ("text", "政策文本", "标题", "政策名称", "内容", "title"),
 }
 _SPLIT = re.compile(r"[;；、,，/\s|]+")
+FIRST_YEAR = 1949  # the earliest plausible year of a provincial policy document (People's Republic)
 
 
 def _columns(raw: pd.DataFrame) -> dict[str, str]:
@@ -101,6 +107,14 @@ def tool_classes(tools: str | None, text: str | None) -> list[str]:
     return sorted(out)
 
 
+def unknown_tools(tools: str | None) -> list[str]:
+    """The parts of a ``tools`` cell that are no tool class (``TOOL_ALIASES``), in the order written."""
+    if not tools or not str(tools).strip():
+        return []
+    parts = [p.strip() for p in _SPLIT.split(str(tools).strip()) if p.strip()]
+    return [p for p in parts if not (TOOL_ALIASES.get(p.lower()) or TOOL_ALIASES.get(p))]
+
+
 def count_bodies(cell: str | None) -> int | None:
     """A number, or the count of distinct names separated by ; 、 , / or spaces."""
     if cell is None or not str(cell).strip():
@@ -130,17 +144,22 @@ def read_policy_docs(path: str | Path) -> tuple[pd.DataFrame, pd.DataFrame, int]
         raise DataError(f"{path.name}: no column for {', '.join(missing)}; columns found: {', '.join(map(str, raw.columns))}",
                         fix="name the columns province/省份, year/年份, bodies/发文机构, tools/政策工具 (or text/政策文本)",)
     prov, city = _province_lookup()
+    this_year = date.today().year
     good, bad = [], []
     for row, text, reason in table.malformed:  # records the reader could not split into the header's fields
         bad.append({"source_file": str(path), "source_row": row, "field": "", "reason_code": reason,
                     "reason": "the record could not be read as fields of the header", "raw": text})
     for i, r in zip(table.frame["_row"].tolist(), raw.to_dict("records"), strict=True):
-        def q(field: str, reason: str, i: int = i, r: dict = r) -> None:
+        def q(field: str, reason: str, detail: str = "", i: int = i, r: dict = r) -> None:
             bad.append({"source_file": str(path), "source_row": i, "field": field, "reason_code": reason,
                         "reason": {"unknown_province": "province or city matches no province of the city set",
                                    "bad_year": "year missing or not a number",
+                                   "year_out_of_range": f"year before {FIRST_YEAR} or after {this_year}",
                                    "no_bodies": "no issuing body (count or names)",
-                                   "no_tool_class": "no tool class in the tools column and none found in the text"}[reason],
+                                   "no_tool_class": "no tool class in the tools column and none found in the text",
+                                   "unknown_tool_class": "a tool class that is none of supply / demand / environment "
+                                                         "(供给型 / 需求型 / 环境型)"}[reason]
+                        + (f": {detail}" if detail else ""),
                         **{str(k): str(v) for k, v in r.items()}})
         key = str(r.get(cols.get("province"), "") or "").strip() if "province" in cols else ""
         pc = prov.get(key)
@@ -153,13 +172,20 @@ def read_policy_docs(path: str | Path) -> tuple[pd.DataFrame, pd.DataFrame, int]
         if not re.fullmatch(r"\d{4}(\.0+)?", y):
             q(cols["year"], "bad_year")
             continue
+        if not FIRST_YEAR <= int(float(y)) <= this_year:
+            q(cols["year"], "year_out_of_range", y)
+            continue
         nb = count_bodies(r.get(cols["bodies"]))
         if not nb:
             q(cols["bodies"], "no_bodies")
             continue
         tc = tool_classes(r.get(cols["tools"]) if "tools" in cols else None, r.get(cols["text"]) if "text" in cols else None)
+        odd = unknown_tools(r.get(cols["tools"])) if "tools" in cols else []
         if not tc:
-            q(cols.get("tools", cols.get("text", "tools")), "no_tool_class")
+            q(cols.get("tools", cols.get("text", "tools")), "no_tool_class", ", ".join(map(repr, odd)))
+            continue
+        if odd:  # 供给型；其他: the known class alone would load, the other dropped without a word
+            q(cols["tools"], "unknown_tool_class", ", ".join(map(repr, odd)) + f" (beside {', '.join(tc)})")
             continue
         good.append({"source_file": str(path), "source_row": i, "province_code": pc, "year": int(float(y)),
                      "n_bodies": nb, **{f"tool_{c}": int(c in tc) for c in TOOL_CLASSES}, "n_tools": len(tc)})
@@ -209,5 +235,5 @@ def _nothing_loaded(files: list[Path], quarantined: list[pd.DataFrame]) -> None:
     r = q.iloc[0]
     raise DataError(f"no policy document of {names} could be loaded ({reasons}); first: "
                     f"{Path(str(r['source_file'])).name} row {int(r['source_row'])}: {r['reason']}",
-                    fix="provinces as names (广东 / 广东省) or codes, years as whole numbers (2015), bodies as a count or "
+                    fix="provinces as names (广东 / 广东省) or codes, years as whole numbers (2015; 1949 to this year), bodies as a count or "
                         "names, tools as supply / demand / environment (供给型 / 需求型 / 环境型)")
