@@ -84,6 +84,15 @@ def command(ctx, ws, files, transfer_files, covariate_files, policy_files, encod
         return Path(p) if Path(p).is_absolute() else ws.root / p
 
     if append and not files and not transfer_files:
+        if covariate_files:  # covariates are written by an ingest of the exports, and replace the earlier ones
+            raise UserError(
+                "--append adds new export files; covariates alone cannot be appended",
+                fix="covariates are read by an ingest of the exports, and the covariate files given replace the "
+                    "earlier ones: give every export and every covariate file, citynet ingest -w WS EXPORT.csv [...] "
+                    "[--transfers T.csv] --covariates OLD.csv --covariates NEW.csv (with [inputs] patents in "
+                    "citynet.toml: citynet ingest -w WS --covariates OLD.csv --covariates NEW.csv); or give them with "
+                    "the next new export: citynet ingest -w WS NEW_EXPORT.csv --append --covariates OLD.csv "
+                    "--covariates NEW.csv")
         raise UserError("--append needs the new export files", fix="citynet ingest -w WS NEW_FILE.csv --append")
     if not files and not append:
         files = tuple(rel(p) for p in _as_list(inputs.get("patents")))
