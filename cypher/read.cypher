@@ -9,6 +9,12 @@ MATCH (p:Patent) WHERE p.grant_year IS NOT NULL RETURN DISTINCT p.grant_year AS 
 // Whether a patent was filed or granted in one of $years (stops at the first: a metrics refresh asks it).
 // name: any_patent_of_years
 MATCH (p:Patent) WHERE p.app_year IN $years OR p.grant_year IN $years RETURN p.patent_id AS patent_id LIMIT 1;
+// The same for one year basis: filed in one of $years (a filter's application-year basis) …
+// name: any_patent_filed_in
+MATCH (p:Patent) WHERE p.app_year IN $years RETURN p.patent_id AS patent_id LIMIT 1;
+// … or granted in one of them (the grant-year basis).
+// name: any_patent_granted_in
+MATCH (p:Patent) WHERE p.grant_year IN $years RETURN p.patent_id AS patent_id LIMIT 1;
 
 // name: edges_collab
 MATCH (a:City)-[r:COLLABORATED]->(b:City)

@@ -141,8 +141,8 @@ class TableStore:
         """The years of its rows (a store's patents' years; one year basis only: the rows are one filter's)."""
         return {int(y) for t in (self.edges, self.counts) for y in t["year"].dropna()}
 
-    def has_patents(self, years) -> bool:
-        return bool(self.patent_years() & {int(y) for y in years})
+    def has_patents(self, years, basis: str | None = None) -> bool:
+        return bool(self.patent_years(basis) & {int(y) for y in years})
 
     def write_city_year(self, panel: pd.DataFrame, network: str, panel_years: list[int] | None = None) -> None:
         self.written.append((network, panel))
@@ -417,10 +417,12 @@ def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str 
                     fix="run `citynet metrics` without --years to recompute every year for this filter",
                 )
             # (a typo, or years not loaded yet: never an empty panel; the store's years are read only then)
-            if not store.has_patents(req) and (held := store.patent_years()):
+            # (of the filter's year basis: a year with grants only is no application year of the panel)
+            if not store.has_patents(req, flt.year_basis) and (held := store.patent_years(flt.year_basis)):
+                kind = "filed" if flt.year_basis == "application" else "granted"
                 raise UserError(
-                    f"--years {_span(req)}: the store has no patent of {'that year' if len(req) == 1 else 'those years'} "
-                    f"(its patents: {min(held)}–{max(held)})",
+                    f"--years {_span(req)}: the store has no patent {kind} in {'that year' if len(req) == 1 else 'those years'} "
+                    f"(its patents were {kind} in {min(held)}–{max(held)})",
                     fix=f"choose years within {min(held)}–{max(held)}, or ingest and load the exports of those years first",
                 )
             if existing is not None:

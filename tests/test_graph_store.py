@@ -168,6 +168,10 @@ def test_hand_numbers(store, tmp_path):
     assert ("320100", 2017) in c.index and c.loc[("320100", 2017), "transfers_local"] == 1
     assert store.patent_years() == {2015, 2016, 2017, 2018}  # application years, and p1's and p3's grants
     assert store.has_patents([2017]) and store.has_patents([2010, 2016]) and not store.has_patents([2019, 2030])
+    # of one year basis (a refresh of a filter's years): filed 2015–2016, granted 2017–2018
+    assert store.patent_years("application") == {2015, 2016} and store.patent_years("grant") == {2017, 2018}
+    assert store.has_patents([2016], "application") and not store.has_patents([2017, 2018], "application")
+    assert store.has_patents([2018], "grant") and not store.has_patents([2015, 2016], "grant")
 
 
 def test_a_city_pair_counts_once_per_patent_whatever_its_applicants(store, tmp_path):

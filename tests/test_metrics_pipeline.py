@@ -123,7 +123,7 @@ def test_refresh_refuses_another_filter_and_gaps(tmp_path):
         run_metrics(ws, NetworkFilter(), years=[2014], store=TableStore(e, c))
     with pytest.raises(UserError, match="--years 2008 would leave 2009 out of the panel"):
         run_metrics(ws, NetworkFilter(), years=[2008], store=TableStore(e, c))
-    with pytest.raises(UserError, match="--years 1800: the store has no patent of that year .its patents: 2008–2015"):
+    with pytest.raises(UserError, match="--years 1800: the store has no patent filed in that year .its patents were filed in 2008–2015"):
         run_metrics(ws, NetworkFilter(), years=[1800], store=TableStore(e, c))  # the store's years first
 
 
@@ -153,7 +153,7 @@ def test_a_refresh_of_years_the_store_has_no_patent_of_is_a_user_error(tmp_path)
     panel, 2010–2012, would not hold it); years within them are computed."""
     e, c = _tables(range(2010, 2013))
     ws = Workspace.open(tmp_path / "ws", create=True)
-    with pytest.raises(UserError, match="no patent of those years .its patents: 2010–2012"):
+    with pytest.raises(UserError, match="no patent filed in those years .its patents were filed in 2010–2012"):
         run_metrics(ws, NetworkFilter(), years=[2030, 2031], store=TableStore(e, c))
     with pytest.raises(UserError, match="no patent passes the network filter 'invention.wipo.all' in 2013"):
         run_metrics(ws, NetworkFilter(), years=[2012, 2013], store=TableStore(e, c))
