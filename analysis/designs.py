@@ -54,9 +54,25 @@ def _stem(name: str | None, kind: str) -> str:
     return re.sub(r"[^\w\-]+", "_", name or kind).strip("_") or kind
 
 
+#: keys that spec._run_tables adds to an unnamed model for its messages (its position, its table): not keys of
+#: the SPEC file (so not in spec.MODEL_KEYS), hence read through these names
+POSITION_KEY, TABLE_KEY = "_position", "_table"
+
+
+def model_label(m: dict) -> str:
+    """How a message names a model: ``model 'baseline'`` by its name, else by its position among its table's models
+    (``model 2``, set by ``spec._run_tables``; ``of table 'robust'`` when the spec has several tables), else by its
+    kind (``the did model``) — an unnamed model was ``model None``."""
+    if m.get("name"):
+        return f"model {m['name']!r}"
+    if m.get(POSITION_KEY):
+        return f"model {m[POSITION_KEY]}" + (f" of table {m[TABLE_KEY]!r}" if m.get(TABLE_KEY) else "")
+    return f"the {m.get('kind', 'fit')} model"
+
+
 def _require(m: dict, key: str, example: str) -> Any:
     if key not in m:
-        raise AnalysisError(f"model {m.get('name')!r} (kind {m.get('kind')}) has no {key!r}",
+        raise AnalysisError(f"{model_label(m)} (kind {m.get('kind')}) has no {key!r}",
                             fix=f"add {key} = {example}")
     return m[key]
 
@@ -84,7 +100,7 @@ def run_spatial_tests(m: dict, df: pd.DataFrame, name: str | None, out_dir: Path
     x = _names(_require(m, "x", '["l1_collab_degree"]'))
     data, years = _spatial_frame(df, [y, *x])
     w = spatial_weights(m.get("w"), data)
-    fe = spatial_fixed_effects(m.get("fe", "city"), name, "spatial_tests")
+    fe = spatial_fixed_effects(m.get("fe", "city"), model_label(m), "spatial_tests")
     tests = spatial_tests(data, y, x, w, fe=fe, lr=m.get("lr", True), wald=m.get("wald", True),
                           time_effects=m.get("time_effects", False), years=years)
     stem = out_dir / _stem(name, "spatial_tests")

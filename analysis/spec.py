@@ -51,8 +51,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from citynet.analysis.designs import POSITION_KEY, TABLE_KEY, _require, model_label
 from citynet.analysis.designs import RUNNERS as DESIGN_RUNNERS
-from citynet.analysis.designs import _require
 from citynet.analysis.results import FitResult
 from citynet.analysis.tables import Table, regression_table
 
@@ -387,7 +387,7 @@ def _check_model_keys(m: dict) -> dict:
     first key that is misspelt (``smaple = {…}``, ``fomula``: it was ignored and the model fitted without it) or
     has a value of the wrong shape (``y = ["x"]``, ``leads = "3"``, ``lags = -2``: each was a traceback inside
     the estimator, or the letters of a text taken as columns)."""
-    where = f"model {m.get('name')!r}"
+    where = model_label(m)
     for key in m:
         _near_key(key, MODEL_KEYS, where, keys="the keys of each kind")
     out = dict(m)
@@ -437,7 +437,7 @@ def _refuse_keys_the_kind_does_not_read(m: dict, kind: str) -> None:
     ``controls``, ``y`` or ``x`` beside a kind ``fit``'s formula (the model fitted was the formula's alone),
     ``formula`` in any other kind (a ``did`` fitted without the formula's controls), ``cluster`` outside
     ``cs_cov`` (the standard errors stayed clustered by the default, ``vcov``'s). One message naming the key."""
-    where = f"model {m.get('name')!r} (kind {kind!r})"
+    where = f"{model_label(m)} (kind {kind!r})"
     if kind == "fit":
         for key, fix in _FIT_UNREAD.items():
             if key in m:
@@ -478,22 +478,22 @@ def _run_model(m: dict, get_panel, defaults: dict, out_dir: Path, files: list[st
         import difflib
 
         near = difflib.get_close_matches(str(kind).lower().replace("-", "_"), list(KINDS), n=1, cutoff=0.6)
-        raise AnalysisError(f"model {m.get('name')!r}: unknown kind {kind!r}"
+        raise AnalysisError(f"{model_label(m)}: unknown kind {kind!r}"
                             + (f" (did you mean {near[0]!r}?)" if near else ""), fix=f"use one of {', '.join(KINDS)}")
     m = _check_model_keys(m)
     if kind != "fit" and ("split" in m or "fsplit" in m):  # read by kind fit only: never silently ignored
-        raise AnalysisError(f"model {m.get('name')!r} (kind {kind!r}): split/fsplit is read by kind \"fit\" only",
+        raise AnalysisError(f"{model_label(m)} (kind {kind!r}): split/fsplit is read by kind \"fit\" only",
                             fix="write one model per sample with sample = {regions = [\"east\"]} (or a query), or "
                                 "fit the formula with split")
     _refuse_keys_the_kind_does_not_read(m, kind)
     if kind not in ("fit", "did", "event_study") and "weights" in m:
-        raise AnalysisError(f"model {m.get('name')!r} (kind {kind!r}): weights is read by kinds fit, did and "
+        raise AnalysisError(f"{model_label(m)} (kind {kind!r}): weights is read by kinds fit, did and "
                             "event_study only", fix="drop weights, or write the model as one of those kinds")
     m = _unquoted(m)
     panel_name = m.get("panel", defaults.get("panel", "city-year"))
     if kind == "gravity":
         panel_name = m.get("panel", "dyad-year")
-    sample = _unquoted({**defaults.get("sample", {}), **sample_table(m.get("sample"), f"model {m.get('name')!r}")})
+    sample = _unquoted({**defaults.get("sample", {}), **sample_table(m.get("sample"), model_label(m))})
     # the lags, leads and logs the model names, on every row; then the sample (its first year keeps its lag)
     from citynet.analysis.formula import derive
 
@@ -501,7 +501,7 @@ def _run_model(m: dict, get_panel, defaults: dict, out_dir: Path, files: list[st
     if df.empty:  # every estimator stops on it, some (pyfixest's Rust core, under Sun–Abraham) by aborting the process
         full = get_panel(panel_name)
         span = f" (the panel's years: {int(full['year'].min())}–{int(full['year'].max())})" if len(full) else ""
-        raise AnalysisError(f"model {m.get('name')!r}: the sample {json.dumps(sample, ensure_ascii=False)} keeps no row "
+        raise AnalysisError(f"{model_label(m)}: the sample {json.dumps(sample, ensure_ascii=False)} keeps no row "
                             f"of the {panel_name} panel{span}", fix="widen the sample ([sample] or the model's sample)")
     vcov = m.get("vcov", defaults.get("vcov"))
     name = _variant_name(m.get("name"), sample, get_panel(panel_name))
@@ -509,7 +509,7 @@ def _run_model(m: dict, get_panel, defaults: dict, out_dir: Path, files: list[st
     ctrl = m.get("controls", [])
     if kind == "fit":
         if "formula" not in m:
-            raise AnalysisError(f"model {name!r} has no formula", fix="add formula = \"y ~ x | city_code + year\"")
+            raise AnalysisError(f"{model_label(m)} has no formula", fix="add formula = \"y ~ x | city_code + year\"")
         # In a table of several models a collinear term is dropped from that column with a note
         # (pyfixest's behaviour); set allow_collinear = false to make it an error instead.
         allow = m.get("allow_collinear", defaults.get("allow_collinear", True))
@@ -522,13 +522,13 @@ def _run_model(m: dict, get_panel, defaults: dict, out_dir: Path, files: list[st
             from citynet.analysis.formula import column_names
             from citynet.analysis.multiple import split_samples
 
-            by = column_names(str(m.get("split") or m.get("fsplit")), df.columns, f"model {name!r}: split")
+            by = column_names(str(m.get("split") or m.get("fsplit")), df.columns, f"{model_label(m)}: split")
             samples = split_samples(df, by, None, full=not m.get("split"))
         from citynet.analysis.multiple import fit_each, models
 
         inference = wants_inference(m, vcov)  # wild:REPS | ri:REPS | conley:KM[:LAG]
         if inference and m.get("weights"):
-            raise AnalysisError(f"model {name!r}: weights and inference exclude each other (the wild bootstrap, "
+            raise AnalysisError(f"{model_label(m)}: weights and inference exclude each other (the wild bootstrap, "
                                 "randomization inference and Conley SEs are unweighted)", fix="drop one of them")
         parts: dict[str | None, pd.DataFrame] = {None: df}
 
@@ -670,11 +670,12 @@ SPATIAL_EFFECTS = {"city": "city", "city_code": "city", "twoway": "twoway", "cit
                    "year+city_code": "twoway"}
 
 
-def spatial_fixed_effects(fe: object, name: str | None, kind: str) -> str:
-    """``fe`` of an sdm or spatial_tests model: city (city effects) or twoway (city and year), written either way."""
+def spatial_fixed_effects(fe: object, where: str, kind: str) -> str:
+    """``fe`` of an sdm or spatial_tests model (``where``: how messages name it, ``designs.model_label``): city (city
+    effects) or twoway (city and year), written either way."""
     key = "".join(str(fe).split()) if isinstance(fe, str) else None
     if key not in SPATIAL_EFFECTS:
-        raise AnalysisError(f"model {name!r} (kind {kind}): fe = {fe!r}; the spatial panel models absorb city effects "
+        raise AnalysisError(f"{where} (kind {kind}): fe = {fe!r}; the spatial panel models absorb city effects "
                             "or city and year effects", fix='write fe = "city" (or "city_code") or fe = "twoway" '
                                                           '(or "city_code + year")')
     return SPATIAL_EFFECTS[key]
@@ -687,7 +688,7 @@ def _run_sdm(m: dict, df: pd.DataFrame, name: str | None) -> list[FitResult]:
     y, x = _require(m, "y", '"ln_green_patents"'), list(_require(m, "x", '["l1_collab_degree"]'))
     data, years = _spatial_frame(df, [y, *x])
     w = spatial_weights(m.get("w"), data)
-    res = S.fit_sdm(data, y, x, w, fe=spatial_fixed_effects(m.get("fe", "city"), name, "sdm"), lag_x=m.get("lag_x", True),
+    res = S.fit_sdm(data, y, x, w, fe=spatial_fixed_effects(m.get("fe", "city"), model_label(m), "sdm"), lag_x=m.get("lag_x", True),
                     effects_draws=m.get("effects_draws", 1000), seed=m.get("seed", 0), years=years)
     out = [res.coef] + [res.effects[k] for k in ("direct", "indirect", "total")]
     titles = [name or "SDM", "Direct", "Indirect", "Total"]
@@ -769,7 +770,10 @@ def _run_tables(spec: dict, tables: list[dict], get_panel, ws, out_dir: Path, ou
         if not models:
             raise AnalysisError(f"table {tname!r} has no models", fix="add [[models]] entries")
         results: list[FitResult] = []
-        for m in models:
+        several = len(spec.get("tables") or []) > 1
+        for i, m in enumerate(models, 1):
+            if isinstance(m, dict) and not m.get("name"):  # named in messages by its position (was "model None")
+                m = {**m, POSITION_KEY: i, **({TABLE_KEY: tname} if several else {})}
             try:
                 results += _run_model(m, get_panel, defaults, out_dir, out.files)
             except AnalysisError:  # its own message and fix (an IslandsError is also a ValueError)
@@ -777,9 +781,9 @@ def _run_tables(spec: dict, tables: list[dict], get_panel, ws, out_dir: Path, ou
             except (np.linalg.LinAlgError, ValueError, ZeroDivisionError, FloatingPointError) as exc:
                 # numerical failures inside an estimator (a singular design on a small or narrow sample):
                 # one message naming the model, not a traceback
-                label = m.get("name") or m.get("kind", "fit")
+                label = repr(m["name"]) if m.get("name") else m[POSITION_KEY]
                 raise AnalysisError(
-                    f"table {tname!r}, model {label!r} (kind {m.get('kind', 'fit')!r}) cannot be estimated on this "
+                    f"table {tname!r}, model {label} (kind {m.get('kind', 'fit')!r}) cannot be estimated on this "
                     f"sample: {exc}",
                     fix="check that its variables vary within the sample (regressors collinear or constant make the "
                         "design singular), widen the sample, or drop the model from the spec") from exc
