@@ -113,7 +113,7 @@ def load_panels(ws, spec_panel_opts: dict | None = None) -> Callable[[str], pd.D
             cov = pd.read_parquet(cov_path) if cov_path.exists() else None
             coding = opts.get("low_carbon_coding", ws.settings.get("analysis", {}).get("low_carbon_coding", "announce"))
             if cov is not None and "low_carbon" in cov.columns:
-                _coding_not_applied(opts, ws, cov_path)
+                cov = _coding_against_covariates(opts, ws, cov, cov_path)
             df, rep = assemble_panel(df, cov, low_carbon_coding=coding)
             if cov is not None and rep.panel_rows_without_covariates:
                 log.info("%s", str(rep).replace("\n", "; "))
@@ -150,22 +150,26 @@ def load_panels(ws, spec_panel_opts: dict | None = None) -> Callable[[str], pd.D
     return get
 
 
-def _coding_not_applied(opts: dict, ws, cov_path: Path) -> None:
-    """Covariates that carry ``low_carbon`` are the panel's treatment as they are (``analysis.panel.assemble_panel``):
-    a coding asked for — a SPEC's ``[panel_options] low_carbon_coding``, a ``citynet.toml [analysis]
-    low_carbon_coding`` other than the default — was not applied, without a word; now a warning says so (the demo's
-    synthetic covariates carry the low_carbon the effect was planted with, and examples/p004_did.toml asks for
-    paper004's years)."""
+def _coding_against_covariates(opts: dict, ws, cov: pd.DataFrame, cov_path: Path) -> pd.DataFrame:
+    """Covariates that carry ``low_carbon`` are the panel's treatment as they are (``analysis.panel.assemble_panel``).
+    A SPEC's ``[panel_options] low_carbon_coding`` asks for a coding for that table: it is applied, the covariates'
+    ``low_carbon`` (and ``low_carbon_year``) set aside, and said (examples/p004_did.toml asks for paper004's years;
+    the demo's synthetic covariates carry the low_carbon the effect was planted with). A ``citynet.toml [analysis]
+    low_carbon_coding`` other than the default is the workspace's general choice and the covariates' column the
+    user's data: the column is used and a warning says the setting is not applied (both had been silent)."""
     where = cov_path.relative_to(ws.root) if cov_path.is_relative_to(ws.root) else cov_path
     coding = opts.get("low_carbon_coding")
-    setting = "the spec's [panel_options]"
-    if coding is None:
-        coding, setting = ws.settings.get("analysis", {}).get("low_carbon_coding", "announce"), "citynet.toml [analysis]"
-        if coding == "announce":
-            return
-    log.warning("warning: %s low_carbon_coding = %r is not applied: %s carries a low_carbon column (from ingest "
-                "--covariates), which the panel uses as it is; to have the coding's years, ingest the covariates "
-                "without that column", setting, coding, where)
+    if coding is not None:
+        log.info("note: the spec's [panel_options] low_carbon_coding = %r is applied: the low_carbon column of %s "
+                 "(from ingest --covariates) is set aside for this spec", coding, where)
+        return cov.drop(columns=[c for c in ("low_carbon", "low_carbon_year") if c in cov.columns])
+    coding = ws.settings.get("analysis", {}).get("low_carbon_coding", "announce")
+    if coding != "announce":
+        log.warning("warning: citynet.toml [analysis] low_carbon_coding = %r is not applied: %s carries a low_carbon "
+                    "column (from ingest --covariates), which the panel uses as it is; to have the coding's years, "
+                    "ingest the covariates without that column, or set the coding in the spec's [panel_options]",
+                    coding, where)
+    return cov
 
 
 _PARTNER_KINDS: dict = {}  # the last partner-kind panel, keyed by canonical files (mtime, size), filter, cities, years

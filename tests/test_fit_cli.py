@@ -582,13 +582,16 @@ def test_spec_winsor_columns_may_be_one_name(ws, tmp_path):
     assert got[0]["coefficients"] == got[1]["coefficients"] != plain["coefficients"]
 
 
-def test_a_low_carbon_coding_the_covariates_override_is_said(ws, tmp_path, caplog):
-    """Covariates that carry low_carbon are the panel's treatment as they are: a coding asked for (a SPEC's
-    [panel_options] low_carbon_coding, citynet.toml [analysis] low_carbon_coding = "source") was not applied,
-    without a word — the estimate was the covariates' coding's. Now a warning names the setting; the default
-    coding says nothing."""
+def test_a_low_carbon_coding_beside_the_covariates_low_carbon(ws, tmp_path, caplog):
+    """Covariates that carry low_carbon were the panel's treatment whatever coding was asked for, without a word.
+    A SPEC's [panel_options] low_carbon_coding is now applied (the covariates' column set aside, said at info level):
+    its estimate is that of the same panel with the covariates' column dropped — the coding's years, from
+    citynet's policy table — and differs from the covariates' own. citynet.toml [analysis] low_carbon_coding =
+    "source" is not applied over the user's column: a warning says so; the default coding says nothing."""
     import logging
     import shutil
+
+    import pandas as pd
 
     w = tmp_path / "ws"
     shutil.copytree(ws, w)
@@ -596,15 +599,23 @@ def test_a_low_carbon_coding_the_covariates_override_is_said(ws, tmp_path, caplo
     spec.write_text('[spec]\nname = "t"\n[panel_options]\nlow_carbon_coding = "paper004"\n[[models]]\nname = "a"\n'
                     'formula = "ln_green_patents ~ low_carbon | city_code + year"\n', encoding="utf-8")
     formula = ["fit", "-w", str(w), "--formula", "ln_green_patents ~ low_carbon | city_code + year", "--json"]
-    with caplog.at_level(logging.WARNING):
-        run(["fit", "-w", str(w), str(spec), "--out", str(tmp_path / "o")])
-        run(formula)
+    with caplog.at_level(logging.INFO):
+        run(["fit", "-w", str(w), str(spec), "--out", str(tmp_path / "o"), "--json"])
+        own = json.loads(run(formula).output)["coefficients"]["low_carbon"]
         (w / "citynet.toml").write_text('[analysis]\nlow_carbon_coding = "source"\n', encoding="utf-8")
         run(formula)
     said = [r.getMessage() for r in caplog.records if "low_carbon_coding" in r.getMessage()]
-    assert len(said) == 2 and "the spec's [panel_options] low_carbon_coding = 'paper004' is not applied" in said[0] \
-        and "citynet.toml [analysis] low_carbon_coding = 'source' is not applied" in said[1], said
-    assert "covariates.parquet carries a low_carbon column" in said[0]
+    assert len(said) == 2, said
+    assert "low_carbon_coding = 'paper004' is applied" in said[0] and "set aside" in said[0]
+    assert "citynet.toml [analysis] low_carbon_coding = 'source' is not applied" in said[1]
+    assert "covariates.parquet carries a low_carbon column" in said[1]
+    applied = json.loads((tmp_path / "o" / "t.json").read_text(encoding="utf-8"))
+    # the reference: the same fit on covariates without their low_carbon column (paper004's years from the table)
+    cov = w / "canonical" / "covariates.parquet"
+    pd.read_parquet(cov).drop(columns=["low_carbon"]).to_parquet(cov)
+    (w / "citynet.toml").write_text('[analysis]\nlow_carbon_coding = "paper004"\n', encoding="utf-8")
+    reference = json.loads(run(formula).output)["coefficients"]["low_carbon"]
+    assert applied[0]["coefficients"]["low_carbon"] == reference != own
 
 
 def test_spec_out_named_like_a_file_is_refused(ws, tmp_path):
