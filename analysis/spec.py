@@ -153,7 +153,7 @@ def load_panels(ws, spec_panel_opts: dict | None = None) -> Callable[[str], pd.D
 def _coding_against_covariates(opts: dict, ws, cov: pd.DataFrame, cov_path: Path) -> pd.DataFrame:
     """Covariates that carry ``low_carbon`` are the panel's treatment as they are (``analysis.panel.assemble_panel``).
     A SPEC's ``[panel_options] low_carbon_coding`` asks for a coding for that table: it is applied, the covariates'
-    ``low_carbon`` (and ``low_carbon_year``) set aside, and said (examples/p004_did.toml asks for paper004's years;
+    ``low_carbon`` (and ``low_carbon_year``) set aside, and a note says so (examples/p004_did.toml asks for paper004's years;
     the demo's synthetic covariates carry the low_carbon the effect was planted with). A ``citynet.toml [analysis]
     low_carbon_coding`` other than the default is the workspace's general choice and the covariates' column the
     user's data: the column is used and a warning says the setting is not applied (both had been silent)."""
