@@ -49,7 +49,11 @@ def _first_new_names(to_every: pd.Series, from_every: pd.Series, to_first: pd.Se
     """Each record's first assignee (normalised) that is none of its assignors, else ``to_first``.
 
     ``to_every`` / ``from_every``: every normalised name, indexed by record (as ``_first_names`` gives);
-    a hash join of (record, name) pairs, no loop over records."""
+    a hash join of (record, name) pairs, no loop over records, over the records of several assignees only (with
+    one, the first is the only choice)."""
+    several = to_every.index.duplicated(keep=False)
+    to_every = to_every[several]
+    from_every = from_every[from_every.index.isin(to_every.index.unique())]
     both = pd.MultiIndex.from_arrays([to_every.index, to_every.to_numpy()])
     owners = pd.MultiIndex.from_arrays([from_every.index, from_every.to_numpy()])
     new = to_every[~both.isin(owners) & to_every.notna().to_numpy()]
