@@ -35,6 +35,8 @@ same Cypher differently, and both are handled here, on the query path of ``Embed
   an ``EXISTS``/``COUNT`` subquery's ``MATCH``; ``CALL { … }``, pattern and list comprehensions refused):
   :mod:`citynet.graph.compat_subqueries`; map projections and aliases that are LadybugDB keywords:
   :mod:`citynet.graph.compat_syntax`.
+- **Names in another case than the schema's** (``:CIty``, ``-[:applied]->``, ``c.NAME_ZH``): Neo4j reads
+  another name, LadybugDB the schema's; refused by :mod:`citynet.graph.compat_names`.
 - **Constructs it cannot rewrite** (two variable-length relationships of overlapping types in one
   ``MATCH``): refused with :class:`Unsupported`, naming the construct and the rewrite.
 
@@ -791,12 +793,14 @@ def prepare(text: str, params: dict | None = None) -> tuple[str, ClientOrder | N
         compat_endpoints,
         compat_functions,
         compat_limits,
+        compat_names,
         compat_nulls,
         compat_subqueries,
         compat_syntax,
         compat_types,
     )
 
+    compat_names.check(text)  # :CIty, c.NAME_ZH: another name on Neo4j, the schema's on LadybugDB
     if "case" in text.lower() or "coalesce" in text.lower():  # a column named by its text as written, not as
         first = tokens(text)  # rewritten below
         text = _applied(text, _alias_edits(first, clause_starts(first), text))

@@ -19,6 +19,8 @@ import pyarrow as pa
 from citynet.graph.compat import check_engine, prepare
 from citynet.graph.compat_case import runtime_refusal
 from citynet.graph.compat_coalesce import UNION, neo4j_column
+from citynet.graph.compat_names import check as check_names
+from citynet.graph.compat_names import store_columns
 from citynet.graph.readonly import check_columns, check_params, check_read_only
 from citynet.graph.store import BaseStore, plain
 from citynet.graph.tables import ENTITY, STORE_TYPES, to_arrow
@@ -264,6 +266,7 @@ class EmbeddedStore(BaseStore):
             raise QueryError("the embedded store is open read-only", fix="open it with write access (--write)")
         params = plain(params or {})
         statement, order = prepare(cypher, params)
+        check_names(cypher, lambda: store_columns(self.conn))  # CityYear's metric columns: y.Green_Patents
         # LadybugDB's parallel ORDER BY misorders rows now and then (docs/cypher.md, bug 25): a sort on one thread
         with self._one_thread() if sorts(statement) else contextlib.nullcontext():
             df = self._run(statement, params, as_neo4j=True)

@@ -82,6 +82,8 @@ def query_rows(store_dir: Path, text: str, params: dict, ws_root: Path | None = 
     """``(columns, rows)`` of the read-only query ``text``, or None (use the store path)."""
     from citynet.graph import lifecycle
     from citynet.graph.compat import check_engine, prepare
+    from citynet.graph.compat_names import check as check_names
+    from citynet.graph.compat_names import store_columns
     from citynet.graph.readonly import check_columns, check_params, check_read_only
 
     from citynet import cypher
@@ -109,6 +111,7 @@ def query_rows(store_dir: Path, text: str, params: dict, ws_root: Path | None = 
         except RuntimeError:
             return None
         with lifecycle.reading(reader, ws_root):
+            check_names(text, lambda: store_columns(conn))  # CityYear's metric columns: y.Green_Patents
             try:
                 result = conn.execute(statement, params)
             except RuntimeError:
