@@ -148,13 +148,9 @@ def branch_types(text: str, params: dict) -> str:
                 hi = marks[k + 1][1] if k + 1 < len(marks) else end
                 if hi > j + 1 and not _no_type(toks, j + 1, hi, params):
                     results.append((j + 1, hi, _kind(writer, toks, j + 1, hi, params)))
-        kinds: dict[str, str] = {}
-        for lo, hi, kind in results:
-            if kind is not None:
-                kinds.setdefault(kind, text[toks[lo].start:toks[hi - 1].end])
-        if len(kinds) > 1 and not set(kinds) <= {"integer", "number"}:
+        kinds, which = mixed_kinds(text, toks, results)
+        if which:
             shown = text[t.start:toks[min(end, len(toks) - 1)].end]
-            which = ", ".join(f"{v} ({_KIND_NAMES.get(k, k)})" for k, v in kinds.items())
             raise Unsupported(
                 f"refused on the embedded store: {shown} gives values of different types: {which}; LadybugDB gives a "
                 "CASE one type and converts the other branches to it (0 becomes the text '0', 1.5 the text "
@@ -261,6 +257,20 @@ _INT_CALLS = {"TOINTEGER", "SIGN", "LENGTH"}
 _DATE_FIELDS = {"year", "month", "day", "quarter", "week", "dayOfWeek", "ordinalDay", "dayOfQuarter", "weekYear"}
 _TEXT_CALLS = {"TOSTRING", "TOLOWER", "TOUPPER", "LOWER", "UPPER", "TRIM", "LTRIM", "RTRIM", "BTRIM", "SUBSTRING",
                "REPLACE", "LEFT", "RIGHT", "REVERSE"}
+
+
+def mixed_kinds(text: str, toks: list[Tok], parts) -> tuple[dict[str, str], str | None]:
+    """The kinds of ``parts`` (``(lo, hi, kind)``: token ranges and their known kind, or None) with the text of
+    the first part of each, and — when they mix other kinds than integers and floats, which neither engine
+    can give one type without changing a value — the mixture named for a refusal (``"1 (an integer), 'a'
+    (a text)"``), else None."""
+    kinds: dict[str, str] = {}
+    for lo, hi, kind in parts:
+        if kind is not None:
+            kinds.setdefault(kind, text[toks[lo].start:toks[hi - 1].end])
+    if len(kinds) > 1 and not set(kinds) <= {"integer", "number"}:
+        return kinds, ", ".join(f"{v} ({_KIND_NAMES.get(k, k)})" for k, v in kinds.items())
+    return kinds, None
 
 
 def _kind(writer, toks: list[Tok], lo: int, hi: int, params: dict) -> str | None:

@@ -95,9 +95,6 @@ def _param_kind(toks, a: int, b: int, params: dict) -> str | None:
     return "integer" if isinstance(value, int) else "number" if isinstance(value, float) else None
 
 
-_KIND_NAMES = {"integer": "an integer", "number": "a float", "text": "a text", "boolean": "a boolean", "date": "a date"}
-
-
 def check_types(text: str, params: dict | None = None) -> str:
     """``text`` with each ``coalesce`` the query writes checked for arguments of different types: LadybugDB gives a
     ``coalesce`` one type for all of them, a text where they differ otherwise than as numbers (``coalesce(p.green,
@@ -108,7 +105,16 @@ def check_types(text: str, params: dict | None = None) -> str:
     :func:`compat_case.runtime_refusal` makes that the refusal's message."""
     if "coalesce" not in text.lower():
         return text
-    from citynet.graph.compat_case import _FIX, REFUSED, _kind, _no_type, _with_edits, shown, type_guard
+    from citynet.graph.compat_case import (
+        _FIX,
+        REFUSED,
+        _kind,
+        _no_type,
+        _with_edits,
+        mixed_kinds,
+        shown,
+        type_guard,
+    )
     from citynet.graph.compat_functions import _Writer
 
     params = params or {}
@@ -123,13 +129,9 @@ def check_types(text: str, params: dict | None = None) -> str:
         if len(args) < 2:
             continue
         kinds = [_kind(writer, toks, a, b, params) for a, b in args]
-        known: dict[str, str] = {}
-        for (a, b), kind in zip(args, kinds, strict=True):
-            if kind is not None:
-                known.setdefault(kind, text[toks[a].start:toks[b - 1].end])
+        _, which = mixed_kinds(text, toks, [(a, b, kind) for (a, b), kind in zip(args, kinds, strict=True)])
         call = text[toks[i].start:toks[close].end]
-        if len(known) > 1 and not set(known) <= {"integer", "number"}:
-            which = ", ".join(f"{v} ({_KIND_NAMES.get(k, k)})" for k, v in known.items())
+        if which:
             raise Unsupported(
                 f"refused on the embedded store: {call} has arguments of different types: {which}; LadybugDB gives "
                 "coalesce one type (true becomes the text 'True', or the query stops), Neo4j returns the first "
