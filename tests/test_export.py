@@ -444,6 +444,11 @@ def test_panels_older_than_the_canonical_tables_are_said_so_by_export_report_map
     assert code == 2 and "the store was loaded from other canonical tables than the workspace holds now" in err, err
     assert f"fix: citynet load -w {w}" in err and err.count("error:") == 1, err
     cli_ok("load", "-w", w)
+    # the load added corpus b to a's patents: metrics refuses a store of two corpora (its panels would mix them)
+    code, _, err = invoke(capsys, "metrics", "-w", w)
+    err = " ".join(err.split())
+    assert code == 2 and "patents that the canonical tables no longer have" in err and "--rebuild" in err, err
+    cli_ok("load", "-w", w, "--rebuild")
     cli_ok("metrics", "-w", w)
     assert warn not in said(*export)
     cli_ok("ingest", "-w", w, raw / "patents.csv", "--transfers", raw / "transfers.csv")
