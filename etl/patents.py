@@ -57,6 +57,24 @@ class CandidateBatch:
     survivors: np.ndarray  # positions (in the batch) of the records that passed every per-record check
 
 
+def reject_app_numbers(reject, records: pd.DataFrame, error, raw) -> None:
+    """The application-number checks of a batch of patent or transfer records, in order, through the caller's
+    ``reject(mask, code, field, detail)``: a record with every field blank (``empty_row``), then one without a
+    number, one in scientific notation (Excel's rounding, 2.01511E+11: the digits are lost, not mistyped), one
+    in no CNIPA format, one whose check digit does not match. ``error``: each record's ``missing``,
+    ``malformed``, ``check_digit`` or None (``app_numbers_arrow``, ``normalize_app_numbers``); ``raw``: the
+    numbers as written, the detail of the rejected rows."""
+    error = np.asarray(error, dtype=object)
+    missing = error == "missing"
+    reject(blank_records(records, missing), "empty_row", "(record)")
+    reject(missing, "missing_app_number", "app_number")
+    malformed = error == "malformed"
+    if malformed.any():
+        reject(malformed & in_scientific_notation(raw), "app_number_scientific", "app_number", raw)
+    reject(malformed, "bad_app_number", "app_number", raw)
+    reject(error == "check_digit", "app_number_check_digit", "app_number", raw)
+
+
 def normalise_patent_batch(
     records: pd.DataFrame, quarantine: Quarantine, today: dt.date | None = None, matcher: GreenMatcher | None = None,
 ) -> CandidateBatch:
@@ -98,13 +116,7 @@ def normalise_patent_batch(
     # application number
     appno_raw = text("app_number")
     pid, err = app_numbers_arrow(appno_raw)
-    reject(blank_records(records, err == "missing"), "empty_row", "(record)")
-    reject(err == "missing", "missing_app_number", "app_number")
-    malformed = err == "malformed"
-    if malformed.any():  # Excel's rounding (2.01511E+11) said as such: the digits are lost, not mistyped
-        reject(malformed & in_scientific_notation(appno_raw), "app_number_scientific", "app_number", appno_raw)
-    reject(malformed, "bad_app_number", "app_number", appno_raw)
-    reject(err == "check_digit", "app_number_check_digit", "app_number", appno_raw)
+    reject_app_numbers(reject, records, err, appno_raw)
 
     # dates (timestamp[s] in Arrow; a comparison with a null date is false, as with NaT)
     raw_app = text("app_date")

@@ -16,15 +16,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from citynet.etl.normalize import (
-    blank_records,
     explode_items,
-    in_scientific_notation,
     is_blank,
     normalize_app_numbers,
     normalize_name_series,
     parse_dates,
 )
-from citynet.etl.patents import EARLIEST
+from citynet.etl.patents import EARLIEST, reject_app_numbers
 from citynet.etl.quarantine import Quarantine
 
 
@@ -75,13 +73,7 @@ def process_transfer_records(records: pd.DataFrame, quarantine: Quarantine, toda
 
     raw_no = records["app_number"].fillna("")
     appno = normalize_app_numbers(raw_no)
-    reject(pd.Series(blank_records(records, appno["error"] == "missing"), index=records.index), "empty_row", "(record)")
-    reject(appno["error"] == "missing", "missing_app_number", "app_number")
-    malformed = appno["error"] == "malformed"
-    if malformed.any():  # Excel's rounding (2.01511E+11): the digits are lost
-        reject(malformed & in_scientific_notation(raw_no), "app_number_scientific", "app_number", raw_no)
-    reject(malformed, "bad_app_number", "app_number", raw_no)
-    reject(appno["error"] == "check_digit", "app_number_check_digit", "app_number", raw_no)
+    reject_app_numbers(reject, records, appno["error"], raw_no)
     from_first, from_all = _first_names(records["assignor"])
     to_first, to_all = _first_names(records["assignee"])
     reject(from_first.isna(), "no_assignor", "assignor")
