@@ -338,3 +338,92 @@ def historical_units() -> pd.DataFrame:
         rows.append((rec.code, rec.name, rec.level, rec.status, rec.start, rec.end, rec.code[:2] + "0000",
                      tuple(sorted(cities, key=lambda c: c or ""))))
     return pd.DataFrame(rows, columns=["code", "name", "level", "status", "start", "end", "province_code", "cities"])
+
+
+def _year_span(start: str, end: str) -> tuple[int, int]:
+    """A record's years ``[start, end)`` as numbers (``end`` blank: in use, 9999)."""
+    return int(start or 0), int(end or 9999)
+
+
+@functools.cache
+def _former_prefectures() -> dict[str, tuple[str | None, tuple[str, ...]]]:
+    """Former prefecture-level code with one city X of today's set → (X, the other prefecture-level codes whose
+    records held X while it was in use); a code of several cities (a split) is left out."""
+    h = historical_units()
+    pref = h[h["level"] == "地级"]
+    spans = [_year_span(s, e) for s, e in zip(pref["start"], pref["end"], strict=True)]
+    pref = pref.assign(s=[a for a, _ in spans], e=[b for _, b in spans])
+    gone = pref[pref["code"].isin(former_prefecture_codes())]
+    out: dict[str, tuple[str | None, tuple[str, ...]]] = {}
+    for code, recs in gone.groupby("code", sort=True):
+        cities = set().union(*recs["cities"])
+        if len(cities) != 1 or None in cities or next(iter(cities)) not in _city_codes():
+            continue
+        x = next(iter(cities))
+        s, e = recs["s"].min(), recs["e"].max()
+        other = pref[(pref["code"] != code) & pref["cities"].map(lambda t, x=x: x in t) & (pref["s"] < e) & (pref["e"] > s)]
+        out[code] = (x, tuple(sorted(set(other["code"]))))
+    return out
+
+
+def prefecture_successors() -> dict[str, str]:
+    """Former prefecture-level codes that are one city of today's set as a whole (a rename or an upgrade with a
+    new code): ``532700`` 思茅地区 → ``530800`` 普洱市 (地区 → 地级思茅市 2003, renamed 普洱 2007).
+
+    Rule, on :func:`historical_units`: the code has no record in use and is not a city's code; its records'
+    ``cities`` are one city X; and no other prefecture-level record whose ``cities`` hold X was in use in any
+    year the code was (else X was made of it *and* another unit: a merge, 莱芜 → 济南 2019, or a 1983 地市合并
+    such as 南通地区 → 南通市: :func:`prefecture_merges`; a split, 巢湖, has several cities). Counties moved
+    between prefectures that stay in use are not seen (the ordinary boundary changes of any code in use)."""
+    return {code: x for code, (x, other) in _former_prefectures().items() if not other}
+
+
+def prefecture_merges() -> dict[str, tuple[str, ...]]:
+    """Former prefecture-level codes of one city today that was also made of other prefecture-level units in
+    their years (:func:`prefecture_successors`): ``322500`` 南通地区 → (``320600`` 南通市,) (地市合并 1983);
+    ``371200`` 莱芜市 → (``370100`` 济南市, ``372400`` 德州地区)."""
+    return {code: other for code, (_, other) in _former_prefectures().items() if other}
+
+
+@functools.cache
+def former_prefecture_codes() -> frozenset[str]:
+    """Prefecture-level codes of the history (§1.4a) with no record in use that are no city of the set."""
+    h = historical_units()
+    inuse = set(h.loc[h["status"] == "在用", "code"]) | _city_codes()
+    return frozenset(h.loc[(h["level"] == "地级") & ~h["code"].isin(inuse), "code"])
+
+
+@functools.cache
+def _records_by_name() -> dict[str, list[tuple[str, str, int, int, bool]]]:
+    """Unit name → its records ``(code, level, start, end, in use)``: every record's full name, and a
+    prefecture-level record's short name (思茅地区 → 思茅)."""
+    out: dict[str, list] = {}
+    for r in historical_units().itertuples(index=False):
+        rec = (r.code, r.level, *_year_span(r.start, r.end), r.status == "在用")
+        keys = {r.name} | ({short_name(r.name)} if r.level == "地级" else set())
+        for key in keys:
+            out.setdefault(key, []).append(rec)
+    return out
+
+
+def unit_of_name(name: str, year: float | None = None) -> tuple[str, bool] | None:
+    """The code a unit's name stood for in ``year``, and whether that record is still in use: ``巢湖市`` in 2005 →
+    (``341400``, False), the prefecture; in 2015 → (``340181``, True), the county-level city of 合肥. Records in use
+    in the year first (a prefecture's over a county-level unit's), then the records in use today, then the last
+    to end; two codes at the same step are no answer (鼓楼区). Today's city names are not looked up here."""
+    recs = _records_by_name().get(name)
+    if not recs:
+        return None
+    steps = []
+    if year is not None and year == year:
+        at = [r for r in recs if r[2] <= year < r[3]]
+        steps += [[r for r in at if r[1] == "地级"], at]
+    last = max(r[3] for r in recs)
+    steps += [[r for r in recs if r[4]], [r for r in recs if r[3] == last]]
+    for step in steps:
+        codes = {r[0] for r in step}
+        if len(codes) == 1:
+            return next(iter(codes)), any(r[4] for r in step)
+        if len(codes) > 1:
+            return None
+    return None

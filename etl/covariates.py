@@ -24,6 +24,7 @@ printed by ``ingest``, and a formula may also write the header in backquotes (``
 
 from __future__ import annotations
 
+import functools
 import keyword
 import re
 import unicodedata
@@ -304,22 +305,98 @@ def match_city_keys(codes: pd.Series | None, names: pd.Series | None) -> pd.Seri
     return out
 
 
+def _code_verdict(code: str) -> tuple[str | None, str, str | None]:
+    """(city, kind, note) of one 6-digit covariate key: kind ``city`` (a city's own code, or a code the crosswalk
+    folds into one: 139001 定州), ``successor`` (a former prefecture that is one city as a whole:
+    ``cities.prefecture_successors``), ``county`` (a district's, county's or county-level city's code, read as its
+    city's), ``abolished`` (a former unit whose values are no city's: a split, a merge, a former county; note: what
+    became of it) or ``unknown``."""
+    from citynet.etl.cities import (
+        CROSSWALK_CODES,
+        abolished_code_notes,
+        former_prefecture_codes,
+        historical_units,
+        prefecture_merges,
+        prefecture_successors,
+    )
+
+    cs = city_set()
+    names = _city_names()
+    if code in names:
+        return code, "city", None
+    if code in prefecture_successors():
+        x = prefecture_successors()[code]
+        h = historical_units()
+        return x, "successor", f"{code} {h.loc[h['code'] == code, 'name'].iloc[-1]} → {x} {names[x]}"
+    note = abolished_code_notes([code]).get(code)
+    if code in former_prefecture_codes():  # 371200 莱芜 (merged into 济南 2019): the crosswalk's city is not its
+        merged = prefecture_merges().get(code)
+        if note and merged:
+            h = historical_units().drop_duplicates("code", keep="last").set_index("code")["name"]
+            x = next(c for c in historical_units().set_index("code").loc[[code], "cities"].iloc[-1])
+            note += (f"; a merge: today's {names[x]} also holds the area of "
+                     + ", ".join(f"{m} {h.get(m, '')}".strip() for m in merged) + " of those years, so its values are "
+                     "not the city's")
+        return None, ("abolished" if note else "unknown"), note
+    city = cs.unit_to_city.get(code)
+    if city is None:  # a code newer than the gazetteer (370116 莱芜区, 2019): its one city of the history
+        h = historical_units()
+        now = h.loc[(h["code"] == code) & (h["status"] == "在用"), "cities"]
+        city = now.iloc[0][0] if len(now) and len(now.iloc[0]) == 1 and now.iloc[0][0] in names else None
+    if city is not None:
+        return city, ("city" if code in CROSSWALK_CODES or code.endswith("00") else "county"), None
+    return None, ("abolished" if note else "unknown"), note
+
+
+def resolve_city_keys(codes: pd.Series | None, names: pd.Series | None, years: pd.Series) -> pd.DataFrame:
+    """Each covariate row's city and how its key was read (``load_covariates``): columns ``city``, ``kind``
+    (:func:`_code_verdict`), ``note`` and ``via`` (``code`` or ``name``: the key that decided).
+
+    A code is read by :func:`_code_verdict`; when it decides nothing (no code, or unknown) the name is: today's
+    city names first (南京市, 南京), then the unit the name stood for in the row's year
+    (``cities.unit_of_name``: 巢湖市 in 2005 is the split prefecture 341400, in 2015 the county-level city 340181;
+    昆山市 is 320583), read as that code. A former name of a city loaded (襄樊市 → 420600) is a ``successor``."""
+    index = (codes if codes is not None else names).index
+    out = pd.DataFrame({"city": None, "kind": "unknown", "note": None, "via": None}, index=index, dtype=object)
+    if codes is not None:
+        c = codes.astype(str).str.extract(r"(\d{6})")[0]
+        verdicts = {k: _code_verdict(k) for k in c.dropna().unique()}
+        has = c.notna()
+        for i, col in enumerate(("city", "kind", "note")):
+            out.loc[has, col] = c[has].map(lambda k, i=i: verdicts[k][i])
+        out.loc[has & (out["kind"] != "unknown"), "via"] = "code"
+    if names is not None:
+        from citynet.etl.cities import unit_of_name
+
+        todo = out["kind"] == "unknown"
+        n = names.astype(str).str.strip().str.replace(r"\s+", "", regex=True)
+        idx = {k: v for k, v in city_name_index().items() if k not in HISTORICAL_NAMES}
+        today = n.map(idx).fillna(n.str.removesuffix("市").map(idx))
+        cities = _city_names()
+        found = todo & today.notna()
+        out.loc[found, "city"], out.loc[found, "kind"], out.loc[found, "via"] = today[found], "city", "name"
+        rest = todo & today.isna() & n.ne("")
+        keys = pd.Series(list(zip(n[rest], years[rest].where(years[rest].notna(), None), strict=True)),
+                         index=out.index[rest], dtype=object)
+        seen: dict[tuple, tuple] = {}
+        for key in dict.fromkeys(keys):
+            if (unit := unit_of_name(*key)) is None:
+                continue
+            city, kind, note = _code_verdict(unit[0])
+            if kind == "city" and not unit[1]:  # a former name of the city: 襄樊市, 思茅市
+                kind, note = "successor", f"{key[0]} → {city} {cities[city]}"
+            if kind != "unknown":
+                seen[key] = (city, kind, note, "name")
+        hit = keys[keys.map(lambda k: k in seen).astype(bool)]
+        for j, col in enumerate(("city", "kind", "note", "via")):
+            out.loc[hit.index, col] = hit.map(lambda k, j=j: seen[k][j])
+    return out
+
+
+@functools.cache
 def _city_names() -> dict[str, str]:
     """city_code → its Chinese name (南京市), for the messages."""
     return city_set().cities.set_index("city_code")["name_zh"].to_dict()
-
-
-def _county_keyed(codes: pd.Series, city: pd.Series, ok: pd.Series) -> pd.Series:
-    """Loaded rows keyed by the code of a district, county or county-level city (``320102`` 玄武区, ``320583`` 昆山市,
-    ``320101`` 南京市市辖区): :func:`match_city_keys` reads them as their city (the code crosswalk of the patents'
-    addresses), so a district's GDP was loaded as the city's without a word — by name (玄武区) the same row is
-    quarantined. A city's own code, an older city code of the crosswalk (``341400`` 巢湖) and a municipality's
-    ``XX0100`` are not county keys."""
-    from citynet.etl.cities import CROSSWALK_CODES
-
-    c = codes.astype(str).str.extract(r"(\d{6})")[0]
-    own = c.isin(set(city_set().cities["city_code"])) | c.isin(set(CROSSWALK_CODES)) | c.str.endswith("00")
-    return ok & city.notna() & c.notna() & ~own.fillna(False).astype(bool)
 
 
 def _keys_missing(path: Path, columns: list[str], among_rows: int = 0) -> DataError:
@@ -388,15 +465,14 @@ def load_covariates(path: Path, quarantine: Quarantine) -> tuple[pd.DataFrame, d
         columns = [str(c) for c in raw.columns]
     if year_col is None or (code_col is None and name_col is None):
         raise _keys_missing(path, columns)
-    city = match_city_keys(raw[code_col] if code_col else None, raw[name_col] if name_col else None)
     year = to_years(raw[year_col])
+    keyed = resolve_city_keys(raw[code_col] if code_col else None, raw[name_col] if name_col else None, year)
+    city = keyed["city"].where(keyed["city"].notna(), None)
     tagged = raw.astype(str).assign(_source_file=str(path), _row=rows.to_numpy())
+    abolished = keyed["kind"] == "abolished"  # 341400 巢湖 (split 2011), 巢湖市 in 2005: what became of it (§1.4a)
     if city.notna().sum() == 0:
         tried = pd.unique(raw[code_col if code_col else name_col].astype(str))[:10]
-        from citynet.etl.cities import abolished_code_notes
-
-        former = list(abolished_code_notes(
-            pd.Series(tried).str.extract(r"(\d{6})")[0].dropna().unique()).values())[:3] if code_col else []
+        former = list(dict.fromkeys(keyed.loc[abolished, "note"]))[:3]
         raise DataError(
             f"{path}: no row's city key matches a city of the city set (tried column "
             f"{code_col or name_col!r}, keys such as {', '.join(map(str, tried))})"
@@ -404,28 +480,34 @@ def load_covariates(path: Path, quarantine: Quarantine) -> tuple[pd.DataFrame, d
             fix="use 6-digit city codes (320100) or Chinese city names (南京市 or 南京)",
         )
     bad_city = city.isna()
-    abolished = pd.Series(False, index=raw.index)
-    if code_col and bad_city.any():  # 341400 巢湖 (split 2011): a code of the history, said as such (§1.4a)
-        from citynet.etl.cities import abolished_code_notes
-
-        old = raw.loc[bad_city, code_col].astype(str).str.extract(r"(\d{6})")[0]
-        note = old.map(abolished_code_notes(old.dropna().unique()))
-        abolished = note.notna().reindex(raw.index, fill_value=False)
-        quarantine.add(tagged[abolished], "abolished_city", code_col, note[note.notna()])
+    for via, col in (("code", code_col), ("name", name_col)):
+        rows_of = abolished & (keyed["via"] == via)
+        quarantine.add(tagged[rows_of], "abolished_city", col, keyed.loc[rows_of, "note"])
     unknown = bad_city & ~abolished
     quarantine.add(tagged[unknown], "unknown_city", code_col or name_col, raw.loc[unknown, code_col or name_col])
     conflict = pd.Series(False, index=raw.index)
     if code_col and name_col:  # 320100 beside 北京市: which is meant is unknown (columns sorted apart?); it loaded by code
-        by_code, by_name = match_city_keys(raw[code_col], None), match_city_keys(None, raw[name_col])
-        conflict = ~bad_city & by_code.notna() & by_name.notna() & (by_code != by_name)
+        by_code = keyed["city"].where(keyed["via"] == "code")
+        named = resolve_city_keys(None, raw[name_col], year)
+        by_name = named["city"]
+        # 340100 beside 巢湖市 of 2008 (a code column filled from a crosswalk): the name is a split prefecture's
+        former = ~bad_city & by_code.notna() & (named["kind"] == "abolished")
+        conflict = ~bad_city & by_code.notna() & ((by_name.notna() & (by_code != by_name)) | former)
+        said = by_name.where(~former, "a former unit: " + named["note"].astype(str))
         quarantine.add(tagged[conflict], "city_key_conflict", name_col,
                        raw.loc[conflict, code_col].astype(str) + " is " + by_code[conflict].map(_city_names()) + ", "
-                       + raw.loc[conflict, name_col].astype(str) + " is " + by_name[conflict])
+                       + raw.loc[conflict, name_col].astype(str) + " is " + said[conflict])
         bad_city = bad_city | conflict
+        # 320500 beside 昆山市: the code's city, the name a county of it: the row may hold the county's figures
+        keyed.loc[~bad_city & (keyed["kind"] == "city") & (named["kind"] == "county") & (by_name == by_code),
+                  ["kind", "via"]] = ["county", "name"]
     bad_year = ~bad_city & year.isna()
     quarantine.add(tagged[bad_year], "bad_year", year_col, raw.loc[bad_year, year_col])
     ok = ~bad_city & ~bad_year
-    dup = ok & pd.DataFrame({"c": city, "y": year}).duplicated(keep="first")
+    # a city-year given by the city's own row and by a county's (南京市 and 玄武区, 320100 and 320102): the city's row
+    # is kept wherever it stands; otherwise the first row
+    county_last = pd.DataFrame({"c": city, "y": year, "k": keyed["kind"] == "county"})[ok].sort_values("k", kind="stable")
+    dup = ok & county_last[["c", "y"]].duplicated(keep="first").reindex(raw.index, fill_value=False)
     quarantine.add(tagged[dup], "duplicate", year_col, _duplicate_details(tagged, rows, city, year, ok, dup,
                                                                         [c for c in raw.columns
                                                                          if c not in (*keys, year_col)]))
@@ -457,7 +539,12 @@ def load_covariates(path: Path, quarantine: Quarantine) -> tuple[pd.DataFrame, d
                 for c, n in converted.items() if keep[c] and mask_of(n).any()}
 
     not_numbers = cells(lambda n: n.bad)
-    county = _county_keyed(raw[code_col], city, ok) if code_col else pd.Series(False, index=raw.index)
+    county = ok & (keyed["kind"] == "county")
+    successor = ok & (keyed["kind"] == "successor")
+    key_of = pd.Series(None, index=raw.index, dtype=object)  # the key that was read: 320583, or 昆山市
+    for via, col in (("code", code_col), ("name", name_col)):
+        if col:
+            key_of = key_of.mask(keyed["via"] == via, raw[col].astype(str).astype(object))
     table = pd.concat([city[ok].rename("city_code"), year[ok].astype("int16").rename("year"), numeric], axis=1)
     table = table.sort_values(["city_code", "year"])
     report = {
@@ -480,7 +567,10 @@ def load_covariates(path: Path, quarantine: Quarantine) -> tuple[pd.DataFrame, d
         **({"header_row": first} if first > 1 else {}),  # a table below its title
         # rows keyed by a district's or county's code (320102, 320583), loaded as their city's: said by ingest
         **({"county_keys": {"rows": int(county.sum()), "examples": sorted({(str(k), str(c)) for k, c in zip(
-            raw.loc[county, code_col].astype(str), city[county], strict=True)})[:3]}} if county.any() else {}),
+            key_of[county], city[county], strict=True)})[:3]}} if county.any() else {}),
+        # rows keyed by a former prefecture's code or a former name of one city (532700 思茅地区 → 530800 普洱市)
+        **({"former_keys": {"rows": int(successor.sum()), "loaded_as": sorted(set(keyed.loc[successor, "note"]))}}
+           if successor.any() else {}),
         **({"sheets_not_read": unread} if unread else {}),  # a workbook's sheets after the first that hold something
         **({"wide": {"variable": renamed.get(Path(path).stem, Path(path).stem), "years": [int(float(y)) for y in
                                                                                          to_years(pd.Series(wide))]}}

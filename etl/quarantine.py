@@ -37,7 +37,7 @@ REASONS = {
     "no_assignor": "no assignor (转让人)",
     "no_assignee": "no assignee (受让人)",
     "unknown_city": "city key matches no city of the city set",
-    "abolished_city": "city code of a former unit (abolished or replaced), not a city of today's set",
+    "abolished_city": "city code or name of a former unit (split, merged or abolished), not a city of today's set",
     "city_key_conflict": "the city code and the city name are of different cities",
     "bad_year": "year missing or not a number",
 }

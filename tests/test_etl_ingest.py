@@ -887,7 +887,8 @@ def test_a_repeated_header_says_which_column_is_read(tmp_path, capsys):
 
 def test_covariate_rows_keyed_by_a_district_or_county_code_are_said(tmp_path, export, capsys):
     """A covariate row keyed by a district's or county's code (320102 玄武区, 320583 昆山市) is read as its city's
-    (the code crosswalk), so a district's GDP was loaded as 南京市's without a word — by name, 玄武区 is quarantined.
+    (the code crosswalk), so a district's GDP was loaded as 南京市's without a word — by name, 玄武区 was quarantined
+    (now a name is read as its code: tests/test_covariate_successors.py).
     The report now counts those rows (county_keys) and ingest warns; a city's own code, a municipality's 110100 and a
     file keyed by names say nothing (the oracle: the codes written, by hand)."""
     from citynet.etl.covariates import load_covariates
@@ -907,7 +908,8 @@ def test_covariate_rows_keyed_by_a_district_or_county_code_are_said(tmp_path, ex
     assert "county_keys" not in load_covariates(clean, Quarantine())[1]
     main(["ingest", "-w", str(tmp_path / "ws"), str(export), "--covariates", str(f)])  # exit 0: returns
     err = " ".join(capsys.readouterr().err.split())
-    assert ("warning: cov.csv: 2 rows keyed by the code of a district, county or county-level city were loaded as "
+    assert ("warning: cov.csv: 2 rows keyed by the code of a district, county or county-level city (or its name) "
+            "were loaded as "
             "their city's values (320102 → 320100, 320583 → 320500)") in err, err
 
 

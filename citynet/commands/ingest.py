@@ -351,14 +351,19 @@ def _summary(console, ws, report: dict) -> None:
                               for c, v in cov["not_numbers"].items())
             console.print(f"[yellow]warning:[/] {name}: cells that are not numbers were left missing: {cells}",
                           markup=True, highlight=False)
-        if cov.get("county_keys"):  # a district's or county's code, read as its city's (etl.covariates._county_keyed)
+        if cov.get("county_keys"):  # a district's or county's code or name, read as its city's (etl.covariates.resolve_city_keys)
             ck = cov["county_keys"]
             shown = ", ".join(f"{k} → {c}" for k, c in ck["examples"])
             console.print(f"warning: {name}: {ck['rows']:,} row{'s' if ck['rows'] != 1 else ''} keyed by the code of a "
-                          f"district, county or county-level city were loaded as their city's values ({shown}): a "
+                          f"district, county or county-level city (or its name) were loaded as their city's values ({shown}): a "
                           "district's or county's figures are not the city's. Key the city's rows by its own code "
                           "(320100) and leave the others out (reports/ingest.json 'county_keys')", markup=False,
                           highlight=False, soft_wrap=True, style="yellow")
+        if cov.get("former_keys"):  # 532700 思茅地区 → 530800 普洱市: one city as a whole (etl.cities.prefecture_successors)
+            fk = cov["former_keys"]
+            console.print(f"{name}: {fk['rows']:,} row{'s' if fk['rows'] != 1 else ''} keyed by former codes or names "
+                          f"were loaded as their successor city: {'; '.join(fk['loaded_as'])} (reports/ingest.json "
+                          "'former_keys')", markup=False, highlight=False, soft_wrap=True)
         if cov.get("wide"):  # one column per year: one variable named after the file
             years = cov["wide"]["years"]
             console.print(f"{name}: one column per year ({years[0]}–{years[-1]}), read as the variable "
