@@ -839,7 +839,30 @@ def fit(
             warnings.simplefilter("ignore", RuntimeWarning)
             res.stats.update(iv_diagnostics(f))
     res.notes += paper_warnings(f, df, parts, res, panel)
+    res.notes += singleton_cluster_notes(f, res)
     return res
+
+
+def singleton_cluster_notes(f, res: FitResult) -> list[str]:
+    """A note per cluster variable of which every cluster holds one observation of the estimation sample (a
+    cross-section clustered by city, ``--cluster`` on a row id): the cluster-robust variance is then the
+    heteroskedasticity-robust one, ``G/(G−1)·(N−1)/(N−K) = N/(N−K)`` at G = N (HC1: the same standard
+    errors); in two-way clusters ``A + B`` with A so, ``V_A − V_A∩B = 0`` and
+    they are B's one-way clusters. pyfixest 0.60 and fixest say nothing; the numbers are kept, the note says it."""
+    names = [str(c) for c in (getattr(f, "_clustervar", None) or [])] if "cluster" in res.vcov else []
+    data = getattr(f, "_data", None)
+    if not names or data is None or len(data) != res.nobs or res.nobs < 2:
+        return []
+    single = [c for c in names if c in data.columns and data[c].nunique(dropna=False) == res.nobs]
+    if not single:
+        return []
+    if len(names) == 1:
+        return [f"Every cluster of {names[0]} holds one observation ({res.nobs:,} clusters of one): these are "
+                "heteroskedasticity-robust standard errors (the same as --vcov hc1's), not clustered ones."]
+    rest = [c for c in names if c not in single]
+    what = (f"the two-way clustered standard errors are those clustered by {rest[0]} alone" if rest else
+            "these are heteroskedasticity-robust standard errors, not clustered ones")
+    return [f"Every cluster of {' and of '.join(single)} holds one observation: {what}."]
 
 
 _SINGLETONS = re.compile(r"(\d+) singleton fixed effect\(s\) dropped")  # pyfixest's warning (its count: observations)

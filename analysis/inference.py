@@ -375,7 +375,9 @@ def conley(df: pd.DataFrame, formula: str, cutoff_km: float, *, lag: int = 0, ke
     """OLS (FE absorbed by pyfixest) with Conley spatial-HAC standard errors (module docstring):
     ``V = (X̃'X̃)⁻¹ Σ_t Σ_{i,j in year t} K(d_ij) x̃_i û_i û_j x̃_j' (X̃'X̃)⁻¹``; ``lag`` > 0: the panel version with
     serial correlation within a city up to ``lag`` years. fixest's ``vcov_conley`` on one year at the mapped
-    settings (spherical, ``ssc(K.adj = FALSE)``, cutoff ×6376/6371.0088) gives the same numbers."""
+    settings (spherical, ``ssc(K.adj = FALSE)``, cutoff ×6376/6371.0088) gives the same numbers. Data without a
+    ``year`` column must hold each city once (a cross-section); a panel without it, or ``lag`` without it, is
+    refused (:func:`_refuse_conley_without_year`)."""
     from citynet.analysis.estimators import fit
 
     if cutoff_km <= 0:
@@ -392,6 +394,9 @@ def conley(df: pd.DataFrame, formula: str, cutoff_km: float, *, lag: int = 0, ke
         cities = city_set().cities
     c = cities.assign(city_code=cities["city_code"].astype(str)).set_index("city_code")
     codes = data["city_code"].astype(str)
+    time = data["year"].to_numpy() if "year" in data.columns else None
+    if time is None:
+        _refuse_conley_without_year(codes, lag)
     miss = sorted(set(codes) - set(c.index))
     if miss:
         raise AnalysisError(f"{len(miss)} cities have no coordinates: {miss[:5]}", fix="use the city set's codes")
@@ -400,8 +405,7 @@ def conley(df: pd.DataFrame, formula: str, cutoff_km: float, *, lag: int = 0, ke
     X = np.asarray(f._X, float)
     u = np.asarray(f._u_hat, float).ravel()
     bread = np.linalg.inv(X.T @ X)
-    meat = conley_meat(X * u[:, None], lon, lat, cutoff_km, time=data["year"].to_numpy() if "year" in data else None,
-                       unit=codes.to_numpy(), lag=lag, kernel=kernel)
+    meat = conley_meat(X * u[:, None], lon, lat, cutoff_km, time=time, unit=codes.to_numpy(), lag=lag, kernel=kernel)
     V = bread @ meat @ bread
     se = pd.Series(np.sqrt(np.clip(np.diag(V), 0, None)), index=r.params.index)
     label = f"conley:{cutoff_km:g}km" + (f",lag{lag}" if lag else "")
@@ -413,6 +417,24 @@ def conley(df: pd.DataFrame, formula: str, cutoff_km: float, *, lag: int = 0, ke
                            + "; normal p-values.", *r.notes],  # the fit's: rows left out, singletons, warnings
                     raw=f)
     return out
+
+
+def _refuse_conley_without_year(codes: pd.Series, lag: int) -> None:
+    """Data without a ``year`` column: a cross-section (each city once) takes every pair within the cutoff, as
+    fixest; a city on several rows (a panel whose year column is missing or named otherwise) would make every pair
+    of any two years a pair (a city's own rows at distance 0: clustering by city folded in), and serial lags need
+    the years — one message (exit 5) instead of that other estimator."""
+    counts = codes.value_counts()
+    if lag:
+        raise AnalysisError(f"Conley standard errors with serial lags (lag {lag}) need the years, and the data have no "
+                            "year column", fix="fit on the city-year panel (it has year), or drop the lag (conley:KM)")
+    if len(counts) and counts.max() > 1:
+        raise AnalysisError(
+            f"Conley standard errors: the data hold {len(codes):,} rows of {len(counts):,} cities (a panel: up to "
+            f"{int(counts.max())} rows per city) and no year column, so the pairs within the cutoff would be taken "
+            "across every year, a city's own rows of other years included — not Conley's pairs within a year",
+            fix="keep the panel's year column, named year (the city-year panel has it), or give one row per city "
+                "(a cross-section: one year's rows)")
 
 
 def parse_inference(spec: str) -> tuple[str, dict[str, Any]]:

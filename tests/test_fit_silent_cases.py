@@ -1,0 +1,122 @@
+"""Two fits that gave another estimator than the one asked for without a word.
+
+1. Conley standard errors on data without a ``year`` column: a cross-section (each city once) is Conley's sum over
+   every pair within the cutoff; a panel (a city on several rows) would have summed over pairs of any two years — a
+   city's own rows of other years at distance 0, fixest's panel convention, which nests clustering by city — and
+   serial lags were dropped without the years. Both are refused (exit 5), the cross-section kept.
+2. Clusters of one observation each (a cross-section clustered by city, ``--cluster`` on a row id): the
+   cluster-robust variance is then the heteroskedasticity-robust one (``G/(G−1)·(N−1)/(N−K) = N/(N−K)`` at G = N).
+   pyfixest 0.60 and fixest say nothing; citynet keeps the numbers and says so in a note.
+
+References: statsmodels (HC0, HC1, one-way cluster), and counts worked by hand."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+from citynet.analysis.estimators import fit
+from citynet.analysis.inference import conley, fit_with_inference
+from click.testing import CliRunner
+
+from citynet.cli import cli
+from citynet.errors import AnalysisError
+from tests.test_fit_cli import build_workspace
+
+
+def _cities(n: int) -> pd.DataFrame:
+    """n cities on a parallel, 6° of longitude apart (≥ 570 km): a cutoff of 1e-6 km pairs each only with itself."""
+    return pd.DataFrame({"city_code": [str(i) for i in range(n)], "lon": 80 + 6.0 * np.arange(n), "lat": 30.0})
+
+
+def _panel(n_city: int, years: list[int], seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({"city_code": np.repeat(np.arange(n_city).astype(str), len(years)),
+                       "year": np.tile(years, n_city)})
+    df["x"] = rng.normal(size=len(df))
+    df["y"] = 1 + 0.5 * df["x"] + rng.normal(size=len(df)) * (1 + np.abs(df["x"]))
+    return df
+
+
+# ------------------------------------------------------------------------------------------------ Conley
+def test_conley_on_a_panel_without_year_is_refused():
+    """4 cities × 3 years = 12 rows, the year column dropped: one message counting them (hand: 12 rows, 4 cities,
+    3 rows per city), exit 5; with the year column the same data fit."""
+    df = _panel(4, [2010, 2011, 2012])
+    with pytest.raises(AnalysisError) as err:
+        conley(df.drop(columns="year"), "y ~ x", 200, cities=_cities(4))
+    assert err.value.exit_code == 5
+    assert err.value.message == (
+        "Conley standard errors: the data hold 12 rows of 4 cities (a panel: up to 3 rows per city) and no year "
+        "column, so the pairs within the cutoff would be taken across every year, a city's own rows of other years "
+        "included — not Conley's pairs within a year")
+    assert err.value.fix.startswith("keep the panel's year column, named year")
+    with pytest.raises(AnalysisError, match="no year column"):  # the same through the inference option
+        fit_with_inference(df.rename(columns={"year": "t"}), "y ~ x", "conley:200")
+    assert conley(df, "y ~ x", 200, cities=_cities(4)).se.notna().all()
+
+
+def test_conley_lags_without_year_are_refused():
+    """Serial lags need the years: they were left out without a word (the cross-section below has no lag to take)."""
+    xs = _panel(30, [2010]).drop(columns="year")
+    with pytest.raises(AnalysisError) as err:
+        conley(xs, "y ~ x", 1e-6, lag=2, cities=_cities(30))
+    assert err.value.message == ("Conley standard errors with serial lags (lag 2) need the years, and the data have "
+                                 "no year column")
+
+
+def test_conley_on_a_cross_section_without_year_stays():
+    """Each city once, no year column: Conley as before; a cutoff below every distance leaves each city paired only
+    with itself, which is statsmodels' HC0 (White)."""
+    xs = _panel(40, [2010], seed=3).drop(columns="year")
+    r = conley(xs, "y ~ x", 1e-6, cities=_cities(40))
+    ref = sm.OLS(xs["y"], sm.add_constant(xs["x"])).fit(cov_type="HC0")
+    assert np.allclose(r.se[["Intercept", "x"]].to_numpy(), ref.bse[["const", "x"]].to_numpy(), rtol=1e-10)
+
+
+# ------------------------------------------------------------------------------------- clusters of one
+NOTE_ONE_WAY = ("Every cluster of {var} holds one observation ({n} clusters of one): these are heteroskedasticity-"
+                "robust standard errors (the same as --vcov hc1's), not clustered ones.")
+
+
+def test_clusters_of_one_observation_are_said_and_the_numbers_kept():
+    """50 rows, one per id: the note, and the SEs are statsmodels' HC1 (unchanged); clusters of 10 rows: no note, the
+    SEs statsmodels' one-way cluster SEs."""
+    rng = np.random.default_rng(5)
+    df = pd.DataFrame({"id": np.arange(50), "g": np.repeat(np.arange(5), 10), "x": rng.normal(size=50)})
+    df["y"] = 0.5 * df["x"] + rng.normal(size=50) * (1 + np.abs(df["x"]))
+    X = sm.add_constant(df["x"])
+    r = fit(df, "y ~ x", vcov="cluster:id")
+    assert NOTE_ONE_WAY.format(var="id", n=50) in r.notes
+    hc1 = sm.OLS(df["y"], X).fit(cov_type="HC1")
+    assert np.allclose(r.se[["Intercept", "x"]].to_numpy(), hc1.bse[["const", "x"]].to_numpy(), rtol=1e-10)
+    r = fit(df, "y ~ x", vcov="cluster:g")
+    assert not [n for n in r.notes if n.startswith("Every cluster")]
+    crv1 = sm.OLS(df["y"], X).fit(cov_type="cluster", cov_kwds={"groups": df["g"]})
+    assert np.allclose(r.se[["Intercept", "x"]].to_numpy(), crv1.bse[["const", "x"]].to_numpy(), rtol=1e-10)
+    # two-way with one way of single rows: V_id − V_id∩g = 0, so they are the one-way clusters by g
+    r = fit(df, "y ~ x", vcov="cluster:id+g")
+    assert ("Every cluster of id holds one observation: the two-way clustered standard errors are those clustered by "
+            "g alone.") in r.notes
+    assert np.allclose(r.se[["Intercept", "x"]].to_numpy(), crv1.bse[["const", "x"]].to_numpy(), rtol=1e-10)
+
+
+def test_a_cross_section_clustered_by_city_says_so_through_fit(tmp_path):
+    """``citynet fit`` on one year of the city-year panel (80 cities), clustered by city (the default, and
+    --cluster city_code): the note in the JSON and the table; the whole panel (15 rows per city): none."""
+    ws = build_workspace(tmp_path / "ws")
+    note = NOTE_ONE_WAY.format(var="city_code", n=80)
+    for extra in ([], ["--cluster", "city_code"]):
+        res = CliRunner().invoke(cli, ["fit", "-w", str(ws), "--formula", "green_patents ~ gdp_per_capita",
+                                       "--sample", "year == 2015", "--json", *extra])
+        assert res.exit_code == 0, res.output
+        doc = json.loads(res.stdout)
+        assert doc["nobs"] == 80 and note in doc["notes"]
+    res = CliRunner().invoke(cli, ["fit", "-w", str(ws), "--formula", "green_patents ~ gdp_per_capita",
+                                   "--sample", "year == 2015"])
+    assert res.exit_code == 0 and note in res.stdout, res.output
+    res = CliRunner().invoke(cli, ["fit", "-w", str(ws), "--formula", "green_patents ~ gdp_per_capita", "--json"])
+    assert res.exit_code == 0 and not [n for n in json.loads(res.stdout)["notes"] if n.startswith("Every cluster")]
