@@ -81,6 +81,12 @@ def _vcov_argument(vcov: str | dict) -> tuple[Any, str]:
     if low.startswith("crv3:"):
         var = v.split(":", 1)[1].strip()
         return {"CRV3": var}, f"crv3:{var}"
+    if low.startswith(("conley", "wild", "ri:")):  # read as a column to cluster by: "names 'conley:300'"
+        raise AnalysisError(f"vcov = {v!r}: Conley standard errors, the wild bootstrap and randomization inference "
+                            "are computed for kind \"fit\" (a formula) only",
+                            fix='write the model as kind "fit", e.g. formula = "ln_green_patents ~ low_carbon | '
+                                f'city_code + year" with vcov = {v!r} (wild and ri: inference = {v!r}), or give '
+                                'this kind vcov = "cluster:city_code", "hc1" or "iid"')
     return {"CRV1": v}, f"cluster:{v}"
 
 

@@ -456,6 +456,26 @@ def _refuse_keys_the_kind_does_not_read(m: dict, kind: str) -> None:
         raise AnalysisError(f"{where}: cluster = {json.dumps(m['cluster'], ensure_ascii=False)} is not read (kind "
                             "cs_cov reads cluster; the others take the clustering from vcov)",
                             fix=f'write vcov = "cluster:{m["cluster"]}"')
+    if kind in _OWN_STANDARD_ERRORS and "vcov" in m:
+        raise AnalysisError(f"{where}: vcov = {json.dumps(m['vcov'], ensure_ascii=False)} is not read: kind {kind!r} "
+                            f"computes its standard errors its own way ({_OWN_STANDARD_ERRORS[kind]})",
+                            fix="drop vcov from this model")
+    if kind == "tobit" and str(m.get("vcov", "oim")).strip() not in ("oim", "cluster", "cluster:city_code"):
+        raise AnalysisError(f"{where}: vcov = {json.dumps(m['vcov'], ensure_ascii=False)} is not one the random-"
+                            "effects Tobit takes: \"oim\" (the inverse Hessian, as Stata's xttobit; the default) or "
+                            "\"cluster:city_code\" (a sandwich over cities, the random effect's unit)",
+                            fix='write vcov = "oim" or vcov = "cluster:city_code"')
+
+
+#: kinds that ignore vcov, and how they compute their standard errors (docs/methods.md)
+_OWN_STANDARD_ERRORS = {
+    "cs": "the did package's influence function or its bootstrap: se = \"analytic\" | \"bootstrap\"",
+    "gardner": "did2s's influence function or a city bootstrap: se = \"analytic\" | \"bootstrap\"",
+    "cs_cov": "the multiplier bootstrap, clustered by cluster = \"VAR\"",
+    "sdm": "the maximum-likelihood information matrix and simulated impacts",
+    "moran": "Moran's I under randomisation and permutations",
+    "spatial_tests": "the LM and LR tests' own variances",
+}
 
 
 def _unquoted(v):

@@ -14,7 +14,9 @@ Usage::
     python -m bench.fuzz_analysis --workspace WS [--seed 1] [--count 300] [--kinds fit,spec,covariates]
 
 Kinds: ``fit`` (formulas mostly with mistakes), ``fit_valid`` (formulas of the panel's columns and options that
-exist, so that the cases reach the estimators, inference and split samples), ``spec``, ``covariates``.
+exist, so that the cases reach the estimators, inference and split samples), ``spec`` (half with mistakes, half
+of drawn keys a kind reads), ``spec_valid`` (the example SPECs' models with valid values swapped in: each should
+fit; the report lists the messages of those that did not, by case, for a reader to judge), ``covariates``.
 
 ``WS`` is a workspace with panels (``citynet demo WS``); the covariate files are written under a temporary folder.
 The CI sample (tests/test_fuzz_analysis.py) runs a fixed seed on the test suite's workspace. Prints a JSON report
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import io
 import json
 import random
@@ -178,6 +181,75 @@ def spec_case(rng: random.Random, valid: bool) -> str:
 FIT_UNREAD = ("y", "x", "fe", "treat", "controls", "covariates", "cohort", "endog", "instruments", "exog", "cluster")
 
 
+#: valid alternatives for keys an example model already has (kind spec_valid): the kind reads the key, the value is
+#: of the panel (covariates of the demo workspace included)
+VALID_SWAPS = {
+    "y": ["ln_green_patents", "ln_collab_patents", "ln_green_patents", "collab_degree"],
+    "vcov": ["cluster:city_code", "hc1", "iid", "cluster:province_code", "conley:300", "conley:200:2"],
+    "controls": [[], ["l1_ln_gdp_per_capita"], ["l1_collab_degree"], ["l1_ln_gdp_per_capita", "l1_collab_degree"]],
+    "covariates": [["l1_ln_gdp_per_capita"], ["l1_ln_gdp_per_capita", "l1_collab_degree"]],
+    "x": [["low_carbon"], ["low_carbon", "l1_ln_gdp_per_capita"], ["l1_collab_degree", "low_carbon"]],
+    "leads": [2, 3, 4], "lags": [2, 3, 5], "inference": ["wild:19", "ri:19", "conley:300"],
+    "fe": ["city_code + year", "city_code + year"], "weights": ["population"],
+}
+#: the [sample] tables a careful user writes
+VALID_SAMPLES = [{}, {}, {"years": [2008, 2020]}, {"years": [2010, 2018]}, {"drop_municipalities": True},
+                 {"regions": ["east", "central"]}, {"exclude_years": [2015]}]
+#: counts kept small (draws, replications): a case takes seconds
+CHEAP_VALID = {"reps": 19, "n": 5, "n_boot": 19, "permutations": 19, "draws": 19}
+
+
+@functools.cache
+def example_models() -> tuple[tuple[dict, dict], ...]:
+    """Every model of the shipped example SPECs (``examples/*.toml``) with its table's ``vcov``, ``panel`` and
+    ``allow_collinear`` when it has none, and its file's ``[panel_options]``: the models as the documentation
+    writes them, one per kind at least."""
+    import tomllib
+
+    out = []
+    for path in sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.toml")):
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        options = doc.get("panel_options", {})
+        out += [(dict(m), options) for m in doc.get("models", [])]
+        for table in doc.get("tables", []):
+            inherited = {k: table[k] for k in ("vcov", "panel", "allow_collinear") if k in table}
+            out += [({**inherited, **m}, options) for m in table.get("models", [])]
+    return tuple(out)
+
+
+def spec_valid_case(rng: random.Random) -> str:
+    """A SPEC of one to three of the example models, each with some keys swapped for other valid values, and a
+    valid ``[sample]``: what a user who copies the examples and edits them writes. Such a SPEC should fit (exit 0);
+    an exit 2–5 is legitimate only when the data cannot support it (too few treated cities in a sample)."""
+    lines = ["[spec]", 'name = "valid"']
+    sample = rng.choice(VALID_SAMPLES)
+    if sample:
+        lines.append("[sample]")
+        lines += [f"{k} = {_toml(v)}" for k, v in sample.items()]
+    chosen = rng.sample(example_models(), rng.choice([1, 1, 2, 3]))
+    options: dict = {}
+    for _, more in chosen:  # the examples' panel options do not collide: derive tables are merged
+        options.update({k: {**options.get(k, {}), **v} if k == "derive" else v for k, v in more.items()})
+    if options:
+        lines.append("[panel_options]")
+        lines += [f"{k} = {_toml(v)}" for k, v in options.items()]
+    for i, (base, _) in enumerate(chosen):
+        model = dict(base, name=f"m{i}")
+        for key in [k for k in model if k in VALID_SWAPS and rng.random() < 0.4]:
+            model[key] = rng.choice(VALID_SWAPS[key])
+        if "formula" in model and rng.random() < 0.4:
+            rhs = model["formula"].split("~", 1)[1]
+            model["formula"] = f"{rng.choice(VALID_SWAPS['y'])} ~{rhs}"
+        for key, cheap in CHEAP_VALID.items():
+            if isinstance(model.get(key), int) and not isinstance(model[key], bool):
+                model[key] = min(model[key], cheap)
+        if isinstance(model.get("inference"), str) and model["inference"].split(":")[0] in ("wild", "ri"):
+            model["inference"] = model["inference"].split(":")[0] + ":19"
+        lines.append("[[models]]")
+        lines += [f"{k} = {_toml(v)}" for k, v in model.items()]
+    return "\n".join(lines) + "\n"
+
+
 NAME_HEADERS = ["城市", "地区", "城市名称", "city", "名称", "市"]
 CODE_HEADERS = ["city_code", "代码", "行政区划代码", "城市代码", "code"]
 YEAR_HEADERS = ["year", "年份", "年度", "统计年度", "年"]
@@ -261,6 +333,7 @@ def run(seed: int, count: int, workspace: Path, kinds: list[str]) -> dict:
     rng = random.Random(seed)
     failures: list[dict] = []
     exits: dict[str, dict[str, int]] = {}
+    refusals: dict[str, list[int]] = {}
     started = time.perf_counter()
     cities = city_set().cities.to_dict("records")
     with tempfile.TemporaryDirectory(prefix="citynet-fuzz-") as tmp:
@@ -290,17 +363,21 @@ def run(seed: int, count: int, workspace: Path, kinds: list[str]) -> dict:
                     args = (fit_case if kind == "fit" else fit_valid_case)(rng, str(workspace))
                     case = json.dumps(args, ensure_ascii=False)
                 else:
-                    text = spec_case(rng, valid=k % 2 == 0)
+                    text = spec_valid_case(rng) if kind == "spec_valid" else spec_case(rng, valid=k % 2 == 0)
                     spec = folder / f"s{k}.toml"
                     spec.write_text(text, encoding="utf-8")
                     args, case = ["fit", "-w", str(workspace), str(spec), "--out", str(folder / f"o{k}")], text
                 code, output, escaped = run_citynet(args)
                 seen[str(code)] = seen.get(str(code), 0) + 1
+                if kind == "spec_valid" and code:  # a valid SPEC that did not fit: its message, for a reader
+                    first = next((ln for ln in output.splitlines() if ln.startswith("error")), output[:200])
+                    refusals.setdefault(first[:160], []).append(k)
                 if escaped is not None or code not in FIT_EXIT_CODES or "Traceback" in output:
                     detail = "".join(traceback.format_exception(escaped)) if escaped else output
                     failures.append(_failure(kind, case, f"exit {code}\n{detail}"))
             progress(f"analysis fuzz: {kind}", count, count)
     return {"seed": seed, "count": count, "kinds": kinds, "outcomes": exits, "failures": failures,
+            "valid_specs_refused": refusals,
             "seconds": round(time.perf_counter() - started, 1)}
 
 
