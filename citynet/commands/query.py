@@ -159,6 +159,76 @@ def city_code_of(param: str, text: str) -> str:
     return code
 
 
+_YEAR_PARAM = re.compile(r"^year(_[A-Za-z0-9_]+)?$")
+
+
+def _year_params(header, values: dict) -> list[tuple[str, int]]:
+    """The year parameters of a library query (declared INT, named ``year`` or ``year_…``) and their values."""
+    return [(p.name, values[p.name]) for p in header if _YEAR_PARAM.match(p.name)
+            and TYPE_ALIASES.get(p.type.upper()) == "int" and isinstance(values.get(p.name), int)
+            and not isinstance(values.get(p.name), bool)]
+
+
+def _beyond(name: str, value: int, first: int, last: int) -> bool:
+    """Whether year parameter ``name`` leaves every year of ``first..last`` out: a lower bound (``…_from``) after
+    ``last``, an upper bound (``…_to``) before ``first``, any other year outside."""
+    if name.endswith("_from"):
+        return value > last
+    if name.endswith("_to"):
+        return value < first
+    return not first <= value <= last
+
+
+def years_error(years: list[tuple[str, int]], read, query: str | None) -> UserError | None:
+    """The message (exit 2, as for a city code of no city) when a query that found no row was given a year
+    outside the years the store's records carry — application and grant years of the patents, years of the
+    transfers (``cypher/years.cypher``; ``read(block)`` gives a block's year or None) — else None: a year inside
+    them with no row is an empty answer. The transfers' years are read only when a year lies outside the
+    patents'; a store without any year says nothing."""
+    ends = [read(b) for b in ("first_app_year", "last_app_year", "first_grant_year", "last_grant_year")]
+
+    def outside(known):
+        if not known:
+            return []
+        first, last = min(known), max(known)
+        return [(n, v) for n, v in years if _beyond(n, v, first, last)]
+
+    known = [int(y) for y in ends if y is not None]
+    if not outside(known):
+        return None
+    known += [int(y) for b in ("first_transfer_year", "last_transfer_year") if (y := read(b)) is not None]
+    wrong = outside(known)
+    if not wrong:
+        return None
+    first, last = min(known), max(known)
+    name, value = wrong[0]
+    where = ("after the last year" if name.endswith("_from") else "before the first year" if name.endswith("_to")
+             else "outside the years")
+    return UserError(f"--param {name}={value} is {where} of the store's records ({first}–{last}: patents filed or "
+                     f"granted, transfers), so {query or 'the query'} found no row",
+                     fix=f"give {name} within {first}–{last}, or ingest and load the records of {value} first")
+
+
+def _store_year_reader(store):
+    """``read(block)`` of :func:`years_error` on an open store (either engine)."""
+    def read(block: str):
+        rows = store._block_rows("years", block)
+        return rows[0][0] if rows else None
+    return read
+
+
+def _lean_year_reader(ws):
+    """``read(block)`` of :func:`years_error` on the embedded store through the lean reader (None: cannot tell)."""
+    from citynet import cypher
+    from citynet.graph.lean import query_rows
+
+    def read(block: str):
+        (statement,) = cypher.blocks("years", "embedded")[block]
+        got = query_rows(ws.store, statement, {}, ws.root)
+        return got[1][0][0] if got and got[1] else None
+    return read
+
+
 def _cypher_text(path: Path) -> str:
     """The text of a ``--file`` query: UTF-8, a BOM (Windows Notepad) dropped; a file that is not text (a
     workbook, a binary) is one message, not a UnicodeDecodeError traceback."""
@@ -346,6 +416,7 @@ def command(ws, text, params, file, named, list_, fmt, write, network, backend, 
             else:
                 values[p.name] = city_code_of(p.name, value)
     _check_ranges(header, values, named or file)
+    years = _year_params(header, values)  # a year outside the store's: "0 rows", silently (checked when so)
     _check_skip_limit(body, values)
     ordered, limited = final_return(body)
     if engine == "embedded" and not write and fmt != "csv":
@@ -364,6 +435,8 @@ def command(ws, text, params, file, named, list_, fmt, write, network, backend, 
                 if not rows:
                     for name, code in codes:
                         city_code_of(name, code)
+                    if years and (err := years_error(years, _lean_year_reader(ws), named or file)):
+                        raise err
                 if fmt == "json":
                     click.echo(json.dumps(records(columns, rows), ensure_ascii=False, indent=2))
                 else:
@@ -388,9 +461,13 @@ def command(ws, text, params, file, named, list_, fmt, write, network, backend, 
                 if filters:
                     _require_projections(ws, filters, store._built_filters())
                 df = store.query(body, values, write=False)
+        outside_years = (years_error(years, _store_year_reader(store), named or file)
+                         if df.empty and years and not write else None)
     if df.empty:
         for name, code in codes:
             city_code_of(name, code)
+        if outside_years:
+            raise outside_years
     elif not ordered:  # the store's order depends on the store and on how it was loaded: rows by their values
         df = df.iloc[row_order(df.itertuples(index=False, name=None))].reset_index(drop=True)
     if fmt == "json":
