@@ -85,3 +85,25 @@ def test_a_year_outside_the_store_s_years_is_one_message(request, tmp_path, caps
                            "--param", "year_b=2016")
     assert code == 0 and sorted((r["partner"], r["status"]) for r in json.loads(out)) == [
         ("110000", "exited"), ("310000", "exited"), ("320500", "exited")], err
+
+
+def test_years_error_reads_the_transfers_only_when_needed_and_skips_nulls():
+    """The reader's rows by hand: patents filed 2010–2012 and never granted (nulls), transfers 2011–2014."""
+    from citynet.commands.query import years_error
+
+    rows = {"patent_ends": (2010, 2012, None, None), "transfer_ends": (2011, 2014)}
+    asked = []
+
+    def read(block):
+        asked.append(block)
+        return rows[block]
+
+    assert years_error([("year", 2011)], read, "q") is None and asked == ["patent_ends"]
+    assert years_error([("year", 2014)], read, "q") is None and asked[1:] == ["patent_ends", "transfer_ends"]
+    err = years_error([("year_a", 2011), ("year_b", 2015)], read, "q")
+    assert err.message == ("--param year_b=2015 is outside the years of the store's records (2010–2014: patents "
+                           "filed or granted, transfers), so q found no row")
+    assert years_error([("year_from", 0), ("year_to", 9999)], read, "q") is None  # the defaults: every year
+    assert years_error([("year", 1990)], lambda block: None, "q") is None  # a store without years: nothing to say
+    assert years_error([("year", 1990)], lambda block: (None, None, None, None)[:2 if "transfer" in block else 4],
+                       "q") is None

@@ -182,10 +182,11 @@ def _beyond(name: str, value: int, first: int, last: int) -> bool:
 def years_error(years: list[tuple[str, int]], read, query: str | None) -> UserError | None:
     """The message (exit 2, as for a city code of no city) when a query that found no row was given a year
     outside the years the store's records carry — application and grant years of the patents, years of the
-    transfers (``cypher/years.cypher``; ``read(block)`` gives a block's year or None) — else None: a year inside
+    transfers (``cypher/years.cypher``; ``read(block)`` gives a block's row, or None) — else None: a year inside
     them with no row is an empty answer. The transfers' years are read only when a year lies outside the
     patents'; a store without any year says nothing."""
-    ends = [read(b) for b in ("first_app_year", "last_app_year", "first_grant_year", "last_grant_year")]
+    def ends(block: str) -> list[int]:
+        return [int(y) for y in (read(block) or ()) if y is not None]
 
     def outside(known):
         if not known:
@@ -193,10 +194,10 @@ def years_error(years: list[tuple[str, int]], read, query: str | None) -> UserEr
         first, last = min(known), max(known)
         return [(n, v) for n, v in years if _beyond(n, v, first, last)]
 
-    known = [int(y) for y in ends if y is not None]
+    known = ends("patent_ends")
     if not outside(known):
         return None
-    known += [int(y) for b in ("first_transfer_year", "last_transfer_year") if (y := read(b)) is not None]
+    known += ends("transfer_ends")
     wrong = outside(known)
     if not wrong:
         return None
@@ -213,7 +214,7 @@ def _store_year_reader(store):
     """``read(block)`` of :func:`years_error` on an open store (either engine)."""
     def read(block: str):
         rows = store._block_rows("years", block)
-        return rows[0][0] if rows else None
+        return rows[0] if rows else None
     return read
 
 
@@ -225,7 +226,7 @@ def _lean_year_reader(ws):
     def read(block: str):
         (statement,) = cypher.blocks("years", "embedded")[block]
         got = query_rows(ws.store, statement, {}, ws.root)
-        return got[1][0][0] if got and got[1] else None
+        return got[1][0] if got and got[1] else None
     return read
 
 
