@@ -4,6 +4,9 @@
   ``.auth`` (``("neo4j", password)``), ``.user``, ``.password`` or ``.driver()``.
 - ``neo4j_clean`` (function): the same server, emptied first: no nodes, relationships,
   constraints or indexes (other than Neo4j's two built-in token-lookup indexes).
+- ``hand_store`` (module, both engines): ``tests/test_graph_store.hand_tables`` loaded once per test module,
+  opened read-only, for tests that only read; a test that writes or needs a store of its own loads its own
+  (with ``neo4j_clean``) in a module without ``hand_store``: ``neo4j_clean`` would empty the shared one.
 
 When the server cannot be built or started, every test that uses it fails with the reason and the
 end of the server log; such tests are never skipped. Tests that use these fixtures get the
@@ -57,3 +60,25 @@ def neo4j_clean(neo4j_server: Neo4jServer) -> Iterator[Neo4jServer]:
     """The session's server with an empty database: no data, no constraints, no (non-lookup) indexes."""
     neo4j_server.reset_database()
     yield neo4j_server
+
+
+@pytest.fixture(scope="module", params=["embedded", pytest.param("neo4j", marks=pytest.mark.neo4j)])
+def hand_store(request, tmp_path_factory: pytest.TempPathFactory):
+    """hand_tables in a store of each engine, loaded once for the test module and then opened read-only (the
+    engine refuses a write, so no test can change what the next one reads). Neo4j's database is emptied first."""
+    from citynet.graph.store import open_store
+
+    from tests.test_graph_store import _workspace, hand_tables, load_tables
+
+    server = None
+    if request.param == "neo4j":
+        server = request.getfixturevalue("neo4j_server")
+        server.reset_database()
+    folder = tmp_path_factory.mktemp(f"hand_store_{request.param}")
+    ws = _workspace(folder / "ws", request.param, server)
+    with open_store(ws) as s:
+        load_tables(s, hand_tables(), folder / "canonical")
+        loaded = s.counts()
+    with open_store(ws, read_only=True) as s:
+        yield s
+        assert s.counts() == loaded, "the module's hand_store changed under it (a test used neo4j_clean?)"

@@ -14,24 +14,23 @@ from citynet.graph.compat import Unsupported, check_engine, for_embedded
 from citynet.graph.store import open_store
 
 from citynet.errors import QueryError, StoreError
-from tests.test_graph_store import BACKENDS, _workspace, hand_tables, load_tables
+from tests.test_graph_store import _workspace, hand_tables, load_tables
 
 
-@pytest.fixture(params=BACKENDS)
-def store(request, tmp_path):
-    server = request.getfixturevalue("neo4j_clean") if request.param == "neo4j" else None
-    with open_store(_workspace(tmp_path / "ws", request.param, server)) as s:
-        yield s
+@pytest.fixture
+def store(hand_store):
+    """hand_tables on both engines, loaded once for this module (tests/conftest.py): every test here only reads
+    (the RETURN of expressions reads no stored value). The MERGE that writes: tests/test_cypher_own_store.py."""
+    return hand_store
 
 PAIRS = ("MATCH (a1:Applicant)-[:APPLIED]->(p:Patent)<-[:APPLIED]-(a2:Applicant) "
          "RETURN a1.applicant_id AS a1, a2.applicant_id AS a2, p.patent_id AS p")
 
 
-def test_pairs_of_co_applicants_count_each_relationship_once(store, tmp_path):
+def test_pairs_of_co_applicants_count_each_relationship_once(store):
     """Hand count: a patent with k applicants gives k·(k−1) ordered pairs of distinct applicants (Neo4j
     binds a relationship once per MATCH); walk semantics would add the k pairs (a, a)."""
     tables = hand_tables()
-    load_tables(store, tables, tmp_path / "canonical")
     k = Counter(tables["patent_applicants"]["patent_id"])
     got = store.query(PAIRS)
     assert len(got) == sum(n * (n - 1) for n in k.values()) == 6 + 2 + 2 + 2
@@ -75,8 +74,7 @@ def test_variable_length_outside_shortest_is_refused():
     for_embedded("MATCH (a:City)-[r:COLLABORATED* SHORTEST 1..30]-(b:City) RETURN count(*)")
 
 
-def test_refusal_reaches_the_user(store, tmp_path):
-    load_tables(store, hand_tables(), tmp_path / "canonical")
+def test_refusal_reaches_the_user(store):
     q = "MATCH (a:Patent)-[:CITES*1..2]->(b:Patent) RETURN count(*) AS n"
     if store.backend == "neo4j":
         assert store.query(q)["n"].iloc[0] == 2  # p2->p1, p4->p1
@@ -96,26 +94,10 @@ def test_engine_outside_the_tested_range_is_refused(monkeypatch):
     check_engine()  # the installed engine is in range
 
 
-def test_unnamed_columns_are_named_as_on_neo4j(store, tmp_path):
-    load_tables(store, hand_tables(), tmp_path / "canonical")
+def test_unnamed_columns_are_named_as_on_neo4j(store):
     got = store.query("MATCH (c:City) RETURN count(c), c.region ORDER BY c.region")
     assert list(got.columns) == ["count(c)", "c.region"] and got.iloc[0, 0] == 4
     assert for_embedded("MATCH (c:City) RETURN c, count(*) AS n") == "MATCH (c:City) RETURN c, count(*) AS n"
-
-
-def test_merge_of_a_relationship_is_refused_on_the_embedded_store(store, tmp_path):
-    """LadybugDB 0.20.4 ends the process (segfault) on the second MERGE of a relationship from one start
-    node (docs/cypher.md, engine bug 4): refused with the MATCH … CREATE rewrite; Neo4j runs it."""
-    load_tables(store, hand_tables(), tmp_path / "canonical")
-    merge = ("MERGE (a:Applicant {applicant_id: $a}) MERGE (p:Patent {patent_id: $p}) "
-             "MERGE (a)-[r:APPLIED]->(p) RETURN count(r) AS n")
-    if store.backend == "neo4j":
-        assert store.query(merge, {"a": "x0", "p": "y0"}, write=True)["n"].iloc[0] == 1
-        return
-    with pytest.raises(Unsupported) as err:
-        store.query(merge, {"a": "x0", "p": "y0"}, write=True)
-    assert "MERGE of a relationship" in err.value.message and "CREATE" in err.value.fix
-    for_embedded("MERGE (m:Meta {key: $k}) SET m.value = $v")  # nodes alone are fine
 
 
 # -- ORDER BY a text key, then another key (engine bug 5, graph/embedded_order.py) -----------------------
@@ -175,8 +157,7 @@ MISTYPED = [
 
 @pytest.mark.parametrize("query, params, neo4j_n, engine_n", MISTYPED)
 def test_a_value_of_another_type_than_its_property_is_refused_on_the_embedded_store(
-        store, tmp_path, query, params, neo4j_n, engine_n):
-    load_tables(store, hand_tables(), tmp_path / "canonical")
+        store, query, params, neo4j_n, engine_n):
     if store.backend == "neo4j":
         assert store.query(query, params)["n"].iloc[0] == neo4j_n
         return
@@ -187,9 +168,8 @@ def test_a_value_of_another_type_than_its_property_is_refused_on_the_embedded_st
     assert "write it as" in err.value.fix or "no integer equals it" in err.value.fix
 
 
-def test_values_of_the_property_type_give_the_same_counts_on_both_stores(store, tmp_path):
+def test_values_of_the_property_type_give_the_same_counts_on_both_stores(store):
     """The rewrites the refusals name: hand counts on hand_tables."""
-    load_tables(store, hand_tables(), tmp_path / "canonical")
     for query, params, n in [
             ("MATCH (c:City) WHERE c.city_code = '110000' RETURN count(*) AS n", {}, 1),
             ("MATCH (c:City {city_code: $x}) RETURN count(*) AS n", {"x": "110000"}, 1),
@@ -207,12 +187,11 @@ FLIP = {"=": "=", "<>": "<>", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 
 
 @pytest.mark.parametrize("op", list(OPS))
-def test_a_float_bound_on_an_integer_property_counts_as_on_neo4j(store, tmp_path, op):
+def test_a_float_bound_on_an_integer_property_counts_as_on_neo4j(store, op):
     """LadybugDB 0.20.4 filters an INT64 property against a floating-point literal in a MATCH's WHERE
     wrongly (`>= 2015.0` finds nothing; docs/cypher.md, engine bug 6); graph.compat_types writes the bound
     as the integer that selects the same integers. Expected: Python's comparison of an int with a float,
     which is Neo4j's."""
-    load_tables(store, hand_tables(), tmp_path / "canonical")
     for literal in ("2015.0", "2014.5", "2015.5", "2.0e3", "-1.0"):
         expected = sum(OPS[op](y, float(literal)) for y in YEARS)
         for query in (f"MATCH (p:Patent) WHERE p.app_year {op} {literal} RETURN count(*) AS n",
@@ -277,9 +256,8 @@ def test_every_slice_is_neo4j_s_slice(store):
     assert [_plain(row[f"c{k}"]) for k in range(len(cases))] == [[10, 20, 30][a:b] for a, b in cases]
 
 
-def test_positions_and_functions_over_stored_properties(store, tmp_path):
+def test_positions_and_functions_over_stored_properties(store):
     """hand_tables: the province prefix of every city code, and the first IPC code of every patent."""
-    load_tables(store, hand_tables(), tmp_path / "canonical")
     prov = store.query("MATCH (c:City) RETURN substring(c.city_code, 0, 2) AS prov ORDER BY prov")
     assert prov["prov"].tolist() == ["11", "31", "32", "32"]
     first = store.query("MATCH (p:Patent) RETURN p.ipc[0] AS first, count(*) AS n")
@@ -319,12 +297,11 @@ def test_positions_and_functions_over_stored_properties(store, tmp_path):
             store.query(query)
 
 
-def test_an_optional_match_along_a_relationship_its_node_cannot_have_is_refused(store, tmp_path):
+def test_an_optional_match_along_a_relationship_its_node_cannot_have_is_refused(store):
     """hand_tables: no City starts a LOCATED_IN (it goes from Applicant to City), so Neo4j pairs every city
     with null; LadybugDB follows the LOCATED_IN of the applicant at the city's position in its own table
     (docs/cypher.md, engine bug 9): refused on the embedded store. The right direction: one applicant per
     city, by hand."""
-    load_tables(store, hand_tables(), tmp_path / "canonical")
     wrong = ("MATCH (c:City) OPTIONAL MATCH (c)-[:LOCATED_IN]->(d:City) "
              "RETURN c.city_code AS city, d.city_code AS partner ORDER BY city")
     if store.backend == "neo4j":
@@ -374,14 +351,13 @@ while r.has_next():
 """
 
 
-def test_the_list_predicates_are_refused_on_the_embedded_store(store, tmp_path):
+def test_the_list_predicates_are_refused_on_the_embedded_store(store):
     """any/all/none/single end LadybugDB 0.20.4's process beyond about 2,048 rows of lists (engine bug 10,
     checked in a child process here): refused with the UNWIND form, which both stores answer alike (hand
     count on hand_tables: every patent has the IPC code H01M)."""
     import subprocess
     import sys
 
-    load_tables(store, hand_tables(), tmp_path / "canonical")
     query = "MATCH (p:Patent) WHERE any(x IN p.ipc WHERE x STARTS WITH 'H01') RETURN count(*) AS n"
     if store.backend == "neo4j":
         assert store.query(query)["n"].iloc[0] == 5
@@ -441,9 +417,8 @@ NULLS = [
 
 
 @pytest.mark.parametrize("query, params, neo4j_value, engine_value, refused", NULLS)
-def test_nulls_and_empty_texts_mean_what_they_mean_on_neo4j(store, tmp_path, query, params, neo4j_value,
+def test_nulls_and_empty_texts_mean_what_they_mean_on_neo4j(store, query, params, neo4j_value,
                                                             engine_value, refused):
-    load_tables(store, hand_tables(), tmp_path / "canonical")
     if store.backend == "neo4j":
         assert _plain(store.query(query, params)["n"].iloc[0]) == neo4j_value
         return
@@ -456,7 +431,7 @@ def test_nulls_and_empty_texts_mean_what_they_mean_on_neo4j(store, tmp_path, que
     assert err.value.message.startswith("refused on the embedded store: ") and err.value.fix
 
 
-def test_an_aggregate_after_a_distinct_one_is_counted(store, tmp_path):
+def test_an_aggregate_after_a_distinct_one_is_counted(store):
     """Engine bug 19 (docs/cypher.md, graph/compat_aggregates.py): with a grouping key, LadybugDB computes an
     aggregate that follows a DISTINCT one as 0 or null. By hand: x = 1 twice, x = 2 three times; in
     hand_tables one applicant per city."""
@@ -464,7 +439,6 @@ def test_an_aggregate_after_a_distinct_one_is_counted(store, tmp_path):
     if store.backend == "embedded":
         assert store._run(query)["n"].tolist() == [0, 0]  # the engine as written
     assert store.query(query).values.tolist() == [[1, 1, 2], [2, 1, 3]]
-    load_tables(store, hand_tables(), tmp_path / "canonical")
     cities = ["110000", "310000", "320100", "320500"]
     got = store.query("MATCH (c:City)<-[:LOCATED_IN]-(a:Applicant) RETURN c.city_code, count(DISTINCT a.kind), "
                       "count(a), sum(size(a.name)) * 0 + 1 AS one ORDER BY c.city_code")
@@ -484,11 +458,10 @@ def test_an_aggregate_after_a_distinct_one_is_counted(store, tmp_path):
         assert "DISTINCT ones last" in err.value.fix
 
 
-def test_a_distinct_count_of_a_filtered_key_over_one_hop(store, tmp_path):
+def test_a_distinct_count_of_a_filtered_key_over_one_hop(store):
     """Engine bug 21 (docs/cypher.md): over one hop, count(DISTINCT a.applicant_id) with the key filtered by a
     value is counted from the relationship table's degrees, without the filter. hand_tables: a5 applied for
     p4 only, a1 for four patents; five applicants applied (by hand)."""
-    load_tables(store, hand_tables(), tmp_path / "canonical")
     query = ("MATCH (p:Patent)<-[:APPLIED]-(a:Applicant) WHERE a.applicant_id = 'a5' "
              "RETURN count(DISTINCT a.applicant_id) AS n")
     if store.backend == "embedded":
@@ -526,12 +499,11 @@ def test_what_neo4j_answers_wrongly_is_refused_there(store):
     assert store.query(negated)["n"].iloc[0] == 1
 
 
-def test_properties_returned_whole_are_the_properties_that_are_set(store, tmp_path):
+def test_properties_returned_whole_are_the_properties_that_are_set(store):
     """``RETURN properties(p)``: p2 (hand_tables) has no grant date, so Neo4j's map has no grant_date; the
     embedded store returns the node, which ``citynet query`` prints as its properties that are set."""
     from citynet.commands.query import jsonable
 
-    load_tables(store, hand_tables(), tmp_path / "canonical")
     got = store.query("MATCH (p:Patent {patent_id: 'p2'}) RETURN properties(p), p.app_year AS y")
     assert list(got.columns) == ["properties(p)", "y"]
     props = jsonable(got["properties(p)"].iloc[0])
@@ -590,13 +562,12 @@ def _engine(script: str) -> list[list[int]]:
     return [[int(x) for x in line.split()] for line in out.stdout.splitlines()]
 
 
-def test_the_text_functions_give_neo4j_s_values_where_the_engine_does_not(store, tmp_path):
+def test_the_text_functions_give_neo4j_s_values_where_the_engine_does_not(store):
     """Engine bugs 12 and 13, each checked on the engine alone in a child process (5,000 rows): a ``substring``
     of a relationship's property with a length computed from it returns other rows' values; ``replace`` and
     ``substring`` of an ``OPTIONAL MATCH``'s property return null for almost every row; with the text argument
     computed first (``coalesce(s, NULL)``, citynet's rewrite) both are right. Hand counts on hand_tables: four
     APPLIED relationships carry city 320100 (a1 on p1, p2, p4, p5); each city has one located applicant."""
-    load_tables(store, hand_tables(), tmp_path / "canonical")
     rest = "MATCH (:Applicant)-[r:APPLIED]->(:Patent) WHERE substring(r.city_code, 1) = '20100' RETURN count(*) AS n"
     assert store.query(rest)["n"].iloc[0] == 4
     computed = ("MATCH (:Applicant)-[r:APPLIED]->(:Patent) WHERE substring(r.city_code, 1, size(r.city_code) - 1) "
@@ -613,10 +584,9 @@ def test_the_text_functions_give_neo4j_s_values_where_the_engine_does_not(store,
         assert rewritten == [2500, 2500, 2500] and as_written[0] == 2500 and as_written[1:] != [2500, 2500]
 
 
-def test_collect_of_nothing_is_an_empty_list(store, tmp_path):
+def test_collect_of_nothing_is_an_empty_list(store):
     """Neo4j's ``collect`` of no values (or only nulls) is ``[]``; LadybugDB's is null, so a city without such an
     applicant had no count. Hand count on hand_tables: the one university (a1) is in Nanjing."""
-    load_tables(store, hand_tables(), tmp_path / "canonical")
     query = ("MATCH (c:City) OPTIONAL MATCH (c)<-[:LOCATED_IN]-(a:Applicant {kind: 'university'}) "
              "RETURN c.city_code AS city, size(collect(a)) AS n, collect(a.name) AS names ORDER BY city")
     got = store.query(query)
@@ -626,11 +596,10 @@ def test_collect_of_nothing_is_an_empty_list(store, tmp_path):
         assert store._run(query)["n"].isna().sum() == 3  # the engine as written: null for the three others
 
 
-def test_a_sum_over_groups_without_values_is_zero_and_can_be_aggregated_again(store, tmp_path):
+def test_a_sum_over_groups_without_values_is_zero_and_can_be_aggregated_again(store):
     """Per city, the sum of the applicant positions on 2016's patents, then their total and mean. By hand on
     hand_tables: 2016's patents are p4 (a1 first, a5 second) and p5 (a1); a1 is in Nanjing, a5 nowhere, so
     Nanjing sums 2 and the three other cities 0 (Neo4j's sum of nothing): total 2, mean 0.5."""
-    load_tables(store, hand_tables(), tmp_path / "canonical")
     query = ("MATCH (c:City) OPTIONAL MATCH (c)<-[:LOCATED_IN]-(:Applicant)-[x:APPLIED]->(:Patent {app_year: 2016}) "
              "WITH c, sum(x.seq) AS s RETURN sum(s) AS total, avg(s) AS mean, count(*) AS n")
     got = store.query(query)
@@ -661,10 +630,9 @@ def test_round_ceil_and_floor_are_neo4j_s(store):
     assert store.query("RETURN round(0.285 * 100) / 100.0 AS v")["v"].iloc[0] == 0.28  # the fix: as Neo4j's
 
 
-def test_a_text_joined_to_null_is_null(store, tmp_path):
+def test_a_text_joined_to_null_is_null(store):
     """Neo4j: ``'北京' + '/' + null`` is null; LadybugDB joins a null text as ''. Hand values on hand_tables: the
     one university (a1) is in Nanjing, so the other three cities have no partner name."""
-    load_tables(store, hand_tables(), tmp_path / "canonical")
     query = ("MATCH (c:City) OPTIONAL MATCH (c)<-[:LOCATED_IN]-(a:Applicant {kind: 'university'}) "
              "RETURN c.city_code AS city, c.short_name + '/' + a.name AS pair, (a.name + '!') + '?' AS nested, "
              "toLower(a.kind) + $s AS called ORDER BY city")
@@ -679,11 +647,10 @@ def test_a_text_joined_to_null_is_null(store, tmp_path):
         assert _plain(store._run(query, {"s": "!"})["pair"].iloc[0]) == "北京/"  # the engine as written
 
 
-def test_return_star_orders_its_columns_by_name(store, tmp_path):
+def test_return_star_orders_its_columns_by_name(store):
     """Neo4j orders the columns of ``RETURN *`` by name; LadybugDB by binding (``c, a, r``), and the names of the
     relationships the uniqueness rewrite adds (``__u1``) would show. Hand values on hand_tables: Beijing's one
     applicant is a4."""
-    load_tables(store, hand_tables(), tmp_path / "canonical")
     got = store.query("MATCH (c:City {city_code: '110000'})<-[r:LOCATED_IN]-(a) RETURN *")
     assert list(got.columns) == ["a", "c", "r"] and got["a"].iloc[0]["applicant_id"] == "a4"
     pairs = store.query("MATCH (x:Applicant)-[:APPLIED]->(p:Patent {patent_id: 'p2'})<-[:APPLIED]-(y) "
@@ -733,19 +700,17 @@ PRECEDENCE = [
 
 
 @pytest.mark.parametrize("query, neo4j_value", PRECEDENCE)
-def test_an_arithmetic_operand_of_a_predicate_is_computed_first(store, tmp_path, query, neo4j_value):
-    load_tables(store, hand_tables(), tmp_path / "canonical")
+def test_an_arithmetic_operand_of_a_predicate_is_computed_first(store, query, neo4j_value):
     if store.backend == "embedded":
         with pytest.raises(QueryError, match="Binder exception"):
             store._run(query)  # the engine as written
     assert _plain(store.query(query)["n"].iloc[0]) == neo4j_value
 
 
-def test_a_clause_after_a_predicate_ends_its_operand(store, tmp_path):
+def test_a_clause_after_a_predicate_ends_its_operand(store):
     """The bracketing above stopped at a clause only where no bracket followed it, so ``… IN [...]`` before
     ``MATCH (p)-[:CITES]->(q)`` took the next pattern's ``-`` for a minus and bracketed across the clause (a
     parse error; found by the harness's seed 2026120604). hand_tables: p2 and p4 cite p1 (by hand)."""
-    load_tables(store, hand_tables(), tmp_path / "canonical")
     query = ("MATCH (p:Patent) WHERE p.patent_id IN ['p2', 'p4']\nMATCH (p)-[:CITES]->(q:Patent)\n"
              "WHERE NOT q.patent_id IN ['x'] AND (q.app_year - 1 > 0) RETURN count(*) AS n")
     assert store.query(query)["n"].iloc[0] == 2
@@ -767,8 +732,7 @@ SHADOWED = [
 
 
 @pytest.mark.parametrize("query, rows", SHADOWED)
-def test_an_alias_named_like_a_variable_orders_by_the_alias(store, tmp_path, query, rows):
-    load_tables(store, hand_tables(), tmp_path / "canonical")
+def test_an_alias_named_like_a_variable_orders_by_the_alias(store, query, rows):
     got = store.query(query)
     assert [tuple(_plain(v) for v in r) for r in got.itertuples(index=False)] == rows
 
@@ -788,8 +752,7 @@ MISSING_FUNCTIONS = [
 
 
 @pytest.mark.parametrize("query, writing", MISSING_FUNCTIONS)
-def test_a_function_the_embedded_store_lacks_names_its_writing(store, tmp_path, query, writing):
-    load_tables(store, hand_tables(), tmp_path / "canonical")
+def test_a_function_the_embedded_store_lacks_names_its_writing(store, query, writing):
     if store.backend == "neo4j":
         assert store.query(query)["v"].iloc[0] is not None
         return
@@ -812,9 +775,8 @@ def test_neo4j_s_shortest_path_functions_name_ladybugdb_s_pattern():
     ("MATCH (a)-[r:LOCATED_IN]->(b) WHERE a:Applicant AND NOT b:Patent RETURN count(*) AS n", 4),
     ("MATCH (c:City) RETURN sum(CASE WHEN c:City THEN 1 ELSE 0 END) AS n", 4),
 ])
-def test_a_label_test_in_an_expression_is_neo4j_s(store, tmp_path, query, n):
+def test_a_label_test_in_an_expression_is_neo4j_s(store, query, n):
     """``WHERE n:City`` is a syntax error on LadybugDB: written ``label(n) = 'City'``."""
-    load_tables(store, hand_tables(), tmp_path / "canonical")
     if store.backend == "embedded":
         with pytest.raises(QueryError, match="Parser exception"):
             store._run(query)  # the engine as written
@@ -871,13 +833,12 @@ def test_a_mistyped_query_never_crashes_the_rewrite():
                 prepare("".join(text), {"l": ["1"], "q": ""})
 
 
-def test_subqueries_read_bare_patterns_and_keep_relationships_distinct(store, tmp_path):
+def test_subqueries_read_bare_patterns_and_keep_relationships_distinct(store):
     """``EXISTS { … }`` / ``COUNT { … }`` (graph/compat_subqueries.py). By hand on hand_tables: a1 shares p1 with
     a2 and a3, p2 with a4, p4 with a5 and holds p5 alone (4 co-applications); a2 and a3 share p1 with two others
     and p3 with each other (3); a4 and a5 one each. The engine as written walks back along the same
     relationship: every applicant once more per patent (8, 5, 5, 2, 2), and p5's sole applicant has a
     co-applicant. A bare pattern (no MATCH) was a syntax error there."""
-    load_tables(store, hand_tables(), tmp_path / "canonical")
     count = ("MATCH (a:Applicant) RETURN a.applicant_id AS id, "
              "COUNT { (a)-[:APPLIED]->(:Patent)<-[:APPLIED]-(:Applicant) } AS n ORDER BY id")
     assert store.query(count).values.tolist() == [["a1", 4], ["a2", 3], ["a3", 3], ["a4", 1], ["a5", 1]]
@@ -933,10 +894,9 @@ NOT_READ = [
 
 
 @pytest.mark.parametrize("query, neo4j_n, words", NOT_READ)
-def test_subqueries_and_comprehensions_the_engine_cannot_read_are_refused(store, tmp_path, query, neo4j_n, words):
+def test_subqueries_and_comprehensions_the_engine_cannot_read_are_refused(store, query, neo4j_n, words):
     """Each is valid Cypher that Neo4j answers (by hand); LadybugDB stopped with a syntax error that asked the
     user to correct it (or "Variable x is not in scope"): refused with the construct and a writing it reads."""
-    load_tables(store, hand_tables(), tmp_path / "canonical")
     if store.backend == "neo4j":
         assert store.query(query)["n"].iloc[0] == neo4j_n
     else:
@@ -945,13 +905,12 @@ def test_subqueries_and_comprehensions_the_engine_cannot_read_are_refused(store,
         assert "--store neo4j" in err.value.fix
 
 
-def test_a_date_is_returned_as_a_date(store, tmp_path):
+def test_a_date_is_returned_as_a_date(store):
     """LadybugDB's DATE reached pandas as a timestamp at midnight, which citynet query printed as
     2017-01-01T00:00:00 where Neo4j prints 2017-01-01 (found by bench/cypher_constructs.py); by hand on
     hand_tables: p1 granted 2017-01-01, p3 2018-01-01, p2 not."""
     from citynet.commands.query import rows_of
 
-    load_tables(store, hand_tables(), tmp_path / "canonical")
     got = store.query("MATCH (p:Patent) WHERE p.patent_id IN ['p1', 'p2', 'p3'] RETURN p.patent_id AS id, "
                       "p.grant_date AS granted, min(p.app_date) AS first ORDER BY id")
     assert rows_of(got) == [{"id": "p1", "granted": "2017-01-01", "first": "2015-01-01"},
@@ -997,22 +956,20 @@ SYNTAX = [
 
 
 @pytest.mark.parametrize("query, rows", SYNTAX)
-def test_map_projections_keyword_aliases_and_days_between_dates(store, tmp_path, query, rows):
+def test_map_projections_keyword_aliases_and_days_between_dates(store, query, rows):
     """A syntax error on the embedded store before (found by bench/cypher_constructs.py); the same rows, maps
     printed with their keys by name on both stores."""
     import json
 
     from citynet.commands.query import rows_of
 
-    load_tables(store, hand_tables(), tmp_path / "canonical")
     got = rows_of(store.query(query))
     assert json.dumps(got, ensure_ascii=False) == json.dumps(rows, ensure_ascii=False)
 
 
-def test_to_integer_of_a_text_that_is_no_whole_number_stops_with_a_writing(store, tmp_path):
+def test_to_integer_of_a_text_that_is_no_whole_number_stops_with_a_writing(store):
     """toInteger of a text property is LadybugDB's cast: a whole number the same (above), '南京市' null on Neo4j,
     an error with the writing named on the embedded store, never another value."""
-    load_tables(store, hand_tables(), tmp_path / "canonical")
     query = "MATCH (c:City {city_code: '320100'}) RETURN toInteger(c.name_zh) AS n"
     if store.backend == "neo4j":
         assert store.query(query)["n"].isna().all()
@@ -1022,10 +979,9 @@ def test_to_integer_of_a_text_that_is_no_whole_number_stops_with_a_writing(store
     assert "not a whole number" in err.value.fix
 
 
-def test_what_has_no_writing_on_the_embedded_store_is_refused_with_one(store, tmp_path):
+def test_what_has_no_writing_on_the_embedded_store_is_refused_with_one(store):
     """``c {.*}`` (LadybugDB's map would hold the absent properties), ``duration.between`` (no durations),
     ``date({year: …})`` (a text only): refused or stopped with a writing; Neo4j answers (by hand)."""
-    load_tables(store, hand_tables(), tmp_path / "canonical")
     star = "MATCH (p:Patent {patent_id: 'p2'}) RETURN p {.*} AS m"
     between = ("MATCH (p:Patent {patent_id: 'p1'}) RETURN duration.between(p.app_date, p.grant_date).months AS n")
     dated = "RETURN date({year: 2015, month: 6, day: 1}) AS d"
@@ -1045,11 +1001,10 @@ def test_what_has_no_writing_on_the_embedded_store_is_refused_with_one(store, tm
     assert "make_date(2015, 6, 1)" in err.value.fix
 
 
-def test_in_tests_across_a_subquery_s_braces_are_not_refused_on_neo4j(store, tmp_path):
+def test_in_tests_across_a_subquery_s_braces_are_not_refused_on_neo4j(store):
     """Neo4j bug 1 stays within one scope: with the nested test inside an EXISTS or COUNT subquery, Neo4j 5.26
     answers right (by hand: 'firm' passes, true AND (true XOR false)), so graph/compat_neo4j.py lets it through
     (it refused it before: found by bench/cypher_constructs.py's subquery matrix); both stores agree."""
-    load_tables(store, hand_tables(), tmp_path / "canonical")
     head = "UNWIND ['firm', 'individual', 'university'] AS k WITH k WHERE k IN ['firm'] AND "
     for tail in ("EXISTS { MATCH (c:City) WHERE c.city_code = '320100' AND (true XOR k IN ['individual']) }",
                  "COUNT { MATCH (c:City) WHERE c.city_code = '320100' AND k IN ['individual'] } = 0"):
@@ -1062,11 +1017,10 @@ def test_in_tests_across_a_subquery_s_braces_are_not_refused_on_neo4j(store, tmp
                 store.query(query)
 
 
-def test_an_aggregate_after_an_ordered_limit_reads_the_rows_the_order_keeps(store, tmp_path):
+def test_an_aggregate_after_an_ordered_limit_reads_the_rows_the_order_keeps(store):
     """Engine bug 24: LadybugDB drops the sort of WITH … ORDER BY … SKIP/LIMIT when an aggregate without
     grouping keys reads its rows. By hand on hand_tables: longitudes 320100 118.8, 320500 120.6, 310000 121.5,
     110000 116.4; provinces 320000, 310000, 110000; a1 applied for 4 patents, a2 and a3 for 2, a4 and a5 for 1."""
-    load_tables(store, hand_tables(), tmp_path / "canonical")
     east = "MATCH (c:City) WITH c ORDER BY c.lon DESC LIMIT 2 RETURN collect(c.city_code) AS l, min(c.lon) AS lo"
     cases = {
         east: [[["310000", "320500"], 120.6]],
@@ -1092,13 +1046,12 @@ def test_an_aggregate_after_an_ordered_limit_reads_the_rows_the_order_keeps(stor
         assert "RETURN a, b" in err.value.fix
 
 
-def test_only_the_key_of_the_outer_node_s_own_label_is_read_in_a_subquery(store, tmp_path):
+def test_only_the_key_of_the_outer_node_s_own_label_is_read_in_a_subquery(store):
     """Engine bug 23 spares a primary key only: ``a.city_code`` of an Applicant is no key (null for a5, who is
     unlocated) although City's key has that name. By hand on hand_tables: a5 applied for p4, so the count is 1
     on Neo4j; the engine as written counts 0. And in a filter, a null outer value read in ``NOT EXISTS``
     replaced its row by a copy of another: p2 and p4 have no grant date, p1 (cited by p2 and p4, granted
     2017-01-01) is cited by p2 filed earlier; kept: every patent but p1."""
-    load_tables(store, hand_tables(), tmp_path / "canonical")
     unlocated = ("MATCH (a:Applicant {applicant_id: 'a5'}) RETURN COUNT { MATCH (a)-[:APPLIED]->(p:Patent) "
                  "WHERE a.city_code IS NULL } AS n")
     keyed = ("MATCH (c:City {city_code: '320100'}) RETURN COUNT { MATCH (c)<-[:LOCATED_IN]-(a:Applicant) "
@@ -1116,11 +1069,10 @@ def test_only_the_key_of_the_outer_node_s_own_label_is_read_in_a_subquery(store,
             store.query(query)
 
 
-def test_a_subquery_reading_an_outer_value_is_refused_on_the_embedded_store(store, tmp_path):
+def test_a_subquery_reading_an_outer_value_is_refused_on_the_embedded_store(store):
     """Engine bug 23: a null value from outside a subquery, read in its WHERE, makes the WHERE false for every
     row, also IS NULL. By hand on hand_tables: p2 has no grant date and cites p1, so the count is 1 (Neo4j);
     the engine as written counts 0. Refused on the embedded store, with the test written outside."""
-    load_tables(store, hand_tables(), tmp_path / "canonical")
     query = ("MATCH (p:Patent {patent_id: 'p2'}) RETURN COUNT { MATCH (p)-[:CITES]->(q:Patent) "
              "WHERE p.grant_date IS NULL } AS n")
     outside = ("MATCH (p:Patent {patent_id: 'p2'}) RETURN CASE WHEN p.grant_date IS NULL THEN "
@@ -1161,11 +1113,10 @@ def test_trim_removes_what_neo4j_removes(store, expression, expected):
     assert _plain(store.query(f"RETURN {expression} AS v")["v"].iloc[0]) == expected
 
 
-def test_trim_of_stored_texts_compares_as_on_neo4j(store, tmp_path):
+def test_trim_of_stored_texts_compares_as_on_neo4j(store):
     """A stored kind padded and trimmed is the kind again (hand_tables: 5 applicants; as written the embedded
     engine found 0 'university' and 'individual' among them, the two kinds of more than 12 bytes padded), and
     with the characters to trim given (of an OPTIONAL MATCH's node too: engine bug 13's texts)."""
-    load_tables(store, hand_tables(), tmp_path / "canonical")
     same = store.query("MATCH (a:Applicant) RETURN trim('   ' + a.kind + '  ') = a.kind AS same, count(*) AS n")
     assert same.values.tolist() == [[True, 5]]
     found = store.query("MATCH (a:Applicant) WHERE trim(' \\u3000 ' + a.kind + '\\t') IN ['university', 'individual'] "
@@ -1223,8 +1174,7 @@ SIMPLE_CASES = [
 
 
 @pytest.mark.parametrize("query, rows", SIMPLE_CASES)
-def test_a_simple_case_compares_with_equality(store, tmp_path, query, rows):
-    load_tables(store, hand_tables(), tmp_path / "canonical")
+def test_a_simple_case_compares_with_equality(store, query, rows):
     assert [[_plain(v) for v in r] for r in store.query(query).values.tolist()] == rows
 
 
@@ -1234,11 +1184,10 @@ def test_a_simple_case_with_a_null_parameter_never_matches_it(store):
     assert [[_plain(v) for v in r] for r in got.values.tolist()] == [[1, "one"], [2, "else"], [None, "else"]]
 
 
-def test_the_branches_of_a_case_keep_their_values(store, tmp_path):
+def test_the_branches_of_a_case_keep_their_values(store):
     """Engine bug 28: LadybugDB gives a CASE one type, the first branch's (THEN 1 ELSE 0.5 gave 1 for 0.5, THEN 1 ELSE
     c.lat gave every latitude as an integer). Integers beside a float are written as floats (the values Neo4j gives;
     citynet prints Neo4j's column of integers and floats as floats too); a text beside a number is refused."""
-    load_tables(store, hand_tables(), tmp_path / "canonical")
     got = store.query("MATCH (p:Patent) RETURN sum(CASE WHEN p.green THEN 1 ELSE 0.5 END) AS s, "
                       "sum(CASE WHEN p.y02 THEN p.app_year - 2000 ELSE 0.25 END) AS t")
     assert got.values.tolist() == [[4.5, 16.0]]  # 4 green + 0.5; one Y02 patent of 2015 + 4 x 0.25
@@ -1255,13 +1204,12 @@ def test_the_branches_of_a_case_keep_their_values(store, tmp_path):
         assert "'pending' (a text)" in err.value.message and "toString" in err.value.fix
 
 
-def test_a_position_of_a_call_before_a_predicate_and_an_alias_of_each_union_part(store, tmp_path):
+def test_a_position_of_a_call_before_a_predicate_and_an_alias_of_each_union_part(store):
     """Found by hand (session 35): ``collect(x)[0] IS NOT NULL`` and ``[1, 2][0] IS NULL`` stopped the embedded
     store with a syntax error that asked to correct valid Cypher (LadybugDB's parser reads a position followed by
     a predicate only in brackets; only ``v.p[0]`` and ``v[0]`` were put in them); an alias of the part after a
     UNION named like one of the part before (``count(*) AS n`` in both) was refused as a variable bound before
     it. Hand counts on hand_tables."""
-    load_tables(store, hand_tables(), tmp_path / "canonical")
     got = store.query("MATCH (p:Patent) WITH p ORDER BY p.patent_id WITH collect(p.patent_id) AS ids "
                       "RETURN ids[0] IS NOT NULL AS a, [1, 2][0] IS NULL AS b, ['ab', 'c'][1] STARTS WITH 'c' AS c, "
                       "ids[0] STARTS WITH 'p' AS d")
@@ -1271,12 +1219,11 @@ def test_a_position_of_a_call_before_a_predicate_and_an_alias_of_each_union_part
     assert store.query(union).values.tolist() == [["invention", 2], ["utility", 1], ["invention", 2]]
 
 
-def test_an_aggregate_of_a_collected_list_names_engine_bug_15(store, tmp_path):
+def test_an_aggregate_of_a_collected_list_names_engine_bug_15(store):
     """``WITH a, collect(p.patent_id) AS ps RETURN max(size(ps))``: citynet writes the collect as
     ``coalesce(collect(…), [])``, which LadybugDB 0.20.4 then refuses to aggregate (engine bug 15, "nested
     aggregation"); the fix named the schema ("check the labels, property names …"), now the bug and the writing.
     Neo4j: a1 applied for p1, p2, p4 and p5 (hand_tables)."""
-    load_tables(store, hand_tables(), tmp_path / "canonical")
     query = "MATCH (a:Applicant)-[:APPLIED]->(p:Patent) WITH a, collect(p.patent_id) AS ps RETURN max(size(ps)) AS m"
     written = "MATCH (a:Applicant)-[:APPLIED]->(p:Patent) WITH a, count(p.patent_id) AS n RETURN max(n) AS m"
     assert store.query(written)["m"].iloc[0] == 4
@@ -1288,11 +1235,10 @@ def test_an_aggregate_of_a_collected_list_names_engine_bug_15(store, tmp_path):
     assert "engine bug 15" in err.value.fix and "WITH a, count(p) AS n" in err.value.fix
 
 
-def test_to_integer_of_a_float_goes_towards_zero(store, tmp_path):
+def test_to_integer_of_a_float_goes_towards_zero(store):
     """Neo4j's toInteger(32.7) is 32 and toInteger(-2.7) -2; LadybugDB's cast, which the fix named, rounds (33, -3).
     A float property or literal is written cast(CASE WHEN x < 0 THEN ceil(x) ELSE floor(x) END AS INT64); the fix
     of another float says so. Hand values on hand_tables (latitudes 39.9, 31.2, 32.1, 31.3)."""
-    load_tables(store, hand_tables(), tmp_path / "canonical")
     got = store.query("MATCH (c:City) RETURN c.city_code AS c, toInteger(c.lat) AS lat, toInteger(-2.7) AS n, "
                       "toInteger(2.5) AS h ORDER BY c")
     assert got.values.tolist() == [["110000", 39, -2, 2], ["310000", 31, -2, 2], ["320100", 32, -2, 2],
@@ -1303,11 +1249,10 @@ def test_to_integer_of_a_float_goes_towards_zero(store, tmp_path):
         assert "ceil(x) ELSE floor(x)" in err.value.fix and "32.7 gives 33" in err.value.fix
 
 
-def test_the_ordinal_day_of_a_date_and_a_component_the_engine_lacks(store, tmp_path):
+def test_the_ordinal_day_of_a_date_and_a_component_the_engine_lacks(store):
     """``p.app_date.ordinalDay`` (the day of the year) stopped the embedded store with "check the labels, property
     names and parameter types"; it is written as the days since 1 January + 1, and a component LadybugDB lacks names
     the ones citynet writes. Hand values on hand_tables (2016 is a leap year: 1 May is its day 122)."""
-    load_tables(store, hand_tables(), tmp_path / "canonical")
     got = store.query("MATCH (p:Patent) RETURN p.patent_id AS id, p.app_date.ordinalDay AS a, "
                       "p.grant_date.ordinalDay AS g ORDER BY id")
     assert [[_plain(v) for v in r] for r in got.values.tolist()] == [

@@ -17,15 +17,13 @@ from citynet.graph.store import open_store
 from citynet import cypher
 from citynet.errors import QueryError
 from tests.test_cypher_mixed_types import rows
-from tests.test_graph_store import BACKENDS, _workspace, hand_tables, load_tables
 
 
-@pytest.fixture(params=BACKENDS)
-def store(request, tmp_path):
-    server = request.getfixturevalue("neo4j_clean") if request.param == "neo4j" else None
-    with open_store(_workspace(tmp_path / "ws", request.param, server)) as s:
-        load_tables(s, hand_tables(), tmp_path / "canonical")
-        yield s
+@pytest.fixture
+def store(hand_store):
+    """hand_tables on both engines, loaded once for this module (tests/conftest.py): every test here only reads.
+    Writes in another case, and a metric column written for the test: tests/test_cypher_own_store.py."""
+    return hand_store
 
 
 def N(v):  # noqa: N802 - an integer, as rows() gives it
@@ -70,37 +68,6 @@ def test_a_name_in_another_case_is_neo4js_answer_or_refused_with_the_schemas_spe
     message, fix = err.value.message, err.value.fix
     assert f"{written} differs from the schema's {spelled} only by case" in message and "\n" not in message
     assert spelled in fix and written not in fix
-
-
-def test_writes_in_another_case_are_refused_and_change_nothing(store):
-    """``SET c.Tier`` sets another property on Neo4j (``c.tier`` stays '2'); ``CREATE (:city …)`` a node of another
-    label (``City`` stays 4 nodes); LadybugDB wrote the schema's ``tier`` and a ``City``."""
-    set_tier = "MATCH (c:City {city_code: '320100'}) SET c.Tier = '9' RETURN c.tier AS t"
-    create = "CREATE (x:city {city_code: '999999'}) RETURN count(*) AS n"
-    if store.backend == "neo4j":
-        assert rows(store.query(set_tier, write=True)) == [["2"]]
-        assert rows(store.query(create, write=True)) == [[N(1)]]
-    else:
-        for query, written, spelled in ((set_tier, "c.Tier", "tier"), (create, ":city", "City")):
-            with pytest.raises(Unsupported, match=f"{written} differs from the schema's {spelled} only by case"):
-                store.query(query, write=True)
-    assert rows(store.query("MATCH (c:City) RETURN count(c) AS n, min(c.tier) AS t")) == [[N(4), "1"]]
-    assert rows(store.query("MATCH (c:City {city_code: '320100'}) RETURN c.tier AS t")) == [["2"]]
-
-
-def test_a_metric_column_of_the_store_in_another_case_is_refused(store):
-    """CityYear's metric columns are the store's, not the schema file's: ``y.Green_Patents`` is null on Neo4j,
-    the column ``green_patents`` on LadybugDB (read from the store's own list)."""
-    panel = pd.DataFrame({"city_code": ["320100", "320500"], "year": [2015, 2015], "green_patents": [2, 1]})
-    store.write_city_year(panel, "invention.wipo.all")
-    right = "MATCH (y:CityYear) RETURN y.green_patents AS g ORDER BY g"
-    assert rows(store.query(right)) == [[N(1)], [N(2)]]
-    wrong = "MATCH (y:CityYear) RETURN y.Green_Patents AS g"
-    if store.backend == "neo4j":
-        assert rows(store.query(wrong)) == [[None], [None]]
-        return
-    with pytest.raises(Unsupported, match="y.Green_Patents differs from the schema's green_patents only by case"):
-        store.query(wrong)
 
 
 def test_several_names_are_one_message():

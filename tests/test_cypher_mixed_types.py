@@ -10,17 +10,13 @@ import math
 import numpy as np
 import pytest
 from citynet.graph.compat import Unsupported
-from citynet.graph.store import open_store
-
-from tests.test_graph_store import BACKENDS, _workspace, hand_tables, load_tables
 
 
-@pytest.fixture(params=BACKENDS)
-def store(request, tmp_path):
-    server = request.getfixturevalue("neo4j_clean") if request.param == "neo4j" else None
-    with open_store(_workspace(tmp_path / "ws", request.param, server)) as s:
-        load_tables(s, hand_tables(), tmp_path / "canonical")
-        yield s
+@pytest.fixture
+def store(hand_store):
+    """hand_tables on both engines, loaded once for this module (tests/conftest.py): every test here only reads.
+    ``citynet query`` on a workspace of its own: tests/test_cypher_own_store.py."""
+    return hand_store
 
 
 def typed(v):
@@ -181,27 +177,3 @@ POSITIONS = [
 @pytest.mark.parametrize("query, expected", POSITIONS)
 def test_a_position_of_a_position_before_a_predicate(store, query, expected):
     assert rows(store.query(query)) == expected
-
-
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_citynet_query_prints_neo4j_s_integers(request, tmp_path, capsys, backend):
-    """What the user sees: ``citynet query`` printed 1.0 and 2015.0 on the embedded store for Neo4j's 1 and 2015,
-    and the refusal of a CASE of a text beside a number is one message, exit 2 (the same CSV on both stores)."""
-    from tests.cli import invoke
-
-    server = request.getfixturevalue("neo4j_clean") if backend == "neo4j" else None
-    with open_store(_workspace(tmp_path / "ws", backend, server)) as s:
-        load_tables(s, hand_tables(), tmp_path / "canonical")
-    where = ["--store", "neo4j", "--uri", server.uri, "--user", server.user, "--password", server.password] \
-        if server else []
-    query = ("MATCH (p:Patent) RETURN p.patent_id AS id, coalesce(p.app_year, 0.5) AS y, "
-             "coalesce(p.grant_date.year, 0.5) AS g, coalesce(null, 1, 2.5) AS c ORDER BY id LIMIT 3")
-    code, out, err = invoke(capsys, "query", "-w", tmp_path / "ws", *where, "--format", "csv", query)
-    assert code == 0, err
-    assert out.splitlines() == ["id,y,g,c", "p1,2015,2017.0,1", "p2,2015,0.5,1", "p3,2015,2018.0,1"]
-    mixed = "UNWIND ['a', 'b'] AS s UNWIND [1] AS x RETURN CASE WHEN s = 'a' THEN s ELSE x END AS v"
-    code, out, err = invoke(capsys, "query", "-w", tmp_path / "ws", *where, "--format", "csv", mixed)
-    if backend == "neo4j":
-        assert (code, sorted(out.splitlines())) == (0, ["1", "a", "v"]), err
-    else:
-        assert code == 2 and "engine bug 28" in err and "fix: give every branch one type" in err, err
