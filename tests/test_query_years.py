@@ -85,6 +85,24 @@ def test_a_year_outside_the_store_s_years_is_one_message(request, tmp_path, caps
                            "--param", "year_b=2016")
     assert code == 0 and sorted((r["partner"], r["status"]) for r in json.loads(out)) == [
         ("110000", "exited"), ("310000", "exited"), ("320500", "exited")], err
+    assert err == ""
+    # one year outside it: the rows come (every partner of 2015 "exited": 2021 has no edge), with a
+    # warning that the answer is about a year of no record — it had been silent (a session-37 helper's note)
+    for fmt in ("json", "csv"):
+        code, out, err = query("--named", "partner_churn", "--param", "city=320100", "--param", "year_a=2015",
+                               "--param", "year_b=2021", fmt=fmt)
+        assert code == 0 and err.splitlines() == [
+            "warning: --param year_b=2021 is outside the years of the store's records (2015–2020: patents filed or "
+            "granted, transfers): partner_churn's rows hold nothing of 2021"], (fmt, err)
+        assert len(out.strip().splitlines()) > 1
+    # a bound reaching past the records is no mistake: no warning (transfer_inflows from 1980: t2 of 2016)
+    code, out, err = query(*inflows, "--param", "year_from=1980")
+    assert code == 0 and err == "" and json.loads(out)[0]["transfers"] == 1, err
+    # bounds the wrong way round select no year: one message before the query runs
+    code, out, err = query(*inflows, "--param", "year_from=2017", "--param", "year_to=2016")
+    assert code == 2 and out == "" and err.splitlines() == [
+        "error: --param year_from=2017 is after --param year_to=2016: no year lies between them",
+        "  fix: give year_from ≤ year_to (--param year_from=2016 --param year_to=2017)"], err
 
 
 def test_years_error_reads_the_transfers_only_when_needed_and_skips_nulls():
@@ -107,3 +125,15 @@ def test_years_error_reads_the_transfers_only_when_needed_and_skips_nulls():
     assert years_error([("year", 1990)], lambda block: None, "q") is None  # a store without years: nothing to say
     assert years_error([("year", 1990)], lambda block: (None, None, None, None)[:2 if "transfer" in block else 4],
                        "q") is None
+
+
+def test_years_warning_is_for_years_not_bounds():
+    """Same rows by hand (patents 2010–2012, transfers 2011–2014): a year outside warns, a bound never does."""
+    from citynet.commands.query import years_warning
+
+    rows = {"patent_ends": (2010, 2012, None, None), "transfer_ends": (2011, 2014)}
+    assert years_warning([("year_a", 2011), ("year_b", 2013)], rows.get, "q") is None
+    assert years_warning([("year_a", 1990), ("year_b", 2013)], rows.get, "q") == (
+        "--param year_a=1990 is outside the years of the store's records (2010–2014: patents filed or granted, "
+        "transfers): q's rows hold nothing of 1990")
+    assert years_warning([("year_from", 1980), ("year_to", 2100)], rows.get, "q") is None

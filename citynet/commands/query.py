@@ -179,12 +179,11 @@ def _beyond(name: str, value: int, first: int, last: int) -> bool:
     return not first <= value <= last
 
 
-def years_error(years: list[tuple[str, int]], read, query: str | None) -> UserError | None:
-    """The message (exit 2, as for a city code of no city) when a query that found no row was given a year
-    outside the years the store's records carry — application and grant years of the patents, years of the
-    transfers (``cypher/years.cypher``; ``read(block)`` gives a block's row, or None) — else None: a year inside
-    them with no row is an empty answer. The transfers' years are read only when a year lies outside the
-    patents'; a store without any year says nothing."""
+def _outside_years(years: list[tuple[str, int]], read) -> tuple[list[tuple[str, int]], int, int] | None:
+    """The year parameters that lie outside the years the store's records carry — application and grant years of
+    the patents, years of the transfers (``cypher/years.cypher``; ``read(block)`` gives a block's row, or None) —
+    with those years' first and last; None when every year lies inside them or the store holds no year. The
+    transfers' years are read only when a year lies outside the patents'."""
     def ends(block: str) -> list[int]:
         return [int(y) for y in (read(block) or ()) if y is not None]
 
@@ -194,20 +193,51 @@ def years_error(years: list[tuple[str, int]], read, query: str | None) -> UserEr
         first, last = min(known), max(known)
         return [(n, v) for n, v in years if _beyond(n, v, first, last)]
 
+    if not years:
+        return None
     known = ends("patent_ends")
     if not outside(known):
         return None
     known += ends("transfer_ends")
     wrong = outside(known)
-    if not wrong:
+    return (wrong, min(known), max(known)) if wrong else None
+
+
+def years_error(years: list[tuple[str, int]], read, query: str | None) -> UserError | None:
+    """The message (exit 2, as for a city code of no city) when a query that found no row was given a year
+    outside the years the store's records carry (:func:`_outside_years`), else None: a year inside them with no
+    row is an empty answer; a store without any year says nothing."""
+    found = _outside_years(years, read)
+    if not found:
         return None
-    first, last = min(known), max(known)
-    name, value = wrong[0]
+    (name, value), first, last = found[0][0], found[1], found[2]
     where = ("after the last year" if name.endswith("_from") else "before the first year" if name.endswith("_to")
              else "outside the years")
     return UserError(f"--param {name}={value} is {where} of the store's records ({first}–{last}: patents filed or "
                      f"granted, transfers), so {query or 'the query'} found no row",
                      fix=f"give {name} within {first}–{last}, or ingest and load the records of {value} first")
+
+
+def years_warning(years: list[tuple[str, int]], read, query: str | None) -> str | None:
+    """A warning when a query that found rows was given a year (not a bound: ``…_from``/``…_to`` may reach past
+    the records) outside the years the store's records carry: ``partner_churn --param year_a=1990`` on a
+    2006–2020 corpus answers with every partner of ``year_b`` "new", an answer about a year of no record."""
+    found = _outside_years([(n, v) for n, v in years if not n.endswith(("_from", "_to"))], read)
+    if not found:
+        return None
+    (name, value), first, last = found[0][0], found[1], found[2]
+    return (f"--param {name}={value} is outside the years of the store's records ({first}–{last}: patents filed or "
+            f"granted, transfers): {query or 'the query'}'s rows hold nothing of {value}")
+
+
+def check_year_bounds(years: list[tuple[str, int]]) -> None:
+    """``year_from`` after ``year_to`` (``transfer_inflows --param year_from=2015 --param year_to=2010``) selects no
+    year: one message (exit 2) rather than an empty answer."""
+    given = dict(years)
+    for name, value in years:
+        if name.endswith("_from") and (upper := name.removesuffix("_from") + "_to") in given and value > given[upper]:
+            raise UserError(f"--param {name}={value} is after --param {upper}={given[upper]}: no year lies between them",
+                            fix=f"give {name} ≤ {upper} (--param {name}={given[upper]} --param {upper}={value})")
 
 
 def _store_year_reader(store):
@@ -418,6 +448,7 @@ def command(ws, text, params, file, named, list_, fmt, write, network, backend, 
                 values[p.name] = city_code_of(p.name, value)
     _check_ranges(header, values, named or file)
     years = _year_params(header, values)  # a year outside the store's: "0 rows", silently (checked when so)
+    check_year_bounds(years)
     _check_skip_limit(body, values)
     ordered, limited = final_return(body)
     if engine == "embedded" and not write and fmt != "csv":
@@ -444,6 +475,8 @@ def command(ws, text, params, file, named, list_, fmt, write, network, backend, 
                     _print_table(columns, records(columns, rows))
                 if limited and not ordered:
                     _order_note()
+                if rows and years and (note := years_warning(years, _lean_year_reader(ws), named or file)):
+                    _warn(note)
                 return
     outside = None
     with open_ws_store(ws, backend, uri, user, password, read_only=not write) as store:
@@ -464,6 +497,8 @@ def command(ws, text, params, file, named, list_, fmt, write, network, backend, 
                 df = store.query(body, values, write=False)
         outside_years = (years_error(years, _store_year_reader(store), named or file)
                          if df.empty and years and not write else None)
+        year_note = (years_warning(years, _store_year_reader(store), named or file)
+                     if not df.empty and years and not write else None)
     if df.empty:
         for name, code in codes:
             city_code_of(name, code)
@@ -479,6 +514,8 @@ def command(ws, text, params, file, named, list_, fmt, write, network, backend, 
         _table(df)
     if limited and not ordered:
         _order_note()
+    if year_note:
+        _warn(year_note)
     if outside is not None:
         click.secho(f"note: {outside_write_note(ws, outside)}", fg="yellow", err=True)
 
@@ -624,6 +661,10 @@ def row_order(rows) -> list[int]:
     """The positions of ``rows`` (sequences of cells) sorted by their cells, left to right."""
     keys = [tuple(_cell_key(v) for v in row) for row in rows]
     return sorted(range(len(keys)), key=keys.__getitem__)
+
+
+def _warn(text: str) -> None:
+    click.secho(f"warning: {text}", fg="yellow", err=True)
 
 
 def _order_note() -> None:
