@@ -226,7 +226,7 @@ def membership(toks: list[Tok], i: int) -> bool:
     return True
 
 
-_OPERATOR_WORDS = {"AND", "OR", "XOR", "NOT", "IN", "AS", "CASE", "WHEN", "THEN", "ELSE", "END", "DISTINCT", "IS",
+OPERATOR_WORDS = {"AND", "OR", "XOR", "NOT", "IN", "AS", "CASE", "WHEN", "THEN", "ELSE", "END", "DISTINCT", "IS",
                    "EXISTS", "BY", "STARTS", "ENDS", "CONTAINS", "ALL", "ANY", "NONE", "SINGLE", "SHORTEST"}
 
 
@@ -264,7 +264,7 @@ def _operand_bound(toks: list[Tok], i: int, step: int) -> int | None:
             if t.kind == "word" and t.up in ("END", "CASE"):
                 return None
             if (t.kind == "op" and t.text in _OPERAND_ENDS) or (t.kind == "word" and (
-                    t.up in CLAUSES | _OPERATOR_WORDS | {"ASC", "DESC", "ASCENDING", "DESCENDING", "WITH"})
+                    t.up in CLAUSES | OPERATOR_WORDS | {"ASC", "DESC", "ASCENDING", "DESCENDING", "WITH"})
                     and not (k and toks[k - 1].text == ".")
                     and not (t.up in _CALL_WORDS and k + 1 < len(toks) and toks[k + 1].text == "(")):
                 return k  # (a clause or operator before a bracket stops it too: MATCH (n1)-[r]->(x))
@@ -302,7 +302,7 @@ def pattern_variables(toks: list[Tok]) -> set[str]:
                 or toks[i + 2].kind != "op" or toks[i + 2].text not in (":", "{", ")", "]"):
             continue
         if t.text == "(" and before is not None and before.kind == "word" \
-                and before.up not in CLAUSES | _OPERATOR_WORDS:
+                and before.up not in CLAUSES | OPERATOR_WORDS:
             continue  # a call: count(a)
         if t.text == "[" and (before is None or before.text not in ("-", "<-")):
             continue  # a list: [x]
@@ -577,7 +577,7 @@ def _shadowing_edits(toks: list[Tok], clauses: list[int], text: str) -> list[tup
 
 def _names_variable(toks: list[Tok], k: int) -> bool:
     """``toks[k]`` is a variable's name: not a property (``.x``), a call (``x(``) or a label (``:x``)."""
-    return toks[k].kind in ("word", "bq") and toks[k].up not in _OPERATOR_WORDS | set(DIRECTIONS) \
+    return toks[k].kind in ("word", "bq") and toks[k].up not in OPERATOR_WORDS | set(DIRECTIONS) \
         and not (k and toks[k - 1].text in (".", ":")) and not (k + 1 < len(toks) and toks[k + 1].text == "(")
 
 

@@ -15,7 +15,8 @@ pattern, or renamed from one by ``AS`` (``c.NAME_ZH``, ``SET c.Tier = …``, ``R
 a map projection's ``c {.NAME_ZH}`` and a pattern's map keys ``(c:City {CITY_CODE: $x})``. Names come
 from the declared schema (``cypher/schema.embedded.cypher``) and, for ``CityYear``'s metric columns, the
 store's own list (``extra``). A variable read in another case than it is bound (``MATCH (c:City) RETURN
-C.name_zh``: Neo4j refuses it, not defined; LadybugDB reads ``c``) is refused too. Not checked: a map's keys outside a pattern (``{Name: 1}.name``: LadybugDB
+C.name_zh``, ``RETURN C``, ``count(C)``, ``WHERE C:City``, ``{a: C}``: Neo4j refuses it, not defined; LadybugDB
+reads ``c``) is refused too. Not checked: a map's keys outside a pattern (``{Name: 1}.name``: LadybugDB
 ignores their case too), a property of a variable bound otherwise (``UNWIND collect(c) AS x``).
 
 >>> check("MATCH (c:City) RETURN c.name_zh AS name")
@@ -30,7 +31,7 @@ import re
 from collections.abc import Callable, Iterable
 from functools import cache
 
-from citynet.graph.compat import CLAUSES, Tok, Unsupported, closing, pattern_variables, tokens
+from citynet.graph.compat import CLAUSES, OPERATOR_WORDS, Tok, Unsupported, closing, pattern_variables, tokens
 
 _TABLE = re.compile(r"CREATE (NODE|REL) TABLE IF NOT EXISTS (\w+)\((.*?)\);")
 
@@ -175,7 +176,7 @@ def _bound(toks: list[Tok]) -> set[str]:
 
 
 def variable_case(text: str) -> list[tuple[str, str]]:
-    """``(as written, the variable bound)`` of a variable read (``C.name_zh``) that the query binds only in
+    """``(as written, the variable bound)`` of a variable read (``C.name_zh``, ``RETURN C``) that the query binds only in
     another case (``MATCH (c:City)``): Neo4j refuses it (not defined), LadybugDB reads the bound one."""
     toks = tokens(text)
     bound = _bound(toks)
@@ -183,17 +184,54 @@ def variable_case(text: str) -> list[tuple[str, str]]:
     for b in bound:
         lower.setdefault(b.lower(), set()).add(b)
     out = []
-    for i in range(len(toks) - 2):
-        name = _name(toks[i])
-        if name and toks[i + 1].text == "." and toks[i + 2].kind in ("word", "bq") and name not in bound \
-                and len(lower.get(name.lower(), ())) == 1 and not (i and toks[i - 1].text in (".", "$")):
-            out.append((name, next(iter(lower[name.lower()]))))
+    for i, t in enumerate(toks):
+        name = _name(t)
+        if not name or name in bound or len(lower.get(name.lower(), ())) != 1 or _not_a_read(toks, i):
+            continue
+        out.append((name, next(iter(lower[name.lower()]))))
     return list(dict.fromkeys(out))
+
+
+_KEYWORDS = CLAUSES | OPERATOR_WORDS | {"ASC", "DESC", "ASCENDING", "DESCENDING", "NULL", "TRUE", "FALSE", "ON"}
+
+
+def _not_a_read(toks: list[Tok], i: int) -> bool:
+    """``toks[i]`` is no variable read: a keyword, a property or component (``.x``), a parameter (``$x``), a
+    label, type or type name (``:x``, ``|x``, ``&x``), a map key (``{x: …}``) or a called function (``x(``)."""
+    t, before = toks[i], toks[i - 1].text if i else ""
+    after = toks[i + 1].text if i + 1 < len(toks) else ""
+    o = _enclosing(toks, i)
+    in_map = o >= 0 and toks[o].text == "{"
+    if t.kind == "word" and t.up in _KEYWORDS or before in (".", "$", "&", "::") or after == "(":
+        return True
+    if before == ":":  # a label or type, unless a map's value ({a: x})
+        return not in_map
+    if before == "|":  # a type's alternative (:A|x), unless a list comprehension's value ([y IN l | x])
+        return i > 2 and toks[i - 3].text in (":", "|")
+    return after == ":" and in_map
+
+
+def pattern_twins(text: str) -> tuple[str, str] | None:
+    """Two variables of the query's patterns that differ only by case (``MATCH (c:City …), (C:City …)``: Neo4j
+    binds two nodes, LadybugDB one — both columns then hold the first city), in sorted order; None if none."""
+    seen: dict[str, str] = {}
+    for v in sorted(v.strip("`") for v in pattern_variables(tokens(text))):
+        if v.lower() in seen:
+            return seen[v.lower()], v
+        seen[v.lower()] = v
+    return None
 
 
 def check(text: str, extra: Names = ()) -> None:
     """Refuse ``text`` when a label, relationship type or property name in it differs from the schema's only by
     case, or a variable from the one the query binds (see the module docstring)."""
+    twins = pattern_twins(text)
+    if twins:
+        a, b = twins
+        raise Unsupported(
+            f"refused on the embedded store: the pattern variables {a} and {b} differ only by case; Neo4j tells them "
+            f"apart (two nodes or relationships), LadybugDB reads them as one, so the two stores would answer "
+            f"differently", fix=f"name them apart (e.g. {a} and {b.lower()}2)")
     cased = variable_case(text)
     if cased:
         written, bound = cased[0]

@@ -107,17 +107,40 @@ def test_every_query_citynet_ships_passes():
         assert found(text) == [], text[:200]
 
 
-def test_a_variable_read_in_another_case_is_refused(store):
-    """``MATCH (c:City) RETURN C.name_zh``: Neo4j refuses it (``C`` is not defined), LadybugDB read ``c``."""
-    query = "MATCH (c:City) WHERE c.city_code = '320100' RETURN C.name_zh AS x"
+@pytest.mark.parametrize("query", [
+    "MATCH (c:City) WHERE c.city_code = '320100' RETURN C.name_zh AS x",
+    # a variable read without a property (session 37: these had returned c's values on the embedded store)
+    "MATCH (c:City) WHERE c.city_code = '320100' RETURN C AS x",
+    "MATCH (c:City) RETURN count(C) AS n",
+    "MATCH (c:City) WHERE C:City RETURN count(*) AS n",
+    "MATCH (c:City) WHERE c.city_code = '320100' RETURN {a: C} AS m",
+    "MATCH (c:City) WHERE c.city_code = '320100' RETURN [x IN [1] | C] AS l",
+    "MATCH (c:City) WITH c.name_zh AS v RETURN V ORDER BY V LIMIT 1",
+])
+def test_a_variable_read_in_another_case_is_refused(store, query):
+    """``MATCH (c:City) RETURN C.name_zh`` or ``RETURN C``: Neo4j refuses it (``C`` is not defined), LadybugDB
+    read ``c``."""
+    written = "V" if " AS v " in query else "C"
     if store.backend == "neo4j":
-        with pytest.raises(QueryError, match="Variable `C` not defined"):
+        with pytest.raises(QueryError, match=f"Variable `{written}` not defined"):
             store.query(query)
         return
     with pytest.raises(Unsupported) as err:
         store.query(query)
-    assert "the variable C is not bound, the query binds c" in err.value.message and err.value.fix == \
-        "write c (every use of a variable in one case)"
+    bound = written.lower()
+    assert f"the variable {written} is not bound, the query binds {bound}" in err.value.message and \
+        err.value.fix == f"write {bound} (every use of a variable in one case)"
+
+
+@pytest.mark.parametrize("query", [
+    "MATCH (c:City) RETURN {C: c.city_code} AS m ORDER BY m.C LIMIT 1",  # a map's key
+    "MATCH (c:City) WITH c.name_zh AS C RETURN C ORDER BY C LIMIT 1",  # bound by AS: both spellings are variables
+    "MATCH (c:City) RETURN count(c) AS n",
+    "MATCH (a:Applicant)-[r:APPLIED|LOCATED_IN]->(x) RETURN count(r) AS n",  # types after : and |
+])
+def test_what_is_no_variable_read_is_left_alone(store, query):
+    """Names that are no variable read in another case: both engines answer, the same."""
+    assert store.query(query).shape[0] == 1
 
 
 def test_the_refusal_reaches_the_user_as_exit_2(tmp_path, capsys):
@@ -140,3 +163,17 @@ def test_the_refusal_reaches_the_user_as_exit_2(tmp_path, capsys):
     code, out, err = run(capsys, "query", "-w", str(tmp_path), "MATCH (y:CityYear) RETURN y.green_patents AS g",
                          "--format", "json")
     assert code == 0 and json.loads(out) == [{"g": 3}]
+
+
+def test_two_pattern_variables_of_one_name_in_two_cases_are_refused(store):
+    """``MATCH (c:City {…320100}), (C:City {…110000})``: Neo4j binds two cities (南京, 北京); LadybugDB read one
+    variable, both columns 南京市 (session 37)."""
+    query = ("MATCH (c:City {city_code: '320100'}), (C:City {city_code: '110000'}) "
+             "RETURN c.name_zh AS a, C.name_zh AS b")
+    if store.backend == "neo4j":
+        assert store.query(query).values.tolist() == [["南京市", "北京市"]]
+        return
+    with pytest.raises(Unsupported) as err:
+        store.query(query)
+    assert "the pattern variables C and c differ only by case" in err.value.message
+    assert err.value.fix == "name them apart (e.g. C and c2)"
