@@ -98,6 +98,12 @@ def test_a_year_outside_the_store_s_years_is_one_message(request, tmp_path, caps
     # a bound reaching past the records is no mistake: no warning (transfer_inflows from 1980: t2 of 2016)
     code, out, err = query(*inflows, "--param", "year_from=1980")
     assert code == 0 and err == "" and json.loads(out)[0]["transfers"] == 1, err
+    # partner_churn's year_a is "the earlier year": given after year_b, new and exited would swap
+    code, out, err = query("--named", "partner_churn", "--param", "city=320100", "--param", "year_a=2016",
+                           "--param", "year_b=2015")
+    assert code == 2 and out == "" and err.splitlines() == [
+        "error: --param year_a=2016 is after --param year_b=2015: partner_churn takes year_a as the earlier year "
+        "(its statuses would be the wrong way round)", "  fix: --param year_a=2015 --param year_b=2016"], err
     # bounds the wrong way round select no year: one message before the query runs
     code, out, err = query(*inflows, "--param", "year_from=2017", "--param", "year_to=2016")
     assert code == 2 and out == "" and err.splitlines() == [

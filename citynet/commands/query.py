@@ -230,14 +230,22 @@ def years_warning(years: list[tuple[str, int]], read, query: str | None) -> str 
             f"granted, transfers): {query or 'the query'}'s rows hold nothing of {value}")
 
 
-def check_year_bounds(years: list[tuple[str, int]]) -> None:
+def check_year_bounds(years: list[tuple[str, int]], header=(), query: str | None = None) -> None:
     """``year_from`` after ``year_to`` (``transfer_inflows --param year_from=2015 --param year_to=2010``) selects no
-    year: one message (exit 2) rather than an empty answer."""
+    year, and a year its header calls "the earlier year" after its pair (``partner_churn --param year_a=2016
+    --param year_b=2015``) turns "new" into "exited": one message (exit 2) rather than an answer."""
     given = dict(years)
     for name, value in years:
         if name.endswith("_from") and (upper := name.removesuffix("_from") + "_to") in given and value > given[upper]:
             raise UserError(f"--param {name}={value} is after --param {upper}={given[upper]}: no year lies between them",
                             fix=f"give {name} ≤ {upper} (--param {name}={given[upper]} --param {upper}={value})")
+    for p in header:
+        later = p.name[:-2] + "_b" if p.name.endswith("_a") else None
+        if later in given and p.name in given and "earlier" in p.doc.lower() and given[p.name] > given[later]:
+            raise UserError(f"--param {p.name}={given[p.name]} is after --param {later}={given[later]}: "
+                            f"{query or 'the query'} takes {p.name} as the earlier year (its statuses would be "
+                            "the wrong way round)",
+                            fix=f"--param {p.name}={given[later]} --param {later}={given[p.name]}")
 
 
 def _store_year_reader(store):
@@ -448,7 +456,7 @@ def command(ws, text, params, file, named, list_, fmt, write, network, backend, 
                 values[p.name] = city_code_of(p.name, value)
     _check_ranges(header, values, named or file)
     years = _year_params(header, values)  # a year outside the store's: "0 rows", silently (checked when so)
-    check_year_bounds(years)
+    check_year_bounds(years, header, named or file)
     _check_skip_limit(body, values)
     ordered, limited = final_return(body)
     if engine == "embedded" and not write and fmt != "csv":
