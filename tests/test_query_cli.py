@@ -98,6 +98,11 @@ def test_cli_load_and_query_embedded(tmp_path, capsys):
     code, out, err = run(capsys, "query", "-w", str(tmp_path), "--named", "top_partners", "--param", "city=火星",
                          "--param", "year=2011")
     assert code == 2 and "neither a 6-digit city code nor the name of a city" in err, err
+    # 通什市 (renamed 五指山市 in 2001, 469001) is a county-level city under Hainan province itself, in no city of
+    # the set: it had been turned into 469001 and answered 0 rows, exit 0
+    code, out, err = run(capsys, "query", "-w", str(tmp_path), "--named", "top_partners", "--param", "city=通什市",
+                         "--param", "year=2011")
+    assert code == 2 and "names the unit 469001, which is no city of the city set" in err, err
     code, out, err = run(capsys, "query", "-w", str(tmp_path), "MATCH (c:City) RETURN count(*) AS n", "--format", "csv")
     assert code == 0 and out.splitlines() == ["n", "20"]
     code, out, err = run(capsys, "query", "-w", str(tmp_path), "--file", str(cypher.ROOT / "queries" / "within_hops.cypher"),

@@ -153,6 +153,11 @@ def city_code_of(param: str, text: str) -> str:
                         f"e.g. --param {param}=320100 or --param {param}=南京 (the cities: "
                         "MATCH (c:City) RETURN c.city_code, c.name_zh)")
     code = match_city_keys(None, pd.Series([text])).iloc[0]
+    if isinstance(code, str) and code not in city_set().codes:  # 通什市 → 469001 五指山, a county-level city of no city
+        raise UserError(f"--param {param}={text!r} names the unit {code}, which is no city of the city set (a county-"
+                        "level city that no prefecture-level city of the set holds)",
+                        fix=f"e.g. --param {param}=320100 or --param {param}=南京 (the cities: "
+                            "MATCH (c:City) RETURN c.city_code, c.name_zh)")
     if not isinstance(code, str):
         raise UserError(f"--param {param}={text!r} is neither a 6-digit city code nor the name of a city",
                         fix=f"e.g. --param {param}=320100 or --param {param}=南京")
