@@ -1,10 +1,11 @@
 """Panel assembly: city-year metrics + covariates + policy dummies, transforms and sample filters.
 
-``assemble_panel`` joins the city-year metrics with a covariate table — a DataFrame,
-or a CSV / XLSX / Stata ``.dta`` file keyed by city code or by Chinese city name with or without
-市 (matched through ``etl.covariates.match_city_keys``: codes first, then names, historical names
-included) — and with the built-in policy dummies (``analysis.policy``). It returns the panel and a
-:class:`Coverage` report: covariate keys that matched no city, and panel rows without covariates.
+``assemble_panel`` joins the city-year metrics with a covariate table — a DataFrame, or a CSV / XLSX /
+XLS / Stata ``.dta`` file — keyed as ``citynet ingest --covariates`` keys it (``etl.covariates.load_covariates``:
+city codes or names in the row's year, 巢湖市 of 2008 a split prefecture and not loaded, 532700 思茅地区 loaded
+as 530800 普洱市, 昆山市 as 苏州 with a note), and with the built-in policy dummies (``analysis.policy``). It
+returns the panel and a :class:`Coverage` report: rows read, loaded and not loaded with their reasons (the
+ingest's quarantine), the county-key and former-key notes, and panel rows without covariates.
 
 Transforms: ``add_ln1p`` (ln(1+x)), ``add_lags`` (aligned by year within city, see
 ``analysis.formula.lag``), ``winsorize`` (two-sided at the p and 1−p quantiles, pooled or by
@@ -13,7 +14,7 @@ year), ``filter_sample`` (years, drop the four municipalities, keep regions or t
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,14 +24,21 @@ from citynet.analysis.formula import lag, ln1p
 
 from citynet.errors import AnalysisError, DataError
 
-_CODE_COLS = ("city_code", "citycode", "code", "adcode", "城市代码", "行政区划代码", "城市编码", "id")
-_NAME_COLS = ("city", "city_name", "城市", "城市名称", "地区", "城市名", "name", "name_zh")
-_YEAR_COLS = ("year", "年份", "年度", "年")
+_ROWS_SHOWN = 10  # rejected rows printed by Coverage.__str__ (all are in Coverage.quarantine)
 
 
 @dataclass
 class Coverage:
-    """What the covariate join matched: unmatched covariate keys, panel rows without covariates."""
+    """What the covariate join kept and what it did not, as ``citynet ingest --covariates`` reports it.
+
+    ``covariate_rows`` (rows read) = ``matched_rows`` (rows loaded) + the rows not loaded, counted per reason in
+    ``quarantined_by_reason`` (``unknown_city``, ``abolished_city``, ``city_key_conflict``, ``bad_year``,
+    ``duplicate``: docs/methods.md) and listed in ``quarantine`` (the columns of ingest's
+    ``quarantine/covariates__<file>.csv``: source, row, field, reason, the row's cells; a file's rows are its
+    lines, a DataFrame's (``source`` "DataFrame") are counted from 0, as ``.iloc``). ``unmatched_keys``: the keys
+    of the rows that match no city of today's set (unknown, or a former unit). ``county_keys`` / ``former_keys``:
+    rows loaded as their city's from a district's or county's key, or from a former prefecture's (ingest's notes).
+    ``report``: ingest's report of the table (reports/ingest.json ``covariates[]``)."""
 
     covariate_rows: int = 0
     matched_rows: int = 0
@@ -39,28 +47,62 @@ class Coverage:
     panel_rows_without_covariates: int = 0
     cities_without_covariates: list[str] = field(default_factory=list)
     key_column: str = ""
+    source: str = ""
+    quarantined_by_reason: dict[str, int] = field(default_factory=dict)
+    quarantine: pd.DataFrame | None = None
+    county_keys: dict = field(default_factory=dict)
+    former_keys: dict = field(default_factory=dict)
+    report: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        return dict(self.__dict__)
+        out = dict(self.__dict__)
+        if self.quarantine is not None:
+            out["quarantine"] = self.quarantine.to_dict("records")
+        return out
 
     def __str__(self) -> str:
-        lines = [
-            f"covariates: {self.matched_rows}/{self.covariate_rows} rows matched a city (key: {self.key_column})",
-            f"panel: {self.panel_rows_without_covariates}/{self.panel_rows} rows have no covariates",
-        ]
+        not_loaded = self.covariate_rows - self.matched_rows
+        reasons = ", ".join(f"{r} {n:,}" for r, n in self.quarantined_by_reason.items())
+        lines = [f"covariates: {self.matched_rows:,}/{self.covariate_rows:,} rows loaded (key: {self.key_column})"
+                 + (f", {not_loaded:,} not loaded: {reasons}" if not_loaded else "")]
+        q = self.quarantine if self.quarantine is not None else pd.DataFrame()
+        where = "iloc" if self.source == "DataFrame" else "row"
+        for r in q.head(_ROWS_SHOWN).itertuples(index=False):
+            lines.append(f"  {where} {r.source_row} ({r.field}): {r.reason_code}: {r.reason}")
+        if len(q) > _ROWS_SHOWN:
+            lines.append(f"  … and {len(q) - _ROWS_SHOWN:,} more (Coverage.quarantine)")
+        if self.county_keys:
+            ck = self.county_keys
+            lines.append(f"county keys: {ck['rows']:,} {_rows(ck['rows'])} keyed by the code or name of a district, "
+                         "county or county-level city loaded as their city's values ("
+                         + ", ".join(f"{k} → {c}" for k, c in ck["examples"]) + "): a district's or county's figures "
+                         "are not the city's")
+        if self.former_keys:
+            fk = self.former_keys
+            lines.append(f"former keys: {fk['rows']:,} {_rows(fk['rows'])} keyed by former codes or names loaded as "
+                         f"their successor city: {'; '.join(fk['loaded_as'])}")
+        if self.report.get("wide"):
+            w = self.report["wide"]
+            lines.append(f"one column per year ({w['years'][0]}–{w['years'][-1]}), read as the variable {w['variable']}")
+        for col, v in self.report.get("not_numbers", {}).items():
+            lines.append(f"{col}: {v['cells']:,} cells that are not numbers were left missing (e.g. "
+                         f"{', '.join(map(repr, v['examples']))})")
+        if self.report.get("dropped_columns"):
+            lines.append("columns without any number left out: " + ", ".join(self.report["dropped_columns"]))
+        lines.append(f"panel: {self.panel_rows_without_covariates:,}/{self.panel_rows:,} rows have no covariates")
         if self.unmatched_keys:
             lines.append("unmatched keys: " + ", ".join(self.unmatched_keys[:30])
                          + (" …" if len(self.unmatched_keys) > 30 else ""))
         return "\n".join(lines)
 
 
-def _find(columns: Iterable[str], candidates: Sequence[str]) -> str | None:
-    low = {str(c).strip().lower(): c for c in columns}
-    return next((low[c.lower()] for c in candidates if c.lower() in low), None)
+def _rows(n: int) -> str:
+    return "row was" if n == 1 else "rows were"
 
 
 def read_covariates(source: str | Path | pd.DataFrame) -> pd.DataFrame:
-    """A covariate table from a DataFrame or a CSV/XLSX/.dta file (as read, not yet keyed)."""
+    """A covariate table from a DataFrame or a CSV/XLSX/.dta file (as read, not yet keyed; :func:`key_covariates`
+    reads a file itself as ``ingest`` does, its header found below a title)."""
     if isinstance(source, pd.DataFrame):
         return source.copy()
     path = Path(source)
@@ -71,57 +113,44 @@ def read_covariates(source: str | Path | pd.DataFrame) -> pd.DataFrame:
     return read_any(path)
 
 
-def key_covariates(cov: pd.DataFrame, source: str = "covariates") -> tuple[pd.DataFrame, Coverage]:
-    """Give a covariate table a ``city_code`` (6-digit) and an integer ``year`` and its columns their
-    formula names; report coverage."""
-    from citynet.etl.covariates import formula_names_of, match_city_keys
+def key_covariates(cov: pd.DataFrame | str | Path, source: str = "covariates") -> tuple[pd.DataFrame, Coverage]:
+    """A covariate table (a DataFrame, or a CSV/XLSX/XLS/.dta file) keyed as ``citynet ingest --covariates``
+    keys it — ``etl.covariates.load_covariates`` for a file, its ``covariate_table`` for a DataFrame: the same
+    rows, ``city_code`` (6-digit) and ``year`` first, the columns under their formula names — and the
+    :class:`Coverage` of the rows read, loaded and not loaded (each with its reason, as ingest's quarantine).
+    A table none of whose rows is keyed to a city stops (DataError), as ingest does. ``source`` names a DataFrame in
+    the messages (and the variable of a wide one: one column per year, as ingest names it after the file)."""
+    from citynet.etl.covariates import covariate_table, load_covariates
+    from citynet.etl.quarantine import Quarantine
 
-    cov = cov.copy()
-    cov.columns = [str(c) for c in cov.columns]
-    code_col, name_col, year_col = _find(cov.columns, _CODE_COLS), _find(cov.columns, _NAME_COLS), _find(
-        cov.columns, _YEAR_COLS)
-    if year_col is None or (code_col is None and name_col is None):
-        raise DataError(
-            f"{source}: needs a year column and a city column (code or name); columns: {', '.join(cov.columns)}",
-            fix=f"name them e.g. city_code or 城市, and year (accepted: {', '.join(_CODE_COLS + _NAME_COLS)})",
-        )
-    codes = cov[code_col].astype(str) if code_col else None
-    if codes is not None:
-        codes = codes.str.replace(r"\.0$", "", regex=True)
-    matched = match_city_keys(codes, cov[name_col] if name_col else None)
-    key_used = code_col or name_col
-    raw_keys = (cov[code_col].astype(str) if code_col else cov[name_col].astype(str))
-    if name_col and code_col:
-        raw_keys = cov[code_col].astype(str) + "/" + cov[name_col].astype(str)
-        key_used = f"{code_col} then {name_col}"
-    ok = matched.notna()
-    if not ok.any():
-        tried = sorted(set(raw_keys.head(200)))[:15]
-        raise DataError(
-            f"{source}: no key of column {key_used!r} matches a city of the city set; keys tried: {', '.join(tried)}",
-            fix="use 6-digit GB/T 2260 city codes (e.g. 320100) or Chinese city names (南京市 or 南京)",
-        )
-    cov_out = cov.loc[ok].drop(columns=[c for c in (code_col, name_col) if c and c != "city_code"])
-    cov_out["city_code"] = matched[ok].to_numpy()
-    cov_out["year"] = pd.to_numeric(cov_out.pop(year_col) if year_col != "year" else cov_out["year"],
-                                    errors="coerce").astype("Int64")
-    cov_out = cov_out.dropna(subset=["year"])
-    cov_out["year"] = cov_out["year"].astype(int)
-    dup = cov_out.duplicated(["city_code", "year"], keep="first")
-    cov_out = cov_out.loc[~dup]
-    cols = ["city_code", "year", *[c for c in cov_out.columns if c not in ("city_code", "year")]]
-    # headers that are not names get the names ingest gives them (GDP (亿元) → GDP_亿元: etl.covariates)
-    renamed = formula_names_of(source, cols[2:])
-    cov_out = cov_out[cols].rename(columns=renamed).reset_index(drop=True)
-    cols = list(cov_out.columns)
-    for c in cols[2:]:
-        if cov_out[c].dtype == object:
-            conv = pd.to_numeric(cov_out[c], errors="coerce")
-            if conv.notna().sum() >= cov_out[c].notna().sum():
-                cov_out[c] = conv
-    rep = Coverage(covariate_rows=len(cov), matched_rows=int(ok.sum()),
-                   unmatched_keys=sorted(set(raw_keys[~ok])), key_column=str(key_used))
-    return cov_out, rep
+    q = Quarantine()
+    if isinstance(cov, pd.DataFrame):
+        # a copy (covariate_table names its columns as text), its rows counted from 0 as .iloc counts them
+        table, report = covariate_table(cov.reset_index(drop=True), q, source, first_row=0)
+        where = "DataFrame"
+    else:
+        path = Path(cov)
+        if not path.is_file():
+            raise DataError(f"covariate file {path} does not exist", fix="check the path")
+        table, report = load_covariates(path, q)
+        where = str(path)
+    rejected = q.table().reset_index(drop=True)
+    table = table.astype({"year": "int64"})
+    rep = Coverage(covariate_rows=report["rows_read"], matched_rows=report["rows_loaded"], source=where,
+                   quarantined_by_reason=rejected["reason_code"].value_counts().sort_index().to_dict(),
+                   quarantine=rejected, county_keys=report.get("county_keys", {}),
+                   former_keys=report.get("former_keys", {}), report=report,
+                   key_column=" then ".join(report["key_columns"]), unmatched_keys=_unmatched(rejected))
+    return table, rep
+
+
+def _unmatched(rejected: pd.DataFrame) -> list[str]:
+    """The keys of the rows quarantined because they match no city of today's set (``unknown_city``,
+    ``abolished_city``), as the table has them, sorted."""
+    keys = set()
+    for r in rejected[rejected["reason_code"].isin(["unknown_city", "abolished_city"])].to_dict("records"):
+        keys.add(str(r.get(r["field"], r.get(f"{r['field']} (input)"))))
+    return sorted(keys)
 
 
 def assemble_panel(
@@ -152,8 +181,7 @@ def assemble_panel(
     panel["year"] = panel["year"].astype(int)
     rep = Coverage(panel_rows=len(panel))
     if covariates is not None:
-        src = str(covariates) if not isinstance(covariates, pd.DataFrame) else "covariates"
-        cov, rep = key_covariates(read_covariates(covariates), src)
+        cov, rep = key_covariates(covariates)
         from citynet.metrics.export import covariate_renames
 
         cov = cov.rename(columns=covariate_renames(cov.columns, panel.columns))

@@ -454,10 +454,22 @@ def load_covariates(path: Path, quarantine: Quarantine) -> tuple[pd.DataFrame, d
     from citynet.etl.readers import sheets_not_read
 
     unread = sheets_not_read(path)  # a workbook's other sheets: read only the first, and say so
+    return covariate_table(raw, quarantine, path, header_row=first, unread=unread)
+
+
+def covariate_table(raw: pd.DataFrame, quarantine: Quarantine, path: Path | str, header_row: int = 1,
+                    first_row: int | None = None, unread: list | None = None) -> tuple[pd.DataFrame, dict]:
+    """:func:`load_covariates` on a table already read (``raw``, its header on row ``header_row`` of ``path``):
+    the key columns found, each row keyed (:func:`resolve_city_keys`), every rejected row put in ``quarantine``
+    under ``path`` (a file, or a label for a DataFrame: ``analysis.panel.key_covariates``), the values read as
+    numbers; the table and the report. ``first_row``: the number ``raw``'s first row has in the quarantine and the
+    messages (default the line below the header)."""
+    first = header_row
     columns = [str(c) for c in raw.columns]
     raw.columns = columns
     code_col, name_col, year_col = _find(columns, CODE_HEADERS), _find(columns, NAME_HEADERS), _find(columns, YEAR_HEADERS)
-    rows = pd.Series(range(first + 1, len(raw) + first + 1), index=raw.index)  # each row's line in the file
+    start = first + 1 if first_row is None else first_row
+    rows = pd.Series(range(start, len(raw) + start), index=raw.index)  # each row's line in the file
     keys = [c for c in (code_col, name_col) if c]
     wide = year_columns(columns, keys) if year_col is None and keys else None
     if wide:  # one column per year: one variable, named after the file (人均GDP（元）.xlsx → 人均GDP_元)
@@ -555,6 +567,7 @@ def load_covariates(path: Path, quarantine: Quarantine) -> tuple[pd.DataFrame, d
         "cities_matched": int(table["city_code"].nunique()),
         "cities_in_city_set": len(city_set()),
         "unmatched_keys": sorted(map(str, pd.unique(raw.loc[bad_city, code_col or name_col])))[:50],
+        "key_columns": [c for c in (code_col, name_col) if c],  # the city key columns read (code first)
         "columns": [c for c in table.columns if c not in ("city_code", "year")],
         "renamed": renamed,  # header → its name in formulas (headers that are not identifiers)
         "not_numbers": not_numbers,  # column → cells left missing that held text, and up to 3 of them

@@ -28,6 +28,7 @@ def test_covariates_by_name_with_and_without_shi(tmp_path, metrics):
     cov.to_csv(path, index=False, encoding="utf-8")
     panel, rep = assemble_panel(metrics, path)
     assert rep.matched_rows == 20 and rep.unmatched_keys == ["不存在市"]
+    assert rep.covariate_rows == 22 and rep.quarantined_by_reason == {"unknown_city": 2}  # rows not loaded, counted
     assert panel["gdp"].notna().sum() == 20
     assert rep.panel_rows_without_covariates == len(metrics) - 20
     assert {"low_carbon", "carbon_trading", "low_carbon_year"} <= set(panel.columns)
