@@ -43,7 +43,7 @@ from citynet.errors import DataError
 
 CODE_HEADERS = ("city_code", "citycode", "code", "adcode", "城市代码", "行政区划代码", "城市编码", "地区代码", "区划代码",
                 "代码", "id")
-NAME_HEADERS = ("city", "city_name", "城市", "城市名称", "地区", "城市名", "地级市", "所属城市", "名称", "name")
+NAME_HEADERS = ("city", "city_name", "城市", "城市名称", "地区", "城市名", "地级市", "所属城市", "名称", "name", "name_zh")
 YEAR_HEADERS = ("year", "年份", "年度", "统计年度", "年")
 
 

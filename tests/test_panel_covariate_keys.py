@@ -189,3 +189,12 @@ def test_the_api_keys_a_yearbook_table_as_the_ingest_canonical_covariates(tmp_pa
     assert from_file.set_index(["city_code", "year"])["第二产业比重"].dropna().to_dict() == {
         ("320100", 2015): 40.3, ("320500", 2014): 48.6, ("320500", 2015): 53.8, ("340100", 2015): 53.4,
         ("420600", 2009): 55.0, ("530800", 2002): 20.5, ("530800", 2010): 30.2}
+
+
+def test_citynets_own_name_column_is_a_key():
+    """A frame keyed by ``name_zh`` (the city set's and the exports' column: a user merging an export back) loads:
+    the old API read that header, the ingest's list lacked it (南京市 320100, 苏州市 320500)."""
+    cov = pd.DataFrame({"name_zh": ["南京市", "苏州市"], "year": [2015, 2015], "gdp": [1.0, 2.0]})
+    panel, rep = assemble_panel(_metrics(["320100", "320500"], [2015]), cov, policies=False)
+    assert _gdp(panel) == {("320100", 2015): 1.0, ("320500", 2015): 2.0}
+    assert rep.matched_rows == 2 and rep.covariate_rows == 2
