@@ -528,6 +528,15 @@ def _run_model(m: dict, get_panel, defaults: dict, out_dir: Path, files: list[st
         raise AnalysisError(f"{model_label(m)}: the sample {json.dumps(sample, ensure_ascii=False)} keeps no row "
                             f"of the {panel_name} panel{span}", fix="widen the sample ([sample] or the model's sample)")
     vcov = m.get("vcov", defaults.get("vcov"))
+    if kind not in ("fit", *_OWN_STANDARD_ERRORS, "tobit") and isinstance(vcov, str) \
+            and vcov.strip().lower().startswith(("conley", "wild", "ri:")):  # estimators.parse_vcov's refusal, named
+        from citynet.analysis.estimators import parse_vcov
+
+        try:
+            parse_vcov(vcov)
+        except AnalysisError as err:
+            given = "" if "vcov" in m else " (the spec's or table's vcov)"
+            raise AnalysisError(f"{model_label(m)} (kind {kind!r}): {err.message}{given}", fix=err.fix) from None
     name = _variant_name(m.get("name"), sample, get_panel(panel_name))
     fe = m.get("fe", "city_code + year")
     ctrl = m.get("controls", [])

@@ -52,7 +52,16 @@ def test_inference_of_kind_fit_as_vcov_elsewhere_names_kind_fit(vcov):
 
 def test_a_did_with_conley_vcov_is_refused_and_the_same_as_kind_fit_runs(ws, tmp_path):
     err = _refused(ws, tmp_path, 'kind = "did"\ny = "ln_green_patents"\nvcov = "conley:300"\n')
-    assert "vcov = 'conley:300'" in err.message and "cluster:conley" not in err.message
+    assert err.message.startswith("model '(1)' (kind 'did'): vcov = 'conley:300'") and "cluster:conley" not in err.message
+    # the spec's vcov, given to every model: the did is named, and told where the vcov came from
+    spec = tmp_path / "d.toml"
+    spec.write_text('[spec]\nname = "t"\nvcov = "conley:200:2"\n[[models]]\nname = "(1)"\n'
+                    'formula = "ln_green_patents ~ low_carbon | city_code + year"\n[[models]]\nname = "(2)"\n'
+                    'kind = "did"\ny = "ln_green_patents"\n', encoding="utf-8")
+    with pytest.raises(AnalysisError) as spec_err:
+        run(["fit", "-w", str(ws), str(spec), "--out", str(tmp_path / "d")])
+    assert spec_err.value.message.startswith("model '(2)' (kind 'did'): vcov = 'conley:200:2'")
+    assert spec_err.value.message.endswith("(the spec's or table's vcov)")
     run(["fit", "-w", str(ws), _spec(tmp_path, 'formula = "ln_green_patents ~ low_carbon | city_code + year"\n'
                                                'vcov = "conley:300"\n'), "--out", str(tmp_path / "ok")])
     assert (tmp_path / "ok" / "t.md").exists()
