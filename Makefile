@@ -30,12 +30,13 @@ test-deps: $(PY)
 	PY=$(PY) bash scripts/install-test-deps.sh
 
 # Two worker processes (pytest-xdist), each test file whole on one of them: its module fixtures (stores,
-# corpora) built once; each worker starts its own Neo4j server. TEST_WORKERS=0 runs in one process.
+# corpora) built once; each worker starts its own Neo4j server. Files go out in collection order, the longest
+# first (tests/conftest.py LONGEST_FIRST), so the workers end together. TEST_WORKERS=0 runs in one process.
 TEST_WORKERS ?= 2
 
 test: test-deps
 	$(PY) -m ruff check .
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 lint: $(PY)
 	$(PY) -m ruff check .

@@ -27,10 +27,25 @@ TEST_TRANSACTION_TIMEOUT = "10m"
 """A runaway query in a test fails instead of hanging the session (a ``settings`` pass-through)."""
 
 
+#: The test files that take longest (CI's durations, session 37: setup + calls, each about 1–4 min), longest
+#: first. ``make test`` hands whole files to its two workers in collection order (``--dist loadfile
+#: --no-loadscope-reorder``), so these start first and the short files fill in behind them: the two workers end
+#: together. (xdist's default order, most tests first, started these one-test files last, one worker running
+#: a two-minute file while the other had nothing left.) A file missing here only runs later; none is skipped.
+LONGEST_FIRST = ("test_fuzz_ingest.py", "test_cypher_harness.py", "test_chain_montecarlo.py",
+                 "test_demo_transaction.py", "test_neo4j_import.py", "test_transaction.py",
+                 "test_determinism_chain.py", "test_fuzz_analysis.py", "test_cypher_compat.py",
+                 "test_ingest_stream.py", "test_load_prepare.py", "test_designs_inference.py", "test_cli_state.py",
+                 "test_demo.py", "test_neo4j_server.py", "test_analysis_estimators.py", "test_spatial_contiguity.py",
+                 "test_spatial_weights_moran.py", "test_export.py")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if NEO4J_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.neo4j)
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: each file's own order is kept
 
 
 @pytest.fixture(scope="session")
