@@ -153,6 +153,14 @@ def three_sls(
             nm = ["Intercept", *nm]
         rank = np.linalg.matrix_rank(X)
         if rank < X.shape[1]:
+            absorbed = [x for x in xs if fe_list and not np.abs(mat[:, col[x]]).max(initial=0.0)
+                        > 1e-9 * max(1.0, float(np.abs(sub[x].to_numpy(dtype=float)).max(initial=0.0)))]
+            if absorbed:  # tier_high beside city effects: constant within every city, its demeaned column zero
+                raise AnalysisError(
+                    f"3SLS equation {key}: {', '.join(absorbed)} {'does' if len(absorbed) == 1 else 'do'} not vary "
+                    f"within {' + '.join(fe_list)}: the fixed effects absorb {'it' if len(absorbed) == 1 else 'them'} "
+                    f"(singular design among {', '.join(nm)})",
+                    fix=f"drop {', '.join(absorbed)} from equation {key}, or write fe = \"none\"")
             raise AnalysisError(f"3SLS equation {key}: singular design among {', '.join(nm)}",
                                 fix="drop collinear or FE-absorbed regressors")
         ys.append(mat[:, col[dep]])

@@ -214,6 +214,21 @@ def test_3sls_matches_linearmodels_no_fe(cov):
             assert got.se[v] == pytest.approx(ref.std_errors[f"{eq}_{v}"], rel=1e-6)
 
 
+def test_3sls_names_a_regressor_the_fixed_effects_absorb():
+    """A city attribute (a tier dummy, the same in every year of a city) beside city effects: its within-city
+    deviations are all zero. The message said "singular design among y2, w1, tier" (found by the analysis fuzzer,
+    session 37); it now names the absorbed one. Without city effects the same system fits."""
+    df = _system_data(fe=True)
+    df["tier"] = (df["city_code"].str[2:4].astype(int) % 2).astype(float)  # constant within a city, by construction
+    system = {"a": "y1 ~ y2 + w1 + tier", "b": "y2 ~ y1 + w2 + w3"}
+    with pytest.raises(AnalysisError) as err:
+        three_sls(df, system, fe="city_code + year")
+    assert err.value.message.startswith("3SLS equation a: tier does not vary within city_code + year: the fixed "
+                                        "effects absorb it (singular design among y2, w1, tier)")
+    assert err.value.fix == 'drop tier from equation a, or write fe = "none"'
+    assert "tier" in three_sls(df, system, fe="year")["a"].params.index
+
+
 def test_3sls_twoway_fe_matches_linearmodels_on_within_data():
     from linearmodels.system import IV3SLS
 
