@@ -100,19 +100,6 @@ def _rows(n: int) -> str:
     return "row was" if n == 1 else "rows were"
 
 
-def read_covariates(source: str | Path | pd.DataFrame) -> pd.DataFrame:
-    """A covariate table from a DataFrame or a CSV/XLSX/.dta file (as read, not yet keyed; :func:`key_covariates`
-    reads a file itself as ``ingest`` does, its header found below a title)."""
-    if isinstance(source, pd.DataFrame):
-        return source.copy()
-    path = Path(source)
-    if not path.exists():
-        raise DataError(f"covariate file {path} does not exist", fix="check the path")
-    from citynet.etl.covariates import read_any
-
-    return read_any(path)
-
-
 def key_covariates(cov: pd.DataFrame | str | Path, source: str = "covariates") -> tuple[pd.DataFrame, Coverage]:
     """A covariate table (a DataFrame, or a CSV/XLSX/XLS/.dta file) keyed as ``citynet ingest --covariates``
     keys it — ``etl.covariates.load_covariates`` for a file, its ``covariate_table`` for a DataFrame: the same
@@ -165,8 +152,12 @@ def assemble_panel(
     lags: dict[str, int | Sequence[int]] | None = None,
     winsor: dict | None = None,
     how: str = "left",
+    keyed: bool = False,
 ) -> tuple[pd.DataFrame, Coverage]:
     """The analysis panel: metrics ⋈ covariates ⋈ policy dummies, plus requested transforms.
+
+    ``keyed``: the covariates are ``canonical/covariates.parquet`` (a DataFrame), which ``ingest --covariates``
+    has already keyed with :func:`key_covariates`'s rules: joined as they are, not keyed a second time.
 
     ``policies``: True adds ``low_carbon`` and ``carbon_trading`` (and ``low_carbon_year``, the
     cohort) unless the covariates already carry them (then ``low_carbon_year`` is each city's first panel
@@ -181,7 +172,16 @@ def assemble_panel(
     panel["year"] = panel["year"].astype(int)
     rep = Coverage(panel_rows=len(panel))
     if covariates is not None:
-        cov, rep = key_covariates(covariates)
+        if keyed:  # a table ingested before headers got formula names keeps its 'log': read as log_, as ingest names it
+            from citynet.etl.covariates import formula_names_of
+
+            cov = covariates.astype({"city_code": object, "year": "int64"})  # as key_covariates gives them
+            data = [c for c in cov.columns if c not in ("city_code", "year")]
+            cov = cov.rename(columns=formula_names_of("canonical/covariates.parquet", data))
+            rep = Coverage(covariate_rows=len(cov), matched_rows=len(cov), key_column="city_code",
+                           source="canonical/covariates.parquet")
+        else:
+            cov, rep = key_covariates(covariates)
         from citynet.metrics.export import covariate_renames
 
         cov = cov.rename(columns=covariate_renames(cov.columns, panel.columns))

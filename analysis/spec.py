@@ -114,7 +114,7 @@ def load_panels(ws, spec_panel_opts: dict | None = None) -> Callable[[str], pd.D
             coding = opts.get("low_carbon_coding", ws.settings.get("analysis", {}).get("low_carbon_coding", "announce"))
             if cov is not None and "low_carbon" in cov.columns:
                 cov = _coding_against_covariates(opts, ws, cov, cov_path)
-            df, rep = assemble_panel(df, cov, low_carbon_coding=coding)
+            df, rep = assemble_panel(df, cov, low_carbon_coding=coding, keyed=True)
             if cov is not None and rep.panel_rows_without_covariates:
                 log.info("%s", str(rep).replace("\n", "; "))
             from citynet.analysis.panel import add_city_attributes
