@@ -20,14 +20,14 @@ at least one such pair in which an applicant located in city i takes part (the p
 the same one included), and ``partners_<pair>`` = number of distinct partner applicants of city i's
 applicants in such pairs. Applicants without a city are not attributed (their partners still count
 them as partners). The patent filter is the panel's (green definition, patent kind, granted only).
-Vectorised: one self-join of ``patent_applicants`` on ``patent_id`` and two group-bys.
+One DuckDB query (``COUNTS_SQL``): a self-join of the co-applied patents' links on ``patent_id`` and
+one group-by.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 import pandas as pd
 
 from citynet.sqltext import sql_string
@@ -64,49 +64,78 @@ def filter_patents(patents: pd.DataFrame, green: str = "wipo", kind: str = "inve
     return p[["patent_id", "app_year"]]
 
 
+# Every count of one query over ``l`` (patent_id, applicant_id, _y: the filtered patents' links and their
+# panel year) and ``a`` (applicant_id, kind, city_code): the applicants of a kind (``KIND_CODES``) of each
+# co-applied patent, their unordered pairs, each pair's key (``PAIRS``; and ``gov`` when one side is a
+# government body), each side's city with the other side as partner, and the distinct patents and partners
+# per city, year and key.
+_KEY = " ".join(f"WHEN lo = {sql_string(a)} AND hi = {sql_string(b)} THEN {sql_string(k)}"
+                for (a, b), k in PAIRS.items())
+_KINDS = ", ".join(sql_string(k) for k in KIND_CODES)
+COUNTS_SQL = f"""
+WITH pa AS (
+    SELECT DISTINCT l.patent_id, l.applicant_id, l._y AS year, a.kind, CAST(a.city_code AS VARCHAR) AS city_code
+    FROM l JOIN a ON a.applicant_id = l.applicant_id
+    WHERE a.kind IN ({_KINDS})),
+co AS (
+    SELECT * FROM pa WHERE patent_id IN (SELECT patent_id FROM pa GROUP BY patent_id HAVING count(*) >= 2)),
+pairs AS (
+    SELECT x.patent_id, x.year, x.applicant_id AS id_a, y.applicant_id AS id_b, x.city_code AS city_a,
+           y.city_code AS city_b, least(x.kind, y.kind) AS lo, greatest(x.kind, y.kind) AS hi
+    FROM co x JOIN co y ON x.patent_id = y.patent_id AND x.applicant_id < y.applicant_id),
+keyed AS (
+    SELECT patent_id, year, id_a, id_b, city_a, city_b, CASE {_KEY} END AS pair FROM pairs
+    UNION ALL
+    SELECT patent_id, year, id_a, id_b, city_a, city_b, 'gov' FROM pairs WHERE lo = 'government' OR hi = 'government'),
+sides AS (
+    SELECT DISTINCT city_code, year, pair, patent_id, partner FROM (
+        SELECT city_a AS city_code, year, pair, patent_id, id_b AS partner FROM keyed
+        UNION ALL
+        SELECT city_b, year, pair, patent_id, id_a FROM keyed)
+    WHERE pair IS NOT NULL AND city_code IS NOT NULL)
+SELECT city_code, CAST(year AS BIGINT) AS year, pair, count(DISTINCT patent_id) AS copat,
+       count(DISTINCT partner) AS partners
+FROM sides GROUP BY city_code, year, pair
+"""
+
+
 def partner_kind_panel(patents: pd.DataFrame, patent_applicants: pd.DataFrame, applicants: pd.DataFrame,
                        cities: Sequence[str], years: Sequence[int], *, green: str = "wipo",
                        kind: str = "invention", granted_only: bool = False,
                        year_basis: str = "application") -> pd.DataFrame:
-    """``city_code, year`` × every city and year, plus ``COLUMNS`` (zeros where there is no such pair)."""
+    """``city_code, year`` × every city and year, plus ``COLUMNS`` (zeros where there is no such pair).
+
+    The tables in memory; ``from_workspace`` computes the same panel from the canonical files."""
+    import duckdb
+
     p = filter_patents(patents, green, kind, granted_only, year_basis)
     p = p[p["app_year"].isin(list(years))]
-    a = applicants[["applicant_id", "kind", "city_code"]].rename(columns={"city_code": "app_city"})
-    pa = (patent_applicants[["patent_id", "applicant_id"]].drop_duplicates()
-          .merge(p, on="patent_id").merge(a, on="applicant_id"))
-    pa = pa[pa["kind"].isin(list(KIND_CODES))]
-    pa = pa[pa.groupby("patent_id")["applicant_id"].transform("size") >= 2]  # co-applied only
-    pairs = pa.merge(pa, on=["patent_id", "app_year"], suffixes=("_a", "_b"))
-    pairs = pairs[pairs["applicant_id_a"] < pairs["applicant_id_b"]]
-    ka, kb = pairs["kind_a"].to_numpy(), pairs["kind_b"].to_numpy()
-    lo, hi = np.where(ka <= kb, ka, kb), np.where(ka <= kb, kb, ka)
-    key = pd.Series([PAIRS.get((x, y)) for x, y in zip(lo, hi, strict=True)], index=pairs.index, dtype=object)
-    gov = (ka == "government") | (kb == "government")
-    rows = []
-    for mask, name in ((key.notna(), None), (pd.Series(gov, index=pairs.index), "gov")):
-        sub = pairs[mask]
-        k = key[mask] if name is None else pd.Series("gov", index=sub.index)
-        both = pd.concat([
-            pd.DataFrame({"patent_id": sub["patent_id"], "year": sub["app_year"], "city_code": sub["app_city_a"],
-                          "partner": sub["applicant_id_b"], "pair": k}),
-            pd.DataFrame({"patent_id": sub["patent_id"], "year": sub["app_year"], "city_code": sub["app_city_b"],
-                          "partner": sub["applicant_id_a"], "pair": k}),
-        ], ignore_index=True)
-        rows.append(both[both["city_code"].notna()])
-    long = pd.concat(rows, ignore_index=True)
+    con = duckdb.connect()
+    try:
+        con.execute("SET threads = 1")
+        con.register("p_", p[["patent_id", "app_year"]])
+        con.register("links_", patent_applicants[["patent_id", "applicant_id"]])
+        con.register("a", applicants[["applicant_id", "kind", "city_code"]])
+        con.execute("CREATE TEMP VIEW l AS SELECT links_.patent_id, links_.applicant_id, p_.app_year AS _y "
+                    "FROM links_ JOIN p_ ON p_.patent_id = links_.patent_id")
+        long = con.sql(COUNTS_SQL).to_df()
+    finally:
+        con.close()
+    return _wide(long, cities, years)
+
+
+def _wide(long: pd.DataFrame, cities: Sequence[str], years: Sequence[int]) -> pd.DataFrame:
+    """The counts of ``COUNTS_SQL`` (one row per city, year and key) as one row per city and year of
+    ``cities`` × ``years``, zeros where a key has no row."""
     full = pd.MultiIndex.from_product([sorted(map(str, cities)), sorted(years)], names=["city_code", "year"])
     out = pd.DataFrame(index=full)
-    if len(long):
-        long["city_code"] = long["city_code"].astype(str)
-        g = long.groupby(["city_code", "year", "pair"])
-        cop = g["patent_id"].nunique().unstack("pair")
-        par = g["partner"].nunique().unstack("pair")
-    else:
-        cop = par = pd.DataFrame(index=full)
+    wide = (long.astype({"city_code": str, "year": "int64"})
+            .pivot(index=["city_code", "year"], columns="pair", values=["copat", "partners"])
+            if len(long) else None)
     for k in PAIR_KEYS:
-        out[f"copat_{k}"] = (cop[k] if k in cop.columns else pd.Series(dtype=float)).reindex(full).fillna(0).astype("int64")
-        out[f"partners_{k}"] = (par[k] if k in par.columns else pd.Series(dtype=float)).reindex(full).fillna(0).astype(
-            "int64")
+        for m in ("copat", "partners"):
+            col = wide[(m, k)] if wide is not None and (m, k) in wide.columns else pd.Series(dtype=float)
+            out[f"{m}_{k}"] = col.reindex(full).fillna(0).astype("int64")
     return out.reset_index()
 
 
@@ -114,41 +143,34 @@ def from_workspace(ws, cities: Sequence[str], years: Sequence[int], flt: dict | 
     """The panel from a workspace's canonical tables (None when they are absent); ``flt`` = the city-year
     panel's filter (``green``, ``kind``, ``granted_only``, ``year_basis``).
 
-    Computed one panel year at a time: every count is per (city, year), so the year's patents, their
-    applicant links and those applicants are all a year needs, and the memory is that of the largest
-    year, not of the corpus. The rows are then in ``partner_kind_panel``'s order (city, year)."""
+    DuckDB selects the requested years' filtered patents, their applicant links and those applicants
+    from the Parquet files and counts every year in one query (``COUNTS_SQL``), within ``[metrics]
+    memory_limit`` (beyond it, it spills to its temporary folder); pandas sees only the counts. The
+    rows are in ``partner_kind_panel``'s order (city, year)."""
     need = [ws.canonical / f"{t}.parquet" for t in ("patents", "patent_applicants", "applicants")]
     if not all(p.exists() for p in need):
         return None
     flt = flt or {}
     basis = flt.get("year_basis", "application")
-    cols = (["patent_id", "app_year", "green", "y02", "patent_kind", "granted"], ["patent_id", "applicant_id"],
-            ["applicant_id", "kind", "city_code"])  # only what the panel uses: the patents table has titles
-    if basis == "grant":
-        cols = ([*cols[0], "grant_date"], *cols[1:])
     ys = sorted({int(y) for y in years})
     if not ys:
         return pd.DataFrame({"city_code": pd.Series(dtype=object), "year": pd.Series(dtype="int64"),
                              **{c: pd.Series(dtype="int64") for c in COLUMNS}})
     args = {"green": flt.get("green", "wipo"), "kind": flt.get("kind", "invention"),
             "granted_only": bool(flt.get("granted_only", False)), "year_basis": basis}
-    parts = []
     limit = memory_limit(getattr(ws, "settings", None))
     import duckdb
 
     try:
-        with _YearReader(need, cols, ys, args, limit) as reader:
-            for y in ys:
-                pat, pa, app = reader.year(y)
-                parts.append(partner_kind_panel(pat, pa, app, cities, [y], **args))
+        with _Selection(need, ys, args, limit) as selection:
+            long = selection.con.sql(COUNTS_SQL).to_df()
     except duckdb.OutOfMemoryException as exc:
         from citynet.errors import out_of_memory
 
         raise out_of_memory(exc, f"the partner-kind columns needed more memory than [metrics] memory_limit = "
                                  f"{limit // 2**20}MiB",
                             fix="raise [metrics] memory_limit in citynet.toml (e.g. \"2GB\") and run again") from exc
-    out = pd.concat(parts, ignore_index=True)
-    return out.sort_values(["city_code", "year"], kind="stable").reset_index(drop=True)
+    return _wide(long, cities, ys)
 
 
 def memory_limit(settings: dict | None) -> int:
@@ -159,27 +181,25 @@ def memory_limit(settings: dict | None) -> int:
     return size_bytes(value, "[metrics] memory_limit")
 
 
-class _YearReader:
-    """The three tables restricted to what the panel of one year can use, before pandas sees them: the
-    filtered patents of that year (``filter_patents``' rules; on the grant basis, the grant year), their
-    applicant links and those applicants. The panel's own joins would drop the other rows anyway.
+class _Selection:
+    """The three tables restricted to what the requested years' panel can use, as DuckDB temporary tables
+    ``l`` (patent_id, applicant_id, _y: the links of the filtered patents — ``filter_patents``' rules — of
+    those years, with the panel year: on the grant basis, the grant year) and ``a`` (applicant_id, kind,
+    city_code: those links' applicants), the names ``COUNTS_SQL`` reads. The panel's joins would drop
+    the other rows anyway.
 
     DuckDB reads each Parquet file once (both cores; about 5× pyarrow's read-then-filter on a
-    1M-patent corpus) into temporary tables of the filtered patents of the requested years, their links
-    and applicants, within ``MEMORY_LIMIT`` (beyond it DuckDB spills them to its temporary folder);
-    pandas then receives one year at a time."""
+    1M-patent corpus), within ``[metrics] memory_limit`` (beyond it DuckDB spills to its temporary
+    folder)."""
 
-    def __init__(self, paths, cols, years: list[int], flt: dict, limit: int):
-        self.paths, self.cols, self.years, self.flt, self.limit = paths, cols, years, flt, limit
+    def __init__(self, paths, years: list[int], flt: dict, limit: int):
+        self.paths, self.years, self.flt, self.limit = paths, years, flt, limit
 
     def __enter__(self):
+        import tempfile
+
         import duckdb
         import pyarrow as pa
-
-        def sel(c, t="") -> str:
-            return ", ".join(f'{t}"{x}"' for x in c)
-
-        import tempfile
 
         pat, links, app = self.paths
         self._tmp = tempfile.TemporaryDirectory(prefix="citynet-metrics-")
@@ -201,30 +221,17 @@ class _YearReader:
         if f["granted_only"]:
             cond.append("granted")
         cond.append(f"CAST({yr} AS BIGINT) IN (SELECT y FROM wanted)")
-        con.execute(f"CREATE TEMP TABLE p AS SELECT {sel(self.cols[0])}, CAST({yr} AS BIGINT) AS _y "
+        con.execute(f"CREATE TEMP TABLE p AS SELECT patent_id, CAST({yr} AS BIGINT) AS _y "
                     f"FROM read_parquet({sql_string(pat)}) WHERE {' AND '.join(cond)}")
-        con.execute(f"CREATE TEMP TABLE l AS SELECT {sel(self.cols[1], 'l.')}, p._y FROM read_parquet({sql_string(links)}) l "
-                    "JOIN (SELECT patent_id, _y FROM p) p ON p.patent_id = l.patent_id")
-        con.execute(f"CREATE TEMP TABLE a AS SELECT {sel(self.cols[2])} FROM read_parquet({sql_string(app)}) "
+        con.execute(f"CREATE TEMP TABLE l AS SELECT l.patent_id, l.applicant_id, p._y "
+                    f"FROM read_parquet({sql_string(links)}) l JOIN p ON p.patent_id = l.patent_id")
+        con.execute(f"CREATE TEMP TABLE a AS SELECT applicant_id, kind, city_code FROM read_parquet({sql_string(app)}) "
                     "WHERE applicant_id IN (SELECT applicant_id FROM l)")
         return self
 
     def __exit__(self, *exc) -> None:
         self.con.close()
         self._tmp.cleanup()
-
-    def year(self, y: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-        """The patents, links and applicants of year ``y``, in the files' row order."""
-        con, c = self.con, self.cols
-
-        def sel(cols, t="") -> str:
-            return ", ".join(f'{t}"{x}"' for x in cols)
-
-        out = [con.sql(f"SELECT {sel(c[0])} FROM p WHERE _y = {int(y)}").to_arrow_table(),
-               con.sql(f"SELECT {sel(c[1])} FROM l WHERE _y = {int(y)}").to_arrow_table(),
-               con.sql(f"SELECT {sel(c[2])} FROM a WHERE applicant_id IN "
-                       f"(SELECT applicant_id FROM l WHERE _y = {int(y)})").to_arrow_table()]
-        return tuple(t.to_pandas() for t in out)
 
 
 def add_to_city_year(ws, city_year: pd.DataFrame, flt: dict | None = None) -> pd.DataFrame:

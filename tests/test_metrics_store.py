@@ -65,7 +65,7 @@ def test_cli_metrics_on_embedded_store_equals_reference(loaded):
 
 
 def test_partner_kinds_year_by_year_equal_the_whole_table_panel(loaded):
-    """``from_workspace`` reads and computes one year at a time; the panel is that of the whole tables
+    """``from_workspace`` selects the years' rows from the files in DuckDB; the panel is that of the whole tables
     (application and grant year bases), and ``[metrics] memory_limit`` is checked like any size."""
     from citynet.metrics.partner_kinds import from_workspace, partner_kind_panel
 
