@@ -800,7 +800,7 @@ def prepare(text: str, params: dict | None = None) -> tuple[str, ClientOrder | N
         compat_types,
     )
 
-    compat_names.check(text)  # :CIty, c.NAME_ZH: another name on Neo4j, the schema's on LadybugDB
+    compat_names.check(text, params=params)  # :CIty, c.NAME_ZH, r.CITY of $rows: another name on Neo4j
     if "case" in text.lower() or "coalesce" in text.lower():  # a column named by its text as written, not as
         first = tokens(text)  # rewritten below
         text = _applied(text, _alias_edits(first, clause_starts(first), text))

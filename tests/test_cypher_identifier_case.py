@@ -1,8 +1,11 @@
 """Labels, relationship types and property names in another case than the schema's (graph/compat_names.py; found
 by the fuzzing helper, session 37): Neo4j reads ``:CIty``, ``-[:applied]->``, ``c.NAME_ZH`` as other names (no row,
-null), LadybugDB ignored the case and answered with the schema's (337 cities). Every query runs on both real
-engines: Neo4j's rows are its documented meaning worked by hand on hand_tables (4 cities, 5 patents, 10 APPLIED,
-5 of them seq 1); the embedded store refuses with one message naming the name and the schema's spelling."""
+null), LadybugDB ignored the case and answered with the schema's (337 cities). The same for a map's keys (session 38):
+``{Name: 1}.name``, ``r.CITY`` of ``UNWIND $rows AS r`` with rows ``[{city: …}]``, ``x.NAME_ZH`` of a city reached
+through ``collect``/``UNWIND``: null on Neo4j, the value on LadybugDB. Every query runs on both real engines: Neo4j's
+rows are its documented meaning worked by hand on hand_tables (4 cities, 5 patents, 10 APPLIED, 5 of them seq 1) or
+on the query's own maps (a key read by case: null unless the map spells it so); the embedded store refuses with one
+message naming the name and the spelling it differs from."""
 
 from __future__ import annotations
 
@@ -163,6 +166,14 @@ def test_the_refusal_reaches_the_user_as_exit_2(tmp_path, capsys):
     code, out, err = run(capsys, "query", "-w", str(tmp_path), "MATCH (y:CityYear) RETURN y.green_patents AS g",
                          "--format", "json")
     assert code == 0 and json.loads(out) == [{"g": 3}]
+    rows_param = 'rows=[{"city": "320100"}]'  # a parameter's map read in another case (session 38)
+    code, out, err = run(capsys, "query", "-w", str(tmp_path), "UNWIND $rows AS r RETURN r.CITY AS x",
+                         "--param", rows_param)
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert "r.CITY differs from the map's key city only by case" in err and "write r.city" in err
+    code, out, err = run(capsys, "query", "-w", str(tmp_path), "UNWIND $rows AS r RETURN r.city AS x",
+                         "--param", rows_param, "--format", "json")
+    assert code == 0 and json.loads(out) == [{"x": "320100"}]
 
 
 def test_two_pattern_variables_of_one_name_in_two_cases_are_refused(store):
@@ -177,3 +188,129 @@ def test_two_pattern_variables_of_one_name_in_two_cases_are_refused(store):
         store.query(query)
     assert "the pattern variables C and c differ only by case" in err.value.message
     assert err.value.fix == "name them apart (e.g. C and c2)"
+
+
+# -- a map's keys and properties of variables bound otherwise (session 38) ---------------------------------------
+# (query, parameters, what the message names, the spelling it differs from, Neo4j's rows). Neo4j reads a map's key
+# by case: a key the map does not spell so is null (the LadybugDB answer, checked by hand in session 38, is the
+# value of the key spelled otherwise: 1, '南京', 南京市 …).
+MAP_KEYS = [
+    ("RETURN {Name: 1}.name AS x", {}, "{Name: 1}.name", "Name", [[None]]),
+    ("UNWIND [{a: 1}] AS r RETURN r.A AS x", {}, "r.A", "a", [[None]]),
+    ("UNWIND $rows AS r RETURN r.CITY AS x", {"rows": [{"city": "南京"}]}, "r.CITY", "city", [[None]]),
+    ("WITH $m AS r RETURN r.CITY AS x", {"m": {"city": "南京"}}, "r.CITY", "city", [[None]]),
+    ("RETURN $m.CITY AS x", {"m": {"city": "南京"}}, "$m.CITY", "city", [[None]]),
+    ("UNWIND $rows AS r RETURN r.info.CITY AS x", {"rows": [{"info": {"city": 1}}]}, "r.info.CITY", "city", [[None]]),
+    ("MATCH (c:City {city_code: '320100'}) WITH c {.name_zh} AS m RETURN m.NAME_ZH AS x", {}, "m.NAME_ZH", "name_zh",
+     [[None]]),
+    ("MATCH (c:City {city_code: '320100'}) WITH collect(c {.name_zh}) AS ms UNWIND ms AS m RETURN m.NAME_ZH AS x", {},
+     "m.NAME_ZH", "name_zh", [[None]]),
+]
+# a property of a node reached otherwise than by a pattern variable: the schema's spelling, as for c.NAME_ZH
+OTHERWISE = [
+    ("MATCH (c:City) WITH collect(c) AS cs UNWIND cs AS x RETURN x.NAME_ZH AS v ORDER BY v LIMIT 2", "x.NAME_ZH",
+     [[None], [None]]),
+    ("MATCH (c:City {city_code: '320100'}) WITH [c] AS cs UNWIND cs AS x RETURN x.NAME_ZH AS v", "x.NAME_ZH",
+     [[None]]),
+    ("MATCH (c:City) WITH collect(c) AS cs RETURN cs[0].NAME_ZH AS v", "cs[0].NAME_ZH", [[None]]),
+    ("MATCH (c:City {city_code: '320100'}) WITH {c: c} AS m RETURN m.c.NAME_ZH AS x", "m.c.NAME_ZH", [[None]]),
+    ("MATCH p = (a:Applicant)-[:LOCATED_IN]->(c:City {city_code: '320100'}) RETURN nodes(p)[1].NAME_ZH AS v",
+     "nodes(p)[1].NAME_ZH", [[None]]),  # a1 (南京大学) alone is located in 320100
+]
+
+
+@pytest.mark.parametrize("query, params, written, spelled, neo4j", MAP_KEYS)
+def test_a_maps_key_read_in_another_case_is_neo4js_null_or_refused(store, query, params, written, spelled, neo4j):
+    if store.backend == "neo4j":
+        assert rows(store.query(query, params)) == neo4j
+        return
+    with pytest.raises(Unsupported) as err:
+        store.query(query, params)
+    assert f"{written} differs from the map's key {spelled} only by case" in err.value.message
+    assert "\n" not in err.value.message
+    assert err.value.fix == f"write {written.rsplit('.', 1)[0]}.{spelled} (the key as the map spells it)"
+
+
+@pytest.mark.parametrize("query, written, neo4j", OTHERWISE)
+def test_a_property_of_a_node_bound_otherwise_in_another_case_is_null_or_refused(store, query, written, neo4j):
+    if store.backend == "neo4j":
+        assert rows(store.query(query)) == neo4j
+        return
+    with pytest.raises(Unsupported) as err:
+        store.query(query)
+    assert f"{written} differs from the schema's name_zh only by case" in err.value.message
+    assert f"write {written.rsplit('.', 1)[0]}.name_zh " in err.value.fix
+
+
+# A map that spells one key in two cases: Neo4j reads each key as spelled; LadybugDB reads the first spelling for
+# both (session 38: {a: 1, A: 2} gives m.a = m.A = 1; {A: 2, a: 1} gives 2 for both).
+TWO_SPELLINGS = [
+    ("WITH {a: 1, A: 2} AS m RETURN m.A AS y", {}, "m.A", "a", [[N(2)]]),
+    ("WITH {A: 2, a: 1} AS m RETURN m.a AS y", {}, "m.a", "A", [[N(1)]]),
+    ("RETURN $m.CITY AS y", {"m": {"city": 1, "CITY": 2}}, "$m.CITY", "city", [[N(2)]]),
+    ("MATCH (c:City {city_code: '320100'}) RETURN c {.name_zh, NAME_ZH: 1}.NAME_ZH AS x", {},
+     "c {.name_zh, NAME_ZH: 1}.NAME_ZH", "name_zh", [[N(1)]]),
+]
+
+
+@pytest.mark.parametrize("query, params, written, first, neo4j", TWO_SPELLINGS)
+def test_a_map_with_one_key_in_two_cases_is_read_as_spelled_or_refused(store, query, params, written, first, neo4j):
+    if store.backend == "neo4j":
+        assert rows(store.query(query, params)) == neo4j
+        return
+    with pytest.raises(Unsupported) as err:
+        store.query(query, params)
+    key = written.rsplit(".", 1)[1]
+    assert f"{written} reads a map that has the keys {first} and {key}, which differ only by case" in \
+        err.value.message and f"reads the first of them, {first}," in err.value.message
+
+
+# The maps of one list spelling a key in two cases: LadybugDB gives the list's maps one set of keys (session 38:
+# [{city: 1}, {CITY: 2}] came back as [{CITY: 1}, {CITY: 2}], [{a: 1}] + [{A: 2}] as [{a: 1}, {a: 2}]); Neo4j keeps
+# each map as written.
+LISTS = [
+    ("RETURN [{city: 1}, {CITY: 2}] AS l", {}, "[{city: 1}, {CITY: 2}]", "city", "CITY",
+     [[[{"city": 1}, {"CITY": 2}]]]),
+    ("UNWIND $rows AS r RETURN r.city AS x", {"rows": [{"city": 1}, {"CITY": 2}]}, "$rows", "city", "CITY",
+     [[N(1)], [None]]),
+    ("RETURN $rows AS l", {"rows": [{"city": 1}, {"CITY": 2}]}, "$rows", "city", "CITY",
+     [[[{"city": 1}, {"CITY": 2}]]]),
+    ("RETURN [{m: {city: 1}}, {m: {CITY: 2}}] AS l", {}, "[{m: {city: 1}}, {m: {CITY: 2}}]", "city", "CITY",
+     [[[{"m": {"city": 1}}, {"m": {"CITY": 2}}]]]),
+    ("RETURN [{a: 1}] + [{A: 2}] AS l", {}, "[{a: 1}] + [{A: 2}]", "a", "A", [[[{"a": 1}, {"A": 2}]]]),
+]
+
+
+@pytest.mark.parametrize("query, params, shown, a, b, neo4j", LISTS)
+def test_a_list_whose_maps_spell_a_key_in_two_cases_is_kept_or_refused(store, query, params, shown, a, b, neo4j):
+    if store.backend == "neo4j":
+        assert rows(store.query(query, params)) == neo4j
+        return
+    with pytest.raises(Unsupported) as err:
+        store.query(query, params)
+    assert f"the maps of the list {shown} spell one key as {a} and as {b}" in err.value.message
+    assert err.value.fix == f"spell the key one way ({a} or {b}) in every map of the list"
+
+
+# Look-alikes that read what the map or the schema spells: the same rows on both stores (worked by hand).
+ALIKE = [
+    ("RETURN {name: 1}.name AS x", {}, [[N(1)]]),
+    ("WITH {NAME_ZH: 1} AS m RETURN m.NAME_ZH AS x", {}, [[N(1)]]),  # a map's own key, though the schema has name_zh
+    ("RETURN {Name: 1, Names: 2}.Names AS x", {}, [[N(2)]]),  # keys that differ by more than case
+    ("UNWIND $rows AS r RETURN r.city AS x", {"rows": [{"city": "南京"}]}, [["南京"]]),
+    ("RETURN $m.Name AS x", {"m": {"Name": 1}}, [[N(1)]]),
+    ("UNWIND $rows AS r MATCH (c:City {city_code: r.CITY_CODE}) RETURN c.name_zh AS x",
+     {"rows": [{"CITY_CODE": "320100"}]}, [["南京市"]]),  # a parameter's key in upper case, read as spelled
+    ("UNWIND $rows AS r RETURN r.city AS x", {"rows": [{"city": 1, "CITY": 2}]}, [[N(1)]]),  # the first spelling
+    ("WITH {a: 1, A: 2} AS m RETURN m.a AS x", {}, [[N(1)]]),
+    ("RETURN {m: {city: 1}, n: {CITY: 2}}.n.CITY AS x", {}, [[N(2)]]),  # two maps, each with its own key
+    ("MATCH (c:City) WITH collect(c) AS cs UNWIND cs AS x RETURN x.name_zh AS v ORDER BY v LIMIT 1", {}, [["上海市"]]),
+    ("MATCH (c:City {city_code: '320100'}) WITH {c: c} AS m RETURN m.c.name_zh AS x", {}, [["南京市"]]),
+    ("MATCH (c:City {city_code: '320100'}) RETURN c {.name_zh, NAME_ZH: 1}.name_zh AS x", {}, [["南京市"]]),
+    ("MATCH (c:City {city_code: '320100'}) WITH c {.name_zh, Tier: c.tier} AS m RETURN m.Tier AS x", {}, [["2"]]),
+]
+
+
+@pytest.mark.parametrize("query, params, expected", ALIKE)
+def test_a_key_read_as_its_map_spells_it_runs_on_both_stores(store, query, params, expected):
+    assert rows(store.query(query, params)) == expected
