@@ -156,6 +156,16 @@ def _union(a: Shape, b: Shape) -> Shape:
     return ("map", keys)
 
 
+def _either(a: Shape, b: Shape) -> Shape:
+    """The shape of a variable bound twice (two parts of a ``UNION``, a ``WITH`` that rebinds it): one shape only
+    when both agree (two maps of other keys are not one map: None)."""
+    if a in (EMPTY, b):
+        return b
+    if b == EMPTY:
+        return a
+    return OPAQUE if OPAQUE in (a, b) else None
+
+
 def _of_value(v) -> Shape:
     """The shape of a parameter's value."""
     if isinstance(v, dict):
@@ -250,7 +260,7 @@ class _Shapes:
             for name, kind, lo, hi in binds:
                 s = NODE if kind == "node" else self.span(lo, hi)
                 s = _element(s) if kind == "unwind" else s
-                new[name] = _union(new[name], s) if name in new else s
+                new[name] = _either(new[name], s) if name in new else s
             if new == self.vars:
                 break
             self.vars = new
@@ -400,14 +410,16 @@ def _analysed(text: str, extra: Names = (), params: dict | None = None
     keys: list[tuple[str, list[str], bool]] = []
     live: list[Iterable[str] | Callable[[], Iterable[str]]] = [extra]
 
-    def prop(written: str, name: str | None) -> None:
-        if not name or name in props:
-            return
-        if live:  # the store's own names (CityYear's metric columns), read once
+    def known(name: str) -> bool:
+        """``name`` is a property of the schema or the store."""
+        if name not in props and live:  # the store's own names (CityYear's metric columns), read once
             more = live.pop()
             props.update((more() if callable(more) else more) or ())
             lower.update({p.lower(): p for p in sorted(props - set(declared))})
-        if name not in props and name.lower() in lower:
+        return name in props
+
+    def prop(written: str, name: str | None) -> None:
+        if name and not known(name) and name.lower() in lower:
             out.append((written, lower[name.lower()]))
 
     shapes = _Shapes(toks, params)
@@ -448,7 +460,7 @@ def _analysed(text: str, extra: Names = (), params: dict | None = None
                 same = [k for k in shape[1] if k.lower() == key.lower()]  # in the map's order: LadybugDB reads the first
                 if same and same[0] != key:
                     keys.append((written, [k for k in same if k != key], key in same))
-            elif shape is None and guess and key not in named and key.lower() not in _COMPONENTS:
+            elif shape is None and guess and key not in named and key.lower() not in _COMPONENTS and not known(key):
                 if key.lower() in low_named:  # what the value is is not known: the names the query spells
                     keys.append((written, [low_named[key.lower()]], False))
                 else:
@@ -475,7 +487,8 @@ def _map_keys(toks: list[Tok], params: dict | None) -> set[str]:
     """The keys of the query's maps (``{city: 1}``, ``c {.name_zh, k: …}``, a pattern's) and of its parameters'."""
     out = set()
     for j in range(1, len(toks) - 1):
-        if toks[j - 1].text in ("{", ",", ".") and _name(toks[j]) and (toks[j + 1].text == ":" or toks[j - 1].text == "."):
+        projected = toks[j - 1].text == "." and j > 1 and toks[j - 2].text in ("{", ",")  # c {.name_zh}
+        if (toks[j - 1].text in ("{", ",") and toks[j + 1].text == ":" or projected) and _name(toks[j]):
             o = _enclosing(toks, j)
             if o >= 0 and toks[o].text == "{":
                 out.add(_name(toks[j]))
@@ -489,7 +502,7 @@ def _map_keys(toks: list[Tok], params: dict | None) -> set[str]:
             for x in v:
                 walk(x)
 
-    walk(params or {})
+    walk(list((params or {}).values()))
     return out
 
 

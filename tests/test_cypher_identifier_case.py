@@ -205,11 +205,15 @@ MAP_KEYS = [
      [[None]]),
     ("MATCH (c:City {city_code: '320100'}) WITH collect(c {.name_zh}) AS ms UNWIND ms AS m RETURN m.NAME_ZH AS x", {},
      "m.NAME_ZH", "name_zh", [[None]]),
+    ("UNWIND $rows AS r WITH r WHERE r.CITY IS NULL RETURN count(*) AS n", {"rows": [{"city": "a"}, {"city": None}]},
+     "r.CITY", "city", [[N(2)]]),  # LadybugDB: 1
 ]
 # a property of a node reached otherwise than by a pattern variable: the schema's spelling, as for c.NAME_ZH
 OTHERWISE = [
     ("MATCH (c:City) WITH collect(c) AS cs UNWIND cs AS x RETURN x.NAME_ZH AS v ORDER BY v LIMIT 2", "x.NAME_ZH",
      [[None], [None]]),
+    ("MATCH (a:Applicant)-[r:APPLIED]->(p:Patent) WITH collect(r) AS rs UNWIND rs AS x RETURN count(x.SEQ) AS n",
+     "x.SEQ", [[N(0)]]),  # LadybugDB: 10
     ("MATCH (c:City {city_code: '320100'}) WITH [c] AS cs UNWIND cs AS x RETURN x.NAME_ZH AS v", "x.NAME_ZH",
      [[None]]),
     ("MATCH (c:City) WITH collect(c) AS cs RETURN cs[0].NAME_ZH AS v", "cs[0].NAME_ZH", [[None]]),
@@ -238,8 +242,9 @@ def test_a_property_of_a_node_bound_otherwise_in_another_case_is_null_or_refused
         return
     with pytest.raises(Unsupported) as err:
         store.query(query)
-    assert f"{written} differs from the schema's name_zh only by case" in err.value.message
-    assert f"write {written.rsplit('.', 1)[0]}.name_zh " in err.value.fix
+    spelled = written.rsplit(".", 1)[1].lower()
+    assert f"{written} differs from the schema's {spelled} only by case" in err.value.message
+    assert f"write {written.rsplit('.', 1)[0]}.{spelled} " in err.value.fix
 
 
 # A map that spells one key in two cases: Neo4j reads each key as spelled; LadybugDB reads the first spelling for
@@ -308,6 +313,9 @@ ALIKE = [
     ("MATCH (c:City {city_code: '320100'}) WITH {c: c} AS m RETURN m.c.name_zh AS x", {}, [["南京市"]]),
     ("MATCH (c:City {city_code: '320100'}) RETURN c {.name_zh, NAME_ZH: 1}.name_zh AS x", {}, [["南京市"]]),
     ("MATCH (c:City {city_code: '320100'}) WITH c {.name_zh, Tier: c.tier} AS m RETURN m.Tier AS x", {}, [["2"]]),
+    ("UNWIND [{a: 1}] AS r RETURN r.a AS x UNION UNWIND [{A: 1}] AS r RETURN r.A AS x", {}, [[N(1)]]),  # two rs
+    ("WITH {a: 1} AS m WITH {A: 2} AS m RETURN m.A AS x", {}, [[N(2)]]),  # m bound again
+    ("MATCH (c:City {city_code: '320100'}) WITH {NAME_ZH: c.name_zh} AS c RETURN c.NAME_ZH AS x", {}, [["南京市"]]),
 ]
 
 
