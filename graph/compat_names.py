@@ -1,4 +1,4 @@
-"""Labels, relationship types and property names written in another case than the schema's.
+"""Labels, relationship types, property names and map keys written in another case than the schema's or the map's.
 
 Neo4j tells names apart by case: ``:CIty`` is another label than ``:City`` (no node has it: no row,
 ``count`` 0), ``-[:applied]->`` another relationship type (no row), ``c.NAME_ZH`` another property (null;
@@ -24,8 +24,11 @@ holds through the query — a pattern's node, renamed by ``AS``, collected, put 
 (``UNWIND``, ``x IN``, ``l[0]``, ``head``, ``m.key``, ``nodes(p)``), a map literal, a map projection, a parameter's
 value (``params``: its dict keys, nested and in lists) — and a key read on it is checked against what it holds:
 a node's against the schema (``x.NAME_ZH`` of ``UNWIND collect(c) AS x``), a map's against the map's keys
-(``r.CITY`` of ``UNWIND $rows AS r`` with rows ``[{"city": …}]``; ``{NAME_ZH: 1}.NAME_ZH`` is the map's own key and
-runs). A list (a literal, a parameter, ``l1 + l2``) whose maps spell one key in two cases is refused.
+(``r.CITY`` of ``UNWIND $rows AS r`` with rows ``[{"city": …}]``, ``m {.CITY}``; ``{NAME_ZH: 1}.NAME_ZH`` is the map's
+own key and runs). A list (a literal, a parameter, ``l1 + l2``) whose maps spell one key in two cases is refused, and so is one
+whose maps have other keys or the same keys in another order: LadybugDB gives them the keys of one map by position
+(``[{a: 1, b: 2}, {b: 3, a: 4}]`` came back as ``[{b: 1, a: 2}, …]``), a wrong answer without any case (unless the
+parameter is only counted, ``size($rows)``).
 
 Not checked: a value the text does not tell (a ``CASE``, ``reduce``, another function's result, a variable bound
 two ways) is checked against every name the schema, the query's maps and its parameters spell — a key spelled
@@ -217,12 +220,37 @@ def _spellings(shapes: list[Shape]) -> tuple[str, str] | None:
     return None
 
 
-def _value_spellings(v) -> tuple[str, str] | None:
-    """:func:`_spellings` for every list in a parameter's value."""
+def _orders(shapes: list[Shape]) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """Two maps of one list with other keys or the same keys in another order (``[{a: 1, b: 2}, {b: 3, a: 4}]``):
+    LadybugDB gives the maps of a list the keys of one of them by position (the first map came back as
+    ``{b: 1, a: 2}``: ``r.a`` read 2) or fails; None if the maps agree (also those inside them)."""
+    maps = [s[1] for s in shapes if s and s[0] == "map"]
+    for m in maps[1:]:
+        if tuple(m) != tuple(maps[0]):
+            return tuple(maps[0]), tuple(m)
+    for k in maps[0] if maps else ():
+        inner = [m[k] for m in maps]
+        found = _orders(inner) or _orders([v[1] for v in inner if v and v[0] == "list"])
+        if found:
+            return found
+    return None
+
+
+def _lists(shapes: list[Shape]) -> tuple[str, tuple[str, ...], tuple[str, ...]] | None:
+    """``("case", a, b)``: :func:`_spellings`; ``("keys", keys, other keys)``: :func:`_orders`; None."""
+    twins = _spellings(shapes)
+    if twins:
+        return ("case", (twins[0],), (twins[1],))
+    other = _orders(shapes)
+    return ("keys", *other) if other else None
+
+
+def _value_lists(v) -> tuple[str, tuple[str, ...], tuple[str, ...]] | None:
+    """:func:`_lists` for every list in a parameter's value."""
     if isinstance(v, dict):
-        return next((f for f in map(_value_spellings, v.values()) if f), None)
+        return next((f for f in map(_value_lists, v.values()) if f), None)
     if isinstance(v, list | tuple):
-        return _spellings([_of_value(x) for x in v]) or next((f for f in map(_value_spellings, v) if f), None)
+        return _lists([_of_value(x) for x in v]) or next((f for f in map(_value_lists, v) if f), None)
     return None
 
 
@@ -232,7 +260,7 @@ class _Shapes:
 
     def __init__(self, toks: list[Tok], params: dict | None) -> None:
         self.toks, self.params = toks, params
-        self.joined: dict[int, tuple[int, tuple[str, str]]] = {}  # l1 + l2 with two spellings: (end, spellings)
+        self.joined: dict[int, tuple[int, tuple]] = {}  # l1 + l2 whose maps differ: (end, :func:`_lists`)
         binds: list[tuple[str, str, int, int]] = [(v.strip("`"), "node", 0, 0) for v in pattern_variables(toks)]
         for i, t in enumerate(toks):
             name = _name(toks[i + 1]) if i + 1 < len(toks) else None
@@ -265,14 +293,15 @@ class _Shapes:
                 break
             self.vars = new
 
-    def list_twins(self) -> dict[int, tuple[str, str]]:
-        """The list literals whose maps spell one key in two cases (:func:`_spellings`), by their bracket."""
+    def list_twins(self) -> dict[int, tuple]:
+        """The list literals whose maps spell one key in two cases or differ in their keys (:func:`_lists`), by
+        their bracket."""
         out = {}
         for o, t in enumerate(self.toks):
             if t.text == "[" and t.kind == "op" and not (o and self.toks[o - 1].text in ("-", "<-")):
                 c = closing(self.toks, o)
                 if not any(self.toks[k].up == "IN" and self.toks[k].depth == t.depth + 1 for k in range(o + 1, c)):
-                    twins = _spellings([self.span(a, b) for a, b in arguments(self.toks, o)])
+                    twins = _lists([self.span(a, b) for a, b in arguments(self.toks, o)])
                     if twins:
                         out[o] = twins
         return out | {lo: twins for lo, (_, twins) in self.joined.items()}
@@ -289,7 +318,7 @@ class _Shapes:
             parts = [self.span(a + 1, b) for a, b in zip([lo - 1, *plus], [*plus, hi], strict=True)]
             if not all(p and p[0] == "list" for p in parts):
                 return None
-            twins = _spellings([p[1] for p in parts])
+            twins = _lists([p[1] for p in parts])
             if twins:
                 self.joined[lo] = (hi, twins)
             out: Shape = EMPTY
@@ -398,10 +427,10 @@ def found(text: str, extra: Names = (), params: dict | None = None) -> list[tupl
 
 
 def _analysed(text: str, extra: Names = (), params: dict | None = None
-              ) -> tuple[list[tuple[str, str]], list[tuple[str, list[str], bool]], list[tuple[str, tuple[str, str]]]]:
+              ) -> tuple[list[tuple[str, str]], list[tuple[str, list[str], bool]], list[tuple[str, tuple]]]:
     """:func:`found`'s names; ``(as written, the map's keys it differs from only by case, whether the map also has
-    it as written)`` of each key read from a map (``r.CITY`` of ``{city: …}``); ``(the list, two spellings)`` of
-    each list whose maps spell one key in two cases."""
+    it as written)`` of each key read from a map (``r.CITY`` of ``{city: …}``); ``(the list, :func:`_lists`)`` of
+    each list whose maps spell one key in two cases or differ in their keys."""
     toks = tokens(text)
     tables, declared = _schema()
     props = set(declared)
@@ -426,6 +455,20 @@ def _analysed(text: str, extra: Names = (), params: dict | None = None
     named = _map_keys(toks, params)  # every key a map of the query or its parameters spells
     low_named = {k.lower(): k for k in sorted(named)}
     guess = params is not None or not any(t.kind == "param" for t in toks)
+
+    def read(written: str, shape: Shape, key: str) -> None:
+        """The key ``key`` read from a value of shape ``shape``."""
+        if shape == NODE:
+            prop(written, key)
+        elif shape is not None and shape[0] == "map":
+            same = [k for k in shape[1] if k.lower() == key.lower()]  # in the map's order: LadybugDB reads the first
+            if same and same[0] != key:
+                keys.append((written, [k for k in same if k != key], key in same))
+        elif shape is None and guess and key not in named and key.lower() not in _COMPONENTS and not known(key):
+            if key.lower() in low_named:  # what the value is is not known: the names the query spells
+                keys.append((written, [low_named[key.lower()]], False))
+            else:
+                prop(written, key)
     for i, t in enumerate(toks):
         if t.text == ":" and t.kind == "op" and 0 < i < len(toks) - 1 and ":" not in (toks[i - 1].text, toks[i + 1].text):
             o = _enclosing(toks, i)
@@ -447,24 +490,13 @@ def _analysed(text: str, extra: Names = (), params: dict | None = None
                 break
         elif t.text == "." and t.kind == "op" and 0 < i < len(toks) - 1 and _name(toks[i + 1]):
             key = _name(toks[i + 1])
-            if toks[i - 1].text in ("{", ","):  # c {.name_zh, .city_code}
+            if toks[i - 1].text in ("{", ","):  # c {.name_zh, .city_code}: a map projection's key
                 o = _enclosing(toks, i)
-                if o > 0 and toks[o].text == "{" and not subquery_brace(toks, o) and shapes.ending(o - 1)[0] == NODE:
-                    prop(f"{_name(toks[o - 1])} {{.{key}}}", key)
+                if o > 0 and toks[o].text == "{" and not subquery_brace(toks, o) and _name(toks[o - 1]):
+                    read(f"{_name(toks[o - 1])} {{.{key}}}", shapes.ending(o - 1)[0], key)
                 continue
             shape, start = shapes.ending(i - 1)
-            written = text[toks[start].start:toks[i + 1].end]
-            if shape == NODE:
-                prop(written, key)
-            elif shape is not None and shape[0] == "map":
-                same = [k for k in shape[1] if k.lower() == key.lower()]  # in the map's order: LadybugDB reads the first
-                if same and same[0] != key:
-                    keys.append((written, [k for k in same if k != key], key in same))
-            elif shape is None and guess and key not in named and key.lower() not in _COMPONENTS and not known(key):
-                if key.lower() in low_named:  # what the value is is not known: the names the query spells
-                    keys.append((written, [low_named[key.lower()]], False))
-                else:
-                    prop(written, key)
+            read(text[toks[start].start:toks[i + 1].end], shape, key)
         elif t.text == "{" and i > 0 and _pattern_map(toks, i):
             for j in range(i + 1, closing(toks, i)):
                 if toks[j].depth == t.depth + 1 and toks[j - 1].text in ("{", ",") and j + 1 < len(toks) \
@@ -473,14 +505,20 @@ def _analysed(text: str, extra: Names = (), params: dict | None = None
     seen: dict[str, str] = {}
     for written, spelled in out:
         seen.setdefault(written, spelled)
-    lists = [(f"${name}", twins) for name, value in (params or {}).items()
-             if any(t.kind == "param" and t.text[1:] == name for t in toks) for twins in [_value_spellings(value)]
-             if twins]
+    lists = [(f"${name}", twins) for name, value in (params or {}).items() if _read(toks, name)
+             for twins in [_value_lists(value)] if twins]
     for o, twins in sorted(shapes.list_twins().items()):
         end = shapes.joined[o][0] - 1 if o in shapes.joined else closing(toks, o)
         shown = text[toks[o].start:toks[end].end]
         lists.append((shown if len(shown) <= 40 else shown[:37] + "…", twins))
     return list(seen.items()), list({k[0]: k for k in keys}.values()), lists
+
+
+def _read(toks: list[Tok], name: str) -> bool:
+    """The parameter ``$name`` is used other than by ``size($name)`` (LadybugDB counts a list of any maps right)."""
+    return any(t.kind == "param" and t.text[1:] == name and not (
+        1 < i < len(toks) - 1 and toks[i - 2].text.lower() == "size" and toks[i - 1].text == "(" and toks[i + 1].text == ")")
+        for i, t in enumerate(toks))
 
 
 def _map_keys(toks: list[Tok], params: dict | None) -> set[str]:
@@ -619,14 +657,23 @@ def check(text: str, extra: Names = (), params: dict | None = None) -> None:
     if keys:
         written = _joined(w for w, _, _ in keys)
         spelled = _joined(o[0] for _, o, _ in keys)
-        fixes = ", ".join(f"{w.rsplit('.', 1)[0]}.{o[0]}" for w, o, _ in keys)
+        fixes = ", ".join(_fixed(w, o[0]) if w.endswith("}") else f"{w.rsplit('.', 1)[0]}.{o[0]}" for w, o, _ in keys)
         raise Unsupported(
             f"refused on the embedded store: {written} differ{'s' if len(keys) == 1 else ''} from the map's key"
             f"{'s' if len(keys) > 1 else ''} {spelled} only by case; Neo4j reads a map's keys by case (a key spelled "
             "otherwise is null), LadybugDB ignores it and reads the map's, so the two stores would answer differently",
             fix=f"write {fixes} (the key as the map spells it)")
-    if lists:
-        shown, (a, b) = lists[0]
+    case = [(shown, a[0], b[0]) for shown, (kind, a, b) in lists if kind == "case"]
+    if lists and not case:
+        shown, (_, a, b) = lists[0]
+        raise Unsupported(
+            f"refused on the embedded store: the maps of the list {shown} have other keys or another order "
+            f"({{{', '.join(a)}}} and {{{', '.join(b)}}}); LadybugDB gives all the maps of a list the keys of one of "
+            "them by position (of [{a: 1, b: 2}, {b: 3, a: 4}] the first map reads {b: 1, a: 2}) or fails, Neo4j keeps "
+            "each map's own, so the two stores would answer differently",
+            fix="give every map of the list the same keys in the same order (null for a missing value)")
+    if case:
+        shown, a, b = case[0]
         raise Unsupported(
             f"refused on the embedded store: the maps of the list {shown} spell one key as {a} and as {b}; LadybugDB "
             "gives all the maps of a list one set of keys and ignores case (every map then has one of the two), Neo4j "
