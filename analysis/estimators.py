@@ -630,10 +630,6 @@ def fit(
     ``weights``: a column of regression weights (fixest's ``weights``, Stata's ``[aweight]``: weighted least
     squares, or a weighted Poisson likelihood): rows where it is missing or 0 are left out (with a note),
     negative weights are refused."""
-    import pyfixest as pf
-    from citynet.analysis.pyfixest_order import pin
-
-    pin()  # fixed effects in formula order, whatever the hash seed
     from citynet.analysis.multiple import refuse
 
     refuse(formula, "this step")  # sw(), csw() …: the command and a SPEC fit each model (analysis/multiple.py)
@@ -688,6 +684,10 @@ def fit(
         df = df if complete.all() else df[complete]
         if parts["fe"]:
             df, dropped_separated = drop_separated(df, parts["depvar"], parts["fe"])
+    import pyfixest as pf  # imported once the checks above passed: 2–3 s that a refused formula does not wait for
+    from citynet.analysis.pyfixest_order import pin
+
+    pin()  # fixed effects in formula order, whatever the hash seed
     kw: dict[str, Any] = {"vcov": vcov_arg, **(engine_kw or {}), **({"weights": weights} if weights else {})}
     if model == "ppml":
         kw = {**PPML_TOL, "fixef_maxiter": PPML_MAP_MAXITER, **kw}
