@@ -96,18 +96,6 @@ def _enclosing(toks: list[Tok], i: int) -> int:
     return next((k for k in range(i - 1, -1, -1) if toks[k].depth < toks[i].depth), -1)
 
 
-def _variables(toks: list[Tok]) -> set[str]:
-    """Variables bound by a pattern, and names given to them by ``AS`` (``WITH c AS x``)."""
-    out = {v.strip("`") for v in pattern_variables(toks)}
-    while True:
-        more = {_name(toks[i + 1]) for i in range(1, len(toks) - 1)
-                if toks[i].up == "AS" and _name(toks[i - 1]) in out and toks[i - 2].text != "."
-                and _name(toks[i + 1])} - out
-        if not more:
-            return out
-        out |= more
-
-
 def _pattern_map(toks: list[Tok], k: int) -> bool:
     """``toks[k]`` (``{``) is a node or relationship pattern's map: ``(c:City {…})``, ``[r {…}]``, ``({…})``."""
     o = _enclosing(toks, k)
@@ -255,8 +243,9 @@ def _value_lists(v) -> tuple[str, tuple[str, ...], tuple[str, ...]] | None:
 
 
 class _Shapes:
-    """The shape of each variable of a query (:func:`_union` of all its bindings: a pattern's, ``expr AS x``,
-    ``UNWIND expr AS x``, ``x IN list``) and of the expression before each ``.``."""
+    """The shape of each variable of a query (its bindings': a pattern's, ``expr AS x``, ``UNWIND expr AS x``,
+    ``x IN list``; :func:`_either` when there are several) and of the expression before each ``.``. Variables are
+    told apart by name in the whole query, not by scope."""
 
     def __init__(self, toks: list[Tok], params: dict | None) -> None:
         self.toks, self.params = toks, params
