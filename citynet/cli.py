@@ -61,7 +61,32 @@ def _with_global_options(cmd: click.Command) -> click.Command:
                                        callback=_set_global, help="Print debugging detail."))
     for sub in getattr(cmd, "commands", {}).values():
         _with_global_options(sub)
+    _refuse_option_as_value(cmd)
     return cmd
+
+
+def _refuse_option_as_value(cmd: click.Command) -> None:
+    """An option given without its value before another option of the command (``init -w --force``) is one
+    message, exit 2: click took the next option as the value (a workspace folder named ``--force``)."""
+    if getattr(cmd, "_citynet_option_values_checked", False):
+        return
+    cmd._citynet_option_values_checked = True
+    options = {o: p for p in cmd.params if isinstance(p, click.Option) for o in (*p.opts, *p.secondary_opts)}
+    names = set(options) | {"-h", "--help", "--"}
+    parse_args = cmd.parse_args
+
+    def checked(ctx: click.Context, args: list[str]) -> list[str]:
+        for given, value in zip(args, args[1:], strict=False):
+            if given == "--":
+                break
+            option = options.get(given)
+            if option is not None and not option.is_flag and option.nargs > 0 and value in names:
+                raise UserError(f"{given} has no value: the next word, {value}, is an option",
+                                fix=f"give {given} its value ({given} VALUE), see citynet {ctx.command_path.split(' ', 1)[-1]}"
+                                    " --help")
+        return parse_args(ctx, args)
+
+    cmd.parse_args = checked
 
 
 def _logging(quiet: bool, verbose: bool) -> None:

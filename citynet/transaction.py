@@ -240,8 +240,12 @@ def disk_error(exc: OSError, path: Path | str | None = None) -> UserError:
         return UserError(f"no space left on the device while writing {where}; nothing was changed",
                          fix="free disk space (or use a workspace on a larger disk), then run the command again",
                          exit_code=EXIT_IO)
+    # the disk refused (a quota, a file too large, an I/O error): exit 1 as a full disk; a folder that cannot be
+    # written (permissions, read-only, immutable, a path that cannot hold a file) is an unwritable output: exit 2
+    refused = exc.errno in (errno.EDQUOT, errno.EFBIG, errno.EIO)
     return UserError(f"cannot write {where}: {exc.strerror or exc}; nothing was changed",
-                     fix="check the folder's permissions and free space, then run the command again", exit_code=EXIT_IO)
+                     fix="check the folder's permissions and free space, then run the command again",
+                     exit_code=EXIT_IO if refused else None)
 
 
 def check_writable(root: Path | str, why: str) -> None:

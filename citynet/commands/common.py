@@ -12,6 +12,11 @@ def workspace_option(create: bool = False, read_config: bool = True):
     read when ``read_config`` is false: ``init`` writes it)."""
 
     def convert(ctx: click.Context, param: click.Parameter, value: str) -> Workspace:
+        if not value.strip():  # -w "$WS" with WS unset: not the current folder, which -w left out means
+            from citynet.errors import UserError
+
+            raise UserError(f"-w/--workspace is empty ({value!r})",
+                            fix="give the workspace folder (-w my-study), or leave -w out for the current folder")
         return Workspace.open(value, create=create, read_config=read_config)
 
     return click.option(

@@ -1,0 +1,71 @@
+"""Newcomer mistakes on the command line found by bench/fuzz_cli.py, each one message and exit 2 (README, "exit
+codes"): an option given without its value before another option (click took the option as the value: ``init -w
+--force`` made a workspace folder named ``--force``), an empty ``-w ''`` (it was the current folder: ``init`` and
+``ingest`` made a workspace of it), and an output that cannot be written for another reason than a full disk
+(exit 1 is a full disk's; ``export --out /proc/x.csv`` was exit 1)."""
+
+from __future__ import annotations
+
+import errno
+from pathlib import Path
+
+import pytest
+
+from tests.cli import invoke
+
+
+@pytest.mark.parametrize("args,option,value", [
+    (["init", "-w", "--force"], "-w", "--force"),
+    (["ingest", "-w", "--transfers", "t.csv"], "-w", "--transfers"),
+    (["init", "-w", "--", "--force"], "-w", "--"),
+    (["export", "-w", "ws", "--out", "--no-bom", "--panel", "city-year"], "--out", "--no-bom"),
+    (["neo4j", "stop", "--data", "--timeout", "5"], "--data", "--timeout"),
+    (["init", "--workspace", "-h"], "--workspace", "-h"),
+])
+def test_an_option_without_its_value_before_another_option_is_refused(tmp_path, monkeypatch, capsys, args, option,
+                                                                       value):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = invoke(capsys, *args)
+    assert code == 2, (out, err)
+    assert err.startswith(f"error: {option} has no value: the next word, {value}, is an option"), err
+    assert "fix:" in err
+    assert list(tmp_path.iterdir()) == []  # no folder named like the option
+
+
+def test_a_value_that_only_looks_like_an_option_is_still_taken(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = invoke(capsys, "init", "-w", "-study")  # not an option of init: a folder name
+    assert code == 0, err
+    assert (tmp_path / "-study" / "citynet.toml").is_file()
+
+
+@pytest.mark.parametrize("command", [["init"], ["init", "--force"], ["ingest", "x.csv"], ["report"], ["metrics"]])
+@pytest.mark.parametrize("empty", ["", "  "])
+def test_an_empty_workspace_is_refused_not_the_current_folder(tmp_path, monkeypatch, capsys, command, empty):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = invoke(capsys, command[0], "-w", empty, *command[1:])
+    assert code == 2, (out, err)
+    assert err.startswith("error: -w/--workspace is empty"), err
+    assert "leave -w out for the current folder" in err
+    assert list(tmp_path.iterdir()) == []  # no citynet.toml, results/ or canonical/ in the current folder
+
+
+def test_disk_error_exit_codes():
+    """Exit 1 is the disk's refusal (full, quota, too large, I/O); a folder that cannot be written is exit 2."""
+    from citynet.transaction import disk_error
+
+    for code in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO):
+        assert disk_error(OSError(code, "x"), "f").exit_code == 1, code
+    for code in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOENT, errno.ENOTDIR, errno.EISDIR):
+        err = disk_error(OSError(code, "x"), "f")
+        assert err.exit_code == 2 and err.message.startswith("cannot write f"), code
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc (a folder where no file can be made)")
+def test_export_into_a_folder_that_takes_no_file_is_exit_2(tmp_path, capsys):
+    from tests.test_fit_cli import build_workspace
+
+    ws = build_workspace(tmp_path / "ws", n_city=5, years=range(2010, 2013))
+    code, out, err = invoke(capsys, "export", "-w", ws, "--panel", "city-year", "--out", "/proc/citynet-x.csv")
+    assert code == 2, (out, err)
+    assert err.startswith("error: cannot write /proc/citynet-x.csv"), err
