@@ -69,3 +69,55 @@ def test_export_into_a_folder_that_takes_no_file_is_exit_2(tmp_path, capsys):
     code, out, err = invoke(capsys, "export", "-w", ws, "--panel", "city-year", "--out", "/proc/citynet-x.csv")
     assert code == 2, (out, err)
     assert err.startswith("error: cannot write /proc/citynet-x.csv"), err
+
+
+@pytest.mark.parametrize("option,value", [("--policy-effect", "nan"), ("--distance-decay", "inf"),
+                                          ("--distance-decay", "100"), ("--policy-effect", "-5.5")])
+def test_synth_refuses_effects_it_cannot_plant(tmp_path, capsys, option, value):
+    """nan and inf escaped as numpy's 'lam value too large' (a traceback); θ = 100 calibrated for minutes."""
+    code, out, err = invoke(capsys, "synth", tmp_path / "out", "--patents", "1000", option, value)
+    assert code == 2, (out, err)
+    assert err.startswith(f"error: {option} ") and "outside -5 to 5" in err and "fix:" in err, err
+    assert not (tmp_path / "out").exists()
+
+
+def test_synth_takes_the_bounds(tmp_path, capsys):
+    code, out, err = invoke(capsys, "-q", "synth", tmp_path / "out", "--patents", "1000", "--policy-effect", "-5",
+                            "--distance-decay", "5", "--years", "2010-2011")
+    assert code == 0, err
+    assert (tmp_path / "out" / "raw" / "patents.csv").is_file()
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-1"])
+def test_neo4j_stop_refuses_a_timeout_that_is_not_seconds(tmp_path, capsys, value):
+    code, out, err = invoke(capsys, "neo4j", "stop", "--data", tmp_path / "d", "--timeout", value)
+    assert code == 2, (out, err)
+    assert "is not a number of seconds (0 or more)" in err
+
+
+def test_metrics_refuses_empty_years(tmp_path, capsys):
+    """--years "$YEARS" with YEARS unset recomputed every year, exit 0; refused before the store is opened."""
+    assert invoke(capsys, "-q", "init", "-w", tmp_path / "ws")[0] == 0
+    code, out, err = invoke(capsys, "metrics", "-w", tmp_path / "ws", "--years", "")
+    assert code == 2, (out, err)
+    assert err.startswith("error: --years is empty"), err
+
+
+def test_a_write_query_before_load_is_refused_and_makes_no_store(tmp_path, capsys):
+    """As a read-only query: 'the store is empty'. It made an empty store and answered 0 rows, exit 0."""
+    ws = tmp_path / "ws"
+    assert invoke(capsys, "-q", "init", "-w", ws)[0] == 0
+    code, out, err = invoke(capsys, "query", "-w", ws, "--write", "MATCH (c:City {city_code: '320100'}) SET c.tier = '1'")
+    assert code == 2, (out, err)
+    assert err.startswith("error: there is no embedded store at") and "citynet load -w" in err, err
+    assert not (ws / "store").exists()
+
+
+def test_a_missing_policy_file_is_a_missing_input_not_bad_data(tmp_path, monkeypatch, capsys):
+    """It was exit 3 (the reader's 'no such file', a data error) where a missing export is exit 2, and the new
+    workspace folder stayed behind."""
+    monkeypatch.chdir(tmp_path)
+    code, out, err = invoke(capsys, "ingest", "-w", "new-ws", "--policies", "policies.xlsx")
+    assert code == 2, (out, err)
+    assert err.startswith("error: no such policy file: policies.xlsx"), err
+    assert not (tmp_path / "new-ws").exists()

@@ -66,6 +66,10 @@ def command(ctx, ws, files, transfer_files, covariate_files, policy_files, encod
     from citynet.etl.stream import StreamSettings
 
     inputs = ws.settings["inputs"]
+    missing = [str(f) for f in policy_files if not Path(f).is_file()]
+    if missing:  # as a missing export (exit 2); the reader's own "no such file" is a data error (exit 3)
+        ws.discard_created()
+        raise UserError(f"no such policy file: {', '.join(missing)}", fix=_missing_fix(missing))
     if policy_files:  # etl/policy_docs.py; may run alone
         from citynet import transaction
         from citynet.etl.policy_docs import ingest_policy_docs

@@ -59,6 +59,15 @@ def install_command(force: bool) -> None:
     click.echo(f"Neo4j {NEO4J_VERSION} server built in {home}")
 
 
+def _seconds(ctx, param, value: float) -> float:
+    """A --timeout: a finite number of seconds, 0 or more (nan, inf and -1 were taken, and stop never waited)."""
+    import math
+
+    if not math.isfinite(value) or value < 0:
+        raise click.BadParameter(f"{value} is not a number of seconds (0 or more)")
+    return value
+
+
 def _key_values(ctx, param, values: tuple[str, ...]) -> dict[str, str]:
     """``KEY=VALUE`` options as a dict (a usage error names the malformed one)."""
     out = {}
@@ -92,7 +101,8 @@ server's (--port, --password, --heap, ...) are refused (exit 2): citynet neo4j s
 @click.option("--heap", default="768m", show_default=True, help="Java heap of the server.")
 @click.option("--page-cache", default="256m", show_default=True,
               help="Neo4j page cache; for large loads give it about the size of the store (e.g. 3g for 1M patents).")
-@click.option("--timeout", type=float, default=120, show_default=True, help="Seconds to wait for the server.")
+@click.option("--timeout", type=float, default=120, show_default=True, callback=_seconds,
+              help="Seconds to wait for the server.")
 @click.option("--jvm-option", "jvm_options", multiple=True, metavar="OPTION",
               help="Extra Java option, e.g. --jvm-option=-XX:TieredStopAtLevel=1 (faster start). Repeatable.")
 @click.option("--setting", "settings", multiple=True, metavar="KEY=VALUE", callback=_key_values,
@@ -181,7 +191,7 @@ Examples:
   citynet neo4j stop --data ./.neo4j --timeout 120""",
 )
 @data_option
-@click.option("--timeout", type=float, default=60, show_default=True,
+@click.option("--timeout", type=float, default=60, show_default=True, callback=_seconds,
               help="Seconds to wait for a clean shutdown before killing the server.")
 def stop_command(data_dir: Path, timeout: float) -> None:
     """Stop the server of a data folder (clean shutdown; killed only after --timeout)."""

@@ -492,6 +492,12 @@ def command(ws, text, params, file, named, list_, fmt, write, network, backend, 
                     _warn(note)
                 return
     outside = None
+    if write and engine == "embedded":  # a step before the one it needs, as without --write (it made an empty store)
+        from citynet.graph.lean import DB_FILE
+
+        if not (Path(ws.store) / DB_FILE).exists():
+            raise UserError(f"there is no embedded store at {Path(ws.store) / DB_FILE} (the store is empty)",
+                            fix=f"load it first: citynet load -w {ws.root}")
     with open_ws_store(ws, backend, uri, user, password, read_only=not write) as store:
         store.ensure_schema()
         from citynet.graph import lifecycle

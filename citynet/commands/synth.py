@@ -34,9 +34,9 @@ out/truth/*.csv (the true green city-year and dyad-year panels).""",
               help="Number of distinct patents (1,000 to 10,000,000); duplicates and bad rows come on top.")
 @click.option("--years", default="2006-2020", show_default=True, callback=_years, help="Application years A-B.")
 @click.option("--policy-effect", default=0.3, show_default=True, type=float,
-              help="β in log E[green_patents_it] = a_i + g_t + β·low_carbon_it.")
+              help="β in log E[green_patents_it] = a_i + g_t + β·low_carbon_it (-5 to 5).")
 @click.option("--distance-decay", default=1.0, show_default=True, type=float,
-              help="θ in E[collab_ijt] ∝ distance_ij^(−θ).")
+              help="θ in E[collab_ijt] ∝ distance_ij^(−θ) (-5 to 5).")
 @click.option("--low-carbon-coding", type=click.Choice(["announce", "source", "effective"]), default="announce",
               show_default=True, help="Treatment year of the low-carbon pilot batches (see etl.policies).")
 @click.option("--encoding", type=click.Choice(["utf-8-sig", "utf-8", "gb18030"]), default="utf-8-sig",
@@ -52,7 +52,9 @@ def command(ctx, out, seed, n_patents, years, policy_effect, distance_decay, low
         cfg = SynthConfig(seed=seed, n_patents=n_patents, years=years, policy_effect=policy_effect,
                           distance_decay=distance_decay, low_carbon_coding=low_carbon_coding, encoding=encoding)
     except ValueError as err:
-        raise UserError(str(err), fix="citynet synth OUT --years 2006-2020 --patents 100000") from err
+        fix = ("e.g. --policy-effect 0.3 --distance-decay 1.0 (the defaults)" if str(err).startswith("--")
+               else "citynet synth OUT --years 2006-2020 --patents 100000")
+        raise UserError(str(err), fix=fix) from err
     console = Console(stderr=True, quiet=is_quiet(ctx))
     with console.status("generating…") as status:
         truth = synthesize(out, cfg, progress=lambda msg: status.update(msg))

@@ -31,6 +31,7 @@ drawn from ``E[n_it] ∝ exp(s_i + g_t)`` with no policy effect: the default fil
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -76,6 +77,11 @@ class SynthConfig:
             raise ValueError(f"n_patents must be between 1,000 and 10,000,000, got {self.n_patents}")
         if not 0 < self.coapp_share < 0.5:
             raise ValueError("coapp_share must be in (0, 0.5)")
+        for name, value in (("policy-effect", self.policy_effect), ("distance-decay", self.distance_decay)):
+            # exp(β) and d^(−θ) scale Poisson means: beyond ±5 they overflow (nan, inf: numpy's "lam value too
+            # large") or the collaboration calibration does not converge (θ = 100 ran for minutes)
+            if not (math.isfinite(value) and -5 <= value <= 5):
+                raise ValueError(f"--{name} {value} is outside -5 to 5 (a log-scale effect, an elasticity)")
 
     @property
     def year_list(self) -> list[int]:
