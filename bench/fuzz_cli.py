@@ -571,7 +571,7 @@ class _CurrentStderr:
 
 def _follow_logging() -> None:
     for h in logging.getLogger().handlers:
-        if isinstance(h, logging.StreamHandler) and not isinstance(h.stream, _CurrentStderr):
+        if type(h) is logging.StreamHandler and not isinstance(h.stream, _CurrentStderr):  # basicConfig's (not pytest's)
             h.setStream(_CurrentStderr())
 
 
@@ -740,6 +740,7 @@ def summary(report: dict) -> str:
     lines = [f"fuzz_cli seed {report['seed']}: {report['count']} cases in {report['seconds']} s "
              f"(workspace {report['prepare_seconds']} s), {len(report['failures'])} failures"]
     lines += [f"  {k}: {v}" for k, v in sorted(report["outcomes"].items())]
+    lines.append("slowest: " + "; ".join(f"{sec} s {cmd}" for sec, cmd in report["slowest"][:3]))
     lines.append("by command:")
     lines += [f"  {c}: " + ", ".join(f"{k} {v}" for k, v in sorted(row.items()))
               for c, row in sorted(report["by_command"].items())]
