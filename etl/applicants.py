@@ -18,16 +18,12 @@ def applicant_ids(names: pd.Series) -> pd.Series:
     >>> applicant_ids(pd.Series(["南京南瑞科技有限公司", None])).tolist()
     ['Ac6d4211471a8ba1c', None]
     """
-    import duckdb
+    from citynet.etl.duckdb_scratch import scratch
 
     values = pa.table({"name": pa.array(names.to_numpy(dtype=object), pa.string(), from_pandas=True)})
-    con = duckdb.connect()
-    try:
-        con.execute("SET threads = 1")  # (one row in, one row out, in order)
+    with scratch(threads=1) as con:  # (one row in, one row out, in order)
         con.register("names_", values)
         ids = con.sql("SELECT 'A' || left(sha1(name), 16) AS id FROM names_").to_arrow_table().column("id")
-    finally:
-        con.close()
     return pd.Series(ids.to_numpy(zero_copy_only=False), index=names.index, dtype=object, name=names.name)
 
 

@@ -136,7 +136,8 @@ def address_votes(con, relation: str, table: str = "loc_votes", chunk: int = PAI
                          ON k.address IS NOT DISTINCT FROM p.address AND k.province_hint IS NOT DISTINCT FROM p.province_hint""")
         todo = "loc_todo"
     new = []
-    reader = con.cursor()
+    reader = con.cursor()  # a cursor starts in the default catalog: read where ``con`` wrote (etl/duckdb_scratch.py)
+    reader.execute('USE "{}"'.format(con.sql("SELECT current_database()").fetchall()[0][0].replace('"', '""')))
     try:
         batches = reader.sql(f"SELECT address, province_hint FROM {todo}").to_arrow_reader(chunk)
         for batch in batches:

@@ -46,7 +46,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -267,15 +266,12 @@ def _write(frame: pd.DataFrame | pa.Table, schema: pa.Schema, path: Path, kind: 
                    **_WRITE_OPTS.get(kind, {**_FAST, "compression": "none"}))
 
 
-def _connect(settings: StreamSettings, tmp: Path):
-    import duckdb
+def _connect(settings: StreamSettings):
+    """A DuckDB connection for one corpus step (``etl/duckdb_scratch.py``: an empty catalog of its own, this
+    thread's instance) within ``settings``' memory limit and threads; a context manager."""
+    from citynet.etl.duckdb_scratch import scratch
 
-    con = duckdb.connect()
-    con.execute(f"SET memory_limit='{settings.memory_limit}'")
-    con.execute(f"SET temp_directory='{tmp}'")
-    con.execute(f"SET threads={int(settings.threads)}")
-    con.execute("SET preserve_insertion_order=true")
-    return con
+    return scratch(settings.memory_limit, settings.threads)
 
 
 DUPS_SCHEMA = pa.schema([("_pos", pa.int64()), ("kept_row", pa.int64()), ("patent_id", _STR), ("kept_file", _STR)])
@@ -318,22 +314,18 @@ def duplicates(state: State, settings: StreamSettings, new_from: int | None = No
                        "input": [entries[n]["file"] if n < len(entries) else None for n in map(_file_no, files)]},
                       schema=pa.schema([("staged", pa.string()), ("input", pa.string())]))
     read = f"read_parquet({sql_string_list(files)}, filename=true)"
-    with tempfile.TemporaryDirectory(prefix="citynet-duckdb-") as tmp:
-        con = _connect(settings, Path(tmp))
-        try:
-            con.register("inputs_", inputs)
-            if new_from is not None and before:
-                con.execute(f"CREATE TABLE new_ids AS SELECT DISTINCT patent_id FROM read_parquet({sql_string_list(new_files)})"
-                            if new_files else "CREATE TABLE new_ids (patent_id VARCHAR)")
-                touched = window.format(rows=f"SELECT {cols} FROM {read} SEMI JOIN new_ids USING (patent_id)")
-                query = f"""SELECT * FROM ({touched}) UNION ALL
-                            SELECT _pos, kept_row, patent_id, kept_file FROM read_parquet({sql_string_list(before[-1:])}) ANTI JOIN new_ids USING (patent_id)
-                            ORDER BY _pos"""
-            else:
-                query = window.format(rows=f"SELECT {cols} FROM {read}") + " ORDER BY _pos"
-            dup = con.sql(query).to_arrow_table().cast(DUPS_SCHEMA)
-        finally:
-            con.close()
+    with _connect(settings) as con:
+        con.register("inputs_", inputs)
+        if new_from is not None and before:
+            con.execute(f"CREATE TABLE new_ids AS SELECT DISTINCT patent_id FROM read_parquet({sql_string_list(new_files)})"
+                        if new_files else "CREATE TABLE new_ids (patent_id VARCHAR)")
+            touched = window.format(rows=f"SELECT {cols} FROM {read} SEMI JOIN new_ids USING (patent_id)")
+            query = f"""SELECT * FROM ({touched}) UNION ALL
+                        SELECT _pos, kept_row, patent_id, kept_file FROM read_parquet({sql_string_list(before[-1:])}) ANTI JOIN new_ids USING (patent_id)
+                        ORDER BY _pos"""
+        else:
+            query = window.format(rows=f"SELECT {cols} FROM {read}") + " ORDER BY _pos"
+        dup = con.sql(query).to_arrow_table().cast(DUPS_SCHEMA)
     write_state_file(state.run_file("dups"), dup)
     for f in before:  # only the newest is read; the older ones are not carried (they are not in this state)
         f.unlink()
@@ -469,23 +461,18 @@ def write_patents(state: State, dups: pd.DataFrame, path: Path, settings: Stream
         with pq.ParquetWriter(path, schema) as writer:
             _write_year_groups(writer, _kept_tables(state.files_of("patents"), dups, schema), schema)
         return
-    with tempfile.TemporaryDirectory(prefix="citynet-duckdb-") as tmp, \
-            pq.ParquetWriter(path, schema) as writer:
-        con = _connect(settings, Path(tmp))
-        try:
-            if previous is None:
-                rel = _kept_glob(state, "patents", dups, con)
-                reader = con.sql(f"SELECT {cols} FROM {rel} ORDER BY app_year, _pos").to_arrow_reader(PATENT_ROW_GROUP)
-                _write_year_groups(writer, (pa.Table.from_batches([b]) for b in reader), schema)
-            else:
-                new_files = state.files_split("patents", new_from)[1]
-                new = schema.empty_table()
-                if new_files:
-                    rel = _kept_glob(state, "patents", dups, con, files=new_files)
-                    new = con.sql(f"SELECT {cols} FROM {rel} ORDER BY app_year, _pos").to_arrow_table().cast(schema)
-                _write_year_groups(writer, _merged_by_year(previous, new, gone), schema)
-        finally:
-            con.close()
+    with _connect(settings) as con, pq.ParquetWriter(path, schema) as writer:
+        if previous is None:
+            rel = _kept_glob(state, "patents", dups, con)
+            reader = con.sql(f"SELECT {cols} FROM {rel} ORDER BY app_year, _pos").to_arrow_reader(PATENT_ROW_GROUP)
+            _write_year_groups(writer, (pa.Table.from_batches([b]) for b in reader), schema)
+        else:
+            new_files = state.files_split("patents", new_from)[1]
+            new = schema.empty_table()
+            if new_files:
+                rel = _kept_glob(state, "patents", dups, con, files=new_files)
+                new = con.sql(f"SELECT {cols} FROM {rel} ORDER BY app_year, _pos").to_arrow_table().cast(schema)
+            _write_year_groups(writer, _merged_by_year(previous, new, gone), schema)
 
 
 def _merged_by_year(previous: Path, new: pa.Table, gone: pa.Array | None = None):
@@ -587,8 +574,7 @@ def resolve_citations(state: State, dups: pd.DataFrame, out: Path, settings: Str
     for f in refs:
         if not (state.folder / "cites" / f.name).is_file():
             ref_keys(state, f, pq.read_table(f))
-    with tempfile.TemporaryDirectory(prefix="citynet-duckdb-") as tmp:
-        con = _connect(settings, Path(tmp))
+    with _connect(settings) as con:
         writer = pq.ParquetWriter(out, schema)
         try:
             kept = _kept_glob(state, "patents", dups, con)  # corpus order (_pos), not the table's year order
@@ -632,7 +618,6 @@ def resolve_citations(state: State, dups: pd.DataFrame, out: Path, settings: Str
                 counts["foreign"] += int(pc.sum(table.column("foreign")).as_py() or 0)
         finally:
             writer.close()
-            con.close()
     return counts
 
 
@@ -859,18 +844,14 @@ def name_counts(state: State, dups: pd.DataFrame, more: pd.Series, settings: Str
     """Mentions of each distinct applicant name: the kept records' applicant names and ``more`` (the
     transfer records' names), counted in DuckDB. Index: name; values: mentions."""
     more = pa.table({"name": pa.array(more.dropna().astype(object).to_numpy(), pa.string())})
-    with tempfile.TemporaryDirectory(prefix="citynet-duckdb-") as tmp:
-        con = _connect(settings, Path(tmp))
-        try:
-            con.register("more_", more)
-            if state.files_of("links"):
-                rel = _kept_glob(state, "links", dups, con)
-                names = f"SELECT name FROM {rel} UNION ALL SELECT name FROM more_"
-            else:
-                names = "SELECT name FROM more_"
-            t = con.sql(f"SELECT name, count(*) AS n FROM ({names}) WHERE name IS NOT NULL GROUP BY name").to_arrow_table()
-        finally:
-            con.close()
+    with _connect(settings) as con:
+        con.register("more_", more)
+        if state.files_of("links"):
+            rel = _kept_glob(state, "links", dups, con)
+            names = f"SELECT name FROM {rel} UNION ALL SELECT name FROM more_"
+        else:
+            names = "SELECT name FROM more_"
+        t = con.sql(f"SELECT name, count(*) AS n FROM ({names}) WHERE name IS NOT NULL GROUP BY name").to_arrow_table()
     return pd.Series(t.column("n").to_numpy().astype(np.int64), index=pd.Index(t.column("name").to_pylist(), dtype=object),
                      name="count")
 
@@ -897,47 +878,43 @@ def locate(state: State, dups: pd.DataFrame, names: pd.DataFrame, transfer_addr:
 
     before = state.files_of("votes")
     incremental = new_from is not None and dropped is not None and bool(before)
-    with tempfile.TemporaryDirectory(prefix="citynet-duckdb-") as tmp:
-        con = _connect(settings, Path(tmp))
-        try:
-            con.register("names_", pa.table({
-                "name": pa.array(names["name"].astype(object).to_numpy(), pa.string()),
-                "applicant_id": pa.array(names["applicant_id"].astype(object).to_numpy(), pa.string())}))
-            con.register("tr_addr_", pa.table({
-                "name": pa.array(transfer_addr["name"].astype(object).where(transfer_addr["name"].notna(), None)
-                                 .to_numpy(), pa.string()),
-                "address": pa.array(transfer_addr["address"].astype(object).where(transfer_addr["address"].notna(), None)
-                                    .to_numpy(), pa.string())}))
-            cols = "name, address, country_province AS province_hint"
-            old_files, new_files = state.files_split("first", new_from if incremental else None)
-            parts = ["SELECT NULL::VARCHAR AS name, NULL::VARCHAR AS address, NULL::VARCHAR AS province_hint, "
-                     "NULL::VARCHAR AS src, 0 AS w WHERE false",
-                     "SELECT name, address, '' AS province_hint, 't' AS src, 1 AS w FROM tr_addr_"]
-            if new_files:
-                parts.append(f"SELECT {cols}, 'r' AS src, 1 AS w FROM {_kept_glob(state, 'first', dups, con, new_files)}")
-            if old_files and len(dropped):
-                con.register("dropped_", pa.table({"_pos": pa.array(dropped, pa.int64())}))
-                parts.append(f"SELECT {cols}, 'r' AS src, -1 AS w FROM read_parquet({sql_string_list(old_files)}) "
-                             "SEMI JOIN dropped_ USING (_pos)")
-            parsed = ParsedPairs(known=state.files_of("addr"), out=state.run_file("addr"))
-            address_votes(con, " UNION ALL ".join(parts), "rows_votes", parsed=parsed, keys=("name", "src"), weight="w")
-            kept = f"UNION ALL SELECT * FROM read_parquet({sql_string_list(before[-1:])})" if incremental else ""
-            con.execute(f"""CREATE TABLE name_votes AS
-                SELECT name, status, city_code, province_code, country, sum(n)::BIGINT AS n FROM (
-                  SELECT name, status, city_code, province_code, country, n FROM rows_votes WHERE src = 'r' {kept})
-                GROUP BY ALL HAVING sum(n) <> 0""")
-            write_state_file(state.run_file("votes"),
-                             con.sql("SELECT * FROM name_votes ORDER BY ALL").to_arrow_table().cast(VOTES_SCHEMA))
-            for f in before:
-                f.unlink()
-            con.execute("""CREATE TABLE loc_votes AS
-                SELECT n.applicant_id, v.status, v.city_code, v.province_code, v.country, sum(v.n)::BIGINT AS n FROM (
-                  SELECT name, status, city_code, province_code, country, n FROM name_votes UNION ALL
-                  SELECT name, status, city_code, province_code, country, n FROM rows_votes WHERE src = 't') v
-                LEFT JOIN names_ n USING (name) GROUP BY ALL""")
-            return locate_from_relation(applicants, con, None)
-        finally:
-            con.close()
+    with _connect(settings) as con:
+        con.register("names_", pa.table({
+            "name": pa.array(names["name"].astype(object).to_numpy(), pa.string()),
+            "applicant_id": pa.array(names["applicant_id"].astype(object).to_numpy(), pa.string())}))
+        con.register("tr_addr_", pa.table({
+            "name": pa.array(transfer_addr["name"].astype(object).where(transfer_addr["name"].notna(), None)
+                             .to_numpy(), pa.string()),
+            "address": pa.array(transfer_addr["address"].astype(object).where(transfer_addr["address"].notna(), None)
+                                .to_numpy(), pa.string())}))
+        cols = "name, address, country_province AS province_hint"
+        old_files, new_files = state.files_split("first", new_from if incremental else None)
+        parts = ["SELECT NULL::VARCHAR AS name, NULL::VARCHAR AS address, NULL::VARCHAR AS province_hint, "
+                 "NULL::VARCHAR AS src, 0 AS w WHERE false",
+                 "SELECT name, address, '' AS province_hint, 't' AS src, 1 AS w FROM tr_addr_"]
+        if new_files:
+            parts.append(f"SELECT {cols}, 'r' AS src, 1 AS w FROM {_kept_glob(state, 'first', dups, con, new_files)}")
+        if old_files and len(dropped):
+            con.register("dropped_", pa.table({"_pos": pa.array(dropped, pa.int64())}))
+            parts.append(f"SELECT {cols}, 'r' AS src, -1 AS w FROM read_parquet({sql_string_list(old_files)}) "
+                         "SEMI JOIN dropped_ USING (_pos)")
+        parsed = ParsedPairs(known=state.files_of("addr"), out=state.run_file("addr"))
+        address_votes(con, " UNION ALL ".join(parts), "rows_votes", parsed=parsed, keys=("name", "src"), weight="w")
+        kept = f"UNION ALL SELECT * FROM read_parquet({sql_string_list(before[-1:])})" if incremental else ""
+        con.execute(f"""CREATE TABLE name_votes AS
+            SELECT name, status, city_code, province_code, country, sum(n)::BIGINT AS n FROM (
+              SELECT name, status, city_code, province_code, country, n FROM rows_votes WHERE src = 'r' {kept})
+            GROUP BY ALL HAVING sum(n) <> 0""")
+        write_state_file(state.run_file("votes"),
+                         con.sql("SELECT * FROM name_votes ORDER BY ALL").to_arrow_table().cast(VOTES_SCHEMA))
+        for f in before:
+            f.unlink()
+        con.execute("""CREATE TABLE loc_votes AS
+            SELECT n.applicant_id, v.status, v.city_code, v.province_code, v.country, sum(v.n)::BIGINT AS n FROM (
+              SELECT name, status, city_code, province_code, country, n FROM name_votes UNION ALL
+              SELECT name, status, city_code, province_code, country, n FROM rows_votes WHERE src = 't') v
+            LEFT JOIN names_ n USING (name) GROUP BY ALL""")
+        return locate_from_relation(applicants, con, None)
 
 
 PA_BATCH = 500_000  # rows per row group of patent_applicants.parquet
