@@ -377,6 +377,23 @@ def drop_separated(df: pd.DataFrame, depvar: str, fe: Sequence[str]) -> tuple[pd
     return (df if keep.all() else df[keep]), int((~keep).sum())
 
 
+def _refuse_all_separated(df: pd.DataFrame, rows: pd.DataFrame, parts: dict[str, Any]) -> None:
+    """No observation left once the separated ones are dropped (a count positive in a handful of rows, split over
+    fixed effects finer than it: every group all zero, or left with one row): one message, as fixest's "all
+    observations removed" (pyfixest and the separation check failed on the empty design: a traceback)."""
+    if len(df):
+        return
+    y = parts["depvar"]
+    positive = int((pd.to_numeric(rows[y], errors="coerce") > 0).sum()) if y in rows else 0
+    fe = parts["fe"] if isinstance(parts["fe"], str) else " + ".join(parts["fe"] or [])
+    fe = f" {fe}" if fe else ""
+    raise AnalysisError(f"PPML: every one of the {len(rows):,} observations is separated ({y} is positive in "
+                        f"{positive:,} of them, and no group of the fixed effects{fe} keeps both a zero and a positive "
+                        "count once those are dropped): nothing is left to fit",
+                        fix="the count is too sparse for these fixed effects: coarser or fewer fixed effects (e.g. "
+                            "origin + dest + year), another outcome, or a larger corpus")
+
+
 def drop_separated_lp(df: pd.DataFrame, parts: dict[str, Any]) -> tuple[pd.DataFrame, int, str]:
     """Drop the observations separated by a combination of regressors and fixed effects
     (``analysis.separation.separated``; what ``ppmlhdfe`` adds to fixest's all-zero-group check), then
@@ -386,6 +403,8 @@ def drop_separated_lp(df: pd.DataFrame, parts: dict[str, Any]) -> tuple[pd.DataF
 
     y_name, total = parts["depvar"], 0
     for _ in range(10):
+        if df.empty:  # everything dropped: the caller says so (no design to check)
+            break
         if len(df) > MAX_ROWS:
             return df, total, (f"PPML: separation checked by fixed-effect groups only (as fixest); the check for "
                                f"combinations of regressors and fixed effects runs up to {MAX_ROWS:,} rows.")
@@ -682,8 +701,10 @@ def fit(
         numeric = [c for c in used if pd.api.types.is_numeric_dtype(df[c])]
         complete = df[used].notna().all(axis=1) & np.isfinite(df[numeric].to_numpy(dtype=float)).all(axis=1)
         df = df if complete.all() else df[complete]
+        ppml_rows = df
         if parts["fe"]:
             df, dropped_separated = drop_separated(df, parts["depvar"], parts["fe"])
+            _refuse_all_separated(df, ppml_rows, parts)
     import pyfixest as pf  # imported once the checks above passed: 2–3 s that a refused formula does not wait for
     from citynet.analysis.pyfixest_order import pin
 
@@ -736,6 +757,7 @@ def fit(
     before_separation = df
     if model == "ppml" and len(df) <= SEPARATION_CHECK_ROWS:
         df, dropped_combo, combo_note = drop_separated_lp(df, parts)
+        _refuse_all_separated(df, ppml_rows, parts)
         checked = True
     try:
         try:

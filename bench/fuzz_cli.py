@@ -66,7 +66,7 @@ ALIASES = {"export_2019.xlsx": "raw/patents.csv", "export_2020.xlsx": "raw/paten
 UNKNOWN = {
     "--network": ["nope", "invention.y02.granted", "invention.wipo", "invention.wipo.all.extra", "INVENTION.WIPO.ALL",
                   "invention..all", "发明.wipo.all", "invention.wipo.granted.grant"],
-    "--var": ["nope", "collab_degre", "year", "city_code", "Collab_Degree", "l9_collab_degree", "ln_", "绿色专利"],
+    "--var": ["nope", "collab_degre", "year", "city_code", "Collab_Degree", "l1_nope", "ln_", "绿色专利"],
     "--panel": ["city_year", "cityyear", "dyad", "CITY-YEAR"],
     "--format": ["docx", "CSV", "stata", "xls"],
     "--named": ["nope", "top-partners", "TOP_PARTNERS", "../top_partners"],
@@ -366,13 +366,15 @@ def mutate(rng: random.Random, name: str, base: list[str], pool: list[str], port
             value = rng.choice(UNKNOWN[args[o]])
             lenient = args[o] in ("--password", "--user", "--cluster", "--split", "--weights", "--years")
             lenient |= value in ("region", "year", "2015 2016")  # columns that exist (a fit may take them)
+            lenient |= name == "query" and "--list" in args  # --list lists, whatever else is given
             return put(j, value, not lenient and value != "")
         # an option the command has, with a wrong value, added
         opts = [o for o in _params(cmd) if o in UNKNOWN and o.startswith("--")]
         if opts:
             opt = rng.choice(opts)
             value = rng.choice(UNKNOWN[opt])
-            c = Case(args + [opt, value], how, opt in ("--network", "--var", "--panel", "--format", "--named", "--edges"),
+            must = opt in ("--network", "--var", "--panel", "--format", "--named", "--edges")
+            c = Case(args + [opt, value], how, must and not (name == "query" and "--list" in args),
                      example=case.example)
             return c
     if how == "foreign_option":

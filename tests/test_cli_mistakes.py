@@ -121,3 +121,44 @@ def test_a_missing_policy_file_is_a_missing_input_not_bad_data(tmp_path, monkeyp
     assert code == 2, (out, err)
     assert err.startswith("error: no such policy file: policies.xlsx"), err
     assert not (tmp_path / "new-ws").exists()
+
+
+def test_ppml_with_every_observation_separated_is_one_message(tmp_path, capsys):
+    """The dyad-year example of `citynet fit --help` on a small corpus (7 collaborations in 792,624 dyad-years):
+    dropping the all-zero origin-year and destination-year groups left no row, and the separation check failed on
+    the empty design (numpy: 'zero-size array to reduction operation maximum', a traceback). Here 3 collaborations
+    among 10 cities: the row of each is alone in its origin-year and destination-year groups with positives."""
+    import pandas as pd
+
+    from tests.test_fit_cli import build_workspace
+
+    ws = build_workspace(tmp_path / "ws", n_city=10, years=range(2010, 2013))
+    dyads = pd.read_parquet(ws / "metrics" / "dyad_year.parquet").reset_index(drop=True)
+    dyads["collab"] = 0
+    dyads.loc[[0, 50, 100], "collab"] = 1
+    dyads.to_parquet(ws / "metrics" / "dyad_year.parquet")
+    code, out, err = invoke(capsys, "fit", "-w", ws, "--panel", "dyad-year", "--model", "ppml", "--formula",
+                            "collab ~ log_distance | origin_year + dest_year")
+    assert code == 5, (out, err)
+    assert err.startswith(f"error: PPML: every one of the {len(dyads):,} observations is separated (collab is "
+                          "positive in 3 of them"), err
+    assert "origin_year + dest_year" in err and "fix:" in err
+
+
+@pytest.mark.parametrize("command", ["synth", "demo"])
+def test_a_negative_seed_is_refused(tmp_path, capsys, command):
+    """numpy's SeedSequence takes none: synth --seed -1 escaped as 'expected non-negative integer' (a traceback)."""
+    code, out, err = invoke(capsys, command, tmp_path / "out", "--patents", "1000", "--seed", "-1")
+    assert code == 2, (out, err)
+    assert "'--seed': -1 is not in the range x>=0" in err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("command,name", [("synth", "OUT"), ("demo", "DIRECTORY")])
+def test_an_empty_output_folder_is_refused_not_the_current_folder(tmp_path, monkeypatch, capsys, command, name):
+    """synth "$OUT" with OUT unset wrote raw/, truth/ and truth.json into the current folder, exit 0."""
+    monkeypatch.chdir(tmp_path)
+    code, out, err = invoke(capsys, command, "", "--patents", "1000")
+    assert code == 2, (out, err)
+    assert err.startswith(f"error: {name} is empty ('')"), err
+    assert list(tmp_path.iterdir()) == []

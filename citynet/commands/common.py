@@ -30,6 +30,22 @@ def workspace_option(create: bool = False, read_config: bool = True):
     )
 
 
+def nonempty_folder(ctx: click.Context, param: click.Parameter, value: str | None):
+    """A folder argument as a ``Path``, refused when empty: ``citynet synth "$OUT"`` with OUT unset wrote into the
+    current folder (``Path("")`` is ``.``); ``.`` itself is still the current folder."""
+    from pathlib import Path
+
+    from citynet.errors import UserError
+
+    if value is None:
+        return None
+    if not value.strip():
+        name = param.human_readable_name
+        raise UserError(f"{name} is empty ({value!r})",
+                        fix=f"give the folder (citynet {ctx.info_name} my-folder), or . for the current folder")
+    return Path(value)
+
+
 def is_quiet(ctx: click.Context) -> bool:
     root = ctx.find_root()
     return bool(root.obj and root.obj.get("quiet"))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from citynet.commands.common import is_quiet
+from citynet.commands.common import is_quiet, nonempty_folder
 
 
 @click.command(
@@ -18,10 +18,12 @@ Examples:
 Then open DIR/results/report.html, or continue with any command: citynet query -w DIR "MATCH (c:City) RETURN count(c)".
 DIR must be new, empty or an earlier demo: a folder holding other files (a study's workspace) is refused.""",
 )
-@click.argument("directory", required=False, default="citynet-demo", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("directory", required=False, default="citynet-demo", type=click.Path(file_okay=False),
+                callback=nonempty_folder)
 @click.option("--patents", default=200_000, show_default=True, type=click.IntRange(1_000, 10_000_000),  # DEMO_PATENTS
               help="Size of the synthetic export (a quarter of its inventions green).")
-@click.option("--seed", default=42, show_default=True, help="Seed of the synthetic data.")
+@click.option("--seed", default=42, show_default=True, type=click.IntRange(min=0),
+              help="Seed of the synthetic data (0 or more).")
 @click.pass_context
 def command(ctx, directory: Path, patents: int, seed: int) -> None:
     """Synthesise a CNIPA export, then ingest, load (embedded store), compute metrics, fit the papers'

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import click
 
-from citynet.commands.common import is_quiet
+from citynet.commands.common import is_quiet, nonempty_folder
 from citynet.errors import UserError
 
 
@@ -28,8 +27,9 @@ Examples:
 Writes out/raw/patents.csv, out/raw/transfers.csv, out/raw/covariates.csv, out/truth.json and
 out/truth/*.csv (the true green city-year and dyad-year panels).""",
 )
-@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--seed", default=42, show_default=True, type=int, help="Random seed (same seed, same files).")
+@click.argument("out", type=click.Path(file_okay=False), callback=nonempty_folder)
+@click.option("--seed", default=42, show_default=True, type=click.IntRange(min=0),
+              help="Random seed, 0 or more (same seed, same files).")
 @click.option("--patents", "n_patents", default=100_000, show_default=True, type=click.IntRange(1_000, 10_000_000),
               help="Number of distinct patents (1,000 to 10,000,000); duplicates and bad rows come on top.")
 @click.option("--years", default="2006-2020", show_default=True, callback=_years, help="Application years A-B.")
