@@ -9,24 +9,28 @@ a number, negative or huge numbers, ``2021-2019`` ranges), years outside the dat
 panels, formats, library queries and parameters, input paths that do not exist or are folders, outputs in a
 missing folder, onto a folder or inside a read-only folder (``chattr +i``: the fuzzer runs as root), non-UTF-8
 and odd Unicode in names, a workspace that is not one (missing, a file, an empty or unrelated folder), a step
-before the one it needs (the workspace after init, ingest or load only), an option of another command, a Neo4j
-URI where nothing listens (must be exit 4) or that is not Bolt (exit 2). ``neo4j install/start`` are left out
-(a download, a JVM), and ``demo`` gets only cases refused before any work.
+before the one it needs (the workspace after init, ingest or load only), an option of another command, options
+that contradict the example or the data (``CONFLICTS``), a Neo4j URI where nothing listens (must be exit 4) or
+that is not Bolt (exit 2). Every Neo4j address is a loopback port where nothing listens (``citynet.toml`` of the
+workspace included). ``neo4j install/start`` are left out (a download, a JVM), and ``demo`` gets only cases
+refused before any work.
 
 A case FAILS on an escaped exception, a traceback, an exit code outside 0, 1, 2, 3, 4, 5, 130 (1 only from
-``neo4j status`` or a full disk), a refusal
-without an ``error:`` line (click's own usage errors, ``Usage: … Error: …`` with exit 2, are the documented
-usage errors), a message of more than 12 lines from its ``error:`` line, several ``error:`` lines, exit 0 on a
-mutation that cannot be right, or another exit code than the one a mutation must give (exit 4 for the dead URI).
+``neo4j status`` or a full disk), a refusal without an ``error:`` line (click's own usage errors, ``[Usage: …]
+Error: …`` with exit 2, are the documented usage errors), an ``error:`` without its ``fix:``, a message of more
+than 12 lines from its ``error:`` line, several ``error:`` lines, exit 0 on a mutation that cannot be right, or
+another exit code than the one a mutation must give (exit 4 for the dead URI, 2 for a non-Bolt one).
 
 Usage::
 
-    python -m bench.fuzz_cli --seed 1 --count 100 [--commands export,map] [--keep-workspace DIR] [--json]
+    python -m bench.fuzz_cli --seed 1 --count 100 [--commands export,map] [--keep-workspace DIR] [--cases] [--json]
 
-The workspace (``citynet synth`` of 1,000 patents, ``init``, ``ingest``, ``load``, ``metrics``, with a copy kept
-after each step) is built once per run under a temporary folder. Prints counts by outcome and, for each failure,
-its command line and the head of its output; exits 1 when a case failed. The CI sample is
-tests/test_fuzz_cli.py (a fixed seed).
+The workspace (``citynet synth`` of 1,000 patents, ``init``, ``ingest``, ``load``, ``metrics``, a copy kept after
+each step) is built once per run under a temporary folder (or once into ``--keep-workspace DIR`` and reused by
+later runs, about 10 s saved). Cases are drawn over the commands in turn. Prints counts by outcome and by command,
+the slowest cases and, for each failure, its command line and the head of its output (``--cases``: every case's
+exit code, command line and message); exits 1 when a case failed. The CI sample is tests/test_fuzz_cli.py (a fixed
+seed, every command but ``run``, about 20 s).
 """
 
 from __future__ import annotations

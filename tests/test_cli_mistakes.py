@@ -162,3 +162,12 @@ def test_an_empty_output_folder_is_refused_not_the_current_folder(tmp_path, monk
     assert code == 2, (out, err)
     assert err.startswith(f"error: {name} is empty ('')"), err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_report_refuses_an_empty_city(tmp_path, capsys):
+    """--city '' (--city "$CITY" unset) was the default city's churn table, exit 0."""
+    assert invoke(capsys, "-q", "init", "-w", tmp_path / "ws")[0] == 0
+    code, out, err = invoke(capsys, "report", "-w", tmp_path / "ws", "--city", "")
+    assert code == 2, (out, err)
+    assert err.startswith("error: --city is empty"), err
+    assert not (tmp_path / "ws" / "results" / "report.html").exists()
