@@ -501,6 +501,9 @@ def figure_path(path: str | Path) -> Path:
     from citynet.errors import UserError
 
     path = Path(path)
+    if path.name in ("", ".", ".."):  # --out '' (--out "$OUT" unset): Path('.'), whose name cannot take .png
+        raise UserError(f"--out {str(path) if str(path) != '.' else repr('')} names no file",
+                        fix="give the map's file name, e.g. --out results/map.png (or leave --out out)")
     if not path.suffix:
         return path.with_name(path.name + ".png")
     formats = FigureCanvasBase.get_supported_filetypes()

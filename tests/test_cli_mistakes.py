@@ -171,3 +171,13 @@ def test_report_refuses_an_empty_city(tmp_path, capsys):
     assert code == 2, (out, err)
     assert err.startswith("error: --city is empty"), err
     assert not (tmp_path / "ws" / "results" / "report.html").exists()
+
+
+def test_map_refuses_an_empty_out(tmp_path, capsys):
+    """--out '' escaped as pathlib's "PosixPath('.') has an empty name" (adding .png to a name-less path)."""
+    from tests.test_fit_cli import build_workspace
+
+    ws = build_workspace(tmp_path / "ws", n_city=5, years=range(2010, 2013))
+    code, out, err = invoke(capsys, "map", "-w", ws, "--var", "green_patents", "--out", "")
+    assert code == 2, (out, err)
+    assert err.startswith("error: --out '' names no file"), err
