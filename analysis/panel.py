@@ -45,6 +45,7 @@ class Coverage:
     unmatched_keys: list[str] = field(default_factory=list)
     panel_rows: int = 0
     panel_rows_without_covariates: int = 0
+    covariate_rows_outside_panel: int = 0  # loaded rows whose city-year the metrics panel lacks (a left join drops them)
     cities_without_covariates: list[str] = field(default_factory=list)
     key_column: str = ""
     source: str = ""
@@ -90,6 +91,9 @@ class Coverage:
         if self.report.get("dropped_columns"):
             lines.append("columns without any number left out: " + ", ".join(self.report["dropped_columns"]))
         lines.append(f"panel: {self.panel_rows_without_covariates:,}/{self.panel_rows:,} rows have no covariates")
+        if self.covariate_rows_outside_panel:
+            lines.append(f"covariates: {self.covariate_rows_outside_panel:,} loaded {_rows(self.covariate_rows_outside_panel)} "
+                         "for city-years the metrics panel does not have (other years or cities), so not in the panel")
         if self.unmatched_keys:
             lines.append("unmatched keys: " + ", ".join(self.unmatched_keys[:30])
                          + (" …" if len(self.unmatched_keys) > 30 else ""))
@@ -185,6 +189,10 @@ def assemble_panel(
         from citynet.metrics.export import covariate_renames
 
         cov = cov.rename(columns=covariate_renames(cov.columns, panel.columns))
+        if how in ("left", "inner"):  # the join keeps only the panel's city-years: count what it leaves out
+            keys = panel[["city_code", "year"]].drop_duplicates()
+            outside = cov[["city_code", "year"]].merge(keys, on=["city_code", "year"], how="left", indicator=True)
+            rep.covariate_rows_outside_panel = int((outside["_merge"] == "left_only").sum())
         panel = panel.merge(cov, on=["city_code", "year"], how=how, indicator=True)
         no_cov = panel["_merge"] == "left_only"
         rep.panel_rows = len(panel)

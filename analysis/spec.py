@@ -115,7 +115,7 @@ def load_panels(ws, spec_panel_opts: dict | None = None) -> Callable[[str], pd.D
             if cov is not None and "low_carbon" in cov.columns:
                 cov = _coding_against_covariates(opts, ws, cov, cov_path)
             df, rep = assemble_panel(df, cov, low_carbon_coding=coding, keyed=True)
-            if cov is not None and rep.panel_rows_without_covariates:
+            if cov is not None and (rep.panel_rows_without_covariates or rep.covariate_rows_outside_panel):
                 log.info("%s", str(rep).replace("\n", "; "))
             from citynet.analysis.panel import add_city_attributes
 

@@ -31,7 +31,22 @@ def test_covariates_by_name_with_and_without_shi(tmp_path, metrics):
     assert rep.covariate_rows == 22 and rep.quarantined_by_reason == {"unknown_city": 2}  # rows not loaded, counted
     assert panel["gdp"].notna().sum() == 20
     assert rep.panel_rows_without_covariates == len(metrics) - 20
+    assert rep.covariate_rows_outside_panel == 0
     assert {"low_carbon", "carbon_trading", "low_carbon_year"} <= set(panel.columns)
+
+
+def test_covariate_rows_outside_the_panel_are_counted(metrics):
+    """A left join keeps the metrics panel's city-years: covariate rows of other years (or cities without a panel
+    row) are not in the panel, and the coverage says how many (by hand: 3 cities × 2 years after the panel's)."""
+    codes = metrics["city_code"].unique()[:3]
+    last = int(metrics["year"].max())
+    cov = pd.DataFrame({"city_code": np.repeat(codes, 3), "year": [last, last + 1, last + 2] * 3, "gdp": 1.0})
+    panel, rep = assemble_panel(metrics, cov)
+    assert rep.matched_rows == 9 and rep.covariate_rows_outside_panel == 6
+    assert panel["gdp"].notna().sum() == 3
+    assert "6 loaded rows were for city-years the metrics panel does not have" in str(rep)
+    _, outer = assemble_panel(metrics, cov, how="outer")
+    assert outer.covariate_rows_outside_panel == 0  # kept
 
 
 def test_covariates_xlsx_and_dta_by_code(tmp_path, metrics):
