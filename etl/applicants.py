@@ -18,13 +18,25 @@ def applicant_ids(names: pd.Series) -> pd.Series:
     >>> applicant_ids(pd.Series(["南京南瑞科技有限公司", None])).tolist()
     ['Ac6d4211471a8ba1c', None]
     """
+    return hashed_ids(names, "A")
+
+
+def hashed_ids(keys: pd.Series, prefix: str) -> pd.Series:
+    """``prefix`` + the first 16 hex digits of the SHA-1 of each key's UTF-8 bytes (null for a missing key), in
+    ``keys``' order and index, computed by DuckDB (``applicant_ids``; ``transfer_id``).
+
+    >>> import hashlib
+    >>> hashed_ids(pd.Series(["a|b"]), "T").tolist() == ["T" + hashlib.sha1(b"a|b").hexdigest()[:16]]
+    True
+    """
     from citynet.etl.duckdb_scratch import scratch
 
-    values = pa.table({"name": pa.array(names.to_numpy(dtype=object), pa.string(), from_pandas=True)})
+    values = pa.table({"k": pa.array(keys.to_numpy(dtype=object), pa.string(), from_pandas=True)})
     with scratch(threads=1) as con:  # (one row in, one row out, in order)
-        con.register("names_", values)
-        ids = con.sql("SELECT 'A' || left(sha1(name), 16) AS id FROM names_").to_arrow_table().column("id")
-    return pd.Series(ids.to_numpy(zero_copy_only=False), index=names.index, dtype=object, name=names.name)
+        con.register("keys_", values)
+        ids = con.sql("SELECT $prefix || left(sha1(k), 16) AS id FROM keys_", params={"prefix": prefix}
+                      ).to_arrow_table().column("id")
+    return pd.Series(ids.to_numpy(zero_copy_only=False), index=keys.index, dtype=object, name=keys.name)
 
 
 def build_applicants(names: pd.Series, kinds: pd.Series | None = None, ids: pd.Series | None = None) -> pd.DataFrame:

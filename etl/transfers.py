@@ -10,11 +10,11 @@ applicants. ``transfer_id`` is a hash of (patent, date, from, to), so identical 
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from citynet.etl.applicants import hashed_ids
 from citynet.etl.normalize import (
     explode_items,
     is_blank,
@@ -96,7 +96,7 @@ def process_transfer_records(records: pd.DataFrame, quarantine: Quarantine, toda
         }
     )
     key = t["patent_id"] + "|" + t["date"].astype(str) + "|" + t["from_name"] + "|" + t["to_name"]
-    t.insert(0, "transfer_id", key.map(lambda k: "T" + hashlib.sha1(k.encode("utf-8")).hexdigest()[:16]))
+    t.insert(0, "transfer_id", hashed_ids(key, "T").to_numpy(dtype=object))
     dup = t.duplicated("transfer_id", keep="first")
     if dup.any():  # each repeat names the record kept: its row and file (another transfer file, often)
         kept_at = pd.Series(t.index, index=t.index).groupby(t["transfer_id"]).transform("first")[dup]
