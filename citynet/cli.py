@@ -65,9 +65,15 @@ def _with_global_options(cmd: click.Command) -> click.Command:
     return cmd
 
 
+#: options whose empty value means something (an empty password) or is refused by the command with its own words
+EMPTY_TAKEN = frozenset({"--password", "--param"})
+
+
 def _refuse_option_as_value(cmd: click.Command) -> None:
     """An option given without its value before another option of the command (``init -w --force``) is one
-    message, exit 2: click took the next option as the value (a workspace folder named ``--force``)."""
+    message, exit 2: click took the next option as the value (a workspace folder named ``--force``). So is an
+    empty text or path (``--weights "$W"`` with W unset): it was the option left out — an unweighted fit, the
+    default clustering, sample, network filter or workspace — without a word."""
     if getattr(cmd, "_citynet_option_values_checked", False):
         return
     cmd._citynet_option_values_checked = True
@@ -75,15 +81,32 @@ def _refuse_option_as_value(cmd: click.Command) -> None:
     names = set(options) | {"-h", "--help", "--"}
     parse_args = cmd.parse_args
 
+    def texts(option: click.Option) -> bool:  # (click refuses an empty choice or number itself)
+        return (isinstance(option.type, (click.types.StringParamType, click.Path)) and option.opts[-1] not in EMPTY_TAKEN
+                and option.name != "ws")  # (-w '': its own message, commands/common.workspace_option)
+
     def checked(ctx: click.Context, args: list[str]) -> list[str]:
-        for given, value in zip(args, args[1:], strict=False):
+        where = f"citynet {ctx.command_path.split(' ', 1)[-1]} --help"
+        for i, given in enumerate(args):
+            value = args[i + 1] if i + 1 < len(args) else None
             if given == "--":
                 break
+            if given.startswith("--") and "=" in given:  # --network= : the value after the sign
+                given, value = given.split("=", 1)
+                option = options.get(given)
+                if option is not None and not option.is_flag and texts(option) and not value.strip():
+                    raise UserError(f"{given} is empty", fix=f"give {given} a value, or leave it out for its default "
+                                                             f"({where})")
+                continue
             option = options.get(given)
-            if option is not None and not option.is_flag and option.nargs > 0 and value in names:
+            if option is None or option.is_flag or option.nargs < 1 or value is None:
+                continue
+            if value in names:
                 raise UserError(f"{given} has no value: the next word, {value}, is an option",
-                                fix=f"give {given} its value ({given} VALUE), see citynet {ctx.command_path.split(' ', 1)[-1]}"
-                                    " --help")
+                                fix=f"give {given} its value ({given} VALUE), see {where}")
+            if texts(option) and not value.strip():
+                raise UserError(f"{given} is empty", fix=f"give {given} a value, or leave it out for its default "
+                                                         f"({where})")
         return parse_args(ctx, args)
 
     cmd.parse_args = checked

@@ -174,10 +174,47 @@ def test_report_refuses_an_empty_city(tmp_path, capsys):
 
 
 def test_map_refuses_an_empty_out(tmp_path, capsys):
-    """--out '' escaped as pathlib's "PosixPath('.') has an empty name" (adding .png to a name-less path)."""
+    """--out '' escaped as pathlib's "PosixPath('.') has an empty name" (adding .png to a name-less path); the
+    command line refuses any empty option value now, and analysis.maps.figure_path a name-less path itself."""
+    from citynet.analysis.maps import figure_path
+
+    from citynet.errors import UserError
     from tests.test_fit_cli import build_workspace
 
     ws = build_workspace(tmp_path / "ws", n_city=5, years=range(2010, 2013))
     code, out, err = invoke(capsys, "map", "-w", ws, "--var", "green_patents", "--out", "")
     assert code == 2, (out, err)
-    assert err.startswith("error: --out '' names no file"), err
+    assert err.startswith("error: --out is empty"), err
+    for path in ("", ".", Path("..")):
+        with pytest.raises(UserError, match="names no file"):
+            figure_path(path)
+    assert figure_path("x") == Path("x.png")
+
+
+@pytest.mark.parametrize("args,option", [
+    (["fit", "-w", "WS", "--formula", "green_patents ~ low_carbon", "--weights", ""], "--weights"),
+    (["fit", "-w", "WS", "--formula", "green_patents ~ low_carbon", "--cluster", " "], "--cluster"),
+    (["fit", "-w", "WS", "--formula", "green_patents ~ low_carbon", "--sample", ""], "--sample"),
+    (["fit", "-w", "WS", "--formula", "green_patents ~ low_carbon", "--split", ""], "--split"),
+    (["fit", "-w", "WS", "--formula", "green_patents ~ low_carbon", "--inference", ""], "--inference"),
+    (["export", "-w", "WS", "--panel", "city-year", "--out", "x.csv", "--network="], "--network"),
+    (["metrics", "-w", "WS", "--network", ""], "--network"),
+    (["ingest", "-w", "WS", "--transfers", ""], "--transfers"),
+])
+def test_an_empty_option_value_is_refused_not_the_option_left_out(tmp_path, monkeypatch, capsys, args, option):
+    """--weights "$W" with W unset fitted an unweighted model, exit 0; --cluster '' clustered by city, --sample ''
+    took every row, --network '' the workspace's filter: the option left out, without a word."""
+    from tests.test_fit_cli import build_workspace
+
+    ws = build_workspace(tmp_path / "ws", n_city=5, years=range(2010, 2013))
+    monkeypatch.chdir(tmp_path)
+    code, out, err = invoke(capsys, *[str(ws) if a == "WS" else a for a in args])
+    assert code == 2, (out, err)
+    assert err.splitlines()[0] == f"error: {option} is empty", err
+    assert "leave it out for its default" in err
+
+
+def test_a_command_without_any_argument_still_runs(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = invoke(capsys, "neo4j", "stop")
+    assert code == 0 and "no Neo4j server runs" in out + err, (out, err)
