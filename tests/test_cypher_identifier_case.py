@@ -356,3 +356,18 @@ ALIKE = [
 @pytest.mark.parametrize("query, params, expected", ALIKE)
 def test_a_key_read_as_its_map_spells_it_runs_on_both_stores(store, query, params, expected):
     assert rows(store.query(query, params)) == expected
+
+
+def test_a_long_list_parameter_is_judged_by_every_map_in_it():
+    """The check looks at each distinct kind of map of a list parameter once (graph/compat_names.py: _distinct), so a
+    list of 200,000 rows costs its distinct signatures; a map that differs anywhere in it is still found."""
+    from citynet.graph.compat import Unsupported
+    from citynet.graph.compat_names import check
+
+    rows = [{"city": "320100", "n": i} for i in range(200_000)]
+    check("UNWIND $rows AS r RETURN r.city AS c, r.n AS n", params={"rows": rows})
+    for other, words in (({"CITY": "x", "n": 1}, "as city and as CITY"), ({"n": 1, "city": "x"}, "another order"),
+                         ({"city": None, "n": 1.5, "extra": [{"Deep": 1}, {"deep": 2}]}, "other keys")):
+        rows[150_000] = other
+        with pytest.raises(Unsupported, match=words):
+            check("UNWIND $rows AS r RETURN r.city AS c, r.n AS n", params={"rows": rows})
