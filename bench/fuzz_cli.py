@@ -359,7 +359,8 @@ def mutate(rng: random.Random, name: str, base: list[str], pool: list[str], port
         o, j, _ = rng.choice(slots)
         kind = _kind(cmd, args[o] if o is not None else None)
         if kind == "int":
-            return put(j, rng.choice(WRONG_INT), True)
+            value = rng.choice(WRONG_INT)
+            return put(j, value, not _in_range(_params(cmd).get(args[o]) if o is not None else None, value))
         if kind == "float":
             return put(j, rng.choice(WRONG_FLOAT), True)
         return put(j, rng.choice(WRONG_INT + WRONG_FLOAT), False)
@@ -451,6 +452,8 @@ def mutate(rng: random.Random, name: str, base: list[str], pool: list[str], port
             new += extra
         else:
             new += extra
+        if name == "export" and extra == ["--out", "x.docx"]:  # --format writes a suffix it does not know (.txt)
+            must = "--format" not in new
         if name == "query" and "--network" in extra:  # refused only on a query without $network
             must = not any("$network" in a for a in new) and "--named" not in new
         return Case(new, how, must and not (name == "query" and "--list" in new), example=case.example)
@@ -492,10 +495,20 @@ def mutate(rng: random.Random, name: str, base: list[str], pool: list[str], port
             new[new.index(opt) + 1] = value
         else:
             new += [opt, value]
-        if name == "map" and "--edges" in new and "--year" in new:
-            pass
         return Case(new, how, True, example=case.example)
     return Case(args, "example", example=case.example)  # the example itself
+
+
+def _in_range(option, value: str) -> bool:
+    """``value`` is a whole number within the option's IntRange (``--seed 0``): a value the option takes."""
+    import click
+
+    try:
+        number = int(value)
+    except ValueError:
+        return False
+    t = getattr(option, "type", None)
+    return isinstance(t, click.IntRange) and (t.min is None or number >= t.min) and (t.max is None or number <= t.max)
 
 
 def _drop_options(args: list[str], options: tuple[str, ...]) -> list[str]:
