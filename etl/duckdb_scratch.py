@@ -26,6 +26,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from citynet.sqltext import sql_string
+
 _LOCAL = threading.local()
 _STEPS = itertools.count(1)
 
@@ -38,7 +40,7 @@ class _Instance:
 
         self.tmp = tempfile.TemporaryDirectory(prefix="citynet-duckdb-")
         self.db = duckdb.connect(":memory:")
-        self.db.execute(f"SET temp_directory = '{self.tmp.name.replace(chr(39), chr(39) * 2)}'")
+        self.db.execute(f"SET temp_directory = {sql_string(self.tmp.name)}")
 
     def close(self) -> None:
         try:
@@ -76,7 +78,7 @@ def scratch(memory_limit: str | None = None, threads: int | None = None,
         con.execute(f"ATTACH ':memory:' AS {name}")
         con.execute(f"USE {name}")
         if memory_limit is not None:
-            con.execute(f"SET memory_limit = '{memory_limit.replace(chr(39), chr(39) * 2)}'")
+            con.execute(f"SET memory_limit = {sql_string(memory_limit)}")
         if threads is not None:
             con.execute(f"SET threads = {int(threads)}")
         con.execute(f"SET preserve_insertion_order = {'true' if preserve_insertion_order else 'false'}")

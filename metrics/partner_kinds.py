@@ -217,7 +217,7 @@ class _Selection:
         # the same rows filter_patents keeps (a null flag or kind is not kept there either)
         cond += {"wipo": ["green"], "y02": ["y02"]}.get(f["green"], [])
         if f["kind"] != "all":
-            cond.append(f"patent_kind = '{str(f['kind']).replace(chr(39), chr(39) * 2)}'")
+            cond.append(f"patent_kind = {sql_string(str(f['kind']))}")
         if f["granted_only"]:
             cond.append("granted")
         cond.append(f"CAST({yr} AS BIGINT) IN (SELECT y FROM wanted)")
