@@ -131,10 +131,6 @@ def _filter_and_years(ws, years_text, green, kind, granted_only, year_basis, net
             flt = NetworkFilter.from_settings(net)
         except ValueError as exc:
             raise UserError(f"{ws.config_path} [network]: {exc}", fix="correct the [network] settings") from exc
-    if years_text is not None and not years_text.strip():  # --years "$YEARS" with YEARS unset: not every year
-        raise UserError(f"--years is empty ({years_text!r})",
-                        fix="give the years to refresh (--years 2021 or --years 2019-2021), or leave --years out for "
-                            "every year")
     return flt, parse_years(years_text)
 
 

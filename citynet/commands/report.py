@@ -42,10 +42,6 @@ def command(ctx, ws, city, years, out, permutations, network):
     from citynet.analysis.report import build_report
     from citynet.transaction import verify_workspace
 
-    if city is not None and not city.strip():  # --city "$CITY" with CITY unset: not the default city, silently
-        raise UserError(f"--city is empty ({city!r})",
-                        fix="give a 6-digit code or a Chinese name (--city 北京), or leave --city out for the city "
-                            "with the most collaboration partners")
     verify_workspace(ws.root)  # refuse parts of two runs (citynet/transaction.py)
     quiet = is_quiet(ctx)
     if out:
