@@ -43,6 +43,12 @@ ARROW_TYPES = STORE_TYPES
 FEW_CHANGED = 20_000
 
 
+def no_store_error(path: Path, workspace: Path | str = "WS") -> StoreError:
+    """The refusal of a store that no load has written (a read, or a write query, before ``citynet load``)."""
+    return StoreError(f"there is no embedded store at {path} (the store is empty)",
+                      fix=f"load it first: citynet load -w {workspace}", exit_code=EXIT_USAGE)
+
+
 class EmbeddedStore(BaseStore):
     backend = "embedded"
     copies_beside = True  # (one write transaction at a time: the copies run one after the other)
@@ -57,8 +63,7 @@ class EmbeddedStore(BaseStore):
         self.read_only = read_only
         self.buffer_pool = buffer_pool
         if read_only and not self.path.exists():
-            raise StoreError(f"there is no embedded store at {self.path} (the store is empty)",
-                             fix="load it first: citynet load -w WS", exit_code=EXIT_USAGE)
+            raise no_store_error(self.path)
         if not read_only:
             self.store_dir.mkdir(parents=True, exist_ok=True)
         try:

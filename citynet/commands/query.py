@@ -493,11 +493,11 @@ def command(ws, text, params, file, named, list_, fmt, write, network, backend, 
                 return
     outside = None
     if write and engine == "embedded":  # a step before the one it needs, as without --write (it made an empty store)
+        from citynet.graph.embedded import no_store_error
         from citynet.graph.lean import DB_FILE
 
         if not (Path(ws.store) / DB_FILE).exists():
-            raise UserError(f"there is no embedded store at {Path(ws.store) / DB_FILE} (the store is empty)",
-                            fix=f"load it first: citynet load -w {ws.root}")
+            raise no_store_error(Path(ws.store) / DB_FILE, ws.root)
     with open_ws_store(ws, backend, uri, user, password, read_only=not write) as store:
         store.ensure_schema()
         from citynet.graph import lifecycle
