@@ -60,16 +60,23 @@ def _spelled(query: str, written: str, spelled: str) -> str:
     return query.replace(f"`{name}`", spelled).replace(name, spelled)
 
 
+def _neo4js_rows_or_refusal(store, query: str, params: dict | None, neo4j: list) -> Unsupported | None:
+    """On Neo4j, assert the query's rows are ``neo4j`` (None); on the embedded store, the refusal it must raise."""
+    if store.backend == "neo4j":
+        assert rows(store.query(query, params)) == neo4j
+        return None
+    with pytest.raises(Unsupported) as err:
+        store.query(query, params)
+    return err.value
+
+
 @pytest.mark.parametrize("query, written, spelled, neo4j, right", WRONG)
 def test_a_name_in_another_case_is_neo4js_answer_or_refused_with_the_schemas_spelling(
         store, query, written, spelled, neo4j, right):
     assert rows(store.query(_spelled(query, written, spelled))) == right  # the schema's spelling: the same on both
-    if store.backend == "neo4j":
-        assert rows(store.query(query)) == neo4j
+    if (err := _neo4js_rows_or_refusal(store, query, None, neo4j)) is None:
         return
-    with pytest.raises(Unsupported) as err:
-        store.query(query)
-    message, fix = err.value.message, err.value.fix
+    message, fix = err.message, err.fix
     assert f"{written} differs from the schema's {spelled} only by case" in message and "\n" not in message
     assert spelled in fix and written not in fix
 
@@ -230,27 +237,21 @@ OTHERWISE = [
 
 @pytest.mark.parametrize("query, params, written, spelled, neo4j", MAP_KEYS)
 def test_a_maps_key_read_in_another_case_is_neo4js_null_or_refused(store, query, params, written, spelled, neo4j):
-    if store.backend == "neo4j":
-        assert rows(store.query(query, params)) == neo4j
+    if (err := _neo4js_rows_or_refusal(store, query, params, neo4j)) is None:
         return
-    with pytest.raises(Unsupported) as err:
-        store.query(query, params)
-    assert f"{written} differs from the map's key {spelled} only by case" in err.value.message
-    assert "\n" not in err.value.message
+    assert f"{written} differs from the map's key {spelled} only by case" in err.message
+    assert "\n" not in err.message
     head, key, tail = re.fullmatch(r"(.*?)(\w+)(}?)", written).groups()
-    assert err.value.fix == f"write {head}{spelled}{tail} (the key as the map spells it)"
+    assert err.fix == f"write {head}{spelled}{tail} (the key as the map spells it)"
 
 
 @pytest.mark.parametrize("query, written, neo4j", OTHERWISE)
 def test_a_property_of_a_node_bound_otherwise_in_another_case_is_null_or_refused(store, query, written, neo4j):
-    if store.backend == "neo4j":
-        assert rows(store.query(query)) == neo4j
+    if (err := _neo4js_rows_or_refusal(store, query, None, neo4j)) is None:
         return
-    with pytest.raises(Unsupported) as err:
-        store.query(query)
     spelled = written.rsplit(".", 1)[1].lower()
-    assert f"{written} differs from the schema's {spelled} only by case" in err.value.message
-    assert f"write {written.rsplit('.', 1)[0]}.{spelled} " in err.value.fix
+    assert f"{written} differs from the schema's {spelled} only by case" in err.message
+    assert f"write {written.rsplit('.', 1)[0]}.{spelled} " in err.fix
 
 
 # A map that spells one key in two cases: Neo4j reads each key as spelled; LadybugDB reads the first spelling for
@@ -266,14 +267,11 @@ TWO_SPELLINGS = [
 
 @pytest.mark.parametrize("query, params, written, first, neo4j", TWO_SPELLINGS)
 def test_a_map_with_one_key_in_two_cases_is_read_as_spelled_or_refused(store, query, params, written, first, neo4j):
-    if store.backend == "neo4j":
-        assert rows(store.query(query, params)) == neo4j
+    if (err := _neo4js_rows_or_refusal(store, query, params, neo4j)) is None:
         return
-    with pytest.raises(Unsupported) as err:
-        store.query(query, params)
     key = written.rsplit(".", 1)[1]
     assert f"{written} reads a map that has the keys {first} and {key}, which differ only by case" in \
-        err.value.message and f"reads the first of them, {first}," in err.value.message
+        err.message and f"reads the first of them, {first}," in err.message
 
 
 # The maps of one list spelling a key in two cases: LadybugDB gives the list's maps one set of keys (session 38:
@@ -294,13 +292,10 @@ LISTS = [
 
 @pytest.mark.parametrize("query, params, shown, a, b, neo4j", LISTS)
 def test_a_list_whose_maps_spell_a_key_in_two_cases_is_kept_or_refused(store, query, params, shown, a, b, neo4j):
-    if store.backend == "neo4j":
-        assert rows(store.query(query, params)) == neo4j
+    if (err := _neo4js_rows_or_refusal(store, query, params, neo4j)) is None:
         return
-    with pytest.raises(Unsupported) as err:
-        store.query(query, params)
-    assert f"the maps of the list {shown} spell one key as {a} and as {b}" in err.value.message
-    assert err.value.fix == f"spell the key one way ({a} or {b}) in every map of the list"
+    assert f"the maps of the list {shown} spell one key as {a} and as {b}" in err.message
+    assert err.fix == f"spell the key one way ({a} or {b}) in every map of the list"
 
 
 # The maps of one list with other keys or the same keys in another order: LadybugDB gives all the maps of a list the
@@ -318,13 +313,10 @@ ORDERS = [
 
 @pytest.mark.parametrize("query, params, shown, keys, neo4j", ORDERS)
 def test_a_list_whose_maps_differ_in_their_keys_is_kept_or_refused(store, query, params, shown, keys, neo4j):
-    if store.backend == "neo4j":
-        assert rows(store.query(query, params)) == neo4j
+    if (err := _neo4js_rows_or_refusal(store, query, params, neo4j)) is None:
         return
-    with pytest.raises(Unsupported) as err:
-        store.query(query, params)
-    assert f"the maps of the list {shown} have other keys or another order ({keys})" in err.value.message
-    assert err.value.fix == "give every map of the list the same keys in the same order (null for a missing value)"
+    assert f"the maps of the list {shown} have other keys or another order ({keys})" in err.message
+    assert err.fix == "give every map of the list the same keys in the same order (null for a missing value)"
 
 
 # Look-alikes that read what the map or the schema spells: the same rows on both stores (worked by hand).
