@@ -157,8 +157,8 @@ def _either(a: Shape, b: Shape) -> Shape:
     return OPAQUE if OPAQUE in (a, b) else None
 
 
-_FLAT = frozenset((str, int, float, bool, type(None), datetime.date, datetime.datetime, datetime.time,
-                   datetime.timedelta))  # the exact types of a value with no keys inside
+_SCALARS = (str, int, float, bool, datetime.date, datetime.time, datetime.timedelta)  # a value with no keys inside
+_FLAT = frozenset((*_SCALARS, type(None), datetime.datetime))  # their exact types (a subclass: another signature)
 
 
 _DISTINCT: dict[int, tuple] = {}
@@ -203,7 +203,7 @@ def _of_value(v) -> Shape:
         return ("list", out)
     if v is None:
         return EMPTY
-    if isinstance(v, str | int | float | bool | datetime.date | datetime.time | datetime.timedelta):
+    if isinstance(v, _SCALARS):
         return VALUE
     return OPAQUE
 
