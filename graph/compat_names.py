@@ -147,6 +147,14 @@ def _union(a: Shape, b: Shape) -> Shape:
     return ("map", keys)
 
 
+def _union_all(shapes: Iterable[Shape]) -> Shape:
+    """:func:`_union` of every shape (EMPTY for none): a list's elements, ``coalesce``'s arguments."""
+    out: Shape = EMPTY
+    for s in shapes:
+        out = _union(out, s)
+    return out
+
+
 def _either(a: Shape, b: Shape) -> Shape:
     """The shape of a variable bound twice (two parts of a ``UNION``, a ``WITH`` that rebinds it): one shape only
     when both agree (two maps of other keys are not one map: None)."""
@@ -197,10 +205,7 @@ def _of_value(v) -> Shape:
     if isinstance(v, dict):
         return ("map", {str(k): _of_value(x) for k, x in v.items()})
     if isinstance(v, list | tuple):
-        out: Shape = EMPTY
-        for x in _distinct(v):
-            out = _union(out, _of_value(x))
-        return ("list", out)
+        return ("list", _union_all(map(_of_value, _distinct(v))))
     if v is None:
         return EMPTY
     if isinstance(v, _SCALARS):
@@ -346,10 +351,7 @@ class _Shapes:
             twins = _lists([p[1] for p in parts])
             if twins:
                 self.joined[lo] = (hi, twins)
-            out: Shape = EMPTY
-            for p in parts:
-                out = _union(out, p)
-            return out
+            return _union_all(parts)
         s, start = self.ending(hi - 1)
         return s if start == lo else None
 
@@ -399,10 +401,7 @@ class _Shapes:
         if fn in ("startnode", "endnode", "properties"):
             return NODE, o - 1
         if fn == "coalesce" and args:
-            out: Shape = EMPTY
-            for a in args:
-                out = _union(out, a)
-            return out, o - 1
+            return _union_all(args), o - 1
         return None, o - 1
 
     def map(self, o: int, c: int) -> Shape:
@@ -435,12 +434,7 @@ class _Shapes:
     def list(self, o: int, c: int) -> Shape:
         if any(self.toks[k].up == "IN" and self.toks[k].depth == self.toks[o].depth + 1 for k in range(o + 1, c)):
             return None  # a comprehension
-        out: Shape = EMPTY
-        for s in (self.span(a, b) for a, b in arguments(self.toks, o)):
-            out = _union(out, s)
-        return ("list", out)
-
-
+        return ("list", _union_all(self.span(a, b) for a, b in arguments(self.toks, o)))
 
 
 def found(text: str, extra: Names = (), params: dict | None = None) -> list[tuple[str, str]]:
