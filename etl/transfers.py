@@ -25,6 +25,9 @@ from citynet.etl.normalize import (
 from citynet.etl.patents import EARLIEST, reject_app_numbers
 from citynet.etl.quarantine import Quarantine
 
+# A transfer is its patent, date, assignor and assignee as read (docs/methods.md §1.3): two records that differ
+# only in names the rule sets aside (甲 → (甲;乙) and 甲 → 乙) are one transfer, counted once.
+SAME_TRANSFER = "the same transfer (patent, date, assignor, assignee)"
 
 @dataclass
 class TransferBatch:
@@ -101,7 +104,7 @@ def process_transfer_records(records: pd.DataFrame, quarantine: Quarantine, toda
     if dup.any():  # each repeat names the record kept: its row and file (another transfer file, often)
         kept_at = pd.Series(t.index, index=t.index).groupby(t["transfer_id"]).transform("first")[dup]
         where = records.loc[kept_at.to_numpy()]
-        detail = pd.Series(("identical transfer record, kept row " + where["_row"].astype(str) + " of "
+        detail = pd.Series((SAME_TRANSFER + " as kept row " + where["_row"].astype(str) + " of "
                             + where["_source_file"].astype(str)).to_numpy(), index=kept_at.index)
         quarantine.add(records.loc[dup[dup].index], "duplicate", "(record)", detail)
     t = t[~dup].reset_index(drop=True)

@@ -63,7 +63,8 @@ def test_a_duplicate_across_two_files_names_the_file_and_row_kept(tmp_path, caps
     assert q["reason"].iloc[0] == f"duplicate of a record that was kept: kept row 3 of {first}"
     qt = pd.read_csv(tmp_path / "ws" / "quarantine" / "transfers__t2.csv", dtype=str)
     assert qt[["source_row", "reason_code"]].values.tolist() == [["3", "duplicate"]]
-    assert qt["reason"].iloc[0] == f"duplicate of a record that was kept: identical transfer record, kept row 2 of {t1}"
+    assert qt["reason"].iloc[0] == ("duplicate of a record that was kept: the same transfer (patent, date, assignor, "
+                                    f"assignee) as kept row 2 of {t1}")
     report = json.loads((tmp_path / "ws" / "reports" / "ingest.json").read_text(encoding="utf-8"))
     for f in report["files"]:
         assert f["rows_read"] == f["rows_loaded"] + f["rows_quarantined"], f
@@ -74,6 +75,25 @@ def test_a_duplicate_across_two_files_names_the_file_and_row_kept(tmp_path, caps
     assert code == 0, err
     q = pd.read_csv(tmp_path / "wa" / "quarantine" / "patents__second.csv", dtype=str)
     assert q["reason"].tolist() == [f"duplicate of a record that was kept: kept row 3 of {first}"]
+
+
+def test_two_records_of_one_transfer_that_differ_are_not_called_identical(tmp_path, capsys):
+    """甲 → (甲;乙) is the transfer 甲 → 乙 (docs/methods.md §1.3), so a record 甲 → 乙 of the same patent and day is
+    the same transfer, counted once: the second is a duplicate. Its reason said "identical transfer record" of two
+    records that differ; it now says what is the same."""
+    export = write_csv(tmp_path / "p.csv", GOOD[:1])
+    t = _transfers(tmp_path / "t.csv", [[GOOD[0][0], "苏州绿能有限公司", "苏州绿能有限公司;杭州新能科技有限公司", "20190101"],
+                                        [GOOD[0][0], "苏州绿能有限公司", "杭州新能科技有限公司", "20190101"],
+                                        [GOOD[0][0], "苏州绿能有限公司", "杭州新能科技有限公司", "20190102"]])
+    code, _, err = invoke(capsys, "ingest", "-w", tmp_path / "ws", export, "--transfers", t)
+    assert code == 0, err
+    kept = pd.read_parquet(tmp_path / "ws" / "canonical" / "transfers.parquet")
+    assert sorted(kept["date"].astype(str)) == ["2019-01-01", "2019-01-02"]
+    qt = pd.read_csv(tmp_path / "ws" / "quarantine" / "transfers__t.csv", dtype=str)
+    assert qt[["source_row", "reason_code", "field"]].values.tolist() == [["3", "duplicate", "(record)"]]
+    assert qt["reason"].iloc[0] == ("duplicate of a record that was kept: the same transfer (patent, date, assignor, "
+                                    f"assignee) as kept row 2 of {t}")
+    assert qt["受让人"].iloc[0] == "杭州新能科技有限公司"  # the raw fields of the record set apart
 
 
 def test_duplicates_kept_by_an_older_ingest_state_are_decided_again_with_their_file(tmp_path):
