@@ -515,15 +515,61 @@ def _has_aggregate(expr: list[Tok]) -> bool:
     return any(t.kind == "word" and t.up in _AGGREGATE_CALLS for t in expr)
 
 
+def _bound_before(toks: list[Tok], ci: int) -> set[str]:
+    """The variables bound before ``toks[ci]`` in its part of a ``UNION``: pattern variables and ``AS`` names
+    (also of clauses whose scope has ended: a superset)."""
+    first = max((k + 1 for k in range(ci) if toks[k].up == "UNION" and toks[k].depth == 0), default=0)
+    return pattern_variables(toks[first:ci]) | {toks[k + 1].text.strip("`") for k in range(first, ci - 1)
+                                                 if toks[k].up == "AS" and toks[k].depth == 0}
+
+
 def _shadowing(toks: list[Tok], clauses: list[int], ci: int, text: str) -> dict[str, list[Tok]]:
     """The aliases of the ``WITH`` / ``RETURN`` at ``toks[ci]`` that name a variable bound before it (a pattern
-    variable, an earlier ``AS``) for another value: alias → its expression's tokens. A part after a ``UNION``
-    binds its own variables (the aliases of the part before it are not bound in it)."""
-    first = max((k + 1 for k in range(ci) if toks[k].up == "UNION" and toks[k].depth == 0), default=0)
-    bound = pattern_variables(toks[first:ci]) | {toks[k + 1].text.strip("`") for k in range(first, ci - 1)
-                                                  if toks[k].up == "AS" and toks[k].depth == 0}
+    variable, an earlier ``AS``) for another value: alias → its expression's tokens. LadybugDB's names ignore
+    case, so ``RETURN c.city_code AS C ORDER BY C`` shadows ``c`` there too (its binder then refused to order
+    by the node; Neo4j sorts by the alias). A part after a ``UNION`` binds its own variables (the aliases of
+    the part before it are not bound in it)."""
+    folded = {b.lower() for b in _bound_before(toks, ci)}
     return {alias: expr for expr, alias, _ in _items(_projection_tokens(toks, clauses, ci), text)
-            if alias and expr and alias in bound and text[expr[0].start:expr[-1].end].strip("`") != alias}
+            if alias and expr and alias.lower() in folded
+            and text[expr[0].start:expr[-1].end].strip("`").lower() != alias.lower()}
+
+
+def _check_case_twins(toks: list[Tok], text: str) -> None:
+    """Refuse a ``WITH`` whose names differ only by case (``WITH x, x * 10 AS X``, ``WITH c, count(*) AS C``):
+    Neo4j binds two variables, LadybugDB's names ignore case and it binds one (``RETURN x, X`` gave ``1, 1``
+    where Neo4j gives ``1, 10``; ``C`` read the node). A final ``RETURN`` of two such columns answers alike
+    unless its ``ORDER BY`` names the second of them (LadybugDB sorted by the first): refused then too."""
+    clauses = clause_starts(toks)
+    for ci in clauses:
+        if toks[ci].up not in ("WITH", "RETURN"):
+            continue
+        items = _items(_projection_tokens(toks, clauses, ci), text)
+        names = [alias or (expr[0].text.strip("`") if len(expr) == 1 and expr[0].kind in ("word", "bq") else None)
+                 for expr, alias, _ in items]
+        if any(len(expr) == 1 and expr[0].text == "*" for expr, *_ in items):  # WITH *, … AS C: every variable
+            names = sorted(_bound_before(toks, ci)) + names
+        seen: dict[str, str] = {}
+        twins = None
+        for name in names:
+            if name and name != "*" and seen.setdefault(name.lower(), name) != name:
+                twins = (seen[name.lower()], name)
+                break
+        if twins is None:
+            continue
+        a, b = twins
+        if toks[ci].up == "WITH":
+            raise Unsupported(
+                f"refused on the embedded store: the WITH binds {a} and {b}, which differ only by case; Neo4j binds "
+                f"two variables, LadybugDB ignores the case of names and binds one (both then read the same value)",
+                fix=f"name them apart (e.g. {a} and {b}2)")
+        keys = order_by(toks, clauses, ci)
+        if keys and any(_names_variable(toks, k) and toks[k].text.strip("`") == b
+                        for k in range(keys[0] + 2, keys[1])):
+            raise Unsupported(
+                f"refused on the embedded store: the RETURN names the columns {a} and {b}, which differ only by case, "
+                f"and sorts by {b}; Neo4j sorts by {b}, LadybugDB ignores the case of names and sorts by "
+                f"{a}", fix=f"name the columns apart (e.g. {a} and {b}2)")
 
 
 def _projection_tokens(toks: list[Tok], clauses: list[int], ci: int) -> list[Tok]:
@@ -811,6 +857,7 @@ def prepare(text: str, params: dict | None = None) -> tuple[str, ClientOrder | N
     text = _applied(text, compat_subqueries.edits(first, text) + compat_syntax.edits(first, text))
     toks = tokens(text)
     _check_shortest_path(toks)
+    _check_case_twins(toks, text)  # WITH x, x * 10 AS X: two variables on Neo4j, one on LadybugDB
     type_edits = compat_types.edits_for(text, params, toks)
     compat_endpoints.check(text, toks)
     null_edits = compat_nulls.edits_for(text, params, toks)

@@ -198,6 +198,57 @@ def test_two_pattern_variables_of_one_name_in_two_cases_are_refused(store):
     assert err.value.fix == "name them apart (e.g. C and c2)"
 
 
+# -- an alias named like a variable in another case (session 39) -------------------------------------------------
+# LadybugDB's names ignore case, so RETURN c.city_code AS C ORDER BY C sorted by the node c (its binder refused:
+# "Order by NODE is not supported") and RETURN 10 - x AS X ORDER BY X by x; Neo4j sorts by the alias. hand_tables'
+# cities: 110000 北京市, 310000 上海市, 320100 南京市, 320500 苏州市 (tiers 1, 1, 2, 2); Neo4j orders texts by code
+# point: 上 U+4E0A, 北 U+5317, 南 U+5357, 苏 U+82CF.
+ALIAS_ORDER = [
+    ("MATCH (c:City) RETURN c.city_code AS C ORDER BY C", [["110000"], ["310000"], ["320100"], ["320500"]]),
+    ("MATCH (c:City) RETURN c.name_zh AS C ORDER BY C DESC LIMIT 2", [["苏州市"], ["南京市"]]),
+    ("MATCH (c:City) WITH c.city_code AS C ORDER BY C DESC LIMIT 2 RETURN C ORDER BY C", [["320100"], ["320500"]]),
+    ("UNWIND [3, 1, 2] AS x WITH x RETURN 10 - x AS X ORDER BY X LIMIT 2", [[N(7)], [N(8)]]),  # LadybugDB: 9, 8
+    ("MATCH (c:City) RETURN c.tier AS C, c.name_zh AS n ORDER BY C DESC, c.city_code",  # a key not returned
+     [["2", "南京市"], ["2", "苏州市"], ["1", "北京市"], ["1", "上海市"]]),
+    ("MATCH (c:City) RETURN c.tier AS C, count(*) AS n ORDER BY C", [["1", N(2)], ["2", N(2)]]),
+]
+
+
+@pytest.mark.parametrize("query, expected", ALIAS_ORDER)
+def test_an_alias_named_like_a_variable_in_another_case_sorts_by_the_alias(store, query, expected):
+    assert rows(store.query(query)) == expected
+
+
+# two names of one projection that differ only by case: two variables on Neo4j, one on LadybugDB (which read
+# WITH x, x * 10 AS X RETURN x, X as 1, 1 and 2, 2; C of WITH c, count(*) AS C as the node; RETURN … AS X, … AS x
+# ORDER BY x sorted by X). (query, Neo4j's rows, the names the refusal gives)
+CASE_TWINS = [
+    ("UNWIND [1, 2] AS x WITH x, x * 10 AS X RETURN x AS a, X AS b ORDER BY a", [[N(1), N(10)], [N(2), N(20)]],
+     "the WITH binds x and X"),
+    ("MATCH (c:City) WITH c, count(*) AS C RETURN c.city_code AS k, C AS n ORDER BY k",
+     [["110000", N(1)], ["310000", N(1)], ["320100", N(1)], ["320500", N(1)]], "the WITH binds c and C"),
+    ("MATCH (c:City) WITH *, c.tier AS C RETURN C AS t ORDER BY t", [["1"], ["1"], ["2"], ["2"]],
+     "the WITH binds c and C"),
+    ("MATCH (c:City) RETURN c.city_code AS X, c.name_zh AS x ORDER BY x",
+     [["310000", "上海市"], ["110000", "北京市"], ["320100", "南京市"], ["320500", "苏州市"]],
+     "the RETURN names the columns X and x"),
+]
+
+
+@pytest.mark.parametrize("query, neo4j, named", CASE_TWINS)
+def test_two_names_of_a_projection_in_two_cases_are_neo4js_rows_or_refused(store, query, neo4j, named):
+    if (err := _neo4js_rows_or_refusal(store, query, None, neo4j)) is None:
+        return
+    assert named in err.message and "differ only by case" in err.message and err.fix.startswith("name ")
+
+
+def test_two_returned_columns_in_two_cases_run_when_not_sorted_by_the_second(store):
+    """RETURN … AS X, … AS x without ORDER BY x: both engines return both columns (LadybugDB sorts by the first of
+    the two, which ORDER BY X names)."""
+    assert rows(store.query("MATCH (c:City) RETURN c.city_code AS X, c.name_zh AS x ORDER BY X LIMIT 2")) == \
+        [["110000", "北京市"], ["310000", "上海市"]]
+
+
 # -- a map's keys and properties of variables bound otherwise (session 38) ---------------------------------------
 # (query, parameters, what the message names, the spelling it differs from, Neo4j's rows). Neo4j reads a map's key
 # by case: a key the map does not spell so is null (the LadybugDB answer, checked by hand in session 38, is the
