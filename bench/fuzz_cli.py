@@ -399,7 +399,7 @@ def mutate(rng: random.Random, name: str, base: list[str], pool: list[str], port
         makers = ("init", "ingest")  # they make a workspace of a missing or unrelated folder
         must = {"nowhere": name not in makers, "raw/patents.csv": True, "ws/citynet.toml": True, "": True,
                 "garbage": name != "init" or "--force" not in args}.get(
-            where, name not in (*makers, "report", "run"))  # report notes what is missing, run what it would run
+            where, name not in (*makers, "run"))  # run says what it would run; report refuses a folder without inputs
         if name == "query" and "--list" in args:
             must = False
         c = put(i, where, must)

@@ -173,6 +173,33 @@ def test_report_refuses_an_empty_city(tmp_path, capsys):
     assert not (tmp_path / "ws" / "results" / "report.html").exists()
 
 
+@pytest.mark.parametrize("where", ["empty", "raw", "ws/canonical", "ws"])
+def test_report_of_a_folder_with_nothing_to_report_is_refused(tmp_path, capsys, where):
+    """report -w empty, -w raw (the exports), -w ws/canonical (the wrong level), or a workspace after init only
+    wrote a report of eight "not available" sections, exit 0 (found by bench/fuzz_cli.py seeds 21 and 22)."""
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "raw").mkdir()
+    (tmp_path / "raw" / "patents.csv").write_text("申请号\nCN1\n", encoding="utf-8")
+    assert invoke(capsys, "-q", "init", "-w", tmp_path / "ws")[0] == 0
+    (tmp_path / "ws" / "canonical").mkdir()
+    folder = tmp_path / where
+    code, out, err = invoke(capsys, "report", "-w", folder)
+    assert code == 2, (out, err)
+    assert err.startswith(f"error: nothing to report in {folder}"), err
+    assert "fix: pass -w with your workspace folder" in err
+    assert not (folder / "results").exists()
+
+
+def test_report_of_a_workspace_with_one_input_notes_the_rest(tmp_path, capsys):
+    """One input (here the ingest report alone) is enough: the other sections are notes, exit 0 (report --help)."""
+    assert invoke(capsys, "-q", "init", "-w", tmp_path / "ws")[0] == 0
+    (tmp_path / "ws" / "reports").mkdir()
+    (tmp_path / "ws" / "reports" / "ingest.json").write_text("{}", encoding="utf-8")
+    code, out, err = invoke(capsys, "report", "-w", tmp_path / "ws")
+    assert code == 0, (out, err)
+    assert (tmp_path / "ws" / "results" / "report.html").is_file()
+
+
 def test_map_refuses_an_empty_out(tmp_path, capsys):
     """--out '' escaped as pathlib's "PosixPath('.') has an empty name" (adding .png to a name-less path); the
     command line refuses any empty option value now, and analysis.maps.figure_path a name-less path itself."""

@@ -22,7 +22,8 @@ Examples:
 Sections: data quality (reports/ingest.json), descriptive statistics (paper 001 table 2), partner
 churn of one city (paper 001 table 1), collaboration maps of two years, network-year time series,
 the regression tables, event-study and placebo figures of results/ (citynet fit SPEC.toml), and
-Moran's I. A missing input shows a "not available: run citynet ..." note instead of failing.
+Moran's I. A missing input shows a "not available: run citynet ..." note instead of failing; a folder
+with none of them (not a workspace, or one never ingested) is refused.
 Regression tables are grouped by the network filter they were fitted on (results/ and results/KEY/).""",
 )
 @workspace_option()
@@ -43,6 +44,11 @@ def command(ctx, ws, city, years, out, permutations, network):
     from citynet.transaction import verify_workspace
 
     verify_workspace(ws.root)  # refuse parts of two runs (citynet/transaction.py)
+    if not _has_inputs(ws):  # -w raw, -w ws/canonical, an empty folder: a report of eight missing sections
+        raise UserError(f"nothing to report in {ws.root}: it has no reports/ingest.json, canonical/ tables, "
+                        "metrics/ panels or results/ of citynet fit",
+                        fix=f"pass -w with your workspace folder (the one with canonical/ and metrics/), or build "
+                            f"this one first: citynet run -w {ws.root} (after citynet init -w {ws.root})")
     quiet = is_quiet(ctx)
     if out:
         if out.suffix.lower() not in (".html", ".htm"):  # the report is HTML whatever the name: a .pdf would not open
@@ -65,3 +71,11 @@ def command(ctx, ws, city, years, out, permutations, network):
             click.secho(f"warning: {res.stale}", fg="yellow", err=True)
         for title in res.missing:
             click.echo(f"  not available: {title} (see the note in the report)", err=True)
+
+
+def _has_inputs(ws) -> bool:
+    """Whether any section of the report has an input: the ingest report, a canonical table, a panel of any
+    network filter or a file citynet fit wrote (a table's JSON, a figure)."""
+    return ((ws.reports / "ingest.json").is_file() or any(ws.canonical.glob("*.parquet"))
+            or any(ws.metrics.rglob("*.parquet")) or any(ws.results.rglob("*.json"))
+            or any(ws.results.rglob("*.png")))
