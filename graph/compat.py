@@ -295,7 +295,12 @@ def precedence_edits(toks: list[Tok]) -> list[tuple[int, int, str]]:
 def pattern_variables(toks: list[Tok]) -> set[str]:
     """Variables bound by a node or relationship pattern: ``(v`` / ``-[v`` followed by ``:``, ``{`` or the
     bracket's end — not the argument of a call (``count(a)``) nor a list (``[x]``)."""
-    out = set()
+    return {toks[k].text for k in pattern_variable_positions(toks)}
+
+
+def pattern_variable_positions(toks: list[Tok]) -> list[int]:
+    """The indices of the tokens :func:`pattern_variables` reads as pattern variables."""
+    out = []
     for i in range(len(toks) - 2):
         t, before = toks[i], toks[i - 1] if i else None
         if t.kind != "op" or t.text not in "([" or toks[i + 1].kind != "word" \
@@ -306,7 +311,7 @@ def pattern_variables(toks: list[Tok]) -> set[str]:
             continue  # a call: count(a)
         if t.text == "[" and (before is None or before.text not in ("-", "<-")):
             continue  # a list: [x]
-        out.add(toks[i + 1].text)
+        out.append(i + 1)
     return out
 
 

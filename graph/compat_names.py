@@ -62,6 +62,7 @@ from citynet.graph.compat import (
     arguments,
     closing,
     membership,
+    pattern_variable_positions,
     pattern_variables,
     subquery_brace,
     tokens,
@@ -643,6 +644,23 @@ def pattern_twins(text: str) -> tuple[str, str] | None:
     return None
 
 
+def alias_twins(text: str) -> tuple[str, str] | None:
+    """``(alias, pattern variable)`` of a pattern variable named like an earlier ``AS`` name in another case
+    (``WITH a AS C MATCH (c:City)``: Neo4j binds a new variable ``c``, every city; LadybugDB's names ignore case
+    and it reads ``C``, one row); None if none."""
+    toks = tokens(text)
+    positions = set(pattern_variable_positions(toks))
+    aliases: dict[str, str] = {}
+    for i, t in enumerate(toks):
+        if i in positions and aliases.get(t.text.lower(), t.text) != t.text:
+            return aliases[t.text.lower()], t.text
+        if t.up == "AS" and i + 1 < len(toks) and (name := _name(toks[i + 1])):
+            aliases.setdefault(name.lower(), name)
+        elif t.up == "UNION" and t.depth == 0:  # a part of a UNION binds its own names
+            aliases.clear()
+    return None
+
+
 def check(text: str, extra: Names = (), params: dict | None = None) -> None:
     """Refuse ``text`` when a label, relationship type or property name in it differs from the schema's only by
     case, a variable from the one the query binds, or a key read from a map from the map's keys (``params``: the
@@ -654,6 +672,13 @@ def check(text: str, extra: Names = (), params: dict | None = None) -> None:
             f"refused on the embedded store: the pattern variables {a} and {b} differ only by case; Neo4j tells them "
             f"apart (two nodes or relationships), LadybugDB reads them as one, so the two stores would answer "
             f"differently", fix=f"name them apart (e.g. {a} and {b.lower()}2)")
+    twins = alias_twins(text)
+    if twins:
+        a, b = twins
+        raise Unsupported(
+            f"refused on the embedded store: the pattern variable {b} and {a}, bound before it by AS, differ only "
+            f"by case; Neo4j binds a new variable {b}, LadybugDB ignores the case of names and reads {a}, so the "
+            f"two stores would answer differently", fix=f"name them apart (e.g. {a} and {b}2)")
     cased = variable_case(text)
     if cased:
         written, bound = cased[0]

@@ -219,9 +219,9 @@ def test_an_alias_named_like_a_variable_in_another_case_sorts_by_the_alias(store
     assert rows(store.query(query)) == expected
 
 
-# two names of one projection that differ only by case: two variables on Neo4j, one on LadybugDB (which read
-# WITH x, x * 10 AS X RETURN x, X as 1, 1 and 2, 2; C of WITH c, count(*) AS C as the node; RETURN … AS X, … AS x
-# ORDER BY x sorted by X). (query, Neo4j's rows, the names the refusal gives)
+# two names of one projection, or an AS name and a later pattern variable, that differ only by case: two variables
+# on Neo4j, one on LadybugDB (which read WITH x, x * 10 AS X RETURN x, X as 1, 1 and 2, 2; C of WITH c, count(*) AS
+# C as the node; RETURN … AS X, … AS x ORDER BY x sorted by X). (query, Neo4j's rows, the names the refusal gives)
 CASE_TWINS = [
     ("UNWIND [1, 2] AS x WITH x, x * 10 AS X RETURN x AS a, X AS b ORDER BY a", [[N(1), N(10)], [N(2), N(20)]],
      "the WITH binds x and X"),
@@ -232,6 +232,10 @@ CASE_TWINS = [
     ("MATCH (c:City) RETURN c.city_code AS X, c.name_zh AS x ORDER BY x",
      [["310000", "上海市"], ["110000", "北京市"], ["320100", "南京市"], ["320500", "苏州市"]],
      "the RETURN names the columns X and x"),
+    # a pattern variable after an AS name in another case: Neo4j binds every city, LadybugDB read C (one row)
+    ("MATCH (a:City {city_code: '110000'}) WITH a AS C MATCH (c:City) RETURN C.city_code AS x, c.city_code AS y "
+     "ORDER BY y", [["110000", "110000"], ["110000", "310000"], ["110000", "320100"], ["110000", "320500"]],
+     "the pattern variable c and C, bound before it by AS"),
 ]
 
 
@@ -247,6 +251,9 @@ def test_two_returned_columns_in_two_cases_run_when_not_sorted_by_the_second(sto
     the two, which ORDER BY X names)."""
     assert rows(store.query("MATCH (c:City) RETURN c.city_code AS X, c.name_zh AS x ORDER BY X LIMIT 2")) == \
         [["110000", "北京市"], ["310000", "上海市"]]
+    # each part of a UNION binds its own names: C of the first part is no variable of the second
+    union = "MATCH (c:City) RETURN c.city_code AS C UNION MATCH (c:City) WHERE c.tier = '1' RETURN c.name_zh AS C"
+    assert sorted(r[0] for r in rows(store.query(union))) == ["110000", "310000", "320100", "320500", "上海市", "北京市"]
 
 
 # -- a map's keys and properties of variables bound otherwise (session 38) ---------------------------------------
