@@ -101,3 +101,18 @@ def test_rm_bounds_bad_periods():
         rm_bounds(np.zeros(3), [-3, 0, 1], [1.0])
     with pytest.raises(AnalysisError, match="pre-period"):
         rm_bounds(np.zeros(2), [0, 1], [1.0])
+
+
+def test_the_smoothness_bound_where_highs_presolve_fails():
+    """fuzz_analysis seed 9902 (spec_valid case 23: kind honest on collab_degree, leads 4, lags 3, years 2008–2020):
+    the weights Nelder–Mead tried, w = (−1.727e-4, 2.457e-4, 1.00002666) on the pre periods −4, −3, −2 and 1 on
+    period 0, made HiGHS' presolve stop with "Solve error" — 'the smoothness bound could not be computed', exit 5.
+    By hand: δ_{−4} = δ_{−1} = 0 and |δ_{t−1} − 2δ_t + δ_{t+1}| ≤ 1. At t = −1, δ_0 ≤ 1 − δ_{−2} (the periods after 0
+    do not enter w'δ and follow freely), so max w'δ = 1 + max a·δ_{−3} + (b − 1)·δ_{−2} with a = 2.457e-4,
+    b − 1 = 2.666e-5, over |δ_{−2} − 2δ_{−3}| ≤ 1, |δ_{−3} − 2δ_{−2}| ≤ 1: a parallelogram with vertices ±(1, 1),
+    ±(1/3, −1/3), both coefficients positive, so (1, 1): 1 + 2.457e-4 + 2.666e-5."""
+    from citynet.analysis.honest import _sd_max_bias
+
+    w = np.array([-1.72716264e-04, 2.45742211e-04, 1.00002666e+00, 1.0, 0.0, 0.0, 0.0])
+    a, b1 = 2.45742211e-04, 1.00002666 - 1
+    assert _sd_max_bias(w, np.array([-4, -3, -2, 0, 1, 2, 3])) == pytest.approx(1 + a + b1, abs=1e-12)
