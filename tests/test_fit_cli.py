@@ -265,6 +265,9 @@ def test_examples_run(ws, tmp_path, name):
     (["--formula", "green_patents ~ low_carbn | city_code + year"], 5, ["did you mean 'low_carbon'"]),
     (["--formula", "ln_green_patent ~ low_carbon | city_code + year"], 5, ["did you mean 'ln_green_patents'"]),
     (["green_patents ~ low_carbon | city_code + year"], 2, ["is a formula, not a spec file", "--formula"]),
+    # with an option of a formula fit: the same message (it said that --cluster applies to a --formula fit)
+    (["green_patents ~ low_carbon | city_code + year", "--cluster", "province_code"], 2,
+     ["is a formula, not a spec file", "--formula"]),
     # a dependent variable pyfixest fitted anyway (a 0 with a NaN SE, a perfect fit), or --inference tracebacked on
     (["--formula", "1 ~ low_carbon | city_code + year"], 5, ["the number 1, not a column"]),
     (["--formula", "low_carbon ~ low_carbon | year"], 5, ["both the dependent variable and a regressor"]),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
@@ -220,6 +221,8 @@ def _refuse_ignored(ctx: click.Context, spec: str | None, panel: str, inference:
         opt = next(p for p in ctx.command.params if p.name == name)
         return max(opt.opts, key=len)
 
+    if spec and "~" in spec and not Path(spec).exists():
+        return  # a formula where the SPEC goes: load_spec says so with its fix, and with -f these options apply
     if spec:
         ignored = [o for o in map(given, FORMULA_ONLY) if o]
         if ignored:
