@@ -420,7 +420,8 @@ def mutate(rng: random.Random, name: str, base: list[str], pool: list[str], port
                 value = rng.choice(ODD_NAMES)
                 if kind == "path_out" and name == "export":  # keep the suffix: the format comes from it
                     value = value.removesuffix(".csv") + Path(args[j]).suffix
-                return put(j, value, kind == "path_in" and not name.startswith("neo4j"))
+                not_utf8 = "\udcff" in value  # refused by every command (citynet/cli.py), an input or an output
+                return put(j, value, (kind == "path_in" and not name.startswith("neo4j")) or not_utf8)
             if kind == "path_in":
                 value = rng.choice(["nowhere.csv", "raw", "ws", "ws/store/graph.lbdb", "/dev/null", "ro",
                                     "raw/patents.csv/x"])

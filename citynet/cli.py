@@ -87,6 +87,7 @@ def _refuse_option_as_value(cmd: click.Command) -> None:
 
     def checked(ctx: click.Context, args: list[str]) -> list[str]:
         where = f"citynet {ctx.command_path.split(' ', 1)[-1]} --help"
+        _refuse_non_utf8(args)
         for i, given in enumerate(args):
             value = args[i + 1] if i + 1 < len(args) else None
             if given == "--":
@@ -110,6 +111,43 @@ def _refuse_option_as_value(cmd: click.Command) -> None:
         return parse_args(ctx, args)
 
     cmd.parse_args = checked
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:  # lone surrogates: bytes the command line or a folder name had that are not UTF-8
+        return False
+
+
+def _refuse_non_utf8(args: list[str]) -> None:
+    """An argument, or the current folder, whose name is not UTF-8 (a GBK file name from a Windows zip, a
+    terminal in another encoding: Python keeps such bytes as lone surrogates) is one message, exit 2. citynet
+    writes every file name it reads or makes into UTF-8 files (the write lock, quarantine/, reports/, Parquet),
+    which cannot hold them: ``export --out $'\\xff.parquet'`` and ``ingest $'\\xff.csv'`` escaped as
+    UnicodeEncodeError."""
+    import os
+
+    fix = ("rename it in UTF-8 (convmv -f gbk -t utf-8 --notest NAME, or by hand), or type it in a UTF-8 "
+           "terminal (LANG=C.UTF-8)")
+    for arg in args:
+        if not _utf8(arg):
+            shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            raise UserError(f"the argument '{shown}' is not UTF-8 (bytes of another encoding, such as GBK, shown "
+                            "as \\xNN)", fix=fix)
+    if "-h" in args or "--help" in args:
+        return
+    try:
+        here = os.getcwd()
+    except OSError:  # a current folder removed meanwhile: the command says what it cannot find
+        return
+    if not _utf8(here):
+        shown = here.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        raise UserError(f"the current folder {shown} has a name that is not UTF-8 (bytes of another encoding, "
+                        "such as GBK, shown as \\xNN)",
+                        fix="run citynet from a folder whose path is UTF-8, or rename the folder in UTF-8 (convmv -f "
+                            "gbk -t utf-8 --notest NAME)")
 
 
 def _logging(quiet: bool, verbose: bool) -> None:

@@ -200,6 +200,54 @@ def test_report_of_a_workspace_with_one_input_notes_the_rest(tmp_path, capsys):
     assert (tmp_path / "ws" / "results" / "report.html").is_file()
 
 
+# a name in another encoding than UTF-8 (b"\xff\xfe": not UTF-8; GBK's 北 is b"\xb1\xb1"), as Python has it
+NOT_UTF8 = b"\xff\xfe".decode("utf-8", "surrogateescape")
+
+
+@pytest.mark.parametrize("args", [
+    ["export", "-w", "ws", "--panel", "dyad-year", "--format", "parquet", "--out", NOT_UTF8 + ".parquet"],
+    ["export", "-w", "ws", "--panel", "city-year", f"--out={NOT_UTF8}.csv"],
+    ["ingest", "-w", "new", NOT_UTF8 + ".csv"],
+    ["ingest", "-w", "new", "ok.csv", "--transfers", NOT_UTF8 + ".csv"],
+    ["report", "-w", NOT_UTF8],
+])
+def test_a_name_that_is_not_utf8_is_refused(tmp_path, monkeypatch, capsys, args):
+    """export --out $'\\xff\\xfe.parquet' escaped as pyarrow's UnicodeEncodeError (bench/fuzz_cli.py seed 25), an
+    ingest of $'\\xff\\xfe.csv' or into such a workspace as the write lock's: every file name citynet reads or makes
+    is written into UTF-8 files (reports/, quarantine/, Parquet), which cannot hold it."""
+    monkeypatch.chdir(tmp_path)
+    assert invoke(capsys, "-q", "init", "-w", "ws")[0] == 0
+    (tmp_path / "ok.csv").write_text("申请号\n", encoding="utf-8")
+    (tmp_path / (NOT_UTF8 + ".csv")).write_text("申请号\n", encoding="utf-8")
+    (tmp_path / NOT_UTF8).mkdir()
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    code, out, err = invoke(capsys, *args)
+    assert code == 2, (out, err)
+    assert err.startswith("error: the argument '"), err
+    assert "\\xff\\xfe" in err.splitlines()[0] and "is not UTF-8" in err, err  # the bytes shown as \xNN
+    assert "\n  fix: rename it in UTF-8 (convmv -f gbk -t utf-8" in err, err
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before  # no workspace, no file written
+
+
+def test_a_current_folder_that_is_not_utf8_is_refused(tmp_path, monkeypatch, capsys):
+    """-w left out (the current folder) or a relative path resolves inside it: the same names."""
+    here = tmp_path / ("城市" + NOT_UTF8)
+    here.mkdir()
+    monkeypatch.chdir(here)
+    code, out, err = invoke(capsys, "init", "-w", "ws")
+    assert code == 2, (out, err)
+    assert err.startswith(f"error: the current folder {tmp_path}/城市\\xff\\xfe has a name that is not UTF-8"), err
+    assert "fix: run citynet from a folder whose path is UTF-8" in err
+    assert list(here.iterdir()) == []
+    assert invoke(capsys, "init", "--help")[0] == 0  # help still shows
+
+
+def test_a_utf8_name_in_chinese_is_taken(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert invoke(capsys, "-q", "init", "-w", "城市 数据")[0] == 0
+    assert (tmp_path / "城市 数据" / "citynet.toml").is_file()
+
+
 def test_map_refuses_an_empty_out(tmp_path, capsys):
     """--out '' escaped as pathlib's "PosixPath('.') has an empty name" (adding .png to a name-less path); the
     command line refuses any empty option value now, and analysis.maps.figure_path a name-less path itself."""
