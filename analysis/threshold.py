@@ -161,6 +161,11 @@ def panel_threshold(panel: pd.DataFrame, y: str, x: Sequence[str], q: str, contr
     x, z = list(x), list(controls)
     if n_thresholds not in (1, 2):
         raise AnalysisError(f"n_thresholds = {n_thresholds}", fix="use 1 or 2")
+    both = [v for v in dict.fromkeys(x) if v in z]
+    if both:  # its regime slopes sum to the control: a singular design, which the fit named as absorbed by the FE
+        raise AnalysisError(f"{', '.join(both)} is both a regime-dependent regressor (x) and a control: the control "
+                            "is the sum of its regime terms, so the design is singular",
+                            fix=f"list {', '.join(both)} in x or in controls, not in both")
     data, _ = prepare(panel, f"{y} ~ {' + '.join([*x, q, *z])}", extra=[unit, time])
     from citynet.analysis.estimators import check_numeric
 

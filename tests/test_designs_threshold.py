@@ -99,3 +99,16 @@ def test_bad_threshold_inputs():
     assert "varies" in e.value.fix
     with pytest.raises(AnalysisError, match="balanced panel"):
         panel_threshold(df.iloc[1:], "y", ["x"], "q", reps=9)
+
+
+def test_a_regressor_both_in_x_and_controls_is_one_message():
+    """fuzz_analysis seed 9902 (spec_valid cases 2 and 87: the example's threshold model with controls swapped to
+    ["l1_collab_degree"], its x): the fit said 'l1_collab_degree is collinear with _thr0, _thr1, _thr2' — the
+    regime columns' internal names — and told the user to drop it as a time-invariant city variable. x·1(q ≤ γ) +
+    x·1(q > γ) = x: the control is the sum of the regime terms; one message before any grid search."""
+    df = _panel(N=20, T=4)
+    with pytest.raises(AnalysisError) as e:
+        panel_threshold(df, "y", ["x"], "q", controls=["z", "x"], reps=9)
+    assert e.value.exit_code == 5
+    assert e.value.message.startswith("x is both a regime-dependent regressor (x) and a control")
+    assert e.value.fix == "list x in x or in controls, not in both"
