@@ -36,6 +36,7 @@ citynet over the pairs of one year, as Conley–Hsiang (``conley_meat`` without 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -69,9 +70,15 @@ def _design(df: pd.DataFrame, formula: str, cluster: str | None, extra: Sequence
                             fix="use a column the panel has or derives (ln_X = ln(1+X), l1_X, f1_X), or derive it "
                                 "in a SPEC ([panel_options] derive = {name = \"expr\"})")
     bad = [t for t in terms if t not in data.columns]
-    if bad:
-        raise AnalysisError(f"terms {bad} are not plain panel columns",
-                            fix="derive them first ([panel_options] derive = {name = \"expr\"})")
+    if bad:  # C(region), i(year, d), log(x): formulaic builds them inside pyfixest, the bootstraps take columns
+        groups = [m.group(1) for t in bad if (m := re.fullmatch(r"(?:C|i)\(\s*(\w+)\s*\)", t))]
+        raise AnalysisError(
+            f"wild bootstrap, randomization inference and Conley SEs take panel columns as regressors: "
+            f"{', '.join(bad)} {'is an expression' if len(bad) == 1 else 'are expressions'}",
+            fix=(f"absorb {', '.join(groups)} as {'a fixed effect' if len(groups) == 1 else 'fixed effects'} after '|' "
+                 f"(… | city_code + year + {groups[0]}), or " if groups else "")
+                + "use columns the panel has or derives (ln_X = ln(1+X), l1_X, f1_X), or derive them in a SPEC "
+                  "([panel_options] derive = {name = \"expr\"})")
     cols = list(dict.fromkeys([parts["depvar"], *terms, *parts["fe"], *([cluster] if cluster else []), *extra]))
     d = data[cols].dropna()
     num = d[[parts["depvar"], *terms]].to_numpy(float)

@@ -304,3 +304,21 @@ def test_the_few_clusters_warning_of_a_wild_bootstrap_fit_does_not_ask_for_it():
     few = [n for n in wild.notes if n.startswith("Warning: only 12 clusters")]
     assert len(few) == 1 and "read the wild cluster bootstrap's p-value and CI" in few[0], wild.notes
     assert any("use the wild cluster bootstrap" in n for n in plain.notes), plain.notes
+
+
+def test_an_expression_among_the_regressors_is_one_message_with_its_column_form():
+    """fuzz_analysis seed 9901 (fit_valid: 'collab_degree ~ … + C(region) + … | year --inference wild:19'): the message
+    was "terms ['C(region)'] are not plain panel columns", its fix a SPEC's [panel_options] derive — a key that
+    --formula has not. A grouping is a fixed effect after '|'; any expression may be derived in a SPEC."""
+    df = _small_panel().assign(region=lambda d: np.where(d["city_code"] < 5, "e", "w"))
+    for inference in ("wild:9", "ri:9"):
+        with pytest.raises(AnalysisError) as e:
+            fit_with_inference(df, "y ~ x + C(region) | year", inference, param="x")
+        assert e.value.message == ("wild bootstrap, randomization inference and Conley SEs take panel columns as "
+                                   "regressors: C(region) is an expression")
+        assert e.value.fix.startswith("absorb region as a fixed effect after '|' (… | city_code + year + region), or ")
+    with pytest.raises(AnalysisError) as e:
+        fit_with_inference(df, "y ~ x + np.exp(z) | year", "wild:9", param="x")
+    assert e.value.message.endswith(": np.exp(z) is an expression")
+    assert e.value.fix.startswith("use columns the panel has or derives (ln_X = ln(1+X), l1_X, f1_X)")
+    assert fit_with_inference(df, "y ~ x | year + region", "wild:9", param="x").nobs == len(df)
