@@ -543,8 +543,9 @@ def _shadowing(toks: list[Tok], clauses: list[int], ci: int, text: str) -> dict[
 def _check_case_twins(toks: list[Tok], text: str) -> None:
     """Refuse a ``WITH`` whose names differ only by case (``WITH x, x * 10 AS X``, ``WITH c, count(*) AS C``):
     Neo4j binds two variables, LadybugDB's names ignore case and it binds one (``RETURN x, X`` gave ``1, 1``
-    where Neo4j gives ``1, 10``; ``C`` read the node). A final ``RETURN`` of two such columns answers alike
-    unless its ``ORDER BY`` names the second of them (LadybugDB sorted by the first): refused then too."""
+    where Neo4j gives ``1, 10``; ``C`` read the node). A ``RETURN`` of two such columns answers alike unless its
+    ``ORDER BY`` names one of them (LadybugDB sorted by the first): :func:`_order_edits` sorts it after the engine
+    or refuses it."""
     clauses = clause_starts(toks)
     for ci in clauses:
         if toks[ci].up not in ("WITH", "RETURN"):
@@ -563,18 +564,11 @@ def _check_case_twins(toks: list[Tok], text: str) -> None:
         if twins is None:
             continue
         a, b = twins
-        if toks[ci].up == "WITH":
+        if toks[ci].up == "WITH":  # (a RETURN's: _order_edits)
             raise Unsupported(
                 f"refused on the embedded store: the WITH binds {a} and {b}, which differ only by case; Neo4j binds "
                 f"two variables, LadybugDB ignores the case of names and binds one (both then read the same value)",
                 fix=f"name them apart (e.g. {a} and {b}2)")
-        keys = order_by(toks, clauses, ci)
-        if keys and any(_names_variable(toks, k) and toks[k].text.strip("`") == b
-                        for k in range(keys[0] + 2, keys[1])):
-            raise Unsupported(
-                f"refused on the embedded store: the RETURN names the columns {a} and {b}, which differ only by case, "
-                f"and sorts by {b}; Neo4j sorts by {b}, LadybugDB ignores the case of names and sorts by "
-                f"{a}", fix=f"name the columns apart (e.g. {a} and {b}2)")
 
 
 def _projection_tokens(toks: list[Tok], clauses: list[int], ci: int) -> list[Tok]:
@@ -668,9 +662,16 @@ def _order_edits(toks: list[Tok], clauses: list[int], text: str) -> tuple[list[t
         aggregating = any(_has_aggregate(expr) for expr, *_ in items)
         distinct = toks[ci + 1].up == "DISTINCT"
         shadowed = bool(named) and (aggregating or not distinct)  # (DISTINCT alone: LadybugDB reads the alias)
+        # RETURN … AS Tier, … AS tier ORDER BY tier: LadybugDB's names ignore case, it sorted by the first of them
+        first: dict[str, str] = {}
+        for _, _, col in items:
+            first.setdefault(col.lower(), col)
+        twin = next((name for k in range(order + 2, stop) if _names_variable(toks, k)
+                     and (name := toks[k].text.strip("`")) in {col for *_, col in items}
+                     and first[name.lower()] != name), None)
         written = not aggregating and not distinct and not any(_has_aggregate(shadow[a]) for a in named)
         wrong = risky([k for *_, k in parsed])
-        if not wrong and not shadowed:
+        if not wrong and not shadowed and twin is None:
             continue
         cuts = {toks[c].up: c for c in part if c > order}
         counts = {w: toks[c + 1] for w, c in cuts.items() if w in ("SKIP", "LIMIT") and c + 1 < len(toks)}
@@ -685,6 +686,12 @@ def _order_edits(toks: list[Tok], clauses: list[int], text: str) -> tuple[list[t
                                skip=counts["SKIP"].text if "SKIP" in counts else None,
                                limit=counts["LIMIT"].text if "LIMIT" in counts else None)
             return [(toks[order].start, end, "")], plan
+        if twin is not None:
+            a, b = first[twin.lower()], twin
+            raise Unsupported(
+                f"refused on the embedded store: ORDER BY {twin} in a {toks[ci].up} of the columns {a} and {b}, which "
+                f"differ only by case; Neo4j sorts by {b}, LadybugDB ignores the case of names and sorts by {a}",
+                fix=f"name the columns apart (e.g. {a} and {b}2)")
         if not wrong and written:
             continue
         if not wrong:

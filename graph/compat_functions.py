@@ -28,8 +28,8 @@ and a date has no components to read:
   property LadybugDB's three-argument text functions return null for almost every row (engine bug 13), and
   with a length computed from a relationship's property other rows' values (engine bug 12); on a value
   computed first both are right;
-- ``round(x)``: missing → ``(CASE WHEN (x) - floor(x) >= 0.5 THEN ceil(x) ELSE floor(x) END * 1.0)``
-  (Neo4j's ``Math.round``, halves up, as a float); ``round(x, 2)`` refused (Neo4j rounds the decimal text
+- ``round(x)``: missing → ``(CASE WHEN (x) - floor(x) >= 0.5 THEN ceil(x) ELSE floor(x) END * 1.0 + 0.0)``
+  (Neo4j's ``Math.round``, halves up, as a float; ``+ 0.0``: a zero is ``0.0``, never ``-0.0``); ``round(x, 2)`` refused (Neo4j rounds the decimal text
   half away from zero, LadybugDB the binary value: ``round(0.285, 2)`` is 0.29 and 0.28);
 - ``ceil(x)``, ``floor(x)``: an integer of an integer → ``(ceil(x) * 1.0)`` (a float, as Neo4j's);
 - ``toString(x)``, ``toInteger(x)``, ``toFloat(x)`` (missing) of an integer property or literal (also a count, a
@@ -129,6 +129,18 @@ def _scalar_kinds() -> dict[str, str]:
 _STRING_TESTS = {"STARTS", "ENDS", "CONTAINS", "IS", "=~"}  # a position before these needs brackets on LadybugDB
 
 
+def _after_string_test(toks: list[Tok], k: int) -> bool:
+    """``toks[k]`` follows ``STARTS WITH``, ``ENDS WITH``, ``CONTAINS`` or ``=~``, after which LadybugDB's parser
+    refuses a position (``'abc' STARTS WITH l[1]``: "mismatched input '['"; found by the expression test, seed
+    2026120803); in brackets it reads it."""
+    before = toks[k - 1] if k else None
+    if before is None:
+        return False
+    if before.up == "CONTAINS" or (before.text == "~" and k >= 2 and toks[k - 2].text == "="):
+        return True
+    return before.up == "WITH" and k >= 2 and toks[k - 2].up in ("STARTS", "ENDS")
+
+
 def _base_start(toks: list[Tok], i: int) -> int | None:
     """The first token of the value before the ``[`` at ``toks[i]``: ``v.p``, ``v``, a literal or parameter, a call
     ``f(…)`` or a bracket ``(…)``, ``[…]``, with the positions and properties after it (None: another expression)."""
@@ -219,6 +231,8 @@ class _Writer:
                     base - 1 == lo or toks[base - 2].kind == "word" and toks[base - 2].up in _NOT_A_VALUE
                     or toks[base - 2].kind == "op" and toks[base - 2].text not in (")", "]", "}")):
                 opened[last] = opened.get(last, 0) + 1  # -(l[1]): LadybugDB negates l first
+            if base is not None and base > lo and _after_string_test(toks, base):
+                opened[last] = opened.get(last, 0) + 1  # 'abc' STARTS WITH (l[1]): its parser needs the brackets
             base = base if opened else None
             if base is not None and toks[base].start >= pos:  # LadybugDB's parser: (l[1]) STARTS WITH …, (l[1]).k
                 out.append(self.text[pos:toks[base].start] + "(" * sum(opened.values())
@@ -447,13 +461,15 @@ class _Writer:
 
     def round(self, i: int, close: int, args: list[tuple[int, int]], texts: list[str]) -> str:
         """``round(x)`` (and ``round(x, 0)``): Neo4j's ``Math.round`` (halves up: 2.5 → 3.0, −2.5 → −2.0), a
-        float; LadybugDB has no one-argument ``round``. A precision above 0 is refused: Neo4j rounds the
+        float (of −0.5 ≤ x < 0 the zero ``0.0``, where ``ceil`` gives ``-0.0``: ``+ 0.0`` makes it ``0.0``, so
+        ``1 / round(-0.4)`` is Neo4j's ``Infinity``, not ``-Infinity``); LadybugDB has no one-argument ``round``.
+        A precision above 0 is refused: Neo4j rounds the
         shortest decimal text of the float half away from zero (``round(0.285, 2)`` = 0.29), LadybugDB the
         binary value (0.28)."""
         precision = _int_literal(self.toks, *args[1]) if len(args) == 2 else None
         if len(args) == 1 or precision == 0:
             x = texts[0]
-            return f"(CASE WHEN ({x}) - floor({x}) >= 0.5 THEN ceil({x}) ELSE floor({x}) END * 1.0)"
+            return f"(CASE WHEN ({x}) - floor({x}) >= 0.5 THEN ceil({x}) ELSE floor({x}) END * 1.0 + 0.0)"
         shown = self.text[self.toks[i].start:self.toks[close].end]
         raise Unsupported(
             f"refused on the embedded store: {shown}; Neo4j rounds the decimal text of the number half away from "

@@ -229,6 +229,11 @@ FUNCTIONS = [
     ("substring('北京市', 5, null)", {}, None), ("substring(null, 1)", {}, None), ("substring('abc', $i, 1)", {"i": None}, None),
     ("log(100)", {}, math.log(100)), ("log10(100)", {}, 2.0),
     ("reverse([1, 2, 3])", {}, [3, 2, 1]), ("reverse('abc')", {}, "cba"),
+    # a position after a text predicate: LadybugDB's parser refused it unbracketed (the expression test, seed
+    # 2026120803: "mismatched input '['", a syntax error for valid Cypher)
+    ("'abc' STARTS WITH ['a', 'bc'][0]", {}, True), ("'abc' STARTS WITH ['a', 'bc'][1]", {}, False),
+    ("'abc' ENDS WITH ['a', 'bc'][1]", {}, True), ("'abc' CONTAINS [['x', 'b']][0][1]", {}, True),
+    ("'abc' =~ ['a.*'][0]", {}, True), ("NOT ('abc' ENDS WITH ['a', 'bc'][$i])", {"i": 0}, True),
 ]
 
 
@@ -619,6 +624,11 @@ def test_round_ceil_and_floor_are_neo4j_s(store):
     for expression, expected in cases:
         value = store.query(f"RETURN {expression} AS v")["v"].iloc[0]
         assert isinstance(value, float) and value == expected, expression
+    # the zero of a round is 0.0 on Neo4j (Math.round gives the long 0), never -0.0 as ceil(-0.4) is: 1 / it is
+    # Infinity (the expression test's seed 2026120803: sqrt(5) / (round(-0.5) / -0.5025) gave Infinity for -Infinity)
+    signs = store.query("RETURN 1 / round(-0.4) AS a, 1 / round(-0.5) AS b, 1 / round(-0.0) AS c, "
+                        "1 / ceil(-0.5) AS d").iloc[0].tolist()
+    assert signs == [math.inf, math.inf, math.inf, -math.inf]
     two = "RETURN round(0.285, 2) AS v"
     if store.backend == "neo4j":
         assert store.query(two)["v"].iloc[0] == 0.29

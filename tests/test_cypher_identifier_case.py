@@ -211,6 +211,11 @@ ALIAS_ORDER = [
     ("MATCH (c:City) RETURN c.tier AS C, c.name_zh AS n ORDER BY C DESC, c.city_code",  # a key not returned
      [["2", "南京市"], ["2", "苏州市"], ["1", "北京市"], ["1", "上海市"]]),
     ("MATCH (c:City) RETURN c.tier AS C, count(*) AS n ORDER BY C", [["1", N(2)], ["2", N(2)]]),
+    # two columns in two cases, sorted by the second: LadybugDB sorted by the first (X: the codes); sorted after it
+    ("MATCH (c:City) RETURN c.city_code AS X, c.name_zh AS x ORDER BY x",
+     [["310000", "上海市"], ["110000", "北京市"], ["320100", "南京市"], ["320500", "苏州市"]]),
+    ("MATCH (c:City) RETURN c.tier AS tier, count(*) AS Tier, min(c.city_code) AS m ORDER BY m DESC, Tier LIMIT 1",
+     [["2", N(2), "320100"]]),
 ]
 
 
@@ -229,9 +234,11 @@ CASE_TWINS = [
      [["110000", N(1)], ["310000", N(1)], ["320100", N(1)], ["320500", N(1)]], "the WITH binds c and C"),
     ("MATCH (c:City) WITH *, c.tier AS C RETURN C AS t ORDER BY t", [["1"], ["1"], ["2"], ["2"]],
      "the WITH binds c and C"),
-    ("MATCH (c:City) RETURN c.city_code AS X, c.name_zh AS x ORDER BY x",
+    # sorted by the second of two columns in two cases, with a key that is no column (nothing to sort after the
+    # engine by); LadybugDB sorted by the first (X)
+    ("MATCH (c:City) RETURN c.city_code AS X, c.name_zh AS x ORDER BY x, c.tier",
      [["310000", "上海市"], ["110000", "北京市"], ["320100", "南京市"], ["320500", "苏州市"]],
-     "the RETURN names the columns X and x"),
+     "ORDER BY x in a RETURN of the columns X and x"),
     # a pattern variable after an AS name in another case: Neo4j binds every city, LadybugDB read C (one row)
     ("MATCH (a:City {city_code: '110000'}) WITH a AS C MATCH (c:City) RETURN C.city_code AS x, c.city_code AS y "
      "ORDER BY y", [["110000", "110000"], ["110000", "310000"], ["110000", "320100"], ["110000", "320500"]],
