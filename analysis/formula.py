@@ -10,6 +10,7 @@ names it uses against the panel and creates the derived columns it asks for:
 ``L(x, k)``        ``x`` of the same unit ``k`` years earlier; the column is called ``lk_x``
 ``lk_x``           the same (``l1_collab_degree``), when no such column exists
 ``F(x, k)``        ``x`` ``k`` years later (a lead); the column is called ``fk_x``
+``l(x, k)``        fixest's spelling of ``L(x, k)`` (``f(x, k)``: of ``F(x, k)``)
 =================  ====================================================================
 
 Prefixes compose (``l1_ln_collab_patents`` = ``L(ln1p(collab_patents), 1)``).
@@ -88,15 +89,19 @@ def ln1p(x: pd.Series | np.ndarray) -> pd.Series:
 
 
 def rewrite_calls(formula: str) -> str:
-    """``L(x, k)`` → ``lk_x``, ``F(x, k)`` → ``fk_x``, ``ln1p(x)`` → ``ln_x`` (innermost first): the formula
-    with the names of the columns :func:`prepare` derives, as the fit names its coefficients."""
-    pat_lag = re.compile(rf"\b([LF])\(\s*({NAME.pattern})\s*(?:,\s*(-?\d+)\s*)?\)")
+    """``L(x, k)`` → ``lk_x``, ``F(x, k)`` → ``fk_x``, ``ln1p(x)`` → ``ln_x`` (innermost first; fixest's ``l(x, k)``
+    and ``f(x, k)`` too, a negative k the other way): the formula with the names of the columns :func:`prepare`
+    derives, as the fit names its coefficients."""
+    pat_lag = re.compile(rf"(?<![\w.])([LFlf])\(\s*({NAME.pattern})\s*(?:,\s*(-?\d+)\s*)?\)")
     pat_ln = re.compile(rf"\bln1p\(\s*({NAME.pattern})\s*\)")
+
+    def lagged(m: re.Match) -> str:  # L(x, -1) is F(x, 1), as fixest's l(x, -1) is f(x, 1)
+        k = int(m.group(3) or 1) * (1 if m.group(1) in "Ll" else -1)
+        return f"l{k}_{m.group(2)}" if k >= 0 else f"f{-k}_{m.group(2)}"
+
     while True:
         new = pat_ln.sub(lambda m: f"ln_{m.group(1)}", formula)
-        new = pat_lag.sub(
-            lambda m: f"{'l' if m.group(1) == 'L' else 'f'}{int(m.group(3) or 1)}_{m.group(2)}", new
-        )
+        new = pat_lag.sub(lagged, new)
         if new == formula:
             return new
         formula = new
@@ -184,6 +189,12 @@ def column_names(value: str, columns: Sequence[str], subject: str, several: bool
         return text
     if "`" not in text and formula_name(text) in cols:  # 'R+D', the header of the column R_D
         return formula_name(text)
+    listed = [p for p in re.split(r"[,;\s]+", text) if p]
+    if several and len(listed) > 1 and all(p in cols for p in listed):  # reghdfe's cluster(a b), Stata's list
+        raise UserError(f"{subject} {value!r} lists {len(listed)} columns without '+'",
+                        fix=f"write {' + '.join(listed)} for clusters by each (two-way, as fixest's ~{'+'.join(listed)} "
+                            f"and reghdfe's cluster({' '.join(listed)})), or {'^'.join(listed)} for one cluster per "
+                            "combination")
     parts = [p.strip() for p in (re.split(r"([+^])", unquote(text)) if several else [unquote(text)])]
     names = [p if p in ("+", "^") or p in cols else formula_name(p) for p in parts]
     missing = [n for n in names[::2] if n not in cols]
@@ -299,6 +310,79 @@ def check_syntax(formula: str) -> None:
                     raise UserError(f"the formula {formula!r}: cannot read the term {t!r}", fix=fix)
 
 
+_STATA_COMMANDS = {"reg", "regress", "xtreg", "areg", "reghdfe", "ivreg", "ivreg2", "ivregress", "ivreghdfe",
+                   "ppmlhdfe", "poisson", "xtpoisson", "logit", "probit"}
+_STATA_OPERATOR = re.compile(r"(?<![\w.])([LFDlfd])(\d*)\.([^\W\d]\w*)|(?<![\w.])([icIC])\.([^\W\d]\w*)")
+_OTHER_CALL = re.compile(r"(?<![\w.])(lag|lead|ln|d|diff|sqrt|log1p)\((?:\s*([^\W\d]\w*)\s*(?:,\s*(\d+)\s*)?\))?")
+
+
+def refuse_other_syntax(formula: str) -> None:
+    """Stata's and R's ways of writing a model, which pyfixest reads otherwise or not at all, each one message with
+    the formula citynet reads: full-width ``～ ＋ （ ）`` of a Chinese input method, a Stata command (``reg y x, fe``),
+    options after a comma (``, cluster(id)``), operators (``L.x``, ``i.year``, ``a#b``), and calls: ``lag(x)``
+    (formulaic's lag shifts *rows* — another city's last year, or the year before a gap — where a panel lag is
+    ``L(x, 1)``, by year within the city), and the functions a formula does not know: ``lead``, ``ln``,
+    ``d``/``diff``, ``sqrt``, ``log1p``.
+
+    >>> refuse_other_syntax("y ~ L(x, 1) + i(year) | city_code + year")
+    >>> refuse_other_syntax("y ~ lag(x) | city_code")
+    Traceback (most recent call last):
+    ...
+    citynet.errors.AnalysisError: lag() in 'y ~ lag(x) | city_code' is formulaic's lag, which shifts rows: a city's first year would take the previous city's last value, and a year after a gap the value before the gap
+    """
+    text = _STRING.sub(lambda m: " " * len(m.group()), formula)
+    wide = [ch for ch in dict.fromkeys(text) if ch == "\u3000" or (0xFF01 <= ord(ch) <= 0xFF5E and not ch.isalnum())]
+    if wide:  # ～ ＋ （ ｜ typed with a Chinese input method: "no '~'", or "cannot read the term"
+        plain = formula.translate({ord(c): " " if c == "\u3000" else chr(ord(c) - 0xFEE0) for c in wide})
+        raise UserError(f"the formula {formula!r} has the full-width {' '.join(wide)} of a Chinese input method, which "
+                        "a formula does not read", fix=f"write it in ASCII: {plain!r}")
+    words = text.split()
+    fix = ("write fixest's formula, 'y ~ x1 + x2 | city_code + year', and options as citynet's: --cluster VAR for "
+           "cluster(VAR) or vce(cluster VAR), --vcov hc1 for robust")
+    if words and words[0] in _STATA_COMMANDS and "~" not in text:
+        raise UserError(f"the formula {formula!r} is a Stata command; citynet reads a fixest formula", fix=fix)
+    depth = 0
+    for pos, ch in enumerate(text):
+        depth += (ch == "(") - (ch == ")")
+        if ch == "," and depth == 0:
+            raise UserError(f"the formula {formula!r} has a ',' outside parentheses: {formula[pos:].strip()!r} reads "
+                            "like Stata's options, which a formula does not take", fix=fix)
+    if "#" in text:
+        raise UserError(f"the formula {formula!r} has a '#': Stata's interaction",
+                        fix="write a:b for Stata's a#b (the product alone) and a*b for a##b (both variables and their "
+                            "product); i(year, x) for i.year#c.x")
+    op = _STATA_OPERATOR.search(text)
+    if op:
+        if op.group(1):
+            kind, k, name = op.group(1).upper(), int(op.group(2) or 1), op.group(3)
+            rewrite = {"L": f"L({name}, {k}) or l{k}_{name}", "F": f"F({name}, {k}) or f{k}_{name}",
+                       "D": f"I({name} - l1_{name})"}[kind]
+            years = "one year" if k == 1 else f"{k} years"
+            what = {"L": f"{name} {years} earlier", "F": f"{name} {years} later",
+                    "D": f"the change of {name} from the year before"}[kind]
+        else:
+            name = op.group(5)
+            rewrite, what = ((f"i({name}) or C({name})", f"a dummy for each value of {name}")
+                             if op.group(4) in "iI" else (name, f"{name} as a number"))
+        raise UserError(f"{op.group(0)!r} in {formula!r} is Stata's operator for {what}",
+                        fix=f"write {rewrite} (fixest's formula: docs/methods.md §4)")
+    call = _OTHER_CALL.search(text)
+    if call:
+        fn, name, k = call.group(1), call.group(2) or "x", int(call.group(3) or 1)  # x: an expression in the call
+        years = "one year" if k == 1 else f"{k} years"
+        if fn == "lag":  # formulaic's lag(x, k): the value k rows up, whoever's row it is
+            raise AnalysisError(
+                f"lag() in {formula!r} is formulaic's lag, which shifts rows: a city's first year would take the "
+                "previous city's last value, and a year after a gap the value before the gap",
+                fix=f"write L({name}, {k}) or l{k}_{name}: {name} {years} earlier within the city, by year")
+        rewrite = {"lead": f"F({name}, {k}) or f{k}_{name}: {name} {years} later within the city, by year",
+                   "ln": f"log({name}) for ln {name} (rows with {name} ≤ 0 are dropped), or ln_{name} for ln(1 + {name})",
+                   "d": f"I({name} - l1_{name}) for the change from the year before",
+                   "diff": f"I({name} - l1_{name}) for the change from the year before",
+                   "sqrt": f"np.sqrt({name})", "log1p": f"np.log1p({name}), or ln_{name}"}[fn]
+        raise AnalysisError(f"{fn}() in {formula!r} is not a function a formula can call", fix=f"write {rewrite}")
+
+
 LABEL_COLUMNS = {"collab_community": "a Leiden community label, numbered 1, 2, … by size and renumbered every year"}
 """Panel columns that are labels, not amounts: a group (``i()``, ``C()``, a fixed effect), never a number."""
 _GROUPING_CALL = re.compile(r"\b(?:i|C)\([^()]*\)")
@@ -332,6 +416,7 @@ def prepare(df: pd.DataFrame, formula: str, extra: Sequence[str] = ()) -> tuple[
     nothing raises an :class:`AnalysisError` that lists the panel's columns.
     """
     formula = unquote(formula)
+    refuse_other_syntax(formula)
     try:
         check_syntax(formula)
     except UserError:  # 'R&D' cannot be read: a covariate header written without backquotes?

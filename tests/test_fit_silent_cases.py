@@ -1,4 +1,4 @@
-"""Two fits that gave another estimator than the one asked for without a word.
+"""Three fits that gave another estimator than the one asked for without a word.
 
 1. Conley standard errors on data without a ``year`` column: a cross-section (each city once) is Conley's sum over
    every pair within the cutoff; a panel (a city on several rows) would have summed over pairs of any two years — a
@@ -7,8 +7,10 @@
 2. Clusters of one observation each (a cross-section clustered by city, ``--cluster`` on a row id): the
    cluster-robust variance is then the heteroskedasticity-robust one (``G/(G−1)·(N−1)/(N−K) = N/(N−K)`` at G = N).
    pyfixest 0.60 and fixest say nothing; citynet keeps the numbers and says so in a note.
+3. ``lag(x)`` in a formula, R's spelling: formulaic's lag takes the previous *row* (another city's last year, the year
+   before a gap); refused with the panel lag ``L(x, 1)``, which is aligned by year within the city.
 
-References: statsmodels (HC0, HC1, one-way cluster), and counts worked by hand."""
+References: statsmodels (HC0, HC1, one-way cluster; OLS on lags written by hand), and counts worked by hand."""
 
 from __future__ import annotations
 
@@ -120,3 +122,41 @@ def test_a_cross_section_clustered_by_city_says_so_through_fit(tmp_path):
     assert res.exit_code == 0 and note in res.stdout, res.output
     res = CliRunner().invoke(cli, ["fit", "-w", str(ws), "--formula", "green_patents ~ gdp_per_capita", "--json"])
     assert res.exit_code == 0 and not [n for n in json.loads(res.stdout)["notes"] if n.startswith("Every cluster")]
+
+
+# ------------------------------------------------------------------------------------------------ lag() and others
+def _gapped_panel() -> pd.DataFrame:
+    """City A in 2010–2012, 2014, 2015 (no 2013), city B in 2010–2013: a lag by year and a lag by row differ at A's
+    2014 (no 2013 row: missing; by row, 2012's 3) and at B's 2010 (its first year: missing; by row, A's last 5)."""
+    df = pd.DataFrame({"city_code": ["A"] * 5 + ["B"] * 4,
+                       "year": [2010, 2011, 2012, 2014, 2015, 2010, 2011, 2012, 2013],
+                       "x": [1.0, 2, 3, 4, 5, 10, 20, 30, 40]})
+    df["y"] = [0.5, 1.0, 2.5, 2.0, 4.5, 1.0, 9.0, 22.0, 28.0]
+    return df
+
+
+def test_lag_is_one_message_and_the_panel_lags_are_by_year():
+    """formulaic's lag(x) — what an R user writes — took the previous *row*: A's 2014 got 2012's x, B's 2010 got A's
+    2015 (the demo: N = 5,054 of 5,055, where L(x, 1) has 4,718), exit 0. Now one message with L(x, 1) (exit 5). The
+    year-aligned lag by hand — A: ·, 1, 2, ·, 4; B: ·, 10, 20, 30 — fitted by statsmodels OLS on those 6 rows equals
+    L(x, 1), l1_x and fixest's l(x, 1) (iid SEs)."""
+    df = _gapped_panel()
+    for formula, k in (("y ~ lag(x)", 1), ("y ~ I(x - lag(x, 2))", 2)):
+        with pytest.raises(AnalysisError) as err:
+            fit(df, formula, vcov="iid")
+        assert err.value.exit_code == 5
+        assert err.value.message.startswith("lag() in") and "formulaic's lag, which shifts rows" in err.value.message
+        assert err.value.fix.startswith(f"write L(x, {k}) or l{k}_x: x ")
+    hand = pd.DataFrame({"y": df["y"], "lag": [np.nan, 1, 2, np.nan, 4, np.nan, 10, 20, 30]}).dropna()
+    ref = sm.OLS(hand["y"], sm.add_constant(hand["lag"])).fit()
+    for formula in ("y ~ L(x, 1)", "y ~ l1_x", "y ~ l(x, 1)", "y ~ l(x)"):
+        r = fit(df, formula, vcov="iid")
+        assert r.nobs == 6
+        np.testing.assert_allclose(r.params.to_numpy(), ref.params.to_numpy(), rtol=1e-9)
+        np.testing.assert_allclose(r.se.to_numpy(), ref.bse.to_numpy(), rtol=1e-9)
+    # a lead by hand — A: 2, 3, ·, 5, ·; B: 20, 30, 40, · — the same by f(x, 1), F(x, 1) and L(x, -1)
+    hand = pd.DataFrame({"y": df["y"], "lead": [2, 3, np.nan, 5, np.nan, 20, 30, 40, np.nan]}).dropna()
+    ref = sm.OLS(hand["y"], sm.add_constant(hand["lead"])).fit()
+    for formula in ("y ~ f(x, 1)", "y ~ F(x, 1)", "y ~ L(x, -1)"):
+        r = fit(df, formula, vcov="iid")
+        np.testing.assert_allclose(r.params.to_numpy(), ref.params.to_numpy(), rtol=1e-9)
