@@ -450,6 +450,7 @@ def _check_sample(df: pd.DataFrame, fml: str, parts: dict[str, Any], sample: str
                                 "after '|' as a fixed effect")
     rows = df.dropna(subset=used) if used else df
     where = f" with --sample {sample!r}" if sample else ""
+    rows = _rows_with_logs(rows, fml, parts, where)
     _check_depvar(rows, parts, where)
     if rows.empty:
         yr = ""
@@ -470,6 +471,31 @@ def _check_sample(df: pd.DataFrame, fml: str, parts: dict[str, Any], sample: str
                 f"every one of the {len(rows):,} observations{where} is alone in its fixed-effect group "
                 f"({' + '.join(parts['fe'])}), so nothing is left once singletons are dropped",
                 fix="use a wider sample (more years per city) or coarser fixed effects")
+
+
+def _rows_with_logs(rows: pd.DataFrame, fml: str, parts: dict[str, Any], where: str) -> pd.DataFrame:
+    """The rows on which every ``log(x)`` of the formula is finite (x > 0), as pyfixest keeps them; none is one
+    message (pyfixest's Rust core aborted the process on the empty design: ``log(copat_gov)`` of a column of zeros)."""
+    logged = [n for n in dict.fromkeys(_LOG_OF.findall(fml))
+              if n in rows.columns and pd.api.types.is_numeric_dtype(rows[n])]
+    if not logged or rows.empty:
+        return rows
+    positive = pd.concat([rows[n] > 0 for n in logged], axis=1).all(axis=1)
+    if positive.any():
+        return rows[positive]
+    dead = [n for n in logged if not (rows[n] > 0).any()]
+    logs = ", ".join(f"log({n})" for n in dead or logged)
+    if not dead:  # each positive somewhere, never together
+        raise AnalysisError(f"the estimation sample is empty{where}: no row of the {len(rows):,} that have the formula's "
+                            f"variables has {' > 0 and '.join(logged)} > 0, so one of {logs} is −∞ or undefined in each",
+                            fix="use ln_X = ln(1 + X) for the variables with zeros")
+    outcome = parts["depvar"] in {f"{np_}log({n})" for n in dead for np_ in ("", "np.")}
+    raise AnalysisError(
+        f"the estimation sample is empty{where}: {logs} {'is' if len(dead) == 1 else 'are'} −∞ or undefined in every "
+        f"one of the {len(rows):,} rows that have the formula's variables ({' and '.join(dead)} ≤ 0 in each)",
+        fix=f"use ln_{dead[0]} = ln(1 + {dead[0]})" + (" (0 in every row here: a constant)" if (rows[dead[0]] == 0).all()
+                                                      else "")
+            + (f", or a Poisson model of {dead[0]} (--model ppml)" if outcome else ""))
 
 
 def _check_iv_roles(parts: dict[str, Any], instruments: list[str]) -> None:

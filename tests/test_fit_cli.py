@@ -277,6 +277,12 @@ def test_examples_run(ws, tmp_path, name):
      ["log(green_patents) is an expression", "ln_X = ln(1+X)"]),
     (["--formula", "log(green_patents) ~ low_carbon | city_code + year", "--model", "ppml"], 5,
      ["PPML models a count", "not log(green_patents)"]),
+    # a log of a variable that is 0 in every row of the sample: pyfixest's Rust core aborted the process (exit 134)
+    (["--formula", "green_patents ~ log(partners_new) | city_code + year", "--sample", "partners_new == 0"], 5,
+     ["the estimation sample is empty with --sample 'partners_new == 0': log(partners_new) is −∞ or undefined in "
+      "every one of the", "use ln_partners_new = ln(1 + partners_new) (0 in every row here"]),
+    (["--formula", "log(partners_new) ~ low_carbon | city_code + year", "--sample", "partners_new == 0"], 5,
+     ["(partners_new ≤ 0 in each)", "or a Poisson model of partners_new (--model ppml)"]),
     # an instrument absorbed by the city fixed effects: a ZeroDivisionError in the first-stage diagnostics
     (["--formula", "ln_collab_patents ~ collab_betweenness | city_code + year | collab_degree ~ tier_high"], 5,
      ["no excluded instrument left", "not identified"]),
