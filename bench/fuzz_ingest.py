@@ -76,6 +76,8 @@ class Case:
     family: str
     suffix: str  # ".csv" or ".xlsx"
     data: bytes
+    #: the application number of a record that must not load (impossible_date: its date is none)
+    rejected: str = ""
 
 
 def mutate(rng: random.Random, family: str, suffix: str = ".csv") -> Case:
@@ -84,12 +86,15 @@ def mutate(rng: random.Random, family: str, suffix: str = ".csv") -> Case:
     header = list(HEADERS)
     enc, newline, bom = "utf-8", "\r\n", True
     pick = rng.randrange(len(rows))
+    rejected = ""
     if family == "huge_field":
         rows[pick][rng.choice([3, 4, 9])] = "长" * rng.choice([131_073, 200_000, 1_000_000 // 3])
     elif family == "fullwidth":
         rows[pick] = [v.translate({c: c + 0xFEE0 for c in range(0x21, 0x7F)}) for v in rows[pick]]
     elif family == "impossible_date":
         rows[pick][1] = rng.choice(["20150230", "19000101", "20991231", "2015-13-45", "0", "99999999", "2015/02/29"])
+        if sum(r[0] == rows[pick][0] for r in rows) == 1:
+            rejected = rows[pick][0]
     elif family == "dup_header":
         header[rng.randrange(len(header))] = rng.choice(header)
     elif family == "empty_header":
@@ -122,9 +127,9 @@ def mutate(rng: random.Random, family: str, suffix: str = ".csv") -> Case:
         for r in rows:
             r[0] = rng.choice(["", "garbage", "CN123"])
     if suffix == ".xlsx":
-        return Case(family, suffix, _xlsx(rng, family, header, rows))
+        return Case(family, suffix, _xlsx(rng, family, header, rows), rejected)
     if suffix == ".xls":
-        return Case(family, suffix, _html_table(rng, family, header, rows))
+        return Case(family, suffix, _html_table(rng, family, header, rows), rejected)
     if family in ("gb18030", "utf16"):
         enc = {"gb18030": "gb18030", "utf16": "utf-16"}[family]
         bom = False
@@ -154,7 +159,7 @@ def mutate(rng: random.Random, family: str, suffix: str = ".csv") -> Case:
         data = b"\n".join(lines)
     elif family in ("byte_flip", "truncate", "stray_quote", "stray_comma", "stray_newline", "stray_nul"):
         data = _byte_mutation(rng, family, data)
-    return Case(family, suffix, data)
+    return Case(family, suffix, data, rejected)
 
 
 def _byte_mutation(rng: random.Random, family: str, data: bytes) -> bytes:
@@ -353,10 +358,10 @@ def run_case(case: Case, folder: Path) -> Outcome:
         return Outcome(True, "refused", text.strip().splitlines()[0][:200])
     if code != 0:
         return Outcome(False, f"exit_{code}", text[-800:])
-    return _check_loaded(path, ws)
+    return _check_loaded(path, ws, case.rejected)
 
 
-def _check_loaded(path: Path, ws: Path) -> Outcome:
+def _check_loaded(path: Path, ws: Path, rejected: str = "") -> Outcome:
     import pandas as pd
 
     report = json.loads((ws / "reports" / "ingest.json").read_text(encoding="utf-8"))
@@ -375,6 +380,8 @@ def _check_loaded(path: Path, ws: Path) -> Outcome:
         if rec is None or not any(digits[:8] in "".join(c for c in v.translate(
                 {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}) if c.isdigit()) for v in rec):
             return Outcome(False, "wrong_row", f"patent {pid} at row {row}: {str(rec)[:200]}")
+    if rejected and rejected in set(patents["patent_id"]):  # 20150230 loaded as 2015-03-02
+        return Outcome(False, "loaded_impossible_date", f"patent {rejected} loaded")
     qrows = []
     for q in sorted((ws / "quarantine").glob("*.csv")):
         qt = pd.read_csv(q, dtype=str, keep_default_na=False, encoding="utf-8-sig")
@@ -392,12 +399,12 @@ def shrink(case: Case, failure: str, folder: Path) -> Case:
     lines = case.data.split(b"\n")
     i = 1
     while i < len(lines) and len(lines) > 2:
-        trial = Case(case.family, case.suffix, b"\n".join(lines[:i] + lines[i + 1:]))
+        trial = Case(case.family, case.suffix, b"\n".join(lines[:i] + lines[i + 1:]), case.rejected)
         if run_case(trial, folder).kind == failure:
             lines = lines[:i] + lines[i + 1:]
         else:
             i += 1
-    return Case(case.family, case.suffix, b"\n".join(lines))
+    return Case(case.family, case.suffix, b"\n".join(lines), case.rejected)
 
 
 def cases(seed: int, count: int, xls: bool = False):

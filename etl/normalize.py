@@ -411,6 +411,11 @@ def parse_dates_arrow(raw: pa.Array, folded: bool = False) -> pa.Array:
     ok8 = pc.fill_null(pc.match_substring_regex(s, r"^\d{8}$"), False)
     okd = pc.fill_null(pc.match_substring_regex(s, r"^\d{4}-\d{1,2}-\d{1,2}$"), False)
     dates = pc.if_else(ok8, compact, pc.if_else(okd, dashed, pa.scalar(None, pa.timestamp("s"))))
+    # Arrow's strptime rolls a day past the month's end over (2015-02-30 → 2015-03-02, 2015-02-29 → 03-01):
+    # a date whose day of month is not the one written is no date
+    written = pc.if_else(ok8, pc.utf8_slice_codeunits(s, 6), pc.replace_substring_regex(s, r"^.*-", ""))
+    written = pc.cast(pc.if_else(pc.or_(ok8, okd), written, "0"), pa.int64())
+    dates = pc.if_else(pc.fill_null(pc.equal(pc.day(dates), written), False), dates, pa.scalar(None, pa.timestamp("s")))
     return pc.if_else(pc.is_null(dates), _excel_serials(s), dates)
 
 

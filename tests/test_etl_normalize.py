@@ -41,6 +41,18 @@ def test_dates_in_every_export_format():
     assert parse_dates(pd.Series(["0", "", "20151345", "12/03/2015"])).isna().all()
 
 
+def test_a_day_past_the_months_end_is_no_date():
+    """Arrow's strptime rolled these over (2015-02-30 loaded as 2015-03-02, 2015-02-29 as 03-01). Gregorian
+    leap years by hand: 2012 and 2000 (divisible by 400) have 29 February, 2015, 1900 and 2100 (by 100, not 400)
+    do not; April has 30 days."""
+    bad = ["2015-02-29", "2015-02-30", "20150230", "2015/2/30", "2015.02.29", "2015年2月30日", "2015-04-31",
+           "2015-02-30 00:00:00", "1900-02-29", "2100-02-29", "20150431"]
+    assert parse_dates(pd.Series(bad)).isna().all()
+    good = ["2012-02-29", "20000229", "2015-04-30", "2015/2/28", "2015年12月31日", "2015-01-31 12:00:00"]
+    assert parse_dates(pd.Series(good)).tolist() == [pd.Timestamp(t) for t in (
+        "2012-02-29", "2000-02-29", "2015-04-30", "2015-02-28", "2015-12-31", "2015-01-31")]
+
+
 def test_ipc_symbols_normalised_with_a_space():
     out = normalize_ipc_symbols(pd.Series(["H01M8/04", "ｈ01ｍ 0008/04", "H01M 8/04 (2006.01)", "H01M/0X", "13-03"]))
     assert out["symbol"][:3].tolist() == ["H01M 8/04"] * 3
