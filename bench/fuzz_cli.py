@@ -456,7 +456,11 @@ def mutate(rng: random.Random, name: str, base: list[str], pool: list[str], port
         if name == "export" and extra == ["--out", "x.docx"]:  # --format writes a suffix it does not know (.txt)
             must = "--format" not in new
         if name == "query" and "--network" in extra:  # refused only on a query without $network
-            must = not any("$network" in a for a in new) and "--named" not in new
+            texts = list(new)
+            given = new[new.index("--file") + 1:new.index("--file") + 2] if "--file" in new else []
+            if given and (REPO / given[0]).is_file():  # the query in the file (cypher/ is the repository's)
+                texts.append((REPO / given[0]).read_text(encoding="utf-8"))
+            must = not any("$network" in a for a in texts) and "--named" not in new
         return Case(new, how, must and not (name == "query" and "--list" in new), example=case.example)
     if how == "dead_uri":
         new = [a for a in args if a not in ("--store", "neo4j", "--uri") and not a.startswith("bolt://")]
