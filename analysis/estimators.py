@@ -450,7 +450,7 @@ def _check_sample(df: pd.DataFrame, fml: str, parts: dict[str, Any], sample: str
                                 "after '|' as a fixed effect")
     rows = df.dropna(subset=used) if used else df
     where = f" with --sample {sample!r}" if sample else ""
-    rows = _rows_with_logs(rows, fml, parts, where)
+    rows = _finite_rows(rows, parts, where)
     _check_depvar(rows, parts, where)
     if rows.empty:
         yr = ""
@@ -473,29 +473,66 @@ def _check_sample(df: pd.DataFrame, fml: str, parts: dict[str, Any], sample: str
                 fix="use a wider sample (more years per city) or coarser fixed effects")
 
 
-def _rows_with_logs(rows: pd.DataFrame, fml: str, parts: dict[str, Any], where: str) -> pd.DataFrame:
-    """The rows on which every ``log(x)`` of the formula is finite (x > 0), as pyfixest keeps them; none is one
-    message (pyfixest's Rust core aborted the process on the empty design: ``log(copat_gov)`` of a column of zeros)."""
-    logged = [n for n in dict.fromkeys(_LOG_OF.findall(fml))
-              if n in rows.columns and pd.api.types.is_numeric_dtype(rows[n])]
-    if not logged or rows.empty:
+def _top_terms(side: str | None) -> list[str]:
+    """The terms of one side of a formula, split at the '+' outside parentheses (log(x + 1) is one term)."""
+    terms, depth, cur = [], 0, ""
+    for ch in side or "":
+        depth += (ch == "(") - (ch == ")")
+        if ch == "+" and depth == 0:
+            terms.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    return [t for t in [*terms, cur.strip()] if t]
+
+
+def _finite_rows(rows: pd.DataFrame, parts: dict[str, Any], where: str) -> pd.DataFrame:
+    """The rows on which every expression of the formula (``log(x)``, ``I(1/x)``, ``np.sqrt(x)`` …; evaluated by
+    formulaic, as pyfixest evaluates them) is finite, as pyfixest keeps them; none is one message — pyfixest's Rust
+    core aborted the process on the empty design (``log(copat_gov)`` of a column of zeros: exit 134)."""
+    lhs = parts["depvar"]
+    sides = [parts["rhs"], parts["endog"], parts["instr"]]
+    exprs = [t for t in dict.fromkeys([lhs, *(t for side in sides for t in _top_terms(side))])
+             if t not in rows.columns and not re.match(r"(?:i|C)\(|-?\d+$", t)]
+    if not exprs or rows.empty:
         return rows
-    positive = pd.concat([rows[n] > 0 for n in logged], axis=1).all(axis=1)
-    if positive.any():
-        return rows[positive]
-    dead = [n for n in logged if not (rows[n] > 0).any()]
-    logs = ", ".join(f"log({n})" for n in dead or logged)
-    if not dead:  # each positive somewhere, never together
+    import formulaic
+
+    finite: dict[str, np.ndarray] = {}
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        for t in exprs:
+            try:
+                m = formulaic.model_matrix(f"{t} ~ 1" if t == lhs else f"0 + {t}", rows, na_action="ignore")
+                a = np.asarray(m.lhs if t == lhs else m, dtype=float)
+            except Exception:  # noqa: BLE001 - a term formulaic cannot evaluate is the fit's to refuse, with its words
+                continue
+            if a.ndim == 2 and a.shape[0] == len(rows) and a.shape[1]:
+                finite[t] = np.isfinite(a).all(axis=1)
+    if not finite:
+        return rows
+    ok = np.logical_and.reduce(list(finite.values()))
+    if ok.any():
+        return rows[ok]
+    dead = [t for t, f in finite.items() if not f.any()]
+    if not dead:  # each finite somewhere, never together
         raise AnalysisError(f"the estimation sample is empty{where}: no row of the {len(rows):,} that have the formula's "
-                            f"variables has {' > 0 and '.join(logged)} > 0, so one of {logs} is −∞ or undefined in each",
-                            fix="use ln_X = ln(1 + X) for the variables with zeros")
-    outcome = parts["depvar"] in {f"{np_}log({n})" for n in dead for np_ in ("", "np.")}
+                            f"variables has {', '.join(finite)} finite together",
+                            fix="use ln_X = ln(1 + X) for the variables with zeros, or check the expressions' domains")
+    logs = [m.group(1) for t in dead if (m := _LOG_OF.fullmatch(t))]
+    if len(logs) < len(dead):  # I(1/x), np.sqrt(-x), log10(x) …
+        raise AnalysisError(
+            f"the estimation sample is empty{where}: {', '.join(dead)} {'is' if len(dead) == 1 else 'are'} infinite or "
+            f"undefined in every one of the {len(rows):,} rows that have the formula's variables",
+            fix="check the expression's domain (a log or a root of values ≤ 0, a division by 0); for a count with "
+                "zeros ln_X = ln(1 + X)")
+    outcome = lhs in dead
     raise AnalysisError(
-        f"the estimation sample is empty{where}: {logs} {'is' if len(dead) == 1 else 'are'} −∞ or undefined in every "
-        f"one of the {len(rows):,} rows that have the formula's variables ({' and '.join(dead)} ≤ 0 in each)",
-        fix=f"use ln_{dead[0]} = ln(1 + {dead[0]})" + (" (0 in every row here: a constant)" if (rows[dead[0]] == 0).all()
+        f"the estimation sample is empty{where}: {', '.join(dead)} {'is' if len(dead) == 1 else 'are'} −∞ or undefined "
+        f"in every one of the {len(rows):,} rows that have the formula's variables ({' and '.join(logs)} ≤ 0 in each)",
+        fix=f"use ln_{logs[0]} = ln(1 + {logs[0]})" + (" (0 in every row here: a constant)" if (rows[logs[0]] == 0).all()
                                                       else "")
-            + (f", or a Poisson model of {dead[0]} (--model ppml)" if outcome else ""))
+            + (f", or a Poisson model of {logs[0]} (--model ppml)" if outcome else ""))
 
 
 def _check_iv_roles(parts: dict[str, Any], instruments: list[str]) -> None:

@@ -283,6 +283,9 @@ def test_examples_run(ws, tmp_path, name):
       "every one of the", "use ln_partners_new = ln(1 + partners_new) (0 in every row here"]),
     (["--formula", "log(partners_new) ~ low_carbon | city_code + year", "--sample", "partners_new == 0"], 5,
      ["(partners_new ≤ 0 in each)", "or a Poisson model of partners_new (--model ppml)"]),
+    (["--formula", "green_patents ~ I(1/partners_new) + np.sqrt(partners_new - 1) | city_code + year", "--sample",
+      "partners_new == 0"], 5, ["I(1/partners_new), np.sqrt(partners_new - 1) are infinite or undefined in every one "
+                                "of the", "check the expression's domain"]),
     # an instrument absorbed by the city fixed effects: a ZeroDivisionError in the first-stage diagnostics
     (["--formula", "ln_collab_patents ~ collab_betweenness | city_code + year | collab_degree ~ tier_high"], 5,
      ["no excluded instrument left", "not identified"]),
