@@ -617,6 +617,9 @@ def _weighted_rows(df: pd.DataFrame, weights: str) -> tuple[pd.DataFrame, str]:
                             fix="weight by a positive column (population, GDP …)")
     keep = w > 0
     left = int((~keep).sum())
+    if len(df) and not keep.any():  # it was "the estimation sample is empty … check the variables", weights unnamed
+        raise AnalysisError(f"the weights {weights} are missing or 0 in every one of the {len(df):,} rows, and a fit "
+                            "leaves such rows out", fix="weight by a column that is positive (population, GDP …)")
     note = f" ({left:,} rows with a missing or zero weight left out)" if left else ""
     return (df if not left else df[keep]), note
 

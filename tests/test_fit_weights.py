@@ -82,3 +82,16 @@ def test_weighted_event_study_is_statsmodels_wls_on_event_dummies_made_by_hand(p
     ref = sm.WLS(d["y"].to_numpy(), X, weights=d["pop"].to_numpy()).fit()
     for n in names.values():
         assert es.result.params[n] == pytest.approx(ref.params[n], rel=1e-8, abs=1e-10)
+
+
+def test_weights_that_are_never_positive_are_one_message_naming_them(panel):
+    """--weights copat_gov on the demo (0 in every row): 'the estimation sample is empty: 0 of 5,055 rows have every
+    variable of the formula', its fix a wider --sample — the weights unnamed. Now the weights' message (exit 5); the
+    200 rows of this panel counted by hand (25 cities × 8 years)."""
+    for value in (0.0, np.nan):
+        with pytest.raises(AnalysisError) as err:
+            fit(panel.assign(pop=value), "y ~ x | city_code + year", weights="pop")
+        assert err.value.exit_code == 5
+        assert err.value.message == ("the weights pop are missing or 0 in every one of the 200 rows, and a fit leaves "
+                                     "such rows out")
+        assert err.value.fix == "weight by a column that is positive (population, GDP …)"
