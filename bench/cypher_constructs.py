@@ -76,6 +76,13 @@ TEMPLATES: list[tuple[str, tuple[str, ...], dict]] = [
      "size([(a)-[:APPLIED]->(p:Patent) WHERE p.app_year >= {y} | p.patent_id]) AS n", ("id", "n"), {}),
     ("MATCH (a:Applicant {{city_code: {c}}}) RETURN a.applicant_id AS id, COUNT {{ (a)-[:APPLIED]->(:Patent) }} AS n",
      ("id", "n"), {}),
+    # a COUNT grouped or filtered, no property of the outer node read (engine bug 29: rows of a count of 0 dropped)
+    ("MATCH (c:City) RETURN COUNT {{ MATCH (c)<-[:LOCATED_IN]-(a:Applicant) WHERE a.kind = {k} }} AS u, count(*) AS n",
+     ("u", "n"), {}),
+    ("MATCH (c:City) WHERE COUNT {{ MATCH (c)<-[:LOCATED_IN]-(a:Applicant) WHERE a.kind = {k} }} = 0 "
+     "RETURN count(*) AS n", ("n",), {}),
+    ("MATCH (a:Applicant) WITH a, COUNT {{ MATCH (a)-[:APPLIED]->(p:Patent) WHERE p.app_year = {y} }} AS m "
+     "RETURN m, count(*) AS n", ("m", "n"), {}),
     ("MATCH (c:City {{city_code: {c}}}) CALL {{ WITH c MATCH (c)<-[:LOCATED_IN]-(a:Applicant) RETURN count(a) AS n }} "
      "RETURN c.city_code AS code, n", ("code", "n"), {}),
     ("MATCH (c:City) WHERE c.tier = {t} CALL {{ WITH c MATCH (c)<-[:LOCATED_IN]-(:Applicant)-[:APPLIED]->(p:Patent) "

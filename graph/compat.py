@@ -695,10 +695,14 @@ def _order_edits(toks: list[Tok], clauses: list[int], text: str) -> tuple[list[t
         if not wrong and written:
             continue
         if not wrong:
+            bound = _bound_before(toks, ci)
+            cased = sorted(f"{a} is {b} there" for a in named for b in bound if a != b and a.lower() == b.lower())
             raise Unsupported(
                 f"refused on the embedded store: ORDER BY {', '.join(src for src, *_ in parsed)} in a {toks[ci].up} "
-                "by an alias named like a variable bound before it; Neo4j sorts by the alias, LadybugDB by the "
-                "variable", fix="give the alias another name (… AS total … ORDER BY total)")
+                "by an alias named like a variable bound before it"
+                + (f" (LadybugDB's names ignore case: {', '.join(cased)})" if cased else "")
+                + "; Neo4j sorts by the alias, LadybugDB by the variable",
+                fix="give the alias another name (… AS total … ORDER BY total)")
         keys_text = ", ".join(source for source, *_ in parsed)
         raise Unsupported(
             f"refused on the embedded store: ORDER BY {keys_text} in a {toks[ci].up}; LadybugDB 0.20 sorts rows "
@@ -859,7 +863,7 @@ def prepare(text: str, params: dict | None = None) -> tuple[str, ClientOrder | N
     )
 
     compat_names.check(text, params=params)  # :CIty, c.NAME_ZH, r.CITY of $rows: another name on Neo4j
-    if "case" in text.lower() or "coalesce" in text.lower():  # a column named by its text as written, not as
+    if any(w in text.lower() for w in ("case", "coalesce", "count")):  # a column named by its text as written, not as
         first = tokens(text)  # rewritten below
         text = _applied(text, _alias_edits(first, clause_starts(first), text))
     text = compat_coalesce.check_types(text, params or {})  # coalesce of a text, boolean, date beside another
@@ -867,6 +871,8 @@ def prepare(text: str, params: dict | None = None) -> tuple[str, ClientOrder | N
     text = compat_case.branch_types(text, params or {})  # one type per CASE (engine bug 28)
     first = tokens(text)  # Neo4j syntax LadybugDB's parser lacks: EXISTS { (a)-->() }, c {.name_zh}, AS none
     text = _applied(text, compat_subqueries.edits(first, text) + compat_syntax.edits(first, text))
+    if "count" in text.lower():  # COUNT { … } beside an EXISTS: LadybugDB kept no row of a count of 0 (engine bug 29)
+        text = compat_subqueries.counted(text)
     toks = tokens(text)
     _check_shortest_path(toks)
     _check_case_twins(toks, text)  # WITH x, x * 10 AS X: two variables on Neo4j, one on LadybugDB

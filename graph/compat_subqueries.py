@@ -114,6 +114,33 @@ def edits(toks: list[Tok], text: str) -> list[tuple[int, int, str]]:
     return out
 
 
+def counted(text: str) -> str:
+    """Each ``COUNT { … }`` written ``CASE WHEN EXISTS { … } THEN COUNT { … } ELSE 0 END`` (the same value: no
+    match is 0). LadybugDB 0.20.4 drops the outer rows without a match where the count is grouped, aggregated or
+    filtered and the query reads no property of the outer node (engine bug 29): ``MATCH (c:City) RETURN COUNT {
+    MATCH (c)<-[:LOCATED_IN]-(a:Applicant) WHERE a.kind = 'university' } AS u, count(*) AS n`` had no row of
+    ``u = 0`` (Neo4j: 280 cities), ``WHERE COUNT { … } = 0 RETURN count(*)`` counted 0. With the ``EXISTS``
+    beside it the rows are kept. A ``COUNT`` inside the subquery is written so too.
+
+    >>> counted("MATCH (c:C) RETURN COUNT { MATCH (c)<--(a) } AS n")
+    'MATCH (c:C) RETURN CASE WHEN EXISTS { MATCH (c)<--(a) } THEN COUNT { MATCH (c)<--(a) } ELSE 0 END AS n'
+    """
+    from citynet.graph.compat import tokens
+
+    toks = tokens(text)
+    out, pos, i = [], 0, 0
+    while i < len(toks):
+        if _word(toks, i) == "COUNT":
+            close = closing(toks, i + 1)
+            body = counted(text[toks[i + 1].end:toks[close].start])
+            out.append(text[pos:toks[i].start]
+                       + f"CASE WHEN EXISTS {{{body}}} THEN {toks[i].text} {{{body}}} ELSE 0 END")
+            pos, i = toks[close].end, close + 1
+            continue
+        i += 1
+    return "".join(out) + text[pos:]
+
+
 def _outer_names(toks: list[Tok], lo: int, hi: int) -> tuple[set[str], set[str]]:
     """The variables bound outside the braces ``toks[lo]``, ``toks[hi]``: (pattern variables, other names: the
     aliases of ``WITH``/``UNWIND``/``RETURN``)."""

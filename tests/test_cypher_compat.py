@@ -882,6 +882,28 @@ def test_subqueries_read_bare_patterns_and_keep_relationships_distinct(store):
         assert store._run(negated)["n"].iloc[0] == 0
 
 
+def test_a_count_of_zero_keeps_its_row(store):
+    """Engine bug 29 (found by hand, session 39): where a ``COUNT { … }`` is grouped, aggregated or filtered and no
+    property of the outer node is read after it, LadybugDB 0.20.4 dropped the outer rows without a match. By hand on
+    hand_tables: one university (a1, in 320100); firms a2 (320500) and a3 (310000); so three cities count 0
+    universities, and 320100 and 110000 count 0 firms. citynet writes ``CASE WHEN EXISTS { … } THEN COUNT { … } ELSE
+    0 END``."""
+    grouped = ("MATCH (c:City) RETURN COUNT { MATCH (c)<-[:LOCATED_IN]-(a:Applicant) WHERE a.kind = 'university' } "
+               "AS u, count(*) AS n ORDER BY u")
+    assert store.query(grouped).values.tolist() == [[0, 3], [1, 1]]
+    firms = "COUNT { MATCH (c)<-[:LOCATED_IN]-(a:Applicant) WHERE a.kind = 'firm' }"
+    filtered = f"MATCH (c:City) WHERE {firms} = 0 RETURN count(*) AS n"
+    assert store.query(filtered)["n"].iloc[0] == 2
+    assert store.query(f"MATCH (c:City) WITH c, {firms} AS f WHERE f = 0 RETURN count(*) AS n")["n"].iloc[0] == 2
+    summed = "MATCH (c:City) RETURN sum(COUNT { (c)<-[:LOCATED_IN]-(:Applicant {kind: 'firm'}) }) AS s, count(*) AS n"
+    assert store.query(summed).values.tolist() == [[2, 4]]
+    bare = "MATCH (c:City {city_code: '320100'}) RETURN COUNT { (c)<-[:LOCATED_IN]-() }"  # the column as written
+    assert store.query(bare).to_dict("records") == [{"COUNT { (c)<-[:LOCATED_IN]-() }": 1}]
+    if store.backend == "embedded":  # the engine as written
+        assert store._run(grouped).values.tolist() == [[1, 1]]
+        assert store._run(filtered)["n"].iloc[0] == 0
+
+
 # Neo4j 5's forms LadybugDB's parser lacks: (query, Neo4j's answer by hand on hand_tables, the refusal's words)
 NOT_READ = [
     ("MATCH (c:City {city_code: '320100'}) CALL { WITH c MATCH (c)<-[:LOCATED_IN]-(a:Applicant) RETURN count(a) AS n } "

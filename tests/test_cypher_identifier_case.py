@@ -253,6 +253,15 @@ def test_two_names_of_a_projection_in_two_cases_are_neo4js_rows_or_refused(store
     assert named in err.message and "differ only by case" in err.message and err.fix.startswith("name ")
 
 
+def test_an_aggregating_withs_alias_in_another_case_is_refused_naming_the_case(store):
+    """An ordered aggregating WITH by an alias named like a variable is refused on the embedded store (as for the
+    same name in one case); the message says why C is c there. Neo4j: tiers 1 and 2 hold two cities each."""
+    query = "MATCH (c:City) WITH c.tier AS C, count(*) AS n ORDER BY C DESC LIMIT 1 RETURN C, n"
+    if (err := _neo4js_rows_or_refusal(store, query, None, [["2", N(2)]])) is not None:
+        assert "LadybugDB's names ignore case: C is c there" in err.message
+        assert err.fix == "give the alias another name (… AS total … ORDER BY total)"
+
+
 def test_two_returned_columns_in_two_cases_run_when_not_sorted_by_the_second(store):
     """RETURN … AS X, … AS x without ORDER BY x: both engines return both columns (LadybugDB sorts by the first of
     the two, which ORDER BY X names)."""
