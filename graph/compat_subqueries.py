@@ -143,8 +143,10 @@ def counted(text: str) -> str:
 
 def _outer_names(toks: list[Tok], lo: int, hi: int) -> tuple[set[str], set[str]]:
     """The variables bound outside the braces ``toks[lo]``, ``toks[hi]``: (pattern variables, other names: the
-    aliases of ``WITH``/``UNWIND``/``RETURN``)."""
-    outside = toks[:lo] + toks[hi + 1:]
+    aliases of ``WITH``/``UNWIND``/``RETURN``). A name bound only inside another subquery beside it (``COUNT { MATCH
+    (c)<--(a) WHERE a.kind = … }, EXISTS { MATCH (c)<--(a) WHERE a.kind = … }``) is not outside: its own."""
+    beside = [(a, b) for a, b in bodies(toks) if (a, b) != (lo, hi) and not (a < lo and hi < b)]
+    outside = [t for k, t in enumerate(toks) if not lo <= k <= hi and not any(a <= k <= b for a, b in beside)]
     aliases = {outside[k + 1].text for k in range(len(outside) - 1)
                if outside[k].kind == "word" and outside[k].up == "AS" and outside[k + 1].kind in ("word", "bq")}
     return pattern_variables(outside), aliases

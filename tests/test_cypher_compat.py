@@ -904,6 +904,15 @@ def test_a_count_of_zero_keeps_its_row(store):
         assert store._run(filtered)["n"].iloc[0] == 0
 
 
+def test_a_variable_of_a_subquery_beside_another_is_its_own(store):
+    """Two subqueries side by side, each binding its own ``a``: the check of engine bug 23 took the second's ``a.kind``
+    for a value from outside it (bound by the first) and refused the query (found by hand, session 39). By hand on
+    hand_tables: 320100 holds a1 alone, a university: no firm, a university."""
+    query = ("MATCH (c:City {city_code: '320100'}) RETURN COUNT { MATCH (c)<-[:LOCATED_IN]-(a:Applicant) WHERE "
+             "a.kind = 'firm' } AS f, EXISTS { MATCH (c)<-[:LOCATED_IN]-(a:Applicant) WHERE a.kind = 'university' } AS u")
+    assert store.query(query).values.tolist() == [[0, True]]
+
+
 # Neo4j 5's forms LadybugDB's parser lacks: (query, Neo4j's answer by hand on hand_tables, the refusal's words)
 NOT_READ = [
     ("MATCH (c:City {city_code: '320100'}) CALL { WITH c MATCH (c)<-[:LOCATED_IN]-(a:Applicant) RETURN count(a) AS n } "
