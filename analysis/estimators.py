@@ -59,8 +59,10 @@ def parse_vcov(vcov: Any, df: pd.DataFrame | None = None) -> tuple[Any, str]:
     arg, label = _vcov_argument(vcov)
     missing = [c for c in _cluster_var(arg) if df is not None and c not in df.columns]
     if missing:  # every estimator names it, not only those whose formula lists the cluster (a KeyError in sunab)
-        from citynet.analysis.formula import _unknown
+        from citynet.analysis.formula import _unknown, refuse_listed_columns
 
+        for name in missing:  # vcov = "cluster:city_code year"
+            refuse_listed_columns(name, df.columns, f"vcov {label!r}")
         raise _unknown(missing, {}, list(df.columns), subject=f"vcov {label!r}")
     return arg, label
 

@@ -189,18 +189,24 @@ def column_names(value: str, columns: Sequence[str], subject: str, several: bool
         return text
     if "`" not in text and formula_name(text) in cols:  # 'R+D', the header of the column R_D
         return formula_name(text)
-    listed = [p for p in re.split(r"[,;\s]+", text) if p]
-    if several and len(listed) > 1 and all(p in cols for p in listed):  # reghdfe's cluster(a b), Stata's list
-        raise UserError(f"{subject} {value!r} lists {len(listed)} columns without '+'",
-                        fix=f"write {' + '.join(listed)} for clusters by each (two-way, as fixest's ~{'+'.join(listed)} "
-                            f"and reghdfe's cluster({' '.join(listed)})), or {'^'.join(listed)} for one cluster per "
-                            "combination")
+    if several:
+        refuse_listed_columns(text, cols, f"{subject} {value!r}")
     parts = [p.strip() for p in (re.split(r"([+^])", unquote(text)) if several else [unquote(text)])]
     names = [p if p in ("+", "^") or p in cols else formula_name(p) for p in parts]
     missing = [n for n in names[::2] if n not in cols]
     if missing:
         raise _unknown(missing, {}, cols, subject=subject)
     return "".join(names)
+
+
+def refuse_listed_columns(text: str, columns: Sequence[str], subject: str) -> None:
+    """Clusters written as a list — reghdfe's ``cluster(a b)``, ``a, b`` — are one message with fixest's ``a + b``."""
+    listed = [p for p in re.split(r"[,;\s]+", str(text)) if p]
+    if len(listed) > 1 and all(p in {str(c) for c in columns} for p in listed):
+        raise UserError(f"{subject} lists {len(listed)} columns without '+'",
+                        fix=f"write {' + '.join(listed)} for clusters by each (two-way, as fixest's ~{'+'.join(listed)} "
+                            f"and reghdfe's cluster({' '.join(listed)})), or {'^'.join(listed)} for one cluster per "
+                            "combination")
 
 
 def formula_names(formula: str) -> list[str]:

@@ -65,3 +65,16 @@ def test_two_cluster_columns_without_plus_are_one_message(value):
     assert column_names("city_code + year", columns, "--cluster", several=True) == "city_code+year"
     with pytest.raises(AnalysisError, match="--cluster names 'city_code_x_'"):  # not all columns: the unknown name, as before
         column_names("city_code x_", columns, "--cluster", several=True)
+
+
+def test_a_spec_vcov_of_two_listed_columns_is_the_same_message():
+    """A SPEC's vcov = "cluster:city_code year" was 'names 'city_code year', which the panel does not have'; the
+    --cluster message now, and "cluster:city_code + year" is fixest's two-way clustering."""
+    from citynet.analysis.estimators import parse_vcov
+
+    df = pd.DataFrame({"city_code": ["a"], "year": [2010], "x": [1.0]})
+    with pytest.raises(UserError) as err:
+        parse_vcov("cluster:city_code year", df)
+    assert err.value.message == "vcov 'cluster:city_code year' lists 2 columns without '+'"
+    assert err.value.fix.startswith("write city_code + year for clusters by each")
+    assert parse_vcov("cluster:city_code + year", df)[1] == "cluster:city_code + year"
