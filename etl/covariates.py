@@ -210,8 +210,28 @@ def read_any(path: Path, header_row: int = 1) -> pd.DataFrame:
 
     # every cell as written (to_numbers reads the numbers): the quarantine then shows a rejected row's cells
     # as the file has them (pandas' own parse wrote 99999 as 99999.0 and n/a as nan)
-    return pd.read_csv(path, encoding=detect_encoding(path), dtype=str, keep_default_na=False,
-                       skiprows=header_row - 1)
+    enc = detect_encoding(path)
+    frame = pd.read_csv(path, encoding=enc, dtype=str, keep_default_na=False, skiprows=header_row - 1)
+    frame.attrs["rows"] = _csv_rows(path, enc, header_row, frame)
+    return frame
+
+
+def _csv_rows(path: Path, enc: str, header_row: int, frame: pd.DataFrame) -> list[int] | None:
+    """The spreadsheet row of each record of ``frame`` (a CSV read with its blank lines skipped): the rows a
+    spreadsheet shows count blank lines (docs/reliability.md), so ``frame``'s records are found, in order, among
+    those of the file read with its blank lines kept (a blank line there is a row of empty cells that ``frame``
+    does not have). None when they cannot be matched (then the rows are counted from the header)."""
+    every = pd.read_csv(path, encoding=enc, dtype=str, keep_default_na=False, skiprows=header_row - 1,
+                        skip_blank_lines=False)
+    if len(every) == len(frame) or list(every.columns) != list(frame.columns):
+        return None
+    wanted = list(frame.itertuples(index=False, name=None))
+    rows, k = [], 0
+    for i, rec in enumerate(every.itertuples(index=False, name=None)):
+        if k < len(wanted) and rec == wanted[k]:
+            rows.append(header_row + 1 + i)
+            k += 1
+    return rows if k == len(wanted) else None
 
 
 def header_row(path: Path) -> int | None:
@@ -454,22 +474,26 @@ def load_covariates(path: Path, quarantine: Quarantine) -> tuple[pd.DataFrame, d
     from citynet.etl.readers import sheets_not_read
 
     unread = sheets_not_read(path)  # a workbook's other sheets: read only the first, and say so
-    return covariate_table(raw, quarantine, path, header_row=first, unread=unread)
+    return covariate_table(raw, quarantine, path, header_row=first, unread=unread,
+                           row_numbers=raw.attrs.pop("rows", None))
 
 
 def covariate_table(raw: pd.DataFrame, quarantine: Quarantine, path: Path | str, header_row: int = 1,
-                    first_row: int | None = None, unread: list | None = None) -> tuple[pd.DataFrame, dict]:
+                    first_row: int | None = None, unread: list | None = None,
+                    row_numbers=None) -> tuple[pd.DataFrame, dict]:
     """:func:`load_covariates` on a table already read (``raw``, its header on row ``header_row`` of ``path``):
     the key columns found, each row keyed (:func:`resolve_city_keys`), every rejected row put in ``quarantine``
     under ``path`` (a file, or a label for a DataFrame: ``analysis.panel.key_covariates``), the values read as
     numbers; the table and the report. ``first_row``: the number ``raw``'s first row has in the quarantine and the
-    messages (default the line below the header)."""
+    messages (default the line below the header); ``row_numbers``: each row's own number instead (a CSV with
+    blank lines: :func:`_csv_rows`)."""
     first = header_row
     columns = [str(c) for c in raw.columns]
     raw.columns = columns
     code_col, name_col, year_col = _find(columns, CODE_HEADERS), _find(columns, NAME_HEADERS), _find(columns, YEAR_HEADERS)
     start = first + 1 if first_row is None else first_row
-    rows = pd.Series(range(start, len(raw) + start), index=raw.index)  # each row's line in the file
+    rows = pd.Series(range(start, len(raw) + start) if row_numbers is None else row_numbers,
+                     index=raw.index)  # each row's line in the file
     keys = [c for c in (code_col, name_col) if c]
     wide = year_columns(columns, keys) if year_col is None and keys else None
     if wide:  # one column per year: one variable, named after the file (人均GDP（元）.xlsx → 人均GDP_元)

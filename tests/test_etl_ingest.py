@@ -501,6 +501,23 @@ def test_covariate_files_are_joined_and_bad_keys_quarantined(tmp_path, export):
     assert q["城市"].tolist() == ["不存在市"]
 
 
+def test_covariate_rows_below_blank_lines_are_quarantined_at_the_row_a_spreadsheet_shows(tmp_path, export):
+    """Blank lines count as rows (docs/reliability.md), as in an export: the year 'abc' on row 7 was quarantined as
+    row 5 (pandas skips blank lines; the rows were counted from the header). By hand: header 1, 南京市 2015 on 2,
+    blank 3, 2016 on 4, blank 5 and 6, 'abc' on 7, 不存在市 on 8 (a line of commas on 9 is a record)."""
+    f = tmp_path / "gdp.csv"
+    f.write_text("城市,year,gdp\n南京市,2015,1.5\n\n南京市,2016,1.6\n\n\n南京市,abc,1.7\n不存在市,2015,9\n,,\n",
+                 encoding="utf-8")
+    ws = Workspace.open(tmp_path / "ws", create=True)
+    report = ingest(ws, [export], covariate_files=[f])
+    entry = next(e for e in report["files"] if e["file"] == str(f))
+    assert (entry["rows_read"], entry["rows_loaded"], entry["rows_quarantined"]) == (5, 2, 3)
+    q = pd.read_csv(ws.quarantine / "covariates__gdp.csv", dtype=str, keep_default_na=False)
+    assert sorted(zip(q["source_row"].astype(int), q["reason_code"], strict=True))[:2] == [
+        (7, "bad_year"), (8, "unknown_city")]
+    assert sorted(q["source_row"].astype(int)) == [7, 8, 9]
+
+
 def test_covariate_files_that_disagree_keep_the_first_value_and_say_the_others(tmp_path, export, capsys):
     """Two covariate files giving gdp for the same city-year: the first file's value is kept (docs/configuration.md)
     and every value of the later file that differs is counted and said — it was dropped without a word. Equal
