@@ -464,7 +464,14 @@ def load_covariates(path: Path, quarantine: Quarantine) -> tuple[pd.DataFrame, d
             rows = peek_rows(path)
             widest = max(rows, key=lambda r: sum(bool(str(c).strip()) for c in r), default=[])
             raise _keys_missing(path, [str(c) for c in widest if str(c).strip()], among_rows=len(rows))
-        raw = read_any(path, first)
+        malformed: list = []
+        if path.suffix.lower() in (".dta", ".xlsx", ".xlsm", ".xls"):
+            raw = read_any(path, first)
+        else:
+            try:
+                raw = read_any(path, first)
+            except (pd.errors.ParserError, UnicodeDecodeError, DataError):  # a damaged row: set apart, not the file
+                raw, malformed = _read_damaged_csv(path, first)  # (a file mostly undecodable is still refused)
     except DataError:
         raise
     except Exception as exc:  # noqa: BLE001 - pandas/openpyxl/pyreadstat raise many kinds for a damaged file
@@ -475,18 +482,32 @@ def load_covariates(path: Path, quarantine: Quarantine) -> tuple[pd.DataFrame, d
 
     unread = sheets_not_read(path)  # a workbook's other sheets: read only the first, and say so
     return covariate_table(raw, quarantine, path, header_row=first, unread=unread,
-                           row_numbers=raw.attrs.pop("rows", None))
+                           row_numbers=raw.attrs.pop("rows", None), malformed=malformed)
+
+
+def _read_damaged_csv(path: Path, header_row: int) -> tuple[pd.DataFrame, list]:
+    """A covariate CSV that pandas cannot read whole (a record with more fields than the header, a stray quote,
+    bytes not valid in its encoding: ``detect_encoding``'s strict sample refuses them), read as an export is (``etl.readers.read_csv``): the records it cannot
+    split or decode set apart with their rows (then a record with fewer fields is set apart too, as in an export),
+    each record numbered as a spreadsheet shows it."""
+    from citynet.etl.readers import read_csv
+
+    table = read_csv(path, "auto", header_row)
+    raw = table.frame.drop(columns="_row").astype(str)
+    raw.attrs["rows"] = table.frame["_row"].astype(int).tolist()
+    return raw, table.malformed
 
 
 def covariate_table(raw: pd.DataFrame, quarantine: Quarantine, path: Path | str, header_row: int = 1,
                     first_row: int | None = None, unread: list | None = None,
-                    row_numbers=None) -> tuple[pd.DataFrame, dict]:
+                    row_numbers=None, malformed: list | None = None) -> tuple[pd.DataFrame, dict]:
     """:func:`load_covariates` on a table already read (``raw``, its header on row ``header_row`` of ``path``):
     the key columns found, each row keyed (:func:`resolve_city_keys`), every rejected row put in ``quarantine``
     under ``path`` (a file, or a label for a DataFrame: ``analysis.panel.key_covariates``), the values read as
     numbers; the table and the report. ``first_row``: the number ``raw``'s first row has in the quarantine and the
     messages (default the line below the header); ``row_numbers``: each row's own number instead (a CSV with
-    blank lines: :func:`_csv_rows`)."""
+    blank lines: :func:`_csv_rows`); ``malformed``: records the reader set apart, ``(row, raw text, reason
+    code)``, quarantined and counted."""
     first = header_row
     columns = [str(c) for c in raw.columns]
     raw.columns = columns
@@ -494,6 +515,8 @@ def covariate_table(raw: pd.DataFrame, quarantine: Quarantine, path: Path | str,
     start = first + 1 if first_row is None else first_row
     rows = pd.Series(range(start, len(raw) + start) if row_numbers is None else row_numbers,
                      index=raw.index)  # each row's line in the file
+    malformed = list(malformed or [])
+    quarantine.add_malformed(str(path), malformed)
     keys = [c for c in (code_col, name_col) if c]
     wide = year_columns(columns, keys) if year_col is None and keys else None
     if wide:  # one column per year: one variable, named after the file (人均GDP（元）.xlsx → 人均GDP_元)
@@ -585,9 +608,9 @@ def covariate_table(raw: pd.DataFrame, quarantine: Quarantine, path: Path | str,
     table = table.sort_values(["city_code", "year"])
     report = {
         "file": str(path),
-        "rows_read": int(len(raw)),
+        "rows_read": int(len(raw)) + len(malformed),
         "rows_loaded": int(ok.sum()),
-        "rows_quarantined": int((~ok).sum()),
+        "rows_quarantined": int((~ok).sum()) + len(malformed),
         "cities_matched": int(table["city_code"].nunique()),
         "cities_in_city_set": len(city_set()),
         "unmatched_keys": sorted(map(str, pd.unique(raw.loc[bad_city, code_col or name_col])))[:50],

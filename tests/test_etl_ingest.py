@@ -518,6 +518,28 @@ def test_covariate_rows_below_blank_lines_are_quarantined_at_the_row_a_spreadshe
     assert sorted(q["source_row"].astype(int)) == [7, 8, 9]
 
 
+def test_a_damaged_covariate_row_is_quarantined_not_the_file_refused(tmp_path, export):
+    """A record with an extra field (row 3) or a byte that is not UTF-8 (row 4) made pandas refuse the whole file
+    ('cannot read the covariate file (ParserError: …)', exit 3): they are set apart as an export's are, at their
+    rows, and the other rows load. By hand: 南京市 on rows 2-5, 苏州市 2000-2019 on rows 6-25 (one bad byte among
+    mostly UTF-8 text: the file's encoding is still UTF-8); 24 records, 22 loaded."""
+    f = tmp_path / "gdp.csv"
+    text = "城市,year,gdp\n南京市,2015,1.5\n南京市,2016,1.6,9\n南京市,20\xff7,1.7\n南京市,2018,1.8\n"
+    text += "".join(f"苏州市,{y},{y - 1999}\n" for y in range(2000, 2020))
+    f.write_bytes(text.encode().replace(b"\xc3\xbf", b"\xff"))
+    assert b"20\xff7" in f.read_bytes()
+    ws = Workspace.open(tmp_path / "ws", create=True)
+    report = ingest(ws, [export], covariate_files=[f])
+    entry = next(e for e in report["files"] if e["file"] == str(f))
+    assert (entry["rows_read"], entry["rows_loaded"], entry["rows_quarantined"]) == (24, 22, 2)
+    cov = pd.read_parquet(ws.canonical / "covariates.parquet")
+    assert cov[cov["city_code"] == "320100"].set_index("year")["gdp"].to_dict() == {2015: 1.5, 2018: 1.8}
+    assert cov[cov["city_code"] == "320500"]["gdp"].tolist() == list(range(1, 21))
+    q = pd.read_csv(ws.quarantine / "covariates__gdp.csv", dtype=str, keep_default_na=False)
+    assert sorted(zip(q["source_row"].astype(int), q["reason_code"], strict=True)) == [
+        (3, "malformed_row"), (4, "bad_encoding")]
+
+
 def test_covariate_files_that_disagree_keep_the_first_value_and_say_the_others(tmp_path, export, capsys):
     """Two covariate files giving gdp for the same city-year: the first file's value is kept (docs/configuration.md)
     and every value of the later file that differs is counted and said — it was dropped without a word. Equal
