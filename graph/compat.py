@@ -863,7 +863,7 @@ def prepare(text: str, params: dict | None = None) -> tuple[str, ClientOrder | N
     )
 
     compat_names.check(text, params=params)  # :CIty, c.NAME_ZH, r.CITY of $rows: another name on Neo4j
-    if any(w in text.lower() for w in ("case", "coalesce", "count")):  # a column named by its text as written, not as
+    if any(w in text.lower() for w in ("case", "coalesce", "count", "contains")):  # a column named by its text as written, not as
         first = tokens(text)  # rewritten below
         text = _applied(text, _alias_edits(first, clause_starts(first), text))
     text = compat_coalesce.check_types(text, params or {})  # coalesce of a text, boolean, date beside another
@@ -902,9 +902,35 @@ def prepare(text: str, params: dict | None = None) -> tuple[str, ClientOrder | N
     out = _applied(out, _shadowing_edits(after, clause_starts(after), out))
     after = tokens(out)  # a DISTINCT aggregate before another in a grouping projection (engine bug 19)
     out = _applied(out, compat_aggregates.edits(after, clause_starts(after), out))
+    out = _applied(out, empty_needle_edits(tokens(out), out))  # 'abc' CONTAINS trim(' '): true, as on Neo4j
     out = compat_functions.rewrite(out, params)
     out = compat_coalesce.rewrite(out, params)  # coalesce(int, float) as a column: each row's own type
     return _applied(out, precedence_edits(tokens(out))), order
+
+
+def empty_needle_edits(toks: list[Tok], text: str) -> list[tuple[int, int, str]]:
+    """``a CONTAINS b`` → ``(a CONTAINS b OR (b = '' AND a IS NOT NULL))`` where ``b`` is computed (a property, a
+    variable, a call, a position): Neo4j's ``'abc' CONTAINS ''`` is true, LadybugDB's false for an empty text that
+    is no written literal (``WITH '' AS q … CONTAINS q``, ``CONTAINS trim(' ')``, ``CONTAINS ['a', ''][1]``; the
+    expression test, seeds 2026120803 and 2026120804). The same null as Neo4j's: null where ``a`` or ``b`` is. A
+    written text or a parameter is left (an empty one is written ``STARTS WITH ''``: compat_nulls); so is an
+    operand whose ends are not clear (a ``CASE … END`` beside it)."""
+    edits: list[tuple[int, int, str]] = []
+    for i, t in enumerate(toks):
+        if t.kind != "word" or t.up != "CONTAINS" or not i or toks[i - 1].text == "." or i + 1 >= len(toks):
+            continue
+        lo, hi = _operand_bound(toks, i - 1, -1), _operand_bound(toks, i + 1, 1)
+        if lo is None or hi is None or lo + 1 >= i or hi <= i + 1:
+            continue
+        right = toks[i + 1:hi]
+        if len(right) == 1 and right[0].kind in ("str", "param"):
+            continue
+        start, end = toks[lo + 1].start, toks[hi - 1].end
+        if any(start < e and s < end for s, e, _ in edits):
+            continue
+        a, b = text[start:toks[i - 1].end], text[toks[i + 1].start:end]
+        edits.append((start, end, f"({a} CONTAINS {b} OR (({b}) = '' AND ({a}) IS NOT NULL))"))
+    return edits
 
 
 def _applied(text: str, edits: list[tuple[int, int, str]]) -> str:

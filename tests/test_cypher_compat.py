@@ -234,6 +234,12 @@ FUNCTIONS = [
     ("'abc' STARTS WITH ['a', 'bc'][0]", {}, True), ("'abc' STARTS WITH ['a', 'bc'][1]", {}, False),
     ("'abc' ENDS WITH ['a', 'bc'][1]", {}, True), ("'abc' CONTAINS [['x', 'b']][0][1]", {}, True),
     ("'abc' =~ ['a.*'][0]", {}, True), ("NOT ('abc' ENDS WITH ['a', 'bc'][$i])", {"i": 0}, True),
+    # a computed empty needle: Neo4j's 'abc' CONTAINS '' is true, LadybugDB's false unless '' is written (the
+    # expression test, seeds 2026120803 and 2026120804); null where either side is
+    ("'abc' CONTAINS trim(' ')", {}, True), ("reverse('abc') CONTAINS ['a', 'bc', ''][-1]", {}, True),
+    ("'abc' CONTAINS toLower($e)", {"e": ""}, True), ("'abc' CONTAINS trim(' d ')", {}, False),
+    ("null CONTAINS trim(' ')", {}, None), ("'abc' CONTAINS trim(null)", {}, None),
+    ("NOT '北京市' CONTAINS substring('', 0, 1)", {}, False),
 ]
 
 
