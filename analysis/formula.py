@@ -319,15 +319,16 @@ def check_syntax(formula: str) -> None:
 _STATA_COMMANDS = {"reg", "regress", "xtreg", "areg", "reghdfe", "ivreg", "ivreg2", "ivregress", "ivreghdfe",
                    "ppmlhdfe", "poisson", "xtpoisson", "logit", "probit"}
 _STATA_OPERATOR = re.compile(r"(?<![\w.])([LFDlfd])(\d*)\.([^\W\d]\w*)|(?<![\w.])([icIC])\.([^\W\d]\w*)")
+_LAG_RANGE = re.compile(r"(?<![\w.])([LlFf])\(\s*([^\W\d]\w*)\s*,\s*(\d+)\s*:\s*(\d+)\s*\)")
 _OTHER_CALL = re.compile(r"(?<![\w.])(lag|lead|ln|d|diff|sqrt|log1p)\((?:\s*([^\W\d]\w*)\s*(?:,\s*(\d+)\s*)?\))?")
 
 
 def refuse_other_syntax(formula: str) -> None:
     """Stata's and R's ways of writing a model, which pyfixest reads otherwise or not at all, each one message with
     the formula citynet reads: full-width ``～ ＋ （ ）`` of a Chinese input method, a Stata command (``reg y x, fe``),
-    options after a comma (``, cluster(id)``), operators (``L.x``, ``i.year``, ``a#b``), and calls: ``lag(x)``
-    (formulaic's lag shifts *rows* — another city's last year, or the year before a gap — where a panel lag is
-    ``L(x, 1)``, by year within the city), and the functions a formula does not know: ``lead``, ``ln``,
+    options after a comma (``, cluster(id)``), operators (``L.x``, ``i.year``, ``a#b``), fixest's ``l(x, 1:2)``, and
+    calls: ``lag(x)`` (formulaic's lag shifts *rows* — another city's last year, or the year before a gap — where a
+    panel lag is ``L(x, 1)``, by year within the city), and the functions a formula does not know: ``lead``, ``ln``,
     ``d``/``diff``, ``sqrt``, ``log1p``.
 
     >>> refuse_other_syntax("y ~ L(x, 1) + i(year) | city_code + year")
@@ -372,6 +373,15 @@ def refuse_other_syntax(formula: str) -> None:
                              if op.group(4) in "iI" else (name, f"{name} as a number"))
         raise UserError(f"{op.group(0)!r} in {formula!r} is Stata's operator for {what}",
                         fix=f"write {rewrite} (fixest's formula: docs/methods.md §4)")
+    several = _LAG_RANGE.search(text)
+    if several:  # fixest's l(x, 1:2): several lags in one call
+        fn, name, a, b = several.groups()
+        ks = range(int(a), int(b) + 1) if int(a) <= int(b) else range(int(a), int(b) - 1, -1)
+        letter = fn.upper()
+        raise UserError(f"{several.group(0)!r} in {formula!r}: fixest's several {'lags' if letter == 'L' else 'leads'} "
+                        "in one call are written one by one here",
+                        fix="write " + " + ".join(f"{letter}({name}, {k})" for k in ks) + " (or "
+                            + " + ".join(f"{letter.lower()}{k}_{name}" for k in ks) + ")")
     call = _OTHER_CALL.search(text)
     if call:
         fn, name, k = call.group(1), call.group(2) or "x", int(call.group(3) or 1)  # x: an expression in the call

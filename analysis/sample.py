@@ -122,16 +122,23 @@ def apply_sample(df: pd.DataFrame, sample: str | None) -> pd.DataFrame:
     that fails is one message listing the columns, whichever estimator the rows go to."""
     if not sample:
         return df
+    from citynet.analysis.formula import derive
+
+    # the derived names a formula may use (l1_x, ln_x, f1_x), computed on every row before the rows are chosen (as
+    # the formula's own): "l1_collab_degree > 0" named a column the panel does not have unless the formula used it
+    full = derive(df, [sample])
+    made = [c for c in full.columns if c not in df.columns]
+    df = full
     check_sample_values(df, sample)
     try:
         try:
-            return df.query(sample)
+            return df.query(sample).drop(columns=made)
         except Exception:
             if "`" not in sample:
                 raise
             from citynet.analysis.formula import unquote
 
-            return df.query(unquote(sample))  # `GDP (亿元)` > 10: the covariate's column GDP_亿元
+            return df.query(unquote(sample)).drop(columns=made)  # `GDP (亿元)` > 10: the covariate's column GDP_亿元
     except Exception as exc:
         from citynet.analysis.formula import did_you_mean
 

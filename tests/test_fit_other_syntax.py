@@ -25,6 +25,8 @@ from tests.test_fit_silent_cases import _gapped_panel
     ("y ~ D.x", UserError, "the change of x from the year before", "write I(x - l1_x)"),
     ("y ~ x + i.year", UserError, "'i.year' in", "write i(year) or C(year)"),
     ("y ~ c.x#c.x", UserError, "a '#': Stata's interaction", "write a:b for Stata's a#b"),
+    ("y ~ l(x, 1:2)", UserError, "'l(x, 1:2)' in 'y ~ l(x, 1:2)': fixest's several lags in one call",
+     "write L(x, 1) + L(x, 2) (or l1_x + l2_x)"),
     # R and fixest words a formula does not know (pyfixest: "name 'ln' is not defined")
     ("ln(y) ~ x", AnalysisError, "ln() in 'ln(y) ~ x' is not a function", "write log(y) for ln y"),
     ("y ~ lead(x)", AnalysisError, "lead() in", "write F(x, 1) or f1_x"),

@@ -160,3 +160,21 @@ def test_lag_is_one_message_and_the_panel_lags_are_by_year():
     for formula in ("y ~ f(x, 1)", "y ~ F(x, 1)", "y ~ L(x, -1)"):
         r = fit(df, formula, vcov="iid")
         np.testing.assert_allclose(r.params.to_numpy(), ref.params.to_numpy(), rtol=1e-9)
+
+
+def test_a_sample_may_name_a_lag_the_formula_does_not_use():
+    """--sample "l1_x > 1.5" with a formula without l1_x: 'names l1_x, which the panel does not have' (did you mean
+    another lag?), though a lag is a name a formula may use. The lag by year of the whole panel — A: ·, 1, 2, ·, 4;
+    B: ·, 10, 20, 30 — is above 1.5 in rows A2012, A2015, B2011–B2013: statsmodels OLS of y on x on those 5 rows; the
+    fit's data keep their columns (the lag is not added)."""
+    df = _gapped_panel()
+    hand = df.iloc[[2, 4, 6, 7, 8]]
+    ref = sm.OLS(hand["y"], sm.add_constant(hand["x"])).fit()
+    r = fit(df, "y ~ x", vcov="iid", sample="l1_x > 1.5")
+    assert r.nobs == 5
+    np.testing.assert_allclose(r.params.to_numpy(), ref.params.to_numpy(), rtol=1e-9)
+    from citynet.analysis.sample import apply_sample
+
+    assert list(apply_sample(df, "l1_x > 1.5").columns) == list(df.columns)
+    with pytest.raises(AnalysisError, match="names 'l1_z', which the panel does not have"):
+        apply_sample(df, "l1_z > 1")
