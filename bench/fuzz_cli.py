@@ -453,8 +453,8 @@ def mutate(rng: random.Random, name: str, base: list[str], pool: list[str], port
             new += extra
         else:
             new += extra
-        if name == "export" and extra == ["--out", "x.docx"]:  # --format writes a suffix it does not know (.txt)
-            must = "--format" not in new
+        if name == "export" and extra in (["--out", "x.docx"], ["--out", "results"]):  # --format writes a suffix it
+            must = "--format" not in new  # does not know (.txt) or a name without one, as --format csv --out x
         if name == "query" and "--network" in extra:  # refused only on a query without $network
             texts = list(new)
             given = new[new.index("--file") + 1:new.index("--file") + 2] if "--file" in new else []

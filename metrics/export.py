@@ -270,7 +270,32 @@ def write_xlsx(df: pd.DataFrame, path: Path, data_label_text: str = "", warn=Non
     if long and warn is not None:
         warn(as_text_note(long, "the workbook (text cells)", f"Excel keeps {EXCEL_DIGITS} digits of a number and "
                           "shows the others as zeros"))
+    open(path, "wb").close()  # a folder that takes no file refuses now, not after the rows are written
     book = Workbook(write_only=True)
+    try:
+        _fill_xlsx(book, df, headers, long, data_label_text)
+        _save_stamped(book, path)
+    except BaseException:
+        _discard_sheets(book)
+        raise
+    return Path(path)
+
+
+def _discard_sheets(book) -> None:
+    """Close a write-only workbook's sheet writers that a failed save left open: the garbage collector closed
+    them later and lxml's complaint ('Exception ignored in: <generator object WorksheetWriter.get_stream>', a
+    traceback) followed the one error message (``export --out /proc/x.xlsx``, bench/fuzz_cli.py seed 37)."""
+    import contextlib
+
+    for sheet in getattr(book, "_sheets", []):
+        for gen in (getattr(sheet, "_rows", None), getattr(getattr(sheet, "_writer", None), "xf", None)):
+            if gen is not None:
+                with contextlib.suppress(Exception):
+                    gen.close()
+
+
+def _fill_xlsx(book, df: pd.DataFrame, headers: dict, long, data_label_text: str) -> None:
+    """The sheets ``panel`` and ``variables`` of :func:`write_xlsx`."""
     sheet = book.create_sheet("panel")
     sheet.append([str(c) for c in df.columns])
     columns = []
@@ -304,8 +329,6 @@ def write_xlsx(df: pd.DataFrame, path: Path, data_label_text: str = "", warn=Non
     if data_label_text:
         about.append([])
         about.append(["data", data_label_text])
-    _save_stamped(book, path)
-    return Path(path)
 
 
 class _StampedZip(zipfile.ZipFile):
