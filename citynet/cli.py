@@ -88,6 +88,18 @@ def _refuse_option_as_value(cmd: click.Command) -> None:
     def checked(ctx: click.Context, args: list[str]) -> list[str]:
         where = f"citynet {ctx.command_path.split(' ', 1)[-1]} --help"
         _refuse_non_utf8(args)
+        seen: dict[str, str] = {}
+
+        def once(option: click.Option, given: str) -> None:
+            """A one-value option given twice (``fit -f A -f B``) kept the last value without a word."""
+            if option.multiple or option.is_flag or option.count:
+                return
+            if option.name in seen:
+                first = "" if seen[option.name] == given else f" (first as {seen[option.name]})"
+                raise UserError(f"{given} is given twice{first}; it takes one value, and only the last one would be "
+                                "used", fix=f"give {given} once ({where})")
+            seen[option.name] = given
+
         for i, given in enumerate(args):
             value = args[i + 1] if i + 1 < len(args) else None
             if given == "--":
@@ -98,10 +110,13 @@ def _refuse_option_as_value(cmd: click.Command) -> None:
                 if option is not None and not option.is_flag and texts(option) and not value.strip():
                     raise UserError(f"{given} is empty", fix=f"give {given} a value, or leave it out for its default "
                                                              f"({where})")
+                if option is not None:
+                    once(option, given)
                 continue
             option = options.get(given)
             if option is None or option.is_flag or option.nargs < 1 or value is None:
                 continue
+            once(option, given)
             if value in names:
                 raise UserError(f"{given} has no value: the next word, {value}, is an option",
                                 fix=f"give {given} its value ({given} VALUE), see {where}")

@@ -39,6 +39,35 @@ def test_a_value_that_only_looks_like_an_option_is_still_taken(tmp_path, monkeyp
     assert (tmp_path / "-study" / "citynet.toml").is_file()
 
 
+@pytest.mark.parametrize("args,message", [
+    (["fit", "-w", "ws", "-f", "y ~ a | year", "--formula", "y ~ b | year"],
+     "--formula is given twice (first as -f); it takes one value"),
+    (["fit", "-w", "ws", "--formula", "y ~ a", "--sample", "year > 2010", "--sample=year > 2012"],
+     "--sample is given twice; it takes one value"),
+    (["metrics", "-w", "ws", "--years", "2015", "--years", "2016"], "--years is given twice; it takes one value"),
+    (["init", "-w", "a", "--workspace", "b"], "--workspace is given twice (first as -w)"),
+])
+def test_a_one_value_option_given_twice_is_refused(tmp_path, monkeypatch, capsys, args, message):
+    """Click kept the last value without a word: fit -f A -f B fitted B alone, metrics --years 2015 --years 2016
+    refreshed 2016 alone."""
+    monkeypatch.chdir(tmp_path)
+    code, out, err = invoke(capsys, *args)
+    assert code == 2, (out, err)
+    assert err.startswith(f"error: {message}"), err
+    assert "fix: give" in err and "once" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_options_that_take_several_values_may_be_repeated(tmp_path, monkeypatch, capsys):
+    """--transfers (like every multiple option) is given once per file; -q twice is still quiet."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "t1.csv").write_text("x\n", encoding="utf-8")
+    code, out, err = invoke(capsys, "ingest", "-q", "-q", "-w", "ws", "p.csv", "--transfers", "t1.csv",
+                            "--transfers", "t2.csv")
+    assert "given twice" not in err, err
+    assert code == 2 and "p.csv" in err, err  # the missing export is what is refused
+
+
 @pytest.mark.parametrize("command", [["init"], ["init", "--force"], ["ingest", "x.csv"], ["report"], ["metrics"]])
 @pytest.mark.parametrize("empty", ["", "  "])
 def test_an_empty_workspace_is_refused_not_the_current_folder(tmp_path, monkeypatch, capsys, command, empty):
