@@ -28,6 +28,7 @@ import functools
 import keyword
 import re
 import unicodedata
+import warnings
 from pathlib import Path
 from typing import NamedTuple
 
@@ -211,7 +212,15 @@ def read_any(path: Path, header_row: int = 1) -> pd.DataFrame:
     # every cell as written (to_numbers reads the numbers): the quarantine then shows a rejected row's cells
     # as the file has them (pandas' own parse wrote 99999 as 99999.0 and n/a as nan)
     enc = detect_encoding(path)
-    frame = pd.read_csv(path, encoding=enc, dtype=str, keep_default_na=False, skiprows=header_row - 1)
+    # index_col=False: when the first record has one field more than the header, pandas otherwise takes the first
+    # column for the index and shifts every column left (the years read as city codes: the file refused whole);
+    # the record is malformed (``load_covariates`` sets it apart), never cut to the header's width
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", pd.errors.ParserWarning)
+        frame = pd.read_csv(path, encoding=enc, dtype=str, keep_default_na=False, skiprows=header_row - 1,
+                            index_col=False)
+    if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
+        raise pd.errors.ParserError("a record has more fields than the header")
     frame.attrs["rows"] = _csv_rows(path, enc, header_row, frame)
     return frame
 
@@ -222,7 +231,7 @@ def _csv_rows(path: Path, enc: str, header_row: int, frame: pd.DataFrame) -> lis
     those of the file read with its blank lines kept (a blank line there is a row of empty cells that ``frame``
     does not have). None when they cannot be matched (then the rows are counted from the header)."""
     every = pd.read_csv(path, encoding=enc, dtype=str, keep_default_na=False, skiprows=header_row - 1,
-                        skip_blank_lines=False)
+                        skip_blank_lines=False, index_col=False)
     if len(every) == len(frame) or list(every.columns) != list(frame.columns):
         return None
     wanted = list(frame.itertuples(index=False, name=None))

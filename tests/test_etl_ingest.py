@@ -540,6 +540,24 @@ def test_a_damaged_covariate_row_is_quarantined_not_the_file_refused(tmp_path, e
         (3, "malformed_row"), (4, "bad_encoding")]
 
 
+def test_a_first_covariate_record_with_an_extra_field_is_quarantined_not_the_columns_shifted(tmp_path, export):
+    """When the first record had one field more than the header, pandas took the first column for the index and
+    shifted the others left: the years were read as city codes and the file refused ('no row's city key matches a
+    city … keys such as 2015, 2016', exit 3; bench/fuzz_ingest.py --others, seed 1). By hand: header on row 1,
+    320100 2015 with an extra field on row 2 (malformed_row), 320100 2016 on row 3, 320500 2015 on row 4;
+    3 records, 2 loaded."""
+    f = tmp_path / "gdp.csv"
+    f.write_text("city_code,year,gdp\n320100,2015,1.5,注\n320100,2016,1.6\n320500,2015,2.5\n", encoding="utf-8")
+    ws = Workspace.open(tmp_path / "ws", create=True)
+    report = ingest(ws, [export], covariate_files=[f])
+    entry = next(e for e in report["files"] if e["file"] == str(f))
+    assert (entry["rows_read"], entry["rows_loaded"], entry["rows_quarantined"]) == (3, 2, 1)
+    cov = pd.read_parquet(ws.canonical / "covariates.parquet").set_index(["city_code", "year"])
+    assert cov["gdp"].to_dict() == {("320100", 2016): 1.6, ("320500", 2015): 2.5}
+    q = pd.read_csv(ws.quarantine / "covariates__gdp.csv", dtype=str, keep_default_na=False)
+    assert list(zip(q["source_row"].astype(int), q["reason_code"], strict=True)) == [(2, "malformed_row")]
+
+
 def test_covariate_files_that_disagree_keep_the_first_value_and_say_the_others(tmp_path, export, capsys):
     """Two covariate files giving gdp for the same city-year: the first file's value is kept (docs/configuration.md)
     and every value of the later file that differs is counted and said — it was dropped without a word. Equal
