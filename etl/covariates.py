@@ -547,11 +547,15 @@ def covariate_table(raw: pd.DataFrame, quarantine: Quarantine, path: Path | str,
             + (f"; {'; '.join(former)}" if former else ""),
             fix="use 6-digit city codes (320100) or Chinese city names (南京市 or 南京)",
         )
+    # a row of blank cells (a workbook's empty row between records, a CSV line of separators only) is an
+    # empty_row, as in an export (docs/methods.md §1.7), not a city key that matches nothing
+    empty = raw.apply(lambda c: c.isna() | c.astype(str).str.strip().eq("")).all(axis=1)
+    quarantine.add(tagged[empty], "empty_row", "(record)")
     bad_city = city.isna()
     for via, col in (("code", code_col), ("name", name_col)):
         rows_of = abolished & (keyed["via"] == via)
         quarantine.add(tagged[rows_of], "abolished_city", col, keyed.loc[rows_of, "note"])
-    unknown = bad_city & ~abolished
+    unknown = bad_city & ~abolished & ~empty
     quarantine.add(tagged[unknown], "unknown_city", code_col or name_col, raw.loc[unknown, code_col or name_col])
     conflict = pd.Series(False, index=raw.index)
     if code_col and name_col:  # 320100 beside 北京市: which is meant is unknown (columns sorted apart?); it loaded by code
@@ -581,7 +585,8 @@ def covariate_table(raw: pd.DataFrame, quarantine: Quarantine, path: Path | str,
                                                                          if c not in (*keys, year_col)]))
     ok &= ~dup
     if not ok.any():
-        reasons = ", ".join(f"{n:,} {r}" for r, n in (("unknown_city", (unknown & ~conflict).sum()),
+        reasons = ", ".join(f"{n:,} {r}" for r, n in (("empty_row", empty.sum()),
+                                                      ("unknown_city", (unknown & ~conflict).sum()),
                                                       ("abolished_city", abolished.sum()),
                                                       ("city_key_conflict", conflict.sum()), ("bad_year", bad_year.sum()),
                                                       ("duplicate", dup.sum())) if n)
@@ -622,7 +627,7 @@ def covariate_table(raw: pd.DataFrame, quarantine: Quarantine, path: Path | str,
         "rows_quarantined": int((~ok).sum()) + len(malformed),
         "cities_matched": int(table["city_code"].nunique()),
         "cities_in_city_set": len(city_set()),
-        "unmatched_keys": sorted(map(str, pd.unique(raw.loc[bad_city, code_col or name_col])))[:50],
+        "unmatched_keys": sorted(map(str, pd.unique(raw.loc[bad_city & ~empty, code_col or name_col])))[:50],
         "key_columns": [c for c in (code_col, name_col) if c],  # the city key columns read (code first)
         "columns": [c for c in table.columns if c not in ("city_code", "year")],
         "renamed": renamed,  # header → its name in formulas (headers that are not identifiers)

@@ -558,6 +558,28 @@ def test_a_first_covariate_record_with_an_extra_field_is_quarantined_not_the_col
     assert list(zip(q["source_row"].astype(int), q["reason_code"], strict=True)) == [(2, "malformed_row")]
 
 
+def test_an_empty_row_of_a_covariate_workbook_is_an_empty_row_not_an_unknown_city(tmp_path, export):
+    """A workbook's empty row between records is a record of blank fields, quarantined as ``empty_row``
+    (docs/methods.md §1.7), as in an export: it was quarantined as ``unknown_city`` with a blank key, and its key
+    listed among the unmatched keys ('nan'; bench/fuzz_ingest.py --others, seed 5). By hand: header on row 1,
+    南京市 2015 on 2, an empty row 3, 苏州市 2015 on 4; 3 rows read, 2 loaded."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    for r in (["城市", "年份", "gdp"], ["南京市", 2015, 1.5], [None], ["苏州市", 2015, 2.5]):
+        wb.active.append(r)
+    f = tmp_path / "gdp.xlsx"
+    wb.save(f)
+    ws = Workspace.open(tmp_path / "ws", create=True)
+    report = ingest(ws, [export], covariate_files=[f])
+    entry = next(e for e in report["files"] if e["file"] == str(f))
+    assert (entry["rows_read"], entry["rows_loaded"], entry["rows_quarantined"]) == (3, 2, 1)
+    assert report["covariates"][0]["unmatched_keys"] == []
+    q = pd.read_csv(ws.quarantine / "covariates__gdp.csv", dtype=str, keep_default_na=False)
+    assert list(zip(q["source_row"].astype(int), q["reason_code"], q["field"], strict=True)) == [
+        (3, "empty_row", "(record)")]
+
+
 def test_covariate_files_that_disagree_keep_the_first_value_and_say_the_others(tmp_path, export, capsys):
     """Two covariate files giving gdp for the same city-year: the first file's value is kept (docs/configuration.md)
     and every value of the later file that differs is counted and said — it was dropped without a word. Equal
