@@ -15,6 +15,7 @@ from bench.fuzz_ingest import FAMILIES, XLSX_FAMILIES, Case, fuzz, mutate, run_c
 FIXTURES = Path(__file__).parent / "fixtures" / "fuzz"
 SEED, COUNT = 20261203, 300  # fixed before the run, never chosen to pass
 XLS_SEED, XLS_COUNT = 20261206, 66  # the HTML tables named .xls: six of each family; fixed before the first run
+OTHERS_SEED, OTHERS_COUNT = 2026120813, 12  # transfer and covariate files (--others), six of each: about 12 s
 
 
 def test_fuzz_sample(tmp_path):
@@ -29,6 +30,15 @@ def test_fuzz_sample_of_html_tables_named_xls(tmp_path):
     res = fuzz(XLS_SEED, XLS_COUNT, keep=tmp_path / "failures", xls=True)
     assert res["failures"] == [], res["failures"][:5]
     assert res["outcomes"].get("loaded", 0) > XLS_COUNT // 3
+
+
+def test_fuzz_sample_of_transfer_and_covariate_files(tmp_path):
+    """The other inputs of ingest (``--transfers``, ``--covariates``), judged against the oracle written from
+    docs/methods.md §1.3, §1.7 and docs/configuration.md §3: every record the oracle rejects is quarantined at its
+    row with its field and reason, every other loads (transfers; covariate city-year values)."""
+    res = fuzz(OTHERS_SEED, OTHERS_COUNT, keep=tmp_path / "failures", others=True)
+    assert res["failures"] == [], res["failures"][:5]
+    assert res["outcomes"].get("loaded", 0) > OTHERS_COUNT // 2
 
 
 @pytest.mark.parametrize("path", sorted(FIXTURES.glob("*")), ids=lambda p: p.name)
