@@ -538,6 +538,14 @@ def covariate_table(raw: pd.DataFrame, quarantine: Quarantine, path: Path | str,
     city = keyed["city"].where(keyed["city"].notna(), None)
     tagged = raw.astype(str).assign(_source_file=str(path), _row=rows.to_numpy())
     abolished = keyed["kind"] == "abolished"  # 341400 巢湖 (split 2011), 巢湖市 in 2005: what became of it (§1.4a)
+    if not len(raw) and malformed:  # every record set apart (a separator after each record's last field, often)
+        counts = pd.Series([code for _, _, code in malformed]).value_counts()
+        raise DataError(
+            f"{path}: no row of the covariate file could be loaded ("
+            + ", ".join(f"{n:,} {code}" for code, n in counts.items())
+            + f"; e.g. row {malformed[0][0]}: {malformed[0][1][:80]!r}, the header has {len(columns)} fields)",
+            fix="save it again with as many fields on every row as in the header (a separator after the last "
+                "field makes one more)")
     if city.notna().sum() == 0:
         tried = pd.unique(raw[code_col if code_col else name_col].astype(str))[:10]
         former = list(dict.fromkeys(keyed.loc[abolished, "note"]))[:3]

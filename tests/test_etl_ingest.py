@@ -558,6 +558,19 @@ def test_a_first_covariate_record_with_an_extra_field_is_quarantined_not_the_col
     assert list(zip(q["source_row"].astype(int), q["reason_code"], strict=True)) == [(2, "malformed_row")]
 
 
+def test_a_covariate_csv_whose_every_record_has_an_extra_field_says_so(tmp_path, export):
+    """Every record with a separator after its last field (3 fields in the header, 4 on rows 2 and 3): no record
+    loads, and the refusal names them (exit 3) — it said 'no row's city key matches … keys such as )', an empty
+    list. By hand: 2 malformed_row, the first on row 2."""
+    f = tmp_path / "gdp.csv"
+    f.write_text("城市,年份,gdp\n南京市,2015,1,\n苏州市,2015,2,\n", encoding="utf-8")
+    ws = Workspace.open(tmp_path / "ws", create=True)
+    with pytest.raises(DataError) as err:
+        ingest(ws, [export], covariate_files=[f])
+    assert "no row of the covariate file could be loaded (2 malformed_row; e.g. row 2:" in err.value.message
+    assert "the header has 3 fields" in err.value.message and "separator after the last" in err.value.fix
+
+
 def test_an_empty_row_of_a_covariate_workbook_is_an_empty_row_not_an_unknown_city(tmp_path, export):
     """A workbook's empty row between records is a record of blank fields, quarantined as ``empty_row``
     (docs/methods.md §1.7), as in an export: it was quarantined as ``unknown_city`` with a blank key, and its key
