@@ -182,10 +182,12 @@ def test_report_cli_options_and_missing_inputs(workspace, tmp_path, capsys):
     # report named .pdf was HTML in a .pdf file: refused before any work
     from citynet.cli import main
 
-    for args, words in ((["--city", "不存在市"], "not in the city set"), (["--years", "1990", "2030"], "not in the panel"),
+    html = ["--out", str(tmp_path / "y.html")]
+    for args, words in ((["--city", "不存在市", *html], "not in the city set"),
+                        (["--years", "1990", "2030", *html], "not in the panel"),
                         (["--out", str(tmp_path / "r.pdf")], "the report is an HTML file")):
         with pytest.raises(SystemExit) as ex:
-            main(["report", "-w", str(workspace), "--permutations", "0", "--out", str(tmp_path / "y.html"), *args])
+            main(["report", "-w", str(workspace), "--permutations", "0", *args])
         err = capsys.readouterr().err
         assert ex.value.code == 2 and words in err and "Traceback" not in err, err
     assert not (tmp_path / "r.pdf").exists()
