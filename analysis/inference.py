@@ -25,6 +25,8 @@ the FE-demeaned regressors and residuals, ``K = 1{d ≤ cutoff}`` (uniform) or `
 serial terms ``(1 − l/(L+1))`` up to lag L (Hsiang 2010; Fetzer's conleyreg). No small-sample factor
 (Conley's estimator); normal reference distribution. Distances: haversine between the cities' centroids
 (Earth radius 6371.0088 km), pairs at ``d ≤ cutoff`` (inclusive), each observation paired with itself.
+The Bartlett kernel against statsmodels' Newey–West ``cov_hac``: cities one degree apart on the equator, in
+the rows' order, with a cutoff of L + 1 degrees (tests/test_designs_inference.py).
 Against fixest 0.14.2's ``vcov_conley`` (uniform kernel only; tests/test_conley_fixest.py, equal to 1e-15):
 citynet's ``conley:C`` = ``vcov_conley(cutoff = C·6376/6371.0088, distance = "spherical", ssc = ssc(K.adj =
 FALSE))`` on one period — fixest's haversine takes R = 6376 km, its default ``"triangular"`` distance is an

@@ -240,6 +240,29 @@ def test_conley_uniform_kernel_over_co_located_groups_is_crv0():
     assert np.allclose(r.se[["Intercept", "x"]].to_numpy(), ref.bse[["const", "x"]].to_numpy(), rtol=1e-10)
 
 
+def test_conley_bartlett_kernel_on_the_equator_is_newey_west():
+    """Cities on the equator, one degree of longitude apart, in the rows' order: the great-circle distance of rows
+    j apart is R·j·(π/180), so the Bartlett kernel with a cutoff of L + 1 steps weighs them 1 − j/(L + 1), which is
+    Newey–West's weight of lag j with L lags: citynet's Bartlett Conley = statsmodels' ``cov_hac`` (Bartlett
+    weights, no small-sample correction) of the same OLS."""
+    from citynet.etl.cities import EARTH_RADIUS_KM
+
+    rng = np.random.default_rng(3)
+    n, L = 80, 3
+    df = pd.DataFrame({"city_code": [str(i) for i in range(n)], "year": 2010, "x": rng.normal(size=n)})
+    shock = np.convolve(rng.normal(size=n + 4), np.ones(5) / 5, mode="valid")  # errors correlated with neighbours
+    df["y"] = 1 + 0.4 * df["x"] + shock
+    cities = pd.DataFrame({"city_code": df["city_code"], "lon": 90.0 + np.arange(n, dtype=float), "lat": 0.0})
+    cutoff = EARTH_RADIUS_KM * np.radians(L + 1)
+    res = sm.OLS(df["y"].to_numpy(), sm.add_constant(df["x"].to_numpy())).fit()
+    ref = sc.cov_hac(res, nlags=L, weights_func=sc.weights_bartlett, use_correction=False)
+    r = conley(df, "y ~ x", cutoff_km=cutoff, kernel="bartlett", cities=cities)
+    assert np.allclose(r.se[["Intercept", "x"]].to_numpy(), np.sqrt(np.diag(ref)), rtol=1e-9)
+    assert "bartlett kernel" in r.notes[0]
+    uniform = conley(df, "y ~ x", cutoff_km=cutoff, cities=cities)  # the kernel is not ignored
+    assert not np.allclose(uniform.se.to_numpy(), r.se.to_numpy(), rtol=1e-3)
+
+
 def test_conley_panel_lags_are_newey_west_panel():
     """Cutoff below every distance: only the serial part remains = statsmodels' cov_nw_panel (Bartlett)."""
     rng = np.random.default_rng(2)
