@@ -546,3 +546,40 @@ def test_a_query_of_several_statements_is_refused(tmp_path, capsys):
                 "MATCH (c:City) WHERE c.name_zh <> 'a;b' RETURN count(*) AS n // c; d"):
         code, out, err = run(capsys, "query", "-w", ws, one, "--format", "json")
         assert code == 0 and json.loads(out) == [{"n": n}], err
+
+
+LIBRARY = ("top_partners", "shortest_path", "within_hops", "bridging_applicants", "transfer_inflows", "partner_churn")
+
+
+@pytest.mark.parametrize("args,ignored", [
+    (["MATCH (n) DETACH DELETE n", "--list", "--write"], "a query text and --write"),
+    (["--list", "--write"], "--write"),
+    (["--list", "--named", "top_partners", "--param", "city=320100"], "--named and --param"),
+    (["--list", "--file", "q.cypher"], "--file"),
+    (["--list", "--network", "invention.wipo.all"], "--network"),
+    (["--list", "--format", "json"], "--format"),
+    (["--list", "--store", "neo4j", "--uri", "bolt://127.0.0.1:9"], "--store and --uri"),
+    (["--list", "MATCH (c:City) RETURN count(*)", "--format", "csv"], "a query text and --format"),
+])
+def test_list_with_a_query_or_an_option_that_runs_one_is_refused(tmp_path, monkeypatch, capsys, args, ignored):
+    """``query "MATCH (n) DETACH DELETE n" --list --write`` printed the library and exited 0, as if the query had
+    run. --list runs no query (query --help, docs/cypher.md): one message, exit 2 (README: usage), and nothing
+    printed on stdout."""
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "query", *args)
+    assert code == 2, (out, err)
+    lines = err.splitlines()
+    assert lines[0] == f"error: --list prints the library queries and runs none, so {ignored} would be ignored", err
+    assert lines[1].startswith("  fix: run `citynet query --list` alone") and len(lines) == 2, err
+    assert out == ""
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("extra", [[], ["-w", "."], ["-q"]])
+def test_list_alone_or_with_a_workspace_lists_the_library(tmp_path, monkeypatch, capsys, extra):
+    """The library is the same for every workspace: -w (and -q/-v) are taken with --list; the six queries of
+    docs/cypher.md are listed."""
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "query", "--list", *extra)
+    assert code == 0, err
+    assert sorted(ln.split(":")[0] for ln in out.splitlines() if not ln.startswith(" ")) == sorted(LIBRARY)

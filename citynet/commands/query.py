@@ -357,6 +357,8 @@ Examples:
   citynet query -w ws --named top_partners --param city=320100 --param year=2015 --network invention.wipo.all
   citynet query --list
 \b
+--list prints the library queries and their parameters and runs none: with a query, --param,
+--write, --network, --format or a store option it is refused (exit 2).
 --param NAME=VALUE is typed: 5 int, 1.5 float, true/false bool, null, [1,2] or {"a":1} JSON, "text"
 or text string; force a type with NAME:str=..., NAME:int=..., NAME:float=..., NAME:bool=...,
 NAME:json=... (library queries declare their parameter types); a parameter given twice, or an
@@ -400,6 +402,7 @@ def command(ws, text, params, file, named, list_, fmt, write, network, backend, 
     """Run a Cypher query against the store (read-only unless --write)."""
     from citynet import cypher
     if list_:
+        _refuse_with_list(click.get_current_context())
         for q in cypher.library().values():
             click.echo(f"{q.name}: {q.description}")
             for p in q.params:
@@ -537,6 +540,28 @@ def command(ws, text, params, file, named, list_, fmt, write, network, backend, 
         _warn(year_note)
     if outside is not None:
         click.secho(f"note: {outside_write_note(ws, outside)}", fg="yellow", err=True)
+
+
+#: what --list would ignore, by parameter: the query and everything that runs it (-w and -q/-v are taken: the list
+#: is the same for every workspace)
+NOT_WITH_LIST = {"text": "a query text", "file": "--file", "named": "--named", "params": "--param",
+                 "write": "--write", "network": "--network", "fmt": "--format", "backend": "--store", "uri": "--uri",
+                 "user": "--user", "password": "--password"}
+
+
+def _refuse_with_list(ctx: click.Context) -> None:
+    """``--list`` prints the library and runs no query: given with a query or an option that runs one (``query
+    "MATCH (n) DETACH DELETE n" --list --write``), it printed the list and exited 0 as if the query had run — one
+    message, exit 2."""
+    from click.core import ParameterSource
+
+    given = [shown for name, shown in NOT_WITH_LIST.items()
+             if ctx.get_parameter_source(name) not in (None, ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)]
+    if given:
+        words = given[0] if len(given) == 1 else ", ".join(given[:-1]) + " and " + given[-1]
+        raise UserError(f"--list prints the library queries and runs none, so {words} would be ignored",
+                        fix="run `citynet query --list` alone to see the library, then the query without --list "
+                            "(e.g. citynet query -w ws --named top_partners --param city=320100 --param year=2015)")
 
 
 def outside_write_note(ws, outside: dict) -> str:
