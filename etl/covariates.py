@@ -221,8 +221,23 @@ def read_any(path: Path, header_row: int = 1) -> pd.DataFrame:
                             index_col=False)
     if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
         raise pd.errors.ParserError("a record has more fields than the header")
+    if nul_rows(frame).any():  # a NUL byte in a cell: the record is set apart as in an export (nul_character)
+        raise pd.errors.ParserError("a field holds a NUL character")
     frame.attrs["rows"] = _csv_rows(path, enc, header_row, frame)
     return frame
+
+
+def nul_rows(frame: pd.DataFrame) -> pd.Series:
+    """The rows of ``frame`` with a text cell holding a NUL character (``\\x00``: a CSV's byte 00, an .xlsx cell's
+    ``_x0000_``, a Stata strL's): damage, never data (``nul_character``, docs/configuration.md §3)."""
+    nul = pd.Series(False, index=frame.index)
+    for k in range(frame.shape[1]):
+        col = frame.iloc[:, k]
+        try:  # (.str of an object column: a cell that is not text gives na)
+            nul |= col.str.contains("\x00", regex=False, na=False).astype(bool)
+        except AttributeError:  # a column of numbers or dates: no text cell
+            continue
+    return nul
 
 
 def _csv_rows(path: Path, enc: str, header_row: int, frame: pd.DataFrame) -> list[int] | None:
@@ -507,6 +522,16 @@ def _read_damaged_csv(path: Path, header_row: int) -> tuple[pd.DataFrame, list]:
     return raw, table.malformed
 
 
+_DAMAGE_FIXES = {  # the fix when every record of a covariate file was set apart, by the commonest reason
+    "malformed_row": "save it again with as many fields on every row as in the header (a separator after the last "
+                     "field makes one more)",
+    "nul_character": "remove the NUL characters (shown as \\x00) from the file, or export it again from the program "
+                     "that made it",
+    "bad_encoding": "save it again as UTF-8 (or GB18030) CSV, or as .xlsx",
+    "overlong_field": "correct the fields of over 131,072 characters (a quote left open runs on to the file's end)",
+}
+
+
 def covariate_table(raw: pd.DataFrame, quarantine: Quarantine, path: Path | str, header_row: int = 1,
                     first_row: int | None = None, unread: list | None = None,
                     row_numbers=None, malformed: list | None = None) -> tuple[pd.DataFrame, dict]:
@@ -525,6 +550,14 @@ def covariate_table(raw: pd.DataFrame, quarantine: Quarantine, path: Path | str,
     rows = pd.Series(range(start, len(raw) + start) if row_numbers is None else row_numbers,
                      index=raw.index)  # each row's line in the file
     malformed = list(malformed or [])
+    nul = nul_rows(raw)
+    if nul.any():  # a cell holding a NUL character (a workbook's _x0000_, a Stata strL): set apart as in a CSV
+        from citynet.etl.readers import SHOW_LIMIT, _safe_text
+
+        malformed += [(int(row), _safe_text("\t".join("" if pd.isna(v) else str(v) for v in rec))[:SHOW_LIMIT],
+                       "nul_character") for row, rec in zip(rows[nul], raw[nul].itertuples(index=False, name=None),
+                                                            strict=True)]
+        raw, rows = raw[~nul], rows[~nul]
     quarantine.add_malformed(str(path), malformed)
     keys = [c for c in (code_col, name_col) if c]
     wide = year_columns(columns, keys) if year_col is None and keys else None
@@ -540,12 +573,13 @@ def covariate_table(raw: pd.DataFrame, quarantine: Quarantine, path: Path | str,
     abolished = keyed["kind"] == "abolished"  # 341400 巢湖 (split 2011), 巢湖市 in 2005: what became of it (§1.4a)
     if not len(raw) and malformed:  # every record set apart (a separator after each record's last field, often)
         counts = pd.Series([code for _, _, code in malformed]).value_counts()
+        first_bad = min(malformed, key=lambda m: m[0])
         raise DataError(
             f"{path}: no row of the covariate file could be loaded ("
             + ", ".join(f"{n:,} {code}" for code, n in counts.items())
-            + f"; e.g. row {malformed[0][0]}: {malformed[0][1][:80]!r}, the header has {len(columns)} fields)",
-            fix="save it again with as many fields on every row as in the header (a separator after the last "
-                "field makes one more)")
+            + f"; e.g. row {first_bad[0]}: {first_bad[1][:80]!r}"
+            + (f", the header has {len(columns)} fields)" if first_bad[2] == "malformed_row" else ")"),
+            fix=_DAMAGE_FIXES.get(counts.index[0], _DAMAGE_FIXES["malformed_row"]))
     if city.notna().sum() == 0:
         tried = pd.unique(raw[code_col if code_col else name_col].astype(str))[:10]
         former = list(dict.fromkeys(keyed.loc[abolished, "note"]))[:3]
