@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from citynet.analysis.formula import NAME, formula_names, prepare
+from citynet.analysis.formula import NAME, formula_names, prepare, split_outside_parentheses
 from citynet.analysis.results import FitResult
 from citynet.analysis.sample import apply_sample, sample_hints
 from scipy import stats
@@ -577,7 +577,7 @@ def _check_references(df: pd.DataFrame, fml: str) -> None:
     used = [c for c in formula_names(fml) if c in df.columns]
     rows = df.dropna(subset=used)
     for call in calls:
-        args = [a.strip() for a in call.split(",")]
+        args = [a.strip() for a in split_outside_parentheses(call, ",")]  # ref='east, coastal' is one argument
         if len(args) > 2 and "=" not in args[2]:
             raise AnalysisError(f"i({call}): its third argument {args[2]} has no name",
                                 fix=f"name the reference level: i({args[0]}, {args[1]}, ref={args[2]})")
@@ -594,8 +594,11 @@ def _check_references(df: pd.DataFrame, fml: str) -> None:
             found = not numeric and ref != text and text in set(values.astype(str))
         if found:
             continue
+        shown = sorted(values.astype(str))
+        if any("," in v for v in shown):  # 'east, coastal', 'west': a level's comma is not the list's
+            shown = [repr(v) for v in shown]
         listing = (f"{values.min():g}–{values.max():g}" if numeric and len(values) > 8
-                   else ", ".join(sorted(values.astype(str))[:8]) + (" …" if len(values) > 8 else ""))
+                   else ", ".join(shown[:8]) + (" …" if len(values) > 8 else ""))
         example = f"{values.min():g}" if numeric else repr(sorted(values.astype(str))[0]) if len(values) else "…"
         raise AnalysisError(f"i({call}): the reference {ref} is not a value of {var} in the estimation sample "
                             f"({listing or 'no row'})",

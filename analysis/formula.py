@@ -46,6 +46,46 @@ _LAG_PREFIX = re.compile(r"^([lf])(\d+)_(.+)$")
 _RESERVED = {"ref", "ref2", "sw", "sw0", "csw", "csw0", "mvsw", "bin", "True", "False", "None"}
 
 
+_QUOTES = "'\"`"
+#: characters pyfixest cuts a formula at before it reads a quoted text (its parts at '|' and '~', its calls at
+#: brackets): inside quotes they fail it (ref='a|b': "at most one '~'", "quote context was not closed")
+_UNQUOTABLE = "~|()["
+
+
+def split_outside_parentheses(text: str, sep: str) -> list[str]:
+    """``text`` split at every ``sep`` that stands outside parentheses and outside quotes (``'…'``, ``"…"`` and a
+    backquoted header): the terms of a side of a formula (``sep="+"``), the arguments of a call (``","``). The
+    parts are as written, unstripped (``len(parts[0])`` is where the first ``sep`` stands). A ``)`` before its
+    ``(``, a ``(`` never closed (``ValueError("unbalanced parentheses")``) or a quote never closed
+    (``ValueError("a quote … that is not closed")``) is an error.
+
+    >>> split_outside_parentheses("log(x + 1) + i(kind, ref='a+b') + z", "+")
+    ['log(x + 1) ', " i(kind, ref='a+b') ", ' z']
+    >>> split_outside_parentheses("kind, d, ref='east, coastal'", ",")
+    ['kind', ' d', " ref='east, coastal'"]
+    """
+    parts, depth, start, quote = [], 0, 0, ""
+    for pos, ch in enumerate(text):
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in _QUOTES:
+            quote = ch
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth < 0:
+                raise ValueError("unbalanced parentheses")
+        elif ch == sep and depth == 0:
+            parts.append(text[start:pos])
+            start = pos + 1
+    if quote:
+        raise ValueError(f"a quote {quote} that is not closed")
+    if depth:
+        raise ValueError("unbalanced parentheses")
+    return [*parts, text[start:]]
+
+
 def panel_keys(df: pd.DataFrame) -> tuple[list[str], str]:
     """The unit key columns and the year column of a panel (city-year or dyad-year)."""
     if "city_code" in df.columns:
@@ -293,13 +333,17 @@ def check_syntax(formula: str) -> None:
     fix = "write it as 'y ~ x1 + x2 | fe1 + fe2' (IV: 'y ~ exog | fe | endog ~ instr')"
     if "~" not in formula:
         raise UserError(f"the formula {formula!r} has no '~' between the outcome and the regressors", fix=fix)
-    depth = 0
-    for ch in formula:
-        depth += (ch == "(") - (ch == ")")
-        if depth < 0:
-            break
-    if depth != 0:
-        raise UserError(f"the formula {formula!r} has unbalanced parentheses", fix=fix)
+    try:
+        split_outside_parentheses(formula, "~")
+    except ValueError as exc:
+        raise UserError(f"the formula {formula!r} has {exc}", fix=fix) from None
+    for text in _STRING.findall(formula):
+        cut = [ch for ch in _UNQUOTABLE if ch in text[1:-1]]
+        if cut:  # i(kind, ref='a|b'): pyfixest cuts the formula there before it reads the text
+            raise UserError(f"the formula {formula!r} has the text {text} holding {' '.join(cut)}, which pyfixest "
+                            "reads as the formula's own even in quotes",
+                            fix=f"recode the column's values without them (in a SPEC, [panel_options] derive = "
+                                f"{{ g2 = \"g.str.replace('{cut[0]}', '/')\" }} for a column g) and name the new value")
     parts = formula.split("|")
     lhs, rhs = parts[0].split("~", 1)
     if not lhs.strip():
@@ -312,7 +356,7 @@ def check_syntax(formula: str) -> None:
                                 "(a '+' or '|' with nothing on one side)", fix=fix)
             for t in terms:
                 t = t.strip()
-                if t and not _TERM.fullmatch(t):
+                if t and not _TERM.fullmatch(_STRING.sub("''", t)):  # a quoted text may hold any character
                     raise UserError(f"the formula {formula!r}: cannot read the term {t!r}", fix=fix)
 
 
@@ -440,7 +484,7 @@ def prepare(df: pd.DataFrame, formula: str, extra: Sequence[str] = ()) -> tuple[
         if hints:
             raise _unknown([], hints, df.columns) from None
         raise
-    power = _CARET_POWER.search(formula)
+    power = _CARET_POWER.search(_STRING.sub(lambda m: " " * len(m.group()), formula))  # not ref='x^2'
     if power:  # x^2: x crossed with itself (R's and formulaic's rule, so just x); inside I(): bitwise xor
         name, k = power.group(1), power.group(2)
         raise AnalysisError(f"{power.group(0)!r} in {formula!r} is not a power: in a formula it is {name} crossed with "
