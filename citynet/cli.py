@@ -120,6 +120,12 @@ def _refuse_option_as_value(cmd: click.Command) -> None:
             if value in names:
                 raise UserError(f"{given} has no value: the next word, {value}, is an option",
                                 fix=f"give {given} its value ({given} VALUE), see {where}")
+            for k in range(2, option.nargs + 1):  # report --years 2010 --permutations 0: "'--permutations' is not
+                later = args[i + k] if i + k < len(args) else None  # a valid integer" (click)
+                if later in names:
+                    shape = option.metavar or " ".join(["VALUE"] * option.nargs)
+                    raise UserError(f"{given} takes {option.nargs} values and has {k - 1}: the next word, {later}, is an "
+                                    "option", fix=f"give {given} its {option.nargs} values ({given} {shape}), see {where}")
             if texts(option) and not value.strip():
                 raise UserError(f"{given} is empty", fix=f"give {given} a value, or leave it out for its default "
                                                          f"({where})")
