@@ -142,6 +142,15 @@ def _utf8(text: str) -> bool:
         return False
 
 
+def _shown(text: str) -> str:
+    """``text`` with the bytes that are not UTF-8 (lone surrogates) shown as ``\\xNN`` (a surrogate that stands for
+    no byte, possible only in-process, as ``\\udNNN``)."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _refuse_non_utf8(args: list[str]) -> None:
     """An argument, or the current folder, whose name is not UTF-8 (a GBK file name from a Windows zip, a
     terminal in another encoding: Python keeps such bytes as lone surrogates) is one message, exit 2. citynet
@@ -154,8 +163,7 @@ def _refuse_non_utf8(args: list[str]) -> None:
            "terminal (LANG=C.UTF-8)")
     for arg in args:
         if not _utf8(arg):
-            shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-            raise UserError(f"the argument '{shown}' is not UTF-8 (bytes of another encoding, such as GBK, shown "
+            raise UserError(f"the argument '{_shown(arg)}' is not UTF-8 (bytes of another encoding, such as GBK, shown "
                             "as \\xNN)", fix=fix)
     if "-h" in args or "--help" in args:
         return
@@ -164,8 +172,7 @@ def _refuse_non_utf8(args: list[str]) -> None:
     except OSError:  # a current folder removed meanwhile: the command says what it cannot find
         return
     if not _utf8(here):
-        shown = here.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-        raise UserError(f"the current folder {shown} has a name that is not UTF-8 (bytes of another encoding, "
+        raise UserError(f"the current folder {_shown(here)} has a name that is not UTF-8 (bytes of another encoding, "
                         "such as GBK, shown as \\xNN)",
                         fix="run citynet from a folder whose path is UTF-8, or rename the folder in UTF-8 (convmv -f "
                             "gbk -t utf-8 --notest NAME)")

@@ -354,3 +354,20 @@ def test_a_command_without_any_argument_still_runs(tmp_path, monkeypatch, capsys
     monkeypatch.chdir(tmp_path)
     code, out, err = invoke(capsys, "neo4j", "stop")
     assert code == 0 and "no Neo4j server runs" in out + err, (out, err)
+
+
+def test_shown_renders_the_bytes_that_are_not_utf8_as_hex():
+    """One helper renders an argument and the current folder: GBK's 北京 (b"\\xb1\\xb1\\xbe\\xa9") read as UTF-8
+    with surrogateescape is shown byte by byte; a surrogate that stands for no byte (in-process only) as itself."""
+    from citynet.cli import _shown
+
+    assert _shown(b"\xb1\xb1\xbe\xa9.csv".decode("utf-8", "surrogateescape")) == "\\xb1\\xb1\\xbe\\xa9.csv"
+    assert _shown("城市\udcff") == "城市\\xff"
+    assert _shown("a\ud800b") == "a\\ud800b"  # was a UnicodeEncodeError while the message was being written
+
+
+def test_an_argument_with_a_surrogate_that_is_no_byte_is_refused_in_process(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = invoke(capsys, "export", "--out", "a\ud800.csv")
+    assert code == 2, (out, err)
+    assert err.startswith("error: the argument 'a\\ud800.csv' is not UTF-8"), err
