@@ -440,9 +440,11 @@ def check_numeric(df: pd.DataFrame, columns: Sequence[str], role: str,
                                 fix=fix(c) if callable(fix) else fix)
 
 
-def _check_sample(df: pd.DataFrame, fml: str, parts: dict[str, Any], sample: str | None, panel: pd.DataFrame) -> None:
+def _check_sample(df: pd.DataFrame, fml: str, parts: dict[str, Any], sample: str | None, panel: pd.DataFrame,
+                  sample_label: str | None = None) -> None:
     """Guard pyfixest against inputs it aborts or tracebacks on: a text regressor, an empty sample (its Rust
-    core aborts the process), and a sample in which every observation is a fixed-effect singleton."""
+    core aborts the process), and a sample in which every observation is a fixed-effect singleton. The messages
+    name the sample as the user wrote it: ``--sample 'QUERY'``, or ``sample_label`` (a split's sample)."""
     used = [c for c in formula_names(fml) if c in df.columns]
     fe_cols = {c.strip() for t in parts["fe"] for c in t.split("^")}
     # names inside C(...) or i(...) are categorical by request
@@ -451,7 +453,8 @@ def _check_sample(df: pd.DataFrame, fml: str, parts: dict[str, Any], sample: str
                   fix=lambda c: f"use a numeric column, or C({c}) / i({c}) for a categorical regressor, or put it "
                                 "after '|' as a fixed effect")
     rows = df.dropna(subset=used) if used else df
-    where = f" with --sample {sample!r}" if sample else ""
+    where = f" with {sample_label}" if sample_label else f" with --sample {sample!r}" if sample else ""
+    split = bool(sample_label) and "split " in sample_label  # --split year (year = 2006): no sample to widen
     rows = _finite_rows(rows, parts, where)
     _check_depvar(rows, parts, where)
     if rows.empty:
@@ -462,7 +465,8 @@ def _check_sample(df: pd.DataFrame, fml: str, parts: dict[str, Any], sample: str
         raise AnalysisError(
             f"the estimation sample is empty{where}: 0 of {len(panel):,} rows have every variable of {fml!r}{yr}"
             + (f" ({hint})" if hint else ""),
-            fix="widen --sample, or check the variables for missing values (lags lose the first year)")
+            fix=("check the variables for missing values in that sample (lags lose the first year)" if split else
+                 "widen --sample, or check the variables for missing values (lags lose the first year)"))
     if parts["fe"]:
         groups = _fe_groups(rows, parts["fe"])
         single = np.zeros(len(rows), dtype=bool)
@@ -472,7 +476,9 @@ def _check_sample(df: pd.DataFrame, fml: str, parts: dict[str, Any], sample: str
             raise AnalysisError(
                 f"every one of the {len(rows):,} observations{where} is alone in its fixed-effect group "
                 f"({' + '.join(parts['fe'])}), so nothing is left once singletons are dropped",
-                fix="use a wider sample (more years per city) or coarser fixed effects")
+                fix="split by a coarser column, or fit the split samples with coarser fixed effects (a sample of "
+                    "the split keeps one observation per group here)" if split else
+                    "use a wider sample (more years per city) or coarser fixed effects")
 
 
 def _top_terms(side: str | None) -> list[str]:
@@ -714,8 +720,12 @@ def fit(
     allow_collinear: bool = False,
     engine_kw: dict | None = None,
     weights: str | None = None,
+    sample_label: str | None = None,
 ) -> FitResult:
     """Fit one model; see the module docstring for the models and the standard-error conventions.
+
+    ``sample_label``: how messages name the sample when the user did not write ``sample`` as such (``citynet fit
+    --split year``: ``--split year (year = 2006)``); by default ``--sample 'QUERY'``.
 
     ``weights``: a column of regression weights (fixest's ``weights``, Stata's ``[aweight]``: weighted least
     squares, or a weighted Poisson likelihood): rows where it is missing or 0 are left out (with a note),
@@ -741,7 +751,7 @@ def fit(
     n_missing = int(missing.sum())
     df, cluster_note, cluster_lost = _cluster_rows(df, vcov_arg, fml)
     n_missing += cluster_lost
-    _check_sample(df, fml, parts, sample, panel)
+    _check_sample(df, fml, parts, sample, panel, sample_label)
     if model == "2sls" and not parts["endog"]:
         raise AnalysisError("model 2sls needs an IV part", fix="write 'y ~ exog | fe | endog ~ instruments'")
     if parts["endog"] and model != "2sls":
@@ -1346,7 +1356,7 @@ GRAVITY_FIXED_EFFECTS = ("origin_year", "dest_year", "pair", "year")
 
 def gravity_formula(dyads: pd.DataFrame, formula: str, vcov: Any = None, name: str | None = None,
                     sample: str | None = None, weights: str | None = None, origin: str = "city_a",
-                    dest: str = "city_b") -> FitResult:
+                    dest: str = "city_b", sample_label: str | None = None) -> FitResult:
     """PPML of a gravity ``formula`` on the dyad-year panel (``citynet fit --panel dyad-year --model ppml``, a
     SPEC's ``gravity`` kind): its fixed effects ``origin_year``, ``dest_year``, ``pair`` are the panel's columns
     (made here when absent), its terms derived as any formula's (``l1_collab``, ``C(x)``); clustered by pair
@@ -1357,6 +1367,6 @@ def gravity_formula(dyads: pd.DataFrame, formula: str, vcov: Any = None, name: s
         dyads = add_dyad_keys(dyads, origin, dest)
     # no copy of the 850k-row frame and no stored data: ~20% faster on the full dyad panel
     res = fit(dyads, formula, model="ppml", vcov=vcov or "cluster:pair", name=name, sample=sample, weights=weights,
-              engine_kw={"copy_data": False, "store_data": False})
+              engine_kw={"copy_data": False, "store_data": False}, sample_label=sample_label)
     res.notes.append("PPML gravity; FE: " + ", ".join(split_formula(formula)["fe"] or ["none"]))
     return res

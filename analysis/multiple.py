@@ -195,14 +195,15 @@ def models(formulas: list[str], samples: list[tuple[str | None, str | None]], na
 
 
 def fit_each(planned: list[tuple[str, str | None, str | None]], fit_one: Callable[[str, str | None, str | None], Any],
-             panel: Any) -> list:
+             panel: Any, labels: dict[str | None, str] | None = None) -> list:
     """Fit every planned model (``(formula, sample query, column name)`` from :func:`models`) with ``fit_one``.
 
     In a multiple estimation, a model that the data cannot identify (one :class:`AnalysisError` of its own: an
     instrument or a regressor absorbed by that model's fixed effects, a split sample too small, a constant
     outcome …) leaves its column out; the others are fitted, and the table's notes (and, from ``citynet fit``,
     standard error) say which column was not fitted and why. A mistake in a formula's text (an unknown column, a
-    syntax error) stops before any fit, and so does a multiple estimation none of whose models can be fitted."""
+    syntax error) stops before any fit, and so does a multiple estimation none of whose models can be fitted.
+    ``labels`` names a sample query as the user wrote it (``--split year (year = 2006)``, not ```year` == 2006``)."""
     if len(planned) == 1:
         return [fit_one(*planned[0])]
     from citynet.analysis.formula import prepare
@@ -219,7 +220,7 @@ def fit_each(planned: list[tuple[str, str | None, str | None]], fit_one: Callabl
     if not results:
         raise skipped[0][3]
     for formula, where, column, exc in skipped:
-        sample = f" on the sample {where}" if where else ""
+        sample = f" on {labels[where]}" if where in (labels or {}) else f" on the sample {where}" if where else ""
         results[-1].notes.append(f"Warning: column {column or formula} was not fitted ({formula}{sample}): "
                                  f"{exc.message.rstrip('.')}.")
     return results

@@ -138,12 +138,16 @@ def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, sp
     if panel_name == "dyad-year" and v is None:  # clustered by city pair unless told otherwise
         v = "cluster:pair"
 
+    #: how the messages name a split's sample: as the user wrote it, not as the query made of it ('`year` == 2006')
+    labels: dict[str | None, str] = {}
+
     def one(formula: str, sample: str | None):
         """The fit of one model (a formula without stepwise functions) on ``sample``."""
+        label = labels.get(sample)
         if panel_name == "dyad-year":
             if model != "ppml":
-                return fit(df, formula, model=model, vcov=v, sample=sample, weights=weights)
-            return gravity_formula(df, formula, vcov=v, sample=sample, weights=weights)
+                return fit(df, formula, model=model, vcov=v, sample=sample, weights=weights, sample_label=label)
+            return gravity_formula(df, formula, vcov=v, sample=sample, weights=weights, sample_label=label)
         if inference:  # analysis/inference.py: wild bootstrap, randomization inference, Conley
             from citynet.analysis.estimators import apply_sample
             from citynet.analysis.formula import derive
@@ -152,7 +156,7 @@ def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, sp
             # lags on every row, then the sample (as fit() does): the sample's first year keeps its lag
             return fit_with_inference(apply_sample(derive(df, [formula]), sample), formula, inference, param=param, vcov=v,
                                       cluster=cluster or "city_code", model=model)
-        return fit(df, formula, model=model, vcov=v, sample=sample, weights=weights)
+        return fit(df, formula, model=model, vcov=v, sample=sample, weights=weights, sample_label=label)
 
     from citynet.analysis.multiple import expand, fit_each, models, split_samples
 
@@ -163,8 +167,12 @@ def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, sp
     if split or fsplit:
         from citynet.analysis.formula import column_names
 
-        by = column_names(split or fsplit, df.columns, "--split" if split else "--fsplit")
+        option = "--split" if split else "--fsplit"
+        by = column_names(split or fsplit, df.columns, option)
         samples = split_samples(df, by, sample, full=bool(fsplit))
+        for label, where in samples[1 if fsplit else 0:]:  # east; tier_high = 1 (split_samples' column names)
+            value = label if label.startswith(f"{by} = ") else f"{by} = {label!r}"
+            labels[where] = f"{option} {by} ({value})" + (f" and --sample {sample!r}" if sample else "")
     def named(f: str, where: str | None, column: str | None):
         r = one(f, where)
         if column is not None:  # else the estimator's own name (a gravity model's)
@@ -173,7 +181,7 @@ def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, sp
 
     # the samples outermost, as fixest; a model the data cannot identify leaves its column out, with a note
     planned = models(formulas, samples)
-    results = fit_each(planned, named, df)
+    results = fit_each(planned, named, df, labels)
     for note in dict.fromkeys(n for r in results for n in r.notes):
         if note.startswith("Warning:"):
             click.echo(note, err=True)
