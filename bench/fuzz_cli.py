@@ -16,9 +16,9 @@ workspace included). ``neo4j install/start`` are left out (a download, a JVM), a
 refused before any work.
 
 A case FAILS on an escaped exception, a traceback, an exit code outside 0, 1, 2, 3, 4, 5, 130 (1 only from
-``neo4j status`` or a full disk), a refusal without an ``error:`` line (click's own usage errors, ``[Usage: …]
-Error: …`` with exit 2, are the documented usage errors), an ``error:`` without its ``fix:``, a message of more
-than 12 lines from its ``error:`` line, several ``error:`` lines, exit 0 on a mutation that cannot be right, or
+``neo4j status`` or a full disk), a refusal without an ``error:`` line (click's own usage errors included:
+citynet/cli.py gives them one, with a ``fix:``), an ``error:`` without its ``fix:``, a message of more than 12 lines
+from its ``error:`` line, several ``error:`` lines, exit 0 on a mutation that cannot be right, or
 another exit code than the one a mutation must give (exit 4 for the dead URI, 2 for a non-Bolt one).
 
 Usage::
@@ -615,9 +615,7 @@ def judge(case: Case, code: int, output: str, escaped: BaseException | None) -> 
     if code == 1 and case.command == "neo4j status" and not any(ln.startswith("error:") for ln in lines):
         return "ok", ""
     starts = [i for i, ln in enumerate(lines) if ln.startswith("error:")]
-    if not starts:
-        if code == 2 and sum(ln.startswith("Error: ") for ln in lines) == 1 and len(lines) <= MAX_MESSAGE_LINES:
-            return "ok", ""  # click's usage error (documented: exit 2): [Usage: …, Try …,] Error: …
+    if not starts:  # (click's own usage errors too: citynet/cli.py gives them an error: and a fix: line)
         return "no_message", f"exit {code} without an 'error:' line"
     if len(starts) > 1:
         return "several_messages", f"{len(starts)} 'error:' lines"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import logging
+import re
 import sys
 
 import click
@@ -129,7 +130,12 @@ def _refuse_option_as_value(cmd: click.Command) -> None:
             if texts(option) and not value.strip():
                 raise UserError(f"{given} is empty", fix=f"give {given} a value, or leave it out for its default "
                                                          f"({where})")
-        return parse_args(ctx, args)
+        try:
+            return parse_args(ctx, args)
+        except click.UsageError as err:  # (click's parser raises some without the command: --years 2010 at the end)
+            if err.ctx is None:
+                err.ctx = ctx
+            raise
 
     cmd.parse_args = checked
 
@@ -263,6 +269,21 @@ def _exit_with(err: UserError) -> None:
     sys.exit(err.exit_code)
 
 
+def usage_error(err: click.UsageError) -> UserError:
+    """click's own usage error (an unknown option or command, a missing argument, a value of the wrong type or not
+    among the choices, an extra argument) as citynet's: one ``error:`` line and a ``fix:`` with the command's usage
+    and where its help is (click printed ``Usage: …``, ``Try '… --help' for help.`` and ``Error: …``), exit 2."""
+    ctx = err.ctx
+    path = ctx.command_path if ctx is not None else "citynet"
+    message = " ".join(err.format_message().split()).removesuffix(".")
+    if ctx is not None and isinstance(ctx.command, click.Group) and re.match(r"No such command", message):
+        fix = f"the commands: {', '.join(ctx.command.list_commands(ctx))} ({path} --help says what each does)"
+    else:
+        usage = ctx.get_usage().removeprefix("Usage:").strip() if ctx is not None else "citynet COMMAND ..."
+        fix = f"see {path} --help for its options and examples (usage: {usage})"
+    return UserError(message, fix=fix, exit_code=err.exit_code)
+
+
 def main(argv: list[str] | None = None) -> None:
     try:
         rc = cli.main(args=argv, prog_name="citynet", standalone_mode=False)
@@ -271,6 +292,11 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)
+    except click.UsageError as err:
+        if type(err).__name__ == "NoArgsIsHelpError":  # `citynet`, `citynet neo4j` alone: the help (exit 2)
+            err.show()
+            sys.exit(err.exit_code)
+        _exit_with(usage_error(err))
     except click.ClickException as err:
         err.show()
         sys.exit(err.exit_code)

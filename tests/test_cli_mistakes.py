@@ -371,3 +371,49 @@ def test_an_argument_with_a_surrogate_that_is_no_byte_is_refused_in_process(tmp_
     code, out, err = invoke(capsys, "export", "--out", "a\ud800.csv")
     assert code == 2, (out, err)
     assert err.startswith("error: the argument 'a\\ud800.csv' is not UTF-8"), err
+
+
+@pytest.mark.parametrize("args,message,fix", [
+    (["bogus"], "No such command 'bogus'",
+     "the commands: init, synth, ingest, load, metrics, export, query, fit, map, report, run, demo, neo4j "
+     "(citynet --help says what each does)"),
+    (["neo4j", "bogus"], "No such command 'bogus'",
+     "the commands: install, start, status, stop (citynet neo4j --help says what each does)"),
+    (["synth"], "Missing argument 'OUT'",
+     "see citynet synth --help for its options and examples (usage: citynet synth [OPTIONS] OUT)"),
+    (["init", "--forse"], "No such option '--forse'. (Did you mean",  # (click's suggestions, --force among them)
+     "see citynet init --help for its options and examples (usage: citynet init [OPTIONS])"),
+    (["-x"], "No such option '-x'",
+     "see citynet --help for its options and examples (usage: citynet [OPTIONS] COMMAND [ARGS]...)"),
+    (["query", "--format", "xml"], "Invalid value for '--format': 'xml' is not one of 'table', 'csv', 'json'",
+     "see citynet query --help for its options and examples (usage: citynet query [OPTIONS] [TEXT])"),
+    (["neo4j", "stop", "--timeout", "x"], "Invalid value for '--timeout': 'x' is not a valid float",
+     "see citynet neo4j stop --help for its options and examples (usage: citynet neo4j stop [OPTIONS])"),
+    (["report", "--years", "2010"], "Option '--years' requires 2 arguments",
+     "see citynet report --help for its options and examples (usage: citynet report [OPTIONS])"),
+    (["report", "--years", "2010", "x"], "Invalid value for '--years': 'x' is not a valid integer",
+     "see citynet report --help for its options and examples (usage: citynet report [OPTIONS])"),
+    (["report", "a", "b"], "Got unexpected extra arguments (a b)",
+     "see citynet report --help for its options and examples (usage: citynet report [OPTIONS])"),
+    (["fit", "-w"], "Option '-w' requires an argument",
+     "see citynet fit --help for its options and examples (usage: citynet fit [OPTIONS] [SPEC])"),
+])
+def test_click_usage_errors_are_one_message_with_a_fix(tmp_path, monkeypatch, capsys, args, message, fix):
+    """README: every mistake is one error: line and a fix: line, exit 2 for a bad option. click's own usage errors
+    printed 'Usage: …', "Try '… --help' for help." and 'Error: …' without a fix; the commands listed are those of
+    README's command list, the usages those of each command's --help."""
+    monkeypatch.chdir(tmp_path)
+    code, out, err = invoke(capsys, *args)
+    assert code == 2, (out, err)
+    lines = err.splitlines()
+    assert len(lines) == 2 and lines[1] == f"  fix: {fix}", err
+    assert lines[0] == f"error: {message}" or (message.endswith("(Did you mean") and lines[0].startswith(
+        f"error: {message}") and "'--force'" in lines[0]), err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("args", [[], ["neo4j"]])
+def test_a_group_without_its_command_still_prints_its_help(tmp_path, monkeypatch, capsys, args):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = invoke(capsys, *args)
+    assert code == 2 and "Usage: citynet" in out + err and "Commands:" in out + err, (out, err)
