@@ -59,3 +59,16 @@ def test_the_same_year_twice_draws_that_year_alone(ws, capsys):
     html = out_file.read_text(encoding="utf-8")
     assert 'id="map-2013"' in html and html.count('id="map-20') == 1  # one network map, of 2013 alone
     assert html.count("Best-connected cities, ") == 1 and "Best-connected cities, 2013" in html
+
+
+def test_a_panel_without_years_is_left_to_its_section(ws, capsys):
+    """The early check reads the panel's years; a panel without a year column (not one citynet wrote) was a
+    KeyError traceback there: now the command does what it does without --years (the maps section says it cannot
+    be drawn)."""
+    pd.DataFrame({"city_a": ["110000"], "city_b": ["310000"], "yr": [2010], "collab": [3]}).to_parquet(
+        ws / "metrics" / "dyad_year.parquet")
+    with_years = invoke(capsys, "report", "-w", ws, "--permutations", "0", "--out", ws.parent / "a.html",
+                        "--years", "2010", "2011")
+    without = invoke(capsys, "report", "-w", ws, "--permutations", "0", "--out", ws.parent / "b.html")
+    assert with_years[0] == without[0] == 0, (with_years, without)
+    assert "Could not build this section" in (ws.parent / "a.html").read_text(encoding="utf-8")

@@ -104,9 +104,10 @@ def check_years(years: tuple[int, int], dyad_panel: Path) -> None:
     2030] not in the panel``). Either order is taken, and the same year twice is that year alone (``--help``). A
     workspace without the panel is not checked here: its maps section says what to run."""
     import pandas as pd
+    import pyarrow.parquet as pq
 
-    if not dyad_panel.is_file():
-        return
+    if not dyad_panel.is_file() or "year" not in pq.read_schema(dyad_panel).names:
+        return  # (a panel without years: its section says it cannot be drawn)
     panel = sorted(int(y) for y in pd.read_parquet(dyad_panel, columns=["year"])["year"].unique())
     bad = list(dict.fromkeys(y for y in years if y not in panel))
     if not bad or not panel:
