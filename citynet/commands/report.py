@@ -24,8 +24,9 @@ Sections: data quality (reports/ingest.json), descriptive statistics (paper 001 
 churn of one city (paper 001 table 1), collaboration maps of two years, network-year time series,
 the regression tables, event-study and placebo figures of results/ (citynet fit SPEC.toml), and
 Moran's I. --years takes two years of the dyad-year panel, in either order (the same year twice:
-that year alone); a year outside the panel is refused (exit 2). A missing input shows a "not available: run citynet ..." note instead of failing; a folder
-with none of them (not a workspace, or one never ingested) is refused.
+that year alone); a year outside the panel is refused (exit 2). A missing input shows a "not
+available: run citynet ..." note instead of failing; a folder with none of them (not a workspace,
+or one never ingested) is refused.
 Regression tables are grouped by the network filter they were fitted on (results/ and results/KEY/).""",
 )
 @workspace_option()
