@@ -135,8 +135,15 @@ def split_formula(formula: str) -> dict[str, Any]:
     return {"depvar": dep, "rhs": rhs, "fe": fe, "endog": endog, "instr": instr}
 
 
-def _terms(rhs: str) -> list[str]:
-    return [t.strip() for t in rhs.split("+") if t.strip() and t.strip() not in ("1", "0")]
+def _terms(side: str | None) -> list[str]:
+    """The terms of one side of a formula (checked by formula.check_syntax), split at the '+' outside parentheses
+    and quotes (``log(x + 1)``, ``I(a + b)`` and ``i(kind, ref='a+b')`` are one term each); not the constants 1, 0.
+    A side that does not close (a stepwise block ``log(x``) is one term, for the fit's syntax check to name."""
+    try:
+        terms = split_outside_parentheses(side or "", "+")
+    except ValueError:
+        terms = [side or ""]
+    return [t.strip() for t in terms if t.strip() and t.strip() not in ("1", "0")]
 
 
 def _collinear_partners(df: pd.DataFrame, dropped: list[str], kept: list[str], fe: list[str]) -> dict[str, list[str]]:
@@ -481,26 +488,13 @@ def _check_sample(df: pd.DataFrame, fml: str, parts: dict[str, Any], sample: str
                     "use a wider sample (more years per city) or coarser fixed effects")
 
 
-def _top_terms(side: str | None) -> list[str]:
-    """The terms of one side of a formula, split at the '+' outside parentheses (log(x + 1) is one term)."""
-    terms, depth, cur = [], 0, ""
-    for ch in side or "":
-        depth += (ch == "(") - (ch == ")")
-        if ch == "+" and depth == 0:
-            terms.append(cur.strip())
-            cur = ""
-        else:
-            cur += ch
-    return [t for t in [*terms, cur.strip()] if t]
-
-
 def _finite_rows(rows: pd.DataFrame, parts: dict[str, Any], where: str) -> pd.DataFrame:
     """The rows on which every expression of the formula (``log(x)``, ``I(1/x)``, ``np.sqrt(x)`` …; evaluated by
     formulaic, as pyfixest evaluates them) is finite, as pyfixest keeps them; none is one message — pyfixest's Rust
     core aborted the process on the empty design (``log(copat_gov)`` of a column of zeros: exit 134)."""
     lhs = parts["depvar"]
     sides = [parts["rhs"], parts["endog"], parts["instr"]]
-    exprs = [t for t in dict.fromkeys([lhs, *(t for side in sides for t in _top_terms(side))])
+    exprs = [t for t in dict.fromkeys([lhs, *(t for side in sides for t in _terms(side))])
              if t not in rows.columns and not re.match(r"(?:i|C)\(|-?\d+$", t)]
     if not exprs or rows.empty:
         return rows
@@ -756,7 +750,7 @@ def fit(
         raise AnalysisError("model 2sls needs an IV part", fix="write 'y ~ exog | fe | endog ~ instruments'")
     if parts["endog"] and model != "2sls":
         model = "2sls"
-    if parts["endog"] and len(_terms(parts["endog"])) > 1:
+    if parts["endog"] and len(parts["endog"].split("+")) > 1:  # as pyfixest counts them: I(d + w) is two
         raise AnalysisError("2SLS with more than one endogenous regressor is not supported",
                             fix="instrument one regressor per model (pyfixest limit)")
     instruments = _terms(parts["instr"] or "") if parts["endog"] else []

@@ -37,7 +37,7 @@ _BACKQUOTED = re.compile(r"`([^`]*)`")
 _BARE_REF = re.compile(r"\bref2?\s*=\s*([^\W\d]\w*)")  # ref=east, not ref='east'
 _CARET_POWER = re.compile(r"(?<![\w.])([^\W\d]\w*)\s*\^\s*(\d+(?:\.\d+)?)(?![\w.])")  # x^2, not city_code^year
 _STRING = re.compile(r"'[^']*'|\"[^\"]*\"")  # a text literal: i(region, d, ref='east')
-_TERM = re.compile(r"[\w\u4e00-\u9fff.^:*()\[\], =<>!'\"/-]+")  # the characters a formula's term may hold
+_TERM = re.compile(r"[\w\u4e00-\u9fff.^:*()\[\], =<>!'\"/+-]+")  # the characters a formula's term may hold
 _LAG_PREFIX = re.compile(r"^([lf])(\d+)_(.+)$")
 # words of pyfixest formulas that are never variables: its own, read in the formula's text (multiple estimation,
 # i()'s arguments), and Python's constants. The functions formulaic evaluates (etl/formula_words.py: a covariate
@@ -344,13 +344,21 @@ def check_syntax(formula: str) -> None:
                             "reads as the formula's own even in quotes",
                             fix=f"recode the column's values without them (in a SPEC, [panel_options] derive = "
                                 f"{{ g2 = \"g.str.replace('{cut[0]}', '/')\" }} for a column g) and name the new value")
-    parts = formula.split("|")
+    parts = formula.split("|")  # (pyfixest cuts at every '|' and '~', in parentheses too: so do these two)
+    if "~" not in parts[0]:  # y | fe ~ x: it was a ValueError traceback
+        raise UserError(f"the formula {formula!r} has a '|' before its first '~'", fix=fix)
     lhs, rhs = parts[0].split("~", 1)
     if not lhs.strip():
         raise UserError(f"the formula {formula!r} has no outcome before '~'", fix=fix)
     for k, part in enumerate([rhs, *parts[1:]]):
         for side in part.split("~"):
-            terms = side.split("+")
+            try:
+                terms = split_outside_parentheses(side, "+")  # I(a + b), log(x + 1): one term each
+            except ValueError:  # I(a | b): the cut left a parenthesis open (a quoted '|' was refused above)
+                raise UserError(f"the formula {formula!r} has a '|' or '~' inside parentheses, where pyfixest cuts the "
+                                "formula all the same",
+                                fix="keep '|' and '~' for the formula's parts ('y ~ x | fe | endog ~ instr'); inside "
+                                    "I(), write np.logical_or(a, b) for a | b and np.logical_not(a) for ~a") from None
             if any(not t.strip() for t in terms) and not (k > 0 and side.strip() == "" and len(terms) == 1):
                 raise UserError(f"the formula {formula!r} has an empty term in {side.strip() or part.strip()!r} "
                                 "(a '+' or '|' with nothing on one side)", fix=fix)
@@ -392,12 +400,13 @@ def refuse_other_syntax(formula: str) -> None:
            "cluster(VAR) or vce(cluster VAR), --vcov hc1 for robust")
     if words and words[0] in _STATA_COMMANDS and "~" not in text:
         raise UserError(f"the formula {formula!r} is a Stata command; citynet reads a fixest formula", fix=fix)
-    depth = 0
-    for pos, ch in enumerate(text):
-        depth += (ch == "(") - (ch == ")")
-        if ch == "," and depth == 0:
-            raise UserError(f"the formula {formula!r} has a ',' outside parentheses: {formula[pos:].strip()!r} reads "
-                            "like Stata's options, which a formula does not take", fix=fix)
+    try:
+        before = split_outside_parentheses(text, ",")[0]
+    except ValueError:  # unbalanced parentheses, an unclosed quote: check_syntax's message
+        before = text
+    if len(before) < len(text):
+        raise UserError(f"the formula {formula!r} has a ',' outside parentheses: {formula[len(before):].strip()!r} "
+                        "reads like Stata's options, which a formula does not take", fix=fix)
     if "#" in text:
         raise UserError(f"the formula {formula!r} has a '#': Stata's interaction",
                         fix="write a:b for Stata's a#b (the product alone) and a*b for a##b (both variables and their "
