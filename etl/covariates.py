@@ -309,18 +309,20 @@ def _checked_sheet(path: Path, header_row: int) -> pd.DataFrame:
 
 
 def _read_xls(path: Path, header_row: int = 1) -> pd.DataFrame:
-    """An old workbook with its cells' types (as an .xlsx); an HTML table as text, every row whole."""
+    """An old workbook with its cells' types (as an .xlsx); an HTML table as text (``readers.read_html_table``),
+    each record with its row as Excel shows the page (``attrs["rows"]``: an empty row between records is no record
+    but counts) and the rows it set apart (``attrs["malformed"]``: another number of cells than the header,
+    quarantined as ``malformed_row`` as in an export, docs/configuration.md §2.5)."""
     from citynet.etl.readers import OLE_MAGIC, read_xls
 
     with open(path, "rb") as fh:
         if fh.read(4) == OLE_MAGIC:
             return _checked_sheet(path, header_row)
     table = read_xls(path, header_row)
-    if table.malformed:
-        rows = ", ".join(str(row) for row, _, _ in table.malformed[:10])
-        raise DataError(f"{path}: {len(table.malformed):,} rows have another number of cells than the header "
-                        f"(rows {rows})", fix="correct those rows, or open the file in Excel and save it as .xlsx")
-    return table.frame.drop(columns="_row")
+    frame = table.frame.drop(columns="_row")
+    frame.attrs["rows"] = table.frame["_row"].astype(int).tolist()
+    frame.attrs["malformed"] = list(table.malformed)
+    return frame
 
 
 def city_name_index() -> dict[str, str]:
@@ -491,6 +493,7 @@ def load_covariates(path: Path, quarantine: Quarantine) -> tuple[pd.DataFrame, d
         malformed: list = []
         if path.suffix.lower() in (".dta", ".xlsx", ".xlsm", ".xls"):
             raw = read_any(path, first)
+            malformed = raw.attrs.pop("malformed", [])  # an HTML table's rows of another width (§2.5)
         else:
             try:
                 raw = read_any(path, first)
