@@ -234,10 +234,11 @@ def store_backend(ws, backend: str | None) -> str:
 def refuse_neo4j_options(ws, backend: str | None, uri=None, user=None, password=None) -> None:
     """``--uri``/``--user``/``--password`` given to a command that uses the embedded store (:func:`store_backend`):
     one message (exit 2) instead of the embedded store's answers without a word (the user meant Neo4j)."""
-    if store_backend(ws, backend) != "embedded" or not (uri or user or password):
+    given = ", ".join(o for o, v in (("--uri", uri), ("--user", user), ("--password", password))
+                      if v is not None)  # (an empty --password is one too: --password "$NEO4J_PASSWORD", unset)
+    if store_backend(ws, backend) != "embedded" or not given:
         return
     from citynet.errors import UserError
 
-    given = ", ".join(o for o, v in (("--uri", uri), ("--user", user), ("--password", password)) if v)
     raise UserError(f"{given}: options of the Neo4j store, and this command uses the embedded store (they would be "
                     "ignored)", fix='add --store neo4j (or [store] backend = "neo4j" in citynet.toml), or drop ' + given)
