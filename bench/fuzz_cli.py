@@ -379,6 +379,8 @@ def mutate(rng: random.Random, name: str, base: list[str], pool: list[str], port
             value = rng.choice(UNKNOWN[opt])
             must = opt in ("--network", "--var", "--panel", "--format", "--named", "--edges")
             must |= name == "query" and "--list" in args  # --list runs no query: refused with any query option
+            # a Neo4j option, an empty password included, on the embedded store (no --store neo4j): refused
+            must |= opt in ("--password", "--user", "--uri") and name in ("query", "load") and "neo4j" not in args
             return Case(args + [opt, value], how, must, example=case.example)  # (query --list: refused with any)
     if how == "foreign_option":
         opt = rng.choice(FOREIGN_OPTIONS)
