@@ -1,6 +1,7 @@
 """Random newcomer input through the analysis layer: ``citynet fit --formula`` invocations, SPEC files and
-covariate tables, each checked for what non-negotiable 5 promises — one message and a documented exit code,
-never a traceback; for covariates also rows read = rows loaded + rows quarantined.
+covariate tables, each checked for what non-negotiable 5 promises — one message (one ``error:`` line with its
+``fix:`` line) and a documented exit code, never a traceback; for covariates also rows read = rows loaded + rows
+quarantined.
 
 The generators mix what a user writes right (the panel's columns, fixest syntax, the SPEC keys of
 ``examples/README.md``, yearbook tables) with the mistakes met in practice: misspelt or absent columns,
@@ -31,6 +32,7 @@ import functools
 import io
 import json
 import random
+import re
 import sys
 import tempfile
 import time
@@ -192,6 +194,19 @@ VALID_SWAPS = {
     "leads": [2, 3, 4], "lags": [2, 3, 5], "inference": ["wild:19", "ri:19", "conley:300"],
     "fe": ["city_code + year", "city_code + year"], "weights": ["population"],
 }
+#: swaps a kind does not take (docs/configuration.md, examples/README.md): Conley standard errors are kind fit's
+#: (conley:KM, "computed for kind fit"); tobit's vcov is oim or cluster:city_code; a 3SLS without fixed effects keeps
+#: its time-invariant regressors (tier_high), which city_code + year would absorb
+KIND_SWAPS = {"tobit": {"vcov": ["oim", "cluster:city_code"]}, "3sls": {"fe": []}}
+
+
+def _swaps(kind: str, key: str) -> list:
+    """The valid values of ``key`` for a model of ``kind`` (empty: the example's value is kept)."""
+    if key in KIND_SWAPS.get(kind, {}):
+        return KIND_SWAPS[kind][key]
+    if key == "vcov" and kind != "fit":
+        return [v for v in VALID_SWAPS[key] if not v.startswith("conley")]
+    return VALID_SWAPS[key]
 #: the [sample] tables a careful user writes
 VALID_SAMPLES = [{}, {}, {"years": [2008, 2020]}, {"years": [2010, 2018]}, {"drop_municipalities": True},
                  {"regions": ["east", "central"]}, {"exclude_years": [2015]}]
@@ -235,8 +250,13 @@ def spec_valid_case(rng: random.Random) -> str:
         lines += [f"{k} = {_toml(v)}" for k, v in options.items()]
     for i, (base, _) in enumerate(chosen):
         model = dict(base, name=f"m{i}")
+        kind = model.get("kind", "fit")
         for key in [k for k in model if k in VALID_SWAPS and rng.random() < 0.4]:
-            model[key] = rng.choice(VALID_SWAPS[key])
+            values = _swaps(kind, key)
+            if values:
+                model[key] = rng.choice(values)
+        if isinstance(model.get("x"), list) and isinstance(model.get("controls"), list):  # a regressor is no control
+            model["controls"] = [c for c in model["controls"] if c not in model["x"]]
         if "formula" in model and rng.random() < 0.4:
             rhs = model["formula"].split("~", 1)[1]
             model["formula"] = f"{rng.choice(VALID_SWAPS['y'])} ~{rhs}"
@@ -320,6 +340,20 @@ def _failure(kind: str, case: str, detail: str) -> dict:
     return {"kind": kind, "case": case, "detail": detail[-2000:]}
 
 
+def refusal_problem(code: int, output: str) -> str | None:
+    """What a refusal lacks of the README's promise — one ``error:`` line, then its ``fix:`` line — or None (a
+    success, or a refusal that keeps it). Warnings (``warning:``, ``Warning:``) may come before."""
+    if code == 0:
+        return None
+    lines = output.splitlines()
+    errors = [k for k, line in enumerate(lines) if line.startswith("error: ")]
+    if len(errors) != 1:
+        return f"exit {code} with {len(errors)} 'error:' lines (one message expected)"
+    if not any(re.match(r"\s*fix: \S", line) for line in lines[errors[0] + 1:]):
+        return f"exit {code}: the message has no 'fix:' line"
+    return None
+
+
 def run(seed: int, count: int, workspace: Path, kinds: list[str]) -> dict:
     """``count`` cases of each of ``kinds`` from ``seed``; the report with every failure."""
     from citynet.etl.cities import city_set
@@ -347,8 +381,10 @@ def run(seed: int, count: int, workspace: Path, kinds: list[str]) -> dict:
                     quarantine = Quarantine()
                     try:
                         _, rep = load_covariates(path, quarantine)
-                    except UserError:
+                    except UserError as exc:
                         seen["message"] = seen.get("message", 0) + 1
+                        if not (exc.fix or "").strip():  # a refusal names its fix (README)
+                            failures.append(_failure(kind, str(path), f"no fix: {exc.message}"))
                         continue
                     except Exception:  # noqa: BLE001 - any other exception is the failure this looks for
                         failures.append(_failure(kind, path.read_bytes()[:3000].decode("utf-8", "replace"),
@@ -375,6 +411,8 @@ def run(seed: int, count: int, workspace: Path, kinds: list[str]) -> dict:
                 if escaped is not None or code not in FIT_EXIT_CODES or "Traceback" in output:
                     detail = "".join(traceback.format_exception(escaped)) if escaped else output
                     failures.append(_failure(kind, case, f"exit {code}\n{detail}"))
+                elif problem := refusal_problem(code, output):
+                    failures.append(_failure(kind, case, f"{problem}\n{output}"))
             progress(f"analysis fuzz: {kind}", count, count)
     return {"seed": seed, "count": count, "kinds": kinds, "outcomes": exits, "failures": failures,
             "valid_specs_refused": refusals,
