@@ -648,7 +648,7 @@ def covariate_table(raw: pd.DataFrame, quarantine: Quarantine, path: Path | str,
     as_text = {c: t for c in data.columns if (t := long_integers(data[c], converted[c].values)) is not None}
     for c, text in as_text.items():  # a code: every digit as written, never a rounded number
         numeric[c] = text
-    keep = numeric.notna().any() | data.isna().all()
+    keep = numeric.notna().any()  # a column without any number (text, or blank cells only: any format) is left out
     numeric = numeric.loc[:, keep]
 
     def cells(mask_of) -> dict:

@@ -72,3 +72,24 @@ def test_a_stata_file_written_by_pyreadstat(tmp_path):
     assert list(zip(t["source_row"].astype(int), t["field"], t["reason_code"], strict=True)) == [
         (3, "(record)", "empty_row"), (4, "城市代码", "unknown_city")]
     assert report["percent"] == {"GDP": {"cells": 1, "examples": ["19.7%"]}}
+
+
+def test_a_column_of_blank_cells_is_left_out_in_every_format(tmp_path):
+    """§3: 'A column with no numeric value at all is left out, named in dropped_columns'. A column 备注 of blank
+    cells was left out of a CSV (its cells are '') but kept, all missing, from an .xlsx (empty cells) and a .dta
+    (a numeric variable of missing values): the same table gave another panel by its format."""
+    import pyreadstat
+    from openpyxl import Workbook
+
+    (tmp_path / "c.csv").write_text("城市,年份,gdp,备注\n南京,2015,1,\n苏州,2015,2,\n", encoding="utf-8")
+    wb = Workbook()
+    for r in (["城市", "年份", "gdp", "备注"], ["南京", 2015, 1, None], ["苏州", 2015, 2, None]):
+        wb.active.append(r)
+    wb.save(tmp_path / "c.xlsx")
+    pyreadstat.write_dta(pd.DataFrame({"城市": ["南京", "苏州"], "年份": [2015.0, 2015.0], "gdp": [1.0, 2.0],
+                                       "备注": [float("nan")] * 2}), str(tmp_path / "c.dta"), version=14)
+    for name in ("c.csv", "c.xlsx", "c.dta"):
+        table, report = load_covariates(tmp_path / name, Quarantine())
+        assert table.to_dict("records") == [{"city_code": "320100", "year": 2015, "gdp": 1},
+                                            {"city_code": "320500", "year": 2015, "gdp": 2}], name
+        assert (report["columns"], report["dropped_columns"]) == (["gdp"], ["备注"]), name
