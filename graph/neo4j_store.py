@@ -18,7 +18,7 @@ import pandas as pd
 from citynet.graph.store import BaseStore, plain
 from citynet.graph.tables import ENTITY
 
-from citynet.errors import QueryError, StoreError, UserError
+from citynet.errors import EXIT_USAGE, QueryError, StoreError, UserError
 
 BATCH = 5_000
 """Rows per write transaction (on 2 cores, 5,000 loaded faster than 1,000, 10,000 or 20,000)."""
@@ -81,7 +81,10 @@ class Neo4jStore(BaseStore):
             raise StoreError(f"cannot reach Neo4j at {uri} ({exc})", fix=CONNECT_FIX) from exc
         except (ConfigurationError, ValueError) as exc:
             self._drop_driver()
-            raise StoreError(f"invalid Neo4j address {uri!r}: {exc}", fix="use --uri bolt://HOST:PORT") from exc
+            # (the driver's own refusal of the text, e.g. a query or user:password@ in a bolt:// URI: usage, as
+            # check_address's refusals, not an unreachable store)
+            raise StoreError(f"invalid Neo4j address {uri!r}: {exc}", fix="use --uri bolt://HOST:PORT",
+                             exit_code=EXIT_USAGE) from exc
         try:
             check_server_version(agent, uri)
             with self._errors("RETURN 1"), self._session(False) as s:  # the database exists (it failed later,
