@@ -28,7 +28,17 @@ PAGE = 100_000
 """Start nodes per page when reading back the store's keys and row hashes."""
 CONNECT_FIX = ("start Neo4j: `citynet neo4j start` (no Docker needed) or `docker compose up -d`; "
                "or pass the right --uri (bolt://HOST:PORT), or use --store embedded")
-AUTH_FIX = "give the right password: --password, env NEO4J_PASSWORD, or citynet.toml [store] password"
+PASSWORD_ENV = "NEO4J_PASSWORD"
+
+
+def auth_fix(password_env: str = PASSWORD_ENV) -> str:
+    """The fix of a missing or refused password: the places citynet reads it from, in its order
+    (docs/configuration.md: --password, then [store] password, then the variable [store] password_env names)."""
+    return (f"give the right password: --password, else citynet.toml [store] password, else env {password_env} "
+            "(the first one set is used)")
+
+
+AUTH_FIX = auth_fix()
 OLDEST_SERVER = (5, 23)
 """The oldest Neo4j whose Cypher citynet's statements need (``CALL (x) { … }`` subqueries: 5.23); citynet is
 tested with 5.26 (the Compose image and ``citynet neo4j start``)."""
@@ -57,17 +67,22 @@ class Neo4jStore(BaseStore):
     backend = "neo4j"
 
     def __init__(self, uri: str, user: str = "neo4j", password: str | None = None, database: str = "neo4j",
-                 read_only: bool = False):
+                 read_only: bool = False, password_from: str | None = None, password_env: str = PASSWORD_ENV):
+        """``password_from``: where the password came from (``--password``, ``citynet.toml [store] password``,
+        ``env NAME``), named when the server refuses it; ``password_env``: the variable read for it
+        (``[store] password_env``), named in the fixes."""
         import neo4j
         from neo4j.exceptions import AuthError, ConfigurationError, ServiceUnavailable
 
         self.uri, self.user, self.database, self.read_only = uri, user, database, read_only
         self._password = password
+        self._password_from, self._password_env = password_from, password_env
         self._node_ids: dict[str, pd.Series] = {}  # label -> elementId by natural key (filled by loads)
         self.location = f"{uri} (database {database})"
         check_address(uri)  # a wrong address is reported before a missing password
         if not password:
-            raise StoreError(f"no password for Neo4j user {user!r} at {uri}", fix=AUTH_FIX)
+            raise StoreError(f"no password for Neo4j user {user!r} at {uri}: {_no_password(password_env)}",
+                             fix=auth_fix(password_env))
         try:
             self.driver = neo4j.GraphDatabase.driver(uri, auth=(user, password), connection_timeout=10,
                                                      notifications_min_severity="OFF")
@@ -75,7 +90,7 @@ class Neo4jStore(BaseStore):
             agent = self.driver.get_server_info().agent
         except AuthError as exc:
             self._drop_driver()
-            raise StoreError(f"Neo4j at {uri} refused the credentials of user {user!r}", fix=AUTH_FIX) from exc
+            raise self._refused() from exc
         except (ServiceUnavailable, OSError) as exc:
             self._drop_driver()
             raise StoreError(f"cannot reach Neo4j at {uri} ({exc})", fix=CONNECT_FIX) from exc
@@ -147,7 +162,7 @@ class Neo4jStore(BaseStore):
         try:
             yield
         except AuthError as exc:
-            raise StoreError(f"Neo4j at {self.uri} refused the credentials of user {self.user!r}", fix=AUTH_FIX) from exc
+            raise self._refused() from exc
         except ServiceUnavailable as exc:
             raise StoreError(f"lost the connection to Neo4j at {self.uri} ({exc})", fix=CONNECT_FIX) from exc
         except DatabaseUnavailable as exc:
@@ -158,6 +173,14 @@ class Neo4jStore(BaseStore):
             if getattr(exc, "code", "") == "Neo.ClientError.Database.DatabaseNotFound":
                 raise self._no_database() from exc
             raise QueryError(_query_message(exc, statement), fix=_query_fix(exc)) from exc
+
+    def _refused(self) -> StoreError:
+        """The server refused the user or password: the message names where the password came from (a
+        ``[store] password`` left in citynet.toml wins over the variable the user just exported)."""
+        source = f" (password from {self._password_from})" if self._password_from else ""
+        users = "; Neo4j Community Edition has one user, neo4j" if self.user != "neo4j" else ""
+        return StoreError(f"Neo4j at {self.uri} refused the credentials of user {self.user!r}{source}{users}",
+                          fix=auth_fix(self._password_env))
 
     def _no_database(self) -> UserError:
         """The server has no database :attr:`database` (``[store] database``): one message naming the ones it
@@ -316,6 +339,18 @@ class Neo4jStore(BaseStore):
         if panel_years is not None:
             self._exec_block("city_year", "delete_other_years",
                              {"network": network, "years": [int(y) for y in panel_years]})
+
+
+def _no_password(password_env: str) -> str:
+    """Why no password was found: the variable citynet read is unset or empty — and, when it is not
+    NEO4J_PASSWORD, whether NEO4J_PASSWORD is set (the user exported the usual name)."""
+    import os
+
+    said = "is empty" if password_env in os.environ else "is not set"
+    out = f"no --password, no [store] password, and {password_env} {said}"
+    if password_env != PASSWORD_ENV and os.environ.get(PASSWORD_ENV):
+        out += f" ({PASSWORD_ENV} is set, but citynet.toml [store] password_env names {password_env})"
+    return out
 
 
 BOLT_SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")

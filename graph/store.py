@@ -1563,12 +1563,19 @@ def open_store(ws, backend: str | None = None, uri: str | None = None, user=None
         from citynet.graph.neo4j_store import Neo4jStore
 
         _refuse_empty(ws, s, uri=uri, user=user)
-        password = password or s.get("password") or os.environ.get(s.get("password_env") or "NEO4J_PASSWORD")
+        env = s.get("password_env") or "NEO4J_PASSWORD"
+        # --password, then [store] password, then the variable (docs/configuration.md); the source is named
+        # when the server refuses the password
+        source = next(((what, value) for what, value in (("--password", password),
+                                                          ("citynet.toml [store] password", s.get("password")),
+                                                          (f"env {env}", os.environ.get(env))) if value), (None, None))
         return Neo4jStore(
             uri or s.get("uri") or NEO4J_DEFAULTS["uri"],
             user or s.get("user") or NEO4J_DEFAULTS["user"],
-            password,
+            source[1],
             database=s.get("database") or NEO4J_DEFAULTS["database"],
             read_only=read_only,
+            password_from=source[0],
+            password_env=env,
         )
     raise StoreError(f"unknown store backend {backend!r}", fix="use --store embedded or --store neo4j ([store] backend)")

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from citynet.errors import EXIT_USAGE
+from citynet.errors import EXIT_STORE, EXIT_USAGE
 from tests.cli import invoke
 from tests.test_query_cli import make_ws
 
@@ -38,3 +38,48 @@ def test_an_address_the_driver_refuses_is_usage(tmp_path, capsys, neo4j_server, 
     lines = err.splitlines()
     assert len(lines) == 2 and lines[0].startswith(f"error: invalid Neo4j address {uri!r}: ")
     assert lines[1] == "  fix: use --uri bolt://HOST:PORT"
+
+
+def test_the_refused_password_names_where_it_came_from(tmp_path, capsys, monkeypatch, neo4j_clean):
+    """A ``[store] password`` left in citynet.toml wins over NEO4J_PASSWORD (docs/configuration.md: --password,
+    then [store] password, then the variable): the user who exported the right password read "refused the
+    credentials" and a fix that named all three. The message now names the one used."""
+    neo4j_ws(tmp_path, neo4j_clean, password="an-old-password")
+    monkeypatch.setenv("NEO4J_PASSWORD", neo4j_clean.password)
+    fix = ("  fix: give the right password: --password, else citynet.toml [store] password, else env NEO4J_PASSWORD "
+           "(the first one set is used)")
+    code, out, err = invoke(capsys, "query", "-w", tmp_path, "RETURN 1")
+    assert code == EXIT_STORE and out == ""
+    assert err.splitlines() == [f"error: Neo4j at {neo4j_clean.uri} refused the credentials of user 'neo4j' "
+                                "(password from citynet.toml [store] password)", fix]
+    code, out, err = invoke(capsys, "query", "-w", tmp_path, "--password", "not-the-password", "RETURN 1")
+    assert code == EXIT_STORE and err.splitlines() == [
+        f"error: Neo4j at {neo4j_clean.uri} refused the credentials of user 'neo4j' (password from --password)", fix]
+    code, out, err = invoke(capsys, "query", "-w", tmp_path, "--password", neo4j_clean.password, "RETURN 1")
+    assert code == EXIT_USAGE and err.splitlines()[0] == EMPTY.format(neo4j_clean.uri)  # in: nothing loaded yet
+
+
+def test_no_password_names_the_variable_read(tmp_path, capsys, monkeypatch, neo4j_clean):
+    """``[store] password_env = "TEAM_PW"`` with TEAM_PW unset and NEO4J_PASSWORD set: the fix named
+    NEO4J_PASSWORD, the variable the user had set and citynet did not read."""
+    neo4j_ws(tmp_path, neo4j_clean, password_env="TEAM_PW")
+    monkeypatch.setenv("NEO4J_PASSWORD", neo4j_clean.password)
+    monkeypatch.delenv("TEAM_PW", raising=False)
+    fix = ("  fix: give the right password: --password, else citynet.toml [store] password, else env TEAM_PW "
+           "(the first one set is used)")
+    code, out, err = invoke(capsys, "query", "-w", tmp_path, "RETURN 1")
+    assert code == EXIT_STORE and out == ""
+    assert err.splitlines() == [
+        f"error: no password for Neo4j user 'neo4j' at {neo4j_clean.uri}: no --password, no [store] password, and "
+        "TEAM_PW is not set (NEO4J_PASSWORD is set, but citynet.toml [store] password_env names TEAM_PW)", fix]
+    monkeypatch.setenv("TEAM_PW", "")
+    code, out, err = invoke(capsys, "query", "-w", tmp_path, "RETURN 1")
+    assert code == EXIT_STORE and err.splitlines()[0].endswith("and TEAM_PW is empty (NEO4J_PASSWORD is set, but "
+                                                              "citynet.toml [store] password_env names TEAM_PW)")
+    monkeypatch.setenv("TEAM_PW", "wrong-password-here")
+    code, out, err = invoke(capsys, "query", "-w", tmp_path, "RETURN 1")
+    assert code == EXIT_STORE and err.splitlines() == [
+        f"error: Neo4j at {neo4j_clean.uri} refused the credentials of user 'neo4j' (password from env TEAM_PW)", fix]
+    monkeypatch.setenv("TEAM_PW", neo4j_clean.password)
+    code, out, err = invoke(capsys, "query", "-w", tmp_path, "RETURN 1")
+    assert code == EXIT_USAGE and err.splitlines()[0] == EMPTY.format(neo4j_clean.uri)
