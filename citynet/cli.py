@@ -188,6 +188,11 @@ def _logging(quiet: bool, verbose: bool) -> None:
     level = logging.ERROR if quiet else logging.DEBUG if verbose else logging.INFO
     logging.basicConfig(level=level, format="%(message)s")
     logging.getLogger().setLevel(level)
+    # the Neo4j driver logs its retries and dead connections ("Transaction failed and will be retried in 1.1s
+    # (…)", "[#D2E0]  _: <CONNECTION> error: Failed to read from defunct connection …"): two dozen lines
+    # before citynet's one message when the server stops during a load. Its text is in that message (the
+    # StoreError's cause); -v shows the driver's log.
+    logging.getLogger("neo4j").setLevel(logging.NOTSET if verbose else logging.CRITICAL + 1)
 
 
 class LazyGroup(click.Group):

@@ -28,6 +28,8 @@ PAGE = 100_000
 """Start nodes per page when reading back the store's keys and row hashes."""
 CONNECT_FIX = ("start Neo4j: `citynet neo4j start` (no Docker needed) or `docker compose up -d`; "
                "or pass the right --uri (bolt://HOST:PORT), or use --store embedded")
+LOST_FIX = ("check that the server still runs (`citynet neo4j status --data DIR`; Docker: `docker compose ps`), start "
+            "it again if it stopped, then run the command again (a load resumes: loads are idempotent upserts)")
 PASSWORD_ENV = "NEO4J_PASSWORD"
 
 
@@ -164,7 +166,7 @@ class Neo4jStore(BaseStore):
         except AuthError as exc:
             raise self._refused() from exc
         except ServiceUnavailable as exc:
-            raise StoreError(f"lost the connection to Neo4j at {self.uri} ({exc})", fix=CONNECT_FIX) from exc
+            raise StoreError(f"lost the connection to Neo4j at {self.uri} ({exc})", fix=LOST_FIX) from exc
         except DatabaseUnavailable as exc:
             raise StoreError(f"the database {self.database!r} of Neo4j at {self.uri} is not available now "
                              f"({getattr(exc, 'message', None) or exc})",

@@ -5,6 +5,10 @@ the test in front of it that cuts the connection when a marked query passes."""
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import socket
+import threading
 from urllib.parse import urlsplit
 
 import pytest
@@ -83,3 +87,74 @@ def test_no_password_names_the_variable_read(tmp_path, capsys, monkeypatch, neo4
     monkeypatch.setenv("TEAM_PW", neo4j_clean.password)
     code, out, err = invoke(capsys, "query", "-w", tmp_path, "RETURN 1")
     assert code == EXIT_USAGE and err.splitlines()[0] == EMPTY.format(neo4j_clean.uri)
+
+
+class CuttingRelay:
+    """127.0.0.1:port relays to the Neo4j server; a connection whose client sends ``marker`` is closed at once
+    (both ways), as a server that stops does to a command midway."""
+
+    def __init__(self, target: tuple[str, int], marker: bytes):
+        self.target, self.marker = target, marker
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.open: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                return
+            server = socket.create_connection(self.target)
+            self.open += [client, server]
+            threading.Thread(target=self._pipe, args=(client, server, True), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(server, client, False), daemon=True).start()
+
+    def _pipe(self, src: socket.socket, dst: socket.socket, check: bool) -> None:
+        try:
+            while data := src.recv(65536):
+                if check and self.marker in data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+            s.close()
+
+    def close(self) -> None:
+        self.sock.close()
+        for s in self.open:
+            s.close()
+
+
+def test_a_connection_lost_midway_is_one_message(tmp_path, capsys, caplog, neo4j_clean):
+    """The server goes away while a command runs (killed during a load, in the session that found this): the
+    driver's own log — "<CONNECTION> error: Failed to read from defunct connection …" and, in a load's managed
+    transactions, a "Transaction failed and will be retried in …" line per retry, two dozen lines — came
+    before citynet's message, whose fix said to start Neo4j or use the embedded store. Now one message (the
+    driver's text inside it), exit 4, and the fix says to restart the server and run the command again."""
+    make_ws(tmp_path)
+    host = urlsplit(neo4j_clean.uri)
+    relay = CuttingRelay((host.hostname, host.port), marker=b"cut-the-line-here")
+    uri = f"bolt://127.0.0.1:{relay.port}"
+    try:
+        conn = ["--store", "neo4j", "--uri", uri, "--password", neo4j_clean.password]
+        code, out, err = invoke(capsys, "-q", "load", "-w", tmp_path, *conn)
+        assert code == 0, err
+        code, out, err = invoke(capsys, "query", "-w", tmp_path, *conn, "RETURN 'through' AS x", "--format", "csv")
+        assert code == 0 and out.splitlines() == ["x", "through"]  # the relay passes everything else
+        with caplog.at_level(logging.DEBUG):
+            code, out, err = invoke(capsys, "query", "-w", tmp_path, *conn, "RETURN 'cut-the-line-here' AS x")
+    finally:
+        relay.close()
+    assert code == EXIT_STORE and out == ""
+    lines = err.splitlines()
+    assert len(lines) == 2, err
+    assert lines[0].startswith(f"error: lost the connection to Neo4j at {uri} (")
+    assert lines[1] == ("  fix: check that the server still runs (`citynet neo4j status --data DIR`; Docker: "
+                        "`docker compose ps`), start it again if it stopped, then run the command again (a load "
+                        "resumes: loads are idempotent upserts)")
+    assert not [r for r in caplog.records if r.name.startswith("neo4j")]
