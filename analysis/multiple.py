@@ -182,6 +182,19 @@ def split_samples(panel, column: str, sample: str | None = None, full: bool = Fa
     return out
 
 
+def split_labels(samples: list[tuple[str, str | None]], column: str, written: str,
+                 sample: str | None = None) -> dict[str | None, str]:
+    """``{query: how the messages name it}`` for the split samples of :func:`split_samples` (not the full sample),
+    as the user wrote the split (``written``: ``--split year``, ``split = 'year'``): ``--split year (year = 2006)``,
+    ``--split region (region = 'east')``, and ``and --sample 'Q'`` with the user's own sample."""
+    out = {}
+    for label, where in samples:
+        if label != "Full sample":  # east; tier_high = 1 (split_samples' column names)
+            value = label if label.startswith(f"{column} = ") else f"{column} = {label!r}"
+            out[where] = f"{written} ({value})" + (f" and --sample {sample!r}" if sample else "")
+    return out
+
+
 def models(formulas: list[str], samples: list[tuple[str | None, str | None]], name: str | None = None):
     """``(formula, sample query, column name)`` of every model: each sample (``(label, query)``, from
     :func:`split_samples`, or ``[(None, query)]``) with each formula, the samples outermost (fixest's order). A

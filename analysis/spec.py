@@ -551,12 +551,14 @@ def _run_model(m: dict, get_panel, defaults: dict, out_dir: Path, files: list[st
 
         formulas = expand(m["formula"])  # several models from one formula: sw(), csw() … (a column each)
         samples: list[tuple[str | None, str | None]] = [(None, None)]
+        labels: dict[str | None, str] = {}  # a split's samples, named in messages as the SPEC writes the split
         if m.get("split") or m.get("fsplit"):  # fixest's split / fsplit: one sample per value, outermost
             from citynet.analysis.formula import column_names
-            from citynet.analysis.multiple import split_samples
+            from citynet.analysis.multiple import split_labels, split_samples
 
             by = column_names(str(m.get("split") or m.get("fsplit")), df.columns, f"{model_label(m)}: split")
             samples = split_samples(df, by, None, full=not m.get("split"))
+            labels = split_labels(samples, by, f"{'split' if m.get('split') else 'fsplit'} = {by!r}")
         from citynet.analysis.multiple import fit_each, models
 
         inference = wants_inference(m, vcov)  # wild:REPS | ri:REPS | conley:KM[:LAG]
@@ -572,10 +574,10 @@ def _run_model(m: dict, get_panel, defaults: dict, out_dir: Path, files: list[st
             if inference:
                 return run_fit_inference({**m, "formula": f}, part, n, vcov)
             return fit(part, f, model=m.get("model", "ols"), vcov=vcov, name=n, allow_collinear=allow,
-                       weights=m.get("weights"))
+                       weights=m.get("weights"), sample_label=labels.get(where))
 
         # a model the data cannot identify leaves its column out, with a note (analysis/multiple.fit_each)
-        return fit_each(models(formulas, samples, name), one, df)
+        return fit_each(models(formulas, samples, name), one, df, labels)
     # the kinds run here that need y (and psm_did its covariates, 3sls its equations, sdm y and x) say so by name
     y = _require(m, "y", '"ln_green_patents"') if kind in ("did", "event_study", "placebo", "psm_did", "cs",
                                                             "gardner") else None

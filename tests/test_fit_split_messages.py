@@ -54,3 +54,22 @@ def test_the_columns_an_fsplit_leaves_out_are_named_by_the_split(ws):
             "(year = 2006)): every one of the 80 observations with --fsplit year (year = 2006) is alone") in out
     assert "--sample" not in out and "`year`" not in out
     assert '"nobs": 1200' in out
+
+
+def test_a_spec_split_is_named_as_the_spec_writes_it(ws, tmp_path):
+    """A SPEC model's split = "year": the message named no sample at all, with the fix 'use a wider sample'; an
+    fsplit's left-out column said 'on the sample `year` == 2006'."""
+    spec = tmp_path / "s.toml"
+    for key in ("split", "fsplit"):
+        spec.write_text(f'[[models]]\nname = "s"\nformula = "ln_green_patents ~ low_carbon | city_code"\n'
+                        f'{key} = "year"\n', encoding="utf-8")
+        code, out = _fit(ws, str(spec), "--out", str(tmp_path / key))
+        words = (f"every one of the 80 observations with {key} = 'year' (year = 2006) is alone in its fixed-effect "
+                 "group (city_code)")
+        if key == "split":
+            assert code == 5 and f"error: {words}" in out, out
+            assert "fix: split by a coarser column" in out
+        else:
+            assert code == 0, out
+            assert f"city_code on fsplit = 'year' (year = 2006)): {words}" in out  # (the table's note: '\\|')
+        assert "`year`" not in out

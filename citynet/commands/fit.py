@@ -158,7 +158,7 @@ def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, sp
                                       cluster=cluster or "city_code", model=model)
         return fit(df, formula, model=model, vcov=v, sample=sample, weights=weights, sample_label=label)
 
-    from citynet.analysis.multiple import expand, fit_each, models, split_samples
+    from citynet.analysis.multiple import expand, fit_each, models, split_labels, split_samples
 
     if split and fsplit:
         raise UserError("--split and --fsplit exclude each other", fix="--fsplit is --split with the full sample first")
@@ -170,9 +170,7 @@ def command(ctx, ws, spec, formula, model, panel_name, cluster, vcov, sample, sp
         option = "--split" if split else "--fsplit"
         by = column_names(split or fsplit, df.columns, option)
         samples = split_samples(df, by, sample, full=bool(fsplit))
-        for label, where in samples[1 if fsplit else 0:]:  # east; tier_high = 1 (split_samples' column names)
-            value = label if label.startswith(f"{by} = ") else f"{by} = {label!r}"
-            labels[where] = f"{option} {by} ({value})" + (f" and --sample {sample!r}" if sample else "")
+        labels.update(split_labels(samples, by, f"{option} {by}", sample))
     def named(f: str, where: str | None, column: str | None):
         r = one(f, where)
         if column is not None:  # else the estimator's own name (a gravity model's)
