@@ -44,14 +44,15 @@ FIT_EXIT_CODES = (0, 2, 3, 5)
 
 Y = ["green_patents", "ln_green_patents", "log(green_patents)", "collab_degree", "green_patent", "ln_collab_patents",
      "l1_collab_degree", "c(green_patents, collab_patents)", "collab_degree^2", "I(collab_degree**2)", "transfers_in",
-     "`collab degree`", "绿色专利", "low_carbon", "0", "1", "y"]
+     "`collab degree`", "绿色专利", "low_carbon", "0", "1", "y", "green_patents | city_code"]
 X = ["low_carbon", "collab_degree", "l1_collab_degree", "l2_collab_degree", "f1_collab_degree",
      "i(year, low_carbon, ref=2009)", "i(year)", "C(region)", "region", "tier_high*low_carbon", "low_carbon:tier_high",
      "sw(collab_degree, collab_betweenness)", "csw0(collab_degree, collab_betweenness)", "poly(collab_degree, 2)",
      "collab_degree +", "+ collab_degree", "", "0", "1", "-1", "low_carbon_year", "ln_gdp", "tier", "province_code",
      "i(tier, low_carbon)", "mvsw(collab_degree, transfers_in)", "log(collab_degree)", "l1_ln_collab_degree",
      "l-1_collab_degree", "i(region, low_carbon, ref='east')", "low_carbon + low_carbon", "year", "city_code",
-     "population", "gdp_per_capita"]
+     "population", "gdp_per_capita", "i(region, low_carbon, ref='east, west')", "i(region, ref='a|b')",
+     "I(collab_degree + +low_carbon)", "I(low_carbon | tier_high)", "i(region, low_carbon, ref='east)"]
 FE = ["", "city_code + year", "city_code^year", "city_code", "year", "region + year", "city_code[year]",
       "province_code^year", "city_code + year + tier", "city_code + province_code^year", "sw(city_code, year)",
       "csw0(city_code, year)", "citycode + year", "city_code + ", "city_code year"]
