@@ -207,6 +207,15 @@ def _describe(holder: str) -> str:
         return holder
 
 
+def store_options(store) -> str:
+    """The options that name ``store`` on a command line of a fix (`` --store neo4j --uri …``; none for the
+    embedded store): a fix that says ``citynet load -w WS`` to a user who passes ``--store neo4j`` on each
+    command (docs/neo4j.md) would load the embedded store."""
+    if getattr(store, "backend", "") != "neo4j":
+        return ""
+    return f" --store neo4j --uri {store.uri}"
+
+
 def check_complete(store, ws_root: Path | None = None) -> dict | None:
     """Refuse a store that is being written (busy) or whose last load did not finish (the fix: load)."""
     if not _supported(store):
@@ -218,10 +227,13 @@ def check_complete(store, ws_root: Path | None = None) -> dict | None:
     st = state(store)
     if st and st.get("state") != "complete":
         ws = f" -w {ws_root}" if ws_root else ""
+        what = st.get("what", "citynet load")
+        again = ("run it again: `citynet load{} --rebuild`" if what.endswith("--rebuild") else  # (it was emptying)
+                 "run `citynet load{}` (it resumes: loads are idempotent upserts; nothing is rebuilt)")
         raise StoreError(
             f"the last load of the {store.backend} store {store.location} did not finish "
-            f"({st.get('what', 'citynet load')} started {st.get('started', '?')})",
-            fix=f"run `citynet load{ws}` (it resumes: loads are idempotent upserts; nothing is rebuilt)",
+            f"({what} started {st.get('started', '?')})",
+            fix=again.format(ws + store_options(store)),
         )
     return st
 

@@ -310,7 +310,20 @@ class Neo4jStore(BaseStore):
                             file="projection_write", params={"network": network})
 
     def clear(self) -> None:
-        """Delete every node, relationship, constraint and index (``citynet load --rebuild``)."""
+        """Delete every node, relationship, constraint and index (``citynet load --rebuild``). The deletion
+        commits in batches, so a store that holds citynet's meta is first marked as being loaded
+        (``lifecycle.STATE_KEY``) and its Meta nodes go last: a rebuild stopped midway (the server killed, Ctrl-C)
+        is refused by ``query`` and ``metrics`` as a load that did not finish, with the fix to run it again. The
+        Meta nodes went in the first batch: the store was then refused as "built by schema version 0", or, where
+        they came later (a store of the offline importer), it kept "complete" over a part of its rows."""
+        import json
+
+        from citynet.graph.lifecycle import STATE_KEY, utc_now
+
+        if self._get_meta("schema_version") is not None:
+            self._set_meta(STATE_KEY, json.dumps({"state": "running", "what": "citynet load --rebuild",
+                                                  "started": utc_now(), "manifest": None}))
+        self._exec_block("admin", "delete_data")
         self._exec_block("admin", "delete_all")
         for kind, block in (("CONSTRAINT", "constraints"), ("INDEX", "indexes")):
             for name in self._exec_block("admin", block).get("name", []):
