@@ -9,13 +9,19 @@ failures are shrunk (records removed while the failure stays) and written as reg
     python -m bench.fuzz_ingest --seed 1 --count 2000 [--keep tests/fixtures/fuzz]
 
 ``--others`` runs the other inputs of ``ingest`` instead (families ``transfers`` and ``covariates``): a valid
-export plus a mutated ``--transfers`` or ``--covariates`` CSV (damaged, blank, repeated records; bad, impossible
+export plus a mutated ``--transfers`` or ``--covariates`` file (damaged, blank, repeated records; bad, impossible
 and out-of-range dates; missing assignors and assignees; names with spaces or full-width brackets; assignees
 that include the assignor; years as 2015.0, 2015年 or full width; codes as text; unknown cities; repeated
-city-years; a former name; titles above the header; GB18030, UTF-8 with or without BOM, UTF-16), each judged
-against an oracle written from docs/methods.md §1.1, §1.3, §1.7 and docs/configuration.md §3: rows read =
-loaded + quarantined = the records written, every record the oracle rejects quarantined at its row with its
-field and reason, and the transfers (patent, date, assignor, assignee) or city-year values that load.
+city-years; a former name; titles above the header; GB18030, UTF-8 with or without BOM, UTF-16). Covariate files
+also come as .xlsx, as the HTML table some yearbook tools save as .xls and as Stata .dta (written by pyreadstat);
+keyed by code, by name or by both (a code and a name of two cities: city_key_conflict; the name column first or
+second); with NUL bytes, split or merged prefectures (abolished_city; 巢湖市 after 2011 a county of 合肥), the
+headers of §3's tables (adcode, 地级市, ＹＥＡＲ, 'GDP (亿元)' → GDP_亿元, log → log_), a text column or an empty
+one (left out); or as a wide yearbook table (a column per year, one variable named after the file; a unit
+column makes it none). Each is judged against an oracle written from docs/methods.md §1.1, §1.3, §1.7 and
+docs/configuration.md §2.5, §3: rows read = loaded + quarantined = the records written, every record the oracle
+rejects quarantined at its row with its field and reason, and the transfers (patent, date, assignor, assignee)
+or city-year values that load.
 
 The CI sample is ``tests/test_fuzz_ingest.py`` (a fixed seed and a few hundred cases).
 """
@@ -548,13 +554,20 @@ def _encode_lines(rng: random.Random, header: list[str], rows: list[list[str]], 
 
 
 def _other_file(rng: random.Random, header: list[str], rows: list[list[str]], title: list[str],
-                blank_after: set[int], numbers: bool = False) -> tuple[str, bytes, list[int], list[list[str]]]:
-    """A CSV (three times in four) or a workbook of ``header`` and ``rows``: (suffix, bytes, each record's row,
-    the records as written). In a workbook a blank line is an empty row, a record keeps the header's width (a cell
+                blank_after: set[int], numbers: bool = False,
+                fmt: str | None = None) -> tuple[str, bytes, list[int], list[list[str]]]:
+    """A CSV (three times in four) or a workbook of ``header`` and ``rows`` (``fmt``: ``csv``, ``xlsx``, ``xls``
+    — an HTML table, :func:`_html_other` — or ``dta``, :func:`_dta_other`): (suffix, bytes, each record's row, the
+    records as written). In a workbook a blank line is an empty row, a record keeps the header's width (a cell
     beyond it is no damaged record there) and, with ``numbers``, plain numbers are number cells (2015, 1447.5)."""
-    if rng.random() < 0.75:
+    fmt = fmt or ("csv" if rng.random() < 0.75 else "xlsx")
+    if fmt == "csv":
         data, at = _encode_lines(rng, header, rows, title, _other_encoding(rng), blank_after)
         return ".csv", data, at, rows
+    if fmt == "xls":
+        return _html_other(rng, header, rows, title, blank_after)
+    if fmt == "dta":
+        return _dta_other(rng, header, rows, blank_after)
     from openpyxl import Workbook
 
     wb = Workbook()
@@ -585,6 +598,56 @@ def _other_file(rng: random.Random, header: list[str], rows: list[list[str]], ti
     buf = io.BytesIO()
     wb.save(buf)
     return ".xlsx", buf.getvalue(), at, records
+
+
+def _html_other(rng: random.Random, header: list[str], rows: list[list[str]], title: list[str],
+                blank_after: set[int]) -> tuple[str, bytes, list[int], list[list[str]]]:
+    """The rows as the HTML table some databases and yearbook tools save as .xls (§2.5): a ``<meta charset>``
+    (UTF-8 or GB2312), a title line as a row of one cell across the table, the header in ``<th>``, an empty row as
+    a row of empty cells; every ``<tr>`` is a row as Excel shows the page. An empty row is no record (§2.5 does not
+    say; the export fuzz and the reader take it so), a record keeps its cells (one more than the header: a
+    malformed_row, §2.5)."""
+    import html
+
+    enc = rng.choice(["utf-8", "gb2312"])
+    trs = [f'<tr><td colspan="{len(header)}">{html.escape(line)}</td></tr>' for line in title]
+    trs.append("<tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr>")
+    at, records = [], []
+    for i, r in enumerate(rows):
+        trs.append("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in r) + "</tr>")
+        at.append(len(trs))
+        records.append(r)
+        if i in blank_after:  # a row of the sheet, but no record (etl/readers.py read_html_table, as an export's)
+            trs.append("<tr>" + "<td></td>" * len(header) + "</tr>")
+    page = (f'<html><head><meta http-equiv="Content-Type" content="text/html; charset={enc}"></head><body>'
+            f'<table border="1">\n' + "\n".join(trs) + "\n</table></body></html>")
+    return ".xls", page.encode("gb18030" if enc == "gb2312" else enc), at, records
+
+
+def _dta_other(rng: random.Random, header: list[str], rows: list[list[str]],
+               blank_after: set[int]) -> tuple[str, bytes, list[int], list[list[str]]]:
+    """The rows as a Stata .dta written by pyreadstat (Stata 14 or 15 format; not pandas, whose reader citynet
+    uses): one observation per record (an empty row: an observation of blank cells), the header's width; a column
+    whose every cell is a plain number is, three times in four, a numeric (double) variable, else str. An
+    observation is row k + 1 (the header is row 1, §5)."""
+    import pandas as pd
+    import pyreadstat
+
+    records = []
+    for i, r in enumerate(rows):
+        records.append(r[: len(header)])
+        if i in blank_after:
+            records.append([""] * len(header))
+    cols = {}
+    for j, h in enumerate(header):
+        cells = [r[j] for r in records]
+        plain = all(re.fullmatch(r"\d+(\.\d+)?", c) or c == "" for c in cells)
+        cols[h] = [float(c) if c else float("nan") for c in cells] if plain and rng.random() < 0.75 else cells
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "c.dta"
+        pyreadstat.write_dta(pd.DataFrame(cols), str(path), version=rng.choice([14, 15]))
+        data = path.read_bytes()
+    return ".dta", data, [k + 2 for k in range(len(records))], records
 
 
 def _other_encoding(rng: random.Random) -> str:
@@ -677,109 +740,315 @@ def _oracle_year(text: str) -> int | None:
     return int(y) if y == int(y) and 1000 <= y <= 9999 else None
 
 
-def covariate_oracle(key: str, records: list[tuple[int, list[str]]], width: int) -> dict:
-    """The verdict of docs/configuration.md §3 and docs/methods.md §1.7 on covariate ``records`` ((row, [key,
-    year, GDP, 人口]) in file order): a record of another field count → malformed_row, a row of blank cells →
-    empty_row, a key that names no city → unknown_city (the key column), a year not whole → bad_year (the year
-    column), a repeated city-year → duplicate (the year column; the first row's values kept). Returns
-    {"rejected": {row: (code, field)}, "values": {(code, year): (GDP, 人口)}}."""
-    names = {n: code for code, ns in COV_CITIES for n in ns}
-    counties = {"320583": "320500", "昆山市": "320500"}  # 昆山市, a county-level city of 苏州 (§3: its city's row)
+def _oracle_code(text: str) -> tuple[str | None, bool]:
+    """§3: a code key's city (the first 6 digits; a county-level unit's code is its city's) and whether it is a
+    county's; (None, False) for a code of no city of ``COV_CITIES``, (ABOLISHED, False) for a former unit's."""
+    k = unicodedata_nfkc(text).strip()
+    six = k[:6] if re.fullmatch(r"\d{6}(?:\.0+)?", k) else None
+    if six in COV_COUNTIES:
+        return COV_COUNTIES[six], True
+    if six in COV_ABOLISHED:
+        return ABOLISHED, False
+    return (six if six in {c for c, _ in COV_CITIES} | {COV_FORMER[0]} else None), False
+
+
+def _oracle_name(text: str, year: int | None) -> tuple[str | None, bool]:
+    """§3: a name key's city (南京市 or 南京; a county-level city's name is its city's; a former name of a city in
+    the years it was the name: 襄樊市 2001–2009 is 襄阳), and whether it is a county's. Without a year a former name
+    is taken for its city (the generator writes one only with a year of its own, or one made no year: bad_year)."""
+    k = re.sub(r"\s+", "", unicodedata_nfkc(text))
+    if k in COV_COUNTIES:
+        return COV_COUNTIES[k], True
+    if k in COV_ABOLISHED_NAMES:  # (the generator writes them with a year of theirs: NAME_YEARS)
+        last, later = COV_ABOLISHED_NAMES[k]
+        return (ABOLISHED, False) if year is None or year <= last else (later, later is not None)
+    if k == COV_FORMER[1] and (year is None or COV_FORMER[2][0] <= year <= COV_FORMER[2][1]):
+        return COV_FORMER[0], False
+    return {n: code for code, ns in COV_CITIES for n in ns}.get(k), False
+
+
+def _oracle_key(layout: str, keys: list[str], year: int | None):
+    """(city, county?, reason, field) of a row's key cells by §3: ``code``, ``name``, or ``both`` (the code tried
+    first, then the name; a code and a name of two cities are a ``city_key_conflict``). The field of a rejected
+    key: the key column, or either key column with both (the docs do not say which)."""
+    if layout in ("code", "name"):
+        city, county = _oracle_code(keys[0]) if layout == "code" else _oracle_name(keys[0], year)
+        return city, county, ("abolished_city" if city == ABOLISHED else None if city else "unknown_city"), "key"
+    by_code, county = _oracle_code(keys[0])
+    by_name, name_county = _oracle_name(keys[1], year)
+    assert ABOLISHED not in (by_code, by_name)  # (a former unit beside a code or a name: not written)
+    if by_code is not None:
+        return by_code, county, "city_key_conflict" if by_name not in (None, by_code) else None, ("code", "name")
+    return by_name, name_county, None if by_name else "unknown_city", ("code", "name")
+
+
+def covariate_oracle(layout: str, records: list[tuple[int, list[str]]], width: int) -> dict:
+    """The verdict of docs/configuration.md §3 and docs/methods.md §1.7 on covariate ``records`` ((row, [key(s),
+    year, GDP, 人口]) in file order; ``layout``: the key columns, ``code``, ``name`` or ``both``): a record of another
+    field count → malformed_row, a row of blank cells → empty_row, a key that names no city → unknown_city (the
+    key column), a code and a name of two cities → city_key_conflict, a year not whole → bad_year (the year
+    column), a repeated city-year → duplicate (the year column; the first row's values kept, but a city's own row
+    before a county-level unit's). A row with two faults is judged by its key first. Returns {"rejected": {row:
+    [(code, field)]}, "values": {(code, year): (GDP, 人口)}}."""
+    nk = 2 if layout == "both" else 1
     rejected, kept = {}, []
     for row, cells in records:
+        if any("\x00" in c for c in cells):  # (which of two faults of a record is named the docs do not say)
+            rejected[row] = [(("nul_character", "malformed_row") if len(cells) != width else "nul_character",
+                              "(record)")]
+            continue
         if len(cells) != width:
-            rejected[row] = ("malformed_row", None)
+            rejected[row] = [("malformed_row", None)]
             continue
         if not any(c.strip() for c in cells):
-            rejected[row] = ("empty_row", "(record)")
+            rejected[row] = [("empty_row", "(record)")]
             continue
-        k = unicodedata_nfkc(cells[0]).strip()
-        county = k in counties
-        if key == "code":
-            six = k[:6] if re.fullmatch(r"\d{6}(?:\.0+)?", k) else None
-            code = counties.get(six) or (six if six in {c for c, _ in COV_CITIES} | {COV_FORMER[0]} else None)
-        else:
-            code = counties.get(k) or names.get(k)
-        year = _oracle_year(cells[1])
-        # a former name of one city is that city's name (襄樊市 → 襄阳); without a year it is a bad year, not an
-        # unknown city (the generator writes it only with a year of its own, or one made no year)
-        if k == COV_FORMER[1] and (year is None or COV_FORMER[2][0] <= year <= COV_FORMER[2][1]):
-            code = COV_FORMER[0]
-        if code is None:
-            rejected[row] = ("unknown_city", "key")
+        year = _oracle_year(cells[nk])
+        city, county, reason, field = _oracle_key(layout, cells[:nk], year)
+        if reason is not None:
+            rejected[row] = [(reason, field)]
         elif year is None:
-            rejected[row] = ("bad_year", "year")
+            rejected[row] = [("bad_year", "year")]
         else:
-            kept.append((county, row, (code, year), tuple(_oracle_number(v) for v in cells[2:4])))
+            kept.append((county, row, (city, year), tuple(_oracle_number(v) for v in cells[nk + 1:nk + 3])))
     values = {}
     for _, row, cy, v in sorted(kept, key=lambda t: t[0]):  # a city's own row first, then the file's order
         if cy in values:
-            rejected[row] = ("duplicate", "year")
+            rejected[row] = [("duplicate", "year")]
         else:
             values[cy] = v
     return {"rejected": rejected, "values": values, "n": len(records)}
 
 
+def wide_oracle(key: str, records: list[tuple[int, list[str]]], years: list[int]) -> dict:
+    """§3's wide table (one row per city, one column per year, nothing else): the report's rows are the city-year
+    cells; a cell whose city is no city of the set (in its year: a former name is the city's name only in its
+    years) is an unknown_city quarantined at the city's line (the key column); a repeated city-year a duplicate
+    (the city's own line first, then the file's order); every other cell loads, a cell that is not a number as
+    missing."""
+    rejected: dict[int, list] = {}
+    kept = []
+    for row, cells in records:
+        for y, v in zip(years, cells[1:], strict=True):
+            city, county = _oracle_code(cells[0]) if key == "code" else _oracle_name(cells[0], y)
+            assert city != ABOLISHED  # (not written in a wide table)
+            if city is None:
+                rejected.setdefault(row, []).append(("unknown_city", "key"))
+            else:
+                kept.append((county, row, (city, y), (_oracle_number(v),)))
+    values = {}
+    for _, row, cy, v in sorted(kept, key=lambda t: t[0]):
+        if cy in values:
+            rejected.setdefault(row, []).append(("duplicate", None))  # the field: §3 does not say (no year column)
+        else:
+            values[cy] = v
+    return {"rejected": rejected, "values": values, "n": len(records) * len(years)}
+
+
+#: §3: the missing-value marks (left missing silently); any other text is left missing too, and counted
+MISSING_MARKS_DOC = {"—", "-", "…", ".", "na", "n/a", "null", "/", "无", ""}
+
+
 def _oracle_number(text: str) -> float:
     """§3: a number as a spreadsheet user writes it: full width, thousands separators, 19.7% (19.7), a
-    footnote mark after it (103,796* → 103796)."""
-    t = unicodedata_nfkc(text).strip().removesuffix("%").rstrip("*#")
-    return float(t.replace(",", ""))
+    footnote mark after it (103,796* → 103796); a cell that is still not a number is missing (NaN)."""
+    t = unicodedata_nfkc(text).strip()
+    if t.lower() in MISSING_MARKS_DOC:
+        return float("nan")
+    t = t.removesuffix("%").rstrip("*#")
+    if re.fullmatch(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?", t):
+        t = t.replace(",", "")
+    try:
+        return float(t)
+    except ValueError:
+        return float("nan")
+
+
+COV_COUNTIES = {"320583": "320500", "昆山市": "320500"}  # 昆山市, a county-level city of 苏州 (§3: its city's row)
+ABOLISHED = "abolished"  # the verdict on a former unit's key whose values are no city's (§3, §1.7 abolished_city)
+COV_ABOLISHED = {"341400", "371200"}  # 巢湖 (split 2011), 莱芜 (merged into 济南 2019): their codes in any year
+#: name → (the last year it named the former unit, the city it is a county-level unit of afterwards or None): §3
+#: 巢湖市 is the split prefecture 341400 in 1999–2010 and the county-level city 340181 of 合肥 from 2011; 莱芜市 the
+#: prefecture 371200 until 2018 (after, the docs do not say: not written)
+COV_ABOLISHED_NAMES = {"巢湖市": (2010, "340100"), "莱芜市": (2018, None)}
+NAME_YEARS = {"巢湖市": (2005, 2015), "莱芜市": (2010, 2018)}
+#: §3's recognised headers (NFKC, spaces removed, case-insensitive), some of each as a user writes them
+COV_CODE_HEADERS = ["city_code", "城市代码", "代码", "adcode", "行政区划代码", "区划代码", "City_Code", "ＣＩＴＹ＿ＣＯＤＥ",
+                    "城市 代码"]
+COV_NAME_HEADERS = ["城市", "city", "城市名称", "地级市", "所属城市", "City", "城 市"]
+COV_YEAR_HEADERS = ["年份", "year", "年", "年度", "统计年度", "Year", "ＹＥＡＲ", " 年份 "]
+#: variables' headers and their names in formulas, from §3's table ("GDP (亿元)" → GDP_亿元, "log" → log_)
+COV_VARIABLES = [[("GDP", "GDP"), ("GDP (亿元)", "GDP_亿元"), ("gdp-pc", "gdp_pc"), ("R&D", "R_D")],
+                 [("人口", "人口"), ("2006年人口", "v2006年人口"), ("log", "log_"), ("C", "C_")]]
+#: the formats of a covariate file (§3): CSV, .xlsx, .xls (an HTML table, §2.5) and Stata .dta
+COV_FORMATS = ["csv", "csv", "csv", "csv", "xlsx", "xlsx", "xls", "xls", "dta", "dta"]
+#: a wide table's file names and the variable §3 names after them (the header rules of §3's table: NFKC, runs of
+#: other characters as one `_`)
+WIDE_NAMES = [("人均GDP（元）", "人均GDP_元"), ("人口", "人口"), ("GDP (亿元)", "GDP_亿元")]
 
 
 def mutate_covariates(rng: random.Random) -> Case:
-    """A valid export and a covariates CSV (city code or name, year, GDP, 人口) with 1–4 mutations: years written
-    2015.0, 2015年 or full width, or not at all; codes as text; unknown cities; repeated city-years; a former name;
-    thousands separators; an extra field; blank lines; a title above the header; GB18030, UTF-8 (BOM or not) or
-    UTF-16."""
+    """A valid export and a covariates file (city code, name or both, year, GDP, 人口) with 1–4 mutations: years
+    written 2015.0, 2015年 or full width, or not at all; codes as text; unknown cities; a code and a name of two
+    cities; repeated city-years; a former name; thousands separators; an extra field; blank lines; a title above
+    the header; as CSV (GB18030, UTF-8 with or without BOM, UTF-16), .xlsx, an HTML table named .xls or Stata
+    .dta; or a wide table (:func:`mutate_wide_covariates`), one time in five."""
+    if rng.random() < 0.2:
+        return mutate_wide_covariates(rng)
     export = b"\xef\xbb\xbf" + to_csv(HEADERS, base_rows(rng, 3)).encode()
-    key = rng.choice(["code", "name"])
-    header = [rng.choice(["city_code", "城市代码", "代码"] if key == "code" else ["城市", "city", "城市名称"]),
-              rng.choice(["年份", "year", "年"]), "GDP", "人口"]
+    layout = rng.choice(["code", "name", "both"])
+    fmt = rng.choice(COV_FORMATS)
+    def heading(names: list[str]) -> str:  # (a Stata file's variables are identifiers)
+        return rng.choice([h for h in names if fmt != "dta" or h.isidentifier()])
+
+    code_h, name_h = heading(COV_CODE_HEADERS), heading(COV_NAME_HEADERS)
+    keys = {"code": [code_h], "name": [name_h], "both": [code_h, name_h]}[layout]
+    nk = len(keys)
+    # the variables' headers and their names in formulas (§3's table; a Stata file's variables are identifiers)
+    (gdp_h, gdp), (pop_h, pop) = (rng.choice([v for v in vs if fmt != "dta" or v[0].isidentifier()])
+                                  for vs in COV_VARIABLES)
+    header = [*keys, heading(COV_YEAR_HEADERS), gdp_h, pop_h]
     cells = rng.sample([(c, y) for c, _ in COV_CITIES for y in range(2010, 2020)], rng.randint(3, 10))
+    names = dict(COV_CITIES)
     rows = []
     for code, y in cells:
-        k = code if key == "code" else rng.choice(dict(COV_CITIES)[code])
-        rows.append([k, str(y), f"{rng.randint(100, 99_999)}.{rng.randint(0, 9)}", str(rng.randint(50, 2_000))])
+        key = {"code": [code], "name": [rng.choice(names[code])], "both": [code, rng.choice(names[code])]}[layout]
+        rows.append([*key, str(y), f"{rng.randint(100, 99_999)}.{rng.randint(0, 9)}", str(rng.randint(50, 2_000))])
     kinds = ["year_float", "year_nian", "year_fullwidth", "bad_year", "unknown", "dup", "former", "thousands",
-             "extra_field", "code_text", "county", "percent", "footnote", "code_float"]
-    for _ in range(rng.randint(1, 4)):
+             "extra_field", "code_text", "county", "percent", "footnote", "code_float", "conflict", "blank_name",
+             "nul", "former_unit"]
+    later = []  # rows added after the mutations (no other mutation touches them)
+    for m in range(rng.randint(1, 4)):
         k, r = rng.choice(kinds), rng.choice(rows)
+        if layout == "both" and m == 0 and rng.random() < 0.5:
+            k = "conflict"
+        if k == "nul" and fmt == "csv":  # a NUL byte in a cell: nul_character (a CSV; openpyxl refuses to write one)
+            j = rng.randrange(len(r))
+            pos = rng.randint(0, len(r[j]))
+            r[j] = r[j][:pos] + "\x00" + r[j][pos:]
+        elif k == "former_unit" and layout != "both":  # a split or merged prefecture: abolished_city (§3)
+            if layout == "code":
+                key = rng.choice(sorted(COV_ABOLISHED))
+                y = rng.randint(2010, 2019)
+            else:
+                key = rng.choice(sorted(COV_ABOLISHED_NAMES))
+                y = rng.randint(*NAME_YEARS[key])
+            later.append([key, str(y), "321.5", "45"])
         if k == "year_float":
-            r[1] = f"{r[1]}.0" if r[1].isdigit() else r[1]
+            r[nk] = f"{r[nk]}.0" if r[nk].isdigit() else r[nk]
         elif k == "year_nian":
-            r[1] = f"{r[1]}年" if r[1].isdigit() else r[1]
+            r[nk] = f"{r[nk]}年" if r[nk].isdigit() else r[nk]
         elif k == "year_fullwidth":
-            r[1] = r[1].translate({c: c + 0xFEE0 for c in range(0x30, 0x3A)})
+            r[nk] = r[nk].translate({c: c + 0xFEE0 for c in range(0x30, 0x3A)})
         elif k == "bad_year":
-            r[1] = rng.choice(["", "abc", "2015.5", "二〇一五", "20x5"])
+            r[nk] = rng.choice(["", "abc", "2015.5", "二〇一五", "20x5"])
         elif k == "unknown":
-            r[0] = rng.choice(["999999", "000000"] if key == "code" else ["火星市", "Atlantis", "江苏省"])
+            if layout == "name":
+                r[0] = rng.choice(["火星市", "Atlantis", "江苏省"])
+            else:
+                r[0] = rng.choice(["999999", "000000"])
+                if layout == "both" and rng.random() < 0.5:  # else the name decides (§3: the code, then the name)
+                    r[1] = rng.choice(["火星市", "Atlantis", "江苏省"])
+        elif k == "conflict" and layout == "both":  # 320100 beside 北京市
+            r[1] = rng.choice([n for c, ns in COV_CITIES if c != r[0] for n in ns])
+        elif k == "blank_name" and layout == "both":  # the code alone decides
+            r[1] = ""
         elif k == "dup":  # the same city-year again, with other values
-            rows.append([r[0], r[1], str(rng.randint(1, 9)), r[3]])
+            rows.append([*r[:nk + 1], str(rng.randint(1, 9)), r[nk + 2]])
         elif k == "former":
-            rows.append([COV_FORMER[0] if key == "code" else COV_FORMER[1], str(rng.randint(*COV_FORMER[2])),
-                         "1234.5", "567"])
+            key = {"code": [COV_FORMER[0]], "name": [COV_FORMER[1]], "both": list(COV_FORMER[:2])}[layout]
+            # with both keys, a year after the rename too: the name then names nothing, the code decides
+            years = (COV_FORMER[2][0], COV_FORMER[2][1] + (6 if layout == "both" else 0))
+            rows.append([*key, str(rng.randint(*years)), "1234.5", "567"])
         elif k == "thousands":
-            r[2] = f"{rng.randint(1, 99)},{rng.randint(0, 999):03d}"
+            r[nk + 1] = f"{rng.randint(1, 99)},{rng.randint(0, 999):03d}"
         elif k == "extra_field":
             r.append("注")
         elif k == "county":  # a county-level unit's row: its city's, unless the city's own row gives the year (§3)
-            rows.insert(rng.randint(0, len(rows)), ["320583" if key == "code" else "昆山市", r[1], "7.5", "8"])
-        elif k == "percent" and re.fullmatch(r"[\d.,]+", r[2]):  # 19.7% is 19.7
-            r[2] = f"{r[2]}%"
-        elif k == "footnote" and re.fullmatch(r"[\d.,]+", r[2]):  # a yearbook's footnote mark after it is dropped
-            r[2] = f"{r[2]}{rng.choice(['*', '#'])}"
-        elif k == "code_float" and key == "code":  # a code saved as a number with its decimals: the first 6 digits
+            key = {"code": ["320583"], "name": ["昆山市"], "both": ["320583", "昆山市"]}[layout]
+            rows.insert(rng.randint(0, len(rows)), [*key, r[nk], "7.5", "8"])
+        elif k == "percent" and re.fullmatch(r"[\d.,]+", r[nk + 1]):  # 19.7% is 19.7
+            r[nk + 1] = f"{r[nk + 1]}%"
+        elif k == "footnote" and re.fullmatch(r"[\d.,]+", r[nk + 1]):  # a yearbook's footnote mark is dropped
+            r[nk + 1] = f"{r[nk + 1]}{rng.choice(['*', '#'])}"
+        elif k == "code_float" and layout != "name":  # a code saved as a number with its decimals: 6 digits
             r[0] = f"{r[0]}.0" if r[0].isdigit() else r[0]
-        elif k == "code_text" and key == "code":
+        elif k == "code_text" and layout != "name":
             r[0] = rng.choice([f" {r[0]}", f"{r[0]} "])
-    title = rng.choice([[], [], ["2016年中国城市统计年鉴"], ["地级市面板", "单位：亿元，万人", ""]])
+    rows += later
+    # §3: a column without any number (a province's name, an empty 备注) is left out (dropped_columns)
+    extra = rng.choice([[], [], [], ["省份"], ["备注"]])
+    if extra:
+        header = [*header, *extra]
+        rows = [[*r, rng.choice(["江苏", "浙江", "广东"]) if extra == ["省份"] else ""] for r in rows]
+    swap = layout == "both" and rng.random() < 0.5  # the name column before the code column (§3: the code first)
+    if swap:
+        header = [header[1], header[0], *header[2:]]
+        rows = [[r[1], r[0], *r[2:]] for r in rows]
+    title = [] if fmt == "dta" else rng.choice([[], [], ["2016年中国城市统计年鉴"], ["地级市面板", "单位：亿元，万人", ""]])
     blank_after = {i for i in range(len(rows) - 1) if rng.random() < 0.2}
-    suffix, data, at, rows = _other_file(rng, header, rows, title, blank_after, numbers=True)
-    oracle = covariate_oracle(key, list(zip(at, rows, strict=True)), len(header))
-    oracle["fields"] = {"key": header[0], "year": header[1]}
+    suffix, data, at, rows = _other_file(rng, header, rows, title, blank_after, numbers=True, fmt=fmt)
+    records = [(row, [r[1], r[0], *r[2:]] if swap and len(r) > 1 else r) for row, r in zip(at, rows, strict=True)]
+    oracle = covariate_oracle(layout, records, len(header))
+    oracle.update(fields={"key": header[0], "code": code_h, "name": name_h, "year": header[nk]}, layout=layout,
+                  absent=extra, columns=[gdp, pop])
     return Case("covariates", ".csv", export, other=(f"covariates{suffix}", data, oracle))
+
+
+def mutate_wide_covariates(rng: random.Random) -> Case:
+    """A wide table (§3: a yearbook download, the city column and one column per year, ``2014`` or ``2015年``, and
+    nothing else), one variable named after the file: cities by code or name, with unknown cities, a repeated
+    city, a former name over the years of its rename, a county-level city beside its city, blank cells and missing
+    marks, thousands separators, 19.7% and footnote marks; a title above the header; CSV, .xlsx or an HTML table
+    named .xls (a Stata file cannot name a variable 2014)."""
+    export = b"\xef\xbb\xbf" + to_csv(HEADERS, base_rows(rng, 3)).encode()
+    key = rng.choice(["code", "name"])
+    first = rng.randint(2004, 2013)
+    years = list(range(first, first + rng.randint(2, 5)))
+    header = [rng.choice(["代码", "city_code"] if key == "code" else ["城市", "地区", "城市名称"]),
+              *[rng.choice([str(y), f"{y}年"]) for y in years]]
+    names = dict(COV_CITIES)
+    rows = []
+    for code, _ in rng.sample(COV_CITIES, rng.randint(2, 5)):
+        rows.append([code if key == "code" else rng.choice(names[code]),
+                     *[f"{rng.randint(100, 99_999)}.{rng.randint(0, 9)}" for _ in years]])
+    unit = rng.random() < 0.1  # a unit column besides the years: no wide table (§3), and no year column: exit 3
+    for _ in range(rng.randint(1, 4)):
+        k, r = rng.choice(["unknown", "unknown", "dup", "former", "county", "blank", "mark", "thousands", "percent",
+                           "footnote"]), rng.choice(rows)
+        j = rng.randint(1, len(years))
+        if k == "unknown":
+            r[0] = rng.choice(["999999", "000000"] if key == "code" else ["火星市", "Atlantis", "江苏省"])
+        elif k == "dup":
+            rows.append([r[0], *[str(rng.randint(1, 9)) for _ in years]])
+        elif k == "former" and (key == "code" or years[-1] <= COV_FORMER[2][1]):
+            # 襄樊市 is 襄阳's name until 2009 (§3: a name is the unit it named in the row's year; whether a former
+            # name of one city is read in later years too, §1.7's "former names of a city", the docs leave open:
+            # written only in its years); its code is the city's in every year
+            rows.append([COV_FORMER[0] if key == "code" else COV_FORMER[1], *[f"{rng.randint(1, 999)}" for _ in years]])
+        elif k == "county":
+            rows.insert(rng.randint(0, len(rows)), ["320583" if key == "code" else "昆山市", *["7.5" for _ in years]])
+        elif k == "blank":
+            r[j] = ""
+        elif k == "mark":
+            r[j] = rng.choice(["—", "NA", "…", "缺失"])
+        elif k == "thousands":
+            r[j] = f"{rng.randint(1, 99)},{rng.randint(0, 999):03d}"
+        elif k == "percent" and re.fullmatch(r"[\d.]+", r[j]):
+            r[j] = f"{r[j]}%"
+        elif k == "footnote" and re.fullmatch(r"[\d.]+", r[j]):
+            r[j] = f"{r[j]}{rng.choice(['*', '#'])}"
+    if unit:
+        header = [header[0], "单位", *header[1:]]
+        rows = [[r[0], "元", *r[1:]] for r in rows]
+    fmt = rng.choice(["csv", "csv", "xlsx", "xls"])
+    title = rng.choice([[], [], ["人均地区生产总值（元）"], ["地级市 人均GDP", "单位：元", ""]])
+    suffix, data, at, rows = _other_file(rng, header, rows, title, set(), numbers=True, fmt=fmt)
+    stem, variable = rng.choice(WIDE_NAMES)
+    oracle = ({"rejected": {}, "values": {}, "n": 0} if unit
+              else wide_oracle(key, list(zip(at, rows, strict=True)), years))
+    oracle.update(fields={"key": header[0]}, columns=[variable], layout="wide")
+    return Case("covariates", ".csv", export, other=(f"{stem}{suffix}", data, oracle))
 
 
 def _check_other(case: Case, other: Path, ws: Path, code: int, text: str) -> Outcome:
@@ -801,17 +1070,31 @@ def _check_other(case: Case, other: Path, ws: Path, code: int, text: str) -> Out
         return Outcome(False, "accounting", json.dumps(f, ensure_ascii=False)[:400])
     if f["rows_read"] != oracle["n"]:
         return Outcome(False, "rows_read", f"report {f['rows_read']}, oracle {oracle['n']}")
-    seen = {}
+    seen: dict[int, list[tuple[str, str]]] = {}  # row → its quarantined entries (a wide table's: one per cell)
     for q in sorted((ws / "quarantine").glob("*.csv")):
         qt = pd.read_csv(q, dtype=str, keep_default_na=False, encoding="utf-8-sig")
         for _, r in qt[qt["source_file"] == str(other)].iterrows():
-            seen[int(r["source_row"])] = (r["reason_code"], r["field"])
+            seen.setdefault(int(r["source_row"]), []).append((r["reason_code"], r["field"]))
     fields = oracle.get("fields", {})
-    for row, (reason, field) in oracle["rejected"].items():
-        got = seen.get(row)
-        want_field = fields.get(field, field)
-        if got is None or got[0] != reason or (field is not None and got[1] != want_field):
-            return Outcome(False, "wrong_quarantine", f"row {row}: oracle {reason}/{want_field}, quarantine {got}")
+
+    def field_ok(want, got: str) -> bool:  # None: not checked; a tuple: any of those columns (the docs say no more)
+        # (the column as the file writes it; an HTML cell's spaces around it are not kept, §2.5)
+        return want is None or got.strip() in {fields.get(w, w).strip() for w in (
+            want if isinstance(want, tuple) else (want,))}
+
+    for row, verdict in oracle["rejected"].items():
+        want = verdict if isinstance(verdict, list) else [verdict]
+        got = seen.get(row, [])
+        left = list(want)  # each quarantined entry matched to one of the oracle's (a tuple: either reason)
+        for r, f in got:
+            hit = next((w for w in left if r in (w[0] if isinstance(w[0], tuple) else (w[0],)) and field_ok(w[1], f)),
+                       None)
+            if hit is None:
+                break
+            left.remove(hit)
+        if left or len(got) != len(want):
+            return Outcome(False, "wrong_quarantine", f"row {row}: oracle {want}, quarantine {got or None}"
+                           f" (fields {fields})")
     if set(seen) != set(oracle["rejected"]):
         extra = {r: seen[r] for r in sorted(set(seen) - set(oracle["rejected"]))}
         return Outcome(False, "wrong_quarantine", f"quarantined beyond the oracle's: {extra}")
@@ -827,10 +1110,19 @@ def _check_other(case: Case, other: Path, ws: Path, code: int, text: str) -> Out
             return Outcome(False, "wrong_transfers", f"loaded {sorted(got - want)[:3]}, missing {sorted(want - got)[:3]}")
     else:
         c = pd.read_parquet(ws / "canonical" / "covariates.parquet")
-        got = {(str(k), int(y)): (float(g), float(p)) for k, y, g, p in zip(c["city_code"], c["year"], c["GDP"],
-                                                                              c["人口"], strict=True)}
-        if got.keys() != oracle["values"].keys() or any(abs(got[k][i] - v[i]) > 1e-9 * max(1, abs(v[i]))
-                                                        for k, v in oracle["values"].items() for i in (0, 1)):
+        missing = [col for col in oracle["columns"] if col not in c.columns]
+        if missing:  # (a column without any number is left out, §3: the generator always writes numbers)
+            return Outcome(False, "wrong_values", f"no column {missing} among {list(c.columns)}")
+        got = {(str(k), int(y)): tuple(float(x) for x in xs) for k, y, *xs in zip(
+            c["city_code"], c["year"], *(c[col] for col in oracle["columns"]), strict=True)}
+
+        def differ(a: float, b: float) -> bool:  # NaN: a cell left missing
+            return (a != a) != (b != b) or (a == a and abs(a - b) > 1e-9 * max(1, abs(b)))
+
+        if set(oracle.get("absent", [])) & set(c.columns):  # a column without any number is left out (§3)
+            return Outcome(False, "wrong_columns", f"{oracle['absent']} kept: {list(c.columns)}")
+        if got.keys() != oracle["values"].keys() or any(differ(got[k][i], x) for k, v in oracle["values"].items()
+                                                        for i, x in enumerate(v)):
             diff = {k: (got.get(k), oracle["values"].get(k)) for k in got.keys() ^ oracle["values"].keys()}
             return Outcome(False, "wrong_values", f"city-years differ {diff}"[:500] if diff else "values differ")
     return Outcome(True, "loaded")
