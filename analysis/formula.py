@@ -233,7 +233,7 @@ def column_names(value: str, columns: Sequence[str], subject: str, several: bool
         refuse_listed_columns(text, cols, f"{subject} {value!r}")
     parts = [p.strip() for p in (re.split(r"([+^])", unquote(text)) if several else [unquote(text)])]
     names = [p if p in ("+", "^") or p in cols else formula_name(p) for p in parts]
-    missing = [n for n in names[::2] if n not in cols]
+    missing = [p for p, n in zip(parts[::2], names[::2], strict=True) if n not in cols]  # as written: 0, not v0
     if missing:
         raise _unknown(missing, {}, cols, subject=subject)
     return "".join(names)

@@ -65,8 +65,18 @@ def test_two_cluster_columns_without_plus_are_one_message(value):
     assert err.value.fix.startswith("write city_code + year for clusters by each (two-way")
     assert "or city_code^year for one cluster per combination" in err.value.fix
     assert column_names("city_code + year", columns, "--cluster", several=True) == "city_code+year"
-    with pytest.raises(AnalysisError, match="--cluster names 'city_code_x_'"):  # not all columns: the unknown name, as before
+    with pytest.raises(AnalysisError, match="--cluster names 'city_code x_'"):  # not all columns: the unknown name
         column_names("city_code x_", columns, "--cluster", several=True)
+
+
+@pytest.mark.parametrize("value", ["0", "year >= 2010", "x y"])
+def test_an_unknown_column_is_named_as_written(value):
+    """map --var 0 said "--var names 'v0'" and --var 'year >= 2010' "names 'year_2010'": the formula names of what
+    the user wrote, which the user never wrote. The message quotes the value as given."""
+    columns = pd.Index(["city_code", "year", "x"])
+    with pytest.raises(AnalysisError) as err:
+        column_names(value, columns, "--var")
+    assert str(err.value).startswith(f"--var names {value!r}, which the panel does not have"), str(err.value)
 
 
 def test_a_spec_vcov_of_two_listed_columns_is_the_same_message():
