@@ -170,9 +170,11 @@ def _lock(store):
 
 
 @contextlib.contextmanager
-def writing(store, what: str, manifest: dict | None = None, record: bool = True) -> Iterator[None]:
+def writing(store, what: str, manifest: dict | None = None, record: bool = True,
+            workspace: Path | str | None = None) -> Iterator[None]:
     """Hold the store's writer lock for ``what``; with ``record``, mark the load as started and, when the
-    block ends without error, as finished (with the workspace manifest entry it loaded)."""
+    block ends without error, as finished (with the workspace manifest entry it loaded, and ``workspace``, the
+    folder and host it was loaded from: :func:`other_workspace`)."""
     if not _supported(store):
         yield
         return
@@ -185,6 +187,8 @@ def writing(store, what: str, manifest: dict | None = None, record: bool = True)
                          fix="wait for it to finish, then run the command again (one writer at a time)")
     try:
         loaded = {"id": manifest.get("id"), "time": manifest.get("time")} if manifest else None
+        if workspace is not None:
+            loaded = {**(loaded or {}), "workspace": str(Path(workspace).resolve()), "host": socket.gethostname()}
         if record:
             store._set_meta(STATE_KEY, json.dumps({"state": "running", "what": what, "started": utc_now(),
                                                    "manifest": loaded}))
@@ -207,6 +211,17 @@ def _describe(holder: str) -> str:
         return holder
 
 
+def other_workspace(st: dict | None, ws_root: Path | str) -> str | None:
+    """``"/path (host H)"`` when the load recorded in ``st`` (:func:`state`) came from another workspace than
+    ``ws_root`` — a second workspace loaded into the same Neo4j database — else None (this workspace, or a
+    load that recorded none: before this record existed)."""
+    loaded = (st or {}).get("manifest") or {}
+    there, host = loaded.get("workspace"), loaded.get("host")
+    if not there or (there == str(Path(ws_root).resolve()) and host == socket.gethostname()):
+        return None
+    return there if host == socket.gethostname() else f"{there} (host {host})"
+
+
 def store_options(store) -> str:
     """The options that name ``store`` on a command line of a fix (`` --store neo4j --uri …``; none for the
     embedded store): a fix that says ``citynet load -w WS`` to a user who passes ``--store neo4j`` on each
@@ -214,6 +229,14 @@ def store_options(store) -> str:
     if getattr(store, "backend", "") != "neo4j":
         return ""
     return f" --store neo4j --uri {store.uri}"
+
+
+def own_database_fix(ws_root: Path | str, store, other: str) -> str:
+    """The fix when a Neo4j database holds the graph of another workspace (``other``: :func:`other_workspace`):
+    a database for each workspace; ``--rebuild`` here deletes the other one's graph, so it says so."""
+    return (f"give each workspace its own database: `citynet neo4j start --data DIR --port N` (a second local "
+            f"server), then `citynet load -w {ws_root} --store neo4j --uri bolt://127.0.0.1:N`; or "
+            f"`citynet load -w {ws_root}{store_options(store)} --rebuild`, which deletes the graph of {other}")
 
 
 def check_complete(store, ws_root: Path | None = None) -> dict | None:

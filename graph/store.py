@@ -67,6 +67,7 @@ OUTSIDE_META = "changed_outside_load"
 # the patents the store held beyond the canonical tables at the last load that read the Patent table (an earlier
 # corpus: load only adds): `citynet metrics` refuses such a store, whose panels would mix the two corpora
 BEYOND_META = "patents_beyond_canonical"
+BEYOND_FROM_META = "patents_beyond_from"  # the other workspace they came from, when known
 # the clauses of a write that can only remove rows: the next load finds what is missing by comparing keys and
 # row hashes; any other write clause (CREATE, MERGE, SET, REMOVE, a procedure, COPY, …) may leave a row with
 # its key and its row hash but other properties (or a second relationship with the same key): every row is
@@ -228,10 +229,19 @@ class BaseStore:
         raw = self._get_meta(BEYOND_META)
         return int(raw) if raw and raw.isdigit() else None
 
-    def record_patents_beyond_canonical(self, n: int) -> None:
-        """Keep ``n`` (see :meth:`patents_beyond_canonical`) for the commands after this load."""
+    def record_patents_beyond_canonical(self, n: int, workspace: str | None = None) -> None:
+        """Keep ``n`` (see :meth:`patents_beyond_canonical`) for the commands after this load; ``workspace``: the
+        other workspace whose load left them (a shared Neo4j database, ``lifecycle.other_workspace``), kept while
+        some remain (:meth:`patents_beyond_from`)."""
         if self._get_meta(BEYOND_META) != str(int(n)):
             self._set_meta(BEYOND_META, str(int(n)))
+        if workspace or (not n and self._get_meta(BEYOND_FROM_META)):
+            self._set_meta(BEYOND_FROM_META, workspace or "")
+
+    def patents_beyond_from(self) -> str | None:
+        """The other workspace whose load left the patents of :meth:`patents_beyond_canonical` (None: unknown, or
+        an earlier corpus of this workspace)."""
+        return self._get_meta(BEYOND_FROM_META) or None
 
     # -- writes outside a load --
     def outside_write(self) -> dict | None:

@@ -292,21 +292,35 @@ def _refuse_a_store_behind(ws, store) -> None:
     kinds from the new canonical tables — one panel of two corpora, without a word. Refused (exit 2). So is a
     store that holds patents beyond the canonical tables (an earlier corpus a later, smaller one did not
     replace: load only adds; counted by the last load that read the patents, ``citynet load --rebuild``)."""
+    from citynet.graph import lifecycle
+
+    opts = lifecycle.store_options(store)  # (the fix's load is of this store: --store neo4j --uri …)
+    other = lifecycle.other_workspace(lifecycle.state(store), ws.root) if opts else None
     behind = getattr(store, "tables_behind", lambda _: [])(ws.canonical)
     if behind:
         from citynet.transaction import verify_path
 
         verify_path(ws.root, ws.canonical / "patents.parquet")  # a damaged canonical file: that message, first
+        if other:  # a second workspace loaded into the same Neo4j database: no ingest of this one
+            raise UserError(f"the store was last loaded from another workspace, {other}, not from this one's "
+                            "canonical tables: the panels would mix the two corpora",
+                            fix=lifecycle.own_database_fix(ws.root, store, other))
         raise UserError(
             f"the store was loaded from other canonical tables than the workspace holds now (an ingest since the "
             f"last load changed {', '.join(behind)}): the panels would mix the two corpora",
-            fix=f"citynet load -w {ws.root}   (then citynet metrics again)")
+            fix=f"citynet load -w {ws.root}{opts}   (then citynet metrics again)")
     beyond = getattr(store, "patents_beyond_canonical", lambda: None)()
+    other = (other or store.patents_beyond_from()) if beyond and opts else None
+    if other:
+        raise UserError(f"the store holds {beyond:,} patents beyond this workspace's canonical tables, loaded from "
+                        f"another workspace, {other}: the panels would mix the two corpora",
+                        fix=lifecycle.own_database_fix(ws.root, store, other))
     if beyond:
         raise UserError(
             f"the store holds {beyond:,} patents that the canonical tables no longer have (an earlier corpus: "
             f"ingest replaces the canonical tables, load only adds to the store): the panels would mix the two corpora",
-            fix=f"citynet load -w {ws.root} --rebuild   (the store then holds exactly this corpus; then citynet metrics)")
+            fix=f"citynet load -w {ws.root}{opts} --rebuild   (the store then holds exactly this corpus; then citynet "
+                "metrics)")
 
 
 def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str | None = None,

@@ -199,3 +199,52 @@ def test_a_rebuild_stopped_midway_is_a_load_that_did_not_finish(tmp_path, capsys
                             "--rebuild`")
     assert invoke(capsys, "-q", "load", "-w", tmp_path, *conn, "--rebuild")[0] == 0
     assert invoke(capsys, "query", "-w", tmp_path, *conn, *count)[1].splitlines() == ["n", str(patents)]
+
+
+def test_a_second_workspace_loaded_into_the_same_database(tmp_path, capsys, monkeypatch, neo4j_clean):
+    """Two workspaces pointed at one Neo4j database: the second load said its extra patents were "an earlier
+    corpus: ingest replaces the canonical tables", with the fix ``--rebuild`` (which deletes the first team's
+    graph without saying so); metrics in the first workspace said "an ingest since the last load changed …"
+    (there was none) with the fix ``citynet load -w WS`` (its citynet.toml says embedded: that loads the
+    embedded store). Now both name the other workspace and give each workspace its own database."""
+    from bench.canonical_synth import synth_tables
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    make_ws(a)
+    make_ws(b, synth_tables(300, seed=5, years=(2010, 2012), n_cities=20))
+    uri = neo4j_clean.uri
+    monkeypatch.setenv("NEO4J_PASSWORD", neo4j_clean.password)  # (metrics has no --password)
+    conn = ["--store", "neo4j", "--uri", uri]
+    assert invoke(capsys, "-q", "load", "-w", a, *conn)[0] == 0
+    import pandas as pd
+
+    held = len(pd.read_parquet(a / "canonical" / "patents.parquet", columns=["patent_id"]))
+    ids_b = set(pd.read_parquet(b / "canonical" / "patents.parquet", columns=["patent_id"])["patent_id"])
+    beyond = held - len(ids_b & set(pd.read_parquet(a / "canonical" / "patents.parquet")["patent_id"]))
+
+    def fix(ws, other):
+        return (f"  fix: give each workspace its own database: `citynet neo4j start --data DIR --port N` (a second "
+                f"local server), then `citynet load -w {ws} --store neo4j --uri bolt://127.0.0.1:N`; or `citynet load "
+                f"-w {ws} --store neo4j --uri {uri} --rebuild`, which deletes the graph of {other}")
+
+    for _ in range(2):  # the second load of b still knows where the extra patents came from
+        code, out, err = invoke(capsys, "load", "-w", b, *conn)
+        assert code == 0
+        warning = err[err.index("warning:"):].splitlines()
+        assert warning == [
+            f"warning: the store holds {beyond:,} patents beyond this workspace's canonical tables: the database's "
+            f"last load came from another workspace, {a.resolve()}. The two corpora are now one graph: its projections "
+            "and the other workspace's queries mix them, and `citynet metrics` refuses the store in both workspaces.",
+            fix(b, a.resolve())]
+    code, out, err = invoke(capsys, "metrics", "-w", a, *conn)
+    assert code == EXIT_USAGE and err.splitlines() == [
+        f"error: the store was last loaded from another workspace, {b.resolve()}, not from this one's canonical "
+        "tables: the panels would mix the two corpora", fix(a, b.resolve())]
+    code, out, err = invoke(capsys, "metrics", "-w", b, *conn)
+    assert code == EXIT_USAGE and err.splitlines() == [
+        f"error: the store holds {beyond:,} patents beyond this workspace's canonical tables, loaded from another "
+        f"workspace, {a.resolve()}: the panels would mix the two corpora", fix(b, a.resolve())]
+    assert invoke(capsys, "-q", "load", "-w", b, *conn, "--rebuild")[0] == 0
+    code, out, err = invoke(capsys, "load", "-w", b, *conn)
+    assert code == 0 and "warning" not in err
+    assert invoke(capsys, "-q", "metrics", "-w", b, *conn)[0] == 0

@@ -234,7 +234,9 @@ def command(ctx, ws, backend, uri, user, password, rebuild, import_dir):
             from citynet.transaction import manifest_entry
 
             # one writer at a time; the store records the start and the end of the load (graph/lifecycle.py)
-            with lifecycle.writing(store, "citynet load", manifest=manifest_entry(ws.root, "ingest")):
+            before = lifecycle.state(store)  # (the last load's workspace: another one's, in a shared database?)
+            with lifecycle.writing(store, "citynet load", manifest=manifest_entry(ws.root, "ingest"),
+                                   workspace=ws.root):
                 counts = None
                 if store.backend == "neo4j":
                     from citynet.graph.neo4j_import import first_load, local_server
@@ -257,8 +259,12 @@ def command(ctx, ws, backend, uri, user, password, rebuild, import_dir):
                     proj = store.refresh_projections(flt)
                     progress(f"projections {flt.key} ({what})", 1, 1)
                 stale = _stale_patents(store, counts)
+                # a second workspace loaded into one Neo4j database (not an earlier corpus of this one): the
+                # other workspace, from the last load's record, or from the load that first found its patents
+                other = lifecycle.other_workspace(before, ws.root) if stale and store.backend == "neo4j" else None
                 if stale is not None:  # metrics refuses a store with patents beyond the canonical ones, every time
-                    store.record_patents_beyond_canonical(stale)
+                    store.record_patents_beyond_canonical(stale, workspace=other)
+                    other = (other or store.patents_beyond_from()) if stale else None
         t = Table(title=f"{store.backend} store: {store.location}")
         # (deleted: links and citations of canonical patents that the canonical tables no longer have, and
         # the applicants this corpus wrote that they no longer have, left without links: docs/cypher.md)
@@ -290,7 +296,13 @@ def command(ctx, ws, backend, uri, user, password, rebuild, import_dir):
                     behind = [y for y in behind if meta["first_year"] <= y <= meta["last_year"]]
             if behind:
                 click.secho(f"note: {panels_behind_note(ws, key, behind)}", fg="yellow", err=True)
-    if stale:
+    if other:  # a second workspace loaded into one Neo4j database: not an earlier corpus of this one
+        click.secho(f"warning: the store holds {stale:,} patents beyond this workspace's canonical tables: the "
+                    f"database's last load came from another workspace, {other}. The two corpora are now one "
+                    "graph: its projections and the other workspace's queries mix them, and `citynet metrics` "
+                    "refuses the store in both workspaces.", fg="yellow", err=True)
+        click.echo(f"  fix: {lifecycle.own_database_fix(ws.root, store, other)}", err=True)
+    elif stale:
         click.secho(f"warning: the store holds {stale:,} patents that the canonical tables no longer have "
                     "(an earlier corpus: ingest replaces the canonical tables, load only adds to the store); "
                     "their edges stay in the projections, and `citynet metrics` refuses the store until it holds "
