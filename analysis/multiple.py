@@ -166,10 +166,16 @@ MAX_SPLIT_VALUES = 20
 
 def split_samples(panel, column: str, sample: str | None = None, full: bool = False) -> list[tuple[str, str | None]]:
     """fixest's ``split`` (``fsplit``: the full sample first): one sample per value of ``column``, as (label,
-    pandas query joined to ``sample``). The values in sorted order; missing values form no sample."""
+    pandas query joined to ``sample``). The values in sorted order; missing values form no sample. As fixest, the
+    values are those of the rows ``sample`` keeps (fixest subsets the split variable before it takes its values:
+    ``fixest_env``, ``split = split[subset]``): ``--split year --sample 'year > 2018'`` is two models, not one per
+    year of the panel with every other empty. A sample that keeps no row leaves the panel's values, so that each
+    model says so."""
     import pandas as pd
+    from citynet.analysis.sample import apply_sample
 
-    values = sorted(pd.unique(panel[column].dropna()), key=lambda v: (str(type(v)), v))
+    kept = apply_sample(panel, sample) if sample else panel
+    values = sorted(pd.unique((kept if len(kept) else panel)[column].dropna()), key=lambda v: (str(type(v)), v))
     if len(values) > MAX_SPLIT_VALUES:
         raise AnalysisError(f"--split {column}: {len(values):,} values, a model for each", fix=f"split by a column of at "
                             f"most {MAX_SPLIT_VALUES} values (region, tier, tier_high), or restrict with --sample")

@@ -32,11 +32,17 @@ def test_a_split_whose_every_sample_fails_names_the_split(ws):
 
 
 def test_a_split_with_a_sample_names_both_as_written(ws):
-    """--sample 'year >= 2010' and --split year: the 2006 sample is empty; a text value is quoted (region)."""
+    """--sample 'year >= 2010' and --split year: the years the sample keeps, as fixest's split (2010 first, each
+    city once in it); a sample that keeps no row: each split sample is empty; a text value is quoted (region)."""
     code, out = _fit(ws, "--formula", "ln_green_patents ~ low_carbon | city_code", "--split", "year",
                      "--sample", "year >= 2010")
     assert code == 5, out
-    assert ("error: the estimation sample is empty with --split year (year = 2006) and --sample 'year >= 2010': 0 of "
+    assert ("error: every one of the 80 observations with --split year (year = 2010) and --sample 'year >= 2010' is "
+            "alone in its fixed-effect group (city_code)") in out
+    code, out = _fit(ws, "--formula", "ln_green_patents ~ low_carbon | city_code", "--split", "year",
+                     "--sample", "year > 2030")
+    assert code == 5, out
+    assert ("error: the estimation sample is empty with --split year (year = 2006) and --sample 'year > 2030': 0 of "
             "1,200 rows") in out  # 80 cities × 15 years
     assert "widen --sample" not in out and "`year`" not in out
     code, out = _fit(ws, "--formula", "ln_green_patents ~ low_carbon", "--split", "region", "--sample", "year > 2030")

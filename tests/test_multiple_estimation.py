@@ -163,6 +163,27 @@ def test_split_samples_are_pyfixests_fsplit():
         "(year >= 2012) and (`big` == 0)", "(year >= 2012) and (`big` == 1)"]
 
 
+def test_split_values_are_those_of_the_sample():
+    """fixest subsets the split variable before it takes its values (fixest_env: split = split[subset]), so a split
+    with a sample is pyfixest's split of the rows the sample keeps: --split year --sample 'year >= 2012' gave one
+    model per year of the panel, the years before 2012 empty, each with a warning."""
+    from citynet.analysis.estimators import apply_sample
+    from citynet.analysis.multiple import split_samples
+
+    df = _panel()
+    samples = split_samples(df, "year", "year >= 2012")
+    kept = df[df["year"] >= 2012]
+    assert [label for label, _ in samples] == [f"year = {y}" for y in sorted(kept["year"].unique())]
+    ours = [fit(apply_sample(df, q), "y1 ~ x1 + x2", vcov="hetero") for _, q in samples]
+    theirs = list(pf.feols("y1 ~ x1 + x2", kept, split="year", vcov="hetero").all_fitted_models.values())
+    assert len(ours) == len(theirs)
+    for r, m in zip(ours, theirs, strict=True):
+        assert r.nobs == m._N
+        np.testing.assert_allclose(r.params.to_numpy(), m.coef().to_numpy(), rtol=1e-10)
+    assert [label for label, _ in split_samples(df, "year", "year > 3000")] == [  # keeps none: each model says so
+        f"year = {y}" for y in sorted(df["year"].unique())]
+
+
 def test_cli_split_and_spec_split(ws, tmp_path):
     formula = "ln_collab_patents ~ l1_collab_degree | city_code + year"
     table = _run(["fit", "-w", str(ws), "--formula", formula, "--fsplit", "tier_high"]).output
