@@ -315,16 +315,19 @@ class BaseStore:
         version = self._schema_version()
         if version is None and self._has_data():
             version = 0
+        from citynet.graph.lifecycle import store_options
+
+        opts = store_options(self)  # (a Neo4j store named: `citynet load -w WS` alone loads [store] backend's)
         if version is not None and version != SCHEMA_VERSION:
             raise StoreError(
                 f"the {self.backend} store {self.location} was built by schema version {version}; "
                 f"this citynet uses schema version {SCHEMA_VERSION}",
-                fix="rebuild it from the canonical tables: citynet load -w WS --rebuild",
+                fix=f"rebuild it from the canonical tables: citynet load -w WS{opts} --rebuild",
             )
         if self.read_only:
             if version is None:
                 raise StoreError(f"the {self.backend} store {self.location} is empty",
-                                 fix="load it first: citynet load -w WS", exit_code=2)
+                                 fix=f"load it first: citynet load -w WS{opts}", exit_code=2)
             return
         self._create_schema()
         if version is None:

@@ -361,8 +361,10 @@ def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str 
         tick("opening the store", 0, 1)
         from citynet.graph.store import open_store
 
+        neo4j = (backend or ws.settings.get("store", {}).get("backend") or "embedded") == "neo4j"
+        named = f" --store neo4j --uri {uri or ws.settings.get('store', {}).get('uri') or 'bolt://localhost:7687'}"
         empty = UserError("the store is empty — run `citynet load` first",
-                          fix=f"citynet load -w {ws.root}   (then citynet metrics again)")
+                          fix=f"citynet load -w {ws.root}{named if neo4j else ''}   (then citynet metrics again)")
         pool = (metrics_buffer_pool(ws), "[metrics] buffer_pool")
         if (backend or ws.settings.get("store", {}).get("backend") or "embedded") == "embedded":
             # look read-only first: opening for writing would create an empty store

@@ -248,3 +248,21 @@ def test_a_second_workspace_loaded_into_the_same_database(tmp_path, capsys, monk
     code, out, err = invoke(capsys, "load", "-w", b, *conn)
     assert code == 0 and "warning" not in err
     assert invoke(capsys, "-q", "metrics", "-w", b, *conn)[0] == 0
+
+
+def test_the_fix_of_an_empty_neo4j_store_names_it(tmp_path, capsys, monkeypatch, neo4j_clean):
+    """A workspace whose citynet.toml says embedded, used with ``--store neo4j`` on each command (docs/neo4j.md):
+    the fix of an empty Neo4j store said ``citynet load -w WS``, which loads the embedded store (exit 0) and
+    leaves the Neo4j one empty. The fixes now name the store."""
+    make_ws(tmp_path)
+    monkeypatch.setenv("NEO4J_PASSWORD", neo4j_clean.password)
+    conn = ["--store", "neo4j", "--uri", neo4j_clean.uri]
+    code, out, err = invoke(capsys, "query", "-w", tmp_path, *conn, "RETURN 1")
+    assert code == EXIT_USAGE and err.splitlines() == [
+        EMPTY.format(neo4j_clean.uri), f"  fix: load it first: citynet load -w WS --store neo4j --uri {neo4j_clean.uri}"]
+    code, out, err = invoke(capsys, "metrics", "-w", tmp_path, *conn)
+    assert code == EXIT_USAGE and err.splitlines() == [
+        "error: the store is empty — run `citynet load` first",
+        f"  fix: citynet load -w {tmp_path} --store neo4j --uri {neo4j_clean.uri}   (then citynet metrics again)"]
+    code, out, err = invoke(capsys, "metrics", "-w", tmp_path)  # the embedded store of citynet.toml: as before
+    assert code == EXIT_USAGE and err.splitlines()[1] == f"  fix: citynet load -w {tmp_path}   (then citynet metrics again)"
