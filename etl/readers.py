@@ -868,7 +868,9 @@ def _html_rows(path: Path) -> tuple[list[list[str]], str]:
     except LookupError as exc:
         raise DataError(f"{path}: the page declares an unknown charset {enc!r}",
                         fix="open it in Excel and save it as .xlsx or 'CSV UTF-8'") from exc
-    doc = lxml.html.document_fromstring(text.lstrip(BOM_TEXT))
+    # a NUL byte is damage, as in a CSV (nul_character): lxml would make it U+FFFD, as the HTML standard has it, and
+    # the cell would load altered ('320100\x00' as 南京); it passes the parse as a private-use character
+    doc = lxml.html.document_fromstring(text.lstrip(BOM_TEXT).replace("\x00", _NUL_MARK))
     for br in doc.iter("br"):
         br.tail = "\n" + (br.tail or "")
     tables = doc.xpath("//table")
@@ -877,8 +879,11 @@ def _html_rows(path: Path) -> tuple[list[list[str]], str]:
         raise DataError(f"{path}: the page holds no table", fix="export the records again as Excel or CSV")
     rows = max(rows_of, key=len)
     cells = [["\n".join(_CELL_SPACE.sub(" ", line).strip() for line in c.text_content().split("\n")).strip()
-              for c in r.xpath("./td|./th")] for r in rows]
+              .replace(_NUL_MARK, "\x00") for c in r.xpath("./td|./th")] for r in rows]
     return cells, enc
+
+
+_NUL_MARK = "\U0010fffd"  # the last private-use character: a page's NUL through lxml (_html_rows)
 
 
 READERS = {".csv": read_csv, ".txt": read_csv, ".tsv": read_csv, ".xlsx": read_excel, ".xlsm": read_excel,
