@@ -240,6 +240,16 @@ def test_a_second_workspace_loaded_into_the_same_database(tmp_path, capsys, monk
     assert code == EXIT_USAGE and err.splitlines() == [
         f"error: the store was last loaded from another workspace, {b.resolve()}, not from this one's canonical "
         "tables: the panels would mix the two corpora", fix(a, b.resolve())]
+    # a query answers about the database, which holds both corpora: said in both workspaces (it was silent)
+    both = held + len(ids_b) - (held - beyond)
+    for ws, other in ((a, b), (b, a)):
+        code, out, err = invoke(capsys, "query", "-w", ws, *conn, "MATCH (p:Patent) RETURN count(p) AS n",
+                                "--format", "csv")
+        assert code == 0 and out.splitlines() == ["n", str(both)]
+        assert err.splitlines() == [
+            f"warning: the Neo4j database holds the graph another workspace loaded, {other.resolve()}: this answer is "
+            "about that graph (with this workspace's corpus if both were loaded), not this workspace's corpus alone",
+            fix(ws, other.resolve())]
     code, out, err = invoke(capsys, "metrics", "-w", b, *conn)
     assert code == EXIT_USAGE and err.splitlines() == [
         f"error: the store holds {beyond:,} patents beyond this workspace's canonical tables, loaded from another "
@@ -248,6 +258,8 @@ def test_a_second_workspace_loaded_into_the_same_database(tmp_path, capsys, monk
     code, out, err = invoke(capsys, "load", "-w", b, *conn)
     assert code == 0 and "warning" not in err
     assert invoke(capsys, "-q", "metrics", "-w", b, *conn)[0] == 0
+    code, out, err = invoke(capsys, "query", "-w", b, *conn, "MATCH (p:Patent) RETURN count(p) AS n", "--format", "csv")
+    assert code == 0 and out.splitlines() == ["n", str(len(ids_b))] and err == ""
 
 
 def test_the_fix_of_an_empty_neo4j_store_names_it(tmp_path, capsys, monkeypatch, neo4j_clean):

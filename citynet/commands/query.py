@@ -517,6 +517,11 @@ def command(ws, text, params, file, named, list_, fmt, write, network, backend, 
                 if filters:
                     _require_projections(ws, filters, store._built_filters())
                 df = store.query(body, values, write=False)
+        other = None
+        if store.backend == "neo4j":  # a database another workspace loaded (last, or beside this one's corpus)
+            other = lifecycle.other_workspace(lifecycle.state(store), ws.root)
+            other = other or (store.patents_beyond_from() if store.patents_beyond_canonical() else None)
+            shared_fix = lifecycle.own_database_fix(ws.root, store, other) if other else None
         outside_years = (years_error(years, _store_year_reader(store), named or file)
                          if df.empty and years and not write else None)
         year_note = (years_warning(years, _store_year_reader(store), named or file)
@@ -540,6 +545,11 @@ def command(ws, text, params, file, named, list_, fmt, write, network, backend, 
         _warn(year_note)
     if outside is not None:
         click.secho(f"note: {outside_write_note(ws, outside)}", fg="yellow", err=True)
+    if other:  # the answer is the database's, which holds another workspace's corpus: said, as the load said it
+        click.secho(f"warning: the Neo4j database holds the graph another workspace loaded, {other}: this answer is "
+                    "about that graph (with this workspace's corpus if both were loaded), not this workspace's "
+                    "corpus alone", fg="yellow", err=True)
+        click.echo(f"  fix: {shared_fix}", err=True)
 
 
 #: what --list would ignore, by parameter: the query and everything that runs it (-w and -q/-v are taken: the list
