@@ -45,14 +45,15 @@ FIX = "write one stepwise function among the regressors and one among the fixed 
 
 
 def _split_top(text: str, sep: str) -> list[str]:
-    """``text`` split at ``sep`` outside parentheses, brackets and backquoted headers (``i(year, d, ref=2010), x``
-    → two; ```人口,万人``` → one)."""
-    out, depth, start, quoted = [], 0, 0, False
+    """``text`` split at ``sep`` outside parentheses, brackets, backquoted headers and quoted texts
+    (``i(year, d, ref=2010), x`` → two; ```人口,万人``` → one; ``i(g, x, ref='a)b'), x`` → two)."""
+    out, depth, start, quote = [], 0, 0, ""
     for k, ch in enumerate(text):
-        if ch == "`":
-            quoted = not quoted
-        elif quoted:
+        if quote:
+            quote = "" if ch == quote else quote
             continue
+        if ch in "`'\"":
+            quote = ch
         elif ch in "([":
             depth += 1
         elif ch in ")]":
@@ -66,11 +67,15 @@ def _split_top(text: str, sep: str) -> list[str]:
 
 def _closing(text: str, open_at: int) -> int:
     """The index of the parenthesis closing the one at ``open_at``."""
-    depth, quoted = 0, False
+    depth, quote = 0, ""
     for k in range(open_at, len(text)):
-        quoted ^= text[k] == "`"
-        depth += not quoted and text[k] == "("
-        depth -= not quoted and text[k] == ")"
+        ch = text[k]
+        if quote:
+            quote = "" if ch == quote else quote
+            continue
+        quote = ch if ch in "`'\"" else ""
+        depth += ch == "("
+        depth -= ch == ")"
         if depth == 0:
             return k
     raise AnalysisError(f"the formula part {text!r} has an unclosed parenthesis", fix=FIX)
