@@ -113,3 +113,17 @@ def test_duplicates_kept_by_an_older_ingest_state_are_decided_again_with_their_f
     pq.write_table(pq.read_table(old).drop(["kept_file"]), old)  # as an older citynet kept it
     dups = stream.duplicates(state, stream.StreamSettings(), new_from=state.meta["next_file"])
     assert dups[["kept_row", "kept_file"]].values.tolist() == [[3, str(first)]]
+
+
+def test_every_quarantine_reason_is_in_the_docs_table():
+    """A user reads a reason code in quarantine/ and looks it up in docs/methods.md §1.7: every code the ETL can
+    write (etl/quarantine.REASONS) has a row there (bad_encoding, nul_character and overlong_field had none)."""
+    import re
+    from pathlib import Path
+
+    from citynet.etl.quarantine import REASONS
+
+    text = (Path(__file__).parents[1] / "docs" / "methods.md").read_text(encoding="utf-8")
+    section = text[text.index("### 1.7 Row accounting and quarantine"):text.index("### 1.8 ")]
+    documented = set(re.findall(r"`([a-z_]+)`", "\n".join(ln for ln in section.splitlines() if ln.startswith("|"))))
+    assert set(REASONS) - documented == set()
