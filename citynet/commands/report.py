@@ -6,7 +6,14 @@ from pathlib import Path
 
 import click
 
-from citynet.commands.common import ensure_folder, ensure_output, is_quiet, network_option, workspace_option
+from citynet.commands.common import (
+    ensure_folder,
+    ensure_output,
+    is_quiet,
+    network_option,
+    workspace_option,
+    year_spans,
+)
 from citynet.errors import UserError
 
 
@@ -88,17 +95,6 @@ def _has_inputs(ws) -> bool:
             or any(ws.results.rglob("*.png")))
 
 
-def spans(years: list[int]) -> str:
-    """Sorted whole years as runs: ``2007–2012, 2014–2020`` (one year alone: ``2015``)."""
-    runs: list[list[int]] = []
-    for y in years:
-        if runs and y == runs[-1][1] + 1:
-            runs[-1][1] = y
-        else:
-            runs.append([y, y])
-    return ", ".join(f"{a}" if a == b else f"{a}–{b}" for a, b in runs)
-
-
 def check_years(years: tuple[int, int], dyad_panel: Path) -> None:
     """``--years A B`` must name years of the dyad-year panel, whose maps the report draws: a year outside it is
     one message (exit 2) before the report is built (it came after the first sections, as a Python list: ``[1990,
@@ -115,6 +111,6 @@ def check_years(years: tuple[int, int], dyad_panel: Path) -> None:
         return
     given = " ".join(map(str, years))
     which = (f"{bad[0]} is" if len(bad) == 1 else f"{bad[0]} and {bad[1]} are")
-    raise UserError(f"--years {given}: {which} not in the panel (its years: {spans(panel)})",
+    raise UserError(f"--years {given}: {which} not in the panel (its years: {year_spans(panel)})",
                     fix=f"give two years of the panel, e.g. --years {panel[0]} {panel[-1]} (or leave --years out for "
                         "its first and last)")
