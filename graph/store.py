@@ -1573,10 +1573,10 @@ def open_store(ws, backend: str | None = None, uri: str | None = None, user=None
         pool, what = buffer_pool or (s.get("buffer_pool", DEFAULT_BUFFER_POOL), "[store] buffer_pool")
         return EmbeddedStore(Path(ws.store), read_only=read_only, buffer_pool=size_bytes(pool, what))
     if backend == "neo4j":
-        from citynet.graph.neo4j_store import Neo4jStore
+        from citynet.graph.neo4j_store import PASSWORD_ENV, Neo4jStore
 
         _refuse_empty(ws, s, uri=uri, user=user)
-        env = s.get("password_env") or "NEO4J_PASSWORD"
+        env = s.get("password_env") or PASSWORD_ENV
         # --password, then [store] password, then the variable (docs/configuration.md); the source is named
         # when the server refuses the password
         source = next(((what, value) for what, value in (("--password", password),

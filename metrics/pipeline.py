@@ -359,14 +359,15 @@ def run_metrics(ws, flt: NetworkFilter, years=None, store=None, *, backend: str 
     own_store = store is None
     if own_store:
         tick("opening the store", 0, 1)
-        from citynet.graph.store import open_store
+        from citynet.graph.store import NEO4J_DEFAULTS, open_store
 
-        neo4j = (backend or ws.settings.get("store", {}).get("backend") or "embedded") == "neo4j"
-        named = f" --store neo4j --uri {uri or ws.settings.get('store', {}).get('uri') or 'bolt://localhost:7687'}"
+        settings = ws.settings.get("store", {})
+        kind = backend or settings.get("backend") or "embedded"
+        named = f" --store neo4j --uri {uri or settings.get('uri') or NEO4J_DEFAULTS['uri']}" if kind == "neo4j" else ""
         empty = UserError("the store is empty — run `citynet load` first",
-                          fix=f"citynet load -w {ws.root}{named if neo4j else ''}   (then citynet metrics again)")
+                          fix=f"citynet load -w {ws.root}{named}   (then citynet metrics again)")
         pool = (metrics_buffer_pool(ws), "[metrics] buffer_pool")
-        if (backend or ws.settings.get("store", {}).get("backend") or "embedded") == "embedded":
+        if kind == "embedded":
             # look read-only first: opening for writing would create an empty store
             try:
                 probe = open_store(ws, backend=backend, uri=uri, read_only=True, buffer_pool=pool)
